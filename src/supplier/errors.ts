@@ -1,0 +1,77 @@
+/**
+ * The one error hierarchy of framesupplier. Every error the package throws or
+ * rejects with is a FrameSupplierError with a stable string `code`; messages
+ * may change between versions, codes may not. docs/errors.md lists them all.
+ */
+
+export type ErrorCode =
+  | 'ERR_INVALID_FRAME'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_WORKER_ID'
+  | 'ERR_DUPLICATE_WORKER'
+  | 'ERR_SUPPLIER_NOT_STARTED'
+  | 'ERR_SUPPLIER_STOPPED'
+  | 'ERR_READ_IN_PROGRESS'
+  | 'ERR_THREAD_PROTOCOL';
+
+export class FrameSupplierError extends Error {
+  readonly code: ErrorCode | (string & {});
+
+  constructor(code: ErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** publish() was given something that is not a valid frame; nothing was published. */
+export class InvalidFrameError extends FrameSupplierError {
+  constructor(message: string) {
+    super('ERR_INVALID_FRAME', message);
+  }
+}
+
+/** An option or argument of a public API call is out of its domain. */
+export class InvalidArgumentError extends FrameSupplierError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message);
+  }
+}
+
+export class InvalidWorkerIdError extends FrameSupplierError {
+  constructor(message: string) {
+    super('ERR_INVALID_WORKER_ID', message);
+  }
+}
+
+export class DuplicateWorkerError extends FrameSupplierError {
+  constructor(workerId: string) {
+    super('ERR_DUPLICATE_WORKER', `worker id ${JSON.stringify(workerId)} is already subscribed`);
+  }
+}
+
+export class SupplierNotStartedError extends FrameSupplierError {
+  constructor() {
+    super('ERR_SUPPLIER_NOT_STARTED', 'publish() before start(): call supplier.start() first');
+  }
+}
+
+export class SupplierStoppedError extends FrameSupplierError {
+  constructor(what: string) {
+    super('ERR_SUPPLIER_STOPPED', `${what} after stop(): the supplier has ended`);
+  }
+}
+
+/** A second read() on one subscription while the first is still pending. */
+export class ReadInProgressError extends FrameSupplierError {
+  constructor(workerId: string) {
+    super('ERR_READ_IN_PROGRESS', `worker ${JSON.stringify(workerId)} already has a read() pending`);
+  }
+}
+
+/** A message across the worker-thread boundary was not what the protocol allows. */
+export class ThreadProtocolError extends FrameSupplierError {
+  constructor(message: string) {
+    super('ERR_THREAD_PROTOCOL', message);
+  }
+}

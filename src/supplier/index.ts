@@ -1,0 +1,43 @@
+/**
+ * The supplier core: latest-frame distribution. Everything else in
+ * framesupplier depends on this context; it depends on nothing but Node.
+ */
+export { FrameSupplier, type FrameSupplierOptions, type SupplierState, type SupplierStats } from './supplier.js';
+export {
+  Subscription,
+  CRITICALITIES,
+  type Criticality,
+  type SubscribeOptions,
+  type ReadOptions,
+  type WorkerStats,
+} from './subscription.js';
+export {
+  createFrame,
+  expectedPayloadBytes,
+  isPixelFormat,
+  PIXEL_FORMATS,
+  type Frame,
+  type FrameInput,
+  type PixelFormat,
+} from './frame.js';
+export { consumeLatest, type ConsumeLatestOptions, type ConsumeLatestResult } from './consume-latest.js';
+export {
+  allocateSharedPayload,
+  openThreadSubscription,
+  ThreadSubscriber,
+  THREAD_PROTOCOL_VERSION,
+  type ThreadSubscriptionHandle,
+} from './thread.js';
+export { monotonicNow } from './clock.js';
+export {
+  FrameSupplierError,
+  InvalidFrameError,
+  InvalidArgumentError,
+  InvalidWorkerIdError,
+  DuplicateWorkerError,
+  SupplierNotStartedError,
+  SupplierStoppedError,
+  ReadInProgressError,
+  ThreadProtocolError,
+  type ErrorCode,
+} from './errors.js';

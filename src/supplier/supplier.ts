@@ -1,0 +1,185 @@
+/**
+ * FrameSupplier: one publisher, N subscribers of any speed; "drop frames,
+ * never queue".
+ *
+ * Contract: publish() is O(1) whatever the number of subscribers: it stores the
+ * frame in the inbox (overwriting an undistributed one: an inbox drop) and
+ * schedules distribution, which then offers the frame to every subscriber's
+ * mailbox in one synchronous pass (fire-and-forget: nothing waits for a
+ * reader). start()/stop() are idempotent; stop() ends every subscription.
+ */
+import { monotonicNow } from './clock.js';
+import {
+  DuplicateWorkerError,
+  InvalidArgumentError,
+  InvalidWorkerIdError,
+  SupplierNotStartedError,
+  SupplierStoppedError,
+} from './errors.js';
+import { createFrame, type Frame, type FrameInput } from './frame.js';
+import { bridgeToThread, type ThreadSubscriptionHandle } from './thread.js';
+import {
+  assertPositive,
+  Subscription,
+  type SubscribeOptions,
+  type SubscriptionHost,
+  type WorkerStats,
+} from './subscription.js';
+
+export interface FrameSupplierOptions {
+  /** streamId given to frames that carry none. Default 'default'. */
+  readonly streamId?: string;
+  /** A worker not in read() and with no read() call for this long is idle. Default 30 000 ms. */
+  readonly idleThresholdMs?: number;
+  /** Window of the per-worker fps figure. Default 5 000 ms. */
+  readonly fpsWindowMs?: number;
+}
+
+export type SupplierState = 'created' | 'running' | 'stopped';
+
+export interface SupplierStats {
+  readonly state: SupplierState;
+  readonly streamId: string;
+  /** Frames accepted by publish(). */
+  readonly published: number;
+  /** Frames overwritten in the inbox before distribution took them (should stay ~0). */
+  readonly inboxDrops: number;
+  /** Frames that crossed to worker threads by copy because their payload was not in a SharedArrayBuffer. */
+  readonly threadCopies: number;
+  readonly lastSeq: number;
+  readonly workers: readonly WorkerStats[];
+}
+
+export class FrameSupplier {
+  readonly streamId: string;
+  readonly #idleThresholdMs: number;
+  readonly #fpsWindowMs: number;
+
+  #state: SupplierState = 'created';
+  #seq = 0;
+  #inbox: Frame | null = null;
+  #inboxDrops = 0;
+  #distributionScheduled = false;
+  #threadCopies = 0;
+  readonly #subscriptions = new Map<string, Subscription>();
+
+  readonly #host: SubscriptionHost = {
+    lastSeq: () => this.#seq,
+    detach: (subscription) => {
+      if (this.#subscriptions.get(subscription.workerId) === subscription) {
+        this.#subscriptions.delete(subscription.workerId);
+      }
+    },
+  };
+
+  readonly #distribute = (): void => {
+    this.#distributionScheduled = false;
+    const frame = this.#inbox;
+    if (frame === null) return;
+    this.#inbox = null;
+    // One synchronous pass (see docs/adr/0003): a mailbox write is a few
+    // nanoseconds and cannot block, so batching would only add latency.
+    for (const subscription of this.#subscriptions.values()) subscription.offer(frame);
+  };
+
+  constructor(options: FrameSupplierOptions = {}) {
+    const streamId = options.streamId ?? 'default';
+    if (typeof streamId !== 'string' || streamId.length === 0) {
+      throw new InvalidArgumentError('streamId must be a non-empty string');
+    }
+    const idleThresholdMs = options.idleThresholdMs ?? 30_000;
+    const fpsWindowMs = options.fpsWindowMs ?? 5_000;
+    assertPositive('idleThresholdMs', idleThresholdMs);
+    assertPositive('fpsWindowMs', fpsWindowMs);
+    this.streamId = streamId;
+    this.#idleThresholdMs = idleThresholdMs;
+    this.#fpsWindowMs = fpsWindowMs;
+  }
+
+  get state(): SupplierState {
+    return this.#state;
+  }
+
+  /** Starts distribution. Idempotent while running; a stopped supplier cannot restart. */
+  start(): this {
+    if (this.#state === 'stopped') throw new SupplierStoppedError('start()');
+    this.#state = 'running';
+    return this;
+  }
+
+  /** Ends the supplier: every subscription ends, pending and later reads get null. Idempotent. */
+  stop(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    for (const subscription of [...this.#subscriptions.values()]) subscription.close();
+    this.#subscriptions.clear();
+    this.#inbox = null;
+  }
+
+  /**
+   * Accepts a frame for distribution and returns it frozen, with its seq.
+   * Never waits for subscribers. Throws InvalidFrameError (nothing published),
+   * SupplierNotStartedError or SupplierStoppedError.
+   */
+  publish(input: FrameInput): Frame {
+    if (this.#state !== 'running') {
+      throw this.#state === 'stopped' ? new SupplierStoppedError('publish()') : new SupplierNotStartedError();
+    }
+    const frame = createFrame(input, this.#seq + 1, this.streamId);
+    this.#seq = frame.seq;
+    if (this.#inbox !== null) this.#inboxDrops++;
+    this.#inbox = frame;
+    if (!this.#distributionScheduled) {
+      this.#distributionScheduled = true;
+      queueMicrotask(this.#distribute);
+    }
+    return frame;
+  }
+
+  /** Opens a worker's mailbox. It receives frames published from now on. */
+  subscribe(workerId: string, options: SubscribeOptions = {}): Subscription {
+    if (typeof workerId !== 'string' || workerId.trim().length === 0) {
+      throw new InvalidWorkerIdError(`worker id must be a non-empty string, got ${JSON.stringify(workerId)}`);
+    }
+    if (this.#state === 'stopped') throw new SupplierStoppedError('subscribe()');
+    if (this.#subscriptions.has(workerId)) throw new DuplicateWorkerError(workerId);
+    const subscription = new Subscription(this.#host, workerId, options, {
+      idleThresholdMs: this.#idleThresholdMs,
+      fpsWindowMs: this.#fpsWindowMs,
+    });
+    this.#subscriptions.set(workerId, subscription);
+    return subscription;
+  }
+
+  /**
+   * Opens a mailbox for a worker running in a worker_threads Worker. Transfer
+   * the returned `port` to that thread and open it there with
+   * openThreadSubscription(port); frames cross without copying their payload.
+   */
+  subscribeThread(workerId: string, options: SubscribeOptions = {}): ThreadSubscriptionHandle {
+    return bridgeToThread(this.subscribe(workerId, options), () => this.#threadCopies++);
+  }
+
+  /** Closes a worker's subscription by id; false if there was none. */
+  unsubscribe(workerId: string): boolean {
+    const subscription = this.#subscriptions.get(workerId);
+    if (subscription === undefined) return false;
+    subscription.close();
+    return true;
+  }
+
+  stats(): SupplierStats {
+    const now = monotonicNow();
+    const workers: WorkerStats[] = [];
+    for (const subscription of this.#subscriptions.values()) workers.push(subscription.stats(now));
+    return {
+      state: this.#state,
+      streamId: this.streamId,
+      published: this.#seq,
+      inboxDrops: this.#inboxDrops,
+      threadCopies: this.#threadCopies,
+      lastSeq: this.#seq,
+      workers,
+    };
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * Worker threads: a subscriber running in a worker_threads Worker, with the
+ * same latest-frame semantics and no payload copy.
+ *
+ * Contract: the main side keeps an ordinary Subscription (the mailbox, where
+ * drops and staleness are counted). The worker pulls: each read() sends one
+ * `want`, and the main side answers with the mailbox's newest frame, so at most
+ * one frame is ever in flight and nothing queues in the port. The payload
+ * crosses as a SharedArrayBuffer handle: same memory, no copy. Memory is never
+ * reused: each frame owns its buffer, which the runtime frees only when no
+ * thread references it any more (docs/adr/0006). A payload not already in a
+ * SharedArrayBuffer is copied once into one, shared by every worker thread,
+ * and counted in stats().threadCopies.
+ */
+import { performance } from 'node:perf_hooks';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { clockOffsetFrom, monotonicNow } from './clock.js';
+import { ReadInProgressError, ThreadProtocolError } from './errors.js';
+import { isPixelFormat, type Frame } from './frame.js';
+import type { Criticality, ReadOptions, Subscription } from './subscription.js';
+
+export const THREAD_PROTOCOL_VERSION = 1;
+
+type MainToWorker =
+  | { t: 'hello'; v: number; workerId: string; criticality: Criticality; maxAgeMs: number | null; timeOrigin: number }
+  | {
+      t: 'frame';
+      seq: number;
+      width: number;
+      height: number;
+      format: string;
+      streamId: string;
+      captureTime: number;
+      wallTime: number;
+      publishTime: number;
+      buffer: SharedArrayBuffer;
+      byteOffset: number;
+      byteLength: number;
+    }
+  | { t: 'end' };
+
+type WorkerToMain = { t: 'want' } | { t: 'cancel' } | { t: 'close' };
+
+/** Main side of a worker-thread subscription: transfer `port` to the worker. */
+export interface ThreadSubscriptionHandle {
+  readonly port: MessagePort;
+  readonly subscription: Subscription;
+  close(): void;
+}
+
+const sharedCopies = new WeakMap<Frame, Uint8Array>();
+
+/** Returns the frame's payload in shared memory: itself when it already is, else one copy shared by all threads. */
+export function sharedPayload(frame: Frame, onCopy: () => void): Uint8Array {
+  if (frame.payload.buffer instanceof SharedArrayBuffer) return frame.payload;
+  let copy = sharedCopies.get(frame);
+  if (copy === undefined) {
+    copy = new Uint8Array(new SharedArrayBuffer(frame.payload.byteLength));
+    copy.set(frame.payload);
+    sharedCopies.set(frame, copy);
+    onCopy();
+  }
+  return copy;
+}
+
+/** Allocates a payload in shared memory, so frames cross to worker threads without a copy. */
+export function allocateSharedPayload(byteLength: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(byteLength));
+}
+
+/** @internal Used by FrameSupplier.subscribeThread(). */
+export function bridgeToThread(subscription: Subscription, onCopy: () => void): ThreadSubscriptionHandle {
+  const { port1: mainPort, port2: workerPort } = new MessageChannel();
+  let inFlight: AbortController | null = null;
+  let portClosed = false;
+
+  const post = (message: MainToWorker): void => {
+    if (!portClosed) mainPort.postMessage(message);
+  };
+
+  const serveWant = async (): Promise<void> => {
+    const controller = new AbortController();
+    inFlight = controller;
+    let frame: Frame | null;
+    try {
+      frame = await subscription.read({ signal: controller.signal });
+    } catch {
+      return; // cancelled by the worker
+    } finally {
+      if (inFlight === controller) inFlight = null;
+    }
+    if (frame === null) {
+      post({ t: 'end' });
+      return;
+    }
+    const payload = sharedPayload(frame, onCopy);
+    post({
+      t: 'frame',
+      seq: frame.seq,
+      width: frame.width,
+      height: frame.height,
+      format: frame.format,
+      streamId: frame.streamId,
+      captureTime: frame.captureTime,
+      wallTime: frame.wallTime,
+      publishTime: frame.publishTime,
+      buffer: payload.buffer as SharedArrayBuffer,
+      byteOffset: payload.byteOffset,
+      byteLength: payload.byteLength,
+    });
+  };
+
+  const shutdown = (): void => {
+    subscription.close();
+    if (!portClosed) {
+      portClosed = true;
+      mainPort.close();
+    }
+  };
+
+  mainPort.on('message', (message: WorkerToMain) => {
+    switch (message?.t) {
+      case 'want':
+        if (inFlight === null) void serveWant();
+        break;
+      case 'cancel':
+        inFlight?.abort();
+        break;
+      case 'close':
+        shutdown();
+        break;
+      default:
+        // A peer that does not speak the protocol gets no frames.
+        shutdown();
+    }
+  });
+  mainPort.on('close', () => {
+    portClosed = true;
+    subscription.close();
+  });
+  // The worker keeps the process alive as long as it runs; this port must not.
+  mainPort.unref();
+
+  post({
+    t: 'hello',
+    v: THREAD_PROTOCOL_VERSION,
+    workerId: subscription.workerId,
+    criticality: subscription.criticality,
+    maxAgeMs: subscription.maxAgeMs,
+    timeOrigin: performance.timeOrigin,
+  });
+  return { port: workerPort, subscription, close: shutdown };
+}
+
+interface PendingThreadRead {
+  resolve(frame: Frame | null): void;
+  reject(reason: unknown): void;
+}
+
+/**
+ * Worker side: wraps the port a ThreadSubscriptionHandle gave this thread.
+ * Frames arrive with their payload viewing the publisher's shared memory.
+ */
+export class ThreadSubscriber implements AsyncIterable<Frame> {
+  readonly #port: MessagePort;
+  #hello: Extract<MainToWorker, { t: 'hello' }> | null = null;
+  #offsetMs = 0;
+  #pending: PendingThreadRead | null = null;
+  #arrived: Frame | null = null;
+  #ended = false;
+  #error: ThreadProtocolError | null = null;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.on('message', (message: MainToWorker) => this.#onMessage(message));
+    port.on('close', () => this.#end());
+    port.unref();
+  }
+
+  get workerId(): string | null {
+    return this.#hello?.workerId ?? null;
+  }
+
+  get criticality(): Criticality | null {
+    return this.#hello?.criticality ?? null;
+  }
+
+  read(options?: ReadOptions): Promise<Frame | null> {
+    const signal = options?.signal;
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#pending !== null) return Promise.reject(new ReadInProgressError(this.workerId ?? '(thread)'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const arrived = this.#arrived;
+    this.#arrived = null;
+    if (arrived !== null && !this.#isStale(arrived)) return Promise.resolve(arrived);
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise<Frame | null>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.#pending === pending) {
+          this.#pending = null;
+          this.#port.unref();
+          this.#port.postMessage({ t: 'cancel' } satisfies WorkerToMain);
+        }
+        reject(signal?.reason);
+      };
+      const pending: PendingThreadRead = {
+        resolve: (frame) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(frame);
+        },
+        reject: (reason) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(reason);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending = pending;
+      this.#port.ref(); // a pending read keeps this thread alive
+      this.#port.postMessage({ t: 'want' } satisfies WorkerToMain);
+    });
+  }
+
+  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    try {
+      for (;;) {
+        const frame = await this.read(options);
+        if (frame === null) return;
+        yield frame;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
+    return this.frames();
+  }
+
+  /** Unsubscribes; a pending read resolves with null. */
+  close(): void {
+    if (this.#ended) return;
+    this.#port.postMessage({ t: 'close' } satisfies WorkerToMain);
+    this.#end();
+    this.#port.close();
+  }
+
+  #onMessage(message: MainToWorker): void {
+    if (message?.t === 'hello') {
+      if (message.v !== THREAD_PROTOCOL_VERSION) {
+        this.#fail(`thread protocol version ${String(message.v)} is not ${THREAD_PROTOCOL_VERSION}`);
+        return;
+      }
+      this.#hello = message;
+      this.#offsetMs = clockOffsetFrom(message.timeOrigin);
+      return;
+    }
+    if (message?.t === 'end') {
+      this.#end();
+      return;
+    }
+    if (message?.t !== 'frame' || !(message.buffer instanceof SharedArrayBuffer) || !isPixelFormat(message.format)) {
+      this.#fail('unexpected message on a frame subscription port');
+      return;
+    }
+    const frame: Frame = Object.freeze({
+      seq: message.seq,
+      payload: new Uint8Array(message.buffer, message.byteOffset, message.byteLength),
+      width: message.width,
+      height: message.height,
+      format: message.format,
+      streamId: message.streamId,
+      captureTime: message.captureTime + this.#offsetMs,
+      wallTime: message.wallTime,
+      publishTime: message.publishTime + this.#offsetMs,
+    });
+    const pending = this.#pending;
+    if (pending === null) {
+      // The read that asked for it was aborted after the frame left: keep it as the newest.
+      this.#arrived = frame;
+      return;
+    }
+    this.#pending = null;
+    this.#port.unref();
+    pending.resolve(frame);
+  }
+
+  #isStale(frame: Frame): boolean {
+    const maxAge = this.#hello?.maxAgeMs ?? null;
+    return maxAge !== null && monotonicNow() - frame.captureTime > maxAge;
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#arrived = null;
+    const pending = this.#pending;
+    this.#pending = null;
+    pending?.resolve(null);
+  }
+
+  #fail(message: string): void {
+    this.#error = new ThreadProtocolError(message);
+    const pending = this.#pending;
+    this.#pending = null;
+    pending?.reject(this.#error);
+  }
+}
+
+/** In a worker thread: opens the subscription whose port the main thread sent here. */
+export function openThreadSubscription(port: MessagePort): ThreadSubscriber {
+  return new ThreadSubscriber(port);
+}
