@@ -63,6 +63,8 @@ export interface WorkerStats {
 /** The supplier side of a subscription, kept out of the public surface. */
 export interface SubscriptionHost {
   lastSeq(): number;
+  /** Distributes an undistributed inbox frame now, so a read sees the newest frame published before it. */
+  flush(): void;
   detach(subscription: Subscription): void;
 }
 
@@ -140,6 +142,7 @@ export class Subscription implements AsyncIterable<Frame> {
     if (this.#closedAtSeq !== null) return Promise.resolve(null);
     if (this.#pendingRead !== null) return Promise.reject(new ReadInProgressError(this.workerId));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#host.flush();
     const ready = this.#takeFresh();
     if (ready !== null) return Promise.resolve(ready);
     return new Promise<Frame | null>((resolve, reject) => {

@@ -65,6 +65,9 @@ export class FrameSupplier {
 
   readonly #host: SubscriptionHost = {
     lastSeq: () => this.#seq,
+    flush: () => {
+      if (this.#inbox !== null) this.#distribute();
+    },
     detach: (subscription) => {
       if (this.#subscriptions.get(subscription.workerId) === subscription) {
         this.#subscriptions.delete(subscription.workerId);
