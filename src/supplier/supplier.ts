@@ -35,6 +35,9 @@ export interface FrameSupplierOptions {
   readonly fpsWindowMs?: number;
 }
 
+/** Scheduling distribution as a reaction to a settled promise is the cheapest microtask Node offers (docs/adr/0004). */
+const SETTLED = Promise.resolve();
+
 export type SupplierState = 'created' | 'running' | 'stopped';
 
 export interface SupplierStats {
@@ -134,7 +137,7 @@ export class FrameSupplier {
     this.#inbox = frame;
     if (!this.#distributionScheduled) {
       this.#distributionScheduled = true;
-      queueMicrotask(this.#distribute);
+      void SETTLED.then(this.#distribute);
     }
     return frame;
   }

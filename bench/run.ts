@@ -1,0 +1,36 @@
+/**
+ * `npm run bench [-- NAME ...]`: runs the named workloads (all by default) for
+ * every implementation, printing JSON Lines on stdout, progress on stderr.
+ * Run with --expose-gc so heap figures follow a forced collection.
+ */
+import { IMPLS } from './supplier/impls.js';
+import { w1, w2, w3, w4 } from './supplier/workloads.js';
+import { log } from './stats.js';
+
+const WORKLOADS: Record<string, () => Promise<void>> = {
+  W1: async () => {
+    for (const impl of IMPLS) await w1(impl);
+  },
+  W2: async () => {
+    for (const impl of IMPLS) await w2(impl);
+  },
+  W3: async () => {
+    for (const impl of IMPLS) await w3(impl);
+  },
+  W4: async () => {
+    for (const impl of IMPLS) await w4(impl);
+  },
+};
+
+const requested = process.argv.slice(2).map((name) => name.toUpperCase());
+const names = requested.length > 0 ? requested : Object.keys(WORKLOADS);
+for (const name of names) {
+  const run = WORKLOADS[name];
+  if (run === undefined) {
+    log(`unknown workload ${name}; known: ${Object.keys(WORKLOADS).join(', ')}`);
+    process.exitCode = 2;
+    continue;
+  }
+  log(`running ${name}`);
+  await run();
+}

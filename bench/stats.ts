@@ -1,0 +1,29 @@
+/** Percentiles and output for the benchmarks: JSON Lines on stdout, everything else on stderr. */
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export function sortedCopy(values: ArrayLike<number>): Float64Array {
+  return Float64Array.from(values).sort();
+}
+
+export const round = (n: number, digits = 3): number => Number(n.toFixed(digits));
+
+export function emit(record: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(record)}\n`);
+}
+
+export function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+export const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function forceGc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
