@@ -96,7 +96,8 @@ export class Subscription implements AsyncIterable<Frame> {
   #consecutiveDrops = 0;
   #staleSkips = 0;
   #lastConsumedSeq: number | null = null;
-  #lastConsumedAt: number | null = null;
+  /** Monotonic; turned into wall-clock time only when stats are read. */
+  #lastConsumedMono: number | null = null;
   #lastFrameAgeMs: number | null = null;
   #lastReadCallAt: number;
 
@@ -193,8 +194,11 @@ export class Subscription implements AsyncIterable<Frame> {
     }
   }
 
-  /** @internal Distribution: put a frame in the mailbox, overwriting an unread one. Never blocks. */
-  offer(frame: Frame): void {
+  /**
+   * @internal Distribution: put a frame in the mailbox, overwriting an unread
+   * one. Never blocks. `now` is read once per distribution pass, not per worker.
+   */
+  offer(frame: Frame, now: number): void {
     if (this.#closedAtSeq !== null || frame.seq <= this.#lastOfferedSeq) return;
     // Frames between the last one offered and this one were overwritten in the supplier's inbox.
     const skippedInInbox = frame.seq - this.#lastOfferedSeq - 1;
@@ -205,12 +209,12 @@ export class Subscription implements AsyncIterable<Frame> {
     }
     const pending = this.#pendingRead;
     if (pending !== null) {
-      if (this.#isStale(frame, monotonicNow())) {
+      if (this.#isStale(frame, now)) {
         this.#staleSkips++;
         return;
       }
       this.#pendingRead = null;
-      this.#recordDelivery(frame);
+      this.#recordDelivery(frame, now);
       settle(pending, frame);
       return;
     }
@@ -235,7 +239,7 @@ export class Subscription implements AsyncIterable<Frame> {
       staleSkips: this.#staleSkips,
       pending: (this.#slot !== null ? 1 : 0) + pendingInInbox,
       lastConsumedSeq: this.#lastConsumedSeq,
-      lastConsumedAt: this.#lastConsumedAt,
+      lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
       lastFrameAgeMs: this.#lastFrameAgeMs,
       fps: this.#rate.rate(now),
       waiting,
@@ -254,11 +258,12 @@ export class Subscription implements AsyncIterable<Frame> {
     const frame = this.#slot;
     if (frame === null) return null;
     this.#slot = null;
-    if (this.#isStale(frame, monotonicNow())) {
+    const now = monotonicNow();
+    if (this.#isStale(frame, now)) {
       this.#staleSkips++;
       return null;
     }
-    this.#recordDelivery(frame);
+    this.#recordDelivery(frame, now);
     return frame;
   }
 
@@ -266,12 +271,11 @@ export class Subscription implements AsyncIterable<Frame> {
     return this.maxAgeMs !== null && now - frame.captureTime > this.maxAgeMs;
   }
 
-  #recordDelivery(frame: Frame): void {
-    const now = monotonicNow();
+  #recordDelivery(frame: Frame, now: number): void {
     this.#delivered++;
     this.#consecutiveDrops = 0;
     this.#lastConsumedSeq = frame.seq;
-    this.#lastConsumedAt = Date.now();
+    this.#lastConsumedMono = now;
     this.#lastFrameAgeMs = now - frame.captureTime;
     this.#rate.record(now);
   }

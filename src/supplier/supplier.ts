@@ -85,7 +85,8 @@ export class FrameSupplier {
     this.#inbox = null;
     // One synchronous pass (see docs/adr/0003): a mailbox write is a few
     // nanoseconds and cannot block, so batching would only add latency.
-    for (const subscription of this.#subscriptions.values()) subscription.offer(frame);
+    const now = monotonicNow();
+    for (const subscription of this.#subscriptions.values()) subscription.offer(frame, now);
   };
 
   constructor(options: FrameSupplierOptions = {}) {

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The `framesupplier` command. Subcommands parse their own flags; a bad flag
+ * or value prints the error's code and message and exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `usage: framesupplier <command> [options]
+
+commands:
+  demo [--fps N] [--duration S] [--width W] [--height H]
+      a synthetic 30 fps camera feeding workers of different speeds, with a live view
+      (--duration 0, the default, runs until Ctrl-C)
+`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
+    throw new InvalidArgumentError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          fps: { type: 'string' },
+          duration: { type: 'string' },
+          width: { type: 'string' },
+          height: { type: 'string' },
+        },
+        strict: true,
+      });
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      await runDemo({
+        fps: positiveInt('fps', values.fps, 30),
+        durationS: positiveInt('duration', values.duration, 0, true),
+        width: positiveInt('width', values.width, 640),
+        height: positiveInt('height', values.height, 360),
+        out: process.stdout,
+        signal: controller.signal,
+      });
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new InvalidArgumentError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const code =
+    error instanceof FrameSupplierError
+      ? error.code
+      : ((error as { code?: string }).code ?? 'ERR_UNEXPECTED');
+  process.stderr.write(`framesupplier: ${code}: ${(error as Error).message}\n`);
+  process.exitCode = 2;
+}
