@@ -29,6 +29,7 @@ export {
   type ThreadSubscriptionHandle,
 } from './thread.js';
 export { monotonicNow } from './clock.js';
+export { RateWindow } from './rate-window.js';
 export {
   FrameSupplierError,
   InvalidFrameError,

@@ -1,0 +1,11 @@
+/**
+ * Stream capture: cameras, files and test patterns decoded by ffmpeg into
+ * frames published to a FrameSupplier. Depends on the supplier core only.
+ */
+export { StreamCapture, type CaptureOptions, type CaptureState, type CaptureStats, type CaptureErrorRecord } from './stream-capture.js';
+export { resolveSource, OUTPUT_FORMATS, type OutputFormat, type OutputOptions, type SourceOptions, type ResolvedSource, type SourceKind } from './source.js';
+export { RawFrameParser, JpegFrameParser, sharedAllocator, heapAllocator, type FrameParser, type PayloadAllocator } from './frame-parser.js';
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { findExecutable } from './ffmpeg-process.js';
+export { CaptureError, type CaptureErrorCode } from './errors.js';
+export { findSampleMedia } from './sample-media.js';

@@ -1,0 +1,167 @@
+/**
+ * Source resolution: a source string and options become ffmpeg's argument
+ * array (never a shell line). Unsupported schemes and malformed options are
+ * refused here, at start, with a code; whether a source can be opened is only
+ * known by trying, and that failure is a backoff, not an exception.
+ *
+ * Sources: rtsp:// rtsps:// (TCP by default), http:// https:// (MJPEG, HLS,
+ * anything ffmpeg reads), file:// or a plain path, `lavfi:<graph>` (ffmpeg's
+ * test patterns, e.g. lavfi:testsrc2=size=1280x720:rate=30), and
+ * `v4l2:/dev/videoN` or a /dev/videoN path.
+ */
+import { fileURLToPath } from 'node:url';
+import { CaptureError } from './errors.js';
+
+export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
+export const OUTPUT_FORMATS = ['rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface OutputOptions {
+  /** Pixel format of the frames, or 'jpeg'. Default 'rgb24'. */
+  readonly format?: OutputFormat;
+  /** Scale to this width (and/or height; one alone keeps the aspect ratio). Default: the source's size. */
+  readonly width?: number;
+  readonly height?: number;
+  /** Decimate to at most this many frames per second, inside ffmpeg. Default: the source's rate. */
+  readonly fps?: number;
+  /** JPEG quality, 2 (best) to 31. Default 5. */
+  readonly jpegQuality?: number;
+}
+
+export interface SourceOptions {
+  readonly output?: OutputOptions;
+  /** RTSP transport. Default 'tcp'. */
+  readonly rtspTransport?: 'tcp' | 'udp';
+  /** Files and test patterns: play at their own frame rate (default) or as fast as possible. */
+  readonly realtime?: boolean;
+  /** Files: start over at the end. Default false. */
+  readonly loop?: boolean;
+  /** Force ffmpeg's input format (e.g. 'mpjpeg'); default: ffmpeg probes. */
+  readonly inputFormat?: string;
+}
+
+export interface ResolvedSource {
+  readonly kind: SourceKind;
+  /** The source as ffmpeg sees it, with any password masked, for logs and stats. */
+  readonly display: string;
+  readonly args: readonly string[];
+  readonly format: OutputFormat;
+  /** Live sources never end on their own: their end is a failure to recover from. */
+  readonly live: boolean;
+}
+
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+function invalid(message: string): CaptureError {
+  return new CaptureError('ERR_INVALID_CAPTURE_OPTION', message);
+}
+
+function optionalPositiveInt(name: string, value: unknown, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+    throw invalid(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function classify(source: string): { kind: SourceKind; input: string } {
+  const scheme = URL_SCHEME.exec(source)?.[1]?.toLowerCase();
+  if (scheme !== undefined) {
+    if (scheme === 'rtsp' || scheme === 'rtsps') return { kind: 'rtsp', input: source };
+    if (scheme === 'http' || scheme === 'https') return { kind: 'http', input: source };
+    if (scheme === 'file') {
+      try {
+        return { kind: 'file', input: fileURLToPath(source) };
+      } catch (error) {
+        throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `malformed file URL ${JSON.stringify(source)}`, { cause: error });
+      }
+    }
+    throw new CaptureError(
+      'ERR_UNSUPPORTED_SOURCE',
+      `unsupported source scheme ${JSON.stringify(scheme)}: use rtsp://, rtsps://, http(s)://, file://, a path, lavfi: or v4l2:`,
+    );
+  }
+  if (source.startsWith('lavfi:')) {
+    const graph = source.slice('lavfi:'.length);
+    if (graph.length === 0) throw invalid('lavfi: needs a filter graph, e.g. lavfi:testsrc2=size=640x480:rate=30');
+    return { kind: 'lavfi', input: graph };
+  }
+  if (source.startsWith('v4l2:')) return { kind: 'v4l2', input: source.slice('v4l2:'.length) };
+  if (/^\/dev\/video\d+$/.test(source)) return { kind: 'v4l2', input: source };
+  if (/^[a-z][a-z0-9+.-]*:(?!\\)/i.test(source) && !source.startsWith('./')) {
+    throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `unsupported source ${JSON.stringify(source)}`);
+  }
+  return { kind: 'file', input: source };
+}
+
+const maskPassword = (input: string): string => input.replace(/(\/\/[^:/@]+:)[^@/]*@/, '$1***@');
+
+/** Builds ffmpeg's arguments for a source; throws CaptureError for what can be known wrong before trying. */
+export function resolveSource(source: string, options: SourceOptions = {}): ResolvedSource {
+  if (typeof source !== 'string' || source.trim().length === 0) {
+    throw new CaptureError('ERR_UNSUPPORTED_SOURCE', 'source must be a non-empty string');
+  }
+  const { kind, input } = classify(source.trim());
+  const out = options.output ?? {};
+  const format = out.format ?? 'rgb24';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
+    throw invalid(`output.format must be one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  }
+  const width = optionalPositiveInt('output.width', out.width, 16384);
+  const height = optionalPositiveInt('output.height', out.height, 16384);
+  const jpegQuality = out.jpegQuality ?? 5;
+  if (!Number.isInteger(jpegQuality) || jpegQuality < 2 || jpegQuality > 31) {
+    throw invalid(`output.jpegQuality must be an integer from 2 to 31, got ${String(jpegQuality)}`);
+  }
+  if (out.fps !== undefined && !(typeof out.fps === 'number' && out.fps > 0 && out.fps <= 1000)) {
+    throw invalid(`output.fps must be a number in (0, 1000], got ${String(out.fps)}`);
+  }
+  const transport = options.rtspTransport ?? 'tcp';
+  if (transport !== 'tcp' && transport !== 'udp') throw invalid(`rtspTransport must be 'tcp' or 'udp', got ${String(transport)}`);
+  if (options.inputFormat !== undefined && !/^[a-z0-9_,]+$/i.test(options.inputFormat)) {
+    throw invalid(`inputFormat must be an ffmpeg format name, got ${JSON.stringify(options.inputFormat)}`);
+  }
+
+  const args: string[] = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  const realtime = options.realtime ?? true;
+  switch (kind) {
+    case 'rtsp':
+      args.push('-rtsp_transport', transport);
+      break;
+    case 'file':
+      if (realtime) args.push('-re');
+      if (options.loop === true) args.push('-stream_loop', '-1');
+      break;
+    case 'lavfi':
+      if (realtime) args.push('-re');
+      args.push('-f', 'lavfi');
+      break;
+    case 'v4l2':
+      args.push('-f', 'v4l2');
+      break;
+    case 'http':
+      break;
+  }
+  if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
+  args.push('-i', input, '-an', '-sn', '-dn');
+
+  const filters: string[] = [];
+  if (out.fps !== undefined) {
+    // select keeps a frame once 95 % of the interval has passed: decimation
+    // without the duplicates a constant-rate output would insert.
+    const interval = (0.95 / out.fps).toFixed(6);
+    filters.push(`select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${interval})`);
+  }
+  if (width !== undefined || height !== undefined) filters.push(`scale=${width ?? -2}:${height ?? -2}`);
+  if (filters.length > 0) args.push('-vf', filters.join(','));
+  // Passthrough: never duplicate a frame to keep a constant rate (a duplicate is a stale frame).
+  args.push('-fps_mode', 'passthrough');
+  if (format === 'jpeg') {
+    args.push('-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', String(jpegQuality), '-f', 'image2pipe');
+  } else {
+    args.push('-pix_fmt', format, '-f', 'rawvideo');
+  }
+  // Write each frame out as soon as it is encoded, not when an I/O buffer fills.
+  args.push('-flush_packets', '1', 'pipe:1');
+  return { kind, display: kind === 'lavfi' ? `lavfi:${input}` : maskPassword(input), args, format, live: kind !== 'file' };
+}

@@ -1,0 +1,368 @@
+/**
+ * StreamCapture: one source (camera, file, test pattern) decoded by ffmpeg
+ * into frames that are published to a FrameSupplier the moment they exist.
+ *
+ * Contract: start() throws (with a code) only for what is wrong before trying
+ * (no ffmpeg, unsupported source, bad option). Everything that goes wrong
+ * while running (cannot open, ffmpeg exits, end of a live stream, a stall)
+ * is recorded as lastError and followed by a restart after an exponential,
+ * jittered, capped backoff; a file that ends is stopped (or looped). Capture
+ * holds at most the frame in progress: when downstream is slow it is the
+ * supplier's inbox that drops, never a buffer here. stop() ends ffmpeg and
+ * reaps it; no ffmpeg outlives its owner.
+ */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { expectedPayloadBytes, FrameSupplierError, RateWindow, type FrameSupplier, type PixelFormat } from '../supplier/index.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { CaptureError, type CaptureErrorCode } from './errors.js';
+import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
+import { heapAllocator, JpegFrameParser, RawFrameParser, sharedAllocator, type FrameParser } from './frame-parser.js';
+import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
+
+export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped';
+
+export interface CaptureOptions extends SourceOptions {
+  /** rtsp://, http(s)://, a file path or file://, lavfi:<graph>, v4l2:/dev/videoN. */
+  readonly source: string;
+  /** Where frames go. */
+  readonly supplier: FrameSupplier;
+  /** Stream identity stamped on every frame. Default: the supplier's streamId. */
+  readonly streamId?: string;
+  /** No frame for this long (including the first) is a stall: ffmpeg is restarted. Default 10 000 ms. */
+  readonly stallTimeoutMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Delay between SIGTERM and SIGKILL when stopping ffmpeg. Default 3 000 ms. */
+  readonly killTimeoutMs?: number;
+  /** ffmpeg binary, a name on PATH or a path. Default 'ffmpeg'. */
+  readonly ffmpegPath?: string;
+  /** Frame payloads in shared memory, so worker threads read them without a copy. Default true. */
+  readonly sharedMemory?: boolean;
+}
+
+export interface CaptureErrorRecord {
+  readonly code: string;
+  readonly message: string;
+  /** Wall-clock time (Date.now()). */
+  readonly at: number;
+}
+
+export interface CaptureStats {
+  readonly state: CaptureState;
+  readonly source: string;
+  readonly streamId: string;
+  readonly pid: number | null;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly format: PixelFormat;
+  /** Frames cut from ffmpeg's output. */
+  readonly framesDecoded: number;
+  /** Frames accepted by the supplier. */
+  readonly framesPublished: number;
+  /** Frames per second over the last 5 s. */
+  readonly fps: number;
+  /** ffmpeg launches after the first. */
+  readonly restarts: number;
+  readonly lastError: CaptureErrorRecord | null;
+  /** ffmpeg's last stderr lines, oldest first. */
+  readonly stderrTail: readonly string[];
+  /** Last byte of a frame read → publish() returned, over the last 512 frames, µs. */
+  readonly publishDelayUs: { readonly p50: number; readonly p99: number } | null;
+  /** Why the capture stopped: stop() was called, the file ended, or the supplier stopped. */
+  readonly stopReason: 'stopped' | 'ended' | 'supplier-stopped' | null;
+}
+
+interface Run {
+  readonly proc: ManagedProcess;
+  readonly startedAt: number;
+  firstFrameAt: number | null;
+  lastFrameAt: number;
+  killedFor: CaptureError | null;
+  parser: FrameParser | null;
+  pending: Buffer[];
+  pendingBytes: number;
+  watchdog: NodeJS.Timeout;
+}
+
+const STDERR_LINES = 20;
+const DELAY_SAMPLES = 512;
+const OUTPUT_SIZE = /Video: .*?, (\d{1,5})x(\d{1,5})/;
+
+export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureErrorRecord | null] }> {
+  readonly source: ResolvedSource;
+  readonly streamId: string;
+  readonly #supplier: FrameSupplier;
+  readonly #ffmpegName: string;
+  readonly #stallTimeoutMs: number;
+  readonly #killTimeoutMs: number;
+  readonly #backoff: Backoff;
+  readonly #allocate;
+  readonly #loop: boolean;
+
+  #state: CaptureState = 'idle';
+  #ffmpeg: string | null = null;
+  #run: Run | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #stopping: Promise<void> | null = null;
+  #stopReason: CaptureStats['stopReason'] = null;
+  #width: number | null = null;
+  #height: number | null = null;
+  #framesDecoded = 0;
+  #framesPublished = 0;
+  #restarts = 0;
+  #launches = 0;
+  #lastError: CaptureErrorRecord | null = null;
+  #stderrTail: string[] = [];
+  #stderrPartial = '';
+  readonly #rate = new RateWindow(5_000);
+  readonly #delaysUs = new Float64Array(DELAY_SAMPLES);
+  #delayCount = 0;
+
+  constructor(options: CaptureOptions) {
+    super();
+    if (options === null || typeof options !== 'object') {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'StreamCapture needs an options object');
+    }
+    if (options.supplier === undefined || typeof options.supplier.publish !== 'function') {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'options.supplier must be a FrameSupplier');
+    }
+    this.source = resolveSource(options.source, options);
+    this.#supplier = options.supplier;
+    this.streamId = options.streamId ?? options.supplier.streamId;
+    this.#stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 10_000);
+    this.#killTimeoutMs = positive('killTimeoutMs', options.killTimeoutMs ?? 3_000);
+    this.#backoff = new Backoff(options.backoff);
+    for (const key of ['initialMs', 'maxMs', 'factor', 'resetAfterMs'] as const) positive(`backoff.${key}`, this.#backoff[key]);
+    if (!(this.#backoff.jitter >= 0 && this.#backoff.jitter <= 1)) {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'backoff.jitter must be between 0 and 1');
+    }
+    this.#ffmpegName = options.ffmpegPath ?? 'ffmpeg';
+    this.#allocate = options.sharedMemory === false ? heapAllocator : sharedAllocator;
+    this.#loop = options.loop === true;
+  }
+
+  get state(): CaptureState {
+    return this.#state;
+  }
+
+  /** Launches ffmpeg. Throws ERR_FFMPEG_NOT_FOUND or ERR_CAPTURE_STOPPED; idempotent while running. */
+  start(): this {
+    if (this.#stopping !== null) throw new CaptureError('ERR_CAPTURE_STOPPED', 'start() after stop()');
+    if (this.#state !== 'idle') return this;
+    this.#ffmpeg = requireExecutable(this.#ffmpegName);
+    this.#launch();
+    return this;
+  }
+
+  /** Stops ffmpeg (SIGTERM, then SIGKILL) and resolves once it has exited. Idempotent. */
+  stop(): Promise<void> {
+    return this.#stop('stopped');
+  }
+
+  stats(): CaptureStats {
+    let publishDelayUs: CaptureStats['publishDelayUs'] = null;
+    const n = Math.min(this.#delayCount, DELAY_SAMPLES);
+    if (n > 0) {
+      const sorted = this.#delaysUs.slice(0, n).sort();
+      publishDelayUs = { p50: sorted[Math.ceil(n * 0.5) - 1]!, p99: sorted[Math.ceil(n * 0.99) - 1]! };
+    }
+    return {
+      state: this.#state,
+      source: this.source.display,
+      streamId: this.streamId,
+      pid: this.#run?.proc.pid ?? null,
+      width: this.#width,
+      height: this.#height,
+      format: this.source.format,
+      framesDecoded: this.#framesDecoded,
+      framesPublished: this.#framesPublished,
+      fps: this.#rate.rate(performance.now()),
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+      stderrTail: [...this.#stderrTail],
+      publishDelayUs,
+      stopReason: this.#stopReason,
+    };
+  }
+
+  #setState(state: CaptureState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state, this.#lastError);
+  }
+
+  #launch(): void {
+    this.#retryTimer = null;
+    if (this.#launches++ > 0) this.#restarts++;
+    this.#setState('connecting');
+    const proc = spawnManaged(this.#ffmpeg!, this.source.args);
+    const now = performance.now();
+    const run: Run = {
+      proc,
+      startedAt: now,
+      firstFrameAt: null,
+      lastFrameAt: now,
+      killedFor: null,
+      parser: null,
+      pending: [],
+      pendingBytes: 0,
+      watchdog: setInterval(() => this.#checkStall(run), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4))),
+    };
+    run.watchdog.unref();
+    this.#run = run;
+    this.#stderrPartial = '';
+    proc.child.stderr.setEncoding('utf8');
+    proc.child.stderr.on('data', (text: string) => this.#onStderr(run, text));
+    proc.child.stdout.on('data', (chunk: Buffer) => this.#onStdout(run, chunk));
+    void proc.exited.then((exit) => this.#onExit(run, exit));
+  }
+
+  #onStderr(run: Run, text: string): void {
+    const lines = (this.#stderrPartial + text).split(/\r?\n|\r/);
+    this.#stderrPartial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim().length === 0) continue;
+      this.#stderrTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
+      if (run.parser === null && this.#run === run) this.#maybeStartParser(run, line);
+    }
+  }
+
+  /** ffmpeg names the output stream's size on stderr before it writes frames; frames are cut by it. */
+  #maybeStartParser(run: Run, line: string): void {
+    if (!line.includes('Stream #0:0') || !(this.#stderrTail.some((l) => l.startsWith('Output #0')))) return;
+    const match = OUTPUT_SIZE.exec(line);
+    if (match === null) return;
+    const width = Number(match[1]);
+    const height = Number(match[2]);
+    this.#width = width;
+    this.#height = height;
+    const onFrame = (payload: Uint8Array): void => this.#onFrame(run, payload);
+    if (this.source.format === 'jpeg') {
+      run.parser = new JpegFrameParser(onFrame, { allocate: this.#allocate });
+    } else {
+      run.parser = new RawFrameParser(expectedPayloadBytes(this.source.format, width, height)!, onFrame, this.#allocate);
+    }
+    const pending = run.pending;
+    run.pending = [];
+    run.pendingBytes = 0;
+    for (const chunk of pending) this.#feed(run, chunk);
+  }
+
+  #onStdout(run: Run, chunk: Buffer): void {
+    if (this.#run !== run) return;
+    if (run.parser === null) {
+      // Output bytes can overtake the stderr line that gives their size; hold them until it arrives.
+      run.pending.push(chunk);
+      run.pendingBytes += chunk.byteLength;
+      if (run.pendingBytes > 256 * 1024 * 1024) {
+        this.#kill(run, new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'ffmpeg wrote frames without announcing their size'));
+      }
+      return;
+    }
+    this.#feed(run, chunk);
+  }
+
+  #feed(run: Run, chunk: Buffer): void {
+    try {
+      run.parser!.push(chunk);
+    } catch (error) {
+      this.#kill(run, error instanceof CaptureError ? error : new CaptureError('ERR_SOURCE_BAD_OUTPUT', String(error)));
+    }
+  }
+
+  #onFrame(run: Run, payload: Uint8Array): void {
+    // The frame's last byte has just been read: this is its capture time.
+    const captureTime = performance.now();
+    const wallTime = Date.now();
+    run.lastFrameAt = captureTime;
+    this.#framesDecoded++;
+    this.#rate.record(captureTime);
+    if (run.firstFrameAt === null) {
+      run.firstFrameAt = captureTime;
+      this.#setState('streaming');
+    }
+    try {
+      this.#supplier.publish({
+        payload,
+        width: this.#width!,
+        height: this.#height!,
+        format: this.source.format,
+        streamId: this.streamId,
+        captureTime,
+        wallTime,
+      });
+    } catch (error) {
+      if (error instanceof FrameSupplierError && error.code === 'ERR_SUPPLIER_STOPPED') {
+        void this.#stop('supplier-stopped');
+        return;
+      }
+      this.#kill(run, new CaptureError('ERR_SOURCE_BAD_OUTPUT', `a frame was refused: ${(error as Error).message}`));
+      return;
+    }
+    this.#framesPublished++;
+    this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (performance.now() - captureTime) * 1000;
+  }
+
+  #checkStall(run: Run): void {
+    const silentFor = performance.now() - run.lastFrameAt;
+    if (silentFor > this.#stallTimeoutMs && run.killedFor === null) {
+      const what = run.firstFrameAt === null ? 'no first frame' : 'no frame';
+      this.#kill(run, new CaptureError('ERR_SOURCE_STALLED', `${what} for ${Math.round(silentFor)} ms (stallTimeoutMs ${this.#stallTimeoutMs})`));
+    }
+  }
+
+  #kill(run: Run, reason: CaptureError): void {
+    if (run.killedFor !== null) return;
+    run.killedFor = reason;
+    void run.proc.stop(this.#killTimeoutMs);
+  }
+
+  #onExit(run: Run, exit: ProcessExit): void {
+    clearInterval(run.watchdog);
+    if (this.#run === run) this.#run = null;
+    if (this.#stopping !== null) return;
+    const lastLine = this.#stderrTail.at(-1) ?? '';
+    const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${String(exit.code)}`;
+    let error: CaptureError;
+    if (run.killedFor !== null) error = run.killedFor;
+    else if (exit.error !== undefined) error = new CaptureError('ERR_SOURCE_OPEN_FAILED', `ffmpeg could not be started: ${exit.error.message}`);
+    else if (exit.code === 0 && !this.source.live) error = new CaptureError('ERR_SOURCE_ENDED', 'the file ended');
+    else if (exit.code === 0) error = new CaptureError('ERR_SOURCE_EXITED', `the live source ended (${lastLine})`);
+    else if (run.firstFrameAt === null) error = new CaptureError('ERR_SOURCE_OPEN_FAILED', `ffmpeg exited with ${how} before the first frame: ${lastLine}`);
+    else error = new CaptureError('ERR_SOURCE_EXITED', `ffmpeg exited with ${how}: ${lastLine}`);
+    this.#lastError = { code: error.code, message: error.message, at: Date.now() };
+
+    if (error.code === 'ERR_SOURCE_ENDED' && !this.#loop) {
+      void this.#stop('ended');
+      return;
+    }
+    this.#backoff.settle(run.firstFrameAt === null ? 0 : run.lastFrameAt - run.firstFrameAt);
+    const delay = this.#backoff.next();
+    this.#setState('backoff');
+    this.#retryTimer = setTimeout(() => this.#launch(), delay);
+  }
+
+  #stop(reason: NonNullable<CaptureStats['stopReason']>): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stopReason = reason;
+      if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+      const run = this.#run;
+      if (run !== null) {
+        clearInterval(run.watchdog);
+        await run.proc.stop(this.#killTimeoutMs);
+      }
+      this.#run = null;
+      this.#setState('stopped');
+    })();
+    return this.#stopping;
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+    throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `${name} must be a positive finite number, got ${String(value)}`);
+  }
+  return value;
+}

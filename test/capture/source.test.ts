@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Backoff, resolveSource } from '../../src/capture/index.js';
+
+describe('resolveSource()', () => {
+  it('builds an argument array per source kind, TCP for RTSP by default', () => {
+    const rtsp = resolveSource('rtsp://user:secret@cam.local:554/stream1');
+    assert.equal(rtsp.kind, 'rtsp');
+    assert.equal(rtsp.live, true);
+    assert.deepEqual(rtsp.args.slice(rtsp.args.indexOf('-rtsp_transport'), rtsp.args.indexOf('-rtsp_transport') + 2), ['-rtsp_transport', 'tcp']);
+    assert.equal(rtsp.display, 'rtsp://user:***@cam.local:554/stream1', 'passwords are masked');
+    assert.ok(rtsp.args.includes('rtsp://user:secret@cam.local:554/stream1'));
+    assert.ok(resolveSource('rtsp://h/s', { rtspTransport: 'udp' }).args.includes('udp'));
+
+    const file = resolveSource('/videos/a.mp4', { loop: true });
+    assert.equal(file.kind, 'file');
+    assert.equal(file.live, false);
+    assert.ok(file.args.includes('-re'), 'files play at their own rate by default');
+    assert.ok(file.args.includes('-stream_loop'));
+    assert.ok(!resolveSource('/videos/a.mp4', { realtime: false }).args.includes('-re'));
+    assert.equal(resolveSource('file:///videos/b.mp4').args[resolveSource('file:///videos/b.mp4').args.indexOf('-i') + 1], '/videos/b.mp4');
+
+    const pattern = resolveSource('lavfi:testsrc2=size=320x240:rate=30');
+    assert.equal(pattern.kind, 'lavfi');
+    assert.deepEqual(pattern.args.slice(pattern.args.indexOf('-f'), pattern.args.indexOf('-f') + 4), ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30']);
+    assert.equal(resolveSource('/dev/video0').kind, 'v4l2');
+    assert.equal(resolveSource('v4l2:/dev/video2').kind, 'v4l2');
+    assert.equal(resolveSource('https://example.test/live.m3u8').kind, 'http');
+    assert.equal(resolveSource('relative/clip.avi').kind, 'file');
+  });
+
+  it('decimates and scales inside ffmpeg, never duplicating frames', () => {
+    const r = resolveSource('/v.mp4', { output: { fps: 5, width: 640, height: 360, format: 'gray' } });
+    const vf = r.args[r.args.indexOf('-vf') + 1]!;
+    assert.match(vf, /^select=isnan\(prev_selected_t\)\+gte\(t-prev_selected_t\\,0\.190000\),scale=640:360$/);
+    assert.ok(r.args.includes('passthrough'));
+    assert.deepEqual(r.args.slice(-7), ['-pix_fmt', 'gray', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1']);
+    assert.match(resolveSource('/v.mp4', { output: { width: 320 } }).args.join(' '), /scale=320:-2/);
+    const jpeg = resolveSource('/v.mp4', { output: { format: 'jpeg', jpegQuality: 3 } });
+    assert.ok(jpeg.args.includes('image2pipe') && jpeg.args.includes('mjpeg') && jpeg.args.includes('3'));
+  });
+
+  it('refuses unsupported sources and malformed options with codes', () => {
+    for (const bad of ['ftp://host/x', 'gopher://x', 'mailto:me@example.com', '', '   ']) {
+      assert.throws(() => resolveSource(bad), { code: 'ERR_UNSUPPORTED_SOURCE' }, bad);
+    }
+    const badOptions: object[] = [
+      { output: { format: 'yuv444' } },
+      { output: { width: 0 } },
+      { output: { height: 1.5 } },
+      { output: { fps: -1 } },
+      { output: { fps: Number.NaN } },
+      { output: { jpegQuality: 1 } },
+      { rtspTransport: 'sctp' },
+      { inputFormat: 'mpjpeg; rm -rf /' },
+    ];
+    for (const options of badOptions) {
+      assert.throws(() => resolveSource('/v.mp4', options), { code: 'ERR_INVALID_CAPTURE_OPTION' }, JSON.stringify(options));
+    }
+    assert.throws(() => resolveSource('lavfi:'), { code: 'ERR_INVALID_CAPTURE_OPTION' });
+  });
+});
+
+describe('Backoff', () => {
+  it('grows exponentially to its cap, with bounded jitter, and resets after a healthy run', () => {
+    const b = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 });
+    assert.deepEqual([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()], [100, 200, 400, 800, 1000, 1000]);
+    b.settle(5_000);
+    assert.equal(b.next(), 1000, 'a short healthy run does not reset');
+    b.settle(10_000);
+    assert.equal(b.next(), 100, 'a run healthy for resetAfterMs resets');
+    const low = new Backoff({ initialMs: 1000, jitter: 0.2 }, () => 0);
+    const high = new Backoff({ initialMs: 1000, jitter: 0.2 }, () => 0.999999);
+    assert.equal(low.next(), 800);
+    assert.ok(Math.abs(high.next() - 1200) < 0.01);
+  });
+});
