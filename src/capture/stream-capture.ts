@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { expectedPayloadBytes, FrameSupplierError, RateWindow, type FrameSupplier, type PixelFormat } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { CaptureError, type CaptureErrorCode } from './errors.js';
+import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, sharedAllocator, type FrameParser } from './frame-parser.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
@@ -41,6 +41,7 @@ export interface CaptureOptions extends SourceOptions {
 }
 
 export interface CaptureErrorRecord {
+  /** A CaptureErrorCode, or another FrameSupplierError code. */
   readonly code: string;
   readonly message: string;
   /** Wall-clock time (Date.now()). */
