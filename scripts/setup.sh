@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what framesupplier needs and builds it. Idempotent and quiet when
-# nothing changed; safe to run before every command (npm start/test/bench do).
-# Runs on a fresh Debian machine as root; needs Node.js 20+ and npm.
+# nothing changed; npm start / test / bench run it first.
+#   setup.sh run    ffmpeg, sample media (Debian's opencv-doc: vtest.avi), npm deps, build
+#   setup.sh test   ffmpeg, the RTSP test server (GStreamer + python3-gi), npm deps, build
+#   setup.sh bench  ffmpeg, npm deps, build
+# Runs on a fresh Debian machine as root (or with sudo); needs Node.js 20+ and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-run}
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -12,6 +16,40 @@ if [ "$node_major" -lt 20 ]; then
   say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
   exit 1
 fi
+
+missing_packages() {
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || printf '%s\n' "$p"
+  done
+}
+
+apt_install() {
+  local missing
+  mapfile -t missing < <(missing_packages "$@")
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; return 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+apt_install ffmpeg
+case "$mode" in
+  run)
+    # Sample media for the demo; without it the demo falls back to an ffmpeg test pattern.
+    apt_install opencv-doc || say "could not install opencv-doc; the demo will use a test pattern"
+    ;;
+  test)
+    apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+      gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    ;;
+  bench) ;;
+  *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;
+esac
 
 # npm dependencies: reinstall only when the lock file changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -29,8 +29,10 @@ export interface CaptureOptions extends SourceOptions {
   readonly supplier: FrameSupplier;
   /** Stream identity stamped on every frame. Default: the supplier's streamId. */
   readonly streamId?: string;
-  /** No frame for this long (including the first) is a stall: ffmpeg is restarted. Default 10 000 ms. */
+  /** No frame for this long after the first is a stall: ffmpeg is restarted. Default 10 000 ms. */
   readonly stallTimeoutMs?: number;
+  /** Time allowed from launching ffmpeg to the first frame (connect, probe, first keyframe). Default 20 000 ms. */
+  readonly connectTimeoutMs?: number;
   readonly backoff?: BackoffOptions;
   /** Delay between SIGTERM and SIGKILL when stopping ffmpeg. Default 3 000 ms. */
   readonly killTimeoutMs?: number;
@@ -95,6 +97,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #supplier: FrameSupplier;
   readonly #ffmpegName: string;
   readonly #stallTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #killTimeoutMs: number;
   readonly #backoff: Backoff;
   readonly #allocate;
@@ -131,6 +134,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#supplier = options.supplier;
     this.streamId = options.streamId ?? options.supplier.streamId;
     this.#stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 10_000);
+    this.#connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs ?? 20_000);
     this.#killTimeoutMs = positive('killTimeoutMs', options.killTimeoutMs ?? 3_000);
     this.#backoff = new Backoff(options.backoff);
     for (const key of ['initialMs', 'maxMs', 'factor', 'resetAfterMs'] as const) positive(`backoff.${key}`, this.#backoff[key]);
@@ -207,7 +211,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       parser: null,
       pending: [],
       pendingBytes: 0,
-      watchdog: setInterval(() => this.#checkStall(run), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4))),
+      watchdog: setInterval(
+        () => this.#checkStall(run),
+        Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4)),
+      ),
     };
     run.watchdog.unref();
     this.#run = run;
@@ -306,10 +313,14 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   #checkStall(run: Run): void {
+    if (run.killedFor !== null) return;
     const silentFor = performance.now() - run.lastFrameAt;
-    if (silentFor > this.#stallTimeoutMs && run.killedFor === null) {
-      const what = run.firstFrameAt === null ? 'no first frame' : 'no frame';
-      this.#kill(run, new CaptureError('ERR_SOURCE_STALLED', `${what} for ${Math.round(silentFor)} ms (stallTimeoutMs ${this.#stallTimeoutMs})`));
+    if (run.firstFrameAt === null) {
+      if (silentFor > this.#connectTimeoutMs) {
+        this.#kill(run, new CaptureError('ERR_SOURCE_OPEN_FAILED', `no first frame within ${Math.round(silentFor)} ms (connectTimeoutMs ${this.#connectTimeoutMs})`));
+      }
+    } else if (silentFor > this.#stallTimeoutMs) {
+      this.#kill(run, new CaptureError('ERR_SOURCE_STALLED', `no frame for ${Math.round(silentFor)} ms (stallTimeoutMs ${this.#stallTimeoutMs})`));
     }
   }
 

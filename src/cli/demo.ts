@@ -6,6 +6,7 @@
  * figures say who is falling behind.
  */
 import { Worker } from 'node:worker_threads';
+import { findSampleMedia, StreamCapture, type CaptureStats } from '../capture/index.js';
 import {
   allocateSharedPayload,
   FrameSupplier,
@@ -15,6 +16,12 @@ import {
 } from '../supplier/index.js';
 
 export interface DemoOptions {
+  /**
+   * What to capture: any StreamCapture source, 'synthetic' for an in-process
+   * generator (no ffmpeg), or undefined for the sample clip when installed
+   * (looped at its own rate), else ffmpeg's test pattern.
+   */
+  readonly source?: string;
   readonly fps: number;
   /** Seconds to run; 0 runs until interrupted. */
   readonly durationS: number;
@@ -53,19 +60,30 @@ async function runInProcess(sub: Subscription, workMs: number): Promise<void> {
   for await (const _frame of sub) await delay(workMs); // stands in for an I/O-bound inference call
 }
 
-export function renderStats(stats: SupplierStats, uptimeS: number, colour: boolean): string {
+export function renderStats(stats: SupplierStats, uptimeS: number, colour: boolean, capture?: CaptureStats): string {
   const bold = (s: string) => (colour ? `\x1b[1m${s}\x1b[0m` : s);
   const warn = (s: string) => (colour ? `\x1b[33m${s}\x1b[0m` : s);
   const lines = [
     bold(`framesupplier demo — stream ${stats.streamId}, ${uptimeS.toFixed(0)} s`),
     `published ${stats.published}   inbox drops ${stats.inboxDrops}   thread copies ${stats.threadCopies}`,
+  ];
+  if (capture !== undefined) {
+    const size = capture.width === null ? '' : ` ${capture.width}x${capture.height} ${capture.format}`;
+    lines.push(
+      `capture ${capture.source}${size}: ${capture.state === 'streaming' ? capture.state : warn(capture.state)}, ` +
+        `${capture.fps.toFixed(1)} fps, restarts ${capture.restarts}` +
+        (capture.publishDelayUs === null ? '' : `, publish delay p99 ${capture.publishDelayUs.p99.toFixed(0)} µs`),
+    );
+    if (capture.lastError !== null && capture.state !== 'streaming') lines.push(warn(`last error ${capture.lastError.code}: ${capture.lastError.message}`));
+  }
+  lines.push(
     '',
     bold(
       ['worker', 'class', 'fps', 'delivered', 'drops', 'consec', 'stale', 'age ms', 'state']
         .map((h, i) => (i < 2 ? h.padEnd(i === 0 ? 18 : 12) : h.padStart(10)))
         .join(''),
     ),
-  ];
+  );
   for (const w of stats.workers) {
     const state = w.idle ? warn('idle') : w.waiting ? 'waiting' : 'working';
     lines.push(
@@ -87,7 +105,19 @@ export function renderStats(stats: SupplierStats, uptimeS: number, colour: boole
 
 export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   const { fps, width, height, out } = options;
-  const supplier = new FrameSupplier({ streamId: 'synthetic-cam', idleThresholdMs: 5_000 }).start();
+  const sample = options.source === undefined ? findSampleMedia() : null;
+  const source = options.source ?? (sample !== null ? sample : `lavfi:testsrc2=size=${width}x${height}:rate=${fps}`);
+  const synthetic = source === 'synthetic';
+  const supplier = new FrameSupplier({ streamId: synthetic ? 'synthetic-cam' : 'cam-1', idleThresholdMs: 5_000 }).start();
+  const capture = synthetic
+    ? null
+    : new StreamCapture({
+        source,
+        supplier,
+        loop: true,
+        output: { format: 'rgb24', fps, ...(sample === null && options.source === undefined ? {} : { width }) },
+        backoff: { initialMs: 500, maxMs: 5_000 },
+      });
   const stop = new AbortController();
   options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
 
@@ -106,24 +136,31 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   const started = performance.now();
   const interactive = out.isTTY === true;
   const draw = () => {
-    const text = renderStats(supplier.stats(), (performance.now() - started) / 1000, interactive);
+    const text = renderStats(supplier.stats(), (performance.now() - started) / 1000, interactive, capture?.stats());
     out.write(interactive ? `\x1b[H\x1b[2J${text}\n` : `${text}\n\n`);
   };
   const view = setInterval(draw, interactive ? 500 : 1000);
 
-  // The synthetic camera: a moving gradient, paced against the clock.
-  const frameBytes = width * height * 3;
-  let n = 0;
-  while (!stop.signal.aborted && (options.durationS === 0 || performance.now() - started < options.durationS * 1000)) {
-    const payload = allocateSharedPayload(frameBytes);
-    payload.fill(n & 0xff, 0, width * 3); // one changing row is enough to make frames distinct
-    supplier.publish({ payload, width, height, format: 'rgb24' });
-    n++;
-    await delay(Math.max(0, started + (n * 1000) / fps - performance.now()), stop.signal);
+  const running = () => !stop.signal.aborted && (options.durationS === 0 || performance.now() - started < options.durationS * 1000);
+  if (capture !== null) {
+    capture.start();
+    await delay(options.durationS === 0 ? 2 ** 31 - 1 : options.durationS * 1000, stop.signal);
+  } else {
+    // The synthetic camera: a moving gradient, paced against the clock.
+    const frameBytes = width * height * 3;
+    let n = 0;
+    while (running()) {
+      const payload = allocateSharedPayload(frameBytes);
+      payload.fill(n & 0xff, 0, width * 3); // one changing row is enough to make frames distinct
+      supplier.publish({ payload, width, height, format: 'rgb24' });
+      n++;
+      await delay(Math.max(0, started + (n * 1000) / fps - performance.now()), stop.signal);
+    }
   }
   clearInterval(view);
   const final = supplier.stats();
   draw();
+  await capture?.stop();
   supplier.stop();
   await Promise.all(loops);
   await poseWorker.terminate();

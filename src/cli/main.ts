@@ -10,9 +10,11 @@ import { runDemo } from './demo.js';
 const USAGE = `usage: framesupplier <command> [options]
 
 commands:
-  demo [--fps N] [--duration S] [--width W] [--height H]
-      a synthetic 30 fps camera feeding workers of different speeds, with a live view
-      (--duration 0, the default, runs until Ctrl-C)
+  demo [--source URL] [--fps N] [--duration S] [--width W] [--height H]
+      a camera feeding workers of different speeds, with a live view of each.
+      --source: rtsp://, http(s)://, a file, lavfi:<graph>, v4l2:/dev/videoN, or
+      'synthetic' (no ffmpeg); default: OpenCV's vtest.avi when installed, looped,
+      else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
 `;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
@@ -31,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({
         args: rest,
         options: {
+          source: { type: 'string' },
           fps: { type: 'string' },
           duration: { type: 'string' },
           width: { type: 'string' },
@@ -42,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
       await runDemo({
-        fps: positiveInt('fps', values.fps, 30),
+        ...(values.source === undefined ? {} : { source: values.source }),
+        fps: positiveInt('fps', values.fps, values.source === undefined ? 10 : 30),
         durationS: positiveInt('duration', values.duration, 0, true),
         width: positiveInt('width', values.width, 640),
         height: positiveInt('height', values.height, 360),

@@ -1,0 +1,132 @@
+/**
+ * Real components for capture tests: media encoded by the real ffmpeg from
+ * ../shared/data/vtest.avi, and a real RTSP server (gst-rtsp-server via
+ * Debian's python3-gi) started and killed by the tests.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createInterface } from 'node:readline';
+import type { CaptureState, StreamCapture } from '../../src/capture/index.js';
+
+const run = promisify(execFile);
+export const VTEST = fileURLToPath(new URL('../../../../shared/data/vtest.avi', import.meta.url));
+const SERVER_SCRIPT = fileURLToPath(new URL('../../../test/capture/rtsp_server.py', import.meta.url));
+const MEDIA_DIR = join(tmpdir(), 'framesupplier-test-media');
+
+/** Encodes (once per machine) a file from vtest.avi with the given ffmpeg output arguments. */
+export async function media(name: string, outputArgs: string[]): Promise<string> {
+  mkdirSync(MEDIA_DIR, { recursive: true });
+  const path = join(MEDIA_DIR, name);
+  if (!existsSync(path)) {
+    const partial = `${path}.partial${process.pid}${name.slice(name.lastIndexOf('.'))}`;
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', VTEST, ...outputArgs, partial]);
+    await run('mv', [partial, path]);
+  }
+  return path;
+}
+
+/** vtest.avi as H.264 in MP4, for the RTSP server (no transcoding there). */
+export const h264Clip = (): Promise<string> =>
+  media('vtest-h264.mp4', ['-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-pix_fmt', 'yuv420p']);
+
+/** A file that is not a video at all. */
+export function corruptFile(): string {
+  mkdirSync(MEDIA_DIR, { recursive: true });
+  const path = join(MEDIA_DIR, 'corrupt.mp4');
+  writeFileSync(path, Buffer.from('this is not a video, only bytes pretending'.repeat(100)));
+  return path;
+}
+
+export class RtspServer {
+  #child: ChildProcess | null = null;
+  port = 0;
+
+  constructor(readonly file: string) {}
+
+  get pid(): number {
+    if (this.#child?.pid === undefined) throw new Error('server not running');
+    return this.#child.pid;
+  }
+
+  get url(): string {
+    return `rtsp://127.0.0.1:${this.port}/stream`;
+  }
+
+  /** Starts the server (on the same port as before, after a restart); resolves when it listens. */
+  async start(): Promise<this> {
+    const child = spawn('/usr/bin/python3', [SERVER_SCRIPT, String(this.port), this.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines = createInterface({ input: child.stdout });
+    this.port = await new Promise<number>((resolve, reject) => {
+      lines.on('line', (line) => {
+        const m = /^READY (\d+)$/.exec(line);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`rtsp server exited with ${code}: ${stderr}`)));
+    });
+    return this;
+  }
+
+  async kill(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (child === null || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Resolves when the capture reaches the state (now or later). */
+export function until(capture: StreamCapture, state: CaptureState): Promise<void> {
+  if (capture.state === state) return Promise.resolve();
+  return new Promise((resolve) => {
+    const on = (s: CaptureState) => {
+      if (s === state) {
+        capture.off('state', on);
+        resolve();
+      }
+    };
+    capture.on('state', on);
+  });
+}
+
+/** True if a process with this pid exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of ffmpeg processes whose parent is the given pid. */
+export function ffmpegChildrenOf(ppid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSyncSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const m = /^\d+ \((.*)\) (\S) (\d+)/.exec(stat);
+      if (m && m[1] === 'ffmpeg' && Number(m[3]) === ppid && m[2] !== 'Z') found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function readdirSyncSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
