@@ -1,11 +1,17 @@
 /**
- * `npm run bench [-- NAME ...]`: runs the named workloads (all by default) for
- * every implementation, printing JSON Lines on stdout, progress on stderr.
- * Run with --expose-gc so heap figures follow a forced collection.
+ * `npm run bench [-- NAME ...] [--impl IMPL]`: runs the named workloads (all by
+ * default) for every implementation (or only IMPL), printing JSON Lines on
+ * stdout, progress on stderr. Run with --expose-gc so heap figures follow a
+ * forced collection.
  */
-import { IMPLS } from './supplier/impls.js';
+import { IMPLS as ALL_IMPLS } from './supplier/impls.js';
 import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
+
+const args = process.argv.slice(2);
+const implFlag = args.indexOf('--impl');
+const implName = implFlag >= 0 ? args.splice(implFlag, 2)[1] : undefined;
+const IMPLS = ALL_IMPLS.filter((make) => implName === undefined || make().name === implName);
 
 const WORKLOADS: Record<string, () => Promise<void>> = {
   W1: async () => {
@@ -22,7 +28,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   },
 };
 
-const requested = process.argv.slice(2).map((name) => name.toUpperCase());
+const requested = args.map((name) => name.toUpperCase());
 const names = requested.length > 0 ? requested : Object.keys(WORKLOADS);
 for (const name of names) {
   const run = WORKLOADS[name];
