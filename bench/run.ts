@@ -7,6 +7,7 @@
 import { IMPLS as ALL_IMPLS } from './supplier/impls.js';
 import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
+import { c1, c2, c3 } from './capture/workloads.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -26,6 +27,9 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   W4: async () => {
     for (const impl of IMPLS) await w4(impl);
   },
+  C1: () => c1(),
+  C2: () => c2(),
+  C3: () => c3(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -1,2 +1,3 @@
-/** framesupplier's public surface: the supplier core (more contexts join as they land). */
+/** framesupplier's public surface: the supplier core and stream capture. */
 export * from './supplier/index.js';
+export * from './capture/index.js';

@@ -5,10 +5,10 @@
  * Contract: push(chunk) calls onFrame once per complete frame, the moment its
  * last byte arrives, and holds at most the frame in progress (JIT upstream:
  * nothing accumulates here). Raw frames are copied once, from the pipe's
- * chunks into a buffer of their own (shared memory by default, so frames
- * cross to worker threads without another copy).
+ * chunks into a buffer of their own, from the allocator given (a FramePool
+ * in StreamCapture, so frames are in reused shared memory).
  */
-import { allocateSharedPayload } from '../supplier/index.js';
+import { releasePayload } from '../supplier/index.js';
 import { CaptureError } from './errors.js';
 
 export interface FrameParser {
@@ -20,7 +20,6 @@ export interface FrameParser {
 
 export type PayloadAllocator = (byteLength: number) => Uint8Array;
 
-export const sharedAllocator: PayloadAllocator = allocateSharedPayload;
 export const heapAllocator: PayloadAllocator = (n) => Buffer.allocUnsafeSlow(n);
 
 /** Fixed-size raw frames (rgb24, gray, nv12, ...). */
@@ -31,7 +30,7 @@ export class RawFrameParser implements FrameParser {
   #current: Uint8Array | null = null;
   #filled = 0;
 
-  constructor(frameBytes: number, onFrame: (payload: Uint8Array) => void, allocate: PayloadAllocator = sharedAllocator) {
+  constructor(frameBytes: number, onFrame: (payload: Uint8Array) => void, allocate: PayloadAllocator = heapAllocator) {
     if (!Number.isInteger(frameBytes) || frameBytes <= 0) {
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `frame size must be a positive integer, got ${frameBytes}`);
     }
@@ -61,7 +60,9 @@ export class RawFrameParser implements FrameParser {
     }
   }
 
+  /** Drops the frame in progress (and its pool hold, if pooled). */
   reset(): void {
+    if (this.#current !== null) releasePayload(this.#current);
     this.#current = null;
     this.#filled = 0;
   }
@@ -85,7 +86,7 @@ export class JpegFrameParser implements FrameParser {
   constructor(onFrame: (payload: Uint8Array) => void, options: { maxFrameBytes?: number; allocate?: PayloadAllocator } = {}) {
     this.#onFrame = onFrame;
     this.#maxFrameBytes = options.maxFrameBytes ?? 64 * 1024 * 1024;
-    this.#allocate = options.allocate ?? sharedAllocator;
+    this.#allocate = options.allocate ?? heapAllocator;
   }
 
   get buffered(): number {

@@ -13,11 +13,20 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { expectedPayloadBytes, FrameSupplierError, RateWindow, type FrameSupplier, type PixelFormat } from '../supplier/index.js';
+import {
+  expectedPayloadBytes,
+  FramePool,
+  FrameSupplierError,
+  RateWindow,
+  releasePayload,
+  type FramePoolStats,
+  type FrameSupplier,
+  type PixelFormat,
+} from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
-import { heapAllocator, JpegFrameParser, RawFrameParser, sharedAllocator, type FrameParser } from './frame-parser.js';
+import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
 
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped';
@@ -38,8 +47,15 @@ export interface CaptureOptions extends SourceOptions {
   readonly killTimeoutMs?: number;
   /** ffmpeg binary, a name on PATH or a path. Default 'ffmpeg'. */
   readonly ffmpegPath?: string;
-  /** Frame payloads in shared memory, so worker threads read them without a copy. Default true. */
+  /**
+   * Raw frames in a pool of reused shared-memory buffers (default true): worker
+   * threads read them without a copy, and memory stays flat. A frame is then
+   * valid for a reader until its next read() (see FramePool). false: a fresh
+   * heap buffer per frame, kept alive by the garbage collector.
+   */
   readonly sharedMemory?: boolean;
+  /** Most buffers the pool may hold (sharedMemory). Default 64; when all are held, frames use heap buffers. */
+  readonly poolSlots?: number;
 }
 
 export interface CaptureErrorRecord {
@@ -73,6 +89,8 @@ export interface CaptureStats {
   readonly publishDelayUs: { readonly p50: number; readonly p99: number } | null;
   /** Why the capture stopped: stop() was called, the file ended, or the supplier stopped. */
   readonly stopReason: 'stopped' | 'ended' | 'supplier-stopped' | null;
+  /** The frame pool (raw formats with sharedMemory), or null. */
+  readonly pool: FramePoolStats | null;
 }
 
 interface Run {
@@ -84,6 +102,8 @@ interface Run {
   parser: FrameParser | null;
   pending: Buffer[];
   pendingBytes: number;
+  /** When the chunk being parsed arrived: a frame completed by it was read at this moment. */
+  chunkAt: number;
   watchdog: NodeJS.Timeout;
 }
 
@@ -100,7 +120,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #connectTimeoutMs: number;
   readonly #killTimeoutMs: number;
   readonly #backoff: Backoff;
-  readonly #allocate;
+  readonly #pool: FramePool | null;
+  readonly #allocate: PayloadAllocator;
   readonly #loop: boolean;
 
   #state: CaptureState = 'idle';
@@ -142,7 +163,9 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'backoff.jitter must be between 0 and 1');
     }
     this.#ffmpegName = options.ffmpegPath ?? 'ffmpeg';
-    this.#allocate = options.sharedMemory === false ? heapAllocator : sharedAllocator;
+    const pool = options.sharedMemory === false ? null : new FramePool({ maxSlots: options.poolSlots ?? 64 });
+    this.#pool = pool;
+    this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#loop = options.loop === true;
   }
 
@@ -187,6 +210,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       stderrTail: [...this.#stderrTail],
       publishDelayUs,
       stopReason: this.#stopReason,
+      pool: this.#pool?.stats() ?? null,
     };
   }
 
@@ -211,6 +235,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       parser: null,
       pending: [],
       pendingBytes: 0,
+      chunkAt: now,
       watchdog: setInterval(
         () => this.#checkStall(run),
         Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4)),
@@ -247,7 +272,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#height = height;
     const onFrame = (payload: Uint8Array): void => this.#onFrame(run, payload);
     if (this.source.format === 'jpeg') {
-      run.parser = new JpegFrameParser(onFrame, { allocate: this.#allocate });
+      // JPEGs vary in size and are small: heap buffers, which the garbage collector accounts for.
+      run.parser = new JpegFrameParser(onFrame, { allocate: heapAllocator });
     } else {
       run.parser = new RawFrameParser(expectedPayloadBytes(this.source.format, width, height)!, onFrame, this.#allocate);
     }
@@ -272,6 +298,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   #feed(run: Run, chunk: Buffer): void {
+    run.chunkAt = performance.now();
     try {
       run.parser!.push(chunk);
     } catch (error) {
@@ -280,8 +307,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   #onFrame(run: Run, payload: Uint8Array): void {
-    // The frame's last byte has just been read: this is its capture time.
-    const captureTime = performance.now();
+    // The chunk holding the frame's last byte was read at chunkAt: that is its capture time.
+    const captureTime = run.chunkAt;
     const wallTime = Date.now();
     run.lastFrameAt = captureTime;
     this.#framesDecoded++;
@@ -301,6 +328,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         wallTime,
       });
     } catch (error) {
+      releasePayload(payload); // the supplier did not take it
       if (error instanceof FrameSupplierError && error.code === 'ERR_SUPPLIER_STOPPED') {
         void this.#stop('supplier-stopped');
         return;
@@ -332,6 +360,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   #onExit(run: Run, exit: ProcessExit): void {
     clearInterval(run.watchdog);
+    run.parser?.reset();
     if (this.#run === run) this.#run = null;
     if (this.#stopping !== null) return;
     const lastLine = this.#stderrTail.at(-1) ?? '';
@@ -364,6 +393,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       if (run !== null) {
         clearInterval(run.watchdog);
         await run.proc.stop(this.#killTimeoutMs);
+        run.parser?.reset();
       }
       this.#run = null;
       this.#setState('stopped');

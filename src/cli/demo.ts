@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { findSampleMedia, StreamCapture, type CaptureStats } from '../capture/index.js';
 import {
-  allocateSharedPayload,
+  FramePool,
   FrameSupplier,
   type Criticality,
   type SupplierStats,
@@ -146,11 +146,12 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
     capture.start();
     await delay(options.durationS === 0 ? 2 ** 31 - 1 : options.durationS * 1000, stop.signal);
   } else {
-    // The synthetic camera: a moving gradient, paced against the clock.
+    // The synthetic camera: a moving gradient, paced against the clock, in reused shared memory.
     const frameBytes = width * height * 3;
+    const pool = new FramePool();
     let n = 0;
     while (running()) {
-      const payload = allocateSharedPayload(frameBytes);
+      const payload = pool.acquire(frameBytes) ?? new Uint8Array(frameBytes);
       payload.fill(n & 0xff, 0, width * 3); // one changing row is enough to make frames distinct
       supplier.publish({ payload, width, height, format: 'rgb24' });
       n++;

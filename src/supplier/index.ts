@@ -28,6 +28,7 @@ export {
   THREAD_PROTOCOL_VERSION,
   type ThreadSubscriptionHandle,
 } from './thread.js';
+export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats } from './frame-pool.js';
 export { monotonicNow } from './clock.js';
 export { RateWindow } from './rate-window.js';
 export {

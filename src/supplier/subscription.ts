@@ -9,10 +9,15 @@
  *
  * Accounting, exact at every instant: delivered + drops + staleSkips + pending
  * equals the frames published since subscribe() (until close).
+ *
+ * Pooled frames (FramePool): the mailbox holds its frame, and the frame a
+ * read() returned is held for the reader until its next read() or close();
+ * retain() holds one longer.
  */
 import { monotonicNow } from './clock.js';
 import { InvalidArgumentError, ReadInProgressError } from './errors.js';
 import type { Frame } from './frame.js';
+import { holdPayload, releasePayload } from './frame-pool.js';
 import { RateWindow } from './rate-window.js';
 
 export const CRITICALITIES = ['critical', 'high', 'normal', 'best-effort'] as const;
@@ -87,6 +92,8 @@ export class Subscription implements AsyncIterable<Frame> {
   readonly #rate: RateWindow;
 
   #slot: Frame | null = null;
+  /** The frame the last read() returned, held for the reader until its next read() or close(). */
+  #current: Frame | null = null;
   #pendingRead: PendingRead | null = null;
   #lastOfferedSeq: number;
   #closedAtSeq: number | null = null;
@@ -143,6 +150,7 @@ export class Subscription implements AsyncIterable<Frame> {
     if (this.#closedAtSeq !== null) return Promise.resolve(null);
     if (this.#pendingRead !== null) return Promise.reject(new ReadInProgressError(this.workerId));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#releaseCurrent();
     this.#host.flush();
     const ready = this.#takeFresh();
     if (ready !== null) return Promise.resolve(ready);
@@ -176,6 +184,22 @@ export class Subscription implements AsyncIterable<Frame> {
     return this.frames();
   }
 
+  /**
+   * Keeps a pooled frame's memory valid past this reader's next read(), until
+   * the returned function is called (once; later calls do nothing). For frames
+   * not from a FramePool it does nothing: the garbage collector keeps them.
+   */
+  retain(frame: Frame): () => void {
+    if (!holdPayload(frame.payload)) return () => undefined;
+    let held = true;
+    return () => {
+      if (held) {
+        held = false;
+        releasePayload(frame.payload);
+      }
+    };
+  }
+
   /** Ends the subscription: a pending read resolves with null, and so does every later read. */
   close(): void {
     if (this.#closedAtSeq !== null) return;
@@ -184,7 +208,9 @@ export class Subscription implements AsyncIterable<Frame> {
     const owed = (this.#slot !== null ? 1 : 0) + (lastSeq - this.#lastOfferedSeq);
     this.#drops += owed;
     this.#consecutiveDrops += owed;
+    if (this.#slot !== null) releasePayload(this.#slot.payload);
     this.#slot = null;
+    this.#releaseCurrent();
     this.#closedAtSeq = lastSeq;
     this.#host.detach(this);
     const pending = this.#pendingRead;
@@ -214,6 +240,8 @@ export class Subscription implements AsyncIterable<Frame> {
         return;
       }
       this.#pendingRead = null;
+      holdPayload(frame.payload);
+      this.#current = frame;
       this.#recordDelivery(frame, now);
       settle(pending, frame);
       return;
@@ -221,7 +249,9 @@ export class Subscription implements AsyncIterable<Frame> {
     if (this.#slot !== null) {
       this.#drops++;
       this.#consecutiveDrops++;
+      releasePayload(this.#slot.payload);
     }
+    holdPayload(frame.payload);
     this.#slot = frame;
   }
 
@@ -261,10 +291,17 @@ export class Subscription implements AsyncIterable<Frame> {
     const now = monotonicNow();
     if (this.#isStale(frame, now)) {
       this.#staleSkips++;
+      releasePayload(frame.payload);
       return null;
     }
+    this.#current = frame; // the mailbox's hold becomes the reader's
     this.#recordDelivery(frame, now);
     return frame;
+  }
+
+  #releaseCurrent(): void {
+    if (this.#current !== null) releasePayload(this.#current.payload);
+    this.#current = null;
   }
 
   #isStale(frame: Frame, now: number): boolean {

@@ -17,6 +17,7 @@ import {
   SupplierStoppedError,
 } from './errors.js';
 import { createFrame, type Frame, type FrameInput } from './frame.js';
+import { releasePayload } from './frame-pool.js';
 import { bridgeToThread, type ThreadSubscriptionHandle } from './thread.js';
 import {
   assertPositive,
@@ -87,6 +88,7 @@ export class FrameSupplier {
     // nanoseconds and cannot block, so batching would only add latency.
     const now = monotonicNow();
     for (const subscription of this.#subscriptions.values()) subscription.offer(frame, now);
+    releasePayload(frame.payload); // the inbox's hold; mailboxes took their own
   };
 
   constructor(options: FrameSupplierOptions = {}) {
@@ -120,6 +122,7 @@ export class FrameSupplier {
     this.#state = 'stopped';
     for (const subscription of [...this.#subscriptions.values()]) subscription.close();
     this.#subscriptions.clear();
+    if (this.#inbox !== null) releasePayload(this.#inbox.payload);
     this.#inbox = null;
   }
 
@@ -134,7 +137,11 @@ export class FrameSupplier {
     }
     const frame = createFrame(input, this.#seq + 1, this.streamId);
     this.#seq = frame.seq;
-    if (this.#inbox !== null) this.#inboxDrops++;
+    // A pooled payload's hold passes from the publisher to the inbox.
+    if (this.#inbox !== null) {
+      this.#inboxDrops++;
+      releasePayload(this.#inbox.payload);
+    }
     this.#inbox = frame;
     if (!this.#distributionScheduled) {
       this.#distributionScheduled = true;

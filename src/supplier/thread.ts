@@ -6,16 +6,17 @@
  * drops and staleness are counted). The worker pulls: each read() sends one
  * `want`, and the main side answers with the mailbox's newest frame, so at most
  * one frame is ever in flight and nothing queues in the port. The payload
- * crosses as a SharedArrayBuffer handle: same memory, no copy. Memory is never
- * reused: each frame owns its buffer, which the runtime frees only when no
- * thread references it any more (docs/adr/0006). A payload not already in a
+ * crosses as a SharedArrayBuffer handle: same memory, no copy. A pooled
+ * frame (FramePool) stays held for the worker until its next read() or
+ * close(), or longer through retain(); holds are counted on the main thread,
+ * driven by the worker's messages (docs/adr/0006). A payload not already in a
  * SharedArrayBuffer is copied once into one, shared by every worker thread,
  * and counted in stats().threadCopies.
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { clockOffsetFrom, monotonicNow } from './clock.js';
-import { ReadInProgressError, ThreadProtocolError } from './errors.js';
+import { InvalidArgumentError, ReadInProgressError, ThreadProtocolError } from './errors.js';
 import { isPixelFormat, type Frame } from './frame.js';
 import type { Criticality, ReadOptions, Subscription } from './subscription.js';
 
@@ -39,7 +40,12 @@ type MainToWorker =
     }
   | { t: 'end' };
 
-type WorkerToMain = { t: 'want' } | { t: 'cancel' } | { t: 'close' };
+type WorkerToMain =
+  | { t: 'want' }
+  | { t: 'cancel' }
+  | { t: 'close' }
+  | { t: 'retain'; seq: number; id: number }
+  | { t: 'release'; id: number };
 
 /** Main side of a worker-thread subscription: transfer `port` to the worker. */
 export interface ThreadSubscriptionHandle {
@@ -63,7 +69,11 @@ export function sharedPayload(frame: Frame, onCopy: () => void): Uint8Array {
   return copy;
 }
 
-/** Allocates a payload in shared memory, so frames cross to worker threads without a copy. */
+/**
+ * Allocates one payload in shared memory. For an occasional frame; at video
+ * rates use a FramePool: V8 does not count SharedArrayBuffers as memory
+ * pressure, so fresh ones per frame pile up (docs/adr/0006).
+ */
 export function allocateSharedPayload(byteLength: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(byteLength));
 }
@@ -73,6 +83,9 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
   const { port1: mainPort, port2: workerPort } = new MessageChannel();
   let inFlight: AbortController | null = null;
   let portClosed = false;
+  /** The frame the worker holds now (until its next want). */
+  let lastSent: Frame | null = null;
+  const retained = new Map<number, () => void>();
 
   const post = (message: MainToWorker): void => {
     if (!portClosed) mainPort.postMessage(message);
@@ -90,9 +103,11 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
       if (inFlight === controller) inFlight = null;
     }
     if (frame === null) {
+      lastSent = null;
       post({ t: 'end' });
       return;
     }
+    lastSent = frame;
     const payload = sharedPayload(frame, onCopy);
     post({
       t: 'frame',
@@ -110,8 +125,14 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
     });
   };
 
+  const releaseAll = (): void => {
+    for (const release of retained.values()) release();
+    retained.clear();
+  };
+
   const shutdown = (): void => {
     subscription.close();
+    releaseAll();
     if (!portClosed) {
       portClosed = true;
       mainPort.close();
@@ -129,6 +150,14 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
       case 'close':
         shutdown();
         break;
+      case 'retain':
+        // Port order puts this before the worker's next want: the frame is still held for it.
+        if (lastSent !== null && lastSent.seq === message.seq) retained.set(message.id, subscription.retain(lastSent));
+        break;
+      case 'release':
+        retained.get(message.id)?.();
+        retained.delete(message.id);
+        break;
       default:
         // A peer that does not speak the protocol gets no frames.
         shutdown();
@@ -137,6 +166,7 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
   mainPort.on('close', () => {
     portClosed = true;
     subscription.close();
+    releaseAll();
   });
   // The worker keeps the process alive as long as it runs; this port must not.
   mainPort.unref();
@@ -169,6 +199,8 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
   #arrived: Frame | null = null;
   #ended = false;
   #error: ThreadProtocolError | null = null;
+  #lastRead: Frame | null = null;
+  #nextRetainId = 1;
 
   constructor(port: MessagePort) {
     this.#port = port;
@@ -192,7 +224,11 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const arrived = this.#arrived;
     this.#arrived = null;
-    if (arrived !== null && !this.#isStale(arrived)) return Promise.resolve(arrived);
+    if (arrived !== null && !this.#isStale(arrived)) {
+      this.#lastRead = arrived;
+      return Promise.resolve(arrived);
+    }
+    this.#lastRead = null;
     if (this.#ended) return Promise.resolve(null);
     return new Promise<Frame | null>((resolve, reject) => {
       const onAbort = (): void => {
@@ -234,6 +270,24 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
 
   [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
     return this.frames();
+  }
+
+  /**
+   * Keeps the frame last read valid past the next read(), until the returned
+   * function is called. Only the frame from the latest read() can be retained.
+   */
+  retain(frame: Frame): () => void {
+    if (frame !== this.#lastRead) {
+      throw new InvalidArgumentError('retain() takes the frame from the latest read(), before the next read()');
+    }
+    const id = this.#nextRetainId++;
+    this.#port.postMessage({ t: 'retain', seq: frame.seq, id } satisfies WorkerToMain);
+    let held = true;
+    return () => {
+      if (!held || this.#ended) return;
+      held = false;
+      this.#port.postMessage({ t: 'release', id } satisfies WorkerToMain);
+    };
   }
 
   /** Unsubscribes; a pending read resolves with null. */
@@ -281,6 +335,7 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
     }
     this.#pending = null;
     this.#port.unref();
+    this.#lastRead = frame;
     pending.resolve(frame);
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { heapAllocator, JpegFrameParser, RawFrameParser } from '../../src/capture/index.js';
+import { FramePool } from '../../src/supplier/index.js';
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
@@ -36,15 +37,18 @@ describe('RawFrameParser', () => {
     }
   });
 
-  it('holds at most the frame in progress, in shared memory by default', () => {
+  it('holds at most the frame in progress, and gives a pooled one back on reset', () => {
     const frames: Uint8Array[] = [];
-    const parser = new RawFrameParser(10, (f) => frames.push(f));
+    const pool = new FramePool({ maxSlots: 4 });
+    const parser = new RawFrameParser(10, (f) => frames.push(f), (n) => pool.acquire(n)!);
     parser.push(new Uint8Array(25));
     assert.equal(frames.length, 2);
     assert.equal(parser.buffered, 5);
     assert.ok(frames[0]!.buffer instanceof SharedArrayBuffer);
+    assert.equal(pool.stats().held, 3);
     parser.reset();
     assert.equal(parser.buffered, 0);
+    assert.equal(pool.stats().held, 2, 'the partial frame went back to the pool');
   });
 
   it('refuses a non-positive frame size with a code', () => {

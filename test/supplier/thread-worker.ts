@@ -8,6 +8,7 @@ import { openThreadSubscription, type Frame } from '../../src/supplier/index.js'
 
 const sub = openThreadSubscription((workerData as { frames: MessagePort }).frames);
 const held: Frame[] = [];
+const releases: (() => void)[] = [];
 const port = parentPort!;
 
 port.on('message', (cmd: { op: string; index?: number; byte?: number; abort?: boolean }) => {
@@ -49,6 +50,26 @@ port.on('message', (cmd: { op: string; index?: number; byte?: number; abort?: bo
         port.postMessage({ op: 'poke' });
         return;
       }
+      case 'retain':
+        releases.push(sub.retain(held.at(-1)!));
+        port.postMessage({ op: 'retain' });
+        return;
+      case 'retainOld': {
+        const outcome = (() => {
+          try {
+            sub.retain(held[0]!);
+            return 'retained';
+          } catch (e) {
+            return (e as { code: string }).code;
+          }
+        })();
+        port.postMessage({ op: 'retainOld', outcome });
+        return;
+      }
+      case 'release':
+        releases.pop()!();
+        port.postMessage({ op: 'release' });
+        return;
       case 'close':
         sub.close();
         port.postMessage({ op: 'close' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { allocateSharedPayload, FrameSupplier } from '../../src/supplier/index.js';
+import { allocateSharedPayload, FramePool, FrameSupplier } from '../../src/supplier/index.js';
 import { afterDistribution } from './helpers.js';
 
 type Reply = Record<string, unknown> & { op: string };
@@ -117,6 +117,37 @@ describe('worker-thread subscriptions', () => {
     supplier.stop();
     assert.equal((await next()).end, true);
     assert.equal((await ask({ op: 'read' })).end, true);
+  });
+
+  it('pooled frames stay held for the worker until its next read, or longer when it retains them', async () => {
+    const pool = new FramePool({ maxSlots: 8 });
+    const supplier = new FrameSupplier().start();
+    const { worker, ask, next } = await startWorker(supplier, 'pooled');
+    workers.push(worker);
+    const publishPooled = () => {
+      const payload = pool.acquire(4)!;
+      payload[0] = 42;
+      return supplier.publish({ payload, width: 2, height: 2, format: 'gray' });
+    };
+    worker.postMessage({ op: 'read' });
+    await untilWaiting(supplier, 'pooled');
+    const a = publishPooled();
+    assert.equal((await next()).seq, a.seq);
+    assert.equal(pool.stats().held, 1, 'held for the worker');
+    // The worker retains it and reads on: the first stays held, the second is current.
+    await ask({ op: 'retain' });
+    worker.postMessage({ op: 'read' });
+    await untilWaiting(supplier, 'pooled');
+    const b = publishPooled();
+    assert.equal((await next()).seq, b.seq);
+    assert.equal(pool.stats().held, 2);
+    assert.equal((await ask({ op: 'retainOld' })).outcome, 'ERR_INVALID_ARGUMENT', 'only the latest frame can be retained');
+    await ask({ op: 'release' });
+    // The release crossed the port; wait for the main side to have applied it.
+    while (pool.stats().held !== 1) await new Promise((r) => setImmediate(r));
+    await ask({ op: 'close' });
+    while (pool.stats().held !== 0) await new Promise((r) => setImmediate(r));
+    supplier.stop();
   });
 
   it('a worker closing its subscription, or exiting, unsubscribes it', async () => {
