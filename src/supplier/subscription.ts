@@ -168,16 +168,8 @@ export class Subscription implements AsyncIterable<Frame> {
   }
 
   /** Frames until end of stream; the subscription closes when the loop exits early. */
-  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
-    try {
-      for (;;) {
-        const frame = await this.read(options);
-        if (frame === null) return;
-        yield frame;
-      }
-    } finally {
-      this.close();
-    }
+  frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    return framesUntilEnd(this, options);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
@@ -315,6 +307,22 @@ export class Subscription implements AsyncIterable<Frame> {
     this.#lastConsumedMono = now;
     this.#lastFrameAgeMs = now - frame.captureTime;
     this.#rate.record(now);
+  }
+}
+
+/** A frame reader's frames as an async iterator, closing the reader when the consumer stops early. */
+export async function* framesUntilEnd(
+  reader: { read(options?: ReadOptions): Promise<Frame | null>; close(): void },
+  options?: ReadOptions,
+): AsyncGenerator<Frame, void, undefined> {
+  try {
+    for (;;) {
+      const frame = await reader.read(options);
+      if (frame === null) return;
+      yield frame;
+    }
+  } finally {
+    reader.close();
   }
 }
 

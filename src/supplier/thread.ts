@@ -18,7 +18,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { clockOffsetFrom, monotonicNow } from './clock.js';
 import { InvalidArgumentError, ReadInProgressError, ThreadProtocolError } from './errors.js';
 import { isPixelFormat, type Frame } from './frame.js';
-import type { Criticality, ReadOptions, Subscription } from './subscription.js';
+import { framesUntilEnd, type Criticality, type ReadOptions, type Subscription } from './subscription.js';
 
 export const THREAD_PROTOCOL_VERSION = 1;
 
@@ -256,16 +256,9 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
     });
   }
 
-  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
-    try {
-      for (;;) {
-        const frame = await this.read(options);
-        if (frame === null) return;
-        yield frame;
-      }
-    } finally {
-      this.close();
-    }
+  /** Frames until end of stream; the subscription closes when the loop exits early. */
+  frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    return framesUntilEnd(this, options);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
