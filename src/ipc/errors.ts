@@ -1,0 +1,37 @@
+/**
+ * The model-server protocol's error codes: each is sent on the wire as
+ * response.error.code, and thrown by the client as an IpcError. Listed with
+ * their meaning in docs/protocol.md and docs/errors.md.
+ */
+import { FrameSupplierError } from '../supplier/index.js';
+
+export const IPC_ERROR_CODES = [
+  'ERR_BAD_LENGTH',
+  'ERR_MESSAGE_TOO_LARGE',
+  'ERR_INVALID_JSON',
+  'ERR_SCHEMA',
+  'ERR_UNKNOWN_MODEL',
+  'ERR_FRAME_NOT_FOUND',
+  'ERR_FRAME_OVERWRITTEN',
+  'ERR_REFERENCE_OUTSIDE',
+  'ERR_HANDLER_FAILED',
+  'ERR_TIMEOUT',
+  'ERR_TOO_MANY_CONNECTIONS',
+  'ERR_SHUTTING_DOWN',
+  'ERR_SERVER_UNAVAILABLE',
+  'ERR_CONNECTION_LOST',
+  'ERR_SOCKET_IN_USE',
+  'ERR_SHM',
+] as const;
+export type IpcErrorCode = (typeof IPC_ERROR_CODES)[number];
+
+export class IpcError extends FrameSupplierError {
+  declare readonly code: IpcErrorCode;
+  /** For ERR_SCHEMA: the JSON path of the offending field. */
+  readonly field: string | undefined;
+
+  constructor(code: IpcErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
+    super(code, message, options);
+    this.field = options?.field;
+  }
+}

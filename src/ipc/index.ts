@@ -1,0 +1,24 @@
+/**
+ * The model-server protocol (seed 05): length-prefixed JSON over a Unix
+ * socket, requests that name a frame in shared memory. docs/protocol.md is
+ * its specification for other languages.
+ */
+export { encodeMessage, MessageDecoder, DEFAULT_MAX_MESSAGE_BYTES, type Decoded } from './framing.js';
+export {
+  parseRequest,
+  parseResponse,
+  INFERENCE_REQUEST_SCHEMA,
+  INFERENCE_RESPONSE_SCHEMA,
+  PING_REQUEST_SCHEMA,
+  FRAME_FORMATS,
+  type FrameFormat,
+  type FrameMetadata,
+  type InferenceRequest,
+  type InferenceResponse,
+  type PingRequest,
+  type PongResponse,
+  type Detection,
+  type WireError,
+  type ParsedRequest,
+} from './schema.js';
+export { IpcError, IPC_ERROR_CODES, type IpcErrorCode } from './errors.js';

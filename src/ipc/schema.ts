@@ -1,0 +1,175 @@
+/**
+ * The protocol's messages (seed 05's InferenceRequest and InferenceResponse)
+ * as JSON Schemas, validated with ajv. The schemas are exported so that
+ * docs/protocol.md and other languages' clients use the very same definition.
+ *
+ * bbox is [x1, y1, x2, y2], normalised to 0–1 of the frame's width and height,
+ * origin top left.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import { IpcError } from './errors.js';
+
+export const FRAME_FORMATS = ['NV12', 'YUV420P', 'RGB24', 'BGR24', 'RGBA', 'BGRA', 'GRAY', 'JPEG', 'PNG'] as const;
+export type FrameFormat = (typeof FRAME_FORMATS)[number];
+
+export interface FrameMetadata {
+  readonly frame_id: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: FrameFormat;
+}
+
+export interface InferenceRequest {
+  readonly type?: 'infer';
+  /** Echoed in the response, for clients that match answers by id. */
+  readonly request_id?: string | number;
+  readonly frame_reference: string;
+  readonly frame_metadata: FrameMetadata;
+  readonly camera_id: string;
+  readonly model_id: string;
+  /** Seconds since the epoch (the seed's 1735598400.123). */
+  readonly timestamp: number;
+}
+
+export interface PingRequest {
+  readonly type: 'ping';
+  readonly request_id?: string | number;
+}
+
+export interface Detection {
+  readonly class_id: number;
+  readonly class_name: string;
+  readonly confidence: number;
+  /** [x1, y1, x2, y2], normalised 0–1, origin top left. */
+  readonly bbox: readonly [number, number, number, number];
+  /** Optional keypoints (pose models): [x, y, score], normalised like bbox. */
+  readonly keypoints?: readonly (readonly [number, number, number])[];
+}
+
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  /** ERR_SCHEMA: JSON path of the offending field. */
+  readonly field?: string;
+}
+
+export interface InferenceResponse {
+  readonly request_id?: string | number;
+  readonly model_id: string;
+  readonly camera_id: string | null;
+  readonly frame_id: number | null;
+  readonly detections: readonly Detection[];
+  readonly metadata: { readonly inference_time_ms: number; readonly [key: string]: unknown };
+  readonly error: WireError | null;
+}
+
+export interface PongResponse {
+  readonly type: 'pong';
+  readonly request_id?: string | number;
+  readonly model_id: string;
+  readonly handler: string;
+  readonly uptime_s: number;
+  readonly connections: number;
+  readonly error: null;
+}
+
+const id = { type: ['string', 'integer'] } as const;
+
+export const INFERENCE_REQUEST_SCHEMA = {
+  $id: 'https://framesupplier.dev/schemas/inference-request.json',
+  type: 'object',
+  required: ['frame_reference', 'frame_metadata', 'camera_id', 'model_id', 'timestamp'],
+  properties: {
+    type: { const: 'infer' },
+    request_id: id,
+    frame_reference: { type: 'string', minLength: 1, maxLength: 4096 },
+    frame_metadata: {
+      type: 'object',
+      required: ['frame_id', 'width', 'height', 'format'],
+      properties: {
+        frame_id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        width: { type: 'integer', minimum: 1, maximum: 16384 },
+        height: { type: 'integer', minimum: 1, maximum: 16384 },
+        format: { enum: FRAME_FORMATS },
+      },
+    },
+    camera_id: { type: 'string', minLength: 1, maxLength: 256 },
+    model_id: { type: 'string', minLength: 1, maxLength: 256 },
+    timestamp: { type: 'number' },
+  },
+} as const;
+
+export const PING_REQUEST_SCHEMA = {
+  $id: 'https://framesupplier.dev/schemas/ping-request.json',
+  type: 'object',
+  required: ['type'],
+  properties: { type: { const: 'ping' }, request_id: id },
+} as const;
+
+const number01 = { type: 'number', minimum: 0, maximum: 1 } as const;
+export const INFERENCE_RESPONSE_SCHEMA = {
+  $id: 'https://framesupplier.dev/schemas/inference-response.json',
+  type: 'object',
+  required: ['model_id', 'camera_id', 'frame_id', 'detections', 'metadata', 'error'],
+  properties: {
+    request_id: id,
+    model_id: { type: 'string' },
+    camera_id: { type: ['string', 'null'] },
+    frame_id: { type: ['integer', 'null'] },
+    detections: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['class_id', 'class_name', 'confidence', 'bbox'],
+        properties: {
+          class_id: { type: 'integer', minimum: 0 },
+          class_name: { type: 'string' },
+          confidence: number01,
+          bbox: { type: 'array', items: number01, minItems: 4, maxItems: 4 },
+          keypoints: { type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 3, maxItems: 3 } },
+        },
+      },
+    },
+    metadata: { type: 'object', required: ['inference_time_ms'], properties: { inference_time_ms: { type: 'number', minimum: 0 } } },
+    error: {
+      oneOf: [
+        { type: 'null' },
+        { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } },
+      ],
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validateRequest = ajv.compile<InferenceRequest>(INFERENCE_REQUEST_SCHEMA);
+const validatePing = ajv.compile<PingRequest>(PING_REQUEST_SCHEMA);
+const validateResponse = ajv.compile<InferenceResponse>(INFERENCE_RESPONSE_SCHEMA);
+
+function schemaError(errors: ErrorObject[] | null | undefined, what: string): IpcError {
+  const e = errors?.[0];
+  if (e === undefined) return new IpcError('ERR_SCHEMA', `${what} is not valid`, { field: '' });
+  const missing = e.keyword === 'required' ? `/${String((e.params as { missingProperty: string }).missingProperty)}` : '';
+  const field = `${e.instancePath}${missing}`;
+  const name = field.length === 0 ? what : field.slice(1).replaceAll('/', '.');
+  const allowed = e.keyword === 'enum' ? `: one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : '';
+  return new IpcError('ERR_SCHEMA', `${name} ${missing ? 'is required' : (e.message ?? 'is not valid')}${allowed}`, { field: name });
+}
+
+export type ParsedRequest = { kind: 'infer'; request: InferenceRequest } | { kind: 'ping'; request: PingRequest };
+
+/** Checks a decoded message against the request schemas; throws IpcError ERR_SCHEMA naming the field. */
+export function parseRequest(message: unknown): ParsedRequest {
+  if (message !== null && typeof message === 'object' && (message as { type?: unknown }).type === 'ping') {
+    if (validatePing(message)) return { kind: 'ping', request: message };
+    throw schemaError(validatePing.errors, 'ping request');
+  }
+  if (validateRequest(message)) return { kind: 'infer', request: message };
+  throw schemaError(validateRequest.errors, 'request');
+}
+
+/** Checks a response (the client does, so a broken server is reported, not trusted). */
+export function parseResponse(message: unknown): InferenceResponse | PongResponse {
+  if (message !== null && typeof message === 'object' && (message as { type?: unknown }).type === 'pong') return message as PongResponse;
+  if (validateResponse(message)) return message;
+  throw schemaError(validateResponse.errors, 'response');
+}
