@@ -40,7 +40,7 @@ describe('MessageDecoder', () => {
     header.writeUInt32BE(0xffff_fff0);
     const [result] = decoder.push(header);
     assert.equal(result?.ok, false);
-    assert.equal(!result!.ok && result!.error.code, 'ERR_MESSAGE_TOO_LARGE');
+    assert.equal(!result.ok && result.error.code, 'ERR_MESSAGE_TOO_LARGE');
     assert.equal(decoder.buffered, 0);
     assert.deepEqual(decoder.push(Buffer.alloc(10)), [], 'a failed stream stays failed');
   });
