@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import { runDemo } from './demo.js';
+import { inferCommand, modelServerCommand, shmCommand } from './model-commands.js';
 
 const USAGE = `usage: framesupplier <command> [options]
 
@@ -15,6 +16,12 @@ commands:
       --source: rtsp://, http(s)://, a file, lavfi:<graph>, v4l2:/dev/videoN, or
       'synthetic' (no ffmpeg); default: OpenCV's vtest.avi when installed, looped,
       else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
+  model-server --handler mock --socket PATH [--model-id ID] [--shm-dir DIR]
+      serves a model over a Unix socket (seed 05's protocol, docs/protocol.md)
+  shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR]
+      writes one frame into the shared-memory frame store; prints its reference as JSON
+  infer --socket PATH --ref-json JSON --camera ID --model-id ID
+      sends one request (the reference printed by shm write) and prints the response
 `;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
@@ -55,6 +62,12 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'model-server':
+      return modelServerCommand(rest);
+    case 'shm':
+      return shmCommand(rest);
+    case 'infer':
+      return inferCommand(rest);
     case undefined:
     case 'help':
     case '--help':

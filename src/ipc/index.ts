@@ -22,3 +22,4 @@ export {
   type ParsedRequest,
 } from './schema.js';
 export { IpcError, IPC_ERROR_CODES, type IpcErrorCode } from './errors.js';
+export { ModelClient, type ModelClientOptions, type CallOptions } from './client.js';

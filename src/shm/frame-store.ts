@@ -244,7 +244,7 @@ export function readFrame(reference: string, meta: FrameMetadata, allowedDir: st
     if (slot.readUInt32LE(0) !== seq) {
       throw new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten while it was read`);
     }
-    return { data, width, height, format: format!, wallTimeMs: slot.readDoubleLE(32) };
+    return { data, width, height, format: format, wallTimeMs: slot.readDoubleLE(32) };
   } finally {
     closeSync(fd);
   }

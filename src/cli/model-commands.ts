@@ -1,0 +1,157 @@
+/**
+ * CLI commands of the model-serving context:
+ *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [--mock-delay-ms N]
+ *   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR] [--slots N]
+ *   infer --socket PATH (--frame-reference P --frame-id N --width W --height H --format F | --ref-json JSON)
+ *         --camera ID --model-id ID [--timeout-ms N]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { FRAME_FORMATS, ModelClient, type FrameFormat } from '../ipc/index.js';
+import { createMockHandler, ModelServer, type InferenceHandler } from '../models/index.js';
+import { expectedPayloadBytes, InvalidArgumentError, type PixelFormat } from '../supplier/index.js';
+import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
+
+function int(name: string, value: string | undefined, options: { min?: number; fallback?: number } = {}): number {
+  if (value === undefined) {
+    if (options.fallback !== undefined) return options.fallback;
+    throw new InvalidArgumentError(`--${name} is required`);
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (options.min ?? 1)) throw new InvalidArgumentError(`--${name} must be an integer ≥ ${options.min ?? 1}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function required(name: string, value: string | undefined): string {
+  if (value === undefined || value.length === 0) throw new InvalidArgumentError(`--${name} is required`);
+  return value;
+}
+
+function frameFormat(value: string | undefined): FrameFormat {
+  const upper = required('format', value).toUpperCase();
+  if (!(FRAME_FORMATS as readonly string[]).includes(upper)) throw new InvalidArgumentError(`--format must be one of ${FRAME_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
+  return upper as FrameFormat;
+}
+
+export function createHandler(name: string, options: { modelId?: string; mockDelayMs?: number }): InferenceHandler {
+  switch (name) {
+    case 'mock':
+      return createMockHandler({ ...(options.modelId === undefined ? {} : { modelId: options.modelId }), delayMs: options.mockDelayMs ?? 0 });
+    default:
+      throw new InvalidArgumentError(`unknown handler ${JSON.stringify(name)}: available: mock`);
+  }
+}
+
+export async function modelServerCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      handler: { type: 'string' },
+      socket: { type: 'string' },
+      'model-id': { type: 'string' },
+      'shm-dir': { type: 'string' },
+      'mock-delay-ms': { type: 'string' },
+      'max-connections': { type: 'string' },
+    },
+    strict: true,
+  });
+  const handler = createHandler(required('handler', values.handler), {
+    ...(values['model-id'] === undefined ? {} : { modelId: values['model-id'] }),
+    mockDelayMs: int('mock-delay-ms', values['mock-delay-ms'], { min: 0, fallback: 0 }),
+  });
+  const server = new ModelServer({
+    socketPath: required('socket', values.socket),
+    handler,
+    shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
+    maxConnections: int('max-connections', values['max-connections'], { fallback: 1024 }),
+  });
+  await server.start();
+  process.stdout.write(`${JSON.stringify({ listening: server.socketPath, model_id: server.modelId, handler: handler.name, pid: process.pid })}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.close();
+  return 0;
+}
+
+export async function shmCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'write') throw new InvalidArgumentError(`unknown shm command ${JSON.stringify(sub)}: available: write`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      camera: { type: 'string' },
+      input: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      format: { type: 'string' },
+      'shm-dir': { type: 'string' },
+      slots: { type: 'string' },
+    },
+    strict: true,
+  });
+  const width = int('width', values.width);
+  const height = int('height', values.height);
+  const format = frameFormat(values.format);
+  const data = readFileSync(required('input', values.input));
+  // Wire formats are the pixel formats in capitals (NV12 ↔ nv12).
+  const expected = expectedPayloadBytes(format.toLowerCase() as PixelFormat, width, height);
+  if (expected !== null && data.byteLength !== expected) {
+    throw new InvalidArgumentError(`--input has ${data.byteLength} bytes; ${format} ${width}x${height} needs ${expected}`);
+  }
+  const writer = new FrameStoreWriter(required('camera', values.camera), {
+    dir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
+    slots: int('slots', values.slots, { fallback: 8 }),
+    slotBytes: Math.max(data.byteLength, 1),
+  });
+  const ref = writer.write(data, { width, height, format });
+  writer.close();
+  process.stdout.write(`${JSON.stringify(ref)}\n`);
+  return 0;
+}
+
+export async function inferCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      socket: { type: 'string' },
+      'ref-json': { type: 'string' },
+      'frame-reference': { type: 'string' },
+      'frame-id': { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      format: { type: 'string' },
+      camera: { type: 'string' },
+      'model-id': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  let ref: { frame_reference: string; frame_metadata: { frame_id: number; width: number; height: number; format: FrameFormat } };
+  if (values['ref-json'] !== undefined) {
+    try {
+      ref = JSON.parse(values['ref-json']) as typeof ref;
+    } catch {
+      throw new InvalidArgumentError('--ref-json must be the JSON line printed by `framesupplier shm write`');
+    }
+  } else {
+    ref = {
+      frame_reference: required('frame-reference', values['frame-reference']),
+      frame_metadata: { frame_id: int('frame-id', values['frame-id'], { min: 0 }), width: int('width', values.width), height: int('height', values.height), format: frameFormat(values.format) },
+    };
+  }
+  const client = new ModelClient({ socketPath: required('socket', values.socket), mode: 'per-request', timeoutMs: int('timeout-ms', values['timeout-ms'], { fallback: 10_000 }) });
+  try {
+    const response = await client.request({
+      ...ref,
+      camera_id: required('camera', values.camera),
+      model_id: required('model-id', values['model-id']),
+      timestamp: Date.now() / 1000,
+    });
+    process.stdout.write(`${JSON.stringify(response)}\n`);
+    return response.error === null ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Inference handlers: what a model server runs for each request. A handler is
+ * loaded once when the server starts and must be stateless per request (seed
+ * 05): no per-camera state, no frame history; the same request gives the same
+ * answer whatever came before it.
+ */
+import type { Detection, InferenceRequest } from '../ipc/index.js';
+import type { ReadFrame } from '../shm/index.js';
+
+export interface InferenceResult {
+  readonly detections: readonly Detection[];
+  /** Extra metadata for the response (inference_time_ms is added by the server). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+export interface InferenceHandler {
+  /** The handler's kind, e.g. "mock", "person". */
+  readonly name: string;
+  /** The model this handler serves; requests for another model_id are refused. */
+  readonly modelId: string;
+  /** Loads the model once, before the server accepts connections. */
+  load?(): Promise<void>;
+  infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,51 @@
+/**
+ * The mock handler (seed 05's Phase 4.1 scope): deterministic stub detections
+ * computed from the request alone, after really reading the frame, so the
+ * protocol, shared memory and server can be tested without a model.
+ */
+import type { Detection, InferenceRequest } from '../ipc/index.js';
+import type { ReadFrame } from '../shm/index.js';
+import type { InferenceHandler, InferenceResult } from './handler.js';
+
+export interface MockHandlerOptions {
+  readonly modelId?: string;
+  /** Simulated inference time, for trying timeouts and load. Default 0. */
+  readonly delayMs?: number;
+}
+
+/** FNV-1a, so the stub detections depend only on (camera_id, frame_id). */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+export function createMockHandler(options: MockHandlerOptions = {}): InferenceHandler {
+  const delayMs = options.delayMs ?? 0;
+  return {
+    name: 'mock',
+    modelId: options.modelId ?? 'mock',
+    async infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
+      if (delayMs > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, delayMs);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason as Error);
+          }, { once: true });
+        });
+      }
+      const h = hash(`${request.camera_id}/${request.frame_metadata.frame_id}`);
+      const count = 1 + (h % 3);
+      const detections: Detection[] = [];
+      for (let i = 0; i < count; i++) {
+        const x = ((h >>> (i * 3)) % 60) / 100;
+        const y = ((h >>> (i * 5 + 1)) % 60) / 100;
+        detections.push({ class_id: 0, class_name: 'person', confidence: 0.5 + ((h >>> i) % 50) / 100, bbox: [x, y, x + 0.2, y + 0.35] });
+      }
+      let checksum = 0;
+      for (let i = 0; i < frame.data.length; i += 4096) checksum = (checksum + frame.data[i]!) | 0;
+      return { detections, metadata: { handler: 'mock', frame_bytes: frame.data.byteLength, checksum } };
+    },
+  };
+}
