@@ -64,6 +64,9 @@ interface Connection {
   readonly queue: unknown[];
   busy: boolean;
   partialTimer: NodeJS.Timeout | null;
+  /** Framing was lost (or a message timed out): no more input is read from this connection. */
+  broken: boolean;
+  /** End the connection once its queue is answered (framing lost, or the server is closing). */
   ending: boolean;
 }
 
@@ -190,6 +193,7 @@ export class ModelServer {
       queue: [],
       busy: false,
       partialTimer: null,
+      broken: false,
       ending: false,
     };
     this.#connections.add(connection);
@@ -206,19 +210,21 @@ export class ModelServer {
   }
 
   #onData(connection: Connection, chunk: Buffer): void {
-    if (connection.ending) return;
+    if (connection.broken) return;
     for (const decoded of connection.decoder.push(chunk)) {
       if (decoded.ok) connection.queue.push(decoded.message);
       else if (decoded.error.code === 'ERR_INVALID_JSON') connection.queue.push(decoded.error);
       else {
         // Framing is lost: answer what came before, then this error, then close.
         connection.queue.push(decoded.error);
+        connection.broken = true;
         connection.ending = true;
       }
     }
-    if (connection.decoder.partial && connection.partialTimer === null && !connection.ending) {
+    if (connection.decoder.partial && connection.partialTimer === null && !connection.broken) {
       connection.partialTimer = setTimeout(() => {
         connection.queue.push(new IpcError('ERR_TIMEOUT', `message not completed within ${this.#o.partialMessageTimeoutMs} ms`));
+        connection.broken = true;
         connection.ending = true;
         void this.#drain(connection);
       }, this.#o.partialMessageTimeoutMs);
