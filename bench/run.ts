@@ -8,6 +8,7 @@ import { IMPLS as ALL_IMPLS } from './supplier/impls.js';
 import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
+import { m1 } from './ipc/m1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -30,6 +31,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C1: () => c1(),
   C2: () => c2(),
   C3: () => c3(),
+  M1: () => m1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -93,6 +93,12 @@ export class ModelServer {
   #closing: Promise<void> | null = null;
   #requests = 0;
   readonly #errors: Record<string, number> = {};
+  /**
+   * Frame buffers for reuse: fresh multi-megabyte buffers cost a page fault per
+   * 4 KiB. Handlers must not keep frames (seed 05), so a buffer comes back here
+   * once its handler call has settled.
+   */
+  #spareBuffers: Buffer[] = [];
   #startedAt = performance.now();
 
   constructor(options: ModelServerOptions) {
@@ -289,15 +295,22 @@ export class ModelServer {
     const started = performance.now();
     let frame;
     try {
-      frame = readFrame(request.frame_reference, request.frame_metadata, this.#o.shmDir);
+      frame = readFrame(request.frame_reference, request.frame_metadata, this.#o.shmDir, undefined, (n) => this.#takeBuffer(n));
     } catch (error) {
       return this.#fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
     }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    const data = frame.data;
+    const inference = this.#handler.infer(frame, request, controller.signal);
+    // Recycled when the handler is really done, even after a timeout answered for it.
+    inference.then(
+      () => this.#giveBackBuffer(data),
+      () => this.#giveBackBuffer(data),
+    );
     try {
       const result = await Promise.race([
-        this.#handler.infer(frame, request, controller.signal),
+        inference,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             const error = new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`);
@@ -321,6 +334,16 @@ export class ModelServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #takeBuffer(byteLength: number): Buffer {
+    const index = this.#spareBuffers.findIndex((b) => b.byteLength === byteLength);
+    if (index >= 0) return this.#spareBuffers.splice(index, 1)[0]!;
+    return Buffer.allocUnsafeSlow(byteLength);
+  }
+
+  #giveBackBuffer(buffer: Buffer): void {
+    if (this.#spareBuffers.length < 16) this.#spareBuffers.push(buffer);
   }
 
   #fail(error: IpcError, request: Partial<InferenceRequest> | null): InferenceResponse {

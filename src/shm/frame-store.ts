@@ -204,7 +204,13 @@ export interface ReadFrame {
  * between reading the data and re-checking the seqlock (tests use it to
  * rewrite the slot mid-read).
  */
-export function readFrame(reference: string, meta: FrameMetadata, allowedDir: string, beforeVerify?: () => void): ReadFrame {
+export function readFrame(
+  reference: string,
+  meta: FrameMetadata,
+  allowedDir: string,
+  beforeVerify?: () => void,
+  allocate: (byteLength: number) => Buffer = (n) => Buffer.allocUnsafe(n),
+): ReadFrame {
   const path = resolveReference(reference, allowedDir);
   let fd: number;
   try {
@@ -237,7 +243,7 @@ export function readFrame(reference: string, meta: FrameMetadata, allowedDir: st
         field: 'frame_metadata',
       });
     }
-    const data = Buffer.allocUnsafe(byteLength);
+    const data = allocate(byteLength);
     readSync(fd, data, 0, byteLength, offset + SLOT_HEADER_BYTES);
     beforeVerify?.();
     readSync(fd, slot, 0, 4, offset);
