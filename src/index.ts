@@ -1,3 +1,6 @@
-/** framesupplier's public surface: the supplier core and stream capture. */
+/** framesupplier's public surface: every bounded context's index. */
 export * from './supplier/index.js';
 export * from './capture/index.js';
+export * from './ipc/index.js';
+export * from './shm/index.js';
+export * from './models/index.js';
