@@ -25,7 +25,7 @@ export async function m1(total = 5_000, warmup = 200): Promise<void> {
   const server = spawn(process.execPath, [CLI, 'model-server', '--handler', 'mock', '--socket', socketPath, '--shm-dir', shmDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve, reject) => {
-      createInterface({ input: server.stdout! }).once('line', () => resolve());
+      createInterface({ input: server.stdout }).once('line', () => resolve());
       server.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
     });
     const raw = join(dir, 'frame.nv12');
