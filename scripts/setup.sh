@@ -54,7 +54,9 @@ esac
 # npm dependencies: reinstall only when the lock file changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # onnxruntime-node's install script would fetch CUDA extras from outside the npm
+  # registry; its CPU binaries ship in the package, which is all we use.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
 say "building (tsc)"

@@ -16,8 +16,11 @@ commands:
       --source: rtsp://, http(s)://, a file, lavfi:<graph>, v4l2:/dev/videoN, or
       'synthetic' (no ffmpeg); default: OpenCV's vtest.avi when installed, looped,
       else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
-  model-server --handler mock --socket PATH [--model-id ID] [--shm-dir DIR]
-      serves a model over a Unix socket (seed 05's protocol, docs/protocol.md)
+  model-server --handler mock|person|onnx --socket PATH [--model-id ID] [--shm-dir DIR]
+      serves a model over a Unix socket (seed 05's protocol, docs/protocol.md).
+      person: [--threads N] [--min-confidence X] [--pose-max-people N]
+      onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
+            [--input-size N] [--min-confidence X] [--iou X]
   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR]
       writes one frame into the shared-memory frame store; prints its reference as JSON
   infer --socket PATH --ref-json JSON --camera ID --model-id ID

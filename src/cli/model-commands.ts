@@ -1,6 +1,9 @@
 /**
  * CLI commands of the model-serving context:
- *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [--mock-delay-ms N]
+ *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [handler options]
+ *     mock:   [--mock-delay-ms N]
+ *     person: [--threads N] [--min-confidence X] [--pose-max-people N]
+ *     onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X]
  *   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR] [--slots N]
  *   infer --socket PATH (--frame-reference P --frame-id N --width W --height H --format F | --ref-json JSON)
  *         --camera ID --model-id ID [--timeout-ms N]
@@ -8,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FRAME_FORMATS, ModelClient, type FrameFormat } from '../ipc/index.js';
-import { createMockHandler, ModelServer, type InferenceHandler } from '../models/index.js';
+import { createMockHandler, createOnnxHandler, createPersonHandler, ModelServer, type InferenceHandler } from '../models/index.js';
 import { expectedPayloadBytes, InvalidArgumentError, type PixelFormat } from '../supplier/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
 
@@ -33,12 +36,65 @@ function frameFormat(value: string | undefined): FrameFormat {
   return upper as FrameFormat;
 }
 
-export function createHandler(name: string, options: { modelId?: string; mockDelayMs?: number }): InferenceHandler {
+function fraction(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`--${name} must be a number from 0 to 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const HANDLER_OPTIONS = {
+  'mock-delay-ms': { type: 'string' },
+  threads: { type: 'string' },
+  'min-confidence': { type: 'string' },
+  'pose-max-people': { type: 'string' },
+  model: { type: 'string' },
+  classes: { type: 'string' },
+  layout: { type: 'string' },
+  'input-size': { type: 'string' },
+  iou: { type: 'string' },
+} as const;
+
+type HandlerFlags = Partial<Record<keyof typeof HANDLER_OPTIONS | 'model-id', string>>;
+
+/** The handler named by --handler, with its own flags; a flag of another handler is refused. */
+export function createHandler(name: string, flags: HandlerFlags): InferenceHandler {
+  const own: Record<string, readonly string[]> = {
+    mock: ['mock-delay-ms'],
+    person: ['threads', 'min-confidence', 'pose-max-people'],
+    onnx: ['model', 'classes', 'layout', 'input-size', 'min-confidence', 'iou'],
+  };
+  const allowed = own[name];
+  if (allowed === undefined) throw new InvalidArgumentError(`unknown handler ${JSON.stringify(name)}: available: ${Object.keys(own).join(', ')}`);
+  for (const flag of Object.keys(HANDLER_OPTIONS)) {
+    if (flags[flag as keyof HandlerFlags] !== undefined && !allowed.includes(flag)) throw new InvalidArgumentError(`--${flag} is not an option of the ${name} handler`);
+  }
+  const modelId = flags['model-id'] === undefined ? {} : { modelId: flags['model-id'] };
+  const minConfidence = fraction('min-confidence', flags['min-confidence']);
   switch (name) {
     case 'mock':
-      return createMockHandler({ ...(options.modelId === undefined ? {} : { modelId: options.modelId }), delayMs: options.mockDelayMs ?? 0 });
-    default:
-      throw new InvalidArgumentError(`unknown handler ${JSON.stringify(name)}: available: mock`);
+      return createMockHandler({ ...modelId, delayMs: int('mock-delay-ms', flags['mock-delay-ms'], { min: 0, fallback: 0 }) });
+    case 'person':
+      return createPersonHandler({
+        ...modelId,
+        ...(flags.threads === undefined ? {} : { threads: int('threads', flags.threads) }),
+        ...(minConfidence === undefined ? {} : { minConfidence }),
+        ...(flags['pose-max-people'] === undefined ? {} : { poseMaxPeople: int('pose-max-people', flags['pose-max-people'], { min: 0 }) }),
+      });
+    default: {
+      const layout = flags.layout ?? 'auto';
+      if (!['auto', 'v5', 'v8', 'v11'].includes(layout)) throw new InvalidArgumentError(`--layout must be auto, v5, v8 or v11, got ${JSON.stringify(layout)}`);
+      const iou = fraction('iou', flags.iou);
+      return createOnnxHandler({
+        ...modelId,
+        modelPath: required('model', flags.model),
+        layout: layout as 'auto',
+        ...(flags.classes === undefined ? {} : { classNamesPath: flags.classes }),
+        ...(flags['input-size'] === undefined ? {} : { inputSize: int('input-size', flags['input-size'], { min: 32 }) }),
+        ...(minConfidence === undefined ? {} : { minConfidence }),
+        ...(iou === undefined ? {} : { iouThreshold: iou }),
+      });
+    }
   }
 }
 
@@ -50,15 +106,12 @@ export async function modelServerCommand(args: string[]): Promise<number> {
       socket: { type: 'string' },
       'model-id': { type: 'string' },
       'shm-dir': { type: 'string' },
-      'mock-delay-ms': { type: 'string' },
       'max-connections': { type: 'string' },
+      ...HANDLER_OPTIONS,
     },
     strict: true,
   });
-  const handler = createHandler(required('handler', values.handler), {
-    ...(values['model-id'] === undefined ? {} : { modelId: values['model-id'] }),
-    mockDelayMs: int('mock-delay-ms', values['mock-delay-ms'], { min: 0, fallback: 0 }),
-  });
+  const handler = createHandler(required('handler', values.handler), values);
   const server = new ModelServer({
     socketPath: required('socket', values.socket),
     handler,

@@ -2,3 +2,7 @@
 export { ModelServer, type ModelServerOptions, type ModelServerStats } from './server.js';
 export { createMockHandler, type MockHandlerOptions } from './mock.js';
 export type { InferenceHandler, InferenceResult } from './handler.js';
+export { createPersonHandler, type PersonHandlerOptions } from './person/person-handler.js';
+export { POSE_KEYPOINTS } from './person/person-model.js';
+export { createOnnxHandler, readClassNames, COCO_CLASSES, type OnnxHandlerOptions } from './onnx/onnx-handler.js';
+export { ModelLoadError } from './errors.js';

@@ -1,0 +1,196 @@
+/**
+ * The `onnx` handler: a user's YOLO-format detector (Ultralytics v5, v8 or v11
+ * export) on ONNX Runtime's CPU provider, with letterboxing, class-wise NMS and
+ * a class names file. The model is inspected once at load: a missing or
+ * invalid file, an input that is not [1, 3, S, S], an output that is not one of
+ * the YOLO layouts or does not fit the class names is ERR_MODEL_LOAD, before
+ * the server accepts anything.
+ *
+ * Inference runs in a model thread (ModelThreadPool): the binding runs a
+ * session synchronously, which would otherwise stall the server's event loop.
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import type { Detection, InferenceRequest } from '../../ipc/index.js';
+import type { ReadFrame } from '../../shm/index.js';
+import { InvalidArgumentError } from '../../supplier/index.js';
+import { ModelLoadError } from '../errors.js';
+import type { InferenceHandler, InferenceResult } from '../handler.js';
+import { toRgb } from '../rgb.js';
+import { ModelThreadPool } from '../thread-pool.js';
+import type { OnnxWorkerData } from './onnx-worker.js';
+import { detectLayout, type YoloBox, type YoloLayout } from './yolo.js';
+
+export interface OnnxHandlerOptions {
+  /** The .onnx file. */
+  readonly modelPath: string;
+  readonly modelId?: string;
+  /** Class names: a text file with one name a line, or a JSON array (or {"0": "person", …}). Default: COCO's 80 names for an 80-class model, else class_N. */
+  readonly classNamesPath?: string;
+  /** Default: from the output's shape. */
+  readonly layout?: YoloLayout | 'auto';
+  /** Square input side, for models whose input shape is dynamic. Default: the model's, else 640. */
+  readonly inputSize?: number;
+  /** Default 0.25 (Ultralytics' default). */
+  readonly minConfidence?: number;
+  /** Default 0.45. */
+  readonly iouThreshold?: number;
+  /** Default 300. */
+  readonly maxDetections?: number;
+  /** ONNX Runtime intra-op threads; 0 lets the runtime choose (every core). Default 0. */
+  readonly intraOpThreads?: number;
+}
+
+// prettier-ignore
+export const COCO_CLASSES = [
+  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light', 'fire hydrant',
+  'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra',
+  'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball', 'kite',
+  'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork',
+  'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut',
+  'cake', 'chair', 'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote',
+  'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
+  'teddy bear', 'hair drier', 'toothbrush',
+] as const;
+
+/** Reads a class names file: JSON (array or index → name object) or one name a line. */
+export function readClassNames(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ModelLoadError(`cannot read the class names file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (error) {
+      throw new ModelLoadError(`the class names file ${path} is not valid JSON: ${(error as Error).message}`);
+    }
+    const entries: [number, unknown][] = Array.isArray(parsed) ? parsed.map((v, i) => [i, v]) : Object.entries(parsed as object).map(([k, v]) => [Number(k), v]);
+    const names: string[] = [];
+    for (const [index, name] of entries) {
+      if (!Number.isInteger(index) || index < 0 || typeof name !== 'string') throw new ModelLoadError(`the class names file ${path} must map indices to strings`);
+      names[index] = name;
+    }
+    if (names.length === 0 || names.some((n) => n === undefined)) throw new ModelLoadError(`the class names file ${path} leaves gaps between class indices`);
+    return names;
+  }
+  const names = trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
+  if (names.length === 0) throw new ModelLoadError(`the class names file ${path} is empty`);
+  return names;
+}
+
+const staticDims = (shape: readonly (number | string)[]): number[] | null => (shape.every((d) => typeof d === 'number' && d > 0) ? (shape as number[]) : null);
+
+interface Inspected {
+  readonly workerData: OnnxWorkerData;
+  readonly classNames: readonly string[];
+}
+
+/** Opens the model once to check its input and output against the options. */
+async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(o.modelPath, { executionProviders: ['cpu'] });
+  } catch (error) {
+    throw new ModelLoadError(`cannot load the ONNX model ${o.modelPath}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const input = session.inputMetadata[0];
+    const output = session.outputMetadata[0];
+    if (session.inputNames.length !== 1 || input === undefined || !input.isTensor || output === undefined || !output.isTensor) {
+      throw new ModelLoadError(`a YOLO model has one image input and a tensor output; ${o.modelPath} has inputs ${JSON.stringify(session.inputNames)}`);
+    }
+    const [n, c, h, w] = input.shape;
+    const fixed = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0;
+    if (input.shape.length !== 4 || (typeof c === 'number' && c !== 3) || (typeof n === 'number' && n !== 1) || (fixed && h !== w)) {
+      throw new ModelLoadError(`the model's input ${input.name} must be [1, 3, S, S] (square, NCHW); it is [${input.shape.join(', ')}]`);
+    }
+    const inputSize = fixed ? h : (o.inputSize ?? 640);
+    if (fixed && o.inputSize !== undefined && o.inputSize !== h) throw new ModelLoadError(`inputSize ${o.inputSize} does not fit the model's fixed input of ${h}`);
+    const names = o.classNamesPath === undefined ? undefined : readClassNames(o.classNamesPath);
+    const dims = staticDims(output.shape);
+    let layout: 'v5' | 'v8';
+    if (o.layout === undefined || o.layout === 'auto') {
+      const detected = dims === null ? null : detectLayout(dims, names?.length);
+      const withoutNames = dims === null || names === undefined ? null : detectLayout(dims);
+      if (detected === null && withoutNames !== null) {
+        const classes = dims![withoutNames === 'v8' ? 1 : 2]! - (withoutNames === 'v8' ? 4 : 5);
+        throw new ModelLoadError(`the model has ${classes} classes (${withoutNames} layout, output [${output.shape.join(', ')}]) but the class names file has ${names!.length}`);
+      }
+      if (detected === null) {
+        throw new ModelLoadError(
+          `cannot tell the YOLO layout of output ${output.name} [${output.shape.join(', ')}]` +
+            `${names === undefined ? '' : ` with ${names.length} class names`}: expected [1, 4 + classes, boxes] (v8/v11) or [1, boxes, 5 + classes] (v5); give layout`,
+        );
+      }
+      layout = detected;
+    } else {
+      layout = o.layout === 'v5' ? 'v5' : 'v8';
+    }
+    const channels = dims === null ? null : layout === 'v8' ? dims[1]! : dims[2]!;
+    const classCount = channels === null ? (names?.length ?? null) : channels - (layout === 'v8' ? 4 : 5);
+    if (classCount === null || classCount < 1) throw new ModelLoadError(`output ${output.name} [${output.shape.join(', ')}] has no class scores for layout ${layout}`);
+    if (names !== undefined && names.length !== classCount) throw new ModelLoadError(`the model has ${classCount} classes but the class names file has ${names.length}`);
+    const classNames = names ?? (classCount === COCO_CLASSES.length ? [...COCO_CLASSES] : Array.from({ length: classCount }, (_, i) => `class_${i}`));
+    return {
+      classNames,
+      workerData: {
+        modelPath: o.modelPath,
+        inputName: input.name,
+        outputName: output.name,
+        inputSize,
+        layout,
+        minConfidence: o.minConfidence ?? 0.25,
+        iouThreshold: o.iouThreshold ?? 0.45,
+        maxDetections: o.maxDetections ?? 300,
+        intraOpThreads: o.intraOpThreads ?? 0,
+      },
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler {
+  if (typeof options.modelPath !== 'string' || options.modelPath.length === 0) throw new InvalidArgumentError('the onnx handler needs modelPath, the .onnx file');
+  for (const [name, value, lo, hi] of [
+    ['minConfidence', options.minConfidence, 0, 1],
+    ['iouThreshold', options.iouThreshold, 0, 1],
+  ] as const) {
+    if (value !== undefined && !(value >= lo && value <= hi)) throw new InvalidArgumentError(`${name} must be within ${lo}–${hi}, got ${String(value)}`);
+  }
+  if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11'].includes(options.layout)) throw new InvalidArgumentError(`layout must be auto, v5, v8 or v11, got ${JSON.stringify(options.layout)}`);
+  let pool: ModelThreadPool<YoloBox[]> | null = null;
+  let classNames: readonly string[] = [];
+  let layout = '';
+  return {
+    name: 'onnx',
+    modelId: options.modelId ?? 'onnx',
+    async load() {
+      const inspected = await inspect(options);
+      classNames = inspected.classNames;
+      layout = inspected.workerData.layout;
+      pool = new ModelThreadPool<YoloBox[]>({ workerUrl: new URL('./onnx-worker.js', import.meta.url), workerData: inspected.workerData, threads: 1, name: 'onnx' });
+      await pool.start();
+    },
+    async close() {
+      await pool?.close();
+    },
+    async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
+      if (pool === null) throw new Error('the onnx handler is not loaded');
+      const rgb = toRgb(frame.data, frame.width, frame.height, frame.format);
+      const boxes = await pool.run({ rgb: rgb.buffer as ArrayBuffer, width: frame.width, height: frame.height }, signal);
+      const detections: Detection[] = boxes.map((b) => ({
+        class_id: b.classId,
+        class_name: classNames[b.classId] ?? `class_${b.classId}`,
+        confidence: Math.round(b.score * 1000) / 1000,
+        bbox: b.bbox.map((v) => Math.round(v * 1e4) / 1e4) as [number, number, number, number],
+      }));
+      return { detections, metadata: { handler: 'onnx', layout } };
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Worker-thread entry of the onnx handler: one ONNX Runtime session (CPU; its
+ * own intra-op threads use every core), YOLO pre- and post-processing around it.
+ */
+import * as ort from 'onnxruntime-node';
+import { serveModelJobs } from '../thread-pool.js';
+import { decodeYolo, letterbox, nonMaxSuppression, type YoloBox } from './yolo.js';
+
+export interface OnnxWorkerData {
+  readonly modelPath: string;
+  readonly inputName: string;
+  readonly outputName: string;
+  readonly inputSize: number;
+  readonly layout: 'v5' | 'v8';
+  readonly minConfidence: number;
+  readonly iouThreshold: number;
+  readonly maxDetections: number;
+  readonly intraOpThreads: number;
+}
+
+await serveModelJobs<OnnxWorkerData, YoloBox[]>(async (o) => {
+  const session = await ort.InferenceSession.create(o.modelPath, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    ...(o.intraOpThreads > 0 ? { intraOpNumThreads: o.intraOpThreads } : {}),
+  });
+  return async (job) => {
+    const { data, box } = letterbox(new Uint8Array(job.rgb), job.width, job.height, o.inputSize);
+    const input = new ort.Tensor('float32', data, [1, 3, o.inputSize, o.inputSize]);
+    const outputs = await session.run({ [o.inputName]: input });
+    const output = outputs[o.outputName];
+    if (output === undefined || output.type !== 'float32') throw new Error(`the model gave no float32 output ${JSON.stringify(o.outputName)}`);
+    const boxes = decodeYolo(output.data as Float32Array, output.dims, { layout: o.layout, minConfidence: o.minConfidence, box, frameWidth: job.width, frameHeight: job.height });
+    input.dispose();
+    output.dispose();
+    return nonMaxSuppression(boxes, o.iouThreshold, o.maxDetections);
+  };
+});

@@ -1,0 +1,151 @@
+/**
+ * YOLO pre- and post-processing, independent of the runtime: letterboxing an
+ * RGB frame into the model's square NCHW float input, decoding the three
+ * output layouts Ultralytics exports, and class-wise non-maximum suppression.
+ *
+ * Layouts (one image, N candidate boxes, C classes, boxes as centre x, centre
+ * y, width, height in input pixels):
+ *   v5      [1, N, 5 + C]  cx cy w h objectness class-scores…  (score = obj × class)
+ *   v8/v11  [1, 4 + C, N]  cx cy w h class-scores…, transposed (no objectness)
+ * Boxes come back normalised 0–1 to the original frame, x1 y1 x2 y2.
+ */
+
+export type YoloLayout = 'v5' | 'v8' | 'v11';
+
+export interface Letterbox {
+  readonly scale: number;
+  readonly padX: number;
+  readonly padY: number;
+}
+
+/** Ultralytics pads with grey 114. */
+const PAD = 114 / 255;
+
+/**
+ * RGB (width × height × 3 bytes) into a [1, 3, size, size] float32 tensor
+ * scaled 0–1, aspect ratio kept and centred (bilinear).
+ */
+export function letterbox(rgb: Uint8Array, width: number, height: number, size: number): { data: Float32Array; box: Letterbox } {
+  const scale = Math.min(size / width, size / height);
+  const w = Math.round(width * scale);
+  const h = Math.round(height * scale);
+  const padX = Math.floor((size - w) / 2);
+  const padY = Math.floor((size - h) / 2);
+  const plane = size * size;
+  const data = new Float32Array(3 * plane).fill(PAD);
+  const sx = width / w;
+  const sy = height / h;
+  for (let y = 0; y < h; y++) {
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+    const y0 = Math.min(height - 1, Math.floor(fy));
+    const y1 = Math.min(height - 1, y0 + 1);
+    const dy = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+      const x0 = Math.min(width - 1, Math.floor(fx));
+      const x1 = Math.min(width - 1, x0 + 1);
+      const dx = fx - x0;
+      const o = (y + padY) * size + x + padX;
+      const a = (y0 * width + x0) * 3;
+      const b = (y0 * width + x1) * 3;
+      const c = (y1 * width + x0) * 3;
+      const d = (y1 * width + x1) * 3;
+      for (let ch = 0; ch < 3; ch++) {
+        const top = rgb[a + ch]! + (rgb[b + ch]! - rgb[a + ch]!) * dx;
+        const bottom = rgb[c + ch]! + (rgb[d + ch]! - rgb[c + ch]!) * dx;
+        data[ch * plane + o] = (top + (bottom - top) * dy) / 255;
+      }
+    }
+  }
+  return { data, box: { scale, padX, padY } };
+}
+
+export interface YoloBox {
+  readonly classId: number;
+  readonly score: number;
+  /** x1, y1, x2, y2 normalised 0–1 to the original frame. */
+  readonly bbox: [number, number, number, number];
+}
+
+/**
+ * Which layout an output of dims [1, a, b] is, given the class count when
+ * known. Without class names, a YOLO head has far more candidates than
+ * channels, so the short axis is the channel axis.
+ */
+export function detectLayout(dims: readonly number[], classCount?: number): 'v5' | 'v8' | null {
+  if (dims.length !== 3 || dims[0] !== 1) return null;
+  const [, a, b] = dims as [number, number, number];
+  if (classCount !== undefined) {
+    if (a === 4 + classCount) return 'v8';
+    if (b === 5 + classCount) return 'v5';
+    return null;
+  }
+  if (a < b && a > 4) return 'v8';
+  if (b < a && b > 5) return 'v5';
+  return null;
+}
+
+const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+export interface DecodeOptions {
+  readonly layout: 'v5' | 'v8';
+  readonly minConfidence: number;
+  readonly box: Letterbox;
+  readonly frameWidth: number;
+  readonly frameHeight: number;
+}
+
+/** Candidates over the threshold, best class per box, boxes mapped back to the frame. */
+export function decodeYolo(output: Float32Array, dims: readonly number[], o: DecodeOptions): YoloBox[] {
+  const [, a, b] = dims as [number, number, number];
+  const v8 = o.layout === 'v8';
+  const count = v8 ? b : a;
+  const channels = v8 ? a : b;
+  const classes = channels - (v8 ? 4 : 5);
+  // v8: channel k of candidate i at k × N + i; v5: at i × channels + k.
+  const at = v8 ? (i: number, k: number): number => output[k * count + i]! : (i: number, k: number): number => output[i * channels + k]!;
+  const first = v8 ? 4 : 5;
+  const boxes: YoloBox[] = [];
+  for (let i = 0; i < count; i++) {
+    const objectness = v8 ? 1 : at(i, 4);
+    if (objectness < o.minConfidence) continue;
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      const s = at(i, first + c);
+      if (s > bestScore) {
+        bestScore = s;
+        best = c;
+      }
+    }
+    const score = objectness * bestScore;
+    if (best < 0 || !(score >= o.minConfidence)) continue;
+    const cx = at(i, 0);
+    const cy = at(i, 1);
+    const w = at(i, 2);
+    const h = at(i, 3);
+    const toX = (x: number): number => clamp01((x - o.box.padX) / o.box.scale / o.frameWidth);
+    const toY = (y: number): number => clamp01((y - o.box.padY) / o.box.scale / o.frameHeight);
+    boxes.push({ classId: best, score, bbox: [toX(cx - w / 2), toY(cy - h / 2), toX(cx + w / 2), toY(cy + h / 2)] });
+  }
+  return boxes;
+}
+
+export function iou(a: readonly number[], b: readonly number[]): number {
+  const ix = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+  const iy = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  const inter = ix * iy;
+  const union = (a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Greedy NMS per class: best first, a box overlapping a kept one of its class by more than iouThreshold is dropped. */
+export function nonMaxSuppression(boxes: readonly YoloBox[], iouThreshold: number, maxDetections: number): YoloBox[] {
+  const sorted = [...boxes].sort((x, y) => y.score - x.score);
+  const kept: YoloBox[] = [];
+  for (const box of sorted) {
+    if (kept.length >= maxDetections) break;
+    if (kept.every((k) => k.classId !== box.classId || iou(k.bbox, box.bbox) <= iouThreshold)) kept.push(box);
+  }
+  return kept;
+}
