@@ -20,7 +20,8 @@ export class ServerProcess {
 
   /** Starts the server; resolves when it says it listens. */
   async start(): Promise<this> {
-    const child = spawn(process.execPath, [CLI, 'model-server', '--handler', 'mock', '--socket', this.socket, '--shm-dir', this.shmDir, ...this.extra], {
+    const handler = this.extra.includes('--handler') ? [] : ['--handler', 'mock'];
+    const child = spawn(process.execPath, [CLI, 'model-server', ...handler, '--socket', this.socket, '--shm-dir', this.shmDir, ...this.extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
