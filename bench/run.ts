@@ -9,6 +9,7 @@ import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
 import { m1 } from './ipc/m1.js';
+import { person } from './ipc/person.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -32,6 +33,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C2: () => c2(),
   C3: () => c3(),
   M1: () => m1(),
+  PERSON: () => person(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

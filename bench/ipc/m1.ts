@@ -4,30 +4,24 @@
  * project's own `framesupplier shm write`, C concurrent clients sending
  * 5 000 requests in all after 200 warm-up requests, per-request and persistent.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ModelClient, type InferenceRequest } from '../../src/ipc/index.js';
 import { emit, percentile, round, sortedCopy } from '../stats.js';
+import { CLI, startModelServer, stopModelServer } from './server.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const run = promisify(execFile);
 
 export async function m1(total = 5_000, warmup = 200): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fs-m1-'));
   const shmDir = join(dir, 'shm');
   const socketPath = join(dir, 'mock.sock');
-  const server = spawn(process.execPath, [CLI, 'model-server', '--handler', 'mock', '--socket', socketPath, '--shm-dir', shmDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await startModelServer(['--handler', 'mock', '--socket', socketPath, '--shm-dir', shmDir]);
   try {
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: server.stdout }).once('line', () => resolve());
-      server.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
-    });
     const raw = join(dir, 'frame.nv12');
     writeFileSync(raw, Buffer.alloc((1920 * 1080 * 3) / 2, 128));
     const { stdout } = await run(process.execPath, [CLI, 'shm', 'write', '--camera', 'camera_1', '--input', raw, '--width', '1920', '--height', '1080', '--format', 'NV12', '--shm-dir', shmDir]);
@@ -78,8 +72,7 @@ export async function m1(total = 5_000, warmup = 200): Promise<void> {
       }
     }
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await stopModelServer(server);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,26 @@
+/** A model server started through the project's CLI for a benchmark, in its own process. */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export type ServerChild = ChildProcessByStdio<null, Readable, null>;
+
+/** Resolves once the server prints its listening line. */
+export async function startModelServer(args: string[]): Promise<ServerChild> {
+  const server = spawn(process.execPath, [CLI, 'model-server', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: server.stdout }).once('line', () => resolve());
+    server.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
+  });
+  return server;
+}
+
+export async function stopModelServer(server: ServerChild): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await exited;
+}
