@@ -3,6 +3,6 @@ export { ModelServer, type ModelServerOptions, type ModelServerStats } from './s
 export { createMockHandler, type MockHandlerOptions } from './mock.js';
 export type { InferenceHandler, InferenceResult } from './handler.js';
 export { createPersonHandler, type PersonHandlerOptions } from './person/person-handler.js';
-export { POSE_KEYPOINTS } from './person/person-model.js';
+export { POSE_KEYPOINTS } from './person/keypoints.js';
 export { createOnnxHandler, readClassNames, COCO_CLASSES, type OnnxHandlerOptions } from './onnx/onnx-handler.js';
 export { ModelLoadError } from './errors.js';

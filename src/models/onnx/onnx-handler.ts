@@ -10,7 +10,7 @@
  * session synchronously, which would otherwise stall the server's event loop.
  */
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
 import type { ReadFrame } from '../../shm/index.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
@@ -92,7 +92,9 @@ interface Inspected {
 
 /** Opens the model once to check its input and output against the options. */
 async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
-  let session: ort.InferenceSession;
+  // Loaded on use: importing the package must not load the native runtime.
+  const ort = await import('onnxruntime-node');
+  let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(o.modelPath, { executionProviders: ['cpu'] });
   } catch (error) {

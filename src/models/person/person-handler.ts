@@ -15,7 +15,8 @@ import type { InferenceHandler, InferenceResult } from '../handler.js';
 import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
-import { POSE_KEYPOINTS, type PersonDetection, type PersonModelOptions } from './person-model.js';
+import { POSE_KEYPOINTS } from './keypoints.js';
+import type { PersonDetection, PersonModelOptions } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
   readonly modelId?: string;

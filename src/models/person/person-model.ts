@@ -17,10 +17,9 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import '@tensorflow/tfjs-backend-wasm';
 import type { io } from '@tensorflow/tfjs-core';
 
-export const POSE_KEYPOINTS = [
-  'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
-  'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
-] as const;
+import { POSE_KEYPOINTS } from './keypoints.js';
+
+export { POSE_KEYPOINTS };
 
 export interface PersonModelOptions {
   /** Directory with centernet.json and movenet-lightning.json (+ .bin). Default: the @vladmandic/human package's models/. */
