@@ -4,3 +4,4 @@ export * from './capture/index.js';
 export * from './ipc/index.js';
 export * from './shm/index.js';
 export * from './models/index.js';
+export * from './workers/index.js';

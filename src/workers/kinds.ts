@@ -1,0 +1,127 @@
+/**
+ * Worker kinds: what a supervised worker is. A kind runs one incarnation of a
+ * worker: it subscribes through its context, reads, processes and emits
+ * results, and its run() resolves when the stream ends or the context's signal
+ * aborts (stop, or a restart decided by the supervisor), and rejects with a
+ * WorkerExit saying why when the worker fails. The supervisor decides what
+ * happens next; a kind never restarts itself.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Frame, Subscription, ThreadSubscriptionHandle } from '../supplier/index.js';
+
+export type ExitReason = 'crashed' | 'exited' | 'hung' | 'malformed-output' | 'gave-up';
+
+/** Why an incarnation of a worker ended badly. */
+export class WorkerExit extends Error {
+  readonly reason: ExitReason;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+
+  constructor(reason: ExitReason, message: string, options: { exitCode?: number | null; signal?: string | null; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'WorkerExit';
+    this.reason = reason;
+    this.exitCode = options.exitCode ?? null;
+    this.signal = options.signal ?? null;
+  }
+}
+
+export interface WorkerContext {
+  readonly workerId: string;
+  /** Aborted when the supervisor stops or restarts this incarnation: end promptly. */
+  readonly signal: AbortSignal;
+  /** Subscribes this incarnation to the supplier (once). */
+  subscribe(): Subscription;
+  /** Subscribes for a worker thread: the handle's port goes to the thread (once). */
+  subscribeThread(): ThreadSubscriptionHandle;
+  /** Hands a result for `frame` to the results sink, tagged with the frame's seq, stream and capture time. */
+  emit(frame: Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>, output: unknown): void;
+  /** A line for the log, tagged with the worker's id. */
+  log(line: string): void;
+}
+
+export interface WorkerKind {
+  /** "in-process", "thread", "subprocess", "model-client". */
+  readonly kind: string;
+  run(context: WorkerContext): Promise<void>;
+}
+
+/** An async function per frame, in this thread. Its throw is a crash. */
+export function inProcessWorker(process: (frame: Frame, signal: AbortSignal) => unknown): WorkerKind {
+  return {
+    kind: 'in-process',
+    async run(context) {
+      const subscription = context.subscribe();
+      try {
+        for (;;) {
+          const frame = await subscription.read({ signal: context.signal }).catch((error: unknown) => {
+            if (context.signal.aborted) return null;
+            throw error;
+          });
+          if (frame === null) return;
+          let output: unknown;
+          try {
+            output = await process(frame, context.signal);
+          } catch (error) {
+            if (context.signal.aborted) return;
+            throw new WorkerExit('crashed', `threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+          }
+          if (context.signal.aborted) return;
+          context.emit(frame, output);
+        }
+      } finally {
+        subscription.close();
+      }
+    },
+  };
+}
+
+export interface ThreadWorkerMessage {
+  readonly type: 'result';
+  readonly seq: number;
+  readonly streamId: string;
+  readonly captureTime: number;
+  readonly wallTime: number;
+  readonly output: unknown;
+}
+
+/**
+ * A worker thread for CPU-bound JavaScript or WebAssembly. The script gets
+ * `workerData.port` for openThreadSubscription() (frames without copying) and
+ * posts `{ type: 'result', seq, streamId, captureTime, wallTime, output }` on
+ * parentPort per frame. It ends when its subscription ends; an uncaught error
+ * or a non-zero exit is a crash; any other message is malformed output.
+ */
+export function threadWorker(script: URL, options: { workerData?: Record<string, unknown> } = {}): WorkerKind {
+  return {
+    kind: 'thread',
+    run(context) {
+      const handle = context.subscribeThread();
+      const worker = new Worker(script, { workerData: { ...options.workerData, port: handle.port }, transferList: [handle.port] });
+      return new Promise<void>((resolve, reject) => {
+        let failure: WorkerExit | null = null;
+        const onAbort = (): void => void worker.terminate();
+        context.signal.addEventListener('abort', onAbort, { once: true });
+        worker.on('message', (message: ThreadWorkerMessage) => {
+          if (message?.type !== 'result' || !Number.isInteger(message.seq)) {
+            failure ??= new WorkerExit('malformed-output', `posted a message that is not a result: ${JSON.stringify(message)?.slice(0, 200)}`);
+            void worker.terminate();
+            return;
+          }
+          context.emit(message, message.output);
+        });
+        worker.on('error', (error) => {
+          failure ??= new WorkerExit('crashed', `uncaught: ${error.message}`, { cause: error });
+        });
+        worker.on('exit', (code) => {
+          context.signal.removeEventListener('abort', onAbort);
+          handle.close();
+          if (context.signal.aborted) resolve();
+          else if (failure !== null) reject(failure);
+          else if (code !== 0) reject(new WorkerExit('crashed', `exited with code ${code}`, { exitCode: code }));
+          else resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * A worker-thread worker for the supervisor tests. workerData.mode:
+ *   echo       posts a result per frame (its first payload byte)
+ *   crash      throws on its first frame
+ *   malformed  posts something that is not a result
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { openThreadSubscription } from '../../src/supplier/index.js';
+
+const { port, mode } = workerData as { port: MessagePort; mode: 'echo' | 'crash' | 'malformed' };
+for await (const frame of openThreadSubscription(port)) {
+  if (mode === 'crash') throw new Error(`boom at seq ${frame.seq}`);
+  if (mode === 'malformed') parentPort!.postMessage({ hello: 'not a result' });
+  else parentPort!.postMessage({ type: 'result', seq: frame.seq, streamId: frame.streamId, captureTime: frame.captureTime, wallTime: frame.wallTime, output: { first: frame.payload[0] } });
+}
