@@ -298,9 +298,11 @@ export class WorkerSupervisor extends EventEmitter {
   }
 
   #ended(worker: Supervised, controller: AbortController, exit: WorkerExit | null): void {
+    // A hung incarnation ending late: its subscription was closed when it was abandoned,
+    // and worker.subscription may already be its replacement's.
+    if (worker.controller !== controller) return;
     worker.subscription?.close();
     worker.subscription = null;
-    if (worker.controller !== controller) return; // already replaced (a hung incarnation ending late)
     worker.controller = null;
     worker.running = null;
     if (controller.signal.aborted && this.#state !== 'running') return; // stopped

@@ -119,22 +119,30 @@ describe('WorkerSupervisor', () => {
     });
   }
 
-  it('a hung worker (no read while frames come) is detected by the watchdog and restarted under its policy', async () => {
+  it('a hung worker (no read while frames come) is detected by the watchdog and restarted under its policy', { timeout: 60_000 }, async () => {
     const { supplier, supervisor } = setup({ watchdogIntervalMs: 10 });
     let calls = 0;
+    let releaseHung!: () => void;
+    const hungUntilReleased = new Promise<string>((r) => (releaseHung = () => r('late')));
     supervisor.add({
       id: 'hangs-once',
       criticality: 'high',
       idleThresholdMs: 50,
       restartPolicy: { maxRestarts: 1, backoffMs: [5], healthyResetMs: 60_000 },
       // The first incarnation never returns from its first frame; the next one works.
-      kind: inProcessWorker(() => (++calls === 1 ? new Promise(() => undefined) : 'ok')),
+      kind: inProcessWorker(() => (++calls === 1 ? hungUntilReleased : 'ok')),
     });
     supervisor.start();
     const hung = await publishUntil(supplier, waitFor<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'));
     assert.equal(hung.lastExit?.reason, 'hung');
     const result = await publishUntil(supplier, waitFor<WorkerResult>(supervisor, 'result'));
     assert.equal(result.output, 'ok');
+    // The abandoned incarnation returns at last: its late answer is dropped, and it does not
+    // touch its replacement, which goes on reading.
+    releaseHung();
+    await hungUntilReleased;
+    const after = await publishUntil(supplier, waitFor<WorkerResult>(supervisor, 'result', (r) => r.seq > result.seq));
+    assert.equal(after.output, 'ok');
     const stats = supervisor.stats()[0]!;
     assert.equal(stats.restarts, 1);
     assert.equal(stats.lastExit?.reason, 'hung');
