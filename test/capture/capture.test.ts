@@ -2,6 +2,7 @@
  * StreamCapture against the real ffmpeg, real files and a real RTSP server.
  * Waits are on events (state changes, frames, process exits), never sleeps.
  */
+import { eventually } from '../helpers/process.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -31,14 +32,6 @@ async function frames(sub: Subscription, n: number): Promise<Frame[]> {
 }
 
 /** Waits until a poll of the system says yes; for conditions no event reports (another process's death). */
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 after(async () => {
   await Promise.all(captures.map((c) => c.stop()));
 });

@@ -98,14 +98,7 @@ export function until(capture: StreamCapture, state: CaptureState): Promise<void
 }
 
 /** True if a process with this pid exists and is not a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}
+export { alive } from '../helpers/process.js';
 
 /** Pids of ffmpeg processes whose parent is the given pid. */
 export function ffmpegChildrenOf(ppid: number): number[] {
