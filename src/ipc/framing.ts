@@ -1,7 +1,8 @@
 /**
- * Framing: a 4-byte unsigned big-endian length, then that many bytes of UTF-8
- * JSON. The decoder is independent of sockets: feed it chunks as they come,
- * in any split, and it yields whole messages.
+ * Framing: a 4-byte unsigned big-endian length, then that many bytes of body
+ * (UTF-8 JSON for the model protocol; MessagePack for subprocess workers, which
+ * reuse the splitter). The decoder is independent of sockets: feed it chunks as
+ * they come, in any split, and it yields whole messages.
  *
  * Contract: a length of 0 is ERR_BAD_LENGTH, and one above maxMessageBytes is
  * ERR_MESSAGE_TOO_LARGE, reported as soon as the 4 length bytes are in, before
@@ -14,19 +15,22 @@ import { IpcError } from './errors.js';
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 const HEADER = 4;
 
-export function encodeMessage(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
+/** Prefixes a body with its 4-byte big-endian length. */
+export function encodeFrame(body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(HEADER + body.byteLength);
   out.writeUInt32BE(body.byteLength, 0);
-  body.copy(out, HEADER);
+  out.set(body, HEADER);
   return out;
 }
 
-export type Decoded = { ok: true; message: unknown } | { ok: false; error: IpcError };
+export function encodeMessage(message: unknown): Buffer {
+  return encodeFrame(Buffer.from(JSON.stringify(message), 'utf8'));
+}
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+export type Framed = { ok: true; body: Buffer } | { ok: false; error: IpcError };
 
-export class MessageDecoder {
+/** Cuts length-prefixed bodies out of a byte stream. */
+export class LengthPrefixSplitter {
   readonly maxMessageBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
@@ -51,10 +55,10 @@ export class MessageDecoder {
     return this.#failed;
   }
 
-  /** Feeds bytes; returns every message they complete, in order. After a framing error, returns only that error. */
-  push(chunk: Uint8Array): Decoded[] {
+  /** Feeds bytes; returns every body they complete, in order. After a framing error, returns only that error. */
+  push(chunk: Uint8Array): Framed[] {
     if (this.#failed !== null) return [];
-    const out: Decoded[] = [];
+    const out: Framed[] = [];
     if (chunk.byteLength > 0) {
       this.#chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       this.#buffered += chunk.byteLength;
@@ -72,11 +76,7 @@ export class MessageDecoder {
       if (this.#buffered < this.#expected) break;
       const body = this.#take(this.#expected);
       this.#expected = -1;
-      try {
-        out.push({ ok: true, message: JSON.parse(utf8.decode(body)) as unknown });
-      } catch (error) {
-        out.push({ ok: false, error: new IpcError('ERR_INVALID_JSON', `message is not UTF-8 JSON: ${(error as Error).message}`) });
-      }
+      out.push({ ok: true, body });
     }
     return out;
   }
@@ -104,10 +104,53 @@ export class MessageDecoder {
     return result;
   }
 
-  #fail(error: IpcError): Decoded {
+  #fail(error: IpcError): Framed {
     this.#failed = error;
     this.#chunks = [];
     this.#buffered = 0;
     return { ok: false, error };
+  }
+}
+
+export type Decoded = { ok: true; message: unknown } | { ok: false; error: IpcError };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The model protocol's decoder: length-prefixed UTF-8 JSON. */
+export class MessageDecoder {
+  readonly #splitter: LengthPrefixSplitter;
+
+  constructor(options: { maxMessageBytes?: number } = {}) {
+    this.#splitter = new LengthPrefixSplitter(options);
+  }
+
+  get maxMessageBytes(): number {
+    return this.#splitter.maxMessageBytes;
+  }
+
+  /** Bytes held for a message in progress (0 between messages). */
+  get buffered(): number {
+    return this.#splitter.buffered;
+  }
+
+  /** True while part of a message (its length or body) has arrived and the rest has not. */
+  get partial(): boolean {
+    return this.#splitter.partial;
+  }
+
+  get failed(): IpcError | null {
+    return this.#splitter.failed;
+  }
+
+  /** Feeds bytes; returns every message they complete, in order. After a framing error, returns only that error. */
+  push(chunk: Uint8Array): Decoded[] {
+    return this.#splitter.push(chunk).map((framed): Decoded => {
+      if (!framed.ok) return framed;
+      try {
+        return { ok: true, message: JSON.parse(utf8.decode(framed.body)) as unknown };
+      } catch (error) {
+        return { ok: false, error: new IpcError('ERR_INVALID_JSON', `message is not UTF-8 JSON: ${(error as Error).message}`) };
+      }
+    });
   }
 }

@@ -3,7 +3,7 @@
  * socket, requests that name a frame in shared memory. docs/protocol.md is
  * its specification for other languages.
  */
-export { encodeMessage, MessageDecoder, DEFAULT_MAX_MESSAGE_BYTES, type Decoded } from './framing.js';
+export { encodeMessage, encodeFrame, MessageDecoder, LengthPrefixSplitter, DEFAULT_MAX_MESSAGE_BYTES, type Decoded, type Framed } from './framing.js';
 export {
   parseRequest,
   parseResponse,
