@@ -44,8 +44,9 @@ case "$mode" in
     apt_install opencv-doc || say "could not install opencv-doc; the demo will use a test pattern"
     ;;
   test)
+    # python3-gi + GStreamer: the capture tests' RTSP server; python3-msgpack: the example Python worker.
     apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-      gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+      gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-msgpack
     ;;
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;

@@ -13,6 +13,21 @@ export {
   type SupervisedWorkerStats,
   type LastExit,
   type DropAlert,
+  MIN_RESTART_DELAY_MS,
 } from './supervisor.js';
 export { inProcessWorker, threadWorker, WorkerExit, type WorkerKind, type WorkerContext, type ExitReason, type ThreadWorkerMessage } from './kinds.js';
 export { DEFAULT_RESTART_POLICIES, DEFAULT_DROP_THRESHOLDS, type RestartPolicy } from './policy.js';
+export { subprocessWorker, type SubprocessWorkerOptions } from './subprocess.js';
+export {
+  serveSubprocessWorker,
+  WORKER_PROTOCOL_VERSION,
+  DEFAULT_WORKER_MAX_MESSAGE_BYTES,
+  encodeWorkerMessage,
+  decodeWorkerBody,
+  type Transport,
+  type HelloRequest,
+  type HelloReply,
+  type FrameMessage,
+  type ResultMessage,
+  type SubprocessFrame,
+} from './subprocess-protocol.js';

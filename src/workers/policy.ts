@@ -8,7 +8,7 @@ import { CRITICALITIES, InvalidArgumentError, type Criticality } from '../suppli
 export interface RestartPolicy {
   /** Restarts allowed before the worker is `failed`; the budget refills after healthyResetMs of uninterrupted running. */
   readonly maxRestarts: number;
-  /** Delay before restart n (0-based); the last entry repeats if there are fewer entries than restarts. */
+  /** Delay before restart n (0-based); the last entry repeats if there are fewer entries than restarts. At least 100 ms is waited whatever this says. */
   readonly backoffMs: readonly number[];
   /** Running this long without a failure resets the restart budget. Default 60 000. */
   readonly healthyResetMs: number;

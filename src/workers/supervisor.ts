@@ -30,6 +30,9 @@ import {
 import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { backoffFor, DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
+/** The shortest wait before a restart, whatever the policy says. */
+export const MIN_RESTART_DELAY_MS = 100;
+
 export type WorkerState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
 
 /** A worker's result, tagged with the frame it came from. */
@@ -328,7 +331,8 @@ export class WorkerSupervisor extends EventEmitter {
       this.emit('failed', { workerId: worker.spec.id, criticality: worker.criticality, restarts: worker.restarts, lastExit: worker.lastExit });
       return;
     }
-    const delay = backoffFor(worker.policy, worker.budgetUsed);
+    // A floor, so that no policy (a zero backoff, say) can make a crash loop spin a core.
+    const delay = Math.max(MIN_RESTART_DELAY_MS, backoffFor(worker.policy, worker.budgetUsed));
     worker.budgetUsed++;
     this.#setState(worker, 'backoff');
     worker.backoffTimer = setTimeout(() => {

@@ -1,0 +1,190 @@
+/**
+ * Subprocess workers with real child processes: the shipped Python example
+ * (Debian's python3-msgpack) and a Node worker, over both transports; malformed
+ * output, crashes, hangs, stderr, and no orphan after stop or after the owner
+ * is SIGKILLed.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, afterEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { FrameSupplier, type Frame } from '../../src/supplier/index.js';
+import { subprocessWorker, WorkerSupervisor, type WorkerResult, type WorkerSupervisorOptions } from '../../src/workers/index.js';
+import { alive, eventually } from '../helpers/process.js';
+
+const NODE_WORKER = fileURLToPath(new URL('./node-subprocess.js', import.meta.url));
+const OWNER = fileURLToPath(new URL('./owner.js', import.meta.url));
+const PYTHON_WORKER = fileURLToPath(new URL('../../../examples/workers/brightness_worker.py', import.meta.url));
+const PYTHON = '/usr/bin/python3'; // Debian's, where python3-msgpack is installed
+const NO_RESTART = { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 };
+
+const shmDir = mkdtempSync(join(tmpdir(), 'fs-workers-shm-'));
+after(() => rmSync(shmDir, { recursive: true, force: true }));
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function setup(options: Partial<WorkerSupervisorOptions> = {}): { supplier: FrameSupplier; supervisor: WorkerSupervisor; logs: string[] } {
+  const supplier = new FrameSupplier({ streamId: 'cam-sub' }).start();
+  const logs: string[] = [];
+  const supervisor = new WorkerSupervisor({ supplier, log: (id, line) => logs.push(`${id}: ${line}`), ...options });
+  cleanups.push(() => supplier.stop(), () => supervisor.stop());
+  return { supplier, supervisor, logs };
+}
+
+function next<T>(supervisor: WorkerSupervisor, name: string, match: (e: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (e: T): void => {
+      if (!match(e)) return;
+      supervisor.off(name, listener);
+      resolve(e);
+    };
+    supervisor.on(name, listener);
+  });
+}
+
+/** A grey frame of one value, published every few ms until `until` settles, as a camera would. */
+async function publishUntil<T>(supplier: FrameSupplier, until: Promise<T>, value = 7, everyMs = 5): Promise<T> {
+  const timer = setInterval(() => supplier.publish({ payload: new Uint8Array(64 * 48).fill(value), width: 64, height: 48, format: 'gray' }), everyMs);
+  try {
+    return await until;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('subprocess workers: end to end', () => {
+  for (const transport of ['shm', 'pipe'] as const) {
+    it(`the Python example worker over ${transport}: results with seq and capture time intact, stderr in the log`, async () => {
+      const { supplier, supervisor, logs } = setup();
+      supervisor.add({
+        id: `py-${transport}`,
+        criticality: 'high',
+        kind: subprocessWorker({ command: PYTHON, args: [PYTHON_WORKER], env: { ...process.env, FRAMESUPPLIER_TRANSPORT: transport }, shmDir }),
+      });
+      supervisor.start();
+      await next(supervisor, 'state', (e: { to: string }) => e.to === 'running');
+      const published: Frame[] = [];
+      for (const value of [10, 200, 33]) {
+        const result = next<WorkerResult>(supervisor, 'result');
+        published.push(supplier.publish({ payload: new Uint8Array(64 * 48).fill(value), width: 64, height: 48, format: 'gray' }));
+        const r = await result;
+        const frame = published.at(-1)!;
+        assert.deepEqual([r.workerId, r.streamId, r.seq, r.captureTime, r.wallTime], [`py-${transport}`, 'cam-sub', frame.seq, frame.captureTime, frame.wallTime]);
+        assert.deepEqual(r.output, { mean_brightness: value, transport });
+      }
+      assert.ok(logs.some((l) => l.startsWith(`py-${transport}: brightness worker py-${transport} ready, transport ${transport}`)), logs.join('\n'));
+      // End of stream closes the worker's stdin; it exits 0 and the worker is stopped, not restarted.
+      const stopped = next(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
+      supplier.stop();
+      await stopped;
+      assert.equal(supervisor.stats()[0]!.restarts, 0);
+      assert.deepEqual(readdirSync(shmDir).filter((f) => f.includes('py-')), [], 'the worker frame store is removed');
+    });
+  }
+
+  it('a Node worker over shm and pipe sees the same pixels; at most one frame ever waits for a worker', async () => {
+    const { supplier, supervisor } = setup();
+    supervisor
+      .add({ id: 'node-shm', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo', 'shm'], shmDir }) })
+      .add({ id: 'node-pipe', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo', 'pipe'], shmDir }) });
+    const outputs = new Map<string, WorkerResult>();
+    const both = new Promise<void>((resolve) =>
+      supervisor.on('result', (r: WorkerResult) => {
+        outputs.set(r.workerId, r);
+        if (outputs.size === 2) resolve();
+      }),
+    );
+    supervisor.start();
+    await publishUntil(supplier, both, 99);
+    for (const id of ['node-shm', 'node-pipe']) {
+      assert.deepEqual({ ...(outputs.get(id)!.output as object), pid: 0, seq: 0 }, { first: 99, bytes: 64 * 48, pid: 0, seq: 0, format: 'gray', width: 64 });
+    }
+    // One frame in flight: the rest wait in the supplier's one-frame mailbox (or are dropped), never in a pipe.
+    for (const w of supervisor.stats()) {
+      const s = w.subscription!;
+      assert.ok(s.pending <= 1);
+      assert.ok(s.delivered >= 1);
+    }
+  });
+});
+
+describe('subprocess workers: failures', () => {
+  for (const [mode, reason, message] of [
+    ['garbage', 'malformed-output', /wrote a message that is not MessagePack/],
+    ['wrong-seq', 'malformed-output', /answered frame \d+ while frame \d+ was in flight/],
+    ['bad-hello', 'malformed-output', /bad handshake: speaks protocol 99; this supervisor speaks 1/],
+    ['crash', 'crashed', /exited with code 3; stderr: crashing on frame \d+/],
+  ] as const) {
+    it(`${mode}: stopped with ${reason} saying what was wrong; the other worker goes on`, async () => {
+      const { supplier, supervisor } = setup();
+      supervisor
+        .add({ id: 'bad', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, mode], shmDir }) })
+        .add({ id: 'good', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo'], shmDir }) });
+      const failed = next<{ workerId: string; lastExit: { message: string } }>(supervisor, 'failed');
+      supervisor.start();
+      const event = await publishUntil(supplier, failed);
+      assert.equal(event.workerId, 'bad');
+      assert.match(event.lastExit.message, new RegExp(`last: ${reason}: `));
+      assert.match(event.lastExit.message, message);
+      const good = await publishUntil(supplier, next<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'good'));
+      assert.equal((good.output as { first: number }).first, 7);
+    });
+  }
+
+  it('a hung subprocess is detected, stopped and restarted under its policy, then given up on', async () => {
+    const { supplier, supervisor } = setup({ watchdogIntervalMs: 10 });
+    supervisor.add({
+      id: 'hangs',
+      criticality: 'critical',
+      idleThresholdMs: 100,
+      restartPolicy: { maxRestarts: 1, backoffMs: [0], healthyResetMs: 60_000 },
+      kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'hang'], shmDir, killTimeoutMs: 500 }),
+    });
+    const failed = next<{ lastExit: { message: string } }>(supervisor, 'failed');
+    const firstHang = next<{ to: string; lastExit: { reason: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
+    supervisor.start();
+    assert.equal((await publishUntil(supplier, firstHang)).lastExit.reason, 'hung');
+    const gaveUp = await publishUntil(supplier, failed);
+    assert.match(gaveUp.lastExit.message, /last: hung: no read for over 100 ms/);
+    assert.equal(supervisor.stats()[0]!.restarts, 1);
+  });
+
+  it('a missing program is a crash with a clear message', async () => {
+    const { supervisor } = setup();
+    const failed = next<{ lastExit: { message: string } }>(supervisor, 'failed');
+    supervisor.add({ id: 'missing', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: '/nonexistent/worker' }) }).start();
+    assert.match((await failed).lastExit.message, /crashed: \/nonexistent\/worker was not found or is not executable/);
+    assert.throws(() => subprocessWorker({ command: '' }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => subprocessWorker({ command: 'x', transports: ['carrier-pigeon' as 'pipe'] }), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
+
+describe('subprocess workers: no orphans', () => {
+  it('stop() reaps the worker process', async () => {
+    const { supplier, supervisor } = setup();
+    supervisor.add({ id: 'reaped', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo'], shmDir }) }).start();
+    const r = await publishUntil(supplier, next<WorkerResult>(supervisor, 'result'));
+    const pid = (r.output as { pid: number }).pid;
+    assert.equal(alive(pid), true);
+    await supervisor.stop();
+    assert.equal(alive(pid), false);
+  });
+
+  it('the worker dies when its owning process is SIGKILLed', async () => {
+    const owner = spawn(process.execPath, [OWNER, NODE_WORKER, shmDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => createInterface({ input: owner.stdout }).once('line', resolve));
+    const pid = Number(/^WORKER (\d+)$/.exec(line)![1]);
+    assert.equal(alive(pid), true);
+    const exited = new Promise((r) => owner.once('exit', r));
+    owner.kill('SIGKILL');
+    await exited;
+    await eventually(() => !alive(pid), `worker ${pid} to die with its owner`);
+  });
+});
