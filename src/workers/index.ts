@@ -31,3 +31,4 @@ export {
   type ResultMessage,
   type SubprocessFrame,
 } from './subprocess-protocol.js';
+export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';

@@ -1,0 +1,137 @@
+/**
+ * The model-client worker kind: each frame it reads goes to a model server
+ * (seed 05) by reference: written into the stream's shared-memory frame store,
+ * then named in an InferenceRequest; the response becomes the result.
+ *
+ * Contract: a frame is written into shared memory once per stream, however
+ * many model-client workers of that stream ask for it (a per-stream store
+ * shared inside this process, keyed by frame seq). A model answer with an
+ * error about that frame (overwritten, timeout, handler failure) is a result
+ * with `error`, and the worker goes on; a server that cannot be reached, or
+ * that refuses the request itself (unknown model, schema), is a crash, left to
+ * the restart policy (a restart makes a new connection).
+ */
+import { rmSync } from 'node:fs';
+import { IpcError, ModelClient, type FrameFormat, type InferenceResponse } from '../ipc/index.js';
+import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
+import { InvalidArgumentError, type Frame } from '../supplier/index.js';
+import { WorkerExit, type WorkerKind } from './kinds.js';
+
+export interface ModelClientWorkerOptions {
+  /** The model server's Unix socket. */
+  readonly socketPath: string;
+  /** The model_id the server serves. */
+  readonly modelId: string;
+  /** Where the stream's frame store lives. Default /dev/shm/framesupplier. */
+  readonly shmDir?: string;
+  /** Frames kept in the stream's store (a ring): enough for the slowest model to read its frame. Default 8. */
+  readonly storeSlots?: number;
+  /** Per request. Default 10 000 ms. */
+  readonly timeoutMs?: number;
+}
+
+/** Errors about one frame: reported in the result, the worker goes on. */
+const FRAME_ERRORS = new Set(['ERR_FRAME_OVERWRITTEN', 'ERR_FRAME_NOT_FOUND', 'ERR_TIMEOUT', 'ERR_HANDLER_FAILED', 'ERR_SHUTTING_DOWN']);
+
+/** One store per (directory, stream), shared by the stream's model-client workers; a frame is written once. */
+class StreamStore {
+  static readonly #stores = new Map<string, StreamStore>();
+  readonly #key: string;
+  readonly #dir: string;
+  readonly #storeId: string;
+  readonly #slots: number;
+  #writer: FrameStoreWriter | null = null;
+  readonly #refs = new Map<number, FrameReference>();
+  #users = 0;
+
+  private constructor(key: string, dir: string, streamId: string, slots: number) {
+    this.#key = key;
+    this.#dir = dir;
+    this.#storeId = `stream-${streamId.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 128);
+    this.#slots = slots;
+  }
+
+  static acquire(dir: string, streamId: string, slots: number): StreamStore {
+    const key = `${dir}\0${streamId}`;
+    let store = StreamStore.#stores.get(key);
+    if (store === undefined) {
+      store = new StreamStore(key, dir, streamId, slots);
+      StreamStore.#stores.set(key, store);
+    }
+    store.#users++;
+    return store;
+  }
+
+  release(): void {
+    if (--this.#users > 0) return;
+    StreamStore.#stores.delete(this.#key);
+    if (this.#writer !== null) {
+      this.#writer.close();
+      rmSync(this.#writer.path, { force: true });
+    }
+  }
+
+  /** The frame's reference, writing it only if no worker of this stream has yet. */
+  refFor(frame: Frame): FrameReference {
+    const known = this.#refs.get(frame.seq);
+    if (known !== undefined) return known;
+    if (this.#writer === null || this.#writer.slotBytes < frame.payload.byteLength) {
+      this.#writer?.close();
+      this.#refs.clear();
+      this.#writer = new FrameStoreWriter(this.#storeId, { dir: this.#dir, slots: this.#slots, slotBytes: frame.payload.byteLength });
+    }
+    const ref = this.#writer.write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
+    this.#refs.set(frame.seq, ref);
+    // Only the ring's frames can still be read; forget the rest.
+    for (const seq of this.#refs.keys()) {
+      if (this.#refs.size <= this.#slots) break;
+      this.#refs.delete(seq);
+    }
+    return ref;
+  }
+}
+
+export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind {
+  if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new InvalidArgumentError('modelClientWorker: socketPath is required');
+  if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
+  const slots = options.storeSlots ?? 8;
+  if (!Number.isInteger(slots) || slots < 1) throw new InvalidArgumentError(`modelClientWorker: storeSlots must be an integer ≥ 1, got ${String(options.storeSlots)}`);
+  return {
+    kind: 'model-client',
+    async run(context) {
+      const client = new ModelClient({ socketPath: options.socketPath, mode: 'persistent', timeoutMs: options.timeoutMs ?? 10_000 });
+      const subscription = context.subscribe();
+      let store: StreamStore | null = null;
+      try {
+        for (;;) {
+          const frame = await subscription.read({ signal: context.signal }).catch((error: unknown) => {
+            if (context.signal.aborted) return null;
+            throw error;
+          });
+          if (frame === null) return;
+          store ??= StreamStore.acquire(options.shmDir ?? DEFAULT_SHM_DIR, frame.streamId, slots);
+          let response: InferenceResponse;
+          try {
+            response = await client.infer(
+              { ...store.refFor(frame), camera_id: frame.streamId, model_id: options.modelId, timestamp: frame.wallTime / 1000 },
+              { signal: context.signal },
+            );
+          } catch (error) {
+            if (context.signal.aborted) return;
+            if (error instanceof IpcError && FRAME_ERRORS.has(error.code)) {
+              context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
+              continue;
+            }
+            const code = (error as { code?: string }).code ?? 'ERR_UNEXPECTED';
+            throw new WorkerExit('crashed', `model server ${options.socketPath} (${options.modelId}): ${code}: ${(error as Error).message}`, { cause: error });
+          }
+          context.emit(frame, { detections: response.detections, metadata: response.metadata, frame_id: response.frame_id });
+        }
+      } finally {
+        subscription.close();
+        client.close();
+        store?.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Model-client workers against a real model server process (the mock
+ * handler) on a real Unix socket, frames through the shared-memory store.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { FrameSupplier } from '../../src/supplier/index.js';
+import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
+import { ServerProcess, workspace } from '../models/fixtures.js';
+
+const ws = workspace();
+after(() => ws.cleanup());
+
+interface ModelOutput {
+  detections: { class_name: string; bbox: number[] }[];
+  metadata: { frame_bytes: number };
+  frame_id: number;
+  error?: { code: string };
+}
+
+function next<T>(supervisor: WorkerSupervisor, name: string, match: (e: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (e: T): void => {
+      if (!match(e)) return;
+      supervisor.off(name, listener);
+      resolve(e);
+    };
+    supervisor.on(name, listener);
+  });
+}
+
+async function publishUntil<T>(supplier: FrameSupplier, until: Promise<T>, everyMs = 5): Promise<T> {
+  const timer = setInterval(() => supplier.publish({ payload: new Uint8Array((64 * 48 * 3) / 2).fill(50), width: 64, height: 48, format: 'nv12' }), everyMs);
+  try {
+    return await until;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('model-client workers', () => {
+  it('two models of one camera: each frame written to shared memory once, answers become results tagged with the frame', async () => {
+    const server = await new ServerProcess(ws.socket, ws.shmDir).start();
+    const supplier = new FrameSupplier({ streamId: 'camera_7' }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    try {
+      for (const id of ['detector-a', 'detector-b']) supervisor.add({ id, criticality: 'high', kind: modelClientWorker({ socketPath: ws.socket, modelId: 'mock', shmDir: ws.shmDir }) });
+      const bySeq = new Map<number, Map<string, WorkerResult>>();
+      const sameFrameTwice = new Promise<Map<string, WorkerResult>>((resolve) =>
+        supervisor.on('result', (r: WorkerResult) => {
+          const seen = bySeq.get(r.seq) ?? new Map<string, WorkerResult>();
+          seen.set(r.workerId, r);
+          bySeq.set(r.seq, seen);
+          if (seen.size === 2) resolve(seen);
+        }),
+      );
+      supervisor.start();
+      const both = await publishUntil(supplier, sameFrameTwice);
+      const [a, b] = [both.get('detector-a')!, both.get('detector-b')!];
+      const [oa, ob] = [a.output as ModelOutput, b.output as ModelOutput];
+      // One write for both: the same frame id in the store, so the same (deterministic) detections.
+      assert.equal(oa.frame_id, ob.frame_id);
+      assert.deepEqual(oa.detections, ob.detections);
+      assert.ok(oa.detections.length >= 1);
+      assert.equal(oa.metadata.frame_bytes, (64 * 48 * 3) / 2);
+      assert.deepEqual([a.streamId, a.seq], ['camera_7', b.seq]);
+      assert.ok(existsSync(join(ws.shmDir, 'stream-camera_7.frames')));
+    } finally {
+      await supervisor.stop();
+      supplier.stop();
+      await server.kill('SIGTERM');
+    }
+    assert.equal(existsSync(join(ws.shmDir, 'stream-camera_7.frames')), false, 'the last user removes the store');
+  });
+
+  it('a server that is not there is a crash left to the policy; once it is up, the restarted worker is served', async () => {
+    const socket = join(ws.dir, 'late.sock');
+    const supplier = new FrameSupplier({ streamId: 'camera_8' }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    const server = new ServerProcess(socket, ws.shmDir);
+    try {
+      supervisor.add({
+        id: 'patient',
+        restartPolicy: { maxRestarts: 5, backoffMs: [200], healthyResetMs: 60_000 },
+        kind: modelClientWorker({ socketPath: socket, modelId: 'mock', shmDir: ws.shmDir }),
+      });
+      const down = next<{ to: string; lastExit: { reason: string; message: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
+      supervisor.start();
+      const exit = (await publishUntil(supplier, down)).lastExit;
+      assert.equal(exit.reason, 'crashed');
+      assert.match(exit.message, /model server .*late\.sock \(mock\): ERR_SERVER_UNAVAILABLE/);
+      await server.start();
+      const result = await publishUntil(supplier, next<WorkerResult>(supervisor, 'result'));
+      assert.equal((result.output as ModelOutput).error, undefined);
+      assert.ok(supervisor.stats()[0]!.restarts >= 1);
+    } finally {
+      await supervisor.stop();
+      supplier.stop();
+      await server.kill('SIGTERM');
+    }
+  });
+
+  it('an unknown model is a crash naming the code; bad options are refused with codes', async () => {
+    const server = await new ServerProcess(join(ws.dir, 'm3.sock'), ws.shmDir).start();
+    const supplier = new FrameSupplier({ streamId: 'camera_9' }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    try {
+      supervisor.add({ id: 'wrong', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 1 }, kind: modelClientWorker({ socketPath: server.socket, modelId: 'yolo', shmDir: ws.shmDir }) });
+      const failed = next<{ lastExit: { message: string } }>(supervisor, 'failed');
+      supervisor.start();
+      assert.match((await publishUntil(supplier, failed)).lastExit.message, /ERR_UNKNOWN_MODEL/);
+    } finally {
+      await supervisor.stop();
+      supplier.stop();
+      await server.kill('SIGTERM');
+    }
+    assert.throws(() => modelClientWorker({ socketPath: '', modelId: 'm' }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => modelClientWorker({ socketPath: 's', modelId: 'm', storeSlots: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
