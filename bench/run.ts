@@ -10,6 +10,7 @@ import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
+import { s1 } from './workers/s1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -34,6 +35,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C3: () => c3(),
   M1: () => m1(),
   PERSON: () => person(),
+  S1: () => s1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -10,7 +10,7 @@
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { dirname } from 'node:path';
-import { encodeFrame, LengthPrefixSplitter } from '../ipc/index.js';
+import { encodeFrame, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.js';
 import { readFrame } from '../shm/index.js';
 import type { PixelFormat } from '../supplier/index.js';
 
@@ -96,7 +96,7 @@ export function checkResult(message: unknown, seq: number): ResultMessage | stri
   return { type: 'result', seq, output: message.output ?? null };
 }
 
-/** What a Node subprocess worker's handler gets. */
+/** What a Node subprocess worker's handler gets. `data` is valid until the handler returns (or its promise settles): copy what you keep. */
 export interface SubprocessFrame {
   readonly seq: number;
   readonly streamId: string;
@@ -121,6 +121,10 @@ export async function serveSubprocessWorker(
   const output = options.output ?? process.stdout;
   const splitter = new LengthPrefixSplitter({ maxMessageBytes: DEFAULT_WORKER_MAX_MESSAGE_BYTES });
   let transport: Transport | null = null;
+  // One frame at a time, and the handler is done with it before the next: its buffer is reused
+  // (a fresh multi-megabyte buffer per frame costs a page fault per 4 KiB).
+  let spare: Buffer | null = null;
+  const reuse = (n: number): Buffer => (spare !== null && spare.byteLength === n ? spare : (spare = Buffer.allocUnsafe(n)));
   const send = (message: object): void => void output.write(encodeWorkerMessage(message));
   for await (const chunk of input) {
     for (const framed of splitter.push(chunk as Buffer)) {
@@ -133,7 +137,13 @@ export async function serveSubprocessWorker(
       }
       const data =
         transport === 'shm'
-          ? readFrame(message.frame_reference!, { frame_id: message.frame_id!, width: message.width, height: message.height, format: message.format.toUpperCase() as never }, dirname(message.frame_reference!)).data
+          ? readFrame(
+              message.frame_reference!,
+              { frame_id: message.frame_id!, width: message.width, height: message.height, format: message.format.toUpperCase() as FrameFormat },
+              dirname(message.frame_reference!),
+              undefined,
+              reuse,
+            ).data
           : message.data!;
       const out = await handler({
         seq: message.seq,
