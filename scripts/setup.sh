@@ -38,6 +38,12 @@ apt_install() {
 }
 
 apt_install ffmpeg
+# The in-process decoder (native/, decoder: 'native') builds against libav*'s headers.
+native_packages=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config)
+case "$mode" in
+  test | bench) apt_install "${native_packages[@]}" ;;
+  run) apt_install "${native_packages[@]}" || say "could not install libav development packages; capture will use ffmpeg processes" ;;
+esac
 case "$mode" in
   run)
     # Sample media for the demo; without it the demo falls back to an ffmpeg test pattern.
@@ -58,6 +64,18 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   # onnxruntime-node's install script would fetch CUDA extras from outside the npm
   # registry; its CPU binaries ship in the package, which is all we use.
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+# The native decoder: rebuilt when its source is newer than the module. Node's headers come
+# from Debian's nodejs (/usr/include/node) when present, else node-gyp fetches them.
+addon=native/build/Release/framesupplier_decoder.node
+if [ ! -f "$addon" ] || [ native/decoder.c -nt "$addon" ] || [ native/binding.gyp -nt "$addon" ]; then
+  say "building the native decoder (node-gyp)"
+  nodedir=()
+  [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
+  if ! npm run --silent build:native -- "${nodedir[@]}" >&2; then
+    if [ "$mode" = run ]; then say "the native decoder did not build; capture will use ffmpeg processes"; else exit 1; fi
+  fi
 fi
 
 say "building (tsc)"

@@ -8,6 +8,7 @@ import { FrameSupplierError } from '../supplier/index.js';
 
 export type CaptureErrorCode =
   | 'ERR_FFMPEG_NOT_FOUND'
+  | 'ERR_NATIVE_DECODER_UNAVAILABLE'
   | 'ERR_UNSUPPORTED_SOURCE'
   | 'ERR_INVALID_CAPTURE_OPTION'
   | 'ERR_CAPTURE_STOPPED'

@@ -1,6 +1,7 @@
 /**
- * Stream capture: cameras, files and test patterns decoded by ffmpeg into
- * frames published to a FrameSupplier. Depends on the supplier core only.
+ * Stream capture: cameras, files and test patterns decoded by ffmpeg (a child
+ * process, or libav* in-process with decoder: 'native') into frames published
+ * to a FrameSupplier. Depends on the supplier core and src/process only.
  */
 export { StreamCapture, type CaptureOptions, type CaptureState, type CaptureStats, type CaptureErrorRecord } from './stream-capture.js';
 export { resolveSource, OUTPUT_FORMATS, type OutputFormat, type OutputOptions, type SourceOptions, type ResolvedSource, type SourceKind } from './source.js';
@@ -9,3 +10,4 @@ export { Backoff, type BackoffOptions } from './backoff.js';
 export { findExecutable } from './ffmpeg-process.js';
 export { CaptureError, type CaptureErrorCode } from './errors.js';
 export { findSampleMedia } from './sample-media.js';
+export { NativeDecoder, nativeDecoderUnavailable, NATIVE_FORMATS, type NativeDecoderOptions, type NativeFormat, type DecodedFrame } from './native-decoder.js';

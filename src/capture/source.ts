@@ -48,6 +48,17 @@ export interface ResolvedSource {
   readonly format: OutputFormat;
   /** Live sources never end on their own: their end is a failure to recover from. */
   readonly live: boolean;
+  /** What an in-process decoder needs (decoder: 'native'): the input as libavformat opens it, and the output wanted. */
+  readonly native: {
+    readonly input: string;
+    readonly width: number | undefined;
+    readonly height: number | undefined;
+    readonly fps: number | undefined;
+    readonly realtime: boolean;
+    readonly loop: boolean;
+    /** libavformat options equivalent to the ffmpeg arguments (transport, low-latency probing). */
+    readonly avOptions: Readonly<Record<string, string>>;
+  };
 }
 
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
@@ -167,5 +178,15 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   }
   // Write each frame out as soon as it is encoded, not when an I/O buffer fills.
   args.push('-flush_packets', '1', 'pipe:1');
-  return { kind, display: kind === 'lavfi' ? `lavfi:${input}` : maskPassword(input), args, format, live: kind !== 'file' };
+  const avOptions: Record<string, string> = {};
+  if (kind === 'rtsp') avOptions.rtsp_transport = transport;
+  if (kind === 'rtsp' || kind === 'http') Object.assign(avOptions, { fflags: 'nobuffer', analyzeduration: '1000000', probesize: '1000000' });
+  return {
+    kind,
+    display: kind === 'lavfi' ? `lavfi:${input}` : maskPassword(input),
+    args,
+    format,
+    live: kind !== 'file',
+    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, avOptions },
+  };
 }

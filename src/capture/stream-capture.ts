@@ -10,6 +10,10 @@
  * holds at most the frame in progress: when downstream is slow it is the
  * supplier's inbox that drops, never a buffer here. stop() ends ffmpeg and
  * reaps it; no ffmpeg outlives its owner.
+ *
+ * With decoder: 'native', files, RTSP and HTTP are decoded in this process by
+ * libav* (native/decoder.c, ADR 0011) straight into the frame pool: the same
+ * states, stats, timeouts and backoff, no pipe and no child process.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +31,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
+import { NATIVE_FORMATS, NativeDecoder, nativeDecoderUnavailable, type NativeFormat } from './native-decoder.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
 
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped';
@@ -56,6 +61,12 @@ export interface CaptureOptions extends SourceOptions {
   readonly sharedMemory?: boolean;
   /** Most buffers the pool may hold (sharedMemory). Default 64; when all are held, frames use heap buffers. */
   readonly poolSlots?: number;
+  /**
+   * 'ffmpeg' (default): an ffmpeg child process per source, frames over a pipe.
+   * 'native': libav* in this process (files, rtsp://, http(s)://; raw formats),
+   * frames decoded straight into the pool: no pipe, no copy (ADR 0011).
+   */
+  readonly decoder?: 'ffmpeg' | 'native';
 }
 
 export interface CaptureErrorRecord {
@@ -94,7 +105,12 @@ export interface CaptureStats {
 }
 
 interface Run {
-  readonly proc: ManagedProcess;
+  /** The ffmpeg process (decoder 'ffmpeg'), or null. */
+  readonly proc: ManagedProcess | null;
+  /** The in-process decoder (decoder 'native') once open, or null. */
+  decoder: NativeDecoder | null;
+  /** The native decode loop, for stop() to wait on. */
+  pump: Promise<void> | null;
   readonly startedAt: number;
   firstFrameAt: number | null;
   lastFrameAt: number;
@@ -123,6 +139,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #pool: FramePool | null;
   readonly #allocate: PayloadAllocator;
   readonly #loop: boolean;
+  readonly #native: boolean;
 
   #state: CaptureState = 'idle';
   #ffmpeg: string | null = null;
@@ -167,17 +184,34 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#pool = pool;
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#loop = options.loop === true;
+    this.#native = options.decoder === 'native';
+    if (options.decoder !== undefined && options.decoder !== 'ffmpeg' && options.decoder !== 'native') {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoder must be 'ffmpeg' or 'native', got ${JSON.stringify(options.decoder)}`);
+    }
+    if (this.#native) {
+      if (!['file', 'rtsp', 'http'].includes(this.source.kind)) {
+        throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoder 'native' reads files, rtsp:// and http(s)://, not ${this.source.kind} sources`);
+      }
+      if (!(NATIVE_FORMATS as readonly string[]).includes(this.source.format)) {
+        throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoder 'native' produces ${NATIVE_FORMATS.join(', ')}, not ${this.source.format}`);
+      }
+    }
   }
 
   get state(): CaptureState {
     return this.#state;
   }
 
-  /** Launches ffmpeg. Throws ERR_FFMPEG_NOT_FOUND or ERR_CAPTURE_STOPPED; idempotent while running. */
+  /** Launches ffmpeg (or the native decoder). Throws ERR_FFMPEG_NOT_FOUND, ERR_NATIVE_DECODER_UNAVAILABLE or ERR_CAPTURE_STOPPED; idempotent while running. */
   start(): this {
     if (this.#stopping !== null) throw new CaptureError('ERR_CAPTURE_STOPPED', 'start() after stop()');
     if (this.#state !== 'idle') return this;
-    this.#ffmpeg = requireExecutable(this.#ffmpegName);
+    if (this.#native) {
+      const why = nativeDecoderUnavailable();
+      if (why !== null) throw new CaptureError('ERR_NATIVE_DECODER_UNAVAILABLE', why);
+    } else {
+      this.#ffmpeg = requireExecutable(this.#ffmpegName);
+    }
     this.#launch();
     return this;
   }
@@ -198,7 +232,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       state: this.#state,
       source: this.source.display,
       streamId: this.streamId,
-      pid: this.#run?.proc.pid ?? null,
+      pid: this.#run?.proc?.pid ?? null,
       width: this.#width,
       height: this.#height,
       format: this.source.format,
@@ -224,10 +258,12 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#retryTimer = null;
     if (this.#launches++ > 0) this.#restarts++;
     this.#setState('connecting');
-    const proc = spawnManaged(this.#ffmpeg!, this.source.args);
+    const proc = this.#native ? null : spawnManaged(this.#ffmpeg!, this.source.args);
     const now = performance.now();
     const run: Run = {
       proc,
+      decoder: null,
+      pump: null,
       startedAt: now,
       firstFrameAt: null,
       lastFrameAt: now,
@@ -243,6 +279,13 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     };
     run.watchdog.unref();
     this.#run = run;
+    if (proc === null) {
+      run.pump = this.#pumpNative(run).then(
+        (ended) => this.#onNativeEnd(run, ended ? null : undefined),
+        (error: unknown) => this.#onNativeEnd(run, error),
+      );
+      return;
+    }
     this.#stderrPartial = '';
     proc.child.stderr.setEncoding('utf8');
     proc.child.stderr.on('data', (text: string) => this.#onStderr(run, text));
@@ -355,7 +398,85 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #kill(run: Run, reason: CaptureError): void {
     if (run.killedFor !== null) return;
     run.killedFor = reason;
-    void run.proc.stop(this.#killTimeoutMs);
+    if (run.proc !== null) void run.proc.stop(this.#killTimeoutMs);
+    else run.decoder?.interrupt(); // a blocked read gives up; an open in progress is checked when it returns
+  }
+
+  /**
+   * The native decode loop: open, then one frame at a time into a pool buffer,
+   * paced to the source's timestamps for files played in real time. Resolves
+   * true at the end of a file (false if the run was replaced or stopped).
+   */
+  async #pumpNative(run: Run): Promise<boolean> {
+    const src = this.source.native;
+    const format = this.source.format as NativeFormat;
+    const timeoutUs = String(Math.round(this.#connectTimeoutMs * 1000));
+    const avOptions = { ...src.avOptions, ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}) };
+    for (;;) {
+      const decoder = await NativeDecoder.open(src.input, { format, ...(src.width === undefined ? {} : { width: src.width }), ...(src.height === undefined ? {} : { height: src.height }), avOptions });
+      if (run.killedFor !== null || this.#run !== run) {
+        decoder.close();
+        if (run.killedFor !== null) throw run.killedFor;
+        return false;
+      }
+      run.decoder = decoder;
+      this.#width = decoder.width;
+      this.#height = decoder.height;
+      let skipBefore = -1;
+      let start: { pts: number; at: number } | null = null;
+      try {
+        for (;;) {
+          const payload = this.#allocate(decoder.frameBytes);
+          let frame;
+          try {
+            frame = await decoder.decode(payload, skipBefore);
+          } catch (error) {
+            releasePayload(payload);
+            throw run.killedFor ?? (error as Error);
+          }
+          if (frame === null) {
+            releasePayload(payload);
+            break;
+          }
+          // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
+          if (src.fps !== undefined && frame.ptsMs >= 0) skipBefore = frame.ptsMs + 950 / src.fps;
+          if (src.realtime && this.source.kind === 'file' && frame.ptsMs >= 0) {
+            start ??= { pts: frame.ptsMs, at: performance.now() };
+            const wait = start.at + (frame.ptsMs - start.pts) - performance.now();
+            if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          }
+          // Set by the watchdog or stop() while this loop awaited: read afresh, not narrowed.
+          const killedFor = killedOf(run);
+          if (this.#run !== run || killedFor !== null) {
+            releasePayload(payload);
+            if (killedFor !== null) throw killedFor;
+            return false;
+          }
+          run.chunkAt = performance.now();
+          this.#onFrame(run, payload);
+        }
+      } finally {
+        decoder.close();
+        run.decoder = null;
+      }
+      if (!(this.#loop && this.source.kind === 'file')) return true;
+    }
+  }
+
+  /** The end of a native run: error is null at the end of the source, undefined when the run was stopped or replaced. */
+  #onNativeEnd(run: Run, error: unknown): void {
+    clearInterval(run.watchdog);
+    if (this.#run === run) this.#run = null;
+    if (this.#stopping !== null || error === undefined) return;
+    let reason: CaptureError;
+    if (error === null) {
+      reason = this.source.live ? new CaptureError('ERR_SOURCE_EXITED', 'the live source ended') : new CaptureError('ERR_SOURCE_ENDED', 'the file ended');
+    } else if (error instanceof CaptureError) {
+      reason = run.killedFor ?? error;
+    } else {
+      reason = new CaptureError('ERR_SOURCE_EXITED', `the native decoder failed: ${(error as Error)?.message ?? JSON.stringify(error)}`, { cause: error });
+    }
+    this.#afterRun(run, reason);
   }
 
   #onExit(run: Run, exit: ProcessExit): void {
@@ -372,6 +493,11 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     else if (exit.code === 0) error = new CaptureError('ERR_SOURCE_EXITED', `the live source ended (${lastLine})`);
     else if (run.firstFrameAt === null) error = new CaptureError('ERR_SOURCE_OPEN_FAILED', `ffmpeg exited with ${how} before the first frame: ${lastLine}`);
     else error = new CaptureError('ERR_SOURCE_EXITED', `ffmpeg exited with ${how}: ${lastLine}`);
+    this.#afterRun(run, error);
+  }
+
+  /** Records why a run ended, then stops (a file that ended) or retries after the backoff. */
+  #afterRun(run: Run, error: CaptureError): void {
     this.#lastError = { code: error.code, message: error.message, at: Date.now() };
 
     if (error.code === 'ERR_SOURCE_ENDED' && !this.#loop) {
@@ -381,6 +507,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#backoff.settle(run.firstFrameAt === null ? 0 : run.lastFrameAt - run.firstFrameAt);
     const delay = this.#backoff.next();
     this.#setState('backoff');
+    // A 'state' listener may have called stop() just now.
+    if (this.#stopping !== null) return;
     this.#retryTimer = setTimeout(() => this.#launch(), delay);
   }
 
@@ -392,7 +520,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       const run = this.#run;
       if (run !== null) {
         clearInterval(run.watchdog);
-        await run.proc.stop(this.#killTimeoutMs);
+        if (run.proc !== null) await run.proc.stop(this.#killTimeoutMs);
+        run.decoder?.interrupt();
+        this.#run = null; // the native loop sees it is no longer the run, and ends
+        await run.pump;
         run.parser?.reset();
       }
       this.#run = null;
@@ -400,6 +531,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     })();
     return this.#stopping;
   }
+}
+
+function killedOf(run: Run): CaptureError | null {
+  return run.killedFor;
 }
 
 function positive(name: string, value: number): number {

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "framesupplier_decoder",
+      "sources": ["decoder.c"],
+      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags libavformat libavcodec libswscale libavutil)"],
+      "libraries": ["<!@(pkg-config --libs libavformat libavcodec libswscale libavutil)"]
+    }
+  ]
+}
