@@ -2,36 +2,16 @@
  * StreamCapture against the real ffmpeg, real files and a real RTSP server.
  * Waits are on events (state changes, frames, process exits), never sleeps.
  */
-import { eventually } from '../helpers/process.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { StreamCapture, type CaptureOptions } from '../../src/capture/index.js';
-import { FrameSupplier, type Frame, type Subscription } from '../../src/supplier/index.js';
-import { alive, corruptFile, ffmpegChildrenOf, h264Clip, RtspServer, until, VTEST } from './fixtures.js';
+import { StreamCapture } from '../../src/capture/index.js';
+import { FrameSupplier } from '../../src/supplier/index.js';
+import { eventually } from '../helpers/process.js';
+import { alive, capture, captures, corruptFile, ffmpegChildrenOf, frames, h264Clip, RtspServer, until, VTEST } from './fixtures.js';
 
-const captures: StreamCapture[] = [];
-function capture(options: Omit<CaptureOptions, 'supplier'> & { supplier?: FrameSupplier }): { cap: StreamCapture; sub: Subscription; supplier: FrameSupplier } {
-  const supplier = options.supplier ?? new FrameSupplier({ streamId: 'test-cam' }).start();
-  const sub = supplier.subscribe(`reader-${captures.length}`);
-  const cap = new StreamCapture({ backoff: { initialMs: 100, maxMs: 500 }, stallTimeoutMs: 5_000, ...options, supplier });
-  captures.push(cap);
-  return { cap: cap.start(), sub, supplier };
-}
-
-async function frames(sub: Subscription, n: number): Promise<Frame[]> {
-  const out: Frame[] = [];
-  while (out.length < n) {
-    const f = await sub.read();
-    assert.ok(f !== null, 'stream ended early');
-    out.push(f);
-  }
-  return out;
-}
-
-/** Waits until a poll of the system says yes; for conditions no event reports (another process's death). */
 after(async () => {
   await Promise.all(captures.map((c) => c.stop()));
 });

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
-import type { CaptureState, StreamCapture } from '../../src/capture/index.js';
+import assert from 'node:assert/strict';
+import { StreamCapture, type CaptureOptions, type CaptureState } from '../../src/capture/index.js';
+import { FrameSupplier, type Frame, type Subscription } from '../../src/supplier/index.js';
 
 const run = promisify(execFile);
 export const VTEST = fileURLToPath(new URL('../../../../shared/data/vtest.avi', import.meta.url));
@@ -123,3 +125,26 @@ function readdirSyncSafe(dir: string): string[] {
     return [];
   }
 }
+
+/** A started capture with a fast backoff and a reader subscribed before it starts. */
+/** Every capture the tests made, to stop after them. */
+export const captures: StreamCapture[] = [];
+export function capture(options: Omit<CaptureOptions, 'supplier'> & { supplier?: FrameSupplier }): { cap: StreamCapture; sub: Subscription; supplier: FrameSupplier } {
+  const supplier = options.supplier ?? new FrameSupplier({ streamId: 'test-cam' }).start();
+  const sub = supplier.subscribe(`reader-${captures.length}`);
+  const cap = new StreamCapture({ backoff: { initialMs: 100, maxMs: 500 }, stallTimeoutMs: 5_000, ...options, supplier });
+  captures.push(cap);
+  return { cap: cap.start(), sub, supplier };
+}
+
+export async function frames(sub: Subscription, n: number): Promise<Frame[]> {
+  const out: Frame[] = [];
+  while (out.length < n) {
+    const f = await sub.read();
+    assert.ok(f !== null, 'stream ended early');
+    out.push(f);
+  }
+  return out;
+}
+
+/** Waits until a poll of the system says yes; for conditions no event reports (another process's death). */
