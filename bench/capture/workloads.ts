@@ -81,38 +81,47 @@ async function ffmpegToPipe(file: string): Promise<number> {
  */
 export async function c1(pairs = 3): Promise<void> {
   const file = await testClip('testsrc2-1080p30-60s.mp4', '1920x1080', 30, 60);
-  const ratios: number[] = [];
-  const pipeRatios: number[] = [];
-  const fpsOurs: number[] = [];
+  // Per decoder: fps through framesupplier, and its ratios to ffmpeg alone and to ffmpeg | cat, each round.
+  const rounds = { native: [] as number[][], ffmpeg: [] as number[][] };
   const fpsAlone: number[] = [];
   const fpsPipe: number[] = [];
   let frames = 0;
   for (let i = 0; i < pairs; i++) {
-    const ours = await captureToEnd({ source: file, realtime: false, output: { format: 'rgb24' }, stallTimeoutMs: 60_000 });
+    // Alternating within a round, so drifting machine load hits all alike.
+    const native = await captureToEnd({ source: file, realtime: false, output: { format: 'rgb24' }, stallTimeoutMs: 60_000, decoder: 'native' });
     const aloneSeconds = await ffmpegAlone(file);
+    const piped = await captureToEnd({ source: file, realtime: false, output: { format: 'rgb24' }, stallTimeoutMs: 60_000 });
     const pipeSeconds = await ffmpegToPipe(file);
-    frames = ours.frames;
-    const ourFps = ours.frames / ours.seconds;
-    const aloneFps = ours.frames / aloneSeconds; // same file, same frame count
-    const pipeFps = ours.frames / pipeSeconds;
-    fpsOurs.push(ourFps);
+    frames = piped.frames;
+    const aloneFps = frames / aloneSeconds; // same file, same frame count
+    const pipeFps = frames / pipeSeconds;
     fpsAlone.push(aloneFps);
     fpsPipe.push(pipeFps);
-    ratios.push(ourFps / aloneFps);
-    pipeRatios.push(ourFps / pipeFps);
-    log(`C1 round ${i + 1}: ${ourFps.toFixed(1)} fps through framesupplier, ${aloneFps.toFixed(1)} ffmpeg alone, ${pipeFps.toFixed(1)} ffmpeg | cat`);
+    for (const [name, run] of [['native', native], ['ffmpeg', piped]] as const) {
+      const fps = run.frames / run.seconds;
+      rounds[name].push([fps, fps / aloneFps, fps / pipeFps]);
+    }
+    log(
+      `C1 round ${i + 1}: native ${(native.frames / native.seconds).toFixed(1)} fps, ffmpeg process ${(piped.frames / piped.seconds).toFixed(1)}, ` +
+        `ffmpeg alone ${aloneFps.toFixed(1)}, ffmpeg | cat ${pipeFps.toFixed(1)}`,
+    );
   }
   const med = (xs: number[]) => percentile(sortedCopy(xs), 50);
-  emit({
-    workload: 'C1',
-    impl: 'framesupplier',
-    frames,
-    fps: round(med(fpsOurs), 1),
-    ffmpeg_alone_fps: round(med(fpsAlone), 1),
-    ratio: round(med(ratios), 3),
-    ffmpeg_pipe_fps: round(med(fpsPipe), 1),
-    ratio_vs_pipe: round(med(pipeRatios), 3),
-  });
+  for (const decoder of ['native', 'ffmpeg'] as const) {
+    const r = rounds[decoder];
+    emit({
+      workload: 'C1',
+      impl: 'framesupplier',
+      decoder,
+      frames,
+      fps: round(med(r.map((x) => x[0]!)), 1),
+      ffmpeg_alone_fps: round(med(fpsAlone), 1),
+      ratio: round(med(r.map((x) => x[1]!)), 3),
+      ffmpeg_pipe_fps: round(med(fpsPipe), 1),
+      ratio_vs_pipe: round(med(r.map((x) => x[2]!)), 3),
+      ratios: r.map((x) => round(x[1]!, 3)),
+    });
+  }
 }
 
 /** A supplier that records, for each frame, the time from its capture (last byte read) to publish() returning. */
