@@ -46,6 +46,16 @@ export interface WorkerKind {
   run(context: WorkerContext): Promise<void>;
 }
 
+/** The next frame, or null at end of stream or once the incarnation's signal aborted (a stop or restart, not a failure). */
+export async function nextFrame(subscription: Subscription, signal: AbortSignal): Promise<Frame | null> {
+  try {
+    return await subscription.read({ signal });
+  } catch (error) {
+    if (signal.aborted) return null;
+    throw error;
+  }
+}
+
 /** An async function per frame, in this thread. Its throw is a crash. */
 export function inProcessWorker(process: (frame: Frame, signal: AbortSignal) => unknown): WorkerKind {
   return {
@@ -54,10 +64,7 @@ export function inProcessWorker(process: (frame: Frame, signal: AbortSignal) => 
       const subscription = context.subscribe();
       try {
         for (;;) {
-          const frame = await subscription.read({ signal: context.signal }).catch((error: unknown) => {
-            if (context.signal.aborted) return null;
-            throw error;
-          });
+          const frame = await nextFrame(subscription, context.signal);
           if (frame === null) return;
           let output: unknown;
           try {

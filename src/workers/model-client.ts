@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs';
 import { IpcError, ModelClient, type FrameFormat, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
-import { WorkerExit, type WorkerKind } from './kinds.js';
+import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 
 export interface ModelClientWorkerOptions {
   /** The model server's Unix socket. */
@@ -104,10 +104,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
       let store: StreamStore | null = null;
       try {
         for (;;) {
-          const frame = await subscription.read({ signal: context.signal }).catch((error: unknown) => {
-            if (context.signal.aborted) return null;
-            throw error;
-          });
+          const frame = await nextFrame(subscription, context.signal);
           if (frame === null) return;
           store ??= StreamStore.acquire(options.shmDir ?? DEFAULT_SHM_DIR, frame.streamId, slots);
           let response: InferenceResponse;

@@ -17,7 +17,7 @@ import { IpcError, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.j
 import { findExecutable, spawnManaged, type ProcessExit } from '../process/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
-import { WorkerExit, type WorkerKind } from './kinds.js';
+import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import {
   checkHelloReply,
   checkResult,
@@ -163,10 +163,7 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         }
         const subscription = context.subscribe();
         for (;;) {
-          const frame = await subscription.read({ signal: context.signal }).catch((error: unknown) => {
-            if (context.signal.aborted) return null;
-            throw error;
-          });
+          const frame = await nextFrame(subscription, context.signal);
           if (frame === null) break;
           const message = toMessage(frame, reply.transport, () => {
             if (store === null || store.slotBytes < frame.payload.byteLength) {

@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FrameSupplier } from '../../src/supplier/index.js';
+import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
 import { ServerProcess, workspace } from '../models/fixtures.js';
+import { nextEvent, publishUntil } from './helpers.js';
+
+const nv12 = (): FrameInput => ({ payload: new Uint8Array((64 * 48 * 3) / 2).fill(50), width: 64, height: 48, format: 'nv12' });
 
 const ws = workspace();
 after(() => ws.cleanup());
@@ -18,26 +21,6 @@ interface ModelOutput {
   metadata: { frame_bytes: number };
   frame_id: number;
   error?: { code: string };
-}
-
-function next<T>(supervisor: WorkerSupervisor, name: string, match: (e: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (e: T): void => {
-      if (!match(e)) return;
-      supervisor.off(name, listener);
-      resolve(e);
-    };
-    supervisor.on(name, listener);
-  });
-}
-
-async function publishUntil<T>(supplier: FrameSupplier, until: Promise<T>, everyMs = 5): Promise<T> {
-  const timer = setInterval(() => supplier.publish({ payload: new Uint8Array((64 * 48 * 3) / 2).fill(50), width: 64, height: 48, format: 'nv12' }), everyMs);
-  try {
-    return await until;
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 describe('model-client workers', () => {
@@ -57,7 +40,7 @@ describe('model-client workers', () => {
         }),
       );
       supervisor.start();
-      const both = await publishUntil(supplier, sameFrameTwice);
+      const both = await publishUntil(supplier, sameFrameTwice, nv12);
       const [a, b] = [both.get('detector-a')!, both.get('detector-b')!];
       const [oa, ob] = [a.output as ModelOutput, b.output as ModelOutput];
       // One write for both: the same frame id in the store, so the same (deterministic) detections.
@@ -86,13 +69,13 @@ describe('model-client workers', () => {
         restartPolicy: { maxRestarts: 5, backoffMs: [200], healthyResetMs: 60_000 },
         kind: modelClientWorker({ socketPath: socket, modelId: 'mock', shmDir: ws.shmDir }),
       });
-      const down = next<{ to: string; lastExit: { reason: string; message: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
+      const down = nextEvent<{ to: string; lastExit: { reason: string; message: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
       supervisor.start();
-      const exit = (await publishUntil(supplier, down)).lastExit;
+      const exit = (await publishUntil(supplier, down, nv12)).lastExit;
       assert.equal(exit.reason, 'crashed');
       assert.match(exit.message, /model server .*late\.sock \(mock\): ERR_SERVER_UNAVAILABLE/);
       await server.start();
-      const result = await publishUntil(supplier, next<WorkerResult>(supervisor, 'result'));
+      const result = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), nv12);
       assert.equal((result.output as ModelOutput).error, undefined);
       assert.ok(supervisor.stats()[0]!.restarts >= 1);
     } finally {
@@ -108,9 +91,9 @@ describe('model-client workers', () => {
     const supervisor = new WorkerSupervisor({ supplier });
     try {
       supervisor.add({ id: 'wrong', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 1 }, kind: modelClientWorker({ socketPath: server.socket, modelId: 'yolo', shmDir: ws.shmDir }) });
-      const failed = next<{ lastExit: { message: string } }>(supervisor, 'failed');
+      const failed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed');
       supervisor.start();
-      assert.match((await publishUntil(supplier, failed)).lastExit.message, /ERR_UNKNOWN_MODEL/);
+      assert.match((await publishUntil(supplier, failed, nv12)).lastExit.message, /ERR_UNKNOWN_MODEL/);
     } finally {
       await supervisor.stop();
       supplier.stop();

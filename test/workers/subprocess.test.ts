@@ -12,9 +12,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, afterEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { FrameSupplier, type Frame } from '../../src/supplier/index.js';
+import { FrameSupplier, type Frame, type FrameInput } from '../../src/supplier/index.js';
 import { subprocessWorker, WorkerSupervisor, type WorkerResult, type WorkerSupervisorOptions } from '../../src/workers/index.js';
 import { alive, eventually } from '../helpers/process.js';
+import { nextEvent, publishUntil } from './helpers.js';
+
+/** A grey 64 × 48 frame of one value. */
+const grey = (value: number): FrameInput => ({ payload: new Uint8Array(64 * 48).fill(value), width: 64, height: 48, format: 'gray' });
 
 const NODE_WORKER = fileURLToPath(new URL('./node-subprocess.js', import.meta.url));
 const OWNER = fileURLToPath(new URL('./owner.js', import.meta.url));
@@ -38,27 +42,6 @@ function setup(options: Partial<WorkerSupervisorOptions> = {}): { supplier: Fram
   return { supplier, supervisor, logs };
 }
 
-function next<T>(supervisor: WorkerSupervisor, name: string, match: (e: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (e: T): void => {
-      if (!match(e)) return;
-      supervisor.off(name, listener);
-      resolve(e);
-    };
-    supervisor.on(name, listener);
-  });
-}
-
-/** A grey frame of one value, published every few ms until `until` settles, as a camera would. */
-async function publishUntil<T>(supplier: FrameSupplier, until: Promise<T>, value = 7, everyMs = 5): Promise<T> {
-  const timer = setInterval(() => supplier.publish({ payload: new Uint8Array(64 * 48).fill(value), width: 64, height: 48, format: 'gray' }), everyMs);
-  try {
-    return await until;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 describe('subprocess workers: end to end', () => {
   for (const transport of ['shm', 'pipe'] as const) {
     it(`the Python example worker over ${transport}: results with seq and capture time intact, stderr in the log`, async () => {
@@ -69,10 +52,10 @@ describe('subprocess workers: end to end', () => {
         kind: subprocessWorker({ command: PYTHON, args: [PYTHON_WORKER], env: { ...process.env, FRAMESUPPLIER_TRANSPORT: transport }, shmDir }),
       });
       supervisor.start();
-      await next(supervisor, 'state', (e: { to: string }) => e.to === 'running');
+      await nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'running');
       const published: Frame[] = [];
       for (const value of [10, 200, 33]) {
-        const result = next<WorkerResult>(supervisor, 'result');
+        const result = nextEvent<WorkerResult>(supervisor, 'result');
         published.push(supplier.publish({ payload: new Uint8Array(64 * 48).fill(value), width: 64, height: 48, format: 'gray' }));
         const r = await result;
         const frame = published.at(-1)!;
@@ -81,7 +64,7 @@ describe('subprocess workers: end to end', () => {
       }
       assert.ok(logs.some((l) => l.startsWith(`py-${transport}: brightness worker py-${transport} ready, transport ${transport}`)), logs.join('\n'));
       // End of stream closes the worker's stdin; it exits 0 and the worker is stopped, not restarted.
-      const stopped = next(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
+      const stopped = nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
       supplier.stop();
       await stopped;
       assert.equal(supervisor.stats()[0]!.restarts, 0);
@@ -102,7 +85,7 @@ describe('subprocess workers: end to end', () => {
       }),
     );
     supervisor.start();
-    await publishUntil(supplier, both, 99);
+    await publishUntil(supplier, both, () => grey(99));
     for (const id of ['node-shm', 'node-pipe']) {
       assert.deepEqual({ ...(outputs.get(id)!.output as object), pid: 0, seq: 0 }, { first: 99, bytes: 64 * 48, pid: 0, seq: 0, format: 'gray', width: 64 });
     }
@@ -127,13 +110,13 @@ describe('subprocess workers: failures', () => {
       supervisor
         .add({ id: 'bad', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, mode], shmDir }) })
         .add({ id: 'good', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo'], shmDir }) });
-      const failed = next<{ workerId: string; lastExit: { message: string } }>(supervisor, 'failed');
+      const failed = nextEvent<{ workerId: string; lastExit: { message: string } }>(supervisor, 'failed');
       supervisor.start();
-      const event = await publishUntil(supplier, failed);
+      const event = await publishUntil(supplier, failed, () => grey(7));
       assert.equal(event.workerId, 'bad');
       assert.match(event.lastExit.message, new RegExp(`last: ${reason}: `));
       assert.match(event.lastExit.message, message);
-      const good = await publishUntil(supplier, next<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'good'));
+      const good = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'good'), () => grey(7));
       assert.equal((good.output as { first: number }).first, 7);
     });
   }
@@ -147,18 +130,18 @@ describe('subprocess workers: failures', () => {
       restartPolicy: { maxRestarts: 1, backoffMs: [0], healthyResetMs: 60_000 },
       kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'hang'], shmDir, killTimeoutMs: 500 }),
     });
-    const failed = next<{ lastExit: { message: string } }>(supervisor, 'failed');
-    const firstHang = next<{ to: string; lastExit: { reason: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
+    const failed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed');
+    const firstHang = nextEvent<{ to: string; lastExit: { reason: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
     supervisor.start();
-    assert.equal((await publishUntil(supplier, firstHang)).lastExit.reason, 'hung');
-    const gaveUp = await publishUntil(supplier, failed);
+    assert.equal((await publishUntil(supplier, firstHang, () => grey(7))).lastExit.reason, 'hung');
+    const gaveUp = await publishUntil(supplier, failed, () => grey(7));
     assert.match(gaveUp.lastExit.message, /last: hung: no read for over 100 ms/);
     assert.equal(supervisor.stats()[0]!.restarts, 1);
   });
 
   it('a missing program is a crash with a clear message', async () => {
     const { supervisor } = setup();
-    const failed = next<{ lastExit: { message: string } }>(supervisor, 'failed');
+    const failed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed');
     supervisor.add({ id: 'missing', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: '/nonexistent/worker' }) }).start();
     assert.match((await failed).lastExit.message, /crashed: \/nonexistent\/worker was not found or is not executable/);
     assert.throws(() => subprocessWorker({ command: '' }), { code: 'ERR_INVALID_ARGUMENT' });
@@ -170,7 +153,7 @@ describe('subprocess workers: no orphans', () => {
   it('stop() reaps the worker process', async () => {
     const { supplier, supervisor } = setup();
     supervisor.add({ id: 'reaped', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo'], shmDir }) }).start();
-    const r = await publishUntil(supplier, next<WorkerResult>(supervisor, 'result'));
+    const r = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), () => grey(7));
     const pid = (r.output as { pid: number }).pid;
     assert.equal(alive(pid), true);
     await supervisor.stop();

@@ -8,6 +8,7 @@ import { afterEach, describe, it, mock } from 'node:test';
 import { FrameSupplier, type Frame } from '../../src/supplier/index.js';
 import { inProcessWorker, threadWorker, WorkerSupervisor, type DropAlert, type WorkerResult, type WorkerState } from '../../src/workers/index.js';
 import { rgbFrame } from '../supplier/helpers.js';
+import { nextEvent, publishUntil } from './helpers.js';
 
 const ECHO_THREAD = new URL('./echo-thread.js', import.meta.url);
 
@@ -16,28 +17,6 @@ interface StateEvent {
   from: WorkerState;
   to: WorkerState;
   lastExit: { reason: string; message: string } | null;
-}
-
-/** Resolves with the first event of `name` that `match` accepts. */
-function waitFor<T>(emitter: WorkerSupervisor, name: string, match: (event: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (event: T): void => {
-      if (!match(event)) return;
-      emitter.off(name, listener);
-      resolve(event);
-    };
-    emitter.on(name, listener);
-  });
-}
-
-/** Publishes a frame every `everyMs` until `until` settles (frames keep coming, as from a camera). */
-async function publishUntil<T>(supplier: FrameSupplier, until: Promise<T>, everyMs = 5): Promise<T> {
-  const timer = setInterval(() => supplier.publish(rgbFrame()), everyMs);
-  try {
-    return await until;
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -58,19 +37,19 @@ describe('WorkerSupervisor', () => {
     const results: WorkerResult[] = [];
     const { supplier, supervisor } = setup({ sink: { write: (r) => results.push(r) } });
     supervisor.add({ id: 'double', criticality: 'critical', kind: inProcessWorker((frame: Frame) => frame.payload.byteLength * 2) });
-    const running = waitFor<StateEvent>(supervisor, 'state', (e) => e.to === 'running');
+    const running = nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'running');
     supervisor.start();
     await running;
     const published: Frame[] = [];
     for (let i = 0; i < 3; i++) {
       published.push(supplier.publish(rgbFrame()));
-      await waitFor<WorkerResult>(supervisor, 'result');
+      await nextEvent<WorkerResult>(supervisor, 'result');
     }
     assert.deepEqual(
       results.map((r) => [r.workerId, r.streamId, r.seq, r.captureTime, r.wallTime, r.output]),
       published.map((f) => ['double', 'cam-1', f.seq, f.captureTime, f.wallTime, 48]),
     );
-    const stopped = waitFor<StateEvent>(supervisor, 'state', (e) => e.to === 'stopped');
+    const stopped = nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'stopped');
     supplier.stop();
     await stopped;
     assert.equal(supervisor.stats()[0]!.restarts, 0);
@@ -88,15 +67,15 @@ describe('WorkerSupervisor', () => {
       const other: number[] = [];
       supervisor.add({ id: 'crasher', criticality, kind: inProcessWorker(() => { throw new Error('model exploded'); }) });
       supervisor.add({ id: 'bystander', kind: inProcessWorker((f: Frame) => other.push(f.seq)) });
-      const failed = waitFor<{ workerId: string; restarts: number; lastExit: { reason: string; message: string } }>(supervisor, 'failed');
+      const failed = nextEvent<{ workerId: string; restarts: number; lastExit: { reason: string; message: string } }>(supervisor, 'failed');
       supervisor.start();
       for (const delay of delays) {
-        const backoff = waitFor<StateEvent>(supervisor, 'state', (e) => e.workerId === 'crasher' && e.to === 'backoff');
+        const backoff = nextEvent<StateEvent>(supervisor, 'state', (e) => e.workerId === 'crasher' && e.to === 'backoff');
         supplier.publish(rgbFrame());
         const event = await backoff;
         assert.equal(event.lastExit?.reason, 'crashed');
         // Not one millisecond early.
-        const running = waitFor<StateEvent>(supervisor, 'state', (e) => e.workerId === 'crasher' && e.to === 'running');
+        const running = nextEvent<StateEvent>(supervisor, 'state', (e) => e.workerId === 'crasher' && e.to === 'running');
         mock.timers.tick(delay - 1);
         assert.equal(supervisor.stats().find((w) => w.workerId === 'crasher')!.state, 'backoff');
         mock.timers.tick(1);
@@ -111,7 +90,7 @@ describe('WorkerSupervisor', () => {
       // Nothing else stopped: the bystander still gets frames.
       const seen = other.length;
       supplier.publish(rgbFrame());
-      await waitFor(supervisor, 'result', (r: WorkerResult) => r.workerId === 'bystander');
+      await nextEvent(supervisor, 'result', (r: WorkerResult) => r.workerId === 'bystander');
       assert.equal(other.length, seen + 1);
       const stats = supervisor.stats();
       assert.equal(stats.find((w) => w.workerId === 'crasher')!.state, 'failed');
@@ -133,15 +112,15 @@ describe('WorkerSupervisor', () => {
       kind: inProcessWorker(() => (++calls === 1 ? hungUntilReleased : 'ok')),
     });
     supervisor.start();
-    const hung = await publishUntil(supplier, waitFor<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'));
+    const hung = await publishUntil(supplier, nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'), rgbFrame);
     assert.equal(hung.lastExit?.reason, 'hung');
-    const result = await publishUntil(supplier, waitFor<WorkerResult>(supervisor, 'result'));
+    const result = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), rgbFrame);
     assert.equal(result.output, 'ok');
     // The abandoned incarnation returns at last: its late answer is dropped, and it does not
     // touch its replacement, which goes on reading.
     releaseHung();
     await hungUntilReleased;
-    const after = await publishUntil(supplier, waitFor<WorkerResult>(supervisor, 'result', (r) => r.seq > result.seq));
+    const after = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > result.seq), rgbFrame);
     assert.equal(after.output, 'ok');
     const stats = supervisor.stats()[0]!;
     assert.equal(stats.restarts, 1);
@@ -156,17 +135,17 @@ describe('WorkerSupervisor', () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     supervisor.add({ id: 'slow', criticality: 'normal', kind: inProcessWorker(() => gate) });
-    const running = waitFor<StateEvent>(supervisor, 'state', (e) => e.to === 'running');
+    const running = nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'running');
     supervisor.start();
     await running;
     // Stuck on its first frame: every further frame overwrites its mailbox (drops > 50 %).
-    const raised = await publishUntil(supplier, waitFor<DropAlert>(supervisor, 'alert'));
+    const raised = await publishUntil(supplier, nextEvent<DropAlert>(supervisor, 'alert'), rgbFrame);
     assert.equal(raised.state, 'raised');
     assert.ok(raised.dropRatio > 0.5);
     assert.equal(raised.threshold, 0.5);
     // Fast again: it reads every frame of a 200 fps camera, so once the window slides past the drops it recovers.
     open();
-    const recovered = await publishUntil(supplier, waitFor<DropAlert>(supervisor, 'alert'));
+    const recovered = await publishUntil(supplier, nextEvent<DropAlert>(supervisor, 'alert'), rgbFrame);
     assert.equal(recovered.state, 'recovered');
     assert.deepEqual(alerts.map((a) => a.state), ['raised', 'recovered']);
   });
@@ -186,15 +165,15 @@ describe('WorkerSupervisor', () => {
       });
     });
     supervisor.start();
-    const frame = await publishUntil(supplier, waitFor<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'));
+    const frame = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'), rgbFrame);
     assert.equal(frame.streamId, 'cam-1');
     assert.deepEqual(frame.output, { first: 0 });
-    await publishUntil(supplier, bothFailed);
+    await publishUntil(supplier, bothFailed, rgbFrame);
     assert.match(failures.get('crash')!.message, /crashed: uncaught: boom at seq \d+/);
     assert.match(failures.get('malformed')!.message, /malformed-output: posted a message that is not a result/);
     const before = supervisor.stats().find((w) => w.workerId === 'echo')!;
     assert.equal(before.state, 'running');
-    const next = await publishUntil(supplier, waitFor<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'));
+    const next = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'), rgbFrame);
     assert.ok(next.seq > frame.seq);
   });
 
