@@ -111,15 +111,12 @@ export class NativeDecoder {
   }
 
   /** Opens a source (a file, rtsp://, http(s)://). Rejects with ERR_SOURCE_OPEN_FAILED naming libav's reason. */
-  static open(url: string, options: NativeDecoderOptions, signal?: AbortSignal): Promise<NativeDecoder> {
+  static open(url: string, options: NativeDecoderOptions): Promise<NativeDecoder> {
     const a = loaded();
     return new Promise((resolve, reject) => {
       a.open(url, { ...options, avOptions: options.avOptions ?? {} }, (error, info) => {
         if (error !== null || info === undefined) reject(new CaptureError('ERR_SOURCE_OPEN_FAILED', error?.message ?? 'open failed', { cause: error }));
-        else if (signal?.aborted === true) {
-          a.close(info.handle);
-          reject(signal.reason as Error);
-        } else resolve(new NativeDecoder(a, info, options.format));
+        else resolve(new NativeDecoder(a, info, options.format));
       });
     });
   }

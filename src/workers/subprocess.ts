@@ -12,7 +12,6 @@
  * stopped; an exit is 'crashed' (non-zero code or a signal) or 'exited'.
  */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { IpcError, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.js';
 import { findExecutable, spawnManaged, type ProcessExit } from '../process/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
@@ -180,10 +179,10 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
           }
           context.emit(frame, result.output);
         }
-        // End of stream (or stop): the worker is told by the end of its stdin.
+        // End of stream (or stop): the worker is told by the end of its stdin and given
+        // killTimeoutMs to exit on its own; `finally` stops it if it has not.
         proc.child.stdin.end();
-        const exit = await Promise.race([proc.exited, new Promise<null>((r) => setTimeout(() => r(null), killTimeoutMs).unref())]);
-        if (exit === null) await proc.stop(killTimeoutMs);
+        await Promise.race([proc.exited, new Promise<void>((r) => setTimeout(r, killTimeoutMs).unref())]);
       } catch (error) {
         if (context.signal.aborted) return;
         throw error;
@@ -191,8 +190,9 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         context.signal.removeEventListener('abort', onAbort);
         await proc.stop(killTimeoutMs);
         if (store !== null) {
-          (store as FrameStoreWriter).close();
-          rmSync(join(shmDir, `${storeId}.frames`), { force: true });
+          const written: FrameStoreWriter = store;
+          written.close();
+          rmSync(written.path, { force: true });
         }
       }
     },

@@ -304,10 +304,7 @@ export class WorkerSupervisor extends EventEmitter {
     // A hung incarnation ending late: its subscription was closed when it was abandoned,
     // and worker.subscription may already be its replacement's.
     if (worker.controller !== controller) return;
-    worker.subscription?.close();
-    worker.subscription = null;
-    worker.controller = null;
-    worker.running = null;
+    this.#detach(worker);
     if (controller.signal.aborted && this.#state !== 'running') return; // stopped
     if (exit === null) {
       if (this.#supplier.state !== 'running') {
@@ -317,6 +314,16 @@ export class WorkerSupervisor extends EventEmitter {
       exit = new WorkerExit('exited', 'ended while the stream goes on');
     }
     this.#failed(worker, exit);
+  }
+
+  /** Ends the current incarnation's hold on the worker: its subscription closed, no run to wait on. Returns its controller. */
+  #detach(worker: Supervised): AbortController | null {
+    const controller = worker.controller;
+    worker.subscription?.close();
+    worker.subscription = null;
+    worker.controller = null;
+    worker.running = null;
+    return controller;
   }
 
   /** An incarnation failed or hung: restart under the policy, or give up. */
@@ -352,12 +359,7 @@ export class WorkerSupervisor extends EventEmitter {
       const stats = subscription.stats(now);
       // Hung: not reading for longer than its threshold while frames for it keep arriving.
       if (stats.idle && (stats.pending > 0 || stats.consecutiveDrops > 0)) {
-        const controller = worker.controller;
-        worker.controller = null;
-        worker.running = null;
-        subscription.close();
-        worker.subscription = null;
-        controller?.abort(new Error('hung'));
+        this.#detach(worker)?.abort(new Error('hung'));
         this.#failed(worker, new WorkerExit('hung', `no read for over ${stats.idleThresholdMs} ms while frames were published`));
         continue;
       }
