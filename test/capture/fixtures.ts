@@ -148,3 +148,20 @@ export async function frames(sub: Subscription, n: number): Promise<Frame[]> {
 }
 
 /** Waits until a poll of the system says yes; for conditions no event reports (another process's death). */
+
+/**
+ * The reconnection scenario, for either decoder: 384 × 288 rgb24 frames flow,
+ * the RTSP server dies (backoff with an error), comes back, and frames flow
+ * again with later seqs.
+ */
+export async function assertReconnects(server: RtspServer, cap: StreamCapture, sub: Subscription): Promise<void> {
+  const first = await frames(sub, 3);
+  assert.deepEqual([first[0]!.width, first[0]!.height, first[0]!.format], [384, 288, 'rgb24']);
+  await server.kill();
+  await until(cap, 'backoff');
+  assert.ok(cap.stats().lastError !== null);
+  await server.start();
+  await until(cap, 'streaming');
+  const again = await frames(sub, 3);
+  assert.ok(again[0]!.seq > first[2]!.seq);
+}
