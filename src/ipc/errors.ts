@@ -13,6 +13,7 @@ export const IPC_ERROR_CODES = [
   'ERR_UNKNOWN_MODEL',
   'ERR_FRAME_NOT_FOUND',
   'ERR_FRAME_OVERWRITTEN',
+  'ERR_FRAME_CORRUPT',
   'ERR_REFERENCE_OUTSIDE',
   'ERR_HANDLER_FAILED',
   'ERR_TIMEOUT',
@@ -22,6 +23,7 @@ export const IPC_ERROR_CODES = [
   'ERR_CONNECTION_LOST',
   'ERR_SOCKET_IN_USE',
   'ERR_SHM',
+  'ERR_SHM_FULL',
 ] as const;
 export type IpcErrorCode = (typeof IPC_ERROR_CODES)[number];
 

@@ -4,44 +4,79 @@
  * A request names a frame by the file's path (frame_reference) and its
  * frame_id, so a frame sent to several models is written once.
  *
- * Layout (little-endian; docs/protocol.md is normative):
+ * Layout (little-endian, unsigned; docs/protocol.md is normative):
  *   header, 64 bytes: u32 magic "FSFS" (0x53465346), u32 version (1),
  *     u32 slot_count, u32 slot_bytes (data capacity of a slot), u32 header_bytes (64),
  *     u32 slot_header_bytes (64)
  *   slot i at 64 + i × (64 + slot_bytes): u32 seq, u32 reserved, u64 frame_id,
  *     u32 width, u32 height, u32 format, u32 byte_length, f64 wall_time_ms,
  *     then byte_length bytes of frame data at +64.
- * frame_id f lives in slot f mod slot_count. seq is a seqlock word: the writer
- * makes it odd before touching the slot and even (+2) after; a reader that sees
- * it odd, or different after reading the data, reports the frame overwritten
- * (never returns a torn frame).
+ * frame_id f (from 1) lives in slot f mod slot_count. seq is a seqlock word:
+ * the writer makes it odd before touching the slot and even after; a reader
+ * that sees it odd, or different after reading the data, reports the frame
+ * overwritten (never returns a torn frame).
+ *
+ * Contract on a filesystem that fills up (tmpfs exhaustion): a store is built
+ * under a temporary name with every page written (Node has no fallocate; a
+ * write allocates the tmpfs page), then renamed into place. So a store either
+ * exists whole, or creation fails with ERR_SHM_FULL having left no file and no
+ * open descriptor; a write into it can never run short, and a reader that
+ * mmaps it never faults on an unallocated page (SIGBUS). A write that fails
+ * anyway leaves its slot's seq odd: unreadable, never torn. Readers bound
+ * every slot by the slot size and by what its width, height and format need.
  *
  * Node has no mmap: this side uses positional reads and writes on the tmpfs
  * file (the kernel copies from and to the same page-cache memory); readers in
  * other languages may mmap it.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, writeSync, chownSync, constants, fchmodSync, ftruncateSync } from 'node:fs';
-import { isAbsolute, join, sep } from 'node:path';
+import {
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { IpcError } from '../ipc/errors.js';
 import { FRAME_FORMATS, type FrameFormat, type FrameMetadata } from '../ipc/schema.js';
+import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 
 export const DEFAULT_SHM_DIR = '/dev/shm/framesupplier';
 const MAGIC = 0x53465346;
 const VERSION = 1;
 const HEADER_BYTES = 64;
 const SLOT_HEADER_BYTES = 64;
+const MAX_SLOTS = 1024;
+const MAX_SLOT_BYTES = 2 ** 31;
+/** Zeros written to reserve a new store's pages, a chunk at a time. */
+const ZEROS = Buffer.alloc(1 << 20);
 
 export interface FrameStoreOptions {
   /** Directory of the store files. Default /dev/shm/framesupplier. */
   readonly dir?: string;
-  /** Slots in the ring. Default 8. */
+  /** Slots in the ring, 1–1024. Default 8. */
   readonly slots?: number;
-  /** Largest frame the store holds, bytes. Default 1920 × 1080 × 4. */
+  /** Largest frame the store holds, bytes, 1 B–2 GiB. Default 1920 × 1080 × 4. */
   readonly slotBytes?: number;
   /** File mode. Default 0o600; with `group`, 0o640. */
   readonly mode?: number;
   /** A group id allowed to read the store (model servers running as another user). */
   readonly group?: number;
+  /**
+   * The first frame id written. Default: one past the newest frame of a store
+   * already at the path (a restarted or resized writer never reuses an id), else 1.
+   */
+  readonly firstFrameId?: number;
 }
 
 export interface FrameReference {
@@ -51,113 +86,367 @@ export interface FrameReference {
 
 const formatCode = (format: FrameFormat): number => FRAME_FORMATS.indexOf(format) + 1;
 
+/** Bytes a frame of this format and size must have; null for JPEG and PNG (any length). */
+const frameBytes = (format: FrameFormat, width: number, height: number): number | null =>
+  expectedPayloadBytes(format.toLowerCase() as PixelFormat, width, height);
+
+/** The store file's size for this geometry. */
+export const storeFileBytes = (slots: number, slotBytes: number): number => HEADER_BYTES + slots * (SLOT_HEADER_BYTES + slotBytes);
+
 function checkCameraId(cameraId: string): void {
   if (typeof cameraId !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(cameraId) || cameraId.startsWith('.')) {
     throw new IpcError('ERR_SHM', `camera id must be 1–128 letters, digits, _ . - (not starting with .), got ${JSON.stringify(cameraId)}`);
   }
 }
 
+/** A filesystem error as the project's code: ERR_SHM_FULL when out of space, else ERR_SHM. */
+function storeError(error: unknown, what: string): IpcError {
+  if (error instanceof IpcError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new IpcError('ERR_SHM_FULL', `${what}: no space left on its filesystem (${code}); free some, or give /dev/shm more (docker: --shm-size)`, { cause: error });
+  }
+  return new IpcError('ERR_SHM', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+/** Writes all of `data` at `position`, or throws: a short write is never taken for a whole one. */
+function writeFully(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.byteLength; ) {
+    const n = writeSync(fd, data, done, data.byteLength - done, position + done);
+    if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${position + done}`), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
+/** Reads up to `length` bytes at `position` into `into`; returns how many there were. */
+function readFully(fd: number, into: Uint8Array, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, into, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Directories this process created for stores: removed again once empty (never one the user made). */
+const createdDirs = new Set<string>();
+
+/** Removes `dir` if this process created it and nothing is left in it. Another writer may be adding a file this moment: then it stays. */
+function removeDirIfEmpty(dir: string): void {
+  const key = resolve(dir);
+  if (!createdDirs.has(key)) return;
+  try {
+    rmdirSync(dir);
+    createdDirs.delete(key);
+  } catch (error) {
+    // ENOTEMPTY (another store lives there: its last writer removes it), EBUSY (a mount point): leave it.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') createdDirs.delete(key);
+  }
+}
+
+interface Geometry {
+  readonly slots: number;
+  readonly slotBytes: number;
+}
+
+/** The store's geometry from its header, or why the open file is not a valid store. */
+function storeGeometry(fd: number): Geometry | string {
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) return 'not a regular file';
+  const header = Buffer.alloc(HEADER_BYTES);
+  if (readFully(fd, header, HEADER_BYTES, 0) < HEADER_BYTES) return `${stat.size} bytes, shorter than the ${HEADER_BYTES}-byte header`;
+  if (header.readUInt32LE(0) !== MAGIC) return 'bad magic';
+  if (header.readUInt32LE(4) !== VERSION) return `version ${header.readUInt32LE(4)}, not ${VERSION}`;
+  if (header.readUInt32LE(16) !== HEADER_BYTES || header.readUInt32LE(20) !== SLOT_HEADER_BYTES) {
+    return `header sizes ${header.readUInt32LE(16)}/${header.readUInt32LE(20)}, not ${HEADER_BYTES}/${SLOT_HEADER_BYTES}`;
+  }
+  const slots = header.readUInt32LE(8);
+  const slotBytes = header.readUInt32LE(12);
+  if (slots < 1 || slots > MAX_SLOTS || slotBytes < 1 || slotBytes > MAX_SLOT_BYTES) return `slot_count ${slots} or slot_bytes ${slotBytes} out of range`;
+  const size = storeFileBytes(slots, slotBytes);
+  if (stat.size !== size) return `${stat.size} bytes where its header says ${size}`;
+  return { slots, slotBytes };
+}
+
+/** One past the newest frame id in the store open at `fd`. */
+function frameIdAfter(fd: number, geometry: Geometry): number {
+  const slot = Buffer.alloc(16);
+  let newest = 0n;
+  for (let i = 0; i < geometry.slots; i++) {
+    if (readFully(fd, slot, 16, HEADER_BYTES + i * (SLOT_HEADER_BYTES + geometry.slotBytes)) < 16) return 1;
+    const id = slot.readBigUInt64LE(8);
+    if (id > newest) newest = id;
+  }
+  return newest < BigInt(Number.MAX_SAFE_INTEGER) ? Number(newest) + 1 : 1;
+}
+
+/** What is at a store's path before a writer opens it. */
+interface Existing {
+  /** One past its newest frame id (1 when there is no valid store). */
+  readonly nextFrameId: number;
+  /** An open read-write descriptor, when the store there has this geometry and every page allocated: it is reused as it is. */
+  readonly reusable: number | null;
+}
+
+function inspectExisting(path: string, slots: number, slotBytes: number): Existing {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return { nextFrameId: 1, reusable: null };
+  }
+  try {
+    const geometry = storeGeometry(fd);
+    if (typeof geometry === 'string') {
+      closeSync(fd);
+      return { nextFrameId: 1, reusable: null };
+    }
+    const nextFrameId = frameIdAfter(fd, geometry);
+    const size = storeFileBytes(slots, slotBytes);
+    // A sparse file (an older writer's) could fault a reader's mmap when its tmpfs fills: replaced, not reused.
+    if (geometry.slots === slots && geometry.slotBytes === slotBytes && fstatSync(fd).blocks * 512 >= size) return { nextFrameId, reusable: fd };
+    closeSync(fd);
+    return { nextFrameId, reusable: null };
+  } catch {
+    closeSync(fd);
+    return { nextFrameId: 1, reusable: null };
+  }
+}
+
+/** Builds a store under a temporary name, every page written, and renames it to `path`; returns its descriptor. */
+function createStore(path: string, dir: string, name: string, slots: number, slotBytes: number, mode: number, group: number | undefined): number {
+  const size = storeFileBytes(slots, slotBytes);
+  let fd: number | null = null;
+  let temporary: string | null = null;
+  try {
+    // Under a name no camera can have (ids never start with "."), renamed into place whole:
+    // readers never see it half made, and one still reading the old file keeps it.
+    for (let attempt = 0; fd === null; attempt++) {
+      if (mkdirSync(dir, { recursive: true, mode: group === undefined ? 0o700 : 0o750 }) !== undefined) createdDirs.add(resolve(dir));
+      temporary = join(dir, `.${name}.${process.pid}.${temporaries++}.tmp`);
+      try {
+        fd = openSync(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+      } catch (error) {
+        // Another writer closing removed the directory between mkdir and open: make it again.
+        temporary = null;
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+      }
+    }
+    setAccess(fd, dir, mode, group);
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32LE(MAGIC, 0);
+    header.writeUInt32LE(VERSION, 4);
+    header.writeUInt32LE(slots, 8);
+    header.writeUInt32LE(slotBytes, 12);
+    header.writeUInt32LE(HEADER_BYTES, 16);
+    header.writeUInt32LE(SLOT_HEADER_BYTES, 20);
+    writeFully(fd, header, 0);
+    // Every slot zero (seq 0, frame_id 0: never written), every page written, so allocated.
+    for (let at = HEADER_BYTES; at < size; at += ZEROS.byteLength) writeFully(fd, ZEROS.subarray(0, Math.min(ZEROS.byteLength, size - at)), at);
+    renameSync(temporary!, path);
+    return fd;
+  } catch (error) {
+    if (fd !== null) closeSync(fd);
+    if (temporary !== null) {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // already gone
+      }
+    }
+    removeDirIfEmpty(dir);
+    throw storeError(error, `cannot create the frame store ${path} (${size} bytes)`);
+  }
+}
+
+function setAccess(fd: number, dir: string, mode: number, group: number | undefined): void {
+  fchmodSync(fd, mode);
+  if (group !== undefined) {
+    fchownSync(fd, -1, group);
+    chownSync(dir, -1, group);
+  }
+}
+
+let temporaries = 0;
+
+/** A store file open for writing in this process; every writer of its path shares it, and one frame id sequence. */
+interface OpenStore {
+  readonly key: string;
+  readonly fd: number;
+  readonly slots: number;
+  readonly slotBytes: number;
+  nextFrameId: number;
+  users: number;
+}
+
+const openStores = new Map<string, OpenStore>();
+
 /** The pipeline side: writes frames of one camera into its ring. */
 export class FrameStoreWriter {
   readonly path: string;
+  readonly cameraId: string;
   readonly slots: number;
   readonly slotBytes: number;
-  #fd: number | null;
-  #nextFrameId: number;
+  readonly #dir: string;
+  #store: OpenStore | null;
+  /** The next frame id when this writer was closed. */
+  #nextAtClose = 1;
   readonly #header = Buffer.alloc(SLOT_HEADER_BYTES);
 
+  /**
+   * Opens the camera's store with every page reserved: the one this process
+   * already writes at that path, or a complete one of this geometry left there
+   * (a restarted pipeline: its frames stay readable), else a new one that
+   * replaces whatever is at the path. Frame ids go on after the newest there.
+   * Throws ERR_SHM_FULL when its filesystem cannot hold it, ERR_SHM for
+   * anything else; either way no file and no descriptor is left behind.
+   */
   constructor(cameraId: string, options: FrameStoreOptions = {}) {
     checkCameraId(cameraId);
+    this.cameraId = cameraId;
     const dir = options.dir ?? DEFAULT_SHM_DIR;
+    this.#dir = dir;
     this.slots = options.slots ?? 8;
     this.slotBytes = options.slotBytes ?? 1920 * 1080 * 4;
-    if (!Number.isInteger(this.slots) || this.slots < 1 || this.slots > 1024) throw new IpcError('ERR_SHM', 'slots must be 1–1024');
-    if (!Number.isInteger(this.slotBytes) || this.slotBytes < 1 || this.slotBytes > 2 ** 31) throw new IpcError('ERR_SHM', 'slotBytes must be 1 B–2 GiB');
+    if (!Number.isInteger(this.slots) || this.slots < 1 || this.slots > MAX_SLOTS) throw new IpcError('ERR_SHM', `slots must be 1–${MAX_SLOTS}`);
+    if (!Number.isInteger(this.slotBytes) || this.slotBytes < 1 || this.slotBytes > MAX_SLOT_BYTES) throw new IpcError('ERR_SHM', 'slotBytes must be 1 B–2 GiB');
+    const first = options.firstFrameId ?? 1;
+    if (!(Number.isSafeInteger(first) && first >= 1)) throw new IpcError('ERR_SHM', `firstFrameId must be a safe integer ≥ 1, got ${String(first)}`);
     const mode = options.mode ?? (options.group === undefined ? 0o600 : 0o640);
-    mkdirSync(dir, { recursive: true, mode: options.group === undefined ? 0o700 : 0o750 });
     this.path = join(dir, `${cameraId}.frames`);
-    const fd = openSync(this.path, constants.O_RDWR | constants.O_CREAT, mode);
-    this.#fd = fd;
-    fchmodSync(fd, mode);
-    if (options.group !== undefined) {
-      chownSync(this.path, -1, options.group);
-      chownSync(dir, -1, options.group);
+    const key = resolve(this.path);
+    const shared = openStores.get(key);
+    if (shared !== undefined && shared.slots === this.slots && shared.slotBytes === this.slotBytes) {
+      shared.users++;
+      shared.nextFrameId = Math.max(shared.nextFrameId, first);
+      this.#store = shared;
+      return;
     }
-    const size = HEADER_BYTES + this.slots * (SLOT_HEADER_BYTES + this.slotBytes);
-    const existing = fstatSync(fd).size;
-    this.#nextFrameId = 1;
-    if (existing === size && this.#readHeaderMatches()) {
-      // Reopened (a restarted pipeline): go on after the newest frame id, so ids never repeat.
-      for (let i = 0; i < this.slots; i++) {
-        readSync(fd, this.#header, 0, SLOT_HEADER_BYTES, this.#slotOffset(i));
-        this.#nextFrameId = Math.max(this.#nextFrameId, Number(this.#header.readBigUInt64LE(8)) + 1);
+    const existing = inspectExisting(this.path, this.slots, this.slotBytes);
+    let fd: number;
+    if (existing.reusable !== null) {
+      fd = existing.reusable;
+      try {
+        setAccess(fd, dir, mode, options.group);
+      } catch (error) {
+        closeSync(fd);
+        throw storeError(error, `cannot open the frame store ${this.path}`);
       }
     } else {
-      ftruncateSync(fd, 0);
-      ftruncateSync(fd, size);
-      const header = Buffer.alloc(HEADER_BYTES);
-      header.writeUInt32LE(MAGIC, 0);
-      header.writeUInt32LE(VERSION, 4);
-      header.writeUInt32LE(this.slots, 8);
-      header.writeUInt32LE(this.slotBytes, 12);
-      header.writeUInt32LE(HEADER_BYTES, 16);
-      header.writeUInt32LE(SLOT_HEADER_BYTES, 20);
-      writeSync(fd, header, 0, HEADER_BYTES, 0);
+      fd = createStore(this.path, dir, `${cameraId}.frames`, this.slots, this.slotBytes, mode, options.group);
     }
+    // A store of another geometry this process wrote is replaced: its writers go on into the unlinked file.
+    this.#store = { key, fd, slots: this.slots, slotBytes: this.slotBytes, nextFrameId: Math.max(existing.nextFrameId, first), users: 1 };
+    openStores.set(key, this.#store);
   }
 
-  /** Writes one frame; returns what a request needs to name it. */
+  get closed(): boolean {
+    return this.#store === null;
+  }
+
+  /** The id the next write() gets. */
+  get nextFrameId(): number {
+    return this.#store?.nextFrameId ?? this.#nextAtClose;
+  }
+
+  /**
+   * Writes one frame; returns what a request needs to name it. The data's
+   * length must be what width × height × format needs (any length for JPEG and
+   * PNG) and fit a slot (ERR_SHM). A write that fails leaves its slot
+   * unreadable, never torn (ERR_SHM_FULL or ERR_SHM).
+   */
   write(data: Uint8Array, meta: { width: number; height: number; format: FrameFormat }): FrameReference {
-    const fd = this.#open();
+    const store = this.#open();
+    if (!FRAME_FORMATS.includes(meta.format)) throw new IpcError('ERR_SHM', `unknown format ${String(meta.format)}`);
+    for (const side of ['width', 'height'] as const) {
+      if (!Number.isInteger(meta[side]) || meta[side] < 1 || meta[side] > 0xffffffff) throw new IpcError('ERR_SHM', `${side} must be an integer 1–4294967295, got ${String(meta[side])}`);
+    }
+    const needed = frameBytes(meta.format, meta.width, meta.height);
+    if (needed !== null && data.byteLength !== needed) {
+      throw new IpcError('ERR_SHM', `a frame of ${data.byteLength} bytes: ${meta.format} ${meta.width}x${meta.height} needs ${needed}`);
+    }
+    if (data.byteLength === 0) throw new IpcError('ERR_SHM', 'an empty frame');
     if (data.byteLength > this.slotBytes) {
       throw new IpcError('ERR_SHM', `frame of ${data.byteLength} bytes exceeds the store's slot size ${this.slotBytes}`);
     }
-    if (!FRAME_FORMATS.includes(meta.format)) throw new IpcError('ERR_SHM', `unknown format ${String(meta.format)}`);
-    const frameId = this.#nextFrameId++;
-    const offset = this.#slotOffset(frameId % this.slots);
-    readSync(fd, this.#header, 0, 4, offset);
-    const seq = this.#header.readUInt32LE(0);
-    const writing = (seq | 1) >>> 0; // odd: being written
-    this.#header.writeUInt32LE(writing, 0);
-    writeSync(fd, this.#header, 0, 4, offset);
-    writeSync(fd, data, 0, data.byteLength, offset + SLOT_HEADER_BYTES);
-    this.#header.writeUInt32LE(0, 4);
-    this.#header.writeBigUInt64LE(BigInt(frameId), 8);
-    this.#header.writeUInt32LE(meta.width, 16);
-    this.#header.writeUInt32LE(meta.height, 20);
-    this.#header.writeUInt32LE(formatCode(meta.format), 24);
-    this.#header.writeUInt32LE(data.byteLength, 28);
-    this.#header.writeDoubleLE(Date.now(), 32);
-    writeSync(fd, this.#header, 4, SLOT_HEADER_BYTES - 4, offset + 4);
-    this.#header.writeUInt32LE((writing + 1) >>> 0, 0); // even: stable
-    writeSync(fd, this.#header, 0, 4, offset);
+    const frameId = store.nextFrameId;
+    if (!Number.isSafeInteger(frameId)) throw new IpcError('ERR_SHM', 'frame ids are exhausted');
+    const fd = store.fd;
+    const offset = HEADER_BYTES + (frameId % this.slots) * (SLOT_HEADER_BYTES + this.slotBytes);
+    try {
+      if (readFully(fd, this.#header, 4, offset) < 4) throw new Error('the store file is shorter than its header says');
+      const seq = this.#header.readUInt32LE(0);
+      const writing = (seq | 1) >>> 0; // odd: being written
+      const stable = (writing + 1) >>> 0 || 2; // even; 0 means "never written", so the wrap skips it
+      this.#header.writeUInt32LE(writing, 0);
+      writeFully(fd, this.#header.subarray(0, 4), offset);
+      writeFully(fd, data, offset + SLOT_HEADER_BYTES);
+      this.#header.writeUInt32LE(0, 4);
+      this.#header.writeBigUInt64LE(BigInt(frameId), 8);
+      this.#header.writeUInt32LE(meta.width, 16);
+      this.#header.writeUInt32LE(meta.height, 20);
+      this.#header.writeUInt32LE(formatCode(meta.format), 24);
+      this.#header.writeUInt32LE(data.byteLength, 28);
+      this.#header.writeDoubleLE(Date.now(), 32);
+      writeFully(fd, this.#header.subarray(4), offset + 4);
+      this.#header.writeUInt32LE(stable, 0);
+      writeFully(fd, this.#header.subarray(0, 4), offset);
+    } catch (error) {
+      // The slot's seq is still odd if anything after its first write failed: readers refuse it.
+      throw storeError(error, `cannot write frame ${frameId} into ${this.path}`);
+    }
+    store.nextFrameId = frameId + 1;
     return { frame_reference: this.path, frame_metadata: { frame_id: frameId, width: meta.width, height: meta.height, format: meta.format } };
   }
 
-  close(): void {
-    if (this.#fd !== null) closeSync(this.#fd);
-    this.#fd = null;
+  /**
+   * Closes this writer. The last writer of the store in this process removes
+   * its file (unless another store has replaced it at the path since), then
+   * the directory it created, once that is empty; `keepFile` leaves both, for a
+   * reference printed for later use. Idempotent.
+   */
+  close(options: { keepFile?: boolean } = {}): void {
+    const store = this.#store;
+    if (store === null) return;
+    this.#store = null;
+    this.#nextAtClose = store.nextFrameId;
+    if (--store.users > 0) return;
+    if (openStores.get(store.key) === store) openStores.delete(store.key);
+    try {
+      if (options.keepFile !== true) {
+        const mine = fstatSync(store.fd);
+        try {
+          const there = lstatSync(this.path);
+          if (there.ino === mine.ino && there.dev === mine.dev) unlinkSync(this.path);
+        } catch {
+          // already gone
+        }
+      }
+    } finally {
+      closeSync(store.fd);
+    }
+    if (options.keepFile !== true) removeDirIfEmpty(this.#dir);
   }
 
-  #open(): number {
-    if (this.#fd === null) throw new IpcError('ERR_SHM', 'the frame store is closed');
-    return this.#fd;
+  #open(): OpenStore {
+    if (this.#store === null) throw new IpcError('ERR_SHM', 'the frame store is closed');
+    return this.#store;
   }
+}
 
-  #slotOffset(slot: number): number {
-    return HEADER_BYTES + slot * (SLOT_HEADER_BYTES + this.slotBytes);
-  }
-
-  #readHeaderMatches(): boolean {
-    const header = Buffer.alloc(HEADER_BYTES);
-    readSync(this.#open(), header, 0, HEADER_BYTES, 0);
-    return (
-      header.readUInt32LE(0) === MAGIC &&
-      header.readUInt32LE(4) === VERSION &&
-      header.readUInt32LE(8) === this.slots &&
-      header.readUInt32LE(12) === this.slotBytes
-    );
-  }
+/**
+ * A writer whose slots hold `byteLength` bytes: `current` when its slots are
+ * big enough, else a new store at the same path. `current` is closed first, so
+ * its memory is free for the new one, and the new one goes on with its frame
+ * ids, so a late reference to an old frame is never answered with a new frame.
+ * Throws as the constructor does (`current` is closed by then).
+ */
+export function writerFor(current: FrameStoreWriter | null, cameraId: string, byteLength: number, options: Omit<FrameStoreOptions, 'slotBytes' | 'firstFrameId'> = {}): FrameStoreWriter {
+  if (current !== null && !current.closed && current.slotBytes >= byteLength) return current;
+  const firstFrameId = current?.nextFrameId;
+  current?.close();
+  return new FrameStoreWriter(cameraId, { ...options, slotBytes: byteLength, ...(firstFrameId === undefined ? {} : { firstFrameId }) });
 }
 
 /**
@@ -197,12 +486,23 @@ export interface ReadFrame {
   readonly wallTimeMs: number;
 }
 
+/** What is wrong with a slot's header, or null: the slot's data can be read as a frame. */
+function slotProblem(width: number, height: number, format: FrameFormat | undefined, code: number, byteLength: number, slotBytes: number): string | null {
+  if (format === undefined) return `format code ${code} is not 1–${FRAME_FORMATS.length}`;
+  if (width < 1 || height < 1) return `size ${width}x${height}`;
+  if (byteLength < 1 || byteLength > slotBytes) return `byte_length ${byteLength} is not 1–${slotBytes} (the slot size)`;
+  const needed = frameBytes(format, width, height);
+  if (needed !== null && byteLength !== needed) return `byte_length ${byteLength}: ${format} ${width}x${height} needs ${needed}`;
+  return null;
+}
+
 /**
- * Reads one frame, read-only, checking it against the request's metadata.
- * Throws ERR_REFERENCE_OUTSIDE, ERR_FRAME_NOT_FOUND, ERR_FRAME_OVERWRITTEN or
- * ERR_SCHEMA (metadata that does not match the frame). `beforeVerify` runs
- * between reading the data and re-checking the seqlock (tests use it to
- * rewrite the slot mid-read).
+ * Reads one frame, read-only, checking it against the request's metadata, in
+ * the order docs/protocol.md gives. Throws ERR_REFERENCE_OUTSIDE,
+ * ERR_FRAME_NOT_FOUND, ERR_FRAME_OVERWRITTEN, ERR_FRAME_CORRUPT (a slot whose
+ * header does not describe a frame it can hold) or ERR_SCHEMA (metadata that
+ * does not match the frame). `beforeVerify` runs between reading the data and
+ * re-checking the seqlock (tests use it to rewrite the slot mid-read).
  */
 export function readFrame(
   reference: string,
@@ -212,45 +512,64 @@ export function readFrame(
   allocate: (byteLength: number) => Buffer = (n) => Buffer.allocUnsafe(n),
 ): ReadFrame {
   const path = resolveReference(reference, allowedDir);
+  if (!(Number.isSafeInteger(meta.frame_id) && meta.frame_id >= 1)) {
+    throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${meta.frame_id} in ${reference}: frame ids start at 1`);
+  }
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted in the directory must not hang the reader.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot open ${reference}: ${(error as Error).message}`);
   }
   try {
-    const header = Buffer.alloc(HEADER_BYTES);
-    if (readSync(fd, header, 0, HEADER_BYTES, 0) < HEADER_BYTES || header.readUInt32LE(0) !== MAGIC || header.readUInt32LE(4) !== VERSION) {
-      throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store`);
-    }
-    const slots = header.readUInt32LE(8);
-    const slotBytes = header.readUInt32LE(12);
-    const offset = HEADER_BYTES + (meta.frame_id % slots) * (SLOT_HEADER_BYTES + slotBytes);
+    const geometry = storeGeometry(fd);
+    if (typeof geometry === 'string') throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${geometry}`);
+    const offset = HEADER_BYTES + (meta.frame_id % geometry.slots) * (SLOT_HEADER_BYTES + geometry.slotBytes);
     const slot = Buffer.alloc(SLOT_HEADER_BYTES);
-    readSync(fd, slot, 0, SLOT_HEADER_BYTES, offset);
+    // The file's size matched its header: a short read means someone truncated it under us.
+    const corrupt = (what: string) => new IpcError('ERR_FRAME_CORRUPT', `frame ${meta.frame_id} in ${reference} is corrupt: ${what}`);
+    if (readFully(fd, slot, SLOT_HEADER_BYTES, offset) < SLOT_HEADER_BYTES) throw corrupt('the store was truncated');
     const seq = slot.readUInt32LE(0);
-    const frameId = Number(slot.readBigUInt64LE(8));
-    if ((seq & 1) === 1 || frameId > meta.frame_id) {
+    const frameId = slot.readBigUInt64LE(8);
+    const wanted = BigInt(meta.frame_id);
+    if ((seq & 1) === 1 || frameId > wanted) {
       throw new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten by a newer frame`);
     }
-    if (frameId !== meta.frame_id) throw new IpcError('ERR_FRAME_NOT_FOUND', `frame ${meta.frame_id} is not in ${reference}`);
+    if (frameId !== wanted) throw new IpcError('ERR_FRAME_NOT_FOUND', `frame ${meta.frame_id} is not in ${reference}`);
+    // Header fields read while a writer rewrote the slot may be torn: an error is only
+    // believed once seq shows the slot did not change meanwhile.
+    const settled = (error: IpcError): IpcError => {
+      const now = Buffer.alloc(4);
+      return readFully(fd, now, 4, offset) === 4 && now.readUInt32LE(0) === seq
+        ? error
+        : new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten while it was read`);
+    };
     const width = slot.readUInt32LE(16);
     const height = slot.readUInt32LE(20);
-    const format = FRAME_FORMATS[slot.readUInt32LE(24) - 1];
+    const code = slot.readUInt32LE(24);
+    const format = FRAME_FORMATS[code - 1];
     const byteLength = slot.readUInt32LE(28);
+    const problem = slotProblem(width, height, format, code, byteLength, geometry.slotBytes);
+    if (problem !== null || format === undefined) throw settled(corrupt(problem ?? 'no format'));
     if (width !== meta.width || height !== meta.height || format !== meta.format) {
-      throw new IpcError('ERR_SCHEMA', `frame_metadata says ${meta.width}x${meta.height} ${meta.format}, the frame is ${width}x${height} ${String(format)}`, {
-        field: 'frame_metadata',
-      });
+      throw settled(
+        new IpcError('ERR_SCHEMA', `frame_metadata says ${meta.width}x${meta.height} ${meta.format}, the frame is ${width}x${height} ${format}`, {
+          field: 'frame_metadata',
+        }),
+      );
     }
     const data = allocate(byteLength);
-    readSync(fd, data, 0, byteLength, offset + SLOT_HEADER_BYTES);
+    if (readFully(fd, data, byteLength, offset + SLOT_HEADER_BYTES) < byteLength) throw settled(corrupt('the store was truncated'));
     beforeVerify?.();
-    readSync(fd, slot, 0, 4, offset);
+    readFully(fd, slot, 4, offset);
     if (slot.readUInt32LE(0) !== seq) {
       throw new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten while it was read`);
     }
-    return { data, width, height, format: format, wallTimeMs: slot.readDoubleLE(32) };
+    return { data, width, height, format, wallTimeMs: slot.readDoubleLE(32) };
+  } catch (error) {
+    if (error instanceof IpcError) throw error;
+    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot read ${reference}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   } finally {
     closeSync(fd);
   }

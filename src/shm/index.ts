@@ -1,2 +1,12 @@
 /** Frames in shared memory for model servers: a ring per camera under /dev/shm. */
-export { FrameStoreWriter, readFrame, resolveReference, DEFAULT_SHM_DIR, type FrameStoreOptions, type FrameReference, type ReadFrame } from './frame-store.js';
+export {
+  FrameStoreWriter,
+  readFrame,
+  resolveReference,
+  storeFileBytes,
+  writerFor,
+  DEFAULT_SHM_DIR,
+  type FrameStoreOptions,
+  type FrameReference,
+  type ReadFrame,
+} from './frame-store.js';
