@@ -158,8 +158,13 @@ export async function shmCommand(args: string[]): Promise<number> {
     slots: int('slots', values.slots, { fallback: 8 }),
     slotBytes: Math.max(data.byteLength, 1),
   });
-  const ref = writer.write(data, { width, height, format });
-  writer.close();
+  let ref;
+  try {
+    ref = writer.write(data, { width, height, format });
+  } finally {
+    // The printed reference is for later requests: the store stays (ERR_SHM_FULL is thrown at creation, leaving nothing).
+    writer.close({ keepFile: ref !== undefined });
+  }
   process.stdout.write(`${JSON.stringify(ref)}\n`);
   return 0;
 }

@@ -11,9 +11,8 @@
  * that refuses the request itself (unknown model, schema), is a crash, left to
  * the restart policy (a restart makes a new connection).
  */
-import { rmSync } from 'node:fs';
 import { IpcError, ModelClient, type FrameFormat, type InferenceResponse } from '../ipc/index.js';
-import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
+import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 
@@ -22,7 +21,12 @@ export interface ModelClientWorkerOptions {
   readonly socketPath: string;
   /** The model_id the server serves. */
   readonly modelId: string;
-  /** Where the stream's frame store lives. Default /dev/shm/framesupplier. */
+  /**
+   * Directory of the stream's frame store, `<shmDir>/stream-<streamId>.frames`
+   * (characters other than A–Z a–z 0–9 _ . - in the id become _). The model
+   * server's own directory (its `shmDir`, `--shm-dir`) must contain it.
+   * Default /dev/shm/framesupplier.
+   */
   readonly shmDir?: string;
   /** Frames kept in the stream's store (a ring): enough for the slowest model to read its frame. Default 8. */
   readonly storeSlots?: number;
@@ -31,7 +35,7 @@ export interface ModelClientWorkerOptions {
 }
 
 /** Errors about one frame: reported in the result, the worker goes on. */
-const FRAME_ERRORS = new Set(['ERR_FRAME_OVERWRITTEN', 'ERR_FRAME_NOT_FOUND', 'ERR_TIMEOUT', 'ERR_HANDLER_FAILED', 'ERR_SHUTTING_DOWN']);
+const FRAME_ERRORS = new Set(['ERR_FRAME_OVERWRITTEN', 'ERR_FRAME_NOT_FOUND', 'ERR_FRAME_CORRUPT', 'ERR_TIMEOUT', 'ERR_HANDLER_FAILED', 'ERR_SHUTTING_DOWN']);
 
 /** One store per (directory, stream), shared by the stream's model-client workers; a frame is written once. */
 class StreamStore {
@@ -65,22 +69,19 @@ class StreamStore {
   release(): void {
     if (--this.#users > 0) return;
     StreamStore.#stores.delete(this.#key);
-    if (this.#writer !== null) {
-      this.#writer.close();
-      rmSync(this.#writer.path, { force: true });
-    }
+    this.#writer?.close(); // removes the file, and the directory it made once empty
   }
 
   /** The frame's reference, writing it only if no worker of this stream has yet. */
   refFor(frame: Frame): FrameReference {
     const known = this.#refs.get(frame.seq);
     if (known !== undefined) return known;
-    if (this.#writer === null || this.#writer.slotBytes < frame.payload.byteLength) {
-      this.#writer?.close();
+    const writer = writerFor(this.#writer, this.#storeId, frame.payload.byteLength, { dir: this.#dir, slots: this.#slots });
+    if (writer !== this.#writer) {
+      this.#writer = writer;
       this.#refs.clear();
-      this.#writer = new FrameStoreWriter(this.#storeId, { dir: this.#dir, slots: this.#slots, slotBytes: frame.payload.byteLength });
     }
-    const ref = this.#writer.write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
+    const ref = writer.write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
     this.#refs.set(frame.seq, ref);
     // Only the ring's frames can still be read; forget the rest.
     for (const seq of this.#refs.keys()) {
@@ -107,10 +108,17 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           const frame = await nextFrame(subscription, context.signal);
           if (frame === null) return;
           store ??= StreamStore.acquire(options.shmDir ?? DEFAULT_SHM_DIR, frame.streamId, slots);
+          let ref: FrameReference;
+          try {
+            ref = store.refFor(frame);
+          } catch (error) {
+            // No store (ERR_SHM_FULL: its tmpfs is full), so no frame can reach the model: a crash, left to the policy.
+            throw new WorkerExit('crashed', `frame store in ${options.shmDir ?? DEFAULT_SHM_DIR}: ${(error as IpcError).code}: ${(error as Error).message}`, { cause: error });
+          }
           let response: InferenceResponse;
           try {
             response = await client.infer(
-              { ...store.refFor(frame), camera_id: frame.streamId, model_id: options.modelId, timestamp: frame.wallTime / 1000 },
+              { ...ref, camera_id: frame.streamId, model_id: options.modelId, timestamp: frame.wallTime / 1000 },
               { signal: context.signal },
             );
           } catch (error) {

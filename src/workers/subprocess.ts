@@ -11,10 +11,9 @@
  * WorkerExit('malformed-output') naming what was wrong, and the process is
  * stopped; an exit is 'crashed' (non-zero code or a signal) or 'exited'.
  */
-import { rmSync } from 'node:fs';
 import { IpcError, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.js';
 import { findExecutable, spawnManaged, type ProcessExit } from '../process/index.js';
-import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
+import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import {
@@ -36,7 +35,7 @@ export interface SubprocessWorkerOptions {
   readonly cwd?: string;
   /** Transports offered at the handshake, in the supervisor's order of preference. Default ['shm', 'pipe']. */
   readonly transports?: readonly Transport[];
-  /** Where shm frames are written (a tmpfs directory). Default /dev/shm/framesupplier. */
+  /** Where shm frames are written (a tmpfs directory), as `<shmDir>/worker-<workerId>.frames`. Default /dev/shm/framesupplier. */
   readonly shmDir?: string;
   /** Default 10 000 ms. */
   readonly handshakeTimeoutMs?: number;
@@ -164,13 +163,7 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         for (;;) {
           const frame = await nextFrame(subscription, context.signal);
           if (frame === null) break;
-          const message = toMessage(frame, reply.transport, () => {
-            if (store === null || store.slotBytes < frame.payload.byteLength) {
-              store?.close();
-              store = new FrameStoreWriter(storeId, { dir: shmDir, slots: 2, slotBytes: frame.payload.byteLength });
-            }
-            return store;
-          });
+          const message = toMessage(frame, reply.transport, () => (store = writerFor(store, storeId, frame.payload.byteLength, { dir: shmDir, slots: 2 })));
           proc.child.stdin.write(encodeWorkerMessage(message));
           const result = checkResult(await out.next(), frame.seq);
           if (typeof result === 'string') {
@@ -189,11 +182,7 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
       } finally {
         context.signal.removeEventListener('abort', onAbort);
         await proc.stop(killTimeoutMs);
-        if (store !== null) {
-          const written: FrameStoreWriter = store;
-          written.close();
-          rmSync(written.path, { force: true });
-        }
+        (store as FrameStoreWriter | null)?.close(); // removes the file, and the directory it made once empty
       }
     },
   };
@@ -215,7 +204,7 @@ function toMessage(frame: Frame, transport: Transport, storeFor: () => FrameStor
   try {
     ref = storeFor().write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
   } catch (error) {
-    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).message}`, { cause: error });
+    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, { cause: error });
   }
   return { ...base, frame_reference: ref.frame_reference, frame_id: ref.frame_metadata.frame_id };
 }
