@@ -1,9 +1,9 @@
 /**
  * The config file's one error: ConfigError, code ERR_CONFIG, carrying every
  * problem found (not only the first) as issues with the path of the offending
- * key and its line in the file. Messages never quote a value from the file:
- * they name keys, allowed values and variable names only, so no secret can
- * leak through an error.
+ * key and its line in the file. Messages never quote a string value from the
+ * file: they name keys, names (ids, camera and model names), numbers, allowed
+ * values and variable names only, so no secret can leak through an error.
  */
 import { FrameSupplierError } from '../supplier/index.js';
 
