@@ -31,6 +31,9 @@ export interface LoadConfigOptions {
   readonly signal?: AbortSignal;
 }
 
+const under = (path: readonly Segment[], prefix: readonly Segment[]): boolean =>
+  prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
+
 const SIMPLE_KEY = /^[A-Za-z0-9_-]+$/;
 
 /** cameras.entrance.workers[1].criticality; keys that are not simple are quoted: cameras["my cam"]. */
@@ -93,8 +96,10 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
   const plain = plainValues(parsed);
   const substituted = substituteEnv(plain.value, options.env ?? process.env);
   const envIssues: RawIssue[] = substituted.issues.map((issue) => ({ ...issue, anchor: 'value' }));
+  // A value that already has an issue (unset variable, YAML tag) gets no second, confusing one.
   const skip = [...plain.issues, ...envIssues].map((issue) => issue.path);
-  const issues = [...plain.issues, ...envIssues, ...validateShape(substituted.value, skip), ...checkReferences(substituted.value)];
+  const checked = [...validateShape(substituted.value), ...checkReferences(substituted.value)].filter((issue) => !skip.some((p) => under(issue.path, p)));
+  const issues = [...plain.issues, ...envIssues, ...checked];
   if (issues.length > 0) throw new ConfigError(fileName, located(issues, locator));
 
   const config = resolveConfig(substituted.value, options.baseDir ?? process.cwd());

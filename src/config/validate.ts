@@ -193,9 +193,6 @@ function lenient(union: SchemaNode): SchemaNode {
   return schema;
 }
 
-const under = (path: readonly Segment[], prefix: readonly Segment[]): boolean =>
-  prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
-
 function schemaIssues(schema: SchemaNode, data: unknown, at: readonly Segment[], out: RawIssue[], context?: BranchContext): void {
   const validate = validatorFor(schema);
   if (validate(data)) return;
@@ -223,14 +220,11 @@ function schemaIssues(schema: SchemaNode, data: unknown, at: readonly Segment[],
   }
 }
 
-/**
- * Every schema issue of a parsed (and env-substituted) file. Issues at or
- * under a path in `skip` are left out: those values already have one.
- */
-export function validateShape(data: unknown, skip: readonly (readonly Segment[])[]): RawIssue[] {
+/** Every schema issue of a parsed (and env-substituted) file. */
+export function validateShape(data: unknown): RawIssue[] {
   const out: RawIssue[] = [];
   schemaIssues(fileSchema, data, [], out);
-  return out.filter((issue) => !skip.some((p) => under(issue.path, p)));
+  return out;
 }
 
 // ---------------------------------------------------------------- YAML values JSON has no word for

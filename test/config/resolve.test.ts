@@ -54,12 +54,20 @@ describe('config resolution', { timeout: 60_000 }, () => {
 
     it('an unset variable is an issue naming it, its path and line, and no value', () => {
       const issues = issuesOf(
-        yaml('cameras:', '  entrance:', '    source: rtsp://viewer:${ENTRANCE_PASSWORD}@10.0.0.12/stream1', '    workers: [{ id: w, command: [x, "${A}", "${B}"] }]'),
+        yaml(
+          'cameras:',
+          '  entrance:',
+          '    source: rtsp://viewer:${ENTRANCE_PASSWORD}@10.0.0.12/stream1',
+          '    workers: [{ id: w, command: [x, "${A}", "${B}"] }, { id: m, model: "${MODEL}", criticality: "${CRIT}" }]',
+        ),
         { env: { A: 'secret-a-value' } },
       );
+      // Only the variable: no second issue about the value it left behind (no such model, no such criticality).
       assert.deepEqual(printed(issues), [
         'cameras.entrance.source: environment variable ENTRANCE_PASSWORD is not set (line 3)',
         'cameras.entrance.workers[0].command[2]: environment variable B is not set (line 4)',
+        'cameras.entrance.workers[1].model: environment variable MODEL is not set (line 4)',
+        'cameras.entrance.workers[1].criticality: environment variable CRIT is not set (line 4)',
       ]);
       assert.ok(!printed(issues).join('\n').includes('secret-a-value'));
     });
