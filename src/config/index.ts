@@ -10,7 +10,6 @@ export {
   configSchema,
   workerKind,
   BUILTIN_MODULES,
-  CRITICALITIES,
   LOG_LEVELS,
   DECODERS,
   HANDLERS,

@@ -17,6 +17,7 @@
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { OUTPUT_FORMATS } from '../capture/source.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
+import { CRITICALITIES } from '../supplier/index.js';
 
 /** A human phrase for a pattern or a map's keys: "1–64 characters of A–Z a–z 0–9 _ -". */
 export const HINT = Symbol('config.hint');
@@ -82,7 +83,6 @@ const ms = (description: string, defaultMs?: number) =>
 const fraction = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
 const closed = { additionalProperties: false } as const;
 
-export const CRITICALITIES = ['critical', 'high', 'normal', 'best-effort'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const DECODERS = ['auto', 'native', 'ffmpeg'] as const;
 export const HANDLERS = ['person', 'onnx', 'mock'] as const;
