@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
+import { configCommand } from './config-commands.js';
 import { runDemo } from './demo.js';
 import { inferCommand, modelServerCommand, shmCommand } from './model-commands.js';
 
@@ -25,6 +26,11 @@ commands:
       writes one frame into the shared-memory frame store; prints its reference as JSON
   infer --socket PATH --ref-json JSON --camera ID --model-id ID
       sends one request (the reference printed by shm write) and prints the response
+  config check FILE
+      validates a config file (docs/configuration.md); prints the resolved config,
+      secrets masked, or every problem as path: message (line N) and exits 2
+  config schema
+      prints the config file's JSON Schema, for editors
 `;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
@@ -71,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
       return shmCommand(rest);
     case 'infer':
       return inferCommand(rest);
+    case 'config':
+      return configCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,77 @@
+/**
+ * Secrets from the environment: `${NAME}` inside any string value of the file
+ * becomes the variable's value, before the value's format is validated.
+ * `$${` is a literal `${`; a `$` not followed by `{` is itself. An unset
+ * variable, or a `${` that does not open a valid `${NAME}`, is an issue naming
+ * the variable (never its value, nor any other value) and the path. Keys are
+ * never substituted.
+ */
+import type { Segment } from './schema.js';
+
+export interface EnvIssue {
+  readonly path: readonly Segment[];
+  readonly message: string;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** One string substituted; issues for what cannot be. */
+export function substituteString(text: string, env: Readonly<Record<string, string | undefined>>): { value: string; problems: string[] } {
+  if (!text.includes('$')) return { value: text, problems: [] };
+  let out = '';
+  const problems: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const dollar = text.indexOf('$', i);
+    if (dollar < 0) {
+      out += text.slice(i);
+      break;
+    }
+    out += text.slice(i, dollar);
+    if (text.startsWith('$${', dollar)) {
+      out += '${';
+      i = dollar + 3;
+    } else if (text.startsWith('${', dollar)) {
+      const close = text.indexOf('}', dollar + 2);
+      const name = close < 0 ? undefined : text.slice(dollar + 2, close);
+      if (name === undefined || !NAME.test(name)) {
+        problems.push('${ must open ${NAME} with a variable name of A–Z a–z 0–9 _ (not starting with a digit) and a closing }; write $${ for a literal ${');
+        out += text.slice(dollar, close < 0 ? text.length : close + 1);
+        i = close < 0 ? text.length : close + 1;
+      } else {
+        const value = Object.hasOwn(env, name) ? env[name] : undefined;
+        if (value === undefined) problems.push(`environment variable ${name} is not set`);
+        else out += value;
+        i = close + 1;
+      }
+    } else {
+      out += '$';
+      i = dollar + 1;
+    }
+  }
+  return { value: out, problems: [...new Set(problems)] };
+}
+
+/**
+ * A copy of value with every string substituted. A string with a problem is
+ * kept as written, and its path is in `paths` so the validator does not add a
+ * second, confusing issue about the same value.
+ */
+export function substituteEnv(value: unknown, env: Readonly<Record<string, string | undefined>>): { value: unknown; issues: EnvIssue[] } {
+  const issues: EnvIssue[] = [];
+  const walk = (v: unknown, path: Segment[]): unknown => {
+    if (typeof v === 'string') {
+      const { value: substituted, problems } = substituteString(v, env);
+      for (const message of problems) issues.push({ path, message });
+      return problems.length === 0 ? substituted : v;
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const copy: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
+      return copy;
+    }
+    return v;
+  };
+  return { value: walk(value, []), issues };
+}

@@ -1,0 +1,26 @@
+/**
+ * The config file (YAML): one JSON Schema, in TypeBox, both validates it and
+ * types it. loadConfig/parseConfig return the resolved config (defaults
+ * inherited per value, environment variables substituted, relative paths
+ * absolute) or throw one ConfigError (ERR_CONFIG) listing every issue with its
+ * path and line. docs/configuration.md describes every key.
+ */
+export { loadConfig, parseConfig, builtInExampleConfig, formatPath, BUILT_IN_EXAMPLE_PATH, type ParseConfigOptions, type LoadConfigOptions } from './load.js';
+export {
+  configSchema,
+  workerKind,
+  BUILTIN_MODULES,
+  LOG_LEVELS,
+  DECODERS,
+  HANDLERS,
+  type Config,
+  type CameraConfig,
+  type CaptureConfig,
+  type CaptureOutputConfig,
+  type WorkerConfig,
+  type SharedWorkerConfig,
+  type ModelConfig,
+  type WorkerDefaultsConfig,
+} from './schema.js';
+export { maskConfig, maskString, isSecretKey } from './mask.js';
+export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -1,0 +1,141 @@
+/**
+ * Loading a config file: YAML text → plain values → environment variables
+ * substituted → validated (every issue at once, each with its path and line)
+ * → resolved (defaults inherited, paths absolute). Anything wrong with the
+ * file, from a YAML syntax error to an unknown model name, is one ConfigError
+ * (ERR_CONFIG); nothing else is thrown for any text.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { substituteEnv } from './env.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { Locator } from './locate.js';
+import { resolveConfig } from './resolve.js';
+import type { Config, Segment } from './schema.js';
+import { checkReferences, checkResolved, plainValues, validateShape, type RawIssue } from './validate.js';
+
+export interface ParseConfigOptions {
+  /** Where ${NAME} takes its values. Default: process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** What relative paths are relative to: the file's directory. Default: the working directory. */
+  readonly baseDir?: string;
+  /** The file's name in error messages. Default 'config'. */
+  readonly fileName?: string;
+}
+
+export interface LoadConfigOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+}
+
+const under = (path: readonly Segment[], prefix: readonly Segment[]): boolean =>
+  prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
+
+const SIMPLE_KEY = /^[A-Za-z0-9_-]+$/;
+
+/** cameras.entrance.workers[1].criticality; keys that are not simple are quoted: cameras["my cam"]. */
+export function formatPath(path: readonly Segment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (SIMPLE_KEY.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+function located(issues: readonly RawIssue[], locator: Locator | undefined): ConfigIssue[] {
+  const seen = new Set<string>();
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    const path = formatPath(issue.path);
+    const key = `${path}\n${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    // A key missing at the top has no line to point at (line 1 would only mislead).
+    const topLevel = issue.path.length <= (issue.anchor === 'parent' ? 1 : 0) && issue.anchor !== 'value';
+    const position = topLevel ? undefined : locator?.locate(issue.path, issue.anchor);
+    out.push({ path, message: issue.message, ...(position === undefined ? {} : { line: position.line, column: position.column }) });
+  }
+  // In file order, so the list reads top to bottom like the file.
+  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.path.localeCompare(b.path));
+}
+
+function syntaxIssues(doc: Document, lines: LineCounter): ConfigIssue[] {
+  return doc.errors.map((error) => {
+    const { line, col } = lines.linePos(error.pos[0]);
+    const message = error.message.includes('call stack') ? 'nests too deep' : error.message;
+    return { path: '', message: `YAML syntax: ${message}`, line, column: col };
+  });
+}
+
+/** Parses, validates and resolves a config's text. Throws ConfigError (ERR_CONFIG) with every issue. */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): Config {
+  const fileName = options.fileName ?? 'config';
+  // logLevel 'error': yaml's warnings stay out of the process's stderr, yet a second document is still an error.
+  if (typeof text !== 'string') throw new ConfigError(fileName, [{ path: '', message: 'the config must be text' }]);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true, logLevel: 'error' });
+  if (doc.errors.length > 0) throw new ConfigError(fileName, syntaxIssues(doc, lines));
+  const locator = new Locator(doc, lines);
+
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml refuses alias bombs (Excessive alias count) and the like here.
+    throw new ConfigError(fileName, [{ path: '', message: `YAML: ${(error as Error).message}` }], { cause: error });
+  }
+  if (parsed === null || parsed === undefined) {
+    throw new ConfigError(fileName, [{ path: '', message: 'the file is empty: a config needs at least cameras' }]);
+  }
+
+  const plain = plainValues(parsed);
+  const substituted = substituteEnv(plain.value, options.env ?? process.env);
+  const envIssues: RawIssue[] = substituted.issues.map((issue) => ({ ...issue, anchor: 'value' }));
+  // A value that already has an issue (unset variable, YAML tag) gets no second, confusing one.
+  const skip = [...plain.issues, ...envIssues].map((issue) => issue.path);
+  const checked = [...validateShape(substituted.value), ...checkReferences(substituted.value)].filter((issue) => !skip.some((p) => under(issue.path, p)));
+  const issues = [...plain.issues, ...envIssues, ...checked];
+  if (issues.length > 0) throw new ConfigError(fileName, located(issues, locator));
+
+  const config = resolveConfig(substituted.value, options.baseDir ?? process.cwd());
+  const late = checkResolved(config);
+  if (late.length > 0) throw new ConfigError(fileName, located(late, locator));
+  return config;
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/** Reads and parses a config file; relative paths in it are relative to its directory. */
+export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, { encoding: 'utf8', ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = (code !== undefined && READ_ERRORS[code]) || code || 'unknown error';
+    throw new ConfigError(path, [{ path: '', message: `cannot read the file: ${why}` }], { cause: error });
+  }
+  return parseConfig(text, { ...(options.env === undefined ? {} : { env: options.env }), baseDir: dirname(resolve(path)), fileName: path });
+}
+
+/** examples/config/example.yaml in this package. */
+export const BUILT_IN_EXAMPLE_PATH = fileURLToPath(new URL('../../../examples/config/example.yaml', import.meta.url));
+
+/**
+ * The built-in example, resolved: two cameras on Debian's vtest.avi (one as it
+ * is, one mirrored, cropped and at 5 fps), one person model server shared by
+ * both, and the built-in motion worker on each.
+ */
+export function builtInExampleConfig(): Config {
+  return parseConfig(readFileSync(BUILT_IN_EXAMPLE_PATH, 'utf8'), { env: {}, baseDir: dirname(BUILT_IN_EXAMPLE_PATH), fileName: BUILT_IN_EXAMPLE_PATH });
+}

@@ -1,0 +1,62 @@
+/**
+ * Masking for anything that prints or logs a config: a deep copy where URL
+ * passwords (`rtsp://viewer:***@host/…`), `password=`/`token=`-style
+ * parameters, the value after a `--password`-style argument, and every value
+ * of a key named like a secret (password, token, secret, api key, credential)
+ * are `***`. Biased to mask too much rather than too little: a masked host is
+ * an inconvenience, a leaked password is not.
+ */
+
+const MASK = '***';
+
+const SECRET_WORDS = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'privatekey'];
+const SECRET_KEYS = new Set(['pwd', 'pass', 'auth', 'authorization']);
+
+/** True for keys like password, DB_PASSWORD, apiKey, API_TOKEN, clientSecret. */
+export function isSecretKey(key: string): boolean {
+  const k = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return SECRET_KEYS.has(k) || SECRET_WORDS.some((word) => k.includes(word));
+}
+
+const SECRET_PARAMETER = /(?<![\w/.])((?:password|passwd|pwd|pass|token|access_token|secret|api[_-]?key|apikey|auth)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;#,"']+)/gi;
+const SECRET_FLAG = /^--?(?:password|passwd|pwd|pass|token|secret|api[-_]?key)$/i;
+
+/** One string with URL passwords and secret parameters masked. */
+export function maskString(text: string): string {
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const scheme = text.indexOf('://', i);
+    if (scheme < 0) break;
+    const start = scheme + 3;
+    const token = /^[^\s]*/.exec(text.slice(start))![0];
+    const user = /^[^\s/?#@:]*:/.exec(token);
+    const at = token.lastIndexOf('@');
+    if (user !== null && at >= user[0].length) {
+      out += text.slice(i, start + user[0].length) + MASK;
+      i = start + at;
+    } else {
+      out += text.slice(i, start);
+      i = start;
+    }
+  }
+  out += text.slice(i);
+  return out.replace(SECRET_PARAMETER, (_, name: string) => `${name}${MASK}`);
+}
+
+/** A deep copy of value with every secret masked (see the module's comment). */
+export function maskConfig<T>(value: T): T {
+  const walk = (v: unknown, secret: boolean): unknown => {
+    if (typeof v === 'string') return secret ? MASK : maskString(v);
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, secret || (i > 0 && typeof v[i - 1] === 'string' && SECRET_FLAG.test(v[i - 1] as string))));
+    if (v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+      const copy: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(v)) {
+        Object.defineProperty(copy, key, { value: walk(item, secret || isSecretKey(key)), enumerable: true, writable: true, configurable: true });
+      }
+      return copy;
+    }
+    return secret && v !== null && v !== undefined ? MASK : v;
+  };
+  return walk(value, false) as T;
+}

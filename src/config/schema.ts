@@ -1,0 +1,411 @@
+/**
+ * The config file's one definition, in TypeBox. The schemas below describe the
+ * RESOLVED config (defaults applied) and are the source of its TypeScript types
+ * (Static<>). The file's JSON Schema (`configSchema`, what `config check`
+ * validates and `config schema` prints for editors) is derived from them
+ * mechanically, so the two cannot drift:
+ *  - a key with a `default` is optional in the file, and the resolver fills it;
+ *  - a key optional without default is optional in the file and may be `~`
+ *    (null), which means "not set" and stops a value inherited from `defaults`;
+ *  - the file adds the top-level `defaults` section.
+ * Keys are never silently ignored: every object is additionalProperties: false.
+ *
+ * Annotations the JSON Schema has no word for (a pattern's human hint, how to
+ * pick a worker's kind) are symbol-keyed, so they reach neither ajv nor the
+ * printed schema.
+ */
+import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import { OUTPUT_FORMATS } from '../capture/source.js';
+import { DEFAULT_SHM_DIR } from '../shm/index.js';
+import { CRITICALITIES } from '../supplier/index.js';
+
+/** A human phrase for a pattern or a map's keys: "1–64 characters of A–Z a–z 0–9 _ -". */
+export const HINT = Symbol('config.hint');
+/** A union's branch name, for "applies only to module workers". */
+export const KIND_NAME = Symbol('config.kindName');
+/** A union's chooser: the branch index for a value, or why none fits. */
+export const CHOOSE = Symbol('config.choose');
+/** An object inherited as one value (a camera's crop replaces the default's, never half of it). */
+export const ATOMIC = Symbol('config.atomic');
+/** A required resolved key the resolver computes (a model's modelId is its key). */
+export const COMPUTED = Symbol('config.computed');
+
+export type Segment = string | number;
+/** Why a union has no branch for a value: the message, at a path relative to the value. */
+export interface NoChoice {
+  readonly path?: readonly Segment[];
+  readonly message: string;
+  /** Also check the keys every branch shares (a bad criticality is worth reporting even without a kind). */
+  readonly lenient: boolean;
+}
+export type Chooser = (value: unknown) => number | NoChoice;
+
+/** A schema node as this module reads it: JSON Schema keywords plus the symbol annotations. */
+export interface SchemaNode {
+  type?: string | string[];
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  required?: string[];
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+  enum?: unknown[];
+  default?: unknown;
+  [HINT]?: string;
+  [KIND_NAME]?: string;
+  [CHOOSE]?: Chooser;
+  [ATOMIC]?: true;
+  [COMPUTED]?: string;
+  [key: string]: unknown;
+}
+
+export const node = (schema: TSchema): SchemaNode => schema;
+
+function annotate<T extends TSchema>(schema: T, annotations: Partial<Pick<SchemaNode, typeof HINT | typeof KIND_NAME | typeof CHOOSE | typeof ATOMIC | typeof COMPUTED>>): T {
+  return Object.assign(schema, annotations);
+}
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+
+function StringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+const ID_HINT = '1–64 characters of A–Z a–z 0–9 _ -';
+const id = (description: string) => annotate(Type.String({ pattern: ID_PATTERN, description }), { [HINT]: ID_HINT });
+const idMap = <T extends TSchema>(what: string, value: T, options: SchemaOptions) =>
+  annotate(Type.Record(Type.String({ pattern: ID_PATTERN }), value, { additionalProperties: false, ...options }), { [HINT]: `${what}: ${ID_HINT}` });
+const int = (min: number, max: number | undefined, options: SchemaOptions) =>
+  Type.Integer({ minimum: min, ...(max === undefined ? {} : { maximum: max }), ...options });
+const ms = (description: string, defaultMs?: number) =>
+  int(1, undefined, { description: `${description} (milliseconds)`, ...(defaultMs === undefined ? {} : { default: defaultMs }) });
+const fraction = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
+const closed = { additionalProperties: false } as const;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const DECODERS = ['auto', 'native', 'ffmpeg'] as const;
+export const HANDLERS = ['person', 'onnx', 'mock'] as const;
+/** Modules shipped with framesupplier, named `builtin:NAME` in a worker's `module`. */
+export const BUILTIN_MODULES = ['motion'] as const;
+
+// ---------------------------------------------------------------- capture
+
+const Crop = annotate(
+  Type.Object(
+    {
+      x: int(0, 16384, { description: 'Left edge, in pixels of the source.' }),
+      y: int(0, 16384, { description: 'Top edge, in pixels of the source.' }),
+      width: int(1, 16384, { description: 'Width, in pixels of the source.' }),
+      height: int(1, 16384, { description: 'Height, in pixels of the source.' }),
+    },
+    { ...closed, description: 'Cut this rectangle out of the source before scaling. One value: a camera\'s crop replaces the default\'s whole.' },
+  ),
+  { [ATOMIC]: true },
+);
+
+const CaptureOutput = Type.Object(
+  {
+    format: StringEnum(OUTPUT_FORMATS, { default: 'rgb24', description: 'Pixel format of the frames, or jpeg.' }),
+    width: Type.Optional(int(1, 16384, { description: 'Scale to this width; alone, the height keeps the aspect ratio. Default: the source\'s.' })),
+    height: Type.Optional(int(1, 16384, { description: 'Scale to this height; alone, the width keeps the aspect ratio. Default: the source\'s.' })),
+    fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Decimate to at most this many frames per second. Default: the source\'s rate.' })),
+    crop: Type.Optional(Crop),
+    hflip: Type.Boolean({ default: false, description: 'Mirror the picture left to right.' }),
+    jpegQuality: Type.Optional(int(2, 31, { description: 'JPEG quality, 2 (best) to 31; format jpeg only. Default 5.' })),
+  },
+  { ...closed, default: {}, description: 'What the frames look like: format, size, rate, crop, mirror.' },
+);
+
+const Backoff = Type.Object(
+  {
+    initialMs: ms('First delay before reconnecting', 500),
+    maxMs: ms('Longest delay between reconnections', 30_000),
+  },
+  { ...closed, default: {}, description: 'Reconnection delays after a failure: exponential, jittered, capped.' },
+);
+
+export const CaptureSchema = Type.Object(
+  {
+    decoder: StringEnum(DECODERS, {
+      default: 'auto',
+      description: 'auto: the native decoder when it is built and can read the source, else ffmpeg. native: libav* in this process. ffmpeg: an ffmpeg child process.',
+    }),
+    output: CaptureOutput,
+    stallTimeoutMs: ms('No frame for this long after the first is a stall: the source is reopened', 10_000),
+    connectTimeoutMs: ms('Time allowed from opening the source to its first frame', 20_000),
+    rtspTransport: StringEnum(['tcp', 'udp'] as const, { default: 'tcp', description: 'RTSP transport.' }),
+    realtime: Type.Boolean({ default: true, description: 'Files and test patterns: play at their own frame rate (true) or as fast as possible.' }),
+    loop: Type.Boolean({ default: false, description: 'Files: start over at the end.' }),
+    inputFormat: Type.Optional(Type.String({ minLength: 1, description: 'Force ffmpeg\'s input format (e.g. mpjpeg). Default: probed.' })),
+    backoff: Backoff,
+  },
+  { ...closed, default: {}, description: 'How the camera is captured. Inherited per value from defaults.capture.' },
+);
+
+// ---------------------------------------------------------------- workers
+
+const Criticality = StringEnum(CRITICALITIES, {
+  default: 'normal',
+  description: 'Restart policy and drop alert threshold: critical, high, normal or best-effort.',
+});
+
+const workerSettings = {
+  criticality: Criticality,
+  enabled: Type.Boolean({ default: true, description: 'false: the worker is not started.' }),
+  maxAgeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Skip frames older than this at read time (milliseconds).' })),
+  maxFps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Read at most this many frames per second.' })),
+};
+
+const kinds = {
+  model: {
+    model: Type.String({ minLength: 1, description: 'A key of models: frames go to that model server by shared-memory reference.' }),
+  },
+  command: {
+    command: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'A program and its arguments (argv, no shell) speaking docs/worker-protocol.md on stdin/stdout. A relative program path with a / is relative to the config file.',
+    }),
+    transport: Type.Optional(StringEnum(['pipe', 'shm'] as const, { description: 'Pixels in the message (pipe) or by shared-memory reference (shm). Default: what the worker asks for.' })),
+    env: Type.Optional(
+      annotate(
+        Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { ...closed, description: 'Environment variables for the program (strings).' }),
+        { [HINT]: 'an environment variable name: A–Z a–z 0–9 _, not starting with a digit' },
+      ),
+    ),
+  },
+  module: {
+    module: Type.String({
+      minLength: 1,
+      description: 'An ES module (path relative to the config file, or builtin:NAME for one shipped with framesupplier) whose default export, or export handler, is (frame, { signal, log }) => output.',
+    }),
+    thread: Type.Boolean({ default: false, description: 'Run the module in a worker thread (frames shared, not copied).' }),
+  },
+} as const;
+
+const KIND_KEYS = ['model', 'command', 'module'] as const;
+
+function workerChooser(what: string): Chooser {
+  return (value) => {
+    if (!isPlainObject(value)) return { message: `must be a map: a ${what} with one of model, command, module`, lenient: false };
+    const present = KIND_KEYS.filter((k) => Object.hasOwn(value, k));
+    if (present.length === 1) return KIND_KEYS.indexOf(present[0]!);
+    const not = present.length === 0 ? '' : `, not ${present.join(' and ')}`;
+    return { message: `a ${what} needs exactly one of model, command, module${not}`, lenient: true };
+  };
+}
+
+const workerId = { id: id('Worker id, unique within its camera.') };
+const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings }, closed), { [KIND_NAME]: 'model workers' });
+const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings }, closed), { [KIND_NAME]: 'command workers' });
+const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings }, closed), { [KIND_NAME]: 'module workers' });
+export const WorkerSchema = annotate(
+  Type.Union([ModelWorker, CommandWorker, ModuleWorker], { description: 'A worker: an id and exactly one of model, command, module.' }),
+  { [CHOOSE]: workerChooser('worker') },
+);
+
+const sharedCameras = {
+  cameras: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true, description: 'The cameras (keys of cameras) whose frames this one worker gets.' }),
+};
+const SharedModel = annotate(Type.Object({ ...kinds.model, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'model workers' });
+const SharedCommand = annotate(Type.Object({ ...kinds.command, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'command workers' });
+const SharedModule = annotate(Type.Object({ ...kinds.module, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'module workers' });
+export const SharedWorkerSchema = annotate(
+  Type.Union([SharedModel, SharedCommand, SharedModule], {
+    description: 'One worker instance fed by several cameras: exactly one of model, command, module, plus cameras. Its key is its id.',
+  }),
+  { [CHOOSE]: workerChooser('shared worker') },
+);
+
+/** What defaults.workers may set for every worker. */
+const WorkerDefaults = Type.Object(workerSettings, { ...closed, default: {}, description: 'Defaults for every worker of every camera (and every shared worker).' });
+
+// ---------------------------------------------------------------- models
+
+const modelId = annotate(Type.String({ minLength: 1, maxLength: 256, description: 'The model id sent in requests. Default: its key in models.' }), {
+  [COMPUTED]: 'its key in models',
+});
+const timeoutMs = ms('Per request', 5_000);
+const startedModel = {
+  socket: Type.Optional(Type.String({ minLength: 1, description: 'Unix socket to serve on. Default: one under a runtime directory.' })),
+  modelId,
+  timeoutMs,
+  restart: Type.Object(
+    { initialMs: ms('First delay before restarting a model server that died', 1_000), maxMs: ms('Longest delay between restarts', 30_000) },
+    { ...closed, default: {}, description: 'Restart delays of the model server process.' },
+  ),
+};
+const threads = (min: number, description: string) => Type.Optional(int(min, 64, { description }));
+const handler = <T extends string>(name: T) => Type.Literal(name, { description: 'The model server\'s handler: person, onnx or mock.' });
+
+const PersonModel = annotate(
+  Type.Object(
+    {
+      handler: handler('person'),
+      threads: threads(1, 'Model threads, one core each. Default: the machine\'s cores, at most 4.'),
+      minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.4.')),
+      poseMaxPeople: Type.Optional(int(0, 100, { description: 'Poses for at most this many people per frame (0: none). Default 5.' })),
+      ...startedModel,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'the person handler' },
+);
+const OnnxModel = annotate(
+  Type.Object(
+    {
+      handler: handler('onnx'),
+      model: Type.String({ minLength: 1, description: 'The YOLO .onnx file (relative to the config file).' }),
+      classes: Type.Optional(Type.String({ minLength: 1, description: 'Class names file, one a line or JSON (relative to the config file). Default: COCO\'s for 80 classes.' })),
+      layout: StringEnum(['auto', 'v5', 'v8', 'v11'] as const, { default: 'auto', description: 'The output layout; auto reads it from the model\'s shape.' }),
+      inputSize: Type.Optional(int(32, 8192, { description: 'Square input side for models with a dynamic input shape. Default: the model\'s, else 640.' })),
+      minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.25.')),
+      iou: Type.Optional(fraction('IoU threshold of non-maximum suppression. Default 0.45.')),
+      threads: threads(0, 'ONNX Runtime threads (0: every core). Default 0.'),
+      ...startedModel,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'the onnx handler' },
+);
+const MockModel = annotate(
+  Type.Object(
+    {
+      handler: handler('mock'),
+      delayMs: Type.Optional(int(0, 600_000, { description: 'Simulated inference time (milliseconds). Default 0.' })),
+      ...startedModel,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'the mock handler' },
+);
+const ConnectModel = annotate(
+  Type.Object(
+    {
+      socket: Type.String({ minLength: 1, description: 'The Unix socket of a model server someone else runs: connect only.' }),
+      modelId,
+      timeoutMs,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'models you connect to (socket, no handler)' },
+);
+
+export const ModelSchema = annotate(
+  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel], {
+    description: 'A model server: a handler (person, onnx, mock) started as one process shared by every camera, or the socket of a server to connect to.',
+  }),
+  {
+    [CHOOSE]: (value) => {
+      const what = 'a handler (person, onnx or mock) to start a model server, or the socket of a server someone else runs';
+      if (!isPlainObject(value)) return { message: `must be a map: ${what}`, lenient: false };
+      if (Object.hasOwn(value, 'handler')) {
+        const index = (HANDLERS as readonly unknown[]).indexOf(value.handler);
+        return index >= 0 ? index : { path: ['handler'], message: `must be one of ${HANDLERS.join(', ')}`, lenient: true };
+      }
+      return Object.hasOwn(value, 'socket') ? HANDLERS.length : { message: `a model needs ${what}`, lenient: true };
+    },
+  },
+);
+
+// ---------------------------------------------------------------- cameras and the whole
+
+export const CameraSchema = Type.Object(
+  {
+    source: Type.String({
+      minLength: 1,
+      description: 'rtsp(s)://, http(s)://, file:// or a file path (relative to the config file), lavfi:<graph>, v4l2:/dev/videoN. ${NAME} takes an environment variable.',
+    }),
+    enabled: Type.Boolean({ default: true, description: 'false: the camera and its workers are not started.' }),
+    capture: CaptureSchema,
+    workers: Type.Array(WorkerSchema, { default: [], description: 'This camera\'s workers.' }),
+  },
+  { ...closed, description: 'A camera: its source, capture settings and workers. Every key but source and workers is inherited from defaults.' },
+);
+
+const topKeys = {
+  version: Type.Literal(1, { default: 1, description: 'The config format\'s version: 1.' }),
+  logLevel: StringEnum(LOG_LEVELS, { default: 'info', description: 'Least severe log level written.' }),
+  shmDir: Type.String({ minLength: 1, default: DEFAULT_SHM_DIR, description: 'Where the shared-memory frame stores live (a tmpfs).' }),
+};
+const sections = {
+  models: idMap('a model name', ModelSchema, { default: {}, description: 'Model servers by name: one process each, shared by every camera naming them.' }),
+  cameras: idMap('a camera id', CameraSchema, { description: 'Cameras by id.' }),
+  shared: idMap('a shared worker id', SharedWorkerSchema, { default: {}, description: 'Workers fed by several cameras, by id.' }),
+};
+
+/** The resolved config: what parseConfig returns. */
+export const ConfigSchema = Type.Object({ ...topKeys, ...sections }, closed);
+
+const Defaults = Type.Object(
+  {
+    enabled: CameraSchema.properties.enabled,
+    capture: CaptureSchema,
+    workers: WorkerDefaults,
+  },
+  { ...closed, default: {}, description: 'Defaults for every camera, inherited per value: a camera that sets capture.output.fps keeps every other default.' },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type CameraConfig = Static<typeof CameraSchema>;
+export type CaptureConfig = Static<typeof CaptureSchema>;
+export type CaptureOutputConfig = Static<typeof CaptureOutput>;
+export type WorkerConfig = Static<typeof WorkerSchema>;
+export type SharedWorkerConfig = Static<typeof SharedWorkerSchema>;
+export type ModelConfig = Static<typeof ModelSchema>;
+export type WorkerDefaultsConfig = Static<typeof WorkerDefaults>;
+
+// ---------------------------------------------------------------- the file's schema, derived
+
+function nullable(schema: SchemaNode): SchemaNode {
+  if (Array.isArray(schema.enum)) return { ...schema, type: [schema.type as string, 'null'], enum: [...schema.enum, null] };
+  if (typeof schema.type === 'string') return { ...schema, type: [schema.type, 'null'] };
+  return { anyOf: [schema, { type: 'null' }] };
+}
+
+/** The file's form of a resolved schema: defaulted and computed keys optional, unset-able keys nullable. */
+function fileForm(schema: SchemaNode): SchemaNode {
+  if (schema.properties !== undefined) {
+    const required = new Set(schema.required ?? []);
+    const properties: Record<string, SchemaNode> = {};
+    const stillRequired: string[] = [];
+    for (const [key, property] of Object.entries(schema.properties)) {
+      const form = fileForm(property);
+      const defaulted = property.default !== undefined || property[COMPUTED] !== undefined;
+      if (!required.has(key)) properties[key] = nullable(form);
+      else {
+        properties[key] = form;
+        if (!defaulted) stillRequired.push(key);
+      }
+    }
+    const { required: _, ...rest } = schema;
+    return { ...rest, properties, ...(stillRequired.length === 0 ? {} : { required: stillRequired }) };
+  }
+  if (schema.patternProperties !== undefined) {
+    return { ...schema, patternProperties: Object.fromEntries(Object.entries(schema.patternProperties).map(([k, v]) => [k, fileForm(v)])) };
+  }
+  if (schema.items !== undefined) return { ...schema, items: fileForm(schema.items) };
+  if (schema.anyOf !== undefined) return { ...schema, anyOf: schema.anyOf.map(fileForm) };
+  return schema;
+}
+
+export const CONFIG_SCHEMA_ID = 'https://framesupplier.dev/schemas/config.json';
+
+/** The file's schema with its annotations (what the validator compiles). */
+export const fileSchema: SchemaNode = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: CONFIG_SCHEMA_ID,
+  title: 'framesupplier config',
+  description: 'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
+  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections }, closed))),
+  // Top-level keys starting with x- are the user's own (a place for YAML anchors, as in Compose files): deliberate, never a typo.
+  patternProperties: { '^x-': { description: 'Yours: ignored by framesupplier, e.g. to hold YAML anchors.' } },
+};
+
+/** The config file's JSON Schema (draft-07), for editors and other tools: plain JSON. */
+export const configSchema: Readonly<Record<string, unknown>> = JSON.parse(JSON.stringify(fileSchema)) as Record<string, unknown>;
+
+/** The kind of a worker (camera or shared): which of model, command, module it has. */
+export function workerKind(worker: WorkerConfig | SharedWorkerConfig): 'model' | 'command' | 'module' {
+  return 'model' in worker ? 'model' : 'command' in worker ? 'command' : 'module';
+}

@@ -1,0 +1,379 @@
+/**
+ * Validation of a parsed config file, collecting every issue at once: the JSON
+ * Schema (ajv, allErrors) with its errors turned into sentences a person can
+ * act on, then what a schema cannot say (a source's scheme, a built-in
+ * module's name, cross-references between sections, unique ids).
+ *
+ * Unions (a worker's kind, a model's handler) are not left to ajv, which would
+ * report every branch's complaints: the union's chooser picks the branch the
+ * value means (the one key it has among model, command, module; its handler)
+ * and only that branch's errors are reported, or one clear sentence when none
+ * fits.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import {
+  BUILTIN_MODULES,
+  CHOOSE,
+  fileSchema,
+  HINT,
+  isPlainObject,
+  KIND_NAME,
+  type Config,
+  type SchemaNode,
+  type Segment,
+} from './schema.js';
+
+/** An issue before it is given a line: the path as segments, and what its line should point at. */
+export interface RawIssue {
+  readonly path: readonly Segment[];
+  readonly message: string;
+  readonly anchor: 'key' | 'value' | 'parent';
+}
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+const validators = new Map<SchemaNode, ValidateFunction>();
+function validatorFor(schema: SchemaNode): ValidateFunction {
+  let validate = validators.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema);
+    validators.set(schema, validate);
+  }
+  return validate;
+}
+// Compiled at import, so a schema mistake shows at once rather than at the first config.
+validatorFor(fileSchema);
+
+// ---------------------------------------------------------------- words
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The closest candidate when it is close enough to be a typo. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = distance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  const tolerance = Math.max(1, Math.min(3, Math.floor(Math.max(word.length, best?.length ?? 0) / 3)));
+  // A distance as long as the word is a replacement, not a typo ('x' is not a typo of 'p').
+  return bestDistance <= tolerance && bestDistance < Math.min(word.length, best?.length ?? 0) ? best : undefined;
+}
+
+const quote = (word: string): string => `'${word}'`;
+const list = (words: readonly unknown[]): string => words.map(String).join(', ');
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a map',
+  array: 'a list',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  null: '~',
+};
+
+function typeMessage(expected: string, data: unknown): string {
+  const words = expected.split(',').map((t) => TYPE_WORDS[t] ?? t);
+  let message = `must be ${words.join(' or ')}`;
+  if (typeof data === 'number' && !Number.isFinite(data) && (expected.includes('number') || expected.includes('integer'))) message += ' (a finite one)';
+  if (expected.startsWith('string') && (typeof data === 'number' || typeof data === 'boolean')) message += ' (put it in quotes)';
+  if (expected.startsWith('boolean') && typeof data === 'string' && /^(yes|no|on|off|y|n)$/i.test(data)) message += ' (yes, no, on and off are strings in YAML 1.2)';
+  return message;
+}
+
+// ---------------------------------------------------------------- ajv errors to issues
+
+/** A JSON pointer into data, as segments (array indexes as numbers). */
+function pointerSegments(pointer: string, data: unknown): Segment[] {
+  if (pointer === '') return [];
+  const segments: Segment[] = [];
+  let current = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    const segment: Segment = Array.isArray(current) ? Number(key) : key;
+    segments.push(segment);
+    current = current === null || typeof current !== 'object' ? undefined : (current as Record<string, unknown>)[segment];
+  }
+  return segments;
+}
+
+interface BranchContext {
+  readonly branch: SchemaNode;
+  readonly siblings: readonly SchemaNode[];
+}
+
+function humanize(error: ErrorObject, at: readonly Segment[], context: BranchContext | undefined): RawIssue {
+  const parent: SchemaNode | undefined = error.parentSchema;
+  const params = error.params as Record<string, unknown>;
+  const limit = params.limit as number;
+  const value = (message: string): RawIssue => ({ path: at, message, anchor: 'value' });
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const path = [...at, key];
+      if (parent?.patternProperties !== undefined && parent.properties === undefined) return { path, message: `is not a valid key: ${parent[HINT] ?? 'see the schema'}`, anchor: 'key' };
+      if (context !== undefined && parent === context.branch) {
+        const owners = context.siblings.filter((s) => s !== parent && s.properties?.[key] !== undefined).map((s) => s[KIND_NAME] ?? 'another kind');
+        if (owners.length > 0) return { path, message: `applies only to ${owners.length === 1 ? owners[0]! : `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)!}`}`, anchor: 'key' };
+      }
+      const known = Object.keys(parent?.properties ?? {});
+      const suggestion = closest(key, known);
+      const yours = at.length === 0 ? '; x-anything for your own, e.g. YAML anchors' : '';
+      return { path, message: suggestion === undefined ? `unknown key (allowed here: ${list(known)}${yours})` : `unknown key; did you mean ${quote(suggestion)}?`, anchor: 'key' };
+    }
+    case 'required':
+      return { path: [...at, String(params.missingProperty)], message: 'is required', anchor: 'parent' };
+    case 'type':
+      if (at.length === 0 && error.instancePath === '') return value('the config must be a map of keys: cameras, and optionally version, logLevel, shmDir, defaults, models, shared');
+      return value(typeMessage(String(params.type), error.data));
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).filter((v) => v !== null);
+      const nullable = (params.allowedValues as unknown[]).includes(null);
+      return value(`must be one of ${list(allowed)}${nullable ? ' (or ~ for not set)' : ''}`);
+    }
+    case 'const':
+      return value(`must be ${JSON.stringify(params.allowedValue)}`);
+    case 'minimum':
+      return value(`must be at least ${limit}`);
+    case 'maximum':
+      return value(`must be at most ${limit}`);
+    case 'exclusiveMinimum':
+      return value(`must be greater than ${limit}`);
+    case 'exclusiveMaximum':
+      return value(`must be less than ${limit}`);
+    case 'minLength':
+      return value(limit === 1 ? 'must not be empty' : `must be at least ${limit} characters`);
+    case 'maxLength':
+      return value(`must be at most ${limit} characters`);
+    case 'minItems':
+      return value(limit === 1 ? 'must not be an empty list' : `must have at least ${limit} items`);
+    case 'maxItems':
+      return value(`must have at most ${limit} items`);
+    case 'uniqueItems':
+      return value(`must not repeat an item (items ${Math.min(params.i as number, params.j as number)} and ${Math.max(params.i as number, params.j as number)} are the same)`);
+    case 'pattern':
+      return value(parent?.[HINT] === undefined ? `must match ${String(params.pattern)}` : `must be ${parent[HINT]}`);
+    default:
+      return value(error.message ?? 'is not valid');
+  }
+}
+
+/** The schema of a union's shared keys, for a value that fits no branch: every branch's keys allowed, none required. */
+const lenientSchemas = new Map<SchemaNode, SchemaNode>();
+function lenient(union: SchemaNode): SchemaNode {
+  let schema = lenientSchemas.get(union);
+  if (schema === undefined) {
+    const properties: Record<string, SchemaNode> = {};
+    for (const branch of union.anyOf ?? []) {
+      for (const [key, property] of Object.entries(branch.properties ?? {})) {
+        // A key whose schema differs between branches (handler, threads) says nothing on its own.
+        const seen = properties[key];
+        properties[key] = seen === undefined || JSON.stringify(seen) === JSON.stringify(property) ? property : {};
+      }
+    }
+    schema = { type: 'object', properties, additionalProperties: false };
+    lenientSchemas.set(union, schema);
+  }
+  return schema;
+}
+
+function schemaIssues(schema: SchemaNode, data: unknown, at: readonly Segment[], out: RawIssue[], context?: BranchContext): void {
+  const validate = validatorFor(schema);
+  if (validate(data)) return;
+  const errors = validate.errors ?? [];
+  const unions = errors.filter((e) => e.keyword === 'anyOf');
+  const inBranch = (e: ErrorObject): boolean => unions.some((u) => u !== e && e.schemaPath.startsWith(`${u.schemaPath}/`));
+  for (const error of errors) {
+    if (error.keyword === 'anyOf' || inBranch(error)) continue;
+    out.push(humanize(error, [...at, ...pointerSegments(error.instancePath, data)], context));
+  }
+  for (const union of unions) {
+    if (inBranch(union)) continue;
+    const unionSchema = union.parentSchema as SchemaNode;
+    const where = [...at, ...pointerSegments(union.instancePath, data)];
+    const choose = unionSchema[CHOOSE];
+    const branches = unionSchema.anyOf ?? [];
+    const choice = choose === undefined ? { message: 'does not match any allowed form', lenient: false } : choose(union.data);
+    if (typeof choice === 'number') {
+      const branch = branches[choice]!;
+      schemaIssues(branch, union.data, where, out, { branch, siblings: branches });
+    } else {
+      out.push({ path: [...where, ...(choice.path ?? [])], message: choice.message, anchor: 'value' });
+      if (choice.lenient) schemaIssues(lenient(unionSchema), union.data, where, out);
+    }
+  }
+}
+
+/** Every schema issue of a parsed (and env-substituted) file. */
+export function validateShape(data: unknown): RawIssue[] {
+  const out: RawIssue[] = [];
+  schemaIssues(fileSchema, data, [], out);
+  return out;
+}
+
+// ---------------------------------------------------------------- YAML values JSON has no word for
+
+/**
+ * A copy of data where every value that is not plain YAML (a map, list,
+ * string, number, boolean or null: explicit tags like !!binary and !!set make
+ * others) is null, with an issue at its path.
+ */
+/** Far deeper than any config needs; bounds every recursive walk after this one. */
+const MAX_DEPTH = 32;
+
+export function plainValues(data: unknown): { value: unknown; issues: RawIssue[] } {
+  const issues: RawIssue[] = [];
+  const open = new Set<unknown>();
+  const walk = (v: unknown, path: Segment[]): unknown => {
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+    if (path.length > MAX_DEPTH) {
+      issues.push({ path, message: `nests deeper than ${MAX_DEPTH} levels`, anchor: 'value' });
+      return null;
+    }
+    if (open.has(v)) {
+      // An alias inside its own anchor (a: &a [*a]) makes a cycle.
+      issues.push({ path, message: 'refers to itself: an alias inside its own anchor', anchor: 'value' });
+      return null;
+    }
+    open.add(v);
+    try {
+      if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
+      if (isPlainObject(v)) {
+        const copy: Record<string, unknown> = {};
+        for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
+        return copy;
+      }
+    } finally {
+      open.delete(v);
+    }
+    issues.push({ path, message: 'must be a map, list, string, number, true/false or ~ (YAML tags such as !!binary or !!set are not supported)', anchor: 'value' });
+    return null;
+  };
+  return { value: walk(data, []), issues };
+}
+
+// ---------------------------------------------------------------- what a schema cannot say
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+const SOURCE_HINT = 'rtsp://, rtsps://, http(s)://, file://, a file path, lavfi:<graph> or v4l2:/dev/videoN';
+
+export type SourceKind = 'url' | 'file' | 'lavfi' | 'v4l2';
+
+/** What a source string is (the capture's own rules), or why it is none. */
+export function classifySource(source: string): { kind: SourceKind } | { problem: string } {
+  const scheme = SCHEME.exec(source)?.[1]?.toLowerCase();
+  if (scheme !== undefined) {
+    return ['rtsp', 'rtsps', 'http', 'https', 'file'].includes(scheme) ? { kind: 'url' } : { problem: `has an unsupported scheme ${quote(scheme)}: use ${SOURCE_HINT}` };
+  }
+  if (source.startsWith('lavfi:')) return source.length > 'lavfi:'.length ? { kind: 'lavfi' } : { problem: 'lavfi: needs a filter graph, e.g. lavfi:testsrc2=size=640x480:rate=30' };
+  if (source.startsWith('v4l2:')) return source.length > 'v4l2:'.length ? { kind: 'v4l2' } : { problem: 'v4l2: needs a device, e.g. v4l2:/dev/video0' };
+  if (/^\/dev\/video\d+$/.test(source)) return { kind: 'v4l2' };
+  if (/^[a-z][a-z0-9+.-]*:(?!\\)/i.test(source)) return { problem: `must be ${SOURCE_HINT} (a file whose name has a colon: start it with ./)` };
+  return { kind: 'file' };
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const entries = (v: unknown): [string, unknown][] => (isPlainObject(v) ? Object.entries(v) : []);
+const items = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const field = (v: unknown, key: string): unknown => (isPlainObject(v) && Object.hasOwn(v, key) ? v[key] : undefined);
+
+function moduleIssue(module: unknown, path: readonly Segment[], out: RawIssue[]): void {
+  if (typeof module !== 'string' || !module.startsWith('builtin:')) return;
+  const name = module.slice('builtin:'.length);
+  if (!(BUILTIN_MODULES as readonly string[]).includes(name)) {
+    const suggestion = closest(name, BUILTIN_MODULES);
+    out.push({ path, message: `names no built-in module${suggestion === undefined ? '' : `; did you mean ${quote(`builtin:${suggestion}`)}?`} (built-in: ${list(BUILTIN_MODULES.map((m) => `builtin:${m}`))})`, anchor: 'value' });
+  }
+}
+
+function modelReference(model: unknown, models: readonly string[], path: readonly Segment[], out: RawIssue[]): void {
+  if (typeof model !== 'string' || model.length === 0 || models.includes(model)) return;
+  const suggestion = closest(model, models);
+  const known = models.length === 0 ? 'models is empty' : `models: ${list(models)}`;
+  out.push({ path, message: `names no model${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (${known})`, anchor: 'value' });
+}
+
+/**
+ * Sources, built-in module names and cross-references: a worker's model is a
+ * key of models, a shared worker's cameras are cameras, worker ids are unique
+ * within a camera (shared workers included). Defensive about shape: it runs on
+ * files the schema refused too, so every issue comes out at once.
+ */
+export function checkReferences(data: unknown): RawIssue[] {
+  const out: RawIssue[] = [];
+  const models = entries(field(data, 'models')).map(([name]) => name);
+  const cameras = entries(field(data, 'cameras'));
+  const cameraNames = cameras.map(([name]) => name);
+  const shared = entries(field(data, 'shared'));
+  const idsByCamera = new Map<string, Map<string, readonly Segment[]>>();
+
+  for (const [camera, config] of cameras) {
+    const source = field(config, 'source');
+    if (typeof source === 'string' && source.length > 0) {
+      const kind = classifySource(source);
+      if ('problem' in kind) out.push({ path: ['cameras', camera, 'source'], message: kind.problem, anchor: 'value' });
+    }
+    const ids = new Map<string, readonly Segment[]>();
+    idsByCamera.set(camera, ids);
+    for (const [i, worker] of items(field(config, 'workers')).entries()) {
+      const path = ['cameras', camera, 'workers', i];
+      modelReference(field(worker, 'model'), models, [...path, 'model'], out);
+      moduleIssue(field(worker, 'module'), [...path, 'module'], out);
+      const id = field(worker, 'id');
+      // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
+      if (typeof id !== 'string' || !ID.test(id)) continue;
+      const first = ids.get(id);
+      if (first === undefined) ids.set(id, path);
+      else out.push({ path: [...path, 'id'], message: `duplicate worker id ${quote(id)} in this camera (also workers[${String(first[3])}])`, anchor: 'value' });
+    }
+  }
+  for (const [name, worker] of shared) {
+    const path = ['shared', name];
+    modelReference(field(worker, 'model'), models, [...path, 'model'], out);
+    moduleIssue(field(worker, 'module'), [...path, 'module'], out);
+    for (const [j, camera] of items(field(worker, 'cameras')).entries()) {
+      if (typeof camera !== 'string' || camera.length === 0) continue;
+      const ids = idsByCamera.get(camera);
+      if (ids === undefined) {
+        const suggestion = closest(camera, cameraNames);
+        out.push({ path: [...path, 'cameras', j], message: `names no camera${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (cameras: ${list(cameraNames)})`, anchor: 'value' });
+      } else if (ids.has(name)) {
+        const clash = ids.get(name)!;
+        out.push({ path, message: `camera ${quote(camera)} already has a worker with this id (cameras.${camera}.workers[${String(clash[3])}]): a worker id is unique within a camera`, anchor: 'key' });
+      }
+    }
+  }
+  return out;
+}
+
+/** Checks on the resolved config, where inherited values meet: a backoff that never grows, a restart that shrinks. */
+export function checkResolved(config: Config): RawIssue[] {
+  const out: RawIssue[] = [];
+  for (const [camera, { capture }] of Object.entries(config.cameras)) {
+    if (capture.backoff.initialMs > capture.backoff.maxMs) {
+      out.push({ path: ['cameras', camera, 'capture', 'backoff'], message: `initialMs (${capture.backoff.initialMs}) must not exceed maxMs (${capture.backoff.maxMs}) (with defaults applied)`, anchor: 'value' });
+    }
+  }
+  for (const [name, model] of Object.entries(config.models)) {
+    if ('restart' in model && model.restart.initialMs > model.restart.maxMs) {
+      out.push({ path: ['models', name, 'restart'], message: `initialMs (${model.restart.initialMs}) must not exceed maxMs (${model.restart.maxMs})`, anchor: 'value' });
+    }
+  }
+  return out;
+}

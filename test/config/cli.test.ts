@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { BUILT_IN_EXAMPLE_PATH } from '../../src/config/index.js';
+import { yaml } from './helpers.js';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+interface Failure {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('framesupplier config (the real command, as a child process)', { timeout: 60_000 }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), `fs-config-cli-${process.pid}-`));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('config check FILE: exit 0, the resolved config as YAML, secrets masked, paths absolute', async () => {
+    const file = join(dir, 'ok.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'defaults:',
+        '  capture: { output: { width: 640 } }',
+        'cameras:',
+        '  entrance:',
+        '    source: rtsp://viewer:${ENTRANCE_PASSWORD}@10.0.0.12/stream1',
+        '    capture: { output: { fps: 5 } }',
+        '    workers: [{ id: counter, module: ./counter.js }]',
+      ),
+    );
+    const { stdout, stderr } = await run(process.execPath, [cli, 'config', 'check', file], { env: { ...process.env, ENTRANCE_PASSWORD: 'hunter2' } });
+    assert.equal(stderr, '');
+    assert.ok(!stdout.includes('hunter2'), stdout);
+    assert.match(stdout, /^# .*ok\.yaml: valid\./);
+    const printed = parseYaml(stdout) as { cameras: Record<string, { source: string; capture: { output: Record<string, unknown> }; workers: { module: string }[] }> };
+    const entrance = printed.cameras.entrance!;
+    assert.equal(entrance.source, 'rtsp://viewer:***@10.0.0.12/stream1');
+    assert.deepEqual(entrance.capture.output, { format: 'rgb24', width: 640, fps: 5, hflip: false });
+    assert.equal(entrance.workers[0]!.module, join(dir, 'counter.js'));
+  });
+
+  it('config check FILE: exit 2 with ERR_CONFIG and every issue as path: message (line N)', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'cameras:',
+        '  entrance:',
+        '    source: rtsp://viewer:${ENTRANCE_PASSWORD}@10.0.0.12/stream1',
+        '    workers:',
+        '      - { id: people, model: person, criticality: urgent }',
+        '      - { id: counter, module: ./counter.js, thraed: true }',
+      ),
+    );
+    const env = { ...process.env };
+    delete env.ENTRANCE_PASSWORD;
+    await assert.rejects(run(process.execPath, [cli, 'config', 'check', file], { env }), (error: Failure) => {
+      assert.equal(error.code, 2);
+      assert.equal(error.stdout, '');
+      assert.equal(
+        error.stderr,
+        [
+          `framesupplier: ERR_CONFIG: ${file}: 4 problems`,
+          '  cameras.entrance.source: environment variable ENTRANCE_PASSWORD is not set (line 3)',
+          '  cameras.entrance.workers[0].model: names no model (models is empty) (line 5)',
+          '  cameras.entrance.workers[0].criticality: must be one of critical, high, normal, best-effort (line 5)',
+          "  cameras.entrance.workers[1].thraed: unknown key; did you mean 'thread'? (line 6)",
+          '',
+        ].join('\n'),
+      );
+      return true;
+    });
+  });
+
+  it('config check on the built-in example passes', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'config', 'check', BUILT_IN_EXAMPLE_PATH]);
+    assert.deepEqual(Object.keys((parseYaml(stdout) as { cameras: object }).cameras), ['street', 'street-mirror']);
+  });
+
+  it('config check on a missing file, without a file, or with a bad subcommand: exit 2 with its code', async () => {
+    for (const [args, pattern] of [
+      [['config', 'check', join(dir, 'missing.yaml')], /^framesupplier: ERR_CONFIG: .*missing\.yaml: 1 problem\n {2}cannot read the file: no such file\n$/],
+      [['config', 'check'], /^framesupplier: ERR_INVALID_ARGUMENT: config check takes one file/],
+      [['config', 'lint'], /^framesupplier: ERR_INVALID_ARGUMENT: unknown config command "lint"/],
+      [['config', 'schema', 'extra'], /^framesupplier: ERR_INVALID_ARGUMENT: config schema takes no arguments/],
+    ] as const) {
+      await assert.rejects(run(process.execPath, [cli, ...args]), (error: Failure) => {
+        assert.equal(error.code, 2);
+        assert.match(error.stderr, pattern);
+        return true;
+      });
+    }
+  });
+
+  it('config schema: the JSON Schema, with $schema, $id and descriptions, that validates the example', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'config', 'schema']);
+    const schema = JSON.parse(stdout) as Record<string, unknown>;
+    assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
+    assert.equal(schema.$id, 'https://framesupplier.dev/schemas/config.json');
+    assert.match(JSON.stringify(schema), /"description":"Restart policy and drop alert threshold/);
+    const validate = new Ajv({ strict: true, allowUnionTypes: true }).compile(schema);
+    const { stdout: example } = await run(process.execPath, [cli, 'config', 'check', BUILT_IN_EXAMPLE_PATH]);
+    assert.ok(validate(parseYaml(example)), 'a resolved config is a valid file too');
+  });
+});
