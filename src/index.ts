@@ -5,3 +5,4 @@ export * from './ipc/index.js';
 export * from './shm/index.js';
 export * from './models/index.js';
 export * from './workers/index.js';
+export * from './config/index.js';
