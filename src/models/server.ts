@@ -93,6 +93,8 @@ export const MODEL_SERVER_DEFAULTS = {
 
 type Limit = keyof typeof MODEL_SERVER_DEFAULTS;
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface ModelServerStats {
   readonly connections: number;
   readonly requests: number;
@@ -200,7 +202,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     const limits = {} as Record<Limit, number>;
     for (const key of Object.keys(MODEL_SERVER_DEFAULTS) as Limit[]) {
       const value = options[key] ?? MODEL_SERVER_DEFAULTS[key];
-      if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`ModelServer option ${key} must be a positive integer, got ${String(value)}`);
+      // A Node timer longer than 2^31 − 1 ms fires after 1 ms: refused rather than silently wrong.
+      const max = key.endsWith('Ms') ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER;
+      if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`ModelServer option ${key} must be an integer from 1 to ${max}, got ${String(value)}`);
       limits[key] = value;
     }
     this.#o = {

@@ -172,6 +172,12 @@ describe('model server crash and restart', { timeout: 60_000 }, () => {
 });
 
 describe('model server in process: limits and lifecycle', { timeout: 60_000 }, () => {
+  it('refuses limits that are not positive integers, and timers Node cannot arm', () => {
+    for (const bad of [{ maxConnections: 0 }, { maxQueuedRequests: 1.5 }, { idleTimeoutMs: 2 ** 31 }, { writeStallTimeoutMs: -1 }, { maxPendingResponseBytes: Number.NaN }]) {
+      assert.throws(() => new ModelServer({ socketPath: '/nonexistent.sock', handler: createMockHandler(), ...bad }), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
+    }
+  });
+
   it('refuses to replace a socket someone listens on, or a file that is not a socket', async () => {
     const w = workspace();
     const a = new ModelServer({ socketPath: w.socket, handler: createMockHandler(), shmDir: w.shmDir });
