@@ -19,6 +19,10 @@ commands:
       else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
   model-server --handler mock|person|onnx --socket PATH [--model-id ID] [--shm-dir DIR]
       serves a model over a Unix socket (seed 05's protocol, docs/protocol.md).
+      limits (defaults in docs/protocol.md): [--max-connections N] [--max-message-bytes N]
+            [--max-queued-requests N] [--max-pending-response-bytes N] [--write-stall-timeout-ms N]
+            [--partial-message-timeout-ms N] [--idle-timeout-ms N] [--handler-timeout-ms N]
+            [--close-linger-ms N] [--shutdown-grace-ms N]
       person: [--threads N] [--min-confidence X] [--pose-max-people N]
       onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
             [--input-size N] [--min-confidence X] [--iou X]

@@ -1,6 +1,9 @@
 /**
  * CLI commands of the model-serving context:
- *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [handler options]
+ *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [limits] [handler options]
+ *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
+ *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
+ *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
  *     mock:   [--mock-delay-ms N]
  *     person: [--threads N] [--min-confidence X] [--pose-max-people N]
  *     onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X]
@@ -11,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FRAME_FORMATS, ModelClient, type FrameFormat } from '../ipc/index.js';
-import { createMockHandler, createOnnxHandler, createPersonHandler, ModelServer, type InferenceHandler } from '../models/index.js';
+import { createMockHandler, createOnnxHandler, createPersonHandler, MODEL_SERVER_DEFAULTS, ModelServer, type InferenceHandler } from '../models/index.js';
 import { expectedPayloadBytes, InvalidArgumentError, type PixelFormat } from '../supplier/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
 
@@ -98,6 +101,11 @@ export function createHandler(name: string, flags: HandlerFlags): InferenceHandl
   }
 }
 
+/** The server's limits as flags: --max-connections for maxConnections, and so on. */
+const LIMIT_FLAGS = Object.fromEntries(
+  (Object.keys(MODEL_SERVER_DEFAULTS) as (keyof typeof MODEL_SERVER_DEFAULTS)[]).map((key) => [key, key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]),
+) as Record<keyof typeof MODEL_SERVER_DEFAULTS, string>;
+
 export async function modelServerCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -106,17 +114,26 @@ export async function modelServerCommand(args: string[]): Promise<number> {
       socket: { type: 'string' },
       'model-id': { type: 'string' },
       'shm-dir': { type: 'string' },
-      'max-connections': { type: 'string' },
+      ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
       ...HANDLER_OPTIONS,
     },
     strict: true,
   });
+  const flags = values as Record<string, string | undefined>;
+  const limits: Partial<Record<keyof typeof MODEL_SERVER_DEFAULTS, number>> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
+    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag]);
+  }
   const handler = createHandler(required('handler', values.handler), values);
   const server = new ModelServer({
     socketPath: required('socket', values.socket),
     handler,
     shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
-    maxConnections: int('max-connections', values['max-connections'], { fallback: 1024 }),
+    ...limits,
+  });
+  // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.
+  server.on('connection-error', ({ code, message }) => {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'connection-error', code, message })}\n`);
   });
   await server.start();
   process.stdout.write(`${JSON.stringify({ listening: server.socketPath, model_id: server.modelId, handler: handler.name, pid: process.pid })}\n`);
@@ -124,6 +141,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  // A second signal during the drain ends the process at once (the default action, as no handler is left).
   await server.close();
   return 0;
 }

@@ -2,16 +2,30 @@
  * ModelServer: one process per model, serving every camera over a Unix socket
  * with seed 05's protocol (length-prefixed JSON; frames named in shared memory).
  *
- * Contract: every bad input gets a response whose error has a stable code, and
- * the server goes on serving everyone else. A connection may carry one request
- * (seed 05's flow) or many, answered in order. Per connection: a message must
- * be completed within partialMessageTimeoutMs, a silent connection is closed
- * after idleTimeoutMs, and at most maxQueuedRequests wait (reading pauses
- * beyond). Connections beyond maxConnections are answered
- * ERR_TOO_MANY_CONNECTIONS and closed. close() stops accepting, answers what
- * is in flight, then ends. The socket file is 0600 (or 0660 with a group); a
- * stale socket left by a crashed server is replaced only if nothing listens.
+ * Contract: every bad input gets a response whose error has a stable code and
+ * fits the response schema, and the server goes on serving everyone else. A
+ * connection may carry one request (seed 05's flow) or many, answered in
+ * order. Every per-connection resource is bounded in size and in time: a
+ * message must be completed within partialMessageTimeoutMs; a silent
+ * connection is closed after idleTimeoutMs; at most maxQueuedRequests are read
+ * ahead (reading pauses beyond); answers the client does not take stop the
+ * server answering it once maxPendingResponseBytes wait, and close it
+ * (ERR_SLOW_CONSUMER) if they still wait after writeStallTimeoutMs; a
+ * connection the server ends is dropped after closeLingerMs if the client does
+ * not close it. Connections beyond maxConnections get one
+ * ERR_TOO_MANY_CONNECTIONS answer and are closed. Every connection the server
+ * closes because of its client is reported as a 'connection-error' event with
+ * its code and counted in stats().errors.
+ *
+ * close() stops accepting, answers every request read before it was called
+ * (inference requests read later get ERR_SHUTTING_DOWN), ends each connection
+ * once drained, and cuts whatever is left after shutdownGraceMs; it always
+ * resolves. One server per socket path: start() takes the path's lock
+ * (socket-lock.ts) before it checks, replaces and binds the socket file, so of
+ * servers racing for a path exactly one wins. The socket file is 0600 (or 0660
+ * with a group). docs/protocol.md specifies all of this for other languages.
  */
+import { EventEmitter } from 'node:events';
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -20,12 +34,14 @@ import {
   IpcError,
   MessageDecoder,
   parseRequest,
-  type InferenceRequest,
   type InferenceResponse,
+  type IpcErrorCode,
   type PongResponse,
 } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, readFrame } from '../shm/index.js';
+import { InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
+import { lockSocketPath, type SocketLock } from './socket-lock.js';
 
 export interface ModelServerOptions {
   readonly socketPath: string;
@@ -44,52 +60,129 @@ export interface ModelServerOptions {
   readonly maxConnections?: number;
   /** Requests read ahead on one connection before reading pauses. Default 32. */
   readonly maxQueuedRequests?: number;
+  /**
+   * Bytes of answers waiting on one connection (written, not yet taken by the
+   * kernel because the client does not read) at which the server stops
+   * answering it until they are taken. Default 1 MiB.
+   */
+  readonly maxPendingResponseBytes?: number;
+  /** Longest the server waits for a client to take its waiting answers before closing it, ERR_SLOW_CONSUMER. Default 10 000 ms. */
+  readonly writeStallTimeoutMs?: number;
+  /** After the server ends a connection (refused, framing lost, idle, shutdown), longest it waits for the client to close its side. Default 1 000 ms. */
+  readonly closeLingerMs?: number;
   /** Socket file mode. Default 0o600, or 0o660 with socketGroup. */
   readonly socketMode?: number;
   readonly socketGroup?: number;
-  /** Longest close() waits for in-flight requests before cutting connections. Default 10 000 ms. */
+  /** Longest close() waits for requests read before it to be answered before cutting connections. Default 10 000 ms. */
   readonly shutdownGraceMs?: number;
 }
+
+/** The defaults of every limit, as documented in docs/protocol.md. */
+export const MODEL_SERVER_DEFAULTS = {
+  maxMessageBytes: 1024 * 1024,
+  partialMessageTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  handlerTimeoutMs: 10_000,
+  maxConnections: 1024,
+  maxQueuedRequests: 32,
+  maxPendingResponseBytes: 1024 * 1024,
+  writeStallTimeoutMs: 10_000,
+  closeLingerMs: 1_000,
+  shutdownGraceMs: 10_000,
+} as const;
+
+type Limit = keyof typeof MODEL_SERVER_DEFAULTS;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ModelServerStats {
   readonly connections: number;
   readonly requests: number;
+  /** Answers with an error, by code, and connections closed for ERR_SLOW_CONSUMER. */
   readonly errors: Readonly<Record<string, number>>;
   readonly uptimeS: number;
+}
+
+/** A connection the server closed (or refused) because of what its client did. */
+export interface ConnectionErrorEvent {
+  readonly code: IpcErrorCode;
+  readonly message: string;
+}
+
+export interface ModelServerEvents {
+  'connection-error': [ConnectionErrorEvent];
+}
+
+interface Pending {
+  /** A decoded message, or the framing or JSON error to answer in its place. */
+  readonly message: unknown;
+  /** Read after close() began: an inference request is then answered ERR_SHUTTING_DOWN. */
+  readonly afterShutdown: boolean;
 }
 
 interface Connection {
   readonly socket: Socket;
   readonly decoder: MessageDecoder;
-  readonly queue: unknown[];
+  readonly queue: Pending[];
   busy: boolean;
   partialTimer: NodeJS.Timeout | null;
-  /** Framing was lost (or a message timed out): no more input is read from this connection. */
+  /** No more requests are taken from this connection: what still arrives is read and discarded (so the client's close is seen). */
   broken: boolean;
   /** End the connection once its queue is answered (framing lost, or the server is closing). */
   ending: boolean;
 }
 
-function errorResponse(modelId: string, error: IpcError, request?: Partial<InferenceRequest> | null): InferenceResponse {
-  const requestId = request?.request_id;
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * An error answer that fits the response schema whatever the request held:
+ * request_id, camera_id and frame_id are echoed only when they are values the
+ * request schema allows (else request_id is left out and the others are null).
+ */
+function errorResponse(modelId: string, error: IpcError, request: unknown): InferenceResponse {
+  const r = isObject(request) ? request : {};
+  const requestId = r.request_id;
+  const frameId = isObject(r.frame_metadata) ? r.frame_metadata.frame_id : undefined;
   return {
-    ...(requestId === undefined ? {} : { request_id: requestId }),
+    ...(typeof requestId === 'string' || Number.isInteger(requestId) ? { request_id: requestId as string | number } : {}),
     model_id: modelId,
-    camera_id: typeof request?.camera_id === 'string' ? request.camera_id : null,
-    frame_id: typeof request?.frame_metadata?.frame_id === 'number' ? request.frame_metadata.frame_id : null,
+    camera_id: typeof r.camera_id === 'string' ? r.camera_id : null,
+    frame_id: Number.isSafeInteger(frameId) && (frameId as number) >= 0 ? (frameId as number) : null,
     detections: [],
     metadata: { inference_time_ms: 0 },
     error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) },
   };
 }
 
-export class ModelServer {
+/** Resolves when `taken` does, 'closed' if the socket closes first, 'stalled' after ms. */
+function within(taken: Promise<void>, socket: Socket, ms: number): Promise<'taken' | 'closed' | 'stalled'> {
+  return new Promise((resolve) => {
+    const done = (outcome: 'taken' | 'closed' | 'stalled'): void => {
+      clearTimeout(timer);
+      socket.off('close', onClose);
+      resolve(outcome);
+    };
+    const onClose = (): void => done('closed');
+    const timer = setTimeout(() => done('stalled'), ms);
+    socket.once('close', onClose);
+    void taken.then(() => done('taken'));
+  });
+}
+
+export class ModelServer extends EventEmitter<ModelServerEvents> {
   readonly socketPath: string;
   readonly modelId: string;
   readonly #handler: InferenceHandler;
-  readonly #o: Required<Omit<ModelServerOptions, 'socketGroup' | 'handler' | 'socketPath' | 'socketMode'>> & { socketMode: number; socketGroup?: number };
+  readonly #o: Record<Limit, number> & { shmDir: string; socketMode: number; socketGroup?: number };
   #server: Server | null = null;
+  #lock: SocketLock | null = null;
   readonly #connections = new Set<Connection>();
+  /** Every accepted socket, served or refused, for the cut at the end of the shutdown grace. */
+  readonly #sockets = new Set<Socket>();
+  /** Refused sockets lingering until their client closes: closed at once by close(). */
+  readonly #refused = new Set<Socket>();
   #closing: Promise<void> | null = null;
   #requests = 0;
   readonly #errors: Record<string, number> = {};
@@ -102,44 +195,65 @@ export class ModelServer {
   #startedAt = performance.now();
 
   constructor(options: ModelServerOptions) {
+    super();
     this.socketPath = options.socketPath;
     this.#handler = options.handler;
     this.modelId = options.handler.modelId;
+    const limits = {} as Record<Limit, number>;
+    for (const key of Object.keys(MODEL_SERVER_DEFAULTS) as Limit[]) {
+      const value = options[key] ?? MODEL_SERVER_DEFAULTS[key];
+      // A Node timer longer than 2^31 − 1 ms fires after 1 ms: refused rather than silently wrong.
+      const max = key.endsWith('Ms') ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER;
+      if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`ModelServer option ${key} must be an integer from 1 to ${max}, got ${String(value)}`);
+      limits[key] = value;
+    }
     this.#o = {
+      ...limits,
       shmDir: options.shmDir ?? DEFAULT_SHM_DIR,
-      maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
-      partialMessageTimeoutMs: options.partialMessageTimeoutMs ?? 5_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-      handlerTimeoutMs: options.handlerTimeoutMs ?? 10_000,
-      maxConnections: options.maxConnections ?? 1024,
-      maxQueuedRequests: options.maxQueuedRequests ?? 32,
       socketMode: options.socketMode ?? (options.socketGroup === undefined ? 0o600 : 0o660),
-      shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
       ...(options.socketGroup === undefined ? {} : { socketGroup: options.socketGroup }),
     };
   }
 
-  /** Loads the handler, then listens. Throws ERR_SOCKET_IN_USE if another server answers on the path. */
+  /**
+   * Takes the socket path's lock, loads the handler, then listens. Throws
+   * ERR_SOCKET_IN_USE if another server holds the path or answers on it, or if
+   * the path is not a socket.
+   */
   async start(): Promise<void> {
-    await this.#handler.load?.();
-    await this.#clearStaleSocket();
-    const server = createServer((socket) => this.#accept(socket));
-    this.#server = server;
-    // Create the socket file with its final mode: no window where others may connect.
-    const previousUmask = process.umask(0o777 & ~this.#o.socketMode);
+    const lock = await lockSocketPath(this.socketPath);
     try {
-      await new Promise<void>((resolve, reject) => {
+      await this.#handler.load?.();
+      // Under the lock nobody else checks, unlinks or binds this path: a stale socket is ours to replace.
+      await this.#clearStaleSocket();
+      const server = createServer((socket) => this.#accept(socket));
+      const listening = new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.socketPath, () => {
+        server.once('listening', () => {
           server.off('error', reject);
           resolve();
         });
       });
-    } finally {
-      process.umask(previousUmask);
+      // Create the socket file with its final mode: no window where others may connect. The bind
+      // happens inside listen(), synchronously, so the umask is restored before anything else runs.
+      const previousUmask = process.umask(0o777 & ~this.#o.socketMode);
+      try {
+        server.listen(this.socketPath);
+      } finally {
+        process.umask(previousUmask);
+      }
+      await listening;
+      this.#server = server;
+      chmodSync(this.socketPath, this.#o.socketMode);
+      if (this.#o.socketGroup !== undefined) chownSync(this.socketPath, -1, this.#o.socketGroup);
+    } catch (error) {
+      const server = this.#server;
+      this.#server = null;
+      if (server !== null) await new Promise((resolve) => server.close(resolve));
+      await lock.release();
+      throw error;
     }
-    chmodSync(this.socketPath, this.#o.socketMode);
-    if (this.#o.socketGroup !== undefined) chownSync(this.socketPath, -1, this.#o.socketGroup);
+    this.#lock = lock;
     this.#startedAt = performance.now();
   }
 
@@ -147,17 +261,27 @@ export class ModelServer {
     return { connections: this.#connections.size, requests: this.#requests, errors: { ...this.#errors }, uptimeS: (performance.now() - this.#startedAt) / 1000 };
   }
 
-  /** Stops accepting, answers requests in flight, closes every connection. Idempotent. */
+  /**
+   * Stops accepting, answers every request read so far, ends each connection
+   * once drained, cuts what is left after shutdownGraceMs, then releases the
+   * socket path. Idempotent; always resolves.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const server = this.#server;
       const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const connection of this.#connections) this.#endWhenIdle(connection);
+      for (const socket of this.#refused) socket.destroy();
+      for (const connection of this.#connections) {
+        connection.ending = true;
+        if (!connection.busy && connection.queue.length === 0) this.#finish(connection);
+      }
       const grace = setTimeout(() => {
-        for (const c of this.#connections) c.socket.destroy();
+        for (const socket of this.#sockets) socket.destroy();
       }, this.#o.shutdownGraceMs);
-      await closed;
+      await closed; // every socket closed, and the socket file unlinked
       clearTimeout(grace);
+      await this.#lock?.release();
+      this.#lock = null;
       await this.#handler.close?.();
     })();
     return this.#closing;
@@ -171,6 +295,7 @@ export class ModelServer {
       return; // nothing there
     }
     if (!isSocket) throw new IpcError('ERR_SOCKET_IN_USE', `${this.socketPath} exists and is not a socket; refusing to replace it`);
+    // A server of another make (or one in another network namespace) holds no lock of ours: ask the socket itself.
     const listening = await new Promise<boolean>((resolve) => {
       const probe = connect(this.socketPath);
       probe.once('connect', () => {
@@ -184,13 +309,16 @@ export class ModelServer {
   }
 
   #accept(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => undefined); // a client that vanished: nothing to answer
     if (this.#closing !== null || this.#connections.size >= this.#o.maxConnections) {
-      const error = this.#closing !== null
-        ? new IpcError('ERR_SHUTTING_DOWN', 'the server is shutting down')
-        : new IpcError('ERR_TOO_MANY_CONNECTIONS', `the server has ${this.#o.maxConnections} connections already`);
-      this.#count(error.code);
-      socket.on('error', () => undefined);
-      socket.end(encodeMessage(errorResponse(this.modelId, error)));
+      this.#refuse(
+        socket,
+        this.#closing !== null
+          ? new IpcError('ERR_SHUTTING_DOWN', 'the server is shutting down')
+          : new IpcError('ERR_TOO_MANY_CONNECTIONS', `the server has ${this.#o.maxConnections} connections already`),
+      );
       return;
     }
     const connection: Connection = {
@@ -205,9 +333,9 @@ export class ModelServer {
     this.#connections.add(connection);
     socket.setTimeout(this.#o.idleTimeoutMs);
     socket.on('timeout', () => {
-      if (!connection.busy && connection.queue.length === 0) socket.end();
+      // Busy connections are bounded by handlerTimeoutMs and writeStallTimeoutMs instead.
+      if (!connection.busy && connection.queue.length === 0) this.#finish(connection);
     });
-    socket.on('error', () => undefined); // a client that vanished: nothing to answer
     socket.on('close', () => {
       if (connection.partialTimer !== null) clearTimeout(connection.partialTimer);
       this.#connections.delete(connection);
@@ -215,21 +343,55 @@ export class ModelServer {
     socket.on('data', (chunk: Buffer) => this.#onData(connection, chunk));
   }
 
+  /** One answer without reading any request, then closed. */
+  #refuse(socket: Socket, error: IpcError): void {
+    this.#report(error);
+    this.#refused.add(socket);
+    socket.once('close', () => this.#refused.delete(socket));
+    // Read and discard: an unread request would keep the client's close unseen and the descriptor open for ever.
+    socket.on('data', () => undefined);
+    this.#end(socket, encodeMessage(errorResponse(this.modelId, error, null)));
+  }
+
+  /** Ends a served connection: no more requests are taken from it. */
+  #finish(connection: Connection): void {
+    connection.broken = true;
+    connection.ending = true;
+    if (connection.partialTimer !== null) clearTimeout(connection.partialTimer);
+    connection.partialTimer = null;
+    if (connection.socket.isPaused()) connection.socket.resume(); // discard, and see the client's close
+    this.#end(connection.socket);
+  }
+
+  /** Sends `last` and ends the socket; drops it if the client has not closed its side within closeLingerMs. */
+  #end(socket: Socket, last?: Buffer): void {
+    if (socket.writableEnded || socket.destroyed) return;
+    if (last === undefined) socket.end();
+    else socket.end(last);
+    const linger = setTimeout(() => socket.destroy(), this.#o.closeLingerMs);
+    socket.once('close', () => clearTimeout(linger));
+  }
+
   #onData(connection: Connection, chunk: Buffer): void {
     if (connection.broken) return;
+    const afterShutdown = this.#closing !== null;
     for (const decoded of connection.decoder.push(chunk)) {
-      if (decoded.ok) connection.queue.push(decoded.message);
-      else if (decoded.error.code === 'ERR_INVALID_JSON') connection.queue.push(decoded.error);
+      if (decoded.ok) connection.queue.push({ message: decoded.message, afterShutdown });
       else {
-        // Framing is lost: answer what came before, then this error, then close.
-        connection.queue.push(decoded.error);
-        connection.broken = true;
-        connection.ending = true;
+        connection.queue.push({ message: decoded.error, afterShutdown });
+        if (decoded.error.code !== 'ERR_INVALID_JSON') {
+          // Framing is lost: answer what came before, then this error, then close.
+          this.#announce(decoded.error);
+          connection.broken = true;
+          connection.ending = true;
+        }
       }
     }
     if (connection.decoder.partial && connection.partialTimer === null && !connection.broken) {
       connection.partialTimer = setTimeout(() => {
-        connection.queue.push(new IpcError('ERR_TIMEOUT', `message not completed within ${this.#o.partialMessageTimeoutMs} ms`));
+        const error = new IpcError('ERR_TIMEOUT', `message not completed within ${this.#o.partialMessageTimeoutMs} ms`);
+        this.#announce(error);
+        connection.queue.push({ message: error, afterShutdown: this.#closing !== null });
         connection.broken = true;
         connection.ending = true;
         void this.#drain(connection);
@@ -248,33 +410,45 @@ export class ModelServer {
     connection.busy = true;
     try {
       while (connection.queue.length > 0) {
-        const message = connection.queue.shift();
-        const response = await this.#respond(message);
-        if (connection.socket.destroyed) return;
-        if (!connection.socket.write(encodeMessage(response))) {
-          await new Promise((resolve) => connection.socket.once('drain', resolve));
-        }
+        const response = await this.#respond(connection.queue.shift()!);
+        if (connection.socket.destroyed || connection.socket.writableEnded) return;
+        if (!(await this.#send(connection, response))) return;
         if (connection.queue.length < this.#o.maxQueuedRequests && connection.socket.isPaused()) connection.socket.resume();
       }
-      if (connection.ending || this.#closing !== null) connection.socket.end();
+      if (connection.ending) this.#finish(connection);
     } finally {
       connection.busy = false;
     }
   }
 
-  #endWhenIdle(connection: Connection): void {
-    connection.ending = true;
-    if (!connection.busy && connection.queue.length === 0) connection.socket.end();
+  /**
+   * Writes an answer. Once maxPendingResponseBytes of answers wait for the
+   * client to read them, stops answering this connection until it has; a
+   * client that has not within writeStallTimeoutMs is closed ERR_SLOW_CONSUMER
+   * (it would otherwise hold its connection, and a share of the cap, for ever).
+   * False when the connection is gone.
+   */
+  async #send(connection: Connection, response: InferenceResponse | PongResponse): Promise<boolean> {
+    const socket = connection.socket;
+    const taken = new Promise<void>((resolve) => socket.write(encodeMessage(response), () => resolve()));
+    if (socket.writableLength < this.#o.maxPendingResponseBytes) return true;
+    const outcome = await within(taken, socket, this.#o.writeStallTimeoutMs);
+    if (outcome === 'stalled') {
+      const error = new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#o.writeStallTimeoutMs} ms`);
+      this.#report(error);
+      socket.destroy();
+    }
+    return outcome === 'taken' && !socket.destroyed;
   }
 
-  async #respond(message: unknown): Promise<InferenceResponse | PongResponse> {
+  async #respond({ message, afterShutdown }: Pending): Promise<InferenceResponse | PongResponse> {
     this.#requests++;
     if (message instanceof IpcError) return this.#fail(message, null);
     let parsed;
     try {
       parsed = parseRequest(message);
     } catch (error) {
-      return this.#fail(error as IpcError, message as Partial<InferenceRequest>);
+      return this.#fail(error as IpcError, message);
     }
     if (parsed.kind === 'ping') {
       return {
@@ -288,7 +462,7 @@ export class ModelServer {
       };
     }
     const request = parsed.request;
-    if (this.#closing !== null) return this.#fail(new IpcError('ERR_SHUTTING_DOWN', 'the server is shutting down'), request);
+    if (afterShutdown) return this.#fail(new IpcError('ERR_SHUTTING_DOWN', 'the server is shutting down'), request);
     if (request.model_id !== this.modelId) {
       return this.#fail(new IpcError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(request.model_id)}`), request);
     }
@@ -346,9 +520,20 @@ export class ModelServer {
     if (this.#spareBuffers.length < 16) this.#spareBuffers.push(buffer);
   }
 
-  #fail(error: IpcError, request: Partial<InferenceRequest> | null): InferenceResponse {
+  #fail(error: IpcError, request: unknown): InferenceResponse {
     this.#count(error.code);
-    return errorResponse(this.modelId, error, request !== null && typeof request === 'object' ? request : null);
+    return errorResponse(this.modelId, error, request);
+  }
+
+  /** A connection closed because of its client: counted, and announced. */
+  #report(error: IpcError): void {
+    this.#count(error.code);
+    this.#announce(error);
+  }
+
+  /** (Framing errors are counted when answered, so they are only announced.) */
+  #announce(error: IpcError): void {
+    this.emit('connection-error', { code: error.code, message: error.message });
   }
 
   #count(code: string): void {

@@ -11,7 +11,7 @@ const request = {
   timestamp: 1735598400.123,
 };
 
-describe('MessageDecoder', () => {
+describe('MessageDecoder', { timeout: 60_000 }, () => {
   it('decodes a stream of messages split at every pair of byte offsets', () => {
     const messages = [request, { type: 'ping' }, { x: 'é ✓ 日本' }];
     const stream = Buffer.concat(messages.map(encodeMessage));
@@ -87,7 +87,7 @@ describe('MessageDecoder', () => {
   });
 });
 
-describe('parseRequest()', () => {
+describe('parseRequest()', { timeout: 60_000 }, () => {
   it('accepts seed 05 requests and pings', () => {
     assert.equal(parseRequest(request).kind, 'infer');
     assert.equal(parseRequest({ type: 'ping', request_id: 7 }).kind, 'ping');
@@ -112,5 +112,51 @@ describe('parseRequest()', () => {
         return true;
       });
     }
+  });
+  it('property: of several faults, the one reported is the first in the order docs/protocol.md gives', () => {
+    // The documented order: missing required fields (in this order), then each field in this order.
+    const required = ['frame_reference', 'frame_metadata', 'camera_id', 'model_id', 'timestamp'] as const;
+    const fields = ['type', 'request_id', 'frame_reference', 'frame_metadata', 'camera_id', 'model_id', 'timestamp'] as const;
+    const sub = ['frame_id', 'width', 'height', 'format'] as const;
+    const invalid: Record<string, unknown> = { type: 'pong', request_id: 1.5, frame_reference: '', camera_id: '', model_id: 5, timestamp: 'now', frame_id: -1, width: 0, height: 16_385, format: 'XYZ' };
+    const state = fc.constantFrom('ok', 'missing', 'invalid');
+    fc.assert(
+      fc.property(
+        fc.record({ type: fc.constantFrom('ok', 'invalid'), request_id: fc.constantFrom('ok', 'invalid'), frame_reference: state, camera_id: state, model_id: state, timestamp: state }),
+        fc.oneof(fc.constantFrom('ok', 'missing', 'not-object'), fc.record({ frame_id: state, width: state, height: state, format: state })),
+        (top, meta) => {
+          const message: Record<string, unknown> = { ...request, type: 'infer', request_id: 'r' };
+          for (const [f, st] of Object.entries(top)) {
+            if (st === 'missing') delete message[f];
+            if (st === 'invalid') message[f] = invalid[f];
+          }
+          if (meta === 'missing') delete message.frame_metadata;
+          else if (meta === 'not-object') message.frame_metadata = [1];
+          else if (typeof meta === 'object') {
+            const m: Record<string, unknown> = { ...request.frame_metadata };
+            for (const [f, st] of Object.entries(meta)) {
+              if (st === 'missing') delete m[f];
+              if (st === 'invalid') m[f] = invalid[f];
+            }
+            message.frame_metadata = m;
+          }
+          const states: Record<string, string> = { ...top, frame_metadata: typeof meta === 'string' ? meta : 'object' };
+          const expected =
+            required.find((f) => states[f] === 'missing') ??
+            fields
+              .map((f) => {
+                if (f !== 'frame_metadata') return states[f] === 'invalid' ? f : undefined;
+                if (states[f] === 'not-object') return f;
+                if (typeof meta !== 'object') return undefined;
+                const s = sub.find((x) => meta[x] === 'missing') ?? sub.find((x) => meta[x] === 'invalid');
+                return s === undefined ? undefined : `frame_metadata.${s}`;
+              })
+              .find((f) => f !== undefined);
+          if (expected === undefined) assert.equal(parseRequest(message).kind, 'infer');
+          else assert.throws(() => parseRequest(message), (e: { code: string; field: string }) => e.code === 'ERR_SCHEMA' && e.field === expected);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 });

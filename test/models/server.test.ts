@@ -3,12 +3,14 @@
  * real client: concurrency, crash and restart, every error code, limits.
  */
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { lstatSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { encodeMessage, IpcError, MessageDecoder, ModelClient, type InferenceRequest } from '../../src/ipc/index.js';
+import { encodeMessage, IpcError, MessageDecoder, ModelClient, type InferenceRequest, type InferenceResponse } from '../../src/ipc/index.js';
 import { createMockHandler, ModelServer } from '../../src/models/index.js';
+import { eventually } from '../helpers/process.js';
 import { ServerProcess, workspace, writeFrames } from './fixtures.js';
 
 const ws = workspace();
@@ -33,7 +35,7 @@ async function rawExchange(socketPath: string, bytes: Buffer[], expectClose = tr
   return answers;
 }
 
-describe('model server process', () => {
+describe('model server process', { timeout: 120_000 }, () => {
   const server = new ServerProcess(ws.socket, ws.shmDir);
   const { writer, refs } = writeFrames(ws.shmDir, 'camera_1', 3);
   before(async () => {
@@ -141,7 +143,7 @@ describe('model server process', () => {
   });
 });
 
-describe('model server crash and restart', () => {
+describe('model server crash and restart', { timeout: 60_000 }, () => {
   it('kill -9 mid-request gives clients a clear error; a restarted server (stale socket replaced) serves them again', async () => {
     const w = workspace();
     const slow = new ServerProcess(w.socket, w.shmDir, ['--mock-delay-ms', '2000']);
@@ -169,7 +171,13 @@ describe('model server crash and restart', () => {
   });
 });
 
-describe('model server in process: limits and lifecycle', () => {
+describe('model server in process: limits and lifecycle', { timeout: 60_000 }, () => {
+  it('refuses limits that are not positive integers, and timers Node cannot arm', () => {
+    for (const bad of [{ maxConnections: 0 }, { maxQueuedRequests: 1.5 }, { idleTimeoutMs: 2 ** 31 }, { writeStallTimeoutMs: -1 }, { maxPendingResponseBytes: Number.NaN }]) {
+      assert.throws(() => new ModelServer({ socketPath: '/nonexistent.sock', handler: createMockHandler(), ...bad }), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
+    }
+  });
+
   it('refuses to replace a socket someone listens on, or a file that is not a socket', async () => {
     const w = workspace();
     const a = new ModelServer({ socketPath: w.socket, handler: createMockHandler(), shmDir: w.shmDir });
@@ -234,5 +242,225 @@ describe('model server in process: limits and lifecycle', () => {
     holders.forEach((s) => s.destroy());
     await server.close();
     w.cleanup();
+  });
+});
+
+/** A socket file left by a process killed with SIGKILL: nothing listens on it. */
+async function staleSocket(path: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))", path], { stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(lstatSync(path).isSocket(), 'the stale socket file is there');
+}
+
+function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+describe('model server hardening: connections, slow readers, the socket path, shutdown', { timeout: 120_000 }, () => {
+  it('refusals over the cap of clients that sent a request leak no descriptor; SIGTERM then exits 0', async () => {
+    const w = workspace();
+    const { writer, refs } = writeFrames(w.shmDir, 'camera_1', 1);
+    const proc = await new ServerProcess(w.socket, w.shmDir, ['--max-connections', '1']).start();
+    const pid = proc.child!.pid!;
+    const holder = new ModelClient({ socketPath: w.socket });
+    assert.equal((await holder.ping()).type, 'pong'); // the one connection allowed
+    const before = fdCount(pid);
+    for (let i = 0; i < 100; i++) {
+      const client = new ModelClient({ socketPath: w.socket, mode: 'per-request' });
+      const answer = await client.request(request(refs[0]!)); // sent before the refusal is read
+      assert.equal(answer.error?.code, 'ERR_TOO_MANY_CONNECTIONS');
+      client.close();
+    }
+    await eventually(() => fdCount(pid) <= before, `the server's descriptors back to ${before}`, 10_000);
+    assert.equal((await holder.ping()).type, 'pong', 'the held connection is still served');
+    assert.equal(await proc.kill('SIGTERM'), 0);
+    holder.close();
+    writer.close();
+    w.cleanup();
+  });
+
+  it('close() resolves although a refused client keeps its connection open and never reads', async () => {
+    const w = workspace();
+    const server = new ModelServer({ socketPath: w.socket, shmDir: w.shmDir, handler: createMockHandler(), maxConnections: 1, closeLingerMs: 60_000 });
+    await server.start();
+    const holder = connect(w.socket);
+    await new Promise((r) => holder.once('connect', r));
+    const refused = connect(w.socket);
+    refused.on('error', () => undefined);
+    refused.write(encodeMessage({ type: 'ping' }));
+    await new Promise<void>((resolve) => server.once('connection-error', (e) => e.code === 'ERR_TOO_MANY_CONNECTIONS' && resolve()));
+    await server.close();
+    holder.destroy();
+    refused.destroy();
+    w.cleanup();
+  });
+
+  it('a connection the server ends (framing lost) is dropped after closeLingerMs when its client keeps it half open', async () => {
+    const w = workspace();
+    const server = new ModelServer({ socketPath: w.socket, shmDir: w.shmDir, handler: createMockHandler(), closeLingerMs: 100 });
+    await server.start();
+    const socket = connect({ path: w.socket, allowHalfOpen: true }); // does not close when the server does
+    const decoder = new MessageDecoder();
+    const answers: unknown[] = [];
+    socket.on('data', (chunk) => answers.push(...decoder.push(chunk).map((d) => (d.ok ? d.message : d.error))));
+    const ended = new Promise((r) => socket.once('end', r));
+    socket.write(Buffer.alloc(4)); // a zero length: the stream cannot be resynchronised
+    await ended;
+    assert.equal((answers[0] as InferenceResponse).error?.code, 'ERR_BAD_LENGTH');
+    // A half-open socket shows the client nothing more: the server's own count tells.
+    await eventually(() => server.stats().connections === 0, 'the server to drop the half-open connection', 10_000);
+    socket.destroy();
+    await server.close();
+    w.cleanup();
+  });
+
+  it('a client that pipelines and never reads is closed ERR_SLOW_CONSUMER; a new client then gets in', { timeout: 30_000 }, async () => {
+    const w = workspace();
+    const server = new ModelServer({
+      socketPath: w.socket,
+      shmDir: w.shmDir,
+      handler: createMockHandler(),
+      maxConnections: 2,
+      maxPendingResponseBytes: 64 * 1024,
+      writeStallTimeoutMs: 200,
+    });
+    await server.start();
+    let slow = 0;
+    const bothClosed = new Promise<void>((resolve) =>
+      server.on('connection-error', (e) => {
+        if (e.code === 'ERR_SLOW_CONSUMER' && ++slow === 2) resolve();
+      }),
+    );
+    const pings = Buffer.concat(Array.from({ length: 20_000 }, (_, i) => encodeMessage({ type: 'ping', request_id: i })));
+    const hogs = [0, 1].map(() => {
+      const s = connect(w.socket); // no 'data' listener: it never reads
+      s.on('error', () => undefined);
+      s.write(pings);
+      return s;
+    });
+    await bothClosed;
+    const client = new ModelClient({ socketPath: w.socket });
+    assert.equal((await client.ping()).type, 'pong');
+    assert.equal(server.stats().errors.ERR_SLOW_CONSUMER, 2);
+    client.close();
+    hogs.forEach((s) => s.destroy());
+    await server.close();
+    w.cleanup();
+  });
+
+  it('servers racing for one stale socket path in one process: exactly one listens, the others get ERR_SOCKET_IN_USE', async () => {
+    const w = workspace();
+    await staleSocket(w.socket);
+    const servers = [0, 1, 2, 3].map(() => new ModelServer({ socketPath: w.socket, shmDir: w.shmDir, handler: createMockHandler() }));
+    const outcomes = await Promise.all(servers.map((s) => s.start().then(() => null, (e: IpcError) => e)));
+    assert.equal(outcomes.filter((o) => o === null).length, 1, 'exactly one started');
+    for (const o of outcomes) if (o !== null) assert.equal(o.code, 'ERR_SOCKET_IN_USE');
+    const client = new ModelClient({ socketPath: w.socket });
+    assert.equal((await client.ping()).type, 'pong', 'the winner is reachable on the path');
+    client.close();
+    await servers[outcomes.indexOf(null)]!.close();
+    // Once it is closed, the path is free again.
+    const next = new ModelServer({ socketPath: w.socket, shmDir: w.shmDir, handler: createMockHandler() });
+    await next.start();
+    await next.close();
+    w.cleanup();
+  });
+
+  it('two server processes racing for one stale socket path: one listens and is reachable, the other exits with ERR_SOCKET_IN_USE', async () => {
+    const w = workspace();
+    await staleSocket(w.socket);
+    const procs = [new ServerProcess(w.socket, w.shmDir), new ServerProcess(w.socket, w.shmDir)];
+    const outcomes = await Promise.all(procs.map((p) => p.start().then(() => null, (e: Error) => e)));
+    assert.equal(outcomes.filter((o) => o === null).length, 1, 'exactly one started');
+    const loser = outcomes.find((o) => o !== null)!;
+    assert.match(loser.message, /ERR_SOCKET_IN_USE/);
+    const winner = procs[outcomes.indexOf(null)]!;
+    const client = new ModelClient({ socketPath: w.socket });
+    const pong = await client.ping();
+    assert.equal(pong.type, 'pong');
+    client.close();
+    assert.equal(await winner.kill('SIGTERM'), 0);
+    w.cleanup();
+  });
+
+  it('40 pipelined requests then SIGTERM: every request read before the signal gets its real answer; exit 0', async () => {
+    const w = workspace();
+    const { writer, refs } = writeFrames(w.shmDir, 'camera_1', 1);
+    const proc = await new ServerProcess(w.socket, w.shmDir, ['--mock-delay-ms', '20']).start();
+    const socket = connect(w.socket);
+    const decoder = new MessageDecoder();
+    const answers: InferenceResponse[] = [];
+    let firstAnswer!: () => void;
+    const answered = new Promise<void>((r) => (firstAnswer = r));
+    socket.on('data', (chunk) => {
+      for (const d of decoder.push(chunk)) if (d.ok) answers.push(d.message as InferenceResponse);
+      firstAnswer();
+    });
+    const closed = new Promise((r) => socket.once('close', r));
+    await new Promise((r) => socket.once('connect', r));
+    // One write: the server reads all 40 in one go, before it has answered the first.
+    socket.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => encodeMessage({ ...request(refs[0]!), request_id: i }))));
+    await answered;
+    const exitCode = proc.kill('SIGTERM');
+    await closed;
+    assert.equal(await exitCode, 0);
+    assert.deepEqual(answers.map((a) => a.request_id), Array.from({ length: 40 }, (_, i) => i));
+    for (const a of answers) assert.equal(a.error, null, `request ${String(a.request_id)}: ${a.error?.code}`);
+    writer.close();
+    w.cleanup();
+  });
+});
+
+describe('model server answers always fit the response schema', { timeout: 60_000 }, () => {
+  const w = workspace();
+  const server = new ModelServer({ socketPath: w.socket, shmDir: w.shmDir, handler: createMockHandler() });
+  const { writer, refs } = writeFrames(w.shmDir, 'camera_1', 1);
+  let client: ModelClient;
+  before(async () => {
+    await server.start();
+    client = new ModelClient({ socketPath: w.socket }); // it validates every answer against the response schema
+  });
+  after(async () => {
+    client.close();
+    writer.close();
+    await server.close();
+    w.cleanup();
+  });
+
+  const notAnId = fc.oneof(
+    fc.double().filter((x) => !Number.isInteger(x)),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+  );
+
+  it('an invalid request_id is not echoed: ERR_SCHEMA on request_id, without request_id', async () => {
+    await fc.assert(
+      fc.asyncProperty(notAnId, fc.boolean(), async (id, ping) => {
+        const message = ping ? { type: 'ping', request_id: id } : { ...request(refs[0]!), request_id: id };
+        const answer = (await client.request(message as never)) as InferenceResponse;
+        assert.equal(answer.error?.code, 'ERR_SCHEMA');
+        assert.equal(answer.error?.field, 'request_id');
+        assert.equal('request_id' in answer, false);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('an invalid frame_id is answered with frame_id null; valid ids and camera ids are echoed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(notAnId, fc.integer({ max: -1 }), fc.constant(2 ** 53), fc.string({ maxLength: 4 })), fc.integer({ min: 0 }), async (frameId, requestId) => {
+        const ref = refs[0]!;
+        const message = { ...request({ ...ref, frame_metadata: { ...ref.frame_metadata, frame_id: frameId as number } }), request_id: requestId };
+        const answer = (await client.request(message)) as InferenceResponse;
+        assert.equal(answer.error?.code, 'ERR_SCHEMA');
+        assert.equal(answer.error?.field, 'frame_metadata.frame_id');
+        assert.equal(answer.frame_id, null);
+        assert.equal(answer.request_id, requestId);
+        assert.equal(answer.camera_id, 'camera_1');
+      }),
+      { numRuns: 100 },
+    );
   });
 });
