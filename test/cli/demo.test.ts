@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-describe('framesupplier demo (the real command, as a child process)', () => {
+describe('framesupplier demo (the real command, as a child process)', { timeout: 120_000 }, () => {
   it('runs a live view of every worker and exits 0 when its duration ends', async () => {
     const { stdout } = await run(process.execPath, [cli, 'demo', '--duration', '2', '--width', '160', '--height', '90']);
     const lastView = stdout.slice(stdout.lastIndexOf('framesupplier demo'));

@@ -11,7 +11,7 @@ const request = {
   timestamp: 1735598400.123,
 };
 
-describe('MessageDecoder', () => {
+describe('MessageDecoder', { timeout: 60_000 }, () => {
   it('decodes a stream of messages split at every pair of byte offsets', () => {
     const messages = [request, { type: 'ping' }, { x: 'é ✓ 日本' }];
     const stream = Buffer.concat(messages.map(encodeMessage));
@@ -87,7 +87,7 @@ describe('MessageDecoder', () => {
   });
 });
 
-describe('parseRequest()', () => {
+describe('parseRequest()', { timeout: 60_000 }, () => {
   it('accepts seed 05 requests and pings', () => {
     assert.equal(parseRequest(request).kind, 'infer');
     assert.equal(parseRequest({ type: 'ping', request_id: 7 }).kind, 'ping');

@@ -33,7 +33,7 @@ async function rawExchange(socketPath: string, bytes: Buffer[], expectClose = tr
   return answers;
 }
 
-describe('model server process', () => {
+describe('model server process', { timeout: 120_000 }, () => {
   const server = new ServerProcess(ws.socket, ws.shmDir);
   const { writer, refs } = writeFrames(ws.shmDir, 'camera_1', 3);
   before(async () => {
@@ -141,7 +141,7 @@ describe('model server process', () => {
   });
 });
 
-describe('model server crash and restart', () => {
+describe('model server crash and restart', { timeout: 120_000 }, () => {
   it('kill -9 mid-request gives clients a clear error; a restarted server (stale socket replaced) serves them again', async () => {
     const w = workspace();
     const slow = new ServerProcess(w.socket, w.shmDir, ['--mock-delay-ms', '2000']);
@@ -169,7 +169,7 @@ describe('model server crash and restart', () => {
   });
 });
 
-describe('model server in process: limits and lifecycle', () => {
+describe('model server in process: limits and lifecycle', { timeout: 120_000 }, () => {
   it('refuses to replace a socket someone listens on, or a file that is not a socket', async () => {
     const w = workspace();
     const a = new ModelServer({ socketPath: w.socket, handler: createMockHandler(), shmDir: w.shmDir });

@@ -17,7 +17,7 @@ after(() => rmSync(base, { recursive: true, force: true }));
 
 const gray = (w: number, h: number, fill: number) => new Uint8Array(w * h).fill(fill);
 
-describe('frame store', () => {
+describe('frame store', { timeout: 60_000 }, () => {
   it('writes a frame once and reads it back by reference and frame_id, mode 0600', () => {
     const dir = join(base, 'a');
     const writer = new FrameStoreWriter('camera_1', { dir, slots: 4, slotBytes: 64 });

@@ -6,7 +6,7 @@ import { afterDistribution } from './helpers.js';
 
 const gray = (payload: Uint8Array) => ({ payload, width: payload.byteLength, height: 1, format: 'gray' as const });
 
-describe('FramePool', () => {
+describe('FramePool', { timeout: 60_000 }, () => {
   it('reuses a buffer only once its last hold is released', () => {
     const pool = new FramePool({ maxSlots: 2 });
     const a = pool.acquire(8)!;
