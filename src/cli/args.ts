@@ -10,14 +10,19 @@ import { InvalidArgumentError } from '../supplier/index.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** The flags of a command (strict: an unknown flag or a stray argument is an error). */
-export function parseFlags<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
+/** Node's parseArgs, with its errors (ERR_PARSE_ARGS_*) as ERR_INVALID_ARGUMENT. Every command parses through here. */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
-    return parseArgs({ args, options, strict: true }).values;
+    return parseArgs(config);
   } catch (error) {
     if (!String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) throw error;
     throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+/** The flags of a command (strict: an unknown flag or a stray argument is an error). */
+export function parseFlags<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
+  return parseCommandLine({ args, options, strict: true }).values;
 }
 
 export function required(name: string, value: string | undefined): string {

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createMockHandler, ModelServer } from '../../src/models/index.js';
+import { readRepoFile, repoFiles } from '../helpers/repo.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -63,6 +64,13 @@ after(async () => {
 });
 
 describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
+  it('every command parses its command line through src/cli/args.ts (so a malformed one is ERR_INVALID_ARGUMENT)', () => {
+    const direct = repoFiles('src', ['.ts'])
+      .filter((path) => path !== 'src/cli/args.ts')
+      .filter((path) => /\bparseArgs\s*\(/.test(readRepoFile(path)));
+    assert.deepEqual(direct, [], `use parseFlags() or parseCommandLine() from src/cli/args.ts instead of node:util's parseArgs in:\n${direct.join('\n')}`);
+  });
+
   it('writes a frame, prints its reference, and infer asks the server about it', async () => {
     const written = await cli(write('--input', gray6, '--width', '3', '--height', '2', '--format', 'GRAY'));
     assert.equal(written.code, 0, written.stderr);
