@@ -2,7 +2,7 @@
 # Installs what framesupplier needs and builds it. Idempotent and quiet when
 # nothing changed; npm start / test / bench run it first.
 #   setup.sh run    ffmpeg, sample media (Debian's opencv-doc: vtest.avi), npm deps, build
-#   setup.sh test   ffmpeg, the RTSP test server (GStreamer + python3-gi), npm deps, build
+#   setup.sh test   ffmpeg, the tests' clip (opencv-doc: vtest.avi), the RTSP test server (GStreamer + python3-gi), npm deps, build
 #   setup.sh bench  ffmpeg, npm deps, build
 # Runs on a fresh Debian machine as root (or with sudo); needs Node.js 20+ and npm.
 set -euo pipefail
@@ -23,18 +23,37 @@ missing_packages() {
   done
 }
 
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
 apt_install() {
   local missing
   mapfile -t missing < <(missing_packages "$@")
   [ "${#missing[@]}" -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
-  local sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; return 1; }
-    sudo="sudo"
+  if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+    say "need root (or sudo) to install: ${missing[*]}"
+    return 1
   fi
   $sudo apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# OpenCV's sample clip (vtest.avi), from Debian's opencv-doc. Installed is not
+# enough: images that drop /usr/share/doc (a dpkg path-exclude, as in Docker's
+# Debian) leave the package "installed" without the file, so check for it, and
+# reinstall with that one directory let through if it is missing. Debian may
+# also ship it gzipped (src/capture/sample-media.ts decompresses it then).
+sample_clip=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+sample_clip_present() { [ -s "$sample_clip" ] || [ -s "$sample_clip.gz" ]; }
+ensure_sample_clip() {
+  apt_install opencv-doc || return 1
+  sample_clip_present && return 0
+  say "opencv-doc is installed but $sample_clip is missing (dpkg path-exclude?); reinstalling it with its examples included"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install --reinstall -y -qq --no-install-recommends \
+    -o "DPkg::Options::=--path-include=/usr/share/doc/opencv-doc/examples/data/*" opencv-doc >&2 || return 1
+  sample_clip_present
 }
 
 apt_install ffmpeg
@@ -47,9 +66,14 @@ esac
 case "$mode" in
   run)
     # Sample media for the demo; without it the demo falls back to an ffmpeg test pattern.
-    apt_install opencv-doc || say "could not install opencv-doc; the demo will use a test pattern"
+    ensure_sample_clip || say "could not install opencv-doc's vtest.avi; the demo will use a test pattern"
     ;;
   test)
+    # The tests' clip: capture and person-detection tests need it (never ../shared).
+    if [ -z "${FRAMESUPPLIER_SAMPLE_MEDIA:-}" ] && ! ensure_sample_clip; then
+      say "the tests need $sample_clip (Debian's opencv-doc); install it or set FRAMESUPPLIER_SAMPLE_MEDIA to a copy"
+      exit 1
+    fi
     # python3-gi + GStreamer: the capture tests' RTSP server; python3-msgpack: the example Python worker.
     apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
       gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-msgpack

@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
-exec node --test --test-concurrency=2 "$@" "${files[@]}"
+# Every test file gives its top-level describe a timeout (test/conventions checks it); this
+# is the backstop for anything outside one, so nothing can hang the run.
+exec node --test --test-concurrency=2 --test-timeout=300000 "$@" "${files[@]}"

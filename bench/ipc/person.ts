@@ -27,7 +27,7 @@ const H = 576;
 export async function person(frames = 60, warmup = 4): Promise<void> {
   const clip = findSampleMedia();
   if (clip === null) {
-    log('PERSON needs vtest.avi (../shared/data or Debian opencv-doc); skipped');
+    log('PERSON needs vtest.avi (Debian opencv-doc, or FRAMESUPPLIER_SAMPLE_MEDIA); skipped');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'fs-person-'));

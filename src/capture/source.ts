@@ -11,6 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CaptureError } from './errors.js';
+import { maskCredentials } from './redact.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
 export const OUTPUT_FORMATS = ['rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'] as const;
@@ -83,8 +84,9 @@ function classify(source: string): { kind: SourceKind; input: string } {
     if (scheme === 'file') {
       try {
         return { kind: 'file', input: fileURLToPath(source) };
-      } catch (error) {
-        throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `malformed file URL ${JSON.stringify(source)}`, { cause: error });
+      } catch {
+        // Without the cause: Node's URL errors carry the raw input, password and all.
+        throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `malformed file URL ${JSON.stringify(maskCredentials(source))}`);
       }
     }
     throw new CaptureError(
@@ -100,12 +102,11 @@ function classify(source: string): { kind: SourceKind; input: string } {
   if (source.startsWith('v4l2:')) return { kind: 'v4l2', input: source.slice('v4l2:'.length) };
   if (/^\/dev\/video\d+$/.test(source)) return { kind: 'v4l2', input: source };
   if (/^[a-z][a-z0-9+.-]*:(?!\\)/i.test(source) && !source.startsWith('./')) {
-    throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `unsupported source ${JSON.stringify(source)}`);
+    // Only the scheme: the rest of a malformed URL may be its password.
+    throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `unsupported source scheme ${JSON.stringify(source.slice(0, source.indexOf(':')))}: use rtsp://, rtsps://, http(s)://, file://, a path, lavfi: or v4l2:`);
   }
   return { kind: 'file', input: source };
 }
-
-const maskPassword = (input: string): string => input.replace(/(\/\/[^:/@]+:)[^@/]*@/, '$1***@');
 
 /** Builds ffmpeg's arguments for a source; throws CaptureError for what can be known wrong before trying. */
 export function resolveSource(source: string, options: SourceOptions = {}): ResolvedSource {
@@ -183,7 +184,7 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   if (kind === 'rtsp' || kind === 'http') Object.assign(avOptions, { fflags: 'nobuffer', analyzeduration: '1000000', probesize: '1000000' });
   return {
     kind,
-    display: kind === 'lavfi' ? `lavfi:${input}` : maskPassword(input),
+    display: maskCredentials(kind === 'lavfi' ? `lavfi:${input}` : input),
     args,
     format,
     live: kind !== 'file',

@@ -9,7 +9,9 @@
  * jittered, capped backoff; a file that ends is stopped (or looped). Capture
  * holds at most the frame in progress: when downstream is slow it is the
  * supplier's inbox that drops, never a buffer here. stop() ends ffmpeg and
- * reaps it; no ffmpeg outlives its owner.
+ * reaps it; no ffmpeg outlives its owner. No password of the source leaves
+ * it: ffmpeg's stderr and every error message are redacted (./redact.ts)
+ * before they reach stats(), lastError or a 'state' event.
  *
  * With decoder: 'native', files, RTSP and HTTP are decoded in this process by
  * libav* (native/decoder.c, ADR 0011) straight into the frame pool: the same
@@ -32,6 +34,7 @@ import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
 import { NATIVE_FORMATS, NativeDecoder, nativeDecoderUnavailable, type NativeFormat } from './native-decoder.js';
+import { credentialRedactor } from './redact.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
 
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped';
@@ -140,6 +143,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #allocate: PayloadAllocator;
   readonly #loop: boolean;
   readonly #native: boolean;
+  /** Masks the source's credentials in every string that leaves the capture. */
+  readonly #redact: (text: string) => string;
 
   #state: CaptureState = 'idle';
   #ffmpeg: string | null = null;
@@ -169,6 +174,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'options.supplier must be a FrameSupplier');
     }
     this.source = resolveSource(options.source, options);
+    this.#redact = credentialRedactor(options.source);
     this.#supplier = options.supplier;
     this.streamId = options.streamId ?? options.supplier.streamId;
     this.#stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 10_000);
@@ -298,7 +304,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#stderrPartial = lines.pop() ?? '';
     for (const line of lines) {
       if (line.trim().length === 0) continue;
-      this.#stderrTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      const redacted = this.#redact(line);
+      this.#stderrTail.push(redacted.length > 500 ? `${redacted.slice(0, 500)}…` : redacted);
       if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
       if (run.parser === null && this.#run === run) this.#maybeStartParser(run, line);
     }
@@ -498,7 +505,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   /** Records why a run ended, then stops (a file that ended) or retries after the backoff. */
   #afterRun(run: Run, error: CaptureError): void {
-    this.#lastError = { code: error.code, message: error.message, at: Date.now() };
+    // Messages quote ffmpeg's stderr and libav's errors, which quote the URL.
+    this.#lastError = { code: error.code, message: this.#redact(error.message), at: Date.now() };
 
     if (error.code === 'ERR_SOURCE_ENDED' && !this.#loop) {
       void this.#stop('ended');

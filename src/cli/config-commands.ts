@@ -4,14 +4,14 @@
  *                       or ERR_CONFIG with every issue as `path: message (line N)` (exit 2)
  *   config schema       prints the config file's JSON Schema, for editors
  */
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { configSchema, loadConfig, maskConfig } from '../config/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
+import { parseCommandLine } from './args.js';
 
 export async function configCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true, strict: true });
+  const { positionals } = parseCommandLine({ args: rest, options: {}, allowPositionals: true, strict: true });
   switch (sub) {
     case 'check': {
       const [file, extra] = positionals;

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `framesupplier` command. Subcommands parse their own flags; a bad flag
- * or value prints the error's code and message and exits 2.
+ * or value, or anything else that fails, prints `framesupplier: CODE: message`
+ * and exits 2. Errors a user can provoke carry the project's codes
+ * (docs/errors.md); one without a code is a bug, printed as ERR_UNEXPECTED.
  */
-import { parseArgs } from 'node:util';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import { configCommand } from './config-commands.js';
+import { int, parseFlags } from './args.js';
 import { runDemo } from './demo.js';
 import { inferCommand, modelServerCommand, shmCommand } from './model-commands.js';
 
@@ -37,39 +39,26 @@ commands:
       prints the config file's JSON Schema, for editors
 `;
 
-function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) {
-    throw new InvalidArgumentError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          source: { type: 'string' },
-          fps: { type: 'string' },
-          duration: { type: 'string' },
-          width: { type: 'string' },
-          height: { type: 'string' },
-        },
-        strict: true,
+      const values = parseFlags(rest, {
+        source: { type: 'string' },
+        fps: { type: 'string' },
+        duration: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
       });
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
       await runDemo({
         ...(values.source === undefined ? {} : { source: values.source }),
-        fps: positiveInt('fps', values.fps, values.source === undefined ? 10 : 30),
-        durationS: positiveInt('duration', values.duration, 0, true),
-        width: positiveInt('width', values.width, 640),
-        height: positiveInt('height', values.height, 360),
+        fps: int('fps', values.fps, { max: 1000, fallback: values.source === undefined ? 10 : 30 }),
+        durationS: int('duration', values.duration, { min: 0, fallback: 0 }),
+        width: int('width', values.width, { max: 16384, fallback: 640 }),
+        height: int('height', values.height, { max: 16384, fallback: 360 }),
         out: process.stdout,
         signal: controller.signal,
       });
@@ -96,10 +85,13 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  const code =
-    error instanceof FrameSupplierError
-      ? error.code
-      : ((error as { code?: string }).code ?? 'ERR_UNEXPECTED');
-  process.stderr.write(`framesupplier: ${code}: ${(error as Error).message}\n`);
+  if (error instanceof FrameSupplierError) {
+    process.stderr.write(`framesupplier: ${error.code}: ${error.message}\n`);
+  } else {
+    // No project code: a failure nobody turned into one. Say what it was, for the bug report.
+    const e = error as { code?: unknown; stack?: unknown } | null;
+    const detail = typeof e?.code === 'string' ? ` (${e.code})` : '';
+    process.stderr.write(`framesupplier: ERR_UNEXPECTED: ${String((error as Error)?.message ?? error)}${detail}\n${typeof e?.stack === 'string' ? `${e.stack}\n` : ''}`);
+  }
   process.exitCode = 2;
 }

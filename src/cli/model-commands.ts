@@ -11,27 +11,16 @@
  *   infer --socket PATH (--frame-reference P --frame-id N --width W --height H --format F | --ref-json JSON)
  *         --camera ID --model-id ID [--timeout-ms N]
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { FRAME_FORMATS, ModelClient, type FrameFormat } from '../ipc/index.js';
+import { FRAME_FORMATS, IpcError, ModelClient, type FrameFormat } from '../ipc/index.js';
 import { createMockHandler, createOnnxHandler, createPersonHandler, MODEL_SERVER_DEFAULTS, ModelServer, type InferenceHandler } from '../models/index.js';
-import { expectedPayloadBytes, InvalidArgumentError, type PixelFormat } from '../supplier/index.js';
-import { DEFAULT_SHM_DIR, FrameStoreWriter } from '../shm/index.js';
+import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, type PixelFormat } from '../supplier/index.js';
+import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
+import { int, parseFlags, readInput, required } from './args.js';
 
-function int(name: string, value: string | undefined, options: { min?: number; fallback?: number } = {}): number {
-  if (value === undefined) {
-    if (options.fallback !== undefined) return options.fallback;
-    throw new InvalidArgumentError(`--${name} is required`);
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (options.min ?? 1)) throw new InvalidArgumentError(`--${name} must be an integer ≥ ${options.min ?? 1}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-function required(name: string, value: string | undefined): string {
-  if (value === undefined || value.length === 0) throw new InvalidArgumentError(`--${name} is required`);
-  return value;
-}
+/** The wire protocol's frame size limit (docs/protocol.md): 1–16384 pixels a side. */
+const MAX_SIDE = 16384;
+/** The longest a Node timer can wait, ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
@@ -107,22 +96,18 @@ const LIMIT_FLAGS = Object.fromEntries(
 ) as Record<keyof typeof MODEL_SERVER_DEFAULTS, string>;
 
 export async function modelServerCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      handler: { type: 'string' },
-      socket: { type: 'string' },
-      'model-id': { type: 'string' },
-      'shm-dir': { type: 'string' },
-      ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
-      ...HANDLER_OPTIONS,
-    },
-    strict: true,
+  const values = parseFlags(args, {
+    handler: { type: 'string' },
+    socket: { type: 'string' },
+    'model-id': { type: 'string' },
+    'shm-dir': { type: 'string' },
+    ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+    ...HANDLER_OPTIONS,
   });
   const flags = values as Record<string, string | undefined>;
   const limits: Partial<Record<keyof typeof MODEL_SERVER_DEFAULTS, number>> = {};
   for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
-    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag]);
+    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMEOUT_MS } : {});
   }
   const handler = createHandler(required('handler', values.handler), values);
   const server = new ModelServer({
@@ -149,75 +134,78 @@ export async function modelServerCommand(args: string[]): Promise<number> {
 export async function shmCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'write') throw new InvalidArgumentError(`unknown shm command ${JSON.stringify(sub)}: available: write`);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      camera: { type: 'string' },
-      input: { type: 'string' },
-      width: { type: 'string' },
-      height: { type: 'string' },
-      format: { type: 'string' },
-      'shm-dir': { type: 'string' },
-      slots: { type: 'string' },
-    },
-    strict: true,
+  const values = parseFlags(rest, {
+    camera: { type: 'string' },
+    input: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    format: { type: 'string' },
+    'shm-dir': { type: 'string' },
+    slots: { type: 'string' },
   });
-  const width = int('width', values.width);
-  const height = int('height', values.height);
+  const camera = required('camera', values.camera);
+  const width = int('width', values.width, { max: MAX_SIDE });
+  const height = int('height', values.height, { max: MAX_SIDE });
   const format = frameFormat(values.format);
-  const data = readFileSync(required('input', values.input));
+  const slots = int('slots', values.slots, { max: 1024, fallback: 8 });
+  const data = readInput('input', values.input);
+  if (data.byteLength === 0) throw new InvalidArgumentError(`--input ${JSON.stringify(values.input)} is empty`);
   // Wire formats are the pixel formats in capitals (NV12 ↔ nv12).
   const expected = expectedPayloadBytes(format.toLowerCase() as PixelFormat, width, height);
   if (expected !== null && data.byteLength !== expected) {
     throw new InvalidArgumentError(`--input has ${data.byteLength} bytes; ${format} ${width}x${height} needs ${expected}`);
   }
-  const writer = new FrameStoreWriter(required('camera', values.camera), {
-    dir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
-    slots: int('slots', values.slots, { fallback: 8 }),
-    slotBytes: Math.max(data.byteLength, 1),
-  });
-  let ref;
+  const dir = values['shm-dir'] ?? DEFAULT_SHM_DIR;
+  let ref: FrameReference | undefined;
   try {
-    ref = writer.write(data, { width, height, format });
-  } finally {
-    // The printed reference is for later requests: the store stays (ERR_SHM_FULL is thrown at creation, leaving nothing).
-    writer.close({ keepFile: ref !== undefined });
+    const writer = new FrameStoreWriter(camera, { dir, slots, slotBytes: data.byteLength });
+    try {
+      ref = writer.write(data, { width, height, format });
+    } finally {
+      // The printed reference is for later requests: the store stays (ERR_SHM_FULL is thrown at creation, leaving nothing).
+      writer.close({ keepFile: ref !== undefined });
+    }
+  } catch (error) {
+    if (error instanceof FrameSupplierError) throw error;
+    // The file system's own errors (not a directory, no permission): the store could not be written.
+    throw new IpcError('ERR_SHM', `cannot write the frame store of ${JSON.stringify(camera)} in ${dir}: ${(error as Error).message}`, { cause: error });
   }
   process.stdout.write(`${JSON.stringify(ref)}\n`);
   return 0;
 }
 
 export async function inferCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      socket: { type: 'string' },
-      'ref-json': { type: 'string' },
-      'frame-reference': { type: 'string' },
-      'frame-id': { type: 'string' },
-      width: { type: 'string' },
-      height: { type: 'string' },
-      format: { type: 'string' },
-      camera: { type: 'string' },
-      'model-id': { type: 'string' },
-      'timeout-ms': { type: 'string' },
-    },
-    strict: true,
+  const values = parseFlags(args, {
+    socket: { type: 'string' },
+    'ref-json': { type: 'string' },
+    'frame-reference': { type: 'string' },
+    'frame-id': { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    format: { type: 'string' },
+    camera: { type: 'string' },
+    'model-id': { type: 'string' },
+    'timeout-ms': { type: 'string' },
   });
-  let ref: { frame_reference: string; frame_metadata: { frame_id: number; width: number; height: number; format: FrameFormat } };
+  let ref: FrameReference;
   if (values['ref-json'] !== undefined) {
-    try {
-      ref = JSON.parse(values['ref-json']) as typeof ref;
-    } catch {
-      throw new InvalidArgumentError('--ref-json must be the JSON line printed by `framesupplier shm write`');
-    }
+    ref = refJson(values['ref-json']);
   } else {
     ref = {
       frame_reference: required('frame-reference', values['frame-reference']),
-      frame_metadata: { frame_id: int('frame-id', values['frame-id'], { min: 0 }), width: int('width', values.width), height: int('height', values.height), format: frameFormat(values.format) },
+      frame_metadata: {
+        frame_id: int('frame-id', values['frame-id'], { min: 0 }),
+        width: int('width', values.width, { max: MAX_SIDE }),
+        height: int('height', values.height, { max: MAX_SIDE }),
+        format: frameFormat(values.format),
+      },
     };
   }
-  const client = new ModelClient({ socketPath: required('socket', values.socket), mode: 'per-request', timeoutMs: int('timeout-ms', values['timeout-ms'], { fallback: 10_000 }) });
+  const client = new ModelClient({
+    socketPath: required('socket', values.socket),
+    mode: 'per-request',
+    timeoutMs: int('timeout-ms', values['timeout-ms'], { max: MAX_TIMEOUT_MS, fallback: 10_000 }),
+  });
   try {
     const response = await client.request({
       ...ref,
@@ -230,4 +218,20 @@ export async function inferCommand(args: string[]): Promise<number> {
   } finally {
     client.close();
   }
+}
+
+/** --ref-json: the line `shm write` printed. Its fields are the server's to judge (ERR_SCHEMA); its shape is checked here. */
+function refJson(text: string): FrameReference {
+  const usage = '--ref-json must be the JSON line printed by `framesupplier shm write`';
+  let ref: unknown;
+  try {
+    ref = JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError(usage);
+  }
+  const r = ref as Partial<FrameReference> | null;
+  if (r === null || typeof r !== 'object' || Array.isArray(r) || typeof r.frame_reference !== 'string' || r.frame_metadata === null || typeof r.frame_metadata !== 'object') {
+    throw new InvalidArgumentError(`${usage}: an object with frame_reference and frame_metadata`);
+  }
+  return r as FrameReference;
 }

@@ -23,6 +23,9 @@ interface Slot {
   holds: number;
 }
 
+/** The largest buffer a pool hands out, 2 GiB: above any frame capture makes (16384² RGBA is 1 GiB). */
+const MAX_BYTES = 2 ** 31;
+
 /** Every pooled payload view, to its slot. */
 const slots = new WeakMap<Uint8Array, Slot>();
 
@@ -58,10 +61,12 @@ export class FramePool {
    * A writable buffer of exactly byteLength bytes, in shared memory, held once
    * by the caller; null when every slot is held and the pool is full. A new
    * size (a source that changed resolution) retires the free buffers of the old.
+   * Throws ERR_INVALID_ARGUMENT for a size that is not an integer from 1 B to
+   * 2 GiB, or that the system cannot allocate.
    */
   acquire(byteLength: number): Uint8Array | null {
-    if (!Number.isInteger(byteLength) || byteLength <= 0) {
-      throw new InvalidArgumentError(`byteLength must be a positive integer, got ${String(byteLength)}`);
+    if (!Number.isInteger(byteLength) || byteLength <= 0 || byteLength > MAX_BYTES) {
+      throw new InvalidArgumentError(`byteLength must be an integer from 1 to ${MAX_BYTES} (2 GiB), got ${String(byteLength)}`);
     }
     if (byteLength !== this.#byteLength) {
       this.#created -= this.#free.length;
@@ -74,7 +79,14 @@ export class FramePool {
         this.#exhausted++;
         return null;
       }
-      slot = { pool: this, view: new Uint8Array(new SharedArrayBuffer(byteLength)), holds: 0 };
+      let buffer: SharedArrayBuffer;
+      try {
+        buffer = new SharedArrayBuffer(byteLength);
+      } catch (error) {
+        // V8's RangeError, without a code: the system refused the memory.
+        throw new InvalidArgumentError(`cannot allocate ${byteLength} bytes of shared memory: ${(error as Error).message}`);
+      }
+      slot = { pool: this, view: new Uint8Array(buffer), holds: 0 };
       slots.set(slot.view, slot);
       this.#created++;
     }

@@ -16,7 +16,7 @@ after(async () => {
   await Promise.all(captures.map((c) => c.stop()));
 });
 
-describe('capture: frames of the right size and format', () => {
+describe('capture: frames of the right size and format', { timeout: 180_000 }, () => {
   for (const [format, bytesPerPixel] of [
     ['rgb24', 3],
     ['bgr24', 3],
@@ -77,7 +77,7 @@ describe('capture: frames of the right size and format', () => {
   });
 });
 
-describe('capture: resilience with a real RTSP server', () => {
+describe('capture: resilience with a real RTSP server', { timeout: 180_000 }, () => {
   let server: RtspServer;
   before(async () => {
     server = await new RtspServer(await h264Clip()).start();
@@ -146,7 +146,7 @@ describe('capture: resilience with a real RTSP server', () => {
   });
 });
 
-describe('capture: failures stay contained', () => {
+describe('capture: failures stay contained', { timeout: 180_000 }, () => {
   it('a corrupt file and a missing file go to backoff with their errors while another source keeps streaming', async () => {
     const supplier = new FrameSupplier().start();
     const good = capture({ source: 'lavfi:testsrc2=size=160x120:rate=30', supplier });
@@ -190,7 +190,7 @@ describe('capture: failures stay contained', () => {
   });
 });
 
-describe('capture: no ffmpeg outlives its owner', () => {
+describe('capture: no ffmpeg outlives its owner', { timeout: 180_000 }, () => {
   it('stop() reaps ffmpeg', async () => {
     const { cap, sub } = capture({ source: 'lavfi:testsrc2=size=160x120:rate=30' });
     await frames(sub, 1);

@@ -1,7 +1,7 @@
 /**
  * Real components for capture tests: media encoded by the real ffmpeg from
- * ../shared/data/vtest.avi, and a real RTSP server (gst-rtsp-server via
- * Debian's python3-gi) started and killed by the tests.
+ * OpenCV's vtest.avi (test/helpers/media.ts), and a real RTSP server
+ * (gst-rtsp-server via Debian's python3-gi) started and killed by the tests.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,9 +13,10 @@ import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
 import { StreamCapture, type CaptureOptions, type CaptureState } from '../../src/capture/index.js';
 import { FrameSupplier, type Frame, type Subscription } from '../../src/supplier/index.js';
+import { VTEST } from '../helpers/media.js';
 
 const run = promisify(execFile);
-export const VTEST = fileURLToPath(new URL('../../../../shared/data/vtest.avi', import.meta.url));
+export { VTEST } from '../helpers/media.js';
 const SERVER_SCRIPT = fileURLToPath(new URL('../../../test/capture/rtsp_server.py', import.meta.url));
 const MEDIA_DIR = join(tmpdir(), 'framesupplier-test-media');
 

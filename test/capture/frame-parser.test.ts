@@ -19,7 +19,7 @@ function fakeJpeg(seed: number): Uint8Array {
   return Uint8Array.of(0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, seed, 0xff, 0x00, 0x12, 0xff, 0xd3, 0x34, seed ^ 0x5a, 0xff, 0xff, 0xd9);
 }
 
-describe('RawFrameParser', () => {
+describe('RawFrameParser', { timeout: 60_000 }, () => {
   it('emits each frame exactly once at its last byte, for a stream split at every byte offset', () => {
     const frameBytes = 7;
     const stream = Uint8Array.from({ length: frameBytes * 3 }, (_, i) => i);
@@ -74,7 +74,7 @@ describe('RawFrameParser', () => {
   });
 });
 
-describe('JpegFrameParser', () => {
+describe('JpegFrameParser', { timeout: 60_000 }, () => {
   const images = [fakeJpeg(1), fakeJpeg(2), fakeJpeg(3)];
   // Garbage before the first SOI (as after a restart mid-stream) must be skipped.
   const stream = concat([Uint8Array.of(0x00, 0xff, 0x12), ...images]);

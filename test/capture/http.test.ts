@@ -18,7 +18,7 @@ import { VTEST } from './fixtures.js';
 const run = promisify(execFile);
 const HLS_DIR = join(tmpdir(), 'framesupplier-test-media', 'hls');
 
-describe('capture: HTTP sources with real servers', () => {
+describe('capture: HTTP sources with real servers', { timeout: 120_000 }, () => {
   let server: Server;
   let base = '';
   const encoders = new Set<ChildProcess>();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Backoff, resolveSource } from '../../src/capture/index.js';
 
-describe('resolveSource()', () => {
+describe('resolveSource()', { timeout: 60_000 }, () => {
   it('builds an argument array per source kind, TCP for RTSP by default', () => {
     const rtsp = resolveSource('rtsp://user:secret@cam.local:554/stream1');
     assert.equal(rtsp.kind, 'rtsp');
@@ -61,7 +61,7 @@ describe('resolveSource()', () => {
   });
 });
 
-describe('Backoff', () => {
+describe('Backoff', { timeout: 60_000 }, () => {
   it('grows exponentially to its cap, with bounded jitter, and resets after a healthy run', () => {
     const b = new Backoff({ initialMs: 100, maxMs: 1000, factor: 2, jitter: 0 });
     assert.deepEqual([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()], [100, 200, 400, 800, 1000, 1000]);

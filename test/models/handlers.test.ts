@@ -15,6 +15,7 @@ import { ModelClient, type InferenceRequest, type InferenceResponse } from '../.
 import { decodeYolo, iou, letterbox, nonMaxSuppression, type YoloBox } from '../../src/models/onnx/yolo.js';
 import { POSE_KEYPOINTS } from '../../src/models/index.js';
 import { FrameStoreWriter } from '../../src/shm/index.js';
+import { VTEST } from '../helpers/media.js';
 import { CLI, ServerProcess, workspace } from './fixtures.js';
 import { buildYoloModel, type Candidate } from './onnx-model.js';
 
@@ -22,7 +23,6 @@ const run = promisify(execFile);
 const ws = workspace();
 after(() => ws.cleanup());
 
-const VTEST = new URL('../../../../shared/data/vtest.avi', import.meta.url).pathname;
 
 async function ask(socket: string, ref: Pick<InferenceRequest, 'frame_reference' | 'frame_metadata'>, modelId: string): Promise<InferenceResponse> {
   const client = new ModelClient({ socketPath: socket, mode: 'per-request', timeoutMs: 60_000 });
@@ -44,7 +44,7 @@ async function cliFails(args: string[]): Promise<{ code: number; stderr: string 
   assert.fail(`framesupplier ${args.join(' ')} succeeded`);
 }
 
-describe('person handler (real models, real server process)', () => {
+describe('person handler (real models, real server process)', { timeout: 180_000 }, () => {
   /*
    * vtest.avi at 10 s (frame 100), labelled by hand: 7 people, as pixel boxes
    * [x1, y1, x2, y2] of the 768 × 576 frame. The 4th stands half hidden behind
@@ -146,7 +146,7 @@ describe('person handler (real models, real server process)', () => {
   });
 });
 
-describe('onnx handler (ONNX Runtime, real server process)', () => {
+describe('onnx handler (ONNX Runtime, real server process)', { timeout: 180_000 }, () => {
   const S = 320;
   const candidates: Candidate[] = [
     { box: [160, 160, 64, 48], scores: [0.9, 0.1, 0], objectness: 1 },
@@ -222,7 +222,7 @@ describe('onnx handler (ONNX Runtime, real server process)', () => {
   });
 });
 
-describe('YOLO post-processing', () => {
+describe('YOLO post-processing', { timeout: 180_000 }, () => {
   const boxArb = fc
     .record({
       classId: fc.integer({ min: 0, max: 2 }),

@@ -143,7 +143,7 @@ describe('model server process', { timeout: 120_000 }, () => {
   });
 });
 
-describe('model server crash and restart', { timeout: 60_000 }, () => {
+describe('model server crash and restart', { timeout: 120_000 }, () => {
   it('kill -9 mid-request gives clients a clear error; a restarted server (stale socket replaced) serves them again', async () => {
     const w = workspace();
     const slow = new ServerProcess(w.socket, w.shmDir, ['--mock-delay-ms', '2000']);
@@ -171,7 +171,7 @@ describe('model server crash and restart', { timeout: 60_000 }, () => {
   });
 });
 
-describe('model server in process: limits and lifecycle', { timeout: 60_000 }, () => {
+describe('model server in process: limits and lifecycle', { timeout: 120_000 }, () => {
   it('refuses limits that are not positive integers, and timers Node cannot arm', () => {
     for (const bad of [{ maxConnections: 0 }, { maxQueuedRequests: 1.5 }, { idleTimeoutMs: 2 ** 31 }, { writeStallTimeoutMs: -1 }, { maxPendingResponseBytes: Number.NaN }]) {
       assert.throws(() => new ModelServer({ socketPath: '/nonexistent.sock', handler: createMockHandler(), ...bad }), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));

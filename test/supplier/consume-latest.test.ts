@@ -43,7 +43,7 @@ function manualSource<T>() {
   };
 }
 
-describe('consumeLatest()', () => {
+describe('consumeLatest()', { timeout: 60_000 }, () => {
   it('hands the handler the freshest item and counts the skipped ones', async () => {
     const source = manualSource<number>();
     const handled: number[] = [];

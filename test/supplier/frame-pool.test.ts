@@ -6,7 +6,7 @@ import { afterDistribution } from './helpers.js';
 
 const gray = (payload: Uint8Array) => ({ payload, width: payload.byteLength, height: 1, format: 'gray' as const });
 
-describe('FramePool', () => {
+describe('FramePool', { timeout: 60_000 }, () => {
   it('reuses a buffer only once its last hold is released', () => {
     const pool = new FramePool({ maxSlots: 2 });
     const a = pool.acquire(8)!;
@@ -30,6 +30,11 @@ describe('FramePool', () => {
     assert.equal(big.byteLength, 16);
     assert.equal(pool.stats().slots, 1);
     assert.throws(() => pool.acquire(0), { code: 'ERR_INVALID_ARGUMENT' });
+    // Sizes no buffer can have: a code, not V8's bare RangeError; the pool is unchanged.
+    for (const size of [2 ** 53 - 1, 2 ** 31 + 1, 1.5, Number.NaN]) {
+      assert.throws(() => pool.acquire(size), { name: 'InvalidArgumentError', code: 'ERR_INVALID_ARGUMENT' }, String(size));
+    }
+    assert.equal(pool.stats().slots, 1);
     assert.throws(() => new FramePool({ maxSlots: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
   });
 

@@ -130,7 +130,7 @@ async function run(ops: Op[]): Promise<void> {
   checkAccounting(true);
 }
 
-describe('supplier invariants (fast-check)', () => {
+describe('supplier invariants (fast-check)', { timeout: 60_000 }, () => {
   it('seqs only grow per reader; reads return the newest; accounting is exact; nobody hangs', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 120 }), (ops) => run(ops)),

@@ -13,7 +13,7 @@ const codeOf = (fn: () => unknown): string => {
   assert.fail('expected an error');
 };
 
-describe('FrameSupplier lifecycle', () => {
+describe('FrameSupplier lifecycle', { timeout: 60_000 }, () => {
   it('start() and stop() are idempotent; publish before start and after stop are errors with codes', () => {
     const supplier = new FrameSupplier();
     assert.equal(codeOf(() => supplier.publish(rgbFrame())), 'ERR_SUPPLIER_NOT_STARTED');
@@ -44,7 +44,7 @@ describe('FrameSupplier lifecycle', () => {
   });
 });
 
-describe('publish()', () => {
+describe('publish()', { timeout: 60_000 }, () => {
   it('assigns a monotonic seq and returns a frozen frame sharing the payload', () => {
     const supplier = new FrameSupplier({ streamId: 'cam-1' }).start();
     const input = rgbFrame();
@@ -101,7 +101,7 @@ describe('publish()', () => {
   });
 });
 
-describe('subscriptions', () => {
+describe('subscriptions', { timeout: 60_000 }, () => {
   it('a read waits for the next frame, and a newer frame overwrites an unread one', async () => {
     const supplier = new FrameSupplier().start();
     const sub = supplier.subscribe('w');
@@ -250,7 +250,7 @@ describe('subscriptions', () => {
   });
 });
 
-describe('stats()', () => {
+describe('stats()', { timeout: 60_000 }, () => {
   it('reports criticality, last consumed, age, waiting and idle', async () => {
     const supplier = new FrameSupplier({ idleThresholdMs: 1 }).start();
     const sub = supplier.subscribe('pd', { criticality: 'critical' });

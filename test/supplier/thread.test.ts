@@ -39,7 +39,7 @@ async function untilWaiting(supplier: FrameSupplier, workerId: string): Promise<
   }
 }
 
-describe('worker-thread subscriptions', () => {
+describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
   const workers: Worker[] = [];
   after(async () => {
     await Promise.all(workers.map((w) => w.terminate()));

@@ -23,7 +23,7 @@ interface ModelOutput {
   error?: { code: string };
 }
 
-describe('model-client workers', () => {
+describe('model-client workers', { timeout: 120_000 }, () => {
   it('two models of one camera: each frame written to shared memory once, answers become results tagged with the frame', async () => {
     const server = await new ServerProcess(ws.socket, ws.shmDir).start();
     const supplier = new FrameSupplier({ streamId: 'camera_7' }).start();

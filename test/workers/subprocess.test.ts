@@ -42,7 +42,7 @@ function setup(options: Partial<WorkerSupervisorOptions> = {}): { supplier: Fram
   return { supplier, supervisor, logs };
 }
 
-describe('subprocess workers: end to end', () => {
+describe('subprocess workers: end to end', { timeout: 120_000 }, () => {
   for (const transport of ['shm', 'pipe'] as const) {
     it(`the Python example worker over ${transport}: results with seq and capture time intact, stderr in the log`, async () => {
       const { supplier, supervisor, logs } = setup();
@@ -98,7 +98,7 @@ describe('subprocess workers: end to end', () => {
   });
 });
 
-describe('subprocess workers: failures', () => {
+describe('subprocess workers: failures', { timeout: 120_000 }, () => {
   for (const [mode, reason, message] of [
     ['garbage', 'malformed-output', /wrote a message that is not MessagePack/],
     ['wrong-seq', 'malformed-output', /answered frame \d+ while frame \d+ was in flight/],
@@ -149,7 +149,7 @@ describe('subprocess workers: failures', () => {
   });
 });
 
-describe('subprocess workers: no orphans', () => {
+describe('subprocess workers: no orphans', { timeout: 120_000 }, () => {
   it('stop() reaps the worker process', async () => {
     const { supplier, supervisor } = setup();
     supervisor.add({ id: 'reaped', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo'], shmDir }) }).start();

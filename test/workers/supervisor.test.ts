@@ -32,7 +32,7 @@ function setup(options: Partial<ConstructorParameters<typeof WorkerSupervisor>[0
   return { supplier, supervisor };
 }
 
-describe('WorkerSupervisor', () => {
+describe('WorkerSupervisor', { timeout: 120_000 }, () => {
   it('runs in-process workers: results carry the frame seq, stream and capture time to the sink; end of stream stops them', async () => {
     const results: WorkerResult[] = [];
     const { supplier, supervisor } = setup({ sink: { write: (r) => results.push(r) } });
