@@ -7,6 +7,7 @@
  * origin top left.
  */
 import { Ajv, type ErrorObject } from 'ajv';
+import { MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { IpcError } from './errors.js';
 
 export const FRAME_FORMATS = ['NV12', 'YUV420P', 'RGB24', 'BGR24', 'RGBA', 'BGRA', 'GRAY', 'JPEG', 'PNG'] as const;
@@ -88,8 +89,8 @@ export const INFERENCE_REQUEST_SCHEMA = {
       required: ['frame_id', 'width', 'height', 'format'],
       properties: {
         frame_id: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-        width: { type: 'integer', minimum: 1, maximum: 16384 },
-        height: { type: 'integer', minimum: 1, maximum: 16384 },
+        width: { type: 'integer', minimum: 1, maximum: MAX_FRAME_DIMENSION },
+        height: { type: 'integer', minimum: 1, maximum: MAX_FRAME_DIMENSION },
         format: { enum: FRAME_FORMATS },
       },
     },

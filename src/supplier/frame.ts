@@ -13,6 +13,13 @@ import { InvalidFrameError } from './errors.js';
 export const PIXEL_FORMATS = ['rgb24', 'bgr24', 'rgba', 'bgra', 'gray', 'nv12', 'yuv420p', 'jpeg', 'png'] as const;
 export type PixelFormat = (typeof PIXEL_FORMATS)[number];
 
+/**
+ * Largest frame width and height, pixels: the frame store and the model-server
+ * protocol (src/ipc/schema.ts) take nothing larger, so publish() refuses it
+ * rather than hand workers a frame that every model server would reject.
+ */
+export const MAX_FRAME_DIMENSION = 16384;
+
 const FORMAT_SET: ReadonlySet<string> = new Set(PIXEL_FORMATS);
 
 export const isPixelFormat = (value: unknown): value is PixelFormat =>
@@ -83,6 +90,9 @@ export function createFrame(input: FrameInput, seq: number, defaultStreamId: str
   }
   if (!isPositiveInt(width) || !isPositiveInt(height)) {
     throw new InvalidFrameError(`frame width and height must be positive integers, got ${String(width)}x${String(height)}`);
+  }
+  if (width > MAX_FRAME_DIMENSION || height > MAX_FRAME_DIMENSION) {
+    throw new InvalidFrameError(`frame ${width}x${height} exceeds the largest width and height, ${MAX_FRAME_DIMENSION}`);
   }
   if (!isPixelFormat(format)) {
     throw new InvalidFrameError(`frame.format must be one of ${PIXEL_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);

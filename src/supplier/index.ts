@@ -15,6 +15,7 @@ export {
   createFrame,
   expectedPayloadBytes,
   isPixelFormat,
+  MAX_FRAME_DIMENSION,
   PIXEL_FORMATS,
   type Frame,
   type FrameInput,

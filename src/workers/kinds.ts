@@ -97,7 +97,9 @@ export interface ThreadWorkerMessage {
  * `workerData.port` for openThreadSubscription() (frames without copying) and
  * posts `{ type: 'result', seq, streamId, captureTime, wallTime, output }` on
  * parentPort per frame. It ends when its subscription ends; an uncaught error
- * or a non-zero exit is a crash; any other message is malformed output.
+ * or a non-zero exit is a crash; any other message, or a result for a frame it
+ * was not given (a seq not above its last answer, or past the last frame it
+ * read), is malformed output, and the thread is terminated at once.
  */
 export function threadWorker(script: URL, options: { workerData?: Record<string, unknown> } = {}): WorkerKind {
   return {
@@ -107,14 +109,23 @@ export function threadWorker(script: URL, options: { workerData?: Record<string,
       const worker = new Worker(script, { workerData: { ...options.workerData, port: handle.port }, transferList: [handle.port] });
       return new Promise<void>((resolve, reject) => {
         let failure: WorkerExit | null = null;
+        let lastAnswered = 0;
         const onAbort = (): void => void worker.terminate();
         context.signal.addEventListener('abort', onAbort, { once: true });
+        const malformed = (what: string): void => {
+          failure ??= new WorkerExit('malformed-output', what);
+          void worker.terminate();
+        };
         worker.on('message', (message: ThreadWorkerMessage) => {
+          if (failure !== null) return; // terminating: what it posted meanwhile is dropped, not handled
           if (message?.type !== 'result' || !Number.isInteger(message.seq)) {
-            failure ??= new WorkerExit('malformed-output', `posted a message that is not a result: ${JSON.stringify(message)?.slice(0, 200)}`);
-            void worker.terminate();
-            return;
+            return malformed(`posted a message that is not a result: ${JSON.stringify(message)?.slice(0, 200)}`);
           }
+          const given = handle.subscription.stats().lastConsumedSeq ?? 0;
+          if (message.seq <= lastAnswered || message.seq > given) {
+            return malformed(`posted a result for frame ${message.seq}, which it was not given (last frame read: ${given}, last answered: ${lastAnswered})`);
+          }
+          lastAnswered = message.seq;
           context.emit(message, message.output);
         });
         worker.on('error', (error) => {

@@ -5,11 +5,16 @@
  *
  * Contract: a frame is written into shared memory once per stream, however
  * many model-client workers of that stream ask for it (a per-stream store
- * shared inside this process, keyed by frame seq). A model answer with an
- * error about that frame (overwritten, timeout, handler failure) is a result
- * with `error`, and the worker goes on; a server that cannot be reached, or
- * that refuses the request itself (unknown model, schema), is a crash, left to
- * the restart policy (a restart makes a new connection).
+ * shared inside this process, keyed by frame seq). An error answer about
+ * one frame (ERR_SCHEMA, ERR_FRAME_OVERWRITTEN, ERR_FRAME_NOT_FOUND,
+ * ERR_TIMEOUT, ERR_HANDLER_FAILED, any code not listed below) is a result
+ * with `error: { code, message }`, and the worker goes on with the next
+ * frame. Only what stops every frame from being served is a crash, left to
+ * the restart policy (a restart makes a new connection): a server that cannot
+ * be reached or went away (ERR_SERVER_UNAVAILABLE, ERR_CONNECTION_LOST,
+ * ERR_TOO_MANY_CONNECTIONS, broken framing), one that does not serve this
+ * worker's configuration (ERR_UNKNOWN_MODEL, ERR_REFERENCE_OUTSIDE: a store
+ * outside its directory), and a frame store this process cannot write.
  */
 import { IpcError, ModelClient, type FrameFormat, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
@@ -34,8 +39,18 @@ export interface ModelClientWorkerOptions {
   readonly timeoutMs?: number;
 }
 
-/** Errors about one frame: reported in the result, the worker goes on. */
-const FRAME_ERRORS = new Set(['ERR_FRAME_OVERWRITTEN', 'ERR_FRAME_NOT_FOUND', 'ERR_FRAME_CORRUPT', 'ERR_TIMEOUT', 'ERR_HANDLER_FAILED', 'ERR_SHUTTING_DOWN']);
+/** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
+const CRASH_ERRORS: ReadonlySet<string> = new Set([
+  'ERR_SERVER_UNAVAILABLE',
+  'ERR_CONNECTION_LOST',
+  'ERR_TOO_MANY_CONNECTIONS',
+  'ERR_BAD_LENGTH',
+  'ERR_MESSAGE_TOO_LARGE',
+  'ERR_UNKNOWN_MODEL',
+  'ERR_REFERENCE_OUTSIDE',
+  'ERR_SHM',
+  'ERR_SHM_FULL',
+]);
 
 /** One store per (directory, stream), shared by the stream's model-client workers; a frame is written once. */
 class StreamStore {
@@ -123,7 +138,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             );
           } catch (error) {
             if (context.signal.aborted) return;
-            if (error instanceof IpcError && FRAME_ERRORS.has(error.code)) {
+            if (error instanceof IpcError && !CRASH_ERRORS.has(error.code)) {
               context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }

@@ -96,6 +96,12 @@ export function checkResult(message: unknown, seq: number): ResultMessage | stri
   return { type: 'result', seq, output: message.output ?? null };
 }
 
+/** Any message while nothing is outstanding (no hello asked for, no frame in flight). */
+export function checkUnsolicited(message: unknown): string {
+  const what = isObject(message) && message.type === 'result' ? `a result for frame ${show(message.seq)}` : show(message);
+  return `sent ${what} while no frame was outstanding`;
+}
+
 /** What a Node subprocess worker's handler gets. `data` is valid until the handler returns (or its promise settles): copy what you keep. */
 export interface SubprocessFrame {
   readonly seq: number;

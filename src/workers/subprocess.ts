@@ -6,24 +6,36 @@
  * under the managed-process rules (src/process: SIGTERM then SIGKILL, killed
  * with its owner even on SIGKILL). The handshake must complete within
  * handshakeTimeoutMs; then frames go one at a time, the next read from the
- * subscription only once the result for the previous one came back. stderr
- * goes to the log line by line. Anything on stdout that is not the protocol is
- * WorkerExit('malformed-output') naming what was wrong, and the process is
- * stopped; an exit is 'crashed' (non-zero code or a signal) or 'exited'.
+ * subscription only once the result for the previous one came back. The
+ * program leads a process group of its own: what it starts dies with it, and
+ * with its owner (src/process, `group`). stderr goes to the log line by line,
+ * each line cut at stderr.maxLineBytes and the rate capped (BoundedLines), so
+ * the owner holds one line at most whatever the worker writes. Every message
+ * on stdout is checked the moment it is complete against the one thing the
+ * worker may say then (its hello, or the result for the frame it was given);
+ * anything else, or any byte while no frame is outstanding, is
+ * WorkerExit('malformed-output') naming what was wrong, the process is
+ * stopped and nothing more is read or queued. An exit is 'crashed' (non-zero
+ * code or a signal) or 'exited'. A frame too large for a pipe message
+ * (maxMessageBytes) is not sent: its result is `{ error: { code:
+ * 'ERR_FRAME_TOO_LARGE', message } }` and the worker goes on.
  */
 import { IpcError, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.js';
-import { findExecutable, spawnManaged, type ProcessExit } from '../process/index.js';
+import { BoundedLines, findExecutable, spawnManaged, type BoundedLinesOptions, type ProcessExit } from '../process/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import {
   checkHelloReply,
   checkResult,
+  checkUnsolicited,
   decodeWorkerBody,
   DEFAULT_WORKER_MAX_MESSAGE_BYTES,
   encodeWorkerMessage,
   WORKER_PROTOCOL_VERSION,
   type FrameMessage,
+  type HelloReply,
+  type ResultMessage,
   type Transport,
 } from './subprocess-protocol.js';
 
@@ -41,39 +53,74 @@ export interface SubprocessWorkerOptions {
   readonly handshakeTimeoutMs?: number;
   /** SIGTERM → SIGKILL delay. Default 2 000 ms. */
   readonly killTimeoutMs?: number;
-  /** Largest message accepted from the worker. Default 64 MiB. */
+  /** Largest message accepted from the worker, and largest frame message sent over the pipe transport. Default 64 MiB. */
   readonly maxMessageBytes?: number;
+  /** Bounds on the worker's stderr in the log: line length (default 8 KiB), lines and bytes per second (default 100 and 64 KiB). */
+  readonly stderr?: Pick<BoundedLinesOptions, 'maxLineBytes' | 'maxLinesPerSecond' | 'maxBytesPerSecond'>;
 }
 
-/** One message at a time from the worker's stdout; rejects with the WorkerExit that ended the conversation. */
-class WorkerOutput {
-  readonly #messages: unknown[] = [];
-  #waiter: { resolve: (m: unknown) => void; reject: (e: WorkerExit) => void } | null = null;
-  #ended: WorkerExit | null = null;
+type Expecting = { kind: 'hello'; offered: readonly Transport[] } | { kind: 'result'; seq: number };
 
-  push(message: unknown): void {
-    if (this.#waiter !== null) {
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter.resolve(message);
-    } else {
-      this.#messages.push(message);
-    }
+/**
+ * The worker's side of the conversation, checked as it arrives: the one
+ * message the worker may send next (its hello, or the result for the frame in
+ * flight) resolves the waiting promise; anything else is a protocol error at
+ * once. Nothing is ever queued.
+ */
+class Conversation {
+  #expecting: Expecting | null = null;
+  #waiter: { resolve: (m: HelloReply | ResultMessage) => void; reject: (e: WorkerExit) => void } | null = null;
+  #ended: WorkerExit | null = null;
+  #fail!: (exit: WorkerExit) => void;
+  /** Rejects with the exit once the conversation is over, so a worker that dies between frames is reported at once. */
+  readonly failure = new Promise<never>((_resolve, reject) => (this.#fail = reject));
+
+  constructor() {
+    this.failure.catch(() => undefined);
   }
 
-  end(exit: WorkerExit): void {
-    this.#ended ??= exit;
-    this.#waiter?.reject(this.#ended);
-    this.#waiter = null;
+  /** True while the worker has nothing to say: no hello asked for, no frame outstanding. */
+  get idle(): boolean {
+    return this.#expecting === null;
   }
 
   get ended(): WorkerExit | null {
     return this.#ended;
   }
 
-  next(): Promise<unknown> {
-    if (this.#messages.length > 0) return Promise.resolve(this.#messages.shift());
+  hello(offered: readonly Transport[]): Promise<HelloReply> {
+    return this.#expect({ kind: 'hello', offered }) as Promise<HelloReply>;
+  }
+
+  /** Call before sending frame `seq`: its result is the only message allowed until then. */
+  result(seq: number): Promise<ResultMessage> {
+    return this.#expect({ kind: 'result', seq }) as Promise<ResultMessage>;
+  }
+
+  /** A message from the worker; returns what is wrong with it, or null. */
+  receive(message: unknown): string | null {
+    const expecting = this.#expecting;
+    if (expecting === null) return checkUnsolicited(message);
+    const checked = expecting.kind === 'hello' ? checkHelloReply(message, expecting.offered) : checkResult(message, expecting.seq);
+    if (typeof checked === 'string') return expecting.kind === 'hello' ? `bad handshake: ${checked}` : checked;
+    const waiter = this.#waiter!;
+    this.#expecting = null;
+    this.#waiter = null;
+    waiter.resolve(checked);
+    return null;
+  }
+
+  end(exit: WorkerExit): void {
+    this.#ended ??= exit;
+    this.#expecting = null;
+    this.#waiter?.reject(this.#ended);
+    this.#waiter = null;
+    this.#fail(this.#ended);
+  }
+
+  #expect(expecting: Expecting): Promise<HelloReply | ResultMessage> {
     if (this.#ended !== null) return Promise.reject(this.#ended);
+    this.#expecting = expecting;
     return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
   }
 }
@@ -93,6 +140,12 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
   const killTimeoutMs = options.killTimeoutMs ?? 2_000;
   const shmDir = options.shmDir ?? DEFAULT_SHM_DIR;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_WORKER_MAX_MESSAGE_BYTES;
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) throw new InvalidArgumentError(`subprocessWorker: maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`);
+  const stderrLimits = { ...options.stderr };
+  for (const [name, value] of Object.entries(stderrLimits)) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(`subprocessWorker: stderr.${name} must be a positive integer, got ${String(value)}`);
+  }
   return {
     kind: 'subprocess',
     async run(context) {
@@ -102,25 +155,22 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         stdin: 'pipe',
         ...(options.env === undefined ? {} : { env: options.env }),
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        group: true,
       });
-      const out = new WorkerOutput();
-      let stderrTail = '';
-      let partialLine = '';
-      proc.child.stderr.setEncoding('utf8');
-      proc.child.stderr.on('data', (text: string) => {
-        const lines = (partialLine + text).split('\n');
-        partialLine = lines.pop()!;
-        for (const line of lines) {
-          context.log(line);
-          stderrTail = line.slice(0, 500);
-        }
-      });
+      const out = new Conversation();
+      const stderr = new BoundedLines(stderrLimits);
+      const log = (lines: string[]): void => lines.forEach((line) => context.log(line));
+      proc.child.stderr.on('data', (chunk: Buffer) => log(stderr.push(chunk)));
+      // A burst over the rate followed by silence is still summarised within about a second.
+      const summaries = setInterval(() => log(stderr.flush()), 1_000).unref();
       const malformed = (what: string): void => {
         out.end(new WorkerExit('malformed-output', what));
         void proc.stop(killTimeoutMs);
       };
-      const splitter = new LengthPrefixSplitter({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_WORKER_MAX_MESSAGE_BYTES });
+      const splitter = new LengthPrefixSplitter({ maxMessageBytes });
       proc.child.stdout.on('data', (chunk: Buffer) => {
+        if (out.ended !== null) return; // ending: nothing more is read into memory
+        // Even while nothing is outstanding this chunk is parsed, to name what came; no more than it is ever held.
         for (const framed of splitter.push(chunk)) {
           if (!framed.ok) return malformed(`wrote a bad frame on stdout: ${framed.error.message}`);
           let message: unknown;
@@ -129,48 +179,59 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
           } catch (error) {
             return malformed(`wrote a message that is not MessagePack: ${(error as Error).message}`);
           }
-          out.push(message);
+          const problem = out.receive(message);
+          if (problem !== null) return malformed(problem);
         }
+        if (out.idle && splitter.partial) malformed(`wrote ${splitter.buffered} byte(s) on stdout while no frame was outstanding`);
       });
       // A worker that dies while we write gets EPIPE here; its exit says what happened.
       proc.child.stdin.on('error', () => undefined);
       void proc.exited.then((exit) => {
-        if (partialLine.length > 0) context.log(partialLine);
-        out.end(exitOf(exit, stderrTail || partialLine));
+        clearInterval(summaries);
+        log(stderr.end());
+        out.end(exitOf(exit, stderr.lastLine.slice(0, 500)));
       });
       const onAbort = (): void => void proc.stop(killTimeoutMs);
       context.signal.addEventListener('abort', onAbort, { once: true });
       let store: FrameStoreWriter | null = null;
       const storeId = `worker-${context.workerId.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 128);
       try {
+        const hello = out.hello(transports);
         proc.child.stdin.write(encodeWorkerMessage({ type: 'hello', protocol: WORKER_PROTOCOL_VERSION, worker_id: context.workerId, transports }));
         const timer = setTimeout(() => {
           out.end(new WorkerExit('hung', `no hello within ${handshakeTimeoutMs} ms`));
           void proc.stop(killTimeoutMs);
         }, handshakeTimeoutMs);
-        let hello: unknown;
+        let reply: HelloReply;
         try {
-          hello = await out.next();
+          reply = await hello;
         } finally {
           clearTimeout(timer);
         }
-        const reply = checkHelloReply(hello, transports);
-        if (typeof reply === 'string') {
-          malformed(`bad handshake: ${reply}`);
-          throw out.ended!;
-        }
         const subscription = context.subscribe();
+        let toldTooLarge = false;
+        const tooLarge = (frame: Frame, bytes: number): void => {
+          const message = `frame ${frame.seq} (${frame.width}x${frame.height} ${frame.format}) needs a ${bytes}-byte message over the pipe, over the limit of ${maxMessageBytes}: use the shm transport`;
+          if (!toldTooLarge) context.log(`${message} (said once; every such frame gets a result with ERR_FRAME_TOO_LARGE)`);
+          toldTooLarge = true;
+          context.emit(frame, { error: { code: 'ERR_FRAME_TOO_LARGE', message } });
+        };
         for (;;) {
-          const frame = await nextFrame(subscription, context.signal);
+          const frame = await Promise.race([nextFrame(subscription, context.signal), out.failure]);
           if (frame === null) break;
-          const message = toMessage(frame, reply.transport, () => (store = writerFor(store, storeId, frame.payload.byteLength, { dir: shmDir, slots: 2 })));
-          proc.child.stdin.write(encodeWorkerMessage(message));
-          const result = checkResult(await out.next(), frame.seq);
-          if (typeof result === 'string') {
-            malformed(result);
-            throw out.ended!;
+          if (reply.transport === 'pipe' && frame.payload.byteLength > maxMessageBytes) {
+            tooLarge(frame, frame.payload.byteLength);
+            continue;
           }
-          context.emit(frame, result.output);
+          const message = toMessage(frame, reply.transport, () => (store = writerFor(store, storeId, frame.payload.byteLength, { dir: shmDir, slots: 2 })));
+          const encoded = encodeWorkerMessage(message);
+          if (encoded.byteLength - 4 > maxMessageBytes) {
+            tooLarge(frame, encoded.byteLength - 4);
+            continue;
+          }
+          const answered = out.result(frame.seq);
+          proc.child.stdin.write(encoded);
+          context.emit(frame, (await answered).output);
         }
         // End of stream (or stop): the worker is told by the end of its stdin and given
         // killTimeoutMs to exit on its own; `finally` stops it if it has not.
@@ -181,6 +242,7 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         throw error;
       } finally {
         context.signal.removeEventListener('abort', onAbort);
+        clearInterval(summaries);
         await proc.stop(killTimeoutMs);
         (store as FrameStoreWriter | null)?.close(); // removes the file, and the directory it made once empty
       }

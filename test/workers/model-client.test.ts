@@ -1,11 +1,15 @@
 /**
  * Model-client workers against a real model server process (the mock
- * handler) on a real Unix socket, frames through the shared-memory store.
+ * handler) on a real Unix socket, frames through the shared-memory store; and
+ * against a scripted server on a real socket, for error answers about one
+ * frame, which are results, never crashes.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { encodeMessage, MessageDecoder } from '../../src/ipc/index.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
 import { ServerProcess, workspace } from '../models/fixtures.js';
@@ -23,7 +27,62 @@ interface ModelOutput {
   error?: { code: string };
 }
 
+/** A model server that answers its n-th request with answers[n] as the error (null: detections), on a real Unix socket. */
+async function scriptedServer(socket: string, answers: ({ code: string; message: string } | null)[]): Promise<Server> {
+  let n = 0;
+  const server = createServer((connection) => {
+    const decoder = new MessageDecoder();
+    connection.on('data', (chunk: Buffer) => {
+      for (const decoded of decoder.push(chunk)) {
+        const request = (decoded.ok ? decoded.message : {}) as { camera_id?: string; frame_metadata?: { frame_id: number } };
+        const error = answers[Math.min(n++, answers.length - 1)] ?? null;
+        const detections = error === null ? [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [0.1, 0.1, 0.5, 0.5] }] : [];
+        connection.write(
+          encodeMessage({ model_id: 'scripted', camera_id: request.camera_id ?? null, frame_id: request.frame_metadata?.frame_id ?? null, detections, metadata: { inference_time_ms: 1 }, error }),
+        );
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return server;
+}
+
 describe('model-client workers', { timeout: 120_000 }, () => {
+  it('an error answer about one frame (ERR_SCHEMA, a code it does not know) is a result with error; the worker goes on, never restarted', async () => {
+    const socket = join(ws.dir, `scripted-${process.pid}.sock`);
+    const server = await scriptedServer(socket, [
+      { code: 'ERR_SCHEMA', message: 'frame_metadata.width must be <= 16384' },
+      { code: 'ERR_FRAME_STALE', message: 'the frame is older than the server accepts' },
+      null,
+    ]);
+    const supplier = new FrameSupplier({ streamId: 'camera_10' }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    try {
+      // Critical, and no restart allowed: a crash would end it failed at once.
+      supervisor.add({ id: 'strict', criticality: 'critical', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 }, kind: modelClientWorker({ socketPath: socket, modelId: 'scripted', shmDir: ws.shmDir }) });
+      const results: WorkerResult[] = [];
+      const three = new Promise<void>((resolve) =>
+        supervisor.on('result', (r: WorkerResult) => {
+          if (results.push(r) === 3) resolve();
+        }),
+      );
+      const crashed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed').then((e) => assert.fail(`the worker ended: ${e.lastExit.message}`));
+      supervisor.start();
+      await publishUntil(supplier, Promise.race([three, crashed]), nv12);
+      const outputs = results.map((r) => r.output as ModelOutput & { error?: { code: string; message: string } });
+      assert.deepEqual(outputs[0], { detections: [], error: { code: 'ERR_SCHEMA', message: 'frame_metadata.width must be <= 16384' } });
+      assert.deepEqual(outputs[1], { detections: [], error: { code: 'ERR_FRAME_STALE', message: 'the frame is older than the server accepts' } });
+      assert.equal(outputs[2]!.error, undefined);
+      assert.equal(outputs[2]!.detections.length, 1);
+      assert.ok(results[0]!.seq < results[1]!.seq && results[1]!.seq < results[2]!.seq);
+      assert.deepEqual([supervisor.stats()[0]!.state, supervisor.stats()[0]!.restarts], ['running', 0]);
+    } finally {
+      await supervisor.stop();
+      supplier.stop();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('two models of one camera: each frame written to shared memory once, answers become results tagged with the frame', async () => {
     const server = await new ServerProcess(ws.socket, ws.shmDir).start();
     const supplier = new FrameSupplier({ streamId: 'camera_7' }).start();

@@ -1,7 +1,9 @@
 /**
  * Subprocess workers with real child processes: the shipped Python example
  * (Debian's python3-msgpack) and a Node worker, over both transports; malformed
- * output, crashes, hangs, stderr, and no orphan after stop or after the owner
+ * output (checked as it arrives, nothing queued), crashes, hangs, stderr in
+ * bounded lines at a bounded rate, frames too large for a pipe message, and no
+ * orphan (the worker, or a process it started) after stop or after the owner
  * is SIGKILLed.
  */
 import assert from 'node:assert/strict';
@@ -27,7 +29,12 @@ const PYTHON = '/usr/bin/python3'; // Debian's, where python3-msgpack is install
 const NO_RESTART = { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 };
 
 const shmDir = mkdtempSync(join(tmpdir(), 'fs-workers-shm-'));
-after(() => rmSync(shmDir, { recursive: true, force: true }));
+/** Processes a test expects to end; killed after the tests only if one failed to. */
+const strays: number[] = [];
+after(() => {
+  rmSync(shmDir, { recursive: true, force: true });
+  for (const pid of strays) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -102,6 +109,8 @@ describe('subprocess workers: failures', { timeout: 120_000 }, () => {
   for (const [mode, reason, message] of [
     ['garbage', 'malformed-output', /wrote a message that is not MessagePack/],
     ['wrong-seq', 'malformed-output', /answered frame \d+ while frame \d+ was in flight/],
+    // The second answer comes before the next frame is sent, or after: either way it is not the protocol.
+    ['double', 'malformed-output', /sent a result for frame \d+ while no frame was outstanding|answered frame \d+ while frame \d+ was in flight/],
     ['bad-hello', 'malformed-output', /bad handshake: speaks protocol 99; this supervisor speaks 1/],
     ['crash', 'crashed', /exited with code 3; stderr: crashing on frame \d+/],
   ] as const) {
@@ -120,6 +129,30 @@ describe('subprocess workers: failures', { timeout: 120_000 }, () => {
       assert.equal((good.output as { first: number }).first, 7);
     });
   }
+
+  it('results for frames never given, with no frame outstanding, stop the worker at once: nothing is queued', async () => {
+    const { supervisor } = setup();
+    const failed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed');
+    // No frame is ever published: the worker's flood is its own doing, and must end it without a frame to answer.
+    supervisor.add({ id: 'flooder', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'flood-results'], shmDir }) }).start();
+    assert.match((await failed).lastExit.message, /last: malformed-output: sent a result for frame 424242 while no frame was outstanding/);
+  });
+
+  it('a frame too large for a pipe message is a result with ERR_FRAME_TOO_LARGE, and the worker goes on', async () => {
+    const { supplier, supervisor } = setup();
+    supervisor.add({ id: 'small-pipe', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo', 'pipe'], shmDir, maxMessageBytes: 1000 }) }).start();
+    await nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'running');
+    const big = nextEvent<WorkerResult>(supervisor, 'result');
+    const bigFrame = supplier.publish(grey(1)); // 3072 bytes of pixels
+    const error = (await big).output as { error: { code: string; message: string } };
+    assert.equal((await big).seq, bigFrame.seq);
+    assert.equal(error.error.code, 'ERR_FRAME_TOO_LARGE');
+    assert.match(error.error.message, /needs a \d+-byte message over the pipe, over the limit of 1000: use the shm transport/);
+    const small = nextEvent<WorkerResult>(supervisor, 'result');
+    supplier.publish({ payload: new Uint8Array(100).fill(5), width: 10, height: 10, format: 'gray' });
+    assert.deepEqual(((await small).output as { first: number; bytes: number }).first, 5);
+    assert.equal(supervisor.stats()[0]!.restarts, 0);
+  });
 
   it('a hung subprocess is detected, stopped and restarted under its policy, then given up on', async () => {
     const { supplier, supervisor } = setup({ watchdogIntervalMs: 10 });
@@ -149,6 +182,44 @@ describe('subprocess workers: failures', { timeout: 120_000 }, () => {
   });
 });
 
+describe('subprocess workers: stderr', { timeout: 120_000 }, () => {
+  it('200 MiB without a newline: one line in the log, cut at 8 KiB and marked, and the other worker is served meanwhile', async () => {
+    const events: string[] = [];
+    let floodLogged!: () => void;
+    const logged = new Promise<void>((resolve) => (floodLogged = resolve));
+    const { supplier, supervisor } = setup({
+      log: (id, line) => {
+        events.push(`${id}: ${line}`);
+        if (line.startsWith('xxx')) floodLogged();
+      },
+    });
+    supervisor
+      .add({ id: 'flood', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'stderr-flood'], shmDir }) })
+      .add({ id: 'good', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo'], shmDir }) });
+    supervisor.on('result', (r: WorkerResult) => events.push(`result ${r.workerId}`));
+    supervisor.start();
+    await publishUntil(supplier, logged, () => grey(7));
+    const start = events.indexOf('flood: flood');
+    const cut = events.findIndex((e) => e.startsWith('flood: xxx'));
+    assert.ok(start >= 0 && cut > start, 'the flood is logged after its first line');
+    assert.equal(events[cut], `flood: ${'x'.repeat(8 * 1024)}…[cut ${200 * 1024 * 1024 - 8 * 1024} bytes]`);
+    assert.ok(events.slice(start, cut).includes('result good'), 'the good worker got results while the flood was read');
+  });
+
+  it('a burst of 5000 lines: at most the rate reaches the log, the rest is counted in a summary', async () => {
+    const { supplier, supervisor, logs } = setup();
+    supervisor.add({ id: 'burst', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'stderr-burst'], shmDir }) }).start();
+    await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), () => grey(7));
+    const stopped = nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
+    supplier.stop(); // the worker exits: whatever summary is owed is logged
+    await stopped;
+    const passed = logs.filter((l) => /^burst: burst \d+$/.test(l)).length;
+    const summarised = logs.map((l) => /^burst: …\[suppressed (\d+) line\(s\)/.exec(l)).reduce((n, m) => n + (m === null ? 0 : Number(m[1])), 0);
+    assert.ok(passed < 5000 && summarised > 0, `passed ${passed}, summarised ${summarised}`);
+    assert.equal(passed + summarised, 5000);
+  });
+});
+
 describe('subprocess workers: no orphans', { timeout: 120_000 }, () => {
   it('stop() reaps the worker process', async () => {
     const { supplier, supervisor } = setup();
@@ -160,14 +231,30 @@ describe('subprocess workers: no orphans', { timeout: 120_000 }, () => {
     assert.equal(alive(pid), false);
   });
 
-  it('the worker dies when its owning process is SIGKILLed', async () => {
-    const owner = spawn(process.execPath, [OWNER, NODE_WORKER, shmDir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve) => createInterface({ input: owner.stdout }).once('line', resolve));
-    const pid = Number(/^WORKER (\d+)$/.exec(line)![1]);
-    assert.equal(alive(pid), true);
-    const exited = new Promise((r) => owner.once('exit', r));
-    owner.kill('SIGKILL');
-    await exited;
-    await eventually(() => !alive(pid), `worker ${pid} to die with its owner`);
+  it('stop() ends what the worker started, too', async () => {
+    const { supplier, supervisor } = setup();
+    supervisor.add({ id: 'parent', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'fork'], shmDir }) }).start();
+    const r = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), () => grey(7));
+    const { pid, grandchild } = r.output as { pid: number; grandchild: number };
+    strays.push(grandchild);
+    assert.equal(alive(grandchild), true);
+    await supervisor.stop();
+    assert.equal(alive(pid), false);
+    await eventually(() => !alive(grandchild), `grandchild ${grandchild} to end with the worker`);
   });
+
+  for (const mode of ['echo', 'fork'] as const) {
+    it(`the worker${mode === 'fork' ? ' and the process it started die' : ' dies'} when its owning process is SIGKILLed`, async () => {
+      const owner = spawn(process.execPath, [OWNER, NODE_WORKER, shmDir, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const line = await new Promise<string>((resolve) => createInterface({ input: owner.stdout }).once('line', resolve));
+      const output = JSON.parse(/^WORKER (.*)$/.exec(line)![1]!) as { pid: number; grandchild?: number };
+      const pids = [output.pid, ...(output.grandchild === undefined ? [] : [output.grandchild])];
+      strays.push(...pids);
+      for (const pid of pids) assert.equal(alive(pid), true);
+      const exited = new Promise((r) => owner.once('exit', r));
+      owner.kill('SIGKILL');
+      await exited;
+      for (const pid of pids) await eventually(() => !alive(pid), `process ${pid} to die with the worker's owner`);
+    });
+  }
 });

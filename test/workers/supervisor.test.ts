@@ -150,27 +150,31 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
     assert.deepEqual(alerts.map((a) => a.state), ['raised', 'recovered']);
   });
 
-  it('worker threads: results cross back with their seq; a crash and malformed output are told apart; others go on', async () => {
+  it('worker threads: results cross back with their seq; a crash and malformed output (results for frames not given included) are told apart; others go on', async () => {
     const { supplier, supervisor } = setup();
     const noRestart = { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 };
     supervisor
       .add({ id: 'echo', criticality: 'high', kind: threadWorker(ECHO_THREAD, { workerData: { mode: 'echo' } }) })
       .add({ id: 'crash', restartPolicy: noRestart, kind: threadWorker(ECHO_THREAD, { workerData: { mode: 'crash' } }) })
-      .add({ id: 'malformed', restartPolicy: noRestart, kind: threadWorker(ECHO_THREAD, { workerData: { mode: 'malformed' } }) });
+      .add({ id: 'malformed', restartPolicy: noRestart, kind: threadWorker(ECHO_THREAD, { workerData: { mode: 'malformed' } }) })
+      .add({ id: 'unsolicited', restartPolicy: noRestart, kind: threadWorker(ECHO_THREAD, { workerData: { mode: 'unsolicited' } }) })
+      .add({ id: 'double', restartPolicy: noRestart, kind: threadWorker(ECHO_THREAD, { workerData: { mode: 'double' } }) });
     const failures = new Map<string, { reason: string; message: string }>();
-    const bothFailed = new Promise<void>((resolve) => {
+    const allFailed = new Promise<void>((resolve) => {
       supervisor.on('failed', (e: { workerId: string; lastExit: { reason: string; message: string } }) => {
         failures.set(e.workerId, e.lastExit);
-        if (failures.size === 2) resolve();
+        if (failures.size === 4) resolve();
       });
     });
     supervisor.start();
     const frame = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'), rgbFrame);
     assert.equal(frame.streamId, 'cam-1');
     assert.deepEqual(frame.output, { first: 0 });
-    await publishUntil(supplier, bothFailed, rgbFrame);
+    await publishUntil(supplier, allFailed, rgbFrame);
     assert.match(failures.get('crash')!.message, /crashed: uncaught: boom at seq \d+/);
     assert.match(failures.get('malformed')!.message, /malformed-output: posted a message that is not a result/);
+    assert.match(failures.get('unsolicited')!.message, /malformed-output: posted a result for frame 1000000, which it was not given \(last frame read: \d+, last answered: 0\)/);
+    assert.match(failures.get('double')!.message, /malformed-output: posted a result for frame (\d+), which it was not given \(last frame read: \d+, last answered: \1\)/);
     const before = supervisor.stats().find((w) => w.workerId === 'echo')!;
     assert.equal(before.state, 'running');
     const next = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'), rgbFrame);
