@@ -90,9 +90,9 @@ export async function runCommand(args: string[]): Promise<number> {
     const timer = durationS > 0 ? setTimeout(() => stop.abort(), durationS * 1000) : null;
     await aborted(stop.signal);
     if (timer !== null) clearTimeout(timer);
+  } finally {
     view?.stop();
     view = null;
-  } finally {
     await system.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
