@@ -2,7 +2,7 @@
  * Drop alerts for pipeline workers: the ratio drops ÷ (drops + delivered) over
  * a sliding window against the worker's class threshold (the supervisor's
  * DEFAULT_DROP_THRESHOLDS), with hysteresis: one event when it goes over, one
- * when it comes back. Frames let pass by maxFps are not drops, which is why
+ * when it comes back. Frames let pass by maxFps are not drops (readers.ts), which is why
  * the pipeline computes this itself rather than the supervisor (which sees
  * every frame a gated worker skipped as a drop).
  */

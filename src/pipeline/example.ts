@@ -4,9 +4,10 @@
  * person model server shared by both, and a light worker per camera.
  *
  * - `street`: the clip at its own rate (10 fps), 640 wide; people at most
- *   2 times a second (maxFps), motion on every frame.
+ *   once a second (maxFps: within what the model does on two cores for
+ *   both cameras), motion on every frame.
  * - `street-mirror`: the same clip cropped to its right part, mirrored, 480
- *   wide and decimated to 4 fps; people once a second.
+ *   wide and decimated to 4 fps; people every other second.
  */
 import type { ResolvedConfig } from './config-types.js';
 
@@ -22,7 +23,7 @@ export function builtinExample(source: string): ResolvedConfig {
         source,
         capture: { ...capture, output: { format: 'rgb24', width: 640 } },
         workers: [
-          { id: 'people', model: 'person', criticality: 'high', maxFps: 2 },
+          { id: 'people', model: 'person', criticality: 'high', maxFps: 1 },
           { id: 'motion', module: 'builtin:motion', criticality: 'normal' },
         ],
       },
@@ -30,7 +31,7 @@ export function builtinExample(source: string): ResolvedConfig {
         source,
         capture: { ...capture, output: { format: 'rgb24', width: 480, fps: 4, hflip: true, crop: { x: 192, y: 144, width: 576, height: 432 } } },
         workers: [
-          { id: 'people', model: 'person', criticality: 'normal', maxFps: 1 },
+          { id: 'people', model: 'person', criticality: 'normal', maxFps: 0.5 },
           { id: 'motion', module: 'builtin:motion', criticality: 'best-effort' },
         ],
       },

@@ -24,7 +24,7 @@ import {
   type ReadOptions,
   type Subscription,
 } from '../supplier/index.js';
-import { RateGate, realClock, type FrameReader, type GateClock, type ReaderFigures } from './readers.js';
+import { Gate, realClock, type FrameReader, type GateClock, type ReaderFigures } from './readers.js';
 
 export interface MuxCameraFigures {
   readonly delivered: number;
@@ -164,12 +164,11 @@ export class FrameMux {
     return counts;
   }
 
-  /** @internal Adds frames let pass by the gate to each camera's figures. */
-  addGated(before: Map<string, number>): void {
-    const after = this.dropCounts();
-    for (const [camera, n] of after) {
+  /** @internal Books the drops between two dropCounts() as gated, per camera. */
+  addGated(from: Map<string, number>, to: Map<string, number>): void {
+    for (const [camera, n] of to) {
       const input = this.#inputs.get(camera);
-      if (input !== undefined) input.gated += n - (before.get(camera) ?? n);
+      if (input !== undefined) input.gated += n - (from.get(camera) ?? n);
     }
   }
 
@@ -244,7 +243,7 @@ export class FrameMux {
 /** A shared worker's reader over the mux, gated by maxFps; a worker that stops reading while frames wait is failed as hung. */
 export class MuxReader implements FrameReader {
   readonly #mux: FrameMux;
-  readonly #gate: RateGate | null;
+  readonly #gate: Gate<Map<string, number>> | null;
   readonly #clock: GateClock;
   readonly #end = new AbortController();
   readonly #idleThresholdMs: number;
@@ -257,7 +256,7 @@ export class MuxReader implements FrameReader {
   constructor(mux: FrameMux, maxFps: number | null, clock: GateClock, idleThresholdMs: number) {
     this.#mux = mux;
     this.#clock = clock;
-    this.#gate = maxFps === null ? null : new RateGate(maxFps, clock.now);
+    this.#gate = maxFps === null ? null : new Gate(maxFps, clock, () => mux.dropCounts(), (from, to) => mux.addGated(from, to));
     this.#idleThresholdMs = idleThresholdMs + (this.#gate?.intervalMs ?? 0);
     this.#lastReadCallAt = clock.now();
     this.#watch = setInterval(() => this.#checkHung(), Math.min(1_000, idleThresholdMs));
@@ -280,13 +279,7 @@ export class MuxReader implements FrameReader {
     const signal = options?.signal === undefined ? this.#end.signal : AbortSignal.any([options.signal, this.#end.signal]);
     this.#reading = true;
     try {
-      const wait = this.#gate?.wait() ?? 0;
-      if (wait > 0) {
-        const before = this.#mux.dropCounts();
-        const open = await this.#clock.sleep(wait, signal);
-        this.#mux.addGated(before);
-        if (!open) throw signal.reason;
-      }
+      if (this.#gate !== null && !(await this.#gate.open(signal))) throw signal.reason;
       for (;;) {
         if (signal.aborted) throw signal.reason;
         const held = this.#mux.take();
@@ -313,6 +306,7 @@ export class MuxReader implements FrameReader {
   end(): void {
     if (this.ended) return;
     clearInterval(this.#watch);
+    this.#gate?.close();
     this.#end.abort(new Error('the reader ended'));
     this.#releaseCurrent();
   }

@@ -6,9 +6,12 @@
  * worker). With maxFps, a read waits until 1/maxFps has passed since the
  * previous frame was taken, then takes the newest frame there is: a model that
  * needs 2 frames a second from a 30 fps camera costs 2 inferences a second.
- * Frames overwritten while the gate is closed are counted as `gated` (let
- * pass by design) and kept apart from `drops` (missed because the worker was
- * busy), so drop ratios and alerts mean the same with and without maxFps.
+ * Which skipped frames were the worker's own doing: a frame overwritten within
+ * 1/maxFps of the frame it took is `gated` (let pass by design: it would not
+ * have been taken anyway); one overwritten after that, while the worker was
+ * still busy, is a `drop` (the worker is slower than its maxFps). So a model
+ * that keeps up with its maxFps has no drops, and drop ratios and alerts mean
+ * "it could not keep up" with and without maxFps.
  *
  * Contract: read() resolves with a frame, or null once the reader has ended
  * (end(), the subscription closed); an aborted read rejects with the signal's
@@ -22,9 +25,9 @@ import { InvalidArgumentError, monotonicNow, type Frame, type ReadOptions, type 
 /** A worker's figures as a reader sees them (one incarnation's). */
 export interface ReaderFigures {
   readonly delivered: number;
-  /** Frames missed because the worker was busy (not counting gated ones). */
+  /** Frames missed because the worker was still busy after its 1/maxFps (all of them without maxFps). */
   readonly drops: number;
-  /** Frames let pass by maxFps. */
+  /** Frames let pass by maxFps: overwritten within 1/maxFps of the frame taken before. */
   readonly gated: number;
   readonly staleSkips: number;
   readonly pending: number;
@@ -79,24 +82,91 @@ export interface GateClock {
   readonly now: () => number;
   /** Resolves true after ms, false as soon as the signal aborts. */
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<boolean>;
+  /** Calls fn after ms; returns the cancel function. */
+  readonly after: (ms: number, fn: () => void) => () => void;
 }
 
-export const realClock: GateClock = { now: monotonicNow, sleep: delay };
+export const realClock: GateClock = {
+  now: monotonicNow,
+  sleep: delay,
+  after: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+/**
+ * A reader's gate: waits until the next frame may be taken, and credits the
+ * frames skipped within the interval after the last one taken as gated.
+ * `snapshot` reads the reader's drop counts; `credit(from, to)` books the
+ * drops between two snapshots as gated.
+ */
+export class Gate<Snapshot> {
+  readonly #rate: RateGate;
+  readonly #clock: GateClock;
+  readonly #snapshot: () => Snapshot;
+  readonly #credit: (from: Snapshot, to: Snapshot) => void;
+  #start: Snapshot | null = null;
+  #boundary: Snapshot | null = null;
+  #cancel: (() => void) | null = null;
+
+  constructor(maxFps: number, clock: GateClock, snapshot: () => Snapshot, credit: (from: Snapshot, to: Snapshot) => void) {
+    this.#rate = new RateGate(maxFps, clock.now);
+    this.#clock = clock;
+    this.#snapshot = snapshot;
+    this.#credit = credit;
+  }
+
+  get intervalMs(): number {
+    return this.#rate.intervalMs;
+  }
+
+  /** Before a read: resolves true once a frame may be taken (at once if it may), false if the signal aborted first. */
+  async open(signal: AbortSignal): Promise<boolean> {
+    const wait = this.#rate.wait();
+    if (wait > 0 && !(await this.#clock.sleep(wait, signal))) return false;
+    if (this.#start !== null) this.#credit(this.#start, this.#boundary ?? this.#snapshot());
+    this.#reset();
+    return true;
+  }
+
+  /** A frame was taken: its interval starts now, and what is skipped until its end is by design. */
+  taken(): void {
+    this.#rate.taken();
+    this.#reset();
+    this.#start = this.#snapshot();
+    this.#cancel = this.#clock.after(this.#rate.intervalMs, () => (this.#boundary = this.#snapshot()));
+  }
+
+  close(): void {
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#cancel?.();
+    this.#cancel = null;
+    this.#start = null;
+    this.#boundary = null;
+  }
+}
 
 const ALREADY_ABORTED = AbortSignal.abort(new Error('touch'));
 
 /** A camera worker's reader: its own subscription, gated by maxFps. */
 export class SubscriptionReader implements FrameReader {
   readonly #subscription: Subscription;
-  readonly #gate: RateGate | null;
-  readonly #clock: GateClock;
+  readonly #gate: Gate<number> | null;
   readonly #end = new AbortController();
   #gated = 0;
 
   constructor(subscription: Subscription, options: { maxFps?: number | null; clock?: GateClock } = {}) {
     this.#subscription = subscription;
-    this.#clock = options.clock ?? realClock;
-    this.#gate = options.maxFps == null ? null : new RateGate(options.maxFps, this.#clock.now);
+    const clock = options.clock ?? realClock;
+    this.#gate =
+      options.maxFps == null
+        ? null
+        : new Gate(options.maxFps, clock, () => subscription.stats().drops, (from, to) => (this.#gated += to - from));
   }
 
   get ended(): boolean {
@@ -107,13 +177,7 @@ export class SubscriptionReader implements FrameReader {
     if (this.ended) return null;
     const signal = options?.signal === undefined ? this.#end.signal : AbortSignal.any([options.signal, this.#end.signal]);
     try {
-      const wait = this.#gate?.wait() ?? 0;
-      if (wait > 0) {
-        const before = this.#subscription.stats().drops;
-        const open = await this.#clock.sleep(wait, signal);
-        this.#gated += this.#subscription.stats().drops - before;
-        if (!open) throw signal.reason;
-      }
+      if (this.#gate !== null && !(await this.#gate.open(signal))) throw signal.reason;
       const frame = await this.#subscription.read({ signal });
       if (frame !== null) this.#gate?.taken();
       return frame;
@@ -130,6 +194,7 @@ export class SubscriptionReader implements FrameReader {
 
   end(): void {
     this.#end.abort(new Error('the reader ended'));
+    this.#gate?.close();
   }
 
   figures(): ReaderFigures {

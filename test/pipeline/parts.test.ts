@@ -25,55 +25,90 @@ function grayFrame(value: (x: number, y: number) => number, width = 64, height =
 
 describe('pipeline parts', { timeout: 60_000 }, () => {
   describe('maxFps gating', () => {
-    it('takes the newest frame at most once per interval; frames overwritten behind the closed gate are gated, frames missed while busy are drops', async () => {
+    it('takes the newest frame at most once per interval; frames skipped within the interval are gated, frames skipped after it (the worker late) are drops', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.record({ busyMs: fc.integer({ min: 0, max: 1_000 }), duringWork: fc.nat(4), duringGate: fc.nat(4) }), { minLength: 1, maxLength: 12 }),
+          fc.array(
+            fc.record({ busyMs: fc.integer({ min: 0, max: 1_000 }), inInterval: fc.nat(4), afterInterval: fc.nat(4), duringGate: fc.nat(4) }),
+            { minLength: 1, maxLength: 12 },
+          ),
           async (cycles) => {
             const supplier = new FrameSupplier({ streamId: 'cam' }).start();
-            let t = 0;
-            let gateFrames = 0;
-            const publish = (n: number): void => {
+            const publish = async (n: number): Promise<void> => {
               for (let i = 0; i < n; i++) supplier.publish(rgbFrame());
+              await afterDistribution(); // counted by the subscription before the clock moves on
             };
+            // A clock the test moves: timers fire in order as it passes them.
+            let t = 0;
+            let timers: { at: number; fn: () => void }[] = [];
+            const advance = (to: number): void => {
+              for (;;) {
+                const due = timers.filter((x) => x.at <= to).sort((a, b) => a.at - b.at)[0];
+                if (due === undefined) break;
+                timers = timers.filter((x) => x !== due);
+                t = due.at;
+                due.fn();
+              }
+              t = to;
+            };
+            let gateFrames = 0;
             const clock: GateClock = {
               now: () => t,
               sleep: async (ms) => {
-                t += ms;
-                publish(gateFrames);
-                await afterDistribution();
+                await publish(gateFrames);
+                advance(t + ms);
                 return true;
+              },
+              after: (ms, fn) => {
+                const timer = { at: t + ms, fn };
+                timers.push(timer);
+                return () => void (timers = timers.filter((x) => x !== timer));
               },
             };
             const reader = new SubscriptionReader(supplier.subscribe('w'), { maxFps: 2, clock });
-            publish(1);
-            let frame = await reader.read();
-            assert.equal(frame?.seq, 1);
+            await publish(1);
+            assert.equal((await reader.read())?.seq, 1);
+            let takenAt = t;
             let expectedDrops = 0;
             let expectedGated = 0;
             for (const c of cycles) {
-              t += c.busyMs;
-              publish(c.duringWork);
-              await afterDistribution();
-              expectedDrops += Math.max(0, c.duringWork - 1);
-              const gateShut = c.busyMs < 500;
-              gateFrames = gateShut ? c.duringGate : 0;
-              if (gateShut) expectedGated += c.duringWork > 0 ? c.duringGate : Math.max(0, c.duringGate - 1);
-              if (c.duringWork + gateFrames === 0) publish(1); // a frame to read, arriving at the read itself
-              const readAt = t;
-              frame = await reader.read();
+              const late = c.busyMs >= 500;
+              await publish(c.inInterval);
+              let after = 0;
+              if (late) {
+                advance(takenAt + 500);
+                after = c.afterInterval;
+                await publish(after);
+              }
+              advance(takenAt + c.busyMs);
+              gateFrames = late ? 0 : c.duringGate;
+              let within = c.inInterval + gateFrames;
+              if (within + after === 0) {
+                await publish(1); // something to read, arriving just before the read
+                if (late) after++;
+                else within++;
+              }
+              if (late) {
+                expectedGated += Math.max(0, c.inInterval - 1);
+                expectedDrops += c.inInterval > 0 ? after : after - 1;
+              } else {
+                expectedGated += within - 1;
+              }
+              const frame = await reader.read();
               assert.equal(frame?.seq, supplier.stats().lastSeq, 'always the newest frame');
-              assert.ok(!gateShut || t - readAt === 500 - c.busyMs, 'a closed gate opens 1/maxFps after the previous frame');
+              assert.equal(t, takenAt + Math.max(500, c.busyMs), 'a frame is taken no sooner than 1/maxFps after the one before');
+              takenAt = t;
             }
             const f = reader.figures();
             assert.equal(f.gated, expectedGated);
             assert.equal(f.drops, expectedDrops);
             assert.equal(f.delivered, cycles.length + 1);
             assert.equal(f.delivered + f.drops + f.gated + f.staleSkips + f.pending, supplier.stats().published);
+            reader.end();
             supplier.stop();
           },
         ),
-        { numRuns: 60 },
+        { numRuns: 80 },
       );
     });
 
