@@ -10,6 +10,7 @@
  * view: with the view on a terminal they go to a file (--log-file, else one
  * in the temp directory, named in the view), otherwise to stderr.
  */
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -77,6 +78,7 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     log.warn(`${signal} again: ending at once`);
     view?.stop();
+    rmSync(system.runtimeDir, { recursive: true, force: true }); // its sockets; made by this run, not passed in
     // The 'exit' hook of src/process kills every child on the way out.
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };

@@ -15,6 +15,8 @@ export function builtinExample(source: string): ResolvedConfig {
   const capture = { decoder: 'auto', realtime: true, loop: true } as const;
   return {
     version: 1,
+    // Its own frame stores: two examples running at once never share a camera's store.
+    shmDir: `/dev/shm/framesupplier-example-${process.pid}`,
     models: {
       person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3 },
     },

@@ -24,7 +24,7 @@
  *   stream of what happens (events.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messageOf } from '../internal/abort.js';
@@ -75,6 +75,7 @@ export class VisionSystem implements AsyncDisposable {
   readonly #shared = new Map<string, SharedWorker>();
   readonly #runtimeDir: string;
   readonly #ownRuntimeDir: boolean;
+  #ownShmDir = false;
   #state: SystemState = 'created';
   #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
@@ -134,6 +135,11 @@ export class VisionSystem implements AsyncDisposable {
     this.#setState('starting');
     try {
       if (this.#ownRuntimeDir) mkdirSync(this.#runtimeDir, { mode: 0o700 });
+      // A frame-store directory the system makes is one it removes (once empty) at close.
+      if (!existsSync(this.shmDir)) {
+        mkdirSync(this.shmDir, { recursive: true, mode: 0o700 });
+        this.#ownShmDir = true;
+      }
       for (const [id, config] of Object.entries(this.#config.cameras ?? {})) {
         if (!this.#cameras.has(id)) this.#cameras.set(id, await this.#createCamera(id, config));
       }
@@ -366,6 +372,13 @@ export class VisionSystem implements AsyncDisposable {
 
   #removeRuntimeDir(): void {
     if (this.#ownRuntimeDir) rmSync(this.#runtimeDir, { recursive: true, force: true });
+    if (this.#ownShmDir) {
+      try {
+        rmdirSync(this.shmDir);
+      } catch {
+        // not empty: someone else's frame stores are there too
+      }
+    }
   }
 }
 

@@ -7,12 +7,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FrameSupplier, type Frame } from '../../src/supplier/index.js';
-import { DropAlarm, FrameMux, PipelineError, SubscriptionReader, type GateClock, type SystemEvent } from '../../src/pipeline/index.js';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { createLogger } from '../../src/internal/logger.js';
+import { DropAlarm, FrameMux, PipelineError, SubscriptionReader, VisionSystem, type GateClock, type SystemEvent } from '../../src/pipeline/index.js';
 import { EventHub } from '../../src/pipeline/events.js';
 import { modelServerArgs } from '../../src/pipeline/model-service.js';
 import { motion } from '../../src/pipeline/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
 import { afterDistribution, rgbFrame } from '../supplier/helpers.js';
+import { nextEvent } from './helpers.js';
 
 /** One turn of the event loop: distribution, and the mux's reads of what was distributed, have run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -279,5 +285,57 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
     assert.equal(summarize({ detections: [{ class_name: 'person', confidence: 0.5 }, { class_name: 'person', confidence: 0.91 }] }), 'person ×2 (0.91 0.50)');
     assert.equal(summarize({ detections: [], error: { code: 'ERR_TIMEOUT' } }), 'error ERR_TIMEOUT');
     assert.equal(summarize({ brightness: 118.25, motion: 0.0123 }), 'brightness 118.250  motion 0.012');
+  });
+
+  describe('VisionSystem, without child processes', () => {
+    const isCode = (code: string) => (error: unknown): boolean => error instanceof PipelineError && error.code === code;
+
+    it('start and close are idempotent, asyncDispose closes, calls after close are refused; a model it cannot run is refused at construction', async () => {
+      const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
+      const system = new VisionSystem({ config: { shmDir }, logger: createLogger({ level: 'silent' }) });
+      const states: string[] = [];
+      system.on('system-state', (e) => states.push(e.state));
+      await Promise.all([system.start(), system.start()]);
+      assert.equal(system.state, 'running');
+      assert.ok(existsSync(system.runtimeDir) && existsSync(shmDir));
+      await system[Symbol.asyncDispose]();
+      await system.close();
+      assert.deepEqual(states, ['starting', 'running', 'closing', 'closed']);
+      assert.ok(!existsSync(system.runtimeDir) && !existsSync(shmDir), 'the directories it made are gone');
+      await assert.rejects(system.start(), isCode('ERR_SYSTEM_CLOSED'));
+      await assert.rejects(system.removeCamera('x'), isCode('ERR_SYSTEM_CLOSED'));
+      assert.throws(() => new VisionSystem({ config: { models: { m: { handler: 'mock', poseMaxPeople: 2 } } } }), isCode('ERR_INVALID_CONFIG'));
+      assert.throws(() => new VisionSystem({ config: { models: { m: {} } } }), isCode('ERR_INVALID_CONFIG'));
+    });
+
+    it('a camera password reaches no log line, stats, event or error', async () => {
+      // A port that refuses connections: the camera goes to backoff with an error.
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = probe.address() as { port: number };
+          probe.close(() => resolve(port));
+        });
+      });
+      const log = join(tmpdir(), `framesupplier-secret-${process.pid}.log`);
+      const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
+      const source = `rtsp://viewer:s3cr3t-pw@127.0.0.1:${port}/stream1`;
+      const system = new VisionSystem({
+        config: { shmDir, cameras: { [`door-${process.pid}`]: { source, capture: { connectTimeoutMs: 2_000, backoff: { initialMs: 100, maxMs: 200 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] } } },
+        logger: createLogger({ level: 'trace', destination: log }),
+      });
+      const events: SystemEvent[] = [];
+      system.on('*', (e) => events.push(e));
+      const backoff = nextEvent(system, 'camera-state', (e) => e.state === 'backoff');
+      await system.start();
+      await backoff;
+      const stats = JSON.stringify(system.stats());
+      await assert.rejects(system.addCamera(`door-${process.pid}`, { source }), (e: unknown) => !String((e as Error).message).includes('s3cr3t'));
+      await system.close();
+      assert.ok(stats.includes('viewer:***@'), 'the source is shown masked');
+      for (const [what, text] of [['stats', stats], ['events', JSON.stringify(events)], ['log', readFileSync(log, 'utf8')]] as const) {
+        assert.ok(!text.includes('s3cr3t'), `the password is in the ${what}`);
+      }
+      rmSync(log, { force: true });
+    });
   });
 });

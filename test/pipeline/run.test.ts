@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -85,6 +85,9 @@ after(() => {
   rmSync(SHM_DIR, { recursive: true, force: true });
 });
 
+/** The run's private runtime directories (its model sockets) still there. */
+const runtimeDirsOf = (run: Run): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`framesupplier-${run.pid}-`));
+
 /** The run's children once its model server and Python worker are up. */
 async function childrenOnceRunning(run: Run): Promise<number[]> {
   await until(run, new RegExp(`result cam-${process.pid}/brightness #\\d+: mean_brightness`));
@@ -102,6 +105,7 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     run.kill('SIGTERM');
     assert.deepEqual(await run.exited, { code: 0, signal: null });
     assert.ok(run.lines.some((l) => l.includes('system closed')));
+    assert.deepEqual(runtimeDirsOf(run), []);
     await eventually(() => children.every((p) => !alive(p)), 'no child left');
   });
 
@@ -112,6 +116,7 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     await until(run, /SIGINT: shutting down/);
     run.kill('SIGINT');
     assert.deepEqual(await run.exited, { code: 130, signal: null });
+    assert.deepEqual(runtimeDirsOf(run), []);
     await eventually(() => children.every((p) => !alive(p)), 'no child left');
   });
 
@@ -121,6 +126,7 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     run.kill('SIGKILL');
     await run.exited;
     await eventually(() => children.every((p) => !alive(p)), 'no child left after SIGKILL');
+    for (const name of runtimeDirsOf(run)) rmSync(join(tmpdir(), name), { recursive: true, force: true }); // a SIGKILLed run cannot clean up
   });
 
   it('without a config file it runs the built-in example: people found in vtest.avi by the real person model', async () => {
