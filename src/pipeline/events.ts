@@ -11,6 +11,7 @@
  * end when their signal aborts or the system closes.
  */
 import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
+import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
 import type { Criticality } from './config-types.js';
 
@@ -210,7 +211,7 @@ export class EventHub {
 
   async *events(options: EventsOptions = {}): AsyncGenerator<SystemEvent, void, undefined> {
     const bufferSize = options.bufferSize ?? 1_000;
-    if (!(Number.isInteger(bufferSize) && bufferSize > 0)) throw new RangeError(`bufferSize must be a positive integer, got ${String(bufferSize)}`);
+    if (!(Number.isInteger(bufferSize) && bufferSize > 0)) throw new InvalidArgumentError(`bufferSize must be a positive integer, got ${String(bufferSize)}`);
     const it: Iteration = { buffer: [], types: options.types === undefined ? null : new Set(options.types), bufferSize, lost: 0, wake: null, ended: this.#closed };
     const signal = options.signal;
     const onAbort = (): void => {

@@ -298,6 +298,8 @@ export class ManagedWorker {
         const draining = this.#draining.signal;
         const stopOrDrain = AbortSignal.any([context.signal, draining]);
         if (model !== null && !(await this.#waitForModel(model, null, stopOrDrain))) return;
+        // The camera ended (a file played out) while this waited: the end of stream, not a failure.
+        if (this.#o.supplier.state !== 'running') return;
         const subscription = context.subscribe();
         const reader = this.#o.openReader(subscription);
         this.#reader = reader;
