@@ -124,6 +124,7 @@ export class CameraPipeline {
         ...(capture.rtspTransport == null ? {} : { rtspTransport: capture.rtspTransport }),
         ...(capture.realtime == null ? {} : { realtime: capture.realtime }),
         ...(capture.loop == null ? {} : { loop: capture.loop }),
+        ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
         ...(capture.backoff == null ? {} : { backoff: capture.backoff }),
       };
       stream = new StreamCapture(captureOptions);

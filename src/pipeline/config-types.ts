@@ -1,8 +1,11 @@
 /**
  * The resolved configuration the system runs, as agreed with src/config
- * (/work/config-shape.md). INTERIM: src/config owns these types (TypeBox
- * `Static<>` of its schema); at merge this file becomes `export type { … }
- * from '../config/index.js'` and nothing else in src/pipeline changes.
+ * (/work/config-shape.md). src/config owns the config's types (TypeBox
+ * `Static<>` of its schema, with unions per worker kind and handler); these
+ * are the pipeline's view of them: every key a resolved config may have, each
+ * optional, so src/config's Config, CameraConfig, WorkerConfig, ModelConfig
+ * and SharedWorkerConfig are assignable to them as they are (checked against
+ * src/config as merged on main), and API callers may pass partial entries.
  *
  * "Resolved" means defaults are merged into every camera and worker and
  * relative paths are absolute; optional values may be absent or null (YAML `~`).
@@ -42,6 +45,8 @@ export interface CaptureConfig {
   readonly rtspTransport?: 'tcp' | 'udp';
   readonly realtime?: boolean;
   readonly loop?: boolean;
+  /** Force ffmpeg's input format (e.g. mpjpeg). */
+  readonly inputFormat?: string;
   readonly backoff?: BackoffConfig;
 }
 
@@ -93,6 +98,9 @@ export interface ModelConfig {
   readonly classes?: string;
   readonly layout?: 'auto' | 'v5' | 'v8' | 'v11';
   readonly iou?: number;
+  readonly inputSize?: number;
+  // mock
+  readonly delayMs?: number;
 }
 
 export interface SharedWorkerConfig extends Omit<WorkerConfig, 'id'> {
