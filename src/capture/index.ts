@@ -9,5 +9,5 @@ export { RawFrameParser, JpegFrameParser, heapAllocator, type FrameParser, type 
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { findExecutable } from './ffmpeg-process.js';
 export { CaptureError, type CaptureErrorCode } from './errors.js';
-export { findSampleMedia } from './sample-media.js';
+export { DEBIAN_VTEST, findSampleMedia } from './sample-media.js';
 export { NativeDecoder, nativeDecoderUnavailable, NATIVE_FORMATS, type NativeDecoderOptions, type NativeFormat, type DecodedFrame } from './native-decoder.js';

@@ -14,6 +14,13 @@ import { inferCommand, modelServerCommand, shmCommand } from './model-commands.j
 const USAGE = `usage: framesupplier <command> [options]
 
 commands:
+  run [config.yaml] [--log-level LEVEL] [--log-file PATH] [--view auto|tty|plain|none]
+      [--view-interval-ms N] [--duration S]
+      runs the cameras, model servers and workers of a config file; without one, the
+      built-in example (vtest.avi as two cameras, a shared person model, a live view).
+      Ctrl-C (or SIGTERM) ends it cleanly; a second one ends it at once. --view auto
+      redraws in place on a terminal, else prints plain lines; on a terminal logs go
+      to a file (--log-file, else one in the temp directory).
   demo [--source URL] [--fps N] [--duration S] [--width W] [--height H]
       a camera feeding workers of different speeds, with a live view of each.
       --source: rtsp://, http(s)://, a file, lavfi:<graph>, v4l2:/dev/videoN, or
@@ -64,6 +71,9 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
+    case 'run':
+      // Loaded on demand: the model servers this command spawns start without the system's modules.
+      return (await import('./run.js')).runCommand(rest);
     case 'model-server':
       return modelServerCommand(rest);
     case 'shm':

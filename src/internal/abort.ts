@@ -1,0 +1,33 @@
+/** Small cancellation helpers shared by the pipeline and the CLI. */
+
+/** Waits ms; resolves true when the time is up, false at once if the signal aborts first (or already has). */
+export function delay(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (elapsed: boolean): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(elapsed);
+    };
+    const onAbort = (): void => done(false);
+    const timer = setTimeout(() => done(true), Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Resolves when the signal aborts (at once if it has). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** An error's code, for errors that carry one (FrameSupplierError, Node's system errors), else 'ERR_UNEXPECTED'. */
+export function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'ERR_UNEXPECTED';
+}
+
+/** An error's message, for anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

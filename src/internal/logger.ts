@@ -1,0 +1,62 @@
+/**
+ * The system's logger: pino, JSON lines by default, readable lines (pino-pretty)
+ * when the destination is a terminal. Child loggers carry the camera, worker or
+ * model they speak for. Writes are synchronous so nothing is lost when the
+ * process exits right after a line (shutdown, a second Ctrl-C).
+ *
+ * Nothing secret is logged by construction: callers log ids and the capture's
+ * masked source display, never a configuration's source URL, env or token.
+ */
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+import { InvalidArgumentError } from '../supplier/index.js';
+
+export type Logger = PinoLogger;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+export interface LoggerOptions {
+  /** Default 'info'. */
+  readonly level?: LogLevel;
+  /** 'stderr' (default), 'stdout', or a file path (appended to; its directory is created). */
+  readonly destination?: string;
+  /** Readable lines instead of JSON. 'auto' (default): readable on a terminal, JSON otherwise (files are always JSON). */
+  readonly pretty?: boolean | 'auto';
+  /** Fields on every line (e.g. { name: 'framesupplier' }). */
+  readonly base?: Record<string, unknown>;
+}
+
+/** A logger per the options; `silent` discards everything. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  if (!isLogLevel(level)) throw new InvalidArgumentError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  const destination = options.destination ?? 'stderr';
+  let fd: number;
+  let tty: boolean;
+  if (destination === 'stderr' || destination === 'stdout') {
+    fd = destination === 'stderr' ? 2 : 1;
+    tty = (destination === 'stderr' ? process.stderr : process.stdout).isTTY === true;
+  } else {
+    mkdirSync(dirname(destination), { recursive: true });
+    fd = openSync(destination, 'a', 0o600);
+    tty = false;
+  }
+  const readable = options.pretty === 'auto' || options.pretty === undefined ? tty : options.pretty;
+  const pinoOptions = { level, base: options.base ?? null, timestamp: pino.stdTimeFunctions.isoTime };
+  if (readable) {
+    return pino(pinoOptions, pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  }
+  return pino(pinoOptions, pino.destination({ dest: fd, sync: true }));
+}
+
+/** A logger that writes nothing: the default of library objects given none. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

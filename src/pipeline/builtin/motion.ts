@@ -1,0 +1,93 @@
+/**
+ * builtin:motion — a light per-camera worker: the frame's mean brightness and
+ * how much of the picture moved since the frame this worker saw before.
+ *
+ * Luma is sampled on a grid (every STEP-th pixel of every STEP-th row, about
+ * 20 000 samples for 640×480), so a frame costs well under a millisecond.
+ * Motion is the share of samples whose luma changed by more than THRESHOLD
+ * (0–1), and its mean absolute change (0–255). The previous samples are kept
+ * per worker and camera, so one module serves any number of them.
+ */
+import type { Frame } from '../../supplier/index.js';
+import type { ModuleHandlerContext } from '../module-handler.js';
+
+const STEP = 4;
+/** Luma change (0–255) that counts a sample as moved: above sensor noise and compression flicker. */
+const THRESHOLD = 24;
+
+export interface MotionOutput {
+  /** Mean luma, 0–255. */
+  readonly brightness: number;
+  /** Share of samples that moved since the previous frame, 0–1 (0 for the first frame). */
+  readonly motion: number;
+  /** Mean absolute luma change since the previous frame, 0–255. */
+  readonly change: number;
+  readonly samples: number;
+}
+
+const previous = new Map<string, Uint8Array>();
+
+/** Luma of a pixel, by format; null for formats it cannot read (jpeg, png). */
+function lumaSampler(frame: Frame): ((x: number, y: number) => number) | null {
+  const { payload: p, width: w } = frame;
+  switch (frame.format) {
+    case 'gray':
+    case 'nv12':
+    case 'yuv420p':
+      return (x, y) => p[y * w + x]!;
+    case 'rgb24':
+      return (x, y) => {
+        const i = (y * w + x) * 3;
+        return (77 * p[i]! + 150 * p[i + 1]! + 29 * p[i + 2]!) >> 8;
+      };
+    case 'bgr24':
+      return (x, y) => {
+        const i = (y * w + x) * 3;
+        return (29 * p[i]! + 150 * p[i + 1]! + 77 * p[i + 2]!) >> 8;
+      };
+    case 'rgba':
+    case 'bgra': {
+      const [r, b] = frame.format === 'rgba' ? [0, 2] : [2, 0];
+      return (x, y) => {
+        const i = (y * w + x) * 4;
+        return (77 * p[i + r]! + 150 * p[i + 1]! + 29 * p[i + b]!) >> 8;
+      };
+    }
+    default:
+      return null;
+  }
+}
+
+export function motion(frame: Frame, context: Pick<ModuleHandlerContext, 'workerId'>): MotionOutput {
+  const luma = lumaSampler(frame);
+  if (luma === null) throw new Error(`builtin:motion reads raw frames, not ${frame.format}: set the camera's output format to rgb24, bgr24, gray or nv12`);
+  const cols = Math.ceil(frame.width / STEP);
+  const rows = Math.ceil(frame.height / STEP);
+  const samples = new Uint8Array(cols * rows);
+  let sum = 0;
+  let k = 0;
+  for (let y = 0; y < frame.height; y += STEP) {
+    for (let x = 0; x < frame.width; x += STEP) {
+      const v = luma(x, y);
+      samples[k++] = v;
+      sum += v;
+    }
+  }
+  const key = `${context.workerId}\u0000${frame.streamId}`;
+  const before = previous.get(key);
+  previous.set(key, samples);
+  let moved = 0;
+  let change = 0;
+  if (before !== undefined && before.length === samples.length) {
+    for (let i = 0; i < samples.length; i++) {
+      const d = Math.abs(samples[i]! - before[i]!);
+      change += d;
+      if (d > THRESHOLD) moved++;
+    }
+  }
+  const n = samples.length;
+  const round = (v: number): number => Math.round(v * 1000) / 1000;
+  return { brightness: round(sum / n), motion: round(moved / n), change: round(change / n), samples: n };
+}
+
+export default motion;

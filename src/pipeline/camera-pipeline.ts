@@ -1,0 +1,229 @@
+/**
+ * CameraPipeline: one camera's capture, supplier, frame store and workers
+ * (seed 03's option A). Cameras share nothing: a camera that dies, a worker
+ * that crashes or a bad frame stays inside its pipeline.
+ *
+ * Contract: create() refuses what cannot run (a bad source or option, an
+ * unknown model, a module that does not load) before anything starts. start()
+ * starts the supplier, the capture and every enabled worker. stop() ends the
+ * capture first, then the supplier (every worker's next read is the end), lets
+ * frames in flight finish for up to drainMs, then stops what is left. A file
+ * that ends without `loop` ends the camera: its workers stop. The frame store
+ * is the model-client workers' per-camera store (src/workers), written once
+ * per frame for all the camera's models and removed with its last user.
+ */
+import {
+  nativeDecoderUnavailable,
+  NATIVE_FORMATS,
+  resolveSource,
+  StreamCapture,
+  type CaptureOptions,
+  type CaptureStats,
+  type OutputOptions,
+} from '../capture/index.js';
+import { delay } from '../internal/abort.js';
+import type { Logger } from '../internal/logger.js';
+import { FrameSupplier, type SupplierStats } from '../supplier/index.js';
+import type { CameraConfig, CaptureConfig } from './config-types.js';
+import { PipelineError } from './errors.js';
+import type { CameraState, SystemEvent } from './events.js';
+import { ManagedWorker, type WorkerFigures } from './managed-worker.js';
+import type { ModelService } from './model-service.js';
+import { SubscriptionReader } from './readers.js';
+import { buildWorkerKind, ID_PATTERN } from './worker-kinds.js';
+
+export interface CameraStats {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly state: CameraState;
+  /** The decoder in use (decoder: auto picks one), null while disabled. */
+  readonly decoder: 'native' | 'ffmpeg' | null;
+  /** state, fps, frames, restarts, lastError (the source is shown with its password masked). */
+  readonly capture: CaptureStats | null;
+  readonly supplier: Omit<SupplierStats, 'workers'> | null;
+  readonly workers: Readonly<Record<string, WorkerFigures>>;
+}
+
+export interface CameraPipelineOptions {
+  readonly id: string;
+  readonly config: CameraConfig;
+  readonly models: ReadonlyMap<string, ModelService>;
+  readonly shmDir: string;
+  /** The camera's logger (a child tagged with it). */
+  readonly log: Logger;
+  readonly emit: (event: SystemEvent) => void;
+  /** Workers' hung threshold (default 30 000 ms). */
+  readonly idleThresholdMs?: number;
+}
+
+/** Which decoder a camera gets, and why (for the log). */
+export function chooseDecoder(source: string, capture: CaptureConfig): { decoder: 'native' | 'ffmpeg'; why: string } {
+  const wanted = capture.decoder ?? 'auto';
+  if (wanted !== 'auto') return { decoder: wanted, why: 'as configured' };
+  const missing = nativeDecoderUnavailable();
+  if (missing !== null) return { decoder: 'ffmpeg', why: 'decoder auto: the native decoder is not built; using ffmpeg processes' };
+  const resolved = resolveSource(source, { output: cleanOutput(capture) });
+  if (!['file', 'rtsp', 'http'].includes(resolved.kind)) return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not read ${resolved.kind} sources; using ffmpeg` };
+  if (!(NATIVE_FORMATS as readonly string[]).includes(resolved.format)) return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not produce ${resolved.format}; using ffmpeg` };
+  return { decoder: 'native', why: 'decoder auto: in-process native decoder' };
+}
+
+/** The capture's output options without YAML's nulls (~ means "not set"). crop and hflip pass through as they are. */
+function cleanOutput(capture: CaptureConfig): OutputOptions {
+  const out: Record<string, unknown> & OutputOptions = {};
+  for (const [key, value] of Object.entries(capture.output ?? {})) if (value !== null && value !== undefined) out[key] = value;
+  return out;
+}
+
+export class CameraPipeline {
+  readonly id: string;
+  readonly config: CameraConfig;
+  readonly enabled: boolean;
+  readonly supplier: FrameSupplier;
+  readonly decoder: 'native' | 'ffmpeg' | null;
+  readonly #capture: StreamCapture | null;
+  readonly #workers: Map<string, ManagedWorker>;
+  readonly #log: Logger;
+  readonly #emit: (event: SystemEvent) => void;
+  #started = false;
+  #stopping: Promise<void> | null = null;
+
+  private constructor(options: CameraPipelineOptions, capture: StreamCapture | null, decoder: 'native' | 'ffmpeg' | null, supplier: FrameSupplier, workers: Map<string, ManagedWorker>) {
+    this.id = options.id;
+    this.config = options.config;
+    this.enabled = options.config.enabled !== false;
+    this.supplier = supplier;
+    this.decoder = decoder;
+    this.#capture = capture;
+    this.#workers = workers;
+    this.#log = options.log;
+    this.#emit = options.emit;
+  }
+
+  /** Checks and builds everything; starts nothing. Throws ERR_INVALID_CONFIG, ERR_WORKER_MODULE, or capture's codes for a bad source or option. */
+  static async create(options: CameraPipelineOptions): Promise<CameraPipeline> {
+    const { id, config } = options;
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera id ${JSON.stringify(id)} must match ${String(ID_PATTERN)}`);
+    if (config === null || typeof config !== 'object' || typeof config.source !== 'string') throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: needs a source`);
+    const enabled = config.enabled !== false;
+    const supplier = new FrameSupplier({ streamId: id, ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }) });
+    const capture = config.capture ?? {};
+    let stream: StreamCapture | null = null;
+    let decoder: 'native' | 'ffmpeg' | null = null;
+    if (enabled) {
+      const choice = chooseDecoder(config.source, capture);
+      decoder = choice.decoder;
+      const captureOptions: CaptureOptions = {
+        source: config.source,
+        supplier,
+        streamId: id,
+        decoder,
+        output: cleanOutput(capture),
+        ...(capture.stallTimeoutMs == null ? {} : { stallTimeoutMs: capture.stallTimeoutMs }),
+        ...(capture.connectTimeoutMs == null ? {} : { connectTimeoutMs: capture.connectTimeoutMs }),
+        ...(capture.rtspTransport == null ? {} : { rtspTransport: capture.rtspTransport }),
+        ...(capture.realtime == null ? {} : { realtime: capture.realtime }),
+        ...(capture.loop == null ? {} : { loop: capture.loop }),
+        ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
+        ...(capture.backoff == null ? {} : { backoff: capture.backoff }),
+      };
+      stream = new StreamCapture(captureOptions);
+      options.log.info({ decoder, source: stream.source.display }, choice.why);
+    }
+    const workers = new Map<string, ManagedWorker>();
+    for (const w of config.workers ?? []) {
+      if (typeof w?.id !== 'string' || !ID_PATTERN.test(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
+      if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
+      const supervisorId = `${id}.${w.id}`;
+      const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, { models: options.models, shmDir: options.shmDir });
+      const maxFps = w.maxFps ?? null;
+      workers.set(
+        w.id,
+        new ManagedWorker({
+          id: w.id,
+          camera: id,
+          supervisorId,
+          built,
+          criticality: w.criticality ?? 'normal',
+          maxFps,
+          maxAgeMs: w.maxAgeMs ?? null,
+          enabled: enabled && w.enabled !== false,
+          supplier,
+          openReader: (subscription) => new SubscriptionReader(subscription, { maxFps }),
+          log: options.log.child({ worker: w.id }),
+          emit: options.emit,
+          ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
+        }),
+      );
+    }
+    return new CameraPipeline(options, stream, decoder, supplier, workers);
+  }
+
+  get state(): CameraState {
+    return this.#capture?.state ?? 'disabled';
+  }
+
+  get workerIds(): string[] {
+    return [...this.#workers.keys()];
+  }
+
+  worker(id: string): ManagedWorker | undefined {
+    return this.#workers.get(id);
+  }
+
+  /** Starts the capture and the workers. Throws capture's start codes (no ffmpeg, native decoder missing). Idempotent. */
+  start(): this {
+    if (this.#started || this.#capture === null || this.#stopping !== null) return this;
+    this.#started = true;
+    const capture = this.#capture;
+    this.supplier.start();
+    capture.on('state', (state, lastError) => {
+      const level = state === 'backoff' ? 'warn' : 'info';
+      this.#log[level]({ state, lastError: state === 'backoff' ? lastError : undefined }, `camera ${state}`);
+      this.#emit({ type: 'camera-state', at: Date.now(), camera: this.id, state, lastError });
+      // A file played to its end: the camera is done, and its workers with it.
+      if (state === 'stopped' && capture.stats().stopReason === 'ended') this.supplier.stop();
+    });
+    for (const worker of this.#workers.values()) worker.start();
+    try {
+      capture.start();
+    } catch (error) {
+      this.#started = false;
+      void this.stop(0);
+      throw error;
+    }
+    return this;
+  }
+
+  /** Ends capture, then lets workers finish their frame in flight for up to drainMs, then stops them. Idempotent. */
+  stop(drainMs = 5_000): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#capture?.stop();
+      this.supplier.stop();
+      const workers = [...this.#workers.values()];
+      for (const w of workers) w.drain();
+      await Promise.race([Promise.all(workers.map((w) => w.settled())), delay(drainMs)]);
+      await Promise.all(workers.map((w) => w.stop()));
+    })();
+    return this.#stopping;
+  }
+
+  watch(now: number): void {
+    for (const worker of this.#workers.values()) worker.watch(now);
+  }
+
+  stats(): CameraStats {
+    const { workers: _, ...supplier } = this.supplier.stats();
+    const workers: Record<string, WorkerFigures> = {};
+    for (const [id, w] of this.#workers) workers[id] = w.figures();
+    return {
+      id: this.id,
+      enabled: this.enabled,
+      state: this.state,
+      decoder: this.decoder,
+      capture: this.#capture?.stats() ?? null,
+      supplier: this.#capture === null ? null : supplier,
+      workers,
+    };
+  }
+}

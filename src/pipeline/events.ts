@@ -1,0 +1,247 @@
+/**
+ * The system's one stream of events: a union told apart by `type`, which every
+ * sink (results writer, MQTT, metrics, dashboard) subscribes to; nothing in
+ * the core imports a sink.
+ *
+ * Contract: listeners are called synchronously, in order, when the event
+ * happens; a listener that throws is logged and the others still run. An
+ * events() iterator buffers at most `bufferSize` events for a slow consumer:
+ * past that the oldest are dropped (latency over completeness, as for frames)
+ * and the consumer is told how many with an `events-lost` event. Iterators
+ * end when their signal aborts or the system closes.
+ */
+import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
+import { InvalidArgumentError } from '../supplier/index.js';
+import type { LastExit, WorkerState } from '../workers/index.js';
+import type { Criticality } from './config-types.js';
+
+export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
+/** A capture's state, or 'disabled' (enabled: false in its config). */
+export type CameraState = CaptureState | 'disabled';
+/** A supervised worker's state, or 'disabled' (setWorkerEnabled(…, false) or enabled: false). */
+export type PipelineWorkerState = WorkerState | 'disabled';
+/**
+ * A model server's state. Started servers: starting → ready → (backoff →
+ * starting → ready …) → stopped. Servers someone else runs: connecting ↔
+ * ready, by ping.
+ */
+export type ModelState = 'starting' | 'connecting' | 'ready' | 'backoff' | 'stopped';
+
+export interface ModelExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Why: the process's exit, a failed health check, a start timeout; with the last stderr line. */
+  readonly message: string;
+  /** Wall clock. */
+  readonly at: number;
+}
+
+interface Base {
+  /** Wall clock (Date.now()). */
+  readonly at: number;
+}
+
+export interface SystemStateEvent extends Base {
+  readonly type: 'system-state';
+  readonly state: SystemState;
+}
+
+export interface CameraStateEvent extends Base {
+  readonly type: 'camera-state';
+  readonly camera: string;
+  readonly state: CameraState;
+  readonly lastError: CaptureErrorRecord | null;
+}
+
+export interface WorkerStateEvent extends Base {
+  readonly type: 'worker-state';
+  /** The worker's camera; null for a shared worker. */
+  readonly camera: string | null;
+  readonly worker: string;
+  readonly shared: boolean;
+  readonly from: PipelineWorkerState;
+  readonly to: PipelineWorkerState;
+  readonly lastExit: LastExit | null;
+}
+
+export interface ResultEvent extends Base {
+  readonly type: 'result';
+  /** The camera the frame came from (also for a shared worker). */
+  readonly camera: string;
+  readonly worker: string;
+  readonly shared: boolean;
+  readonly seq: number;
+  /** Monotonic capture time of the frame (ms, this process's performance.now()). */
+  readonly captureTime: number;
+  /** Wall-clock capture time. */
+  readonly wallTime: number;
+  /** What the worker answered: for a model, { detections, metadata, frame_id } or { detections: [], error }. */
+  readonly output: unknown;
+}
+
+export interface DropAlertEvent extends Base {
+  readonly type: 'drop-alert';
+  readonly camera: string | null;
+  readonly worker: string;
+  readonly shared: boolean;
+  readonly criticality: Criticality;
+  readonly state: 'raised' | 'recovered';
+  /** Drops ÷ (drops + delivered) over the window; frames let pass by maxFps are not drops. */
+  readonly dropRatio: number;
+  readonly threshold: number;
+  readonly windowMs: number;
+}
+
+export interface ModelStateEvent extends Base {
+  readonly type: 'model-state';
+  readonly model: string;
+  readonly from: ModelState;
+  readonly to: ModelState;
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly lastExit: ModelExit | null;
+}
+
+export type ConfigChange =
+  | 'camera-added'
+  | 'camera-replaced'
+  | 'camera-removed'
+  | 'worker-enabled'
+  | 'worker-disabled'
+  | 'worker-restarted';
+
+export interface ConfigChangeEvent extends Base {
+  readonly type: 'config-change';
+  readonly change: ConfigChange;
+  readonly camera: string | null;
+  readonly worker: string | null;
+  readonly shared: boolean;
+}
+
+/** Only to the events() iterator that lost them. */
+export interface EventsLostEvent extends Base {
+  readonly type: 'events-lost';
+  readonly count: number;
+}
+
+export type SystemEvent =
+  | SystemStateEvent
+  | CameraStateEvent
+  | WorkerStateEvent
+  | ResultEvent
+  | DropAlertEvent
+  | ModelStateEvent
+  | ConfigChangeEvent
+  | EventsLostEvent;
+
+export type SystemEventType = SystemEvent['type'];
+export type EventOf<T extends SystemEventType> = Extract<SystemEvent, { type: T }>;
+
+export interface EventsOptions {
+  readonly signal?: AbortSignal;
+  /** Only these types. Default: all. */
+  readonly types?: readonly SystemEventType[];
+  /** Events held for a slow consumer before the oldest are dropped. Default 1 000. */
+  readonly bufferSize?: number;
+}
+
+type Listener = (event: SystemEvent) => void;
+
+interface Iteration {
+  readonly buffer: SystemEvent[];
+  readonly types: ReadonlySet<string> | null;
+  readonly bufferSize: number;
+  lost: number;
+  wake: (() => void) | null;
+  ended: boolean;
+}
+
+/** Fan-out of system events to listeners and iterators. */
+export class EventHub {
+  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #iterations = new Set<Iteration>();
+  readonly #onListenerError: (error: unknown, event: SystemEvent) => void;
+  #closed = false;
+
+  constructor(onListenerError: (error: unknown, event: SystemEvent) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  on<T extends SystemEventType>(type: T | '*', listener: (event: EventOf<T>) => void): void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) this.#listeners.set(type, (set = new Set()));
+    set.add(listener as Listener);
+  }
+
+  off<T extends SystemEventType>(type: T | '*', listener: (event: EventOf<T>) => void): void {
+    this.#listeners.get(type)?.delete(listener as Listener);
+  }
+
+  emit(event: SystemEvent): void {
+    for (const key of [event.type, '*']) {
+      const set = this.#listeners.get(key);
+      if (set === undefined) continue;
+      for (const listener of [...set]) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.#onListenerError(error, event);
+        }
+      }
+    }
+    for (const it of this.#iterations) {
+      if (it.types !== null && !it.types.has(event.type)) continue;
+      if (it.buffer.length >= it.bufferSize) {
+        it.buffer.shift();
+        it.lost++;
+      }
+      it.buffer.push(event);
+      it.wake?.();
+    }
+  }
+
+  /** Ends every iterator (after what they buffered); later events() end at once. */
+  close(): void {
+    this.#closed = true;
+    for (const it of this.#iterations) {
+      it.ended = true;
+      it.wake?.();
+    }
+  }
+
+  async *events(options: EventsOptions = {}): AsyncGenerator<SystemEvent, void, undefined> {
+    const bufferSize = options.bufferSize ?? 1_000;
+    if (!(Number.isInteger(bufferSize) && bufferSize > 0)) throw new InvalidArgumentError(`bufferSize must be a positive integer, got ${String(bufferSize)}`);
+    const it: Iteration = { buffer: [], types: options.types === undefined ? null : new Set(options.types), bufferSize, lost: 0, wake: null, ended: this.#closed };
+    const signal = options.signal;
+    const onAbort = (): void => {
+      it.ended = true;
+      it.buffer.length = 0;
+      it.wake?.();
+    };
+    if (signal?.aborted) return;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#iterations.add(it);
+    try {
+      for (;;) {
+        if (it.lost > 0) {
+          const count = it.lost;
+          it.lost = 0;
+          yield { type: 'events-lost', at: Date.now(), count };
+          continue;
+        }
+        const next = it.buffer.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (it.ended) return;
+        await new Promise<void>((resolve) => (it.wake = resolve));
+        it.wake = null;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.#iterations.delete(it);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Pipelines and the system (seed 03): one CameraPipeline per camera, model
+ * servers run as supervised child processes, shared workers through a
+ * round-robin mux, one typed event stream, all owned by a VisionSystem.
+ */
+export { VisionSystem, type VisionSystemOptions, type SystemStats } from './system.js';
+export type {
+  SystemEvent,
+  SystemEventType,
+  EventOf,
+  EventsOptions,
+  SystemState,
+  CameraState,
+  PipelineWorkerState,
+  ModelState,
+  ModelExit,
+  ConfigChange,
+  SystemStateEvent,
+  CameraStateEvent,
+  WorkerStateEvent,
+  ResultEvent,
+  DropAlertEvent,
+  ModelStateEvent,
+  ConfigChangeEvent,
+  EventsLostEvent,
+} from './events.js';
+export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
+export type { WorkerFigures } from './managed-worker.js';
+export type { SharedWorkerStats } from './shared-worker.js';
+export type { ModelStats } from './model-service.js';
+export type { MuxCameraFigures } from './frame-mux.js';
+export { FrameMux, MuxReader } from './frame-mux.js';
+export { RateGate, SubscriptionReader, type FrameReader, type ReaderFigures, type GateClock } from './readers.js';
+export { DropAlarm } from './drop-alarm.js';
+export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
+export { attachResultsSink } from './sinks.js';
+export { PipelineError, type PipelineErrorCode } from './errors.js';
+export type * from './config-types.js';

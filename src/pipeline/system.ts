@@ -1,0 +1,387 @@
+/**
+ * VisionSystem: the composition root. It owns every camera pipeline, the model
+ * servers it starts, and the shared workers, and it is what everything else
+ * (the `run` command, MQTT, metrics, the dashboard, a cluster) drives, through
+ * the calls below, which are its public API.
+ *
+ * Contract:
+ * - start() and close() are idempotent; close() is also [Symbol.asyncDispose].
+ *   close() stops every capture, lets frames in flight finish for up to
+ *   drainTimeoutMs, stops the workers, then the model servers (no child process
+ *   outlives the system, even one that is SIGKILLed: src/process), and
+ *   removes the runtime directory it made. Every call after close() throws
+ *   ERR_SYSTEM_CLOSED.
+ * - Cameras, workers and model servers fail alone: a failure is a state and an
+ *   event, never an exception out of the system and never a disturbance of
+ *   another camera.
+ * - addCamera, replaceCamera, removeCamera, restartWorker, setWorkerEnabled
+ *   (and their shared-worker forms) change one thing at run time; they run one
+ *   at a time, in call order, and each emits a `config-change` event.
+ *   addCamera and replaceCamera check the camera fully before touching
+ *   anything (ERR_INVALID_CONFIG, ERR_WORKER_MODULE, capture's codes): a bad
+ *   replacement leaves the old camera running.
+ * - stats() is one typed snapshot of everything; events() / on() one typed
+ *   stream of what happens (events.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { messageOf } from '../internal/abort.js';
+import { createLogger, type Logger } from '../internal/logger.js';
+import { DEFAULT_SHM_DIR } from '../shm/index.js';
+import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
+import type { CameraConfig, ResolvedConfig } from './config-types.js';
+import { PipelineError } from './errors.js';
+import { EventHub, type ConfigChange, type EventOf, type EventsOptions, type SystemEvent, type SystemEventType, type SystemState } from './events.js';
+import { ModelService, type ModelStats } from './model-service.js';
+import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
+import type { ManagedWorker } from './managed-worker.js';
+
+export interface VisionSystemOptions {
+  /** The resolved configuration (src/config). Cameras may also come later, with addCamera(). */
+  readonly config: ResolvedConfig;
+  /** Default: pino at config.logLevel (info), JSON lines on stderr. */
+  readonly logger?: Logger;
+  /** Where model sockets go. Default: a private directory made by start() under the OS's temp directory, removed by close(). */
+  readonly runtimeDir?: string;
+  /** How long close() and removeCamera() let frames in flight finish. Default 5 000 ms. */
+  readonly drainTimeoutMs?: number;
+  /** A worker not reading for this long while frames come is hung. Default 30 000 ms. */
+  readonly idleThresholdMs?: number;
+  /** Model servers' ping interval. Default 5 000 ms. */
+  readonly modelHealthIntervalMs?: number;
+}
+
+export interface SystemStats {
+  readonly state: SystemState;
+  /** Wall clock of start(), and seconds since. */
+  readonly startedAt: number | null;
+  readonly uptimeS: number;
+  readonly cameras: Readonly<Record<string, CameraStats>>;
+  readonly models: Readonly<Record<string, ModelStats>>;
+  readonly shared: Readonly<Record<string, SharedWorkerStats>>;
+}
+
+export class VisionSystem implements AsyncDisposable {
+  readonly shmDir: string;
+  readonly #config: ResolvedConfig;
+  readonly #log: Logger;
+  readonly #hub: EventHub;
+  readonly #drainMs: number;
+  readonly #idleThresholdMs: number | undefined;
+  readonly #cameras = new Map<string, CameraPipeline>();
+  readonly #models = new Map<string, ModelService>();
+  readonly #shared = new Map<string, SharedWorker>();
+  readonly #runtimeDir: string;
+  readonly #ownRuntimeDir: boolean;
+  #ownShmDir = false;
+  #state: SystemState = 'created';
+  #starting: Promise<this> | null = null;
+  #closing: Promise<void> | null = null;
+  #startedAt: number | null = null;
+  #watch: NodeJS.Timeout | null = null;
+  /** Run-time changes, one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: VisionSystemOptions) {
+    this.#config = options.config ?? {};
+    this.#log = options.logger ?? createLogger({ level: this.#config.logLevel ?? 'info' });
+    this.#hub = new EventHub((error, event) => this.#log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
+    this.shmDir = this.#config.shmDir ?? DEFAULT_SHM_DIR;
+    // Made by start() (mkdir fails on an existing path: nobody else's directory is ever used).
+    this.#ownRuntimeDir = options.runtimeDir === undefined;
+    this.#runtimeDir = options.runtimeDir ?? join(tmpdir(), `framesupplier-${process.pid}-${randomBytes(4).toString('hex')}`);
+    this.#drainMs = options.drainTimeoutMs ?? 5_000;
+    this.#idleThresholdMs = options.idleThresholdMs;
+    const healthIntervalMs = options.modelHealthIntervalMs;
+    for (const [name, config] of Object.entries(this.#config.models ?? {})) {
+      this.#models.set(
+        name,
+        new ModelService({
+          name,
+          config,
+          runtimeDir: this.#runtimeDir,
+          shmDir: this.shmDir,
+          log: this.#log.child({ model: name }),
+          onState: (e) => this.#hub.emit(e),
+          ...(healthIntervalMs === undefined ? {} : { healthIntervalMs }),
+        }),
+      );
+    }
+  }
+
+  get state(): SystemState {
+    return this.#state;
+  }
+
+  /** The directory holding the model servers' sockets. */
+  get runtimeDir(): string {
+    return this.#runtimeDir;
+  }
+
+  /**
+   * Starts the model servers, then every camera and shared worker of the
+   * config (a model worker reads once its server is ready). Throws what a
+   * config check throws, having started nothing. Idempotent.
+   */
+  start(): Promise<this> {
+    if (this.#closing !== null) return Promise.reject(closed());
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<this> {
+    this.#setState('starting');
+    try {
+      if (this.#ownRuntimeDir) mkdirSync(this.#runtimeDir, { mode: 0o700 });
+      // A frame-store directory the system makes is one it removes (once empty) at close.
+      if (!existsSync(this.shmDir)) {
+        mkdirSync(this.shmDir, { recursive: true, mode: 0o700 });
+        this.#ownShmDir = true;
+      }
+      for (const [id, config] of Object.entries(this.#config.cameras ?? {})) {
+        if (!this.#cameras.has(id)) this.#cameras.set(id, await this.#createCamera(id, config));
+      }
+      for (const [name, config] of Object.entries(this.#config.shared ?? {})) {
+        this.#shared.set(
+          name,
+          await SharedWorker.create({
+            name,
+            config,
+            models: this.#models,
+            shmDir: this.shmDir,
+            log: this.#log.child({ shared: name }),
+            emit: (e) => this.#hub.emit(e),
+            ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
+          }),
+        );
+      }
+    } catch (error) {
+      this.#cameras.clear();
+      this.#shared.clear();
+      this.#removeRuntimeDir();
+      this.#setState('closed');
+      this.#hub.close();
+      throw error;
+    }
+    for (const model of this.#models.values()) model.start();
+    for (const camera of this.#cameras.values()) this.#startCamera(camera);
+    for (const shared of this.#shared.values()) shared.start();
+    this.#startedAt = Date.now();
+    this.#watch = setInterval(() => {
+      const now = performance.now();
+      for (const camera of this.#cameras.values()) camera.watch(now);
+      for (const shared of this.#shared.values()) shared.watch(now);
+    }, 1_000);
+    this.#watch.unref();
+    this.#setState('running');
+    this.#log.info({ cameras: [...this.#cameras.keys()], models: [...this.#models.keys()], shared: [...this.#shared.keys()] }, 'system running');
+    return this;
+  }
+
+  /** Stops everything (see the contract); resolves once no child process is left. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#starting?.catch(() => undefined);
+      if (this.#state === 'closed') return;
+      this.#setState('closing');
+      if (this.#watch !== null) clearInterval(this.#watch);
+      await this.#queue.catch(() => undefined);
+      // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
+      await Promise.all([...[...this.#cameras.values()].map((c) => c.stop(this.#drainMs)), ...[...this.#shared.values()].map((s) => s.stop(this.#drainMs))]);
+      await Promise.all([...this.#models.values()].map((m) => m.stop()));
+      this.#removeRuntimeDir();
+      this.#setState('closed');
+      this.#log.info('system closed');
+      this.#hub.close();
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it). */
+  addCamera(id: string, config: CameraConfig): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; replaceCamera() changes it`);
+      const camera = await this.#createCamera(id, config);
+      this.#cameras.set(id, camera);
+      if (this.#state === 'running') this.#startCamera(camera);
+      this.#changed('camera-added', id);
+    });
+  }
+
+  /** Replaces a camera's config: the new camera is checked first, then the old one stops and the new one starts. */
+  replaceCamera(id: string, config: CameraConfig): Promise<void> {
+    return this.#exclusive(async () => {
+      const old = this.#camera(id);
+      const camera = await this.#createCamera(id, config);
+      await this.#stopCamera(old);
+      this.#cameras.set(id, camera);
+      if (this.#state === 'running') this.#startCamera(camera);
+      this.#changed('camera-replaced', id);
+    });
+  }
+
+  /** Stops a camera (frames in flight finish, up to drainTimeoutMs) and forgets it. */
+  removeCamera(id: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const camera = this.#camera(id);
+      this.#cameras.delete(id);
+      await this.#stopCamera(camera);
+      this.#changed('camera-removed', id);
+    });
+  }
+
+  /** A fresh incarnation of the worker, with a fresh restart budget (also for a failed or disabled one). */
+  restartWorker(cameraId: string, workerId: string): Promise<void> {
+    return this.#exclusive(async () => {
+      await this.#worker(cameraId, workerId).restart();
+      this.#changed('worker-restarted', cameraId, workerId);
+    });
+  }
+
+  /** Stops (false) or starts again (true) one worker of a camera. */
+  setWorkerEnabled(cameraId: string, workerId: string, enabled: boolean): Promise<void> {
+    return this.#exclusive(async () => {
+      const worker = this.#worker(cameraId, workerId);
+      if (worker.enabled === enabled) return;
+      await worker.setEnabled(enabled);
+      this.#changed(enabled ? 'worker-enabled' : 'worker-disabled', cameraId, workerId);
+    });
+  }
+
+  restartSharedWorker(name: string): Promise<void> {
+    return this.#exclusive(async () => {
+      await this.#sharedWorker(name).worker.restart();
+      this.#changed('worker-restarted', null, name);
+    });
+  }
+
+  setSharedWorkerEnabled(name: string, enabled: boolean): Promise<void> {
+    return this.#exclusive(async () => {
+      const worker = this.#sharedWorker(name).worker;
+      if (worker.enabled === enabled) return;
+      await worker.setEnabled(enabled);
+      this.#changed(enabled ? 'worker-enabled' : 'worker-disabled', null, name);
+    });
+  }
+
+  stats(): SystemStats {
+    const cameras: Record<string, CameraStats> = {};
+    for (const [id, camera] of this.#cameras) cameras[id] = camera.stats();
+    const models: Record<string, ModelStats> = {};
+    for (const [name, model] of this.#models) models[name] = model.stats();
+    const shared: Record<string, SharedWorkerStats> = {};
+    for (const [name, worker] of this.#shared) shared[name] = worker.stats();
+    return {
+      state: this.#state,
+      startedAt: this.#startedAt,
+      uptimeS: this.#startedAt === null ? 0 : (Date.now() - this.#startedAt) / 1000,
+      cameras,
+      models,
+      shared,
+    };
+  }
+
+  /** Every event from now on, until the signal aborts or the system closes. */
+  events(options: EventsOptions = {}): AsyncIterable<SystemEvent> {
+    return this.#hub.events(options);
+  }
+
+  on<T extends SystemEventType>(type: T | '*', listener: (event: EventOf<T>) => void): this {
+    this.#hub.on(type, listener);
+    return this;
+  }
+
+  off<T extends SystemEventType>(type: T | '*', listener: (event: EventOf<T>) => void): this {
+    this.#hub.off(type, listener);
+    return this;
+  }
+
+  #setState(state: SystemState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#hub.emit({ type: 'system-state', at: Date.now(), state });
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closing !== null) return Promise.reject(closed());
+    const run = this.#queue.then(() => {
+      if (this.#closing !== null) throw closed();
+      return fn();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #changed(change: ConfigChange, camera: string | null, worker: string | null = null): void {
+    this.#log.info({ camera, worker }, change);
+    this.#hub.emit({ type: 'config-change', at: Date.now(), change, camera, worker, shared: camera === null });
+  }
+
+  #createCamera(id: string, config: CameraConfig): Promise<CameraPipeline> {
+    return CameraPipeline.create({
+      id,
+      config,
+      models: this.#models,
+      shmDir: this.shmDir,
+      log: this.#log.child({ camera: id }),
+      emit: (e) => this.#hub.emit(e),
+      ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
+    });
+  }
+
+  #startCamera(camera: CameraPipeline): void {
+    try {
+      camera.start();
+    } catch (error) {
+      // No ffmpeg, or the native decoder missing: this camera cannot run; the others go on.
+      this.#log.error({ camera: camera.id, err: messageOf(error) }, 'camera could not start');
+      return;
+    }
+    for (const shared of this.#shared.values()) shared.attach(camera.id, camera.supplier);
+  }
+
+  async #stopCamera(camera: CameraPipeline): Promise<void> {
+    for (const shared of this.#shared.values()) shared.detach(camera.id);
+    await camera.stop(this.#drainMs);
+  }
+
+  #camera(id: string): CameraPipeline {
+    const camera = this.#cameras.get(id);
+    if (camera === undefined) throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${JSON.stringify(id)} (cameras: ${[...this.#cameras.keys()].join(', ') || 'none'})`);
+    return camera;
+  }
+
+  #worker(cameraId: string, workerId: string): ManagedWorker {
+    const camera = this.#camera(cameraId);
+    const worker = camera.worker(workerId);
+    if (worker === undefined) throw new PipelineError('ERR_UNKNOWN_WORKER', `camera ${cameraId} has no worker ${JSON.stringify(workerId)} (workers: ${camera.workerIds.join(', ') || 'none'})`);
+    return worker;
+  }
+
+  #sharedWorker(name: string): SharedWorker {
+    const shared = this.#shared.get(name);
+    if (shared === undefined) throw new PipelineError('ERR_UNKNOWN_WORKER', `no shared worker ${JSON.stringify(name)} (shared: ${[...this.#shared.keys()].join(', ') || 'none'})`);
+    return shared;
+  }
+
+  #removeRuntimeDir(): void {
+    if (this.#ownRuntimeDir) rmSync(this.#runtimeDir, { recursive: true, force: true });
+    if (this.#ownShmDir) {
+      try {
+        rmdirSync(this.shmDir);
+      } catch {
+        // not empty: someone else's frame stores are there too
+      }
+    }
+  }
+}
+
+function closed(): PipelineError {
+  return new PipelineError('ERR_SYSTEM_CLOSED', 'the system is closed');
+}

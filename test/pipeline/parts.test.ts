@@ -1,0 +1,341 @@
+/**
+ * The pipeline's parts on real suppliers: maxFps gating (with a clock the
+ * test drives, so no assertion depends on wall time), the shared workers' mux,
+ * the event hub, drop alarms, the built-in motion worker, model-server flags.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { FrameSupplier, type Frame } from '../../src/supplier/index.js';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { createLogger } from '../../src/internal/logger.js';
+import { DropAlarm, FrameMux, PipelineError, SubscriptionReader, VisionSystem, type GateClock, type SystemEvent } from '../../src/pipeline/index.js';
+import { EventHub } from '../../src/pipeline/events.js';
+import { modelServerArgs } from '../../src/pipeline/model-service.js';
+import { motion } from '../../src/pipeline/builtin/motion.js';
+import { summarize } from '../../src/cli/run-view.js';
+import { afterDistribution, rgbFrame } from '../supplier/helpers.js';
+import { nextEvent } from './helpers.js';
+
+/** One turn of the event loop: distribution, and the mux's reads of what was distributed, have run. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function grayFrame(value: (x: number, y: number) => number, width = 64, height = 48, streamId = 'cam'): Frame {
+  const payload = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) payload[y * width + x] = value(x, y);
+  return Object.freeze({ seq: 1, payload, width, height, format: 'gray', streamId, captureTime: 0, wallTime: 0, publishTime: 0 });
+}
+
+describe('pipeline parts', { timeout: 60_000 }, () => {
+  describe('maxFps gating', () => {
+    it('takes the newest frame at most once per interval; frames skipped within the interval are gated, frames skipped after it (the worker late) are drops', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({ busyMs: fc.integer({ min: 0, max: 1_000 }), inInterval: fc.nat(4), afterInterval: fc.nat(4), duringGate: fc.nat(4) }),
+            { minLength: 1, maxLength: 12 },
+          ),
+          async (cycles) => {
+            const supplier = new FrameSupplier({ streamId: 'cam' }).start();
+            const publish = async (n: number): Promise<void> => {
+              for (let i = 0; i < n; i++) supplier.publish(rgbFrame());
+              await afterDistribution(); // counted by the subscription before the clock moves on
+            };
+            // A clock the test moves: timers fire in order as it passes them.
+            let t = 0;
+            let timers: { at: number; fn: () => void }[] = [];
+            const advance = (to: number): void => {
+              for (;;) {
+                const due = timers.filter((x) => x.at <= to).sort((a, b) => a.at - b.at)[0];
+                if (due === undefined) break;
+                timers = timers.filter((x) => x !== due);
+                t = due.at;
+                due.fn();
+              }
+              t = to;
+            };
+            let gateFrames = 0;
+            const clock: GateClock = {
+              now: () => t,
+              sleep: async (ms) => {
+                await publish(gateFrames);
+                advance(t + ms);
+                return true;
+              },
+              after: (ms, fn) => {
+                const timer = { at: t + ms, fn };
+                timers.push(timer);
+                return () => void (timers = timers.filter((x) => x !== timer));
+              },
+            };
+            const reader = new SubscriptionReader(supplier.subscribe('w'), { maxFps: 2, clock });
+            await publish(1);
+            assert.equal((await reader.read())?.seq, 1);
+            let takenAt = t;
+            let expectedDrops = 0;
+            let expectedGated = 0;
+            for (const c of cycles) {
+              const late = c.busyMs >= 500;
+              await publish(c.inInterval);
+              let after = 0;
+              if (late) {
+                advance(takenAt + 500);
+                after = c.afterInterval;
+                await publish(after);
+              }
+              advance(takenAt + c.busyMs);
+              gateFrames = late ? 0 : c.duringGate;
+              let within = c.inInterval + gateFrames;
+              if (within + after === 0) {
+                await publish(1); // something to read, arriving just before the read
+                if (late) after++;
+                else within++;
+              }
+              if (late) {
+                expectedGated += Math.max(0, c.inInterval - 1);
+                expectedDrops += c.inInterval > 0 ? after : after - 1;
+              } else {
+                expectedGated += within - 1;
+              }
+              const frame = await reader.read();
+              assert.equal(frame?.seq, supplier.stats().lastSeq, 'always the newest frame');
+              assert.equal(t, takenAt + Math.max(500, c.busyMs), 'a frame is taken no sooner than 1/maxFps after the one before');
+              takenAt = t;
+            }
+            const f = reader.figures();
+            assert.equal(f.gated, expectedGated);
+            assert.equal(f.drops, expectedDrops);
+            assert.equal(f.delivered, cycles.length + 1);
+            assert.equal(f.delivered + f.drops + f.gated + f.staleSkips + f.pending, supplier.stats().published);
+            reader.end();
+            supplier.stop();
+          },
+        ),
+        { numRuns: 80 },
+      );
+    });
+
+    it('a read waiting in the gate ends with null when the reader ends', async () => {
+      const supplier = new FrameSupplier({ streamId: 'cam' }).start();
+      const reader = new SubscriptionReader(supplier.subscribe('w'), { maxFps: 0.001 });
+      supplier.publish(rgbFrame());
+      assert.ok((await reader.read()) !== null);
+      supplier.publish(rgbFrame());
+      const pending = reader.read(); // the gate is shut for 1 000 s
+      reader.end();
+      assert.equal(await pending, null);
+      assert.equal(await reader.read(), null);
+      supplier.stop();
+    });
+  });
+
+  describe('FrameMux (shared workers)', () => {
+    it('serves cameras round-robin, one latest frame per camera, never a frame twice; delivered + drops + pending = published per camera', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 60 }), async (ops) => {
+          const cameras = ['a', 'b', 'c'];
+          const suppliers = cameras.map((id) => new FrameSupplier({ streamId: id }).start());
+          const mux = new FrameMux({ name: 'vlm' });
+          cameras.forEach((id, i) => mux.attach(id, suppliers[i]!));
+          const reader = mux.reader();
+          const latest = new Map<string, number>(); // the model: unread newest seq per camera
+          let lastServed = -1;
+          const seen = new Set<string>();
+          for (const op of ops) {
+            if (op >= 0) {
+              const frame = suppliers[op]!.publish(rgbFrame());
+              latest.set(cameras[op]!, frame.seq);
+              await turn();
+              continue;
+            }
+            if (latest.size === 0) continue; // a read would wait
+            const frame = (await reader.read())!;
+            let expected = -1;
+            for (let k = 1; k <= cameras.length; k++) {
+              const i = (lastServed + k) % cameras.length;
+              if (latest.has(cameras[i]!)) {
+                expected = i;
+                break;
+              }
+            }
+            assert.equal(frame.streamId, cameras[expected], 'the next camera after the last served that has a frame');
+            assert.equal(frame.seq, latest.get(frame.streamId), "that camera's newest frame");
+            const key = `${frame.streamId}#${frame.seq}`;
+            assert.ok(!seen.has(key), 'never the same frame twice');
+            seen.add(key);
+            latest.delete(frame.streamId);
+            lastServed = expected;
+          }
+          const figures = mux.figures();
+          cameras.forEach((id, i) => {
+            const f = figures[id]!;
+            assert.equal(f.delivered + f.drops + (f.pending ? 1 : 0), suppliers[i]!.stats().published, id);
+          });
+          mux.close();
+          for (const s of suppliers) s.stop();
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it('detaching a camera leaves the others served; a new reader starts from fresh slots; the reader ends with the mux', async () => {
+      const a = new FrameSupplier({ streamId: 'a' }).start();
+      const b = new FrameSupplier({ streamId: 'b' }).start();
+      const mux = new FrameMux({ name: 'vlm' });
+      mux.attach('a', a);
+      mux.attach('b', b);
+      let reader = mux.reader();
+      a.publish(rgbFrame());
+      b.publish(rgbFrame());
+      await turn();
+      mux.detach('a');
+      assert.equal((await reader.read())?.streamId, 'b');
+      assert.deepEqual(mux.cameras, ['b']);
+      assert.equal(a.stats().workers.length, 0, "the camera's subscription is closed");
+      b.publish(rgbFrame());
+      await turn();
+      reader = mux.reader(); // a restarted worker: the frame from before is not handed to it
+      const next = reader.read();
+      b.publish(rgbFrame());
+      assert.equal((await next)?.seq, 3);
+      const waiting = reader.read();
+      mux.close();
+      assert.equal(await waiting, null);
+      a.stop();
+      b.stop();
+    });
+  });
+
+  describe('EventHub', () => {
+    const event = (n: number): SystemEvent => ({ type: 'config-change', at: n, change: 'camera-added', camera: `c${n}`, worker: null, shared: false });
+
+    it('calls listeners by type and for every type; a throwing listener is reported and the others still run', () => {
+      const errors: unknown[] = [];
+      const hub = new EventHub((error) => errors.push(error));
+      const seen: string[] = [];
+      const byType = (e: SystemEvent): void => void seen.push(`type:${e.at}`);
+      hub.on('config-change', byType);
+      hub.on('*', () => {
+        throw new Error('bad sink');
+      });
+      hub.on('*', (e) => seen.push(`all:${e.at}`));
+      hub.emit(event(1));
+      hub.off('config-change', byType);
+      hub.emit(event(2));
+      assert.deepEqual(seen, ['type:1', 'all:1', 'all:2']);
+      assert.equal(errors.length, 2);
+    });
+
+    it('an iterator keeps at most bufferSize events for a slow consumer and says how many it lost; it ends on abort and on close', async () => {
+      const hub = new EventHub(() => undefined);
+      const controller = new AbortController();
+      const it = hub.events({ bufferSize: 2, signal: controller.signal })[Symbol.asyncIterator]();
+      const first = it.next(); // registers the iterator
+      hub.emit(event(1));
+      assert.equal(((await first).value as SystemEvent).at, 1);
+      for (let n = 2; n <= 6; n++) hub.emit(event(n));
+      const lost = (await it.next()).value as SystemEvent;
+      assert.ok(lost.type === 'events-lost' && lost.count === 3, 'the three oldest were dropped');
+      assert.equal(((await it.next()).value as SystemEvent).at, 5);
+      assert.equal(((await it.next()).value as SystemEvent).at, 6);
+      controller.abort();
+      assert.equal((await it.next()).done, true);
+
+      const other = hub.events()[Symbol.asyncIterator]();
+      const pending = other.next();
+      hub.close();
+      assert.equal((await pending).done, true);
+      assert.equal((await hub.events()[Symbol.asyncIterator]().next()).done, true);
+    });
+  });
+
+  it('DropAlarm: one event when the ratio goes over the threshold, one when it comes back; a new incarnation starts the window over', () => {
+    const alarm = new DropAlarm(0.1, 10_000);
+    assert.equal(alarm.sample(0, 0, 0), null);
+    assert.deepEqual(alarm.sample(1_000, 10, 5), { state: 'raised', dropRatio: 0.333 });
+    assert.equal(alarm.sample(2_000, 20, 10), null, 'still over: no second event');
+    assert.deepEqual(alarm.sample(13_000, 200, 10), { state: 'recovered', dropRatio: 0 });
+    assert.equal(alarm.sample(14_000, 5, 0), null, 'counts went down: a fresh window');
+    assert.equal(new DropAlarm(null).sample(0, 0, 100), null, 'no threshold: never');
+  });
+
+  it('builtin:motion: mean brightness, and the share of the picture that moved since the frame before', () => {
+    const ctx = { workerId: `w${process.pid}` };
+    const first = motion(grayFrame(() => 100), ctx);
+    assert.deepEqual([first.brightness, first.motion, first.change], [100, 0, 0]);
+    const second = motion(grayFrame((x) => (x < 32 ? 200 : 100)), ctx);
+    assert.equal(second.brightness, 150);
+    assert.equal(second.motion, 0.5);
+    assert.equal(second.change, 50);
+    assert.equal(motion(grayFrame(() => 100, 64, 48, 'other-cam'), ctx).motion, 0, 'per camera: another camera has no frame before');
+    assert.throws(() => motion({ ...grayFrame(() => 0), format: 'jpeg' }, ctx), /raw frames/);
+  });
+
+  it('model servers: config keys become the handler\'s flags; a key of another handler is refused', () => {
+    assert.deepEqual(modelServerArgs('people', { handler: 'person', threads: 2, minConfidence: 0.4 }, '/run/p.sock', 'people', '/dev/shm/x'), [
+      'model-server', '--handler', 'person', '--socket', '/run/p.sock', '--model-id', 'people', '--shm-dir', '/dev/shm/x', '--threads', '2', '--min-confidence', '0.4',
+    ]);
+    assert.throws(() => modelServerArgs('m', { handler: 'mock', threads: 2 }, '/s', 'm', '/d'), (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG');
+  });
+
+  it('the view summarizes detections as class, count and confidences', () => {
+    assert.equal(summarize({ detections: [{ class_name: 'person', confidence: 0.5 }, { class_name: 'person', confidence: 0.91 }] }), 'person ×2 (0.91 0.50)');
+    assert.equal(summarize({ detections: [], error: { code: 'ERR_TIMEOUT' } }), 'error ERR_TIMEOUT');
+    assert.equal(summarize({ brightness: 118.25, motion: 0.0123 }), 'brightness 118.250  motion 0.012');
+  });
+
+  describe('VisionSystem, without child processes', () => {
+    const isCode = (code: string) => (error: unknown): boolean => error instanceof PipelineError && error.code === code;
+
+    it('start and close are idempotent, asyncDispose closes, calls after close are refused; a model it cannot run is refused at construction', async () => {
+      const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
+      const system = new VisionSystem({ config: { shmDir }, logger: createLogger({ level: 'silent' }) });
+      const states: string[] = [];
+      system.on('system-state', (e) => states.push(e.state));
+      await Promise.all([system.start(), system.start()]);
+      assert.equal(system.state, 'running');
+      assert.ok(existsSync(system.runtimeDir) && existsSync(shmDir));
+      await system[Symbol.asyncDispose]();
+      await system.close();
+      assert.deepEqual(states, ['starting', 'running', 'closing', 'closed']);
+      assert.ok(!existsSync(system.runtimeDir) && !existsSync(shmDir), 'the directories it made are gone');
+      await assert.rejects(system.start(), isCode('ERR_SYSTEM_CLOSED'));
+      await assert.rejects(system.removeCamera('x'), isCode('ERR_SYSTEM_CLOSED'));
+      assert.throws(() => new VisionSystem({ config: { models: { m: { handler: 'mock', poseMaxPeople: 2 } } } }), isCode('ERR_INVALID_CONFIG'));
+      assert.throws(() => new VisionSystem({ config: { models: { m: {} } } }), isCode('ERR_INVALID_CONFIG'));
+    });
+
+    it('a camera password reaches no log line, stats, event or error', async () => {
+      // A port that refuses connections: the camera goes to backoff with an error.
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = probe.address() as { port: number };
+          probe.close(() => resolve(port));
+        });
+      });
+      const log = join(tmpdir(), `framesupplier-secret-${process.pid}.log`);
+      const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
+      const source = `rtsp://viewer:s3cr3t-pw@127.0.0.1:${port}/stream1`;
+      const system = new VisionSystem({
+        config: { shmDir, cameras: { [`door-${process.pid}`]: { source, capture: { connectTimeoutMs: 2_000, backoff: { initialMs: 100, maxMs: 200 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] } } },
+        logger: createLogger({ level: 'trace', destination: log }),
+      });
+      const events: SystemEvent[] = [];
+      system.on('*', (e) => events.push(e));
+      const backoff = nextEvent(system, 'camera-state', (e) => e.state === 'backoff');
+      await system.start();
+      await backoff;
+      const stats = JSON.stringify(system.stats());
+      await assert.rejects(system.addCamera(`door-${process.pid}`, { source }), (e: unknown) => !String((e as Error).message).includes('s3cr3t'));
+      await system.close();
+      assert.ok(stats.includes('viewer:***@'), 'the source is shown masked');
+      for (const [what, text] of [['stats', stats], ['events', JSON.stringify(events)], ['log', readFileSync(log, 'utf8')]] as const) {
+        assert.ok(!text.includes('s3cr3t'), `the password is in the ${what}`);
+      }
+      rmSync(log, { force: true });
+    });
+  });
+});

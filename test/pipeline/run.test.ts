@@ -1,0 +1,142 @@
+/**
+ * `framesupplier run` as a user runs it: a real process with its model server,
+ * Python worker and decoders. SIGTERM ends it with exit 0 and no child left;
+ * a second signal ends it at once; SIGKILL leaves no child either; and the
+ * built-in example finds people in vtest.avi with the real person model.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { alive, commandLine, descendants, eventually, vtest } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const PYTHON_WORKER = fileURLToPath(new URL('../../../examples/workers/brightness_worker.py', import.meta.url));
+const SLOW_MODULE = fileURLToPath(new URL('./slow-module.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'framesupplier-run-test-'));
+const SHM_DIR = `/dev/shm/framesupplier-run-test-${process.pid}`;
+
+type Run = ChildProcessByStdio<null, Readable, Readable> & { lines: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
+
+/** Starts `framesupplier run`; resolves once a stdout or stderr line matches. */
+function start(args: string[]): Run {
+  const child = spawn(process.execPath, [MAIN, 'run', '--view', 'plain', '--view-interval-ms', '500', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) as Run;
+  child.lines = [];
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => child.lines.push(line));
+  runs.push(child);
+  return child;
+}
+
+function until(run: Run, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const found = run.lines.find((l) => pattern.test(l));
+    if (found !== undefined) return resolve(found);
+    const onLine = (line: string): void => {
+      if (!pattern.test(line)) return;
+      cleanup();
+      resolve(line);
+    };
+    const onExit = (): void => {
+      cleanup();
+      reject(new Error(`run ended before ${String(pattern)}:\n${run.lines.slice(-30).join('\n')}`));
+    };
+    const cleanup = (): void => {
+      for (const s of readers) s.off('line', onLine);
+      run.off('exit', onExit);
+    };
+    const readers = [createInterface({ input: run.stdout }), createInterface({ input: run.stderr })];
+    for (const s of readers) s.on('line', onLine);
+    run.once('exit', onExit);
+  });
+}
+
+/** A config with the mock model server, a Python worker and, optionally, a worker that takes 20 s per frame. */
+function config(name: string, slow = false): string {
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `logLevel: debug
+shmDir: ${SHM_DIR}
+defaults:
+  capture: { output: { format: rgb24, width: 192 }, loop: true }
+models:
+  mock: { handler: mock }
+cameras:
+  cam-${process.pid}:
+    source: ${vtest()}
+    workers:
+      - { id: people, model: mock }
+      - { id: brightness, command: [/usr/bin/python3, ${PYTHON_WORKER}] }
+${slow ? `      - { id: slow, module: ${SLOW_MODULE} }\n` : ''}`,
+  );
+  return path;
+}
+
+const runs: Run[] = [];
+after(() => {
+  for (const r of runs) if (r.exitCode === null && r.signalCode === null) r.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(SHM_DIR, { recursive: true, force: true });
+});
+
+/** The run's private runtime directories (its model sockets) still there. */
+const runtimeDirsOf = (run: Run): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`framesupplier-${run.pid}-`));
+
+/** The run's children once its model server and Python worker are up. */
+async function childrenOnceRunning(run: Run): Promise<number[]> {
+  await until(run, new RegExp(`result cam-${process.pid}/brightness #\\d+: mean_brightness`));
+  await until(run, new RegExp(`result cam-${process.pid}/people #\\d+: person ×`));
+  const children = descendants(run.pid!);
+  const names = children.map(commandLine).join(' | ');
+  assert.ok(names.includes('model-server') && names.includes('brightness_worker.py'), names);
+  return children;
+}
+
+describe('framesupplier run', { timeout: 110_000 }, () => {
+  it('SIGTERM ends it cleanly: exit 0, no child process left', async () => {
+    const run = start([config('term')]);
+    const children = await childrenOnceRunning(run);
+    run.kill('SIGTERM');
+    assert.deepEqual(await run.exited, { code: 0, signal: null });
+    assert.ok(run.lines.some((l) => l.includes('system closed')));
+    assert.deepEqual(runtimeDirsOf(run), []);
+    await eventually(() => children.every((p) => !alive(p)), 'no child left');
+  });
+
+  it('a second signal ends it at once, children with it, while the first waits for a frame in flight', async () => {
+    const run = start([config('twice', true)]);
+    const children = await childrenOnceRunning(run);
+    run.kill('SIGINT');
+    await until(run, /SIGINT: shutting down/);
+    run.kill('SIGINT');
+    assert.deepEqual(await run.exited, { code: 130, signal: null });
+    assert.deepEqual(runtimeDirsOf(run), []);
+    await eventually(() => children.every((p) => !alive(p)), 'no child left');
+  });
+
+  it('SIGKILL leaves no child process behind', async () => {
+    const run = start([config('kill')]);
+    const children = await childrenOnceRunning(run);
+    run.kill('SIGKILL');
+    await run.exited;
+    await eventually(() => children.every((p) => !alive(p)), 'no child left after SIGKILL');
+    for (const name of runtimeDirsOf(run)) rmSync(join(tmpdir(), name), { recursive: true, force: true }); // a SIGKILLed run cannot clean up
+  });
+
+  it('without a config file it runs the built-in example: people found in vtest.avi by the real person model', async () => {
+    const run = start([]);
+    const line = await until(run, /result street\/people #\d+: person ×\d+ \(0\.\d\d/);
+    const confidences = /\(([\d. ]+)\)/.exec(line)![1]!.split(' ').map(Number);
+    assert.ok(confidences.every((c) => c >= 0.4 && c <= 1), line);
+    await until(run, /result street-mirror\/people #\d+: person ×/);
+    await until(run, /result street\/motion #\d+: brightness/);
+    run.kill('SIGTERM');
+    assert.deepEqual(await run.exited, { code: 0, signal: null });
+  });
+});
