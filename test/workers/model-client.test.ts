@@ -31,6 +31,7 @@ interface ModelOutput {
 async function scriptedServer(socket: string, answers: ({ code: string; message: string } | null)[]): Promise<Server> {
   let n = 0;
   const server = createServer((connection) => {
+    connection.on('error', () => undefined); // the worker hangs up when it stops: a write then may meet EPIPE
     const decoder = new MessageDecoder();
     connection.on('data', (chunk: Buffer) => {
       for (const decoded of decoder.push(chunk)) {
