@@ -27,7 +27,7 @@ async function allFrames(options: Parameters<typeof capture>[0]): Promise<{ fram
   return { frames: out, cap };
 }
 
-describe('capture: native decoder', () => {
+describe('capture: native decoder', { timeout: 120_000 }, () => {
   it('is built (scripts/setup.sh builds it)', () => {
     assert.equal(nativeDecoderUnavailable(), null);
   });
@@ -74,7 +74,7 @@ describe('capture: native decoder', () => {
   });
 });
 
-describe('capture: native decoder with a real RTSP server', () => {
+describe('capture: native decoder with a real RTSP server', { timeout: 120_000 }, () => {
   let server: RtspServer;
   before(async () => {
     server = await new RtspServer(await h264Clip()).start();
