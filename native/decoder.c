@@ -34,6 +34,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 typedef enum { JOB_OPEN, JOB_DECODE } JobKind;
@@ -48,6 +49,8 @@ typedef struct {
   char *url;
   AVDictionary *options;
   int want_w, want_h, threads;
+  int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
+  int hflip;
   /* decode */
   uint8_t *target;
   size_t target_len;
@@ -73,6 +76,8 @@ typedef struct {
   int stream;
   int out_w, out_h;
   enum AVPixelFormat out_fmt;
+  int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
+  int hflip;
   int eof_sent;
   double time_base;
 
@@ -164,6 +169,22 @@ static void open_execute(Decoder *d, Job *job) {
   if ((r = avcodec_open2(d->dec, codec, NULL)) < 0) return fail(job, "cannot open the decoder", r);
   int sw = d->dec->width, sh = d->dec->height;
   if (sw <= 0 || sh <= 0) return fail(job, "the stream has no frame size", 0);
+  job->source_w = sw;
+  job->source_h = sh;
+  d->crop_x = job->crop_x;
+  d->crop_y = job->crop_y;
+  d->crop_w = job->crop_w;
+  d->crop_h = job->crop_h;
+  d->hflip = job->hflip;
+  if (d->crop_w > 0) {
+    if (d->crop_w > sw || d->crop_h > sh) {
+      snprintf(job->message, sizeof job->message, "the crop %dx%d is larger than the source's %dx%d frame", d->crop_w, d->crop_h, sw, sh);
+      job->err = -1;
+      return;
+    }
+    sw = d->crop_w; /* the output size follows the crop */
+    sh = d->crop_h;
+  }
   /* The output size: as asked; one side alone keeps the aspect ratio (even, as ffmpeg's -2). */
   d->out_w = job->want_w > 0 ? job->want_w : (job->want_h > 0 ? ((int)((double)sw * job->want_h / sh + 1) & ~1) : sw);
   d->out_h = job->want_h > 0 ? job->want_h : (job->want_w > 0 ? ((int)((double)sh * job->want_w / sw + 1) & ~1) : sh);
@@ -171,10 +192,57 @@ static void open_execute(Decoder *d, Job *job) {
   d->frame = av_frame_alloc();
   if (d->pkt == NULL || d->frame == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
   AVRational rate = av_guess_frame_rate(d->fmt, st, NULL);
-  job->source_w = sw;
-  job->source_h = sh;
   job->fps = rate.den > 0 ? av_q2d(rate) : 0;
   job->codec = codec->name;
+}
+
+/*
+ * Cuts the crop out of a decoded frame: pointer offsets into its planes, no
+ * copy. As ffmpeg's crop filter does, a crop reaching past the frame's edge is
+ * moved inside it (onto the chroma grid), so both decoders give the same pixels.
+ */
+static int apply_crop(Decoder *d, AVFrame *f) {
+  if (d->crop_w == 0) return 0;
+  if (d->crop_w > f->width || d->crop_h > f->height) return AVERROR(EINVAL);
+  int x = d->crop_x, y = d->crop_y;
+  if (x + d->crop_w > f->width || y + d->crop_h > f->height) {
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    if (x + d->crop_w > f->width) x = (f->width - d->crop_w) & ~((1 << desc->log2_chroma_w) - 1);
+    if (y + d->crop_h > f->height) y = (f->height - d->crop_h) & ~((1 << desc->log2_chroma_h) - 1);
+  }
+  f->crop_left = x;
+  f->crop_top = y;
+  f->crop_right = f->width - x - d->crop_w;
+  f->crop_bottom = f->height - y - d->crop_h;
+  return av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED);
+}
+
+/*
+ * Mirrors a converted image in place, plane by plane, pixel by pixel (3 bytes
+ * in rgb24, a U/V pair in nv12's second plane): the bytes ffmpeg's hflip
+ * gives for the same format. swscale cannot flip horizontally, and one pass
+ * over the frame, still in cache after conversion, needs no second buffer.
+ */
+static void mirror(uint8_t *const data[4], const int linesize[4], enum AVPixelFormat fmt, int w, int h) {
+  const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+  for (int p = 0; p < 4 && data[p] != NULL; p++) {
+    int step = 0;
+    for (int c = 0; c < desc->nb_components; c++)
+      if (desc->comp[c].plane == p && desc->comp[c].step > step) step = desc->comp[c].step;
+    int chroma = (p == 1 || p == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+    int pw = chroma ? AV_CEIL_RSHIFT(w, desc->log2_chroma_w) : w;
+    int ph = chroma ? AV_CEIL_RSHIFT(h, desc->log2_chroma_h) : h;
+    for (int y = 0; y < ph; y++) {
+      uint8_t *row = data[p] + (ptrdiff_t)y * linesize[p];
+      for (uint8_t *a = row, *b = row + (ptrdiff_t)(pw - 1) * step; a < b; a += step, b -= step) {
+        for (int k = 0; k < step; k++) {
+          uint8_t t = a[k];
+          a[k] = b[k];
+          b[k] = t;
+        }
+      }
+    }
+  }
 }
 
 static void decode_execute(Decoder *d, Job *job) {
@@ -188,6 +256,10 @@ static void decode_execute(Decoder *d, Job *job) {
         job->skipped++;
         av_frame_unref(d->frame);
         continue;
+      }
+      if ((r = apply_crop(d, d->frame)) < 0) {
+        av_frame_unref(d->frame);
+        return fail(job, "the crop is larger than the frame", r);
       }
       d->sws = sws_getCachedContext(d->sws, d->frame->width, d->frame->height, d->frame->format, d->out_w, d->out_h, d->out_fmt,
                                     SWS_BICUBIC, NULL, NULL, NULL);
@@ -204,6 +276,7 @@ static void decode_execute(Decoder *d, Job *job) {
       }
       sws_scale(d->sws, (const uint8_t *const *)d->frame->data, d->frame->linesize, 0, d->frame->height, dst, dst_linesize);
       av_frame_unref(d->frame);
+      if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, d->out_w, d->out_h);
       return;
     }
     if (r == AVERROR_EOF) {
@@ -377,6 +450,27 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
   job->want_w = get_int(env, options, "width");
   job->want_h = get_int(env, options, "height");
   job->threads = get_int(env, options, "threads");
+  bool has = false;
+  napi_value v;
+  if (napi_has_named_property(env, options, "crop", &has) == napi_ok && has && napi_get_named_property(env, options, "crop", &v) == napi_ok) {
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    if (t == napi_object) {
+      job->crop_x = get_int(env, v, "x");
+      job->crop_y = get_int(env, v, "y");
+      job->crop_w = get_int(env, v, "width");
+      job->crop_h = get_int(env, v, "height");
+    }
+    if (t != napi_undefined && (t != napi_object || job->crop_x < 0 || job->crop_y < 0 || job->crop_w <= 0 || job->crop_h <= 0)) {
+      napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "crop must be { x, y, width, height } with width and height above 0");
+      return false;
+    }
+  }
+  if (napi_has_named_property(env, options, "hflip", &has) == napi_ok && has && napi_get_named_property(env, options, "hflip", &v) == napi_ok) {
+    bool flip = false;
+    napi_get_value_bool(env, v, &flip);
+    job->hflip = flip;
+  }
   napi_value fmt_value;
   char *fmt_name = napi_get_named_property(env, options, "format", &fmt_value) == napi_ok ? get_string(env, fmt_value) : NULL;
   *out_fmt = fmt_name ? pixel_format(fmt_name) : AV_PIX_FMT_NONE;
@@ -407,7 +501,8 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
 }
 
 /*
- * open(url, { width, height, format, threads, avOptions: { key: value } }, callback) → handle.
+ * open(url, { width, height, format, crop: { x, y, width, height }, hflip, threads, avOptions: { key: value } }, callback)
+ * → handle.
  * The handle is returned at once, so interrupt() and close() reach an open still in progress.
  */
 static napi_value js_open(napi_env env, napi_callback_info info) {

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 import { CaptureError } from './errors.js';
+import type { CropRect } from './source.js';
 
 export type NativeFormat = Extract<PixelFormat, 'rgb24' | 'bgr24' | 'gray' | 'nv12' | 'yuv420p'>;
 export const NATIVE_FORMATS: readonly NativeFormat[] = ['rgb24', 'bgr24', 'gray', 'nv12', 'yuv420p'];
@@ -84,6 +85,10 @@ export interface NativeDecoderOptions {
   /** Output size; one side alone keeps the aspect ratio. Default: the source's. */
   readonly width?: number;
   readonly height?: number;
+  /** Keep only this rectangle of the source (even numbers), before scaling. */
+  readonly crop?: CropRect;
+  /** Mirror left to right, after scaling. */
+  readonly hflip?: boolean;
   /** Decoder threads; 0 (default) lets libavcodec use every core. */
   readonly threads?: number;
   /** libavformat options (e.g. rtsp_transport, timeout in µs). */

@@ -416,7 +416,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     const timeoutUs = String(Math.round(this.#connectTimeoutMs * 1000));
     const avOptions = { ...src.avOptions, ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}) };
     for (;;) {
-      const decoder = await NativeDecoder.open(src.input, { format, ...(src.width === undefined ? {} : { width: src.width }), ...(src.height === undefined ? {} : { height: src.height }), avOptions, signal: run.abort.signal });
+      const decoder = await NativeDecoder.open(src.input, { format, ...(src.width === undefined ? {} : { width: src.width }), ...(src.height === undefined ? {} : { height: src.height }), ...(src.crop === undefined ? {} : { crop: src.crop }), hflip: src.hflip, avOptions, signal: run.abort.signal });
       if (run.killedFor !== null || this.#run !== run) {
         decoder.close();
         if (run.killedFor !== null) throw run.killedFor;
