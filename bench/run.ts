@@ -8,6 +8,7 @@ import { IMPLS as ALL_IMPLS } from './supplier/impls.js';
 import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
+import { pool } from './capture/pool.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
@@ -33,6 +34,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C1: () => c1(),
   C2: () => c2(),
   C3: () => c3(),
+  POOL: () => pool(),
   M1: () => m1(),
   PERSON: () => person(),
   S1: () => s1(),

@@ -2,25 +2,72 @@
  * framesupplier's in-process decoder: libavformat + libavcodec + libswscale
  * behind N-API, for capture without a pipe (ADR 0011).
  *
- * Contract: open() and decode() run on libuv's thread pool, never on the
- * JavaScript thread. decode() produces exactly one frame per call, converted
- * by swscale straight into the caller's buffer (a pooled SharedArrayBuffer
- * slot): no intermediate copy, and nothing decoded ahead beyond what the
- * codec's own frame threads hold. interrupt() makes blocking network I/O give
- * up (an AVIOInterruptCB), so a stalled camera can be abandoned. One call at a
- * time per decoder; the JavaScript wrapper guarantees it.
+ * Contract: every decoder has a thread of its own, started by open() and
+ * joined when the decoder is released, that opens, reads, decodes and
+ * converts. Nothing runs on libuv's shared pool, so dead or slow cameras never
+ * delay the process's fs and dns work. Results reach JavaScript through a
+ * thread-safe function. Pull, one frame per call: decode() wakes the thread,
+ * which produces exactly one frame, converted by swscale straight into the
+ * caller's buffer (a pooled SharedArrayBuffer slot), and sleeps again; nothing
+ * is decoded ahead beyond what the codec's own frame threads hold.
+ * interrupt() and close() set a flag that libav's AVIOInterruptCB reads, so a
+ * pending open or read returns at once. One call at a time per decoder; the
+ * JavaScript wrapper guarantees it.
+ *
+ * Lifetime: the Decoder is shared by the JavaScript handle (an external) and
+ * the thread (through the thread-safe function); it is freed when both are
+ * gone. libav's contexts belong to the thread alone, which frees them before
+ * it ends. Whatever releases the thread-safe function (the thread leaving, or
+ * the environment's teardown at exit or when a worker thread ends) joins the
+ * thread first, after setting the interrupt flag: nothing runs on after it.
  */
+#define _GNU_SOURCE
 #include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+typedef enum { JOB_OPEN, JOB_DECODE } JobKind;
+
+/* One call from JavaScript: its arguments, its results, and what keeps its JavaScript values alive. */
 typedef struct {
+  JobKind kind;
+  napi_ref callback;
+  napi_ref target_ref;
+  napi_ref handle_ref;
+  /* open */
+  char *url;
+  AVDictionary *options;
+  int want_w, want_h, threads;
+  int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
+  int hflip;
+  /* decode */
+  uint8_t *target;
+  size_t target_len;
+  double skip_before_ms;
+  /* results, written by the decoder thread, read on the JavaScript thread once it handed the job over */
+  int err;
+  char message[256];
+  int eof;
+  double pts_ms;
+  int skipped;
+  int out_w, out_h, source_w, source_h;
+  double fps;
+  const char *codec; /* a codec's static name */
+} Job;
+
+typedef struct {
+  /* The decoder thread's alone. */
   AVFormatContext *fmt;
   AVCodecContext *dec;
   struct SwsContext *sws;
@@ -29,41 +76,34 @@ typedef struct {
   int stream;
   int out_w, out_h;
   enum AVPixelFormat out_fmt;
+  int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
+  int hflip;
   int eof_sent;
-  atomic_int interrupt;
   double time_base;
-  int busy;
-  int closed;
+
+  /* Shared. */
+  atomic_int interrupt;
+  atomic_int refs; /* the JavaScript handle, the thread-safe function */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  Job *job;    /* under lock: the call waiting for the thread */
+  int closing; /* under lock: the thread is to end */
+  pthread_t thread;
+  int thread_started;
+  napi_threadsafe_function tsfn;
+
+  /* The JavaScript thread's alone. */
+  int busy;   /* a call is in the thread's hands */
+  int closed; /* close() was called */
+  int opened; /* open succeeded */
 } Decoder;
 
-typedef struct {
-  napi_async_work work;
-  napi_ref callback;
-  napi_ref target_ref;
-  napi_ref handle_ref;
-  Decoder *d;
-  /* open */
-  char *url;
-  AVDictionary *options;
-  int want_w, want_h, threads;
-  /* decode */
-  uint8_t *target;
-  size_t target_len;
-  double skip_before_ms;
-  /* results */
-  int err;
-  char message[256];
-  int eof;
-  double pts_ms;
-  int skipped;
-} Job;
-
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
+#define CHECK(call)                                                     \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
       napi_throw_error(env, "ERR_NATIVE", "N-API call failed: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
+      return NULL;                                                      \
+    }                                                                   \
   } while (0)
 
 static int on_interrupt(void *opaque) { return atomic_load(&((Decoder *)opaque)->interrupt); }
@@ -75,7 +115,31 @@ static void fail(Job *job, const char *what, int averr) {
   snprintf(job->message, sizeof job->message, "%s%s%s", what, averr != 0 ? ": " : "", text);
 }
 
-static void decoder_free(Decoder *d) {
+static void job_free(Job *job) {
+  free(job->url);
+  av_dict_free(&job->options);
+  free(job);
+}
+
+/* Makes a pending or later libav call give up, and the thread end once its call is answered. */
+static void request_end(Decoder *d) {
+  atomic_store(&d->interrupt, 1);
+  pthread_mutex_lock(&d->lock);
+  d->closing = 1;
+  pthread_cond_signal(&d->wake);
+  pthread_mutex_unlock(&d->lock);
+}
+
+static void decoder_unref(Decoder *d) {
+  if (atomic_fetch_sub(&d->refs, 1) != 1) return;
+  pthread_mutex_destroy(&d->lock);
+  pthread_cond_destroy(&d->wake);
+  free(d);
+}
+
+/* ---- on the decoder thread ------------------------------------------------ */
+
+static void av_free_all(Decoder *d) {
   if (d->sws) sws_freeContext(d->sws);
   if (d->frame) av_frame_free(&d->frame);
   if (d->pkt) av_packet_free(&d->pkt);
@@ -84,29 +148,13 @@ static void decoder_free(Decoder *d) {
   d->sws = NULL;
 }
 
-static void finalize_decoder(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  Decoder *d = data;
-  if (!d->busy) {
-    decoder_free(d);
-    free(d);
-  } else {
-    d->closed = 1; /* freed by the job's completion */
-  }
-}
-
-/* ---- open ---------------------------------------------------------------- */
-
-static void open_execute(napi_env env, void *data) {
-  (void)env;
-  Job *job = data;
-  Decoder *d = job->d;
+static void open_execute(Decoder *d, Job *job) {
   d->fmt = avformat_alloc_context();
+  if (d->fmt == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
   d->fmt->interrupt_callback.callback = on_interrupt;
   d->fmt->interrupt_callback.opaque = d;
   int r = avformat_open_input(&d->fmt, job->url, NULL, &job->options);
-  if (r < 0) return fail(job, "cannot open the source", r);
+  if (r < 0) return fail(job, atomic_load(&d->interrupt) ? "interrupted" : "cannot open the source", r);
   if ((r = avformat_find_stream_info(d->fmt, NULL)) < 0) return fail(job, "cannot read the stream's parameters", r);
   const AVCodec *codec = NULL;
   d->stream = av_find_best_stream(d->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
@@ -114,25 +162,90 @@ static void open_execute(napi_env env, void *data) {
   AVStream *st = d->fmt->streams[d->stream];
   d->time_base = av_q2d(st->time_base);
   d->dec = avcodec_alloc_context3(codec);
+  if (d->dec == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
   if ((r = avcodec_parameters_to_context(d->dec, st->codecpar)) < 0) return fail(job, "bad codec parameters", r);
   d->dec->thread_count = job->threads; /* 0: one per core */
   d->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   if ((r = avcodec_open2(d->dec, codec, NULL)) < 0) return fail(job, "cannot open the decoder", r);
   int sw = d->dec->width, sh = d->dec->height;
   if (sw <= 0 || sh <= 0) return fail(job, "the stream has no frame size", 0);
+  job->source_w = sw;
+  job->source_h = sh;
+  d->crop_x = job->crop_x;
+  d->crop_y = job->crop_y;
+  d->crop_w = job->crop_w;
+  d->crop_h = job->crop_h;
+  d->hflip = job->hflip;
+  if (d->crop_w > 0) {
+    if (d->crop_w > sw || d->crop_h > sh) {
+      snprintf(job->message, sizeof job->message, "the crop %dx%d is larger than the source's %dx%d frame", d->crop_w, d->crop_h, sw, sh);
+      job->err = -1;
+      return;
+    }
+    sw = d->crop_w; /* the output size follows the crop */
+    sh = d->crop_h;
+  }
   /* The output size: as asked; one side alone keeps the aspect ratio (even, as ffmpeg's -2). */
   d->out_w = job->want_w > 0 ? job->want_w : (job->want_h > 0 ? ((int)((double)sw * job->want_h / sh + 1) & ~1) : sw);
   d->out_h = job->want_h > 0 ? job->want_h : (job->want_w > 0 ? ((int)((double)sh * job->want_w / sw + 1) & ~1) : sh);
   d->pkt = av_packet_alloc();
   d->frame = av_frame_alloc();
+  if (d->pkt == NULL || d->frame == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
+  AVRational rate = av_guess_frame_rate(d->fmt, st, NULL);
+  job->fps = rate.den > 0 ? av_q2d(rate) : 0;
+  job->codec = codec->name;
 }
 
-/* ---- decode -------------------------------------------------------------- */
+/*
+ * Cuts the crop out of a decoded frame: pointer offsets into its planes, no
+ * copy. As ffmpeg's crop filter does, a crop reaching past the frame's edge is
+ * moved inside it (onto the chroma grid), so both decoders give the same pixels.
+ */
+static int apply_crop(Decoder *d, AVFrame *f) {
+  if (d->crop_w == 0) return 0;
+  if (d->crop_w > f->width || d->crop_h > f->height) return AVERROR(EINVAL);
+  int x = d->crop_x, y = d->crop_y;
+  if (x + d->crop_w > f->width || y + d->crop_h > f->height) {
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    if (x + d->crop_w > f->width) x = (f->width - d->crop_w) & ~((1 << desc->log2_chroma_w) - 1);
+    if (y + d->crop_h > f->height) y = (f->height - d->crop_h) & ~((1 << desc->log2_chroma_h) - 1);
+  }
+  f->crop_left = x;
+  f->crop_top = y;
+  f->crop_right = f->width - x - d->crop_w;
+  f->crop_bottom = f->height - y - d->crop_h;
+  return av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED);
+}
 
-static void decode_execute(napi_env env, void *data) {
-  (void)env;
-  Job *job = data;
-  Decoder *d = job->d;
+/*
+ * Mirrors a converted image in place, plane by plane, pixel by pixel (3 bytes
+ * in rgb24, a U/V pair in nv12's second plane): the bytes ffmpeg's hflip
+ * gives for the same format. swscale cannot flip horizontally, and one pass
+ * over the frame, still in cache after conversion, needs no second buffer.
+ */
+static void mirror(uint8_t *const data[4], const int linesize[4], enum AVPixelFormat fmt, int w, int h) {
+  const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(fmt);
+  for (int p = 0; p < 4 && data[p] != NULL; p++) {
+    int step = 0;
+    for (int c = 0; c < desc->nb_components; c++)
+      if (desc->comp[c].plane == p && desc->comp[c].step > step) step = desc->comp[c].step;
+    int chroma = (p == 1 || p == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+    int pw = chroma ? AV_CEIL_RSHIFT(w, desc->log2_chroma_w) : w;
+    int ph = chroma ? AV_CEIL_RSHIFT(h, desc->log2_chroma_h) : h;
+    for (int y = 0; y < ph; y++) {
+      uint8_t *row = data[p] + (ptrdiff_t)y * linesize[p];
+      for (uint8_t *a = row, *b = row + (ptrdiff_t)(pw - 1) * step; a < b; a += step, b -= step) {
+        for (int k = 0; k < step; k++) {
+          uint8_t t = a[k];
+          a[k] = b[k];
+          b[k] = t;
+        }
+      }
+    }
+  }
+}
+
+static void decode_execute(Decoder *d, Job *job) {
   for (;;) {
     int r = avcodec_receive_frame(d->dec, d->frame);
     if (r == 0) {
@@ -143,6 +256,10 @@ static void decode_execute(napi_env env, void *data) {
         job->skipped++;
         av_frame_unref(d->frame);
         continue;
+      }
+      if ((r = apply_crop(d, d->frame)) < 0) {
+        av_frame_unref(d->frame);
+        return fail(job, "the crop is larger than the frame", r);
       }
       d->sws = sws_getCachedContext(d->sws, d->frame->width, d->frame->height, d->frame->format, d->out_w, d->out_h, d->out_fmt,
                                     SWS_BICUBIC, NULL, NULL, NULL);
@@ -159,6 +276,7 @@ static void decode_execute(napi_env env, void *data) {
       }
       sws_scale(d->sws, (const uint8_t *const *)d->frame->data, d->frame->linesize, 0, d->frame->height, dst, dst_linesize);
       av_frame_unref(d->frame);
+      if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, d->out_w, d->out_h);
       return;
     }
     if (r == AVERROR_EOF) {
@@ -184,66 +302,120 @@ static void decode_execute(napi_env env, void *data) {
   }
 }
 
-/* ---- completion, shared ---------------------------------------------------- */
+/* Takes one call at a time, answers it, and sleeps until the next; ends on close (or after a failed open). */
+static void *thread_main(void *arg) {
+  Decoder *d = arg;
+  pthread_setname_np(pthread_self(), "fs-decoder");
+  for (;;) {
+    pthread_mutex_lock(&d->lock);
+    while (d->job == NULL && !d->closing) pthread_cond_wait(&d->wake, &d->lock);
+    Job *job = d->job;
+    d->job = NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (job == NULL) break;
+    if (atomic_load(&d->interrupt)) fail(job, "interrupted", AVERROR_EXIT);
+    else if (job->kind == JOB_OPEN) open_execute(d, job);
+    else decode_execute(d, job);
+    job->out_w = d->out_w;
+    job->out_h = d->out_h;
+    int open_failed = job->kind == JOB_OPEN && job->err != 0;
+    /* Only at the environment's teardown can this fail; its references go with the environment. */
+    if (napi_call_threadsafe_function(d->tsfn, job, napi_tsfn_nonblocking) != napi_ok) job_free(job);
+    if (open_failed) break; /* nothing more can be asked of it */
+  }
+  av_free_all(d);
+  napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
+  return NULL;
+}
 
-static void complete(napi_env env, napi_status status, void *data) {
+/* ---- on the JavaScript thread ---------------------------------------------- */
+
+/* The thread-safe function's end: the thread has left (or is made to, at teardown); join it. */
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Decoder *d = data;
+  if (d->thread_started) {
+    request_end(d);
+    pthread_join(d->thread, NULL);
+  }
+  decoder_unref(d);
+}
+
+/* The handle was collected: the decoder can be asked nothing more. */
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Decoder *d = data;
+  request_end(d);
+  decoder_unref(d);
+}
+
+/* A call answered by the thread: back to its JavaScript callback (env is NULL at teardown: only free). */
+static void on_complete(napi_env env, napi_value unused, void *context, void *data) {
+  (void)unused;
+  Decoder *d = context;
   Job *job = data;
-  Decoder *d = job->d;
+  if (env == NULL) {
+    job_free(job);
+    return;
+  }
   d->busy = 0;
-  napi_value cb, undefined, argv[2], handle = NULL;
+  if (job->kind == JOB_OPEN && job->err == 0) d->opened = 1;
+  napi_unref_threadsafe_function(env, d->tsfn); /* idle decoders do not keep the process alive */
+  napi_value cb, undefined, argv[2];
   napi_get_reference_value(env, job->callback, &cb);
   napi_get_undefined(env, &undefined);
-  if (job->handle_ref) napi_get_reference_value(env, job->handle_ref, &handle);
-  if (status != napi_ok) fail(job, "the job was cancelled", 0);
   if (job->err != 0) {
-    napi_value msg, code;
+    napi_value msg, code, averr;
     napi_create_string_utf8(env, job->message, NAPI_AUTO_LENGTH, &msg);
     napi_create_string_utf8(env, job->err == AVERROR_EXIT ? "ERR_NATIVE_INTERRUPTED" : "ERR_NATIVE_DECODER", NAPI_AUTO_LENGTH, &code);
     napi_create_error(env, code, msg, &argv[0]);
-    napi_value averr;
     napi_create_int32(env, job->err, &averr);
     napi_set_named_property(env, argv[0], "averror", averr);
     argv[1] = undefined;
   } else {
+    napi_value v;
     napi_get_null(env, &argv[0]);
     napi_create_object(env, &argv[1]);
-    napi_value v;
     napi_get_boolean(env, job->eof, &v);
     napi_set_named_property(env, argv[1], "eof", v);
     napi_create_double(env, job->pts_ms, &v);
     napi_set_named_property(env, argv[1], "ptsMs", v);
-    napi_create_int32(env, d->out_w, &v);
+    napi_create_int32(env, job->out_w, &v);
     napi_set_named_property(env, argv[1], "width", v);
-    napi_create_int32(env, d->out_h, &v);
+    napi_create_int32(env, job->out_h, &v);
     napi_set_named_property(env, argv[1], "height", v);
     napi_create_int32(env, job->skipped, &v);
     napi_set_named_property(env, argv[1], "skipped", v);
-    if (handle != NULL && job->url != NULL) {
-      napi_set_named_property(env, argv[1], "handle", handle);
-      napi_create_int32(env, d->dec ? d->dec->width : 0, &v);
+    if (job->kind == JOB_OPEN) {
+      napi_create_int32(env, job->source_w, &v);
       napi_set_named_property(env, argv[1], "sourceWidth", v);
-      napi_create_int32(env, d->dec ? d->dec->height : 0, &v);
+      napi_create_int32(env, job->source_h, &v);
       napi_set_named_property(env, argv[1], "sourceHeight", v);
-      AVRational rate = d->fmt ? av_guess_frame_rate(d->fmt, d->fmt->streams[d->stream], NULL) : (AVRational){0, 1};
-      napi_create_double(env, rate.den > 0 ? av_q2d(rate) : 0, &v);
+      napi_create_double(env, job->fps, &v);
       napi_set_named_property(env, argv[1], "fps", v);
-      napi_create_string_utf8(env, d->dec ? d->dec->codec->name : "", NAPI_AUTO_LENGTH, &v);
+      napi_create_string_utf8(env, job->codec ? job->codec : "", NAPI_AUTO_LENGTH, &v);
       napi_set_named_property(env, argv[1], "codec", v);
     }
   }
-  napi_value result;
-  napi_call_function(env, undefined, cb, 2, argv, &result);
-  napi_delete_reference(env, job->callback);
+  napi_ref callback = job->callback;
   if (job->target_ref) napi_delete_reference(env, job->target_ref);
   if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
-  napi_delete_async_work(env, job->work);
-  if (d->closed) {
-    decoder_free(d);
-    free(d);
-  }
-  free(job->url);
-  av_dict_free(&job->options);
-  free(job);
+  job_free(job);
+  napi_value result;
+  napi_call_function(env, undefined, cb, 2, argv, &result);
+  napi_delete_reference(env, callback);
+}
+
+/* Hands a call to the thread; the thread-safe function keeps the process alive until it is answered. */
+static void submit(napi_env env, Decoder *d, Job *job) {
+  d->busy = 1;
+  napi_ref_threadsafe_function(env, d->tsfn);
+  pthread_mutex_lock(&d->lock);
+  d->job = job;
+  pthread_cond_signal(&d->wake);
+  pthread_mutex_unlock(&d->lock);
 }
 
 static enum AVPixelFormat pixel_format(const char *name) {
@@ -269,66 +441,136 @@ static char *get_string(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
   char *s = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (s != NULL) napi_get_value_string_utf8(env, v, s, len + 1, &len);
   return s;
 }
 
-/* open(url, { width, height, format, threads, avOptions: { key: value } }, callback) */
+/* Reads open()'s options into the job; false (with a JavaScript exception pending) if they are wrong. */
+static bool read_open_options(napi_env env, napi_value options, Job *job, enum AVPixelFormat *out_fmt) {
+  job->want_w = get_int(env, options, "width");
+  job->want_h = get_int(env, options, "height");
+  job->threads = get_int(env, options, "threads");
+  bool has = false;
+  napi_value v;
+  if (napi_has_named_property(env, options, "crop", &has) == napi_ok && has && napi_get_named_property(env, options, "crop", &v) == napi_ok) {
+    napi_valuetype t;
+    napi_typeof(env, v, &t);
+    if (t == napi_object) {
+      job->crop_x = get_int(env, v, "x");
+      job->crop_y = get_int(env, v, "y");
+      job->crop_w = get_int(env, v, "width");
+      job->crop_h = get_int(env, v, "height");
+    }
+    if (t != napi_undefined && (t != napi_object || job->crop_x < 0 || job->crop_y < 0 || job->crop_w <= 0 || job->crop_h <= 0)) {
+      napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "crop must be { x, y, width, height } with width and height above 0");
+      return false;
+    }
+  }
+  if (napi_has_named_property(env, options, "hflip", &has) == napi_ok && has && napi_get_named_property(env, options, "hflip", &v) == napi_ok) {
+    bool flip = false;
+    napi_get_value_bool(env, v, &flip);
+    job->hflip = flip;
+  }
+  napi_value fmt_value;
+  char *fmt_name = napi_get_named_property(env, options, "format", &fmt_value) == napi_ok ? get_string(env, fmt_value) : NULL;
+  *out_fmt = fmt_name ? pixel_format(fmt_name) : AV_PIX_FMT_NONE;
+  free(fmt_name);
+  if (*out_fmt == AV_PIX_FMT_NONE) {
+    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "format must be rgb24, bgr24, gray, nv12 or yuv420p");
+    return false;
+  }
+  bool has_av = false;
+  napi_value av_options, keys;
+  uint32_t n = 0;
+  if (napi_has_named_property(env, options, "avOptions", &has_av) != napi_ok || !has_av) return true;
+  if (napi_get_named_property(env, options, "avOptions", &av_options) != napi_ok || napi_get_property_names(env, av_options, &keys) != napi_ok ||
+      napi_get_array_length(env, keys, &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "avOptions must be an object of strings");
+    return false;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value k, v;
+    napi_get_element(env, keys, i, &k);
+    napi_get_property(env, av_options, k, &v);
+    char *ks = get_string(env, k), *vs = get_string(env, v);
+    if (ks && vs) av_dict_set(&job->options, ks, vs, 0);
+    free(ks);
+    free(vs);
+  }
+  return true;
+}
+
+/*
+ * open(url, { width, height, format, crop: { x, y, width, height }, hflip, threads, avOptions: { key: value } }, callback)
+ * → handle.
+ * The handle is returned at once, so interrupt() and close() reach an open still in progress.
+ */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, "ERR_NATIVE", "out of memory");
+    return NULL;
+  }
+  job->kind = JOB_OPEN;
   job->url = get_string(env, argv[0]);
+  enum AVPixelFormat out_fmt = AV_PIX_FMT_NONE;
   if (job->url == NULL) {
-    free(job);
+    job_free(job);
     napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "url must be a string");
     return NULL;
   }
-  job->want_w = get_int(env, argv[1], "width");
-  job->want_h = get_int(env, argv[1], "height");
-  job->threads = get_int(env, argv[1], "threads");
-  napi_value fmt_value, av_options;
-  CHECK(napi_get_named_property(env, argv[1], "format", &fmt_value));
-  char *fmt_name = get_string(env, fmt_value);
-  enum AVPixelFormat out_fmt = fmt_name ? pixel_format(fmt_name) : AV_PIX_FMT_NONE;
-  free(fmt_name);
-  if (out_fmt == AV_PIX_FMT_NONE) {
-    free(job->url);
-    free(job);
-    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "format must be rgb24, bgr24, gray, nv12 or yuv420p");
+  if (!read_open_options(env, argv[1], job, &out_fmt)) {
+    job_free(job);
     return NULL;
   }
-  bool has_av = false;
-  napi_has_named_property(env, argv[1], "avOptions", &has_av);
-  if (has_av) {
-    CHECK(napi_get_named_property(env, argv[1], "avOptions", &av_options));
-    napi_value keys;
-    uint32_t n = 0;
-    CHECK(napi_get_property_names(env, av_options, &keys));
-    CHECK(napi_get_array_length(env, keys, &n));
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value k, v;
-      napi_get_element(env, keys, i, &k);
-      napi_get_property(env, av_options, k, &v);
-      char *ks = get_string(env, k), *vs = get_string(env, v);
-      if (ks && vs) av_dict_set(&job->options, ks, vs, 0);
-      free(ks);
-      free(vs);
-    }
-  }
   Decoder *d = calloc(1, sizeof *d);
+  if (d == NULL) {
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "out of memory");
+    return NULL;
+  }
   d->out_fmt = out_fmt;
-  d->busy = 1;
-  job->d = d;
+  pthread_mutex_init(&d->lock, NULL);
+  pthread_cond_init(&d->wake, NULL);
+  atomic_init(&d->refs, 2);
   napi_value handle, name;
-  CHECK(napi_create_external(env, d, finalize_decoder, NULL, &handle));
+  if (napi_create_string_utf8(env, "framesupplier.decoder", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, d, tsfn_finalize, d, on_complete, &d->tsfn) != napi_ok) {
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->wake);
+    free(d);
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's thread-safe function");
+    return NULL;
+  }
+  if (napi_create_external(env, d, handle_finalize, NULL, &handle) != napi_ok) {
+    /* No handle: the thread-safe function's finalizer alone releases the decoder. */
+    atomic_store(&d->refs, 1);
+    napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's handle");
+    return NULL;
+  }
+  /* The thread starts with every signal blocked: signals are the JavaScript thread's to handle. */
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  int started = pthread_create(&d->thread, NULL, thread_main, d);
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  if (started != 0) {
+    napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "cannot start the decoder's thread");
+    return NULL;
+  }
+  d->thread_started = 1;
   CHECK(napi_create_reference(env, handle, 1, &job->handle_ref));
   CHECK(napi_create_reference(env, argv[2], 1, &job->callback));
-  CHECK(napi_create_string_utf8(env, "framesupplier.open", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, open_execute, complete, job, &job->work));
-  CHECK(napi_queue_async_work(env, job->work));
-  return NULL;
+  submit(env, d, job);
+  return handle;
 }
 
 static Decoder *get_decoder(napi_env env, napi_value v) {
@@ -347,8 +589,9 @@ static napi_value js_decode(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Decoder *d = get_decoder(env, argv[0]);
   if (d == NULL) return NULL;
-  if (d->busy || d->dec == NULL) {
-    napi_throw_error(env, "ERR_NATIVE_BUSY", d->busy ? "a decode is already running on this decoder" : "the decoder did not open");
+  if (d->busy || d->closed || !d->opened) {
+    napi_throw_error(env, "ERR_NATIVE_BUSY",
+                     d->busy ? "a call is already running on this decoder" : d->closed ? "the decoder is closed" : "the decoder did not open");
     return NULL;
   }
   napi_typedarray_type type;
@@ -361,18 +604,23 @@ static napi_value js_decode(napi_env env, napi_callback_info info) {
     return NULL;
   }
   Job *job = calloc(1, sizeof *job);
-  job->d = d;
+  if (job == NULL) {
+    napi_throw_error(env, "ERR_NATIVE", "out of memory");
+    return NULL;
+  }
+  job->kind = JOB_DECODE;
   job->target = ptr;
   job->target_len = length;
   napi_get_value_double(env, argv[2], &job->skip_before_ms);
-  d->busy = 1;
-  napi_value name;
-  CHECK(napi_create_reference(env, argv[1], 1, &job->target_ref));
-  CHECK(napi_create_reference(env, argv[0], 1, &job->handle_ref));
-  CHECK(napi_create_reference(env, argv[3], 1, &job->callback));
-  CHECK(napi_create_string_utf8(env, "framesupplier.decode", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, decode_execute, complete, job, &job->work));
-  CHECK(napi_queue_async_work(env, job->work));
+  if (napi_create_reference(env, argv[1], 1, &job->target_ref) != napi_ok || napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok ||
+      napi_create_reference(env, argv[3], 1, &job->callback) != napi_ok) {
+    if (job->target_ref) napi_delete_reference(env, job->target_ref);
+    if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "cannot hold the call's arguments");
+    return NULL;
+  }
+  submit(env, d, job);
   return NULL;
 }
 
@@ -386,15 +634,15 @@ static napi_value js_interrupt(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* close(handle): frees now, or when the running call completes. */
+/* close(handle): never blocks. A running call is interrupted and still answered; then the thread ends. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Decoder *d = get_decoder(env, argv[0]);
-  if (d == NULL) return NULL;
-  atomic_store(&d->interrupt, 1);
-  if (!d->busy) decoder_free(d); /* the struct itself goes with the handle's finalizer */
+  if (d == NULL || d->closed) return NULL;
+  d->closed = 1;
+  request_end(d);
   return NULL;
 }
 

@@ -16,7 +16,7 @@ const run = promisify(execFile);
 const MEDIA = join(tmpdir(), 'framesupplier-bench-media');
 
 /** A file made before the run by ffmpeg from its testsrc2 source with libx264 (cached between runs). */
-async function testClip(name: string, size: string, rate: number, seconds: number): Promise<string> {
+export async function testClip(name: string, size: string, rate: number, seconds: number): Promise<string> {
   mkdirSync(MEDIA, { recursive: true });
   const path = join(MEDIA, name);
   if (!existsSync(path)) {

@@ -4,7 +4,7 @@
  * to a FrameSupplier. Depends on the supplier core and src/process only.
  */
 export { StreamCapture, type CaptureOptions, type CaptureState, type CaptureStats, type CaptureErrorRecord } from './stream-capture.js';
-export { resolveSource, OUTPUT_FORMATS, type OutputFormat, type OutputOptions, type SourceOptions, type ResolvedSource, type SourceKind } from './source.js';
+export { resolveSource, OUTPUT_FORMATS, type CropRect, type OutputFormat, type OutputOptions, type SourceOptions, type ResolvedSource, type SourceKind } from './source.js';
 export { RawFrameParser, JpegFrameParser, heapAllocator, type FrameParser, type PayloadAllocator } from './frame-parser.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { findExecutable } from './ffmpeg-process.js';

@@ -2,27 +2,35 @@
  * The in-process decoder (native/decoder.c: libavformat, libavcodec and
  * libswscale behind N-API), for capture without a pipe (ADR 0011).
  *
- * Contract: open() and decode() run off the JavaScript thread; decode()
+ * Contract: each decoder runs on a thread of its own, never on libuv's shared
+ * pool, so a dead or slow source delays nothing else in the process. decode()
  * returns one frame per call, converted straight into the given buffer (a pool
  * slot), so nothing is decoded ahead and no copy is made after conversion.
- * One call at a time. interrupt() makes blocking network I/O give up; close()
- * releases the decoder (at once, or when a running call returns).
+ * One call at a time. An AbortSignal given to open() interrupts the open, or
+ * any later call, at once (the call rejects with the signal's reason);
+ * interrupt() makes blocking network I/O give up; close() never blocks: it
+ * interrupts a running call, which still settles, and ends the thread.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 import { CaptureError } from './errors.js';
+import type { CropRect } from './source.js';
 
 export type NativeFormat = Extract<PixelFormat, 'rgb24' | 'bgr24' | 'gray' | 'nv12' | 'yuv420p'>;
 export const NATIVE_FORMATS: readonly NativeFormat[] = ['rgb24', 'bgr24', 'gray', 'nv12', 'yuv420p'];
 
 interface Addon {
-  open(url: string, options: object, callback: (error: NativeError | null, info?: OpenInfo) => void): void;
-  decode(handle: unknown, target: Uint8Array, skipBeforePtsMs: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
-  interrupt(handle: unknown): void;
-  close(handle: unknown): void;
+  /** Returns the handle at once; the callback comes once the source is open (or could not be). */
+  open(url: string, options: object, callback: (error: NativeError | null, info?: OpenInfo) => void): Handle;
+  decode(handle: Handle, target: Uint8Array, skipBeforePtsMs: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
+  interrupt(handle: Handle): void;
+  close(handle: Handle): void;
 }
+
+/** The addon's opaque decoder handle. */
+type Handle = { readonly __nativeDecoder: never };
 
 interface NativeError extends Error {
   code: string;
@@ -38,7 +46,6 @@ interface DecodeInfo {
 }
 
 interface OpenInfo extends DecodeInfo {
-  handle: unknown;
   sourceWidth: number;
   sourceHeight: number;
   fps: number;
@@ -78,10 +85,19 @@ export interface NativeDecoderOptions {
   /** Output size; one side alone keeps the aspect ratio. Default: the source's. */
   readonly width?: number;
   readonly height?: number;
+  /** Keep only this rectangle of the source (even numbers), before scaling. */
+  readonly crop?: CropRect;
+  /** Mirror left to right, after scaling. */
+  readonly hflip?: boolean;
   /** Decoder threads; 0 (default) lets libavcodec use every core. */
   readonly threads?: number;
   /** libavformat options (e.g. rtsp_transport, timeout in µs). */
   readonly avOptions?: Readonly<Record<string, string>>;
+  /**
+   * Aborting interrupts the open, or the decode running then, at once (it
+   * rejects with the signal's reason), and every later decode rejects alike.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export class NativeDecoder {
@@ -94,14 +110,18 @@ export class NativeDecoder {
   readonly codec: string;
   readonly format: NativeFormat;
   readonly #addon: Addon;
-  readonly #handle: unknown;
+  readonly #handle: Handle;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: () => void;
   #busy = false;
   #closed = false;
 
-  private constructor(a: Addon, info: OpenInfo, format: NativeFormat) {
+  private constructor(a: Addon, handle: Handle, info: OpenInfo, format: NativeFormat, signal: AbortSignal | undefined, onAbort: () => void) {
     this.#addon = a;
     this.format = format;
-    this.#handle = info.handle;
+    this.#handle = handle;
+    this.#signal = signal;
+    this.#onAbort = onAbort;
     this.width = info.width;
     this.height = info.height;
     this.sourceWidth = info.sourceWidth;
@@ -110,14 +130,28 @@ export class NativeDecoder {
     this.codec = info.codec;
   }
 
-  /** Opens a source (a file, rtsp://, http(s)://). Rejects with ERR_SOURCE_OPEN_FAILED naming libav's reason. */
+  /**
+   * Opens a source (a file, rtsp://, http(s)://) on the decoder's own thread.
+   * Rejects with ERR_SOURCE_OPEN_FAILED naming libav's reason, or with the
+   * signal's reason once it is aborted.
+   */
   static open(url: string, options: NativeDecoderOptions): Promise<NativeDecoder> {
     const a = loaded();
+    const { signal, ...rest } = options;
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      a.open(url, { ...options, avOptions: options.avOptions ?? {} }, (error, info) => {
-        if (error !== null || info === undefined) reject(new CaptureError('ERR_SOURCE_OPEN_FAILED', error?.message ?? 'open failed', { cause: error }));
-        else resolve(new NativeDecoder(a, info, options.format));
+      const onAbort = (): void => a.interrupt(handle);
+      const handle = a.open(url, { ...rest, avOptions: rest.avOptions ?? {} }, (error, info) => {
+        if (error === null && info !== undefined && signal?.aborted !== true) {
+          resolve(new NativeDecoder(a, handle, info, options.format, signal, onAbort));
+          return;
+        }
+        signal?.removeEventListener('abort', onAbort);
+        a.close(handle);
+        if (signal?.aborted === true) reject(signal.reason);
+        else reject(new CaptureError('ERR_SOURCE_OPEN_FAILED', error?.message ?? 'open failed', { cause: error }));
       });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -129,15 +163,19 @@ export class NativeDecoder {
   /**
    * Decodes the next frame into `target` (frameBytes long); null at the end of
    * the source. Frames before skipBeforePtsMs are decoded but not converted.
+   * `target` must stay untouched until the promise settles: the decoder's
+   * thread writes into it.
    */
   decode(target: Uint8Array, skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
     if (this.#closed) return Promise.reject(new CaptureError('ERR_SOURCE_EXITED', 'the decoder is closed'));
+    if (this.#signal?.aborted === true) return Promise.reject(this.#signal.reason);
     if (this.#busy) return Promise.reject(new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'a decode is already running'));
     this.#busy = true;
     return new Promise((resolve, reject) => {
       this.#addon.decode(this.#handle, target, skipBeforePtsMs, (error, info) => {
         this.#busy = false;
-        if (error !== null || info === undefined) {
+        if (this.#signal?.aborted === true) reject(this.#signal.reason);
+        else if (error !== null || info === undefined) {
           const code = error?.code === 'ERR_NATIVE_INTERRUPTED' ? 'ERR_SOURCE_STALLED' : 'ERR_SOURCE_EXITED';
           reject(new CaptureError(code, error?.message ?? 'decode failed', { cause: error }));
         } else resolve(info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped });
@@ -150,9 +188,11 @@ export class NativeDecoder {
     if (!this.#closed) this.#addon.interrupt(this.#handle);
   }
 
+  /** Ends the decoder's thread; never blocks. A running decode is interrupted and still settles. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#addon.close(this.#handle);
   }
 }

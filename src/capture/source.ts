@@ -17,6 +17,14 @@ export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
 export const OUTPUT_FORMATS = ['rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** A rectangle of the source's frame, in source pixels; every number even (see resolveSource). */
+export interface CropRect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
 export interface OutputOptions {
   /** Pixel format of the frames, or 'jpeg'. Default 'rgb24'. */
   readonly format?: OutputFormat;
@@ -27,6 +35,16 @@ export interface OutputOptions {
   readonly fps?: number;
   /** JPEG quality, 2 (best) to 31. Default 5. */
   readonly jpegQuality?: number;
+  /**
+   * Keep only this rectangle of the source (source pixels, even numbers),
+   * before scaling: width/height then scale the crop. The source's size is
+   * known only once it opens: a crop reaching past its edge is moved inside
+   * it (as ffmpeg's crop filter does); one larger than the frame fails the
+   * open (ERR_SOURCE_OPEN_FAILED).
+   */
+  readonly crop?: CropRect;
+  /** Mirror left to right (after cropping and scaling). Default false. */
+  readonly hflip?: boolean;
 }
 
 export interface SourceOptions {
@@ -57,6 +75,8 @@ export interface ResolvedSource {
     readonly fps: number | undefined;
     readonly realtime: boolean;
     readonly loop: boolean;
+    readonly crop: CropRect | undefined;
+    readonly hflip: boolean;
     /** libavformat options equivalent to the ffmpeg arguments (transport, low-latency probing). */
     readonly avOptions: Readonly<Record<string, string>>;
   };
@@ -74,6 +94,27 @@ function optionalPositiveInt(name: string, value: unknown, max: number): number 
     throw invalid(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/**
+ * Even numbers only: in 4:2:0 video a chroma sample covers 2 × 2 pixels, so an
+ * odd edge cannot be cut exactly (ffmpeg's crop filter would move it, the
+ * native decoder would not), and both decoders must give the same pixels.
+ */
+function validCrop(crop: unknown): CropRect | undefined {
+  if (crop === undefined) return undefined;
+  if (crop === null || typeof crop !== 'object') throw invalid(`output.crop must be { x, y, width, height }, got ${JSON.stringify(crop)}`);
+  const c = crop as Record<string, unknown>;
+  const even = (key: string, min: number): number => {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 16384 || v % 2 !== 0) {
+      throw invalid(`output.crop.${key} must be an even integer from ${min} to 16384, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const rect = { x: even('x', 0), y: even('y', 0), width: even('width', 2), height: even('height', 2) };
+  if (rect.x + rect.width > 16384 || rect.y + rect.height > 16384) throw invalid('output.crop reaches past 16384 pixels');
+  return rect;
 }
 
 function classify(source: string): { kind: SourceKind; input: string } {
@@ -128,6 +169,9 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   if (out.fps !== undefined && !(typeof out.fps === 'number' && out.fps > 0 && out.fps <= 1000)) {
     throw invalid(`output.fps must be a number in (0, 1000], got ${String(out.fps)}`);
   }
+  const crop = validCrop(out.crop);
+  if (out.hflip !== undefined && typeof out.hflip !== 'boolean') throw invalid(`output.hflip must be a boolean, got ${JSON.stringify(out.hflip)}`);
+  const hflip = out.hflip === true;
   const transport = options.rtspTransport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw invalid(`rtspTransport must be 'tcp' or 'udp', got ${String(transport)}`);
   if (options.inputFormat !== undefined && !/^[a-z0-9_,]+$/i.test(options.inputFormat)) {
@@ -168,7 +212,10 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     const interval = (0.95 / out.fps).toFixed(6);
     filters.push(`select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${interval})`);
   }
+  if (crop !== undefined) filters.push(`crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`);
   if (width !== undefined || height !== undefined) filters.push(`scale=${width ?? -2}:${height ?? -2}`);
+  // Mirrored in the output's pixel format, as the native decoder does after converting: the same bytes.
+  if (hflip) filters.push(...(format === 'jpeg' ? [] : [`format=${format}`]), 'hflip');
   if (filters.length > 0) args.push('-vf', filters.join(','));
   // Passthrough: never duplicate a frame to keep a constant rate (a duplicate is a stale frame).
   args.push('-fps_mode', 'passthrough');
@@ -188,6 +235,6 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args,
     format,
     live: kind !== 'file',
-    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, avOptions },
+    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, crop, hflip, avOptions },
   };
 }

@@ -114,6 +114,8 @@ interface Run {
   decoder: NativeDecoder | null;
   /** The native decode loop, for stop() to wait on. */
   pump: Promise<void> | null;
+  /** Aborted by the watchdog or stop(): interrupts the native decoder's open or read at once. */
+  readonly abort: AbortController;
   readonly startedAt: number;
   firstFrameAt: number | null;
   lastFrameAt: number;
@@ -270,6 +272,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       proc,
       decoder: null,
       pump: null,
+      abort: new AbortController(),
       startedAt: now,
       firstFrameAt: null,
       lastFrameAt: now,
@@ -406,7 +409,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     if (run.killedFor !== null) return;
     run.killedFor = reason;
     if (run.proc !== null) void run.proc.stop(this.#killTimeoutMs);
-    else run.decoder?.interrupt(); // a blocked read gives up; an open in progress is checked when it returns
+    else run.abort.abort(reason); // a blocked open or read gives up at once
   }
 
   /**
@@ -420,7 +423,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     const timeoutUs = String(Math.round(this.#connectTimeoutMs * 1000));
     const avOptions = { ...src.avOptions, ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}) };
     for (;;) {
-      const decoder = await NativeDecoder.open(src.input, { format, ...(src.width === undefined ? {} : { width: src.width }), ...(src.height === undefined ? {} : { height: src.height }), avOptions });
+      const decoder = await NativeDecoder.open(src.input, { format, ...(src.width === undefined ? {} : { width: src.width }), ...(src.height === undefined ? {} : { height: src.height }), ...(src.crop === undefined ? {} : { crop: src.crop }), hflip: src.hflip, avOptions, signal: run.abort.signal });
       if (run.killedFor !== null || this.#run !== run) {
         decoder.close();
         if (run.killedFor !== null) throw run.killedFor;
@@ -529,7 +532,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       if (run !== null) {
         clearInterval(run.watchdog);
         if (run.proc !== null) await run.proc.stop(this.#killTimeoutMs);
-        run.decoder?.interrupt();
+        run.abort.abort(new CaptureError('ERR_CAPTURE_STOPPED', 'the capture was stopped'));
         this.#run = null; // the native loop sees it is no longer the run, and ends
         await run.pump;
         run.parser?.reset();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { Backoff, resolveSource } from '../../src/capture/index.js';
 
 describe('resolveSource()', { timeout: 60_000 }, () => {
@@ -40,6 +41,36 @@ describe('resolveSource()', { timeout: 60_000 }, () => {
     assert.ok(jpeg.args.includes('image2pipe') && jpeg.args.includes('mjpeg') && jpeg.args.includes('3'));
   });
 
+  it('crops before scaling and mirrors last, in the output pixel format', () => {
+    const vf = (output: object): string | undefined => {
+      const args = resolveSource('/v.mp4', { output }).args;
+      return args.includes('-vf') ? args[args.indexOf('-vf') + 1] : undefined;
+    };
+    const crop = { x: 100, y: 50, width: 400, height: 300 };
+    assert.equal(vf({ crop }), 'crop=400:300:100:50');
+    assert.equal(vf({ crop, width: 200, hflip: true }), 'crop=400:300:100:50,scale=200:-2,format=rgb24,hflip');
+    assert.equal(vf({ fps: 5, crop, format: 'nv12', hflip: true }), 'select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,0.190000),crop=400:300:100:50,format=nv12,hflip');
+    assert.equal(vf({ hflip: true, format: 'jpeg' }), 'hflip');
+    assert.equal(vf({ hflip: false }), undefined);
+    const native = resolveSource('/v.mp4', { output: { crop, hflip: true } }).native;
+    assert.deepEqual([native.crop, native.hflip], [crop, true]);
+    assert.deepEqual([resolveSource('/v.mp4').native.crop, resolveSource('/v.mp4').native.hflip], [undefined, false]);
+  });
+
+  it('accepts every crop of even numbers within 16384 pixels, and no other', () => {
+    // Mostly even numbers, so both sides of every bound are reached.
+    const side = fc.oneof(fc.integer({ min: -2, max: 8200 }).map((v) => v * 2), fc.integer({ min: -4, max: 16390 }));
+    fc.assert(
+      fc.property(side, side, side, side, (x, y, width, height) => {
+        const good =
+          [x, y, width, height].every((v) => v % 2 === 0) && x >= 0 && y >= 0 && width >= 2 && height >= 2 && x + width <= 16384 && y + height <= 16384;
+        const build = () => resolveSource('/v.mp4', { output: { crop: { x, y, width, height } } });
+        if (good) assert.ok(build().args.includes(`crop=${width}:${height}:${x}:${y}`));
+        else assert.throws(build, { code: 'ERR_INVALID_CAPTURE_OPTION' });
+      }),
+    );
+  });
+
   it('refuses unsupported sources and malformed options with codes', () => {
     for (const bad of ['ftp://host/x', 'gopher://x', 'mailto:me@example.com', '', '   ']) {
       assert.throws(() => resolveSource(bad), { code: 'ERR_UNSUPPORTED_SOURCE' }, bad);
@@ -51,6 +82,15 @@ describe('resolveSource()', { timeout: 60_000 }, () => {
       { output: { fps: -1 } },
       { output: { fps: Number.NaN } },
       { output: { jpegQuality: 1 } },
+      { output: { crop: { x: 1, y: 0, width: 100, height: 100 } } },
+      { output: { crop: { x: 0, y: 0, width: 101, height: 100 } } },
+      { output: { crop: { x: 0, y: -2, width: 100, height: 100 } } },
+      { output: { crop: { x: 0, y: 0, width: 0, height: 100 } } },
+      { output: { crop: { x: 0, y: 0, width: 100 } } },
+      { output: { crop: { x: 0, y: 0, width: 100, height: 2.5 } } },
+      { output: { crop: 'left-half' } },
+      { output: { crop: null } },
+      { output: { hflip: 'yes' } },
       { rtspTransport: 'sctp' },
       { inputFormat: 'mpjpeg; rm -rf /' },
     ];
