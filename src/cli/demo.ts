@@ -151,7 +151,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   clearInterval(view);
   const final = supplier.stats();
   draw();
-  await capture?.stop();
+  await capture?.close();
   supplier.stop();
   await Promise.all(loops);
   await poseWorker.terminate();
