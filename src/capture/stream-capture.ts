@@ -210,9 +210,14 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     return this.#state;
   }
 
-  /** Launches ffmpeg (or the native decoder). Throws ERR_FFMPEG_NOT_FOUND, ERR_NATIVE_DECODER_UNAVAILABLE or ERR_CAPTURE_STOPPED; idempotent while running. */
+  /**
+   * Launches ffmpeg (or the native decoder). Throws ERR_FFMPEG_NOT_FOUND,
+   * ERR_NATIVE_DECODER_UNAVAILABLE, or ERR_CAPTURE_STOPPED once the capture
+   * has stopped (close(), its file ended, its supplier stopped): a stopped
+   * capture stays stopped (ADR 0013). Idempotent while running.
+   */
   start(): this {
-    if (this.#stopping !== null) throw new CaptureError('ERR_CAPTURE_STOPPED', 'start() after stop()');
+    if (this.#stopping !== null) throw new CaptureError('ERR_CAPTURE_STOPPED', `start() after the capture stopped (${this.#stopReason}): make a new StreamCapture`);
     if (this.#state !== 'idle') return this;
     if (this.#native) {
       const why = nativeDecoderUnavailable();
@@ -224,9 +229,18 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     return this;
   }
 
-  /** Stops ffmpeg (SIGTERM, then SIGKILL) and resolves once it has exited. Idempotent. */
-  stop(): Promise<void> {
+  /** Stops ffmpeg (SIGTERM, then SIGKILL) or the native decoder and resolves once it has ended. Idempotent and final; also [Symbol.asyncDispose]. */
+  close(): Promise<void> {
     return this.#stop('stopped');
+  }
+
+  /** close(), by its older name. */
+  stop(): Promise<void> {
+    return this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   stats(): CaptureStats {

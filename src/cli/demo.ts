@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { findSampleMedia, StreamCapture, type CaptureStats } from '../capture/index.js';
+import { delay } from '../internal/abort.js';
 import {
   FramePool,
   FrameSupplier,
@@ -44,17 +45,6 @@ const IN_PROCESS: readonly DemoWorker[] = [
   { id: 'sleep-quality', criticality: 'normal', workMs: 150 },
   { id: 'vlm-caption', criticality: 'best-effort', workMs: 1200 },
 ];
-
-const delay = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 async function runInProcess(sub: Subscription, workMs: number): Promise<void> {
   for await (const _frame of sub) await delay(workMs); // stands in for an I/O-bound inference call
@@ -161,7 +151,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   clearInterval(view);
   const final = supplier.stats();
   draw();
-  await capture?.stop();
+  await capture?.close();
   supplier.stop();
   await Promise.all(loops);
   await poseWorker.terminate();

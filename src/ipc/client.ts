@@ -9,8 +9,14 @@
  * ERR_SERVER_UNAVAILABLE (nothing listening), ERR_CONNECTION_LOST (the server
  * went away mid-request; the next call reconnects), ERR_TIMEOUT, or the code
  * the server answered with. An aborted call rejects with the signal's reason.
+ *
+ * Lifecycle (ADR 0013): start() is optional and idempotent (it connects
+ * ahead of the first call); close() is synchronous, idempotent and final:
+ * calls in flight and every later call or start() get ERR_CLIENT_CLOSED.
+ * `using` / `await using` close it.
  */
 import { connect, type Socket } from 'node:net';
+import { abortable, deferred, type Deferred } from '../internal/abort.js';
 import { IpcError, type IpcErrorCode } from './errors.js';
 import { encodeMessage, MessageDecoder } from './framing.js';
 import { parseResponse, type InferenceRequest, type InferenceResponse, type PongResponse } from './schema.js';
@@ -29,14 +35,14 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
-interface Pending {
-  resolve(response: InferenceResponse | PongResponse): void;
-  reject(error: unknown): void;
+interface Pending extends Deferred<InferenceResponse | PongResponse> {
+  /** Settled already: an answer still to come for it is discarded. */
   abandoned: boolean;
 }
 
 interface Conn {
   socket: Socket;
+  /** Rejects with ERR_SERVER_UNAVAILABLE or ERR_CONNECTION_LOST when the connection cannot be made. */
   ready: Promise<void>;
   pending: Pending[];
   decoder: MessageDecoder;
@@ -44,12 +50,16 @@ interface Conn {
 
 const UNAVAILABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK']);
 
+const closedError = (): IpcError => new IpcError('ERR_CLIENT_CLOSED', 'the model client is closed');
+
 export class ModelClient {
   readonly socketPath: string;
   readonly mode: 'persistent' | 'per-request';
   readonly timeoutMs: number;
   readonly #maxMessageBytes: number | undefined;
   #conn: Conn | null = null;
+  /** Every open connection (the persistent one, per-request ones), for close(). */
+  readonly #conns = new Set<Conn>();
   #closed = false;
 
   constructor(options: ModelClientOptions) {
@@ -59,39 +69,41 @@ export class ModelClient {
     this.#maxMessageBytes = options.maxMessageBytes;
   }
 
+  /**
+   * Connects ahead of the first call (persistent mode; per-request mode holds
+   * nothing, so it resolves at once). Optional: calls connect by themselves.
+   * Idempotent: while connected it resolves at once; after a lost connection
+   * it connects again. Rejects ERR_SERVER_UNAVAILABLE or ERR_CONNECTION_LOST
+   * (the client stays usable), ERR_CLIENT_CLOSED after close().
+   */
+  async start(): Promise<this> {
+    if (this.#closed) throw closedError();
+    if (this.mode === 'persistent') await (this.#conn ??= this.#open()).ready;
+    return this;
+  }
+
   /** Sends one request; resolves with the server's answer (its error field may be set). */
   request(message: InferenceRequest | { type: 'ping'; request_id?: string | number }, options: CallOptions = {}): Promise<InferenceResponse | PongResponse> {
-    if (this.#closed) return Promise.reject(new IpcError('ERR_CONNECTION_LOST', 'the client is closed'));
+    if (this.#closed) return Promise.reject(closedError());
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const conn = this.mode === 'persistent' ? (this.#conn ??= this.#open()) : this.#open();
-    return new Promise((resolve, reject) => {
-      const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-      const settle = (fn: () => void): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (this.mode === 'per-request') conn.socket.destroy();
-        fn();
-      };
-      const pending: Pending = {
-        resolve: (r) => settle(() => resolve(r)),
-        reject: (e) => settle(() => reject(e)),
-        abandoned: false,
-      };
-      const giveUp = (error: unknown): void => {
-        if (pending.abandoned) return;
-        pending.abandoned = true; // its answer, if it comes, is discarded
-        pending.reject(error);
-      };
-      const timer = setTimeout(() => giveUp(new IpcError('ERR_TIMEOUT', `no answer within ${timeoutMs} ms`)), timeoutMs);
-      const onAbort = (): void => giveUp(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      conn.pending.push(pending);
-      conn.ready.then(
-        () => conn.socket.write(encodeMessage(message)),
-        () => undefined, // the connect failure already rejected every pending call
-      );
-    });
+    const pending: Pending = { ...deferred<InferenceResponse | PongResponse>(), abandoned: false };
+    conn.pending.push(pending);
+    conn.ready.then(
+      () => conn.socket.write(encodeMessage(message)),
+      () => undefined, // the connect failure already rejected every pending call
+    );
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const timer = setTimeout(() => pending.reject(new IpcError('ERR_TIMEOUT', `no answer within ${timeoutMs} ms`)), timeoutMs);
+    const result = abortable(pending.promise, signal);
+    const settled = (): void => {
+      clearTimeout(timer);
+      pending.abandoned = true; // it keeps its place in the queue; its answer, if it comes, is discarded
+      if (this.mode === 'per-request') conn.socket.destroy();
+    };
+    result.then(settled, settled);
+    return result;
   }
 
   /** Inference: resolves with a response whose error is null, rejects with IpcError(code) otherwise. */
@@ -109,34 +121,54 @@ export class ModelClient {
     return response;
   }
 
+  /**
+   * Fails every call in flight with ERR_CLIENT_CLOSED and drops the
+   * connection; later calls and start() get ERR_CLIENT_CLOSED. Synchronous
+   * (nothing to wait for) and idempotent.
+   */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
-    this.#conn?.socket.destroy();
+    for (const conn of this.#conns) {
+      for (const p of conn.pending.splice(0)) p.reject(closedError());
+      conn.socket.destroy();
+    }
+    this.#conns.clear();
     this.#conn = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
   }
 
   #open(): Conn {
     const socket = connect(this.socketPath);
+    const connected = deferred<void>();
+    socket.once('connect', () => connected.resolve());
+    socket.once('error', (error) => connected.reject(error));
     const conn: Conn = {
       socket,
       pending: [],
       decoder: new MessageDecoder(this.#maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#maxMessageBytes }),
-      ready: new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
+      ready: connected.promise.catch((error: NodeJS.ErrnoException) => {
+        const failure = UNAVAILABLE.has(error.code ?? '')
+          ? new IpcError('ERR_SERVER_UNAVAILABLE', `no model server at ${this.socketPath} (${error.code})`, { cause: error })
+          : new IpcError('ERR_CONNECTION_LOST', `cannot connect to ${this.socketPath}: ${error.message}`, { cause: error });
+        failAll(failure);
+        throw failure;
       }),
     };
+    conn.ready.catch(() => undefined); // reported to every pending call, and to start()
+    this.#conns.add(conn);
     const failAll = (error: IpcError): void => {
       if (this.#conn === conn) this.#conn = null;
       for (const p of conn.pending.splice(0)) if (!p.abandoned) p.reject(error);
     };
-    conn.ready.catch((error: NodeJS.ErrnoException) => {
-      failAll(
-        UNAVAILABLE.has(error.code ?? '')
-          ? new IpcError('ERR_SERVER_UNAVAILABLE', `no model server at ${this.socketPath} (${error.code})`, { cause: error })
-          : new IpcError('ERR_CONNECTION_LOST', `cannot connect to ${this.socketPath}: ${error.message}`, { cause: error }),
-      );
-    });
     socket.on('data', (chunk: Buffer) => {
       for (const decoded of conn.decoder.push(chunk)) {
         const p = conn.pending.shift();
@@ -153,7 +185,10 @@ export class ModelClient {
         }
       }
     });
-    socket.on('close', () => failAll(new IpcError('ERR_CONNECTION_LOST', `the model server at ${this.socketPath} closed the connection`)));
+    socket.on('close', () => {
+      this.#conns.delete(conn);
+      failAll(new IpcError('ERR_CONNECTION_LOST', `the model server at ${this.socketPath} closed the connection`));
+    });
     socket.on('error', () => undefined); // reported through 'close' or the connect failure
     return conn;
   }

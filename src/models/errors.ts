@@ -1,6 +1,7 @@
 /**
  * Errors of the model-serving context that are not on the wire: a handler
- * that cannot start. (Wire errors are IpcError codes, src/ipc/errors.ts.)
+ * that cannot start, or is used after its close(). (Wire errors are IpcError
+ * codes, src/ipc/errors.ts; a server answers a handler's error ERR_HANDLER_FAILED.)
  */
 import { FrameSupplierError } from '../supplier/index.js';
 
@@ -8,5 +9,12 @@ import { FrameSupplierError } from '../supplier/index.js';
 export class ModelLoadError extends FrameSupplierError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_MODEL_LOAD', message, options);
+  }
+}
+
+/** A person or onnx handler (its model threads) used after close(): load() or infer(). */
+export class HandlerClosedError extends FrameSupplierError {
+  constructor(message: string) {
+    super('ERR_HANDLER_CLOSED', message);
   }
 }

@@ -21,5 +21,6 @@ export interface InferenceHandler {
   /** Loads the model once, before the server accepts connections. */
   load?(): Promise<void>;
   infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult>;
+  /** Frees the model: called once, by the server's close() (or by its start() when it fails after load()). */
   close?(): Promise<void>;
 }

@@ -6,4 +6,4 @@ export type { InferenceHandler, InferenceResult } from './handler.js';
 export { createPersonHandler, type PersonHandlerOptions } from './person/person-handler.js';
 export { POSE_KEYPOINTS } from './person/keypoints.js';
 export { createOnnxHandler, readClassNames, COCO_CLASSES, type OnnxHandlerOptions } from './onnx/onnx-handler.js';
-export { ModelLoadError } from './errors.js';
+export { HandlerClosedError, ModelLoadError } from './errors.js';

@@ -3,6 +3,7 @@
  * computed from the request alone, after really reading the frame, so the
  * protocol, shared memory and server can be tested without a model.
  */
+import { abortable, delay } from '../internal/abort.js';
 import type { Detection, InferenceRequest } from '../ipc/index.js';
 import type { ReadFrame } from '../shm/index.js';
 import type { InferenceHandler, InferenceResult } from './handler.js';
@@ -26,15 +27,8 @@ export function createMockHandler(options: MockHandlerOptions = {}): InferenceHa
     name: 'mock',
     modelId: options.modelId ?? 'mock',
     async infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
-      if (delayMs > 0) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, delayMs);
-          signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            reject(signal.reason as Error);
-          }, { once: true });
-        });
-      }
+      // An abort ends the wait (and its timer) and rejects with the signal's reason.
+      if (delayMs > 0) await abortable(delay(delayMs, signal), signal);
       const h = hash(`${request.camera_id}/${request.frame_metadata.frame_id}`);
       const count = 1 + (h % 3);
       const detections: Detection[] = [];

@@ -24,6 +24,9 @@
  * (socket-lock.ts) before it checks, replaces and binds the socket file, so of
  * servers racing for a path exactly one wins. The socket file is 0600 (or 0660
  * with a group). docs/protocol.md specifies all of this for other languages.
+ *
+ * Lifecycle (ADR 0013): start() and close() are idempotent, close() is final
+ * (start() after it throws ERR_SERVER_CLOSED) and is [Symbol.asyncDispose].
  */
 import { EventEmitter } from 'node:events';
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
@@ -38,6 +41,7 @@ import {
   type IpcErrorCode,
   type PongResponse,
 } from '../ipc/index.js';
+import { abortable } from '../internal/abort.js';
 import { DEFAULT_SHM_DIR, readFrame } from '../shm/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
@@ -183,6 +187,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   readonly #sockets = new Set<Socket>();
   /** Refused sockets lingering until their client closes: closed at once by close(). */
   readonly #refused = new Set<Socket>();
+  #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
   #requests = 0;
   readonly #errors: Record<string, number> = {};
@@ -216,14 +221,26 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   }
 
   /**
-   * Takes the socket path's lock, loads the handler, then listens. Throws
-   * ERR_SOCKET_IN_USE if another server holds the path or answers on it, or if
-   * the path is not a socket.
+   * Takes the socket path's lock, loads the handler, then listens; resolves
+   * with the server once it listens. Throws ERR_SOCKET_IN_USE if another
+   * server holds the path or answers on it, or if the path is not a socket;
+   * what the handler's load() throws (ERR_MODEL_LOAD); ERR_SERVER_CLOSED
+   * after close(). Idempotent: every call gets the same start. A start that
+   * fails has released what it took (lock, socket, loaded model): make a new
+   * server to try again.
    */
-  async start(): Promise<void> {
+  start(): Promise<this> {
+    if (this.#closing !== null) return Promise.reject(new IpcError('ERR_SERVER_CLOSED', `the model server on ${this.socketPath} is closed`));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<this> {
     const lock = await lockSocketPath(this.socketPath);
+    let loaded = false;
     try {
       await this.#handler.load?.();
+      loaded = true;
       // Under the lock nobody else checks, unlinks or binds this path: a stale socket is ours to replace.
       await this.#clearStaleSocket();
       const server = createServer((socket) => this.#accept(socket));
@@ -251,10 +268,12 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       this.#server = null;
       if (server !== null) await new Promise((resolve) => server.close(resolve));
       await lock.release();
+      if (loaded) await this.#handler.close?.();
       throw error;
     }
     this.#lock = lock;
     this.#startedAt = performance.now();
+    return this;
   }
 
   stats(): ModelServerStats {
@@ -264,10 +283,14 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   /**
    * Stops accepting, answers every request read so far, ends each connection
    * once drained, cuts what is left after shutdownGraceMs, then releases the
-   * socket path. Idempotent; always resolves.
+   * socket path and closes the handler. A start() under way finishes first.
+   * Idempotent and final (start() then throws ERR_SERVER_CLOSED); always
+   * resolves.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // A start that failed released everything itself.
+      if (this.#starting !== null && !(await this.#starting.then(() => true, () => false))) return;
       const server = this.#server;
       const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of this.#refused) socket.destroy();
@@ -285,6 +308,10 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       await this.#handler.close?.();
     })();
     return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async #clearStaleSocket(): Promise<void> {
@@ -474,7 +501,6 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       return this.#fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
     }
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
     const data = frame.data;
     const inference = this.#handler.infer(frame, request, controller.signal);
     // Recycled when the handler is really done, even after a timeout answered for it.
@@ -482,17 +508,10 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       () => this.#giveBackBuffer(data),
       () => this.#giveBackBuffer(data),
     );
+    // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
+    const timer = setTimeout(() => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)), this.#o.handlerTimeoutMs);
     try {
-      const result = await Promise.race([
-        inference,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const error = new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`);
-            controller.abort(error);
-            reject(error);
-          }, this.#o.handlerTimeoutMs);
-        }),
-      ]);
+      const result = await abortable(inference, controller.signal);
       return {
         ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
         model_id: this.modelId,

@@ -9,9 +9,16 @@
  * and leave the wait when their signal aborts (a job already running runs to
  * its end, its answer ignored). The frame's RGB buffer is transferred, not
  * copied. A thread that dies fails its job with a clear error and is replaced.
+ *
+ * Lifecycle (ADR 0013): start() resolves once every thread has loaded the
+ * model, and is idempotent; a start that fails (ERR_MODEL_LOAD) closes the
+ * pool. close() is idempotent and final: it ends every thread, loaded or
+ * still loading, fails waiting and running jobs, and start() or run() after
+ * it throw ERR_HANDLER_CLOSED. It is also [Symbol.asyncDispose].
  */
 import { parentPort, Worker, workerData } from 'node:worker_threads';
-import { ModelLoadError } from './errors.js';
+import { abortable, deferred, type Deferred } from '../internal/abort.js';
+import { HandlerClosedError, ModelLoadError } from './errors.js';
 
 export interface ModelJob {
   readonly rgb: ArrayBuffer;
@@ -21,10 +28,8 @@ export interface ModelJob {
 
 type Reply<R> = { type: 'ready' } | { type: 'load-error'; message: string } | { id: number; result: R } | { id: number; error: string };
 
-interface Waiter<R> {
+interface Waiter<R> extends Deferred<R> {
   readonly job: ModelJob;
-  readonly resolve: (result: R) => void;
-  readonly reject: (error: Error) => void;
 }
 
 interface ModelThread<R> {
@@ -46,60 +51,79 @@ const messageOf = (error: unknown): string => (error as Error)?.message ?? Strin
 
 export class ModelThreadPool<R> {
   readonly #o: ModelThreadPoolOptions;
+  /** Threads that loaded the model and take jobs. */
   readonly #threads = new Set<ModelThread<R>>();
+  /** Every thread alive, loading or loaded, for close(). */
+  readonly #workers = new Set<Worker>();
   readonly #waiting: Waiter<R>[] = [];
   #nextId = 1;
-  #closed = false;
+  #starting: Promise<this> | null = null;
+  #closing: Promise<void> | null = null;
 
   constructor(options: ModelThreadPoolOptions) {
     this.#o = options;
   }
 
-  /** Starts every thread; rejects with ModelLoadError if a model does not load. */
-  async start(): Promise<void> {
+  /** Starts every thread; rejects with ModelLoadError if a model does not load (the pool is then closed). Idempotent. */
+  start(): Promise<this> {
+    if (this.#closing !== null) return Promise.reject(this.#closedError());
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<this> {
     try {
       await Promise.all(Array.from({ length: this.#o.threads }, () => this.#spawn()));
     } catch (error) {
+      // Closed while loading: the threads' ends are close()'s doing, not a load failure.
+      const closedMeanwhile = this.#closing !== null;
       await this.close();
-      throw error;
+      throw closedMeanwhile ? this.#closedError() : error;
     }
+    if (this.#closing !== null) throw this.#closedError();
+    return this;
   }
 
   #spawn(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const thread: ModelThread<R> = { worker: new Worker(this.#o.workerUrl, { workerData: this.#o.workerData }), job: null };
-      let ready = false;
-      thread.worker.on('message', (reply: Reply<R>) => {
-        if ('type' in reply) {
-          if (reply.type === 'ready') {
-            ready = true;
-            this.#threads.add(thread);
-            resolve();
-            this.#dispatch();
-          } else {
-            reject(new ModelLoadError(`the ${this.#o.name} model did not load: ${reply.message}`));
-            void thread.worker.terminate();
-          }
-          return;
+    const loaded = deferred<void>();
+    const thread: ModelThread<R> = { worker: new Worker(this.#o.workerUrl, { workerData: this.#o.workerData }), job: null };
+    this.#workers.add(thread.worker);
+    let ready = false;
+    thread.worker.on('message', (reply: Reply<R>) => {
+      if ('type' in reply) {
+        if (reply.type === 'ready') {
+          ready = true;
+          this.#threads.add(thread);
+          loaded.resolve();
+          this.#dispatch();
+        } else {
+          loaded.reject(new ModelLoadError(`the ${this.#o.name} model did not load: ${reply.message}`));
+          void thread.worker.terminate();
         }
-        if (thread.job === null || reply.id !== thread.job.id) return;
-        const { waiter } = thread.job;
-        thread.job = null;
-        if ('error' in reply) waiter.reject(new Error(reply.error));
-        else waiter.resolve(reply.result);
-        this.#dispatch();
-      });
-      thread.worker.on('error', (error) => {
-        if (!ready) reject(new ModelLoadError(`the ${this.#o.name} model thread failed while loading: ${messageOf(error)}`, { cause: error }));
-      });
-      thread.worker.on('exit', (code) => {
-        this.#threads.delete(thread);
-        thread.job?.waiter.reject(new Error(`the ${this.#o.name} model thread exited (code ${code}) during inference`));
-        thread.job = null;
-        // A thread that dies in service is replaced; one that never loaded is reported by start().
-        if (ready && !this.#closed) this.#spawn().catch(() => undefined);
-      });
+        return;
+      }
+      if (thread.job === null || reply.id !== thread.job.id) return;
+      const { waiter } = thread.job;
+      thread.job = null;
+      if ('error' in reply) waiter.reject(new Error(reply.error));
+      else waiter.resolve(reply.result);
+      this.#dispatch();
     });
+    thread.worker.on('error', (error) => {
+      if (!ready) loaded.reject(new ModelLoadError(`the ${this.#o.name} model thread failed while loading: ${messageOf(error)}`, { cause: error }));
+    });
+    thread.worker.on('exit', (code) => {
+      this.#workers.delete(thread.worker);
+      this.#threads.delete(thread);
+      // (A settled promise ignores this: the load error or the ready came first.)
+      loaded.reject(new ModelLoadError(`the ${this.#o.name} model thread exited (code ${code}) while loading`));
+      const closing = this.#closing !== null;
+      thread.job?.waiter.reject(closing ? this.#closedError() : new Error(`the ${this.#o.name} model thread exited (code ${code}) during inference`));
+      thread.job = null;
+      // A thread that dies in service is replaced; one that never loaded is reported by start().
+      if (ready && !closing) this.#spawn().catch(() => undefined);
+    });
+    return loaded.promise;
   }
 
   #dispatch(): void {
@@ -114,27 +138,35 @@ export class ModelThreadPool<R> {
   }
 
   run(job: ModelJob, signal: AbortSignal): Promise<R> {
-    if (this.#closed) return Promise.reject(new Error(`the ${this.#o.name} handler is closed`));
-    return new Promise<R>((resolve, reject) => {
-      const waiter: Waiter<R> = { job, resolve, reject };
-      signal.addEventListener(
-        'abort',
-        () => {
-          const index = this.#waiting.indexOf(waiter);
-          if (index >= 0) this.#waiting.splice(index, 1);
-          reject(signal.reason as Error);
-        },
-        { once: true },
-      );
+    if (this.#closing !== null) return Promise.reject(this.#closedError());
+    const waiter: Waiter<R> = { job, ...deferred<R>() };
+    const result = abortable(waiter.promise, signal);
+    // An aborted job leaves the wait at once: its frame is dropped, never held until a thread is free.
+    result.catch(() => {
+      const index = this.#waiting.indexOf(waiter);
+      if (index >= 0) this.#waiting.splice(index, 1);
+    });
+    if (!signal.aborted) {
       this.#waiting.push(waiter);
       this.#dispatch();
-    });
+    }
+    return result;
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error(`the ${this.#o.name} handler is closing`));
-    await Promise.all([...this.#threads].map((t) => t.worker.terminate()));
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const waiter of this.#waiting.splice(0)) waiter.reject(this.#closedError());
+      await Promise.all([...this.#workers].map((worker) => worker.terminate()));
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #closedError(): HandlerClosedError {
+    return new HandlerClosedError(`the ${this.#o.name} handler is closed`);
   }
 }
 

@@ -28,6 +28,10 @@
  * Node has no mmap: this side uses positional reads and writes on the tmpfs
  * file (the kernel copies from and to the same page-cache memory); readers in
  * other languages may mmap it.
+ *
+ * Lifecycle (ADR 0013): a FrameStoreWriter is open once constructed; start()
+ * only checks that. close() is synchronous, idempotent and final, and is
+ * [Symbol.dispose] as well as [Symbol.asyncDispose].
  */
 import {
   chownSync,
@@ -345,6 +349,16 @@ export class FrameStoreWriter {
     return this.#store === null;
   }
 
+  /**
+   * The constructor opened the store, so there is nothing left to start: for
+   * the lifecycle contract (ADR 0013), returns the writer while it is open and
+   * throws ERR_SHM after close().
+   */
+  start(): this {
+    this.#open();
+    return this;
+  }
+
   /** The id the next write() gets. */
   get nextFrameId(): number {
     return this.#store?.nextFrameId ?? this.#nextAtClose;
@@ -404,7 +418,8 @@ export class FrameStoreWriter {
    * Closes this writer. The last writer of the store in this process removes
    * its file (unless another store has replaced it at the path since), then
    * the directory it created, once that is empty; `keepFile` leaves both, for a
-   * reference printed for later use. Idempotent.
+   * reference printed for later use. Synchronous (nothing to wait for),
+   * idempotent and final: write() and start() then throw ERR_SHM.
    */
   close(options: { keepFile?: boolean } = {}): void {
     const store = this.#store;
@@ -429,8 +444,19 @@ export class FrameStoreWriter {
     if (options.keepFile !== true) removeDirIfEmpty(this.#dir);
   }
 
+  /** close() with the defaults: `using writer = new FrameStoreWriter(…)` removes the store at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The same, for owners that dispose of every resource asynchronously (`await using`, ADR 0013). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
   #open(): OpenStore {
-    if (this.#store === null) throw new IpcError('ERR_SHM', 'the frame store is closed');
+    if (this.#store === null) throw new IpcError('ERR_SHM', `the frame store writer of ${this.path} is closed`);
     return this.#store;
   }
 }

@@ -201,6 +201,27 @@ describe('capture: no ffmpeg outlives its owner', { timeout: 180_000 }, () => {
     assert.deepEqual(ffmpegChildrenOf(process.pid), []);
   });
 
+  it('start() twice and close() twice are safe; `await using` reaps ffmpeg; start() after close() is ERR_CAPTURE_STOPPED; stop() is close()', async () => {
+    const { cap, sub } = capture({ source: 'lavfi:testsrc2=size=160x120:rate=30' });
+    assert.equal(cap.start(), cap, 'a second start() is the same capture');
+    await frames(sub, 1);
+    const pid = cap.stats().pid!;
+    assert.equal(cap.stats().restarts, 0, 'the second start() launched nothing');
+    await Promise.all([cap.close(), cap.close()]);
+    await cap.stop();
+    assert.equal(alive(pid), false);
+    assert.equal(cap.state, 'stopped');
+    assert.throws(() => cap.start(), { code: 'ERR_CAPTURE_STOPPED' });
+    let scopedPid: number;
+    {
+      await using scoped = capture({ source: 'lavfi:testsrc2=size=160x120:rate=30' }).cap;
+      await until(scoped, 'streaming');
+      scopedPid = scoped.stats().pid!;
+    }
+    assert.equal(alive(scopedPid), false, 'await using reaped ffmpeg');
+    assert.deepEqual(ffmpegChildrenOf(process.pid), []);
+  });
+
   it('ffmpeg dies when its owning process is SIGKILLed', async () => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./owner-child.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));

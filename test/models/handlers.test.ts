@@ -13,8 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ModelClient, type InferenceRequest, type InferenceResponse } from '../../src/ipc/index.js';
 import { decodeYolo, iou, letterbox, nonMaxSuppression, type YoloBox } from '../../src/models/onnx/yolo.js';
-import { POSE_KEYPOINTS } from '../../src/models/index.js';
-import { FrameStoreWriter } from '../../src/shm/index.js';
+import { createOnnxHandler, POSE_KEYPOINTS } from '../../src/models/index.js';
+import { FrameStoreWriter, readFrame } from '../../src/shm/index.js';
 import { VTEST } from '../helpers/media.js';
 import { CLI, ServerProcess, workspace } from './fixtures.js';
 import { buildYoloModel, type Candidate } from './onnx-model.js';
@@ -196,6 +196,23 @@ describe('onnx handler (ONNX Runtime, real server process)', { timeout: 180_000 
       assert.deepEqual(black.detections, []);
     });
   }
+
+  it('in process: load() twice is one load, close() is final: load() and infer() after it are ERR_HANDLER_CLOSED', async () => {
+    const model = join(ws.dir, 'tiny-lifecycle.onnx');
+    writeFileSync(model, buildYoloModel({ layout: 'v8', inputSize: S, classes: 3, candidates }));
+    const handler = createOnnxHandler({ modelPath: model, classNamesPath: namesPath, modelId: 'yolo', intraOpThreads: 1 });
+    const loading = handler.load!();
+    assert.equal(handler.load!(), loading, 'the same load');
+    await loading;
+    const ref = writer.write(new Uint8Array(768 * 576 * 3).fill(255), { width: 768, height: 576, format: 'RGB24' });
+    const request = { ...ref, camera_id: 'camera_1', model_id: 'yolo', timestamp: 0 };
+    const frame = () => readFrame(ref.frame_reference, ref.frame_metadata, ws.shmDir);
+    assert.equal((await handler.infer(frame(), request, new AbortController().signal)).detections.length, 3);
+    await handler.close!();
+    await handler.close!();
+    await assert.rejects(handler.load!(), { code: 'ERR_HANDLER_CLOSED' });
+    await assert.rejects(handler.infer(frame(), request, new AbortController().signal), { code: 'ERR_HANDLER_CLOSED' });
+  });
 
   it('a missing, corrupt or mismatched model is ERR_MODEL_LOAD at start; bad flags are ERR_INVALID_ARGUMENT', async () => {
     const base = ['model-server', '--handler', 'onnx', '--socket', join(ws.dir, 'bad.sock'), '--shm-dir', ws.shmDir];

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { lstatSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { encodeMessage, IpcError, MessageDecoder, ModelClient, type InferenceRequest, type InferenceResponse } from '../../src/ipc/index.js';
-import { createMockHandler, ModelServer } from '../../src/models/index.js';
+import { createMockHandler, ModelServer, type InferenceHandler } from '../../src/models/index.js';
 import { eventually } from '../helpers/process.js';
 import { ServerProcess, workspace, writeFrames } from './fixtures.js';
 
@@ -226,6 +226,65 @@ describe('model server in process: limits and lifecycle', { timeout: 120_000 }, 
     await assert.rejects(client.infer(request(refs[0]!, 'x', 'm')), (e: IpcError) => ['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST'].includes(e.code));
     client.close();
     writer.close();
+    w.cleanup();
+  });
+
+  it('start() twice is one start, close() twice one close; `await using` closes it; start() after close() is ERR_SERVER_CLOSED', async () => {
+    const w = workspace();
+    const calls = { load: 0, close: 0 };
+    const handler: InferenceHandler = {
+      ...createMockHandler(),
+      load: async () => void calls.load++,
+      close: async () => void calls.close++,
+    };
+    const server = new ModelServer({ socketPath: w.socket, handler, shmDir: w.shmDir });
+    const first = server.start();
+    assert.equal(server.start(), first, 'the same start');
+    assert.equal(await first, server, 'resolves with the server');
+    const client = new ModelClient({ socketPath: w.socket });
+    assert.equal((await client.ping()).type, 'pong');
+    client.close();
+    await Promise.all([server.close(), server.close()]);
+    await server.close();
+    assert.deepEqual(calls, { load: 1, close: 1 });
+    assert.equal(existsSync(w.socket), false, 'the socket file is gone');
+    await assert.rejects(server.start(), { code: 'ERR_SERVER_CLOSED' });
+    {
+      // The path's lock was released: another server takes it.
+      await using again = await new ModelServer({ socketPath: w.socket, handler: createMockHandler(), shmDir: w.shmDir }).start();
+      assert.equal(again.socketPath, w.socket);
+    }
+    assert.equal(existsSync(w.socket), false, 'await using closed it');
+    await (await new ModelServer({ socketPath: w.socket, handler: createMockHandler(), shmDir: w.shmDir }).start()).close();
+    w.cleanup();
+  });
+
+  it('close() during start() lets it finish, then closes: nothing is left listening or loaded', async () => {
+    const w = workspace();
+    const calls = { load: 0, close: 0 };
+    const handler: InferenceHandler = { ...createMockHandler(), load: async () => void calls.load++, close: async () => void calls.close++ };
+    const server = new ModelServer({ socketPath: w.socket, handler, shmDir: w.shmDir });
+    const starting = server.start();
+    await server.close();
+    await starting;
+    assert.deepEqual(calls, { load: 1, close: 1 });
+    assert.equal(existsSync(w.socket), false);
+    await (await new ModelServer({ socketPath: w.socket, handler: createMockHandler(), shmDir: w.shmDir }).start()).close();
+    w.cleanup();
+  });
+
+  it('a start that fails after loading the handler closes it; the failure stays the answer to start(), and close() closes nothing twice', async () => {
+    const w = workspace();
+    writeFileSync(`${w.dir}/not-a-socket`, 'data');
+    const calls = { load: 0, close: 0 };
+    const handler: InferenceHandler = { ...createMockHandler(), load: async () => void calls.load++, close: async () => void calls.close++ };
+    const server = new ModelServer({ socketPath: `${w.dir}/not-a-socket`, handler });
+    await assert.rejects(server.start(), { code: 'ERR_SOCKET_IN_USE' });
+    assert.deepEqual(calls, { load: 1, close: 1 });
+    await assert.rejects(server.start(), { code: 'ERR_SOCKET_IN_USE' });
+    await server.close();
+    assert.deepEqual(calls, { load: 1, close: 1 });
+    await assert.rejects(server.start(), { code: 'ERR_SERVER_CLOSED' });
     w.cleanup();
   });
 

@@ -212,6 +212,30 @@ describe('frame store: files and directories', { timeout: 60_000 }, () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('lifecycle: start() gives the open writer, close() twice is safe, `using` and `await using` close it, start() and write() after close() are ERR_SHM', async () => {
+    const dir = join(base, 'lifecycle');
+    const writer = new FrameStoreWriter('cam', { dir, slots: 1, slotBytes: 16 });
+    assert.equal(writer.start(), writer);
+    assert.equal(writer.start(), writer);
+    writer.close();
+    writer.close();
+    assert.throws(() => writer.start(), { code: 'ERR_SHM', message: /closed/ });
+    assert.throws(() => writer.write(gray(4, 4, 1), { width: 4, height: 4, format: 'GRAY' }), { code: 'ERR_SHM', message: /closed/ });
+    let path: string;
+    {
+      using scoped = new FrameStoreWriter('cam', { dir, slots: 1, slotBytes: 16 });
+      path = scoped.path;
+      scoped.write(gray(4, 4, 1), { width: 4, height: 4, format: 'GRAY' });
+      assert.ok(existsSync(path));
+    }
+    assert.equal(existsSync(path), false, 'using removed the store');
+    {
+      await using scoped = new FrameStoreWriter('cam', { dir, slots: 1, slotBytes: 16 }).start();
+      assert.ok(existsSync(scoped.path));
+    }
+    assert.equal(existsSync(dir), false, 'await using removed the store and its directory');
+  });
+
   it('a store replacing another at its path goes on with its frame ids; the old writer closing leaves the new file', () => {
     const dir = join(base, 'replace');
     const small = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });

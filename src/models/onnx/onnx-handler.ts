@@ -14,7 +14,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
 import type { ReadFrame } from '../../shm/index.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
-import { ModelLoadError } from '../errors.js';
+import { HandlerClosedError, ModelLoadError } from '../errors.js';
 import type { InferenceHandler, InferenceResult } from '../handler.js';
 import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
@@ -167,19 +167,29 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
   }
   if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11'].includes(options.layout)) throw new InvalidArgumentError(`layout must be auto, v5, v8 or v11, got ${JSON.stringify(options.layout)}`);
   let pool: ModelThreadPool<YoloBox[]> | null = null;
+  let loading: Promise<void> | null = null;
+  let closed = false;
   let classNames: readonly string[] = [];
   let layout = '';
+  const closedError = (): HandlerClosedError => new HandlerClosedError('the onnx handler is closed');
   return {
     name: 'onnx',
     modelId: options.modelId ?? 'onnx',
-    async load() {
-      const inspected = await inspect(options);
-      classNames = inspected.classNames;
-      layout = inspected.workerData.layout;
-      pool = new ModelThreadPool<YoloBox[]>({ workerUrl: new URL('./onnx-worker.js', import.meta.url), workerData: inspected.workerData, threads: 1, name: 'onnx' });
-      await pool.start();
+    // As the person handler's pool: loaded once however often load() is called, closed for good.
+    load() {
+      if (closed) return Promise.reject(closedError());
+      loading ??= (async () => {
+        const inspected = await inspect(options);
+        if (closed) throw closedError();
+        classNames = inspected.classNames;
+        layout = inspected.workerData.layout;
+        pool = new ModelThreadPool<YoloBox[]>({ workerUrl: new URL('./onnx-worker.js', import.meta.url), workerData: inspected.workerData, threads: 1, name: 'onnx' });
+        await pool.start();
+      })();
+      return loading;
     },
     async close() {
+      closed = true;
       await pool?.close();
     },
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {

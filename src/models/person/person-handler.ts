@@ -36,7 +36,9 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
   return {
     name: 'person',
     modelId,
-    load: () => pool.start(),
+    load: async () => {
+      await pool.start();
+    },
     close: () => pool.close(),
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       const rgb = toRgb(frame.data, frame.width, frame.height, frame.format);
