@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CaptureError } from './errors.js';
-import { maskCredentials } from './redact.js';
+import { maskCredentials } from '../internal/redact.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
 export const OUTPUT_FORMATS = ['rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'] as const;

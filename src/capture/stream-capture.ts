@@ -34,7 +34,7 @@ import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
 import { NATIVE_FORMATS, NativeDecoder, nativeDecoderUnavailable, type NativeFormat } from './native-decoder.js';
-import { credentialRedactor } from './redact.js';
+import { credentialRedactor } from '../internal/redact.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
 
 export type CaptureState = 'idle' | 'connecting' | 'streaming' | 'backoff' | 'stopped';

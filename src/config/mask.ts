@@ -7,6 +7,8 @@
  * an inconvenience, a leaked password is not.
  */
 
+import { maskCredentials } from '../internal/redact.js';
+
 const MASK = '***';
 
 const SECRET_WORDS = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'privatekey'];
@@ -18,31 +20,10 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(k) || SECRET_WORDS.some((word) => k.includes(word));
 }
 
-const SECRET_PARAMETER = /(?<![\w/.])((?:password|passwd|pwd|pass|token|access_token|secret|api[_-]?key|apikey|auth)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;#,"']+)/gi;
 const SECRET_FLAG = /^--?(?:password|passwd|pwd|pass|token|secret|api[-_]?key)$/i;
 
-/** One string with URL passwords and secret parameters masked. */
-export function maskString(text: string): string {
-  let out = '';
-  let i = 0;
-  for (;;) {
-    const scheme = text.indexOf('://', i);
-    if (scheme < 0) break;
-    const start = scheme + 3;
-    const token = /^[^\s]*/.exec(text.slice(start))![0];
-    const user = /^[^\s/?#@:]*:/.exec(token);
-    const at = token.lastIndexOf('@');
-    if (user !== null && at >= user[0].length) {
-      out += text.slice(i, start + user[0].length) + MASK;
-      i = start + at;
-    } else {
-      out += text.slice(i, start);
-      i = start;
-    }
-  }
-  out += text.slice(i);
-  return out.replace(SECRET_PARAMETER, (_, name: string) => `${name}${MASK}`);
-}
+/** One string with URL credentials and secret parameters masked (the project's one masking, src/internal/redact.ts). */
+export const maskString: (text: string) => string = maskCredentials;
 
 /** A deep copy of value with every secret masked (see the module's comment). */
 export function maskConfig<T>(value: T): T {

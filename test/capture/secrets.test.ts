@@ -11,11 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { StreamCapture, type CaptureErrorRecord, type CaptureState } from '../../src/capture/index.js';
-import { credentialRedactor, maskCredentials } from '../../src/capture/redact.js';
+import { credentialRedactor, maskCredentials } from '../../src/internal/redact.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
 import { capture, captures, frames, h264Clip, RtspServer, until } from './fixtures.js';
 
 const PASSWORD = 's3cretPW';
+const TOKEN = 'abc123tokXY';
 const withCredentials = (url: string): string => url.replace('rtsp://', `rtsp://admin:${PASSWORD}@`);
 
 after(async () => {
@@ -76,6 +77,19 @@ describe('capture: no password leaves it', { timeout: 120_000 }, () => {
         const out = seen();
         assert.ok(!out.includes(PASSWORD), `password in ${out}`);
       }
+    });
+
+    it(`${decoder}: a token in the query (?token=…) leaves capture masked too`, async () => {
+      const url = `rtsp://127.0.0.1:${hangup.port}/stream?token=${TOKEN}&channel=1`;
+      const { cap } = capture({ source: url, decoder });
+      const seen = observe(cap);
+      await until(cap, 'backoff');
+      await until(cap, 'connecting');
+      await until(cap, 'backoff');
+      assert.equal(cap.stats().source, url.replace(TOKEN, '***'));
+      await cap.stop();
+      const out = seen();
+      assert.ok(!out.includes(TOKEN), `token in ${out}`);
     });
 
     it(`${decoder}: streaming from the real RTSP server and losing it: stats and events carry no password`, async () => {

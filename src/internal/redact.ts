@@ -1,0 +1,80 @@
+/**
+ * Secrets out of text: the one masking every part uses (capture's stats,
+ * errors and ffmpeg's stderr; printed and logged config). A camera URL carries
+ * its password (rtsp://admin:pw@cam/...) or a token (…/stream?token=…), and
+ * ffmpeg and libav repeat the URL in their messages.
+ *
+ * `user:pass@` becomes `user:***@`; a userinfo without a password (often a
+ * token: https://TOKEN@host/) becomes `***@`. Like ffmpeg, the userinfo runs
+ * to the last `@` before the host, so a password with an unescaped `@` is
+ * masked whole. `password=`/`token=`-style parameters (in a query or a
+ * message) keep their name and lose their value. Biased to mask too much
+ * rather than too little: a masked host is an inconvenience, a leaked password
+ * is not.
+ */
+
+/**
+ * The userinfo of every URL in the text: after `://`, up to the last `@` of
+ * the run of non-space characters (so a password with an unescaped `@`, `/`
+ * or `?` is masked whole, as ffmpeg too reads it to the last `@`). `user:…` keeps
+ * the user; a userinfo without a colon (a token) is masked whole, unless it
+ * holds a path or query, where the `@` belongs to them.
+ */
+function* userinfos(text: string): Generator<{ readonly start: number; readonly end: number; readonly user: string | null; readonly secret: string }> {
+  for (let i = text.indexOf('://'); i >= 0; i = text.indexOf('://', i + 3)) {
+    const start = i + 3;
+    const run = /^\S*/.exec(text.slice(start))![0];
+    const at = run.lastIndexOf('@');
+    if (at < 0) continue;
+    const userinfo = run.slice(0, at);
+    const user = /^[^\s/?#@:]*:/.exec(userinfo);
+    // host:port/path?q=a@b: the `@` is the query's (a password that starts with digits and an
+    // unescaped `/` reads the same way, and RFC 3986 has it escaped).
+    if (user !== null && /^\d*[/?#]/.test(userinfo.slice(user[0].length))) continue;
+    if (user !== null) yield { start, end: start + at, user: user[0].slice(0, -1), secret: userinfo.slice(user[0].length) };
+    else if (!/[/?#]/.test(userinfo)) yield { start, end: start + at, user: null, secret: userinfo };
+  }
+}
+
+// name=value or name: value, for names that say secret; the value runs to a separator.
+const SECRET_PARAMETER = /(?<![\w/.])((?:password|passwd|pwd|pass|token|access_token|secret|api[_-]?key|apikey|auth)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;#,"']+)/gi;
+
+/** The text with the userinfo of every URL in it, and every secret parameter's value, masked. */
+export function maskCredentials(text: string): string {
+  let out = '';
+  let from = 0;
+  for (const { start, end, user } of userinfos(text)) {
+    if (start < from) continue;
+    out += text.slice(from, start) + (user === null ? '***' : `${user}:***`);
+    from = end;
+  }
+  out += text.slice(from);
+  return out.replace(SECRET_PARAMETER, (_match, name: string) => `${name}***`);
+}
+
+/**
+ * A redactor for the messages about one source: masks URL credentials and
+ * secret parameters, and also the source's own secrets wherever it appears outside a URL (a library
+ * quoting it alone, or percent-decoded). Secrets shorter than 4 characters
+ * are left to the URL masking, which would otherwise garble every message.
+ */
+export function credentialRedactor(source: string): (text: string) => string {
+  const secrets = new Set<string>();
+  const add = (secret: string): void => {
+    secrets.add(secret);
+    try {
+      secrets.add(decodeURIComponent(secret));
+    } catch {
+      // not valid percent-encoding: the raw form is all there is
+    }
+  };
+  for (const { secret } of userinfos(source)) add(secret);
+  for (const match of source.matchAll(SECRET_PARAMETER)) add((match[2] ?? '').replace(/^["']|["']$/g, ''));
+  const long = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  if (long.length === 0) return maskCredentials;
+  return (text) => {
+    let out = maskCredentials(text);
+    for (const secret of long) out = out.split(secret).join('***');
+    return out;
+  };
+}
