@@ -280,7 +280,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#retryTimer = null;
     if (this.#launches++ > 0) this.#restarts++;
     this.#setState('connecting');
-    const proc = this.#native ? null : spawnManaged(this.#ffmpeg!, this.source.args);
+    const proc = this.#native ? null : spawnManaged(this.#ffmpeg!, this.source.args, { group: true }); // own group: a terminal's Ctrl-C reaches the owner, which stops it in order
     const now = performance.now();
     const run: Run = {
       proc,

@@ -262,7 +262,7 @@ export class ModelService {
     this.#retryTimer = null;
     if (this.#stopping.signal.aborted) return;
     this.#launches++;
-    const proc = spawnManaged(process.execPath, [MAIN_SCRIPT, ...this.#args!]);
+    const proc = spawnManaged(process.execPath, [MAIN_SCRIPT, ...this.#args!], { group: true }); // own group: a terminal's Ctrl-C reaches the system, which ends it in order
     const run: Run = {
       proc,
       startedAt: performance.now(),

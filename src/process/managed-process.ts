@@ -127,6 +127,7 @@ export interface SpawnManagedOptions {
 
 export function spawnManaged(executable: string, args: readonly string[]): ManagedProcess;
 export function spawnManaged(executable: string, args: readonly string[], options: SpawnManagedOptions & { stdin: 'pipe' }): ManagedProcess<Writable>;
+export function spawnManaged(executable: string, args: readonly string[], options: SpawnManagedOptions & { stdin?: 'ignore' }): ManagedProcess;
 export function spawnManaged(executable: string, args: readonly string[], options?: SpawnManagedOptions): ManagedProcess<Writable | null>;
 export function spawnManaged(executable: string, args: readonly string[], options: SpawnManagedOptions = {}): ManagedProcess<Writable | null> {
   if (setprivPath === undefined) setprivPath = findExecutable('setpriv');
