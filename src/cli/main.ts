@@ -48,6 +48,11 @@ commands:
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `framesupplier run --help` and the like: the usage, not a flag error.
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'demo': {
       const values = parseFlags(rest, {
@@ -85,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     case undefined:
     case 'help':
     case '--help':
+    case '-h':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
