@@ -25,6 +25,7 @@ export const IPC_ERROR_CODES = [
   'ERR_CLIENT_CLOSED',
   'ERR_SERVER_CLOSED',
   'ERR_SOCKET_IN_USE',
+  'ERR_SOCKET_PATH',
   'ERR_SHM',
   'ERR_SHM_FULL',
 ] as const;

@@ -43,7 +43,7 @@ import {
 } from '../ipc/index.js';
 import { abortable } from '../internal/abort.js';
 import { DEFAULT_SHM_DIR, readFrame } from '../shm/index.js';
-import { InvalidArgumentError } from '../supplier/index.js';
+import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
 import { lockSocketPath, type SocketLock } from './socket-lock.js';
 
@@ -175,6 +175,16 @@ function within(taken: Promise<void>, socket: Socket, ms: number): Promise<'take
   });
 }
 
+/** The longest Unix socket path Linux binds: sun_path's 108 bytes less the NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** A system error from binding the socket (no such directory, no permission) as ERR_SOCKET_PATH; project errors as they are. */
+function socketPathError(socketPath: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof FrameSupplierError || typeof code !== 'string' || code.startsWith('ERR_')) return error;
+  return new IpcError('ERR_SOCKET_PATH', `cannot listen on ${socketPath}: ${(error as Error).message}`, { cause: error });
+}
+
 export class ModelServer extends EventEmitter<ModelServerEvents> {
   readonly socketPath: string;
   readonly modelId: string;
@@ -202,6 +212,10 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   constructor(options: ModelServerOptions) {
     super();
     this.socketPath = options.socketPath;
+    // sun_path holds 108 bytes with its NUL: Node would bind a truncated path and leave a stray file.
+    if (typeof options.socketPath !== 'string' || options.socketPath.length === 0 || Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new InvalidArgumentError(`ModelServer socketPath must be 1–${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit), got ${typeof options.socketPath === 'string' ? `${Buffer.byteLength(options.socketPath)} bytes` : typeof options.socketPath}`);
+    }
     this.#handler = options.handler;
     this.modelId = options.handler.modelId;
     const limits = {} as Record<Limit, number>;
@@ -236,7 +250,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   }
 
   async #start(): Promise<this> {
-    const lock = await lockSocketPath(this.socketPath);
+    const lock = await lockSocketPath(this.socketPath).catch((error: unknown) => Promise.reject(socketPathError(this.socketPath, error)));
     let loaded = false;
     try {
       await this.#handler.load?.();
@@ -269,7 +283,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       if (server !== null) await new Promise((resolve) => server.close(resolve));
       await lock.release();
       if (loaded) await this.#handler.close?.();
-      throw error;
+      throw socketPathError(this.socketPath, error);
     }
     this.#lock = lock;
     this.#startedAt = performance.now();

@@ -172,6 +172,16 @@ describe('model server crash and restart', { timeout: 120_000 }, () => {
 });
 
 describe('model server in process: limits and lifecycle', { timeout: 120_000 }, () => {
+  it('a socket path it cannot use is a coded error: too long for a Unix socket (nothing bound), or in a missing directory', async () => {
+    const w = workspace();
+    const long = `${w.dir}/${'s'.repeat(120)}.sock`;
+    assert.throws(() => new ModelServer({ socketPath: long, handler: createMockHandler(), shmDir: w.shmDir }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.deepEqual(readdirSync(w.dir).filter((f) => f.startsWith('sss')), [], 'no truncated socket file left');
+    const missing = `${w.dir}/no-such-dir/x.sock`;
+    await assert.rejects(new ModelServer({ socketPath: missing, handler: createMockHandler(), shmDir: w.shmDir }).start(), { code: 'ERR_SOCKET_PATH' });
+    w.cleanup();
+  });
+
   it('refuses limits that are not positive integers, and timers Node cannot arm', () => {
     for (const bad of [{ maxConnections: 0 }, { maxQueuedRequests: 1.5 }, { idleTimeoutMs: 2 ** 31 }, { writeStallTimeoutMs: -1 }, { maxPendingResponseBytes: Number.NaN }]) {
       assert.throws(() => new ModelServer({ socketPath: '/nonexistent.sock', handler: createMockHandler(), ...bad }), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
