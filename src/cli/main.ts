@@ -34,7 +34,7 @@ commands:
             [--close-linger-ms N] [--shutdown-grace-ms N]
       person: [--threads N] [--min-confidence X] [--pose-max-people N]
       onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
-            [--input-size N] [--min-confidence X] [--iou X]
+            [--input-size N] [--min-confidence X] [--iou X] [--threads N (ONNX Runtime's; 0: every core)]
   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR]
       writes one frame into the shared-memory frame store; prints its reference as JSON
   infer --socket PATH --ref-json JSON --camera ID --model-id ID

@@ -54,7 +54,7 @@ export function createHandler(name: string, flags: HandlerFlags): InferenceHandl
   const own: Record<string, readonly string[]> = {
     mock: ['mock-delay-ms'],
     person: ['threads', 'min-confidence', 'pose-max-people'],
-    onnx: ['model', 'classes', 'layout', 'input-size', 'min-confidence', 'iou'],
+    onnx: ['model', 'classes', 'layout', 'input-size', 'min-confidence', 'iou', 'threads'],
   };
   const allowed = own[name];
   if (allowed === undefined) throw new InvalidArgumentError(`unknown handler ${JSON.stringify(name)}: available: ${Object.keys(own).join(', ')}`);
@@ -85,6 +85,7 @@ export function createHandler(name: string, flags: HandlerFlags): InferenceHandl
         ...(flags['input-size'] === undefined ? {} : { inputSize: int('input-size', flags['input-size'], { min: 32 }) }),
         ...(minConfidence === undefined ? {} : { minConfidence }),
         ...(iou === undefined ? {} : { iouThreshold: iou }),
+        ...(flags.threads === undefined ? {} : { intraOpThreads: int('threads', flags.threads, { min: 0 }) }),
       });
     }
   }

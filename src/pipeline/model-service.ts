@@ -72,7 +72,7 @@ export interface ModelServiceOptions {
 
 /** Config keys passed to `model-server` as flags, and which handler takes each. */
 const HANDLER_FLAGS: Readonly<Record<string, { flag: string; handlers: readonly string[] }>> = {
-  threads: { flag: '--threads', handlers: ['person'] },
+  threads: { flag: '--threads', handlers: ['person', 'onnx'] },
   minConfidence: { flag: '--min-confidence', handlers: ['person', 'onnx'] },
   poseMaxPeople: { flag: '--pose-max-people', handlers: ['person'] },
   model: { flag: '--model', handlers: ['onnx'] },

@@ -14,6 +14,8 @@ import { createServer } from 'node:net';
 import { createLogger } from '../../src/internal/logger.js';
 import { DropAlarm, FrameMux, PipelineError, SubscriptionReader, VisionSystem, type GateClock, type SystemEvent } from '../../src/pipeline/index.js';
 import { EventHub } from '../../src/pipeline/events.js';
+import { createHandler } from '../../src/cli/model-commands.js';
+import { configSchema } from '../../src/config/index.js';
 import { modelServerArgs } from '../../src/pipeline/model-service.js';
 import { motion } from '../../src/pipeline/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
@@ -279,6 +281,29 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       'model-server', '--handler', 'person', '--socket', '/run/p.sock', '--model-id', 'people', '--shm-dir', '/dev/shm/x', '--threads', '2', '--min-confidence', '0.4',
     ]);
     assert.throws(() => modelServerArgs('m', { handler: 'mock', threads: 2 }, '/s', 'm', '/d'), (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG');
+  });
+
+  it('model servers: every option the config schema gives a handler reaches the model-server command, which takes it', () => {
+    // The config schema, the flags the system passes and the flags the command takes must not drift apart.
+    const examples: Record<string, Record<string, unknown>> = {
+      person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3 },
+      onnx: { handler: 'onnx', model: '/m/yolo.onnx', classes: '/m/coco.txt', layout: 'v8', minConfidence: 0.25, iou: 0.45, inputSize: 640, threads: 0 },
+      mock: { handler: 'mock', delayMs: 5 },
+    };
+    type Variant = { properties: Record<string, unknown> };
+    const models = (configSchema as unknown as { properties: { models: { patternProperties: Record<string, { anyOf: Variant[] }> } } }).properties.models;
+    const variants = Object.values(models.patternProperties)[0]!.anyOf;
+    assert.deepEqual(variants.map((v) => (v.properties.handler as { const?: string } | undefined)?.const).filter(Boolean).sort(), Object.keys(examples).sort());
+    for (const variant of variants) {
+      const handler = (variant.properties.handler as { const?: string } | undefined)?.const;
+      if (handler === undefined) continue;
+      const keys = Object.keys(variant.properties).filter((k) => !['handler', 'socket', 'modelId', 'timeoutMs', 'restart'].includes(k));
+      assert.deepEqual(keys.filter((k) => !(k in examples[handler]!)), [], `${handler}: every schema key is exercised here`);
+      const args = modelServerArgs(handler, examples[handler] as never, '/s.sock', handler, '/d');
+      const flags: Record<string, string> = {};
+      for (let i = args.indexOf('--shm-dir') + 2; i < args.length; i += 2) flags[args[i]!.slice(2)] = args[i + 1]!;
+      assert.doesNotThrow(() => createHandler(handler, flags), `${handler}: ${args.join(' ')}`);
+    }
   });
 
   it('the view summarizes detections as class, count and confidences', () => {
