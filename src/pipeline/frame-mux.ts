@@ -114,7 +114,7 @@ export class FrameMux {
     const input = this.#inputs.get(camera);
     if (input === undefined) return;
     this.#inputs.delete(camera);
-    input.subscription.close();
+    void input.subscription.close();
     input.slot?.release();
     input.slot = null;
   }

@@ -77,7 +77,7 @@ export function inProcessWorker(process: (frame: Frame, signal: AbortSignal) => 
           context.emit(frame, output);
         }
       } finally {
-        subscription.close();
+        await subscription.close();
       }
     },
   };

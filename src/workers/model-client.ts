@@ -148,7 +148,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           context.emit(frame, { detections: response.detections, metadata: response.metadata, frame_id: response.frame_id });
         }
       } finally {
-        subscription.close();
+        await subscription.close();
         client.close();
         store?.release();
       }

@@ -319,7 +319,7 @@ export class WorkerSupervisor extends EventEmitter {
   /** Ends the current incarnation's hold on the worker: its subscription closed, no run to wait on. Returns its controller. */
   #detach(worker: Supervised): AbortController | null {
     const controller = worker.controller;
-    worker.subscription?.close();
+    void worker.subscription?.close();
     worker.subscription = null;
     worker.controller = null;
     worker.running = null;
