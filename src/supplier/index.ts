@@ -44,6 +44,7 @@ export {
   SupplierNotStartedError,
   SupplierStoppedError,
   ReadInProgressError,
+  SubscriptionClosedError,
   ThreadProtocolError,
   type ErrorCode,
 } from './errors.js';

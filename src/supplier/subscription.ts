@@ -22,12 +22,14 @@
  * read() returned is held for the reader until its next read() or close();
  * retain() holds one longer.
  *
- * Lifecycle: live from subscribe(); start() does nothing more; close() (also
- * [Symbol.asyncDispose]) is idempotent and takes effect at once.
+ * Lifecycle (ADR 0013): live from subscribe(); start() checks that it still
+ * is; close() (also [Symbol.asyncDispose]) is idempotent and takes effect at
+ * once; after it, reads resolve null (end of stream) and start() throws
+ * ERR_SUBSCRIPTION_CLOSED.
  */
 import { pending, type Pending } from '../internal/pending.js';
 import { systemClock, type SupplierClock } from './clock.js';
-import { InvalidArgumentError, ReadInProgressError } from './errors.js';
+import { InvalidArgumentError, ReadInProgressError, SubscriptionClosedError } from './errors.js';
 import type { Frame } from './frame.js';
 import { holdPayload, releasePayload } from './frame-pool.js';
 import { RateWindow } from './rate-window.js';
@@ -190,8 +192,9 @@ export class Subscription implements FrameSource, AsyncDisposable {
     return this.#closedAtSeq !== null;
   }
 
-  /** A subscription is live from subscribe(): this does nothing (the lifecycle contract of start, close, asyncDispose). */
+  /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */
   start(): this {
+    if (this.#closedAtSeq !== null) throw new SubscriptionClosedError(this.workerId);
     return this;
   }
 

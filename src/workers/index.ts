@@ -33,4 +33,4 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
-export { UnknownWorkerError } from './errors.js';
+export { UnknownWorkerError, SupervisorClosedError } from './errors.js';

@@ -22,8 +22,9 @@
  * - Lifecycle: start() and close() (also [Symbol.asyncDispose]; stop() is its
  *   older name) are idempotent; close() aborts every incarnation, or first
  *   lets them end by themselves for up to graceMs (end the stream first, and
- *   each finishes the frame it holds), and resolves once each has ended. A
- *   closed supervisor does not start again.
+ *   each finishes the frame it holds), and resolves once each has ended.
+ *   After close(), start(), add() and the per-worker calls are refused with
+ *   ERR_SUPERVISOR_CLOSED (ADR 0013).
  * States: starting → running → (backoff → starting …) → failed | stopped;
  * disabled while setEnabled(id, false).
  */
@@ -42,7 +43,7 @@ import {
   type SubscribeOptions,
   type WorkerStats,
 } from '../supplier/index.js';
-import { UnknownWorkerError } from './errors.js';
+import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
 import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { backoffFor, DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
@@ -225,6 +226,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
 
   /** Adds a worker; it starts at once if the supervisor runs (and the worker is enabled). */
   add(spec: WorkerSpec): this {
+    if (this.#closed !== null) throw new SupervisorClosedError('add()');
     const id = validId(spec.id);
     if (this.#workers.has(id)) throw new DuplicateWorkerError(id);
     if (typeof spec.kind?.run !== 'function') throw new InvalidArgumentError(`worker ${id}: kind must be a WorkerKind (inProcessWorker, threadWorker, subprocessWorker, modelClientWorker)`);
@@ -259,8 +261,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     return this;
   }
 
-  /** Starts every enabled worker and the watchdog. Idempotent; a closed supervisor does not start again. */
+  /** Starts every enabled worker and the watchdog. Idempotent; after close(), ERR_SUPERVISOR_CLOSED. */
   start(): this {
+    if (this.#closed !== null) throw new SupervisorClosedError('start()');
     if (this.#state !== 'created') return this;
     this.#state = 'running';
     for (const worker of this.#workers.values()) this.#launch(worker);
@@ -292,10 +295,11 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
   /**
    * A fresh incarnation of the worker now, with a fresh restart budget: the
    * current one (if any) is stopped first; a failed, stopped or disabled
-   * worker runs again (enabled). Counts in `restarts`. ERR_UNKNOWN_WORKER.
+   * worker runs again (enabled). Counts in `restarts`. ERR_UNKNOWN_WORKER,
+   * ERR_SUPERVISOR_CLOSED.
    */
   restart(id: string): Promise<void> {
-    return this.#control(id, async (worker) => {
+    return this.#control('restart()', id, async (worker) => {
       await this.#halt(worker, 'restarted');
       if (this.#closed !== null) return; // closed meanwhile: it stays stopped
       worker.enabled = true;
@@ -313,7 +317,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
    * ERR_UNKNOWN_WORKER.
    */
   setEnabled(id: string, enabled: boolean): Promise<void> {
-    return this.#control(id, async (worker) => {
+    return this.#control('setEnabled()', id, async (worker) => {
       if (worker.enabled === enabled) return;
       worker.enabled = enabled;
       if (enabled) {
@@ -330,7 +334,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
 
   /** Stops the worker and forgets it (its id is free again once this resolves). ERR_UNKNOWN_WORKER. */
   remove(id: string): Promise<void> {
-    return this.#control(id, async (worker) => {
+    return this.#control('remove()', id, async (worker) => {
       await this.#halt(worker, 'removed');
       if (worker.state !== 'failed' && worker.state !== 'disabled') this.#setState(worker, 'stopped');
       if (this.#workers.get(id) === worker) this.#workers.delete(id);
@@ -377,8 +381,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     this.#state = 'closed';
   }
 
-  /** A per-worker call, after the ones before it on that worker; once the supervisor closes, nothing runs again. */
-  #control(id: string, action: (worker: Supervised) => Promise<void>): Promise<void> {
+  /** A per-worker call, after the ones before it on that worker; none once the supervisor closes (a call still queued then does nothing). */
+  #control(what: string, id: string, action: (worker: Supervised) => Promise<void>): Promise<void> {
+    if (this.#closed !== null) return Promise.reject(new SupervisorClosedError(what));
     const worker = this.#workers.get(id);
     if (worker === undefined) return Promise.reject(new UnknownWorkerError(id, [...this.#workers.keys()]));
     const next = worker.control.then(() => (this.#closed === null ? action(worker) : undefined));

@@ -139,7 +139,7 @@ describe('touch() and the lifecycle contract', { timeout: 60_000 }, () => {
     supplier.stop();
   });
 
-  it('start() is idempotent, close() is idempotent and async, and `await using` closes supplier and subscription', async () => {
+  it('start() is idempotent, close() is idempotent and async, `await using` closes supplier and subscription, and start() after close is refused with a code', async () => {
     let outer: FrameSupplier;
     let kept: ReturnType<FrameSupplier['subscribe']>;
     {
@@ -157,5 +157,7 @@ describe('touch() and the lifecycle contract', { timeout: 60_000 }, () => {
     await kept.close();
     await outer[Symbol.asyncDispose]();
     assert.throws(() => outer.start(), { code: 'ERR_SUPPLIER_STOPPED' });
+    assert.throws(() => kept.start(), { code: 'ERR_SUBSCRIPTION_CLOSED' });
+    assert.equal(await kept.read(), null, 'reads after close are the end of stream, not errors');
   });
 });

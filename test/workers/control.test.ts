@@ -253,7 +253,7 @@ describe('WorkerSupervisor: waiting for a dependency, sources, maxFps, exit code
 });
 
 describe('WorkerSupervisor lifecycle', { timeout: 60_000 }, () => {
-  it('close({ graceMs }) lets the frame in flight finish and its result out; start and close are idempotent; stop() and asyncDispose close', async () => {
+  it('close({ graceMs }) lets the frame in flight finish and its result out; start and close are idempotent; stop() and asyncDispose close; nothing after close', async () => {
     const supplier = new FrameSupplier({ streamId: 'cam-life' }).start();
     let release!: () => void;
     const busy = new Promise<void>((resolve) => (release = resolve));
@@ -278,5 +278,9 @@ describe('WorkerSupervisor lifecycle', { timeout: 60_000 }, () => {
     // Disposed at the end of the block: already closed, nothing more happens.
     assert.equal(outer.stats()[0]!.state, 'stopped');
     await assert.rejects(outer.close({ graceMs: -1 }), isCode('ERR_INVALID_ARGUMENT'));
+    // A closed supervisor stays closed: what would run a worker again is refused with a code.
+    assert.throws(() => outer.start(), isCode('ERR_SUPERVISOR_CLOSED'));
+    assert.throws(() => outer.add({ id: 'late', kind: inProcessWorker(() => 1) }), isCode('ERR_SUPERVISOR_CLOSED'));
+    for (const call of [outer.restart('slow'), outer.setEnabled('slow', false), outer.remove('slow')]) await assert.rejects(call, isCode('ERR_SUPERVISOR_CLOSED'));
   });
 });
