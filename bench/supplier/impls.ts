@@ -34,7 +34,7 @@ export function framesupplierImpl(): BenchImpl {
     publish: (frame) => void supplier.publish(frame),
     subscribe: (id) => {
       const sub = supplier.subscribe(id);
-      return { read: () => sub.read(), close: () => sub.close(), dropped: () => sub.stats().drops };
+      return { read: () => sub.read(), close: () => void sub.close(), dropped: () => sub.stats().drops };
     },
     stop: () => supplier.stop(),
   };

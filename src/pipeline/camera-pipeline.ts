@@ -1,7 +1,7 @@
 /**
- * CameraPipeline: one camera's capture, supplier, frame store and workers
- * (seed 03's option A). Cameras share nothing: a camera that dies, a worker
- * that crashes or a bad frame stays inside its pipeline.
+ * CameraPipeline: one camera's capture, supplier, frame store and supervisor
+ * with its workers (seed 03's option A). Cameras share nothing: a camera that
+ * dies, a worker that crashes or a bad frame stays inside its pipeline.
  *
  * Contract: create() refuses what cannot run (a bad source or option, an
  * unknown model, a module that does not load) before anything starts. start()
@@ -11,6 +11,7 @@
  * that ends without `loop` ends the camera: its workers stop. The frame store
  * is the model-client workers' per-camera store (src/workers), written once
  * per frame for all the camera's models and removed with its last user.
+ * maxFps is the workers' subscriptions' (gated frames are not drops).
  */
 import {
   nativeDecoderUnavailable,
@@ -21,15 +22,13 @@ import {
   type CaptureStats,
   type OutputOptions,
 } from '../capture/index.js';
-import { delay } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { FrameSupplier, type SupplierStats } from '../supplier/index.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
-import { ManagedWorker, type WorkerFigures } from './managed-worker.js';
 import type { ModelService } from './model-service.js';
-import { SubscriptionReader } from './readers.js';
+import { WorkerGroup, type WorkerFigures } from './worker-group.js';
 import { buildWorkerKind, ID_PATTERN } from './worker-kinds.js';
 
 export interface CameraStats {
@@ -82,13 +81,13 @@ export class CameraPipeline {
   readonly supplier: FrameSupplier;
   readonly decoder: 'native' | 'ffmpeg' | null;
   readonly #capture: StreamCapture | null;
-  readonly #workers: Map<string, ManagedWorker>;
+  readonly #workers: WorkerGroup;
   readonly #log: Logger;
   readonly #emit: (event: SystemEvent) => void;
   #started = false;
   #stopping: Promise<void> | null = null;
 
-  private constructor(options: CameraPipelineOptions, capture: StreamCapture | null, decoder: 'native' | 'ffmpeg' | null, supplier: FrameSupplier, workers: Map<string, ManagedWorker>) {
+  private constructor(options: CameraPipelineOptions, capture: StreamCapture | null, decoder: 'native' | 'ffmpeg' | null, supplier: FrameSupplier, workers: WorkerGroup) {
     this.id = options.id;
     this.config = options.config;
     this.enabled = options.config.enabled !== false;
@@ -130,30 +129,29 @@ export class CameraPipeline {
       stream = new StreamCapture(captureOptions);
       options.log.info({ decoder, source: stream.source.display }, choice.why);
     }
-    const workers = new Map<string, ManagedWorker>();
+    const workers = new WorkerGroup({
+      supplier,
+      camera: id,
+      log: options.log,
+      emit: options.emit,
+      ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
+    });
     for (const w of config.workers ?? []) {
       if (typeof w?.id !== 'string' || !ID_PATTERN.test(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
       if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
       const supervisorId = `${id}.${w.id}`;
       const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, { models: options.models, shmDir: options.shmDir });
-      const maxFps = w.maxFps ?? null;
-      workers.set(
-        w.id,
-        new ManagedWorker({
+      workers.add(
+        {
           id: w.id,
-          camera: id,
           supervisorId,
           built,
           criticality: w.criticality ?? 'normal',
-          maxFps,
+          maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled !== false,
-          supplier,
-          openReader: (subscription) => new SubscriptionReader(subscription, { maxFps }),
-          log: options.log.child({ worker: w.id }),
-          emit: options.emit,
-          ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
-        }),
+        },
+        options.log.child({ worker: w.id }),
       );
     }
     return new CameraPipeline(options, stream, decoder, supplier, workers);
@@ -164,11 +162,25 @@ export class CameraPipeline {
   }
 
   get workerIds(): string[] {
-    return [...this.#workers.keys()];
+    return this.#workers.ids;
   }
 
-  worker(id: string): ManagedWorker | undefined {
-    return this.#workers.get(id);
+  hasWorker(id: string): boolean {
+    return this.#workers.has(id);
+  }
+
+  workerEnabled(id: string): boolean {
+    return this.#workers.enabled(id);
+  }
+
+  /** A fresh incarnation of the worker with a fresh restart budget (also of a failed or disabled one). */
+  restartWorker(id: string): Promise<void> {
+    return this.#workers.restart(id);
+  }
+
+  /** Disabled: stopped, its subscription closed; enabled again: a fresh incarnation and budget. */
+  setWorkerEnabled(id: string, enabled: boolean): Promise<void> {
+    return this.#workers.setEnabled(id, enabled);
   }
 
   /** Starts the capture and the workers. Throws capture's start codes (no ffmpeg, native decoder missing). Idempotent. */
@@ -184,7 +196,7 @@ export class CameraPipeline {
       // A file played to its end: the camera is done, and its workers with it.
       if (state === 'stopped' && capture.stats().stopReason === 'ended') this.supplier.stop();
     });
-    for (const worker of this.#workers.values()) worker.start();
+    this.#workers.start();
     try {
       capture.start();
     } catch (error) {
@@ -199,23 +211,17 @@ export class CameraPipeline {
   stop(drainMs = 5_000): Promise<void> {
     this.#stopping ??= (async () => {
       await this.#capture?.stop();
+      // The end of the stream: every worker's next read is null, so it finishes its frame and ends (stopped).
       this.supplier.stop();
-      const workers = [...this.#workers.values()];
-      for (const w of workers) w.drain();
-      await Promise.race([Promise.all(workers.map((w) => w.settled())), delay(drainMs)]);
-      await Promise.all(workers.map((w) => w.stop()));
+      await this.#workers.close(drainMs);
     })();
     return this.#stopping;
-  }
-
-  watch(now: number): void {
-    for (const worker of this.#workers.values()) worker.watch(now);
   }
 
   stats(): CameraStats {
     const { workers: _, ...supplier } = this.supplier.stats();
     const workers: Record<string, WorkerFigures> = {};
-    for (const [id, w] of this.#workers) workers[id] = w.figures();
+    for (const id of this.#workers.ids) workers[id] = this.#workers.figures(id);
     return {
       id: this.id,
       enabled: this.enabled,

@@ -11,6 +11,7 @@
  * end when their signal aborts or the system closes.
  */
 import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
+import { abortable } from '../internal/abort.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
 import type { Criticality } from './config-types.js';
@@ -18,8 +19,8 @@ import type { Criticality } from './config-types.js';
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */
 export type CameraState = CaptureState | 'disabled';
-/** A supervised worker's state, or 'disabled' (setWorkerEnabled(…, false) or enabled: false). */
-export type PipelineWorkerState = WorkerState | 'disabled';
+/** A supervised worker's state: 'disabled' after setWorkerEnabled(…, false) or with enabled: false. */
+export type PipelineWorkerState = WorkerState;
 /**
  * A model server's state. Started servers: starting → ready → (backoff →
  * starting → ready …) → stopped. Servers someone else runs: connecting ↔
@@ -61,6 +62,7 @@ export interface WorkerStateEvent extends Base {
   readonly shared: boolean;
   readonly from: PipelineWorkerState;
   readonly to: PipelineWorkerState;
+  /** Why its last incarnation ended badly, with `code`, the project code behind it where one is known. */
   readonly lastExit: LastExit | null;
 }
 
@@ -214,16 +216,11 @@ export class EventHub {
     if (!(Number.isInteger(bufferSize) && bufferSize > 0)) throw new InvalidArgumentError(`bufferSize must be a positive integer, got ${String(bufferSize)}`);
     const it: Iteration = { buffer: [], types: options.types === undefined ? null : new Set(options.types), bufferSize, lost: 0, wake: null, ended: this.#closed };
     const signal = options.signal;
-    const onAbort = (): void => {
-      it.ended = true;
-      it.buffer.length = 0;
-      it.wake?.();
-    };
     if (signal?.aborted) return;
-    signal?.addEventListener('abort', onAbort, { once: true });
     this.#iterations.add(it);
     try {
       for (;;) {
+        if (signal?.aborted) return; // what it buffered is dropped
         if (it.lost > 0) {
           const count = it.lost;
           it.lost = 0;
@@ -236,11 +233,15 @@ export class EventHub {
           continue;
         }
         if (it.ended) return;
-        await new Promise<void>((resolve) => (it.wake = resolve));
-        it.wake = null;
+        try {
+          await abortable(new Promise<void>((resolve) => (it.wake = resolve)), signal);
+        } catch {
+          return; // aborted
+        } finally {
+          it.wake = null;
+        }
       }
     } finally {
-      signal?.removeEventListener('abort', onAbort);
       this.#iterations.delete(it);
     }
   }

@@ -13,18 +13,32 @@
  * `shared/<name>`, read at once into the slot (its pooled frame retained until
  * the slot is overwritten or the reader is done with it), so the camera's own
  * supplier figures show the mux as one more fast reader.
+ *
+ * The reader (MuxReader) is a FrameSource, a Subscription's contract over
+ * several cameras: the worker's supervisor reads it as it would a
+ * subscription, its figures (idle, pending, drops) included, so a hung shared
+ * worker and a shared worker that cannot keep up are the supervisor's to find.
+ * With maxFps it gates as a subscription does: a frame no sooner than 1/maxFps
+ * after the one before; a slot overwritten within that interval, or while the
+ * reader waits for its turn, is `gated`, not a drop.
  */
-import { WorkerExit } from '../workers/index.js';
+import { pending, type Pending } from '../internal/pending.js';
 import {
-  monotonicNow,
+  framesUntilEnd,
+  InvalidArgumentError,
   RateWindow,
+  ReadInProgressError,
+  systemClock,
   type Criticality,
   type Frame,
+  type FrameSource,
   type FrameSupplier,
   type ReadOptions,
+  type SubscribeOptions,
   type Subscription,
+  type SupplierClock,
+  type WorkerStats,
 } from '../supplier/index.js';
-import { Gate, realClock, type FrameReader, type GateClock, type ReaderFigures } from './readers.js';
 
 export interface MuxCameraFigures {
   readonly delivered: number;
@@ -58,22 +72,19 @@ interface Input {
 
 export interface FrameMuxOptions {
   readonly name: string;
+  /** Of the cameras' subscriptions. Default 'normal'. */
   readonly criticality?: Criticality;
-  /** Frames older than this when read are skipped (stale). */
-  readonly maxAgeMs?: number | null;
-  /** A reader not reading for this long while frames wait for it is hung. Default 30 000 ms. */
-  readonly idleThresholdMs?: number;
+  /** Default: performance.now() and setTimeout (tests drive their own). */
+  readonly clock?: SupplierClock;
 }
 
 export class FrameMux {
   readonly name: string;
   readonly subscriberId: string;
   readonly #criticality: Criticality;
-  readonly #maxAgeMs: number | null;
-  readonly #idleThresholdMs: number;
+  readonly #clock: SupplierClock;
   readonly #inputs = new Map<string, Input>();
   #lastServed: string | null = null;
-  #wake: (() => void) | null = null;
   #reader: MuxReader | null = null;
   #closed = false;
 
@@ -81,8 +92,7 @@ export class FrameMux {
     this.name = options.name;
     this.subscriberId = `shared/${options.name}`;
     this.#criticality = options.criticality ?? 'normal';
-    this.#maxAgeMs = options.maxAgeMs ?? null;
-    this.#idleThresholdMs = options.idleThresholdMs ?? 30_000;
+    this.#clock = options.clock ?? systemClock;
   }
 
   get cameras(): string[] {
@@ -114,37 +124,41 @@ export class FrameMux {
     const input = this.#inputs.get(camera);
     if (input === undefined) return;
     this.#inputs.delete(camera);
-    input.subscription.close();
+    void input.subscription.close();
     input.slot?.release();
     input.slot = null;
   }
 
-  /** A reader for a new incarnation of the worker: the previous reader ends, the slots are emptied. */
-  reader(options: { maxFps?: number | null; clock?: GateClock } = {}): MuxReader {
-    this.#reader?.end();
+  /**
+   * A reader for a new incarnation of the worker (the previous reader ends, the
+   * slots are emptied), with a subscription's options: maxFps, maxAgeMs,
+   * idleThresholdMs (default 30 000 ms), criticality.
+   */
+  reader(workerId: string = this.subscriberId, options: SubscribeOptions = {}): MuxReader {
+    void this.#reader?.close();
     for (const input of this.#inputs.values()) {
       input.slot?.release();
       input.slot = null;
     }
-    this.#reader = new MuxReader(this, options.maxFps ?? null, options.clock ?? realClock, this.#idleThresholdMs);
+    this.#reader = new MuxReader(this, workerId, options, this.#clock);
+    if (this.#closed) void this.#reader.close();
     return this.#reader;
   }
 
   /** Ends the current reader and every camera's subscription. */
   close(): void {
     this.#closed = true;
-    this.#reader?.end();
+    void this.#reader?.close();
     for (const camera of [...this.#inputs.keys()]) this.detach(camera);
-    this.#wakeReader();
   }
 
   figures(): Record<string, MuxCameraFigures> {
-    const now = monotonicNow();
+    const now = this.#clock.now();
     const out: Record<string, MuxCameraFigures> = {};
     for (const i of this.#inputs.values()) {
       out[i.camera] = {
         delivered: i.delivered,
-        drops: i.drops + i.subscription.stats(now).drops - i.gated,
+        drops: i.drops + i.subscription.stats(now).drops,
         gated: i.gated,
         staleSkips: i.staleSkips,
         pending: i.slot !== null,
@@ -156,39 +170,31 @@ export class FrameMux {
     return out;
   }
 
-  /** @internal Drops so far per camera (slot overwrites, and any of the camera's own supplier). */
-  dropCounts(): Map<string, number> {
-    const now = monotonicNow();
-    const counts = new Map<string, number>();
-    for (const i of this.#inputs.values()) counts.set(i.camera, i.drops + i.subscription.stats(now).drops);
-    return counts;
+  /** @internal Cameras with a frame waiting in their slot. */
+  waiting(): number {
+    let n = 0;
+    for (const i of this.#inputs.values()) if (i.slot !== null) n++;
+    return n;
   }
 
-  /** @internal Books the drops between two dropCounts() as gated, per camera. */
-  addGated(from: Map<string, number>, to: Map<string, number>): void {
-    for (const [camera, n] of to) {
-      const input = this.#inputs.get(camera);
-      if (input !== undefined) input.gated += n - (from.get(camera) ?? n);
-    }
-  }
-
-  get hasWaiting(): boolean {
-    for (const i of this.#inputs.values()) if (i.slot !== null) return true;
-    return false;
+  /** @internal Holds a pooled frame of one of the cameras past the reader's next read. */
+  retain(frame: Frame): () => void {
+    const input = this.#inputs.get(frame.streamId) ?? this.#inputs.values().next().value;
+    return input === undefined ? () => undefined : input.subscription.retain(frame);
   }
 
   /** @internal The next camera after the last one served that has a frame; null if none has. */
-  take(): Held | null {
+  take(maxAgeMs: number | null, now: number, onStale: () => void): Held | null {
     const cameras = [...this.#inputs.keys()];
     const start = this.#lastServed === null ? 0 : cameras.indexOf(this.#lastServed) + 1;
-    const now = monotonicNow();
     for (let k = 0; k < cameras.length; k++) {
       const input = this.#inputs.get(cameras[(start + k) % cameras.length]!)!;
       const held = input.slot;
       if (held === null) continue;
       input.slot = null;
-      if (this.#maxAgeMs !== null && now - held.frame.captureTime > this.#maxAgeMs) {
+      if (maxAgeMs !== null && now - held.frame.captureTime > maxAgeMs) {
         input.staleSkips++;
+        onStale();
         held.release();
         continue;
       }
@@ -200,23 +206,6 @@ export class FrameMux {
       return held;
     }
     return null;
-  }
-
-  /** @internal Resolves when a slot is filled, or when the mux or the signal ends. */
-  waitForFrame(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        signal.removeEventListener('abort', done);
-        if (this.#wake === done) this.#wake = null;
-        resolve();
-      };
-      this.#wake = done;
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  #wakeReader(): void {
-    this.#wake?.();
   }
 
   async #pump(input: Input): Promise<void> {
@@ -231,117 +220,185 @@ export class FrameMux {
       // The subscription lets go of a frame at its next read: the slot keeps its own hold.
       const held: Held = { frame, release: input.subscription.retain(frame) };
       if (input.slot !== null) {
-        input.drops++;
+        if (this.#reader?.skipped(this.#clock.now()) === 'gated') input.gated++;
+        else input.drops++;
         input.slot.release();
       }
       input.slot = held;
-      this.#wakeReader();
+      this.#reader?.arrived();
     }
   }
 }
 
-/** A shared worker's reader over the mux, gated by maxFps; a worker that stops reading while frames wait is failed as hung. */
-export class MuxReader implements FrameReader {
+/** A shared worker's frames from the mux: a FrameSource, gated by maxFps. */
+export class MuxReader implements FrameSource {
+  readonly workerId: string;
+  readonly criticality: Criticality;
+  readonly maxFps: number | null;
+  readonly maxAgeMs: number | null;
+  readonly idleThresholdMs: number;
   readonly #mux: FrameMux;
-  readonly #gate: Gate<Map<string, number>> | null;
-  readonly #clock: GateClock;
-  readonly #end = new AbortController();
-  readonly #idleThresholdMs: number;
-  readonly #watch: NodeJS.Timeout;
-  #current: Held | null = null;
+  readonly #clock: SupplierClock;
+  readonly #intervalMs: number;
+  readonly #subscribedAt = Date.now();
+  readonly #rate: RateWindow;
+  #closed = false;
+  /** The read in progress: waiting for its slot (maxFps) or for a frame. */
+  #wait: Pending<void> | null = null;
   #reading = false;
+  #inGate = false;
+  #gateUntil = Number.NEGATIVE_INFINITY;
+  #current: Held | null = null;
   #lastReadCallAt: number;
-  #onHung: ((exit: WorkerExit) => void) | null = null;
+  #delivered = 0;
+  #drops = 0;
+  #gated = 0;
+  #staleSkips = 0;
+  #consecutiveDrops = 0;
+  #lastConsumedSeq: number | null = null;
+  #lastConsumedMono: number | null = null;
+  #lastFrameAgeMs: number | null = null;
 
-  constructor(mux: FrameMux, maxFps: number | null, clock: GateClock, idleThresholdMs: number) {
+  /** @internal Made by FrameMux.reader(). */
+  constructor(mux: FrameMux, workerId: string, options: SubscribeOptions, clock: SupplierClock) {
+    const positive = (name: string, value: number | undefined): number | null => {
+      if (value === undefined) return null;
+      if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new InvalidArgumentError(`${name} must be a positive finite number, got ${String(value)}`);
+      return value;
+    };
     this.#mux = mux;
     this.#clock = clock;
-    this.#gate = maxFps === null ? null : new Gate(maxFps, clock, () => mux.dropCounts(), (from, to) => mux.addGated(from, to));
-    this.#idleThresholdMs = idleThresholdMs + (this.#gate?.intervalMs ?? 0);
+    this.workerId = workerId;
+    this.criticality = options.criticality ?? 'normal';
+    this.maxFps = positive('maxFps', options.maxFps);
+    this.maxAgeMs = positive('maxAgeMs', options.maxAgeMs);
+    this.idleThresholdMs = positive('idleThresholdMs', options.idleThresholdMs) ?? 30_000;
+    this.#intervalMs = this.maxFps === null ? 0 : 1000 / this.maxFps;
+    this.#rate = new RateWindow(5_000);
     this.#lastReadCallAt = clock.now();
-    this.#watch = setInterval(() => this.#checkHung(), Math.min(1_000, idleThresholdMs));
-    this.#watch.unref();
   }
 
-  get ended(): boolean {
-    return this.#end.signal.aborted;
-  }
-
-  /** Called once if the worker is found hung (not reading for the idle threshold while frames wait). */
-  onHung(listener: (exit: WorkerExit) => void): void {
-    this.#onHung = listener;
+  get closed(): boolean {
+    return this.#closed;
   }
 
   async read(options?: ReadOptions): Promise<Frame | null> {
+    const signal = options?.signal;
     this.#lastReadCallAt = this.#clock.now();
+    if (this.#closed) return null;
+    if (this.#reading) throw new ReadInProgressError(this.workerId);
+    signal?.throwIfAborted();
     this.#releaseCurrent();
-    if (this.ended) return null;
-    const signal = options?.signal === undefined ? this.#end.signal : AbortSignal.any([options.signal, this.#end.signal]);
     this.#reading = true;
     try {
-      if (this.#gate !== null && !(await this.#gate.open(signal))) throw signal.reason;
+      // maxFps: not before its slot; what arrives meanwhile is gated.
+      for (let now = this.#clock.now(); now < this.#gateUntil; now = this.#clock.now()) {
+        this.#inGate = true;
+        const slot = (this.#wait = pending<void>(signal));
+        const cancel = this.#clock.after(this.#gateUntil - now, () => slot.resolve());
+        try {
+          await slot.promise;
+        } finally {
+          cancel();
+        }
+        if (this.#closed) return null;
+      }
+      this.#inGate = false;
       for (;;) {
-        if (signal.aborted) throw signal.reason;
-        const held = this.#mux.take();
+        const now = this.#clock.now();
+        const held = this.#mux.take(this.maxAgeMs, now, () => this.#staleSkips++);
         if (held !== null) {
           this.#current = held;
-          this.#gate?.taken();
+          this.#delivered++;
+          this.#consecutiveDrops = 0;
+          this.#lastConsumedSeq = held.frame.seq;
+          this.#lastConsumedMono = now;
+          this.#lastFrameAgeMs = now - held.frame.captureTime;
+          this.#rate.record(now);
+          if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
           return held.frame;
         }
-        await this.#mux.waitForFrame(signal);
+        this.#wait = pending<void>(signal);
+        await this.#wait.promise;
+        if (this.#closed) return null;
       }
-    } catch (error) {
-      if (this.ended) return null;
-      throw error;
     } finally {
+      this.#wait = null;
       this.#reading = false;
+      this.#inGate = false;
       this.#lastReadCallAt = this.#clock.now();
     }
+  }
+
+  frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    return framesUntilEnd(this, options);
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
+    return this.frames();
+  }
+
+  retain(frame: Frame): () => void {
+    return this.#mux.retain(frame);
   }
 
   touch(): void {
     this.#lastReadCallAt = this.#clock.now();
   }
 
-  end(): void {
-    if (this.ended) return;
-    clearInterval(this.#watch);
-    this.#gate?.close();
-    this.#end.abort(new Error('the reader ended'));
-    this.#releaseCurrent();
+  /** Ends the reader: a read in progress resolves with null, and so does every later one. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#wait?.resolve();
+      this.#releaseCurrent();
+    }
+    return Promise.resolve();
   }
 
-  figures(): ReaderFigures {
-    let delivered = 0;
-    let drops = 0;
-    let gated = 0;
-    let staleSkips = 0;
-    let pending = 0;
-    let fps = 0;
-    let age: number | null = null;
-    for (const f of Object.values(this.#mux.figures())) {
-      delivered += f.delivered;
-      drops += f.drops;
-      gated += f.gated;
-      staleSkips += f.staleSkips;
-      pending += f.pending ? 1 : 0;
-      fps += f.fps;
-      if (f.lastFrameAgeMs !== null) age = age === null ? f.lastFrameAgeMs : Math.max(age, f.lastFrameAgeMs);
+  /** This reader's figures, over every camera (per camera: FrameMux.figures()); pending: cameras with a frame waiting. */
+  stats(): WorkerStats {
+    const now = this.#clock.now();
+    return {
+      workerId: this.workerId,
+      criticality: this.criticality,
+      subscribedAt: this.#subscribedAt,
+      delivered: this.#delivered,
+      drops: this.#drops,
+      consecutiveDrops: this.#consecutiveDrops,
+      staleSkips: this.#staleSkips,
+      gated: this.#gated,
+      pending: this.#closed ? 0 : this.#mux.waiting(),
+      lastConsumedSeq: this.#lastConsumedSeq,
+      lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
+      lastFrameAgeMs: this.#lastFrameAgeMs,
+      fps: this.#rate.rate(now),
+      waiting: this.#reading,
+      idle: !this.#reading && !this.#closed && now - this.#lastReadCallAt > this.idleThresholdMs,
+      idleThresholdMs: this.idleThresholdMs,
+      maxAgeMs: this.maxAgeMs,
+      maxFps: this.maxFps,
+    };
+  }
+
+  /** @internal A camera's slot was overwritten: by design within its interval or while it waits for its slot, else a drop. */
+  skipped(now: number): 'gated' | 'drop' {
+    if (now < this.#gateUntil || this.#inGate) {
+      this.#gated++;
+      return 'gated';
     }
-    return { delivered, drops, gated, staleSkips, pending, fps, lastFrameAgeMs: age, waiting: this.#reading };
+    this.#drops++;
+    this.#consecutiveDrops++;
+    return 'drop';
+  }
+
+  /** @internal A slot was filled: a read waiting for a frame takes it. */
+  arrived(): void {
+    if (!this.#inGate) this.#wait?.resolve();
   }
 
   #releaseCurrent(): void {
     this.#current?.release();
     this.#current = null;
-  }
-
-  #checkHung(): void {
-    if (this.ended || this.#reading || !this.#mux.hasWaiting) return;
-    if (this.#clock.now() - this.#lastReadCallAt <= this.#idleThresholdMs) return;
-    const listener = this.#onHung;
-    this.#onHung = null;
-    this.end();
-    listener?.(new WorkerExit('hung', `no read for over ${Math.round(this.#idleThresholdMs)} ms while frames were waiting`));
   }
 }

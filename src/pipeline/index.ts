@@ -25,13 +25,11 @@ export type {
   EventsLostEvent,
 } from './events.js';
 export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
-export type { WorkerFigures } from './managed-worker.js';
+export type { WorkerFigures } from './worker-group.js';
 export type { SharedWorkerStats } from './shared-worker.js';
 export type { ModelStats } from './model-service.js';
 export type { MuxCameraFigures } from './frame-mux.js';
-export { FrameMux, MuxReader } from './frame-mux.js';
-export { RateGate, SubscriptionReader, type FrameReader, type ReaderFigures, type GateClock } from './readers.js';
-export { DropAlarm } from './drop-alarm.js';
+export { FrameMux, MuxReader, type FrameMuxOptions } from './frame-mux.js';
 export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
 export { attachResultsSink } from './sinks.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';

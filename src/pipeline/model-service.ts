@@ -12,7 +12,7 @@
  * ready within startTimeoutMs, or is killed, goes to `backoff` and is started
  * again after an exponential, jittered, capped delay (never giving up; the
  * delay resets after a healthy run). Clients reconnect by themselves: the
- * system's model workers wait in whenReady() instead of failing.
+ * system's model workers wait in serving() instead of failing.
  * stop() ends the process (SIGTERM, then SIGKILL) and resolves once it is gone.
  *
  * External servers (no handler, a socket): `connecting` until a ping
@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Backoff } from '../capture/index.js';
-import { delay, messageOf } from '../internal/abort.js';
+import { abortable, delay, messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { ModelClient } from '../ipc/index.js';
 import { spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
@@ -201,15 +201,29 @@ export class ModelService {
     for (;;) {
       if (this.#state === 'ready') return true;
       if (this.#stopped !== null || signal?.aborted) return false;
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          this.#waiters.delete(wake);
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        this.#waiters.add(wake);
-        signal?.addEventListener('abort', wake, { once: true });
-      });
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => this.#waiters.add((wake = resolve)));
+      try {
+        await abortable(woken, signal);
+      } catch {
+        return false; // aborted
+      } finally {
+        this.#waiters.delete(wake);
+      }
+    }
+  }
+
+  /**
+   * Resolves true once the server is ready and answers a ping (a model
+   * worker's waitForServer), false if the signal aborts or the service stops
+   * first.
+   */
+  async serving(signal?: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (!(await this.whenReady(signal))) return false;
+      if (await this.ping(signal)) return true;
+      // Ready by its state but not answering: its exit is about to be noticed.
+      if (!(await delay(250, signal))) return false;
     }
   }
 

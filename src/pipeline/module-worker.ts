@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { pending, type Pending } from '../internal/pending.js';
 import { inProcessWorker, WorkerExit, type WorkerKind } from '../workers/index.js';
 import type { Frame } from '../supplier/index.js';
 import { moduleUrl, type ModuleHandler } from './module-handler.js';
@@ -55,7 +56,7 @@ export function moduleThreadWorker(spec: string, workerId: string): WorkerKind {
 class ModuleThread {
   readonly ready: Promise<void>;
   readonly #worker: Worker;
-  #call: { seq: number; resolve: (output: unknown) => void; reject: (error: Error) => void } | null = null;
+  #call: { readonly seq: number; readonly result: Pending<unknown> } | null = null;
   #ended: Error | null = null;
 
   constructor(spec: string, workerId: string, log: (line: string) => void) {
@@ -74,15 +75,15 @@ class ModuleThread {
             const call = this.#call;
             if (call === null || call.seq !== message.seq) return; // an abandoned call's late answer
             this.#call = null;
-            if (message.type === 'result') call.resolve(message.output);
-            else call.reject(new Error(message.message));
+            if (message.type === 'result') call.result.resolve(message.output);
+            else call.result.reject(new Error(message.message));
           }
         }
       });
       const end = (error: Error): void => {
         this.#ended ??= error;
         reject(this.#ended);
-        this.#call?.reject(this.#ended);
+        this.#call?.result.reject(this.#ended);
         this.#call = null;
       };
       this.#worker.on('error', (error) => end(new Error(`the thread failed: ${error.message}`)));
@@ -93,21 +94,17 @@ class ModuleThread {
 
   process(frame: Frame, signal: AbortSignal): Promise<unknown> {
     if (this.#ended !== null) return Promise.reject(this.#ended);
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#call = null;
-        this.#worker.postMessage({ type: 'abort' } satisfies MainToThread);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const settle = <T>(fn: (value: T) => void) => (value: T): void => {
-        signal.removeEventListener('abort', onAbort);
-        fn(value);
-      };
-      this.#call = { seq: frame.seq, resolve: settle(resolve), reject: settle(reject) };
-      // The frame object itself is frozen and carries a payload view: cloned by structure, the bytes shared when they are in shared memory.
-      this.#worker.postMessage({ type: 'frame', frame: { ...frame } } satisfies MainToThread);
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const result = pending<unknown>(signal, () => {
+      // Stopped mid-frame: the thread is told to abort the handler's signal; its late answer is ignored.
+      if (this.#call?.result !== result) return;
+      this.#call = null;
+      this.#worker.postMessage({ type: 'abort' } satisfies MainToThread);
     });
+    this.#call = { seq: frame.seq, result };
+    // The frame object itself is frozen and carries a payload view: cloned by structure, the bytes shared when they are in shared memory.
+    this.#worker.postMessage({ type: 'frame', frame: { ...frame } } satisfies MainToThread);
+    return result.promise;
   }
 
   async terminate(): Promise<void> {

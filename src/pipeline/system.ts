@@ -36,7 +36,7 @@ import { PipelineError } from './errors.js';
 import { EventHub, type ConfigChange, type EventOf, type EventsOptions, type SystemEvent, type SystemEventType, type SystemState } from './events.js';
 import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
-import type { ManagedWorker } from './managed-worker.js';
+import { WorkerGroup } from './worker-group.js';
 
 export interface VisionSystemOptions {
   /** The resolved configuration (src/config). Cameras may also come later, with addCamera(). */
@@ -73,6 +73,8 @@ export class VisionSystem implements AsyncDisposable {
   readonly #cameras = new Map<string, CameraPipeline>();
   readonly #models = new Map<string, ModelService>();
   readonly #shared = new Map<string, SharedWorker>();
+  /** The shared workers, under one supervisor (each camera has its own). */
+  readonly #sharedWorkers: WorkerGroup;
   readonly #runtimeDir: string;
   readonly #ownRuntimeDir: boolean;
   #ownShmDir = false;
@@ -80,7 +82,6 @@ export class VisionSystem implements AsyncDisposable {
   #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
   #startedAt: number | null = null;
-  #watch: NodeJS.Timeout | null = null;
   /** Run-time changes, one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -94,6 +95,12 @@ export class VisionSystem implements AsyncDisposable {
     this.#runtimeDir = options.runtimeDir ?? join(tmpdir(), `framesupplier-${process.pid}-${randomBytes(4).toString('hex')}`);
     this.#drainMs = options.drainTimeoutMs ?? 5_000;
     this.#idleThresholdMs = options.idleThresholdMs;
+    this.#sharedWorkers = new WorkerGroup({
+      camera: null,
+      log: this.#log,
+      emit: (e) => this.#hub.emit(e),
+      ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
+    });
     const healthIntervalMs = options.modelHealthIntervalMs;
     for (const [name, config] of Object.entries(this.#config.models ?? {})) {
       this.#models.set(
@@ -146,20 +153,13 @@ export class VisionSystem implements AsyncDisposable {
       for (const [name, config] of Object.entries(this.#config.shared ?? {})) {
         this.#shared.set(
           name,
-          await SharedWorker.create({
-            name,
-            config,
-            models: this.#models,
-            shmDir: this.shmDir,
-            log: this.#log.child({ shared: name }),
-            emit: (e) => this.#hub.emit(e),
-            ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
-          }),
+          await SharedWorker.create({ name, config, models: this.#models, shmDir: this.shmDir, log: this.#log.child({ shared: name }), group: this.#sharedWorkers }),
         );
       }
     } catch (error) {
       this.#cameras.clear();
       this.#shared.clear();
+      await this.#sharedWorkers.close();
       this.#removeRuntimeDir();
       this.#setState('closed');
       this.#hub.close();
@@ -167,14 +167,8 @@ export class VisionSystem implements AsyncDisposable {
     }
     for (const model of this.#models.values()) model.start();
     for (const camera of this.#cameras.values()) this.#startCamera(camera);
-    for (const shared of this.#shared.values()) shared.start();
+    this.#sharedWorkers.start();
     this.#startedAt = Date.now();
-    this.#watch = setInterval(() => {
-      const now = performance.now();
-      for (const camera of this.#cameras.values()) camera.watch(now);
-      for (const shared of this.#shared.values()) shared.watch(now);
-    }, 1_000);
-    this.#watch.unref();
     this.#setState('running');
     this.#log.info({ cameras: [...this.#cameras.keys()], models: [...this.#models.keys()], shared: [...this.#shared.keys()] }, 'system running');
     return this;
@@ -186,10 +180,9 @@ export class VisionSystem implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (this.#state === 'closed') return;
       this.#setState('closing');
-      if (this.#watch !== null) clearInterval(this.#watch);
       await this.#queue.catch(() => undefined);
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
-      await Promise.all([...[...this.#cameras.values()].map((c) => c.stop(this.#drainMs)), ...[...this.#shared.values()].map((s) => s.stop(this.#drainMs))]);
+      await Promise.all([...[...this.#cameras.values()].map((c) => c.stop(this.#drainMs)), this.#closeShared()]);
       await Promise.all([...this.#models.values()].map((m) => m.stop()));
       this.#removeRuntimeDir();
       this.#setState('closed');
@@ -239,7 +232,7 @@ export class VisionSystem implements AsyncDisposable {
   /** A fresh incarnation of the worker, with a fresh restart budget (also for a failed or disabled one). */
   restartWorker(cameraId: string, workerId: string): Promise<void> {
     return this.#exclusive(async () => {
-      await this.#worker(cameraId, workerId).restart();
+      await this.#worker(cameraId, workerId).restartWorker(workerId);
       this.#changed('worker-restarted', cameraId, workerId);
     });
   }
@@ -247,25 +240,26 @@ export class VisionSystem implements AsyncDisposable {
   /** Stops (false) or starts again (true) one worker of a camera. */
   setWorkerEnabled(cameraId: string, workerId: string, enabled: boolean): Promise<void> {
     return this.#exclusive(async () => {
-      const worker = this.#worker(cameraId, workerId);
-      if (worker.enabled === enabled) return;
-      await worker.setEnabled(enabled);
+      const camera = this.#worker(cameraId, workerId);
+      if (camera.workerEnabled(workerId) === enabled) return;
+      await camera.setWorkerEnabled(workerId, enabled);
       this.#changed(enabled ? 'worker-enabled' : 'worker-disabled', cameraId, workerId);
     });
   }
 
   restartSharedWorker(name: string): Promise<void> {
     return this.#exclusive(async () => {
-      await this.#sharedWorker(name).worker.restart();
+      this.#sharedWorker(name);
+      await this.#sharedWorkers.restart(name);
       this.#changed('worker-restarted', null, name);
     });
   }
 
   setSharedWorkerEnabled(name: string, enabled: boolean): Promise<void> {
     return this.#exclusive(async () => {
-      const worker = this.#sharedWorker(name).worker;
-      if (worker.enabled === enabled) return;
-      await worker.setEnabled(enabled);
+      this.#sharedWorker(name);
+      if (this.#sharedWorkers.enabled(name) === enabled) return;
+      await this.#sharedWorkers.setEnabled(name, enabled);
       this.#changed(enabled ? 'worker-enabled' : 'worker-disabled', null, name);
     });
   }
@@ -357,11 +351,18 @@ export class VisionSystem implements AsyncDisposable {
     return camera;
   }
 
-  #worker(cameraId: string, workerId: string): ManagedWorker {
+  /** The camera of a worker, once both are known (ERR_UNKNOWN_CAMERA, ERR_UNKNOWN_WORKER). */
+  #worker(cameraId: string, workerId: string): CameraPipeline {
     const camera = this.#camera(cameraId);
-    const worker = camera.worker(workerId);
-    if (worker === undefined) throw new PipelineError('ERR_UNKNOWN_WORKER', `camera ${cameraId} has no worker ${JSON.stringify(workerId)} (workers: ${camera.workerIds.join(', ') || 'none'})`);
-    return worker;
+    if (!camera.hasWorker(workerId)) throw new PipelineError('ERR_UNKNOWN_WORKER', `camera ${cameraId} has no worker ${JSON.stringify(workerId)} (workers: ${camera.workerIds.join(', ') || 'none'})`);
+    return camera;
+  }
+
+  /** The shared workers' stream ends (their muxes close), so each finishes its frame in flight, for up to drainTimeoutMs. */
+  async #closeShared(): Promise<void> {
+    const closing = this.#sharedWorkers.close(this.#drainMs);
+    for (const shared of this.#shared.values()) shared.close();
+    await closing;
   }
 
   #sharedWorker(name: string): SharedWorker {

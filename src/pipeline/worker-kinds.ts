@@ -21,7 +21,7 @@ export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
 export interface BuiltWorkerKind {
   readonly kind: WorkerKind;
   readonly name: WorkerKindName;
-  /** The model server a model worker depends on. */
+  /** The model server a model worker depends on (and waits for). */
   readonly model: ModelService | null;
 }
 
@@ -51,7 +51,9 @@ export async function buildWorkerKind(where: string, workerId: string, config: O
     return {
       name: 'model',
       model,
-      kind: modelClientWorker({ socketPath: model.socketPath, modelId: model.modelId, shmDir: deps.shmDir, timeoutMs: model.timeoutMs }),
+      // The worker waits for its server (ready, and answering a ping) before it subscribes and whenever the
+      // server goes away: a model server restart is a gap in results, never a restart of the worker.
+      kind: modelClientWorker({ socketPath: model.socketPath, modelId: model.modelId, shmDir: deps.shmDir, timeoutMs: model.timeoutMs, waitForServer: (signal) => model.serving(signal) }),
     };
   }
   if (config.command !== undefined) {

@@ -8,6 +8,7 @@
  * the signal aborts; rejects with the handler's or the source's error.
  */
 import type { Readable } from 'node:stream';
+import { abortable } from '../internal/abort.js';
 import { InvalidArgumentError } from './errors.js';
 
 export interface ConsumeLatestOptions {
@@ -49,11 +50,6 @@ export async function consumeLatest<T>(
 
   const iterator = (source as AsyncIterable<T>)[Symbol.asyncIterator]();
   let stopPumping = false;
-  const onAbort = (): void => {
-    stopPumping = true;
-    notify();
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
 
   const pump = (async () => {
     try {
@@ -77,7 +73,11 @@ export async function consumeLatest<T>(
       if (failure !== null || signal?.aborted) break;
       if (latest === EMPTY) {
         if (sourceDone) break;
-        await new Promise<void>((resolve) => (wake = resolve));
+        try {
+          await abortable(new Promise<void>((resolve) => (wake = resolve)), signal);
+        } catch {
+          break; // aborted
+        }
         continue;
       }
       const item: T = latest;
@@ -89,7 +89,6 @@ export async function consumeLatest<T>(
     failure ??= { error };
   } finally {
     stopPumping = true;
-    signal?.removeEventListener('abort', onAbort);
     if (sourceDone) {
       await pump;
     } else {

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'ERR_SUPPLIER_NOT_STARTED'
   | 'ERR_SUPPLIER_STOPPED'
   | 'ERR_READ_IN_PROGRESS'
-  | 'ERR_THREAD_PROTOCOL';
+  | 'ERR_THREAD_PROTOCOL'
+  | 'ERR_SUBSCRIPTION_CLOSED';
 
 export class FrameSupplierError extends Error {
   readonly code: ErrorCode | (string & {});
@@ -59,6 +60,13 @@ export class SupplierNotStartedError extends FrameSupplierError {
 export class SupplierStoppedError extends FrameSupplierError {
   constructor(what: string) {
     super('ERR_SUPPLIER_STOPPED', `${what} after stop(): the supplier has ended`);
+  }
+}
+
+/** start() of a subscription after its close(): a closed subscription stays closed (its reads resolve null). */
+export class SubscriptionClosedError extends FrameSupplierError {
+  constructor(workerId: string) {
+    super('ERR_SUBSCRIPTION_CLOSED', `the subscription of worker ${JSON.stringify(workerId)} is closed: subscribe again`);
   }
 }
 

@@ -79,8 +79,9 @@ const isPositiveInt = (n: unknown): n is number => typeof n === 'number' && Numb
 /**
  * Checks a FrameInput and returns the frozen Frame. Throws InvalidFrameError
  * (code ERR_INVALID_FRAME) naming what is wrong; O(1), no payload access.
+ * `now` is the publisher's monotonic clock: publishTime, and captureTime when the input has none.
  */
-export function createFrame(input: FrameInput, seq: number, defaultStreamId: string): Frame {
+export function createFrame(input: FrameInput, seq: number, defaultStreamId: string, now: number = monotonicNow()): Frame {
   if (input === null || typeof input !== 'object') {
     throw new InvalidFrameError(`frame must be an object, got ${input === null ? 'null' : typeof input}`);
   }
@@ -110,7 +111,6 @@ export function createFrame(input: FrameInput, seq: number, defaultStreamId: str
   if (typeof streamId !== 'string' || streamId.length === 0) {
     throw new InvalidFrameError('frame.streamId must be a non-empty string');
   }
-  const now = monotonicNow();
   const captureTime = input.captureTime ?? now;
   const wallTime = input.wallTime ?? Date.now();
   if (!Number.isFinite(captureTime) || !Number.isFinite(wallTime)) {

@@ -1,15 +1,18 @@
 /**
  * The supplier core: latest-frame distribution. Everything else in
- * framesupplier depends on this context; it depends on nothing but Node.
+ * framesupplier depends on this context; it depends on nothing but Node and
+ * src/internal.
  */
 export { FrameSupplier, type FrameSupplierOptions, type SupplierState, type SupplierStats } from './supplier.js';
 export {
   Subscription,
+  framesUntilEnd,
   CRITICALITIES,
   type Criticality,
   type SubscribeOptions,
   type ReadOptions,
   type WorkerStats,
+  type FrameSource,
 } from './subscription.js';
 export {
   createFrame,
@@ -30,7 +33,7 @@ export {
   type ThreadSubscriptionHandle,
 } from './thread.js';
 export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats } from './frame-pool.js';
-export { monotonicNow } from './clock.js';
+export { monotonicNow, systemClock, type SupplierClock } from './clock.js';
 export { RateWindow } from './rate-window.js';
 export {
   FrameSupplierError,
@@ -41,6 +44,7 @@ export {
   SupplierNotStartedError,
   SupplierStoppedError,
   ReadInProgressError,
+  SubscriptionClosedError,
   ThreadProtocolError,
   type ErrorCode,
 } from './errors.js';

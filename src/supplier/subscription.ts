@@ -7,15 +7,29 @@
  * read may be pending; an aborted read leaves the subscription usable.
  * A frame older than maxAgeMs at read time is skipped (stale), never handed out.
  *
- * Accounting, exact at every instant: delivered + drops + staleSkips + pending
- * equals the frames published since subscribe() (until close).
+ * maxFps (seed 05's FPS gating): read() hands out a frame no sooner than
+ * 1/maxFps after the one before, always the newest at that moment. A frame
+ * overwritten within 1/maxFps of the frame taken before, or while the worker
+ * waits in read() for its slot, is `gated` (let pass by design: it would not
+ * have been taken anyway); one overwritten later, while the worker is still
+ * busy, is a drop (the worker is slower than its maxFps). So drops mean "it
+ * cannot keep up" with and without maxFps.
+ *
+ * Accounting, exact at every instant: delivered + drops + staleSkips + gated
+ * + pending equals the frames published since subscribe() (until close).
  *
  * Pooled frames (FramePool): the mailbox holds its frame, and the frame a
  * read() returned is held for the reader until its next read() or close();
  * retain() holds one longer.
+ *
+ * Lifecycle (ADR 0013): live from subscribe(); start() checks that it still
+ * is; close() (also [Symbol.asyncDispose]) is idempotent and takes effect at
+ * once; after it, reads resolve null (end of stream) and start() throws
+ * ERR_SUBSCRIPTION_CLOSED.
  */
-import { monotonicNow } from './clock.js';
-import { InvalidArgumentError, ReadInProgressError } from './errors.js';
+import { pending, type Pending } from '../internal/pending.js';
+import { systemClock, type SupplierClock } from './clock.js';
+import { InvalidArgumentError, ReadInProgressError, SubscriptionClosedError } from './errors.js';
 import type { Frame } from './frame.js';
 import { holdPayload, releasePayload } from './frame-pool.js';
 import { RateWindow } from './rate-window.js';
@@ -30,6 +44,8 @@ export interface SubscribeOptions {
   readonly maxAgeMs?: number;
   /** Overrides the supplier's idle threshold for this worker. */
   readonly idleThresholdMs?: number;
+  /** read() hands out at most this many frames a second, each the newest at its moment; the rest are `gated`. Default: no limit. */
+  readonly maxFps?: number;
 }
 
 export interface ReadOptions {
@@ -42,13 +58,15 @@ export interface WorkerStats {
   readonly subscribedAt: number;
   /** Frames handed out by read(). */
   readonly delivered: number;
-  /** Frames this worker never saw because a newer one replaced them (in its mailbox or the inbox). */
+  /** Frames this worker never saw because a newer one replaced them (in its mailbox or the inbox) while it was busy. */
   readonly drops: number;
   /** Drops since the last frame this worker consumed. */
   readonly consecutiveDrops: number;
   /** Frames refused at read time for being older than maxAgeMs. */
   readonly staleSkips: number;
-  /** Frames published for this worker and not yet delivered, dropped or skipped (0, 1, or more while distribution is pending). */
+  /** Frames let pass by maxFps: replaced within 1/maxFps of the frame taken before, or while the worker waited for its slot. */
+  readonly gated: number;
+  /** Frames published for this worker and not yet delivered, dropped, gated or skipped (0, 1, or more while distribution is pending). */
   readonly pending: number;
   readonly lastConsumedSeq: number | null;
   /** Wall-clock time (Date.now()) of the last delivered frame. */
@@ -57,12 +75,36 @@ export interface WorkerStats {
   readonly lastFrameAgeMs: number | null;
   /** Deliveries per second over the supplier's fps window. */
   readonly fps: number;
-  /** True while a read() is pending (the worker is ready and waiting for a frame). */
+  /** True while a read() is pending (the worker is ready and waits for a frame, or for its maxFps slot). */
   readonly waiting: boolean;
-  /** Not waiting in read() and no read() call for longer than the idle threshold. */
+  /** Not waiting in read() and no read() (or touch()) call for longer than the idle threshold. */
   readonly idle: boolean;
   readonly idleThresholdMs: number;
   readonly maxAgeMs: number | null;
+  readonly maxFps: number | null;
+}
+
+/**
+ * What a worker reads frames from: a Subscription, or anything that keeps its
+ * contract (the pipeline's mux of several cameras). read() resolves with the
+ * newest frame not yet read (no sooner than its maxFps allows), waiting for
+ * one if needed, or with null at end of stream; one read at a time; an
+ * aborted read rejects with the signal's reason and leaves the source usable.
+ * A frame stays valid until the next read() or close(), or longer through
+ * retain(). stats() are the figures a supervisor watches.
+ */
+export interface FrameSource extends AsyncIterable<Frame> {
+  readonly workerId: string;
+  readonly closed: boolean;
+  read(options?: ReadOptions): Promise<Frame | null>;
+  /** Frames until end of stream; the source closes when the loop exits early. */
+  frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined>;
+  retain(frame: Frame): () => void;
+  /** Restarts the idle clock without reading: for a worker with a reason not to read for a while. */
+  touch(): void;
+  stats(): WorkerStats;
+  /** Ends it: a pending read resolves with null, and so does every later one. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** The supplier side of a subscription, kept out of the public surface. */
@@ -74,22 +116,26 @@ export interface SubscriptionHost {
 }
 
 interface PendingRead {
-  resolve(frame: Frame | null): void;
-  reject(reason: unknown): void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Settled at once: a frame handed over is never lost to an abort a microtask later. */
+  readonly result: Pending<Frame | null>;
+  /** Set while the read waits for its maxFps slot: cancels the timer that opens it. */
+  gate: (() => void) | null;
 }
 
-export class Subscription implements AsyncIterable<Frame> {
+export class Subscription implements FrameSource, AsyncDisposable {
   readonly workerId: string;
   readonly criticality: Criticality;
   readonly maxAgeMs: number | null;
+  readonly maxFps: number | null;
   readonly idleThresholdMs: number;
 
   readonly #host: SubscriptionHost;
+  readonly #clock: SupplierClock;
   readonly #baseSeq: number;
   readonly #subscribedAt = Date.now();
   readonly #rate: RateWindow;
+  /** 1000 / maxFps, or 0 without maxFps. */
+  readonly #intervalMs: number;
 
   #slot: Frame | null = null;
   /** The frame the last read() returned, held for the reader until its next read() or close(). */
@@ -97,11 +143,14 @@ export class Subscription implements AsyncIterable<Frame> {
   #pendingRead: PendingRead | null = null;
   #lastOfferedSeq: number;
   #closedAtSeq: number | null = null;
+  /** maxFps: frames skipped before this (monotonic) time are gated; no frame is handed out before it. */
+  #gateUntil = Number.NEGATIVE_INFINITY;
 
   #delivered = 0;
   #drops = 0;
   #consecutiveDrops = 0;
   #staleSkips = 0;
+  #gated = 0;
   #lastConsumedSeq: number | null = null;
   /** Monotonic; turned into wall-clock time only when stats are read. */
   #lastConsumedMono: number | null = null;
@@ -113,58 +162,67 @@ export class Subscription implements AsyncIterable<Frame> {
     host: SubscriptionHost,
     workerId: string,
     options: SubscribeOptions,
-    defaults: { idleThresholdMs: number; fpsWindowMs: number },
+    defaults: { idleThresholdMs: number; fpsWindowMs: number; clock?: SupplierClock },
   ) {
     const criticality = options.criticality ?? 'normal';
     if (!(CRITICALITIES as readonly string[]).includes(criticality)) {
       throw new InvalidArgumentError(`criticality must be one of ${CRITICALITIES.join(', ')}, got ${JSON.stringify(criticality)}`);
     }
     const maxAgeMs = options.maxAgeMs ?? null;
-    if (maxAgeMs !== null && !(typeof maxAgeMs === 'number' && maxAgeMs > 0 && Number.isFinite(maxAgeMs))) {
-      throw new InvalidArgumentError(`maxAgeMs must be a positive finite number, got ${String(maxAgeMs)}`);
-    }
+    if (maxAgeMs !== null) assertPositive('maxAgeMs', maxAgeMs);
+    const maxFps = options.maxFps ?? null;
+    if (maxFps !== null) assertPositive('maxFps', maxFps);
     const idleThresholdMs = options.idleThresholdMs ?? defaults.idleThresholdMs;
     assertPositive('idleThresholdMs', idleThresholdMs);
     this.#host = host;
+    this.#clock = defaults.clock ?? systemClock;
     this.workerId = workerId;
     this.criticality = criticality;
     this.maxAgeMs = maxAgeMs;
+    this.maxFps = maxFps;
+    this.#intervalMs = maxFps === null ? 0 : 1000 / maxFps;
     this.idleThresholdMs = idleThresholdMs;
     this.#baseSeq = host.lastSeq();
     this.#lastOfferedSeq = this.#baseSeq;
     this.#rate = new RateWindow(defaults.fpsWindowMs);
-    this.#lastReadCallAt = monotonicNow();
+    this.#lastReadCallAt = this.#clock.now();
   }
 
   get closed(): boolean {
     return this.#closedAtSeq !== null;
   }
 
+  /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */
+  start(): this {
+    if (this.#closedAtSeq !== null) throw new SubscriptionClosedError(this.workerId);
+    return this;
+  }
+
   /**
-   * Resolves with the newest frame not yet read, waiting for one if needed, or
-   * with null at end of stream (closed, unsubscribed, supplier stopped).
+   * Resolves with the newest frame not yet read, waiting for one if needed (and,
+   * with maxFps, until its slot), or with null at end of stream (closed,
+   * unsubscribed, supplier stopped).
    */
   read(options?: ReadOptions): Promise<Frame | null> {
     const signal = options?.signal;
-    this.#lastReadCallAt = monotonicNow();
+    const now = this.#clock.now();
+    this.#lastReadCallAt = now;
     if (this.#closedAtSeq !== null) return Promise.resolve(null);
     if (this.#pendingRead !== null) return Promise.reject(new ReadInProgressError(this.workerId));
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.#releaseCurrent();
     this.#host.flush();
-    const ready = this.#takeFresh();
-    if (ready !== null) return Promise.resolve(ready);
-    return new Promise<Frame | null>((resolve, reject) => {
-      const pending: PendingRead = { resolve, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        pending.onAbort = () => {
-          if (this.#pendingRead === pending) this.#pendingRead = null;
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
-      this.#pendingRead = pending;
-    });
+    if (now >= this.#gateUntil) {
+      const ready = this.#takeFresh(now);
+      if (ready !== null) return Promise.resolve(ready);
+    }
+    const read: PendingRead = { result: pending<Frame | null>(signal, () => this.#forget(read)), gate: null };
+    if (now < this.#gateUntil) {
+      // maxFps: what arrives until the slot opens waits in the mailbox, a newer frame replacing an older one (gated).
+      read.gate = this.#clock.after(this.#gateUntil - now, () => this.#openGate(read));
+    }
+    this.#pendingRead = read;
+    return read.result.promise;
   }
 
   /** Frames until end of stream; the subscription closes when the loop exits early. */
@@ -192,9 +250,22 @@ export class Subscription implements AsyncIterable<Frame> {
     };
   }
 
-  /** Ends the subscription: a pending read resolves with null, and so does every later read. */
-  close(): void {
-    if (this.#closedAtSeq !== null) return;
+  /**
+   * Counts as a read() call for idleness without taking a frame: for a worker
+   * that has a reason not to read for a while (its model server restarting),
+   * so a watchdog does not take it for hung.
+   */
+  touch(): void {
+    this.#lastReadCallAt = this.#clock.now();
+  }
+
+  /**
+   * Ends the subscription: a pending read resolves with null, and so does every
+   * later read. Takes effect at once (the promise is for the lifecycle
+   * contract); idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closedAtSeq !== null) return Promise.resolve();
     const lastSeq = this.#host.lastSeq();
     // Whatever this worker was still owed is now never delivered: count it as dropped.
     const owed = (this.#slot !== null ? 1 : 0) + (lastSeq - this.#lastOfferedSeq);
@@ -205,11 +276,17 @@ export class Subscription implements AsyncIterable<Frame> {
     this.#releaseCurrent();
     this.#closedAtSeq = lastSeq;
     this.#host.detach(this);
-    const pending = this.#pendingRead;
-    if (pending !== null) {
+    const read = this.#pendingRead;
+    if (read !== null) {
       this.#pendingRead = null;
-      settle(pending, null);
+      read.gate?.();
+      read.result.resolve(null);
     }
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**
@@ -221,33 +298,36 @@ export class Subscription implements AsyncIterable<Frame> {
     // Frames between the last one offered and this one were overwritten in the supplier's inbox.
     const skippedInInbox = frame.seq - this.#lastOfferedSeq - 1;
     this.#lastOfferedSeq = frame.seq;
-    if (skippedInInbox > 0) {
-      this.#drops += skippedInInbox;
-      this.#consecutiveDrops += skippedInInbox;
-    }
-    const pending = this.#pendingRead;
-    if (pending !== null) {
+    const read = this.#pendingRead;
+    if (skippedInInbox > 0) this.#skipped(skippedInInbox, now, read);
+    if (read !== null && (read.gate === null || now >= this.#gateUntil)) {
+      // A waiting read takes the frame at once (also one whose slot timer is late: its slot has come).
       if (this.#isStale(frame, now)) {
         this.#staleSkips++;
         return;
       }
+      read.gate?.(); // (its timer is cancelled, but the read still counts as waiting for its slot below)
       this.#pendingRead = null;
+      if (this.#slot !== null) {
+        releasePayload(this.#slot.payload);
+        this.#slot = null;
+        this.#skipped(1, now, read);
+      }
       holdPayload(frame.payload);
       this.#current = frame;
       this.#recordDelivery(frame, now);
-      settle(pending, frame);
+      read.result.resolve(frame);
       return;
     }
     if (this.#slot !== null) {
-      this.#drops++;
-      this.#consecutiveDrops++;
+      this.#skipped(1, now, read);
       releasePayload(this.#slot.payload);
     }
     holdPayload(frame.payload);
     this.#slot = frame;
   }
 
-  stats(now = monotonicNow()): WorkerStats {
+  stats(now = this.#clock.now()): WorkerStats {
     const closedAt = this.#closedAtSeq;
     const pendingInInbox = closedAt === null ? this.#host.lastSeq() - this.#lastOfferedSeq : 0;
     const waiting = this.#pendingRead !== null;
@@ -259,6 +339,7 @@ export class Subscription implements AsyncIterable<Frame> {
       drops: this.#drops,
       consecutiveDrops: this.#consecutiveDrops,
       staleSkips: this.#staleSkips,
+      gated: this.#gated,
       pending: (this.#slot !== null ? 1 : 0) + pendingInInbox,
       lastConsumedSeq: this.#lastConsumedSeq,
       lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
@@ -268,6 +349,7 @@ export class Subscription implements AsyncIterable<Frame> {
       idle: !waiting && closedAt === null && now - this.#lastReadCallAt > this.idleThresholdMs,
       idleThresholdMs: this.idleThresholdMs,
       maxAgeMs: this.maxAgeMs,
+      maxFps: this.maxFps,
     };
   }
 
@@ -276,11 +358,45 @@ export class Subscription implements AsyncIterable<Frame> {
     return (this.#closedAtSeq ?? this.#host.lastSeq()) - this.#baseSeq;
   }
 
-  #takeFresh(): Frame | null {
+  /** An aborted read is gone the moment its signal aborts. */
+  #forget(read: PendingRead): void {
+    read.gate?.();
+    if (this.#pendingRead === read) this.#pendingRead = null;
+  }
+
+  /** A read's maxFps slot has come: it takes the newest frame there is, or waits for the next like any read. */
+  #openGate(read: PendingRead): void {
+    if (this.#pendingRead !== read) return;
+    const now = this.#clock.now();
+    if (now < this.#gateUntil) {
+      // Timers may fire a little early against this clock: never hand a frame out before its slot.
+      read.gate = this.#clock.after(this.#gateUntil - now, () => this.#openGate(read));
+      return;
+    }
+    // A frame still in the inbox is newer than the mailbox's: offer() hands it over at once, the slot's frame gated.
+    this.#host.flush();
+    if (this.#pendingRead !== read) return;
+    read.gate = null;
+    const frame = this.#takeFresh(now);
+    if (frame === null) return;
+    this.#pendingRead = null;
+    read.result.resolve(frame);
+  }
+
+  /** Frames replaced before this worker read them: by design within its maxFps interval or while it waits for its slot, else drops. */
+  #skipped(count: number, now: number, read: PendingRead | null): void {
+    if (now < this.#gateUntil || (read !== null && read.gate !== null)) {
+      this.#gated += count;
+    } else {
+      this.#drops += count;
+      this.#consecutiveDrops += count;
+    }
+  }
+
+  #takeFresh(now: number): Frame | null {
     const frame = this.#slot;
     if (frame === null) return null;
     this.#slot = null;
-    const now = monotonicNow();
     if (this.#isStale(frame, now)) {
       this.#staleSkips++;
       releasePayload(frame.payload);
@@ -307,12 +423,13 @@ export class Subscription implements AsyncIterable<Frame> {
     this.#lastConsumedMono = now;
     this.#lastFrameAgeMs = now - frame.captureTime;
     this.#rate.record(now);
+    if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
   }
 }
 
 /** A frame reader's frames as an async iterator, closing the reader when the consumer stops early. */
 export async function* framesUntilEnd(
-  reader: { read(options?: ReadOptions): Promise<Frame | null>; close(): void },
+  reader: { read(options?: ReadOptions): Promise<Frame | null>; close(): void | Promise<void> },
   options?: ReadOptions,
 ): AsyncGenerator<Frame, void, undefined> {
   try {
@@ -322,15 +439,8 @@ export async function* framesUntilEnd(
       yield frame;
     }
   } finally {
-    reader.close();
+    await reader.close();
   }
-}
-
-function settle(pending: PendingRead, frame: Frame | null): void {
-  if (pending.signal !== undefined && pending.onAbort !== undefined) {
-    pending.signal.removeEventListener('abort', pending.onAbort);
-  }
-  pending.resolve(frame);
 }
 
 export function assertPositive(name: string, value: unknown): asserts value is number {

@@ -6,9 +6,11 @@
  * frame in the inbox (overwriting an undistributed one: an inbox drop) and
  * schedules distribution, which then offers the frame to every subscriber's
  * mailbox in one synchronous pass (fire-and-forget: nothing waits for a
- * reader). start()/stop() are idempotent; stop() ends every subscription.
+ * reader). start() and close() (also [Symbol.asyncDispose]; stop() is its
+ * synchronous alias) are idempotent; close() ends every subscription, and a
+ * closed supplier cannot start again.
  */
-import { monotonicNow } from './clock.js';
+import { systemClock, type SupplierClock } from './clock.js';
 import {
   DuplicateWorkerError,
   InvalidArgumentError,
@@ -34,6 +36,8 @@ export interface FrameSupplierOptions {
   readonly idleThresholdMs?: number;
   /** Window of the per-worker fps figure. Default 5 000 ms. */
   readonly fpsWindowMs?: number;
+  /** The clock and timer behind every time figure and maxFps gating. Default: performance.now() and setTimeout (tests drive their own). */
+  readonly clock?: SupplierClock;
 }
 
 /** Scheduling distribution as a reaction to a settled promise is the cheapest microtask Node offers (docs/adr/0004). */
@@ -54,10 +58,11 @@ export interface SupplierStats {
   readonly workers: readonly WorkerStats[];
 }
 
-export class FrameSupplier {
+export class FrameSupplier implements AsyncDisposable {
   readonly streamId: string;
   readonly #idleThresholdMs: number;
   readonly #fpsWindowMs: number;
+  readonly #clock: SupplierClock;
 
   #state: SupplierState = 'created';
   #seq = 0;
@@ -86,7 +91,7 @@ export class FrameSupplier {
     this.#inbox = null;
     // One synchronous pass (see docs/adr/0003): a mailbox write is a few
     // nanoseconds and cannot block, so batching would only add latency.
-    const now = monotonicNow();
+    const now = this.#clock.now();
     for (const subscription of this.#subscriptions.values()) subscription.offer(frame, now);
     releasePayload(frame.payload); // the inbox's hold; mailboxes took their own
   };
@@ -103,24 +108,39 @@ export class FrameSupplier {
     this.streamId = streamId;
     this.#idleThresholdMs = idleThresholdMs;
     this.#fpsWindowMs = fpsWindowMs;
+    this.#clock = options.clock ?? systemClock;
   }
 
   get state(): SupplierState {
     return this.#state;
   }
 
-  /** Starts distribution. Idempotent while running; a stopped supplier cannot restart. */
+  /** Starts distribution. Idempotent while running; a closed supplier cannot start again (ERR_SUPPLIER_STOPPED). */
   start(): this {
     if (this.#state === 'stopped') throw new SupplierStoppedError('start()');
     this.#state = 'running';
     return this;
   }
 
-  /** Ends the supplier: every subscription ends, pending and later reads get null. Idempotent. */
+  /**
+   * Ends the supplier: every subscription ends, pending and later reads get
+   * null. Takes effect at once (the promise is for the lifecycle contract);
+   * idempotent.
+   */
+  close(): Promise<void> {
+    this.stop();
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** close(), synchronously: the supplier's original name for it, kept. */
   stop(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
-    for (const subscription of [...this.#subscriptions.values()]) subscription.close();
+    for (const subscription of [...this.#subscriptions.values()]) void subscription.close();
     this.#subscriptions.clear();
     if (this.#inbox !== null) releasePayload(this.#inbox.payload);
     this.#inbox = null;
@@ -135,7 +155,7 @@ export class FrameSupplier {
     if (this.#state !== 'running') {
       throw this.#state === 'stopped' ? new SupplierStoppedError('publish()') : new SupplierNotStartedError();
     }
-    const frame = createFrame(input, this.#seq + 1, this.streamId);
+    const frame = createFrame(input, this.#seq + 1, this.streamId, this.#clock.now());
     this.#seq = frame.seq;
     // A pooled payload's hold passes from the publisher to the inbox.
     if (this.#inbox !== null) {
@@ -150,7 +170,7 @@ export class FrameSupplier {
     return frame;
   }
 
-  /** Opens a worker's mailbox. It receives frames published from now on. */
+  /** Opens a worker's mailbox. It receives frames published from now on (with maxFps, no more often than that). */
   subscribe(workerId: string, options: SubscribeOptions = {}): Subscription {
     if (typeof workerId !== 'string' || workerId.trim().length === 0) {
       throw new InvalidWorkerIdError(`worker id must be a non-empty string, got ${JSON.stringify(workerId)}`);
@@ -160,6 +180,7 @@ export class FrameSupplier {
     const subscription = new Subscription(this.#host, workerId, options, {
       idleThresholdMs: this.#idleThresholdMs,
       fpsWindowMs: this.#fpsWindowMs,
+      clock: this.#clock,
     });
     this.#subscriptions.set(workerId, subscription);
     return subscription;
@@ -178,12 +199,12 @@ export class FrameSupplier {
   unsubscribe(workerId: string): boolean {
     const subscription = this.#subscriptions.get(workerId);
     if (subscription === undefined) return false;
-    subscription.close();
+    void subscription.close();
     return true;
   }
 
   stats(): SupplierStats {
-    const now = monotonicNow();
+    const now = this.#clock.now();
     const workers: WorkerStats[] = [];
     for (const subscription of this.#subscriptions.values()) workers.push(subscription.stats(now));
     return {

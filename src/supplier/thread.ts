@@ -15,6 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { pending, type Pending } from '../internal/pending.js';
 import { clockOffsetFrom, monotonicNow } from './clock.js';
 import { InvalidArgumentError, ReadInProgressError, ThreadProtocolError } from './errors.js';
 import { isPixelFormat, type Frame } from './frame.js';
@@ -131,7 +132,7 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
   };
 
   const shutdown = (): void => {
-    subscription.close();
+    void subscription.close();
     releaseAll();
     if (!portClosed) {
       portClosed = true;
@@ -165,7 +166,7 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
   });
   mainPort.on('close', () => {
     portClosed = true;
-    subscription.close();
+    void subscription.close();
     releaseAll();
   });
   // The worker keeps the process alive as long as it runs; this port must not.
@@ -182,10 +183,6 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
   return { port: workerPort, subscription, close: shutdown };
 }
 
-interface PendingThreadRead {
-  resolve(frame: Frame | null): void;
-  reject(reason: unknown): void;
-}
 
 /**
  * Worker side: wraps the port a ThreadSubscriptionHandle gave this thread.
@@ -195,7 +192,7 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
   readonly #port: MessagePort;
   #hello: Extract<MainToWorker, { t: 'hello' }> | null = null;
   #offsetMs = 0;
-  #pending: PendingThreadRead | null = null;
+  #pending: Pending<Frame | null> | null = null;
   #arrived: Frame | null = null;
   #ended = false;
   #error: ThreadProtocolError | null = null;
@@ -230,30 +227,16 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
     }
     this.#lastRead = null;
     if (this.#ended) return Promise.resolve(null);
-    return new Promise<Frame | null>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (this.#pending === pending) {
-          this.#pending = null;
-          this.#port.unref();
-          this.#port.postMessage({ t: 'cancel' } satisfies WorkerToMain);
-        }
-        reject(signal?.reason);
-      };
-      const pending: PendingThreadRead = {
-        resolve: (frame) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(frame);
-        },
-        reject: (reason) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(reason);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending = pending;
-      this.#port.ref(); // a pending read keeps this thread alive
-      this.#port.postMessage({ t: 'want' } satisfies WorkerToMain);
+    const read = pending<Frame | null>(signal, () => {
+      if (this.#pending !== read) return;
+      this.#pending = null;
+      this.#port.unref();
+      this.#port.postMessage({ t: 'cancel' } satisfies WorkerToMain);
     });
+    this.#pending = read;
+    this.#port.ref(); // a pending read keeps this thread alive
+    this.#port.postMessage({ t: 'want' } satisfies WorkerToMain);
+    return read.promise;
   }
 
   /** Frames until end of stream; the subscription closes when the loop exits early. */
@@ -320,8 +303,8 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
       wallTime: message.wallTime,
       publishTime: message.publishTime + this.#offsetMs,
     });
-    const pending = this.#pending;
-    if (pending === null) {
+    const read = this.#pending;
+    if (read === null) {
       // The read that asked for it was aborted after the frame left: keep it as the newest.
       this.#arrived = frame;
       return;
@@ -329,7 +312,7 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
     this.#pending = null;
     this.#port.unref();
     this.#lastRead = frame;
-    pending.resolve(frame);
+    read.resolve(frame);
   }
 
   #isStale(frame: Frame): boolean {

@@ -13,6 +13,7 @@ export {
   type SupervisedWorkerStats,
   type LastExit,
   type DropAlert,
+  type CloseOptions,
   MIN_RESTART_DELAY_MS,
 } from './supervisor.js';
 export { inProcessWorker, threadWorker, WorkerExit, type WorkerKind, type WorkerContext, type ExitReason, type ThreadWorkerMessage } from './kinds.js';
@@ -32,3 +33,4 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
+export { UnknownWorkerError, SupervisorClosedError } from './errors.js';

@@ -7,37 +7,55 @@
  * happens next; a kind never restarts itself.
  */
 import { Worker } from 'node:worker_threads';
-import type { Frame, Subscription, ThreadSubscriptionHandle } from '../supplier/index.js';
+import { abortable } from '../internal/abort.js';
+import type { Frame, FrameSource, ThreadSubscriptionHandle } from '../supplier/index.js';
 
 export type ExitReason = 'crashed' | 'exited' | 'hung' | 'malformed-output' | 'gave-up';
 
 /** Why an incarnation of a worker ended badly. */
 export class WorkerExit extends Error {
   readonly reason: ExitReason;
+  /** The project code behind it (ERR_SHM_FULL, ERR_SERVER_UNAVAILABLE, …), where one is known. */
+  readonly code: string | undefined;
   readonly exitCode: number | null;
   readonly signal: string | null;
 
-  constructor(reason: ExitReason, message: string, options: { exitCode?: number | null; signal?: string | null; cause?: unknown } = {}) {
+  constructor(reason: ExitReason, message: string, options: { code?: string; exitCode?: number | null; signal?: string | null; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'WorkerExit';
     this.reason = reason;
+    this.code = options.code;
     this.exitCode = options.exitCode ?? null;
     this.signal = options.signal ?? null;
   }
 }
 
+/** The code an error carries (FrameSupplierError's, Node's), if it has one: for WorkerExit's `code`. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^ERR_[A-Z0-9_]+$/.test(code) ? code : undefined;
+}
+
 export interface WorkerContext {
   readonly workerId: string;
-  /** Aborted when the supervisor stops or restarts this incarnation: end promptly. */
+  /** Aborted when the supervisor stops, restarts, disables or removes this incarnation: end promptly. */
   readonly signal: AbortSignal;
-  /** Subscribes this incarnation to the supplier (once). */
-  subscribe(): Subscription;
-  /** Subscribes for a worker thread: the handle's port goes to the thread (once). */
+  /** Subscribes this incarnation to its frames (once): the supplier's Subscription, or the source its spec names. */
+  subscribe(): FrameSource;
+  /** Subscribes for a worker thread: the handle's port goes to the thread (once). Only for workers of the supervisor's supplier. */
   subscribeThread(): ThreadSubscriptionHandle;
   /** Hands a result for `frame` to the results sink, tagged with the frame's seq, stream and capture time. */
   emit(frame: Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>, output: unknown): void;
   /** A line for the log, tagged with the worker's id. */
   log(line: string): void;
+  /**
+   * Waits for something this worker depends on (its model server, while it
+   * restarts): `wait` gets a signal that aborts when the incarnation ends or
+   * the supervisor closes. Meanwhile the watchdog does not take the worker for
+   * hung, and its stats show `waitingFor: dependency`; once the wait settles,
+   * its idle clock starts over. One wait at a time.
+   */
+  waitFor<T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 export interface WorkerKind {
@@ -47,7 +65,7 @@ export interface WorkerKind {
 }
 
 /** The next frame, or null at end of stream or once the incarnation's signal aborted (a stop or restart, not a failure). */
-export async function nextFrame(subscription: Subscription, signal: AbortSignal): Promise<Frame | null> {
+export async function nextFrame(subscription: FrameSource, signal: AbortSignal): Promise<Frame | null> {
   try {
     return await subscription.read({ signal });
   } catch (error) {
@@ -71,13 +89,13 @@ export function inProcessWorker(process: (frame: Frame, signal: AbortSignal) => 
             output = await process(frame, context.signal);
           } catch (error) {
             if (context.signal.aborted) return;
-            throw new WorkerExit('crashed', `threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+            throw new WorkerExit('crashed', `threw: ${(error as Error)?.message ?? String(error)}`, { code: codeOf(error), cause: error });
           }
           if (context.signal.aborted) return;
           context.emit(frame, output);
         }
       } finally {
-        subscription.close();
+        await subscription.close();
       }
     },
   };
@@ -107,11 +125,12 @@ export function threadWorker(script: URL, options: { workerData?: Record<string,
     run(context) {
       const handle = context.subscribeThread();
       const worker = new Worker(script, { workerData: { ...options.workerData, port: handle.port }, transferList: [handle.port] });
+      const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+      // Stopped or restarted before it ends by itself: terminated.
+      void abortable(exited, context.signal).catch(() => worker.terminate());
       return new Promise<void>((resolve, reject) => {
         let failure: WorkerExit | null = null;
         let lastAnswered = 0;
-        const onAbort = (): void => void worker.terminate();
-        context.signal.addEventListener('abort', onAbort, { once: true });
         const malformed = (what: string): void => {
           failure ??= new WorkerExit('malformed-output', what);
           void worker.terminate();
@@ -129,10 +148,9 @@ export function threadWorker(script: URL, options: { workerData?: Record<string,
           context.emit(message, message.output);
         });
         worker.on('error', (error) => {
-          failure ??= new WorkerExit('crashed', `uncaught: ${error.message}`, { cause: error });
+          failure ??= new WorkerExit('crashed', `uncaught: ${error.message}`, { code: codeOf(error), cause: error });
         });
         worker.on('exit', (code) => {
-          context.signal.removeEventListener('abort', onAbort);
           handle.close();
           if (context.signal.aborted) resolve();
           else if (failure !== null) reject(failure);

@@ -15,11 +15,20 @@
  * ERR_TOO_MANY_CONNECTIONS, broken framing), one that does not serve this
  * worker's configuration (ERR_UNKNOWN_MODEL, ERR_REFERENCE_OUTSIDE: a store
  * outside its directory), and a frame store this process cannot write.
+ * Its exit's `code` is the code behind it.
+ *
+ * With `waitForServer` (a supervised model server), a server that cannot be
+ * reached or went away (ERR_SERVER_UNAVAILABLE, ERR_CONNECTION_LOST) is waited
+ * for instead: before the worker subscribes, and whenever a request finds the
+ * server gone, as the supervisor's `waitFor` (not taken for hung meanwhile).
+ * The worker keeps its subscription (the frames it misses are drops), and the
+ * client reconnects by itself: a server restart is a gap in results, never a
+ * restart of the worker.
  */
 import { IpcError, ModelClient, type FrameFormat, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
-import { InvalidArgumentError, type Frame } from '../supplier/index.js';
-import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
+import { InvalidArgumentError, type Frame, type FrameSource } from '../supplier/index.js';
+import { codeOf, nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 
 export interface ModelClientWorkerOptions {
   /** The model server's Unix socket. */
@@ -37,6 +46,12 @@ export interface ModelClientWorkerOptions {
   readonly storeSlots?: number;
   /** Per request. Default 10 000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * Resolves true once the server can be asked (again), false if the worker
+   * should end instead (the signal aborted: stop, restart, close). Given, an
+   * unreachable or lost server is waited for, not a crash (see above).
+   */
+  readonly waitForServer?: (signal: AbortSignal) => Promise<boolean>;
 }
 
 /** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
@@ -51,6 +66,9 @@ const CRASH_ERRORS: ReadonlySet<string> = new Set([
   'ERR_SHM',
   'ERR_SHM_FULL',
 ]);
+
+/** A server that is not there (yet, or any more): what waitForServer waits out. */
+const SERVER_GONE: ReadonlySet<string> = new Set(['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST']);
 
 /** One store per (directory, stream), shared by the stream's model-client workers; a frame is written once. */
 class StreamStore {
@@ -112,13 +130,17 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
   if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
   const slots = options.storeSlots ?? 8;
   if (!Number.isInteger(slots) || slots < 1) throw new InvalidArgumentError(`modelClientWorker: storeSlots must be an integer ≥ 1, got ${String(options.storeSlots)}`);
+  const waitForServer = options.waitForServer;
+  const server = `model server ${options.socketPath} (${options.modelId})`;
   return {
     kind: 'model-client',
     async run(context) {
+      if (waitForServer !== undefined && !(await context.waitFor(server, waitForServer))) return;
       const client = new ModelClient({ socketPath: options.socketPath, mode: 'persistent', timeoutMs: options.timeoutMs ?? 10_000 });
-      const subscription = context.subscribe();
       let store: StreamStore | null = null;
+      let subscription: FrameSource | null = null;
       try {
+        subscription = context.subscribe();
         for (;;) {
           const frame = await nextFrame(subscription, context.signal);
           if (frame === null) return;
@@ -128,7 +150,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             ref = store.refFor(frame);
           } catch (error) {
             // No store (ERR_SHM_FULL: its tmpfs is full), so no frame can reach the model: a crash, left to the policy.
-            throw new WorkerExit('crashed', `frame store in ${options.shmDir ?? DEFAULT_SHM_DIR}: ${(error as IpcError).code}: ${(error as Error).message}`, { cause: error });
+            throw new WorkerExit('crashed', `frame store in ${options.shmDir ?? DEFAULT_SHM_DIR}: ${(error as IpcError).code}: ${(error as Error).message}`, { code: codeOf(error), cause: error });
           }
           let response: InferenceResponse;
           try {
@@ -142,13 +164,20 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
-            const code = (error as { code?: string }).code ?? 'ERR_UNEXPECTED';
-            throw new WorkerExit('crashed', `model server ${options.socketPath} (${options.modelId}): ${code}: ${(error as Error).message}`, { cause: error });
+            const code = codeOf(error);
+            if (waitForServer !== undefined && code !== undefined && SERVER_GONE.has(code)) {
+              context.log(`${server} went away (${code}); waiting for it`);
+              if (!(await context.waitFor(server, waitForServer))) return;
+              context.log(`${server} is back; reading again`);
+              continue;
+            }
+            const shown = (error as { code?: unknown } | null)?.code;
+            throw new WorkerExit('crashed', `${server}: ${typeof shown === 'string' ? shown : 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code, cause: error });
           }
           context.emit(frame, { detections: response.detections, metadata: response.metadata, frame_id: response.frame_id });
         }
       } finally {
-        subscription.close();
+        await subscription?.close();
         client.close();
         store?.release();
       }

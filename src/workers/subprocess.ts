@@ -20,11 +20,12 @@
  * (maxMessageBytes) is not sent: its result is `{ error: { code:
  * 'ERR_FRAME_TOO_LARGE', message } }` and the worker goes on.
  */
+import { abortable } from '../internal/abort.js';
 import { IpcError, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.js';
 import { BoundedLines, findExecutable, spawnManaged, type BoundedLinesOptions, type ProcessExit } from '../process/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
-import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
+import { codeOf, nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import {
   checkHelloReply,
   checkResult,
@@ -191,8 +192,8 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         log(stderr.end());
         out.end(exitOf(exit, stderr.lastLine.slice(0, 500)));
       });
-      const onAbort = (): void => void proc.stop(killTimeoutMs);
-      context.signal.addEventListener('abort', onAbort, { once: true });
+      // Stopped or restarted before it ends: stopped at once (`finally` waits for it).
+      void abortable(proc.exited, context.signal).catch(() => proc.stop(killTimeoutMs));
       let store: FrameStoreWriter | null = null;
       const storeId = `worker-${context.workerId.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 128);
       try {
@@ -241,7 +242,6 @@ export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
         if (context.signal.aborted) return;
         throw error;
       } finally {
-        context.signal.removeEventListener('abort', onAbort);
         clearInterval(summaries);
         await proc.stop(killTimeoutMs);
         (store as FrameStoreWriter | null)?.close(); // removes the file, and the directory it made once empty
@@ -266,7 +266,7 @@ function toMessage(frame: Frame, transport: Transport, storeFor: () => FrameStor
   try {
     ref = storeFor().write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
   } catch (error) {
-    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, { cause: error });
+    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, { code: codeOf(error), cause: error });
   }
   return { ...base, frame_reference: ref.frame_reference, frame_id: ref.frame_metadata.frame_id };
 }

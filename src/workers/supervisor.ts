@@ -8,32 +8,49 @@
  *   after its policy's backoff, with a fresh subscription; when the policy's
  *   budget is spent it is `failed`, a 'failed' event says so, and nothing else
  *   stops. Running healthyResetMs without failure refills the budget.
+ * - A worker waiting for something it depends on (context.waitFor: its model
+ *   server restarting) is not hung, however long it waits.
  * - A worker whose drop ratio over the window crosses its class's threshold
  *   raises one 'alert' event, and one more when it comes back under; never one
- *   per frame.
+ *   per frame. Frames let pass by maxFps are `gated`, not drops.
  * - A worker ending because the stream ended is `stopped`, not restarted.
- * - stop() aborts every incarnation and waits for them to end.
- * States: starting → running → (backoff → starting …) → failed | stopped.
+ * - One worker at a time: restart(id) (a fresh incarnation and budget, also
+ *   for a failed or disabled one), setEnabled(id, false) (stopped, its
+ *   subscription closed, `disabled`) and true (a fresh incarnation and
+ *   budget), remove(id); an unknown id is ERR_UNKNOWN_WORKER. Calls on one
+ *   worker run in call order; none disturbs another worker.
+ * - Lifecycle: start() and close() (also [Symbol.asyncDispose]; stop() is its
+ *   older name) are idempotent; close() aborts every incarnation, or first
+ *   lets them end by themselves for up to graceMs (end the stream first, and
+ *   each finishes the frame it holds), and resolves once each has ended.
+ *   After close(), start(), add() and the per-worker calls are refused with
+ *   ERR_SUPERVISOR_CLOSED (ADR 0013).
+ * States: starting → running → (backoff → starting …) → failed | stopped;
+ * disabled while setEnabled(id, false).
  */
 import { EventEmitter } from 'node:events';
+import { delay } from '../internal/abort.js';
 import {
   DuplicateWorkerError,
   InvalidArgumentError,
   InvalidWorkerIdError,
   monotonicNow,
+  SupplierStoppedError,
   type Criticality,
   type Frame,
+  type FrameSource,
   type FrameSupplier,
-  type Subscription,
+  type SubscribeOptions,
   type WorkerStats,
 } from '../supplier/index.js';
+import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
 import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { backoffFor, DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
 /** The shortest wait before a restart, whatever the policy says. */
 export const MIN_RESTART_DELAY_MS = 100;
 
-export type WorkerState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
+export type WorkerState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopped' | 'disabled';
 
 /** A worker's result, tagged with the frame it came from. */
 export interface WorkerResult {
@@ -64,11 +81,24 @@ export interface WorkerSpec {
   readonly dropThreshold?: number | null;
   /** Passed to the subscription: frames older than this at read time are skipped. */
   readonly maxAgeMs?: number;
+  /** Passed to the subscription: a frame no more often than this, the newest at its moment; the others are `gated`, not drops. */
+  readonly maxFps?: number;
+  /** false: added disabled, until setEnabled(id, true). Default true. */
+  readonly enabled?: boolean;
+  /**
+   * Where the worker's frames come from, instead of a subscription to the
+   * supervisor's supplier (say, a mux of several cameras): called once per
+   * incarnation with the subscription's options. The watchdog and the drop
+   * alerts read its stats().
+   */
+  readonly source?: (workerId: string, options: SubscribeOptions) => FrameSource;
 }
 
 export interface LastExit {
   readonly reason: ExitReason;
   readonly message: string;
+  /** The project code behind it (ERR_SHM_FULL, ERR_SERVER_UNAVAILABLE, ERR_UNKNOWN_MODEL, …), where one is known. */
+  readonly code: string | undefined;
   readonly exitCode: number | null;
   readonly signal: string | null;
   /** Wall clock. */
@@ -80,10 +110,13 @@ export interface SupervisedWorkerStats {
   readonly kind: string;
   readonly criticality: Criticality;
   readonly state: WorkerState;
-  /** Restarts over the worker's life. */
+  readonly enabled: boolean;
+  /** Restarts over the worker's life: by its policy, and asked for with restart(). */
   readonly restarts: number;
   readonly lastExit: LastExit | null;
   readonly dropAlert: boolean;
+  /** What it is waiting for (context.waitFor), or null. */
+  readonly waitingFor: string | null;
   /** The current subscription's figures (null between incarnations). */
   readonly subscription: WorkerStats | null;
 }
@@ -98,7 +131,8 @@ export interface DropAlert {
 }
 
 export interface WorkerSupervisorOptions {
-  readonly supplier: FrameSupplier;
+  /** Where workers subscribe; needed unless every worker's spec names its own `source`. */
+  readonly supplier?: FrameSupplier;
   readonly sink?: ResultsSink;
   /** Per-class overrides of DEFAULT_RESTART_POLICIES. */
   readonly restartPolicies?: Partial<Record<Criticality, RestartPolicy>>;
@@ -110,6 +144,15 @@ export interface WorkerSupervisorOptions {
   readonly dropWindowMs?: number;
   /** For worker log lines (stderr of subprocesses, restarts). Default: none. */
   readonly log?: (workerId: string, line: string) => void;
+}
+
+export interface CloseOptions {
+  /**
+   * How long incarnations may take to end by themselves before they are
+   * aborted: end the stream first (the supplier's close()), and each finishes
+   * the frame it holds. Default 0: aborted at once.
+   */
+  readonly graceMs?: number;
 }
 
 interface Sample {
@@ -124,11 +167,12 @@ interface Supervised {
   readonly policy: RestartPolicy;
   readonly dropThreshold: number | null;
   state: WorkerState;
+  enabled: boolean;
   restarts: number;
   /** Restarts since the budget last refilled. */
   budgetUsed: number;
   lastExit: LastExit | null;
-  subscription: Subscription | null;
+  source: FrameSource | null;
   controller: AbortController | null;
   /** The current incarnation's run, for stop() to wait on. */
   running: Promise<void> | null;
@@ -136,6 +180,9 @@ interface Supervised {
   backoffTimer: NodeJS.Timeout | null;
   samples: Sample[];
   alerting: boolean;
+  waitingFor: string | null;
+  /** restart(), setEnabled() and remove() of this worker, one at a time. */
+  control: Promise<unknown>;
 }
 
 function validId(id: unknown): string {
@@ -143,8 +190,8 @@ function validId(id: unknown): string {
   return id;
 }
 
-export class WorkerSupervisor extends EventEmitter {
-  readonly #supplier: FrameSupplier;
+export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
+  readonly #supplier: FrameSupplier | undefined;
   readonly #sink: ResultsSink | undefined;
   readonly #workers = new Map<string, Supervised>();
   readonly #policies: Record<Criticality, RestartPolicy>;
@@ -152,8 +199,11 @@ export class WorkerSupervisor extends EventEmitter {
   readonly #watchdogIntervalMs: number;
   readonly #dropWindowMs: number;
   readonly #log: (workerId: string, line: string) => void;
+  /** Aborted when close() begins: waits for dependencies end then. */
+  readonly #closing = new AbortController();
   #watchdog: NodeJS.Timeout | null = null;
-  #state: 'created' | 'running' | 'stopped' = 'created';
+  #state: 'created' | 'running' | 'closing' | 'closed' = 'created';
+  #closed: Promise<void> | null = null;
 
   constructor(options: WorkerSupervisorOptions) {
     super();
@@ -174,37 +224,46 @@ export class WorkerSupervisor extends EventEmitter {
     this.#log = options.log ?? (() => undefined);
   }
 
-  /** Adds a worker; it starts at once if the supervisor runs. */
+  /** Adds a worker; it starts at once if the supervisor runs (and the worker is enabled). */
   add(spec: WorkerSpec): this {
+    if (this.#closed !== null) throw new SupervisorClosedError('add()');
     const id = validId(spec.id);
     if (this.#workers.has(id)) throw new DuplicateWorkerError(id);
     if (typeof spec.kind?.run !== 'function') throw new InvalidArgumentError(`worker ${id}: kind must be a WorkerKind (inProcessWorker, threadWorker, subprocessWorker, modelClientWorker)`);
+    if (spec.source !== undefined && typeof spec.source !== 'function') throw new InvalidArgumentError(`worker ${id}: source must be a function that returns a FrameSource`);
+    if (spec.source === undefined && this.#supplier === undefined) throw new InvalidArgumentError(`worker ${id}: needs a source, or a supplier given to the supervisor`);
     const criticality = spec.criticality ?? 'normal';
     if (!isCriticality(criticality)) throw new InvalidArgumentError(`worker ${id}: unknown criticality ${JSON.stringify(criticality)}`);
     if (spec.idleThresholdMs !== undefined) positive(spec.idleThresholdMs, `worker ${id}: idleThresholdMs`);
+    const enabled = spec.enabled !== false;
     const worker: Supervised = {
       spec,
       criticality,
       policy: spec.restartPolicy === undefined ? this.#policies[criticality] : validatePolicy(spec.restartPolicy, `worker ${id}`),
       dropThreshold: spec.dropThreshold === undefined ? this.#thresholds[criticality] : validateThreshold(spec.dropThreshold, `worker ${id}`),
-      state: 'starting',
+      state: enabled ? 'starting' : 'disabled',
+      enabled,
       restarts: 0,
       budgetUsed: 0,
       lastExit: null,
-      subscription: null,
+      source: null,
       controller: null,
       running: null,
       startedAt: 0,
       backoffTimer: null,
       samples: [],
       alerting: false,
+      waitingFor: null,
+      control: Promise.resolve(),
     };
     this.#workers.set(id, worker);
-    if (this.#state === 'running') this.#launch(worker);
+    this.#launch(worker);
     return this;
   }
 
+  /** Starts every enabled worker and the watchdog. Idempotent; after close(), ERR_SUPERVISOR_CLOSED. */
   start(): this {
+    if (this.#closed !== null) throw new SupervisorClosedError('start()');
     if (this.#state !== 'created') return this;
     this.#state = 'running';
     for (const worker of this.#workers.values()) this.#launch(worker);
@@ -213,33 +272,132 @@ export class WorkerSupervisor extends EventEmitter {
     return this;
   }
 
-  /** Stops every worker; resolves once each incarnation has ended. */
-  async stop(): Promise<void> {
-    if (this.#state === 'stopped') return;
-    this.#state = 'stopped';
-    if (this.#watchdog !== null) clearInterval(this.#watchdog);
-    const ending: Promise<void>[] = [];
-    for (const worker of this.#workers.values()) {
-      if (worker.backoffTimer !== null) clearTimeout(worker.backoffTimer);
-      worker.controller?.abort(new Error('the supervisor is stopping'));
-      if (worker.running !== null) ending.push(worker.running);
-      if (worker.state !== 'failed') this.#setState(worker, 'stopped');
-    }
-    await Promise.all(ending);
+  /**
+   * Stops every worker (see CloseOptions for a graceful end); resolves once
+   * each incarnation has ended. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 0;
+    if (!(Number.isFinite(graceMs) && graceMs >= 0)) return Promise.reject(new InvalidArgumentError(`graceMs must be a non-negative number of ms, got ${String(options.graceMs)}`));
+    this.#closed ??= this.#close(graceMs);
+    return this.#closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** close() with no grace: the supervisor's original name for it, kept. */
+  stop(): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * A fresh incarnation of the worker now, with a fresh restart budget: the
+   * current one (if any) is stopped first; a failed, stopped or disabled
+   * worker runs again (enabled). Counts in `restarts`. ERR_UNKNOWN_WORKER,
+   * ERR_SUPERVISOR_CLOSED.
+   */
+  restart(id: string): Promise<void> {
+    return this.#control('restart()', id, async (worker) => {
+      await this.#halt(worker, 'restarted');
+      if (this.#closed !== null) return; // closed meanwhile: it stays stopped
+      worker.enabled = true;
+      worker.budgetUsed = 0;
+      worker.restarts++;
+      this.#setState(worker, 'starting');
+      this.#launch(worker);
+    });
+  }
+
+  /**
+   * Disabled: the worker is stopped and its subscription closed; its state is
+   * `disabled` until enabled again, which starts a fresh incarnation with a
+   * fresh restart budget. Setting what it is already does nothing.
+   * ERR_UNKNOWN_WORKER.
+   */
+  setEnabled(id: string, enabled: boolean): Promise<void> {
+    return this.#control('setEnabled()', id, async (worker) => {
+      if (worker.enabled === enabled) return;
+      worker.enabled = enabled;
+      if (enabled) {
+        worker.budgetUsed = 0;
+        this.#setState(worker, 'starting');
+        this.#launch(worker);
+        return;
+      }
+      await this.#halt(worker, 'disabled');
+      worker.alerting = false;
+      this.#setState(worker, 'disabled');
+    });
+  }
+
+  /** Stops the worker and forgets it (its id is free again once this resolves). ERR_UNKNOWN_WORKER. */
+  remove(id: string): Promise<void> {
+    return this.#control('remove()', id, async (worker) => {
+      await this.#halt(worker, 'removed');
+      if (worker.state !== 'failed' && worker.state !== 'disabled') this.#setState(worker, 'stopped');
+      if (this.#workers.get(id) === worker) this.#workers.delete(id);
+    });
   }
 
   stats(): SupervisedWorkerStats[] {
-    const now = monotonicNow();
     return [...this.#workers.values()].map((w) => ({
       workerId: w.spec.id,
       kind: w.spec.kind.kind,
       criticality: w.criticality,
       state: w.state,
+      enabled: w.enabled,
       restarts: w.restarts,
       lastExit: w.lastExit,
       dropAlert: w.alerting,
-      subscription: w.subscription === null || w.subscription.closed ? null : w.subscription.stats(now),
+      waitingFor: w.waitingFor,
+      subscription: w.source === null || w.source.closed ? null : w.source.stats(),
     }));
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const wasCreated = this.#state === 'created';
+    this.#state = 'closing';
+    this.#closing.abort(new Error('the supervisor is closing'));
+    if (this.#watchdog !== null) clearInterval(this.#watchdog);
+    for (const worker of this.#workers.values()) {
+      if (worker.backoffTimer !== null) clearTimeout(worker.backoffTimer);
+      worker.backoffTimer = null;
+    }
+    const running = (): Promise<void>[] => [...this.#workers.values()].flatMap((w) => (w.running === null ? [] : [w.running]));
+    // Incarnations that end by themselves meanwhile are stopped (#ended), not restarted.
+    if (graceMs > 0 && !wasCreated) {
+      const timer = new AbortController();
+      await Promise.race([Promise.all(running()), delay(graceMs, timer.signal)]);
+      timer.abort();
+    }
+    const ending = running();
+    for (const worker of this.#workers.values()) {
+      this.#detach(worker)?.abort(new Error('the supervisor is closing'));
+      if (worker.state !== 'failed' && worker.state !== 'disabled') this.#setState(worker, 'stopped');
+    }
+    await Promise.all(ending);
+    this.#state = 'closed';
+  }
+
+  /** A per-worker call, after the ones before it on that worker; none once the supervisor closes (a call still queued then does nothing). */
+  #control(what: string, id: string, action: (worker: Supervised) => Promise<void>): Promise<void> {
+    if (this.#closed !== null) return Promise.reject(new SupervisorClosedError(what));
+    const worker = this.#workers.get(id);
+    if (worker === undefined) return Promise.reject(new UnknownWorkerError(id, [...this.#workers.keys()]));
+    const next = worker.control.then(() => (this.#closed === null ? action(worker) : undefined));
+    worker.control = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Ends the worker's current incarnation (or its backoff) and waits for it to be over. */
+  async #halt(worker: Supervised, why: string): Promise<void> {
+    if (worker.backoffTimer !== null) clearTimeout(worker.backoffTimer);
+    worker.backoffTimer = null;
+    const running = worker.running;
+    this.#detach(worker)?.abort(new Error(why));
+    await running;
   }
 
   #setState(worker: Supervised, state: WorkerState): void {
@@ -250,41 +408,57 @@ export class WorkerSupervisor extends EventEmitter {
   }
 
   #launch(worker: Supervised): void {
-    if (this.#state !== 'running') return;
+    if (this.#state !== 'running' || !worker.enabled || worker.controller !== null) return;
     const id = worker.spec.id;
     const controller = new AbortController();
     worker.controller = controller;
     worker.samples = [];
     worker.startedAt = monotonicNow();
     this.#setState(worker, 'starting');
-    const subscribeOptions = {
+    const subscribeOptions: SubscribeOptions = {
       criticality: worker.criticality,
       ...(worker.spec.idleThresholdMs === undefined ? {} : { idleThresholdMs: worker.spec.idleThresholdMs }),
       ...(worker.spec.maxAgeMs === undefined ? {} : { maxAgeMs: worker.spec.maxAgeMs }),
+      ...(worker.spec.maxFps === undefined ? {} : { maxFps: worker.spec.maxFps }),
     };
     let subscribed = false;
+    /** Set when the incarnation asked for its frames after its stream had ended: it ends as stopped. */
+    let streamEnded = false;
     const once = <T>(make: () => T): T => {
       if (subscribed) throw new InvalidArgumentError(`worker ${id}: an incarnation subscribes once`);
       subscribed = true;
       return make();
     };
+    const supplier = (): FrameSupplier => {
+      const s = this.#supplier!;
+      if (s.state === 'stopped') {
+        streamEnded = true;
+        throw new SupplierStoppedError('subscribe()');
+      }
+      return s;
+    };
+    const attached = (source: FrameSource): void => {
+      if (worker.controller === controller) {
+        worker.source = source;
+        this.#setState(worker, 'running');
+      } else {
+        void source.close(); // abandoned before it subscribed
+      }
+    };
     const context: WorkerContext = {
       workerId: id,
       signal: controller.signal,
-      subscribe: () =>
-        once(() => {
-          const s = this.#supplier.subscribe(id, subscribeOptions);
-          worker.subscription = s;
-          this.#setState(worker, 'running');
-          return s;
-        }),
-      subscribeThread: () =>
-        once(() => {
-          const handle = this.#supplier.subscribeThread(id, subscribeOptions);
-          worker.subscription = handle.subscription;
-          this.#setState(worker, 'running');
-          return handle;
-        }),
+      subscribe: () => {
+        const source = once(() => (worker.spec.source === undefined ? supplier().subscribe(id, subscribeOptions) : worker.spec.source(id, subscribeOptions)));
+        attached(source);
+        return source;
+      },
+      subscribeThread: () => {
+        if (worker.spec.source !== undefined) throw new InvalidArgumentError(`worker ${id} reads from its own source: thread subscriptions need the supervisor's supplier`);
+        const handle = once(() => supplier().subscribeThread(id, subscribeOptions));
+        attached(handle.subscription);
+        return handle;
+      },
       emit: (frame: Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>, output: unknown) => {
         if (controller.signal.aborted) return; // an abandoned incarnation's late answer
         const result: WorkerResult = { workerId: id, streamId: frame.streamId, seq: frame.seq, captureTime: frame.captureTime, wallTime: frame.wallTime, output };
@@ -292,22 +466,40 @@ export class WorkerSupervisor extends EventEmitter {
         this.emit('result', result);
       },
       log: (line: string) => this.#log(id, line),
+      waitFor: async <T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+        const current = (): boolean => worker.controller === controller;
+        if (current()) worker.waitingFor = dependency;
+        try {
+          return await wait(AbortSignal.any([controller.signal, this.#closing.signal]));
+        } finally {
+          if (current()) {
+            worker.waitingFor = null;
+            worker.source?.touch(); // it could not read while it waited: its idle clock starts now
+          }
+        }
+      },
     };
     const run = (async () => worker.spec.kind.run(context))();
     worker.running = run.then(
-      () => this.#ended(worker, controller, null),
-      (error: unknown) => this.#ended(worker, controller, error instanceof WorkerExit ? error : new WorkerExit('crashed', (error as Error)?.message ?? String(error), { cause: error })),
+      () => this.#ended(worker, controller, null, streamEnded),
+      (error: unknown) =>
+        this.#ended(worker, controller, error instanceof WorkerExit ? error : new WorkerExit('crashed', (error as Error)?.message ?? String(error), { cause: error }), streamEnded),
     );
   }
 
-  #ended(worker: Supervised, controller: AbortController, exit: WorkerExit | null): void {
-    // A hung incarnation ending late: its subscription was closed when it was abandoned,
-    // and worker.subscription may already be its replacement's.
+  #ended(worker: Supervised, controller: AbortController, exit: WorkerExit | null, streamEnded: boolean): void {
+    // Aborted (stopped, restarted, disabled, removed, or abandoned as hung): whoever aborted it has
+    // detached it already, and decides what comes next.
     if (worker.controller !== controller) return;
     this.#detach(worker);
-    if (controller.signal.aborted && this.#state !== 'running') return; // stopped
-    if (exit === null) {
-      if (this.#supplier.state !== 'running') {
+    if (this.#state !== 'running') {
+      // Closing: it ended by itself within the grace period.
+      if (exit !== null) this.#recordExit(worker, exit);
+      this.#setState(worker, 'stopped');
+      return;
+    }
+    if (exit === null || streamEnded) {
+      if (streamEnded || (this.#supplier !== undefined && this.#supplier.state !== 'running')) {
         this.#setState(worker, 'stopped'); // the stream ended
         return;
       }
@@ -316,30 +508,35 @@ export class WorkerSupervisor extends EventEmitter {
     this.#failed(worker, exit);
   }
 
-  /** Ends the current incarnation's hold on the worker: its subscription closed, no run to wait on. Returns its controller. */
+  /** Ends the current incarnation's hold on the worker: its source closed, no run to wait on. Returns its controller. */
   #detach(worker: Supervised): AbortController | null {
     const controller = worker.controller;
-    worker.subscription?.close();
-    worker.subscription = null;
+    if (worker.source !== null) void worker.source.close();
+    worker.source = null;
     worker.controller = null;
     worker.running = null;
+    worker.waitingFor = null;
     return controller;
+  }
+
+  #recordExit(worker: Supervised, exit: WorkerExit): void {
+    worker.lastExit = { reason: exit.reason, message: exit.message, code: exit.code, exitCode: exit.exitCode, signal: exit.signal, at: Date.now() };
+    this.#log(worker.spec.id, `${exit.reason}: ${exit.message}`);
   }
 
   /** An incarnation failed or hung: restart under the policy, or give up. */
   #failed(worker: Supervised, exit: WorkerExit): void {
     const now = monotonicNow();
     if (now - worker.startedAt >= worker.policy.healthyResetMs) worker.budgetUsed = 0;
-    worker.lastExit = { reason: exit.reason, message: exit.message, exitCode: exit.exitCode, signal: exit.signal, at: Date.now() };
-    this.#log(worker.spec.id, `${exit.reason}: ${exit.message}`);
+    this.#recordExit(worker, exit);
     if (worker.budgetUsed >= worker.policy.maxRestarts) {
-      worker.lastExit = { ...worker.lastExit, reason: 'gave-up', message: `gave up after ${worker.budgetUsed} restart(s); last: ${exit.reason}: ${exit.message}` };
+      worker.lastExit = { ...worker.lastExit!, reason: 'gave-up', message: `gave up after ${worker.budgetUsed} restart(s); last: ${exit.reason}: ${exit.message}` };
       this.#setState(worker, 'failed');
       this.emit('failed', { workerId: worker.spec.id, criticality: worker.criticality, restarts: worker.restarts, lastExit: worker.lastExit });
       return;
     }
     // A floor, so that no policy (a zero backoff, say) can make a crash loop spin a core.
-    const delay = Math.max(MIN_RESTART_DELAY_MS, backoffFor(worker.policy, worker.budgetUsed));
+    const delayMs = Math.max(MIN_RESTART_DELAY_MS, backoffFor(worker.policy, worker.budgetUsed));
     worker.budgetUsed++;
     this.#setState(worker, 'backoff');
     worker.backoffTimer = setTimeout(() => {
@@ -347,18 +544,18 @@ export class WorkerSupervisor extends EventEmitter {
       if (this.#state !== 'running') return;
       worker.restarts++;
       this.#launch(worker);
-    }, delay);
+    }, delayMs);
   }
 
   /** seed 02's watchWorkers: hung workers, and drop-ratio alerts with hysteresis. */
   #watch(): void {
     const now = monotonicNow();
     for (const worker of this.#workers.values()) {
-      const subscription = worker.subscription;
-      if (worker.state !== 'running' || subscription === null || subscription.closed) continue;
-      const stats = subscription.stats(now);
-      // Hung: not reading for longer than its threshold while frames for it keep arriving.
-      if (stats.idle && (stats.pending > 0 || stats.consecutiveDrops > 0)) {
+      const source = worker.source;
+      if (worker.state !== 'running' || source === null || source.closed) continue;
+      const stats = source.stats();
+      // Hung: not reading for longer than its threshold while frames for it keep arriving (unless it waits for a dependency).
+      if (worker.waitingFor === null && stats.idle && (stats.pending > 0 || stats.consecutiveDrops > 0)) {
         this.#detach(worker)?.abort(new Error('hung'));
         this.#failed(worker, new WorkerExit('hung', `no read for over ${stats.idleThresholdMs} ms while frames were published`));
         continue;

@@ -1,7 +1,9 @@
 /**
- * The pipeline's parts on real suppliers: maxFps gating (with a clock the
- * test drives, so no assertion depends on wall time), the shared workers' mux,
- * the event hub, drop alarms, the built-in motion worker, model-server flags.
+ * The pipeline's parts on real suppliers: the shared workers' mux (its maxFps
+ * gating with a clock the test drives, so no assertion depends on wall time),
+ * the event hub, the built-in motion worker, model-server flags. (Gating of a
+ * camera's workers is the subscription's: test/supplier/gating.test.ts; drop
+ * alerts are the supervisor's: test/workers/supervisor.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -12,14 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createLogger } from '../../src/internal/logger.js';
-import { DropAlarm, FrameMux, PipelineError, SubscriptionReader, VisionSystem, type GateClock, type SystemEvent } from '../../src/pipeline/index.js';
+import { FrameMux, PipelineError, VisionSystem, type SystemEvent } from '../../src/pipeline/index.js';
 import { EventHub } from '../../src/pipeline/events.js';
 import { createHandler } from '../../src/cli/model-commands.js';
 import { configSchema } from '../../src/config/index.js';
 import { modelServerArgs } from '../../src/pipeline/model-service.js';
 import { motion } from '../../src/pipeline/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
-import { afterDistribution, rgbFrame } from '../supplier/helpers.js';
+import { ManualClock, rgbFrame } from '../supplier/helpers.js';
 import { nextEvent } from './helpers.js';
 
 /** One turn of the event loop: distribution, and the mux's reads of what was distributed, have run. */
@@ -32,108 +34,6 @@ function grayFrame(value: (x: number, y: number) => number, width = 64, height =
 }
 
 describe('pipeline parts', { timeout: 60_000 }, () => {
-  describe('maxFps gating', () => {
-    it('takes the newest frame at most once per interval; frames skipped within the interval are gated, frames skipped after it (the worker late) are drops', async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(
-            fc.record({ busyMs: fc.integer({ min: 0, max: 1_000 }), inInterval: fc.nat(4), afterInterval: fc.nat(4), duringGate: fc.nat(4) }),
-            { minLength: 1, maxLength: 12 },
-          ),
-          async (cycles) => {
-            const supplier = new FrameSupplier({ streamId: 'cam' }).start();
-            const publish = async (n: number): Promise<void> => {
-              for (let i = 0; i < n; i++) supplier.publish(rgbFrame());
-              await afterDistribution(); // counted by the subscription before the clock moves on
-            };
-            // A clock the test moves: timers fire in order as it passes them.
-            let t = 0;
-            let timers: { at: number; fn: () => void }[] = [];
-            const advance = (to: number): void => {
-              for (;;) {
-                const due = timers.filter((x) => x.at <= to).sort((a, b) => a.at - b.at)[0];
-                if (due === undefined) break;
-                timers = timers.filter((x) => x !== due);
-                t = due.at;
-                due.fn();
-              }
-              t = to;
-            };
-            let gateFrames = 0;
-            const clock: GateClock = {
-              now: () => t,
-              sleep: async (ms) => {
-                await publish(gateFrames);
-                advance(t + ms);
-                return true;
-              },
-              after: (ms, fn) => {
-                const timer = { at: t + ms, fn };
-                timers.push(timer);
-                return () => void (timers = timers.filter((x) => x !== timer));
-              },
-            };
-            const reader = new SubscriptionReader(supplier.subscribe('w'), { maxFps: 2, clock });
-            await publish(1);
-            assert.equal((await reader.read())?.seq, 1);
-            let takenAt = t;
-            let expectedDrops = 0;
-            let expectedGated = 0;
-            for (const c of cycles) {
-              const late = c.busyMs >= 500;
-              await publish(c.inInterval);
-              let after = 0;
-              if (late) {
-                advance(takenAt + 500);
-                after = c.afterInterval;
-                await publish(after);
-              }
-              advance(takenAt + c.busyMs);
-              gateFrames = late ? 0 : c.duringGate;
-              let within = c.inInterval + gateFrames;
-              if (within + after === 0) {
-                await publish(1); // something to read, arriving just before the read
-                if (late) after++;
-                else within++;
-              }
-              if (late) {
-                expectedGated += Math.max(0, c.inInterval - 1);
-                expectedDrops += c.inInterval > 0 ? after : after - 1;
-              } else {
-                expectedGated += within - 1;
-              }
-              const frame = await reader.read();
-              assert.equal(frame?.seq, supplier.stats().lastSeq, 'always the newest frame');
-              assert.equal(t, takenAt + Math.max(500, c.busyMs), 'a frame is taken no sooner than 1/maxFps after the one before');
-              takenAt = t;
-            }
-            const f = reader.figures();
-            assert.equal(f.gated, expectedGated);
-            assert.equal(f.drops, expectedDrops);
-            assert.equal(f.delivered, cycles.length + 1);
-            assert.equal(f.delivered + f.drops + f.gated + f.staleSkips + f.pending, supplier.stats().published);
-            reader.end();
-            supplier.stop();
-          },
-        ),
-        { numRuns: 80 },
-      );
-    });
-
-    it('a read waiting in the gate ends with null when the reader ends', async () => {
-      const supplier = new FrameSupplier({ streamId: 'cam' }).start();
-      const reader = new SubscriptionReader(supplier.subscribe('w'), { maxFps: 0.001 });
-      supplier.publish(rgbFrame());
-      assert.ok((await reader.read()) !== null);
-      supplier.publish(rgbFrame());
-      const pending = reader.read(); // the gate is shut for 1 000 s
-      reader.end();
-      assert.equal(await pending, null);
-      assert.equal(await reader.read(), null);
-      supplier.stop();
-    });
-  });
-
   describe('FrameMux (shared workers)', () => {
     it('serves cameras round-robin, one latest frame per camera, never a frame twice; delivered + drops + pending = published per camera', async () => {
       await fc.assert(
@@ -209,6 +109,50 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       a.stop();
       b.stop();
     });
+
+    it('maxFps: a frame no sooner than 1/maxFps after the one before; slots overwritten within it or while the reader waits are gated, later ones (the worker late) drops', async () => {
+      const clock = new ManualClock();
+      const a = new FrameSupplier({ streamId: 'a' }).start();
+      const b = new FrameSupplier({ streamId: 'b' }).start();
+      const mux = new FrameMux({ name: 'vlm', clock });
+      mux.attach('a', a);
+      mux.attach('b', b);
+      const reader = mux.reader('shared.vlm', { maxFps: 2 });
+      const publish = async (supplier: FrameSupplier): Promise<void> => {
+        supplier.publish(rgbFrame());
+        await turn();
+      };
+      await publish(a);
+      assert.equal((await reader.read())?.streamId, 'a'); // taken at 0: the next slot is at 500
+      await publish(a);
+      await publish(a); // overwrites a's slot within the interval: gated
+      const next = reader.read();
+      await publish(b);
+      await publish(b); // overwrites b's slot while the reader waits for its slot: gated
+      clock.advance(499);
+      assert.deepEqual([reader.stats().delivered, reader.stats().waiting], [1, true], 'not before its slot');
+      clock.advance(500);
+      const taken = (await next)!;
+      assert.deepEqual([taken.streamId, taken.seq], ['b', 2], 'the next camera after a, its newest frame');
+      clock.advance(1_500); // the worker busy past its interval (which ended at 1 000)
+      await publish(a); // overwrites a's slot (seq 3): a drop
+      let figures = mux.figures();
+      assert.deepEqual([figures.a!.gated, figures.a!.drops, figures.b!.gated, figures.b!.drops], [1, 1, 1, 0]);
+      assert.equal((await reader.read())?.seq, 4, 'late: taken at once');
+      const stats = reader.stats();
+      assert.deepEqual([stats.delivered, stats.gated, stats.drops, stats.maxFps], [3, 2, 1, 2]);
+      figures = mux.figures();
+      for (const [camera, supplier] of [['a', a], ['b', b]] as const) {
+        const f = figures[camera]!;
+        assert.equal(f.delivered + f.drops + f.gated + (f.pending ? 1 : 0), supplier.stats().published, camera);
+      }
+      const waiting = reader.read(); // waits for its slot at 2 000
+      await reader.close();
+      assert.equal(await waiting, null);
+      mux.close();
+      a.stop();
+      b.stop();
+    });
   });
 
   describe('EventHub', () => {
@@ -252,16 +196,6 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       assert.equal((await pending).done, true);
       assert.equal((await hub.events()[Symbol.asyncIterator]().next()).done, true);
     });
-  });
-
-  it('DropAlarm: one event when the ratio goes over the threshold, one when it comes back; a new incarnation starts the window over', () => {
-    const alarm = new DropAlarm(0.1, 10_000);
-    assert.equal(alarm.sample(0, 0, 0), null);
-    assert.deepEqual(alarm.sample(1_000, 10, 5), { state: 'raised', dropRatio: 0.333 });
-    assert.equal(alarm.sample(2_000, 20, 10), null, 'still over: no second event');
-    assert.deepEqual(alarm.sample(13_000, 200, 10), { state: 'recovered', dropRatio: 0 });
-    assert.equal(alarm.sample(14_000, 5, 0), null, 'counts went down: a fresh window');
-    assert.equal(new DropAlarm(null).sample(0, 0, 100), null, 'no threshold: never');
   });
 
   it('builtin:motion: mean brightness, and the share of the picture that moved since the frame before', () => {

@@ -71,7 +71,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
       await afterDistribution();
     }
     assert.equal(pool.stats().held, 1, 'only the mailbox frame is held');
-    sub.close();
+    void sub.close(); // takes effect at once
     assert.equal(pool.stats().held, 0);
   });
 
@@ -122,7 +122,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
               if (f) current.set(o.w, f);
               else if (f === undefined) {
                 // still pending: end it so the model stays simple
-                s.close();
+                void s.close();
               }
               break;
             }
@@ -135,7 +135,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
               retained.pop()?.release();
               break;
             case 'close':
-              subs.get(o.w)?.close();
+              void subs.get(o.w)?.close();
               current.delete(o.w);
               break;
           }

@@ -156,7 +156,7 @@ describe('subscriptions', { timeout: 60_000 }, () => {
     assert.equal(codeOf(() => supplier.subscribe(7 as never)), 'ERR_INVALID_WORKER_ID');
     assert.equal(codeOf(() => supplier.subscribe('x', { criticality: 'vip' as never })), 'ERR_INVALID_ARGUMENT');
     assert.equal(codeOf(() => supplier.subscribe('x', { maxAgeMs: 0 })), 'ERR_INVALID_ARGUMENT');
-    sub.close();
+    void sub.close(); // takes effect at once
     assert.doesNotThrow(() => supplier.subscribe('w'));
   });
 
@@ -166,7 +166,7 @@ describe('subscriptions', { timeout: 60_000 }, () => {
     const b = supplier.subscribe('b');
     const readA = a.read();
     const readB = b.read();
-    a.close();
+    void a.close();
     assert.equal(supplier.unsubscribe('b'), true);
     assert.equal(supplier.unsubscribe('nobody'), false);
     assert.equal(await readA, null);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { allocateSharedPayload, FramePool, FrameSupplier } from '../../src/supplier/index.js';
-import { afterDistribution } from './helpers.js';
+import { afterDistribution, ManualClock } from './helpers.js';
 
 type Reply = Record<string, unknown> & { op: string };
 
@@ -86,6 +86,31 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     const stats = supplier.stats().workers.find((w) => w.workerId === 'slow')!;
     assert.equal(stats.delivered, 1);
     assert.equal(stats.drops, 4);
+    supplier.stop();
+  });
+
+  it('maxFps gates a worker thread too: its read waits on the main side for its slot, and what arrives meanwhile is gated', async () => {
+    const clock = new ManualClock();
+    const supplier = new FrameSupplier({ clock }).start();
+    const { worker, next } = await startWorker(supplier, 'gated', { maxFps: 2 });
+    workers.push(worker);
+    const publish = () => supplier.publish({ payload: allocateSharedPayload(4), width: 2, height: 2, format: 'gray' });
+    worker.postMessage({ op: 'read' });
+    await untilWaiting(supplier, 'gated');
+    const first = publish();
+    assert.equal((await next()).seq, first.seq);
+    publish();
+    publish();
+    await afterDistribution();
+    worker.postMessage({ op: 'read' });
+    await untilWaiting(supplier, 'gated'); // its slot is 500 ms after the first frame
+    const newest = publish();
+    await afterDistribution();
+    const got = next();
+    clock.advance(500);
+    assert.equal((await got).seq, newest.seq);
+    const stats = supplier.stats().workers.find((w) => w.workerId === 'gated')!;
+    assert.deepEqual([stats.delivered, stats.gated, stats.drops, stats.maxFps], [2, 2, 0, 2]);
     supplier.stop();
   });
 

@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { encodeMessage, MessageDecoder } from '../../src/ipc/index.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
+import { abortable, deferred, type Deferred } from '../../src/internal/abort.js';
 import { ServerProcess, workspace } from '../models/fixtures.js';
 import { nextEvent, publishUntil } from './helpers.js';
 
@@ -129,10 +130,11 @@ describe('model-client workers', { timeout: 120_000 }, () => {
         restartPolicy: { maxRestarts: 5, backoffMs: [200], healthyResetMs: 60_000 },
         kind: modelClientWorker({ socketPath: socket, modelId: 'mock', shmDir: ws.shmDir }),
       });
-      const down = nextEvent<{ to: string; lastExit: { reason: string; message: string } }>(supervisor, 'state', (e) => e.to === 'backoff');
+      const down = nextEvent<{ to: string; lastExit: { reason: string; message: string; code: string | undefined } }>(supervisor, 'state', (e) => e.to === 'backoff');
       supervisor.start();
       const exit = (await publishUntil(supplier, down, nv12)).lastExit;
       assert.equal(exit.reason, 'crashed');
+      assert.equal(exit.code, 'ERR_SERVER_UNAVAILABLE', 'the code, without parsing the message');
       assert.match(exit.message, /model server .*late\.sock \(mock\): ERR_SERVER_UNAVAILABLE/);
       await server.start();
       const result = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), nv12);
@@ -145,15 +147,59 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     }
   });
 
+  it('with waitForServer, a server not there yet, and one killed, are waited for (not hung, no restart); results resume on the same subscription', async () => {
+    const socket = join(ws.dir, `waited-${process.pid}.sock`);
+    const supplier = new FrameSupplier({ streamId: 'camera_11' }).start();
+    const wentAway = deferred<string>();
+    const supervisor = new WorkerSupervisor({ supplier, watchdogIntervalMs: 10, log: (_id, line) => void (line.includes('went away') && wentAway.resolve(line)) });
+    const server = new ServerProcess(socket, ws.shmDir);
+    // The test says when the server is up; the worker waits for that, as the system's workers wait for a ready server.
+    let up: Deferred<void> = deferred<void>();
+    const waitForServer = (signal: AbortSignal): Promise<boolean> => abortable(up.promise, signal).then(() => true, () => false);
+    try {
+      supervisor.add({
+        id: 'waits',
+        criticality: 'critical',
+        idleThresholdMs: 50,
+        restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 }, // any crash or hang would fail it
+        kind: modelClientWorker({ socketPath: socket, modelId: 'mock', shmDir: ws.shmDir, waitForServer }),
+      });
+      supervisor.start();
+      const before = supervisor.stats()[0]!;
+      assert.deepEqual([before.state, before.waitingFor, before.subscription], ['starting', `model server ${socket} (mock)`, null], 'waits before it subscribes');
+      await server.start();
+      up.resolve();
+      const first = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), nv12);
+      const subscribedAt = supervisor.stats()[0]!.subscription!.subscribedAt;
+      up = deferred<void>();
+      await server.kill('SIGKILL');
+      assert.match(await publishUntil(supplier, wentAway.promise, nv12), /ERR_CONNECTION_LOST|ERR_SERVER_UNAVAILABLE/);
+      const waiting = supervisor.stats()[0]!;
+      assert.deepEqual([waiting.state, waiting.waitingFor !== null], ['running', true]);
+      await server.start();
+      up.resolve();
+      const resumed = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > first.seq), nv12);
+      assert.equal((resumed.output as ModelOutput).error, undefined);
+      const after = supervisor.stats()[0]!;
+      assert.deepEqual([after.state, after.restarts, after.waitingFor, after.subscription!.subscribedAt], ['running', 0, null, subscribedAt], 'the same subscription');
+    } finally {
+      await supervisor.close();
+      supplier.stop();
+      await server.kill('SIGTERM');
+    }
+  });
+
   it('an unknown model is a crash naming the code; bad options are refused with codes', async () => {
     const server = await new ServerProcess(join(ws.dir, 'm3.sock'), ws.shmDir).start();
     const supplier = new FrameSupplier({ streamId: 'camera_9' }).start();
     const supervisor = new WorkerSupervisor({ supplier });
     try {
       supervisor.add({ id: 'wrong', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 1 }, kind: modelClientWorker({ socketPath: server.socket, modelId: 'yolo', shmDir: ws.shmDir }) });
-      const failed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed');
+      const failed = nextEvent<{ lastExit: { message: string; code: string | undefined } }>(supervisor, 'failed');
       supervisor.start();
-      assert.match((await publishUntil(supplier, failed, nv12)).lastExit.message, /ERR_UNKNOWN_MODEL/);
+      const exit = (await publishUntil(supplier, failed, nv12)).lastExit;
+      assert.match(exit.message, /ERR_UNKNOWN_MODEL/);
+      assert.equal(exit.code, 'ERR_UNKNOWN_MODEL');
     } finally {
       await supervisor.stop();
       supplier.stop();

@@ -1,0 +1,257 @@
+/**
+ * WorkerGroup: the workers of one camera (or the system's shared workers)
+ * under one WorkerSupervisor, as the pipeline names, controls and reports
+ * them.
+ *
+ * Contract:
+ * - One supervisor for the group: crashes, hangs, restart budgets, maxFps
+ *   gating (the subscription's), drop alerts (gated frames are not drops) and
+ *   run-time control of one worker (restart, enable, disable) are the
+ *   supervisor's; this maps them to the pipeline's names (camera, worker id)
+ *   and turns its events into system events: `worker-state` (with lastExit
+ *   and its code), `result`, `drop-alert`.
+ * - Model workers wait for their model server inside their kind (the
+ *   supervisor's waitFor: not hung meanwhile); figures say so
+ *   (`waitingForModel`).
+ * - close(graceMs): end the stream first (the supplier, or the mux); each
+ *   worker then finishes the frame it holds, for up to graceMs, and whatever
+ *   is left is aborted.
+ */
+import type { Logger } from '../internal/logger.js';
+import { WorkerSupervisor, type DropAlert, type LastExit, type WorkerResult, type WorkerSpec, type WorkerState } from '../workers/index.js';
+import type { FrameSupplier } from '../supplier/index.js';
+import type { Criticality } from './config-types.js';
+import { PipelineError } from './errors.js';
+import type { PipelineWorkerState, SystemEvent } from './events.js';
+import type { BuiltWorkerKind, WorkerKindName } from './worker-kinds.js';
+
+/** A worker's figures in stats(): its supervision, and the current incarnation's frames. */
+export interface WorkerFigures {
+  readonly id: string;
+  readonly kind: WorkerKindName;
+  readonly criticality: Criticality;
+  readonly enabled: boolean;
+  readonly state: PipelineWorkerState;
+  /** The model server a model worker uses, and whether it is waiting for it to be ready. */
+  readonly model: string | null;
+  readonly waitingForModel: boolean;
+  readonly maxFps: number | null;
+  readonly maxAgeMs: number | null;
+  /** Restarts over the worker's life: by its policy, and asked for with restartWorker(). */
+  readonly restarts: number;
+  /** Why its last incarnation ended badly; `code` is the project code behind it (ERR_SHM_FULL, ERR_SERVER_UNAVAILABLE, …) where one is known. */
+  readonly lastExit: LastExit | null;
+  readonly dropAlert: boolean;
+  /** Results emitted, and the wall clock of the last. */
+  readonly results: number;
+  readonly lastResultAt: number | null;
+  /** The current incarnation's frames (zero between incarnations). */
+  readonly delivered: number;
+  /** Frames missed because the worker was busy. */
+  readonly drops: number;
+  /** Frames let pass by maxFps, by design. */
+  readonly gated: number;
+  readonly staleSkips: number;
+  readonly pending: number;
+  readonly fps: number;
+  readonly lastFrameAgeMs: number | null;
+}
+
+/** One worker of the group, as built from its config. */
+export interface GroupWorker {
+  /** Its id in its config. */
+  readonly id: string;
+  /** The supervisor's id for it: unique in the system (camera.id, shared.name), also its subprocess store's name. */
+  readonly supervisorId: string;
+  readonly built: BuiltWorkerKind;
+  readonly criticality: Criticality;
+  readonly maxFps: number | null;
+  readonly maxAgeMs: number | null;
+  readonly enabled: boolean;
+  /** Where its frames come from instead of the group's supplier (a shared worker's mux). */
+  readonly source?: WorkerSpec['source'];
+}
+
+export interface WorkerGroupOptions {
+  /** The camera's supplier; none for shared workers (each has its source). */
+  readonly supplier?: FrameSupplier;
+  /** The camera, or null for the shared workers. */
+  readonly camera: string | null;
+  /** The camera's logger, or the system's. */
+  readonly log: Logger;
+  readonly emit: (event: SystemEvent) => void;
+  /** Workers' hung threshold. Default 30 000 ms. */
+  readonly idleThresholdMs?: number;
+}
+
+interface Member {
+  readonly worker: GroupWorker;
+  readonly log: Logger;
+  results: number;
+  lastResultAt: number | null;
+}
+
+interface StateEvent {
+  readonly workerId: string;
+  readonly from: WorkerState;
+  readonly to: WorkerState;
+  readonly lastExit: LastExit | null;
+}
+
+export class WorkerGroup {
+  readonly camera: string | null;
+  readonly #supervisor: WorkerSupervisor;
+  readonly #emit: (event: SystemEvent) => void;
+  readonly #idleThresholdMs: number | undefined;
+  /** By config id, and by supervisor id. */
+  readonly #members = new Map<string, Member>();
+  readonly #bySupervisorId = new Map<string, Member>();
+
+  constructor(options: WorkerGroupOptions) {
+    this.camera = options.camera;
+    this.#emit = options.emit;
+    this.#idleThresholdMs = options.idleThresholdMs;
+    const supervisor = new WorkerSupervisor({
+      ...(options.supplier === undefined ? {} : { supplier: options.supplier }),
+      log: (id, line) => (this.#bySupervisorId.get(id)?.log ?? options.log).info(line),
+    });
+    supervisor.on('state', (e: StateEvent) => this.#onState(e));
+    supervisor.on('result', (r: WorkerResult) => this.#onResult(r));
+    supervisor.on('alert', (a: DropAlert) => this.#onAlert(a));
+    this.#supervisor = supervisor;
+  }
+
+  get ids(): string[] {
+    return [...this.#members.keys()];
+  }
+
+  has(id: string): boolean {
+    return this.#members.has(id);
+  }
+
+  enabled(id: string): boolean {
+    return this.#stats(this.#member(id))?.enabled ?? false;
+  }
+
+  /** Adds a worker (started with the group, or at once if it runs). */
+  add(worker: GroupWorker, log: Logger): void {
+    const member: Member = { worker, log, results: 0, lastResultAt: null };
+    this.#supervisor.add({
+      id: worker.supervisorId,
+      kind: worker.built.kind,
+      criticality: worker.criticality,
+      enabled: worker.enabled,
+      ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
+      ...(worker.maxFps === null ? {} : { maxFps: worker.maxFps }),
+      ...(worker.maxAgeMs === null ? {} : { maxAgeMs: worker.maxAgeMs }),
+      ...(worker.source === undefined ? {} : { source: worker.source }),
+    });
+    this.#members.set(worker.id, member);
+    this.#bySupervisorId.set(worker.supervisorId, member);
+  }
+
+  start(): void {
+    this.#supervisor.start();
+  }
+
+  /** A fresh incarnation with a fresh budget (also of a failed or disabled worker). */
+  restart(id: string): Promise<void> {
+    return this.#supervisor.restart(this.#member(id).worker.supervisorId);
+  }
+
+  setEnabled(id: string, enabled: boolean): Promise<void> {
+    return this.#supervisor.setEnabled(this.#member(id).worker.supervisorId, enabled);
+  }
+
+  /** Stops every worker, letting each end by itself for up to graceMs first (end the stream before). Idempotent. */
+  close(graceMs = 0): Promise<void> {
+    return this.#supervisor.close({ graceMs });
+  }
+
+  figures(id: string): WorkerFigures {
+    const member = this.#member(id);
+    const w = member.worker;
+    const s = this.#stats(member);
+    const f = s?.subscription ?? null;
+    return {
+      id: w.id,
+      kind: w.built.name,
+      criticality: w.criticality,
+      enabled: s?.enabled ?? w.enabled,
+      state: s?.state ?? 'stopped',
+      model: w.built.model?.name ?? null,
+      waitingForModel: w.built.model !== null && (s?.waitingFor ?? null) !== null,
+      maxFps: w.maxFps,
+      maxAgeMs: w.maxAgeMs,
+      restarts: s?.restarts ?? 0,
+      lastExit: s?.lastExit ?? null,
+      dropAlert: s?.dropAlert ?? false,
+      results: member.results,
+      lastResultAt: member.lastResultAt,
+      delivered: f?.delivered ?? 0,
+      drops: f?.drops ?? 0,
+      gated: f?.gated ?? 0,
+      staleSkips: f?.staleSkips ?? 0,
+      pending: f?.pending ?? 0,
+      fps: f?.fps ?? 0,
+      lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
+    };
+  }
+
+  #member(id: string): Member {
+    const member = this.#members.get(id);
+    if (member === undefined) throw new PipelineError('ERR_UNKNOWN_WORKER', `no worker ${JSON.stringify(id)} (workers: ${this.ids.join(', ') || 'none'})`);
+    return member;
+  }
+
+  #stats(member: Member): ReturnType<WorkerSupervisor['stats']>[number] | undefined {
+    return this.#supervisor.stats().find((s) => s.workerId === member.worker.supervisorId);
+  }
+
+  #onState(e: StateEvent): void {
+    const member = this.#bySupervisorId.get(e.workerId);
+    if (member === undefined) return;
+    const { log, worker } = member;
+    const exit = e.lastExit === null ? undefined : { reason: e.lastExit.reason, code: e.lastExit.code, message: e.lastExit.message };
+    if (e.to === 'failed') log.error({ lastExit: exit }, `worker failed: ${e.lastExit?.message ?? ''}`);
+    else if (e.to === 'backoff') log.warn({ lastExit: exit }, `worker ${e.lastExit?.reason ?? 'ended'}; restarting`);
+    else log.debug({ from: e.from, to: e.to }, `worker ${e.to}`);
+    this.#emit({ type: 'worker-state', at: Date.now(), camera: this.camera, worker: worker.id, shared: this.camera === null, from: e.from, to: e.to, lastExit: e.lastExit });
+  }
+
+  #onResult(r: WorkerResult): void {
+    const member = this.#bySupervisorId.get(r.workerId);
+    if (member === undefined) return;
+    member.results++;
+    member.lastResultAt = Date.now();
+    this.#emit({
+      type: 'result',
+      at: member.lastResultAt,
+      camera: r.streamId,
+      worker: member.worker.id,
+      shared: this.camera === null,
+      seq: r.seq,
+      captureTime: r.captureTime,
+      wallTime: r.wallTime,
+      output: r.output,
+    });
+  }
+
+  #onAlert(a: DropAlert): void {
+    const member = this.#bySupervisorId.get(a.workerId);
+    if (member === undefined) return;
+    member.log[a.state === 'raised' ? 'warn' : 'info']({ dropRatio: a.dropRatio, threshold: a.threshold }, `drop alert ${a.state}`);
+    this.#emit({
+      type: 'drop-alert',
+      at: Date.now(),
+      camera: this.camera,
+      worker: member.worker.id,
+      shared: this.camera === null,
+      criticality: a.criticality,
+      state: a.state,
+      dropRatio: a.dropRatio,
+      threshold: a.threshold,
+      windowMs: a.windowMs,
+    });
+  }
+}

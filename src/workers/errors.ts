@@ -1,0 +1,20 @@
+/**
+ * The workers context's own errors: a per-worker call (restart, setEnabled,
+ * remove) naming a worker the supervisor does not have, and a call on a
+ * closed supervisor. Everything else it refuses carries the core's codes
+ * (src/supplier/errors.ts).
+ */
+import { FrameSupplierError } from '../supplier/index.js';
+
+export class UnknownWorkerError extends FrameSupplierError {
+  constructor(workerId: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_WORKER', `no worker ${JSON.stringify(workerId)} (workers: ${known.join(', ') || 'none'})`);
+  }
+}
+
+/** start(), add(), restart(), setEnabled() or remove() after close(): a closed supervisor stays closed (ADR 0013). */
+export class SupervisorClosedError extends FrameSupplierError {
+  constructor(what: string) {
+    super('ERR_SUPERVISOR_CLOSED', `${what} after close(): the supervisor is closed; make a new one`);
+  }
+}
