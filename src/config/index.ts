@@ -5,7 +5,7 @@
  * absolute) or throw one ConfigError (ERR_CONFIG) listing every issue with its
  * path and line. docs/configuration.md describes every key.
  */
-export { loadConfig, parseConfig, builtInExampleConfig, formatPath, BUILT_IN_EXAMPLE_PATH, type ParseConfigOptions, type LoadConfigOptions } from './load.js';
+export { loadConfig, parseConfig, resolveCamera, builtInExampleConfig, formatPath, BUILT_IN_EXAMPLE_PATH, type ParseConfigOptions, type LoadConfigOptions } from './load.js';
 export {
   configSchema,
   workerKind,

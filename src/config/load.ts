@@ -14,7 +14,7 @@ import { substituteEnv } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
 import { resolveConfig } from './resolve.js';
-import type { Config, Segment } from './schema.js';
+import type { CameraConfig, Config, Segment } from './schema.js';
 import { checkReferences, checkResolved, plainValues, validateShape, type RawIssue } from './validate.js';
 
 export interface ParseConfigOptions {
@@ -106,6 +106,37 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
   const late = checkResolved(config);
   if (late.length > 0) throw new ConfigError(fileName, located(late, locator));
   return config;
+}
+
+/**
+ * One camera entry as a config file's `cameras.<id>` would have it (from an API
+ * call, a broker, a control plane), validated by the same schema and resolved
+ * against a resolved config: its `defaults` apply per value, and `model` may
+ * name its models. Throws ConfigError (ERR_CONFIG) with every issue, paths
+ * under `cameras.<id>`. No `${NAME}` substitution: values from a program are
+ * taken as given.
+ */
+export function resolveCamera(
+  id: string,
+  camera: unknown,
+  config: { readonly defaults?: unknown; readonly models: Readonly<Record<string, unknown>> },
+  options: { readonly baseDir?: string } = {},
+): CameraConfig {
+  const raw = {
+    ...(config.defaults === undefined ? {} : { defaults: config.defaults }),
+    // Only the names matter here: what a worker's `model` may name.
+    models: Object.fromEntries(Object.keys(config.models).map((name) => [name, { socket: '/' }])),
+    cameras: { [id]: camera },
+  };
+  const plain = plainValues(raw);
+  const skip = plain.issues.map((issue) => issue.path);
+  const checked = [...validateShape(plain.value), ...checkReferences(plain.value)].filter((issue) => !skip.some((p) => under(issue.path, p)));
+  const issues = [...plain.issues, ...checked];
+  if (issues.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, located(issues, undefined));
+  const resolved = resolveConfig(plain.value, options.baseDir ?? process.cwd());
+  const late = checkResolved(resolved);
+  if (late.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, located(late, undefined));
+  return resolved.cameras[id]!;
 }
 
 const READ_ERRORS: Record<string, string> = {

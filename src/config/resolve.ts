@@ -93,8 +93,9 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
   const models: Loose = {};
   for (const [name, model] of Object.entries(loose(top.models))) models[name] = { modelId: name, ...loose(model) };
 
-  const { defaults: _, ...rest } = top;
+  const { defaults: written, ...rest } = top;
   const config = complete(node(ConfigSchema), { ...rest, models, cameras, shared }) as Config;
+  if (written !== undefined && written !== null) config.defaults = structuredClone(written);
 
   config.shmDir = absolute(baseDir, config.shmDir);
   for (const model of Object.values(config.models) as Loose[]) {

@@ -334,8 +334,14 @@ const sections = {
   shared: idMap('a shared worker id', SharedWorkerSchema, { default: {}, description: 'Workers fed by several cameras, by id.' }),
 };
 
-/** The resolved config: what parseConfig returns. */
-export const ConfigSchema = Type.Object({ ...topKeys, ...sections }, closed);
+/**
+ * The resolved config: what parseConfig returns. `defaults` is kept as the file
+ * wrote it (validated): resolveCamera() applies it to cameras added at run time.
+ */
+export const ConfigSchema = Type.Object(
+  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections },
+  closed,
+);
 
 const Defaults = Type.Object(
   {

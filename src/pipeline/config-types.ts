@@ -113,6 +113,8 @@ export interface ResolvedConfig {
   readonly logLevel?: LogLevel;
   /** Where frame stores live. Default /dev/shm/framesupplier. */
   readonly shmDir?: string;
+  /** The file's defaults section as written: applied to cameras added at run time too (src/config resolveCamera). */
+  readonly defaults?: unknown;
   readonly models?: Readonly<Record<string, ModelConfig>>;
   readonly cameras?: Readonly<Record<string, CameraConfig>>;
   readonly shared?: Readonly<Record<string, SharedWorkerConfig>>;

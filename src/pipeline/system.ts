@@ -17,9 +17,11 @@
  * - addCamera, replaceCamera, removeCamera, restartWorker, setWorkerEnabled
  *   (and their shared-worker forms) change one thing at run time; they run one
  *   at a time, in call order, and each emits a `config-change` event.
- *   addCamera and replaceCamera check the camera fully before touching
- *   anything (ERR_INVALID_CONFIG, ERR_WORKER_MODULE, capture's codes): a bad
- *   replacement leaves the old camera running.
+ *   addCamera and replaceCamera take a camera entry as a config file would
+ *   have it: validated by the same schema, the file's `defaults` applied
+ *   (src/config resolveCamera: ERR_CONFIG with every issue), then checked
+ *   fully before touching anything (ERR_INVALID_CONFIG, ERR_WORKER_MODULE,
+ *   capture's codes): a bad replacement leaves the old camera running.
  * - stats() is one typed snapshot of everything; events() / on() one typed
  *   stream of what happens (events.ts).
  */
@@ -27,6 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { resolveCamera } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
@@ -200,7 +203,7 @@ export class VisionSystem implements AsyncDisposable {
   addCamera(id: string, config: CameraConfig): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; replaceCamera() changes it`);
-      const camera = await this.#createCamera(id, config);
+      const camera = await this.#createCamera(id, resolveCamera(id, config, { defaults: this.#config.defaults, models: this.#config.models ?? {} }));
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);
       this.#changed('camera-added', id);
@@ -211,7 +214,7 @@ export class VisionSystem implements AsyncDisposable {
   replaceCamera(id: string, config: CameraConfig): Promise<void> {
     return this.#exclusive(async () => {
       const old = this.#camera(id);
-      const camera = await this.#createCamera(id, config);
+      const camera = await this.#createCamera(id, resolveCamera(id, config, { defaults: this.#config.defaults, models: this.#config.models ?? {} }));
       await this.#stopCamera(old);
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);

@@ -15,6 +15,7 @@ import {
   maskConfig,
   maskString,
   parseConfig,
+  resolveCamera,
   workerKind,
   type Config,
 } from '../../src/config/index.js';
@@ -411,6 +412,48 @@ describe('config resolution', { timeout: 60_000 }, () => {
       const capture = (configSchema.properties as { defaults: { properties: { capture: { properties: Record<string, { default?: unknown }> } } } }).defaults.properties.capture.properties;
       assert.equal(capture.stallTimeoutMs!.default, 10_000);
       assert.equal(capture.decoder!.default, 'auto');
+    });
+  });
+
+  describe('a camera added at run time (resolveCamera)', () => {
+    const config = parse(`
+defaults:
+  capture: { output: { width: 640, fps: 5 }, stallTimeoutMs: 7000 }
+  workers: { criticality: high }
+models:
+  person: { handler: mock }
+cameras:
+  a: { source: /srv/a.mp4, workers: [] }
+`);
+
+    it('gets the file\'s defaults per value, like a camera of the file', () => {
+      const camera = resolveCamera('b', { source: '/srv/b.mp4', capture: { output: { fps: 2 } }, workers: [{ id: 'people', model: 'person' }] }, config);
+      assert.deepEqual([camera.capture.output.width, camera.capture.output.fps, camera.capture.stallTimeoutMs], [640, 2, 7000]);
+      assert.equal(camera.workers[0]!.criticality, 'high');
+      assert.deepEqual(camera, parse(`
+defaults:
+  capture: { output: { width: 640, fps: 5 }, stallTimeoutMs: 7000 }
+  workers: { criticality: high }
+models:
+  person: { handler: mock }
+cameras:
+  b: { source: /srv/b.mp4, capture: { output: { fps: 2 } }, workers: [{ id: people, model: person }] }
+`).cameras.b);
+    });
+
+    it('is checked by the same schema: every issue at once, with its path under cameras.<id>, and a suggestion', () => {
+      assert.throws(
+        () => resolveCamera('b', { source: '/srv/b.mp4', captur: {}, workers: [{ id: 'people', model: 'yolo', criticality: 'best-efort' }] }, config),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.code, 'ERR_CONFIG');
+          assert.deepEqual(error.issues.map((i) => i.path).sort(), ['cameras.b.captur', 'cameras.b.workers[0].criticality', 'cameras.b.workers[0].model']);
+          assert.match(error.message, /did you mean 'capture'/);
+          return true;
+        },
+      );
+      assert.throws(() => resolveCamera('not ok!', { source: '/srv/b.mp4', workers: [] }, config), ConfigError);
+      assert.throws(() => resolveCamera('b', 'rtsp://x', config), ConfigError);
     });
   });
 });

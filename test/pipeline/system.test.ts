@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { PipelineError, VisionSystem, type CameraConfig, type EventOf, type ResolvedConfig, type SystemEvent } from '../../src/pipeline/index.js';
+import { VisionSystem, type CameraConfig, type EventOf, type ResolvedConfig, type SystemEvent } from '../../src/pipeline/index.js';
+import { FrameSupplierError } from '../../src/supplier/index.js';
 import { RtspServer } from '../capture/fixtures.js';
 import { alive, commandLine, descendants, eventually, nextEvent, nextResults, smallH264Clip, vtest } from './helpers.js';
 
@@ -24,7 +25,7 @@ const RT = id('rtsp');
 const SHM_DIR = `/dev/shm/framesupplier-test-${process.pid}`;
 const LOG = join(tmpdir(), `framesupplier-system-test-${process.pid}.log`);
 
-const isCode = (code: string) => (error: unknown): boolean => error instanceof PipelineError && error.code === code;
+const isCode = (code: string) => (error: unknown): boolean => error instanceof FrameSupplierError && error.code === code;
 
 describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
   let server: RtspServer;
@@ -175,7 +176,13 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     await assert.rejects(system.restartWorker('nope', 'people'), isCode('ERR_UNKNOWN_CAMERA'));
     await assert.rejects(system.setWorkerEnabled(FA, 'nope', false), isCode('ERR_UNKNOWN_WORKER'));
     await assert.rejects(system.addCamera(FA, fbConfig), isCode('ERR_DUPLICATE_CAMERA'));
-    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), workers: [{ id: 'x', model: 'yolo' }] }), isCode('ERR_INVALID_CONFIG'));
+    // A camera from a program is checked by the config file's schema: every problem, with its path.
+    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), workers: [{ id: 'x', model: 'yolo' }] }), isCode('ERR_CONFIG'));
+    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] } as never), (error: { code?: string; issues?: { path: string }[] }) => {
+      assert.equal(error.code, 'ERR_CONFIG');
+      assert.deepEqual(error.issues?.map((i) => i.path).sort(), [`cameras.${id('bad')}.captur`, `cameras.${id('bad')}.workers[0].criticality`]);
+      return true;
+    });
     await assert.rejects(system.replaceCamera(FB, { source: vtest(), workers: [{ id: 'x', module: '/no/such/module.js' }] }), isCode('ERR_WORKER_MODULE'));
     assert.deepEqual(Object.keys(system.stats().cameras).sort(), [FA, FB, RT].sort());
     assert.equal(system.stats().cameras[FB]!.state, 'streaming', 'a refused replacement leaves the camera running');
