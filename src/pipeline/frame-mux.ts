@@ -65,9 +65,11 @@ interface Input {
   drops: number;
   gated: number;
   staleSkips: number;
-  readonly rate: RateWindow;
+  rate: RateWindow;
   lastFrameAgeMs: number | null;
   lastSeq: number | null;
+  /** The subscription's drops before the current reader: figures count from the incarnation's start. */
+  dropsBase: number;
 }
 
 export interface FrameMuxOptions {
@@ -114,6 +116,7 @@ export class FrameMux {
       rate: new RateWindow(5_000),
       lastFrameAgeMs: null,
       lastSeq: null,
+      dropsBase: 0,
     };
     this.#inputs.set(camera, input);
     void this.#pump(input);
@@ -136,9 +139,13 @@ export class FrameMux {
    */
   reader(workerId: string = this.subscriberId, options: SubscribeOptions = {}): MuxReader {
     void this.#reader?.close();
+    const now = this.#clock.now();
+    // A new incarnation's figures start over, as a camera worker's do.
     for (const input of this.#inputs.values()) {
       input.slot?.release();
       input.slot = null;
+      Object.assign(input, { delivered: 0, drops: 0, gated: 0, staleSkips: 0, rate: new RateWindow(5_000), lastFrameAgeMs: null, lastSeq: null });
+      input.dropsBase = input.subscription.stats(now).drops;
     }
     this.#reader = new MuxReader(this, workerId, options, this.#clock);
     if (this.#closed) void this.#reader.close();
@@ -158,7 +165,7 @@ export class FrameMux {
     for (const i of this.#inputs.values()) {
       out[i.camera] = {
         delivered: i.delivered,
-        drops: i.drops + i.subscription.stats(now).drops,
+        drops: i.drops + i.subscription.stats(now).drops - i.dropsBase,
         gated: i.gated,
         staleSkips: i.staleSkips,
         pending: i.slot !== null,
@@ -217,6 +224,8 @@ export class FrameMux {
         frame = null;
       }
       if (frame === null || this.#inputs.get(input.camera) !== input) return;
+      // No worker reading (disabled, or between incarnations): nothing is kept, so nothing is dropped.
+      if (this.#reader === null || this.#reader.closed) continue;
       // The subscription lets go of a frame at its next read: the slot keeps its own hold.
       const held: Held = { frame, release: input.subscription.retain(frame) };
       if (input.slot !== null) {

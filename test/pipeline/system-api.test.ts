@@ -208,7 +208,6 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
 
   it(
     "a disabled shared worker counts no drops, and its figures start over with its next incarnation (as a camera worker's do)",
-    { todo: "FrameMux keeps its cameras' subscriptions and per-camera counters across incarnations: while disabled every frame overwriting a slot is a drop, and the next incarnation's figures carry them (and every earlier delivery)" },
     async () => {
       await Promise.all([nextSharedResults(system, 'mix', A, 1), nextSharedResults(system, 'mix', B, 1)]);
       await system.setSharedWorkerEnabled('mix', false);
