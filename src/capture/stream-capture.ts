@@ -130,6 +130,8 @@ interface Run {
 
 const STDERR_LINES = 20;
 const DELAY_SAMPLES = 512;
+/** The longest stderr line kept while its end has not come (lines are shown cut at 500 anyway). */
+const MAX_STDERR_LINE_CHARS = 8 * 1024;
 const OUTPUT_SIZE = /Video: .*?, (\d{1,5})x(\d{1,5})/;
 
 export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureErrorRecord | null] }> {
@@ -318,7 +320,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   #onStderr(run: Run, text: string): void {
     const lines = (this.#stderrPartial + text).split(/\r?\n|\r/);
-    this.#stderrPartial = lines.pop() ?? '';
+    // A line without its end is kept to its head only: ffmpeg's stderr never grows the owner's memory.
+    this.#stderrPartial = (lines.pop() ?? '').slice(0, MAX_STDERR_LINE_CHARS);
     for (const line of lines) {
       if (line.trim().length === 0) continue;
       const redacted = this.#redact(line);

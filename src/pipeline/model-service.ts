@@ -25,7 +25,7 @@ import { Backoff } from '../capture/index.js';
 import { abortable, delay, messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { ModelClient } from '../ipc/index.js';
-import { spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
+import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
 import type { ModelConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { ModelExit, ModelState, ModelStateEvent } from './events.js';
@@ -353,14 +353,11 @@ export class ModelService {
   }
 }
 
-/** Calls fn with every complete line of a text stream. */
+/** Calls fn with every line of a model server's output, each cut at 8 KiB and the rate capped (BoundedLines): the system holds one line at most. */
 function eachLine(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    const lines = (partial + text).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
+  const lines = new BoundedLines();
+  const pass = (out: string[]): void => {
+    for (const line of out) {
       try {
         fn(line);
       } catch (error) {
@@ -368,5 +365,7 @@ function eachLine(stream: NodeJS.ReadableStream, fn: (line: string) => void): vo
         process.emitWarning(`framesupplier: a model server line could not be handled: ${messageOf(error)}`);
       }
     }
-  });
+  };
+  stream.on('data', (chunk: Buffer) => pass(lines.push(chunk)));
+  stream.on('end', () => pass(lines.end()));
 }
