@@ -57,7 +57,7 @@ export interface CameraPipelineOptions {
 
 /** Which decoder a camera gets, and why (for the log). */
 export function chooseDecoder(source: string, capture: CaptureConfig): { decoder: 'native' | 'ffmpeg'; why: string } {
-  const wanted = capture.decoder ?? 'auto';
+  const wanted = capture.decoder;
   if (wanted !== 'auto') return { decoder: wanted, why: 'as configured' };
   const missing = nativeDecoderUnavailable();
   if (missing !== null) return { decoder: 'ffmpeg', why: 'decoder auto: the native decoder is not built; using ffmpeg processes' };
@@ -70,7 +70,7 @@ export function chooseDecoder(source: string, capture: CaptureConfig): { decoder
 /** The capture's output options without YAML's nulls (~ means "not set"). crop and hflip pass through as they are. */
 function cleanOutput(capture: CaptureConfig): OutputOptions {
   const out: Record<string, unknown> & OutputOptions = {};
-  for (const [key, value] of Object.entries(capture.output ?? {})) if (value !== null && value !== undefined) out[key] = value;
+  for (const [key, value] of Object.entries(capture.output)) if (value !== null && value !== undefined) out[key] = value;
   return out;
 }
 
@@ -90,7 +90,7 @@ export class CameraPipeline {
   private constructor(options: CameraPipelineOptions, capture: StreamCapture | null, decoder: 'native' | 'ffmpeg' | null, supplier: FrameSupplier, workers: WorkerGroup) {
     this.id = options.id;
     this.config = options.config;
-    this.enabled = options.config.enabled !== false;
+    this.enabled = options.config.enabled;
     this.supplier = supplier;
     this.decoder = decoder;
     this.#capture = capture;
@@ -104,9 +104,9 @@ export class CameraPipeline {
     const { id, config } = options;
     if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera id ${JSON.stringify(id)} must match ${String(ID_PATTERN)}`);
     if (config === null || typeof config !== 'object' || typeof config.source !== 'string') throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: needs a source`);
-    const enabled = config.enabled !== false;
+    const enabled = config.enabled;
     const supplier = new FrameSupplier({ streamId: id, ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }) });
-    const capture = config.capture ?? {};
+    const { capture } = config;
     let stream: StreamCapture | null = null;
     let decoder: 'native' | 'ffmpeg' | null = null;
     if (enabled) {
@@ -118,13 +118,13 @@ export class CameraPipeline {
         streamId: id,
         decoder,
         output: cleanOutput(capture),
-        ...(capture.stallTimeoutMs == null ? {} : { stallTimeoutMs: capture.stallTimeoutMs }),
-        ...(capture.connectTimeoutMs == null ? {} : { connectTimeoutMs: capture.connectTimeoutMs }),
-        ...(capture.rtspTransport == null ? {} : { rtspTransport: capture.rtspTransport }),
-        ...(capture.realtime == null ? {} : { realtime: capture.realtime }),
-        ...(capture.loop == null ? {} : { loop: capture.loop }),
+        stallTimeoutMs: capture.stallTimeoutMs,
+        connectTimeoutMs: capture.connectTimeoutMs,
+        rtspTransport: capture.rtspTransport,
+        realtime: capture.realtime,
+        loop: capture.loop,
         ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
-        ...(capture.backoff == null ? {} : { backoff: capture.backoff }),
+        backoff: capture.backoff,
       };
       stream = new StreamCapture(captureOptions);
       options.log.info({ decoder, source: stream.source.display }, choice.why);
@@ -136,7 +136,7 @@ export class CameraPipeline {
       emit: options.emit,
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
-    for (const w of config.workers ?? []) {
+    for (const w of config.workers) {
       if (typeof w?.id !== 'string' || !ID_PATTERN.test(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
       if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
       const supervisorId = `${id}.${w.id}`;
@@ -146,10 +146,10 @@ export class CameraPipeline {
           id: w.id,
           supervisorId,
           built,
-          criticality: w.criticality ?? 'normal',
+          criticality: w.criticality,
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
-          enabled: enabled && w.enabled !== false,
+          enabled: enabled && w.enabled,
         },
         options.log.child({ worker: w.id }),
       );

@@ -86,14 +86,22 @@ const HANDLERS = ['person', 'onnx', 'mock'];
 
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
-/** The model-server command line for a configured model; throws ERR_INVALID_CONFIG for options its handler does not take. */
-export function modelServerArgs(name: string, config: ModelConfig, socket: string, modelId: string, shmDir: string): string[] {
-  const handler = config.handler!;
+/** A model the system starts (one with a handler), as opposed to a server someone else runs. */
+export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string }>;
+
+/**
+ * The model-server command line for a configured model. The schema allows each
+ * handler only its own options; a JS caller that bypassed it still gets
+ * ERR_INVALID_CONFIG for an option its handler does not take.
+ */
+export function modelServerArgs(name: string, config: StartedModelConfig, socket: string, modelId: string, shmDir: string): string[] {
+  const { handler } = config;
   if (!HANDLERS.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
   const args = ['model-server', '--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
   for (const [key, value] of Object.entries(config)) {
     const option = HANDLER_FLAGS[key];
-    if (option === undefined || value === undefined || value === null) continue;
+    // Every flag's value is a number or a string (unset: absent, or null from a JS caller).
+    if (option === undefined || (typeof value !== 'number' && typeof value !== 'string')) continue;
     if (!option.handlers.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
     args.push(option.flag, String(value));
   }
@@ -146,13 +154,14 @@ export class ModelService {
     const { name, config } = options;
     this.name = name;
     this.#config = config;
-    this.modelId = config.modelId ?? name;
-    this.external = config.handler === undefined;
-    if (this.external && (config.socket === undefined || config.socket.length === 0)) {
+    this.modelId = config.modelId;
+    this.external = !('handler' in config);
+    // The schema requires it; this is for a JS caller that bypassed it.
+    if (!('handler' in config) && (typeof config.socket !== 'string' || config.socket.length === 0)) {
       throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: needs a handler to start, or the socket of a server someone else runs`);
     }
     this.socketPath = config.socket ?? join(options.runtimeDir, `${name}.sock`);
-    this.timeoutMs = config.timeoutMs ?? 5_000;
+    this.timeoutMs = config.timeoutMs;
     this.#shmDir = options.shmDir;
     this.#log = options.log;
     this.#onState = options.onState;
@@ -161,8 +170,9 @@ export class ModelService {
     this.#failedPings = options.failedPings ?? 3;
     this.#startTimeoutMs = options.startTimeoutMs ?? 120_000;
     this.#killTimeoutMs = options.killTimeoutMs ?? 5_000;
-    this.#backoff = new Backoff({ initialMs: config.restart?.initialMs ?? 1_000, maxMs: config.restart?.maxMs ?? 30_000 });
-    this.#args = this.external ? null : modelServerArgs(name, config, this.socketPath, this.modelId, this.#shmDir);
+    // An external server is never restarted: its backoff is never used.
+    this.#backoff = new Backoff('handler' in config ? config.restart : {});
+    this.#args = 'handler' in config ? modelServerArgs(name, config, this.socketPath, this.modelId, this.#shmDir) : null;
     this.#state = this.external ? 'connecting' : 'starting';
   }
 
@@ -246,7 +256,7 @@ export class ModelService {
   stats(): ModelStats {
     return {
       name: this.name,
-      handler: this.#config.handler ?? null,
+      handler: 'handler' in this.#config ? this.#config.handler : null,
       external: this.external,
       modelId: this.modelId,
       socket: this.socketPath,

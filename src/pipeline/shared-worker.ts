@@ -54,11 +54,10 @@ export class SharedWorker {
   static async create(options: SharedWorkerOptions): Promise<SharedWorker> {
     const { name, config } = options;
     if (!ID_PATTERN.test(name)) throw new PipelineError('ERR_INVALID_CONFIG', `shared worker name ${JSON.stringify(name)} must match ${String(ID_PATTERN)}`);
-    const cameras: readonly string[] = Array.isArray(config.cameras) ? config.cameras.filter((c): c is string => typeof c === 'string') : [];
-    if (cameras.length === 0) throw new PipelineError('ERR_INVALID_CONFIG', `shared worker ${name}: needs the cameras that feed it`);
+    const { cameras } = config;
     const supervisorId = `shared.${name}`;
     const built = await buildWorkerKind(`shared worker ${name}`, supervisorId, config, { models: options.models, shmDir: options.shmDir });
-    const criticality = config.criticality ?? 'normal';
+    const { criticality } = config;
     const mux = new FrameMux({ name, criticality });
     options.group.add(
       {
@@ -68,7 +67,7 @@ export class SharedWorker {
         criticality,
         maxFps: config.maxFps ?? null,
         maxAgeMs: config.maxAgeMs ?? null,
-        enabled: config.enabled !== false,
+        enabled: config.enabled,
         // Each incarnation reads a fresh reader of the mux (the slots from before are emptied).
         source: (workerId, subscribeOptions) => mux.reader(workerId, subscribeOptions),
       },

@@ -32,7 +32,6 @@ import { join } from 'node:path';
 import { resolveCamera } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import { DEFAULT_SHM_DIR } from '../shm/index.js';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -89,10 +88,10 @@ export class VisionSystem implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: VisionSystemOptions) {
-    this.#config = options.config ?? {};
-    this.#log = options.logger ?? createLogger({ level: this.#config.logLevel ?? 'info' });
+    this.#config = options.config;
+    this.#log = options.logger ?? createLogger({ level: this.#config.logLevel });
     this.#hub = new EventHub((error, event) => this.#log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.shmDir = this.#config.shmDir ?? DEFAULT_SHM_DIR;
+    this.shmDir = this.#config.shmDir;
     // Made by start() (mkdir fails on an existing path: nobody else's directory is ever used).
     this.#ownRuntimeDir = options.runtimeDir === undefined;
     this.#runtimeDir = options.runtimeDir ?? join(tmpdir(), `framesupplier-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -105,7 +104,7 @@ export class VisionSystem implements AsyncDisposable {
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
     const healthIntervalMs = options.modelHealthIntervalMs;
-    for (const [name, config] of Object.entries(this.#config.models ?? {})) {
+    for (const [name, config] of Object.entries(this.#config.models)) {
       this.#models.set(
         name,
         new ModelService({
@@ -150,10 +149,10 @@ export class VisionSystem implements AsyncDisposable {
         mkdirSync(this.shmDir, { recursive: true, mode: 0o700 });
         this.#ownShmDir = true;
       }
-      for (const [id, config] of Object.entries(this.#config.cameras ?? {})) {
+      for (const [id, config] of Object.entries(this.#config.cameras)) {
         if (!this.#cameras.has(id)) this.#cameras.set(id, await this.#createCamera(id, config));
       }
-      for (const [name, config] of Object.entries(this.#config.shared ?? {})) {
+      for (const [name, config] of Object.entries(this.#config.shared)) {
         this.#shared.set(
           name,
           await SharedWorker.create({ name, config, models: this.#models, shmDir: this.shmDir, log: this.#log.child({ shared: name }), group: this.#sharedWorkers }),
@@ -199,22 +198,26 @@ export class VisionSystem implements AsyncDisposable {
     return this.close();
   }
 
-  /** Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it). */
-  addCamera(id: string, config: CameraConfig): Promise<void> {
+  /**
+   * Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it).
+   * `entry` is a camera as a config file's `cameras.<id>` would have it (a resolved CameraConfig is one
+   * too): unknown until src/config's schema has checked it (ERR_CONFIG) and resolved it.
+   */
+  addCamera(id: string, entry: unknown): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; replaceCamera() changes it`);
-      const camera = await this.#createCamera(id, resolveCamera(id, config, { defaults: this.#config.defaults, models: this.#config.models ?? {} }));
+      const camera = await this.#createCamera(id, resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models }));
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);
       this.#changed('camera-added', id);
     });
   }
 
-  /** Replaces a camera's config: the new camera is checked first, then the old one stops and the new one starts. */
-  replaceCamera(id: string, config: CameraConfig): Promise<void> {
+  /** Replaces a camera's config (an entry as for addCamera): the new camera is checked first, then the old one stops and the new one starts. */
+  replaceCamera(id: string, entry: unknown): Promise<void> {
     return this.#exclusive(async () => {
       const old = this.#camera(id);
-      const camera = await this.#createCamera(id, resolveCamera(id, config, { defaults: this.#config.defaults, models: this.#config.models ?? {} }));
+      const camera = await this.#createCamera(id, resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models }));
       await this.#stopCamera(old);
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);

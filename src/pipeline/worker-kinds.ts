@@ -3,14 +3,15 @@
  * model server), `command` (a subprocess in any language, argv, no shell),
  * `module` (a JavaScript handler, in-process or in a worker thread).
  *
- * Contract: buildWorkerKind() checks the entry (exactly one of model, command,
- * module; options only where they apply; a model that is configured) and
+ * Contract: the entry is a resolved config's (src/config's schema has checked
+ * its shape: exactly one kind, options only where they apply). buildWorkerKind()
+ * checks what the schema cannot know (the model is one the system runs) and
  * loads an in-process module at once, so a bad worker is refused by
  * addCamera() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
  * crash-looping later.
  */
 import { modelClientWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
-import type { WorkerConfig } from './config-types.js';
+import type { SharedWorkerConfig, WorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { ModelService } from './model-service.js';
 import { loadModuleHandler } from './module-handler.js';
@@ -36,18 +37,12 @@ export interface WorkerKindDeps {
  * `where` names the worker in messages ("camera entrance, worker people");
  * `workerId` is the id the worker is known by in its own protocol (hello, handler context).
  */
-export async function buildWorkerKind(where: string, workerId: string, config: Omit<WorkerConfig, 'id'>, deps: WorkerKindDeps): Promise<BuiltWorkerKind> {
-  const invalid = (why: string): PipelineError => new PipelineError('ERR_INVALID_CONFIG', `${where}: ${why}`);
-  const given = (['model', 'command', 'module'] as const).filter((k) => config[k] !== undefined && config[k] !== null);
-  if (given.length !== 1) throw invalid(`needs exactly one of model, command, module (got ${given.length === 0 ? 'none' : given.join(', ')})`);
-  if (config.thread === true && config.module === undefined) throw invalid('thread: true applies to module workers only');
-  if ((config.env !== undefined || config.transport !== undefined) && config.command === undefined) throw invalid('env and transport apply to command workers only');
-  if (config.maxFps != null && !(config.maxFps > 0 && Number.isFinite(config.maxFps))) throw invalid(`maxFps must be a positive number, got ${String(config.maxFps)}`);
-  if (config.maxAgeMs != null && !(config.maxAgeMs > 0 && Number.isFinite(config.maxAgeMs))) throw invalid(`maxAgeMs must be a positive number, got ${String(config.maxAgeMs)}`);
-
-  if (config.model !== undefined) {
+export async function buildWorkerKind(where: string, workerId: string, config: WorkerConfig | SharedWorkerConfig, deps: WorkerKindDeps): Promise<BuiltWorkerKind> {
+  if ('model' in config) {
     const model = deps.models.get(config.model);
-    if (model === undefined) throw invalid(`model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`);
+    if (model === undefined) {
+      throw new PipelineError('ERR_INVALID_CONFIG', `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`);
+    }
     return {
       name: 'model',
       model,
@@ -56,26 +51,20 @@ export async function buildWorkerKind(where: string, workerId: string, config: O
       kind: modelClientWorker({ socketPath: model.socketPath, modelId: model.modelId, shmDir: deps.shmDir, timeoutMs: model.timeoutMs, waitForServer: (signal) => model.serving(signal) }),
     };
   }
-  if (config.command !== undefined) {
-    const given: unknown = config.command;
-    if (!Array.isArray(given) || given.length === 0 || given.some((a) => typeof a !== 'string' || a.length === 0)) {
-      throw invalid('command must be a non-empty array of non-empty strings (argv; no shell)');
-    }
-    const argv = given as readonly string[];
-    if (config.transport !== undefined && config.transport !== 'pipe' && config.transport !== 'shm') throw invalid(`transport must be pipe or shm, got ${JSON.stringify(config.transport)}`);
+  if ('command' in config) {
+    const [command, ...args] = config.command;
     return {
       name: 'command',
       model: null,
       kind: subprocessWorker({
-        command: argv[0]!,
-        args: argv.slice(1),
+        command: command!,
+        args,
         shmDir: deps.shmDir,
         ...(config.env === undefined ? {} : { env: { ...process.env, ...config.env } }),
         ...(config.transport === undefined ? {} : { transports: [config.transport] }),
       }),
     };
   }
-  const spec = config.module!;
-  if (config.thread === true) return { name: 'module-thread', model: null, kind: moduleThreadWorker(spec, workerId) };
-  return { name: 'module', model: null, kind: moduleWorker(await loadModuleHandler(spec), workerId) };
+  if (config.thread) return { name: 'module-thread', model: null, kind: moduleThreadWorker(config.module, workerId) };
+  return { name: 'module', model: null, kind: moduleWorker(await loadModuleHandler(config.module), workerId) };
 }

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { mountTmpfs, type Tmpfs } from '../shm/fixtures.js';
-import { nextEvent, vtest } from './helpers.js';
+import { nextEvent, resolvedConfig, vtest } from './helpers.js';
 
 const PYTHON_WORKER = fileURLToPath(new URL('../../../examples/workers/brightness_worker.py', import.meta.url));
 
@@ -27,13 +27,13 @@ describe("a worker crash's code in the system's events and stats", { timeout: 60
     if (typeof mount === 'string') return t.skip(mount);
     const camera = `full-${process.pid}`;
     const system = new VisionSystem({
-      config: {
+      config: resolvedConfig({
         shmDir: mount.dir,
         cameras: {
           // 768×576 rgb24 frames: a store of two slots is 2.6 MB, on a 1 MB tmpfs.
           [camera]: { source: vtest(), capture: { output: { format: 'rgb24' }, loop: true }, workers: [{ id: 'brightness', command: ['/usr/bin/python3', PYTHON_WORKER], transport: 'shm', criticality: 'best-effort' }] },
         },
-      },
+      }),
       logger: createLogger({ level: 'silent' }),
     });
     try {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { VTEST } from '../helpers/media.js';
-import type { EventOf, SystemEventType, VisionSystem } from '../../src/pipeline/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { EventOf, ResolvedConfig, SystemEventType, VisionSystem } from '../../src/pipeline/index.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +30,15 @@ export async function smallH264Clip(): Promise<string> {
     renameSync(partial, path);
   }
   return path;
+}
+
+/**
+ * A config as a file would have it (JSON is YAML), validated and resolved by
+ * src/config: what a VisionSystem takes, defaults and all, so a test's
+ * config is the shape a real one has.
+ */
+export function resolvedConfig(file: unknown): ResolvedConfig {
+  return parseConfig(JSON.stringify(file), { env: {}, fileName: 'test config' });
 }
 
 /** The first event of this type that `match` accepts (registered now, so call it before causing the event). */

@@ -16,7 +16,7 @@ import { createMockHandler, ModelServer } from '../../src/models/index.js';
 import { ModelService } from '../../src/pipeline/model-service.js';
 import { VisionSystem, type ModelState, type ModelStateEvent } from '../../src/pipeline/index.js';
 import { workspace } from '../models/fixtures.js';
-import { alive, nextEvent, nextResults, vtest } from './helpers.js';
+import { alive, nextEvent, nextResults, resolvedConfig, vtest } from './helpers.js';
 
 /** A ModelService's state events, and a wait for the first one (from now) that a test expects. */
 class StateLog {
@@ -59,7 +59,8 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
     before(async () => {
       service = new ModelService({
         name: 'mock',
-        config: { handler: 'mock', restart: { initialMs: 50, maxMs: 200 } },
+        // Resolved, as src/config gives it: modelId is its key, timeoutMs the default.
+        config: { handler: 'mock', modelId: 'mock', timeoutMs: 5_000, restart: { initialMs: 50, maxMs: 200 } },
         runtimeDir: ws.dir,
         shmDir: ws.shmDir,
         log,
@@ -165,7 +166,7 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
     before(async () => {
       await serve();
       system = new VisionSystem({
-        config: {
+        config: resolvedConfig({
           shmDir,
           models: { ext: { socket }, mock: { handler: 'mock', restart: { initialMs: 50, maxMs: 200 } } },
           cameras: {
@@ -178,7 +179,7 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
               ],
             },
           },
-        },
+        }),
         logger: log,
         modelHealthIntervalMs: 200,
         drainTimeoutMs: 2_000,

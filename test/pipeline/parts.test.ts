@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createLogger } from '../../src/internal/logger.js';
-import { FrameMux, PipelineError, VisionSystem, type SystemEvent } from '../../src/pipeline/index.js';
+import { FrameMux, PipelineError, VisionSystem, type ResolvedConfig, type SystemEvent } from '../../src/pipeline/index.js';
 import { EventHub } from '../../src/pipeline/events.js';
 import { createHandler } from '../../src/cli/model-commands.js';
 import { configSchema } from '../../src/config/index.js';
@@ -22,7 +22,7 @@ import { modelServerArgs } from '../../src/pipeline/model-service.js';
 import { motion } from '../../src/pipeline/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
 import { ManualClock, rgbFrame } from '../supplier/helpers.js';
-import { nextEvent } from './helpers.js';
+import { nextEvent, resolvedConfig } from './helpers.js';
 
 /** One turn of the event loop: distribution, and the mux's reads of what was distributed, have run. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -211,10 +211,13 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   });
 
   it('model servers: config keys become the handler\'s flags; a key of another handler is refused', () => {
-    assert.deepEqual(modelServerArgs('people', { handler: 'person', threads: 2, minConfidence: 0.4 }, '/run/p.sock', 'people', '/dev/shm/x'), [
+    const resolved = { modelId: 'people', timeoutMs: 5_000, restart: { initialMs: 1_000, maxMs: 30_000 } };
+    assert.deepEqual(modelServerArgs('people', { handler: 'person', threads: 2, minConfidence: 0.4, ...resolved }, '/run/p.sock', 'people', '/dev/shm/x'), [
       'model-server', '--handler', 'person', '--socket', '/run/p.sock', '--model-id', 'people', '--shm-dir', '/dev/shm/x', '--threads', '2', '--min-confidence', '0.4',
     ]);
-    assert.throws(() => modelServerArgs('m', { handler: 'mock', threads: 2 }, '/s', 'm', '/d'), (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG');
+    // Not a Config (the schema refuses it): what a JS caller that bypassed src/config would pass.
+    const mockWithThreads = { handler: 'mock', threads: 2, ...resolved } as unknown as Parameters<typeof modelServerArgs>[1];
+    assert.throws(() => modelServerArgs('m', mockWithThreads, '/s', 'm', '/d'), (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG');
   });
 
   it('model servers: every option the config schema gives a handler reaches the model-server command, which takes it', () => {
@@ -251,7 +254,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
 
     it('start and close are idempotent, asyncDispose closes, calls after close are refused; a model it cannot run is refused at construction', async () => {
       const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
-      const system = new VisionSystem({ config: { shmDir }, logger: createLogger({ level: 'silent' }) });
+      const system = new VisionSystem({ config: resolvedConfig({ shmDir, cameras: {} }), logger: createLogger({ level: 'silent' }) });
       const states: string[] = [];
       system.on('system-state', (e) => states.push(e.state));
       await Promise.all([system.start(), system.start()]);
@@ -263,8 +266,10 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       assert.ok(!existsSync(system.runtimeDir) && !existsSync(shmDir), 'the directories it made are gone');
       await assert.rejects(system.start(), isCode('ERR_SYSTEM_CLOSED'));
       await assert.rejects(system.removeCamera('x'), isCode('ERR_SYSTEM_CLOSED'));
-      assert.throws(() => new VisionSystem({ config: { models: { m: { handler: 'mock', poseMaxPeople: 2 } } } }), isCode('ERR_INVALID_CONFIG'));
-      assert.throws(() => new VisionSystem({ config: { models: { m: {} } } }), isCode('ERR_INVALID_CONFIG'));
+      // Models src/config refuses, from a JS caller that bypassed it: the system refuses them too.
+      const withModels = (models: unknown): ResolvedConfig => ({ ...resolvedConfig({ cameras: {} }), models: models as ResolvedConfig['models'] });
+      assert.throws(() => new VisionSystem({ config: withModels({ m: { handler: 'mock', modelId: 'm', timeoutMs: 5_000, restart: {}, poseMaxPeople: 2 } }) }), isCode('ERR_INVALID_CONFIG'));
+      assert.throws(() => new VisionSystem({ config: withModels({ m: {} }) }), isCode('ERR_INVALID_CONFIG'));
     });
 
     it('a camera password reaches no log line, stats, event or error', async () => {
@@ -279,7 +284,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
       const source = `rtsp://viewer:s3cr3t-pw@127.0.0.1:${port}/stream1`;
       const system = new VisionSystem({
-        config: { shmDir, cameras: { [`door-${process.pid}`]: { source, capture: { connectTimeoutMs: 2_000, backoff: { initialMs: 100, maxMs: 200 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] } } },
+        config: resolvedConfig({ shmDir, cameras: { [`door-${process.pid}`]: { source, capture: { connectTimeoutMs: 2_000, backoff: { initialMs: 100, maxMs: 200 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] } } }),
         logger: createLogger({ level: 'trace', destination: log }),
       });
       const events: SystemEvent[] = [];

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nativeDecoderUnavailable } from '../../src/capture/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { attachResultsSink, VisionSystem, type CameraConfig, type EventOf, type SystemEvent, type SystemEventType } from '../../src/pipeline/index.js';
+import { attachResultsSink, VisionSystem, type EventOf, type SystemEvent, type SystemEventType } from '../../src/pipeline/index.js';
 import type { WorkerResult } from '../../src/workers/index.js';
-import { nextEvent, nextResults, vtest } from './helpers.js';
+import { nextEvent, nextResults, resolvedConfig, vtest } from './helpers.js';
 
 const id = (name: string): string => `${name}-${process.pid}`;
 const A = id('a');
@@ -28,7 +28,8 @@ const LOG = join(tmpdir(), `framesupplier-system-api-test-${process.pid}.log`);
 const NATIVE_BUILT = nativeDecoderUnavailable() === null;
 
 const capture = { output: { format: 'gray' as const, width: 160, fps: 5 }, loop: true };
-const motion = (workerId = 'motion'): CameraConfig['workers'] => [{ id: workerId, module: 'builtin:motion' }];
+/** A camera's workers as a config file has them. */
+const motion = (workerId = 'motion') => [{ id: workerId, module: 'builtin:motion' }];
 
 /** The log's JSON lines. */
 function logLines(): Record<string, unknown>[] {
@@ -62,7 +63,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
 
   before(async () => {
     system = new VisionSystem({
-      config: {
+      config: resolvedConfig({
         shmDir: SHM_DIR,
         cameras: {
           [A]: { source: vtest(), capture, workers: motion() },
@@ -71,7 +72,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
           [PATTERN]: { source: 'lavfi:testsrc2=size=320x240:rate=10', capture, workers: motion() },
         },
         shared: { mix: { module: 'builtin:motion', cameras: [A, B] } },
-      },
+      }),
       logger: createLogger({ level: 'info', destination: LOG }),
       drainTimeoutMs: 2_000,
     });

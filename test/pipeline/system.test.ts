@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem, type CameraConfig, type EventOf, type ResolvedConfig, type SystemEvent } from '../../src/pipeline/index.js';
+import { VisionSystem, type EventOf, type SystemEvent } from '../../src/pipeline/index.js';
 import { FrameSupplierError } from '../../src/supplier/index.js';
 import { RtspServer } from '../capture/fixtures.js';
-import { alive, commandLine, descendants, eventually, nextEvent, nextResults, smallH264Clip, vtest } from './helpers.js';
+import { alive, commandLine, descendants, eventually, nextEvent, nextResults, resolvedConfig, smallH264Clip, vtest } from './helpers.js';
 
 const PYTHON_WORKER = fileURLToPath(new URL('../../../examples/workers/brightness_worker.py', import.meta.url));
 const id = (name: string): string => `${name}-${process.pid}`;
@@ -30,7 +30,8 @@ const isCode = (code: string) => (error: unknown): boolean => error instanceof F
 describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
   let server: RtspServer;
   let system: VisionSystem;
-  let fbConfig: CameraConfig;
+  /** A camera entry as a config file (or a program calling addCamera) has it. */
+  let fbConfig: object;
   const events: SystemEvent[] = [];
   const seqs = new Map<string, number[]>();
 
@@ -39,7 +40,7 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     server = await new RtspServer(clip).start();
     const capture = { output: { format: 'rgb24' as const, width: 320 }, loop: true, backoff: { initialMs: 200, maxMs: 1_000 } };
     fbConfig = { source: clip, capture: { ...capture, output: { format: 'rgb24', width: 192, fps: 5 } }, workers: [{ id: 'people', model: 'mock', maxFps: 4 }] };
-    const config: ResolvedConfig = {
+    const config = resolvedConfig({
       shmDir: SHM_DIR,
       models: { mock: { handler: 'mock' } },
       cameras: {
@@ -56,7 +57,7 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
         [RT]: { source: server.url, capture: { ...capture, stallTimeoutMs: 3_000, connectTimeoutMs: 5_000 }, workers: [{ id: 'people', model: 'mock', criticality: 'high' }] },
       },
       shared: { vlm: { module: 'builtin:motion', cameras: [FA, RT], maxFps: 6, criticality: 'best-effort' } },
-    };
+    });
     system = new VisionSystem({ config, logger: createLogger({ level: 'debug', destination: LOG }), drainTimeoutMs: 3_000, modelHealthIntervalMs: 1_000 });
     system.on('*', (e) => {
       events.push(e);
@@ -178,7 +179,7 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     await assert.rejects(system.addCamera(FA, fbConfig), isCode('ERR_DUPLICATE_CAMERA'));
     // A camera from a program is checked by the config file's schema: every problem, with its path.
     await assert.rejects(system.addCamera(id('bad'), { source: vtest(), workers: [{ id: 'x', model: 'yolo' }] }), isCode('ERR_CONFIG'));
-    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] } as never), (error: { code?: string; issues?: { path: string }[] }) => {
+    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] }), (error: { code?: string; issues?: { path: string }[] }) => {
       assert.equal(error.code, 'ERR_CONFIG');
       assert.deepEqual(error.issues?.map((i) => i.path).sort(), [`cameras.${id('bad')}.captur`, `cameras.${id('bad')}.workers[0].criticality`]);
       return true;
