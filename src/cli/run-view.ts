@@ -47,10 +47,12 @@ export function summarize(output: unknown): string {
       list.push(typeof d.confidence === 'number' ? d.confidence : Number.NaN);
       byClass.set(name, list);
     }
-    // "person ×3 (0.91 0.84 0.52)": how many of each class, most confident first.
-    return [...byClass]
+    // "person ×3 (0.91 0.84 0.52), 3 poses": how many of each class, most confident first, and the poses among them.
+    const poses = detections.filter((d) => Array.isArray((d as { keypoints?: unknown }).keypoints)).length;
+    const classes = [...byClass]
       .map(([name, confidences]) => `${name} ×${confidences.length} (${confidences.sort((a, b) => b - a).map((c) => c.toFixed(2)).join(' ')})`)
       .join(', ');
+    return poses === 0 ? classes : `${classes}, ${poses} pose${poses === 1 ? '' : 's'}`;
   }
   const parts: string[] = [];
   for (const [key, value] of Object.entries(output)) {

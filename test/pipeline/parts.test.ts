@@ -246,6 +246,8 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   it('the view summarizes detections as class, count and confidences', () => {
     assert.equal(summarize({ detections: [{ class_name: 'person', confidence: 0.5 }, { class_name: 'person', confidence: 0.91 }] }), 'person ×2 (0.91 0.50)');
     assert.equal(summarize({ detections: [], error: { code: 'ERR_TIMEOUT' } }), 'error ERR_TIMEOUT');
+    const keypoints = Array.from({ length: 17 }, () => [0.5, 0.5, 0.9]);
+    assert.equal(summarize({ detections: [{ class_name: 'person', confidence: 0.7, keypoints }, { class_name: 'person', confidence: 0.6 }] }), 'person ×2 (0.70 0.60), 1 pose');
     assert.equal(summarize({ brightness: 118.25, motion: 0.0123 }), 'brightness 118.250  motion 0.012');
   });
 

@@ -131,7 +131,8 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
 
   it('without a config file it runs the built-in example: people found in vtest.avi by the real person model', async () => {
     const run = start([]);
-    const line = await until(run, /result street\/people #\d+: person ×\d+ \(0\.\d\d/);
+    // People with their poses (MoveNet's 17 keypoints), from the one shared model server.
+    const line = await until(run, /result street\/people #\d+: person ×\d+ \(0\.\d\d[^)]*\), \d+ poses?/);
     const confidences = /\(([\d. ]+)\)/.exec(line)![1]!.split(' ').map(Number);
     assert.ok(confidences.every((c) => c >= 0.4 && c <= 1), line);
     await until(run, /result street-mirror\/people #\d+: person ×/);
