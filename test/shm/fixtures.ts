@@ -28,7 +28,12 @@ export function mountTmpfs(size: string): Tmpfs | string {
   return {
     dir,
     unmount: () => {
-      execFileSync('umount', [dir], { stdio: 'pipe' });
+      try {
+        execFileSync('umount', [dir], { stdio: 'pipe' });
+      } catch {
+        // Busy (a child still holding a file there is ending): detach it now, the kernel frees it when the last holder goes.
+        execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
