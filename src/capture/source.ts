@@ -11,6 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CaptureError } from './errors.js';
+import { MAX_FRAME_DIMENSION } from '../supplier/frame.js';
 import { maskCredentials } from '../internal/redact.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
@@ -107,13 +108,13 @@ function validCrop(crop: unknown): CropRect | undefined {
   const c = crop as Record<string, unknown>;
   const even = (key: string, min: number): number => {
     const v = c[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 16384 || v % 2 !== 0) {
-      throw invalid(`output.crop.${key} must be an even integer from ${min} to 16384, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_FRAME_DIMENSION || v % 2 !== 0) {
+      throw invalid(`output.crop.${key} must be an even integer from ${min} to ${MAX_FRAME_DIMENSION}, got ${JSON.stringify(v)}`);
     }
     return v;
   };
   const rect = { x: even('x', 0), y: even('y', 0), width: even('width', 2), height: even('height', 2) };
-  if (rect.x + rect.width > 16384 || rect.y + rect.height > 16384) throw invalid('output.crop reaches past 16384 pixels');
+  if (rect.x + rect.width > MAX_FRAME_DIMENSION || rect.y + rect.height > MAX_FRAME_DIMENSION) throw invalid(`output.crop reaches past ${MAX_FRAME_DIMENSION} pixels`);
   return rect;
 }
 
@@ -160,8 +161,8 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
     throw invalid(`output.format must be one of ${OUTPUT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   }
-  const width = optionalPositiveInt('output.width', out.width, 16384);
-  const height = optionalPositiveInt('output.height', out.height, 16384);
+  const width = optionalPositiveInt('output.width', out.width, MAX_FRAME_DIMENSION);
+  const height = optionalPositiveInt('output.height', out.height, MAX_FRAME_DIMENSION);
   const jpegQuality = out.jpegQuality ?? 5;
   if (!Number.isInteger(jpegQuality) || jpegQuality < 2 || jpegQuality > 31) {
     throw invalid(`output.jpegQuality must be an integer from 2 to 31, got ${String(jpegQuality)}`);

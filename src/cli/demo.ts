@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { findSampleMedia, StreamCapture, type CaptureStats } from '../capture/index.js';
-import { delay } from '../internal/abort.js';
+import { delay, MAX_TIMER_MS } from '../internal/abort.js';
 import {
   FramePool,
   FrameSupplier,
@@ -134,7 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   const running = () => !stop.signal.aborted && (options.durationS === 0 || performance.now() - started < options.durationS * 1000);
   if (capture !== null) {
     capture.start();
-    await delay(options.durationS === 0 ? 2 ** 31 - 1 : options.durationS * 1000, stop.signal);
+    await delay(options.durationS === 0 ? MAX_TIMER_MS : options.durationS * 1000, stop.signal);
   } else {
     // The synthetic camera: a moving gradient, paced against the clock, in reused shared memory.
     const frameBytes = width * height * 3;

@@ -5,7 +5,7 @@
  * and exits 2. Errors a user can provoke carry the project's codes
  * (docs/errors.md); one without a code is a bug, printed as ERR_UNEXPECTED.
  */
-import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
+import { FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { configCommand } from './config-commands.js';
 import { int, parseFlags } from './args.js';
 import { runDemo } from './demo.js';
@@ -69,8 +69,8 @@ async function main(argv: string[]): Promise<number> {
         ...(values.source === undefined ? {} : { source: values.source }),
         fps: int('fps', values.fps, { max: 1000, fallback: values.source === undefined ? 10 : 30 }),
         durationS: int('duration', values.duration, { min: 0, fallback: 0 }),
-        width: int('width', values.width, { max: 16384, fallback: 640 }),
-        height: int('height', values.height, { max: 16384, fallback: 360 }),
+        width: int('width', values.width, { max: MAX_FRAME_DIMENSION, fallback: 640 }),
+        height: int('height', values.height, { max: MAX_FRAME_DIMENSION, fallback: 360 }),
         out: process.stdout,
         signal: controller.signal,
       });

@@ -13,14 +13,10 @@
  */
 import { FRAME_FORMATS, IpcError, ModelClient, type FrameFormat } from '../ipc/index.js';
 import { createMockHandler, createOnnxHandler, createPersonHandler, MODEL_SERVER_DEFAULTS, ModelServer, type InferenceHandler } from '../models/index.js';
-import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, type PixelFormat } from '../supplier/index.js';
+import { MAX_TIMER_MS } from '../internal/abort.js';
+import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { int, parseFlags, readInput, required } from './args.js';
-
-/** The wire protocol's frame size limit (docs/protocol.md): 1–16384 pixels a side. */
-const MAX_SIDE = 16384;
-/** The longest a Node timer can wait, ms. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
@@ -108,7 +104,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
   const flags = values as Record<string, string | undefined>;
   const limits: Partial<Record<keyof typeof MODEL_SERVER_DEFAULTS, number>> = {};
   for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
-    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMEOUT_MS } : {});
+    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMER_MS } : {});
   }
   const handler = createHandler(required('handler', values.handler), values);
   const server = new ModelServer({
@@ -145,8 +141,8 @@ export async function shmCommand(args: string[]): Promise<number> {
     slots: { type: 'string' },
   });
   const camera = required('camera', values.camera);
-  const width = int('width', values.width, { max: MAX_SIDE });
-  const height = int('height', values.height, { max: MAX_SIDE });
+  const width = int('width', values.width, { max: MAX_FRAME_DIMENSION });
+  const height = int('height', values.height, { max: MAX_FRAME_DIMENSION });
   const format = frameFormat(values.format);
   const slots = int('slots', values.slots, { max: 1024, fallback: 8 });
   const data = readInput('input', values.input);
@@ -196,8 +192,8 @@ export async function inferCommand(args: string[]): Promise<number> {
       frame_reference: required('frame-reference', values['frame-reference']),
       frame_metadata: {
         frame_id: int('frame-id', values['frame-id'], { min: 0 }),
-        width: int('width', values.width, { max: MAX_SIDE }),
-        height: int('height', values.height, { max: MAX_SIDE }),
+        width: int('width', values.width, { max: MAX_FRAME_DIMENSION }),
+        height: int('height', values.height, { max: MAX_FRAME_DIMENSION }),
         format: frameFormat(values.format),
       },
     };
@@ -205,7 +201,7 @@ export async function inferCommand(args: string[]): Promise<number> {
   const client = new ModelClient({
     socketPath: required('socket', values.socket),
     mode: 'per-request',
-    timeoutMs: int('timeout-ms', values['timeout-ms'], { max: MAX_TIMEOUT_MS, fallback: 10_000 }),
+    timeoutMs: int('timeout-ms', values['timeout-ms'], { max: MAX_TIMER_MS, fallback: 10_000 }),
   });
   try {
     const response = await client.request({

@@ -17,7 +17,8 @@
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { OUTPUT_FORMATS } from '../capture/source.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
-import { CRITICALITIES } from '../supplier/index.js';
+import { LOG_LEVELS } from '../internal/logger.js';
+import { CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 
 /** A human phrase for a pattern or a map's keys: "1–64 characters of A–Z a–z 0–9 _ -". */
 export const HINT = Symbol('config.hint');
@@ -83,7 +84,7 @@ const ms = (description: string, defaultMs?: number) =>
 const fraction = (description: string) => Type.Number({ minimum: 0, maximum: 1, description });
 const closed = { additionalProperties: false } as const;
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export { LOG_LEVELS };
 export const DECODERS = ['auto', 'native', 'ffmpeg'] as const;
 export const HANDLERS = ['person', 'onnx', 'mock'] as const;
 /** Modules shipped with framesupplier, named `builtin:NAME` in a worker's `module`. */
@@ -94,10 +95,10 @@ export const BUILTIN_MODULES = ['motion'] as const;
 const Crop = annotate(
   Type.Object(
     {
-      x: int(0, 16384, { description: 'Left edge, in pixels of the source.' }),
-      y: int(0, 16384, { description: 'Top edge, in pixels of the source.' }),
-      width: int(1, 16384, { description: 'Width, in pixels of the source.' }),
-      height: int(1, 16384, { description: 'Height, in pixels of the source.' }),
+      x: int(0, MAX_FRAME_DIMENSION, { description: 'Left edge, in pixels of the source.' }),
+      y: int(0, MAX_FRAME_DIMENSION, { description: 'Top edge, in pixels of the source.' }),
+      width: int(1, MAX_FRAME_DIMENSION, { description: 'Width, in pixels of the source.' }),
+      height: int(1, MAX_FRAME_DIMENSION, { description: 'Height, in pixels of the source.' }),
     },
     { ...closed, description: 'Cut this rectangle out of the source before scaling. One value: a camera\'s crop replaces the default\'s whole.' },
   ),
@@ -107,8 +108,8 @@ const Crop = annotate(
 const CaptureOutput = Type.Object(
   {
     format: StringEnum(OUTPUT_FORMATS, { default: 'rgb24', description: 'Pixel format of the frames, or jpeg.' }),
-    width: Type.Optional(int(1, 16384, { description: 'Scale to this width; alone, the height keeps the aspect ratio. Default: the source\'s.' })),
-    height: Type.Optional(int(1, 16384, { description: 'Scale to this height; alone, the width keeps the aspect ratio. Default: the source\'s.' })),
+    width: Type.Optional(int(1, MAX_FRAME_DIMENSION, { description: 'Scale to this width; alone, the height keeps the aspect ratio. Default: the source\'s.' })),
+    height: Type.Optional(int(1, MAX_FRAME_DIMENSION, { description: 'Scale to this height; alone, the width keeps the aspect ratio. Default: the source\'s.' })),
     fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Decimate to at most this many frames per second. Default: the source\'s rate.' })),
     crop: Type.Optional(Crop),
     hflip: Type.Boolean({ default: false, description: 'Mirror the picture left to right.' }),

@@ -1,4 +1,7 @@
-/** Small cancellation helpers shared by the pipeline and the CLI. */
+/** Small cancellation and timer helpers, shared by every part (they depend on nothing). */
+
+/** The longest a Node timer can wait, ms: a longer one fires after 1 ms, so limits above it are refused. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Waits ms; resolves true when the time is up, false at once if the signal aborts first (or already has). */
 export function delay(ms: number, signal?: AbortSignal): Promise<boolean> {

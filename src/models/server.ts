@@ -41,7 +41,7 @@ import {
   type IpcErrorCode,
   type PongResponse,
 } from '../ipc/index.js';
-import { abortable } from '../internal/abort.js';
+import { abortable, MAX_TIMER_MS } from '../internal/abort.js';
 import { DEFAULT_SHM_DIR, readFrame } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
@@ -97,7 +97,6 @@ export const MODEL_SERVER_DEFAULTS = {
 
 type Limit = keyof typeof MODEL_SERVER_DEFAULTS;
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ModelServerStats {
   readonly connections: number;
