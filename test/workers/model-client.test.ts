@@ -49,6 +49,9 @@ async function scriptedServer(socket: string, answers: ({ code: string; message:
   return server;
 }
 
+/** The waiting worker's idle threshold, ms. */
+const IDLE_MS = 1_000;
+
 describe('model-client workers', { timeout: 120_000 }, () => {
   it('an error answer about one frame (ERR_SCHEMA, a code it does not know) is a result with error; the worker goes on, never restarted', async () => {
     const socket = join(ws.dir, `scripted-${process.pid}.sock`);
@@ -160,25 +163,37 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       supervisor.add({
         id: 'waits',
         criticality: 'critical',
-        idleThresholdMs: 50,
+        // Long enough that a busy machine never makes a worker between two frames look hung, and every
+        // wait below is made longer than it: a wait taken for a hang would end the worker `failed`.
+        idleThresholdMs: IDLE_MS,
         restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 }, // any crash or hang would fail it
         kind: modelClientWorker({ socketPath: socket, modelId: 'mock', shmDir: ws.shmDir, waitForServer }),
       });
+      // A crash or a hang fails the test at once with its reason, instead of leaving it waiting for results.
+      const failed = nextEvent<{ lastExit: { reason: string; message: string } }>(supervisor, 'failed').then((e) => {
+        throw new Error(`the worker failed: ${e.lastExit.reason}: ${e.lastExit.message}`);
+      });
+      failed.catch(() => undefined);
+      const orFail = <T>(p: Promise<T>): Promise<T> => Promise.race([p, failed]);
+      /** Frames keep coming for longer than the idle threshold while the server is away: the condition under test. */
+      const outlastIdle = (): Promise<void> => publishUntil(supplier, new Promise<void>((r) => setTimeout(r, 2 * IDLE_MS)), nv12);
       supervisor.start();
       const before = supervisor.stats()[0]!;
       assert.deepEqual([before.state, before.waitingFor, before.subscription], ['starting', `model server ${socket} (mock)`, null], 'waits before it subscribes');
       await server.start();
+      await orFail(outlastIdle());
       up.resolve();
-      const first = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), nv12);
+      const first = await orFail(publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), nv12));
       const subscribedAt = supervisor.stats()[0]!.subscription!.subscribedAt;
       up = deferred<void>();
       await server.kill('SIGKILL');
-      assert.match(await publishUntil(supplier, wentAway.promise, nv12), /ERR_CONNECTION_LOST|ERR_SERVER_UNAVAILABLE/);
+      assert.match(await orFail(publishUntil(supplier, wentAway.promise, nv12)), /ERR_CONNECTION_LOST|ERR_SERVER_UNAVAILABLE/);
       const waiting = supervisor.stats()[0]!;
       assert.deepEqual([waiting.state, waiting.waitingFor !== null], ['running', true]);
       await server.start();
+      await orFail(outlastIdle());
       up.resolve();
-      const resumed = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > first.seq), nv12);
+      const resumed = await orFail(publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > first.seq), nv12));
       assert.equal((resumed.output as ModelOutput).error, undefined);
       const after = supervisor.stats()[0]!;
       assert.deepEqual([after.state, after.restarts, after.waitingFor, after.subscription!.subscribedAt], ['running', 0, null, subscribedAt], 'the same subscription');
