@@ -2,7 +2,8 @@
 # Installs what framesupplier needs and builds it. Idempotent and quiet when
 # nothing changed; npm start / test / bench run it first.
 #   setup.sh run    ffmpeg, sample media (Debian's opencv-doc: vtest.avi), npm deps, build
-#   setup.sh test   ffmpeg, the tests' clip (opencv-doc: vtest.avi), the RTSP test server (GStreamer + python3-gi), npm deps, build
+#   setup.sh test   ffmpeg, the tests' clip (opencv-doc: vtest.avi), the RTSP test server (GStreamer + python3-gi),
+#                   mosquitto, promtool (prometheus), nats-server, chromium, npm deps, build
 #   setup.sh bench  ffmpeg, npm deps, build
 # Runs on a fresh Debian machine as root (or with sudo); needs Node.js 20+ and npm.
 set -euo pipefail
@@ -77,6 +78,9 @@ case "$mode" in
     # python3-gi + GStreamer: the capture tests' RTSP server; python3-msgpack: the example Python worker.
     apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
       gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-msgpack
+    # The real peers the tests start on loopback: an MQTT broker (and its clients), Prometheus'
+    # promtool, a NATS server, and a browser for the dashboard (driven by playwright-core).
+    apt_install mosquitto mosquitto-clients prometheus nats-server chromium
     ;;
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;
@@ -93,7 +97,15 @@ fi
 # The native decoder: rebuilt when its source is newer than the module. Node's headers come
 # from Debian's nodejs (/usr/include/node) when present, else node-gyp fetches them.
 addon=native/build/Release/framesupplier_decoder.node
-if [ ! -f "$addon" ] || [ native/decoder.c -nt "$addon" ] || [ native/binding.gyp -nt "$addon" ]; then
+native_stale() {
+  [ ! -f "$addon" ] && return 0
+  local f
+  for f in native/*.c native/*.h native/binding.gyp; do
+    [ -e "$f" ] && [ "$f" -nt "$addon" ] && return 0
+  done
+  return 1
+}
+if native_stale; then
   say "building the native decoder (node-gyp)"
   nodedir=()
   [ -f /usr/include/node/node_api.h ] && nodedir=(--nodedir=/usr)
