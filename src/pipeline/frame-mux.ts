@@ -24,6 +24,7 @@
  */
 import { pending, type Pending } from '../internal/pending.js';
 import {
+  FrameAgeRecorder,
   framesUntilEnd,
   InvalidArgumentError,
   RateWindow,
@@ -267,6 +268,7 @@ export class MuxReader implements FrameSource {
   #lastConsumedSeq: number | null = null;
   #lastConsumedMono: number | null = null;
   #lastFrameAgeMs: number | null = null;
+  readonly #ages = new FrameAgeRecorder();
 
   /** @internal Made by FrameMux.reader(). */
   constructor(mux: FrameMux, workerId: string, options: SubscribeOptions, clock: SupplierClock) {
@@ -323,6 +325,7 @@ export class MuxReader implements FrameSource {
           this.#lastConsumedSeq = held.frame.seq;
           this.#lastConsumedMono = now;
           this.#lastFrameAgeMs = now - held.frame.captureTime;
+          this.#ages.record(this.#lastFrameAgeMs);
           this.#rate.record(now);
           if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
           return held.frame;
@@ -381,6 +384,7 @@ export class MuxReader implements FrameSource {
       lastConsumedSeq: this.#lastConsumedSeq,
       lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
       lastFrameAgeMs: this.#lastFrameAgeMs,
+      frameAge: this.#ages.snapshot(),
       fps: this.#rate.rate(now),
       waiting: this.#reading,
       idle: !this.#reading && !this.#closed && now - this.#lastReadCallAt > this.idleThresholdMs,

@@ -26,6 +26,8 @@ export type {
 } from './events.js';
 export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
+export type { WorkerTotals } from '../workers/index.js';
+export type { FrameAgeHistogram } from '../supplier/index.js';
 export type { SharedWorkerStats } from './shared-worker.js';
 export type { ModelStats } from './model-service.js';
 export type { MuxCameraFigures } from './frame-mux.js';

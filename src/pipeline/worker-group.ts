@@ -18,7 +18,7 @@
  *   is left is aborted.
  */
 import type { Logger } from '../internal/logger.js';
-import { WorkerSupervisor, type DropAlert, type LastExit, type WorkerResult, type WorkerSpec, type WorkerState } from '../workers/index.js';
+import { EMPTY_WORKER_TOTALS, WorkerSupervisor, type DropAlert, type LastExit, type WorkerResult, type WorkerSpec, type WorkerState, type WorkerTotals } from '../workers/index.js';
 import type { FrameSupplier } from '../supplier/index.js';
 import type { Criticality } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -55,6 +55,8 @@ export interface WorkerFigures {
   readonly pending: number;
   readonly fps: number;
   readonly lastFrameAgeMs: number | null;
+  /** Over the worker's life (every incarnation): delivered, drops, gated, stale skips and the frame-age histogram; they never go down. */
+  readonly totals: WorkerTotals;
 }
 
 /** One worker of the group, as built from its config. */
@@ -195,6 +197,7 @@ export class WorkerGroup {
       pending: f?.pending ?? 0,
       fps: f?.fps ?? 0,
       lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
+      totals: s?.totals ?? EMPTY_WORKER_TOTALS,
     };
   }
 

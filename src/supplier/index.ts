@@ -35,6 +35,7 @@ export {
 export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats } from './frame-pool.js';
 export { monotonicNow, systemClock, type SupplierClock } from './clock.js';
 export { RateWindow } from './rate-window.js';
+export { FrameAgeRecorder, addFrameAges, EMPTY_FRAME_AGE, FRAME_AGE_BOUNDS_MS, type FrameAgeHistogram } from './frame-age.js';
 export {
   FrameSupplierError,
   InvalidFrameError,

@@ -30,6 +30,7 @@
 import { pending, type Pending } from '../internal/pending.js';
 import { systemClock, type SupplierClock } from './clock.js';
 import { InvalidArgumentError, ReadInProgressError, SubscriptionClosedError } from './errors.js';
+import { FrameAgeRecorder, type FrameAgeHistogram } from './frame-age.js';
 import type { Frame } from './frame.js';
 import { holdPayload, releasePayload } from './frame-pool.js';
 import { RateWindow } from './rate-window.js';
@@ -73,6 +74,8 @@ export interface WorkerStats {
   readonly lastConsumedAt: number | null;
   /** Age (read time − capture time, ms) of the last delivered frame. */
   readonly lastFrameAgeMs: number | null;
+  /** Ages of every delivered frame, as a histogram (frame-age.ts). */
+  readonly frameAge: FrameAgeHistogram;
   /** Deliveries per second over the supplier's fps window. */
   readonly fps: number;
   /** True while a read() is pending (the worker is ready and waits for a frame, or for its maxFps slot). */
@@ -155,6 +158,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
   /** Monotonic; turned into wall-clock time only when stats are read. */
   #lastConsumedMono: number | null = null;
   #lastFrameAgeMs: number | null = null;
+  readonly #ages = new FrameAgeRecorder();
   #lastReadCallAt: number;
 
   /** @internal Created by FrameSupplier.subscribe(). */
@@ -344,6 +348,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
       lastConsumedSeq: this.#lastConsumedSeq,
       lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
       lastFrameAgeMs: this.#lastFrameAgeMs,
+      frameAge: this.#ages.snapshot(),
       fps: this.#rate.rate(now),
       waiting,
       idle: !waiting && closedAt === null && now - this.#lastReadCallAt > this.idleThresholdMs,
@@ -422,6 +427,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.#lastConsumedSeq = frame.seq;
     this.#lastConsumedMono = now;
     this.#lastFrameAgeMs = now - frame.captureTime;
+    this.#ages.record(this.#lastFrameAgeMs);
     this.#rate.record(now);
     if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
   }

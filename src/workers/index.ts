@@ -11,10 +11,12 @@ export {
   type WorkerResult,
   type ResultsSink,
   type SupervisedWorkerStats,
+  type WorkerTotals,
   type LastExit,
   type DropAlert,
   type CloseOptions,
   MIN_RESTART_DELAY_MS,
+  EMPTY_WORKER_TOTALS,
 } from './supervisor.js';
 export { inProcessWorker, threadWorker, WorkerExit, type WorkerKind, type WorkerContext, type ExitReason, type ThreadWorkerMessage } from './kinds.js';
 export { DEFAULT_RESTART_POLICIES, DEFAULT_DROP_THRESHOLDS, type RestartPolicy } from './policy.js';

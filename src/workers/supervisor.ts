@@ -31,13 +31,16 @@
 import { EventEmitter } from 'node:events';
 import { delay } from '../internal/abort.js';
 import {
+  addFrameAges,
   DuplicateWorkerError,
+  EMPTY_FRAME_AGE,
   InvalidArgumentError,
   InvalidWorkerIdError,
   monotonicNow,
   SupplierStoppedError,
   type Criticality,
   type Frame,
+  type FrameAgeHistogram,
   type FrameSource,
   type FrameSupplier,
   type SubscribeOptions,
@@ -119,6 +122,30 @@ export interface SupervisedWorkerStats {
   readonly waitingFor: string | null;
   /** The current subscription's figures (null between incarnations). */
   readonly subscription: WorkerStats | null;
+  /** Over every incarnation, the current one included: counts that never go down (for metrics). */
+  readonly totals: WorkerTotals;
+}
+
+/** A worker's frames over its life. */
+export interface WorkerTotals {
+  readonly delivered: number;
+  readonly drops: number;
+  readonly gated: number;
+  readonly staleSkips: number;
+  readonly frameAge: FrameAgeHistogram;
+}
+
+/** A worker that has read nothing yet. */
+export const EMPTY_WORKER_TOTALS: WorkerTotals = { delivered: 0, drops: 0, gated: 0, staleSkips: 0, frameAge: EMPTY_FRAME_AGE };
+
+function addTotals(a: WorkerTotals, b: WorkerStats | WorkerTotals): WorkerTotals {
+  return {
+    delivered: a.delivered + b.delivered,
+    drops: a.drops + b.drops,
+    gated: a.gated + b.gated,
+    staleSkips: a.staleSkips + b.staleSkips,
+    frameAge: addFrameAges(a.frameAge, b.frameAge),
+  };
 }
 
 export interface DropAlert {
@@ -173,6 +200,8 @@ interface Supervised {
   budgetUsed: number;
   lastExit: LastExit | null;
   source: FrameSource | null;
+  /** The frames of its incarnations that have ended. */
+  finished: WorkerTotals;
   controller: AbortController | null;
   /** The current incarnation's run, for stop() to wait on. */
   running: Promise<void> | null;
@@ -247,6 +276,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       budgetUsed: 0,
       lastExit: null,
       source: null,
+      finished: EMPTY_WORKER_TOTALS,
       controller: null,
       running: null,
       startedAt: 0,
@@ -342,18 +372,23 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
   }
 
   stats(): SupervisedWorkerStats[] {
-    return [...this.#workers.values()].map((w) => ({
-      workerId: w.spec.id,
-      kind: w.spec.kind.kind,
-      criticality: w.criticality,
-      state: w.state,
-      enabled: w.enabled,
-      restarts: w.restarts,
-      lastExit: w.lastExit,
-      dropAlert: w.alerting,
-      waitingFor: w.waitingFor,
-      subscription: w.source === null || w.source.closed ? null : w.source.stats(),
-    }));
+    return [...this.#workers.values()].map((w) => {
+      // A source the stream's end closed still counts until the incarnation is detached.
+      const current = w.source === null ? null : w.source.stats();
+      return {
+        workerId: w.spec.id,
+        kind: w.spec.kind.kind,
+        criticality: w.criticality,
+        state: w.state,
+        enabled: w.enabled,
+        restarts: w.restarts,
+        lastExit: w.lastExit,
+        dropAlert: w.alerting,
+        waitingFor: w.waitingFor,
+        subscription: w.source === null || w.source.closed ? null : current,
+        totals: current === null ? w.finished : addTotals(w.finished, current),
+      };
+    });
   }
 
   async #close(graceMs: number): Promise<void> {
@@ -511,7 +546,10 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
   /** Ends the current incarnation's hold on the worker: its source closed, no run to wait on. Returns its controller. */
   #detach(worker: Supervised): AbortController | null {
     const controller = worker.controller;
-    if (worker.source !== null) void worker.source.close();
+    if (worker.source !== null) {
+      worker.finished = addTotals(worker.finished, worker.source.stats());
+      void worker.source.close();
+    }
     worker.source = null;
     worker.controller = null;
     worker.running = null;
