@@ -17,6 +17,7 @@ import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
 import { builtInExampleConfig, loadConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
+import { serveSystemMetrics } from '../metrics/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from './args.js';
@@ -89,7 +90,13 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let metrics: Awaited<ReturnType<typeof serveSystemMetrics>> | null = null;
   try {
+    // Prometheus' /metrics (config `metrics:`): listening first, so an address in use stops the run before anything starts.
+    if (config?.metrics?.enabled === true) {
+      metrics = await serveSystemMetrics({ system, host: config.metrics.host, port: config.metrics.port });
+      log.info({ url: metrics.listener.url }, 'metrics listening');
+    }
     await system.start();
     if (mode !== 'none') {
       view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }) }).start();
@@ -101,6 +108,7 @@ export async function runCommand(args: string[]): Promise<number> {
     view?.stop();
     view = null;
     await system.close();
+    await metrics?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

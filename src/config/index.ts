@@ -21,6 +21,9 @@ export {
   type SharedWorkerConfig,
   type ModelConfig,
   type WorkerDefaultsConfig,
+  type MetricsConfig,
+  METRICS_DEFAULT_HOST,
+  METRICS_DEFAULT_PORT,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -335,12 +335,28 @@ const sections = {
   shared: idMap('a shared worker id', SharedWorkerSchema, { default: {}, description: 'Workers fed by several cameras, by id.' }),
 };
 
+// ---------------------------------------------------------------- metrics (src/metrics)
+
+/** Where /metrics listens unless the config says otherwise (src/metrics takes these too). */
+export const METRICS_DEFAULT_HOST = '127.0.0.1';
+export const METRICS_DEFAULT_PORT = 9464;
+
+export const MetricsSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Serve Prometheus metrics at GET /metrics while `framesupplier run` runs.' }),
+    host: Type.String({ minLength: 1, default: METRICS_DEFAULT_HOST, description: 'Address to listen on; 127.0.0.1 keeps it to this machine, 0.0.0.0 or :: opens it to the network (the metrics hold no secrets, but no authentication either).' }),
+    port: int(0, 65535, { default: METRICS_DEFAULT_PORT, description: 'TCP port; 0 takes any free one (logged).' }),
+  },
+  { ...closed, default: {}, description: 'Prometheus metrics on a small HTTP listener of its own (README, Prometheus).' },
+);
+const metricsSection = { metrics: Type.Optional(MetricsSchema) };
+
 /**
  * The resolved config: what parseConfig returns. `defaults` is kept as the file
  * wrote it (validated): resolveCamera() applies it to cameras added at run time.
  */
 export const ConfigSchema = Type.Object(
-  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections },
+  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, ...metricsSection },
   closed,
 );
 
@@ -361,6 +377,7 @@ export type WorkerConfig = Static<typeof WorkerSchema>;
 export type SharedWorkerConfig = Static<typeof SharedWorkerSchema>;
 export type ModelConfig = Static<typeof ModelSchema>;
 export type WorkerDefaultsConfig = Static<typeof WorkerDefaults>;
+export type MetricsConfig = Static<typeof MetricsSchema>;
 
 // ---------------------------------------------------------------- the file's schema, derived
 
@@ -404,7 +421,7 @@ export const fileSchema: SchemaNode = {
   $id: CONFIG_SCHEMA_ID,
   title: 'framesupplier config',
   description: 'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
-  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections }, closed))),
+  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection }, closed))),
   // Top-level keys starting with x- are the user's own (a place for YAML anchors, as in Compose files): deliberate, never a typo.
   patternProperties: { '^x-': { description: 'Yours: ignored by framesupplier, e.g. to hold YAML anchors.' } },
 };

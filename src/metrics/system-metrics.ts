@@ -1,0 +1,378 @@
+/**
+ * SystemMetrics: a VisionSystem's figures in Prometheus' text format, read
+ * through the system's public calls only (stats() and its result events).
+ *
+ * Contract:
+ * - render() takes one stats() snapshot and writes every metric from it: no
+ *   timer, nothing polled between scrapes. The one exception is what only
+ *   events carry: inference durations (each model result's
+ *   `metadata.inference_time_ms`) and model error answers, observed as they
+ *   come, in O(1) per result.
+ * - A private prom-client Registry (never the global one), with prom-client's
+ *   default process metrics and framesupplier_build_info.
+ * - Counts are counters (`_total`), never gauges of rates: worker counts are
+ *   the workers' lifetime totals (they survive restarts), and any other count
+ *   that starts over (a model server's after a restart, a replaced camera's)
+ *   is kept from going down (monotonic.ts). Times are in seconds.
+ * - Labels are bounded: camera, worker and model names from the config, the
+ *   states of a fixed set, error codes of the project's (at most
+ *   MAX_ERROR_CODES per model, then `other`); never frame or event ids. A
+ *   shared worker's series have camera="". A removed camera's series are gone
+ *   from the next scrape.
+ * - close() stops listening to the system; render() after it is
+ *   ERR_METRICS_CLOSED. Idempotent.
+ */
+import { readFileSync } from 'node:fs';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type {
+  CameraState,
+  ConfigChangeEvent,
+  FrameAgeHistogram,
+  ModelState,
+  ModelStats,
+  PipelineWorkerState,
+  ResultEvent,
+  SystemState,
+  SystemStats,
+  VisionSystem,
+  WorkerFigures,
+} from '../pipeline/index.js';
+import { MetricsError } from './errors.js';
+import { MonotonicCounters } from './monotonic.js';
+import { SnapshotMetric, type BucketCounts, type Labels } from './snapshot-metric.js';
+
+/**
+ * What the MQTT sink reports, for its metrics: anything with this stats() can
+ * be given as `mqtt` (the sink itself, or an adapter). Optional fields are
+ * exported when present.
+ */
+export interface MqttMetricsStats {
+  readonly connected: boolean;
+  /** Events waiting for the broker, and their bytes. */
+  readonly queuedEvents: number;
+  readonly queuedBytes?: number;
+  /** Events dropped because the queue was full, since the sink started: never goes down. */
+  readonly droppedEvents: number;
+  readonly reconnects?: number;
+  readonly publishedMessages?: number;
+}
+
+export interface MqttMetricsSource {
+  stats(): MqttMetricsStats;
+}
+
+/**
+ * Per-camera figures a model server may report (issue 9: the fair server's
+ * served / superseded / stale counts, wait and inference p50/p99), read from
+ * `ModelStats.cameras` when the system's model stats carry them. Every field
+ * optional: what is missing is not exported. MODEL_CAMERA_COUNTS and
+ * MODEL_CAMERA_QUANTILES map them; a new figure is a new line there.
+ */
+export interface ModelCameraFigures {
+  readonly served?: number;
+  readonly superseded?: number;
+  readonly stale?: number;
+  readonly waitMs?: { readonly p50: number; readonly p99: number } | null;
+  readonly inferenceMs?: { readonly p50: number; readonly p99: number } | null;
+}
+
+/** Each count → an `outcome` of framesupplier_model_requests_total. */
+const MODEL_CAMERA_COUNTS: readonly (readonly [keyof ModelCameraFigures, string])[] = [
+  ['served', 'served'],
+  ['superseded', 'superseded'],
+  ['stale', 'stale'],
+];
+/** Each p50/p99 pair (ms) → a gauge in seconds with a `quantile` label. */
+const MODEL_CAMERA_QUANTILES: readonly (readonly ['waitMs' | 'inferenceMs', string, string])[] = [
+  ['waitMs', 'framesupplier_model_wait_seconds', 'Time requests of a camera waited in the model server before a model thread took them, by quantile.'],
+  ['inferenceMs', 'framesupplier_model_camera_inference_seconds', "Inference time of a camera's requests in the model server, by quantile."],
+];
+
+/** Every value of a string union, checked complete by the compiler. */
+const everyOf =
+  <T extends string>() =>
+  <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : never)): A =>
+    values;
+const SYSTEM_STATES = everyOf<SystemState>()(['created', 'starting', 'running', 'closing', 'closed']);
+const CAMERA_STATES = everyOf<CameraState>()(['idle', 'connecting', 'streaming', 'backoff', 'stopped', 'disabled']);
+const WORKER_STATES = everyOf<PipelineWorkerState>()(['starting', 'running', 'backoff', 'failed', 'stopped', 'disabled']);
+const MODEL_STATES = everyOf<ModelState>()(['starting', 'connecting', 'ready', 'backoff', 'stopped']);
+
+/** Buckets in seconds, 1 ms to 10 s: the frame-age histogram's (src/supplier) and inference's. */
+export const VIDEO_BUCKETS_S: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Distinct error codes per model before the rest count as `other`. */
+export const MAX_ERROR_CODES = 32;
+const ERROR_CODE = /^ERR_[A-Z0-9_]{1,60}$/;
+
+export interface SystemMetricsOptions {
+  readonly system: VisionSystem;
+  /** The MQTT sink (or anything with its stats()), if there is one. */
+  readonly mqtt?: MqttMetricsSource;
+  /** prom-client's default process metrics (CPU, memory, event loop, GC). Default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** What an HTTP server needs to serve /metrics. */
+export interface MetricsSource {
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
+export class SystemMetrics implements MetricsSource {
+  readonly contentType: string;
+  readonly registry: Registry;
+  readonly #system: VisionSystem;
+  readonly #mqtt: MqttMetricsSource | null;
+  readonly #monotonic = new MonotonicCounters();
+  /** camera\0worker (or \0shared-name) → the model a worker uses, or null; rebuilt when the config changes. */
+  readonly #modelOf = new Map<string, string | null>();
+  readonly #codes = new Map<string, Set<string>>();
+  readonly #inference: Histogram<'model'>;
+  readonly #modelErrors: Counter<'model' | 'code'>;
+  readonly #snapshots: SnapshotMetric[] = [];
+  readonly #m: ReturnType<typeof defineSnapshots>;
+  #closed = false;
+
+  readonly #onResult = (e: ResultEvent): void => this.#observe(e);
+  readonly #onChange = (e: ConfigChangeEvent): void => {
+    this.#modelOf.clear();
+    if (e.change === 'camera-removed' && e.camera !== null) {
+      const camera = e.camera;
+      this.#monotonic.forget((key) => (JSON.parse(key) as { camera?: string }).camera === camera);
+    }
+  };
+
+  constructor(options: SystemMetricsOptions) {
+    this.#system = options.system;
+    this.#mqtt = options.mqtt ?? null;
+    this.registry = new Registry();
+    this.contentType = this.registry.contentType;
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.#inference = new Histogram({
+      name: 'framesupplier_inference_duration_seconds',
+      help: "Inference time of each model answer, as the model server measured it (metadata.inference_time_ms), by model.",
+      labelNames: ['model'],
+      buckets: [...VIDEO_BUCKETS_S],
+      registers,
+    });
+    this.#modelErrors = new Counter({
+      name: 'framesupplier_model_error_answers_total',
+      help: 'Model answers that carried an error instead of detections (ERR_TIMEOUT, ERR_FRAME_OVERWRITTEN, …), by model and code.',
+      labelNames: ['model', 'code'],
+      registers,
+    });
+    const build = new SnapshotMetric(this.registry, { name: 'framesupplier_build_info', help: 'framesupplier version and the Node.js running it; always 1.', type: 'gauge' });
+    build.add({ version: packageVersion(), node_version: process.version }, 1);
+    build.commit();
+    this.#m = defineSnapshots(this.registry, this.#snapshots);
+    this.#system.on('result', this.#onResult);
+    this.#system.on('config-change', this.#onChange);
+  }
+
+  /** The scrape: one stats() snapshot, then the registry's text. ERR_METRICS_CLOSED after close(). */
+  async render(): Promise<string> {
+    if (this.#closed) throw new MetricsError('ERR_METRICS_CLOSED', 'the metrics exporter is closed');
+    this.#collect(this.#system.stats());
+    return this.registry.metrics();
+  }
+
+  /** Stops listening to the system. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#system.off('result', this.#onResult);
+    this.#system.off('config-change', this.#onChange);
+  }
+
+  #collect(stats: SystemStats): void {
+    const m = this.#m;
+    for (const metric of this.#snapshots) metric.begin();
+    stateSet(m.systemState, {}, SYSTEM_STATES, stats.state);
+    this.#modelOf.clear();
+    for (const [camera, c] of Object.entries(stats.cameras)) {
+      const labels = { camera };
+      stateSet(m.cameraState, labels, CAMERA_STATES, c.state);
+      if (c.capture !== null) {
+        this.#count(m.captureRestarts, labels, c.capture.restarts);
+        this.#count(m.framesDecoded, labels, c.capture.framesDecoded);
+        m.decodeFps.add(labels, c.capture.fps);
+      }
+      if (c.supplier !== null) {
+        this.#count(m.published, labels, c.supplier.published);
+        this.#count(m.inboxDrops, labels, c.supplier.inboxDrops);
+      }
+      for (const [worker, w] of Object.entries(c.workers)) this.#worker({ camera, worker }, w);
+    }
+    for (const [worker, w] of Object.entries(stats.shared)) this.#worker({ camera: '', worker }, w);
+    for (const [model, s] of Object.entries(stats.models)) this.#model(model, s, stats);
+    this.#mqttFigures();
+    for (const metric of this.#snapshots) metric.commit();
+    this.#monotonic.sweep();
+  }
+
+  #worker(labels: Labels, w: WorkerFigures): void {
+    const m = this.#m;
+    this.#modelOf.set(`${labels.camera ?? ''}\0${labels.worker ?? ''}`, w.model);
+    stateSet(m.workerState, labels, WORKER_STATES, w.state);
+    this.#count(m.workerRestarts, labels, w.restarts);
+    this.#count(m.delivered, labels, w.totals.delivered);
+    this.#count(m.dropped, labels, w.totals.drops);
+    this.#count(m.gated, labels, w.totals.gated);
+    this.#count(m.staleSkips, labels, w.totals.staleSkips);
+    this.#count(m.results, labels, w.results);
+    m.frameAge.addHistogram(labels, this.#monotonic.histogram(key(m.frameAge, labels), seconds(w.totals.frameAge)));
+    m.dropAlert.add(labels, w.dropAlert ? 1 : 0);
+    if (w.model !== null) m.waitingForModel.add({ ...labels, model: w.model }, w.waitingForModel ? 1 : 0);
+  }
+
+  #model(model: string, s: ModelStats, stats: SystemStats): void {
+    const m = this.#m;
+    const labels = { model };
+    stateSet(m.modelState, labels, MODEL_STATES, s.state);
+    this.#count(m.modelRestarts, labels, s.restarts);
+    if (s.lastPingMs !== null) m.modelPing.add(labels, s.lastPingMs / 1000);
+    // Per-camera server figures, when the server reports them; only for the system's cameras (an external server's other clients are not ours to label).
+    const perCamera = (s as ModelStats & { readonly cameras?: Readonly<Record<string, ModelCameraFigures>> }).cameras;
+    if (perCamera === undefined || perCamera === null) return;
+    for (const [camera, figures] of Object.entries(perCamera)) {
+      if (!Object.hasOwn(stats.cameras, camera)) continue;
+      for (const [field, outcome] of MODEL_CAMERA_COUNTS) {
+        const value = figures[field];
+        if (typeof value === 'number') this.#count(m.modelRequests, { model, camera, outcome }, value);
+      }
+      MODEL_CAMERA_QUANTILES.forEach(([field], i) => {
+        const q = figures[field];
+        if (q === undefined || q === null) return;
+        const metric = m.modelQuantiles[i]!;
+        metric.add({ model, camera, quantile: '0.5' }, q.p50 / 1000);
+        metric.add({ model, camera, quantile: '0.99' }, q.p99 / 1000);
+      });
+    }
+  }
+
+  #mqttFigures(): void {
+    if (this.#mqtt === null) return;
+    const m = this.#m;
+    let s: MqttMetricsStats;
+    try {
+      s = this.#mqtt.stats();
+    } catch {
+      return; // the sink's figures are missing from this scrape; the system's are not
+    }
+    m.mqttConnected.add({}, s.connected ? 1 : 0);
+    m.mqttQueued.add({}, s.queuedEvents);
+    if (s.queuedBytes !== undefined) m.mqttQueuedBytes.add({}, s.queuedBytes);
+    this.#count(m.mqttDropped, {}, s.droppedEvents);
+    if (s.reconnects !== undefined) this.#count(m.mqttReconnects, {}, s.reconnects);
+    if (s.publishedMessages !== undefined) this.#count(m.mqttPublished, {}, s.publishedMessages);
+  }
+
+  #count(metric: SnapshotMetric, labels: Labels, value: number): void {
+    metric.add(labels, this.#monotonic.counter(key(metric, labels), value));
+  }
+
+  /** A result: its inference time into its model's histogram, or its error code into the error count. */
+  #observe(e: ResultEvent): void {
+    const model = this.#modelOfResult(e);
+    if (model === null) return;
+    const output = e.output as { error?: { code?: unknown }; metadata?: { inference_time_ms?: unknown } } | null;
+    if (output === null || typeof output !== 'object') return;
+    if (output.error !== undefined) {
+      this.#modelErrors.inc({ model, code: this.#boundedCode(model, output.error?.code) });
+      return;
+    }
+    const ms = output.metadata?.inference_time_ms;
+    if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) this.#inference.observe({ model }, ms / 1000);
+  }
+
+  #modelOfResult(e: ResultEvent): string | null {
+    const k = `${e.shared ? '' : e.camera}\0${e.worker}`;
+    if (!this.#modelOf.has(k)) {
+      // A worker not seen at the last scrape (or the config changed since): look once.
+      const stats = this.#system.stats();
+      const w = e.shared ? stats.shared[e.worker] : stats.cameras[e.camera]?.workers[e.worker];
+      this.#modelOf.set(k, w?.model ?? null);
+    }
+    return this.#modelOf.get(k) ?? null;
+  }
+
+  #boundedCode(model: string, code: unknown): string {
+    if (typeof code !== 'string' || !ERROR_CODE.test(code)) return 'other';
+    let seen = this.#codes.get(model);
+    if (seen === undefined) this.#codes.set(model, (seen = new Set()));
+    if (!seen.has(code)) {
+      if (seen.size >= MAX_ERROR_CODES) return 'other';
+      seen.add(code);
+    }
+    return code;
+  }
+}
+
+/** The metrics set whole from each snapshot, registered in `registry` and listed in `all`. */
+function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
+  const def = (type: 'counter' | 'gauge' | 'histogram', name: string, help: string): SnapshotMetric => {
+    const metric = new SnapshotMetric(registry, { name, help, type });
+    all.push(metric);
+    return metric;
+  };
+  const counter = (name: string, help: string): SnapshotMetric => def('counter', name, help);
+  const gauge = (name: string, help: string): SnapshotMetric => def('gauge', name, help);
+  return {
+    systemState: gauge('framesupplier_system_state', "1 for the system's current state, 0 for the others."),
+    cameraState: gauge('framesupplier_camera_state', "1 for each camera's current capture state (or disabled), 0 for the others."),
+    captureRestarts: counter('framesupplier_capture_restarts_total', 'Capture restarts (decoder or ffmpeg started again after a failure, a stall or a file end with loop).'),
+    framesDecoded: counter('framesupplier_capture_frames_decoded_total', 'Frames the capture decoded.'),
+    decodeFps: gauge('framesupplier_capture_fps', 'Frames per second the capture decodes, over the last 5 s.'),
+    published: counter('framesupplier_frames_published_total', "Frames the camera's supplier accepted."),
+    inboxDrops: counter('framesupplier_inbox_drops_total', "Frames overwritten in the supplier's inbox before distribution took them (should stay near 0)."),
+    workerState: gauge('framesupplier_worker_state', "1 for each worker's current state, 0 for the others."),
+    workerRestarts: counter('framesupplier_worker_restarts_total', 'Worker restarts: by its restart policy, and asked for.'),
+    delivered: counter('framesupplier_worker_frames_delivered_total', 'Frames the worker read, over all its incarnations.'),
+    dropped: counter('framesupplier_worker_frames_dropped_total', 'Frames the worker missed because it was busy (a newer frame replaced them).'),
+    gated: counter('framesupplier_worker_frames_gated_total', "Frames let pass by the worker's maxFps, by design (not drops)."),
+    staleSkips: counter('framesupplier_worker_stale_skips_total', 'Frames refused at read time for being older than maxAgeMs.'),
+    results: counter('framesupplier_worker_results_total', 'Results the worker emitted.'),
+    frameAge: def('histogram', 'framesupplier_worker_frame_age_seconds', 'Age of each frame when the worker read it (read time − capture time).'),
+    dropAlert: gauge('framesupplier_worker_drop_alert', "1 while the worker's drop alert is raised: it cannot keep up."),
+    waitingForModel: gauge('framesupplier_worker_waiting_for_model', '1 while a model worker waits for its model server to be ready.'),
+    modelState: gauge('framesupplier_model_server_state', "1 for each model server's current state, 0 for the others."),
+    modelRestarts: counter('framesupplier_model_server_restarts_total', 'Model server process starts after the first.'),
+    modelPing: gauge('framesupplier_model_server_ping_seconds', "How long the model server's last health ping took."),
+    modelRequests: counter('framesupplier_model_requests_total', "Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them."),
+    modelQuantiles: MODEL_CAMERA_QUANTILES.map(([, name, help]) => gauge(name, help)),
+    mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
+    mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),
+    mqttQueuedBytes: gauge('framesupplier_mqtt_queued_bytes', 'Bytes of the events waiting for the broker.'),
+    mqttDropped: counter('framesupplier_mqtt_dropped_events_total', 'Events dropped because the queue for the broker was full.'),
+    mqttReconnects: counter('framesupplier_mqtt_reconnects_total', 'Reconnections to the broker.'),
+    mqttPublished: counter('framesupplier_mqtt_published_messages_total', 'Messages published to the broker.'),
+  };
+}
+
+/** One series per state: 1 for the current one. */
+function stateSet(metric: SnapshotMetric, labels: Labels, states: readonly string[], current: string): void {
+  for (const state of states) metric.add({ ...labels, state }, state === current ? 1 : 0);
+}
+
+function key(metric: SnapshotMetric, labels: Labels): string {
+  return JSON.stringify({ metric: metric.name, ...labels });
+}
+
+function seconds(h: FrameAgeHistogram): BucketCounts {
+  return { bounds: h.boundsMs.map((ms) => ms / 1000), counts: h.counts, sum: h.sumMs / 1000 };
+}
+
+let version: string | null = null;
+/** package.json's version (dist/src/metrics → the package root), read once. */
+function packageVersion(): string {
+  if (version === null) {
+    try {
+      const found = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version;
+      version = typeof found === 'string' ? found : 'unknown';
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
+}
