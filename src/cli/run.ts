@@ -17,7 +17,7 @@ import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
 import { builtInExampleConfig, loadConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
-import { serveSystemMetrics } from '../metrics/index.js';
+import { serveSystemMetrics, type ServedMetrics } from '../metrics/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from './args.js';
@@ -90,7 +90,7 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let metrics: Awaited<ReturnType<typeof serveSystemMetrics>> | null = null;
+  let metrics: ServedMetrics | null = null;
   try {
     // Prometheus' /metrics (config `metrics:`): listening first, so an address in use stops the run before anything starts.
     if (config?.metrics?.enabled === true) {

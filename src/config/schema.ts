@@ -343,11 +343,11 @@ export const METRICS_DEFAULT_PORT = 9464;
 
 export const MetricsSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: false, description: 'Serve Prometheus metrics at GET /metrics while `framesupplier run` runs.' }),
+    enabled: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics while `framesupplier run` runs; false keeps the section but serves nothing.' }),
     host: Type.String({ minLength: 1, default: METRICS_DEFAULT_HOST, description: 'Address to listen on; 127.0.0.1 keeps it to this machine, 0.0.0.0 or :: opens it to the network (the metrics hold no secrets, but no authentication either).' }),
     port: int(0, 65535, { default: METRICS_DEFAULT_PORT, description: 'TCP port; 0 takes any free one (logged).' }),
   },
-  { ...closed, default: {}, description: 'Prometheus metrics on a small HTTP listener of its own (README, Prometheus).' },
+  { ...closed, description: 'Prometheus metrics on a small HTTP listener of its own (README, Prometheus). Absent: none.' },
 );
 const metricsSection = { metrics: Type.Optional(MetricsSchema) };
 

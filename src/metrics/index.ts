@@ -29,8 +29,15 @@ export interface ServeSystemMetricsOptions {
   readonly port?: number;
 }
 
+export interface ServedMetrics extends AsyncDisposable {
+  readonly metrics: SystemMetrics;
+  readonly listener: MetricsListener;
+  /** Closes the listener, then the metrics. Idempotent. */
+  close(): Promise<void>;
+}
+
 /** A system's /metrics on a listener of its own; close() ends both. ERR_METRICS_LISTEN if the address cannot be taken. */
-export async function serveSystemMetrics(options: ServeSystemMetricsOptions): Promise<{ readonly metrics: SystemMetrics; readonly listener: MetricsListener; close(): Promise<void> }> {
+export async function serveSystemMetrics(options: ServeSystemMetricsOptions): Promise<ServedMetrics> {
   const metrics = new SystemMetrics({ system: options.system, ...(options.mqtt === undefined ? {} : { mqtt: options.mqtt }) });
   let listener: MetricsListener;
   try {
@@ -39,12 +46,9 @@ export async function serveSystemMetrics(options: ServeSystemMetricsOptions): Pr
     metrics.close();
     throw error;
   }
-  return {
-    metrics,
-    listener,
-    close: async () => {
-      await listener.close();
-      metrics.close();
-    },
+  const close = async (): Promise<void> => {
+    await listener.close();
+    metrics.close();
   };
+  return { metrics, listener, close, [Symbol.asyncDispose]: close };
 }

@@ -31,7 +31,7 @@ export interface MetricsListenerOptions {
   readonly path?: string;
 }
 
-export interface MetricsListener {
+export interface MetricsListener extends AsyncDisposable {
   readonly host: string;
   readonly port: number;
   /** http://host:port/path */
@@ -52,16 +52,12 @@ export async function listenMetrics(options: MetricsListenerOptions): Promise<Me
   const bound = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | null = null;
-  return {
-    host,
-    port: bound,
-    url: `http://${shownHost}:${bound}${path}`,
-    close: () =>
-      (closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })),
-  };
+  const close = (): Promise<void> =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+  return { host, port: bound, url: `http://${shownHost}:${bound}${path}`, close, [Symbol.asyncDispose]: close };
 }
 
 async function answer(source: MetricsSource, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

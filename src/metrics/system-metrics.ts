@@ -19,8 +19,8 @@
  *   MAX_ERROR_CODES per model, then `other`); never frame or event ids. A
  *   shared worker's series have camera="". A removed camera's series are gone
  *   from the next scrape.
- * - close() stops listening to the system; render() after it is
- *   ERR_METRICS_CLOSED. Idempotent.
+ * - Open once constructed; close() stops listening to the system and is
+ *   idempotent; start() and render() after it are ERR_METRICS_CLOSED (ADR 0013).
  */
 import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
@@ -118,7 +118,7 @@ export interface MetricsSource {
   render(): Promise<string>;
 }
 
-export class SystemMetrics implements MetricsSource {
+export class SystemMetrics implements MetricsSource, Disposable {
   readonly contentType: string;
   readonly registry: Registry;
   readonly #system: VisionSystem;
@@ -147,7 +147,11 @@ export class SystemMetrics implements MetricsSource {
     this.#mqtt = options.mqtt ?? null;
     this.registry = new Registry();
     this.contentType = this.registry.contentType;
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters (promtool refuses them); the same figures are there by type, without _total.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    }
     const registers = [this.registry];
     this.#inference = new Histogram({
       name: 'framesupplier_inference_duration_seconds',
@@ -170,9 +174,15 @@ export class SystemMetrics implements MetricsSource {
     this.#system.on('config-change', this.#onChange);
   }
 
+  /** Open once constructed (ADR 0013): checks that it still is. ERR_METRICS_CLOSED after close(). */
+  start(): this {
+    if (this.#closed) throw closedError();
+    return this;
+  }
+
   /** The scrape: one stats() snapshot, then the registry's text. ERR_METRICS_CLOSED after close(). */
   async render(): Promise<string> {
-    if (this.#closed) throw new MetricsError('ERR_METRICS_CLOSED', 'the metrics exporter is closed');
+    if (this.#closed) throw closedError();
     this.#collect(this.#system.stats());
     return this.registry.metrics();
   }
@@ -183,6 +193,10 @@ export class SystemMetrics implements MetricsSource {
     this.#closed = true;
     this.#system.off('result', this.#onResult);
     this.#system.off('config-change', this.#onChange);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #collect(stats: SystemStats): void {
@@ -348,6 +362,10 @@ function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
     mqttReconnects: counter('framesupplier_mqtt_reconnects_total', 'Reconnections to the broker.'),
     mqttPublished: counter('framesupplier_mqtt_published_messages_total', 'Messages published to the broker.'),
   };
+}
+
+function closedError(): MetricsError {
+  return new MetricsError('ERR_METRICS_CLOSED', 'the metrics exporter is closed');
 }
 
 /** One series per state: 1 for the current one. */
