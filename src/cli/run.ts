@@ -17,7 +17,7 @@ import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
 import { builtInExampleConfig, loadConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
-import { serveSystemMetrics, type ServedMetrics } from '../metrics/index.js';
+import type { ServedMetrics } from '../metrics/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from './args.js';
@@ -94,6 +94,7 @@ export async function runCommand(args: string[]): Promise<number> {
   try {
     // Prometheus' /metrics (config `metrics:`): listening first, so an address in use stops the run before anything starts.
     if (config?.metrics?.enabled === true) {
+      const { serveSystemMetrics } = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics
       metrics = await serveSystemMetrics({ system, host: config.metrics.host, port: config.metrics.port });
       log.info({ url: metrics.listener.url }, 'metrics listening');
     }
