@@ -9,6 +9,7 @@ import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
 import { pool } from './capture/pool.js';
+import { d1 } from './capture/d1.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
@@ -35,6 +36,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C2: () => c2(),
   C3: () => c3(),
   POOL: () => pool(),
+  D1: () => d1(),
   M1: () => m1(),
   PERSON: () => person(),
   S1: () => s1(),

@@ -1,6 +1,7 @@
 /*
  * framesupplier's in-process decoder: libavformat + libavcodec + libswscale
- * behind N-API, for capture without a pipe (ADR 0011).
+ * behind N-API, for capture without a pipe (ADR 0011), converting on demand
+ * (ADR 0016).
  *
  * Contract: every decoder has a thread of its own, started by open() and
  * joined when the decoder is released, that opens, reads, decodes and
@@ -13,6 +14,16 @@
  * interrupt() and close() set a flag that libav's AVIOInterruptCB reads, so a
  * pending open or read returns at once. One call at a time per decoder; the
  * JavaScript wrapper guarantees it.
+ *
+ * On demand (ADR 0016): next() decodes one picture and converts nothing;
+ * present() (synchronous) makes it the decoder's current picture, replacing
+ * the one before; convert() converts the current picture into the caller's
+ * buffer on a second thread of the decoder's own (fs-convert), so a
+ * conversion never waits behind a read blocked on the network, and the
+ * decoder thread never waits for a conversion. The converter takes a
+ * reference to the picture (no copy): present() may replace it meanwhile.
+ * A picture replaced without a convert() is never converted. One next() or
+ * decode() and one convert() may run at the same time.
  *
  * Lifetime: the Decoder is shared by the JavaScript handle (an external) and
  * the thread (through the thread-safe function); it is freed when both are
@@ -37,7 +48,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-typedef enum { JOB_OPEN, JOB_DECODE } JobKind;
+typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT } JobKind;
 
 /* One call from JavaScript: its arguments, its results, and what keeps its JavaScript values alive. */
 typedef struct {
@@ -51,7 +62,8 @@ typedef struct {
   int want_w, want_h, threads;
   int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
   int hflip;
-  /* decode */
+  int keyframes_only;
+  /* decode, convert */
   uint8_t *target;
   size_t target_len;
   double skip_before_ms;
@@ -61,6 +73,7 @@ typedef struct {
   int eof;
   double pts_ms;
   int skipped;
+  double picture; /* convert: the current picture's number (present() counts them) */
   int out_w, out_h, source_w, source_h;
   double fps;
   const char *codec; /* a codec's static name */
@@ -81,21 +94,32 @@ typedef struct {
   int eof_sent;
   double time_base;
 
+  /* The converter thread's alone. */
+  struct SwsContext *conv_sws;
+  AVFrame *conv_frame;
+
   /* Shared. */
   atomic_int interrupt;
   atomic_int refs; /* the JavaScript handle, the thread-safe function */
   pthread_mutex_t lock;
   pthread_cond_t wake;
-  Job *job;    /* under lock: the call waiting for the thread */
-  int closing; /* under lock: the thread is to end */
-  pthread_t thread;
-  int thread_started;
+  pthread_cond_t conv_wake;
+  Job *job;      /* under lock: the call waiting for the decoder thread */
+  Job *conv_job; /* under lock: the call waiting for the converter thread */
+  int closing;   /* under lock: the threads are to end */
+  AVFrame *cur;  /* under lock: the current picture (present()), what convert() reads; no buffer when none */
+  double cur_number; /* under lock: present() calls so far */
+  int cur_taken;     /* under lock: a convert() took the current picture */
+  double dropped;    /* under lock: pictures present() replaced that no convert() took */
+  pthread_t thread, conv_thread;
+  int thread_started, conv_started;
   napi_threadsafe_function tsfn;
 
   /* The JavaScript thread's alone. */
-  int busy;   /* a call is in the thread's hands */
-  int closed; /* close() was called */
-  int opened; /* open succeeded */
+  int busy;       /* a call is in the decoder thread's hands */
+  int converting; /* a call is in the converter thread's hands */
+  int closed;     /* close() was called */
+  int opened;     /* open succeeded */
 } Decoder;
 
 #define CHECK(call)                                                     \
@@ -127,14 +151,22 @@ static void request_end(Decoder *d) {
   pthread_mutex_lock(&d->lock);
   d->closing = 1;
   pthread_cond_signal(&d->wake);
+  pthread_cond_signal(&d->conv_wake);
   pthread_mutex_unlock(&d->lock);
+}
+
+static void decoder_free(Decoder *d) {
+  av_frame_free(&d->cur);
+  av_frame_free(&d->conv_frame);
+  pthread_mutex_destroy(&d->lock);
+  pthread_cond_destroy(&d->wake);
+  pthread_cond_destroy(&d->conv_wake);
+  free(d);
 }
 
 static void decoder_unref(Decoder *d) {
   if (atomic_fetch_sub(&d->refs, 1) != 1) return;
-  pthread_mutex_destroy(&d->lock);
-  pthread_cond_destroy(&d->wake);
-  free(d);
+  decoder_free(d);
 }
 
 /* ---- on the decoder thread ------------------------------------------------ */
@@ -166,6 +198,8 @@ static void open_execute(Decoder *d, Job *job) {
   if ((r = avcodec_parameters_to_context(d->dec, st->codecpar)) < 0) return fail(job, "bad codec parameters", r);
   d->dec->thread_count = job->threads; /* 0: one per core */
   d->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  /* Keyframes only: the codec discards every other frame before decoding it (ffmpeg's -skip_frame nokey). */
+  if (job->keyframes_only) d->dec->skip_frame = AVDISCARD_NONKEY;
   if ((r = avcodec_open2(d->dec, codec, NULL)) < 0) return fail(job, "cannot open the decoder", r);
   int sw = d->dec->width, sh = d->dec->height;
   if (sw <= 0 || sh <= 0) return fail(job, "the stream has no frame size", 0);
@@ -245,45 +279,65 @@ static void mirror(uint8_t *const data[4], const int linesize[4], enum AVPixelFo
   }
 }
 
-static void decode_execute(Decoder *d, Job *job) {
+/*
+ * Converts one decoded picture into the job's target: crop (plane pointers),
+ * swscale, then the mirror in place. Consumes the picture (unrefs it) on
+ * every path. *sws is the calling thread's cached context.
+ */
+static void convert_picture(Decoder *d, struct SwsContext **sws, AVFrame *f, Job *job) {
+  int r;
+  if ((r = apply_crop(d, f)) < 0) {
+    av_frame_unref(f);
+    return fail(job, "the crop is larger than the frame", r);
+  }
+  *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, d->out_w, d->out_h, d->out_fmt, SWS_BICUBIC, NULL, NULL, NULL);
+  if (*sws == NULL) {
+    av_frame_unref(f);
+    return fail(job, "cannot convert the frame's pixel format", 0);
+  }
+  uint8_t *dst[4];
+  int dst_linesize[4];
+  int need = av_image_fill_arrays(dst, dst_linesize, job->target, d->out_fmt, d->out_w, d->out_h, 1);
+  if (need < 0 || (size_t)need > job->target_len) {
+    av_frame_unref(f);
+    return fail(job, "the target buffer is too small", need < 0 ? need : 0);
+  }
+  sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_linesize);
+  av_frame_unref(f);
+  if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, d->out_w, d->out_h);
+}
+
+static double pts_ms_of(Decoder *d, const AVFrame *f) {
+  int64_t ts = f->best_effort_timestamp;
+  return ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
+}
+
+/*
+ * Reads and decodes until one picture is in d->frame (true), or the source
+ * ended (job->eof) or failed (job->err). Pictures before the job's
+ * skip_before_ms are decoded (they must be) and dropped unconverted.
+ */
+static bool receive_picture(Decoder *d, Job *job) {
   for (;;) {
     int r = avcodec_receive_frame(d->dec, d->frame);
     if (r == 0) {
-      int64_t ts = d->frame->best_effort_timestamp;
-      job->pts_ms = ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
+      job->pts_ms = pts_ms_of(d, d->frame);
       if (job->pts_ms >= 0 && job->pts_ms < job->skip_before_ms) {
         /* Decimation: decoded (it must be) but never converted nor handed out. */
         job->skipped++;
         av_frame_unref(d->frame);
         continue;
       }
-      if ((r = apply_crop(d, d->frame)) < 0) {
-        av_frame_unref(d->frame);
-        return fail(job, "the crop is larger than the frame", r);
-      }
-      d->sws = sws_getCachedContext(d->sws, d->frame->width, d->frame->height, d->frame->format, d->out_w, d->out_h, d->out_fmt,
-                                    SWS_BICUBIC, NULL, NULL, NULL);
-      if (d->sws == NULL) {
-        av_frame_unref(d->frame);
-        return fail(job, "cannot convert the frame's pixel format", 0);
-      }
-      uint8_t *dst[4];
-      int dst_linesize[4];
-      int need = av_image_fill_arrays(dst, dst_linesize, job->target, d->out_fmt, d->out_w, d->out_h, 1);
-      if (need < 0 || (size_t)need > job->target_len) {
-        av_frame_unref(d->frame);
-        return fail(job, "the target buffer is too small", need < 0 ? need : 0);
-      }
-      sws_scale(d->sws, (const uint8_t *const *)d->frame->data, d->frame->linesize, 0, d->frame->height, dst, dst_linesize);
-      av_frame_unref(d->frame);
-      if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, d->out_w, d->out_h);
-      return;
+      return true;
     }
     if (r == AVERROR_EOF) {
       job->eof = 1;
-      return;
+      return false;
     }
-    if (r != AVERROR(EAGAIN)) return fail(job, "decoding failed", r);
+    if (r != AVERROR(EAGAIN)) {
+      fail(job, "decoding failed", r);
+      return false;
+    }
     r = av_read_frame(d->fmt, d->pkt);
     if (r == AVERROR_EOF || (r < 0 && d->fmt->pb != NULL && avio_feof(d->fmt->pb) && !atomic_load(&d->interrupt))) {
       if (!d->eof_sent) {
@@ -292,7 +346,10 @@ static void decode_execute(Decoder *d, Job *job) {
       }
       continue;
     }
-    if (r < 0) return fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r);
+    if (r < 0) {
+      fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r);
+      return false;
+    }
     if (d->pkt->stream_index == d->stream) {
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
@@ -300,6 +357,29 @@ static void decode_execute(Decoder *d, Job *job) {
     }
     av_packet_unref(d->pkt);
   }
+}
+
+/* decode(): the next picture, converted at once into the target. */
+static void decode_execute(Decoder *d, Job *job) {
+  if (receive_picture(d, job)) convert_picture(d, &d->sws, d->frame, job);
+}
+
+/* next(): the next picture, left unconverted in d->frame for present(). */
+static void next_execute(Decoder *d, Job *job) {
+  if (!receive_picture(d, job)) av_frame_unref(d->frame);
+}
+
+/* convert(), on the converter thread: the current picture, by reference, into the target. */
+static void convert_execute(Decoder *d, Job *job) {
+  pthread_mutex_lock(&d->lock);
+  int r = d->cur->buf[0] == NULL ? AVERROR(EAGAIN) : av_frame_ref(d->conv_frame, d->cur);
+  if (r == 0) d->cur_taken = 1;
+  job->picture = d->cur_number;
+  pthread_mutex_unlock(&d->lock);
+  if (r == AVERROR(EAGAIN)) return fail(job, "no picture to convert: call next() and present() first", 0);
+  if (r < 0) return fail(job, "cannot hold the picture", r);
+  job->pts_ms = pts_ms_of(d, d->conv_frame);
+  convert_picture(d, &d->conv_sws, d->conv_frame, job);
 }
 
 /* Takes one call at a time, answers it, and sleeps until the next; ends on close (or after a failed open). */
@@ -315,6 +395,7 @@ static void *thread_main(void *arg) {
     if (job == NULL) break;
     if (atomic_load(&d->interrupt)) fail(job, "interrupted", AVERROR_EXIT);
     else if (job->kind == JOB_OPEN) open_execute(d, job);
+    else if (job->kind == JOB_NEXT) next_execute(d, job);
     else decode_execute(d, job);
     job->out_w = d->out_w;
     job->out_h = d->out_h;
@@ -328,6 +409,28 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+/* The converter: takes one convert() at a time, answers it, and sleeps until the next; ends on close. */
+static void *convert_main(void *arg) {
+  Decoder *d = arg;
+  pthread_setname_np(pthread_self(), "fs-convert");
+  for (;;) {
+    pthread_mutex_lock(&d->lock);
+    while (d->conv_job == NULL && !d->closing) pthread_cond_wait(&d->conv_wake, &d->lock);
+    Job *job = d->conv_job;
+    d->conv_job = NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (job == NULL) break;
+    convert_execute(d, job);
+    job->out_w = d->out_w;
+    job->out_h = d->out_h;
+    if (napi_call_threadsafe_function(d->tsfn, job, napi_tsfn_nonblocking) != napi_ok) job_free(job);
+  }
+  if (d->conv_sws) sws_freeContext(d->conv_sws);
+  d->conv_sws = NULL;
+  napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
 /* ---- on the JavaScript thread ---------------------------------------------- */
 
 /* The thread-safe function's end: the thread has left (or is made to, at teardown); join it. */
@@ -335,10 +438,9 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   Decoder *d = data;
-  if (d->thread_started) {
-    request_end(d);
-    pthread_join(d->thread, NULL);
-  }
+  if (d->thread_started || d->conv_started) request_end(d);
+  if (d->thread_started) pthread_join(d->thread, NULL);
+  if (d->conv_started) pthread_join(d->conv_thread, NULL);
   decoder_unref(d);
 }
 
@@ -360,9 +462,11 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     job_free(job);
     return;
   }
-  d->busy = 0;
+  if (job->kind == JOB_CONVERT) d->converting = 0;
+  else d->busy = 0;
   if (job->kind == JOB_OPEN && job->err == 0) d->opened = 1;
-  napi_unref_threadsafe_function(env, d->tsfn); /* idle decoders do not keep the process alive */
+  /* Idle decoders do not keep the process alive (the reference is one flag, not a count: both lanes idle). */
+  if (!d->busy && !d->converting) napi_unref_threadsafe_function(env, d->tsfn);
   napi_value cb, undefined, argv[2];
   napi_get_reference_value(env, job->callback, &cb);
   napi_get_undefined(env, &undefined);
@@ -388,6 +492,10 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "height", v);
     napi_create_int32(env, job->skipped, &v);
     napi_set_named_property(env, argv[1], "skipped", v);
+    if (job->kind == JOB_CONVERT) {
+      napi_create_double(env, job->picture, &v);
+      napi_set_named_property(env, argv[1], "picture", v);
+    }
     if (job->kind == JOB_OPEN) {
       napi_create_int32(env, job->source_w, &v);
       napi_set_named_property(env, argv[1], "sourceWidth", v);
@@ -410,11 +518,18 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
 
 /* Hands a call to the thread; the thread-safe function keeps the process alive until it is answered. */
 static void submit(napi_env env, Decoder *d, Job *job) {
-  d->busy = 1;
+  int convert = job->kind == JOB_CONVERT;
+  if (convert) d->converting = 1;
+  else d->busy = 1;
   napi_ref_threadsafe_function(env, d->tsfn);
   pthread_mutex_lock(&d->lock);
-  d->job = job;
-  pthread_cond_signal(&d->wake);
+  if (convert) {
+    d->conv_job = job;
+    pthread_cond_signal(&d->conv_wake);
+  } else {
+    d->job = job;
+    pthread_cond_signal(&d->wake);
+  }
   pthread_mutex_unlock(&d->lock);
 }
 
@@ -471,6 +586,11 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
     napi_get_value_bool(env, v, &flip);
     job->hflip = flip;
   }
+  if (napi_has_named_property(env, options, "keyframesOnly", &has) == napi_ok && has && napi_get_named_property(env, options, "keyframesOnly", &v) == napi_ok) {
+    bool only = false;
+    napi_get_value_bool(env, v, &only);
+    job->keyframes_only = only;
+  }
   napi_value fmt_value;
   char *fmt_name = napi_get_named_property(env, options, "format", &fmt_value) == napi_ok ? get_string(env, fmt_value) : NULL;
   *out_fmt = fmt_name ? pixel_format(fmt_name) : AV_PIX_FMT_NONE;
@@ -501,7 +621,7 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
 }
 
 /*
- * open(url, { width, height, format, crop: { x, y, width, height }, hflip, threads, avOptions: { key: value } }, callback)
+ * open(url, { width, height, format, crop: { x, y, width, height }, hflip, keyframesOnly, threads, avOptions: { key: value } }, callback)
  * → handle.
  * The handle is returned at once, so interrupt() and close() reach an open still in progress.
  */
@@ -535,13 +655,15 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   d->out_fmt = out_fmt;
   pthread_mutex_init(&d->lock, NULL);
   pthread_cond_init(&d->wake, NULL);
+  pthread_cond_init(&d->conv_wake, NULL);
   atomic_init(&d->refs, 2);
+  d->cur = av_frame_alloc();
+  d->conv_frame = av_frame_alloc();
   napi_value handle, name;
-  if (napi_create_string_utf8(env, "framesupplier.decoder", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, d, tsfn_finalize, d, on_complete, &d->tsfn) != napi_ok) {
-    pthread_mutex_destroy(&d->lock);
-    pthread_cond_destroy(&d->wake);
-    free(d);
+  /* Two threads hold the thread-safe function: the decoder thread and the converter. */
+  if (d->cur == NULL || d->conv_frame == NULL || napi_create_string_utf8(env, "framesupplier.decoder", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 2, d, tsfn_finalize, d, on_complete, &d->tsfn) != napi_ok) {
+    decoder_free(d);
     job_free(job);
     napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's thread-safe function");
     return NULL;
@@ -549,6 +671,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (napi_create_external(env, d, handle_finalize, NULL, &handle) != napi_ok) {
     /* No handle: the thread-safe function's finalizer alone releases the decoder. */
     atomic_store(&d->refs, 1);
+    napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
     napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
     job_free(job);
     napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's handle");
@@ -558,12 +681,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  int started = pthread_create(&d->thread, NULL, thread_main, d);
+  int conv_started = pthread_create(&d->conv_thread, NULL, convert_main, d);
+  int started = conv_started == 0 ? pthread_create(&d->thread, NULL, thread_main, d) : -1;
   pthread_sigmask(SIG_SETMASK, &previous, NULL);
+  d->conv_started = conv_started == 0;
   if (started != 0) {
+    /* The handle's finalizer ends a converter that did start; the thread-safe function is released for each thread that did not. */
+    if (conv_started != 0) napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
     napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
+    if (conv_started == 0) request_end(d);
     job_free(job);
-    napi_throw_error(env, "ERR_NATIVE", "cannot start the decoder's thread");
+    napi_throw_error(env, "ERR_NATIVE", "cannot start the decoder's threads");
     return NULL;
   }
   d->thread_started = 1;
@@ -582,38 +710,50 @@ static Decoder *get_decoder(napi_env env, napi_value v) {
   return d;
 }
 
-/* decode(handle, target: Uint8Array, skipBeforePtsMs, callback) */
-static napi_value js_decode(napi_env env, napi_callback_info info) {
+/* Whether a call of this kind may start now; if not, a JavaScript exception is pending. */
+static bool may_call(napi_env env, Decoder *d, JobKind kind) {
+  int busy = kind == JOB_CONVERT ? d->converting : d->busy;
+  if (!busy && !d->closed && d->opened) return true;
+  napi_throw_error(env, "ERR_NATIVE_BUSY",
+                   busy ? "a call is already running on this decoder" : d->closed ? "the decoder is closed" : "the decoder did not open");
+  return false;
+}
+
+/*
+ * Submits a decode(), next() or convert(): argv is (handle, [target,] [skipBeforePtsMs,] callback)
+ * as the kind takes them. The job holds its target, handle and callback until it is answered.
+ */
+static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kind) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Decoder *d = get_decoder(env, argv[0]);
-  if (d == NULL) return NULL;
-  if (d->busy || d->closed || !d->opened) {
-    napi_throw_error(env, "ERR_NATIVE_BUSY",
-                     d->busy ? "a call is already running on this decoder" : d->closed ? "the decoder is closed" : "the decoder did not open");
-    return NULL;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *ptr;
-  napi_value ab;
-  size_t offset;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &ptr, &ab, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "target must be a Uint8Array");
-    return NULL;
+  if (d == NULL || !may_call(env, d, kind)) return NULL;
+  int has_target = kind != JOB_NEXT, has_skip = kind != JOB_CONVERT;
+  napi_value target = argv[1], skip = argv[has_target ? 2 : 1], callback = argv[has_target + has_skip + 1];
+  void *ptr = NULL;
+  size_t length = 0;
+  if (has_target) {
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t offset;
+    if (napi_get_typedarray_info(env, target, &type, &length, &ptr, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+      napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "target must be a Uint8Array");
+      return NULL;
+    }
   }
   Job *job = calloc(1, sizeof *job);
   if (job == NULL) {
     napi_throw_error(env, "ERR_NATIVE", "out of memory");
     return NULL;
   }
-  job->kind = JOB_DECODE;
+  job->kind = kind;
   job->target = ptr;
   job->target_len = length;
-  napi_get_value_double(env, argv[2], &job->skip_before_ms);
-  if (napi_create_reference(env, argv[1], 1, &job->target_ref) != napi_ok || napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok ||
-      napi_create_reference(env, argv[3], 1, &job->callback) != napi_ok) {
+  job->skip_before_ms = -1;
+  if (has_skip) napi_get_value_double(env, skip, &job->skip_before_ms);
+  if ((has_target && napi_create_reference(env, target, 1, &job->target_ref) != napi_ok) ||
+      napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &job->callback) != napi_ok) {
     if (job->target_ref) napi_delete_reference(env, job->target_ref);
     if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
     job_free(job);
@@ -622,6 +762,57 @@ static napi_value js_decode(napi_env env, napi_callback_info info) {
   }
   submit(env, d, job);
   return NULL;
+}
+
+/* decode(handle, target: Uint8Array, skipBeforePtsMs, callback): the next picture, converted into target. */
+static napi_value js_decode(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_DECODE); }
+
+/* next(handle, skipBeforePtsMs, callback): the next picture, decoded and not converted; present() makes it current. */
+static napi_value js_next(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_NEXT); }
+
+/* convert(handle, target: Uint8Array, callback): the current picture into target, on the converter thread. */
+static napi_value js_convert(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_CONVERT); }
+
+/*
+ * present(handle) → number: the picture the last next() decoded becomes the
+ * current one (the one before is let go, converted or not); returns its
+ * number (1, 2, ...). Synchronous: a pointer swap under the lock.
+ */
+static napi_value js_present(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decoder *d = get_decoder(env, argv[0]);
+  if (d == NULL || !may_call(env, d, JOB_NEXT)) return NULL;
+  if (d->frame == NULL || d->frame->buf[0] == NULL) {
+    napi_throw_error(env, "ERR_NATIVE_BUSY", "no decoded picture to present: next() first");
+    return NULL;
+  }
+  pthread_mutex_lock(&d->lock);
+  if (d->cur->buf[0] != NULL && !d->cur_taken) d->dropped++;
+  av_frame_unref(d->cur);
+  av_frame_move_ref(d->cur, d->frame);
+  d->cur_taken = 0;
+  double number = ++d->cur_number;
+  pthread_mutex_unlock(&d->lock);
+  napi_value result;
+  CHECK(napi_create_double(env, number, &result));
+  return result;
+}
+
+/* dropped(handle) → number: pictures present() replaced that no convert() had taken. */
+static napi_value js_dropped(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decoder *d = get_decoder(env, argv[0]);
+  if (d == NULL) return NULL;
+  pthread_mutex_lock(&d->lock);
+  double dropped = d->dropped;
+  pthread_mutex_unlock(&d->lock);
+  napi_value result;
+  CHECK(napi_create_double(env, dropped, &result));
+  return result;
 }
 
 /* interrupt(handle): blocking I/O in a running or later call gives up. */
@@ -651,6 +842,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"decode", NULL, js_decode, NULL, NULL, NULL, napi_default, NULL},
+      {"next", NULL, js_next, NULL, NULL, NULL, napi_default, NULL},
+      {"present", NULL, js_present, NULL, NULL, NULL, napi_default, NULL},
+      {"convert", NULL, js_convert, NULL, NULL, NULL, napi_default, NULL},
+      {"dropped", NULL, js_dropped, NULL, NULL, NULL, napi_default, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -10,4 +10,4 @@ export { Backoff, type BackoffOptions } from './backoff.js';
 export { findExecutable } from './ffmpeg-process.js';
 export { CaptureError, type CaptureErrorCode } from './errors.js';
 export { DEBIAN_VTEST, findSampleMedia } from './sample-media.js';
-export { NativeDecoder, nativeDecoderUnavailable, NATIVE_FORMATS, type NativeDecoderOptions, type NativeFormat, type DecodedFrame } from './native-decoder.js';
+export { NativeDecoder, nativeDecoderUnavailable, NATIVE_FORMATS, type NativeDecoderOptions, type NativeFormat, type DecodedFrame, type ConvertedPicture } from './native-decoder.js';

@@ -10,6 +10,12 @@
  * any later call, at once (the call rejects with the signal's reason);
  * interrupt() makes blocking network I/O give up; close() never blocks: it
  * interrupts a running call, which still settles, and ends the thread.
+ *
+ * On demand (ADR 0016): next() decodes a picture and converts nothing;
+ * present() makes it the current picture; convert() converts the current
+ * picture into a buffer, on a second thread of the decoder's, while next()
+ * goes on. A picture that present() replaces before any convert() is never
+ * converted. One next() (or decode()) and one convert() at a time.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +31,10 @@ interface Addon {
   /** Returns the handle at once; the callback comes once the source is open (or could not be). */
   open(url: string, options: object, callback: (error: NativeError | null, info?: OpenInfo) => void): Handle;
   decode(handle: Handle, target: Uint8Array, skipBeforePtsMs: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
+  next(handle: Handle, skipBeforePtsMs: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
+  present(handle: Handle): number;
+  dropped(handle: Handle): number;
+  convert(handle: Handle, target: Uint8Array, callback: (error: NativeError | null, info?: DecodeInfo & { picture: number }) => void): void;
   interrupt(handle: Handle): void;
   close(handle: Handle): void;
 }
@@ -59,6 +69,12 @@ export interface DecodedFrame {
   readonly skipped: number;
 }
 
+export interface ConvertedPicture {
+  /** The picture's number, as present() returned it. */
+  readonly picture: number;
+  readonly ptsMs: number;
+}
+
 const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/framesupplier_decoder.node', import.meta.url));
 let addon: Addon | null | undefined;
 
@@ -89,6 +105,8 @@ export interface NativeDecoderOptions {
   readonly crop?: CropRect;
   /** Mirror left to right, after scaling. */
   readonly hflip?: boolean;
+  /** Decode keyframes only (libavcodec's skip_frame = AVDISCARD_NONKEY): every other frame is discarded undecoded. */
+  readonly keyframesOnly?: boolean;
   /** Decoder threads; 0 (default) lets libavcodec use every core. */
   readonly threads?: number;
   /** libavformat options (e.g. rtsp_transport, timeout in µs). */
@@ -114,6 +132,7 @@ export class NativeDecoder {
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
   #busy = false;
+  #converting = false;
   #closed = false;
 
   private constructor(a: Addon, handle: Handle, info: OpenInfo, format: NativeFormat, signal: AbortSignal | undefined, onAbort: () => void) {
@@ -167,20 +186,66 @@ export class NativeDecoder {
    * thread writes into it.
    */
   decode(target: Uint8Array, skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
+    return this.#call('decode', (done) => this.#addon.decode(this.#handle, target, skipBeforePtsMs, done), (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }));
+  }
+
+  /**
+   * Decodes the next picture and converts nothing; null at the end of the
+   * source. present() makes it the current picture. Frames before
+   * skipBeforePtsMs are decoded and passed over, as in decode().
+   */
+  next(skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
+    return this.#call('decode', (done) => this.#addon.next(this.#handle, skipBeforePtsMs, done), (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }));
+  }
+
+  /**
+   * The picture the last next() decoded becomes the current one, the one
+   * convert() reads; the one before is let go, converted or not. Returns its
+   * number (1, 2, ...). Not while next() or decode() runs.
+   */
+  present(): number {
+    if (this.#closed) throw new CaptureError('ERR_SOURCE_EXITED', 'the decoder is closed');
+    if (this.#busy) throw new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'present() while a decode is running');
+    return this.#addon.present(this.#handle);
+  }
+
+  /** Pictures present() replaced that no convert() had taken: decoded, never converted. */
+  get droppedUnconverted(): number {
+    return this.#addon.dropped(this.#handle);
+  }
+
+  /**
+   * Converts the current picture into `target` (frameBytes long) on the
+   * decoder's converter thread; next() may run meanwhile. Resolves with the
+   * number of the picture converted: the current one when the conversion
+   * began. `target` must stay untouched until the promise settles.
+   */
+  convert(target: Uint8Array): Promise<ConvertedPicture> {
+    return this.#call('convert', (done) => this.#addon.convert(this.#handle, target, done), (info) => ({ picture: (info as DecodeInfo & { picture: number }).picture, ptsMs: info.ptsMs }));
+  }
+
+  /** One call on one of the decoder's two lanes (decode/next, convert), with the signal's and the closed state's answers. */
+  #call<T>(lane: 'decode' | 'convert', start: (done: (error: NativeError | null, info?: DecodeInfo) => void) => void, result: (info: DecodeInfo) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new CaptureError('ERR_SOURCE_EXITED', 'the decoder is closed'));
     if (this.#signal?.aborted === true) return Promise.reject(this.#signal.reason);
-    if (this.#busy) return Promise.reject(new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'a decode is already running'));
-    this.#busy = true;
+    const busy = lane === 'decode' ? this.#busy : this.#converting;
+    if (busy) return Promise.reject(new CaptureError('ERR_SOURCE_BAD_OUTPUT', `a ${lane} is already running`));
+    this.#setBusy(lane, true);
     return new Promise((resolve, reject) => {
-      this.#addon.decode(this.#handle, target, skipBeforePtsMs, (error, info) => {
-        this.#busy = false;
+      start((error, info) => {
+        this.#setBusy(lane, false);
         if (this.#signal?.aborted === true) reject(this.#signal.reason);
         else if (error !== null || info === undefined) {
           const code = error?.code === 'ERR_NATIVE_INTERRUPTED' ? 'ERR_SOURCE_STALLED' : 'ERR_SOURCE_EXITED';
-          reject(new CaptureError(code, error?.message ?? 'decode failed', { cause: error }));
-        } else resolve(info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped });
+          reject(new CaptureError(code, error?.message ?? `${lane} failed`, { cause: error }));
+        } else resolve(result(info));
       });
     });
+  }
+
+  #setBusy(lane: 'decode' | 'convert', busy: boolean): void {
+    if (lane === 'decode') this.#busy = busy;
+    else this.#converting = busy;
   }
 
   /** Makes blocking I/O in a running or later call give up. */

@@ -58,6 +58,13 @@ export interface SourceOptions {
   readonly loop?: boolean;
   /** Force ffmpeg's input format (e.g. 'mpjpeg'); default: ffmpeg probes. */
   readonly inputFormat?: string;
+  /**
+   * Decode keyframes only (libavcodec's skip_frame = AVDISCARD_NONKEY,
+   * ffmpeg's `-skip_frame nokey`): every other frame is discarded before
+   * decoding, so frames come at the keyframe rate. For cameras whose every
+   * worker reads less often than the keyframe interval. Default false.
+   */
+  readonly keyframesOnly?: boolean;
 }
 
 export interface ResolvedSource {
@@ -78,6 +85,7 @@ export interface ResolvedSource {
     readonly loop: boolean;
     readonly crop: CropRect | undefined;
     readonly hflip: boolean;
+    readonly keyframesOnly: boolean;
     /** libavformat options equivalent to the ffmpeg arguments (transport, low-latency probing). */
     readonly avOptions: Readonly<Record<string, string>>;
   };
@@ -173,6 +181,10 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   const crop = validCrop(out.crop);
   if (out.hflip !== undefined && typeof out.hflip !== 'boolean') throw invalid(`output.hflip must be a boolean, got ${JSON.stringify(out.hflip)}`);
   const hflip = out.hflip === true;
+  if (options.keyframesOnly !== undefined && typeof options.keyframesOnly !== 'boolean') {
+    throw invalid(`keyframesOnly must be a boolean, got ${JSON.stringify(options.keyframesOnly)}`);
+  }
+  const keyframesOnly = options.keyframesOnly === true;
   const transport = options.rtspTransport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw invalid(`rtspTransport must be 'tcp' or 'udp', got ${String(transport)}`);
   if (options.inputFormat !== undefined && !/^[a-z0-9_,]+$/i.test(options.inputFormat)) {
@@ -204,6 +216,8 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args.push('-fflags', 'nobuffer', '-analyzeduration', '1000000', '-probesize', '1000000');
   }
   if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
+  // A decoder option, given before its input: the codec discards every frame but keyframes undecoded.
+  if (keyframesOnly) args.push('-skip_frame', 'nokey');
   args.push('-i', input, '-an', '-sn', '-dn');
 
   const filters: string[] = [];
@@ -236,6 +250,6 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args,
     format,
     live: kind !== 'file',
-    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, crop, hflip, avOptions },
+    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, crop, hflip, keyframesOnly, avOptions },
   };
 }

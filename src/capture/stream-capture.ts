@@ -15,7 +15,11 @@
  *
  * With decoder: 'native', files, RTSP and HTTP are decoded in this process by
  * libav* (native/decoder.c, ADR 0011) straight into the frame pool: the same
- * states, stats, timeouts and backoff, no pipe and no child process.
+ * states, stats, timeouts and backoff, no pipe and no child process. It
+ * converts on demand (ADR 0016): each decoded picture is announced to the
+ * supplier and converted and published only when a reader is going to read
+ * it; a picture replaced before anyone asked is dropped unconverted. The
+ * ffmpeg process converts every frame it writes (it cannot know who reads).
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +29,7 @@ import {
   FrameSupplierError,
   RateWindow,
   releasePayload,
+  type DemandSignal,
   type FramePoolStats,
   type FrameSupplier,
   type PixelFormat,
@@ -34,6 +39,7 @@ import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
 import { NATIVE_FORMATS, NativeDecoder, nativeDecoderUnavailable, type NativeFormat } from './native-decoder.js';
+import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import { credentialRedactor } from '../internal/redact.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
 
@@ -88,18 +94,24 @@ export interface CaptureStats {
   readonly width: number | null;
   readonly height: number | null;
   readonly format: PixelFormat;
-  /** Frames cut from ffmpeg's output. */
+  /** Frames out of the decoder (after output.fps decimation): cut from ffmpeg's output, or pictures the native decoder presented. */
   readonly framesDecoded: number;
+  /** Frames converted to the output format: every decoded frame with ffmpeg; with the native decoder, those a reader asked for. */
+  readonly framesConverted: number;
+  /** Native decoder: decoded pictures replaced by a newer one before any reader asked for them, never converted (0 with ffmpeg). */
+  readonly framesDroppedUnconverted: number;
   /** Frames accepted by the supplier. */
   readonly framesPublished: number;
-  /** Frames per second over the last 5 s. */
+  /** Only keyframes are decoded (keyframesOnly): the other frames are discarded undecoded. */
+  readonly keyframesOnly: boolean;
+  /** Decoded frames per second over the last 5 s. */
   readonly fps: number;
   /** ffmpeg launches after the first. */
   readonly restarts: number;
   readonly lastError: CaptureErrorRecord | null;
   /** ffmpeg's last stderr lines, oldest first. */
   readonly stderrTail: readonly string[];
-  /** Last byte of a frame read → publish() returned, over the last 512 frames, µs. */
+  /** Last byte of a frame read (native: its conversion done) → publish() returned, over the last 512 frames, µs. */
   readonly publishDelayUs: { readonly p50: number; readonly p99: number } | null;
   /** Why the capture stopped: stop() was called, the file ended, or the supplier stopped. */
   readonly stopReason: 'stopped' | 'ended' | 'supplier-stopped' | null;
@@ -114,6 +126,8 @@ interface Run {
   decoder: NativeDecoder | null;
   /** The native decode loop, for stop() to wait on. */
   pump: Promise<void> | null;
+  /** The open native decoder's on-demand conversion, or null. */
+  converter: OnDemandConverter | null;
   /** Aborted by the watchdog or stop(): interrupts the native decoder's open or read at once. */
   readonly abort: AbortController;
   readonly startedAt: number;
@@ -147,6 +161,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #allocate: PayloadAllocator;
   readonly #loop: boolean;
   readonly #native: boolean;
+  readonly #keyframesOnly: boolean;
   /** Masks the source's credentials in every string that leaves the capture. */
   readonly #redact: (text: string) => string;
 
@@ -159,7 +174,12 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #width: number | null = null;
   #height: number | null = null;
   #framesDecoded = 0;
+  #framesConverted = 0;
+  /** Dropped unconverted by decoders already closed; the open one's count is added in stats(). */
+  #droppedUnconverted = 0;
   #framesPublished = 0;
+  /** The supplier's on-demand side (native decoder), from start() to stop; null if another producer has it. */
+  #demand: DemandSignal | null = null;
   #restarts = 0;
   #launches = 0;
   #lastError: CaptureErrorRecord | null = null;
@@ -195,6 +215,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#loop = options.loop === true;
     this.#native = options.decoder === 'native';
+    this.#keyframesOnly = options.keyframesOnly === true;
     if (options.decoder !== undefined && options.decoder !== 'ffmpeg' && options.decoder !== 'native') {
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoder must be 'ffmpeg' or 'native', got ${JSON.stringify(options.decoder)}`);
     }
@@ -224,6 +245,11 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     if (this.#native) {
       const why = nativeDecoderUnavailable();
       if (why !== null) throw new CaptureError('ERR_NATIVE_DECODER_UNAVAILABLE', why);
+      try {
+        this.#demand = this.#supplier.onDemand(() => this.#run?.converter?.demand());
+      } catch {
+        this.#demand = null; // another producer converts on demand for this supplier: convert every picture
+      }
     } else {
       this.#ffmpeg = requireExecutable(this.#ffmpegName);
     }
@@ -261,7 +287,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       height: this.#height,
       format: this.source.format,
       framesDecoded: this.#framesDecoded,
+      framesConverted: this.#native ? this.#framesConverted : this.#framesDecoded,
+      framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.decoder?.droppedUnconverted ?? 0),
       framesPublished: this.#framesPublished,
+      keyframesOnly: this.#keyframesOnly,
       fps: this.#rate.rate(performance.now()),
       restarts: this.#restarts,
       lastError: this.#lastError,
@@ -288,6 +317,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       proc,
       decoder: null,
       pump: null,
+      converter: null,
       abort: new AbortController(),
       startedAt: now,
       firstFrameAt: null,
@@ -378,15 +408,24 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   #onFrame(run: Run, payload: Uint8Array): void {
     // The chunk holding the frame's last byte was read at chunkAt: that is its capture time.
-    const captureTime = run.chunkAt;
-    const wallTime = Date.now();
-    run.lastFrameAt = captureTime;
+    const times = { captureTime: run.chunkAt, wallTime: Date.now() };
+    this.#decoded(run, times.captureTime);
+    this.#publish(run, payload, times, times.captureTime);
+  }
+
+  /** A frame came out of the decoder at `at`: the camera streams. */
+  #decoded(run: Run, at: number): void {
+    run.lastFrameAt = at;
     this.#framesDecoded++;
-    this.#rate.record(captureTime);
+    this.#rate.record(at);
     if (run.firstFrameAt === null) {
-      run.firstFrameAt = captureTime;
+      run.firstFrameAt = at;
       this.#setState('streaming');
     }
+  }
+
+  /** Publishes a frame whose pixels exist since readyAt (the payload's hold passes to the supplier). */
+  #publish(run: Run, payload: Uint8Array, { captureTime, wallTime }: PictureTimes, readyAt: number): void {
     try {
       this.#supplier.publish({
         payload,
@@ -407,7 +446,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       return;
     }
     this.#framesPublished++;
-    this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (performance.now() - captureTime) * 1000;
+    this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (performance.now() - readyAt) * 1000;
   }
 
   #checkStall(run: Run): void {
@@ -430,9 +469,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   /**
-   * The native decode loop: open, then one frame at a time into a pool buffer,
-   * paced to the source's timestamps for files played in real time. Resolves
-   * true at the end of a file (false if the run was replaced or stopped).
+   * The native decode loop: open, then one picture at a time, paced to the
+   * source's timestamps for files played in real time, each presented as the
+   * decoder's current picture and converted only on demand (OnDemandConverter).
+   * Resolves true at the end of a file (false if the run was replaced or stopped).
    */
   async #pumpNative(run: Run): Promise<boolean> {
     const src = this.source.native;
@@ -440,7 +480,16 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     const timeoutUs = String(Math.round(this.#connectTimeoutMs * 1000));
     const avOptions = { ...src.avOptions, ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}) };
     for (;;) {
-      const decoder = await NativeDecoder.open(src.input, { format, ...(src.width === undefined ? {} : { width: src.width }), ...(src.height === undefined ? {} : { height: src.height }), ...(src.crop === undefined ? {} : { crop: src.crop }), hflip: src.hflip, avOptions, signal: run.abort.signal });
+      const decoder = await NativeDecoder.open(src.input, {
+        format,
+        ...(src.width === undefined ? {} : { width: src.width }),
+        ...(src.height === undefined ? {} : { height: src.height }),
+        ...(src.crop === undefined ? {} : { crop: src.crop }),
+        hflip: src.hflip,
+        keyframesOnly: src.keyframesOnly,
+        avOptions,
+        signal: run.abort.signal,
+      });
       if (run.killedFor !== null || this.#run !== run) {
         decoder.close();
         if (run.killedFor !== null) throw run.killedFor;
@@ -449,40 +498,63 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       run.decoder = decoder;
       this.#width = decoder.width;
       this.#height = decoder.height;
+      const converter = new OnDemandConverter({
+        decoder,
+        signal: this.#demand,
+        allocate: this.#allocate,
+        publish: (payload, times, readyAt) => {
+          if (this.#run === run && run.killedFor === null) this.#publish(run, payload, times, readyAt);
+          else releasePayload(payload);
+        },
+        onConverted: () => this.#framesConverted++,
+        onError: (error) => this.#kill(run, error instanceof CaptureError ? error : new CaptureError('ERR_SOURCE_EXITED', String(error))),
+        now: () => performance.now(),
+      });
+      run.converter = converter;
       let skipBefore = -1;
       let start: { pts: number; at: number } | null = null;
       try {
+        // A file read as fast as possible has no time of its own: the next picture waits for the conversion asked
+        // of this one, so a reader that keeps up gets every frame (decoding ahead would only replace unread pictures).
+        const paced = !(this.source.kind === 'file' && !src.realtime);
         for (;;) {
-          const payload = this.#allocate(decoder.frameBytes);
-          let frame;
+          if (!paced) await converter.settled();
+          let picture;
           try {
-            frame = await decoder.decode(payload, skipBefore);
+            picture = await decoder.next(skipBefore);
           } catch (error) {
-            releasePayload(payload);
             throw run.killedFor ?? (error as Error);
           }
-          if (frame === null) {
-            releasePayload(payload);
-            break;
-          }
+          if (picture === null) break;
           // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
-          if (src.fps !== undefined && frame.ptsMs >= 0) skipBefore = frame.ptsMs + 950 / src.fps;
-          if (src.realtime && this.source.kind === 'file' && frame.ptsMs >= 0) {
-            start ??= { pts: frame.ptsMs, at: performance.now() };
-            const wait = start.at + (frame.ptsMs - start.pts) - performance.now();
+          if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
+          if (src.realtime && this.source.kind === 'file' && picture.ptsMs >= 0) {
+            start ??= { pts: picture.ptsMs, at: performance.now() };
+            const wait = start.at + (picture.ptsMs - start.pts) - performance.now();
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           }
           // Set by the watchdog or stop() while this loop awaited: read afresh, not narrowed.
           const killedFor = killedOf(run);
           if (this.#run !== run || killedFor !== null) {
-            releasePayload(payload);
             if (killedFor !== null) throw killedFor;
             return false;
           }
-          run.chunkAt = performance.now();
-          this.#onFrame(run, payload);
+          if (this.#supplier.state === 'stopped') {
+            // Nothing is published on demand to a stopped supplier: see it here, as publish() would say.
+            void this.#stop('supplier-stopped');
+            return false;
+          }
+          const number = decoder.present();
+          const at = performance.now();
+          this.#decoded(run, at);
+          converter.picture(number, { captureTime: at, wallTime: Date.now() });
         }
       } finally {
+        converter.close();
+        run.converter = null;
+        this.#demand?.withdraw();
+        await converter.settled(); // the converter thread writes into a pool buffer until then
+        this.#droppedUnconverted += decoder.droppedUnconverted;
         decoder.close();
         run.decoder = null;
       }
@@ -555,6 +627,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         run.parser?.reset();
       }
       this.#run = null;
+      this.#demand?.close();
+      this.#demand = null;
       this.#setState('stopped');
     })();
     return this.#stopping;

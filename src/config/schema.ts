@@ -139,6 +139,9 @@ export const CaptureSchema = Type.Object(
     realtime: Type.Boolean({ default: true, description: 'Files and test patterns: play at their own frame rate (true) or as fast as possible.' }),
     loop: Type.Boolean({ default: false, description: 'Files: start over at the end.' }),
     inputFormat: Type.Optional(Type.String({ minLength: 1, description: 'Force ffmpeg\'s input format (e.g. mpjpeg). Default: probed.' })),
+    keyframesOnly: Type.Optional(
+      Type.Boolean({ description: 'Decode keyframes only (skip_frame nokey): frames come at the keyframe rate, for cameras whose every worker reads less often than that. Default false.' }),
+    ),
     backoff: Backoff,
   },
   { ...closed, default: {}, description: 'How the camera is captured. Inherited per value from defaults.capture.' },

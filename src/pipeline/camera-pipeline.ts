@@ -124,6 +124,7 @@ export class CameraPipeline {
         realtime: capture.realtime,
         loop: capture.loop,
         ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
+        keyframesOnly: capture.keyframesOnly === true,
         backoff: capture.backoff,
       };
       stream = new StreamCapture(captureOptions);

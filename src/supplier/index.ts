@@ -3,7 +3,7 @@
  * framesupplier depends on this context; it depends on nothing but Node and
  * src/internal.
  */
-export { FrameSupplier, type FrameSupplierOptions, type SupplierState, type SupplierStats } from './supplier.js';
+export { FrameSupplier, type DemandSignal, type FrameSupplierOptions, type SupplierState, type SupplierStats } from './supplier.js';
 export {
   Subscription,
   framesUntilEnd,

@@ -18,6 +18,13 @@
  * Accounting, exact at every instant: delivered + drops + staleSkips + gated
  * + pending equals the frames published since subscribe() (until close).
  *
+ * On demand (ADR 0016): while the producer has announced a newer frame that it
+ * has not converted yet (FrameSupplier.onDemand), the mailbox's frame counts
+ * as replaced from the moment of the announcement (as an offer then would have
+ * counted it), and a read whose slot is open waits for the announced frame and
+ * tells the producer it is wanted, instead of taking the older one; if the
+ * producer withdraws it, the mailbox's frame is the newest again.
+ *
  * Pooled frames (FramePool): the mailbox holds its frame, and the frame a
  * read() returned is held for the reader until its next read() or close();
  * retain() holds one longer.
@@ -115,6 +122,10 @@ export interface SubscriptionHost {
   lastSeq(): number;
   /** Distributes an undistributed inbox frame now, so a read sees the newest frame published before it. */
   flush(): void;
+  /** A newer frame than any offered is announced by an on-demand producer and not yet published. */
+  upstreamPending(): boolean;
+  /** Tells the on-demand producer that a read waits for the announced frame. */
+  demand(): void;
   detach(subscription: Subscription): void;
 }
 
@@ -141,6 +152,8 @@ export class Subscription implements FrameSource, AsyncDisposable {
   readonly #intervalMs: number;
 
   #slot: Frame | null = null;
+  /** The slot's frame already counted as replaced (by an announced frame), and how: undone if it is delivered after all. */
+  #slotCountedAs: 'gated' | 'drop' | null = null;
   /** The frame the last read() returned, held for the reader until its next read() or close(). */
   #current: Frame | null = null;
   #pendingRead: PendingRead | null = null;
@@ -216,7 +229,9 @@ export class Subscription implements FrameSource, AsyncDisposable {
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.#releaseCurrent();
     this.#host.flush();
-    if (now >= this.#gateUntil) {
+    // A newer frame announced upstream is what this read is owed, not the mailbox's older one.
+    const upstream = this.#host.upstreamPending();
+    if (now >= this.#gateUntil && !upstream) {
       const ready = this.#takeFresh(now);
       if (ready !== null) return Promise.resolve(ready);
     }
@@ -226,6 +241,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
       read.gate = this.#clock.after(this.#gateUntil - now, () => this.#openGate(read));
     }
     this.#pendingRead = read;
+    if (read.gate === null && upstream) this.#host.demand();
     return read.result.promise;
   }
 
@@ -272,11 +288,12 @@ export class Subscription implements FrameSource, AsyncDisposable {
     if (this.#closedAtSeq !== null) return Promise.resolve();
     const lastSeq = this.#host.lastSeq();
     // Whatever this worker was still owed is now never delivered: count it as dropped.
-    const owed = (this.#slot !== null ? 1 : 0) + (lastSeq - this.#lastOfferedSeq);
+    const owed = (this.#slot !== null && this.#slotCountedAs === null ? 1 : 0) + (lastSeq - this.#lastOfferedSeq);
     this.#drops += owed;
     this.#consecutiveDrops += owed;
     if (this.#slot !== null) releasePayload(this.#slot.payload);
     this.#slot = null;
+    this.#slotCountedAs = null;
     this.#releaseCurrent();
     this.#closedAtSeq = lastSeq;
     this.#host.detach(this);
@@ -312,23 +329,43 @@ export class Subscription implements FrameSource, AsyncDisposable {
       }
       read.gate?.(); // (its timer is cancelled, but the read still counts as waiting for its slot below)
       this.#pendingRead = null;
-      if (this.#slot !== null) {
-        releasePayload(this.#slot.payload);
-        this.#slot = null;
-        this.#skipped(1, now, read);
-      }
+      this.#replaceSlot(null, now, read);
       holdPayload(frame.payload);
       this.#current = frame;
       this.#recordDelivery(frame, now);
       read.result.resolve(frame);
       return;
     }
-    if (this.#slot !== null) {
-      this.#skipped(1, now, read);
-      releasePayload(this.#slot.payload);
-    }
     holdPayload(frame.payload);
-    this.#slot = frame;
+    this.#replaceSlot(frame, now, read);
+  }
+
+  /**
+   * @internal An on-demand producer announced a frame newer than any offered:
+   * the mailbox's frame counts as replaced now, as it would have been had the
+   * frame been published now (it stays, in case the announced frame never
+   * comes). True if a read waits with its slot open: it wants the frame now.
+   */
+  supersede(now: number): boolean {
+    if (this.#closedAtSeq !== null) return false;
+    const read = this.#pendingRead;
+    if (this.#slot !== null && this.#slotCountedAs === null) this.#slotCountedAs = this.#skipped(1, now, read);
+    return read !== null && (read.gate === null || now >= this.#gateUntil);
+  }
+
+  /**
+   * @internal The announced frame will not come: the mailbox's frame is the
+   * newest again, and a read that waited for the announced one takes it.
+   */
+  upstreamWithdrawn(now: number): void {
+    if (this.#closedAtSeq !== null) return;
+    this.#uncountSlot();
+    const read = this.#pendingRead;
+    if (read === null || read.gate !== null) return;
+    const frame = this.#takeFresh(now);
+    if (frame === null) return;
+    this.#pendingRead = null;
+    read.result.resolve(frame);
   }
 
   stats(now = this.#clock.now()): WorkerStats {
@@ -344,7 +381,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
       consecutiveDrops: this.#consecutiveDrops,
       staleSkips: this.#staleSkips,
       gated: this.#gated,
-      pending: (this.#slot !== null ? 1 : 0) + pendingInInbox,
+      pending: (this.#slot !== null && this.#slotCountedAs === null ? 1 : 0) + pendingInInbox,
       lastConsumedSeq: this.#lastConsumedSeq,
       lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
       lastFrameAgeMs: this.#lastFrameAgeMs,
@@ -382,6 +419,10 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.#host.flush();
     if (this.#pendingRead !== read) return;
     read.gate = null;
+    if (this.#host.upstreamPending()) {
+      this.#host.demand(); // the announced frame is newer than the mailbox's: wait for it
+      return;
+    }
     const frame = this.#takeFresh(now);
     if (frame === null) return;
     this.#pendingRead = null;
@@ -389,18 +430,41 @@ export class Subscription implements FrameSource, AsyncDisposable {
   }
 
   /** Frames replaced before this worker read them: by design within its maxFps interval or while it waits for its slot, else drops. */
-  #skipped(count: number, now: number, read: PendingRead | null): void {
+  #skipped(count: number, now: number, read: PendingRead | null): 'gated' | 'drop' {
     if (now < this.#gateUntil || (read !== null && read.gate !== null)) {
       this.#gated += count;
-    } else {
-      this.#drops += count;
-      this.#consecutiveDrops += count;
+      return 'gated';
     }
+    this.#drops += count;
+    this.#consecutiveDrops += count;
+    return 'drop';
+  }
+
+  /** Puts a frame (or nothing) in the mailbox; the frame there before is replaced, counted unless it already was. */
+  #replaceSlot(frame: Frame | null, now: number, read: PendingRead | null): void {
+    const old = this.#slot;
+    if (old !== null) {
+      if (this.#slotCountedAs === null) this.#skipped(1, now, read);
+      releasePayload(old.payload);
+    }
+    this.#slot = frame;
+    this.#slotCountedAs = null;
+  }
+
+  /** The slot's frame is not replaced after all: take back its count. */
+  #uncountSlot(): void {
+    if (this.#slotCountedAs === 'gated') this.#gated--;
+    else if (this.#slotCountedAs === 'drop') {
+      this.#drops--;
+      this.#consecutiveDrops = Math.max(0, this.#consecutiveDrops - 1);
+    }
+    this.#slotCountedAs = null;
   }
 
   #takeFresh(now: number): Frame | null {
     const frame = this.#slot;
     if (frame === null) return null;
+    this.#uncountSlot();
     this.#slot = null;
     if (this.#isStale(frame, now)) {
       this.#staleSkips++;

@@ -9,6 +9,13 @@
  * reader). start() and close() (also [Symbol.asyncDispose]; stop() is its
  * synchronous alias) are idempotent; close() ends every subscription, and a
  * closed supplier cannot start again.
+ *
+ * On demand (ADR 0016): a producer that can tell a new picture exists before
+ * paying for its conversion (the native decoder) takes onDemand(): it
+ * announces each picture, and converts and publishes one only when a reader
+ * is going to read it (a read waits with its maxFps slot open, at once or
+ * later), so what a reader gets is exactly what it would have got had every
+ * picture been published.
  */
 import { systemClock, type SupplierClock } from './clock.js';
 import {
@@ -58,6 +65,22 @@ export interface SupplierStats {
   readonly workers: readonly WorkerStats[];
 }
 
+/** An on-demand producer's side of the supplier (FrameSupplier.onDemand). */
+export interface DemandSignal {
+  /**
+   * A picture newer than any published exists and is not converted yet.
+   * Returns true if a reader wants it now; otherwise the listener is called
+   * when one does. publish() of its frame ends the announcement.
+   */
+  announce(): boolean;
+  /** The announced picture will not come (the source stopped or failed): readers take what they have. */
+  withdraw(): void;
+  /** True from announce() until publish() or withdraw(). */
+  readonly announced: boolean;
+  /** Detaches the producer (withdrawing its announcement); the supplier then works as without one. Idempotent. */
+  close(): void;
+}
+
 export class FrameSupplier implements AsyncDisposable {
   readonly streamId: string;
   readonly #idleThresholdMs: number;
@@ -71,11 +94,17 @@ export class FrameSupplier implements AsyncDisposable {
   #distributionScheduled = false;
   #threadCopies = 0;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** The on-demand producer, if any: who to tell that a reader waits, and whether a picture is announced. */
+  #demand: { readonly listener: () => void; announced: boolean } | null = null;
 
   readonly #host: SubscriptionHost = {
     lastSeq: () => this.#seq,
     flush: () => {
       if (this.#inbox !== null) this.#distribute();
+    },
+    upstreamPending: () => this.#demand?.announced === true,
+    demand: () => {
+      if (this.#demand?.announced === true) this.#demand.listener();
     },
     detach: (subscription) => {
       if (this.#subscriptions.get(subscription.workerId) === subscription) {
@@ -140,6 +169,7 @@ export class FrameSupplier implements AsyncDisposable {
   stop(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
+    this.#demand = null;
     for (const subscription of [...this.#subscriptions.values()]) void subscription.close();
     this.#subscriptions.clear();
     if (this.#inbox !== null) releasePayload(this.#inbox.payload);
@@ -157,6 +187,7 @@ export class FrameSupplier implements AsyncDisposable {
     }
     const frame = createFrame(input, this.#seq + 1, this.streamId, this.#clock.now());
     this.#seq = frame.seq;
+    if (this.#demand !== null) this.#demand.announced = false; // the announced picture, or a newer one, is here
     // A pooled payload's hold passes from the publisher to the inbox.
     if (this.#inbox !== null) {
       this.#inboxDrops++;
@@ -168,6 +199,45 @@ export class FrameSupplier implements AsyncDisposable {
       void SETTLED.then(this.#distribute);
     }
     return frame;
+  }
+
+  /**
+   * Attaches an on-demand producer (one at a time: ERR_INVALID_ARGUMENT for a
+   * second while the first is attached). `listener` is called, synchronously
+   * from a read() or a maxFps slot opening, when a reader waits for the
+   * announced picture; it should convert the picture and publish() it.
+   */
+  onDemand(listener: () => void): DemandSignal {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('onDemand() needs a listener function');
+    if (this.#demand !== null) throw new InvalidArgumentError('the supplier already has an on-demand producer');
+    const demand = { listener, announced: false };
+    if (this.#state !== 'stopped') this.#demand = demand;
+    const live = (): boolean => this.#demand === demand && this.#state === 'running';
+    const withdraw = (): void => {
+      if (!live() || !demand.announced) return;
+      demand.announced = false;
+      const now = this.#clock.now();
+      for (const subscription of [...this.#subscriptions.values()]) subscription.upstreamWithdrawn(now);
+    };
+    return {
+      announce: () => {
+        if (!live()) return false;
+        if (this.#inbox !== null) this.#distribute(); // mailboxes first hold what was published before it
+        demand.announced = true;
+        const now = this.#clock.now();
+        let wanted = false;
+        for (const subscription of this.#subscriptions.values()) if (subscription.supersede(now)) wanted = true;
+        return wanted;
+      },
+      withdraw,
+      get announced() {
+        return demand.announced;
+      },
+      close: () => {
+        withdraw();
+        if (this.#demand === demand) this.#demand = null;
+      },
+    };
   }
 
   /** Opens a worker's mailbox. It receives frames published from now on (with maxFps, no more often than that). */

@@ -1,0 +1,148 @@
+/**
+ * D1 of ../shared/bench/WORKLOADS.md, demand-driven capture: a 1080p30 H.264
+ * file played at its own rate and looped, captured to rgb24 by the native
+ * decoder (conversion on demand, ADR 0016) with one worker that holds each
+ * frame 500 ms (2 fps), against the same capture with a worker that reads
+ * every frame, and against ffmpeg alone converting every frame, alternating
+ * in the same run. One more configuration shows keyframesOnly (skip_frame)
+ * with the 2 fps worker. CPU: this process (the decoder's threads are in it),
+ * or ffmpeg's from /proc.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { StreamCapture } from '../../src/capture/index.js';
+import { FrameSupplier } from '../../src/supplier/index.js';
+import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
+import { testClip } from './workloads.js';
+
+interface Run {
+  cpuPct: number;
+  ages: number[];
+  delivered: number;
+  decoded: number;
+  converted: number;
+  droppedUnconverted: number;
+}
+
+/** CPU seconds of a process (utime + stime), from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The capture with one worker that holds each frame holdMs (0: reads every frame), for `seconds` after the first frame. */
+async function captureRun(file: string, holdMs: number, seconds: number, keyframesOnly: boolean): Promise<Run> {
+  const supplier = new FrameSupplier({ streamId: 'd1' }).start();
+  const sub = supplier.subscribe('worker');
+  const ages: number[] = [];
+  let measuring = false;
+  const worker = (async () => {
+    for (;;) {
+      const frame = await sub.read();
+      if (frame === null) return;
+      if (measuring) ages.push(performance.now() - frame.captureTime);
+      if (holdMs > 0) await sleep(holdMs); // the worker's work: it holds the frame, reads nothing meanwhile
+    }
+  })();
+  const capture = new StreamCapture({ source: file, decoder: 'native', loop: true, keyframesOnly, supplier, output: { format: 'rgb24' } }).start();
+  await new Promise<void>((resolve) => capture.once('state', (s) => s === 'streaming' && resolve()));
+  await sleep(2_000); // warm-up: the codec's threads started, the pool filled
+  const before = capture.stats();
+  const deliveredBefore = supplier.stats().workers[0]?.delivered ?? 0;
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  ages.length = 0;
+  measuring = true;
+  await sleep(seconds * 1000);
+  measuring = false;
+  const cpu = process.cpuUsage(cpuStart);
+  const wall = (performance.now() - wallStart) / 1000;
+  const after = capture.stats();
+  const delivered = (supplier.stats().workers[0]?.delivered ?? 0) - deliveredBefore;
+  await capture.stop();
+  supplier.stop();
+  await worker;
+  return {
+    cpuPct: ((cpu.user + cpu.system) / 1e6 / wall) * 100,
+    ages,
+    delivered,
+    decoded: after.framesDecoded - before.framesDecoded,
+    converted: after.framesConverted - before.framesConverted,
+    droppedUnconverted: after.framesDroppedUnconverted - before.framesDroppedUnconverted,
+  };
+}
+
+/**
+ * ffmpeg alone at the file's rate converting every frame (`ffmpeg -re -i FILE
+ * -f rawvideo -pix_fmt rgb24 -y /dev/null`), or decoding only (`-f null`, no
+ * conversion): the floor no converter, lazy or not, can go under.
+ */
+async function ffmpegRun(file: string, seconds: number, convert: boolean): Promise<number> {
+  const output = convert ? ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null'] : ['-f', 'null', '-'];
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-an', ...output], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await sleep(2_000);
+  const pid = child.pid!;
+  const start = cpuSecondsOf(pid);
+  const wallStart = performance.now();
+  await sleep(seconds * 1000);
+  const cpu = cpuSecondsOf(pid) - start;
+  const wall = (performance.now() - wallStart) / 1000;
+  child.kill('SIGTERM');
+  await exited;
+  return (cpu / wall) * 100;
+}
+
+export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds = Number(process.env.D1_ROUNDS ?? 2)): Promise<void> {
+  const file = await testClip('testsrc2-1080p30-60s.mp4', '1920x1080', 30, 60);
+  const configs = [
+    { workerFps: 2, holdMs: 500, keyframesOnly: false },
+    { workerFps: 30, holdMs: 0, keyframesOnly: false },
+    { workerFps: 2, holdMs: 500, keyframesOnly: true },
+  ];
+  const results = configs.map(() => [] as Run[]);
+  const ffmpeg: number[] = [];
+  const decodeOnly: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, c] of configs.entries()) {
+      const run = await captureRun(file, c.holdMs, seconds, c.keyframesOnly);
+      results[i]!.push(run);
+      log(`D1 round ${r + 1}: worker ${c.workerFps} fps${c.keyframesOnly ? ', keyframesOnly' : ''}: cpu ${run.cpuPct.toFixed(1)} %, converted ${run.converted} of ${run.decoded}`);
+      if (i === 0) {
+        ffmpeg.push(await ffmpegRun(file, seconds, true));
+        log(`D1 round ${r + 1}: ffmpeg alone: cpu ${ffmpeg.at(-1)!.toFixed(1)} %`);
+      }
+      if (i === 1) {
+        decodeOnly.push(await ffmpegRun(file, seconds, false));
+        log(`D1 round ${r + 1}: ffmpeg decoding only: cpu ${decodeOnly.at(-1)!.toFixed(1)} %`);
+      }
+    }
+  }
+  const median = (xs: number[]): number => percentile(sortedCopy(xs), 50);
+  const ffmpegCpu = median(ffmpeg);
+  for (const [i, c] of configs.entries()) {
+    const runs = results[i]!;
+    const cpu = median(runs.map((x) => x.cpuPct));
+    const sum = (f: (x: Run) => number): number => runs.reduce((n, x) => n + f(x), 0);
+    emit({
+      workload: 'D1',
+      impl: 'framesupplier',
+      worker_fps: c.workerFps,
+      keyframes_only: c.keyframesOnly,
+      seconds,
+      rounds,
+      cpu_pct: round(cpu, 1),
+      cpu_pct_ffmpeg: round(ffmpegCpu, 1),
+      ratio: round(cpu / ffmpegCpu, 3),
+      cpu_pct_ffmpeg_decode_only: round(median(decodeOnly), 1),
+      ratio_decode_only: round(median(decodeOnly) / ffmpegCpu, 3),
+      age_ms_p50: round(percentile(sortedCopy(runs.flatMap((x) => x.ages)), 50), 1),
+      age_ms_p99: round(percentile(sortedCopy(runs.flatMap((x) => x.ages)), 99), 1),
+      delivered: sum((x) => x.delivered),
+      frames_decoded: sum((x) => x.decoded),
+      frames_converted: sum((x) => x.converted),
+      frames_dropped_unconverted: sum((x) => x.droppedUnconverted),
+    });
+  }
+}
