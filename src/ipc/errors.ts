@@ -37,9 +37,12 @@ export class IpcError extends FrameSupplierError {
   declare readonly code: IpcErrorCode;
   /** For ERR_SCHEMA: the JSON path of the offending field. */
   readonly field: string | undefined;
+  /** For an answer from a server: the frame it answered about (ERR_FRAME_STALE: the frame found too old), when it named one. */
+  readonly frameId: number | undefined;
 
-  constructor(code: IpcErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
+  constructor(code: IpcErrorCode, message: string, options?: { field?: string; frameId?: number; cause?: unknown }) {
     super(code, message, options);
     this.field = options?.field;
+    this.frameId = options?.frameId;
   }
 }

@@ -124,6 +124,8 @@ export class ModelService {
   readonly external: boolean;
   /** Per inference request. */
   readonly timeoutMs: number;
+  /** The age budget its workers send with each request (max_age_ms), or null. */
+  readonly maxAgeMs: number | null;
   readonly #config: ModelConfig;
   readonly #shmDir: string;
   readonly #log: Logger;
@@ -162,6 +164,7 @@ export class ModelService {
     }
     this.socketPath = config.socket ?? join(options.runtimeDir, `${name}.sock`);
     this.timeoutMs = config.timeoutMs;
+    this.maxAgeMs = config.maxAgeMs ?? null;
     this.#shmDir = options.shmDir;
     this.#log = options.log;
     this.#onState = options.onState;

@@ -55,6 +55,8 @@ export interface WorkerFigures {
   readonly pending: number;
   readonly fps: number;
   readonly lastFrameAgeMs: number | null;
+  /** Frames read and skipped by design, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
+  readonly skips: Readonly<Record<string, number>>;
 }
 
 /** One worker of the group, as built from its config. */
@@ -195,6 +197,7 @@ export class WorkerGroup {
       pending: f?.pending ?? 0,
       fps: f?.fps ?? 0,
       lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
+      skips: s?.skips ?? {},
     };
   }
 

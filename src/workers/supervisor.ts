@@ -119,6 +119,8 @@ export interface SupervisedWorkerStats {
   readonly waitingFor: string | null;
   /** The current subscription's figures (null between incarnations). */
   readonly subscription: WorkerStats | null;
+  /** Frames the worker skipped by design after reading them, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
+  readonly skips: Readonly<Record<string, number>>;
 }
 
 export interface DropAlert {
@@ -181,6 +183,7 @@ interface Supervised {
   samples: Sample[];
   alerting: boolean;
   waitingFor: string | null;
+  skips: Record<string, number>;
   /** restart(), setEnabled() and remove() of this worker, one at a time. */
   control: Promise<unknown>;
 }
@@ -254,6 +257,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       samples: [],
       alerting: false,
       waitingFor: null,
+      skips: {},
       control: Promise.resolve(),
     };
     this.#workers.set(id, worker);
@@ -353,6 +357,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       dropAlert: w.alerting,
       waitingFor: w.waitingFor,
       subscription: w.source === null || w.source.closed ? null : w.source.stats(),
+      skips: { ...w.skips },
     }));
   }
 
@@ -464,6 +469,10 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         const result: WorkerResult = { workerId: id, streamId: frame.streamId, seq: frame.seq, captureTime: frame.captureTime, wallTime: frame.wallTime, output };
         this.#sink?.write(result);
         this.emit('result', result);
+      },
+      skip: (reason: string) => {
+        if (controller.signal.aborted) return;
+        worker.skips[reason] = (worker.skips[reason] ?? 0) + 1;
       },
       log: (line: string) => this.#log(id, line),
       waitFor: async <T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T> => {
