@@ -9,11 +9,13 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encodeMessage, MessageDecoder } from '../../src/ipc/index.js';
+import { encodeMessage, MessageDecoder, ModelClient } from '../../src/ipc/index.js';
+import { ModelServer } from '../../src/models/index.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
 import { abortable, deferred, type Deferred } from '../../src/internal/abort.js';
-import { ServerProcess, workspace } from '../models/fixtures.js';
+import { ServerProcess, workspace, writeFrames } from '../models/fixtures.js';
+import { eventually } from '../helpers/process.js';
 import { nextEvent, publishUntil } from './helpers.js';
 
 const nv12 = (): FrameInput => ({ payload: new Uint8Array((64 * 48 * 3) / 2).fill(50), width: 64, height: 48, format: 'nv12' });
@@ -130,6 +132,70 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       await Promise.all(servers.map((server) => server.kill('SIGTERM')));
     }
     assert.equal(existsSync(join(ws.shmDir, 'stream-camera_7.frames')), false, 'the last user removes the store');
+  });
+
+  it('while its request waits, the worker writes the frames that come, and the server answers with the newest: the result is tagged with that frame', async () => {
+    const socket = join(ws.dir, `follow-${process.pid}.sock`);
+    // One inference at a time, each held until the test releases it.
+    const held: { camera: string; frameId: number; release: Deferred<void> }[] = [];
+    let arrived = deferred<void>();
+    const nextCall = async (n: number) => {
+      while (held.length < n) {
+        await arrived.promise;
+        arrived = deferred<void>();
+      }
+      return held[n - 1]!;
+    };
+    const server = await new ModelServer({
+      socketPath: socket,
+      shmDir: ws.shmDir,
+      handler: {
+        name: 'held',
+        modelId: 'held',
+        async infer(_frame, request) {
+          const call = { camera: request.camera_id, frameId: request.frame_metadata.frame_id, release: deferred<void>() };
+          held.push(call);
+          arrived.resolve();
+          await call.release.promise;
+          return { detections: [] };
+        },
+      },
+    }).start();
+    const { writer, refs } = writeFrames(ws.shmDir, `blocker-${process.pid}`, 1);
+    const blockerClient = new ModelClient({ socketPath: socket });
+    const supplier = new FrameSupplier({ streamId: `camera_f${process.pid}` }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    try {
+      // Another camera's inference holds the model thread.
+      const blocker = blockerClient.infer({ ...refs[0]!, camera_id: 'blocker', model_id: 'held', timestamp: Date.now() / 1000 });
+      const first = await nextCall(1);
+      supervisor.add({ id: 'follows', kind: modelClientWorker({ socketPath: socket, modelId: 'held', shmDir: ws.shmDir }) });
+      const result = nextEvent<WorkerResult>(supervisor, 'result');
+      supervisor.start();
+      const delivered = (): number => supervisor.stats()[0]?.subscription?.delivered ?? 0;
+      supplier.publish(nv12());
+      await eventually(() => delivered() === 1 && server.stats().waiting === 1, 'the worker\'s request waiting');
+      // Two more frames while it waits: the worker reads and writes both.
+      supplier.publish(nv12());
+      await eventually(() => delivered() === 2, 'the second frame read');
+      supplier.publish(nv12());
+      await eventually(() => delivered() === 3, 'the third frame read');
+      await eventually(() => server.stats().waiting === 1 && server.stats().cameras[`camera_f${process.pid}`]?.superseded === 0, 'still one request');
+      first.release.resolve();
+      const taken = await nextCall(2);
+      taken.release.resolve();
+      const r = await result;
+      assert.equal(r.seq, 3, 'tagged with the third frame, the newest when the server took the request');
+      assert.equal((r.output as ModelOutput).frame_id, taken.frameId);
+      await blocker;
+    } finally {
+      for (const call of held) call.release.resolve();
+      await supervisor.close();
+      supplier.stop();
+      blockerClient.close();
+      writer.close();
+      await server.close();
+    }
   });
 
   it('a server that is not there is a crash left to the policy; once it is up, the restarted worker is served', async () => {
