@@ -12,7 +12,8 @@
  * event), for answers with detections.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
@@ -24,7 +25,7 @@ const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
 const CLK_TCK = 100;
 
 /** utime + stime (s) and RSS (bytes) of a process and every descendant, from /proc. */
-function treeUsage(root: number): { cpuS: number; rssBytes: number; pids: number } {
+function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes: number; pids: number } {
   const parent = new Map<number, number>();
   const stat = new Map<number, string[]>();
   for (const entry of readdirSync('/proc')) {
@@ -49,14 +50,16 @@ function treeUsage(root: number): { cpuS: number; rssBytes: number; pids: number
   }
   let cpuS = 0;
   let rssBytes = 0;
+  let rootRssBytes = 0;
   for (const pid of tree) {
     const fields = stat.get(pid);
     if (fields === undefined) continue;
     // After "pid (comm) ": state is index 0, so utime and stime (fields 14, 15) are 11 and 12, rss (field 24, pages) 21.
     cpuS += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
     rssBytes += Number(fields[21]) * 4096;
+    if (pid === root) rootRssBytes = Number(fields[21]) * 4096;
   }
-  return { cpuS, rssBytes, pids: tree.size };
+  return { cpuS, rssBytes, rootRssBytes, pids: tree.size };
 }
 
 const figure = (stats: SystemStats, camera: string, worker: string, key: 'delivered' | 'drops'): number => stats.cameras[camera]?.workers[worker]?.[key] ?? 0;
@@ -107,10 +110,15 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
   await sleep(warmupS * 1000);
   const before = system.stats();
   const usageStart = treeUsage(process.pid);
+  const load = loadavg()[0]!;
+  // How late this process's event loop runs: on a machine shared with other work, what bounds ages and rates.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const wallStart = performance.now();
   measuring = true;
   await sleep(seconds * 1000);
   measuring = false;
+  loopDelay.disable();
   const wall = (performance.now() - wallStart) / 1000;
   const usageEnd = treeUsage(process.pid);
   const after = system.stats();
@@ -133,6 +141,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
     cpu_pct_per_camera: round(cpuPct / cameras, 2),
     rss_mb_start: round(usageStart.rssBytes / 2 ** 20, 1),
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
+    rss_mb_end_system_process: round(usageEnd.rootRssBytes / 2 ** 20, 1),
     processes: usageEnd.pids,
     model_fps: round(perCamera.reduce((a, b) => a + b, 0), 2),
     camera_model_fps_min: round(min, 2),
@@ -144,6 +153,8 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
     light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
     model_errors: errors,
     model_skips: skips,
+    event_loop_delay_ms_p99: round(loopDelay.percentile(99) / 1e6, 1),
+    loadavg_1m_at_start: round(load, 2),
   });
 }
 
