@@ -126,6 +126,12 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
     const s = after.cameras[id]?.workers.model?.skips ?? {};
     return n + Object.values(s).reduce((a, b) => a + b, 0);
   }, 0);
+  // The server's own view (its last health ping): how long the 20 ms inference really took, and the waits.
+  const scheduling = Object.values(after.models.shared?.scheduling?.cameras ?? {});
+  const med = (xs: (number | null)[]): number | null => {
+    const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
+  };
   await system.close();
   const perCamera = ids.map((id) => (served.get(id) ?? 0) / wall);
   const sorted = sortedCopy(ages);
@@ -153,6 +159,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
     light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
     model_errors: errors,
     model_skips: skips,
+    server_inference_ms_p50: med(scheduling.map((c) => c.inference_ms_p50)),
+    server_inference_ms_p99: med(scheduling.map((c) => c.inference_ms_p99)),
+    server_wait_ms_p50: med(scheduling.map((c) => c.wait_ms_p50)),
+    server_superseded: scheduling.reduce((n, c) => n + c.superseded, 0),
     event_loop_delay_ms_p99: round(loopDelay.percentile(99) / 1e6, 1),
     loadavg_1m_at_start: round(load, 2),
   });
