@@ -13,6 +13,7 @@ import { d1 } from './capture/d1.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
+import { p1 } from './pipeline/p1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -40,6 +41,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   M1: () => m1(),
   PERSON: () => person(),
   S1: () => s1(),
+  P1: () => p1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

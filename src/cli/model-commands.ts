@@ -4,6 +4,7 @@
  *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
  *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
  *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
+ *       --concurrency N (inferences at once; default: the handler's model threads, mock 1)
  *     mock:   [--mock-delay-ms N]
  *     person: [--threads N] [--min-confidence X] [--pose-max-people N]
  *     onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X]
@@ -98,6 +99,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     socket: { type: 'string' },
     'model-id': { type: 'string' },
     'shm-dir': { type: 'string' },
+    concurrency: { type: 'string' },
     ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     ...HANDLER_OPTIONS,
   });
@@ -111,6 +113,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     socketPath: required('socket', values.socket),
     handler,
     shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
+    ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
     ...limits,
   });
   // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.

@@ -230,10 +230,19 @@ const modelId = annotate(Type.String({ minLength: 1, maxLength: 256, description
   [COMPUTED]: 'its key in models',
 });
 const timeoutMs = ms('Per request', 5_000);
+/** The model server's age budget (protocol 2, docs/protocol.md): a frame older than this when a model thread takes it is skipped. */
+const modelMaxAgeMs = Type.Optional(
+  Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 86_400_000,
+    description: 'Age budget of each request (milliseconds, from capture): a frame older than this when the model takes it is skipped (ERR_FRAME_STALE), not inferred. Default: the worker\'s maxAgeMs, else none.',
+  }),
+);
 const startedModel = {
   socket: Type.Optional(Type.String({ minLength: 1, description: 'Unix socket to serve on. Default: one under a runtime directory.' })),
   modelId,
   timeoutMs,
+  maxAgeMs: modelMaxAgeMs,
   restart: Type.Object(
     { initialMs: ms('First delay before restarting a model server that died', 1_000), maxMs: ms('Longest delay between restarts', 30_000) },
     { ...closed, default: {}, description: 'Restart delays of the model server process.' },
@@ -289,6 +298,7 @@ const ConnectModel = annotate(
       socket: Type.String({ minLength: 1, description: 'The Unix socket of a model server someone else runs: connect only.' }),
       modelId,
       timeoutMs,
+      maxAgeMs: modelMaxAgeMs,
     },
     closed,
   ),

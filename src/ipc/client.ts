@@ -106,12 +106,25 @@ export class ModelClient {
     return result;
   }
 
-  /** Inference: resolves with a response whose error is null, rejects with IpcError(code) otherwise. */
+  /**
+   * Inference: resolves with a response whose error is null, rejects with
+   * IpcError(code) otherwise (its frameId: the frame the server answered
+   * about). A protocol-2 request may ask for the camera's newest frame when a
+   * model thread takes it (`frame_select: 'newest'`) and give an age budget
+   * (`max_age_ms`); the answer's frame_id names the frame used.
+   * ERR_SUPERSEDED and ERR_FRAME_STALE are the latest-frame rule at work, not
+   * faults: callers skip the frame.
+   */
   async infer(request: InferenceRequest, options?: CallOptions): Promise<InferenceResponse> {
     const response = await this.request(request, options);
     if ('type' in response && response.type === 'pong') throw new IpcError('ERR_CONNECTION_LOST', 'the server answered a ping to an inference request');
     const r = response as InferenceResponse;
-    if (r.error !== null) throw new IpcError(r.error.code as IpcErrorCode, r.error.message, r.error.field === undefined ? {} : { field: r.error.field });
+    if (r.error !== null) {
+      throw new IpcError(r.error.code as IpcErrorCode, r.error.message, {
+        ...(r.error.field === undefined ? {} : { field: r.error.field }),
+        ...(r.frame_id === null ? {} : { frameId: r.frame_id }),
+      });
+    }
     return r;
   }
 

@@ -14,6 +14,8 @@ export const IPC_ERROR_CODES = [
   'ERR_FRAME_NOT_FOUND',
   'ERR_FRAME_OVERWRITTEN',
   'ERR_FRAME_CORRUPT',
+  'ERR_FRAME_STALE',
+  'ERR_SUPERSEDED',
   'ERR_REFERENCE_OUTSIDE',
   'ERR_HANDLER_FAILED',
   'ERR_TIMEOUT',
@@ -35,9 +37,12 @@ export class IpcError extends FrameSupplierError {
   declare readonly code: IpcErrorCode;
   /** For ERR_SCHEMA: the JSON path of the offending field. */
   readonly field: string | undefined;
+  /** For an answer from a server: the frame it answered about (ERR_FRAME_STALE: the frame found too old), when it named one. */
+  readonly frameId: number | undefined;
 
-  constructor(code: IpcErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
+  constructor(code: IpcErrorCode, message: string, options?: { field?: string; frameId?: number; cause?: unknown }) {
     super(code, message, options);
     this.field = options?.field;
+    this.frameId = options?.frameId;
   }
 }

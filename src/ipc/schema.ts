@@ -10,6 +10,20 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { IpcError } from './errors.js';
 
+/**
+ * The protocol's version, announced in every pong (`protocol`). 1: seed 05's
+ * requests, a FIFO per server. 2: one waiting slot per camera, served
+ * round-robin (ERR_SUPERSEDED), the frame read when a model thread takes the
+ * request, `frame_select: "newest"`, `max_age_ms` (ERR_FRAME_STALE), and
+ * per-camera figures in the pong. Version-1 requests are valid version-2
+ * requests; a version-1 server ignores the new fields (it serves the named
+ * frame_id, with no age budget).
+ */
+export const MODEL_PROTOCOL_VERSION = 2;
+
+/** The longest age budget a request may give (one day). */
+export const MAX_AGE_BUDGET_MS = 86_400_000;
+
 export const FRAME_FORMATS = ['NV12', 'YUV420P', 'RGB24', 'BGR24', 'RGBA', 'BGRA', 'GRAY', 'JPEG', 'PNG'] as const;
 export type FrameFormat = (typeof FRAME_FORMATS)[number];
 
@@ -30,6 +44,15 @@ export interface InferenceRequest {
   readonly model_id: string;
   /** Seconds since the epoch (the seed's 1735598400.123). */
   readonly timestamp: number;
+  /**
+   * Protocol 2. "exact" (the default): the frame frame_metadata.frame_id
+   * names. "newest": the store's newest complete frame when a model thread
+   * takes the request, frame_metadata.frame_id being the oldest acceptable;
+   * the answer's frame_id names the frame used.
+   */
+  readonly frame_select?: 'exact' | 'newest';
+  /** Protocol 2. A frame older than this (from its capture time in the store) when taken is answered ERR_FRAME_STALE, without inference. */
+  readonly max_age_ms?: number;
 }
 
 export interface PingRequest {
@@ -64,6 +87,22 @@ export interface InferenceResponse {
   readonly error: WireError | null;
 }
 
+/** One camera's figures in a pong (protocol 2): since the server started, times over its recent requests. */
+export interface PongCameraFigures {
+  /** Requests given to the handler. */
+  readonly served: number;
+  /** Requests replaced by a newer one of the camera while they waited (ERR_SUPERSEDED). */
+  readonly superseded: number;
+  /** Requests whose frame was older than their max_age_ms when taken (ERR_FRAME_STALE). */
+  readonly stale: number;
+  /** From reading the request to a model thread taking it, ms; null before the first. */
+  readonly wait_ms_p50: number | null;
+  readonly wait_ms_p99: number | null;
+  /** The handler's time alone, ms. */
+  readonly inference_ms_p50: number | null;
+  readonly inference_ms_p99: number | null;
+}
+
 export interface PongResponse {
   readonly type: 'pong';
   readonly request_id?: string | number;
@@ -71,6 +110,14 @@ export interface PongResponse {
   readonly handler: string;
   readonly uptime_s: number;
   readonly connections: number;
+  /** Protocol 2 (absent from a version-1 server): the fields below. */
+  readonly protocol?: number;
+  /** Inferences the server runs at once (its handler's model threads). */
+  readonly concurrency?: number;
+  /** Inferences running now, and cameras with a request waiting. */
+  readonly running?: number;
+  readonly waiting?: number;
+  readonly cameras?: Readonly<Record<string, PongCameraFigures>>;
   readonly error: null;
 }
 
@@ -97,6 +144,8 @@ export const INFERENCE_REQUEST_SCHEMA = {
     camera_id: { type: 'string', minLength: 1, maxLength: 256 },
     model_id: { type: 'string', minLength: 1, maxLength: 256 },
     timestamp: { type: 'number' },
+    frame_select: { enum: ['exact', 'newest'] },
+    max_age_ms: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AGE_BUDGET_MS },
   },
 } as const;
 

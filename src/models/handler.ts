@@ -18,7 +18,13 @@ export interface InferenceHandler {
   readonly name: string;
   /** The model this handler serves; requests for another model_id are refused. */
   readonly modelId: string;
-  /** Loads the model once, before the server accepts connections. */
+  /**
+   * infer() calls that run at once to good effect (its model threads): the
+   * server runs at most this many and keeps the other requests in their
+   * cameras' waiting slots. Default 1.
+   */
+  readonly concurrency?: number;
+    /** Loads the model once, before the server accepts connections. */
   load?(): Promise<void>;
   infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult>;
   /** Frees the model: called once, by the server's close() (or by its start() when it fails after load()). */

@@ -12,6 +12,8 @@ export interface MockHandlerOptions {
   readonly modelId?: string;
   /** Simulated inference time, for trying timeouts and load. Default 0. */
   readonly delayMs?: number;
+  /** Inferences at once (a simulated accelerator serves one at a time). Default 1. */
+  readonly concurrency?: number;
 }
 
 /** FNV-1a, so the stub detections depend only on (camera_id, frame_id). */
@@ -26,6 +28,7 @@ export function createMockHandler(options: MockHandlerOptions = {}): InferenceHa
   return {
     name: 'mock',
     modelId: options.modelId ?? 'mock',
+    concurrency: options.concurrency ?? 1,
     async infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       // An abort ends the wait (and its timer) and rejects with the signal's reason.
       if (delayMs > 0) await abortable(delay(delayMs, signal), signal);

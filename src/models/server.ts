@@ -17,6 +17,19 @@
  * closes because of its client is reported as a 'connection-error' event with
  * its code and counted in stats().errors.
  *
+ * Scheduling (protocol 2, ADR 0014): inference requests do not wait in a
+ * FIFO. Each camera has one waiting slot: a newer request from a camera
+ * replaces its waiting one, which is answered at once ERR_SUPERSEDED (in its
+ * turn on its connection). Free capacity (`concurrency`, the handler's model
+ * threads) serves the cameras with a waiting request round-robin
+ * (scheduler.ts). The frame is looked up and read when the request is taken,
+ * not when it arrives: `frame_select: "newest"` takes the store's newest
+ * frame then, and a frame older than the request's `max_age_ms` is answered
+ * ERR_FRAME_STALE without inference. The handler timeout counts inference
+ * only. Pipelined requests on one connection are scheduled together and
+ * answered in request order. Per-camera figures (served, superseded, stale,
+ * wait and inference p50/p99 over recent requests) are in stats() and pongs.
+ *
  * close() stops accepting, answers every request read before it was called
  * (inference requests read later get ERR_SHUTTING_DOWN), ends each connection
  * once drained, and cuts whatever is left after shutdownGraceMs; it always
@@ -37,14 +50,19 @@ import {
   IpcError,
   MessageDecoder,
   parseRequest,
+  MODEL_PROTOCOL_VERSION,
+  type InferenceRequest,
   type InferenceResponse,
   type IpcErrorCode,
+  type PongCameraFigures,
   type PongResponse,
 } from '../ipc/index.js';
 import { abortable, MAX_TIMER_MS } from '../internal/abort.js';
-import { DEFAULT_SHM_DIR, readFrame } from '../shm/index.js';
+import { SampleWindow } from '../internal/sample-window.js';
+import { DEFAULT_SHM_DIR, peekFrame, readFrame, type ReadFrame } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
+import { CameraScheduler } from './scheduler.js';
 import { lockSocketPath, type SocketLock } from './socket-lock.js';
 
 export interface ModelServerOptions {
@@ -58,8 +76,10 @@ export interface ModelServerOptions {
   readonly partialMessageTimeoutMs?: number;
   /** A connection with no traffic and nothing in flight is closed after this. Default 60 000 ms. */
   readonly idleTimeoutMs?: number;
-  /** A handler call taking longer is answered ERR_TIMEOUT. Default 10 000 ms. */
+  /** A handler call taking longer is answered ERR_TIMEOUT (inference only: the wait for a model thread does not count). Default 10 000 ms. */
   readonly handlerTimeoutMs?: number;
+  /** Inferences run at once: the handler's model threads. Default: the handler's `concurrency`, else 1. */
+  readonly concurrency?: number;
   /** Default 1 024. */
   readonly maxConnections?: number;
   /** Requests read ahead on one connection before reading pauses. Default 32. */
@@ -98,12 +118,68 @@ export const MODEL_SERVER_DEFAULTS = {
 type Limit = keyof typeof MODEL_SERVER_DEFAULTS;
 
 
+/** One camera's figures: counts since the server started, times over its last requests. */
+export interface CameraServerFigures {
+  /** Requests given to the handler. */
+  readonly served: number;
+  /** Replaced by a newer request of the camera while waiting (ERR_SUPERSEDED). */
+  readonly superseded: number;
+  /** Frame older than the request's max_age_ms when taken (ERR_FRAME_STALE). */
+  readonly stale: number;
+  /** From reading the request to a model thread taking it, ms (null before the first). */
+  readonly waitMsP50: number | null;
+  readonly waitMsP99: number | null;
+  /** The handler's time alone, ms. */
+  readonly inferenceMsP50: number | null;
+  readonly inferenceMsP99: number | null;
+}
+
 export interface ModelServerStats {
   readonly connections: number;
   readonly requests: number;
   /** Answers with an error, by code, and connections closed for ERR_SLOW_CONSUMER. */
   readonly errors: Readonly<Record<string, number>>;
   readonly uptimeS: number;
+  /** Inferences run at once, running now, and cameras with a request waiting. */
+  readonly concurrency: number;
+  readonly running: number;
+  readonly waiting: number;
+  /** Per camera_id (the most recently seen MAX_CAMERA_FIGURES cameras). */
+  readonly cameras: Readonly<Record<string, CameraServerFigures>>;
+}
+
+/** Cameras whose figures a server keeps: the least recently seen go first beyond it (camera ids come from clients). */
+export const MAX_CAMERA_FIGURES = 1024;
+
+class CameraFigures {
+  served = 0;
+  superseded = 0;
+  stale = 0;
+  readonly wait = new SampleWindow();
+  readonly inference = new SampleWindow();
+
+  snapshot(): CameraServerFigures {
+    return {
+      served: this.served,
+      superseded: this.superseded,
+      stale: this.stale,
+      waitMsP50: this.wait.percentile(50),
+      waitMsP99: this.wait.percentile(99),
+      inferenceMsP50: this.inference.percentile(50),
+      inferenceMsP99: this.inference.percentile(99),
+    };
+  }
+}
+
+type Answer = InferenceResponse | PongResponse;
+
+/** An inference request between being read and being answered. */
+interface Job {
+  readonly request: InferenceRequest;
+  readonly connection: Connection;
+  /** performance.now() when it was read. */
+  readonly readAt: number;
+  readonly answer: (response: InferenceResponse) => void;
 }
 
 /** A connection the server closed (or refused) because of what its client did. */
@@ -116,17 +192,11 @@ export interface ModelServerEvents {
   'connection-error': [ConnectionErrorEvent];
 }
 
-interface Pending {
-  /** A decoded message, or the framing or JSON error to answer in its place. */
-  readonly message: unknown;
-  /** Read after close() began: an inference request is then answered ERR_SHUTTING_DOWN. */
-  readonly afterShutdown: boolean;
-}
-
 interface Connection {
   readonly socket: Socket;
   readonly decoder: MessageDecoder;
-  readonly queue: Pending[];
+  /** The answers to every message read and not yet sent, in request order (each settles when its request is answered). */
+  readonly queue: Promise<Answer>[];
   busy: boolean;
   partialTimer: NodeJS.Timeout | null;
   /** No more requests are taken from this connection: what still arrives is read and discarded (so the client's close is seen). */
@@ -144,10 +214,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * request_id, camera_id and frame_id are echoed only when they are values the
  * request schema allows (else request_id is left out and the others are null).
  */
-function errorResponse(modelId: string, error: IpcError, request: unknown): InferenceResponse {
+function errorResponse(modelId: string, error: IpcError, request: unknown, usedFrameId?: number): InferenceResponse {
   const r = isObject(request) ? request : {};
   const requestId = r.request_id;
-  const frameId = isObject(r.frame_metadata) ? r.frame_metadata.frame_id : undefined;
+  const frameId = usedFrameId ?? (isObject(r.frame_metadata) ? r.frame_metadata.frame_id : undefined);
   return {
     ...(typeof requestId === 'string' || Number.isInteger(requestId) ? { request_id: requestId as string | number } : {}),
     model_id: modelId,
@@ -200,6 +270,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   #closing: Promise<void> | null = null;
   #requests = 0;
   readonly #errors: Record<string, number> = {};
+  readonly #scheduler: CameraScheduler<Job>;
+  readonly #cameras = new Map<string, CameraFigures>();
   /**
    * Frame buffers for reuse: fresh multi-megabyte buffers cost a page fault per
    * 4 KiB. Handlers must not keep frames (seed 05), so a buffer comes back here
@@ -225,6 +297,15 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`ModelServer option ${key} must be an integer from 1 to ${max}, got ${String(value)}`);
       limits[key] = value;
     }
+    const concurrency = options.concurrency ?? options.handler.concurrency ?? 1;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) throw new InvalidArgumentError(`ModelServer option concurrency must be an integer from 1 to 1024, got ${String(concurrency)}`);
+    this.#scheduler = new CameraScheduler<Job>(concurrency, {
+      start: (job, camera) => this.#take(job, camera),
+      supersede: (job, camera) => {
+        this.#figures(camera).superseded++;
+        job.answer(this.#fail(new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`), job.request));
+      },
+    });
     this.#o = {
       ...limits,
       shmDir: options.shmDir ?? DEFAULT_SHM_DIR,
@@ -290,7 +371,18 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   }
 
   stats(): ModelServerStats {
-    return { connections: this.#connections.size, requests: this.#requests, errors: { ...this.#errors }, uptimeS: (performance.now() - this.#startedAt) / 1000 };
+    const cameras: Record<string, CameraServerFigures> = {};
+    for (const [camera, figures] of this.#cameras) cameras[camera] = figures.snapshot();
+    return {
+      connections: this.#connections.size,
+      requests: this.#requests,
+      errors: { ...this.#errors },
+      uptimeS: (performance.now() - this.#startedAt) / 1000,
+      concurrency: this.#scheduler.capacity,
+      running: this.#scheduler.running,
+      waiting: this.#scheduler.waiting,
+      cameras,
+    };
   }
 
   /**
@@ -416,9 +508,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     if (connection.broken) return;
     const afterShutdown = this.#closing !== null;
     for (const decoded of connection.decoder.push(chunk)) {
-      if (decoded.ok) connection.queue.push({ message: decoded.message, afterShutdown });
+      if (decoded.ok) connection.queue.push(this.#respond(connection, decoded.message, afterShutdown));
       else {
-        connection.queue.push({ message: decoded.error, afterShutdown });
+        connection.queue.push(this.#respond(connection, decoded.error, afterShutdown));
         if (decoded.error.code !== 'ERR_INVALID_JSON') {
           // Framing is lost: answer what came before, then this error, then close.
           this.#announce(decoded.error);
@@ -431,7 +523,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       connection.partialTimer = setTimeout(() => {
         const error = new IpcError('ERR_TIMEOUT', `message not completed within ${this.#o.partialMessageTimeoutMs} ms`);
         this.#announce(error);
-        connection.queue.push({ message: error, afterShutdown: this.#closing !== null });
+        connection.queue.push(this.#respond(connection, error, this.#closing !== null));
         connection.broken = true;
         connection.ending = true;
         void this.#drain(connection);
@@ -444,13 +536,14 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     void this.#drain(connection);
   }
 
-  /** Answers the connection's queued messages one at a time, in order. */
+  /** Sends the connection's answers one at a time, in request order, each once it is ready. */
   async #drain(connection: Connection): Promise<void> {
     if (connection.busy) return;
     connection.busy = true;
     try {
       while (connection.queue.length > 0) {
-        const response = await this.#respond(connection.queue.shift()!);
+        const response = await connection.queue[0]!;
+        void connection.queue.shift(); // the answer just awaited
         if (connection.socket.destroyed || connection.socket.writableEnded) return;
         if (!(await this.#send(connection, response))) return;
         if (connection.queue.length < this.#o.maxQueuedRequests && connection.socket.isPaused()) connection.socket.resume();
@@ -468,7 +561,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
    * (it would otherwise hold its connection, and a share of the cap, for ever).
    * False when the connection is gone.
    */
-  async #send(connection: Connection, response: InferenceResponse | PongResponse): Promise<boolean> {
+  async #send(connection: Connection, response: Answer): Promise<boolean> {
     const socket = connection.socket;
     const taken = new Promise<void>((resolve) => socket.write(encodeMessage(response), () => resolve()));
     if (socket.writableLength < this.#o.maxPendingResponseBytes) return true;
@@ -481,7 +574,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     return outcome === 'taken' && !socket.destroyed;
   }
 
-  async #respond({ message, afterShutdown }: Pending): Promise<InferenceResponse | PongResponse> {
+  /** The answer to one message read from `connection`; never rejects. Inference requests go to the scheduler. */
+  async #respond(connection: Connection, message: unknown, afterShutdown: boolean): Promise<Answer> {
     this.#requests++;
     if (message instanceof IpcError) return this.#fail(message, null);
     let parsed;
@@ -491,6 +585,19 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       return this.#fail(error as IpcError, message);
     }
     if (parsed.kind === 'ping') {
+      const cameras: Record<string, PongCameraFigures> = {};
+      for (const [camera, figures] of this.#cameras) {
+        const f = figures.snapshot();
+        cameras[camera] = {
+          served: f.served,
+          superseded: f.superseded,
+          stale: f.stale,
+          wait_ms_p50: f.waitMsP50,
+          wait_ms_p99: f.waitMsP99,
+          inference_ms_p50: f.inferenceMsP50,
+          inference_ms_p99: f.inferenceMsP99,
+        };
+      }
       return {
         type: 'pong',
         ...(parsed.request.request_id === undefined ? {} : { request_id: parsed.request.request_id }),
@@ -498,6 +605,11 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
         handler: this.#handler.name,
         uptime_s: (performance.now() - this.#startedAt) / 1000,
         connections: this.#connections.size,
+        protocol: MODEL_PROTOCOL_VERSION,
+        concurrency: this.#scheduler.capacity,
+        running: this.#scheduler.running,
+        waiting: this.#scheduler.waiting,
+        cameras,
         error: null,
       };
     }
@@ -506,16 +618,49 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     if (request.model_id !== this.modelId) {
       return this.#fail(new IpcError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(request.model_id)}`), request);
     }
-    const started = performance.now();
-    let frame;
+    this.#figures(request.camera_id);
+    return new Promise<InferenceResponse>((answer) => this.#scheduler.offer(request.camera_id, { request, connection, readAt: performance.now(), answer }));
+  }
+
+  /** A job's turn (the scheduler's start): run it, then free its capacity. */
+  #take(job: Job, camera: string): void {
+    // Its client went away while it waited: nobody would read the answer.
+    if (job.connection.socket.destroyed) {
+      job.answer(errorResponse(this.modelId, new IpcError('ERR_CONNECTION_LOST', 'the client went away'), job.request));
+      queueMicrotask(() => this.#scheduler.done());
+      return;
+    }
+    void this.#run(job, camera).then((response) => {
+      job.answer(response);
+      this.#scheduler.done();
+    });
+  }
+
+  /** Picks the frame (now, not when the request came), checks its age, reads it and runs the handler. Never rejects. */
+  async #run(job: Job, camera: string): Promise<InferenceResponse> {
+    const { request } = job;
+    const figures = this.#figures(camera);
+    const takenAt = performance.now();
+    figures.wait.record(takenAt - job.readAt);
+    let frame: ReadFrame;
+    let frameId: number;
     try {
-      frame = readFrame(request.frame_reference, request.frame_metadata, this.#o.shmDir, undefined, (n) => this.#takeBuffer(n));
+      const picked = this.#pickFrame(request);
+      frameId = picked.frameId;
+      if (picked.ageMs !== null && request.max_age_ms !== undefined && picked.ageMs > request.max_age_ms) {
+        figures.stale++;
+        return this.#fail(new IpcError('ERR_FRAME_STALE', `frame ${frameId} was ${Math.round(picked.ageMs)} ms old when taken, over the request's max_age_ms ${request.max_age_ms}`), request, frameId);
+      }
+      frame = this.#readForJob(request, frameId);
     } catch (error) {
       return this.#fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
     }
+    figures.served++;
+    const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
     const controller = new AbortController();
     const data = frame.data;
-    const inference = this.#handler.infer(frame, request, controller.signal);
+    const started = performance.now();
+    const inference = this.#handler.infer(frame, used, controller.signal);
     // Recycled when the handler is really done, even after a timeout answered for it.
     inference.then(
       () => this.#giveBackBuffer(data),
@@ -525,21 +670,67 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     const timer = setTimeout(() => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)), this.#o.handlerTimeoutMs);
     try {
       const result = await abortable(inference, controller.signal);
+      const inferenceMs = performance.now() - started;
+      figures.inference.record(inferenceMs);
       return {
         ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
         model_id: this.modelId,
         camera_id: request.camera_id,
-        frame_id: request.frame_metadata.frame_id,
+        frame_id: frameId,
         detections: result.detections,
-        metadata: { ...result.metadata, inference_time_ms: performance.now() - started },
+        metadata: {
+          ...result.metadata,
+          inference_time_ms: inferenceMs,
+          wait_ms: takenAt - job.readAt,
+          ...(Number.isFinite(frame.wallTimeMs) && frame.wallTimeMs > 0 ? { frame_age_ms: Math.max(0, Date.now() - frame.wallTimeMs) } : {}),
+        },
         error: null,
       };
     } catch (error) {
-      if (error instanceof IpcError) return this.#fail(error, request);
-      return this.#fail(new IpcError('ERR_HANDLER_FAILED', `the ${this.#handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`), request);
+      figures.inference.record(performance.now() - started);
+      if (error instanceof IpcError) return this.#fail(error, used);
+      return this.#fail(new IpcError('ERR_HANDLER_FAILED', `the ${this.#handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`), used);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Which frame a taken request gets, from the store's slot headers alone: the
+   * one it names, or with frame_select "newest" the newest complete one (not
+   * older than the one it names), and how old it is now (null if unknown).
+   */
+  #pickFrame(request: InferenceRequest): { frameId: number; ageMs: number | null } {
+    const wanted = request.frame_metadata.frame_id;
+    if (request.frame_select !== 'newest') {
+      const slot = peekFrame(request.frame_reference, this.#o.shmDir, wanted);
+      // Not readable as named: #readForJob gives the precise error (overwritten, not found, corrupt).
+      return { frameId: wanted, ageMs: slot === null ? null : Date.now() - slot.wallTimeMs };
+    }
+    const newest = peekFrame(request.frame_reference, this.#o.shmDir, 'newest');
+    if (newest === null || newest.frameId < wanted) {
+      throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${wanted} or newer in ${request.frame_reference}`);
+    }
+    return { frameId: newest.frameId, ageMs: Date.now() - newest.wallTimeMs };
+  }
+
+  /**
+   * The frame's bytes, read from the store when a model thread takes the
+   * request (the one place the server reads frame data). Throws the store's
+   * codes (ERR_FRAME_OVERWRITTEN, ERR_FRAME_NOT_FOUND, ERR_SCHEMA, …).
+   */
+  #readForJob(request: InferenceRequest, frameId: number): ReadFrame {
+    return readFrame(request.frame_reference, { ...request.frame_metadata, frame_id: frameId }, this.#o.shmDir, undefined, (n) => this.#takeBuffer(n));
+  }
+
+  /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_FIGURES are forgotten. */
+  #figures(camera: string): CameraFigures {
+    let figures = this.#cameras.get(camera);
+    if (figures !== undefined) this.#cameras.delete(camera);
+    else figures = new CameraFigures();
+    this.#cameras.set(camera, figures);
+    if (this.#cameras.size > MAX_CAMERA_FIGURES) this.#cameras.delete(this.#cameras.keys().next().value!);
+    return figures;
   }
 
   #takeBuffer(byteLength: number): Buffer {
@@ -552,9 +743,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     if (this.#spareBuffers.length < 16) this.#spareBuffers.push(buffer);
   }
 
-  #fail(error: IpcError, request: unknown): InferenceResponse {
+  #fail(error: IpcError, request: unknown, usedFrameId?: number): InferenceResponse {
     this.#count(error.code);
-    return errorResponse(this.modelId, error, request);
+    return errorResponse(this.modelId, error, request, usedFrameId);
   }
 
   /** A connection closed because of its client: counted, and announced. */

@@ -29,7 +29,7 @@ export type { WorkerFigures } from './worker-group.js';
 export type { WorkerTotals } from '../workers/index.js';
 export type { FrameAgeHistogram } from '../supplier/index.js';
 export type { SharedWorkerStats } from './shared-worker.js';
-export type { ModelStats } from './model-service.js';
+export type { ModelStats, ModelScheduling } from './model-service.js';
 export type { MuxCameraFigures } from './frame-mux.js';
 export { FrameMux, MuxReader, type FrameMuxOptions } from './frame-mux.js';
 export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';

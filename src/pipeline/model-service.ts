@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Backoff } from '../capture/index.js';
 import { abortable, delay, messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
-import { ModelClient } from '../ipc/index.js';
+import { ModelClient, type PongCameraFigures } from '../ipc/index.js';
 import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
 import type { ModelConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -47,6 +47,21 @@ export interface ModelStats {
   readonly lastPingMs: number | null;
   /** Wall clock since when it has been ready (null when not ready). */
   readonly readySince: number | null;
+  /**
+   * The server's scheduling figures as of the last answered ping (protocol 2;
+   * null before one, or from a version-1 server): inferences at once, running,
+   * cameras waiting, and per camera_id served, superseded, stale and the wait
+   * and inference percentiles (docs/protocol.md).
+   */
+  readonly scheduling: ModelScheduling | null;
+}
+
+export interface ModelScheduling {
+  readonly protocol: number;
+  readonly concurrency: number | null;
+  readonly running: number | null;
+  readonly waiting: number | null;
+  readonly cameras: Readonly<Record<string, PongCameraFigures>>;
 }
 
 export interface ModelServiceOptions {
@@ -124,6 +139,8 @@ export class ModelService {
   readonly external: boolean;
   /** Per inference request. */
   readonly timeoutMs: number;
+  /** The age budget its workers send with each request (max_age_ms), or null. */
+  readonly maxAgeMs: number | null;
   readonly #config: ModelConfig;
   readonly #shmDir: string;
   readonly #log: Logger;
@@ -147,6 +164,7 @@ export class ModelService {
   #lastPingAt: number | null = null;
   #lastPingMs: number | null = null;
   #readySince: number | null = null;
+  #scheduling: ModelScheduling | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #health: Promise<void> | null = null;
 
@@ -162,6 +180,7 @@ export class ModelService {
     }
     this.socketPath = config.socket ?? join(options.runtimeDir, `${name}.sock`);
     this.timeoutMs = config.timeoutMs;
+    this.maxAgeMs = config.maxAgeMs ?? null;
     this.#shmDir = options.shmDir;
     this.#log = options.log;
     this.#onState = options.onState;
@@ -242,7 +261,11 @@ export class ModelService {
     const client = new ModelClient({ socketPath: this.socketPath, mode: 'per-request', timeoutMs: this.#pingTimeoutMs });
     const started = performance.now();
     try {
-      await client.ping(signal === undefined ? {} : { signal });
+      const pong = await client.ping(signal === undefined ? {} : { signal });
+      this.#scheduling =
+        pong.protocol === undefined
+          ? null
+          : { protocol: pong.protocol, concurrency: pong.concurrency ?? null, running: pong.running ?? null, waiting: pong.waiting ?? null, cameras: pong.cameras ?? {} };
       this.#lastPingAt = Date.now();
       this.#lastPingMs = performance.now() - started;
       return true;
@@ -267,6 +290,7 @@ export class ModelService {
       lastPingAt: this.#lastPingAt,
       lastPingMs: this.#lastPingMs,
       readySince: this.#readySince,
+      scheduling: this.#scheduling,
     };
   }
 

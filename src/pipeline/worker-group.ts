@@ -57,6 +57,8 @@ export interface WorkerFigures {
   readonly lastFrameAgeMs: number | null;
   /** Over the worker's life (every incarnation): delivered, drops, gated, stale skips and the frame-age histogram; they never go down. */
   readonly totals: WorkerTotals;
+  /** Frames read and skipped by design, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
+  readonly skips: Readonly<Record<string, number>>;
 }
 
 /** One worker of the group, as built from its config. */
@@ -198,6 +200,7 @@ export class WorkerGroup {
       fps: f?.fps ?? 0,
       lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
       totals: s?.totals ?? EMPTY_WORKER_TOTALS,
+      skips: s?.skips ?? {},
     };
   }
 

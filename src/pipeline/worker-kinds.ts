@@ -43,12 +43,24 @@ export async function buildWorkerKind(where: string, workerId: string, config: W
     if (model === undefined) {
       throw new PipelineError('ERR_INVALID_CONFIG', `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`);
     }
+    const budget = model.maxAgeMs ?? config.maxAgeMs ?? null;
     return {
       name: 'model',
       model,
       // The worker waits for its server (ready, and answering a ping) before it subscribes and whenever the
       // server goes away: a model server restart is a gap in results, never a restart of the worker.
-      kind: modelClientWorker({ socketPath: model.socketPath, modelId: model.modelId, shmDir: deps.shmDir, timeoutMs: model.timeoutMs, waitForServer: (signal) => model.serving(signal) }),
+      // Each request asks for the camera's newest frame when the server takes it, within the model's age budget
+      // (else the worker's). A camera's worker follows its stream while it waits; a shared worker cannot (its
+      // reads are the other cameras' turns).
+      kind: modelClientWorker({
+        socketPath: model.socketPath,
+        modelId: model.modelId,
+        shmDir: deps.shmDir,
+        timeoutMs: model.timeoutMs,
+        waitForServer: (signal) => model.serving(signal),
+        followNewest: !('cameras' in config),
+        ...(budget === null ? {} : { maxAgeMs: budget }),
+      }),
     };
   }
   if ('command' in config) {

@@ -365,12 +365,13 @@ export class FrameStoreWriter {
   }
 
   /**
-   * Writes one frame; returns what a request needs to name it. The data's
+   * Writes one frame; returns what a request needs to name it. `wallTimeMs`
+   * is the frame's capture time (ms since the epoch; default now). The data's
    * length must be what width × height × format needs (any length for JPEG and
    * PNG) and fit a slot (ERR_SHM). A write that fails leaves its slot
    * unreadable, never torn (ERR_SHM_FULL or ERR_SHM).
    */
-  write(data: Uint8Array, meta: { width: number; height: number; format: FrameFormat }): FrameReference {
+  write(data: Uint8Array, meta: { width: number; height: number; format: FrameFormat; wallTimeMs?: number }): FrameReference {
     const store = this.#open();
     if (!FRAME_FORMATS.includes(meta.format)) throw new IpcError('ERR_SHM', `unknown format ${String(meta.format)}`);
     for (const side of ['width', 'height'] as const) {
@@ -402,7 +403,8 @@ export class FrameStoreWriter {
       this.#header.writeUInt32LE(meta.height, 20);
       this.#header.writeUInt32LE(formatCode(meta.format), 24);
       this.#header.writeUInt32LE(data.byteLength, 28);
-      this.#header.writeDoubleLE(Date.now(), 32);
+      // The frame's capture time when the writer knows it: a server's age budget (max_age_ms) counts from it.
+      this.#header.writeDoubleLE(meta.wallTimeMs !== undefined && Number.isFinite(meta.wallTimeMs) ? meta.wallTimeMs : Date.now(), 32);
       writeFully(fd, this.#header.subarray(4), offset + 4);
       this.#header.writeUInt32LE(stable, 0);
       writeFully(fd, this.#header.subarray(0, 4), offset);
@@ -520,6 +522,59 @@ function slotProblem(width: number, height: number, format: FrameFormat | undefi
   const needed = frameBytes(format, width, height);
   if (needed !== null && byteLength !== needed) return `byte_length ${byteLength}: ${format} ${width}x${height} needs ${needed}`;
   return null;
+}
+
+/** A frame's place in its store, from its slot header alone: which frame, and its capture time. */
+export interface FrameSlotInfo {
+  readonly frameId: number;
+  readonly wallTimeMs: number;
+}
+
+/**
+ * Looks at slot headers only (no frame data): `'newest'` finds the newest
+ * complete frame in the store (the highest frame_id of a slot whose seq is
+ * even), a number that frame's slot. Null when there is no such frame
+ * (nothing written yet, or that id is being written, overwritten or not
+ * there): readFrame() then gives the precise error. Throws what readFrame()
+ * throws for the reference itself (ERR_REFERENCE_OUTSIDE, ERR_FRAME_NOT_FOUND).
+ * A model server uses it to pick the frame and check its age before it
+ * copies any pixels.
+ */
+export function peekFrame(reference: string, allowedDir: string, which: number | 'newest'): FrameSlotInfo | null {
+  const path = resolveReference(reference, allowedDir);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot open ${reference}: ${(error as Error).message}`);
+  }
+  try {
+    const geometry = storeGeometry(fd);
+    if (typeof geometry === 'string') throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${geometry}`);
+    const slot = Buffer.alloc(40);
+    const at = (index: number): FrameSlotInfo | null => {
+      if (readFully(fd, slot, 40, HEADER_BYTES + index * (SLOT_HEADER_BYTES + geometry.slotBytes)) < 40) return null;
+      const frameId = slot.readBigUInt64LE(8);
+      if ((slot.readUInt32LE(0) & 1) === 1 || frameId === 0n || frameId > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+      return { frameId: Number(frameId), wallTimeMs: slot.readDoubleLE(32) };
+    };
+    if (which !== 'newest') {
+      if (!(Number.isSafeInteger(which) && which >= 1)) return null;
+      const found = at(which % geometry.slots);
+      return found?.frameId === which ? found : null;
+    }
+    let newest: FrameSlotInfo | null = null;
+    for (let i = 0; i < geometry.slots; i++) {
+      const found = at(i);
+      if (found !== null && (newest === null || found.frameId > newest.frameId)) newest = found;
+    }
+    return newest;
+  } catch (error) {
+    if (error instanceof IpcError) throw error;
+    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot read ${reference}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -2,6 +2,7 @@
 export {
   FrameStoreWriter,
   readFrame,
+  peekFrame,
   resolveReference,
   storeFileBytes,
   writerFor,
@@ -9,4 +10,5 @@ export {
   type FrameStoreOptions,
   type FrameReference,
   type ReadFrame,
+  type FrameSlotInfo,
 } from './frame-store.js';

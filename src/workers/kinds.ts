@@ -46,6 +46,8 @@ export interface WorkerContext {
   subscribeThread(): ThreadSubscriptionHandle;
   /** Hands a result for `frame` to the results sink, tagged with the frame's seq, stream and capture time. */
   emit(frame: Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>, output: unknown): void;
+  /** A frame read and skipped by design, not a failure and no result (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE): counted in the worker's stats by reason. */
+  skip(reason: string): void;
   /** A line for the log, tagged with the worker's id. */
   log(line: string): void;
   /**

@@ -24,8 +24,17 @@
  * The worker keeps its subscription (the frames it misses are drops), and the
  * client reconnects by itself: a server restart is a gap in results, never a
  * restart of the worker.
+ *
+ * Newest frame at take time (protocol 2, ADR 0014): each request asks for the
+ * stream's newest frame when a model thread takes it (`frame_select:
+ * "newest"`), with the age budget `maxAgeMs` (`max_age_ms`) if given. With
+ * `followNewest` (a camera's own worker) the worker goes on reading its
+ * subscription while its request waits and writes each frame into the store,
+ * so the server takes the newest one there is; the result is tagged with the
+ * frame the server used. ERR_SUPERSEDED and ERR_FRAME_STALE are skips
+ * (context.skip, counted in the worker's stats), neither results nor crashes.
  */
-import { IpcError, ModelClient, type FrameFormat, type InferenceResponse } from '../ipc/index.js';
+import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, type Frame, type FrameSource } from '../supplier/index.js';
 import { codeOf, nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
@@ -52,6 +61,15 @@ export interface ModelClientWorkerOptions {
    * unreachable or lost server is waited for, not a crash (see above).
    */
   readonly waitForServer?: (signal: AbortSignal) => Promise<boolean>;
+  /** The age budget of each request (max_age_ms): a frame older than this, from its capture, when the server takes it is skipped (ERR_FRAME_STALE). Default: none. */
+  readonly maxAgeMs?: number;
+  /**
+   * Keep reading and writing the stream's frames while a request waits, so the
+   * server takes the newest (a worker of one camera). Off for a worker fed by
+   * several cameras (a shared worker): its reads would take other cameras'
+   * turns. Default true.
+   */
+  readonly followNewest?: boolean;
 }
 
 /** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
@@ -67,8 +85,20 @@ const CRASH_ERRORS: ReadonlySet<string> = new Set([
   'ERR_SHM_FULL',
 ]);
 
+/** Answers that are the latest-frame rule at work: the frame is skipped, counted, and the worker goes on. */
+const SKIPS: ReadonlySet<string> = new Set(['ERR_SUPERSEDED', 'ERR_FRAME_STALE']);
+
 /** A server that is not there (yet, or any more): what waitForServer waits out. */
 const SERVER_GONE: ReadonlySet<string> = new Set(['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST']);
+
+/** What a result is tagged with: the frame's identity in its stream. */
+type FrameTag = Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>;
+
+interface Written {
+  readonly ref: FrameReference;
+  readonly tag: FrameTag;
+  readonly store: StreamStore;
+}
 
 /** One store per (directory, stream), shared by the stream's model-client workers; a frame is written once. */
 class StreamStore {
@@ -79,6 +109,8 @@ class StreamStore {
   readonly #slots: number;
   #writer: FrameStoreWriter | null = null;
   readonly #refs = new Map<number, FrameReference>();
+  /** The frames in the ring by frame id: a server may answer with a newer frame than the one a worker named. */
+  readonly #tags = new Map<number, FrameTag>();
   #users = 0;
 
   private constructor(key: string, dir: string, streamId: string, slots: number) {
@@ -105,7 +137,7 @@ class StreamStore {
     this.#writer?.close(); // removes the file, and the directory it made once empty
   }
 
-  /** The frame's reference, writing it only if no worker of this stream has yet. */
+  /** The frame's reference, writing it (with its capture time) only if no worker of this stream has yet. */
   refFor(frame: Frame): FrameReference {
     const known = this.#refs.get(frame.seq);
     if (known !== undefined) return known;
@@ -113,15 +145,26 @@ class StreamStore {
     if (writer !== this.#writer) {
       this.#writer = writer;
       this.#refs.clear();
+      this.#tags.clear();
     }
-    const ref = writer.write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
+    const ref = writer.write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat, wallTimeMs: frame.wallTime });
     this.#refs.set(frame.seq, ref);
+    this.#tags.set(ref.frame_metadata.frame_id, { seq: frame.seq, streamId: frame.streamId, captureTime: frame.captureTime, wallTime: frame.wallTime });
     // Only the ring's frames can still be read; forget the rest.
     for (const seq of this.#refs.keys()) {
       if (this.#refs.size <= this.#slots) break;
       this.#refs.delete(seq);
     }
+    for (const id of this.#tags.keys()) {
+      if (this.#tags.size <= this.#slots) break;
+      this.#tags.delete(id);
+    }
     return ref;
+  }
+
+  /** The frame a server answered with, if it is still in the ring. */
+  tagOf(frameId: number | null): FrameTag | undefined {
+    return frameId === null ? undefined : this.#tags.get(frameId);
   }
 }
 
@@ -130,56 +173,117 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
   if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
   const slots = options.storeSlots ?? 8;
   if (!Number.isInteger(slots) || slots < 1) throw new InvalidArgumentError(`modelClientWorker: storeSlots must be an integer ≥ 1, got ${String(options.storeSlots)}`);
+  const maxAgeMs = options.maxAgeMs;
+  if (maxAgeMs !== undefined && !(typeof maxAgeMs === 'number' && maxAgeMs > 0 && maxAgeMs <= MAX_AGE_BUDGET_MS)) {
+    throw new InvalidArgumentError(`modelClientWorker: maxAgeMs must be a number above 0 and at most ${MAX_AGE_BUDGET_MS}, got ${String(maxAgeMs)}`);
+  }
+  const followNewest = options.followNewest ?? true;
   const waitForServer = options.waitForServer;
+  const shmDir = options.shmDir ?? DEFAULT_SHM_DIR;
   const server = `model server ${options.socketPath} (${options.modelId})`;
   return {
     kind: 'model-client',
     async run(context) {
       if (waitForServer !== undefined && !(await context.waitFor(server, waitForServer))) return;
       const client = new ModelClient({ socketPath: options.socketPath, mode: 'persistent', timeoutMs: options.timeoutMs ?? 10_000 });
-      let store: StreamStore | null = null;
+      const stores = new Map<string, StreamStore>();
       let subscription: FrameSource | null = null;
+      /** Writes a frame into its stream's store. No store (ERR_SHM_FULL: its tmpfs is full) means no frame can reach the model: a crash, left to the policy. */
+      const write = (frame: Frame): Written => {
+        let store = stores.get(frame.streamId);
+        if (store === undefined) stores.set(frame.streamId, (store = StreamStore.acquire(shmDir, frame.streamId, slots)));
+        try {
+          return { ref: store.refFor(frame), tag: frame, store };
+        } catch (error) {
+          throw new WorkerExit('crashed', `frame store in ${shmDir}: ${(error as IpcError).code}: ${(error as Error).message}`, { code: codeOf(error), cause: error });
+        }
+      };
       try {
-        subscription = context.subscribe();
-        for (;;) {
-          const frame = await nextFrame(subscription, context.signal);
-          if (frame === null) return;
-          store ??= StreamStore.acquire(options.shmDir ?? DEFAULT_SHM_DIR, frame.streamId, slots);
-          let ref: FrameReference;
-          try {
-            ref = store.refFor(frame);
-          } catch (error) {
-            // No store (ERR_SHM_FULL: its tmpfs is full), so no frame can reach the model: a crash, left to the policy.
-            throw new WorkerExit('crashed', `frame store in ${options.shmDir ?? DEFAULT_SHM_DIR}: ${(error as IpcError).code}: ${(error as Error).message}`, { code: codeOf(error), cause: error });
+        const source = (subscription = context.subscribe());
+        /** The newest frame this worker wrote, and the newest frame a server has answered about: a request goes out for a newer one. */
+        let latest: Written | null = null;
+        let answeredUpTo = 0;
+        let ended = false;
+        /** A frame store failure while following: thrown once the answer is in. */
+        const followed: { failure: WorkerExit | null } = { failure: null };
+        /** While a request waits: every frame read is written, so the server takes the newest. Ends when `stop` aborts. Never rejects. */
+        const follow = async (stop: AbortSignal): Promise<void> => {
+          for (;;) {
+            let frame: Frame | null;
+            try {
+              frame = await source.read({ signal: stop });
+            } catch {
+              return; // the answer came (or the worker stops)
+            }
+            if (frame === null) {
+              ended = true;
+              return;
+            }
+            try {
+              latest = write(frame);
+            } catch (error) {
+              followed.failure = error as WorkerExit; // write() throws only WorkerExit
+              return;
+            }
           }
+        };
+        for (;;) {
+          if (latest === null || latest.ref.frame_metadata.frame_id <= answeredUpTo || !followNewest) {
+            if (ended) return;
+            const frame = await nextFrame(source, context.signal);
+            if (frame === null) return;
+            latest = write(frame);
+          }
+          const sent: Written = latest;
+          const request: InferenceRequest = {
+            ...sent.ref,
+            camera_id: sent.tag.streamId,
+            model_id: options.modelId,
+            timestamp: sent.tag.wallTime / 1000,
+            frame_select: 'newest',
+            ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
+          };
+          const answered = new AbortController();
+          const following = followNewest ? follow(AbortSignal.any([answered.signal, context.signal])) : null;
           let response: InferenceResponse;
           try {
-            response = await client.infer(
-              { ...ref, camera_id: frame.streamId, model_id: options.modelId, timestamp: frame.wallTime / 1000 },
-              { signal: context.signal },
-            );
+            response = await client.infer(request, { signal: context.signal });
           } catch (error) {
             if (context.signal.aborted) return;
+            if (error instanceof IpcError && SKIPS.has(error.code)) {
+              context.skip(error.code);
+              answeredUpTo = Math.max(answeredUpTo, error.frameId ?? sent.ref.frame_metadata.frame_id);
+              continue;
+            }
+            answeredUpTo = Math.max(answeredUpTo, sent.ref.frame_metadata.frame_id);
             if (error instanceof IpcError && !CRASH_ERRORS.has(error.code)) {
-              context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
+              context.emit(sent.tag, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
             const code = codeOf(error);
             if (waitForServer !== undefined && code !== undefined && SERVER_GONE.has(code)) {
               context.log(`${server} went away (${code}); waiting for it`);
+              answered.abort();
+              await following;
               if (!(await context.waitFor(server, waitForServer))) return;
               context.log(`${server} is back; reading again`);
               continue;
             }
             const shown = (error as { code?: unknown } | null)?.code;
             throw new WorkerExit('crashed', `${server}: ${typeof shown === 'string' ? shown : 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code, cause: error });
+          } finally {
+            answered.abort();
+            await following;
           }
-          context.emit(frame, { detections: response.detections, metadata: response.metadata, frame_id: response.frame_id });
+          if (followed.failure !== null) throw followed.failure;
+          answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
+          // The frame the server used: the one named, or a newer one of the stream (an older server serves the one named).
+          context.emit(sent.store.tagOf(response.frame_id) ?? sent.tag, { detections: response.detections, metadata: response.metadata, frame_id: response.frame_id });
         }
       } finally {
         await subscription?.close();
         client.close();
-        store?.release();
+        for (const store of stores.values()) store.release();
       }
     },
   };

@@ -124,6 +124,8 @@ export interface SupervisedWorkerStats {
   readonly subscription: WorkerStats | null;
   /** Over every incarnation, the current one included: counts that never go down (for metrics). */
   readonly totals: WorkerTotals;
+  /** Frames the worker skipped by design after reading them, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
+  readonly skips: Readonly<Record<string, number>>;
 }
 
 /** A worker's frames over its life. */
@@ -210,6 +212,7 @@ interface Supervised {
   samples: Sample[];
   alerting: boolean;
   waitingFor: string | null;
+  skips: Record<string, number>;
   /** restart(), setEnabled() and remove() of this worker, one at a time. */
   control: Promise<unknown>;
 }
@@ -284,6 +287,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       samples: [],
       alerting: false,
       waitingFor: null,
+      skips: {},
       control: Promise.resolve(),
     };
     this.#workers.set(id, worker);
@@ -387,6 +391,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         waitingFor: w.waitingFor,
         subscription: w.source === null || w.source.closed ? null : current,
         totals: current === null ? w.finished : addTotals(w.finished, current),
+        skips: { ...w.skips },
       };
     });
   }
@@ -499,6 +504,10 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         const result: WorkerResult = { workerId: id, streamId: frame.streamId, seq: frame.seq, captureTime: frame.captureTime, wallTime: frame.wallTime, output };
         this.#sink?.write(result);
         this.emit('result', result);
+      },
+      skip: (reason: string) => {
+        if (controller.signal.aborted) return;
+        worker.skips[reason] = (worker.skips[reason] ?? 0) + 1;
       },
       log: (line: string) => this.#log(id, line),
       waitFor: async <T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T> => {

@@ -50,9 +50,16 @@ describe('model server process', { timeout: 120_000 }, () => {
     assert.equal(statSync(ws.socket).mode & 0o777, 0o600);
     const cams = ['camera_1', 'camera_2', 'camera_3'].map((c, i) => ({ c, ...writeFrames(ws.shmDir, c, 2 + i) }));
     const clients = cams.map((_, i) => new ModelClient({ socketPath: ws.socket, mode: i === 0 ? 'per-request' : 'persistent' }));
-    const results = await Promise.all(
-      cams.flatMap(({ c, refs: r }, i) => r.map((ref) => clients[i]!.infer(request(ref, c)))),
-    );
+    // Cameras at once, each camera's frames one after another (a camera's newer request would supersede its waiting one).
+    const results = (
+      await Promise.all(
+        cams.map(async ({ c, refs: r }, i) => {
+          const out: InferenceResponse[] = [];
+          for (const ref of r) out.push(await clients[i]!.infer(request(ref, c)));
+          return out;
+        }),
+      )
+    ).flat();
     assert.equal(results.length, 2 + 3 + 4);
     for (const r of results) {
       assert.equal(r.error, null);
@@ -467,8 +474,9 @@ describe('model server hardening: connections, slow readers, the socket path, sh
     });
     const closed = new Promise((r) => socket.once('close', r));
     await new Promise((r) => socket.once('connect', r));
-    // One write: the server reads all 40 in one go, before it has answered the first.
-    socket.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => encodeMessage({ ...request(refs[0]!), request_id: i }))));
+    // One write: the server reads all 40 in one go, before it has answered the first. One camera each: a camera's
+    // newer request would supersede its waiting one.
+    socket.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => encodeMessage({ ...request(refs[0]!, `camera_${i}`), request_id: i }))));
     await answered;
     const exitCode = proc.kill('SIGTERM');
     await closed;

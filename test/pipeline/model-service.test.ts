@@ -89,6 +89,8 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
       assert.ok(s.pid !== null && alive(s.pid));
       assert.equal(s.socket, join(ws.dir, 'mock.sock'));
       assert.equal(await service.ping(), true);
+      // Protocol 2: the server's scheduling figures, as of that ping (no camera has asked yet).
+      assert.deepEqual(service.stats().scheduling, { protocol: 2, concurrency: 1, running: 0, waiting: 0, cameras: {} });
       assert.deepEqual(states.since(0), ['ready'], 'starting is its initial state; ready is the first change');
     });
 

@@ -234,7 +234,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
     for (const variant of variants) {
       const handler = (variant.properties.handler as { const?: string } | undefined)?.const;
       if (handler === undefined) continue;
-      const keys = Object.keys(variant.properties).filter((k) => !['handler', 'socket', 'modelId', 'timeoutMs', 'restart'].includes(k));
+      const keys = Object.keys(variant.properties).filter((k) => !['handler', 'socket', 'modelId', 'timeoutMs', 'maxAgeMs', 'restart'].includes(k));
       assert.deepEqual(keys.filter((k) => !(k in examples[handler]!)), [], `${handler}: every schema key is exercised here`);
       const args = modelServerArgs(handler, examples[handler] as never, '/s.sock', handler, '/d');
       const flags: Record<string, string> = {};

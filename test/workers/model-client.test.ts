@@ -9,11 +9,13 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { encodeMessage, MessageDecoder } from '../../src/ipc/index.js';
+import { encodeMessage, MessageDecoder, ModelClient } from '../../src/ipc/index.js';
+import { ModelServer } from '../../src/models/index.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
 import { abortable, deferred, type Deferred } from '../../src/internal/abort.js';
-import { ServerProcess, workspace } from '../models/fixtures.js';
+import { ServerProcess, workspace, writeFrames } from '../models/fixtures.js';
+import { eventually } from '../helpers/process.js';
 import { nextEvent, publishUntil } from './helpers.js';
 
 const nv12 = (): FrameInput => ({ payload: new Uint8Array((64 * 48 * 3) / 2).fill(50), width: 64, height: 48, format: 'nv12' });
@@ -29,7 +31,7 @@ interface ModelOutput {
 }
 
 /** A model server that answers its n-th request with answers[n] as the error (null: detections), on a real Unix socket. */
-async function scriptedServer(socket: string, answers: ({ code: string; message: string } | null)[]): Promise<Server> {
+async function scriptedServer(socket: string, answers: ({ code: string; message: string } | null)[], onRequest?: (request: Record<string, unknown>) => void): Promise<Server> {
   let n = 0;
   const server = createServer((connection) => {
     connection.on('error', () => undefined); // the worker hangs up when it stops: a write then may meet EPIPE
@@ -37,6 +39,7 @@ async function scriptedServer(socket: string, answers: ({ code: string; message:
     connection.on('data', (chunk: Buffer) => {
       for (const decoded of decoder.push(chunk)) {
         const request = (decoded.ok ? decoded.message : {}) as { camera_id?: string; frame_metadata?: { frame_id: number } };
+        onRequest?.(request);
         const error = answers[Math.min(n++, answers.length - 1)] ?? null;
         const detections = error === null ? [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [0.1, 0.1, 0.5, 0.5] }] : [];
         connection.write(
@@ -53,34 +56,42 @@ async function scriptedServer(socket: string, answers: ({ code: string; message:
 const IDLE_MS = 1_000;
 
 describe('model-client workers', { timeout: 120_000 }, () => {
-  it('an error answer about one frame (ERR_SCHEMA, a code it does not know) is a result with error; the worker goes on, never restarted', async () => {
+  it('an error answer about one frame (ERR_SCHEMA) is a result with error; ERR_SUPERSEDED and ERR_FRAME_STALE are counted skips; the worker goes on, never restarted', async () => {
     const socket = join(ws.dir, `scripted-${process.pid}.sock`);
-    const server = await scriptedServer(socket, [
-      { code: 'ERR_SCHEMA', message: 'frame_metadata.width must be <= 16384' },
-      { code: 'ERR_FRAME_STALE', message: 'the frame is older than the server accepts' },
-      null,
-    ]);
+    const requests: Record<string, unknown>[] = [];
+    const server = await scriptedServer(
+      socket,
+      [
+        { code: 'ERR_SCHEMA', message: 'frame_metadata.width must be <= 16384' },
+        { code: 'ERR_SUPERSEDED', message: 'a newer request from camera "camera_10" replaced this one' },
+        { code: 'ERR_FRAME_STALE', message: 'the frame is older than the server accepts' },
+        null,
+      ],
+      (r) => requests.push(r),
+    );
     const supplier = new FrameSupplier({ streamId: 'camera_10' }).start();
     const supervisor = new WorkerSupervisor({ supplier });
     try {
       // Critical, and no restart allowed: a crash would end it failed at once.
-      supervisor.add({ id: 'strict', criticality: 'critical', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 }, kind: modelClientWorker({ socketPath: socket, modelId: 'scripted', shmDir: ws.shmDir }) });
+      supervisor.add({ id: 'strict', criticality: 'critical', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 }, kind: modelClientWorker({ socketPath: socket, modelId: 'scripted', shmDir: ws.shmDir, maxAgeMs: 250 }) });
       const results: WorkerResult[] = [];
-      const three = new Promise<void>((resolve) =>
+      const two = new Promise<void>((resolve) =>
         supervisor.on('result', (r: WorkerResult) => {
-          if (results.push(r) === 3) resolve();
+          if (results.push(r) === 2) resolve();
         }),
       );
       const crashed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed').then((e) => assert.fail(`the worker ended: ${e.lastExit.message}`));
       supervisor.start();
-      await publishUntil(supplier, Promise.race([three, crashed]), nv12);
+      await publishUntil(supplier, Promise.race([two, crashed]), nv12);
       const outputs = results.map((r) => r.output as ModelOutput & { error?: { code: string; message: string } });
       assert.deepEqual(outputs[0], { detections: [], error: { code: 'ERR_SCHEMA', message: 'frame_metadata.width must be <= 16384' } });
-      assert.deepEqual(outputs[1], { detections: [], error: { code: 'ERR_FRAME_STALE', message: 'the frame is older than the server accepts' } });
-      assert.equal(outputs[2]!.error, undefined);
-      assert.equal(outputs[2]!.detections.length, 1);
-      assert.ok(results[0]!.seq < results[1]!.seq && results[1]!.seq < results[2]!.seq);
-      assert.deepEqual([supervisor.stats()[0]!.state, supervisor.stats()[0]!.restarts], ['running', 0]);
+      assert.equal(outputs[1]!.error, undefined, 'the skips are no results');
+      assert.equal(outputs[1]!.detections.length, 1);
+      assert.ok(results[0]!.seq < results[1]!.seq);
+      const stats = supervisor.stats()[0]!;
+      assert.deepEqual([stats.state, stats.restarts, stats.skips], ['running', 0, { ERR_SUPERSEDED: 1, ERR_FRAME_STALE: 1 }]);
+      // Protocol 2: the camera's newest frame when taken, with the age budget.
+      assert.deepEqual([requests[0]!.frame_select, requests[0]!.max_age_ms, requests[0]!.camera_id], ['newest', 250, 'camera_10']);
     } finally {
       await supervisor.stop();
       supplier.stop();
@@ -89,11 +100,12 @@ describe('model-client workers', { timeout: 120_000 }, () => {
   });
 
   it('two models of one camera: each frame written to shared memory once, answers become results tagged with the frame', async () => {
-    const server = await new ServerProcess(ws.socket, ws.shmDir).start();
+    // Two model servers: two workers of one camera on one model would share the camera's waiting slot there.
+    const servers = await Promise.all(['a', 'b'].map((m) => new ServerProcess(join(ws.dir, `two-${m}-${process.pid}.sock`), ws.shmDir, ['--model-id', `mock-${m}`]).start()));
     const supplier = new FrameSupplier({ streamId: 'camera_7' }).start();
     const supervisor = new WorkerSupervisor({ supplier });
     try {
-      for (const id of ['detector-a', 'detector-b']) supervisor.add({ id, criticality: 'high', kind: modelClientWorker({ socketPath: ws.socket, modelId: 'mock', shmDir: ws.shmDir }) });
+      for (const [i, m] of ['a', 'b'].entries()) supervisor.add({ id: `detector-${m}`, criticality: 'high', kind: modelClientWorker({ socketPath: servers[i]!.socket, modelId: `mock-${m}`, shmDir: ws.shmDir }) });
       const bySeq = new Map<number, Map<string, WorkerResult>>();
       const sameFrameTwice = new Promise<Map<string, WorkerResult>>((resolve) =>
         supervisor.on('result', (r: WorkerResult) => {
@@ -117,9 +129,73 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     } finally {
       await supervisor.stop();
       supplier.stop();
-      await server.kill('SIGTERM');
+      await Promise.all(servers.map((server) => server.kill('SIGTERM')));
     }
     assert.equal(existsSync(join(ws.shmDir, 'stream-camera_7.frames')), false, 'the last user removes the store');
+  });
+
+  it('while its request waits, the worker writes the frames that come, and the server answers with the newest: the result is tagged with that frame', async () => {
+    const socket = join(ws.dir, `follow-${process.pid}.sock`);
+    // One inference at a time, each held until the test releases it.
+    const held: { camera: string; frameId: number; release: Deferred<void> }[] = [];
+    let arrived = deferred<void>();
+    const nextCall = async (n: number) => {
+      while (held.length < n) {
+        await arrived.promise;
+        arrived = deferred<void>();
+      }
+      return held[n - 1]!;
+    };
+    const server = await new ModelServer({
+      socketPath: socket,
+      shmDir: ws.shmDir,
+      handler: {
+        name: 'held',
+        modelId: 'held',
+        async infer(_frame, request) {
+          const call = { camera: request.camera_id, frameId: request.frame_metadata.frame_id, release: deferred<void>() };
+          held.push(call);
+          arrived.resolve();
+          await call.release.promise;
+          return { detections: [] };
+        },
+      },
+    }).start();
+    const { writer, refs } = writeFrames(ws.shmDir, `blocker-${process.pid}`, 1);
+    const blockerClient = new ModelClient({ socketPath: socket });
+    const supplier = new FrameSupplier({ streamId: `camera_f${process.pid}` }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    try {
+      // Another camera's inference holds the model thread.
+      const blocker = blockerClient.infer({ ...refs[0]!, camera_id: 'blocker', model_id: 'held', timestamp: Date.now() / 1000 });
+      const first = await nextCall(1);
+      supervisor.add({ id: 'follows', kind: modelClientWorker({ socketPath: socket, modelId: 'held', shmDir: ws.shmDir }) });
+      const result = nextEvent<WorkerResult>(supervisor, 'result');
+      supervisor.start();
+      const delivered = (): number => supervisor.stats()[0]?.subscription?.delivered ?? 0;
+      supplier.publish(nv12());
+      await eventually(() => delivered() === 1 && server.stats().waiting === 1, 'the worker\'s request waiting');
+      // Two more frames while it waits: the worker reads and writes both.
+      supplier.publish(nv12());
+      await eventually(() => delivered() === 2, 'the second frame read');
+      supplier.publish(nv12());
+      await eventually(() => delivered() === 3, 'the third frame read');
+      await eventually(() => server.stats().waiting === 1 && server.stats().cameras[`camera_f${process.pid}`]?.superseded === 0, 'still one request');
+      first.release.resolve();
+      const taken = await nextCall(2);
+      taken.release.resolve();
+      const r = await result;
+      assert.equal(r.seq, 3, 'tagged with the third frame, the newest when the server took the request');
+      assert.equal((r.output as ModelOutput).frame_id, taken.frameId);
+      await blocker;
+    } finally {
+      for (const call of held) call.release.resolve();
+      await supervisor.close();
+      supplier.stop();
+      blockerClient.close();
+      writer.close();
+      await server.close();
+    }
   });
 
   it('a server that is not there is a crash left to the policy; once it is up, the restarted worker is served', async () => {

@@ -36,6 +36,8 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
   return {
     name: 'person',
     modelId,
+    // One inference per model thread: the server keeps the other requests in their cameras' slots, not in the pool's queue.
+    concurrency: threads,
     load: async () => {
       await pool.start();
     },

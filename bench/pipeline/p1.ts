@@ -1,0 +1,179 @@
+/**
+ * P1 of ../shared/bench/WORKLOADS.md: N cameras (720p H.264 at 10 fps, played
+ * at their own rate and looped) from one config, through the real system
+ * (VisionSystem): every camera has a model worker on one shared model server
+ * (the mock handler, 20 ms per frame, one frame at a time: a simulated
+ * accelerator) and a light worker that reads every frame and does nothing.
+ * 5 s warm-up, then 60 s measured; one JSON line per N.
+ *
+ * CPU and RSS are of the whole process tree (this process, its decoder
+ * threads or ffmpeg children, and the model server). Frame age is capture
+ * time to the moment the model's result is in hand (the system's result
+ * event), for answers with detections.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem, type SystemStats } from '../../src/pipeline/index.js';
+import { testClip } from '../capture/workloads.js';
+import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
+
+const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
+const CLK_TCK = 100;
+
+/** utime + stime (s) and RSS (bytes) of a process and every descendant, from /proc. */
+function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes: number; pids: number } {
+  const parent = new Map<number, number>();
+  const stat = new Map<number, string[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      stat.set(Number(entry), fields);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!tree.has(pid) && tree.has(ppid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let cpuS = 0;
+  let rssBytes = 0;
+  let rootRssBytes = 0;
+  for (const pid of tree) {
+    const fields = stat.get(pid);
+    if (fields === undefined) continue;
+    // After "pid (comm) ": state is index 0, so utime and stime (fields 14, 15) are 11 and 12, rss (field 24, pages) 21.
+    cpuS += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    rssBytes += Number(fields[21]) * 4096;
+    if (pid === root) rootRssBytes = Number(fields[21]) * 4096;
+  }
+  return { cpuS, rssBytes, rootRssBytes, pids: tree.size };
+}
+
+const figure = (stats: SystemStats, camera: string, worker: string, key: 'delivered' | 'drops'): number => stats.cameras[camera]?.workers[worker]?.[key] ?? 0;
+
+export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promise<void> {
+  const file = await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
+  const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
+  const config = parseConfig(
+    JSON.stringify({
+      version: 1,
+      logLevel: 'warn',
+      shmDir: `/dev/shm/framesupplier-p1-${process.pid}`,
+      defaults: { capture: { loop: true } },
+      models: { shared: { handler: 'mock', delayMs: 20 } },
+      cameras: Object.fromEntries(
+        ids.map((id) => [
+          id,
+          {
+            source: file,
+            // The mock handler needs no RGB: NV12 is half the bytes to convert and write into shared memory.
+            capture: { output: { format: 'nv12' } },
+            workers: [
+              { id: 'model', model: 'shared' },
+              { id: 'light', module: LIGHT },
+            ],
+          },
+        ]),
+      ),
+    }),
+    { env: {}, fileName: 'P1 config' },
+  );
+  const system = new VisionSystem({ config, logger: createLogger({ level: 'warn' }) });
+  let measuring = false;
+  const ages: number[] = [];
+  const served = new Map<string, number>(ids.map((id) => [id, 0]));
+  let errors = 0;
+  system.on('result', (event) => {
+    if (!measuring || event.worker !== 'model') return;
+    const output = event.output as { error?: unknown };
+    if (output.error !== undefined) {
+      errors++;
+      return;
+    }
+    ages.push(performance.now() - event.captureTime);
+    served.set(event.camera, (served.get(event.camera) ?? 0) + 1);
+  });
+  await system.start();
+  await sleep(warmupS * 1000);
+  const before = system.stats();
+  const usageStart = treeUsage(process.pid);
+  const load = loadavg()[0]!;
+  // How late this process's event loop runs: on a machine shared with other work, what bounds ages and rates.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const wallStart = performance.now();
+  measuring = true;
+  await sleep(seconds * 1000);
+  measuring = false;
+  loopDelay.disable();
+  const wall = (performance.now() - wallStart) / 1000;
+  const usageEnd = treeUsage(process.pid);
+  const after = system.stats();
+  const skips = ids.reduce((n, id) => {
+    const s = after.cameras[id]?.workers.model?.skips ?? {};
+    return n + Object.values(s).reduce((a, b) => a + b, 0);
+  }, 0);
+  // The server's own view (its last health ping): how long the 20 ms inference really took, and the waits.
+  const scheduling = Object.values(after.models.shared?.scheduling?.cameras ?? {});
+  const med = (xs: (number | null)[]): number | null => {
+    const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
+  };
+  await system.close();
+  const perCamera = ids.map((id) => (served.get(id) ?? 0) / wall);
+  const sorted = sortedCopy(ages);
+  const cpuPct = ((usageEnd.cpuS - usageStart.cpuS) / wall) * 100;
+  const min = Math.min(...perCamera);
+  const max = Math.max(...perCamera);
+  emit({
+    workload: 'P1',
+    impl: 'framesupplier',
+    cameras,
+    seconds: round(wall, 1),
+    cpu_pct: round(cpuPct, 1),
+    cpu_pct_per_camera: round(cpuPct / cameras, 2),
+    rss_mb_start: round(usageStart.rssBytes / 2 ** 20, 1),
+    rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
+    rss_mb_end_system_process: round(usageEnd.rootRssBytes / 2 ** 20, 1),
+    processes: usageEnd.pids,
+    model_fps: round(perCamera.reduce((a, b) => a + b, 0), 2),
+    camera_model_fps_min: round(min, 2),
+    camera_model_fps_max: round(max, 2),
+    fairness: round(max === 0 ? 0 : min / max, 3),
+    age_ms_p50: round(percentile(sorted, 50), 1),
+    age_ms_p99: round(percentile(sorted, 99), 1),
+    light_delivered: ids.reduce((n, id) => n + figure(after, id, 'light', 'delivered') - figure(before, id, 'light', 'delivered'), 0),
+    light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
+    model_errors: errors,
+    model_skips: skips,
+    server_inference_ms_p50: med(scheduling.map((c) => c.inference_ms_p50)),
+    server_inference_ms_p99: med(scheduling.map((c) => c.inference_ms_p99)),
+    server_wait_ms_p50: med(scheduling.map((c) => c.wait_ms_p50)),
+    server_superseded: scheduling.reduce((n, c) => n + c.superseded, 0),
+    event_loop_delay_ms_p99: round(loopDelay.percentile(99) / 1e6, 1),
+    loadavg_1m_at_start: round(load, 2),
+  });
+}
+
+/** P1 for N = 1, 4, 16 (or the N given in P1_CAMERAS, e.g. "16"), each in its own system. */
+export async function p1(): Promise<void> {
+  const counts = (process.env.P1_CAMERAS ?? '1,4,16').split(',').map(Number);
+  const seconds = Number(process.env.P1_SECONDS ?? 60);
+  for (const n of counts) {
+    log(`P1: ${n} camera(s), ${seconds} s`);
+    await p1Once(n, seconds);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * CameraScheduler's invariants, property-based: whatever the sequence of
+ * requests from whatever cameras and completions, at most one request per
+ * camera waits, every request leaves exactly once (run or superseded), the
+ * capacity is never exceeded and never idle while a camera waits, and the
+ * camera served next is the one that has waited longest (round-robin: a
+ * camera served goes to the back; a superseding request keeps its camera's
+ * turn).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { CameraScheduler } from '../../src/models/scheduler.js';
+
+type Op = { kind: 'offer'; camera: number } | { kind: 'done' };
+
+const ops = fc.array(
+  fc.oneof(
+    fc.record({ kind: fc.constant('offer' as const), camera: fc.integer({ min: 0, max: 5 }) }),
+    fc.record({ kind: fc.constant('done' as const) }),
+  ),
+  { maxLength: 200 },
+);
+
+describe('CameraScheduler', { timeout: 60_000 }, () => {
+  it('one waiting request per camera, each request answered exactly once, capacity kept, longest-waiting camera first', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), ops, (capacity, sequence: Op[]) => {
+        const outcome = new Map<number, 'run' | 'superseded' | 'drained'>();
+        const settle = (job: number, how: 'run' | 'superseded' | 'drained'): void => {
+          assert.equal(outcome.has(job), false, `job ${job} answered twice`);
+          outcome.set(job, how);
+        };
+        /** Per camera: its waiting job, and since when (op index) its slot has been occupied. */
+        const waiting = new Map<string, { job: number; since: number }>();
+        let running: number[] = [];
+        let step = 0;
+        /** The job an offer() about to be made must supersede. */
+        let toSupersede: number | null = null;
+        const scheduler = new CameraScheduler<number>(capacity, {
+          start: (job, camera) => {
+            const slot = waiting.get(camera);
+            assert.equal(slot?.job, job, "the job started is its camera's waiting one");
+            for (const [other, s] of waiting) assert.ok(s.since >= slot.since, `camera ${camera} served while camera ${other} had waited longer`);
+            waiting.delete(camera);
+            running.push(job);
+            settle(job, 'run');
+          },
+          supersede: (job) => {
+            assert.equal(job, toSupersede, 'only the waiting job of the same camera is superseded');
+            settle(job, 'superseded');
+          },
+        });
+        let nextJob = 0;
+        for (const op of sequence) {
+          step++;
+          if (op.kind === 'offer') {
+            const camera = `camera_${op.camera}`;
+            const job = nextJob++;
+            const previous = waiting.get(camera);
+            toSupersede = previous?.job ?? null;
+            // A superseding job keeps its camera's place in the turn order.
+            waiting.set(camera, { job, since: previous?.since ?? step });
+            scheduler.offer(camera, job);
+            if (previous !== undefined) assert.equal(outcome.get(previous.job), 'superseded', 'the older job is answered at once');
+            toSupersede = null;
+          } else if (running.length > 0) {
+            running = running.slice(1);
+            scheduler.done();
+          }
+          assert.ok(scheduler.running <= capacity, 'capacity exceeded');
+          assert.equal(scheduler.running, running.length);
+          assert.equal(scheduler.waiting, waiting.size, 'at most one waiting job per camera');
+          assert.ok(!(scheduler.running < capacity && scheduler.waiting > 0), 'capacity idle while a camera waits');
+        }
+        for (const [, job] of scheduler.drain()) settle(job, 'drained');
+        assert.equal(outcome.size, nextJob, 'every job answered exactly once');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a camera flooding requests takes one turn per round: the other cameras are served in between', () => {
+    const served: string[] = [];
+    const superseded: number[] = [];
+    const scheduler = new CameraScheduler<number>(1, { start: (_job, camera) => served.push(camera), supersede: (job) => superseded.push(job) });
+    let job = 0;
+    scheduler.offer('flood', job++); // runs
+    for (const camera of ['a', 'b', 'c']) scheduler.offer(camera, job++);
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 10; i++) scheduler.offer('flood', job++);
+      scheduler.done();
+      // a, b and c offer again once served, as a client with one request in flight does.
+      const last = served.at(-1)!;
+      if (last !== 'flood') scheduler.offer(last, job++);
+    }
+    // After the first: flood, a, b, c, flood, a, … never flood twice in a row while others wait.
+    for (let i = 1; i < served.length; i++) assert.ok(!(served[i] === 'flood' && served[i - 1] === 'flood'), `flood served twice in a row at ${i}: ${served.join(' ')}`);
+    const counts = Object.fromEntries(['flood', 'a', 'b', 'c'].map((c) => [c, served.filter((s) => s === c).length]));
+    assert.ok(Math.max(...Object.values(counts)) - Math.min(...Object.values(counts)) <= 1, JSON.stringify(counts));
+    assert.ok(superseded.length > 200);
+  });
+});
