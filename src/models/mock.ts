@@ -12,6 +12,12 @@ export interface MockHandlerOptions {
   readonly modelId?: string;
   /** Simulated inference time, for trying timeouts and load. Default 0. */
   readonly delayMs?: number;
+  /**
+   * What it reads of the frame: 'pages' (default) one byte of every 4 KiB,
+   * so every page of it is read; 'none' nothing (benchmark M1 compares the two
+   * to price getting a frame's bytes into the handler).
+   */
+  readonly touch?: 'pages' | 'none';
 }
 
 /** FNV-1a, so the stub detections depend only on (camera_id, frame_id). */
@@ -23,6 +29,7 @@ function hash(text: string): number {
 
 export function createMockHandler(options: MockHandlerOptions = {}): InferenceHandler {
   const delayMs = options.delayMs ?? 0;
+  const touch = options.touch ?? 'pages';
   return {
     name: 'mock',
     modelId: options.modelId ?? 'mock',
@@ -38,7 +45,7 @@ export function createMockHandler(options: MockHandlerOptions = {}): InferenceHa
         detections.push({ class_id: 0, class_name: 'person', confidence: 0.5 + ((h >>> i) % 50) / 100, bbox: [x, y, x + 0.2, y + 0.35] });
       }
       let checksum = 0;
-      for (let i = 0; i < frame.data.length; i += 4096) checksum = (checksum + frame.data[i]!) | 0;
+      if (touch === 'pages') for (let i = 0; i < frame.data.length; i += 4096) checksum = (checksum + frame.data[i]!) | 0;
       return { detections, metadata: { handler: 'mock', frame_bytes: frame.data.byteLength, checksum } };
     },
   };

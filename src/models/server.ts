@@ -42,7 +42,7 @@ import {
   type PongResponse,
 } from '../ipc/index.js';
 import { abortable, MAX_TIMER_MS } from '../internal/abort.js';
-import { DEFAULT_SHM_DIR, readFrame } from '../shm/index.js';
+import { DEFAULT_SHM_DIR, FrameReader, type FrameAccess, type FrameLease, type FrameReaderStats } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
 import { lockSocketPath, type SocketLock } from './socket-lock.js';
@@ -52,6 +52,12 @@ export interface ModelServerOptions {
   readonly handler: InferenceHandler;
   /** Directory frame references must resolve into. Default /dev/shm/framesupplier. */
   readonly shmDir?: string;
+  /**
+   * 'auto' (default): handlers read frames through a mapping of the store
+   * (the native addon framesupplier_shm), or a copy when it is not built;
+   * 'copy': always a copy. stats().frames says which, and why.
+   */
+  readonly frameAccess?: FrameAccess;
   /** Default 1 MiB. */
   readonly maxMessageBytes?: number;
   /** Time to finish a message once its first byte arrived. Default 5 000 ms. */
@@ -104,6 +110,8 @@ export interface ModelServerStats {
   /** Answers with an error, by code, and connections closed for ERR_SLOW_CONSUMER. */
   readonly errors: Readonly<Record<string, number>>;
   readonly uptimeS: number;
+  /** How frames are read: mapped or copied (and why), maps made, truncated stores met. */
+  readonly frames: FrameReaderStats;
 }
 
 /** A connection the server closed (or refused) because of what its client did. */
@@ -200,12 +208,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   #closing: Promise<void> | null = null;
   #requests = 0;
   readonly #errors: Record<string, number> = {};
-  /**
-   * Frame buffers for reuse: fresh multi-megabyte buffers cost a page fault per
-   * 4 KiB. Handlers must not keep frames (seed 05), so a buffer comes back here
-   * once its handler call has settled.
-   */
-  #spareBuffers: Buffer[] = [];
+  /** Frames for handlers: views over mapped stores, or copies (handlers must not keep them, seed 05). */
+  readonly #frames: FrameReader;
   #startedAt = performance.now();
 
   constructor(options: ModelServerOptions) {
@@ -231,6 +235,16 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       socketMode: options.socketMode ?? (options.socketGroup === undefined ? 0o600 : 0o660),
       ...(options.socketGroup === undefined ? {} : { socketGroup: options.socketGroup }),
     };
+    this.#frames = new FrameReader({ allowedDir: this.#o.shmDir, ...(options.frameAccess === undefined ? {} : { access: options.frameAccess }) });
+  }
+
+  /** 'mapped' when handlers read frames in place, 'copy' when they get copies (frameAccessReason says why). */
+  get frameAccess(): 'mapped' | 'copy' {
+    return this.#frames.mode;
+  }
+
+  get frameAccessReason(): string | null {
+    return this.#frames.reason;
   }
 
   /**
@@ -290,7 +304,13 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   }
 
   stats(): ModelServerStats {
-    return { connections: this.#connections.size, requests: this.#requests, errors: { ...this.#errors }, uptimeS: (performance.now() - this.#startedAt) / 1000 };
+    return {
+      connections: this.#connections.size,
+      requests: this.#requests,
+      errors: { ...this.#errors },
+      uptimeS: (performance.now() - this.#startedAt) / 1000,
+      frames: this.#frames.stats(),
+    };
   }
 
   /**
@@ -319,6 +339,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       await this.#lock?.release();
       this.#lock = null;
       await this.#handler.close?.();
+      this.#frames.close();
     })();
     return this.#closing;
   }
@@ -507,24 +528,26 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       return this.#fail(new IpcError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(request.model_id)}`), request);
     }
     const started = performance.now();
-    let frame;
+    let frame: FrameLease;
     try {
-      frame = readFrame(request.frame_reference, request.frame_metadata, this.#o.shmDir, undefined, (n) => this.#takeBuffer(n));
+      frame = this.#frames.acquire(request.frame_reference, request.frame_metadata);
     } catch (error) {
       return this.#fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
     }
     const controller = new AbortController();
-    const data = frame.data;
     const inference = this.#handler.infer(frame, request, controller.signal);
-    // Recycled when the handler is really done, even after a timeout answered for it.
-    inference.then(
-      () => this.#giveBackBuffer(data),
-      () => this.#giveBackBuffer(data),
+    // Released when the handler is really done (even after a timeout answered for it), unless it
+    // released the frame itself sooner: the seqlock is checked then, and a torn frame fails the answer.
+    const released = inference.then(
+      () => frame.release(),
+      () => frame.release(),
     );
+    released.catch(() => undefined); // a timeout's answer does not wait for it
     // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
     const timer = setTimeout(() => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)), this.#o.handlerTimeoutMs);
     try {
       const result = await abortable(inference, controller.signal);
+      await released;
       return {
         ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
         model_id: this.modelId,
@@ -540,16 +563,6 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  #takeBuffer(byteLength: number): Buffer {
-    const index = this.#spareBuffers.findIndex((b) => b.byteLength === byteLength);
-    if (index >= 0) return this.#spareBuffers.splice(index, 1)[0]!;
-    return Buffer.allocUnsafeSlow(byteLength);
-  }
-
-  #giveBackBuffer(buffer: Buffer): void {
-    if (this.#spareBuffers.length < 16) this.#spareBuffers.push(buffer);
   }
 
   #fail(error: IpcError, request: unknown): InferenceResponse {

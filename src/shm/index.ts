@@ -10,3 +10,11 @@ export {
   type FrameReference,
   type ReadFrame,
 } from './frame-store.js';
+export {
+  FrameReader,
+  SHM_ADDON_PATH,
+  type FrameAccess,
+  type FrameLease,
+  type FrameReaderOptions,
+  type FrameReaderStats,
+} from './mapped-reader.js';
