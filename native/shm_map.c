@@ -87,12 +87,14 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
     previous_action.sa_handler(sig);
     return;
   }
-  /* The default action: restore it; the faulting instruction runs again and the process dies of SIGBUS. */
+  /* The default action: restore it and raise the signal again (pending until this handler returns,
+     then fatal, for a fault and for a kill() alike): the process dies of SIGBUS as without us. */
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   sigaction(sig, &dfl, NULL);
+  raise(sig);
 }
 
 /* Under table_lock. */
