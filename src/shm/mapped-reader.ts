@@ -231,7 +231,9 @@ export class FrameReader {
           } finally {
             outcome = changed();
             mapping.leases--;
-            this.#unmapIfDone(mapping);
+            // A broken mapping is of no more use: unmapped as soon as nobody holds it.
+            if (addon.broken(mapping.slot, mapping.gen)) this.#retire(mapping);
+            else this.#unmapIfDone(mapping);
           }
         }
         if (outcome !== null) throw outcome;
