@@ -9,7 +9,7 @@ import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
 import { pool } from './capture/pool.js';
-import { m1 } from './ipc/m1.js';
+import { m1, m1ZeroCopy } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
 
@@ -36,6 +36,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C3: () => c3(),
   POOL: () => pool(),
   M1: () => m1(),
+  /** M1's zero-copy comparison alone (M1 runs it too). */
+  M1ZC: () => m1ZeroCopy(),
   PERSON: () => person(),
   S1: () => s1(),
 };
