@@ -14,9 +14,9 @@
  * neighbouring measurements compare better than medians taken apart.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { ModelClient, type InferenceRequest } from '../../src/ipc/index.js';
@@ -33,6 +33,11 @@ interface Measured {
   readonly lat_ms_p50: number;
   readonly lat_ms_p99: number;
   readonly errors: number;
+}
+
+/** A directory for the frame store on /dev/shm (tmpfs, as in production) when there is one. */
+function shmDirIn(dir: string): string {
+  return existsSync('/dev/shm') ? join('/dev/shm', `fs-m1-${process.pid}-${basename(dir)}`) : join(dir, 'shm');
 }
 
 /** One 1080p NV12 frame in a store under `shmDir`; what a request needs to name it. */
@@ -85,7 +90,7 @@ async function measure(socketPath: string, mode: Mode, concurrency: number, requ
 
 export async function m1(total = 5_000, warmup = 200): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fs-m1-'));
-  const shmDir = join(dir, 'shm');
+  const shmDir = shmDirIn(dir);
   const socketPath = join(dir, 'mock.sock');
   const server = await startModelServer(['--handler', 'mock', '--socket', socketPath, '--shm-dir', shmDir]);
   try {
@@ -98,6 +103,7 @@ export async function m1(total = 5_000, warmup = 200): Promise<void> {
   } finally {
     await stopModelServer(server);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(shmDir, { recursive: true, force: true });
   }
   await m1ZeroCopy(total, warmup);
 }
@@ -112,7 +118,7 @@ type Variant = keyof typeof VARIANTS;
 /** The zero-copy comparison: one server per variant, all up at once, measured in turn, `rounds` times. */
 export async function m1ZeroCopy(total = 5_000, warmup = 200, rounds = 5, concurrency = 8): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fs-m1zc-'));
-  const shmDir = join(dir, 'shm');
+  const shmDir = shmDirIn(dir);
   const servers = new Map<Variant, { child: ServerChild; socketPath: string }>();
   try {
     for (const [variant, flags] of Object.entries(VARIANTS) as [Variant, readonly string[]][]) {
@@ -160,5 +166,6 @@ export async function m1ZeroCopy(total = 5_000, warmup = 200, rounds = 5, concur
   } finally {
     for (const { child } of servers.values()) await stopModelServer(child);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(shmDir, { recursive: true, force: true });
   }
 }
