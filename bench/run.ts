@@ -10,7 +10,7 @@ import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
 import { pool } from './capture/pool.js';
 import { d1 } from './capture/d1.js';
-import { m1 } from './ipc/m1.js';
+import { m1, m1ZeroCopy } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
@@ -39,6 +39,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   POOL: () => pool(),
   D1: () => d1(),
   M1: () => m1(),
+  /** M1's zero-copy comparison alone (M1 runs it too). */
+  M1ZC: () => m1ZeroCopy(),
   PERSON: () => person(),
   S1: () => s1(),
   P1: () => p1(),

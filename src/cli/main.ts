@@ -27,11 +27,14 @@ commands:
       'synthetic' (no ffmpeg); default: OpenCV's vtest.avi when installed, looped,
       else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
   model-server --handler mock|person|onnx --socket PATH [--model-id ID] [--shm-dir DIR]
-      serves a model over a Unix socket (seed 05's protocol, docs/protocol.md).
+      [--frame-access auto|copy]
+      serves a model over a Unix socket (seed 05's protocol, docs/protocol.md); handlers
+      read frames through a mapping of the store (auto), or copies without the addon.
       limits (defaults in docs/protocol.md): [--max-connections N] [--max-message-bytes N]
             [--max-queued-requests N] [--max-pending-response-bytes N] [--write-stall-timeout-ms N]
             [--partial-message-timeout-ms N] [--idle-timeout-ms N] [--handler-timeout-ms N]
             [--close-linger-ms N] [--shutdown-grace-ms N]
+      mock: [--mock-delay-ms N] [--mock-touch pages|none]
       person: [--threads N] [--min-confidence X] [--pose-max-people N]
       onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
             [--input-size N] [--min-confidence X] [--iou X] [--threads N (ONNX Runtime's; 0: every core)]

@@ -1,11 +1,11 @@
 /**
  * CLI commands of the model-serving context:
- *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [limits] [handler options]
+ *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
  *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
  *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
  *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
  *       --concurrency N (inferences at once; default: the handler's model threads, mock 1)
- *     mock:   [--mock-delay-ms N]
+ *     mock:   [--mock-delay-ms N] [--mock-touch pages|none]
  *     person: [--threads N] [--min-confidence X] [--pose-max-people N]
  *     onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X]
  *   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR] [--slots N]
@@ -34,6 +34,7 @@ function fraction(name: string, value: string | undefined): number | undefined {
 
 const HANDLER_OPTIONS = {
   'mock-delay-ms': { type: 'string' },
+  'mock-touch': { type: 'string' },
   threads: { type: 'string' },
   'min-confidence': { type: 'string' },
   'pose-max-people': { type: 'string' },
@@ -49,7 +50,7 @@ type HandlerFlags = Partial<Record<keyof typeof HANDLER_OPTIONS | 'model-id', st
 /** The handler named by --handler, with its own flags; a flag of another handler is refused. */
 export function createHandler(name: string, flags: HandlerFlags): InferenceHandler {
   const own: Record<string, readonly string[]> = {
-    mock: ['mock-delay-ms'],
+    mock: ['mock-delay-ms', 'mock-touch'],
     person: ['threads', 'min-confidence', 'pose-max-people'],
     onnx: ['model', 'classes', 'layout', 'input-size', 'min-confidence', 'iou', 'threads'],
   };
@@ -61,8 +62,11 @@ export function createHandler(name: string, flags: HandlerFlags): InferenceHandl
   const modelId = flags['model-id'] === undefined ? {} : { modelId: flags['model-id'] };
   const minConfidence = fraction('min-confidence', flags['min-confidence']);
   switch (name) {
-    case 'mock':
-      return createMockHandler({ ...modelId, delayMs: int('mock-delay-ms', flags['mock-delay-ms'], { min: 0, fallback: 0 }) });
+    case 'mock': {
+      const touch = flags['mock-touch'] ?? 'pages';
+      if (touch !== 'pages' && touch !== 'none') throw new InvalidArgumentError(`--mock-touch must be pages or none, got ${JSON.stringify(touch)}`);
+      return createMockHandler({ ...modelId, delayMs: int('mock-delay-ms', flags['mock-delay-ms'], { min: 0, fallback: 0 }), touch });
+    }
     case 'person':
       return createPersonHandler({
         ...modelId,
@@ -100,6 +104,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     'model-id': { type: 'string' },
     'shm-dir': { type: 'string' },
     concurrency: { type: 'string' },
+    'frame-access': { type: 'string' },
     ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     ...HANDLER_OPTIONS,
   });
@@ -108,12 +113,15 @@ export async function modelServerCommand(args: string[]): Promise<number> {
   for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
     if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMER_MS } : {});
   }
+  const frameAccess = values['frame-access'] ?? 'auto';
+  if (frameAccess !== 'auto' && frameAccess !== 'copy') throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
   const handler = createHandler(required('handler', values.handler), values);
   const server = new ModelServer({
     socketPath: required('socket', values.socket),
     handler,
     shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
     ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
+    frameAccess,
     ...limits,
   });
   // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.
@@ -121,7 +129,13 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'connection-error', code, message })}\n`);
   });
   await server.start();
-  process.stdout.write(`${JSON.stringify({ listening: server.socketPath, model_id: server.modelId, handler: handler.name, pid: process.pid })}\n`);
+  // Frames copied instead of mapped work, only slower: said once, with why.
+  if (server.frameAccess === 'copy' && frameAccess === 'auto') {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason })}\n`);
+  }
+  process.stdout.write(
+    `${JSON.stringify({ listening: server.socketPath, model_id: server.modelId, handler: handler.name, pid: process.pid, frame_access: server.frameAccess })}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

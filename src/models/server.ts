@@ -59,7 +59,7 @@ import {
 } from '../ipc/index.js';
 import { abortable, MAX_TIMER_MS } from '../internal/abort.js';
 import { SampleWindow } from '../internal/sample-window.js';
-import { DEFAULT_SHM_DIR, peekFrame, readFrame, type ReadFrame } from '../shm/index.js';
+import { DEFAULT_SHM_DIR, FrameReader, peekFrame, type FrameAccess, type FrameLease, type FrameReaderStats } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { InferenceHandler } from './handler.js';
 import { CameraScheduler } from './scheduler.js';
@@ -70,6 +70,12 @@ export interface ModelServerOptions {
   readonly handler: InferenceHandler;
   /** Directory frame references must resolve into. Default /dev/shm/framesupplier. */
   readonly shmDir?: string;
+  /**
+   * 'auto' (default): handlers read frames through a mapping of the store
+   * (the native addon framesupplier_shm), or a copy when it is not built;
+   * 'copy': always a copy. stats().frames says which, and why.
+   */
+  readonly frameAccess?: FrameAccess;
   /** Default 1 MiB. */
   readonly maxMessageBytes?: number;
   /** Time to finish a message once its first byte arrived. Default 5 000 ms. */
@@ -146,6 +152,8 @@ export interface ModelServerStats {
   readonly waiting: number;
   /** Per camera_id (the most recently seen MAX_CAMERA_FIGURES cameras). */
   readonly cameras: Readonly<Record<string, CameraServerFigures>>;
+  /** How frames are read: mapped or copied (and why), maps made, truncated stores met. */
+  readonly frames: FrameReaderStats;
 }
 
 /** Cameras whose figures a server keeps: the least recently seen go first beyond it (camera ids come from clients). */
@@ -272,12 +280,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   readonly #errors: Record<string, number> = {};
   readonly #scheduler: CameraScheduler<Job>;
   readonly #cameras = new Map<string, CameraFigures>();
-  /**
-   * Frame buffers for reuse: fresh multi-megabyte buffers cost a page fault per
-   * 4 KiB. Handlers must not keep frames (seed 05), so a buffer comes back here
-   * once its handler call has settled.
-   */
-  #spareBuffers: Buffer[] = [];
+  /** Frames for handlers: views over mapped stores, or copies (handlers must not keep them, seed 05). */
+  readonly #frames: FrameReader;
   #startedAt = performance.now();
 
   constructor(options: ModelServerOptions) {
@@ -312,6 +316,16 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       socketMode: options.socketMode ?? (options.socketGroup === undefined ? 0o600 : 0o660),
       ...(options.socketGroup === undefined ? {} : { socketGroup: options.socketGroup }),
     };
+    this.#frames = new FrameReader({ allowedDir: this.#o.shmDir, ...(options.frameAccess === undefined ? {} : { access: options.frameAccess }) });
+  }
+
+  /** 'mapped' when handlers read frames in place, 'copy' when they get copies (frameAccessReason says why). */
+  get frameAccess(): 'mapped' | 'copy' {
+    return this.#frames.mode;
+  }
+
+  get frameAccessReason(): string | null {
+    return this.#frames.reason;
   }
 
   /**
@@ -382,6 +396,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       running: this.#scheduler.running,
       waiting: this.#scheduler.waiting,
       cameras,
+      frames: this.#frames.stats(),
     };
   }
 
@@ -411,6 +426,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       await this.#lock?.release();
       this.#lock = null;
       await this.#handler.close?.();
+      this.#frames.close();
     })();
     return this.#closing;
   }
@@ -642,7 +658,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     const figures = this.#figures(camera);
     const takenAt = performance.now();
     figures.wait.record(takenAt - job.readAt);
-    let frame: ReadFrame;
+    let frame: FrameLease;
     let frameId: number;
     try {
       const picked = this.#pickFrame(request);
@@ -658,20 +674,22 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     figures.served++;
     const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
     const controller = new AbortController();
-    const data = frame.data;
     const started = performance.now();
     const inference = this.#handler.infer(frame, used, controller.signal);
-    // Recycled when the handler is really done, even after a timeout answered for it.
-    inference.then(
-      () => this.#giveBackBuffer(data),
-      () => this.#giveBackBuffer(data),
+    // Released when the handler is really done (even after a timeout answered for it), unless it
+    // released the frame itself sooner: the seqlock is checked then, and a torn frame fails the answer.
+    const released = inference.then(
+      () => frame.release(),
+      () => frame.release(),
     );
+    released.catch(() => undefined); // a timeout's answer does not wait for it
     // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
     const timer = setTimeout(() => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)), this.#o.handlerTimeoutMs);
     try {
       const result = await abortable(inference, controller.signal);
       const inferenceMs = performance.now() - started;
       figures.inference.record(inferenceMs);
+      await released;
       return {
         ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
         model_id: this.modelId,
@@ -715,12 +733,13 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   }
 
   /**
-   * The frame's bytes, read from the store when a model thread takes the
-   * request (the one place the server reads frame data). Throws the store's
+   * The frame's bytes when a model thread takes the request (the one place the
+   * server reads frame data): a view over the mapped store, or a copy where it
+   * cannot be mapped; released once the handler settles. Throws the store's
    * codes (ERR_FRAME_OVERWRITTEN, ERR_FRAME_NOT_FOUND, ERR_SCHEMA, …).
    */
-  #readForJob(request: InferenceRequest, frameId: number): ReadFrame {
-    return readFrame(request.frame_reference, { ...request.frame_metadata, frame_id: frameId }, this.#o.shmDir, undefined, (n) => this.#takeBuffer(n));
+  #readForJob(request: InferenceRequest, frameId: number): FrameLease {
+    return this.#frames.acquire(request.frame_reference, { ...request.frame_metadata, frame_id: frameId });
   }
 
   /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_FIGURES are forgotten. */
@@ -731,16 +750,6 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     this.#cameras.set(camera, figures);
     if (this.#cameras.size > MAX_CAMERA_FIGURES) this.#cameras.delete(this.#cameras.keys().next().value!);
     return figures;
-  }
-
-  #takeBuffer(byteLength: number): Buffer {
-    const index = this.#spareBuffers.findIndex((b) => b.byteLength === byteLength);
-    if (index >= 0) return this.#spareBuffers.splice(index, 1)[0]!;
-    return Buffer.allocUnsafeSlow(byteLength);
-  }
-
-  #giveBackBuffer(buffer: Buffer): void {
-    if (this.#spareBuffers.length < 16) this.#spareBuffers.push(buffer);
   }
 
   #fail(error: IpcError, request: unknown, usedFrameId?: number): InferenceResponse {

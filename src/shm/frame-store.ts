@@ -25,9 +25,10 @@
  * anyway leaves its slot's seq odd: unreadable, never torn. Readers bound
  * every slot by the slot size and by what its width, height and format need.
  *
- * Node has no mmap: this side uses positional reads and writes on the tmpfs
- * file (the kernel copies from and to the same page-cache memory); readers in
- * other languages may mmap it.
+ * The writer uses positional writes on the tmpfs file (Node has no mmap).
+ * Model servers map it read-only through the native addon (FrameReader,
+ * mapped-reader.ts), and fall back to readFrame's positional reads without it;
+ * readers in other languages may mmap it too.
  *
  * Lifecycle (ADR 0013): a FrameStoreWriter is open once constructed; start()
  * only checks that. close() is synchronous, idempotent and final, and is
@@ -58,8 +59,8 @@ import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 export const DEFAULT_SHM_DIR = '/dev/shm/framesupplier';
 const MAGIC = 0x53465346;
 const VERSION = 1;
-const HEADER_BYTES = 64;
-const SLOT_HEADER_BYTES = 64;
+export const HEADER_BYTES = 64;
+export const SLOT_HEADER_BYTES = 64;
 const MAX_SLOTS = 1024;
 const MAX_SLOT_BYTES = 2 ** 31;
 /** Zeros written to reserve a new store's pages, a chunk at a time. */
@@ -149,7 +150,7 @@ function removeDirIfEmpty(dir: string): void {
   }
 }
 
-interface Geometry {
+export interface Geometry {
   readonly slots: number;
   readonly slotBytes: number;
 }
@@ -160,16 +161,24 @@ function storeGeometry(fd: number): Geometry | string {
   if (!stat.isFile()) return 'not a regular file';
   const header = Buffer.alloc(HEADER_BYTES);
   if (readFully(fd, header, HEADER_BYTES, 0) < HEADER_BYTES) return `${stat.size} bytes, shorter than the ${HEADER_BYTES}-byte header`;
-  if (header.readUInt32LE(0) !== MAGIC) return 'bad magic';
-  if (header.readUInt32LE(4) !== VERSION) return `version ${header.readUInt32LE(4)}, not ${VERSION}`;
-  if (header.readUInt32LE(16) !== HEADER_BYTES || header.readUInt32LE(20) !== SLOT_HEADER_BYTES) {
-    return `header sizes ${header.readUInt32LE(16)}/${header.readUInt32LE(20)}, not ${HEADER_BYTES}/${SLOT_HEADER_BYTES}`;
-  }
-  const slots = header.readUInt32LE(8);
-  const slotBytes = header.readUInt32LE(12);
+  return parseGeometry(stat.size, (at) => header.readUInt32LE(at));
+}
+
+/**
+ * The geometry a store's header gives (`u32` reads its fields) for a file of
+ * `size` bytes, or why that is not a valid store: for a copy of the header
+ * and for a mapping of the file alike.
+ */
+export function parseGeometry(size: number, u32: (at: number) => number): Geometry | string {
+  if (size < HEADER_BYTES) return `${size} bytes, shorter than the ${HEADER_BYTES}-byte header`;
+  if (u32(0) !== MAGIC) return 'bad magic';
+  if (u32(4) !== VERSION) return `version ${u32(4)}, not ${VERSION}`;
+  if (u32(16) !== HEADER_BYTES || u32(20) !== SLOT_HEADER_BYTES) return `header sizes ${u32(16)}/${u32(20)}, not ${HEADER_BYTES}/${SLOT_HEADER_BYTES}`;
+  const slots = u32(8);
+  const slotBytes = u32(12);
   if (slots < 1 || slots > MAX_SLOTS || slotBytes < 1 || slotBytes > MAX_SLOT_BYTES) return `slot_count ${slots} or slot_bytes ${slotBytes} out of range`;
-  const size = storeFileBytes(slots, slotBytes);
-  if (stat.size !== size) return `${stat.size} bytes where its header says ${size}`;
+  const expected = storeFileBytes(slots, slotBytes);
+  if (size !== expected) return `${size} bytes where its header says ${expected}`;
   return { slots, slotBytes };
 }
 
@@ -507,15 +516,25 @@ export function resolveReference(reference: string, allowedDir: string): string 
 }
 
 export interface ReadFrame {
+  /** The frame's bytes: a copy (readFrame), or a view over the store's mapping (FrameReader) valid until release(). */
   readonly data: Buffer;
   readonly width: number;
   readonly height: number;
   readonly format: FrameFormat;
   readonly wallTimeMs: number;
+  /**
+   * Present on a model server's frames (FrameReader's leases): a handler that
+   * has taken what it needs from `data` (converted or copied it) before its
+   * infer() ends calls it, so the seqlock is checked then and the bytes are
+   * not held while it goes on; it throws ERR_FRAME_OVERWRITTEN or
+   * ERR_FRAME_CORRUPT (let it propagate) if they may be torn. `data` must not
+   * be read after it.
+   */
+  readonly release?: () => void;
 }
 
 /** What is wrong with a slot's header, or null: the slot's data can be read as a frame. */
-function slotProblem(width: number, height: number, format: FrameFormat | undefined, code: number, byteLength: number, slotBytes: number): string | null {
+export function slotProblem(width: number, height: number, format: FrameFormat | undefined, code: number, byteLength: number, slotBytes: number): string | null {
   if (format === undefined) return `format code ${code} is not 1–${FRAME_FORMATS.length}`;
   if (width < 1 || height < 1) return `size ${width}x${height}`;
   if (byteLength < 1 || byteLength > slotBytes) return `byte_length ${byteLength} is not 1–${slotBytes} (the slot size)`;

@@ -12,3 +12,11 @@ export {
   type ReadFrame,
   type FrameSlotInfo,
 } from './frame-store.js';
+export {
+  FrameReader,
+  SHM_ADDON_PATH,
+  type FrameAccess,
+  type FrameLease,
+  type FrameReaderOptions,
+  type FrameReaderStats,
+} from './mapped-reader.js';

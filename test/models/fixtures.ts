@@ -16,6 +16,8 @@ export function workspace(): { dir: string; shmDir: string; socket: string; clea
 
 export class ServerProcess {
   child: ChildProcess | null = null;
+  /** The server's listening line, parsed. */
+  listening: Record<string, unknown> | null = null;
   constructor(readonly socket: string, readonly shmDir: string, readonly extra: string[] = []) {}
 
   /** Starts the server; resolves when it says it listens. */
@@ -28,7 +30,10 @@ export class ServerProcess {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once('line', () => resolve());
+      createInterface({ input: child.stdout }).once('line', (line) => {
+        this.listening = JSON.parse(line) as Record<string, unknown>;
+        resolve();
+      });
       child.once('exit', (code) => reject(new Error(`model server exited with ${code}: ${stderr}`)));
     });
     return this;

@@ -195,6 +195,7 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       if (pool === null) throw new Error('the onnx handler is not loaded');
       const rgb = toRgb(frame.data, frame.width, frame.height, frame.format);
+      frame.release?.(); // converted: the seqlock is checked now, not after inference
       const boxes = await pool.run({ rgb: rgb.buffer as ArrayBuffer, width: frame.width, height: frame.height }, signal);
       const detections: Detection[] = boxes.map((b) => ({
         class_id: b.classId,

@@ -4,9 +4,10 @@
  * workers in one model server. Weights ship in the @vladmandic/human npm
  * package; nothing is downloaded.
  *
- * Each request's frame is converted to RGB here (the server reuses the frame
- * buffer once infer() settles; the RGB copy is transferred to a model thread,
- * not copied again). Stateless per request (seed 05).
+ * Each request's frame is converted to RGB here, straight from the frame
+ * store's mapping, which is released at once (its seqlock checked); the RGB
+ * copy is transferred to a model thread, not copied again. Stateless per
+ * request (seed 05).
  */
 import { availableParallelism } from 'node:os';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
@@ -44,6 +45,7 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
     close: () => pool.close(),
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       const rgb = toRgb(frame.data, frame.width, frame.height, frame.format);
+      frame.release?.(); // converted: the seqlock is checked now, not after inference
       const people = await pool.run({ rgb: rgb.buffer as ArrayBuffer, width: frame.width, height: frame.height }, signal);
       const detections: Detection[] = people.map((p) => ({
         class_id: 0,

@@ -1,0 +1,331 @@
+/**
+ * FrameReader: how a model server gets a frame's bytes. With the native addon
+ * (native/shm_map.c, framesupplier_shm) it maps each store once and hands the
+ * handler a view over the mapping: no copy. Without it (not built, or
+ * `access: 'copy'`) it reads a copy, as readFrame does; stats() and `reason`
+ * say which and why.
+ *
+ * Contract:
+ * - acquire() makes every check readFrame makes, in the same order, and
+ *   returns a lease. Its `data` is valid until release(); a handler that is
+ *   done with the bytes sooner (it converted or copied them) calls release()
+ *   itself, else the server does once the handler settled. release() checks
+ *   the slot's seqlock: a writer that rewrote the slot while the lease was
+ *   held makes it throw ERR_FRAME_OVERWRITTEN (the frame asked for is gone, so
+ *   there is nothing to retry); a store truncated or replaced under the view
+ *   makes it throw ERR_FRAME_CORRUPT. It is idempotent (the same outcome) and
+ *   the server answers with that error instead of the handler's result.
+ * - The mapping survives anything another process does to the file: a read
+ *   past a truncated end faults (SIGBUS), the addon puts zero pages over the
+ *   mapping and marks it broken, and the read goes on on zeros. Each acquire()
+ *   stats the path and maps again when the file's inode or size changed, or
+ *   the mapping is broken. A mapping no longer current is unmapped once its
+ *   last lease is released (its views then read as empty, never fault).
+ * - Mappings of stores not asked for in IDLE_UNMAP_MS, or gone from their
+ *   path, are unmapped at the next acquire(): a removed store's memory is not
+ *   kept alive by a server that once read it.
+ */
+import { constants, existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { IpcError } from '../ipc/errors.js';
+import { FRAME_FORMATS, type FrameMetadata } from '../ipc/schema.js';
+import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry, readFrame, resolveReference, slotProblem, type ReadFrame } from './frame-store.js';
+
+/** A frame the handler may read until release(). */
+export interface FrameLease extends ReadFrame {
+  /** True when `data` is a view over the store's mapping, false when it is a copy. */
+  readonly mapped: boolean;
+  /** Ends the lease; throws ERR_FRAME_OVERWRITTEN or ERR_FRAME_CORRUPT if what `data` held may be torn. Idempotent. */
+  release(): void;
+}
+
+export type FrameAccess = 'auto' | 'copy';
+
+export interface FrameReaderOptions {
+  /** Directory frame references must resolve into. */
+  readonly allowedDir: string;
+  /** 'auto' (default): map when the addon loads, else copy. 'copy': always copy. */
+  readonly access?: FrameAccess;
+  /** The addon's path (tests point it elsewhere to see the fallback). */
+  readonly addonPath?: string;
+}
+
+export interface FrameReaderStats {
+  /** 'mapped' when frames are read through the mapping, 'copy' otherwise. */
+  readonly mode: 'mapped' | 'copy';
+  /** Why frames are copied (null when mapped). */
+  readonly reason: string | null;
+  /** Stores mapped now. */
+  readonly mappings: number;
+  /** Maps made (first maps and remaps after a store changed). */
+  readonly maps: number;
+  /** Leases released with ERR_FRAME_CORRUPT because their store was truncated or replaced under them. */
+  readonly broken: number;
+  /** SIGBUS faults the addon absorbed in this process. */
+  readonly faults: number;
+  /** Requests read through the mapping, and as a copy (in 'mapped' mode, when a store could not be mapped). */
+  readonly mappedReads: number;
+  readonly copiedReads: number;
+}
+
+interface Addon {
+  map(path: string): { buffer: ArrayBuffer; slot: number; gen: number; dev: number; ino: number; size: number };
+  broken(slot: number, gen: number): boolean;
+  unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
+  faults(): number;
+}
+
+export const SHM_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/framesupplier_shm.node', import.meta.url));
+
+const addons = new Map<string, Addon | string>();
+
+/** The addon at `path`, or why it cannot be used (loaded once per path). */
+function loadAddon(path: string): Addon | string {
+  let loaded = addons.get(path);
+  if (loaded === undefined) {
+    try {
+      loaded = existsSync(path)
+        ? (createRequire(import.meta.url)(path) as Addon)
+        : `the shared-memory addon is not built (${path}); scripts/setup.sh builds it (npm run build:native)`;
+    } catch (error) {
+      loaded = `the shared-memory addon ${path} does not load: ${(error as Error)?.message ?? String(error)}`;
+    }
+    addons.set(path, loaded);
+  }
+  return loaded;
+}
+
+const IDLE_UNMAP_MS = 30_000;
+const SWEEP_EVERY_MS = 1_000;
+const SPARE_BUFFERS = 16;
+
+interface Mapping {
+  readonly path: string;
+  readonly buffer: ArrayBuffer;
+  readonly view: DataView;
+  readonly slot: number;
+  readonly gen: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly slots: number;
+  readonly slotBytes: number;
+  leases: number;
+  /** No longer the path's current mapping: unmapped when its last lease is released. */
+  retired: boolean;
+  usedAt: number;
+}
+
+export class FrameReader {
+  readonly #allowedDir: string;
+  readonly #addon: Addon | null;
+  readonly #reason: string | null;
+  readonly #maps = new Map<string, Mapping>();
+  /** Copies' buffers for reuse: a fresh multi-megabyte buffer costs a page fault per 4 KiB. */
+  readonly #spare: Buffer[] = [];
+  #sweptAt = performance.now();
+  #counts = { maps: 0, broken: 0, mappedReads: 0, copiedReads: 0 };
+  #closed = false;
+
+  constructor(options: FrameReaderOptions) {
+    this.#allowedDir = options.allowedDir;
+    if (options.access === 'copy') {
+      this.#addon = null;
+      this.#reason = "frame access 'copy' was asked for";
+    } else {
+      const addon = loadAddon(options.addonPath ?? SHM_ADDON_PATH);
+      this.#addon = typeof addon === 'string' ? null : addon;
+      this.#reason = typeof addon === 'string' ? addon : null;
+    }
+  }
+
+  get mode(): 'mapped' | 'copy' {
+    return this.#addon === null ? 'copy' : 'mapped';
+  }
+
+  /** Why frames are copied, or null when they are mapped. */
+  get reason(): string | null {
+    return this.#reason;
+  }
+
+  stats(): FrameReaderStats {
+    return {
+      mode: this.mode,
+      reason: this.#reason,
+      mappings: this.#maps.size,
+      ...this.#counts,
+      faults: this.#addon?.faults() ?? 0,
+    };
+  }
+
+  /**
+   * The frame the request names, checked as readFrame checks it (and throwing
+   * its codes). `beforeVerify` runs inside the first release(), before the
+   * seqlock is checked (tests rewrite or truncate the store there).
+   */
+  acquire(reference: string, meta: FrameMetadata, beforeVerify?: () => void): FrameLease {
+    const addon = this.#addon;
+    if (addon === null || this.#closed) return this.#copy(reference, meta, beforeVerify);
+    const path = resolveReference(reference, this.#allowedDir);
+    if (!(Number.isSafeInteger(meta.frame_id) && meta.frame_id >= 1)) {
+      throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${meta.frame_id} in ${reference}: frame ids start at 1`);
+    }
+    this.#sweep();
+    const mapping = this.#current(addon, path, reference);
+    if (mapping === null) return this.#copy(reference, meta, beforeVerify);
+    mapping.usedAt = performance.now();
+    const { view } = mapping;
+    const offset = HEADER_BYTES + (meta.frame_id % mapping.slots) * (SLOT_HEADER_BYTES + mapping.slotBytes);
+    const seq = view.getUint32(offset, true);
+    const frameId = view.getBigUint64(offset + 8, true);
+    const wanted = BigInt(meta.frame_id);
+    // Zeros read after a fault look like a slot never written: the broken mapping is the true answer.
+    const corrupt = (what: string): IpcError => new IpcError('ERR_FRAME_CORRUPT', `frame ${meta.frame_id} in ${reference} is corrupt: ${what}`);
+    const truncated = (): IpcError => {
+      this.#counts.broken++;
+      return corrupt('the store was truncated or replaced while it was read');
+    };
+    if (addon.broken(mapping.slot, mapping.gen)) throw truncated();
+    if ((seq & 1) === 1 || frameId > wanted) throw new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten by a newer frame`);
+    if (frameId !== wanted) throw new IpcError('ERR_FRAME_NOT_FOUND', `frame ${meta.frame_id} is not in ${reference}`);
+    const changed = (): IpcError | null => {
+      const now = view.getUint32(offset, true);
+      if (addon.broken(mapping.slot, mapping.gen)) return truncated();
+      return now === seq ? null : new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten while it was read`);
+    };
+    // Header fields read while a writer rewrote the slot may be torn: an error is only believed once seq shows the slot did not change.
+    const settled = (error: IpcError): IpcError => changed() ?? error;
+    const width = view.getUint32(offset + 16, true);
+    const height = view.getUint32(offset + 20, true);
+    const code = view.getUint32(offset + 24, true);
+    const format = FRAME_FORMATS[code - 1];
+    const byteLength = view.getUint32(offset + 28, true);
+    const wallTimeMs = view.getFloat64(offset + 32, true);
+    const problem = slotProblem(width, height, format, code, byteLength, mapping.slotBytes);
+    if (problem !== null || format === undefined) throw settled(corrupt(problem ?? 'no format'));
+    if (width !== meta.width || height !== meta.height || format !== meta.format) {
+      throw settled(
+        new IpcError('ERR_SCHEMA', `frame_metadata says ${meta.width}x${meta.height} ${meta.format}, the frame is ${width}x${height} ${format}`, {
+          field: 'frame_metadata',
+        }),
+      );
+    }
+    const early = changed();
+    if (early !== null) throw early;
+    mapping.leases++;
+    this.#counts.mappedReads++;
+    let outcome: IpcError | null | undefined;
+    return {
+      data: Buffer.from(mapping.buffer, offset + SLOT_HEADER_BYTES, byteLength),
+      width,
+      height,
+      format,
+      wallTimeMs,
+      mapped: true,
+      release: () => {
+        if (outcome === undefined) {
+          try {
+            beforeVerify?.();
+          } finally {
+            outcome = changed();
+            mapping.leases--;
+            // A broken mapping is of no more use: unmapped as soon as nobody holds it.
+            if (addon.broken(mapping.slot, mapping.gen)) this.#retire(mapping);
+            else this.#unmapIfDone(mapping);
+          }
+        }
+        if (outcome !== null) throw outcome;
+      },
+    };
+  }
+
+  /** Unmaps every mapping without a lease; the others once released. Reads after close() are copies. */
+  close(): void {
+    this.#closed = true;
+    for (const mapping of this.#maps.values()) this.#retire(mapping);
+  }
+
+  /** The path's current mapping: the cached one if the file there is still it, else a new one; null when it cannot be mapped. */
+  #current(addon: Addon, path: string, reference: string): Mapping | null {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch (error) {
+      throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot open ${reference}: ${(error as Error).message}`);
+    }
+    const cached = this.#maps.get(path);
+    if (cached !== undefined) {
+      if (cached.dev === stat.dev && cached.ino === stat.ino && cached.size === stat.size && !addon.broken(cached.slot, cached.gen)) return cached;
+      this.#retire(cached);
+    }
+    // Not a regular file (a FIFO, a directory): readFrame's open and checks give the answer.
+    if ((stat.mode & constants.S_IFMT) !== constants.S_IFREG) return null;
+    let made;
+    try {
+      made = addon.map(path);
+    } catch {
+      return null; // gone meanwhile, no permission, too many maps: a copying read says what it can
+    }
+    const view = new DataView(made.buffer);
+    const geometry = parseGeometry(made.size, (at) => view.getUint32(at, true));
+    if (typeof geometry === 'string' || addon.broken(made.slot, made.gen)) {
+      addon.unmap(made.slot, made.gen, made.buffer);
+      throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${typeof geometry === 'string' ? geometry : 'it was truncated while it was mapped'}`);
+    }
+    const mapping: Mapping = { path, ...made, view, ...geometry, leases: 0, retired: false, usedAt: performance.now() };
+    this.#maps.set(path, mapping);
+    this.#counts.maps++;
+    return mapping;
+  }
+
+  #retire(mapping: Mapping): void {
+    if (this.#maps.get(mapping.path) === mapping) this.#maps.delete(mapping.path);
+    mapping.retired = true;
+    this.#unmapIfDone(mapping);
+  }
+
+  #unmapIfDone(mapping: Mapping): void {
+    if (mapping.retired && mapping.leases === 0) this.#addon?.unmap(mapping.slot, mapping.gen, mapping.buffer);
+  }
+
+  /** Unmaps what is idle or no longer at its path, at most once a second. */
+  #sweep(): void {
+    const now = performance.now();
+    if (now - this.#sweptAt < SWEEP_EVERY_MS) return;
+    this.#sweptAt = now;
+    for (const mapping of [...this.#maps.values()]) {
+      let current = false;
+      try {
+        const stat = statSync(mapping.path);
+        current = stat.dev === mapping.dev && stat.ino === mapping.ino && stat.size === mapping.size;
+      } catch {
+        // gone
+      }
+      if (!current || now - mapping.usedAt > IDLE_UNMAP_MS) this.#retire(mapping);
+    }
+  }
+
+  #copy(reference: string, meta: FrameMetadata, beforeVerify?: () => void): FrameLease {
+    const frame = readFrame(reference, meta, this.#allowedDir, beforeVerify, (n) => this.#takeBuffer(n));
+    this.#counts.copiedReads++;
+    let released = false;
+    return {
+      ...frame,
+      mapped: false,
+      // The copy was checked whole when it was made: releasing only gives its buffer back.
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.#spare.length < SPARE_BUFFERS) this.#spare.push(frame.data);
+      },
+    };
+  }
+
+  #takeBuffer(byteLength: number): Buffer {
+    const index = this.#spare.findIndex((b) => b.byteLength === byteLength);
+    if (index >= 0) return this.#spare.splice(index, 1)[0]!;
+    return Buffer.allocUnsafeSlow(byteLength);
+  }
+}
