@@ -96,12 +96,15 @@ fi
 
 # The native decoder: rebuilt when its source is newer than the module. Node's headers come
 # from Debian's nodejs (/usr/include/node) when present, else node-gyp fetches them.
-addon=native/build/Release/framesupplier_decoder.node
+# Two modules: the decoder (libav*) and the store mapper model servers read frames through.
+addons=(native/build/Release/framesupplier_decoder.node native/build/Release/framesupplier_shm.node)
 native_stale() {
-  [ ! -f "$addon" ] && return 0
-  local f
-  for f in native/*.c native/*.h native/binding.gyp; do
-    [ -e "$f" ] && [ "$f" -nt "$addon" ] && return 0
+  local addon f
+  for addon in "${addons[@]}"; do
+    [ ! -f "$addon" ] && return 0
+    for f in native/*.c native/*.h native/binding.gyp; do
+      [ -e "$f" ] && [ "$f" -nt "$addon" ] && return 0
+    done
   done
   return 1
 }
