@@ -37,6 +37,7 @@ import type {
   VisionSystem,
   WorkerFigures,
 } from '../pipeline/index.js';
+import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
 import { SnapshotMetric, type BucketCounts, type Labels } from './snapshot-metric.js';
@@ -62,30 +63,29 @@ export interface MqttMetricsSource {
 }
 
 /**
- * Per-camera figures a model server may report (issue 9: the fair server's
- * served / superseded / stale counts, wait and inference p50/p99), read from
- * `ModelStats.cameras` when the system's model stats carry them. Every field
- * optional: what is missing is not exported. MODEL_CAMERA_COUNTS and
+ * Per-camera figures a model server reports in its pong (protocol 2: served,
+ * superseded and stale counts, wait and inference p50/p99), read from
+ * `ModelStats.scheduling` as of the last ping. MODEL_CAMERA_COUNTS and
  * MODEL_CAMERA_QUANTILES map them; a new figure is a new line there.
  */
-export interface ModelCameraFigures {
-  readonly served?: number;
-  readonly superseded?: number;
-  readonly stale?: number;
-  readonly waitMs?: { readonly p50: number; readonly p99: number } | null;
-  readonly inferenceMs?: { readonly p50: number; readonly p99: number } | null;
-}
+export type ModelCameraFigures = PongCameraFigures;
 
 /** Each count → an `outcome` of framesupplier_model_requests_total. */
-const MODEL_CAMERA_COUNTS: readonly (readonly [keyof ModelCameraFigures, string])[] = [
+const MODEL_CAMERA_COUNTS: readonly (readonly ['served' | 'superseded' | 'stale', string])[] = [
   ['served', 'served'],
   ['superseded', 'superseded'],
   ['stale', 'stale'],
 ];
-/** Each p50/p99 pair (ms) → a gauge in seconds with a `quantile` label. */
-const MODEL_CAMERA_QUANTILES: readonly (readonly ['waitMs' | 'inferenceMs', string, string])[] = [
-  ['waitMs', 'framesupplier_model_wait_seconds', 'Time requests of a camera waited in the model server before a model thread took them, by quantile.'],
-  ['inferenceMs', 'framesupplier_model_camera_inference_seconds', "Inference time of a camera's requests in the model server, by quantile."],
+/**
+ * Each percentile (ms) → a gauge in seconds of its own: a `quantile` label
+ * belongs to summaries only (promtool refuses it on a gauge), and the server's
+ * window is no summary (no _sum, no _count).
+ */
+const MODEL_CAMERA_QUANTILES: readonly (readonly ['wait_ms_p50' | 'wait_ms_p99' | 'inference_ms_p50' | 'inference_ms_p99', string, string])[] = [
+  ['wait_ms_p50', 'framesupplier_model_wait_p50_seconds', 'Median time requests of a camera waited in the model server before a model thread took them (its last 256 requests).'],
+  ['wait_ms_p99', 'framesupplier_model_wait_p99_seconds', 'p99 of the time requests of a camera waited in the model server before a model thread took them (its last 256 requests).'],
+  ['inference_ms_p50', 'framesupplier_model_camera_inference_p50_seconds', "Median inference time of a camera's requests in the model server (its last 256 requests)."],
+  ['inference_ms_p99', 'framesupplier_model_camera_inference_p99_seconds', "p99 of the inference time of a camera's requests in the model server (its last 256 requests)."],
 ];
 
 /** Every value of a string union, checked complete by the compiler. */
@@ -247,8 +247,8 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#count(m.modelRestarts, labels, s.restarts);
     if (s.lastPingMs !== null) m.modelPing.add(labels, s.lastPingMs / 1000);
     // Per-camera server figures, when the server reports them; only for the system's cameras (an external server's other clients are not ours to label).
-    const perCamera = (s as ModelStats & { readonly cameras?: Readonly<Record<string, ModelCameraFigures>> }).cameras;
-    if (perCamera === undefined || perCamera === null) return;
+    const perCamera: Readonly<Record<string, ModelCameraFigures>> | undefined = s.scheduling?.cameras;
+    if (perCamera === undefined) return;
     for (const [camera, figures] of Object.entries(perCamera)) {
       if (!Object.hasOwn(stats.cameras, camera)) continue;
       for (const [field, outcome] of MODEL_CAMERA_COUNTS) {
@@ -256,11 +256,8 @@ export class SystemMetrics implements MetricsSource, Disposable {
         if (typeof value === 'number') this.#count(m.modelRequests, { model, camera, outcome }, value);
       }
       MODEL_CAMERA_QUANTILES.forEach(([field], i) => {
-        const q = figures[field];
-        if (q === undefined || q === null) return;
-        const metric = m.modelQuantiles[i]!;
-        metric.add({ model, camera, quantile: '0.5' }, q.p50 / 1000);
-        metric.add({ model, camera, quantile: '0.99' }, q.p99 / 1000);
+        const value = figures[field];
+        if (value !== null) m.modelQuantiles[i]!.add({ model, camera }, value / 1000);
       });
     }
   }

@@ -97,6 +97,8 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
       }),
       logger: createLogger({ level: 'info', destination: LOG }),
       drainTimeoutMs: 2_000,
+      // The server's per-camera figures reach the system with each health ping.
+      modelHealthIntervalMs: 200,
     });
     served = await serveSystemMetrics({ system, port: 0 });
     url = served.listener.url;
@@ -159,6 +161,19 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     assert.equal(count, valueOf(families, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' }), 'one age per frame read');
     const inferences = valueOf(families, 'framesupplier_inference_duration_seconds', { model: 'mock' }, 'framesupplier_inference_duration_seconds_count')!;
     assert.ok(inferences >= 3, `inference durations observed: ${inferences}`);
+  });
+
+  it("exports the model server's own per-camera figures (protocol 2's pong): requests by outcome, wait and inference percentiles", async () => {
+    // Each result proves a request was served; the figures arrive with the next ping after it.
+    while ((system.stats().models.mock?.scheduling?.cameras[A]?.served ?? 0) === 0) await nextResults(system, A, 'detect', 1);
+    const families = parseMetrics((await scrape(url)).body);
+    assert.ok(valueOf(families, 'framesupplier_model_requests_total', { model: 'mock', camera: A, outcome: 'served' })! >= 1);
+    assert.equal(families.get('framesupplier_model_requests_total')?.type, 'counter');
+    for (const name of ['framesupplier_model_wait_p50_seconds', 'framesupplier_model_wait_p99_seconds', 'framesupplier_model_camera_inference_p50_seconds', 'framesupplier_model_camera_inference_p99_seconds']) {
+      const value = valueOf(families, name, { model: 'mock', camera: A });
+      assert.equal(families.get(name)?.type, 'gauge');
+      assert.ok(value !== undefined && value >= 0, `${name} has the camera's figure`);
+    }
   });
 
   it('answers 404 elsewhere, 405 to other methods, and HEAD without a body', async () => {
