@@ -17,6 +17,7 @@ import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
 import { builtInExampleConfig, loadConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
+import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from './args.js';
@@ -71,6 +72,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
   const system = new VisionSystem({ config: config ?? example(log), logger: log });
+  // MQTT (the config's mqtt section): started before the system so it sees every state from the first; closed after it, so `stopped` is the last word.
+  const mqtt = config?.mqtt === undefined ? null : new MqttSink({ system, config: config.mqtt, logger: log.child({ component: 'mqtt' }) });
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -90,6 +93,7 @@ export async function runCommand(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    mqtt?.start();
     await system.start();
     if (mode !== 'none') {
       view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }) }).start();
@@ -101,6 +105,7 @@ export async function runCommand(args: string[]): Promise<number> {
     view?.stop();
     view = null;
     await system.close();
+    await mqtt?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -228,6 +228,8 @@ export class MqttSink implements AsyncDisposable {
   /** Ends every event in progress, sends what is queued and `stopped` (for up to 3 s if connected), disconnects. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // A closed system's stream ends by itself after its last events (the cameras' `stopped`): those still go out.
+      if (this.#system.state === 'closed') await this.#loop;
       this.#abort.abort();
       for (const timer of [this.#tickTimer, this.#statsTimer]) if (timer !== null) clearInterval(timer);
       for (const timer of [this.#reconnectTimer, this.#resultTimer]) if (timer !== null) clearTimeout(timer);
