@@ -31,6 +31,7 @@
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);
  *   start() after close() throws ERR_MQTT_CLOSED.
  */
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -118,7 +119,17 @@ interface WorkerRef {
   readonly worker: string;
 }
 
-export class MqttSink implements AsyncDisposable {
+/**
+ * `state`: the connection's state changed. `object-event`: an object event
+ * was made (before it is queued), for whoever wants them in process too.
+ * Listeners run synchronously: keep them short.
+ */
+export interface MqttSinkEvents {
+  state: [MqttConnectionState];
+  'object-event': [ObjectEvent];
+}
+
+export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDisposable {
   readonly topics: Topics;
   readonly #system: VisionSystem;
   readonly #config: MqttConfig;
@@ -173,6 +184,7 @@ export class MqttSink implements AsyncDisposable {
   };
 
   constructor(options: MqttSinkOptions) {
+    super();
     const config = options.config;
     this.#system = options.system;
     this.#config = config;
@@ -193,6 +205,12 @@ export class MqttSink implements AsyncDisposable {
 
   get state(): MqttConnectionState {
     return this.#state;
+  }
+
+  #setState(state: MqttConnectionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
   }
 
   /**
@@ -235,7 +253,7 @@ export class MqttSink implements AsyncDisposable {
       for (const timer of [this.#reconnectTimer, this.#resultTimer]) if (timer !== null) clearTimeout(timer);
       await this.#loop;
       if (!this.#started) {
-        this.#state = 'closed';
+        this.#setState('closed');
         return;
       }
       this.#emitObjectEvents(this.#tracker.endAll(Date.now()));
@@ -248,7 +266,7 @@ export class MqttSink implements AsyncDisposable {
         ]);
       }
       this.#generation++;
-      this.#state = 'closed';
+      this.#setState('closed');
       this.#connectedAt = null;
       if (client !== null) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
       this.#client = null;
@@ -295,7 +313,7 @@ export class MqttSink implements AsyncDisposable {
   #connect(): void {
     if (this.#abort.signal.aborted) return;
     const generation = ++this.#generation;
-    this.#state = 'connecting';
+    this.#setState('connecting');
     const { config } = this;
     const tls = config.tls;
     const options: IClientOptions = {
@@ -365,7 +383,7 @@ export class MqttSink implements AsyncDisposable {
     client?.removeAllListeners();
     client?.on('error', () => undefined);
     client?.end(true);
-    this.#state = 'backoff';
+    this.#setState('backoff');
     const wait = this.#backoff.next();
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = null;
@@ -374,7 +392,7 @@ export class MqttSink implements AsyncDisposable {
   }
 
   #onConnect(client: MqttClient): void {
-    this.#state = 'connected';
+    this.#setState('connected');
     this.#connectedAt = Date.now();
     this.#connects++;
     this.#overflowLogged = false;
@@ -610,6 +628,7 @@ export class MqttSink implements AsyncDisposable {
     for (const event of events) {
       // The count topic follows the events: the hysteresis is the sensor's too.
       if (this.#knowsCamera(event.camera)) this.#setRetained(event.camera, this.topics.count(event.camera, event.label), event.type === 'end' ? '0' : String(event.count));
+      this.emit('object-event', event);
       if (!this.#config.events.enabled) continue;
       this.#counts.emitted++;
       this.#noteDropped(this.#queue.push(JSON.stringify(event)));

@@ -19,10 +19,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { MqttSink, type ObjectEvent } from '../../src/mqtt/index.js';
+import { MqttSink, type MqttConnectionState, type ObjectEvent } from '../../src/mqtt/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { Mosquitto, Recorder, TcpProxy, type Message } from '../helpers/mosquitto.js';
-import { eventually } from '../helpers/process.js';
 import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
 import { setPersons } from './detector.js';
 
@@ -57,6 +56,30 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
 
   /** Waits until the detector's output with n people has reached the system's event stream. */
   const detected = (n: number) => nextEvent(system, 'result', (e) => e.camera === A && e.worker === 'det' && (e.output as { persons: number }).persons === n);
+
+  /** Resolves when the sink's connection next reaches this state (register before causing it). */
+  const sinkState = (state: MqttConnectionState) =>
+    new Promise<void>((resolve) => {
+      const listener = (s: MqttConnectionState): void => {
+        if (s !== state) return;
+        sink.off('state', listener);
+        resolve();
+      };
+      sink.on('state', listener);
+    });
+
+  /** Resolves with the next n object events the sink makes. */
+  const objectEvents = (n: number) =>
+    new Promise<ObjectEvent[]>((resolve) => {
+      const got: ObjectEvent[] = [];
+      const listener = (e: ObjectEvent): void => {
+        got.push(e);
+        if (got.length < n) return;
+        sink.off('object-event', listener);
+        resolve(got);
+      };
+      sink.on('object-event', listener);
+    });
 
   before(async () => {
     setPersons(0);
@@ -272,10 +295,13 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
   it('reconnects when its connection is cut: the broker sends the will offline, then the sink is online again', async () => {
     const from = recorder.messages.length;
     const reconnects = sink.stats().reconnects;
+    const reconnected = sinkState('connected');
     proxy.cut();
     await recorder.waitFor((m) => m.topic === `${PREFIX}/available` && m.payload === 'offline', 'the will', { from });
     await recorder.waitFor((m) => m.topic === `${PREFIX}/available` && m.payload === 'online', 'online again', { from });
-    await eventually(() => sink.stats().reconnects === reconnects + 1 && sink.stats().connected, 'the reconnect counted');
+    await reconnected;
+    assert.equal(sink.stats().reconnects, reconnects + 1);
+    assert.equal(sink.stats().lastError?.code, 'ERR_MQTT_CONNECTION');
   });
 
   it('keeps the system running while the broker is killed, then sends the outage\'s events up to the bound and counts the rest', async () => {
@@ -284,16 +310,19 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     assert.equal(before.inFlight, 0);
     const droppedBefore = before.dropped;
     proxy.block(true); // the sink stays away until the recorder is back
+    const gone = sinkState('backoff');
     await broker.kill();
-    await eventually(() => !sink.stats().connected, 'the sink sees the broker gone');
-    // Capture and workers go on: each count the detector is given reaches the event stream.
+    await gone;
+    // Capture and workers go on: each count the detector is given reaches the event stream, and makes an event.
+    const made = objectEvents(8);
     for (const n of [1, 2, 3, 4, 5, 6, 7, 8]) {
       const seen = detected(n);
       setPersons(n);
       await seen;
     }
-    await eventually(() => sink.stats().events.emitted - before.emitted >= 8, 'the outage events made');
+    assert.deepEqual((await made).map((e) => `${e.type} ${e.count}`), ['new 1', 'update 2', 'update 3', 'update 4', 'update 5', 'update 6', 'update 7', 'update 8']);
     const outage = sink.stats().events.emitted - before.emitted;
+    assert.equal(outage, 8);
     assert.equal(sink.stats().events.queued, MAX_EVENTS);
     assert.equal(sink.stats().events.dropped - droppedBefore, outage - MAX_EVENTS);
     assert.ok(logLines().some((l) => l.code === 'ERR_MQTT_QUEUE_OVERFLOW'));
