@@ -51,6 +51,9 @@ export class Mosquitto {
       this.#conf,
       [
         `listener ${port} 127.0.0.1`,
+        // Run as root, mosquitto would switch to its own user, and a process that changes user loses the
+        // parent-death signal that makes it die with the test (src/process): it keeps root's.
+        ...(process.getuid?.() === 0 ? ['user root'] : []),
         'allow_anonymous true',
         ...(options.persistence === true ? ['persistence true', `persistence_location ${this.dir}/`] : ['persistence false']),
         'log_dest stderr',
