@@ -19,6 +19,8 @@ export interface MosquittoOptions {
   readonly extraConfig?: readonly string[];
   /** Keep retained messages and persistent sessions across a clean stop (saved on SIGTERM, in the broker's dir). Default false. */
   readonly persistence?: boolean;
+  /** Refuse every client (anonymous access off, no users): a broker that says "not authorised". Default false. */
+  readonly refuseAnonymous?: boolean;
 }
 
 /** A port nobody listens on right now (the broker binds it right after). */
@@ -54,7 +56,7 @@ export class Mosquitto {
         // Run as root, mosquitto would switch to its own user, and a process that changes user loses the
         // parent-death signal that makes it die with the test (src/process): it keeps root's.
         ...(process.getuid?.() === 0 ? ['user root'] : []),
-        'allow_anonymous true',
+        `allow_anonymous ${options.refuseAnonymous === true ? 'false' : 'true'}`,
         ...(options.persistence === true ? ['persistence true', `persistence_location ${this.dir}/`] : ['persistence false']),
         'log_dest stderr',
         'log_type error',
