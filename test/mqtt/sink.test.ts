@@ -92,6 +92,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
         [A]: { source: vtest(), capture, workers: [{ id: 'det', module: DETECTOR }, { id: 'motion', module: 'builtin:motion' }] },
         [B]: { source: vtest(), capture, workers: [{ id: 'motion', module: 'builtin:motion' }] },
       },
+      shared: { mix: { module: 'builtin:motion', cameras: [A, B], maxFps: 2 } },
       mqtt: {
         url: proxy.url,
         username: 'tester',
@@ -268,6 +269,23 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     await restarted;
     assert.equal(system.stats().cameras[A]!.workers.motion!.restarts, restarts + 1);
     await recorder.waitFor((m) => m.topic === `${PREFIX}/${A}/motion/state` && json(m).state === 'running', 'running after restart', { from });
+  });
+
+  it('puts a shared worker under @shared: its state, its results (naming the frame\'s camera) and its commands', async () => {
+    await recorder.waitFor((m) => m.topic === `${PREFIX}/@shared/mix/state` && json(m).state === 'running', 'shared running');
+    let from = recorder.messages.length;
+    const result = json(await recorder.waitFor((m) => m.topic === `${PREFIX}/@shared/mix/result`, 'a shared result', { from }));
+    assert.equal(result.shared, true);
+    assert.equal(result.worker, 'mix');
+    assert.ok(result.camera === A || result.camera === B);
+    from = recorder.messages.length;
+    const disabled = nextEvent(system, 'config-change', (e) => e.change === 'worker-disabled' && e.shared && e.worker === 'mix');
+    await recorder.client.publishAsync(`${PREFIX}/@shared/mix/set`, 'OFF', { qos: 1 });
+    await disabled;
+    await recorder.waitFor((m) => m.topic === `${PREFIX}/@shared/mix/state` && json(m).state === 'disabled', 'shared disabled', { from });
+    const enabled = nextEvent(system, 'config-change', (e) => e.change === 'worker-enabled' && e.shared && e.worker === 'mix');
+    await recorder.client.publishAsync(`${PREFIX}/@shared/mix/set`, 'ON', { qos: 1 });
+    await enabled;
   });
 
   it('ignores malformed commands and unknown targets with a log line each, and keeps running', async () => {
