@@ -327,6 +327,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     assert.equal(before.queued, 0);
     assert.equal(before.inFlight, 0);
     const droppedBefore = before.dropped;
+    const supersededBefore = sink.stats().results.superseded;
     proxy.block(true); // the sink stays away until the recorder is back
     const gone = sinkState('backoff');
     await broker.kill();
@@ -344,6 +345,8 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     assert.equal(sink.stats().events.queued, MAX_EVENTS);
     assert.equal(sink.stats().events.dropped - droppedBefore, outage - MAX_EVENTS);
     assert.ok(logLines().some((l) => l.code === 'ERR_MQTT_QUEUE_OVERFLOW'));
+    // Results are not queued: each worker's newest replaces the one before while the broker is away.
+    assert.ok(sink.stats().results.superseded - supersededBefore >= 7);
 
     await broker.start();
     const from = recorder.messages.length;
@@ -351,6 +354,9 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     await recorder.client.subscribeAsync([`${PREFIX}/#`], { qos: 1 });
     proxy.block(false);
     await recorder.waitFor((m) => m.topic === `${PREFIX}/available` && m.payload === 'online', 'online after the restart', { from });
+    // The det worker's newest result goes out on reconnect: the frame with 8 people.
+    const latest = json(await recorder.waitFor((m) => m.topic === `${PREFIX}/${A}/det/result`, 'the latest det result', { from }));
+    assert.equal((latest.output as { persons: number }).persons, 8);
     // The newest MAX_EVENTS of the outage, in order: counts 4 … 8.
     await recorder.waitFor((m) => isEvent(m, (e) => e.count === 8), 'the last outage event', { from });
     const received = recorder.messages.slice(from).filter((m) => m.topic === `${PREFIX}/events`).map((m) => JSON.parse(m.payload) as ObjectEvent);
