@@ -14,6 +14,7 @@ import { m1, m1ZeroCopy } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
+import { e1 } from './mqtt/e1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -44,6 +45,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   PERSON: () => person(),
   S1: () => s1(),
   P1: () => p1(),
+  E1: () => e1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -17,7 +17,8 @@ import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
 import { builtInExampleConfig, loadConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
-import type { ServedMetrics } from '../metrics/index.js';
+import type { MqttMetricsSource, ServedMetrics } from '../metrics/index.js';
+import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from './args.js';
@@ -72,6 +73,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
   const system = new VisionSystem({ config: config ?? example(log), logger: log });
+  // MQTT (the config's mqtt section): started before the system so it sees every state from the first; closed after it, so `stopped` is the last word.
+  const mqtt = config?.mqtt === undefined ? null : new MqttSink({ system, config: config.mqtt, logger: log.child({ component: 'mqtt' }) });
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -95,9 +98,10 @@ export async function runCommand(args: string[]): Promise<number> {
     // Prometheus' /metrics (config `metrics:`): listening first, so an address in use stops the run before anything starts.
     if (config?.metrics?.enabled === true) {
       const { serveSystemMetrics } = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics
-      metrics = await serveSystemMetrics({ system, host: config.metrics.host, port: config.metrics.port });
+      metrics = await serveSystemMetrics({ system, host: config.metrics.host, port: config.metrics.port, ...(mqtt === null ? {} : { mqtt: mqttFigures(mqtt) }) });
       log.info({ url: metrics.listener.url }, 'metrics listening');
     }
+    mqtt?.start();
     await system.start();
     if (mode !== 'none') {
       view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }) }).start();
@@ -110,8 +114,26 @@ export async function runCommand(args: string[]): Promise<number> {
     view = null;
     await system.close();
     await metrics?.close();
+    await mqtt?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   return 0;
+}
+
+/** The MQTT sink's figures as the metrics exporter reads them (neither component knows the other). */
+function mqttFigures(sink: MqttSink): MqttMetricsSource {
+  return {
+    stats: () => {
+      const s = sink.stats();
+      return {
+        connected: s.connected,
+        queuedEvents: s.events.queued,
+        queuedBytes: s.events.queuedBytes,
+        droppedEvents: s.events.dropped,
+        reconnects: s.reconnects,
+        publishedMessages: s.messagesPublished,
+      };
+    },
+  };
 }

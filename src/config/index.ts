@@ -24,6 +24,7 @@ export {
   type MetricsConfig,
   METRICS_DEFAULT_HOST,
   METRICS_DEFAULT_PORT,
+  type MqttConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -107,5 +107,7 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
     for (const worker of camera.workers) resolveWorkerPaths(worker, baseDir);
   }
   for (const worker of Object.values(config.shared)) resolveWorkerPaths(worker, baseDir);
+  const tls = config.mqtt?.tls as Loose | undefined;
+  if (tls !== undefined) for (const key of ['ca', 'cert', 'key']) if (typeof tls[key] === 'string') tls[key] = absolute(baseDir, tls[key]);
   return config;
 }

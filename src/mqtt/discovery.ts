@@ -1,0 +1,63 @@
+/**
+ * Home Assistant MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery):
+ * per camera, a device with, for each configured label, an occupancy
+ * binary_sensor and a count sensor (both from the label's count topic), and
+ * two diagnostic sensors, the capture's status and its fps (from the stats
+ * topic). Every entity is available while `<prefix>/available` is `online`
+ * (offline and stopped both mean unavailable). Removing a camera publishes an
+ * empty retained payload on each of its config topics, which removes the
+ * entities.
+ */
+import type { Topics } from './topics.js';
+
+export interface DiscoveryOptions {
+  /** Home Assistant's discovery prefix (homeassistant). */
+  readonly prefix: string;
+  /** The node id in discovery topics and unique ids: this instance (the client id, cleaned). */
+  readonly node: string;
+  readonly labels: readonly string[];
+  readonly topics: Topics;
+}
+
+/** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
+export function discoveryId(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** Every discovery config of one camera: topic → payload (JSON). */
+export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<string, string> {
+  const { prefix, node, labels, topics } = options;
+  const device = { identifiers: [`${node}_${camera}`], name: camera, manufacturer: 'framesupplier', model: 'camera' };
+  const availability = [{ topic: topics.available, value_template: "{{ 'online' if value == 'online' else 'offline' }}" }];
+  const common = { availability, device, origin: { name: 'framesupplier' } };
+  const out = new Map<string, string>();
+  const add = (component: 'binary_sensor' | 'sensor', object: string, config: Record<string, unknown>): void => {
+    const objectId = discoveryId(`${camera}_${object}`);
+    out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common }));
+  };
+  for (const label of labels) {
+    const state = topics.count(camera, label);
+    add('binary_sensor', `${label}_occupancy`, {
+      name: `${label} occupancy`,
+      device_class: 'occupancy',
+      state_topic: state,
+      value_template: "{{ 'ON' if (value | int(0)) > 0 else 'OFF' }}",
+    });
+    add('sensor', `${label}_count`, { name: `${label} count`, state_topic: state, state_class: 'measurement', icon: 'mdi:counter' });
+  }
+  add('sensor', 'status', {
+    name: 'status',
+    state_topic: topics.status(camera),
+    value_template: '{{ value_json.state }}',
+    entity_category: 'diagnostic',
+  });
+  add('sensor', 'fps', {
+    name: 'fps',
+    state_topic: topics.stats,
+    value_template: `{{ ((value_json.cameras[${JSON.stringify(camera)}] | default({})).capture | default({}, true)).fps | default(0) | round(1) }}`,
+    unit_of_measurement: 'fps',
+    state_class: 'measurement',
+    entity_category: 'diagnostic',
+  });
+  return out;
+}

@@ -1,0 +1,63 @@
+/**
+ * The topic layout (ADR 0018), in one place. Camera and worker ids are
+ * 1–64 characters of A–Z a–z 0–9 _ - (the config's ID pattern), so they can
+ * never hold a / or an MQTT wildcard; shared workers live under `@shared`,
+ * which no camera id can spell. Object counts sit one level deeper than any
+ * worker topic, so no label can collide with a worker's state, result or set.
+ *
+ *   <prefix>/available                         online | offline (will) | stopped
+ *   <prefix>/stats                             the system's stats, every statsIntervalS
+ *   <prefix>/events                            object events (new, update, end)
+ *   <prefix>/<camera>/status                   the capture's state
+ *   <prefix>/<camera>/<worker>/state|result|set
+ *   <prefix>/@shared/<worker>/state|result|set
+ *   <prefix>/<camera>/objects/<label>/count    the label's count, with hysteresis
+ */
+
+export const SHARED = '@shared';
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class Topics {
+  readonly prefix: string;
+  readonly available: string;
+  readonly stats: string;
+  readonly events: string;
+  /** What the sink subscribes to for commands. */
+  readonly commands: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix.replace(/\/+$/, '');
+    this.available = `${this.prefix}/available`;
+    this.stats = `${this.prefix}/stats`;
+    this.events = `${this.prefix}/events`;
+    this.commands = `${this.prefix}/+/+/set`;
+  }
+
+  status(camera: string): string {
+    return `${this.prefix}/${camera}/status`;
+  }
+
+  /** A worker's topic; camera null is a shared worker. */
+  worker(camera: string | null, worker: string, leaf: 'state' | 'result' | 'set'): string {
+    return `${this.prefix}/${camera ?? SHARED}/${worker}/${leaf}`;
+  }
+
+  count(camera: string, label: string): string {
+    return `${this.prefix}/${camera}/objects/${topicLabel(label)}/count`;
+  }
+
+  /** The camera (null: shared) and worker of a set topic, or null when the topic is not one. */
+  parseSet(topic: string): { camera: string | null; worker: string } | null {
+    if (!topic.startsWith(`${this.prefix}/`)) return null;
+    const parts = topic.slice(this.prefix.length + 1).split('/');
+    if (parts.length !== 3 || parts[2] !== 'set') return null;
+    const [camera, worker] = parts as [string, string, string];
+    if (!(camera === SHARED || ID.test(camera)) || !ID.test(worker)) return null;
+    return { camera: camera === SHARED ? null : camera, worker };
+  }
+}
+
+/** A detection label as one topic level: anything but A–Z a–z 0–9 _ - becomes _, at most 64 characters. */
+export function topicLabel(label: string): string {
+  return label.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || '_';
+}
