@@ -12,6 +12,7 @@ import { pool } from './capture/pool.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
+import { jpegEncoders } from './http/jpeg.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -38,6 +39,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   M1: () => m1(),
   PERSON: () => person(),
   S1: () => s1(),
+  JPEG: () => jpegEncoders(),
 };
 
 const requested = args.map((name) => name.toUpperCase());
