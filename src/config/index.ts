@@ -21,6 +21,7 @@ export {
   type SharedWorkerConfig,
   type ModelConfig,
   type WorkerDefaultsConfig,
+  type HttpConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -49,12 +49,16 @@ export interface WorkerFigures {
   readonly delivered: number;
   /** Frames missed because the worker was busy. */
   readonly drops: number;
+  /** Drops since the last frame it took: a worker falling behind right now. */
+  readonly consecutiveDrops: number;
   /** Frames let pass by maxFps, by design. */
   readonly gated: number;
   readonly staleSkips: number;
   readonly pending: number;
   readonly fps: number;
   readonly lastFrameAgeMs: number | null;
+  /** Not reading (nor waiting for a frame) for longer than the idle threshold. */
+  readonly idle: boolean;
 }
 
 /** One worker of the group, as built from its config. */
@@ -190,11 +194,13 @@ export class WorkerGroup {
       lastResultAt: member.lastResultAt,
       delivered: f?.delivered ?? 0,
       drops: f?.drops ?? 0,
+      consecutiveDrops: f?.consecutiveDrops ?? 0,
       gated: f?.gated ?? 0,
       staleSkips: f?.staleSkips ?? 0,
       pending: f?.pending ?? 0,
       fps: f?.fps ?? 0,
       lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
+      idle: f?.idle ?? false,
     };
   }
 
