@@ -57,7 +57,7 @@ export class DashboardSocket {
     this.#o = options;
     this.#authed = options.token === null;
     const { socket } = options;
-    socket.on('message', (data, isBinary) => this.#onMessage(isBinary ? null : String(data)));
+    socket.on('message', (data, isBinary) => this.#onMessage(isBinary || !Buffer.isBuffer(data) ? null : data.toString('utf8')));
     socket.on('close', () => this.close());
     socket.on('error', () => this.close());
     this.#send({ type: 'hello', version: SOCKET_PROTOCOL_VERSION, auth: this.#authed ? 'none' : 'required', cameras: Object.keys(options.system.stats().cameras) });

@@ -11,7 +11,7 @@
  * new one, never half of one. Changes are written one at a time, in order.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { HttpError } from './errors.js';
 
 export type ConfigEdit =
@@ -36,8 +36,8 @@ function apply(doc: Document, edit: ConfigEdit): void {
         if (isSeq(workers)) worker = workers.items.find((w) => isMap(w) && w.get('id') === edit.worker);
       }
       if (!isMap(worker)) return; // inherited or not in the file: nothing to write
-      if (edit.enabled) (worker).delete('enabled');
-      else (worker).set('enabled', false);
+      if (edit.enabled) worker.delete('enabled');
+      else worker.set('enabled', false);
       return;
     }
   }
