@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
-import { builtInExampleConfig, loadConfig } from '../config/index.js';
+import { builtInExampleConfig, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
@@ -53,6 +53,8 @@ export async function runCommand(args: string[]): Promise<number> {
       view: { type: 'string' },
       'view-interval-ms': { type: 'string' },
       duration: { type: 'string' },
+      http: { type: 'string' },
+      'save-config': { type: 'boolean' },
     },
     strict: true,
   });
@@ -71,6 +73,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
   const system = new VisionSystem({ config: config ?? example(log), logger: log });
+  const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -89,10 +92,17 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let server: { close(): Promise<void> } | null = null;
   try {
     await system.start();
+    let dashboard: string | undefined;
+    if (http !== null) {
+      const started = await startHttp(system, http, log);
+      server = started.server;
+      dashboard = started.url;
+    }
     if (mode !== 'none') {
-      view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }) }).start();
+      view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }), ...(dashboard === undefined ? {} : { dashboard }) }).start();
     }
     const timer = durationS > 0 ? setTimeout(() => stop.abort(), durationS * 1000) : null;
     await aborted(stop.signal);
@@ -100,9 +110,71 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     view?.stop();
     view = null;
+    await server?.close();
     await system.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   return 0;
+}
+
+// ---------------------------------------------------------------- the HTTP control plane and dashboard (src/http)
+
+interface HttpSettings {
+  readonly config: HttpConfig;
+  readonly saveConfigPath: string | undefined;
+  /** The built-in example's default port, which falls back to a free one when taken. */
+  readonly fallbackToFreePort: boolean;
+}
+
+/** The config file's http section, --http HOST:PORT|off, --save-config; the built-in example serves on 127.0.0.1:8080. */
+function httpSettings(config: ResolvedConfig | null, configPath: string | undefined, flag: string | undefined, saveFlag: boolean): HttpSettings | null {
+  if (saveFlag && configPath === undefined) throw new InvalidArgumentError('--save-config needs a config file to save to');
+  if (flag === 'off') return null;
+  const base: HttpConfig | undefined = config === null ? parseConfig('{cameras: {}, http: {}}', { env: {} }).http : config.http;
+  let host = base?.host;
+  let port = base?.port;
+  if (flag !== undefined) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(flag);
+    const p = Number(m?.[3]);
+    if (m === null || p > 65535) throw new InvalidArgumentError(`--http must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080) or off, got ${JSON.stringify(flag)}`);
+    host = m[1] ?? m[2];
+    port = p;
+  }
+  if (base === undefined && flag === undefined) return null;
+  const resolved = parseConfig(JSON.stringify({ cameras: {}, http: { ...(base ?? {}), host, port } }), { env: {} }).http!;
+  const save = saveFlag || resolved.saveConfig;
+  return { config: resolved, saveConfigPath: save ? configPath : undefined, fallbackToFreePort: config === null && flag === undefined };
+}
+
+async function startHttp(system: VisionSystem, settings: HttpSettings, log: Logger): Promise<{ server: { close(): Promise<void> }; url: string }> {
+  const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
+  const c = settings.config;
+  const token = loadOrCreateToken(c.token);
+  const make = (port: number) =>
+    new HttpServer({
+      system,
+      token: token.value,
+      host: c.host,
+      port,
+      cors: c.cors,
+      maxViewers: c.maxViewers,
+      bodyLimitBytes: c.bodyLimitBytes,
+      logger: log,
+      ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
+    });
+  let server = make(c.port);
+  try {
+    await server.start();
+  } catch (error) {
+    if (!settings.fallbackToFreePort) throw error;
+    log.warn(`port ${c.port} is taken: the dashboard takes a free one`);
+    await server.close();
+    server = make(0);
+    await server.start();
+  }
+  // The token once, when it was just made (never to the log); after that it is in its file.
+  const where = token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
+  process.stdout.write(token.created ? `dashboard: ${server.url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n` : `dashboard: ${server.url} (${where})\n`);
+  return { server, url: `${server.url} (${where})` };
 }
