@@ -115,7 +115,7 @@ export class HttpServer implements AsyncDisposable {
     this.#app = Fastify({
       logger: false, // our own log; fastify's would write request URLs and headers
       bodyLimit: options.bodyLimitBytes ?? 65_536,
-      maxParamLength: 128,
+      routerOptions: { maxParamLength: 128 },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
       return503OnClosing: true,
     });
