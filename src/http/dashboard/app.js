@@ -8,7 +8,7 @@ import uPlot from '/vendor/uplot.js';
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
 const BOX_MAX_AGE_MS = 3000;
-const PERSON_END_MS = 3000;
+const PERSON_END_MS = 10000;
 const SKELETON = [[5, 7], [7, 9], [6, 8], [8, 10], [5, 6], [5, 11], [6, 12], [11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [0, 5], [0, 6]];
 
 const $ = (id) => document.getElementById(id);
@@ -24,7 +24,7 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 // What the page reports (the browser tests and benchmark H1 read it).
-const report = { framesDrawn: 0, boxesDrawn: 0, latencies: [], perCamera: {} };
+const report = { framesDrawn: 0, boxesDrawn: 0, latencies: [], perCamera: {}, lastBoxes: {} };
 window.__framesupplier = report;
 
 // ---------------------------------------------------------------- theme
@@ -153,6 +153,7 @@ $('detail-close').addEventListener('click', closeDetail);
 function drawBoxes(ctx, view, width, height) {
   const now = Date.now();
   let drawn = 0;
+  const boxesDrawn = [];
   const stroke = Math.max(2, height / 200);
   ctx.lineWidth = stroke;
   ctx.font = `${Math.max(12, Math.round(height / 28))}px sans-serif`;
@@ -165,6 +166,7 @@ function drawBoxes(ctx, view, width, height) {
       ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
       ctx.fillText(b.confidence === null ? b.label : `${b.label} ${b.confidence.toFixed(2)}`, x1 + 2, Math.max(14, y1 - 4));
       drawn++;
+      boxesDrawn.push(b.bbox);
       if (!b.keypoints) continue;
       ctx.strokeStyle = '#ffea00';
       for (const [a, c] of SKELETON) {
@@ -178,6 +180,7 @@ function drawBoxes(ctx, view, width, height) {
       }
     }
   }
+  if (drawn > 0) report.lastBoxes[view.id] = { bboxes: boxesDrawn, width, height, at: Date.now() };
   return drawn;
 }
 
