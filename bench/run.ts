@@ -13,6 +13,7 @@ import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
 import { jpegEncoders } from './http/jpeg.js';
+import { h1 } from './http/h1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -40,6 +41,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   PERSON: () => person(),
   S1: () => s1(),
   JPEG: () => jpegEncoders(),
+  H1: () => h1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -24,7 +24,7 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 // What the page reports (the browser tests and benchmark H1 read it).
-const report = { framesDrawn: 0, boxesDrawn: 0, latencies: [], perCamera: {}, lastBoxes: {} };
+const report = { framesDrawn: 0, boxesDrawn: 0, bytes: 0, latencies: [], perCamera: {}, lastBoxes: {} };
 window.__framesupplier = report;
 
 // ---------------------------------------------------------------- theme
@@ -218,6 +218,7 @@ async function drawFrame(view, message) {
 }
 
 function onFrame(data) {
+  report.bytes += data.byteLength;
   const length = new DataView(data).getUint32(0);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length)));
   const view = cameras.get(header.camera);
