@@ -185,7 +185,9 @@ class Feed {
         const source = this.#source;
         const frame = await source.read();
         if (frame === null) {
-          if (this.#source === source) this.#source = null;
+          // follow() ended it for a replaced camera: read the new one at once. Else the camera ended: wait to be told.
+          if (this.#source !== source) continue;
+          this.#source = null;
           if (!this.#closed) {
             await new Promise<void>((resolve) => (this.#wake = resolve));
             this.#wake = null;

@@ -292,6 +292,12 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     const restarted = until('the restart event', () => messages.some((m) => m.type === 'event' && (m.event as { change?: string }).change === 'worker-restarted'));
     await call('POST', `/api/cameras/${OTHER}/workers/motion/restart`);
     await restarted;
+    // A camera replaced: the feed follows the new one and its frames keep coming.
+    const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === OTHER);
+    assert.equal((await call('PUT', `/api/cameras/${OTHER}`, { body: camera })).status, 200);
+    await replaced;
+    const after = frames.length;
+    await until('frames of the replaced camera', () => frames.slice(after).filter((f) => f.camera === OTHER).length >= 2);
     ws.send(JSON.stringify({ type: 'watch', cameras: [] }));
     await until('no viewers', () => server.viewers === 0);
     ws.send('not json');
