@@ -141,7 +141,10 @@ function httpSettings(config: ResolvedConfig | null, configPath: string | undefi
     host = m[1] ?? m[2];
     port = p;
   }
-  if (base === undefined && flag === undefined) return null;
+  if (base === undefined && flag === undefined) {
+    if (saveFlag) throw new InvalidArgumentError('--save-config saves changes made through the HTTP API: give the config file an http: section, or --http HOST:PORT');
+    return null;
+  }
   const resolved = parseConfig(JSON.stringify({ cameras: {}, http: { ...(base ?? {}), host, port } }), { env: {} }).http!;
   const save = saveFlag || resolved.saveConfig;
   return { config: resolved, saveConfigPath: save ? configPath : undefined, fallbackToFreePort: config === null && flag === undefined };

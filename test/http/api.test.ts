@@ -304,6 +304,12 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     await new Promise((resolve) => ws.once('close', resolve));
   });
 
+  it('ERR_HTTP_LISTEN when the port is taken', async () => {
+    const second = new HttpServer({ system, token: TOKEN, port: server.port, logger: createLogger({ level: 'silent' }) });
+    await assert.rejects(second.start(), (e: { code?: string }) => e.code === 'ERR_HTTP_LISTEN');
+    await second.close();
+  });
+
   it('fuzzed bodies, ids, queries and socket messages never crash the server: every answer is JSON with a code, and it still serves', async () => {
     const json = fc.jsonValue({ maxDepth: 3 });
     await fc.assert(
