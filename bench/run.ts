@@ -15,6 +15,8 @@ import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
 import { e1 } from './mqtt/e1.js';
+import { jpegEncoders } from './http/jpeg.js';
+import { h1 } from './http/h1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -46,6 +48,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   S1: () => s1(),
   P1: () => p1(),
   E1: () => e1(),
+  JPEG: () => jpegEncoders(),
+  H1: () => h1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -15,9 +15,12 @@ const USAGE = `usage: framesupplier <command> [options]
 
 commands:
   run [config.yaml] [--log-level LEVEL] [--log-file PATH] [--view auto|tty|plain|none]
-      [--view-interval-ms N] [--duration S]
+      [--view-interval-ms N] [--duration S] [--http HOST:PORT|off] [--save-config]
       runs the cameras, model servers and workers of a config file; without one, the
-      built-in example (vtest.avi as two cameras, a shared person model, a live view).
+      built-in example (vtest.avi as two cameras, a shared person model, a live view,
+      and the dashboard on http://127.0.0.1:8080/). --http serves the HTTP API and
+      dashboard there (a config file's http: section does too; off: none);
+      --save-config writes changes made through the API back to the config file.
       Ctrl-C (or SIGTERM) ends it cleanly; a second one ends it at once. --view auto
       redraws in place on a terminal, else prints plain lines; on a terminal logs go
       to a file (--log-file, else one in the temp directory).

@@ -24,6 +24,8 @@ export interface RunViewOptions {
   readonly intervalMs?: number;
   /** Shown in the header: where the log goes. */
   readonly logNote?: string;
+  /** Shown in the header: the dashboard's address. */
+  readonly dashboard?: string;
 }
 
 /** A detection as model servers answer it. */
@@ -83,7 +85,7 @@ function workerRow(name: string, w: WorkerFigures): string {
 }
 
 /** The terminal view as text. */
-export function renderView(stats: SystemStats, latest: ReadonlyMap<string, Latest>, options: { colour: boolean; logNote?: string; now?: number }): string {
+export function renderView(stats: SystemStats, latest: ReadonlyMap<string, Latest>, options: { colour: boolean; logNote?: string; dashboard?: string; now?: number }): string {
   const bold = (s: string): string => (options.colour ? `\x1b[1m${s}\x1b[0m` : s);
   const warn = (s: string): string => (options.colour ? `\x1b[33m${s}\x1b[0m` : s);
   const now = options.now ?? Date.now();
@@ -92,6 +94,7 @@ export function renderView(stats: SystemStats, latest: ReadonlyMap<string, Lates
   const lines: string[] = [
     bold(`framesupplier run — ${cameras.length} camera(s), ${models.length} model server(s), ${Object.keys(stats.shared).length} shared worker(s), up ${stats.uptimeS.toFixed(0)} s`) +
       (options.logNote === undefined ? '' : `   log: ${options.logNote}`),
+    ...(options.dashboard === undefined ? [] : [`dashboard: ${options.dashboard}`]),
     '',
     bold(`${pad('camera', 18)}${pad('state', 12)}${'fps'.padStart(6)}  ${pad('size', 11)}${pad('decoder', 9)}${'restarts'.padStart(9)}  last error`),
   ];
@@ -170,7 +173,7 @@ export class RunView {
   draw(): void {
     const stats = this.#system.stats();
     if (this.#o.mode === 'tty') {
-      const text = renderView(stats, this.#latest, { colour: true, ...(this.#o.logNote === undefined ? {} : { logNote: this.#o.logNote }) });
+      const text = renderView(stats, this.#latest, { colour: true, ...(this.#o.logNote === undefined ? {} : { logNote: this.#o.logNote }), ...(this.#o.dashboard === undefined ? {} : { dashboard: this.#o.dashboard }) });
       // Home, each line cleared to its end, then everything below: no flicker, no leftovers.
       this.#o.out.write(`\x1b[H${text.split('\n').join('\x1b[K\n')}\x1b[K\n\x1b[J`);
     } else {

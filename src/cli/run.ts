@@ -14,10 +14,10 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
-import { builtInExampleConfig, loadConfig } from '../config/index.js';
+import { builtInExampleConfig, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
-import type { MqttMetricsSource, ServedMetrics } from '../metrics/index.js';
+import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
@@ -55,6 +55,8 @@ export async function runCommand(args: string[]): Promise<number> {
       view: { type: 'string' },
       'view-interval-ms': { type: 'string' },
       duration: { type: 'string' },
+      http: { type: 'string' },
+      'save-config': { type: 'boolean' },
     },
     strict: true,
   });
@@ -75,6 +77,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const system = new VisionSystem({ config: config ?? example(log), logger: log });
   // MQTT (the config's mqtt section): started before the system so it sees every state from the first; closed after it, so `stopped` is the last word.
   const mqtt = config?.mqtt === undefined ? null : new MqttSink({ system, config: config.mqtt, logger: log.child({ component: 'mqtt' }) });
+  const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -93,18 +96,31 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let metrics: ServedMetrics | null = null;
+  // One exporter wherever /metrics is served: on the HTTP server, and on a listener of its own with a metrics: section.
+  let exporter: SystemMetrics | null = null;
+  let metricsListener: MetricsListener | null = null;
+  let server: { close(): Promise<void> } | null = null;
   try {
-    // Prometheus' /metrics (config `metrics:`): listening first, so an address in use stops the run before anything starts.
-    if (config?.metrics?.enabled === true) {
-      const { serveSystemMetrics } = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics
-      metrics = await serveSystemMetrics({ system, host: config.metrics.host, port: config.metrics.port, ...(mqtt === null ? {} : { mqtt: mqttFigures(mqtt) }) });
-      log.info({ url: metrics.listener.url }, 'metrics listening');
+    const ownListener = config?.metrics?.enabled === true ? config.metrics : null;
+    if (ownListener !== null || http !== null) {
+      const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
+      exporter = new m.SystemMetrics({ system, ...(mqtt === null ? {} : { mqtt: mqttFigures(mqtt) }) });
+      // Listening first, so an address in use stops the run before anything starts.
+      if (ownListener !== null) {
+        metricsListener = await m.listenMetrics({ source: exporter, host: ownListener.host, port: ownListener.port });
+        log.info({ url: metricsListener.url }, 'metrics listening');
+      }
     }
     mqtt?.start();
     await system.start();
+    let dashboard: string | undefined;
+    if (http !== null) {
+      const started = await startHttp(system, http, log, exporter);
+      server = started.server;
+      dashboard = started.url;
+    }
     if (mode !== 'none') {
-      view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }) }).start();
+      view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }), ...(dashboard === undefined ? {} : { dashboard }) }).start();
     }
     const timer = durationS > 0 ? setTimeout(() => stop.abort(), durationS * 1000) : null;
     await aborted(stop.signal);
@@ -112,8 +128,10 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     view?.stop();
     view = null;
+    await server?.close();
     await system.close();
-    await metrics?.close();
+    await metricsListener?.close();
+    exporter?.close();
     await mqtt?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -136,4 +154,69 @@ function mqttFigures(sink: MqttSink): MqttMetricsSource {
       };
     },
   };
+}
+
+// ---------------------------------------------------------------- the HTTP control plane and dashboard (src/http)
+
+interface HttpSettings {
+  readonly config: HttpConfig;
+  readonly saveConfigPath: string | undefined;
+  /** The built-in example's default port, which falls back to a free one when taken. */
+  readonly fallbackToFreePort: boolean;
+}
+
+/** The config file's http section, --http HOST:PORT|off, --save-config; the built-in example serves on 127.0.0.1:8080. */
+function httpSettings(config: ResolvedConfig | null, configPath: string | undefined, flag: string | undefined, saveFlag: boolean): HttpSettings | null {
+  if (saveFlag && configPath === undefined) throw new InvalidArgumentError('--save-config needs a config file to save to');
+  if (flag === 'off') return null;
+  const base: HttpConfig | undefined = config === null ? parseConfig('{cameras: {}, http: {}}', { env: {} }).http : config.http;
+  let host = base?.host;
+  let port = base?.port;
+  if (flag !== undefined) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(flag);
+    const p = Number(m?.[3]);
+    if (m === null || p > 65535) throw new InvalidArgumentError(`--http must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080) or off, got ${JSON.stringify(flag)}`);
+    host = m[1] ?? m[2];
+    port = p;
+  }
+  if (base === undefined && flag === undefined) {
+    if (saveFlag) throw new InvalidArgumentError('--save-config saves changes made through the HTTP API: give the config file an http: section, or --http HOST:PORT');
+    return null;
+  }
+  const resolved = parseConfig(JSON.stringify({ cameras: {}, http: { ...(base ?? {}), host, port } }), { env: {} }).http!;
+  const save = saveFlag || resolved.saveConfig;
+  return { config: resolved, saveConfigPath: save ? configPath : undefined, fallbackToFreePort: config === null && flag === undefined };
+}
+
+async function startHttp(system: VisionSystem, settings: HttpSettings, log: Logger, metrics: SystemMetrics | null): Promise<{ server: { close(): Promise<void> }; url: string }> {
+  const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
+  const c = settings.config;
+  const token = loadOrCreateToken(c.token);
+  const make = (port: number) =>
+    new HttpServer({
+      system,
+      token: token.value,
+      host: c.host,
+      port,
+      cors: c.cors,
+      maxViewers: c.maxViewers,
+      bodyLimitBytes: c.bodyLimitBytes,
+      logger: log,
+      ...(metrics === null ? {} : { metrics }),
+      ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
+    });
+  let server = make(c.port);
+  try {
+    await server.start();
+  } catch (error) {
+    if (!settings.fallbackToFreePort) throw error;
+    log.warn(`port ${c.port} is taken: the dashboard takes a free one`);
+    await server.close();
+    server = make(0);
+    await server.start();
+  }
+  // The token once, when it was just made (never to the log); after that it is in its file.
+  const where = token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
+  process.stdout.write(token.created ? `dashboard: ${server.url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n` : `dashboard: ${server.url} (${where})\n`);
+  return { server, url: `${server.url} (${where})` };
 }

@@ -25,6 +25,7 @@ export {
   METRICS_DEFAULT_HOST,
   METRICS_DEFAULT_PORT,
   type MqttConfig,
+  type HttpConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -393,6 +393,29 @@ export const MqttSchema = Type.Object(
 );
 export type MqttConfig = Static<typeof MqttSchema>;
 
+// ---------------------------------------------------------------- http (the control plane and dashboard, src/http)
+
+export const HttpSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on. Beyond loopback (127.x, ::1, localhost), every call needs the token, reads too.' }),
+    port: int(0, 65535, { default: 8080, description: 'TCP port; 0 picks a free one.' }),
+    token: Type.Optional(
+      Type.String({ minLength: 16, description: 'Bearer token for the API (at least 16 characters; use ${NAME}). Default: FRAMESUPPLIER_HTTP_TOKEN, else one made at start and printed once.' }),
+    ),
+    cors: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', description: 'An origin: scheme://host[:port].' }), {
+      default: [],
+      uniqueItems: true,
+      description: 'Origins allowed to call the API from a browser (CORS). Default: none.',
+    }),
+    saveConfig: Type.Boolean({ default: false, description: 'Write cameras added, replaced, removed and workers enabled or disabled through the API back to this file.' }),
+    maxViewers: int(1, 1000, { default: 32, description: 'Live streams (dashboard tiles, MJPEG) served at once.' }),
+    bodyLimitBytes: int(1024, 1048576, { default: 65536, description: 'Largest request body accepted (bytes).' }),
+  },
+  { ...closed, description: 'The HTTP control plane and live dashboard. Absent: no server (the built-in example has one on 127.0.0.1:8080).' },
+);
+export type HttpConfig = Static<typeof HttpSchema>;
+const httpSection = { http: Type.Optional(HttpSchema) };
+
 // ---------------------------------------------------------------- cameras and the whole
 
 export const CameraSchema = Type.Object(
@@ -441,7 +464,7 @@ const metricsSection = { metrics: Type.Optional(MetricsSchema) };
  * wrote it (validated): resolveCamera() applies it to cameras added at run time.
  */
 export const ConfigSchema = Type.Object(
-  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, ...metricsSection },
+  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, ...metricsSection, ...httpSection },
   closed,
 );
 
@@ -506,7 +529,7 @@ export const fileSchema: SchemaNode = {
   $id: CONFIG_SCHEMA_ID,
   title: 'framesupplier config',
   description: 'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
-  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection }, closed))),
+  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection, ...httpSection }, closed))),
   // Top-level keys starting with x- are the user's own (a place for YAML anchors, as in Compose files): deliberate, never a typo.
   patternProperties: { '^x-': { description: 'Yours: ignored by framesupplier, e.g. to hold YAML anchors.' } },
 };

@@ -35,6 +35,7 @@ import { createLogger, type Logger } from '../internal/logger.js';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
+import type { FrameSource } from '../supplier/index.js';
 import { EventHub, type ConfigChange, type EventOf, type EventsOptions, type SystemEvent, type SystemEventType, type SystemState } from './events.js';
 import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
@@ -285,6 +286,28 @@ export class VisionSystem implements AsyncDisposable {
       models,
       shared,
     };
+  }
+
+  /**
+   * The configuration as it is now: the one the system started with, its cameras as
+   * added, replaced and removed since (resolved; secrets as they are: mask before showing).
+   */
+  currentConfig(): ResolvedConfig {
+    const cameras: Record<string, CameraConfig> = {};
+    for (const [id, camera] of this.#cameras) cameras[id] = camera.config;
+    return { ...this.#config, cameras };
+  }
+
+  /**
+   * A viewer's mailbox on a camera's frames (dashboards, snapshots): a subscription of the
+   * camera's supplier that no supervisor watches and no worker figure counts. Latest-frame
+   * like every reader; it ends (reads null) when the camera stops, is replaced or removed.
+   * `name` tells viewers apart in the supplier's own stats (`viewer:<name>`; unique per camera).
+   * ERR_UNKNOWN_CAMERA, ERR_SUPPLIER_STOPPED for a camera that has stopped.
+   */
+  watchCamera(cameraId: string, name: string, options: { readonly maxFps?: number } = {}): FrameSource {
+    if (this.#closing !== null) throw closed();
+    return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', ...options });
   }
 
   /** Every event from now on, until the signal aborts or the system closes. */

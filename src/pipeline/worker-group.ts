@@ -49,6 +49,8 @@ export interface WorkerFigures {
   readonly delivered: number;
   /** Frames missed because the worker was busy. */
   readonly drops: number;
+  /** Drops since the last frame it took: a worker falling behind right now. */
+  readonly consecutiveDrops: number;
   /** Frames let pass by maxFps, by design. */
   readonly gated: number;
   readonly staleSkips: number;
@@ -59,6 +61,8 @@ export interface WorkerFigures {
   readonly totals: WorkerTotals;
   /** Frames read and skipped by design, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
   readonly skips: Readonly<Record<string, number>>;
+  /** Not reading (nor waiting for a frame) for longer than the idle threshold. */
+  readonly idle: boolean;
 }
 
 /** One worker of the group, as built from its config. */
@@ -194,6 +198,7 @@ export class WorkerGroup {
       lastResultAt: member.lastResultAt,
       delivered: f?.delivered ?? 0,
       drops: f?.drops ?? 0,
+      consecutiveDrops: f?.consecutiveDrops ?? 0,
       gated: f?.gated ?? 0,
       staleSkips: f?.staleSkips ?? 0,
       pending: f?.pending ?? 0,
@@ -201,6 +206,7 @@ export class WorkerGroup {
       lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
       totals: s?.totals ?? EMPTY_WORKER_TOTALS,
       skips: s?.skips ?? {},
+      idle: f?.idle ?? false,
     };
   }
 

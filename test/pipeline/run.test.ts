@@ -20,6 +20,8 @@ const PYTHON_WORKER = fileURLToPath(new URL('../../../examples/workers/brightnes
 const SLOW_MODULE = fileURLToPath(new URL('./slow-module.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'framesupplier-run-test-'));
 const SHM_DIR = `/dev/shm/framesupplier-run-test-${process.pid}`;
+// The built-in example's dashboard makes its API token at first start: in this run's directory, not the user's.
+process.env.XDG_STATE_HOME = join(dir, 'state');
 
 type Run = ChildProcessByStdio<null, Readable, Readable> & { lines: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 
@@ -137,6 +139,14 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     assert.ok(confidences.every((c) => c >= 0.4 && c <= 1), line);
     await until(run, /result street-mirror\/people #\d+: person ×/);
     await until(run, /result street\/motion #\d+: brightness/);
+    // The dashboard on loopback, its address printed (with the token made at this first start).
+    const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)#token=[\w-]{20,}/.exec(await until(run, /dashboard: http:/))![1]!;
+    const health = await fetch(`${url}healthz`);
+    assert.deepEqual(await health.json(), { ok: true });
+    // Prometheus' /metrics on the same server (reads on loopback need no token).
+    const metrics = await fetch(`${url}metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^framesupplier_frames_published_total\{camera="street"\} [1-9]/m);
     run.kill('SIGTERM');
     assert.deepEqual(await run.exited, { code: 0, signal: null });
   });

@@ -1,0 +1,211 @@
+/**
+ * The dashboard's one WebSocket (GET /api/ws): every camera's live frames,
+ * their detections, the stats and the events, for one browser.
+ *
+ * Protocol (version 1; JSON text messages, frames binary):
+ * - server → `{ type: 'hello', version, auth: 'none' | 'required', cameras }`.
+ *   With auth required, the client's first message must be
+ *   `{ type: 'auth', token }`; a wrong or missing token closes with 4401.
+ * - client → `{ type: 'watch', cameras: [{ id, h }] }`: the cameras it shows
+ *   and at what height (replaces the previous set); `{ type: 'ack', camera }`
+ *   after drawing a frame of it.
+ * - server → a binary message per frame: a 4-byte big-endian length, that
+ *   many bytes of JSON `{ camera, seq, wallTime, width, height }`, the JPEG;
+ *   `{ type: 'detections', camera, worker, seq, wallTime, boxes }` per result
+ *   with detections; `{ type: 'event', event }` per other event;
+ *   `{ type: 'stats', stats }` every statsIntervalMs.
+ *
+ * Latest-frame to the browser: a camera's next frame goes only once the
+ * browser has acknowledged the one before and the socket's buffered bytes
+ * are below the high-water mark; meanwhile frames are skipped (the feed's
+ * newest is sent when it becomes ready), never queued.
+ */
+import type { WebSocket } from 'ws';
+import { messageOf } from '../internal/abort.js';
+import type { Logger } from '../internal/logger.js';
+import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
+import { tokenMatches } from './auth.js';
+import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
+import { boxesOf } from './jpeg.js';
+
+export const SOCKET_PROTOCOL_VERSION = 1;
+/** Bytes buffered for a socket above which its frames are skipped. */
+export const HIGH_WATER_BYTES = 256 * 1024;
+const MAX_WATCHED = 64;
+const MAX_HEIGHT = 4320;
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface DashboardSocketOptions {
+  readonly socket: WebSocket;
+  readonly system: VisionSystem;
+  readonly feeds: Feeds;
+  readonly log: Logger;
+  /** The token, when reads need it. */
+  readonly token: string | null;
+  readonly statsIntervalMs: number;
+}
+
+export class DashboardSocket {
+  readonly #o: DashboardSocketOptions;
+  readonly #watched = new Map<string, { key: FeedKey; viewer: Viewer; awaitingAck: boolean }>();
+  readonly #events = new AbortController();
+  #authed: boolean;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: DashboardSocketOptions) {
+    this.#o = options;
+    this.#authed = options.token === null;
+    const { socket } = options;
+    socket.on('message', (data, isBinary) => this.#onMessage(isBinary || !Buffer.isBuffer(data) ? null : data.toString('utf8')));
+    socket.on('close', () => this.close());
+    socket.on('error', () => this.close());
+    this.#send({ type: 'hello', version: SOCKET_PROTOCOL_VERSION, auth: this.#authed ? 'none' : 'required', cameras: Object.keys(options.system.stats().cameras) });
+    if (this.#authed) this.#start();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#events.abort();
+    if (this.#timer !== null) clearInterval(this.#timer);
+    for (const { key, viewer } of this.#watched.values()) this.#o.feeds.remove(key, viewer);
+    this.#watched.clear();
+    if (this.#o.socket.readyState === this.#o.socket.OPEN) this.#o.socket.close(1000);
+  }
+
+  #start(): void {
+    this.#sendStats();
+    this.#timer = setInterval(() => this.#sendStats(), this.#o.statsIntervalMs);
+    void this.#forwardEvents();
+  }
+
+  #fail(code: number, errorCode: string, message: string): void {
+    this.#send({ type: 'error', code: errorCode, message });
+    this.#o.socket.close(code, errorCode);
+    this.close();
+  }
+
+  #onMessage(text: string | null): void {
+    let message: Record<string, unknown>;
+    try {
+      const parsed: unknown = text === null ? null : JSON.parse(text);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      message = parsed as Record<string, unknown>;
+    } catch {
+      this.#fail(4400, 'ERR_HTTP_BAD_REQUEST', 'messages are JSON objects');
+      return;
+    }
+    if (!this.#authed) {
+      if (message.type === 'auth' && typeof message.token === 'string' && tokenMatches(this.#o.token!, message.token)) {
+        this.#authed = true;
+        this.#send({ type: 'auth-ok' });
+        this.#start();
+      } else this.#fail(4401, 'ERR_HTTP_UNAUTHORIZED', 'a valid token is needed: { "type": "auth", "token": … } first');
+      return;
+    }
+    switch (message.type) {
+      case 'watch':
+        this.#watch(message.cameras);
+        return;
+      case 'ack': {
+        const w = typeof message.camera === 'string' ? this.#watched.get(message.camera) : undefined;
+        if (w === undefined) return;
+        w.awaitingAck = false;
+        this.#o.feeds.poke(w.key, w.viewer);
+        return;
+      }
+      case 'auth':
+        return;
+      default:
+        this.#fail(4400, 'ERR_HTTP_BAD_REQUEST', 'unknown message type');
+    }
+  }
+
+  #watch(list: unknown): void {
+    if (!Array.isArray(list) || list.length > MAX_WATCHED) {
+      this.#fail(4400, 'ERR_HTTP_BAD_REQUEST', `watch: cameras must be a list of at most ${MAX_WATCHED} { id, h }`);
+      return;
+    }
+    const wanted = new Map<string, FeedKey>();
+    for (const item of list as unknown[]) {
+      const { id, h } = (item ?? {}) as { id?: unknown; h?: unknown };
+      const height = h === undefined ? 0 : h;
+      if (typeof id !== 'string' || !ID.test(id) || typeof height !== 'number' || !Number.isInteger(height) || height < 0 || height > MAX_HEIGHT) {
+        this.#fail(4400, 'ERR_HTTP_BAD_REQUEST', `watch: each camera is { id: a camera id, h: an integer 0–${MAX_HEIGHT} }`);
+        return;
+      }
+      wanted.set(id, { camera: id, height, boxes: false });
+    }
+    for (const [id, w] of this.#watched) {
+      const key = wanted.get(id);
+      if (key !== undefined && key.height === w.key.height) continue;
+      this.#o.feeds.remove(w.key, w.viewer);
+      this.#watched.delete(id);
+    }
+    const cameras = this.#o.system.stats().cameras;
+    for (const [id, key] of wanted) {
+      if (this.#watched.has(id) || cameras[id] === undefined) continue;
+      const entry = { key, viewer: this.#viewer(id), awaitingAck: false };
+      this.#watched.set(id, entry);
+      if (!this.#o.feeds.add(key, entry.viewer)) {
+        this.#watched.delete(id);
+        this.#send({ type: 'error', code: 'ERR_HTTP_TOO_MANY_VIEWERS', message: `the server serves no more live streams (camera ${id})` });
+      }
+    }
+  }
+
+  #viewer(camera: string): Viewer {
+    const socket = this.#o.socket;
+    return {
+      ready: () => {
+        const w = this.#watched.get(camera);
+        return !this.#closed && w !== undefined && !w.awaitingAck && socket.readyState === socket.OPEN && socket.bufferedAmount < HIGH_WATER_BYTES;
+      },
+      send: (frame: EncodedFrame) => {
+        const w = this.#watched.get(camera);
+        if (w === undefined) return;
+        w.awaitingAck = true;
+        const header = Buffer.from(JSON.stringify({ camera: frame.camera, seq: frame.seq, wallTime: frame.wallTime, width: frame.width, height: frame.height }));
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(header.length);
+        socket.send(Buffer.concat([length, header, frame.jpeg]), { binary: true }, () => this.#o.feeds.poke(w.key, w.viewer));
+      },
+      end: (reason: string) => {
+        this.#watched.delete(camera);
+        this.#send({ type: 'camera-gone', camera, reason });
+      },
+    };
+  }
+
+  #send(message: unknown): void {
+    const socket = this.#o.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    socket.send(JSON.stringify(message));
+  }
+
+  #sendStats(): void {
+    // Stats, like frames, are skipped for a socket that is behind.
+    if (this.#o.socket.bufferedAmount >= HIGH_WATER_BYTES) return;
+    this.#send({ type: 'stats', at: Date.now(), stats: this.#o.system.stats() });
+  }
+
+  async #forwardEvents(): Promise<void> {
+    try {
+      for await (const event of this.#o.system.events({ signal: this.#events.signal, bufferSize: 200 })) this.#forward(event);
+    } catch (error) {
+      this.#o.log.warn({ err: messageOf(error) }, 'dashboard socket: event stream ended');
+    }
+  }
+
+  #forward(event: SystemEvent): void {
+    if (event.type !== 'result') {
+      this.#send({ type: 'event', event });
+      return;
+    }
+    // Boxes read the way the JPEG overlays read them, so the canvas and latest.jpg?boxes=1 agree.
+    if (!Array.isArray((event.output as { detections?: unknown } | null)?.detections)) return;
+    const boxes = boxesOf(event.output);
+    this.#send({ type: 'detections', camera: event.camera, worker: event.worker, shared: event.shared, seq: event.seq, wallTime: event.wallTime, boxes });
+  }
+}

@@ -1,0 +1,491 @@
+// framesupplier's dashboard: plain ES module, no build step. One WebSocket
+// (/api/ws, protocol in src/http/dashboard-socket.ts) brings every camera's
+// frames, detections, stats and events; controls are the HTTP API's calls.
+// Latest-frame here too: a camera's frame arriving while the one before is
+// still being decoded replaces it, and the server gets an ack per frame drawn.
+import uPlot from '/vendor/uplot.js';
+
+const GRID_HEIGHT = 288;
+const PLOT_SECONDS = 300;
+const BOX_MAX_AGE_MS = 3000;
+const PERSON_END_MS = 10000;
+const SKELETON = [[5, 7], [7, 9], [6, 8], [8, 10], [5, 6], [5, 11], [6, 12], [11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [0, 5], [0, 6]];
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+};
+
+// What the page reports (the browser tests and benchmark H1 read it).
+const report = { framesDrawn: 0, boxesDrawn: 0, bytes: 0, latencies: [], perCamera: {}, lastBoxes: {} };
+window.__framesupplier = report;
+
+// ---------------------------------------------------------------- theme
+
+const storedTheme = localStorage.getItem('framesupplier-theme');
+document.documentElement.dataset.theme = storedTheme ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
+$('theme-button').addEventListener('click', () => {
+  const next = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
+  document.documentElement.dataset.theme = next;
+  localStorage.setItem('framesupplier-theme', next);
+});
+
+// ---------------------------------------------------------------- token
+
+// A token in the address's fragment (#token=…, as the server prints it) never reaches a server log; keep it for this tab only.
+const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
+if (hashToken) {
+  sessionStorage.setItem('framesupplier-token', hashToken);
+  history.replaceState(null, '', location.pathname + location.search);
+}
+const token = () => sessionStorage.getItem('framesupplier-token');
+
+function showError(message) {
+  const box = $('error');
+  box.textContent = message;
+  box.hidden = message === '';
+}
+
+/** Asks for the token; resolves true once one was given. */
+function askToken() {
+  const dialog = $('token-dialog');
+  const input = $('token-input');
+  input.value = '';
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      dialog.close();
+      $('token-ok').onclick = null;
+      $('token-cancel').onclick = null;
+      resolve(ok);
+    };
+    $('token-ok').onclick = (e) => {
+      e.preventDefault();
+      if (input.value.trim() === '') return;
+      sessionStorage.setItem('framesupplier-token', input.value.trim());
+      done(true);
+    };
+    $('token-cancel').onclick = () => done(false);
+    dialog.showModal();
+    input.focus();
+  });
+}
+$('token-button').addEventListener('click', async () => {
+  if (await askToken()) reconnect();
+});
+
+async function api(method, path) {
+  const headers = {};
+  if (token()) headers.authorization = `Bearer ${token()}`;
+  const response = await fetch(path, { method, headers });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = body.error ?? { code: `HTTP ${response.status}`, message: response.statusText };
+    throw Object.assign(new Error(error.message), { code: error.code, status: response.status });
+  }
+  return body;
+}
+
+/** A control: asks for the token when there is none or it was refused; a refused call changes nothing. */
+async function control(path, what) {
+  if (!token() && !(await askToken())) {
+    showError(`${what}: needs the API token`);
+    return;
+  }
+  try {
+    await api('POST', path);
+    showError('');
+  } catch (error) {
+    showError(`${what}: ${error.code}: ${error.message}`);
+    if (error.code === 'ERR_HTTP_UNAUTHORIZED') sessionStorage.removeItem('framesupplier-token');
+  }
+}
+
+// ---------------------------------------------------------------- cameras: tiles, frames, boxes
+
+/** camera id → { tile, canvas, badge, fps, pending, decoding, detections: Map(worker → { boxes, at }) } */
+const cameras = new Map();
+let detailCamera = null;
+
+function cameraView(id) {
+  let view = cameras.get(id);
+  if (view) return view;
+  const canvas = el('canvas', { width: '384', height: '288', 'data-camera': id, 'data-frames': '0', 'data-boxes': '0' });
+  const badge = el('span', { class: 'badge' }, '…');
+  const fps = el('span', { class: 'muted' });
+  const tile = el('article', { class: 'tile', 'data-camera': id, onclick: () => openDetail(id) }, canvas, el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps));
+  $('grid').append(tile);
+  view = { id, tile, canvas, badge, fps, pending: null, decoding: false, detections: new Map(), frames: 0 };
+  cameras.set(id, view);
+  return view;
+}
+
+function dropCamera(id) {
+  const view = cameras.get(id);
+  if (!view) return;
+  view.tile.remove();
+  cameras.delete(id);
+  if (detailCamera === id) closeDetail();
+}
+
+function openDetail(id) {
+  detailCamera = id;
+  $('detail').hidden = false;
+  $('grid').hidden = true;
+  $('detail-title').textContent = id;
+  sendWatch();
+}
+
+function closeDetail() {
+  detailCamera = null;
+  $('detail').hidden = true;
+  $('grid').hidden = false;
+  sendWatch();
+}
+$('detail-close').addEventListener('click', closeDetail);
+
+function drawBoxes(ctx, view, width, height) {
+  const now = Date.now();
+  let drawn = 0;
+  const boxesDrawn = [];
+  const stroke = Math.max(2, height / 200);
+  ctx.lineWidth = stroke;
+  ctx.font = `${Math.max(12, Math.round(height / 28))}px sans-serif`;
+  for (const { boxes, at } of view.detections.values()) {
+    if (now - at > BOX_MAX_AGE_MS) continue;
+    for (const b of boxes) {
+      const [x1, y1, x2, y2] = [b.bbox[0] * width, b.bbox[1] * height, b.bbox[2] * width, b.bbox[3] * height];
+      ctx.strokeStyle = '#00e676';
+      ctx.fillStyle = '#00e676';
+      ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+      ctx.fillText(b.confidence === null ? b.label : `${b.label} ${b.confidence.toFixed(2)}`, x1 + 2, Math.max(14, y1 - 4));
+      drawn++;
+      boxesDrawn.push(b.bbox);
+      if (!b.keypoints) continue;
+      ctx.strokeStyle = '#ffea00';
+      for (const [a, c] of SKELETON) {
+        const p = b.keypoints[a];
+        const q = b.keypoints[c];
+        if (!p || !q || p[2] < 0.3 || q[2] < 0.3) continue;
+        ctx.beginPath();
+        ctx.moveTo(p[0] * width, p[1] * height);
+        ctx.lineTo(q[0] * width, q[1] * height);
+        ctx.stroke();
+      }
+    }
+  }
+  if (drawn > 0) report.lastBoxes[view.id] = { bboxes: boxesDrawn, width, height, at: Date.now() };
+  return drawn;
+}
+
+async function drawFrame(view, message) {
+  view.decoding = true;
+  try {
+    const bitmap = await createImageBitmap(message.jpeg);
+    const canvas = detailCamera === view.id ? $('detail-canvas') : view.canvas;
+    if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const boxes = drawBoxes(ctx, view, canvas.width, canvas.height);
+    view.frames++;
+    report.framesDrawn++;
+    report.boxesDrawn += boxes;
+    const latency = Date.now() - message.header.wallTime;
+    report.latencies.push(latency);
+    if (report.latencies.length > 10000) report.latencies.splice(0, 5000);
+    report.perCamera[view.id] = { frames: view.frames, lastSeq: message.header.seq, boxes: (report.perCamera[view.id]?.boxes ?? 0) + boxes };
+    view.canvas.dataset.frames = String(view.frames);
+    view.canvas.dataset.boxes = String(report.perCamera[view.id].boxes);
+  } catch {
+    // a frame that does not decode is skipped
+  } finally {
+    view.decoding = false;
+    send({ type: 'ack', camera: view.id });
+  }
+  const next = view.pending;
+  view.pending = null;
+  if (next) void drawFrame(view, next);
+}
+
+function onFrame(data) {
+  report.bytes += data.byteLength;
+  const length = new DataView(data).getUint32(0);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length)));
+  const view = cameras.get(header.camera);
+  if (!view) return;
+  const message = { header, jpeg: new Blob([new Uint8Array(data, 4 + length)], { type: 'image/jpeg' }) };
+  if (view.decoding) view.pending = message; // the newer replaces any waiting one
+  else void drawFrame(view, message);
+}
+
+// ---------------------------------------------------------------- workers: table and plots
+
+const rowsByKey = new Map();
+const history = { t: [], series: new Map() }; // key → { age: [], fps: [] }
+
+function workerRows(stats) {
+  const rows = [];
+  for (const c of Object.values(stats.cameras)) for (const w of Object.values(c.workers)) rows.push({ key: `${c.id}/${w.id}`, camera: c.id, w });
+  for (const s of Object.values(stats.shared)) rows.push({ key: `shared/${s.id}`, camera: null, w: s });
+  return rows;
+}
+
+function workerControls(camera, worker) {
+  const base = camera === null ? `/api/shared/${encodeURIComponent(worker)}` : `/api/cameras/${encodeURIComponent(camera)}/workers/${encodeURIComponent(worker)}`;
+  const name = camera === null ? `shared ${worker}` : `${camera}/${worker}`;
+  return ['restart', 'enable', 'disable'].map((action) =>
+    el('button', { type: 'button', 'data-action': action, 'data-worker': name, onclick: () => control(`${base}/${action}`, `${action} ${name}`) }, action),
+  );
+}
+
+const fmt = (v, digits = 1) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v));
+
+function renderWorkers(stats) {
+  const tbody = $('workers').tBodies[0];
+  const seen = new Set();
+  for (const { key, camera, w } of workerRows(stats)) {
+    seen.add(key);
+    let row = rowsByKey.get(key);
+    if (!row) {
+      row = el('tr', { 'data-worker': key });
+      for (let i = 0; i < 11; i++) row.append(el('td'));
+      row.append(el('td', { class: 'controls' }, ...workerControls(camera, w.id)));
+      tbody.append(row);
+      rowsByKey.set(key, row);
+    }
+    const state = !w.enabled ? 'disabled' : w.waitingForModel ? 'wait' : w.state;
+    const cells = [key, w.criticality, state, fmt(w.fps), w.delivered, w.drops, w.consecutiveDrops ?? 0, fmt(w.lastFrameAgeMs, 0), w.idle ? 'idle' : '', w.restarts, w.dropAlert ? 'DROPS' : ''];
+    cells.forEach((v, i) => {
+      const td = row.cells[i];
+      const text = String(v);
+      if (td.textContent !== text) td.textContent = text;
+      td.dataset.field = ['worker', 'criticality', 'state', 'fps', 'delivered', 'drops', 'consecutive-drops', 'age', 'idle', 'restarts', 'alert'][i];
+    });
+    row.cells[2].className = `badge-cell ${state}`;
+    row.cells[10].className = w.dropAlert ? 'alert' : '';
+  }
+  for (const [key, row] of rowsByKey) {
+    if (seen.has(key)) continue;
+    row.remove();
+    rowsByKey.delete(key);
+  }
+}
+
+let agePlot = null;
+let fpsPlot = null;
+let plotKeys = '';
+
+function makePlot(target, label, keys) {
+  target.replaceChildren();
+  const width = Math.max(280, target.clientWidth || 400);
+  return new uPlot(
+    { width, height: 200, scales: { x: { time: true } }, series: [{}, ...keys.map((k, i) => ({ label: k, stroke: `hsl(${(i * 67) % 360} 70% 50%)`, width: 1.5 }))], axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', label }] },
+    [[], ...keys.map(() => [])],
+    target,
+  );
+}
+
+function updatePlots(stats) {
+  const now = Date.now() / 1000;
+  const rows = workerRows(stats);
+  history.t.push(now);
+  for (const { key, w } of rows) {
+    if (!history.series.has(key)) history.series.set(key, { age: history.t.slice(0, -1).map(() => null), fps: history.t.slice(0, -1).map(() => null) });
+    const s = history.series.get(key);
+    s.age.push(w.lastFrameAgeMs);
+    s.fps.push(w.fps);
+  }
+  for (const [key, s] of history.series) {
+    if (s.age.length < history.t.length) {
+      s.age.push(null);
+      s.fps.push(null);
+    }
+    if (!rows.some((r) => r.key === key) && s.age.every((v) => v === null)) history.series.delete(key);
+  }
+  while (history.t.length > 0 && now - history.t[0] > PLOT_SECONDS) {
+    history.t.shift();
+    for (const s of history.series.values()) {
+      s.age.shift();
+      s.fps.shift();
+    }
+  }
+  const keys = [...history.series.keys()];
+  if (keys.join('\n') !== plotKeys) {
+    plotKeys = keys.join('\n');
+    agePlot?.destroy();
+    fpsPlot?.destroy();
+    agePlot = makePlot($('plot-age'), 'ms', keys);
+    fpsPlot = makePlot($('plot-fps'), 'fps', keys);
+  }
+  agePlot.setData([history.t, ...keys.map((k) => history.series.get(k).age)]);
+  fpsPlot.setData([history.t, ...keys.map((k) => history.series.get(k).fps)]);
+}
+addEventListener('resize', () => {
+  for (const [plot, target] of [[agePlot, $('plot-age')], [fpsPlot, $('plot-fps')]]) plot?.setSize({ width: Math.max(280, target.clientWidth), height: 200 });
+});
+
+function onStats(stats) {
+  $('system-state').textContent = stats.state;
+  $('system-state').className = `badge ${stats.state}`;
+  $('uptime').textContent = `up ${Math.round(stats.uptimeS)} s`;
+  let changed = false;
+  for (const c of Object.values(stats.cameras)) {
+    if (!cameras.has(c.id)) changed = true;
+    const view = cameraView(c.id);
+    const error = c.state === 'backoff' && c.capture?.lastError ? ` ${c.capture.lastError.code}` : '';
+    view.badge.textContent = `${c.state}${error}`;
+    view.badge.className = `badge ${c.state}`;
+    view.badge.title = c.capture?.lastError?.message ?? '';
+    view.fps.textContent = c.capture?.fps == null ? '' : `${c.capture.fps.toFixed(1)} fps`;
+    if (detailCamera === c.id) {
+      $('detail-badge').textContent = view.badge.textContent;
+      $('detail-badge').className = view.badge.className;
+    }
+  }
+  for (const id of [...cameras.keys()]) {
+    if (!stats.cameras[id]) {
+      dropCamera(id);
+      changed = true;
+    }
+  }
+  if (changed) sendWatch();
+  renderWorkers(stats);
+  updatePlots(stats);
+}
+
+// ---------------------------------------------------------------- events, and people appearing and leaving
+
+const tracks = new Map(); // camera/label → { count, best, lastSeen }
+
+function addEvent(kind, text) {
+  const list = $('events');
+  list.prepend(el('li', {}, el('span', { class: 'kind' }, `${new Date().toLocaleTimeString()} ${kind} `), text));
+  while (list.children.length > 200) list.lastChild.remove();
+}
+
+function describe(event) {
+  switch (event.type) {
+    case 'camera-state':
+      return `${event.camera} ${event.state}${event.lastError ? ` (${event.lastError.code})` : ''}`;
+    case 'worker-state':
+      return `${event.camera ?? 'shared'}/${event.worker} ${event.from} → ${event.to}${event.lastExit ? ` (${event.lastExit.code ?? event.lastExit.reason ?? ''})` : ''}`;
+    case 'drop-alert':
+      return `${event.camera ?? 'shared'}/${event.worker} ${event.state} (${(event.dropRatio * 100).toFixed(0)} % dropped)`;
+    case 'model-state':
+      return `${event.model} ${event.from} → ${event.to}`;
+    case 'config-change':
+      return `${event.change} ${[event.camera, event.worker].filter(Boolean).join('/')}`;
+    case 'system-state':
+      return event.state;
+    case 'events-lost':
+      return `${event.count} events not shown (the page was behind)`;
+    default:
+      return JSON.stringify(event).slice(0, 200);
+  }
+}
+
+function onDetections(message) {
+  const view = cameras.get(message.camera);
+  if (view) view.detections.set(message.worker, { boxes: message.boxes, at: message.wallTime });
+  const byLabel = new Map();
+  for (const b of message.boxes) {
+    const entry = byLabel.get(b.label) ?? { count: 0, best: 0 };
+    entry.count++;
+    entry.best = Math.max(entry.best, b.confidence ?? 0);
+    byLabel.set(b.label, entry);
+  }
+  for (const [label, { count, best }] of byLabel) {
+    const key = `${message.camera}/${label}`;
+    const track = tracks.get(key);
+    if (!track) addEvent(`${label} new`, `${message.camera}: ${count} (best ${best.toFixed(2)})`);
+    else if (track.count !== count) addEvent(`${label} update`, `${message.camera}: ${count} (best ${best.toFixed(2)})`);
+    tracks.set(key, { count, best, lastSeen: Date.now() });
+  }
+}
+setInterval(() => {
+  for (const [key, track] of tracks) {
+    if (Date.now() - track.lastSeen < PERSON_END_MS) continue;
+    const [camera, label] = key.split('/');
+    addEvent(`${label} end`, `${camera}: gone for ${PERSON_END_MS / 1000} s`);
+    tracks.delete(key);
+  }
+}, 500);
+
+// ---------------------------------------------------------------- the socket
+
+let socket = null;
+let retryMs = 500;
+
+function send(message) {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function sendWatch() {
+  const list = detailCamera === null ? [...cameras.keys()].map((id) => ({ id, h: GRID_HEIGHT })) : [{ id: detailCamera, h: 0 }];
+  send({ type: 'watch', cameras: list });
+}
+
+function reconnect() {
+  socket?.close();
+  connect();
+}
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`);
+  ws.binaryType = 'arraybuffer';
+  socket = ws;
+  ws.onmessage = (e) => {
+    if (typeof e.data !== 'string') return onFrame(e.data);
+    const m = JSON.parse(e.data);
+    switch (m.type) {
+      case 'hello':
+        retryMs = 500;
+        if (m.auth === 'required') {
+          if (!token()) {
+            showError('This server needs its API token to show anything.');
+            void askToken().then((ok) => ok && reconnect());
+            return;
+          }
+          send({ type: 'auth', token: token() });
+        }
+        for (const id of m.cameras) cameraView(id);
+        sendWatch();
+        return;
+      case 'auth-ok':
+        showError('');
+        return;
+      case 'stats':
+        return onStats(m.stats);
+      case 'event':
+        return addEvent(m.event.type, describe(m.event));
+      case 'detections':
+        return onDetections(m);
+      case 'camera-gone':
+        return dropCamera(m.camera);
+      case 'error':
+        showError(`${m.code}: ${m.message}`);
+        if (m.code === 'ERR_HTTP_UNAUTHORIZED') sessionStorage.removeItem('framesupplier-token');
+        return;
+    }
+  };
+  ws.onclose = (e) => {
+    if (socket !== ws) return;
+    $('system-state').textContent = 'disconnected';
+    $('system-state').className = 'badge stopped';
+    if (e.code === 4401) return; // wrong token: the prompt (token button) decides
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
+  };
+}
+
+connect();

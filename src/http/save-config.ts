@@ -1,0 +1,71 @@
+/**
+ * `--save-config`: changes made through the API written back to the config
+ * file, off by default.
+ *
+ * Contract: the file is edited, not regenerated: its comments, defaults,
+ * anchors and `${ENV}` references stay as written; a camera added or
+ * replaced is written as the API was given it (so a secret given as
+ * `${ENV}` stays a reference), a removed one is deleted, and a worker
+ * disabled or enabled gets `enabled: false` / loses it. Written to a
+ * temporary file beside it, then renamed: a crash leaves the old file or the
+ * new one, never half of one. Changes are written one at a time, in order.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { HttpError } from './errors.js';
+
+export type ConfigEdit =
+  | { readonly kind: 'set-camera'; readonly id: string; readonly entry: unknown }
+  | { readonly kind: 'remove-camera'; readonly id: string }
+  | { readonly kind: 'worker-enabled'; readonly camera: string | null; readonly worker: string; readonly enabled: boolean };
+
+function apply(doc: Document, edit: ConfigEdit): void {
+  switch (edit.kind) {
+    case 'set-camera':
+      if (!isMap(doc.get('cameras'))) doc.set('cameras', doc.createNode({}));
+      doc.setIn(['cameras', edit.id], doc.createNode(edit.entry));
+      return;
+    case 'remove-camera':
+      doc.deleteIn(['cameras', edit.id]);
+      return;
+    case 'worker-enabled': {
+      let worker: unknown;
+      if (edit.camera === null) worker = doc.getIn(['shared', edit.worker]);
+      else {
+        const workers = doc.getIn(['cameras', edit.camera, 'workers']);
+        if (isSeq(workers)) worker = workers.items.find((w) => isMap(w) && w.get('id') === edit.worker);
+      }
+      if (!isMap(worker)) return; // inherited or not in the file: nothing to write
+      if (edit.enabled) worker.delete('enabled');
+      else worker.set('enabled', false);
+      return;
+    }
+  }
+}
+
+export class ConfigSaver {
+  readonly path: string;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Writes one change to the file (after the ones before it). ERR_HTTP_SAVE_CONFIG when it cannot: the change itself stands. */
+  save(edit: ConfigEdit): Promise<void> {
+    const run = this.#queue.then(async () => {
+      try {
+        const doc = parseDocument(await readFile(this.path, 'utf8'));
+        if (doc.errors.length > 0) throw new Error(`it no longer parses: ${doc.errors[0]!.message}`);
+        apply(doc, edit);
+        const temp = `${this.path}.${process.pid}.tmp`;
+        await writeFile(temp, doc.toString(), { mode: 0o600 });
+        await rename(temp, this.path);
+      } catch (error) {
+        throw new HttpError('ERR_HTTP_SAVE_CONFIG', `the change was made but could not be saved to the config file: ${(error as Error).message}`, { cause: error });
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,171 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard in a real headless browser (Debian's chromium through
+ * playwright-core) against a running system on the test clip: one tile per
+ * camera, frames that change, boxes drawn where the person model found
+ * people, worker figures that update, the restart button restarting the
+ * worker (with the token), a missing or a wrong token showing an error and
+ * changing nothing; the page at a phone's width and in the dark theme.
+ * FRAMESUPPLIER_SCREENSHOT=path saves a screenshot (docs/dashboard.png).
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { HttpServer } from '../../src/http/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
+import { launchBrowser, type Browser } from '../helpers/browser.js';
+import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
+
+const PEOPLE = `street-${process.pid}`;
+const PLAIN = `plain-${process.pid}`;
+const SHM_DIR = `/dev/shm/framesupplier-test-dashboard-${process.pid}`;
+const TOKEN = 'dashboard-test-token-0123456789';
+const WAIT = { timeout: 150_000 };
+
+describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
+  let system: VisionSystem;
+  let server: HttpServer;
+  let browser: Browser;
+  let page: Page;
+  /** The person model's boxes, every one it reported. */
+  const found: (readonly number[])[] = [];
+
+  before(async () => {
+    system = new VisionSystem({
+      config: resolvedConfig({
+        shmDir: SHM_DIR,
+        models: { person: { handler: 'person', threads: 1 } },
+        cameras: {
+          [PEOPLE]: { source: vtest(), capture: { loop: true }, workers: [{ id: 'people', model: 'person', maxFps: 2 }, { id: 'motion', module: 'builtin:motion' }] },
+          [PLAIN]: { source: vtest(), capture: { loop: true, output: { width: 384, fps: 5 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] },
+        },
+      }),
+      logger: createLogger({ level: 'silent' }),
+      drainTimeoutMs: 2_000,
+    });
+    system.on('result', (e: EventOf<'result'>) => {
+      if (e.worker !== 'people') return;
+      for (const d of (e.output as { detections?: { bbox?: number[] }[] }).detections ?? []) if (d.bbox !== undefined) found.push(d.bbox);
+    });
+    await system.start();
+    server = new HttpServer({ system, token: TOKEN, port: 0, logger: createLogger({ level: 'silent' }) });
+    await server.start();
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    await page.goto(server.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await system?.close();
+    rmSync(SHM_DIR, { recursive: true, force: true });
+  });
+
+  const frames = (camera: string): Promise<number> => page.evaluate((c) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames') ?? 0), camera);
+  const checksum = (camera: string): Promise<number> =>
+    page.evaluate((c) => {
+      const canvas = document.querySelector<HTMLCanvasElement>(`canvas[data-camera="${c}"]`)!;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let sum = 0;
+      for (let i = 0; i < data.length; i += 7) sum = (sum * 31 + data[i]!) % 1_000_000_007;
+      return sum;
+    }, camera);
+  const cell = (worker: string, field: string): Promise<string> => page.locator(`tr[data-worker="${worker}"] td[data-field="${field}"]`).innerText();
+  const restarts = (camera: string, worker: string): number => system.stats().cameras[camera]!.workers[worker]!.restarts;
+
+  it('shows one tile per camera, and their frames change', async () => {
+    await page.waitForFunction((n) => document.querySelectorAll('.tile').length === n, 2, WAIT);
+    const ids = await page.locator('.tile').evaluateAll((tiles) => tiles.map((t) => t.getAttribute('data-camera')).sort());
+    assert.deepEqual(ids, [PEOPLE, PLAIN].sort());
+    for (const camera of [PEOPLE, PLAIN]) {
+      await page.waitForFunction((c) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames')) >= 2, camera, WAIT);
+      const before = { n: await frames(camera), sum: await checksum(camera) };
+      await page.waitForFunction(([c, n]) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames')) >= Number(n) + 3, [camera, before.n] as const, WAIT);
+      assert.notEqual(await checksum(camera), before.sum, `${camera}: the picture changed`);
+    }
+  });
+
+  it('draws boxes where the person model found people', async () => {
+    await page.waitForFunction((c) => (window as unknown as { __framesupplier: { lastBoxes: Record<string, unknown> } }).__framesupplier.lastBoxes[c] !== undefined, PEOPLE, WAIT);
+    const drawn = await page.evaluate((c) => {
+      const report = (window as unknown as { __framesupplier: { lastBoxes: Record<string, { bboxes: number[][]; width: number; height: number }> } }).__framesupplier;
+      const last = report.lastBoxes[c]!;
+      const canvas = document.querySelector<HTMLCanvasElement>(`canvas[data-camera="${c}"]`)!;
+      // The box's top edge, a little in from its left corner: the stroke's green.
+      const [x1, y1, x2] = last.bboxes[0]!;
+      const x = Math.round(x1! * last.width + Math.min(6, ((x2! - x1!) * last.width) / 2));
+      const pixel = [...canvas.getContext('2d')!.getImageData(x, Math.round(y1! * last.height), 1, 1).data];
+      return { bboxes: last.bboxes, pixel };
+    }, PEOPLE);
+    assert.ok(drawn.bboxes.length > 0);
+    for (const box of drawn.bboxes) assert.ok(found.some((f) => f.every((v, i) => Math.abs(v - box[i]!) < 1e-9)), `box ${JSON.stringify(box)} is one the person model reported`);
+    const [r, g, b] = drawn.pixel;
+    assert.ok(g! > 150 && r! < 120 && b! < 180, `the box is drawn in green at its edge, got rgb(${drawn.pixel.join(',')})`);
+    // The camera without a person model gets no boxes.
+    assert.equal(await page.evaluate((c) => document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-boxes'), PLAIN), '0');
+  });
+
+  it("the worker table's figures update", async () => {
+    const key = `${PLAIN}/motion`;
+    await page.locator(`tr[data-worker="${key}"]`).waitFor(WAIT);
+    const first = await cell(key, 'delivered');
+    await page.waitForFunction(([k, v]) => document.querySelector(`tr[data-worker="${k}"] td[data-field="delivered"]`)?.textContent !== v, [key, first] as const, WAIT);
+    assert.ok(Number(await cell(key, 'delivered')) > Number(first));
+    assert.equal(await cell(key, 'state'), 'running');
+    assert.equal(await cell(`${PEOPLE}/people`, 'criticality'), 'normal');
+  });
+
+  it('without the token, restart asks for it; cancelled, it shows an error and changes nothing', async () => {
+    const before = restarts(PLAIN, 'motion');
+    await page.locator(`button[data-action="restart"][data-worker="${PLAIN}/motion"]`).click();
+    await page.locator('#token-dialog').waitFor({ state: 'visible', ...WAIT });
+    await page.locator('#token-cancel').click();
+    await page.waitForFunction(() => !document.getElementById('error')!.hidden && /needs the API token/.test(document.getElementById('error')!.textContent ?? ''), undefined, WAIT);
+    assert.equal(restarts(PLAIN, 'motion'), before);
+  });
+
+  it('with a wrong token, restart shows ERR_HTTP_UNAUTHORIZED and changes nothing', async () => {
+    const before = restarts(PLAIN, 'motion');
+    await page.locator(`button[data-action="restart"][data-worker="${PLAIN}/motion"]`).click();
+    await page.locator('#token-input').fill('wrong-token-0123456789');
+    await page.locator('#token-ok').click();
+    await page.waitForFunction(() => /ERR_HTTP_UNAUTHORIZED/.test(document.getElementById('error')!.textContent ?? ''), undefined, WAIT);
+    assert.equal(restarts(PLAIN, 'motion'), before);
+  });
+
+  it('with the token, the restart button restarts the worker', async () => {
+    const before = restarts(PLAIN, 'motion');
+    const restarted = nextEvent(system, 'config-change', (e) => e.change === 'worker-restarted' && e.camera === PLAIN && e.worker === 'motion');
+    await page.locator(`button[data-action="restart"][data-worker="${PLAIN}/motion"]`).click();
+    await page.locator('#token-input').fill(TOKEN);
+    await page.locator('#token-ok').click();
+    await restarted;
+    assert.equal(restarts(PLAIN, 'motion'), before + 1);
+    await page.waitForFunction(([k, n]) => document.querySelector(`tr[data-worker="${k}"] td[data-field="restarts"]`)?.textContent === String(n), [`${PLAIN}/motion`, before + 1] as const, WAIT);
+    await page.waitForFunction(() => document.getElementById('error')!.hidden, undefined, WAIT);
+    await page.waitForFunction(() => /worker-restarted/.test(document.getElementById('events')!.textContent ?? ''), undefined, WAIT);
+  });
+
+  it("a camera's detail view shows its larger live frame; the page fits a phone's width and has a dark theme", async () => {
+    await page.locator(`.tile[data-camera="${PEOPLE}"]`).click();
+    await page.waitForFunction(() => (document.getElementById('detail-canvas') as HTMLCanvasElement).width === 768, undefined, WAIT);
+    const screenshot = process.env.FRAMESUPPLIER_SCREENSHOT;
+    await page.locator('#detail-close').click();
+    await page.waitForFunction((n) => Number(document.querySelector(`canvas[data-camera="${n}"]`)?.getAttribute('data-frames')) > 0 && !document.getElementById('grid')!.hidden, PEOPLE, WAIT);
+    if (screenshot !== undefined) {
+      // The moment a frame with boxes was drawn, so the picture shows them.
+      await page.waitForFunction((c) => Date.now() - ((window as unknown as { __framesupplier: { lastBoxes: Record<string, { at: number }> } }).__framesupplier.lastBoxes[c]?.at ?? 0) < 100, PEOPLE, { ...WAIT, polling: 20 });
+      await page.screenshot({ path: screenshot, fullPage: true });
+    }
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.locator('#theme-button').click();
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.notEqual(light, dark);
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow} px at 390 px`);
+  });
+});
