@@ -11,6 +11,7 @@ import { c1, c2, c3 } from './capture/workloads.js';
 import { pool } from './capture/pool.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
+import { personModels } from './models/person.js';
 import { s1 } from './workers/s1.js';
 
 const args = process.argv.slice(2);
@@ -37,6 +38,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   POOL: () => pool(),
   M1: () => m1(),
   PERSON: () => person(),
+  'PERSON-MODELS': () => personModels(),
   S1: () => s1(),
 };
 

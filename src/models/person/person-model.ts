@@ -89,7 +89,7 @@ export function defaultModelDir(network: PersonNetwork = 'movenet-multipose'): s
 }
 
 /** Node's fetch has no file: scheme, so models are read from disk through an IOHandler. */
-function fileHandler(path: string): io.IOHandler {
+export function fileHandler(path: string): io.IOHandler {
   return {
     load: async () => {
       const model = JSON.parse(readFileSync(path, 'utf8')) as {
