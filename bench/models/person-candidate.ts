@@ -32,7 +32,11 @@ export interface CandidateResult {
   readonly wallMs: number;
   readonly people: number;
   readonly labelled: { found: number; falsePositives: number; posed: number } | null;
+  /** Share of one frame's kernel time in convolutions (XNNPACK's part), the rest being element-wise, resize, decoding ops. */
+  readonly convShare: number;
 }
+
+const CONV_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D']);
 
 const job = workerData as CandidateJob;
 const frames = job.frames.map((b) => new Uint8Array(b));
@@ -82,6 +86,18 @@ for (let i = 0; i < job.count; i++) {
 const wallMs = performance.now() - start;
 const cpu = process.cpuUsage(cpu0);
 const onLabelled = await detect(new Uint8Array(job.labelled));
+// One more frame under tf.profile, for the kernels' split (op-level entries, named `…__op`, would count twice).
+const profile = await tf.profile(async () => {
+  await detect(frames[0]!);
+});
+let conv = 0;
+let kernels = 0;
+for (const k of profile.kernels) {
+  if (k.name.endsWith('__op')) continue;
+  const ms = Number(k.kernelTimeMs);
+  kernels += ms;
+  if (CONV_KERNELS.has(k.name)) conv += ms;
+}
 const result: CandidateResult = {
   wasmThreads: threads,
   totalMs,
@@ -90,5 +106,6 @@ const result: CandidateResult = {
   wallMs,
   people: people / job.count,
   labelled: onLabelled.boxes === undefined ? null : { ...matchLabelled(onLabelled.boxes), posed: onLabelled.posed ?? 0 },
+  convShare: kernels > 0 ? conv / kernels : 0,
 };
 parentPort!.postMessage(result);
