@@ -247,7 +247,7 @@ const PersonModel = annotate(
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.15 (movenet-multipose), 0.4 (centernet).')),
       poseMaxPeople: Type.Optional(int(0, 100, { description: 'Poses for at most this many people per frame (0: none). Default 5.' })),
       network: Type.Optional(
-        Type.Union([Type.Literal('movenet-multipose'), Type.Literal('centernet')], {
+        StringEnum(['movenet-multipose', 'centernet'] as const, {
           description: 'movenet-multipose (default: people and poses in one pass, at most 6 people) or centernet (CenterNet, then MoveNet Lightning per person; slower).',
         }),
       ),
