@@ -18,8 +18,8 @@ import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import { PERSON_NETWORKS, type PersonDetection, type PersonModelOptions } from './person-model.js';
-import { MAX_WASM_THREADS } from './wasm-backend.js';
+import { MAX_WASM_THREADS, PERSON_NETWORKS, type PersonModelOptions } from './options.js';
+import type { PersonDetection } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
   readonly modelId?: string;

