@@ -1,6 +1,7 @@
 /**
- * PERSON: the person handler (CenterNet + MoveNet on TF.js WebAssembly) in its
- * own model-server process, on real frames of vtest.avi (768 × 576, NV12 as a
+ * PERSON: the person handler (its default network, MoveNet MultiPose on TF.js
+ * WebAssembly since ADR 0017; PERSON-MODELS compares the networks in the model
+ * thread alone) in its own model-server process, on real frames of vtest.avi (768 × 576, NV12 as a
  * camera gives them): frames per second and latency, with 1 and 2 model
  * threads and as many persistent clients as threads, so every thread is busy,
  * with poses (up to 5 people, the default) and without (detection alone).

@@ -39,6 +39,7 @@ commands:
             [--close-linger-ms N] [--shutdown-grace-ms N]
       mock: [--mock-delay-ms N] [--mock-touch pages|none]
       person: [--threads N] [--min-confidence X] [--pose-max-people N]
+            [--network movenet-multipose|centernet] [--input-size N (multipose)] [--wasm-threads N]
       onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
             [--input-size N] [--min-confidence X] [--iou X] [--threads N (ONNX Runtime's; 0: every core)]
   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR]

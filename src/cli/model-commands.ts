@@ -6,7 +6,8 @@
  *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
  *       --concurrency N (inferences at once; default: the handler's model threads, mock 1)
  *     mock:   [--mock-delay-ms N] [--mock-touch pages|none]
- *     person: [--threads N] [--min-confidence X] [--pose-max-people N]
+ *     person: [--threads N] [--min-confidence X] [--pose-max-people N] [--network movenet-multipose|centernet]
+ *             [--input-size N] [--wasm-threads N]
  *     onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X]
  *   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR] [--slots N]
  *   infer --socket PATH (--frame-reference P --frame-id N --width W --height H --format F | --ref-json JSON)
@@ -38,6 +39,8 @@ const HANDLER_OPTIONS = {
   threads: { type: 'string' },
   'min-confidence': { type: 'string' },
   'pose-max-people': { type: 'string' },
+  network: { type: 'string' },
+  'wasm-threads': { type: 'string' },
   model: { type: 'string' },
   classes: { type: 'string' },
   layout: { type: 'string' },
@@ -51,7 +54,7 @@ type HandlerFlags = Partial<Record<keyof typeof HANDLER_OPTIONS | 'model-id', st
 export function createHandler(name: string, flags: HandlerFlags): InferenceHandler {
   const own: Record<string, readonly string[]> = {
     mock: ['mock-delay-ms', 'mock-touch'],
-    person: ['threads', 'min-confidence', 'pose-max-people'],
+    person: ['threads', 'min-confidence', 'pose-max-people', 'network', 'input-size', 'wasm-threads'],
     onnx: ['model', 'classes', 'layout', 'input-size', 'min-confidence', 'iou', 'threads'],
   };
   const allowed = own[name];
@@ -73,6 +76,10 @@ export function createHandler(name: string, flags: HandlerFlags): InferenceHandl
         ...(flags.threads === undefined ? {} : { threads: int('threads', flags.threads) }),
         ...(minConfidence === undefined ? {} : { minConfidence }),
         ...(flags['pose-max-people'] === undefined ? {} : { poseMaxPeople: int('pose-max-people', flags['pose-max-people'], { min: 0 }) }),
+        // The handler checks the network's name and the sizes.
+        ...(flags.network === undefined ? {} : { network: flags.network as 'centernet' }),
+        ...(flags['input-size'] === undefined ? {} : { inputSize: int('input-size', flags['input-size']) }),
+        ...(flags['wasm-threads'] === undefined ? {} : { wasmThreads: int('wasm-threads', flags['wasm-threads']) }),
       });
     default: {
       const layout = flags.layout ?? 'auto';

@@ -256,8 +256,15 @@ const PersonModel = annotate(
     {
       handler: handler('person'),
       threads: threads(1, 'Model threads, one core each. Default: the machine\'s cores, at most 4.'),
-      minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.4.')),
+      minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.15 (movenet-multipose), 0.4 (centernet).')),
       poseMaxPeople: Type.Optional(int(0, 100, { description: 'Poses for at most this many people per frame (0: none). Default 5.' })),
+      network: Type.Optional(
+        StringEnum(['movenet-multipose', 'centernet'] as const, {
+          description: 'movenet-multipose (default: people and poses in one pass, at most 6 people) or centernet (CenterNet, then MoveNet Lightning per person; slower).',
+        }),
+      ),
+      inputSize: Type.Optional(int(64, 1024, { multipleOf: 32, description: 'movenet-multipose: the input\'s long side in pixels, a multiple of 32. Default 448.' })),
+      wasmThreads: Type.Optional(int(1, 8, { description: 'WebAssembly threads per model thread (TF.js\'s threaded build). Default 1.' })),
       ...startedModel,
     },
     closed,

@@ -94,7 +94,9 @@ const HANDLER_FLAGS: Readonly<Record<string, { flag: string; handlers: readonly 
   classes: { flag: '--classes', handlers: ['onnx'] },
   layout: { flag: '--layout', handlers: ['onnx'] },
   iou: { flag: '--iou', handlers: ['onnx'] },
-  inputSize: { flag: '--input-size', handlers: ['onnx'] },
+  inputSize: { flag: '--input-size', handlers: ['onnx', 'person'] },
+  network: { flag: '--network', handlers: ['person'] },
+  wasmThreads: { flag: '--wasm-threads', handlers: ['person'] },
   delayMs: { flag: '--mock-delay-ms', handlers: ['mock'] },
 };
 const HANDLERS = ['person', 'onnx', 'mock'];

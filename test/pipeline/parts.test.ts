@@ -223,7 +223,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   it('model servers: every option the config schema gives a handler reaches the model-server command, which takes it', () => {
     // The config schema, the flags the system passes and the flags the command takes must not drift apart.
     const examples: Record<string, Record<string, unknown>> = {
-      person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3 },
+      person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3, network: 'movenet-multipose', inputSize: 384, wasmThreads: 2 },
       onnx: { handler: 'onnx', model: '/m/yolo.onnx', classes: '/m/coco.txt', layout: 'v8', minConfidence: 0.25, iou: 0.45, inputSize: 640, threads: 0 },
       mock: { handler: 'mock', delayMs: 5 },
     };

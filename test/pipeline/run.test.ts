@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { PERSON_NETWORK_DEFAULTS } from '../../src/models/person/options.js';
 import { alive, commandLine, descendants, eventually, vtest } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -136,7 +137,9 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     // People with their poses (MoveNet's 17 keypoints), from the one shared model server.
     const line = await until(run, /result street\/people #\d+: person ×\d+ \(0\.\d\d[^)]*\), \d+ poses?/);
     const confidences = /\(([\d. ]+)\)/.exec(line)![1]!.split(' ').map(Number);
-    assert.ok(confidences.every((c) => c >= 0.4 && c <= 1), line);
+    // The default network's threshold (MultiPose's scores are lower than CenterNet's were: ADR 0017).
+    const min = PERSON_NETWORK_DEFAULTS['movenet-multipose'].minConfidence;
+    assert.ok(confidences.every((c) => c >= min && c <= 1), line);
     await until(run, /result street-mirror\/people #\d+: person ×/);
     await until(run, /result street\/motion #\d+: brightness/);
     // The dashboard on loopback, its address printed (with the token made at this first start).

