@@ -292,9 +292,38 @@ const ConnectModel = annotate(
   { [KIND_NAME]: 'models you connect to (socket, no handler)' },
 );
 
+// A remote model over the KServe v2 protocol (src/kserve): another node's `model-server --http`, Triton, OpenVINO Model Server.
+const KServeModel = annotate(
+  Type.Object(
+    {
+      kserve: Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', description: 'The v2 server\'s base URL, e.g. http://gpu-box:8000.' }),
+          model: Type.String({ minLength: 1, maxLength: 256, description: 'The model\'s name on that server.' }),
+          version: Type.Optional(Type.String({ minLength: 1, description: 'A model version. Default: the server\'s choice.' })),
+          outputs: StringEnum(['detections', 'yolo'] as const, {
+            default: 'detections',
+            description: 'detections: framesupplier\'s convention (a --http model server): the frame as a UINT8 tensor, DETECTIONS/CLASS_NAMES/KEYPOINTS back. yolo: a raw YOLO model: letterboxed FP32 input, the head decoded here.',
+          }),
+          input: Type.Optional(Type.String({ minLength: 1, description: 'The input tensor\'s name. Default: the model\'s first input.' })),
+          inputSize: Type.Optional(int(32, 8192, { description: 'yolo: square input side when the model\'s metadata does not say. Default 640.' })),
+          minConfidence: Type.Optional(fraction('yolo: lowest detection score reported. Default 0.25.')),
+          iou: Type.Optional(fraction('yolo: IoU threshold of non-maximum suppression. Default 0.45.')),
+          classes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'yolo: class names by class id. Default: COCO\'s.' })),
+        },
+        { ...closed, description: 'A model served by another machine over the KServe v2 inference protocol (REST, binary tensors).' },
+      ),
+      modelId,
+      timeoutMs,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'remote models (kserve)' },
+);
+
 export const ModelSchema = annotate(
-  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel], {
-    description: 'A model server: a handler (person, onnx, mock) started as one process shared by every camera, or the socket of a server to connect to.',
+  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel, KServeModel], {
+    description: 'A model server: a handler (person, onnx, mock) started as one process shared by every camera, the socket of a server to connect to, or a remote model over the KServe v2 protocol.',
   }),
   {
     [CHOOSE]: (value) => {
@@ -304,6 +333,7 @@ export const ModelSchema = annotate(
         const index = (HANDLERS as readonly unknown[]).indexOf(value.handler);
         return index >= 0 ? index : { path: ['handler'], message: `must be one of ${HANDLERS.join(', ')}`, lenient: true };
       }
+      if (Object.hasOwn(value, 'kserve')) return HANDLERS.length + 1;
       return Object.hasOwn(value, 'socket') ? HANDLERS.length : { message: `a model needs ${what}`, lenient: true };
     },
   },
