@@ -19,6 +19,7 @@ import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
+import { ClusterNode } from '../cluster/index.js';
 import { parseCommandLine } from './args.js';
 import { RunView } from './run-view.js';
 
@@ -53,6 +54,9 @@ export async function runCommand(args: string[]): Promise<number> {
       view: { type: 'string' },
       'view-interval-ms': { type: 'string' },
       duration: { type: 'string' },
+      cluster: { type: 'string' },
+      'node-id': { type: 'string' },
+      capacity: { type: 'string' },
     },
     strict: true,
   });
@@ -70,7 +74,21 @@ export async function runCommand(args: string[]): Promise<number> {
   // On a terminal, log lines written to it would tear the view: they go to a file instead.
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
-  const system = new VisionSystem({ config: config ?? example(log), logger: log });
+  // Cluster mode (--cluster or a cluster: section): the file's cameras become the cluster's desired state; this node runs those it claims.
+  const resolved = config ?? example(log);
+  const clusterConfig = values.cluster === undefined ? resolved.cluster : { ...resolved.cluster, servers: values.cluster.split(','), capacity: resolved.cluster?.capacity ?? 1, leaseMs: resolved.cluster?.leaseMs ?? 6_000, marginMs: resolved.cluster?.marginMs ?? 1_000 };
+  const system = new VisionSystem({ config: clusterConfig === undefined ? resolved : { ...resolved, cameras: {}, shared: {} }, logger: log });
+  const cluster = clusterConfig === undefined ? null : new ClusterNode({
+    servers: clusterConfig.servers,
+    system,
+    log,
+    seed: resolved.cameras,
+    capacity: values.capacity === undefined ? clusterConfig.capacity : nonNegative('capacity', values.capacity, 1),
+    leaseMs: clusterConfig.leaseMs,
+    marginMs: clusterConfig.marginMs,
+    ...((values['node-id'] ?? clusterConfig.nodeId) === undefined ? {} : { nodeId: values['node-id'] ?? clusterConfig.nodeId }),
+  });
+  if (cluster === null && (values['node-id'] !== undefined || values.capacity !== undefined)) throw new InvalidArgumentError('--node-id and --capacity go with --cluster (or a cluster: section)');
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -91,6 +109,7 @@ export async function runCommand(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     await system.start();
+    await cluster?.start();
     if (mode !== 'none') {
       view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }) }).start();
     }
@@ -100,6 +119,7 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     view?.stop();
     view = null;
+    await cluster?.close();
     await system.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -365,12 +365,24 @@ const sections = {
   shared: idMap('a shared worker id', SharedWorkerSchema, { default: {}, description: 'Workers fed by several cameras, by id.' }),
 };
 
+// Cluster mode (src/cluster, ADR 0021): cameras spread over nodes through NATS.
+export const ClusterSchema = Type.Object(
+  {
+    servers: Type.Array(Type.String({ pattern: '^(nats|tls|ws|wss)://' }), { minItems: 1, description: 'NATS server URLs, e.g. nats://nats.local:4222.' }),
+    nodeId: Type.Optional(id('This node\'s id in the cluster. Default: host name and pid.')),
+    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: 'This node\'s share weight: cameras are spread in proportion to it.' }),
+    leaseMs: ms('How long a camera\'s lease lasts without renewal', 6_000),
+    marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
+  },
+  { ...closed, description: 'Join a cluster: the cameras become the cluster\'s desired state in NATS KV and run on the nodes that claim them.' },
+);
+
 /**
  * The resolved config: what parseConfig returns. `defaults` is kept as the file
  * wrote it (validated): resolveCamera() applies it to cameras added at run time.
  */
 export const ConfigSchema = Type.Object(
-  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections },
+  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, cluster: Type.Optional(ClusterSchema) },
   closed,
 );
 
@@ -434,7 +446,7 @@ export const fileSchema: SchemaNode = {
   $id: CONFIG_SCHEMA_ID,
   title: 'framesupplier config',
   description: 'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
-  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections }, closed))),
+  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, cluster: Type.Optional(ClusterSchema) }, closed))),
   // Top-level keys starting with x- are the user's own (a place for YAML anchors, as in Compose files): deliberate, never a typo.
   patternProperties: { '^x-': { description: 'Yours: ignored by framesupplier, e.g. to hold YAML anchors.' } },
 };

@@ -38,7 +38,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       assert.equal(error.code, 'ERR_CONFIG');
       assert.equal(error.fileName, 'my.yaml');
       assert.equal(error.issues.length, 2);
-      assert.equal(error.message, "my.yaml: 2 problems\n  version: must be 1 (line 1)\n  bogus: unknown key (allowed here: version, logLevel, shmDir, defaults, models, cameras, shared; x-anything for your own, e.g. YAML anchors) (line 3)");
+      assert.equal(error.message, "my.yaml: 2 problems\n  version: must be 1 (line 1)\n  bogus: unknown key (allowed here: version, logLevel, shmDir, defaults, models, cameras, shared, cluster; x-anything for your own, e.g. YAML anchors) (line 3)");
       assert.deepEqual(error.issues[0], { path: 'version', message: 'must be 1', line: 1, column: 10 });
     }
   });
