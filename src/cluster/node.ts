@@ -8,8 +8,10 @@
  * Contract:
  *  - Leases are compare-and-set on the KV entry's revision (nats-server 2.9
  *    has no per-key TTL): a lease holds `expiresAt`, renewed every tickMs by
- *    its owner; another node claims it only once now > expiresAt + marginMs,
- *    and only by CAS on the revision it read, so of racing claimants one wins.
+ *    its owner; another node claims it only once now > expiresAt + marginMs
+ *    AND it has watched the same revision stand still for leaseMs + marginMs
+ *    on its own clock while connected (expiry by timestamp and revision), and
+ *    only by CAS on that revision, so of racing claimants one wins.
  *  - A camera starts on a node only after its claim succeeded and stops
  *    before its lease is released; a renewal that finds the revision changed
  *    (someone else holds it) stops the camera at once. Every start and stop is
@@ -129,6 +131,14 @@ export class ClusterNode {
   #lastDesired = 0;
   #lastLive = 0;
   readonly #refused: Record<string, number> = {};
+  /**
+   * Each other node's lease as this node has watched it: its revision and since
+   * when (this node's clock) it has not changed. A lease is claimable only once
+   * it stood still for a whole lease plus the margin while this node was
+   * connected, as well as past its timestamp: a NATS outage or a loaded owner
+   * whose renewals come late never looks expired (cleared on every reconnect).
+   */
+  readonly #seen = new Map<string, { revision: number; since: number }>();
   #onEvent: ((event: SystemEvent) => void) | null = null;
 
   constructor(options: ClusterNodeOptions) {
@@ -235,9 +245,11 @@ export class ClusterNode {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
         this.#connected = false;
+        this.#seen.clear();
         this.#log.warn({ cameras: [...this.#held.keys()] }, 'NATS lost: cameras keep running');
       } else if (s.type === 'reconnect') {
         this.#connected = true;
+        this.#seen.clear();
         this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
         this.#log.info('NATS back: renewing leases, claiming after the rejoin grace');
       }
@@ -321,12 +333,16 @@ export class ClusterNode {
       const entry = await leasesKv.get(camera);
       let free = entry === null || entry.operation !== 'PUT';
       if (!free) {
+        const seen = this.#seen.get(camera);
+        const now2 = Date.now();
+        if (seen === undefined || seen.revision !== entry!.revision) this.#seen.set(camera, { revision: entry!.revision, since: now2 });
+        const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > this.#o.leaseMs + this.#o.marginMs;
         try {
           const lease = parseLease(entry!.value);
-          free = Date.now() > lease.expiresAt + this.#o.marginMs;
+          free = stoodStill && now2 > lease.expiresAt + this.#o.marginMs;
         } catch (error) {
           this.#refuse(error, `lease of ${camera}`);
-          free = true; // unreadable: taken over by CAS like an expired one
+          free = stoodStill; // unreadable: taken over by CAS like an expired one
         }
       }
       if (!free) continue;
@@ -337,6 +353,7 @@ export class ClusterNode {
       } catch {
         continue; // another node won the race
       }
+      this.#seen.delete(camera);
       await this.#startCamera(camera, revision);
     }
   }
