@@ -12,7 +12,8 @@
  *   framesupplier.<camera>.events      the camera's system events (stream FRAMESUPPLIER_EVENTS)
  *   framesupplier.<camera>.results     its results (core NATS only: high rate, not durable)
  *   framesupplier.control              ControlRequest, any node (queue group)
- *   framesupplier.node.<node>.control  ControlRequest routed to the camera's owner
+ *   framesupplier.node.<node>.control  ControlRequest to that node; one a node routed to the
+ *                                      camera's owner carries the header Framesupplier-Routed: 1
  */
 import { ClusterError } from './errors.js';
 

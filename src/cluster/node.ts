@@ -31,9 +31,11 @@
  *    reconnects and finds its lease taken; ADR 0021.)
  *  - Events go to framesupplier.<camera>.events (and the stream
  *    FRAMESUPPLIER_EVENTS), results to framesupplier.<camera>.results.
- *  - The control plane answers on framesupplier.control from any node:
- *    add-camera / remove-camera write the desired state, restart-worker is
- *    routed to the camera's owner by request/reply.
+ *  - The control plane answers on framesupplier.control (any node, queue
+ *    group), on framesupplier.node.<node>.control (that node), and in process
+ *    (control()): add-camera / remove-camera write the desired state,
+ *    restart-worker is routed to the camera's owner by request/reply on the
+ *    owner's subject, marked routed (a header) so it is never routed again.
  *
  * Lifecycle: start() once, close() idempotent and final (stops the node's
  * cameras, publishes their stops, releases their leases, drains NATS).
@@ -42,7 +44,7 @@ import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { delay, messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
@@ -196,8 +198,9 @@ export class ClusterNode {
       if (!ID.test(camera)) continue;
       await this.#desired.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
     }
-    this.#subs.push(nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.#control(m.data, (r) => m.respond(encode(r))) }));
-    this.#subs.push(nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, (r) => m.respond(encode(r)), true) }));
+    const answer = (m: Msg) => (r: ControlReply): void => void m.respond(encode(r));
+    this.#subs.push(nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.#control(m.data, answer(m)) }));
+    this.#subs.push(nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }));
     this.#onEvent = (event) => this.#publishEvent(event);
     this.#system.on('*', this.#onEvent);
     this.#loop = this.#run();
@@ -220,12 +223,10 @@ export class ClusterNode {
     };
   }
 
-  /** The control plane from this node: writes the desired state, or routes to the owner. */
-  async control(request: ControlRequest): Promise<ControlReply> {
-    const nc = this.#nc;
-    if (nc === null || this.#closing !== null) throw new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster node is not running');
-    const reply = await nc.request(CONTROL_SUBJECT, encode(request), { timeout: 10_000 });
-    return parseReply(reply.data);
+  /** The control plane from this node, in process: writes the desired state, or routes to the owner. */
+  control(request: ControlRequest): Promise<ControlReply> {
+    if (this.#nc === null || this.#closing !== null) return Promise.reject(new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster node is not running'));
+    return new Promise((resolve) => void this.#control(encode(request), resolve));
   }
 
   close(): Promise<void> {
@@ -444,7 +445,9 @@ export class ClusterNode {
           const entry = await this.#leases!.get(request.camera);
           if (entry === null || entry.operation !== 'PUT') throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `camera ${request.camera} runs on no node now`);
           const owner = parseLease(entry.value).node;
-          const answer = parseReply((await this.#nc!.request(nodeControlSubject(owner), data, { timeout: 10_000 })).data);
+          const routedHeader = headers();
+          routedHeader.set(ROUTED_HEADER, '1');
+          const answer = parseReply((await this.#nc!.request(nodeControlSubject(owner), data, { timeout: 10_000, headers: routedHeader })).data);
           reply(answer);
           return;
         }
@@ -456,6 +459,9 @@ export class ClusterNode {
     }
   }
 }
+
+/** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on (no loops). */
+const ROUTED_HEADER = 'Framesupplier-Routed';
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];

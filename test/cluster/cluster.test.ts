@@ -6,6 +6,11 @@
  * takes its share back; a NATS restart stops no camera; and the claims log
  * shows no camera ever owned by two nodes beyond the lease margin.
  *
+ * The control plane from any node, through NATS request/reply as an operator
+ * sends it: a camera added on one node is claimed and streamed, a worker
+ * restart asked of a node that does not run the camera is routed to the owner
+ * (whose worker restarts), removal stops it, a malformed request gets a code.
+ *
  * Who streams what is read from NATS itself (the camera-state events each
  * node publishes, and the leases bucket): the facts a cluster operator sees.
  */
@@ -18,8 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, CLAIMS_STREAM, doubleOwned, parseClaim, parseLease, type ClaimRecord } from '../../src/cluster/index.js';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { BUCKETS, CLAIMS_STREAM, CONTROL_SUBJECT, doubleOwned, nodeControlSubject, parseClaim, parseLease, parseReply, type ClaimRecord, type ControlReply } from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { eventually } from '../helpers/process.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
@@ -63,8 +68,11 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   const nodes = new Map<string, ManagedProcess>();
   /** Camera → the node whose camera-state 'streaming' event came last. */
   const streamingOn = new Map<string, string>();
+  /** Worker-state events, in order of arrival. */
+  const workerEvents: { camera: string; worker: string; to: string; node: string }[] = [];
   const killedAt = new Map<string, number>();
   let configPath: string;
+  let clip: string;
 
   const startNats = async (): Promise<void> => {
     nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'nats')]);
@@ -104,7 +112,7 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     }, `${what}: shares ${JSON.stringify(want)}`, WAIT);
     return owners;
   };
-  const claims = async (): Promise<ClaimRecord[]> => {
+  const claims = async (also?: string): Promise<ClaimRecord[]> => {
     const jsm = await jetstreamManager(observer);
     const info = await jsm.streams.info(CLAIMS_STREAM);
     const out: ClaimRecord[] = [];
@@ -112,13 +120,13 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
       const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
       if (m !== null) out.push(parseClaim(m.data));
     }
-    return out.filter((r) => CAMERAS.includes(r.camera));
+    return out.filter((r) => CAMERAS.includes(r.camera) || r.camera === also);
   };
 
   before(async () => {
     port = await freePort();
     await startNats();
-    const clip = await smallH264Clip();
+    clip = await smallH264Clip();
     configPath = join(dir, 'cluster.json');
     writeFileSync(configPath, JSON.stringify({
       shmDir: `/dev/shm/framesupplier-cluster-test-${process.pid}`,
@@ -129,8 +137,9 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     observer = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     observer.subscribe('framesupplier.*.events', {
       callback: (_e, m) => {
-        const event = JSON.parse(m.string()) as { type: string; camera: string; state: string; node: string };
+        const event = JSON.parse(m.string()) as { type: string; camera: string; state: string; node: string; worker: string; to: string };
         if (event.type === 'camera-state' && event.state === 'streaming') streamingOn.set(event.camera, event.node);
+        if (event.type === 'worker-state') workerEvents.push({ camera: event.camera, worker: event.worker, to: event.to, node: event.node });
       },
     });
   });
@@ -177,8 +186,75 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     assert.deepEqual(stops, []);
   });
 
+  it('the control plane from any node: add a camera, restart its worker through its owner, remove it; malformed requests get codes', async () => {
+    const ask = async (subject: string, body: unknown): Promise<ControlReply> =>
+      parseReply((await observer.request(subject, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 30_000 })).data);
+    /** Polls an async check (one at a time) until it holds. */
+    const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+      let ok = false;
+      let polling = false;
+      await eventually(() => {
+        if (!polling) {
+          polling = true;
+          void check().then((r) => { ok = r; polling = false; }, () => { polling = false; });
+        }
+        return ok;
+      }, what, WAIT);
+    };
+    const extra = `ctl-${process.pid}`;
+    const desiredKv = await new Kvm(observer).open(BUCKETS.desired);
+    const leasesKv = await new Kvm(observer).open(BUCKETS.leases);
+    const ownerOf = async (): Promise<string | null> => {
+      const e = await leasesKv.get(extra);
+      return e !== null && e.operation === 'PUT' ? parseLease(e.value).node : null;
+    };
+
+    // Add on n2: the desired state is written there and some node claims and streams the camera.
+    const added = await ask(nodeControlSubject('n2'), { op: 'add-camera', camera: extra, config: { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] } });
+    assert.deepEqual(added, { ok: true, node: 'n2' });
+    assert.notEqual(await desiredKv.get(extra), null);
+    let owner: string | null = null;
+    await until(async () => { owner = await ownerOf(); return owner !== null && streamingOn.get(extra) === owner; }, `${extra} claimed and streaming`);
+    await eventually(() => workerEvents.some((e) => e.camera === extra && e.worker === 'motion' && e.to === 'running' && e.node === owner), `${extra}'s worker running on ${String(owner)}`, WAIT);
+
+    // Restart its worker, asked of a node that does not run it: routed to the owner, whose worker restarts.
+    const other = ['n1b', 'n2', 'n3'].find((n) => n !== owner)!;
+    const mark = workerEvents.length;
+    const restarted = await ask(nodeControlSubject(other), { op: 'restart-worker', camera: extra, worker: 'motion' });
+    assert.deepEqual(restarted, { ok: true, node: owner });
+    await eventually(() => {
+      const since = workerEvents.slice(mark).filter((e) => e.camera === extra && e.worker === 'motion');
+      const left = since.findIndex((e) => e.to !== 'running');
+      return left >= 0 && since.slice(left).some((e) => e.to === 'running') && since.every((e) => e.node === owner);
+    }, `the worker restarted on ${String(owner)}`, WAIT);
+    // A worker the owner does not have: the owner's own code comes back through the router.
+    const unknownWorker = await ask(nodeControlSubject(other), { op: 'restart-worker', camera: extra, worker: 'nope' });
+    assert.equal(unknownWorker.ok, false);
+    assert.match((unknownWorker as { code: string }).code, /^ERR_/);
+    // A routed request that reached a node not running the camera is answered, never routed on.
+    const routedHeaders = headers();
+    routedHeaders.set('Framesupplier-Routed', '1');
+    const misrouted = parseReply((await observer.request(nodeControlSubject(other), JSON.stringify({ op: 'restart-worker', camera: extra, worker: 'motion' }), { timeout: 30_000, headers: routedHeaders })).data);
+    assert.equal((misrouted as { code?: string }).code, 'ERR_CLUSTER_NOT_OWNED');
+
+    // Malformed requests, to any node: answered with a code, and every node stays up.
+    for (const body of ['not json', '[]', { op: 'explode', camera: extra }, { op: 'add-camera', camera: 'bad id!', config: {} }, { op: 'remove-camera' }]) {
+      const reply = await ask(CONTROL_SUBJECT, body);
+      assert.deepEqual([reply.ok, (reply as { code?: string }).code], [false, 'ERR_CLUSTER_MESSAGE'], JSON.stringify(body));
+    }
+    assert.equal((await ask(CONTROL_SUBJECT, { op: 'restart-worker', camera: `none-${process.pid}`, worker: 'motion' }) as { code?: string }).code, 'ERR_CLUSTER_NOT_OWNED');
+
+    // Remove from any node: the desired entry goes, the owner stops the camera and gives its lease back.
+    const removed = await ask(CONTROL_SUBJECT, { op: 'remove-camera', camera: extra });
+    assert.equal(removed.ok, true);
+    assert.equal(await desiredKv.get(extra).then((e) => (e === null || e.operation !== 'PUT' ? null : e)), null);
+    await until(async () => (await ownerOf()) === null, `${extra}'s lease released`);
+    await until(async () => (await claims(extra)).some((r) => r.camera === extra && r.node === owner && r.action === 'stop'), `${extra}'s stop in the claims log`);
+    for (const id of ['n1b', 'n2', 'n3']) assert.equal(nodes.get(id)!.child.exitCode, null, `${id} still running`);
+  });
+
   it('the claims log shows no camera ever owned by two nodes beyond the margin', async () => {
-    const records = await claims();
+    const records = await claims(`ctl-${process.pid}`);
     assert.ok(records.some((r) => r.action === 'start'));
     assert.deepEqual(doubleOwned(records, MARGIN_MS, (node) => killedAt.get(node)), []);
   });
