@@ -325,12 +325,15 @@ export class ClusterNode {
       await this.#release(camera, `rebalancing: ${this.#held.size} held, share ${target}`);
     }
 
-    if (now < this.#graceUntil || this.#held.size >= target) return;
     // Claim free cameras (never held, released, or expired past the margin), in random order, up to the share.
+    // Every other camera's lease is read each tick even with no room to claim: the watch on its revision
+    // must start before its owner dies, not once the dead node's heartbeat has aged out of `live` and the
+    // shares grown (which made failover take two leases plus margins instead of one, seen in bench X1).
     const candidates = [...desired].filter((c) => !this.#held.has(c));
     shuffle(candidates);
     for (const camera of candidates) {
-      if (this.#held.size >= target || this.#stop.signal.aborted) break;
+      if (this.#stop.signal.aborted) break;
+      const claiming = now >= this.#graceUntil && this.#held.size < target;
       const entry = await leasesKv.get(camera);
       let free = entry === null || entry.operation !== 'PUT';
       if (!free) {
@@ -346,7 +349,7 @@ export class ClusterNode {
           free = stoodStill; // unreadable: taken over by CAS like an expired one
         }
       }
-      if (!free) continue;
+      if (!free || !claiming) continue;
       const value = encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease);
       let revision: number;
       try {
