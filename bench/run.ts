@@ -12,6 +12,7 @@ import { pool } from './capture/pool.js';
 import { m1 } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { s1 } from './workers/s1.js';
+import { x1, xk } from './cluster/x1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -38,6 +39,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   M1: () => m1(),
   PERSON: () => person(),
   S1: () => s1(),
+  X1: () => x1(),
+  XK: () => xk(),
 };
 
 const requested = args.map((name) => name.toUpperCase());
