@@ -283,6 +283,9 @@ export class ClusterNode {
     const now = Date.now();
     const nodesKv = this.#nodes!;
     const leasesKv = this.#leases!;
+    // Renew first: a tick that fails further on (JetStream still recovering after a NATS restart, a
+    // read timing out on a loaded machine) has renewed already, so no owner looks idle to the others.
+    await this.#renew();
     await nodesKv.put(this.nodeId, encode({ node: this.nodeId, capacity: this.#o.capacity, at: now, owned: this.#held.size } satisfies NodeRecord));
     const live = new Map<string, NodeRecord>();
     for (const key of await collect(await nodesKv.keys())) {
@@ -302,20 +305,8 @@ export class ClusterNode {
     this.#lastDesired = desired.size;
     this.#lastLive = live.size;
 
-    // Renew what this node holds; a lease someone else took stops its camera at once.
-    for (const [camera, held] of [...this.#held]) {
-      if (!desired.has(camera)) {
-        await this.#release(camera, 'removed from the desired state');
-        continue;
-      }
-      try {
-        held.revision = await leasesKv.update(camera, encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease), held.revision);
-        held.expiresAt = Date.now() + this.#o.leaseMs;
-      } catch (error) {
-        if (!this.#connected) continue; // NATS went away: keep running, renew after reconnect
-        this.#log.warn({ camera, err: messageOf(error) }, 'lease lost to another node: stopping the camera');
-        await this.#stopCamera(camera, held.revision, 'lease lost');
-      }
+    for (const camera of [...this.#held.keys()]) {
+      if (!desired.has(camera)) await this.#release(camera, 'removed from the desired state');
     }
 
     // Gentle rebalance: one camera a tick, only while a live node is below its own share.
@@ -329,11 +320,13 @@ export class ClusterNode {
     // Every other camera's lease is read each tick even with no room to claim: the watch on its revision
     // must start before its owner dies, not once the dead node's heartbeat has aged out of `live` and the
     // shares grown (which made failover take two leases plus margins instead of one, seen in bench X1).
+    // Not during the rejoin grace: after a reconnect the owners get the grace AND a whole watch to renew.
+    if (now < this.#graceUntil) return;
     const candidates = [...desired].filter((c) => !this.#held.has(c));
     shuffle(candidates);
     for (const camera of candidates) {
       if (this.#stop.signal.aborted) break;
-      const claiming = now >= this.#graceUntil && this.#held.size < target;
+      const claiming = this.#held.size < target;
       const entry = await leasesKv.get(camera);
       let free = entry === null || entry.operation !== 'PUT';
       if (!free) {
@@ -359,6 +352,20 @@ export class ClusterNode {
       }
       this.#seen.delete(camera);
       await this.#startCamera(camera, revision);
+    }
+  }
+
+  /** Renews what this node holds; a lease someone else took stops its camera at once. */
+  async #renew(): Promise<void> {
+    for (const [camera, held] of [...this.#held]) {
+      try {
+        held.revision = await this.#leases!.update(camera, encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease), held.revision);
+        held.expiresAt = Date.now() + this.#o.leaseMs;
+      } catch (error) {
+        if (!this.#connected) continue; // NATS went away: keep running, renew after reconnect
+        this.#log.warn({ camera, err: messageOf(error) }, 'lease lost to another node: stopping the camera');
+        await this.#stopCamera(camera, held.revision, 'lease lost');
+      }
     }
   }
 
