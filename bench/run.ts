@@ -18,6 +18,7 @@ import { p1 } from './pipeline/p1.js';
 import { e1 } from './mqtt/e1.js';
 import { jpegEncoders } from './http/jpeg.js';
 import { h1 } from './http/h1.js';
+import { x1, xk } from './cluster/x1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -52,6 +53,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   E1: () => e1(),
   JPEG: () => jpegEncoders(),
   H1: () => h1(),
+  X1: () => x1(),
+  XK: () => xk(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

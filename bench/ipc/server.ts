@@ -10,12 +10,17 @@ export type ServerChild = ChildProcessByStdio<null, Readable, null>;
 
 /** Resolves once the server prints its listening line. */
 export async function startModelServer(args: string[]): Promise<ServerChild> {
+  return (await startModelServerWithLine(args)).server;
+}
+
+/** The same, with the listening line (JSON: the socket, and `http` with --http). */
+export async function startModelServerWithLine(args: string[]): Promise<{ server: ServerChild; line: Record<string, unknown> }> {
   const server = spawn(process.execPath, [CLI, 'model-server', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: server.stdout }).once('line', () => resolve());
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: server.stdout }).once('line', resolve);
     server.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));
   });
-  return server;
+  return { server, line: JSON.parse(line) as Record<string, unknown> };
 }
 
 export async function stopModelServer(server: ServerChild): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * CLI commands of the model-serving context:
- *   model-server --handler NAME --socket PATH [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
+ *   model-server --handler NAME (--socket PATH | --http HOST:PORT | both) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
+ *     --http: also answer the KServe v2 protocol on TCP (src/kserve); --http-max-in-flight N (default 4)
  *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
  *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
  *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
@@ -18,7 +19,16 @@ import { createMockHandler, createOnnxHandler, createPersonHandler, MODEL_SERVER
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
+import { KServeServer } from '../kserve/index.js';
 import { int, parseFlags, readInput, required } from './args.js';
+
+/** --http HOST:PORT (IPv6 as [::1]:8000); port 0 takes a free one. */
+function hostPort(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) throw new InvalidArgumentError(`--http must be HOST:PORT (e.g. 0.0.0.0:8000), got ${JSON.stringify(value)}`);
+  return { host: match[1] ?? match[2]!, port };
+}
 
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
@@ -108,6 +118,8 @@ export async function modelServerCommand(args: string[]): Promise<number> {
   const values = parseFlags(args, {
     handler: { type: 'string' },
     socket: { type: 'string' },
+    http: { type: 'string' },
+    'http-max-in-flight': { type: 'string' },
     'model-id': { type: 'string' },
     'shm-dir': { type: 'string' },
     concurrency: { type: 'string' },
@@ -123,8 +135,10 @@ export async function modelServerCommand(args: string[]): Promise<number> {
   const frameAccess = values['frame-access'] ?? 'auto';
   if (frameAccess !== 'auto' && frameAccess !== 'copy') throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
   const handler = createHandler(required('handler', values.handler), values);
-  const server = new ModelServer({
-    socketPath: required('socket', values.socket),
+  const http = values.http === undefined ? null : hostPort(values.http);
+  if (values.socket === undefined && http === null) throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, or both');
+  const server = values.socket === undefined ? null : new ModelServer({
+    socketPath: values.socket,
     handler,
     shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
     ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
@@ -132,23 +146,42 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     ...limits,
   });
   // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.
-  server.on('connection-error', ({ code, message }) => {
+  server?.on('connection-error', ({ code, message }) => {
     process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'connection-error', code, message })}\n`);
   });
-  await server.start();
-  // Frames copied instead of mapped work, only slower: said once, with why.
-  if (server.frameAccess === 'copy' && frameAccess === 'auto') {
-    process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason })}\n`);
+  // The socket server loads the handler (and closes it); alone, the HTTP server's owner does.
+  if (server !== null) {
+    await server.start();
+    // Frames copied instead of mapped work, only slower: said once, with why.
+    if (server.frameAccess === 'copy' && frameAccess === 'auto') {
+      process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason })}\n`);
+    }
+  } else await handler.load?.();
+  let kserve: KServeServer | null = null;
+  if (http !== null) {
+    kserve = new KServeServer({
+      handler,
+      ...http,
+      ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
+      ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
+    });
+    try {
+      await kserve.start();
+    } catch (error) {
+      await (server === null ? handler.close?.() : server.close());
+      throw new InvalidArgumentError(`--http ${values.http}: cannot listen: ${(error as Error).message}`);
+    }
   }
-  process.stdout.write(
-    `${JSON.stringify({ listening: server.socketPath, model_id: server.modelId, handler: handler.name, pid: process.pid, frame_access: server.frameAccess })}\n`,
-  );
+  const address = kserve?.address();
+  process.stdout.write(`${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   // A second signal during the drain ends the process at once (the default action, as no handler is left).
-  await server.close();
+  await kserve?.close();
+  if (server !== null) await server.close();
+  else await handler.close?.();
   return 0;
 }
 

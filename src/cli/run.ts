@@ -21,6 +21,7 @@ import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metri
 import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
+import { ClusterNode } from '../cluster/index.js';
 import { parseCommandLine } from './args.js';
 import { RunView } from './run-view.js';
 
@@ -57,6 +58,9 @@ export async function runCommand(args: string[]): Promise<number> {
       duration: { type: 'string' },
       http: { type: 'string' },
       'save-config': { type: 'boolean' },
+      cluster: { type: 'string' },
+      'node-id': { type: 'string' },
+      capacity: { type: 'string' },
     },
     strict: true,
   });
@@ -74,7 +78,21 @@ export async function runCommand(args: string[]): Promise<number> {
   // On a terminal, log lines written to it would tear the view: they go to a file instead.
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
-  const system = new VisionSystem({ config: config ?? example(log), logger: log });
+  // Cluster mode (--cluster or a cluster: section): the file's cameras become the cluster's desired state; this node runs those it claims.
+  const resolved = config ?? example(log);
+  const clusterConfig = values.cluster === undefined ? resolved.cluster : { ...resolved.cluster, servers: values.cluster.split(','), capacity: resolved.cluster?.capacity ?? 1, leaseMs: resolved.cluster?.leaseMs ?? 6_000, marginMs: resolved.cluster?.marginMs ?? 1_000 };
+  const system = new VisionSystem({ config: clusterConfig === undefined ? resolved : { ...resolved, cameras: {}, shared: {} }, logger: log });
+  const cluster = clusterConfig === undefined ? null : new ClusterNode({
+    servers: clusterConfig.servers,
+    system,
+    log,
+    seed: resolved.cameras,
+    capacity: values.capacity === undefined ? clusterConfig.capacity : nonNegative('capacity', values.capacity, 1),
+    leaseMs: clusterConfig.leaseMs,
+    marginMs: clusterConfig.marginMs,
+    ...((values['node-id'] ?? clusterConfig.nodeId) === undefined ? {} : { nodeId: values['node-id'] ?? clusterConfig.nodeId }),
+  });
+  if (cluster === null && (values['node-id'] !== undefined || values.capacity !== undefined)) throw new InvalidArgumentError('--node-id and --capacity go with --cluster (or a cluster: section)');
   // MQTT (the config's mqtt section): started before the system so it sees every state from the first; closed after it, so `stopped` is the last word.
   const mqtt = config?.mqtt === undefined ? null : new MqttSink({ system, config: config.mqtt, logger: log.child({ component: 'mqtt' }) });
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
@@ -113,6 +131,7 @@ export async function runCommand(args: string[]): Promise<number> {
     }
     mqtt?.start();
     await system.start();
+    await cluster?.start();
     let dashboard: string | undefined;
     if (http !== null) {
       const started = await startHttp(system, http, log, exporter);
@@ -129,6 +148,7 @@ export async function runCommand(args: string[]): Promise<number> {
     view?.stop();
     view = null;
     await server?.close();
+    await cluster?.close();
     await system.close();
     await metricsListener?.close();
     exporter?.close();

@@ -312,9 +312,39 @@ const ConnectModel = annotate(
   { [KIND_NAME]: 'models you connect to (socket, no handler)' },
 );
 
+// A remote model over the KServe v2 protocol (src/kserve): another node's `model-server --http`, Triton, OpenVINO Model Server.
+const KServeModel = annotate(
+  Type.Object(
+    {
+      kserve: Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', description: 'The v2 server\'s base URL, e.g. http://gpu-box:8000.' }),
+          model: Type.String({ minLength: 1, maxLength: 256, description: 'The model\'s name on that server.' }),
+          version: Type.Optional(Type.String({ minLength: 1, description: 'A model version. Default: the server\'s choice.' })),
+          outputs: StringEnum(['detections', 'yolo'] as const, {
+            default: 'detections',
+            description: 'detections: framesupplier\'s convention (a --http model server): the frame as a UINT8 tensor, DETECTIONS/CLASS_NAMES/KEYPOINTS back. yolo: a raw YOLO model: letterboxed FP32 input, the head decoded here.',
+          }),
+          input: Type.Optional(Type.String({ minLength: 1, description: 'The input tensor\'s name. Default: the model\'s first input.' })),
+          inputSize: Type.Optional(int(32, 8192, { description: 'yolo: square input side when the model\'s metadata does not say. Default 640.' })),
+          minConfidence: Type.Optional(fraction('yolo: lowest detection score reported. Default 0.25.')),
+          iou: Type.Optional(fraction('yolo: IoU threshold of non-maximum suppression. Default 0.45.')),
+          classes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'yolo: class names by class id. Default: COCO\'s.' })),
+        },
+        { ...closed, description: 'A model served by another machine over the KServe v2 inference protocol (REST, binary tensors).' },
+      ),
+      modelId,
+      timeoutMs,
+      maxAgeMs: modelMaxAgeMs,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'remote models (kserve)' },
+);
+
 export const ModelSchema = annotate(
-  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel], {
-    description: 'A model server: a handler (person, onnx, mock) started as one process shared by every camera, or the socket of a server to connect to.',
+  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel, KServeModel], {
+    description: 'A model server: a handler (person, onnx, mock) started as one process shared by every camera, the socket of a server to connect to, or a remote model over the KServe v2 protocol.',
   }),
   {
     [CHOOSE]: (value) => {
@@ -324,6 +354,7 @@ export const ModelSchema = annotate(
         const index = (HANDLERS as readonly unknown[]).indexOf(value.handler);
         return index >= 0 ? index : { path: ['handler'], message: `must be one of ${HANDLERS.join(', ')}`, lenient: true };
       }
+      if (Object.hasOwn(value, 'kserve')) return HANDLERS.length + 1;
       return Object.hasOwn(value, 'socket') ? HANDLERS.length : { message: `a model needs ${what}`, lenient: true };
     },
   },
@@ -466,12 +497,24 @@ export const MetricsSchema = Type.Object(
 );
 const metricsSection = { metrics: Type.Optional(MetricsSchema) };
 
+// Cluster mode (src/cluster, ADR 0021): cameras spread over nodes through NATS.
+export const ClusterSchema = Type.Object(
+  {
+    servers: Type.Array(Type.String({ pattern: '^(nats|tls|ws|wss)://' }), { minItems: 1, description: 'NATS server URLs, e.g. nats://nats.local:4222.' }),
+    nodeId: Type.Optional(id('This node\'s id in the cluster. Default: host name and pid.')),
+    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: 'This node\'s share weight: cameras are spread in proportion to it.' }),
+    leaseMs: ms('How long a camera\'s lease lasts without renewal', 6_000),
+    marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
+  },
+  { ...closed, description: 'Join a cluster: the cameras become the cluster\'s desired state in NATS KV and run on the nodes that claim them.' },
+);
+
 /**
  * The resolved config: what parseConfig returns. `defaults` is kept as the file
  * wrote it (validated): resolveCamera() applies it to cameras added at run time.
  */
 export const ConfigSchema = Type.Object(
-  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, ...metricsSection, ...httpSection },
+  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, ...metricsSection, ...httpSection, cluster: Type.Optional(ClusterSchema) },
   closed,
 );
 
@@ -536,7 +579,7 @@ export const fileSchema: SchemaNode = {
   $id: CONFIG_SCHEMA_ID,
   title: 'framesupplier config',
   description: 'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
-  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection, ...httpSection }, closed))),
+  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection, ...httpSection, cluster: Type.Optional(ClusterSchema) }, closed))),
   // Top-level keys starting with x- are the user's own (a place for YAML anchors, as in Compose files): deliberate, never a typo.
   patternProperties: { '^x-': { description: 'Yours: ignored by framesupplier, e.g. to hold YAML anchors.' } },
 };

@@ -25,6 +25,7 @@ import { Backoff } from '../capture/index.js';
 import { abortable, delay, messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { ModelClient, type PongCameraFigures } from '../ipc/index.js';
+import { KServeClient } from '../kserve/index.js';
 import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
 import type { ModelConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -105,6 +106,8 @@ const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /** A model the system starts (one with a handler), as opposed to a server someone else runs. */
 export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string }>;
+/** A remote model over the KServe v2 protocol: its health is the model's /v2/models/<m>/ready. */
+export type KServeModelConfig = Extract<ModelConfig, { readonly kserve: unknown }>;
 
 /**
  * The model-server command line for a configured model. The schema allows each
@@ -139,6 +142,8 @@ export class ModelService {
   readonly modelId: string;
   readonly socketPath: string;
   readonly external: boolean;
+  /** A remote model over the KServe v2 protocol (external too): how to reach it. */
+  readonly kserve: KServeModelConfig['kserve'] | null;
   /** Per inference request. */
   readonly timeoutMs: number;
   /** The age budget its workers send with each request (max_age_ms), or null. */
@@ -176,11 +181,13 @@ export class ModelService {
     this.#config = config;
     this.modelId = config.modelId;
     this.external = !('handler' in config);
+    this.kserve = 'kserve' in config ? config.kserve : null;
     // The schema requires it; this is for a JS caller that bypassed it.
-    if (!('handler' in config) && (typeof config.socket !== 'string' || config.socket.length === 0)) {
+    if (!('handler' in config) && !('kserve' in config) && (typeof config.socket !== 'string' || config.socket.length === 0)) {
       throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: needs a handler to start, or the socket of a server someone else runs`);
     }
-    this.socketPath = config.socket ?? join(options.runtimeDir, `${name}.sock`);
+    // A remote model has no socket: its URL (credentials masked) stands in stats and messages.
+    this.socketPath = 'kserve' in config ? config.kserve.url.replace(/\/\/[^@/]*@/, '//***@') : (config.socket ?? join(options.runtimeDir, `${name}.sock`));
     this.timeoutMs = config.timeoutMs;
     this.maxAgeMs = config.maxAgeMs ?? null;
     this.#shmDir = options.shmDir;
@@ -260,6 +267,7 @@ export class ModelService {
 
   /** One ping on a connection of its own; true if the server answered. */
   async ping(signal?: AbortSignal): Promise<boolean> {
+    if (this.kserve !== null) return this.#readyOverHttp(this.kserve, signal);
     const client = new ModelClient({ socketPath: this.socketPath, mode: 'per-request', timeoutMs: this.#pingTimeoutMs });
     const started = performance.now();
     try {
@@ -268,6 +276,22 @@ export class ModelService {
         pong.protocol === undefined
           ? null
           : { protocol: pong.protocol, concurrency: pong.concurrency ?? null, running: pong.running ?? null, waiting: pong.waiting ?? null, cameras: pong.cameras ?? {} };
+      this.#lastPingAt = Date.now();
+      this.#lastPingMs = performance.now() - started;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** A remote model's health: GET /v2/models/<m>/ready answers 200. */
+  async #readyOverHttp(config: KServeModelConfig['kserve'], signal?: AbortSignal): Promise<boolean> {
+    const client = new KServeClient({ url: config.url, model: config.model, ...(config.version === undefined ? {} : { version: config.version }), timeoutMs: this.#pingTimeoutMs });
+    const started = performance.now();
+    try {
+      if (!(await client.ready(signal === undefined ? {} : { signal }))) return false;
       this.#lastPingAt = Date.now();
       this.#lastPingMs = performance.now() - started;
       return true;

@@ -10,6 +10,7 @@
  * addCamera() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
  * crash-looping later.
  */
+import { kserveWorker } from '../kserve/index.js';
 import { modelClientWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
 import type { SharedWorkerConfig, WorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -44,6 +45,22 @@ export async function buildWorkerKind(where: string, workerId: string, config: W
       throw new PipelineError('ERR_INVALID_CONFIG', `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`);
     }
     const budget = model.maxAgeMs ?? config.maxAgeMs ?? null;
+    const remote = model.kserve;
+    if (remote !== null) {
+      // A remote model: the frame goes over HTTP as a tensor, one request in flight, the worker's maxAgeMs its age budget.
+      const { classes, ...rest } = remote;
+      return {
+        name: 'model',
+        model,
+        kind: kserveWorker({
+          ...rest,
+          ...(classes === undefined ? {} : { classNames: classes }),
+          timeoutMs: model.timeoutMs,
+          ...(budget === null ? {} : { maxAgeMs: budget }),
+          waitForServer: (signal) => model.serving(signal),
+        }),
+      };
+    }
     return {
       name: 'model',
       model,

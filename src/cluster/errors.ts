@@ -1,0 +1,21 @@
+/**
+ * Errors of cluster mode (src/cluster). Every message from NATS (KV entries,
+ * control requests, replies) is untrusted input: one that does not parse is
+ * ERR_CLUSTER_MESSAGE, counted and logged, never a crash.
+ */
+import { FrameSupplierError } from '../supplier/index.js';
+
+export type ClusterErrorCode =
+  | 'ERR_CLUSTER_UNAVAILABLE'
+  | 'ERR_CLUSTER_MESSAGE'
+  | 'ERR_CLUSTER_CONFIG'
+  | 'ERR_CLUSTER_NOT_OWNED'
+  | 'ERR_CLUSTER_CLOSED';
+
+export class ClusterError extends FrameSupplierError {
+  declare readonly code: ClusterErrorCode;
+
+  constructor(code: ClusterErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,25 @@
+/** Cluster mode over NATS: cameras spread over nodes by leases in KV (ADR 0021). */
+export { ClusterNode, maskUrl, type ClusterNodeOptions, type ClusterStats } from './node.js';
+export { ClusterError, type ClusterErrorCode } from './errors.js';
+export {
+  BUCKETS,
+  CLAIMS_STREAM,
+  EVENTS_STREAM,
+  CONTROL_SUBJECT,
+  claimsSubject,
+  eventsSubject,
+  resultsSubject,
+  nodeControlSubject,
+  parseClaim,
+  parseControl,
+  parseLease,
+  parseNode,
+  parseReply,
+  doubleOwned,
+  targetShare,
+  type ClaimRecord,
+  type ControlRequest,
+  type ControlReply,
+  type Lease,
+  type NodeRecord,
+} from './messages.js';

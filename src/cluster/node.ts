@@ -1,0 +1,492 @@
+/**
+ * ClusterNode: one framesupplier node of a cluster coordinated through NATS
+ * (ADR 0021). The cameras are desired state in a KV bucket; each node runs
+ * the cameras it holds a lease on, in its own VisionSystem (the composition
+ * root: this module only calls its public addCamera/removeCamera/
+ * restartWorker and listens to its events).
+ *
+ * Contract:
+ *  - Leases are compare-and-set on the KV entry's revision (nats-server 2.9
+ *    has no per-key TTL): a lease holds `expiresAt`, renewed every tickMs by
+ *    its owner; another node claims it only once now > expiresAt + marginMs
+ *    AND it has watched the same revision stand still for leaseMs + marginMs
+ *    on its own clock while connected (expiry by timestamp and revision), and
+ *    only by CAS on that revision, so of racing claimants one wins.
+ *  - A camera starts on a node only after its claim succeeded and stops
+ *    before its lease is released; a renewal that finds the revision changed
+ *    (someone else holds it) stops the camera at once. Every start and stop is
+ *    published to the claims log (JetStream stream FRAMESUPPLIER_CLAIMS) with
+ *    its wall time: the evidence that no camera ran on two nodes at once
+ *    beyond the margin (checkClaims() in claims.ts reads it).
+ *  - Shares are weighted by the capacity each node declares in its heartbeat:
+ *    a node claims while it holds fewer than ceil(cameras × capacity / total
+ *    capacity of live nodes); one holding more than its share while another
+ *    live node holds less than its own releases ONE camera per tick (gentle:
+ *    no herd, no flapping; claims are jittered).
+ *  - Losing NATS stops nothing: running cameras keep running; nothing is
+ *    claimed or released while disconnected, and after a reconnect a node
+ *    waits one lease (rejoinGraceMs) before claiming, so owners renew first.
+ *    (A node cut off from NATS while the others still see it cannot tell that
+ *    apart from a server restart: its cameras may then run twice until it
+ *    reconnects and finds its lease taken; ADR 0021.)
+ *  - Events go to framesupplier.<camera>.events (and the stream
+ *    FRAMESUPPLIER_EVENTS), results to framesupplier.<camera>.results.
+ *  - The control plane answers on framesupplier.control (any node, queue
+ *    group), on framesupplier.node.<node>.control (that node), and in process
+ *    (control()): add-camera / remove-camera write the desired state,
+ *    restart-worker is routed to the camera's owner by request/reply on the
+ *    owner's subject, marked routed (a header) so it is never routed again.
+ *
+ * Lifecycle: start() once, close() idempotent and final (stops the node's
+ * cameras, publishes their stops, releases their leases, drains NATS).
+ */
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { delay, messageOf } from '../internal/abort.js';
+import type { Logger } from '../internal/logger.js';
+import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
+import { ClusterError } from './errors.js';
+import {
+  BUCKETS,
+  CLAIMS_STREAM,
+  claimsSubject,
+  CONTROL_SUBJECT,
+  encode,
+  EVENTS_STREAM,
+  eventsSubject,
+  ID,
+  nodeControlSubject,
+  parseControl,
+  parseJson,
+  parseLease,
+  parseNode,
+  parseReply,
+  resultsSubject,
+  targetShare,
+  type ClaimRecord,
+  type ControlReply,
+  type ControlRequest,
+  type Lease,
+  type NodeRecord,
+} from './messages.js';
+
+export interface ClusterNodeOptions {
+  /** nats:// URLs. */
+  readonly servers: readonly string[];
+  readonly system: VisionSystem;
+  readonly log: Logger;
+  /** Default: the host name and pid. */
+  readonly nodeId?: string;
+  /** This node's share weight (e.g. cores, or cameras it can decode). Default 1. */
+  readonly capacity?: number;
+  /** Lease length. Default 6 000 ms. */
+  readonly leaseMs?: number;
+  /** Heartbeat, renewal and claim period. Default leaseMs / 4. */
+  readonly tickMs?: number;
+  /** Clock skew and pause allowance added to a lease before others claim it. Default 1 000 ms. */
+  readonly marginMs?: number;
+  /** After (re)connecting, claim nothing for this long so owners renew first. Default leaseMs. */
+  readonly rejoinGraceMs?: number;
+  /** Cameras to put into the desired state if absent (the config file's). */
+  readonly seed?: Readonly<Record<string, unknown>>;
+}
+
+export interface ClusterStats {
+  readonly node: string;
+  readonly connected: boolean;
+  readonly owned: readonly string[];
+  readonly desired: number;
+  readonly liveNodes: number;
+  readonly target: number;
+  /** NATS messages this node sent and received (coordination and events). */
+  readonly messagesOut: number;
+  readonly messagesIn: number;
+  /** Untrusted messages refused, by code. */
+  readonly refused: Readonly<Record<string, number>>;
+}
+
+interface Held {
+  revision: number;
+  expiresAt: number;
+}
+
+export class ClusterNode {
+  readonly nodeId: string;
+  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId'>> & { seed: Readonly<Record<string, unknown>> };
+  readonly #log: Logger;
+  readonly #system: VisionSystem;
+  #nc: NatsConnection | null = null;
+  #desired: KV | null = null;
+  #leases: KV | null = null;
+  #nodes: KV | null = null;
+  readonly #held = new Map<string, Held>();
+  readonly #subs: Subscription[] = [];
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | null = null;
+  #connected = false;
+  #graceUntil = 0;
+  #closing: Promise<void> | null = null;
+  #lastTarget = 0;
+  #lastDesired = 0;
+  #lastLive = 0;
+  readonly #refused: Record<string, number> = {};
+  /**
+   * Each other node's lease as this node has watched it: its revision and since
+   * when (this node's clock) it has not changed. A lease is claimable only once
+   * it stood still for a whole lease plus the margin while this node was
+   * connected, as well as past its timestamp: a NATS outage or a loaded owner
+   * whose renewals come late never looks expired (cleared on every reconnect).
+   */
+  readonly #seen = new Map<string, { revision: number; since: number }>();
+  #onEvent: ((event: SystemEvent) => void) | null = null;
+
+  constructor(options: ClusterNodeOptions) {
+    this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+    if (!ID.test(this.nodeId)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster nodeId must be 1–64 characters of A–Z a–z 0–9 _ -, got ${JSON.stringify(this.nodeId)}`);
+    if (options.servers.length === 0) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster needs at least one nats:// server');
+    const leaseMs = options.leaseMs ?? 6_000;
+    const o = {
+      servers: options.servers,
+      system: options.system,
+      log: options.log,
+      capacity: options.capacity ?? 1,
+      leaseMs,
+      tickMs: options.tickMs ?? Math.max(50, Math.floor(leaseMs / 4)),
+      marginMs: options.marginMs ?? 1_000,
+      rejoinGraceMs: options.rejoinGraceMs ?? leaseMs,
+      seed: options.seed ?? {},
+    };
+    if (!(o.capacity > 0 && o.capacity <= 1_000_000)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster capacity must be in (0, 1e6], got ${String(o.capacity)}`);
+    if (!(o.tickMs * 2 < leaseMs)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster tickMs (${o.tickMs}) must be under half of leaseMs (${leaseMs}): an owner renews at least twice per lease`);
+    this.#o = o;
+    this.#log = options.log.child({ node: this.nodeId });
+    this.#system = options.system;
+  }
+
+  /** Connects, creates the buckets and streams if needed, seeds the desired state, and starts the loop. ERR_CLUSTER_UNAVAILABLE if NATS cannot be reached. */
+  async start(): Promise<this> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: [...this.#o.servers], name: `framesupplier-${this.nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5_000 });
+    } catch (error) {
+      throw new ClusterError('ERR_CLUSTER_UNAVAILABLE', `cannot connect to NATS at ${this.#o.servers.map(maskUrl).join(', ')}: ${messageOf(error)}`, { cause: error });
+    }
+    this.#nc = nc;
+    this.#connected = true;
+    this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
+    void this.#watchStatus(nc);
+    const kvm = new Kvm(nc);
+    // File storage: the desired state and the leases survive a NATS restart.
+    this.#desired = await kvm.create(BUCKETS.desired, { history: 1 });
+    this.#leases = await kvm.create(BUCKETS.leases, { history: 1 });
+    this.#nodes = await kvm.create(BUCKETS.nodes, { history: 1 });
+    const jsm = await jetstreamManager(nc);
+    for (const [name, subjects] of [[CLAIMS_STREAM, ['framesupplier-claims.>']], [EVENTS_STREAM, ['framesupplier.*.events']]] as const) {
+      try {
+        await jsm.streams.info(name);
+      } catch {
+        await jsm.streams.add({ name, subjects: [...subjects], max_age: 7 * 24 * 3600 * 1e9, max_msgs: 1_000_000 }).catch((error: unknown) => {
+          // Another node made it at the same moment.
+          if (!/already in use|exists/i.test(messageOf(error))) throw error;
+        });
+      }
+    }
+    for (const [camera, entry] of Object.entries(this.#o.seed)) {
+      if (!ID.test(camera)) continue;
+      await this.#desired.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
+    }
+    const answer = (m: Msg) => (r: ControlReply): void => void m.respond(encode(r));
+    this.#subs.push(nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.#control(m.data, answer(m)) }));
+    this.#subs.push(nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }));
+    this.#onEvent = (event) => this.#publishEvent(event);
+    this.#system.on('*', this.#onEvent);
+    this.#loop = this.#run();
+    this.#log.info({ servers: this.#o.servers.map(maskUrl), capacity: this.#o.capacity }, 'cluster node joined');
+    return this;
+  }
+
+  stats(): ClusterStats {
+    const nc = this.#nc;
+    return {
+      node: this.nodeId,
+      connected: this.#connected,
+      owned: [...this.#held.keys()].sort(),
+      desired: this.#lastDesired,
+      liveNodes: this.#lastLive,
+      target: this.#lastTarget,
+      messagesOut: nc?.stats().outMsgs ?? 0,
+      messagesIn: nc?.stats().inMsgs ?? 0,
+      refused: { ...this.#refused },
+    };
+  }
+
+  /** The control plane from this node, in process: writes the desired state, or routes to the owner. */
+  control(request: ControlRequest): Promise<ControlReply> {
+    if (this.#nc === null || this.#closing !== null) return Promise.reject(new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster node is not running'));
+    return new Promise((resolve) => void this.#control(encode(request), resolve));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stop.abort();
+      await this.#loop?.catch(() => undefined);
+      if (this.#onEvent !== null) this.#system.off('*', this.#onEvent);
+      for (const camera of [...this.#held.keys()]) await this.#release(camera, 'node closing');
+      for (const sub of this.#subs) sub.unsubscribe();
+      await this.#nodes?.delete(this.nodeId).catch(() => undefined);
+      await this.#nc?.drain().catch(() => undefined);
+    })();
+    return this.#closing;
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.#connected = false;
+        this.#seen.clear();
+        this.#log.warn({ cameras: [...this.#held.keys()] }, 'NATS lost: cameras keep running');
+      } else if (s.type === 'reconnect') {
+        this.#connected = true;
+        this.#seen.clear();
+        this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
+        this.#log.info('NATS back: renewing leases, claiming after the rejoin grace');
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      if (this.#connected) {
+        try {
+          await this.#tick();
+        } catch (error) {
+          // NATS went away mid-tick: the next tick (after reconnect) starts over from what KV says.
+          this.#log.debug({ err: messageOf(error) }, 'cluster tick failed');
+        }
+      }
+      // Jittered so nodes started together do not tick (and claim) in step.
+      await delay(Math.round(this.#o.tickMs * (0.8 + Math.random() * 0.4)), signal);
+    }
+  }
+
+  #refuse(error: unknown, what: string): void {
+    const code = error instanceof ClusterError ? error.code : 'ERR_CLUSTER_MESSAGE';
+    this.#refused[code] = (this.#refused[code] ?? 0) + 1;
+    this.#log.warn({ code, err: messageOf(error) }, `refused ${what}`);
+  }
+
+  async #tick(): Promise<void> {
+    const now = Date.now();
+    const nodesKv = this.#nodes!;
+    const leasesKv = this.#leases!;
+    // Renew first: a tick that fails further on (JetStream still recovering after a NATS restart, a
+    // read timing out on a loaded machine) has renewed already, so no owner looks idle to the others.
+    await this.#renew();
+    await nodesKv.put(this.nodeId, encode({ node: this.nodeId, capacity: this.#o.capacity, at: now, owned: this.#held.size } satisfies NodeRecord));
+    const live = new Map<string, NodeRecord>();
+    for (const key of await collect(await nodesKv.keys())) {
+      const entry = await nodesKv.get(key);
+      if (entry === null || entry.operation !== 'PUT') continue;
+      try {
+        const record = parseNode(entry.value);
+        if (record.at + this.#o.leaseMs + this.#o.marginMs >= now) live.set(record.node, record);
+      } catch (error) {
+        this.#refuse(error, `node record ${key}`);
+      }
+    }
+    const desired = new Set((await collect(await this.#desired!.keys())).filter((k) => ID.test(k)));
+    const total = [...live.values()].reduce((n, r) => n + r.capacity, 0);
+    const target = targetShare(desired.size, this.#o.capacity, total);
+    this.#lastTarget = target;
+    this.#lastDesired = desired.size;
+    this.#lastLive = live.size;
+
+    for (const camera of [...this.#held.keys()]) {
+      if (!desired.has(camera)) await this.#release(camera, 'removed from the desired state');
+    }
+
+    // Gentle rebalance: one camera a tick, only while a live node is below its own share.
+    const starving = [...live.values()].some((r) => r.node !== this.nodeId && r.owned < targetShare(desired.size, r.capacity, total));
+    if (this.#held.size > target && starving && now >= this.#graceUntil) {
+      const camera = [...this.#held.keys()].sort()[this.#held.size - 1]!;
+      await this.#release(camera, `rebalancing: ${this.#held.size} held, share ${target}`);
+    }
+
+    // Claim free cameras (never held, released, or expired past the margin), in random order, up to the share.
+    // Every other camera's lease is read each tick even with no room to claim: the watch on its revision
+    // must start before its owner dies, not once the dead node's heartbeat has aged out of `live` and the
+    // shares grown (which made failover take two leases plus margins instead of one, seen in bench X1).
+    // Not during the rejoin grace: after a reconnect the owners get the grace AND a whole watch to renew.
+    if (now < this.#graceUntil) return;
+    const candidates = [...desired].filter((c) => !this.#held.has(c));
+    shuffle(candidates);
+    for (const camera of candidates) {
+      if (this.#stop.signal.aborted) break;
+      const claiming = this.#held.size < target;
+      const entry = await leasesKv.get(camera);
+      let free = entry === null || entry.operation !== 'PUT';
+      if (!free) {
+        const seen = this.#seen.get(camera);
+        const now2 = Date.now();
+        if (seen === undefined || seen.revision !== entry!.revision) this.#seen.set(camera, { revision: entry!.revision, since: now2 });
+        const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > this.#o.leaseMs + this.#o.marginMs;
+        try {
+          const lease = parseLease(entry!.value);
+          free = stoodStill && now2 > lease.expiresAt + this.#o.marginMs;
+        } catch (error) {
+          this.#refuse(error, `lease of ${camera}`);
+          free = stoodStill; // unreadable: taken over by CAS like an expired one
+        }
+      }
+      if (!free || !claiming) continue;
+      const value = encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease);
+      let revision: number;
+      try {
+        revision = entry === null ? await leasesKv.create(camera, value) : await leasesKv.update(camera, value, entry.revision);
+      } catch {
+        continue; // another node won the race
+      }
+      this.#seen.delete(camera);
+      await this.#startCamera(camera, revision);
+    }
+  }
+
+  /** Renews what this node holds; a lease someone else took stops its camera at once. */
+  async #renew(): Promise<void> {
+    for (const [camera, held] of [...this.#held]) {
+      try {
+        held.revision = await this.#leases!.update(camera, encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease), held.revision);
+        held.expiresAt = Date.now() + this.#o.leaseMs;
+      } catch (error) {
+        if (!this.#connected) continue; // NATS went away: keep running, renew after reconnect
+        this.#log.warn({ camera, err: messageOf(error) }, 'lease lost to another node: stopping the camera');
+        await this.#stopCamera(camera, held.revision, 'lease lost');
+      }
+    }
+  }
+
+  async #startCamera(camera: string, revision: number): Promise<void> {
+    this.#held.set(camera, { revision, expiresAt: Date.now() + this.#o.leaseMs });
+    const entry = await this.#desired!.get(camera);
+    let config: Record<string, unknown>;
+    try {
+      if (entry === null || entry.operation !== 'PUT') throw new ClusterError('ERR_CLUSTER_MESSAGE', 'no desired entry');
+      config = parseJson(entry.value, `desired camera ${camera}`);
+    } catch (error) {
+      this.#refuse(error, `desired entry of ${camera}`);
+      await this.#release(camera, 'desired entry unreadable', false);
+      return;
+    }
+    this.#claim(camera, 'start', revision, 'claimed');
+    try {
+      await this.#system.addCamera(camera, config);
+      this.#log.info({ camera, revision }, 'camera claimed and started');
+    } catch (error) {
+      // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
+      this.#log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(error) }, 'claimed camera refused by the system');
+      this.#claim(camera, 'stop', revision, 'refused by the system');
+      await this.#release(camera, 'refused', false);
+    }
+  }
+
+  /** Stops the camera (before anything else) and forgets the lease without touching it (someone else holds it). */
+  async #stopCamera(camera: string, revision: number, reason: string): Promise<void> {
+    this.#held.delete(camera);
+    await this.#system.removeCamera(camera).catch(() => undefined);
+    this.#claim(camera, 'stop', revision, reason);
+  }
+
+  /** Stops the camera, then gives its lease back (delete, only at our revision). */
+  async #release(camera: string, reason: string, running = true): Promise<void> {
+    const held = this.#held.get(camera);
+    this.#held.delete(camera);
+    if (running) {
+      await this.#system.removeCamera(camera).catch(() => undefined);
+      this.#claim(camera, 'stop', held?.revision ?? 0, reason);
+    }
+    if (held !== undefined) await this.#leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);
+    this.#log.info({ camera, reason }, 'camera released');
+  }
+
+  #claim(camera: string, action: 'start' | 'stop', revision: number, reason: string): void {
+    const record: ClaimRecord = { camera, node: this.nodeId, action, at: Date.now(), revision, reason };
+    // Core publish, captured by the stream: buffered by the client while NATS is away.
+    this.#nc?.publish(claimsSubject(camera), encode(record));
+  }
+
+  #publishEvent(event: SystemEvent): void {
+    const camera = (event as { camera?: unknown }).camera;
+    if (typeof camera !== 'string' || !ID.test(camera) || this.#nc === null || this.#nc.isClosed()) return;
+    const subject = event.type === 'result' ? resultsSubject(camera) : eventsSubject(camera);
+    try {
+      this.#nc.publish(subject, encode({ node: this.nodeId, ...event }));
+    } catch {
+      // Closed under us: events are best-effort on core subjects.
+    }
+  }
+
+  async #control(data: Uint8Array, reply: (r: ControlReply) => void, routed = false): Promise<void> {
+    let request: ControlRequest;
+    try {
+      request = parseControl(data);
+    } catch (error) {
+      this.#refuse(error, 'control request');
+      reply({ ok: false, code: (error as ClusterError).code, message: (error as Error).message });
+      return;
+    }
+    try {
+      switch (request.op) {
+        case 'add-camera':
+          await this.#desired!.put(request.camera, encode(request.config));
+          break;
+        case 'remove-camera':
+          await this.#desired!.delete(request.camera);
+          break;
+        default: {
+          if (this.#held.has(request.camera)) {
+            await this.#system.restartWorker(request.camera, request.worker);
+            break;
+          }
+          if (routed) throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${this.nodeId} does not run camera ${request.camera}`);
+          const entry = await this.#leases!.get(request.camera);
+          if (entry === null || entry.operation !== 'PUT') throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `camera ${request.camera} runs on no node now`);
+          const owner = parseLease(entry.value).node;
+          const routedHeader = headers();
+          routedHeader.set(ROUTED_HEADER, '1');
+          const answer = parseReply((await this.#nc!.request(nodeControlSubject(owner), data, { timeout: 10_000, headers: routedHeader })).data);
+          reply(answer);
+          return;
+        }
+      }
+      reply({ ok: true, node: this.nodeId });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      reply({ ok: false, code: typeof code === 'string' && code.startsWith('ERR_') ? code : 'ERR_CLUSTER_UNAVAILABLE', message: messageOf(error) });
+    }
+  }
+}
+
+/** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on (no loops). */
+const ROUTED_HEADER = 'Framesupplier-Routed';
+
+async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+/** A NATS URL without its credentials, for logs. */
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

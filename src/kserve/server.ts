@@ -1,0 +1,304 @@
+/**
+ * KServeServer: a model server's handler answering the KServe v2 / Open
+ * Inference Protocol over HTTP/1.1 on TCP (`model-server --http HOST:PORT`),
+ * so another node (or any v2 client: Triton's, KServe's) can use a model this
+ * machine runs. The frame comes in the request as a UINT8 tensor (tensors.ts)
+ * instead of by shared-memory reference; the handler is the very one the
+ * Unix-socket server runs (it is loaded and closed by whoever owns it, not
+ * here).
+ *
+ * Contract: every bad request gets the spec's `{ "error": message }` plus our
+ * `"code"`, with the status of HTTP_STATUS, and the server goes on. Latest
+ * frame, never a queue: at most maxInFlight inference requests of the model
+ * are being served at once, and one more is answered at once 429
+ * ERR_KSERVE_BUSY (its body is not even read); a client that wants fresh
+ * results sends its newest frame when an answer arrives, as ours does. Bodies
+ * are bounded (maxBodyBytes, else 413 ERR_MESSAGE_TOO_LARGE) and must arrive
+ * within bodyTimeoutMs (else 408 and the connection closed); a handler call
+ * longer than handlerTimeoutMs, or than the request's `timeout` parameter
+ * (microseconds, as Triton's), is answered 504 ERR_TIMEOUT and its signal
+ * aborted. close() stops accepting, answers what is in flight, and resolves.
+ *
+ * Lifecycle (ADR 0013): start() and close() idempotent, close() final.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { abortable } from '../internal/abort.js';
+import type { InferenceRequest } from '../ipc/index.js';
+import type { InferenceHandler } from '../models/index.js';
+import { InvalidArgumentError } from '../supplier/index.js';
+import { HTTP_STATUS, KServeError } from './errors.js';
+import { encodeInferResponse, HEADER_LENGTH, parseInferRequest, type InferRequest, type Parameters, type Tensor } from './protocol.js';
+import { DETECTION_OUTPUT_METADATA, detectionTensors, FRAME_INPUT, FRAME_INPUT_METADATA, tensorFrame } from './tensors.js';
+
+export interface KServeServerOptions {
+  readonly handler: InferenceHandler;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 8000 (Triton's HTTP port); 0 for any free port. */
+  readonly port?: number;
+  /** Inference requests served at once; one more is answered 429 ERR_KSERVE_BUSY. Default 4. */
+  readonly maxInFlight?: number;
+  /** Largest request body. Default 64 MiB (a 4K RGB frame is 24 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Default 10 000 ms. */
+  readonly handlerTimeoutMs?: number;
+  /** Time for a request's body to arrive. Default 10 000 ms. */
+  readonly bodyTimeoutMs?: number;
+}
+
+export interface KServeServerStats {
+  readonly requests: number;
+  readonly inFlight: number;
+  readonly errors: Readonly<Record<string, number>>;
+}
+
+const VERSION = '1';
+const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+
+export class KServeServer {
+  readonly modelId: string;
+  readonly #handler: InferenceHandler;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #maxInFlight: number;
+  readonly #maxBodyBytes: number;
+  readonly #handlerTimeoutMs: number;
+  readonly #bodyTimeoutMs: number;
+  #server: Server | null = null;
+  #starting: Promise<this> | null = null;
+  #closing: Promise<void> | null = null;
+  #inFlight = 0;
+  #requests = 0;
+  readonly #errors: Record<string, number> = {};
+
+  constructor(options: KServeServerOptions) {
+    this.#handler = options.handler;
+    this.modelId = options.handler.modelId;
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 8000;
+    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535) throw new InvalidArgumentError(`KServeServer port must be 0–65535, got ${String(options.port)}`);
+    const positive = (name: string, value: number | undefined, fallback: number): number => {
+      const v = value ?? fallback;
+      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`KServeServer ${name} must be an integer ≥ 1, got ${String(value)}`);
+      return v;
+    };
+    this.#maxInFlight = positive('maxInFlight', options.maxInFlight, 4);
+    this.#maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 64 * 1024 * 1024);
+    this.#handlerTimeoutMs = positive('handlerTimeoutMs', options.handlerTimeoutMs, 10_000);
+    this.#bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs, 10_000);
+  }
+
+  /** Listens; resolves with the server. ERR_SERVER_CLOSED after close(). */
+  start(): Promise<this> {
+    if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe server is closed'));
+    this.#starting ??= new Promise<this>((resolve, reject) => {
+      const server = createServer({ requestTimeout: this.#bodyTimeoutMs + this.#handlerTimeoutMs, headersTimeout: this.#bodyTimeoutMs }, (req, res) => void this.#route(req, res));
+      server.keepAliveTimeout = 60_000;
+      server.once('error', reject);
+      server.listen(this.#port, this.#host, () => {
+        server.off('error', reject);
+        this.#server = server;
+        resolve(this);
+      });
+    });
+    return this.#starting;
+  }
+
+  /** The address it listens on (after start()). */
+  address(): { host: string; port: number } {
+    const a = this.#server?.address() as AddressInfo | null | undefined;
+    if (a === null || a === undefined) throw new KServeError('ERR_SERVER_UNAVAILABLE', 'the KServe server is not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  stats(): KServeServerStats {
+    return { requests: this.#requests, inFlight: this.#inFlight, errors: { ...this.#errors } };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#starting?.catch(() => undefined);
+      const server = this.#server;
+      if (server === null) return;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    })();
+    return this.#closing;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#requests++;
+    const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        this.#discard(req);
+        if (path === '/v2/health/live') return this.#json(res, 200, { live: true });
+        if (path === '/v2/health/ready') return this.#json(res, this.#closing === null ? 200 : 503, { ready: this.#closing === null });
+        if (path === '/v2') return this.#json(res, 200, { name: 'framesupplier', version: '0.1.0', extensions: ['binary_tensor_data'] });
+      }
+      const match = ROUTE.exec(path);
+      if (match === null) throw new KServeError('ERR_KSERVE_NOT_FOUND', `no such endpoint: ${req.method ?? '?'} ${path.slice(0, 200)}`);
+      const [, name, version, action] = match as unknown as [string, string, string | undefined, string | undefined];
+      this.#checkModel(decodeURIComponent(name), version === undefined ? undefined : decodeURIComponent(version));
+      if (action === '/infer') {
+        if (req.method !== 'POST') throw new KServeError('ERR_KSERVE_NOT_FOUND', `${path} takes POST`);
+        return await this.#infer(req, res);
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new KServeError('ERR_KSERVE_NOT_FOUND', `${path} takes GET`);
+      if (action === '/ready') return this.#json(res, this.#closing === null ? 200 : 503, { name: this.modelId, ready: this.#closing === null });
+      return this.#json(res, 200, {
+        name: this.modelId,
+        versions: [VERSION],
+        platform: `framesupplier-${this.#handler.name}`,
+        inputs: FRAME_INPUT_METADATA,
+        outputs: DETECTION_OUTPUT_METADATA,
+      });
+    } catch (error) {
+      this.#fail(req, res, error);
+    }
+  }
+
+  #checkModel(name: string, version: string | undefined): void {
+    if (name !== this.modelId) throw new KServeError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(name.slice(0, 256))}`);
+    if (version !== undefined && version !== VERSION) throw new KServeError('ERR_UNKNOWN_MODEL', `model ${this.modelId} has version ${VERSION} only, not ${JSON.stringify(version.slice(0, 64))}`);
+  }
+
+  async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.#closing !== null) throw new KServeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
+    // Refused before reading a byte of the frame: the client's newer frame is what it should send next.
+    if (this.#inFlight >= this.#maxInFlight) throw new KServeError('ERR_KSERVE_BUSY', `${this.#maxInFlight} requests of ${this.modelId} are being served; send again when one is answered`);
+    this.#inFlight++;
+    try {
+      const body = await this.#readBody(req);
+      const request = parseInferRequest(body, header(req, HEADER_LENGTH));
+      const input = request.inputs.find((t) => t.name === FRAME_INPUT) ?? (request.inputs.length === 1 ? request.inputs[0] : undefined);
+      if (input === undefined) throw new KServeError('ERR_KSERVE_TENSOR', `the request needs the input ${FRAME_INPUT} (a UINT8 frame tensor)`);
+      const frame = tensorFrame(input);
+      const p = request.parameters ?? {};
+      const frameId = Number.isSafeInteger(p.frame_id) && (p.frame_id as number) >= 0 ? (p.frame_id as number) : 0;
+      const ipcRequest: InferenceRequest = {
+        frame_reference: 'kserve:request',
+        frame_metadata: { frame_id: frameId, width: frame.width, height: frame.height, format: frame.format },
+        camera_id: typeof p.camera_id === 'string' && p.camera_id.length > 0 ? p.camera_id.slice(0, 256) : 'kserve',
+        model_id: this.modelId,
+        timestamp: typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) ? p.timestamp : Date.now() / 1000,
+      };
+      const timeoutUs = p.timeout;
+      const timeoutMs = typeof timeoutUs === 'number' && timeoutUs > 0 ? Math.min(this.#handlerTimeoutMs, Math.ceil(timeoutUs / 1000)) : this.#handlerTimeoutMs;
+      const started = performance.now();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new KServeError('ERR_TIMEOUT', `inference took longer than ${timeoutMs} ms`)), timeoutMs);
+      // A client gone before its answer: the handler is told.
+      const onClose = (): void => {
+        if (!res.writableFinished) controller.abort(new KServeError('ERR_CONNECTION_LOST', 'the client went away'));
+      };
+      res.once('close', onClose);
+      let result;
+      try {
+        result = await abortable(this.#handler.infer({ ...frame, wallTimeMs: ipcRequest.timestamp * 1000 }, ipcRequest, controller.signal), controller.signal);
+      } catch (error) {
+        if (error instanceof KServeError) throw error;
+        throw new KServeError('ERR_HANDLER_FAILED', `the ${this.#handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+        res.off('close', onClose);
+      }
+      const parameters: Record<string, string | number | boolean> = { inference_time_ms: performance.now() - started, frame_id: frameId, camera_id: ipcRequest.camera_id };
+      for (const [key, value] of Object.entries(result.metadata ?? {})) {
+        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') parameters[key] ??= value;
+      }
+      this.#send(res, request, detectionTensors(result.detections), parameters);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  #send(res: ServerResponse, request: InferRequest, tensors: Tensor[], parameters: Parameters): void {
+    let outputs = tensors;
+    const binaryAll = request.parameters?.binary_data_output === true;
+    const wanted = request.outputs;
+    if (wanted !== undefined) {
+      const names = new Set(tensors.map((t) => t.name));
+      const unknown = wanted.find((o) => !names.has(o.name) && o.name !== 'KEYPOINTS');
+      if (unknown !== undefined) throw new KServeError('ERR_KSERVE_TENSOR', `no output named ${JSON.stringify(unknown.name.slice(0, 256))} (outputs: ${[...names].join(', ')})`);
+      outputs = tensors.filter((t) => wanted.some((o) => o.name === t.name));
+    }
+    const encoded = encodeInferResponse(
+      { model_name: this.modelId, model_version: VERSION, ...(request.id === undefined ? {} : { id: request.id }), parameters, outputs },
+      (t) => wanted?.find((o) => o.name === t.name)?.binary ?? binaryAll,
+    );
+    res.statusCode = 200;
+    if (encoded.headerLength === undefined) res.setHeader('content-type', 'application/json');
+    else {
+      res.setHeader('content-type', 'application/octet-stream');
+      res.setHeader('Inference-Header-Content-Length', String(encoded.headerLength));
+    }
+    res.setHeader('content-length', String(encoded.body.byteLength));
+    res.end(encoded.body);
+  }
+
+  /** The body, bounded in size and time. */
+  #readBody(req: IncomingMessage): Promise<Buffer> {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > this.#maxBodyBytes) return Promise.reject(new KServeError('ERR_MESSAGE_TOO_LARGE', `the body's ${declared} bytes exceed ${this.#maxBodyBytes}`));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const timer = setTimeout(() => fail(new KServeError('ERR_TIMEOUT', `the body did not arrive within ${this.#bodyTimeoutMs} ms`)), this.#bodyTimeoutMs);
+      const fail = (error: unknown): void => {
+        clearTimeout(timer);
+        req.removeAllListeners('data');
+        reject(error);
+      };
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.byteLength;
+        if (size > this.#maxBodyBytes) fail(new KServeError('ERR_MESSAGE_TOO_LARGE', `the body exceeds ${this.#maxBodyBytes} bytes`));
+        else chunks.push(chunk);
+      });
+      req.once('end', () => {
+        clearTimeout(timer);
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      });
+      req.once('error', fail);
+    });
+  }
+
+  /** A GET's body (none expected) is read and dropped so the connection stays usable. */
+  #discard(req: IncomingMessage): void {
+    req.resume();
+  }
+
+  #fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const e = error instanceof KServeError ? error : new KServeError('ERR_HANDLER_FAILED', (error as Error)?.message ?? String(error));
+    this.#errors[e.code] = (this.#errors[e.code] ?? 0) + 1;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    // A body not read (refused early, too large, timed out) would be taken for the next request: close after answering.
+    const unread = !req.complete;
+    if (unread) res.setHeader('connection', 'close');
+    this.#json(res, HTTP_STATUS[e.code], { error: `${e.code}: ${e.message}`, code: e.code });
+    if (unread) {
+      req.resume();
+      res.once('finish', () => req.socket.destroySoon());
+    }
+  }
+
+  #json(res: ServerResponse, status: number, value: unknown): void {
+    const body = Buffer.from(JSON.stringify(value));
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('content-length', String(body.byteLength));
+    res.end(body);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

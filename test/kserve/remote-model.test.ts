@@ -1,0 +1,68 @@
+/**
+ * A camera's model served by another node over the v2 protocol, with real
+ * processes and sockets: `framesupplier model-server --handler person --http
+ * 127.0.0.1:0` (no Unix socket) is the "GPU box"; a VisionSystem whose config
+ * names it as a `kserve` model gets people on vtest.avi through it.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem } from '../../src/pipeline/index.js';
+import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
+import { nextResults, resolvedConfig, vtest } from '../pipeline/helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const CAMERA = `remote-${process.pid}`;
+const SHM_DIR = `/dev/shm/framesupplier-kserve-test-${process.pid}`;
+
+describe('a remote model over KServe v2', { timeout: 120_000 }, () => {
+  let gpuBox: ManagedProcess;
+  let url: string;
+  let system: VisionSystem | undefined;
+
+  before(async () => {
+    gpuBox = spawnManaged(process.execPath, [MAIN, 'model-server', '--handler', 'person', '--threads', '1', '--http', '127.0.0.1:0']);
+    url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      gpuBox.child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const line = text.split('\n').find((l) => l.includes('"http"'));
+        if (line !== undefined) resolve(`http://${(JSON.parse(line) as { http: string }).http}`);
+      });
+      void gpuBox.exited.then((exit) => reject(new Error(`model-server exited: ${JSON.stringify(exit)}`)));
+    });
+  });
+
+  after(async () => {
+    await system?.close();
+    await gpuBox?.stop(5_000);
+    rmSync(SHM_DIR, { recursive: true, force: true });
+  });
+
+  it('a camera whose model is another node\'s --http server gets people on vtest.avi', async () => {
+    const config = resolvedConfig({
+      shmDir: SHM_DIR,
+      models: { remote: { kserve: { url, model: 'person' }, timeoutMs: 30_000 } },
+      cameras: { [CAMERA]: { source: vtest(), capture: { output: { format: 'rgb24', width: 384 }, loop: true }, workers: [{ id: 'people', model: 'remote' }] } },
+    });
+    system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 1_000 });
+    // Results with people (a frame or two may have none).
+    const people = new Promise<unknown>((resolve) => {
+      system!.on('result', (e) => {
+        const output = e.output as { detections?: { class_name: string }[] };
+        if (e.camera === CAMERA && (output.detections?.length ?? 0) > 0) resolve(output);
+      });
+    });
+    await system.start();
+    const [first] = await nextResults(system, CAMERA, 'people');
+    assert.ok(!('error' in (first!.output as object)) || (first!.output as { error: unknown }).error === undefined, JSON.stringify(first!.output));
+    const output = (await people) as { detections: { class_name: string; confidence: number; bbox: number[] }[] };
+    assert.equal(output.detections[0]!.class_name, 'person');
+    assert.ok(output.detections[0]!.bbox.every((v) => v >= 0 && v <= 1));
+    const model = system.stats().models.remote;
+    assert.equal(model?.state, 'ready');
+    assert.ok(!model.socket.includes('@'));
+  });
+});
