@@ -21,7 +21,7 @@ import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metri
 import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
-import { ClusterNode } from '../cluster/index.js';
+import { clusterCameraControl, ClusterNode, type ClusterCameraControl } from '../cluster/index.js';
 import { parseCommandLine } from './args.js';
 import { RunView } from './run-view.js';
 
@@ -134,7 +134,9 @@ export async function runCommand(args: string[]): Promise<number> {
     await cluster?.start();
     let dashboard: string | undefined;
     if (http !== null) {
-      const started = await startHttp(system, http, log, exporter);
+      // In cluster mode the API's changes go through the cluster (desired state, or the camera's owner).
+      const control = cluster === null ? undefined : clusterCameraControl({ node: cluster, system });
+      const started = await startHttp(system, http, log, exporter, control);
       server = started.server;
       dashboard = started.url;
     }
@@ -208,7 +210,13 @@ function httpSettings(config: ResolvedConfig | null, configPath: string | undefi
   return { config: resolved, saveConfigPath: save ? configPath : undefined, fallbackToFreePort: config === null && flag === undefined };
 }
 
-async function startHttp(system: VisionSystem, settings: HttpSettings, log: Logger, metrics: SystemMetrics | null): Promise<{ server: { close(): Promise<void> }; url: string }> {
+async function startHttp(
+  system: VisionSystem,
+  settings: HttpSettings,
+  log: Logger,
+  metrics: SystemMetrics | null,
+  control: ClusterCameraControl | undefined,
+): Promise<{ server: { close(): Promise<void> }; url: string }> {
   const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
   const c = settings.config;
   const token = loadOrCreateToken(c.token);
@@ -223,6 +231,7 @@ async function startHttp(system: VisionSystem, settings: HttpSettings, log: Logg
       bodyLimitBytes: c.bodyLimitBytes,
       logger: log,
       ...(metrics === null ? {} : { metrics }),
+      ...(control === undefined ? {} : { control }),
       ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
     });
   let server = make(c.port);

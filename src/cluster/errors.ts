@@ -10,12 +10,24 @@ export type ClusterErrorCode =
   | 'ERR_CLUSTER_MESSAGE'
   | 'ERR_CLUSTER_CONFIG'
   | 'ERR_CLUSTER_NOT_OWNED'
-  | 'ERR_CLUSTER_CLOSED';
+  | 'ERR_CLUSTER_CLOSED'
+  | 'ERR_CLUSTER_UNSUPPORTED';
 
 export class ClusterError extends FrameSupplierError {
   declare readonly code: ClusterErrorCode;
 
   constructor(code: ClusterErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/**
+ * A control request another node (or this one) answered with an error: its
+ * code is that node's (ERR_UNKNOWN_WORKER, ERR_CLUSTER_NOT_OWNED, …), kept as
+ * it came so a caller tells the failures apart.
+ */
+export class RemoteControlError extends FrameSupplierError {
+  constructor(code: string, message: string) {
+    super(code, message);
   }
 }

@@ -1,6 +1,7 @@
 /** Cluster mode over NATS: cameras spread over nodes by leases in KV (ADR 0021). */
 export { ClusterNode, maskUrl, type ClusterNodeOptions, type ClusterStats } from './node.js';
-export { ClusterError, type ClusterErrorCode } from './errors.js';
+export { ClusterError, RemoteControlError, type ClusterErrorCode } from './errors.js';
+export { clusterCameraControl, type ClusterCameraControl, type ClusterControlOptions } from './control.js';
 export {
   BUCKETS,
   CLAIMS_STREAM,

@@ -66,6 +66,12 @@ const SYSTEM_STATUS: Readonly<Record<string, number>> = {
   ERR_DUPLICATE_CAMERA: 409,
   ERR_SUPPLIER_STOPPED: 409,
   ERR_SYSTEM_CLOSED: 503,
+  // Cluster mode (the control plane's changes go through NATS).
+  ERR_CLUSTER_MESSAGE: 400,
+  ERR_CLUSTER_NOT_OWNED: 409,
+  ERR_CLUSTER_UNSUPPORTED: 409,
+  ERR_CLUSTER_UNAVAILABLE: 503,
+  ERR_CLUSTER_CLOSED: 503,
 };
 
 export interface ErrorBody {

@@ -57,11 +57,26 @@ export interface HttpServerOptions {
   readonly bodyLimitBytes?: number;
   /** Served as GET /metrics when given (Prometheus, src/metrics). */
   readonly metrics?: MetricsSource;
+  /**
+   * What the write routes call to change cameras and workers. Default: the
+   * system itself. Cluster mode gives its own (src/cluster clusterCameraControl),
+   * so a change goes through the cluster, not to this node's system alone.
+   */
+  readonly control?: CameraControl;
   /** The dashboard's stats interval. Default 1 000 ms. */
   readonly statsIntervalMs?: number;
   /** How long latest.jpg waits for a frame. Default 5 000 ms. */
   readonly snapshotTimeoutMs?: number;
   readonly logger?: Logger;
+}
+
+/** The write calls of the API (VisionSystem's own shape). */
+export interface CameraControl {
+  addCamera(id: string, entry: unknown): Promise<unknown>;
+  replaceCamera(id: string, entry: unknown): Promise<unknown>;
+  removeCamera(id: string): Promise<unknown>;
+  restartWorker(camera: string, worker: string): Promise<unknown>;
+  setWorkerEnabled(camera: string, worker: string, enabled: boolean): Promise<unknown>;
 }
 
 const ID = '^[A-Za-z0-9_-]{1,64}$';
@@ -192,6 +207,7 @@ export class HttpServer implements AsyncDisposable {
   #routes(): void {
     const app = this.#app;
     const system = this.#o.system;
+    const control: CameraControl = this.#o.control ?? system;
 
     app.addHook('onRequest', async (request, reply) => {
       if (this.#loopback) {
@@ -263,19 +279,19 @@ export class HttpServer implements AsyncDisposable {
 
     app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id', { schema: { params: idParams('id'), body: { type: 'object' } } }, async (request, reply) => {
       const { id } = request.params;
-      await system.addCamera(id, request.body);
+      await control.addCamera(id, request.body);
       await this.#save({ kind: 'set-camera', id, entry: request.body });
       return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
     });
     app.put<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id', { schema: { params: idParams('id'), body: { type: 'object' } } }, async (request) => {
       const { id } = request.params;
-      await system.replaceCamera(id, request.body);
+      await control.replaceCamera(id, request.body);
       await this.#save({ kind: 'set-camera', id, entry: request.body });
       return { ok: true, camera: id, change: 'camera-replaced' };
     });
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
-      await system.removeCamera(id);
+      await control.removeCamera(id);
       await this.#save({ kind: 'remove-camera', id });
       return { ok: true, camera: id, change: 'camera-removed' };
     });
@@ -293,11 +309,12 @@ export class HttpServer implements AsyncDisposable {
 
   async #workerAction(camera: string | null, worker: string, action: WorkerAction): Promise<unknown> {
     const system = this.#o.system;
+    const control = this.#o.control ?? system;
     if (action === 'restart') {
-      await (camera === null ? system.restartSharedWorker(worker) : system.restartWorker(camera, worker));
+      await (camera === null ? system.restartSharedWorker(worker) : control.restartWorker(camera, worker));
     } else {
       const enabled = action === 'enable';
-      await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : system.setWorkerEnabled(camera, worker, enabled));
+      await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : control.setWorkerEnabled(camera, worker, enabled));
       await this.#save({ kind: 'worker-enabled', camera, worker, enabled });
     }
     return { ok: true, camera, worker, change: action === 'restart' ? 'worker-restarted' : action === 'enable' ? 'worker-enabled' : 'worker-disabled' };

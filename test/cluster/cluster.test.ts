@@ -34,6 +34,8 @@ const CAMERAS = Array.from({ length: 12 }, (_, i) => `c${i}-${process.pid}`);
 const LEASE_MS = 2_000;
 const MARGIN_MS = 500;
 const WAIT = 60_000;
+/** n3 serves the HTTP API (--http) with this token. */
+const HTTP_TOKEN = `cluster-test-token-${process.pid}`;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -63,6 +65,7 @@ function lineFrom(proc: ManagedProcess, pattern: RegExp): Promise<void> {
 describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), `framesupplier-cluster-${process.pid}-`));
   let port: number;
+  let httpPort: number;
   let nats: ManagedProcess;
   let observer: NatsConnection;
   const nodes = new Map<string, ManagedProcess>();
@@ -78,8 +81,11 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'nats')]);
     await lineFrom(nats, /Server is ready/);
   };
-  const startNode = async (id: string, capacity: number): Promise<void> => {
-    const proc = spawnManaged(process.execPath, [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id, '--capacity', String(capacity)], { group: true });
+  const startNode = async (id: string, capacity: number, extra: readonly string[] = []): Promise<void> => {
+    const proc = spawnManaged(process.execPath, [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id, '--capacity', String(capacity), ...extra], {
+      group: true,
+      env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: HTTP_TOKEN },
+    });
     nodes.set(id, proc);
     if (process.env.CLUSTER_TEST_LOGS !== undefined) proc.child.stderr.pipe(createWriteStream(join(process.env.CLUSTER_TEST_LOGS, `${id}.log`)));
     await lineFrom(proc, /cluster node joined/);
@@ -112,6 +118,23 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     }, `${what}: shares ${JSON.stringify(want)}`, WAIT);
     return owners;
   };
+  /** Polls an async check (one at a time) until it holds. */
+  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+    let ok = false;
+    let polling = false;
+    await eventually(() => {
+      if (!polling) {
+        polling = true;
+        void check().then((r) => { ok = r; polling = false; }, () => { polling = false; });
+      }
+      return ok;
+    }, what, WAIT);
+  };
+  /** The node holding a camera's lease now, or null. */
+  const ownerOfCamera = async (camera: string): Promise<string | null> => {
+    const e = await (await new Kvm(observer).open(BUCKETS.leases)).get(camera);
+    return e !== null && e.operation === 'PUT' ? parseLease(e.value).node : null;
+  };
   const claims = async (also?: string): Promise<ClaimRecord[]> => {
     const jsm = await jetstreamManager(observer);
     const info = await jsm.streams.info(CLAIMS_STREAM);
@@ -125,6 +148,7 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
 
   before(async () => {
     port = await freePort();
+    httpPort = await freePort();
     await startNats();
     clip = await smallH264Clip();
     configPath = join(dir, 'cluster.json');
@@ -153,7 +177,7 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   });
 
   it('three nodes spread twelve cameras by capacity (1, 1, 2 → 3, 3, 6)', async () => {
-    await Promise.all([startNode('n1', 1), startNode('n2', 1), startNode('n3', 2)]);
+    await Promise.all([startNode('n1', 1), startNode('n2', 1), startNode('n3', 2, ['--http', `127.0.0.1:${httpPort}`])]);
     await settle({ n1: 3, n2: 3, n3: 6 }, 'initial spread');
   });
 
@@ -189,25 +213,9 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   it('the control plane from any node: add a camera, restart its worker through its owner, remove it; malformed requests get codes', async () => {
     const ask = async (subject: string, body: unknown): Promise<ControlReply> =>
       parseReply((await observer.request(subject, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 30_000 })).data);
-    /** Polls an async check (one at a time) until it holds. */
-    const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-      let ok = false;
-      let polling = false;
-      await eventually(() => {
-        if (!polling) {
-          polling = true;
-          void check().then((r) => { ok = r; polling = false; }, () => { polling = false; });
-        }
-        return ok;
-      }, what, WAIT);
-    };
     const extra = `ctl-${process.pid}`;
     const desiredKv = await new Kvm(observer).open(BUCKETS.desired);
-    const leasesKv = await new Kvm(observer).open(BUCKETS.leases);
-    const ownerOf = async (): Promise<string | null> => {
-      const e = await leasesKv.get(extra);
-      return e !== null && e.operation === 'PUT' ? parseLease(e.value).node : null;
-    };
+    const ownerOf = (): Promise<string | null> => ownerOfCamera(extra);
 
     // Add on n2: the desired state is written there and some node claims and streams the camera.
     const added = await ask(nodeControlSubject('n2'), { op: 'add-camera', camera: extra, config: { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] } });
@@ -251,6 +259,45 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     await until(async () => (await ownerOf()) === null, `${extra}'s lease released`);
     await until(async () => (await claims(extra)).some((r) => r.camera === extra && r.node === owner && r.action === 'stop'), `${extra}'s stop in the claims log`);
     for (const id of ['n1b', 'n2', 'n3']) assert.equal(nodes.get(id)!.child.exitCode, null, `${id} still running`);
+  });
+
+  it("a node's HTTP API in cluster mode changes the cluster, not that node alone", async () => {
+    const call = (method: string, path: string, body?: unknown): Promise<Response> =>
+      fetch(`http://127.0.0.1:${httpPort}/api${path}`, {
+        method,
+        headers: { authorization: `Bearer ${HTTP_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const codeOf = async (res: Response): Promise<string> => ((await res.json()) as { error: { code: string } }).error.code;
+    const camera = `http-${process.pid}`;
+    const desiredKv = await new Kvm(observer).open(BUCKETS.desired);
+
+    // A bad entry is refused on the node asked, with the config's code, and nothing reaches the desired state.
+    const bad = await call('POST', `/cameras/${camera}`, { source: 42 });
+    assert.deepEqual([bad.status, await codeOf(bad)], [400, 'ERR_CONFIG']);
+    assert.equal(await desiredKv.get(camera), null);
+
+    // Added through n3: the desired state, then a lease and a stream on whichever node claims it.
+    const added = await call('POST', `/cameras/${camera}`, { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] });
+    assert.equal(added.status, 201);
+    let owner: string | null = null;
+    await until(async () => { owner = await ownerOfCamera(camera); return owner !== null && streamingOn.get(camera) === owner; }, `${camera} claimed and streaming`);
+    await eventually(() => workerEvents.some((e) => e.camera === camera && e.worker === 'motion' && e.to === 'running' && e.node === owner), `${camera}'s worker running`, WAIT);
+
+    // A restart through n3 reaches the owner, wherever it is.
+    const mark = workerEvents.length;
+    assert.equal((await call('POST', `/cameras/${camera}/workers/motion/restart`)).status, 200);
+    await eventually(() => workerEvents.slice(mark).some((e) => e.camera === camera && e.worker === 'motion' && e.to !== 'running' && e.node === owner), `the worker restarted on ${String(owner)}`, WAIT);
+    // An unknown worker: the owner's code, through the router.
+    assert.match(await codeOf(await call('POST', `/cameras/${camera}/workers/nope/restart`)), /^ERR_/);
+    // Disabling has no cluster-wide form: refused, not done on one node.
+    const disabled = await call('POST', `/cameras/${camera}/workers/motion/disable`);
+    assert.deepEqual([disabled.status, await codeOf(disabled)], [409, 'ERR_CLUSTER_UNSUPPORTED']);
+
+    // Removed through n3: the entry goes and the owner gives its lease back.
+    assert.equal((await call('DELETE', `/cameras/${camera}`)).status, 200);
+    await until(async () => (await ownerOfCamera(camera)) === null, `${camera}'s lease released`);
+    assert.equal(await desiredKv.get(camera).then((e) => (e === null || e.operation !== 'PUT' ? null : e)), null);
   });
 
   it('the claims log shows no camera ever owned by two nodes beyond the margin', async () => {
