@@ -23,7 +23,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,33 +36,9 @@ import { KServeClient, frameTensor } from '../../src/kserve/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { CLI, startModelServerWithLine, stopModelServer } from '../ipc/server.js';
+import { freePort, lineFrom } from '../../test/helpers/process.js';
 
 const run = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once the process prints a line matching `pattern`; keeps draining its output after. */
-function lineFrom(proc: ManagedProcess, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const on = (chunk: Buffer): void => {
-      text = (text + chunk.toString()).slice(-20_000);
-      if (pattern.test(text)) resolve();
-    };
-    proc.child.stdout.on('data', on);
-    proc.child.stderr.on('data', on);
-    void proc.exited.then((exit) => reject(new Error(`exited before ${String(pattern)}: ${JSON.stringify(exit)} ${text.slice(-500)}`)));
-  });
-}
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -560,16 +560,7 @@ export interface FrameSlotInfo {
  * copies any pixels.
  */
 export function peekFrame(reference: string, allowedDir: string, which: number | 'newest'): FrameSlotInfo | null {
-  const path = resolveReference(reference, allowedDir);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot open ${reference}: ${(error as Error).message}`);
-  }
-  try {
-    const geometry = storeGeometry(fd);
-    if (typeof geometry === 'string') throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${geometry}`);
+  return withStore(resolveReference(reference, allowedDir), reference, (fd, geometry) => {
     const slot = Buffer.alloc(40);
     const at = (index: number): FrameSlotInfo | null => {
       if (readFully(fd, slot, 40, HEADER_BYTES + index * (SLOT_HEADER_BYTES + geometry.slotBytes)) < 40) return null;
@@ -588,12 +579,7 @@ export function peekFrame(reference: string, allowedDir: string, which: number |
       if (found !== null && (newest === null || found.frameId > newest.frameId)) newest = found;
     }
     return newest;
-  } catch (error) {
-    if (error instanceof IpcError) throw error;
-    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot read ${reference}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /**
@@ -615,16 +601,7 @@ export function readFrame(
   if (!(Number.isSafeInteger(meta.frame_id) && meta.frame_id >= 1)) {
     throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${meta.frame_id} in ${reference}: frame ids start at 1`);
   }
-  let fd: number;
-  try {
-    // O_NONBLOCK: a FIFO planted in the directory must not hang the reader.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot open ${reference}: ${(error as Error).message}`);
-  }
-  try {
-    const geometry = storeGeometry(fd);
-    if (typeof geometry === 'string') throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${geometry}`);
+  return withStore(path, reference, (fd, geometry) => {
     const offset = HEADER_BYTES + (meta.frame_id % geometry.slots) * (SLOT_HEADER_BYTES + geometry.slotBytes);
     const slot = Buffer.alloc(SLOT_HEADER_BYTES);
     // The file's size matched its header: a short read means someone truncated it under us.
@@ -667,6 +644,26 @@ export function readFrame(
       throw new IpcError('ERR_FRAME_OVERWRITTEN', `frame ${meta.frame_id} was overwritten while it was read`);
     }
     return { data, width, height, format, wallTimeMs: slot.readDoubleLE(32) };
+  });
+}
+
+/**
+ * Opens a store read-only and runs `read` on it with its geometry, closing it
+ * after. ERR_FRAME_NOT_FOUND when it cannot be opened or is not a store; a
+ * failure of `read` that is not already an IpcError is wrapped the same way.
+ */
+function withStore<T>(path: string, reference: string, read: (fd: number, geometry: Geometry) => T): T {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO planted in the directory must not hang the reader.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot open ${reference}: ${(error as Error).message}`);
+  }
+  try {
+    const geometry = storeGeometry(fd);
+    if (typeof geometry === 'string') throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${geometry}`);
+    return read(fd, geometry);
   } catch (error) {
     if (error instanceof IpcError) throw error;
     throw new IpcError('ERR_FRAME_NOT_FOUND', `cannot read ${reference}: ${(error as Error)?.message ?? String(error)}`, { cause: error });

@@ -16,7 +16,6 @@
  */
 import assert from 'node:assert/strict';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +25,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { BUCKETS, CLAIMS_STREAM, CONTROL_SUBJECT, doubleOwned, nodeControlSubject, parseClaim, parseLease, parseReply, type ClaimRecord, type ControlReply } from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
-import { eventually } from '../helpers/process.js';
+import { eventually, freePort, lineFrom } from '../helpers/process.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -36,31 +35,6 @@ const MARGIN_MS = 500;
 const WAIT = 60_000;
 /** n3 serves the HTTP API (--http) with this token. */
 const HTTP_TOKEN = `cluster-test-token-${process.pid}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once the process prints a line matching `pattern` (stdout or stderr); rejects if it exits first. */
-function lineFrom(proc: ManagedProcess, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const on = (chunk: Buffer): void => {
-      text = (text + chunk.toString()).slice(-20_000);
-      if (pattern.test(text)) resolve();
-    };
-    proc.child.stdout.on('data', on);
-    proc.child.stderr.on('data', on);
-    void proc.exited.then((exit) => reject(new Error(`exited before ${String(pattern)}: ${JSON.stringify(exit)} ${text.slice(-500)}`)));
-  });
-}
 
 describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), `framesupplier-cluster-${process.pid}-`));

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { findExecutable, spawnManaged, type ManagedProcess } from '../../src/process/index.js';
+import { freePort } from './process.js';
 
 export interface MosquittoOptions {
   /** Lines added to the config file (e.g. max_queued_messages). */
@@ -23,17 +24,7 @@ export interface MosquittoOptions {
   readonly refuseAnonymous?: boolean;
 }
 
-/** A port nobody listens on right now (the broker binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 export class Mosquitto {
   readonly port: number;

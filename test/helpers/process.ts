@@ -1,6 +1,12 @@
-/** Helpers for tests about processes: is one alive, and waiting for a condition only the OS can tell. */
+/**
+ * Helpers for tests about processes: is one alive, waiting for a condition
+ * only the OS can tell, a free loopback port for a server a test starts, and
+ * a line a child process prints.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { ManagedProcess } from '../../src/process/index.js';
 
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {
@@ -22,4 +28,30 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
     if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A port nobody listens on right now on 127.0.0.1 (the server a test starts binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Resolves once the process prints a line matching `pattern` (stdout or stderr; keeps draining both after); rejects if it exits first. */
+export function lineFrom(proc: ManagedProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const on = (chunk: Buffer): void => {
+      text = (text + chunk.toString()).slice(-20_000);
+      if (pattern.test(text)) resolve();
+    };
+    proc.child.stdout.on('data', on);
+    proc.child.stderr.on('data', on);
+    void proc.exited.then((exit) => reject(new Error(`exited before ${String(pattern)}: ${JSON.stringify(exit)} ${text.slice(-500)}`)));
+  });
 }
