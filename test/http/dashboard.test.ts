@@ -165,6 +165,8 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.notEqual(light, dark);
     await page.setViewportSize({ width: 390, height: 844 });
+    // The plots follow the window's resize event, which a loaded machine may deliver late: wait for it, then measure.
+    await page.waitForFunction(() => document.documentElement.scrollWidth - window.innerWidth <= 1, undefined, WAIT).catch(() => undefined);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow} px at 390 px`);
   });
