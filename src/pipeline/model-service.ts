@@ -266,32 +266,30 @@ export class ModelService {
   }
 
   /** One ping on a connection of its own; true if the server answered. */
-  async ping(signal?: AbortSignal): Promise<boolean> {
-    if (this.kserve !== null) return this.#readyOverHttp(this.kserve, signal);
+  ping(signal?: AbortSignal): Promise<boolean> {
+    const options = signal === undefined ? {} : { signal };
+    if (this.kserve !== null) {
+      // A remote model's health: GET /v2/models/<m>/ready answers 200.
+      const { url, model, version } = this.kserve;
+      const client = new KServeClient({ url, model, ...(version === undefined ? {} : { version }), timeoutMs: this.#pingTimeoutMs });
+      return this.#timedCheck(client, () => client.ready(options));
+    }
     const client = new ModelClient({ socketPath: this.socketPath, mode: 'per-request', timeoutMs: this.#pingTimeoutMs });
-    const started = performance.now();
-    try {
-      const pong = await client.ping(signal === undefined ? {} : { signal });
+    return this.#timedCheck(client, async () => {
+      const pong = await client.ping(options);
       this.#scheduling =
         pong.protocol === undefined
           ? null
           : { protocol: pong.protocol, concurrency: pong.concurrency ?? null, running: pong.running ?? null, waiting: pong.waiting ?? null, cameras: pong.cameras ?? {} };
-      this.#lastPingAt = Date.now();
-      this.#lastPingMs = performance.now() - started;
       return true;
-    } catch {
-      return false;
-    } finally {
-      client.close();
-    }
+    });
   }
 
-  /** A remote model's health: GET /v2/models/<m>/ready answers 200. */
-  async #readyOverHttp(config: KServeModelConfig['kserve'], signal?: AbortSignal): Promise<boolean> {
-    const client = new KServeClient({ url: config.url, model: config.model, ...(config.version === undefined ? {} : { version: config.version }), timeoutMs: this.#pingTimeoutMs });
+  /** One health check, its client closed after; when it passes, when and how fast it answered are recorded. Never rejects. */
+  async #timedCheck(client: { close(): unknown }, check: () => Promise<boolean>): Promise<boolean> {
     const started = performance.now();
     try {
-      if (!(await client.ready(signal === undefined ? {} : { signal }))) return false;
+      if (!(await check())) return false;
       this.#lastPingAt = Date.now();
       this.#lastPingMs = performance.now() - started;
       return true;
