@@ -55,3 +55,14 @@ export function readInput(name: string, path: string | undefined): Buffer {
     throw new InvalidArgumentError(`--${name} ${JSON.stringify(file)} cannot be read: ${(error as Error).message}`);
   }
 }
+
+/**
+ * A HOST:PORT flag ([IPv6]:PORT too) as { host, port }; `expected` completes
+ * the message (examples, other accepted words).
+ */
+export function hostPort(flag: string, value: string, expected: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) throw new InvalidArgumentError(`--${flag} must be HOST:PORT ${expected}, got ${JSON.stringify(value)}`);
+  return { host: match[1] ?? match[2]!, port };
+}

@@ -20,15 +20,7 @@ import { MAX_TIMER_MS } from '../internal/abort.js';
 import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { KServeServer } from '../kserve/index.js';
-import { int, parseFlags, readInput, required } from './args.js';
-
-/** --http HOST:PORT (IPv6 as [::1]:8000); port 0 takes a free one. */
-function hostPort(value: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = Number(match?.[3]);
-  if (match === null || port > 65535) throw new InvalidArgumentError(`--http must be HOST:PORT (e.g. 0.0.0.0:8000), got ${JSON.stringify(value)}`);
-  return { host: match[1] ?? match[2]!, port };
-}
+import { hostPort, int, parseFlags, readInput, required } from './args.js';
 
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
@@ -135,7 +127,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
   const frameAccess = values['frame-access'] ?? 'auto';
   if (frameAccess !== 'auto' && frameAccess !== 'copy') throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
   const handler = createHandler(required('handler', values.handler), values);
-  const http = values.http === undefined ? null : hostPort(values.http);
+  const http = values.http === undefined ? null : hostPort('http', values.http, '(e.g. 0.0.0.0:8000)');
   if (values.socket === undefined && http === null) throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, or both');
   const server = values.socket === undefined ? null : new ModelServer({
     socketPath: values.socket,

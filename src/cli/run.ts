@@ -22,7 +22,7 @@ import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { clusterCameraControl, ClusterNode, type ClusterCameraControl } from '../cluster/index.js';
-import { parseCommandLine } from './args.js';
+import { hostPort, parseCommandLine } from './args.js';
 import { RunView } from './run-view.js';
 
 /** The built-in example (examples/config/example.yaml), with frame stores of its own run so two runs never share one. */
@@ -195,11 +195,7 @@ function httpSettings(config: ResolvedConfig | null, configPath: string | undefi
   let host = base?.host;
   let port = base?.port;
   if (flag !== undefined) {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(flag);
-    const p = Number(m?.[3]);
-    if (m === null || p > 65535) throw new InvalidArgumentError(`--http must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080) or off, got ${JSON.stringify(flag)}`);
-    host = m[1] ?? m[2];
-    port = p;
+    ({ host, port } = hostPort('http', flag, '(e.g. 127.0.0.1:8080, [::1]:8080) or off'));
   }
   if (base === undefined && flag === undefined) {
     if (saveFlag) throw new InvalidArgumentError('--save-config saves changes made through the HTTP API: give the config file an http: section, or --http HOST:PORT');
