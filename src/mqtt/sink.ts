@@ -36,7 +36,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { Backoff } from '../capture/index.js';
+import { Backoff } from '../internal/backoff.js';
 import { maskConfig, type MqttConfig } from '../config/index.js';
 import { codeOf, delay, messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';

@@ -1,35 +1,29 @@
 /**
- * ModelService: one model server the system depends on (seed 05: one process
- * per model, shared by every camera), as a supervised child process or, for a
- * server someone else runs, a socket checked by ping.
+ * ModelService: one model the system depends on (one server per model, shared
+ * by every camera), whatever runs it: a model server the system starts
+ * (src/pipeline/model-process.ts supervises the process), a server someone
+ * else runs on a Unix socket, or a remote model over KServe v2
+ * (src/pipeline/model-endpoint.ts checks each kind).
  *
- * Contract (started servers): `framesupplier model-server` is spawned under
- * src/process's rules (argument array, never outlives the system, even a
- * SIGKILLed one), with its socket in the system's private runtime directory.
- * It is `ready` once it announces that it listens; then it is pinged every
- * healthIntervalMs on a connection of its own, and `failedPings` missed pings
- * in a row (a hung server) get it killed. A server that exits, never gets
- * ready within startTimeoutMs, or is killed, goes to `backoff` and is started
- * again after an exponential, jittered, capped delay (never giving up; the
- * delay resets after a healthy run). Clients reconnect by themselves: the
- * system's model workers wait in serving() instead of failing.
- * stop() ends the process (SIGTERM, then SIGKILL) and resolves once it is gone.
- *
- * External servers (no handler, a socket): `connecting` until a ping
- * succeeds, then `ready`, back to `connecting` after failed pings.
+ * Contract: a started server is `starting`, then `ready` once it listens, then
+ * pinged every healthIntervalMs on a connection of its own; `failedPings`
+ * missed pings in a row (a hung server) get it killed, and it goes to
+ * `backoff` and is started again. A server someone else runs is `connecting`
+ * until a check passes, then `ready`, back to `connecting` after failed
+ * checks. Clients reconnect by themselves: the system's model workers wait in
+ * serving() instead of failing. close() ends the process (SIGTERM, then
+ * SIGKILL) and the checks, and resolves once they are over.
  */
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { Backoff } from '../capture/index.js';
-import { abortable, delay, messageOf } from '../internal/abort.js';
+import { delay } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
-import { ModelClient, type PongCameraFigures } from '../ipc/index.js';
-import { KServeClient } from '../kserve/index.js';
-import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
 import type { ModelConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { ModelExit, ModelState, ModelStateEvent } from './events.js';
+import { kserveEndpoint, socketEndpoint, type KServeModelConfig, type ModelEndpoint, type ModelScheduling } from './model-endpoint.js';
+import { modelServerArgs, ModelProcess } from './model-process.js';
+
+export type { KServeModelConfig, ModelScheduling } from './model-endpoint.js';
 
 export interface ModelStats {
   readonly name: string;
@@ -57,14 +51,6 @@ export interface ModelStats {
   readonly scheduling: ModelScheduling | null;
 }
 
-export interface ModelScheduling {
-  readonly protocol: number;
-  readonly concurrency: number | null;
-  readonly running: number | null;
-  readonly waiting: number | null;
-  readonly cameras: Readonly<Record<string, PongCameraFigures>>;
-}
-
 export interface ModelServiceOptions {
   readonly name: string;
   readonly config: ModelConfig;
@@ -86,58 +72,7 @@ export interface ModelServiceOptions {
   readonly killTimeoutMs?: number;
 }
 
-/** Config keys passed to `model-server` as flags, and which handler takes each. */
-const HANDLER_FLAGS: Readonly<Record<string, { flag: string; handlers: readonly string[] }>> = {
-  threads: { flag: '--threads', handlers: ['person', 'onnx'] },
-  minConfidence: { flag: '--min-confidence', handlers: ['person', 'onnx'] },
-  poseMaxPeople: { flag: '--pose-max-people', handlers: ['person'] },
-  model: { flag: '--model', handlers: ['onnx'] },
-  classes: { flag: '--classes', handlers: ['onnx'] },
-  layout: { flag: '--layout', handlers: ['onnx'] },
-  iou: { flag: '--iou', handlers: ['onnx'] },
-  inputSize: { flag: '--input-size', handlers: ['onnx', 'person'] },
-  network: { flag: '--network', handlers: ['person'] },
-  wasmThreads: { flag: '--wasm-threads', handlers: ['person'] },
-  delayMs: { flag: '--mock-delay-ms', handlers: ['mock'] },
-};
-const HANDLERS = ['person', 'onnx', 'mock'];
-
-const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-
-/** A model the system starts (one with a handler), as opposed to a server someone else runs. */
-export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string }>;
-/** A remote model over the KServe v2 protocol: its health is the model's /v2/models/<m>/ready. */
-export type KServeModelConfig = Extract<ModelConfig, { readonly kserve: unknown }>;
-
-/**
- * The model-server command line for a configured model. The schema allows each
- * handler only its own options; a JS caller that bypassed it still gets
- * ERR_INVALID_CONFIG for an option its handler does not take.
- */
-export function modelServerArgs(name: string, config: StartedModelConfig, socket: string, modelId: string, shmDir: string): string[] {
-  const { handler } = config;
-  if (!HANDLERS.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
-  const args = ['model-server', '--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
-  for (const [key, value] of Object.entries(config)) {
-    const option = HANDLER_FLAGS[key];
-    // Every flag's value is a number or a string (unset: absent, or null from a JS caller).
-    if (option === undefined || (typeof value !== 'number' && typeof value !== 'string')) continue;
-    if (!option.handlers.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
-    args.push(option.flag, String(value));
-  }
-  return args;
-}
-
-interface Run {
-  readonly proc: ManagedProcess;
-  readonly startedAt: number;
-  readyAt: number | null;
-  killedFor: string | null;
-  stderrTail: string;
-  startTimer: NodeJS.Timeout;
-}
-
-export class ModelService {
+export class ModelService implements AsyncDisposable {
   readonly name: string;
   readonly modelId: string;
   readonly socketPath: string;
@@ -149,30 +84,24 @@ export class ModelService {
   /** The age budget its workers send with each request (max_age_ms), or null. */
   readonly maxAgeMs: number | null;
   readonly #config: ModelConfig;
-  readonly #shmDir: string;
   readonly #log: Logger;
   readonly #onState: (event: ModelStateEvent) => void;
   readonly #healthIntervalMs: number;
   readonly #pingTimeoutMs: number;
   readonly #failedPings: number;
-  readonly #startTimeoutMs: number;
-  readonly #killTimeoutMs: number;
-  readonly #backoff: Backoff;
-  readonly #args: readonly string[] | null;
+  readonly #endpoint: ModelEndpoint;
+  readonly #process: ModelProcess | null;
   readonly #stopping = new AbortController();
   readonly #waiters = new Set<() => void>();
 
   #state: ModelState;
   #started = false;
-  #stopped: Promise<void> | null = null;
-  #run: Run | null = null;
-  #launches = 0;
+  #closed: Promise<void> | null = null;
   #lastExit: ModelExit | null = null;
   #lastPingAt: number | null = null;
   #lastPingMs: number | null = null;
   #readySince: number | null = null;
   #scheduling: ModelScheduling | null = null;
-  #retryTimer: NodeJS.Timeout | null = null;
   #health: Promise<void> | null = null;
 
   constructor(options: ModelServiceOptions) {
@@ -186,21 +115,37 @@ export class ModelService {
     if (!('handler' in config) && !('kserve' in config) && (typeof config.socket !== 'string' || config.socket.length === 0)) {
       throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: needs a handler to start, or the socket of a server someone else runs`);
     }
+    this.#endpoint = 'kserve' in config ? kserveEndpoint(config.kserve) : socketEndpoint(config.socket ?? join(options.runtimeDir, `${name}.sock`));
     // A remote model has no socket: its URL (credentials masked) stands in stats and messages.
-    this.socketPath = 'kserve' in config ? config.kserve.url.replace(/\/\/[^@/]*@/, '//***@') : (config.socket ?? join(options.runtimeDir, `${name}.sock`));
+    this.socketPath = this.#endpoint.address;
     this.timeoutMs = config.timeoutMs;
     this.maxAgeMs = config.maxAgeMs ?? null;
-    this.#shmDir = options.shmDir;
     this.#log = options.log;
     this.#onState = options.onState;
     this.#healthIntervalMs = options.healthIntervalMs ?? 5_000;
     this.#pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
     this.#failedPings = options.failedPings ?? 3;
-    this.#startTimeoutMs = options.startTimeoutMs ?? 120_000;
-    this.#killTimeoutMs = options.killTimeoutMs ?? 5_000;
-    // An external server is never restarted: its backoff is never used.
-    this.#backoff = new Backoff('handler' in config ? config.restart : {});
-    this.#args = 'handler' in config ? modelServerArgs(name, config, this.socketPath, this.modelId, this.#shmDir) : null;
+    this.#process =
+      'handler' in config
+        ? new ModelProcess({
+            name,
+            args: modelServerArgs(name, config, this.socketPath, this.modelId, options.shmDir),
+            restart: config.restart,
+            startTimeoutMs: options.startTimeoutMs ?? 120_000,
+            killTimeoutMs: options.killTimeoutMs ?? 5_000,
+            log: options.log,
+            onStarting: () => this.#setState('starting'),
+            onReady: () => {
+              if (this.#stopping.signal.aborted) return;
+              this.#setState('ready');
+              this.#health = this.#checkHealth(this.#process!.current);
+            },
+            onExit: (exit) => {
+              this.#lastExit = exit;
+              this.#setState('backoff');
+            },
+          })
+        : null;
     this.#state = this.external ? 'connecting' : 'starting';
   }
 
@@ -208,45 +153,45 @@ export class ModelService {
     return this.#state;
   }
 
-  /** Starts the server (or the pings of an external one). Idempotent. */
+  /** Starts the server (or the checks of an external one). Idempotent. */
   start(): this {
-    if (this.#started || this.#stopped !== null) return this;
+    if (this.#started || this.#closed !== null) return this;
     this.#started = true;
-    if (this.external) this.#health = this.#checkHealth();
-    else this.#launch();
+    if (this.#process === null) this.#health = this.#checkHealth(null);
+    else this.#process.start();
     return this;
   }
 
   /** Stops the server and resolves once its process is gone. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopped ??= (async () => {
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
       this.#stopping.abort();
-      if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
-      const run = this.#run;
-      if (run !== null) {
-        clearTimeout(run.startTimer);
-        await run.proc.stop(this.#killTimeoutMs);
-      }
+      await this.#process?.close();
       await this.#health;
       this.#setState('stopped');
       for (const wake of this.#waiters) wake();
     })();
-    return this.#stopped;
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** Resolves true once the server is ready (at once if it is), false if the signal aborts or the service stops first. */
   async whenReady(signal?: AbortSignal): Promise<boolean> {
     for (;;) {
       if (this.#state === 'ready') return true;
-      if (this.#stopped !== null || signal?.aborted) return false;
+      if (this.#closed !== null || signal?.aborted) return false;
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => this.#waiters.add((wake = resolve)));
+      const onAbort = (): void => wake();
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        await abortable(woken, signal);
-      } catch {
-        return false; // aborted
+        await woken;
       } finally {
         this.#waiters.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
       }
     }
   }
@@ -265,39 +210,14 @@ export class ModelService {
     }
   }
 
-  /** One ping on a connection of its own; true if the server answered. */
-  ping(signal?: AbortSignal): Promise<boolean> {
-    const options = signal === undefined ? {} : { signal };
-    if (this.kserve !== null) {
-      // A remote model's health: GET /v2/models/<m>/ready answers 200.
-      const { url, model, version } = this.kserve;
-      const client = new KServeClient({ url, model, ...(version === undefined ? {} : { version }), timeoutMs: this.#pingTimeoutMs });
-      return this.#timedCheck(client, () => client.ready(options));
-    }
-    const client = new ModelClient({ socketPath: this.socketPath, mode: 'per-request', timeoutMs: this.#pingTimeoutMs });
-    return this.#timedCheck(client, async () => {
-      const pong = await client.ping(options);
-      this.#scheduling =
-        pong.protocol === undefined
-          ? null
-          : { protocol: pong.protocol, concurrency: pong.concurrency ?? null, running: pong.running ?? null, waiting: pong.waiting ?? null, cameras: pong.cameras ?? {} };
-      return true;
-    });
-  }
-
-  /** One health check, its client closed after; when it passes, when and how fast it answered are recorded. Never rejects. */
-  async #timedCheck(client: { close(): unknown }, check: () => Promise<boolean>): Promise<boolean> {
-    const started = performance.now();
-    try {
-      if (!(await check())) return false;
-      this.#lastPingAt = Date.now();
-      this.#lastPingMs = performance.now() - started;
-      return true;
-    } catch {
-      return false;
-    } finally {
-      client.close();
-    }
+  /** One check on a connection of its own; true if the model answered. */
+  async ping(signal?: AbortSignal): Promise<boolean> {
+    const result = await this.#endpoint.check(this.#pingTimeoutMs, signal);
+    if (!result.ok) return false;
+    this.#lastPingAt = Date.now();
+    this.#lastPingMs = result.ms;
+    if (result.scheduling !== undefined) this.#scheduling = result.scheduling;
+    return true;
   }
 
   stats(): ModelStats {
@@ -308,8 +228,8 @@ export class ModelService {
       modelId: this.modelId,
       socket: this.socketPath,
       state: this.#state,
-      pid: this.#run?.proc.pid ?? null,
-      restarts: Math.max(0, this.#launches - 1),
+      pid: this.#process?.pid ?? null,
+      restarts: this.#process?.restarts ?? 0,
       lastExit: this.#lastExit,
       lastPingAt: this.#lastPingAt,
       lastPingMs: this.#lastPingMs,
@@ -323,84 +243,29 @@ export class ModelService {
     if (from === to) return;
     this.#state = to;
     this.#readySince = to === 'ready' ? Date.now() : null;
-    const pid = this.#run?.proc.pid ?? null;
+    const pid = this.#process?.pid ?? null;
+    const restarts = this.#process?.restarts ?? 0;
     const level = to === 'backoff' || (to === 'connecting' && from === 'ready') ? 'warn' : 'info';
-    this.#log[level]({ from, to, pid, restarts: Math.max(0, this.#launches - 1), lastExit: to === 'backoff' ? this.#lastExit?.message : undefined }, `model server ${this.name}: ${to}`);
-    this.#onState({ type: 'model-state', at: Date.now(), model: this.name, from, to, pid, restarts: Math.max(0, this.#launches - 1), lastExit: this.#lastExit });
+    this.#log[level]({ from, to, pid, restarts, lastExit: to === 'backoff' ? this.#lastExit?.message : undefined }, `model server ${this.name}: ${to}`);
+    this.#onState({ type: 'model-state', at: Date.now(), model: this.name, from, to, pid, restarts, lastExit: this.#lastExit });
     if (to === 'ready') for (const wake of [...this.#waiters]) wake();
   }
 
-  #launch(): void {
-    this.#retryTimer = null;
-    if (this.#stopping.signal.aborted) return;
-    this.#launches++;
-    const proc = spawnManaged(process.execPath, [MAIN_SCRIPT, ...this.#args!], { group: true }); // own group: a terminal's Ctrl-C reaches the system, which ends it in order
-    const run: Run = {
-      proc,
-      startedAt: performance.now(),
-      readyAt: null,
-      killedFor: null,
-      stderrTail: '',
-      startTimer: setTimeout(() => this.#kill(run, `not ready within ${this.#startTimeoutMs} ms`), this.#startTimeoutMs),
-    };
-    this.#run = run;
-    this.#setState('starting');
-    this.#log.debug({ pid: proc.pid, socket: this.socketPath }, `model server ${this.name}: spawned`);
-    eachLine(proc.child.stdout, (line) => {
-      if (run.readyAt === null && line.includes('"listening"')) {
-        run.readyAt = performance.now();
-        clearTimeout(run.startTimer);
-        if (this.#run === run && !this.#stopping.signal.aborted) {
-          this.#setState('ready');
-          this.#health = this.#checkHealth();
-        }
-      } else if (line.trim().length > 0) {
-        this.#log.info({ stream: 'stdout' }, line);
-      }
-    });
-    eachLine(proc.child.stderr, (line) => {
-      if (line.trim().length === 0) return;
-      run.stderrTail = line.slice(0, 500);
-      this.#log.info({ stream: 'stderr' }, line);
-    });
-    void proc.exited.then((exit) => this.#onExit(run, exit));
-  }
-
-  #kill(run: Run, why: string): void {
-    if (run.killedFor !== null) return;
-    run.killedFor = why;
-    this.#log.warn({ pid: run.proc.pid }, `model server ${this.name}: ${why}; killing it`);
-    void run.proc.stop(0);
-  }
-
-  #onExit(run: Run, exit: ProcessExit): void {
-    clearTimeout(run.startTimer);
-    if (this.#run === run) this.#run = null;
-    if (this.#stopping.signal.aborted) return;
-    const how = exit.error !== undefined ? `could not be started: ${exit.error.message}` : exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${String(exit.code)}`;
-    const tail = run.stderrTail.length > 0 ? ` (${run.stderrTail})` : '';
-    this.#lastExit = { code: exit.code, signal: exit.signal, message: `${run.killedFor === null ? '' : `${run.killedFor}: `}${how}${tail}`, at: Date.now() };
-    this.#backoff.settle(run.readyAt === null ? 0 : performance.now() - run.readyAt);
-    const wait = this.#backoff.next();
-    this.#setState('backoff');
-    this.#retryTimer = setTimeout(() => this.#launch(), wait);
-  }
-
-  /** Pings while the run (or the external server) lasts; misses in a row kill a started server or mark an external one unreachable. */
-  async #checkHealth(): Promise<void> {
-    const run = this.#run;
+  /** Checks while the incarnation (or the external server) lasts; misses in a row kill a started server or mark an external one unreachable. */
+  async #checkHealth(run: object | null): Promise<void> {
     let missed = 0;
     const stop = this.#stopping.signal;
-    while (!stop.aborted && this.#run === run) {
+    const current = (): boolean => (this.#process?.current ?? null) === run;
+    while (!stop.aborted && current()) {
       const ok = await this.ping(stop);
-      if (stop.aborted || this.#run !== run) return;
+      if (stop.aborted || !current()) return;
       if (ok) {
         missed = 0;
         if (this.external) this.#setState('ready');
       } else if (++missed >= this.#failedPings) {
         missed = 0;
-        if (run !== null) {
-          this.#kill(run, `${this.#failedPings} health pings in a row unanswered`);
+        if (this.#process !== null) {
+          this.#process.kill(`${this.#failedPings} health pings in a row unanswered`);
           return;
         }
         this.#setState('connecting');
@@ -409,21 +274,4 @@ export class ModelService {
       await delay(this.#state === 'ready' ? this.#healthIntervalMs : Math.min(this.#healthIntervalMs, 1_000), stop);
     }
   }
-}
-
-/** Calls fn with every line of a model server's output, each cut at 8 KiB and the rate capped (BoundedLines): the system holds one line at most. */
-function eachLine(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
-  const lines = new BoundedLines();
-  const pass = (out: string[]): void => {
-    for (const line of out) {
-      try {
-        fn(line);
-      } catch (error) {
-        // A log call must never break the pipe reader.
-        process.emitWarning(`framesupplier: a model server line could not be handled: ${messageOf(error)}`);
-      }
-    }
-  };
-  stream.on('data', (chunk: Buffer) => pass(lines.push(chunk)));
-  stream.on('end', () => pass(lines.end()));
 }

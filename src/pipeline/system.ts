@@ -186,7 +186,7 @@ export class VisionSystem implements AsyncDisposable {
       await this.#queue.catch(() => undefined);
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...this.#cameras.values()].map((c) => c.stop(this.#drainMs)), this.#closeShared()]);
-      await Promise.all([...this.#models.values()].map((m) => m.stop()));
+      await Promise.all([...this.#models.values()].map((m) => m.close()));
       this.#removeRuntimeDir();
       this.#setState('closed');
       this.#log.info('system closed');

@@ -77,7 +77,7 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
     });
 
     after(async () => {
-      await service?.stop();
+      await service?.close();
     });
 
     it('is ready once it listens, and answers pings', async () => {
@@ -144,7 +144,7 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
     it('stop() ends the process and says stopped', async () => {
       const pid = service.stats().pid!;
       const stopped = states.next((e) => e.to === 'stopped');
-      await service.stop();
+      await service.close();
       await stopped;
       assert.equal(alive(pid), false);
       assert.equal(service.stats().state, 'stopped');

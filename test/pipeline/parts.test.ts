@@ -18,7 +18,7 @@ import { FrameMux, PipelineError, VisionSystem, type ResolvedConfig, type System
 import { EventHub } from '../../src/pipeline/events.js';
 import { createHandler } from '../../src/cli/model-commands.js';
 import { configSchema } from '../../src/config/index.js';
-import { modelServerArgs } from '../../src/pipeline/model-service.js';
+import { modelServerArgs } from '../../src/pipeline/model-process.js';
 import { motion } from '../../src/pipeline/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
 import { ManualClock, rgbFrame } from '../supplier/helpers.js';

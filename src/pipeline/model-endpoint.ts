@@ -1,0 +1,79 @@
+/**
+ * How the system checks that a model answers, one check per kind of model:
+ * a model server on a Unix socket (started by the system or run by someone
+ * else) answers a ping, whose pong carries its scheduling figures; a remote
+ * model over KServe v2 answers /v2/models/<m>/ready. A check opens its own
+ * connection, closes it after, and never rejects: false is "did not answer".
+ */
+import { performance } from 'node:perf_hooks';
+import { maskCredentials } from '../internal/redact.js';
+import type { ModelConfig } from './config-types.js';
+import { ModelClient, type PongCameraFigures } from '../ipc/index.js';
+import { KServeClient } from '../kserve/index.js';
+
+export interface ModelScheduling {
+  readonly protocol: number;
+  readonly concurrency: number | null;
+  readonly running: number | null;
+  readonly waiting: number | null;
+  readonly cameras: Readonly<Record<string, PongCameraFigures>>;
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  /** How long the answer took, ms (ok only). */
+  readonly ms: number | null;
+  /** The server's scheduling figures from a pong (protocol 2 socket servers only); undefined: the check carries none. */
+  readonly scheduling?: ModelScheduling | null;
+}
+
+export interface ModelEndpoint {
+  /** Where it is, as shown in stats and messages (a URL's credentials masked). */
+  readonly address: string;
+  check(timeoutMs: number, signal?: AbortSignal): Promise<CheckResult>;
+}
+
+/** A remote model over the KServe v2 protocol. */
+export type KServeModelConfig = Extract<ModelConfig, { readonly kserve: unknown }>;
+
+export function socketEndpoint(socketPath: string): ModelEndpoint {
+  return {
+    address: socketPath,
+    check: (timeoutMs, signal) => {
+      const client = new ModelClient({ socketPath, mode: 'per-request', timeoutMs });
+      return timed(client, async () => {
+        const pong = await client.ping(signal === undefined ? {} : { signal });
+        const scheduling =
+          pong.protocol === undefined
+            ? null
+            : { protocol: pong.protocol, concurrency: pong.concurrency ?? null, running: pong.running ?? null, waiting: pong.waiting ?? null, cameras: pong.cameras ?? {} };
+        return { scheduling };
+      });
+    },
+  };
+}
+
+export function kserveEndpoint(kserve: KServeModelConfig['kserve']): ModelEndpoint {
+  const { url, model, version } = kserve;
+  return {
+    address: maskCredentials(url),
+    check: (timeoutMs, signal) => {
+      const client = new KServeClient({ url, model, ...(version === undefined ? {} : { version }), timeoutMs });
+      return timed(client, async () => ((await client.ready(signal === undefined ? {} : { signal })) ? {} : null));
+    },
+  };
+}
+
+/** One check, its client closed after, timed when it passes. */
+async function timed(client: { close(): unknown }, check: () => Promise<{ scheduling?: ModelScheduling | null } | null>): Promise<CheckResult> {
+  const started = performance.now();
+  try {
+    const passed = await check();
+    if (passed === null) return { ok: false, ms: null };
+    return { ok: true, ms: performance.now() - started, ...passed };
+  } catch {
+    return { ok: false, ms: null };
+  } finally {
+    client.close();
+  }
+}

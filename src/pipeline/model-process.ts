@@ -1,0 +1,201 @@
+/**
+ * ModelProcess: a model server the system starts, as a supervised child
+ * process. It is spawned under src/process's rules (argument array, its own
+ * process group, never outlives the system, even a SIGKILLed one); it is
+ * ready once it says it listens; one that exits, is killed, or is not ready
+ * within startTimeoutMs is started again by the restart loop after an
+ * exponential, jittered, capped delay (never giving up; the delay starts over
+ * after a healthy run). close() ends the process (SIGTERM, then SIGKILL) and
+ * resolves once it is gone. Health pings are the owner's (ModelService): it
+ * calls kill() when they fail.
+ */
+import { fileURLToPath } from 'node:url';
+import { Backoff, type BackoffOptions } from '../internal/backoff.js';
+import { messageOf } from '../internal/abort.js';
+import type { Logger } from '../internal/logger.js';
+import { RestartLoop } from '../internal/restart-loop.js';
+import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
+import type { ModelConfig } from './config-types.js';
+import { PipelineError } from './errors.js';
+import type { ModelExit } from './events.js';
+
+const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** Config keys passed to `model-server` as flags, and which handler takes each. */
+const HANDLER_FLAGS: Readonly<Record<string, { flag: string; handlers: readonly string[] }>> = {
+  threads: { flag: '--threads', handlers: ['person', 'onnx'] },
+  minConfidence: { flag: '--min-confidence', handlers: ['person', 'onnx'] },
+  poseMaxPeople: { flag: '--pose-max-people', handlers: ['person'] },
+  model: { flag: '--model', handlers: ['onnx'] },
+  classes: { flag: '--classes', handlers: ['onnx'] },
+  layout: { flag: '--layout', handlers: ['onnx'] },
+  iou: { flag: '--iou', handlers: ['onnx'] },
+  inputSize: { flag: '--input-size', handlers: ['onnx', 'person'] },
+  network: { flag: '--network', handlers: ['person'] },
+  wasmThreads: { flag: '--wasm-threads', handlers: ['person'] },
+  delayMs: { flag: '--mock-delay-ms', handlers: ['mock'] },
+};
+const HANDLERS = ['person', 'onnx', 'mock'];
+
+/** A model the system starts (one with a handler), as opposed to a server someone else runs. */
+export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string }>;
+
+/**
+ * The model-server command line for a configured model. The schema allows each
+ * handler only its own options; a JS caller that bypassed it still gets
+ * ERR_INVALID_CONFIG for an option its handler does not take.
+ */
+export function modelServerArgs(name: string, config: StartedModelConfig, socket: string, modelId: string, shmDir: string): string[] {
+  const { handler } = config;
+  if (!HANDLERS.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
+  const args = ['model-server', '--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
+  for (const [key, value] of Object.entries(config)) {
+    const option = HANDLER_FLAGS[key];
+    // Every flag's value is a number or a string (unset: absent, or null from a JS caller).
+    if (option === undefined || (typeof value !== 'number' && typeof value !== 'string')) continue;
+    if (!option.handlers.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
+    args.push(option.flag, String(value));
+  }
+  return args;
+}
+
+
+export interface ModelProcessOptions {
+  readonly name: string;
+  /** The model-server command line (after the script). */
+  readonly args: readonly string[];
+  readonly restart: BackoffOptions;
+  readonly startTimeoutMs: number;
+  readonly killTimeoutMs: number;
+  readonly log: Logger;
+  /** A new incarnation was spawned. */
+  readonly onStarting: () => void;
+  /** The incarnation listens. */
+  readonly onReady: () => void;
+  /** The incarnation ended by itself (exited, killed); the next is scheduled. */
+  readonly onExit: (exit: ModelExit) => void;
+}
+
+interface Run {
+  readonly proc: ManagedProcess;
+  ready: boolean;
+  killedFor: string | null;
+  stderrTail: string;
+  startTimer: NodeJS.Timeout;
+}
+
+export class ModelProcess implements AsyncDisposable {
+  readonly #o: ModelProcessOptions;
+  readonly #loop: RestartLoop;
+  #run: Run | null = null;
+  #closed: Promise<void> | null = null;
+
+  constructor(options: ModelProcessOptions) {
+    this.#o = options;
+    this.#loop = new RestartLoop({ delays: new Backoff(options.restart), launch: () => this.#launch() });
+  }
+
+  get pid(): number | null {
+    return this.#run?.proc.pid ?? null;
+  }
+
+  /** Starts after the first. */
+  get restarts(): number {
+    return Math.max(0, this.#loop.launches - 1);
+  }
+
+  /** The incarnation that is running (for the owner to tell one incarnation's pings from the next). */
+  get current(): object | null {
+    return this.#run;
+  }
+
+  start(): this {
+    if (this.#closed === null && this.#loop.launches === 0) this.#loop.start();
+    return this;
+  }
+
+  /** Kills the current incarnation (it is hung, say); the restart loop starts the next. */
+  kill(why: string): void {
+    const run = this.#run;
+    if (run === null || run.killedFor !== null) return;
+    run.killedFor = why;
+    this.#o.log.warn({ pid: run.proc.pid }, `model server ${this.#o.name}: ${why}; killing it`);
+    void run.proc.stop(0);
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#loop.close();
+      const run = this.#run;
+      if (run !== null) {
+        clearTimeout(run.startTimer);
+        await run.proc.stop(this.#o.killTimeoutMs);
+      }
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #launch(): void {
+    const { name, log } = this.#o;
+    const proc = spawnManaged(process.execPath, [MAIN_SCRIPT, ...this.#o.args], { group: true }); // own group: a terminal's Ctrl-C reaches the system, which ends it in order
+    const run: Run = {
+      proc,
+      ready: false,
+      killedFor: null,
+      stderrTail: '',
+      startTimer: setTimeout(() => this.kill(`not ready within ${this.#o.startTimeoutMs} ms`), this.#o.startTimeoutMs),
+    };
+    this.#run = run;
+    this.#o.onStarting();
+    log.debug({ pid: proc.pid }, `model server ${name}: spawned`);
+    eachLine(proc.child.stdout, (line) => {
+      if (!run.ready && line.includes('"listening"')) {
+        run.ready = true;
+        clearTimeout(run.startTimer);
+        if (this.#run === run && this.#closed === null) {
+          this.#loop.healthy();
+          this.#o.onReady();
+        }
+      } else if (line.trim().length > 0) {
+        log.info({ stream: 'stdout' }, line);
+      }
+    });
+    eachLine(proc.child.stderr, (line) => {
+      if (line.trim().length === 0) return;
+      run.stderrTail = line.slice(0, 500);
+      log.info({ stream: 'stderr' }, line);
+    });
+    void proc.exited.then((exit) => this.#ended(run, exit));
+  }
+
+  #ended(run: Run, exit: ProcessExit): void {
+    clearTimeout(run.startTimer);
+    if (this.#run === run) this.#run = null;
+    if (this.#closed !== null) return;
+    const how = exit.error !== undefined ? `could not be started: ${exit.error.message}` : exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${String(exit.code)}`;
+    const tail = run.stderrTail.length > 0 ? ` (${run.stderrTail})` : '';
+    this.#loop.ended(); // a Backoff never gives up: the next incarnation is scheduled
+    this.#o.onExit({ code: exit.code, signal: exit.signal, message: `${run.killedFor === null ? '' : `${run.killedFor}: `}${how}${tail}`, at: Date.now() });
+  }
+}
+
+/** Calls fn with every line of a model server's output, each cut at 8 KiB and the rate capped (BoundedLines): the system holds one line at most. */
+function eachLine(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
+  const lines = new BoundedLines();
+  const pass = (out: string[]): void => {
+    for (const line of out) {
+      try {
+        fn(line);
+      } catch (error) {
+        // A log call must never break the pipe reader.
+        process.emitWarning(`framesupplier: a model server line could not be handled: ${messageOf(error)}`);
+      }
+    }
+  };
+  stream.on('data', (chunk: Buffer) => pass(lines.push(chunk)));
+  stream.on('end', () => pass(lines.end()));
+}
