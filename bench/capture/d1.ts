@@ -61,7 +61,7 @@ async function captureRun(file: string, holdMs: number, seconds: number, keyfram
   const after = capture.stats();
   const delivered = (supplier.stats().workers[0]?.delivered ?? 0) - deliveredBefore;
   await capture.stop();
-  supplier.stop();
+  void supplier.close();
   await worker;
   return {
     cpuPct: ((cpu.user + cpu.system) / 1e6 / wall) * 100,

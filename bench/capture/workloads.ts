@@ -45,7 +45,7 @@ async function captureToEnd(options: Omit<CaptureOptions, 'supplier'>): Promise<
   });
   const seconds = (performance.now() - start) / 1000;
   const frames = capture.stats().framesPublished;
-  supplier.stop();
+  void supplier.close();
   await reading;
   return { frames, seconds };
 }
@@ -146,7 +146,7 @@ export async function c2(seconds = 30): Promise<void> {
   const capture = new StreamCapture({ source: 'lavfi:testsrc2=size=1280x720:rate=30', supplier, output: { format: 'rgb24' } }).start();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   await capture.stop();
-  supplier.stop();
+  void supplier.close();
   await reading;
   const sorted = sortedCopy(supplier.delaysUs);
   emit({
@@ -199,7 +199,7 @@ export async function c3(streams = 16, seconds = 60): Promise<void> {
   const rssEnd = process.memoryUsage().rss;
   const restarts = captures.reduce((n, c) => n + c.stats().restarts, 0);
   await Promise.all(captures.map((c) => c.stop()));
-  for (const s of suppliers) s.stop();
+  for (const s of suppliers) void s.close();
   await Promise.all(readers);
   const sorted = sortedCopy(intervals);
   const nodeCpu = (cpu.user + cpu.system) / 1e6;

@@ -36,7 +36,7 @@ export function framesupplierImpl(): BenchImpl {
       const sub = supplier.subscribe(id);
       return { read: () => sub.read(), close: () => void sub.close(), dropped: () => sub.stats().drops };
     },
-    stop: () => supplier.stop(),
+    stop: () => void supplier.close(),
   };
 }
 

@@ -41,8 +41,8 @@ export async function s1(seconds = 10): Promise<void> {
       const start = performance.now();
       while (performance.now() - start < seconds * 1000) rtts.push(await roundTrip());
       const elapsed = (performance.now() - start) / 1000;
-      await supervisor.stop();
-      supplier.stop();
+      await supervisor.close();
+      void supplier.close();
       const sorted = sortedCopy(rtts.map((ms) => ms * 1000));
       emit({
         workload: 'S1',

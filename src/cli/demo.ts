@@ -152,7 +152,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   const final = supplier.stats();
   draw();
   await capture?.close();
-  supplier.stop();
+  void supplier.close();
   await Promise.all(loops);
   await poseWorker.terminate();
   return final;

@@ -1,11 +1,11 @@
 /**
  * CameraPipeline: one camera's capture, supplier, frame store and supervisor
- * with its workers (seed 03's option A). Cameras share nothing: a camera that
+ * with its workers, each camera a pipeline of its own. Cameras share nothing: a camera that
  * dies, a worker that crashes or a bad frame stays inside its pipeline.
  *
  * Contract: create() refuses what cannot run (a bad source or option, an
  * unknown model, a module that does not load) before anything starts. start()
- * starts the supplier, the capture and every enabled worker. stop() ends the
+ * starts the supplier, the capture and every enabled worker. close() ends the
  * capture first, then the supplier (every worker's next read is the end), lets
  * frames in flight finish for up to drainMs, then stops what is left. A file
  * that ends without `loop` ends the camera: its workers stop. The frame store
@@ -74,7 +74,7 @@ function cleanOutput(capture: CaptureConfig): OutputOptions {
   return out;
 }
 
-export class CameraPipeline {
+export class CameraPipeline implements AsyncDisposable {
   readonly id: string;
   readonly config: CameraConfig;
   readonly enabled: boolean;
@@ -195,28 +195,32 @@ export class CameraPipeline {
       this.#log[level]({ state, lastError: state === 'backoff' ? lastError : undefined }, `camera ${state}`);
       this.#emit({ type: 'camera-state', at: Date.now(), camera: this.id, state, lastError });
       // A file played to its end: the camera is done, and its workers with it.
-      if (state === 'stopped' && capture.stats().stopReason === 'ended') this.supplier.stop();
+      if (state === 'stopped' && capture.stats().stopReason === 'ended') void this.supplier.close();
     });
     this.#workers.start();
     try {
       capture.start();
     } catch (error) {
       this.#started = false;
-      void this.stop(0);
+      void this.close(0);
       throw error;
     }
     return this;
   }
 
   /** Ends capture, then lets workers finish their frame in flight for up to drainMs, then stops them. Idempotent. */
-  stop(drainMs = 5_000): Promise<void> {
+  close(drainMs = 5_000): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#capture?.stop();
+      await this.#capture?.close();
       // The end of the stream: every worker's next read is null, so it finishes its frame and ends (stopped).
-      this.supplier.stop();
+      void this.supplier.close();
       await this.#workers.close(drainMs);
     })();
     return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   stats(): CameraStats {

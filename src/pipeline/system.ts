@@ -185,7 +185,7 @@ export class VisionSystem implements AsyncDisposable {
       this.#setState('closing');
       await this.#queue.catch(() => undefined);
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
-      await Promise.all([...[...this.#cameras.values()].map((c) => c.stop(this.#drainMs)), this.#closeShared()]);
+      await Promise.all([...[...this.#cameras.values()].map((c) => c.close(this.#drainMs)), this.#closeShared()]);
       await Promise.all([...this.#models.values()].map((m) => m.close()));
       this.#removeRuntimeDir();
       this.#setState('closed');
@@ -371,7 +371,7 @@ export class VisionSystem implements AsyncDisposable {
 
   async #stopCamera(camera: CameraPipeline): Promise<void> {
     for (const shared of this.#shared.values()) shared.detach(camera.id);
-    await camera.stop(this.#drainMs);
+    await camera.close(this.#drainMs);
   }
 
   #camera(id: string): CameraPipeline {

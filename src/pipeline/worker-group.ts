@@ -106,7 +106,7 @@ interface StateEvent {
   readonly lastExit: LastExit | null;
 }
 
-export class WorkerGroup {
+export class WorkerGroup implements AsyncDisposable {
   readonly camera: string | null;
   readonly #supervisor: WorkerSupervisor;
   readonly #emit: (event: SystemEvent) => void;
@@ -175,6 +175,10 @@ export class WorkerGroup {
   close(graceMs = 0): Promise<void> {
     return this.#supervisor.close({ graceMs });
   }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
 
   figures(id: string): WorkerFigures {
     const member = this.#member(id);

@@ -6,9 +6,9 @@
  * frame in the inbox (overwriting an undistributed one: an inbox drop) and
  * schedules distribution, which then offers the frame to every subscriber's
  * mailbox in one synchronous pass (fire-and-forget: nothing waits for a
- * reader). start() and close() (also [Symbol.asyncDispose]; stop() is its
- * synchronous alias) are idempotent; close() ends every subscription, and a
- * closed supplier cannot start again.
+ * reader). start() and close() (also [Symbol.asyncDispose]) are idempotent;
+ * close() ends every subscription at once (its promise is already settled),
+ * and a closed supplier cannot start again.
  *
  * On demand (ADR 0016): a producer that can tell a new picture exists before
  * paying for its conversion (the native decoder) takes onDemand(): it
@@ -157,7 +157,7 @@ export class FrameSupplier implements AsyncDisposable {
    * idempotent.
    */
   close(): Promise<void> {
-    this.stop();
+    this.#end();
     return Promise.resolve();
   }
 
@@ -165,8 +165,7 @@ export class FrameSupplier implements AsyncDisposable {
     return this.close();
   }
 
-  /** close(), synchronously: the supplier's original name for it, kept. */
-  stop(): void {
+  #end(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#demand = null;

@@ -29,11 +29,6 @@ export const DEFAULT_DROP_THRESHOLDS: Readonly<Record<Criticality, number | null
   'best-effort': null,
 };
 
-export function backoffFor(policy: RestartPolicy, attempt: number): number {
-  if (policy.backoffMs.length === 0) return 0;
-  return policy.backoffMs[Math.min(attempt, policy.backoffMs.length - 1)]!;
-}
-
 export function validatePolicy(policy: RestartPolicy, where: string): RestartPolicy {
   const ok =
     Number.isInteger(policy.maxRestarts) &&

@@ -19,8 +19,8 @@
  *   subscription closed, `disabled`) and true (a fresh incarnation and
  *   budget), remove(id); an unknown id is ERR_UNKNOWN_WORKER. Calls on one
  *   worker run in call order; none disturbs another worker.
- * - Lifecycle: start() and close() (also [Symbol.asyncDispose]; stop() is its
- *   older name) are idempotent; close() aborts every incarnation, or first
+ * - Lifecycle: start() and close() (also [Symbol.asyncDispose]) are
+ *   idempotent; close() aborts every incarnation, or first
  *   lets them end by themselves for up to graceMs (end the stream first, and
  *   each finishes the frame it holds), and resolves once each has ended.
  *   After close(), start(), add() and the per-worker calls are refused with
@@ -30,6 +30,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { delay } from '../internal/abort.js';
+import { RestartBudget } from '../internal/backoff.js';
+import { RestartLoop } from '../internal/restart-loop.js';
 import {
   addFrameAges,
   DuplicateWorkerError,
@@ -48,7 +50,7 @@ import {
 } from '../supplier/index.js';
 import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
 import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
-import { backoffFor, DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
+import { DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
 /** The shortest wait before a restart, whatever the policy says. */
 export const MIN_RESTART_DELAY_MS = 100;
@@ -198,17 +200,17 @@ interface Supervised {
   state: WorkerState;
   enabled: boolean;
   restarts: number;
-  /** Restarts since the budget last refilled. */
-  budgetUsed: number;
+  /** The policy's budget: restarts since it last refilled. */
+  readonly budget: RestartBudget;
+  /** Settles the budget when an incarnation ends and schedules the next. */
+  readonly loop: RestartLoop;
   lastExit: LastExit | null;
   source: FrameSource | null;
   /** The frames of its incarnations that have ended. */
   finished: WorkerTotals;
   controller: AbortController | null;
-  /** The current incarnation's run, for stop() to wait on. */
+  /** The current incarnation's run, for close() to wait on. */
   running: Promise<void> | null;
-  startedAt: number;
-  backoffTimer: NodeJS.Timeout | null;
   samples: Sample[];
   alerting: boolean;
   waitingFor: string | null;
@@ -268,22 +270,31 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     if (!isCriticality(criticality)) throw new InvalidArgumentError(`worker ${id}: unknown criticality ${JSON.stringify(criticality)}`);
     if (spec.idleThresholdMs !== undefined) positive(spec.idleThresholdMs, `worker ${id}: idleThresholdMs`);
     const enabled = spec.enabled !== false;
+    const policy = spec.restartPolicy === undefined ? this.#policies[criticality] : validatePolicy(spec.restartPolicy, `worker ${id}`);
+    // A floor on the delay, so that no policy (a zero backoff, say) can make a crash loop spin a core.
+    const budget = new RestartBudget({ maxRestarts: policy.maxRestarts, delaysMs: policy.backoffMs, healthyResetMs: policy.healthyResetMs, minDelayMs: MIN_RESTART_DELAY_MS });
     const worker: Supervised = {
       spec,
       criticality,
-      policy: spec.restartPolicy === undefined ? this.#policies[criticality] : validatePolicy(spec.restartPolicy, `worker ${id}`),
+      policy,
       dropThreshold: spec.dropThreshold === undefined ? this.#thresholds[criticality] : validateThreshold(spec.dropThreshold, `worker ${id}`),
       state: enabled ? 'starting' : 'disabled',
       enabled,
       restarts: 0,
-      budgetUsed: 0,
+      budget,
+      loop: new RestartLoop({
+        delays: budget,
+        launch: () => {
+          if (this.#state !== 'running') return;
+          worker.restarts++;
+          this.#launch(worker);
+        },
+      }),
       lastExit: null,
       source: null,
       finished: EMPTY_WORKER_TOTALS,
       controller: null,
       running: null,
-      startedAt: 0,
-      backoffTimer: null,
       samples: [],
       alerting: false,
       waitingFor: null,
@@ -321,11 +332,6 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     return this.close();
   }
 
-  /** close() with no grace: the supervisor's original name for it, kept. */
-  stop(): Promise<void> {
-    return this.close();
-  }
-
   /**
    * A fresh incarnation of the worker now, with a fresh restart budget: the
    * current one (if any) is stopped first; a failed, stopped or disabled
@@ -337,7 +343,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       await this.#halt(worker, 'restarted');
       if (this.#closed !== null) return; // closed meanwhile: it stays stopped
       worker.enabled = true;
-      worker.budgetUsed = 0;
+      worker.budget.reset();
       worker.restarts++;
       this.#setState(worker, 'starting');
       this.#launch(worker);
@@ -355,7 +361,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       if (worker.enabled === enabled) return;
       worker.enabled = enabled;
       if (enabled) {
-        worker.budgetUsed = 0;
+        worker.budget.reset();
         this.#setState(worker, 'starting');
         this.#launch(worker);
         return;
@@ -401,10 +407,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     this.#state = 'closing';
     this.#closing.abort(new Error('the supervisor is closing'));
     if (this.#watchdog !== null) clearInterval(this.#watchdog);
-    for (const worker of this.#workers.values()) {
-      if (worker.backoffTimer !== null) clearTimeout(worker.backoffTimer);
-      worker.backoffTimer = null;
-    }
+    for (const worker of this.#workers.values()) worker.loop.close();
     const running = (): Promise<void>[] => [...this.#workers.values()].flatMap((w) => (w.running === null ? [] : [w.running]));
     // Incarnations that end by themselves meanwhile are stopped (#ended), not restarted.
     if (graceMs > 0 && !wasCreated) {
@@ -433,8 +436,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
 
   /** Ends the worker's current incarnation (or its backoff) and waits for it to be over. */
   async #halt(worker: Supervised, why: string): Promise<void> {
-    if (worker.backoffTimer !== null) clearTimeout(worker.backoffTimer);
-    worker.backoffTimer = null;
+    worker.loop.cancel();
     const running = worker.running;
     this.#detach(worker)?.abort(new Error(why));
     await running;
@@ -453,7 +455,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     const controller = new AbortController();
     worker.controller = controller;
     worker.samples = [];
-    worker.startedAt = monotonicNow();
+    worker.loop.healthy(); // a worker is healthy from its start until it fails
     this.#setState(worker, 'starting');
     const subscribeOptions: SubscribeOptions = {
       criticality: worker.criticality,
@@ -573,25 +575,15 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
 
   /** An incarnation failed or hung: restart under the policy, or give up. */
   #failed(worker: Supervised, exit: WorkerExit): void {
-    const now = monotonicNow();
-    if (now - worker.startedAt >= worker.policy.healthyResetMs) worker.budgetUsed = 0;
     this.#recordExit(worker, exit);
-    if (worker.budgetUsed >= worker.policy.maxRestarts) {
-      worker.lastExit = { ...worker.lastExit!, reason: 'gave-up', message: `gave up after ${worker.budgetUsed} restart(s); last: ${exit.reason}: ${exit.message}` };
+    const outcome = worker.loop.ended();
+    if (outcome.next === 'give-up') {
+      worker.lastExit = { ...worker.lastExit!, reason: 'gave-up', message: `gave up after ${worker.budget.failures} restart(s); last: ${exit.reason}: ${exit.message}` };
       this.#setState(worker, 'failed');
       this.emit('failed', { workerId: worker.spec.id, criticality: worker.criticality, restarts: worker.restarts, lastExit: worker.lastExit });
       return;
     }
-    // A floor, so that no policy (a zero backoff, say) can make a crash loop spin a core.
-    const delayMs = Math.max(MIN_RESTART_DELAY_MS, backoffFor(worker.policy, worker.budgetUsed));
-    worker.budgetUsed++;
-    this.#setState(worker, 'backoff');
-    worker.backoffTimer = setTimeout(() => {
-      worker.backoffTimer = null;
-      if (this.#state !== 'running') return;
-      worker.restarts++;
-      this.#launch(worker);
-    }, delayMs);
+    if (outcome.next === 'launch') this.#setState(worker, 'backoff');
   }
 
   /** seed 02's watchWorkers: hung workers, and drop-ratio alerts with hysteresis. */

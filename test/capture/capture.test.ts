@@ -71,7 +71,7 @@ describe('capture: frames of the right size and format', { timeout: 180_000 }, (
     assert.equal(stats.lastError?.code, 'ERR_SOURCE_ENDED');
     assert.ok(stats.framesDecoded >= 390 && stats.framesDecoded <= 405, `decimated to ${stats.framesDecoded} of 795`);
     assert.equal(stats.framesPublished, stats.framesDecoded);
-    supplier.stop();
+    void supplier.close();
     await counting;
     assert.ok(n > 0);
   });
@@ -183,7 +183,7 @@ describe('capture: failures stay contained', { timeout: 180_000 }, () => {
     const { cap, sub } = capture({ source: 'lavfi:testsrc2=size=160x120:rate=30', supplier });
     await frames(sub, 1);
     const pid = cap.stats().pid!;
-    supplier.stop();
+    void supplier.close();
     await until(cap, 'stopped');
     assert.equal(cap.stats().stopReason, 'supplier-stopped');
     assert.equal(alive(pid), false);

@@ -76,7 +76,7 @@ describe('capture: HTTP sources with real servers', { timeout: 120_000 }, () => 
         assert.equal(capture.source.kind, 'http');
       } finally {
         await capture.stop();
-        supplier.stop();
+        void supplier.close();
       }
     });
   }
@@ -88,6 +88,6 @@ describe('capture: HTTP sources with real servers', { timeout: 120_000 }, () => 
     assert.equal(capture.stats().lastError?.code, 'ERR_SOURCE_OPEN_FAILED');
     assert.match(capture.stats().lastError!.message, /404|Not Found/i);
     await capture.stop();
-    supplier.stop();
+    void supplier.close();
   });
 });

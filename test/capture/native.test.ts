@@ -21,7 +21,7 @@ after(async () => {
 async function allFrames(options: Parameters<typeof capture>[0]): Promise<{ frames: Frame[]; cap: StreamCapture }> {
   const supplier = new FrameSupplier({ streamId: 'all' }).start();
   const { cap, sub } = capture({ ...options, supplier });
-  cap.on('state', (state) => state === 'stopped' && supplier.stop());
+  cap.on('state', (state) => state === 'stopped' && void supplier.close());
   const out: Frame[] = [];
   for await (const frame of sub.frames()) out.push(frame);
   return { frames: out, cap };

@@ -47,7 +47,7 @@ async function captureFile(options: Omit<CaptureOptions, 'supplier'>, reader: (s
     cap.on('state', (state) => state === 'stopped' && resolve());
     cap.start();
   });
-  supplier.stop();
+  void supplier.close();
   await reading;
   return cap.stats();
 }
@@ -202,7 +202,7 @@ describe('capture: conversion on demand (native decoder)', { timeout: 180_000 },
     }
     // Nothing announced any more: a read waits for the next frame, as without the native decoder.
     const pending = sub.read();
-    supplier.stop();
+    void supplier.close();
     assert.equal(await pending, null);
   });
 });

@@ -77,7 +77,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
             assert.equal(f.delivered + f.drops + (f.pending ? 1 : 0), suppliers[i]!.stats().published, id);
           });
           mux.close();
-          for (const s of suppliers) s.stop();
+          for (const s of suppliers) void s.close();
         }),
         { numRuns: 60 },
       );
@@ -106,8 +106,8 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       const waiting = reader.read();
       mux.close();
       assert.equal(await waiting, null);
-      a.stop();
-      b.stop();
+      void a.close();
+      void b.close();
     });
 
     it('maxFps: a frame no sooner than 1/maxFps after the one before; slots overwritten within it or while the reader waits are gated, later ones (the worker late) drops', async () => {
@@ -150,8 +150,8 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       await reader.close();
       assert.equal(await waiting, null);
       mux.close();
-      a.stop();
-      b.stop();
+      void a.close();
+      void b.close();
     });
   });
 

@@ -182,8 +182,8 @@ describe('frame store on a full tmpfs', { timeout: 120_000 }, () => {
       await publishUntil(supplier, fiveMore, () => rgb(fill++ & 0xff));
       assert.equal(existsSync(shmDir) ? readdirSync(shmDir).length : 0, 0, 'no partial store left');
     } finally {
-      await supervisor.stop();
-      supplier.stop();
+      await supervisor.close();
+      void supplier.close();
     }
     assert.deepEqual(readdirSync(m.dir), [], 'nothing left on the tmpfs, not even an empty directory');
   });

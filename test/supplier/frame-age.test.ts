@@ -60,6 +60,6 @@ describe('frame-age histogram', { timeout: 30_000 }, () => {
     assert.equal(h.counts[0], 1, '0 ms: le=1');
     assert.equal(h.counts[FRAME_AGE_BOUNDS_MS.indexOf(10)], 1, '7 ms: le=10');
     assert.equal(h.counts[FRAME_AGE_BOUNDS_MS.indexOf(500)], 1, '300 ms: le=500');
-    supplier.stop();
+    void supplier.close();
   });
 });

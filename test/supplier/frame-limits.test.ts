@@ -36,7 +36,7 @@ describe('frame limits', { timeout: 60_000 }, () => {
     assert.equal(supplier.stats().published, 0);
     supplier.publish({ payload: new Uint8Array(MAX_FRAME_DIMENSION), width: MAX_FRAME_DIMENSION, height: 1, format: 'gray' });
     assert.equal(supplier.stats().published, 1);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('the supplier and the model-server schema accept the same widths and heights', () => {
@@ -48,6 +48,6 @@ describe('frame limits', { timeout: 60_000 }, () => {
         assert.equal(published, accepts(() => parseRequest(request(width, height))), `${width}x${height}`);
       }),
     );
-    supplier.stop();
+    void supplier.close();
   });
 });

@@ -54,7 +54,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
     release();
     release();
     assert.equal(pool.stats().held, 1);
-    supplier.stop();
+    void supplier.close();
     assert.equal(pool.stats().held, 0, 'stop() releases every hold');
   });
 
@@ -140,7 +140,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
               break;
           }
         }
-        supplier.stop();
+        void supplier.close();
         for (const r of retained) r.release();
         await afterDistribution();
         assert.equal(pool.stats().held, 0, 'every hold was released');

@@ -72,7 +72,7 @@ describe('maxFps gating', { timeout: 60_000 }, () => {
           assert.equal(f.delivered, cycles.length + 1);
           assert.equal(f.delivered + f.drops + f.gated + f.staleSkips + f.pending, supplier.stats().published);
           assert.equal(f.maxFps, 2);
-          supplier.stop();
+          void supplier.close();
         },
       ),
       { numRuns: 80 },
@@ -91,7 +91,7 @@ describe('maxFps gating', { timeout: 60_000 }, () => {
     await sub.close();
     assert.equal(await pending, null);
     assert.equal(await sub.read(), null);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('an aborted read waiting for its slot leaves the subscription usable; the slot still holds', async () => {
@@ -112,7 +112,7 @@ describe('maxFps gating', { timeout: 60_000 }, () => {
     assert.equal(sub.stats().delivered, 1, 'not before its slot');
     clock.advance(100);
     assert.equal((await next)?.seq, 2);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('refuses a maxFps that is not a positive finite number', () => {
@@ -120,7 +120,7 @@ describe('maxFps gating', { timeout: 60_000 }, () => {
     for (const maxFps of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(() => supplier.subscribe('w', { maxFps }), { code: 'ERR_INVALID_ARGUMENT' });
     }
-    supplier.stop();
+    void supplier.close();
   });
 });
 
@@ -136,7 +136,7 @@ describe('touch() and the lifecycle contract', { timeout: 60_000 }, () => {
     assert.deepEqual([sub.stats().idle, sub.stats().delivered], [false, 0]);
     clock.advance(251);
     assert.equal(sub.stats().idle, true);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('start() is idempotent, close() is idempotent and async, `await using` closes supplier and subscription, and start() after close is refused with a code', async () => {

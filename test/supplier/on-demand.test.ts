@@ -134,7 +134,7 @@ describe('supplier: on-demand producers', { timeout: 60_000 }, () => {
     const again = supplier.onDemand(() => undefined); // closed: the supplier takes another producer, one at a time
     assert.throws(() => supplier.onDemand(() => undefined), { code: 'ERR_INVALID_ARGUMENT' });
     again.close();
-    supplier.stop();
+    void supplier.close();
   });
 
   it('a maxFps slot that opens asks for the announced picture; announcing to a closed-slot reader does not', async () => {
@@ -155,6 +155,6 @@ describe('supplier: on-demand producers', { timeout: 60_000 }, () => {
     supplier.publish(rgbFrame(4, 2, { wallTime: 2 }));
     await settle();
     assert.equal(box.got?.wallTime, 2);
-    supplier.stop();
+    void supplier.close();
   });
 });

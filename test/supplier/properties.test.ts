@@ -134,7 +134,7 @@ async function run(ops: Op[]): Promise<void> {
         if (!clock.step(clock.now() + o.ms)) clock.advance(clock.now() + o.ms);
         break;
       case 'stop':
-        supplier.stop();
+        void supplier.close();
         readers.clear();
         break;
     }
@@ -142,7 +142,7 @@ async function run(ops: Op[]): Promise<void> {
   }
 
   // End of the run: stop, and no reader may be left hanging.
-  supplier.stop();
+  void supplier.close();
   const settledAll = await Promise.race([
     Promise.all(everRead.flatMap((r) => r.all)).then(() => true),
     // Every pending read is settled by stop() synchronously; a few turns are enough for the handlers.
@@ -180,7 +180,7 @@ describe('supplier invariants (fast-check)', { timeout: 60_000 }, () => {
           const frame = supplier.publish({ payload: new Uint8Array(1), width: 1, height: 1, format: 'gray' });
           for (const got of await Promise.all(reads)) assert.equal(got, frame);
         }
-        supplier.stop();
+        void supplier.close();
       }),
       { numRuns: 60 },
     );

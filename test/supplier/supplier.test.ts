@@ -20,8 +20,8 @@ describe('FrameSupplier lifecycle', { timeout: 60_000 }, () => {
     supplier.start();
     supplier.start();
     assert.equal(supplier.state, 'running');
-    supplier.stop();
-    supplier.stop();
+    void supplier.close();
+    void supplier.close();
     assert.equal(supplier.state, 'stopped');
     assert.equal(codeOf(() => supplier.publish(rgbFrame())), 'ERR_SUPPLIER_STOPPED');
     assert.equal(codeOf(() => supplier.start()), 'ERR_SUPPLIER_STOPPED');
@@ -32,7 +32,7 @@ describe('FrameSupplier lifecycle', { timeout: 60_000 }, () => {
     const supplier = new FrameSupplier().start();
     const subs = ['a', 'b', 'c'].map((id) => supplier.subscribe(id));
     const reads = subs.map((s) => s.read());
-    supplier.stop();
+    void supplier.close();
     assert.deepEqual(await Promise.all(reads), [null, null, null]);
     for (const s of subs) assert.equal(await s.read(), null);
   });
@@ -245,7 +245,7 @@ describe('subscriptions', { timeout: 60_000 }, () => {
       for await (const _ of other) n++;
       return n;
     })();
-    supplier.stop();
+    void supplier.close();
     assert.equal(await collected, 0);
   });
 });

@@ -68,7 +68,7 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     await ask({ op: 'poke', index: 0, byte: 99 });
     assert.equal(published.payload[0], 99);
     assert.equal(supplier.stats().threadCopies, 0);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('keeps latest-frame semantics across the boundary: a busy worker gets the newest, drops are counted', async () => {
@@ -86,7 +86,7 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     const stats = supplier.stats().workers.find((w) => w.workerId === 'slow')!;
     assert.equal(stats.delivered, 1);
     assert.equal(stats.drops, 4);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('maxFps gates a worker thread too: its read waits on the main side for its slot, and what arrives meanwhile is gated', async () => {
@@ -111,7 +111,7 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     assert.equal((await got).seq, newest.seq);
     const stats = supplier.stats().workers.find((w) => w.workerId === 'gated')!;
     assert.deepEqual([stats.delivered, stats.gated, stats.drops, stats.maxFps], [2, 2, 0, 2]);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('copies a non-shared payload once for all worker threads, and counts it', async () => {
@@ -129,7 +129,7 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     assert.equal(rb.seq, frame.seq);
     assert.equal(ra.shared, true);
     assert.equal(supplier.stats().threadCopies, 1);
-    supplier.stop();
+    void supplier.close();
   });
 
   it('stop() ends a pending read in the worker, and an aborted worker read leaves it usable', async () => {
@@ -139,7 +139,7 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     assert.equal((await ask({ op: 'abortedRead' })).outcome, 'aborted in worker');
     worker.postMessage({ op: 'read' });
     await untilWaiting(supplier, 'ending');
-    supplier.stop();
+    void supplier.close();
     assert.equal((await next()).end, true);
     assert.equal((await ask({ op: 'read' })).end, true);
   });
@@ -172,7 +172,7 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     while (pool.stats().held !== 1) await new Promise((r) => setImmediate(r));
     await ask({ op: 'close' });
     while (pool.stats().held !== 0) await new Promise((r) => setImmediate(r));
-    supplier.stop();
+    void supplier.close();
   });
 
   it('a worker closing its subscription, or exiting, unsubscribes it', async () => {
@@ -184,6 +184,6 @@ describe('worker-thread subscriptions', { timeout: 120_000 }, () => {
     while (supplier.stats().workers.length > 0) await new Promise((r) => setImmediate(r));
     assert.deepEqual(supplier.stats().workers, []);
     await a.worker.terminate();
-    supplier.stop();
+    void supplier.close();
   });
 });

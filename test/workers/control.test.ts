@@ -28,7 +28,7 @@ afterEach(async () => {
 function setup(options: Partial<ConstructorParameters<typeof WorkerSupervisor>[0]> = {}): { supplier: FrameSupplier; supervisor: WorkerSupervisor } {
   const supplier = new FrameSupplier({ streamId: 'cam-ctl' }).start();
   const supervisor = new WorkerSupervisor({ supplier, ...options });
-  cleanups.push(() => supplier.stop(), () => supervisor.close());
+  cleanups.push(() => void supplier.close(), () => supervisor.close());
   return { supplier, supervisor };
 }
 
@@ -178,7 +178,7 @@ describe('WorkerSupervisor: waiting for a dependency, sources, maxFps, exit code
   it('a worker with its own source (no supplier): its frames, its stats watched for hangs, stopped when closing', async () => {
     // A source over a supplier of the test's own, standing in for a mux: the supervisor has none.
     const feed = new FrameSupplier({ streamId: 'feed' }).start();
-    cleanups.push(() => feed.stop());
+    cleanups.push(() => feed.close());
     const supervisor = new WorkerSupervisor({ watchdogIntervalMs: 10 });
     cleanups.push(() => supervisor.close());
     const asked: SubscribeOptions[] = [];
@@ -204,7 +204,7 @@ describe('WorkerSupervisor: waiting for a dependency, sources, maxFps, exit code
     assert.equal(asked.length, 2, 'a source per incarnation');
     // Closing with grace, then ending the stream: it ends by itself, stopped.
     const closing = supervisor.close({ graceMs: 10_000 });
-    feed.stop();
+    void feed.close();
     await closing;
     assert.equal(stateOf(supervisor, 'muxed').state, 'stopped');
   });
@@ -246,7 +246,7 @@ describe('WorkerSupervisor: waiting for a dependency, sources, maxFps, exit code
     });
     supervisor.start();
     const stopped = nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'stopped' || e.to === 'failed');
-    supplier.stop(); // the camera's file ended
+    void supplier.close(); // the camera's file ended
     ready.resolve(true);
     assert.equal((await stopped).to, 'stopped');
   });
@@ -267,13 +267,13 @@ describe('WorkerSupervisor lifecycle', { timeout: 60_000 }, () => {
       assert.equal(supervisor.start(), supervisor.start());
       const frame = await publishUntil(supplier, picked.promise.then(() => supplier.stats().workers[0]!.lastConsumedSeq), rgbFrame);
       const closing = supervisor.close({ graceMs: 30_000 });
-      supplier.stop(); // the end of the stream: its next read is null
+      void supplier.close(); // the end of the stream: its next read is null
       release();
       await closing;
       assert.deepEqual(results.map((r) => [r.seq, r.output]), [[frame, 'finished']]);
       assert.equal(supervisor.stats()[0]!.state, 'stopped');
       await supervisor.close();
-      await supervisor.stop();
+      await supervisor.close();
     }
     // Disposed at the end of the block: already closed, nothing more happens.
     assert.equal(outer.stats()[0]!.state, 'stopped');

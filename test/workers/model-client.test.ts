@@ -93,8 +93,8 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       // Protocol 2: the camera's newest frame when taken, with the age budget.
       assert.deepEqual([requests[0]!.frame_select, requests[0]!.max_age_ms, requests[0]!.camera_id], ['newest', 250, 'camera_10']);
     } finally {
-      await supervisor.stop();
-      supplier.stop();
+      await supervisor.close();
+      void supplier.close();
       await new Promise((resolve) => server.close(resolve));
     }
   });
@@ -127,8 +127,8 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       assert.deepEqual([a.streamId, a.seq], ['camera_7', b.seq]);
       assert.ok(existsSync(join(ws.shmDir, 'stream-camera_7.frames')));
     } finally {
-      await supervisor.stop();
-      supplier.stop();
+      await supervisor.close();
+      void supplier.close();
       await Promise.all(servers.map((server) => server.kill('SIGTERM')));
     }
     assert.equal(existsSync(join(ws.shmDir, 'stream-camera_7.frames')), false, 'the last user removes the store');
@@ -191,7 +191,7 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     } finally {
       for (const call of held) call.release.resolve();
       await supervisor.close();
-      supplier.stop();
+      void supplier.close();
       blockerClient.close();
       writer.close();
       await server.close();
@@ -220,8 +220,8 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       assert.equal((result.output as ModelOutput).error, undefined);
       assert.ok(supervisor.stats()[0]!.restarts >= 1);
     } finally {
-      await supervisor.stop();
-      supplier.stop();
+      await supervisor.close();
+      void supplier.close();
       await server.kill('SIGTERM');
     }
   });
@@ -275,7 +275,7 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       assert.deepEqual([after.state, after.restarts, after.waitingFor, after.subscription!.subscribedAt], ['running', 0, null, subscribedAt], 'the same subscription');
     } finally {
       await supervisor.close();
-      supplier.stop();
+      void supplier.close();
       await server.kill('SIGTERM');
     }
   });
@@ -292,8 +292,8 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       assert.match(exit.message, /ERR_UNKNOWN_MODEL/);
       assert.equal(exit.code, 'ERR_UNKNOWN_MODEL');
     } finally {
-      await supervisor.stop();
-      supplier.stop();
+      await supervisor.close();
+      void supplier.close();
       await server.kill('SIGTERM');
     }
     assert.throws(() => modelClientWorker({ socketPath: '', modelId: 'm' }), { code: 'ERR_INVALID_ARGUMENT' });

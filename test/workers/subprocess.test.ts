@@ -45,7 +45,7 @@ function setup(options: Partial<WorkerSupervisorOptions> = {}): { supplier: Fram
   const supplier = new FrameSupplier({ streamId: 'cam-sub' }).start();
   const logs: string[] = [];
   const supervisor = new WorkerSupervisor({ supplier, log: (id, line) => logs.push(`${id}: ${line}`), ...options });
-  cleanups.push(() => supplier.stop(), () => supervisor.stop());
+  cleanups.push(() => void supplier.close(), () => supervisor.close());
   return { supplier, supervisor, logs };
 }
 
@@ -72,7 +72,7 @@ describe('subprocess workers: end to end', { timeout: 120_000 }, () => {
       assert.ok(logs.some((l) => l.startsWith(`py-${transport}: brightness worker py-${transport} ready, transport ${transport}`)), logs.join('\n'));
       // End of stream closes the worker's stdin; it exits 0 and the worker is stopped, not restarted.
       const stopped = nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
-      supplier.stop();
+      void supplier.close();
       await stopped;
       assert.equal(supervisor.stats()[0]!.restarts, 0);
       assert.deepEqual(readdirSync(shmDir).filter((f) => f.includes('py-')), [], 'the worker frame store is removed');
@@ -211,7 +211,7 @@ describe('subprocess workers: stderr', { timeout: 120_000 }, () => {
     supervisor.add({ id: 'burst', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'stderr-burst'], shmDir }) }).start();
     await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), () => grey(7));
     const stopped = nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
-    supplier.stop(); // the worker exits: whatever summary is owed is logged
+    void supplier.close(); // the worker exits: whatever summary is owed is logged
     await stopped;
     const passed = logs.filter((l) => /^burst: burst \d+$/.test(l)).length;
     const summarised = logs.map((l) => /^burst: …\[suppressed (\d+) line\(s\)/.exec(l)).reduce((n, m) => n + (m === null ? 0 : Number(m[1])), 0);
@@ -227,7 +227,7 @@ describe('subprocess workers: no orphans', { timeout: 120_000 }, () => {
     const r = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), () => grey(7));
     const pid = (r.output as { pid: number }).pid;
     assert.equal(alive(pid), true);
-    await supervisor.stop();
+    await supervisor.close();
     assert.equal(alive(pid), false);
   });
 
@@ -238,7 +238,7 @@ describe('subprocess workers: no orphans', { timeout: 120_000 }, () => {
     const { pid, grandchild } = r.output as { pid: number; grandchild: number };
     strays.push(grandchild);
     assert.equal(alive(grandchild), true);
-    await supervisor.stop();
+    await supervisor.close();
     assert.equal(alive(pid), false);
     await eventually(() => !alive(grandchild), `grandchild ${grandchild} to end with the worker`);
   });

@@ -28,7 +28,7 @@ afterEach(async () => {
 function setup(options: Partial<ConstructorParameters<typeof WorkerSupervisor>[0]> = {}): { supplier: FrameSupplier; supervisor: WorkerSupervisor } {
   const supplier = new FrameSupplier({ streamId: 'cam-1' }).start();
   const supervisor = new WorkerSupervisor({ supplier, ...options });
-  cleanups.push(() => supplier.stop(), () => supervisor.stop());
+  cleanups.push(() => void supplier.close(), () => supervisor.close());
   return { supplier, supervisor };
 }
 
@@ -50,7 +50,7 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
       published.map((f) => ['double', 'cam-1', f.seq, f.captureTime, f.wallTime, 48]),
     );
     const stopped = nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'stopped');
-    supplier.stop();
+    void supplier.close();
     await stopped;
     assert.equal(supervisor.stats()[0]!.restarts, 0);
   });
