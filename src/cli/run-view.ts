@@ -181,7 +181,7 @@ export class RunView {
     }
   }
 
-  stop(): void {
+  close(): void {
     if (this.#timer === null) return;
     clearInterval(this.#timer);
     this.#timer = null;

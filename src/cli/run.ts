@@ -13,15 +13,13 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createApp, type App, type AppHttpOptions } from '../app/index.js';
 import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
 import { builtInExampleConfig, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
-import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
-import { MqttSink } from '../mqtt/index.js';
-import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
+import type { ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
-import { clusterCameraControl, ClusterNode, type ClusterCameraControl } from '../cluster/index.js';
 import { hostPort, parseCommandLine } from './args.js';
 import { RunView } from './run-view.js';
 
@@ -78,24 +76,9 @@ export async function runCommand(args: string[]): Promise<number> {
   // On a terminal, log lines written to it would tear the view: they go to a file instead.
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
-  // Cluster mode (--cluster or a cluster: section): the file's cameras become the cluster's desired state; this node runs those it claims.
-  const resolved = config ?? example(log);
-  const clusterConfig = values.cluster === undefined ? resolved.cluster : { ...resolved.cluster, servers: values.cluster.split(','), capacity: resolved.cluster?.capacity ?? 1, leaseMs: resolved.cluster?.leaseMs ?? 6_000, marginMs: resolved.cluster?.marginMs ?? 1_000 };
-  const system = new VisionSystem({ config: clusterConfig === undefined ? resolved : { ...resolved, cameras: {}, shared: {} }, logger: log });
-  const cluster = clusterConfig === undefined ? null : new ClusterNode({
-    servers: clusterConfig.servers,
-    system,
-    log,
-    seed: resolved.cameras,
-    capacity: values.capacity === undefined ? clusterConfig.capacity : nonNegative('capacity', values.capacity, 1),
-    leaseMs: clusterConfig.leaseMs,
-    marginMs: clusterConfig.marginMs,
-    ...((values['node-id'] ?? clusterConfig.nodeId) === undefined ? {} : { nodeId: values['node-id'] ?? clusterConfig.nodeId }),
-  });
-  if (cluster === null && (values['node-id'] !== undefined || values.capacity !== undefined)) throw new InvalidArgumentError('--node-id and --capacity go with --cluster (or a cluster: section)');
-  // MQTT (the config's mqtt section): started before the system so it sees every state from the first; closed after it, so `stopped` is the last word.
-  const mqtt = config?.mqtt === undefined ? null : new MqttSink({ system, config: config.mqtt, logger: log.child({ component: 'mqtt' }) });
+  const resolved = withClusterFlags(config ?? example(log), values.cluster, values['node-id'], values.capacity);
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
+  const app = createApp(resolved, { logger: log, http });
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -107,88 +90,64 @@ export async function runCommand(args: string[]): Promise<number> {
       return;
     }
     log.warn(`${signal} again: ending at once`);
-    view?.stop();
-    rmSync(system.runtimeDir, { recursive: true, force: true }); // its sockets; made by this run, not passed in
+    view?.close();
+    rmSync(app.system.runtimeDir, { recursive: true, force: true }); // its sockets; made by this run, not passed in
     // The 'exit' hook of src/process kills every child on the way out.
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // One exporter wherever /metrics is served: on the HTTP server, and on a listener of its own with a metrics: section.
-  let exporter: SystemMetrics | null = null;
-  let metricsListener: MetricsListener | null = null;
-  let server: { close(): Promise<void> } | null = null;
   try {
-    const ownListener = config?.metrics?.enabled === true ? config.metrics : null;
-    if (ownListener !== null || http !== null) {
-      const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
-      exporter = new m.SystemMetrics({ system, ...(mqtt === null ? {} : { mqtt: mqttFigures(mqtt) }) });
-      // Listening first, so an address in use stops the run before anything starts.
-      if (ownListener !== null) {
-        metricsListener = await m.listenMetrics({ source: exporter, host: ownListener.host, port: ownListener.port });
-        log.info({ url: metricsListener.url }, 'metrics listening');
-      }
-    }
-    mqtt?.start();
-    await system.start();
-    await cluster?.start();
-    let dashboard: string | undefined;
-    if (http !== null) {
-      // In cluster mode the API's changes go through the cluster (desired state, or the camera's owner).
-      const control = cluster === null ? undefined : clusterCameraControl({ node: cluster, system });
-      const started = await startHttp(system, http, log, exporter, control);
-      server = started.server;
-      dashboard = started.url;
-    }
+    await app.start();
+    const dashboard = printDashboard(app);
     if (mode !== 'none') {
-      view = new RunView(system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }), ...(dashboard === undefined ? {} : { dashboard }) }).start();
+      view = new RunView(app.system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }), ...(dashboard === undefined ? {} : { dashboard }) }).start();
     }
     const timer = durationS > 0 ? setTimeout(() => stop.abort(), durationS * 1000) : null;
     await aborted(stop.signal);
     if (timer !== null) clearTimeout(timer);
   } finally {
-    view?.stop();
+    view?.close();
     view = null;
-    await server?.close();
-    await cluster?.close();
-    await system.close();
-    await metricsListener?.close();
-    exporter?.close();
-    await mqtt?.close();
+    await app.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   return 0;
 }
 
-/** The MQTT sink's figures as the metrics exporter reads them (neither component knows the other). */
-function mqttFigures(sink: MqttSink): MqttMetricsSource {
-  return {
-    stats: () => {
-      const s = sink.stats();
-      return {
-        connected: s.connected,
-        queuedEvents: s.events.queued,
-        queuedBytes: s.events.queuedBytes,
-        droppedEvents: s.events.dropped,
-        reconnects: s.reconnects,
-        publishedMessages: s.messagesPublished,
-      };
-    },
+/**
+ * --cluster, --node-id and --capacity over the file's cluster: section; a
+ * --cluster without one gets the section's defaults from the schema.
+ */
+function withClusterFlags(config: ResolvedConfig, servers: string | undefined, nodeId: string | undefined, capacity: string | undefined): ResolvedConfig {
+  if (servers === undefined && config.cluster === undefined) {
+    if (nodeId !== undefined || capacity !== undefined) throw new InvalidArgumentError('--node-id and --capacity go with --cluster (or a cluster: section)');
+    return config;
+  }
+  const cluster = {
+    ...(config.cluster ?? {}),
+    ...(servers === undefined ? {} : { servers: servers.split(',') }),
+    ...(nodeId === undefined ? {} : { nodeId }),
+    ...(capacity === undefined ? {} : { capacity: nonNegative('capacity', capacity, 1) }),
   };
+  return { ...config, cluster: parseConfig(JSON.stringify({ cameras: {}, cluster }), { env: {} }).cluster! };
+}
+
+/** The dashboard's address line: the token once, when it was just made (never to the log); after that it is in its file. Returns the view's note. */
+function printDashboard(app: App): string | undefined {
+  const dashboard = app.dashboard;
+  if (dashboard === null) return undefined;
+  const { url, token } = dashboard;
+  const where = token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
+  process.stdout.write(token.created ? `dashboard: ${url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n` : `dashboard: ${url} (${where})\n`);
+  return `${url} (${where})`;
 }
 
 // ---------------------------------------------------------------- the HTTP control plane and dashboard (src/http)
 
-interface HttpSettings {
-  readonly config: HttpConfig;
-  readonly saveConfigPath: string | undefined;
-  /** The built-in example's default port, which falls back to a free one when taken. */
-  readonly fallbackToFreePort: boolean;
-}
-
 /** The config file's http section, --http HOST:PORT|off, --save-config; the built-in example serves on 127.0.0.1:8080. */
-function httpSettings(config: ResolvedConfig | null, configPath: string | undefined, flag: string | undefined, saveFlag: boolean): HttpSettings | null {
+function httpSettings(config: ResolvedConfig | null, configPath: string | undefined, flag: string | undefined, saveFlag: boolean): AppHttpOptions | null {
   if (saveFlag && configPath === undefined) throw new InvalidArgumentError('--save-config needs a config file to save to');
   if (flag === 'off') return null;
   const base: HttpConfig | undefined = config === null ? parseConfig('{cameras: {}, http: {}}', { env: {} }).http : config.http;
@@ -203,45 +162,5 @@ function httpSettings(config: ResolvedConfig | null, configPath: string | undefi
   }
   const resolved = parseConfig(JSON.stringify({ cameras: {}, http: { ...(base ?? {}), host, port } }), { env: {} }).http!;
   const save = saveFlag || resolved.saveConfig;
-  return { config: resolved, saveConfigPath: save ? configPath : undefined, fallbackToFreePort: config === null && flag === undefined };
-}
-
-async function startHttp(
-  system: VisionSystem,
-  settings: HttpSettings,
-  log: Logger,
-  metrics: SystemMetrics | null,
-  control: ClusterCameraControl | undefined,
-): Promise<{ server: { close(): Promise<void> }; url: string }> {
-  const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
-  const c = settings.config;
-  const token = loadOrCreateToken(c.token);
-  const make = (port: number) =>
-    new HttpServer({
-      system,
-      token: token.value,
-      host: c.host,
-      port,
-      cors: c.cors,
-      maxViewers: c.maxViewers,
-      bodyLimitBytes: c.bodyLimitBytes,
-      logger: log,
-      ...(metrics === null ? {} : { metrics }),
-      ...(control === undefined ? {} : { control }),
-      ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
-    });
-  let server = make(c.port);
-  try {
-    await server.start();
-  } catch (error) {
-    if (!settings.fallbackToFreePort) throw error;
-    log.warn(`port ${c.port} is taken: the dashboard takes a free one`);
-    await server.close();
-    server = make(0);
-    await server.start();
-  }
-  // The token once, when it was just made (never to the log); after that it is in its file.
-  const where = token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
-  process.stdout.write(token.created ? `dashboard: ${server.url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n` : `dashboard: ${server.url} (${where})\n`);
-  return { server, url: `${server.url} (${where})` };
+  return { config: resolved, ...(save && configPath !== undefined ? { saveConfigPath: configPath } : {}), fallbackToFreePort: config === null && flag === undefined };
 }

@@ -1,0 +1,194 @@
+/**
+ * The composition root: createApp() builds the system (src/pipeline) from a
+ * resolved config and the adapters the config asks for — the cluster node,
+ * the MQTT sink, the metrics exporter and its own listener, the HTTP control
+ * plane and dashboard — and owns their start and stop order. The adapters
+ * drive the system through its public calls and events and never import each
+ * other; where one needs another's figures (metrics reads the MQTT sink's),
+ * the bridge is written here.
+ *
+ * Order: the metrics listener first (an address in use stops the run before
+ * anything starts), then MQTT (it sees every state from the first), the
+ * system, the cluster node, and the HTTP server last; close() runs it
+ * backwards, so MQTT's `stopped` is the last word. Cluster mode means the
+ * file's cameras are the cluster's desired state: the node runs the ones it
+ * claims, and the system starts with none of its own.
+ *
+ * Lifecycle: start() once (idempotent), close() idempotent and final, also
+ * [Symbol.asyncDispose]; a start() that fails leaves nothing running once
+ * close() resolves.
+ */
+import type { HttpConfig } from '../config/index.js';
+import type { Logger } from '../internal/logger.js';
+import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
+import { MqttSink } from '../mqtt/index.js';
+import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
+import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
+import type { TokenChoice } from '../http/index.js';
+
+export interface AppHttpOptions {
+  /** The http section, with defaults applied (a --http flag already merged in). */
+  readonly config: HttpConfig;
+  /** Changes made through the API are written back to this file. */
+  readonly saveConfigPath?: string;
+  /** When the configured port is taken, take a free one instead of failing (the built-in example). */
+  readonly fallbackToFreePort?: boolean;
+}
+
+export interface AppOptions {
+  readonly logger: Logger;
+  /** Serve the HTTP API and dashboard; null or absent: none. */
+  readonly http?: AppHttpOptions | null;
+}
+
+/** Where the dashboard is, once started, and its token (for the CLI to say where it is; never logged). */
+export interface DashboardAddress {
+  readonly url: string;
+  readonly token: TokenChoice;
+}
+
+export class App implements AsyncDisposable {
+  readonly system: VisionSystem;
+  readonly cluster: ClusterNode | null;
+  readonly mqtt: MqttSink | null;
+  readonly #config: ResolvedConfig;
+  readonly #log: Logger;
+  readonly #httpOptions: AppHttpOptions | null;
+  #exporter: SystemMetrics | null = null;
+  #metricsListener: MetricsListener | null = null;
+  #server: { close(): Promise<void> } | null = null;
+  #dashboard: DashboardAddress | null = null;
+  #started: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
+
+  constructor(config: ResolvedConfig, options: AppOptions) {
+    this.#config = config;
+    this.#log = options.logger;
+    this.#httpOptions = options.http ?? null;
+    const cluster = config.cluster;
+    this.system = new VisionSystem({ config: cluster === undefined ? config : { ...config, cameras: {}, shared: {} }, logger: this.#log });
+    this.cluster =
+      cluster === undefined
+        ? null
+        : new ClusterNode({
+            servers: cluster.servers,
+            system: this.system,
+            log: this.#log,
+            seed: config.cameras,
+            capacity: cluster.capacity,
+            leaseMs: cluster.leaseMs,
+            marginMs: cluster.marginMs,
+            ...(cluster.nodeId === undefined ? {} : { nodeId: cluster.nodeId }),
+          });
+    this.mqtt = config.mqtt === undefined ? null : new MqttSink({ system: this.system, config: config.mqtt, logger: this.#log.child({ component: 'mqtt' }) });
+  }
+
+  /** The dashboard's address and token once the HTTP server listens; null without one. */
+  get dashboard(): DashboardAddress | null {
+    return this.#dashboard;
+  }
+
+  /** Where /metrics is served on a listener of its own (a metrics: section), once listening. */
+  get metricsUrl(): string | null {
+    return this.#metricsListener?.url ?? null;
+  }
+
+  /** Starts everything in order. Idempotent; refused after close(). */
+  start(): Promise<void> {
+    if (this.#closed !== null) return Promise.reject(new Error('the app is closed'));
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #start(): Promise<void> {
+    const ownListener = this.#config.metrics?.enabled === true ? this.#config.metrics : null;
+    if (ownListener !== null || this.#httpOptions !== null) {
+      const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
+      this.#exporter = new m.SystemMetrics({ system: this.system, ...(this.mqtt === null ? {} : { mqtt: mqttFigures(this.mqtt) }) });
+      if (ownListener !== null) {
+        this.#metricsListener = await m.listenMetrics({ source: this.#exporter, host: ownListener.host, port: ownListener.port });
+        this.#log.info({ url: this.#metricsListener.url }, 'metrics listening');
+      }
+    }
+    this.mqtt?.start();
+    await this.system.start();
+    await this.cluster?.start();
+    if (this.#httpOptions !== null) this.#dashboard = await this.#startHttp(this.#httpOptions);
+  }
+
+  async #close(): Promise<void> {
+    await this.#started?.catch(() => undefined);
+    await this.#server?.close();
+    await this.cluster?.close();
+    await this.system.close();
+    await this.#metricsListener?.close();
+    this.#exporter?.close();
+    await this.mqtt?.close();
+  }
+
+  async #startHttp(settings: AppHttpOptions): Promise<DashboardAddress> {
+    const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
+    const c = settings.config;
+    const token = loadOrCreateToken(c.token);
+    // In cluster mode the API's changes go through the cluster (desired state, or the camera's owner).
+    const control = this.cluster === null ? undefined : clusterCameraControl({ node: this.cluster, system: this.system });
+    const make = (port: number) =>
+      new HttpServer({
+        system: this.system,
+        token: token.value,
+        host: c.host,
+        port,
+        cors: c.cors,
+        maxViewers: c.maxViewers,
+        bodyLimitBytes: c.bodyLimitBytes,
+        logger: this.#log,
+        ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
+        ...(control === undefined ? {} : { control }),
+        ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
+      });
+    let server = make(c.port);
+    this.#server = server;
+    try {
+      await server.start();
+    } catch (error) {
+      if (settings.fallbackToFreePort !== true) throw error;
+      this.#log.warn(`port ${c.port} is taken: the dashboard takes a free one`);
+      await server.close();
+      server = make(0);
+      this.#server = server;
+      await server.start();
+    }
+    return { url: server.url, token };
+  }
+}
+
+/** Builds the system and its adapters from a resolved config; nothing runs until start(). */
+export function createApp(config: ResolvedConfig, options: AppOptions): App {
+  return new App(config, options);
+}
+
+/** The MQTT sink's figures as the metrics exporter reads them (neither adapter knows the other). */
+function mqttFigures(sink: MqttSink): MqttMetricsSource {
+  return {
+    stats: () => {
+      const s = sink.stats();
+      return {
+        connected: s.connected,
+        queuedEvents: s.events.queued,
+        queuedBytes: s.events.queuedBytes,
+        droppedEvents: s.events.dropped,
+        reconnects: s.reconnects,
+        publishedMessages: s.messagesPublished,
+      };
+    },
+  };
+}
