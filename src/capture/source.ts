@@ -11,11 +11,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { CaptureError } from './errors.js';
-import { MAX_FRAME_DIMENSION } from '../supplier/frame.js';
+import { CAPTURE_FORMATS, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { maskCredentials } from '../internal/redact.js';
 
 export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
-export const OUTPUT_FORMATS = ['rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'] as const;
+/** The formats a capture can deliver (the supplier's CAPTURE_FORMATS). */
+export const OUTPUT_FORMATS = CAPTURE_FORMATS;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** A rectangle of the source's frame, in source pixels; every number even (see resolveSource). */

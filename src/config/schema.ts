@@ -15,10 +15,9 @@
  * printed schema.
  */
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
-import { OUTPUT_FORMATS } from '../capture/source.js';
-import { DEFAULT_SHM_DIR } from '../shm/index.js';
+import { DEFAULT_SHM_DIR } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
-import { CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
+import { CAPTURE_FORMATS as OUTPUT_FORMATS, CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 
 /** A human phrase for a pattern or a map's keys: "1–64 characters of A–Z a–z 0–9 _ -". */
 export const HINT = Symbol('config.hint');

@@ -11,7 +11,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
-import { InvalidArgumentError } from '../supplier/index.js';
+import { InvalidArgumentError } from './errors.js';
 
 export type Logger = PinoLogger;
 

@@ -52,11 +52,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { IpcError } from '../ipc/errors.js';
-import { FRAME_FORMATS, type FrameFormat, type FrameMetadata } from '../ipc/schema.js';
+import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../ipc/index.js';
+import { DEFAULT_SHM_DIR } from '../internal/paths.js';
 import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 
-export const DEFAULT_SHM_DIR = '/dev/shm/framesupplier';
+export { DEFAULT_SHM_DIR };
+
 const MAGIC = 0x53465346;
 const VERSION = 1;
 export const HEADER_BYTES = 64;

@@ -29,8 +29,7 @@ import { constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { IpcError } from '../ipc/errors.js';
-import { FRAME_FORMATS, type FrameMetadata } from '../ipc/schema.js';
+import { FRAME_FORMATS, IpcError, type FrameMetadata } from '../ipc/index.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry, readFrame, resolveReference, slotProblem, type ReadFrame } from './frame-store.js';
 
 /** A frame the handler may read until release(). */

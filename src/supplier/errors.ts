@@ -1,41 +1,17 @@
 /**
- * The one error hierarchy of framesupplier. Every error the package throws or
- * rejects with is a FrameSupplierError with a stable string `code`; messages
- * may change between versions, codes may not. docs/errors.md lists them all.
+ * The supplier's errors. Every error the package throws or rejects with is a
+ * FrameSupplierError (src/internal/errors.ts) with a stable string `code`;
+ * messages may change between versions, codes may not. docs/errors.md lists
+ * them all.
  */
+import { FrameSupplierError } from '../internal/errors.js';
 
-export type ErrorCode =
-  | 'ERR_INVALID_FRAME'
-  | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_INVALID_WORKER_ID'
-  | 'ERR_DUPLICATE_WORKER'
-  | 'ERR_SUPPLIER_NOT_STARTED'
-  | 'ERR_SUPPLIER_STOPPED'
-  | 'ERR_READ_IN_PROGRESS'
-  | 'ERR_THREAD_PROTOCOL'
-  | 'ERR_SUBSCRIPTION_CLOSED';
-
-export class FrameSupplierError extends Error {
-  readonly code: ErrorCode | (string & {});
-
-  constructor(code: ErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+export { FrameSupplierError, InvalidArgumentError, type ErrorCode } from '../internal/errors.js';
 
 /** publish() was given something that is not a valid frame; nothing was published. */
 export class InvalidFrameError extends FrameSupplierError {
   constructor(message: string) {
     super('ERR_INVALID_FRAME', message);
-  }
-}
-
-/** An option or argument of a public API call is out of its domain. */
-export class InvalidArgumentError extends FrameSupplierError {
-  constructor(message: string) {
-    super('ERR_INVALID_ARGUMENT', message);
   }
 }
 

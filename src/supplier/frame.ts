@@ -12,6 +12,8 @@ import { InvalidFrameError } from './errors.js';
 /** Raw pixel layouts fix the payload length; compressed ones only bound it below. */
 export const PIXEL_FORMATS = ['rgb24', 'bgr24', 'rgba', 'bgra', 'gray', 'nv12', 'yuv420p', 'jpeg', 'png'] as const;
 export type PixelFormat = (typeof PIXEL_FORMATS)[number];
+/** The pixel formats a capture (ffmpeg or the native decoder) can deliver, and so a camera's config may ask for. */
+export const CAPTURE_FORMATS = ['rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'] as const satisfies readonly PixelFormat[];
 
 /**
  * Largest frame width and height, pixels: the frame store and the model-server

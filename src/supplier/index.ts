@@ -20,6 +20,7 @@ export {
   isPixelFormat,
   MAX_FRAME_DIMENSION,
   PIXEL_FORMATS,
+  CAPTURE_FORMATS,
   type Frame,
   type FrameInput,
   type PixelFormat,

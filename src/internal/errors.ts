@@ -1,0 +1,36 @@
+/**
+ * The one error hierarchy of framesupplier, at the ground floor so every part
+ * (the logger included) can throw it: a FrameSupplierError carries a stable
+ * string `code`; messages may change between versions, codes may not.
+ * docs/errors.md lists every code (a test checks both ways). Each part
+ * subclasses it with its own code union.
+ */
+
+export type ErrorCode =
+  | 'ERR_INVALID_FRAME'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_WORKER_ID'
+  | 'ERR_DUPLICATE_WORKER'
+  | 'ERR_SUPPLIER_NOT_STARTED'
+  | 'ERR_SUPPLIER_STOPPED'
+  | 'ERR_READ_IN_PROGRESS'
+  | 'ERR_THREAD_PROTOCOL'
+  | 'ERR_SUBSCRIPTION_CLOSED';
+
+export class FrameSupplierError extends Error {
+  readonly code: ErrorCode | (string & {});
+
+  constructor(code: ErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option or argument of a public API call is out of its domain. */
+export class InvalidArgumentError extends FrameSupplierError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', message);
+  }
+}
+
