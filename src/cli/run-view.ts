@@ -149,7 +149,7 @@ export function renderPlain(stats: SystemStats, latest: ReadonlyMap<string, Late
   return lines.join('\n');
 }
 
-export class RunView {
+export class RunView implements AsyncDisposable {
   readonly #system: VisionSystem;
   readonly #o: RunViewOptions;
   readonly #latest = new Map<string, Latest>();
@@ -157,13 +157,16 @@ export class RunView {
     this.#latest.set(`${e.camera}/${e.worker}`, { at: e.at, seq: e.seq, summary: summarize(e.output) });
   };
   #timer: NodeJS.Timeout | null = null;
+  #closed = false;
 
   constructor(system: VisionSystem, options: RunViewOptions) {
     this.#system = system;
     this.#o = options;
   }
 
+  /** Draws every interval from now. Idempotent; a closed view stays closed. */
   start(): this {
+    if (this.#timer !== null || this.#closed) return this;
     this.#system.on('result', this.#onResult);
     if (this.#o.mode === 'tty') this.#o.out.write('\x1b[?25l\x1b[2J'); // hide the cursor, clear once
     this.#timer = setInterval(() => this.draw(), this.#o.intervalMs ?? (this.#o.mode === 'tty' ? 500 : 2_000));
@@ -181,7 +184,19 @@ export class RunView {
     }
   }
 
-  close(): void {
+  /** Draws once more and stops. Idempotent and final; takes effect at once (the promise is for the lifecycle contract). */
+  close(): Promise<void> {
+    const running = this.#timer !== null;
+    this.#closed = true;
+    if (running) this.#end();
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #end(): void {
     if (this.#timer === null) return;
     clearInterval(this.#timer);
     this.#timer = null;

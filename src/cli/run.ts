@@ -90,7 +90,7 @@ export async function runCommand(args: string[]): Promise<number> {
       return;
     }
     log.warn(`${signal} again: ending at once`);
-    view?.close();
+    void view?.close();
     rmSync(app.system.runtimeDir, { recursive: true, force: true }); // its sockets; made by this run, not passed in
     // The 'exit' hook of src/process kills every child on the way out.
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -107,7 +107,7 @@ export async function runCommand(args: string[]): Promise<number> {
     await aborted(stop.signal);
     if (timer !== null) clearTimeout(timer);
   } finally {
-    view?.close();
+    void view?.close();
     view = null;
     await app.close();
     process.off('SIGINT', onSignal);

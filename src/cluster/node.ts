@@ -113,7 +113,7 @@ interface Held {
   expiresAt: number;
 }
 
-export class ClusterNode {
+export class ClusterNode implements AsyncDisposable {
   readonly nodeId: string;
   readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId'>> & { seed: Readonly<Record<string, unknown>> };
   readonly #log: Logger;
@@ -240,6 +240,10 @@ export class ClusterNode {
       await this.#nc?.drain().catch(() => undefined);
     })();
     return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #watchStatus(nc: NatsConnection): Promise<void> {

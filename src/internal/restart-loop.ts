@@ -23,7 +23,7 @@ export interface RestartLoopOptions {
   readonly now?: () => number;
 }
 
-export class RestartLoop {
+export class RestartLoop implements AsyncDisposable {
   readonly #delays: RestartDelays;
   readonly #launch: (attempt: number) => void;
   readonly #now: () => number;
@@ -38,9 +38,9 @@ export class RestartLoop {
     this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Launches the first incarnation. */
+  /** Launches the first incarnation. Idempotent. */
   start(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#attempt > 0) return;
     this.#run();
   }
 
@@ -92,10 +92,15 @@ export class RestartLoop {
     this.#healthySince = null;
   }
 
-  /** No launch after this. Idempotent. */
-  close(): void {
+  /** No launch after this. Idempotent; takes effect at once (the promise is for the lifecycle contract). */
+  close(): Promise<void> {
     this.#closed = true;
     this.#cancelTimer();
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #run(): void {

@@ -125,7 +125,7 @@ export class ModelProcess implements AsyncDisposable {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#loop.close();
+      void this.#loop.close();
       const run = this.#run;
       if (run !== null) {
         clearTimeout(run.startTimer);

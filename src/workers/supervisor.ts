@@ -407,7 +407,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     this.#state = 'closing';
     this.#closing.abort(new Error('the supervisor is closing'));
     if (this.#watchdog !== null) clearInterval(this.#watchdog);
-    for (const worker of this.#workers.values()) worker.loop.close();
+    for (const worker of this.#workers.values()) void worker.loop.close();
     const running = (): Promise<void>[] => [...this.#workers.values()].flatMap((w) => (w.running === null ? [] : [w.running]));
     // Incarnations that end by themselves meanwhile are stopped (#ended), not restarted.
     if (graceMs > 0 && !wasCreated) {
