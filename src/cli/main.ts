@@ -31,7 +31,7 @@ commands:
       else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
   model-server --handler mock|person|onnx --socket PATH [--model-id ID] [--shm-dir DIR]
       [--frame-access auto|copy]
-      serves a model over a Unix socket (seed 05's protocol, docs/protocol.md); handlers
+      serves a model over a Unix socket (docs/protocol.md); handlers
       read frames through a mapping of the store (auto), or copies without the addon.
       limits (defaults in docs/protocol.md): [--max-connections N] [--max-message-bytes N]
             [--max-queued-requests N] [--max-pending-response-bytes N] [--write-stall-timeout-ms N]

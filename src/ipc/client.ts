@@ -5,7 +5,7 @@
  * requests are pipelined, answered in order; a request whose caller gave up
  * (timeout, abort) keeps its place and its late answer is discarded, so the
  * others stay matched. In 'per-request' mode each call connects, sends,
- * reads one answer and closes (seed 05's flow). Failures are IpcErrors:
+ * reads one answer and closes (the protocol's simplest flow). Failures are IpcErrors:
  * ERR_SERVER_UNAVAILABLE (nothing listening), ERR_CONNECTION_LOST (the server
  * went away mid-request; the next call reconnects), ERR_TIMEOUT, or the code
  * the server answered with. An aborted call rejects with the signal's reason.

@@ -1,5 +1,5 @@
 /**
- * The model-server protocol (seed 05): length-prefixed JSON over a Unix
+ * The model-server protocol (docs/protocol.md, ADR 0008): length-prefixed JSON over a Unix
  * socket, requests that name a frame in shared memory. docs/protocol.md is
  * its specification for other languages.
  */

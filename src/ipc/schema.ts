@@ -1,5 +1,5 @@
 /**
- * The protocol's messages (seed 05's InferenceRequest and InferenceResponse)
+ * The protocol's messages (inference requests and their responses)
  * as JSON Schemas, validated with ajv. The schemas are exported so that
  * docs/protocol.md and other languages' clients use the very same definition.
  *
@@ -11,7 +11,7 @@ import { MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { IpcError } from './errors.js';
 
 /**
- * The protocol's version, announced in every pong (`protocol`). 1: seed 05's
+ * The protocol's version, announced in every pong (`protocol`). 1: the first
  * requests, a FIFO per server. 2: one waiting slot per camera, served
  * round-robin (ERR_SUPERSEDED), the frame read when a model thread takes the
  * request, `frame_select: "newest"`, `max_age_ms` (ERR_FRAME_STALE), and
@@ -42,7 +42,7 @@ export interface InferenceRequest {
   readonly frame_metadata: FrameMetadata;
   readonly camera_id: string;
   readonly model_id: string;
-  /** Seconds since the epoch (the seed's 1735598400.123). */
+  /** Seconds since the epoch, with a fraction (e.g. 1735598400.123). */
   readonly timestamp: number;
   /**
    * Protocol 2. "exact" (the default): the frame frame_metadata.frame_id

@@ -1,5 +1,5 @@
 /**
- * FrameMux: seed 03's option C, one worker fed by several cameras. It keeps
+ * FrameMux: one worker fed by several cameras (ADR 0012's shared workers). It keeps
  * one latest-frame slot per camera and hands its reader the next camera,
  * round-robin, that has a frame the reader has not had yet; nothing queues.
  *

@@ -1,5 +1,5 @@
 /**
- * Pipelines and the system (seed 03): one CameraPipeline per camera, model
+ * Pipelines and the system (ADR 0012): one CameraPipeline per camera, model
  * servers run as supervised child processes, shared workers through a
  * round-robin mux, one typed event stream, all owned by a VisionSystem.
  */

@@ -1,6 +1,6 @@
 /**
  * SharedWorker: one worker instance fed by several cameras through a FrameMux
- * (seed 03's option C), for a model too heavy to run once per camera.
+ * (ADR 0012), for a model too heavy to run once per camera.
  *
  * Contract: the worker is supervised like a camera's (restart policy,
  * enable/disable, maxFps gating, model readiness, hung and drop-alert

@@ -1,5 +1,5 @@
 /**
- * consumeLatest: the seed's ConsumeJIT. Adapts a source that buffers (an async
+ * consumeLatest: consume just in time. Adapts a source that buffers (an async
  * iterable, a Node Readable in object mode) to latest-frame semantics: the
  * source is drained as fast as it yields, into one slot, and the handler is
  * always given the freshest item; every item overwritten unseen is counted.

@@ -1,5 +1,5 @@
 /**
- * Subscription: one worker's single-slot mailbox (seed ADR-001's WorkerSlot).
+ * Subscription: one worker's single-slot mailbox (ADR 0001).
  *
  * Contract: offer() never blocks and overwrites an unread frame (a drop);
  * read() resolves with the newest frame offered since the last read, waiting
@@ -7,7 +7,7 @@
  * read may be pending; an aborted read leaves the subscription usable.
  * A frame older than maxAgeMs at read time is skipped (stale), never handed out.
  *
- * maxFps (seed 05's FPS gating): read() hands out a frame no sooner than
+ * maxFps (rate gating for a reader that wants fewer frames): read() hands out a frame no sooner than
  * 1/maxFps after the one before, always the newest at that moment. A frame
  * overwritten within 1/maxFps of the frame taken before, or while the worker
  * waits in read() for its slot, is `gated` (let pass by design: it would not

@@ -1,7 +1,6 @@
 /**
- * Workers and their lifecycle (seed 01's worker-lifecycle, seed 02's
- * criticality classes and watchWorkers loop): worker kinds, restart policies,
- * the supervisor with its watchdog and drop alerts.
+ * Workers and their lifecycle (ADR 0010): worker kinds, restart policies by
+ * criticality class, the supervisor with its watchdog and drop alerts.
  */
 export {
   WorkerSupervisor,

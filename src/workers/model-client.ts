@@ -1,6 +1,6 @@
 /**
  * The model-client worker kind: each frame it reads goes to a model server
- * (seed 05) by reference: written into the stream's shared-memory frame store,
+ * (docs/protocol.md) by reference: written into the stream's shared-memory frame store,
  * then named in an InferenceRequest; the response becomes the result.
  *
  * Contract: a frame is written into shared memory once per stream, however

@@ -1,6 +1,6 @@
 /**
- * Restart policies and drop-alert thresholds by criticality (seed 02's
- * classes; the seed's ADR-003 schedule): what the supervisor does when a
+ * Restart policies and drop-alert thresholds by criticality (the four
+ * classes of ADR 0010, each with its restart schedule): what the supervisor does when a
  * worker dies or hangs, and when its dropping deserves an alert.
  */
 import { CRITICALITIES, InvalidArgumentError, type Criticality } from '../supplier/index.js';
@@ -21,7 +21,7 @@ export const DEFAULT_RESTART_POLICIES: Readonly<Record<Criticality, RestartPolic
   'best-effort': { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 },
 };
 
-/** Drop ratio over the window above which a worker is alerted on; null: never. (Seed 02: critical 0 %, high < 10 %, normal < 50 %.) */
+/** Drop ratio over the window above which a worker is alerted on; null: never. (critical: any drop; high: over 10 %; normal: over 50 %; best-effort: never.) */
 export const DEFAULT_DROP_THRESHOLDS: Readonly<Record<Criticality, number | null>> = {
   critical: 0,
   high: 0.1,

@@ -1,6 +1,7 @@
 /**
  * WorkerSupervisor: runs workers on one supplier under restart policies by
- * criticality, with seed 02's watchWorkers loop as a watchdog.
+ * criticality, with a watchdog loop over every worker (hung workers, drop
+ * alerts).
  *
  * Contract:
  * - A worker whose incarnation fails (crash, exit, malformed output) or hangs
@@ -586,7 +587,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     if (outcome.next === 'launch') this.#setState(worker, 'backoff');
   }
 
-  /** seed 02's watchWorkers: hung workers, and drop-ratio alerts with hysteresis. */
+  /** The watchdog: hung workers, and drop-ratio alerts with hysteresis. */
   #watch(): void {
     const now = monotonicNow();
     for (const worker of this.#workers.values()) {

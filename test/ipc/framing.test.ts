@@ -88,7 +88,7 @@ describe('MessageDecoder', { timeout: 60_000 }, () => {
 });
 
 describe('parseRequest()', { timeout: 60_000 }, () => {
-  it('accepts seed 05 requests and pings', () => {
+  it('accepts the protocol\'s requests and pings', () => {
     assert.equal(parseRequest(request).kind, 'infer');
     assert.equal(parseRequest({ type: 'ping', request_id: 7 }).kind, 'ping');
   });

@@ -1,5 +1,5 @@
 /**
- * maxFps gating in the subscription (seed 05), on a clock the test moves by
+ * maxFps gating in the subscription, on a clock the test moves by
  * hand (no assertion depends on wall time): the newest frame at most once per
  * 1/maxFps; frames let pass by design are `gated`, frames missed by a worker
  * slower than its maxFps are drops. Also touch() and the lifecycle contract.
