@@ -22,13 +22,13 @@
  * after the one before; a slot overwritten within that interval, or while the
  * reader waits for its turn, is `gated`, not a drop.
  */
+import { optionalPositive } from '../internal/numbers.js';
 import { pending, type Pending } from '../internal/pending.js';
 import {
-  FrameAgeRecorder,
   framesUntilEnd,
-  InvalidArgumentError,
-  RateWindow,
   ReadInProgressError,
+  RateWindow,
+  ReaderAccount,
   systemClock,
   type Criticality,
   type Frame,
@@ -250,8 +250,7 @@ export class MuxReader implements FrameSource {
   readonly #mux: FrameMux;
   readonly #clock: SupplierClock;
   readonly #intervalMs: number;
-  readonly #subscribedAt = Date.now();
-  readonly #rate: RateWindow;
+  readonly #account: ReaderAccount;
   #closed = false;
   /** The read in progress: waiting for its slot (maxFps) or for a frame. */
   #wait: Pending<void> | null = null;
@@ -259,34 +258,18 @@ export class MuxReader implements FrameSource {
   #inGate = false;
   #gateUntil = Number.NEGATIVE_INFINITY;
   #current: Held | null = null;
-  #lastReadCallAt: number;
-  #delivered = 0;
-  #drops = 0;
-  #gated = 0;
-  #staleSkips = 0;
-  #consecutiveDrops = 0;
-  #lastConsumedSeq: number | null = null;
-  #lastConsumedMono: number | null = null;
-  #lastFrameAgeMs: number | null = null;
-  readonly #ages = new FrameAgeRecorder();
 
   /** @internal Made by FrameMux.reader(). */
   constructor(mux: FrameMux, workerId: string, options: SubscribeOptions, clock: SupplierClock) {
-    const positive = (name: string, value: number | undefined): number | null => {
-      if (value === undefined) return null;
-      if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new InvalidArgumentError(`${name} must be a positive finite number, got ${String(value)}`);
-      return value;
-    };
     this.#mux = mux;
     this.#clock = clock;
     this.workerId = workerId;
     this.criticality = options.criticality ?? 'normal';
-    this.maxFps = positive('maxFps', options.maxFps);
-    this.maxAgeMs = positive('maxAgeMs', options.maxAgeMs);
-    this.idleThresholdMs = positive('idleThresholdMs', options.idleThresholdMs) ?? 30_000;
+    this.maxFps = optionalPositive('maxFps', options.maxFps);
+    this.maxAgeMs = optionalPositive('maxAgeMs', options.maxAgeMs);
+    this.idleThresholdMs = optionalPositive('idleThresholdMs', options.idleThresholdMs) ?? 30_000;
     this.#intervalMs = this.maxFps === null ? 0 : 1000 / this.maxFps;
-    this.#rate = new RateWindow(5_000);
-    this.#lastReadCallAt = clock.now();
+    this.#account = new ReaderAccount(this, clock, 5_000);
   }
 
   get closed(): boolean {
@@ -295,7 +278,7 @@ export class MuxReader implements FrameSource {
 
   async read(options?: ReadOptions): Promise<Frame | null> {
     const signal = options?.signal;
-    this.#lastReadCallAt = this.#clock.now();
+    this.#account.readCalled();
     if (this.#closed) return null;
     if (this.#reading) throw new ReadInProgressError(this.workerId);
     signal?.throwIfAborted();
@@ -317,16 +300,10 @@ export class MuxReader implements FrameSource {
       this.#inGate = false;
       for (;;) {
         const now = this.#clock.now();
-        const held = this.#mux.take(this.maxAgeMs, now, () => this.#staleSkips++);
+        const held = this.#mux.take(this.maxAgeMs, now, () => this.#account.stale());
         if (held !== null) {
           this.#current = held;
-          this.#delivered++;
-          this.#consecutiveDrops = 0;
-          this.#lastConsumedSeq = held.frame.seq;
-          this.#lastConsumedMono = now;
-          this.#lastFrameAgeMs = now - held.frame.captureTime;
-          this.#ages.record(this.#lastFrameAgeMs);
-          this.#rate.record(now);
+          this.#account.delivered(held.frame, now);
           if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
           return held.frame;
         }
@@ -338,7 +315,7 @@ export class MuxReader implements FrameSource {
       this.#wait = null;
       this.#reading = false;
       this.#inGate = false;
-      this.#lastReadCallAt = this.#clock.now();
+      this.#account.readCalled();
     }
   }
 
@@ -355,7 +332,7 @@ export class MuxReader implements FrameSource {
   }
 
   touch(): void {
-    this.#lastReadCallAt = this.#clock.now();
+    this.#account.readCalled();
   }
 
   /** Ends the reader: a read in progress resolves with null, and so does every later one. Idempotent. */
@@ -370,39 +347,12 @@ export class MuxReader implements FrameSource {
 
   /** This reader's figures, over every camera (per camera: FrameMux.figures()); pending: cameras with a frame waiting. */
   stats(): WorkerStats {
-    const now = this.#clock.now();
-    return {
-      workerId: this.workerId,
-      criticality: this.criticality,
-      subscribedAt: this.#subscribedAt,
-      delivered: this.#delivered,
-      drops: this.#drops,
-      consecutiveDrops: this.#consecutiveDrops,
-      staleSkips: this.#staleSkips,
-      gated: this.#gated,
-      pending: this.#closed ? 0 : this.#mux.waiting(),
-      lastConsumedSeq: this.#lastConsumedSeq,
-      lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
-      lastFrameAgeMs: this.#lastFrameAgeMs,
-      frameAge: this.#ages.snapshot(),
-      fps: this.#rate.rate(now),
-      waiting: this.#reading,
-      idle: !this.#reading && !this.#closed && now - this.#lastReadCallAt > this.idleThresholdMs,
-      idleThresholdMs: this.idleThresholdMs,
-      maxAgeMs: this.maxAgeMs,
-      maxFps: this.maxFps,
-    };
+    return this.#account.stats(this.#clock.now(), { pending: this.#closed ? 0 : this.#mux.waiting(), waiting: this.#reading, closed: this.#closed });
   }
 
   /** @internal A camera's slot was overwritten: by design within its interval or while it waits for its slot, else a drop. */
   skipped(now: number): 'gated' | 'drop' {
-    if (now < this.#gateUntil || this.#inGate) {
-      this.#gated++;
-      return 'gated';
-    }
-    this.#drops++;
-    this.#consecutiveDrops++;
-    return 'drop';
+    return this.#account.skipped(1, now < this.#gateUntil || this.#inGate);
   }
 
   /** @internal A slot was filled: a read waiting for a frame takes it. */

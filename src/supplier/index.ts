@@ -14,6 +14,7 @@ export {
   type WorkerStats,
   type FrameSource,
 } from './subscription.js';
+export { ReaderAccount, type ReaderIdentity, type ReaderState } from './reader-account.js';
 export {
   createFrame,
   expectedPayloadBytes,

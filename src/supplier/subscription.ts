@@ -35,12 +35,13 @@
  * ERR_SUBSCRIPTION_CLOSED.
  */
 import { pending, type Pending } from '../internal/pending.js';
+import { positive } from '../internal/numbers.js';
 import { systemClock, type SupplierClock } from './clock.js';
 import { InvalidArgumentError, ReadInProgressError, SubscriptionClosedError } from './errors.js';
-import { FrameAgeRecorder, type FrameAgeHistogram } from './frame-age.js';
+import type { FrameAgeHistogram } from './frame-age.js';
 import type { Frame } from './frame.js';
 import { holdPayload, releasePayload } from './frame-pool.js';
-import { RateWindow } from './rate-window.js';
+import { ReaderAccount } from './reader-account.js';
 
 export const CRITICALITIES = ['critical', 'high', 'normal', 'best-effort'] as const;
 export type Criticality = (typeof CRITICALITIES)[number];
@@ -146,8 +147,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
   readonly #host: SubscriptionHost;
   readonly #clock: SupplierClock;
   readonly #baseSeq: number;
-  readonly #subscribedAt = Date.now();
-  readonly #rate: RateWindow;
+  readonly #account: ReaderAccount;
   /** 1000 / maxFps, or 0 without maxFps. */
   readonly #intervalMs: number;
 
@@ -162,17 +162,6 @@ export class Subscription implements FrameSource, AsyncDisposable {
   /** maxFps: frames skipped before this (monotonic) time are gated; no frame is handed out before it. */
   #gateUntil = Number.NEGATIVE_INFINITY;
 
-  #delivered = 0;
-  #drops = 0;
-  #consecutiveDrops = 0;
-  #staleSkips = 0;
-  #gated = 0;
-  #lastConsumedSeq: number | null = null;
-  /** Monotonic; turned into wall-clock time only when stats are read. */
-  #lastConsumedMono: number | null = null;
-  #lastFrameAgeMs: number | null = null;
-  readonly #ages = new FrameAgeRecorder();
-  #lastReadCallAt: number;
 
   /** @internal Created by FrameSupplier.subscribe(). */
   constructor(
@@ -201,8 +190,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.idleThresholdMs = idleThresholdMs;
     this.#baseSeq = host.lastSeq();
     this.#lastOfferedSeq = this.#baseSeq;
-    this.#rate = new RateWindow(defaults.fpsWindowMs);
-    this.#lastReadCallAt = this.#clock.now();
+    this.#account = new ReaderAccount({ workerId, criticality, idleThresholdMs, maxAgeMs, maxFps }, this.#clock, defaults.fpsWindowMs);
   }
 
   get closed(): boolean {
@@ -223,7 +211,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
   read(options?: ReadOptions): Promise<Frame | null> {
     const signal = options?.signal;
     const now = this.#clock.now();
-    this.#lastReadCallAt = now;
+    this.#account.readCalled(now);
     if (this.#closedAtSeq !== null) return Promise.resolve(null);
     if (this.#pendingRead !== null) return Promise.reject(new ReadInProgressError(this.workerId));
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -276,7 +264,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
    * so a watchdog does not take it for hung.
    */
   touch(): void {
-    this.#lastReadCallAt = this.#clock.now();
+    this.#account.readCalled();
   }
 
   /**
@@ -289,8 +277,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     const lastSeq = this.#host.lastSeq();
     // Whatever this worker was still owed is now never delivered: count it as dropped.
     const owed = (this.#slot !== null && this.#slotCountedAs === null ? 1 : 0) + (lastSeq - this.#lastOfferedSeq);
-    this.#drops += owed;
-    this.#consecutiveDrops += owed;
+    this.#account.skipped(owed, false);
     if (this.#slot !== null) releasePayload(this.#slot.payload);
     this.#slot = null;
     this.#slotCountedAs = null;
@@ -324,7 +311,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     if (read !== null && (read.gate === null || now >= this.#gateUntil)) {
       // A waiting read takes the frame at once (also one whose slot timer is late: its slot has come).
       if (this.#isStale(frame, now)) {
-        this.#staleSkips++;
+        this.#account.stale();
         return;
       }
       read.gate?.(); // (its timer is cancelled, but the read still counts as waiting for its slot below)
@@ -369,30 +356,13 @@ export class Subscription implements FrameSource, AsyncDisposable {
   }
 
   stats(now = this.#clock.now()): WorkerStats {
-    const closedAt = this.#closedAtSeq;
-    const pendingInInbox = closedAt === null ? this.#host.lastSeq() - this.#lastOfferedSeq : 0;
-    const waiting = this.#pendingRead !== null;
-    return {
-      workerId: this.workerId,
-      criticality: this.criticality,
-      subscribedAt: this.#subscribedAt,
-      delivered: this.#delivered,
-      drops: this.#drops,
-      consecutiveDrops: this.#consecutiveDrops,
-      staleSkips: this.#staleSkips,
-      gated: this.#gated,
+    const closed = this.#closedAtSeq !== null;
+    const pendingInInbox = closed ? 0 : this.#host.lastSeq() - this.#lastOfferedSeq;
+    return this.#account.stats(now, {
       pending: (this.#slot !== null && this.#slotCountedAs === null ? 1 : 0) + pendingInInbox,
-      lastConsumedSeq: this.#lastConsumedSeq,
-      lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
-      lastFrameAgeMs: this.#lastFrameAgeMs,
-      frameAge: this.#ages.snapshot(),
-      fps: this.#rate.rate(now),
-      waiting,
-      idle: !waiting && closedAt === null && now - this.#lastReadCallAt > this.idleThresholdMs,
-      idleThresholdMs: this.idleThresholdMs,
-      maxAgeMs: this.maxAgeMs,
-      maxFps: this.maxFps,
-    };
+      waiting: this.#pendingRead !== null,
+      closed,
+    });
   }
 
   /** Frames published while this subscription was open (for the accounting invariant). */
@@ -431,13 +401,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   /** Frames replaced before this worker read them: by design within its maxFps interval or while it waits for its slot, else drops. */
   #skipped(count: number, now: number, read: PendingRead | null): 'gated' | 'drop' {
-    if (now < this.#gateUntil || (read !== null && read.gate !== null)) {
-      this.#gated += count;
-      return 'gated';
-    }
-    this.#drops += count;
-    this.#consecutiveDrops += count;
-    return 'drop';
+    return this.#account.skipped(count, now < this.#gateUntil || (read !== null && read.gate !== null));
   }
 
   /** Puts a frame (or nothing) in the mailbox; the frame there before is replaced, counted unless it already was. */
@@ -453,11 +417,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   /** The slot's frame is not replaced after all: take back its count. */
   #uncountSlot(): void {
-    if (this.#slotCountedAs === 'gated') this.#gated--;
-    else if (this.#slotCountedAs === 'drop') {
-      this.#drops--;
-      this.#consecutiveDrops = Math.max(0, this.#consecutiveDrops - 1);
-    }
+    if (this.#slotCountedAs !== null) this.#account.unskipped(this.#slotCountedAs);
     this.#slotCountedAs = null;
   }
 
@@ -467,7 +427,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.#uncountSlot();
     this.#slot = null;
     if (this.#isStale(frame, now)) {
-      this.#staleSkips++;
+      this.#account.stale();
       releasePayload(frame.payload);
       return null;
     }
@@ -486,13 +446,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
   }
 
   #recordDelivery(frame: Frame, now: number): void {
-    this.#delivered++;
-    this.#consecutiveDrops = 0;
-    this.#lastConsumedSeq = frame.seq;
-    this.#lastConsumedMono = now;
-    this.#lastFrameAgeMs = now - frame.captureTime;
-    this.#ages.record(this.#lastFrameAgeMs);
-    this.#rate.record(now);
+    this.#account.delivered(frame, now);
     if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
   }
 }
@@ -514,7 +468,5 @@ export async function* framesUntilEnd(
 }
 
 export function assertPositive(name: string, value: unknown): asserts value is number {
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw new InvalidArgumentError(`${name} must be a positive finite number, got ${String(value)}`);
-  }
+  positive(name, value);
 }

@@ -32,6 +32,7 @@
 import { EventEmitter } from 'node:events';
 import { delay } from '../internal/abort.js';
 import { RestartBudget } from '../internal/backoff.js';
+import { positive } from '../internal/numbers.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import {
   addFrameAges,
@@ -254,8 +255,8 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       if (!isCriticality(c)) throw new InvalidArgumentError(`dropThresholds: unknown criticality ${JSON.stringify(c)}`);
       this.#thresholds[c] = validateThreshold(t, `dropThresholds.${c}`);
     }
-    this.#watchdogIntervalMs = positive(options.watchdogIntervalMs ?? 1_000, 'watchdogIntervalMs');
-    this.#dropWindowMs = positive(options.dropWindowMs ?? 10_000, 'dropWindowMs');
+    this.#watchdogIntervalMs = positive('watchdogIntervalMs', options.watchdogIntervalMs ?? 1_000);
+    this.#dropWindowMs = positive('dropWindowMs', options.dropWindowMs ?? 10_000);
     this.#log = options.log ?? (() => undefined);
   }
 
@@ -269,7 +270,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     if (spec.source === undefined && this.#supplier === undefined) throw new InvalidArgumentError(`worker ${id}: needs a source, or a supplier given to the supervisor`);
     const criticality = spec.criticality ?? 'normal';
     if (!isCriticality(criticality)) throw new InvalidArgumentError(`worker ${id}: unknown criticality ${JSON.stringify(criticality)}`);
-    if (spec.idleThresholdMs !== undefined) positive(spec.idleThresholdMs, `worker ${id}: idleThresholdMs`);
+    if (spec.idleThresholdMs !== undefined) positive(`worker ${id}: idleThresholdMs`, spec.idleThresholdMs);
     const enabled = spec.enabled !== false;
     const policy = spec.restartPolicy === undefined ? this.#policies[criticality] : validatePolicy(spec.restartPolicy, `worker ${id}`);
     // A floor on the delay, so that no policy (a zero backoff, say) can make a crash loop spin a core.
@@ -619,9 +620,4 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     const alert: DropAlert = { workerId: worker.spec.id, criticality: worker.criticality, state: over ? 'raised' : 'recovered', dropRatio: Math.round(ratio * 1000) / 1000, threshold, windowMs: this.#dropWindowMs };
     this.emit('alert', alert);
   }
-}
-
-function positive(value: number, name: string): number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) throw new InvalidArgumentError(`${name} must be a positive number of ms, got ${String(value)}`);
-  return value;
 }
