@@ -9,12 +9,12 @@
  * test patterns, e.g. lavfi:testsrc2=size=1280x720:rate=30), and
  * `v4l2:/dev/videoN` or a /dev/videoN path.
  */
-import { fileURLToPath } from 'node:url';
 import { CaptureError } from './errors.js';
 import { CAPTURE_FORMATS, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { maskCredentials } from '../internal/redact.js';
+import { classifySource, type SourceKind } from '../internal/source-kind.js';
 
-export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
+export type { SourceKind };
 /** The formats a capture can deliver (the supplier's CAPTURE_FORMATS). */
 export const OUTPUT_FORMATS = CAPTURE_FORMATS;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -92,7 +92,6 @@ export interface ResolvedSource {
   };
 }
 
-const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 function invalid(message: string): CaptureError {
   return new CaptureError('ERR_INVALID_CAPTURE_OPTION', message);
@@ -128,35 +127,9 @@ function validCrop(crop: unknown): CropRect | undefined {
 }
 
 function classify(source: string): { kind: SourceKind; input: string } {
-  const scheme = URL_SCHEME.exec(source)?.[1]?.toLowerCase();
-  if (scheme !== undefined) {
-    if (scheme === 'rtsp' || scheme === 'rtsps') return { kind: 'rtsp', input: source };
-    if (scheme === 'http' || scheme === 'https') return { kind: 'http', input: source };
-    if (scheme === 'file') {
-      try {
-        return { kind: 'file', input: fileURLToPath(source) };
-      } catch {
-        // Without the cause: Node's URL errors carry the raw input, password and all.
-        throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `malformed file URL ${JSON.stringify(maskCredentials(source))}`);
-      }
-    }
-    throw new CaptureError(
-      'ERR_UNSUPPORTED_SOURCE',
-      `unsupported source scheme ${JSON.stringify(scheme)}: use rtsp://, rtsps://, http(s)://, file://, a path, lavfi: or v4l2:`,
-    );
-  }
-  if (source.startsWith('lavfi:')) {
-    const graph = source.slice('lavfi:'.length);
-    if (graph.length === 0) throw invalid('lavfi: needs a filter graph, e.g. lavfi:testsrc2=size=640x480:rate=30');
-    return { kind: 'lavfi', input: graph };
-  }
-  if (source.startsWith('v4l2:')) return { kind: 'v4l2', input: source.slice('v4l2:'.length) };
-  if (/^\/dev\/video\d+$/.test(source)) return { kind: 'v4l2', input: source };
-  if (/^[a-z][a-z0-9+.-]*:(?!\\)/i.test(source) && !source.startsWith('./')) {
-    // Only the scheme: the rest of a malformed URL may be its password.
-    throw new CaptureError('ERR_UNSUPPORTED_SOURCE', `unsupported source scheme ${JSON.stringify(source.slice(0, source.indexOf(':')))}: use rtsp://, rtsps://, http(s)://, file://, a path, lavfi: or v4l2:`);
-  }
-  return { kind: 'file', input: source };
+  const c = classifySource(source);
+  if ('kind' in c) return c;
+  throw c.why !== 'incomplete' ? new CaptureError('ERR_UNSUPPORTED_SOURCE', `source ${c.problem}`) : invalid(`source ${c.problem}`);
 }
 
 /** Builds ffmpeg's arguments for a source; throws CaptureError for what can be known wrong before trying. */

@@ -10,6 +10,7 @@
  * and only that branch's errors are reported, or one clear sentence when none
  * fits.
  */
+import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
   BUILTIN_MODULES,
@@ -270,22 +271,14 @@ export function plainValues(data: unknown): { value: unknown; issues: RawIssue[]
 
 // ---------------------------------------------------------------- what a schema cannot say
 
-const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
-const SOURCE_HINT = 'rtsp://, rtsps://, http(s)://, file://, a file path, lavfi:<graph> or v4l2:/dev/videoN';
-
 export type SourceKind = 'url' | 'file' | 'lavfi' | 'v4l2';
 
-/** What a source string is (the capture's own rules), or why it is none. */
+/** What a source string is (the capture's own rules, src/internal/source-kind.ts), or why it is none. A file given by path (not a file:// URL) is 'file'. */
 export function classifySource(source: string): { kind: SourceKind } | { problem: string } {
-  const scheme = SCHEME.exec(source)?.[1]?.toLowerCase();
-  if (scheme !== undefined) {
-    return ['rtsp', 'rtsps', 'http', 'https', 'file'].includes(scheme) ? { kind: 'url' } : { problem: `has an unsupported scheme ${quote(scheme)}: use ${SOURCE_HINT}` };
-  }
-  if (source.startsWith('lavfi:')) return source.length > 'lavfi:'.length ? { kind: 'lavfi' } : { problem: 'lavfi: needs a filter graph, e.g. lavfi:testsrc2=size=640x480:rate=30' };
-  if (source.startsWith('v4l2:')) return source.length > 'v4l2:'.length ? { kind: 'v4l2' } : { problem: 'v4l2: needs a device, e.g. v4l2:/dev/video0' };
-  if (/^\/dev\/video\d+$/.test(source)) return { kind: 'v4l2' };
-  if (/^[a-z][a-z0-9+.-]*:(?!\\)/i.test(source)) return { problem: `must be ${SOURCE_HINT} (a file whose name has a colon: start it with ./)` };
-  return { kind: 'file' };
+  const c = classifyAnySource(source);
+  if ('problem' in c) return { problem: c.problem };
+  if (c.kind === 'rtsp' || c.kind === 'http' || (c.kind === 'file' && c.fileUrl)) return { kind: 'url' };
+  return { kind: c.kind };
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
