@@ -15,6 +15,7 @@
  * printed schema.
  */
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import { ID_PATTERN_SOURCE } from '../internal/ids.js';
 import { DEFAULT_SHM_DIR } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
 import { CAPTURE_FORMATS as OUTPUT_FORMATS, CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
@@ -71,7 +72,7 @@ function StringEnum<const T extends readonly string[]>(values: T, options: Schem
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 
-const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+const ID_PATTERN = ID_PATTERN_SOURCE;
 const ID_HINT = '1–64 characters of A–Z a–z 0–9 _ -';
 const id = (description: string) => annotate(Type.String({ pattern: ID_PATTERN, description }), { [HINT]: ID_HINT });
 const idMap = <T extends TSchema>(what: string, value: T, options: SchemaOptions) =>

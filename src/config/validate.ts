@@ -10,6 +10,7 @@
  * and only that branch's errors are reported, or one clear sentence when none
  * fits.
  */
+import { isId } from '../internal/ids.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
@@ -281,7 +282,6 @@ export function classifySource(source: string): { kind: SourceKind } | { problem
   return { kind: c.kind };
 }
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const entries = (v: unknown): [string, unknown][] => (isPlainObject(v) ? Object.entries(v) : []);
 const items = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const field = (v: unknown, key: string): unknown => (isPlainObject(v) && Object.hasOwn(v, key) ? v[key] : undefined);
@@ -330,7 +330,7 @@ export function checkReferences(data: unknown): RawIssue[] {
       moduleIssue(field(worker, 'module'), [...path, 'module'], out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
-      if (typeof id !== 'string' || !ID.test(id)) continue;
+      if (typeof id !== 'string' || !isId(id)) continue;
       const first = ids.get(id);
       if (first === undefined) ids.set(id, path);
       else out.push({ path: [...path, 'id'], message: `duplicate worker id ${quote(id)} in this camera (also workers[${String(first[3])}])`, anchor: 'value' });

@@ -29,7 +29,8 @@ import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
-import { buildWorkerKind, ID_PATTERN } from './worker-kinds.js';
+import { ID_PATTERN } from '../internal/ids.js';
+import { buildWorkerKind } from './worker-kinds.js';
 
 export interface CameraStats {
   readonly id: string;

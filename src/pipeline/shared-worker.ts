@@ -17,7 +17,8 @@ import { PipelineError } from './errors.js';
 import { FrameMux, type MuxCameraFigures } from './frame-mux.js';
 import type { ModelService } from './model-service.js';
 import type { WorkerFigures, WorkerGroup } from './worker-group.js';
-import { buildWorkerKind, ID_PATTERN } from './worker-kinds.js';
+import { ID_PATTERN } from '../internal/ids.js';
+import { buildWorkerKind } from './worker-kinds.js';
 
 export interface SharedWorkerStats extends WorkerFigures {
   /** The cameras it is configured for. */

@@ -27,8 +27,6 @@ export interface BuiltWorkerKind {
   readonly model: ModelService | null;
 }
 
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
 export interface WorkerKindDeps {
   readonly models: ReadonlyMap<string, ModelService>;
   readonly shmDir: string;
