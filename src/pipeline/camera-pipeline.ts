@@ -30,7 +30,7 @@ import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
 import { ID_PATTERN } from '../internal/ids.js';
-import { buildWorkerKind } from './worker-kinds.js';
+import { buildWorkerKind } from './build-worker.js';
 
 export interface CameraStats {
   readonly id: string;

@@ -18,7 +18,7 @@ import { FrameMux, type MuxCameraFigures } from './frame-mux.js';
 import type { ModelService } from './model-service.js';
 import type { WorkerFigures, WorkerGroup } from './worker-group.js';
 import { ID_PATTERN } from '../internal/ids.js';
-import { buildWorkerKind } from './worker-kinds.js';
+import { buildWorkerKind } from './build-worker.js';
 
 export interface SharedWorkerStats extends WorkerFigures {
   /** The cameras it is configured for. */

@@ -23,7 +23,7 @@ import type { FrameSupplier } from '../supplier/index.js';
 import type { Criticality } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { PipelineWorkerState, SystemEvent } from './events.js';
-import type { BuiltWorkerKind, WorkerKindName } from './worker-kinds.js';
+import type { BuiltWorkerKind, WorkerKindName } from './build-worker.js';
 
 /** A worker's figures in stats(): its supervision, and the current incarnation's frames. */
 export interface WorkerFigures {

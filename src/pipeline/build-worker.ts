@@ -1,5 +1,5 @@
 /**
- * Worker kinds by name, from a worker's config: `model` (a client of a named
+ * A worker from its config entry: the WorkerKind (src/workers) for its kind, `model` (a client of a named
  * model server), `command` (a subprocess in any language, argv, no shell),
  * `module` (a JavaScript handler, in-process or in a worker thread).
  *
