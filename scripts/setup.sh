@@ -5,7 +5,10 @@
 #   setup.sh test   ffmpeg, the tests' clip (opencv-doc: vtest.avi), the RTSP test server (GStreamer + python3-gi),
 #                   mosquitto, promtool (prometheus), nats-server, chromium, npm deps, build
 #   setup.sh bench  ffmpeg, npm deps, build
-# Runs on a fresh Debian machine as root (or with sudo); needs Node.js 20+ and npm.
+# Runs on a fresh Debian machine as root (or with sudo); needs Node.js and npm. framesupplier
+# runs on Node 22 or newer: on a machine with an older Node, the npm scripts use Node 22 from
+# the npm registry's node@22 package (a devDependency: node_modules/.bin/node, first on the
+# PATH of every npm script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
@@ -13,8 +16,8 @@ mode=${1:-run}
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
+if [ "$node_major" -lt 18 ]; then
+  say "Node.js and npm are needed to install (found: $(node --version 2>/dev/null || echo none))"
   exit 1
 fi
 
@@ -92,6 +95,16 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   # onnxruntime-node's install script would fetch CUDA extras from outside the npm
   # registry; its CPU binaries ship in the package, which is all we use.
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+# The Node the project runs on: the machine's when it is 22 or newer, else node@22's.
+run_major=$(PATH="$PWD/node_modules/.bin:$PATH" node -p 'process.versions.node.split(".")[0]')
+if [ "$run_major" -lt 22 ]; then
+  say "Node.js 22 or newer is required, and node_modules/.bin/node is $(PATH="$PWD/node_modules/.bin:$PATH" node --version)"
+  exit 1
+fi
+if [ "$node_major" -lt 22 ] && [ ! -f node_modules/.node-22-noted ]; then
+  say "this machine has Node $(node --version); npm start, npm test and npm run bench use Node $(node_modules/.bin/node --version) from the npm registry's node@22 package"
+  touch node_modules/.node-22-noted
 fi
 
 # The native decoder: rebuilt when its source is newer than the module. Node's headers come
