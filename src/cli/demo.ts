@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { findSampleMedia, StreamCapture, type CaptureStats } from '../capture/index.js';
-import { delay, MAX_TIMER_MS } from '../internal/abort.js';
+import { delay, MAX_TIMER_MS, untilAborted } from '../internal/abort.js';
 import {
   FramePool,
   FrameSupplier,
@@ -134,7 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   const running = () => !stop.signal.aborted && (options.durationS === 0 || performance.now() - started < options.durationS * 1000);
   if (capture !== null) {
     capture.start();
-    await delay(options.durationS === 0 ? MAX_TIMER_MS : options.durationS * 1000, stop.signal);
+    await untilAborted(delay(options.durationS === 0 ? MAX_TIMER_MS : options.durationS * 1000, { signal: stop.signal }), stop.signal);
   } else {
     // The synthetic camera: a moving gradient, paced against the clock, in reused shared memory.
     const frameBytes = width * height * 3;
@@ -145,7 +145,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
       payload.fill(n & 0xff, 0, width * 3); // one changing row is enough to make frames distinct
       supplier.publish({ payload, width, height, format: 'rgb24' });
       n++;
-      await delay(Math.max(0, started + (n * 1000) / fps - performance.now()), stop.signal);
+      if (!(await untilAborted(delay(Math.max(0, started + (n * 1000) / fps - performance.now()), { signal: stop.signal }), stop.signal))) break;
     }
   }
   clearInterval(view);

@@ -45,7 +45,7 @@ import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { delay, messageOf } from '../internal/abort.js';
+import { delay, messageOf, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { ClusterError } from './errors.js';
@@ -273,7 +273,7 @@ export class ClusterNode implements AsyncDisposable {
         }
       }
       // Jittered so nodes started together do not tick (and claim) in step.
-      await delay(Math.round(this.#o.tickMs * (0.8 + Math.random() * 0.4)), signal);
+      await untilAborted(delay(Math.round(this.#o.tickMs * (0.8 + Math.random() * 0.4)), { signal }), signal);
     }
   }
 

@@ -1,21 +1,39 @@
-/** Small cancellation and timer helpers, shared by every part (they depend on nothing). */
+/**
+ * Small cancellation and timer helpers, shared by every part (they depend on
+ * nothing). One convention everywhere: an abortable call takes `{ signal }`
+ * as its last argument and, once the signal aborts, rejects with the
+ * signal's reason (whatever the caller aborted with).
+ */
 
 /** The longest a Node timer can wait, ms: a longer one fires after 1 ms, so limits above it are refused. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Waits ms; resolves true when the time is up, false at once if the signal aborts first (or already has). */
-export function delay(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (elapsed: boolean): void => {
+/** Waits ms; rejects with the signal's reason at once if it aborts first (or already has). */
+export function delay(ms: number, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(elapsed);
+      reject(signal!.reason);
     };
-    const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), Math.max(0, ms));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Resolves true once the promise settles (as it did), false if the signal aborted first: for loops that end quietly on abort. */
+export async function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  try {
+    await promise;
+    return true;
+  } catch (error) {
+    if (signal.aborted) return false;
+    throw error;
+  }
 }
 
 /** Resolves when the signal aborts (at once if it has). */

@@ -3,7 +3,7 @@
  * computed from the request alone, after really reading the frame, so the
  * protocol, shared memory and server can be tested without a model.
  */
-import { abortable, delay } from '../internal/abort.js';
+import { delay } from '../internal/abort.js';
 import type { Detection, InferenceRequest } from '../ipc/index.js';
 import type { ReadFrame } from '../shm/index.js';
 import type { InferenceHandler, InferenceResult } from './handler.js';
@@ -38,7 +38,7 @@ export function createMockHandler(options: MockHandlerOptions = {}): InferenceHa
     concurrency: options.concurrency ?? 1,
     async infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       // An abort ends the wait (and its timer) and rejects with the signal's reason.
-      if (delayMs > 0) await abortable(delay(delayMs, signal), signal);
+      if (delayMs > 0) await delay(delayMs, { signal });
       const h = hash(`${request.camera_id}/${request.frame_metadata.frame_id}`);
       const count = 1 + (h % 3);
       const detections: Detection[] = [];

@@ -55,7 +55,7 @@ export async function buildWorkerKind(where: string, workerId: string, config: W
           ...(classes === undefined ? {} : { classNames: classes }),
           timeoutMs: model.timeoutMs,
           ...(budget === null ? {} : { maxAgeMs: budget }),
-          waitForServer: (signal) => model.serving(signal),
+          waitForServer: (signal) => model.serving({ signal }).then(() => true),
         }),
       };
     }
@@ -72,7 +72,7 @@ export async function buildWorkerKind(where: string, workerId: string, config: W
         modelId: model.modelId,
         shmDir: deps.shmDir,
         timeoutMs: model.timeoutMs,
-        waitForServer: (signal) => model.serving(signal),
+        waitForServer: (signal) => model.serving({ signal }),
         followNewest: !('cameras' in config),
         ...(budget === null ? {} : { maxAgeMs: budget }),
       }),

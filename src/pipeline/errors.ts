@@ -12,7 +12,8 @@ export type PipelineErrorCode =
   | 'ERR_DUPLICATE_CAMERA'
   | 'ERR_UNKNOWN_WORKER'
   | 'ERR_WORKER_MODULE'
-  | 'ERR_SYSTEM_CLOSED';
+  | 'ERR_SYSTEM_CLOSED'
+  | 'ERR_MODEL_CLOSED';
 
 export class PipelineError extends FrameSupplierError {
   declare readonly code: PipelineErrorCode;

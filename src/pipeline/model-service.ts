@@ -15,7 +15,7 @@
  * SIGKILL) and the checks, and resolves once they are over.
  */
 import { join } from 'node:path';
-import { delay } from '../internal/abort.js';
+import { delay, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { ModelConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -178,11 +178,17 @@ export class ModelService implements AsyncDisposable {
     await this.close();
   }
 
-  /** Resolves true once the server is ready (at once if it is), false if the signal aborts or the service stops first. */
-  async whenReady(signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Resolves once the server is ready (at once if it is). Rejects with the
+   * signal's reason if it aborts first, and ERR_MODEL_CLOSED once the service
+   * is closed.
+   */
+  async whenReady(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    const { signal } = options;
     for (;;) {
-      if (this.#state === 'ready') return true;
-      if (this.#closed !== null || signal?.aborted) return false;
+      if (this.#state === 'ready') return;
+      signal?.throwIfAborted();
+      if (this.#closed !== null) throw new PipelineError('ERR_MODEL_CLOSED', `model ${this.name} is closed`);
       let wake!: () => void;
       const woken = new Promise<void>((resolve) => this.#waiters.add((wake = resolve)));
       const onAbort = (): void => wake();
@@ -197,22 +203,22 @@ export class ModelService implements AsyncDisposable {
   }
 
   /**
-   * Resolves true once the server is ready and answers a ping (a model
-   * worker's waitForServer), false if the signal aborts or the service stops
-   * first.
+   * Resolves once the server is ready and answers a check (a model worker's
+   * waitForServer); rejects as whenReady() does.
    */
-  async serving(signal?: AbortSignal): Promise<boolean> {
+  async serving(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     for (;;) {
-      if (!(await this.whenReady(signal))) return false;
-      if (await this.ping(signal)) return true;
+      await this.whenReady(options);
+      if (await this.ping(options)) return;
       // Ready by its state but not answering: its exit is about to be noticed.
-      if (!(await delay(250, signal))) return false;
+      await delay(250, options);
     }
   }
 
-  /** One check on a connection of its own; true if the model answered. */
-  async ping(signal?: AbortSignal): Promise<boolean> {
-    const result = await this.#endpoint.check(this.#pingTimeoutMs, signal);
+  /** One check on a connection of its own: true if the model answered, false if not; rejects with the signal's reason if it aborts. */
+  async ping(options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
+    const result = await this.#endpoint.check(this.#pingTimeoutMs, options.signal);
+    options.signal?.throwIfAborted();
     if (!result.ok) return false;
     this.#lastPingAt = Date.now();
     this.#lastPingMs = result.ms;
@@ -257,8 +263,13 @@ export class ModelService implements AsyncDisposable {
     const stop = this.#stopping.signal;
     const current = (): boolean => (this.#process?.current ?? null) === run;
     while (!stop.aborted && current()) {
-      const ok = await this.ping(stop);
-      if (stop.aborted || !current()) return;
+      let ok: boolean;
+      try {
+        ok = await this.ping({ signal: stop });
+      } catch {
+        return; // closing
+      }
+      if (!current()) return;
       if (ok) {
         missed = 0;
         if (this.external) this.#setState('ready');
@@ -271,7 +282,7 @@ export class ModelService implements AsyncDisposable {
         this.#setState('connecting');
       }
       // Not ready yet (external): look again sooner.
-      await delay(this.#state === 'ready' ? this.#healthIntervalMs : Math.min(this.#healthIntervalMs, 1_000), stop);
+      if (!(await untilAborted(delay(this.#state === 'ready' ? this.#healthIntervalMs : Math.min(this.#healthIntervalMs, 1_000), { signal: stop }), stop))) return;
     }
   }
 }

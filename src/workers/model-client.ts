@@ -60,7 +60,7 @@ export interface ModelClientWorkerOptions {
    * should end instead (the signal aborted: stop, restart, close). Given, an
    * unreachable or lost server is waited for, not a crash (see above).
    */
-  readonly waitForServer?: (signal: AbortSignal) => Promise<boolean>;
+  readonly waitForServer?: (signal: AbortSignal) => Promise<void>;
   /** The age budget of each request (max_age_ms): a frame older than this, from its capture, when the server takes it is skipped (ERR_FRAME_STALE). Default: none. */
   readonly maxAgeMs?: number;
   /**
@@ -184,7 +184,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
   return {
     kind: 'model-client',
     async run(context) {
-      if (waitForServer !== undefined && !(await context.waitFor(server, waitForServer))) return;
+      if (waitForServer !== undefined) await context.waitFor(server, waitForServer);
       const client = new ModelClient({ socketPath: options.socketPath, mode: 'persistent', timeoutMs: options.timeoutMs ?? 10_000 });
       const stores = new Map<string, StreamStore>();
       let subscription: FrameSource | null = null;
@@ -265,7 +265,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               context.log(`${server} went away (${code}); waiting for it`);
               answered.abort();
               await following;
-              if (!(await context.waitFor(server, waitForServer))) return;
+              await context.waitFor(server, waitForServer);
               context.log(`${server} is back; reading again`);
               continue;
             }

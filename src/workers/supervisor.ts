@@ -414,7 +414,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     // Incarnations that end by themselves meanwhile are stopped (#ended), not restarted.
     if (graceMs > 0 && !wasCreated) {
       const timer = new AbortController();
-      await Promise.race([Promise.all(running()), delay(graceMs, timer.signal)]);
+      await Promise.race([Promise.all(running()), delay(graceMs, { signal: timer.signal }).catch(() => undefined)]);
       timer.abort();
     }
     const ending = running();

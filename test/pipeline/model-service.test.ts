@@ -141,14 +141,16 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
       assert.equal(await service.ping(), true);
     });
 
-    it('stop() ends the process and says stopped', async () => {
+    it('close() ends the process and says stopped; waiting for it after is ERR_MODEL_CLOSED, and an aborted wait rejects with its reason', async () => {
       const pid = service.stats().pid!;
       const stopped = states.next((e) => e.to === 'stopped');
       await service.close();
       await stopped;
       assert.equal(alive(pid), false);
       assert.equal(service.stats().state, 'stopped');
-      assert.equal(await service.whenReady(), false);
+      await assert.rejects(service.whenReady(), { code: 'ERR_MODEL_CLOSED' });
+      const reason = new Error('given up');
+      await assert.rejects(service.serving({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
     });
   });
 

@@ -234,7 +234,7 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     const server = new ServerProcess(socket, ws.shmDir);
     // The test says when the server is up; the worker waits for that, as the system's workers wait for a ready server.
     let up: Deferred<void> = deferred<void>();
-    const waitForServer = (signal: AbortSignal): Promise<boolean> => abortable(up.promise, signal).then(() => true, () => false);
+    const waitForServer = (signal: AbortSignal): Promise<void> => abortable(up.promise, signal);
     try {
       supervisor.add({
         id: 'waits',
