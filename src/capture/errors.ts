@@ -18,9 +18,4 @@ export type CaptureErrorCode =
   | 'ERR_SOURCE_STALLED'
   | 'ERR_SOURCE_BAD_OUTPUT';
 
-export class CaptureError extends FrameSupplierError {
-  declare readonly code: CaptureErrorCode;
-  constructor(code: CaptureErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class CaptureError extends FrameSupplierError<CaptureErrorCode> {}

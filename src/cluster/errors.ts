@@ -13,13 +13,7 @@ export type ClusterErrorCode =
   | 'ERR_CLUSTER_CLOSED'
   | 'ERR_CLUSTER_UNSUPPORTED';
 
-export class ClusterError extends FrameSupplierError {
-  declare readonly code: ClusterErrorCode;
-
-  constructor(code: ClusterErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class ClusterError extends FrameSupplierError<ClusterErrorCode> {}
 
 /**
  * A control request another node (or this one) answered with an error: its

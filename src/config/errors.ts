@@ -23,8 +23,7 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.path === '' ? '' : `${issue.path}: `}${issue.message}${where}`;
 }
 
-export class ConfigError extends FrameSupplierError {
-  declare readonly code: 'ERR_CONFIG';
+export class ConfigError extends FrameSupplierError<'ERR_CONFIG'> {
   readonly issues: readonly ConfigIssue[];
   /** The file (or name) the issues are about. */
   readonly fileName: string;

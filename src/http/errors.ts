@@ -39,8 +39,7 @@ export interface ErrorIssue {
   readonly message: string;
 }
 
-export class HttpError extends FrameSupplierError {
-  declare readonly code: HttpErrorCode;
+export class HttpError extends FrameSupplierError<HttpErrorCode> {
   readonly status: number;
   readonly issues: readonly ErrorIssue[] | undefined;
 
@@ -85,9 +84,10 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
   }
   if (error instanceof FrameSupplierError) {
     const issues = (error as { issues?: readonly ErrorIssue[] }).issues;
+    const code: string = error.code;
     return {
-      status: SYSTEM_STATUS[error.code] ?? 400,
-      body: { error: { code: error.code, message: error.message, ...(issues === undefined ? {} : { issues: issues.map((i) => ({ path: i.path, message: i.message })) }) } },
+      status: SYSTEM_STATUS[code] ?? 400,
+      body: { error: { code, message: error.message, ...(issues === undefined ? {} : { issues: issues.map((i) => ({ path: i.path, message: i.message })) }) } },
     };
   }
   return { status: 500, body: { error: { code: 'ERR_HTTP_INTERNAL', message: 'internal error (logged)' } } };

@@ -17,10 +17,15 @@ export type ErrorCode =
   | 'ERR_THREAD_PROTOCOL'
   | 'ERR_SUBSCRIPTION_CLOSED';
 
-export class FrameSupplierError extends Error {
-  readonly code: ErrorCode | (string & {});
+/**
+ * The base of every error. A part's error class narrows the code to its own
+ * union (`class CaptureError extends FrameSupplierError<CaptureErrorCode> {}`),
+ * so a code the part does not have does not type-check.
+ */
+export class FrameSupplierError<Code extends string = ErrorCode | (string & {})> extends Error {
+  readonly code: Code;
 
-  constructor(code: ErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -28,7 +33,7 @@ export class FrameSupplierError extends Error {
 }
 
 /** An option or argument of a public API call is out of its domain. */
-export class InvalidArgumentError extends FrameSupplierError {
+export class InvalidArgumentError extends FrameSupplierError<'ERR_INVALID_ARGUMENT'> {
   constructor(message: string) {
     super('ERR_INVALID_ARGUMENT', message);
   }

@@ -33,8 +33,7 @@ export const IPC_ERROR_CODES = [
 ] as const;
 export type IpcErrorCode = (typeof IPC_ERROR_CODES)[number];
 
-export class IpcError extends FrameSupplierError {
-  declare readonly code: IpcErrorCode;
+export class IpcError extends FrameSupplierError<IpcErrorCode> {
   /** For ERR_SCHEMA: the JSON path of the offending field. */
   readonly field: string | undefined;
   /** For an answer from a server: the frame it answered about (ERR_FRAME_STALE: the frame found too old), when it named one. */

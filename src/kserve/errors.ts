@@ -28,8 +28,7 @@ export type KServeErrorCode =
   | 'ERR_KSERVE_REMOTE'
   | 'ERR_KSERVE_MODEL';
 
-export class KServeError extends FrameSupplierError {
-  declare readonly code: KServeErrorCode;
+export class KServeError extends FrameSupplierError<KServeErrorCode> {
   /** The HTTP status the server answered (client side), when there was one. */
   readonly status: number | undefined;
 

@@ -7,9 +7,4 @@ import { FrameSupplierError } from '../supplier/index.js';
 
 export type MetricsErrorCode = 'ERR_METRICS_LISTEN' | 'ERR_METRICS_CLOSED';
 
-export class MetricsError extends FrameSupplierError {
-  declare readonly code: MetricsErrorCode;
-  constructor(code: MetricsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class MetricsError extends FrameSupplierError<MetricsErrorCode> {}

@@ -6,14 +6,14 @@
 import { FrameSupplierError } from '../supplier/index.js';
 
 /** A handler's model could not be loaded: missing or invalid file, unsupported input or output shape, class names that do not fit. */
-export class ModelLoadError extends FrameSupplierError {
+export class ModelLoadError extends FrameSupplierError<'ERR_MODEL_LOAD'> {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_MODEL_LOAD', message, options);
   }
 }
 
 /** A person or onnx handler (its model threads) used after close(): load() or infer(). */
-export class HandlerClosedError extends FrameSupplierError {
+export class HandlerClosedError extends FrameSupplierError<'ERR_HANDLER_CLOSED'> {
   constructor(message: string) {
     super('ERR_HANDLER_CLOSED', message);
   }

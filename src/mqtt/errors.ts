@@ -21,9 +21,4 @@ export type MqttErrorCode =
   /** start() after close(). */
   | 'ERR_MQTT_CLOSED';
 
-export class MqttError extends FrameSupplierError {
-  declare readonly code: MqttErrorCode;
-  constructor(code: MqttErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class MqttError extends FrameSupplierError<MqttErrorCode> {}

@@ -15,9 +15,4 @@ export type PipelineErrorCode =
   | 'ERR_SYSTEM_CLOSED'
   | 'ERR_MODEL_CLOSED';
 
-export class PipelineError extends FrameSupplierError {
-  declare readonly code: PipelineErrorCode;
-  constructor(code: PipelineErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class PipelineError extends FrameSupplierError<PipelineErrorCode> {}

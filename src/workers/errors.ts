@@ -6,14 +6,14 @@
  */
 import { FrameSupplierError } from '../supplier/index.js';
 
-export class UnknownWorkerError extends FrameSupplierError {
+export class UnknownWorkerError extends FrameSupplierError<'ERR_UNKNOWN_WORKER'> {
   constructor(workerId: string, known: readonly string[]) {
     super('ERR_UNKNOWN_WORKER', `no worker ${JSON.stringify(workerId)} (workers: ${known.join(', ') || 'none'})`);
   }
 }
 
 /** start(), add(), restart(), setEnabled() or remove() after close(): a closed supervisor stays closed (ADR 0013). */
-export class SupervisorClosedError extends FrameSupplierError {
+export class SupervisorClosedError extends FrameSupplierError<'ERR_SUPERVISOR_CLOSED'> {
   constructor(what: string) {
     super('ERR_SUPERVISOR_CLOSED', `${what} after close(): the supervisor is closed; make a new one`);
   }
