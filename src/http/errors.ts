@@ -84,7 +84,7 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
   }
   if (error instanceof FrameSupplierError) {
     const issues = (error as { issues?: readonly ErrorIssue[] }).issues;
-    const code: string = error.code;
+    const { code } = error as FrameSupplierError;
     return {
       status: SYSTEM_STATUS[code] ?? 400,
       body: { error: { code, message: error.message, ...(issues === undefined ? {} : { issues: issues.map((i) => ({ path: i.path, message: i.message })) }) } },
