@@ -18,7 +18,7 @@
  * [Symbol.asyncDispose]; a start() that fails leaves nothing running once
  * close() resolves.
  */
-import type { HttpConfig } from '../config/index.js';
+import { envOf, type ConfigEnv, type HttpConfig } from '../config/index.js';
 import type { Logger } from '../internal/logger.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
@@ -39,6 +39,8 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Serve the HTTP API and dashboard; null or absent: none. */
   readonly http?: AppHttpOptions | null;
+  /** What the config's file took from the environment (its references, for the API's rule, and the values, masked). Default: envOf(config). */
+  readonly env?: ConfigEnv;
 }
 
 /** Where the dashboard is, once started, and its token (for the CLI to say where it is; never logged). */
@@ -54,6 +56,7 @@ export class App implements AsyncDisposable {
   readonly #config: ResolvedConfig;
   readonly #log: Logger;
   readonly #httpOptions: AppHttpOptions | null;
+  readonly #env: ConfigEnv;
   #exporter: SystemMetrics | null = null;
   #metricsListener: MetricsListener | null = null;
   #server: { close(): Promise<void> } | null = null;
@@ -65,6 +68,7 @@ export class App implements AsyncDisposable {
     this.#config = config;
     this.#log = options.logger;
     this.#httpOptions = options.http ?? null;
+    this.#env = options.env ?? envOf(config);
     const cluster = config.cluster;
     this.system = new VisionSystem({ config: cluster === undefined ? config : { ...config, cameras: {}, shared: {} }, logger: this.#log });
     this.cluster =
@@ -150,6 +154,9 @@ export class App implements AsyncDisposable {
         cors: c.cors,
         maxViewers: c.maxViewers,
         bodyLimitBytes: c.bodyLimitBytes,
+        allowExec: c.allowExec,
+        references: { names: this.#env.names, prefixes: c.envPrefixes },
+        secrets: this.#env.values,
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
         ...(control === undefined ? {} : { control }),

@@ -5,7 +5,7 @@
  *   config schema       prints the config file's JSON Schema, for editors
  */
 import { stringify } from 'yaml';
-import { configSchema, loadConfig, maskConfig } from '../config/index.js';
+import { configSchema, envOf, loadConfig, maskConfig } from '../config/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from './args.js';
 
@@ -17,7 +17,7 @@ export async function configCommand(args: string[]): Promise<number> {
       const [file, extra] = positionals;
       if (file === undefined || extra !== undefined) throw new InvalidArgumentError('config check takes one file: framesupplier config check config.yaml');
       const config = await loadConfig(file);
-      process.stdout.write(`# ${file}: valid. The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config))}`);
+      process.stdout.write(`# ${file}: valid. The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config, { secrets: envOf(config).values }))}`);
       return 0;
     }
     case 'schema':

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App, type AppHttpOptions } from '../app/index.js';
 import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
-import { builtInExampleConfig, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
+import { builtInExampleConfig, envOf, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
 import type { ResolvedConfig } from '../pipeline/index.js';
@@ -78,7 +78,7 @@ export async function runCommand(args: string[]): Promise<number> {
   const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
   const resolved = withClusterFlags(config ?? example(log), values.cluster, values['node-id'], values.capacity);
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
-  const app = createApp(resolved, { logger: log, http });
+  const app = createApp(resolved, { logger: log, http, ...(config === null ? {} : { env: envOf(config) }) });
 
   const stop = new AbortController();
   let view: RunView | null = null;

@@ -15,8 +15,25 @@ export interface EnvIssue {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** One string substituted; issues for what cannot be. */
-export function substituteString(text: string, env: Readonly<Record<string, string | undefined>>): { value: string; problems: string[] } {
+/** The `${NAME}` references in a string, in order (`$${` escapes and malformed ones left out). */
+export function referencesIn(text: string): string[] {
+  const names: string[] = [];
+  for (let i = text.indexOf('$'); i >= 0; i = text.indexOf('$', i + 1)) {
+    if (text.startsWith('$${', i)) {
+      i += 2;
+      continue;
+    }
+    if (!text.startsWith('${', i)) continue;
+    const close = text.indexOf('}', i + 2);
+    const name = close < 0 ? '' : text.slice(i + 2, close);
+    if (NAME.test(name)) names.push(name);
+    if (close > 0) i = close;
+  }
+  return names;
+}
+
+/** One string substituted; issues for what cannot be; `used`: the variables substituted and their values. */
+export function substituteString(text: string, env: Readonly<Record<string, string | undefined>>, used?: Map<string, string>): { value: string; problems: string[] } {
   if (!text.includes('$')) return { value: text, problems: [] };
   let out = '';
   const problems: string[] = [];
@@ -41,7 +58,10 @@ export function substituteString(text: string, env: Readonly<Record<string, stri
       } else {
         const value = Object.hasOwn(env, name) ? env[name] : undefined;
         if (value === undefined) problems.push(`environment variable ${name} is not set`);
-        else out += value;
+        else {
+          out += value;
+          used?.set(name, value);
+        }
         i = close + 1;
       }
     } else {
@@ -57,11 +77,15 @@ export function substituteString(text: string, env: Readonly<Record<string, stri
  * kept as written, and its path is in `paths` so the validator does not add a
  * second, confusing issue about the same value.
  */
-export function substituteEnv(value: unknown, env: Readonly<Record<string, string | undefined>>): { value: unknown; issues: EnvIssue[] } {
+export function substituteEnv(
+  value: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+): { value: unknown; issues: EnvIssue[]; /** Every variable substituted, and its value. */ used: Map<string, string> } {
   const issues: EnvIssue[] = [];
+  const used = new Map<string, string>();
   const walk = (v: unknown, path: Segment[]): unknown => {
     if (typeof v === 'string') {
-      const { value: substituted, problems } = substituteString(v, env);
+      const { value: substituted, problems } = substituteString(v, env, used);
       for (const message of problems) issues.push({ path, message });
       return problems.length === 0 ? substituted : v;
     }
@@ -73,5 +97,5 @@ export function substituteEnv(value: unknown, env: Readonly<Record<string, strin
     }
     return v;
   };
-  return { value: walk(value, []), issues };
+  return { value: walk(value, []), issues, used };
 }

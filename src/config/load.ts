@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { substituteEnv } from './env.js';
+import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
 import { resolveConfig } from './resolve.js';
@@ -105,6 +106,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
   const config = resolveConfig(substituted.value, options.baseDir ?? process.cwd());
   const late = checkResolved(config);
   if (late.length > 0) throw new ConfigError(fileName, located(late, locator));
+  recordEnv(config, substituted.used);
   return config;
 }
 

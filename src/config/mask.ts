@@ -25,10 +25,26 @@ const SECRET_FLAG = /^--?(?:password|passwd|pwd|pass|token|secret|api[-_]?key)$/
 /** One string with URL credentials and secret parameters masked (the project's one masking, src/internal/redact.ts). */
 export const maskString: (text: string) => string = maskCredentials;
 
-/** A deep copy of value with every secret masked (see the module's comment). */
-export function maskConfig<T>(value: T): T {
+/** Shorter values taken from the environment are masked only where they are a whole value: inside others they would garble everything. */
+const MIN_EMBEDDED_SECRET = 4;
+
+/**
+ * A deep copy of value with every secret masked (see the module's comment),
+ * and every value in `secrets` (what the file took from `${NAME}`, envOf())
+ * masked wherever it stands.
+ */
+export function maskConfig<T>(value: T, options: { readonly secrets?: readonly string[] } = {}): T {
+  const secrets = (options.secrets ?? []).filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  const maskText = (text: string): string => {
+    let out = text;
+    for (const secret of secrets) {
+      if (out === secret) return MASK;
+      if (secret.length >= MIN_EMBEDDED_SECRET && out.includes(secret)) out = out.split(secret).join(MASK);
+    }
+    return maskString(out);
+  };
   const walk = (v: unknown, secret: boolean): unknown => {
-    if (typeof v === 'string') return secret ? MASK : maskString(v);
+    if (typeof v === 'string') return secret ? MASK : maskText(v);
     if (Array.isArray(v)) return v.map((item, i) => walk(item, secret || (i > 0 && typeof v[i - 1] === 'string' && SECRET_FLAG.test(v[i - 1] as string))));
     if (v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
       const copy: Record<string, unknown> = {};

@@ -448,6 +448,15 @@ export const HttpSchema = Type.Object(
     saveConfig: Type.Boolean({ default: false, description: 'Write cameras added, replaced, removed and workers enabled or disabled through the API back to this file.' }),
     maxViewers: int(1, 1000, { default: 32, description: 'Live streams (dashboard tiles, MJPEG) served at once.' }),
     bodyLimitBytes: int(1024, 1048576, { default: 65536, description: 'Largest request body accepted (bytes).' }),
+    allowExec: Type.Boolean({
+      default: false,
+      description: 'Let cameras added or changed through the API have command workers and module workers that name a file (they run programs as this server\'s user). Default false: those come from this file only; the API may use model, shared and builtin: workers.',
+    }),
+    envPrefixes: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), {
+      default: [],
+      uniqueItems: true,
+      description: 'Besides the variables this file itself references, ${NAME} in values sent through the API may name variables starting with one of these prefixes (e.g. CAM_). Default: none.',
+    }),
   },
   { ...closed, description: 'The HTTP control plane and live dashboard. Absent: no server (the built-in example has one on 127.0.0.1:8080).' },
 );

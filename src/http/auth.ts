@@ -49,3 +49,20 @@ export function isLoopback(host: string): boolean {
   if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
   return false;
 }
+
+/**
+ * Whether a request comes from another site, by what browsers say of it: an
+ * Origin that is not the server's own, or a Sec-Fetch-Site other than
+ * same-origin or none (an <img>, a fetch or a WebSocket from another page says
+ * cross-site or same-site). A request with neither header (curl, a script, a
+ * non-browser client) is not cross-site. `ownOrigin` is the origin the request
+ * addressed (http://<its Host header>).
+ */
+export function isCrossSite(headers: { readonly origin?: string | undefined; readonly 'sec-fetch-site'?: string | string[] | undefined }, ownOrigin: string): boolean {
+  const origin = headers.origin;
+  if (origin !== undefined && origin !== 'null' && origin.toLowerCase() !== ownOrigin.toLowerCase()) return true;
+  if (origin === 'null') return true; // an opaque origin (a sandboxed frame, a file:// page)
+  const site = headers['sec-fetch-site'];
+  const value = Array.isArray(site) ? site[0] : site;
+  return value !== undefined && value !== 'same-origin' && value !== 'none';
+}

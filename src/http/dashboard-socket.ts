@@ -2,10 +2,14 @@
  * The dashboard's one WebSocket (GET /api/ws): every camera's live frames,
  * their detections, the stats and the events, for one browser.
  *
- * Protocol (version 1; JSON text messages, frames binary):
- * - server → `{ type: 'hello', version, auth: 'none' | 'required', cameras }`.
- *   With auth required, the client's first message must be
- *   `{ type: 'auth', token }`; a wrong or missing token closes with 4401.
+ * Protocol (version 2; JSON text messages, frames binary):
+ * - server → `{ type: 'hello', version, auth: 'none' | 'required' }`: nothing
+ *   else before the socket is authenticated. With auth required, the
+ *   client's first message must be `{ type: 'auth', token }`; a wrong or
+ *   missing token closes with 4401, and a socket that sends none within the
+ *   auth timeout is closed with 4408.
+ * - server → `{ type: 'ready', cameras }` once authenticated (at once when
+ *   no auth is required), then the streams below.
  * - client → `{ type: 'watch', cameras: [{ id, h }] }`: the cameras it shows
  *   and at what height (replaces the previous set); `{ type: 'ack', camera }`
  *   after drawing a frame of it.
@@ -28,7 +32,7 @@ import { tokenMatches } from './auth.js';
 import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
 import { boxesOf } from './jpeg.js';
 
-export const SOCKET_PROTOCOL_VERSION = 1;
+export const SOCKET_PROTOCOL_VERSION = 2;
 /** Bytes buffered for a socket above which its frames are skipped. */
 export const HIGH_WATER_BYTES = 256 * 1024;
 const MAX_WATCHED = 64;
@@ -43,6 +47,10 @@ export interface DashboardSocketOptions {
   /** The token, when reads need it. */
   readonly token: string | null;
   readonly statsIntervalMs: number;
+  /** Closed (4408) if not authenticated within this. */
+  readonly authTimeoutMs: number;
+  /** Called once: when the socket authenticates, or closes before it does. */
+  readonly onAuthSettled?: () => void;
 }
 
 export class DashboardSocket {
@@ -51,6 +59,7 @@ export class DashboardSocket {
   readonly #events = new AbortController();
   #authed: boolean;
   #timer: NodeJS.Timeout | null = null;
+  #authTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(options: DashboardSocketOptions) {
@@ -60,13 +69,19 @@ export class DashboardSocket {
     socket.on('message', (data, isBinary) => this.#onMessage(isBinary || !Buffer.isBuffer(data) ? null : data.toString('utf8')));
     socket.on('close', () => this.close());
     socket.on('error', () => this.close());
-    this.#send({ type: 'hello', version: SOCKET_PROTOCOL_VERSION, auth: this.#authed ? 'none' : 'required', cameras: Object.keys(options.system.stats().cameras) });
+    this.#send({ type: 'hello', version: SOCKET_PROTOCOL_VERSION, auth: this.#authed ? 'none' : 'required' });
     if (this.#authed) this.#start();
+    else this.#authTimer = setTimeout(() => this.#fail(4408, 'ERR_HTTP_UNAUTHORIZED', `no token within ${options.authTimeoutMs} ms`), options.authTimeoutMs);
+  }
+
+  get authenticated(): boolean {
+    return this.#authed;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#settleAuth();
     this.#events.abort();
     if (this.#timer !== null) clearInterval(this.#timer);
     for (const { key, viewer } of this.#watched.values()) this.#o.feeds.remove(key, viewer);
@@ -74,7 +89,21 @@ export class DashboardSocket {
     if (this.#o.socket.readyState === this.#o.socket.OPEN) this.#o.socket.close(1000);
   }
 
+  #settleAuth(): void {
+    if (this.#authTimer !== null) clearTimeout(this.#authTimer);
+    this.#authTimer = null;
+    const settled = this.#o.onAuthSettled;
+    if (settled !== undefined && !this.#authSettled) {
+      this.#authSettled = true;
+      settled();
+    }
+  }
+
+  #authSettled = false;
+
   #start(): void {
+    this.#settleAuth();
+    this.#send({ type: 'ready', cameras: Object.keys(this.#o.system.stats().cameras) });
     this.#sendStats();
     this.#timer = setInterval(() => this.#sendStats(), this.#o.statsIntervalMs);
     void this.#forwardEvents();

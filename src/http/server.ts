@@ -6,8 +6,21 @@
  * Contract:
  * - Listens on 127.0.0.1 by default. Every call that changes something needs
  *   `Authorization: Bearer <token>`; beyond loopback every call does (the
- *   dashboard's static files excepted: they hold nothing). On loopback, a
- *   request whose Host is not a loopback name is refused (DNS rebinding).
+ *   dashboard's static files and /healthz, /readyz excepted: they hold
+ *   nothing, and a container's health check carries no token). On loopback,
+ *   a request whose Host is not a loopback name is refused (DNS rebinding),
+ *   and a read without the token is served only to a request that is not
+ *   cross-site (auth.ts isCrossSite: no foreign Origin, Sec-Fetch-Site absent,
+ *   same-origin or none), so a page of another site cannot watch the cameras
+ *   (ERR_HTTP_CROSS_SITE). The dashboard socket also refuses an Origin that is
+ *   neither the server's own nor a configured CORS origin, says nothing but
+ *   its protocol version before it is authenticated, closes a socket that has
+ *   not authenticated within authTimeoutMs, and holds at most
+ *   maxPendingSockets waiting for it (the rest refused, counted in stats()).
+ * - Cameras added or changed through the API may not run programs: `command`
+ *   and file `module` workers come from the config file, or from the API only
+ *   with allowExec (ERR_HTTP_EXEC_NOT_ALLOWED); `${NAME}` in an API value may
+ *   name only what the references policy allows (ERR_HTTP_ENV_REFERENCE).
  * - Bodies and parameters are validated and size-limited; camera and worker
  *   ids match [A-Za-z0-9_-]{1,64} before anything uses them. Every error is
  *   JSON `{ error: { code, message, issues? } }` with the project's codes
@@ -24,11 +37,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { maskConfig } from '../config/index.js';
+import { checkNetworkCamera, maskConfig, type ReferencePolicy } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import type { VisionSystem } from '../pipeline/index.js';
-import { bearer, isLoopback, tokenMatches } from './auth.js';
+import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError, type ErrorIssue } from './errors.js';
 import { Feeds, type EncodedFrame, type FeedKey, type Viewer } from './feeds.js';
@@ -63,6 +76,16 @@ export interface HttpServerOptions {
    * so a change goes through the cluster, not to this node's system alone.
    */
   readonly control?: CameraControl;
+  /** Cameras from the API may have `command` and file `module` workers (http.allowExec). Default false. */
+  readonly allowExec?: boolean;
+  /** Which `${NAME}` references API values may hold (src/config references policy). Default: none. */
+  readonly references?: ReferencePolicy;
+  /** Values the config took from `${NAME}`: masked wherever they stand in GET /api/config (src/config envOf). */
+  readonly secrets?: readonly string[];
+  /** A dashboard socket that needs the token and has not sent it within this is closed. Default 5 000 ms. */
+  readonly authTimeoutMs?: number;
+  /** Dashboard sockets waiting to authenticate at once; more are refused (ERR_HTTP_TOO_MANY_SOCKETS). Default 64. */
+  readonly maxPendingSockets?: number;
   /** The dashboard's stats interval. Default 1 000 ms. */
   readonly statsIntervalMs?: number;
   /** How long latest.jpg waits for a frame. Default 5 000 ms. */
@@ -113,6 +136,11 @@ export class HttpServer implements AsyncDisposable {
   readonly #loopback: boolean;
   readonly #cors: ReadonlySet<string>;
   readonly #sockets = new Set<DashboardSocket>();
+  /** Sockets that must authenticate and have not yet. */
+  readonly #awaitingAuth = new Set<DashboardSocket>();
+  /** Whether a socket's upgrade request must authenticate (decided with its headers, before the upgrade). */
+  readonly #socketNeedsToken = new WeakMap<object, boolean>();
+  #refusedSockets = 0;
   readonly #streams = new Set<() => void>();
   #port: number;
   #started: Promise<this> | null = null;
@@ -160,17 +188,29 @@ export class HttpServer implements AsyncDisposable {
   start(): Promise<this> {
     this.#started ??= (async () => {
       await this.#app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
-      this.#app.get('/api/ws', { websocket: true }, (socket) => {
-        const session = new DashboardSocket({
+      this.#app.get('/api/ws', { websocket: true }, (socket, request) => {
+        const needsToken = this.#socketNeedsToken.get(request.raw) ?? true;
+        // Settled from inside the constructor when no token is needed: the session is not assigned yet then, and was never waiting.
+        let session: DashboardSocket | undefined = undefined;
+        session = new DashboardSocket({
           socket,
           system: this.#o.system,
           feeds: this.#feeds,
           log: this.#log,
-          token: this.#loopback ? null : this.#o.token,
+          token: needsToken ? this.#o.token : null,
           statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
+          authTimeoutMs: this.#o.authTimeoutMs ?? 5_000,
+          onAuthSettled: () => {
+            if (session !== undefined) this.#awaitingAuth.delete(session);
+          },
         });
-        this.#sockets.add(session);
-        socket.on('close', () => this.#sockets.delete(session));
+        const opened = session;
+        this.#sockets.add(opened);
+        if (!opened.authenticated) this.#awaitingAuth.add(opened);
+        socket.on('close', () => {
+          this.#sockets.delete(opened);
+          this.#awaitingAuth.delete(opened);
+        });
       });
       try {
         await this.#app.listen({ host: this.#host, port: this.#port });
@@ -200,6 +240,11 @@ export class HttpServer implements AsyncDisposable {
     return this.close();
   }
 
+  /** The dashboard sockets: open, waiting to authenticate, and refused because too many waited. */
+  stats(): { readonly sockets: number; readonly awaitingAuth: number; readonly refusedSockets: number; readonly viewers: number } {
+    return { sockets: this.#sockets.size, awaitingAuth: this.#awaitingAuth.size, refusedSockets: this.#refusedSockets, viewers: this.#feeds.viewers };
+  }
+
   #authorised(request: FastifyRequest): boolean {
     return tokenMatches(this.#o.token, bearer(request.headers.authorization));
   }
@@ -227,10 +272,28 @@ export class HttpServer implements AsyncDisposable {
         }
       }
       const path = request.url.split('?')[0]!;
-      if (STATIC[path] !== undefined || path === '/api/ws') return; // the socket asks for the token itself
+      // The page's files, and health: they hold nothing (a container's health check carries no token).
+      if (STATIC[path] !== undefined || path === '/healthz' || path === '/readyz') return;
+      const own = `http://${request.headers.host ?? ''}`;
+      if (path === '/api/ws') {
+        // The socket asks for the token itself (its first message); whether it must is decided here, from the upgrade's headers.
+        const origin = request.headers.origin;
+        if (origin !== undefined && origin.toLowerCase() !== own.toLowerCase() && !this.#cors.has(origin)) {
+          throw new HttpError('ERR_HTTP_FORBIDDEN_ORIGIN', 'the dashboard socket answers only pages of this server (or a configured http.cors origin)');
+        }
+        const needsToken = !this.#loopback || isCrossSite(request.headers, own);
+        if (needsToken && this.#awaitingAuth.size >= (this.#o.maxPendingSockets ?? 64)) {
+          this.#refusedSockets++;
+          throw new HttpError('ERR_HTTP_TOO_MANY_SOCKETS', 'too many dashboard sockets are waiting to authenticate; try again shortly');
+        }
+        this.#socketNeedsToken.set(request.raw, needsToken);
+        return;
+      }
       const write = request.method !== 'GET' && request.method !== 'HEAD';
-      if ((write || !this.#loopback) && !this.#authorised(request)) {
-        throw new HttpError('ERR_HTTP_UNAUTHORIZED', request.headers.authorization === undefined ? 'this call needs Authorization: Bearer <token>' : 'the token is wrong');
+      if (write || !this.#loopback) {
+        if (!this.#authorised(request)) throw new HttpError('ERR_HTTP_UNAUTHORIZED', request.headers.authorization === undefined ? 'this call needs Authorization: Bearer <token>' : 'the token is wrong');
+      } else if (isCrossSite(request.headers, own) && !this.#authorised(request)) {
+        throw new HttpError('ERR_HTTP_CROSS_SITE', 'a page of another site may not read this server: open the dashboard itself, or send Authorization: Bearer <token>');
       }
     });
 
@@ -255,14 +318,15 @@ export class HttpServer implements AsyncDisposable {
       return reply.code(503).send({ ready: false, state, error: { code: 'ERR_HTTP_NOT_READY', message: `the system is ${state}` } });
     });
     app.get('/api/auth', async (request) => ({ readsNeedToken: !this.#loopback, writesNeedToken: true, authorised: this.#authorised(request) }));
-    app.get('/api/stats', async () => system.stats());
-    app.get('/api/config', async () => maskConfig(system.currentConfig()));
+    app.get('/api/stats', async () => ({ ...system.stats(), http: this.stats() }));
+    const secrets = { secrets: this.#o.secrets ?? [] };
+    app.get('/api/config', async () => maskConfig(system.currentConfig(), secrets));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       const stats = system.stats().cameras[id];
       if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: maskConfig(system.currentConfig().cameras[id]) };
+      return { ...stats, config: maskConfig(system.currentConfig().cameras[id], secrets) };
     });
 
     type ImageRequest = FastifyRequest<{ Params: { id: string }; Querystring: { boxes?: '0' | '1'; h?: number } }>;
@@ -279,12 +343,14 @@ export class HttpServer implements AsyncDisposable {
 
     app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id', { schema: { params: idParams('id'), body: { type: 'object' } } }, async (request, reply) => {
       const { id } = request.params;
+      this.#checkCamera(id, request.body);
       await control.addCamera(id, request.body);
       await this.#save({ kind: 'set-camera', id, entry: request.body });
       return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
     });
     app.put<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id', { schema: { params: idParams('id'), body: { type: 'object' } } }, async (request) => {
       const { id } = request.params;
+      this.#checkCamera(id, request.body);
       await control.replaceCamera(id, request.body);
       await this.#save({ kind: 'set-camera', id, entry: request.body });
       return { ok: true, camera: id, change: 'camera-replaced' };
@@ -305,6 +371,16 @@ export class HttpServer implements AsyncDisposable {
 
     const metrics = this.#o.metrics;
     if (metrics !== undefined) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  }
+
+  /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
+  #checkCamera(id: string, entry: unknown): void {
+    const problem = checkNetworkCamera(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
+    if (problem === null) return;
+    const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
+    throw problem.kind === 'exec'
+      ? new HttpError('ERR_HTTP_EXEC_NOT_ALLOWED', `${where}: ${problem.message} (cameras with command or file module workers come from the config file, or from the API with http.allowExec: true)`)
+      : new HttpError('ERR_HTTP_ENV_REFERENCE', `${where}: ${problem.message}`);
   }
 
   async #workerAction(camera: string | null, worker: string, action: WorkerAction): Promise<unknown> {

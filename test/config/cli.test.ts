@@ -29,6 +29,27 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('config check FILE: every value that came from ${NAME} is masked wherever it sits (a worker env value, an argument, a URL path)', async () => {
+    const file = join(dir, 'env.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'cameras:',
+        '  door:',
+        '    source: rtsp://cam.local/${STREAM_KEY}/main',
+        '    workers:',
+        '      - id: notifier',
+        '        command: [python3, notify.py, --endpoint, "${WEBHOOK}"]',
+        '        env: { MODE: fast, WEBHOOK_URL: "${WEBHOOK}", PLAIN: "${PLAIN_SETTING}" }',
+      ),
+    );
+    const env = { ...process.env, STREAM_KEY: 'k3y-0f-the-stream', WEBHOOK: 'https://hooks.example/abcdef123456', PLAIN_SETTING: 'nothing-secret-looking' };
+    const { stdout } = await run(process.execPath, [cli, 'config', 'check', file], { env });
+    for (const value of ['k3y-0f-the-stream', 'hooks.example/abcdef123456', 'nothing-secret-looking']) assert.ok(!stdout.includes(value), `${value} printed:\n${stdout}`);
+    assert.match(stdout, /MODE: fast/, 'values written in the file stay readable');
+    assert.match(stdout, /rtsp:\/\/cam\.local\/\*\*\*\/main/);
+  });
+
   it('config check FILE: exit 0, the resolved config as YAML, secrets masked, paths absolute', async () => {
     const file = join(dir, 'ok.yaml');
     await writeFile(

