@@ -119,7 +119,7 @@ export class App implements AsyncDisposable {
       const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
       this.#exporter = new m.SystemMetrics({ system: this.system, ...(this.mqtt === null ? {} : { mqtt: mqttFigures(this.mqtt) }) });
       if (ownListener !== null) {
-        this.#metricsListener = await m.listenMetrics({ source: this.#exporter, host: ownListener.host, port: ownListener.port });
+        this.#metricsListener = await m.listenMetrics({ source: this.#exporter, host: ownListener.host, port: ownListener.port, state: () => this.system.state });
         this.#log.info({ url: this.#metricsListener.url }, 'metrics listening');
       }
     }

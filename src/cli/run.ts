@@ -99,7 +99,7 @@ export async function runCommand(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     await app.start();
-    const dashboard = printDashboard(app);
+    const dashboard = printDashboard(app, process.stdout.isTTY === true);
     if (mode !== 'none') {
       view = new RunView(app.system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }), ...(dashboard === undefined ? {} : { dashboard }) }).start();
     }
@@ -134,13 +134,24 @@ function withClusterFlags(config: ResolvedConfig, servers: string | undefined, n
   return { ...config, cluster: parseConfig(JSON.stringify({ cameras: {}, cluster }), { env: {} }).cluster! };
 }
 
-/** The dashboard's address line: the token once, when it was just made (never to the log); after that it is in its file. Returns the view's note. */
-function printDashboard(app: App): string | undefined {
+/**
+ * The dashboard's address line. The token goes only to a terminal, once,
+ * when it was just made; off a terminal (a container, a service unit) stdout
+ * is the log, so it says where the token file is instead. Returns the view's
+ * note.
+ */
+function printDashboard(app: App, terminal: boolean): string | undefined {
   const dashboard = app.dashboard;
   if (dashboard === null) return undefined;
   const { url, token } = dashboard;
   const where = token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
-  process.stdout.write(token.created ? `dashboard: ${url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n` : `dashboard: ${url} (${where})\n`);
+  if (token.created && terminal) {
+    process.stdout.write(`dashboard: ${url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n`);
+  } else if (token.created) {
+    process.stdout.write(`dashboard: ${url} (a new API token is in ${token.file ?? '?'}: open ${url}#token=<the token> once to keep it in the browser's tab)\n`);
+  } else {
+    process.stdout.write(`dashboard: ${url} (${where})\n`);
+  }
   return `${url} (${where})`;
 }
 

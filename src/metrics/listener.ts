@@ -5,7 +5,9 @@
  *
  * Contract: listens on 127.0.0.1 unless told otherwise (port 0: any free
  * port; `port` says which); GET and HEAD of the path answer the source's text
- * (500 with the error's code if render() fails), other paths 404, other
+ * (500 with the error's code if render() fails); /healthz and /readyz answer
+ * as the HTTP server's do (no auth: they hold nothing, and a container's
+ * health check carries no token; readiness from `ready`); other paths 404, other
  * methods 405. Request bodies are never read. An address it cannot take is
  * ERR_METRICS_LISTEN. close() ends open connections too and resolves once
  * the socket is closed; idempotent.
@@ -29,6 +31,8 @@ export interface MetricsListenerOptions {
   readonly port?: number;
   /** Default /metrics. */
   readonly path?: string;
+  /** The system's state for /readyz (ready when 'running'). Default: ready while listening. */
+  readonly state?: () => string;
 }
 
 export interface MetricsListener extends AsyncDisposable {
@@ -44,7 +48,8 @@ export async function listenMetrics(options: MetricsListenerOptions): Promise<Me
   const host = options.host ?? DEFAULT_METRICS_HOST;
   const port = options.port ?? DEFAULT_METRICS_PORT;
   const path = options.path ?? '/metrics';
-  const server = createServer((req, res) => void answer(source, path, req, res));
+  const state = options.state ?? (() => 'running');
+  const server = createServer((req, res) => void answer(source, path, state, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(new MetricsError('ERR_METRICS_LISTEN', `metrics: cannot listen on ${host}:${port}: ${messageOf(error)}`, { cause: error })));
     server.listen({ host, port }, resolve);
@@ -60,12 +65,17 @@ export async function listenMetrics(options: MetricsListenerOptions): Promise<Me
   return { host, port: bound, url: `http://${shownHost}:${bound}${path}`, close, [Symbol.asyncDispose]: close };
 }
 
-async function answer(source: MetricsSource, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function answer(source: MetricsSource, path: string, state: () => string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const pathname = (req.url ?? '/').split('?', 1)[0];
-  if (pathname !== path) return plain(res, 404, 'not found\n');
+  if (pathname !== path && pathname !== '/healthz' && pathname !== '/readyz') return plain(res, 404, 'not found\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     return plain(res, 405, 'method not allowed\n');
+  }
+  if (pathname === '/healthz') return json(res, 200, { ok: true });
+  if (pathname === '/readyz') {
+    const now = state();
+    return now === 'running' ? json(res, 200, { ready: true, state: now }) : json(res, 503, { ready: false, state: now, error: { code: 'ERR_HTTP_NOT_READY', message: `the system is ${now}` } });
   }
   let body: string;
   try {
@@ -80,5 +90,11 @@ async function answer(source: MetricsSource, path: string, req: IncomingMessage,
 
 function plain(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }

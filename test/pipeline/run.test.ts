@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -142,8 +142,13 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     assert.ok(confidences.every((c) => c >= min && c <= 1), line);
     await until(run, /result street-mirror\/people #\d+: person ×/);
     await until(run, /result street\/motion #\d+: brightness/);
-    // The dashboard on loopback, its address printed (with the token made at this first start).
-    const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)#token=[\w-]{20,}/.exec(await until(run, /dashboard: http:/))![1]!;
+    // The dashboard on loopback, its address printed; off a terminal stdout is the log, so the token made at this
+    // first start is not printed: the line says where its file is.
+    const printed = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/) \(a new API token is in (\S+):/.exec(await until(run, /dashboard: http:/))!;
+    const url = printed[1]!;
+    const token = readFileSync(printed[2]!, 'utf8').trim();
+    assert.ok(token.length >= 20);
+    assert.ok(!run.lines.some((l) => l.includes(token)), 'the token is in no line of stdout or stderr');
     const health = await fetch(`${url}healthz`);
     assert.deepEqual(await health.json(), { ok: true });
     // Prometheus' /metrics on the same server (reads on loopback need no token).
