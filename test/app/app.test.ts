@@ -52,8 +52,8 @@ describe('createApp: the system and its adapters in one process', { timeout: 120
       assert.equal(metrics.status, 200);
       assert.match(await metrics.text(), /framesupplier_/);
       // Health on the metrics listener too, without auth (a container's health check carries no token).
-      assert.deepEqual(await (await fetch(new URL('/healthz', app.metricsUrl!))).json(), { ok: true });
-      assert.deepEqual(await (await fetch(new URL('/readyz', app.metricsUrl!))).json(), { ready: true, state: 'running' });
+      assert.deepEqual(await (await fetch(new URL('/healthz', app.metricsUrl))).json(), { ok: true });
+      assert.deepEqual(await (await fetch(new URL('/readyz', app.metricsUrl))).json(), { ready: true, state: 'running' });
       const dashboard = app.dashboard!;
       assert.equal(dashboard.token.value, 'app-test-token-0123456789');
       const stats = await fetch(new URL('/api/stats', dashboard.url), { headers: { authorization: `Bearer ${dashboard.token.value}` } });
