@@ -55,6 +55,8 @@ const BACKLOG_BYTES = 1 << 20;
 /** How long close() waits for queued events and `stopped` to reach the broker. */
 const CLOSE_FLUSH_MS = 3_000;
 const MAX_COMMAND_BYTES = 32;
+/** Home Assistant discovery is published again at most once per this, however many `online` birth messages come. */
+export const DISCOVERY_MIN_INTERVAL_MS = 5_000;
 const COMMANDS = ['ON', 'OFF', 'RESTART'] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -101,7 +103,10 @@ export interface MqttSinkStats {
     /** Outputs that are not JSON (never sent). */
     readonly unserializable: number;
   };
-  readonly commands: { readonly accepted: number; readonly rejected: number };
+  /** Commands obeyed, refused (malformed, unknown target), and ignored because the broker delivered them retained (left on the topic by anyone, they would be obeyed again at every connect). */
+  readonly commands: { readonly accepted: number; readonly rejected: number; readonly retainedIgnored: number };
+  /** Home Assistant discovery: times it was published again (for its `online` birth messages, at most once per interval), and birth messages that found it published recently. */
+  readonly discovery: { readonly republished: number; readonly coalesced: number };
   /** Events the system's stream dropped because this sink read too slowly. */
   readonly systemEventsLost: number;
   readonly messagesPublished: number;
@@ -152,6 +157,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #results = new Map<string, ResultSlot>();
   /** Per worker: the command waiting while one runs (the newest wins). */
   readonly #commands = new Map<string, { running: boolean; next: Command | null }>();
+  readonly #retainedWarned = new Set<string>();
+  #discoveryTimer: NodeJS.Timeout | null = null;
+  #lastDiscoveryAt = Number.NEGATIVE_INFINITY;
   readonly #unserializableLogged = new Set<string>();
   #tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
   #client: MqttClient | null = null;
@@ -179,6 +187,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     unserializable: 0,
     accepted: 0,
     rejected: 0,
+    retainedIgnored: 0,
+    discoveryRepublished: 0,
+    discoveryCoalesced: 0,
     systemEventsLost: 0,
     messages: 0,
   };
@@ -250,7 +261,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       if (this.#system.state === 'closed') await this.#loop;
       this.#abort.abort();
       for (const timer of [this.#tickTimer, this.#statsTimer]) if (timer !== null) clearInterval(timer);
-      for (const timer of [this.#reconnectTimer, this.#resultTimer]) if (timer !== null) clearTimeout(timer);
+      for (const timer of [this.#reconnectTimer, this.#resultTimer, this.#discoveryTimer]) if (timer !== null) clearTimeout(timer);
       await this.#loop;
       if (!this.#started) {
         this.#setState('closed');
@@ -302,7 +313,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         active: this.#tracker.activeCount,
       },
       results: { published: c.resultsPublished, superseded: c.superseded, unserializable: c.unserializable },
-      commands: { accepted: c.accepted, rejected: c.rejected },
+      commands: { accepted: c.accepted, rejected: c.rejected, retainedIgnored: c.retainedIgnored },
+      discovery: { republished: c.discoveryRepublished, coalesced: c.discoveryCoalesced },
       systemEventsLost: c.systemEventsLost,
       messagesPublished: c.messages,
     };
@@ -340,8 +352,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     client.on('connect', () => {
       if (generation === this.#generation) this.#onConnect(client);
     });
-    client.on('message', (topic, payload) => {
-      if (generation === this.#generation) this.#onMessage(topic, payload);
+    client.on('message', (topic, payload, packet) => {
+      if (generation === this.#generation) this.#onMessage(topic, payload, packet.retain);
     });
     client.on('error', (error) => {
       if (generation === this.#generation) this.#recordError(error);
@@ -692,15 +704,48 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   #publishDiscovery(): void {
+    this.#lastDiscoveryAt = performance.now();
     for (const [topic, payload] of this.#discovery) this.#publish(topic, payload, 1, true);
+  }
+
+  /**
+   * Home Assistant's birth message asks for the configs again; anyone who can
+   * publish it could ask 500 times a second. Published at once if not within
+   * the interval, else once when the interval is over, however many came.
+   */
+  #discoveryRequested(): void {
+    const since = performance.now() - this.#lastDiscoveryAt;
+    if (since >= DISCOVERY_MIN_INTERVAL_MS) {
+      this.#counts.discoveryRepublished++;
+      this.#publishDiscovery();
+      return;
+    }
+    this.#counts.discoveryCoalesced++;
+    if (this.#discoveryTimer !== null) return;
+    this.#discoveryTimer = setTimeout(() => {
+      this.#discoveryTimer = null;
+      if (this.#state !== 'connected') return; // every connect publishes it anyway
+      this.#counts.discoveryRepublished++;
+      this.#publishDiscovery();
+    }, DISCOVERY_MIN_INTERVAL_MS - since);
   }
 
   // ------------------------------------------------------------ commands
 
-  #onMessage(topic: string, payload: Buffer): void {
+  #onMessage(topic: string, payload: Buffer, retained: boolean): void {
     if (this.#config.discovery.enabled && topic === `${this.#config.discovery.prefix}/status`) {
       // Home Assistant's birth message: it (re)started and wants the configs again.
-      if (payload.toString('utf8').trim() === 'online') this.#publishDiscovery();
+      if (payload.toString('utf8').trim() === 'online' && !retained) this.#discoveryRequested();
+      return;
+    }
+    if (retained) {
+      // A command left retained on a set topic (by anyone with publish rights) would be obeyed again at every
+      // connect: commands are for now, not for ever.
+      this.#counts.retainedIgnored++;
+      if (this.#retainedWarned.size < 64 && !this.#retainedWarned.has(topic)) {
+        this.#retainedWarned.add(topic);
+        this.#log.warn({ code: 'ERR_MQTT_RETAINED_COMMAND', topic: printable(topic) }, 'mqtt: ignored a retained command (commands must be published without the retain flag)');
+      }
       return;
     }
     const target = this.topics.parseSet(topic);
