@@ -1,7 +1,9 @@
 /**
  * CLI commands of the model-serving context:
  *   model-server --handler NAME (--socket PATH | --http HOST:PORT | both) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
- *     --http: also answer the KServe v2 protocol on TCP (src/kserve); --http-max-in-flight N (default 4)
+ *     --http: also answer the KServe v2 protocol on TCP (src/kserve); --http-max-in-flight N (default 4);
+ *       --http-token TOKEN (or FRAMESUPPLIER_KSERVE_TOKEN, which keeps it out of `ps`): every call but health
+ *       needs Authorization: Bearer TOKEN; required when --http is beyond loopback
  *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
  *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
  *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
@@ -34,6 +36,9 @@ function fraction(name: string, value: string | undefined): number | undefined {
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`--${name} must be a number from 0 to 1, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** The KServe server's token from the environment (kept out of the process list, unlike --http-token). */
+export const KSERVE_TOKEN_ENV = 'FRAMESUPPLIER_KSERVE_TOKEN';
 
 const HANDLER_OPTIONS = {
   'mock-delay-ms': { type: 'string' },
@@ -112,6 +117,7 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     socket: { type: 'string' },
     http: { type: 'string' },
     'http-max-in-flight': { type: 'string' },
+    'http-token': { type: 'string' },
     'model-id': { type: 'string' },
     'shm-dir': { type: 'string' },
     concurrency: { type: 'string' },
@@ -150,17 +156,20 @@ export async function modelServerCommand(args: string[]): Promise<number> {
     }
   } else await handler.load?.();
   let kserve: KServeServer | null = null;
+  const httpToken = values['http-token'] ?? (process.env[KSERVE_TOKEN_ENV] || undefined);
   if (http !== null) {
     kserve = new KServeServer({
       handler,
       ...http,
       ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
       ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
+      ...(httpToken === undefined ? {} : { token: httpToken }),
     });
     try {
       await kserve.start();
     } catch (error) {
       await (server === null ? handler.close?.() : server.close());
+      if (error instanceof FrameSupplierError) throw error;
       throw new InvalidArgumentError(`--http ${values.http}: cannot listen: ${(error as Error).message}`);
     }
   }

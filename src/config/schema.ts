@@ -321,6 +321,7 @@ const KServeModel = annotate(
           url: Type.String({ pattern: '^https?://', description: 'The v2 server\'s base URL, e.g. http://gpu-box:8000.' }),
           model: Type.String({ minLength: 1, maxLength: 256, description: 'The model\'s name on that server.' }),
           version: Type.Optional(Type.String({ minLength: 1, description: 'A model version. Default: the server\'s choice.' })),
+          token: Type.Optional(Type.String({ minLength: 1, description: 'Sent as Authorization: Bearer <token> (a server started with --http-token, a gateway). Use ${NAME}.' })),
           outputs: StringEnum(['detections', 'yolo'] as const, {
             default: 'detections',
             description: 'detections: framesupplier\'s convention (a --http model server): the frame as a UINT8 tensor, DETECTIONS/CLASS_NAMES/KEYPOINTS back. yolo: a raw YOLO model: letterboxed FP32 input, the head decoded here.',

@@ -8,8 +8,7 @@
  * leaks nothing). Writes always need it; reads need it too when the server
  * listens beyond loopback. The token never reaches a log, an error or stats.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { randomBytes } from 'node:crypto';
 
 export const TOKEN_ENV = 'FRAMESUPPLIER_HTTP_TOKEN';
 /** Shorter tokens are refused: guessable over a network. */
@@ -27,28 +26,7 @@ export function resolveToken(configured: string | null | undefined, env: NodeJS.
   return { value: randomBytes(32).toString('base64url'), source: 'generated' };
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
-/** Constant-time: whatever `given` is, the work done is the same. */
-export function tokenMatches(expected: string, given: string | undefined): boolean {
-  return timingSafeEqual(digest(expected), digest(given ?? '')) && given !== undefined;
-}
-
-/** The token of an `Authorization: Bearer …` header, or undefined. */
-export function bearer(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  return m?.[1];
-}
-
-/** True for 127.0.0.0/8, ::1 and localhost: the only hosts whose reads need no token. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
-  return false;
-}
+export { bearer, isLoopback, tokenMatches } from '../internal/token.js';
 
 /**
  * Whether a request comes from another site, by what browsers say of it: an

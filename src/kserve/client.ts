@@ -29,6 +29,8 @@ export interface KServeClientOptions {
   readonly timeoutMs?: number;
   /** Largest answer taken. Default 16 MiB. */
   readonly maxResponseBytes?: number;
+  /** Sent as `Authorization: Bearer <token>` (a token-protected server: ours with --http-token, a gateway). */
+  readonly token?: string;
 }
 
 export interface CallOptions {
@@ -52,8 +54,10 @@ export class KServeClient {
   readonly #maxResponseBytes: number;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
+  readonly #token: string | undefined;
 
   constructor(options: KServeClientOptions) {
+    this.#token = options.token;
     let base: URL;
     try {
       base = new URL(options.url);
@@ -116,7 +120,8 @@ export class KServeClient {
   #ok(answer: Answer): Answer {
     if (answer.status >= 200 && answer.status < 300) return answer;
     let message = answer.body.toString('utf8').slice(0, 500);
-    let code: KServeErrorCode = 'ERR_KSERVE_REMOTE';
+    // A stock server's 401/403 (no code of ours in its body) is the same refusal.
+    let code: KServeErrorCode = answer.status === 401 || answer.status === 403 ? 'ERR_KSERVE_UNAUTHORIZED' : 'ERR_KSERVE_REMOTE';
     try {
       const json = JSON.parse(message) as { error?: unknown; code?: unknown };
       if (typeof json.error === 'string') message = json.error.slice(0, 500);
@@ -148,7 +153,8 @@ export class KServeClient {
           headers['Inference-Header-Content-Length'] = String(body.headerLength);
         }
       }
-      if (this.#base.username !== '') headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}`).toString('base64')}`;
+      if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+      else if (this.#base.username !== '') headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}`).toString('base64')}`;
       const prefix = this.#base.pathname.replace(/\/$/, '');
       const req = this.#request({ protocol: this.#base.protocol, hostname: this.#base.hostname, port: this.#base.port, path: `${prefix}${path}`, method, headers, agent: this.#agent }, (res) => {
         const chunks: Buffer[] = [];

@@ -26,7 +26,10 @@ export type KServeErrorCode =
   | 'ERR_KSERVE_NOT_FOUND'
   | 'ERR_KSERVE_RESPONSE'
   | 'ERR_KSERVE_REMOTE'
-  | 'ERR_KSERVE_MODEL';
+  | 'ERR_KSERVE_MODEL'
+  | 'ERR_KSERVE_UNAUTHORIZED'
+  | 'ERR_KSERVE_TOKEN_REQUIRED'
+  | 'ERR_KSERVE_JSON_TOO_LARGE';
 
 export class KServeError extends FrameSupplierError<KServeErrorCode> {
   /** The HTTP status the server answered (client side), when there was one. */
@@ -46,6 +49,8 @@ export const HTTP_STATUS: Readonly<Record<KServeErrorCode, number>> = {
   ERR_UNKNOWN_MODEL: 404,
   ERR_KSERVE_NOT_FOUND: 404,
   ERR_MESSAGE_TOO_LARGE: 413,
+  ERR_KSERVE_JSON_TOO_LARGE: 413,
+  ERR_KSERVE_UNAUTHORIZED: 401,
   ERR_KSERVE_BUSY: 429,
   ERR_HANDLER_FAILED: 500,
   ERR_SHUTTING_DOWN: 503,
@@ -57,6 +62,8 @@ export const HTTP_STATUS: Readonly<Record<KServeErrorCode, number>> = {
   ERR_KSERVE_RESPONSE: 502,
   ERR_KSERVE_REMOTE: 502,
   ERR_KSERVE_MODEL: 400,
+  // At start, never answered.
+  ERR_KSERVE_TOKEN_REQUIRED: 500,
 };
 
 export const KSERVE_ERROR_CODES = Object.keys(HTTP_STATUS) as KServeErrorCode[];

@@ -19,12 +19,23 @@
  * (microseconds, as Triton's), is answered 504 ERR_TIMEOUT and its signal
  * aborted. close() stops accepting, answers what is in flight, and resolves.
  *
+ * Exposed (ADR 0022, docs/security.md): with a token every call but the
+ * health routes needs `Authorization: Bearer <token>` (401
+ * ERR_KSERVE_UNAUTHORIZED), and beyond loopback a token is required
+ * (ERR_KSERVE_TOKEN_REQUIRED at start). A connection that sends no complete
+ * request head within headTimeoutMs is closed, open connections are capped
+ * (maxConnections; refusals counted), and keep-alive connections that did
+ * work keep the keep-alive timeout. JSON bodies (every number a JS value
+ * when parsed: several times their size in memory) have a cap of their own,
+ * far below the binary one (413 ERR_KSERVE_JSON_TOO_LARGE).
+ *
  * Lifecycle (ADR 0013): start() and close() idempotent, close() final.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { abortable } from '../internal/abort.js';
+import { bearer, isLoopback, tokenMatches } from '../internal/token.js';
 import type { InferenceRequest } from '../ipc/index.js';
 import type { InferenceHandler } from '../models/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
@@ -46,18 +57,28 @@ export interface KServeServerOptions {
   readonly handlerTimeoutMs?: number;
   /** Time for a request's body to arrive. Default 10 000 ms. */
   readonly bodyTimeoutMs?: number;
+  /** Every call but health needs `Authorization: Bearer <token>`. Required beyond loopback. */
+  readonly token?: string;
+  /** A connection that has sent no complete request head within this is closed. Default 5 000 ms. */
+  readonly headTimeoutMs?: number;
+  /** Open connections at once; more are closed as they come (counted). Default 256. */
+  readonly maxConnections?: number;
+  /** Largest JSON body (a JSON request, or the JSON part of a binary one). Default 4 MiB. */
+  readonly maxJsonBytes?: number;
 }
 
 export interface KServeServerStats {
   readonly requests: number;
   readonly inFlight: number;
   readonly errors: Readonly<Record<string, number>>;
+  /** Open TCP connections, those closed for sending no request head in time, and those refused over maxConnections. */
+  readonly connections: { readonly open: number; readonly idleClosed: number; readonly refused: number };
 }
 
 const VERSION = '1';
 const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
 
-export class KServeServer {
+export class KServeServer implements AsyncDisposable {
   readonly modelId: string;
   readonly #handler: InferenceHandler;
   readonly #host: string;
@@ -71,6 +92,13 @@ export class KServeServer {
   #closing: Promise<void> | null = null;
   #inFlight = 0;
   #requests = 0;
+  readonly #token: string | undefined;
+  readonly #headTimeoutMs: number;
+  readonly #maxConnections: number;
+  readonly #maxJsonBytes: number;
+  #open = 0;
+  #idleClosed = 0;
+  #refused = 0;
   readonly #errors: Record<string, number> = {};
 
   constructor(options: KServeServerOptions) {
@@ -88,14 +116,48 @@ export class KServeServer {
     this.#maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 64 * 1024 * 1024);
     this.#handlerTimeoutMs = positive('handlerTimeoutMs', options.handlerTimeoutMs, 10_000);
     this.#bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs, 10_000);
+    this.#headTimeoutMs = positive('headTimeoutMs', options.headTimeoutMs, 5_000);
+    this.#maxConnections = positive('maxConnections', options.maxConnections, 256);
+    this.#maxJsonBytes = positive('maxJsonBytes', options.maxJsonBytes, 4 * 1024 * 1024);
+    if (options.token !== undefined && options.token.length < 16) throw new InvalidArgumentError('KServeServer token must be at least 16 characters');
+    this.#token = options.token;
   }
 
   /** Listens; resolves with the server. ERR_SERVER_CLOSED after close(). */
   start(): Promise<this> {
     if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe server is closed'));
+    if (this.#token === undefined && !isLoopback(this.#host)) {
+      return Promise.reject(new KServeError('ERR_KSERVE_TOKEN_REQUIRED', `the KServe server listens beyond loopback (${this.#host}): give it a token (--http-token, or FRAMESUPPLIER_KSERVE_TOKEN)`));
+    }
     this.#starting ??= new Promise<this>((resolve, reject) => {
-      const server = createServer({ requestTimeout: this.#bodyTimeoutMs + this.#handlerTimeoutMs, headersTimeout: this.#bodyTimeoutMs }, (req, res) => void this.#route(req, res));
+      const server = createServer({ requestTimeout: this.#bodyTimeoutMs + this.#handlerTimeoutMs, headersTimeout: this.#headTimeoutMs }, (req, res) => {
+        // A request head arrived: this connection is doing work, its idle timer is over.
+        const timer = HEAD_TIMERS.get(req.socket);
+        if (timer !== undefined) clearTimeout(timer);
+        HEAD_TIMERS.delete(req.socket);
+        void this.#route(req, res);
+      });
       server.keepAliveTimeout = 60_000;
+      server.maxConnections = this.#maxConnections;
+      server.on('drop', () => this.#refused++);
+      server.on('connection', (socket: Socket) => {
+        this.#open++;
+        socket.once('close', () => {
+          this.#open--;
+          const timer = HEAD_TIMERS.get(socket);
+          if (timer !== undefined) clearTimeout(timer);
+        });
+        // Node's headersTimeout starts with a request's first byte: a connection that sends none would be held for ever.
+        HEAD_TIMERS.set(
+          socket,
+          setTimeout(() => {
+            if (HEAD_TIMERS.delete(socket)) {
+              this.#idleClosed++;
+              socket.destroy();
+            }
+          }, this.#headTimeoutMs),
+        );
+      });
       server.once('error', reject);
       server.listen(this.#port, this.#host, () => {
         server.off('error', reject);
@@ -114,7 +176,7 @@ export class KServeServer {
   }
 
   stats(): KServeServerStats {
-    return { requests: this.#requests, inFlight: this.#inFlight, errors: { ...this.#errors } };
+    return { requests: this.#requests, inFlight: this.#inFlight, errors: { ...this.#errors }, connections: { open: this.#open, idleClosed: this.#idleClosed, refused: this.#refused } };
   }
 
   close(): Promise<void> {
@@ -130,14 +192,25 @@ export class KServeServer {
     return this.#closing;
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#requests++;
     const path = (req.url ?? '/').split('?')[0]!;
     try {
-      if (req.method === 'GET' || req.method === 'HEAD') {
+      if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/v2/health/live' || path === '/v2/health/ready')) {
+        // Health holds nothing: a load balancer's or container's check carries no token.
         this.#discard(req);
         if (path === '/v2/health/live') return this.#json(res, 200, { live: true });
-        if (path === '/v2/health/ready') return this.#json(res, this.#closing === null ? 200 : 503, { ready: this.#closing === null });
+        return this.#json(res, this.#closing === null ? 200 : 503, { ready: this.#closing === null });
+      }
+      if (this.#token !== undefined && !tokenMatches(this.#token, bearer(header(req, 'authorization')))) {
+        throw new KServeError('ERR_KSERVE_UNAUTHORIZED', req.headers.authorization === undefined ? 'this server needs Authorization: Bearer <token>' : 'the token is wrong');
+      }
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        this.#discard(req);
         if (path === '/v2') return this.#json(res, 200, { name: 'framesupplier', version: '0.1.0', extensions: ['binary_tensor_data'] });
       }
       const match = ROUTE.exec(path);
@@ -173,8 +246,14 @@ export class KServeServer {
     if (this.#inFlight >= this.#maxInFlight) throw new KServeError('ERR_KSERVE_BUSY', `${this.#maxInFlight} requests of ${this.modelId} are being served; send again when one is answered`);
     this.#inFlight++;
     try {
-      const body = await this.#readBody(req);
-      const request = parseInferRequest(body, header(req, HEADER_LENGTH));
+      const headerLength = header(req, HEADER_LENGTH);
+      // JSON costs several times its size once parsed (a JS value per number): its own, lower cap. The binary extension is the way to send frames.
+      const jsonBytes = headerLength === undefined ? Number(req.headers['content-length'] ?? 0) : Number(headerLength);
+      if (jsonBytes > this.#maxJsonBytes) {
+        throw new KServeError('ERR_KSERVE_JSON_TOO_LARGE', `${jsonBytes} bytes of JSON exceed ${this.#maxJsonBytes}: send the frame as a binary tensor (the binary_tensor_data extension)`);
+      }
+      const body = await this.#readBody(req, headerLength === undefined ? this.#maxJsonBytes : this.#maxBodyBytes);
+      const request = parseInferRequest(body, headerLength);
       const input = request.inputs.find((t) => t.name === FRAME_INPUT) ?? (request.inputs.length === 1 ? request.inputs[0] : undefined);
       if (input === undefined) throw new KServeError('ERR_KSERVE_TENSOR', `the request needs the input ${FRAME_INPUT} (a UINT8 frame tensor)`);
       const frame = tensorFrame(input);
@@ -242,9 +321,10 @@ export class KServeServer {
   }
 
   /** The body, bounded in size and time. */
-  #readBody(req: IncomingMessage): Promise<Buffer> {
+  #readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+    const tooLarge = limit === this.#maxBodyBytes ? 'ERR_MESSAGE_TOO_LARGE' : 'ERR_KSERVE_JSON_TOO_LARGE';
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > this.#maxBodyBytes) return Promise.reject(new KServeError('ERR_MESSAGE_TOO_LARGE', `the body's ${declared} bytes exceed ${this.#maxBodyBytes}`));
+    if (declared > limit) return Promise.reject(new KServeError(tooLarge, `the body's ${declared} bytes exceed ${limit}`));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -256,7 +336,7 @@ export class KServeServer {
       };
       req.on('data', (chunk: Buffer) => {
         size += chunk.byteLength;
-        if (size > this.#maxBodyBytes) fail(new KServeError('ERR_MESSAGE_TOO_LARGE', `the body exceeds ${this.#maxBodyBytes} bytes`));
+        if (size > limit) fail(new KServeError(tooLarge, `the body exceeds ${limit} bytes`));
         else chunks.push(chunk);
       });
       req.once('end', () => {
@@ -297,6 +377,9 @@ export class KServeServer {
     res.end(body);
   }
 }
+
+/** Per socket: the timer that closes it if no request head comes. */
+const HEAD_TIMERS = new WeakMap<Socket, NodeJS.Timeout>();
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

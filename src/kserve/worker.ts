@@ -40,6 +40,8 @@ export interface KServeWorkerOptions {
   /** The model's name on the server. */
   readonly model: string;
   readonly version?: string;
+  /** Sent as a bearer token. */
+  readonly token?: string;
   /** Default 'detections'. */
   readonly outputs?: 'detections' | 'yolo';
   /** The input tensor's name. Default: the model's first input. */
@@ -101,7 +103,13 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
   return {
     kind: 'kserve',
     async run(context) {
-      const client = new KServeClient({ url: options.url, model: options.model, ...(options.version === undefined ? {} : { version: options.version }), timeoutMs });
+      const client = new KServeClient({
+        url: options.url,
+        model: options.model,
+        ...(options.version === undefined ? {} : { version: options.version }),
+        ...(options.token === undefined ? {} : { token: options.token }),
+        timeoutMs,
+      });
       const server = `kserve model ${options.model} at ${client.shownUrl}`;
       let subscription: FrameSource | null = null;
       /** null: not a server gone (or nothing to wait with); else whether it is back (false: the incarnation ended). */

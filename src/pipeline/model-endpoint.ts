@@ -54,11 +54,11 @@ export function socketEndpoint(socketPath: string): ModelEndpoint {
 }
 
 export function kserveEndpoint(kserve: KServeModelConfig['kserve']): ModelEndpoint {
-  const { url, model, version } = kserve;
+  const { url, model, version, token } = kserve;
   return {
     address: maskCredentials(url),
     check: (timeoutMs, signal) => {
-      const client = new KServeClient({ url, model, ...(version === undefined ? {} : { version }), timeoutMs });
+      const client = new KServeClient({ url, model, ...(version === undefined ? {} : { version }), ...(token === undefined ? {} : { token }), timeoutMs });
       return timed(client, async () => ((await client.ready(signal === undefined ? {} : { signal })) ? {} : null));
     },
   };
