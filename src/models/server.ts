@@ -142,6 +142,10 @@ export interface CameraServerFigures {
 
 export interface ModelServerStats {
   readonly connections: number;
+  /** Bytes of answers written and not yet taken by their clients, over every connection. */
+  readonly pendingAnswerBytes: number;
+  /** Connections stalled now (a client not reading its answers). */
+  readonly stalledConnections: number;
   readonly requests: number;
   /** Answers with an error, by code, and connections closed for ERR_SLOW_CONSUMER. */
   readonly errors: Readonly<Record<string, number>>;
@@ -211,6 +215,9 @@ interface Connection {
   broken: boolean;
   /** End the connection once its queue is answered (framing lost, or the server is closing). */
   ending: boolean;
+  /** Since when the client has not taken our writes (the socket wants a drain), and the timer that closes it then. */
+  stalledSince: number | null;
+  stallTimer: NodeJS.Timeout | null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -389,6 +396,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     for (const [camera, figures] of this.#cameras) cameras[camera] = figures.snapshot();
     return {
       connections: this.#connections.size,
+      pendingAnswerBytes: [...this.#connections].reduce((sum, c) => sum + c.socket.writableLength, 0),
+      stalledConnections: [...this.#connections].filter((c) => c.stalledSince !== null).length,
       requests: this.#requests,
       errors: { ...this.#errors },
       uptimeS: (performance.now() - this.#startedAt) / 1000,
@@ -460,6 +469,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined); // a client that vanished: nothing to answer
+    // Full, and some client is not reading its answers: it goes, so a fresh client always has room.
+    if (this.#closing === null && this.#connections.size >= this.#o.maxConnections) this.#evictLongestStalled();
     if (this.#closing !== null || this.#connections.size >= this.#o.maxConnections) {
       this.#refuse(
         socket,
@@ -477,8 +488,11 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       partialTimer: null,
       broken: false,
       ending: false,
+      stalledSince: null,
+      stallTimer: null,
     };
     this.#connections.add(connection);
+    socket.on('drain', () => this.#unstalled(connection));
     socket.setTimeout(this.#o.idleTimeoutMs);
     socket.on('timeout', () => {
       // Busy connections are bounded by handlerTimeoutMs and writeStallTimeoutMs instead.
@@ -486,6 +500,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     });
     socket.on('close', () => {
       if (connection.partialTimer !== null) clearTimeout(connection.partialTimer);
+      if (connection.stallTimer !== null) clearTimeout(connection.stallTimer);
       this.#connections.delete(connection);
     });
     socket.on('data', (chunk: Buffer) => this.#onData(connection, chunk));
@@ -562,7 +577,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
         void connection.queue.shift(); // the answer just awaited
         if (connection.socket.destroyed || connection.socket.writableEnded) return;
         if (!(await this.#send(connection, response))) return;
-        if (connection.queue.length < this.#o.maxQueuedRequests && connection.socket.isPaused()) connection.socket.resume();
+        if (connection.queue.length < this.#o.maxQueuedRequests && connection.socket.isPaused() && connection.stalledSince === null) connection.socket.resume();
       }
       if (connection.ending) this.#finish(connection);
     } finally {
@@ -579,7 +594,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
    */
   async #send(connection: Connection, response: Answer): Promise<boolean> {
     const socket = connection.socket;
-    const taken = new Promise<void>((resolve) => socket.write(encodeMessage(response), () => resolve()));
+    const taken = new Promise<void>((resolve) => {
+      if (!socket.write(encodeMessage(response), () => resolve())) this.#stalled(connection);
+    });
     if (socket.writableLength < this.#o.maxPendingResponseBytes) return true;
     const outcome = await within(taken, socket, this.#o.writeStallTimeoutMs);
     if (outcome === 'stalled') {
@@ -588,6 +605,41 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       socket.destroy();
     }
     return outcome === 'taken' && !socket.destroyed;
+  }
+
+  /**
+   * The client is not taking our writes: read no more of its requests (what
+   * it has sent stays in its own buffers, not ours), and close it if it has
+   * not taken them within writeStallTimeoutMs, whatever is in flight.
+   */
+  #stalled(connection: Connection): void {
+    if (connection.stalledSince !== null) return;
+    connection.stalledSince = performance.now();
+    connection.socket.pause();
+    connection.stallTimer = setTimeout(() => this.#slowConsumer(connection), this.#o.writeStallTimeoutMs);
+  }
+
+  #unstalled(connection: Connection): void {
+    if (connection.stallTimer !== null) clearTimeout(connection.stallTimer);
+    connection.stallTimer = null;
+    connection.stalledSince = null;
+    if (!connection.broken && connection.queue.length < this.#o.maxQueuedRequests && connection.socket.isPaused()) connection.socket.resume();
+  }
+
+  #slowConsumer(connection: Connection): void {
+    const socket = connection.socket;
+    if (socket.destroyed) return;
+    this.#report(new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#o.writeStallTimeoutMs} ms`));
+    socket.destroy();
+  }
+
+  /** At the connection cap: the connection stalled longest (if any) is closed ERR_SLOW_CONSUMER. */
+  #evictLongestStalled(): void {
+    let oldest: Connection | null = null;
+    for (const c of this.#connections) if (c.stalledSince !== null && (oldest === null || c.stalledSince < oldest.stalledSince!)) oldest = c;
+    if (oldest === null) return;
+    this.#slowConsumer(oldest);
+    this.#connections.delete(oldest); // its 'close' comes later; its place is free now
   }
 
   /** The answer to one message read from `connection`; never rejects. Inference requests go to the scheduler. */
