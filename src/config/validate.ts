@@ -308,8 +308,33 @@ function modelReference(model: unknown, models: readonly string[], path: readonl
  * within a camera (shared workers included). Defensive about shape: it runs on
  * files the schema refused too, so every issue comes out at once.
  */
+/**
+ * A URL the config names (a broker, a remote model, a NATS server, a CORS
+ * origin, a camera): one that does not parse, or whose port is out of range,
+ * is an issue at its path. The message never quotes the URL (it may hold a
+ * password).
+ */
+function urlIssue(value: unknown, path: readonly Segment[], out: RawIssue[]): void {
+  if (typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return; // the schema's pattern reports the rest
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?/i.exec(value)?.[1];
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    out.push({ path, message: `the port must be a number from 1 to 65535, got ${quote(port.slice(0, 16))}`, anchor: 'value' });
+    return;
+  }
+  try {
+    const url = new URL(value);
+    if (url.hostname === '' && url.protocol !== 'file:') out.push({ path, message: 'the URL has no host', anchor: 'value' });
+  } catch {
+    out.push({ path, message: 'is not a valid URL (check its host and port, and percent-encode special characters in a password)', anchor: 'value' });
+  }
+}
+
 export function checkReferences(data: unknown): RawIssue[] {
   const out: RawIssue[] = [];
+  urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
+  for (const [i, server] of items(field(field(data, 'cluster'), 'servers')).entries()) urlIssue(server, ['cluster', 'servers', i], out);
+  for (const [i, origin] of items(field(field(data, 'http'), 'cors')).entries()) urlIssue(origin, ['http', 'cors', i], out);
+  for (const [name, model] of entries(field(data, 'models'))) urlIssue(field(field(model, 'kserve'), 'url'), ['models', name, 'kserve', 'url'], out);
   const models = entries(field(data, 'models')).map(([name]) => name);
   const cameras = entries(field(data, 'cameras'));
   const cameraNames = cameras.map(([name]) => name);
@@ -321,6 +346,7 @@ export function checkReferences(data: unknown): RawIssue[] {
     if (typeof source === 'string' && source.length > 0) {
       const kind = classifySource(source);
       if ('problem' in kind) out.push({ path: ['cameras', camera, 'source'], message: kind.problem, anchor: 'value' });
+      else if (kind.kind === 'url') urlIssue(source, ['cameras', camera, 'source'], out);
     }
     const ids = new Map<string, readonly Segment[]>();
     idsByCamera.set(camera, ids);

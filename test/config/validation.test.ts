@@ -428,6 +428,33 @@ describe('config validation: every issue with its path and line', { timeout: 60_
     });
   });
 
+  it('refuses URLs that do not parse and ports out of range, wherever a URL is named, with path and line and without the URL', () => {
+    const text = yaml(
+      'cameras:',
+      '  a:',
+      '    source: rtsp://u:pw-7a1@cam.local:70000/s',
+      '    workers: [{ id: m, module: "builtin:motion" }]',
+      '  b:',
+      '    source: "http://[bad/s"',
+      '    workers: [{ id: m, module: "builtin:motion" }]',
+      'mqtt:',
+      '  url: mqtt://broker.local:99999',
+      'models:',
+      '  r: { kserve: { url: "http://gpu:80x80", model: m } }',
+      'cluster:',
+      '  servers: [nats://n1:4222, "nats://n2:0"]',
+      'http: { cors: ["https://ok.example:443", "https://bad.example:65536"] }',
+    );
+    assert.deepEqual(printed(issuesOf(text)), [
+      "cameras.a.source: the port must be a number from 1 to 65535, got '70000' (line 3)",
+      'cameras.b.source: is not a valid URL (check its host and port, and percent-encode special characters in a password) (line 6)',
+      "mqtt.url: the port must be a number from 1 to 65535, got '99999' (line 9)",
+      "models.r.kserve.url: the port must be a number from 1 to 65535, got '80x80' (line 11)",
+      "cluster.servers[1]: the port must be a number from 1 to 65535, got '0' (line 13)",
+      "http.cors[1]: the port must be a number from 1 to 65535, got '65536' (line 14)",
+    ]);
+  });
+
   it('never quotes a value from the file: secrets in values stay out of every message', () => {
     const secret = 'hunter2-S3CR3T';
     const text = yaml(
