@@ -60,7 +60,7 @@ async function captureRun(file: string, holdMs: number, seconds: number, keyfram
   const wall = (performance.now() - wallStart) / 1000;
   const after = capture.stats();
   const delivered = (supplier.stats().workers[0]?.delivered ?? 0) - deliveredBefore;
-  await capture.stop();
+  await capture.close();
   void supplier.close();
   await worker;
   return {

@@ -141,7 +141,7 @@ async function httpCamera(clip: string): Promise<{ url: string; child: ChildProc
 }
 
 async function stopAll(runs: { capture: StreamCapture; supplier: FrameSupplier; reading: Promise<void> }[]): Promise<void> {
-  await Promise.all(runs.map((r) => r.capture.stop()));
+  await Promise.all(runs.map((r) => r.capture.close()));
   for (const r of runs) void r.supplier.close();
   await Promise.all(runs.map((r) => r.reading));
 }

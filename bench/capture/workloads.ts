@@ -145,7 +145,7 @@ export async function c2(seconds = 30): Promise<void> {
   })();
   const capture = new StreamCapture({ source: 'lavfi:testsrc2=size=1280x720:rate=30', supplier, output: { format: 'rgb24' } }).start();
   await new Promise((r) => setTimeout(r, seconds * 1000));
-  await capture.stop();
+  await capture.close();
   void supplier.close();
   await reading;
   const sorted = sortedCopy(supplier.delaysUs);
@@ -198,7 +198,7 @@ export async function c3(streams = 16, seconds = 60): Promise<void> {
   for (const p of pids()) childCpu += cpuSecondsOf(p) - (childStart.get(p) ?? 0);
   const rssEnd = process.memoryUsage().rss;
   const restarts = captures.reduce((n, c) => n + c.stats().restarts, 0);
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
   for (const s of suppliers) void s.close();
   await Promise.all(readers);
   const sorted = sortedCopy(intervals);

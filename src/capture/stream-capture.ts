@@ -262,11 +262,6 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     return this.#stop('stopped');
   }
 
-  /** close(), by its older name. */
-  stop(): Promise<void> {
-    return this.close();
-  }
-
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

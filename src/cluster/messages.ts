@@ -16,6 +16,7 @@
  *                                      camera's owner carries the header Framesupplier-Routed: 1
  */
 import { ClusterError } from './errors.js';
+import { isId } from '../internal/ids.js';
 
 export const BUCKETS = { desired: 'framesupplier_desired', leases: 'framesupplier_leases', nodes: 'framesupplier_nodes' } as const;
 export const CLAIMS_STREAM = 'FRAMESUPPLIER_CLAIMS';
@@ -28,7 +29,7 @@ export const resultsSubject = (camera: string): string => `framesupplier.${camer
 export const nodeControlSubject = (node: string): string => `framesupplier.node.${node}.control`;
 
 /** Camera and node ids: the config's id pattern, which is also safe as a NATS subject token and KV key. */
-export const ID = /^[A-Za-z0-9_-]{1,64}$/;
+export { ID_PATTERN as ID } from '../internal/ids.js';
 /** A message bigger than this is refused before parsing. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -82,7 +83,7 @@ export function parseJson(data: Uint8Array, what: string): Record<string, unknow
 }
 
 const id = (value: unknown, what: string, field: string): string => {
-  if (typeof value !== 'string' || !ID.test(value)) throw bad(what, `${field} must be an id (1–64 characters of A–Z a–z 0–9 _ -)`);
+  if (typeof value !== 'string' || !isId(value)) throw bad(what, `${field} must be an id (1–64 characters of A–Z a–z 0–9 _ -)`);
   return value;
 };
 const time = (value: unknown, what: string, field: string): number => {

@@ -49,6 +49,8 @@ import { delay, messageOf, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { ClusterError } from './errors.js';
+import { maskCredentials } from '../internal/redact.js';
+import { toId } from '../internal/ids.js';
 import {
   BUCKETS,
   CLAIMS_STREAM,
@@ -144,7 +146,7 @@ export class ClusterNode implements AsyncDisposable {
   #onEvent: ((event: SystemEvent) => void) | null = null;
 
   constructor(options: ClusterNodeOptions) {
-    this.nodeId = options.nodeId ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+    this.nodeId = options.nodeId ?? toId(`${hostname()}-${process.pid}`);
     if (!ID.test(this.nodeId)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster nodeId must be 1–64 characters of A–Z a–z 0–9 _ -, got ${JSON.stringify(this.nodeId)}`);
     if (options.servers.length === 0) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster needs at least one nats:// server');
     const leaseMs = options.leaseMs ?? 6_000;
@@ -490,7 +492,5 @@ function shuffle<T>(items: T[]): void {
   }
 }
 
-/** A NATS URL without its credentials, for logs. */
-export function maskUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
+/** A NATS URL without its credentials, for logs (the project's one URL mask). */
+export const maskUrl: (url: string) => string = maskCredentials;

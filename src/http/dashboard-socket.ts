@@ -31,13 +31,13 @@ import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { tokenMatches } from './auth.js';
 import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
 import { boxesOf } from './jpeg.js';
+import { isId } from '../internal/ids.js';
 
 export const SOCKET_PROTOCOL_VERSION = 2;
 /** Bytes buffered for a socket above which its frames are skipped. */
 export const HIGH_WATER_BYTES = 256 * 1024;
 const MAX_WATCHED = 64;
 const MAX_HEIGHT = 4320;
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface DashboardSocketOptions {
   readonly socket: WebSocket;
@@ -160,7 +160,7 @@ export class DashboardSocket {
     for (const item of list as unknown[]) {
       const { id, h } = (item ?? {}) as { id?: unknown; h?: unknown };
       const height = h === undefined ? 0 : h;
-      if (typeof id !== 'string' || !ID.test(id) || typeof height !== 'number' || !Number.isInteger(height) || height < 0 || height > MAX_HEIGHT) {
+      if (typeof id !== 'string' || !isId(id) || typeof height !== 'number' || !Number.isInteger(height) || height < 0 || height > MAX_HEIGHT) {
         this.#fail(4400, 'ERR_HTTP_BAD_REQUEST', `watch: each camera is { id: a camera id, h: an integer 0–${MAX_HEIGHT} }`);
         return;
       }

@@ -46,6 +46,7 @@ import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError, type ErrorIssue } from './errors.js';
 import { Feeds, type EncodedFrame, type FeedKey, type Viewer } from './feeds.js';
 import { ConfigSaver, type ConfigEdit } from './save-config.js';
+import { ID_PATTERN_SOURCE } from '../internal/ids.js';
 
 export interface MetricsSource {
   readonly contentType: string;
@@ -102,10 +103,9 @@ export interface CameraControl {
   setWorkerEnabled(camera: string, worker: string, enabled: boolean): Promise<unknown>;
 }
 
-const ID = '^[A-Za-z0-9_-]{1,64}$';
 const idParams = (...names: string[]) => ({
   type: 'object',
-  properties: Object.fromEntries(names.map((n) => [n, { type: 'string', pattern: ID }])),
+  properties: Object.fromEntries(names.map((n) => [n, { type: 'string', pattern: ID_PATTERN_SOURCE }])),
   required: names,
 });
 const imageQuery = {

@@ -42,12 +42,6 @@ export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-/** An error's code, for errors that carry one (FrameSupplierError, Node's system errors), else 'ERR_UNEXPECTED'. */
-export function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'ERR_UNEXPECTED';
-}
-
 /** An error's message, for anything thrown. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -39,3 +39,15 @@ export class InvalidArgumentError extends FrameSupplierError<'ERR_INVALID_ARGUME
   }
 }
 
+
+/** The code an error carries, if any: a FrameSupplierError's, or Node's (ERR_…, ENOENT, …). */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A project-style code (ERR_…) the error carries, if any: what a worker's exit records as the code behind it. */
+export function projectCodeOf(error: unknown): string | undefined {
+  const code = codeOf(error);
+  return code !== undefined && /^ERR_[A-Z0-9_]+$/.test(code) ? code : undefined;
+}

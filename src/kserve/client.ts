@@ -17,6 +17,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { KServeError, KSERVE_ERROR_CODES, type KServeErrorCode } from './errors.js';
 import { encodeInferRequest, HEADER_LENGTH, parseInferResponse, parseModelMetadata, type InferRequest, type InferResponse, type ModelMetadata } from './protocol.js';
 import { InvalidArgumentError } from '../supplier/index.js';
+import { maskCredentials } from '../internal/redact.js';
 
 export interface KServeClientOptions {
   /** The server's base URL: http://host:port (https too). */
@@ -62,7 +63,7 @@ export class KServeClient {
     try {
       base = new URL(options.url);
     } catch {
-      throw new InvalidArgumentError(`kserve url must be an http(s) URL, got ${JSON.stringify(String(options.url).replace(/\/\/[^@/]*@/, '//***@'))}`);
+      throw new InvalidArgumentError(`kserve url must be an http(s) URL, got ${JSON.stringify(maskCredentials(String(options.url)))}`);
     }
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new InvalidArgumentError(`kserve url must be http:// or https://, got ${base.protocol}`);
     if (typeof options.model !== 'string' || options.model.length === 0) throw new InvalidArgumentError('kserve model is required');

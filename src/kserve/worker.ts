@@ -24,12 +24,10 @@
  * for (waitForServer) or a crash left to the restart policy.
  */
 import type { Detection, FrameFormat } from '../ipc/index.js';
-import { COCO_CLASSES } from '../models/index.js';
-import { detectLayout, decodeYolo, letterbox, nonMaxSuppression } from '../models/onnx/yolo.js';
-import { toRgb } from '../models/rgb.js';
+import { COCO_CLASSES, decodeYolo, detectLayout, letterbox, nonMaxSuppression, toRgb } from '../models/index.js';
 import { InvalidArgumentError, type FrameSource } from '../supplier/index.js';
-import { WorkerExit, type WorkerKind } from '../workers/index.js';
-import { codeOf, nextFrame } from '../workers/kinds.js';
+import { nextFrame, WorkerExit, type WorkerKind } from '../workers/index.js';
+import { projectCodeOf } from '../internal/errors.js';
 import { KServeClient } from './client.js';
 import { KServeError } from './errors.js';
 import { fp32Tensor, numbers, type ModelMetadata, type Parameters, type Tensor } from './protocol.js';
@@ -114,7 +112,7 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
       let subscription: FrameSource | null = null;
       /** null: not a server gone (or nothing to wait with); else whether it is back (false: the incarnation ended). */
       const gone = async (error: unknown): Promise<boolean | null> => {
-        const code = codeOf(error);
+        const code = projectCodeOf(error);
         if (waitForServer === undefined || code === undefined || !SERVER_GONE.has(code)) return null;
         context.log(`${server} went away (${code}); waiting for it`);
         return context.waitFor(server, waitForServer);
@@ -130,7 +128,7 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
             const back = await gone(error);
             if (back === false) return;
             if (back === true) continue;
-            throw new WorkerExit('crashed', `${server}: ${codeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code: codeOf(error), cause: error });
+            throw new WorkerExit('crashed', `${server}: ${projectCodeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code: projectCodeOf(error), cause: error });
           }
         }
         subscription = context.subscribe();
@@ -168,7 +166,7 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
               context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
-            throw new WorkerExit('crashed', `${server}: ${codeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code: codeOf(error), cause: error });
+            throw new WorkerExit('crashed', `${server}: ${projectCodeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code: projectCodeOf(error), cause: error });
           }
         }
       } finally {

@@ -1,7 +1,7 @@
 /**
  * Inference handlers: what a model server runs for each request. A handler is
- * loaded once when the server starts and must be stateless per request (seed
- * 05): no per-camera state, no frame history; the same request gives the same
+ * loaded once when the server starts and must be stateless per request
+ * (ADR 0008): no per-camera state, no frame history; the same request gives the same
  * answer whatever came before it.
  */
 import type { Detection, InferenceRequest } from '../ipc/index.js';

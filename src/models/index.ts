@@ -7,3 +7,5 @@ export { createPersonHandler, type PersonHandlerOptions } from './person/person-
 export { POSE_KEYPOINTS } from './person/keypoints.js';
 export { createOnnxHandler, readClassNames, COCO_CLASSES, type OnnxHandlerOptions } from './onnx/onnx-handler.js';
 export { HandlerClosedError, ModelLoadError } from './errors.js';
+export { toRgb } from './rgb.js';
+export { detectLayout, decodeYolo, letterbox, nonMaxSuppression, type YoloLayout, type YoloBox, type Letterbox } from './onnx/yolo.js';

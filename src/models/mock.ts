@@ -1,5 +1,5 @@
 /**
- * The mock handler (seed 05's Phase 4.1 scope): deterministic stub detections
+ * The mock handler: deterministic stub detections
  * computed from the request alone, after really reading the frame, so the
  * protocol, shared memory and server can be tested without a model.
  */

@@ -1,7 +1,7 @@
 /**
  * CameraScheduler: what a model server does with inference requests between
- * reading them and running them (seed 05's server with seed 02's latest-frame
- * rule carried across the socket). Not a FIFO: one waiting slot per camera.
+ * reading them and running them: the supplier's latest-frame rule carried
+ * across the socket (ADR 0014). Not a FIFO: one waiting slot per camera.
  *
  * Contract:
  * - At most one request per camera waits. A newer request from a camera

@@ -1,10 +1,11 @@
 /**
  * ModelServer: one process per model, serving every camera over a Unix socket
- * with seed 05's protocol (length-prefixed JSON; frames named in shared memory).
+ * with the model-server protocol (docs/protocol.md: length-prefixed JSON;
+ * frames named in shared memory).
  *
  * Contract: every bad input gets a response whose error has a stable code and
  * fits the response schema, and the server goes on serving everyone else. A
- * connection may carry one request (seed 05's flow) or many, answered in
+ * connection may carry one request (the protocol's simplest flow) or many, answered in
  * order. Every per-connection resource is bounded in size and in time: a
  * message must be completed within partialMessageTimeoutMs; a silent
  * connection is closed after idleTimeoutMs; at most maxQueuedRequests are read
@@ -287,7 +288,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   readonly #errors: Record<string, number> = {};
   readonly #scheduler: CameraScheduler<Job>;
   readonly #cameras = new Map<string, CameraFigures>();
-  /** Frames for handlers: views over mapped stores, or copies (handlers must not keep them, seed 05). */
+  /** Frames for handlers: views over mapped stores, or copies (handlers must not keep them: ADR 0008). */
   readonly #frames: FrameReader;
   #startedAt = performance.now();
 

@@ -38,7 +38,8 @@ import { performance } from 'node:perf_hooks';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../internal/backoff.js';
 import { maskConfig, type MqttConfig } from '../config/index.js';
-import { codeOf, delay, messageOf } from '../internal/abort.js';
+import { delay, messageOf } from '../internal/abort.js';
+import { codeOf } from '../internal/errors.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { EventOf, SystemEvent, SystemStats, VisionSystem } from '../pipeline/index.js';
@@ -240,7 +241,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         try {
           this.#tls[key] = readFileSync(path);
         } catch (error) {
-          throw new MqttError('ERR_MQTT_CONFIG', `mqtt.tls.${key}: cannot read ${path}: ${codeOf(error)}`, { cause: error });
+          throw new MqttError('ERR_MQTT_CONFIG', `mqtt.tls.${key}: cannot read ${path}: ${codeOf(error) ?? 'ERR_UNEXPECTED'}`, { cause: error });
         }
       }
     }
@@ -792,7 +793,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
           await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : system.setWorkerEnabled(camera, worker, enabled));
         }
       } catch (error) {
-        this.#log.warn({ code: codeOf(error), camera, worker, command, err: messageOf(error) }, 'mqtt command failed');
+        this.#log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, worker, command, err: messageOf(error) }, 'mqtt command failed');
       }
       // The answer, even when nothing changed (ON for a running worker).
       if (!this.#abort.signal.aborted) this.#republishWorker(camera, worker);

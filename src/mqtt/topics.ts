@@ -13,9 +13,9 @@
  *   <prefix>/@shared/<worker>/state|result|set
  *   <prefix>/<camera>/objects/<label>/count    the label's count, with hysteresis
  */
+import { isId, toId } from '../internal/ids.js';
 
 export const SHARED = '@shared';
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class Topics {
   readonly prefix: string;
@@ -52,12 +52,12 @@ export class Topics {
     const parts = topic.slice(this.prefix.length + 1).split('/');
     if (parts.length !== 3 || parts[2] !== 'set') return null;
     const [camera, worker] = parts as [string, string, string];
-    if (!(camera === SHARED || ID.test(camera)) || !ID.test(worker)) return null;
+    if (!(camera === SHARED || isId(camera)) || !isId(worker)) return null;
     return { camera: camera === SHARED ? null : camera, worker };
   }
 }
 
 /** A detection label as one topic level: anything but A–Z a–z 0–9 _ - becomes _, at most 64 characters. */
 export function topicLabel(label: string): string {
-  return label.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || '_';
+  return toId(label);
 }

@@ -6,6 +6,7 @@
  * WorkerExit saying why when the worker fails. The supervisor decides what
  * happens next; a kind never restarts itself.
  */
+import { projectCodeOf } from '../internal/errors.js';
 import { Worker } from 'node:worker_threads';
 import { abortable } from '../internal/abort.js';
 import type { Frame, FrameSource, ThreadSubscriptionHandle } from '../supplier/index.js';
@@ -30,11 +31,6 @@ export class WorkerExit extends Error {
   }
 }
 
-/** The code an error carries (FrameSupplierError's, Node's), if it has one: for WorkerExit's `code`. */
-export function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^ERR_[A-Z0-9_]+$/.test(code) ? code : undefined;
-}
 
 export interface WorkerContext {
   readonly workerId: string;
@@ -91,7 +87,7 @@ export function inProcessWorker(process: (frame: Frame, signal: AbortSignal) => 
             output = await process(frame, context.signal);
           } catch (error) {
             if (context.signal.aborted) return;
-            throw new WorkerExit('crashed', `threw: ${(error as Error)?.message ?? String(error)}`, { code: codeOf(error), cause: error });
+            throw new WorkerExit('crashed', `threw: ${(error as Error)?.message ?? String(error)}`, { code: projectCodeOf(error), cause: error });
           }
           if (context.signal.aborted) return;
           context.emit(frame, output);
@@ -150,7 +146,7 @@ export function threadWorker(script: URL, options: { workerData?: Record<string,
           context.emit(message, message.output);
         });
         worker.on('error', (error) => {
-          failure ??= new WorkerExit('crashed', `uncaught: ${error.message}`, { code: codeOf(error), cause: error });
+          failure ??= new WorkerExit('crashed', `uncaught: ${error.message}`, { code: projectCodeOf(error), cause: error });
         });
         worker.on('exit', (code) => {
           handle.close();

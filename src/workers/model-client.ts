@@ -37,7 +37,8 @@
 import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, type Frame, type FrameSource } from '../supplier/index.js';
-import { codeOf, nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
+import { projectCodeOf } from '../internal/errors.js';
+import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 
 export interface ModelClientWorkerOptions {
   /** The model server's Unix socket. */
@@ -195,7 +196,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
         try {
           return { ref: store.refFor(frame), tag: frame, store };
         } catch (error) {
-          throw new WorkerExit('crashed', `frame store in ${shmDir}: ${(error as IpcError).code}: ${(error as Error).message}`, { code: codeOf(error), cause: error });
+          throw new WorkerExit('crashed', `frame store in ${shmDir}: ${(error as IpcError).code}: ${(error as Error).message}`, { code: projectCodeOf(error), cause: error });
         }
       };
       try {
@@ -260,7 +261,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               context.emit(sent.tag, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
-            const code = codeOf(error);
+            const code = projectCodeOf(error);
             if (waitForServer !== undefined && code !== undefined && SERVER_GONE.has(code)) {
               context.log(`${server} went away (${code}); waiting for it`);
               answered.abort();

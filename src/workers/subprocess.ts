@@ -25,7 +25,8 @@ import { IpcError, LengthPrefixSplitter, type FrameFormat } from '../ipc/index.j
 import { BoundedLines, findExecutable, spawnManaged, type BoundedLinesOptions, type ProcessExit } from '../process/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter } from '../shm/index.js';
 import { InvalidArgumentError, type Frame } from '../supplier/index.js';
-import { codeOf, nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
+import { projectCodeOf } from '../internal/errors.js';
+import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import {
   checkHelloReply,
   checkResult,
@@ -266,7 +267,7 @@ function toMessage(frame: Frame, transport: Transport, storeFor: () => FrameStor
   try {
     ref = storeFor().write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
   } catch (error) {
-    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, { code: codeOf(error), cause: error });
+    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, { code: projectCodeOf(error), cause: error });
   }
   return { ...base, frame_reference: ref.frame_reference, frame_id: ref.frame_metadata.frame_id };
 }

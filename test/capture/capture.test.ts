@@ -13,7 +13,7 @@ import { eventually } from '../helpers/process.js';
 import { alive, assertReconnects, capture, captures, corruptFile, ffmpegChildrenOf, frames, h264Clip, RtspServer, until, VTEST } from './fixtures.js';
 
 after(async () => {
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
 });
 
 describe('capture: frames of the right size and format', { timeout: 180_000 }, () => {
@@ -40,7 +40,7 @@ describe('capture: frames of the right size and format', { timeout: 180_000 }, (
       assert.equal(stats.state, 'streaming');
       assert.ok(stats.framesDecoded >= 3 && stats.framesPublished === stats.framesDecoded);
       assert.ok(stats.publishDelayUs !== null && stats.publishDelayUs.p50 >= 0);
-      await cap.stop();
+      await cap.close();
       assert.equal(cap.state, 'stopped');
     });
   }
@@ -53,7 +53,7 @@ describe('capture: frames of the right size and format', { timeout: 180_000 }, (
       assert.deepEqual([f.payload[0], f.payload[1]], [0xff, 0xd8]);
       assert.deepEqual([f.payload.at(-2), f.payload.at(-1)], [0xff, 0xd9]);
     }
-    await cap.stop();
+    await cap.close();
   });
 
   it('a file at full speed, decimated in ffmpeg, then ends as configured', async () => {
@@ -90,13 +90,13 @@ describe('capture: resilience with a real RTSP server', { timeout: 180_000 }, ()
     const { cap, sub } = capture({ source: server.url, output: { width: 384, height: 288 }, stallTimeoutMs: 3_000 });
     await assertReconnects(server, cap, sub);
     assert.ok(cap.stats().restarts >= 1);
-    await cap.stop();
+    await cap.close();
   });
 
   it('RTSP over UDP when asked', async () => {
     const { cap, sub } = capture({ source: server.url, rtspTransport: 'udp', output: { width: 192, height: 144 } });
     assert.equal((await frames(sub, 2)).length, 2);
-    await cap.stop();
+    await cap.close();
   });
 
   it('detects a stall (a server that stops sending) and restarts', async () => {
@@ -112,7 +112,7 @@ describe('capture: resilience with a real RTSP server', { timeout: 180_000 }, ()
     } finally {
       process.kill(serverPid, 'SIGCONT');
     }
-    await cap.stop();
+    await cap.close();
     await stalling.kill();
   });
 
@@ -124,7 +124,7 @@ describe('capture: resilience with a real RTSP server', { timeout: 180_000 }, ()
       await until(cap, 'backoff');
       assert.equal(cap.stats().lastError?.code, 'ERR_SOURCE_OPEN_FAILED');
       assert.match(cap.stats().lastError!.message, /connectTimeoutMs 500/);
-      await cap.stop();
+      await cap.close();
     } finally {
       process.kill(frozen.pid, 'SIGCONT');
       await frozen.kill();
@@ -142,7 +142,7 @@ describe('capture: resilience with a real RTSP server', { timeout: 180_000 }, ()
     await until(cap, 'streaming');
     assert.notEqual(cap.stats().pid, pid);
     assert.equal(cap.stats().restarts, 1);
-    await cap.stop();
+    await cap.close();
   });
 });
 
@@ -164,7 +164,7 @@ describe('capture: failures stay contained', { timeout: 180_000 }, () => {
     await frames(good.sub, 3);
     assert.ok(good.cap.stats().framesPublished > before, 'the healthy source kept streaming');
     assert.equal(good.cap.state, 'streaming');
-    await Promise.all([good.cap.stop(), corrupt.cap.stop(), missing.cap.stop()]);
+    await Promise.all([good.cap.close(), corrupt.cap.close(), missing.cap.close()]);
   });
 
   it('refuses a missing ffmpeg, an unsupported scheme and malformed options at start, with codes', () => {
@@ -196,7 +196,7 @@ describe('capture: no ffmpeg outlives its owner', { timeout: 180_000 }, () => {
     await frames(sub, 1);
     const pid = cap.stats().pid!;
     assert.equal(alive(pid), true);
-    await cap.stop();
+    await cap.close();
     assert.equal(alive(pid), false);
     assert.deepEqual(ffmpegChildrenOf(process.pid), []);
   });
@@ -208,7 +208,7 @@ describe('capture: no ffmpeg outlives its owner', { timeout: 180_000 }, () => {
     const pid = cap.stats().pid!;
     assert.equal(cap.stats().restarts, 0, 'the second start() launched nothing');
     await Promise.all([cap.close(), cap.close()]);
-    await cap.stop();
+    await cap.close();
     assert.equal(alive(pid), false);
     assert.equal(cap.state, 'stopped');
     assert.throws(() => cap.start(), { code: 'ERR_CAPTURE_STOPPED' });

@@ -75,7 +75,7 @@ describe('capture: HTTP sources with real servers', { timeout: 120_000 }, () => 
         }
         assert.equal(capture.source.kind, 'http');
       } finally {
-        await capture.stop();
+        await capture.close();
         void supplier.close();
       }
     });
@@ -87,7 +87,7 @@ describe('capture: HTTP sources with real servers', { timeout: 120_000 }, () => 
     await new Promise<void>((resolve) => capture.on('state', (s) => s === 'backoff' && resolve()));
     assert.equal(capture.stats().lastError?.code, 'ERR_SOURCE_OPEN_FAILED');
     assert.match(capture.stats().lastError!.message, /404|Not Found/i);
-    await capture.stop();
+    await capture.close();
     void supplier.close();
   });
 });

@@ -12,7 +12,7 @@ import type { Frame } from '../../src/supplier/index.js';
 import { capture, captures, frames, until, VTEST } from './fixtures.js';
 
 after(async () => {
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
 });
 
 /**
@@ -27,7 +27,7 @@ async function firstFrames(decoder: 'ffmpeg' | 'native', output: OutputOptions, 
     const frame = (await frames(sub, 1))[0]!;
     out.push({ frame, bytes: Buffer.from(frame.payload) });
   }
-  await cap.stop();
+  await cap.close();
   assert.deepEqual(
     out.map((f) => f.frame.seq),
     Array.from({ length: n }, (_, i) => i + 1),
@@ -91,7 +91,7 @@ describe('capture: crop and hflip, both decoders', { timeout: 120_000 }, () => {
       const { cap } = capture({ source: VTEST, decoder, output: { crop: { x: 0, y: 0, width: 800, height: 300 } } });
       await until(cap, 'backoff');
       assert.equal(cap.stats().lastError?.code, 'ERR_SOURCE_OPEN_FAILED', decoder);
-      await cap.stop();
+      await cap.close();
     }
     await assert.rejects(NativeDecoder.open(VTEST, { format: 'rgb24', crop: { x: 0, y: 0, width: 800, height: 100 } }), {
       code: 'ERR_SOURCE_OPEN_FAILED',

@@ -31,7 +31,7 @@ async function silentServer(): Promise<SilentServer> {
 }
 
 after(async () => {
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
   await Promise.all(servers.map((s) => s.close()));
 });
 
@@ -66,12 +66,12 @@ describe('native decoder threads', { timeout: 120_000 }, () => {
     const middle = events.splice(1, 3).sort();
     assert.deepEqual(middle, ['dns.lookup', 'healthy first frame', 'readFile'], `before any dead camera timed out: ${JSON.stringify(events)}`);
 
-    await Promise.all(dead.map((cap) => cap.stop()));
-    await healthy.cap.stop();
+    await Promise.all(dead.map((cap) => cap.close()));
+    await healthy.cap.close();
     assert.deepEqual(events, ['dead cameras connected', ...Array<string>(deadCount).fill('dead stopped')]);
     for (const cap of dead) assert.equal(cap.stats().lastError, null, 'stopped, not timed out');
     } finally {
-      await Promise.all(dead.map((cap) => cap.stop()));
+      await Promise.all(dead.map((cap) => cap.close()));
     }
     // Every decoder's thread is joined once its decoder is released.
     await eventually(() => decoderThreads() === 0, 'the decoder threads to end');
@@ -83,7 +83,7 @@ describe('native decoder threads', { timeout: 120_000 }, () => {
     await server.acceptedAtLeast(server.accepted + 1);
     const states: CaptureState[] = [];
     cap.on('state', (state) => states.push(state));
-    await cap.stop();
+    await cap.close();
     assert.deepEqual(states, ['stopped']);
     assert.equal(cap.stats().lastError, null);
     assert.equal(cap.stats().stopReason, 'stopped');

