@@ -7,7 +7,7 @@
 import { stringify } from 'yaml';
 import { configSchema, envOf, loadConfig, maskConfig } from '../config/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
-import { parseCommandLine } from './args.js';
+import { parseCommandLine } from '../internal/args.js';
 
 export async function configCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

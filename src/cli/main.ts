@@ -7,9 +7,10 @@
  */
 import { FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { configCommand } from './config-commands.js';
-import { int, parseFlags } from './args.js';
+import { int, parseFlags } from '../internal/args.js';
 import { runDemo } from './demo.js';
-import { inferCommand, modelServerCommand, shmCommand } from './model-commands.js';
+import { runModelServer } from '../model-server/index.js';
+import { inferCommand, shmCommand } from './model-commands.js';
 
 const USAGE = `usage: framesupplier <command> [options]
 
@@ -37,7 +38,7 @@ commands:
             [--max-queued-requests N] [--max-pending-response-bytes N] [--write-stall-timeout-ms N]
             [--partial-message-timeout-ms N] [--idle-timeout-ms N] [--handler-timeout-ms N]
             [--close-linger-ms N] [--shutdown-grace-ms N]
-      mock: [--mock-delay-ms N] [--mock-touch pages|none]
+      mock: [--delay-ms N] [--mock-touch pages|none]
       person: [--threads N] [--min-confidence X] [--pose-max-people N]
             [--network movenet-multipose|centernet] [--input-size N (multipose)] [--wasm-threads N]
       onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
@@ -87,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
       // Loaded on demand: the model servers this command spawns start without the system's modules.
       return (await import('./run.js')).runCommand(rest);
     case 'model-server':
-      return modelServerCommand(rest);
+      return runModelServer(rest);
     case 'shm':
       return shmCommand(rest);
     case 'infer':

@@ -1,28 +1,15 @@
 /**
- * CLI commands of the model-serving context:
- *   model-server --handler NAME (--socket PATH | --http HOST:PORT | both) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
- *     --http: also answer the KServe v2 protocol on TCP (src/kserve); --http-max-in-flight N (default 4);
- *       --http-token TOKEN (or FRAMESUPPLIER_KSERVE_TOKEN, which keeps it out of `ps`): every call but health
- *       needs Authorization: Bearer TOKEN; required when --http is beyond loopback
- *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
- *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
- *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
- *       --concurrency N (inferences at once; default: the handler's model threads, mock 1)
- *     mock:   [--mock-delay-ms N] [--mock-touch pages|none]
- *     person: [--threads N] [--min-confidence X] [--pose-max-people N] [--network movenet-multipose|centernet]
- *             [--input-size N] [--wasm-threads N]
- *     onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X]
+ * CLI commands of the model-serving context (`model-server` itself is
+ * src/model-server's, which the CLI hands its arguments to):
  *   shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR] [--slots N]
  *   infer --socket PATH (--frame-reference P --frame-id N --width W --height H --format F | --ref-json JSON)
  *         --camera ID --model-id ID [--timeout-ms N]
  */
 import { FRAME_FORMATS, IpcError, ModelClient, type FrameFormat } from '../ipc/index.js';
-import { createMockHandler, createOnnxHandler, createPersonHandler, MODEL_SERVER_DEFAULTS, ModelServer, type InferenceHandler } from '../models/index.js';
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
 import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
-import { KServeServer } from '../kserve/index.js';
-import { hostPort, int, parseFlags, readInput, required } from './args.js';
+import { int, parseFlags, readInput, required } from '../internal/args.js';
 
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
@@ -30,161 +17,6 @@ function frameFormat(value: string | undefined): FrameFormat {
   return upper as FrameFormat;
 }
 
-function fraction(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`--${name} must be a number from 0 to 1, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-/** The KServe server's token from the environment (kept out of the process list, unlike --http-token). */
-export const KSERVE_TOKEN_ENV = 'FRAMESUPPLIER_KSERVE_TOKEN';
-
-const HANDLER_OPTIONS = {
-  'mock-delay-ms': { type: 'string' },
-  'mock-touch': { type: 'string' },
-  threads: { type: 'string' },
-  'min-confidence': { type: 'string' },
-  'pose-max-people': { type: 'string' },
-  network: { type: 'string' },
-  'wasm-threads': { type: 'string' },
-  model: { type: 'string' },
-  classes: { type: 'string' },
-  layout: { type: 'string' },
-  'input-size': { type: 'string' },
-  iou: { type: 'string' },
-} as const;
-
-type HandlerFlags = Partial<Record<keyof typeof HANDLER_OPTIONS | 'model-id', string>>;
-
-/** The handler named by --handler, with its own flags; a flag of another handler is refused. */
-export function createHandler(name: string, flags: HandlerFlags): InferenceHandler {
-  const own: Record<string, readonly string[]> = {
-    mock: ['mock-delay-ms', 'mock-touch'],
-    person: ['threads', 'min-confidence', 'pose-max-people', 'network', 'input-size', 'wasm-threads'],
-    onnx: ['model', 'classes', 'layout', 'input-size', 'min-confidence', 'iou', 'threads'],
-  };
-  const allowed = own[name];
-  if (allowed === undefined) throw new InvalidArgumentError(`unknown handler ${JSON.stringify(name)}: available: ${Object.keys(own).join(', ')}`);
-  for (const flag of Object.keys(HANDLER_OPTIONS)) {
-    if (flags[flag as keyof HandlerFlags] !== undefined && !allowed.includes(flag)) throw new InvalidArgumentError(`--${flag} is not an option of the ${name} handler`);
-  }
-  const modelId = flags['model-id'] === undefined ? {} : { modelId: flags['model-id'] };
-  const minConfidence = fraction('min-confidence', flags['min-confidence']);
-  switch (name) {
-    case 'mock': {
-      const touch = flags['mock-touch'] ?? 'pages';
-      if (touch !== 'pages' && touch !== 'none') throw new InvalidArgumentError(`--mock-touch must be pages or none, got ${JSON.stringify(touch)}`);
-      return createMockHandler({ ...modelId, delayMs: int('mock-delay-ms', flags['mock-delay-ms'], { min: 0, fallback: 0 }), touch });
-    }
-    case 'person':
-      return createPersonHandler({
-        ...modelId,
-        ...(flags.threads === undefined ? {} : { threads: int('threads', flags.threads) }),
-        ...(minConfidence === undefined ? {} : { minConfidence }),
-        ...(flags['pose-max-people'] === undefined ? {} : { poseMaxPeople: int('pose-max-people', flags['pose-max-people'], { min: 0 }) }),
-        // The handler checks the network's name and the sizes.
-        ...(flags.network === undefined ? {} : { network: flags.network as 'centernet' }),
-        ...(flags['input-size'] === undefined ? {} : { inputSize: int('input-size', flags['input-size']) }),
-        ...(flags['wasm-threads'] === undefined ? {} : { wasmThreads: int('wasm-threads', flags['wasm-threads']) }),
-      });
-    default: {
-      const layout = flags.layout ?? 'auto';
-      if (!['auto', 'v5', 'v8', 'v11'].includes(layout)) throw new InvalidArgumentError(`--layout must be auto, v5, v8 or v11, got ${JSON.stringify(layout)}`);
-      const iou = fraction('iou', flags.iou);
-      return createOnnxHandler({
-        ...modelId,
-        modelPath: required('model', flags.model),
-        layout: layout as 'auto',
-        ...(flags.classes === undefined ? {} : { classNamesPath: flags.classes }),
-        ...(flags['input-size'] === undefined ? {} : { inputSize: int('input-size', flags['input-size'], { min: 32 }) }),
-        ...(minConfidence === undefined ? {} : { minConfidence }),
-        ...(iou === undefined ? {} : { iouThreshold: iou }),
-        ...(flags.threads === undefined ? {} : { intraOpThreads: int('threads', flags.threads, { min: 0 }) }),
-      });
-    }
-  }
-}
-
-/** The server's limits as flags: --max-connections for maxConnections, and so on. */
-const LIMIT_FLAGS = Object.fromEntries(
-  (Object.keys(MODEL_SERVER_DEFAULTS) as (keyof typeof MODEL_SERVER_DEFAULTS)[]).map((key) => [key, key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]),
-) as Record<keyof typeof MODEL_SERVER_DEFAULTS, string>;
-
-export async function modelServerCommand(args: string[]): Promise<number> {
-  const values = parseFlags(args, {
-    handler: { type: 'string' },
-    socket: { type: 'string' },
-    http: { type: 'string' },
-    'http-max-in-flight': { type: 'string' },
-    'http-token': { type: 'string' },
-    'model-id': { type: 'string' },
-    'shm-dir': { type: 'string' },
-    concurrency: { type: 'string' },
-    'frame-access': { type: 'string' },
-    ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
-    ...HANDLER_OPTIONS,
-  });
-  const flags = values as Record<string, string | undefined>;
-  const limits: Partial<Record<keyof typeof MODEL_SERVER_DEFAULTS, number>> = {};
-  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
-    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMER_MS } : {});
-  }
-  const frameAccess = values['frame-access'] ?? 'auto';
-  if (frameAccess !== 'auto' && frameAccess !== 'copy') throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
-  const handler = createHandler(required('handler', values.handler), values);
-  const http = values.http === undefined ? null : hostPort('http', values.http, '(e.g. 0.0.0.0:8000)');
-  if (values.socket === undefined && http === null) throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, or both');
-  const server = values.socket === undefined ? null : new ModelServer({
-    socketPath: values.socket,
-    handler,
-    shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
-    ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
-    frameAccess,
-    ...limits,
-  });
-  // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.
-  server?.on('connection-error', ({ code, message }) => {
-    process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'connection-error', code, message })}\n`);
-  });
-  // The socket server loads the handler (and closes it); alone, the HTTP server's owner does.
-  if (server !== null) {
-    await server.start();
-    // Frames copied instead of mapped work, only slower: said once, with why.
-    if (server.frameAccess === 'copy' && frameAccess === 'auto') {
-      process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason })}\n`);
-    }
-  } else await handler.load?.();
-  let kserve: KServeServer | null = null;
-  const httpToken = values['http-token'] ?? (process.env[KSERVE_TOKEN_ENV] || undefined);
-  if (http !== null) {
-    kserve = new KServeServer({
-      handler,
-      ...http,
-      ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
-      ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
-      ...(httpToken === undefined ? {} : { token: httpToken }),
-    });
-    try {
-      await kserve.start();
-    } catch (error) {
-      await (server === null ? handler.close?.() : server.close());
-      if (error instanceof FrameSupplierError) throw error;
-      throw new InvalidArgumentError(`--http ${values.http}: cannot listen: ${(error as Error).message}`);
-    }
-  }
-  const address = kserve?.address();
-  process.stdout.write(`${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  // A second signal during the drain ends the process at once (the default action, as no handler is left).
-  await kserve?.close();
-  if (server !== null) await server.close();
-  else await handler.close?.();
-  return 0;
-}
 
 export async function shmCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

@@ -20,7 +20,7 @@ import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
 import type { ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
-import { hostPort, parseCommandLine } from './args.js';
+import { hostPort, parseCommandLine } from '../internal/args.js';
 import { RunView } from './run-view.js';
 
 /** The built-in example (examples/config/example.yaml), with frame stores of its own run so two runs never share one. */

@@ -13,6 +13,8 @@ export {
   LOG_LEVELS,
   DECODERS,
   HANDLERS,
+  HANDLER_OPTIONS,
+  handlerOptionFlag,
   type Config,
   type CameraConfig,
   type CaptureConfig,

@@ -299,6 +299,28 @@ const MockModel = annotate(
   ),
   { [KIND_NAME]: 'the mock handler' },
 );
+/**
+ * Each handler's own options, as the config names them: the one source of the
+ * config's keys, the model server's flags (`--` and the key in kebab case:
+ * minConfidence is --min-confidence) and the arguments the system passes
+ * when it starts a model server.
+ */
+export const HANDLER_OPTIONS: Readonly<Record<(typeof HANDLERS)[number], Readonly<Record<string, 'number' | 'string'>>>> = Object.fromEntries(
+  ([['person', PersonModel], ['onnx', OnnxModel], ['mock', MockModel]] as const).map(([name, schema]) => [
+    name,
+    Object.fromEntries(
+      Object.entries(schema.properties as Record<string, { type?: unknown }>)
+        .filter(([key]) => key !== 'handler' && !(key in startedModel))
+        .map(([key, property]) => [key, property.type === 'integer' || property.type === 'number' ? 'number' : 'string']),
+    ),
+  ]),
+) as unknown as Record<(typeof HANDLERS)[number], Record<string, 'number' | 'string'>>;
+
+/** A handler option's flag: minConfidence → --min-confidence. */
+export function handlerOptionFlag(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 const ConnectModel = annotate(
   Type.Object(
     {

@@ -15,54 +15,42 @@ import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
+import { HANDLER_OPTIONS, HANDLERS, handlerOptionFlag } from '../config/index.js';
 import type { ModelConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { ModelExit } from './events.js';
 
-const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-
-/** Config keys passed to `model-server` as flags, and which handler takes each. */
-const HANDLER_FLAGS: Readonly<Record<string, { flag: string; handlers: readonly string[] }>> = {
-  threads: { flag: '--threads', handlers: ['person', 'onnx'] },
-  minConfidence: { flag: '--min-confidence', handlers: ['person', 'onnx'] },
-  poseMaxPeople: { flag: '--pose-max-people', handlers: ['person'] },
-  model: { flag: '--model', handlers: ['onnx'] },
-  classes: { flag: '--classes', handlers: ['onnx'] },
-  layout: { flag: '--layout', handlers: ['onnx'] },
-  iou: { flag: '--iou', handlers: ['onnx'] },
-  inputSize: { flag: '--input-size', handlers: ['onnx', 'person'] },
-  network: { flag: '--network', handlers: ['person'] },
-  wasmThreads: { flag: '--wasm-threads', handlers: ['person'] },
-  delayMs: { flag: '--mock-delay-ms', handlers: ['mock'] },
-};
-const HANDLERS = ['person', 'onnx', 'mock'];
+/** The model server's own entry module (src/model-server/main.ts): started directly, not through the command line. */
+const MODEL_SERVER_MAIN = fileURLToPath(new URL('../model-server/main.js', import.meta.url));
 
 /** A model the system starts (one with a handler), as opposed to a server someone else runs. */
 export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string }>;
 
 /**
- * The model-server command line for a configured model. The schema allows each
- * handler only its own options; a JS caller that bypassed it still gets
- * ERR_INVALID_CONFIG for an option its handler does not take.
+ * The model server's command line for a configured model: the handler's own
+ * options as flags, derived from the config schema's (HANDLER_OPTIONS: one
+ * source for the config, the flags and these arguments). A JS caller that
+ * bypassed the schema still gets ERR_INVALID_CONFIG for an option its handler
+ * does not take.
  */
 export function modelServerArgs(name: string, config: StartedModelConfig, socket: string, modelId: string, shmDir: string): string[] {
   const { handler } = config;
-  if (!HANDLERS.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
-  const args = ['model-server', '--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
+  if (!(HANDLERS as readonly string[]).includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
+  const own = HANDLER_OPTIONS[handler];
+  const known = new Set(Object.values(HANDLER_OPTIONS).flatMap((options) => Object.keys(options)));
+  const args = ['--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
   for (const [key, value] of Object.entries(config)) {
-    const option = HANDLER_FLAGS[key];
-    // Every flag's value is a number or a string (unset: absent, or null from a JS caller).
-    if (option === undefined || (typeof value !== 'number' && typeof value !== 'string')) continue;
-    if (!option.handlers.includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
-    args.push(option.flag, String(value));
+    // Every option's value is a number or a string (unset: absent, or null from a JS caller).
+    if (!known.has(key) || (typeof value !== 'number' && typeof value !== 'string')) continue;
+    if (own[key] === undefined) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
+    args.push(handlerOptionFlag(key), String(value));
   }
   return args;
 }
 
-
 export interface ModelProcessOptions {
   readonly name: string;
-  /** The model-server command line (after the script). */
+  /** The model server's arguments (modelServerArgs). */
   readonly args: readonly string[];
   readonly restart: BackoffOptions;
   readonly startTimeoutMs: number;
@@ -141,7 +129,7 @@ export class ModelProcess implements AsyncDisposable {
 
   #launch(): void {
     const { name, log } = this.#o;
-    const proc = spawnManaged(process.execPath, [MAIN_SCRIPT, ...this.#o.args], { group: true }); // own group: a terminal's Ctrl-C reaches the system, which ends it in order
+    const proc = spawnManaged(process.execPath, [MODEL_SERVER_MAIN, ...this.#o.args], { group: true }); // own group: a terminal's Ctrl-C reaches the system, which ends it in order
     const run: Run = {
       proc,
       ready: false,

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { messageOf } from '../internal/abort.js';
 import type { Frame } from '../supplier/index.js';
 import { PipelineError } from './errors.js';
+import { BUILTIN_MODULES } from '../config/index.js';
 
 export interface ModuleHandlerContext {
   /** Aborted when the worker stops or restarts: end promptly. */
@@ -26,7 +27,8 @@ export interface ModuleHandlerContext {
 
 export type ModuleHandler = (frame: Frame, context: ModuleHandlerContext) => unknown;
 
-export const BUILTIN_MODULES = ['motion'] as const;
+/** The built-in modules (their list is the config schema's: one list). */
+export { BUILTIN_MODULES };
 
 /** The module's URL: builtin:NAME, an absolute path, or a file: URL. Throws ERR_WORKER_MODULE for anything else. */
 export function moduleUrl(spec: string): URL {

@@ -64,11 +64,11 @@ after(async () => {
 });
 
 describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
-  it('every command parses its command line through src/cli/args.ts (so a malformed one is ERR_INVALID_ARGUMENT)', () => {
+  it('every command parses its command line through src/internal/args.ts (so a malformed one is ERR_INVALID_ARGUMENT)', () => {
     const direct = repoFiles('src', ['.ts'])
-      .filter((path) => path !== 'src/cli/args.ts')
+      .filter((path) => path !== 'src/internal/args.ts')
       .filter((path) => /\bparseArgs\s*\(/.test(readRepoFile(path)));
-    assert.deepEqual(direct, [], `use parseFlags() or parseCommandLine() from src/cli/args.ts instead of node:util's parseArgs in:\n${direct.join('\n')}`);
+    assert.deepEqual(direct, [], `use parseFlags() or parseCommandLine() from src/internal/args.ts instead of node:util's parseArgs in:\n${direct.join('\n')}`);
   });
 
   it('writes a frame, prints its reference, and infer asks the server about it', async () => {

@@ -153,7 +153,7 @@ describe('model server process', { timeout: 120_000 }, () => {
 describe('model server crash and restart', { timeout: 120_000 }, () => {
   it('kill -9 mid-request gives clients a clear error; a restarted server (stale socket replaced) serves them again', async () => {
     const w = workspace();
-    const slow = new ServerProcess(w.socket, w.shmDir, ['--mock-delay-ms', '2000']);
+    const slow = new ServerProcess(w.socket, w.shmDir, ['--delay-ms', '2000']);
     await slow.start();
     const { writer, refs } = writeFrames(w.shmDir, 'camera_1', 1);
     const clients = [1, 2, 3].map(() => new ModelClient({ socketPath: w.socket }));
@@ -462,7 +462,7 @@ describe('model server hardening: connections, slow readers, the socket path, sh
   it('40 pipelined requests then SIGTERM: every request read before the signal gets its real answer; exit 0', async () => {
     const w = workspace();
     const { writer, refs } = writeFrames(w.shmDir, 'camera_1', 1);
-    const proc = await new ServerProcess(w.socket, w.shmDir, ['--mock-delay-ms', '20']).start();
+    const proc = await new ServerProcess(w.socket, w.shmDir, ['--delay-ms', '20']).start();
     const socket = connect(w.socket);
     const decoder = new MessageDecoder();
     const answers: InferenceResponse[] = [];

@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import { createLogger } from '../../src/internal/logger.js';
 import { FrameMux, PipelineError, VisionSystem, type ResolvedConfig, type SystemEvent } from '../../src/pipeline/index.js';
 import { EventHub } from '../../src/pipeline/events.js';
-import { createHandler } from '../../src/cli/model-commands.js';
+import { createHandler, handlerOptionsFromFlags } from '../../src/model-server/index.js';
 import { configSchema } from '../../src/config/index.js';
 import { modelServerArgs } from '../../src/pipeline/model-process.js';
 import { motion } from '../../src/pipeline/builtin/motion.js';
@@ -213,7 +213,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   it('model servers: config keys become the handler\'s flags; a key of another handler is refused', () => {
     const resolved = { modelId: 'people', timeoutMs: 5_000, restart: { initialMs: 1_000, maxMs: 30_000 } };
     assert.deepEqual(modelServerArgs('people', { handler: 'person', threads: 2, minConfidence: 0.4, ...resolved }, '/run/p.sock', 'people', '/dev/shm/x'), [
-      'model-server', '--handler', 'person', '--socket', '/run/p.sock', '--model-id', 'people', '--shm-dir', '/dev/shm/x', '--threads', '2', '--min-confidence', '0.4',
+      '--handler', 'person', '--socket', '/run/p.sock', '--model-id', 'people', '--shm-dir', '/dev/shm/x', '--threads', '2', '--min-confidence', '0.4',
     ]);
     // Not a Config (the schema refuses it): what a JS caller that bypassed src/config would pass.
     const mockWithThreads = { handler: 'mock', threads: 2, ...resolved } as unknown as Parameters<typeof modelServerArgs>[1];
@@ -239,7 +239,10 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       const args = modelServerArgs(handler, examples[handler] as never, '/s.sock', handler, '/d');
       const flags: Record<string, string> = {};
       for (let i = args.indexOf('--shm-dir') + 2; i < args.length; i += 2) flags[args[i]!.slice(2)] = args[i + 1]!;
-      assert.doesNotThrow(() => createHandler(handler, flags), `${handler}: ${args.join(' ')}`);
+      // The model server reads its flags back into the same options, through the same schema.
+      const options = handlerOptionsFromFlags(handler, flags);
+      for (const [key, value] of Object.entries(examples[handler]!)) assert.deepEqual((options as Record<string, unknown>)[key], value, `${handler}.${key}`);
+      assert.doesNotThrow(() => createHandler(options), `${handler}: ${args.join(' ')}`);
     }
   });
 

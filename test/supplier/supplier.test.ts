@@ -8,7 +8,7 @@ const codeOf = (fn: () => unknown): string => {
     fn();
   } catch (error) {
     assert.ok(error instanceof FrameSupplierError, `expected a FrameSupplierError, got ${String(error)}`);
-    return error.code;
+    return (error as FrameSupplierError).code;
   }
   assert.fail('expected an error');
 };

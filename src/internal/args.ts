@@ -1,12 +1,12 @@
 /**
- * Flags and input files of the `framesupplier` command, checked into the
+ * Flags and input files of the `framesupplier` commands (and the model server's entry), checked into the
  * project's errors: whatever a user types or names wrong comes back as
  * ERR_INVALID_ARGUMENT with a message that says which flag, never as Node's
  * bare ERR_PARSE_ARGS_*, ERR_OUT_OF_RANGE or ENOENT.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { InvalidArgumentError } from '../supplier/index.js';
+import { InvalidArgumentError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -1,0 +1,118 @@
+/**
+ * A model server process: the composition root of `framesupplier
+ * model-server` and of the servers the system starts (main.ts is their entry
+ * module). From its command line it builds the handler (options checked by
+ * the config's schema, handlers.ts), the Unix-socket ModelServer and, with
+ * --http, the KServe v2 server, prints one JSON line when it listens, and
+ * ends both in order on SIGTERM or SIGINT.
+ *
+ *   model-server --handler NAME (--socket PATH | --http HOST:PORT | both) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
+ *     --http: also answer the KServe v2 protocol on TCP; --http-max-in-flight N (default 4);
+ *       --http-token TOKEN (or FRAMESUPPLIER_KSERVE_TOKEN, which keeps it out of `ps`): every call but health
+ *       needs Authorization: Bearer TOKEN; required when --http is beyond loopback
+ *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
+ *       --idle-timeout-ms --handler-timeout-ms --max-connections --max-queued-requests
+ *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
+ *       --concurrency N (inferences at once; default: the handler's model threads, mock 1)
+ *     handler options: the config's keys as flags (minConfidence is --min-confidence):
+ *       mock:   [--delay-ms N] [--mock-touch pages|none]
+ *       person: [--threads N] [--min-confidence X] [--pose-max-people N] [--network movenet-multipose|centernet]
+ *               [--input-size N] [--wasm-threads N]
+ *       onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X] [--threads N]
+ */
+import { MAX_TIMER_MS } from '../internal/abort.js';
+import { hostPort, int, parseFlags, required } from '../internal/args.js';
+import { KServeServer } from '../kserve/index.js';
+import { MODEL_SERVER_DEFAULTS, ModelServer } from '../models/index.js';
+import { DEFAULT_SHM_DIR } from '../shm/index.js';
+import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
+import { createHandler, handlerFlags, handlerOptionsFromFlags } from './handlers.js';
+
+/** The KServe server's token from the environment (kept out of the process list, unlike --http-token). */
+export const KSERVE_TOKEN_ENV = 'FRAMESUPPLIER_KSERVE_TOKEN';
+
+/** The server's limits as flags: --max-connections for maxConnections, and so on. */
+const LIMIT_FLAGS = Object.fromEntries(
+  (Object.keys(MODEL_SERVER_DEFAULTS) as (keyof typeof MODEL_SERVER_DEFAULTS)[]).map((key) => [key, key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]),
+) as Record<keyof typeof MODEL_SERVER_DEFAULTS, string>;
+
+export async function runModelServer(args: readonly string[]): Promise<number> {
+  const values = parseFlags([...args], {
+    handler: { type: 'string' },
+    socket: { type: 'string' },
+    http: { type: 'string' },
+    'http-max-in-flight': { type: 'string' },
+    'http-token': { type: 'string' },
+    'model-id': { type: 'string' },
+    'shm-dir': { type: 'string' },
+    concurrency: { type: 'string' },
+    'frame-access': { type: 'string' },
+    'mock-touch': { type: 'string' },
+    ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+    ...handlerFlags(),
+  });
+  const flags = values as Record<string, string | undefined>;
+  const limits: Partial<Record<keyof typeof MODEL_SERVER_DEFAULTS, number>> = {};
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
+    if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMER_MS } : {});
+  }
+  const frameAccess = values['frame-access'] ?? 'auto';
+  if (frameAccess !== 'auto' && frameAccess !== 'copy') throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
+  const touch = values['mock-touch'] ?? 'pages';
+  if (touch !== 'pages' && touch !== 'none') throw new InvalidArgumentError(`--mock-touch must be pages or none, got ${JSON.stringify(touch)}`);
+  const options = handlerOptionsFromFlags(required('handler', values.handler), flags);
+  if (values['mock-touch'] !== undefined && options.handler !== 'mock') throw new InvalidArgumentError(`--mock-touch is an option of the mock handler`);
+  const handler = createHandler(options, { ...(values['model-id'] === undefined ? {} : { modelId: values['model-id'] }), touch });
+  const http = values.http === undefined ? null : hostPort('http', values.http, '(e.g. 0.0.0.0:8000)');
+  if (values.socket === undefined && http === null) throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, or both');
+  const server = values.socket === undefined ? null : new ModelServer({
+    socketPath: values.socket,
+    handler,
+    shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
+    ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
+    frameAccess,
+    ...limits,
+  });
+  // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.
+  server?.on('connection-error', ({ code, message }) => {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'connection-error', code, message })}\n`);
+  });
+  // The socket server loads the handler (and closes it); alone, the HTTP server's owner does.
+  if (server !== null) {
+    await server.start();
+    // Frames copied instead of mapped work, only slower: said once, with why.
+    if (server.frameAccess === 'copy' && frameAccess === 'auto') {
+      process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason })}\n`);
+    }
+  } else await handler.load?.();
+  let kserve: KServeServer | null = null;
+  const httpToken = values['http-token'] ?? (process.env[KSERVE_TOKEN_ENV] || undefined);
+  if (http !== null) {
+    kserve = new KServeServer({
+      handler,
+      ...http,
+      ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
+      ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
+      ...(httpToken === undefined ? {} : { token: httpToken }),
+    });
+    try {
+      await kserve.start();
+    } catch (error) {
+      await (server === null ? handler.close?.() : server.close());
+      if (error instanceof FrameSupplierError) throw error;
+      throw new InvalidArgumentError(`--http ${values.http}: cannot listen: ${(error as Error).message}`);
+    }
+  }
+  const address = kserve?.address();
+  process.stdout.write(`${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  // A second signal during the drain ends the process at once (the default action, as no handler is left).
+  await kserve?.close();
+  if (server !== null) await server.close();
+  else await handler.close?.();
+  return 0;
+}
+
