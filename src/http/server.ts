@@ -255,6 +255,8 @@ export class HttpServer implements AsyncDisposable {
     const control: CameraControl = this.#o.control ?? system;
 
     app.addHook('onRequest', async (request, reply) => {
+      // An upgrade answered over HTTP (refused, or no such route) leaves a socket no HTTP server owns: end it with the answer, or it stays half-open and holds close().
+      if (request.headers.upgrade !== undefined) reply.raw.once('finish', () => request.raw.socket.destroy());
       if (this.#loopback) {
         const host = (request.headers.host ?? '').replace(/:\d+$/, '');
         if (!isLoopback(host)) throw new HttpError('ERR_HTTP_FORBIDDEN_HOST', 'this server listens on loopback and answers only requests addressed to a loopback name (127.0.0.1, localhost, [::1])');
