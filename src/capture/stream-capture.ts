@@ -35,6 +35,7 @@ import {
   type PixelFormat,
 } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
+import { RestartLoop } from '../internal/restart-loop.js';
 import { CaptureError } from './errors.js';
 import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
@@ -168,7 +169,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #state: CaptureState = 'idle';
   #ffmpeg: string | null = null;
   #run: Run | null = null;
-  #retryTimer: NodeJS.Timeout | null = null;
+  /** Runs one decoder run after another, the backoff between them. */
+  readonly #restart: RestartLoop;
   #stopping: Promise<void> | null = null;
   #stopReason: CaptureStats['stopReason'] = null;
   #width: number | null = null;
@@ -206,6 +208,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#killTimeoutMs = positive('killTimeoutMs', options.killTimeoutMs ?? 3_000);
     this.#backoff = new Backoff(options.backoff);
     for (const key of ['initialMs', 'maxMs', 'factor', 'resetAfterMs'] as const) positive(`backoff.${key}`, this.#backoff[key]);
+    this.#restart = new RestartLoop({ delays: this.#backoff, launch: () => this.#launch() });
     if (!(this.#backoff.jitter >= 0 && this.#backoff.jitter <= 1)) {
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'backoff.jitter must be between 0 and 1');
     }
@@ -253,7 +256,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     } else {
       this.#ffmpeg = requireExecutable(this.#ffmpegName);
     }
-    this.#launch();
+    this.#restart.start();
     return this;
   }
 
@@ -303,7 +306,6 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   #launch(): void {
-    this.#retryTimer = null;
     if (this.#launches++ > 0) this.#restarts++;
     this.#setState('connecting');
     const proc = this.#native ? null : spawnManaged(this.#ffmpeg!, this.source.args, { group: true }); // own group: a terminal's Ctrl-C reaches the owner, which stops it in order
@@ -599,19 +601,17 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       void this.#stop('ended');
       return;
     }
-    this.#backoff.settle(run.firstFrameAt === null ? 0 : run.lastFrameAt - run.firstFrameAt);
-    const delay = this.#backoff.next();
     this.#setState('backoff');
     // A 'state' listener may have called stop() just now.
     if (this.#stopping !== null) return;
-    this.#retryTimer = setTimeout(() => this.#launch(), delay);
+    // Healthy while it streamed: from its first frame to its last (not the stall that ended it).
+    this.#restart.ended(run.firstFrameAt === null ? 0 : run.lastFrameAt - run.firstFrameAt);
   }
 
   #stop(reason: NonNullable<CaptureStats['stopReason']>): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopReason = reason;
-      if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
-      this.#retryTimer = null;
+      void this.#restart.close();
       const run = this.#run;
       if (run !== null) {
         clearInterval(run.watchdog);

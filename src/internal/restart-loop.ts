@@ -64,10 +64,15 @@ export class RestartLoop implements AsyncDisposable {
     return this.#timer !== null;
   }
 
-  /** The current incarnation ended by itself: schedule the next, or give up. */
-  ended(): RestartOutcome {
+  /**
+   * The current incarnation ended by itself: schedule the next, or give up.
+   * `healthyForMs`: how long it was healthy, when the owner measures it its
+   * own way (a capture: from its first frame to its last); default: since
+   * healthy().
+   */
+  ended(healthyForMs = this.healthyForMs): RestartOutcome {
     if (this.#closed) return { next: 'closed' };
-    const delayMs = this.#delays.delayAfter(this.healthyForMs);
+    const delayMs = this.#delays.delayAfter(healthyForMs);
     this.#healthySince = null;
     if (delayMs === null) return { next: 'give-up' };
     this.#cancelTimer();

@@ -37,6 +37,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../internal/backoff.js';
+import { RestartLoop } from '../internal/restart-loop.js';
 import { maskConfig, type MqttConfig } from '../config/index.js';
 import { delay, messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
@@ -169,7 +170,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   #connectedAt: number | null = null;
   #connects = 0;
   #lastError: MqttSinkStats['lastError'] = null;
-  #reconnectTimer: NodeJS.Timeout | null = null;
+  /** One connection after another, the backoff between them (a fresh client each time). */
+  readonly #restart: RestartLoop;
   #resultTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #tickTimer: NodeJS.Timeout | null = null;
@@ -206,6 +208,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#node = discoveryId(this.#clientId);
     this.topics = new Topics(config.topicPrefix);
     this.#backoff = new Backoff({ initialMs: config.reconnect.initialMs, maxMs: config.reconnect.maxMs });
+    this.#restart = new RestartLoop({ delays: this.#backoff, launch: () => this.#connect() });
     this.#queue = new BoundedQueue({ maxItems: config.queue.maxEvents, maxBytes: config.queue.maxBytes });
     this.#tracker = new ObjectTracker({
       endAfterMs: config.events.endAfterS * 1000,
@@ -251,7 +254,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     const tickMs = Math.min(1_000, Math.max(50, this.#tracker.endAfterMs / 4));
     this.#tickTimer = setInterval(() => this.#emitObjectEvents(this.#tracker.tick(Date.now())), tickMs);
     this.#statsTimer = setInterval(() => this.#publishStats(), this.#config.statsIntervalS * 1000);
-    this.#connect();
+    this.#restart.start();
     return this;
   }
 
@@ -262,7 +265,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       if (this.#system.state === 'closed') await this.#loop;
       this.#abort.abort();
       for (const timer of [this.#tickTimer, this.#statsTimer]) if (timer !== null) clearInterval(timer);
-      for (const timer of [this.#reconnectTimer, this.#resultTimer, this.#discoveryTimer]) if (timer !== null) clearTimeout(timer);
+      void this.#restart.close();
+      for (const timer of [this.#resultTimer, this.#discoveryTimer]) if (timer !== null) clearTimeout(timer);
       await this.#loop;
       if (!this.#started) {
         this.#setState('closed');
@@ -388,7 +392,6 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#lastError = { code: 'ERR_MQTT_CONNECTION', message: 'connection lost', at: Date.now() };
       }
     }
-    this.#backoff.settle(this.#connectedAt === null ? 0 : Date.now() - this.#connectedAt);
     this.#connectedAt = null;
     const inFlight = [...this.#inFlight.values()];
     this.#inFlight.clear();
@@ -397,15 +400,12 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     client?.on('error', () => undefined);
     client?.end(true);
     this.#setState('backoff');
-    const wait = this.#backoff.next();
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      this.#connect();
-    }, wait);
+    this.#restart.ended(); // healthy from the connect to now
   }
 
   #onConnect(client: MqttClient): void {
     this.#setState('connected');
+    this.#restart.healthy();
     this.#connectedAt = Date.now();
     this.#connects++;
     this.#overflowLogged = false;
