@@ -31,6 +31,12 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The package's install step: plain Node, run before anything is built.
+    files: ['scripts/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
+  },
+  {
     // The dashboard: plain browser modules, served as they are (no build step).
     files: ['src/http/dashboard/**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,12 +1,11 @@
 {
+  # The decoder links the system's libav* (found by pkg-config); the shared-memory
+  # mapper needs only libc. Where libav's headers are missing, only the mapper is
+  # built (with_decoder=0), so one missing library never costs the other addon.
+  "variables": {
+    "with_decoder%": "<!(pkg-config --exists libavformat libavcodec libswscale libavutil && echo 1 || echo 0)"
+  },
   "targets": [
-    {
-      "target_name": "framesupplier_decoder",
-      "sources": ["decoder.c"],
-      "defines": ["NAPI_VERSION=8"],
-      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags libavformat libavcodec libswscale libavutil)"],
-      "libraries": ["-lpthread", "<!@(pkg-config --libs libavformat libavcodec libswscale libavutil)"]
-    },
     {
       "target_name": "framesupplier_shm",
       "sources": ["shm_map.c"],
@@ -14,5 +13,18 @@
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lpthread"]
     }
+  ],
+  "conditions": [
+    ["with_decoder==1", {
+      "targets": [
+        {
+          "target_name": "framesupplier_decoder",
+          "sources": ["decoder.c"],
+          "defines": ["NAPI_VERSION=8"],
+          "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags libavformat libavcodec libswscale libavutil)"],
+          "libraries": ["-lpthread", "<!@(pkg-config --libs libavformat libavcodec libswscale libavutil)"]
+        }
+      ]
+    }]
   ]
 }

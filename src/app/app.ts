@@ -18,8 +18,10 @@
  * [Symbol.asyncDispose]; a start() that fails leaves nothing running once
  * close() resolves.
  */
+import { join } from 'node:path';
 import { envOf, type ConfigEnv, type HttpConfig } from '../config/index.js';
 import type { Logger } from '../internal/logger.js';
+import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
@@ -37,6 +39,15 @@ export interface AppHttpOptions {
 
 export interface AppOptions {
   readonly logger: Logger;
+  /**
+   * This installation's stable id (src/internal/state-dir.ts), asked for only
+   * when the config names no MQTT client id or cluster node id: the MQTT
+   * client id is then framesupplier-<id>, the node id <id>. Absent: the MQTT
+   * sink's and the cluster node's own defaults.
+   */
+  readonly instanceId?: () => string;
+  /** Where a generated HTTP token is kept (default: http-token in the state directory). */
+  readonly tokenFile?: string;
   /** Serve the HTTP API and dashboard; null or absent: none. */
   readonly http?: AppHttpOptions | null;
   /** What the config's file took from the environment (its references, for the API's rule, and the values, masked). Default: envOf(config). */
@@ -57,6 +68,7 @@ export class App implements AsyncDisposable {
   readonly #log: Logger;
   readonly #httpOptions: AppHttpOptions | null;
   readonly #env: ConfigEnv;
+  readonly #tokenFile: string;
   #exporter: SystemMetrics | null = null;
   #metricsListener: MetricsListener | null = null;
   #server: { close(): Promise<void> } | null = null;
@@ -69,7 +81,12 @@ export class App implements AsyncDisposable {
     this.#log = options.logger;
     this.#httpOptions = options.http ?? null;
     this.#env = options.env ?? envOf(config);
+    this.#tokenFile = options.tokenFile ?? join(stateDir(), 'http-token');
     const cluster = config.cluster;
+    const needsId = (config.mqtt !== undefined && config.mqtt.clientId === undefined) || (cluster !== undefined && cluster.nodeId === undefined);
+    const id = needsId ? options.instanceId?.() : undefined;
+    const nodeId = cluster?.nodeId ?? id;
+    const mqtt = config.mqtt === undefined || config.mqtt.clientId !== undefined || id === undefined ? config.mqtt : { ...config.mqtt, clientId: `framesupplier-${id}` };
     this.system = new VisionSystem({ config: cluster === undefined ? config : { ...config, cameras: {}, shared: {} }, logger: this.#log });
     this.cluster =
       cluster === undefined
@@ -82,9 +99,9 @@ export class App implements AsyncDisposable {
             capacity: cluster.capacity,
             leaseMs: cluster.leaseMs,
             marginMs: cluster.marginMs,
-            ...(cluster.nodeId === undefined ? {} : { nodeId: cluster.nodeId }),
+            ...(nodeId === undefined ? {} : { nodeId }),
           });
-    this.mqtt = config.mqtt === undefined ? null : new MqttSink({ system: this.system, config: config.mqtt, logger: this.#log.child({ component: 'mqtt' }) });
+    this.mqtt = mqtt === undefined ? null : new MqttSink({ system: this.system, config: mqtt, logger: this.#log.child({ component: 'mqtt' }) });
   }
 
   /** The dashboard's address and token once the HTTP server listens; null without one. */
@@ -142,7 +159,7 @@ export class App implements AsyncDisposable {
   async #startHttp(settings: AppHttpOptions): Promise<DashboardAddress> {
     const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
     const c = settings.config;
-    const token = loadOrCreateToken(c.token);
+    const token = loadOrCreateToken(c.token, { file: this.#tokenFile });
     // In cluster mode the API's changes go through the cluster (desired state, or the camera's owner).
     const control = this.cluster === null ? undefined : clusterCameraControl({ node: this.cluster, system: this.system });
     const make = (port: number) =>

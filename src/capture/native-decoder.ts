@@ -17,9 +17,7 @@
  * goes on. A picture that present() replaces before any convert() is never
  * converted. One next() (or decode()) and one convert() at a time.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 import { CaptureError } from './errors.js';
 import type { CropRect } from './source.js';
@@ -75,19 +73,17 @@ export interface ConvertedPicture {
   readonly ptsMs: number;
 }
 
-const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/framesupplier_decoder.node', import.meta.url));
 let addon: Addon | null | undefined;
+let unavailable: string | null = null;
 
-/** Why the native decoder cannot be used here, or null if it can. */
+/** Why the native decoder cannot be used here (what was tried, and what to install), or null if it can. */
 export function nativeDecoderUnavailable(): string | null {
   if (addon === undefined) {
-    try {
-      addon = existsSync(ADDON_PATH) ? (createRequire(import.meta.url)(ADDON_PATH) as Addon) : null;
-    } catch {
-      addon = null;
-    }
+    const found = loadAddon<Addon>(addonCandidates('framesupplier_decoder'));
+    addon = found.addon;
+    if (found.addon === null) unavailable = `the native decoder is not built or does not load here (${found.problems.join('; ')}): ${ADDON_REMEDY}`;
   }
-  return addon === null ? `the native decoder is not built (${ADDON_PATH}); scripts/setup.sh builds it (needs Debian's libavformat-dev, libavcodec-dev, libswscale-dev)` : null;
+  return unavailable;
 }
 
 function loaded(): Addon {

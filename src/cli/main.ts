@@ -5,60 +5,26 @@
  * and exits 2. Errors a user can provoke carry the project's codes
  * (docs/errors.md); one without a code is a bug, printed as ERR_UNEXPECTED.
  */
+import { readFileSync } from 'node:fs';
 import { FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { configCommand } from './config-commands.js';
 import { int, parseFlags } from '../internal/args.js';
 import { runDemo } from './demo.js';
 import { runModelServer } from '../model-server/index.js';
+import { helpFor, OVERVIEW } from './help.js';
 import { inferCommand, shmCommand } from './model-commands.js';
 
-const USAGE = `usage: framesupplier <command> [options]
-
-commands:
-  run [config.yaml] [--log-level LEVEL] [--log-file PATH] [--view auto|tty|plain|none]
-      [--view-interval-ms N] [--duration S] [--http HOST:PORT|off] [--save-config]
-      runs the cameras, model servers and workers of a config file; without one, the
-      built-in example (vtest.avi as two cameras, a shared person model, a live view,
-      and the dashboard on http://127.0.0.1:8080/). --http serves the HTTP API and
-      dashboard there (a config file's http: section does too; off: none);
-      --save-config writes changes made through the API back to the config file.
-      Ctrl-C (or SIGTERM) ends it cleanly; a second one ends it at once. --view auto
-      redraws in place on a terminal, else prints plain lines; on a terminal logs go
-      to a file (--log-file, else one in the temp directory).
-  demo [--source URL] [--fps N] [--duration S] [--width W] [--height H]
-      a camera feeding workers of different speeds, with a live view of each.
-      --source: rtsp://, http(s)://, a file, lavfi:<graph>, v4l2:/dev/videoN, or
-      'synthetic' (no ffmpeg); default: OpenCV's vtest.avi when installed, looped,
-      else ffmpeg's test pattern. --duration 0, the default, runs until Ctrl-C.
-  model-server --handler mock|person|onnx --socket PATH [--model-id ID] [--shm-dir DIR]
-      [--frame-access auto|copy]
-      serves a model over a Unix socket (docs/protocol.md); handlers
-      read frames through a mapping of the store (auto), or copies without the addon.
-      limits (defaults in docs/protocol.md): [--max-connections N] [--max-message-bytes N]
-            [--max-queued-requests N] [--max-pending-response-bytes N] [--write-stall-timeout-ms N]
-            [--partial-message-timeout-ms N] [--idle-timeout-ms N] [--handler-timeout-ms N]
-            [--close-linger-ms N] [--shutdown-grace-ms N]
-      mock: [--delay-ms N] [--mock-touch pages|none]
-      person: [--threads N] [--min-confidence X] [--pose-max-people N]
-            [--network movenet-multipose|centernet] [--input-size N (multipose)] [--wasm-threads N]
-      onnx: --model FILE.onnx [--classes FILE] [--layout auto|v5|v8|v11]
-            [--input-size N] [--min-confidence X] [--iou X] [--threads N (ONNX Runtime's; 0: every core)]
-  shm write --camera ID --input FILE --width W --height H --format F [--shm-dir DIR]
-      writes one frame into the shared-memory frame store; prints its reference as JSON
-  infer --socket PATH --ref-json JSON --camera ID --model-id ID
-      sends one request (the reference printed by shm write) and prints the response
-  config check FILE
-      validates a config file (docs/configuration.md); prints the resolved config,
-      secrets masked, or every problem as path: message (line N) and exits 2
-  config schema
-      prints the config file's JSON Schema, for editors
-`;
+/** The installed package's version (its package.json, two levels above dist/src/cli). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  // `framesupplier run --help` and the like: the usage, not a flag error.
+  // `framesupplier run --help` and the like: that command's page, not a flag error.
   if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
-    process.stdout.write(USAGE);
+    process.stdout.write(helpFor(command));
     return 0;
   }
   switch (command) {
@@ -95,14 +61,20 @@ async function main(argv: string[]): Promise<number> {
       return inferCommand(rest);
     case 'config':
       return configCommand(rest);
-    case undefined:
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version()}\n`);
+      return 0;
     case 'help':
+      process.stdout.write(helpFor(rest[0]));
+      return 0;
+    case undefined:
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(OVERVIEW);
       return command === undefined ? 2 : 0;
     default:
-      throw new InvalidArgumentError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      throw new InvalidArgumentError(`unknown command ${JSON.stringify(command)}\n${OVERVIEW}`);
   }
 }
 

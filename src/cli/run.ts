@@ -9,15 +9,21 @@
  * signal ends it at once (children are killed with it). Logs never tear the
  * view: with the view on a terminal they go to a file (--log-file, else one
  * in the temp directory, named in the view), otherwise to stderr.
+ *
+ * Off a terminal (a service, a container, a pipe) it is a daemon: no view
+ * unless asked for, and the log is JSON lines on stderr, where the service
+ * manager or the container runtime collects it.
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App, type AppHttpOptions } from '../app/index.js';
-import { DEBIAN_VTEST, findSampleMedia } from '../capture/index.js';
+import { DEBIAN_VTEST, findSampleMedia, nativeDecoderUnavailable } from '../capture/index.js';
 import { builtInExampleConfig, envOf, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
+import { instanceId } from '../internal/state-dir.js';
+import { frameMappingUnavailable } from '../shm/index.js';
 import type { ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { hostPort, parseCommandLine } from '../internal/args.js';
@@ -51,6 +57,7 @@ export async function runCommand(args: string[]): Promise<number> {
     options: {
       'log-level': { type: 'string' },
       'log-file': { type: 'string' },
+      'log-format': { type: 'string' },
       view: { type: 'string' },
       'view-interval-ms': { type: 'string' },
       duration: { type: 'string' },
@@ -69,16 +76,19 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!isLogLevel(level)) throw new InvalidArgumentError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   const viewOption = values.view ?? 'auto';
   if (!['auto', 'tty', 'plain', 'none'].includes(viewOption)) throw new InvalidArgumentError(`--view must be auto, tty, plain or none, got ${JSON.stringify(viewOption)}`);
-  const mode = viewOption === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : (viewOption as 'tty' | 'plain' | 'none');
+  const mode = viewOption === 'auto' ? (process.stdout.isTTY ? 'tty' : 'none') : (viewOption as 'tty' | 'plain' | 'none');
+  const format = values['log-format'];
+  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new InvalidArgumentError(`--log-format must be json or pretty, got ${JSON.stringify(format)}`);
   const durationS = nonNegative('duration', values.duration, 0);
   const intervalMs = values['view-interval-ms'] === undefined ? undefined : nonNegative('view-interval-ms', values['view-interval-ms'], 0) || undefined;
 
   // On a terminal, log lines written to it would tear the view: they go to a file instead.
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
-  const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }) });
+  const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }), ...(format === undefined ? {} : { pretty: format === 'pretty' }) });
   const resolved = withClusterFlags(config ?? example(log), values.cluster, values['node-id'], values.capacity);
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
-  const app = createApp(resolved, { logger: log, http, ...(config === null ? {} : { env: envOf(config) }) });
+  warnWithoutAddons(log, resolved);
+  const app = createApp(resolved, { logger: log, http, instanceId: () => instanceId(), ...(config === null ? {} : { env: envOf(config) }) });
 
   const stop = new AbortController();
   let view: RunView | null = null;
@@ -114,6 +124,19 @@ export async function runCommand(args: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   return 0;
+}
+
+/**
+ * Said once at warn, with why and what to install, when an addon does not load:
+ * the decoder for cameras that could use it, the mapper for started models.
+ */
+function warnWithoutAddons(log: Logger, config: ResolvedConfig): void {
+  const decoding = Object.values(config.cameras).some((camera) => camera.capture.decoder !== 'ffmpeg');
+  const decoder = decoding ? nativeDecoderUnavailable() : null;
+  if (decoder !== null) log.warn({ addon: 'framesupplier_decoder' }, `capture uses ffmpeg processes: ${decoder}`);
+  const serving = Object.values(config.models).some((model) => 'handler' in model);
+  const mapper = serving ? frameMappingUnavailable() : null;
+  if (mapper !== null) log.warn({ addon: 'framesupplier_shm' }, `model servers read copied frames: ${mapper}`);
 }
 
 /**

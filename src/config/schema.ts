@@ -391,7 +391,7 @@ export const MqttSchema = Type.Object(
     url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'The broker: mqtt://host:1883, mqtts://host:8883, ws(s)://host/path.' }),
     username: Type.Optional(Type.String({ minLength: 1, description: 'Broker user name.' })),
     password: Type.Optional(Type.String({ description: 'Broker password: write ${NAME} to take it from the environment. Never logged.' })),
-    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id. Default: framesupplier-<hostname>.' })),
+    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id. Default (framesupplier run): framesupplier-<id>, the id made at first start and kept in the state directory.' })),
     topicPrefix: Type.String({ pattern: '^[^#+\\u0000]+$', minLength: 1, maxLength: 128, default: 'framesupplier', description: 'Every topic starts with it (no + or #).' }),
     keepaliveS: int(1, 3600, { default: 30, description: 'MQTT keepalive (seconds).' }),
     connectTimeoutMs: ms('Time allowed for one connection attempt', 10_000),
@@ -533,7 +533,7 @@ const metricsSection = { metrics: Type.Optional(MetricsSchema) };
 export const ClusterSchema = Type.Object(
   {
     servers: Type.Array(Type.String({ pattern: '^(nats|tls|ws|wss)://' }), { minItems: 1, description: 'NATS server URLs, e.g. nats://nats.local:4222.' }),
-    nodeId: Type.Optional(id('This node\'s id in the cluster. Default: host name and pid.')),
+    nodeId: Type.Optional(id('This node\'s id in the cluster. Default (framesupplier run): the id made at first start and kept in the state directory.')),
     capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: 'This node\'s share weight: cameras are spread in proportion to it.' }),
     leaseMs: ms('How long a camera\'s lease lasts without renewal', 6_000),
     marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),

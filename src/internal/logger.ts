@@ -1,5 +1,6 @@
 /**
- * The system's logger: pino, JSON lines by default, readable lines (pino-pretty)
+ * The system's logger: pino, JSON lines by default (levels by name: "warn",
+ * not 40, for log collectors that read JSON), readable lines (pino-pretty)
  * when the destination is a terminal. Child loggers carry the camera, worker or
  * model they speak for. Writes are synchronous so nothing is lost when the
  * process exits right after a line (shutdown, a second Ctrl-C).
@@ -49,11 +50,46 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     tty = false;
   }
   const readable = options.pretty === 'auto' || options.pretty === undefined ? tty : options.pretty;
-  const pinoOptions = { level, base: options.base ?? null, timestamp: pino.stdTimeFunctions.isoTime };
+  const pinoOptions = {
+    level,
+    base: options.base ?? null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Readable lines colour the level by its number; JSON says it by name.
+    ...(readable ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
+  };
   if (readable) {
     return pino(pinoOptions, pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino(pinoOptions, pino.destination({ dest: fd, sync: true }));
+}
+
+/** pino's level numbers, for a child's line that carries one. */
+const LEVEL_OF_NUMBER: Readonly<Record<number, LogLevel>> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+/** Fields of a child's line its parent's logger writes itself. */
+const OWN_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
+
+/**
+ * One line of a child process's log, into this log: a JSON line with a level
+ * (a name, or pino's number) keeps its level, message and fields; anything
+ * else is logged at info as it is. `fields` tag it (e.g. { stream: 'stderr' }).
+ */
+export function relayLogLine(log: Logger, line: string, fields: Record<string, unknown> = {}): void {
+  let parsed: unknown = null;
+  if (line.startsWith('{')) {
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      parsed = null;
+    }
+  }
+  const record = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  const level = record === null ? undefined : typeof record.level === 'number' ? LEVEL_OF_NUMBER[record.level] : isLogLevel(record.level) ? record.level : undefined;
+  if (record === null || level === undefined || level === 'silent') {
+    log.info(fields, line);
+    return;
+  }
+  const rest = Object.fromEntries(Object.entries(record).filter(([key]) => !OWN_FIELDS.has(key)));
+  log[level]({ ...fields, ...rest }, typeof record.msg === 'string' ? record.msg : '');
 }
 
 /** A logger that writes nothing: the default of library objects given none. */

@@ -22,6 +22,7 @@
  */
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { hostPort, int, parseFlags, required } from '../internal/args.js';
+import { createLogger } from '../internal/logger.js';
 import { KServeServer } from '../kserve/index.js';
 import { MODEL_SERVER_DEFAULTS, ModelServer } from '../models/index.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
@@ -73,16 +74,16 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
     frameAccess,
     ...limits,
   });
-  // Connections closed because of their client (slow readers, refusals, lost framing): one JSON line each on stderr.
-  server?.on('connection-error', ({ code, message }) => {
-    process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'connection-error', code, message })}\n`);
-  });
+  // The log is pino's on stderr (JSON off a terminal): the system that started this server relays each line at its level.
+  const log = createLogger({ base: { model_id: handler.modelId } });
+  // Connections closed because of their client (slow readers, refusals, lost framing): one line each.
+  server?.on('connection-error', ({ code, message }) => log.warn({ event: 'connection-error', code }, message));
   // The socket server loads the handler (and closes it); alone, the HTTP server's owner does.
   if (server !== null) {
     await server.start();
     // Frames copied instead of mapped work, only slower: said once, with why.
     if (server.frameAccess === 'copy' && frameAccess === 'auto') {
-      process.stderr.write(`${JSON.stringify({ level: 'warn', event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason })}\n`);
+      log.warn({ event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason }, 'frames are copied, not mapped');
     }
   } else await handler.load?.();
   let kserve: KServeServer | null = null;

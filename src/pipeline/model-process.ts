@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { messageOf } from '../internal/abort.js';
-import type { Logger } from '../internal/logger.js';
+import { relayLogLine, type Logger } from '../internal/logger.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
 import { HANDLER_OPTIONS, HANDLERS, handlerOptionFlag } from '../config/index.js';
@@ -155,7 +155,7 @@ export class ModelProcess implements AsyncDisposable {
     eachLine(proc.child.stderr, (line) => {
       if (line.trim().length === 0) return;
       run.stderrTail = line.slice(0, 500);
-      log.info({ stream: 'stderr' }, line);
+      relayLogLine(log, line, { stream: 'stderr' }); // the server's own log lines keep their level
     });
     void proc.exited.then((exit) => this.#ended(run, exit));
   }

@@ -14,6 +14,7 @@ export {
 } from './frame-store.js';
 export {
   FrameReader,
+  frameMappingUnavailable,
   SHM_ADDON_PATH,
   type FrameAccess,
   type FrameLease,

@@ -25,10 +25,9 @@
  *   path, are unmapped at the next acquire(): a removed store's memory is not
  *   kept alive by a server that once read it.
  */
-import { constants, existsSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { constants, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { FRAME_FORMATS, IpcError, type FrameMetadata } from '../ipc/index.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry, readFrame, resolveReference, slotProblem, type ReadFrame } from './frame-store.js';
 
@@ -76,24 +75,19 @@ interface Addon {
   faults(): number;
 }
 
-export const SHM_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/framesupplier_shm.node', import.meta.url));
+/** Where the addon is built from source; the shipped prebuilt one (prebuilds/) is tried after it. */
+export const SHM_ADDON_PATH = addonCandidates('framesupplier_shm')[0]!;
 
-const addons = new Map<string, Addon | string>();
+/** The addon (at `path`, else where it ships), or why it cannot be used (loaded once per path). */
+function loadShmAddon(path: string | undefined): Addon | string {
+  const found = loadAddon<Addon>(path === undefined ? addonCandidates('framesupplier_shm') : [path]);
+  return found.addon ?? `the shared-memory addon is not built or does not load here (${found.problems.join('; ')}): ${ADDON_REMEDY}`;
+}
 
-/** The addon at `path`, or why it cannot be used (loaded once per path). */
-function loadAddon(path: string): Addon | string {
-  let loaded = addons.get(path);
-  if (loaded === undefined) {
-    try {
-      loaded = existsSync(path)
-        ? (createRequire(import.meta.url)(path) as Addon)
-        : `the shared-memory addon is not built (${path}); scripts/setup.sh builds it (npm run build:native)`;
-    } catch (error) {
-      loaded = `the shared-memory addon ${path} does not load: ${(error as Error)?.message ?? String(error)}`;
-    }
-    addons.set(path, loaded);
-  }
-  return loaded;
+/** Why frames cannot be mapped here (the addon does not load, and what to install), or null if they can. */
+export function frameMappingUnavailable(): string | null {
+  const addon = loadShmAddon(undefined);
+  return typeof addon === 'string' ? addon : null;
 }
 
 const IDLE_UNMAP_MS = 30_000;
@@ -134,7 +128,7 @@ export class FrameReader {
       this.#addon = null;
       this.#reason = "frame access 'copy' was asked for";
     } else {
-      const addon = loadAddon(options.addonPath ?? SHM_ADDON_PATH);
+      const addon = loadShmAddon(options.addonPath);
       this.#addon = typeof addon === 'string' ? null : addon;
       this.#reason = typeof addon === 'string' ? addon : null;
     }

@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
+import { loadOnnxRuntime } from './runtime.js';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
 import type { ReadFrame } from '../../shm/index.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
@@ -93,7 +94,7 @@ interface Inspected {
 /** Opens the model once to check its input and output against the options. */
 async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
   // Loaded on use: importing the package must not load the native runtime.
-  const ort = await import('onnxruntime-node');
+  const ort = await loadOnnxRuntime();
   let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(o.modelPath, { executionProviders: ['cpu'] });

@@ -1,0 +1,190 @@
+/**
+ * The `framesupplier` command's help: the overview (`framesupplier --help`)
+ * and one page per command (`framesupplier run --help`), each listing every
+ * flag the command takes. Written for someone who installed the package and
+ * has this text and docs/ only.
+ */
+
+export const OVERVIEW = `usage: framesupplier <command> [options]
+       framesupplier <command> --help     every option of a command
+       framesupplier --version
+
+commands:
+  run [config.yaml]     runs the cameras, models and workers of a config file;
+                        without one, the built-in example
+  demo                  one camera feeding workers of different speeds, with a live view
+  model-server          serves a model over a Unix socket (and KServe v2 over HTTP)
+  shm write             writes one frame into a shared-memory frame store
+  infer                 sends one request to a model server and prints the answer
+  config check FILE     validates a config file
+  config schema         prints the config file's JSON Schema, for editors
+
+Docs: docs/install.md, docs/configuration.md, docs/deploy.md (in the package).
+`;
+
+const RUN = `usage: framesupplier run [config.yaml] [options]
+
+Runs the cameras, model servers and workers of a config file (docs/configuration.md).
+Without one, the built-in example: OpenCV's vtest.avi clip as two cameras, a person
+model shared by both, and the dashboard on http://127.0.0.1:8080/.
+SIGINT (Ctrl-C) or SIGTERM ends it cleanly; a second one ends it at once.
+
+options:
+  --log-level LEVEL        trace, debug, info (default; or the config's logLevel), warn,
+                           error, fatal, silent
+  --log-format json|pretty one JSON object per line (level names, not numbers), or
+                           readable lines; default: pretty on a terminal, else json
+  --log-file PATH          append the log to PATH; default: stderr, except with the live
+                           view on a terminal, where it goes to a file in the temp directory
+  --view auto|tty|plain|none
+                           the live view on stdout: tty redraws in place, plain prints a
+                           block every interval, none prints nothing; default auto: tty on
+                           a terminal, none otherwise (a service, a container, a pipe)
+  --view-interval-ms N     how often the view is redrawn (default 500 on a terminal,
+                           2000 in plain)
+  --duration S             stop after S seconds (default 0: run until signalled)
+  --http HOST:PORT|off     serve the HTTP API and dashboard there (overrides the config's
+                           http: section; off: none)
+  --save-config            write changes made through the HTTP API back to the config file
+  --cluster URL[,URL…]     join a cluster over NATS (e.g. nats://10.0.0.5:4222); the
+                           file's cameras become the cluster's, spread over its nodes
+  --node-id ID             this node's id in the cluster (default: the config's, else the
+                           id made at first start and kept in the state directory)
+  --capacity N             how many cameras this node takes on (default 1)
+  --help                   this text
+
+environment:
+  FRAMESUPPLIER_STATE_DIR  where the HTTP token and this installation's id are kept
+                           (default: $XDG_STATE_HOME/framesupplier, else
+                           ~/.local/state/framesupplier)
+  FRAMESUPPLIER_HTTP_TOKEN the HTTP API's token (else the config's, else one made at
+                           first start, kept in the state directory)
+`;
+
+const DEMO = `usage: framesupplier demo [options]
+
+One camera feeding workers of very different speeds, with a live view of what each
+gets: every worker takes the freshest frame it can use, none queues.
+
+options:
+  --source SOURCE   rtsp://, http(s)://, a file, lavfi:<graph>, v4l2:/dev/videoN, or
+                    synthetic (no ffmpeg); default: OpenCV's vtest.avi when installed
+                    (Debian's opencv-doc), looped, else ffmpeg's test pattern
+  --fps N           frames per second (default 10 for the clip, else 30)
+  --duration S      seconds to run (default 0: until Ctrl-C)
+  --width W         frame width (default 640)
+  --height H        frame height (default 360)
+  --help            this text
+`;
+
+const MODEL_SERVER = `usage: framesupplier model-server --handler mock|person|onnx
+         (--socket PATH | --http HOST:PORT | both) [options]
+
+Serves a model: over a Unix socket, frames passed by shared-memory reference
+(docs/protocol.md), and over HTTP with the KServe v2 protocol (docs/kserve.md).
+Prints one JSON line when it listens; SIGTERM or SIGINT ends it after the requests
+in flight.
+
+options:
+  --handler NAME          mock (a test model), person (people and their poses), onnx
+                          (a YOLO detector in ONNX format)
+  --socket PATH           the Unix socket to listen on
+  --http HOST:PORT        also answer KServe v2 inference requests on TCP
+  --http-max-in-flight N  HTTP inferences at once
+  --model-id ID           the id requests name (default: the handler's)
+  --shm-dir DIR           where the frame stores are (default /dev/shm/framesupplier)
+  --frame-access auto|copy
+                          auto: read frames through a mapping of the store when the
+                          native addon loads, else copies; copy: always copies
+  --concurrency N         inferences at once (default: the handler's model threads)
+  --help                  this text
+
+limits (defaults in docs/protocol.md):
+  --max-connections N  --max-message-bytes N  --max-queued-requests N
+  --max-pending-response-bytes N  --write-stall-timeout-ms N
+  --partial-message-timeout-ms N  --idle-timeout-ms N  --handler-timeout-ms N
+  --close-linger-ms N  --shutdown-grace-ms N
+
+mock handler:
+  --mock-delay-ms N       how long each inference takes (default 0)
+  --mock-touch pages|none read one byte per page of the frame (default) or none
+person handler:
+  --network movenet-multipose|centernet
+                          the detector (default movenet-multipose: boxes and poses
+                          in one pass)
+  --threads N             model threads, each a copy of the model on one core
+                          (default: the machine's cores, at most 4)
+  --min-confidence X      0 to 1 (default 0.15 for movenet-multipose, 0.4 for centernet)
+  --pose-max-people N     people posed per frame, the most confident first (default 5;
+                          0: none)
+  --input-size N          the network's input size (movenet-multipose; default 448)
+  --wasm-threads N        threads per model thread (default 1; at most 8)
+onnx handler:
+  --model FILE.onnx       the model file (required)
+  --classes FILE          class names, one a line
+  --layout auto|v5|v8|v11 the output layout (default auto: read from the model)
+  --input-size N          for a model without a fixed input size (default 640)
+  --min-confidence X      0 to 1
+  --iou X                 the overlap above which boxes merge, 0 to 1
+  --threads N             ONNX Runtime's threads (0: every core)
+`;
+
+const SHM = `usage: framesupplier shm write --camera ID --input FILE --width W --height H
+         --format F [--shm-dir DIR] [--slots N]
+
+Writes one frame (raw pixels from FILE) into the camera's shared-memory frame store
+and prints its reference as JSON, for \`framesupplier infer --ref-json\`.
+
+options:
+  --camera ID      the camera whose store it goes into
+  --input FILE     the raw frame's bytes
+  --width W        frame width
+  --height H       frame height
+  --format F       RGB24, BGR24, GRAY, NV12 or YUV420P
+  --shm-dir DIR    where the stores are (default /dev/shm/framesupplier)
+  --slots N        the store's slots when it is made (default 8)
+  --help           this text
+`;
+
+const INFER = `usage: framesupplier infer --socket PATH --camera ID --model-id ID
+         (--ref-json JSON | --frame-reference P --frame-id N --width W --height H --format F)
+         [--timeout-ms N]
+
+Sends one inference request to a model server and prints the response as JSON.
+
+options:
+  --socket PATH          the model server's socket
+  --camera ID            the camera the frame is from
+  --model-id ID          the model asked
+  --ref-json JSON        the reference \`framesupplier shm write\` printed
+  --frame-reference P    or the frame's store path …
+  --frame-id N           … its frame id …
+  --width W  --height H  … its size …
+  --format F             … and pixel format (RGB24, BGR24, GRAY, NV12, YUV420P)
+  --timeout-ms N         how long to wait for the answer (default 10000)
+  --help                 this text
+`;
+
+const CONFIG = `usage: framesupplier config check FILE
+       framesupplier config schema
+
+  check FILE   validates a config file (docs/configuration.md): prints the resolved
+               config, secrets masked, or every problem as path: message (line N),
+               and exits 2
+  schema       prints the config file's JSON Schema, for editors
+  --help       this text
+`;
+
+const PAGES: Readonly<Record<string, string>> = {
+  run: RUN,
+  demo: DEMO,
+  'model-server': MODEL_SERVER,
+  shm: SHM,
+  infer: INFER,
+  config: CONFIG,
+};
+
+/** A command's help page, or the overview for anything else. */
+export function helpFor(command: string | undefined): string {
+  return (command === undefined ? undefined : PAGES[command]) ?? OVERVIEW;
+}
