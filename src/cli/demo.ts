@@ -16,6 +16,15 @@ import {
   type Subscription,
 } from '../supplier/index.js';
 
+/** The demo command's flags (its help page lists each; a test checks it). */
+export const DEMO_FLAGS = {
+  source: { type: 'string' },
+  fps: { type: 'string' },
+  duration: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+} as const;
+
 export interface DemoOptions {
   /**
    * What to capture: any StreamCapture source, 'synthetic' for an in-process

@@ -91,6 +91,8 @@ options:
   --socket PATH           the Unix socket to listen on
   --http HOST:PORT        also answer KServe v2 inference requests on TCP
   --http-max-in-flight N  HTTP inferences at once
+  --http-token TOKEN      the Bearer token HTTP requests must carry (needed beyond
+                          loopback; better from the environment, see below)
   --model-id ID           the id requests name (default: the handler's)
   --shm-dir DIR           where the frame stores are (default /dev/shm/framesupplier)
   --frame-access auto|copy
@@ -106,7 +108,7 @@ limits (defaults in docs/protocol.md):
   --close-linger-ms N  --shutdown-grace-ms N
 
 mock handler:
-  --mock-delay-ms N       how long each inference takes (default 0)
+  --delay-ms N            how long each inference takes (default 0)
   --mock-touch pages|none read one byte per page of the frame (default) or none
 person handler:
   --network movenet-multipose|centernet
@@ -127,6 +129,9 @@ onnx handler:
   --min-confidence X      0 to 1
   --iou X                 the overlap above which boxes merge, 0 to 1
   --threads N             ONNX Runtime's threads (0: every core)
+
+environment:
+  FRAMESUPPLIER_KSERVE_TOKEN  the HTTP token, kept out of the process list
 `;
 
 const SHM = `usage: framesupplier shm write --camera ID --input FILE --width W --height H

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { configCommand } from './config-commands.js';
 import { int, parseFlags } from '../internal/args.js';
-import { runDemo } from './demo.js';
+import { DEMO_FLAGS, runDemo } from './demo.js';
 import { runModelServer } from '../model-server/index.js';
 import { helpFor, OVERVIEW } from './help.js';
 import { inferCommand, shmCommand } from './model-commands.js';
@@ -29,13 +29,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'demo': {
-      const values = parseFlags(rest, {
-        source: { type: 'string' },
-        fps: { type: 'string' },
-        duration: { type: 'string' },
-        width: { type: 'string' },
-        height: { type: 'string' },
-      });
+      const values = parseFlags(rest, DEMO_FLAGS);
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());

@@ -11,6 +11,31 @@ import { expectedPayloadBytes, FrameSupplierError, InvalidArgumentError, MAX_FRA
 import { DEFAULT_SHM_DIR, FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { int, parseFlags, readInput, required } from '../internal/args.js';
 
+/** The flags of `shm` (its help page lists each; a test checks it). */
+export const SHM_FLAGS = {
+  camera: { type: 'string' },
+  input: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  format: { type: 'string' },
+  'shm-dir': { type: 'string' },
+  slots: { type: 'string' },
+} as const;
+
+/** The flags of `infer` (its help page lists each; a test checks it). */
+export const INFER_FLAGS = {
+  socket: { type: 'string' },
+  'ref-json': { type: 'string' },
+  'frame-reference': { type: 'string' },
+  'frame-id': { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  format: { type: 'string' },
+  camera: { type: 'string' },
+  'model-id': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+} as const;
+
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
   if (!(FRAME_FORMATS as readonly string[]).includes(upper)) throw new InvalidArgumentError(`--format must be one of ${FRAME_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
@@ -21,15 +46,7 @@ function frameFormat(value: string | undefined): FrameFormat {
 export async function shmCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'write') throw new InvalidArgumentError(`unknown shm command ${JSON.stringify(sub)}: available: write`);
-  const values = parseFlags(rest, {
-    camera: { type: 'string' },
-    input: { type: 'string' },
-    width: { type: 'string' },
-    height: { type: 'string' },
-    format: { type: 'string' },
-    'shm-dir': { type: 'string' },
-    slots: { type: 'string' },
-  });
+  const values = parseFlags(rest, SHM_FLAGS);
   const camera = required('camera', values.camera);
   const width = int('width', values.width, { max: MAX_FRAME_DIMENSION });
   const height = int('height', values.height, { max: MAX_FRAME_DIMENSION });
@@ -62,18 +79,7 @@ export async function shmCommand(args: string[]): Promise<number> {
 }
 
 export async function inferCommand(args: string[]): Promise<number> {
-  const values = parseFlags(args, {
-    socket: { type: 'string' },
-    'ref-json': { type: 'string' },
-    'frame-reference': { type: 'string' },
-    'frame-id': { type: 'string' },
-    width: { type: 'string' },
-    height: { type: 'string' },
-    format: { type: 'string' },
-    camera: { type: 'string' },
-    'model-id': { type: 'string' },
-    'timeout-ms': { type: 'string' },
-  });
+  const values = parseFlags(args, INFER_FLAGS);
   let ref: FrameReference;
   if (values['ref-json'] !== undefined) {
     ref = refJson(values['ref-json']);

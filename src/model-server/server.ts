@@ -37,8 +37,9 @@ const LIMIT_FLAGS = Object.fromEntries(
   (Object.keys(MODEL_SERVER_DEFAULTS) as (keyof typeof MODEL_SERVER_DEFAULTS)[]).map((key) => [key, key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)]),
 ) as Record<keyof typeof MODEL_SERVER_DEFAULTS, string>;
 
-export async function runModelServer(args: readonly string[]): Promise<number> {
-  const values = parseFlags([...args], {
+/** The model server's flags (its help page lists each; a test checks it). */
+export function modelServerFlags() {
+  return {
     handler: { type: 'string' },
     socket: { type: 'string' },
     http: { type: 'string' },
@@ -51,7 +52,11 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
     'mock-touch': { type: 'string' },
     ...Object.fromEntries(Object.values(LIMIT_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     ...handlerFlags(),
-  });
+  } as const;
+}
+
+export async function runModelServer(args: readonly string[]): Promise<number> {
+  const values = parseFlags([...args], modelServerFlags());
   const flags = values as Record<string, string | undefined>;
   const limits: Partial<Record<keyof typeof MODEL_SERVER_DEFAULTS, number>> = {};
   for (const [key, flag] of Object.entries(LIMIT_FLAGS) as [keyof typeof MODEL_SERVER_DEFAULTS, string][]) {
