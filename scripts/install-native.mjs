@@ -13,6 +13,7 @@
 //   3. What still does not load is named, with what to install.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +34,24 @@ const loads = (name) => problem(built(name)) === null || problem(prebuilt(name))
 
 const truthy = (v) => v !== undefined && v !== '' && v !== 'false' && v !== '0';
 const fromSource = truthy(process.env.npm_config_build_from_source) || truthy(process.env.FRAMESUPPLIER_BUILD_FROM_SOURCE);
+
+/**
+ * ONNX Runtime is an optional dependency: its own install step downloads GPU
+ * libraries from api.nuget.org on linux-x64 unless told not to, and where that
+ * fails (offline, a proxy) npm leaves it out rather than failing the install.
+ * Said here, with the fix, so the user does not first meet it at model start.
+ */
+function checkOnnxRuntime() {
+  try {
+    createRequire(join(root, 'package.json')).resolve('onnxruntime-node');
+  } catch {
+    say(
+      'ONNX Runtime (onnxruntime-node) was not installed (its install step could not download its GPU libraries, or optional dependencies were omitted); ' +
+        'the person and onnx models need it. For the CPU, with nothing downloaded outside the npm registry: npm install onnxruntime-node --onnxruntime-node-install=skip',
+    );
+  }
+}
+checkOnnxRuntime();
 
 if (!fromSource && ADDONS.every(loads)) {
   say(`native addons: ready (${ADDONS.map((n) => (problem(built(n)) === null ? `${n}: built here` : `${n}: prebuilt`)).join(', ')})`);
