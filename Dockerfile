@@ -1,0 +1,52 @@
+# framesupplier's container image: Debian 12 slim, Node 22 (the npm registry's node@22),
+# ffmpeg, the native addons built from source in the build stage, a non-root user.
+#   podman build -t framesupplier .        (or docker build; container/build.sh does it here)
+#   podman run --shm-size 256m -p 8080:8080 -v fs-state:/var/lib/framesupplier framesupplier
+# BASE: any Debian 12 image (container/build.sh makes one with mmdebstrap where no registry is reachable).
+ARG BASE=docker.io/library/debian:bookworm-slim
+
+FROM ${BASE} AS build
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      nodejs npm ca-certificates build-essential python3 pkg-config \
+      libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+# The checkout's dependencies (TypeScript, and node@22, whose binary builds and runs the rest).
+RUN npm ci --ignore-scripts --no-audit --no-fund && ln -s /src/node_modules/node/bin/node /usr/local/bin/node \
+ && node -e "if (+process.versions.node.split('.')[0] < 22) process.exit(1)"
+COPY tsconfig.json LICENSE NOTICE README.md ./
+COPY src src
+COPY native native
+COPY scripts scripts
+COPY docs docs
+COPY examples examples
+COPY prebuilds prebuilds
+# Exactly what npm users get: the packed package, installed the README's way (CPU ONNX Runtime,
+# nothing downloaded outside the npm registry), its addons built here from source.
+RUN npx tsc -p tsconfig.json && npm pack --ignore-scripts --pack-destination /tmp \
+ && mkdir /app && cd /app && echo '{"name":"framesupplier-image","private":true}' > package.json \
+ && FRAMESUPPLIER_BUILD_FROM_SOURCE=1 npm install /tmp/framesupplier-*.tgz --omit=dev --onnxruntime-node-install=skip --no-audit --no-fund --foreground-scripts \
+ && rm -rf /app/node_modules/framesupplier/native/build/Release/obj.target /root/.npm
+
+FROM ${BASE}
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --home-dir /var/lib/framesupplier --create-home framesupplier
+COPY --from=build /src/node_modules/node/bin/node /usr/local/bin/node
+COPY --from=build /app /app
+# The built-in example's clip (OpenCV's vtest.avi, BSD-licensed) when the build context has one: container/build.sh copies it in.
+COPY container/sample/ /usr/share/doc/opencv-doc/examples/data/
+ENV FRAMESUPPLIER_STATE_DIR=/var/lib/framesupplier \
+    NODE_ENV=production
+USER framesupplier
+WORKDIR /var/lib/framesupplier
+VOLUME /var/lib/framesupplier
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/node_modules/framesupplier/dist/src/cli/main.js"]
+# The built-in example, or mount a config and run: run /config/framesupplier.yaml --http 0.0.0.0:8080
+CMD ["run", "--http", "0.0.0.0:8080"]
