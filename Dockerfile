@@ -11,11 +11,18 @@ RUN apt-get update -qq \
       nodejs npm ca-certificates build-essential python3 pkg-config \
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
  && rm -rf /var/lib/apt/lists/*
+# CA certificates the build's downloads need beyond Debian's (a proxy that inspects TLS): container/ca/*.crt,
+# which container/build.sh fills from this machine's /usr/local/share/ca-certificates. Build stage only.
+COPY container/ca/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+# Node 22 from the npm registry's node@22 package (Debian 12's own Node is 18).
+RUN npm install -g --no-audit --no-fund node@22 && cp "$(npm root -g)/node/bin/node" /usr/local/bin/node \
+ && hash -r && node -e "if (+process.versions.node.split('.')[0] < 22) process.exit(1)"
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
-# The checkout's dependencies (TypeScript, and node@22, whose binary builds and runs the rest).
-RUN npm ci --ignore-scripts --no-audit --no-fund && ln -s /src/node_modules/node/bin/node /usr/local/bin/node \
- && node -e "if (+process.versions.node.split('.')[0] < 22) process.exit(1)"
+# The checkout's dependencies, for TypeScript (no install scripts: nothing here runs them).
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY tsconfig.json LICENSE NOTICE README.md ./
 COPY src src
 COPY native native
@@ -25,7 +32,7 @@ COPY examples examples
 COPY prebuilds prebuilds
 # Exactly what npm users get: the packed package, installed the README's way (CPU ONNX Runtime,
 # nothing downloaded outside the npm registry), its addons built here from source.
-RUN npx tsc -p tsconfig.json && npm pack --ignore-scripts --pack-destination /tmp \
+RUN node node_modules/typescript/bin/tsc -p tsconfig.json && npm pack --ignore-scripts --pack-destination /tmp \
  && mkdir /app && cd /app && echo '{"name":"framesupplier-image","private":true}' > package.json \
  && FRAMESUPPLIER_BUILD_FROM_SOURCE=1 npm install /tmp/framesupplier-*.tgz --omit=dev --onnxruntime-node-install=skip --no-audit --no-fund --foreground-scripts \
  && rm -rf /app/node_modules/framesupplier/native/build/Release/obj.target /root/.npm
@@ -35,7 +42,7 @@ RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/framesupplier --create-home framesupplier
-COPY --from=build /src/node_modules/node/bin/node /usr/local/bin/node
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /app /app
 # The built-in example's clip (OpenCV's vtest.avi, BSD-licensed) when the build context has one: container/build.sh copies it in.
 COPY container/sample/ /usr/share/doc/opencv-doc/examples/data/

@@ -30,6 +30,10 @@ fi
 clip=/usr/share/doc/opencv-doc/examples/data/vtest.avi
 if [ -s "$clip" ]; then cp "$clip" container/sample/vtest.avi; else say "no $clip here: the image's example falls back to ffmpeg's test pattern (no people)"; fi
 
+# This machine's own CAs (a TLS-inspecting proxy's), for the build stage's downloads.
+rm -f container/ca/*.crt
+for ca in /usr/local/share/ca-certificates/*.crt; do [ -e "$ca" ] && cp "$ca" container/ca/; done
+
 start=$(date +%s)
 podman_ build -q --network host "${limits[@]}" --build-arg "BASE=$base" -t "$tag" . >/dev/null
 built=$(( $(date +%s) - start ))
