@@ -100,6 +100,8 @@ export class App implements AsyncDisposable {
             leaseMs: cluster.leaseMs,
             marginMs: cluster.marginMs,
             ...(nodeId === undefined ? {} : { nodeId }),
+            ...(cluster.auth === undefined ? {} : { auth: cluster.auth }),
+            ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),
           });
     this.mqtt = mqtt === undefined ? null : new MqttSink({ system: this.system, config: mqtt, logger: this.#log.child({ component: 'mqtt' }) });
   }

@@ -49,6 +49,7 @@ import { delay, messageOf, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { ClusterError } from './errors.js';
+import { natsConnectOptions, type NatsAuth, type NatsTls } from './nats-auth.js';
 import { maskCredentials } from '../internal/redact.js';
 import { toId } from '../internal/ids.js';
 import {
@@ -94,6 +95,10 @@ export interface ClusterNodeOptions {
   readonly rejoinGraceMs?: number;
   /** Cameras to put into the desired state if absent (the config file's). */
   readonly seed?: Readonly<Record<string, unknown>>;
+  /** How to authenticate to NATS (nats-auth.ts). Default: the servers' URL credentials, if any. */
+  readonly auth?: NatsAuth;
+  /** TLS to NATS: a private CA, a client certificate. */
+  readonly tls?: NatsTls;
 }
 
 export interface ClusterStats {
@@ -117,7 +122,8 @@ interface Held {
 
 export class ClusterNode implements AsyncDisposable {
   readonly nodeId: string;
-  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId'>> & { seed: Readonly<Record<string, unknown>> };
+  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls'>> & { seed: Readonly<Record<string, unknown>> };
+  readonly #connectOptions: ReturnType<typeof natsConnectOptions>;
   readonly #log: Logger;
   readonly #system: VisionSystem;
   #nc: NatsConnection | null = null;
@@ -163,6 +169,8 @@ export class ClusterNode implements AsyncDisposable {
     };
     if (!(o.capacity > 0 && o.capacity <= 1_000_000)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster capacity must be in (0, 1e6], got ${String(o.capacity)}`);
     if (!(o.tickMs * 2 < leaseMs)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster tickMs (${o.tickMs}) must be under half of leaseMs (${leaseMs}): an owner renews at least twice per lease`);
+    // Read and checked now: a wrong auth section fails the node's construction, not a reconnect later.
+    this.#connectOptions = natsConnectOptions(o.servers, options.auth, options.tls);
     this.#o = o;
     this.#log = options.log.child({ node: this.nodeId });
     this.#system = options.system;
@@ -172,7 +180,7 @@ export class ClusterNode implements AsyncDisposable {
   async start(): Promise<this> {
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: [...this.#o.servers], name: `framesupplier-${this.nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5_000 });
+      nc = await connect({ ...this.#connectOptions, name: `framesupplier-${this.nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5_000 });
     } catch (error) {
       throw new ClusterError('ERR_CLUSTER_UNAVAILABLE', `cannot connect to NATS at ${this.#o.servers.map(maskUrl).join(', ')}: ${messageOf(error)}`, { cause: error });
     }

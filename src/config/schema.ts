@@ -537,6 +537,29 @@ export const ClusterSchema = Type.Object(
     capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: 'This node\'s share weight: cameras are spread in proportion to it.' }),
     leaseMs: ms('How long a camera\'s lease lasts without renewal', 6_000),
     marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
+    auth: Type.Optional(
+      Type.Object(
+        {
+          user: Type.Optional(Type.String({ minLength: 1, description: 'User name (with password).' })),
+          password: Type.Optional(Type.String({ minLength: 1, description: 'Password (with user); write ${NAME} and keep it in the environment.' })),
+          token: Type.Optional(Type.String({ minLength: 1, description: 'Token; write ${NAME} and keep it in the environment.' })),
+          nkeySeedFile: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the user\'s NKey seed (SU…).' })),
+          nkeySeed: Type.Optional(Type.String({ minLength: 1, description: 'The user\'s NKey seed (SU…) itself; write ${NAME}.' })),
+          credsFile: Type.Optional(Type.String({ minLength: 1, description: 'A .creds file (the user\'s JWT and NKey seed, as nsc writes it): decentralised auth with an operator.' })),
+        },
+        { ...closed, description: 'How this node authenticates to NATS: user and password, a token, an NKey, or a creds file (one of them). Credentials in a server URL (nats://user:pass@host, nats://token@host) are used too when this is absent.' },
+      ),
+    ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed the servers\' certificates (a private CA).' })),
+          cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of this node\'s client certificate (with key), for servers that verify clients.' })),
+          key: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the client certificate\'s private key.' })),
+        },
+        { ...closed, description: 'TLS to NATS: tls:// server URLs, or any server that requires TLS. Absent: the system\'s CAs.' },
+      ),
+    ),
   },
   { ...closed, description: 'Join a cluster: the cameras become the cluster\'s desired state in NATS KV and run on the nodes that claim them.' },
 );
