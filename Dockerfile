@@ -17,7 +17,7 @@ COPY container/ca/ /usr/local/share/ca-certificates/
 RUN update-ca-certificates >/dev/null
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 # Node 22 from the npm registry's node@22 package (Debian 12's own Node is 18).
-RUN npm install -g --no-audit --no-fund node@22 && cp "$(npm root -g)/node/bin/node" /usr/local/bin/node \
+RUN npm install -g --no-audit --no-fund node@22 \
  && hash -r && node -e "if (+process.versions.node.split('.')[0] < 22) process.exit(1)"
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
@@ -42,7 +42,7 @@ RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/framesupplier --create-home framesupplier
-COPY --from=build /usr/local/bin/node /usr/local/bin/node
+COPY --from=build /usr/local/lib/node_modules/node/bin/node /usr/local/bin/node
 COPY --from=build /app /app
 # The built-in example's clip (OpenCV's vtest.avi, BSD-licensed) when the build context has one: container/build.sh copies it in.
 COPY container/sample/ /usr/share/doc/opencv-doc/examples/data/

@@ -95,7 +95,10 @@ export class App implements AsyncDisposable {
             servers: cluster.servers,
             system: this.system,
             log: this.#log,
-            seed: config.cameras,
+            // As the file wrote them: secrets stay `${NAME}` in the bus's store, each node expands them from its own environment.
+            seed: this.#env.writtenCameras ?? config.cameras,
+            allowExec: cluster.allowExec,
+            references: { names: this.#env.names, prefixes: cluster.envPrefixes },
             capacity: cluster.capacity,
             leaseMs: cluster.leaseMs,
             marginMs: cluster.marginMs,
@@ -178,6 +181,7 @@ export class App implements AsyncDisposable {
         secrets: this.#env.values,
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
+        ...(this.cluster === null ? {} : { notReady: () => clusterNotReady(this.cluster!) }),
         ...(control === undefined ? {} : { control }),
         ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
       });
@@ -217,4 +221,11 @@ function mqttFigures(sink: MqttSink): MqttMetricsSource {
       };
     },
   };
+}
+
+/** In cluster mode a node is not ready while it cannot coordinate (its cameras run on, but it cannot take or hand over any). */
+function clusterNotReady(node: ClusterNode): string | null {
+  const { connected, coordination } = node.stats();
+  if (!connected) return 'the cluster node is not connected to NATS';
+  return coordination.ok ? null : `cluster coordination is down since ${new Date(coordination.since).toISOString()}: ${coordination.error ?? 'unknown'}`;
 }

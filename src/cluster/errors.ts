@@ -11,7 +11,9 @@ export type ClusterErrorCode =
   | 'ERR_CLUSTER_CONFIG'
   | 'ERR_CLUSTER_NOT_OWNED'
   | 'ERR_CLUSTER_CLOSED'
-  | 'ERR_CLUSTER_UNSUPPORTED';
+  | 'ERR_CLUSTER_UNSUPPORTED'
+  | 'ERR_CLUSTER_EXEC_NOT_ALLOWED'
+  | 'ERR_CLUSTER_ENV_REFERENCE';
 
 export class ClusterError extends FrameSupplierError<ClusterErrorCode> {}
 

@@ -50,6 +50,7 @@ import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { ClusterError } from './errors.js';
 import { natsConnectOptions, type NatsAuth, type NatsTls } from './nats-auth.js';
+import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
 import { maskCredentials } from '../internal/redact.js';
 import { toId } from '../internal/ids.js';
 import {
@@ -99,6 +100,12 @@ export interface ClusterNodeOptions {
   readonly auth?: NatsAuth;
   /** TLS to NATS: a private CA, a client certificate. */
   readonly tls?: NatsTls;
+  /** Run cameras from the cluster that have command or file-module workers (cluster.allowExec). Default false; a camera this node's own seed names with the same entry runs regardless. */
+  readonly allowExec?: boolean;
+  /** What `${NAME}` in cameras from the cluster may name: this node's file's references, and prefixes. Default: none. */
+  readonly references?: ReferencePolicy;
+  /** Where `${NAME}` takes its values on this node. Default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ClusterStats {
@@ -111,18 +118,30 @@ export interface ClusterStats {
   /** NATS messages this node sent and received (coordination and events). */
   readonly messagesOut: number;
   readonly messagesIn: number;
-  /** Untrusted messages refused, by code. */
+  /** Untrusted messages refused, by code (each entry counted once, however many ticks see it). */
   readonly refused: Readonly<Record<string, number>>;
+  /**
+   * Whether coordination works: false while NATS or its JetStream store
+   * cannot be used (the cameras keep running), with the last failure.
+   */
+  readonly coordination: { readonly ok: boolean; readonly since: number; readonly error: string | null };
 }
 
 interface Held {
   revision: number;
   expiresAt: number;
+  /** The desired entry it was started from: republished if the store is lost. */
+  entry: Uint8Array;
 }
+
+/** JetStream's "wrong last sequence": a compare-and-set found another revision. */
+const CAS_FAILED = new Set([10071, 10164]);
+const casFailed = (error: unknown): boolean => CAS_FAILED.has((error as { code?: unknown } | null)?.code as number);
 
 export class ClusterNode implements AsyncDisposable {
   readonly nodeId: string;
-  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls'>> & { seed: Readonly<Record<string, unknown>> };
+  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls' | 'allowExec' | 'references' | 'env'>> & { seed: Readonly<Record<string, unknown>> };
+  readonly #admission: { readonly allowExec: boolean; readonly references: ReferencePolicy; readonly env: Readonly<Record<string, string | undefined>> };
   readonly #connectOptions: ReturnType<typeof natsConnectOptions>;
   readonly #log: Logger;
   readonly #system: VisionSystem;
@@ -141,6 +160,13 @@ export class ClusterNode implements AsyncDisposable {
   #lastDesired = 0;
   #lastLive = 0;
   readonly #refused: Record<string, number> = {};
+  /** Untrusted entries already refused (key@revision): each is counted and logged once, never claimed again. Bounded. */
+  readonly #refusedOnce = new Set<string>();
+  /** Desired entries this node refused to run, by revision: not claimed again until the entry changes. */
+  readonly #refusedEntry = new Map<string, number>();
+  #coordination: { ok: boolean; since: number; error: string | null } = { ok: true, since: Date.now(), error: null };
+  /** A tick failed while connected: before the next, make sure the buckets and streams exist (the store may have been lost). */
+  #checkStore = false;
   /**
    * Each other node's lease as this node has watched it: its revision and since
    * when (this node's clock) it has not changed. A lease is claimable only once
@@ -169,6 +195,7 @@ export class ClusterNode implements AsyncDisposable {
     };
     if (!(o.capacity > 0 && o.capacity <= 1_000_000)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster capacity must be in (0, 1e6], got ${String(o.capacity)}`);
     if (!(o.tickMs * 2 < leaseMs)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster tickMs (${o.tickMs}) must be under half of leaseMs (${leaseMs}): an owner renews at least twice per lease`);
+    this.#admission = { allowExec: options.allowExec ?? false, references: options.references ?? { names: [] }, env: options.env ?? process.env };
     // Read and checked now: a wrong auth section fails the node's construction, not a reconnect later.
     this.#connectOptions = natsConnectOptions(o.servers, options.auth, options.tls);
     this.#o = o;
@@ -188,6 +215,24 @@ export class ClusterNode implements AsyncDisposable {
     this.#connected = true;
     this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
     void this.#watchStatus(nc);
+    await this.#ensureStore();
+    for (const [camera, entry] of Object.entries(this.#o.seed)) {
+      if (!ID.test(camera)) continue;
+      await this.#desired!.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
+    }
+    const answer = (m: Msg) => (r: ControlReply): void => void m.respond(encode(r));
+    this.#subs.push(nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.#control(m.data, answer(m)) }));
+    this.#subs.push(nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }));
+    this.#onEvent = (event) => this.#publishEvent(event);
+    this.#system.on('*', this.#onEvent);
+    this.#loop = this.#run();
+    this.#log.info({ servers: this.#o.servers.map(maskUrl), capacity: this.#o.capacity }, 'cluster node joined');
+    return this;
+  }
+
+  /** Creates the buckets and streams where missing (at start, and after a store loss) and binds to them. */
+  async #ensureStore(): Promise<void> {
+    const nc = this.#nc!;
     const kvm = new Kvm(nc);
     // File storage: the desired state and the leases survive a NATS restart.
     this.#desired = await kvm.create(BUCKETS.desired, { history: 1 });
@@ -204,18 +249,38 @@ export class ClusterNode implements AsyncDisposable {
         });
       }
     }
-    for (const [camera, entry] of Object.entries(this.#o.seed)) {
-      if (!ID.test(camera)) continue;
-      await this.#desired.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
+  }
+
+  /**
+   * After a failed tick: the buckets and streams made again if the store lost
+   * them, and what this node holds put back — the desired entries of the
+   * cameras it runs (create: an entry still there wins) and their leases.
+   */
+  async #restoreStore(): Promise<void> {
+    await this.#ensureStore();
+    for (const [camera, held] of this.#held) {
+      await this.#desired!.create(camera, held.entry).catch(() => undefined);
+      const lease = await this.#leases!.get(camera);
+      if (lease === null || lease.operation !== 'PUT') {
+        held.revision = await this.#leases!.create(camera, encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease));
+        this.#log.warn({ camera }, 'lease put back after the store lost it');
+      }
     }
-    const answer = (m: Msg) => (r: ControlReply): void => void m.respond(encode(r));
-    this.#subs.push(nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.#control(m.data, answer(m)) }));
-    this.#subs.push(nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }));
-    this.#onEvent = (event) => this.#publishEvent(event);
-    this.#system.on('*', this.#onEvent);
-    this.#loop = this.#run();
-    this.#log.info({ servers: this.#o.servers.map(maskUrl), capacity: this.#o.capacity }, 'cluster node joined');
-    return this;
+  }
+
+  #coordinationFailed(error: unknown): void {
+    if (this.#coordination.ok) {
+      this.#coordination = { ok: false, since: Date.now(), error: messageOf(error) };
+      this.#log.error({ err: messageOf(error), cameras: [...this.#held.keys()] }, 'cluster coordination failing: cameras keep running; buckets and streams are made again once NATS can');
+    } else {
+      this.#coordination.error = messageOf(error);
+    }
+  }
+
+  #coordinationBack(): void {
+    if (this.#coordination.ok) return;
+    this.#log.info({ downForMs: Date.now() - this.#coordination.since }, 'cluster coordination back');
+    this.#coordination = { ok: true, since: Date.now(), error: null };
   }
 
   stats(): ClusterStats {
@@ -230,6 +295,7 @@ export class ClusterNode implements AsyncDisposable {
       messagesOut: nc?.stats().outMsgs ?? 0,
       messagesIn: nc?.stats().inMsgs ?? 0,
       refused: { ...this.#refused },
+      coordination: { ...this.#coordination },
     };
   }
 
@@ -276,10 +342,17 @@ export class ClusterNode implements AsyncDisposable {
     while (!signal.aborted) {
       if (this.#connected) {
         try {
+          if (this.#checkStore) await this.#restoreStore();
           await this.#tick();
+          this.#checkStore = false;
+          this.#coordinationBack();
         } catch (error) {
-          // NATS went away mid-tick: the next tick (after reconnect) starts over from what KV says.
-          this.#log.debug({ err: messageOf(error) }, 'cluster tick failed');
+          // A tick that fails while connected (JetStream gone, its store lost, a timeout under load): cameras keep
+          // running; the next tick first makes sure the store is there. Disconnected: the status watch says so.
+          if (this.#connected) {
+            this.#checkStore = true;
+            this.#coordinationFailed(error);
+          } else this.#log.debug({ err: messageOf(error) }, 'cluster tick failed while disconnected');
         }
       }
       // Jittered so nodes started together do not tick (and claim) in step.
@@ -287,10 +360,37 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
-  #refuse(error: unknown, what: string): void {
+  /** Counts and logs an untrusted entry refused, once per `key` (an entry and its revision): a bad entry seen every tick is one line, not one a tick. */
+  #refuse(error: unknown, what: string, key = `${what}@${Date.now()}`): void {
+    if (this.#refusedOnce.has(key)) return;
+    if (this.#refusedOnce.size >= 10_000) this.#refusedOnce.clear();
+    this.#refusedOnce.add(key);
     const code = error instanceof ClusterError ? error.code : 'ERR_CLUSTER_MESSAGE';
     this.#refused[code] = (this.#refused[code] ?? 0) + 1;
     this.#log.warn({ code, err: messageOf(error) }, `refused ${what}`);
+  }
+
+  /**
+   * A camera entry from the cluster, as this node may run it: parsed, held to
+   * this node's rule (no programs without cluster.allowExec unless its own
+   * file names the camera with this very entry; only allowed `${NAME}`s), and
+   * its references expanded from this node's environment.
+   */
+  #admit(camera: string, value: Uint8Array): Record<string, unknown> {
+    const entry = parseJson(value, `desired camera ${camera}`);
+    const own = this.#o.seed[camera];
+    const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
+    const problem = checkNetworkCamera(entry, { allowExec: this.#admission.allowExec || pinned, references: this.#admission.references });
+    if (problem !== null) {
+      const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
+      throw problem.kind === 'exec'
+        ? new ClusterError('ERR_CLUSTER_EXEC_NOT_ALLOWED', `${where}: ${problem.message} (this node runs such cameras from the cluster only with cluster.allowExec: true, or from its own file)`)
+        : new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `${where}: ${problem.message}`);
+    }
+    const expanded = substituteEnv(entry, this.#admission.env);
+    const issue = expanded.issues[0];
+    if (issue !== undefined) throw new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `cameras.${camera}.${issue.path.join('.')}: ${issue.message} on node ${this.nodeId}`);
+    return expanded.value as Record<string, unknown>;
   }
 
   async #tick(): Promise<void> {
@@ -307,9 +407,12 @@ export class ClusterNode implements AsyncDisposable {
       if (entry === null || entry.operation !== 'PUT') continue;
       try {
         const record = parseNode(entry.value);
+        // A heartbeat from beyond the allowed skew is no heartbeat: a forged one would hold a share for ever.
+        if (record.at > now + this.#o.marginMs) throw new ClusterError('ERR_CLUSTER_MESSAGE', `node record ${key}: heartbeat time ${record.at} is ahead of this node's clock by more than the margin`);
+        if (record.node !== key) throw new ClusterError('ERR_CLUSTER_MESSAGE', `node record ${key} names node ${record.node}`);
         if (record.at + this.#o.leaseMs + this.#o.marginMs >= now) live.set(record.node, record);
       } catch (error) {
-        this.#refuse(error, `node record ${key}`);
+        this.#refuse(error, `node record ${key}`, `node:${key}@${entry.revision}`);
       }
     }
     const desired = new Set((await collect(await this.#desired!.keys())).filter((k) => ID.test(k)));
@@ -350,13 +453,26 @@ export class ClusterNode implements AsyncDisposable {
         const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > this.#o.leaseMs + this.#o.marginMs;
         try {
           const lease = parseLease(entry!.value);
-          free = stoodStill && now2 > lease.expiresAt + this.#o.marginMs;
+          // No lease outlives a whole lease and the margin past when this node first saw its revision: an expiry far in the future is forged.
+          const expiresAt = seen === undefined ? lease.expiresAt : Math.min(lease.expiresAt, seen.since + this.#o.leaseMs + this.#o.marginMs);
+          free = stoodStill && now2 > expiresAt + this.#o.marginMs;
         } catch (error) {
-          this.#refuse(error, `lease of ${camera}`);
+          this.#refuse(error, `lease of ${camera}`, `lease:${camera}@${entry!.revision}`);
           free = stoodStill; // unreadable: taken over by CAS like an expired one
         }
       }
       if (!free || !claiming) continue;
+      // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
+      const wanted = await this.#desired!.get(camera);
+      if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) continue;
+      let config: Record<string, unknown>;
+      try {
+        config = this.#admit(camera, wanted.value);
+      } catch (error) {
+        this.#refusedEntry.set(camera, wanted.revision);
+        this.#refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
+        continue;
+      }
       const value = encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease);
       let revision: number;
       try {
@@ -365,7 +481,7 @@ export class ClusterNode implements AsyncDisposable {
         continue; // another node won the race
       }
       this.#seen.delete(camera);
-      await this.#startCamera(camera, revision);
+      await this.#startCamera(camera, revision, config, wanted.value);
     }
   }
 
@@ -377,24 +493,34 @@ export class ClusterNode implements AsyncDisposable {
         held.expiresAt = Date.now() + this.#o.leaseMs;
       } catch (error) {
         if (!this.#connected) continue; // NATS went away: keep running, renew after reconnect
-        this.#log.warn({ camera, err: messageOf(error) }, 'lease lost to another node: stopping the camera');
+        // Only a compare-and-set that found another node's lease means it is lost; anything else (JetStream
+        // unavailable, the store gone, a timeout) is coordination failing, and the camera keeps running.
+        if (!casFailed(error)) throw error;
+        const now = await this.#leases!.get(camera);
+        let owner: string | null;
+        try {
+          owner = now === null || now.operation !== 'PUT' ? null : parseLease(now.value).node;
+        } catch {
+          owner = '(unreadable)';
+        }
+        if (owner === null) {
+          // Gone (the store lost, or deleted): put it back; the camera never stopped.
+          held.revision = await this.#leases!.create(camera, encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease));
+          held.expiresAt = Date.now() + this.#o.leaseMs;
+          continue;
+        }
+        if (owner === this.nodeId) {
+          held.revision = now!.revision;
+          continue;
+        }
+        this.#log.warn({ camera, owner }, 'lease lost to another node: stopping the camera');
         await this.#stopCamera(camera, held.revision, 'lease lost');
       }
     }
   }
 
-  async #startCamera(camera: string, revision: number): Promise<void> {
-    this.#held.set(camera, { revision, expiresAt: Date.now() + this.#o.leaseMs });
-    const entry = await this.#desired!.get(camera);
-    let config: Record<string, unknown>;
-    try {
-      if (entry === null || entry.operation !== 'PUT') throw new ClusterError('ERR_CLUSTER_MESSAGE', 'no desired entry');
-      config = parseJson(entry.value, `desired camera ${camera}`);
-    } catch (error) {
-      this.#refuse(error, `desired entry of ${camera}`);
-      await this.#release(camera, 'desired entry unreadable', false);
-      return;
-    }
+  async #startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
+    this.#held.set(camera, { revision, expiresAt: Date.now() + this.#o.leaseMs, entry });
     this.#claim(camera, 'start', revision, 'claimed');
     try {
       await this.#system.addCamera(camera, config);
@@ -455,6 +581,8 @@ export class ClusterNode implements AsyncDisposable {
     try {
       switch (request.op) {
         case 'add-camera':
+          // Held to this node's rule before it is written: what this node may not run, it does not ask the cluster to run.
+          this.#admit(request.camera, encode(request.config));
           await this.#desired!.put(request.camera, encode(request.config));
           break;
         case 'remove-camera':

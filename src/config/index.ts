@@ -30,5 +30,6 @@ export {
   type HttpConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
+export { substituteEnv } from './env.js';
 export { checkNetworkCamera, referenceAllowed, envOf, type ReferencePolicy, type NetworkEntryPolicy, type NetworkEntryProblem, type ConfigEnv } from './references.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -106,8 +106,22 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
   const config = resolveConfig(substituted.value, options.baseDir ?? process.cwd());
   const late = checkResolved(config);
   if (late.length > 0) throw new ConfigError(fileName, located(late, locator));
-  recordEnv(config, substituted.used);
+  recordEnv(config, substituted.used, substituted.used.size === 0 ? config.cameras : writtenCameras(plain.value, options.baseDir ?? process.cwd()));
   return config;
+}
+
+/**
+ * The cameras resolved as the file wrote them, `${NAME}` references kept: what
+ * leaves this process (the cluster's desired state) so that secrets stay in
+ * each node's environment. Null where a reference stands where resolving needs
+ * its value (then only the substituted cameras exist).
+ */
+function writtenCameras(written: unknown, baseDir: string): Config['cameras'] | null {
+  try {
+    return resolveConfig(written, baseDir).cameras;
+  } catch {
+    return null;
+  }
 }
 
 /**

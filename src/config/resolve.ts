@@ -60,7 +60,8 @@ function complete(schema: SchemaNode, value: unknown): unknown {
   return value;
 }
 
-const absolute = (baseDir: string, path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
+// A path that starts with a reference (the cameras kept as written, for the cluster) is whole only once expanded: left as it is.
+const absolute = (baseDir: string, path: string): string => (isAbsolute(path) || path.startsWith('${') ? path : resolve(baseDir, path));
 
 function resolveWorkerPaths(worker: Loose, baseDir: string): void {
   if (typeof worker.module === 'string' && !worker.module.startsWith('builtin:') && !worker.module.startsWith('file:')) {

@@ -537,6 +537,15 @@ export const ClusterSchema = Type.Object(
     capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: 'This node\'s share weight: cameras are spread in proportion to it.' }),
     leaseMs: ms('How long a camera\'s lease lasts without renewal', 6_000),
     marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
+    allowExec: Type.Boolean({
+      default: false,
+      description: 'Run cameras from the cluster (added through the bus, a KV write, or the HTTP API in cluster mode) that have command workers or module workers naming a file. Default false: this node refuses them, unless its own file names the camera with the same entry.',
+    }),
+    envPrefixes: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), {
+      default: [],
+      uniqueItems: true,
+      description: 'Besides the variables this file references, ${NAME} in cameras from the cluster may name variables starting with one of these prefixes. This node expands them from its own environment.',
+    }),
     auth: Type.Optional(
       Type.Object(
         {

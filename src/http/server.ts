@@ -71,6 +71,8 @@ export interface HttpServerOptions {
   readonly bodyLimitBytes?: number;
   /** Served as GET /metrics when given (Prometheus, src/metrics). */
   readonly metrics?: MetricsSource;
+  /** Why the server is not ready beyond the system's state (cluster coordination down), or null: /readyz answers 503 with it. */
+  readonly notReady?: () => string | null;
   /**
    * What the write routes call to change cameras and workers. Default: the
    * system itself. Cluster mode gives its own (src/cluster clusterCameraControl),
@@ -316,8 +318,9 @@ export class HttpServer implements AsyncDisposable {
     app.get('/healthz', async () => ({ ok: true }));
     app.get('/readyz', async (_request, reply) => {
       const { state } = system.stats();
-      if (state === 'running') return { ready: true, state };
-      return reply.code(503).send({ ready: false, state, error: { code: 'ERR_HTTP_NOT_READY', message: `the system is ${state}` } });
+      const reason = state === 'running' ? (this.#o.notReady?.() ?? null) : `the system is ${state}`;
+      if (reason === null) return { ready: true, state };
+      return reply.code(503).send({ ready: false, state, error: { code: 'ERR_HTTP_NOT_READY', message: reason } });
     });
     app.get('/api/auth', async (request) => ({ readsNeedToken: !this.#loopback, writesNeedToken: true, authorised: this.#authorised(request) }));
     app.get('/api/stats', async () => ({ ...system.stats(), http: this.stats() }));

@@ -1,0 +1,183 @@
+/**
+ * Cluster mode when the bus is not to be trusted, or loses its store: one
+ * node composed from a config file (parseConfig → createApp) on a real
+ * nats-server with JetStream, and a second client writing to the bus as
+ * anyone who can publish there could.
+ * - Secrets stay `${NAME}` in the desired state; the node expands them from
+ *   its own environment.
+ * - A camera with a command worker put straight into the KV, or asked for
+ *   with add-camera, is not run (the program never runs) without
+ *   cluster.allowExec; its refusal is counted once, not once a tick.
+ * - A forged lease (expiry 9e15, a ghost owner) holds no camera past a lease
+ *   and the margins; a forged node record (capacity 1e6, heartbeat 9e15)
+ *   takes no share; 100 malformed entries are counted once each and start no
+ *   claim/refuse loop.
+ * - The JetStream store wiped under the running node: the camera keeps
+ *   streaming (never stopped), coordination is reported down then back, and
+ *   the buckets come back with the camera's desired entry and its lease.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createApp, type App } from '../../src/app/index.js';
+import { BUCKETS, CONTROL_SUBJECT, parseReply } from '../../src/cluster/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
+import { eventually, freePort, lineFrom } from '../helpers/process.js';
+import { smallH264Clip } from '../pipeline/helpers.js';
+
+const LEASE_MS = 2_000;
+const MARGIN_MS = 500;
+const dir = mkdtempSync(join(tmpdir(), `framesupplier-untrusted-bus-${process.pid}-`));
+const CAM = `bus${process.pid}`;
+const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+
+describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_000 }, () => {
+  let port: number;
+  let nats: ManagedProcess;
+  let app: App;
+  let observer: NatsConnection;
+  let desired: KV;
+  let leases: KV;
+  let nodes: KV;
+  let clip: string;
+  const stopped: string[] = [];
+
+  const startNats = async (): Promise<void> => {
+    nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')]);
+    await lineFrom(nats, /Server is ready/);
+  };
+  const camera = (extra: Record<string, unknown> = {}) => ({ source: clip, capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' }, ...extra });
+  const streaming = (id: string) => app.system.stats().cameras[id]?.state === 'streaming';
+
+  before(async () => {
+    port = await freePort();
+    clip = await smallH264Clip();
+    await startNats();
+    const yaml = [
+      'version: 1',
+      `shmDir: /dev/shm/framesupplier-untrusted-bus-${process.pid}`,
+      'cluster:',
+      `  servers: [nats://127.0.0.1:${port}]`,
+      '  nodeId: n1',
+      '  capacity: 4',
+      `  leaseMs: ${LEASE_MS}`,
+      `  marginMs: ${MARGIN_MS}`,
+      'cameras:',
+      `  ${CAM}:`,
+      // A reference, as a camera password would be: the bus must carry the reference, the node the value.
+      '    source: ${BUS_TEST_CLIP}',
+      `    capture: { output: { format: gray, width: 64, fps: 2 }, loop: true, decoder: ffmpeg }`,
+    ].join('\n');
+    process.env.BUS_TEST_CLIP = clip; // the node expands references from its own environment, as the file's loader did
+    app = createApp(parseConfig(yaml), { logger: createLogger(process.env.BUS_TEST_LOG === undefined ? { level: 'silent' } : { level: 'debug', destination: process.env.BUS_TEST_LOG }) });
+    app.system.on('camera-state', (e) => {
+      if (e.state === 'stopped') stopped.push(e.camera);
+    });
+    await app.start();
+    observer = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const kvm = new Kvm(observer);
+    desired = await kvm.open(BUCKETS.desired);
+    leases = await kvm.open(BUCKETS.leases);
+    nodes = await kvm.open(BUCKETS.nodes);
+    await eventually(() => streaming(CAM), `${CAM} streaming`, 60_000);
+  });
+
+  after(async () => {
+    await app?.close();
+    await observer?.close().catch(() => undefined);
+    await nats?.stop(5_000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the desired state holds ${NAME} as the file wrote it, never the value; the node expanded it', async () => {
+    const entry = await desired.get(CAM);
+    const text = new TextDecoder().decode(entry!.value);
+    assert.match(text, /\$\{BUS_TEST_CLIP\}/);
+    assert.ok(!text.includes(clip), text);
+    assert.ok(streaming(CAM));
+  });
+
+  it('a command worker from the bus runs nowhere without cluster.allowExec: a KV put is not claimed, add-camera is refused; each counted once', async () => {
+    const marker = join(dir, 'ran');
+    const evil = camera({ workers: [{ id: 'x', command: ['/bin/sh', '-c', `touch ${marker}`] }] });
+    await desired.put('evil1', encode(evil));
+    await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_EXEC_NOT_ALLOWED ?? 0) >= 1, 'the KV entry refused', 30_000);
+    const reply = parseReply((await observer.request(CONTROL_SUBJECT, encode({ op: 'add-camera', camera: 'evil2', config: evil }), { timeout: 10_000 })).data);
+    assert.equal(reply.ok, false);
+    assert.equal((reply as { code: string }).code, 'ERR_CLUSTER_EXEC_NOT_ALLOWED');
+    assert.equal(await desired.get('evil2'), null, 'nothing written for a refused add-camera');
+    // Several ticks later: not claimed, never started, the program never ran, refused once.
+    const before = app.cluster!.stats().refused.ERR_CLUSTER_EXEC_NOT_ALLOWED;
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 2)); // ticks to pass: the absence of a claim has no event
+    assert.equal(await leases.get('evil1'), null);
+    assert.equal(app.system.stats().cameras.evil1, undefined);
+    assert.equal(existsSync(marker), false);
+    assert.equal(app.cluster!.stats().refused.ERR_CLUSTER_EXEC_NOT_ALLOWED, before);
+    await desired.delete('evil1');
+  });
+
+  it('a reference the node may not expand is refused; one it may, from the file, runs', async () => {
+    await desired.put('peek', encode({ ...camera(), source: '${HOME}/x.mp4' }));
+    await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_ENV_REFERENCE ?? 0) >= 1, 'the reference refused', 30_000);
+    assert.equal(await leases.get('peek'), null);
+    await desired.delete('peek');
+    await desired.put('again', encode({ ...camera(), source: '${BUS_TEST_CLIP}' }));
+    await eventually(() => streaming('again'), 'a camera with an allowed reference streams', 60_000);
+    await desired.delete('again');
+    await eventually(() => app.system.stats().cameras.again === undefined, 'removed', 30_000);
+  });
+
+  it('forged records: a lease expiring in 9e15 is taken over after a lease and the margins; a ghost node with capacity 1e6 takes no share; 100 malformed entries are refused once each', async () => {
+    const cam = 'forged';
+    await leases.create(cam, encode({ node: 'ghost', expiresAt: 9e15 }));
+    await nodes.put('ghost', encode({ node: 'ghost', capacity: 1e6, at: 9e15, owned: 0 }));
+    const put = Date.now();
+    await desired.put(cam, encode(camera()));
+    await eventually(() => streaming(cam), 'the forged lease taken over', 60_000);
+    const took = Date.now() - put;
+    // The watch needs the revision to stand still for a lease and the margin, then the clamped expiry and margin: a few leases at most.
+    assert.ok(took < 6 * LEASE_MS + 10_000, `took ${took} ms`);
+    // The ghost took no share: this node (capacity 4) holds every camera.
+    assert.deepEqual(app.cluster!.stats().owned, [CAM, cam].sort());
+    for (let i = 0; i < 100; i++) await nodes.put(`junk${i}`, new TextEncoder().encode(i % 2 === 0 ? '{not json' : JSON.stringify({ node: `junk${i}`, capacity: -1 })));
+    await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE ?? 0) >= 101, 'every junk entry refused', 30_000);
+    const counted = app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE;
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS)); // more ticks read the same entries
+    assert.equal(app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE, counted, 'each entry counted once');
+    assert.deepEqual(app.cluster!.stats().owned, [CAM, cam].sort());
+    await desired.delete(cam);
+    await eventually(() => app.system.stats().cameras[cam] === undefined, 'removed', 30_000);
+  });
+
+  it('the JetStream store wiped under the node: the camera never stops, coordination is down then back, the buckets return with its entry and lease', async () => {
+    const stoppedBefore = stopped.length;
+    await observer.close();
+    await nats.stop(5_000);
+    rmSync(join(dir, 'store'), { recursive: true, force: true });
+    await startNats();
+    observer = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const kvm = new Kvm(observer);
+    // The node's next tick finds the buckets gone, reports it, and makes them again.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const back = await (async () => {
+        const d = await kvm.open(BUCKETS.desired);
+        const l = await kvm.open(BUCKETS.leases);
+        return (await d.get(CAM)) !== null && (await l.get(CAM)) !== null;
+      })().catch(() => false);
+      if (back) break;
+      assert.ok(Date.now() < deadline, 'the buckets back with the camera');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // polling the bus: the node's restore has no event here
+    }
+    await eventually(() => app.cluster!.stats().coordination.ok, 'coordination back', 30_000);
+    assert.ok(streaming(CAM), 'still streaming');
+    assert.deepEqual(stopped.slice(stoppedBefore).filter((c) => c === CAM), [], 'the camera never stopped');
+    assert.deepEqual(app.cluster!.stats().owned, [CAM]);
+  });
+});
