@@ -31,11 +31,13 @@ COPY docs docs
 COPY examples examples
 COPY prebuilds prebuilds
 # Exactly what npm users get: the packed package, installed the README's way (CPU ONNX Runtime,
-# nothing downloaded outside the npm registry), its addons built here from source.
+# nothing downloaded outside the npm registry), its addons built here from source. ONNX Runtime's
+# npm package carries its macOS and Windows binaries too (220 MB): this image is Linux, they go.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.json && npm pack --ignore-scripts --pack-destination /tmp \
  && mkdir /app && cd /app && echo '{"name":"framesupplier-image","private":true}' > package.json \
  && FRAMESUPPLIER_BUILD_FROM_SOURCE=1 npm install /tmp/framesupplier-*.tgz --omit=dev --onnxruntime-node-install=skip --no-audit --no-fund --foreground-scripts \
- && rm -rf /app/node_modules/framesupplier/native/build/Release/obj.target /root/.npm
+ && rm -rf /app/node_modules/framesupplier/native/build/Release/obj.target /root/.npm \
+ && rm -rf /app/node_modules/onnxruntime-node/bin/napi-v6/darwin /app/node_modules/onnxruntime-node/bin/napi-v6/win32
 
 FROM ${BASE}
 RUN apt-get update -qq \

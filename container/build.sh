@@ -35,7 +35,7 @@ rm -f container/ca/*.crt
 for ca in /usr/local/share/ca-certificates/*.crt; do [ -e "$ca" ] && cp "$ca" container/ca/; done
 
 start=$(date +%s)
-podman_ build -q --network host "${limits[@]}" --build-arg "BASE=$base" -t "$tag" . >/dev/null
+podman_ build -q --format docker --network host "${limits[@]}" --build-arg "BASE=$base" -t "$tag" . >/dev/null
 built=$(( $(date +%s) - start ))
 size=$(podman_ image inspect "$tag" --format '{{.Size}}')
 say "built $tag in ${built}s; image size $(( size / 1024 / 1024 )) MiB"
@@ -65,8 +65,10 @@ done
 say "person results: $(podman_ logs "$name" 2>&1 | grep -m1 'result street/people')"
 sleep 20
 pid=$(podman_ inspect "$name" --format '{{.State.Pid}}')
-rss_kb=$(ps -o rss= --ppid "$pid" -p "$pid" | awk '{s+=$1} END {print s}')
-for child in $(pgrep -P "$pid"); do rss_kb=$(( rss_kb + $(ps -o rss= --ppid "$child" | awk '{s+=$1} END {print s+0}') )); done
+# The container's processes (framesupplier, its model server, ffmpeg where used): the tree under its first process.
+rss_kb=$(ps -e -o pid=,ppid=,rss= | awk -v root="$pid" '
+  { parent[$1] = $2; rss[$1] = $3 }
+  END { for (p in rss) { q = p; while (q != "" && q != root && q != 0 && q != 1) q = parent[q]; if (q == root) s += rss[p] } print s + 0 }')
 say "example RSS (the process and its model server): $(( rss_kb / 1024 )) MiB"
 echo "{\"build_s\":$built,\"image_mib\":$(( size / 1024 / 1024 )),\"rss_mib\":$(( rss_kb / 1024 ))}"
 say "OK"
