@@ -1,26 +1,26 @@
 /**
  * PERSON-MODELS: the person model's candidates side by side in one run, in
- * the model thread alone (no server, no socket): frames per second of one
- * model thread, where each frame's time goes (pre-processing: frame to input
- * tensor; inference: the network, reading its output included; post-processing:
- * decoding and NMS; poses: MoveNet Lightning per person, centernet only), the
- * CPU it took (cores: CPU time / wall time, above 1 for the threaded build),
- * and how many of the 7 hand-labelled people of vtest.avi's frame 100 each
- * finds (test/helpers/labelled-frame.ts). Plus, in every line, the NV12 → RGB
- * conversion the handler does in the server thread before a job reaches a
- * model thread (`convert_ms`), and the share of the network's kernel time
- * spent in convolutions (`conv_pct`, from one frame under tf.profile).
- * On a shared machine wall times swing with the load: candidates run in
- * `rounds` rounds, one after the other in each, and `fps_per_core` (frames
- * per CPU-second: what one model thread gives on a core of its own, for the
- * single-threaded build) is the figure to compare across a loaded run.
+ * the model thread alone (no server, no socket): frames per CPU-second
+ * (`fps_per_cpu_s`, the figure to compare on a shared, loaded machine: what
+ * one model thread gives on a core of its own), where each frame's time goes
+ * (pre-processing: frame to input tensors; inference: the network with the
+ * resize inside its graph, reading its output included; post-processing:
+ * decoding and NMS; poses: MoveNet Lightning per person, centernet only), and
+ * how its detections compare with TF.js's, the model as it ran before ONNX
+ * Runtime: `recall_vs_tfjs` (TF.js's boxes matched by one of the candidate's
+ * at IoU ≥ 0.5) and `extra_vs_tfjs` (the candidate's unmatched boxes, per
+ * TF.js box) over every frame, and how many of the 7 hand-labelled people of
+ * vtest.avi's frame 100 each finds (test/helpers/labelled-frame.ts). Plus the
+ * NV12 → RGB conversion the handler does in the server thread before a job
+ * reaches a model thread (`convert_ms`).
  * Frames: 30 distinct vtest.avi frames (768 × 576, one every 2 s of the clip),
  * as NV12 converted by the handler's own conversion; `count` timed frames per
- * candidate after `warmup`. Not a workload of WORKLOADS.md; issue 9 asks for it.
- * Fields: candidate, network, input, wasm_threads, poses, frames, fps,
- * ms_p50, ms_p99, pre_ms, infer_ms, post_ms, pose_ms, conv_pct, cores,
- * fps_per_core, people_mean, labelled_found, labelled_false, labelled_posed,
- * convert_ms.
+ * candidate after `warmup`, in `rounds` alternating rounds. The load average
+ * at the start and the end is in every line (`load_1m`).
+ * Fields: candidate, engine, network, precision, input, intra_op_threads,
+ * poses, frames, fps, ms_p50, ms_p99, pre_ms, infer_ms, post_ms, pose_ms,
+ * cores, fps_per_cpu_s, people_mean, recall_vs_tfjs, extra_vs_tfjs,
+ * labelled_found, labelled_false, labelled_posed, convert_ms, load_1m.
  */
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +28,9 @@ import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { findSampleMedia } from '../../src/capture/sample-media.js';
 import { toRgb } from '../../src/models/rgb.js';
+import { loadavg } from 'node:os';
 import type { PersonModelOptions } from '../../src/models/person/person-model.js';
+import { iou } from '../../src/models/onnx/yolo.js';
 import { LABELLED, LABELLED_SECOND } from '../../test/helpers/labelled-frame.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
 import type { CandidateJob, CandidateResult } from './person-candidate.js';
@@ -39,19 +41,45 @@ const H = 576;
 
 interface Candidate {
   readonly name: string;
+  readonly engine: 'onnx' | 'tfjs';
   readonly options: PersonModelOptions;
-  readonly raw?: CandidateJob['raw'];
 }
 
 const CANDIDATES: Candidate[] = [
-  { name: 'centernet+lightning', options: { network: 'centernet' } },
-  { name: 'centernet (no poses)', options: { network: 'centernet', poseMaxPeople: 0 } },
-  { name: 'centernet+lightning, 2 wasm threads', options: { network: 'centernet', wasmThreads: 2 } },
-  { name: 'nanodet 416 (network only, no poses)', options: {}, raw: { file: 'nanodet.json', input: [416, 416], layout: 'nchw' } },
-  ...[256, 320, 384, 448, 512].map((size) => ({ name: `multipose ${size}`, options: { network: 'movenet-multipose', inputSize: size } }) as const),
-  { name: 'multipose 448, 2 wasm threads', options: { network: 'movenet-multipose', inputSize: 448, wasmThreads: 2 } },
-  { name: 'multipose 256, 2 wasm threads', options: { network: 'movenet-multipose', inputSize: 256, wasmThreads: 2 } },
+  { name: 'tfjs multipose 448 (before)', engine: 'tfjs', options: { network: 'movenet-multipose' } },
+  { name: 'multipose 448', engine: 'onnx', options: { network: 'movenet-multipose' } },
+  { name: 'multipose 448 int8', engine: 'onnx', options: { network: 'movenet-multipose', precision: 'int8' } },
+  { name: 'multipose 448, 2 intra-op threads', engine: 'onnx', options: { network: 'movenet-multipose', intraOpThreads: 2 } },
+  { name: 'multipose 384', engine: 'onnx', options: { network: 'movenet-multipose', inputSize: 384 } },
+  { name: 'multipose 512', engine: 'onnx', options: { network: 'movenet-multipose', inputSize: 512 } },
+  { name: 'tfjs centernet+lightning (before)', engine: 'tfjs', options: { network: 'centernet' } },
+  { name: 'centernet+lightning', engine: 'onnx', options: { network: 'centernet' } },
+  { name: 'centernet+lightning int8', engine: 'onnx', options: { network: 'centernet', precision: 'int8' } },
 ];
+
+type Box = readonly [number, number, number, number];
+
+/** Reference boxes matched (greedily, best IoU first) by candidate boxes at IoU ≥ 0.5, and candidate boxes left over. */
+export function compareBoxes(reference: readonly (readonly Box[])[], got: readonly (readonly Box[])[]): { recall: number; extra: number; reference: number } {
+  let total = 0;
+  let matched = 0;
+  let extra = 0;
+  for (const [f, ref] of reference.entries()) {
+    const mine = [...(got[f] ?? [])];
+    total += ref.length;
+    const pairs = ref.flatMap((r, i) => mine.map((m, j) => ({ i, j, v: iou(r, m) }))).filter((p) => p.v >= 0.5).sort((x, y) => y.v - x.v);
+    const usedR = new Set<number>();
+    const usedM = new Set<number>();
+    for (const p of pairs) {
+      if (usedR.has(p.i) || usedM.has(p.j)) continue;
+      usedR.add(p.i);
+      usedM.add(p.j);
+    }
+    matched += usedR.size;
+    extra += mine.length - usedM.size;
+  }
+  return { recall: total === 0 ? 1 : matched / total, extra: total === 0 ? 0 : extra / total, reference: total };
+}
 
 async function nv12Frames(clip: string, args: string[]): Promise<Buffer> {
   const { stdout } = await run('ffmpeg', ['-v', 'error', ...args, '-i', clip, ...(args.length === 0 ? ['-vf', 'fps=0.5', '-frames:v', '30'] : ['-frames:v', '1']), '-f', 'rawvideo', '-pix_fmt', 'nv12', '-'], {
@@ -67,7 +95,6 @@ function combine(rounds: CandidateResult[]): CandidateResult {
   const mean = (f: (r: CandidateResult) => number): number => rounds.reduce((sum, r) => sum + f(r) * r.totalMs.length, 0) / frames;
   const first = rounds[0]!;
   return {
-    wasmThreads: first.wasmThreads,
     totalMs: rounds.flatMap((r) => r.totalMs),
     stages: { preMs: mean((r) => r.stages.preMs), inferMs: mean((r) => r.stages.inferMs), postMs: mean((r) => r.stages.postMs), poseMs: mean((r) => r.stages.poseMs) },
     cpuMs: rounds.reduce((n, r) => n + r.cpuMs, 0),
@@ -75,23 +102,23 @@ function combine(rounds: CandidateResult[]): CandidateResult {
     people: mean((r) => r.people),
     // The same frame each round: the results agree; the first round's stands.
     labelled: first.labelled,
-    convShare: mean((r) => r.convShare),
+    boxes: first.boxes,
   };
 }
 
 const inputOf = (c: Candidate): string => {
-  if (c.raw !== undefined) return `${c.raw.input[1]}x${c.raw.input[0]}`;
   if (c.options.network === 'centernet') return '512x512';
   const long = c.options.inputSize ?? 448;
   return `${long}x${Math.round((long * H) / W / 32) * 32}`;
 };
 
-export async function personModels(count = 10, warmup = 2, rounds = 3): Promise<void> {
+export async function personModels(count = 30, warmup = 2, rounds = 2): Promise<void> {
   const clip = findSampleMedia();
   if (clip === null) {
     log('PERSON-MODELS needs vtest.avi (Debian opencv-doc, or FRAMESUPPLIER_SAMPLE_MEDIA); skipped');
     return;
   }
+  const loadStart = round(loadavg()[0]!, 2);
   const nv12Bytes = (W * H * 3) / 2;
   const all = await nv12Frames(clip, []);
   const converts: number[] = [];
@@ -109,8 +136,8 @@ export async function personModels(count = 10, warmup = 2, rounds = 3): Promise<
     for (const c of CANDIDATES) {
       log(`PERSON-MODELS round ${pass}/${rounds}: ${c.name}`);
       const job: CandidateJob = {
+        engine: c.engine,
         options: c.options,
-        ...(c.raw === undefined ? {} : { raw: c.raw }),
         frames,
         labelled: labelled.buffer.slice(labelled.byteOffset, labelled.byteOffset + labelled.byteLength) as ArrayBuffer,
         width: W,
@@ -128,36 +155,43 @@ export async function personModels(count = 10, warmup = 2, rounds = 3): Promise<
       results.get(c)!.push(result);
     }
   }
+  const load = [loadStart, round(loadavg()[0]!, 2)];
   for (const c of CANDIDATES) {
     const r = combine(results.get(c)!);
     const sorted = sortedCopy(r.totalMs);
     const fps = r.totalMs.length / (r.wallMs / 1000);
     const cores = r.cpuMs / r.wallMs;
-    const poses = c.raw === undefined && (c.options.poseMaxPeople ?? 5) > 0;
+    const network = c.options.network ?? 'movenet-multipose';
+    const reference = CANDIDATES.find((t) => t.engine === 'tfjs' && (t.options.network ?? 'movenet-multipose') === network && (t.options.inputSize ?? 448) === (c.options.inputSize ?? 448));
+    const vs = reference === undefined ? null : compareBoxes(combine(results.get(reference)!).boxes, r.boxes);
     emit({
       workload: 'PERSON-MODELS',
       impl: 'framesupplier',
       candidate: c.name,
-      network: c.raw === undefined ? (c.options.network ?? 'movenet-multipose') : c.raw.file.replace('.json', ''),
+      engine: c.engine,
+      network,
+      precision: c.options.precision ?? 'fp32',
       input: inputOf(c),
-      wasm_threads: r.wasmThreads,
-      poses,
+      intra_op_threads: c.engine === 'onnx' ? (c.options.intraOpThreads ?? 1) : null,
+      poses: (c.options.poseMaxPeople ?? 5) > 0,
       frames: r.totalMs.length,
       fps: round(fps, 2),
       ms_p50: round(percentile(sorted, 50), 1),
       ms_p99: round(percentile(sorted, 99), 1),
-      pre_ms: round(r.stages.preMs, 1),
+      pre_ms: round(r.stages.preMs, 2),
       infer_ms: round(r.stages.inferMs, 1),
       post_ms: round(r.stages.postMs, 2),
       pose_ms: round(r.stages.poseMs, 1),
-      conv_pct: round(100 * r.convShare, 0),
       cores: round(cores, 2),
-      fps_per_core: round(fps / cores, 2),
+      fps_per_cpu_s: round(r.totalMs.length / (r.cpuMs / 1000), 2),
       people_mean: round(r.people, 2),
-      labelled_found: r.labelled === null ? null : `${r.labelled.found}/${LABELLED.length}`,
-      labelled_false: r.labelled?.falsePositives ?? null,
-      labelled_posed: r.labelled?.posed ?? null,
+      recall_vs_tfjs: vs === null ? null : round(vs.recall, 3),
+      extra_vs_tfjs: vs === null ? null : round(vs.extra, 3),
+      labelled_found: `${r.labelled.found}/${LABELLED.length}`,
+      labelled_false: r.labelled.falsePositives,
+      labelled_posed: r.labelled.posed,
       convert_ms: convertMs,
+      load_1m: load,
     });
   }
 }

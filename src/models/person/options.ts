@@ -1,11 +1,15 @@
 /**
  * The person model's options and their defaults, apart from the model so
- * that checking them (the handler, the CLI) loads no model runtime: importing
- * TF.js costs every command's start-up.
+ * that checking them (the handler, the CLI) loads no model runtime.
  */
+import type { RuntimeOptions } from '../onnx/session.js';
 
 export const PERSON_NETWORKS = ['movenet-multipose', 'centernet'] as const;
 export type PersonNetwork = (typeof PERSON_NETWORKS)[number];
+
+/** fp32: the networks as converted; int8: static QDQ variants (scripts/convert-models/quantize.py), faster at a small, measured accuracy cost. */
+export const PRECISIONS = ['fp32', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 /** Per network: default minimum score and (MultiPose) input size. */
 export const PERSON_NETWORK_DEFAULTS = {
@@ -21,11 +25,13 @@ export const PERSON_NETWORK_DEFAULTS = {
   centernet: { minConfidence: 0.4, inputSize: 512 },
 } as const satisfies Record<PersonNetwork, { minConfidence: number; inputSize: number }>;
 
-export interface PersonModelOptions {
+export interface PersonModelOptions extends RuntimeOptions {
   /** Default `movenet-multipose`. */
   readonly network?: PersonNetwork;
-  /** Directory with the network's .json and .bin files. Default: the package that ships them. */
+  /** Directory with the networks' .onnx files. Default: the package's models/ (scripts/convert-models made them). */
   readonly modelDir?: string;
+  /** Default fp32. */
+  readonly precision?: Precision;
   /** Minimum detection score. Default per network (PERSON_NETWORK_DEFAULTS). */
   readonly minConfidence?: number;
   /** MultiPose: the input's long side in pixels, a multiple of 32 (the short side follows the frame, rounded to 32). Default 448. */
@@ -35,9 +41,4 @@ export interface PersonModelOptions {
   readonly maxPeople?: number;
   /** Poses for the most confident people, up to this many (0: none). Default 5. */
   readonly poseMaxPeople?: number;
-  /** XNNPACK threads of this model thread: 1 (default) is TF.js's SIMD build, more its threaded build (wasm-backend.ts), at most MAX_WASM_THREADS. */
-  readonly wasmThreads?: number;
 }
-
-/** XNNPACK threads the threaded build has workers for (its pthread pool is 8). */
-export const MAX_WASM_THREADS = 8;

