@@ -1,5 +1,5 @@
 /**
- * A frame's pre-processing in ONNX Runtime instead of JavaScript (ADR 0023):
+ * A frame's pre-processing in ONNX Runtime instead of JavaScript (ADR 0024):
  * the resize, crop, letterbox, float conversion and layout change a network
  * needs, as small graphs this module writes (onnx-proto.ts) and a session
  * runs, on the frame's RGB bytes as they are (uint8 [1, H, W, 3]). Its

@@ -1,5 +1,5 @@
 /**
- * ONNX Runtime sessions as every handler opens them (ADR 0023): one intra-op
+ * ONNX Runtime sessions as every handler opens them (ADR 0024): one intra-op
  * thread by default (several one-thread sessions, the model threads, give
  * more frames per CPU-second than one session spread over the cores), 2 as an
  * option for one camera's latency; spin-waiting off, so a thread waiting for
