@@ -249,6 +249,17 @@ const startedModel = {
   ),
 };
 const threads = (min: number, description: string) => Type.Optional(int(min, 64, { description }));
+// ONNX Runtime, the same keys for every handler that runs on it (ADR 0024).
+const onnxRuntime = {
+  intraOpThreads: Type.Optional(int(1, 2, { description: 'ONNX Runtime threads inside each model thread: 1 (default) gives the most frames per core; 2 lowers one frame\'s latency (one camera) at a cost in total frames.' })),
+  executionProviders: Type.Optional(
+    Type.Array(StringEnum(['cpu', 'cuda', 'tensorrt', 'webgpu', 'dml', 'coreml'] as const), {
+      minItems: 1,
+      uniqueItems: true,
+      description: 'ONNX Runtime execution providers, in order of preference. Default [cpu]. One that cannot start here is ERR_EXECUTION_PROVIDER at model start, never a silent CPU fallback.',
+    }),
+  ),
+};
 const handler = <T extends string>(name: T) => Type.Literal(name, { description: 'The model server\'s handler: person, onnx or mock.' });
 
 const PersonModel = annotate(
@@ -264,7 +275,7 @@ const PersonModel = annotate(
         }),
       ),
       inputSize: Type.Optional(int(64, 1024, { multipleOf: 32, description: 'movenet-multipose: the input\'s long side in pixels, a multiple of 32. Default 448.' })),
-      wasmThreads: Type.Optional(int(1, 8, { description: 'WebAssembly threads per model thread (TF.js\'s threaded build). Default 1.' })),
+      ...onnxRuntime,
       ...startedModel,
     },
     closed,
@@ -281,7 +292,8 @@ const OnnxModel = annotate(
       inputSize: Type.Optional(int(32, 8192, { description: 'Square input side for models with a dynamic input shape. Default: the model\'s, else 640.' })),
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.25.')),
       iou: Type.Optional(fraction('IoU threshold of non-maximum suppression. Default 0.45.')),
-      threads: threads(0, 'ONNX Runtime threads (0: every core). Default 0.'),
+      threads: threads(1, 'Model threads, each a session of its own on one core. Default 1.'),
+      ...onnxRuntime,
       ...startedModel,
     },
     closed,
@@ -305,16 +317,16 @@ const MockModel = annotate(
  * minConfidence is --min-confidence) and the arguments the system passes
  * when it starts a model server.
  */
-export const HANDLER_OPTIONS: Readonly<Record<(typeof HANDLERS)[number], Readonly<Record<string, 'number' | 'string'>>>> = Object.fromEntries(
+export const HANDLER_OPTIONS: Readonly<Record<(typeof HANDLERS)[number], Readonly<Record<string, 'number' | 'string' | 'list'>>>> = Object.fromEntries(
   ([['person', PersonModel], ['onnx', OnnxModel], ['mock', MockModel]] as const).map(([name, schema]) => [
     name,
     Object.fromEntries(
       Object.entries(schema.properties as Record<string, { type?: unknown }>)
         .filter(([key]) => key !== 'handler' && !(key in startedModel))
-        .map(([key, property]) => [key, property.type === 'integer' || property.type === 'number' ? 'number' : 'string']),
+        .map(([key, property]) => [key, property.type === 'integer' || property.type === 'number' ? 'number' : property.type === 'array' ? 'list' : 'string']),
     ),
   ]),
-) as unknown as Record<(typeof HANDLERS)[number], Record<string, 'number' | 'string'>>;
+) as unknown as Record<(typeof HANDLERS)[number], Record<string, 'number' | 'string' | 'list'>>;
 
 /** A handler option's flag: minConfidence → --min-confidence. */
 export function handlerOptionFlag(key: string): string {

@@ -7,7 +7,7 @@
  * ERR_INVALID_ARGUMENT naming the flag.
  */
 import { ConfigError, HANDLER_OPTIONS, HANDLERS, handlerOptionFlag, parseConfig, type ModelConfig } from '../config/index.js';
-import { createMockHandler, createOnnxHandler, createPersonHandler, type InferenceHandler } from '../models/index.js';
+import { createMockHandler, createOnnxHandler, createPersonHandler, type ExecutionProvider, type InferenceHandler } from '../models/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 
 export type HandlerName = (typeof HANDLERS)[number];
@@ -39,7 +39,9 @@ export function handlerOptionsFromFlags(handler: string, flags: Readonly<Record<
       if (value === undefined) continue;
       if (own[key] === undefined) throw new InvalidArgumentError(`--${flag} is not an option of the ${handler} handler`);
       // Numbers as numbers: the schema says which keys take one, and refuses what does not fit.
-      entry[key] = own[key] === 'number' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+      // Lists as comma-separated values (--execution-providers cuda,cpu).
+      entry[key] =
+        own[key] === 'number' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : own[key] === 'list' ? value.split(',').map((v) => v.trim()) : value;
     }
   }
   try {
@@ -72,7 +74,8 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
         ...given<number>('poseMaxPeople'),
         ...given<'centernet'>('network'),
         ...given<number>('inputSize'),
-        ...given<number>('wasmThreads'),
+        ...given<number>('intraOpThreads'),
+        ...given<readonly ExecutionProvider[]>('executionProviders'),
       });
     case 'onnx':
       return createOnnxHandler({
@@ -83,7 +86,9 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
         ...given<number>('inputSize'),
         ...given<number>('minConfidence'),
         ...given<number>('iou', 'iouThreshold'),
-        ...given<number>('threads', 'intraOpThreads'),
+        ...given<number>('threads'),
+        ...given<number>('intraOpThreads'),
+        ...given<readonly ExecutionProvider[]>('executionProviders'),
       });
     default:
       throw new InvalidArgumentError(`unknown handler ${JSON.stringify((options as { handler: string }).handler)}`);

@@ -40,10 +40,11 @@ export function modelServerArgs(name: string, config: StartedModelConfig, socket
   const known = new Set(Object.values(HANDLER_OPTIONS).flatMap((options) => Object.keys(options)));
   const args = ['--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
   for (const [key, value] of Object.entries(config)) {
-    // Every option's value is a number or a string (unset: absent, or null from a JS caller).
-    if (!known.has(key) || (typeof value !== 'number' && typeof value !== 'string')) continue;
+    // Every option's value is a number, a string or a list of strings (unset: absent, or null from a JS caller).
+    const list = Array.isArray(value) && value.every((v) => typeof v === 'string');
+    if (!known.has(key) || (typeof value !== 'number' && typeof value !== 'string' && !list)) continue;
     if (own[key] === undefined) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
-    args.push(handlerOptionFlag(key), String(value));
+    args.push(handlerOptionFlag(key), list ? (value as string[]).join(',') : String(value));
   }
   return args;
 }

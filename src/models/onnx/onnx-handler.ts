@@ -20,6 +20,7 @@ import type { InferenceHandler, InferenceResult } from '../handler.js';
 import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import type { OnnxWorkerData } from './onnx-worker.js';
+import { checkExecutionProviders, checkRuntimeOptions, type ExecutionProvider } from './session.js';
 import { detectLayout, type YoloBox, type YoloLayout } from './yolo.js';
 
 export interface OnnxHandlerOptions {
@@ -38,8 +39,12 @@ export interface OnnxHandlerOptions {
   readonly iouThreshold?: number;
   /** Default 300. */
   readonly maxDetections?: number;
-  /** ONNX Runtime intra-op threads; 0 lets the runtime choose (every core). Default 0. */
+  /** Model threads, each a session of its own. Default 1. */
+  readonly threads?: number;
+  /** ONNX Runtime intra-op threads per session: 1 (default) or 2. */
   readonly intraOpThreads?: number;
+  /** Execution providers in order of preference. Default ['cpu']. */
+  readonly executionProviders?: readonly ExecutionProvider[];
 }
 
 // prettier-ignore
@@ -150,7 +155,8 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
         minConfidence: o.minConfidence ?? 0.25,
         iouThreshold: o.iouThreshold ?? 0.45,
         maxDetections: o.maxDetections ?? 300,
-        intraOpThreads: o.intraOpThreads ?? 0,
+        ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }),
+        ...(o.executionProviders === undefined ? {} : { executionProviders: o.executionProviders }),
       },
     };
   } finally {
@@ -167,6 +173,9 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
     if (value !== undefined && !(value >= lo && value <= hi)) throw new InvalidArgumentError(`${name} must be within ${lo}–${hi}, got ${String(value)}`);
   }
   if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11'].includes(options.layout)) throw new InvalidArgumentError(`layout must be auto, v5, v8 or v11, got ${JSON.stringify(options.layout)}`);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
+  checkRuntimeOptions(options, (message) => new InvalidArgumentError(message));
   let pool: ModelThreadPool<YoloBox[]> | null = null;
   let loading: Promise<void> | null = null;
   let closed = false;
@@ -176,15 +185,18 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
   return {
     name: 'onnx',
     modelId: options.modelId ?? 'onnx',
+    // One inference per model thread: the server keeps the rest in the cameras' slots.
+    concurrency: threads,
     // As the person handler's pool: loaded once however often load() is called, closed for good.
     load() {
       if (closed) return Promise.reject(closedError());
       loading ??= (async () => {
+        await checkExecutionProviders(options);
         const inspected = await inspect(options);
         if (closed) throw closedError();
         classNames = inspected.classNames;
         layout = inspected.workerData.layout;
-        pool = new ModelThreadPool<YoloBox[]>({ workerUrl: new URL('./onnx-worker.js', import.meta.url), workerData: inspected.workerData, threads: 1, name: 'onnx' });
+        pool = new ModelThreadPool<YoloBox[]>({ workerUrl: new URL('./onnx-worker.js', import.meta.url), workerData: inspected.workerData, threads, name: 'onnx' });
         await pool.start();
       })();
       return loading;

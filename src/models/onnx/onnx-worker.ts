@@ -1,9 +1,11 @@
 /**
- * Worker-thread entry of the onnx handler: one ONNX Runtime session (CPU; its
- * own intra-op threads use every core), YOLO pre- and post-processing around it.
+ * Worker-thread entry of the onnx handler: one ONNX Runtime session per model
+ * thread, opened as every handler opens them (session.ts: one intra-op thread
+ * by default, spinning off), YOLO pre- and post-processing around it.
  */
 import * as ort from 'onnxruntime-node';
 import { serveModelJobs } from '../thread-pool.js';
+import { openSession, type ExecutionProvider } from './session.js';
 import { decodeYolo, letterbox, nonMaxSuppression, type YoloBox } from './yolo.js';
 
 export interface OnnxWorkerData {
@@ -15,15 +17,12 @@ export interface OnnxWorkerData {
   readonly minConfidence: number;
   readonly iouThreshold: number;
   readonly maxDetections: number;
-  readonly intraOpThreads: number;
+  readonly intraOpThreads?: number;
+  readonly executionProviders?: readonly ExecutionProvider[];
 }
 
 await serveModelJobs<OnnxWorkerData, YoloBox[]>(async (o) => {
-  const session = await ort.InferenceSession.create(o.modelPath, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    ...(o.intraOpThreads > 0 ? { intraOpNumThreads: o.intraOpThreads } : {}),
-  });
+  const session = await openSession(o.modelPath, o);
   return async (job) => {
     const { data, box } = letterbox(new Uint8Array(job.rgb), job.width, job.height, o.inputSize);
     const input = new ort.Tensor('float32', data, [1, 3, o.inputSize, o.inputSize]);
