@@ -120,7 +120,6 @@ person handler:
   --pose-max-people N     people posed per frame, the most confident first (default 5;
                           0: none)
   --input-size N          the network's input size (movenet-multipose; default 448)
-  --wasm-threads N        threads per model thread (default 1; at most 8)
 onnx handler:
   --model FILE.onnx       the model file (required)
   --classes FILE          class names, one a line
@@ -128,7 +127,12 @@ onnx handler:
   --input-size N          for a model without a fixed input size (default 640)
   --min-confidence X      0 to 1
   --iou X                 the overlap above which boxes merge, 0 to 1
-  --threads N             ONNX Runtime's threads (0: every core)
+  --threads N             model threads, each a session of its own (default 1)
+person and onnx handlers (ONNX Runtime):
+  --intra-op-threads N    ONNX Runtime's threads in each model thread, 1 (default) or 2
+  --execution-providers P[,P…]
+                          cpu (default), cuda, tensorrt, webgpu, dml, coreml, in order of
+                          preference; one that cannot start is an error, never a fallback
 
 environment:
   FRAMESUPPLIER_KSERVE_TOKEN  the HTTP token, kept out of the process list

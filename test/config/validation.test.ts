@@ -297,17 +297,18 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       ]);
     });
 
-    it('the person handler\'s network is one of its two, its inputSize a multiple of 32, its wasmThreads at most 8', () => {
+    it('the person handler\'s network is one of its two, its inputSize a multiple of 32, its intraOpThreads at most 2, its providers known', () => {
       const text = yaml(
         ...CAMERA,
         '    workers: [{ id: p, model: m }]', // 4
         'models:', // 5
-        '  m: { handler: person, network: yolo, inputSize: 100, wasmThreads: 9 }', // 6
+        '  m: { handler: person, network: yolo, inputSize: 100, intraOpThreads: 3, executionProviders: [gpu] }', // 6
       );
       assert.deepEqual(printed(issuesOf(text)), [
         'models.m.network: must be one of movenet-multipose, centernet (or ~ for not set) (line 6)',
         'models.m.inputSize: must be multiple of 32 (line 6)',
-        'models.m.wasmThreads: must be at most 8 (line 6)',
+        'models.m.intraOpThreads: must be at most 2 (line 6)',
+        'models.m.executionProviders[0]: must be one of cpu, cuda, tensorrt, webgpu, dml, coreml (line 6)',
       ]);
     });
 

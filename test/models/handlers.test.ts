@@ -115,8 +115,8 @@ describe('person handler (real models, real server process)', { timeout: 300_000
     assertLabelledPeople(await ask(centernet, labelledRef, 'person'), PERSON_NETWORK_DEFAULTS.centernet.minConfidence);
   });
 
-  it("TF.js's threaded WebAssembly build runs under Node (--wasm-threads 2) and gives the same people", async () => {
-    const [single, threaded] = await Promise.all([ask(socket, labelledRef, 'person'), startOther('person-threaded', ['--wasm-threads', '2']).then((s) => ask(s, labelledRef, 'person'))]);
+  it('two ONNX Runtime threads per model thread (--intra-op-threads 2) give the same people', async () => {
+    const [single, threaded] = await Promise.all([ask(socket, labelledRef, 'person'), startOther('person-threaded', ['--intra-op-threads', '2']).then((s) => ask(s, labelledRef, 'person'))]);
     assertLabelledPeople(threaded, PERSON_NETWORK_DEFAULTS['movenet-multipose'].minConfidence);
     assert.equal(threaded.detections.length, single.detections.length);
     for (const [i, d] of threaded.detections.entries()) {
@@ -132,7 +132,10 @@ describe('person handler (real models, real server process)', { timeout: 300_000
     assert.match((await cliFails([...base, '--network', 'yolo'])).stderr, /ERR_INVALID_ARGUMENT: .*--network: must be one of movenet-multipose, centernet/);
     assert.match((await cliFails([...base, '--input-size', '100'])).stderr, /ERR_INVALID_ARGUMENT: .*--input-size: must be multiple of 32/);
     assert.match((await cliFails([...base, '--network', 'centernet', '--input-size', '256'])).stderr, /ERR_INVALID_ARGUMENT: inputSize is an option of movenet-multipose only/);
-    assert.match((await cliFails([...base, '--wasm-threads', '9'])).stderr, /ERR_INVALID_ARGUMENT: .*--wasm-threads: must be at most 8/);
+    assert.match((await cliFails([...base, '--intra-op-threads', '3'])).stderr, /ERR_INVALID_ARGUMENT: .*--intra-op-threads: must be at most 2/);
+    assert.match((await cliFails([...base, '--execution-providers', 'gpu'])).stderr, /ERR_INVALID_ARGUMENT: .*--execution-providers: .*must be one of cpu, cuda/);
+    // A provider this machine cannot start (no CUDA here) is an error at model start with its own code, never a silent CPU fallback.
+    assert.match((await cliFails([...base, '--execution-providers', 'cuda,cpu'])).stderr, /ERR_EXECUTION_PROVIDER: execution providers \[cuda, cpu\] cannot start here/);
     assert.match((await cliFails([...base, '--min-confidence', '1.5'])).stderr, /ERR_INVALID_ARGUMENT/);
   });
 

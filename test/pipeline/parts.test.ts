@@ -223,8 +223,8 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   it('model servers: every option the config schema gives a handler reaches the model-server command, which takes it', () => {
     // The config schema, the flags the system passes and the flags the command takes must not drift apart.
     const examples: Record<string, Record<string, unknown>> = {
-      person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3, network: 'movenet-multipose', inputSize: 384, wasmThreads: 2 },
-      onnx: { handler: 'onnx', model: '/m/yolo.onnx', classes: '/m/coco.txt', layout: 'v8', minConfidence: 0.25, iou: 0.45, inputSize: 640, threads: 0 },
+      person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3, network: 'movenet-multipose', inputSize: 384, intraOpThreads: 2, executionProviders: ['cpu'] },
+      onnx: { handler: 'onnx', model: '/m/yolo.onnx', classes: '/m/coco.txt', layout: 'v8', minConfidence: 0.25, iou: 0.45, inputSize: 640, threads: 2, intraOpThreads: 1, executionProviders: ['cuda', 'cpu'] },
       mock: { handler: 'mock', delayMs: 5 },
     };
     type Variant = { properties: Record<string, unknown> };

@@ -14,6 +14,7 @@
  *              (half-pixel centres, as OpenCV's INTER_LINEAR), centred on grey
  *              114, to NCHW float 0–1.
  */
+import { loadOnnxRuntime } from './runtime.js';
 import type * as Ort from 'onnxruntime-node';
 import { attrFloat, attrInt as attrIntOf, attrInts, attrString, DataType, encodeModel, input, node, output, tensor, type Part } from './onnx-proto.js';
 import { openSession, type RuntimeOptions } from './session.js';
@@ -99,7 +100,7 @@ export class Preprocessor {
 
   /** Pre-processing runs on the CPU, in the session's thread count, whatever the network's providers. */
   static async open(model: Uint8Array, o: RuntimeOptions, name: string): Promise<Preprocessor> {
-    const ort = await import('onnxruntime-node');
+    const ort = await loadOnnxRuntime();
     return new Preprocessor(ort, await openSession(model, { ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }) }, `pre-processing (${name})`));
   }
 

@@ -15,6 +15,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { FrameSupplierError } from '../../supplier/index.js';
 import { ModelLoadError } from '../errors.js';
+import { loadOnnxRuntime } from './runtime.js';
 import { DataType, encodeModel, input, node, output } from './onnx-proto.js';
 
 /** Intra-op threads a session may have: 1 (default) or 2. */
@@ -76,7 +77,7 @@ const PROVIDER_FAILURE = /AppendExecutionProvider|backend not found|Failed to lo
 
 /** Opens a session; an unavailable provider is ERR_EXECUTION_PROVIDER, any other failure ERR_MODEL_LOAD. */
 export async function openSession(model: string | Uint8Array, o: RuntimeOptions, what = typeof model === 'string' ? model : 'the model'): Promise<Ort.InferenceSession> {
-  const ort = await import('onnxruntime-node');
+  const ort = await loadOnnxRuntime();
   const options = sessionOptions(o);
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);

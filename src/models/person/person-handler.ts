@@ -20,6 +20,7 @@ import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
 import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
+import { loadOnnxRuntime } from '../onnx/runtime.js';
 import { PERSON_NETWORKS, PRECISIONS, type PersonModelOptions } from './options.js';
 import type { PersonDetection } from './person-model.js';
 
@@ -63,7 +64,8 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
     // One inference per model thread: the server keeps the other requests in their cameras' slots, not in the pool's queue.
     concurrency: threads,
     load: async () => {
-      // In this thread, so that an unavailable provider keeps its code (a model thread's load error becomes ERR_MODEL_LOAD).
+      // In this thread, so that a missing runtime names its fix and an unavailable provider keeps its code (a model thread's load error becomes ERR_MODEL_LOAD).
+      await loadOnnxRuntime();
       await checkExecutionProviders(modelOptions);
       await pool.start();
     },
