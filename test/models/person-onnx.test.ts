@@ -104,7 +104,7 @@ describe('person networks: ONNX against TF.js on real frames (1e-4)', { timeout:
     [-0.1, 0.8, 0.4, 1.15],
   ];
   const tfCrop = (rgb: Uint8Array, crop: number[]): tf.Tensor =>
-    tf.tidy(() => tf.cast(tf.image.cropAndResize(tf.cast(tf.tensor4d(rgb, [1, H, W, 3], 'int32'), 'float32') as tf.Tensor4D, [crop], [0], [192, 192]), 'int32'));
+    tf.tidy(() => tf.cast(tf.image.cropAndResize(tf.cast<tf.Tensor4D>(tf.tensor4d(rgb, [1, H, W, 3], 'int32'), 'float32'), [crop], [0], [192, 192]), 'int32'));
 
   it('MoveNet Lightning on 192 × 192 crops, inside and across the frame edge: 17 × 3 keypoints', async () => {
     for (const [i, rgb] of frames.entries()) {

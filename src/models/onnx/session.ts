@@ -54,8 +54,8 @@ export function checkRuntimeOptions(o: RuntimeOptions, fail: (message: string) =
   const eps = o.executionProviders;
   if (eps === undefined) return;
   if (!Array.isArray(eps) || eps.length === 0) throw fail('executionProviders must be a non-empty list, e.g. [cuda, cpu]');
-  for (const ep of eps) {
-    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) throw fail(`executionProviders: ${JSON.stringify(ep)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  for (const ep of eps as readonly unknown[]) {
+    if (typeof ep !== 'string' || !(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) throw fail(`executionProviders: ${JSON.stringify(ep)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
   }
   if (new Set(eps).size !== eps.length) throw fail(`executionProviders lists a provider twice: ${eps.join(', ')}`);
 }
