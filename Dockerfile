@@ -30,6 +30,7 @@ COPY scripts scripts
 COPY docs docs
 COPY examples examples
 COPY prebuilds prebuilds
+COPY models models
 # Exactly what npm users get: the packed package, installed the README's way (CPU ONNX Runtime,
 # nothing downloaded outside the npm registry), its addons built here from source. ONNX Runtime's
 # npm package carries its macOS and Windows binaries too (220 MB): this image is Linux, they go.
