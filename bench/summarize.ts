@@ -7,7 +7,19 @@ import { readFileSync } from 'node:fs';
 
 type Row = Record<string, string | number>;
 
-const CONFIG_FIELDS = ['candidate', 'subscribers', 'work_ms', 'mode', 'concurrency', 'transport', 'streams', 'cameras', 'threads', 'pose_max_people', 'decoder'];
+const CONFIG_FIELDS = [
+  'candidate',
+  'subscribers',
+  'work_ms',
+  'mode',
+  'concurrency',
+  'transport',
+  'streams',
+  'cameras',
+  'threads',
+  'pose_max_people',
+  'decoder',
+];
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

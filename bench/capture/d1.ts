@@ -80,7 +80,9 @@ async function captureRun(file: string, holdMs: number, seconds: number, keyfram
  */
 async function ffmpegRun(file: string, seconds: number, convert: boolean): Promise<number> {
   const output = convert ? ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null'] : ['-f', 'null', '-'];
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-an', ...output], { stdio: 'ignore' });
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-an', ...output], {
+    stdio: 'ignore',
+  });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await sleep(2_000);
   const pid = child.pid!;
@@ -108,7 +110,9 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
     for (const [i, c] of configs.entries()) {
       const run = await captureRun(file, c.holdMs, seconds, c.keyframesOnly);
       results[i]!.push(run);
-      log(`D1 round ${r + 1}: worker ${c.workerFps} fps${c.keyframesOnly ? ', keyframesOnly' : ''}: cpu ${run.cpuPct.toFixed(1)} %, converted ${run.converted} of ${run.decoded}`);
+      log(
+        `D1 round ${r + 1}: worker ${c.workerFps} fps${c.keyframesOnly ? ', keyframesOnly' : ''}: cpu ${run.cpuPct.toFixed(1)} %, converted ${run.converted} of ${run.decoded}`,
+      );
       if (i === 0) {
         ffmpeg.push(await ffmpegRun(file, seconds, true));
         log(`D1 round ${r + 1}: ffmpeg alone: cpu ${ffmpeg.at(-1)!.toFixed(1)} %`);

@@ -89,7 +89,9 @@ export async function pool(live = 5, dead = 32, seconds = 10): Promise<void> {
       read_us_p99: round(percentile(sorted, 99), 1),
       read_us_max: round(percentile(sorted, 100), 1),
     });
-    log(`POOL ${cameras} ${kind} ${decoder ?? ''}: ${sorted.length} reads, p50 ${round(percentile(sorted, 50) / 1000, 3)} ms, p99 ${round(percentile(sorted, 99) / 1000, 3)} ms`);
+    log(
+      `POOL ${cameras} ${kind} ${decoder ?? ''}: ${sorted.length} reads, p50 ${round(percentile(sorted, 50) / 1000, 3)} ms, p99 ${round(percentile(sorted, 99) / 1000, 3)} ms`,
+    );
   };
 
   report(0, 'none', null, await readFileLatencies(file, seconds));
@@ -97,9 +99,7 @@ export async function pool(live = 5, dead = 32, seconds = 10): Promise<void> {
   // Dead cameras, every one inside its open (connected, waiting for an RTSP answer that never comes) while
   // reads run; the default connectTimeoutMs (20 s) is longer than the phase.
   const server = await silentServer();
-  const deadRuns = Array.from({ length: dead }, (_, i) =>
-    start({ source: `rtsp://127.0.0.1:${server.port}/dead-${i}`, decoder: 'native' }, `dead-${i}`),
-  );
+  const deadRuns = Array.from({ length: dead }, (_, i) => start({ source: `rtsp://127.0.0.1:${server.port}/dead-${i}`, decoder: 'native' }, `dead-${i}`));
   await Promise.race([waitFor(() => server.accepted() >= dead), new Promise((r) => setTimeout(r, 5_000))]);
   if (server.accepted() < dead) log(`POOL: only ${server.accepted()} of ${dead} dead cameras connected (their opens wait for pool threads)`);
   report(dead, 'dead', 'native', await readFileLatencies(file, seconds));
@@ -134,9 +134,13 @@ async function httpCamera(clip: string): Promise<{ url: string; child: ChildProc
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   await new Promise((resolve) => probe.close(resolve));
   const url = `http://127.0.0.1:${port}/camera.ts`;
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', clip, '-an', '-c', 'copy', '-f', 'mpegts', '-listen', '1', url], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', clip, '-an', '-c', 'copy', '-f', 'mpegts', '-listen', '1', url],
+    {
+      stdio: 'ignore',
+    },
+  );
   return { url, child };
 }
 

@@ -22,7 +22,25 @@ export async function testClip(name: string, size: string, rate: number, seconds
   if (!existsSync(path)) {
     log(`making ${name} (${size}, ${rate} fps, ${seconds} s) with libx264`);
     const partial = `${path}.partial.mp4`;
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`, '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', partial]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${size}:rate=${rate}`,
+      '-t',
+      String(seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      partial,
+    ]);
     renameSync(partial, path);
   }
   return path;
@@ -53,7 +71,9 @@ async function captureToEnd(options: Omit<CaptureOptions, 'supplier'>): Promise<
 /** Seconds for ffmpeg alone to decode the file to rgb24 into its null output. */
 async function ffmpegAlone(file: string): Promise<number> {
   const start = performance.now();
-  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-pix_fmt', 'rgb24', '-f', 'null', '-'], { stdio: 'ignore' });
+  const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-pix_fmt', 'rgb24', '-f', 'null', '-'], {
+    stdio: 'ignore',
+  });
   await new Promise((resolve) => child.once('exit', resolve));
   return (performance.now() - start) / 1000;
 }
@@ -65,9 +85,13 @@ async function ffmpegAlone(file: string): Promise<number> {
  */
 async function ffmpegToPipe(file: string): Promise<number> {
   const start = performance.now();
-  const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const ffmpeg = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-i', file, '-an', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1'],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   const cat = spawn('cat', [], { stdio: [ffmpeg.stdout, 'ignore', 'ignore'] });
   await new Promise((resolve) => cat.once('exit', resolve));
   return (performance.now() - start) / 1000;
@@ -97,7 +121,10 @@ export async function c1(pairs = 3): Promise<void> {
     const pipeFps = frames / pipeSeconds;
     fpsAlone.push(aloneFps);
     fpsPipe.push(pipeFps);
-    for (const [name, run] of [['native', native], ['ffmpeg', piped]] as const) {
+    for (const [name, run] of [
+      ['native', native],
+      ['ffmpeg', piped],
+    ] as const) {
       const fps = run.frames / run.seconds;
       rounds[name].push([fps, fps / aloneFps, fps / pipeFps]);
     }

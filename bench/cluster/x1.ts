@@ -71,7 +71,25 @@ export async function x1(options: X1Options = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `fs-x1-${process.pid}-`));
   const shmDir = `/dev/shm/fs-x1-${process.pid}`;
   const clip = join(dir, 'clip.mp4');
-  await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=384x288:rate=10', '-t', '10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p', clip]);
+  await run('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=384x288:rate=10',
+    '-t',
+    '10',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '10',
+    '-pix_fmt',
+    'yuv420p',
+    clip,
+  ]);
   const port = await freePort();
   const monitor = await freePort();
   const nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-sd', join(dir, 'nats')]);
@@ -80,12 +98,15 @@ export async function x1(options: X1Options = {}): Promise<void> {
   try {
     await lineFrom(nats, /Server is ready/);
     const configPath = join(dir, 'cluster.json');
-    writeFileSync(configPath, JSON.stringify({
-      shmDir,
-      cluster: { servers: [`nats://127.0.0.1:${port}`], leaseMs, marginMs },
-      defaults: { capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' } },
-      cameras: Object.fromEntries(cameras.map((c) => [c, { source: clip }])),
-    }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        shmDir,
+        cluster: { servers: [`nats://127.0.0.1:${port}`], leaseMs, marginMs },
+        defaults: { capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' } },
+        cameras: Object.fromEntries(cameras.map((c) => [c, { source: clip }])),
+      }),
+    );
     const obs = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     observer = obs;
     /** Camera → the node of its last 'streaming' event, and when it arrived. */
@@ -112,7 +133,9 @@ export async function x1(options: X1Options = {}): Promise<void> {
       return out;
     };
     const startNode = async (id: string): Promise<void> => {
-      const proc = spawnManaged(process.execPath, [CLI, 'run', configPath, '--view', 'none', '--log-level', 'warn', '--node-id', id, '--capacity', '1'], { group: true });
+      const proc = spawnManaged(process.execPath, [CLI, 'run', configPath, '--view', 'none', '--log-level', 'warn', '--node-id', id, '--capacity', '1'], {
+        group: true,
+      });
       nodes.set(id, proc);
       proc.child.stdout.resume();
       proc.child.stderr.resume();
@@ -124,13 +147,21 @@ export async function x1(options: X1Options = {}): Promise<void> {
     /** Every live node holds cameras/3 leases and every camera streams on its lease holder. */
     const settled = async (what: string): Promise<Map<string, string>> => {
       let owners = new Map<string, string>();
-      await until(async () => {
-        owners = await leases();
-        const per = new Map<string, number>();
-        for (const n of owners.values()) per.set(n, (per.get(n) ?? 0) + 1);
-        return owners.size === cameras.length && per.size === nodes.size && [...per].every(([n, k]) => nodes.has(n) && k === cameras.length / nodes.size)
-          && cameras.every((c) => streaming.get(c)?.node === owners.get(c));
-      }, what, 180_000);
+      await until(
+        async () => {
+          owners = await leases();
+          const per = new Map<string, number>();
+          for (const n of owners.values()) per.set(n, (per.get(n) ?? 0) + 1);
+          return (
+            owners.size === cameras.length &&
+            per.size === nodes.size &&
+            [...per].every(([n, k]) => nodes.has(n) && k === cameras.length / nodes.size) &&
+            cameras.every((c) => streaming.get(c)?.node === owners.get(c))
+          );
+        },
+        what,
+        180_000,
+      );
       return owners;
     };
 
@@ -141,8 +172,12 @@ export async function x1(options: X1Options = {}): Promise<void> {
 
     // Steady state: messages per node from the server's view, CPU of each node process.
     const connz = async (): Promise<Map<string, number>> => {
-      const r = (await fetch(`http://127.0.0.1:${monitor}/connz`).then((res) => res.json())) as { connections?: { name?: string; in_msgs?: number; out_msgs?: number }[] };
-      return new Map((r.connections ?? []).filter((c) => c.name?.startsWith('framesupplier-') === true).map((c) => [c.name!, (c.in_msgs ?? 0) + (c.out_msgs ?? 0)]));
+      const r = (await fetch(`http://127.0.0.1:${monitor}/connz`).then((res) => res.json())) as {
+        connections?: { name?: string; in_msgs?: number; out_msgs?: number }[];
+      };
+      return new Map(
+        (r.connections ?? []).filter((c) => c.name?.startsWith('framesupplier-') === true).map((c) => [c.name!, (c.in_msgs ?? 0) + (c.out_msgs ?? 0)]),
+      );
     };
     const m0 = await connz();
     const c0 = new Map([...nodes].map(([id, p]) => [id, cpuSeconds(p.pid!)]));
@@ -166,7 +201,15 @@ export async function x1(options: X1Options = {}): Promise<void> {
       process.kill(proc.pid!, 'SIGKILL');
       await proc.exited;
       nodes.delete(victim);
-      await until(() => orphans.every((c) => { const s = streaming.get(c); return s !== undefined && s.node !== victim && s.at > killed; }), `failover of ${victim}'s cameras`, 180_000);
+      await until(
+        () =>
+          orphans.every((c) => {
+            const s = streaming.get(c);
+            return s !== undefined && s.node !== victim && s.at > killed;
+          }),
+        `failover of ${victim}'s cameras`,
+        180_000,
+      );
       const failover = (Math.max(...orphans.map((c) => streaming.get(c)!.at)) - killed) / 1000;
       failovers.push(failover);
       log(`X1: kill ${k + 1}: ${orphans.length} cameras of ${victim} streaming elsewhere after ${failover.toFixed(2)} s`);
@@ -182,7 +225,11 @@ export async function x1(options: X1Options = {}): Promise<void> {
       const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
       if (m !== null) records.push(parseClaim(m.data));
     }
-    const doubled = doubleOwned(records.filter((r) => cameras.includes(r.camera)), marginMs, (node) => killedAt.get(node));
+    const doubled = doubleOwned(
+      records.filter((r) => cameras.includes(r.camera)),
+      marginMs,
+      (node) => killedAt.get(node),
+    );
     const sorted = sortedCopy(failovers);
     emit({
       workload: 'X1',
@@ -216,12 +263,31 @@ export async function xk(total = 2_000, warmup = 200): Promise<void> {
   const socketPath = join(dir, 'mock.sock');
   const { server, line } = await startModelServerWithLine(['--handler', 'mock', '--socket', socketPath, '--shm-dir', shmDir, '--http', '127.0.0.1:0']);
   try {
-    for (const [width, height] of [[768, 576], [1920, 1080]] as const) {
+    for (const [width, height] of [
+      [768, 576],
+      [1920, 1080],
+    ] as const) {
       const raw = join(dir, `frame-${width}.nv12`);
       const bytes = Buffer.alloc((width * height * 3) / 2, 128);
       writeFileSync(raw, bytes);
       const camera = `camera_${width}`;
-      const { stdout } = await run(process.execPath, [CLI, 'shm', 'write', '--camera', camera, '--input', raw, '--width', String(width), '--height', String(height), '--format', 'NV12', '--shm-dir', shmDir]);
+      const { stdout } = await run(process.execPath, [
+        CLI,
+        'shm',
+        'write',
+        '--camera',
+        camera,
+        '--input',
+        raw,
+        '--width',
+        String(width),
+        '--height',
+        String(height),
+        '--format',
+        'NV12',
+        '--shm-dir',
+        shmDir,
+      ]);
       const ref = JSON.parse(stdout) as Pick<InferenceRequest, 'frame_reference' | 'frame_metadata'>;
       const unix = new ModelClient({ socketPath, mode: 'persistent', timeoutMs: 30_000 });
       const http = new KServeClient({ url: `http://${String(line.http)}`, model: 'mock', timeoutMs: 30_000 });

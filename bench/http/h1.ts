@@ -51,14 +51,21 @@ export async function h1(seconds = Number(process.env.H1_SECONDS ?? 60)): Promis
     try {
       const page = await browser.context.newPage();
       await page.goto(server.url);
-      await page.waitForFunction((n) => document.querySelectorAll('.tile').length === n && (window as unknown as { __framesupplier: { framesDrawn: number } }).__framesupplier.framesDrawn > 4 * n, CAMERAS, { timeout: 60_000 });
+      await page.waitForFunction(
+        (n) =>
+          document.querySelectorAll('.tile').length === n &&
+          (window as unknown as { __framesupplier: { framesDrawn: number } }).__framesupplier.framesDrawn > 4 * n,
+        CAMERAS,
+        { timeout: 60_000 },
+      );
       type Report = { framesDrawn: number; bytes: number; latencies: number[] };
-      const read = (): Promise<Report> => page.evaluate(() => {
-        const r = (window as unknown as { __framesupplier: Report }).__framesupplier;
-        const out = { framesDrawn: r.framesDrawn, bytes: r.bytes, latencies: r.latencies.slice() };
-        r.latencies.length = 0;
-        return out;
-      });
+      const read = (): Promise<Report> =>
+        page.evaluate(() => {
+          const r = (window as unknown as { __framesupplier: Report }).__framesupplier;
+          const out = { framesDrawn: r.framesDrawn, bytes: r.bytes, latencies: r.latencies.slice() };
+          r.latencies.length = 0;
+          return out;
+        });
       const start = await read();
       const encodesStart = jpegEncodes();
       const cpu = await cpuPercentOver(seconds * 1000);

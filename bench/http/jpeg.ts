@@ -21,7 +21,11 @@ const N = 200;
 function frame(): Frame {
   const source = findSampleMedia() ?? 'testsrc2=size=768x576:rate=10';
   const lavfi = findSampleMedia() === null ? ['-f', 'lavfi'] : [];
-  const payload = execFileSync('ffmpeg', ['-v', 'error', ...lavfi, '-i', source, '-vf', 'select=eq(n\\,100)', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-'], { maxBuffer: 1 << 24 });
+  const payload = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', ...lavfi, '-i', source, '-vf', 'select=eq(n\\,100)', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-'],
+    { maxBuffer: 1 << 24 },
+  );
   return { seq: 1, payload: new Uint8Array(payload), width: W, height: H, format: 'rgb24', streamId: 'bench', captureTime: 0, wallTime: 0, publishTime: 0 };
 }
 
@@ -43,12 +47,48 @@ async function viaSharp(f: Frame, height: number): Promise<void> {
   }
   const cpu = process.cpuUsage(cpu0);
   const sorted = sortedCopy(times);
-  emit({ workload: 'JPEG', encoder: 'sharp', height, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), bytes: Math.round(bytes / N), cpu_ms_per_encode: round((cpu.user + cpu.system) / 1000 / N) });
+  emit({
+    workload: 'JPEG',
+    encoder: 'sharp',
+    height,
+    p50_ms: round(percentile(sorted, 50)),
+    p99_ms: round(percentile(sorted, 99)),
+    bytes: Math.round(bytes / N),
+    cpu_ms_per_encode: round((cpu.user + cpu.system) / 1000 / N),
+  });
 }
 
 async function viaFfmpeg(f: Frame, height: number): Promise<void> {
   // q:v 5 is about sharp's quality 75 in size.
-  const child = spawn('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-i', '-', '-vf', `scale=-2:${height}`, '-c:v', 'mjpeg', '-q:v', '5', '-threads', '1', '-flush_packets', '1', '-f', 'image2pipe', '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${W}x${H}`,
+      '-i',
+      '-',
+      '-vf',
+      `scale=-2:${height}`,
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '5',
+      '-threads',
+      '1',
+      '-flush_packets',
+      '1',
+      '-f',
+      'image2pipe',
+      '-',
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   let pending: ((n: number) => void) | null = null;
   let buffered = Buffer.alloc(0);
   child.stdout.on('data', (chunk: Buffer) => {
@@ -77,7 +117,15 @@ async function viaFfmpeg(f: Frame, height: number): Promise<void> {
   const ticks = cpuTicks(child.pid!) - ticks0;
   child.stdin.end();
   const sorted = sortedCopy(times);
-  emit({ workload: 'JPEG', encoder: 'ffmpeg-mjpeg', height, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), bytes: Math.round(bytes / N), cpu_ms_per_encode: round((ticks * 10) / N) });
+  emit({
+    workload: 'JPEG',
+    encoder: 'ffmpeg-mjpeg',
+    height,
+    p50_ms: round(percentile(sorted, 50)),
+    p99_ms: round(percentile(sorted, 99)),
+    bytes: Math.round(bytes / N),
+    cpu_ms_per_encode: round((ticks * 10) / N),
+  });
 }
 
 export async function jpegEncoders(): Promise<void> {

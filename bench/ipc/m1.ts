@@ -45,7 +45,23 @@ function shmDirIn(dir: string): string {
 async function writeFrame(dir: string, shmDir: string): Promise<() => InferenceRequest> {
   const raw = join(dir, 'frame.nv12');
   writeFileSync(raw, Buffer.alloc((1920 * 1080 * 3) / 2, 128));
-  const { stdout } = await run(process.execPath, [CLI, 'shm', 'write', '--camera', 'camera_1', '--input', raw, '--width', '1920', '--height', '1080', '--format', 'NV12', '--shm-dir', shmDir]);
+  const { stdout } = await run(process.execPath, [
+    CLI,
+    'shm',
+    'write',
+    '--camera',
+    'camera_1',
+    '--input',
+    raw,
+    '--width',
+    '1920',
+    '--height',
+    '1080',
+    '--format',
+    'NV12',
+    '--shm-dir',
+    shmDir,
+  ]);
   const ref = JSON.parse(stdout) as Pick<InferenceRequest, 'frame_reference' | 'frame_metadata'>;
   return () => ({ ...ref, camera_id: 'camera_1', model_id: 'mock', timestamp: Date.now() / 1000 });
 }
@@ -149,7 +165,16 @@ export async function m1ZeroCopy(total = 5_000, warmup = 200, rounds = 5, concur
       return sorted[Math.floor(sorted.length / 2)]!;
     };
     for (const variant of servers.keys()) {
-      emit({ workload: 'M1', impl: 'framesupplier', mode: 'persistent', concurrency, variant, frame_access: variant.endsWith('copy') ? 'copy' : 'mapped', rounds, ...median(variant) });
+      emit({
+        workload: 'M1',
+        impl: 'framesupplier',
+        mode: 'persistent',
+        concurrency,
+        variant,
+        frame_access: variant.endsWith('copy') ? 'copy' : 'mapped',
+        rounds,
+        ...median(variant),
+      });
     }
     const noRead = median('no-read').rps;
     emit({

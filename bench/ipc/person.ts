@@ -44,9 +44,25 @@ export async function person(frames = 60, warmup = 4): Promise<void> {
   const refs: FrameReference[] = [];
   for (let i = 0; i < count; i++) refs.push(writer.write(stdout.subarray(i * frameBytes, (i + 1) * frameBytes), { width: W, height: H, format: 'NV12' }));
   try {
-    for (const [threads, pose] of [[1, 5], [2, 5], [1, 0], [2, 0]] as const) {
+    for (const [threads, pose] of [
+      [1, 5],
+      [2, 5],
+      [1, 0],
+      [2, 0],
+    ] as const) {
       const socketPath = join(dir, `person-${threads}-${pose}.sock`);
-      const server = await startModelServer(['--handler', 'person', '--threads', String(threads), '--pose-max-people', String(pose), '--socket', socketPath, '--shm-dir', shmDir]);
+      const server = await startModelServer([
+        '--handler',
+        'person',
+        '--threads',
+        String(threads),
+        '--pose-max-people',
+        String(pose),
+        '--socket',
+        socketPath,
+        '--shm-dir',
+        shmDir,
+      ]);
       try {
         const clients = Array.from({ length: threads }, () => new ModelClient({ socketPath, mode: 'persistent', timeoutMs: 60_000 }));
         let next = 0;
@@ -59,7 +75,12 @@ export async function person(frames = 60, warmup = 4): Promise<void> {
               while (next < n) {
                 const ref = refs[next++ % refs.length]!;
                 const t0 = performance.now();
-                const response = (await client.request({ ...ref, camera_id: 'camera_1', model_id: 'person', timestamp: Date.now() / 1000 })) as InferenceResponse;
+                const response = (await client.request({
+                  ...ref,
+                  camera_id: 'camera_1',
+                  model_id: 'person',
+                  timestamp: Date.now() / 1000,
+                })) as InferenceResponse;
                 if (!record) continue;
                 latencies.push(performance.now() - t0);
                 if (response.error === null) people += response.detections.length;

@@ -57,7 +57,12 @@ if (job.engine === 'onnx') {
 }
 const detect = async (rgb: Uint8Array) => {
   const people = await model.detect(rgb, job.width, job.height);
-  return { people: people.length, stages: { ...model.timings }, boxes: people.map((p) => p.bbox), posed: people.filter((p) => p.keypoints?.length === 17).length };
+  return {
+    people: people.length,
+    stages: { ...model.timings },
+    boxes: people.map((p) => p.bbox),
+    posed: people.filter((p) => p.keypoints?.length === 17).length,
+  };
 };
 
 for (let i = 0; i < job.warmup; i++) await detect(frames[i % frames.length]!);

@@ -67,7 +67,10 @@ export function compareBoxes(reference: readonly (readonly Box[])[], got: readon
   for (const [f, ref] of reference.entries()) {
     const mine = [...(got[f] ?? [])];
     total += ref.length;
-    const pairs = ref.flatMap((r, i) => mine.map((m, j) => ({ i, j, v: iou(r, m) }))).filter((p) => p.v >= 0.5).sort((x, y) => y.v - x.v);
+    const pairs = ref
+      .flatMap((r, i) => mine.map((m, j) => ({ i, j, v: iou(r, m) })))
+      .filter((p) => p.v >= 0.5)
+      .sort((x, y) => y.v - x.v);
     const usedR = new Set<number>();
     const usedM = new Set<number>();
     for (const p of pairs) {
@@ -82,10 +85,26 @@ export function compareBoxes(reference: readonly (readonly Box[])[], got: readon
 }
 
 async function nv12Frames(clip: string, args: string[]): Promise<Buffer> {
-  const { stdout } = await run('ffmpeg', ['-v', 'error', ...args, '-i', clip, ...(args.length === 0 ? ['-vf', 'fps=0.5', '-frames:v', '30'] : ['-frames:v', '1']), '-f', 'rawvideo', '-pix_fmt', 'nv12', '-'], {
-    encoding: 'buffer',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      ...args,
+      '-i',
+      clip,
+      ...(args.length === 0 ? ['-vf', 'fps=0.5', '-frames:v', '30'] : ['-frames:v', '1']),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'nv12',
+      '-',
+    ],
+    {
+      encoding: 'buffer',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return stdout;
 }
 
@@ -96,7 +115,12 @@ function combine(rounds: CandidateResult[]): CandidateResult {
   const first = rounds[0]!;
   return {
     totalMs: rounds.flatMap((r) => r.totalMs),
-    stages: { preMs: mean((r) => r.stages.preMs), inferMs: mean((r) => r.stages.inferMs), postMs: mean((r) => r.stages.postMs), poseMs: mean((r) => r.stages.poseMs) },
+    stages: {
+      preMs: mean((r) => r.stages.preMs),
+      inferMs: mean((r) => r.stages.inferMs),
+      postMs: mean((r) => r.stages.postMs),
+      poseMs: mean((r) => r.stages.poseMs),
+    },
     cpuMs: rounds.reduce((n, r) => n + r.cpuMs, 0),
     wallMs: rounds.reduce((n, r) => n + r.wallMs, 0),
     people: mean((r) => r.people),
@@ -162,7 +186,9 @@ export async function personModels(count = 30, warmup = 2, rounds = 2): Promise<
     const fps = r.totalMs.length / (r.wallMs / 1000);
     const cores = r.cpuMs / r.wallMs;
     const network = c.options.network ?? 'movenet-multipose';
-    const reference = CANDIDATES.find((t) => t.engine === 'tfjs' && (t.options.network ?? 'movenet-multipose') === network && (t.options.inputSize ?? 448) === (c.options.inputSize ?? 448));
+    const reference = CANDIDATES.find(
+      (t) => t.engine === 'tfjs' && (t.options.network ?? 'movenet-multipose') === network && (t.options.inputSize ?? 448) === (c.options.inputSize ?? 448),
+    );
     const vs = reference === undefined ? null : compareBoxes(combine(results.get(reference)!).boxes, r.boxes);
     emit({
       workload: 'PERSON-MODELS',

@@ -50,7 +50,23 @@ function startSubscriber(port: number, clientId: string, topic: string, onMessag
   const subscribed = new Promise<void>((resolve) => (onSubscribed = resolve));
   const spawn = (): void => {
     // stdbuf: line-buffered stdout, so each line (the -d protocol log included) arrives when it is printed.
-    const c = spawnManaged(stdbuf ?? executable, [...(stdbuf === null ? [] : ['-oL', executable]), '-h', '127.0.0.1', '-p', String(port), '-i', clientId, '-c', '-q', '1', '-t', topic, '-F', '%U %t %p', '-d']);
+    const c = spawnManaged(stdbuf ?? executable, [
+      ...(stdbuf === null ? [] : ['-oL', executable]),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-i',
+      clientId,
+      '-c',
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-F',
+      '%U %t %p',
+      '-d',
+    ]);
     child = c;
     createInterface({ input: c.child.stdout }).on('line', (line) => {
       // -d prints the client's protocol log on stdout too: SUBACK says the subscription is in place.
@@ -86,7 +102,9 @@ export async function e1(cameras = 16, seconds = 60, outageS = 10): Promise<void
     JSON.stringify({
       shmDir: `/dev/shm/framesupplier-bench-e1-${process.pid}`,
       models: { mock: { handler: 'mock', delayMs: 20 } },
-      cameras: Object.fromEntries(ids.map((id) => [id, { source: file, capture: { loop: true, output: { format: 'nv12' } }, workers: [{ id: 'light', module: NOOP }] }])),
+      cameras: Object.fromEntries(
+        ids.map((id) => [id, { source: file, capture: { loop: true, output: { format: 'nv12' } }, workers: [{ id: 'light', module: NOOP }] }]),
+      ),
       shared: { model: { model: 'mock', cameras: ids } },
       mqtt: { url: broker.url, clientId: `e1-sink-${process.pid}`, topicPrefix: prefix, statsIntervalS: 10, reconnect: { initialMs: 500, maxMs: 2_000 } },
     }),
@@ -147,7 +165,8 @@ export async function e1(cameras = 16, seconds = 60, outageS = 10): Promise<void
   outage = false;
   // Until the queue has gone out and the subscriber has what the broker holds for it (or 30 s).
   const deadline = performance.now() + 30_000;
-  while (performance.now() < deadline && (sink.stats().events.queued > 0 || sink.stats().events.inFlight > 0 || !duringOutage.every((e) => received.has(e)))) await sleep(200);
+  while (performance.now() < deadline && (sink.stats().events.queued > 0 || sink.stats().events.inFlight > 0 || !duringOutage.every((e) => received.has(e))))
+    await sleep(200);
   const sinkStats = sink.stats();
   const receivedOfOutage = duringOutage.filter((e) => received.has(e)).length;
 

@@ -39,7 +39,7 @@ function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes
     }
   }
   const tree = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, ppid] of parent) {
       if (!tree.has(pid) && tree.has(ppid)) {
@@ -149,7 +149,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
     rss_mb_end_system_process: round(usageEnd.rootRssBytes / 2 ** 20, 1),
     processes: usageEnd.pids,
-    model_fps: round(perCamera.reduce((a, b) => a + b, 0), 2),
+    model_fps: round(
+      perCamera.reduce((a, b) => a + b, 0),
+      2,
+    ),
     camera_model_fps_min: round(min, 2),
     camera_model_fps_max: round(max, 2),
     fairness: round(max === 0 ? 0 : min / max, 3),

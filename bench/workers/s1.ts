@@ -25,7 +25,10 @@ export async function s1(seconds = 10): Promise<void> {
     for (const transport of ['pipe', 'shm'] as const) {
       const supplier = new FrameSupplier({ streamId: 's1' }).start();
       const supervisor = new WorkerSupervisor({ supplier });
-      supervisor.add({ id: `echo-${transport}`, kind: subprocessWorker({ command: process.execPath, args: [WORKER, transport], transports: [transport], shmDir }) });
+      supervisor.add({
+        id: `echo-${transport}`,
+        kind: subprocessWorker({ command: process.execPath, args: [WORKER, transport], transports: [transport], shmDir }),
+      });
       const running = new Promise<void>((resolve) => supervisor.on('state', (e: { to: string }) => e.to === 'running' && resolve()));
       supervisor.start();
       await running;

@@ -86,7 +86,8 @@ export class App implements AsyncDisposable {
     const needsId = (config.mqtt !== undefined && config.mqtt.clientId === undefined) || (cluster !== undefined && cluster.nodeId === undefined);
     const id = needsId ? options.instanceId?.() : undefined;
     const nodeId = cluster?.nodeId ?? id;
-    const mqtt = config.mqtt === undefined || config.mqtt.clientId !== undefined || id === undefined ? config.mqtt : { ...config.mqtt, clientId: `framesupplier-${id}` };
+    const mqtt =
+      config.mqtt === undefined || config.mqtt.clientId !== undefined || id === undefined ? config.mqtt : { ...config.mqtt, clientId: `framesupplier-${id}` };
     this.system = new VisionSystem({ config: cluster === undefined ? config : { ...config, cameras: {}, shared: {} }, logger: this.#log });
     this.cluster =
       cluster === undefined
@@ -141,7 +142,12 @@ export class App implements AsyncDisposable {
       const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
       this.#exporter = new m.SystemMetrics({ system: this.system, ...(this.mqtt === null ? {} : { mqtt: mqttFigures(this.mqtt) }) });
       if (ownListener !== null) {
-        this.#metricsListener = await m.listenMetrics({ source: this.#exporter, host: ownListener.host, port: ownListener.port, state: () => this.system.state });
+        this.#metricsListener = await m.listenMetrics({
+          source: this.#exporter,
+          host: ownListener.host,
+          port: ownListener.port,
+          state: () => this.system.state,
+        });
         this.#log.info({ url: this.#metricsListener.url }, 'metrics listening');
       }
     }

@@ -4,10 +4,27 @@
  * to a FrameSupplier. Depends on the supplier core and src/process only.
  */
 export { StreamCapture, type CaptureOptions, type CaptureState, type CaptureStats, type CaptureErrorRecord } from './stream-capture.js';
-export { resolveSource, OUTPUT_FORMATS, type CropRect, type OutputFormat, type OutputOptions, type SourceOptions, type ResolvedSource, type SourceKind } from './source.js';
+export {
+  resolveSource,
+  OUTPUT_FORMATS,
+  type CropRect,
+  type OutputFormat,
+  type OutputOptions,
+  type SourceOptions,
+  type ResolvedSource,
+  type SourceKind,
+} from './source.js';
 export { RawFrameParser, JpegFrameParser, heapAllocator, type FrameParser, type PayloadAllocator } from './frame-parser.js';
 export { Backoff, type BackoffOptions } from '../internal/backoff.js';
 export { findExecutable } from './ffmpeg-process.js';
 export { CaptureError, type CaptureErrorCode } from './errors.js';
 export { DEBIAN_VTEST, findSampleMedia } from './sample-media.js';
-export { NativeDecoder, nativeDecoderUnavailable, NATIVE_FORMATS, type NativeDecoderOptions, type NativeFormat, type DecodedFrame, type ConvertedPicture } from './native-decoder.js';
+export {
+  NativeDecoder,
+  nativeDecoderUnavailable,
+  NATIVE_FORMATS,
+  type NativeDecoderOptions,
+  type NativeFormat,
+  type DecodedFrame,
+  type ConvertedPicture,
+} from './native-decoder.js';

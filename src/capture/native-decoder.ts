@@ -182,7 +182,11 @@ export class NativeDecoder {
    * thread writes into it.
    */
   decode(target: Uint8Array, skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
-    return this.#call('decode', (done) => this.#addon.decode(this.#handle, target, skipBeforePtsMs, done), (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }));
+    return this.#call(
+      'decode',
+      (done) => this.#addon.decode(this.#handle, target, skipBeforePtsMs, done),
+      (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }),
+    );
   }
 
   /**
@@ -191,7 +195,11 @@ export class NativeDecoder {
    * skipBeforePtsMs are decoded and passed over, as in decode().
    */
   next(skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
-    return this.#call('decode', (done) => this.#addon.next(this.#handle, skipBeforePtsMs, done), (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }));
+    return this.#call(
+      'decode',
+      (done) => this.#addon.next(this.#handle, skipBeforePtsMs, done),
+      (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }),
+    );
   }
 
   /**
@@ -217,11 +225,19 @@ export class NativeDecoder {
    * began. `target` must stay untouched until the promise settles.
    */
   convert(target: Uint8Array): Promise<ConvertedPicture> {
-    return this.#call('convert', (done) => this.#addon.convert(this.#handle, target, done), (info) => ({ picture: (info as DecodeInfo & { picture: number }).picture, ptsMs: info.ptsMs }));
+    return this.#call(
+      'convert',
+      (done) => this.#addon.convert(this.#handle, target, done),
+      (info) => ({ picture: (info as DecodeInfo & { picture: number }).picture, ptsMs: info.ptsMs }),
+    );
   }
 
   /** One call on one of the decoder's two lanes (decode/next, convert), with the signal's and the closed state's answers. */
-  #call<T>(lane: 'decode' | 'convert', start: (done: (error: NativeError | null, info?: DecodeInfo) => void) => void, result: (info: DecodeInfo) => T): Promise<T> {
+  #call<T>(
+    lane: 'decode' | 'convert',
+    start: (done: (error: NativeError | null, info?: DecodeInfo) => void) => void,
+    result: (info: DecodeInfo) => T,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new CaptureError('ERR_SOURCE_EXITED', 'the decoder is closed'));
     if (this.#signal?.aborted === true) return Promise.reject(this.#signal.reason);
     const busy = lane === 'decode' ? this.#busy : this.#converting;

@@ -92,7 +92,6 @@ export interface ResolvedSource {
   };
 }
 
-
 function invalid(message: string): CaptureError {
   return new CaptureError('ERR_INVALID_CAPTURE_OPTION', message);
 }
@@ -122,7 +121,8 @@ function validCrop(crop: unknown): CropRect | undefined {
     return v;
   };
   const rect = { x: even('x', 0), y: even('y', 0), width: even('width', 2), height: even('height', 2) };
-  if (rect.x + rect.width > MAX_FRAME_DIMENSION || rect.y + rect.height > MAX_FRAME_DIMENSION) throw invalid(`output.crop reaches past ${MAX_FRAME_DIMENSION} pixels`);
+  if (rect.x + rect.width > MAX_FRAME_DIMENSION || rect.y + rect.height > MAX_FRAME_DIMENSION)
+    throw invalid(`output.crop reaches past ${MAX_FRAME_DIMENSION} pixels`);
   return rect;
 }
 

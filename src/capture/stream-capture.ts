@@ -243,7 +243,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
    * capture stays stopped (ADR 0013). Idempotent while running.
    */
   start(): this {
-    if (this.#stopping !== null) throw new CaptureError('ERR_CAPTURE_STOPPED', `start() after the capture stopped (${this.#stopReason}): make a new StreamCapture`);
+    if (this.#stopping !== null)
+      throw new CaptureError('ERR_CAPTURE_STOPPED', `start() after the capture stopped (${this.#stopReason}): make a new StreamCapture`);
     if (this.#state !== 'idle') return this;
     if (this.#native) {
       const why = nativeDecoderUnavailable();
@@ -324,10 +325,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       pending: [],
       pendingBytes: 0,
       chunkAt: now,
-      watchdog: setInterval(
-        () => this.#checkStall(run),
-        Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4)),
-      ),
+      watchdog: setInterval(() => this.#checkStall(run), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4))),
     };
     run.watchdog.unref();
     this.#run = run;
@@ -360,7 +358,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   /** ffmpeg names the output stream's size on stderr before it writes frames; frames are cut by it. */
   #maybeStartParser(run: Run, line: string): void {
-    if (!line.includes('Stream #0:0') || !(this.#stderrTail.some((l) => l.startsWith('Output #0')))) return;
+    if (!line.includes('Stream #0:0') || !this.#stderrTail.some((l) => l.startsWith('Output #0'))) return;
     const match = OUTPUT_SIZE.exec(line);
     if (match === null) return;
     const width = Number(match[1]);
@@ -451,7 +449,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     const silentFor = performance.now() - run.lastFrameAt;
     if (run.firstFrameAt === null) {
       if (silentFor > this.#connectTimeoutMs) {
-        this.#kill(run, new CaptureError('ERR_SOURCE_OPEN_FAILED', `no first frame within ${Math.round(silentFor)} ms (connectTimeoutMs ${this.#connectTimeoutMs})`));
+        this.#kill(
+          run,
+          new CaptureError('ERR_SOURCE_OPEN_FAILED', `no first frame within ${Math.round(silentFor)} ms (connectTimeoutMs ${this.#connectTimeoutMs})`),
+        );
       }
     } else if (silentFor > this.#stallTimeoutMs) {
       this.#kill(run, new CaptureError('ERR_SOURCE_STALLED', `no frame for ${Math.round(silentFor)} ms (stallTimeoutMs ${this.#stallTimeoutMs})`));
@@ -475,7 +476,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     const src = this.source.native;
     const format = this.source.format as NativeFormat;
     const timeoutUs = String(Math.round(this.#connectTimeoutMs * 1000));
-    const avOptions = { ...src.avOptions, ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}) };
+    const avOptions = {
+      ...src.avOptions,
+      ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}),
+    };
     for (;;) {
       const decoder = await NativeDecoder.open(src.input, {
         format,

@@ -17,7 +17,9 @@ export async function configCommand(args: string[]): Promise<number> {
       const [file, extra] = positionals;
       if (file === undefined || extra !== undefined) throw new InvalidArgumentError('config check takes one file: framesupplier config check config.yaml');
       const config = await loadConfig(file);
-      process.stdout.write(`# ${file}: valid. The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config, { secrets: envOf(config).values }))}`);
+      process.stdout.write(
+        `# ${file}: valid. The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config, { secrets: envOf(config).values }))}`,
+      );
       return 0;
     }
     case 'schema':

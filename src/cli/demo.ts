@@ -8,13 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { findSampleMedia, StreamCapture, type CaptureStats } from '../capture/index.js';
 import { delay, MAX_TIMER_MS, untilAborted } from '../internal/abort.js';
-import {
-  FramePool,
-  FrameSupplier,
-  type Criticality,
-  type SupplierStats,
-  type Subscription,
-} from '../supplier/index.js';
+import { FramePool, FrameSupplier, type Criticality, type SupplierStats, type Subscription } from '../supplier/index.js';
 
 /** The demo command's flags (its help page lists each; a test checks it). */
 export const DEMO_FLAGS = {
@@ -121,10 +115,7 @@ export async function runDemo(options: DemoOptions): Promise<SupplierStats> {
   options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
 
   const loops = IN_PROCESS.map((w) =>
-    runInProcess(
-      supplier.subscribe(w.id, { criticality: w.criticality, ...(w.maxAgeMs ? { maxAgeMs: w.maxAgeMs } : {}) }),
-      w.workMs,
-    ),
+    runInProcess(supplier.subscribe(w.id, { criticality: w.criticality, ...(w.maxAgeMs ? { maxAgeMs: w.maxAgeMs } : {}) }), w.workMs),
   );
   const pose = supplier.subscribeThread('pose-thread', { criticality: 'high' });
   const poseWorker = new Worker(new URL('./demo-pose-thread.js', import.meta.url), {

@@ -81,7 +81,9 @@ try {
     // No project code: a failure nobody turned into one. Say what it was, for the bug report.
     const e = error as { code?: unknown; stack?: unknown } | null;
     const detail = typeof e?.code === 'string' ? ` (${e.code})` : '';
-    process.stderr.write(`framesupplier: ERR_UNEXPECTED: ${String((error as Error)?.message ?? error)}${detail}\n${typeof e?.stack === 'string' ? `${e.stack}\n` : ''}`);
+    process.stderr.write(
+      `framesupplier: ERR_UNEXPECTED: ${String((error as Error)?.message ?? error)}${detail}\n${typeof e?.stack === 'string' ? `${e.stack}\n` : ''}`,
+    );
   }
   process.exitCode = 2;
 }

@@ -38,10 +38,10 @@ export const INFER_FLAGS = {
 
 function frameFormat(value: string | undefined): FrameFormat {
   const upper = required('format', value).toUpperCase();
-  if (!(FRAME_FORMATS as readonly string[]).includes(upper)) throw new InvalidArgumentError(`--format must be one of ${FRAME_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!(FRAME_FORMATS as readonly string[]).includes(upper))
+    throw new InvalidArgumentError(`--format must be one of ${FRAME_FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
   return upper as FrameFormat;
 }
-
 
 export async function shmCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -123,7 +123,14 @@ function refJson(text: string): FrameReference {
     throw new InvalidArgumentError(usage);
   }
   const r = ref as Partial<FrameReference> | null;
-  if (r === null || typeof r !== 'object' || Array.isArray(r) || typeof r.frame_reference !== 'string' || r.frame_metadata === null || typeof r.frame_metadata !== 'object') {
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    Array.isArray(r) ||
+    typeof r.frame_reference !== 'string' ||
+    r.frame_metadata === null ||
+    typeof r.frame_metadata !== 'object'
+  ) {
     throw new InvalidArgumentError(`${usage}: an object with frame_reference and frame_metadata`);
   }
   return r as FrameReference;

@@ -52,7 +52,13 @@ export function summarize(output: unknown): string {
     // "person ×3 (0.91 0.84 0.52), 3 poses": how many of each class, most confident first, and the poses among them.
     const poses = detections.filter((d) => Array.isArray((d as { keypoints?: unknown }).keypoints)).length;
     const classes = [...byClass]
-      .map(([name, confidences]) => `${name} ×${confidences.length} (${confidences.sort((a, b) => b - a).map((c) => c.toFixed(2)).join(' ')})`)
+      .map(
+        ([name, confidences]) =>
+          `${name} ×${confidences.length} (${confidences
+            .sort((a, b) => b - a)
+            .map((c) => c.toFixed(2))
+            .join(' ')})`,
+      )
       .join(', ');
     return poses === 0 ? classes : `${classes}, ${poses} pose${poses === 1 ? '' : 's'}`;
   }
@@ -85,15 +91,20 @@ function workerRow(name: string, w: WorkerFigures): string {
 }
 
 /** The terminal view as text. */
-export function renderView(stats: SystemStats, latest: ReadonlyMap<string, Latest>, options: { colour: boolean; logNote?: string; dashboard?: string; now?: number }): string {
+export function renderView(
+  stats: SystemStats,
+  latest: ReadonlyMap<string, Latest>,
+  options: { colour: boolean; logNote?: string; dashboard?: string; now?: number },
+): string {
   const bold = (s: string): string => (options.colour ? `\x1b[1m${s}\x1b[0m` : s);
   const warn = (s: string): string => (options.colour ? `\x1b[33m${s}\x1b[0m` : s);
   const now = options.now ?? Date.now();
   const cameras = Object.values(stats.cameras);
   const models = Object.values(stats.models);
   const lines: string[] = [
-    bold(`framesupplier run — ${cameras.length} camera(s), ${models.length} model server(s), ${Object.keys(stats.shared).length} shared worker(s), up ${stats.uptimeS.toFixed(0)} s`) +
-      (options.logNote === undefined ? '' : `   log: ${options.logNote}`),
+    bold(
+      `framesupplier run — ${cameras.length} camera(s), ${models.length} model server(s), ${Object.keys(stats.shared).length} shared worker(s), up ${stats.uptimeS.toFixed(0)} s`,
+    ) + (options.logNote === undefined ? '' : `   log: ${options.logNote}`),
     ...(options.dashboard === undefined ? [] : [`dashboard: ${options.dashboard}`]),
     '',
     bold(`${pad('camera', 18)}${pad('state', 12)}${'fps'.padStart(6)}  ${pad('size', 11)}${pad('decoder', 9)}${'restarts'.padStart(9)}  last error`),
@@ -103,7 +114,9 @@ export function renderView(stats: SystemStats, latest: ReadonlyMap<string, Lates
     const state = c.state === 'streaming' ? c.state : warn(pad(c.state, 11));
     const size = cap?.width == null ? '-' : `${cap.width}x${cap.height}`;
     const error = cap?.lastError != null && c.state !== 'streaming' ? warn(`${cap.lastError.code}: ${cap.lastError.message.slice(0, 60)}`) : '';
-    lines.push(`${pad(c.id, 18)}${c.state === 'streaming' ? pad(state, 12) : `${state} `}${num(cap?.fps ?? null).padStart(6)}  ${pad(size, 11)}${pad(c.decoder ?? '-', 9)}${String(cap?.restarts ?? 0).padStart(9)}  ${error}`);
+    lines.push(
+      `${pad(c.id, 18)}${c.state === 'streaming' ? pad(state, 12) : `${state} `}${num(cap?.fps ?? null).padStart(6)}  ${pad(size, 11)}${pad(c.decoder ?? '-', 9)}${String(cap?.restarts ?? 0).padStart(9)}  ${error}`,
+    );
   }
   lines.push(
     '',
@@ -115,14 +128,23 @@ export function renderView(stats: SystemStats, latest: ReadonlyMap<string, Lates
   for (const s of Object.values(stats.shared)) {
     lines.push(workerRow(`shared ${s.id}`, s));
     for (const [camera, f] of Object.entries(s.perCamera)) {
-      lines.push(`  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${num(f.lastFrameAgeMs).padStart(8)}`);
+      lines.push(
+        `  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${num(f.lastFrameAgeMs).padStart(8)}`,
+      );
     }
   }
   if (models.length > 0) {
-    lines.push('', bold(`${pad('model server', 18)}${pad('state', 12)}${pad('handler', 9)}${'pid'.padStart(8)}${'restarts'.padStart(10)}${'ping ms'.padStart(9)}  last exit`));
+    lines.push(
+      '',
+      bold(
+        `${pad('model server', 18)}${pad('state', 12)}${pad('handler', 9)}${'pid'.padStart(8)}${'restarts'.padStart(10)}${'ping ms'.padStart(9)}  last exit`,
+      ),
+    );
     for (const m of models) {
       const state = m.state === 'ready' ? pad(m.state, 12) : `${warn(pad(m.state, 11))} `;
-      lines.push(`${pad(m.name, 18)}${state}${pad(m.handler ?? 'external', 9)}${String(m.pid ?? '-').padStart(8)}${String(m.restarts).padStart(10)}${num(m.lastPingMs).padStart(9)}  ${m.lastExit === null ? '' : m.lastExit.message.slice(0, 60)}`);
+      lines.push(
+        `${pad(m.name, 18)}${state}${pad(m.handler ?? 'external', 9)}${String(m.pid ?? '-').padStart(8)}${String(m.restarts).padStart(10)}${num(m.lastPingMs).padStart(9)}  ${m.lastExit === null ? '' : m.lastExit.message.slice(0, 60)}`,
+      );
     }
   }
   if (latest.size > 0) {
@@ -143,7 +165,8 @@ export function renderPlain(stats: SystemStats, latest: ReadonlyMap<string, Late
     const error = c.capture?.lastError != null && c.state !== 'streaming' ? ` (${c.capture.lastError.code})` : '';
     lines.push(`${t} camera ${c.id} ${c.state}${error} ${num(c.capture?.fps ?? null)} fps | ${workers.join(' | ')}`);
   }
-  for (const s of Object.values(stats.shared)) lines.push(`${t} shared ${s.id} ${s.state} ${s.fps.toFixed(1)} fps ${s.results} results from ${Object.keys(s.perCamera).join(', ')}`);
+  for (const s of Object.values(stats.shared))
+    lines.push(`${t} shared ${s.id} ${s.state} ${s.fps.toFixed(1)} fps ${s.results} results from ${Object.keys(s.perCamera).join(', ')}`);
   for (const m of Object.values(stats.models)) lines.push(`${t} model ${m.name} ${m.state} pid ${m.pid ?? '-'} restarts ${m.restarts}`);
   for (const [key, l] of [...latest].sort(([a], [b]) => a.localeCompare(b))) lines.push(`${t} result ${key} #${l.seq}: ${l.summary}`);
   return lines.join('\n');
@@ -176,7 +199,11 @@ export class RunView implements AsyncDisposable {
   draw(): void {
     const stats = this.#system.stats();
     if (this.#o.mode === 'tty') {
-      const text = renderView(stats, this.#latest, { colour: true, ...(this.#o.logNote === undefined ? {} : { logNote: this.#o.logNote }), ...(this.#o.dashboard === undefined ? {} : { dashboard: this.#o.dashboard }) });
+      const text = renderView(stats, this.#latest, {
+        colour: true,
+        ...(this.#o.logNote === undefined ? {} : { logNote: this.#o.logNote }),
+        ...(this.#o.dashboard === undefined ? {} : { dashboard: this.#o.dashboard }),
+      });
       // Home, each line cleared to its end, then everything below: no flicker, no leftovers.
       this.#o.out.write(`\x1b[H${text.split('\n').join('\x1b[K\n')}\x1b[K\n\x1b[J`);
     } else {

@@ -39,7 +39,8 @@ function example(log: Logger): ResolvedConfig {
       return [id, { ...camera, source: sample ?? 'lavfi:testsrc2=size=768x576:rate=10' }];
     }),
   );
-  if (sample === null) log.warn("the sample clip (Debian's opencv-doc vtest.avi) is not installed: `npm start` installs it; using a test pattern, with nobody in it");
+  if (sample === null)
+    log.warn("the sample clip (Debian's opencv-doc vtest.avi) is not installed: `npm start` installs it; using a test pattern, with nobody in it");
   return { ...config, cameras, shmDir: `/dev/shm/framesupplier-example-${process.pid}` };
 }
 
@@ -52,17 +53,17 @@ function nonNegative(name: string, value: string | undefined, fallback: number):
 
 /** The run command's flags (its help page lists each; a test checks it). */
 export const RUN_FLAGS = {
-    'log-level': { type: 'string' },
-    'log-file': { type: 'string' },
-    'log-format': { type: 'string' },
-    view: { type: 'string' },
-    'view-interval-ms': { type: 'string' },
-    duration: { type: 'string' },
-    http: { type: 'string' },
-    'save-config': { type: 'boolean' },
-    cluster: { type: 'string' },
-    'node-id': { type: 'string' },
-    capacity: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-file': { type: 'string' },
+  'log-format': { type: 'string' },
+  view: { type: 'string' },
+  'view-interval-ms': { type: 'string' },
+  duration: { type: 'string' },
+  http: { type: 'string' },
+  'save-config': { type: 'boolean' },
+  cluster: { type: 'string' },
+  'node-id': { type: 'string' },
+  capacity: { type: 'string' },
 } as const;
 
 export async function runCommand(args: string[]): Promise<number> {
@@ -78,16 +79,22 @@ export async function runCommand(args: string[]): Promise<number> {
   const level = values['log-level'] ?? config?.logLevel ?? 'info';
   if (!isLogLevel(level)) throw new InvalidArgumentError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   const viewOption = values.view ?? 'auto';
-  if (!['auto', 'tty', 'plain', 'none'].includes(viewOption)) throw new InvalidArgumentError(`--view must be auto, tty, plain or none, got ${JSON.stringify(viewOption)}`);
+  if (!['auto', 'tty', 'plain', 'none'].includes(viewOption))
+    throw new InvalidArgumentError(`--view must be auto, tty, plain or none, got ${JSON.stringify(viewOption)}`);
   const mode = viewOption === 'auto' ? (process.stdout.isTTY ? 'tty' : 'none') : (viewOption as 'tty' | 'plain' | 'none');
   const format = values['log-format'];
-  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new InvalidArgumentError(`--log-format must be json or pretty, got ${JSON.stringify(format)}`);
+  if (format !== undefined && format !== 'json' && format !== 'pretty')
+    throw new InvalidArgumentError(`--log-format must be json or pretty, got ${JSON.stringify(format)}`);
   const durationS = nonNegative('duration', values.duration, 0);
   const intervalMs = values['view-interval-ms'] === undefined ? undefined : nonNegative('view-interval-ms', values['view-interval-ms'], 0) || undefined;
 
   // On a terminal, log lines written to it would tear the view: they go to a file instead.
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);
-  const log = createLogger({ level, ...(logFile === undefined ? {} : { destination: logFile }), ...(format === undefined ? {} : { pretty: format === 'pretty' }) });
+  const log = createLogger({
+    level,
+    ...(logFile === undefined ? {} : { destination: logFile }),
+    ...(format === undefined ? {} : { pretty: format === 'pretty' }),
+  });
   const resolved = withClusterFlags(config ?? example(log), values.cluster, values['node-id'], values.capacity);
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
   warnWithoutAddons(log, resolved);
@@ -114,7 +121,13 @@ export async function runCommand(args: string[]): Promise<number> {
     await app.start();
     const dashboard = printDashboard(app, process.stdout.isTTY === true);
     if (mode !== 'none') {
-      view = new RunView(app.system, { out: process.stdout, mode, ...(intervalMs === undefined ? {} : { intervalMs }), ...(logFile === undefined ? {} : { logNote: logFile }), ...(dashboard === undefined ? {} : { dashboard }) }).start();
+      view = new RunView(app.system, {
+        out: process.stdout,
+        mode,
+        ...(intervalMs === undefined ? {} : { intervalMs }),
+        ...(logFile === undefined ? {} : { logNote: logFile }),
+        ...(dashboard === undefined ? {} : { dashboard }),
+      }).start();
     }
     const timer = durationS > 0 ? setTimeout(() => stop.abort(), durationS * 1000) : null;
     await aborted(stop.signal);
@@ -170,11 +183,14 @@ function printDashboard(app: App, terminal: boolean): string | undefined {
   const dashboard = app.dashboard;
   if (dashboard === null) return undefined;
   const { url, token } = dashboard;
-  const where = token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
+  const where =
+    token.source === 'generated' ? `token in ${token.file ?? '?'}` : `token from ${token.source === 'env' ? 'FRAMESUPPLIER_HTTP_TOKEN' : 'the config'}`;
   if (token.created && terminal) {
     process.stdout.write(`dashboard: ${url}#token=${token.value}\n  (the API token, printed this once; it is kept in ${token.file ?? '?'})\n`);
   } else if (token.created) {
-    process.stdout.write(`dashboard: ${url} (a new API token is in ${token.file ?? '?'}: open ${url}#token=<the token> once to keep it in the browser's tab)\n`);
+    process.stdout.write(
+      `dashboard: ${url} (a new API token is in ${token.file ?? '?'}: open ${url}#token=<the token> once to keep it in the browser's tab)\n`,
+    );
   } else {
     process.stdout.write(`dashboard: ${url} (${where})\n`);
   }
@@ -194,10 +210,15 @@ function httpSettings(config: ResolvedConfig | null, configPath: string | undefi
     ({ host, port } = hostPort('http', flag, '(e.g. 127.0.0.1:8080, [::1]:8080) or off'));
   }
   if (base === undefined && flag === undefined) {
-    if (saveFlag) throw new InvalidArgumentError('--save-config saves changes made through the HTTP API: give the config file an http: section, or --http HOST:PORT');
+    if (saveFlag)
+      throw new InvalidArgumentError('--save-config saves changes made through the HTTP API: give the config file an http: section, or --http HOST:PORT');
     return null;
   }
   const resolved = parseConfig(JSON.stringify({ cameras: {}, http: { ...(base ?? {}), host, port } }), { env: {} }).http!;
   const save = saveFlag || resolved.saveConfig;
-  return { config: resolved, ...(save && configPath !== undefined ? { saveConfigPath: configPath } : {}), fallbackToFreePort: config === null && flag === undefined };
+  return {
+    config: resolved,
+    ...(save && configPath !== undefined ? { saveConfigPath: configPath } : {}),
+    fallbackToFreePort: config === null && flag === undefined,
+  };
 }

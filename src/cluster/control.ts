@@ -50,6 +50,11 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
     removeCamera: (id) => send({ op: 'remove-camera', camera: id }),
     restartWorker: (camera, worker) => send({ op: 'restart-worker', camera, worker }),
     setWorkerEnabled: () =>
-      Promise.reject(new ClusterError('ERR_CLUSTER_UNSUPPORTED', 'in cluster mode a worker cannot be enabled or disabled yet (it would change one node only); change the camera entry instead')),
+      Promise.reject(
+        new ClusterError(
+          'ERR_CLUSTER_UNSUPPORTED',
+          'in cluster mode a worker cannot be enabled or disabled yet (it would change one node only); change the camera entry instead',
+        ),
+      ),
   };
 }

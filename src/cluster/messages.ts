@@ -138,7 +138,8 @@ export function parseControl(data: Uint8Array): ControlRequest {
 export function parseReply(data: Uint8Array): ControlReply {
   const o = parseJson(data, 'control reply');
   if (o.ok === true && typeof o.node === 'string') return { ok: true, node: o.node };
-  if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string') return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500) };
+  if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string')
+    return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500) };
   throw bad('control reply', 'must be { ok: true, node } or { ok: false, code, message }');
 }
 
@@ -156,7 +157,12 @@ export function targetShare(cameras: number, capacity: number, totalCapacity: nu
  * without its stop lasts until `endOf(node)`, e.g. when the node was killed,
  * or until `now`). The evidence behind "never two owners".
  */
-export function doubleOwned(records: readonly ClaimRecord[], marginMs: number, endOf: (node: string) => number | undefined = () => undefined, now = Date.now()): string[] {
+export function doubleOwned(
+  records: readonly ClaimRecord[],
+  marginMs: number,
+  endOf: (node: string) => number | undefined = () => undefined,
+  now = Date.now(),
+): string[] {
   const intervals = new Map<string, { node: string; from: number; to: number }[]>();
   const open = new Map<string, number>();
   for (const r of [...records].sort((a, b) => a.at - b.at)) {

@@ -57,9 +57,15 @@ export function splitCredentials(server: string): { server: string; user?: strin
 }
 
 /** connect() options for these servers, auth and TLS. ERR_CLUSTER_CONFIG for a contradiction or an unreadable file. */
-export function natsConnectOptions(servers: readonly string[], auth: NatsAuth | undefined, tls: NatsTls | undefined): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'authenticator' | 'tls'> {
+export function natsConnectOptions(
+  servers: readonly string[],
+  auth: NatsAuth | undefined,
+  tls: NatsTls | undefined,
+): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'authenticator' | 'tls'> {
   const split = servers.map(splitCredentials);
-  const options: { servers: string[]; user?: string; pass?: string; token?: string; authenticator?: Authenticator; tls?: ConnectionOptions['tls'] } = { servers: split.map((s) => s.server) };
+  const options: { servers: string[]; user?: string; pass?: string; token?: string; authenticator?: Authenticator; tls?: ConnectionOptions['tls'] } = {
+    servers: split.map((s) => s.server),
+  };
   const a = auth ?? {};
   const methods = [
     a.user !== undefined || a.password !== undefined ? 'user/password' : null,
@@ -68,7 +74,8 @@ export function natsConnectOptions(servers: readonly string[], auth: NatsAuth | 
     a.credsFile !== undefined ? 'creds' : null,
   ].filter((m) => m !== null);
   if (methods.length > 1) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth: one method at a time, got ${methods.join(' and ')}`);
-  if (a.nkeySeed !== undefined && a.nkeySeedFile !== undefined) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.auth: nkeySeed or nkeySeedFile, not both');
+  if (a.nkeySeed !== undefined && a.nkeySeedFile !== undefined)
+    throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.auth: nkeySeed or nkeySeedFile, not both');
   if ((a.user === undefined) !== (a.password === undefined)) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.auth: user and password go together');
   if (a.user !== undefined && a.password !== undefined) {
     options.user = a.user;
@@ -78,11 +85,13 @@ export function natsConnectOptions(servers: readonly string[], auth: NatsAuth | 
   } else if (a.nkeySeed !== undefined || a.nkeySeedFile !== undefined) {
     const seed = a.nkeySeed !== undefined ? new TextEncoder().encode(a.nkeySeed.trim()) : readSecretFile('auth.nkeySeedFile', a.nkeySeedFile!);
     const text = new TextDecoder().decode(seed).trim();
-    if (!/^SU[A-Z2-7]{50,}$/.test(text)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.${a.nkeySeed !== undefined ? 'nkeySeed' : 'nkeySeedFile'}: not a user NKey seed (SU…)`);
+    if (!/^SU[A-Z2-7]{50,}$/.test(text))
+      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.${a.nkeySeed !== undefined ? 'nkeySeed' : 'nkeySeedFile'}: not a user NKey seed (SU…)`);
     options.authenticator = nkeyAuthenticator(new TextEncoder().encode(text));
   } else if (a.credsFile !== undefined) {
     const creds = readSecretFile('auth.credsFile', a.credsFile);
-    if (!/BEGIN NATS USER JWT/.test(new TextDecoder().decode(creds))) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.credsFile: ${a.credsFile} is not a NATS creds file`);
+    if (!/BEGIN NATS USER JWT/.test(new TextDecoder().decode(creds)))
+      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.credsFile: ${a.credsFile} is not a NATS creds file`);
     options.authenticator = credsAuthenticator(creds);
   } else {
     // No method configured: the first URL's credentials, as a user would expect from nats://user:pass@host.

@@ -140,7 +140,9 @@ const casFailed = (error: unknown): boolean => CAS_FAILED.has((error as { code?:
 
 export class ClusterNode implements AsyncDisposable {
   readonly nodeId: string;
-  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls' | 'allowExec' | 'references' | 'env'>> & { seed: Readonly<Record<string, unknown>> };
+  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls' | 'allowExec' | 'references' | 'env'>> & {
+    seed: Readonly<Record<string, unknown>>;
+  };
   readonly #admission: { readonly allowExec: boolean; readonly references: ReferencePolicy; readonly env: Readonly<Record<string, string | undefined>> };
   readonly #connectOptions: ReturnType<typeof natsConnectOptions>;
   readonly #log: Logger;
@@ -179,7 +181,8 @@ export class ClusterNode implements AsyncDisposable {
 
   constructor(options: ClusterNodeOptions) {
     this.nodeId = options.nodeId ?? toId(`${hostname()}-${process.pid}`);
-    if (!ID.test(this.nodeId)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster nodeId must be 1–64 characters of A–Z a–z 0–9 _ -, got ${JSON.stringify(this.nodeId)}`);
+    if (!ID.test(this.nodeId))
+      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster nodeId must be 1–64 characters of A–Z a–z 0–9 _ -, got ${JSON.stringify(this.nodeId)}`);
     if (options.servers.length === 0) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster needs at least one nats:// server');
     const leaseMs = options.leaseMs ?? 6_000;
     const o = {
@@ -193,8 +196,13 @@ export class ClusterNode implements AsyncDisposable {
       rejoinGraceMs: options.rejoinGraceMs ?? leaseMs,
       seed: options.seed ?? {},
     };
-    if (!(o.capacity > 0 && o.capacity <= 1_000_000)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster capacity must be in (0, 1e6], got ${String(o.capacity)}`);
-    if (!(o.tickMs * 2 < leaseMs)) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster tickMs (${o.tickMs}) must be under half of leaseMs (${leaseMs}): an owner renews at least twice per lease`);
+    if (!(o.capacity > 0 && o.capacity <= 1_000_000))
+      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster capacity must be in (0, 1e6], got ${String(o.capacity)}`);
+    if (!(o.tickMs * 2 < leaseMs))
+      throw new ClusterError(
+        'ERR_CLUSTER_CONFIG',
+        `cluster tickMs (${o.tickMs}) must be under half of leaseMs (${leaseMs}): an owner renews at least twice per lease`,
+      );
     this.#admission = { allowExec: options.allowExec ?? false, references: options.references ?? { names: [] }, env: options.env ?? process.env };
     // Read and checked now: a wrong auth section fails the node's construction, not a reconnect later.
     this.#connectOptions = natsConnectOptions(o.servers, options.auth, options.tls);
@@ -209,7 +217,9 @@ export class ClusterNode implements AsyncDisposable {
     try {
       nc = await connect({ ...this.#connectOptions, name: `framesupplier-${this.nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5_000 });
     } catch (error) {
-      throw new ClusterError('ERR_CLUSTER_UNAVAILABLE', `cannot connect to NATS at ${this.#o.servers.map(maskUrl).join(', ')}: ${messageOf(error)}`, { cause: error });
+      throw new ClusterError('ERR_CLUSTER_UNAVAILABLE', `cannot connect to NATS at ${this.#o.servers.map(maskUrl).join(', ')}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
     this.#nc = nc;
     this.#connected = true;
@@ -220,9 +230,14 @@ export class ClusterNode implements AsyncDisposable {
       if (!ID.test(camera)) continue;
       await this.#desired!.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
     }
-    const answer = (m: Msg) => (r: ControlReply): void => void m.respond(encode(r));
+    const answer =
+      (m: Msg) =>
+      (r: ControlReply): void =>
+        void m.respond(encode(r));
     this.#subs.push(nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.#control(m.data, answer(m)) }));
-    this.#subs.push(nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }));
+    this.#subs.push(
+      nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }),
+    );
     this.#onEvent = (event) => this.#publishEvent(event);
     this.#system.on('*', this.#onEvent);
     this.#loop = this.#run();
@@ -239,7 +254,10 @@ export class ClusterNode implements AsyncDisposable {
     this.#leases = await kvm.create(BUCKETS.leases, { history: 1 });
     this.#nodes = await kvm.create(BUCKETS.nodes, { history: 1 });
     const jsm = await jetstreamManager(nc);
-    for (const [name, subjects] of [[CLAIMS_STREAM, ['framesupplier-claims.>']], [EVENTS_STREAM, ['framesupplier.*.events']]] as const) {
+    for (const [name, subjects] of [
+      [CLAIMS_STREAM, ['framesupplier-claims.>']],
+      [EVENTS_STREAM, ['framesupplier.*.events']],
+    ] as const) {
       try {
         await jsm.streams.info(name);
       } catch {
@@ -271,7 +289,10 @@ export class ClusterNode implements AsyncDisposable {
   #coordinationFailed(error: unknown): void {
     if (this.#coordination.ok) {
       this.#coordination = { ok: false, since: Date.now(), error: messageOf(error) };
-      this.#log.error({ err: messageOf(error), cameras: [...this.#held.keys()] }, 'cluster coordination failing: cameras keep running; buckets and streams are made again once NATS can');
+      this.#log.error(
+        { err: messageOf(error), cameras: [...this.#held.keys()] },
+        'cluster coordination failing: cameras keep running; buckets and streams are made again once NATS can',
+      );
     } else {
       this.#coordination.error = messageOf(error);
     }
@@ -384,12 +405,16 @@ export class ClusterNode implements AsyncDisposable {
     if (problem !== null) {
       const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
       throw problem.kind === 'exec'
-        ? new ClusterError('ERR_CLUSTER_EXEC_NOT_ALLOWED', `${where}: ${problem.message} (this node runs such cameras from the cluster only with cluster.allowExec: true, or from its own file)`)
+        ? new ClusterError(
+            'ERR_CLUSTER_EXEC_NOT_ALLOWED',
+            `${where}: ${problem.message} (this node runs such cameras from the cluster only with cluster.allowExec: true, or from its own file)`,
+          )
         : new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `${where}: ${problem.message}`);
     }
     const expanded = substituteEnv(entry, this.#admission.env);
     const issue = expanded.issues[0];
-    if (issue !== undefined) throw new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `cameras.${camera}.${issue.path.join('.')}: ${issue.message} on node ${this.nodeId}`);
+    if (issue !== undefined)
+      throw new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `cameras.${camera}.${issue.path.join('.')}: ${issue.message} on node ${this.nodeId}`);
     return expanded.value as Record<string, unknown>;
   }
 
@@ -408,7 +433,11 @@ export class ClusterNode implements AsyncDisposable {
       try {
         const record = parseNode(entry.value);
         // A heartbeat from beyond the allowed skew is no heartbeat: a forged one would hold a share for ever.
-        if (record.at > now + this.#o.marginMs) throw new ClusterError('ERR_CLUSTER_MESSAGE', `node record ${key}: heartbeat time ${record.at} is ahead of this node's clock by more than the margin`);
+        if (record.at > now + this.#o.marginMs)
+          throw new ClusterError(
+            'ERR_CLUSTER_MESSAGE',
+            `node record ${key}: heartbeat time ${record.at} is ahead of this node's clock by more than the margin`,
+          );
         if (record.node !== key) throw new ClusterError('ERR_CLUSTER_MESSAGE', `node record ${key} names node ${record.node}`);
         if (record.at + this.#o.leaseMs + this.#o.marginMs >= now) live.set(record.node, record);
       } catch (error) {
@@ -489,7 +518,11 @@ export class ClusterNode implements AsyncDisposable {
   async #renew(): Promise<void> {
     for (const [camera, held] of [...this.#held]) {
       try {
-        held.revision = await this.#leases!.update(camera, encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease), held.revision);
+        held.revision = await this.#leases!.update(
+          camera,
+          encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease),
+          held.revision,
+        );
         held.expiresAt = Date.now() + this.#o.leaseMs;
       } catch (error) {
         if (!this.#connected) continue; // NATS went away: keep running, renew after reconnect

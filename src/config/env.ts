@@ -33,7 +33,11 @@ export function referencesIn(text: string): string[] {
 }
 
 /** One string substituted; issues for what cannot be; `used`: the variables substituted and their values. */
-export function substituteString(text: string, env: Readonly<Record<string, string | undefined>>, used?: Map<string, string>): { value: string; problems: string[] } {
+export function substituteString(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+  used?: Map<string, string>,
+): { value: string; problems: string[] } {
   if (!text.includes('$')) return { value: text, problems: [] };
   let out = '';
   const problems: string[] = [];
@@ -92,7 +96,8 @@ export function substituteEnv(
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
     if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       const copy: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
+      for (const [k, item] of Object.entries(v))
+        Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
       return copy;
     }
     return v;

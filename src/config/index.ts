@@ -5,7 +5,16 @@
  * absolute) or throw one ConfigError (ERR_CONFIG) listing every issue with its
  * path and line. docs/configuration.md describes every key.
  */
-export { loadConfig, parseConfig, resolveCamera, builtInExampleConfig, formatPath, BUILT_IN_EXAMPLE_PATH, type ParseConfigOptions, type LoadConfigOptions } from './load.js';
+export {
+  loadConfig,
+  parseConfig,
+  resolveCamera,
+  builtInExampleConfig,
+  formatPath,
+  BUILT_IN_EXAMPLE_PATH,
+  type ParseConfigOptions,
+  type LoadConfigOptions,
+} from './load.js';
 export {
   configSchema,
   workerKind,
@@ -31,5 +40,13 @@ export {
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
 export { substituteEnv } from './env.js';
-export { checkNetworkCamera, referenceAllowed, envOf, type ReferencePolicy, type NetworkEntryPolicy, type NetworkEntryProblem, type ConfigEnv } from './references.js';
+export {
+  checkNetworkCamera,
+  referenceAllowed,
+  envOf,
+  type ReferencePolicy,
+  type NetworkEntryPolicy,
+  type NetworkEntryProblem,
+  type ConfigEnv,
+} from './references.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';

@@ -9,16 +9,7 @@
  * have no built-in default. Runs only on a file the schema accepted.
  */
 import { isAbsolute, resolve } from 'node:path';
-import {
-  ATOMIC,
-  CaptureSchema,
-  CHOOSE,
-  ConfigSchema,
-  isPlainObject,
-  node,
-  type Config,
-  type SchemaNode,
-} from './schema.js';
+import { ATOMIC, CaptureSchema, CHOOSE, ConfigSchema, isPlainObject, node, type Config, type SchemaNode } from './schema.js';
 import { classifySource } from './validate.js';
 
 type Loose = Record<string, unknown>;

@@ -61,12 +61,18 @@ export interface SchemaNode {
 
 export const node = (schema: TSchema): SchemaNode => schema;
 
-function annotate<T extends TSchema>(schema: T, annotations: Partial<Pick<SchemaNode, typeof HINT | typeof KIND_NAME | typeof CHOOSE | typeof ATOMIC | typeof COMPUTED>>): T {
+function annotate<T extends TSchema>(
+  schema: T,
+  annotations: Partial<Pick<SchemaNode, typeof HINT | typeof KIND_NAME | typeof CHOOSE | typeof ATOMIC | typeof COMPUTED>>,
+): T {
   return Object.assign(schema, annotations);
 }
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+  value !== null &&
+  typeof value === 'object' &&
+  !Array.isArray(value) &&
+  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 
 function StringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}) {
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
@@ -100,7 +106,7 @@ const Crop = annotate(
       width: int(1, MAX_FRAME_DIMENSION, { description: 'Width, in pixels of the source.' }),
       height: int(1, MAX_FRAME_DIMENSION, { description: 'Height, in pixels of the source.' }),
     },
-    { ...closed, description: 'Cut this rectangle out of the source before scaling. One value: a camera\'s crop replaces the default\'s whole.' },
+    { ...closed, description: "Cut this rectangle out of the source before scaling. One value: a camera's crop replaces the default's whole." },
   ),
   { [ATOMIC]: true },
 );
@@ -108,9 +114,13 @@ const Crop = annotate(
 const CaptureOutput = Type.Object(
   {
     format: StringEnum(OUTPUT_FORMATS, { default: 'rgb24', description: 'Pixel format of the frames, or jpeg.' }),
-    width: Type.Optional(int(1, MAX_FRAME_DIMENSION, { description: 'Scale to this width; alone, the height keeps the aspect ratio. Default: the source\'s.' })),
-    height: Type.Optional(int(1, MAX_FRAME_DIMENSION, { description: 'Scale to this height; alone, the width keeps the aspect ratio. Default: the source\'s.' })),
-    fps: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Decimate to at most this many frames per second. Default: the source\'s rate.' })),
+    width: Type.Optional(int(1, MAX_FRAME_DIMENSION, { description: "Scale to this width; alone, the height keeps the aspect ratio. Default: the source's." })),
+    height: Type.Optional(
+      int(1, MAX_FRAME_DIMENSION, { description: "Scale to this height; alone, the width keeps the aspect ratio. Default: the source's." }),
+    ),
+    fps: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: "Decimate to at most this many frames per second. Default: the source's rate." }),
+    ),
     crop: Type.Optional(Crop),
     hflip: Type.Boolean({ default: false, description: 'Mirror the picture left to right.' }),
     jpegQuality: Type.Optional(int(2, 31, { description: 'JPEG quality, 2 (best) to 31; format jpeg only. Default 5.' })),
@@ -130,7 +140,8 @@ export const CaptureSchema = Type.Object(
   {
     decoder: StringEnum(DECODERS, {
       default: 'auto',
-      description: 'auto: the native decoder when it is built and can read the source, else ffmpeg. native: libav* in this process. ffmpeg: an ffmpeg child process.',
+      description:
+        'auto: the native decoder when it is built and can read the source, else ffmpeg. native: libav* in this process. ffmpeg: an ffmpeg child process.',
     }),
     output: CaptureOutput,
     stallTimeoutMs: ms('No frame for this long after the first is a stall: the source is reopened', 10_000),
@@ -138,9 +149,12 @@ export const CaptureSchema = Type.Object(
     rtspTransport: StringEnum(['tcp', 'udp'] as const, { default: 'tcp', description: 'RTSP transport.' }),
     realtime: Type.Boolean({ default: true, description: 'Files and test patterns: play at their own frame rate (true) or as fast as possible.' }),
     loop: Type.Boolean({ default: false, description: 'Files: start over at the end.' }),
-    inputFormat: Type.Optional(Type.String({ minLength: 1, description: 'Force ffmpeg\'s input format (e.g. mpjpeg). Default: probed.' })),
+    inputFormat: Type.Optional(Type.String({ minLength: 1, description: "Force ffmpeg's input format (e.g. mpjpeg). Default: probed." })),
     keyframesOnly: Type.Optional(
-      Type.Boolean({ description: 'Decode keyframes only (skip_frame nokey): frames come at the keyframe rate, for cameras whose every worker reads less often than that. Default false.' }),
+      Type.Boolean({
+        description:
+          'Decode keyframes only (skip_frame nokey): frames come at the keyframe rate, for cameras whose every worker reads less often than that. Default false.',
+      }),
     ),
     backoff: Backoff,
   },
@@ -168,12 +182,20 @@ const kinds = {
   command: {
     command: Type.Array(Type.String({ minLength: 1 }), {
       minItems: 1,
-      description: 'A program and its arguments (argv, no shell) speaking docs/worker-protocol.md on stdin/stdout. A relative program path with a / is relative to the config file.',
+      description:
+        'A program and its arguments (argv, no shell) speaking docs/worker-protocol.md on stdin/stdout. A relative program path with a / is relative to the config file.',
     }),
-    transport: Type.Optional(StringEnum(['pipe', 'shm'] as const, { description: 'Pixels in the message (pipe) or by shared-memory reference (shm). Default: what the worker asks for.' })),
+    transport: Type.Optional(
+      StringEnum(['pipe', 'shm'] as const, {
+        description: 'Pixels in the message (pipe) or by shared-memory reference (shm). Default: what the worker asks for.',
+      }),
+    ),
     env: Type.Optional(
       annotate(
-        Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), { ...closed, description: 'Environment variables for the program (strings).' }),
+        Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String(), {
+          ...closed,
+          description: 'Environment variables for the program (strings).',
+        }),
         { [HINT]: 'an environment variable name: A–Z a–z 0–9 _, not starting with a digit' },
       ),
     ),
@@ -181,7 +203,8 @@ const kinds = {
   module: {
     module: Type.String({
       minLength: 1,
-      description: 'An ES module (path relative to the config file, or builtin:NAME for one shipped with framesupplier) whose default export, or export handler, is (frame, { signal, log }) => output.',
+      description:
+        'An ES module (path relative to the config file, or builtin:NAME for one shipped with framesupplier) whose default export, or export handler, is (frame, { signal, log }) => output.',
     }),
     thread: Type.Boolean({ default: false, description: 'Run the module in a worker thread (frames shared, not copied).' }),
   },
@@ -209,7 +232,11 @@ export const WorkerSchema = annotate(
 );
 
 const sharedCameras = {
-  cameras: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true, description: 'The cameras (keys of cameras) whose frames this one worker gets.' }),
+  cameras: Type.Array(Type.String({ minLength: 1 }), {
+    minItems: 1,
+    uniqueItems: true,
+    description: 'The cameras (keys of cameras) whose frames this one worker gets.',
+  }),
 };
 const SharedModel = annotate(Type.Object({ ...kinds.model, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'model workers' });
 const SharedCommand = annotate(Type.Object({ ...kinds.command, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'command workers' });
@@ -222,7 +249,11 @@ export const SharedWorkerSchema = annotate(
 );
 
 /** What defaults.workers may set for every worker. */
-const WorkerDefaults = Type.Object(workerSettings, { ...closed, default: {}, description: 'Defaults for every worker of every camera (and every shared worker).' });
+const WorkerDefaults = Type.Object(workerSettings, {
+  ...closed,
+  default: {},
+  description: 'Defaults for every worker of every camera (and every shared worker).',
+});
 
 // ---------------------------------------------------------------- models
 
@@ -235,7 +266,8 @@ const modelMaxAgeMs = Type.Optional(
   Type.Number({
     exclusiveMinimum: 0,
     maximum: 86_400_000,
-    description: 'Age budget of each request (milliseconds, from capture): a frame older than this when the model takes it is skipped (ERR_FRAME_STALE), not inferred. Default: the worker\'s maxAgeMs, else none.',
+    description:
+      "Age budget of each request (milliseconds, from capture): a frame older than this when the model takes it is skipped (ERR_FRAME_STALE), not inferred. Default: the worker's maxAgeMs, else none.",
   }),
 );
 const startedModel = {
@@ -251,30 +283,39 @@ const startedModel = {
 const threads = (min: number, description: string) => Type.Optional(int(min, 64, { description }));
 // ONNX Runtime, the same keys for every handler that runs on it (ADR 0024).
 const onnxRuntime = {
-  intraOpThreads: Type.Optional(int(1, 2, { description: 'ONNX Runtime threads inside each model thread: 1 (default) gives the most frames per core; 2 lowers one frame\'s latency (one camera) at a cost in total frames.' })),
+  intraOpThreads: Type.Optional(
+    int(1, 2, {
+      description:
+        "ONNX Runtime threads inside each model thread: 1 (default) gives the most frames per core; 2 lowers one frame's latency (one camera) at a cost in total frames.",
+    }),
+  ),
   executionProviders: Type.Optional(
     Type.Array(StringEnum(['cpu', 'cuda', 'tensorrt', 'webgpu', 'dml', 'coreml'] as const), {
       minItems: 1,
       uniqueItems: true,
-      description: 'ONNX Runtime execution providers, in order of preference. Default [cpu]. One that cannot start here is ERR_EXECUTION_PROVIDER at model start, never a silent CPU fallback.',
+      description:
+        'ONNX Runtime execution providers, in order of preference. Default [cpu]. One that cannot start here is ERR_EXECUTION_PROVIDER at model start, never a silent CPU fallback.',
     }),
   ),
 };
-const handler = <T extends string>(name: T) => Type.Literal(name, { description: 'The model server\'s handler: person, onnx or mock.' });
+const handler = <T extends string>(name: T) => Type.Literal(name, { description: "The model server's handler: person, onnx or mock." });
 
 const PersonModel = annotate(
   Type.Object(
     {
       handler: handler('person'),
-      threads: threads(1, 'Model threads, one core each. Default: the machine\'s cores, at most 4.'),
+      threads: threads(1, "Model threads, one core each. Default: the machine's cores, at most 4."),
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.15 (movenet-multipose), 0.4 (centernet).')),
       poseMaxPeople: Type.Optional(int(0, 100, { description: 'Poses for at most this many people per frame (0: none). Default 5.' })),
       network: Type.Optional(
         StringEnum(['movenet-multipose', 'centernet'] as const, {
-          description: 'movenet-multipose (default: people and poses in one pass, at most 6 people) or centernet (CenterNet, then MoveNet Lightning per person; slower).',
+          description:
+            'movenet-multipose (default: people and poses in one pass, at most 6 people) or centernet (CenterNet, then MoveNet Lightning per person; slower).',
         }),
       ),
-      inputSize: Type.Optional(int(64, 1024, { multipleOf: 32, description: 'movenet-multipose: the input\'s long side in pixels, a multiple of 32. Default 448.' })),
+      inputSize: Type.Optional(
+        int(64, 1024, { multipleOf: 32, description: "movenet-multipose: the input's long side in pixels, a multiple of 32. Default 448." }),
+      ),
       ...onnxRuntime,
       ...startedModel,
     },
@@ -287,9 +328,11 @@ const OnnxModel = annotate(
     {
       handler: handler('onnx'),
       model: Type.String({ minLength: 1, description: 'The YOLO .onnx file (relative to the config file).' }),
-      classes: Type.Optional(Type.String({ minLength: 1, description: 'Class names file, one a line or JSON (relative to the config file). Default: COCO\'s for 80 classes.' })),
-      layout: StringEnum(['auto', 'v5', 'v8', 'v11'] as const, { default: 'auto', description: 'The output layout; auto reads it from the model\'s shape.' }),
-      inputSize: Type.Optional(int(32, 8192, { description: 'Square input side for models with a dynamic input shape. Default: the model\'s, else 640.' })),
+      classes: Type.Optional(
+        Type.String({ minLength: 1, description: "Class names file, one a line or JSON (relative to the config file). Default: COCO's for 80 classes." }),
+      ),
+      layout: StringEnum(['auto', 'v5', 'v8', 'v11'] as const, { default: 'auto', description: "The output layout; auto reads it from the model's shape." }),
+      inputSize: Type.Optional(int(32, 8192, { description: "Square input side for models with a dynamic input shape. Default: the model's, else 640." })),
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.25.')),
       iou: Type.Optional(fraction('IoU threshold of non-maximum suppression. Default 0.45.')),
       threads: threads(1, 'Model threads, each a session of its own on one core. Default 1.'),
@@ -318,7 +361,13 @@ const MockModel = annotate(
  * when it starts a model server.
  */
 export const HANDLER_OPTIONS: Readonly<Record<(typeof HANDLERS)[number], Readonly<Record<string, 'number' | 'string' | 'list'>>>> = Object.fromEntries(
-  ([['person', PersonModel], ['onnx', OnnxModel], ['mock', MockModel]] as const).map(([name, schema]) => [
+  (
+    [
+      ['person', PersonModel],
+      ['onnx', OnnxModel],
+      ['mock', MockModel],
+    ] as const
+  ).map(([name, schema]) => [
     name,
     Object.fromEntries(
       Object.entries(schema.properties as Record<string, { type?: unknown }>)
@@ -352,19 +401,22 @@ const KServeModel = annotate(
     {
       kserve: Type.Object(
         {
-          url: Type.String({ pattern: '^https?://', description: 'The v2 server\'s base URL, e.g. http://gpu-box:8000.' }),
-          model: Type.String({ minLength: 1, maxLength: 256, description: 'The model\'s name on that server.' }),
-          version: Type.Optional(Type.String({ minLength: 1, description: 'A model version. Default: the server\'s choice.' })),
-          token: Type.Optional(Type.String({ minLength: 1, description: 'Sent as Authorization: Bearer <token> (a server started with --http-token, a gateway). Use ${NAME}.' })),
+          url: Type.String({ pattern: '^https?://', description: "The v2 server's base URL, e.g. http://gpu-box:8000." }),
+          model: Type.String({ minLength: 1, maxLength: 256, description: "The model's name on that server." }),
+          version: Type.Optional(Type.String({ minLength: 1, description: "A model version. Default: the server's choice." })),
+          token: Type.Optional(
+            Type.String({ minLength: 1, description: 'Sent as Authorization: Bearer <token> (a server started with --http-token, a gateway). Use ${NAME}.' }),
+          ),
           outputs: StringEnum(['detections', 'yolo'] as const, {
             default: 'detections',
-            description: 'detections: framesupplier\'s convention (a --http model server): the frame as a UINT8 tensor, DETECTIONS/CLASS_NAMES/KEYPOINTS back. yolo: a raw YOLO model: letterboxed FP32 input, the head decoded here.',
+            description:
+              "detections: framesupplier's convention (a --http model server): the frame as a UINT8 tensor, DETECTIONS/CLASS_NAMES/KEYPOINTS back. yolo: a raw YOLO model: letterboxed FP32 input, the head decoded here.",
           }),
-          input: Type.Optional(Type.String({ minLength: 1, description: 'The input tensor\'s name. Default: the model\'s first input.' })),
-          inputSize: Type.Optional(int(32, 8192, { description: 'yolo: square input side when the model\'s metadata does not say. Default 640.' })),
+          input: Type.Optional(Type.String({ minLength: 1, description: "The input tensor's name. Default: the model's first input." })),
+          inputSize: Type.Optional(int(32, 8192, { description: "yolo: square input side when the model's metadata does not say. Default 640." })),
           minConfidence: Type.Optional(fraction('yolo: lowest detection score reported. Default 0.25.')),
           iou: Type.Optional(fraction('yolo: IoU threshold of non-maximum suppression. Default 0.45.')),
-          classes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'yolo: class names by class id. Default: COCO\'s.' })),
+          classes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: "yolo: class names by class id. Default: COCO's." })),
         },
         { ...closed, description: 'A model served by another machine over the KServe v2 inference protocol (REST, binary tensors).' },
       ),
@@ -379,7 +431,8 @@ const KServeModel = annotate(
 
 export const ModelSchema = annotate(
   Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel, KServeModel], {
-    description: 'A model server: a handler (person, onnx, mock) started as one process shared by every camera, the socket of a server to connect to, or a remote model over the KServe v2 protocol.',
+    description:
+      'A model server: a handler (person, onnx, mock) started as one process shared by every camera, the socket of a server to connect to, or a remote model over the KServe v2 protocol.',
   }),
   {
     [CHOOSE]: (value) => {
@@ -403,8 +456,20 @@ export const MqttSchema = Type.Object(
     url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'The broker: mqtt://host:1883, mqtts://host:8883, ws(s)://host/path.' }),
     username: Type.Optional(Type.String({ minLength: 1, description: 'Broker user name.' })),
     password: Type.Optional(Type.String({ description: 'Broker password: write ${NAME} to take it from the environment. Never logged.' })),
-    clientId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id. Default (framesupplier run): framesupplier-<id>, the id made at first start and kept in the state directory.' })),
-    topicPrefix: Type.String({ pattern: '^[^#+\\u0000]+$', minLength: 1, maxLength: 128, default: 'framesupplier', description: 'Every topic starts with it (no + or #).' }),
+    clientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'MQTT client id. Default (framesupplier run): framesupplier-<id>, the id made at first start and kept in the state directory.',
+      }),
+    ),
+    topicPrefix: Type.String({
+      pattern: '^[^#+\\u0000]+$',
+      minLength: 1,
+      maxLength: 128,
+      default: 'framesupplier',
+      description: 'Every topic starts with it (no + or #).',
+    }),
     keepaliveS: int(1, 3600, { default: 30, description: 'MQTT keepalive (seconds).' }),
     connectTimeoutMs: ms('Time allowed for one connection attempt', 10_000),
     reconnect: Type.Object(
@@ -418,7 +483,7 @@ export const MqttSchema = Type.Object(
           cert: Type.Optional(Type.String({ minLength: 1, description: 'Client certificate file (PEM).' })),
           key: Type.Optional(Type.String({ minLength: 1, description: 'Client key file (PEM).' })),
           rejectUnauthorized: Type.Boolean({ default: true, description: 'Refuse a broker whose certificate does not verify.' }),
-          servername: Type.Optional(Type.String({ minLength: 1, description: 'Server name for SNI and verification. Default: the URL\'s host.' })),
+          servername: Type.Optional(Type.String({ minLength: 1, description: "Server name for SNI and verification. Default: the URL's host." })),
         },
         { ...closed, description: 'TLS for mqtts:// and wss://.' },
       ),
@@ -433,12 +498,18 @@ export const MqttSchema = Type.Object(
     statsIntervalS: Type.Number({ minimum: 1, maximum: 86_400, default: 60, description: 'Seconds between two stats messages.' }),
     results: Type.Object(
       {
-        enabled: Type.Boolean({ default: true, description: 'Publish every worker\'s results.' }),
+        enabled: Type.Boolean({ default: true, description: "Publish every worker's results." }),
         maxPerSecond: Type.Optional(mqttRate),
         perWorker: Type.Optional(
-          annotate(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64})?$' }), mqttRate, { ...closed, description: 'maxPerSecond by worker id (every camera) or camera/worker.' }), {
-            [HINT]: 'a worker id or camera/worker',
-          }),
+          annotate(
+            Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64})?$' }), mqttRate, {
+              ...closed,
+              description: 'maxPerSecond by worker id (every camera) or camera/worker.',
+            }),
+            {
+              [HINT]: 'a worker id or camera/worker',
+            },
+          ),
         ),
       },
       { ...closed, default: {}, description: 'The <prefix>/<camera>/<worker>/result topics.' },
@@ -449,15 +520,24 @@ export const MqttSchema = Type.Object(
         endAfterS: Type.Number({ exclusiveMinimum: 0, maximum: 3_600, default: 5, description: 'An object absent this long ends its event (seconds).' }),
         minScore: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Detections scored lower are ignored.' }),
         labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'Only these labels. Default: every label.' })),
-        workers: Type.Optional(Type.Array(Type.String({ pattern: ID_PATTERN }), { uniqueItems: true, description: 'Only these workers\' detections. Default: every worker whose output has detections.' })),
+        workers: Type.Optional(
+          Type.Array(Type.String({ pattern: ID_PATTERN }), {
+            uniqueItems: true,
+            description: "Only these workers' detections. Default: every worker whose output has detections.",
+          }),
+        ),
       },
       { ...closed, default: {}, description: 'Object events with hysteresis, per camera and label.' },
     ),
     discovery: Type.Object(
       {
         enabled: Type.Boolean({ default: true, description: 'Publish Home Assistant discovery.' }),
-        prefix: Type.String({ pattern: '^[^#+\\u0000]+$', minLength: 1, default: 'homeassistant', description: 'Home Assistant\'s discovery prefix.' }),
-        labels: Type.Array(Type.String({ pattern: ID_PATTERN }), { uniqueItems: true, default: ['person'], description: 'Per camera, an occupancy binary sensor and a count sensor for each of these labels.' }),
+        prefix: Type.String({ pattern: '^[^#+\\u0000]+$', minLength: 1, default: 'homeassistant', description: "Home Assistant's discovery prefix." }),
+        labels: Type.Array(Type.String({ pattern: ID_PATTERN }), {
+          uniqueItems: true,
+          default: ['person'],
+          description: 'Per camera, an occupancy binary sensor and a count sensor for each of these labels.',
+        }),
       },
       { ...closed, default: {}, description: 'Home Assistant MQTT discovery.' },
     ),
@@ -470,27 +550,40 @@ export type MqttConfig = Static<typeof MqttSchema>;
 
 export const HttpSchema = Type.Object(
   {
-    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on. Beyond loopback (127.x, ::1, localhost), every call needs the token, reads too.' }),
+    host: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Address to listen on. Beyond loopback (127.x, ::1, localhost), every call needs the token, reads too.',
+    }),
     port: int(0, 65535, { default: 8080, description: 'TCP port; 0 picks a free one.' }),
     token: Type.Optional(
-      Type.String({ minLength: 16, description: 'Bearer token for the API (at least 16 characters; use ${NAME}). Default: FRAMESUPPLIER_HTTP_TOKEN, else one made at start and printed once.' }),
+      Type.String({
+        minLength: 16,
+        description:
+          'Bearer token for the API (at least 16 characters; use ${NAME}). Default: FRAMESUPPLIER_HTTP_TOKEN, else one made at start and printed once.',
+      }),
     ),
     cors: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', description: 'An origin: scheme://host[:port].' }), {
       default: [],
       uniqueItems: true,
       description: 'Origins allowed to call the API from a browser (CORS). Default: none.',
     }),
-    saveConfig: Type.Boolean({ default: false, description: 'Write cameras added, replaced, removed and workers enabled or disabled through the API back to this file.' }),
+    saveConfig: Type.Boolean({
+      default: false,
+      description: 'Write cameras added, replaced, removed and workers enabled or disabled through the API back to this file.',
+    }),
     maxViewers: int(1, 1000, { default: 32, description: 'Live streams (dashboard tiles, MJPEG) served at once.' }),
     bodyLimitBytes: int(1024, 1048576, { default: 65536, description: 'Largest request body accepted (bytes).' }),
     allowExec: Type.Boolean({
       default: false,
-      description: 'Let cameras added or changed through the API have command workers and module workers that name a file (they run programs as this server\'s user). Default false: those come from this file only; the API may use model, shared and builtin: workers.',
+      description:
+        "Let cameras added or changed through the API have command workers and module workers that name a file (they run programs as this server's user). Default false: those come from this file only; the API may use model, shared and builtin: workers.",
     }),
     envPrefixes: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), {
       default: [],
       uniqueItems: true,
-      description: 'Besides the variables this file itself references, ${NAME} in values sent through the API may name variables starting with one of these prefixes (e.g. CAM_). Default: none.',
+      description:
+        'Besides the variables this file itself references, ${NAME} in values sent through the API may name variables starting with one of these prefixes (e.g. CAM_). Default: none.',
     }),
   },
   { ...closed, description: 'The HTTP control plane and live dashboard. Absent: no server (the built-in example has one on 127.0.0.1:8080).' },
@@ -504,17 +597,18 @@ export const CameraSchema = Type.Object(
   {
     source: Type.String({
       minLength: 1,
-      description: 'rtsp(s)://, http(s)://, file:// or a file path (relative to the config file), lavfi:<graph>, v4l2:/dev/videoN. ${NAME} takes an environment variable.',
+      description:
+        'rtsp(s)://, http(s)://, file:// or a file path (relative to the config file), lavfi:<graph>, v4l2:/dev/videoN. ${NAME} takes an environment variable.',
     }),
     enabled: Type.Boolean({ default: true, description: 'false: the camera and its workers are not started.' }),
     capture: CaptureSchema,
-    workers: Type.Array(WorkerSchema, { default: [], description: 'This camera\'s workers.' }),
+    workers: Type.Array(WorkerSchema, { default: [], description: "This camera's workers." }),
   },
   { ...closed, description: 'A camera: its source, capture settings and workers. Every key but source and workers is inherited from defaults.' },
 );
 
 const topKeys = {
-  version: Type.Literal(1, { default: 1, description: 'The config format\'s version: 1.' }),
+  version: Type.Literal(1, { default: 1, description: "The config format's version: 1." }),
   logLevel: StringEnum(LOG_LEVELS, { default: 'info', description: 'Least severe log level written.' }),
   shmDir: Type.String({ minLength: 1, default: DEFAULT_SHM_DIR, description: 'Where the shared-memory frame stores live (a tmpfs).' }),
 };
@@ -533,8 +627,16 @@ export const METRICS_DEFAULT_PORT = 9464;
 
 export const MetricsSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics while `framesupplier run` runs; false keeps the section but serves nothing.' }),
-    host: Type.String({ minLength: 1, default: METRICS_DEFAULT_HOST, description: 'Address to listen on; 127.0.0.1 keeps it to this machine, 0.0.0.0 or :: opens it to the network (the metrics hold no secrets, but no authentication either).' }),
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Serve Prometheus metrics at GET /metrics while `framesupplier run` runs; false keeps the section but serves nothing.',
+    }),
+    host: Type.String({
+      minLength: 1,
+      default: METRICS_DEFAULT_HOST,
+      description:
+        'Address to listen on; 127.0.0.1 keeps it to this machine, 0.0.0.0 or :: opens it to the network (the metrics hold no secrets, but no authentication either).',
+    }),
     port: int(0, 65535, { default: METRICS_DEFAULT_PORT, description: 'TCP port; 0 takes any free one (logged).' }),
   },
   { ...closed, description: 'Prometheus metrics on a small HTTP listener of its own (README, Prometheus). Absent: none.' },
@@ -545,18 +647,25 @@ const metricsSection = { metrics: Type.Optional(MetricsSchema) };
 export const ClusterSchema = Type.Object(
   {
     servers: Type.Array(Type.String({ pattern: '^(nats|tls|ws|wss)://' }), { minItems: 1, description: 'NATS server URLs, e.g. nats://nats.local:4222.' }),
-    nodeId: Type.Optional(id('This node\'s id in the cluster. Default (framesupplier run): the id made at first start and kept in the state directory.')),
-    capacity: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: 'This node\'s share weight: cameras are spread in proportion to it.' }),
-    leaseMs: ms('How long a camera\'s lease lasts without renewal', 6_000),
+    nodeId: Type.Optional(id("This node's id in the cluster. Default (framesupplier run): the id made at first start and kept in the state directory.")),
+    capacity: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1_000_000,
+      default: 1,
+      description: "This node's share weight: cameras are spread in proportion to it.",
+    }),
+    leaseMs: ms("How long a camera's lease lasts without renewal", 6_000),
     marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
     allowExec: Type.Boolean({
       default: false,
-      description: 'Run cameras from the cluster (added through the bus, a KV write, or the HTTP API in cluster mode) that have command workers or module workers naming a file. Default false: this node refuses them, unless its own file names the camera with the same entry.',
+      description:
+        'Run cameras from the cluster (added through the bus, a KV write, or the HTTP API in cluster mode) that have command workers or module workers naming a file. Default false: this node refuses them, unless its own file names the camera with the same entry.',
     }),
     envPrefixes: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), {
       default: [],
       uniqueItems: true,
-      description: 'Besides the variables this file references, ${NAME} in cameras from the cluster may name variables starting with one of these prefixes. This node expands them from its own environment.',
+      description:
+        'Besides the variables this file references, ${NAME} in cameras from the cluster may name variables starting with one of these prefixes. This node expands them from its own environment.',
     }),
     auth: Type.Optional(
       Type.Object(
@@ -564,25 +673,33 @@ export const ClusterSchema = Type.Object(
           user: Type.Optional(Type.String({ minLength: 1, description: 'User name (with password).' })),
           password: Type.Optional(Type.String({ minLength: 1, description: 'Password (with user); write ${NAME} and keep it in the environment.' })),
           token: Type.Optional(Type.String({ minLength: 1, description: 'Token; write ${NAME} and keep it in the environment.' })),
-          nkeySeedFile: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the user\'s NKey seed (SU…).' })),
-          nkeySeed: Type.Optional(Type.String({ minLength: 1, description: 'The user\'s NKey seed (SU…) itself; write ${NAME}.' })),
-          credsFile: Type.Optional(Type.String({ minLength: 1, description: 'A .creds file (the user\'s JWT and NKey seed, as nsc writes it): decentralised auth with an operator.' })),
+          nkeySeedFile: Type.Optional(Type.String({ minLength: 1, description: "A file holding the user's NKey seed (SU…)." })),
+          nkeySeed: Type.Optional(Type.String({ minLength: 1, description: "The user's NKey seed (SU…) itself; write ${NAME}." })),
+          credsFile: Type.Optional(
+            Type.String({ minLength: 1, description: "A .creds file (the user's JWT and NKey seed, as nsc writes it): decentralised auth with an operator." }),
+          ),
         },
-        { ...closed, description: 'How this node authenticates to NATS: user and password, a token, an NKey, or a creds file (one of them). Credentials in a server URL (nats://user:pass@host, nats://token@host) are used too when this is absent.' },
+        {
+          ...closed,
+          description:
+            'How this node authenticates to NATS: user and password, a token, an NKey, or a creds file (one of them). Credentials in a server URL (nats://user:pass@host, nats://token@host) are used too when this is absent.',
+        },
       ),
     ),
     tls: Type.Optional(
       Type.Object(
         {
-          ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed the servers\' certificates (a private CA).' })),
-          cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of this node\'s client certificate (with key), for servers that verify clients.' })),
-          key: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the client certificate\'s private key.' })),
+          ca: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CA that signed the servers' certificates (a private CA)." })),
+          cert: Type.Optional(
+            Type.String({ minLength: 1, description: "PEM file of this node's client certificate (with key), for servers that verify clients." }),
+          ),
+          key: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the client certificate's private key." })),
         },
-        { ...closed, description: 'TLS to NATS: tls:// server URLs, or any server that requires TLS. Absent: the system\'s CAs.' },
+        { ...closed, description: "TLS to NATS: tls:// server URLs, or any server that requires TLS. Absent: the system's CAs." },
       ),
     ),
   },
-  { ...closed, description: 'Join a cluster: the cameras become the cluster\'s desired state in NATS KV and run on the nodes that claim them.' },
+  { ...closed, description: "Join a cluster: the cameras become the cluster's desired state in NATS KV and run on the nodes that claim them." },
 );
 
 /**
@@ -590,7 +707,14 @@ export const ClusterSchema = Type.Object(
  * wrote it (validated): resolveCamera() applies it to cameras added at run time.
  */
 export const ConfigSchema = Type.Object(
-  { ...topKeys, defaults: Type.Optional(Type.Unknown({ description: 'The file\'s defaults section as written; applied to cameras added at run time too.' })), ...sections, ...metricsSection, ...httpSection, cluster: Type.Optional(ClusterSchema) },
+  {
+    ...topKeys,
+    defaults: Type.Optional(Type.Unknown({ description: "The file's defaults section as written; applied to cameras added at run time too." })),
+    ...sections,
+    ...metricsSection,
+    ...httpSection,
+    cluster: Type.Optional(ClusterSchema),
+  },
   closed,
 );
 
@@ -654,8 +778,11 @@ export const fileSchema: SchemaNode = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: CONFIG_SCHEMA_ID,
   title: 'framesupplier config',
-  description: 'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
-  ...fileForm(node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection, ...httpSection, cluster: Type.Optional(ClusterSchema) }, closed))),
+  description:
+    'Cameras, the models and workers that read them, and their defaults. YAML; ${NAME} in a string takes an environment variable ($${ for a literal ${). docs/configuration.md.',
+  ...fileForm(
+    node(Type.Object({ ...topKeys, defaults: Defaults, ...sections, ...metricsSection, ...httpSection, cluster: Type.Optional(ClusterSchema) }, closed)),
+  ),
   // Top-level keys starting with x- are the user's own (a place for YAML anchors, as in Compose files): deliberate, never a typo.
   patternProperties: { '^x-': { description: 'Yours: ignored by framesupplier, e.g. to hold YAML anchors.' } },
 };

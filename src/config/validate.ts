@@ -13,17 +13,7 @@
 import { isId } from '../internal/ids.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import {
-  BUILTIN_MODULES,
-  CHOOSE,
-  fileSchema,
-  HINT,
-  isPlainObject,
-  KIND_NAME,
-  type Config,
-  type SchemaNode,
-  type Segment,
-} from './schema.js';
+import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, type Config, type SchemaNode, type Segment } from './schema.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -95,7 +85,8 @@ function typeMessage(expected: string, data: unknown): string {
   let message = `must be ${words.join(' or ')}`;
   if (typeof data === 'number' && !Number.isFinite(data) && (expected.includes('number') || expected.includes('integer'))) message += ' (a finite one)';
   if (expected.startsWith('string') && (typeof data === 'number' || typeof data === 'boolean')) message += ' (put it in quotes)';
-  if (expected.startsWith('boolean') && typeof data === 'string' && /^(yes|no|on|off|y|n)$/i.test(data)) message += ' (yes, no, on and off are strings in YAML 1.2)';
+  if (expected.startsWith('boolean') && typeof data === 'string' && /^(yes|no|on|off|y|n)$/i.test(data))
+    message += ' (yes, no, on and off are strings in YAML 1.2)';
   return message;
 }
 
@@ -129,20 +120,31 @@ function humanize(error: ErrorObject, at: readonly Segment[], context: BranchCon
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
       const path = [...at, key];
-      if (parent?.patternProperties !== undefined && parent.properties === undefined) return { path, message: `is not a valid key: ${parent[HINT] ?? 'see the schema'}`, anchor: 'key' };
+      if (parent?.patternProperties !== undefined && parent.properties === undefined)
+        return { path, message: `is not a valid key: ${parent[HINT] ?? 'see the schema'}`, anchor: 'key' };
       if (context !== undefined && parent === context.branch) {
         const owners = context.siblings.filter((s) => s !== parent && s.properties?.[key] !== undefined).map((s) => s[KIND_NAME] ?? 'another kind');
-        if (owners.length > 0) return { path, message: `applies only to ${owners.length === 1 ? owners[0]! : `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)!}`}`, anchor: 'key' };
+        if (owners.length > 0)
+          return {
+            path,
+            message: `applies only to ${owners.length === 1 ? owners[0]! : `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)!}`}`,
+            anchor: 'key',
+          };
       }
       const known = Object.keys(parent?.properties ?? {});
       const suggestion = closest(key, known);
       const yours = at.length === 0 ? '; x-anything for your own, e.g. YAML anchors' : '';
-      return { path, message: suggestion === undefined ? `unknown key (allowed here: ${list(known)}${yours})` : `unknown key; did you mean ${quote(suggestion)}?`, anchor: 'key' };
+      return {
+        path,
+        message: suggestion === undefined ? `unknown key (allowed here: ${list(known)}${yours})` : `unknown key; did you mean ${quote(suggestion)}?`,
+        anchor: 'key',
+      };
     }
     case 'required':
       return { path: [...at, String(params.missingProperty)], message: 'is required', anchor: 'parent' };
     case 'type':
-      if (at.length === 0 && error.instancePath === '') return value('the config must be a map of keys: cameras, and optionally version, logLevel, shmDir, defaults, models, shared');
+      if (at.length === 0 && error.instancePath === '')
+        return value('the config must be a map of keys: cameras, and optionally version, logLevel, shmDir, defaults, models, shared');
       return value(typeMessage(String(params.type), error.data));
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).filter((v) => v !== null);
@@ -168,7 +170,9 @@ function humanize(error: ErrorObject, at: readonly Segment[], context: BranchCon
     case 'maxItems':
       return value(`must have at most ${limit} items`);
     case 'uniqueItems':
-      return value(`must not repeat an item (items ${Math.min(params.i as number, params.j as number)} and ${Math.max(params.i as number, params.j as number)} are the same)`);
+      return value(
+        `must not repeat an item (items ${Math.min(params.i as number, params.j as number)} and ${Math.max(params.i as number, params.j as number)} are the same)`,
+      );
     case 'pattern':
       return value(parent?.[HINT] === undefined ? `must match ${String(params.pattern)}` : `must be ${parent[HINT]}`);
     default:
@@ -258,13 +262,18 @@ export function plainValues(data: unknown): { value: unknown; issues: RawIssue[]
       if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
       if (isPlainObject(v)) {
         const copy: Record<string, unknown> = {};
-        for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
+        for (const [k, item] of Object.entries(v))
+          Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
         return copy;
       }
     } finally {
       open.delete(v);
     }
-    issues.push({ path, message: 'must be a map, list, string, number, true/false or ~ (YAML tags such as !!binary or !!set are not supported)', anchor: 'value' });
+    issues.push({
+      path,
+      message: 'must be a map, list, string, number, true/false or ~ (YAML tags such as !!binary or !!set are not supported)',
+      anchor: 'value',
+    });
     return null;
   };
   return { value: walk(data, []), issues };
@@ -291,7 +300,11 @@ function moduleIssue(module: unknown, path: readonly Segment[], out: RawIssue[])
   const name = module.slice('builtin:'.length);
   if (!(BUILTIN_MODULES as readonly string[]).includes(name)) {
     const suggestion = closest(name, BUILTIN_MODULES);
-    out.push({ path, message: `names no built-in module${suggestion === undefined ? '' : `; did you mean ${quote(`builtin:${suggestion}`)}?`} (built-in: ${list(BUILTIN_MODULES.map((m) => `builtin:${m}`))})`, anchor: 'value' });
+    out.push({
+      path,
+      message: `names no built-in module${suggestion === undefined ? '' : `; did you mean ${quote(`builtin:${suggestion}`)}?`} (built-in: ${list(BUILTIN_MODULES.map((m) => `builtin:${m}`))})`,
+      anchor: 'value',
+    });
   }
 }
 
@@ -371,10 +384,18 @@ export function checkReferences(data: unknown): RawIssue[] {
       const ids = idsByCamera.get(camera);
       if (ids === undefined) {
         const suggestion = closest(camera, cameraNames);
-        out.push({ path: [...path, 'cameras', j], message: `names no camera${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (cameras: ${list(cameraNames)})`, anchor: 'value' });
+        out.push({
+          path: [...path, 'cameras', j],
+          message: `names no camera${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (cameras: ${list(cameraNames)})`,
+          anchor: 'value',
+        });
       } else if (ids.has(name)) {
         const clash = ids.get(name)!;
-        out.push({ path, message: `camera ${quote(camera)} already has a worker with this id (cameras.${camera}.workers[${String(clash[3])}]): a worker id is unique within a camera`, anchor: 'key' });
+        out.push({
+          path,
+          message: `camera ${quote(camera)} already has a worker with this id (cameras.${camera}.workers[${String(clash[3])}]): a worker id is unique within a camera`,
+          anchor: 'key',
+        });
       }
     }
   }
@@ -386,12 +407,20 @@ export function checkResolved(config: Config): RawIssue[] {
   const out: RawIssue[] = [];
   for (const [camera, { capture }] of Object.entries(config.cameras)) {
     if (capture.backoff.initialMs > capture.backoff.maxMs) {
-      out.push({ path: ['cameras', camera, 'capture', 'backoff'], message: `initialMs (${capture.backoff.initialMs}) must not exceed maxMs (${capture.backoff.maxMs}) (with defaults applied)`, anchor: 'value' });
+      out.push({
+        path: ['cameras', camera, 'capture', 'backoff'],
+        message: `initialMs (${capture.backoff.initialMs}) must not exceed maxMs (${capture.backoff.maxMs}) (with defaults applied)`,
+        anchor: 'value',
+      });
     }
   }
   for (const [name, model] of Object.entries(config.models)) {
     if ('restart' in model && model.restart.initialMs > model.restart.maxMs) {
-      out.push({ path: ['models', name, 'restart'], message: `initialMs (${model.restart.initialMs}) must not exceed maxMs (${model.restart.maxMs})`, anchor: 'value' });
+      out.push({
+        path: ['models', name, 'restart'],
+        message: `initialMs (${model.restart.initialMs}) must not exceed maxMs (${model.restart.maxMs})`,
+        anchor: 'value',
+      });
     }
   }
   return out;

@@ -36,7 +36,10 @@ export { bearer, isLoopback, tokenMatches } from '../internal/token.js';
  * non-browser client) is not cross-site. `ownOrigin` is the origin the request
  * addressed (http://<its Host header>).
  */
-export function isCrossSite(headers: { readonly origin?: string | undefined; readonly 'sec-fetch-site'?: string | string[] | undefined }, ownOrigin: string): boolean {
+export function isCrossSite(
+  headers: { readonly origin?: string | undefined; readonly 'sec-fetch-site'?: string | string[] | undefined },
+  ownOrigin: string,
+): boolean {
   const origin = headers.origin;
   if (origin !== undefined && origin !== 'null' && origin.toLowerCase() !== ownOrigin.toLowerCase()) return true;
   if (origin === 'null') return true; // an opaque origin (a sandboxed frame, a file:// page)

@@ -195,7 +195,9 @@ export class DashboardSocket {
         const w = this.#watched.get(camera);
         if (w === undefined) return;
         w.awaitingAck = true;
-        const header = Buffer.from(JSON.stringify({ camera: frame.camera, seq: frame.seq, wallTime: frame.wallTime, width: frame.width, height: frame.height }));
+        const header = Buffer.from(
+          JSON.stringify({ camera: frame.camera, seq: frame.seq, wallTime: frame.wallTime, width: frame.width, height: frame.height }),
+        );
         const length = Buffer.alloc(4);
         length.writeUInt32BE(header.length);
         socket.send(Buffer.concat([length, header, frame.jpeg]), { binary: true }, () => this.#o.feeds.poke(w.key, w.viewer));

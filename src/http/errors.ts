@@ -90,7 +90,10 @@ export interface ErrorBody {
 /** An error as the API answers it: the status, and the JSON body. An error with no project code is a bug: ERR_HTTP_INTERNAL, its message not shown. */
 export function errorAnswer(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof HttpError) {
-    return { status: error.status, body: { error: { code: error.code, message: error.message, ...(error.issues === undefined ? {} : { issues: error.issues }) } } };
+    return {
+      status: error.status,
+      body: { error: { code: error.code, message: error.message, ...(error.issues === undefined ? {} : { issues: error.issues }) } },
+    };
   }
   if (error instanceof FrameSupplierError) {
     const issues = (error as { issues?: readonly ErrorIssue[] }).issues;

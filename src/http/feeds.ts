@@ -218,7 +218,14 @@ class Feed {
     } finally {
       release();
     }
-    const out: EncodedFrame = { camera: this.key.camera, seq: frame.seq, wallTime: frame.wallTime, width: encoded.width, height: encoded.height, jpeg: encoded.jpeg };
+    const out: EncodedFrame = {
+      camera: this.key.camera,
+      seq: frame.seq,
+      wallTime: frame.wallTime,
+      width: encoded.width,
+      height: encoded.height,
+      jpeg: encoded.jpeg,
+    };
     // A replaced camera's seqs start over: the latest is whatever came last.
     if (this.#latest !== null && out.seq <= this.#latest.seq) for (const state of this.#viewers.values()) state.lastSeq = -1;
     this.#latest = out;

@@ -79,7 +79,20 @@ const escapeXml = (s: string): string => s.replace(/[<>&"']/g, (c) => `&#${c.cha
 
 /** Pose skeleton (COCO keypoint order), as pairs of indexes. */
 export const SKELETON: readonly (readonly [number, number])[] = [
-  [5, 7], [7, 9], [6, 8], [8, 10], [5, 6], [5, 11], [6, 12], [11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [0, 5], [0, 6],
+  [5, 7],
+  [7, 9],
+  [6, 8],
+  [8, 10],
+  [5, 6],
+  [5, 11],
+  [6, 12],
+  [11, 12],
+  [11, 13],
+  [13, 15],
+  [12, 14],
+  [14, 16],
+  [0, 5],
+  [0, 6],
 ];
 
 function overlay(boxes: readonly Box[], width: number, height: number): Buffer {
@@ -111,7 +124,8 @@ export async function encodeFrame(frame: Frame, options: EncodeOptions = {}): Pr
   const height = options.height === undefined || options.height >= frame.height ? frame.height : options.height;
   const width = height === frame.height ? frame.width : Math.max(1, Math.round((frame.width * height) / frame.height));
   const boxes = options.boxes ?? [];
-  if (frame.format === 'jpeg' && height === frame.height && boxes.length === 0) return { jpeg: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength), width, height };
+  if (frame.format === 'jpeg' && height === frame.height && boxes.length === 0)
+    return { jpeg: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength), width, height };
   encodes++;
   let image = input(frame);
   if (height !== frame.height) image = image.resize(width, height, { fit: 'fill', kernel: 'linear' });

@@ -62,7 +62,9 @@ export class ConfigSaver {
         await writeFile(temp, doc.toString(), { mode: 0o600 });
         await rename(temp, this.path);
       } catch (error) {
-        throw new HttpError('ERR_HTTP_SAVE_CONFIG', `the change was made but could not be saved to the config file: ${(error as Error).message}`, { cause: error });
+        throw new HttpError('ERR_HTTP_SAVE_CONFIG', `the change was made but could not be saved to the config file: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     });
     this.#queue = run.catch(() => undefined);

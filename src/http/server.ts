@@ -261,7 +261,11 @@ export class HttpServer implements AsyncDisposable {
       if (request.headers.upgrade !== undefined) reply.raw.once('finish', () => request.raw.socket.destroy());
       if (this.#loopback) {
         const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-        if (!isLoopback(host)) throw new HttpError('ERR_HTTP_FORBIDDEN_HOST', 'this server listens on loopback and answers only requests addressed to a loopback name (127.0.0.1, localhost, [::1])');
+        if (!isLoopback(host))
+          throw new HttpError(
+            'ERR_HTTP_FORBIDDEN_HOST',
+            'this server listens on loopback and answers only requests addressed to a loopback name (127.0.0.1, localhost, [::1])',
+          );
       }
       const origin = request.headers.origin;
       if (origin !== undefined && this.#cors.has(origin)) {
@@ -295,15 +299,23 @@ export class HttpServer implements AsyncDisposable {
       }
       const write = request.method !== 'GET' && request.method !== 'HEAD';
       if (write || !this.#loopback) {
-        if (!this.#authorised(request)) throw new HttpError('ERR_HTTP_UNAUTHORIZED', request.headers.authorization === undefined ? 'this call needs Authorization: Bearer <token>' : 'the token is wrong');
+        if (!this.#authorised(request))
+          throw new HttpError(
+            'ERR_HTTP_UNAUTHORIZED',
+            request.headers.authorization === undefined ? 'this call needs Authorization: Bearer <token>' : 'the token is wrong',
+          );
       } else if (isCrossSite(request.headers, own) && !this.#authorised(request)) {
-        throw new HttpError('ERR_HTTP_CROSS_SITE', 'a page of another site may not read this server: open the dashboard itself, or send Authorization: Bearer <token>');
+        throw new HttpError(
+          'ERR_HTTP_CROSS_SITE',
+          'a page of another site may not read this server: open the dashboard itself, or send Authorization: Bearer <token>',
+        );
       }
     });
 
     app.setErrorHandler((error, request, reply) => {
       const answer = errorAnswer(translate(error));
-      if (answer.status >= 500 && answer.body.error.code === 'ERR_HTTP_INTERNAL') this.#log.error({ err: messageOf(error), method: request.method, route: request.routeOptions.url }, 'http: request failed');
+      if (answer.status >= 500 && answer.body.error.code === 'ERR_HTTP_INTERNAL')
+        this.#log.error({ err: messageOf(error), method: request.method, route: request.routeOptions.url }, 'http: request failed');
       void reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
     });
     app.setNotFoundHandler((request, reply) => {
@@ -312,7 +324,13 @@ export class HttpServer implements AsyncDisposable {
     });
 
     for (const [path, { file, type }] of Object.entries(STATIC)) {
-      app.get(path, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(await readFile(file)));
+      app.get(path, async (_request, reply) =>
+        reply
+          .type(type)
+          .header('cache-control', 'no-cache')
+          .header('x-content-type-options', 'nosniff')
+          .send(await readFile(file)),
+      );
     }
 
     app.get('/healthz', async () => ({ ok: true }));
@@ -342,24 +360,39 @@ export class HttpServer implements AsyncDisposable {
     };
     app.get('/api/cameras/:id/latest.jpg', { schema: { params: idParams('id'), querystring: imageQuery } }, async (request: ImageRequest, reply) => {
       const frame = await this.#snapshot(feedKey(request));
-      return reply.type('image/jpeg').header('cache-control', 'no-store').header('x-frame-seq', String(frame.seq)).header('x-frame-wall-time', String(frame.wallTime)).send(frame.jpeg);
+      return reply
+        .type('image/jpeg')
+        .header('cache-control', 'no-store')
+        .header('x-frame-seq', String(frame.seq))
+        .header('x-frame-wall-time', String(frame.wallTime))
+        .send(frame.jpeg);
     });
-    app.get('/api/cameras/:id/mjpeg', { schema: { params: idParams('id'), querystring: imageQuery } }, (request: ImageRequest, reply) => this.#mjpeg(feedKey(request), request, reply));
+    app.get('/api/cameras/:id/mjpeg', { schema: { params: idParams('id'), querystring: imageQuery } }, (request: ImageRequest, reply) =>
+      this.#mjpeg(feedKey(request), request, reply),
+    );
 
-    app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id', { schema: { params: idParams('id'), body: { type: 'object' } } }, async (request, reply) => {
-      const { id } = request.params;
-      this.#checkCamera(id, request.body);
-      await control.addCamera(id, request.body);
-      await this.#save({ kind: 'set-camera', id, entry: request.body });
-      return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
-    });
-    app.put<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id', { schema: { params: idParams('id'), body: { type: 'object' } } }, async (request) => {
-      const { id } = request.params;
-      this.#checkCamera(id, request.body);
-      await control.replaceCamera(id, request.body);
-      await this.#save({ kind: 'set-camera', id, entry: request.body });
-      return { ok: true, camera: id, change: 'camera-replaced' };
-    });
+    app.post<{ Params: { id: string }; Body: unknown }>(
+      '/api/cameras/:id',
+      { schema: { params: idParams('id'), body: { type: 'object' } } },
+      async (request, reply) => {
+        const { id } = request.params;
+        this.#checkCamera(id, request.body);
+        await control.addCamera(id, request.body);
+        await this.#save({ kind: 'set-camera', id, entry: request.body });
+        return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
+      },
+    );
+    app.put<{ Params: { id: string }; Body: unknown }>(
+      '/api/cameras/:id',
+      { schema: { params: idParams('id'), body: { type: 'object' } } },
+      async (request) => {
+        const { id } = request.params;
+        this.#checkCamera(id, request.body);
+        await control.replaceCamera(id, request.body);
+        await this.#save({ kind: 'set-camera', id, entry: request.body });
+        return { ok: true, camera: id, change: 'camera-replaced' };
+      },
+    );
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       await control.removeCamera(id);
@@ -367,11 +400,17 @@ export class HttpServer implements AsyncDisposable {
       return { ok: true, camera: id, change: 'camera-removed' };
     });
     for (const action of WORKER_ACTIONS) {
-      app.post<{ Params: { id: string; worker: string } }>(`/api/cameras/:id/workers/:worker/${action}`, { schema: { params: idParams('id', 'worker') } }, async (request) => {
-        const { id, worker } = request.params;
-        return this.#workerAction(id, worker, action);
-      });
-      app.post<{ Params: { name: string } }>(`/api/shared/:name/${action}`, { schema: { params: idParams('name') } }, async (request) => this.#workerAction(null, request.params.name, action));
+      app.post<{ Params: { id: string; worker: string } }>(
+        `/api/cameras/:id/workers/:worker/${action}`,
+        { schema: { params: idParams('id', 'worker') } },
+        async (request) => {
+          const { id, worker } = request.params;
+          return this.#workerAction(id, worker, action);
+        },
+      );
+      app.post<{ Params: { name: string } }>(`/api/shared/:name/${action}`, { schema: { params: idParams('name') } }, async (request) =>
+        this.#workerAction(null, request.params.name, action),
+      );
     }
 
     const metrics = this.#o.metrics;
@@ -384,7 +423,10 @@ export class HttpServer implements AsyncDisposable {
     if (problem === null) return;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'
-      ? new HttpError('ERR_HTTP_EXEC_NOT_ALLOWED', `${where}: ${problem.message} (cameras with command or file module workers come from the config file, or from the API with http.allowExec: true)`)
+      ? new HttpError(
+          'ERR_HTTP_EXEC_NOT_ALLOWED',
+          `${where}: ${problem.message} (cameras with command or file module workers come from the config file, or from the API with http.allowExec: true)`,
+        )
       : new HttpError('ERR_HTTP_ENV_REFERENCE', `${where}: ${problem.message}`);
   }
 
@@ -425,7 +467,16 @@ export class HttpServer implements AsyncDisposable {
         send: (frame) => finish(null, frame),
         end: (reason) => finish(new HttpError('ERR_HTTP_NO_FRAME', `no frame from camera ${key.camera}: ${reason}`)),
       };
-      const timer = setTimeout(() => finish(new HttpError('ERR_HTTP_NO_FRAME', `camera ${key.camera} gave no frame within ${timeoutMs} ms (state: ${this.#o.system.stats().cameras[key.camera]?.state ?? 'removed'})`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(
+            new HttpError(
+              'ERR_HTTP_NO_FRAME',
+              `camera ${key.camera} gave no frame within ${timeoutMs} ms (state: ${this.#o.system.stats().cameras[key.camera]?.state ?? 'removed'})`,
+            ),
+          ),
+        timeoutMs,
+      );
       if (!this.#feeds.add(key, viewer)) finish(tooManyViewers());
     });
   }
@@ -444,7 +495,9 @@ export class HttpServer implements AsyncDisposable {
     const viewer: Viewer = {
       ready: () => !ended && !res.writableNeedDrain,
       send: (frame) => {
-        res.write(`--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Wall-Time: ${frame.wallTime}\r\n\r\n`);
+        res.write(
+          `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Wall-Time: ${frame.wallTime}\r\n\r\n`,
+        );
         if (!res.write(frame.jpeg)) res.once('drain', () => this.#feeds.poke(key, viewer));
         res.write('\r\n');
       },
@@ -477,7 +530,13 @@ function tooManyViewers(): HttpError {
 
 /** fastify's own errors (validation, body parsing, limits) as the project's. */
 function translate(error: unknown): unknown {
-  const e = error as { code?: unknown; validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string; statusCode?: number; message?: string };
+  const e = error as {
+    code?: unknown;
+    validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
+    validationContext?: string;
+    statusCode?: number;
+    message?: string;
+  };
   if (Array.isArray(e.validation)) {
     const issues: ErrorIssue[] = e.validation.map((v) => ({
       path: `${e.validationContext ?? ''}${(v.instancePath ?? '').replace(/\//g, '.')}${typeof v.params?.additionalProperty === 'string' ? `.${v.params.additionalProperty}` : ''}`,
@@ -495,7 +554,10 @@ function translate(error: unknown): unknown {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new HttpError('ERR_HTTP_BAD_REQUEST', 'the body is not valid JSON');
   }
-  if (error instanceof SyntaxError || (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_'))) {
+  if (
+    error instanceof SyntaxError ||
+    (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_'))
+  ) {
     return new HttpError('ERR_HTTP_BAD_REQUEST', `bad request (${typeof e.code === 'string' ? e.code : 'unparsable'})`);
   }
   return error;

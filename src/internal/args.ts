@@ -21,7 +21,10 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnTy
 }
 
 /** The flags of a command (strict: an unknown flag or a stray argument is an error). */
-export function parseFlags<T extends Options>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
+export function parseFlags<T extends Options>(
+  args: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>['values'] {
   return parseCommandLine({ args, options, strict: true }).values;
 }
 

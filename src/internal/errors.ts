@@ -39,7 +39,6 @@ export class InvalidArgumentError extends FrameSupplierError<'ERR_INVALID_ARGUME
   }
 }
 
-
 /** The code an error carries, if any: a FrameSupplierError's, or Node's (ERR_…, ENOENT, …). */
 export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

@@ -83,7 +83,8 @@ export function relayLogLine(log: Logger, line: string, fields: Record<string, u
     }
   }
   const record = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
-  const level = record === null ? undefined : typeof record.level === 'number' ? LEVEL_OF_NUMBER[record.level] : isLogLevel(record.level) ? record.level : undefined;
+  const level =
+    record === null ? undefined : typeof record.level === 'number' ? LEVEL_OF_NUMBER[record.level] : isLogLevel(record.level) ? record.level : undefined;
   if (record === null || level === undefined || level === 'silent') {
     log.info(fields, line);
     return;

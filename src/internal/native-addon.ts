@@ -51,7 +51,7 @@ export function loadAddon<T>(paths: readonly string[]): LoadedAddon<T> {
 
 /** What a user does to get the addons where they did not load: said in every fallback message. */
 export const ADDON_REMEDY =
-  'the package ships them prebuilt for Linux x64 with glibc 2.33+ (the decoder for Debian 12\'s FFmpeg libraries: apt install ffmpeg); ' +
+  "the package ships them prebuilt for Linux x64 with glibc 2.33+ (the decoder for Debian 12's FFmpeg libraries: apt install ffmpeg); " +
   'elsewhere they are built at install: install a C compiler, make, python3, pkg-config and the FFmpeg headers ' +
   '(Debian/Ubuntu: apt install build-essential python3 pkg-config libavformat-dev libavcodec-dev libswscale-dev libavutil-dev), then run `npm rebuild framesupplier` ' +
   '(in a checkout of the repository: npm start)';

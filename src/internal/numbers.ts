@@ -3,7 +3,8 @@ import { InvalidArgumentError } from './errors.js';
 
 /** A positive finite number, or ERR_INVALID_ARGUMENT. */
 export function positive(name: string, value: unknown): number {
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new InvalidArgumentError(`${name} must be a positive finite number, got ${String(value)}`);
+  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value)))
+    throw new InvalidArgumentError(`${name} must be a positive finite number, got ${String(value)}`);
   return value;
 }
 
@@ -14,6 +15,7 @@ export function optionalPositive(name: string, value: unknown): number | null {
 
 /** A positive integer, or ERR_INVALID_ARGUMENT. */
 export function positiveInteger(name: string, value: unknown): number {
-  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
+  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1))
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
   return value;
 }

@@ -37,7 +37,8 @@ function* userinfos(text: string): Generator<{ readonly start: number; readonly 
 }
 
 // name=value or name: value, for names that say secret; the value runs to a separator.
-const SECRET_PARAMETER = /(?<![\w/.])((?:password|passwd|pwd|pass|token|access_token|secret|api[_-]?key|apikey|auth)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;#,"']+)/gi;
+const SECRET_PARAMETER =
+  /(?<![\w/.])((?:password|passwd|pwd|pass|token|access_token|secret|api[_-]?key|apikey|auth)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;#,"']+)/gi;
 
 /** The text with the userinfo of every URL in it, and every secret parameter's value, masked. */
 export function maskCredentials(text: string): string {

@@ -13,7 +13,11 @@ export type SourceKind = 'rtsp' | 'http' | 'file' | 'lavfi' | 'v4l2';
 export const SOURCE_FORMS = 'rtsp://, rtsps://, http(s)://, file://, a file path, lavfi:<graph> or v4l2:/dev/videoN';
 
 export type ClassifiedSource =
-  | { readonly kind: SourceKind; /** What the decoder opens: the URL, the path (a file:// URL's too), the graph or the device. */ readonly input: string; /** Given as a file:// URL (already absolute). */ readonly fileUrl: boolean }
+  | {
+      readonly kind: SourceKind;
+      /** What the decoder opens: the URL, the path (a file:// URL's too), the graph or the device. */ readonly input: string;
+      /** Given as a file:// URL (already absolute). */ readonly fileUrl: boolean;
+    }
   /** `scheme`: not a form a source takes; `malformed`: a URL that does not parse; `incomplete`: the form, with its part missing. */
   | { readonly problem: string; readonly why: 'scheme' | 'malformed' | 'incomplete' };
 
@@ -35,7 +39,9 @@ export function classifySource(source: string): ClassifiedSource {
   }
   if (source.startsWith('lavfi:')) {
     const graph = source.slice('lavfi:'.length);
-    return graph.length > 0 ? { kind: 'lavfi', input: graph, fileUrl: false } : { problem: 'lavfi: needs a filter graph, e.g. lavfi:testsrc2=size=640x480:rate=30', why: 'incomplete' };
+    return graph.length > 0
+      ? { kind: 'lavfi', input: graph, fileUrl: false }
+      : { problem: 'lavfi: needs a filter graph, e.g. lavfi:testsrc2=size=640x480:rate=30', why: 'incomplete' };
   }
   if (source.startsWith('v4l2:')) {
     const device = source.slice('v4l2:'.length);

@@ -61,7 +61,9 @@ export function instanceId(env: NodeJS.ProcessEnv = process.env): string {
     // Another process linked its id first: that one is the installation's.
     const theirs = (error as NodeJS.ErrnoException).code === 'EEXIST' ? readId(file) : null;
     if (theirs !== null) return theirs;
-    throw new StateDirError(`the id file ${file} cannot be written or holds no id (${(error as Error).message}): set FRAMESUPPLIER_STATE_DIR to a writable directory`);
+    throw new StateDirError(
+      `the id file ${file} cannot be written or holds no id (${(error as Error).message}): set FRAMESUPPLIER_STATE_DIR to a writable directory`,
+    );
   } finally {
     rmSync(temporary, { force: true });
   }
@@ -75,6 +77,9 @@ function readId(file: string): string | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StateDirError(`the id file ${file} cannot be read (${(error as Error).message})`);
   }
-  if (!isId(text)) throw new StateDirError(`the id file ${file} holds ${JSON.stringify(String(text).slice(0, 80))}, not an id (1–64 of A–Z a–z 0–9 _ -): fix it, or delete it to make a new one`);
+  if (!isId(text))
+    throw new StateDirError(
+      `the id file ${file} holds ${JSON.stringify(String(text).slice(0, 80))}, not an id (1–64 of A–Z a–z 0–9 _ -): fix it, or delete it to make a new one`,
+    );
   return text;
 }

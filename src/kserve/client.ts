@@ -15,7 +15,15 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { KServeError, KSERVE_ERROR_CODES, type KServeErrorCode } from './errors.js';
-import { encodeInferRequest, HEADER_LENGTH, parseInferResponse, parseModelMetadata, type InferRequest, type InferResponse, type ModelMetadata } from './protocol.js';
+import {
+  encodeInferRequest,
+  HEADER_LENGTH,
+  parseInferResponse,
+  parseModelMetadata,
+  type InferRequest,
+  type InferResponse,
+  type ModelMetadata,
+} from './protocol.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { maskCredentials } from '../internal/redact.js';
 
@@ -78,7 +86,7 @@ export class KServeClient {
     this.#maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
     const https = base.protocol === 'https:';
     this.#agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
-    this.#request = https ? (httpsRequest) : httpRequest;
+    this.#request = https ? httpsRequest : httpRequest;
   }
 
   /** GET /v2/health/live: true on 200. */
@@ -97,7 +105,9 @@ export class KServeClient {
     try {
       return parseModelMetadata(JSON.parse(answer.body.toString('utf8')));
     } catch (error) {
-      throw new KServeError('ERR_KSERVE_RESPONSE', `${this.shownUrl}: model metadata of ${this.model} is not the protocol's: ${(error as Error).message}`, { cause: error });
+      throw new KServeError('ERR_KSERVE_RESPONSE', `${this.shownUrl}: model metadata of ${this.model} is not the protocol's: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -109,7 +119,9 @@ export class KServeClient {
     try {
       return parseInferResponse(answer.body, Array.isArray(length) ? length[0] : length);
     } catch (error) {
-      throw new KServeError('ERR_KSERVE_RESPONSE', `${this.shownUrl}: the answer for ${this.model} is not the protocol's: ${(error as Error).message}`, { cause: error });
+      throw new KServeError('ERR_KSERVE_RESPONSE', `${this.shownUrl}: the answer for ${this.model} is not the protocol's: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -155,25 +167,40 @@ export class KServeClient {
         }
       }
       if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
-      else if (this.#base.username !== '') headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}`).toString('base64')}`;
+      else if (this.#base.username !== '')
+        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(this.#base.username)}:${decodeURIComponent(this.#base.password)}`).toString('base64')}`;
       const prefix = this.#base.pathname.replace(/\/$/, '');
-      const req = this.#request({ protocol: this.#base.protocol, hostname: this.#base.hostname, port: this.#base.port, path: `${prefix}${path}`, method, headers, agent: this.#agent }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.byteLength;
-          if (size > this.#maxResponseBytes) {
-            req.destroy();
-            finish(new KServeError('ERR_KSERVE_RESPONSE', `${this.shownUrl}: an answer larger than ${this.#maxResponseBytes} bytes`));
-          } else chunks.push(chunk);
-        });
-        res.once('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.once('error', (error) => finish(new KServeError('ERR_CONNECTION_LOST', `${this.shownUrl}: connection lost during the answer: ${error.message}`, { cause: error })));
-        res.once('aborted', () => finish(new KServeError('ERR_CONNECTION_LOST', `${this.shownUrl}: connection lost during the answer`)));
-      });
+      const req = this.#request(
+        { protocol: this.#base.protocol, hostname: this.#base.hostname, port: this.#base.port, path: `${prefix}${path}`, method, headers, agent: this.#agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.byteLength;
+            if (size > this.#maxResponseBytes) {
+              req.destroy();
+              finish(new KServeError('ERR_KSERVE_RESPONSE', `${this.shownUrl}: an answer larger than ${this.#maxResponseBytes} bytes`));
+            } else chunks.push(chunk);
+          });
+          res.once('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.once('error', (error) =>
+            finish(new KServeError('ERR_CONNECTION_LOST', `${this.shownUrl}: connection lost during the answer: ${error.message}`, { cause: error })),
+          );
+          res.once('aborted', () => finish(new KServeError('ERR_CONNECTION_LOST', `${this.shownUrl}: connection lost during the answer`)));
+        },
+      );
       req.once('error', (error: NodeJS.ErrnoException) => {
-        const unreachable = error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'EHOSTUNREACH' || error.code === 'ENETUNREACH' || error.code === 'EAI_AGAIN';
-        finish(new KServeError(unreachable ? 'ERR_SERVER_UNAVAILABLE' : 'ERR_CONNECTION_LOST', `${this.shownUrl}: ${error.code ?? ''} ${error.message}`.trim(), { cause: error }));
+        const unreachable =
+          error.code === 'ECONNREFUSED' ||
+          error.code === 'ENOTFOUND' ||
+          error.code === 'EHOSTUNREACH' ||
+          error.code === 'ENETUNREACH' ||
+          error.code === 'EAI_AGAIN';
+        finish(
+          new KServeError(unreachable ? 'ERR_SERVER_UNAVAILABLE' : 'ERR_CONNECTION_LOST', `${this.shownUrl}: ${error.code ?? ''} ${error.message}`.trim(), {
+            cause: error,
+          }),
+        );
       });
       const timer = setTimeout(() => {
         finish(new KServeError('ERR_TIMEOUT', `${this.shownUrl}: no answer for ${this.model} within ${timeoutMs} ms`));

@@ -34,7 +34,19 @@ export type Datatype = (typeof DATATYPES)[number];
 
 /** Bytes per element; BYTES is variable (null). */
 export const ELEMENT_BYTES: Readonly<Record<Datatype, number | null>> = {
-  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8, BYTES: null,
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP16: 2,
+  FP32: 4,
+  FP64: 8,
+  BYTES: null,
 };
 
 /** Largest rank and element count the project accepts from the wire. */
@@ -138,7 +150,8 @@ function checkSize(name: string, datatype: Datatype, shape: readonly number[], d
   const count = elementCount(shape);
   const size = ELEMENT_BYTES[datatype];
   if (size !== null) {
-    if (data.byteLength !== count * size) throw tensorError(`tensor ${name}: ${data.byteLength} bytes, but ${datatype} ${JSON.stringify(shape)} needs ${count * size}`);
+    if (data.byteLength !== count * size)
+      throw tensorError(`tensor ${name}: ${data.byteLength} bytes, but ${datatype} ${JSON.stringify(shape)} needs ${count * size}`);
     return;
   }
   let offset = 0;
@@ -190,9 +203,14 @@ export function jsonToBinary(name: string, datatype: Datatype, shape: readonly n
     if (typeof leaf !== 'number' || !Number.isFinite(leaf)) throw schema(field, `must hold finite numbers for ${datatype}`);
     const o = i * size;
     switch (datatype) {
-      case 'FP32': out.writeFloatLE(leaf, o); break;
-      case 'FP64': out.writeDoubleLE(leaf, o); break;
-      case 'FP16': throw tensorError(`${field}: FP16 has no JSON form (the spec's own note): send it as binary data`);
+      case 'FP32':
+        out.writeFloatLE(leaf, o);
+        break;
+      case 'FP64':
+        out.writeDoubleLE(leaf, o);
+        break;
+      case 'FP16':
+        throw tensorError(`${field}: FP16 has no JSON form (the spec's own note): send it as binary data`);
       default: {
         if (!Number.isInteger(leaf)) throw schema(field, `must hold integers for ${datatype}`);
         const signed = datatype.startsWith('INT');
@@ -229,17 +247,39 @@ export function numbers(tensor: Tensor): Float64Array {
   for (let i = 0; i < count; i++) {
     const o = i * size;
     switch (datatype) {
-      case 'BOOL': case 'UINT8': out[i] = view.getUint8(o); break;
-      case 'INT8': out[i] = view.getInt8(o); break;
-      case 'UINT16': out[i] = view.getUint16(o, true); break;
-      case 'INT16': out[i] = view.getInt16(o, true); break;
-      case 'UINT32': out[i] = view.getUint32(o, true); break;
-      case 'INT32': out[i] = view.getInt32(o, true); break;
-      case 'UINT64': out[i] = Number(view.getBigUint64(o, true)); break;
-      case 'INT64': out[i] = Number(view.getBigInt64(o, true)); break;
-      case 'FP16': out[i] = half(view.getUint16(o, true)); break;
-      case 'FP32': out[i] = view.getFloat32(o, true); break;
-      default: out[i] = view.getFloat64(o, true);
+      case 'BOOL':
+      case 'UINT8':
+        out[i] = view.getUint8(o);
+        break;
+      case 'INT8':
+        out[i] = view.getInt8(o);
+        break;
+      case 'UINT16':
+        out[i] = view.getUint16(o, true);
+        break;
+      case 'INT16':
+        out[i] = view.getInt16(o, true);
+        break;
+      case 'UINT32':
+        out[i] = view.getUint32(o, true);
+        break;
+      case 'INT32':
+        out[i] = view.getInt32(o, true);
+        break;
+      case 'UINT64':
+        out[i] = Number(view.getBigUint64(o, true));
+        break;
+      case 'INT64':
+        out[i] = Number(view.getBigInt64(o, true));
+        break;
+      case 'FP16':
+        out[i] = half(view.getUint16(o, true));
+        break;
+      case 'FP32':
+        out[i] = view.getFloat32(o, true);
+        break;
+      default:
+        out[i] = view.getFloat64(o, true);
     }
   }
   return out;
@@ -296,7 +336,10 @@ export function splitBody(body: Buffer, headerLength: string | undefined): { jso
   if (headerLength !== undefined) {
     const n = /^\d{1,15}$/.test(headerLength.trim()) ? Number(headerLength.trim()) : NaN;
     if (!Number.isSafeInteger(n) || n > body.byteLength) {
-      throw new KServeError('ERR_SCHEMA', `the Inference-Header-Content-Length header (${JSON.stringify(headerLength.slice(0, 32))}) must be an integer from 0 to the body's ${body.byteLength} bytes`);
+      throw new KServeError(
+        'ERR_SCHEMA',
+        `the Inference-Header-Content-Length header (${JSON.stringify(headerLength.slice(0, 32))}) must be an integer from 0 to the body's ${body.byteLength} bytes`,
+      );
     }
     jsonBytes = n;
   }
@@ -326,7 +369,8 @@ function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { o
       if (!Number.isSafeInteger(size) || (size as number) < 0) throw schema(`${f}.parameters.binary_data_size`, 'must be an integer ≥ 0');
       if (t.data !== undefined) throw schema(`${f}.data`, 'must be absent when binary_data_size is given');
       const end = cursor.offset + (size as number);
-      if (end > binary.byteLength) throw tensorError(`${f}: binary_data_size ${String(size)} runs past the body's ${binary.byteLength - cursor.offset} remaining binary bytes`);
+      if (end > binary.byteLength)
+        throw tensorError(`${f}: binary_data_size ${String(size)} runs past the body's ${binary.byteLength - cursor.offset} remaining binary bytes`);
       data = binary.subarray(cursor.offset, end);
       cursor.offset = end;
     } else {

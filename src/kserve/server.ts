@@ -106,7 +106,8 @@ export class KServeServer implements AsyncDisposable {
     this.modelId = options.handler.modelId;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 8000;
-    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535) throw new InvalidArgumentError(`KServeServer port must be 0–65535, got ${String(options.port)}`);
+    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535)
+      throw new InvalidArgumentError(`KServeServer port must be 0–65535, got ${String(options.port)}`);
     const positive = (name: string, value: number | undefined, fallback: number): number => {
       const v = value ?? fallback;
       if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`KServeServer ${name} must be an integer ≥ 1, got ${String(value)}`);
@@ -127,7 +128,12 @@ export class KServeServer implements AsyncDisposable {
   start(): Promise<this> {
     if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe server is closed'));
     if (this.#token === undefined && !isLoopback(this.#host)) {
-      return Promise.reject(new KServeError('ERR_KSERVE_TOKEN_REQUIRED', `the KServe server listens beyond loopback (${this.#host}): give it a token (--http-token, or FRAMESUPPLIER_KSERVE_TOKEN)`));
+      return Promise.reject(
+        new KServeError(
+          'ERR_KSERVE_TOKEN_REQUIRED',
+          `the KServe server listens beyond loopback (${this.#host}): give it a token (--http-token, or FRAMESUPPLIER_KSERVE_TOKEN)`,
+        ),
+      );
     }
     this.#starting ??= new Promise<this>((resolve, reject) => {
       const server = createServer({ requestTimeout: this.#bodyTimeoutMs + this.#handlerTimeoutMs, headersTimeout: this.#headTimeoutMs }, (req, res) => {
@@ -176,7 +182,12 @@ export class KServeServer implements AsyncDisposable {
   }
 
   stats(): KServeServerStats {
-    return { requests: this.#requests, inFlight: this.#inFlight, errors: { ...this.#errors }, connections: { open: this.#open, idleClosed: this.#idleClosed, refused: this.#refused } };
+    return {
+      requests: this.#requests,
+      inFlight: this.#inFlight,
+      errors: { ...this.#errors },
+      connections: { open: this.#open, idleClosed: this.#idleClosed, refused: this.#refused },
+    };
   }
 
   close(): Promise<void> {
@@ -207,7 +218,10 @@ export class KServeServer implements AsyncDisposable {
         return this.#json(res, this.#closing === null ? 200 : 503, { ready: this.#closing === null });
       }
       if (this.#token !== undefined && !tokenMatches(this.#token, bearer(header(req, 'authorization')))) {
-        throw new KServeError('ERR_KSERVE_UNAUTHORIZED', req.headers.authorization === undefined ? 'this server needs Authorization: Bearer <token>' : 'the token is wrong');
+        throw new KServeError(
+          'ERR_KSERVE_UNAUTHORIZED',
+          req.headers.authorization === undefined ? 'this server needs Authorization: Bearer <token>' : 'the token is wrong',
+        );
       }
       if (req.method === 'GET' || req.method === 'HEAD') {
         this.#discard(req);
@@ -236,21 +250,27 @@ export class KServeServer implements AsyncDisposable {
   }
 
   #checkModel(name: string, version: string | undefined): void {
-    if (name !== this.modelId) throw new KServeError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(name.slice(0, 256))}`);
-    if (version !== undefined && version !== VERSION) throw new KServeError('ERR_UNKNOWN_MODEL', `model ${this.modelId} has version ${VERSION} only, not ${JSON.stringify(version.slice(0, 64))}`);
+    if (name !== this.modelId)
+      throw new KServeError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(name.slice(0, 256))}`);
+    if (version !== undefined && version !== VERSION)
+      throw new KServeError('ERR_UNKNOWN_MODEL', `model ${this.modelId} has version ${VERSION} only, not ${JSON.stringify(version.slice(0, 64))}`);
   }
 
   async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#closing !== null) throw new KServeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
     // Refused before reading a byte of the frame: the client's newer frame is what it should send next.
-    if (this.#inFlight >= this.#maxInFlight) throw new KServeError('ERR_KSERVE_BUSY', `${this.#maxInFlight} requests of ${this.modelId} are being served; send again when one is answered`);
+    if (this.#inFlight >= this.#maxInFlight)
+      throw new KServeError('ERR_KSERVE_BUSY', `${this.#maxInFlight} requests of ${this.modelId} are being served; send again when one is answered`);
     this.#inFlight++;
     try {
       const headerLength = header(req, HEADER_LENGTH);
       // JSON costs several times its size once parsed (a JS value per number): its own, lower cap. The binary extension is the way to send frames.
       const jsonBytes = headerLength === undefined ? Number(req.headers['content-length'] ?? 0) : Number(headerLength);
       if (jsonBytes > this.#maxJsonBytes) {
-        throw new KServeError('ERR_KSERVE_JSON_TOO_LARGE', `${jsonBytes} bytes of JSON exceed ${this.#maxJsonBytes}: send the frame as a binary tensor (the binary_tensor_data extension)`);
+        throw new KServeError(
+          'ERR_KSERVE_JSON_TOO_LARGE',
+          `${jsonBytes} bytes of JSON exceed ${this.#maxJsonBytes}: send the frame as a binary tensor (the binary_tensor_data extension)`,
+        );
       }
       const body = await this.#readBody(req, headerLength === undefined ? this.#maxJsonBytes : this.#maxBodyBytes);
       const request = parseInferRequest(body, headerLength);
@@ -281,12 +301,18 @@ export class KServeServer implements AsyncDisposable {
         result = await abortable(this.#handler.infer({ ...frame, wallTimeMs: ipcRequest.timestamp * 1000 }, ipcRequest, controller.signal), controller.signal);
       } catch (error) {
         if (error instanceof KServeError) throw error;
-        throw new KServeError('ERR_HANDLER_FAILED', `the ${this.#handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        throw new KServeError('ERR_HANDLER_FAILED', `the ${this.#handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+        });
       } finally {
         clearTimeout(timer);
         res.off('close', onClose);
       }
-      const parameters: Record<string, string | number | boolean> = { inference_time_ms: performance.now() - started, frame_id: frameId, camera_id: ipcRequest.camera_id };
+      const parameters: Record<string, string | number | boolean> = {
+        inference_time_ms: performance.now() - started,
+        frame_id: frameId,
+        camera_id: ipcRequest.camera_id,
+      };
       for (const [key, value] of Object.entries(result.metadata ?? {})) {
         if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') parameters[key] ??= value;
       }
@@ -303,7 +329,8 @@ export class KServeServer implements AsyncDisposable {
     if (wanted !== undefined) {
       const names = new Set(tensors.map((t) => t.name));
       const unknown = wanted.find((o) => !names.has(o.name) && o.name !== 'KEYPOINTS');
-      if (unknown !== undefined) throw new KServeError('ERR_KSERVE_TENSOR', `no output named ${JSON.stringify(unknown.name.slice(0, 256))} (outputs: ${[...names].join(', ')})`);
+      if (unknown !== undefined)
+        throw new KServeError('ERR_KSERVE_TENSOR', `no output named ${JSON.stringify(unknown.name.slice(0, 256))} (outputs: ${[...names].join(', ')})`);
       outputs = tensors.filter((t) => wanted.some((o) => o.name === t.name));
     }
     const encoded = encodeInferResponse(

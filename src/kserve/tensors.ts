@@ -46,7 +46,8 @@ export interface TensorFrame {
 export function frameTensor(frame: TensorFrame, name = FRAME_INPUT): Tensor {
   const channels = CHANNELS[frame.format];
   const shape = channels !== undefined ? [1, frame.height, frame.width, channels] : [1, (frame.height * 3) / 2, frame.width];
-  if (channels === undefined && !PLANAR.has(frame.format)) throw new KServeError('ERR_KSERVE_TENSOR', `${frame.format} frames cannot be sent as a tensor: capture rgb24, bgr24, rgba, bgra, gray, nv12 or yuv420p`);
+  if (channels === undefined && !PLANAR.has(frame.format))
+    throw new KServeError('ERR_KSERVE_TENSOR', `${frame.format} frames cannot be sent as a tensor: capture rgb24, bgr24, rgba, bgra, gray, nv12 or yuv420p`);
   return { name, datatype: 'UINT8', shape, data: frame.data, parameters: { format: frame.format } };
 }
 
@@ -64,7 +65,8 @@ export function tensorFrame(tensor: Tensor): TensorFrame {
   let height: number;
   if (named !== undefined && PLANAR.has(named as FrameFormat)) {
     const [rows, cols, one] = shape as [number, number, number | undefined];
-    if (!(shape.length === 2 || (shape.length === 3 && one === 1)) || rows % 3 !== 0 || ((rows / 3) * 2) % 2 !== 0) throw bad(`${named} needs shape [1, H × 3/2, W] with H even, got ${JSON.stringify(tensor.shape)}`);
+    if (!(shape.length === 2 || (shape.length === 3 && one === 1)) || rows % 3 !== 0 || ((rows / 3) * 2) % 2 !== 0)
+      throw bad(`${named} needs shape [1, H × 3/2, W] with H even, got ${JSON.stringify(tensor.shape)}`);
     format = named as FrameFormat;
     height = (rows / 3) * 2;
     width = cols;
@@ -78,7 +80,8 @@ export function tensorFrame(tensor: Tensor): TensorFrame {
     width = w;
     height = h;
   }
-  if (width < 1 || height < 1 || width > MAX_FRAME_DIMENSION || height > MAX_FRAME_DIMENSION) throw bad(`frame size ${width}x${height} is outside 1–${MAX_FRAME_DIMENSION}`);
+  if (width < 1 || height < 1 || width > MAX_FRAME_DIMENSION || height > MAX_FRAME_DIMENSION)
+    throw bad(`frame size ${width}x${height} is outside 1–${MAX_FRAME_DIMENSION}`);
   const data = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
   return { data, width, height, format };
 }
@@ -86,7 +89,13 @@ export function tensorFrame(tensor: Tensor): TensorFrame {
 /** Detections as the three output tensors (KEYPOINTS only when some detection has a pose). */
 export function detectionTensors(detections: readonly Detection[]): Tensor[] {
   const rows = detections.flatMap((d) => [...d.bbox, d.confidence, d.class_id]);
-  const tensors = [fp32Tensor(DETECTIONS, [detections.length, 6], rows), bytesTensor(CLASS_NAMES, detections.map((d) => d.class_name))];
+  const tensors = [
+    fp32Tensor(DETECTIONS, [detections.length, 6], rows),
+    bytesTensor(
+      CLASS_NAMES,
+      detections.map((d) => d.class_name),
+    ),
+  ];
   const k = Math.max(0, ...detections.map((d) => d.keypoints?.length ?? 0));
   if (k > 0) {
     const values = detections.flatMap((d) => Array.from({ length: k }, (_, i) => d.keypoints?.[i] ?? [0, 0, -1]).flat());
@@ -107,12 +116,14 @@ export function tensorsToDetections(outputs: readonly Tensor[]): Detection[] {
   if (boxes.shape.length !== 2 || six !== 6 || n === undefined) throw bad(`${DETECTIONS} must be [N, 6], got ${JSON.stringify(boxes.shape)}`);
   const values = numbers(boxes);
   const namesTensor = find(CLASS_NAMES);
-  const names = namesTensor === undefined || namesTensor.datatype !== 'BYTES' ? [] : decodeBytesElements(namesTensor.data).map((b) => Buffer.from(b).toString('utf8'));
+  const names =
+    namesTensor === undefined || namesTensor.datatype !== 'BYTES' ? [] : decodeBytesElements(namesTensor.data).map((b) => Buffer.from(b).toString('utf8'));
   const poses = find(KEYPOINTS);
   let k = 0;
   let points: Float64Array | null = null;
   if (poses !== undefined) {
-    if (poses.shape.length !== 3 || poses.shape[0] !== n || poses.shape[2] !== 3) throw bad(`${KEYPOINTS} must be [N, K, 3] with N = ${n}, got ${JSON.stringify(poses.shape)}`);
+    if (poses.shape.length !== 3 || poses.shape[0] !== n || poses.shape[2] !== 3)
+      throw bad(`${KEYPOINTS} must be [N, K, 3] with N = ${n}, got ${JSON.stringify(poses.shape)}`);
     k = poses.shape[1]!;
     points = numbers(poses);
   }
@@ -122,7 +133,11 @@ export function tensorsToDetections(outputs: readonly Tensor[]): Detection[] {
     const classId = Math.max(0, Math.round(r(5)));
     let keypoints: [number, number, number][] | undefined;
     if (points !== null) {
-      const row = Array.from({ length: k }, (_, j): [number, number, number] => [points[(i * k + j) * 3]!, points[(i * k + j) * 3 + 1]!, points[(i * k + j) * 3 + 2]!]);
+      const row = Array.from({ length: k }, (_, j): [number, number, number] => [
+        points[(i * k + j) * 3]!,
+        points[(i * k + j) * 3 + 1]!,
+        points[(i * k + j) * 3 + 2]!,
+      ]);
       if (row.some((p) => p[2] >= 0)) keypoints = row;
     }
     out.push({

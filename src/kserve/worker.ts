@@ -67,32 +67,62 @@ interface Plan {
 /** The input to fill, checked against the model's metadata. */
 export function planFor(metadata: ModelMetadata, options: Pick<KServeWorkerOptions, 'input' | 'outputs' | 'inputSize'>): Plan {
   const input = options.input === undefined ? metadata.inputs[0] : metadata.inputs.find((i) => i.name === options.input);
-  if (input === undefined) throw new KServeError('ERR_KSERVE_MODEL', `model ${metadata.name} has no input ${options.input === undefined ? '' : JSON.stringify(options.input)} (inputs: ${metadata.inputs.map((i) => i.name).join(', ') || 'none'})`);
+  if (input === undefined)
+    throw new KServeError(
+      'ERR_KSERVE_MODEL',
+      `model ${metadata.name} has no input ${options.input === undefined ? '' : JSON.stringify(options.input)} (inputs: ${metadata.inputs.map((i) => i.name).join(', ') || 'none'})`,
+    );
   if ((options.outputs ?? 'detections') === 'detections') {
-    if (input.datatype !== 'UINT8') throw new KServeError('ERR_KSERVE_MODEL', `model ${metadata.name}: input ${input.name} is ${input.datatype}; the detections convention sends UINT8 frames (use outputs: yolo for a raw YOLO model)`);
+    if (input.datatype !== 'UINT8')
+      throw new KServeError(
+        'ERR_KSERVE_MODEL',
+        `model ${metadata.name}: input ${input.name} is ${input.datatype}; the detections convention sends UINT8 frames (use outputs: yolo for a raw YOLO model)`,
+      );
     return { input: input.name, size: 0 };
   }
   if (input.datatype !== 'FP32' || input.shape.length !== 4 || (input.shape[1] !== 3 && input.shape[1] !== -1)) {
-    throw new KServeError('ERR_KSERVE_MODEL', `model ${metadata.name}: input ${input.name} is ${input.datatype} ${JSON.stringify(input.shape)}; yolo needs FP32 [1, 3, S, S]`);
+    throw new KServeError(
+      'ERR_KSERVE_MODEL',
+      `model ${metadata.name}: input ${input.name} is ${input.datatype} ${JSON.stringify(input.shape)}; yolo needs FP32 [1, 3, S, S]`,
+    );
   }
   const side = input.shape[2]!;
   return { input: input.name, size: side > 0 ? side : (options.inputSize ?? 640) };
 }
 
 /** A YOLO model's raw answer into detections (the onnx handler's decoding and NMS). */
-export function yoloDetections(outputs: readonly Tensor[], frame: { width: number; height: number }, box: { scale: number; padX: number; padY: number }, o: { minConfidence: number; iou: number; classNames: readonly string[] }): Detection[] {
+export function yoloDetections(
+  outputs: readonly Tensor[],
+  frame: { width: number; height: number },
+  box: { scale: number; padX: number; padY: number },
+  o: { minConfidence: number; iou: number; classNames: readonly string[] },
+): Detection[] {
   const head = outputs.find((t) => t.shape.length === 3 && (t.datatype === 'FP32' || t.datatype === 'FP16'));
-  if (head === undefined) throw new KServeError('ERR_KSERVE_RESPONSE', `no [1, a, b] FP32 output to decode as YOLO (outputs: ${outputs.map((t) => `${t.name} ${t.datatype} ${JSON.stringify(t.shape)}`).join(', ')})`);
+  if (head === undefined)
+    throw new KServeError(
+      'ERR_KSERVE_RESPONSE',
+      `no [1, a, b] FP32 output to decode as YOLO (outputs: ${outputs.map((t) => `${t.name} ${t.datatype} ${JSON.stringify(t.shape)}`).join(', ')})`,
+    );
   const layout = detectLayout(head.shape, o.classNames.length);
   if (layout === null) throw new KServeError('ERR_KSERVE_RESPONSE', `output ${head.name} ${JSON.stringify(head.shape)} is no YOLO layout`);
   const values = Float32Array.from(numbers(head));
-  const boxes = nonMaxSuppression(decodeYolo(values, head.shape, { layout, minConfidence: o.minConfidence, box, frameWidth: frame.width, frameHeight: frame.height }), o.iou, 300);
-  return boxes.map((b) => ({ class_id: b.classId, class_name: o.classNames[b.classId] ?? `class_${b.classId}`, confidence: Math.round(b.score * 1000) / 1000, bbox: b.bbox }));
+  const boxes = nonMaxSuppression(
+    decodeYolo(values, head.shape, { layout, minConfidence: o.minConfidence, box, frameWidth: frame.width, frameHeight: frame.height }),
+    o.iou,
+    300,
+  );
+  return boxes.map((b) => ({
+    class_id: b.classId,
+    class_name: o.classNames[b.classId] ?? `class_${b.classId}`,
+    confidence: Math.round(b.score * 1000) / 1000,
+    bbox: b.bbox,
+  }));
 }
 
 export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
   const outputs = options.outputs ?? 'detections';
-  if (outputs !== 'detections' && outputs !== 'yolo') throw new InvalidArgumentError(`kserve outputs must be detections or yolo, got ${JSON.stringify(outputs)}`);
+  if (outputs !== 'detections' && outputs !== 'yolo')
+    throw new InvalidArgumentError(`kserve outputs must be detections or yolo, got ${JSON.stringify(outputs)}`);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxAgeMs = options.maxAgeMs;
   if (maxAgeMs !== undefined && !(maxAgeMs > 0)) throw new InvalidArgumentError(`kserve maxAgeMs must be > 0, got ${String(maxAgeMs)}`);
@@ -122,13 +152,20 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
         while (plan === null) {
           if (waitForServer !== undefined && !(await context.waitFor(server, waitForServer))) return;
           try {
-            plan = planFor(await client.metadata({ signal: context.signal }), { outputs, ...(options.input === undefined ? {} : { input: options.input }), ...(options.inputSize === undefined ? {} : { inputSize: options.inputSize }) });
+            plan = planFor(await client.metadata({ signal: context.signal }), {
+              outputs,
+              ...(options.input === undefined ? {} : { input: options.input }),
+              ...(options.inputSize === undefined ? {} : { inputSize: options.inputSize }),
+            });
           } catch (error) {
             if (context.signal.aborted) return;
             const back = await gone(error);
             if (back === false) return;
             if (back === true) continue;
-            throw new WorkerExit('crashed', `${server}: ${projectCodeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code: projectCodeOf(error), cause: error });
+            throw new WorkerExit('crashed', `${server}: ${projectCodeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, {
+              code: projectCodeOf(error),
+              cause: error,
+            });
           }
         }
         subscription = context.subscribe();
@@ -145,14 +182,27 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
             let box = { scale: 1, padX: 0, padY: 0 };
             const format = frame.format.toUpperCase() as FrameFormat;
             if (outputs === 'detections') {
-              tensor = { ...frameTensor({ data: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength), width: frame.width, height: frame.height, format }), name: plan.input };
+              tensor = {
+                ...frameTensor({
+                  data: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength),
+                  width: frame.width,
+                  height: frame.height,
+                  format,
+                }),
+                name: plan.input,
+              };
             } else {
               const boxed = letterbox(toRgb(frame.payload, frame.width, frame.height, format), frame.width, frame.height, plan.size);
               box = boxed.box;
               tensor = fp32Tensor(plan.input, [1, 3, plan.size, plan.size], boxed.data);
             }
             const response = await client.infer(
-              { id: String(frame.seq), parameters, inputs: [tensor], ...(outputs === 'detections' ? { outputs: ['DETECTIONS', 'CLASS_NAMES', 'KEYPOINTS'].map((name) => ({ name, binary: true })) } : {}) },
+              {
+                id: String(frame.seq),
+                parameters,
+                inputs: [tensor],
+                ...(outputs === 'detections' ? { outputs: ['DETECTIONS', 'CLASS_NAMES', 'KEYPOINTS'].map((name) => ({ name, binary: true })) } : {}),
+              },
               { signal: context.signal, timeoutMs: budget },
             );
             const detections = outputs === 'detections' ? tensorsToDetections(response.outputs) : yoloDetections(response.outputs, frame, box, post);
@@ -166,7 +216,10 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
               context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
-            throw new WorkerExit('crashed', `${server}: ${projectCodeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code: projectCodeOf(error), cause: error });
+            throw new WorkerExit('crashed', `${server}: ${projectCodeOf(error) ?? 'ERR_UNEXPECTED'}: ${(error as Error).message}`, {
+              code: projectCodeOf(error),
+              cause: error,
+            });
           }
         }
       } finally {

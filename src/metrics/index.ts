@@ -41,7 +41,11 @@ export async function serveSystemMetrics(options: ServeSystemMetricsOptions): Pr
   const metrics = new SystemMetrics({ system: options.system, ...(options.mqtt === undefined ? {} : { mqtt: options.mqtt }) });
   let listener: MetricsListener;
   try {
-    listener = await listenMetrics({ source: metrics, ...(options.host === undefined ? {} : { host: options.host }), ...(options.port === undefined ? {} : { port: options.port }) });
+    listener = await listenMetrics({
+      source: metrics,
+      ...(options.host === undefined ? {} : { host: options.host }),
+      ...(options.port === undefined ? {} : { port: options.port }),
+    });
   } catch (error) {
     metrics.close();
     throw error;

@@ -51,7 +51,9 @@ export async function listenMetrics(options: MetricsListenerOptions): Promise<Me
   const state = options.state ?? (() => 'running');
   const server = createServer((req, res) => void answer(source, path, state, req, res));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new MetricsError('ERR_METRICS_LISTEN', `metrics: cannot listen on ${host}:${port}: ${messageOf(error)}`, { cause: error })));
+    server.once('error', (error) =>
+      reject(new MetricsError('ERR_METRICS_LISTEN', `metrics: cannot listen on ${host}:${port}: ${messageOf(error)}`, { cause: error })),
+    );
     server.listen({ host, port }, resolve);
   });
   const bound = (server.address() as AddressInfo).port;
@@ -75,7 +77,9 @@ async function answer(source: MetricsSource, path: string, state: () => string, 
   if (pathname === '/healthz') return json(res, 200, { ok: true });
   if (pathname === '/readyz') {
     const now = state();
-    return now === 'running' ? json(res, 200, { ready: true, state: now }) : json(res, 503, { ready: false, state: now, error: { code: 'ERR_HTTP_NOT_READY', message: `the system is ${now}` } });
+    return now === 'running'
+      ? json(res, 200, { ready: true, state: now })
+      : json(res, 503, { ready: false, state: now, error: { code: 'ERR_HTTP_NOT_READY', message: `the system is ${now}` } });
   }
   let body: string;
   try {

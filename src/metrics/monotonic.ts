@@ -64,4 +64,8 @@ export class MonotonicCounters {
 
 const total = (h: BucketCounts): number => h.counts.reduce((a, b) => a + b, 0);
 const empty = (h: BucketCounts): BucketCounts => ({ bounds: h.bounds, counts: h.counts.map(() => 0), sum: 0 });
-const add = (a: BucketCounts, b: BucketCounts): BucketCounts => ({ bounds: b.bounds, counts: b.counts.map((n, i) => n + (a.counts[i] ?? 0)), sum: a.sum + b.sum });
+const add = (a: BucketCounts, b: BucketCounts): BucketCounts => ({
+  bounds: b.bounds,
+  counts: b.counts.map((n, i) => n + (a.counts[i] ?? 0)),
+  sum: a.sum + b.sum,
+});

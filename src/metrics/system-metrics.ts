@@ -82,10 +82,26 @@ const MODEL_CAMERA_COUNTS: readonly (readonly ['served' | 'superseded' | 'stale'
  * window is no summary (no _sum, no _count).
  */
 const MODEL_CAMERA_QUANTILES: readonly (readonly ['wait_ms_p50' | 'wait_ms_p99' | 'inference_ms_p50' | 'inference_ms_p99', string, string])[] = [
-  ['wait_ms_p50', 'framesupplier_model_wait_p50_seconds', 'Median time requests of a camera waited in the model server before a model thread took them (its last 256 requests).'],
-  ['wait_ms_p99', 'framesupplier_model_wait_p99_seconds', 'p99 of the time requests of a camera waited in the model server before a model thread took them (its last 256 requests).'],
-  ['inference_ms_p50', 'framesupplier_model_camera_inference_p50_seconds', "Median inference time of a camera's requests in the model server (its last 256 requests)."],
-  ['inference_ms_p99', 'framesupplier_model_camera_inference_p99_seconds', "p99 of the inference time of a camera's requests in the model server (its last 256 requests)."],
+  [
+    'wait_ms_p50',
+    'framesupplier_model_wait_p50_seconds',
+    'Median time requests of a camera waited in the model server before a model thread took them (its last 256 requests).',
+  ],
+  [
+    'wait_ms_p99',
+    'framesupplier_model_wait_p99_seconds',
+    'p99 of the time requests of a camera waited in the model server before a model thread took them (its last 256 requests).',
+  ],
+  [
+    'inference_ms_p50',
+    'framesupplier_model_camera_inference_p50_seconds',
+    "Median inference time of a camera's requests in the model server (its last 256 requests).",
+  ],
+  [
+    'inference_ms_p99',
+    'framesupplier_model_camera_inference_p99_seconds',
+    "p99 of the inference time of a camera's requests in the model server (its last 256 requests).",
+  ],
 ];
 
 /** Every value of a string union, checked complete by the compiler. */
@@ -150,12 +166,13 @@ export class SystemMetrics implements MetricsSource, Disposable {
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
       // Gauges named like counters (promtool refuses them); the same figures are there by type, without _total.
-      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+        this.registry.removeSingleMetric(name);
     }
     const registers = [this.registry];
     this.#inference = new Histogram({
       name: 'framesupplier_inference_duration_seconds',
-      help: "Inference time of each model answer, as the model server measured it (metadata.inference_time_ms), by model.",
+      help: 'Inference time of each model answer, as the model server measured it (metadata.inference_time_ms), by model.',
       labelNames: ['model'],
       buckets: [...VIDEO_BUCKETS_S],
       registers,
@@ -166,7 +183,11 @@ export class SystemMetrics implements MetricsSource, Disposable {
       labelNames: ['model', 'code'],
       registers,
     });
-    const build = new SnapshotMetric(this.registry, { name: 'framesupplier_build_info', help: 'framesupplier version and the Node.js running it; always 1.', type: 'gauge' });
+    const build = new SnapshotMetric(this.registry, {
+      name: 'framesupplier_build_info',
+      help: 'framesupplier version and the Node.js running it; always 1.',
+      type: 'gauge',
+    });
     build.add({ version: packageVersion(), node_version: process.version }, 1);
     build.commit();
     this.#m = defineSnapshots(this.registry, this.#snapshots);
@@ -332,7 +353,10 @@ function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
   return {
     systemState: gauge('framesupplier_system_state', "1 for the system's current state, 0 for the others."),
     cameraState: gauge('framesupplier_camera_state', "1 for each camera's current capture state (or disabled), 0 for the others."),
-    captureRestarts: counter('framesupplier_capture_restarts_total', 'Capture restarts (decoder or ffmpeg started again after a failure, a stall or a file end with loop).'),
+    captureRestarts: counter(
+      'framesupplier_capture_restarts_total',
+      'Capture restarts (decoder or ffmpeg started again after a failure, a stall or a file end with loop).',
+    ),
     framesDecoded: counter('framesupplier_capture_frames_decoded_total', 'Frames the capture decoded.'),
     decodeFps: gauge('framesupplier_capture_fps', 'Frames per second the capture decodes, over the last 5 s.'),
     published: counter('framesupplier_frames_published_total', "Frames the camera's supplier accepted."),
@@ -350,7 +374,10 @@ function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
     modelState: gauge('framesupplier_model_server_state', "1 for each model server's current state, 0 for the others."),
     modelRestarts: counter('framesupplier_model_server_restarts_total', 'Model server process starts after the first.'),
     modelPing: gauge('framesupplier_model_server_ping_seconds', "How long the model server's last health ping took."),
-    modelRequests: counter('framesupplier_model_requests_total', "Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them."),
+    modelRequests: counter(
+      'framesupplier_model_requests_total',
+      'Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them.',
+    ),
     modelQuantiles: MODEL_CAMERA_QUANTILES.map(([, name, help]) => gauge(name, help)),
     mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
     mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),

@@ -41,7 +41,11 @@ export function handlerOptionsFromFlags(handler: string, flags: Readonly<Record<
       // Numbers as numbers: the schema says which keys take one, and refuses what does not fit.
       // Lists as comma-separated values (--execution-providers cuda,cpu).
       entry[key] =
-        own[key] === 'number' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : own[key] === 'list' ? value.split(',').map((v) => v.trim()) : value;
+        own[key] === 'number' && value.trim() !== '' && Number.isFinite(Number(value))
+          ? Number(value)
+          : own[key] === 'list'
+            ? value.split(',').map((v) => v.trim())
+            : value;
     }
   }
   try {

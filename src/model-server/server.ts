@@ -63,7 +63,8 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
     if (flags[flag] !== undefined) limits[key] = int(flag, flags[flag], flag.endsWith('-ms') ? { max: MAX_TIMER_MS } : {});
   }
   const frameAccess = values['frame-access'] ?? 'auto';
-  if (frameAccess !== 'auto' && frameAccess !== 'copy') throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
+  if (frameAccess !== 'auto' && frameAccess !== 'copy')
+    throw new InvalidArgumentError(`--frame-access must be auto or copy, got ${JSON.stringify(frameAccess)}`);
   const touch = values['mock-touch'] ?? 'pages';
   if (touch !== 'pages' && touch !== 'none') throw new InvalidArgumentError(`--mock-touch must be pages or none, got ${JSON.stringify(touch)}`);
   const options = handlerOptionsFromFlags(required('handler', values.handler), flags);
@@ -71,14 +72,17 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
   const handler = createHandler(options, { ...(values['model-id'] === undefined ? {} : { modelId: values['model-id'] }), touch });
   const http = values.http === undefined ? null : hostPort('http', values.http, '(e.g. 0.0.0.0:8000)');
   if (values.socket === undefined && http === null) throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, or both');
-  const server = values.socket === undefined ? null : new ModelServer({
-    socketPath: values.socket,
-    handler,
-    shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
-    ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
-    frameAccess,
-    ...limits,
-  });
+  const server =
+    values.socket === undefined
+      ? null
+      : new ModelServer({
+          socketPath: values.socket,
+          handler,
+          shmDir: values['shm-dir'] ?? DEFAULT_SHM_DIR,
+          ...(values.concurrency === undefined ? {} : { concurrency: int('concurrency', values.concurrency, { min: 1, max: 1024 }) }),
+          frameAccess,
+          ...limits,
+        });
   // The log is pino's on stderr (JSON off a terminal): the system that started this server relays each line at its level.
   const log = createLogger({ base: { model_id: handler.modelId } });
   // Connections closed because of their client (slow readers, refusals, lost framing): one line each.
@@ -110,7 +114,9 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
     }
   }
   const address = kserve?.address();
-  process.stdout.write(`${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
@@ -121,4 +127,3 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
   else await handler.close?.();
   return 0;
 }
-

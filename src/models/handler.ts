@@ -24,7 +24,7 @@ export interface InferenceHandler {
    * cameras' waiting slots. Default 1.
    */
   readonly concurrency?: number;
-    /** Loads the model once, before the server accepts connections. */
+  /** Loads the model once, before the server accepts connections. */
   load?(): Promise<void>;
   infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult>;
   /** Frees the model: called once, by the server's close() (or by its start() when it fails after load()). */

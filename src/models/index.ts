@@ -1,5 +1,12 @@
 /** Model serving: the server process and its inference handlers. */
-export { ModelServer, MODEL_SERVER_DEFAULTS, type ModelServerOptions, type ModelServerStats, type ModelServerEvents, type ConnectionErrorEvent } from './server.js';
+export {
+  ModelServer,
+  MODEL_SERVER_DEFAULTS,
+  type ModelServerOptions,
+  type ModelServerStats,
+  type ModelServerEvents,
+  type ConnectionErrorEvent,
+} from './server.js';
 export { lockSocketPath, socketLockName, type SocketLock } from './socket-lock.js';
 export { createMockHandler, type MockHandlerOptions } from './mock.js';
 export type { InferenceHandler, InferenceResult } from './handler.js';

@@ -124,7 +124,6 @@ export const MODEL_SERVER_DEFAULTS = {
 
 type Limit = keyof typeof MODEL_SERVER_DEFAULTS;
 
-
 /** One camera's figures: counts since the server started, times over its last requests. */
 export interface CameraServerFigures {
   /** Requests given to the handler. */
@@ -297,7 +296,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     this.socketPath = options.socketPath;
     // sun_path holds 108 bytes with its NUL: Node would bind a truncated path and leave a stray file.
     if (typeof options.socketPath !== 'string' || options.socketPath.length === 0 || Buffer.byteLength(options.socketPath) > MAX_SOCKET_PATH_BYTES) {
-      throw new InvalidArgumentError(`ModelServer socketPath must be 1–${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit), got ${typeof options.socketPath === 'string' ? `${Buffer.byteLength(options.socketPath)} bytes` : typeof options.socketPath}`);
+      throw new InvalidArgumentError(
+        `ModelServer socketPath must be 1–${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit), got ${typeof options.socketPath === 'string' ? `${Buffer.byteLength(options.socketPath)} bytes` : typeof options.socketPath}`,
+      );
     }
     this.#handler = options.handler;
     this.modelId = options.handler.modelId;
@@ -306,16 +307,23 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       const value = options[key] ?? MODEL_SERVER_DEFAULTS[key];
       // A Node timer longer than 2^31 − 1 ms fires after 1 ms: refused rather than silently wrong.
       const max = key.endsWith('Ms') ? MAX_TIMER_MS : Number.MAX_SAFE_INTEGER;
-      if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidArgumentError(`ModelServer option ${key} must be an integer from 1 to ${max}, got ${String(value)}`);
+      if (!Number.isSafeInteger(value) || value < 1 || value > max)
+        throw new InvalidArgumentError(`ModelServer option ${key} must be an integer from 1 to ${max}, got ${String(value)}`);
       limits[key] = value;
     }
     const concurrency = options.concurrency ?? options.handler.concurrency ?? 1;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024) throw new InvalidArgumentError(`ModelServer option concurrency must be an integer from 1 to 1024, got ${String(concurrency)}`);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024)
+      throw new InvalidArgumentError(`ModelServer option concurrency must be an integer from 1 to 1024, got ${String(concurrency)}`);
     this.#scheduler = new CameraScheduler<Job>(concurrency, {
       start: (job, camera) => this.#take(job, camera),
       supersede: (job, camera) => {
         this.#figures(camera).superseded++;
-        job.answer(this.#fail(new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`), job.request));
+        job.answer(
+          this.#fail(
+            new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`),
+            job.request,
+          ),
+        );
       },
     });
     this.#o = {
@@ -420,7 +428,14 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       // A start that failed released everything itself.
-      if (this.#starting !== null && !(await this.#starting.then(() => true, () => false))) return;
+      if (
+        this.#starting !== null &&
+        !(await this.#starting.then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
       const server = this.#server;
       const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of this.#refused) socket.destroy();
@@ -601,7 +616,10 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     if (socket.writableLength < this.#o.maxPendingResponseBytes) return true;
     const outcome = await within(taken, socket, this.#o.writeStallTimeoutMs);
     if (outcome === 'stalled') {
-      const error = new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#o.writeStallTimeoutMs} ms`);
+      const error = new IpcError(
+        'ERR_SLOW_CONSUMER',
+        `${socket.writableLength} bytes of answers not read by the client within ${this.#o.writeStallTimeoutMs} ms`,
+      );
       this.#report(error);
       socket.destroy();
     }
@@ -630,7 +648,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   #slowConsumer(connection: Connection): void {
     const socket = connection.socket;
     if (socket.destroyed) return;
-    this.#report(new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#o.writeStallTimeoutMs} ms`));
+    this.#report(
+      new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#o.writeStallTimeoutMs} ms`),
+    );
     socket.destroy();
   }
 
@@ -685,7 +705,10 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     const request = parsed.request;
     if (afterShutdown) return this.#fail(new IpcError('ERR_SHUTTING_DOWN', 'the server is shutting down'), request);
     if (request.model_id !== this.modelId) {
-      return this.#fail(new IpcError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(request.model_id)}`), request);
+      return this.#fail(
+        new IpcError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(request.model_id)}`),
+        request,
+      );
     }
     this.#figures(request.camera_id);
     return new Promise<InferenceResponse>((answer) => this.#scheduler.offer(request.camera_id, { request, connection, readAt: performance.now(), answer }));
@@ -718,7 +741,14 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       frameId = picked.frameId;
       if (picked.ageMs !== null && request.max_age_ms !== undefined && picked.ageMs > request.max_age_ms) {
         figures.stale++;
-        return this.#fail(new IpcError('ERR_FRAME_STALE', `frame ${frameId} was ${Math.round(picked.ageMs)} ms old when taken, over the request's max_age_ms ${request.max_age_ms}`), request, frameId);
+        return this.#fail(
+          new IpcError(
+            'ERR_FRAME_STALE',
+            `frame ${frameId} was ${Math.round(picked.ageMs)} ms old when taken, over the request's max_age_ms ${request.max_age_ms}`,
+          ),
+          request,
+          frameId,
+        );
       }
       frame = this.#readForJob(request, frameId);
     } catch (error) {
@@ -737,7 +767,10 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     );
     released.catch(() => undefined); // a timeout's answer does not wait for it
     // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
-    const timer = setTimeout(() => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)), this.#o.handlerTimeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)),
+      this.#o.handlerTimeoutMs,
+    );
     try {
       const result = await abortable(inference, controller.signal);
       const inferenceMs = performance.now() - started;

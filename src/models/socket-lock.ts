@@ -40,7 +40,9 @@ export function socketLockName(socketPath: string): string {
   } catch {
     // The directory does not exist: listen() will fail on it anyway.
   }
-  const digest = createHash('sha256').update(join(dir, basename(absolute))).digest('hex');
+  const digest = createHash('sha256')
+    .update(join(dir, basename(absolute)))
+    .digest('hex');
   return `framesupplier/model-server/${digest}`;
 }
 

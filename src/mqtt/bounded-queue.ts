@@ -20,8 +20,10 @@ export class BoundedQueue {
   #dropped = 0;
 
   constructor(options: { readonly maxItems: number; readonly maxBytes: number }) {
-    if (!(Number.isInteger(options.maxItems) && options.maxItems > 0)) throw new InvalidArgumentError(`maxItems must be a positive integer, got ${String(options.maxItems)}`);
-    if (!(Number.isInteger(options.maxBytes) && options.maxBytes > 0)) throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${String(options.maxBytes)}`);
+    if (!(Number.isInteger(options.maxItems) && options.maxItems > 0))
+      throw new InvalidArgumentError(`maxItems must be a positive integer, got ${String(options.maxItems)}`);
+    if (!(Number.isInteger(options.maxBytes) && options.maxBytes > 0))
+      throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${String(options.maxBytes)}`);
     this.maxItems = options.maxItems;
     this.maxBytes = options.maxBytes;
   }

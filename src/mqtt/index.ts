@@ -4,7 +4,16 @@
  * src/pipeline's public calls, never a part of the core. Topic layout:
  * topics.ts and ADR 0018; README, *MQTT*.
  */
-export { MqttSink, parseCommand, MAX_IN_FLIGHT, DISCOVERY_MIN_INTERVAL_MS, type MqttSinkOptions, type MqttSinkStats, type MqttConnectionState, type MqttSinkEvents } from './sink.js';
+export {
+  MqttSink,
+  parseCommand,
+  MAX_IN_FLIGHT,
+  DISCOVERY_MIN_INTERVAL_MS,
+  type MqttSinkOptions,
+  type MqttSinkStats,
+  type MqttConnectionState,
+  type MqttSinkEvents,
+} from './sink.js';
 export { Topics, topicLabel, SHARED } from './topics.js';
 export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, type ObjectTrackerOptions, type ResultLike } from './object-events.js';
 export { BoundedQueue, type QueuedMessage } from './bounded-queue.js';

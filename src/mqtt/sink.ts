@@ -344,7 +344,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       will: { topic: this.topics.available, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(config.username === undefined ? {} : { username: config.username }),
       ...(config.password === undefined ? {} : { password: config.password }),
-      ...(tls === undefined ? {} : { ...this.#tls, rejectUnauthorized: tls.rejectUnauthorized, ...(tls.servername === undefined ? {} : { servername: tls.servername }) }),
+      ...(tls === undefined
+        ? {}
+        : { ...this.#tls, rejectUnauthorized: tls.rejectUnauthorized, ...(tls.servername === undefined ? {} : { servername: tls.servername }) }),
     };
     let client: MqttClient;
     try {
@@ -460,7 +462,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#emitObjectEvents(this.#tracker.observe(event));
         return;
       case 'camera-state':
-        if (this.#knowsCamera(event.camera)) this.#setRetained(event.camera, this.topics.status(event.camera), statusPayload(event.state, event.lastError, event.at));
+        if (this.#knowsCamera(event.camera))
+          this.#setRetained(event.camera, this.topics.status(event.camera), statusPayload(event.state, event.lastError, event.at));
         return;
       case 'worker-state':
         if (event.camera === null || this.#knowsCamera(event.camera)) {
@@ -507,7 +510,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       if (this.#config.discovery.enabled) this.#addDiscovery(id);
     }
     if (only !== undefined) return;
-    for (const [name, shared] of Object.entries(stats.shared)) this.#setRetained(null, this.topics.worker(null, name, 'state'), workerPayload(shared.state, shared.lastExit, Date.now()));
+    for (const [name, shared] of Object.entries(stats.shared))
+      this.#setRetained(null, this.topics.worker(null, name, 'state'), workerPayload(shared.state, shared.lastExit, Date.now()));
   }
 
   #onConfigChange(event: EventOf<'config-change'>): void {
@@ -575,7 +579,12 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     let slot = this.#results.get(key);
     if (slot === undefined) {
       const rate = this.#rateFor(event);
-      slot = { topic: this.topics.worker(event.shared ? null : event.camera, event.worker, 'result'), minIntervalMs: rate === undefined ? 0 : 1000 / rate, lastSentAt: -Infinity, pending: null };
+      slot = {
+        topic: this.topics.worker(event.shared ? null : event.camera, event.worker, 'result'),
+        minIntervalMs: rate === undefined ? 0 : 1000 / rate,
+        lastSentAt: -Infinity,
+        pending: null,
+      };
       this.#results.set(key, slot);
     }
     if (slot.pending !== null) this.#counts.superseded++;
@@ -614,7 +623,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       this.#counts.unserializable++;
       if (!this.#unserializableLogged.has(slot.topic)) {
         this.#unserializableLogged.add(slot.topic);
-        this.#log.warn({ code: 'ERR_MQTT_UNSERIALIZABLE', camera: event.camera, worker: event.worker, err: messageOf(error) }, 'mqtt: a result is not JSON; not published');
+        this.#log.warn(
+          { code: 'ERR_MQTT_UNSERIALIZABLE', camera: event.camera, worker: event.worker, err: messageOf(error) },
+          'mqtt: a result is not JSON; not published',
+        );
       }
       return;
     }
@@ -640,7 +652,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (events.length === 0) return;
     for (const event of events) {
       // The count topic follows the events: the hysteresis is the sensor's too.
-      if (this.#knowsCamera(event.camera)) this.#setRetained(event.camera, this.topics.count(event.camera, event.label), event.type === 'end' ? '0' : String(event.count));
+      if (this.#knowsCamera(event.camera))
+        this.#setRetained(event.camera, this.topics.count(event.camera, event.label), event.type === 'end' ? '0' : String(event.count));
       this.emit('object-event', event);
       if (!this.#config.events.enabled) continue;
       this.#counts.emitted++;
@@ -745,7 +758,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       this.#counts.retainedIgnored++;
       if (this.#retainedWarned.size < 64 && !this.#retainedWarned.has(topic)) {
         this.#retainedWarned.add(topic);
-        this.#log.warn({ code: 'ERR_MQTT_RETAINED_COMMAND', topic: printable(topic) }, 'mqtt: ignored a retained command (commands must be published without the retain flag)');
+        this.#log.warn(
+          { code: 'ERR_MQTT_RETAINED_COMMAND', topic: printable(topic) },
+          'mqtt: ignored a retained command (commands must be published without the retain flag)',
+        );
       }
       return;
     }
@@ -827,12 +843,24 @@ function statusPayload(state: string, lastError: { readonly code: string; readon
 
 function workerPayload(
   state: string,
-  lastExit: { readonly reason: string; readonly code: string | undefined; readonly message: string; readonly exitCode?: number | null; readonly signal?: string | null } | null,
+  lastExit: {
+    readonly reason: string;
+    readonly code: string | undefined;
+    readonly message: string;
+    readonly exitCode?: number | null;
+    readonly signal?: string | null;
+  } | null,
   at: number,
 ): string {
   const exit =
     lastExit === null
       ? null
-      : { reason: lastExit.reason, code: lastExit.code ?? null, message: maskCredentials(lastExit.message).slice(0, 500), exitCode: lastExit.exitCode ?? null, signal: lastExit.signal ?? null };
+      : {
+          reason: lastExit.reason,
+          code: lastExit.code ?? null,
+          message: maskCredentials(lastExit.message).slice(0, 500),
+          exitCode: lastExit.exitCode ?? null,
+          signal: lastExit.signal ?? null,
+        };
   return JSON.stringify({ state, enabled: state !== 'disabled', lastExit: exit, at });
 }

@@ -36,11 +36,19 @@ export interface WorkerKindDeps {
  * `where` names the worker in messages ("camera entrance, worker people");
  * `workerId` is the id the worker is known by in its own protocol (hello, handler context).
  */
-export async function buildWorkerKind(where: string, workerId: string, config: WorkerConfig | SharedWorkerConfig, deps: WorkerKindDeps): Promise<BuiltWorkerKind> {
+export async function buildWorkerKind(
+  where: string,
+  workerId: string,
+  config: WorkerConfig | SharedWorkerConfig,
+  deps: WorkerKindDeps,
+): Promise<BuiltWorkerKind> {
   if ('model' in config) {
     const model = deps.models.get(config.model);
     if (model === undefined) {
-      throw new PipelineError('ERR_INVALID_CONFIG', `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`);
+      throw new PipelineError(
+        'ERR_INVALID_CONFIG',
+        `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`,
+      );
     }
     const budget = model.maxAgeMs ?? config.maxAgeMs ?? null;
     const remote = model.kserve;

@@ -63,8 +63,10 @@ export function chooseDecoder(source: string, capture: CaptureConfig): { decoder
   const missing = nativeDecoderUnavailable();
   if (missing !== null) return { decoder: 'ffmpeg', why: 'decoder auto: the native decoder is not built; using ffmpeg processes' };
   const resolved = resolveSource(source, { output: cleanOutput(capture) });
-  if (!['file', 'rtsp', 'http'].includes(resolved.kind)) return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not read ${resolved.kind} sources; using ffmpeg` };
-  if (!(NATIVE_FORMATS as readonly string[]).includes(resolved.format)) return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not produce ${resolved.format}; using ffmpeg` };
+  if (!['file', 'rtsp', 'http'].includes(resolved.kind))
+    return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not read ${resolved.kind} sources; using ffmpeg` };
+  if (!(NATIVE_FORMATS as readonly string[]).includes(resolved.format))
+    return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not produce ${resolved.format}; using ffmpeg` };
   return { decoder: 'native', why: 'decoder auto: in-process native decoder' };
 }
 
@@ -88,7 +90,13 @@ export class CameraPipeline implements AsyncDisposable {
   #started = false;
   #stopping: Promise<void> | null = null;
 
-  private constructor(options: CameraPipelineOptions, capture: StreamCapture | null, decoder: 'native' | 'ffmpeg' | null, supplier: FrameSupplier, workers: WorkerGroup) {
+  private constructor(
+    options: CameraPipelineOptions,
+    capture: StreamCapture | null,
+    decoder: 'native' | 'ffmpeg' | null,
+    supplier: FrameSupplier,
+    workers: WorkerGroup,
+  ) {
     this.id = options.id;
     this.config = options.config;
     this.enabled = options.config.enabled;
@@ -103,8 +111,10 @@ export class CameraPipeline implements AsyncDisposable {
   /** Checks and builds everything; starts nothing. Throws ERR_INVALID_CONFIG, ERR_WORKER_MODULE, or capture's codes for a bad source or option. */
   static async create(options: CameraPipelineOptions): Promise<CameraPipeline> {
     const { id, config } = options;
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera id ${JSON.stringify(id)} must match ${String(ID_PATTERN)}`);
-    if (config === null || typeof config !== 'object' || typeof config.source !== 'string') throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: needs a source`);
+    if (typeof id !== 'string' || !ID_PATTERN.test(id))
+      throw new PipelineError('ERR_INVALID_CONFIG', `camera id ${JSON.stringify(id)} must match ${String(ID_PATTERN)}`);
+    if (config === null || typeof config !== 'object' || typeof config.source !== 'string')
+      throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: needs a source`);
     const enabled = config.enabled;
     const supplier = new FrameSupplier({ streamId: id, ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }) });
     const { capture } = config;
@@ -139,7 +149,8 @@ export class CameraPipeline implements AsyncDisposable {
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
     for (const w of config.workers) {
-      if (typeof w?.id !== 'string' || !ID_PATTERN.test(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
+      if (typeof w?.id !== 'string' || !ID_PATTERN.test(w.id))
+        throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
       if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
       const supervisorId = `${id}.${w.id}`;
       const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, { models: options.models, shmDir: options.shmDir });

@@ -104,13 +104,7 @@ export interface ModelStateEvent extends Base {
   readonly lastExit: ModelExit | null;
 }
 
-export type ConfigChange =
-  | 'camera-added'
-  | 'camera-replaced'
-  | 'camera-removed'
-  | 'worker-enabled'
-  | 'worker-disabled'
-  | 'worker-restarted';
+export type ConfigChange = 'camera-added' | 'camera-replaced' | 'camera-removed' | 'worker-enabled' | 'worker-disabled' | 'worker-restarted';
 
 export interface ConfigChangeEvent extends Base {
   readonly type: 'config-change';
@@ -127,14 +121,7 @@ export interface EventsLostEvent extends Base {
 }
 
 export type SystemEvent =
-  | SystemStateEvent
-  | CameraStateEvent
-  | WorkerStateEvent
-  | ResultEvent
-  | DropAlertEvent
-  | ModelStateEvent
-  | ConfigChangeEvent
-  | EventsLostEvent;
+  SystemStateEvent | CameraStateEvent | WorkerStateEvent | ResultEvent | DropAlertEvent | ModelStateEvent | ConfigChangeEvent | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];
 export type EventOf<T extends SystemEventType> = Extract<SystemEvent, { type: T }>;
@@ -214,7 +201,14 @@ export class EventHub {
   async *events(options: EventsOptions = {}): AsyncGenerator<SystemEvent, void, undefined> {
     const bufferSize = options.bufferSize ?? 1_000;
     if (!(Number.isInteger(bufferSize) && bufferSize > 0)) throw new InvalidArgumentError(`bufferSize must be a positive integer, got ${String(bufferSize)}`);
-    const it: Iteration = { buffer: [], types: options.types === undefined ? null : new Set(options.types), bufferSize, lost: 0, wake: null, ended: this.#closed };
+    const it: Iteration = {
+      buffer: [],
+      types: options.types === undefined ? null : new Set(options.types),
+      bufferSize,
+      lost: 0,
+      wake: null,
+      ended: this.#closed,
+    };
     const signal = options.signal;
     if (signal?.aborted) return;
     this.#iterations.add(it);

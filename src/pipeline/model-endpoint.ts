@@ -46,7 +46,13 @@ export function socketEndpoint(socketPath: string): ModelEndpoint {
         const scheduling =
           pong.protocol === undefined
             ? null
-            : { protocol: pong.protocol, concurrency: pong.concurrency ?? null, running: pong.running ?? null, waiting: pong.waiting ?? null, cameras: pong.cameras ?? {} };
+            : {
+                protocol: pong.protocol,
+                concurrency: pong.concurrency ?? null,
+                running: pong.running ?? null,
+                waiting: pong.waiting ?? null,
+                cameras: pong.cameras ?? {},
+              };
         return { scheduling };
       });
     },

@@ -35,7 +35,8 @@ export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string
  */
 export function modelServerArgs(name: string, config: StartedModelConfig, socket: string, modelId: string, shmDir: string): string[] {
   const { handler } = config;
-  if (!(HANDLERS as readonly string[]).includes(handler)) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
+  if (!(HANDLERS as readonly string[]).includes(handler))
+    throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
   const own = HANDLER_OPTIONS[handler];
   const known = new Set(Object.values(HANDLER_OPTIONS).flatMap((options) => Object.keys(options)));
   const args = ['--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
@@ -165,7 +166,12 @@ export class ModelProcess implements AsyncDisposable {
     clearTimeout(run.startTimer);
     if (this.#run === run) this.#run = null;
     if (this.#closed !== null) return;
-    const how = exit.error !== undefined ? `could not be started: ${exit.error.message}` : exit.signal !== null ? `killed by ${exit.signal}` : `exited with code ${String(exit.code)}`;
+    const how =
+      exit.error !== undefined
+        ? `could not be started: ${exit.error.message}`
+        : exit.signal !== null
+          ? `killed by ${exit.signal}`
+          : `exited with code ${String(exit.code)}`;
     const tail = run.stderrTail.length > 0 ? ` (${run.stderrTail})` : '';
     this.#loop.ended(); // a Backoff never gives up: the next incarnation is scheduled
     this.#o.onExit({ code: exit.code, signal: exit.signal, message: `${run.killedFor === null ? '' : `${run.killedFor}: `}${how}${tail}`, at: Date.now() });

@@ -282,7 +282,8 @@ export class ModelService implements AsyncDisposable {
         this.#setState('connecting');
       }
       // Not ready yet (external): look again sooner.
-      if (!(await untilAborted(delay(this.#state === 'ready' ? this.#healthIntervalMs : Math.min(this.#healthIntervalMs, 1_000), { signal: stop }), stop))) return;
+      if (!(await untilAborted(delay(this.#state === 'ready' ? this.#healthIntervalMs : Math.min(this.#healthIntervalMs, 1_000), { signal: stop }), stop)))
+        return;
     }
   }
 }

@@ -35,12 +35,16 @@ export function moduleUrl(spec: string): URL {
   if (spec.startsWith('builtin:')) {
     const name = spec.slice('builtin:'.length);
     if (!(BUILTIN_MODULES as readonly string[]).includes(name)) {
-      throw new PipelineError('ERR_WORKER_MODULE', `no built-in module ${JSON.stringify(name)} (built in: ${BUILTIN_MODULES.map((m) => `builtin:${m}`).join(', ')})`);
+      throw new PipelineError(
+        'ERR_WORKER_MODULE',
+        `no built-in module ${JSON.stringify(name)} (built in: ${BUILTIN_MODULES.map((m) => `builtin:${m}`).join(', ')})`,
+      );
     }
     return new URL(`./builtin/${name}.js`, import.meta.url);
   }
   if (spec.startsWith('file:')) return new URL(spec);
-  if (!isAbsolute(spec)) throw new PipelineError('ERR_WORKER_MODULE', `module ${JSON.stringify(spec)}: a resolved config names modules by absolute path or builtin:NAME`);
+  if (!isAbsolute(spec))
+    throw new PipelineError('ERR_WORKER_MODULE', `module ${JSON.stringify(spec)}: a resolved config names modules by absolute path or builtin:NAME`);
   if (!existsSync(spec)) throw new PipelineError('ERR_WORKER_MODULE', `module ${spec} does not exist`);
   return pathToFileURL(spec);
 }

@@ -156,7 +156,14 @@ export class VisionSystem implements AsyncDisposable {
       for (const [name, config] of Object.entries(this.#config.shared)) {
         this.#shared.set(
           name,
-          await SharedWorker.create({ name, config, models: this.#models, shmDir: this.shmDir, log: this.#log.child({ shared: name }), group: this.#sharedWorkers }),
+          await SharedWorker.create({
+            name,
+            config,
+            models: this.#models,
+            shmDir: this.shmDir,
+            log: this.#log.child({ shared: name }),
+            group: this.#sharedWorkers,
+          }),
         );
       }
     } catch (error) {
@@ -376,14 +383,19 @@ export class VisionSystem implements AsyncDisposable {
 
   #camera(id: string): CameraPipeline {
     const camera = this.#cameras.get(id);
-    if (camera === undefined) throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${JSON.stringify(id)} (cameras: ${[...this.#cameras.keys()].join(', ') || 'none'})`);
+    if (camera === undefined)
+      throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${JSON.stringify(id)} (cameras: ${[...this.#cameras.keys()].join(', ') || 'none'})`);
     return camera;
   }
 
   /** The camera of a worker, once both are known (ERR_UNKNOWN_CAMERA, ERR_UNKNOWN_WORKER). */
   #worker(cameraId: string, workerId: string): CameraPipeline {
     const camera = this.#camera(cameraId);
-    if (!camera.hasWorker(workerId)) throw new PipelineError('ERR_UNKNOWN_WORKER', `camera ${cameraId} has no worker ${JSON.stringify(workerId)} (workers: ${camera.workerIds.join(', ') || 'none'})`);
+    if (!camera.hasWorker(workerId))
+      throw new PipelineError(
+        'ERR_UNKNOWN_WORKER',
+        `camera ${cameraId} has no worker ${JSON.stringify(workerId)} (workers: ${camera.workerIds.join(', ') || 'none'})`,
+      );
     return camera;
   }
 
@@ -396,7 +408,8 @@ export class VisionSystem implements AsyncDisposable {
 
   #sharedWorker(name: string): SharedWorker {
     const shared = this.#shared.get(name);
-    if (shared === undefined) throw new PipelineError('ERR_UNKNOWN_WORKER', `no shared worker ${JSON.stringify(name)} (shared: ${[...this.#shared.keys()].join(', ') || 'none'})`);
+    if (shared === undefined)
+      throw new PipelineError('ERR_UNKNOWN_WORKER', `no shared worker ${JSON.stringify(name)} (shared: ${[...this.#shared.keys()].join(', ') || 'none'})`);
     return shared;
   }
 

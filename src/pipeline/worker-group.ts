@@ -18,7 +18,16 @@
  *   is left is aborted.
  */
 import type { Logger } from '../internal/logger.js';
-import { EMPTY_WORKER_TOTALS, WorkerSupervisor, type DropAlert, type LastExit, type WorkerResult, type WorkerSpec, type WorkerState, type WorkerTotals } from '../workers/index.js';
+import {
+  EMPTY_WORKER_TOTALS,
+  WorkerSupervisor,
+  type DropAlert,
+  type LastExit,
+  type WorkerResult,
+  type WorkerSpec,
+  type WorkerState,
+  type WorkerTotals,
+} from '../workers/index.js';
 import type { FrameSupplier } from '../supplier/index.js';
 import type { Criticality } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -179,7 +188,6 @@ export class WorkerGroup implements AsyncDisposable {
     await this.close();
   }
 
-
   figures(id: string): WorkerFigures {
     const member = this.#member(id);
     const w = member.worker;
@@ -232,7 +240,16 @@ export class WorkerGroup implements AsyncDisposable {
     if (e.to === 'failed') log.error({ lastExit: exit }, `worker failed: ${e.lastExit?.message ?? ''}`);
     else if (e.to === 'backoff') log.warn({ lastExit: exit }, `worker ${e.lastExit?.reason ?? 'ended'}; restarting`);
     else log.debug({ from: e.from, to: e.to }, `worker ${e.to}`);
-    this.#emit({ type: 'worker-state', at: Date.now(), camera: this.camera, worker: worker.id, shared: this.camera === null, from: e.from, to: e.to, lastExit: e.lastExit });
+    this.#emit({
+      type: 'worker-state',
+      at: Date.now(),
+      camera: this.camera,
+      worker: worker.id,
+      shared: this.camera === null,
+      from: e.from,
+      to: e.to,
+      lastExit: e.lastExit,
+    });
   }
 
   #onResult(r: WorkerResult): void {

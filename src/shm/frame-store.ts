@@ -110,14 +110,16 @@ function storeError(error: unknown, what: string): IpcError {
   if (error instanceof IpcError) return error;
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new IpcError('ERR_SHM_FULL', `${what}: no space left on its filesystem (${code}); free some, or give /dev/shm more (docker: --shm-size)`, { cause: error });
+    return new IpcError('ERR_SHM_FULL', `${what}: no space left on its filesystem (${code}); free some, or give /dev/shm more (docker: --shm-size)`, {
+      cause: error,
+    });
   }
   return new IpcError('ERR_SHM', `${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
 /** Writes all of `data` at `position`, or throws: a short write is never taken for a whole one. */
 function writeFully(fd: number, data: Uint8Array, position: number): void {
-  for (let done = 0; done < data.byteLength; ) {
+  for (let done = 0; done < data.byteLength;) {
     const n = writeSync(fd, data, done, data.byteLength - done, position + done);
     if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${position + done}`), { code: 'ENOSPC' });
     done += n;
@@ -324,7 +326,8 @@ export class FrameStoreWriter {
     this.slots = options.slots ?? 8;
     this.slotBytes = options.slotBytes ?? 1920 * 1080 * 4;
     if (!Number.isInteger(this.slots) || this.slots < 1 || this.slots > MAX_SLOTS) throw new IpcError('ERR_SHM', `slots must be 1–${MAX_SLOTS}`);
-    if (!Number.isInteger(this.slotBytes) || this.slotBytes < 1 || this.slotBytes > MAX_SLOT_BYTES) throw new IpcError('ERR_SHM', 'slotBytes must be 1 B–2 GiB');
+    if (!Number.isInteger(this.slotBytes) || this.slotBytes < 1 || this.slotBytes > MAX_SLOT_BYTES)
+      throw new IpcError('ERR_SHM', 'slotBytes must be 1 B–2 GiB');
     const first = options.firstFrameId ?? 1;
     if (!(Number.isSafeInteger(first) && first >= 1)) throw new IpcError('ERR_SHM', `firstFrameId must be a safe integer ≥ 1, got ${String(first)}`);
     const mode = options.mode ?? (options.group === undefined ? 0o600 : 0o640);
@@ -385,7 +388,8 @@ export class FrameStoreWriter {
     const store = this.#open();
     if (!FRAME_FORMATS.includes(meta.format)) throw new IpcError('ERR_SHM', `unknown format ${String(meta.format)}`);
     for (const side of ['width', 'height'] as const) {
-      if (!Number.isInteger(meta[side]) || meta[side] < 1 || meta[side] > 0xffffffff) throw new IpcError('ERR_SHM', `${side} must be an integer 1–4294967295, got ${String(meta[side])}`);
+      if (!Number.isInteger(meta[side]) || meta[side] < 1 || meta[side] > 0xffffffff)
+        throw new IpcError('ERR_SHM', `${side} must be an integer 1–4294967295, got ${String(meta[side])}`);
     }
     const needed = frameBytes(meta.format, meta.width, meta.height);
     if (needed !== null && data.byteLength !== needed) {
@@ -480,7 +484,12 @@ export class FrameStoreWriter {
  * ids, so a late reference to an old frame is never answered with a new frame.
  * Throws as the constructor does (`current` is closed by then).
  */
-export function writerFor(current: FrameStoreWriter | null, cameraId: string, byteLength: number, options: Omit<FrameStoreOptions, 'slotBytes' | 'firstFrameId'> = {}): FrameStoreWriter {
+export function writerFor(
+  current: FrameStoreWriter | null,
+  cameraId: string,
+  byteLength: number,
+  options: Omit<FrameStoreOptions, 'slotBytes' | 'firstFrameId'> = {},
+): FrameStoreWriter {
   if (current !== null && !current.closed && current.slotBytes >= byteLength) return current;
   const firstFrameId = current?.nextFrameId;
   current?.close();
@@ -535,7 +544,14 @@ export interface ReadFrame {
 }
 
 /** What is wrong with a slot's header, or null: the slot's data can be read as a frame. */
-export function slotProblem(width: number, height: number, format: FrameFormat | undefined, code: number, byteLength: number, slotBytes: number): string | null {
+export function slotProblem(
+  width: number,
+  height: number,
+  format: FrameFormat | undefined,
+  code: number,
+  byteLength: number,
+  slotBytes: number,
+): string | null {
   if (format === undefined) return `format code ${code} is not 1–${FRAME_FORMATS.length}`;
   if (width < 1 || height < 1) return `size ${width}x${height}`;
   if (byteLength < 1 || byteLength > slotBytes) return `byte_length ${byteLength} is not 1–${slotBytes} (the slot size)`;

@@ -265,7 +265,10 @@ export class FrameReader {
     const geometry = parseGeometry(made.size, (at) => view.getUint32(at, true));
     if (typeof geometry === 'string' || addon.broken(made.slot, made.gen)) {
       addon.unmap(made.slot, made.gen, made.buffer);
-      throw new IpcError('ERR_FRAME_NOT_FOUND', `${reference} is not a frame store: ${typeof geometry === 'string' ? geometry : 'it was truncated while it was mapped'}`);
+      throw new IpcError(
+        'ERR_FRAME_NOT_FOUND',
+        `${reference} is not a frame store: ${typeof geometry === 'string' ? geometry : 'it was truncated while it was mapped'}`,
+      );
     }
     const mapping: Mapping = { path, ...made, view, ...geometry, leases: 0, retired: false, usedAt: performance.now() };
     this.#maps.set(path, mapping);

@@ -8,8 +8,7 @@ import { performance } from 'node:perf_hooks';
 export const monotonicNow = (): number => performance.now();
 
 /** Milliseconds to add to a time of the publishing thread to get one of this thread. */
-export const clockOffsetFrom = (publisherTimeOrigin: number): number =>
-  publisherTimeOrigin - performance.timeOrigin;
+export const clockOffsetFrom = (publisherTimeOrigin: number): number => publisherTimeOrigin - performance.timeOrigin;
 
 /**
  * A supplier's time: its monotonic clock (ms) and a one-shot timer. Every

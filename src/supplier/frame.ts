@@ -24,8 +24,7 @@ export const MAX_FRAME_DIMENSION = 16384;
 
 const FORMAT_SET: ReadonlySet<string> = new Set(PIXEL_FORMATS);
 
-export const isPixelFormat = (value: unknown): value is PixelFormat =>
-  typeof value === 'string' && FORMAT_SET.has(value);
+export const isPixelFormat = (value: unknown): value is PixelFormat => typeof value === 'string' && FORMAT_SET.has(value);
 
 /** Exact payload length a raw format needs, or null for compressed formats. */
 export function expectedPayloadBytes(format: PixelFormat, width: number, height: number): number | null {
@@ -105,9 +104,7 @@ export function createFrame(input: FrameInput, seq: number, defaultStreamId: str
   }
   const expected = expectedPayloadBytes(format, width, height);
   if (expected !== null && payload.byteLength !== expected) {
-    throw new InvalidFrameError(
-      `frame.payload has ${payload.byteLength} bytes, but ${format} ${width}x${height} needs ${expected}`,
-    );
+    throw new InvalidFrameError(`frame.payload has ${payload.byteLength} bytes, but ${format} ${width}x${height} needs ${expected}`);
   }
   const streamId = input.streamId ?? defaultStreamId;
   if (typeof streamId !== 'string' || streamId.length === 0) {

@@ -27,13 +27,7 @@ export {
   type PixelFormat,
 } from './frame.js';
 export { consumeLatest, type ConsumeLatestOptions, type ConsumeLatestResult } from './consume-latest.js';
-export {
-  allocateSharedPayload,
-  openThreadSubscription,
-  ThreadSubscriber,
-  THREAD_PROTOCOL_VERSION,
-  type ThreadSubscriptionHandle,
-} from './thread.js';
+export { allocateSharedPayload, openThreadSubscription, ThreadSubscriber, THREAD_PROTOCOL_VERSION, type ThreadSubscriptionHandle } from './thread.js';
 export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats } from './frame-pool.js';
 export { monotonicNow, systemClock, type SupplierClock } from './clock.js';
 export { RateWindow } from './rate-window.js';

@@ -162,7 +162,6 @@ export class Subscription implements FrameSource, AsyncDisposable {
   /** maxFps: frames skipped before this (monotonic) time are gated; no frame is handed out before it. */
   #gateUntil = Number.NEGATIVE_INFINITY;
 
-
   /** @internal Created by FrameSupplier.subscribe(). */
   constructor(
     host: SubscriptionHost,

@@ -18,23 +18,11 @@
  * picture been published.
  */
 import { systemClock, type SupplierClock } from './clock.js';
-import {
-  DuplicateWorkerError,
-  InvalidArgumentError,
-  InvalidWorkerIdError,
-  SupplierNotStartedError,
-  SupplierStoppedError,
-} from './errors.js';
+import { DuplicateWorkerError, InvalidArgumentError, InvalidWorkerIdError, SupplierNotStartedError, SupplierStoppedError } from './errors.js';
 import { createFrame, type Frame, type FrameInput } from './frame.js';
 import { releasePayload } from './frame-pool.js';
 import { bridgeToThread, type ThreadSubscriptionHandle } from './thread.js';
-import {
-  assertPositive,
-  Subscription,
-  type SubscribeOptions,
-  type SubscriptionHost,
-  type WorkerStats,
-} from './subscription.js';
+import { assertPositive, Subscription, type SubscribeOptions, type SubscriptionHost, type WorkerStats } from './subscription.js';
 
 export interface FrameSupplierOptions {
   /** streamId given to frames that carry none. Default 'default'. */

@@ -41,12 +41,7 @@ type MainToWorker =
     }
   | { t: 'end' };
 
-type WorkerToMain =
-  | { t: 'want' }
-  | { t: 'cancel' }
-  | { t: 'close' }
-  | { t: 'retain'; seq: number; id: number }
-  | { t: 'release'; id: number };
+type WorkerToMain = { t: 'want' } | { t: 'cancel' } | { t: 'close' } | { t: 'retain'; seq: number; id: number } | { t: 'release'; id: number };
 
 /** Main side of a worker-thread subscription: transfer `port` to the worker. */
 export interface ThreadSubscriptionHandle {
@@ -182,7 +177,6 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
   });
   return { port: workerPort, subscription, close: shutdown };
 }
-
 
 /**
  * Worker side: wraps the port a ThreadSubscriptionHandle gave this thread.

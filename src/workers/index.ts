@@ -17,7 +17,16 @@ export {
   MIN_RESTART_DELAY_MS,
   EMPTY_WORKER_TOTALS,
 } from './supervisor.js';
-export { inProcessWorker, threadWorker, nextFrame, WorkerExit, type WorkerKind, type WorkerContext, type ExitReason, type ThreadWorkerMessage } from './kinds.js';
+export {
+  inProcessWorker,
+  threadWorker,
+  nextFrame,
+  WorkerExit,
+  type WorkerKind,
+  type WorkerContext,
+  type ExitReason,
+  type ThreadWorkerMessage,
+} from './kinds.js';
 export { DEFAULT_RESTART_POLICIES, DEFAULT_DROP_THRESHOLDS, type RestartPolicy } from './policy.js';
 export { subprocessWorker, type SubprocessWorkerOptions } from './subprocess.js';
 export {

@@ -31,7 +31,6 @@ export class WorkerExit extends Error {
   }
 }
 
-
 export interface WorkerContext {
   readonly workerId: string;
   /** Aborted when the supervisor stops, restarts, disables or removes this incarnation: end promptly. */

@@ -148,7 +148,12 @@ class StreamStore {
       this.#refs.clear();
       this.#tags.clear();
     }
-    const ref = writer.write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat, wallTimeMs: frame.wallTime });
+    const ref = writer.write(frame.payload, {
+      width: frame.width,
+      height: frame.height,
+      format: frame.format.toUpperCase() as FrameFormat,
+      wallTimeMs: frame.wallTime,
+    });
     this.#refs.set(frame.seq, ref);
     this.#tags.set(ref.frame_metadata.frame_id, { seq: frame.seq, streamId: frame.streamId, captureTime: frame.captureTime, wallTime: frame.wallTime });
     // Only the ring's frames can still be read; forget the rest.
@@ -173,7 +178,8 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new InvalidArgumentError('modelClientWorker: socketPath is required');
   if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
   const slots = options.storeSlots ?? 8;
-  if (!Number.isInteger(slots) || slots < 1) throw new InvalidArgumentError(`modelClientWorker: storeSlots must be an integer ≥ 1, got ${String(options.storeSlots)}`);
+  if (!Number.isInteger(slots) || slots < 1)
+    throw new InvalidArgumentError(`modelClientWorker: storeSlots must be an integer ≥ 1, got ${String(options.storeSlots)}`);
   const maxAgeMs = options.maxAgeMs;
   if (maxAgeMs !== undefined && !(typeof maxAgeMs === 'number' && maxAgeMs > 0 && maxAgeMs <= MAX_AGE_BUDGET_MS)) {
     throw new InvalidArgumentError(`modelClientWorker: maxAgeMs must be a number above 0 and at most ${MAX_AGE_BUDGET_MS}, got ${String(maxAgeMs)}`);
@@ -196,7 +202,10 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
         try {
           return { ref: store.refFor(frame), tag: frame, store };
         } catch (error) {
-          throw new WorkerExit('crashed', `frame store in ${shmDir}: ${(error as IpcError).code}: ${(error as Error).message}`, { code: projectCodeOf(error), cause: error });
+          throw new WorkerExit('crashed', `frame store in ${shmDir}: ${(error as IpcError).code}: ${(error as Error).message}`, {
+            code: projectCodeOf(error),
+            cause: error,
+          });
         }
       };
       try {
@@ -271,7 +280,10 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               continue;
             }
             const shown = (error as { code?: unknown } | null)?.code;
-            throw new WorkerExit('crashed', `${server}: ${typeof shown === 'string' ? shown : 'ERR_UNEXPECTED'}: ${(error as Error).message}`, { code, cause: error });
+            throw new WorkerExit('crashed', `${server}: ${typeof shown === 'string' ? shown : 'ERR_UNEXPECTED'}: ${(error as Error).message}`, {
+              code,
+              cause: error,
+            });
           } finally {
             answered.abort();
             await following;
@@ -279,7 +291,11 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           if (followed.failure !== null) throw followed.failure;
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
           // The frame the server used: the one named, or a newer one of the stream (an older server serves the one named).
-          context.emit(sent.store.tagOf(response.frame_id) ?? sent.tag, { detections: response.detections, metadata: response.metadata, frame_id: response.frame_id });
+          context.emit(sent.store.tagOf(response.frame_id) ?? sent.tag, {
+            detections: response.detections,
+            metadata: response.metadata,
+            frame_id: response.frame_id,
+          });
         }
       } finally {
         await subscription?.close();

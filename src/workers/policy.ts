@@ -38,12 +38,16 @@ export function validatePolicy(policy: RestartPolicy, where: string): RestartPol
     (policy.maxRestarts === 0 || policy.backoffMs.length > 0) &&
     Number.isFinite(policy.healthyResetMs) &&
     policy.healthyResetMs > 0;
-  if (!ok) throw new InvalidArgumentError(`${where}: a restart policy needs maxRestarts ≥ 0 (integer), backoffMs of non-negative numbers (one at least when restarting), healthyResetMs > 0`);
+  if (!ok)
+    throw new InvalidArgumentError(
+      `${where}: a restart policy needs maxRestarts ≥ 0 (integer), backoffMs of non-negative numbers (one at least when restarting), healthyResetMs > 0`,
+    );
   return policy;
 }
 
 export function validateThreshold(value: number | null, where: string): number | null {
-  if (value !== null && !(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${where}: a drop threshold is a ratio from 0 to 1, or null, got ${String(value)}`);
+  if (value !== null && !(value >= 0 && value <= 1))
+    throw new InvalidArgumentError(`${where}: a drop threshold is a ratio from 0 to 1, or null, got ${String(value)}`);
   return value;
 }
 

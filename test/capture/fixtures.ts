@@ -130,7 +130,11 @@ function readdirSyncSafe(dir: string): string[] {
 /** A started capture with a fast backoff and a reader subscribed before it starts. */
 /** Every capture the tests made, to stop after them. */
 export const captures: StreamCapture[] = [];
-export function capture(options: Omit<CaptureOptions, 'supplier'> & { supplier?: FrameSupplier }): { cap: StreamCapture; sub: Subscription; supplier: FrameSupplier } {
+export function capture(options: Omit<CaptureOptions, 'supplier'> & { supplier?: FrameSupplier }): {
+  cap: StreamCapture;
+  sub: Subscription;
+  supplier: FrameSupplier;
+} {
   const supplier = options.supplier ?? new FrameSupplier({ streamId: 'test-cam' }).start();
   const sub = supplier.subscribe(`reader-${captures.length}`);
   const cap = new StreamCapture({ backoff: { initialMs: 100, maxMs: 500 }, stallTimeoutMs: 5_000, ...options, supplier });

@@ -40,7 +40,11 @@ describe('RawFrameParser', { timeout: 60_000 }, () => {
   it('holds at most the frame in progress, and gives a pooled one back on reset', () => {
     const frames: Uint8Array[] = [];
     const pool = new FramePool({ maxSlots: 4 });
-    const parser = new RawFrameParser(10, (f) => frames.push(f), (n) => pool.acquire(n)!);
+    const parser = new RawFrameParser(
+      10,
+      (f) => frames.push(f),
+      (n) => pool.acquire(n)!,
+    );
     parser.push(new Uint8Array(25));
     assert.equal(frames.length, 2);
     assert.equal(parser.buffered, 5);
@@ -57,19 +61,24 @@ describe('RawFrameParser', { timeout: 60_000 }, () => {
 
   it('property: any chunking of any whole-frame stream yields the same frames', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 30 }), (size, count, cuts) => {
-        const stream = Uint8Array.from({ length: size * count }, (_, i) => (i * 31) & 0xff);
-        const frames: Uint8Array[] = [];
-        const parser = new RawFrameParser(size, (f) => frames.push(f), heapAllocator);
-        let o = 0;
-        for (const c of cuts) {
-          parser.push(stream.subarray(o, Math.min(stream.byteLength, o + c)));
-          o = Math.min(stream.byteLength, o + c);
-        }
-        parser.push(stream.subarray(o));
-        assert.equal(frames.length, count);
-        assert.deepEqual([...concat(frames)], [...stream]);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 30 }),
+        (size, count, cuts) => {
+          const stream = Uint8Array.from({ length: size * count }, (_, i) => (i * 31) & 0xff);
+          const frames: Uint8Array[] = [];
+          const parser = new RawFrameParser(size, (f) => frames.push(f), heapAllocator);
+          let o = 0;
+          for (const c of cuts) {
+            parser.push(stream.subarray(o, Math.min(stream.byteLength, o + c)));
+            o = Math.min(stream.byteLength, o + c);
+          }
+          parser.push(stream.subarray(o));
+          assert.equal(frames.length, count);
+          assert.deepEqual([...concat(frames)], [...stream]);
+        },
+      ),
     );
   });
 });

@@ -26,12 +26,37 @@ describe('capture: HTTP sources with real servers', { timeout: 120_000 }, () => 
   before(async () => {
     if (!existsSync(join(HLS_DIR, 'index.m3u8'))) {
       mkdirSync(HLS_DIR, { recursive: true });
-      await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', VTEST, '-t', '20', '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod', join(HLS_DIR, 'index.m3u8')]);
+      await run('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-i',
+        VTEST,
+        '-t',
+        '20',
+        '-an',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-g',
+        '10',
+        '-f',
+        'hls',
+        '-hls_time',
+        '2',
+        '-hls_playlist_type',
+        'vod',
+        join(HLS_DIR, 'index.m3u8'),
+      ]);
     }
     server = createServer((req, res) => {
       if (req.url === '/mjpeg') {
         // A live MJPEG camera: ffmpeg encodes vtest.avi in real time as multipart JPEG.
-        const encoder = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-i', VTEST, '-an', '-q:v', '6', '-f', 'mpjpeg', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const encoder = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-i', VTEST, '-an', '-q:v', '6', '-f', 'mpjpeg', 'pipe:1'], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
         encoders.add(encoder);
         res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace;boundary=ffmpeg' });
         encoder.stdout.pipe(res);

@@ -53,7 +53,11 @@ describe('capture: crop and hflip, both decoders', { timeout: 120_000 }, () => {
   const cases: { name: string; output: OutputOptions; size: [number, number] }[] = [
     { name: 'rgb24 cropped and mirrored', output: { format: 'rgb24', crop: CROP, hflip: true }, size: [400, 300] },
     { name: 'nv12 cropped, scaled and mirrored', output: { format: 'nv12', crop: CROP, width: 200, hflip: true }, size: [200, 150] },
-    { name: 'bgr24 cropped at the edge, scaled to both sides', output: { format: 'bgr24', crop: { x: 0, y: 276, width: 768, height: 300 }, width: 384, height: 150 }, size: [384, 150] },
+    {
+      name: 'bgr24 cropped at the edge, scaled to both sides',
+      output: { format: 'bgr24', crop: { x: 0, y: 276, width: 768, height: 300 }, width: 384, height: 150 },
+      size: [384, 150],
+    },
     { name: 'gray mirrored only', output: { format: 'gray', hflip: true }, size: [768, 576] },
     // Past the right edge: moved inside the frame (x 368), as ffmpeg's crop filter does.
     { name: 'rgb24 cropped past the edge', output: { format: 'rgb24', crop: { x: 600, y: 0, width: 400, height: 300 } }, size: [400, 300] },

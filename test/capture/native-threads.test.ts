@@ -42,34 +42,34 @@ describe('native decoder threads', { timeout: 120_000 }, () => {
     const events: string[] = [];
     const dead: StreamCapture[] = [];
     try {
-    for (let i = 0; i < deadCount; i++) {
-      const supplier = new FrameSupplier({ streamId: `dead-${process.pid}-${i}` }).start();
-      // A dead camera that times out would report it as 'backoff' (after 15 s).
-      const { cap } = capture({ source: server.url(`dead-${i}`), decoder: 'native', supplier, connectTimeoutMs: 15_000 });
-      cap.on('state', (state) => events.push(`dead ${state}`));
-      dead.push(cap);
-    }
-    // Every dead camera is inside its open, waiting for an RTSP answer that never comes.
-    await server.acceptedAtLeast(deadCount);
-    events.push('dead cameras connected');
+      for (let i = 0; i < deadCount; i++) {
+        const supplier = new FrameSupplier({ streamId: `dead-${process.pid}-${i}` }).start();
+        // A dead camera that times out would report it as 'backoff' (after 15 s).
+        const { cap } = capture({ source: server.url(`dead-${i}`), decoder: 'native', supplier, connectTimeoutMs: 15_000 });
+        cap.on('state', (state) => events.push(`dead ${state}`));
+        dead.push(cap);
+      }
+      // Every dead camera is inside its open, waiting for an RTSP answer that never comes.
+      await server.acceptedAtLeast(deadCount);
+      events.push('dead cameras connected');
 
-    const healthy = capture({ source: VTEST, decoder: 'native', output: { width: 384 } });
-    await Promise.all([
-      readFile(VTEST).then(() => events.push('readFile')),
-      dns.lookup('localhost').then(() => events.push('dns.lookup')),
-      healthy.sub.read().then((frame) => {
-        assert.ok(frame !== null);
-        events.push('healthy first frame');
-      }),
-    ]);
-    // No dead camera changed state (a timeout would be 'backoff') before these three.
-    const middle = events.splice(1, 3).sort();
-    assert.deepEqual(middle, ['dns.lookup', 'healthy first frame', 'readFile'], `before any dead camera timed out: ${JSON.stringify(events)}`);
+      const healthy = capture({ source: VTEST, decoder: 'native', output: { width: 384 } });
+      await Promise.all([
+        readFile(VTEST).then(() => events.push('readFile')),
+        dns.lookup('localhost').then(() => events.push('dns.lookup')),
+        healthy.sub.read().then((frame) => {
+          assert.ok(frame !== null);
+          events.push('healthy first frame');
+        }),
+      ]);
+      // No dead camera changed state (a timeout would be 'backoff') before these three.
+      const middle = events.splice(1, 3).sort();
+      assert.deepEqual(middle, ['dns.lookup', 'healthy first frame', 'readFile'], `before any dead camera timed out: ${JSON.stringify(events)}`);
 
-    await Promise.all(dead.map((cap) => cap.close()));
-    await healthy.cap.close();
-    assert.deepEqual(events, ['dead cameras connected', ...Array<string>(deadCount).fill('dead stopped')]);
-    for (const cap of dead) assert.equal(cap.stats().lastError, null, 'stopped, not timed out');
+      await Promise.all(dead.map((cap) => cap.close()));
+      await healthy.cap.close();
+      assert.deepEqual(events, ['dead cameras connected', ...Array<string>(deadCount).fill('dead stopped')]);
+      for (const cap of dead) assert.equal(cap.stats().lastError, null, 'stopped, not timed out');
     } finally {
       await Promise.all(dead.map((cap) => cap.close()));
     }

@@ -61,7 +61,11 @@ async function keyframes(file: string): Promise<number> {
 describe('capture: conversion on demand (native decoder)', { timeout: 180_000 }, () => {
   const cases: [string, () => Promise<string>, NativeDecoderOptions][] = [
     ['H.264, rgb24', h264Clip, { format: 'rgb24' }],
-    ['vtest.avi, nv12 cropped, scaled and mirrored', async () => VTEST, { format: 'nv12', crop: { x: 100, y: 40, width: 500, height: 400 }, width: 250, hflip: true }],
+    [
+      'vtest.avi, nv12 cropped, scaled and mirrored',
+      async () => VTEST,
+      { format: 'nv12', crop: { x: 100, y: 40, width: 500, height: 400 }, width: 250, hflip: true },
+    ],
     ['vtest.avi, bgr24 scaled', async () => VTEST, { format: 'bgr24', width: 320 }],
   ];
   for (const [name, file, options] of cases) {
@@ -143,7 +147,8 @@ describe('capture: conversion on demand (native decoder)', { timeout: 180_000 },
     assert.deepEqual([stats.framesConverted, stats.framesPublished], [K, K], 'converted: exactly the frames read');
     assert.equal(stats.framesDroppedUnconverted, stats.framesDecoded - K - 1);
     const eager = await eagerPictures(path, { format: 'rgb24' }, K);
-    for (const [i, frame] of read.entries()) assert.equal(Buffer.compare(Buffer.from(frame.payload), eager[i]!.pixels), 0, `frame ${i} differs from eager conversion`);
+    for (const [i, frame] of read.entries())
+      assert.equal(Buffer.compare(Buffer.from(frame.payload), eager[i]!.pixels), 0, `frame ${i} differs from eager conversion`);
 
     const piped = await captureFile({ ...options, decoder: 'ffmpeg' });
     assert.deepEqual([piped.framesConverted, piped.framesDroppedUnconverted], [piped.framesDecoded, 0], 'ffmpeg converts every frame');
@@ -174,11 +179,14 @@ describe('capture: conversion on demand (native decoder)', { timeout: 180_000 },
     for (const p of pictures) assert.equal(Buffer.compare(p.pixels, byPts.get(p.ptsMs)!), 0, `the keyframe at ${p.ptsMs} ms`);
 
     for (const decoderName of ['native', 'ffmpeg'] as const) {
-      const stats = await captureFile({ source: path, decoder: decoderName, realtime: false, keyframesOnly: true, output: { format: 'gray' } }, async (supplier) => {
-        for await (const _ of supplier.subscribe('every')) {
-          /* reads every frame */
-        }
-      });
+      const stats = await captureFile(
+        { source: path, decoder: decoderName, realtime: false, keyframesOnly: true, output: { format: 'gray' } },
+        async (supplier) => {
+          for await (const _ of supplier.subscribe('every')) {
+            /* reads every frame */
+          }
+        },
+      );
       assert.equal(stats.keyframesOnly, true);
       assert.equal(stats.framesDecoded, expected, `${decoderName}: only keyframes come out`);
       assert.equal(stats.framesPublished, expected);

@@ -48,7 +48,13 @@ describe('findSampleMedia()', { timeout: 60_000 }, () => {
   it(`${SAMPLE_MEDIA_ENV} overrides the packaged clip`, () => {
     const mine = join(dir, 'mine.avi');
     writeFileSync(mine, 'RIFF');
-    assert.equal(withEnv(mine, () => findSampleMedia('/nonexistent/vtest.avi')), mine);
-    assert.equal(withEnv(join(dir, 'missing.avi'), () => findSampleMedia(mine)), null);
+    assert.equal(
+      withEnv(mine, () => findSampleMedia('/nonexistent/vtest.avi')),
+      mine,
+    );
+    assert.equal(
+      withEnv(join(dir, 'missing.avi'), () => findSampleMedia(mine)),
+      null,
+    );
   });
 });

@@ -49,7 +49,10 @@ describe('resolveSource()', { timeout: 60_000 }, () => {
     const crop = { x: 100, y: 50, width: 400, height: 300 };
     assert.equal(vf({ crop }), 'crop=400:300:100:50');
     assert.equal(vf({ crop, width: 200, hflip: true }), 'crop=400:300:100:50,scale=200:-2,format=rgb24,hflip');
-    assert.equal(vf({ fps: 5, crop, format: 'nv12', hflip: true }), 'select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,0.190000),crop=400:300:100:50,format=nv12,hflip');
+    assert.equal(
+      vf({ fps: 5, crop, format: 'nv12', hflip: true }),
+      'select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,0.190000),crop=400:300:100:50,format=nv12,hflip',
+    );
     assert.equal(vf({ hflip: true, format: 'jpeg' }), 'hflip');
     assert.equal(vf({ hflip: false }), undefined);
     const native = resolveSource('/v.mp4', { output: { crop, hflip: true } }).native;
@@ -59,7 +62,10 @@ describe('resolveSource()', { timeout: 60_000 }, () => {
 
   it('accepts every crop of even numbers within 16384 pixels, and no other', () => {
     // Mostly even numbers, so both sides of every bound are reached.
-    const side = fc.oneof(fc.integer({ min: -2, max: 8200 }).map((v) => v * 2), fc.integer({ min: -4, max: 16390 }));
+    const side = fc.oneof(
+      fc.integer({ min: -2, max: 8200 }).map((v) => v * 2),
+      fc.integer({ min: -4, max: 16390 }),
+    );
     fc.assert(
       fc.property(side, side, side, side, (x, y, width, height) => {
         const good =

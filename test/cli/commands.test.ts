@@ -84,7 +84,9 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
   });
 
   it('a server that answers with an error: the response is printed, exit 1', async () => {
-    const answer = await cli(ask('--frame-reference', join(shmDir, `${camera}.frames`), '--frame-id', '999999', '--width', '3', '--height', '2', '--format', 'GRAY'));
+    const answer = await cli(
+      ask('--frame-reference', join(shmDir, `${camera}.frames`), '--frame-id', '999999', '--width', '3', '--height', '2', '--format', 'GRAY'),
+    );
     assert.equal(answer.code, 1, answer.stderr);
     assert.equal((JSON.parse(answer.stdout) as { error: { code: string } }).error.code, 'ERR_FRAME_NOT_FOUND');
   });
@@ -96,7 +98,12 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
       ['an input that is a directory', write('--input', dir, ...ok), 'ERR_INVALID_ARGUMENT', /cannot be read: EISDIR/],
       ['an empty input', write('--input', empty, ...ok), 'ERR_INVALID_ARGUMENT', /is empty/],
       ['an input of the wrong size', write('--input', gray6, '--width', '4', '--height', '2', '--format', 'GRAY'), 'ERR_INVALID_ARGUMENT', /needs 8/],
-      ['a width past 32 bits (once ERR_OUT_OF_RANGE)', write('--input', gray6, '--width', '4294967296', '--height', '1', '--format', 'JPEG'), 'ERR_INVALID_ARGUMENT', /--width must be an integer from 1 to 16384/],
+      [
+        'a width past 32 bits (once ERR_OUT_OF_RANGE)',
+        write('--input', gray6, '--width', '4294967296', '--height', '1', '--format', 'JPEG'),
+        'ERR_INVALID_ARGUMENT',
+        /--width must be an integer from 1 to 16384/,
+      ],
       ['a huge frame size', write('--input', gray6, '--width', '99999999999', '--height', '99999999', '--format', 'GRAY'), 'ERR_INVALID_ARGUMENT', /--width/],
       ['a zero height', write('--input', gray6, '--width', '3', '--height', '0', '--format', 'GRAY'), 'ERR_INVALID_ARGUMENT', /--height/],
       ['a width that is not a number', write('--input', gray6, '--width', 'wide', '--height', '2', '--format', 'GRAY'), 'ERR_INVALID_ARGUMENT', /--width/],
@@ -104,7 +111,12 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
       ['too many slots', write('--input', gray6, ...ok, '--slots', '5000'), 'ERR_INVALID_ARGUMENT', /--slots/],
       ['no camera', ['shm', 'write', '--input', gray6, ...ok], 'ERR_INVALID_ARGUMENT', /--camera is required/],
       ['a camera id that is not a file name', ['shm', 'write', '--camera', 'a/b', '--shm-dir', shmDir, '--input', gray6, ...ok], 'ERR_SHM', /camera id/],
-      ['a store directory under a file (once ENOTDIR)', ['shm', 'write', '--camera', camera, '--shm-dir', join(notADir, 'shm'), '--input', gray6, ...ok], 'ERR_SHM', /ENOTDIR/],
+      [
+        'a store directory under a file (once ENOTDIR)',
+        ['shm', 'write', '--camera', camera, '--shm-dir', join(notADir, 'shm'), '--input', gray6, ...ok],
+        'ERR_SHM',
+        /ENOTDIR/,
+      ],
       ['an unknown flag (once ERR_PARSE_ARGS_UNKNOWN_OPTION)', write('--input', gray6, ...ok, '--frame-id', '3'), 'ERR_INVALID_ARGUMENT', /--frame-id/],
       ['a stray argument', write('--input', gray6, ...ok, 'extra'), 'ERR_INVALID_ARGUMENT', /extra/],
       ['a flag without its value', write('--input', gray6, ...ok, '--slots'), 'ERR_INVALID_ARGUMENT', /--slots/],
@@ -117,14 +129,34 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
   describe('infer refuses, with a code', () => {
     const frame = ['--frame-reference', join(shmDir, `${camera}.frames`), '--frame-id', '1', '--format', 'GRAY'];
     for (const [what, args, code, message] of [
-      ['no server on the socket', ['infer', '--socket', join(dir, 'nobody.sock'), '--camera', camera, '--model-id', 'mock', ...frame, '--width', '3', '--height', '2'], 'ERR_SERVER_UNAVAILABLE', /no model server/],
+      [
+        'no server on the socket',
+        ['infer', '--socket', join(dir, 'nobody.sock'), '--camera', camera, '--model-id', 'mock', ...frame, '--width', '3', '--height', '2'],
+        'ERR_SERVER_UNAVAILABLE',
+        /no model server/,
+      ],
       ['a --ref-json that is not JSON', ask('--ref-json', '{frame'), 'ERR_INVALID_ARGUMENT', /--ref-json/],
       ['a --ref-json that is not a reference', ask('--ref-json', '5'), 'ERR_INVALID_ARGUMENT', /frame_reference and frame_metadata/],
       ['a --ref-json of null', ask('--ref-json', 'null'), 'ERR_INVALID_ARGUMENT', /--ref-json/],
-      ['a timeout no timer can wait (once a TimeoutOverflowWarning and 1 ms)', ask(...frame, '--width', '3', '--height', '2', '--timeout-ms', '99999999999999'), 'ERR_INVALID_ARGUMENT', /--timeout-ms/],
+      [
+        'a timeout no timer can wait (once a TimeoutOverflowWarning and 1 ms)',
+        ask(...frame, '--width', '3', '--height', '2', '--timeout-ms', '99999999999999'),
+        'ERR_INVALID_ARGUMENT',
+        /--timeout-ms/,
+      ],
       ['a width over the protocol limit', ask(...frame, '--width', '16385', '--height', '2'), 'ERR_INVALID_ARGUMENT', /--width/],
-      ['a negative frame id', ask('--frame-reference', join(shmDir, 'x.frames'), '--frame-id', '-1', '--format', 'GRAY', '--width', '3', '--height', '2'), 'ERR_INVALID_ARGUMENT', /--frame-id/],
-      ['no socket', ['infer', '--camera', camera, '--model-id', 'mock', ...frame, '--width', '3', '--height', '2'], 'ERR_INVALID_ARGUMENT', /--socket is required/],
+      [
+        'a negative frame id',
+        ask('--frame-reference', join(shmDir, 'x.frames'), '--frame-id', '-1', '--format', 'GRAY', '--width', '3', '--height', '2'),
+        'ERR_INVALID_ARGUMENT',
+        /--frame-id/,
+      ],
+      [
+        'no socket',
+        ['infer', '--camera', camera, '--model-id', 'mock', ...frame, '--width', '3', '--height', '2'],
+        'ERR_INVALID_ARGUMENT',
+        /--socket is required/,
+      ],
       ['an unknown flag', ask('--verbose'), 'ERR_INVALID_ARGUMENT', /--verbose/],
     ] as const) {
       it(what, () => refuses([...args], code, message));

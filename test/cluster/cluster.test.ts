@@ -23,7 +23,18 @@ import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, CLAIMS_STREAM, CONTROL_SUBJECT, doubleOwned, nodeControlSubject, parseClaim, parseLease, parseReply, type ClaimRecord, type ControlReply } from '../../src/cluster/index.js';
+import {
+  BUCKETS,
+  CLAIMS_STREAM,
+  CONTROL_SUBJECT,
+  doubleOwned,
+  nodeControlSubject,
+  parseClaim,
+  parseLease,
+  parseReply,
+  type ClaimRecord,
+  type ControlReply,
+} from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { eventually, freePort, lineFrom } from '../helpers/process.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
@@ -58,10 +69,14 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     await lineFrom(nats, /Server is ready/);
   };
   const startNode = async (id: string, capacity: number, extra: readonly string[] = []): Promise<void> => {
-    const proc = spawnManaged(process.execPath, [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id, '--capacity', String(capacity), ...extra], {
-      group: true,
-      env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: HTTP_TOKEN },
-    });
+    const proc = spawnManaged(
+      process.execPath,
+      [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id, '--capacity', String(capacity), ...extra],
+      {
+        group: true,
+        env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: HTTP_TOKEN },
+      },
+    );
     nodes.set(id, proc);
     if (process.env.CLUSTER_TEST_LOGS !== undefined) proc.child.stderr.pipe(createWriteStream(join(process.env.CLUSTER_TEST_LOGS, `${id}.log`)));
     await lineFrom(proc, /cluster node joined/);
@@ -84,27 +99,55 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   const settle = async (want: Record<string, number>, what: string): Promise<Map<string, string>> => {
     let owners = new Map<string, string>();
     let polling = false;
-    await eventually(() => {
-      if (!polling) {
-        polling = true;
-        void Promise.race([leases(), new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('leases read took over 5 s')), 5_000))]).then((l) => { owners = l; polling = false; }, () => { polling = false; });
-      }
-      return owners.size === CAMERAS.length && JSON.stringify(counts(owners), Object.keys(want).sort()) === JSON.stringify(want, Object.keys(want).sort()) && Object.keys(counts(owners)).length === Object.keys(want).length
-        && CAMERAS.every((c) => streamingOn.get(c) === owners.get(c));
-    }, `${what}: shares ${JSON.stringify(want)}`, WAIT);
+    await eventually(
+      () => {
+        if (!polling) {
+          polling = true;
+          void Promise.race([leases(), new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('leases read took over 5 s')), 5_000))]).then(
+            (l) => {
+              owners = l;
+              polling = false;
+            },
+            () => {
+              polling = false;
+            },
+          );
+        }
+        return (
+          owners.size === CAMERAS.length &&
+          JSON.stringify(counts(owners), Object.keys(want).sort()) === JSON.stringify(want, Object.keys(want).sort()) &&
+          Object.keys(counts(owners)).length === Object.keys(want).length &&
+          CAMERAS.every((c) => streamingOn.get(c) === owners.get(c))
+        );
+      },
+      `${what}: shares ${JSON.stringify(want)}`,
+      WAIT,
+    );
     return owners;
   };
   /** Polls an async check (one at a time) until it holds. */
   const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
     let ok = false;
     let polling = false;
-    await eventually(() => {
-      if (!polling) {
-        polling = true;
-        void check().then((r) => { ok = r; polling = false; }, () => { polling = false; });
-      }
-      return ok;
-    }, what, WAIT);
+    await eventually(
+      () => {
+        if (!polling) {
+          polling = true;
+          void check().then(
+            (r) => {
+              ok = r;
+              polling = false;
+            },
+            () => {
+              polling = false;
+            },
+          );
+        }
+        return ok;
+      },
+      what,
+      WAIT,
+    );
   };
   /** The node holding a camera's lease now, or null. */
   const ownerOfCamera = async (camera: string): Promise<string | null> => {
@@ -128,12 +171,15 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     await startNats();
     clip = await smallH264Clip();
     configPath = join(dir, 'cluster.json');
-    writeFileSync(configPath, JSON.stringify({
-      shmDir: `/dev/shm/framesupplier-cluster-test-${process.pid}`,
-      cluster: { servers: [`nats://127.0.0.1:${port}`], leaseMs: LEASE_MS, marginMs: MARGIN_MS },
-      defaults: { capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' } },
-      cameras: Object.fromEntries(CAMERAS.map((c) => [c, { source: clip }])),
-    }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        shmDir: `/dev/shm/framesupplier-cluster-test-${process.pid}`,
+        cluster: { servers: [`nats://127.0.0.1:${port}`], leaseMs: LEASE_MS, marginMs: MARGIN_MS },
+        defaults: { capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' } },
+        cameras: Object.fromEntries(CAMERAS.map((c) => [c, { source: clip }])),
+      }),
+    );
     observer = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     observer.subscribe('framesupplier.*.events', {
       callback: (_e, m) => {
@@ -194,23 +240,38 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     const ownerOf = (): Promise<string | null> => ownerOfCamera(extra);
 
     // Add on n2: the desired state is written there and some node claims and streams the camera.
-    const added = await ask(nodeControlSubject('n2'), { op: 'add-camera', camera: extra, config: { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] } });
+    const added = await ask(nodeControlSubject('n2'), {
+      op: 'add-camera',
+      camera: extra,
+      config: { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] },
+    });
     assert.deepEqual(added, { ok: true, node: 'n2' });
     assert.notEqual(await desiredKv.get(extra), null);
     let owner: string | null = null;
-    await until(async () => { owner = await ownerOf(); return owner !== null && streamingOn.get(extra) === owner; }, `${extra} claimed and streaming`);
-    await eventually(() => workerEvents.some((e) => e.camera === extra && e.worker === 'motion' && e.to === 'running' && e.node === owner), `${extra}'s worker running on ${String(owner)}`, WAIT);
+    await until(async () => {
+      owner = await ownerOf();
+      return owner !== null && streamingOn.get(extra) === owner;
+    }, `${extra} claimed and streaming`);
+    await eventually(
+      () => workerEvents.some((e) => e.camera === extra && e.worker === 'motion' && e.to === 'running' && e.node === owner),
+      `${extra}'s worker running on ${String(owner)}`,
+      WAIT,
+    );
 
     // Restart its worker, asked of a node that does not run it: routed to the owner, whose worker restarts.
     const other = ['n1b', 'n2', 'n3'].find((n) => n !== owner)!;
     const mark = workerEvents.length;
     const restarted = await ask(nodeControlSubject(other), { op: 'restart-worker', camera: extra, worker: 'motion' });
     assert.deepEqual(restarted, { ok: true, node: owner });
-    await eventually(() => {
-      const since = workerEvents.slice(mark).filter((e) => e.camera === extra && e.worker === 'motion');
-      const left = since.findIndex((e) => e.to !== 'running');
-      return left >= 0 && since.slice(left).some((e) => e.to === 'running') && since.every((e) => e.node === owner);
-    }, `the worker restarted on ${String(owner)}`, WAIT);
+    await eventually(
+      () => {
+        const since = workerEvents.slice(mark).filter((e) => e.camera === extra && e.worker === 'motion');
+        const left = since.findIndex((e) => e.to !== 'running');
+        return left >= 0 && since.slice(left).some((e) => e.to === 'running') && since.every((e) => e.node === owner);
+      },
+      `the worker restarted on ${String(owner)}`,
+      WAIT,
+    );
     // A worker the owner does not have: the owner's own code comes back through the router.
     const unknownWorker = await ask(nodeControlSubject(other), { op: 'restart-worker', camera: extra, worker: 'nope' });
     assert.equal(unknownWorker.ok, false);
@@ -218,7 +279,14 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     // A routed request that reached a node not running the camera is answered, never routed on.
     const routedHeaders = headers();
     routedHeaders.set('Framesupplier-Routed', '1');
-    const misrouted = parseReply((await observer.request(nodeControlSubject(other), JSON.stringify({ op: 'restart-worker', camera: extra, worker: 'motion' }), { timeout: 30_000, headers: routedHeaders })).data);
+    const misrouted = parseReply(
+      (
+        await observer.request(nodeControlSubject(other), JSON.stringify({ op: 'restart-worker', camera: extra, worker: 'motion' }), {
+          timeout: 30_000,
+          headers: routedHeaders,
+        })
+      ).data,
+    );
     assert.equal((misrouted as { code?: string }).code, 'ERR_CLUSTER_NOT_OWNED');
 
     // Malformed requests, to any node: answered with a code, and every node stays up.
@@ -226,14 +294,20 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
       const reply = await ask(CONTROL_SUBJECT, body);
       assert.deepEqual([reply.ok, (reply as { code?: string }).code], [false, 'ERR_CLUSTER_MESSAGE'], JSON.stringify(body));
     }
-    assert.equal((await ask(CONTROL_SUBJECT, { op: 'restart-worker', camera: `none-${process.pid}`, worker: 'motion' }) as { code?: string }).code, 'ERR_CLUSTER_NOT_OWNED');
+    assert.equal(
+      ((await ask(CONTROL_SUBJECT, { op: 'restart-worker', camera: `none-${process.pid}`, worker: 'motion' })) as { code?: string }).code,
+      'ERR_CLUSTER_NOT_OWNED',
+    );
 
     // Remove from any node: the desired entry goes, the owner stops the camera and gives its lease back.
     const removed = await ask(CONTROL_SUBJECT, { op: 'remove-camera', camera: extra });
     assert.equal(removed.ok, true);
     assert.equal(await desiredKv.get(extra).then((e) => (e === null || e.operation !== 'PUT' ? null : e)), null);
     await until(async () => (await ownerOf()) === null, `${extra}'s lease released`);
-    await until(async () => (await claims(extra)).some((r) => r.camera === extra && r.node === owner && r.action === 'stop'), `${extra}'s stop in the claims log`);
+    await until(
+      async () => (await claims(extra)).some((r) => r.camera === extra && r.node === owner && r.action === 'stop'),
+      `${extra}'s stop in the claims log`,
+    );
     for (const id of ['n1b', 'n2', 'n3']) assert.equal(nodes.get(id)!.child.exitCode, null, `${id} still running`);
   });
 
@@ -257,13 +331,24 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     const added = await call('POST', `/cameras/${camera}`, { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] });
     assert.equal(added.status, 201);
     let owner: string | null = null;
-    await until(async () => { owner = await ownerOfCamera(camera); return owner !== null && streamingOn.get(camera) === owner; }, `${camera} claimed and streaming`);
-    await eventually(() => workerEvents.some((e) => e.camera === camera && e.worker === 'motion' && e.to === 'running' && e.node === owner), `${camera}'s worker running`, WAIT);
+    await until(async () => {
+      owner = await ownerOfCamera(camera);
+      return owner !== null && streamingOn.get(camera) === owner;
+    }, `${camera} claimed and streaming`);
+    await eventually(
+      () => workerEvents.some((e) => e.camera === camera && e.worker === 'motion' && e.to === 'running' && e.node === owner),
+      `${camera}'s worker running`,
+      WAIT,
+    );
 
     // A restart through n3 reaches the owner, wherever it is.
     const mark = workerEvents.length;
     assert.equal((await call('POST', `/cameras/${camera}/workers/motion/restart`)).status, 200);
-    await eventually(() => workerEvents.slice(mark).some((e) => e.camera === camera && e.worker === 'motion' && e.to !== 'running' && e.node === owner), `the worker restarted on ${String(owner)}`, WAIT);
+    await eventually(
+      () => workerEvents.slice(mark).some((e) => e.camera === camera && e.worker === 'motion' && e.to !== 'running' && e.node === owner),
+      `the worker restarted on ${String(owner)}`,
+      WAIT,
+    );
     // An unknown worker: the owner's code, through the router.
     assert.match(await codeOf(await call('POST', `/cameras/${camera}/workers/nope/restart`)), /^ERR_/);
     // Disabling has no cluster-wide form: refused, not done on one node.
@@ -279,6 +364,9 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   it('the claims log shows no camera ever owned by two nodes beyond the margin', async () => {
     const records = await claims(`ctl-${process.pid}`);
     assert.ok(records.some((r) => r.action === 'start'));
-    assert.deepEqual(doubleOwned(records, MARGIN_MS, (node) => killedAt.get(node)), []);
+    assert.deepEqual(
+      doubleOwned(records, MARGIN_MS, (node) => killedAt.get(node)),
+      [],
+    );
   });
 });

@@ -69,18 +69,40 @@ describe('cluster mode against a secured NATS', { timeout: 180_000 }, () => {
 
   it('user and password: from the auth section (${NAME}) or the URL; a wrong password is refused without showing it', async () => {
     const port = await natsServer('authorization { user: fs, password: "pw-correct-horse" }');
-    assert.deepEqual(await join_(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { user: fs, password: "\${NATS_PASSWORD}" }\n`, { NATS_PASSWORD: 'pw-correct-horse' }), { connected: true });
-    assert.deepEqual(await join_(`cluster:\n  servers: ["nats://fs:\${NATS_PASSWORD}@127.0.0.1:${port}"]\n  nodeId: n1\n`, { NATS_PASSWORD: 'pw-correct-horse' }), { connected: true });
-    await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { user: fs, password: "\${NATS_PASSWORD}" }\n`, 'ERR_CLUSTER_UNAVAILABLE', 'pw-wrong-battery', { NATS_PASSWORD: 'pw-wrong-battery' });
+    assert.deepEqual(
+      await join_(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { user: fs, password: "\${NATS_PASSWORD}" }\n`, {
+        NATS_PASSWORD: 'pw-correct-horse',
+      }),
+      { connected: true },
+    );
+    assert.deepEqual(
+      await join_(`cluster:\n  servers: ["nats://fs:\${NATS_PASSWORD}@127.0.0.1:${port}"]\n  nodeId: n1\n`, { NATS_PASSWORD: 'pw-correct-horse' }),
+      { connected: true },
+    );
+    await refused(
+      `cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { user: fs, password: "\${NATS_PASSWORD}" }\n`,
+      'ERR_CLUSTER_UNAVAILABLE',
+      'pw-wrong-battery',
+      { NATS_PASSWORD: 'pw-wrong-battery' },
+    );
     // Without credentials the server says so, and the node with it.
     await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n`, 'ERR_CLUSTER_UNAVAILABLE', 'pw-correct-horse');
   });
 
   it('a token: from the auth section or the URL', async () => {
     const port = await natsServer('authorization { token: "tok-s3cret-value" }');
-    assert.deepEqual(await join_(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { token: "\${NATS_TOKEN}" }\n`, { NATS_TOKEN: 'tok-s3cret-value' }), { connected: true });
-    assert.deepEqual(await join_(`cluster:\n  servers: ["nats://\${NATS_TOKEN}@127.0.0.1:${port}"]\n  nodeId: n1\n`, { NATS_TOKEN: 'tok-s3cret-value' }), { connected: true });
-    await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { token: tok-wrong-value }\n`, 'ERR_CLUSTER_UNAVAILABLE', 'tok-wrong-value');
+    assert.deepEqual(
+      await join_(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { token: "\${NATS_TOKEN}" }\n`, { NATS_TOKEN: 'tok-s3cret-value' }),
+      { connected: true },
+    );
+    assert.deepEqual(await join_(`cluster:\n  servers: ["nats://\${NATS_TOKEN}@127.0.0.1:${port}"]\n  nodeId: n1\n`, { NATS_TOKEN: 'tok-s3cret-value' }), {
+      connected: true,
+    });
+    await refused(
+      `cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { token: tok-wrong-value }\n`,
+      'ERR_CLUSTER_UNAVAILABLE',
+      'tok-wrong-value',
+    );
   });
 
   it('an NKey, its seed in a file; a file that holds no seed is ERR_CLUSTER_CONFIG', async () => {
@@ -88,15 +110,25 @@ describe('cluster mode against a secured NATS', { timeout: 180_000 }, () => {
     const port = await natsServer(`authorization { users: [ { nkey: ${user.getPublicKey()} } ] }`);
     const seedFile = join(dir, 'user.nk');
     writeFileSync(seedFile, new TextDecoder().decode(user.getSeed()), { mode: 0o600 });
-    assert.deepEqual(await join_(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${seedFile} }\n`), { connected: true });
+    assert.deepEqual(await join_(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${seedFile} }\n`), {
+      connected: true,
+    });
     const other = createUser();
     const otherFile = join(dir, 'other.nk');
     writeFileSync(otherFile, new TextDecoder().decode(other.getSeed()));
-    await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${otherFile} }\n`, 'ERR_CLUSTER_UNAVAILABLE', new TextDecoder().decode(other.getSeed()));
+    await refused(
+      `cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${otherFile} }\n`,
+      'ERR_CLUSTER_UNAVAILABLE',
+      new TextDecoder().decode(other.getSeed()),
+    );
     const junk = join(dir, 'junk.nk');
     writeFileSync(junk, 'not a seed');
     await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${junk} }\n`, 'ERR_CLUSTER_CONFIG', 'not a seed');
-    await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${join(dir, 'missing.nk')} }\n`, 'ERR_CLUSTER_CONFIG', '\0');
+    await refused(
+      `cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { nkeySeedFile: ${join(dir, 'missing.nk')} }\n`,
+      'ERR_CLUSTER_CONFIG',
+      '\0',
+    );
   });
 
   it('a creds file under an operator and an account with JetStream (decentralised auth)', async () => {
@@ -104,7 +136,27 @@ describe('cluster mode against a secured NATS', { timeout: 180_000 }, () => {
     const account = createAccount();
     const user = createUser();
     const operatorJwt = await encodeOperator('O', operator);
-    const accountJwt = await encodeAccount('A', account, { limits: { conn: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, leaf: -1, wildcards: true, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } }, { signer: operator });
+    const accountJwt = await encodeAccount(
+      'A',
+      account,
+      {
+        limits: {
+          conn: -1,
+          subs: -1,
+          data: -1,
+          payload: -1,
+          imports: -1,
+          exports: -1,
+          leaf: -1,
+          wildcards: true,
+          mem_storage: -1,
+          disk_storage: -1,
+          streams: -1,
+          consumer: -1,
+        },
+      },
+      { signer: operator },
+    );
     const userJwt = await encodeUser('framesupplier', user, account);
     // JetStream in operator mode needs a system account.
     const system = createAccount();
@@ -119,7 +171,11 @@ describe('cluster mode against a secured NATS', { timeout: 180_000 }, () => {
     const stranger = createUser();
     const strangerCreds = join(dir, 'stranger.creds');
     writeFileSync(strangerCreds, fmtCreds(await encodeUser('x', stranger, createAccount()), stranger));
-    await refused(`cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { credsFile: ${strangerCreds} }\n`, 'ERR_CLUSTER_UNAVAILABLE', new TextDecoder().decode(stranger.getSeed()));
+    await refused(
+      `cluster:\n  servers: [nats://127.0.0.1:${port}]\n  nodeId: n1\n  auth: { credsFile: ${strangerCreds} }\n`,
+      'ERR_CLUSTER_UNAVAILABLE',
+      new TextDecoder().decode(stranger.getSeed()),
+    );
   });
 
   it('TLS with a private CA, and a client certificate the server verifies; without the CA the node is refused', async () => {
@@ -128,13 +184,39 @@ describe('cluster mode against a secured NATS', { timeout: 180_000 }, () => {
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
     for (const who of ['server', 'client']) {
       await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`]);
-      await ssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.pem`, '-days', '2', '-extfile', 'san.ext']);
+      await ssl([
+        'x509',
+        '-req',
+        '-in',
+        `${who}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${who}.pem`,
+        '-days',
+        '2',
+        '-extfile',
+        'san.ext',
+      ]);
     }
-    const port = await natsServer(`tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.key')}", ca_file: "${join(dir, 'ca.pem')}", verify: true }`);
+    const port = await natsServer(
+      `tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.key')}", ca_file: "${join(dir, 'ca.pem')}", verify: true }`,
+    );
     const tls = `  tls: { ca: ${join(dir, 'ca.pem')}, cert: ${join(dir, 'client.pem')}, key: ${join(dir, 'client.key')} }\n`;
     assert.deepEqual(await join_(`cluster:\n  servers: [tls://127.0.0.1:${port}]\n  nodeId: n1\n${tls}`), { connected: true });
-    await refused(`cluster:\n  servers: [tls://127.0.0.1:${port}]\n  nodeId: n1\n  tls: { cert: ${join(dir, 'client.pem')}, key: ${join(dir, 'client.key')} }\n`, 'ERR_CLUSTER_UNAVAILABLE', 'PRIVATE KEY');
-    await refused(`cluster:\n  servers: [tls://127.0.0.1:${port}]\n  nodeId: n1\n  tls: { ca: ${join(dir, 'ca.pem')} }\n`, 'ERR_CLUSTER_UNAVAILABLE', 'PRIVATE KEY');
+    await refused(
+      `cluster:\n  servers: [tls://127.0.0.1:${port}]\n  nodeId: n1\n  tls: { cert: ${join(dir, 'client.pem')}, key: ${join(dir, 'client.key')} }\n`,
+      'ERR_CLUSTER_UNAVAILABLE',
+      'PRIVATE KEY',
+    );
+    await refused(
+      `cluster:\n  servers: [tls://127.0.0.1:${port}]\n  nodeId: n1\n  tls: { ca: ${join(dir, 'ca.pem')} }\n`,
+      'ERR_CLUSTER_UNAVAILABLE',
+      'PRIVATE KEY',
+    );
   });
 
   it('one method at a time: user and token together, or a password alone, are ERR_CLUSTER_CONFIG before any connection', async () => {

@@ -52,7 +52,11 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')]);
     await lineFrom(nats, /Server is ready/);
   };
-  const camera = (extra: Record<string, unknown> = {}) => ({ source: clip, capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' }, ...extra });
+  const camera = (extra: Record<string, unknown> = {}) => ({
+    source: clip,
+    capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' },
+    ...extra,
+  });
   const streaming = (id: string) => app.system.stats().cameras[id]?.state === 'streaming';
 
   before(async () => {
@@ -75,7 +79,9 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       `    capture: { output: { format: gray, width: 64, fps: 2 }, loop: true, decoder: ffmpeg }`,
     ].join('\n');
     process.env.BUS_TEST_CLIP = clip; // the node expands references from its own environment, as the file's loader did
-    app = createApp(parseConfig(yaml), { logger: createLogger(process.env.BUS_TEST_LOG === undefined ? { level: 'silent' } : { level: 'debug', destination: process.env.BUS_TEST_LOG }) });
+    app = createApp(parseConfig(yaml), {
+      logger: createLogger(process.env.BUS_TEST_LOG === undefined ? { level: 'silent' } : { level: 'debug', destination: process.env.BUS_TEST_LOG }),
+    });
     app.system.on('camera-state', (e) => {
       if (e.state === 'stopped') stopped.push(e.camera);
     });
@@ -145,7 +151,8 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.ok(took < 6 * LEASE_MS + 10_000, `took ${took} ms`);
     // The ghost took no share: this node (capacity 4) holds every camera.
     assert.deepEqual(app.cluster!.stats().owned, [CAM, cam].sort());
-    for (let i = 0; i < 100; i++) await nodes.put(`junk${i}`, new TextEncoder().encode(i % 2 === 0 ? '{not json' : JSON.stringify({ node: `junk${i}`, capacity: -1 })));
+    for (let i = 0; i < 100; i++)
+      await nodes.put(`junk${i}`, new TextEncoder().encode(i % 2 === 0 ? '{not json' : JSON.stringify({ node: `junk${i}`, capacity: -1 })));
     await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE ?? 0) >= 101, 'every junk entry refused', 30_000);
     const counted = app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE;
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS)); // more ticks read the same entries
@@ -177,7 +184,11 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     }
     await eventually(() => app.cluster!.stats().coordination.ok, 'coordination back', 30_000);
     assert.ok(streaming(CAM), 'still streaming');
-    assert.deepEqual(stopped.slice(stoppedBefore).filter((c) => c === CAM), [], 'the camera never stopped');
+    assert.deepEqual(
+      stopped.slice(stoppedBefore).filter((c) => c === CAM),
+      [],
+      'the camera never stopped',
+    );
     assert.deepEqual(app.cluster!.stats().owned, [CAM]);
   });
 });

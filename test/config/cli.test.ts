@@ -45,7 +45,8 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     );
     const env = { ...process.env, STREAM_KEY: 'k3y-0f-the-stream', WEBHOOK: 'https://hooks.example/abcdef123456', PLAIN_SETTING: 'nothing-secret-looking' };
     const { stdout } = await run(process.execPath, [cli, 'config', 'check', file], { env });
-    for (const value of ['k3y-0f-the-stream', 'hooks.example/abcdef123456', 'nothing-secret-looking']) assert.ok(!stdout.includes(value), `${value} printed:\n${stdout}`);
+    for (const value of ['k3y-0f-the-stream', 'hooks.example/abcdef123456', 'nothing-secret-looking'])
+      assert.ok(!stdout.includes(value), `${value} printed:\n${stdout}`);
     assert.match(stdout, /MODE: fast/, 'values written in the file stay readable');
     assert.match(stdout, /rtsp:\/\/cam\.local\/\*\*\*\/main/);
   });
@@ -68,7 +69,9 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     assert.equal(stderr, '');
     assert.ok(!stdout.includes('hunter2'), stdout);
     assert.match(stdout, /^# .*ok\.yaml: valid\./);
-    const printed = parseYaml(stdout) as { cameras: Record<string, { source: string; capture: { output: Record<string, unknown> }; workers: { module: string }[] }> };
+    const printed = parseYaml(stdout) as {
+      cameras: Record<string, { source: string; capture: { output: Record<string, unknown> }; workers: { module: string }[] }>;
+    };
     const entrance = printed.cameras.entrance!;
     assert.equal(entrance.source, 'rtsp://viewer:***@10.0.0.12/stream1');
     assert.deepEqual(entrance.capture.output, { format: 'rgb24', width: 640, fps: 5, hflip: false });

@@ -40,7 +40,7 @@ function schemaKeys(): string[] {
   const walk = (schema: unknown): void => {
     if (schema === null || typeof schema !== 'object') return;
     const s = schema as Record<string, unknown>;
-    for (const key of Object.keys((s.properties ?? {}))) keys.add(key);
+    for (const key of Object.keys(s.properties ?? {})) keys.add(key);
     for (const value of Object.values(s)) walk(value);
   };
   walk(configSchema);
@@ -49,7 +49,25 @@ function schemaKeys(): string[] {
 const KEYS = [...schemaKeys(), 'cam', 'entrance', 'm', 'w', 'criticalty', '__proto__', 'constructor', 'x-a', '<<'];
 
 const scalar = fc.oneof(
-  fc.constantFrom('rtsp://u:${PW}@h/s', 'x.mp4', 'builtin:motion', 'mock', 'person', 'onnx', 'high', 'critical', 'rgb24', 'jpeg', '${X}', '$${', '${UNSET}', 'lavfi:testsrc', '', 'm', 'cam'),
+  fc.constantFrom(
+    'rtsp://u:${PW}@h/s',
+    'x.mp4',
+    'builtin:motion',
+    'mock',
+    'person',
+    'onnx',
+    'high',
+    'critical',
+    'rgb24',
+    'jpeg',
+    '${X}',
+    '$${',
+    '${UNSET}',
+    'lavfi:testsrc',
+    '',
+    'm',
+    'cam',
+  ),
   fc.integer({ min: -5, max: 40_000 }),
   fc.double({ noNaN: false }),
   fc.boolean(),
@@ -66,24 +84,81 @@ const { value: configish } = fc.letrec<{ value: unknown }>((tie) => ({
 }));
 
 const TOKENS = [
-  'cameras:', 'models:', 'defaults:', 'shared:', 'version: 1', '  a:', '  m: { handler: mock }', '    source: x.mp4', '    source: "rtsp://u:${PW}@h/s"',
-  '    workers:', '      - id: w', '        model: m', '        module: builtin:motion', '        command: [a, b]', '  capture: { output: { fps: 5 } }',
-  '  s: { module: x.js, cameras: [a] }', '- ', '{', '}', '[', ']', ',', ':', ': ', '&a ', '*a', '<<: *a', '!!binary ', '!!set ', '!!str ', '!foo ',
-  '? ', '~', 'null', '"', "'", '# c', '---', '...', '${X}', '$${', '${', '|', '>', '\t', '  ', '\n', '\r\n', '%YAML 1.2', '__proto__:', '\u00e9', '\uFEFF',
+  'cameras:',
+  'models:',
+  'defaults:',
+  'shared:',
+  'version: 1',
+  '  a:',
+  '  m: { handler: mock }',
+  '    source: x.mp4',
+  '    source: "rtsp://u:${PW}@h/s"',
+  '    workers:',
+  '      - id: w',
+  '        model: m',
+  '        module: builtin:motion',
+  '        command: [a, b]',
+  '  capture: { output: { fps: 5 } }',
+  '  s: { module: x.js, cameras: [a] }',
+  '- ',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  ': ',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '!!binary ',
+  '!!set ',
+  '!!str ',
+  '!foo ',
+  '? ',
+  '~',
+  'null',
+  '"',
+  "'",
+  '# c',
+  '---',
+  '...',
+  '${X}',
+  '$${',
+  '${',
+  '|',
+  '>',
+  '\t',
+  '  ',
+  '\n',
+  '\r\n',
+  '%YAML 1.2',
+  '__proto__:',
+  '\u00e9',
+  '\uFEFF',
 ];
 const yamlish = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((tokens) => tokens.join(''));
 
 describe('config loader properties', { timeout: 120_000 }, () => {
   it('arbitrary text never makes it throw anything but ConfigError', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => void load(text)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => void load(text)),
+      { numRuns: 300 },
+    );
   });
 
   it('YAML-ish token soup never makes it throw anything but ConfigError', () => {
-    fc.assert(fc.property(yamlish, (text) => void load(text)), { numRuns: 500 });
+    fc.assert(
+      fc.property(yamlish, (text) => void load(text)),
+      { numRuns: 500 },
+    );
   });
 
   it('arbitrary JSON values, as YAML, never make it throw anything but ConfigError', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => void load(stringify(value))), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => void load(stringify(value))),
+      { numRuns: 200 },
+    );
   });
 
   it('config-shaped values (known keys, plausible and wrong values) are accepted into the resolved schema or refused with ConfigError', () => {
@@ -93,7 +168,7 @@ describe('config loader properties', { timeout: 120_000 }, () => {
     );
   });
 
-  it('defaults are inherited per value: each output key is the camera\'s, else the defaults\', else the built-in', () => {
+  it("defaults are inherited per value: each output key is the camera's, else the defaults', else the built-in", () => {
     const output = fc.record(
       {
         format: fc.constantFrom('rgb24', 'bgr24', 'gray', 'nv12', 'jpeg'),
@@ -111,7 +186,7 @@ describe('config loader properties', { timeout: 120_000 }, () => {
       fc.property(output, output, (defaults, own) => {
         const text = stringify({ defaults: { capture: { output: defaults } }, cameras: { cam: { source: 'rtsp://h/s', capture: { output: own } } } });
         const config = load(text);
-        assert.ok(!(config instanceof ConfigError), config instanceof ConfigError ? config.message : "");
+        assert.ok(!(config instanceof ConfigError), config instanceof ConfigError ? config.message : '');
         const resolved = config.cameras.cam!.capture.output as Record<string, unknown>;
         for (const key of ['format', 'width', 'height', 'fps', 'hflip', 'jpegQuality', 'crop']) {
           // ~ (null) unsets: it stops inheritance and leaves the key absent.
@@ -129,7 +204,10 @@ describe('config loader properties', { timeout: 120_000 }, () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40, unit: fc.constantFrom('$', '{', '}', 'a', 'X', '_', '1') }), (text) => {
         // A function, since '$$' in a replacement string means one '$'.
-        const { value, problems } = substituteString(text.replaceAll('${', () => '$${'), {});
+        const { value, problems } = substituteString(
+          text.replaceAll('${', () => '$${'),
+          {},
+        );
         assert.deepEqual(problems, []);
         assert.equal(value, text);
       }),
@@ -138,7 +216,10 @@ describe('config loader properties', { timeout: 120_000 }, () => {
   });
 
   it('masking never lets a URL password through, whatever its characters', () => {
-    const password = fc.string({ minLength: 1, maxLength: 20, unit: 'grapheme-ascii' }).filter((p) => !/\s/.test(p)).map((p) => `Zq9${p}`);
+    const password = fc
+      .string({ minLength: 1, maxLength: 20, unit: 'grapheme-ascii' })
+      .filter((p) => !/\s/.test(p))
+      .map((p) => `Zq9${p}`);
     fc.assert(
       fc.property(password, fc.constantFrom('rtsp', 'rtsps', 'http', 'https'), fc.constantFrom('', 'viewer', 'a.b-c'), (secret, scheme, user) => {
         const url = `${scheme}://${user}:${secret}@10.0.0.12:554/stream1`;

@@ -22,7 +22,8 @@ import {
 import { ConfigSchema } from '../../src/config/schema.js';
 import { issueAt, issuesOf, printed, yaml } from './helpers.js';
 
-const parse = (text: string, env: Record<string, string> = {}, baseDir = '/etc/framesupplier'): Config => parseConfig(text, { env, baseDir, fileName: 'test.yaml' });
+const parse = (text: string, env: Record<string, string> = {}, baseDir = '/etc/framesupplier'): Config =>
+  parseConfig(text, { env, baseDir, fileName: 'test.yaml' });
 
 /** Checks a resolved config against the resolved schema (the types' source). */
 const validateResolved = new Ajv({ allErrors: true, strict: false }).compile(ConfigSchema);
@@ -163,12 +164,26 @@ describe('config resolution', { timeout: 60_000 }, () => {
         { id: 'w1', model: 'm', criticality: 'high', enabled: true, maxAgeMs: 500 },
         { id: 'w2', model: 'm', criticality: 'critical', enabled: true, maxFps: 3 },
       ]);
-      assert.deepEqual(config.shared.s, { module: '/etc/framesupplier/s.js', thread: false, cameras: ['a', 'b'], criticality: 'high', enabled: true, maxAgeMs: 500, maxFps: 1 });
+      assert.deepEqual(config.shared.s, {
+        module: '/etc/framesupplier/s.js',
+        thread: false,
+        cameras: ['a', 'b'],
+        criticality: 'high',
+        enabled: true,
+        maxAgeMs: 500,
+        maxFps: 1,
+      });
       assert.deepEqual(config.cameras.b!.workers, []);
     });
 
     it('without defaults, the built-in ones', () => {
-      const config = parse(yaml('cameras:', '  a: { source: rtsp://a/s, workers: [{ id: m, module: builtin:motion }, { id: c, command: [prog] }] }', 'models: { p: { handler: person } }'));
+      const config = parse(
+        yaml(
+          'cameras:',
+          '  a: { source: rtsp://a/s, workers: [{ id: m, module: builtin:motion }, { id: c, command: [prog] }] }',
+          'models: { p: { handler: person } }',
+        ),
+      );
       assertResolved(config);
       assert.deepEqual(config.cameras.a!.workers.map(workerKind), ['module', 'command']);
       assert.deepEqual(config, {
@@ -223,7 +238,15 @@ describe('config resolution', { timeout: 60_000 }, () => {
       );
       assertResolved(config);
       assert.deepEqual(config.models, {
-        person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 5, modelId: 'person', timeoutMs: 5000, restart: { initialMs: 1000, maxMs: 30_000 } },
+        person: {
+          handler: 'person',
+          threads: 2,
+          minConfidence: 0.4,
+          poseMaxPeople: 5,
+          modelId: 'person',
+          timeoutMs: 5000,
+          restart: { initialMs: 1000, maxMs: 30_000 },
+        },
         yolo: {
           handler: 'onnx',
           model: '/etc/framesupplier/models/yolov8n.onnx',
@@ -243,7 +266,7 @@ describe('config resolution', { timeout: 60_000 }, () => {
     });
   });
 
-  describe('relative paths: against the config file\'s directory', () => {
+  describe("relative paths: against the config file's directory", () => {
     it('module, command[0] with a slash, file sources, model files, sockets, shmDir; not URLs, builtin:, programs on PATH', () => {
       const config = parse(
         yaml(
@@ -322,7 +345,10 @@ describe('config resolution', { timeout: 60_000 }, () => {
         assert.deepEqual(printed(error.issues), ['cannot read the file: no such file']);
         return true;
       });
-      await assert.rejects(loadConfig(dir), (error: ConfigError) => error instanceof ConfigError && error.issues[0]!.message === 'cannot read the file: it is a directory');
+      await assert.rejects(
+        loadConfig(dir),
+        (error: ConfigError) => error instanceof ConfigError && error.issues[0]!.message === 'cannot read the file: it is a directory',
+      );
     });
 
     it('an aborted load rejects with the abort, not ERR_CONFIG', async () => {
@@ -378,10 +404,15 @@ describe('config resolution', { timeout: 60_000 }, () => {
       assert.equal(street!.capture.output.fps, undefined);
       assert.equal(street!.capture.output.hflip, false);
       assert.deepEqual(mirror!.capture.output, { format: 'rgb24', fps: 5, crop: { x: 192, y: 144, width: 384, height: 288 }, hflip: true });
-      assert.deepEqual(config.models, { person: { handler: 'person', threads: 1, modelId: 'person', timeoutMs: 5000, restart: { initialMs: 1000, maxMs: 30_000 } } });
+      assert.deepEqual(config.models, {
+        person: { handler: 'person', threads: 1, modelId: 'person', timeoutMs: 5000, restart: { initialMs: 1000, maxMs: 30_000 } },
+      });
       for (const camera of [street!, mirror!]) {
         assert.equal(camera.capture.loop, true);
-        assert.deepEqual(camera.workers.map((w) => ('model' in w ? `model:${w.model}` : 'module' in w ? w.module : 'command')), ['model:person', 'builtin:motion']);
+        assert.deepEqual(
+          camera.workers.map((w) => ('model' in w ? `model:${w.model}` : 'module' in w ? w.module : 'command')),
+          ['model:person', 'builtin:motion'],
+        );
       }
     });
   });
@@ -409,7 +440,8 @@ describe('config resolution', { timeout: 60_000 }, () => {
       };
       walk(configSchema, '');
       assert.deepEqual(undescribed, []);
-      const capture = (configSchema.properties as { defaults: { properties: { capture: { properties: Record<string, { default?: unknown }> } } } }).defaults.properties.capture.properties;
+      const capture = (configSchema.properties as { defaults: { properties: { capture: { properties: Record<string, { default?: unknown }> } } } }).defaults
+        .properties.capture.properties;
       assert.equal(capture.stallTimeoutMs!.default, 10_000);
       assert.equal(capture.decoder!.default, 'auto');
     });
@@ -426,11 +458,13 @@ cameras:
   a: { source: /srv/a.mp4, workers: [] }
 `);
 
-    it('gets the file\'s defaults per value, like a camera of the file', () => {
+    it("gets the file's defaults per value, like a camera of the file", () => {
       const camera = resolveCamera('b', { source: '/srv/b.mp4', capture: { output: { fps: 2 } }, workers: [{ id: 'people', model: 'person' }] }, config);
       assert.deepEqual([camera.capture.output.width, camera.capture.output.fps, camera.capture.stallTimeoutMs], [640, 2, 7000]);
       assert.equal(camera.workers[0]!.criticality, 'high');
-      assert.deepEqual(camera, parse(`
+      assert.deepEqual(
+        camera,
+        parse(`
 defaults:
   capture: { output: { width: 640, fps: 5 }, stallTimeoutMs: 7000 }
   workers: { criticality: high }
@@ -438,7 +472,8 @@ models:
   person: { handler: mock }
 cameras:
   b: { source: /srv/b.mp4, capture: { output: { fps: 2 } }, workers: [{ id: people, model: person }] }
-`).cameras.b);
+`).cameras.b,
+      );
     });
 
     it('is checked by the same schema: every issue at once, with its path under cameras.<id>, and a suggestion', () => {

@@ -39,7 +39,10 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       assert.equal(error.fileName, 'my.yaml');
       assert.equal(error.issues.length, 2);
       // Sections other components add (http, …) join the allowed list after shared.
-      assert.match(error.message, /^my\.yaml: 2 problems\n {2}version: must be 1 \(line 1\)\n {2}bogus: unknown key \(allowed here: version, logLevel, shmDir, defaults, models, cameras, shared(, [a-z]+)*; x-anything for your own, e\.g\. YAML anchors\) \(line 3\)$/);
+      assert.match(
+        error.message,
+        /^my\.yaml: 2 problems\n {2}version: must be 1 \(line 1\)\n {2}bogus: unknown key \(allowed here: version, logLevel, shmDir, defaults, models, cameras, shared(, [a-z]+)*; x-anything for your own, e\.g\. YAML anchors\) \(line 3\)$/,
+      );
       assert.deepEqual(error.issues[0], { path: 'version', message: 'must be 1', line: 1, column: 10 });
     }
   });
@@ -66,7 +69,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       'defaults.capture.rtspTransport: must be one of tcp, udp (line 5)',
       'cameras.a.source: must not be empty (line 8)',
       'cameras.a.capture.output.jpegQuality: must be at most 31 (line 9)',
-      "cameras.a.workers[0].model: names no model (models: p) (line 11)",
+      'cameras.a.workers[0].model: names no model (models: p) (line 11)',
       'shared.s.cameras[0]: names no camera (cameras: a) (line 13)',
     ]);
   });
@@ -98,7 +101,9 @@ describe('config validation: every issue with its path and line', { timeout: 60_
     });
 
     it('a file that is not a map says what it should be', () => {
-      assert.deepEqual(printed(issuesOf('- a\n')), ['the config must be a map of keys: cameras, and optionally version, logLevel, shmDir, defaults, models, shared (line 1)']);
+      assert.deepEqual(printed(issuesOf('- a\n')), [
+        'the config must be a map of keys: cameras, and optionally version, logLevel, shmDir, defaults, models, shared (line 1)',
+      ]);
     });
 
     it('explicit tags that make non-JSON values (!!binary, !!set) are refused at their path', () => {
@@ -297,7 +302,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       ]);
     });
 
-    it('the person handler\'s network is one of its two, its inputSize a multiple of 32, its intraOpThreads at most 2, its providers known', () => {
+    it("the person handler's network is one of its two, its inputSize a multiple of 32, its intraOpThreads at most 2, its providers known", () => {
       const text = yaml(
         ...CAMERA,
         '    workers: [{ id: p, model: m }]', // 4
@@ -312,7 +317,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       ]);
     });
 
-    it("a key of another kind says which kind it belongs to", () => {
+    it('a key of another kind says which kind it belongs to', () => {
       const text = yaml(
         ...CAMERA,
         '    workers:', // 4

@@ -71,7 +71,11 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
 
   it('every folder is on the map', () => {
     const folders = new Set(files.map((f) => folderOf(f.replace(/^src\//, ''))).filter((f): f is string => f !== null));
-    assert.deepEqual([...folders].filter((f) => !(f in MAY_IMPORT)), [], 'a new folder: give it a floor in this test and in ADR 0023');
+    assert.deepEqual(
+      [...folders].filter((f) => !(f in MAY_IMPORT)),
+      [],
+      'a new folder: give it a floor in this test and in ADR 0023',
+    );
   });
 
   it('each folder imports only the floors below it', () => {
@@ -80,7 +84,8 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
       const from = folderOf(i.from.replace(/^src\//, ''));
       const to = folderOf(i.target);
       if (from === null || to === null || from === to) continue;
-      if (!MAY_IMPORT[from]?.includes(to)) problems.push(`${i.from}:${i.line} imports ${i.target} (${from} may import: ${MAY_IMPORT[from]?.join(', ') || 'nothing in src/'})`);
+      if (!MAY_IMPORT[from]?.includes(to))
+        problems.push(`${i.from}:${i.line} imports ${i.target} (${from} may import: ${MAY_IMPORT[from]?.join(', ') || 'nothing in src/'})`);
     }
     assert.deepEqual(problems, []);
   });

@@ -43,7 +43,8 @@ const memberName = (m: ts.ClassElement): string | null => {
 };
 
 /** Calls that start something: a timer, a socket, a server, a process, a thread. */
-const STARTS = /\b(setTimeout|setInterval|setImmediate|createServer|createConnection|connect|listen|spawn|spawnManaged|fork|execFile)\s*\(|new\s+(Worker|Socket)\s*\(/;
+const STARTS =
+  /\b(setTimeout|setInterval|setImmediate|createServer|createConnection|connect|listen|spawn|spawnManaged|fork|execFile)\s*\(|new\s+(Worker|Socket)\s*\(/;
 
 describe('the lifecycle contract', { timeout: 60_000 }, () => {
   const table = owners();

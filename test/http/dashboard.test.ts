@@ -38,7 +38,14 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
         shmDir: SHM_DIR,
         models: { person: { handler: 'person', threads: 1 } },
         cameras: {
-          [PEOPLE]: { source: vtest(), capture: { loop: true }, workers: [{ id: 'people', model: 'person', maxFps: 2 }, { id: 'motion', module: 'builtin:motion' }] },
+          [PEOPLE]: {
+            source: vtest(),
+            capture: { loop: true },
+            workers: [
+              { id: 'people', model: 'person', maxFps: 2 },
+              { id: 'motion', module: 'builtin:motion' },
+            ],
+          },
           [PLAIN]: { source: vtest(), capture: { loop: true, output: { width: 384, fps: 5 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] },
         },
       }),
@@ -64,7 +71,8 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     rmSync(SHM_DIR, { recursive: true, force: true });
   });
 
-  const frames = (camera: string): Promise<number> => page.evaluate((c) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames') ?? 0), camera);
+  const frames = (camera: string): Promise<number> =>
+    page.evaluate((c) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames') ?? 0), camera);
   const checksum = (camera: string): Promise<number> =>
     page.evaluate((c) => {
       const canvas = document.querySelector<HTMLCanvasElement>(`canvas[data-camera="${c}"]`)!;
@@ -83,15 +91,24 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     for (const camera of [PEOPLE, PLAIN]) {
       await page.waitForFunction((c) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames')) >= 2, camera, WAIT);
       const before = { n: await frames(camera), sum: await checksum(camera) };
-      await page.waitForFunction(([c, n]) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames')) >= Number(n) + 3, [camera, before.n] as const, WAIT);
+      await page.waitForFunction(
+        ([c, n]) => Number(document.querySelector(`canvas[data-camera="${c}"]`)?.getAttribute('data-frames')) >= Number(n) + 3,
+        [camera, before.n] as const,
+        WAIT,
+      );
       assert.notEqual(await checksum(camera), before.sum, `${camera}: the picture changed`);
     }
   });
 
   it('draws boxes where the person model found people', async () => {
-    await page.waitForFunction((c) => (window as unknown as { __framesupplier: { lastBoxes: Record<string, unknown> } }).__framesupplier.lastBoxes[c] !== undefined, PEOPLE, WAIT);
+    await page.waitForFunction(
+      (c) => (window as unknown as { __framesupplier: { lastBoxes: Record<string, unknown> } }).__framesupplier.lastBoxes[c] !== undefined,
+      PEOPLE,
+      WAIT,
+    );
     const drawn = await page.evaluate((c) => {
-      const report = (window as unknown as { __framesupplier: { lastBoxes: Record<string, { bboxes: number[][]; width: number; height: number }> } }).__framesupplier;
+      const report = (window as unknown as { __framesupplier: { lastBoxes: Record<string, { bboxes: number[][]; width: number; height: number }> } })
+        .__framesupplier;
       const last = report.lastBoxes[c]!;
       const canvas = document.querySelector<HTMLCanvasElement>(`canvas[data-camera="${c}"]`)!;
       // The box's top edge, a little in from its left corner: the stroke's green.
@@ -101,7 +118,11 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
       return { bboxes: last.bboxes, pixel };
     }, PEOPLE);
     assert.ok(drawn.bboxes.length > 0);
-    for (const box of drawn.bboxes) assert.ok(found.some((f) => f.every((v, i) => Math.abs(v - box[i]!) < 1e-9)), `box ${JSON.stringify(box)} is one the person model reported`);
+    for (const box of drawn.bboxes)
+      assert.ok(
+        found.some((f) => f.every((v, i) => Math.abs(v - box[i]!) < 1e-9)),
+        `box ${JSON.stringify(box)} is one the person model reported`,
+      );
     const [r, g, b] = drawn.pixel;
     assert.ok(g! > 150 && r! < 120 && b! < 180, `the box is drawn in green at its edge, got rgb(${drawn.pixel.join(',')})`);
     // The camera without a person model gets no boxes.
@@ -112,7 +133,11 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     const key = `${PLAIN}/motion`;
     await page.locator(`tr[data-worker="${key}"]`).waitFor(WAIT);
     const first = await cell(key, 'delivered');
-    await page.waitForFunction(([k, v]) => document.querySelector(`tr[data-worker="${k}"] td[data-field="delivered"]`)?.textContent !== v, [key, first] as const, WAIT);
+    await page.waitForFunction(
+      ([k, v]) => document.querySelector(`tr[data-worker="${k}"] td[data-field="delivered"]`)?.textContent !== v,
+      [key, first] as const,
+      WAIT,
+    );
     assert.ok(Number(await cell(key, 'delivered')) > Number(first));
     assert.equal(await cell(key, 'state'), 'running');
     assert.equal(await cell(`${PEOPLE}/people`, 'criticality'), 'normal');
@@ -123,7 +148,11 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     await page.locator(`button[data-action="restart"][data-worker="${PLAIN}/motion"]`).click();
     await page.locator('#token-dialog').waitFor({ state: 'visible', ...WAIT });
     await page.locator('#token-cancel').click();
-    await page.waitForFunction(() => !document.getElementById('error')!.hidden && /needs the API token/.test(document.getElementById('error')!.textContent ?? ''), undefined, WAIT);
+    await page.waitForFunction(
+      () => !document.getElementById('error')!.hidden && /needs the API token/.test(document.getElementById('error')!.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
     assert.equal(restarts(PLAIN, 'motion'), before);
   });
 
@@ -144,7 +173,11 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     await page.locator('#token-ok').click();
     await restarted;
     assert.equal(restarts(PLAIN, 'motion'), before + 1);
-    await page.waitForFunction(([k, n]) => document.querySelector(`tr[data-worker="${k}"] td[data-field="restarts"]`)?.textContent === String(n), [`${PLAIN}/motion`, before + 1] as const, WAIT);
+    await page.waitForFunction(
+      ([k, n]) => document.querySelector(`tr[data-worker="${k}"] td[data-field="restarts"]`)?.textContent === String(n),
+      [`${PLAIN}/motion`, before + 1] as const,
+      WAIT,
+    );
     await page.waitForFunction(() => document.getElementById('error')!.hidden, undefined, WAIT);
     await page.waitForFunction(() => /worker-restarted/.test(document.getElementById('events')!.textContent ?? ''), undefined, WAIT);
   });
@@ -154,10 +187,19 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     await page.waitForFunction(() => (document.getElementById('detail-canvas') as HTMLCanvasElement).width === 768, undefined, WAIT);
     const screenshot = process.env.FRAMESUPPLIER_SCREENSHOT;
     await page.locator('#detail-close').click();
-    await page.waitForFunction((n) => Number(document.querySelector(`canvas[data-camera="${n}"]`)?.getAttribute('data-frames')) > 0 && !document.getElementById('grid')!.hidden, PEOPLE, WAIT);
+    await page.waitForFunction(
+      (n) => Number(document.querySelector(`canvas[data-camera="${n}"]`)?.getAttribute('data-frames')) > 0 && !document.getElementById('grid')!.hidden,
+      PEOPLE,
+      WAIT,
+    );
     if (screenshot !== undefined) {
       // The moment a frame with boxes was drawn, so the picture shows them.
-      await page.waitForFunction((c) => Date.now() - ((window as unknown as { __framesupplier: { lastBoxes: Record<string, { at: number }> } }).__framesupplier.lastBoxes[c]?.at ?? 0) < 100, PEOPLE, { ...WAIT, polling: 20 });
+      await page.waitForFunction(
+        (c) =>
+          Date.now() - ((window as unknown as { __framesupplier: { lastBoxes: Record<string, { at: number }> } }).__framesupplier.lastBoxes[c]?.at ?? 0) < 100,
+        PEOPLE,
+        { ...WAIT, polling: 20 },
+      );
       await page.screenshot({ path: screenshot, fullPage: true });
     }
     const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

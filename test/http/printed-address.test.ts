@@ -45,7 +45,11 @@ describe('the address the CLI prints, in a browser', { timeout: 240_000 }, () =>
     );
     // The user's terminal: `script` gives the run a pseudo-terminal, so it prints what a person sees.
     const command = [process.execPath, MAIN, 'run', config, '--view', 'none'].map((a) => `'${a}'`).join(' ');
-    run = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, XDG_STATE_HOME: join(dir, 'state') }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    run = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...process.env, XDG_STATE_HOME: join(dir, 'state') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     address = await new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         output += chunk.toString('utf8');
@@ -107,10 +111,14 @@ describe('the address the CLI prints, in a browser', { timeout: 240_000 }, () =>
     try {
       const page = await browser.context.newPage();
       await page.goto(`http://127.0.0.2:${(evil.address() as { port: number }).port}/`);
-      await page.waitForFunction(() => {
-        const r = (window as unknown as { results: Record<string, string> }).results;
-        return r.fetch !== undefined && r.img !== undefined && r.ws !== undefined;
-      }, undefined, WAIT);
+      await page.waitForFunction(
+        () => {
+          const r = (window as unknown as { results: Record<string, string> }).results;
+          return r.fetch !== undefined && r.img !== undefined && r.ws !== undefined;
+        },
+        undefined,
+        WAIT,
+      );
       const results = await page.evaluate(() => (window as unknown as { results: Record<string, string> }).results);
       assert.deepEqual(results, { fetch: 'failed', img: 'failed', ws: 'closed' });
       await page.close();

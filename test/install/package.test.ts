@@ -40,7 +40,11 @@ async function npmInstall(into: string, tarball: string, args: string[], env: No
   mkdirSync(into, { recursive: true });
   writeFileSync(join(into, 'package.json'), JSON.stringify({ name: 'a-users-project', version: '1.0.0', private: true }));
   try {
-    const { stdout, stderr } = await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--foreground-scripts', ...args], { cwd: into, env, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--foreground-scripts', ...args], {
+      cwd: into,
+      env,
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, output: stdout + stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -70,7 +74,11 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
     const { stdout } = await run(bin, ['--version'], { env: userEnv() });
     assert.match(stdout, /^\d+\.\d+\.\d+/);
 
-    const child = spawn(bin, ['run', '--view', 'plain', '--view-interval-ms', '500', '--http', '127.0.0.1:0'], { cwd: project, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['run', '--view', 'plain', '--view-interval-ms', '500', '--http', '127.0.0.1:0'], {
+      cwd: project,
+      env: userEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const lines: string[] = [];
     try {
@@ -94,7 +102,10 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
       // No fallback: the decoder is in process, and the model server maps frames instead of copying them.
       const fallbacks = lines.filter((l) => /uses ffmpeg processes|read copied frames|frames are copied|does not load/.test(l));
       assert.deepEqual(fallbacks, []);
-      assert.ok(lines.some((l) => /decoder auto: in-process native decoder/.test(l)), lines.slice(0, 20).join('\n'));
+      assert.ok(
+        lines.some((l) => /decoder auto: in-process native decoder/.test(l)),
+        lines.slice(0, 20).join('\n'),
+      );
     } finally {
       child.kill('SIGTERM');
     }
@@ -104,11 +115,18 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
   it('a plain npm install where the GPU download is unreachable succeeds without ONNX Runtime, and a model that needs it names the fix', async () => {
     const project = join(dir, 'plain');
     // ONNX Runtime's install step downloads through global-agent: a proxy on a port nothing listens on makes api.nuget.org unreachable, as it is offline.
-    const installed = await npmInstall(project, tarball, [], userEnv({ GLOBAL_AGENT_HTTPS_PROXY: 'http://127.0.0.1:9', GLOBAL_AGENT_HTTP_PROXY: 'http://127.0.0.1:9' }));
+    const installed = await npmInstall(
+      project,
+      tarball,
+      [],
+      userEnv({ GLOBAL_AGENT_HTTPS_PROXY: 'http://127.0.0.1:9', GLOBAL_AGENT_HTTP_PROXY: 'http://127.0.0.1:9' }),
+    );
     assert.equal(installed.code, 0, installed.output);
     const bin = join(project, 'node_modules', '.bin', 'framesupplier');
     assert.match((await run(bin, ['--version'], { env: userEnv() })).stdout, /^\d+\.\d+\.\d+/);
-    const failed = await run(bin, ['model-server', '--handler', 'onnx', '--model', join(project, 'missing.onnx'), '--socket', join(project, 'm.sock')], { env: userEnv() }).then(
+    const failed = await run(bin, ['model-server', '--handler', 'onnx', '--model', join(project, 'missing.onnx'), '--socket', join(project, 'm.sock')], {
+      env: userEnv(),
+    }).then(
       () => ({ stderr: '' }),
       (error: { stderr: string }) => error,
     );

@@ -45,7 +45,11 @@ describe('the state directory, the installation id, the log off a terminal', { t
   it('processes starting at once on an empty directory agree on one id', async () => {
     const shared = join(dir, 'race');
     const script = `import(${JSON.stringify(STATE_DIR_MODULE)}).then((m) => process.stdout.write(m.instanceId()))`;
-    const ids = await Promise.all(Array.from({ length: 6 }, () => run(process.execPath, ['-e', script], { env: { ...process.env, FRAMESUPPLIER_STATE_DIR: shared } }).then((r) => r.stdout)));
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        run(process.execPath, ['-e', script], { env: { ...process.env, FRAMESUPPLIER_STATE_DIR: shared } }).then((r) => r.stdout),
+      ),
+    );
     assert.equal(new Set(ids).size, 1, ids.join(' '));
   });
 
@@ -53,10 +57,16 @@ describe('the state directory, the installation id, the log off a terminal', { t
     const damaged = join(dir, 'damaged');
     instanceId({ FRAMESUPPLIER_STATE_DIR: damaged });
     writeFileSync(join(damaged, 'instance-id'), 'not an id!\n');
-    assert.throws(() => instanceId({ FRAMESUPPLIER_STATE_DIR: damaged }), (e: Error & { code?: string }) => e.code === 'ERR_STATE_DIR' && /instance-id/.test(e.message) && /delete it/.test(e.message));
+    assert.throws(
+      () => instanceId({ FRAMESUPPLIER_STATE_DIR: damaged }),
+      (e: Error & { code?: string }) => e.code === 'ERR_STATE_DIR' && /instance-id/.test(e.message) && /delete it/.test(e.message),
+    );
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
-    assert.throws(() => instanceId({ FRAMESUPPLIER_STATE_DIR: join(file, 'below') }), (e: Error & { code?: string }) => e.code === 'ERR_STATE_DIR' && /FRAMESUPPLIER_STATE_DIR/.test(e.message));
+    assert.throws(
+      () => instanceId({ FRAMESUPPLIER_STATE_DIR: join(file, 'below') }),
+      (e: Error & { code?: string }) => e.code === 'ERR_STATE_DIR' && /FRAMESUPPLIER_STATE_DIR/.test(e.message),
+    );
   });
 
   it('JSON log lines say the level by name; a relayed child line keeps its level, message and fields', () => {
@@ -66,7 +76,10 @@ describe('the state directory, the installation id, the log off a terminal', { t
     relayLogLine(log, JSON.stringify({ level: 50, time: 1, msg: 'from pino', code: 'ERR_X' }), { stream: 'stderr' });
     relayLogLine(log, JSON.stringify({ level: 'debug', msg: 'by name' }));
     relayLogLine(log, 'plain text', { stream: 'stderr' });
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(
       lines.map((l) => [l.level, l.msg]),
       [

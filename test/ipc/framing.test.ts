@@ -19,7 +19,11 @@ describe('MessageDecoder', { timeout: 60_000 }, () => {
       for (let b = a; b <= stream.length; b += 3) {
         const decoder = new MessageDecoder();
         const out = [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)].flatMap((c) => decoder.push(c));
-        assert.deepEqual(out, messages.map((message) => ({ ok: true, message })), `cuts ${a}/${b}`);
+        assert.deepEqual(
+          out,
+          messages.map((message) => ({ ok: true, message })),
+          `cuts ${a}/${b}`,
+        );
         assert.equal(decoder.partial, false);
       }
     }
@@ -54,7 +58,10 @@ describe('MessageDecoder', { timeout: 60_000 }, () => {
     const bad = Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{x}')]);
     const badUtf8 = Buffer.concat([Buffer.from([0, 0, 0, 2]), Buffer.from([0xc3, 0x28])]);
     const out = new MessageDecoder().push(Buffer.concat([bad, badUtf8, encodeMessage({ a: 1 })]));
-    assert.deepEqual(out.map((d) => (d.ok ? d.message : d.error.code)), ['ERR_INVALID_JSON', 'ERR_INVALID_JSON', { a: 1 }]);
+    assert.deepEqual(
+      out.map((d) => (d.ok ? d.message : d.error.code)),
+      ['ERR_INVALID_JSON', 'ERR_INVALID_JSON', { a: 1 }],
+    );
   });
 
   it('property: random bytes never throw, and buffering stays under the limit', () => {
@@ -81,14 +88,17 @@ describe('MessageDecoder', { timeout: 60_000 }, () => {
           o = Math.min(stream.length, o + c);
         }
         out.push(...decoder.push(stream.subarray(o)));
-        assert.deepEqual(out.map((d) => (d.ok ? d.message : d.error)), values.map((v) => JSON.parse(JSON.stringify(v)) as unknown));
+        assert.deepEqual(
+          out.map((d) => (d.ok ? d.message : d.error)),
+          values.map((v) => JSON.parse(JSON.stringify(v)) as unknown),
+        );
       }),
     );
   });
 });
 
 describe('parseRequest()', { timeout: 60_000 }, () => {
-  it('accepts the protocol\'s requests and pings', () => {
+  it("accepts the protocol's requests and pings", () => {
     assert.equal(parseRequest(request).kind, 'infer');
     assert.equal(parseRequest({ type: 'ping', request_id: 7 }).kind, 'ping');
   });
@@ -105,12 +115,15 @@ describe('parseRequest()', { timeout: 60_000 }, () => {
       [null, 'request'],
     ];
     for (const [message, field] of cases) {
-      assert.throws(() => parseRequest(message), (e: { code: string; field: string; message: string }) => {
-        assert.equal(e.code, 'ERR_SCHEMA');
-        assert.equal(e.field, field, e.message);
-        assert.ok(e.message.includes(field));
-        return true;
-      });
+      assert.throws(
+        () => parseRequest(message),
+        (e: { code: string; field: string; message: string }) => {
+          assert.equal(e.code, 'ERR_SCHEMA');
+          assert.equal(e.field, field, e.message);
+          assert.ok(e.message.includes(field));
+          return true;
+        },
+      );
     }
   });
   it('property: of several faults, the one reported is the first in the order docs/protocol.md gives', () => {
@@ -118,11 +131,29 @@ describe('parseRequest()', { timeout: 60_000 }, () => {
     const required = ['frame_reference', 'frame_metadata', 'camera_id', 'model_id', 'timestamp'] as const;
     const fields = ['type', 'request_id', 'frame_reference', 'frame_metadata', 'camera_id', 'model_id', 'timestamp'] as const;
     const sub = ['frame_id', 'width', 'height', 'format'] as const;
-    const invalid: Record<string, unknown> = { type: 'pong', request_id: 1.5, frame_reference: '', camera_id: '', model_id: 5, timestamp: 'now', frame_id: -1, width: 0, height: 16_385, format: 'XYZ' };
+    const invalid: Record<string, unknown> = {
+      type: 'pong',
+      request_id: 1.5,
+      frame_reference: '',
+      camera_id: '',
+      model_id: 5,
+      timestamp: 'now',
+      frame_id: -1,
+      width: 0,
+      height: 16_385,
+      format: 'XYZ',
+    };
     const state = fc.constantFrom('ok', 'missing', 'invalid');
     fc.assert(
       fc.property(
-        fc.record({ type: fc.constantFrom('ok', 'invalid'), request_id: fc.constantFrom('ok', 'invalid'), frame_reference: state, camera_id: state, model_id: state, timestamp: state }),
+        fc.record({
+          type: fc.constantFrom('ok', 'invalid'),
+          request_id: fc.constantFrom('ok', 'invalid'),
+          frame_reference: state,
+          camera_id: state,
+          model_id: state,
+          timestamp: state,
+        }),
         fc.oneof(fc.constantFrom('ok', 'missing', 'not-object'), fc.record({ frame_id: state, width: state, height: state, format: state })),
         (top, meta) => {
           const message: Record<string, unknown> = { ...request, type: 'infer', request_id: 'r' };
@@ -153,7 +184,11 @@ describe('parseRequest()', { timeout: 60_000 }, () => {
               })
               .find((f) => f !== undefined);
           if (expected === undefined) assert.equal(parseRequest(message).kind, 'infer');
-          else assert.throws(() => parseRequest(message), (e: { code: string; field: string }) => e.code === 'ERR_SCHEMA' && e.field === expected);
+          else
+            assert.throws(
+              () => parseRequest(message),
+              (e: { code: string; field: string }) => e.code === 'ERR_SCHEMA' && e.field === expected,
+            );
         },
       ),
       { numRuns: 2_000 },

@@ -26,7 +26,14 @@ describe('the KServe v2 server exposed', { timeout: 60_000 }, () => {
   let url: string;
 
   before(async () => {
-    server = await new KServeServer({ handler: createMockHandler({ modelId: 'mock' }), port: 0, token: TOKEN, headTimeoutMs: 500, maxConnections: 16, maxJsonBytes: 64 * 1024 }).start();
+    server = await new KServeServer({
+      handler: createMockHandler({ modelId: 'mock' }),
+      port: 0,
+      token: TOKEN,
+      headTimeoutMs: 500,
+      maxConnections: 16,
+      maxJsonBytes: 64 * 1024,
+    }).start();
     url = `http://127.0.0.1:${server.address().port}`;
   });
   after(async () => {
@@ -55,7 +62,9 @@ describe('the KServe v2 server exposed', { timeout: 60_000 }, () => {
   it('beyond loopback a token is required: the real model-server refuses to start without one', async () => {
     await assert.rejects(new KServeServer({ handler: createMockHandler(), host: '0.0.0.0', port: 0 }).start(), code('ERR_KSERVE_TOKEN_REQUIRED'));
     const run = promisify(execFile);
-    const failed = await run(process.execPath, [MAIN, 'model-server', '--handler', 'mock', '--http', '0.0.0.0:0'], { env: { ...process.env, FRAMESUPPLIER_KSERVE_TOKEN: '' } }).then(
+    const failed = await run(process.execPath, [MAIN, 'model-server', '--handler', 'mock', '--http', '0.0.0.0:0'], {
+      env: { ...process.env, FRAMESUPPLIER_KSERVE_TOKEN: '' },
+    }).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
     );
@@ -88,9 +97,15 @@ describe('the KServe v2 server exposed', { timeout: 60_000 }, () => {
     const width = 128;
     const height = 128;
     const data = Buffer.alloc(width * height * 3, 7);
-    const json = JSON.stringify({ inputs: [{ name: 'image', shape: [1, height, width, 3], datatype: 'UINT8', data: [...data], parameters: { format: 'RGB24' } }] });
+    const json = JSON.stringify({
+      inputs: [{ name: 'image', shape: [1, height, width, 3], datatype: 'UINT8', data: [...data], parameters: { format: 'RGB24' } }],
+    });
     assert.ok(json.length > 64 * 1024);
-    const r = await fetch(`${url}/v2/models/mock/infer`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: json });
+    const r = await fetch(`${url}/v2/models/mock/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: json,
+    });
     assert.equal(r.status, 413);
     assert.equal(((await r.json()) as { code: string }).code, 'ERR_KSERVE_JSON_TOO_LARGE');
     const client = new KServeClient({ url, model: 'mock', token: TOKEN });

@@ -25,7 +25,10 @@ import {
 } from '../../src/kserve/index.js';
 import { binaryToJson } from '../../src/kserve/protocol.js';
 
-const code = (c: string) => (e: unknown): boolean => e instanceof KServeError && e.code === c;
+const code =
+  (c: string) =>
+  (e: unknown): boolean =>
+    e instanceof KServeError && e.code === c;
 
 /** The binary extension's example request: two inputs as binary data, output0 asked for as binary. */
 function specBinaryRequest(): { body: Buffer; headerLength: string } {
@@ -43,17 +46,27 @@ function specBinaryRequest(): { body: Buffer; headerLength: string } {
 }
 
 describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
-  it('parses the spec\'s JSON request (flat and nested data) and its binary-extension request', () => {
-    const json = Buffer.from(JSON.stringify({
-      id: '42',
-      inputs: [
-        { name: 'input0', shape: [2, 2], datatype: 'UINT32', data: [1, 2, 3, 4] },
-        { name: 'input1', shape: [3], datatype: 'BOOL', data: [true, false, true] },
-        { name: 'nested', shape: [2, 2], datatype: 'FP32', data: [[1.5, 2], [3, 4]] },
-        { name: 'text', shape: [2], datatype: 'BYTES', data: ['ab', 'é'] },
-      ],
-      outputs: [{ name: 'output0' }],
-    }));
+  it("parses the spec's JSON request (flat and nested data) and its binary-extension request", () => {
+    const json = Buffer.from(
+      JSON.stringify({
+        id: '42',
+        inputs: [
+          { name: 'input0', shape: [2, 2], datatype: 'UINT32', data: [1, 2, 3, 4] },
+          { name: 'input1', shape: [3], datatype: 'BOOL', data: [true, false, true] },
+          {
+            name: 'nested',
+            shape: [2, 2],
+            datatype: 'FP32',
+            data: [
+              [1.5, 2],
+              [3, 4],
+            ],
+          },
+          { name: 'text', shape: [2], datatype: 'BYTES', data: ['ab', 'é'] },
+        ],
+        outputs: [{ name: 'output0' }],
+      }),
+    );
     const r = parseInferRequest(json, undefined);
     assert.equal(r.id, '42');
     assert.deepEqual([...numbers(r.inputs[0]!)], [1, 2, 3, 4]);
@@ -66,10 +79,13 @@ describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
     const b = parseInferRequest(body, headerLength);
     assert.deepEqual([...numbers(b.inputs[0]!)], [1, 2, 3, 4]);
     assert.deepEqual(binaryToJson(b.inputs[1]!), [true, false, true]);
-    assert.deepEqual(b.outputs, [{ name: 'output0', binary: true }, { name: 'output1', binary: false }]);
+    assert.deepEqual(b.outputs, [
+      { name: 'output0', binary: true },
+      { name: 'output1', binary: false },
+    ]);
   });
 
-  it('parses the spec\'s binary response: one output as binary data after the JSON, one as JSON', () => {
+  it("parses the spec's binary response: one output as binary data after the JSON, one as JSON", () => {
     const json = JSON.stringify({
       model_name: 'mymodel',
       outputs: [
@@ -84,8 +100,14 @@ describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
     assert.deepEqual([...numbers(r.outputs[1]!)], [0, 1, 2, 3]);
   });
 
-  it('parses the spec\'s model metadata (wildcard -1 dimensions)', () => {
-    const m = parseModelMetadata({ name: 'yolov8n', versions: ['1'], platform: 'onnxruntime_onnx', inputs: [{ name: 'images', datatype: 'FP32', shape: [1, 3, 640, 640] }], outputs: [{ name: 'output0', datatype: 'FP32', shape: [-1, 84, 8400] }] });
+  it("parses the spec's model metadata (wildcard -1 dimensions)", () => {
+    const m = parseModelMetadata({
+      name: 'yolov8n',
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'images', datatype: 'FP32', shape: [1, 3, 640, 640] }],
+      outputs: [{ name: 'output0', datatype: 'FP32', shape: [-1, 84, 8400] }],
+    });
     assert.equal(m.inputs[0]!.shape[2], 640);
     assert.equal(m.outputs[0]!.shape[0], -1);
   });
@@ -109,40 +131,49 @@ describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
   it('a body cut at any byte is refused with a code, never accepted or thrown without one', () => {
     const { body, headerLength } = specBinaryRequest();
     for (let cut = 0; cut < body.byteLength; cut++) {
-      assert.throws(() => parseInferRequest(body.subarray(0, cut), headerLength), (e: unknown) => e instanceof KServeError && /^ERR_/.test(e.code), `cut at ${cut}`);
+      assert.throws(
+        () => parseInferRequest(body.subarray(0, cut), headerLength),
+        (e: unknown) => e instanceof KServeError && /^ERR_/.test(e.code),
+        `cut at ${cut}`,
+      );
     }
   });
 
   it('round trip: any tensors, binary or JSON, come back as they went', () => {
     const numeric = DATATYPES.filter((d) => d !== 'BYTES' && d !== 'FP16' && d !== 'UINT64' && d !== 'INT64');
-    const tensor = fc.record({
-      name: fc.string({ minLength: 1, maxLength: 8 }),
-      datatype: fc.constantFrom(...numeric),
-      shape: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
-    }).chain((t) => {
-      const count = t.shape.reduce((a, b) => a * b, 1);
-      const size = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP32: 4, FP64: 8 }[t.datatype as string] ?? 1;
-      return fc.uint8Array({ minLength: count * size, maxLength: count * size }).map((data): Tensor => {
-        // BOOL holds 0 or 1, floats finite: what JSON can carry.
-        if (t.datatype === 'BOOL') data = data.map((b) => b & 1);
-        if (t.datatype === 'FP32') data = new Uint8Array(Float32Array.from({ length: count }, (_, i) => data[i * 4]! - 100).buffer);
-        if (t.datatype === 'FP64') data = new Uint8Array(Float64Array.from({ length: count }, (_, i) => data[i * 8]! / 7).buffer);
-        return { ...t, data };
+    const tensor = fc
+      .record({
+        name: fc.string({ minLength: 1, maxLength: 8 }),
+        datatype: fc.constantFrom(...numeric),
+        shape: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+      })
+      .chain((t) => {
+        const count = t.shape.reduce((a, b) => a * b, 1);
+        const size = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP32: 4, FP64: 8 }[t.datatype as string] ?? 1;
+        return fc.uint8Array({ minLength: count * size, maxLength: count * size }).map((data): Tensor => {
+          // BOOL holds 0 or 1, floats finite: what JSON can carry.
+          if (t.datatype === 'BOOL') data = data.map((b) => b & 1);
+          if (t.datatype === 'FP32') data = new Uint8Array(Float32Array.from({ length: count }, (_, i) => data[i * 4]! - 100).buffer);
+          if (t.datatype === 'FP64') data = new Uint8Array(Float64Array.from({ length: count }, (_, i) => data[i * 8]! / 7).buffer);
+          return { ...t, data };
+        });
       });
-    });
-    fc.assert(fc.property(fc.array(tensor, { minLength: 1, maxLength: 4 }), fc.boolean(), (inputs, binary) => {
-      const e = encodeInferRequest({ id: 'x', inputs }, { binaryInputs: binary });
-      const back = parseInferRequest(e.body, e.headerLength === undefined ? undefined : String(e.headerLength));
-      assert.equal(back.inputs.length, inputs.length);
-      back.inputs.forEach((t, i) => {
-        assert.equal(t.datatype, inputs[i]!.datatype);
-        assert.deepEqual(t.shape, inputs[i]!.shape);
-        assert.deepEqual(Buffer.from(t.data), Buffer.from(inputs[i]!.data));
-      });
-      const r = encodeInferResponse({ model_name: 'm', outputs: inputs }, () => binary);
-      const rb = parseInferResponse(r.body, r.headerLength === undefined ? undefined : String(r.headerLength));
-      rb.outputs.forEach((t, i) => assert.deepEqual(Buffer.from(t.data), Buffer.from(inputs[i]!.data)));
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(tensor, { minLength: 1, maxLength: 4 }), fc.boolean(), (inputs, binary) => {
+        const e = encodeInferRequest({ id: 'x', inputs }, { binaryInputs: binary });
+        const back = parseInferRequest(e.body, e.headerLength === undefined ? undefined : String(e.headerLength));
+        assert.equal(back.inputs.length, inputs.length);
+        back.inputs.forEach((t, i) => {
+          assert.equal(t.datatype, inputs[i]!.datatype);
+          assert.deepEqual(t.shape, inputs[i]!.shape);
+          assert.deepEqual(Buffer.from(t.data), Buffer.from(inputs[i]!.data));
+        });
+        const r = encodeInferResponse({ model_name: 'm', outputs: inputs }, () => binary);
+        const rb = parseInferResponse(r.body, r.headerLength === undefined ? undefined : String(r.headerLength));
+        rb.outputs.forEach((t, i) => assert.deepEqual(Buffer.from(t.data), Buffer.from(inputs[i]!.data)));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('frames and detections through the tensor convention and back', () => {
@@ -156,7 +187,13 @@ describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
     assert.throws(() => tensorFrame({ ...t, datatype: 'FP32', data: Buffer.alloc(96) }), code('ERR_KSERVE_TENSOR'));
     assert.throws(() => tensorFrame({ ...t, shape: [1, 2, 4, 2], data: Buffer.alloc(16) }), code('ERR_KSERVE_TENSOR'));
     const detections = [
-      { class_id: 0, class_name: 'person', confidence: 0.75, bbox: [0.125, 0.25, 0.5, 0.75] as [number, number, number, number], keypoints: [[0.25, 0.5, 0.5] as [number, number, number]] },
+      {
+        class_id: 0,
+        class_name: 'person',
+        confidence: 0.75,
+        bbox: [0.125, 0.25, 0.5, 0.75] as [number, number, number, number],
+        keypoints: [[0.25, 0.5, 0.5] as [number, number, number]],
+      },
       { class_id: 2, class_name: 'car', confidence: 0.5, bbox: [0, 0, 1, 1] as [number, number, number, number] },
     ];
     assert.deepEqual(tensorsToDetections(detectionTensors(detections)), detections);

@@ -41,11 +41,13 @@ describe('a remote model over KServe v2', { timeout: 120_000 }, () => {
     rmSync(SHM_DIR, { recursive: true, force: true });
   });
 
-  it('a camera whose model is another node\'s --http server gets people on vtest.avi', async () => {
+  it("a camera whose model is another node's --http server gets people on vtest.avi", async () => {
     const config = resolvedConfig({
       shmDir: SHM_DIR,
       models: { remote: { kserve: { url, model: 'person' }, timeoutMs: 30_000 } },
-      cameras: { [CAMERA]: { source: vtest(), capture: { output: { format: 'rgb24', width: 384 }, loop: true }, workers: [{ id: 'people', model: 'remote' }] } },
+      cameras: {
+        [CAMERA]: { source: vtest(), capture: { output: { format: 'rgb24', width: 384 }, loop: true }, workers: [{ id: 'people', model: 'remote' }] },
+      },
     });
     system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 1_000 });
     // Results with people (a frame or two may have none).

@@ -32,7 +32,8 @@ export async function promtoolCheck(text: string): Promise<{ code: number | null
   proc.child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   proc.child.stdin.end(text);
   const exit = await proc.exited;
-  if (exit.error !== undefined) throw new Error(`promtool could not be started (Debian's prometheus package; scripts/setup.sh test installs it): ${exit.error.message}`);
+  if (exit.error !== undefined)
+    throw new Error(`promtool could not be started (Debian's prometheus package; scripts/setup.sh test installs it): ${exit.error.message}`);
   return { code: exit.code, output };
 }
 
@@ -61,8 +62,11 @@ export function parseMetrics(text: string): Map<string, Family> {
     const [, name, rawLabels = '', value] = m;
     const labels: Record<string, string> = {};
     LABEL.lastIndex = 0;
-    for (let l = LABEL.exec(rawLabels); l !== null; l = LABEL.exec(rawLabels)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    const base = [...families.keys()].find((k) => name === k || (families.get(k)!.type === 'histogram' && /^_(bucket|sum|count)$/.test(name!.slice(k.length)) && name!.startsWith(k)));
+    for (let l = LABEL.exec(rawLabels); l !== null; l = LABEL.exec(rawLabels))
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    const base = [...families.keys()].find(
+      (k) => name === k || (families.get(k)!.type === 'histogram' && /^_(bucket|sum|count)$/.test(name!.slice(k.length)) && name!.startsWith(k)),
+    );
     family(base ?? name!).samples.push({ name: name!, labels, value: Number(value) });
   }
   return families;
@@ -71,6 +75,8 @@ export function parseMetrics(text: string): Map<string, Family> {
 /** The value of the one sample of a family with these labels (and no others than these plus `extra` keys ignored). */
 export function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string>, sampleName = name): number | undefined {
   const f = families.get(name);
-  const s = f?.samples.find((x) => x.name === sampleName && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length);
+  const s = f?.samples.find(
+    (x) => x.name === sampleName && Object.entries(labels).every(([k, v]) => x.labels[k] === v) && Object.keys(x.labels).length === Object.keys(labels).length,
+  );
   return s?.value;
 }

@@ -137,7 +137,10 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     assert.deepEqual(build.labels, { version: '0.1.0', node_version: process.version });
 
     // Per camera, per worker (a shared worker's camera is empty), per model.
-    const delivered = families.get('framesupplier_worker_frames_delivered_total')!.samples.map((s) => `${s.labels.camera}/${s.labels.worker}`).sort();
+    const delivered = families
+      .get('framesupplier_worker_frames_delivered_total')!
+      .samples.map((s) => `${s.labels.camera}/${s.labels.worker}`)
+      .sort();
     assert.deepEqual(delivered, [`${A}/detect`, `${A}/motion`, `${B}/motion`, '/mix'].sort());
     assert.ok(valueOf(families, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' })! >= 5);
     assert.ok(valueOf(families, 'framesupplier_frames_published_total', { camera: A })! >= 5);
@@ -155,7 +158,10 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
       buckets.map((s) => s.labels.le),
       ['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'],
     );
-    assert.ok(buckets.every((s, i) => i === 0 || s.value >= buckets[i - 1]!.value), 'cumulative');
+    assert.ok(
+      buckets.every((s, i) => i === 0 || s.value >= buckets[i - 1]!.value),
+      'cumulative',
+    );
     const count = valueOf(families, 'framesupplier_worker_frame_age_seconds', { camera: A, worker: 'motion' }, 'framesupplier_worker_frame_age_seconds_count')!;
     assert.equal(count, buckets.at(-1)!.value);
     assert.equal(count, valueOf(families, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' }), 'one age per frame read');
@@ -169,7 +175,12 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     const families = parseMetrics((await scrape(url)).body);
     assert.ok(valueOf(families, 'framesupplier_model_requests_total', { model: 'mock', camera: A, outcome: 'served' })! >= 1);
     assert.equal(families.get('framesupplier_model_requests_total')?.type, 'counter');
-    for (const name of ['framesupplier_model_wait_p50_seconds', 'framesupplier_model_wait_p99_seconds', 'framesupplier_model_camera_inference_p50_seconds', 'framesupplier_model_camera_inference_p99_seconds']) {
+    for (const name of [
+      'framesupplier_model_wait_p50_seconds',
+      'framesupplier_model_wait_p99_seconds',
+      'framesupplier_model_camera_inference_p50_seconds',
+      'framesupplier_model_camera_inference_p99_seconds',
+    ]) {
       const value = valueOf(families, name, { model: 'mock', camera: A });
       assert.equal(families.get(name)?.type, 'gauge');
       assert.ok(value !== undefined && value >= 0, `${name} has the camera's figure`);
@@ -207,7 +218,7 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     }
   });
 
-  it("drops every series of a removed camera; the others stay", async () => {
+  it('drops every series of a removed camera; the others stay', async () => {
     await system.removeCamera(B);
     const families = parseMetrics((await scrape(url)).body);
     for (const f of families.values()) for (const s of f.samples) assert.notEqual(s.labels.camera, B, `${s.name} of the removed camera`);

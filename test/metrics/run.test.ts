@@ -25,7 +25,13 @@ function writeConfig(name: string, port: number): string {
   const config = {
     shmDir: `/dev/shm/framesupplier-metrics-run-${process.pid}-${name}`,
     metrics: { port },
-    cameras: { [CAMERA]: { source: vtest(), capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true }, workers: [{ id: 'motion', module: 'builtin:motion' }] } },
+    cameras: {
+      [CAMERA]: {
+        source: vtest(),
+        capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true },
+        workers: [{ id: 'motion', module: 'builtin:motion' }],
+      },
+    },
   };
   writeFileSync(path, JSON.stringify(config));
   return path;

@@ -64,7 +64,11 @@ function gatedHandler(): { handler: InferenceHandler; calls: Call[]; next: () =>
 
 const NV12 = (64 * 48 * 3) / 2;
 
-function store(camera: string, frames: number, wallTimeMs?: number): { writer: FrameStoreWriter; refs: FrameReference[]; write: (fill: number, wallTimeMs?: number) => FrameReference } {
+function store(
+  camera: string,
+  frames: number,
+  wallTimeMs?: number,
+): { writer: FrameStoreWriter; refs: FrameReference[]; write: (fill: number, wallTimeMs?: number) => FrameReference } {
   const writer = new FrameStoreWriter(`${camera}-${process.pid}`, { dir: ws.shmDir, slots: 8, slotBytes: NV12 });
   const write = (fill: number, wall?: number): FrameReference =>
     writer.write(new Uint8Array(NV12).fill(fill), { width: 64, height: 48, format: 'NV12', ...(wall === undefined ? {} : { wallTimeMs: wall }) });
@@ -83,7 +87,11 @@ const request = (ref: FrameReference, camera: string, extra: Partial<InferenceRe
 const show = (x: InferenceResponse | IpcError): string => (x instanceof IpcError ? `${x.code}: ${x.message}` : JSON.stringify(x));
 
 /** Settles to the answer or the IpcError, so a test can look at rejections in order. */
-const outcome = (p: Promise<InferenceResponse>): Promise<InferenceResponse | IpcError> => p.then((r) => r, (e: IpcError) => e);
+const outcome = (p: Promise<InferenceResponse>): Promise<InferenceResponse | IpcError> =>
+  p.then(
+    (r) => r,
+    (e: IpcError) => e,
+  );
 
 async function gatedServer(name: string, extra: { handlerTimeoutMs?: number } = {}) {
   const gate = gatedHandler();
@@ -93,7 +101,7 @@ async function gatedServer(name: string, extra: { handlerTimeoutMs?: number } = 
 }
 
 describe('fair model server: one waiting slot per camera, round-robin', { timeout: 120_000 }, () => {
-  it('serves the waiting cameras round-robin; a newer request takes its camera\'s place and turn, the older one answered ERR_SUPERSEDED at once', async () => {
+  it("serves the waiting cameras round-robin; a newer request takes its camera's place and turn, the older one answered ERR_SUPERSEDED at once", async () => {
     const { server, socketPath, next } = await gatedServer('rr');
     const { writer, refs } = store('rr', 4);
     const cameras = Array.from({ length: 8 }, (_, i) => `cam_${i}`);
@@ -123,7 +131,10 @@ describe('fair model server: one waiting slot per camera, round-robin', { timeou
         call.release.resolve();
       }
       const ids = refs.map((r) => r.frame_metadata.frame_id);
-      assert.deepEqual(order, cameras.map((c) => `${c}#${c === 'cam_3' ? ids[1] : c === 'cam_5' ? ids[2] : ids[0]}`));
+      assert.deepEqual(
+        order,
+        cameras.map((c) => `${c}#${c === 'cam_3' ? ids[1] : c === 'cam_5' ? ids[2] : ids[0]}`),
+      );
       assert.equal(((await blocker) as InferenceResponse).error, null);
       for (const answer of [await newer3, await newer5, ...(await Promise.all(firstRound.filter((_, i) => i !== 3 && i !== 5)))]) {
         assert.ok(!(answer instanceof IpcError), show(answer));
@@ -155,7 +166,10 @@ describe('fair model server: one waiting slot per camera, round-robin', { timeou
         if (quiet.length === quietServed()) quiet.push(outcome(client.infer({ ...request(refs[0]!, 'quiet'), request_id: round })));
         flood(10);
         const waiting = quiet.length > quietServed() ? 2 : 1;
-        await eventually(() => server.stats().cameras.flooder!.superseded >= 9 * (round + 1) && server.stats().waiting === waiting, "the round's requests read");
+        await eventually(
+          () => server.stats().cameras.flooder!.superseded >= 9 * (round + 1) && server.stats().waiting === waiting,
+          "the round's requests read",
+        );
         running.release.resolve();
         running = await next();
         served.push(running.camera === 'quiet' ? `quiet#${quietServed()}` : 'flooder');
@@ -193,7 +207,10 @@ describe('fair model server: frames read at take time', { timeout: 120_000 }, ()
       assert.equal(calls.length, 0, 'no inference');
       assert.equal(server.stats().cameras.cam_old!.stale, 1);
       // The same frame without a budget (a version-1 request), and a fresh frame within its budget: served.
-      for (const [ref, extra] of [[old.refs[0]!, {}], [fresh.refs[0]!, { max_age_ms: 60_000 }]] as const) {
+      for (const [ref, extra] of [
+        [old.refs[0]!, {}],
+        [fresh.refs[0]!, { max_age_ms: 60_000 }],
+      ] as const) {
         const answer = client.infer(request(ref, 'cam_old', extra));
         (await next()).release.resolve();
         assert.equal((await answer).error, null);
@@ -245,7 +262,11 @@ describe('fair model server: frames read at take time', { timeout: 120_000 }, ()
       const newestRef = write(40);
       busy.release.resolve();
       const n = await next();
-      assert.deepEqual([n.camera, n.frameId, n.firstByte], ['cam_n', newestRef.frame_metadata.frame_id, 40], 'the handler got the newest frame, read when taken');
+      assert.deepEqual(
+        [n.camera, n.frameId, n.firstByte],
+        ['cam_n', newestRef.frame_metadata.frame_id, 40],
+        'the handler got the newest frame, read when taken',
+      );
       n.release.resolve();
       const e = await next();
       assert.deepEqual([e.camera, e.frameId, e.firstByte], ['cam_e', refs[1]!.frame_metadata.frame_id, 2]);
@@ -278,7 +299,14 @@ describe('fair model server: frames read at take time', { timeout: 120_000 }, ()
     });
     try {
       await new Promise((r) => socket.once('connect', r));
-      const v1 = { frame_reference: refs[0]!.frame_reference, frame_metadata: refs[0]!.frame_metadata, camera_id: 'camera_1', model_id: 'gated', timestamp: 1735598400.123, request_id: 7 };
+      const v1 = {
+        frame_reference: refs[0]!.frame_reference,
+        frame_metadata: refs[0]!.frame_metadata,
+        camera_id: 'camera_1',
+        model_id: 'gated',
+        timestamp: 1735598400.123,
+        request_id: 7,
+      };
       socket.write(encodeMessage(v1));
       (await next()).release.resolve();
       while (answers.length < 1) {

@@ -18,7 +18,11 @@ export class ServerProcess {
   child: ChildProcess | null = null;
   /** The server's listening line, parsed. */
   listening: Record<string, unknown> | null = null;
-  constructor(readonly socket: string, readonly shmDir: string, readonly extra: string[] = []) {}
+  constructor(
+    readonly socket: string,
+    readonly shmDir: string,
+    readonly extra: string[] = [],
+  ) {}
 
   /** Starts the server; resolves when it says it listens. */
   async start(): Promise<this> {

@@ -25,7 +25,6 @@ const run = promisify(execFile);
 const ws = workspace();
 after(() => ws.cleanup());
 
-
 async function ask(socket: string, ref: Pick<InferenceRequest, 'frame_reference' | 'frame_metadata'>, modelId: string): Promise<InferenceResponse> {
   const client = new ModelClient({ socketPath: socket, mode: 'per-request', timeoutMs: 60_000 });
   try {
@@ -65,10 +64,14 @@ describe('person handler (real models, real server process)', { timeout: 300_000
     await server.start();
     writer = new FrameStoreWriter('camera_1', { dir: ws.shmDir, slots: 4, slotBytes: 768 * 576 * 3 });
     assert.ok(existsSync(VTEST), `test clip missing: ${VTEST}`);
-    const { stdout } = await run('ffmpeg', ['-v', 'error', '-ss', String(LABELLED_SECOND), '-i', VTEST, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'nv12', '-'], {
-      encoding: 'buffer',
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const { stdout } = await run(
+      'ffmpeg',
+      ['-v', 'error', '-ss', String(LABELLED_SECOND), '-i', VTEST, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'nv12', '-'],
+      {
+        encoding: 'buffer',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     // Kept in its slot: the other tests write at most 3 frames after it into the 4 slots.
     labelledRef = writer.write(stdout, { width: LABELLED_WIDTH, height: LABELLED_HEIGHT, format: 'NV12' });
   });
@@ -116,7 +119,10 @@ describe('person handler (real models, real server process)', { timeout: 300_000
   });
 
   it('two ONNX Runtime threads per model thread (--intra-op-threads 2) give the same people', async () => {
-    const [single, threaded] = await Promise.all([ask(socket, labelledRef, 'person'), startOther('person-threaded', ['--intra-op-threads', '2']).then((s) => ask(s, labelledRef, 'person'))]);
+    const [single, threaded] = await Promise.all([
+      ask(socket, labelledRef, 'person'),
+      startOther('person-threaded', ['--intra-op-threads', '2']).then((s) => ask(s, labelledRef, 'person')),
+    ]);
     assertLabelledPeople(threaded, PERSON_NETWORK_DEFAULTS['movenet-multipose'].minConfidence);
     assert.equal(threaded.detections.length, single.detections.length);
     for (const [i, d] of threaded.detections.entries()) {
@@ -131,11 +137,20 @@ describe('person handler (real models, real server process)', { timeout: 300_000
     // Checked by the config's schema, as the same keys in a config file are, and named by their flags.
     assert.match((await cliFails([...base, '--network', 'yolo'])).stderr, /ERR_INVALID_ARGUMENT: .*--network: must be one of movenet-multipose, centernet/);
     assert.match((await cliFails([...base, '--input-size', '100'])).stderr, /ERR_INVALID_ARGUMENT: .*--input-size: must be multiple of 32/);
-    assert.match((await cliFails([...base, '--network', 'centernet', '--input-size', '256'])).stderr, /ERR_INVALID_ARGUMENT: inputSize is an option of movenet-multipose only/);
+    assert.match(
+      (await cliFails([...base, '--network', 'centernet', '--input-size', '256'])).stderr,
+      /ERR_INVALID_ARGUMENT: inputSize is an option of movenet-multipose only/,
+    );
     assert.match((await cliFails([...base, '--intra-op-threads', '3'])).stderr, /ERR_INVALID_ARGUMENT: .*--intra-op-threads: must be at most 2/);
-    assert.match((await cliFails([...base, '--execution-providers', 'gpu'])).stderr, /ERR_INVALID_ARGUMENT: .*--execution-providers: .*must be one of cpu, cuda/);
+    assert.match(
+      (await cliFails([...base, '--execution-providers', 'gpu'])).stderr,
+      /ERR_INVALID_ARGUMENT: .*--execution-providers: .*must be one of cpu, cuda/,
+    );
     // A provider this machine cannot start (no CUDA here) is an error at model start with its own code, never a silent CPU fallback.
-    assert.match((await cliFails([...base, '--execution-providers', 'cuda,cpu'])).stderr, /ERR_EXECUTION_PROVIDER: execution providers \[cuda, cpu\] cannot start here/);
+    assert.match(
+      (await cliFails([...base, '--execution-providers', 'cuda,cpu'])).stderr,
+      /ERR_EXECUTION_PROVIDER: execution providers \[cuda, cpu\] cannot start here/,
+    );
     assert.match((await cliFails([...base, '--min-confidence', '1.5'])).stderr, /ERR_INVALID_ARGUMENT/);
   });
 
@@ -252,14 +267,20 @@ describe('onnx handler (ONNX Runtime, real server process)', { timeout: 180_000 
     writeFileSync(wide, buildYoloModel({ layout: 'v8', inputSize: S, classes: 3, candidates: [...candidates, ...candidates] }));
     const twoNames = join(ws.dir, 'two.txt');
     writeFileSync(twoNames, 'a\nb\n');
-    assert.match((await cliFails([...base, '--model', wide, '--classes', twoNames])).stderr, /ERR_MODEL_LOAD: the model has 3 classes .* but the class names file has 2/);
+    assert.match(
+      (await cliFails([...base, '--model', wide, '--classes', twoNames])).stderr,
+      /ERR_MODEL_LOAD: the model has 3 classes .* but the class names file has 2/,
+    );
     // [1, 7, 5] without names cannot be told apart: the message asks for a layout.
     const model = join(ws.dir, 'tiny-mismatch.onnx');
     writeFileSync(model, buildYoloModel({ layout: 'v8', inputSize: S, classes: 3, candidates }));
     assert.match((await cliFails([...base, '--model', model])).stderr, /ERR_MODEL_LOAD: cannot tell the YOLO layout/);
     assert.match((await cliFails([...base, '--model', model, '--layout', 'v9'])).stderr, /ERR_INVALID_ARGUMENT/);
     assert.match((await cliFails([...base, '--model', model, '--min-confidence', '2'])).stderr, /ERR_INVALID_ARGUMENT/);
-    assert.match((await cliFails(['model-server', '--handler', 'mock', '--socket', 'x', '--model', model])).stderr, /ERR_INVALID_ARGUMENT: --model is not an option of the mock handler/);
+    assert.match(
+      (await cliFails(['model-server', '--handler', 'mock', '--socket', 'x', '--model', model])).stderr,
+      /ERR_INVALID_ARGUMENT: --model is not an option of the mock handler/,
+    );
     assert.match((await cliFails(['model-server', '--handler', 'yolo9000', '--socket', 'x'])).stderr, /ERR_INVALID_ARGUMENT: unknown handler/);
   });
 });

@@ -40,7 +40,10 @@ export function buildYoloModel(spec: YoloModelSpec): Uint8Array {
   const c = spec.classes;
   const s = spec.inputSize;
   // mean over C, H, W → [1], then reshaped for broadcasting.
-  const nodes: Part[] = [node('ReduceMean', ['images'], ['mean'], [attrInts('axes', [1, 2, 3]), attrInt('keepdims', 0)]), node('Reshape', ['mean', 'shape3'], ['mean3'])];
+  const nodes: Part[] = [
+    node('ReduceMean', ['images'], ['mean'], [attrInts('axes', [1, 2, 3]), attrInt('keepdims', 0)]),
+    node('Reshape', ['mean', 'shape3'], ['mean3']),
+  ];
   const inits: Part[] = [tensor('shape3', [3], [1, 1, 1], DataType.INT64)];
   let outDims: number[];
   if (spec.layout === 'v8') {

@@ -38,7 +38,10 @@ const TOLERANCE = 1e-4;
 async function rgbFrames(seconds: readonly number[]): Promise<Uint8Array[]> {
   return Promise.all(
     seconds.map(async (s) => {
-      const { stdout } = await run('ffmpeg', ['-v', 'error', '-ss', String(s), '-i', VTEST, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'nv12', '-'], { encoding: 'buffer', maxBuffer: 16 << 20 });
+      const { stdout } = await run('ffmpeg', ['-v', 'error', '-ss', String(s), '-i', VTEST, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'nv12', '-'], {
+        encoding: 'buffer',
+        maxBuffer: 16 << 20,
+      });
       return toRgb(stdout, W, H, 'NV12');
     }),
   );
@@ -78,7 +81,11 @@ describe('person networks: ONNX against TF.js on real frames (1e-4)', { timeout:
     return (await session.run({ [session.inputNames[0]!]: tensor }))[session.outputNames[0]!]!.data as Float32Array;
   };
 
-  for (const [h, w] of [[352, 448], [288, 384], [416, 544]] as const) {
+  for (const [h, w] of [
+    [352, 448],
+    [288, 384],
+    [416, 544],
+  ] as const) {
     it(`MoveNet MultiPose at ${w} × ${h}: 6 × 56 outputs`, async () => {
       for (const [i, rgb] of frames.entries()) {
         const input = tf.tidy(() => tf.cast(tf.image.resizeBilinear(tf.tensor4d(rgb, [1, H, W, 3], 'int32'), [h, w]), 'int32'));
@@ -130,14 +137,21 @@ describe('person networks: ONNX against TF.js on real frames (1e-4)', { timeout:
     return { differing, worst };
   }
 
-  it('the resize and crop graphs are TF.js\'s resizeBilinear and cropAndResize: equal at exact scales, else at most 1 apart on < 5 % of values', async () => {
+  it("the resize and crop graphs are TF.js's resizeBilinear and cropAndResize: equal at exact scales, else at most 1 apart on < 5 % of values", async () => {
     const resize = await ort.InferenceSession.create(resizeModel(DataType.INT32), sessionOptions({}));
     const crop = await ort.InferenceSession.create(cropModel(192), sessionOptions({}));
     try {
       for (const rgb of frames) {
-        for (const [h, w, exact] of [[288, 384, true], [352, 448, false], [512, 512, false]] as const) {
+        for (const [h, w, exact] of [
+          [288, 384, true],
+          [352, 448, false],
+          [512, 512, false],
+        ] as const) {
           const expected = await tf.tidy(() => tf.cast(tf.image.resizeBilinear(tf.tensor4d(rgb, [1, H, W, 3], 'int32'), [h, w]), 'int32')).data();
-          const { out } = await resize.run({ frame: new ort.Tensor('uint8', rgb, [1, H, W, 3]), sizes: new ort.Tensor('int64', BigInt64Array.of(1n, BigInt(h), BigInt(w), 3n), [4]) });
+          const { out } = await resize.run({
+            frame: new ort.Tensor('uint8', rgb, [1, H, W, 3]),
+            sizes: new ort.Tensor('int64', BigInt64Array.of(1n, BigInt(h), BigInt(w), 3n), [4]),
+          });
           const d = diff(out!.data as Int32Array, expected);
           if (exact) assert.deepEqual(d, { differing: 0, worst: 0 }, `${w} × ${h}`);
           else assert.ok(d.worst <= 1 && d.differing < 0.05 * expected.length, `${w} × ${h}: ${JSON.stringify(d)}`);

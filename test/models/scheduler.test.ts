@@ -15,10 +15,7 @@ import { CameraScheduler } from '../../src/models/scheduler.js';
 type Op = { kind: 'offer'; camera: number } | { kind: 'done' };
 
 const ops = fc.array(
-  fc.oneof(
-    fc.record({ kind: fc.constant('offer' as const), camera: fc.integer({ min: 0, max: 5 }) }),
-    fc.record({ kind: fc.constant('done' as const) }),
-  ),
+  fc.oneof(fc.record({ kind: fc.constant('offer' as const), camera: fc.integer({ min: 0, max: 5 }) }), fc.record({ kind: fc.constant('done' as const) })),
   { maxLength: 200 },
 );
 
@@ -95,7 +92,8 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
       if (last !== 'flood') scheduler.offer(last, job++);
     }
     // After the first: flood, a, b, c, flood, a, … never flood twice in a row while others wait.
-    for (let i = 1; i < served.length; i++) assert.ok(!(served[i] === 'flood' && served[i - 1] === 'flood'), `flood served twice in a row at ${i}: ${served.join(' ')}`);
+    for (let i = 1; i < served.length; i++)
+      assert.ok(!(served[i] === 'flood' && served[i - 1] === 'flood'), `flood served twice in a row at ${i}: ${served.join(' ')}`);
     const counts = Object.fromEntries(['flood', 'a', 'b', 'c'].map((c) => [c, served.filter((s) => s === c).length]));
     assert.ok(Math.max(...Object.values(counts)) - Math.min(...Object.values(counts)) <= 1, JSON.stringify(counts));
     assert.ok(superseded.length > 200);

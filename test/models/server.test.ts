@@ -77,7 +77,10 @@ describe('model server process', { timeout: 120_000 }, () => {
     const client = new ModelClient({ socketPath: ws.socket });
     const ids = Array.from({ length: 50 }, (_, i) => i);
     const answers = await Promise.all(ids.map((i) => client.request({ ...request(refs[i % 3]!), request_id: i })));
-    assert.deepEqual(answers.map((a) => a.request_id), ids);
+    assert.deepEqual(
+      answers.map((a) => a.request_id),
+      ids,
+    );
     assert.equal((await client.ping()).type, 'pong');
     client.close();
   });
@@ -119,13 +122,22 @@ describe('model server process', { timeout: 120_000 }, () => {
 
   it('fuzz: random and malformed bytes never take the server down; well-formed requests still get answers', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.jsonValue().map((v) => encodeMessage(v))), { maxLength: 6 }), async (parts) => {
-        const socket = connect(ws.socket);
-        socket.on('error', () => undefined);
-        await new Promise((r) => socket.once('connect', r));
-        for (const p of parts) socket.write(p);
-        socket.destroy();
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 64 }),
+            fc.jsonValue().map((v) => encodeMessage(v)),
+          ),
+          { maxLength: 6 },
+        ),
+        async (parts) => {
+          const socket = connect(ws.socket);
+          socket.on('error', () => undefined);
+          await new Promise((r) => socket.once('connect', r));
+          for (const p of parts) socket.write(p);
+          socket.destroy();
+        },
+      ),
       { numRuns: 150 },
     );
     const client = new ModelClient({ socketPath: ws.socket });
@@ -158,7 +170,12 @@ describe('model server crash and restart', { timeout: 120_000 }, () => {
     const { writer, refs } = writeFrames(w.shmDir, 'camera_1', 1);
     const clients = [1, 2, 3].map(() => new ModelClient({ socketPath: w.socket }));
     // Handlers attached now: all three reject in the same tick when the server dies.
-    const inFlight = clients.map((c, i) => c.infer(request(refs[0]!, `camera_${i + 1}`)).then(() => null, (e: IpcError) => e));
+    const inFlight = clients.map((c, i) =>
+      c.infer(request(refs[0]!, `camera_${i + 1}`)).then(
+        () => null,
+        (e: IpcError) => e,
+      ),
+    );
     // Kill once the server holds all three requests (it reports its connections in a ping).
     const probe = new ModelClient({ socketPath: w.socket });
     while ((await probe.ping()).connections < 4) {
@@ -183,15 +200,29 @@ describe('model server in process: limits and lifecycle', { timeout: 120_000 }, 
     const w = workspace();
     const long = `${w.dir}/${'s'.repeat(120)}.sock`;
     assert.throws(() => new ModelServer({ socketPath: long, handler: createMockHandler(), shmDir: w.shmDir }), { code: 'ERR_INVALID_ARGUMENT' });
-    assert.deepEqual(readdirSync(w.dir).filter((f) => f.startsWith('sss')), [], 'no truncated socket file left');
+    assert.deepEqual(
+      readdirSync(w.dir).filter((f) => f.startsWith('sss')),
+      [],
+      'no truncated socket file left',
+    );
     const missing = `${w.dir}/no-such-dir/x.sock`;
     await assert.rejects(new ModelServer({ socketPath: missing, handler: createMockHandler(), shmDir: w.shmDir }).start(), { code: 'ERR_SOCKET_PATH' });
     w.cleanup();
   });
 
   it('refuses limits that are not positive integers, and timers Node cannot arm', () => {
-    for (const bad of [{ maxConnections: 0 }, { maxQueuedRequests: 1.5 }, { idleTimeoutMs: 2 ** 31 }, { writeStallTimeoutMs: -1 }, { maxPendingResponseBytes: Number.NaN }]) {
-      assert.throws(() => new ModelServer({ socketPath: '/nonexistent.sock', handler: createMockHandler(), ...bad }), { code: 'ERR_INVALID_ARGUMENT' }, JSON.stringify(bad));
+    for (const bad of [
+      { maxConnections: 0 },
+      { maxQueuedRequests: 1.5 },
+      { idleTimeoutMs: 2 ** 31 },
+      { writeStallTimeoutMs: -1 },
+      { maxPendingResponseBytes: Number.NaN },
+    ]) {
+      assert.throws(
+        () => new ModelServer({ socketPath: '/nonexistent.sock', handler: createMockHandler(), ...bad }),
+        { code: 'ERR_INVALID_ARGUMENT' },
+        JSON.stringify(bad),
+      );
     }
   });
 
@@ -323,7 +354,9 @@ describe('model server in process: limits and lifecycle', { timeout: 120_000 }, 
 
 /** A socket file left by a process killed with SIGKILL: nothing listens on it. */
 async function staleSocket(path: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))", path], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))", path], {
+    stdio: 'ignore',
+  });
   await new Promise((r) => child.once('exit', r));
   assert.ok(lstatSync(path).isSocket(), 'the stale socket file is there');
 }
@@ -428,7 +461,14 @@ describe('model server hardening: connections, slow readers, the socket path, sh
     const w = workspace();
     await staleSocket(w.socket);
     const servers = [0, 1, 2, 3].map(() => new ModelServer({ socketPath: w.socket, shmDir: w.shmDir, handler: createMockHandler() }));
-    const outcomes = await Promise.all(servers.map((s) => s.start().then(() => null, (e: IpcError) => e)));
+    const outcomes = await Promise.all(
+      servers.map((s) =>
+        s.start().then(
+          () => null,
+          (e: IpcError) => e,
+        ),
+      ),
+    );
     assert.equal(outcomes.filter((o) => o === null).length, 1, 'exactly one started');
     for (const o of outcomes) if (o !== null) assert.equal(o.code, 'ERR_SOCKET_IN_USE');
     const client = new ModelClient({ socketPath: w.socket });
@@ -446,7 +486,14 @@ describe('model server hardening: connections, slow readers, the socket path, sh
     const w = workspace();
     await staleSocket(w.socket);
     const procs = [new ServerProcess(w.socket, w.shmDir), new ServerProcess(w.socket, w.shmDir)];
-    const outcomes = await Promise.all(procs.map((p) => p.start().then(() => null, (e: Error) => e)));
+    const outcomes = await Promise.all(
+      procs.map((p) =>
+        p.start().then(
+          () => null,
+          (e: Error) => e,
+        ),
+      ),
+    );
     assert.equal(outcomes.filter((o) => o === null).length, 1, 'exactly one started');
     const loser = outcomes.find((o) => o !== null)!;
     assert.match(loser.message, /ERR_SOCKET_IN_USE/);
@@ -481,7 +528,10 @@ describe('model server hardening: connections, slow readers, the socket path, sh
     const exitCode = proc.kill('SIGTERM');
     await closed;
     assert.equal(await exitCode, 0);
-    assert.deepEqual(answers.map((a) => a.request_id), Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(
+      answers.map((a) => a.request_id),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     for (const a of answers) assert.equal(a.error, null, `request ${String(a.request_id)}: ${a.error?.code}`);
     writer.close();
     w.cleanup();
@@ -527,16 +577,20 @@ describe('model server answers always fit the response schema', { timeout: 60_00
 
   it('an invalid frame_id is answered with frame_id null; valid ids and camera ids are echoed', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(notAnId, fc.integer({ max: -1 }), fc.constant(2 ** 53), fc.string({ maxLength: 4 })), fc.integer({ min: 0 }), async (frameId, requestId) => {
-        const ref = refs[0]!;
-        const message = { ...request({ ...ref, frame_metadata: { ...ref.frame_metadata, frame_id: frameId as number } }), request_id: requestId };
-        const answer = (await client.request(message)) as InferenceResponse;
-        assert.equal(answer.error?.code, 'ERR_SCHEMA');
-        assert.equal(answer.error?.field, 'frame_metadata.frame_id');
-        assert.equal(answer.frame_id, null);
-        assert.equal(answer.request_id, requestId);
-        assert.equal(answer.camera_id, 'camera_1');
-      }),
+      fc.asyncProperty(
+        fc.oneof(notAnId, fc.integer({ max: -1 }), fc.constant(2 ** 53), fc.string({ maxLength: 4 })),
+        fc.integer({ min: 0 }),
+        async (frameId, requestId) => {
+          const ref = refs[0]!;
+          const message = { ...request({ ...ref, frame_metadata: { ...ref.frame_metadata, frame_id: frameId as number } }), request_id: requestId };
+          const answer = (await client.request(message)) as InferenceResponse;
+          assert.equal(answer.error?.code, 'ERR_SCHEMA');
+          assert.equal(answer.error?.field, 'frame_metadata.frame_id');
+          assert.equal(answer.frame_id, null);
+          assert.equal(answer.request_id, requestId);
+          assert.equal(answer.camera_id, 'camera_1');
+        },
+      ),
       { numRuns: 100 },
     );
   });

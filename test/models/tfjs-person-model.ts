@@ -188,7 +188,10 @@ export class TfjsPersonModel {
         tf.dispose([boxes, scores, keep]);
         for (const i of kept) {
           const r = candidates[i]!;
-          people.push({ confidence: round(r[4]!, 1e3), bbox: [r[0]!, r[1]!, r[2]!, r[3]!].map((v) => round(clamp01(v / 512), 1e4)) as PersonDetection['bbox'] });
+          people.push({
+            confidence: round(r[4]!, 1e3),
+            bbox: [r[0]!, r[1]!, r[2]!, r[3]!].map((v) => round(clamp01(v / 512), 1e4)) as PersonDetection['bbox'],
+          });
         }
         people.sort((a, b) => b.confidence - a.confidence);
       }

@@ -20,7 +20,12 @@ import { ServerProcess, workspace, writeFrames } from './fixtures.js';
 /** One inference request's answer, error or not. */
 const ask = async (client: ModelClient, r: InferenceRequest): Promise<InferenceResponse> => (await client.request(r)) as InferenceResponse;
 
-const request = (ref: FrameReference, camera = 'camera_1', model = 'mock'): InferenceRequest => ({ ...ref, camera_id: camera, model_id: model, timestamp: Date.now() / 1000 });
+const request = (ref: FrameReference, camera = 'camera_1', model = 'mock'): InferenceRequest => ({
+  ...ref,
+  camera_id: camera,
+  model_id: model,
+  timestamp: Date.now() / 1000,
+});
 
 /** A handler that tells the test it holds the frame, then waits for the test's go before reading every byte of it. */
 function holdingHandler(options: { releaseEarly?: boolean } = {}) {
@@ -51,10 +56,15 @@ describe('model server: zero-copy frames', { timeout: 120_000 }, () => {
     ws.cleanup();
   });
 
-  it('answers through the mapping are the copying server\'s answers, checksum included; stats say how frames are read', async (t) => {
+  it("answers through the mapping are the copying server's answers, checksum included; stats say how frames are read", async (t) => {
     const { writer, refs } = writeFrames(ws.shmDir, `cam-${process.pid}`, 5);
     const mapped = await new ModelServer({ socketPath: join(ws.dir, 'mapped.sock'), handler: createMockHandler(), shmDir: ws.shmDir }).start();
-    const copying = await new ModelServer({ socketPath: join(ws.dir, 'copy.sock'), handler: createMockHandler(), shmDir: ws.shmDir, frameAccess: 'copy' }).start();
+    const copying = await new ModelServer({
+      socketPath: join(ws.dir, 'copy.sock'),
+      handler: createMockHandler(),
+      shmDir: ws.shmDir,
+      frameAccess: 'copy',
+    }).start();
     assert.equal(mapped.frameAccess, 'mapped', String(mapped.frameAccessReason));
     assert.equal(copying.frameAccess, 'copy');
     const a = new ModelClient({ socketPath: mapped.socketPath });
@@ -82,7 +92,7 @@ describe('model server: zero-copy frames', { timeout: 120_000 }, () => {
     writer.close();
   });
 
-  it('a slot rewritten while the handler holds the view: ERR_FRAME_OVERWRITTEN, not the handler\'s answer; early release is checked then', async () => {
+  it("a slot rewritten while the handler holds the view: ERR_FRAME_OVERWRITTEN, not the handler's answer; early release is checked then", async () => {
     const writer = new FrameStoreWriter(`torn-${process.pid}`, { dir: ws.shmDir, slots: 1, slotBytes: 64 * 48 });
     const write = (fill: number) => writer.write(new Uint8Array(64 * 48).fill(fill), { width: 64, height: 48, format: 'GRAY' });
     for (const releaseEarly of [false, true]) {

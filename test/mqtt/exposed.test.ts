@@ -26,7 +26,12 @@ const SHM_DIR = `/dev/shm/framesupplier-test-mqtt-exposed-${process.pid}`;
 const USERS = { framesupplier: 'fs-pass-0123', homeassistant: 'ha-pass-0123', viewer: 'viewer-pass-0123' };
 
 async function client(broker: Mosquitto, user: keyof typeof USERS): Promise<MqttClient> {
-  const c = connect(broker.url, { username: user, password: USERS[user], clientId: `${user}-${process.pid}-${Math.random().toString(16).slice(2, 6)}`, reconnectPeriod: 0 });
+  const c = connect(broker.url, {
+    username: user,
+    password: USERS[user],
+    clientId: `${user}-${process.pid}-${Math.random().toString(16).slice(2, 6)}`,
+    reconnectPeriod: 0,
+  });
   await new Promise<void>((resolve, reject) => {
     c.once('connect', () => resolve());
     c.once('error', reject);
@@ -64,7 +69,13 @@ describe('MQTT with other users on the broker', { timeout: 120_000 }, () => {
     recorder = await Recorder.connect(broker.url.replace('mqtt://', `mqtt://homeassistant:${USERS.homeassistant}@`), ['framesupplier/#', 'homeassistant/#']);
     const config = resolvedConfig({
       shmDir: SHM_DIR,
-      cameras: { [CAM]: { source: vtest(), capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true }, workers: [{ id: 'motion', module: 'builtin:motion' }] } },
+      cameras: {
+        [CAM]: {
+          source: vtest(),
+          capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true },
+          workers: [{ id: 'motion', module: 'builtin:motion' }],
+        },
+      },
       mqtt: { url: broker.url, username: 'framesupplier', password: USERS.framesupplier, clientId: `fs-${process.pid}`, topicPrefix: 'framesupplier' },
     });
     system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), drainTimeoutMs: 1_000 });
@@ -93,7 +104,10 @@ describe('MQTT with other users on the broker', { timeout: 120_000 }, () => {
   });
 
   it('a retained command is not obeyed: the worker stays enabled, the message is counted', async () => {
-    await recorder.waitFor((m) => m.topic === `framesupplier/${CAM}/motion/state` && (JSON.parse(m.payload) as { state: string }).state === 'running', 'the worker running');
+    await recorder.waitFor(
+      (m) => m.topic === `framesupplier/${CAM}/motion/state` && (JSON.parse(m.payload) as { state: string }).state === 'running',
+      'the worker running',
+    );
     // The broker delivers the retained OFF when the sink subscribes.
     await eventually(() => sink.stats().commands.retainedIgnored === 1, 'the retained command counted');
     assert.equal(system.stats().cameras[CAM]!.workers.motion!.enabled, true);

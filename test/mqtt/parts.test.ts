@@ -46,14 +46,30 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
       assert.deepEqual(out('det', 'a', [person(0.4)]), [], 'below minScore');
       assert.deepEqual(out('det', 'a', [{ class_name: 'dog', confidence: 0.9 }]), [], 'not a configured label');
       const events = out('det', 'a', [person(0.9), { label: 'car', score: 0.8, box: [0, 0, 1, 1] }]);
-      assert.deepEqual(events.map((e) => `${e.type} ${e.label}`), ['new person', 'new car']);
+      assert.deepEqual(
+        events.map((e) => `${e.type} ${e.label}`),
+        ['new person', 'new car'],
+      );
       assert.equal(out('det', 'b', [person(0.9)])[0]?.type, 'new', 'another camera, another event');
-      assert.deepEqual(t.endAll(5, 'a').map((e) => e.label).sort(), ['car', 'person']);
+      assert.deepEqual(
+        t
+          .endAll(5, 'a')
+          .map((e) => e.label)
+          .sort(),
+        ['car', 'person'],
+      );
       assert.equal(t.activeCount, 1);
     });
 
     it('reads untrusted output without throwing', () => {
-      for (const output of [null, 1, 'x', [], { detections: 'no' }, { detections: [null, 1, {}, { class_name: 3, confidence: 1 }, { class_name: 'p', confidence: 2 }, { class_name: 'x'.repeat(65), confidence: 1 }] }]) {
+      for (const output of [
+        null,
+        1,
+        'x',
+        [],
+        { detections: 'no' },
+        { detections: [null, 1, {}, { class_name: 3, confidence: 1 }, { class_name: 'p', confidence: 2 }, { class_name: 'x'.repeat(65), confidence: 1 }] },
+      ]) {
         const d = detectionsOf(output);
         assert.ok(d === null || d.length === 0, JSON.stringify(output));
       }
@@ -61,7 +77,12 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
     });
 
     it('property: per camera and label, events go new (update)* end, one id each, counts as seen, ends only after the delay', () => {
-      const frame = fc.record({ dt: fc.integer({ min: 0, max: 400 }), camera: fc.constantFrom('a', 'b'), people: fc.integer({ min: 0, max: 4 }), cars: fc.integer({ min: 0, max: 2 }) });
+      const frame = fc.record({
+        dt: fc.integer({ min: 0, max: 400 }),
+        camera: fc.constantFrom('a', 'b'),
+        people: fc.integer({ min: 0, max: 4 }),
+        cars: fc.integer({ min: 0, max: 2 }),
+      });
       fc.assert(
         fc.property(fc.array(frame, { maxLength: 60 }), fc.integer({ min: 1, max: 1000 }), (frames, endAfterMs) => {
           const t = new ObjectTracker({ endAfterMs });
@@ -74,7 +95,10 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
               assert.ok(now - e.lastSeen >= endAfterMs, 'ended only after the delay');
               events.push(e);
             }
-            const detections = [...Array.from({ length: f.people }, (_, i) => person(0.5 + i / 10)), ...Array.from({ length: f.cars }, () => ({ class_name: 'car', confidence: 0.6 }))];
+            const detections = [
+              ...Array.from({ length: f.people }, (_, i) => person(0.5 + i / 10)),
+              ...Array.from({ length: f.cars }, () => ({ class_name: 'car', confidence: 0.6 })),
+            ];
             for (const e of t.observe({ camera: f.camera, worker: 'w', seq: 0, wallTime: now, output: { detections } })) {
               assert.equal(e.count, e.label === 'person' ? f.people : f.cars);
               events.push(e);
@@ -112,22 +136,27 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
   describe('BoundedQueue', () => {
     it('property: never above its bounds, keeps the newest in order, counts every drop', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 10, max: 200 }), fc.array(fc.string({ maxLength: 40 }), { maxLength: 100 }), (maxItems, maxBytes, payloads) => {
-          const q = new BoundedQueue({ maxItems, maxBytes });
-          let dropped = 0;
-          for (const p of payloads) {
-            dropped += q.push(p);
-            assert.ok(q.length <= maxItems && q.bytes <= maxBytes);
-          }
-          assert.equal(q.dropped, dropped);
-          const kept: string[] = [];
-          for (let m = q.shift(); m !== undefined; m = q.shift()) kept.push(m.payload);
-          assert.equal(kept.length + dropped, payloads.length);
-          // What is kept is a run of the newest that fit (a single too-big one is dropped on its own).
-          const fitting = payloads.filter((p) => Buffer.byteLength(p) <= maxBytes);
-          assert.deepEqual(kept, fitting.slice(fitting.length - kept.length));
-          assert.equal(q.bytes, 0);
-        }),
+        fc.property(
+          fc.integer({ min: 1, max: 10 }),
+          fc.integer({ min: 10, max: 200 }),
+          fc.array(fc.string({ maxLength: 40 }), { maxLength: 100 }),
+          (maxItems, maxBytes, payloads) => {
+            const q = new BoundedQueue({ maxItems, maxBytes });
+            let dropped = 0;
+            for (const p of payloads) {
+              dropped += q.push(p);
+              assert.ok(q.length <= maxItems && q.bytes <= maxBytes);
+            }
+            assert.equal(q.dropped, dropped);
+            const kept: string[] = [];
+            for (let m = q.shift(); m !== undefined; m = q.shift()) kept.push(m.payload);
+            assert.equal(kept.length + dropped, payloads.length);
+            // What is kept is a run of the newest that fit (a single too-big one is dropped on its own).
+            const fitting = payloads.filter((p) => Buffer.byteLength(p) <= maxBytes);
+            assert.deepEqual(kept, fitting.slice(fitting.length - kept.length));
+            assert.equal(q.bytes, 0);
+          },
+        ),
       );
     });
 
@@ -135,7 +164,13 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
       const q = new BoundedQueue({ maxItems: 3, maxBytes: 1000 });
       q.push('c');
       q.push('d');
-      assert.equal(q.unshift([{ payload: 'a', bytes: 1 }, { payload: 'b', bytes: 1 }]), 1);
+      assert.equal(
+        q.unshift([
+          { payload: 'a', bytes: 1 },
+          { payload: 'b', bytes: 1 },
+        ]),
+        1,
+      );
       assert.deepEqual([q.shift()?.payload, q.shift()?.payload, q.shift()?.payload, q.shift()], ['b', 'c', 'd', undefined]);
       assert.throws(() => new BoundedQueue({ maxItems: 0, maxBytes: 1 }), { code: 'ERR_INVALID_ARGUMENT' });
     });
@@ -163,7 +198,15 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
       assert.equal(t.count('cam', 'traffic light'), 'home/fs/cam/objects/traffic_light/count');
       assert.deepEqual(t.parseSet('home/fs/cam/det/set'), { camera: 'cam', worker: 'det' });
       assert.deepEqual(t.parseSet('home/fs/@shared/mix/set'), { camera: null, worker: 'mix' });
-      for (const bad of ['home/fs/cam/det/state', 'home/fs/cam/set', 'home/fs/a/b/c/set', 'other/cam/det/set', 'home/fs/c.m/det/set', `home/fs/${'x'.repeat(65)}/det/set`, 'home/fs//det/set']) {
+      for (const bad of [
+        'home/fs/cam/det/state',
+        'home/fs/cam/set',
+        'home/fs/a/b/c/set',
+        'other/cam/det/set',
+        'home/fs/c.m/det/set',
+        `home/fs/${'x'.repeat(65)}/det/set`,
+        'home/fs//det/set',
+      ]) {
         assert.equal(t.parseSet(bad), null, bad);
       }
       assert.equal(topicLabel('a/b+#'), 'a_b__');
@@ -190,7 +233,7 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
     });
   });
 
-  describe('the config\'s mqtt section', () => {
+  describe("the config's mqtt section", () => {
     const file = (mqtt: unknown) => JSON.stringify({ cameras: {}, mqtt });
     it('fills its defaults and takes the password from the environment; masking hides it', () => {
       const config = parseConfig(file({ url: 'mqtt://broker:1883', username: 'u', password: '${MQTT_PW}' }), { env: { MQTT_PW: 'hunter2' } });
@@ -210,8 +253,19 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
     it('makes TLS paths absolute and refuses what cannot work', () => {
       const config = parseConfig(file({ url: 'mqtts://b:8883', tls: { ca: 'ca.pem' } }), { baseDir: '/etc/fs' });
       assert.equal(config.mqtt?.tls?.ca, '/etc/fs/ca.pem');
-      for (const bad of [{}, { url: 'http://b' }, { url: 'mqtt://b', topicPrefix: 'a/#' }, { url: 'mqtt://b', queue: { maxEvents: 0 } }, { url: 'mqtt://b', colour: 'red' }, { url: 'mqtt://b', results: { perWorker: { 'a/b/c': 1 } } }]) {
-        assert.throws(() => parseConfig(file(bad)), (e: unknown) => e instanceof ConfigError && e.issues.every((i) => i.path.startsWith('mqtt')), JSON.stringify(bad));
+      for (const bad of [
+        {},
+        { url: 'http://b' },
+        { url: 'mqtt://b', topicPrefix: 'a/#' },
+        { url: 'mqtt://b', queue: { maxEvents: 0 } },
+        { url: 'mqtt://b', colour: 'red' },
+        { url: 'mqtt://b', results: { perWorker: { 'a/b/c': 1 } } },
+      ]) {
+        assert.throws(
+          () => parseConfig(file(bad)),
+          (e: unknown) => e instanceof ConfigError && e.issues.every((i) => i.path.startsWith('mqtt')),
+          JSON.stringify(bad),
+        );
       }
       assert.throws(() => parseConfig(file({ url: 'mqtt://b', password: '${NOPE}' }), { env: {} }), /NOPE/);
     });

@@ -28,8 +28,21 @@ describe('MqttSink refused by its broker', { timeout: 60_000 }, () => {
     broker = await Mosquitto.start({ refuseAnonymous: true });
     const config = resolvedConfig({
       shmDir: `/dev/shm/framesupplier-test-mqtt-refused-${process.pid}`,
-      cameras: { [CAMERA]: { source: 'lavfi:testsrc2=size=160x120:rate=10', capture: { output: { format: 'gray' } }, workers: [{ id: 'motion', module: 'builtin:motion' }] } },
-      mqtt: { url: broker.url, username: 'nobody', password: PASSWORD, clientId: `refused-${process.pid}`, topicPrefix: `refused-${process.pid}`, reconnect: { initialMs: 50, maxMs: 200 } },
+      cameras: {
+        [CAMERA]: {
+          source: 'lavfi:testsrc2=size=160x120:rate=10',
+          capture: { output: { format: 'gray' } },
+          workers: [{ id: 'motion', module: 'builtin:motion' }],
+        },
+      },
+      mqtt: {
+        url: broker.url,
+        username: 'nobody',
+        password: PASSWORD,
+        clientId: `refused-${process.pid}`,
+        topicPrefix: `refused-${process.pid}`,
+        reconnect: { initialMs: 50, maxMs: 200 },
+      },
     });
     const log = createLogger({ level: 'info', destination: LOG });
     system = new VisionSystem({ config, logger: log, drainTimeoutMs: 1_000 });

@@ -53,7 +53,10 @@ describe('framesupplier run with mqtt', { timeout: 90_000 }, () => {
         '',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [MAIN, 'run', '--view', 'none', path], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQTT_TEST_PASSWORD: PASSWORD } });
+    const child = spawn(process.execPath, [MAIN, 'run', '--view', 'none', path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MQTT_TEST_PASSWORD: PASSWORD },
+    });
     let output = '';
     for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -89,7 +89,14 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     const config = resolvedConfig({
       shmDir: SHM_DIR,
       cameras: {
-        [A]: { source: vtest(), capture, workers: [{ id: 'det', module: DETECTOR }, { id: 'motion', module: 'builtin:motion' }] },
+        [A]: {
+          source: vtest(),
+          capture,
+          workers: [
+            { id: 'det', module: DETECTOR },
+            { id: 'motion', module: 'builtin:motion' },
+          ],
+        },
         [B]: { source: vtest(), capture, workers: [{ id: 'motion', module: 'builtin:motion' }] },
       },
       shared: { mix: { module: 'builtin:motion', cameras: [A, B], maxFps: 2 } },
@@ -129,8 +136,15 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
       assert.deepEqual(Object.keys(json(status)).sort(), ['at', 'error', 'state']);
       assert.equal(json(status).error, null);
     }
-    for (const [camera, worker] of [[A, 'det'], [A, 'motion'], [B, 'motion']] as const) {
-      const state = await recorder.waitFor((m) => m.topic === `${PREFIX}/${camera}/${worker}/state` && json(m).state === 'running', `${camera}/${worker} running`);
+    for (const [camera, worker] of [
+      [A, 'det'],
+      [A, 'motion'],
+      [B, 'motion'],
+    ] as const) {
+      const state = await recorder.waitFor(
+        (m) => m.topic === `${PREFIX}/${camera}/${worker}/state` && json(m).state === 'running',
+        `${camera}/${worker} running`,
+      );
       assert.equal(json(state).enabled, true);
       assert.equal(json(state).lastExit, null);
     }
@@ -165,7 +179,9 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
   it('turns detections into new, update and end events with hysteresis, and the count topic follows', async () => {
     const from = recorder.messages.length;
     setPersons(2);
-    const created = JSON.parse((await recorder.waitFor((m) => isEvent(m, (e) => e.camera === A && e.type === 'new'), 'a new event', { from })).payload) as ObjectEvent;
+    const created = JSON.parse(
+      (await recorder.waitFor((m) => isEvent(m, (e) => e.camera === A && e.type === 'new'), 'a new event', { from })).payload,
+    ) as ObjectEvent;
     assert.equal(created.label, 'person');
     assert.equal(created.worker, 'det');
     assert.equal(created.count, 2);
@@ -178,7 +194,9 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     await recorder.waitFor((m) => m.topic === `${PREFIX}/${A}/objects/person/count` && m.payload === '2', 'count 2', { from });
 
     setPersons(1);
-    const updated = JSON.parse((await recorder.waitFor((m) => isEvent(m, (e) => e.type === 'update' && e.count === 1), 'an update', { from })).payload) as ObjectEvent;
+    const updated = JSON.parse(
+      (await recorder.waitFor((m) => isEvent(m, (e) => e.type === 'update' && e.count === 1), 'an update', { from })).payload,
+    ) as ObjectEvent;
     assert.equal(updated.id, created.id);
     assert.equal(updated.maxCount, 2);
     assert.equal(updated.bestScore, 0.65, 'the best score is the best over the event');
@@ -210,13 +228,18 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     assert.ok(!JSON.stringify(own).includes(PASSWORD));
   });
 
-  it('publishes Home Assistant discovery for every camera, and again on Home Assistant\'s birth message', async () => {
+  it("publishes Home Assistant discovery for every camera, and again on Home Assistant's birth message", async () => {
     const configs = new Map<string, Record<string, unknown>>();
     // A subscriber that comes later (Home Assistant starting) finds them retained.
     const late = await Recorder.connect(broker.url, [`homeassistant/+/${CLIENT_ID}/#`]);
     try {
       for (const camera of [A, B]) {
-        for (const [component, object] of [['binary_sensor', 'person_occupancy'], ['sensor', 'person_count'], ['sensor', 'status'], ['sensor', 'fps']] as const) {
+        for (const [component, object] of [
+          ['binary_sensor', 'person_occupancy'],
+          ['sensor', 'person_count'],
+          ['sensor', 'status'],
+          ['sensor', 'fps'],
+        ] as const) {
           const topic = `homeassistant/${component}/${CLIENT_ID}/${camera}_${object}/config`;
           const m = await late.waitFor((x) => x.topic === topic, topic);
           assert.equal(m.retain, true);
@@ -244,7 +267,11 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
 
     const from = recorder.messages.length;
     await recorder.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
-    await recorder.waitFor((x) => x.topic === `homeassistant/binary_sensor/${CLIENT_ID}/${A}_person_occupancy/config` && x.payload.length > 0, 'discovery again', { from });
+    await recorder.waitFor(
+      (x) => x.topic === `homeassistant/binary_sensor/${CLIENT_ID}/${A}_person_occupancy/config` && x.payload.length > 0,
+      'discovery again',
+      { from },
+    );
   });
 
   it('takes ON, OFF and RESTART on <prefix>/<camera>/<worker>/set and answers on the state topic', async () => {
@@ -253,7 +280,9 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     const disabled = nextEvent(system, 'config-change', (e) => e.change === 'worker-disabled' && e.camera === A);
     await recorder.client.publishAsync(set, 'OFF', { qos: 1 });
     await disabled;
-    await recorder.waitFor((m) => m.topic === `${PREFIX}/${A}/motion/state` && json(m).state === 'disabled' && json(m).enabled === false, 'disabled state', { from });
+    await recorder.waitFor((m) => m.topic === `${PREFIX}/${A}/motion/state` && json(m).state === 'disabled' && json(m).enabled === false, 'disabled state', {
+      from,
+    });
     assert.equal(system.stats().cameras[A]!.workers.motion!.enabled, false);
 
     from = recorder.messages.length;
@@ -271,7 +300,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     await recorder.waitFor((m) => m.topic === `${PREFIX}/${A}/motion/state` && json(m).state === 'running', 'running after restart', { from });
   });
 
-  it('puts a shared worker under @shared: its state, its results (naming the frame\'s camera) and its commands', async () => {
+  it("puts a shared worker under @shared: its state, its results (naming the frame's camera) and its commands", async () => {
     await recorder.waitFor((m) => m.topic === `${PREFIX}/@shared/mix/state` && json(m).state === 'running', 'shared running');
     let from = recorder.messages.length;
     const result = json(await recorder.waitFor((m) => m.topic === `${PREFIX}/@shared/mix/result`, 'a shared result', { from }));
@@ -322,7 +351,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     assert.equal(sink.stats().lastError?.code, 'ERR_MQTT_CONNECTION');
   });
 
-  it('keeps the system running while the broker is killed, then sends the outage\'s events up to the bound and counts the rest', async () => {
+  it("keeps the system running while the broker is killed, then sends the outage's events up to the bound and counts the rest", async () => {
     const before = sink.stats().events;
     assert.equal(before.queued, 0);
     assert.equal(before.inFlight, 0);
@@ -339,7 +368,10 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
       setPersons(n);
       await seen;
     }
-    assert.deepEqual((await made).map((e) => `${e.type} ${e.count}`), ['new 1', 'update 2', 'update 3', 'update 4', 'update 5', 'update 6', 'update 7', 'update 8']);
+    assert.deepEqual(
+      (await made).map((e) => `${e.type} ${e.count}`),
+      ['new 1', 'update 2', 'update 3', 'update 4', 'update 5', 'update 6', 'update 7', 'update 8'],
+    );
     const outage = sink.stats().events.emitted - before.emitted;
     assert.equal(outage, 8);
     assert.equal(sink.stats().events.queued, MAX_EVENTS);
@@ -359,8 +391,14 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     assert.equal((latest.output as { persons: number }).persons, 8);
     // The newest MAX_EVENTS of the outage, in order: counts 4 … 8.
     await recorder.waitFor((m) => isEvent(m, (e) => e.count === 8), 'the last outage event', { from });
-    const received = recorder.messages.slice(from).filter((m) => m.topic === `${PREFIX}/events`).map((m) => JSON.parse(m.payload) as ObjectEvent);
-    assert.deepEqual(received.slice(0, MAX_EVENTS).map((e) => `${e.type} ${e.count}`), ['update 4', 'update 5', 'update 6', 'update 7', 'update 8']);
+    const received = recorder.messages
+      .slice(from)
+      .filter((m) => m.topic === `${PREFIX}/events`)
+      .map((m) => JSON.parse(m.payload) as ObjectEvent);
+    assert.deepEqual(
+      received.slice(0, MAX_EVENTS).map((e) => `${e.type} ${e.count}`),
+      ['update 4', 'update 5', 'update 6', 'update 7', 'update 8'],
+    );
     assert.equal(sink.stats().reconnects >= 2, true);
     // Retained states are there again on the fresh broker.
     const late = await Recorder.connect(broker.url, [`${PREFIX}/${A}/status`]);
@@ -372,7 +410,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     setPersons(0);
   });
 
-  it('removes a camera\'s discovery and retained topics when the camera is removed', async () => {
+  it("removes a camera's discovery and retained topics when the camera is removed", async () => {
     const from = recorder.messages.length;
     await system.removeCamera(B);
     for (const topic of [`homeassistant/binary_sensor/${CLIENT_ID}/${B}_person_occupancy/config`, `${PREFIX}/${B}/status`, `${PREFIX}/${B}/motion/state`]) {

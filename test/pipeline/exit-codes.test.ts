@@ -31,7 +31,11 @@ describe("a worker crash's code in the system's events and stats", { timeout: 60
         shmDir: mount.dir,
         cameras: {
           // 768×576 rgb24 frames: a store of two slots is 2.6 MB, on a 1 MB tmpfs.
-          [camera]: { source: vtest(), capture: { output: { format: 'rgb24' }, loop: true }, workers: [{ id: 'brightness', command: ['/usr/bin/python3', PYTHON_WORKER], transport: 'shm', criticality: 'best-effort' }] },
+          [camera]: {
+            source: vtest(),
+            capture: { output: { format: 'rgb24' }, loop: true },
+            workers: [{ id: 'brightness', command: ['/usr/bin/python3', PYTHON_WORKER], transport: 'shm', criticality: 'best-effort' }],
+          },
         },
       }),
       logger: createLogger({ level: 'silent' }),

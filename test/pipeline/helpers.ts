@@ -26,7 +26,28 @@ export async function smallH264Clip(): Promise<string> {
   const path = join(dir, 'vtest-384-h264.mp4');
   if (!existsSync(path)) {
     const partial = `${path}.${process.pid}.partial.mp4`;
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', vtest(), '-an', '-vf', 'scale=384:288', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-pix_fmt', 'yuv420p', partial]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      vtest(),
+      '-an',
+      '-vf',
+      'scale=384:288',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '10',
+      '-pix_fmt',
+      'yuv420p',
+      partial,
+    ]);
     renameSync(partial, path);
   }
   return path;

@@ -162,7 +162,13 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
     let system: VisionSystem;
 
     const serve = (): Promise<ModelServer> => {
-      const server = new ModelServer({ socketPath: socket, handler: createMockHandler({ modelId: 'ext' }), shmDir, closeLingerMs: 200, shutdownGraceMs: 2_000 });
+      const server = new ModelServer({
+        socketPath: socket,
+        handler: createMockHandler({ modelId: 'ext' }),
+        shmDir,
+        closeLingerMs: 200,
+        shutdownGraceMs: 2_000,
+      });
       servers.push(server);
       return server.start();
     };

@@ -142,7 +142,10 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       const stats = reader.stats();
       assert.deepEqual([stats.delivered, stats.gated, stats.drops, stats.maxFps], [3, 2, 1, 2]);
       figures = mux.figures();
-      for (const [camera, supplier] of [['a', a], ['b', b]] as const) {
+      for (const [camera, supplier] of [
+        ['a', a],
+        ['b', b],
+      ] as const) {
         const f = figures[camera]!;
         assert.equal(f.delivered + f.drops + f.gated + (f.pending ? 1 : 0), supplier.stats().published, camera);
       }
@@ -200,42 +203,99 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
 
   it('builtin:motion: mean brightness, and the share of the picture that moved since the frame before', () => {
     const ctx = { workerId: `w${process.pid}` };
-    const first = motion(grayFrame(() => 100), ctx);
+    const first = motion(
+      grayFrame(() => 100),
+      ctx,
+    );
     assert.deepEqual([first.brightness, first.motion, first.change], [100, 0, 0]);
-    const second = motion(grayFrame((x) => (x < 32 ? 200 : 100)), ctx);
+    const second = motion(
+      grayFrame((x) => (x < 32 ? 200 : 100)),
+      ctx,
+    );
     assert.equal(second.brightness, 150);
     assert.equal(second.motion, 0.5);
     assert.equal(second.change, 50);
-    assert.equal(motion(grayFrame(() => 100, 64, 48, 'other-cam'), ctx).motion, 0, 'per camera: another camera has no frame before');
+    assert.equal(
+      motion(
+        grayFrame(() => 100, 64, 48, 'other-cam'),
+        ctx,
+      ).motion,
+      0,
+      'per camera: another camera has no frame before',
+    );
     assert.throws(() => motion({ ...grayFrame(() => 0), format: 'jpeg' }, ctx), /raw frames/);
   });
 
-  it('model servers: config keys become the handler\'s flags; a key of another handler is refused', () => {
+  it("model servers: config keys become the handler's flags; a key of another handler is refused", () => {
     const resolved = { modelId: 'people', timeoutMs: 5_000, restart: { initialMs: 1_000, maxMs: 30_000 } };
     assert.deepEqual(modelServerArgs('people', { handler: 'person', threads: 2, minConfidence: 0.4, ...resolved }, '/run/p.sock', 'people', '/dev/shm/x'), [
-      '--handler', 'person', '--socket', '/run/p.sock', '--model-id', 'people', '--shm-dir', '/dev/shm/x', '--threads', '2', '--min-confidence', '0.4',
+      '--handler',
+      'person',
+      '--socket',
+      '/run/p.sock',
+      '--model-id',
+      'people',
+      '--shm-dir',
+      '/dev/shm/x',
+      '--threads',
+      '2',
+      '--min-confidence',
+      '0.4',
     ]);
     // Not a Config (the schema refuses it): what a JS caller that bypassed src/config would pass.
     const mockWithThreads = { handler: 'mock', threads: 2, ...resolved } as unknown as Parameters<typeof modelServerArgs>[1];
-    assert.throws(() => modelServerArgs('m', mockWithThreads, '/s', 'm', '/d'), (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG');
+    assert.throws(
+      () => modelServerArgs('m', mockWithThreads, '/s', 'm', '/d'),
+      (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG',
+    );
   });
 
   it('model servers: every option the config schema gives a handler reaches the model-server command, which takes it', () => {
     // The config schema, the flags the system passes and the flags the command takes must not drift apart.
     const examples: Record<string, Record<string, unknown>> = {
-      person: { handler: 'person', threads: 2, minConfidence: 0.4, poseMaxPeople: 3, network: 'movenet-multipose', inputSize: 384, intraOpThreads: 2, executionProviders: ['cpu'] },
-      onnx: { handler: 'onnx', model: '/m/yolo.onnx', classes: '/m/coco.txt', layout: 'v8', minConfidence: 0.25, iou: 0.45, inputSize: 640, threads: 2, intraOpThreads: 1, executionProviders: ['cuda', 'cpu'] },
+      person: {
+        handler: 'person',
+        threads: 2,
+        minConfidence: 0.4,
+        poseMaxPeople: 3,
+        network: 'movenet-multipose',
+        inputSize: 384,
+        intraOpThreads: 2,
+        executionProviders: ['cpu'],
+      },
+      onnx: {
+        handler: 'onnx',
+        model: '/m/yolo.onnx',
+        classes: '/m/coco.txt',
+        layout: 'v8',
+        minConfidence: 0.25,
+        iou: 0.45,
+        inputSize: 640,
+        threads: 2,
+        intraOpThreads: 1,
+        executionProviders: ['cuda', 'cpu'],
+      },
       mock: { handler: 'mock', delayMs: 5 },
     };
     type Variant = { properties: Record<string, unknown> };
     const models = (configSchema as unknown as { properties: { models: { patternProperties: Record<string, { anyOf: Variant[] }> } } }).properties.models;
     const variants = Object.values(models.patternProperties)[0]!.anyOf;
-    assert.deepEqual(variants.map((v) => (v.properties.handler as { const?: string } | undefined)?.const).filter(Boolean).sort(), Object.keys(examples).sort());
+    assert.deepEqual(
+      variants
+        .map((v) => (v.properties.handler as { const?: string } | undefined)?.const)
+        .filter(Boolean)
+        .sort(),
+      Object.keys(examples).sort(),
+    );
     for (const variant of variants) {
       const handler = (variant.properties.handler as { const?: string } | undefined)?.const;
       if (handler === undefined) continue;
       const keys = Object.keys(variant.properties).filter((k) => !['handler', 'socket', 'modelId', 'timeoutMs', 'maxAgeMs', 'restart'].includes(k));
-      assert.deepEqual(keys.filter((k) => !(k in examples[handler]!)), [], `${handler}: every schema key is exercised here`);
+      assert.deepEqual(
+        keys.filter((k) => !(k in examples[handler]!)),
+        [],
+        `${handler}: every schema key is exercised here`,
+      );
       const args = modelServerArgs(handler, examples[handler] as never, '/s.sock', handler, '/d');
       const flags: Record<string, string> = {};
       for (let i = args.indexOf('--shm-dir') + 2; i < args.length; i += 2) flags[args[i]!.slice(2)] = args[i + 1]!;
@@ -247,15 +307,34 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   });
 
   it('the view summarizes detections as class, count and confidences', () => {
-    assert.equal(summarize({ detections: [{ class_name: 'person', confidence: 0.5 }, { class_name: 'person', confidence: 0.91 }] }), 'person ×2 (0.91 0.50)');
+    assert.equal(
+      summarize({
+        detections: [
+          { class_name: 'person', confidence: 0.5 },
+          { class_name: 'person', confidence: 0.91 },
+        ],
+      }),
+      'person ×2 (0.91 0.50)',
+    );
     assert.equal(summarize({ detections: [], error: { code: 'ERR_TIMEOUT' } }), 'error ERR_TIMEOUT');
     const keypoints = Array.from({ length: 17 }, () => [0.5, 0.5, 0.9]);
-    assert.equal(summarize({ detections: [{ class_name: 'person', confidence: 0.7, keypoints }, { class_name: 'person', confidence: 0.6 }] }), 'person ×2 (0.70 0.60), 1 pose');
+    assert.equal(
+      summarize({
+        detections: [
+          { class_name: 'person', confidence: 0.7, keypoints },
+          { class_name: 'person', confidence: 0.6 },
+        ],
+      }),
+      'person ×2 (0.70 0.60), 1 pose',
+    );
     assert.equal(summarize({ brightness: 118.25, motion: 0.0123 }), 'brightness 118.250  motion 0.012');
   });
 
   describe('VisionSystem, without child processes', () => {
-    const isCode = (code: string) => (error: unknown): boolean => error instanceof PipelineError && error.code === code;
+    const isCode =
+      (code: string) =>
+      (error: unknown): boolean =>
+        error instanceof PipelineError && error.code === code;
 
     it('start and close are idempotent, asyncDispose closes, calls after close are refused; a model it cannot run is refused at construction', async () => {
       const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
@@ -273,7 +352,10 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       await assert.rejects(system.removeCamera('x'), isCode('ERR_SYSTEM_CLOSED'));
       // Models src/config refuses, from a JS caller that bypassed it: the system refuses them too.
       const withModels = (models: unknown): ResolvedConfig => ({ ...resolvedConfig({ cameras: {} }), models: models as ResolvedConfig['models'] });
-      assert.throws(() => new VisionSystem({ config: withModels({ m: { handler: 'mock', modelId: 'm', timeoutMs: 5_000, restart: {}, poseMaxPeople: 2 } }) }), isCode('ERR_INVALID_CONFIG'));
+      assert.throws(
+        () => new VisionSystem({ config: withModels({ m: { handler: 'mock', modelId: 'm', timeoutMs: 5_000, restart: {}, poseMaxPeople: 2 } }) }),
+        isCode('ERR_INVALID_CONFIG'),
+      );
       assert.throws(() => new VisionSystem({ config: withModels({ m: {} }) }), isCode('ERR_INVALID_CONFIG'));
     });
 
@@ -289,7 +371,16 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       const shmDir = `/dev/shm/framesupplier-parts-${process.pid}`;
       const source = `rtsp://viewer:s3cr3t-pw@127.0.0.1:${port}/stream1`;
       const system = new VisionSystem({
-        config: resolvedConfig({ shmDir, cameras: { [`door-${process.pid}`]: { source, capture: { connectTimeoutMs: 2_000, backoff: { initialMs: 100, maxMs: 200 } }, workers: [{ id: 'motion', module: 'builtin:motion' }] } } }),
+        config: resolvedConfig({
+          shmDir,
+          cameras: {
+            [`door-${process.pid}`]: {
+              source,
+              capture: { connectTimeoutMs: 2_000, backoff: { initialMs: 100, maxMs: 200 } },
+              workers: [{ id: 'motion', module: 'builtin:motion' }],
+            },
+          },
+        }),
         logger: createLogger({ level: 'trace', destination: log }),
       });
       const events: SystemEvent[] = [];
@@ -301,7 +392,11 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       await assert.rejects(system.addCamera(`door-${process.pid}`, { source }), (e: unknown) => !String((e as Error).message).includes('s3cr3t'));
       await system.close();
       assert.ok(stats.includes('viewer:***@'), 'the source is shown masked');
-      for (const [what, text] of [['stats', stats], ['events', JSON.stringify(events)], ['log', readFileSync(log, 'utf8')]] as const) {
+      for (const [what, text] of [
+        ['stats', stats],
+        ['events', JSON.stringify(events)],
+        ['log', readFileSync(log, 'utf8')],
+      ] as const) {
         assert.ok(!text.includes('s3cr3t'), `the password is in the ${what}`);
       }
       rmSync(log, { force: true });

@@ -139,7 +139,10 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     const confidences = /\(([\d. ]+)\)/.exec(line)![1]!.split(' ').map(Number);
     // The default network's threshold (MultiPose's scores are lower than CenterNet's were: ADR 0017).
     const min = PERSON_NETWORK_DEFAULTS['movenet-multipose'].minConfidence;
-    assert.ok(confidences.every((c) => c >= min && c <= 1), line);
+    assert.ok(
+      confidences.every((c) => c >= min && c <= 1),
+      line,
+    );
     await until(run, /result street-mirror\/people #\d+: person ×/);
     await until(run, /result street\/motion #\d+: brightness/);
     // The dashboard on loopback, its address printed; off a terminal stdout is the log, so the token made at this

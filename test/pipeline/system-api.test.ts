@@ -91,7 +91,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     if (process.env.KEEP_SYSTEM_LOG === undefined) rmSync(LOG, { force: true });
   });
 
-  it("decoder auto: native for files where the addon is built, ffmpeg for a source it cannot read; stats and the log say which and why", async () => {
+  it('decoder auto: native for files where the addon is built, ffmpeg for a source it cannot read; stats and the log say which and why', async () => {
     await Promise.all([A, PATTERN].map((c) => nextResults(system, c, 'motion', 2)));
     const stats = system.stats();
     assert.equal(stats.cameras[A]!.decoder, NATIVE_BUILT ? 'native' : 'ffmpeg');
@@ -137,7 +137,10 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     system.off('*', onAny);
 
     assert.ok(others.includes('result'), 'results happened meanwhile');
-    assert.ok(got.every((e) => types.includes(e.type)), `only ${types.join(', ')}: got ${[...new Set(got.map((e) => e.type))].join(', ')}`);
+    assert.ok(
+      got.every((e) => types.includes(e.type)),
+      `only ${types.join(', ')}: got ${[...new Set(got.map((e) => e.type))].join(', ')}`,
+    );
     const changes = got.filter((e): e is EventOf<'config-change'> => e.type === 'config-change').map((e) => `${e.change} ${e.camera}/${e.worker}`);
     assert.deepEqual(changes, [`worker-disabled ${A}/motion`, `worker-enabled ${A}/motion`]);
     const states = got.filter((e): e is EventOf<'worker-state'> => e.type === 'worker-state' && e.camera === A && e.worker === 'motion').map((e) => e.to);
@@ -151,7 +154,12 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     const onResult = (e: EventOf<'result'>): void => void seen.push(e);
     system.on('result', onResult);
     const detach = attachResultsSink(system, { write: (r) => written.push(r) });
-    await Promise.all([nextResults(system, A, 'motion', 3), nextResults(system, B, 'motion', 3), nextResults(system, PATTERN, 'motion', 3), nextSharedResults(system, 'mix', A, 2)]);
+    await Promise.all([
+      nextResults(system, A, 'motion', 3),
+      nextResults(system, B, 'motion', 3),
+      nextResults(system, PATTERN, 'motion', 3),
+      nextSharedResults(system, 'mix', A, 2),
+    ]);
     detach();
     system.off('result', onResult);
     assert.ok(seen.length >= 11);
@@ -207,28 +215,25 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     assert.deepEqual(Object.keys(again.perCamera).sort(), [A, B].sort());
   });
 
-  it(
-    "a disabled shared worker counts no drops, and its figures start over with its next incarnation (as a camera worker's do)",
-    async () => {
-      await Promise.all([nextSharedResults(system, 'mix', A, 1), nextSharedResults(system, 'mix', B, 1)]);
-      await system.setSharedWorkerEnabled('mix', false);
-      const dropsAtDisable = system.stats().shared.mix!.perCamera[A]?.drops ?? 0;
-      await Promise.all([nextResults(system, A, 'motion', 3), nextResults(system, B, 'motion', 3)]);
-      const whileDisabled = system.stats().shared.mix!.perCamera[A]?.drops ?? 0;
+  it("a disabled shared worker counts no drops, and its figures start over with its next incarnation (as a camera worker's do)", async () => {
+    await Promise.all([nextSharedResults(system, 'mix', A, 1), nextSharedResults(system, 'mix', B, 1)]);
+    await system.setSharedWorkerEnabled('mix', false);
+    const dropsAtDisable = system.stats().shared.mix!.perCamera[A]?.drops ?? 0;
+    await Promise.all([nextResults(system, A, 'motion', 3), nextResults(system, B, 'motion', 3)]);
+    const whileDisabled = system.stats().shared.mix!.perCamera[A]?.drops ?? 0;
 
-      let since = 0;
-      const count = (e: EventOf<'result'>): void => void (e.shared && e.worker === 'mix' && since++);
-      system.on('result', count);
-      await system.setSharedWorkerEnabled('mix', true);
-      await Promise.all([nextSharedResults(system, 'mix', A, 2), nextSharedResults(system, 'mix', B, 2)]);
-      const figures = system.stats().shared.mix!;
-      system.off('result', count);
+    let since = 0;
+    const count = (e: EventOf<'result'>): void => void (e.shared && e.worker === 'mix' && since++);
+    system.on('result', count);
+    await system.setSharedWorkerEnabled('mix', true);
+    await Promise.all([nextSharedResults(system, 'mix', A, 2), nextSharedResults(system, 'mix', B, 2)]);
+    const figures = system.stats().shared.mix!;
+    system.off('result', count);
 
-      assert.equal(whileDisabled, dropsAtDisable, 'frames a disabled worker never asked for are not its drops');
-      // Taken by this incarnation: every result since it started, and at most one frame still in flight.
-      assert.ok(figures.delivered <= since + 1, `delivered ${figures.delivered} counts this incarnation's frames only (${since} results since enabled)`);
-    },
-  );
+    assert.equal(whileDisabled, dropsAtDisable, 'frames a disabled worker never asked for are not its drops');
+    // Taken by this incarnation: every result since it started, and at most one frame still in flight.
+    assert.ok(figures.delivered <= since + 1, `delivered ${figures.delivered} counts this incarnation's frames only (${since} results since enabled)`);
+  });
 
   it("replaceCamera: the camera runs with its new config (and still feeds the shared worker); the others' seqs run on unbroken", async () => {
     const before = system.stats();
@@ -236,7 +241,12 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === B);
     await system.replaceCamera(B, { source: vtest(), capture: { ...capture, output: { ...capture.output, width: 128 } }, workers: motion('motion2') });
     await replaced;
-    await Promise.all([nextResults(system, B, 'motion2', 2), nextSharedResults(system, 'mix', B, 2), nextResults(system, A, 'motion', 2), nextResults(system, PATTERN, 'motion', 2)]);
+    await Promise.all([
+      nextResults(system, B, 'motion2', 2),
+      nextSharedResults(system, 'mix', B, 2),
+      nextResults(system, A, 'motion', 2),
+      nextResults(system, PATTERN, 'motion', 2),
+    ]);
 
     const after = system.stats();
     const b = after.cameras[B]!;

@@ -25,7 +25,10 @@ const RT = id('rtsp');
 const SHM_DIR = `/dev/shm/framesupplier-test-${process.pid}`;
 const LOG = join(tmpdir(), `framesupplier-system-test-${process.pid}.log`);
 
-const isCode = (code: string) => (error: unknown): boolean => error instanceof FrameSupplierError && error.code === code;
+const isCode =
+  (code: string) =>
+  (error: unknown): boolean =>
+    error instanceof FrameSupplierError && error.code === code;
 
 describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
   let server: RtspServer;
@@ -39,7 +42,11 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     const clip = await smallH264Clip();
     server = await new RtspServer(clip).start();
     const capture = { output: { format: 'rgb24' as const, width: 320 }, loop: true, backoff: { initialMs: 200, maxMs: 1_000 } };
-    fbConfig = { source: clip, capture: { ...capture, output: { format: 'rgb24', width: 192, fps: 5 } }, workers: [{ id: 'people', model: 'mock', maxFps: 4 }] };
+    fbConfig = {
+      source: clip,
+      capture: { ...capture, output: { format: 'rgb24', width: 192, fps: 5 } },
+      workers: [{ id: 'people', model: 'mock', maxFps: 4 }],
+    };
     const config = resolvedConfig({
       shmDir: SHM_DIR,
       models: { mock: { handler: 'mock' } },
@@ -54,7 +61,11 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
           ],
         },
         [FB]: fbConfig,
-        [RT]: { source: server.url, capture: { ...capture, stallTimeoutMs: 3_000, connectTimeoutMs: 5_000 }, workers: [{ id: 'people', model: 'mock', criticality: 'high' }] },
+        [RT]: {
+          source: server.url,
+          capture: { ...capture, stallTimeoutMs: 3_000, connectTimeoutMs: 5_000 },
+          workers: [{ id: 'people', model: 'mock', criticality: 'high' }],
+        },
       },
       shared: { vlm: { module: 'builtin:motion', cameras: [FA, RT], maxFps: 6, criticality: 'best-effort' } },
     });
@@ -117,7 +128,7 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     await nextResults(system, RT, 'people', 2);
   });
 
-  it('kill -9 of the model server: it is restarted and every camera\'s results resume, without spending any worker\'s restart budget', async () => {
+  it("kill -9 of the model server: it is restarted and every camera's results resume, without spending any worker's restart budget", async () => {
     const pid = system.stats().models.mock!.pid!;
     const down = nextEvent(system, 'model-state', (e) => e.model === 'mock' && e.to === 'backoff');
     const up = nextEvent(system, 'model-state', (e) => e.model === 'mock' && e.to === 'ready' && e.restarts === 1);
@@ -151,7 +162,10 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
       assert.ok(after.cameras[c]!.supplier!.published > before.cameras[c]!.supplier!.published);
       for (const worker of ['people', 'vlm']) {
         const list = seqs.get(`${c}/${worker}`)!;
-        assert.ok(list.every((s, i) => i === 0 || s > list[i - 1]!), `${c}/${worker}: seqs strictly increasing from the start, no reset`);
+        assert.ok(
+          list.every((s, i) => i === 0 || s > list[i - 1]!),
+          `${c}/${worker}: seqs strictly increasing from the start, no reset`,
+        );
       }
     }
     assert.ok(events.some((e) => e.type === 'camera-state' && e.camera === FB && e.state === 'stopped'));
@@ -179,11 +193,14 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     await assert.rejects(system.addCamera(FA, fbConfig), isCode('ERR_DUPLICATE_CAMERA'));
     // A camera from a program is checked by the config file's schema: every problem, with its path.
     await assert.rejects(system.addCamera(id('bad'), { source: vtest(), workers: [{ id: 'x', model: 'yolo' }] }), isCode('ERR_CONFIG'));
-    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] }), (error: { code?: string; issues?: { path: string }[] }) => {
-      assert.equal(error.code, 'ERR_CONFIG');
-      assert.deepEqual(error.issues?.map((i) => i.path).sort(), [`cameras.${id('bad')}.captur`, `cameras.${id('bad')}.workers[0].criticality`]);
-      return true;
-    });
+    await assert.rejects(
+      system.addCamera(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] }),
+      (error: { code?: string; issues?: { path: string }[] }) => {
+        assert.equal(error.code, 'ERR_CONFIG');
+        assert.deepEqual(error.issues?.map((i) => i.path).sort(), [`cameras.${id('bad')}.captur`, `cameras.${id('bad')}.workers[0].criticality`]);
+        return true;
+      },
+    );
     await assert.rejects(system.replaceCamera(FB, { source: vtest(), workers: [{ id: 'x', module: '/no/such/module.js' }] }), isCode('ERR_WORKER_MODULE'));
     assert.deepEqual(Object.keys(system.stats().cameras).sort(), [FA, FB, RT].sort());
     assert.equal(system.stats().cameras[FB]!.state, 'streaming', 'a refused replacement leaves the camera running');

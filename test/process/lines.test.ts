@@ -58,7 +58,8 @@ describe('BoundedLines', { timeout: 120_000 }, () => {
     const input = Buffer.from(`short\n${'€'.repeat(20)}\n😀😀😀 tail without newline`, 'utf8');
     const whole = feed(new BoundedLines({ maxLineBytes: 16, ...generous }), input, []);
     assert.deepEqual(whole, ['short', `${'€'.repeat(5)}…[cut 45 bytes]`, `😀😀😀 tai…[cut 17 bytes]`]);
-    for (let at = 0; at <= input.byteLength; at++) assert.deepEqual(feed(new BoundedLines({ maxLineBytes: 16, ...generous }), input, [at]), whole, `split at ${at}`);
+    for (let at = 0; at <= input.byteLength; at++)
+      assert.deepEqual(feed(new BoundedLines({ maxLineBytes: 16, ...generous }), input, [at]), whole, `split at ${at}`);
   });
 
   it('200 MiB without a newline: at most 8 KiB held at any time, then one line, cut and marked', () => {

@@ -42,7 +42,10 @@ describe('frame store', { timeout: 60_000 }, () => {
     writer.write(gray(4, 4, 3), { width: 4, height: 4, format: 'GRAY' }); // lands on frame 1's slot
     assert.throws(() => readFrame(first.frame_reference, first.frame_metadata, dir), { code: 'ERR_FRAME_OVERWRITTEN' });
     assert.throws(() => readFrame(first.frame_reference, { ...first.frame_metadata, frame_id: 99 }, dir), { code: 'ERR_FRAME_NOT_FOUND' });
-    assert.throws(() => readFrame(first.frame_reference, { ...first.frame_metadata, frame_id: 3, width: 5 }, dir), { code: 'ERR_SCHEMA', field: 'frame_metadata' });
+    assert.throws(() => readFrame(first.frame_reference, { ...first.frame_metadata, frame_id: 3, width: 5 }, dir), {
+      code: 'ERR_SCHEMA',
+      field: 'frame_metadata',
+    });
     writer.close();
   });
 
@@ -50,10 +53,10 @@ describe('frame store', { timeout: 60_000 }, () => {
     const dir = join(base, 'c');
     const writer = new FrameStoreWriter('cam', { dir, slots: 1, slotBytes: 16 });
     const ref = writer.write(gray(4, 4, 1), { width: 4, height: 4, format: 'GRAY' });
-    assert.throws(
-      () => readFrame(ref.frame_reference, ref.frame_metadata, dir, () => writer.write(gray(4, 4, 2), { width: 4, height: 4, format: 'GRAY' })),
-      { code: 'ERR_FRAME_OVERWRITTEN', message: /while it was read/ },
-    );
+    assert.throws(() => readFrame(ref.frame_reference, ref.frame_metadata, dir, () => writer.write(gray(4, 4, 2), { width: 4, height: 4, format: 'GRAY' })), {
+      code: 'ERR_FRAME_OVERWRITTEN',
+      message: /while it was read/,
+    });
     writer.close();
   });
 
@@ -65,7 +68,13 @@ describe('frame store', { timeout: 60_000 }, () => {
     writeFileSync(outside, 'not yours');
     symlinkSync(outside, join(dir, 'link.frames'));
     const meta = ref.frame_metadata;
-    for (const reference of [join(dir, '..', 'secret.frames'), join(dir, 'link.frames'), '/etc/passwd', 'relative/cam.frames', join(dir, '..', 'nonexistent')]) {
+    for (const reference of [
+      join(dir, '..', 'secret.frames'),
+      join(dir, 'link.frames'),
+      '/etc/passwd',
+      'relative/cam.frames',
+      join(dir, '..', 'nonexistent'),
+    ]) {
       assert.throws(() => readFrame(reference, meta, dir), { code: 'ERR_REFERENCE_OUTSIDE' }, reference);
     }
     assert.throws(() => readFrame(join(dir, 'missing.frames'), meta, dir), { code: 'ERR_FRAME_NOT_FOUND' });
@@ -80,7 +89,11 @@ describe('frame store', { timeout: 60_000 }, () => {
     w1.close({ keepFile: true }); // as a crashed pipeline leaves it
     const w2 = new FrameStoreWriter('cam', { dir, slots: 3, slotBytes: 16, group: process.getgid!() });
     assert.equal(w2.write(gray(4, 4, 1), { width: 4, height: 4, format: 'GRAY' }).frame_metadata.frame_id, 3);
-    assert.equal(readFrame(w2.path, { frame_id: 2, width: 4, height: 4, format: 'GRAY' }, dir).data.byteLength, 16, 'the left store was reused: its frames are still there');
+    assert.equal(
+      readFrame(w2.path, { frame_id: 2, width: 4, height: 4, format: 'GRAY' }, dir).data.byteLength,
+      16,
+      'the left store was reused: its frames are still there',
+    );
     assert.equal(statSync(w2.path).mode & 0o777, 0o640);
     w2.close();
   });
@@ -167,28 +180,37 @@ describe('frame store: what a reader is never given', { timeout: 60_000 }, () =>
     // byteLength -1: exactly what width × height GRAY needs.
     const length = fc.oneof(fc.constant(-1), word);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 5 }), id, side, side, fc.integer({ min: 0, max: 11 }), length, fc.integer({ min: 0, max: 3 }), (seq, frameId, width, height, format, byteLength, asked) => {
-        const header = Buffer.alloc(32);
-        header.writeUInt32LE(seq, 0);
-        header.writeBigUInt64LE(frameId, 8);
-        header.writeUInt32LE(width, 16);
-        header.writeUInt32LE(height, 20);
-        header.writeUInt32LE(format, 24);
-        header.writeUInt32LE(byteLength === -1 ? (width * height) >>> 0 : byteLength, 28);
-        patch(s.path, slotOffset(0, 1, s.slotBytes), header);
-        const clamp = (n: number) => (n >= 1 && n <= 16384 ? n : 1);
-        const request = { frame_id: asked, width: clamp(width), height: clamp(height), format: 'GRAY' as const };
-        let data: Buffer;
-        try {
-          data = readFrame(s.path, request, s.dir).data;
-        } catch (error) {
-          assert.ok(error instanceof IpcError && codes.has(error.code), String(error));
-          return;
-        }
-        assert.equal(data.byteLength, request.width * request.height);
-        assert.ok(data.byteLength <= s.slotBytes);
-        assert.ok(asked >= 1 && seq % 2 === 0);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        id,
+        side,
+        side,
+        fc.integer({ min: 0, max: 11 }),
+        length,
+        fc.integer({ min: 0, max: 3 }),
+        (seq, frameId, width, height, format, byteLength, asked) => {
+          const header = Buffer.alloc(32);
+          header.writeUInt32LE(seq, 0);
+          header.writeBigUInt64LE(frameId, 8);
+          header.writeUInt32LE(width, 16);
+          header.writeUInt32LE(height, 20);
+          header.writeUInt32LE(format, 24);
+          header.writeUInt32LE(byteLength === -1 ? (width * height) >>> 0 : byteLength, 28);
+          patch(s.path, slotOffset(0, 1, s.slotBytes), header);
+          const clamp = (n: number) => (n >= 1 && n <= 16384 ? n : 1);
+          const request = { frame_id: asked, width: clamp(width), height: clamp(height), format: 'GRAY' as const };
+          let data: Buffer;
+          try {
+            data = readFrame(s.path, request, s.dir).data;
+          } catch (error) {
+            assert.ok(error instanceof IpcError && codes.has(error.code), String(error));
+            return;
+          }
+          assert.equal(data.byteLength, request.width * request.height);
+          assert.ok(data.byteLength <= s.slotBytes);
+          assert.ok(asked >= 1 && seq % 2 === 0);
+        },
+      ),
       { numRuns: 1000 },
     );
     s.writer.close();
@@ -262,7 +284,11 @@ describe('frame store: files and directories', { timeout: 60_000 }, () => {
     const ids = [a, b, a, b].map((w) => w.write(gray(4, 4, 1), { width: 4, height: 4, format: 'GRAY' }).frame_metadata.frame_id);
     assert.deepEqual(ids, [1, 2, 3, 4]);
     a.close();
-    assert.deepEqual([...readFrame(b.path, { frame_id: 1, width: 4, height: 4, format: 'GRAY' }, dir).data], [...gray(4, 4, 1)], 'frames stay while a writer is open');
+    assert.deepEqual(
+      [...readFrame(b.path, { frame_id: 1, width: 4, height: 4, format: 'GRAY' }, dir).data],
+      [...gray(4, 4, 1)],
+      'frames stay while a writer is open',
+    );
     b.close();
     assert.equal(existsSync(dir), false);
   });

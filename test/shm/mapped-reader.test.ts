@@ -42,7 +42,10 @@ function outcome(read: () => Uint8Array): string {
   }
 }
 
-const code = (c: string) => (error: unknown): boolean => error instanceof IpcError && error.code === c;
+const code =
+  (c: string) =>
+  (error: unknown): boolean =>
+    error instanceof IpcError && error.code === c;
 
 describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
   it('maps here (the addon is built), reads the bytes a copying read gives, and maps a store once', () => {
@@ -75,25 +78,34 @@ describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
     const reader = new FrameReader({ allowedDir: s.dir });
     const word = fc.oneof(fc.constantFrom(0, 1, 2, 4, 48, 64, NV12, NV12 + 1, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 0xffffffff }));
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 5 }), fc.bigInt({ min: 0n, max: 3n }), word, word, fc.integer({ min: 0, max: 11 }), word, fc.integer({ min: 0, max: 3 }), (seq, frameId, width, height, format, byteLength, asked) => {
-        const header = Buffer.alloc(32);
-        header.writeUInt32LE(seq, 0);
-        header.writeBigUInt64LE(frameId, 8);
-        header.writeUInt32LE(width, 16);
-        header.writeUInt32LE(height, 20);
-        header.writeUInt32LE(format, 24);
-        header.writeUInt32LE(byteLength, 28);
-        patch(s.path, slotOffset(0, 1, NV12), header);
-        const request = { ...meta(asked), ...(width >= 1 && width <= 4096 && height >= 1 && height <= 4096 ? { width, height } : {}) };
-        const copied = outcome(() => readFrame(s.path, request, s.dir).data);
-        const mapped = outcome(() => {
-          const lease = reader.acquire(s.path, request);
-          const bytes = Buffer.from(lease.data);
-          lease.release();
-          return bytes;
-        });
-        assert.equal(mapped, copied);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        fc.bigInt({ min: 0n, max: 3n }),
+        word,
+        word,
+        fc.integer({ min: 0, max: 11 }),
+        word,
+        fc.integer({ min: 0, max: 3 }),
+        (seq, frameId, width, height, format, byteLength, asked) => {
+          const header = Buffer.alloc(32);
+          header.writeUInt32LE(seq, 0);
+          header.writeBigUInt64LE(frameId, 8);
+          header.writeUInt32LE(width, 16);
+          header.writeUInt32LE(height, 20);
+          header.writeUInt32LE(format, 24);
+          header.writeUInt32LE(byteLength, 28);
+          patch(s.path, slotOffset(0, 1, NV12), header);
+          const request = { ...meta(asked), ...(width >= 1 && width <= 4096 && height >= 1 && height <= 4096 ? { width, height } : {}) };
+          const copied = outcome(() => readFrame(s.path, request, s.dir).data);
+          const mapped = outcome(() => {
+            const lease = reader.acquire(s.path, request);
+            const bytes = Buffer.from(lease.data);
+            lease.release();
+            return bytes;
+          });
+          assert.equal(mapped, copied);
+        },
+      ),
       { numRuns: 500 },
     );
     reader.close();
@@ -107,7 +119,10 @@ describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
     const lease = reader.acquire(ref.frame_reference, ref.frame_metadata);
     s.write(2); // the ring's one slot
     assert.deepEqual(new Uint8Array(lease.data), frame(2));
-    assert.throws(() => lease.release(), (e: unknown) => code('ERR_FRAME_OVERWRITTEN')(e) && /while it was read/.test((e as Error).message));
+    assert.throws(
+      () => lease.release(),
+      (e: unknown) => code('ERR_FRAME_OVERWRITTEN')(e) && /while it was read/.test((e as Error).message),
+    );
     assert.throws(() => lease.release(), code('ERR_FRAME_OVERWRITTEN'), 'the same outcome again');
     // beforeVerify: a rewrite between the handler's reading and the check.
     const next = s.write(3);
@@ -162,7 +177,10 @@ describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
     let sum = 0;
     for (const byte of lease.data) sum += byte; // every page of it faults without the addon's handler
     assert.equal(sum, 0);
-    assert.throws(() => lease.release(), (e: unknown) => code('ERR_FRAME_CORRUPT')(e) && /truncated or replaced/.test((e as Error).message));
+    assert.throws(
+      () => lease.release(),
+      (e: unknown) => code('ERR_FRAME_CORRUPT')(e) && /truncated or replaced/.test((e as Error).message),
+    );
     assert.ok(reader.stats().faults > faults);
     assert.equal(reader.stats().broken, 1);
     assert.throws(() => reader.acquire(ref.frame_reference, ref.frame_metadata), code('ERR_FRAME_NOT_FOUND'));

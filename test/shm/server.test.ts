@@ -20,7 +20,12 @@ const request = (ref: FrameReference, camera = 'camera_1'): InferenceRequest => 
  * A store as protocol.md describes it, written without FrameStoreWriter: a 64-byte
  * header, then slot_count slots of a 64-byte slot header and slot_bytes of data.
  */
-function handWrittenStore(path: string, slots: number, slotBytes: number, frames: { id: number; width: number; height: number; format: number; data: Uint8Array }[]): void {
+function handWrittenStore(
+  path: string,
+  slots: number,
+  slotBytes: number,
+  frames: { id: number; width: number; height: number; format: number; data: Uint8Array }[],
+): void {
   const file = Buffer.alloc(64 + slots * (64 + slotBytes));
   file.writeUInt32LE(0x53465346, 0);
   file.writeUInt32LE(1, 4);

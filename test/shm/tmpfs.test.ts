@@ -150,12 +150,23 @@ describe('frame store on a full tmpfs', { timeout: 120_000 }, () => {
     supervisor.on('result', (r: WorkerResult) => {
       if (r.workerId === 'counter') inProcessResults++;
     });
-    const failed = (id: string) => nextEvent<{ workerId: string; lastExit: { reason: string; message: string } }>(supervisor, 'failed', (e) => e.workerId === id);
+    const failed = (id: string) =>
+      nextEvent<{ workerId: string; lastExit: { reason: string; message: string } }>(supervisor, 'failed', (e) => e.workerId === id);
     try {
       supervisor
         .add({ id: 'counter', criticality: 'high', kind: inProcessWorker((frame) => frame.seq) })
-        .add({ id: 'model', criticality: 'high', restartPolicy: policy, kind: modelClientWorker({ socketPath: join(m.dir, 'no-server.sock'), modelId: 'mock', shmDir }) })
-        .add({ id: 'shm-subprocess', criticality: 'high', restartPolicy: policy, kind: subprocessWorker({ command: process.execPath, args: [SHM_WORKER], shmDir }) });
+        .add({
+          id: 'model',
+          criticality: 'high',
+          restartPolicy: policy,
+          kind: modelClientWorker({ socketPath: join(m.dir, 'no-server.sock'), modelId: 'mock', shmDir }),
+        })
+        .add({
+          id: 'shm-subprocess',
+          criticality: 'high',
+          restartPolicy: policy,
+          kind: subprocessWorker({ command: process.execPath, args: [SHM_WORKER], shmDir }),
+        });
       const bothFailed = Promise.all([failed('model'), failed('shm-subprocess')]);
       supervisor.start();
       let fill = 0;
@@ -165,7 +176,10 @@ describe('frame store on a full tmpfs', { timeout: 120_000 }, () => {
         assert.match(exit.message, /ERR_SHM_FULL/);
       }
       for (const id of ['model', 'shm-subprocess']) {
-        assert.ok(backoffs.some((b) => b.workerId === id && /ERR_SHM_FULL/.test(b.message)), `${id} went to backoff with ERR_SHM_FULL`);
+        assert.ok(
+          backoffs.some((b) => b.workerId === id && /ERR_SHM_FULL/.test(b.message)),
+          `${id} went to backoff with ERR_SHM_FULL`,
+        );
       }
       const stats = new Map(supervisor.stats().map((s) => [s.workerId, s]));
       assert.equal(stats.get('counter')!.state, 'running');

@@ -98,7 +98,10 @@ describe('consumeLatest()', { timeout: 60_000 }, () => {
       yield 1;
       throw bad;
     }
-    await assert.rejects(consumeLatest(broken(), () => undefined), (e) => e === bad);
+    await assert.rejects(
+      consumeLatest(broken(), () => undefined),
+      (e) => e === bad,
+    );
   });
 
   it('stops on abort with the signal reason, even if the source never yields again', async () => {
@@ -114,7 +117,10 @@ describe('consumeLatest()', { timeout: 60_000 }, () => {
   });
 
   it('refuses non-iterable sources and non-function handlers with ERR_INVALID_ARGUMENT', async () => {
-    await assert.rejects(consumeLatest(42 as never, () => undefined), { code: 'ERR_INVALID_ARGUMENT' });
+    await assert.rejects(
+      consumeLatest(42 as never, () => undefined),
+      { code: 'ERR_INVALID_ARGUMENT' },
+    );
     await assert.rejects(consumeLatest(Readable.from([]), null as never), { code: 'ERR_INVALID_ARGUMENT' });
   });
 });

@@ -17,7 +17,10 @@ describe('frame-age histogram', { timeout: 30_000 }, () => {
         for (const age of ages) recorder.record(age);
         const h = recorder.snapshot();
         assert.equal(h.count, ages.length);
-        assert.equal(h.counts.reduce((a, b) => a + b, 0), ages.length);
+        assert.equal(
+          h.counts.reduce((a, b) => a + b, 0),
+          ages.length,
+        );
         assert.equal(h.counts.length, FRAME_AGE_BOUNDS_MS.length + 1);
         FRAME_AGE_BOUNDS_MS.forEach((le, i) => {
           const atOrBelow = h.counts.slice(0, i + 1).reduce((a, b) => a + b, 0);
@@ -44,7 +47,7 @@ describe('frame-age histogram', { timeout: 30_000 }, () => {
     assert.deepEqual(addFrameAges(EMPTY_FRAME_AGE, a.snapshot()), a.snapshot());
   });
 
-  it("records the age of every frame a subscription hands out", async () => {
+  it('records the age of every frame a subscription hands out', async () => {
     const clock = new ManualClock();
     const supplier = new FrameSupplier({ clock }).start();
     const sub = supplier.subscribe('w');

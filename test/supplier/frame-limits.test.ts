@@ -41,11 +41,18 @@ describe('frame limits', { timeout: 60_000 }, () => {
 
   it('the supplier and the model-server schema accept the same widths and heights', () => {
     const supplier = new FrameSupplier().start();
-    const dimension = fc.oneof(fc.integer({ min: 1, max: 3 * MAX_FRAME_DIMENSION }), fc.constantFrom(MAX_FRAME_DIMENSION - 1, MAX_FRAME_DIMENSION, MAX_FRAME_DIMENSION + 1));
+    const dimension = fc.oneof(
+      fc.integer({ min: 1, max: 3 * MAX_FRAME_DIMENSION }),
+      fc.constantFrom(MAX_FRAME_DIMENSION - 1, MAX_FRAME_DIMENSION, MAX_FRAME_DIMENSION + 1),
+    );
     fc.assert(
       fc.property(dimension, dimension, (width, height) => {
         const published = accepts(() => supplier.publish({ payload: new Uint8Array(1), width, height, format: 'jpeg' }));
-        assert.equal(published, accepts(() => parseRequest(request(width, height))), `${width}x${height}`);
+        assert.equal(
+          published,
+          accepts(() => parseRequest(request(width, height))),
+          `${width}x${height}`,
+        );
       }),
     );
     void supplier.close();

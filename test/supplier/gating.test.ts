@@ -14,10 +14,10 @@ describe('maxFps gating', { timeout: 60_000 }, () => {
   it('takes the newest frame at most once per interval; frames skipped within the interval are gated, frames skipped after it (the worker late) are drops', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(
-          fc.record({ busyMs: fc.integer({ min: 0, max: 1_000 }), inInterval: fc.nat(4), afterInterval: fc.nat(4), duringGate: fc.nat(4) }),
-          { minLength: 1, maxLength: 12 },
-        ),
+        fc.array(fc.record({ busyMs: fc.integer({ min: 0, max: 1_000 }), inInterval: fc.nat(4), afterInterval: fc.nat(4), duringGate: fc.nat(4) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         async (cycles) => {
           const clock = new ManualClock();
           const supplier = new FrameSupplier({ streamId: 'cam', clock }).start();

@@ -68,7 +68,11 @@ async function run(ops: Op[]): Promise<void> {
       r.delivered = s.delivered;
       if (r.sub.maxFps !== null) {
         const interval = 1000 / r.sub.maxFps;
-        r.deliveredAt.forEach((t, i) => i === 0 || assert.ok(t - r.deliveredAt[i - 1]! >= interval - 1e-9, `${r.sub.workerId}: deliveries ${r.deliveredAt.join(', ')} closer than 1/maxFps`));
+        r.deliveredAt.forEach(
+          (t, i) =>
+            i === 0 ||
+            assert.ok(t - r.deliveredAt[i - 1]! >= interval - 1e-9, `${r.sub.workerId}: deliveries ${r.deliveredAt.join(', ')} closer than 1/maxFps`),
+        );
       }
       if (settled) assert.equal(s.delivered, r.received.length, 'every delivery reached its reader');
     }

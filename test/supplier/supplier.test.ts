@@ -16,16 +16,28 @@ const codeOf = (fn: () => unknown): string => {
 describe('FrameSupplier lifecycle', { timeout: 60_000 }, () => {
   it('start() and stop() are idempotent; publish before start and after stop are errors with codes', () => {
     const supplier = new FrameSupplier();
-    assert.equal(codeOf(() => supplier.publish(rgbFrame())), 'ERR_SUPPLIER_NOT_STARTED');
+    assert.equal(
+      codeOf(() => supplier.publish(rgbFrame())),
+      'ERR_SUPPLIER_NOT_STARTED',
+    );
     supplier.start();
     supplier.start();
     assert.equal(supplier.state, 'running');
     void supplier.close();
     void supplier.close();
     assert.equal(supplier.state, 'stopped');
-    assert.equal(codeOf(() => supplier.publish(rgbFrame())), 'ERR_SUPPLIER_STOPPED');
-    assert.equal(codeOf(() => supplier.start()), 'ERR_SUPPLIER_STOPPED');
-    assert.equal(codeOf(() => supplier.subscribe('late')), 'ERR_SUPPLIER_STOPPED');
+    assert.equal(
+      codeOf(() => supplier.publish(rgbFrame())),
+      'ERR_SUPPLIER_STOPPED',
+    );
+    assert.equal(
+      codeOf(() => supplier.start()),
+      'ERR_SUPPLIER_STOPPED',
+    );
+    assert.equal(
+      codeOf(() => supplier.subscribe('late')),
+      'ERR_SUPPLIER_STOPPED',
+    );
   });
 
   it('stop() wakes every pending reader with end-of-stream, and later reads get it too', async () => {
@@ -38,9 +50,18 @@ describe('FrameSupplier lifecycle', { timeout: 60_000 }, () => {
   });
 
   it('rejects bad options with codes', () => {
-    assert.equal(codeOf(() => new FrameSupplier({ idleThresholdMs: -1 })), 'ERR_INVALID_ARGUMENT');
-    assert.equal(codeOf(() => new FrameSupplier({ fpsWindowMs: Number.NaN })), 'ERR_INVALID_ARGUMENT');
-    assert.equal(codeOf(() => new FrameSupplier({ streamId: '' })), 'ERR_INVALID_ARGUMENT');
+    assert.equal(
+      codeOf(() => new FrameSupplier({ idleThresholdMs: -1 })),
+      'ERR_INVALID_ARGUMENT',
+    );
+    assert.equal(
+      codeOf(() => new FrameSupplier({ fpsWindowMs: Number.NaN })),
+      'ERR_INVALID_ARGUMENT',
+    );
+    assert.equal(
+      codeOf(() => new FrameSupplier({ streamId: '' })),
+      'ERR_INVALID_ARGUMENT',
+    );
   });
 });
 
@@ -78,7 +99,11 @@ describe('publish()', { timeout: 60_000 }, () => {
       { payload: new Uint8Array(4), width: 2, height: 2, format: 'gray', captureTime: Number.NaN },
     ];
     for (const input of bad) {
-      assert.equal(codeOf(() => supplier.publish(input as never)), 'ERR_INVALID_FRAME', JSON.stringify(input));
+      assert.equal(
+        codeOf(() => supplier.publish(input as never)),
+        'ERR_INVALID_FRAME',
+        JSON.stringify(input),
+      );
     }
     assert.equal(supplier.stats().published, 0);
     // Valid edge cases: odd 4:2:0 sizes round chroma up; compressed formats have no fixed length.
@@ -150,12 +175,30 @@ describe('subscriptions', { timeout: 60_000 }, () => {
   it('duplicate and empty worker ids are errors with codes; an id is free again after close', () => {
     const supplier = new FrameSupplier().start();
     const sub = supplier.subscribe('w');
-    assert.equal(codeOf(() => supplier.subscribe('w')), 'ERR_DUPLICATE_WORKER');
-    assert.equal(codeOf(() => supplier.subscribe('')), 'ERR_INVALID_WORKER_ID');
-    assert.equal(codeOf(() => supplier.subscribe('  ')), 'ERR_INVALID_WORKER_ID');
-    assert.equal(codeOf(() => supplier.subscribe(7 as never)), 'ERR_INVALID_WORKER_ID');
-    assert.equal(codeOf(() => supplier.subscribe('x', { criticality: 'vip' as never })), 'ERR_INVALID_ARGUMENT');
-    assert.equal(codeOf(() => supplier.subscribe('x', { maxAgeMs: 0 })), 'ERR_INVALID_ARGUMENT');
+    assert.equal(
+      codeOf(() => supplier.subscribe('w')),
+      'ERR_DUPLICATE_WORKER',
+    );
+    assert.equal(
+      codeOf(() => supplier.subscribe('')),
+      'ERR_INVALID_WORKER_ID',
+    );
+    assert.equal(
+      codeOf(() => supplier.subscribe('  ')),
+      'ERR_INVALID_WORKER_ID',
+    );
+    assert.equal(
+      codeOf(() => supplier.subscribe(7 as never)),
+      'ERR_INVALID_WORKER_ID',
+    );
+    assert.equal(
+      codeOf(() => supplier.subscribe('x', { criticality: 'vip' as never })),
+      'ERR_INVALID_ARGUMENT',
+    );
+    assert.equal(
+      codeOf(() => supplier.subscribe('x', { maxAgeMs: 0 })),
+      'ERR_INVALID_ARGUMENT',
+    );
     void sub.close(); // takes effect at once
     assert.doesNotThrow(() => supplier.subscribe('w'));
   });

@@ -22,8 +22,7 @@ async function startWorker(supplier: FrameSupplier, workerId: string, options = 
       w(reply);
     } else replies.push(reply);
   });
-  const next = (): Promise<Reply> =>
-    replies.length > 0 ? Promise.resolve(replies.shift()!) : new Promise((r) => (waiter = r));
+  const next = (): Promise<Reply> => (replies.length > 0 ? Promise.resolve(replies.shift()!) : new Promise((r) => (waiter = r)));
   const ask = async (cmd: Record<string, unknown>): Promise<Reply> => {
     worker.postMessage(cmd);
     return next();

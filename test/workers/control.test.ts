@@ -28,12 +28,18 @@ afterEach(async () => {
 function setup(options: Partial<ConstructorParameters<typeof WorkerSupervisor>[0]> = {}): { supplier: FrameSupplier; supervisor: WorkerSupervisor } {
   const supplier = new FrameSupplier({ streamId: 'cam-ctl' }).start();
   const supervisor = new WorkerSupervisor({ supplier, ...options });
-  cleanups.push(() => void supplier.close(), () => supervisor.close());
+  cleanups.push(
+    () => void supplier.close(),
+    () => supervisor.close(),
+  );
   return { supplier, supervisor };
 }
 
 const stateOf = (supervisor: WorkerSupervisor, id: string) => supervisor.stats().find((w) => w.workerId === id)!;
-const isCode = (code: string) => (error: unknown): boolean => error instanceof FrameSupplierError && error.code === code;
+const isCode =
+  (code: string) =>
+  (error: unknown): boolean =>
+    error instanceof FrameSupplierError && error.code === code;
 
 describe('WorkerSupervisor: one worker at a time', { timeout: 60_000 }, () => {
   it('setEnabled(false) stops one worker and closes its subscription; true starts a fresh incarnation; the others go on undisturbed', async () => {
@@ -43,22 +49,41 @@ describe('WorkerSupervisor: one worker at a time', { timeout: 60_000 }, () => {
     supervisor.add({ id: 'a', kind: { kind: 'counting', run: (ctx) => (incarnations.push(++n), inProcessWorker((f: Frame) => f.seq).run(ctx)) } });
     supervisor.add({ id: 'b', kind: inProcessWorker((f: Frame) => f.seq) });
     supervisor.start();
-    await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'a'), rgbFrame);
+    await publishUntil(
+      supplier,
+      nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'a'),
+      rgbFrame,
+    );
     const disabled = nextEvent<StateEvent>(supervisor, 'state', (e) => e.workerId === 'a' && e.to === 'disabled');
     await supervisor.setEnabled('a', false);
     await disabled;
     assert.deepEqual([stateOf(supervisor, 'a').state, stateOf(supervisor, 'a').enabled, stateOf(supervisor, 'a').subscription], ['disabled', false, null]);
-    assert.deepEqual(supplier.stats().workers.map((w) => w.workerId), ['b'], "a's subscription is closed");
+    assert.deepEqual(
+      supplier.stats().workers.map((w) => w.workerId),
+      ['b'],
+      "a's subscription is closed",
+    );
     const bSeen: number[] = [];
     supervisor.on('result', (r: WorkerResult) => void (r.workerId === 'b' && bSeen.push(r.seq)));
-    await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'b'), rgbFrame);
+    await publishUntil(
+      supplier,
+      nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'b'),
+      rgbFrame,
+    );
     await supervisor.setEnabled('a', false); // already: nothing
     await supervisor.setEnabled('a', true);
-    await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'a'), rgbFrame);
+    await publishUntil(
+      supplier,
+      nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'a'),
+      rgbFrame,
+    );
     assert.deepEqual(incarnations, [1, 2]);
     assert.equal(stateOf(supervisor, 'a').restarts, 0, 'enabling is not a restart');
     assert.equal(stateOf(supervisor, 'b').restarts, 0);
-    assert.ok(bSeen.every((s, i) => i === 0 || s > bSeen[i - 1]!), 'b read on throughout');
+    assert.ok(
+      bSeen.every((s, i) => i === 0 || s > bSeen[i - 1]!),
+      'b read on throughout',
+    );
   });
 
   it('restart(id): a fresh incarnation and budget, also for a failed worker; remove(id) stops and forgets it; unknown ids are ERR_UNKNOWN_WORKER', async () => {
@@ -90,7 +115,8 @@ describe('WorkerSupervisor: one worker at a time', { timeout: 60_000 }, () => {
     assert.deepEqual([supervisor.stats(), supplier.stats().workers], [[], []]);
     supervisor.add({ id: 'flaky', kind: inProcessWorker(() => 'again') }); // the id is free again
     await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), rgbFrame);
-    for (const call of [supervisor.restart('nope'), supervisor.setEnabled('nope', true), supervisor.remove('nope')]) await assert.rejects(call, isCode('ERR_UNKNOWN_WORKER'));
+    for (const call of [supervisor.restart('nope'), supervisor.setEnabled('nope', true), supervisor.remove('nope')])
+      await assert.rejects(call, isCode('ERR_UNKNOWN_WORKER'));
   });
 
   it('a worker added disabled does not run until enabled', async () => {
@@ -197,7 +223,11 @@ describe('WorkerSupervisor: waiting for a dependency, sources, maxFps, exit code
     assert.throws(() => supervisor.add({ id: 'no-frames', kind: inProcessWorker(() => 1) }), { code: 'ERR_INVALID_ARGUMENT' });
     supervisor.start();
     assert.equal((await publishUntil(feed, nextEvent<WorkerResult>(supervisor, 'result'), rgbFrame)).streamId, 'feed');
-    const hung = await publishUntil(feed, nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'), rgbFrame);
+    const hung = await publishUntil(
+      feed,
+      nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'),
+      rgbFrame,
+    );
     assert.equal(hung.lastExit?.reason, 'hung');
     await publishUntil(feed, nextEvent<WorkerResult>(supervisor, 'result'), rgbFrame);
     assert.deepEqual(asked[0], { criticality: 'high', idleThresholdMs: 50, maxFps: 1000 });
@@ -218,10 +248,19 @@ describe('WorkerSupervisor: waiting for a dependency, sources, maxFps, exit code
         throw new FrameSupplierError('ERR_SHM_FULL', 'no room for the frame store');
       }),
     });
-    supervisor.add({ id: 'plain', criticality: 'best-effort', kind: inProcessWorker(() => { throw new Error('no code'); }) });
+    supervisor.add({
+      id: 'plain',
+      criticality: 'best-effort',
+      kind: inProcessWorker(() => {
+        throw new Error('no code');
+      }),
+    });
     const failed = new Map<string, { code: string | undefined; reason: string }>();
     const both = new Promise<void>((resolve) =>
-      supervisor.on('failed', (e: { workerId: string; lastExit: { code: string | undefined; reason: string } }) => void (failed.set(e.workerId, e.lastExit).size === 2 && resolve())),
+      supervisor.on(
+        'failed',
+        (e: { workerId: string; lastExit: { code: string | undefined; reason: string } }) => void (failed.set(e.workerId, e.lastExit).size === 2 && resolve()),
+      ),
     );
     supervisor.start();
     await publishUntil(supplier, both, rgbFrame);
@@ -265,12 +304,19 @@ describe('WorkerSupervisor lifecycle', { timeout: 60_000 }, () => {
       outer = supervisor;
       supervisor.add({ id: 'slow', kind: inProcessWorker(async () => (picked.resolve(), await busy, 'finished')) });
       assert.equal(supervisor.start(), supervisor.start());
-      const frame = await publishUntil(supplier, picked.promise.then(() => supplier.stats().workers[0]!.lastConsumedSeq), rgbFrame);
+      const frame = await publishUntil(
+        supplier,
+        picked.promise.then(() => supplier.stats().workers[0]!.lastConsumedSeq),
+        rgbFrame,
+      );
       const closing = supervisor.close({ graceMs: 30_000 });
       void supplier.close(); // the end of the stream: its next read is null
       release();
       await closing;
-      assert.deepEqual(results.map((r) => [r.seq, r.output]), [[frame, 'finished']]);
+      assert.deepEqual(
+        results.map((r) => [r.seq, r.output]),
+        [[frame, 'finished']],
+      );
       assert.equal(supervisor.stats()[0]!.state, 'stopped');
       await supervisor.close();
       await supervisor.close();
@@ -281,6 +327,7 @@ describe('WorkerSupervisor lifecycle', { timeout: 60_000 }, () => {
     // A closed supervisor stays closed: what would run a worker again is refused with a code.
     assert.throws(() => outer.start(), isCode('ERR_SUPERVISOR_CLOSED'));
     assert.throws(() => outer.add({ id: 'late', kind: inProcessWorker(() => 1) }), isCode('ERR_SUPERVISOR_CLOSED'));
-    for (const call of [outer.restart('slow'), outer.setEnabled('slow', false), outer.remove('slow')]) await assert.rejects(call, isCode('ERR_SUPERVISOR_CLOSED'));
+    for (const call of [outer.restart('slow'), outer.setEnabled('slow', false), outer.remove('slow')])
+      await assert.rejects(call, isCode('ERR_SUPERVISOR_CLOSED'));
   });
 });

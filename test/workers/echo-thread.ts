@@ -15,7 +15,14 @@ for await (const frame of openThreadSubscription(port)) {
   if (mode === 'crash') throw new Error(`boom at seq ${frame.seq}`);
   if (mode === 'malformed') parentPort!.postMessage({ hello: 'not a result' });
   else {
-    const result = { type: 'result', seq: frame.seq, streamId: frame.streamId, captureTime: frame.captureTime, wallTime: frame.wallTime, output: { first: frame.payload[0] } };
+    const result = {
+      type: 'result',
+      seq: frame.seq,
+      streamId: frame.streamId,
+      captureTime: frame.captureTime,
+      wallTime: frame.wallTime,
+      output: { first: frame.payload[0] },
+    };
     parentPort!.postMessage(result);
     if (mode === 'double') parentPort!.postMessage(result);
   }

@@ -31,7 +31,11 @@ interface ModelOutput {
 }
 
 /** A model server that answers its n-th request with answers[n] as the error (null: detections), on a real Unix socket. */
-async function scriptedServer(socket: string, answers: ({ code: string; message: string } | null)[], onRequest?: (request: Record<string, unknown>) => void): Promise<Server> {
+async function scriptedServer(
+  socket: string,
+  answers: ({ code: string; message: string } | null)[],
+  onRequest?: (request: Record<string, unknown>) => void,
+): Promise<Server> {
   let n = 0;
   const server = createServer((connection) => {
     connection.on('error', () => undefined); // the worker hangs up when it stops: a write then may meet EPIPE
@@ -43,7 +47,14 @@ async function scriptedServer(socket: string, answers: ({ code: string; message:
         const error = answers[Math.min(n++, answers.length - 1)] ?? null;
         const detections = error === null ? [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [0.1, 0.1, 0.5, 0.5] }] : [];
         connection.write(
-          encodeMessage({ model_id: 'scripted', camera_id: request.camera_id ?? null, frame_id: request.frame_metadata?.frame_id ?? null, detections, metadata: { inference_time_ms: 1 }, error }),
+          encodeMessage({
+            model_id: 'scripted',
+            camera_id: request.camera_id ?? null,
+            frame_id: request.frame_metadata?.frame_id ?? null,
+            detections,
+            metadata: { inference_time_ms: 1 },
+            error,
+          }),
         );
       }
     });
@@ -73,7 +84,12 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     const supervisor = new WorkerSupervisor({ supplier });
     try {
       // Critical, and no restart allowed: a crash would end it failed at once.
-      supervisor.add({ id: 'strict', criticality: 'critical', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 }, kind: modelClientWorker({ socketPath: socket, modelId: 'scripted', shmDir: ws.shmDir, maxAgeMs: 250 }) });
+      supervisor.add({
+        id: 'strict',
+        criticality: 'critical',
+        restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 60_000 },
+        kind: modelClientWorker({ socketPath: socket, modelId: 'scripted', shmDir: ws.shmDir, maxAgeMs: 250 }),
+      });
       const results: WorkerResult[] = [];
       const two = new Promise<void>((resolve) =>
         supervisor.on('result', (r: WorkerResult) => {
@@ -101,11 +117,18 @@ describe('model-client workers', { timeout: 120_000 }, () => {
 
   it('two models of one camera: each frame written to shared memory once, answers become results tagged with the frame', async () => {
     // Two model servers: two workers of one camera on one model would share the camera's waiting slot there.
-    const servers = await Promise.all(['a', 'b'].map((m) => new ServerProcess(join(ws.dir, `two-${m}-${process.pid}.sock`), ws.shmDir, ['--model-id', `mock-${m}`]).start()));
+    const servers = await Promise.all(
+      ['a', 'b'].map((m) => new ServerProcess(join(ws.dir, `two-${m}-${process.pid}.sock`), ws.shmDir, ['--model-id', `mock-${m}`]).start()),
+    );
     const supplier = new FrameSupplier({ streamId: 'camera_7' }).start();
     const supervisor = new WorkerSupervisor({ supplier });
     try {
-      for (const [i, m] of ['a', 'b'].entries()) supervisor.add({ id: `detector-${m}`, criticality: 'high', kind: modelClientWorker({ socketPath: servers[i]!.socket, modelId: `mock-${m}`, shmDir: ws.shmDir }) });
+      for (const [i, m] of ['a', 'b'].entries())
+        supervisor.add({
+          id: `detector-${m}`,
+          criticality: 'high',
+          kind: modelClientWorker({ socketPath: servers[i]!.socket, modelId: `mock-${m}`, shmDir: ws.shmDir }),
+        });
       const bySeq = new Map<number, Map<string, WorkerResult>>();
       const sameFrameTwice = new Promise<Map<string, WorkerResult>>((resolve) =>
         supervisor.on('result', (r: WorkerResult) => {
@@ -174,7 +197,7 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       supervisor.start();
       const delivered = (): number => supervisor.stats()[0]?.subscription?.delivered ?? 0;
       supplier.publish(nv12());
-      await eventually(() => delivered() === 1 && server.stats().waiting === 1, 'the worker\'s request waiting');
+      await eventually(() => delivered() === 1 && server.stats().waiting === 1, "the worker's request waiting");
       // Two more frames while it waits: the worker reads and writes both.
       supplier.publish(nv12());
       await eventually(() => delivered() === 2, 'the second frame read');
@@ -209,7 +232,11 @@ describe('model-client workers', { timeout: 120_000 }, () => {
         restartPolicy: { maxRestarts: 5, backoffMs: [200], healthyResetMs: 60_000 },
         kind: modelClientWorker({ socketPath: socket, modelId: 'mock', shmDir: ws.shmDir }),
       });
-      const down = nextEvent<{ to: string; lastExit: { reason: string; message: string; code: string | undefined } }>(supervisor, 'state', (e) => e.to === 'backoff');
+      const down = nextEvent<{ to: string; lastExit: { reason: string; message: string; code: string | undefined } }>(
+        supervisor,
+        'state',
+        (e) => e.to === 'backoff',
+      );
       supervisor.start();
       const exit = (await publishUntil(supplier, down, nv12)).lastExit;
       assert.equal(exit.reason, 'crashed');
@@ -230,7 +257,11 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     const socket = join(ws.dir, `waited-${process.pid}.sock`);
     const supplier = new FrameSupplier({ streamId: 'camera_11' }).start();
     const wentAway = deferred<string>();
-    const supervisor = new WorkerSupervisor({ supplier, watchdogIntervalMs: 10, log: (_id, line) => void (line.includes('went away') && wentAway.resolve(line)) });
+    const supervisor = new WorkerSupervisor({
+      supplier,
+      watchdogIntervalMs: 10,
+      log: (_id, line) => void (line.includes('went away') && wentAway.resolve(line)),
+    });
     const server = new ServerProcess(socket, ws.shmDir);
     // The test says when the server is up; the worker waits for that, as the system's workers wait for a ready server.
     let up: Deferred<void> = deferred<void>();
@@ -255,7 +286,11 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       const outlastIdle = (): Promise<void> => publishUntil(supplier, new Promise<void>((r) => setTimeout(r, 2 * IDLE_MS)), nv12);
       supervisor.start();
       const before = supervisor.stats()[0]!;
-      assert.deepEqual([before.state, before.waitingFor, before.subscription], ['starting', `model server ${socket} (mock)`, null], 'waits before it subscribes');
+      assert.deepEqual(
+        [before.state, before.waitingFor, before.subscription],
+        ['starting', `model server ${socket} (mock)`, null],
+        'waits before it subscribes',
+      );
       await server.start();
       await orFail(outlastIdle());
       up.resolve();
@@ -269,10 +304,20 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       await server.start();
       await orFail(outlastIdle());
       up.resolve();
-      const resumed = await orFail(publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > first.seq), nv12));
+      const resumed = await orFail(
+        publishUntil(
+          supplier,
+          nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > first.seq),
+          nv12,
+        ),
+      );
       assert.equal((resumed.output as ModelOutput).error, undefined);
       const after = supervisor.stats()[0]!;
-      assert.deepEqual([after.state, after.restarts, after.waitingFor, after.subscription!.subscribedAt], ['running', 0, null, subscribedAt], 'the same subscription');
+      assert.deepEqual(
+        [after.state, after.restarts, after.waitingFor, after.subscription!.subscribedAt],
+        ['running', 0, null, subscribedAt],
+        'the same subscription',
+      );
     } finally {
       await supervisor.close();
       void supplier.close();
@@ -285,7 +330,11 @@ describe('model-client workers', { timeout: 120_000 }, () => {
     const supplier = new FrameSupplier({ streamId: 'camera_9' }).start();
     const supervisor = new WorkerSupervisor({ supplier });
     try {
-      supervisor.add({ id: 'wrong', restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 1 }, kind: modelClientWorker({ socketPath: server.socket, modelId: 'yolo', shmDir: ws.shmDir }) });
+      supervisor.add({
+        id: 'wrong',
+        restartPolicy: { maxRestarts: 0, backoffMs: [], healthyResetMs: 1 },
+        kind: modelClientWorker({ socketPath: server.socket, modelId: 'yolo', shmDir: ws.shmDir }),
+      });
       const failed = nextEvent<{ lastExit: { message: string; code: string | undefined } }>(supervisor, 'failed');
       supervisor.start();
       const exit = (await publishUntil(supplier, failed, nv12)).lastExit;

@@ -45,7 +45,10 @@ function setup(options: Partial<WorkerSupervisorOptions> = {}): { supplier: Fram
   const supplier = new FrameSupplier({ streamId: 'cam-sub' }).start();
   const logs: string[] = [];
   const supervisor = new WorkerSupervisor({ supplier, log: (id, line) => logs.push(`${id}: ${line}`), ...options });
-  cleanups.push(() => void supplier.close(), () => supervisor.close());
+  cleanups.push(
+    () => void supplier.close(),
+    () => supervisor.close(),
+  );
   return { supplier, supervisor, logs };
 }
 
@@ -66,16 +69,26 @@ describe('subprocess workers: end to end', { timeout: 120_000 }, () => {
         published.push(supplier.publish({ payload: new Uint8Array(64 * 48).fill(value), width: 64, height: 48, format: 'gray' }));
         const r = await result;
         const frame = published.at(-1)!;
-        assert.deepEqual([r.workerId, r.streamId, r.seq, r.captureTime, r.wallTime], [`py-${transport}`, 'cam-sub', frame.seq, frame.captureTime, frame.wallTime]);
+        assert.deepEqual(
+          [r.workerId, r.streamId, r.seq, r.captureTime, r.wallTime],
+          [`py-${transport}`, 'cam-sub', frame.seq, frame.captureTime, frame.wallTime],
+        );
         assert.deepEqual(r.output, { mean_brightness: value, transport });
       }
-      assert.ok(logs.some((l) => l.startsWith(`py-${transport}: brightness worker py-${transport} ready, transport ${transport}`)), logs.join('\n'));
+      assert.ok(
+        logs.some((l) => l.startsWith(`py-${transport}: brightness worker py-${transport} ready, transport ${transport}`)),
+        logs.join('\n'),
+      );
       // End of stream closes the worker's stdin; it exits 0 and the worker is stopped, not restarted.
       const stopped = nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'stopped');
       void supplier.close();
       await stopped;
       assert.equal(supervisor.stats()[0]!.restarts, 0);
-      assert.deepEqual(readdirSync(shmDir).filter((f) => f.includes('py-')), [], 'the worker frame store is removed');
+      assert.deepEqual(
+        readdirSync(shmDir).filter((f) => f.includes('py-')),
+        [],
+        'the worker frame store is removed',
+      );
     });
   }
 
@@ -125,7 +138,11 @@ describe('subprocess workers: failures', { timeout: 120_000 }, () => {
       assert.equal(event.workerId, 'bad');
       assert.match(event.lastExit.message, new RegExp(`last: ${reason}: `));
       assert.match(event.lastExit.message, message);
-      const good = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'good'), () => grey(7));
+      const good = await publishUntil(
+        supplier,
+        nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'good'),
+        () => grey(7),
+      );
       assert.equal((good.output as { first: number }).first, 7);
     });
   }
@@ -134,13 +151,17 @@ describe('subprocess workers: failures', { timeout: 120_000 }, () => {
     const { supervisor } = setup();
     const failed = nextEvent<{ lastExit: { message: string } }>(supervisor, 'failed');
     // No frame is ever published: the worker's flood is its own doing, and must end it without a frame to answer.
-    supervisor.add({ id: 'flooder', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'flood-results'], shmDir }) }).start();
+    supervisor
+      .add({ id: 'flooder', restartPolicy: NO_RESTART, kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'flood-results'], shmDir }) })
+      .start();
     assert.match((await failed).lastExit.message, /last: malformed-output: sent a result for frame 424242 while no frame was outstanding/);
   });
 
   it('a frame too large for a pipe message is a result with ERR_FRAME_TOO_LARGE, and the worker goes on', async () => {
     const { supplier, supervisor } = setup();
-    supervisor.add({ id: 'small-pipe', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo', 'pipe'], shmDir, maxMessageBytes: 1000 }) }).start();
+    supervisor
+      .add({ id: 'small-pipe', kind: subprocessWorker({ command: process.execPath, args: [NODE_WORKER, 'echo', 'pipe'], shmDir, maxMessageBytes: 1000 }) })
+      .start();
     await nextEvent(supervisor, 'state', (e: { to: string }) => e.to === 'running');
     const big = nextEvent<WorkerResult>(supervisor, 'result');
     const bigFrame = supplier.publish(grey(1)); // 3072 bytes of pixels

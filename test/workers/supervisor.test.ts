@@ -28,7 +28,10 @@ afterEach(async () => {
 function setup(options: Partial<ConstructorParameters<typeof WorkerSupervisor>[0]> = {}): { supplier: FrameSupplier; supervisor: WorkerSupervisor } {
   const supplier = new FrameSupplier({ streamId: 'cam-1' }).start();
   const supervisor = new WorkerSupervisor({ supplier, ...options });
-  cleanups.push(() => void supplier.close(), () => supervisor.close());
+  cleanups.push(
+    () => void supplier.close(),
+    () => supervisor.close(),
+  );
   return { supplier, supervisor };
 }
 
@@ -65,7 +68,13 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
       mock.timers.enable({ apis: ['setTimeout'] });
       const { supplier, supervisor } = setup();
       const other: number[] = [];
-      supervisor.add({ id: 'crasher', criticality, kind: inProcessWorker(() => { throw new Error('model exploded'); }) });
+      supervisor.add({
+        id: 'crasher',
+        criticality,
+        kind: inProcessWorker(() => {
+          throw new Error('model exploded');
+        }),
+      });
       supervisor.add({ id: 'bystander', kind: inProcessWorker((f: Frame) => other.push(f.seq)) });
       const failed = nextEvent<{ workerId: string; restarts: number; lastExit: { reason: string; message: string } }>(supervisor, 'failed');
       supervisor.start();
@@ -112,7 +121,11 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
       kind: inProcessWorker(() => (++calls === 1 ? hungUntilReleased : 'ok')),
     });
     supervisor.start();
-    const hung = await publishUntil(supplier, nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'), rgbFrame);
+    const hung = await publishUntil(
+      supplier,
+      nextEvent<StateEvent>(supervisor, 'state', (e) => e.to === 'backoff'),
+      rgbFrame,
+    );
     assert.equal(hung.lastExit?.reason, 'hung');
     const result = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result'), rgbFrame);
     assert.equal(result.output, 'ok');
@@ -120,7 +133,11 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
     // touch its replacement, which goes on reading.
     releaseHung();
     await hungUntilReleased;
-    const after = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > result.seq), rgbFrame);
+    const after = await publishUntil(
+      supplier,
+      nextEvent<WorkerResult>(supervisor, 'result', (r) => r.seq > result.seq),
+      rgbFrame,
+    );
     assert.equal(after.output, 'ok');
     const stats = supervisor.stats()[0]!;
     assert.equal(stats.restarts, 1);
@@ -147,7 +164,10 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
     open();
     const recovered = await publishUntil(supplier, nextEvent<DropAlert>(supervisor, 'alert'), rgbFrame);
     assert.equal(recovered.state, 'recovered');
-    assert.deepEqual(alerts.map((a) => a.state), ['raised', 'recovered']);
+    assert.deepEqual(
+      alerts.map((a) => a.state),
+      ['raised', 'recovered'],
+    );
   });
 
   it('worker threads: results cross back with their seq; a crash and malformed output (results for frames not given included) are told apart; others go on', async () => {
@@ -167,17 +187,31 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
       });
     });
     supervisor.start();
-    const frame = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'), rgbFrame);
+    const frame = await publishUntil(
+      supplier,
+      nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'),
+      rgbFrame,
+    );
     assert.equal(frame.streamId, 'cam-1');
     assert.deepEqual(frame.output, { first: 0 });
     await publishUntil(supplier, allFailed, rgbFrame);
     assert.match(failures.get('crash')!.message, /crashed: uncaught: boom at seq \d+/);
     assert.match(failures.get('malformed')!.message, /malformed-output: posted a message that is not a result/);
-    assert.match(failures.get('unsolicited')!.message, /malformed-output: posted a result for frame 1000000, which it was not given \(last frame read: \d+, last answered: 0\)/);
-    assert.match(failures.get('double')!.message, /malformed-output: posted a result for frame (\d+), which it was not given \(last frame read: \d+, last answered: \1\)/);
+    assert.match(
+      failures.get('unsolicited')!.message,
+      /malformed-output: posted a result for frame 1000000, which it was not given \(last frame read: \d+, last answered: 0\)/,
+    );
+    assert.match(
+      failures.get('double')!.message,
+      /malformed-output: posted a result for frame (\d+), which it was not given \(last frame read: \d+, last answered: \1\)/,
+    );
     const before = supervisor.stats().find((w) => w.workerId === 'echo')!;
     assert.equal(before.state, 'running');
-    const next = await publishUntil(supplier, nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'), rgbFrame);
+    const next = await publishUntil(
+      supplier,
+      nextEvent<WorkerResult>(supervisor, 'result', (r) => r.workerId === 'echo'),
+      rgbFrame,
+    );
     assert.ok(next.seq > frame.seq);
   });
 
@@ -189,11 +223,12 @@ describe('WorkerSupervisor', { timeout: 120_000 }, () => {
     assert.throws(() => supervisor.add({ id: 'a', kind }), { code: 'ERR_DUPLICATE_WORKER' });
     assert.throws(() => supervisor.add({ id: 'b', kind, criticality: 'urgent' as 'high' }), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => supervisor.add({ id: 'c', kind: {} as typeof kind }), { code: 'ERR_INVALID_ARGUMENT' });
-    assert.throws(() => supervisor.add({ id: 'd', kind, restartPolicy: { maxRestarts: 2, backoffMs: [], healthyResetMs: 1 } }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.throws(() => supervisor.add({ id: 'd', kind, restartPolicy: { maxRestarts: 2, backoffMs: [], healthyResetMs: 1 } }), {
+      code: 'ERR_INVALID_ARGUMENT',
+    });
     assert.throws(() => supervisor.add({ id: 'e', kind, dropThreshold: 1.5 }), { code: 'ERR_INVALID_ARGUMENT' });
     const supplier = new FrameSupplier();
     assert.throws(() => new WorkerSupervisor({ supplier, watchdogIntervalMs: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
     assert.throws(() => new WorkerSupervisor({ supplier, dropThresholds: { high: -1 } }), { code: 'ERR_INVALID_ARGUMENT' });
   });
 });
-

@@ -9,7 +9,22 @@ const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
 const BOX_MAX_AGE_MS = 3000;
 const PERSON_END_MS = 10000;
-const SKELETON = [[5, 7], [7, 9], [6, 8], [8, 10], [5, 6], [5, 11], [6, 12], [11, 12], [11, 13], [13, 15], [12, 14], [14, 16], [0, 5], [0, 6]];
+const SKELETON = [
+  [5, 7],
+  [7, 9],
+  [6, 8],
+  [8, 10],
+  [5, 6],
+  [5, 11],
+  [6, 12],
+  [11, 12],
+  [11, 13],
+  [13, 15],
+  [12, 14],
+  [14, 16],
+  [0, 5],
+  [0, 6],
+];
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...children) => {
@@ -120,7 +135,12 @@ function cameraView(id) {
   const canvas = el('canvas', { width: '384', height: '288', 'data-camera': id, 'data-frames': '0', 'data-boxes': '0' });
   const badge = el('span', { class: 'badge' }, '…');
   const fps = el('span', { class: 'muted' });
-  const tile = el('article', { class: 'tile', 'data-camera': id, onclick: () => openDetail(id) }, canvas, el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps));
+  const tile = el(
+    'article',
+    { class: 'tile', 'data-camera': id, onclick: () => openDetail(id) },
+    canvas,
+    el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps),
+  );
   $('grid').append(tile);
   view = { id, tile, canvas, badge, fps, pending: null, decoding: false, detections: new Map(), frames: 0 };
   cameras.set(id, view);
@@ -225,7 +245,8 @@ function onFrame(data) {
   const view = cameras.get(header.camera);
   if (!view) return;
   const message = { header, jpeg: new Blob([new Uint8Array(data, 4 + length)], { type: 'image/jpeg' }) };
-  if (view.decoding) view.pending = message; // the newer replaces any waiting one
+  if (view.decoding)
+    view.pending = message; // the newer replaces any waiting one
   else void drawFrame(view, message);
 }
 
@@ -242,7 +263,8 @@ function workerRows(stats) {
 }
 
 function workerControls(camera, worker) {
-  const base = camera === null ? `/api/shared/${encodeURIComponent(worker)}` : `/api/cameras/${encodeURIComponent(camera)}/workers/${encodeURIComponent(worker)}`;
+  const base =
+    camera === null ? `/api/shared/${encodeURIComponent(worker)}` : `/api/cameras/${encodeURIComponent(camera)}/workers/${encodeURIComponent(worker)}`;
   const name = camera === null ? `shared ${worker}` : `${camera}/${worker}`;
   return ['restart', 'enable', 'disable'].map((action) =>
     el('button', { type: 'button', 'data-action': action, 'data-worker': name, onclick: () => control(`${base}/${action}`, `${action} ${name}`) }, action),
@@ -265,7 +287,19 @@ function renderWorkers(stats) {
       rowsByKey.set(key, row);
     }
     const state = !w.enabled ? 'disabled' : w.waitingForModel ? 'wait' : w.state;
-    const cells = [key, w.criticality, state, fmt(w.fps), w.delivered, w.drops, w.consecutiveDrops ?? 0, fmt(w.lastFrameAgeMs, 0), w.idle ? 'idle' : '', w.restarts, w.dropAlert ? 'DROPS' : ''];
+    const cells = [
+      key,
+      w.criticality,
+      state,
+      fmt(w.fps),
+      w.delivered,
+      w.drops,
+      w.consecutiveDrops ?? 0,
+      fmt(w.lastFrameAgeMs, 0),
+      w.idle ? 'idle' : '',
+      w.restarts,
+      w.dropAlert ? 'DROPS' : '',
+    ];
     cells.forEach((v, i) => {
       const td = row.cells[i];
       const text = String(v);
@@ -290,7 +324,13 @@ function makePlot(target, label, keys) {
   target.replaceChildren();
   const width = Math.max(280, target.clientWidth || 400);
   return new uPlot(
-    { width, height: 200, scales: { x: { time: true } }, series: [{}, ...keys.map((k, i) => ({ label: k, stroke: `hsl(${(i * 67) % 360} 70% 50%)`, width: 1.5 }))], axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', label }] },
+    {
+      width,
+      height: 200,
+      scales: { x: { time: true } },
+      series: [{}, ...keys.map((k, i) => ({ label: k, stroke: `hsl(${(i * 67) % 360} 70% 50%)`, width: 1.5 }))],
+      axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', label }],
+    },
     [[], ...keys.map(() => [])],
     target,
   );
@@ -301,7 +341,8 @@ function updatePlots(stats) {
   const rows = workerRows(stats);
   plotHistory.t.push(now);
   for (const { key, w } of rows) {
-    if (!plotHistory.series.has(key)) plotHistory.series.set(key, { age: plotHistory.t.slice(0, -1).map(() => null), fps: plotHistory.t.slice(0, -1).map(() => null) });
+    if (!plotHistory.series.has(key))
+      plotHistory.series.set(key, { age: plotHistory.t.slice(0, -1).map(() => null), fps: plotHistory.t.slice(0, -1).map(() => null) });
     const s = plotHistory.series.get(key);
     s.age.push(w.lastFrameAgeMs);
     s.fps.push(w.fps);
@@ -332,7 +373,11 @@ function updatePlots(stats) {
   fpsPlot.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).fps)]);
 }
 addEventListener('resize', () => {
-  for (const [plot, target] of [[agePlot, $('plot-age')], [fpsPlot, $('plot-fps')]]) plot?.setSize({ width: Math.max(280, target.clientWidth), height: 200 });
+  for (const [plot, target] of [
+    [agePlot, $('plot-age')],
+    [fpsPlot, $('plot-fps')],
+  ])
+    plot?.setSize({ width: Math.max(280, target.clientWidth), height: 200 });
 });
 
 function onStats(stats) {

@@ -75,16 +75,22 @@ export function readClassNames(path: string): string[] {
     } catch (error) {
       throw new ModelLoadError(`the class names file ${path} is not valid JSON: ${(error as Error).message}`);
     }
-    const entries: [number, unknown][] = Array.isArray(parsed) ? parsed.map((v, i) => [i, v]) : Object.entries(parsed as object).map(([k, v]) => [Number(k), v]);
+    const entries: [number, unknown][] = Array.isArray(parsed)
+      ? parsed.map((v, i) => [i, v])
+      : Object.entries(parsed as object).map(([k, v]) => [Number(k), v]);
     const names: string[] = [];
     for (const [index, name] of entries) {
-      if (!Number.isInteger(index) || index < 0 || typeof name !== 'string') throw new ModelLoadError(`the class names file ${path} must map indices to strings`);
+      if (!Number.isInteger(index) || index < 0 || typeof name !== 'string')
+        throw new ModelLoadError(`the class names file ${path} must map indices to strings`);
       names[index] = name;
     }
     if (names.length === 0 || names.some((n) => n === undefined)) throw new ModelLoadError(`the class names file ${path} leaves gaps between class indices`);
     return names;
   }
-  const names = trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
+  const names = trimmed
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
   if (names.length === 0) throw new ModelLoadError(`the class names file ${path} is empty`);
   return names;
 }
@@ -118,7 +124,8 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
       throw new ModelLoadError(`the model's input ${input.name} must be [1, 3, S, S] (square, NCHW); it is [${input.shape.join(', ')}]`);
     }
     const inputSize = fixed ? h : (o.inputSize ?? 640);
-    if (fixed && o.inputSize !== undefined && o.inputSize !== h) throw new ModelLoadError(`inputSize ${o.inputSize} does not fit the model's fixed input of ${h}`);
+    if (fixed && o.inputSize !== undefined && o.inputSize !== h)
+      throw new ModelLoadError(`inputSize ${o.inputSize} does not fit the model's fixed input of ${h}`);
     const names = o.classNamesPath === undefined ? undefined : readClassNames(o.classNamesPath);
     const dims = staticDims(output.shape);
     let layout: 'v5' | 'v8';
@@ -127,7 +134,9 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
       const withoutNames = dims === null || names === undefined ? null : detectLayout(dims);
       if (detected === null && withoutNames !== null) {
         const classes = dims![withoutNames === 'v8' ? 1 : 2]! - (withoutNames === 'v8' ? 4 : 5);
-        throw new ModelLoadError(`the model has ${classes} classes (${withoutNames} layout, output [${output.shape.join(', ')}]) but the class names file has ${names!.length}`);
+        throw new ModelLoadError(
+          `the model has ${classes} classes (${withoutNames} layout, output [${output.shape.join(', ')}]) but the class names file has ${names!.length}`,
+        );
       }
       if (detected === null) {
         throw new ModelLoadError(
@@ -141,8 +150,10 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
     }
     const channels = dims === null ? null : layout === 'v8' ? dims[1]! : dims[2]!;
     const classCount = channels === null ? (names?.length ?? null) : channels - (layout === 'v8' ? 4 : 5);
-    if (classCount === null || classCount < 1) throw new ModelLoadError(`output ${output.name} [${output.shape.join(', ')}] has no class scores for layout ${layout}`);
-    if (names !== undefined && names.length !== classCount) throw new ModelLoadError(`the model has ${classCount} classes but the class names file has ${names.length}`);
+    if (classCount === null || classCount < 1)
+      throw new ModelLoadError(`output ${output.name} [${output.shape.join(', ')}] has no class scores for layout ${layout}`);
+    if (names !== undefined && names.length !== classCount)
+      throw new ModelLoadError(`the model has ${classCount} classes but the class names file has ${names.length}`);
     const classNames = names ?? (classCount === COCO_CLASSES.length ? [...COCO_CLASSES] : Array.from({ length: classCount }, (_, i) => `class_${i}`));
     return {
       classNames,
@@ -165,14 +176,16 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
 }
 
 export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler {
-  if (typeof options.modelPath !== 'string' || options.modelPath.length === 0) throw new InvalidArgumentError('the onnx handler needs modelPath, the .onnx file');
+  if (typeof options.modelPath !== 'string' || options.modelPath.length === 0)
+    throw new InvalidArgumentError('the onnx handler needs modelPath, the .onnx file');
   for (const [name, value, lo, hi] of [
     ['minConfidence', options.minConfidence, 0, 1],
     ['iouThreshold', options.iouThreshold, 0, 1],
   ] as const) {
     if (value !== undefined && !(value >= lo && value <= hi)) throw new InvalidArgumentError(`${name} must be within ${lo}–${hi}, got ${String(value)}`);
   }
-  if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11'].includes(options.layout)) throw new InvalidArgumentError(`layout must be auto, v5, v8 or v11, got ${JSON.stringify(options.layout)}`);
+  if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11'].includes(options.layout))
+    throw new InvalidArgumentError(`layout must be auto, v5, v8 or v11, got ${JSON.stringify(options.layout)}`);
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
   checkRuntimeOptions(options, (message) => new InvalidArgumentError(message));
@@ -196,7 +209,12 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
         if (closed) throw closedError();
         classNames = inspected.classNames;
         layout = inspected.workerData.layout;
-        pool = new ModelThreadPool<YoloBox[]>({ workerUrl: new URL('./onnx-worker.js', import.meta.url), workerData: inspected.workerData, threads, name: 'onnx' });
+        pool = new ModelThreadPool<YoloBox[]>({
+          workerUrl: new URL('./onnx-worker.js', import.meta.url),
+          workerData: inspected.workerData,
+          threads,
+          name: 'onnx',
+        });
         await pool.start();
       })();
       return loading;

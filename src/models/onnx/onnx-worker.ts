@@ -29,7 +29,13 @@ await serveModelJobs<OnnxWorkerData, YoloBox[]>(async (o) => {
     const outputs = await session.run({ [o.inputName]: input });
     const output = outputs[o.outputName];
     if (output === undefined || output.type !== 'float32') throw new Error(`the model gave no float32 output ${JSON.stringify(o.outputName)}`);
-    const boxes = decodeYolo(output.data as Float32Array, output.dims, { layout: o.layout, minConfidence: o.minConfidence, box, frameWidth: job.width, frameHeight: job.height });
+    const boxes = decodeYolo(output.data as Float32Array, output.dims, {
+      layout: o.layout,
+      minConfidence: o.minConfidence,
+      box,
+      frameWidth: job.width,
+      frameHeight: job.height,
+    });
     input.dispose();
     output.dispose();
     return nonMaxSuppression(boxes, o.iouThreshold, o.maxDetections);

@@ -25,7 +25,12 @@ const FRAME = input('frame', DataType.UINT8, [1, 'height', 'width', 3]);
 export function resizeModel(to: typeof DataType.FLOAT | typeof DataType.INT32): Uint8Array {
   const nodes: Part[] = [
     node('Cast', ['frame'], ['pixels'], [castTo(DataType.FLOAT)]),
-    node('Resize', ['pixels', '', '', 'sizes'], [to === DataType.FLOAT ? 'out' : 'resized'], [attrString('mode', 'linear'), attrString('coordinate_transformation_mode', 'asymmetric')]),
+    node(
+      'Resize',
+      ['pixels', '', '', 'sizes'],
+      [to === DataType.FLOAT ? 'out' : 'resized'],
+      [attrString('mode', 'linear'), attrString('coordinate_transformation_mode', 'asymmetric')],
+    ),
   ];
   if (to !== DataType.FLOAT) nodes.push(node('Cast', ['resized'], ['out'], [castTo(to)]));
   return encodeModel({ name: 'resize', nodes, inputs: [FRAME, input('sizes', DataType.INT64, [4])], outputs: [output('out', to, [1, 'h', 'w', 3])] });
@@ -37,11 +42,12 @@ export function cropModel(side: number): Uint8Array {
     name: 'crop',
     nodes: [
       node('Cast', ['frame'], ['pixels'], [castTo(DataType.FLOAT)]),
-      node('Resize', ['pixels', 'roi', '', 'sizes'], ['resized'], [
-        attrString('mode', 'linear'),
-        attrString('coordinate_transformation_mode', 'tf_crop_and_resize'),
-        attrFloat('extrapolation_value', 0),
-      ]),
+      node(
+        'Resize',
+        ['pixels', 'roi', '', 'sizes'],
+        ['resized'],
+        [attrString('mode', 'linear'), attrString('coordinate_transformation_mode', 'tf_crop_and_resize'), attrFloat('extrapolation_value', 0)],
+      ),
       node('Cast', ['resized'], ['out'], [castTo(DataType.INT32)]),
     ],
     initializers: [tensor('sizes', [4], [1, side, side, 3], DataType.INT64)],
@@ -101,7 +107,10 @@ export class Preprocessor {
   /** Pre-processing runs on the CPU, in the session's thread count, whatever the network's providers. */
   static async open(model: Uint8Array, o: RuntimeOptions, name: string): Promise<Preprocessor> {
     const ort = await loadOnnxRuntime();
-    return new Preprocessor(ort, await openSession(model, { ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }) }, `pre-processing (${name})`));
+    return new Preprocessor(
+      ort,
+      await openSession(model, { ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }) }, `pre-processing (${name})`),
+    );
   }
 
   frame(rgb: Uint8Array, width: number, height: number): Ort.Tensor {
@@ -109,7 +118,11 @@ export class Preprocessor {
   }
 
   int64(values: readonly number[]): Ort.Tensor {
-    return new this.#ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
+    return new this.#ort.Tensor(
+      'int64',
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      [values.length],
+    );
   }
 
   float32(values: readonly number[]): Ort.Tensor {

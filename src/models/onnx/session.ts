@@ -55,7 +55,8 @@ export function checkRuntimeOptions(o: RuntimeOptions, fail: (message: string) =
   if (eps === undefined) return;
   if (!Array.isArray(eps) || eps.length === 0) throw fail('executionProviders must be a non-empty list, e.g. [cuda, cpu]');
   for (const ep of eps as readonly unknown[]) {
-    if (typeof ep !== 'string' || !(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) throw fail(`executionProviders: ${JSON.stringify(ep)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
+    if (typeof ep !== 'string' || !(EXECUTION_PROVIDERS as readonly string[]).includes(ep))
+      throw fail(`executionProviders: ${JSON.stringify(ep)} is not one of ${EXECUTION_PROVIDERS.join(', ')}`);
   }
   if (new Set(eps).size !== eps.length) throw fail(`executionProviders lists a provider twice: ${eps.join(', ')}`);
 }
@@ -76,7 +77,11 @@ export function sessionOptions(o: RuntimeOptions): Ort.InferenceSession.SessionO
 const PROVIDER_FAILURE = /AppendExecutionProvider|backend not found|Failed to load shared library|adapter|CUDA|TensorRT|provider/i;
 
 /** Opens a session; an unavailable provider is ERR_EXECUTION_PROVIDER, any other failure ERR_MODEL_LOAD. */
-export async function openSession(model: string | Uint8Array, o: RuntimeOptions, what = typeof model === 'string' ? model : 'the model'): Promise<Ort.InferenceSession> {
+export async function openSession(
+  model: string | Uint8Array,
+  o: RuntimeOptions,
+  what = typeof model === 'string' ? model : 'the model',
+): Promise<Ort.InferenceSession> {
   const ort = await loadOnnxRuntime();
   const options = sessionOptions(o);
   try {
@@ -98,7 +103,12 @@ let probeModel: Uint8Array | null = null;
 export async function checkExecutionProviders(o: RuntimeOptions): Promise<void> {
   const eps = o.executionProviders ?? ['cpu'];
   if (eps.length === 1 && eps[0] === 'cpu') return;
-  probeModel ??= encodeModel({ name: 'probe', nodes: [node('Identity', ['x'], ['y'])], inputs: [input('x', DataType.FLOAT, [1])], outputs: [output('y', DataType.FLOAT, [1])] });
+  probeModel ??= encodeModel({
+    name: 'probe',
+    nodes: [node('Identity', ['x'], ['y'])],
+    inputs: [input('x', DataType.FLOAT, [1])],
+    outputs: [output('y', DataType.FLOAT, [1])],
+  });
   const session = await openSession(probeModel, o, 'probe');
   await session.release();
 }

@@ -38,12 +38,16 @@ function checkModelOptions(o: PersonModelOptions): void {
   if (o.inputSize !== undefined && !(Number.isInteger(o.inputSize) && o.inputSize >= 64 && o.inputSize <= 1024 && o.inputSize % 32 === 0)) {
     throw new InvalidArgumentError(`inputSize must be a multiple of 32 from 64 to 1024, got ${String(o.inputSize)}`);
   }
-  if (o.inputSize !== undefined && o.network === 'centernet') throw new InvalidArgumentError('inputSize is an option of movenet-multipose only (centernet takes 512 × 512)');
+  if (o.inputSize !== undefined && o.network === 'centernet')
+    throw new InvalidArgumentError('inputSize is an option of movenet-multipose only (centernet takes 512 × 512)');
   if (o.precision !== undefined && !(PRECISIONS as readonly string[]).includes(o.precision)) {
     throw new InvalidArgumentError(`precision must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(o.precision)}`);
   }
   checkRuntimeOptions(o, (message) => new InvalidArgumentError(message));
-  for (const [name, value] of [['minConfidence', o.minConfidence], ['iouThreshold', o.iouThreshold]] as const) {
+  for (const [name, value] of [
+    ['minConfidence', o.minConfidence],
+    ['iouThreshold', o.iouThreshold],
+  ] as const) {
     if (value !== undefined && !(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be a number from 0 to 1, got ${String(value)}`);
   }
 }
