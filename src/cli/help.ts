@@ -123,7 +123,9 @@ person handler:
 onnx handler:
   --model FILE.onnx       the model file (required)
   --classes FILE          class names, one a line
-  --layout auto|v5|v8|v11 the output layout (default auto: read from the model)
+  --layout auto|v5|v8|v11|e2e
+                          the output layout (default auto: read from the model; e2e:
+                          end-to-end exports, [1, N, 6])
   --input-size N          for a model without a fixed input size (default 640)
   --min-confidence X      0 to 1
   --iou X                 the overlap above which boxes merge, 0 to 1

@@ -237,6 +237,40 @@ describe('onnx handler (ONNX Runtime, real server process)', { timeout: 180_000 
     });
   }
 
+  it('end-to-end exports ([1, N, 6]: x1 y1 x2 y2 score class, NMS done in the model) are read as e2e: boxes as given, no NMS of ours, classes by their column', async () => {
+    const model = join(ws.dir, 'tiny-e2e.onnx');
+    const e2e: Candidate[] = [
+      { box: [128, 136, 192, 184], scores: [0.9], classId: 0 },
+      { box: [130, 137, 194, 185], scores: [0.8], classId: 0 }, // overlapping, same class: the model kept it, so do we
+      { box: [30, 70, 50, 90], scores: [0.7], classId: 2 },
+      { box: [0, 0, 0, 0], scores: [0], classId: 0 }, // padding rows after the last detection
+    ];
+    writeFileSync(model, buildYoloModel({ layout: 'e2e', inputSize: S, classes: 3, candidates: e2e }));
+    const handler = createOnnxHandler({ modelPath: model, classNamesPath: namesPath, modelId: 'yolo' });
+    await handler.load!();
+    try {
+      const ref = writer.write(new Uint8Array(768 * 576 * 3).fill(255), { width: 768, height: 576, format: 'RGB24' });
+      const result = await handler.infer(
+        readFrame(ref.frame_reference, ref.frame_metadata, ws.shmDir),
+        { ...ref, camera_id: 'camera_1', model_id: 'yolo', timestamp: 0 },
+        new AbortController().signal,
+      );
+      assert.equal(result.metadata?.layout, 'e2e');
+      const px = (x: number): number => Math.round((x / (5 / 12) / 768) * 1e4) / 1e4;
+      const py = (y: number): number => Math.round(((y - 40) / (5 / 12) / 576) * 1e4) / 1e4;
+      assert.deepEqual(
+        result.detections.map((d) => [d.class_name, d.confidence, d.bbox]),
+        [
+          ['person', Math.round(0.9 * whiteMean * 1000) / 1000, [px(128), py(136), px(192), py(184)]],
+          ['person', Math.round(0.8 * whiteMean * 1000) / 1000, [px(130), py(137), px(194), py(185)]],
+          ['car', Math.round(0.7 * whiteMean * 1000) / 1000, [px(30), py(70), px(50), py(90)]],
+        ],
+      );
+    } finally {
+      await handler.close!();
+    }
+  });
+
   it('in process: load() twice is one load, close() is final: load() and infer() after it are ERR_HANDLER_CLOSED', async () => {
     const model = join(ws.dir, 'tiny-lifecycle.onnx');
     writeFileSync(model, buildYoloModel({ layout: 'v8', inputSize: S, classes: 3, candidates }));
@@ -271,10 +305,16 @@ describe('onnx handler (ONNX Runtime, real server process)', { timeout: 180_000 
       (await cliFails([...base, '--model', wide, '--classes', twoNames])).stderr,
       /ERR_MODEL_LOAD: the model has 3 classes .* but the class names file has 2/,
     );
-    // [1, 7, 5] without names cannot be told apart: the message asks for a layout.
+    // [1, 7, 5] without names cannot be told apart: ERR_MODEL_LAYOUT with the shape, and the message asks for a layout.
     const model = join(ws.dir, 'tiny-mismatch.onnx');
     writeFileSync(model, buildYoloModel({ layout: 'v8', inputSize: S, classes: 3, candidates }));
-    assert.match((await cliFails([...base, '--model', model])).stderr, /ERR_MODEL_LOAD: cannot tell the YOLO layout/);
+    assert.match((await cliFails([...base, '--model', model])).stderr, /ERR_MODEL_LAYOUT: output output0 \[1, 7, 5\] fits no YOLO layout.*give layout/);
+    // An output no layout fits at all ([1, 7, 2]: 7 channels, 2 candidates): refused at load with its shape.
+    const odd = join(ws.dir, 'tiny-odd.onnx');
+    writeFileSync(odd, buildYoloModel({ layout: 'v8', inputSize: S, classes: 3, candidates: candidates.slice(0, 2) }));
+    assert.match((await cliFails([...base, '--model', odd])).stderr, /ERR_MODEL_LAYOUT: output output0 \[1, 7, 2\] fits no YOLO layout/);
+    // Told e2e, a model whose output is not [1, N, 6] is refused too.
+    assert.match((await cliFails([...base, '--model', wide, '--layout', 'e2e'])).stderr, /ERR_MODEL_LAYOUT: .* is not an end-to-end export/);
     assert.match((await cliFails([...base, '--model', model, '--layout', 'v9'])).stderr, /ERR_INVALID_ARGUMENT/);
     assert.match((await cliFails([...base, '--model', model, '--min-confidence', '2'])).stderr, /ERR_INVALID_ARGUMENT/);
     assert.match(

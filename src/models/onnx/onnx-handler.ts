@@ -20,8 +20,8 @@ import type { InferenceHandler, InferenceResult } from '../handler.js';
 import { toRgb } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import type { OnnxWorkerData } from './onnx-worker.js';
-import { checkExecutionProviders, checkRuntimeOptions, type ExecutionProvider } from './session.js';
-import { detectLayout, type YoloBox, type YoloLayout } from './yolo.js';
+import { checkExecutionProviders, checkRuntimeOptions, ModelLayoutError, type ExecutionProvider } from './session.js';
+import { detectLayout, type DecodedLayout, type YoloBox, type YoloLayout } from './yolo.js';
 
 export interface OnnxHandlerOptions {
   /** The .onnx file. */
@@ -128,7 +128,7 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
       throw new ModelLoadError(`inputSize ${o.inputSize} does not fit the model's fixed input of ${h}`);
     const names = o.classNamesPath === undefined ? undefined : readClassNames(o.classNamesPath);
     const dims = staticDims(output.shape);
-    let layout: 'v5' | 'v8';
+    let layout: DecodedLayout;
     if (o.layout === undefined || o.layout === 'auto') {
       const detected = dims === null ? null : detectLayout(dims, names?.length);
       const withoutNames = dims === null || names === undefined ? null : detectLayout(dims);
@@ -139,17 +139,21 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
         );
       }
       if (detected === null) {
-        throw new ModelLoadError(
-          `cannot tell the YOLO layout of output ${output.name} [${output.shape.join(', ')}]` +
-            `${names === undefined ? '' : ` with ${names.length} class names`}: expected [1, 4 + classes, boxes] (v8/v11) or [1, boxes, 5 + classes] (v5); give layout`,
+        throw new ModelLayoutError(
+          `output ${output.name} [${output.shape.join(', ')}] fits no YOLO layout` +
+            `${names === undefined ? '' : ` with ${names.length} class names`}: expected [1, 4 + classes, boxes] (v8/v11), [1, boxes, 5 + classes] (v5) or [1, detections ≤ ${1000}, 6] (end-to-end exports); give layout if it is one of them`,
         );
       }
       layout = detected;
     } else {
-      layout = o.layout === 'v5' ? 'v5' : 'v8';
+      layout = o.layout === 'v5' || o.layout === 'e2e' ? o.layout : 'v8';
+    }
+    if (layout === 'e2e' && dims !== null && (dims.length !== 3 || dims[2] !== 6)) {
+      throw new ModelLayoutError(`output ${output.name} [${output.shape.join(', ')}] is not an end-to-end export's [1, detections, 6]`);
     }
     const channels = dims === null ? null : layout === 'v8' ? dims[1]! : dims[2]!;
-    const classCount = channels === null ? (names?.length ?? null) : channels - (layout === 'v8' ? 4 : 5);
+    // End-to-end rows name their class: the count is the names file's, else COCO's (Ultralytics' default).
+    const classCount = layout === 'e2e' ? (names?.length ?? COCO_CLASSES.length) : channels === null ? (names?.length ?? null) : channels - (layout === 'v8' ? 4 : 5);
     if (classCount === null || classCount < 1)
       throw new ModelLoadError(`output ${output.name} [${output.shape.join(', ')}] has no class scores for layout ${layout}`);
     if (names !== undefined && names.length !== classCount)
@@ -184,8 +188,8 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
   ] as const) {
     if (value !== undefined && !(value >= lo && value <= hi)) throw new InvalidArgumentError(`${name} must be within ${lo}–${hi}, got ${String(value)}`);
   }
-  if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11'].includes(options.layout))
-    throw new InvalidArgumentError(`layout must be auto, v5, v8 or v11, got ${JSON.stringify(options.layout)}`);
+  if (options.layout !== undefined && !['auto', 'v5', 'v8', 'v11', 'e2e'].includes(options.layout))
+    throw new InvalidArgumentError(`layout must be auto, v5, v8, v11 or e2e, got ${JSON.stringify(options.layout)}`);
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
   checkRuntimeOptions(options, (message) => new InvalidArgumentError(message));

@@ -6,14 +6,14 @@
 import * as ort from 'onnxruntime-node';
 import { serveModelJobs } from '../thread-pool.js';
 import { openSession, type ExecutionProvider } from './session.js';
-import { decodeYolo, letterbox, nonMaxSuppression, type YoloBox } from './yolo.js';
+import { decodeYolo, letterbox, nonMaxSuppression, type DecodedLayout, type YoloBox } from './yolo.js';
 
 export interface OnnxWorkerData {
   readonly modelPath: string;
   readonly inputName: string;
   readonly outputName: string;
   readonly inputSize: number;
-  readonly layout: 'v5' | 'v8';
+  readonly layout: DecodedLayout;
   readonly minConfidence: number;
   readonly iouThreshold: number;
   readonly maxDetections: number;
@@ -38,6 +38,7 @@ await serveModelJobs<OnnxWorkerData, YoloBox[]>(async (o) => {
     });
     input.dispose();
     output.dispose();
-    return nonMaxSuppression(boxes, o.iouThreshold, o.maxDetections);
+    // End-to-end exports did their own NMS: their boxes stand as they are.
+    return o.layout === 'e2e' ? boxes.slice(0, o.maxDetections) : nonMaxSuppression(boxes, o.iouThreshold, o.maxDetections);
   };
 });

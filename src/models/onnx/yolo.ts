@@ -10,7 +10,17 @@
  * Boxes come back normalised 0–1 to the original frame, x1 y1 x2 y2.
  */
 
-export type YoloLayout = 'v5' | 'v8' | 'v11';
+export type YoloLayout = 'v5' | 'v8' | 'v11' | 'e2e';
+/** The layouts as decoded: v11 is v8's. */
+export type DecodedLayout = 'v5' | 'v8' | 'e2e';
+
+/**
+ * End-to-end exports (YOLOv10, YOLO26's default, v8/v11 with nms=True) give
+ * [1, N, 6] rows of x1 y1 x2 y2 score class, N their max_det (300 by
+ * default). A v5 head with one class is [1, N, 6] too, but N is thousands of
+ * anchors (6 300 at 320, 25 200 at 640): at most this many rows is e2e.
+ */
+const E2E_MAX_ROWS = 1000;
 
 export interface Letterbox {
   readonly scale: number;
@@ -72,9 +82,10 @@ export interface YoloBox {
  * known. Without class names, a YOLO head has far more candidates than
  * channels, so the short axis is the channel axis.
  */
-export function detectLayout(dims: readonly number[], classCount?: number): 'v5' | 'v8' | null {
+export function detectLayout(dims: readonly number[], classCount?: number): DecodedLayout | null {
   if (dims.length !== 3 || dims[0] !== 1) return null;
   const [, a, b] = dims as [number, number, number];
+  if (b === 6 && a > 0 && a <= E2E_MAX_ROWS && a !== 4 + (classCount ?? -10)) return 'e2e';
   if (classCount !== undefined) {
     if (a === 4 + classCount) return 'v8';
     if (b === 5 + classCount) return 'v5';
@@ -88,7 +99,7 @@ export function detectLayout(dims: readonly number[], classCount?: number): 'v5'
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
 
 export interface DecodeOptions {
-  readonly layout: 'v5' | 'v8';
+  readonly layout: DecodedLayout;
   readonly minConfidence: number;
   readonly box: Letterbox;
   readonly frameWidth: number;
@@ -98,6 +109,21 @@ export interface DecodeOptions {
 /** Candidates over the threshold, best class per box, boxes mapped back to the frame. */
 export function decodeYolo(output: Float32Array, dims: readonly number[], o: DecodeOptions): YoloBox[] {
   const [, a, b] = dims as [number, number, number];
+  const toX = (x: number): number => clamp01((x - o.box.padX) / o.box.scale / o.frameWidth);
+  const toY = (y: number): number => clamp01((y - o.box.padY) / o.box.scale / o.frameHeight);
+  if (o.layout === 'e2e') {
+    // Rows of x1 y1 x2 y2 score class, already past NMS; rows after the last detection are zeros.
+    const boxes: YoloBox[] = [];
+    for (let i = 0; i < a; i++) {
+      const row = i * b;
+      const score = output[row + 4]!;
+      if (!(score >= o.minConfidence)) continue;
+      const classId = Math.round(output[row + 5]!);
+      if (!(classId >= 0)) continue;
+      boxes.push({ classId, score, bbox: [toX(output[row]!), toY(output[row + 1]!), toX(output[row + 2]!), toY(output[row + 3]!)] });
+    }
+    return boxes;
+  }
   const v8 = o.layout === 'v8';
   const count = v8 ? b : a;
   const channels = v8 ? a : b;
@@ -124,8 +150,6 @@ export function decodeYolo(output: Float32Array, dims: readonly number[], o: Dec
     const cy = at(i, 1);
     const w = at(i, 2);
     const h = at(i, 3);
-    const toX = (x: number): number => clamp01((x - o.box.padX) / o.box.scale / o.frameWidth);
-    const toY = (y: number): number => clamp01((y - o.box.padY) / o.box.scale / o.frameHeight);
     boxes.push({ classId: best, score, bbox: [toX(cx - w / 2), toY(cy - h / 2), toX(cx + w / 2), toY(cy + h / 2)] });
   }
   return boxes;
