@@ -16,6 +16,7 @@ commands:
   model-server          serves a model over a Unix socket (and KServe v2 over HTTP)
   shm write             writes one frame into a shared-memory frame store
   infer                 sends one request to a model server and prints the answer
+  models check FILE     loads an ONNX model, says what it is, runs it on the sample clip
   config check FILE     validates a config file
   config schema         prints the config file's JSON Schema, for editors
 
@@ -186,7 +187,28 @@ const CONFIG = `usage: framesupplier config check FILE
   --help       this text
 `;
 
+const MODELS = `usage: framesupplier models check FILE.onnx [options]
+
+Loads a YOLO model as the onnx handler would (the same checks and errors),
+prints its input, output, the layout read from it and its classes, then runs it
+on frames of OpenCV's sample clip (Debian's opencv-doc) or --source, and prints
+what it found and how fast: frames per CPU-second with one model thread (what a
+core gives, even on a loaded machine), frames/s and the latency. Run it before
+putting a model in the config.
+
+options:
+  --classes FILE           class names, one a line or JSON (default: COCO's for 80 classes)
+  --layout auto|v5|v8|v11|e2e
+                           the output layout (default auto: read from the output)
+  --input-size N           for a model without a fixed input size (default 640)
+  --min-confidence X       0 to 1 (default 0.25)
+  --source FILE            the video to read frames from (default: the sample clip)
+  --frames N               frames timed, one a second of the video (default 20)
+  --help                   this text
+`;
+
 const PAGES: Readonly<Record<string, string>> = {
+  models: MODELS,
   run: RUN,
   demo: DEMO,
   'model-server': MODEL_SERVER,

@@ -55,6 +55,9 @@ async function main(argv: string[]): Promise<number> {
       return inferCommand(rest);
     case 'config':
       return configCommand(rest);
+    case 'models':
+      // Loaded on demand: it loads ONNX Runtime.
+      return (await import('./models-check.js')).modelsCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version()}\n`);

@@ -12,7 +12,7 @@ export { createMockHandler, type MockHandlerOptions } from './mock.js';
 export type { InferenceHandler, InferenceResult } from './handler.js';
 export { createPersonHandler, type PersonHandlerOptions } from './person/person-handler.js';
 export { POSE_KEYPOINTS } from './person/keypoints.js';
-export { createOnnxHandler, readClassNames, COCO_CLASSES, type OnnxHandlerOptions } from './onnx/onnx-handler.js';
+export { createOnnxHandler, inspectOnnxModel, readClassNames, COCO_CLASSES, type OnnxHandlerOptions, type OnnxModelInspection } from './onnx/onnx-handler.js';
 export { EXECUTION_PROVIDERS, type ExecutionProvider } from './onnx/session.js';
 export { HandlerClosedError, ModelLoadError } from './errors.js';
 export { toRgb } from './rgb.js';

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { DEMO_FLAGS } from '../../src/cli/demo.js';
 import { INFER_FLAGS, SHM_FLAGS } from '../../src/cli/model-commands.js';
 import { RUN_FLAGS } from '../../src/cli/run.js';
+import { MODELS_CHECK_FLAGS } from '../../src/cli/models-check.js';
 import { modelServerFlags } from '../../src/model-server/index.js';
 
 const run = promisify(execFile);
@@ -41,6 +42,7 @@ describe('framesupplier --version and --help', { timeout: 60_000 }, () => {
       'model-server': Object.keys(modelServerFlags()),
       shm: Object.keys(SHM_FLAGS),
       infer: Object.keys(INFER_FLAGS),
+      models: Object.keys(MODELS_CHECK_FLAGS),
     };
     for (const [command, flags] of Object.entries(commands)) {
       const page = await cli([command, '--help']);

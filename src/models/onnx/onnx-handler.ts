@@ -97,13 +97,16 @@ export function readClassNames(path: string): string[] {
 
 const staticDims = (shape: readonly (number | string)[]): number[] | null => (shape.every((d) => typeof d === 'number' && d > 0) ? (shape as number[]) : null);
 
-interface Inspected {
+export interface OnnxModelInspection {
   readonly workerData: OnnxWorkerData;
   readonly classNames: readonly string[];
+  /** The model's input and output as it declares them (symbolic dimensions by name). */
+  readonly input: { readonly name: string; readonly shape: readonly (number | string)[] };
+  readonly output: { readonly name: string; readonly shape: readonly (number | string)[] };
 }
 
-/** Opens the model once to check its input and output against the options. */
-async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
+/** Opens the model once to check its input and output against the options (`framesupplier models check` prints what it found). */
+export async function inspectOnnxModel(o: OnnxHandlerOptions): Promise<OnnxModelInspection> {
   // Loaded on use: importing the package must not load the native runtime.
   const ort = await loadOnnxRuntime();
   let session: Ort.InferenceSession;
@@ -153,7 +156,8 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
     }
     const channels = dims === null ? null : layout === 'v8' ? dims[1]! : dims[2]!;
     // End-to-end rows name their class: the count is the names file's, else COCO's (Ultralytics' default).
-    const classCount = layout === 'e2e' ? (names?.length ?? COCO_CLASSES.length) : channels === null ? (names?.length ?? null) : channels - (layout === 'v8' ? 4 : 5);
+    const classCount =
+      layout === 'e2e' ? (names?.length ?? COCO_CLASSES.length) : channels === null ? (names?.length ?? null) : channels - (layout === 'v8' ? 4 : 5);
     if (classCount === null || classCount < 1)
       throw new ModelLoadError(`output ${output.name} [${output.shape.join(', ')}] has no class scores for layout ${layout}`);
     if (names !== undefined && names.length !== classCount)
@@ -161,6 +165,8 @@ async function inspect(o: OnnxHandlerOptions): Promise<Inspected> {
     const classNames = names ?? (classCount === COCO_CLASSES.length ? [...COCO_CLASSES] : Array.from({ length: classCount }, (_, i) => `class_${i}`));
     return {
       classNames,
+      input: { name: input.name, shape: [...input.shape] },
+      output: { name: output.name, shape: [...output.shape] },
       workerData: {
         modelPath: o.modelPath,
         inputName: input.name,
@@ -209,7 +215,7 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
       if (closed) return Promise.reject(closedError());
       loading ??= (async () => {
         await checkExecutionProviders(options);
-        const inspected = await inspect(options);
+        const inspected = await inspectOnnxModel(options);
         if (closed) throw closedError();
         classNames = inspected.classNames;
         layout = inspected.workerData.layout;
