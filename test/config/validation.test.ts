@@ -209,7 +209,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
         'cameras.cam.workers[0].maxAgeMs: must be greater than 0 (line 11)',
         'shared.s.cameras: must not be an empty list (line 13)',
         'shared.t.cameras: must not repeat an item (items 0 and 1 are the same) (line 14)',
-        'models.m.layout: must be one of auto, v5, v8, v11 (line 16)',
+        'models.m.layout: must be one of auto, v5, v8, v11, e2e (line 16)',
         'models.m.iou: must be at most 1 (line 16)',
         'models.m.minConfidence: must be at least 0 (line 16)',
         'models.m.inputSize: must be at least 32 (line 16)',

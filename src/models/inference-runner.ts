@@ -1,0 +1,290 @@
+/**
+ * The model server's inference side, apart from its sockets: inference
+ * requests go to the fair camera scheduler (scheduler.ts: one waiting slot per
+ * camera, a newer request supersedes the waiting one, free capacity serves
+ * the cameras round-robin), and a request's turn runs it: the frame is picked
+ * and read then, not when the request came (`frame_select: "newest"` takes
+ * the store's newest frame at that moment; one older than the request's
+ * `max_age_ms` is answered ERR_FRAME_STALE without inference), the handler
+ * runs under handlerTimeoutMs (inference only), and the frame is released
+ * when the handler settles. Every request gets exactly one answer, and
+ * nothing here rejects: failures are answers with a stable code. Per-camera
+ * figures (served, superseded, stale, wait and inference p50/p99 over recent
+ * requests) for stats and pongs, bounded to the most recently seen cameras.
+ */
+import { performance } from 'node:perf_hooks';
+import { IpcError, type InferenceRequest, type InferenceResponse, type PongCameraFigures } from '../ipc/index.js';
+import { abortable } from '../internal/abort.js';
+import { SampleWindow } from '../internal/sample-window.js';
+import { peekFrame, type FrameLease, type FrameReader } from '../shm/index.js';
+import type { ClientLink } from './connection-server.js';
+import type { InferenceHandler } from './handler.js';
+import { CameraScheduler } from './scheduler.js';
+
+/** One camera's figures: counts since the server started, times over its last requests. */
+export interface CameraServerFigures {
+  /** Requests given to the handler. */
+  readonly served: number;
+  /** Replaced by a newer request of the camera while waiting (ERR_SUPERSEDED). */
+  readonly superseded: number;
+  /** Frame older than the request's max_age_ms when taken (ERR_FRAME_STALE). */
+  readonly stale: number;
+  /** From reading the request to a model thread taking it, ms (null before the first). */
+  readonly waitMsP50: number | null;
+  readonly waitMsP99: number | null;
+  /** The handler's time alone, ms. */
+  readonly inferenceMsP50: number | null;
+  readonly inferenceMsP99: number | null;
+}
+
+/** Cameras whose figures a server keeps: the least recently seen go first beyond it (camera ids come from clients). */
+export const MAX_CAMERA_FIGURES = 1024;
+
+class CameraFigures {
+  served = 0;
+  superseded = 0;
+  stale = 0;
+  readonly wait = new SampleWindow();
+  readonly inference = new SampleWindow();
+
+  snapshot(): CameraServerFigures {
+    return {
+      served: this.served,
+      superseded: this.superseded,
+      stale: this.stale,
+      waitMsP50: this.wait.percentile(50),
+      waitMsP99: this.wait.percentile(99),
+      inferenceMsP50: this.inference.percentile(50),
+      inferenceMsP99: this.inference.percentile(99),
+    };
+  }
+}
+
+/** An inference request between being read and being answered. */
+interface Job {
+  readonly request: InferenceRequest;
+  readonly link: ClientLink;
+  /** performance.now() when it was read. */
+  readonly readAt: number;
+  readonly answer: (response: InferenceResponse) => void;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * An error answer that fits the response schema whatever the request held:
+ * request_id, camera_id and frame_id are echoed only when they are values the
+ * request schema allows (else request_id is left out and the others are null).
+ */
+export function errorResponse(modelId: string, error: IpcError, request: unknown, usedFrameId?: number): InferenceResponse {
+  const r = isObject(request) ? request : {};
+  const requestId = r.request_id;
+  const frameId = usedFrameId ?? (isObject(r.frame_metadata) ? r.frame_metadata.frame_id : undefined);
+  return {
+    ...(typeof requestId === 'string' || Number.isInteger(requestId) ? { request_id: requestId as string | number } : {}),
+    model_id: modelId,
+    camera_id: typeof r.camera_id === 'string' ? r.camera_id : null,
+    frame_id: Number.isSafeInteger(frameId) && (frameId as number) >= 0 ? (frameId as number) : null,
+    detections: [],
+    metadata: { inference_time_ms: 0 },
+    error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) },
+  };
+}
+
+export interface InferenceRunnerOptions {
+  readonly handler: InferenceHandler;
+  readonly modelId: string;
+  readonly frames: FrameReader;
+  readonly shmDir: string;
+  readonly concurrency: number;
+  readonly handlerTimeoutMs: number;
+  /** An error answered: counted by the owner. */
+  readonly count: (code: string) => void;
+}
+
+export class InferenceRunner {
+  readonly #o: InferenceRunnerOptions;
+  readonly #scheduler: CameraScheduler<Job>;
+  readonly #cameras = new Map<string, CameraFigures>();
+
+  constructor(options: InferenceRunnerOptions) {
+    this.#o = options;
+    this.#scheduler = new CameraScheduler<Job>(options.concurrency, {
+      start: (job, camera) => this.#take(job, camera),
+      supersede: (job, camera) => {
+        this.#figures(camera).superseded++;
+        job.answer(
+          this.fail(
+            new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`),
+            job.request,
+          ),
+        );
+      },
+    });
+  }
+
+  get capacity(): number {
+    return this.#scheduler.capacity;
+  }
+
+  get running(): number {
+    return this.#scheduler.running;
+  }
+
+  get waiting(): number {
+    return this.#scheduler.waiting;
+  }
+
+  /** The answer to an inference request, once its camera's turn has come and it ran (or why not). Never rejects. */
+  offer(request: InferenceRequest, link: ClientLink): Promise<InferenceResponse> {
+    this.#figures(request.camera_id);
+    const readAt = performance.now();
+    return new Promise<InferenceResponse>((answer) => this.#scheduler.offer(request.camera_id, { request, link, readAt, answer }));
+  }
+
+  /** An error answer, counted. */
+  fail(error: IpcError, request: unknown, usedFrameId?: number): InferenceResponse {
+    this.#o.count(error.code);
+    return errorResponse(this.#o.modelId, error, request, usedFrameId);
+  }
+
+  cameraStats(): Record<string, CameraServerFigures> {
+    const cameras: Record<string, CameraServerFigures> = {};
+    for (const [camera, figures] of this.#cameras) cameras[camera] = figures.snapshot();
+    return cameras;
+  }
+
+  /** The per-camera figures as a pong carries them. */
+  pongCameras(): Record<string, PongCameraFigures> {
+    const cameras: Record<string, PongCameraFigures> = {};
+    for (const [camera, f] of Object.entries(this.cameraStats())) {
+      cameras[camera] = {
+        served: f.served,
+        superseded: f.superseded,
+        stale: f.stale,
+        wait_ms_p50: f.waitMsP50,
+        wait_ms_p99: f.waitMsP99,
+        inference_ms_p50: f.inferenceMsP50,
+        inference_ms_p99: f.inferenceMsP99,
+      };
+    }
+    return cameras;
+  }
+
+  /** A job's turn (the scheduler's start): run it, then free its capacity. */
+  #take(job: Job, camera: string): void {
+    // Its client went away while it waited: nobody would read the answer.
+    if (job.link.gone()) {
+      job.answer(errorResponse(this.#o.modelId, new IpcError('ERR_CONNECTION_LOST', 'the client went away'), job.request));
+      queueMicrotask(() => this.#scheduler.done());
+      return;
+    }
+    void this.#run(job, camera).then((response) => {
+      job.answer(response);
+      this.#scheduler.done();
+    });
+  }
+
+  /** Picks the frame (now, not when the request came), checks its age, reads it and runs the handler. Never rejects. */
+  async #run(job: Job, camera: string): Promise<InferenceResponse> {
+    const { request } = job;
+    const figures = this.#figures(camera);
+    const takenAt = performance.now();
+    figures.wait.record(takenAt - job.readAt);
+    let frame: FrameLease;
+    let frameId: number;
+    try {
+      const picked = this.#pickFrame(request);
+      frameId = picked.frameId;
+      if (picked.ageMs !== null && request.max_age_ms !== undefined && picked.ageMs > request.max_age_ms) {
+        figures.stale++;
+        return this.fail(
+          new IpcError(
+            'ERR_FRAME_STALE',
+            `frame ${frameId} was ${Math.round(picked.ageMs)} ms old when taken, over the request's max_age_ms ${request.max_age_ms}`,
+          ),
+          request,
+          frameId,
+        );
+      }
+      // The one place the server reads frame data: a view over the mapped store, or a copy where it cannot be mapped.
+      frame = this.#o.frames.acquire(request.frame_reference, { ...request.frame_metadata, frame_id: frameId });
+    } catch (error) {
+      return this.fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
+    }
+    figures.served++;
+    const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
+    const controller = new AbortController();
+    const started = performance.now();
+    const inference = this.#o.handler.infer(frame, used, controller.signal);
+    // Released when the handler is really done (even after a timeout answered for it), unless it
+    // released the frame itself sooner: the seqlock is checked then, and a torn frame fails the answer.
+    const released = inference.then(
+      () => frame.release(),
+      () => frame.release(),
+    );
+    released.catch(() => undefined); // a timeout's answer does not wait for it
+    // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
+    const timer = setTimeout(
+      () => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)),
+      this.#o.handlerTimeoutMs,
+    );
+    try {
+      const result = await abortable(inference, controller.signal);
+      const inferenceMs = performance.now() - started;
+      figures.inference.record(inferenceMs);
+      await released;
+      return {
+        ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
+        model_id: this.#o.modelId,
+        camera_id: request.camera_id,
+        frame_id: frameId,
+        detections: result.detections,
+        metadata: {
+          ...result.metadata,
+          inference_time_ms: inferenceMs,
+          wait_ms: takenAt - job.readAt,
+          ...(Number.isFinite(frame.wallTimeMs) && frame.wallTimeMs > 0 ? { frame_age_ms: Math.max(0, Date.now() - frame.wallTimeMs) } : {}),
+        },
+        error: null,
+      };
+    } catch (error) {
+      figures.inference.record(performance.now() - started);
+      if (error instanceof IpcError) return this.fail(error, used);
+      return this.fail(new IpcError('ERR_HANDLER_FAILED', `the ${this.#o.handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`), used);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Which frame a taken request gets, from the store's slot headers alone: the
+   * one it names, or with frame_select "newest" the newest complete one (not
+   * older than the one it names), and how old it is now (null if unknown).
+   */
+  #pickFrame(request: InferenceRequest): { frameId: number; ageMs: number | null } {
+    const wanted = request.frame_metadata.frame_id;
+    if (request.frame_select !== 'newest') {
+      const slot = peekFrame(request.frame_reference, this.#o.shmDir, wanted);
+      // Not readable as named: acquire() gives the precise error (overwritten, not found, corrupt).
+      return { frameId: wanted, ageMs: slot === null ? null : Date.now() - slot.wallTimeMs };
+    }
+    const newest = peekFrame(request.frame_reference, this.#o.shmDir, 'newest');
+    if (newest === null || newest.frameId < wanted) {
+      throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${wanted} or newer in ${request.frame_reference}`);
+    }
+    return { frameId: newest.frameId, ageMs: Date.now() - newest.wallTimeMs };
+  }
+
+  /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_FIGURES are forgotten. */
+  #figures(camera: string): CameraFigures {
+    let figures = this.#cameras.get(camera);
+    if (figures !== undefined) this.#cameras.delete(camera);
+    else figures = new CameraFigures();
+    this.#cameras.set(camera, figures);
+    if (this.#cameras.size > MAX_CAMERA_FIGURES) this.#cameras.delete(this.#cameras.keys().next().value!);
+    return figures;
+  }
+}
