@@ -20,11 +20,14 @@
  * supplier and converted and published only when a reader is going to read
  * it; a picture replaced before anyone asked is dropped unconverted. The
  * ffmpeg process converts every frame it writes (it cannot know who reads).
+ *
+ * The parts: this class keeps what outlives one decoder run (state, stats,
+ * the stall watchdog, the restart loop and its backoff); each run is an
+ * ffmpeg-run.ts or a native-run.ts behind one interface (decoder-run.ts).
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import {
-  expectedPayloadBytes,
   FramePool,
   FrameSupplierError,
   RateWindow,
@@ -36,11 +39,14 @@ import {
 } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { RestartLoop } from '../internal/restart-loop.js';
+import type { DecoderRun, RunEnd, RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
-import { requireExecutable, spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
-import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
-import { NATIVE_FORMATS, NativeDecoder, nativeDecoderUnavailable, type NativeFormat } from './native-decoder.js';
-import { OnDemandConverter, type PictureTimes } from './on-demand.js';
+import { FfmpegRun } from './ffmpeg-run.js';
+import { requireExecutable } from './ffmpeg-process.js';
+import { heapAllocator, type PayloadAllocator } from './frame-parser.js';
+import { NATIVE_FORMATS, nativeDecoderUnavailable } from './native-decoder.js';
+import { NativeRun } from './native-run.js';
+import type { PictureTimes } from './on-demand.js';
 import { credentialRedactor } from '../internal/redact.js';
 import { resolveSource, type ResolvedSource, type SourceOptions } from './source.js';
 
@@ -120,34 +126,19 @@ export interface CaptureStats {
   readonly pool: FramePoolStats | null;
 }
 
-interface Run {
-  /** The ffmpeg process (decoder 'ffmpeg'), or null. */
-  readonly proc: ManagedProcess | null;
-  /** The in-process decoder (decoder 'native') once open, or null. */
-  decoder: NativeDecoder | null;
-  /** The native decode loop, for stop() to wait on. */
-  pump: Promise<void> | null;
-  /** The open native decoder's on-demand conversion, or null. */
-  converter: OnDemandConverter | null;
-  /** Aborted by the watchdog or stop(): interrupts the native decoder's open or read at once. */
-  readonly abort: AbortController;
+/** One decoder run and what the capture watches of it. */
+interface RunRecord {
+  run: DecoderRun;
   readonly startedAt: number;
   firstFrameAt: number | null;
   lastFrameAt: number;
+  /** Why the capture ended it (the watchdog, a refused frame), once. */
   killedFor: CaptureError | null;
-  parser: FrameParser | null;
-  pending: Buffer[];
-  pendingBytes: number;
-  /** When the chunk being parsed arrived: a frame completed by it was read at this moment. */
-  chunkAt: number;
-  watchdog: NodeJS.Timeout;
+  readonly watchdog: NodeJS.Timeout;
 }
 
 const STDERR_LINES = 20;
 const DELAY_SAMPLES = 512;
-/** The longest stderr line kept while its end has not come (lines are shown cut at 500 anyway). */
-const MAX_STDERR_LINE_CHARS = 8 * 1024;
-const OUTPUT_SIZE = /Video: .*?, (\d{1,5})x(\d{1,5})/;
 
 export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureErrorRecord | null] }> {
   readonly source: ResolvedSource;
@@ -168,7 +159,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   #state: CaptureState = 'idle';
   #ffmpeg: string | null = null;
-  #run: Run | null = null;
+  #run: RunRecord | null = null;
   /** Runs one decoder run after another, the backoff between them. */
   readonly #restart: RestartLoop;
   #stopping: Promise<void> | null = null;
@@ -186,7 +177,6 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #launches = 0;
   #lastError: CaptureErrorRecord | null = null;
   #stderrTail: string[] = [];
-  #stderrPartial = '';
   readonly #rate = new RateWindow(5_000);
   readonly #delaysUs = new Float64Array(DELAY_SAMPLES);
   #delayCount = 0;
@@ -250,7 +240,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       const why = nativeDecoderUnavailable();
       if (why !== null) throw new CaptureError('ERR_NATIVE_DECODER_UNAVAILABLE', why);
       try {
-        this.#demand = this.#supplier.onDemand(() => this.#run?.converter?.demand());
+        this.#demand = this.#supplier.onDemand(() => this.#run?.run.demand());
       } catch {
         this.#demand = null; // another producer converts on demand for this supplier: convert every picture
       }
@@ -281,13 +271,13 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       state: this.#state,
       source: this.source.display,
       streamId: this.streamId,
-      pid: this.#run?.proc?.pid ?? null,
+      pid: this.#run?.run.pid ?? null,
       width: this.#width,
       height: this.#height,
       format: this.source.format,
       framesDecoded: this.#framesDecoded,
       framesConverted: this.#native ? this.#framesConverted : this.#framesDecoded,
-      framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.decoder?.droppedUnconverted ?? 0),
+      framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.run.droppedUnconverted ?? 0),
       framesPublished: this.#framesPublished,
       keyframesOnly: this.#keyframesOnly,
       fps: this.#rate.rate(performance.now()),
@@ -309,118 +299,63 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #launch(): void {
     if (this.#launches++ > 0) this.#restarts++;
     this.#setState('connecting');
-    const proc = this.#native ? null : spawnManaged(this.#ffmpeg!, this.source.args, { group: true }); // own group: a terminal's Ctrl-C reaches the owner, which stops it in order
     const now = performance.now();
-    const run: Run = {
-      proc,
-      decoder: null,
-      pump: null,
-      converter: null,
-      abort: new AbortController(),
+    const record: RunRecord = {
+      run: null as unknown as DecoderRun, // set below: the run's host needs the record first
       startedAt: now,
       firstFrameAt: null,
       lastFrameAt: now,
       killedFor: null,
-      parser: null,
-      pending: [],
-      pendingBytes: 0,
-      chunkAt: now,
-      watchdog: setInterval(() => this.#checkStall(run), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4))),
+      watchdog: setInterval(() => this.#checkStall(record), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4))),
     };
-    run.watchdog.unref();
-    this.#run = run;
-    if (proc === null) {
-      run.pump = this.#pumpNative(run).then(
-        (ended) => this.#onNativeEnd(run, ended ? null : undefined),
-        (error: unknown) => this.#onNativeEnd(run, error),
-      );
-      return;
-    }
-    this.#stderrPartial = '';
-    proc.child.stderr.setEncoding('utf8');
-    proc.child.stderr.on('data', (text: string) => this.#onStderr(run, text));
-    proc.child.stdout.on('data', (chunk: Buffer) => this.#onStdout(run, chunk));
-    void proc.exited.then((exit) => this.#onExit(run, exit));
-  }
-
-  #onStderr(run: Run, text: string): void {
-    const lines = (this.#stderrPartial + text).split(/\r?\n|\r/);
-    // A line without its end is kept to its head only: ffmpeg's stderr never grows the owner's memory.
-    this.#stderrPartial = (lines.pop() ?? '').slice(0, MAX_STDERR_LINE_CHARS);
-    for (const line of lines) {
-      if (line.trim().length === 0) continue;
-      const redacted = this.#redact(line);
-      this.#stderrTail.push(redacted.length > 500 ? `${redacted.slice(0, 500)}…` : redacted);
-      if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
-      if (run.parser === null && this.#run === run) this.#maybeStartParser(run, line);
-    }
-  }
-
-  /** ffmpeg names the output stream's size on stderr before it writes frames; frames are cut by it. */
-  #maybeStartParser(run: Run, line: string): void {
-    if (!line.includes('Stream #0:0') || !this.#stderrTail.some((l) => l.startsWith('Output #0'))) return;
-    const match = OUTPUT_SIZE.exec(line);
-    if (match === null) return;
-    const width = Number(match[1]);
-    const height = Number(match[2]);
-    this.#width = width;
-    this.#height = height;
-    const onFrame = (payload: Uint8Array): void => this.#onFrame(run, payload);
-    if (this.source.format === 'jpeg') {
-      // JPEGs vary in size and are small: heap buffers, which the garbage collector accounts for.
-      run.parser = new JpegFrameParser(onFrame, { allocate: heapAllocator });
-    } else {
-      run.parser = new RawFrameParser(expectedPayloadBytes(this.source.format, width, height)!, onFrame, this.#allocate);
-    }
-    const pending = run.pending;
-    run.pending = [];
-    run.pendingBytes = 0;
-    for (const chunk of pending) this.#feed(run, chunk);
-  }
-
-  #onStdout(run: Run, chunk: Buffer): void {
-    if (this.#run !== run) return;
-    if (run.parser === null) {
-      // Output bytes can overtake the stderr line that gives their size; hold them until it arrives.
-      run.pending.push(chunk);
-      run.pendingBytes += chunk.byteLength;
-      if (run.pendingBytes > 256 * 1024 * 1024) {
-        this.#kill(run, new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'ffmpeg wrote frames without announcing their size'));
-      }
-      return;
-    }
-    this.#feed(run, chunk);
-  }
-
-  #feed(run: Run, chunk: Buffer): void {
-    run.chunkAt = performance.now();
-    try {
-      run.parser!.push(chunk);
-    } catch (error) {
-      this.#kill(run, error instanceof CaptureError ? error : new CaptureError('ERR_SOURCE_BAD_OUTPUT', String(error)));
-    }
-  }
-
-  #onFrame(run: Run, payload: Uint8Array): void {
-    // The chunk holding the frame's last byte was read at chunkAt: that is its capture time.
-    const times = { captureTime: run.chunkAt, wallTime: Date.now() };
-    this.#decoded(run, times.captureTime);
-    this.#publish(run, payload, times, times.captureTime);
+    record.watchdog.unref();
+    const host: RunHost = {
+      outputSize: (width, height) => {
+        this.#width = width;
+        this.#height = height;
+      },
+      decoded: (at) => this.#decoded(record, at),
+      publish: (payload, times, readyAt) => this.#publish(record, payload, times, readyAt),
+      stderrLine: (line) => {
+        const redacted = this.#redact(line);
+        this.#stderrTail.push(redacted.length > 500 ? `${redacted.slice(0, 500)}…` : redacted);
+        if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
+      },
+      converted: () => this.#framesConverted++,
+      supplierStopped: () => void this.#stop('supplier-stopped'),
+    };
+    record.run = this.#native
+      ? new NativeRun({
+          source: this.source,
+          connectTimeoutMs: this.#connectTimeoutMs,
+          allocate: this.#allocate,
+          demand: this.#demand,
+          supplier: this.#supplier,
+          loop: this.#loop,
+          host,
+        })
+      : new FfmpegRun({ ffmpeg: this.#ffmpeg!, source: this.source, allocate: this.#allocate, killTimeoutMs: this.#killTimeoutMs, host });
+    this.#run = record;
+    void record.run.ended.then((end) => this.#ended(record, end));
   }
 
   /** A frame came out of the decoder at `at`: the camera streams. */
-  #decoded(run: Run, at: number): void {
-    run.lastFrameAt = at;
+  #decoded(record: RunRecord, at: number): void {
+    record.lastFrameAt = at;
     this.#framesDecoded++;
     this.#rate.record(at);
-    if (run.firstFrameAt === null) {
-      run.firstFrameAt = at;
+    if (record.firstFrameAt === null) {
+      record.firstFrameAt = at;
       this.#setState('streaming');
     }
   }
 
   /** Publishes a frame whose pixels exist since readyAt (the payload's hold passes to the supplier). */
-  #publish(run: Run, payload: Uint8Array, { captureTime, wallTime }: PictureTimes, readyAt: number): void {
+  #publish(record: RunRecord, payload: Uint8Array, { captureTime, wallTime }: PictureTimes, readyAt: number): void {
+    if (this.#run !== record || record.killedFor !== null) {
+      releasePayload(payload); // from a run already replaced or ended
+      return;
+    }
     try {
       this.#supplier.publish({
         payload,
@@ -437,167 +372,51 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         void this.#stop('supplier-stopped');
         return;
       }
-      this.#kill(run, new CaptureError('ERR_SOURCE_BAD_OUTPUT', `a frame was refused: ${(error as Error).message}`));
+      this.#kill(record, new CaptureError('ERR_SOURCE_BAD_OUTPUT', `a frame was refused: ${(error as Error).message}`));
       return;
     }
     this.#framesPublished++;
     this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (performance.now() - readyAt) * 1000;
   }
 
-  #checkStall(run: Run): void {
-    if (run.killedFor !== null) return;
-    const silentFor = performance.now() - run.lastFrameAt;
-    if (run.firstFrameAt === null) {
+  #checkStall(record: RunRecord): void {
+    if (record.killedFor !== null) return;
+    const silentFor = performance.now() - record.lastFrameAt;
+    if (record.firstFrameAt === null) {
       if (silentFor > this.#connectTimeoutMs) {
         this.#kill(
-          run,
+          record,
           new CaptureError('ERR_SOURCE_OPEN_FAILED', `no first frame within ${Math.round(silentFor)} ms (connectTimeoutMs ${this.#connectTimeoutMs})`),
         );
       }
     } else if (silentFor > this.#stallTimeoutMs) {
-      this.#kill(run, new CaptureError('ERR_SOURCE_STALLED', `no frame for ${Math.round(silentFor)} ms (stallTimeoutMs ${this.#stallTimeoutMs})`));
+      this.#kill(record, new CaptureError('ERR_SOURCE_STALLED', `no frame for ${Math.round(silentFor)} ms (stallTimeoutMs ${this.#stallTimeoutMs})`));
     }
   }
 
-  #kill(run: Run, reason: CaptureError): void {
-    if (run.killedFor !== null) return;
-    run.killedFor = reason;
-    if (run.proc !== null) void run.proc.stop(this.#killTimeoutMs);
-    else run.abort.abort(reason); // a blocked open or read gives up at once
+  #kill(record: RunRecord, reason: CaptureError): void {
+    if (record.killedFor !== null) return;
+    record.killedFor = reason;
+    record.run.kill(reason);
   }
 
-  /**
-   * The native decode loop: open, then one picture at a time, paced to the
-   * source's timestamps for files played in real time, each presented as the
-   * decoder's current picture and converted only on demand (OnDemandConverter).
-   * Resolves true at the end of a file (false if the run was replaced or stopped).
-   */
-  async #pumpNative(run: Run): Promise<boolean> {
-    const src = this.source.native;
-    const format = this.source.format as NativeFormat;
-    const timeoutUs = String(Math.round(this.#connectTimeoutMs * 1000));
-    const avOptions = {
-      ...src.avOptions,
-      ...(this.source.kind === 'rtsp' ? { timeout: timeoutUs } : this.source.kind === 'http' ? { rw_timeout: timeoutUs } : {}),
-    };
-    for (;;) {
-      const decoder = await NativeDecoder.open(src.input, {
-        format,
-        ...(src.width === undefined ? {} : { width: src.width }),
-        ...(src.height === undefined ? {} : { height: src.height }),
-        ...(src.crop === undefined ? {} : { crop: src.crop }),
-        hflip: src.hflip,
-        keyframesOnly: src.keyframesOnly,
-        avOptions,
-        signal: run.abort.signal,
-      });
-      if (run.killedFor !== null || this.#run !== run) {
-        decoder.close();
-        if (run.killedFor !== null) throw run.killedFor;
-        return false;
-      }
-      run.decoder = decoder;
-      this.#width = decoder.width;
-      this.#height = decoder.height;
-      const converter = new OnDemandConverter({
-        decoder,
-        signal: this.#demand,
-        allocate: this.#allocate,
-        publish: (payload, times, readyAt) => {
-          if (this.#run === run && run.killedFor === null) this.#publish(run, payload, times, readyAt);
-          else releasePayload(payload);
-        },
-        onConverted: () => this.#framesConverted++,
-        onError: (error) => this.#kill(run, error instanceof CaptureError ? error : new CaptureError('ERR_SOURCE_EXITED', String(error))),
-        now: () => performance.now(),
-      });
-      run.converter = converter;
-      let skipBefore = -1;
-      let start: { pts: number; at: number } | null = null;
-      try {
-        // A file read as fast as possible has no time of its own: the next picture waits for the conversion asked
-        // of this one, so a reader that keeps up gets every frame (decoding ahead would only replace unread pictures).
-        const paced = !(this.source.kind === 'file' && !src.realtime);
-        for (;;) {
-          if (!paced) await converter.settled();
-          let picture;
-          try {
-            picture = await decoder.next(skipBefore);
-          } catch (error) {
-            throw run.killedFor ?? (error as Error);
-          }
-          if (picture === null) break;
-          // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
-          if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
-          if (src.realtime && this.source.kind === 'file' && picture.ptsMs >= 0) {
-            start ??= { pts: picture.ptsMs, at: performance.now() };
-            const wait = start.at + (picture.ptsMs - start.pts) - performance.now();
-            if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          }
-          // Set by the watchdog or stop() while this loop awaited: read afresh, not narrowed.
-          const killedFor = killedOf(run);
-          if (this.#run !== run || killedFor !== null) {
-            if (killedFor !== null) throw killedFor;
-            return false;
-          }
-          if (this.#supplier.state === 'stopped') {
-            // Nothing is published on demand to a stopped supplier: see it here, as publish() would say.
-            void this.#stop('supplier-stopped');
-            return false;
-          }
-          const number = decoder.present();
-          const at = performance.now();
-          this.#decoded(run, at);
-          converter.picture(number, { captureTime: at, wallTime: Date.now() });
-        }
-      } finally {
-        converter.close();
-        run.converter = null;
-        this.#demand?.withdraw();
-        await converter.settled(); // the converter thread writes into a pool buffer until then
-        this.#droppedUnconverted += decoder.droppedUnconverted;
-        decoder.close();
-        run.decoder = null;
-      }
-      if (!(this.#loop && this.source.kind === 'file')) return true;
-    }
-  }
-
-  /** The end of a native run: error is null at the end of the source, undefined when the run was stopped or replaced. */
-  #onNativeEnd(run: Run, error: unknown): void {
-    clearInterval(run.watchdog);
-    if (this.#run === run) this.#run = null;
-    if (this.#stopping !== null || error === undefined) return;
-    let reason: CaptureError;
-    if (error === null) {
-      reason = this.source.live ? new CaptureError('ERR_SOURCE_EXITED', 'the live source ended') : new CaptureError('ERR_SOURCE_ENDED', 'the file ended');
-    } else if (error instanceof CaptureError) {
-      reason = run.killedFor ?? error;
-    } else {
-      reason = new CaptureError('ERR_SOURCE_EXITED', `the native decoder failed: ${(error as Error)?.message ?? JSON.stringify(error)}`, { cause: error });
-    }
-    this.#afterRun(run, reason);
-  }
-
-  #onExit(run: Run, exit: ProcessExit): void {
-    clearInterval(run.watchdog);
-    run.parser?.reset();
-    if (this.#run === run) this.#run = null;
-    if (this.#stopping !== null) return;
-    const lastLine = this.#stderrTail.at(-1) ?? '';
-    const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${String(exit.code)}`;
-    let error: CaptureError;
-    if (run.killedFor !== null) error = run.killedFor;
-    else if (exit.error !== undefined) error = new CaptureError('ERR_SOURCE_OPEN_FAILED', `ffmpeg could not be started: ${exit.error.message}`);
-    else if (exit.code === 0 && !this.source.live) error = new CaptureError('ERR_SOURCE_ENDED', 'the file ended');
-    else if (exit.code === 0) error = new CaptureError('ERR_SOURCE_EXITED', `the live source ended (${lastLine})`);
-    else if (run.firstFrameAt === null) error = new CaptureError('ERR_SOURCE_OPEN_FAILED', `ffmpeg exited with ${how} before the first frame: ${lastLine}`);
-    else error = new CaptureError('ERR_SOURCE_EXITED', `ffmpeg exited with ${how}: ${lastLine}`);
-    this.#afterRun(run, error);
+  /** The end of a run: why (a CaptureError), the end of its source (null), or stopped by this capture (undefined). */
+  #ended(record: RunRecord, end: RunEnd): void {
+    clearInterval(record.watchdog);
+    this.#droppedUnconverted += record.run.droppedUnconverted;
+    if (this.#run === record) this.#run = null;
+    if (this.#stopping !== null || end === undefined) return;
+    const reason =
+      end === null
+        ? this.source.live
+          ? new CaptureError('ERR_SOURCE_EXITED', 'the live source ended')
+          : new CaptureError('ERR_SOURCE_ENDED', 'the file ended')
+        : (record.killedFor ?? end);
+    this.#afterRun(record, reason);
   }
 
   /** Records why a run ended, then stops (a file that ended) or retries after the backoff. */
-  #afterRun(run: Run, error: CaptureError): void {
+  #afterRun(record: RunRecord, error: CaptureError): void {
     // Messages quote ffmpeg's stderr and libav's errors, which quote the URL.
     this.#lastError = { code: error.code, message: this.#redact(error.message), at: Date.now() };
 
@@ -609,33 +428,25 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     // A 'state' listener may have called stop() just now.
     if (this.#stopping !== null) return;
     // Healthy while it streamed: from its first frame to its last (not the stall that ended it).
-    this.#restart.ended(run.firstFrameAt === null ? 0 : run.lastFrameAt - run.firstFrameAt);
+    this.#restart.ended(record.firstFrameAt === null ? 0 : record.lastFrameAt - record.firstFrameAt);
   }
 
   #stop(reason: NonNullable<CaptureStats['stopReason']>): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopReason = reason;
       void this.#restart.close();
-      const run = this.#run;
-      if (run !== null) {
-        clearInterval(run.watchdog);
-        if (run.proc !== null) await run.proc.stop(this.#killTimeoutMs);
-        run.abort.abort(new CaptureError('ERR_CAPTURE_STOPPED', 'the capture was stopped'));
-        this.#run = null; // the native loop sees it is no longer the run, and ends
-        await run.pump;
-        run.parser?.reset();
+      const record = this.#run;
+      if (record !== null) {
+        clearInterval(record.watchdog);
+        this.#run = null;
+        await record.run.stop();
       }
-      this.#run = null;
       this.#demand?.close();
       this.#demand = null;
       this.#setState('stopped');
     })();
     return this.#stopping;
   }
-}
-
-function killedOf(run: Run): CaptureError | null {
-  return run.killedFor;
 }
 
 function positive(name: string, value: number): number {

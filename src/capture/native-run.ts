@@ -1,0 +1,174 @@
+/**
+ * A capture run on the in-process decoder (libav, native/decoder.c, ADR 0011):
+ * open, then one picture at a time, paced to the source's timestamps for
+ * files played in real time; each picture is presented as the decoder's
+ * current one and converted only on demand (on-demand.ts, ADR 0016), so a
+ * picture replaced before any reader asked is dropped unconverted. A looping
+ * file is opened again at its end. The run ends once: null at the end of the
+ * source (the capture says whether that is a file ending or a live source
+ * lost), the error that ended it, or undefined when the capture stopped it.
+ * kill() and stop() interrupt a blocked open or read at once.
+ */
+import { performance } from 'node:perf_hooks';
+import { releasePayload, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
+import type { DecoderRun, RunEnd, RunHost } from './decoder-run.js';
+import { CaptureError } from './errors.js';
+import type { PayloadAllocator } from './frame-parser.js';
+import { NativeDecoder, type NativeFormat } from './native-decoder.js';
+import { OnDemandConverter } from './on-demand.js';
+import type { ResolvedSource } from './source.js';
+
+export interface NativeRunOptions {
+  readonly source: ResolvedSource;
+  readonly connectTimeoutMs: number;
+  readonly allocate: PayloadAllocator;
+  /** The supplier's on-demand side, or null (another producer has it: every picture is converted). */
+  readonly demand: DemandSignal | null;
+  readonly supplier: FrameSupplier;
+  readonly loop: boolean;
+  readonly host: RunHost;
+}
+
+export class NativeRun implements DecoderRun {
+  readonly pid = null;
+  readonly ended: Promise<RunEnd>;
+  readonly #o: NativeRunOptions;
+  /** Aborted by kill() or stop(): interrupts the decoder's open or read at once. */
+  readonly #abort = new AbortController();
+  #decoder: NativeDecoder | null = null;
+  #converter: OnDemandConverter | null = null;
+  /** Dropped unconverted by decoders of this run already closed (a looping file opens one per pass). */
+  #droppedClosed = 0;
+  #killedFor: CaptureError | null = null;
+  #stopped = false;
+
+  constructor(options: NativeRunOptions) {
+    this.#o = options;
+    this.ended = this.#pump().then(
+      (ended): RunEnd => (ended ? null : undefined),
+      (error: unknown): RunEnd => {
+        if (this.#stopped) return undefined;
+        if (error instanceof CaptureError) return this.#killedFor ?? error;
+        return new CaptureError('ERR_SOURCE_EXITED', `the native decoder failed: ${(error as Error)?.message ?? JSON.stringify(error)}`, { cause: error });
+      },
+    );
+  }
+
+  get droppedUnconverted(): number {
+    return this.#droppedClosed + (this.#decoder?.droppedUnconverted ?? 0);
+  }
+
+  kill(reason: CaptureError): void {
+    if (this.#killedFor !== null) return;
+    this.#killedFor = reason;
+    this.#abort.abort(reason);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort.abort(new CaptureError('ERR_CAPTURE_STOPPED', 'the capture was stopped'));
+    await this.ended;
+  }
+
+  demand(): void {
+    this.#converter?.demand();
+  }
+
+  /** Set by kill() or stop() while the loop awaited: read afresh, not narrowed by an earlier check. */
+  #over(): CaptureError | 'stopped' | null {
+    if (this.#killedFor !== null) return this.#killedFor;
+    return this.#stopped ? 'stopped' : null;
+  }
+
+  /** Resolves true at the end of the source, false when stopped; rejects with why it failed. */
+  async #pump(): Promise<boolean> {
+    const { source, host } = this.#o;
+    const src = source.native;
+    const format = source.format as NativeFormat;
+    const timeoutUs = String(Math.round(this.#o.connectTimeoutMs * 1000));
+    const avOptions = {
+      ...src.avOptions,
+      ...(source.kind === 'rtsp' ? { timeout: timeoutUs } : source.kind === 'http' ? { rw_timeout: timeoutUs } : {}),
+    };
+    for (;;) {
+      const decoder = await NativeDecoder.open(src.input, {
+        format,
+        ...(src.width === undefined ? {} : { width: src.width }),
+        ...(src.height === undefined ? {} : { height: src.height }),
+        ...(src.crop === undefined ? {} : { crop: src.crop }),
+        hflip: src.hflip,
+        keyframesOnly: src.keyframesOnly,
+        avOptions,
+        signal: this.#abort.signal,
+      });
+      const opened = this.#over();
+      if (opened !== null) {
+        decoder.close();
+        if (opened !== 'stopped') throw opened;
+        return false;
+      }
+      this.#decoder = decoder;
+      host.outputSize(decoder.width, decoder.height);
+      const converter = new OnDemandConverter({
+        decoder,
+        signal: this.#o.demand,
+        allocate: this.#o.allocate,
+        publish: (payload, times, readyAt) => {
+          if (this.#over() === null) host.publish(payload, times, readyAt);
+          else releasePayload(payload);
+        },
+        onConverted: () => host.converted(),
+        onError: (error) => this.kill(error instanceof CaptureError ? error : new CaptureError('ERR_SOURCE_EXITED', String(error))),
+        now: () => performance.now(),
+      });
+      this.#converter = converter;
+      let skipBefore = -1;
+      let start: { pts: number; at: number } | null = null;
+      try {
+        // A file read as fast as possible has no time of its own: the next picture waits for the conversion asked
+        // of this one, so a reader that keeps up gets every frame (decoding ahead would only replace unread pictures).
+        const paced = !(source.kind === 'file' && !src.realtime);
+        for (;;) {
+          if (!paced) await converter.settled();
+          let picture;
+          try {
+            picture = await decoder.next(skipBefore);
+          } catch (error) {
+            throw this.#killedFor ?? (error as Error);
+          }
+          if (picture === null) break;
+          // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
+          if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
+          if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
+            start ??= { pts: picture.ptsMs, at: performance.now() };
+            const wait = start.at + (picture.ptsMs - start.pts) - performance.now();
+            if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+          }
+          const over = this.#over();
+          if (over !== null) {
+            if (over !== 'stopped') throw over;
+            return false;
+          }
+          if (this.#o.supplier.state === 'stopped') {
+            // Nothing is published on demand to a stopped supplier: see it here, as publish() would say.
+            host.supplierStopped();
+            return false;
+          }
+          const number = decoder.present();
+          const at = performance.now();
+          host.decoded(at);
+          converter.picture(number, { captureTime: at, wallTime: Date.now() });
+        }
+      } finally {
+        converter.close();
+        this.#converter = null;
+        this.#o.demand?.withdraw();
+        await converter.settled(); // the converter thread writes into a pool buffer until then
+        this.#droppedClosed += decoder.droppedUnconverted;
+        decoder.close();
+        this.#decoder = null;
+      }
+      if (!(this.#o.loop && source.kind === 'file')) return true;
+    }
+  }
+}
