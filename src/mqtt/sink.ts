@@ -28,13 +28,15 @@
  * - No secret reaches a log, stats() or a message: the password is only
  *   given to the client; the URL is shown masked; stats and worker exit
  *   messages are masked.
+ * - The parts: results.ts (latest-only results), retained-state.ts (states,
+ *   counts, discovery), commands.ts (what comes in); this bridge owns the
+ *   connection, the system's event stream and the object events' queue.
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);
  *   start() after close() throws ERR_MQTT_CLOSED.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../internal/backoff.js';
 import { RestartLoop } from '../internal/restart-loop.js';
@@ -43,12 +45,19 @@ import { delay, messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
-import type { EventOf, SystemEvent, SystemStats, VisionSystem } from '../pipeline/index.js';
+import type { EventOf, SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { BoundedQueue, type QueuedMessage } from './bounded-queue.js';
-import { cameraDiscovery, discoveryId } from './discovery.js';
+import { CommandHandler } from './commands.js';
+import { discoveryId } from './discovery.js';
 import { MqttError } from './errors.js';
 import { ObjectTracker, type ObjectEvent } from './object-events.js';
+import type { Outlet } from './outlet.js';
+import { ResultPublisher } from './results.js';
+import { RetainedState } from './retained-state.js';
 import { Topics } from './topics.js';
+
+export { parseCommand } from './commands.js';
+export { DISCOVERY_MIN_INTERVAL_MS } from './retained-state.js';
 
 /** QoS 1 events handed to the client and not yet acknowledged, at most. */
 export const MAX_IN_FLIGHT = 64;
@@ -56,11 +65,6 @@ export const MAX_IN_FLIGHT = 64;
 const BACKLOG_BYTES = 1 << 20;
 /** How long close() waits for queued events and `stopped` to reach the broker. */
 const CLOSE_FLUSH_MS = 3_000;
-const MAX_COMMAND_BYTES = 32;
-/** Home Assistant discovery is published again at most once per this, however many `online` birth messages come. */
-export const DISCOVERY_MIN_INTERVAL_MS = 5_000;
-const COMMANDS = ['ON', 'OFF', 'RESTART'] as const;
-type Command = (typeof COMMANDS)[number];
 
 export type MqttConnectionState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -114,18 +118,6 @@ export interface MqttSinkStats {
   readonly messagesPublished: number;
 }
 
-interface ResultSlot {
-  readonly topic: string;
-  readonly minIntervalMs: number;
-  lastSentAt: number;
-  pending: EventOf<'result'> | null;
-}
-
-interface WorkerRef {
-  readonly camera: string | null;
-  readonly worker: string;
-}
-
 /**
  * `state`: the connection's state changed. `object-event`: an object event
  * was made (before it is queued), for whoever wants them in process too.
@@ -148,21 +140,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #queue: BoundedQueue;
   readonly #tracker: ObjectTracker;
   readonly #abort = new AbortController();
-  /** The desired retained state: topic → payload, published on change and on every connect. */
-  readonly #retained = new Map<string, string>();
-  /** Retained topics to clear (empty payload) at the next chance. */
-  readonly #toClear = new Set<string>();
-  /** Retained topics (states, counts, discovery) per camera, to clear when it goes. */
-  readonly #cameraTopics = new Map<string, Set<string>>();
-  readonly #discovery = new Map<string, string>();
   readonly #inFlight = new Map<number, QueuedMessage>();
-  readonly #results = new Map<string, ResultSlot>();
-  /** Per worker: the command waiting while one runs (the newest wins). */
-  readonly #commands = new Map<string, { running: boolean; next: Command | null }>();
-  readonly #retainedWarned = new Set<string>();
-  #discoveryTimer: NodeJS.Timeout | null = null;
-  #lastDiscoveryAt = Number.NEGATIVE_INFINITY;
-  readonly #unserializableLogged = new Set<string>();
+  readonly #retainedState: RetainedState;
+  readonly #results: ResultPublisher;
+  readonly #commands: CommandHandler;
   #tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
   #client: MqttClient | null = null;
   #generation = 0;
@@ -172,7 +153,6 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   #lastError: MqttSinkStats['lastError'] = null;
   /** One connection after another, the backoff between them (a fresh client each time). */
   readonly #restart: RestartLoop;
-  #resultTimer: NodeJS.Timeout | null = null;
   #statsTimer: NodeJS.Timeout | null = null;
   #tickTimer: NodeJS.Timeout | null = null;
   #nextMessageId = 0;
@@ -185,14 +165,6 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     emitted: 0,
     published: 0,
     refused: 0,
-    resultsPublished: 0,
-    superseded: 0,
-    unserializable: 0,
-    accepted: 0,
-    rejected: 0,
-    retainedIgnored: 0,
-    discoveryRepublished: 0,
-    discoveryCoalesced: 0,
     systemEventsLost: 0,
     messages: 0,
   };
@@ -210,6 +182,28 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#backoff = new Backoff({ initialMs: config.reconnect.initialMs, maxMs: config.reconnect.maxMs });
     this.#restart = new RestartLoop({ delays: this.#backoff, launch: () => this.#connect() });
     this.#queue = new BoundedQueue({ maxItems: config.queue.maxEvents, maxBytes: config.queue.maxBytes });
+    const isConnected = (): boolean => this.#state === 'connected';
+    const isBackedUp = (): boolean => this.#backedUp();
+    const outlet: Outlet = {
+      publish: (topic, payload, qos, retain, callback) => this.#publish(topic, payload, qos, retain, callback),
+      get connected() {
+        return isConnected();
+      },
+      get backedUp() {
+        return isBackedUp();
+      },
+    };
+    this.#retainedState = new RetainedState({ system: this.#system, topics: this.topics, discovery: config.discovery, node: this.#node, outlet });
+    this.#results = new ResultPublisher({ config: config.results, topics: this.topics, outlet, log: this.#log });
+    this.#commands = new CommandHandler({
+      system: this.#system,
+      topics: this.topics,
+      discoveryStatusTopic: config.discovery.enabled ? `${config.discovery.prefix}/status` : null,
+      discoveryRequested: () => this.#retainedState.discoveryRequested(),
+      republishWorker: (camera, worker) => this.#retainedState.republishWorker(camera, worker),
+      log: this.#log,
+      signal: this.#abort.signal,
+    });
     this.#tracker = new ObjectTracker({
       endAfterMs: config.events.endAfterS * 1000,
       minScore: config.events.minScore,
@@ -249,7 +243,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       }
     }
     this.#started = true;
-    this.#takeSnapshot(this.#system.stats());
+    this.#retainedState.takeSnapshot(this.#system.stats());
     this.#loop = this.#readEvents();
     const tickMs = Math.min(1_000, Math.max(50, this.#tracker.endAfterMs / 4));
     this.#tickTimer = setInterval(() => this.#emitObjectEvents(this.#tracker.tick(Date.now())), tickMs);
@@ -266,7 +260,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       this.#abort.abort();
       for (const timer of [this.#tickTimer, this.#statsTimer]) if (timer !== null) clearInterval(timer);
       void this.#restart.close();
-      for (const timer of [this.#resultTimer, this.#discoveryTimer]) if (timer !== null) clearTimeout(timer);
+      this.#results.close();
+      this.#retainedState.close();
       await this.#loop;
       if (!this.#started) {
         this.#setState('closed');
@@ -317,9 +312,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         dropped: this.#queue.dropped + c.refused,
         active: this.#tracker.activeCount,
       },
-      results: { published: c.resultsPublished, superseded: c.superseded, unserializable: c.unserializable },
-      commands: { accepted: c.accepted, rejected: c.rejected, retainedIgnored: c.retainedIgnored },
-      discovery: { republished: c.discoveryRepublished, coalesced: c.discoveryCoalesced },
+      results: { published: this.#results.published, superseded: this.#results.superseded, unserializable: this.#results.unserializable },
+      commands: { accepted: this.#commands.accepted, rejected: this.#commands.rejected, retainedIgnored: this.#commands.retainedIgnored },
+      discovery: { republished: this.#retainedState.discoveryRepublished, coalesced: this.#retainedState.discoveryCoalesced },
       systemEventsLost: c.systemEventsLost,
       messagesPublished: c.messages,
     };
@@ -360,7 +355,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       if (generation === this.#generation) this.#onConnect(client);
     });
     client.on('message', (topic, payload, packet) => {
-      if (generation === this.#generation) this.#onMessage(topic, payload, packet.retain);
+      if (generation === this.#generation) this.#commands.onMessage(topic, payload, packet.retain);
     });
     client.on('error', (error) => {
       if (generation === this.#generation) this.#recordError(error);
@@ -417,15 +412,12 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     client.subscribe(subscriptions, { qos: 1 }, (error) => {
       if (error) this.#recordError(error);
     });
-    for (const topic of this.#toClear) this.#publish(topic, '', 1, true);
-    this.#toClear.clear();
-    this.#publishDiscovery();
-    for (const [topic, payload] of this.#retained) this.#publish(topic, payload, 1, true);
+    this.#retainedState.publishAll();
     this.#publishStats();
-    this.#flushResults();
+    this.#results.flush();
     this.#pump();
     client.stream.on('drain', () => {
-      if (this.#client === client) this.#flushResults();
+      if (this.#client === client) this.#results.flush();
     });
   }
 
@@ -458,24 +450,22 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   #onEvent(event: SystemEvent): void {
     switch (event.type) {
       case 'result':
-        this.#onResult(event);
+        this.#results.onResult(event);
         this.#emitObjectEvents(this.#tracker.observe(event));
         return;
       case 'camera-state':
-        if (this.#knowsCamera(event.camera))
-          this.#setRetained(event.camera, this.topics.status(event.camera), statusPayload(event.state, event.lastError, event.at));
+        if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraState(event.camera, event.state, event.lastError, event.at);
         return;
       case 'worker-state':
-        if (event.camera === null || this.#knowsCamera(event.camera)) {
-          this.#setRetained(event.camera, this.topics.worker(event.camera, event.worker, 'state'), workerPayload(event.to, event.lastExit, event.at));
-        }
+        if (event.camera === null || this.#retainedState.knowsCamera(event.camera))
+          this.#retainedState.workerState(event.camera, event.worker, event.to, event.lastExit, event.at);
         return;
       case 'config-change':
         this.#onConfigChange(event);
         return;
       case 'system-state':
         // The config's cameras and shared workers exist once the system runs.
-        if (event.state === 'running') this.#takeSnapshot(this.#system.stats());
+        if (event.state === 'running') this.#retainedState.takeSnapshot(this.#system.stats());
         return;
       case 'events-lost':
         this.#counts.systemEventsLost += event.count;
@@ -485,165 +475,28 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     }
   }
 
-  /** True for a camera of the system; the first event of one the sink has not seen yet (the config's, at start; one added) takes its states. */
-  #knowsCamera(camera: string): boolean {
-    if (this.#cameraTopics.has(camera)) return true;
-    const stats = this.#system.stats();
-    if (stats.cameras[camera] === undefined) return false; // removed meanwhile
-    this.#takeSnapshot(stats, camera);
-    return true;
-  }
-
-  /** The retained state of every camera and worker as stats() has them (at start, and for a camera added or replaced). */
-  #takeSnapshot(stats: SystemStats, only?: string): void {
-    for (const [id, camera] of Object.entries(stats.cameras)) {
-      if (only !== undefined && id !== only) continue;
-      if (!this.#cameraTopics.has(id)) this.#cameraTopics.set(id, new Set());
-      this.#setRetained(id, this.topics.status(id), statusPayload(camera.state, camera.capture?.lastError ?? null, Date.now()));
-      for (const [workerId, w] of Object.entries(camera.workers)) {
-        this.#setRetained(id, this.topics.worker(id, workerId, 'state'), workerPayload(w.state, w.lastExit, Date.now()));
-      }
-      for (const label of this.#config.discovery.labels) {
-        const topic = this.topics.count(id, label);
-        if (!this.#retained.has(topic)) this.#setRetained(id, topic, '0');
-      }
-      if (this.#config.discovery.enabled) this.#addDiscovery(id);
-    }
-    if (only !== undefined) return;
-    for (const [name, shared] of Object.entries(stats.shared))
-      this.#setRetained(null, this.topics.worker(null, name, 'state'), workerPayload(shared.state, shared.lastExit, Date.now()));
-  }
-
   #onConfigChange(event: EventOf<'config-change'>): void {
     const camera = event.camera;
     if (camera === null) return;
     switch (event.change) {
       case 'camera-added':
-        this.#takeSnapshot(this.#system.stats(), camera);
+        this.#retainedState.takeSnapshot(this.#system.stats(), camera);
         return;
       case 'camera-replaced':
         // Its workers may differ: forget the old camera's topics, then take the new one's.
-        this.#forgetCamera(camera, false);
-        this.#takeSnapshot(this.#system.stats(), camera);
+        this.#retainedState.forgetCamera(camera, false);
+        this.#results.forgetCamera(camera);
+        this.#retainedState.takeSnapshot(this.#system.stats(), camera);
         return;
       case 'camera-removed':
         this.#emitObjectEvents(this.#tracker.endAll(Date.now(), camera));
-        this.#forgetCamera(camera, true);
+        this.#retainedState.forgetCamera(camera, true);
+        this.#results.forgetCamera(camera);
         return;
       default:
         // enabled, disabled, restarted: the worker-state events say it; answer a command that changed nothing too.
-        if (event.worker !== null) this.#republishWorker(camera, event.worker);
+        if (event.worker !== null) this.#retainedState.republishWorker(camera, event.worker);
     }
-  }
-
-  /** Clears a camera's retained topics (and its discovery when it is gone for good). */
-  #forgetCamera(camera: string, removed: boolean): void {
-    const topics = this.#cameraTopics.get(camera);
-    if (topics === undefined) return;
-    for (const topic of topics) {
-      if (!removed && this.#discovery.has(topic)) continue;
-      this.#retained.delete(topic);
-      this.#discovery.delete(topic);
-      if (!this.#publish(topic, '', 1, true)) this.#toClear.add(topic);
-      topics.delete(topic);
-    }
-    for (const key of [...this.#results.keys()]) if (key.startsWith(`${camera}/`)) this.#results.delete(key);
-    if (removed) this.#cameraTopics.delete(camera);
-  }
-
-  #setRetained(camera: string | null, topic: string, payload: string): void {
-    if (camera !== null) this.#cameraTopics.get(camera)?.add(topic);
-    if (this.#retained.get(topic) === payload) return;
-    this.#retained.set(topic, payload);
-    this.#toClear.delete(topic);
-    this.#publish(topic, payload, 1, true);
-  }
-
-  #republishWorker(camera: string | null, worker: string): void {
-    const stats = this.#system.stats();
-    const figures = camera === null ? stats.shared[worker] : stats.cameras[camera]?.workers[worker];
-    if (figures === undefined) return;
-    const topic = this.topics.worker(camera, worker, 'state');
-    const payload = workerPayload(figures.state, figures.lastExit, Date.now());
-    // Published even when unchanged: it answers the command.
-    if (camera !== null) this.#cameraTopics.get(camera)?.add(topic);
-    this.#retained.set(topic, payload);
-    this.#publish(topic, payload, 1, true);
-  }
-
-  // ------------------------------------------------------------ results
-
-  #onResult(event: EventOf<'result'>): void {
-    if (!this.#config.results.enabled) return;
-    const key = `${event.shared ? '@shared' : event.camera}/${event.worker}`;
-    let slot = this.#results.get(key);
-    if (slot === undefined) {
-      const rate = this.#rateFor(event);
-      slot = {
-        topic: this.topics.worker(event.shared ? null : event.camera, event.worker, 'result'),
-        minIntervalMs: rate === undefined ? 0 : 1000 / rate,
-        lastSentAt: -Infinity,
-        pending: null,
-      };
-      this.#results.set(key, slot);
-    }
-    if (slot.pending !== null) this.#counts.superseded++;
-    slot.pending = event;
-    this.#flushSlot(slot, performance.now());
-  }
-
-  #rateFor(event: EventOf<'result'>): number | undefined {
-    const { perWorker, maxPerSecond } = this.#config.results;
-    return perWorker?.[`${event.camera}/${event.worker}`] ?? perWorker?.[event.worker] ?? maxPerSecond;
-  }
-
-  /** Sends the slot's result if it may go now; else makes sure a flush comes when it may. */
-  #flushSlot(slot: ResultSlot, now: number): void {
-    const event = slot.pending;
-    if (event === null || this.#state !== 'connected' || this.#backedUp()) return; // the next connect or drain flushes
-    const wait = slot.lastSentAt + slot.minIntervalMs - now;
-    if (wait > 0) {
-      this.#scheduleResultFlush(wait);
-      return;
-    }
-    slot.pending = null;
-    slot.lastSentAt = now;
-    let payload: string;
-    try {
-      payload = JSON.stringify({
-        camera: event.camera,
-        worker: event.worker,
-        shared: event.shared,
-        seq: event.seq,
-        captureTime: event.wallTime,
-        ageMs: Math.max(0, Date.now() - event.wallTime),
-        output: event.output,
-      });
-    } catch (error) {
-      this.#counts.unserializable++;
-      if (!this.#unserializableLogged.has(slot.topic)) {
-        this.#unserializableLogged.add(slot.topic);
-        this.#log.warn(
-          { code: 'ERR_MQTT_UNSERIALIZABLE', camera: event.camera, worker: event.worker, err: messageOf(error) },
-          'mqtt: a result is not JSON; not published',
-        );
-      }
-      return;
-    }
-    if (this.#publish(slot.topic, payload, 0, false)) this.#counts.resultsPublished++;
-  }
-
-  #flushResults(): void {
-    const now = performance.now();
-    for (const slot of this.#results.values()) this.#flushSlot(slot, now);
-  }
-
-  #scheduleResultFlush(waitMs: number): void {
-    if (this.#resultTimer !== null || this.#abort.signal.aborted) return;
-    this.#resultTimer = setTimeout(() => {
-      this.#resultTimer = null;
-      this.#flushResults();
-    }, Math.ceil(waitMs));
   }
 
   // ------------------------------------------------------------ object events
@@ -652,8 +505,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (events.length === 0) return;
     for (const event of events) {
       // The count topic follows the events: the hysteresis is the sensor's too.
-      if (this.#knowsCamera(event.camera))
-        this.#setRetained(event.camera, this.topics.count(event.camera, event.label), event.type === 'end' ? '0' : String(event.count));
+      if (this.#retainedState.knowsCamera(event.camera))
+        this.#retainedState.set(event.camera, this.topics.count(event.camera, event.label), event.type === 'end' ? '0' : String(event.count));
       this.emit('object-event', event);
       if (!this.#config.events.enabled) continue;
       this.#counts.emitted++;
@@ -698,169 +551,11 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     return new Promise((resolve) => this.#pumpWaiters.push(resolve));
   }
 
-  // ------------------------------------------------------------ stats and discovery
+  // ------------------------------------------------------------ stats
 
   #publishStats(): void {
     if (this.#state !== 'connected') return; // the next connect sends a fresh one
     const stats = maskConfig(JSON.parse(JSON.stringify({ ...this.#system.stats(), mqtt: this.stats() })) as unknown);
     this.#publish(this.topics.stats, JSON.stringify(stats), 0, false);
   }
-
-  #addDiscovery(camera: string): void {
-    const { prefix, labels } = this.#config.discovery;
-    for (const [topic, payload] of cameraDiscovery(camera, { prefix, node: this.#node, labels, topics: this.topics })) {
-      this.#cameraTopics.get(camera)?.add(topic);
-      const changed = this.#discovery.get(topic) !== payload;
-      this.#discovery.set(topic, payload);
-      this.#toClear.delete(topic);
-      if (changed) this.#publish(topic, payload, 1, true);
-    }
-  }
-
-  #publishDiscovery(): void {
-    this.#lastDiscoveryAt = performance.now();
-    for (const [topic, payload] of this.#discovery) this.#publish(topic, payload, 1, true);
-  }
-
-  /**
-   * Home Assistant's birth message asks for the configs again; anyone who can
-   * publish it could ask 500 times a second. Published at once if not within
-   * the interval, else once when the interval is over, however many came.
-   */
-  #discoveryRequested(): void {
-    const since = performance.now() - this.#lastDiscoveryAt;
-    if (since >= DISCOVERY_MIN_INTERVAL_MS) {
-      this.#counts.discoveryRepublished++;
-      this.#publishDiscovery();
-      return;
-    }
-    this.#counts.discoveryCoalesced++;
-    if (this.#discoveryTimer !== null) return;
-    this.#discoveryTimer = setTimeout(() => {
-      this.#discoveryTimer = null;
-      if (this.#state !== 'connected') return; // every connect publishes it anyway
-      this.#counts.discoveryRepublished++;
-      this.#publishDiscovery();
-    }, DISCOVERY_MIN_INTERVAL_MS - since);
-  }
-
-  // ------------------------------------------------------------ commands
-
-  #onMessage(topic: string, payload: Buffer, retained: boolean): void {
-    if (this.#config.discovery.enabled && topic === `${this.#config.discovery.prefix}/status`) {
-      // Home Assistant's birth message: it (re)started and wants the configs again.
-      if (payload.toString('utf8').trim() === 'online' && !retained) this.#discoveryRequested();
-      return;
-    }
-    if (retained) {
-      // A command left retained on a set topic (by anyone with publish rights) would be obeyed again at every
-      // connect: commands are for now, not for ever.
-      this.#counts.retainedIgnored++;
-      if (this.#retainedWarned.size < 64 && !this.#retainedWarned.has(topic)) {
-        this.#retainedWarned.add(topic);
-        this.#log.warn(
-          { code: 'ERR_MQTT_RETAINED_COMMAND', topic: printable(topic) },
-          'mqtt: ignored a retained command (commands must be published without the retain flag)',
-        );
-      }
-      return;
-    }
-    const target = this.topics.parseSet(topic);
-    const command = parseCommand(payload);
-    if (target === null || command === null) {
-      this.#counts.rejected++;
-      this.#log.warn(
-        { code: 'ERR_MQTT_BAD_COMMAND', topic: printable(topic), payload: printable(payload.subarray(0, 64).toString('utf8')) },
-        `mqtt: ignored a command: ${target === null ? 'not a <prefix>/<camera>/<worker>/set topic' : 'the payload must be ON, OFF or RESTART'}`,
-      );
-      return;
-    }
-    if (!this.#knows(target)) {
-      this.#counts.rejected++;
-      const code = target.camera !== null && this.#system.stats().cameras[target.camera] === undefined ? 'ERR_UNKNOWN_CAMERA' : 'ERR_UNKNOWN_WORKER';
-      this.#log.warn({ code, camera: target.camera, worker: target.worker, command }, 'mqtt: ignored a command for an unknown camera or worker');
-      return;
-    }
-    this.#counts.accepted++;
-    const key = `${target.camera ?? '@shared'}/${target.worker}`;
-    let slot = this.#commands.get(key);
-    if (slot === undefined) this.#commands.set(key, (slot = { running: false, next: null }));
-    slot.next = command;
-    if (!slot.running) void this.#runCommands(target, slot);
-  }
-
-  #knows(target: WorkerRef): boolean {
-    const stats = this.#system.stats();
-    return target.camera === null ? stats.shared[target.worker] !== undefined : stats.cameras[target.camera]?.workers[target.worker] !== undefined;
-  }
-
-  async #runCommands(target: WorkerRef, slot: { running: boolean; next: Command | null }): Promise<void> {
-    slot.running = true;
-    const system = this.#system;
-    const { camera, worker } = target;
-    while (slot.next !== null && !this.#abort.signal.aborted) {
-      const command = slot.next;
-      slot.next = null;
-      this.#log.info({ camera, worker, command }, 'mqtt command');
-      try {
-        if (command === 'RESTART') await (camera === null ? system.restartSharedWorker(worker) : system.restartWorker(camera, worker));
-        else {
-          const enabled = command === 'ON';
-          await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : system.setWorkerEnabled(camera, worker, enabled));
-        }
-      } catch (error) {
-        this.#log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, worker, command, err: messageOf(error) }, 'mqtt command failed');
-      }
-      // The answer, even when nothing changed (ON for a running worker).
-      if (!this.#abort.signal.aborted) this.#republishWorker(camera, worker);
-    }
-    slot.running = false;
-  }
-}
-
-/** A command payload (ON, OFF, RESTART; case and surrounding blanks aside), or null. */
-export function parseCommand(payload: Uint8Array): Command | null {
-  if (payload.byteLength === 0 || payload.byteLength > MAX_COMMAND_BYTES) return null;
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
-  } catch {
-    return null;
-  }
-  const word = text.trim().toUpperCase();
-  return (COMMANDS as readonly string[]).includes(word) ? (word as Command) : null;
-}
-
-/** Untrusted text for a log line: control characters escaped, at most 200 characters. */
-function printable(text: string): string {
-  const cut = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  return JSON.stringify(cut).slice(1, -1);
-}
-
-function statusPayload(state: string, lastError: { readonly code: string; readonly at: number } | null, at: number): string {
-  return JSON.stringify({ state, error: state === 'backoff' && lastError !== null ? { code: lastError.code, at: lastError.at } : null, at });
-}
-
-function workerPayload(
-  state: string,
-  lastExit: {
-    readonly reason: string;
-    readonly code: string | undefined;
-    readonly message: string;
-    readonly exitCode?: number | null;
-    readonly signal?: string | null;
-  } | null,
-  at: number,
-): string {
-  const exit =
-    lastExit === null
-      ? null
-      : {
-          reason: lastExit.reason,
-          code: lastExit.code ?? null,
-          message: maskCredentials(lastExit.message).slice(0, 500),
-          exitCode: lastExit.exitCode ?? null,
-          signal: lastExit.signal ?? null,
-        };
-  return JSON.stringify({ state, enabled: state !== 'disabled', lastExit: exit, at });
 }

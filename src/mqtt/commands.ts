@@ -1,0 +1,144 @@
+/**
+ * Commands from the broker: `<prefix>/<camera>/<worker>/set` (or
+ * `<prefix>/shared/<worker>/set`) with ON, OFF or RESTART, and Home
+ * Assistant's birth message on `<discovery prefix>/status`. Everything that
+ * arrives is untrusted: a malformed command is logged with
+ * ERR_MQTT_BAD_COMMAND, one for an unknown camera or worker with the
+ * system's code, one delivered retained (left on the topic by anyone, it
+ * would be obeyed again at every connect) with ERR_MQTT_RETAINED_COMMAND,
+ * and each is ignored. Commands for one worker coalesce (the newest wins), so
+ * a flood cannot queue work without bound; after each, the worker's state is
+ * published again, as the answer.
+ */
+import { messageOf } from '../internal/abort.js';
+import { codeOf } from '../internal/errors.js';
+import type { Logger } from '../internal/logger.js';
+import type { VisionSystem } from '../pipeline/index.js';
+import type { Topics } from './topics.js';
+
+const MAX_COMMAND_BYTES = 32;
+const COMMANDS = ['ON', 'OFF', 'RESTART'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+interface WorkerRef {
+  readonly camera: string | null;
+  readonly worker: string;
+}
+
+export interface CommandHandlerOptions {
+  readonly system: VisionSystem;
+  readonly topics: Topics;
+  /** Home Assistant's status topic, or null without discovery. */
+  readonly discoveryStatusTopic: string | null;
+  /** Home Assistant (re)started and asks for the discovery configs again. */
+  readonly discoveryRequested: () => void;
+  /** Publishes a worker's state again: the answer to a command, even one that changed nothing. */
+  readonly republishWorker: (camera: string | null, worker: string) => void;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+export class CommandHandler {
+  readonly #o: CommandHandlerOptions;
+  /** Per worker: the command waiting while one runs (the newest wins). */
+  readonly #pending = new Map<string, { running: boolean; next: Command | null }>();
+  readonly #retainedWarned = new Set<string>();
+  accepted = 0;
+  rejected = 0;
+  retainedIgnored = 0;
+
+  constructor(options: CommandHandlerOptions) {
+    this.#o = options;
+  }
+
+  onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    const o = this.#o;
+    if (o.discoveryStatusTopic !== null && topic === o.discoveryStatusTopic) {
+      // Home Assistant's birth message: it (re)started and wants the configs again.
+      if (payload.toString('utf8').trim() === 'online' && !retained) o.discoveryRequested();
+      return;
+    }
+    if (retained) {
+      // A command left retained on a set topic (by anyone with publish rights) would be obeyed again at every
+      // connect: commands are for now, not for ever.
+      this.retainedIgnored++;
+      if (this.#retainedWarned.size < 64 && !this.#retainedWarned.has(topic)) {
+        this.#retainedWarned.add(topic);
+        o.log.warn(
+          { code: 'ERR_MQTT_RETAINED_COMMAND', topic: printable(topic) },
+          'mqtt: ignored a retained command (commands must be published without the retain flag)',
+        );
+      }
+      return;
+    }
+    const target = o.topics.parseSet(topic);
+    const command = parseCommand(payload);
+    if (target === null || command === null) {
+      this.rejected++;
+      o.log.warn(
+        { code: 'ERR_MQTT_BAD_COMMAND', topic: printable(topic), payload: printable(payload.subarray(0, 64).toString('utf8')) },
+        `mqtt: ignored a command: ${target === null ? 'not a <prefix>/<camera>/<worker>/set topic' : 'the payload must be ON, OFF or RESTART'}`,
+      );
+      return;
+    }
+    if (!this.#knows(target)) {
+      this.rejected++;
+      const code = target.camera !== null && o.system.stats().cameras[target.camera] === undefined ? 'ERR_UNKNOWN_CAMERA' : 'ERR_UNKNOWN_WORKER';
+      o.log.warn({ code, camera: target.camera, worker: target.worker, command }, 'mqtt: ignored a command for an unknown camera or worker');
+      return;
+    }
+    this.accepted++;
+    const key = `${target.camera ?? '@shared'}/${target.worker}`;
+    let slot = this.#pending.get(key);
+    if (slot === undefined) this.#pending.set(key, (slot = { running: false, next: null }));
+    slot.next = command;
+    if (!slot.running) void this.#run(target, slot);
+  }
+
+  #knows(target: WorkerRef): boolean {
+    const stats = this.#o.system.stats();
+    return target.camera === null ? stats.shared[target.worker] !== undefined : stats.cameras[target.camera]?.workers[target.worker] !== undefined;
+  }
+
+  async #run(target: WorkerRef, slot: { running: boolean; next: Command | null }): Promise<void> {
+    slot.running = true;
+    const { system, log, signal } = this.#o;
+    const { camera, worker } = target;
+    while (slot.next !== null && !signal.aborted) {
+      const command = slot.next;
+      slot.next = null;
+      log.info({ camera, worker, command }, 'mqtt command');
+      try {
+        if (command === 'RESTART') await (camera === null ? system.restartSharedWorker(worker) : system.restartWorker(camera, worker));
+        else {
+          const enabled = command === 'ON';
+          await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : system.setWorkerEnabled(camera, worker, enabled));
+        }
+      } catch (error) {
+        log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, worker, command, err: messageOf(error) }, 'mqtt command failed');
+      }
+      // The answer, even when nothing changed (ON for a running worker).
+      if (!signal.aborted) this.#o.republishWorker(camera, worker);
+    }
+    slot.running = false;
+  }
+}
+
+/** A command payload (ON, OFF, RESTART; case and surrounding blanks aside), or null. */
+export function parseCommand(payload: Uint8Array): Command | null {
+  if (payload.byteLength === 0 || payload.byteLength > MAX_COMMAND_BYTES) return null;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+  } catch {
+    return null;
+  }
+  const word = text.trim().toUpperCase();
+  return (COMMANDS as readonly string[]).includes(word) ? (word as Command) : null;
+}
+
+/** Untrusted text for a log line: control characters escaped, at most 200 characters. */
+function printable(text: string): string {
+  const cut = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return JSON.stringify(cut).slice(1, -1);
+}

@@ -1,0 +1,199 @@
+/**
+ * The retained topics: each camera's status, each worker's state, the object
+ * counts, and Home Assistant discovery. What should be there is kept here
+ * (topic → payload), published on change and all of it again on every
+ * connect; a camera's topics are remembered so they are cleared (an empty
+ * retained payload) when it goes, at once or at the next connect.
+ * Discovery is published again for Home Assistant's birth messages at most
+ * once per DISCOVERY_MIN_INTERVAL_MS, however many come (anyone who can
+ * publish the birth topic could ask 500 times a second).
+ */
+import { performance } from 'node:perf_hooks';
+import type { MqttConfig } from '../config/index.js';
+import { maskCredentials } from '../internal/redact.js';
+import type { SystemStats, VisionSystem } from '../pipeline/index.js';
+import { cameraDiscovery } from './discovery.js';
+import type { Outlet } from './outlet.js';
+import type { Topics } from './topics.js';
+
+/** Home Assistant discovery is published again at most once per this, however many `online` birth messages come. */
+export const DISCOVERY_MIN_INTERVAL_MS = 5_000;
+
+export interface RetainedStateOptions {
+  readonly system: VisionSystem;
+  readonly topics: Topics;
+  readonly discovery: MqttConfig['discovery'];
+  /** The discovery node id (from the client id). */
+  readonly node: string;
+  readonly outlet: Outlet;
+}
+
+export class RetainedState {
+  readonly #o: RetainedStateOptions;
+  /** The desired retained state: topic → payload, published on change and on every connect. */
+  readonly #retained = new Map<string, string>();
+  /** Retained topics to clear (empty payload) at the next chance. */
+  readonly #toClear = new Set<string>();
+  /** Retained topics (states, counts, discovery) per camera, to clear when it goes. */
+  readonly #cameraTopics = new Map<string, Set<string>>();
+  readonly #discovery = new Map<string, string>();
+  #discoveryTimer: NodeJS.Timeout | null = null;
+  #lastDiscoveryAt = Number.NEGATIVE_INFINITY;
+  discoveryRepublished = 0;
+  discoveryCoalesced = 0;
+
+  constructor(options: RetainedStateOptions) {
+    this.#o = options;
+  }
+
+  /** A new connection: clears what waits to be cleared, then publishes discovery and every retained state. */
+  publishAll(): void {
+    const outlet = this.#o.outlet;
+    for (const topic of this.#toClear) outlet.publish(topic, '', 1, true);
+    this.#toClear.clear();
+    this.#publishDiscovery();
+    for (const [topic, payload] of this.#retained) outlet.publish(topic, payload, 1, true);
+  }
+
+  /** True for a camera of the system; the first event of one not seen yet (the config's, at start; one added) takes its states. */
+  knowsCamera(camera: string): boolean {
+    if (this.#cameraTopics.has(camera)) return true;
+    const stats = this.#o.system.stats();
+    if (stats.cameras[camera] === undefined) return false; // removed meanwhile
+    this.takeSnapshot(stats, camera);
+    return true;
+  }
+
+  /** The retained state of every camera and worker as stats() has them (at start, and for a camera added or replaced). */
+  takeSnapshot(stats: SystemStats, only?: string): void {
+    const { topics, discovery } = this.#o;
+    for (const [id, camera] of Object.entries(stats.cameras)) {
+      if (only !== undefined && id !== only) continue;
+      if (!this.#cameraTopics.has(id)) this.#cameraTopics.set(id, new Set());
+      this.set(id, topics.status(id), statusPayload(camera.state, camera.capture?.lastError ?? null, Date.now()));
+      for (const [workerId, w] of Object.entries(camera.workers)) {
+        this.set(id, topics.worker(id, workerId, 'state'), workerPayload(w.state, w.lastExit, Date.now()));
+      }
+      for (const label of discovery.labels) {
+        const topic = topics.count(id, label);
+        if (!this.#retained.has(topic)) this.set(id, topic, '0');
+      }
+      if (discovery.enabled) this.#addDiscovery(id);
+    }
+    if (only !== undefined) return;
+    for (const [name, shared] of Object.entries(stats.shared))
+      this.set(null, topics.worker(null, name, 'state'), workerPayload(shared.state, shared.lastExit, Date.now()));
+  }
+
+  /** A camera's or worker's state, published if it changed. */
+  set(camera: string | null, topic: string, payload: string): void {
+    if (camera !== null) this.#cameraTopics.get(camera)?.add(topic);
+    if (this.#retained.get(topic) === payload) return;
+    this.#retained.set(topic, payload);
+    this.#toClear.delete(topic);
+    this.#o.outlet.publish(topic, payload, 1, true);
+  }
+
+  cameraState(camera: string, state: string, lastError: { readonly code: string; readonly at: number } | null, at: number): void {
+    this.set(camera, this.#o.topics.status(camera), statusPayload(state, lastError, at));
+  }
+
+  workerState(camera: string | null, worker: string, state: string, lastExit: LastExit | null, at: number): void {
+    this.set(camera, this.#o.topics.worker(camera, worker, 'state'), workerPayload(state, lastExit, at));
+  }
+
+  /** A worker's state published again even when unchanged: it answers a command. */
+  republishWorker(camera: string | null, worker: string): void {
+    const stats = this.#o.system.stats();
+    const figures = camera === null ? stats.shared[worker] : stats.cameras[camera]?.workers[worker];
+    if (figures === undefined) return;
+    const topic = this.#o.topics.worker(camera, worker, 'state');
+    const payload = workerPayload(figures.state, figures.lastExit, Date.now());
+    if (camera !== null) this.#cameraTopics.get(camera)?.add(topic);
+    this.#retained.set(topic, payload);
+    this.#o.outlet.publish(topic, payload, 1, true);
+  }
+
+  /** Clears a camera's retained topics (and its discovery when it is gone for good). */
+  forgetCamera(camera: string, removed: boolean): void {
+    const topics = this.#cameraTopics.get(camera);
+    if (topics === undefined) return;
+    for (const topic of topics) {
+      if (!removed && this.#discovery.has(topic)) continue;
+      this.#retained.delete(topic);
+      this.#discovery.delete(topic);
+      if (!this.#o.outlet.publish(topic, '', 1, true)) this.#toClear.add(topic);
+      topics.delete(topic);
+    }
+    if (removed) this.#cameraTopics.delete(camera);
+  }
+
+  /**
+   * Home Assistant's birth message asks for the configs again. Published at
+   * once if not within the interval, else once when the interval is over,
+   * however many came.
+   */
+  discoveryRequested(): void {
+    const since = performance.now() - this.#lastDiscoveryAt;
+    if (since >= DISCOVERY_MIN_INTERVAL_MS) {
+      this.discoveryRepublished++;
+      this.#publishDiscovery();
+      return;
+    }
+    this.discoveryCoalesced++;
+    if (this.#discoveryTimer !== null) return;
+    this.#discoveryTimer = setTimeout(() => {
+      this.#discoveryTimer = null;
+      if (!this.#o.outlet.connected) return; // every connect publishes it anyway
+      this.discoveryRepublished++;
+      this.#publishDiscovery();
+    }, DISCOVERY_MIN_INTERVAL_MS - since);
+  }
+
+  close(): void {
+    if (this.#discoveryTimer !== null) clearTimeout(this.#discoveryTimer);
+    this.#discoveryTimer = null;
+  }
+
+  #addDiscovery(camera: string): void {
+    const { prefix, labels } = this.#o.discovery;
+    for (const [topic, payload] of cameraDiscovery(camera, { prefix, node: this.#o.node, labels, topics: this.#o.topics })) {
+      this.#cameraTopics.get(camera)?.add(topic);
+      const changed = this.#discovery.get(topic) !== payload;
+      this.#discovery.set(topic, payload);
+      this.#toClear.delete(topic);
+      if (changed) this.#o.outlet.publish(topic, payload, 1, true);
+    }
+  }
+
+  #publishDiscovery(): void {
+    this.#lastDiscoveryAt = performance.now();
+    for (const [topic, payload] of this.#discovery) this.#o.outlet.publish(topic, payload, 1, true);
+  }
+}
+
+type LastExit = {
+  readonly reason: string;
+  readonly code: string | undefined;
+  readonly message: string;
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+};
+
+function statusPayload(state: string, lastError: { readonly code: string; readonly at: number } | null, at: number): string {
+  return JSON.stringify({ state, error: state === 'backoff' && lastError !== null ? { code: lastError.code, at: lastError.at } : null, at });
+}
+
+function workerPayload(state: string, lastExit: LastExit | null, at: number): string {
+  const exit =
+    lastExit === null
+      ? null
+      : {
+          reason: lastExit.reason,
+          code: lastExit.code ?? null,
+          message: maskCredentials(lastExit.message).slice(0, 500),
+          exitCode: lastExit.exitCode ?? null,
+          signal: lastExit.signal ?? null,
+        };
+  return JSON.stringify({ state, enabled: state !== 'disabled', lastExit: exit, at });
+}
