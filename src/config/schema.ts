@@ -333,7 +333,8 @@ const OnnxModel = annotate(
       ),
       layout: StringEnum(['auto', 'v5', 'v8', 'v11', 'e2e'] as const, {
         default: 'auto',
-        description: "The output layout; auto reads it from the model's shape. e2e: end-to-end exports ([1, N, 6]: YOLOv10, YOLO26, v8/v11 exported with nms=True).",
+        description:
+          "The output layout; auto reads it from the model's shape. e2e: end-to-end exports ([1, N, 6]: YOLOv10, YOLO26, v8/v11 exported with nms=True).",
       }),
       inputSize: Type.Optional(int(32, 8192, { description: "Square input side for models with a dynamic input shape. Default: the model's, else 640." })),
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.25.')),
