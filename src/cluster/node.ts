@@ -30,7 +30,9 @@
  *    apart from a server restart: its cameras may then run twice until it
  *    reconnects and finds its lease taken; ADR 0021.)
  *  - Events go to framesupplier.<camera>.events (and the stream
- *    FRAMESUPPLIER_EVENTS), results to framesupplier.<camera>.results.
+ *    FRAMESUPPLIER_EVENTS), results to framesupplier.<camera>.results; while
+ *    NATS is away the newest result of each worker is kept (bounded) and
+ *    published when it is back.
  *  - The control plane answers on framesupplier.control (any node, queue
  *    group), on framesupplier.node.<node>.control (that node), and in process
  *    (control()): add-camera / remove-camera write the desired state,
@@ -134,6 +136,9 @@ interface Held {
   entry: Uint8Array;
 }
 
+/** Results kept while NATS is away: the newest of this many workers (the least recently updated go first). */
+const MAX_HELD_RESULTS = 4096;
+
 /** JetStream's "wrong last sequence": a compare-and-set found another revision. */
 const CAS_FAILED = new Set([10071, 10164]);
 const casFailed = (error: unknown): boolean => CAS_FAILED.has((error as { code?: unknown } | null)?.code as number);
@@ -167,6 +172,8 @@ export class ClusterNode implements AsyncDisposable {
   /** Desired entries this node refused to run, by revision: not claimed again until the entry changes. */
   readonly #refusedEntry = new Map<string, number>();
   #coordination: { ok: boolean; since: number; error: string | null } = { ok: true, since: Date.now(), error: null };
+  /** The newest result per worker while NATS is away (camera/worker → message), published on reconnect. Bounded. */
+  readonly #heldResults = new Map<string, { subject: string; data: Uint8Array }>();
   /** A tick failed while connected: before the next, make sure the buckets and streams exist (the store may have been lost). */
   #checkStore = false;
   /**
@@ -353,7 +360,8 @@ export class ClusterNode implements AsyncDisposable {
         this.#connected = true;
         this.#seen.clear();
         this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
-        this.#log.info('NATS back: renewing leases, claiming after the rejoin grace');
+        this.#log.info({ heldResults: this.#heldResults.size }, 'NATS back: renewing leases, claiming after the rejoin grace');
+        this.#flushHeldResults();
       }
     }
   }
@@ -595,11 +603,34 @@ export class ClusterNode implements AsyncDisposable {
     const camera = (event as { camera?: unknown }).camera;
     if (typeof camera !== 'string' || !ID.test(camera) || this.#nc === null || this.#nc.isClosed()) return;
     const subject = event.type === 'result' ? resultsSubject(camera) : eventsSubject(camera);
+    const data = encode({ node: this.nodeId, ...event });
+    if (event.type === 'result' && !this.#connected) {
+      // NATS away: only the newest result per worker is worth sending when it is back (latest over complete).
+      const key = `${camera}/${event.worker}`;
+      this.#heldResults.delete(key);
+      this.#heldResults.set(key, { subject, data });
+      if (this.#heldResults.size > MAX_HELD_RESULTS) this.#heldResults.delete(this.#heldResults.keys().next().value!);
+      return;
+    }
     try {
-      this.#nc.publish(subject, encode({ node: this.nodeId, ...event }));
+      this.#nc.publish(subject, data);
     } catch {
       // Closed under us: events are best-effort on core subjects.
     }
+  }
+
+  /** After a reconnect: the newest result of each worker kept during the outage. */
+  #flushHeldResults(): void {
+    const nc = this.#nc;
+    if (nc === null || nc.isClosed()) return;
+    for (const { subject, data } of this.#heldResults.values()) {
+      try {
+        nc.publish(subject, data);
+      } catch {
+        break;
+      }
+    }
+    this.#heldResults.clear();
   }
 
   async #control(data: Uint8Array, reply: (r: ControlReply) => void, routed = false): Promise<void> {

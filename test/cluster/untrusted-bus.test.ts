@@ -12,6 +12,8 @@
  *   and the margins; a forged node record (capacity 1e6, heartbeat 9e15)
  *   takes no share; 100 malformed entries are counted once each and start no
  *   claim/refuse loop.
+ * - Results made while NATS is away: the newest of each worker is published
+ *   when it is back (a JetStream stream on the results subject sees it).
  * - The JetStream store wiped under the running node: the camera keeps
  *   streaming (never stopped), coordination is reported down then back, and
  *   the buckets come back with the camera's desired entry and its lease.
@@ -21,6 +23,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApp, type App } from '../../src/app/index.js';
@@ -77,6 +80,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       // A reference, as a camera password would be: the bus must carry the reference, the node the value.
       '    source: ${BUS_TEST_CLIP}',
       `    capture: { output: { format: gray, width: 64, fps: 2 }, loop: true, decoder: ffmpeg }`,
+      '    workers: [{ id: motion, module: "builtin:motion" }]',
     ].join('\n');
     process.env.BUS_TEST_CLIP = clip; // the node expands references from its own environment, as the file's loader did
     app = createApp(parseConfig(yaml), {
@@ -160,6 +164,42 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.deepEqual(app.cluster!.stats().owned, [CAM, cam].sort());
     await desired.delete(cam);
     await eventually(() => app.system.stats().cameras[cam] === undefined, 'removed', 30_000);
+  });
+
+  it('results made while NATS is away: the newest of each worker goes out when it is back', async () => {
+    const subject = `framesupplier.${CAM}.results`;
+    await (await jetstreamManager(observer)).streams.add({ name: 'BUS_TEST_RESULTS', subjects: [subject] });
+    const during = new Set<number>();
+    const onResult = (e: { camera: string; worker: string; seq: number }): void => {
+      if (e.camera === CAM && !app.cluster!.stats().connected) during.add(e.seq);
+    };
+    app.system.on('result', onResult);
+    try {
+      await observer.close();
+      await nats.stop(5_000);
+      await eventually(() => during.size >= 2, 'results while NATS is away', 30_000);
+      await startNats();
+      observer = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+      await eventually(() => app.cluster!.stats().connected, 'the node back', 30_000);
+    } finally {
+      app.system.off('result', onResult);
+    }
+    // The stream kept what reached the server: one of the results made during the outage is there.
+    const jsm = await jetstreamManager(observer);
+    const deadline = Date.now() + 20_000;
+    let found = false;
+    while (!found) {
+      const { state } = await jsm.streams.info('BUS_TEST_RESULTS');
+      for (let seq = state.first_seq; seq <= state.last_seq && !found; seq++) {
+        const message = await jsm.streams.getMessage('BUS_TEST_RESULTS', { seq }).catch(() => null);
+        if (message !== null && during.has((message.json() as { seq: number }).seq)) found = true;
+      }
+      if (!found) {
+        assert.ok(Date.now() < deadline, `none of the outage's results (${[...during].join(', ')}) reached the bus`);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // polling the stream: its arrival has no event here
+      }
+    }
+    await jsm.streams.delete('BUS_TEST_RESULTS');
   });
 
   it('the JetStream store wiped under the node: the camera never stops, coordination is down then back, the buckets return with its entry and lease', async () => {
