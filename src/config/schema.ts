@@ -316,6 +316,12 @@ const PersonModel = annotate(
       inputSize: Type.Optional(
         int(64, 1024, { multipleOf: 32, description: "movenet-multipose: the input's long side in pixels, a multiple of 32. Default 448." }),
       ),
+      precision: Type.Optional(
+        StringEnum(['fp32', 'int8'] as const, {
+          description:
+            'fp32 (default) or int8: the statically quantized networks shipped beside the fp32 ones, faster at a small accuracy cost (docs/benchmarks.md, PERSON-MODELS).',
+        }),
+      ),
       ...onnxRuntime,
       ...startedModel,
     },

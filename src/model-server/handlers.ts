@@ -78,6 +78,7 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
         ...given<number>('poseMaxPeople'),
         ...given<'centernet'>('network'),
         ...given<number>('inputSize'),
+        ...given<'int8'>('precision'),
         ...given<number>('intraOpThreads'),
         ...given<readonly ExecutionProvider[]>('executionProviders'),
       });

@@ -260,6 +260,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
         poseMaxPeople: 3,
         network: 'movenet-multipose',
         inputSize: 384,
+        precision: 'int8',
         intraOpThreads: 2,
         executionProviders: ['cpu'],
       },
