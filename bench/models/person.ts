@@ -47,7 +47,7 @@ interface Candidate {
   readonly options: PersonModelOptions;
 }
 
-/** The int8 variants run only where their files exist (they are not shipped yet). */
+/** The int8 variants run where their files exist (a checkout that has not made them: scripts/convert-models/quantize.py). */
 const ALL_CANDIDATES: Candidate[] = [
   { name: 'tfjs multipose 448 (before)', engine: 'tfjs', options: { network: 'movenet-multipose' } },
   { name: 'multipose 448', engine: 'onnx', options: { network: 'movenet-multipose' } },
