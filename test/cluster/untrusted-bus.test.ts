@@ -192,7 +192,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       const { state } = await jsm.streams.info('BUS_TEST_RESULTS');
       for (let seq = state.first_seq; seq <= state.last_seq && !found; seq++) {
         const message = await jsm.streams.getMessage('BUS_TEST_RESULTS', { seq }).catch(() => null);
-        if (message !== null && during.has((message.json() as { seq: number }).seq)) found = true;
+        if (message !== null && during.has(message.json<{ seq: number }>().seq)) found = true;
       }
       if (!found) {
         assert.ok(Date.now() < deadline, `none of the outage's results (${[...during].join(', ')}) reached the bus`);
