@@ -279,7 +279,8 @@ export class ConnectionServer {
     });
     if (socket.writableLength < this.#limits.maxPendingResponseBytes) return true;
     const outcome = await within(taken, socket, this.#limits.writeStallTimeoutMs);
-    if (outcome === 'stalled') {
+    // The stall timer of #stalled may have closed it for the same reason a moment before: reported once.
+    if (outcome === 'stalled' && !socket.destroyed) {
       this.#o.report(
         new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#limits.writeStallTimeoutMs} ms`),
       );
