@@ -279,13 +279,8 @@ export class ConnectionServer {
     });
     if (socket.writableLength < this.#limits.maxPendingResponseBytes) return true;
     const outcome = await within(taken, socket, this.#limits.writeStallTimeoutMs);
-    // The stall timer of #stalled may have closed it for the same reason a moment before: reported once.
-    if (outcome === 'stalled' && !socket.destroyed) {
-      this.#o.report(
-        new IpcError('ERR_SLOW_CONSUMER', `${socket.writableLength} bytes of answers not read by the client within ${this.#limits.writeStallTimeoutMs} ms`),
-      );
-      socket.destroy();
-    }
+    // The stall timer of #stalled may have closed it for the same reason a moment before: #slowConsumer reports it once.
+    if (outcome === 'stalled') this.#slowConsumer(connection);
     return outcome === 'taken' && !socket.destroyed;
   }
 
@@ -308,6 +303,7 @@ export class ConnectionServer {
     if (!connection.broken && connection.queue.length < this.#limits.maxQueuedRequests && connection.socket.isPaused()) connection.socket.resume();
   }
 
+  /** Closes a client that is not taking its answers, ERR_SLOW_CONSUMER; once, whoever notices first. */
   #slowConsumer(connection: Connection): void {
     const socket = connection.socket;
     if (socket.destroyed) return;
