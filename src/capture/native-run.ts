@@ -26,6 +26,8 @@ export interface NativeRunOptions {
   readonly demand: DemandSignal | null;
   readonly supplier: FrameSupplier;
   readonly loop: boolean;
+  /** Decoder threads (0: one per core). */
+  readonly threads: number;
   readonly host: RunHost;
 }
 
@@ -98,6 +100,7 @@ export class NativeRun implements DecoderRun {
         ...(src.crop === undefined ? {} : { crop: src.crop }),
         hflip: src.hflip,
         keyframesOnly: src.keyframesOnly,
+        threads: this.#o.threads,
         avOptions,
         signal: this.#abort.signal,
       });

@@ -83,6 +83,8 @@ export interface CaptureOptions extends SourceOptions {
    * frames decoded straight into the pool: no pipe, no copy (ADR 0011).
    */
   readonly decoder?: 'ffmpeg' | 'native';
+  /** The native decoder's threads; 0 (default): one per core, libav's choice. With many cameras, 1 costs less CPU and memory per frame. */
+  readonly decoderThreads?: number;
 }
 
 export interface CaptureErrorRecord {
@@ -110,6 +112,8 @@ export interface CaptureStats {
   /** Frames accepted by the supplier. */
   readonly framesPublished: number;
   /** Only keyframes are decoded (keyframesOnly): the other frames are discarded undecoded. */
+  /** The native decoder's threads (0: one per core), null with ffmpeg. */
+  readonly decoderThreads: number | null;
   readonly keyframesOnly: boolean;
   /** Decoded frames per second over the last 5 s. */
   readonly fps: number;
@@ -154,6 +158,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #loop: boolean;
   readonly #native: boolean;
   readonly #keyframesOnly: boolean;
+  readonly #decoderThreads: number;
   /** Masks the source's credentials in every string that leaves the capture. */
   readonly #redact: (text: string) => string;
 
@@ -209,6 +214,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#loop = options.loop === true;
     this.#native = options.decoder === 'native';
     this.#keyframesOnly = options.keyframesOnly === true;
+    this.#decoderThreads = options.decoderThreads ?? 0;
+    if (!(Number.isInteger(this.#decoderThreads) && this.#decoderThreads >= 0 && this.#decoderThreads <= 64)) {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(options.decoderThreads)}`);
+    }
     if (options.decoder !== undefined && options.decoder !== 'ffmpeg' && options.decoder !== 'native') {
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoder must be 'ffmpeg' or 'native', got ${JSON.stringify(options.decoder)}`);
     }
@@ -280,6 +289,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.run.droppedUnconverted ?? 0),
       framesPublished: this.#framesPublished,
       keyframesOnly: this.#keyframesOnly,
+      decoderThreads: this.#native ? this.#decoderThreads : null,
       fps: this.#rate.rate(performance.now()),
       restarts: this.#restarts,
       lastError: this.#lastError,
@@ -332,6 +342,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
           demand: this.#demand,
           supplier: this.#supplier,
           loop: this.#loop,
+          threads: this.#decoderThreads,
           host,
         })
       : new FfmpegRun({ ffmpeg: this.#ffmpeg!, source: this.source, allocate: this.#allocate, killTimeoutMs: this.#killTimeoutMs, host });

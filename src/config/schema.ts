@@ -156,6 +156,12 @@ export const CaptureSchema = Type.Object(
           'Decode keyframes only (skip_frame nokey): frames come at the keyframe rate, for cameras whose every worker reads less often than that. Default false.',
       }),
     ),
+    decoderThreads: Type.Optional(
+      int(0, 64, {
+        description:
+          "The in-process decoder's threads for this camera; 0: one per core (libav's choice). Default: 1 when the system has more cameras than cores (the cores are shared between decoders already), else 0.",
+      }),
+    ),
     backoff: Backoff,
   },
   { ...closed, default: {}, description: 'How the camera is captured. Inherited per value from defaults.capture.' },

@@ -54,6 +54,8 @@ export interface CameraPipelineOptions {
   readonly emit: (event: SystemEvent) => void;
   /** Workers' hung threshold (default 30 000 ms). */
   readonly idleThresholdMs?: number;
+  /** The native decoder's threads when the camera's config names none (the system's rule: 1 when cameras outnumber cores). */
+  readonly decoderThreads?: number;
 }
 
 /** Which decoder a camera gets, and why (for the log). */
@@ -136,6 +138,11 @@ export class CameraPipeline implements AsyncDisposable {
         loop: capture.loop,
         ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
         keyframesOnly: capture.keyframesOnly === true,
+        ...(capture.decoderThreads !== undefined
+          ? { decoderThreads: capture.decoderThreads }
+          : options.decoderThreads === undefined
+            ? {}
+            : { decoderThreads: options.decoderThreads }),
         backoff: capture.backoff,
       };
       stream = new StreamCapture(captureOptions);

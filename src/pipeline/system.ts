@@ -25,6 +25,7 @@
  * - stats() is one typed snapshot of everything; events() / on() one typed
  *   stream of what happens (events.ts).
  */
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -362,6 +363,9 @@ export class VisionSystem implements AsyncDisposable {
       log: this.#log.child({ camera: id }),
       emit: (e) => this.#hub.emit(e),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
+      // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
+      // threads (each with its context and reference frames) cost CPU and memory for nothing.
+      ...(Math.max(this.#cameras.size + 1, Object.keys(this.#config.cameras).length) > availableParallelism() ? { decoderThreads: 1 } : {}),
     });
   }
 
