@@ -9,7 +9,7 @@
 import type { CaptureError } from './errors.js';
 import type { PictureTimes } from './on-demand.js';
 
-/** What a run tells its capture. */
+/** What a run tells its capture: always later than the run's constructor, never from within it. */
 export interface RunHost {
   /** The output's size, once the decoder knows it (before the first frame). */
   outputSize(width: number, height: number): void;

@@ -1,6 +1,7 @@
 /**
  * StreamCapture: one source (camera, file, test pattern) decoded by ffmpeg
- * into frames that are published to a FrameSupplier the moment they exist.
+ * (or in this process, below) into frames that are published to a
+ * FrameSupplier the moment they exist.
  *
  * Contract: start() throws (with a code) only for what is wrong before trying
  * (no ffmpeg, unsupported source, bad option). Everything that goes wrong
@@ -8,7 +9,7 @@
  * is recorded as lastError and followed by a restart after an exponential,
  * jittered, capped backoff; a file that ends is stopped (or looped). Capture
  * holds at most the frame in progress: when downstream is slow it is the
- * supplier's inbox that drops, never a buffer here. stop() ends ffmpeg and
+ * supplier's inbox that drops, never a buffer here. close() ends ffmpeg and
  * reaps it; no ffmpeg outlives its owner. No password of the source leaves
  * it: ffmpeg's stderr and every error message are redacted (./redact.ts)
  * before they reach stats(), lastError or a 'state' event.
@@ -124,7 +125,7 @@ export interface CaptureStats {
   readonly stderrTail: readonly string[];
   /** Last byte of a frame read (native: its conversion done) → publish() returned, over the last 512 frames, µs. */
   readonly publishDelayUs: { readonly p50: number; readonly p99: number } | null;
-  /** Why the capture stopped: stop() was called, the file ended, or the supplier stopped. */
+  /** Why the capture stopped: close() was called, the file ended, or the supplier stopped. */
   readonly stopReason: 'stopped' | 'ended' | 'supplier-stopped' | null;
   /** The frame pool (raw formats with sharedMemory), or null. */
   readonly pool: FramePoolStats | null;
@@ -132,8 +133,7 @@ export interface CaptureStats {
 
 /** One decoder run and what the capture watches of it. */
 interface RunRecord {
-  run: DecoderRun;
-  readonly startedAt: number;
+  readonly run: DecoderRun;
   firstFrameAt: number | null;
   lastFrameAt: number;
   /** Why the capture ended it (the watchdog, a refused frame), once. */
@@ -309,16 +309,6 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #launch(): void {
     if (this.#launches++ > 0) this.#restarts++;
     this.#setState('connecting');
-    const now = performance.now();
-    const record: RunRecord = {
-      run: null as unknown as DecoderRun, // set below: the run's host needs the record first
-      startedAt: now,
-      firstFrameAt: null,
-      lastFrameAt: now,
-      killedFor: null,
-      watchdog: setInterval(() => this.#checkStall(record), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4))),
-    };
-    record.watchdog.unref();
     const host: RunHost = {
       outputSize: (width, height) => {
         this.#width = width;
@@ -334,7 +324,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       converted: () => this.#framesConverted++,
       supplierStopped: () => void this.#stop('supplier-stopped'),
     };
-    record.run = this.#native
+    // The host's calls name the record made below: a run reports nothing from within its constructor (decoder-run.ts).
+    const run: DecoderRun = this.#native
       ? new NativeRun({
           source: this.source,
           connectTimeoutMs: this.#connectTimeoutMs,
@@ -346,6 +337,15 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
           host,
         })
       : new FfmpegRun({ ffmpeg: this.#ffmpeg!, source: this.source, allocate: this.#allocate, killTimeoutMs: this.#killTimeoutMs, host });
+    const now = performance.now();
+    const record: RunRecord = {
+      run,
+      firstFrameAt: null,
+      lastFrameAt: now,
+      killedFor: null,
+      watchdog: setInterval(() => this.#checkStall(record), Math.max(50, Math.min(1_000, this.#stallTimeoutMs / 4, this.#connectTimeoutMs / 4))),
+    };
+    record.watchdog.unref();
     this.#run = record;
     void record.run.ended.then((end) => this.#ended(record, end));
   }
@@ -436,7 +436,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       return;
     }
     this.#setState('backoff');
-    // A 'state' listener may have called stop() just now.
+    // A 'state' listener may have called close() just now.
     if (this.#stopping !== null) return;
     // Healthy while it streamed: from its first frame to its last (not the stall that ended it).
     this.#restart.ended(record.firstFrameAt === null ? 0 : record.lastFrameAt - record.firstFrameAt);
