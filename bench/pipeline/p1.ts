@@ -4,7 +4,8 @@
  * (VisionSystem): every camera has a model worker on one shared model server
  * (the mock handler, 20 ms per frame, one frame at a time: a simulated
  * accelerator) and a light worker that reads every frame and does nothing.
- * 5 s warm-up, then 60 s measured; one JSON line per N.
+ * 5 s warm-up, then 60 s measured; one JSON line per N. P1_DECODER_THREADS sets
+ * every camera's decoder threads (default: the system's rule).
  *
  * CPU and RSS are of the whole process tree (this process, its decoder
  * threads or ffmpeg children, and the model server). Frame age is capture
@@ -80,7 +81,11 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
           {
             source: file,
             // The mock handler needs no RGB: NV12 is half the bytes to convert and write into shared memory.
-            capture: { output: { format: 'nv12' } },
+            // P1_DECODER_THREADS: the decoder's threads for every camera, to compare with the system's rule (1 when cameras outnumber cores).
+            capture: {
+              output: { format: 'nv12' },
+              ...(process.env.P1_DECODER_THREADS === undefined ? {} : { decoderThreads: Number(process.env.P1_DECODER_THREADS) }),
+            },
             workers: [
               { id: 'model', model: 'shared' },
               { id: 'light', module: LIGHT },
