@@ -13,6 +13,7 @@ import { d1 } from './capture/d1.js';
 import { m1, m1ZeroCopy } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { personModels } from './models/person.js';
+import { yolo } from './models/yolo.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
 import { e1 } from './mqtt/e1.js';
@@ -48,6 +49,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   M1ZC: () => m1ZeroCopy(),
   PERSON: () => person(),
   'PERSON-MODELS': () => personModels(),
+  YOLO: () => yolo(),
   S1: () => s1(),
   P1: () => p1(),
   E1: () => e1(),

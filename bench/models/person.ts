@@ -90,7 +90,7 @@ export function compareBoxes(reference: readonly (readonly Box[])[], got: readon
   return { recall: total === 0 ? 1 : matched / total, extra: total === 0 ? 0 : extra / total, reference: total };
 }
 
-async function nv12Frames(clip: string, args: string[]): Promise<Buffer> {
+export async function nv12Frames(clip: string, args: string[]): Promise<Buffer> {
   const { stdout } = await run(
     'ffmpeg',
     [

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ModelClient, type InferenceRequest, type InferenceResponse } from '../../src/ipc/index.js';
 import { decodeYolo, iou, letterbox, nonMaxSuppression, type YoloBox } from '../../src/models/onnx/yolo.js';
+import { letterboxed, letterboxModel, Preprocessor } from '../../src/models/onnx/preprocess.js';
 import { createOnnxHandler, POSE_KEYPOINTS } from '../../src/models/index.js';
 import { FrameStoreWriter, readFrame } from '../../src/shm/index.js';
 import { PERSON_NETWORK_DEFAULTS } from '../../src/models/person/person-model.js';
@@ -116,6 +117,13 @@ describe('person handler (real models, real server process)', { timeout: 300_000
   it('the former network stays selectable: --network centernet (CenterNet, then MoveNet Lightning per person) finds them too', async () => {
     const centernet = await startOther('person-centernet', ['--network', 'centernet']);
     assertLabelledPeople(await ask(centernet, labelledRef, 'person'), PERSON_NETWORK_DEFAULTS.centernet.minConfidence);
+  });
+
+  it('--precision int8 (the quantised network shipped beside fp32) runs in a real server and finds the labelled people', async () => {
+    const int8 = await startOther('person-int8', ['--precision', 'int8']);
+    const response = await ask(int8, labelledRef, 'person');
+    assertLabelledPeople(response, PERSON_NETWORK_DEFAULTS['movenet-multipose'].minConfidence);
+    assert.equal(response.metadata.precision, 'int8');
   });
 
   it('two ONNX Runtime threads per model thread (--intra-op-threads 2) give the same people', async () => {
@@ -383,5 +391,35 @@ describe('YOLO post-processing', { timeout: 180_000 }, () => {
     assert.ok(Math.abs(at(0, 5, 2) - 114 / 255) < 1e-6); // padding above
     assert.equal(at(1, 5, 8), 1); // image
     assert.ok(Math.abs(at(2, 5, 13) - 114 / 255) < 1e-6); // padding below
+  });
+
+  it('the letterbox graph the onnx handler runs gives the JavaScript letterbox, pixel for pixel within a quarter level', async () => {
+    const pre = await Preprocessor.open(letterboxModel(), {}, 'letterbox');
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 97 }),
+          fc.integer({ min: 1, max: 97 }),
+          fc.constantFrom(32, 64, 96),
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          async (width, height, size, seed) => {
+            let state = seed;
+            const rgb = Uint8Array.from({ length: width * height * 3 }, () => ((state = (state * 1103515245 + 12345) >>> 0) >>> 24) & 255);
+            const reference = letterbox(rgb, width, height, size);
+            const { input, box } = await letterboxed(pre, rgb, width, height, size);
+            assert.deepEqual(input.dims, [1, 3, size, size]);
+            assert.deepEqual(box, reference.box);
+            const got = input.data as Float32Array;
+            let worst = 0;
+            for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - reference.data[i]!));
+            input.dispose();
+            assert.ok(worst < 0.25 / 255, `largest difference ${worst * 255} levels at ${width}×${height} → ${size}`);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      await pre.release();
+    }
   });
 });

@@ -4,7 +4,7 @@
  * needs, as small graphs this module writes (onnx-proto.ts) and a session
  * runs, on the frame's RGB bytes as they are (uint8 [1, H, W, 3]). Its
  * kernels are native and vectorised; the JS loops they replace took 2–15 ms
- * a frame (docs/benchmarks.md, PREPROC).
+ * a frame (docs/benchmarks.md, YOLO).
  *
  *   resize     TF's resize_bilinear without half-pixel centres (ONNX Resize
  *              `asymmetric`), to float or, truncated as tf.cast does, int32:
@@ -12,12 +12,13 @@
  *   crop       TF's crop_and_resize (`tf_crop_and_resize`; outside the frame 0).
  *   letterbox  Ultralytics' letterbox: resize keeping the aspect ratio
  *              (half-pixel centres, as OpenCV's INTER_LINEAR), centred on grey
- *              114, to NCHW float 0–1.
+ *              114, to NCHW float 0–1 (the onnx handler's YOLO input).
  */
 import { loadOnnxRuntime } from './runtime.js';
 import type * as Ort from 'onnxruntime-node';
 import { attrFloat, attrInt as attrIntOf, attrInts, attrString, DataType, encodeModel, input, node, output, tensor, type Part } from './onnx-proto.js';
 import { openSession, type RuntimeOptions } from './session.js';
+import { letterboxGeometry, type Letterbox } from './yolo.js';
 
 const FRAME = input('frame', DataType.UINT8, [1, 'height', 'width', 3]);
 
@@ -56,16 +57,20 @@ export function cropModel(side: number): Uint8Array {
   });
 }
 
-/** frame, sizes int64 [4] (1, h, w, 3), pads int64 [8] (NHWC begins, then ends) → out float [1, 3, S, S], 0–1. */
+/**
+ * frame, sizes int64 [4] (1, 3, h, w), pads int64 [8] (NCHW begins, then ends) → out float [1, 3, S, S], 0–1.
+ * Planar before the resize: ONNX Runtime's linear Resize over NCHW planes took half the time of the same resize
+ * over interleaved NHWC pixels (6.3 against 11.7 ms, 768 × 576 to 640; docs/benchmarks.md, YOLO).
+ */
 export function letterboxModel(): Uint8Array {
   return encodeModel({
     name: 'letterbox',
     nodes: [
-      node('Cast', ['frame'], ['pixels'], [castTo(DataType.FLOAT)]),
+      node('Transpose', ['frame'], ['planar'], [attrInts('perm', [0, 3, 1, 2])]),
+      node('Cast', ['planar'], ['pixels'], [castTo(DataType.FLOAT)]),
       node('Resize', ['pixels', '', '', 'sizes'], ['resized'], [attrString('mode', 'linear'), attrString('coordinate_transformation_mode', 'half_pixel')]),
       node('Pad', ['resized', 'pads', 'grey'], ['padded'], [attrString('mode', 'constant')]),
-      node('Transpose', ['padded'], ['planar'], [attrInts('perm', [0, 3, 1, 2])]),
-      node('Mul', ['planar', 'scale'], ['out']),
+      node('Mul', ['padded', 'scale'], ['out']),
     ],
     initializers: [tensor('grey', [], [114]), tensor('scale', [], [1 / 255])],
     inputs: [FRAME, input('sizes', DataType.INT64, [4]), input('pads', DataType.INT64, [8])],
@@ -76,20 +81,6 @@ export function letterboxModel(): Uint8Array {
 function castTo(type: number): Part {
   // AttributeProto INT named `to`.
   return attrIntOf('to', type);
-}
-
-export interface Letterbox {
-  readonly scale: number;
-  readonly padX: number;
-  readonly padY: number;
-}
-
-/** Where a frame lands in the square input: the scale and the padding before it (Ultralytics' rounding). */
-export function letterboxGeometry(width: number, height: number, size: number): Letterbox & { readonly w: number; readonly h: number } {
-  const scale = Math.min(size / width, size / height);
-  const w = Math.round(width * scale);
-  const h = Math.round(height * scale);
-  return { scale, w, h, padX: Math.floor((size - w) / 2), padY: Math.floor((size - h) / 2) };
 }
 
 type OrtModule = typeof Ort;
@@ -137,4 +128,21 @@ export class Preprocessor {
   async release(): Promise<void> {
     await this.#session.release();
   }
+}
+
+/** A frame letterboxed into a [1, 3, size, size] input by a letterboxModel() session, and where it landed (for mapping boxes back). */
+export async function letterboxed(
+  pre: Preprocessor,
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  size: number,
+): Promise<{ input: Ort.Tensor; box: Letterbox }> {
+  const g = letterboxGeometry(width, height, size);
+  const frame = pre.frame(rgb, width, height);
+  const sizes = pre.int64([1, 3, g.h, g.w]);
+  const pads = pre.int64([0, 0, g.padY, g.padX, 0, 0, size - g.h - g.padY, size - g.w - g.padX]);
+  const input = await pre.run({ frame, sizes, pads });
+  for (const t of [frame, sizes, pads]) t.dispose();
+  return { input, box: { scale: g.scale, padX: g.padX, padY: g.padY } };
 }

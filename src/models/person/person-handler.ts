@@ -56,6 +56,9 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
   const { modelId = 'person', threads = Math.min(4, availableParallelism()), ...modelOptions } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
   checkModelOptions(modelOptions);
+  // Said in every result, so a consumer can tell which variant answered.
+  const network = modelOptions.network ?? 'movenet-multipose';
+  const precision = modelOptions.precision ?? 'fp32';
   const pool = new ModelThreadPool<PersonDetection[]>({
     workerUrl: new URL('./person-worker.js', import.meta.url),
     workerData: modelOptions,
@@ -85,7 +88,7 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
         bbox: p.bbox,
         ...(p.keypoints === undefined ? {} : { keypoints: p.keypoints }),
       }));
-      return { detections, metadata: { handler: 'person', keypoint_names: POSE_KEYPOINTS } };
+      return { detections, metadata: { handler: 'person', network, precision, keypoint_names: POSE_KEYPOINTS } };
     },
   };
 }
