@@ -47,7 +47,7 @@ async function timed(count: number, step: () => unknown): Promise<number[]> {
 }
 
 const summary = (ms: number[]): { ms_p50: number; ms_mean: number } => ({
-  ms_p50: round(percentile(sortedCopy(ms), 0.5), 2),
+  ms_p50: round(percentile(sortedCopy(ms), 50), 2),
   ms_mean: round(ms.reduce((a, b) => a + b, 0) / ms.length, 2),
 });
 
@@ -97,8 +97,8 @@ export async function yolo(count = 20, warmup = 3, planted = 60): Promise<void> 
         input,
         frames: count,
         fps: round(count / (wallMs / 1000), 2),
-        ms_p50: round(percentile(sorted, 0.5), 1),
-        ms_p99: round(percentile(sorted, 0.99), 1),
+        ms_p50: round(percentile(sorted, 50), 1),
+        ms_p99: round(percentile(sorted, 99), 1),
         cores: round(cores, 2),
         fps_per_cpu_s: round(count / (wallMs / 1000) / cores, 2),
         detections_mean: round(detections / count, 2),

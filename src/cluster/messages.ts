@@ -37,6 +37,9 @@ export interface Lease {
   readonly node: string;
   /** Wall clock (ms) until which the node holds the camera; others claim only after it plus the safety margin. */
   readonly expiresAt: number;
+  /** A planned move the owner offers (make-before-break): this node may open the camera and ask for it, until handoffUntil. */
+  readonly handoffTo?: string;
+  readonly handoffUntil?: number;
 }
 
 export interface NodeRecord {
@@ -44,26 +47,40 @@ export interface NodeRecord {
   readonly capacity: number;
   /** Wall clock of the heartbeat. */
   readonly at: number;
+  /** Cameras it runs or is opening to take over. */
   readonly owned: number;
+  /** Wall clock since when it has run without a stall or a lost connection: planned moves go only to nodes settled for a while. */
+  readonly healthySince?: number;
 }
 
 export interface ClaimRecord {
   readonly camera: string;
   readonly node: string;
-  readonly action: 'start' | 'stop';
+  /** standby: the camera opened for a planned move, its results withheld (not ownership). */
+  readonly action: 'start' | 'stop' | 'standby';
   /** Wall clock. */
   readonly at: number;
   /** The lease's revision the node held at that moment. */
   readonly revision: number;
   readonly reason: string;
+  /** On a stop: the wall clock of the last result the node published for the camera (it stopped streaming then, e.g. before a stall). */
+  readonly streamedUntil?: number;
 }
 
 export type ControlRequest =
   | { readonly op: 'add-camera'; readonly camera: string; readonly config: Record<string, unknown> }
   | { readonly op: 'remove-camera'; readonly camera: string }
-  | { readonly op: 'restart-worker'; readonly camera: string; readonly worker: string };
+  | { readonly op: 'restart-worker'; readonly camera: string; readonly worker: string }
+  /**
+   * To a camera's owner, from the node it offered the camera to: `ready` (that node has the camera's frames: stop
+   * publishing and pass the lease) or `break` (it cannot open a second session: stop the camera, then pass the lease).
+   */
+  | { readonly op: 'handoff'; readonly camera: string; readonly node: string; readonly mode: 'ready' | 'break' };
 
-export type ControlReply = { readonly ok: true; readonly node: string } | { readonly ok: false; readonly code: string; readonly message: string };
+/** `revision`: a handoff's answer, the lease's revision the new owner now holds. */
+export type ControlReply =
+  | { readonly ok: true; readonly node: string; readonly revision?: number }
+  | { readonly ok: false; readonly code: string; readonly message: string };
 
 const bad = (what: string, why: string): ClusterError => new ClusterError('ERR_CLUSTER_MESSAGE', `${what}: ${why}`);
 
@@ -93,7 +110,9 @@ const time = (value: unknown, what: string, field: string): number => {
 
 export function parseLease(data: Uint8Array): Lease {
   const o = parseJson(data, 'lease');
-  return { node: id(o.node, 'lease', 'node'), expiresAt: time(o.expiresAt, 'lease', 'expiresAt') };
+  const lease = { node: id(o.node, 'lease', 'node'), expiresAt: time(o.expiresAt, 'lease', 'expiresAt') };
+  if (o.handoffTo === undefined) return lease;
+  return { ...lease, handoffTo: id(o.handoffTo, 'lease', 'handoffTo'), handoffUntil: time(o.handoffUntil, 'lease', 'handoffUntil') };
 }
 
 export function parseNode(data: Uint8Array): NodeRecord {
@@ -102,12 +121,13 @@ export function parseNode(data: Uint8Array): NodeRecord {
   if (typeof capacity !== 'number' || !(capacity > 0 && capacity <= 1_000_000)) throw bad('node record', 'capacity must be a number in (0, 1e6]');
   const owned = o.owned;
   if (!Number.isSafeInteger(owned) || (owned as number) < 0) throw bad('node record', 'owned must be an integer ≥ 0');
-  return { node: id(o.node, 'node record', 'node'), capacity, at: time(o.at, 'node record', 'at'), owned: owned as number };
+  const record = { node: id(o.node, 'node record', 'node'), capacity, at: time(o.at, 'node record', 'at'), owned: owned as number };
+  return o.healthySince === undefined ? record : { ...record, healthySince: time(o.healthySince, 'node record', 'healthySince') };
 }
 
 export function parseClaim(data: Uint8Array): ClaimRecord {
   const o = parseJson(data, 'claim record');
-  if (o.action !== 'start' && o.action !== 'stop') throw bad('claim record', 'action must be start or stop');
+  if (o.action !== 'start' && o.action !== 'stop' && o.action !== 'standby') throw bad('claim record', 'action must be start, stop or standby');
   if (!Number.isSafeInteger(o.revision)) throw bad('claim record', 'revision must be an integer');
   return {
     camera: id(o.camera, 'claim record', 'camera'),
@@ -116,6 +136,7 @@ export function parseClaim(data: Uint8Array): ClaimRecord {
     at: time(o.at, 'claim record', 'at'),
     revision: o.revision as number,
     reason: typeof o.reason === 'string' ? o.reason.slice(0, 200) : '',
+    ...(o.streamedUntil === undefined ? {} : { streamedUntil: time(o.streamedUntil, 'claim record', 'streamedUntil') }),
   };
 }
 
@@ -130,14 +151,17 @@ export function parseControl(data: Uint8Array): ControlRequest {
       return { op: 'remove-camera', camera };
     case 'restart-worker':
       return { op: 'restart-worker', camera, worker: id(o.worker, 'control request', 'worker') };
+    case 'handoff':
+      if (o.mode !== 'ready' && o.mode !== 'break') throw bad('control request', 'a handoff mode is ready or break');
+      return { op: 'handoff', camera, node: id(o.node, 'control request', 'node'), mode: o.mode };
     default:
-      throw bad('control request', 'op must be add-camera, remove-camera or restart-worker');
+      throw bad('control request', 'op must be add-camera, remove-camera, restart-worker or handoff');
   }
 }
 
 export function parseReply(data: Uint8Array): ControlReply {
   const o = parseJson(data, 'control reply');
-  if (o.ok === true && typeof o.node === 'string') return { ok: true, node: o.node };
+  if (o.ok === true && typeof o.node === 'string') return Number.isSafeInteger(o.revision) ? { ok: true, node: o.node, revision: o.revision as number } : { ok: true, node: o.node };
   if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string')
     return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500) };
   throw bad('control reply', 'must be { ok: true, node } or { ok: false, code, message }');
@@ -155,7 +179,11 @@ export function targetShare(cameras: number, capacity: number, totalCapacity: nu
  * Cameras that ran on two nodes at once for longer than marginMs, from the
  * claims log: each node's start…stop of a camera is an interval (a start
  * without its stop lasts until `endOf(node)`, e.g. when the node was killed,
- * or until `now`). The evidence behind "never two owners".
+ * or until `now`); a stop that says when the node last published for the
+ * camera (`streamedUntil`: a stalled owner stopped streaming when it stalled,
+ * not when it woke and noticed) ends there. A standby (the camera opened for a
+ * planned move, results withheld) is no ownership. The evidence behind "never
+ * two owners".
  */
 export function doubleOwned(
   records: readonly ClaimRecord[],
@@ -167,12 +195,13 @@ export function doubleOwned(
   const open = new Map<string, number>();
   for (const r of [...records].sort((a, b) => a.at - b.at)) {
     const key = `${r.camera}\0${r.node}`;
+    if (r.action === 'standby') continue;
     if (r.action === 'start') open.set(key, r.at);
     else {
       const from = open.get(key);
       if (from === undefined) continue;
       open.delete(key);
-      intervals.set(r.camera, [...(intervals.get(r.camera) ?? []), { node: r.node, from, to: r.at }]);
+      intervals.set(r.camera, [...(intervals.get(r.camera) ?? []), { node: r.node, from, to: Math.max(from, Math.min(r.at, r.streamedUntil ?? r.at)) }]);
     }
   }
   for (const [key, from] of open) {
