@@ -103,6 +103,7 @@ export class App implements AsyncDisposable {
             capacity: cluster.capacity,
             leaseMs: cluster.leaseMs,
             marginMs: cluster.marginMs,
+            ...(cluster.settleMs === undefined ? {} : { settleMs: cluster.settleMs }),
             ...(nodeId === undefined ? {} : { nodeId }),
             ...(cluster.auth === undefined ? {} : { auth: cluster.auth }),
             ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),

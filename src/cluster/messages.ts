@@ -79,8 +79,7 @@ export type ControlRequest =
 
 /** `revision`: a handoff's answer, the lease's revision the new owner now holds. */
 export type ControlReply =
-  | { readonly ok: true; readonly node: string; readonly revision?: number }
-  | { readonly ok: false; readonly code: string; readonly message: string };
+  { readonly ok: true; readonly node: string; readonly revision?: number } | { readonly ok: false; readonly code: string; readonly message: string };
 
 const bad = (what: string, why: string): ClusterError => new ClusterError('ERR_CLUSTER_MESSAGE', `${what}: ${why}`);
 
@@ -161,7 +160,8 @@ export function parseControl(data: Uint8Array): ControlRequest {
 
 export function parseReply(data: Uint8Array): ControlReply {
   const o = parseJson(data, 'control reply');
-  if (o.ok === true && typeof o.node === 'string') return Number.isSafeInteger(o.revision) ? { ok: true, node: o.node, revision: o.revision as number } : { ok: true, node: o.node };
+  if (o.ok === true && typeof o.node === 'string')
+    return Number.isSafeInteger(o.revision) ? { ok: true, node: o.node, revision: o.revision as number } : { ok: true, node: o.node };
   if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string')
     return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500) };
   throw bad('control reply', 'must be { ok: true, node } or { ok: false, code, message }');

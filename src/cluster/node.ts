@@ -23,6 +23,21 @@
  *    capacity of live nodes); one holding more than its share while another
  *    live node holds less than its own releases ONE camera per tick (gentle:
  *    no herd, no flapping; claims are jittered).
+ *  - Planned moves are make-before-break (ADR 0027): an owner over its share
+ *    offers one camera at a time to the node furthest below its share that has
+ *    run without a stall or reconnect for settleMs (the offer rides on the
+ *    lease: handoffTo, handoffUntil). That node opens the camera with its
+ *    results withheld (standby) and, once it has a frame, asks the owner for
+ *    it; the owner stops publishing, passes the lease by compare-and-set and
+ *    answers, and the new owner publishes from its answer on: the dark time is
+ *    one request. A standby that cannot open the camera (a second session
+ *    refused) asks for a break: the owner closes its session first.
+ *  - Fencing: a node whose event loop stood still longer than a lease (a
+ *    SIGSTOP, a VM pause; seen on its monotonic clock by a heartbeat and by
+ *    every result it is about to publish, whichever comes first) publishes
+ *    nothing for any camera until its lease is confirmed again, and stops the
+ *    cameras whose leases it lost. Its stop records say when it last published
+ *    (streamedUntil).
  *  - Losing NATS stops nothing: running cameras keep running; nothing is
  *    claimed or released while disconnected, and after a reconnect a node
  *    waits one lease (rejoinGraceMs) before claiming, so owners renew first.
@@ -43,6 +58,7 @@
  * cameras, publishes their stops, releases their leases, drains NATS).
  */
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -108,6 +124,10 @@ export interface ClusterNodeOptions {
   readonly references?: ReferencePolicy;
   /** Where `${NAME}` takes its values on this node. Default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A node gets cameras by planned moves only once it has run this long without a stall or a lost connection. Default 2 × leaseMs. */
+  readonly settleMs?: number;
+  /** How long an offered move stands: the new node must have a frame by then. Default 2 × leaseMs. */
+  readonly handoffTimeoutMs?: number;
 }
 
 export interface ClusterStats {
@@ -134,6 +154,22 @@ interface Held {
   expiresAt: number;
   /** The desired entry it was started from: republished if the store is lost. */
   entry: Uint8Array;
+  /** Woken from a stall: nothing is published for it until a renewal confirms the lease. */
+  fenced: boolean;
+  /** Wall clock of the last result published for it. */
+  lastPublishedAt: number | null;
+  /** A planned move offered to another node, standing until `until`. */
+  offer: { readonly to: string; readonly until: number } | null;
+}
+
+/** A camera opened to take it over (results withheld) until its owner passes the lease. */
+interface Standby {
+  readonly from: string;
+  readonly since: number;
+  readonly entry: Uint8Array;
+  readonly config: Record<string, unknown>;
+  /** The request to the owner has been sent. */
+  asked: boolean;
 }
 
 /** Results kept while NATS is away: the newest of this many workers (the least recently updated go first). */
@@ -185,6 +221,16 @@ export class ClusterNode implements AsyncDisposable {
    */
   readonly #seen = new Map<string, { revision: number; since: number }>();
   #onEvent: ((event: SystemEvent) => void) | null = null;
+  readonly #standby = new Map<string, Standby>();
+  /** Monotonic time the event loop was last seen running (the heartbeat, every result): a gap past the lease is a stall. */
+  #aliveAt = performance.now();
+  #heartbeat: NodeJS.Timeout | null = null;
+  /** Wall clock since when this node has run without a stall or a lost connection (in its heartbeat record). */
+  #healthySince = Date.now();
+  /** Wakes the loop before its tick is due (after a stall: renew at once). */
+  #wakeLoop: (() => void) | null = null;
+  /** Lease operations (the tick, a handoff) one at a time: a handoff's compare-and-set must not race this node's own renewal. */
+  #leaseOps: Promise<unknown> = Promise.resolve();
 
   constructor(options: ClusterNodeOptions) {
     this.nodeId = options.nodeId ?? toId(`${hostname()}-${process.pid}`);
@@ -201,6 +247,8 @@ export class ClusterNode implements AsyncDisposable {
       tickMs: options.tickMs ?? Math.max(50, Math.floor(leaseMs / 4)),
       marginMs: options.marginMs ?? 1_000,
       rejoinGraceMs: options.rejoinGraceMs ?? leaseMs,
+      settleMs: options.settleMs ?? 2 * leaseMs,
+      handoffTimeoutMs: options.handoffTimeoutMs ?? 2 * leaseMs,
       seed: options.seed ?? {},
     };
     if (!(o.capacity > 0 && o.capacity <= 1_000_000))
@@ -245,8 +293,15 @@ export class ClusterNode implements AsyncDisposable {
     this.#subs.push(
       nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }),
     );
-    this.#onEvent = (event) => this.#publishEvent(event);
+    this.#onEvent = (event) => {
+      if (event.type === 'camera-state' && this.#standby.has(event.camera)) this.#standbyState(event.camera, event.state);
+      this.#publishEvent(event);
+    };
     this.#system.on('*', this.#onEvent);
+    this.#system.setOutputGate((camera) => this.#mayPublish(camera));
+    this.#aliveAt = performance.now();
+    this.#heartbeat = setInterval(() => this.#checkStall(), Math.max(20, Math.min(250, Math.floor(this.#o.tickMs / 2))));
+    this.#heartbeat.unref();
     this.#loop = this.#run();
     this.#log.info({ servers: this.#o.servers.map(maskUrl), capacity: this.#o.capacity }, 'cluster node joined');
     return this;
@@ -336,9 +391,13 @@ export class ClusterNode implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stop.abort();
+      this.#wakeLoop?.();
       await this.#loop?.catch(() => undefined);
+      if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
       if (this.#onEvent !== null) this.#system.off('*', this.#onEvent);
+      for (const camera of [...this.#standby.keys()]) await this.#dropStandby(camera, 'node closing');
       for (const camera of [...this.#held.keys()]) await this.#release(camera, 'node closing');
+      this.#system.setOutputGate(null);
       for (const sub of this.#subs) sub.unsubscribe();
       await this.#nodes?.delete(this.nodeId).catch(() => undefined);
       await this.#nc?.drain().catch(() => undefined);
@@ -360,6 +419,7 @@ export class ClusterNode implements AsyncDisposable {
         this.#connected = true;
         this.#seen.clear();
         this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
+        this.#healthySince = Date.now();
         this.#log.info({ heldResults: this.#heldResults.size }, 'NATS back: renewing leases, claiming after the rejoin grace');
         this.#flushHeldResults();
       }
@@ -371,8 +431,10 @@ export class ClusterNode implements AsyncDisposable {
     while (!signal.aborted) {
       if (this.#connected) {
         try {
-          if (this.#checkStore) await this.#restoreStore();
-          await this.#tick();
+          await this.#exclusive(async () => {
+            if (this.#checkStore) await this.#restoreStore();
+            await this.#tick();
+          });
           this.#checkStore = false;
           this.#coordinationBack();
         } catch (error) {
@@ -384,8 +446,10 @@ export class ClusterNode implements AsyncDisposable {
           } else this.#log.debug({ err: messageOf(error) }, 'cluster tick failed while disconnected');
         }
       }
-      // Jittered so nodes started together do not tick (and claim) in step.
-      await untilAborted(delay(Math.round(this.#o.tickMs * (0.8 + Math.random() * 0.4)), { signal }), signal);
+      // Jittered so nodes started together do not tick (and claim) in step; woken early after a stall.
+      const woken = new Promise<void>((resolve) => (this.#wakeLoop = resolve));
+      await untilAborted(Promise.race([delay(Math.round(this.#o.tickMs * (0.8 + Math.random() * 0.4)), { signal }), woken]), signal);
+      this.#wakeLoop = null;
     }
   }
 
@@ -433,7 +497,16 @@ export class ClusterNode implements AsyncDisposable {
     // Renew first: a tick that fails further on (JetStream still recovering after a NATS restart, a
     // read timing out on a loaded machine) has renewed already, so no owner looks idle to the others.
     await this.#renew();
-    await nodesKv.put(this.nodeId, encode({ node: this.nodeId, capacity: this.#o.capacity, at: now, owned: this.#held.size } satisfies NodeRecord));
+    await nodesKv.put(
+      this.nodeId,
+      encode({
+        node: this.nodeId,
+        capacity: this.#o.capacity,
+        at: now,
+        owned: this.#held.size + this.#standby.size,
+        healthySince: this.#healthySince,
+      } satisfies NodeRecord),
+    );
     const live = new Map<string, NodeRecord>();
     for (const key of await collect(await nodesKv.keys())) {
       const entry = await nodesKv.get(key);
@@ -462,12 +535,26 @@ export class ClusterNode implements AsyncDisposable {
     for (const camera of [...this.#held.keys()]) {
       if (!desired.has(camera)) await this.#release(camera, 'removed from the desired state');
     }
+    for (const camera of [...this.#standby.keys()]) {
+      if (!desired.has(camera)) await this.#dropStandby(camera, 'removed from the desired state');
+    }
 
-    // Gentle rebalance: one camera a tick, only while a live node is below its own share.
-    const starving = [...live.values()].some((r) => r.node !== this.nodeId && r.owned < targetShare(desired.size, r.capacity, total));
-    if (this.#held.size > target && starving && now >= this.#graceUntil) {
-      const camera = [...this.#held.keys()].sort()[this.#held.size - 1]!;
-      await this.#release(camera, `rebalancing: ${this.#held.size} held, share ${target}`);
+    // Gentle rebalance, make-before-break: one camera offered at a time, to the node furthest below its share
+    // among those that have run settled for a while (a node that just stalled or reconnected gets none back).
+    const settled = (r: NodeRecord): boolean => r.healthySince === undefined || now - Math.min(r.healthySince, now) >= this.#o.settleMs;
+    const needy = [...live.values()]
+      .filter((r) => r.node !== this.nodeId && settled(r))
+      .map((r) => ({ node: r.node, deficit: targetShare(desired.size, r.capacity, total) - r.owned }))
+      .filter((r) => r.deficit > 0)
+      .sort((a, b) => b.deficit - a.deficit || (a.node < b.node ? -1 : 1));
+    const offering = [...this.#held.values()].some((h) => h.offer !== null);
+    if (this.#held.size > target && needy.length > 0 && !offering && now >= this.#graceUntil) {
+      const camera = [...this.#held.entries()]
+        .filter(([, h]) => !h.fenced)
+        .map(([c]) => c)
+        .sort()
+        .at(-1);
+      if (camera !== undefined) await this.#offer(camera, needy[0]!.node, `rebalancing: ${this.#held.size} held, share ${target}`);
     }
 
     // Claim free cameras (never held, released, or expired past the margin), in random order, up to the share.
@@ -475,13 +562,16 @@ export class ClusterNode implements AsyncDisposable {
     // must start before its owner dies, not once the dead node's heartbeat has aged out of `live` and the
     // shares grown (which made failover take two leases plus margins instead of one, seen in bench X1).
     // Not during the rejoin grace: after a reconnect the owners get the grace AND a whole watch to renew.
-    if (now < this.#graceUntil) return;
-    const candidates = [...desired].filter((c) => !this.#held.has(c));
+    // Moves offered to this node are taken up even then: their owner is alive and asking.
+    const inGrace = now < this.#graceUntil;
+    const candidates = [...desired].filter((c) => !this.#held.has(c) && !this.#standby.has(c));
     shuffle(candidates);
     for (const camera of candidates) {
       if (this.#stop.signal.aborted) break;
       const claiming = this.#held.size < target;
       const entry = await leasesKv.get(camera);
+      if (entry !== null && entry.operation === 'PUT' && (await this.#offered(camera, entry.value))) continue;
+      if (inGrace) continue;
       let free = entry === null || entry.operation !== 'PUT';
       if (!free) {
         const seen = this.#seen.get(camera);
@@ -520,18 +610,34 @@ export class ClusterNode implements AsyncDisposable {
       this.#seen.delete(camera);
       await this.#startCamera(camera, revision, config, wanted.value);
     }
+    this.#checkStandbys();
+  }
+
+  /** This node's lease of a camera, with its standing offer if any. */
+  #leaseValue(held: Held | undefined): Uint8Array {
+    const offer = held?.offer ?? null;
+    return encode({
+      node: this.nodeId,
+      expiresAt: Date.now() + this.#o.leaseMs,
+      ...(offer === null ? {} : { handoffTo: offer.to, handoffUntil: offer.until }),
+    } satisfies Lease);
   }
 
   /** Renews what this node holds; a lease someone else took stops its camera at once. */
   async #renew(): Promise<void> {
     for (const [camera, held] of [...this.#held]) {
+      if (this.#held.get(camera) !== held) continue; // handed off or released meanwhile
+      if (held.offer !== null && Date.now() > held.offer.until) {
+        this.#log.info({ camera, to: held.offer.to }, 'planned move not taken up in time: offer withdrawn');
+        held.offer = null;
+      }
       try {
-        held.revision = await this.#leases!.update(
-          camera,
-          encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease),
-          held.revision,
-        );
+        held.revision = await this.#leases!.update(camera, this.#leaseValue(held), held.revision);
         held.expiresAt = Date.now() + this.#o.leaseMs;
+        if (held.fenced) {
+          held.fenced = false;
+          this.#log.info({ camera }, 'lease confirmed after the stall: publishing again');
+        }
       } catch (error) {
         if (!this.#connected) continue; // NATS went away: keep running, renew after reconnect
         // Only a compare-and-set that found another node's lease means it is lost; anything else (JetStream
@@ -554,14 +660,14 @@ export class ClusterNode implements AsyncDisposable {
           held.revision = now!.revision;
           continue;
         }
-        this.#log.warn({ camera, owner }, 'lease lost to another node: stopping the camera');
-        await this.#stopCamera(camera, held.revision, 'lease lost');
+        this.#log.warn({ camera, owner, afterStall: held.fenced }, 'lease lost to another node: stopping the camera');
+        await this.#stopCamera(camera, held.revision, held.fenced ? 'lease lost during a stall' : 'lease lost');
       }
     }
   }
 
   async #startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
-    this.#held.set(camera, { revision, expiresAt: Date.now() + this.#o.leaseMs, entry });
+    this.#held.set(camera, newHeld(revision, this.#o.leaseMs, entry));
     this.#claim(camera, 'start', revision, 'claimed');
     try {
       await this.#system.addCamera(camera, config);
@@ -574,11 +680,182 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
+  /** Lease operations one at a time (see #leaseOps). */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#leaseOps.then(fn, fn);
+    this.#leaseOps = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The system's output gate: a camera's results go out only while this node holds it and has not been fenced. */
+  #mayPublish(camera: string): boolean {
+    this.#checkStall();
+    const held = this.#held.get(camera);
+    if (held === undefined || held.fenced) return false;
+    held.lastPublishedAt = Date.now();
+    return true;
+  }
+
+  /**
+   * A gap in this node's event loop longer than a lease (a SIGSTOP, a paused VM, a blocked loop): another node may
+   * have taken any of its cameras meanwhile, so every one is fenced until a renewal confirms its lease, and the
+   * loop renews at once. Called by the heartbeat and before every result, so whichever runs first after the wake
+   * fences before anything is published.
+   */
+  #checkStall(): void {
+    const now = performance.now();
+    const gap = now - this.#aliveAt;
+    this.#aliveAt = now;
+    if (gap <= this.#o.leaseMs) return;
+    this.#healthySince = Date.now();
+    this.#seen.clear();
+    for (const held of this.#held.values()) held.fenced = true;
+    this.#log.warn(
+      { stalledMs: Math.round(gap), cameras: [...this.#held.keys()] },
+      'woke from a stall longer than the lease: nothing is published until each lease is confirmed',
+    );
+    this.#wakeLoop?.();
+  }
+
+  /** Offers a camera this node holds to `to` (a planned move): the offer rides on the lease until taken up or withdrawn. */
+  async #offer(camera: string, to: string, why: string): Promise<void> {
+    const held = this.#held.get(camera)!;
+    held.offer = { to, until: Date.now() + this.#o.handoffTimeoutMs };
+    try {
+      held.revision = await this.#leases!.update(camera, this.#leaseValue(held), held.revision);
+      this.#log.info({ camera, to, reason: why }, 'planned move offered (make-before-break)');
+    } catch (error) {
+      held.offer = null;
+      if (!casFailed(error)) throw error; // the next renewal finds out who holds it
+    }
+  }
+
+  /** A lease that offers the camera to this node: opens it in standby (results withheld). True if the lease is such an offer. */
+  async #offered(camera: string, value: Uint8Array): Promise<boolean> {
+    let lease: Lease;
+    try {
+      lease = parseLease(value);
+    } catch {
+      return false; // refused where the lease is read for claiming
+    }
+    if (lease.handoffTo !== this.nodeId || lease.node === this.nodeId || !(Date.now() < (lease.handoffUntil ?? 0))) return false;
+    const wanted = await this.#desired!.get(camera);
+    if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return true;
+    let config: Record<string, unknown>;
+    try {
+      config = this.#admit(camera, wanted.value);
+    } catch (error) {
+      this.#refusedEntry.set(camera, wanted.revision);
+      this.#refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
+      return true;
+    }
+    this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: wanted.value, config, asked: false });
+    this.#claim(camera, 'standby', 0, `planned move from ${lease.node}: camera opened, results withheld`);
+    try {
+      await this.#system.addCamera(camera, config);
+    } catch (error) {
+      this.#standby.delete(camera);
+      this.#log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(error) }, 'camera offered by a planned move refused by the system');
+      this.#claim(camera, 'stop', 0, 'standby refused by the system');
+      return true;
+    }
+    this.#log.info({ camera, from: lease.node }, 'planned move: camera opened in standby');
+    // An on-demand camera nobody reads stays idle: there is nothing to open before the move.
+    if (this.#system.stats().cameras[camera]?.state === 'idle') void this.#askHandoff(camera, 'ready');
+    return true;
+  }
+
+  /** A standby camera's state: its first frame makes it ready; a failure to open it (a second session refused) asks for a break. */
+  #standbyState(camera: string, state: string): void {
+    if (state === 'streaming') void this.#askHandoff(camera, 'ready');
+    else if (state === 'backoff') void this.#askHandoff(camera, 'break');
+  }
+
+  /** Standbys that have not had a frame within half the offer's time fall back to a break. */
+  #checkStandbys(): void {
+    for (const [camera, s] of this.#standby) {
+      if (!s.asked && Date.now() - s.since > this.#o.handoffTimeoutMs / 2) void this.#askHandoff(camera, 'break');
+    }
+  }
+
+  /** Asks the owner for a camera held in standby; its answer passes the lease, and this node publishes from then on. */
+  async #askHandoff(camera: string, mode: 'ready' | 'break'): Promise<void> {
+    const s = this.#standby.get(camera);
+    if (s === undefined || s.asked || this.#nc === null) return;
+    s.asked = true;
+    let answer: ControlReply;
+    try {
+      const request: ControlRequest = { op: 'handoff', camera, node: this.nodeId, mode };
+      answer = parseReply((await this.#nc.request(nodeControlSubject(s.from), encode(request), { timeout: 5_000 })).data);
+    } catch (error) {
+      answer = { ok: false, code: 'ERR_CLUSTER_UNAVAILABLE', message: messageOf(error) };
+    }
+    if (this.#standby.get(camera) !== s) return; // dropped meanwhile (closing, removed)
+    this.#standby.delete(camera);
+    if (!answer.ok || answer.revision === undefined) {
+      this.#log.warn(
+        { camera, from: s.from, code: answer.ok ? 'ERR_CLUSTER_MESSAGE' : answer.code, err: answer.ok ? 'no revision in the answer' : answer.message },
+        'planned move failed: standby closed, the camera stays where it ran',
+      );
+      await this.#system.removeCamera(camera).catch(() => undefined);
+      this.#claim(camera, 'stop', 0, `planned move from ${s.from} failed`);
+      return;
+    }
+    this.#held.set(camera, newHeld(answer.revision, this.#o.leaseMs, s.entry));
+    this.#claim(camera, 'start', answer.revision, `planned move from ${s.from} (${mode === 'ready' ? 'make-before-break' : 'break-before-make'})`);
+    this.#log.info({ camera, from: s.from, mode }, 'camera taken over by a planned move');
+    // After a break the old session is closed: open this one again now rather than after the capture's backoff.
+    if (mode === 'break')
+      await this.#system
+        .replaceCamera(camera, s.config)
+        .catch((error: unknown) => this.#log.error({ camera, err: messageOf(error) }, 'camera restart after a break failed'));
+  }
+
+  async #dropStandby(camera: string, reason: string): Promise<void> {
+    if (!this.#standby.delete(camera)) return;
+    await this.#system.removeCamera(camera).catch(() => undefined);
+    this.#claim(camera, 'stop', 0, `standby ended: ${reason}`);
+  }
+
+  /**
+   * The owner's side of a planned move it offered: stop publishing, pass the lease (compare-and-set), answer with
+   * its revision. `break`: the camera is closed first (the new node could not open a second session).
+   */
+  async #handOff(camera: string, to: string, mode: 'ready' | 'break'): Promise<ControlReply> {
+    const held = this.#held.get(camera);
+    if (held === undefined || held.offer === null || held.offer.to !== to)
+      throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${this.nodeId} has not offered camera ${camera} to node ${to}`);
+    // Not held: the output gate withholds its results from here on.
+    this.#held.delete(camera);
+    if (mode === 'break') await this.#system.removeCamera(camera).catch(() => undefined);
+    const how = mode === 'ready' ? 'make-before-break' : 'break-before-make';
+    let revision: number;
+    try {
+      revision = await this.#leases!.update(camera, encode({ node: to, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease), held.revision);
+    } catch (error) {
+      if (!casFailed(error)) {
+        // NATS trouble: the move fails and the camera stays (opened again after a break).
+        held.offer = null;
+        this.#held.set(camera, held);
+        if (mode === 'break') await this.#system.addCamera(camera, this.#admit(camera, held.entry)).catch(() => undefined);
+        throw error;
+      }
+      if (mode === 'ready') await this.#system.removeCamera(camera).catch(() => undefined);
+      this.#claim(camera, 'stop', held.revision, 'lease lost during a planned move', held.lastPublishedAt ?? undefined);
+      throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `the lease of camera ${camera} changed during its move`);
+    }
+    if (mode === 'ready') void this.#system.removeCamera(camera).catch(() => undefined);
+    this.#claim(camera, 'stop', held.revision, `planned move to ${to} (${how})`, held.lastPublishedAt ?? undefined);
+    this.#log.info({ camera, to, mode }, 'camera handed over by a planned move');
+    return { ok: true, node: this.nodeId, revision };
+  }
+
   /** Stops the camera (before anything else) and forgets the lease without touching it (someone else holds it). */
   async #stopCamera(camera: string, revision: number, reason: string): Promise<void> {
+    const held = this.#held.get(camera);
     this.#held.delete(camera);
     await this.#system.removeCamera(camera).catch(() => undefined);
-    this.#claim(camera, 'stop', revision, reason);
+    this.#claim(camera, 'stop', revision, reason, held?.lastPublishedAt ?? undefined);
   }
 
   /** Stops the camera, then gives its lease back (delete, only at our revision). */
@@ -587,14 +864,22 @@ export class ClusterNode implements AsyncDisposable {
     this.#held.delete(camera);
     if (running) {
       await this.#system.removeCamera(camera).catch(() => undefined);
-      this.#claim(camera, 'stop', held?.revision ?? 0, reason);
+      this.#claim(camera, 'stop', held?.revision ?? 0, reason, held?.lastPublishedAt ?? undefined);
     }
     if (held !== undefined) await this.#leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);
     this.#log.info({ camera, reason }, 'camera released');
   }
 
-  #claim(camera: string, action: 'start' | 'stop', revision: number, reason: string): void {
-    const record: ClaimRecord = { camera, node: this.nodeId, action, at: Date.now(), revision, reason };
+  #claim(camera: string, action: ClaimRecord['action'], revision: number, reason: string, streamedUntil?: number): void {
+    const record: ClaimRecord = {
+      camera,
+      node: this.nodeId,
+      action,
+      at: Date.now(),
+      revision,
+      reason,
+      ...(streamedUntil === undefined ? {} : { streamedUntil }),
+    };
     // Core publish, captured by the stream: buffered by the client while NATS is away.
     this.#nc?.publish(claimsSubject(camera), encode(record));
   }
@@ -652,6 +937,9 @@ export class ClusterNode implements AsyncDisposable {
         case 'remove-camera':
           await this.#desired!.delete(request.camera);
           break;
+        case 'handoff':
+          reply(await this.#exclusive(() => this.#handOff(request.camera, request.node, request.mode)));
+          return;
         default: {
           if (this.#held.has(request.camera)) {
             await this.#system.restartWorker(request.camera, request.worker);
@@ -674,6 +962,10 @@ export class ClusterNode implements AsyncDisposable {
       reply({ ok: false, code: typeof code === 'string' && code.startsWith('ERR_') ? code : 'ERR_CLUSTER_UNAVAILABLE', message: messageOf(error) });
     }
   }
+}
+
+function newHeld(revision: number, leaseMs: number, entry: Uint8Array): Held {
+  return { revision, expiresAt: Date.now() + leaseMs, entry, fenced: false, lastPublishedAt: null, offer: null };
 }
 
 /** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on (no loops). */

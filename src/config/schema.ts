@@ -672,6 +672,9 @@ export const ClusterSchema = Type.Object(
     }),
     leaseMs: ms("How long a camera's lease lasts without renewal", 6_000),
     marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
+    settleMs: Type.Optional(
+      ms('Planned moves give cameras only to nodes that have run this long without a stall or a lost NATS connection. Default 2 × leaseMs.'),
+    ),
     allowExec: Type.Boolean({
       default: false,
       description:

@@ -65,6 +65,8 @@ export interface SystemStats {
   readonly cameras: Readonly<Record<string, CameraStats>>;
   readonly models: Readonly<Record<string, ModelStats>>;
   readonly shared: Readonly<Record<string, SharedWorkerStats>>;
+  /** Results the output gate withheld (setOutputGate). */
+  readonly resultsWithheld: number;
 }
 
 export class VisionSystem implements AsyncDisposable {
@@ -72,6 +74,8 @@ export class VisionSystem implements AsyncDisposable {
   readonly #config: ResolvedConfig;
   readonly #log: Logger;
   readonly #hub: EventHub;
+  #outputGate: ((camera: string) => boolean) | null = null;
+  #resultsWithheld = 0;
   readonly #drainMs: number;
   readonly #idleThresholdMs: number | undefined;
   readonly #cameras = new Map<string, CameraPipeline>();
@@ -102,7 +106,7 @@ export class VisionSystem implements AsyncDisposable {
     this.#sharedWorkers = new WorkerGroup({
       camera: null,
       log: this.#log,
-      emit: (e) => this.#hub.emit(e),
+      emit: (e) => this.#emit(e),
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
     const healthIntervalMs = options.modelHealthIntervalMs;
@@ -208,6 +212,24 @@ export class VisionSystem implements AsyncDisposable {
   }
 
   /**
+   * While set, a result of a camera the gate refuses is withheld: not on the event stream, so not on MQTT, HTTP
+   * or the cluster either (counted in stats' resultsWithheld). Cluster mode's fence: a node that cannot confirm it
+   * still owns a camera (woken from a stall longer than its lease) or has opened one only to take it over (a
+   * planned move) publishes nothing for it. Called for every result: it must be cheap. null: all pass.
+   */
+  setOutputGate(gate: ((camera: string) => boolean) | null): void {
+    this.#outputGate = gate;
+  }
+
+  #emit(event: SystemEvent): void {
+    if (event.type === 'result' && this.#outputGate !== null && !this.#outputGate(event.camera)) {
+      this.#resultsWithheld++;
+      return;
+    }
+    this.#hub.emit(event);
+  }
+
+  /**
    * Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it).
    * `entry` is a camera as a config file's `cameras.<id>` would have it (a resolved CameraConfig is one
    * too): unknown until src/config's schema has checked it (ERR_CONFIG) and resolved it.
@@ -290,6 +312,7 @@ export class VisionSystem implements AsyncDisposable {
       state: this.#state,
       startedAt: this.#startedAt,
       uptimeS: this.#startedAt === null ? 0 : (Date.now() - this.#startedAt) / 1000,
+      resultsWithheld: this.#resultsWithheld,
       cameras,
       models,
       shared,
@@ -361,7 +384,7 @@ export class VisionSystem implements AsyncDisposable {
       models: this.#models,
       shmDir: this.shmDir,
       log: this.#log.child({ camera: id }),
-      emit: (e) => this.#hub.emit(e),
+      emit: (e) => this.#emit(e),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
       // threads (each with its context and reference frames) cost CPU and memory for nothing.

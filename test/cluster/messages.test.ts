@@ -21,6 +21,24 @@ describe('cluster messages', { timeout: 30_000 }, () => {
     assert.throws(() => parseLease(Buffer.alloc(300 * 1024, 32)), refused);
   });
 
+  it('planned moves and fencing: offers on leases, health in node records, handoff requests, standby and streamedUntil in claims', () => {
+    assert.deepEqual(parseLease(enc({ node: 'n1', expiresAt: 5, handoffTo: 'n2', handoffUntil: 9 })), {
+      node: 'n1',
+      expiresAt: 5,
+      handoffTo: 'n2',
+      handoffUntil: 9,
+    });
+    assert.throws(() => parseLease(enc({ node: 'n1', expiresAt: 5, handoffTo: 'n2' })), refused);
+    assert.throws(() => parseLease(enc({ node: 'n1', expiresAt: 5, handoffTo: 'a.b', handoffUntil: 9 })), refused);
+    assert.equal(parseNode(enc({ node: 'n1', capacity: 2, at: 1, owned: 3, healthySince: 0 })).healthySince, 0);
+    assert.throws(() => parseNode(enc({ node: 'n1', capacity: 2, at: 1, owned: 3, healthySince: 'now' })), refused);
+    assert.deepEqual(parseControl(enc({ op: 'handoff', camera: 'c', node: 'n2', mode: 'ready' })), { op: 'handoff', camera: 'c', node: 'n2', mode: 'ready' });
+    assert.throws(() => parseControl(enc({ op: 'handoff', camera: 'c', node: 'n2', mode: 'now' })), refused);
+    assert.equal(parseClaim(enc({ camera: 'c', node: 'n', action: 'standby', at: 1, revision: 0 })).action, 'standby');
+    assert.equal(parseClaim(enc({ camera: 'c', node: 'n', action: 'stop', at: 9, revision: 1, streamedUntil: 4 })).streamedUntil, 4);
+    assert.throws(() => parseClaim(enc({ camera: 'c', node: 'n', action: 'stop', at: 9, revision: 1, streamedUntil: -4 })), refused);
+  });
+
   it('any bytes from NATS are parsed or refused with ERR_CLUSTER_MESSAGE, never thrown otherwise', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
@@ -48,6 +66,13 @@ describe('cluster messages', { timeout: 30_000 }, () => {
     const r = (node: string, action: 'start' | 'stop', at: number) => ({ camera: 'c', node, action, at, revision: 1, reason: '' });
     assert.deepEqual(doubleOwned([r('a', 'start', 0), r('a', 'stop', 100), r('b', 'start', 150)], 50, undefined, 1000), []);
     assert.deepEqual(doubleOwned([r('a', 'start', 0), r('b', 'start', 100)], 50, undefined, 1000), ['c']);
+    // A standby (the camera opened for a planned move, results withheld) is no ownership.
+    const standby = { camera: 'c', node: 'b', action: 'standby' as const, at: 50, revision: 0, reason: '' };
+    assert.deepEqual(doubleOwned([r('a', 'start', 0), standby, r('a', 'stop', 900), r('b', 'start', 905)], 50, undefined, 1000), []);
+    // A stalled owner that noticed late: its stop says when it last published, and that is what counts.
+    const late = { ...r('a', 'stop', 900), streamedUntil: 120 };
+    assert.deepEqual(doubleOwned([r('a', 'start', 0), r('b', 'start', 150), late], 50, undefined, 1000), []);
+    assert.deepEqual(doubleOwned([r('a', 'start', 0), r('b', 'start', 150), r('a', 'stop', 900)], 50, undefined, 1000), ['c']);
     // A killed node's open claim ends when it died.
     assert.deepEqual(
       doubleOwned([r('a', 'start', 0), r('b', 'start', 100)], 50, (n) => (n === 'a' ? 90 : undefined), 1000),
