@@ -10,6 +10,18 @@
  * the node's own process (not its ffmpeg children) over a quiet window.
  * Lease and margin are the product's defaults unless given.
  *
+ * Each rejoin moves cameras to the fresh node by planned moves (make-before-
+ * break, ADR 0027). Every camera has a motion worker (a result a frame, 5 fps)
+ * and the observer reads the results subjects: a planned move's dark time is
+ * the gap between the old owner's last result and the new owner's first,
+ * beyond one frame interval; a result of the old owner after the new owner's
+ * first is a duplicate. Then one stall: SIGSTOP of a node for lease + margin
+ * + 5 s, SIGCONT, and the results its cameras' new owners started before it
+ * woke that it emitted after (late results; fencing makes them 0). Then the
+ * JetStream store lost: nats-server stopped, its store deleted, started
+ * again: the time until every camera's results flow again and until every
+ * lease is back, the owners that changed and the stops in the claims log.
+ *
  * Also XK: the remote-inference overhead: the same model-server process
  * (mock handler) answering the Unix-socket protocol (frame in shared memory)
  * and the KServe v2 REST path (frame bytes in the request body), one client
@@ -17,7 +29,11 @@
  * difference.
  *
  * Fields X1: nodes, cameras, lease_ms, margin_ms, kills, failover_s_p50,
- * failover_s_max, double_owned, coordination_msgs_per_s, node_cpu_pct_idle.
+ * failover_s_max, double_owned, coordination_msgs_per_s, node_cpu_pct_idle,
+ * planned_moves, dark_s_p50, dark_s_max (beyond a frame interval),
+ * duplicate_results, stall_s, stall_late_results, stall_double_owned,
+ * store_loss_results_back_s, store_loss_leases_back_s,
+ * store_loss_owner_changes, store_loss_stops.
  * Fields XK: width, height, format, requests, unix_ms_p50, unix_ms_p99,
  * http_ms_p50, http_ms_p99, overhead_ms_p50, errors.
  */
@@ -39,6 +55,8 @@ import { CLI, startModelServerWithLine, stopModelServer } from '../ipc/server.js
 import { freePort, lineFrom } from '../../test/helpers/process.js';
 
 const run = promisify(execFile);
+/** The cameras' frame rate (a motion result each frame): dark time is counted beyond one interval. */
+const FPS = 5;
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -92,7 +110,7 @@ export async function x1(options: X1Options = {}): Promise<void> {
   ]);
   const port = await freePort();
   const monitor = await freePort();
-  const nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-sd', join(dir, 'nats')]);
+  let nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-sd', join(dir, 'nats')]);
   const nodes = new Map<string, ManagedProcess>();
   let observer: NatsConnection | null = null;
   try {
@@ -103,8 +121,8 @@ export async function x1(options: X1Options = {}): Promise<void> {
       JSON.stringify({
         shmDir,
         cluster: { servers: [`nats://127.0.0.1:${port}`], leaseMs, marginMs },
-        defaults: { capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'ffmpeg' } },
-        cameras: Object.fromEntries(cameras.map((c) => [c, { source: clip }])),
+        defaults: { capture: { output: { format: 'gray', width: 64, fps: FPS }, loop: true, decoder: 'ffmpeg' } },
+        cameras: Object.fromEntries(cameras.map((c) => [c, { source: clip, workers: [{ id: 'motion', module: 'builtin:motion' }] }])),
       }),
     );
     const obs = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
@@ -118,6 +136,19 @@ export async function x1(options: X1Options = {}): Promise<void> {
           if (event.type === 'camera-state' && event.state === 'streaming' && typeof event.camera === 'string' && typeof event.node === 'string') {
             streaming.set(event.camera, { node: event.node, at: performance.now() });
           }
+        } catch {
+          // not ours
+        }
+      },
+    });
+    /** Camera → every result: its node, when the node emitted it (wall), when it arrived (monotonic). */
+    const results = new Map<string, { node: string; at: number; got: number }[]>(cameras.map((c) => [c, []]));
+    obs.subscribe('framesupplier.*.results', {
+      callback: (_e, m) => {
+        try {
+          const r = JSON.parse(m.string()) as { camera?: string; node?: string; at?: number };
+          if (typeof r.camera === 'string' && typeof r.node === 'string' && typeof r.at === 'number')
+            results.get(r.camera)?.push({ node: r.node, at: r.at, got: performance.now() });
         } catch {
           // not ours
         }
@@ -188,8 +219,31 @@ export async function x1(options: X1Options = {}): Promise<void> {
     const msgs = [...nodes.keys()].map((id) => ((m1.get(`framesupplier-${id}`) ?? 0) - (m0.get(`framesupplier-${id}`) ?? 0)) / seconds);
     const cpu = [...nodes].map(([id, p]) => ((cpuSeconds(p.pid!) - c0.get(id)!) / seconds) * 100);
 
+    const claimsLog = async (): Promise<ClaimRecord[]> => {
+      const jsm = await jetstreamManager(obs);
+      const info = await jsm.streams.info(CLAIMS_STREAM);
+      const out: ClaimRecord[] = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
+        if (m !== null) out.push(parseClaim(m.data));
+      }
+      return out;
+    };
     const killedAt = new Map<string, number>();
     const failovers: number[] = [];
+    const darks: number[] = [];
+    let duplicates = 0;
+    /** The planned moves to `node` since `since` (monotonic): for each camera whose results moved to it, dark time and duplicates. */
+    const movesTo = (node: string, since: number): void => {
+      for (const camera of cameras) {
+        const list = results.get(camera)!.filter((r) => r.got >= since);
+        const first = list.findIndex((r) => r.node === node);
+        if (first <= 0) continue;
+        const last = list[first - 1]!;
+        darks.push(Math.max(0, (list[first]!.got - last.got) / 1000 - 1 / FPS));
+        duplicates += list.slice(first).filter((r) => r.node === last.node).length;
+      }
+    };
     let generation = 0;
     for (let k = 0; k < kills; k++) {
       const victim = [...nodes.keys()][k % nodes.size]!;
@@ -214,17 +268,68 @@ export async function x1(options: X1Options = {}): Promise<void> {
       failovers.push(failover);
       log(`X1: kill ${k + 1}: ${orphans.length} cameras of ${victim} streaming elsewhere after ${failover.toFixed(2)} s`);
       const fresh = `${victim.replace(/-r\d+$/, '')}-r${++generation}`;
+      const joining = performance.now();
       await startNode(fresh);
       await settled(`the rejoin of ${fresh}`);
+      movesTo(fresh, joining);
     }
+    log(`X1: ${darks.length} planned moves, dark ${darks.map((d) => d.toFixed(2)).join(' ')} s beyond a frame interval`);
 
-    const jsm = await jetstreamManager(obs);
-    const info = await jsm.streams.info(CLAIMS_STREAM);
-    const records: ClaimRecord[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
-      if (m !== null) records.push(parseClaim(m.data));
+    // A stall: SIGSTOP past lease + margin, so that the others take its cameras, then SIGCONT.
+    const stallMs = leaseMs + marginMs + 5_000;
+    const sleeper = [...nodes.keys()][0]!;
+    const ownersNow = await leases();
+    const sleeperCameras = cameras.filter((c) => ownersNow.get(c) === sleeper);
+    const stalled = Date.now();
+    process.kill(nodes.get(sleeper)!.pid!, 'SIGSTOP');
+    await sleep(stallMs);
+    process.kill(nodes.get(sleeper)!.pid!, 'SIGCONT');
+    await settled('the shares after the stall');
+    const afterStall = await claimsLog();
+    let lateResults = 0;
+    for (const camera of sleeperCameras) {
+      const taken = afterStall.find((r) => r.camera === camera && r.action === 'start' && r.node !== sleeper && r.at >= stalled);
+      if (taken !== undefined) lateResults += results.get(camera)!.filter((r) => r.node === sleeper && r.at >= taken.at).length;
     }
+    const stallDoubled = doubleOwned(
+      afterStall.filter((r) => cameras.includes(r.camera) && r.at >= stalled - 60_000),
+      marginMs,
+    );
+    log(`X1: stall of ${sleeper} for ${stallMs} ms: ${lateResults} late results, ${stallDoubled.length} cameras owned twice`);
+
+    // The JetStream store lost: nats-server stopped, its store deleted, started again.
+    const claimsBeforeLoss = await claimsLog();
+    const ownersBeforeLoss = await leases();
+    await nats.stop(5_000);
+    rmSync(join(dir, 'nats'), { recursive: true, force: true });
+    nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-sd', join(dir, 'nats')]);
+    await lineFrom(nats, /Server is ready/);
+    const restarted = performance.now();
+    const restartedWall = Date.now();
+    await until(() => cameras.every((c) => results.get(c)!.some((r) => r.got > restarted)), 'results after the store loss', 180_000);
+    const resultsBack = (performance.now() - restarted) / 1000;
+    let ownersAfterLoss = new Map<string, string>();
+    await until(
+      async () => {
+        const kv = await new Kvm(obs).open(BUCKETS.leases).catch(() => null);
+        if (kv === null) return false;
+        const out = new Map<string, string>();
+        for (const camera of cameras) {
+          const e = await kv.get(camera).catch(() => null);
+          if (e !== null && e.operation === 'PUT') out.set(camera, parseLease(e.value).node);
+        }
+        ownersAfterLoss = out;
+        return out.size === cameras.length;
+      },
+      'every lease back after the store loss',
+      180_000,
+    );
+    const leasesBack = (performance.now() - restarted) / 1000;
+    const ownerChanges = cameras.filter((c) => ownersAfterLoss.get(c) !== ownersBeforeLoss.get(c)).length;
+    const lossStops = (await claimsLog()).filter((r) => r.action === 'stop' && r.at >= restartedWall && cameras.includes(r.camera)).length;
+    log(`X1: store loss: results back after ${resultsBack.toFixed(2)} s, leases after ${leasesBack.toFixed(2)} s, ${ownerChanges} owners changed, ${lossStops} stops`);
+
+    const records = claimsBeforeLoss;
     const doubled = doubleOwned(
       records.filter((r) => cameras.includes(r.camera)),
       marginMs,
@@ -246,6 +351,18 @@ export async function x1(options: X1Options = {}): Promise<void> {
       coordination_msgs_per_s_by_node: msgs.map((m) => round(m, 1)),
       node_cpu_pct_idle: round(cpu.reduce((a, b) => a + b, 0) / cpu.length, 2),
       node_cpu_pct_by_node: cpu.map((c) => round(c, 2)),
+      fps: FPS,
+      planned_moves: darks.length,
+      dark_s_p50: round(percentile(sortedCopy(darks), 50), 3),
+      dark_s_max: round(Math.max(...darks), 3),
+      duplicate_results: duplicates,
+      stall_s: stallMs / 1000,
+      stall_late_results: lateResults,
+      stall_double_owned: stallDoubled.length,
+      store_loss_results_back_s: round(resultsBack, 2),
+      store_loss_leases_back_s: round(leasesBack, 2),
+      store_loss_owner_changes: ownerChanges,
+      store_loss_stops: lossStops,
     });
   } finally {
     for (const proc of nodes.values()) await proc.stop(5_000);
