@@ -25,6 +25,13 @@
  * A picture replaced without a convert() is never converted. One next() or
  * decode() and one convert() may run at the same time.
  *
+ * What is decoded (ADR 0028): every decode() or next() says what the codec
+ * may discard undecoded — nothing, non-reference frames, or all but
+ * keyframes — and the decoder applies it before the next packet: more at
+ * once, less only at a keyframe (frames after it may refer to frames
+ * discarded before it). Each call reports the last keyframe it decoded, so
+ * the caller can measure the stream's keyframe interval in every mode.
+ *
  * Lifetime: the Decoder is shared by the JavaScript handle (an external) and
  * the thread (through the thread-safe function); it is freed when both are
  * gone. libav's contexts belong to the thread alone, which frees them before
@@ -67,12 +74,14 @@ typedef struct {
   uint8_t *target;
   size_t target_len;
   double skip_before_ms;
+  int discard; /* decode, next: 0 decode every frame, 1 skip non-reference frames, 2 keyframes only */
   /* results, written by the decoder thread, read on the JavaScript thread once it handed the job over */
   int err;
   char message[256];
   int eof;
   double pts_ms;
   int skipped;
+  double key_pts_ms; /* the last keyframe decoded during the call (handed out or passed over), -1 if none */
   double picture; /* convert: the current picture's number (present() counts them) */
   int out_w, out_h, source_w, source_h;
   double fps;
@@ -93,6 +102,7 @@ typedef struct {
   int hflip;
   int eof_sent;
   double time_base;
+  int discard; /* what the codec discards now (Job.discard's values) */
 
   /* The converter thread's alone. */
   struct SwsContext *conv_sws;
@@ -199,7 +209,10 @@ static void open_execute(Decoder *d, Job *job) {
   d->dec->thread_count = job->threads; /* 0: one per core */
   d->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   /* Keyframes only: the codec discards every other frame before decoding it (ffmpeg's -skip_frame nokey). */
-  if (job->keyframes_only) d->dec->skip_frame = AVDISCARD_NONKEY;
+  if (job->keyframes_only) {
+    d->dec->skip_frame = AVDISCARD_NONKEY;
+    d->discard = 2;
+  }
   if ((r = avcodec_open2(d->dec, codec, NULL)) < 0) return fail(job, "cannot open the decoder", r);
   int sw = d->dec->width, sh = d->dec->height;
   if (sw <= 0 || sh <= 0) return fail(job, "the stream has no frame size", 0);
@@ -312,6 +325,25 @@ static double pts_ms_of(Decoder *d, const AVFrame *f) {
   return ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
 }
 
+static int is_keyframe(const AVFrame *f) {
+#ifdef AV_FRAME_FLAG_KEY
+  return (f->flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+  return f->key_frame;
+#endif
+}
+
+/*
+ * What the codec discards, as the call asks: more at once; less only at a
+ * keyframe, since the frames after it may refer to ones discarded before it
+ * (after keyframes only, a P frame's references were never decoded).
+ */
+static void apply_discard(Decoder *d, const AVPacket *pkt, int wanted) {
+  if (wanted == d->discard || (wanted < d->discard && !(pkt->flags & AV_PKT_FLAG_KEY))) return;
+  d->discard = wanted;
+  d->dec->skip_frame = wanted == 2 ? AVDISCARD_NONKEY : wanted == 1 ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+}
+
 /*
  * Reads and decodes until one picture is in d->frame (true), or the source
  * ended (job->eof) or failed (job->err). Pictures before the job's
@@ -322,6 +354,7 @@ static bool receive_picture(Decoder *d, Job *job) {
     int r = avcodec_receive_frame(d->dec, d->frame);
     if (r == 0) {
       job->pts_ms = pts_ms_of(d, d->frame);
+      if (is_keyframe(d->frame)) job->key_pts_ms = job->pts_ms;
       if (job->pts_ms >= 0 && job->pts_ms < job->skip_before_ms) {
         /* Decimation: decoded (it must be) but never converted nor handed out. */
         job->skipped++;
@@ -351,6 +384,7 @@ static bool receive_picture(Decoder *d, Job *job) {
       return false;
     }
     if (d->pkt->stream_index == d->stream) {
+      apply_discard(d, d->pkt, job->discard);
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;
@@ -492,6 +526,8 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "height", v);
     napi_create_int32(env, job->skipped, &v);
     napi_set_named_property(env, argv[1], "skipped", v);
+    napi_create_double(env, job->key_pts_ms, &v);
+    napi_set_named_property(env, argv[1], "keyPtsMs", v);
     if (job->kind == JOB_CONVERT) {
       napi_create_double(env, job->picture, &v);
       napi_set_named_property(env, argv[1], "picture", v);
@@ -720,17 +756,17 @@ static bool may_call(napi_env env, Decoder *d, JobKind kind) {
 }
 
 /*
- * Submits a decode(), next() or convert(): argv is (handle, [target,] [skipBeforePtsMs,] callback)
+ * Submits a decode(), next() or convert(): argv is (handle, [target,] [skipBeforePtsMs, discard,] callback)
  * as the kind takes them. The job holds its target, handle and callback until it is answered.
  */
 static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kind) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Decoder *d = get_decoder(env, argv[0]);
   if (d == NULL || !may_call(env, d, kind)) return NULL;
   int has_target = kind != JOB_NEXT, has_skip = kind != JOB_CONVERT;
-  napi_value target = argv[1], skip = argv[has_target ? 2 : 1], callback = argv[has_target + has_skip + 1];
+  napi_value target = argv[1], skip = argv[has_target ? 2 : 1], discard = argv[has_target ? 3 : 2], callback = argv[has_target + 2 * has_skip + 1];
   void *ptr = NULL;
   size_t length = 0;
   if (has_target) {
@@ -751,7 +787,13 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
   job->target = ptr;
   job->target_len = length;
   job->skip_before_ms = -1;
-  if (has_skip) napi_get_value_double(env, skip, &job->skip_before_ms);
+  job->key_pts_ms = -1;
+  if (has_skip) {
+    napi_get_value_double(env, skip, &job->skip_before_ms);
+    int32_t mode = 0;
+    napi_get_value_int32(env, discard, &mode);
+    job->discard = mode < 0 ? 0 : mode > 2 ? 2 : mode;
+  }
   if ((has_target && napi_create_reference(env, target, 1, &job->target_ref) != napi_ok) ||
       napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &job->callback) != napi_ok) {
     if (job->target_ref) napi_delete_reference(env, job->target_ref);
@@ -764,10 +806,10 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
   return NULL;
 }
 
-/* decode(handle, target: Uint8Array, skipBeforePtsMs, callback): the next picture, converted into target. */
+/* decode(handle, target: Uint8Array, skipBeforePtsMs, discard, callback): the next picture, converted into target. */
 static napi_value js_decode(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_DECODE); }
 
-/* next(handle, skipBeforePtsMs, callback): the next picture, decoded and not converted; present() makes it current. */
+/* next(handle, skipBeforePtsMs, discard, callback): the next picture, decoded and not converted; present() makes it current. */
 static napi_value js_next(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_NEXT); }
 
 /* convert(handle, target: Uint8Array, callback): the current picture into target, on the converter thread. */

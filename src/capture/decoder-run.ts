@@ -6,6 +6,7 @@
  * capture keeps what outlives a run (state, stats, the watchdog, the restart
  * loop); a run holds only its own decoder's state.
  */
+import type { DecodeChoice } from './decode-policy.js';
 import type { CaptureError } from './errors.js';
 import type { PictureTimes } from './on-demand.js';
 
@@ -23,6 +24,16 @@ export interface RunHost {
   converted(): void;
   /** The supplier stopped: the capture stops (the run ends with undefined). */
   supplierStopped(): void;
+  /** What the decoder decodes now and why (native runs: on each change). */
+  decodeChoice(choice: DecodeState): void;
+}
+
+/** What a decoder decodes, why, and from what. */
+export interface DecodeState extends DecodeChoice {
+  /** The measured interval between keyframes, ms, or null. */
+  readonly keyframeIntervalMs: number | null;
+  /** The most frames a second a reader takes: null when one reads every frame, 0 without readers (JSON has no Infinity). */
+  readonly readerFps: number | null;
 }
 
 /**

@@ -27,4 +27,7 @@ export {
   type NativeFormat,
   type DecodedFrame,
   type ConvertedPicture,
+  type Discard,
 } from './native-decoder.js';
+export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeSetting } from './decode-policy.js';
+export type { DecodeState } from './decoder-run.js';

@@ -28,8 +28,8 @@ export const NATIVE_FORMATS: readonly NativeFormat[] = ['rgb24', 'bgr24', 'gray'
 interface Addon {
   /** Returns the handle at once; the callback comes once the source is open (or could not be). */
   open(url: string, options: object, callback: (error: NativeError | null, info?: OpenInfo) => void): Handle;
-  decode(handle: Handle, target: Uint8Array, skipBeforePtsMs: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
-  next(handle: Handle, skipBeforePtsMs: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
+  decode(handle: Handle, target: Uint8Array, skipBeforePtsMs: number, discard: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
+  next(handle: Handle, skipBeforePtsMs: number, discard: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
   present(handle: Handle): number;
   dropped(handle: Handle): number;
   convert(handle: Handle, target: Uint8Array, callback: (error: NativeError | null, info?: DecodeInfo & { picture: number }) => void): void;
@@ -51,7 +51,17 @@ interface DecodeInfo {
   width: number;
   height: number;
   skipped: number;
+  keyPtsMs: number;
 }
+
+/**
+ * What the codec may discard undecoded (skip_frame): nothing, non-reference
+ * frames (frames no other frame is predicted from: B frames of most
+ * encoders), or every frame but keyframes. Less is applied from the next
+ * keyframe on, more at once.
+ */
+export type Discard = 'none' | 'nonref' | 'nonkey';
+const DISCARD_CODE: Record<Discard, number> = { none: 0, nonref: 1, nonkey: 2 };
 
 interface OpenInfo extends DecodeInfo {
   sourceWidth: number;
@@ -65,6 +75,8 @@ export interface DecodedFrame {
   readonly ptsMs: number;
   /** Frames decoded and passed over since the last one (decimation). */
   readonly skipped: number;
+  /** The presentation time of the last keyframe decoded for this frame (itself, or one passed over), or -1. */
+  readonly keyPtsMs: number;
 }
 
 export interface ConvertedPicture {
@@ -181,12 +193,8 @@ export class NativeDecoder {
    * `target` must stay untouched until the promise settles: the decoder's
    * thread writes into it.
    */
-  decode(target: Uint8Array, skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
-    return this.#call(
-      'decode',
-      (done) => this.#addon.decode(this.#handle, target, skipBeforePtsMs, done),
-      (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }),
-    );
+  decode(target: Uint8Array, skipBeforePtsMs = -1, discard: Discard = 'none'): Promise<DecodedFrame | null> {
+    return this.#call('decode', (done) => this.#addon.decode(this.#handle, target, skipBeforePtsMs, DISCARD_CODE[discard], done), decodedFrame);
   }
 
   /**
@@ -194,12 +202,8 @@ export class NativeDecoder {
    * source. present() makes it the current picture. Frames before
    * skipBeforePtsMs are decoded and passed over, as in decode().
    */
-  next(skipBeforePtsMs = -1): Promise<DecodedFrame | null> {
-    return this.#call(
-      'decode',
-      (done) => this.#addon.next(this.#handle, skipBeforePtsMs, done),
-      (info) => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped }),
-    );
+  next(skipBeforePtsMs = -1, discard: Discard = 'none'): Promise<DecodedFrame | null> {
+    return this.#call('decode', (done) => this.#addon.next(this.#handle, skipBeforePtsMs, DISCARD_CODE[discard], done), decodedFrame);
   }
 
   /**
@@ -273,3 +277,5 @@ export class NativeDecoder {
     this.#addon.close(this.#handle);
   }
 }
+
+const decodedFrame = (info: DecodeInfo): DecodedFrame | null => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs });

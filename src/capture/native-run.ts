@@ -11,10 +11,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { releasePayload, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
-import type { DecoderRun, RunEnd, RunHost } from './decoder-run.js';
+import type { DecoderRun, DecodeState, RunEnd, RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
-import { NativeDecoder, type NativeFormat } from './native-decoder.js';
+import { chooseDecodeMode, KeyframeClock, type DecodeMode } from './decode-policy.js';
+import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder.js';
 import { OnDemandConverter } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
 
@@ -43,6 +44,9 @@ export class NativeRun implements DecoderRun {
   #droppedClosed = 0;
   #killedFor: CaptureError | null = null;
   #stopped = false;
+  /** Keyframes as decoded, over the whole run (a looping file's passes too). */
+  readonly #keyframes = new KeyframeClock();
+  #decodeState: DecodeState | null = null;
 
   constructor(options: NativeRunOptions) {
     this.#o = options;
@@ -74,6 +78,19 @@ export class NativeRun implements DecoderRun {
 
   demand(): void {
     this.#converter?.demand();
+  }
+
+  /** What the decoder may discard before its next picture: the policy's choice from the readers now (told to the host when it changes). */
+  #discard(streamFps: number | null): Discard {
+    const readerFps = this.#o.supplier.readerFps();
+    const keyframeIntervalMs = this.#keyframes.intervalMs;
+    const choice = chooseDecodeMode({ setting: this.#o.source.native.decode, readerFps, streamFps, keyframeIntervalMs });
+    const last = this.#decodeState;
+    if (last === null || last.mode !== choice.mode || last.reason !== choice.reason) {
+      this.#decodeState = { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null };
+      this.#o.host.decodeChoice(this.#decodeState);
+    }
+    return DISCARD[choice.mode];
   }
 
   /** Set by kill() or stop() while the loop awaited: read afresh, not narrowed by an earlier check. */
@@ -127,6 +144,8 @@ export class NativeRun implements DecoderRun {
       this.#converter = converter;
       let skipBefore = -1;
       let start: { pts: number; at: number } | null = null;
+      // The stream's rate as delivered: the capture's output fps caps the source's.
+      const streamFps = Math.min(decoder.fps > 0 ? decoder.fps : Infinity, src.fps ?? Infinity);
       try {
         // A file read as fast as possible has no time of its own: the next picture waits for the conversion asked
         // of this one, so a reader that keeps up gets every frame (decoding ahead would only replace unread pictures).
@@ -135,11 +154,12 @@ export class NativeRun implements DecoderRun {
           if (!paced) await converter.settled();
           let picture;
           try {
-            picture = await decoder.next(skipBefore);
+            picture = await decoder.next(skipBefore, this.#discard(Number.isFinite(streamFps) ? streamFps : null));
           } catch (error) {
             throw this.#killedFor ?? (error as Error);
           }
           if (picture === null) break;
+          this.#keyframes.observe(picture.keyPtsMs);
           // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
           if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
@@ -175,3 +195,5 @@ export class NativeRun implements DecoderRun {
     }
   }
 }
+
+const DISCARD: Record<DecodeMode, Discard> = { all: 'none', nonref: 'nonref', keyframes: 'nonkey' };

@@ -9,6 +9,7 @@
  * test patterns, e.g. lavfi:testsrc2=size=1280x720:rate=30), and
  * `v4l2:/dev/videoN` or a /dev/videoN path.
  */
+import { DECODE_MODES, type DecodeSetting } from './decode-policy.js';
 import { CaptureError } from './errors.js';
 import { CAPTURE_FORMATS, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { maskCredentials } from '../internal/redact.js';
@@ -64,8 +65,17 @@ export interface SourceOptions {
    * ffmpeg's `-skip_frame nokey`): every other frame is discarded before
    * decoding, so frames come at the keyframe rate. For cameras whose every
    * worker reads less often than the keyframe interval. Default false.
+   * The same as decode: 'keyframes'.
    */
   readonly keyframesOnly?: boolean;
+  /**
+   * What is decoded (decode-policy.ts, ADR 0028): auto (default: the
+   * in-process decoder chooses from its readers' maxFps and the measured
+   * keyframe interval, and changes its choice as readers come and go; ffmpeg
+   * decodes every frame), all, nonref (non-reference frames skipped) or
+   * keyframes.
+   */
+  readonly decode?: DecodeSetting;
 }
 
 export interface ResolvedSource {
@@ -87,6 +97,7 @@ export interface ResolvedSource {
     readonly crop: CropRect | undefined;
     readonly hflip: boolean;
     readonly keyframesOnly: boolean;
+    readonly decode: DecodeSetting;
     /** libavformat options equivalent to the ffmpeg arguments (transport, low-latency probing). */
     readonly avOptions: Readonly<Record<string, string>>;
   };
@@ -158,7 +169,14 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   if (options.keyframesOnly !== undefined && typeof options.keyframesOnly !== 'boolean') {
     throw invalid(`keyframesOnly must be a boolean, got ${JSON.stringify(options.keyframesOnly)}`);
   }
-  const keyframesOnly = options.keyframesOnly === true;
+  if (options.decode !== undefined && !(['auto', ...DECODE_MODES] as readonly unknown[]).includes(options.decode)) {
+    throw invalid(`decode must be auto, ${DECODE_MODES.join(', ')}; got ${JSON.stringify(options.decode)}`);
+  }
+  if (options.keyframesOnly === true && options.decode !== undefined && options.decode !== 'keyframes') {
+    throw invalid(`keyframesOnly: true and decode: ${options.decode} contradict each other (keyframesOnly is decode: keyframes)`);
+  }
+  const decode: DecodeSetting = options.keyframesOnly === true ? 'keyframes' : (options.decode ?? 'auto');
+  const keyframesOnly = decode === 'keyframes';
   const transport = options.rtspTransport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw invalid(`rtspTransport must be 'tcp' or 'udp', got ${String(transport)}`);
   if (options.inputFormat !== undefined && !/^[a-z0-9_,]+$/i.test(options.inputFormat)) {
@@ -190,8 +208,9 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args.push('-fflags', 'nobuffer', '-analyzeduration', '1000000', '-probesize', '1000000');
   }
   if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
-  // A decoder option, given before its input: the codec discards every frame but keyframes undecoded.
+  // A decoder option, given before its input: the codec discards every frame but keyframes (or the non-reference ones) undecoded.
   if (keyframesOnly) args.push('-skip_frame', 'nokey');
+  else if (decode === 'nonref') args.push('-skip_frame', 'nonref');
   args.push('-i', input, '-an', '-sn', '-dn');
 
   const filters: string[] = [];
@@ -224,6 +243,6 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args,
     format,
     live: kind !== 'file',
-    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, crop, hflip, keyframesOnly, avOptions },
+    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, crop, hflip, keyframesOnly, decode, avOptions },
   };
 }

@@ -22,6 +22,12 @@
  * it; a picture replaced before anyone asked is dropped unconverted. The
  * ffmpeg process converts every frame it writes (it cannot know who reads).
  *
+ * What is decoded (ADR 0028): the in-process decoder decodes the least its
+ * readers need, all frames, non-reference frames skipped or keyframes only,
+ * chosen from the readers' maxFps and the keyframe interval it measures, and
+ * changed as readers come and go (a 'decode' event and stats().decode say
+ * which and why); a configured mode (decode, keyframesOnly) is kept as it is.
+ *
  * The parts: this class keeps what outlives one decoder run (state, stats,
  * the stall watchdog, the restart loop and its backoff); each run is an
  * ffmpeg-run.ts or a native-run.ts behind one interface (decoder-run.ts).
@@ -40,7 +46,7 @@ import {
 } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { RestartLoop } from '../internal/restart-loop.js';
-import type { DecoderRun, RunEnd, RunHost } from './decoder-run.js';
+import type { DecoderRun, DecodeState, RunEnd, RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import { FfmpegRun } from './ffmpeg-run.js';
 import { requireExecutable } from './ffmpeg-process.js';
@@ -112,10 +118,16 @@ export interface CaptureStats {
   readonly framesDroppedUnconverted: number;
   /** Frames accepted by the supplier. */
   readonly framesPublished: number;
-  /** Only keyframes are decoded (keyframesOnly): the other frames are discarded undecoded. */
   /** The native decoder's threads (0: one per core), null with ffmpeg. */
   readonly decoderThreads: number | null;
+  /** Only keyframes are decoded (keyframesOnly, or decode: keyframes as configured): the other frames are discarded undecoded. */
   readonly keyframesOnly: boolean;
+  /**
+   * What the decoder decodes (all, nonref, keyframes), why, and from what: the
+   * in-process decoder's choice from its readers (decode: auto), or the
+   * configured mode. Null until the decoder ran.
+   */
+  readonly decode: DecodeState | null;
   /** Decoded frames per second over the last 5 s. */
   readonly fps: number;
   /** ffmpeg launches after the first. */
@@ -144,7 +156,7 @@ interface RunRecord {
 const STDERR_LINES = 20;
 const DELAY_SAMPLES = 512;
 
-export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureErrorRecord | null] }> {
+export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureErrorRecord | null]; decode: [DecodeState] }> {
   readonly source: ResolvedSource;
   readonly streamId: string;
   readonly #supplier: FrameSupplier;
@@ -158,6 +170,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #loop: boolean;
   readonly #native: boolean;
   readonly #keyframesOnly: boolean;
+  #decode: DecodeState | null = null;
   readonly #decoderThreads: number;
   /** Masks the source's credentials in every string that leaves the capture. */
   readonly #redact: (text: string) => string;
@@ -213,7 +226,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#loop = options.loop === true;
     this.#native = options.decoder === 'native';
-    this.#keyframesOnly = options.keyframesOnly === true;
+    this.#keyframesOnly = this.source.native.keyframesOnly;
     this.#decoderThreads = options.decoderThreads ?? 0;
     if (!(Number.isInteger(this.#decoderThreads) && this.#decoderThreads >= 0 && this.#decoderThreads <= 64)) {
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(options.decoderThreads)}`);
@@ -289,6 +302,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.run.droppedUnconverted ?? 0),
       framesPublished: this.#framesPublished,
       keyframesOnly: this.#keyframesOnly,
+      decode: this.#decode,
       decoderThreads: this.#native ? this.#decoderThreads : null,
       fps: this.#rate.rate(performance.now()),
       restarts: this.#restarts,
@@ -322,8 +336,22 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         if (this.#stderrTail.length > STDERR_LINES) this.#stderrTail.shift();
       },
       converted: () => this.#framesConverted++,
+      decodeChoice: (state) => {
+        this.#decode = state;
+        this.emit('decode', state);
+      },
       supplierStopped: () => void this.#stop('supplier-stopped'),
     };
+    if (!this.#native) {
+      // ffmpeg decodes what it was started with: a mode chosen from the readers would need a restart for each change.
+      const setting = this.source.native.decode;
+      this.#decode = {
+        mode: setting === 'auto' ? 'all' : setting,
+        reason: setting === 'auto' ? 'the ffmpeg decoder decodes every frame (auto chooses with the in-process decoder)' : 'as configured',
+        keyframeIntervalMs: null,
+        readerFps: Number.isFinite(this.#supplier.readerFps()) ? this.#supplier.readerFps() : null,
+      };
+    }
     // The host's calls name the record made below: a run reports nothing from within its constructor (decoder-run.ts).
     const run: DecoderRun = this.#native
       ? new NativeRun({

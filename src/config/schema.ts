@@ -156,6 +156,12 @@ export const CaptureSchema = Type.Object(
           'Decode keyframes only (skip_frame nokey): frames come at the keyframe rate, for cameras whose every worker reads less often than that. Default false.',
       }),
     ),
+    decode: Type.Optional(
+      StringEnum(['auto', 'all', 'nonref', 'keyframes'] as const, {
+        description:
+          'What the decoder decodes. auto (default): the in-process decoder decodes the least its readers need (keyframes only, non-reference frames skipped, or every frame), from the workers’ maxFps and the keyframe interval it measures, changing as readers come and go; ffmpeg decodes every frame. all, nonref, keyframes: always that.',
+      }),
+    ),
     decoderThreads: Type.Optional(
       int(0, 64, {
         description:

@@ -138,6 +138,7 @@ export class CameraPipeline implements AsyncDisposable {
         loop: capture.loop,
         ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
         keyframesOnly: capture.keyframesOnly === true,
+        ...(capture.decode === undefined ? {} : { decode: capture.decode }),
         ...(capture.decoderThreads !== undefined
           ? { decoderThreads: capture.decoderThreads }
           : options.decoderThreads === undefined

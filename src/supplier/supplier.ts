@@ -252,6 +252,20 @@ export class FrameSupplier implements AsyncDisposable {
     return bridgeToThread(this.subscribe(workerId, options), () => this.#threadCopies++);
   }
 
+  /**
+   * The most frames a second a current reader can take: Infinity if one reads
+   * without maxFps (every frame it can), 0 without readers. What an on-demand
+   * producer needs to decode (the in-process decoder's decode policy).
+   */
+  readerFps(): number {
+    let most = 0;
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.maxFps === null) return Infinity;
+      if (subscription.maxFps > most) most = subscription.maxFps;
+    }
+    return most;
+  }
+
   /** Closes a worker's subscription by id; false if there was none. */
   unsubscribe(workerId: string): boolean {
     const subscription = this.#subscriptions.get(workerId);

@@ -100,6 +100,14 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     }
   });
 
+  it('each camera says what its decoder decodes and why (a reader of every frame: all frames)', async () => {
+    for (const camera of [PEOPLE, PLAIN]) {
+      const span = page.locator(`.tile[data-camera="${camera}"] .muted`).first();
+      await page.waitForFunction((c) => /all frames/.test(document.querySelector(`.tile[data-camera="${c}"] .muted`)?.textContent ?? ''), camera, WAIT);
+      assert.match((await span.getAttribute('title')) ?? '', /decoding all frames: a reader reads every frame/);
+    }
+  });
+
   it('draws boxes where the person model found people', async () => {
     await page.waitForFunction(
       (c) => (window as unknown as { __framesupplier: { lastBoxes: Record<string, unknown> } }).__framesupplier.lastBoxes[c] !== undefined,

@@ -380,6 +380,9 @@ addEventListener('resize', () => {
     plot?.setSize({ width: Math.max(280, target.clientWidth), height: 200 });
 });
 
+/** What the camera's decoder decodes (capture.decode.mode), as the camera row says it. */
+const DECODE_LABEL = { all: 'all frames', nonref: 'reference frames', keyframes: 'keyframes only' };
+
 function onStats(stats) {
   $('system-state').textContent = stats.state;
   $('system-state').className = `badge ${stats.state}`;
@@ -392,7 +395,9 @@ function onStats(stats) {
     view.badge.textContent = `${c.state}${error}`;
     view.badge.className = `badge ${c.state}`;
     view.badge.title = c.capture?.lastError?.message ?? '';
-    view.fps.textContent = c.capture?.fps == null ? '' : `${c.capture.fps.toFixed(1)} fps`;
+    const decode = c.capture?.decode;
+    view.fps.textContent = `${c.capture?.fps == null ? '' : `${c.capture.fps.toFixed(1)} fps`}${decode ? ` · ${DECODE_LABEL[decode.mode] ?? decode.mode}` : ''}`;
+    view.fps.title = decode ? `decoding ${DECODE_LABEL[decode.mode] ?? decode.mode}: ${decode.reason}` : '';
     if (detailCamera === c.id) {
       $('detail-badge').textContent = view.badge.textContent;
       $('detail-badge').className = view.badge.className;

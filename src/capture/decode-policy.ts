@@ -1,0 +1,90 @@
+/**
+ * What the in-process decoder decodes, chosen from what the camera's readers
+ * can use (ADR 0028). Decoding is most of a camera's cost, and a frame no
+ * reader can take is decoded for nothing: when every reader takes fewer frames
+ * a second than the stream has, non-reference frames (no other frame is
+ * predicted from them) need not be decoded; when they take no more than the
+ * stream's keyframes, nothing but keyframes does.
+ *
+ *   all        every frame: a reader reads every frame, or takes nearly as
+ *              many as the stream has.
+ *   nonref     non-reference frames skipped: the readers take fewer than
+ *              NONREF_SHARE of the stream's frames. Where the stream has none
+ *              (most cameras' H.264 has no B frames) this decodes every frame
+ *              and costs nothing.
+ *   keyframes  keyframes only: the readers take no more frames a second than
+ *              the measured keyframe rate; or there is no reader and the next
+ *              one would wait at most IDLE_KEYFRAME_WAIT_MS for its first frame.
+ *
+ * Synchronous and pure: chooseDecodeMode() from the inputs; KeyframeClock
+ * measures the interval from the keyframes the decoder reports (in every
+ * mode: keyframes are always decoded). A configured mode other than auto is
+ * used as it is.
+ */
+
+export const DECODE_MODES = ['all', 'nonref', 'keyframes'] as const;
+export type DecodeMode = (typeof DECODE_MODES)[number];
+export type DecodeSetting = 'auto' | DecodeMode;
+
+export interface DecodeChoice {
+  readonly mode: DecodeMode;
+  /** In words, for the camera's stats and the dashboard. */
+  readonly reason: string;
+}
+
+export interface DecodeInputs {
+  readonly setting: DecodeSetting;
+  /** The most frames a second a reader can take: Infinity if one reads every frame, 0 without readers. */
+  readonly readerFps: number;
+  /** The stream's frame rate as the capture delivers it (after its own output fps), or null if unknown. */
+  readonly streamFps: number | null;
+  /** The measured interval between keyframes, ms, or null until one was measured. */
+  readonly keyframeIntervalMs: number | null;
+}
+
+/** Readers taking fewer than this share of the stream's frames get non-reference frames skipped. */
+export const NONREF_SHARE = 0.75;
+/** Without readers, keyframes only if a new reader would wait at most this long for its first frame (the next keyframe). */
+export const IDLE_KEYFRAME_WAIT_MS = 2_000;
+
+const fps = (n: number): string => (Number.isFinite(n) ? String(Math.round(n * 100) / 100) : 'every');
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+export function chooseDecodeMode(i: DecodeInputs): DecodeChoice {
+  if (i.setting !== 'auto') return { mode: i.setting, reason: 'as configured' };
+  const key = i.keyframeIntervalMs;
+  if (i.readerFps <= 0) {
+    if (key !== null && key <= IDLE_KEYFRAME_WAIT_MS) return { mode: 'keyframes', reason: `no reader; a keyframe every ${seconds(key)}` };
+    return { mode: 'nonref', reason: key === null ? 'no reader; keyframe interval not yet measured' : `no reader; keyframes ${seconds(key)} apart` };
+  }
+  if (key !== null && i.readerFps <= 1000 / key + 1e-9) {
+    return { mode: 'keyframes', reason: `readers take ≤ ${fps(i.readerFps)} fps; a keyframe every ${seconds(key)}` };
+  }
+  if (i.streamFps !== null && i.readerFps < i.streamFps * NONREF_SHARE) {
+    return { mode: 'nonref', reason: `readers take ≤ ${fps(i.readerFps)} of the stream's ${fps(i.streamFps)} fps` };
+  }
+  if (!Number.isFinite(i.readerFps)) return { mode: 'all', reason: 'a reader reads every frame' };
+  return { mode: 'all', reason: `readers take ${fps(i.readerFps)} fps${i.streamFps === null ? '' : ` of the stream's ${fps(i.streamFps)}`}` };
+}
+
+/** The interval between keyframes, from the presentation times of the keyframes decoded: the median of the last few. */
+export class KeyframeClock {
+  #last: number | null = null;
+  readonly #intervals: number[] = [];
+
+  /** A keyframe's presentation time (ms); -1 (none) and repeats are ignored; an earlier one (a file looping) starts over. */
+  observe(ptsMs: number): void {
+    if (!(ptsMs >= 0) || ptsMs === this.#last) return;
+    if (this.#last !== null && ptsMs > this.#last) {
+      this.#intervals.push(ptsMs - this.#last);
+      if (this.#intervals.length > 8) this.#intervals.shift();
+    }
+    this.#last = ptsMs;
+  }
+
+  get intervalMs(): number | null {
+    if (this.#intervals.length === 0) return null;
+    const sorted = [...this.#intervals].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  }
+}

@@ -1,0 +1,59 @@
+/** The decode policy: what the in-process decoder decodes, from its readers' rates and the measured keyframe interval. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { chooseDecodeMode, IDLE_KEYFRAME_WAIT_MS, KeyframeClock, NONREF_SHARE, type DecodeMode } from '../../src/capture/decode-policy.js';
+
+const rank: Record<DecodeMode, number> = { all: 0, nonref: 1, keyframes: 2 };
+
+describe('decode policy', { timeout: 30_000 }, () => {
+  it('chooses from the readers: every frame, non-reference frames skipped, keyframes only', () => {
+    const base = { setting: 'auto' as const, streamFps: 10, keyframeIntervalMs: 2_000 };
+    assert.equal(chooseDecodeMode({ ...base, readerFps: Infinity }).mode, 'all');
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 9 }).mode, 'all');
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 5 }).mode, 'nonref');
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 0.5 }).mode, 'keyframes');
+    assert.match(chooseDecodeMode({ ...base, readerFps: 0.5 }).reason, /0\.5 fps; a keyframe every 2 s/);
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 0 }).mode, 'keyframes');
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 0, keyframeIntervalMs: IDLE_KEYFRAME_WAIT_MS + 1 }).mode, 'nonref');
+    // Not measured yet: never keyframes.
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 0.5, keyframeIntervalMs: null }).mode, 'nonref');
+    assert.equal(chooseDecodeMode({ ...base, readerFps: 0.5, keyframeIntervalMs: null, streamFps: null }).mode, 'all');
+    // A configured mode is used as it is.
+    assert.deepEqual(chooseDecodeMode({ ...base, setting: 'all', readerFps: 0 }), { mode: 'all', reason: 'as configured' });
+    assert.equal(chooseDecodeMode({ ...base, setting: 'keyframes', readerFps: Infinity }).mode, 'keyframes');
+  });
+
+  it('property: never fewer frames than a reader can take, and more readers never decode less', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant(Infinity), fc.double({ min: 0.1, max: 60, noNaN: true })), { maxLength: 5 }),
+        fc.option(fc.double({ min: 1, max: 60, noNaN: true })),
+        fc.option(fc.integer({ min: 40, max: 20_000 })),
+        fc.oneof(fc.constant(Infinity), fc.double({ min: 0.1, max: 60, noNaN: true })),
+        (readers, streamFps, keyframeIntervalMs, extra) => {
+          const readerFps = readers.reduce((a, b) => Math.max(a, b), 0);
+          const choice = chooseDecodeMode({ setting: 'auto', readerFps, streamFps, keyframeIntervalMs });
+          // Keyframes only when every reader takes no more than the keyframes give (or none reads).
+          if (choice.mode === 'keyframes') assert.ok(readerFps === 0 || (keyframeIntervalMs !== null && readerFps <= 1000 / keyframeIntervalMs + 1e-9));
+          // Non-reference frames skipped only when the readers take clearly fewer frames than the stream has.
+          if (choice.mode === 'nonref') assert.ok(readerFps === 0 || (streamFps !== null && readerFps < streamFps * NONREF_SHARE));
+          // A reader that reads every frame gets every frame.
+          if (readerFps === Infinity) assert.equal(choice.mode, 'all');
+          const more = chooseDecodeMode({ setting: 'auto', readerFps: Math.max(readerFps, extra), streamFps, keyframeIntervalMs });
+          if (readerFps > 0) assert.ok(rank[more.mode] <= rank[choice.mode], `${JSON.stringify(choice)} then ${JSON.stringify(more)}`);
+        },
+      ),
+    );
+  });
+
+  it('the keyframe clock: the median of the last intervals, a loop starts over, repeats and -1 ignored', () => {
+    const clock = new KeyframeClock();
+    assert.equal(clock.intervalMs, null);
+    for (const pts of [0, 0, -1, 1000, 2000, 2000, 3100, 4000]) clock.observe(pts);
+    assert.equal(clock.intervalMs, 1000);
+    clock.observe(0); // the file looped
+    clock.observe(1000);
+    assert.equal(clock.intervalMs, 1000);
+  });
+});
