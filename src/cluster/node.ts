@@ -175,6 +175,9 @@ interface Standby {
 /** Results kept while NATS is away: the newest of this many workers (the least recently updated go first). */
 const MAX_HELD_RESULTS = 4096;
 
+/** Cameras of the desired state a node keeps a copy of (to put back after a store loss). */
+const MAX_DESIRED_COPY = 10_000;
+
 /** JetStream's "wrong last sequence": a compare-and-set found another revision. */
 const CAS_FAILED = new Set([10071, 10164]);
 const casFailed = (error: unknown): boolean => CAS_FAILED.has((error as { code?: unknown } | null)?.code as number);
@@ -210,6 +213,9 @@ export class ClusterNode implements AsyncDisposable {
   #coordination: { ok: boolean; since: number; error: string | null } = { ok: true, since: Date.now(), error: null };
   /** The newest result per worker while NATS is away (camera/worker → message), published on reconnect. Bounded. */
   readonly #heldResults = new Map<string, { subject: string; data: Uint8Array }>();
+  /** The desired state as this node last saw it (a watch on its bucket): all of it is put back if the store is lost. Bounded. */
+  readonly #desiredCopy = new Map<string, Uint8Array>();
+  #desiredWatch: { stop(): void } | null = null;
   /** A tick failed while connected: before the next, make sure the buckets and streams exist (the store may have been lost). */
   #checkStore = false;
   /**
@@ -281,6 +287,7 @@ export class ClusterNode implements AsyncDisposable {
     this.#graceUntil = Date.now() + this.#o.rejoinGraceMs;
     void this.#watchStatus(nc);
     await this.#ensureStore();
+    await this.#watchDesired();
     for (const [camera, entry] of Object.entries(this.#o.seed)) {
       if (!ID.test(camera)) continue;
       await this.#desired!.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
@@ -338,6 +345,10 @@ export class ClusterNode implements AsyncDisposable {
    */
   async #restoreStore(): Promise<void> {
     await this.#ensureStore();
+    await this.#watchDesired();
+    // Every camera of the desired state, not only those this node runs: one between owners (failing over, moving)
+    // when the store went would otherwise be gone for good. create(): an entry already there (another node's) wins.
+    for (const [camera, entry] of [...this.#desiredCopy]) await this.#desired!.create(camera, entry).catch(() => undefined);
     for (const [camera, held] of this.#held) {
       await this.#desired!.create(camera, held.entry).catch(() => undefined);
       const lease = await this.#leases!.get(camera);
@@ -346,6 +357,24 @@ export class ClusterNode implements AsyncDisposable {
         this.#log.warn({ camera }, 'lease put back after the store lost it');
       }
     }
+  }
+
+  /** Mirrors the desired bucket into #desiredCopy (a new watch after the store was made again). */
+  async #watchDesired(): Promise<void> {
+    this.#desiredWatch?.stop();
+    const watch = await this.#desired!.watch();
+    this.#desiredWatch = watch;
+    void (async () => {
+      try {
+        for await (const e of watch) {
+          if (!ID.test(e.key)) continue;
+          if (e.operation !== 'PUT') this.#desiredCopy.delete(e.key);
+          else if (this.#desiredCopy.has(e.key) || this.#desiredCopy.size < MAX_DESIRED_COPY) this.#desiredCopy.set(e.key, e.value);
+        }
+      } catch {
+        // The watch ends with the store: #restoreStore starts another.
+      }
+    })();
   }
 
   #coordinationFailed(error: unknown): void {
@@ -398,6 +427,7 @@ export class ClusterNode implements AsyncDisposable {
       for (const camera of [...this.#standby.keys()]) await this.#dropStandby(camera, 'node closing');
       for (const camera of [...this.#held.keys()]) await this.#release(camera, 'node closing');
       this.#system.setOutputGate(null);
+      this.#desiredWatch?.stop();
       for (const sub of this.#subs) sub.unsubscribe();
       await this.#nodes?.delete(this.nodeId).catch(() => undefined);
       await this.#nc?.drain().catch(() => undefined);
@@ -791,6 +821,22 @@ export class ClusterNode implements AsyncDisposable {
       answer = { ok: false, code: 'ERR_CLUSTER_UNAVAILABLE', message: messageOf(error) };
     }
     if (this.#standby.get(camera) !== s) return; // dropped meanwhile (closing, removed)
+    if (!answer.ok || answer.revision === undefined) {
+      // The owner may have passed the lease and its answer been lost (NATS went away): the lease says so.
+      const lease = await this.#leases?.get(camera).catch(() => undefined);
+      if (this.#standby.get(camera) !== s) return;
+      let holder: string | null;
+      try {
+        holder = lease === undefined || lease === null || lease.operation !== 'PUT' ? null : parseLease(lease.value).node;
+      } catch {
+        holder = null;
+      }
+      if (holder === this.nodeId) answer = { ok: true, node: s.from, revision: lease!.revision };
+      else if (lease === undefined && Date.now() - s.since < this.#o.handoffTimeoutMs) {
+        s.asked = false; // NATS away: asked again by the next tick
+        return;
+      }
+    }
     this.#standby.delete(camera);
     if (!answer.ok || answer.revision === undefined) {
       this.#log.warn(

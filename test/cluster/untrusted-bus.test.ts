@@ -16,7 +16,8 @@
  *   when it is back (a JetStream stream on the results subject sees it).
  * - The JetStream store wiped under the running node: the camera keeps
  *   streaming (never stopped), coordination is reported down then back, and
- *   the buckets come back with the camera's desired entry and its lease.
+ *   the buckets come back with the camera's desired entry and its lease, and
+ *   with the entries of cameras no node ran when the store went.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -204,6 +205,12 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
 
   it('the JetStream store wiped under the node: the camera never stops, coordination is down then back, the buckets return with its entry and lease', async () => {
     const stoppedBefore = stopped.length;
+    // A camera no node runs (this one refuses it: a camera given to nobody, or between owners when the store goes)
+    // comes back too: every node keeps a copy of the whole desired state.
+    const unheld = `unheld${process.pid}`;
+    const refusedBefore = app.cluster!.stats().refused.ERR_CLUSTER_EXEC_NOT_ALLOWED ?? 0;
+    await (await new Kvm(observer).open(BUCKETS.desired)).put(unheld, encode(camera({ workers: [{ id: 'x', command: ['/bin/true'] }] })));
+    await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_EXEC_NOT_ALLOWED ?? 0) > refusedBefore, 'the unheld camera refused', 30_000);
     await observer.close();
     await nats.stop(5_000);
     rmSync(join(dir, 'store'), { recursive: true, force: true });
@@ -216,7 +223,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       const back = await (async () => {
         const d = await kvm.open(BUCKETS.desired);
         const l = await kvm.open(BUCKETS.leases);
-        return (await d.get(CAM)) !== null && (await l.get(CAM)) !== null;
+        return (await d.get(CAM)) !== null && (await l.get(CAM)) !== null && (await d.get(unheld)) !== null;
       })().catch(() => false);
       if (back) break;
       assert.ok(Date.now() < deadline, 'the buckets back with the camera');
