@@ -52,6 +52,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   YOLO: () => yolo(),
   S1: () => s1(),
   P1: () => p1(),
+  P2: () => p1('P2'),
   E1: () => e1(),
   JPEG: () => jpegEncoders(),
   H1: () => h1(),

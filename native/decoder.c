@@ -82,6 +82,7 @@ typedef struct {
   double pts_ms;
   int skipped;
   double key_pts_ms; /* the last keyframe decoded during the call (handed out or passed over), -1 if none */
+  int packets;       /* the video stream's packets read during the call (decoded or discarded) */
   double picture; /* convert: the current picture's number (present() counts them) */
   int out_w, out_h, source_w, source_h;
   double fps;
@@ -385,6 +386,7 @@ static bool receive_picture(Decoder *d, Job *job) {
     }
     if (d->pkt->stream_index == d->stream) {
       apply_discard(d, d->pkt, job->discard);
+      job->packets++;
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;
@@ -528,6 +530,8 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "skipped", v);
     napi_create_double(env, job->key_pts_ms, &v);
     napi_set_named_property(env, argv[1], "keyPtsMs", v);
+    napi_create_int32(env, job->packets, &v);
+    napi_set_named_property(env, argv[1], "packets", v);
     if (job->kind == JOB_CONVERT) {
       napi_create_double(env, job->picture, &v);
       napi_set_named_property(env, argv[1], "picture", v);

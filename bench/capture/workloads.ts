@@ -16,7 +16,7 @@ const run = promisify(execFile);
 const MEDIA = join(tmpdir(), 'framesupplier-bench-media');
 
 /** A file made before the run by ffmpeg from its testsrc2 source with libx264 (cached between runs). */
-export async function testClip(name: string, size: string, rate: number, seconds: number): Promise<string> {
+export async function testClip(name: string, size: string, rate: number, seconds: number, encoderArgs: readonly string[] = []): Promise<string> {
   mkdirSync(MEDIA, { recursive: true });
   const path = join(MEDIA, name);
   if (!existsSync(path)) {
@@ -37,6 +37,7 @@ export async function testClip(name: string, size: string, rate: number, seconds
       'libx264',
       '-preset',
       'veryfast',
+      ...encoderArgs,
       '-pix_fmt',
       'yuv420p',
       partial,

@@ -7,6 +7,13 @@
  * 5 s warm-up, then 60 s measured; one JSON line per N. P1_DECODER_THREADS sets
  * every camera's decoder threads (default: the system's rule).
  *
+ * P2 (WORKLOADS.md): the same cameras encoded as cameras do (libx264's
+ * defaults, B frames, a keyframe every 2 s) with the shared model alone at
+ * maxFps 2 per camera: nothing reads every frame. Its lines add decoded_fps
+ * and converted_fps (all cameras) and the decoders' modes (decode_modes: how
+ * many cameras decode all frames, non-reference frames skipped, keyframes).
+ * P2_DECODE sets capture.decode for every camera (default auto) to compare.
+ *
  * CPU and RSS are of the whole process tree (this process, its decoder
  * threads or ffmpeg children, and the model server). Frame age is capture
  * time to the moment the model's result is in hand (the system's result
@@ -65,8 +72,12 @@ function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes
 
 const figure = (stats: SystemStats, camera: string, worker: string, key: 'delivered' | 'drops'): number => stats.cameras[camera]?.workers[worker]?.[key] ?? 0;
 
-export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promise<void> {
-  const file = await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
+export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workload: 'P1' | 'P2' = 'P1'): Promise<void> {
+  const p2 = workload === 'P2';
+  // P2: a keyframe every 2 s (libx264's default is 250 frames); its B frames are libx264's defaults in both.
+  const file = p2
+    ? await testClip('testsrc2-720p10-20s-g20.mp4', '1280x720', 10, 20, ['-g', '20'])
+    : await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
   const config = parseConfig(
     JSON.stringify({
@@ -85,11 +96,14 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
             capture: {
               output: { format: 'nv12' },
               ...(process.env.P1_DECODER_THREADS === undefined ? {} : { decoderThreads: Number(process.env.P1_DECODER_THREADS) }),
+              ...(p2 && process.env.P2_DECODE !== undefined ? { decode: process.env.P2_DECODE } : {}),
             },
-            workers: [
-              { id: 'model', model: 'shared' },
-              { id: 'light', module: LIGHT },
-            ],
+            workers: p2
+              ? [{ id: 'model', model: 'shared', maxFps: 2 }]
+              : [
+                  { id: 'model', model: 'shared' },
+                  { id: 'light', module: LIGHT },
+                ],
           },
         ]),
       ),
@@ -143,8 +157,21 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
   const cpuPct = ((usageEnd.cpuS - usageStart.cpuS) / wall) * 100;
   const min = Math.min(...perCamera);
   const max = Math.max(...perCamera);
+  const frames = (key: 'framesDecoded' | 'framesConverted'): number =>
+    ids.reduce((n, id) => n + (after.cameras[id]?.capture?.[key] ?? 0) - (before.cameras[id]?.capture?.[key] ?? 0), 0) / wall;
+  const modes: Record<string, number> = {};
+  for (const id of ids) {
+    const mode = after.cameras[id]?.capture?.decode?.mode ?? 'unknown';
+    modes[mode] = (modes[mode] ?? 0) + 1;
+  }
+  const light = p2
+    ? {}
+    : {
+        light_delivered: ids.reduce((n, id) => n + figure(after, id, 'light', 'delivered') - figure(before, id, 'light', 'delivered'), 0),
+        light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
+      };
   emit({
-    workload: 'P1',
+    workload,
     impl: 'framesupplier',
     cameras,
     seconds: round(wall, 1),
@@ -163,8 +190,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
     fairness: round(max === 0 ? 0 : min / max, 3),
     age_ms_p50: round(percentile(sorted, 50), 1),
     age_ms_p99: round(percentile(sorted, 99), 1),
-    light_delivered: ids.reduce((n, id) => n + figure(after, id, 'light', 'delivered') - figure(before, id, 'light', 'delivered'), 0),
-    light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
+    ...light,
+    decoded_fps: round(frames('framesDecoded'), 1),
+    converted_fps: round(frames('framesConverted'), 1),
+    decode_modes: modes,
     model_errors: errors,
     model_skips: skips,
     server_inference_ms_p50: med(scheduling.map((c) => c.inference_ms_p50)),
@@ -176,12 +205,12 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5): Promis
   });
 }
 
-/** P1 for N = 1, 4, 16 (or the N given in P1_CAMERAS, e.g. "16"), each in its own system. */
-export async function p1(): Promise<void> {
+/** P1 (or P2) for N = 1, 4, 16 (or the N given in P1_CAMERAS, e.g. "16"), each in its own system. */
+export async function p1(workload: 'P1' | 'P2' = 'P1'): Promise<void> {
   const counts = (process.env.P1_CAMERAS ?? '1,4,16').split(',').map(Number);
   const seconds = Number(process.env.P1_SECONDS ?? 60);
   for (const n of counts) {
-    log(`P1: ${n} camera(s), ${seconds} s`);
-    await p1Once(n, seconds);
+    log(`${workload}: ${n} camera(s), ${seconds} s`);
+    await p1Once(n, seconds, 5, workload);
   }
 }

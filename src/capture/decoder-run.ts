@@ -49,6 +49,8 @@ export interface DecoderRun {
   readonly pid: number | null;
   /** Pictures the run dropped unconverted (none read them), so far. */
   readonly droppedUnconverted: number;
+  /** Frames skipped on purpose before a picture came out (in-process decoder; 0 with ffmpeg, which does not say). */
+  readonly skipped: { readonly notDecoded: number; readonly decimated: number };
   /** Settles once, when the run is over. */
   readonly ended: Promise<RunEnd>;
   /** Ends the run for `reason` (the watchdog, a refused frame): `ended` resolves with it. Once. */

@@ -34,6 +34,8 @@ export interface FfmpegRunOptions {
 export class FfmpegRun implements DecoderRun {
   readonly ended: Promise<RunEnd>;
   readonly droppedUnconverted = 0;
+  /** ffmpeg does not say what its -skip_frame and select filter left out. */
+  readonly skipped = { notDecoded: 0, decimated: 0 };
   readonly #o: FfmpegRunOptions;
   readonly #proc: ManagedProcess;
   #parser: FrameParser | null = null;

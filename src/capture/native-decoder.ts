@@ -52,6 +52,7 @@ interface DecodeInfo {
   height: number;
   skipped: number;
   keyPtsMs: number;
+  packets: number;
 }
 
 /**
@@ -77,6 +78,8 @@ export interface DecodedFrame {
   readonly skipped: number;
   /** The presentation time of the last keyframe decoded for this frame (itself, or one passed over), or -1. */
   readonly keyPtsMs: number;
+  /** The video stream's packets read for this frame: decoded, or discarded undecoded (skip_frame). */
+  readonly packets: number;
 }
 
 export interface ConvertedPicture {
@@ -278,4 +281,5 @@ export class NativeDecoder {
   }
 }
 
-const decodedFrame = (info: DecodeInfo): DecodedFrame | null => (info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs });
+const decodedFrame = (info: DecodeInfo): DecodedFrame | null =>
+  info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs, packets: info.packets };

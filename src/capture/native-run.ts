@@ -47,6 +47,9 @@ export class NativeRun implements DecoderRun {
   /** Keyframes as decoded, over the whole run (a looping file's passes too). */
   readonly #keyframes = new KeyframeClock();
   #decodeState: DecodeState | null = null;
+  #packets = 0;
+  #pictures = 0;
+  #decimated = 0;
 
   constructor(options: NativeRunOptions) {
     this.#o = options;
@@ -58,6 +61,11 @@ export class NativeRun implements DecoderRun {
         return new CaptureError('ERR_SOURCE_EXITED', `the native decoder failed: ${(error as Error)?.message ?? JSON.stringify(error)}`, { cause: error });
       },
     );
+  }
+
+  get skipped(): { notDecoded: number; decimated: number } {
+    // Packets read but no picture out are frames the decode mode discarded (less the few the codec still holds).
+    return { notDecoded: Math.max(0, this.#packets - this.#pictures), decimated: this.#decimated };
   }
 
   get droppedUnconverted(): number {
@@ -160,6 +168,9 @@ export class NativeRun implements DecoderRun {
           }
           if (picture === null) break;
           this.#keyframes.observe(picture.keyPtsMs);
+          this.#packets += picture.packets;
+          this.#pictures += 1 + picture.skipped;
+          this.#decimated += picture.skipped;
           // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
           if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {

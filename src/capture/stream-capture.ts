@@ -118,6 +118,12 @@ export interface CaptureStats {
   readonly framesDroppedUnconverted: number;
   /** Frames accepted by the supplier. */
   readonly framesPublished: number;
+  /**
+   * Frames skipped on purpose, never a reader's to miss (in-process decoder; 0 with ffmpeg, which does not say):
+   * notDecoded, discarded undecoded by the decode mode (decode.reason says why); decimated, decoded and passed
+   * over for output.fps.
+   */
+  readonly framesSkipped: { readonly notDecoded: number; readonly decimated: number };
   /** The native decoder's threads (0: one per core), null with ffmpeg. */
   readonly decoderThreads: number | null;
   /** Only keyframes are decoded (keyframesOnly, or decode: keyframes as configured): the other frames are discarded undecoded. */
@@ -188,6 +194,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #framesConverted = 0;
   /** Dropped unconverted by decoders already closed; the open one's count is added in stats(). */
   #droppedUnconverted = 0;
+  /** Skipped on purpose by runs already over (a looping file's, a restarted source's). */
+  #skippedClosed = { notDecoded: 0, decimated: 0 };
   #framesPublished = 0;
   /** The supplier's on-demand side (native decoder), from start() to stop; null if another producer has it. */
   #demand: DemandSignal | null = null;
@@ -300,6 +308,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       framesDecoded: this.#framesDecoded,
       framesConverted: this.#native ? this.#framesConverted : this.#framesDecoded,
       framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.run.droppedUnconverted ?? 0),
+      framesSkipped: {
+        notDecoded: this.#skippedClosed.notDecoded + (this.#run?.run.skipped.notDecoded ?? 0),
+        decimated: this.#skippedClosed.decimated + (this.#run?.run.skipped.decimated ?? 0),
+      },
       framesPublished: this.#framesPublished,
       keyframesOnly: this.#keyframesOnly,
       decode: this.#decode,
@@ -443,6 +455,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #ended(record: RunRecord, end: RunEnd): void {
     clearInterval(record.watchdog);
     this.#droppedUnconverted += record.run.droppedUnconverted;
+    this.#skippedClosed = {
+      notDecoded: this.#skippedClosed.notDecoded + record.run.skipped.notDecoded,
+      decimated: this.#skippedClosed.decimated + record.run.skipped.decimated,
+    };
     if (this.#run === record) this.#run = null;
     if (this.#stopping !== null || end === undefined) return;
     const reason =

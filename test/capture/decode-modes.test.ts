@@ -112,6 +112,11 @@ describe('decode modes: the in-process decoder decodes what its readers need', {
     assert.equal(k.readerFps, 1);
     assert.match(k.reason, /readers take ≤ 1 fps; a keyframe every 0\.5 s/);
     assert.deepEqual(cap.stats().decode, k);
+    // Two frames read under keyframes only: the frames between were never decoded, and the stats say so.
+    assert.notEqual(await slow.read(), null);
+    assert.notEqual(await slow.read(), null);
+    const skipped = cap.stats().framesSkipped;
+    assert.ok(skipped.notDecoded > 0, `framesSkipped ${JSON.stringify(skipped)}`);
     void slow.read(); // the slow reader keeps reading
 
     const all = next('all');
