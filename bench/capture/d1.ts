@@ -5,7 +5,8 @@
  * frame 500 ms (2 fps), against the same capture with a worker that reads
  * every frame, and against ffmpeg alone converting every frame, alternating
  * in the same run. One more configuration shows keyframesOnly (skip_frame)
- * with the 2 fps worker. CPU: this process (the decoder's threads are in it),
+ * with the 2 fps worker, and one a worker that declares maxFps 2, so that the
+ * decoder's own choice (decode: auto, ADR 0028) can skip what it cannot read. CPU: this process (the decoder's threads are in it),
  * or ffmpeg's from /proc.
  */
 import { spawn } from 'node:child_process';
@@ -23,6 +24,8 @@ interface Run {
   decoded: number;
   converted: number;
   droppedUnconverted: number;
+  notDecoded: number;
+  mode: string | null;
 }
 
 /** CPU seconds of a process (utime + stime), from /proc. */
@@ -32,9 +35,9 @@ function cpuSecondsOf(pid: number): number {
 }
 
 /** The capture with one worker that holds each frame holdMs (0: reads every frame), for `seconds` after the first frame. */
-async function captureRun(file: string, holdMs: number, seconds: number, keyframesOnly: boolean): Promise<Run> {
+async function captureRun(file: string, holdMs: number, seconds: number, keyframesOnly: boolean, maxFps?: number): Promise<Run> {
   const supplier = new FrameSupplier({ streamId: 'd1' }).start();
-  const sub = supplier.subscribe('worker');
+  const sub = supplier.subscribe('worker', maxFps === undefined ? {} : { maxFps });
   const ages: number[] = [];
   let measuring = false;
   const worker = (async () => {
@@ -70,6 +73,8 @@ async function captureRun(file: string, holdMs: number, seconds: number, keyfram
     decoded: after.framesDecoded - before.framesDecoded,
     converted: after.framesConverted - before.framesConverted,
     droppedUnconverted: after.framesDroppedUnconverted - before.framesDroppedUnconverted,
+    notDecoded: after.framesSkipped.notDecoded - before.framesSkipped.notDecoded,
+    mode: after.decode?.mode ?? null,
   };
 }
 
@@ -102,16 +107,17 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
     { workerFps: 2, holdMs: 500, keyframesOnly: false },
     { workerFps: 30, holdMs: 0, keyframesOnly: false },
     { workerFps: 2, holdMs: 500, keyframesOnly: true },
+    { workerFps: 2, holdMs: 0, keyframesOnly: false, maxFps: 2 },
   ];
   const results = configs.map(() => [] as Run[]);
   const ffmpeg: number[] = [];
   const decodeOnly: number[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const [i, c] of configs.entries()) {
-      const run = await captureRun(file, c.holdMs, seconds, c.keyframesOnly);
+      const run = await captureRun(file, c.holdMs, seconds, c.keyframesOnly, c.maxFps);
       results[i]!.push(run);
       log(
-        `D1 round ${r + 1}: worker ${c.workerFps} fps${c.keyframesOnly ? ', keyframesOnly' : ''}: cpu ${run.cpuPct.toFixed(1)} %, converted ${run.converted} of ${run.decoded}`,
+        `D1 round ${r + 1}: worker ${c.workerFps} fps${c.keyframesOnly ? ', keyframesOnly' : ''}${c.maxFps === undefined ? '' : `, maxFps ${c.maxFps}`}: cpu ${run.cpuPct.toFixed(1)} %, converted ${run.converted} of ${run.decoded}`,
       );
       if (i === 0) {
         ffmpeg.push(await ffmpegRun(file, seconds, true));
@@ -134,6 +140,8 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
       impl: 'framesupplier',
       worker_fps: c.workerFps,
       keyframes_only: c.keyframesOnly,
+      max_fps: c.maxFps ?? null,
+      decode_mode: runs[0]?.mode ?? null,
       seconds,
       rounds,
       cpu_pct: round(cpu, 1),
@@ -147,6 +155,7 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
       frames_decoded: sum((x) => x.decoded),
       frames_converted: sum((x) => x.converted),
       frames_dropped_unconverted: sum((x) => x.droppedUnconverted),
+      frames_not_decoded: sum((x) => x.notDecoded),
     });
   }
 }
