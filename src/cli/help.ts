@@ -4,6 +4,10 @@
  * flag the command takes. Written for someone who installed the package and
  * has this text and docs/ only.
  */
+import { fileURLToPath } from 'node:url';
+
+/** The package's docs/ folder where it is installed (this file is dist/src/cli/help.js): a user cannot guess node_modules' place. */
+const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
 
 export const OVERVIEW = `usage: framesupplier <command> [options]
        framesupplier <command> --help     every option of a command
@@ -20,7 +24,8 @@ commands:
   config check FILE     validates a config file
   config schema         prints the config file's JSON Schema, for editors
 
-Docs: docs/install.md, docs/configuration.md, docs/deploy.md (in the package).
+Docs, in ${DOCS}: install.md, configuration.md (every config key), deploy.md
+(container, systemd), running.md (the dashboard, HTTP API, MQTT, Prometheus).
 `;
 
 const RUN = `usage: framesupplier run [config.yaml] [options]

@@ -40,7 +40,9 @@ function example(log: Logger): ResolvedConfig {
     }),
   );
   if (sample === null)
-    log.warn("the sample clip (Debian's opencv-doc vtest.avi) is not installed: `npm start` installs it; using a test pattern, with nobody in it");
+    log.warn(
+      "the sample clip (OpenCV's vtest.avi) is not installed: `apt install opencv-doc` installs it (or FRAMESUPPLIER_SAMPLE_MEDIA=/path/to/clip); using a test pattern, with nobody in it",
+    );
   return { ...config, cameras, shmDir: `/dev/shm/framesupplier-example-${process.pid}` };
 }
 

@@ -3,13 +3,16 @@
  * of *Configure* is a valid config (its `${NAME}` set, as the user would),
  * the library snippet of *Library API* runs against the package's entry
  * point (only `detect`, the user's model, and the frame's bytes are given),
- * and every docs/ link it has leads to a file that exists.
+ * every `framesupplier <command>` the README, docs/install.md and
+ * docs/deploy.md show is a command whose --help answers, and every link of
+ * theirs leads to a file that exists and, with a #fragment, to a heading or
+ * anchor in it.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -20,6 +23,31 @@ const run = promisify(execFile);
 const README = readRepoFile('README.md');
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../../src/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The pages a user reads to install and run it. */
+const USER_PAGES = ['README.md', 'docs/install.md', 'docs/deploy.md'];
+
+/** Code as the page shows it: fenced blocks and `inline` spans. */
+function codeOf(markdown: string): string[] {
+  const fenced = [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const rest = markdown.replace(/```[a-z]*\n[\s\S]*?```/g, '');
+  return [...fenced, ...[...rest.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!)];
+}
+
+/** GitHub's id for a heading: lower case, punctuation dropped, spaces to dashes. */
+function headingIds(markdown: string): Set<string> {
+  const ids = new Set<string>();
+  for (const m of markdown.matchAll(/^#+\s+(.+)$/gm))
+    ids.add(
+      m[1]!
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+        .replace(/ /g, '-'),
+    );
+  for (const m of markdown.matchAll(/<a id="([^"]+)"><\/a>/g)) ids.add(m[1]!);
+  return ids;
+}
 const dir = mkdtempSync(join(tmpdir(), 'fs-readme-'));
 
 /** The first fenced block of `language` after the heading `section`. */
@@ -60,6 +88,34 @@ console.log('read', frames);
     writeFileSync(file, script);
     const { stdout } = await run(process.execPath, [file], { timeout: 30_000 });
     assert.equal(stdout.trim(), 'read 1');
+  });
+
+  it('every framesupplier command the user pages show answers --help with its own usage', async () => {
+    const commands = new Set<string>();
+    for (const page of USER_PAGES)
+      for (const code of codeOf(readRepoFile(page)).map((c) => c.replace(/(^|\s)#.*$/gm, '')))
+        // not in shell comments
+        for (const m of code.matchAll(/(?:^|[\s(])framesupplier ([a-z][\w-]*(?: (?:check|write|schema))?)/gm)) commands.add(m[1]!);
+    for (const expected of ['run', 'config check', 'models check']) assert.ok(commands.has(expected), `${expected} is shown: ${[...commands].join(', ')}`);
+    for (const command of commands) {
+      const { stdout } = await run(process.execPath, [CLI, ...command.split(' '), '--help'], { timeout: 30_000 });
+      assert.ok(stdout.startsWith(`usage: framesupplier ${command.split(' ')[0]!}`), `${command} --help:\n${stdout}`);
+    }
+  });
+
+  it('every relative link of the user pages leads to a file, and a #fragment to its heading', () => {
+    for (const page of USER_PAGES) {
+      const text = readRepoFile(page);
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const link = m[1]!;
+        if (/^[a-z]+:/.test(link)) continue;
+        const [path, fragment] = link.split('#');
+        const target = path === '' || path === undefined ? join(REPO, page) : join(REPO, dirname(page), path);
+        assert.ok(existsSync(target), `${page}: ${link} exists`);
+        if (fragment !== undefined && target.endsWith('.md'))
+          assert.ok(headingIds(readFileSync(target, 'utf8')).has(fragment), `${page}: ${link} names a heading of ${path}`);
+      }
+    }
   });
 
   it('every docs/ and examples/ link leads to a file', () => {
