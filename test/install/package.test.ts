@@ -3,24 +3,29 @@
  * `npm install` of the tarball into an empty directory (dependencies from the
  * npm registry), with nothing of the checkout in the environment (no npm_*
  * variables, so not its .npmrc). Two installs:
- * - the README's line, `npm install framesupplier --onnxruntime-node-install=skip`:
- *   `framesupplier --version`, then the built-in example runs from there with
- *   both native addons loaded (no fallback said in the log), people found, and
- *   /readyz answering;
+ * - the README's install line, read from the README and run as written (the
+ *   tarball in place of the name): npm says nothing of an unknown option,
+ *   `framesupplier --version` and `--help` answer (the docs folder --help names
+ *   is there), then the built-in example runs from there with both native
+ *   addons loaded (no fallback said in the log), people found, and /readyz
+ *   answering;
  * - a plain `npm install` where ONNX Runtime's GPU download cannot be reached
  *   (its download goes through a proxy that refuses): the install still
- *   succeeds (ONNX Runtime is optional and left out), and a model that needs it
- *   fails at start with a coded error naming the fix.
+ *   succeeds (ONNX Runtime is optional and left out), a model that needs it
+ *   fails at start with a coded error naming the fix, and the fix, run as
+ *   named, makes `framesupplier models check` run a YOLO model.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readRepoFile } from '../helpers/repo.js';
+import { buildYoloModel } from '../models/onnx-model.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -52,6 +57,21 @@ async function npmInstall(into: string, tarball: string, args: string[], env: No
   }
 }
 
+/** The README's install line (its Install section's `npm install framesupplier` line): its environment and npm's arguments after the name. */
+function readmeInstallLine(): { env: Record<string, string>; args: string[] } {
+  const readme = readRepoFile('README.md');
+  const section = readme.slice(readme.indexOf('\n## Install\n'), readme.indexOf('\n## Quick start\n'));
+  const line = /^(.*)npm install framesupplier(.*)$/m.exec(section);
+  assert.ok(line !== null, 'the Install section has an npm install framesupplier line');
+  const env: Record<string, string> = {};
+  for (const word of line[1]!.trim().split(/\s+/).filter(Boolean)) {
+    const [name, value] = word.split('=');
+    assert.ok(name !== undefined && value !== undefined, `${word} is NAME=value`);
+    env[name] = value;
+  }
+  return { env, args: line[2]!.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean) };
+}
+
 describe('the npm package, installed the way npm users install it', { timeout: 900_000 }, () => {
   let tarball: string;
 
@@ -65,14 +85,20 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("the README's install line: --version, then the built-in example with both addons loaded, people found, /readyz ready", async () => {
+  it("the README's install line: --version, --help, then the built-in example with both addons loaded, people found, /readyz ready", async () => {
     const project = join(dir, 'cpu');
-    const installed = await npmInstall(project, tarball, ['--onnxruntime-node-install=skip'], userEnv());
+    const line = readmeInstallLine();
+    const installed = await npmInstall(project, tarball, line.args, userEnv(line.env));
     assert.equal(installed.code, 0, installed.output);
     assert.match(installed.output, /native addons: ready/);
+    assert.doesNotMatch(installed.output, /Unknown cli config/); // an option on the line npm will stop passing on
+    assert.equal(existsSync(join(project, 'node_modules', 'onnxruntime-node')), true, 'ONNX Runtime is installed');
     const bin = join(project, 'node_modules', '.bin', 'framesupplier');
     const { stdout } = await run(bin, ['--version'], { env: userEnv() });
     assert.match(stdout, /^\d+\.\d+\.\d+/);
+    const help = (await run(bin, ['--help'], { env: userEnv() })).stdout;
+    const docs = /^Docs, in (\S+):/m.exec(help)?.[1];
+    assert.ok(docs !== undefined && existsSync(join(docs, 'install.md')), `--help names the installed docs:\n${help}`);
 
     const child = spawn(bin, ['run', '--view', 'plain', '--view-interval-ms', '500', '--http', '127.0.0.1:0'], {
       cwd: project,
@@ -131,6 +157,18 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
       (error: { stderr: string }) => error,
     );
     assert.match(failed.stderr, /ERR_MODEL_LOAD: ONNX Runtime \(onnxruntime-node\) is needed/);
-    assert.match(failed.stderr, /npm install onnxruntime-node --onnxruntime-node-install=skip/);
+    const fix = /`(npm install onnxruntime-node[^`]*)`/.exec(failed.stderr)?.[1];
+    assert.ok(fix !== undefined, failed.stderr);
+
+    // The fix, as the message words it, run where framesupplier is installed: then an ONNX model runs.
+    const [npm, ...args] = fix.split(' ');
+    await run(npm!, [...args, '--no-audit', '--no-fund'], { cwd: project, env: userEnv(), maxBuffer: 64 << 20 });
+    const cs = Array.from({ length: 20 }, (_, i) => ({
+      box: [40 + i * 12, 120, 40, 90] as [number, number, number, number],
+      scores: [0.9, ...new Array<number>(79).fill(0)],
+    }));
+    writeFileSync(join(project, 'yolo.onnx'), buildYoloModel({ layout: 'v8', inputSize: 320, classes: 80, candidates: cs }));
+    const checked = await run(bin, ['models', 'check', 'yolo.onnx', '--frames', '2'], { cwd: project, env: userEnv() });
+    assert.match(checked.stdout, /^speed /m, checked.stdout);
   });
 });
