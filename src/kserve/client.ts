@@ -9,8 +9,15 @@
  * server that cannot be reached ERR_SERVER_UNAVAILABLE, a connection lost
  * mid-answer ERR_CONNECTION_LOST, no answer in time ERR_TIMEOUT, an error
  * answer the server's own code when it is one of ours (framesupplier's
- * server sends `code`) or ERR_KSERVE_REMOTE with the status and message. No
- * URL credentials reach an error message (the URL is shown without them).
+ * server sends `code`), else a code by its status (errorOfAnswer: what Triton,
+ * KServe and MLServer answer, ADR 0027). No URL credentials reach an error
+ * message (the URL is shown without them).
+ *
+ * Tensors go as binary data (the binary_tensor_data extension) unless the
+ * server refuses them: with `tensors: 'auto'` (the default) a binary request
+ * refused by a server that is not ours (MLServer has no such extension: 400
+ * or 422) is sent again as JSON, and once one answer came back the choice is
+ * kept for the client's life (`encoding`).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -40,6 +47,74 @@ export interface KServeClientOptions {
   readonly maxResponseBytes?: number;
   /** Sent as `Authorization: Bearer <token>` (a token-protected server: ours with --http-token, a gateway). */
   readonly token?: string;
+  /** How tensors travel: binary data, JSON, or binary until the server refuses it (default 'auto'). */
+  readonly tensors?: TensorEncoding;
+}
+
+export type TensorEncoding = 'auto' | 'binary' | 'json';
+
+/** The v2 calls a remote-model worker makes, over REST (KServeClient) or gRPC (KServeGrpcClient). */
+export interface InferenceClient {
+  readonly model: string;
+  /** Where, for messages: the URL without credentials. */
+  readonly shownUrl: string;
+  /** How tensors travel: 'auto' until the first answer decided it. */
+  readonly encoding: TensorEncoding;
+  live(options?: CallOptions): Promise<boolean>;
+  ready(options?: CallOptions): Promise<boolean>;
+  metadata(options?: CallOptions): Promise<ModelMetadata>;
+  infer(request: InferRequest, options?: CallOptions): Promise<InferResponse>;
+  close(): void;
+}
+
+/**
+ * A stock server's error answer as a stable code (ADR 0027): framesupplier's
+ * own `code` when the body has one; else by status: 400/422/501 the request
+ * refused (ERR_KSERVE_REJECTED), 401/403 ERR_KSERVE_UNAUTHORIZED, 404 an
+ * unknown model or version (ERR_UNKNOWN_MODEL: Triton, KServe and MLServer
+ * all answer 404 for it), 413 ERR_MESSAGE_TOO_LARGE, 429/503 busy or not
+ * ready (ERR_KSERVE_BUSY), 504 ERR_TIMEOUT, anything else ERR_KSERVE_REMOTE.
+ * The message is the spec's `error`, or FastAPI's `detail` (a 422 of
+ * MLServer's), or the text.
+ */
+export function errorOfAnswer(where: string, status: number, body: Buffer): KServeError {
+  let message = body.toString('utf8').slice(0, 500);
+  let code: KServeErrorCode = STATUS_CODES[status] ?? 'ERR_KSERVE_REMOTE';
+  try {
+    const json = JSON.parse(body.toString('utf8')) as { error?: unknown; detail?: unknown; code?: unknown };
+    if (typeof json.error === 'string') message = json.error.slice(0, 500);
+    else if (json.detail !== undefined) message = (typeof json.detail === 'string' ? json.detail : JSON.stringify(json.detail)).slice(0, 500);
+    if (typeof json.code === 'string' && (KSERVE_ERROR_CODES as readonly string[]).includes(json.code)) code = json.code as KServeErrorCode;
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  return new KServeError(code, `${where} answered ${status}: ${message}`, { status });
+}
+
+const STATUS_CODES: Readonly<Partial<Record<number, KServeErrorCode>>> = {
+  400: 'ERR_KSERVE_REJECTED',
+  422: 'ERR_KSERVE_REJECTED',
+  501: 'ERR_KSERVE_REJECTED',
+  401: 'ERR_KSERVE_UNAUTHORIZED',
+  403: 'ERR_KSERVE_UNAUTHORIZED',
+  404: 'ERR_UNKNOWN_MODEL',
+  413: 'ERR_MESSAGE_TOO_LARGE',
+  429: 'ERR_KSERVE_BUSY',
+  503: 'ERR_KSERVE_BUSY',
+  504: 'ERR_TIMEOUT',
+};
+
+/** Statuses a server without the binary extension answers a binary body with (a JSON parser's refusal). */
+const BINARY_REFUSED: ReadonlySet<number> = new Set([400, 415, 422, 500, 501]);
+
+/** The request as plain JSON: no output asked as binary, no request-wide binary parameter. */
+export function asJson(request: InferRequest): InferRequest {
+  const { binary_data_output: _, ...parameters } = request.parameters ?? {};
+  return {
+    ...request,
+    ...(request.parameters === undefined ? {} : { parameters: parameters }),
+    ...(request.outputs === undefined ? {} : { outputs: request.outputs.map((o) => ({ name: o.name, binary: false })) }),
+  };
 }
 
 export interface CallOptions {
@@ -53,7 +128,12 @@ interface Answer {
   readonly body: Buffer;
 }
 
-export class KServeClient {
+/** A refusal that may be of the binary body itself: a stock server's (no code of ours) 400, 415, 422, 500 or 501. */
+function refusedBinary(error: KServeError): boolean {
+  return error.status !== undefined && BINARY_REFUSED.has(error.status) && (error.code === 'ERR_KSERVE_REJECTED' || error.code === 'ERR_KSERVE_REMOTE');
+}
+
+export class KServeClient implements InferenceClient {
   readonly model: string;
   /** The URL without credentials, for messages. */
   readonly shownUrl: string;
@@ -64,9 +144,16 @@ export class KServeClient {
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
   readonly #token: string | undefined;
+  #encoding: TensorEncoding;
+  readonly #fallback: boolean;
 
   constructor(options: KServeClientOptions) {
     this.#token = options.token;
+    const tensors = options.tensors ?? 'auto';
+    if (tensors !== 'auto' && tensors !== 'binary' && tensors !== 'json')
+      throw new InvalidArgumentError(`kserve tensors must be auto, binary or json, got ${JSON.stringify(tensors)}`);
+    this.#encoding = tensors;
+    this.#fallback = tensors === 'auto';
     let base: URL;
     try {
       base = new URL(options.url);
@@ -111,9 +198,27 @@ export class KServeClient {
     }
   }
 
-  /** POST /v2/models/<m>/infer, inputs as binary data. */
+  get encoding(): TensorEncoding {
+    return this.#encoding;
+  }
+
+  /** POST /v2/models/<m>/infer: as binary data, or JSON (see the module's note). */
   async infer(request: InferRequest, options: CallOptions = {}): Promise<InferResponse> {
-    const encoded = encodeInferRequest(request, { binaryInputs: true });
+    if (this.#encoding === 'json') return this.#infer(asJson(request), false, options);
+    try {
+      const response = await this.#infer(request, true, options);
+      this.#encoding = 'binary';
+      return response;
+    } catch (error) {
+      if (!(this.#fallback && this.#encoding === 'auto' && error instanceof KServeError && refusedBinary(error))) throw error;
+    }
+    const response = await this.#infer(asJson(request), false, options);
+    this.#encoding = 'json';
+    return response;
+  }
+
+  async #infer(request: InferRequest, binary: boolean, options: CallOptions): Promise<InferResponse> {
+    const encoded = encodeInferRequest(request, { binaryInputs: binary });
     const answer = this.#ok(await this.#call('POST', `${this.#modelPath}/infer`, encoded, options));
     const length = answer.headers[HEADER_LENGTH];
     try {
@@ -132,17 +237,7 @@ export class KServeClient {
   /** A non-2xx answer as its error. */
   #ok(answer: Answer): Answer {
     if (answer.status >= 200 && answer.status < 300) return answer;
-    let message = answer.body.toString('utf8').slice(0, 500);
-    // A stock server's 401/403 (no code of ours in its body) is the same refusal.
-    let code: KServeErrorCode = answer.status === 401 || answer.status === 403 ? 'ERR_KSERVE_UNAUTHORIZED' : 'ERR_KSERVE_REMOTE';
-    try {
-      const json = JSON.parse(message) as { error?: unknown; code?: unknown };
-      if (typeof json.error === 'string') message = json.error.slice(0, 500);
-      if (typeof json.code === 'string' && (KSERVE_ERROR_CODES as readonly string[]).includes(json.code)) code = json.code as KServeErrorCode;
-    } catch {
-      // Not JSON: the text itself is the message.
-    }
-    throw new KServeError(code, `${this.shownUrl} answered ${answer.status} for ${this.model}: ${message}`, { status: answer.status });
+    throw errorOfAnswer(`${this.shownUrl} (model ${this.model})`, answer.status, answer.body);
   }
 
   #call(method: string, path: string, body: { body: Buffer; headerLength?: number } | null, options: CallOptions): Promise<Answer> {

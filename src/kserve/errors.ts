@@ -4,7 +4,8 @@
  * ERR_TIMEOUT, …) keep their meaning over HTTP; the ones below are what only
  * the HTTP side can say. On the wire an error is the spec's
  * `{ "error": "<message>" }` plus our `"code"`, with the HTTP status of
- * HTTP_STATUS.
+ * HTTP_STATUS (over gRPC, the status of GRPC_STATUS with the code in the
+ * `framesupplier-code` trailer).
  */
 import { FrameSupplierError } from '../supplier/index.js';
 
@@ -29,7 +30,9 @@ export type KServeErrorCode =
   | 'ERR_KSERVE_MODEL'
   | 'ERR_KSERVE_UNAUTHORIZED'
   | 'ERR_KSERVE_TOKEN_REQUIRED'
-  | 'ERR_KSERVE_JSON_TOO_LARGE';
+  | 'ERR_KSERVE_JSON_TOO_LARGE'
+  // Client: what a stock server's refusal becomes (client.ts's errorOfAnswer).
+  | 'ERR_KSERVE_REJECTED';
 
 export class KServeError extends FrameSupplierError<KServeErrorCode> {
   /** The HTTP status the server answered (client side), when there was one. */
@@ -62,6 +65,7 @@ export const HTTP_STATUS: Readonly<Record<KServeErrorCode, number>> = {
   ERR_KSERVE_RESPONSE: 502,
   ERR_KSERVE_REMOTE: 502,
   ERR_KSERVE_MODEL: 400,
+  ERR_KSERVE_REJECTED: 400,
   // At start, never answered.
   ERR_KSERVE_TOKEN_REQUIRED: 500,
 };

@@ -121,13 +121,29 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
-function parseParameters(value: unknown, field: string): Parameters | undefined {
-  if (value === undefined) return undefined;
+/**
+ * Parameters: absent or null (pydantic-made servers and clients, kserve's and
+ * MLServer's, write `null` for an optional field left out) is none. A value
+ * that is no scalar is refused in what we are sent to serve (strict), and
+ * dropped from an answer we read (lenient: MLServer adds its own
+ * `content_type`, `headers` objects).
+ */
+function parseParameters(value: unknown, field: string, lenient = false): Parameters | undefined {
+  if (value === undefined || value === null) return undefined;
   if (!isObject(value)) throw schema(field, 'must be an object');
+  const out: Record<string, string | number | boolean> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw schema(`${field}.${key}`, 'must be a string, number or boolean');
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = v;
+    else if (!lenient) throw schema(`${field}.${key}`, 'must be a string, number or boolean');
   }
-  return value as Parameters;
+  return out;
+}
+
+/** An optional string field: absent or null is none. */
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw schema(field, 'must be a string');
+  return value;
 }
 
 function parseShape(value: unknown, field: string, allowWildcard: boolean): number[] {
@@ -353,7 +369,7 @@ export function splitBody(body: Buffer, headerLength: string | undefined): { jso
 }
 
 /** Parses tensors of a request's inputs or a response's outputs, taking binary data in order. */
-function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { offset: number }): Tensor[] {
+function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { offset: number }, lenient = false): Tensor[] {
   if (!Array.isArray(value)) throw schema(field, 'must be an array');
   if (value.length > 64) throw schema(field, 'has more than 64 tensors');
   return value.map((t, i) => {
@@ -362,7 +378,7 @@ function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { o
     if (typeof t.name !== 'string' || t.name.length === 0 || t.name.length > 256) throw schema(`${f}.name`, 'must be a string of 1–256 characters');
     const datatype = parseDatatype(t.datatype, `${f}.datatype`);
     const shape = parseShape(t.shape, `${f}.shape`, false);
-    const parameters = parseParameters(t.parameters, `${f}.parameters`);
+    const parameters = parseParameters(t.parameters, `${f}.parameters`, lenient);
     const size = parameters?.binary_data_size;
     let data: Uint8Array;
     if (size !== undefined) {
@@ -374,7 +390,7 @@ function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { o
       data = binary.subarray(cursor.offset, end);
       cursor.offset = end;
     } else {
-      if (t.data === undefined) throw schema(`${f}.data`, 'is required (or parameters.binary_data_size)');
+      if (t.data === undefined || t.data === null) throw schema(`${f}.data`, 'is required (or parameters.binary_data_size)');
       data = jsonToBinary(t.name, datatype, shape, t.data);
     }
     checkSize(t.name, datatype, shape, data);
@@ -386,13 +402,13 @@ function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { o
 export function parseInferRequest(body: Buffer, headerLength: string | undefined): InferRequest {
   const { json, binary } = splitBody(body, headerLength);
   if (!isObject(json)) throw schema('request', 'must be a JSON object');
-  if (json.id !== undefined && typeof json.id !== 'string') throw schema('id', 'must be a string');
+  const id = optionalString(json.id, 'id');
   const parameters = parseParameters(json.parameters, 'parameters');
   const cursor = { offset: 0 };
   const inputs = parseTensors(json.inputs, 'inputs', binary, cursor);
   if (cursor.offset !== binary.byteLength) throw tensorError(`${binary.byteLength - cursor.offset} bytes of binary data that no input claims`);
   let outputs: RequestedOutput[] | undefined;
-  if (json.outputs !== undefined) {
+  if (json.outputs !== undefined && json.outputs !== null) {
     if (!Array.isArray(json.outputs) || json.outputs.length > 64) throw schema('outputs', 'must be an array of at most 64');
     const all = parameters?.binary_data_output === true;
     outputs = json.outputs.map((o: unknown, i) => {
@@ -403,7 +419,7 @@ export function parseInferRequest(body: Buffer, headerLength: string | undefined
     });
   }
   return {
-    ...(json.id === undefined ? {} : { id: json.id }),
+    ...(id === undefined ? {} : { id }),
     ...(parameters === undefined ? {} : { parameters }),
     inputs,
     ...(outputs === undefined ? {} : { outputs }),
@@ -414,16 +430,17 @@ export function parseInferResponse(body: Buffer, headerLength: string | undefine
   const { json, binary } = splitBody(body, headerLength);
   if (!isObject(json)) throw schema('response', 'must be a JSON object');
   if (typeof json.model_name !== 'string') throw schema('model_name', 'must be a string');
-  if (json.model_version !== undefined && typeof json.model_version !== 'string') throw schema('model_version', 'must be a string');
-  if (json.id !== undefined && typeof json.id !== 'string') throw schema('id', 'must be a string');
-  const parameters = parseParameters(json.parameters, 'parameters');
+  // kserve's and MLServer's pydantic answers carry `"model_version": null`, `"id": null`, `"parameters": null`.
+  const modelVersion = optionalString(json.model_version, 'model_version');
+  const id = optionalString(json.id, 'id');
+  const parameters = parseParameters(json.parameters, 'parameters', true);
   const cursor = { offset: 0 };
-  const outputs = parseTensors(json.outputs, 'outputs', binary, cursor);
+  const outputs = parseTensors(json.outputs, 'outputs', binary, cursor, true);
   if (cursor.offset !== binary.byteLength) throw tensorError(`${binary.byteLength - cursor.offset} bytes of binary data that no output claims`);
   return {
     model_name: json.model_name,
-    ...(json.model_version === undefined ? {} : { model_version: json.model_version }),
-    ...(json.id === undefined ? {} : { id: json.id }),
+    ...(modelVersion === undefined ? {} : { model_version: modelVersion }),
+    ...(id === undefined ? {} : { id }),
     ...(parameters === undefined ? {} : { parameters }),
     outputs,
   };
@@ -433,6 +450,8 @@ export function parseModelMetadata(json: unknown): ModelMetadata {
   if (!isObject(json)) throw schema('model metadata', 'must be a JSON object');
   if (typeof json.name !== 'string') throw schema('name', 'must be a string');
   const list = (value: unknown, field: string): TensorMetadata[] => {
+    // MLServer leaves inputs and outputs out (or null) when the model's settings do not declare them.
+    if (value === undefined || value === null) return [];
     if (!Array.isArray(value)) throw schema(field, 'must be an array');
     return value.map((t: unknown, i) => {
       if (!isObject(t) || typeof t.name !== 'string') throw schema(`${field}[${i}].name`, 'must be a string');
@@ -444,7 +463,7 @@ export function parseModelMetadata(json: unknown): ModelMetadata {
     ...(Array.isArray(json.versions) ? { versions: json.versions.filter((v): v is string => typeof v === 'string') } : {}),
     platform: typeof json.platform === 'string' ? json.platform : '',
     inputs: list(json.inputs, 'inputs'),
-    outputs: list(json.outputs ?? [], 'outputs'),
+    outputs: list(json.outputs, 'outputs'),
   };
 }
 
@@ -475,7 +494,10 @@ export function encodeInferRequest(request: InferRequest, options: { binaryInput
       ...(request.id === undefined ? {} : { id: request.id }),
       ...(request.parameters === undefined ? {} : { parameters: request.parameters }),
       inputs,
-      ...(request.outputs === undefined ? {} : { outputs: request.outputs.map((o) => ({ name: o.name, parameters: { binary_data: o.binary } })) }),
+      // An output not asked for as binary carries no parameter at all: a server without the extension (MLServer) sees a plain request.
+      ...(request.outputs === undefined
+        ? {}
+        : { outputs: request.outputs.map((o) => (o.binary ? { name: o.name, parameters: { binary_data: true } } : { name: o.name })) }),
     },
     chunks,
   );

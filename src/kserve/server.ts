@@ -36,12 +36,21 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { abortable } from '../internal/abort.js';
 import { bearer, isLoopback, tokenMatches } from '../internal/token.js';
-import type { InferenceRequest } from '../ipc/index.js';
+import type { Detection, InferenceRequest } from '../ipc/index.js';
 import type { InferenceHandler } from '../models/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { HTTP_STATUS, KServeError } from './errors.js';
-import { encodeInferResponse, HEADER_LENGTH, parseInferRequest, type InferRequest, type Parameters, type Tensor } from './protocol.js';
-import { DETECTION_OUTPUT_METADATA, detectionTensors, FRAME_INPUT, FRAME_INPUT_METADATA, tensorFrame } from './tensors.js';
+import {
+  encodeInferResponse,
+  fp32Tensor,
+  HEADER_LENGTH,
+  parseInferRequest,
+  type InferRequest,
+  type Parameters,
+  type Tensor,
+  type TensorMetadata,
+} from './protocol.js';
+import { DETECTION_OUTPUT_METADATA, detectionTensors, FRAME_INPUT, FRAME_INPUT_METADATA, KEYPOINTS, tensorFrame } from './tensors.js';
 
 export interface KServeServerOptions {
   readonly handler: InferenceHandler;
@@ -65,6 +74,8 @@ export interface KServeServerOptions {
   readonly maxConnections?: number;
   /** Largest JSON body (a JSON request, or the JSON part of a binary one). Default 4 MiB. */
   readonly maxJsonBytes?: number;
+  /** Whether the model has a KEYPOINTS output (listed in its metadata, answered when asked). Default: the pose handlers' (person). */
+  readonly keypoints?: boolean;
 }
 
 export interface KServeServerStats {
@@ -76,6 +87,8 @@ export interface KServeServerStats {
 }
 
 const VERSION = '1';
+/** Handlers whose detections carry poses: their models have a KEYPOINTS output. */
+const POSE_HANDLERS: ReadonlySet<string> = new Set(['person']);
 const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
 
 export class KServeServer implements AsyncDisposable {
@@ -96,6 +109,7 @@ export class KServeServer implements AsyncDisposable {
   readonly #headTimeoutMs: number;
   readonly #maxConnections: number;
   readonly #maxJsonBytes: number;
+  readonly #outputs: readonly TensorMetadata[];
   #open = 0;
   #idleClosed = 0;
   #refused = 0;
@@ -122,6 +136,8 @@ export class KServeServer implements AsyncDisposable {
     this.#maxJsonBytes = positive('maxJsonBytes', options.maxJsonBytes, 4 * 1024 * 1024);
     if (options.token !== undefined && options.token.length < 16) throw new InvalidArgumentError('KServeServer token must be at least 16 characters');
     this.#token = options.token;
+    const keypoints = options.keypoints ?? POSE_HANDLERS.has(options.handler.name);
+    this.#outputs = DETECTION_OUTPUT_METADATA.filter((o) => keypoints || o.name !== KEYPOINTS);
   }
 
   /** Listens; resolves with the server. ERR_SERVER_CLOSED after close(). */
@@ -242,7 +258,7 @@ export class KServeServer implements AsyncDisposable {
         versions: [VERSION],
         platform: `framesupplier-${this.#handler.name}`,
         inputs: FRAME_INPUT_METADATA,
-        outputs: DETECTION_OUTPUT_METADATA,
+        outputs: this.#outputs,
       });
     } catch (error) {
       this.#fail(req, res, error);
@@ -274,8 +290,7 @@ export class KServeServer implements AsyncDisposable {
       }
       const body = await this.#readBody(req, headerLength === undefined ? this.#maxJsonBytes : this.#maxBodyBytes);
       const request = parseInferRequest(body, headerLength);
-      const input = request.inputs.find((t) => t.name === FRAME_INPUT) ?? (request.inputs.length === 1 ? request.inputs[0] : undefined);
-      if (input === undefined) throw new KServeError('ERR_KSERVE_TENSOR', `the request needs the input ${FRAME_INPUT} (a UINT8 frame tensor)`);
+      const input = this.#checkTensors(request);
       const frame = tensorFrame(input);
       const p = request.parameters ?? {};
       const frameId = Number.isSafeInteger(p.frame_id) && (p.frame_id as number) >= 0 ? (p.frame_id as number) : 0;
@@ -316,23 +331,49 @@ export class KServeServer implements AsyncDisposable {
       for (const [key, value] of Object.entries(result.metadata ?? {})) {
         if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') parameters[key] ??= value;
       }
-      this.#send(res, request, detectionTensors(result.detections), parameters);
+      this.#send(res, request, this.#tensors(result.detections), parameters);
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /**
+   * Refuses what Triton refuses, before the handler runs: an input the model
+   * does not have (it has one, FRAME_INPUT) and an output it does not have.
+   * The frame input is returned.
+   */
+  #checkTensors(request: InferRequest): Tensor {
+    const unexpected = request.inputs.find((t) => t.name !== FRAME_INPUT);
+    if (unexpected !== undefined)
+      throw new KServeError(
+        'ERR_KSERVE_TENSOR',
+        `unexpected inference input ${JSON.stringify(unexpected.name.slice(0, 256))} for model ${this.modelId} (inputs: ${FRAME_INPUT})`,
+      );
+    const input = request.inputs[0];
+    if (input === undefined || request.inputs.length > 1)
+      throw new KServeError('ERR_KSERVE_TENSOR', `the request needs the one input ${FRAME_INPUT} (a UINT8 frame tensor), got ${request.inputs.length}`);
+    const unknown = request.outputs?.find((o) => !this.#outputs.some((m) => m.name === o.name));
+    if (unknown !== undefined)
+      throw new KServeError(
+        'ERR_KSERVE_TENSOR',
+        `unexpected inference output ${JSON.stringify(unknown.name.slice(0, 256))} for model ${this.modelId} (outputs: ${this.#outputs.map((o) => o.name).join(', ')})`,
+      );
+    return input;
+  }
+
+  /** The model's outputs for these detections: KEYPOINTS, when the model has it, even when no detection has a pose ([N, 0, 3]). */
+  #tensors(detections: readonly Detection[]): Tensor[] {
+    const tensors = detectionTensors(detections);
+    if (this.#outputs.some((o) => o.name === KEYPOINTS) && !tensors.some((t) => t.name === KEYPOINTS))
+      tensors.push(fp32Tensor(KEYPOINTS, [detections.length, 0, 3], []));
+    return tensors;
   }
 
   #send(res: ServerResponse, request: InferRequest, tensors: Tensor[], parameters: Parameters): void {
     let outputs = tensors;
     const binaryAll = request.parameters?.binary_data_output === true;
     const wanted = request.outputs;
-    if (wanted !== undefined) {
-      const names = new Set(tensors.map((t) => t.name));
-      const unknown = wanted.find((o) => !names.has(o.name) && o.name !== 'KEYPOINTS');
-      if (unknown !== undefined)
-        throw new KServeError('ERR_KSERVE_TENSOR', `no output named ${JSON.stringify(unknown.name.slice(0, 256))} (outputs: ${[...names].join(', ')})`);
-      outputs = tensors.filter((t) => wanted.some((o) => o.name === t.name));
-    }
+    if (wanted !== undefined) outputs = tensors.filter((t) => wanted.some((o) => o.name === t.name));
     const encoded = encodeInferResponse(
       { model_name: this.modelId, model_version: VERSION, ...(request.id === undefined ? {} : { id: request.id }), parameters, outputs },
       (t) => wanted?.find((o) => o.name === t.name)?.binary ?? binaryAll,

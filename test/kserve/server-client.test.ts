@@ -94,7 +94,16 @@ describe('KServe server and client', { timeout: 60_000 }, () => {
     const m = await client.metadata();
     assert.equal(m.name, 'mock');
     assert.equal(m.inputs[0]!.datatype, 'UINT8');
-    assert.deepEqual(planFor(m, {}), { input: 'image', size: 0 });
+    // The mock gives no poses: its metadata has no KEYPOINTS, and the client asks only for what it lists.
+    assert.deepEqual(m.outputs.map((o) => o.name), ['DETECTIONS', 'CLASS_NAMES']);
+    assert.deepEqual(planFor(m, {}), {
+      input: 'image',
+      size: 0,
+      outputs: [
+        { name: 'DETECTIONS', binary: true },
+        { name: 'CLASS_NAMES', binary: true },
+      ],
+    });
     assert.throws(() => planFor(m, { outputs: 'yolo' }), code('ERR_KSERVE_MODEL'));
   });
 
@@ -142,6 +151,16 @@ describe('KServe server and client', { timeout: 60_000 }, () => {
       Buffer.from(JSON.stringify({ inputs: [{ name: 'image', shape: [1, 2, 2, 3], datatype: 'FP32', data: new Array(12).fill(0) }] })),
     );
     assert.deepEqual([r.status, r.json.code], [400, 'ERR_KSERVE_TENSOR']);
+    // What Triton refuses: an input the model does not have, an output it does not have (the mock has no KEYPOINTS).
+    const image = { name: 'image', shape: [1, 1, 1, 3], datatype: 'UINT8', data: [1, 2, 3] };
+    r = await raw(port, 'POST', infer, Buffer.from(JSON.stringify({ inputs: [{ ...image, name: 'INPUT0' }] })));
+    assert.deepEqual([r.status, r.json.code], [400, 'ERR_KSERVE_TENSOR']);
+    assert.match(r.json.error ?? '', /unexpected inference input "INPUT0"/);
+    r = await raw(port, 'POST', infer, Buffer.from(JSON.stringify({ inputs: [image], outputs: [{ name: 'KEYPOINTS' }] })));
+    assert.deepEqual([r.status, r.json.code], [400, 'ERR_KSERVE_TENSOR']);
+    assert.match(r.json.error ?? '', /unexpected inference output "KEYPOINTS"/);
+    r = await raw(port, 'POST', infer, Buffer.from(JSON.stringify({ inputs: [image], outputs: [{ name: 'DETECTIONS' }] })));
+    assert.equal(r.status, 200);
     r = await raw(port, 'POST', infer, Buffer.from('{"inputs":[]}'), { 'inference-header-content-length': '999' });
     assert.deepEqual([r.status, r.json.code], [400, 'ERR_SCHEMA']);
     await assert.rejects(new KServeClient({ url: `http://127.0.0.1:${port}`, model: 'nope' }).metadata(), code('ERR_UNKNOWN_MODEL'));
@@ -221,7 +240,7 @@ describe('KServe client against protocol fixtures (a Triton stand-in)', { timeou
   it('sends a letterboxed FP32 binary tensor, decodes the raw YOLO head it gets back', async () => {
     const client = new KServeClient({ url, model: 'yolov8n' });
     const plan = planFor(await client.metadata(), { outputs: 'yolo' });
-    assert.deepEqual(plan, { input: 'images', size: 32 });
+    assert.deepEqual(plan, { input: 'images', size: 32, outputs: [{ name: 'output0', binary: true }] });
     const answer = await client.infer({ inputs: [fp32Tensor('images', [1, 3, 32, 32], new Float32Array(3 * 32 * 32))] });
     const request = seen.at(-1)!;
     const parsed = parseInferRequest(request.body, request.headerLength);
@@ -239,11 +258,11 @@ describe('KServe client against protocol fixtures (a Triton stand-in)', { timeou
     client.close();
   });
 
-  it('an error without our code is ERR_KSERVE_REMOTE with the status; a body that lies about its sizes ERR_KSERVE_RESPONSE', async () => {
+  it('a 400 without our code is ERR_KSERVE_REJECTED with the status; a body that lies about its sizes ERR_KSERVE_RESPONSE', async () => {
     const other = new KServeClient({ url, model: 'other' });
     await assert.rejects(
       other.infer({ inputs: [fp32Tensor('x', [1], [1])] }),
-      (e: unknown) => code('ERR_KSERVE_REMOTE')(e) && (e as KServeError).status === 400 && /unexpected inference input/.test((e as Error).message),
+      (e: unknown) => code('ERR_KSERVE_REJECTED')(e) && (e as KServeError).status === 400 && /unexpected inference input/.test((e as Error).message),
     );
     const broken = new KServeClient({ url, model: 'broken' });
     await assert.rejects(broken.infer({ inputs: [fp32Tensor('x', [1], [1])] }), code('ERR_KSERVE_RESPONSE'));

@@ -1,0 +1,11 @@
+/**
+ * One way to get a v2 client for a URL: http:// and https:// speak REST
+ * (KServeClient), grpc:// and grpcs:// gRPC (KServeGrpcClient). The worker and
+ * the model's health check both go through here, so a model's URL means the
+ * same thing to each.
+ */
+import { KServeClient, type InferenceClient, type KServeClientOptions } from './client.js';
+
+export function kserveClient(options: KServeClientOptions): InferenceClient {
+  return new KServeClient(options);
+}
