@@ -84,6 +84,10 @@ case "$mode" in
     # The real peers the tests start on loopback: an MQTT broker (and its clients), Prometheus'
     # promtool, a NATS server, and a browser for the dashboard (driven by playwright-core).
     apt_install mosquitto mosquitto-clients prometheus nats-server chromium
+    # The KServe v2 tests' other side: no Triton, KServe or MLServer installs here (no wheels, no containers), so a
+    # Python stand-in answers as they do (test/kserve/standin/), over REST and over gRPC with Debian's grpcio and the
+    # v2 proto compiled by protoc and its gRPC Python plugin; the same stock grpcio calls framesupplier's gRPC server.
+    apt_install python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
     ;;
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;

@@ -1,7 +1,8 @@
-/** Remote models over the KServe v2 / Open Inference Protocol (REST, binary tensors): a server for a local handler, a client, and the worker kind. */
+/** Remote models over the KServe v2 / Open Inference Protocol (REST with binary tensors, and gRPC): servers for a local handler, clients, and the worker kind. */
 export { KServeServer, type KServeServerOptions, type KServeServerStats } from './server.js';
-export { KServeClient, type KServeClientOptions, type CallOptions } from './client.js';
-export { kserveWorker, planFor, yoloDetections, type KServeWorkerOptions } from './worker.js';
+export { KServeClient, errorOfAnswer, type KServeClientOptions, type CallOptions, type InferenceClient, type TensorEncoding } from './client.js';
+export { kserveClient } from './connect.js';
+export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './worker.js';
 export { KServeError, HTTP_STATUS, KSERVE_ERROR_CODES, type KServeErrorCode } from './errors.js';
 export {
   DATATYPES,

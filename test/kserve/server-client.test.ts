@@ -95,7 +95,10 @@ describe('KServe server and client', { timeout: 60_000 }, () => {
     assert.equal(m.name, 'mock');
     assert.equal(m.inputs[0]!.datatype, 'UINT8');
     // The mock gives no poses: its metadata has no KEYPOINTS, and the client asks only for what it lists.
-    assert.deepEqual(m.outputs.map((o) => o.name), ['DETECTIONS', 'CLASS_NAMES']);
+    assert.deepEqual(
+      m.outputs.map((o) => o.name),
+      ['DETECTIONS', 'CLASS_NAMES'],
+    );
     assert.deepEqual(planFor(m, {}), {
       input: 'image',
       size: 0,
