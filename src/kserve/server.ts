@@ -33,24 +33,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { abortable } from '../internal/abort.js';
 import { bearer, isLoopback, tokenMatches } from '../internal/token.js';
-import type { Detection, InferenceRequest } from '../ipc/index.js';
 import type { InferenceHandler } from '../models/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { HTTP_STATUS, KServeError } from './errors.js';
-import {
-  encodeInferResponse,
-  fp32Tensor,
-  HEADER_LENGTH,
-  parseInferRequest,
-  type InferRequest,
-  type Parameters,
-  type Tensor,
-  type TensorMetadata,
-} from './protocol.js';
-import { DETECTION_OUTPUT_METADATA, detectionTensors, FRAME_INPUT, FRAME_INPUT_METADATA, KEYPOINTS, tensorFrame } from './tensors.js';
+import { encodeInferResponse, HEADER_LENGTH, parseInferRequest, type InferRequest, type InferResponse } from './protocol.js';
+import { ServedModel } from './served-model.js';
 
 export interface KServeServerOptions {
   readonly handler: InferenceHandler;
@@ -86,14 +74,10 @@ export interface KServeServerStats {
   readonly connections: { readonly open: number; readonly idleClosed: number; readonly refused: number };
 }
 
-const VERSION = '1';
-/** Handlers whose detections carry poses: their models have a KEYPOINTS output. */
-const POSE_HANDLERS: ReadonlySet<string> = new Set(['person']);
 const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
 
 export class KServeServer implements AsyncDisposable {
   readonly modelId: string;
-  readonly #handler: InferenceHandler;
   readonly #host: string;
   readonly #port: number;
   readonly #maxInFlight: number;
@@ -103,20 +87,18 @@ export class KServeServer implements AsyncDisposable {
   #server: Server | null = null;
   #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
-  #inFlight = 0;
   #requests = 0;
   readonly #token: string | undefined;
   readonly #headTimeoutMs: number;
   readonly #maxConnections: number;
   readonly #maxJsonBytes: number;
-  readonly #outputs: readonly TensorMetadata[];
+  readonly #model: ServedModel;
   #open = 0;
   #idleClosed = 0;
   #refused = 0;
   readonly #errors: Record<string, number> = {};
 
   constructor(options: KServeServerOptions) {
-    this.#handler = options.handler;
     this.modelId = options.handler.modelId;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 8000;
@@ -136,8 +118,11 @@ export class KServeServer implements AsyncDisposable {
     this.#maxJsonBytes = positive('maxJsonBytes', options.maxJsonBytes, 4 * 1024 * 1024);
     if (options.token !== undefined && options.token.length < 16) throw new InvalidArgumentError('KServeServer token must be at least 16 characters');
     this.#token = options.token;
-    const keypoints = options.keypoints ?? POSE_HANDLERS.has(options.handler.name);
-    this.#outputs = DETECTION_OUTPUT_METADATA.filter((o) => keypoints || o.name !== KEYPOINTS);
+    this.#model = new ServedModel(options.handler, {
+      maxInFlight: this.#maxInFlight,
+      handlerTimeoutMs: this.#handlerTimeoutMs,
+      ...(options.keypoints === undefined ? {} : { keypoints: options.keypoints }),
+    });
   }
 
   /** Listens; resolves with the server. ERR_SERVER_CLOSED after close(). */
@@ -200,7 +185,7 @@ export class KServeServer implements AsyncDisposable {
   stats(): KServeServerStats {
     return {
       requests: this.#requests,
-      inFlight: this.#inFlight,
+      inFlight: this.#model.inFlight,
       errors: { ...this.#errors },
       connections: { open: this.#open, idleClosed: this.#idleClosed, refused: this.#refused },
     };
@@ -246,38 +231,23 @@ export class KServeServer implements AsyncDisposable {
       const match = ROUTE.exec(path);
       if (match === null) throw new KServeError('ERR_KSERVE_NOT_FOUND', `no such endpoint: ${req.method ?? '?'} ${path.slice(0, 200)}`);
       const [, name, version, action] = match as unknown as [string, string, string | undefined, string | undefined];
-      this.#checkModel(decodeURIComponent(name), version === undefined ? undefined : decodeURIComponent(version));
+      this.#model.check(decodeURIComponent(name), version === undefined ? undefined : decodeURIComponent(version));
       if (action === '/infer') {
         if (req.method !== 'POST') throw new KServeError('ERR_KSERVE_NOT_FOUND', `${path} takes POST`);
         return await this.#infer(req, res);
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new KServeError('ERR_KSERVE_NOT_FOUND', `${path} takes GET`);
       if (action === '/ready') return this.#json(res, this.#closing === null ? 200 : 503, { name: this.modelId, ready: this.#closing === null });
-      return this.#json(res, 200, {
-        name: this.modelId,
-        versions: [VERSION],
-        platform: `framesupplier-${this.#handler.name}`,
-        inputs: FRAME_INPUT_METADATA,
-        outputs: this.#outputs,
-      });
+      return this.#json(res, 200, this.#model.metadata());
     } catch (error) {
       this.#fail(req, res, error);
     }
   }
 
-  #checkModel(name: string, version: string | undefined): void {
-    if (name !== this.modelId)
-      throw new KServeError('ERR_UNKNOWN_MODEL', `this server serves ${JSON.stringify(this.modelId)}, not ${JSON.stringify(name.slice(0, 256))}`);
-    if (version !== undefined && version !== VERSION)
-      throw new KServeError('ERR_UNKNOWN_MODEL', `model ${this.modelId} has version ${VERSION} only, not ${JSON.stringify(version.slice(0, 64))}`);
-  }
-
   async #infer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#closing !== null) throw new KServeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
     // Refused before reading a byte of the frame: the client's newer frame is what it should send next.
-    if (this.#inFlight >= this.#maxInFlight)
-      throw new KServeError('ERR_KSERVE_BUSY', `${this.#maxInFlight} requests of ${this.modelId} are being served; send again when one is answered`);
-    this.#inFlight++;
+    const release = this.#model.admit();
     try {
       const headerLength = header(req, HEADER_LENGTH);
       // JSON costs several times its size once parsed (a JS value per number): its own, lower cap. The binary extension is the way to send frames.
@@ -290,94 +260,25 @@ export class KServeServer implements AsyncDisposable {
       }
       const body = await this.#readBody(req, headerLength === undefined ? this.#maxJsonBytes : this.#maxBodyBytes);
       const request = parseInferRequest(body, headerLength);
-      const input = this.#checkTensors(request);
-      const frame = tensorFrame(input);
-      const p = request.parameters ?? {};
-      const frameId = Number.isSafeInteger(p.frame_id) && (p.frame_id as number) >= 0 ? (p.frame_id as number) : 0;
-      const ipcRequest: InferenceRequest = {
-        frame_reference: 'kserve:request',
-        frame_metadata: { frame_id: frameId, width: frame.width, height: frame.height, format: frame.format },
-        camera_id: typeof p.camera_id === 'string' && p.camera_id.length > 0 ? p.camera_id.slice(0, 256) : 'kserve',
-        model_id: this.modelId,
-        timestamp: typeof p.timestamp === 'number' && Number.isFinite(p.timestamp) ? p.timestamp : Date.now() / 1000,
-      };
-      const timeoutUs = p.timeout;
-      const timeoutMs = typeof timeoutUs === 'number' && timeoutUs > 0 ? Math.min(this.#handlerTimeoutMs, Math.ceil(timeoutUs / 1000)) : this.#handlerTimeoutMs;
-      const started = performance.now();
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(new KServeError('ERR_TIMEOUT', `inference took longer than ${timeoutMs} ms`)), timeoutMs);
       // A client gone before its answer: the handler is told.
+      const gone = new AbortController();
       const onClose = (): void => {
-        if (!res.writableFinished) controller.abort(new KServeError('ERR_CONNECTION_LOST', 'the client went away'));
+        if (!res.writableFinished) gone.abort();
       };
       res.once('close', onClose);
-      let result;
       try {
-        result = await abortable(this.#handler.infer({ ...frame, wallTimeMs: ipcRequest.timestamp * 1000 }, ipcRequest, controller.signal), controller.signal);
-      } catch (error) {
-        if (error instanceof KServeError) throw error;
-        throw new KServeError('ERR_HANDLER_FAILED', `the ${this.#handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`, {
-          cause: error,
-        });
+        this.#send(res, request, await this.#model.infer(request, gone.signal));
       } finally {
-        clearTimeout(timer);
         res.off('close', onClose);
       }
-      const parameters: Record<string, string | number | boolean> = {
-        inference_time_ms: performance.now() - started,
-        frame_id: frameId,
-        camera_id: ipcRequest.camera_id,
-      };
-      for (const [key, value] of Object.entries(result.metadata ?? {})) {
-        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') parameters[key] ??= value;
-      }
-      this.#send(res, request, this.#tensors(result.detections), parameters);
     } finally {
-      this.#inFlight--;
+      release();
     }
   }
 
-  /**
-   * Refuses what Triton refuses, before the handler runs: an input the model
-   * does not have (it has one, FRAME_INPUT) and an output it does not have.
-   * The frame input is returned.
-   */
-  #checkTensors(request: InferRequest): Tensor {
-    const unexpected = request.inputs.find((t) => t.name !== FRAME_INPUT);
-    if (unexpected !== undefined)
-      throw new KServeError(
-        'ERR_KSERVE_TENSOR',
-        `unexpected inference input ${JSON.stringify(unexpected.name.slice(0, 256))} for model ${this.modelId} (inputs: ${FRAME_INPUT})`,
-      );
-    const input = request.inputs[0];
-    if (input === undefined || request.inputs.length > 1)
-      throw new KServeError('ERR_KSERVE_TENSOR', `the request needs the one input ${FRAME_INPUT} (a UINT8 frame tensor), got ${request.inputs.length}`);
-    const unknown = request.outputs?.find((o) => !this.#outputs.some((m) => m.name === o.name));
-    if (unknown !== undefined)
-      throw new KServeError(
-        'ERR_KSERVE_TENSOR',
-        `unexpected inference output ${JSON.stringify(unknown.name.slice(0, 256))} for model ${this.modelId} (outputs: ${this.#outputs.map((o) => o.name).join(', ')})`,
-      );
-    return input;
-  }
-
-  /** The model's outputs for these detections: KEYPOINTS, when the model has it, even when no detection has a pose ([N, 0, 3]). */
-  #tensors(detections: readonly Detection[]): Tensor[] {
-    const tensors = detectionTensors(detections);
-    if (this.#outputs.some((o) => o.name === KEYPOINTS) && !tensors.some((t) => t.name === KEYPOINTS))
-      tensors.push(fp32Tensor(KEYPOINTS, [detections.length, 0, 3], []));
-    return tensors;
-  }
-
-  #send(res: ServerResponse, request: InferRequest, tensors: Tensor[], parameters: Parameters): void {
-    let outputs = tensors;
+  #send(res: ServerResponse, request: InferRequest, response: InferResponse): void {
     const binaryAll = request.parameters?.binary_data_output === true;
-    const wanted = request.outputs;
-    if (wanted !== undefined) outputs = tensors.filter((t) => wanted.some((o) => o.name === t.name));
-    const encoded = encodeInferResponse(
-      { model_name: this.modelId, model_version: VERSION, ...(request.id === undefined ? {} : { id: request.id }), parameters, outputs },
-      (t) => wanted?.find((o) => o.name === t.name)?.binary ?? binaryAll,
-    );
+    const encoded = encodeInferResponse(response, (t) => request.outputs?.find((o) => o.name === t.name)?.binary ?? binaryAll);
     res.statusCode = 200;
     if (encoded.headerLength === undefined) res.setHeader('content-type', 'application/json');
     else {
