@@ -5,7 +5,8 @@
  * same thing to each.
  */
 import { KServeClient, type InferenceClient, type KServeClientOptions } from './client.js';
+import { KServeGrpcClient } from './grpc.js';
 
 export function kserveClient(options: KServeClientOptions): InferenceClient {
-  return new KServeClient(options);
+  return /^grpcs?:/i.test(String(options.url)) ? new KServeGrpcClient(options) : new KServeClient(options);
 }

@@ -368,6 +368,29 @@ export function splitBody(body: Buffer, headerLength: string | undefined): { jso
   return { json, binary: body.subarray(jsonBytes) };
 }
 
+/**
+ * One tensor whose elements arrived apart from its description (gRPC's raw
+ * contents, or typed contents already turned into the binary layout):
+ * checked as a JSON one is.
+ */
+export function checkedTensor(
+  t: { readonly name: unknown; readonly datatype: unknown; readonly shape: unknown },
+  parameters: Parameters | undefined,
+  data: Uint8Array,
+  field: string,
+): Tensor {
+  if (typeof t.name !== 'string' || t.name.length === 0 || t.name.length > 256) throw schema(`${field}.name`, 'must be a string of 1–256 characters');
+  const datatype = parseDatatype(t.datatype, `${field}.datatype`);
+  const shape = parseShape(t.shape, `${field}.shape`, false);
+  checkSize(t.name, datatype, shape, data);
+  return { name: t.name, datatype, shape, data, ...(parameters === undefined || Object.keys(parameters).length === 0 ? {} : { parameters }) };
+}
+
+/** A tensor's datatype, checked (for typed contents, read before the elements). */
+export function datatypeOf(value: unknown, field: string): Datatype {
+  return parseDatatype(value, field);
+}
+
 /** Parses tensors of a request's inputs or a response's outputs, taking binary data in order. */
 function parseTensors(value: unknown, field: string, binary: Buffer, cursor: { offset: number }, lenient = false): Tensor[] {
   if (!Array.isArray(value)) throw schema(field, 'must be an array');

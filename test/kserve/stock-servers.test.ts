@@ -154,33 +154,29 @@ for (const flavour of ['triton', 'kserve', 'mlserver'] as Flavour[]) {
       assert.deepEqual([run.stats.state, run.stats.restarts], ['running', 0]);
     });
 
-    it(
-      'over gRPC (grpc://): results, an unknown model as ERR_UNKNOWN_MODEL, busy and dropped calls retried',
-      { skip: 'the gRPC client comes next' },
-      async () => {
-        const grpcUrl = standin.grpcUrl!;
-        const { outputs } = await runWorker({ url: grpcUrl, model: 'detector' }, (o) => o.some(good));
-        expectDetector(outputs.find(good)!);
-        const yolo = await runWorker({ url: grpcUrl, model: 'yolo', outputs: 'yolo', classNames: ['a', 'b'] }, (o) => o.some(good));
-        assert.equal(yolo.outputs.find(good)!.detections[0]!.class_name, 'b');
-        const unknown = await runWorker({ url: grpcUrl, model: 'nope' }, () => false);
-        assert.deepEqual([unknown.stats.state, unknown.stats.lastExit?.code], ['failed', 'ERR_UNKNOWN_MODEL']);
-        const client = kserveClient({ url: grpcUrl, model: 'detector' });
-        const frame = { name: 'image', datatype: 'UINT8' as const, shape: [1, 2, 2, 3], data: new Uint8Array(12) };
-        if (flavour !== 'mlserver')
-          await assert.rejects(
-            client.infer({ inputs: [frame], outputs: [{ name: 'KEYPOINTS', binary: true }] }),
-            (e: unknown) => e instanceof KServeError && e.code === 'ERR_KSERVE_REJECTED',
-          );
-        client.close();
-        await standin.faults({ drop: 1, status: 503, count: 1 });
-        const faulty = await runWorker({ url: grpcUrl, model: 'detector' }, (o) => o.some(good));
-        assert.deepEqual(
-          faulty.outputs.filter((o) => o.error !== undefined).map((o) => o.error!.code),
-          ['ERR_SERVER_UNAVAILABLE', 'ERR_KSERVE_BUSY'],
+    it('over gRPC (grpc://): results, an unknown model as ERR_UNKNOWN_MODEL, busy and dropped calls retried', async () => {
+      const grpcUrl = standin.grpcUrl!;
+      const { outputs } = await runWorker({ url: grpcUrl, model: 'detector' }, (o) => o.some(good));
+      expectDetector(outputs.find(good)!);
+      const yolo = await runWorker({ url: grpcUrl, model: 'yolo', outputs: 'yolo', classNames: ['a', 'b'] }, (o) => o.some(good));
+      assert.equal(yolo.outputs.find(good)!.detections[0]!.class_name, 'b');
+      const unknown = await runWorker({ url: grpcUrl, model: 'nope' }, () => false);
+      assert.deepEqual([unknown.stats.state, unknown.stats.lastExit?.code], ['failed', 'ERR_UNKNOWN_MODEL']);
+      const client = kserveClient({ url: grpcUrl, model: 'detector' });
+      const frame = { name: 'image', datatype: 'UINT8' as const, shape: [1, 2, 2, 3], data: new Uint8Array(12) };
+      if (flavour !== 'mlserver')
+        await assert.rejects(
+          client.infer({ inputs: [frame], outputs: [{ name: 'KEYPOINTS', binary: true }] }),
+          (e: unknown) => e instanceof KServeError && e.code === 'ERR_KSERVE_REJECTED',
         );
-        assert.deepEqual([faulty.stats.state, faulty.stats.restarts], ['running', 0]);
-      },
-    );
+      client.close();
+      await standin.faults({ drop: 1, status: 503, count: 1 });
+      const faulty = await runWorker({ url: grpcUrl, model: 'detector' }, (o) => o.some(good));
+      assert.deepEqual(
+        faulty.outputs.filter((o) => o.error !== undefined).map((o) => o.error!.code),
+        ['ERR_SERVER_UNAVAILABLE', 'ERR_KSERVE_BUSY'],
+      );
+      assert.deepEqual([faulty.stats.state, faulty.stats.restarts], ['running', 0]);
+    });
   });
 }
