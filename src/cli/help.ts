@@ -17,7 +17,7 @@ commands:
   run [config.yaml]     runs the cameras, models and workers of a config file;
                         without one, the built-in example
   demo                  one camera feeding workers of different speeds, with a live view
-  model-server          serves a model over a Unix socket (and KServe v2 over HTTP)
+  model-server          serves a model over a Unix socket (and KServe v2 over HTTP and gRPC)
   shm write             writes one frame into a shared-memory frame store
   infer                 sends one request to a model server and prints the answer
   models check FILE     loads an ONNX model, says what it is, runs it on the sample clip
@@ -84,10 +84,12 @@ options:
 `;
 
 const MODEL_SERVER = `usage: framesupplier model-server --handler mock|person|onnx
-         (--socket PATH | --http HOST:PORT | both) [options]
+         (--socket PATH | --http HOST:PORT | --grpc HOST:PORT | several) [options]
 
 Serves a model: over a Unix socket, frames passed by shared-memory reference
-(docs/protocol.md), and over HTTP with the KServe v2 protocol (docs/kserve.md).
+(docs/protocol.md), and over TCP with the KServe v2 protocol, REST (--http)
+and gRPC (--grpc), for Triton's, KServe's and framesupplier's clients
+(docs/kserve.md).
 Prints one JSON line when it listens; SIGTERM or SIGINT ends it after the requests
 in flight.
 
@@ -95,10 +97,14 @@ options:
   --handler NAME          mock (a test model), person (people and their poses), onnx
                           (a YOLO detector in ONNX format)
   --socket PATH           the Unix socket to listen on
-  --http HOST:PORT        also answer KServe v2 inference requests on TCP
-  --http-max-in-flight N  HTTP inferences at once
-  --http-token TOKEN      the Bearer token HTTP requests must carry (needed beyond
-                          loopback; better from the environment, see below)
+  --http HOST:PORT        also answer KServe v2 REST requests on TCP (Triton's
+                          port: 8000)
+  --grpc HOST:PORT        also answer KServe v2 gRPC calls on TCP (Triton's port:
+                          8001)
+  --http-max-in-flight N  KServe inferences at once, per transport (default 4)
+  --http-token TOKEN      the Bearer token REST requests and gRPC calls must carry
+                          (needed beyond loopback; better from the environment,
+                          see below)
   --model-id ID           the id requests name (default: the handler's)
   --shm-dir DIR           where the frame stores are (default /dev/shm/framesupplier)
   --frame-access auto|copy
@@ -145,7 +151,7 @@ person and onnx handlers (ONNX Runtime):
                           preference; one that cannot start is an error, never a fallback
 
 environment:
-  FRAMESUPPLIER_KSERVE_TOKEN  the HTTP token, kept out of the process list
+  FRAMESUPPLIER_KSERVE_TOKEN  the REST and gRPC token, kept out of the process list
 `;
 
 const SHM = `usage: framesupplier shm write --camera ID --input FILE --width W --height H

@@ -417,13 +417,16 @@ const ConnectModel = annotate(
   { [KIND_NAME]: 'models you connect to (socket, no handler)' },
 );
 
-// A remote model over the KServe v2 protocol (src/kserve): another node's `model-server --http`, Triton, OpenVINO Model Server.
+// A remote model over the KServe v2 protocol (src/kserve), REST or gRPC: another node's `model-server --http/--grpc`, Triton, KServe, MLServer.
 const KServeModel = annotate(
   Type.Object(
     {
       kserve: Type.Object(
         {
-          url: Type.String({ pattern: '^https?://', description: "The v2 server's base URL, e.g. http://gpu-box:8000." }),
+          url: Type.String({
+            pattern: '^(https?|grpcs?)://',
+            description: "The v2 server's base URL: http://gpu-box:8000 for REST, grpc://gpu-box:8001 for gRPC (port required).",
+          }),
           model: Type.String({ minLength: 1, maxLength: 256, description: "The model's name on that server." }),
           version: Type.Optional(Type.String({ minLength: 1, description: "A model version. Default: the server's choice." })),
           token: Type.Optional(
@@ -435,12 +438,17 @@ const KServeModel = annotate(
               "detections: framesupplier's convention (a --http model server): the frame as a UINT8 tensor, DETECTIONS/CLASS_NAMES/KEYPOINTS back. yolo: a raw YOLO model: letterboxed FP32 input, the head decoded here.",
           }),
           input: Type.Optional(Type.String({ minLength: 1, description: "The input tensor's name. Default: the model's first input." })),
+          tensors: Type.Optional(
+            StringEnum(['auto', 'binary', 'json'] as const, {
+              description: 'REST: how tensors travel. auto (default): binary data, and JSON from the first time the server refuses binary (MLServer).',
+            }),
+          ),
           inputSize: Type.Optional(int(32, 8192, { description: "yolo: square input side when the model's metadata does not say. Default 640." })),
           minConfidence: Type.Optional(fraction('yolo: lowest detection score reported. Default 0.25.')),
           iou: Type.Optional(fraction('yolo: IoU threshold of non-maximum suppression. Default 0.45.')),
           classes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: "yolo: class names by class id. Default: COCO's." })),
         },
-        { ...closed, description: 'A model served by another machine over the KServe v2 inference protocol (REST, binary tensors).' },
+        { ...closed, description: 'A model served by another machine over the KServe v2 inference protocol (REST with binary tensors, or gRPC).' },
       ),
       modelId,
       timeoutMs,

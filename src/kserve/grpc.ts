@@ -108,8 +108,8 @@ export function errorOfStatus(where: string, error: grpc.ServiceError): KServeEr
   const trailer = error.metadata?.get(CODE_TRAILER)[0];
   let code: KServeErrorCode = STATUS_CODES[error.code] ?? 'ERR_KSERVE_REMOTE';
   if (typeof trailer === 'string' && (KSERVE_ERROR_CODES as readonly string[]).includes(trailer)) code = trailer as KServeErrorCode;
-  // grpc-js's own refusal of an answer over the receive limit is about the answer, not a busy server.
-  else if (error.code === grpc.status.RESOURCE_EXHAUSTED && /larger than max/i.test(error.details)) code = 'ERR_KSERVE_RESPONSE';
+  // grpc-js's refusal of a message over a receive limit (the server's of our request, or ours of its answer): a size, not a busy server.
+  else if (error.code === grpc.status.RESOURCE_EXHAUSTED && /larger than max/i.test(error.details)) code = 'ERR_MESSAGE_TOO_LARGE';
   return new KServeError(code, `${where} answered ${grpc.status[error.code] ?? error.code}: ${error.details.slice(0, 500)}`, { cause: error });
 }
 

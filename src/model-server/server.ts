@@ -6,8 +6,8 @@
  * --http, the KServe v2 server, prints one JSON line when it listens, and
  * ends both in order on SIGTERM or SIGINT.
  *
- *   model-server --handler NAME (--socket PATH | --http HOST:PORT | both) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
- *     --http: also answer the KServe v2 protocol on TCP; --http-max-in-flight N (default 4);
+ *   model-server --handler NAME (--socket PATH | --http HOST:PORT | --grpc HOST:PORT | any of them) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
+ *     --http: also answer the KServe v2 protocol on TCP; --grpc: the same protocol over gRPC; --http-max-in-flight N (default 4, per transport);
  *       --http-token TOKEN (or FRAMESUPPLIER_KSERVE_TOKEN, which keeps it out of `ps`): every call but health
  *       needs Authorization: Bearer TOKEN; required when --http is beyond loopback
  *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
@@ -23,7 +23,7 @@
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { hostPort, int, parseFlags, required } from '../internal/args.js';
 import { createLogger } from '../internal/logger.js';
-import { KServeServer } from '../kserve/index.js';
+import { KServeGrpcServer, KServeServer } from '../kserve/index.js';
 import { MODEL_SERVER_DEFAULTS, ModelServer } from '../models/index.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
@@ -43,6 +43,7 @@ export function modelServerFlags() {
     handler: { type: 'string' },
     socket: { type: 'string' },
     http: { type: 'string' },
+    grpc: { type: 'string' },
     'http-max-in-flight': { type: 'string' },
     'http-token': { type: 'string' },
     'model-id': { type: 'string' },
@@ -71,7 +72,9 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
   if (values['mock-touch'] !== undefined && options.handler !== 'mock') throw new InvalidArgumentError(`--mock-touch is an option of the mock handler`);
   const handler = createHandler(options, { ...(values['model-id'] === undefined ? {} : { modelId: values['model-id'] }), touch });
   const http = values.http === undefined ? null : hostPort('http', values.http, '(e.g. 0.0.0.0:8000)');
-  if (values.socket === undefined && http === null) throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, or both');
+  const grpcAddress = values.grpc === undefined ? null : hostPort('grpc', values.grpc, '(e.g. 0.0.0.0:8001)');
+  if (values.socket === undefined && http === null && grpcAddress === null)
+    throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, --grpc HOST:PORT, or several');
   const server =
     values.socket === undefined
       ? null
@@ -113,16 +116,36 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
       throw new InvalidArgumentError(`--http ${values.http}: cannot listen: ${(error as Error).message}`);
     }
   }
+  // The same protocol over gRPC, with the same token and limits (each transport its own in-flight slots).
+  let grpcServer: KServeGrpcServer | null = null;
+  if (grpcAddress !== null) {
+    grpcServer = new KServeGrpcServer({
+      handler,
+      ...grpcAddress,
+      ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
+      ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
+      ...(httpToken === undefined ? {} : { token: httpToken }),
+    });
+    try {
+      await grpcServer.start();
+    } catch (error) {
+      await kserve?.close();
+      await (server === null ? handler.close?.() : server.close());
+      if (error instanceof FrameSupplierError) throw error;
+      throw new InvalidArgumentError(`--grpc ${values.grpc}: cannot listen: ${(error as Error).message}`);
+    }
+  }
   const address = kserve?.address();
+  const grpcBound = grpcServer?.address();
   process.stdout.write(
-    `${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`,
+    `${JSON.stringify({ listening: server?.socketPath ?? null, ...(address === undefined ? {} : { http: `${address.host}:${address.port}` }), ...(grpcBound === undefined ? {} : { grpc: `${grpcBound.host}:${grpcBound.port}` }), model_id: handler.modelId, handler: handler.name, pid: process.pid, ...(server === null ? {} : { frame_access: server.frameAccess }) })}\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   // A second signal during the drain ends the process at once (the default action, as no handler is left).
-  await kserve?.close();
+  await Promise.all([kserve?.close(), grpcServer?.close()]);
   if (server !== null) await server.close();
   else await handler.close?.();
   return 0;

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { maskCredentials } from '../internal/redact.js';
 import type { ModelConfig } from './config-types.js';
 import { ModelClient, type PongCameraFigures } from '../ipc/index.js';
-import { KServeClient } from '../kserve/index.js';
+import { kserveClient } from '../kserve/index.js';
 
 export interface ModelScheduling {
   readonly protocol: number;
@@ -64,7 +64,7 @@ export function kserveEndpoint(kserve: KServeModelConfig['kserve']): ModelEndpoi
   return {
     address: maskCredentials(url),
     check: (timeoutMs, signal) => {
-      const client = new KServeClient({ url, model, ...(version === undefined ? {} : { version }), ...(token === undefined ? {} : { token }), timeoutMs });
+      const client = kserveClient({ url, model, ...(version === undefined ? {} : { version }), ...(token === undefined ? {} : { token }), timeoutMs });
       return timed(client, async () => ((await client.ready(signal === undefined ? {} : { signal })) ? {} : null));
     },
   };
