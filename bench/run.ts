@@ -20,6 +20,7 @@ import { e1 } from './mqtt/e1.js';
 import { jpegEncoders } from './http/jpeg.js';
 import { h1 } from './http/h1.js';
 import { x1, xk } from './cluster/x1.js';
+import { xkTransports } from './kserve/transports.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -57,7 +58,13 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   JPEG: () => jpegEncoders(),
   H1: () => h1(),
   X1: () => x1(),
-  XK: () => xk(),
+  /** The socket against REST (x1.ts), then REST binary, REST JSON and gRPC at concurrency 1, 8, 32. */
+  XK: async () => {
+    await xk();
+    await xkTransports();
+  },
+  /** The transports alone. */
+  'XK-TRANSPORTS': () => xkTransports(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

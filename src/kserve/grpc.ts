@@ -1,6 +1,6 @@
 /**
  * The KServe v2 protocol over gRPC (grpc_predict_v2.proto, loaded at run time
- * with @grpc/proto-loader; ADR 0027): a server for a local handler
+ * with @grpc/proto-loader; ADR 0028): a server for a local handler
  * (`model-server --grpc HOST:PORT`, Triton's clients' default transport) and
  * a client for the remote-model worker (a `grpc://host:port` URL).
  *
@@ -90,7 +90,7 @@ export const GRPC_STATUS: Readonly<Record<KServeErrorCode, grpc.status>> = {
   ERR_KSERVE_TOKEN_REQUIRED: grpc.status.INTERNAL,
 };
 
-/** A stock server's status as a code (ADR 0027), unless the trailer names one of ours. */
+/** A stock server's status as a code (ADR 0028), unless the trailer names one of ours. */
 const STATUS_CODES: Readonly<Partial<Record<grpc.status, KServeErrorCode>>> = {
   [grpc.status.INVALID_ARGUMENT]: 'ERR_KSERVE_REJECTED',
   [grpc.status.UNIMPLEMENTED]: 'ERR_KSERVE_REJECTED',
@@ -339,6 +339,7 @@ export class KServeGrpcServer implements AsyncDisposable {
         }
         this.#server = server;
         this.#boundPort = port;
+        widenWindows(server, this.#maxMessageBytes);
         resolve(this);
       });
     });
@@ -429,6 +430,30 @@ export class KServeGrpcServer implements AsyncDisposable {
   }
 }
 
+/**
+ * HTTP/2's default flow-control window is 64 KiB, and grpc-js keeps it for
+ * what its server receives: a 0.66 MB frame then waits for ten window
+ * updates, each a turn of both event loops. Each session's window is widened
+ * to a message's size as it opens. grpc-js has no option for it on the
+ * server side (its client has grpc-node.flow_control_window), so its HTTP/2
+ * servers are reached through a field of its own; without that field (another
+ * grpc-js) the default stays, slower but correct.
+ */
+function widenWindows(server: grpc.Server, bytes: number): void {
+  const servers = (server as unknown as { http2Servers?: Map<{ on?: (event: string, listener: (session: unknown) => void) => void }, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return;
+  for (const http2 of servers.keys()) {
+    http2.on?.('session', (session) => {
+      const s = session as { setLocalWindowSize?: (size: number) => void };
+      try {
+        s.setLocalWindowSize?.(Math.min(bytes, 2 ** 31 - 1));
+      } catch {
+        // A session closing as it opens: nothing to widen.
+      }
+    });
+  }
+}
+
 // ---------------------------------------------------------------- client
 
 type Callback = (error: grpc.ServiceError | null, answer?: unknown) => void;
@@ -462,6 +487,10 @@ export class KServeGrpcClient implements InferenceClient {
     this.#client = new Service(url.host, url.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': options.maxResponseBytes ?? 16 * 1024 * 1024,
       'grpc.max_send_message_length': -1,
+      // A window an answer fits in (a YOLO head is megabytes), not HTTP/2's 64 KiB.
+      'grpc-node.flow_control_window': options.maxResponseBytes ?? 16 * 1024 * 1024,
+      // Its own connection, as each REST client has: grpc-js would otherwise share one among every client of a host.
+      'grpc.use_local_subchannel_pool': 1,
     });
   }
 
