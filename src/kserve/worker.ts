@@ -236,8 +236,9 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
       let subscription: FrameSource | null = null;
       try {
         let plan: Plan | null = null;
+        // The metadata is asked for at once, not after the model's health check passes: a server that answers
+        // "no such model" (404, which its ready route answers too) is a crash with that code, not a wait for ever.
         while (plan === null) {
-          if (waitForServer !== undefined && !(await context.waitFor(server, waitForServer))) return;
           try {
             plan = planFor(await client.metadata({ signal: context.signal }), {
               outputs,

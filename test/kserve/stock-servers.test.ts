@@ -123,7 +123,8 @@ for (const flavour of ['triton', 'kserve', 'mlserver'] as Flavour[]) {
     });
 
     it('an unknown model is ERR_UNKNOWN_MODEL: the worker crashes with that code and ends failed, never silent', async () => {
-      const { stats, failed } = await runWorker({ url: standin.url, model: 'nope' }, () => false);
+      // In a system the worker also has a way to wait for the model's health (never ready here): the 404 is not waited on.
+      const { stats, failed } = await runWorker({ url: standin.url, model: 'nope', waitForServer: () => new Promise<boolean>(() => undefined) }, () => false);
       assert.equal(failed, true);
       assert.deepEqual([stats.state, stats.lastExit?.code], ['failed', 'ERR_UNKNOWN_MODEL']);
       assert.match(stats.lastExit!.message, /nope/);
