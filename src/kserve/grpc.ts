@@ -66,6 +66,11 @@ function inferenceService(): ServiceClientConstructor {
   return service;
 }
 
+/** The service's methods with their protobuf (de)serializers, as grpc-js uses them (for tests of the wire form). */
+export function inferenceMethods(): grpc.ServiceDefinition {
+  return inferenceService().service;
+}
+
 /** The gRPC status each code is answered with. */
 export const GRPC_STATUS: Readonly<Record<KServeErrorCode, grpc.status>> = {
   ERR_SCHEMA: grpc.status.INVALID_ARGUMENT,
@@ -132,7 +137,7 @@ interface GrpcTensor {
   readonly contents?: Record<string, readonly unknown[]> | null;
 }
 
-interface GrpcInferRequest {
+export interface GrpcInferRequest {
   readonly model_name: string;
   readonly model_version: string;
   readonly id: string;
@@ -230,6 +235,21 @@ export function responseFromGrpc(message: GrpcInferResponse): InferResponse {
     ...(message.id === '' ? {} : { id: message.id }),
     ...(parameters === undefined ? {} : { parameters }),
     outputs: tensorsOf(message.outputs, message.raw_output_contents, 'outputs'),
+  };
+}
+
+/** A request as a ModelInferRequest message: inputs as raw contents, outputs by name. */
+export function requestToGrpc(request: InferRequest, model: string, version = ''): GrpcInferRequest {
+  // Outputs always come raw over gRPC: the REST extension's binary parameters mean nothing here.
+  const { binary_data_output: _, ...parameters } = request.parameters ?? {};
+  return {
+    model_name: model,
+    model_version: version,
+    id: request.id ?? '',
+    parameters: toGrpcParameters(parameters),
+    inputs: request.inputs.map(tensorToGrpc),
+    outputs: (request.outputs ?? []).map((o) => ({ name: o.name })),
+    raw_input_contents: request.inputs.map((t) => t.data),
   };
 }
 
@@ -514,18 +534,7 @@ export class KServeGrpcClient implements InferenceClient {
   }
 
   async infer(request: InferRequest, options: CallOptions = {}): Promise<InferResponse> {
-    // Outputs always come raw over gRPC: the REST extension's binary parameters mean nothing here.
-    const { binary_data_output: _, ...parameters } = request.parameters ?? {};
-    const message = {
-      model_name: this.model,
-      model_version: this.#version,
-      id: request.id ?? '',
-      parameters: toGrpcParameters(parameters),
-      inputs: request.inputs.map(tensorToGrpc),
-      outputs: (request.outputs ?? []).map((o) => ({ name: o.name })),
-      raw_input_contents: request.inputs.map((t) => t.data),
-    };
-    const answer = (await this.#call('ModelInfer', message, options)) as GrpcInferResponse;
+    const answer = (await this.#call('ModelInfer', requestToGrpc(request, this.model, this.#version), options)) as GrpcInferResponse;
     try {
       return responseFromGrpc(answer);
     } catch (error) {

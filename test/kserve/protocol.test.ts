@@ -24,6 +24,7 @@ import {
   type Tensor,
 } from '../../src/kserve/index.js';
 import { binaryToJson } from '../../src/kserve/protocol.js';
+import { inferenceMethods, requestFromGrpc, requestToGrpc, toGrpcParameters, type GrpcInferRequest } from '../../src/kserve/grpc.js';
 
 const code =
   (c: string) =>
@@ -199,5 +200,54 @@ describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
     assert.deepEqual(tensorsToDetections(detectionTensors(detections)), detections);
     assert.deepEqual(tensorsToDetections(detectionTensors([])), []);
     assert.throws(() => tensorsToDetections([]), code('ERR_KSERVE_RESPONSE'));
+  });
+});
+
+describe('the gRPC wire form', { timeout: 60_000 }, () => {
+  it('a request through protobuf and back is the same request: tensors as raw contents, parameters by kind (property)', () => {
+    const methods = inferenceMethods();
+    const infer = methods.ModelInfer!;
+    const scalar = fc.oneof(
+      fc.boolean(),
+      fc.string({ maxLength: 12 }),
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
+    );
+    const tensor = fc
+      .record({ name: fc.string({ minLength: 1, maxLength: 8 }), shape: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }) })
+      .chain(({ name, shape }) =>
+        fc
+          .uint8Array({ minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) })
+          .map((data): Tensor => ({ name, datatype: 'UINT8', shape, data })),
+      );
+    fc.assert(
+      fc.property(
+        fc.array(tensor, { minLength: 1, maxLength: 3 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), scalar, { maxKeys: 4 }),
+        (inputs, parameters) => {
+          const wire = infer.requestSerialize(requestToGrpc({ id: 'x', parameters, inputs }, 'm')) as Buffer;
+          const back = requestFromGrpc(infer.requestDeserialize(wire) as GrpcInferRequest);
+          assert.deepEqual(back.parameters ?? {}, { ...parameters });
+          assert.equal(back.inputs.length, inputs.length);
+          back.inputs.forEach((t, i) => {
+            assert.deepEqual([t.name, t.datatype, t.shape], [inputs[i]!.name, 'UINT8', inputs[i]!.shape]);
+            assert.deepEqual(Buffer.from(t.data), Buffer.from(inputs[i]!.data));
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('parameters of every kind survive toGrpcParameters and fromGrpcParameters', () => {
+    const p = { b: true, s: 'cam', i: 7, big: 2 ** 40, f: 1700000000.25 };
+    const wire = toGrpcParameters(p);
+    assert.deepEqual(wire, {
+      b: { bool_param: true },
+      s: { string_param: 'cam' },
+      i: { int64_param: 7 },
+      big: { int64_param: 2 ** 40 },
+      f: { double_param: 1700000000.25 },
+    });
   });
 });
