@@ -225,7 +225,7 @@ describe('the gRPC wire form', { timeout: 60_000 }, () => {
         fc.array(tensor, { minLength: 1, maxLength: 3 }),
         fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), scalar, { maxKeys: 4 }),
         (inputs, parameters) => {
-          const wire = infer.requestSerialize(requestToGrpc({ id: 'x', parameters, inputs }, 'm')) as Buffer;
+          const wire = infer.requestSerialize(requestToGrpc({ id: 'x', parameters, inputs }, 'm'));
           const back = requestFromGrpc(infer.requestDeserialize(wire) as GrpcInferRequest);
           assert.deepEqual(back.parameters ?? {}, { ...parameters });
           assert.equal(back.inputs.length, inputs.length);
