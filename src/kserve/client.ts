@@ -10,7 +10,7 @@
  * mid-answer ERR_CONNECTION_LOST, no answer in time ERR_TIMEOUT, an error
  * answer the server's own code when it is one of ours (framesupplier's
  * server sends `code`), else a code by its status (errorOfAnswer: what Triton,
- * KServe and MLServer answer, ADR 0028). No URL credentials reach an error
+ * KServe and MLServer answer, ADR 0029). No URL credentials reach an error
  * message (the URL is shown without them).
  *
  * Tensors go as binary data (the binary_tensor_data extension) unless the
@@ -68,7 +68,7 @@ export interface InferenceClient {
 }
 
 /**
- * A stock server's error answer as a stable code (ADR 0028): framesupplier's
+ * A stock server's error answer as a stable code (ADR 0029): framesupplier's
  * own `code` when the body has one; else by status: 400/422/501 the request
  * refused (ERR_KSERVE_REJECTED), 401/403 ERR_KSERVE_UNAUTHORIZED, 404 an
  * unknown model or version (ERR_UNKNOWN_MODEL: Triton, KServe and MLServer

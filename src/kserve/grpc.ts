@@ -1,6 +1,6 @@
 /**
  * The KServe v2 protocol over gRPC (grpc_predict_v2.proto, loaded at run time
- * with @grpc/proto-loader; ADR 0028): a server for a local handler
+ * with @grpc/proto-loader; ADR 0029): a server for a local handler
  * (`model-server --grpc HOST:PORT`, Triton's clients' default transport) and
  * a client for the remote-model worker (a `grpc://host:port` URL).
  *
@@ -95,7 +95,7 @@ export const GRPC_STATUS: Readonly<Record<KServeErrorCode, grpc.status>> = {
   ERR_KSERVE_TOKEN_REQUIRED: grpc.status.INTERNAL,
 };
 
-/** A stock server's status as a code (ADR 0028), unless the trailer names one of ours. */
+/** A stock server's status as a code (ADR 0029), unless the trailer names one of ours. */
 const STATUS_CODES: Readonly<Partial<Record<grpc.status, KServeErrorCode>>> = {
   [grpc.status.INVALID_ARGUMENT]: 'ERR_KSERVE_REJECTED',
   [grpc.status.UNIMPLEMENTED]: 'ERR_KSERVE_REJECTED',

@@ -21,7 +21,7 @@
  * At start the model's metadata (/v2/models/<m>) is read: the input must fit
  * the convention, and only outputs the metadata lists are asked for (stock
  * servers refuse an output the model does not have), ERR_KSERVE_MODEL when
- * it cannot fit. What goes wrong afterwards is sorted by code (ADR 0028):
+ * it cannot fit. What goes wrong afterwards is sorted by code (ADR 0029):
  *  - the request itself refused, whatever the frame (ERR_KSERVE_REJECTED,
  *    ERR_UNKNOWN_MODEL, ERR_KSERVE_UNAUTHORIZED, ERR_SCHEMA, …): the frame's
  *    result carries the error, then the worker crashes with that code, so its
