@@ -20,7 +20,16 @@ function version(): string {
   return pkg.version;
 }
 
+/** The oldest Node.js the dependencies support (package.json's engines): older ones run, with a warning, until something breaks. */
+const MIN_NODE_MAJOR = 22;
+
 async function main(argv: string[]): Promise<number> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) {
+    process.stderr.write(
+      `framesupplier: warning: Node.js ${MIN_NODE_MAJOR} or later is needed (this is ${process.versions.node}, end of life); see docs/install.md, "Node.js 22"\n`,
+    );
+  }
   const [command, ...rest] = argv;
   // `framesupplier run --help` and the like: that command's page, not a flag error.
   if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {

@@ -46,7 +46,8 @@ describe('the address the CLI prints, in a browser', { timeout: 240_000 }, () =>
     // The user's terminal: `script` gives the run a pseudo-terminal, so it prints what a person sees.
     const command = [process.execPath, MAIN, 'run', config, '--view', 'none'].map((a) => `'${a}'`).join(' ');
     run = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { ...process.env, XDG_STATE_HOME: join(dir, 'state') },
+      // A state directory of the test's own: one set outside (a container's, a service's) may hold a token already.
+      env: { ...process.env, XDG_STATE_HOME: join(dir, 'state'), FRAMESUPPLIER_STATE_DIR: join(dir, 'state', 'framesupplier') },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });

@@ -23,6 +23,8 @@ const dir = mkdtempSync(join(tmpdir(), 'framesupplier-run-test-'));
 const SHM_DIR = `/dev/shm/framesupplier-run-test-${process.pid}`;
 // The built-in example's dashboard makes its API token at first start: in this run's directory, not the user's.
 process.env.XDG_STATE_HOME = join(dir, 'state');
+// The test's own state directory, even where one is set outside (a container's, a service's).
+delete process.env.FRAMESUPPLIER_STATE_DIR;
 
 type Run = ChildProcessByStdio<null, Readable, Readable> & { lines: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 
