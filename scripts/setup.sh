@@ -16,6 +16,8 @@ mode=${1:-run}
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+# The machine's own Node, before npm puts node@22 first on PATH (npm test, npm start run this script).
+machine_node=$(node --version 2>/dev/null || echo none)
 if [ "$node_major" -lt 18 ]; then
   say "Node.js and npm are needed to install (found: $(node --version 2>/dev/null || echo none))"
   exit 1
@@ -107,7 +109,7 @@ if [ "$run_major" -lt 22 ]; then
   exit 1
 fi
 if [ "$node_major" -lt 22 ] && [ ! -f node_modules/.node-22-noted ]; then
-  say "this machine has Node $(node --version); npm start, npm test and npm run bench use Node $(node_modules/.bin/node --version) from the npm registry's node@22 package"
+  say "this machine has Node ${machine_node}; npm start, npm test and npm run bench use Node $(node_modules/.bin/node --version) from the npm registry's node@22 package"
   touch node_modules/.node-22-noted
 fi
 

@@ -157,12 +157,14 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
       (error: { stderr: string }) => error,
     );
     assert.match(failed.stderr, /ERR_MODEL_LOAD: ONNX Runtime \(onnxruntime-node\) is needed/);
-    const fix = /`(npm install onnxruntime-node[^`]*)`/.exec(failed.stderr)?.[1];
+    const fix = /`((?:[A-Z_]+=\S+ )*npm install onnxruntime-node[^`]*)`/.exec(failed.stderr)?.[1];
     assert.ok(fix !== undefined, failed.stderr);
 
-    // The fix, as the message words it, run where framesupplier is installed: then an ONNX model runs.
-    const [npm, ...args] = fix.split(' ');
-    await run(npm!, [...args, '--no-audit', '--no-fund'], { cwd: project, env: userEnv(), maxBuffer: 64 << 20 });
+    // The fix, as the message words it (its environment assignments, then the command), run where framesupplier is installed: then an ONNX model runs.
+    const words = fix.split(' ');
+    const assignments = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split('=') as [string, string]));
+    const [npm, ...args] = words.filter((w) => !/^[A-Z_]+=/.test(w));
+    await run(npm!, [...args, '--no-audit', '--no-fund'], { cwd: project, env: { ...userEnv(), ...assignments }, maxBuffer: 64 << 20 });
     const cs = Array.from({ length: 20 }, (_, i) => ({
       box: [40 + i * 12, 120, 40, 90] as [number, number, number, number],
       scores: [0.9, ...new Array<number>(79).fill(0)],

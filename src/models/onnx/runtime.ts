@@ -15,8 +15,8 @@ export async function loadOnnxRuntime(): Promise<typeof Ort> {
     const reason = String(e.message ?? error).split('\n')[0];
     const fix =
       e.code === 'ERR_MODULE_NOT_FOUND'
-        ? 'it is not installed: install it beside framesupplier with `npm install onnxruntime-node --onnxruntime-node-install=skip` (CPU only; no download outside the npm registry)'
-        : 'its native binary does not load on this machine (ONNX Runtime ships binaries for glibc Linux on x64 and arm64, macOS and Windows): reinstall it with `npm install onnxruntime-node --onnxruntime-node-install=skip`';
+        ? 'it is not installed: install it beside framesupplier with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (CPU only; no download outside the npm registry)'
+        : 'its native binary does not load on this machine (ONNX Runtime ships binaries for glibc Linux on x64 and arm64, macOS and Windows): reinstall it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node`';
     throw new ModelLoadError(`ONNX Runtime (onnxruntime-node) is needed to run this model and ${fix}; docs/install.md (${reason})`, { cause: error });
   }
 }
