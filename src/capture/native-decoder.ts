@@ -142,12 +142,16 @@ export class NativeDecoder {
   readonly #handle: Handle;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: () => void;
+  /** What next() and decode() discard unless told: keyframesOnly's, as opened. */
+  readonly #discard: Discard;
   #busy = false;
   #converting = false;
   #closed = false;
 
-  private constructor(a: Addon, handle: Handle, info: OpenInfo, format: NativeFormat, signal: AbortSignal | undefined, onAbort: () => void) {
+  private constructor(a: Addon, handle: Handle, info: OpenInfo, options: NativeDecoderOptions, onAbort: () => void) {
+    const { format, signal } = options;
     this.#addon = a;
+    this.#discard = options.keyframesOnly === true ? 'nonkey' : 'none';
     this.format = format;
     this.#handle = handle;
     this.#signal = signal;
@@ -173,7 +177,7 @@ export class NativeDecoder {
       const onAbort = (): void => a.interrupt(handle);
       const handle = a.open(url, { ...rest, avOptions: rest.avOptions ?? {} }, (error, info) => {
         if (error === null && info !== undefined && signal?.aborted !== true) {
-          resolve(new NativeDecoder(a, handle, info, options.format, signal, onAbort));
+          resolve(new NativeDecoder(a, handle, info, options, onAbort));
           return;
         }
         signal?.removeEventListener('abort', onAbort);
@@ -196,7 +200,7 @@ export class NativeDecoder {
    * `target` must stay untouched until the promise settles: the decoder's
    * thread writes into it.
    */
-  decode(target: Uint8Array, skipBeforePtsMs = -1, discard: Discard = 'none'): Promise<DecodedFrame | null> {
+  decode(target: Uint8Array, skipBeforePtsMs = -1, discard: Discard = this.#discard): Promise<DecodedFrame | null> {
     return this.#call('decode', (done) => this.#addon.decode(this.#handle, target, skipBeforePtsMs, DISCARD_CODE[discard], done), decodedFrame);
   }
 
@@ -205,7 +209,7 @@ export class NativeDecoder {
    * source. present() makes it the current picture. Frames before
    * skipBeforePtsMs are decoded and passed over, as in decode().
    */
-  next(skipBeforePtsMs = -1, discard: Discard = 'none'): Promise<DecodedFrame | null> {
+  next(skipBeforePtsMs = -1, discard: Discard = this.#discard): Promise<DecodedFrame | null> {
     return this.#call('decode', (done) => this.#addon.next(this.#handle, skipBeforePtsMs, DISCARD_CODE[discard], done), decodedFrame);
   }
 
