@@ -32,8 +32,22 @@ import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
 const CLK_TCK = 100;
 
-/** utime + stime (s) and RSS (bytes) of a process and every descendant, from /proc. */
-function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes: number; pids: number } {
+/** A process's proportional set size (bytes): shared pages (the frame stores both processes map) counted once across processes. */
+function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0; // gone meanwhile, or no smaps_rollup (kernel < 4.14)
+  }
+}
+
+/**
+ * utime + stime (s), RSS and PSS (bytes) of a process and every descendant, from /proc. RSS summed over processes
+ * counts the pages they share (the frame stores the system writes and model servers read) once per process; PSS
+ * divides each shared page between them, so its sum is the memory the tree really holds.
+ */
+function treeUsage(root: number): { cpuS: number; rssBytes: number; pssBytes: number; rootRssBytes: number; pids: number } {
   const parent = new Map<number, number>();
   const stat = new Map<number, string[]>();
   for (const entry of readdirSync('/proc')) {
@@ -58,6 +72,7 @@ function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes
   }
   let cpuS = 0;
   let rssBytes = 0;
+  let pss = 0;
   let rootRssBytes = 0;
   for (const pid of tree) {
     const fields = stat.get(pid);
@@ -65,9 +80,10 @@ function treeUsage(root: number): { cpuS: number; rssBytes: number; rootRssBytes
     // After "pid (comm) ": state is index 0, so utime and stime (fields 14, 15) are 11 and 12, rss (field 24, pages) 21.
     cpuS += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
     rssBytes += Number(fields[21]) * 4096;
+    pss += pssBytes(pid);
     if (pid === root) rootRssBytes = Number(fields[21]) * 4096;
   }
-  return { cpuS, rssBytes, rootRssBytes, pids: tree.size };
+  return { cpuS, rssBytes, pssBytes: pss, rootRssBytes, pids: tree.size };
 }
 
 const figure = (stats: SystemStats, camera: string, worker: string, key: 'delivered' | 'drops'): number => stats.cameras[camera]?.workers[worker]?.[key] ?? 0;
@@ -179,6 +195,8 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     cpu_pct_per_camera: round(cpuPct / cameras, 2),
     rss_mb_start: round(usageStart.rssBytes / 2 ** 20, 1),
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
+    pss_mb_start: round(usageStart.pssBytes / 2 ** 20, 1),
+    pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
     rss_mb_end_system_process: round(usageEnd.rootRssBytes / 2 ** 20, 1),
     processes: usageEnd.pids,
     model_fps: round(

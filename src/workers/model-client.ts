@@ -52,7 +52,12 @@ export interface ModelClientWorkerOptions {
    * Default /dev/shm/framesupplier.
    */
   readonly shmDir?: string;
-  /** Frames kept in the stream's store (a ring): enough for the slowest model to read its frame. Default 8. */
+  /**
+   * Frames kept in the stream's store (a ring). Default 4: the server takes the newest frame when it starts an
+   * inference (frame_select newest), so a slot is reused only after three newer frames were written (300 ms at
+   * 10 fps) while reading one takes milliseconds; each slot is a frame's bytes of shared memory, counted in the
+   * system's and every model server's memory (8 slots were 11 MB a 720p camera).
+   */
   readonly storeSlots?: number;
   /** Per request. Default 10 000 ms. */
   readonly timeoutMs?: number;
@@ -174,10 +179,12 @@ class StreamStore {
   }
 }
 
+const DEFAULT_STORE_SLOTS = 4;
+
 export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind {
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new InvalidArgumentError('modelClientWorker: socketPath is required');
   if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
-  const slots = options.storeSlots ?? 8;
+  const slots = options.storeSlots ?? DEFAULT_STORE_SLOTS;
   if (!Number.isInteger(slots) || slots < 1)
     throw new InvalidArgumentError(`modelClientWorker: storeSlots must be an integer ≥ 1, got ${String(options.storeSlots)}`);
   const maxAgeMs = options.maxAgeMs;
