@@ -1,0 +1,301 @@
+/**
+ * The objects of one camera as one worker sees them: masks, the tracker,
+ * zones, and the per-object events automations are written against, in
+ * Frigate's payload (`{ type: new | update | end, before, after }`), so an
+ * automation written for Frigate's `events` topic carries over.
+ *
+ * A track becomes an event when it is confirmed (`new`); `update` follows a
+ * change that matters (a better score, a zone entered or left, loitering,
+ * stationary or not, a snapshot saved) or, for an object that moved, at most
+ * once per `updateSeconds`; `end` when the tracker ends it. Times in the
+ * payload are epoch seconds, as Frigate has them; the tracker itself runs on
+ * capture time (monotonic ms), turned into the wall clock with each frame's
+ * own pair of times. Boxes stay normalised (0–1), unlike Frigate's pixels.
+ *
+ * Snapshots: a new best score asks for one (`snapshots` in the answer), at
+ * most once per `snapshotSeconds` per object; whoever encodes it calls
+ * snapshotSaved(), which makes the `update` with has_snapshot true. Pure: no
+ * clock, no timers; the caller ticks expire() when frames stop coming.
+ */
+import { randomBytes } from 'node:crypto';
+import { iou, type Box, type Polygon } from './geometry.js';
+import { Tracker, type Detection, type Track, type TrackerOptions } from './tracker.js';
+import { masked, Zone, ZonePresence, type ZoneOptions } from './zones.js';
+
+export type TrackedEventType = 'new' | 'update' | 'end';
+
+/** One side (before or after) of a tracked-object event: Frigate's fields, and ours after them. */
+export interface TrackedObject {
+  readonly id: string;
+  readonly camera: string;
+  readonly label: string;
+  readonly score: number;
+  readonly top_score: number;
+  /** [x1, y1, x2, y2], normalised 0–1. */
+  readonly box: Box;
+  /** Epoch seconds of the frame it was last seen in. */
+  readonly frame_time: number;
+  readonly current_zones: readonly string[];
+  readonly entered_zones: readonly string[];
+  readonly start_time: number;
+  readonly end_time: number | null;
+  readonly has_snapshot: boolean;
+  readonly stationary: boolean;
+  /** How old the frame was when the event was made (ms). */
+  readonly frame_age_ms: number;
+  /** Ours: the worker whose detections these are. */
+  readonly worker: string;
+  /** Ours: zones it has been in for their loiterSeconds. */
+  readonly loitering_zones: readonly string[];
+  /** Ours: centre velocity, frame widths and heights per second. */
+  readonly velocity: readonly [number, number];
+}
+
+export interface TrackedEvent {
+  readonly type: TrackedEventType;
+  readonly before: TrackedObject;
+  readonly after: TrackedObject;
+}
+
+export interface SnapshotRequest {
+  readonly id: string;
+  readonly camera: string;
+  readonly label: string;
+  readonly score: number;
+  readonly box: Box;
+  /** Epoch seconds of the frame the best score was seen in. */
+  readonly frame_time: number;
+}
+
+export interface CameraObjectsOptions {
+  readonly camera: string;
+  readonly worker: string;
+  readonly tracker?: TrackerOptions;
+  readonly zones?: readonly ZoneOptions[];
+  readonly masks?: readonly Polygon[];
+  /** Least time between two snapshots of one object (seconds). Default 1. */
+  readonly snapshotSeconds?: number;
+  /** Least time between two updates made only by movement (seconds). Default 1. */
+  readonly updateSeconds?: number;
+}
+
+export interface FrameInput {
+  /** Capture time of the frame (monotonic ms): what the tracker runs on. */
+  readonly time: number;
+  /** The same instant on the wall clock (Date.now() ms). */
+  readonly wallTime: number;
+  /** Now, on the wall clock (ms): for frame_age_ms. Default wallTime. */
+  readonly now?: number;
+  readonly detections: readonly Detection[];
+}
+
+export interface ZoneCount {
+  readonly zone: string;
+  readonly label: string;
+  readonly count: number;
+}
+
+export interface FrameOutput {
+  readonly events: readonly TrackedEvent[];
+  readonly snapshots: readonly SnapshotRequest[];
+  /** Per zone and label, objects in it now, for the pairs whose count changed (0 included). */
+  readonly zoneCounts: readonly ZoneCount[];
+}
+
+interface Meta {
+  readonly presence: ZonePresence;
+  readonly startTime: number;
+  last: TrackedObject;
+  lastUpdateWall: number;
+  lastSnapshotWall: number;
+  snapshotScore: number;
+  hasSnapshot: boolean;
+}
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Frigate's id shape: the start time, then six random characters (`1700000000.123456-k3x9qa`). */
+export function eventId(startSeconds: number): string {
+  const bytes = randomBytes(6);
+  let suffix = '';
+  for (const b of bytes) suffix += ID_ALPHABET[b % ID_ALPHABET.length];
+  return `${startSeconds.toFixed(6)}-${suffix}`;
+}
+
+export class CameraObjects {
+  readonly camera: string;
+  readonly worker: string;
+  readonly zones: readonly Zone[];
+  readonly masks: readonly Polygon[];
+  readonly #tracker: Tracker;
+  readonly #snapshotMs: number;
+  readonly #updateMs: number;
+  readonly #meta = new Map<string, Meta>();
+  /** zone → label → count, as last reported. */
+  readonly #counts = new Map<string, Map<string, number>>();
+  /** wallTime − capture time of the latest frame: turns capture times into the wall clock. */
+  #offset = 0;
+
+  constructor(options: CameraObjectsOptions) {
+    this.camera = options.camera;
+    this.worker = options.worker;
+    this.zones = (options.zones ?? []).map((z) => new Zone(z));
+    this.masks = options.masks ?? [];
+    this.#snapshotMs = (options.snapshotSeconds ?? 1) * 1000;
+    this.#updateMs = (options.updateSeconds ?? 1) * 1000;
+    // ids on the wall clock, as Frigate's are; the offset is the latest frame's
+    this.#tracker = new Tracker({ ...options.tracker, newId: (time) => eventId((time + this.#offset) / 1000) });
+  }
+
+  get tracker(): Tracker {
+    return this.#tracker;
+  }
+
+  /** The objects alive now, as the latest events describe them. */
+  objects(): TrackedObject[] {
+    return [...this.#meta.values()].map((m) => m.last);
+  }
+
+  /** Takes one frame's detections. */
+  update(frame: FrameInput): FrameOutput {
+    this.#offset = frame.wallTime - frame.time;
+    const now = frame.now ?? frame.wallTime;
+    const detections = this.masks.length === 0 ? frame.detections : frame.detections.filter((d) => !masked(d.box, this.masks));
+    const step = this.#tracker.update(frame.time, detections);
+    if (step.stale) return { events: [], snapshots: [], zoneCounts: [] };
+    const events: TrackedEvent[] = [];
+    const snapshots: SnapshotRequest[] = [];
+    for (const t of step.ended) this.#end(t, now, events);
+    const matched = new Set(step.matched.map((t) => t.id));
+    for (const t of step.active) {
+      const meta = this.#meta.get(t.id);
+      if (meta === undefined) {
+        // confirmed by this frame
+        const presence = new ZonePresence();
+        const where = presence.observe(this.zones, t.label, t.score, t.box, frame.time);
+        const startTime = (t.firstSeen + this.#offset) / 1000;
+        const fresh: Meta = { presence, startTime, last: null as unknown as TrackedObject, lastUpdateWall: frame.wallTime, lastSnapshotWall: Number.NEGATIVE_INFINITY, snapshotScore: 0, hasSnapshot: false };
+        fresh.last = this.#describe(t, fresh, where, frame, now, null);
+        this.#meta.set(t.id, fresh);
+        events.push({ type: 'new', before: fresh.last, after: fresh.last });
+        this.#maybeSnapshot(t, fresh, frame, snapshots);
+        continue;
+      }
+      const where = matched.has(t.id) ? meta.presence.observe(this.zones, t.label, t.score, t.box, frame.time) : meta.presence.at(this.zones, frame.time);
+      const after = this.#describe(t, meta, where, frame, now, null);
+      const before = meta.last;
+      const significant =
+        after.top_score > before.top_score ||
+        after.stationary !== before.stationary ||
+        !sameList(after.current_zones, before.current_zones) ||
+        !sameList(after.loitering_zones, before.loitering_zones);
+      const moved = matched.has(t.id) && iou(after.box, before.box) < 0.9 && frame.wallTime - meta.lastUpdateWall >= this.#updateMs;
+      if (significant || moved) {
+        meta.last = after;
+        meta.lastUpdateWall = frame.wallTime;
+        events.push({ type: 'update', before, after });
+      }
+      if (matched.has(t.id)) this.#maybeSnapshot(t, meta, frame, snapshots);
+    }
+    return { events, snapshots, zoneCounts: this.#zoneCounts() };
+  }
+
+  /** Ends the tracks unmatched for too long at capture time `time` with no frame coming (the camera went quiet). */
+  expire(time: number, wallTime: number, now = wallTime): FrameOutput {
+    this.#offset = wallTime - time;
+    const events: TrackedEvent[] = [];
+    for (const t of this.#tracker.expire(time)) this.#end(t, now, events);
+    return { events, snapshots: [], zoneCounts: events.length > 0 ? this.#zoneCounts() : [] };
+  }
+
+  /** Ends every object now (the camera or worker went away, or tracking was turned off). */
+  endAll(now: number): FrameOutput {
+    const events: TrackedEvent[] = [];
+    for (const t of this.#tracker.endAll()) this.#end(t, now, events);
+    return { events, snapshots: [], zoneCounts: this.#zoneCounts() };
+  }
+
+  /** A snapshot asked for was saved: the `update` that says so, or null when the object has ended since. */
+  snapshotSaved(id: string, now: number): TrackedEvent | null {
+    const meta = this.#meta.get(id);
+    if (meta === undefined || meta.hasSnapshot) return null;
+    meta.hasSnapshot = true;
+    const before = meta.last;
+    const after: TrackedObject = { ...before, has_snapshot: true, frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)) };
+    meta.last = after;
+    return { type: 'update', before, after };
+  }
+
+  /** Per zone and label, the objects in it now. */
+  zoneCounts(): ZoneCount[] {
+    const out: ZoneCount[] = [];
+    for (const [zone, labels] of this.#counts) for (const [label, count] of labels) out.push({ zone, label, count });
+    return out;
+  }
+
+  #end(t: Track, now: number, events: TrackedEvent[]): void {
+    const meta = this.#meta.get(t.id);
+    if (meta === undefined) return;
+    this.#meta.delete(t.id);
+    const before = meta.last;
+    const endTime = (t.lastSeen + this.#offset) / 1000;
+    const after: TrackedObject = { ...before, current_zones: [], loitering_zones: [], end_time: endTime, frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)) };
+    events.push({ type: 'end', before, after });
+  }
+
+  #maybeSnapshot(t: Track, meta: Meta, frame: FrameInput, out: SnapshotRequest[]): void {
+    // the best score improved in this very frame: its box is the one seen now
+    if (t.score < t.topScore || t.topScore <= meta.snapshotScore) return;
+    if (frame.wallTime - meta.lastSnapshotWall < this.#snapshotMs) return;
+    meta.lastSnapshotWall = frame.wallTime;
+    meta.snapshotScore = t.topScore;
+    out.push({ id: t.id, camera: this.camera, label: t.label, score: t.topScore, box: t.topBox, frame_time: frame.wallTime / 1000 });
+  }
+
+  #describe(t: Track, meta: Meta, where: { current: readonly string[]; entered: readonly string[]; loitering: readonly string[] }, frame: FrameInput, now: number, endTime: number | null): TrackedObject {
+    const frameTime = (t.lastSeen + this.#offset) / 1000;
+    return {
+      id: t.id,
+      camera: this.camera,
+      label: t.label,
+      score: t.score,
+      top_score: t.topScore,
+      box: t.box,
+      frame_time: frameTime,
+      current_zones: where.current,
+      entered_zones: where.entered,
+      start_time: meta.startTime,
+      end_time: endTime,
+      has_snapshot: meta.hasSnapshot,
+      stationary: t.stationary,
+      frame_age_ms: Math.max(0, Math.round(now - frame.wallTime)),
+      worker: this.worker,
+      loitering_zones: where.loitering,
+      velocity: t.velocity,
+    };
+  }
+
+  /** Recounts zone occupancy; returns the pairs whose count changed. */
+  #zoneCounts(): ZoneCount[] {
+    if (this.zones.length === 0) return [];
+    const fresh = new Map<string, Map<string, number>>();
+    for (const m of this.#meta.values()) {
+      for (const zone of m.last.current_zones) {
+        let labels = fresh.get(zone);
+        if (labels === undefined) fresh.set(zone, (labels = new Map()));
+        labels.set(m.last.label, (labels.get(m.last.label) ?? 0) + 1);
+      }
+    }
+    const changed: ZoneCount[] = [];
+    for (const [zone, labels] of fresh)
+      for (const [label, count] of labels) if (this.#counts.get(zone)?.get(label) !== count) changed.push({ zone, label, count });
+    for (const [zone, labels] of this.#counts) for (const label of labels.keys()) if (fresh.get(zone)?.get(label) === undefined) changed.push({ zone, label, count: 0 });
+    this.#counts.clear();
+    for (const [zone, labels] of fresh) this.#counts.set(zone, labels);
+    return changed;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,23 @@
+/**
+ * Objects: what users get out of detections. A tracker on capture time (ids
+ * that follow one object however many frames are dropped), zones and masks
+ * as normalised polygons, and per-object events in Frigate's payload, with
+ * the store that keeps them. Depends only on the ground floor and the
+ * supplier core; the pipeline feeds it results, the adapters publish it.
+ */
+export { boxArea, bottomCentre, iou, pointInPolygon, polygonProblem, type Box, type Point, type Polygon } from './geometry.js';
+export { Tracker, resolveTrackerOptions, type Detection, type ResolvedTrackerOptions, type Track, type TrackerOptions, type TrackerUpdate } from './tracker.js';
+export { Zone, ZonePresence, masked, type Presence, type ZoneOptions } from './zones.js';
+export {
+  CameraObjects,
+  eventId,
+  type CameraObjectsOptions,
+  type FrameInput,
+  type FrameOutput,
+  type SnapshotRequest,
+  type TrackedEvent,
+  type TrackedEventType,
+  type TrackedObject,
+  type ZoneCount,
+} from './camera-objects.js';
+export { trackableDetections } from './detections.js';

@@ -1,0 +1,363 @@
+/**
+ * A multi-object tracker on capture time. Latest-frame delivery drops frames
+ * by design, so the tracker never counts frames: each update carries the
+ * frame's capture time, motion is predicted over the real time since the
+ * track's last step (motion.ts), a new track's first match is searched for
+ * within the distance it could have moved in that time, tracks are confirmed
+ * after `confirmHits` matches and ended after `endAfterSeconds` of capture
+ * time without one. A frame older than the last one seen is ignored (the
+ * state never goes back in time).
+ *
+ * Association, per label, as ByteTrack does it: detections scored at least
+ * `highScore` are matched first to every track by IoU with its predicted box;
+ * tracks left over get a second chance with the detections scored between
+ * `lowScore` and `highScore` (an occluded object scores low; matching it
+ * keeps its id rather than losing the track); detections left over that
+ * score at least `highScore` start tentative tracks. A track seen once has no
+ * velocity yet: it is matched to the nearest detection within its reach (the
+ * speed limit times the real gap) and dies at its first miss; seen twice, it
+ * waits `endAfterSeconds` like a confirmed one. Matching is greedy on IoU, best pair first: with predictions on real
+ * time the right pair is the best overlap, and greedy costs a sort of the
+ * overlapping pairs only.
+ *
+ * Pure: no timers, no clock of its own. Ids come from `newId`, given the
+ * capture time of the track's first detection.
+ */
+import { InvalidArgumentError } from '../supplier/index.js';
+import { boxArea, iou, type Box } from './geometry.js';
+import { MotionModel } from './motion.js';
+
+export interface Detection {
+  readonly label: string;
+  /** 0–1. */
+  readonly score: number;
+  readonly box: Box;
+}
+
+export interface TrackerOptions {
+  /** Matches before a track is confirmed (reported). Default 3. */
+  readonly confirmHits?: number;
+  /** Capture time without a match that ends a track (seconds). Default 2. */
+  readonly endAfterSeconds?: number;
+  /** First-pass detections, and the least score that starts a track. Default 0.5. */
+  readonly highScore?: number;
+  /** Detections below are ignored; between lowScore and highScore they only keep tracks alive. Default 0.1. */
+  readonly lowScore?: number;
+  /** Least IoU with a track's predicted box for a first-pass match. Default 0.2. */
+  readonly matchIou?: number;
+  /** Least IoU for a low-score (second-pass) match. Default 0.5, ByteTrack's. */
+  readonly lowMatchIou?: number;
+  /** Fastest an object is expected to move (frame sizes per second): a new track's search radius per second. Default 1. */
+  readonly maxSpeed?: number;
+  /** Measurement noise as a fraction of box size. Default 0.05. */
+  readonly measurementStd?: number;
+  /** Acceleration noise, box sizes per second². Default 2. */
+  readonly accelerationStd?: number;
+  /** Least IoU with where it settled for an object to count as not moving. Default 0.8. */
+  readonly stationaryIou?: number;
+  /** Time not moving before an object is stationary (seconds). Default 10. */
+  readonly stationarySeconds?: number;
+  /** Makes a track's id; given the capture time (ms) of its first detection. Default: t1, t2, … */
+  readonly newId?: (time: number) => string;
+}
+
+/** What the tracker reports of a track. Times are capture times (ms). */
+export interface Track {
+  readonly id: string;
+  readonly label: string;
+  /** The latest matched detection's score and box. */
+  readonly score: number;
+  readonly box: Box;
+  /** The best score seen, and the box it was seen with. */
+  readonly topScore: number;
+  readonly topBox: Box;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** Centre velocity, frame widths and heights per second. */
+  readonly velocity: readonly [number, number];
+  readonly hits: number;
+  readonly confirmed: boolean;
+  readonly stationary: boolean;
+}
+
+export interface TrackerUpdate {
+  /** Capture time of the frame (ms). */
+  readonly time: number;
+  /** Confirmed tracks matched in this frame (the newly confirmed included). */
+  readonly matched: readonly Track[];
+  /** Tracks confirmed by this frame. */
+  readonly confirmed: readonly Track[];
+  /** Confirmed tracks that ended (unmatched for endAfterSeconds). */
+  readonly ended: readonly Track[];
+  /** Every confirmed track still alive, matched or not. */
+  readonly active: readonly Track[];
+  /** True when the frame was older than the last one and ignored. */
+  readonly stale: boolean;
+}
+
+const DEFAULTS = {
+  confirmHits: 3,
+  endAfterSeconds: 2,
+  highScore: 0.5,
+  lowScore: 0.1,
+  matchIou: 0.2,
+  lowMatchIou: 0.5,
+  maxSpeed: 1,
+  measurementStd: 0.05,
+  accelerationStd: 2,
+  stationaryIou: 0.8,
+  stationarySeconds: 10,
+} as const;
+
+export type ResolvedTrackerOptions = { -readonly [K in keyof typeof DEFAULTS]: number };
+
+/** The options with their defaults, checked (InvalidArgumentError for one out of its domain). */
+export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTrackerOptions {
+  const out: ResolvedTrackerOptions = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as (keyof ResolvedTrackerOptions)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`tracker option ${key} must be a number ≥ 0`);
+    out[key] = value;
+  }
+  if (!Number.isInteger(out.confirmHits) || out.confirmHits < 1) throw new InvalidArgumentError('tracker option confirmHits must be an integer ≥ 1');
+  if (out.endAfterSeconds <= 0) throw new InvalidArgumentError('tracker option endAfterSeconds must be > 0');
+  for (const key of ['highScore', 'lowScore', 'matchIou', 'lowMatchIou', 'stationaryIou'] as const)
+    if (out[key] > 1) throw new InvalidArgumentError(`tracker option ${key} must be in 0–1`);
+  if (out.lowScore > out.highScore) throw new InvalidArgumentError('tracker option lowScore must not exceed highScore');
+  return out;
+}
+
+class TrackState {
+  readonly id: string;
+  readonly label: string;
+  readonly motion: MotionModel;
+  score: number;
+  box: Box;
+  topScore: number;
+  topBox: Box;
+  readonly firstSeen: number;
+  lastSeen: number;
+  hits = 1;
+  confirmed = false;
+  /** Where it settled, and since when (capture ms). */
+  anchor: Box;
+  anchorSince: number;
+  stationary = false;
+
+  constructor(id: string, d: Detection, time: number, options: ResolvedTrackerOptions) {
+    this.id = id;
+    this.label = d.label;
+    this.motion = new MotionModel(d.box, time, options);
+    this.score = this.topScore = d.score;
+    this.box = this.topBox = this.anchor = d.box;
+    this.firstSeen = this.lastSeen = this.anchorSince = time;
+  }
+
+  view(): Track {
+    return {
+      id: this.id,
+      label: this.label,
+      score: this.score,
+      box: this.box,
+      topScore: this.topScore,
+      topBox: this.topBox,
+      firstSeen: this.firstSeen,
+      lastSeen: this.lastSeen,
+      velocity: this.motion.velocity(),
+      hits: this.hits,
+      confirmed: this.confirmed,
+      stationary: this.stationary,
+    };
+  }
+}
+
+interface Pair {
+  readonly track: TrackState;
+  readonly det: number;
+  readonly score: number;
+}
+
+let counter = 0;
+const defaultId = (): string => `t${++counter}`;
+
+export class Tracker {
+  readonly options: ResolvedTrackerOptions;
+  readonly #newId: (time: number) => string;
+  #tracks: TrackState[] = [];
+  #time = Number.NEGATIVE_INFINITY;
+
+  constructor(options: TrackerOptions = {}) {
+    this.options = resolveTrackerOptions(options);
+    this.#newId = options.newId ?? defaultId;
+  }
+
+  /** Capture time of the latest frame taken (ms), or -Infinity before the first. */
+  get time(): number {
+    return this.#time;
+  }
+
+  /** Confirmed tracks alive now. */
+  active(): Track[] {
+    return this.#tracks.filter((t) => t.confirmed).map((t) => t.view());
+  }
+
+  /** Takes a frame's detections, seen at capture time `time` (ms). */
+  update(time: number, detections: readonly Detection[]): TrackerUpdate {
+    if (!Number.isFinite(time)) throw new InvalidArgumentError('a frame\'s capture time must be a finite number');
+    if (time < this.#time) return { time, matched: [], confirmed: [], ended: [], active: this.active(), stale: true };
+    const o = this.options;
+    const ended = this.#expire(time);
+    const dets = detections.filter((d) => d.score >= o.lowScore && boxArea(d.box) > 0);
+    const taken = new Uint8Array(dets.length);
+    const matched = new Set<TrackState>();
+    const high: number[] = [];
+    const low: number[] = [];
+    for (let i = 0; i < dets.length; i++) (dets[i]!.score >= o.highScore ? high : low).push(i);
+
+    for (const t of this.#tracks) t.motion.predict(time);
+    const withVelocity = this.#tracks.filter((t) => t.motion.hasVelocity);
+    const firstSighting = this.#tracks.filter((t) => !t.motion.hasVelocity);
+    // 1: tracks whose motion is known, by IoU with the prediction, high scores
+    this.#assign(this.#iouPairs(withVelocity, dets, high, o.matchIou), dets, time, taken, matched);
+    // 2: ByteTrack's second pass: what is left of them, low scores, stricter IoU
+    this.#assign(
+      this.#iouPairs(
+        withVelocity.filter((t) => !matched.has(t)),
+        dets,
+        low,
+        o.lowMatchIou,
+      ),
+      dets,
+      time,
+      taken,
+      matched,
+    );
+    // 3: tracks seen once: no velocity yet, so the nearest high score within reach
+    this.#assign(this.#reachPairs(firstSighting, dets, high, time), dets, time, taken, matched);
+
+    const confirmed: Track[] = [];
+    const survivors: TrackState[] = [];
+    for (const t of this.#tracks) {
+      if (matched.has(t)) {
+        if (!t.confirmed && t.hits >= o.confirmHits) {
+          t.confirmed = true;
+          confirmed.push(t.view());
+        }
+        survivors.push(t);
+      } else if (t.confirmed || t.hits > 1) survivors.push(t); // a tentative track seen twice waits like a confirmed one
+    }
+    this.#tracks = survivors;
+    for (const i of high) {
+      if (taken[i] === 1) continue;
+      const t = new TrackState(this.#newId(time), dets[i]!, time, o);
+      if (o.confirmHits <= 1) {
+        t.confirmed = true;
+        confirmed.push(t.view());
+        matched.add(t);
+      }
+      this.#tracks.push(t);
+    }
+    this.#time = time;
+    const matchedViews: Track[] = [];
+    const active: Track[] = [];
+    for (const t of this.#tracks) {
+      if (!t.confirmed) continue;
+      const v = t.view();
+      active.push(v);
+      if (matched.has(t)) matchedViews.push(v);
+    }
+    return { time, matched: matchedViews, confirmed, ended, active, stale: false };
+  }
+
+  /** Ends the tracks unmatched for endAfterSeconds at `time`, with no frame (the camera went quiet). */
+  expire(time: number): Track[] {
+    if (!(time >= this.#time)) return [];
+    const ended = this.#expire(time);
+    return ended;
+  }
+
+  /** Ends every track now (the camera went away): the confirmed ones are returned. */
+  endAll(): Track[] {
+    const out = this.#tracks.filter((t) => t.confirmed).map((t) => t.view());
+    this.#tracks = [];
+    return out;
+  }
+
+  #expire(time: number): Track[] {
+    const limit = this.options.endAfterSeconds * 1000;
+    const ended: Track[] = [];
+    this.#tracks = this.#tracks.filter((t) => {
+      if (time - t.lastSeen < limit) return true;
+      if (t.confirmed) ended.push(t.view());
+      return false;
+    });
+    return ended;
+  }
+
+  #iouPairs(tracks: readonly TrackState[], dets: readonly Detection[], candidates: readonly number[], least: number): Pair[] {
+    const pairs: Pair[] = [];
+    for (const t of tracks) {
+      const predicted = t.motion.box();
+      for (const i of candidates) {
+        const d = dets[i]!;
+        if (d.label !== t.label) continue;
+        const overlap = iou(predicted, d.box);
+        if (overlap >= least && overlap > 0) pairs.push({ track: t, det: i, score: overlap });
+      }
+    }
+    return pairs;
+  }
+
+  /** Pairs of a once-seen track and a detection its centre could have reached; nearer is better. */
+  #reachPairs(tracks: readonly TrackState[], dets: readonly Detection[], candidates: readonly number[], time: number): Pair[] {
+    const pairs: Pair[] = [];
+    for (const t of tracks) {
+      const a = t.box;
+      const dt = (time - t.lastSeen) / 1000;
+      for (const i of candidates) {
+        const d = dets[i]!;
+        if (d.label !== t.label) continue;
+        const b = d.box;
+        const dx = (a[0] + a[2] - b[0] - b[2]) / 2;
+        const dy = (a[1] + a[3] - b[1] - b[3]) / 2;
+        const distance = Math.hypot(dx, dy);
+        // reach: the speed limit over the real gap, plus half the box (a detector's centre wobbles by that much)
+        const reach = this.options.maxSpeed * dt + Math.max(a[2] - a[0], a[3] - a[1]) / 2;
+        // a size change of more than 2× is another object
+        const ratio = boxArea(b) / Math.max(boxArea(a), 1e-12);
+        if (distance <= reach && ratio < 4 && ratio > 0.25) pairs.push({ track: t, det: i, score: -distance });
+      }
+    }
+    return pairs;
+  }
+
+  #assign(pairs: Pair[], dets: readonly Detection[], time: number, taken: Uint8Array, matched: Set<TrackState>): void {
+    pairs.sort((x, y) => y.score - x.score);
+    for (const p of pairs) {
+      if (taken[p.det] === 1 || matched.has(p.track)) continue;
+      taken[p.det] = 1;
+      matched.add(p.track);
+      this.#observe(p.track, dets[p.det]!, time);
+    }
+  }
+
+  #observe(t: TrackState, d: Detection, time: number): void {
+    t.motion.update(d.box, time);
+    t.hits++;
+    t.score = d.score;
+    t.box = d.box;
+    t.lastSeen = time;
+    if (d.score > t.topScore) {
+      t.topScore = d.score;
+      t.topBox = d.box;
+    }
+    if (iou(t.anchor, d.box) >= this.options.stationaryIou) {
+      t.stationary = time - t.anchorSince >= this.options.stationarySeconds * 1000;
+    } else {
+      t.anchor = d.box;
+      t.anchorSince = time;
+      t.stationary = false;
+    }
+  }
+}

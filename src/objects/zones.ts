@@ -1,0 +1,107 @@
+/**
+ * Zones and masks of a camera, as normalised polygons. An object is in a
+ * zone when the bottom centre of its box (where a person stands, where a car
+ * touches the ground: Frigate's rule) is inside the polygon and it passes the
+ * zone's filters (labels, least box area, least score). It has entered when
+ * it is first found inside, exits when it is no longer, and is loitering once
+ * it has been inside `loiterSeconds` of capture time without leaving. A mask
+ * is a polygon where detections are ignored, by the same bottom-centre rule,
+ * before they reach the tracker.
+ */
+import { InvalidArgumentError } from '../supplier/index.js';
+import { boxArea, bottomCentre, pointInPolygon, polygonProblem, type Box, type Polygon } from './geometry.js';
+
+export interface ZoneOptions {
+  readonly name: string;
+  readonly polygon: Polygon;
+  /** Only these labels count; absent or null: every label. */
+  readonly labels?: readonly string[] | null;
+  /** Least box area (fraction of the frame, 0–1). Default 0. */
+  readonly minArea?: number;
+  /** Least detection score. Default 0. */
+  readonly minScore?: number;
+  /** Time inside before an object is loitering (seconds); absent: never. */
+  readonly loiterSeconds?: number | null;
+}
+
+export class Zone {
+  readonly name: string;
+  readonly polygon: Polygon;
+  readonly #labels: ReadonlySet<string> | null;
+  readonly minArea: number;
+  readonly minScore: number;
+  readonly loiterSeconds: number | null;
+
+  constructor(options: ZoneOptions) {
+    const problem = polygonProblem(options.polygon);
+    if (problem !== null) throw new InvalidArgumentError(`zone ${options.name}: its polygon ${problem}`);
+    this.name = options.name;
+    this.polygon = options.polygon.map((p) => [p[0], p[1]] as const);
+    this.#labels = options.labels == null ? null : new Set(options.labels);
+    this.minArea = options.minArea ?? 0;
+    this.minScore = options.minScore ?? 0;
+    this.loiterSeconds = options.loiterSeconds ?? null;
+  }
+
+  /** The labels it counts, or null for every label. */
+  get labels(): readonly string[] | null {
+    return this.#labels === null ? null : [...this.#labels];
+  }
+
+  admits(label: string): boolean {
+    return this.#labels === null || this.#labels.has(label);
+  }
+
+  /** Whether an object of `label`, scored `score`, with `box`, is in the zone. */
+  contains(label: string, score: number, box: Box): boolean {
+    return this.admits(label) && score >= this.minScore && boxArea(box) >= this.minArea && pointInPolygon(bottomCentre(box), this.polygon);
+  }
+}
+
+/** Whether a detection's box stands in one of the masks. */
+export function masked(box: Box, masks: readonly Polygon[]): boolean {
+  if (masks.length === 0) return false;
+  const p = bottomCentre(box);
+  return masks.some((m) => pointInPolygon(p, m));
+}
+
+export interface Presence {
+  /** Zones the object is in now, in the camera's zone order. */
+  readonly current: readonly string[];
+  /** Every zone it has entered, in the order it first entered them. */
+  readonly entered: readonly string[];
+  /** Zones it has been in for their loiterSeconds. */
+  readonly loitering: readonly string[];
+}
+
+/** One object's presence in a camera's zones over time. */
+export class ZonePresence {
+  /** Zone → capture time (ms) it entered. */
+  readonly #since = new Map<string, number>();
+  readonly #entered: string[] = [];
+
+  /** Moves to a frame at `time` where the object was seen with `score` and `box`. */
+  observe(zones: readonly Zone[], label: string, score: number, box: Box, time: number): Presence {
+    for (const zone of zones) {
+      const inside = zone.contains(label, score, box);
+      if (inside && !this.#since.has(zone.name)) {
+        this.#since.set(zone.name, time);
+        if (!this.#entered.includes(zone.name)) this.#entered.push(zone.name);
+      } else if (!inside) this.#since.delete(zone.name);
+    }
+    return this.at(zones, time);
+  }
+
+  /** Where it is at `time`, without a new sighting (loitering may have begun). */
+  at(zones: readonly Zone[], time: number): Presence {
+    const current: string[] = [];
+    const loitering: string[] = [];
+    for (const zone of zones) {
+      const since = this.#since.get(zone.name);
+      if (since === undefined) continue;
+      current.push(zone.name);
+      if (zone.loiterSeconds !== null && time - since >= zone.loiterSeconds * 1000) loitering.push(zone.name);
+    }
+    return { current, entered: [...this.#entered], loitering };
+  }
+}
