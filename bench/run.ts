@@ -21,6 +21,7 @@ import { jpegEncoders } from './http/jpeg.js';
 import { h1 } from './http/h1.js';
 import { x1, xk } from './cluster/x1.js';
 import { xkTransports } from './kserve/transports.js';
+import { t1 } from './objects/t1.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -65,6 +66,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   },
   /** The transports alone. */
   'XK-TRANSPORTS': () => xkTransports(),
+  T1: () => t1(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

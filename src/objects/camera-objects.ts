@@ -282,7 +282,7 @@ export class CameraObjects {
     for (const m of this.#meta.values()) {
       for (const zone of m.last.current_zones) {
         let labels = fresh.get(zone);
-        if (labels === undefined) fresh.set(zone, (labels = new Map()));
+        if (labels === undefined) fresh.set(zone, (labels = new Map<string, number>()));
         labels.set(m.last.label, (labels.get(m.last.label) ?? 0) + 1);
       }
     }

@@ -32,10 +32,15 @@ export const bottomCentre = (b: Box): Point => [(b[0] + b[2]) / 2, b[3]];
 /** Even-odd rule; a point on an edge may fall either way (it has no area to matter). */
 export function pointInPolygon(p: Point, polygon: Polygon): boolean {
   let inside = false;
-  const [x, y] = p;
+  const x = p[0];
+  const y = p[1];
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
-    const [xi, yi] = polygon[i]!;
-    const [xj, yj] = polygon[j]!;
+    const a = polygon[i]!;
+    const b = polygon[j]!;
+    const xi = a[0];
+    const yi = a[1];
+    const xj = b[0];
+    const yj = b[1];
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;

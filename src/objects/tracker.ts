@@ -297,10 +297,26 @@ export class Tracker {
 
   #iouPairs(tracks: readonly TrackState[], dets: readonly Detection[], candidates: readonly number[], least: number): Pair[] {
     const pairs: Pair[] = [];
+    if (tracks.length === 0 || candidates.length === 0) return pairs;
+    // candidates by left edge: a track's box can only overlap those starting
+    // within the widest candidate's width of its own left edge, up to its right edge
+    const byLeft = [...candidates].sort((i, j) => dets[i]!.box[0] - dets[j]!.box[0]);
+    let widest = 0;
+    for (const i of byLeft) widest = Math.max(widest, dets[i]!.box[2] - dets[i]!.box[0]);
     for (const t of tracks) {
       const predicted = t.motion.box();
-      for (const i of candidates) {
+      const from = predicted[0] - widest;
+      let lo = 0;
+      let hi = byLeft.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (dets[byLeft[mid]!]!.box[0] < from) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let k = lo; k < byLeft.length; k++) {
+        const i = byLeft[k]!;
         const d = dets[i]!;
+        if (d.box[0] >= predicted[2]) break;
         if (d.label !== t.label) continue;
         const overlap = iou(predicted, d.box);
         if (overlap >= least && overlap > 0) pairs.push({ track: t, det: i, score: overlap });
