@@ -77,6 +77,9 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       enabled: camera.enabled ?? defaults.enabled,
       capture: merge(node(CaptureSchema), defaults.capture, camera.capture),
       workers: Array.isArray(camera.workers) ? camera.workers.map((w) => ({ ...workerDefaults, ...loose(w) })) : undefined,
+      // a camera's own: zones and masks are drawn on its view, never inherited
+      zones: camera.zones,
+      masks: camera.masks,
     };
   }
   const shared: Loose = {};
@@ -99,6 +102,10 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
     for (const worker of camera.workers) resolveWorkerPaths(worker, baseDir);
   }
   for (const worker of Object.values(config.shared)) resolveWorkerPaths(worker, baseDir);
+  if (config.events !== undefined) {
+    config.events.database = absolute(baseDir, config.events.database);
+    if (config.events.snapshots !== undefined) config.events.snapshots = absolute(baseDir, config.events.snapshots);
+  }
   const tls = config.mqtt?.tls as Loose | undefined;
   if (tls !== undefined) for (const key of ['ca', 'cert', 'key']) if (typeof tls[key] === 'string') tls[key] = absolute(baseDir, tls[key]);
   return config;

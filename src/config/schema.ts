@@ -234,10 +234,79 @@ function workerChooser(what: string): Chooser {
   };
 }
 
+// ---------------------------------------------------------------- objects (src/objects): tracking, zones, masks, the events store
+
+const seconds = (description: string) => Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description }));
+export const TrackOptionsSchema = Type.Object(
+  {
+    confirmHits: Type.Optional(int(1, 100, { description: 'Matches before a track is confirmed and reported. Default 3.' })),
+    endAfterSeconds: seconds('Capture time without a match that ends a track. Default 2.'),
+    highScore: Type.Optional(fraction('First-pass detections, and the least score that starts a track. Default 0.5.')),
+    lowScore: Type.Optional(fraction('Detections below are ignored; from lowScore to highScore they only keep tracks alive. Default 0.1.')),
+    matchIou: Type.Optional(fraction("Least IoU with a track's predicted box for a match. Default 0.2.")),
+    lowMatchIou: Type.Optional(fraction('Least IoU for a low-score match. Default 0.5.')),
+    maxSpeed: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: "Fastest expected movement, frame sizes per second: a new track's search radius. Default 1." })),
+    stationarySeconds: seconds('Time not moving before an object is stationary. Default 10.'),
+    snapshotSeconds: seconds('Least time between two snapshots of one object. Default 1.'),
+    updateSeconds: seconds('Least time between two updates made only by movement. Default 1.'),
+  },
+  { ...closed, description: 'Tracker options (docs/configuration.md, Objects).' },
+);
+const trackChooser: Chooser = (value) =>
+  typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: 'must be true, false or a map of tracker options', lenient: false };
+const objectSettings = {
+  track: Type.Optional(
+    annotate(
+      Type.Union([Type.Boolean(), TrackOptionsSchema], {
+        description: "Track objects in this worker's detections (ids, zones, per-object events): true, or tracker options. Default false.",
+      }),
+      { [CHOOSE]: trackChooser },
+    ),
+  ),
+};
+
+const Coordinate = Type.Number({ minimum: 0, maximum: 1 });
+/** A normalised polygon; that it does not cross itself is checked after the shape (validate.ts). */
+export const PolygonSchema = annotate(
+  Type.Array(Type.Array(Coordinate, { minItems: 2, maxItems: 2 }), {
+    minItems: 3,
+    maxItems: 100,
+    description: '[[x, y], …]: at least 3 points in 0–1 of the frame (0, 0 top left), not crossing itself.',
+  }),
+  { [HINT]: '[[x, y], …] with x and y in 0–1' },
+);
+export const ZoneSchema = Type.Object(
+  {
+    polygon: PolygonSchema,
+    labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' })),
+    minArea: Type.Optional(fraction("Least box area, as a fraction of the frame's. Default 0.")),
+    minScore: Type.Optional(fraction('Least detection score. Default 0.')),
+    loiterSeconds: seconds('Time inside before an object is loitering. Default: never.'),
+  },
+  { ...closed, description: "A zone: an object is in it when its box's bottom centre is inside the polygon and it passes the filters." },
+);
+const cameraObjects = {
+  zones: Type.Optional(idMap('a zone name', ZoneSchema, { description: 'Zones by name (docs/configuration.md, Objects).' })),
+  masks: Type.Optional(Type.Array(PolygonSchema, { description: 'Polygons where detections are ignored (by their bottom centre).' })),
+};
+
+export const EventsSchema = Type.Object(
+  {
+    database: Type.String({ minLength: 1, default: 'events.db', description: 'The SQLite file of tracked-object events (relative to the config file); snapshots go in a folder beside it.' }),
+    snapshots: Type.Optional(Type.String({ minLength: 1, description: 'Folder of snapshot JPEGs. Default: <database>.snapshots beside the database.' })),
+    maxAgeDays: Type.Number({ exclusiveMinimum: 0, maximum: 36_500, default: 10, description: 'Events (and their snapshots) older than this are deleted.' }),
+    maxSizeMb: Type.Number({ exclusiveMinimum: 0, default: 1024, description: 'The database and snapshots together stay under this; the oldest events go first.' }),
+  },
+  { ...closed, description: 'Where tracked-object events and their snapshots are kept, and for how long. Absent: events are not stored (still published).' },
+);
+export type EventsConfig = Static<typeof EventsSchema>;
+export type TrackOptionsConfig = Static<typeof TrackOptionsSchema>;
+export type ZoneConfig = Static<typeof ZoneSchema>;
+
 const workerId = { id: id('Worker id, unique within its camera.') };
-const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings }, closed), { [KIND_NAME]: 'model workers' });
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings }, closed), { [KIND_NAME]: 'command workers' });
-const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings }, closed), { [KIND_NAME]: 'module workers' });
+const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'model workers' });
+const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'command workers' });
+const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'module workers' });
 export const WorkerSchema = annotate(
   Type.Union([ModelWorker, CommandWorker, ModuleWorker], { description: 'A worker: an id and exactly one of model, command, module.' }),
   { [CHOOSE]: workerChooser('worker') },
@@ -250,9 +319,9 @@ const sharedCameras = {
     description: 'The cameras (keys of cameras) whose frames this one worker gets.',
   }),
 };
-const SharedModel = annotate(Type.Object({ ...kinds.model, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'model workers' });
-const SharedCommand = annotate(Type.Object({ ...kinds.command, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'command workers' });
-const SharedModule = annotate(Type.Object({ ...kinds.module, ...sharedCameras, ...workerSettings }, closed), { [KIND_NAME]: 'module workers' });
+const SharedModel = annotate(Type.Object({ ...kinds.model, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'model workers' });
+const SharedCommand = annotate(Type.Object({ ...kinds.command, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'command workers' });
+const SharedModule = annotate(Type.Object({ ...kinds.module, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'module workers' });
 export const SharedWorkerSchema = annotate(
   Type.Union([SharedModel, SharedCommand, SharedModule], {
     description: 'One worker instance fed by several cameras: exactly one of model, command, module, plus cameras. Its key is its id.',
@@ -633,6 +702,7 @@ export const CameraSchema = Type.Object(
     enabled: Type.Boolean({ default: true, description: 'false: the camera and its workers are not started.' }),
     capture: CaptureSchema,
     workers: Type.Array(WorkerSchema, { default: [], description: "This camera's workers." }),
+    ...cameraObjects,
   },
   { ...closed, description: 'A camera: its source, capture settings and workers. Every key but source and workers is inherited from defaults.' },
 );
@@ -647,6 +717,7 @@ const sections = {
   cameras: idMap('a camera id', CameraSchema, { description: 'Cameras by id.' }),
   shared: idMap('a shared worker id', SharedWorkerSchema, { default: {}, description: 'Workers fed by several cameras, by id.' }),
   mqtt: Type.Optional(MqttSchema),
+  events: Type.Optional(EventsSchema),
 };
 
 // ---------------------------------------------------------------- metrics (src/metrics)
@@ -773,6 +844,8 @@ export type MetricsConfig = Static<typeof MetricsSchema>;
 // ---------------------------------------------------------------- the file's schema, derived
 
 function nullable(schema: SchemaNode): SchemaNode {
+  // a union with a chooser keeps it: null joins its branches rather than wrapping it (a wrapper would hide the chooser)
+  if (schema.anyOf !== undefined && schema[CHOOSE] !== undefined) return { ...schema, anyOf: [...schema.anyOf, { type: 'null' }] };
   if (Array.isArray(schema.enum)) return { ...schema, type: [schema.type as string, 'null'], enum: [...schema.enum, null] };
   if (typeof schema.type === 'string') return { ...schema, type: [schema.type, 'null'] };
   return { anyOf: [schema, { type: 'null' }] };

@@ -11,6 +11,7 @@
  * fits.
  */
 import { isId } from '../internal/ids.js';
+import { polygonProblem } from '../internal/polygon.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, type Config, type SchemaNode, type Segment } from './schema.js';
@@ -342,6 +343,31 @@ function urlIssue(value: unknown, path: readonly Segment[], out: RawIssue[]): vo
   }
 }
 
+/**
+ * A camera's zones and masks that cross themselves. Their shape (3 points or
+ * more, each in 0–1) is the schema's; the crossing is checked only where the
+ * shape holds, so one polygon gets one issue.
+ */
+function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const check = (polygon: unknown, path: readonly Segment[]): void => {
+    if (!Array.isArray(polygon) || polygon.length < 3) return;
+    if (!polygon.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && v >= 0 && v <= 1))) return;
+    const problem = polygonProblem(polygon);
+    if (problem !== null) out.push({ path, message: problem, anchor: 'value' });
+  };
+  for (const [name, zone] of entries(field(camera, 'zones'))) check(field(zone, 'polygon'), [...at, 'zones', name, 'polygon']);
+  for (const [i, mask] of items(field(camera, 'masks')).entries()) check(mask, [...at, 'masks', i]);
+}
+
+/** Tracker options that contradict each other: lowScore above highScore. */
+function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const track = field(worker, 'track');
+  const low = field(track, 'lowScore');
+  const high = field(track, 'highScore');
+  if (typeof low === 'number' && typeof high === 'number' && low > high)
+    out.push({ path: [...at, 'track', 'lowScore'], message: `(${low}) must not exceed highScore (${high})`, anchor: 'value' });
+}
+
 export function checkReferences(data: unknown): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
@@ -361,12 +387,14 @@ export function checkReferences(data: unknown): RawIssue[] {
       if ('problem' in kind) out.push({ path: ['cameras', camera, 'source'], message: kind.problem, anchor: 'value' });
       else if (kind.kind === 'url') urlIssue(source, ['cameras', camera, 'source'], out);
     }
+    polygonIssues(config, ['cameras', camera], out);
     const ids = new Map<string, readonly Segment[]>();
     idsByCamera.set(camera, ids);
     for (const [i, worker] of items(field(config, 'workers')).entries()) {
       const path = ['cameras', camera, 'workers', i];
       modelReference(field(worker, 'model'), models, [...path, 'model'], out);
       moduleIssue(field(worker, 'module'), [...path, 'module'], out);
+      trackIssues(worker, path, out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;
@@ -377,6 +405,7 @@ export function checkReferences(data: unknown): RawIssue[] {
   }
   for (const [name, worker] of shared) {
     const path = ['shared', name];
+    trackIssues(worker, path, out);
     modelReference(field(worker, 'model'), models, [...path, 'model'], out);
     moduleIssue(field(worker, 'module'), [...path, 'module'], out);
     for (const [j, camera] of items(field(worker, 'cameras')).entries()) {
