@@ -8,8 +8,17 @@
  * frames a second of capture time with a fifth of the frames dropped, 3 000
  * frames after 200 of warm-up; the cost of CameraObjects.update() (masks,
  * tracker, zones: two zones, events), per frame, on this one thread.
+ *
+ * Store: an hour of 8 cameras on a simulated clock, 20 objects a minute per
+ * camera, each with a new, 10 updates, an end and one 10 KiB snapshot, into
+ * a real SQLite file with retention on (maxSizeMb 20, pruned every simulated
+ * minute); writes per second is rows recorded per second of wall time (the
+ * snapshots' file writes not counted), size is the store's after the hour.
  */
-import { CameraObjects, type Box, type Detection } from '../../src/objects/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CameraObjects, EventStore, eventId, type Box, type Detection, type TrackedObject } from '../../src/objects/index.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
 
 interface Mover {
@@ -95,9 +104,66 @@ async function trackerCost(objects: number): Promise<void> {
   });
 }
 
+async function storeWrites(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'fs-t1-'));
+  const MAX_MB = 20;
+  let now = 1_700_000_000_000;
+  const store = new EventStore({ database: join(dir, 'events.db'), maxSizeMb: MAX_MB, now: () => now, pruneEveryMs: 3_600_000 });
+  await store.start();
+  const CAMERAS = 8;
+  const PER_MINUTE = 20;
+  const snapshot = Buffer.alloc(10 * 1024, 0x55);
+  let writes = 0;
+  let writeNs = 0n;
+  let pruneMs = 0;
+  const record = (after: TrackedObject, type: 'new' | 'update' | 'end'): void => {
+    const start = process.hrtime.bigint();
+    store.record({ type, before: after, after });
+    writeNs += process.hrtime.bigint() - start;
+    writes++;
+  };
+  for (let minute = 0; minute < 60; minute++) {
+    for (let camera = 0; camera < CAMERAS; camera++) {
+      for (let k = 0; k < PER_MINUTE; k++) {
+        const start = now / 1000 + k * 3;
+        const id = eventId(start);
+        const base: TrackedObject = {
+          id, camera: `cam${camera}`, label: k % 3 === 0 ? 'car' : 'person', score: 0.7, top_score: 0.7, box: [0.1, 0.2, 0.3, 0.6],
+          frame_time: start, current_zones: [], entered_zones: k % 2 === 0 ? ['driveway'] : [], start_time: start, end_time: null,
+          has_snapshot: false, stationary: false, frame_age_ms: 40, worker: 'det', loitering_zones: [], velocity: [0.01, 0],
+        };
+        record(base, 'new');
+        for (let u = 0; u < 10; u++) record({ ...base, frame_time: start + u, score: 0.7 + u / 50, top_score: 0.7 + u / 50 }, 'update');
+        await store.saveSnapshot(id, snapshot);
+        record({ ...base, frame_time: start + 12, end_time: start + 12, has_snapshot: true }, 'end');
+      }
+    }
+    now += 60_000;
+    const start = performance.now();
+    await store.prune();
+    pruneMs += performance.now() - start;
+  }
+  const bytes = await store.sizeBytes();
+  emit({
+    workload: 'T1',
+    impl: 'framesupplier',
+    part: 'store',
+    writes,
+    writes_per_s: Math.round(writes / (Number(writeNs) / 1e9)),
+    events_kept: store.count(),
+    size_mb: round(bytes / 1024 / 1024, 2),
+    max_size_mb: MAX_MB,
+    prune_ms_mean: round(pruneMs / 60, 2),
+  });
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
 export async function t1(): Promise<void> {
   for (const objects of [10, 50, 200]) {
     log(`T1 tracker at ${objects} objects`);
     await trackerCost(objects);
   }
+  log('T1 event store, an hour of 8 cameras');
+  await storeWrites();
 }

@@ -21,3 +21,4 @@ export {
   type ZoneCount,
 } from './camera-objects.js';
 export { trackableDetections } from './detections.js';
+export { EventStore, EventStoreError, type EventQuery, type EventStoreOptions, type PruneResult } from './store.js';

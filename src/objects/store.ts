@@ -1,0 +1,333 @@
+/**
+ * The store of tracked-object events: one SQLite database (node:sqlite, in
+ * Node since 22.5) holding each event's latest state, one row per object, and
+ * a folder of snapshot JPEGs beside it (`<id>.jpg`, written to a temporary
+ * name and renamed, so a reader never sees half a file). It survives a
+ * restart; an event still open when the process stopped keeps its last state
+ * (its end_time stays null).
+ *
+ * Retention: every `pruneEveryMs`, events that ended more than `maxAgeDays`
+ * ago go with their snapshots; then, while the database and the snapshots
+ * together exceed `maxSizeMb`, the events that ended first go, a batch at a
+ * time. Open events are never pruned (an object still in view is not
+ * history yet). The database is in WAL mode with incremental auto-vacuum, so
+ * the pages freed are given back to the file system.
+ *
+ * Failures to open are EventStoreError (ERR_EVENT_STORE) from start(); a
+ * write that fails later (disk full) throws the same from record(), and the
+ * caller logs it: losing one event's row takes nothing else down.
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
+import type { TrackedEvent, TrackedObject } from './camera-objects.js';
+
+export class EventStoreError extends FrameSupplierError<'ERR_EVENT_STORE'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_EVENT_STORE', message, options);
+  }
+}
+
+export interface EventStoreOptions {
+  /** The SQLite file. */
+  readonly database: string;
+  /** The snapshots' folder. Default: `<database>.snapshots`. */
+  readonly snapshots?: string;
+  /** Ended events older than this go. Default 10. */
+  readonly maxAgeDays?: number;
+  /** The database and the snapshots together stay under this (MiB). Default 1024. */
+  readonly maxSizeMb?: number;
+  /** How often retention runs (ms). Default 60 000. */
+  readonly pruneEveryMs?: number;
+  /** The wall clock (ms). Default Date.now. */
+  readonly now?: () => number;
+  /** Told about a failed prune (the store carries on). */
+  readonly onError?: (error: EventStoreError) => void;
+}
+
+export interface EventQuery {
+  readonly camera?: string;
+  readonly label?: string;
+  /** Events that entered this zone. */
+  readonly zone?: string;
+  /** Events that started at or after this (epoch seconds). */
+  readonly after?: number;
+  /** Events that started before this (epoch seconds). */
+  readonly before?: number;
+  /** Default 100, at most 1 000. */
+  readonly limit?: number;
+}
+
+export interface PruneResult {
+  readonly deleted: number;
+  /** The store's size after (bytes): the database, its WAL and the snapshots. */
+  readonly bytes: number;
+}
+
+interface Statements {
+  readonly upsert: StatementSync;
+  readonly get: StatementSync;
+  readonly snapshot: StatementSync;
+}
+
+interface Row {
+  readonly data: string;
+}
+
+/** Columns for filters and retention; `data` holds the event's latest side as JSON. */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  camera TEXT NOT NULL,
+  label TEXT NOT NULL,
+  start_time REAL NOT NULL,
+  end_time REAL,
+  entered_zones TEXT NOT NULL,
+  snapshot_bytes INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_start ON events (start_time);
+CREATE INDEX IF NOT EXISTS events_end ON events (end_time);
+CREATE INDEX IF NOT EXISTS events_camera ON events (camera, label, start_time);
+`;
+
+const PRUNE_BATCH = 200;
+/** Event ids as eventId() makes them; anything else is no file name of ours. */
+const ID = /^[0-9]+\.[0-9]{6}-[a-z0-9]{6}$/;
+
+export class EventStore {
+  readonly database: string;
+  readonly snapshots: string;
+  readonly maxAgeMs: number;
+  readonly maxBytes: number;
+  readonly #pruneEveryMs: number;
+  readonly #now: () => number;
+  readonly #onError: (error: EventStoreError) => void;
+  #db: DatabaseSync | null = null;
+  #statements: Statements | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #starting: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(options: EventStoreOptions) {
+    if (typeof options.database !== 'string' || options.database.length === 0) throw new InvalidArgumentError('the event store needs a database path');
+    this.database = options.database;
+    this.snapshots = options.snapshots ?? `${options.database}.snapshots`;
+    const days = options.maxAgeDays ?? 10;
+    const mb = options.maxSizeMb ?? 1024;
+    if (!(days > 0) || !(mb > 0)) throw new InvalidArgumentError('the event store\'s maxAgeDays and maxSizeMb must be positive');
+    this.maxAgeMs = days * 86_400_000;
+    this.maxBytes = mb * 1024 * 1024;
+    this.#pruneEveryMs = options.pruneEveryMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Opens (creating) the database and the snapshots' folder, and starts retention. */
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new EventStoreError('the event store is closed'));
+    this.#starting ??= this.#open();
+    return this.#starting;
+  }
+
+  async #open(): Promise<void> {
+    try {
+      await mkdir(dirname(this.database), { recursive: true });
+      await mkdir(this.snapshots, { recursive: true });
+      // loaded here, not at import: only a system that stores events pays for it (and sees Node's experimental warning)
+      const { DatabaseSync } = await import('node:sqlite');
+      const db = new DatabaseSync(this.database);
+      // auto_vacuum takes effect only before the first table: a new file gets it, an old one keeps what it had
+      db.exec('PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+      db.exec(SCHEMA);
+      this.#statements = {
+        upsert: db.prepare(
+          `INSERT INTO events (id, camera, label, start_time, end_time, entered_zones, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET end_time = excluded.end_time, entered_zones = excluded.entered_zones, data = excluded.data`,
+        ),
+        get: db.prepare('SELECT data FROM events WHERE id = ?'),
+        snapshot: db.prepare('UPDATE events SET snapshot_bytes = ? WHERE id = ?'),
+      };
+      this.#db = db;
+    } catch (error) {
+      throw new EventStoreError(`cannot open the event store at ${this.database}: ${(error as Error).message}`, { cause: error });
+    }
+    if (this.#closed) {
+      this.#db.close();
+      this.#db = null;
+      return;
+    }
+    this.#timer = setInterval(() => {
+      this.prune().catch((error: unknown) => this.#onError(asStoreError(error)));
+    }, this.#pruneEveryMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#starting?.catch(() => undefined);
+    this.#db?.close();
+    this.#db = null;
+    this.#statements = null;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #open_(): { db: DatabaseSync; statements: Statements } {
+    if (this.#db === null || this.#statements === null) throw new EventStoreError(this.#closed ? 'the event store is closed' : 'the event store is not started');
+    return { db: this.#db, statements: this.#statements };
+  }
+
+  /** Keeps an event's latest side (its `after`). */
+  record(event: TrackedEvent): void {
+    const { statements } = this.#open_();
+    const a = event.after;
+    try {
+      statements.upsert.run(a.id, a.camera, a.label, a.start_time, a.end_time, JSON.stringify(a.entered_zones), JSON.stringify(a));
+    } catch (error) {
+      throw new EventStoreError(`cannot record event ${a.id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Keeps an object's snapshot (a JPEG), replacing the one before. */
+  async saveSnapshot(id: string, jpeg: Uint8Array): Promise<void> {
+    const { statements } = this.#open_();
+    if (!ID.test(id)) throw new InvalidArgumentError('not an event id');
+    const path = this.#snapshotFile(id);
+    const temporary = `${path}.${process.pid}.tmp`;
+    try {
+      await writeFile(temporary, jpeg);
+      await rename(temporary, path);
+      statements.snapshot.run(jpeg.byteLength, id);
+    } catch (error) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      throw new EventStoreError(`cannot save the snapshot of event ${id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** An event's snapshot, or null when it has none (or no such event). */
+  async snapshot(id: string): Promise<Buffer | null> {
+    if (!ID.test(id)) return null;
+    try {
+      return await readFile(this.#snapshotFile(id));
+    } catch {
+      return null;
+    }
+  }
+
+  /** An event's latest side, or null. */
+  get(id: string): TrackedObject | null {
+    const { statements } = this.#open_();
+    const row = statements.get.get(id) as Row | undefined;
+    return row === undefined ? null : (JSON.parse(row.data) as TrackedObject);
+  }
+
+  /** Events, newest first. */
+  query(q: EventQuery = {}): TrackedObject[] {
+    const { db } = this.#open_();
+    const where: string[] = [];
+    const values: (string | number)[] = [];
+    if (q.camera !== undefined) {
+      where.push('camera = ?');
+      values.push(q.camera);
+    }
+    if (q.label !== undefined) {
+      where.push('label = ?');
+      values.push(q.label);
+    }
+    if (q.zone !== undefined) {
+      where.push('EXISTS (SELECT 1 FROM json_each(entered_zones) WHERE value = ?)');
+      values.push(q.zone);
+    }
+    if (q.after !== undefined) {
+      where.push('start_time >= ?');
+      values.push(q.after);
+    }
+    if (q.before !== undefined) {
+      where.push('start_time < ?');
+      values.push(q.before);
+    }
+    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
+    const sql = `SELECT data FROM events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY start_time DESC LIMIT ${limit}`;
+    return (db.prepare(sql).all(...values) as unknown as Row[]).map((r) => JSON.parse(r.data) as TrackedObject);
+  }
+
+  /** Events kept. */
+  count(): number {
+    const { db } = this.#open_();
+    return Number((db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n);
+  }
+
+  /** The store's size (bytes): the database's pages in use, its WAL, and the snapshots. */
+  async sizeBytes(): Promise<number> {
+    const { db } = this.#open_();
+    const pages = db.prepare('PRAGMA page_count').get() as { page_count: number };
+    const free = db.prepare('PRAGMA freelist_count').get() as { freelist_count: number };
+    const pageSize = db.prepare('PRAGMA page_size').get() as { page_size: number };
+    const snapshots = db.prepare('SELECT COALESCE(SUM(snapshot_bytes), 0) AS b FROM events').get() as { b: number };
+    const wal = await stat(`${this.database}-wal`).then(
+      (s) => s.size,
+      () => 0,
+    );
+    return (Number(pages.page_count) - Number(free.freelist_count)) * Number(pageSize.page_size) + wal + Number(snapshots.b);
+  }
+
+  /** Applies retention now (what the timer does). */
+  async prune(): Promise<PruneResult> {
+    const { db } = this.#open_();
+    let deleted = 0;
+    const cutoff = (this.#now() - this.maxAgeMs) / 1000;
+    const old = db.prepare('SELECT id FROM events WHERE end_time IS NOT NULL AND end_time < ?').all(cutoff) as { id: string }[];
+    deleted += await this.#delete(old.map((r) => r.id));
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum;');
+    let bytes = await this.sizeBytes();
+    while (bytes > this.maxBytes) {
+      // the oldest ended events whose rows and snapshots add up to the excess, as far as a batch goes
+      const oldest = db
+        .prepare(`SELECT id, snapshot_bytes + length(data) + 64 AS size FROM events WHERE end_time IS NOT NULL ORDER BY end_time ASC LIMIT ${PRUNE_BATCH}`)
+        .all() as { id: string; size: number }[];
+      if (oldest.length === 0) break; // only open events left: they stay
+      const ids: string[] = [];
+      let freed = 0;
+      for (const row of oldest) {
+        ids.push(row.id);
+        freed += Number(row.size);
+        if (freed >= bytes - this.maxBytes) break;
+      }
+      deleted += await this.#delete(ids);
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum;');
+      bytes = await this.sizeBytes();
+    }
+    return { deleted, bytes };
+  }
+
+  async #delete(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { db } = this.#open_();
+    const remove = db.prepare('DELETE FROM events WHERE id = ?');
+    db.exec('BEGIN');
+    try {
+      for (const id of ids) remove.run(id);
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw asStoreError(error);
+    }
+    await Promise.all(ids.map((id) => (ID.test(id) ? rm(this.#snapshotFile(id), { force: true }) : undefined)));
+    return ids.length;
+  }
+
+  #snapshotFile(id: string): string {
+    return join(this.snapshots, `${id}.jpg`);
+  }
+}
+
+function asStoreError(error: unknown): EventStoreError {
+  return error instanceof EventStoreError ? error : new EventStoreError(`event store: ${(error as Error).message}`, { cause: error });
+}
