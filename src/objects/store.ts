@@ -319,7 +319,7 @@ export class EventStore {
       db.exec('ROLLBACK');
       throw asStoreError(error);
     }
-    await Promise.all(ids.map((id) => (ID.test(id) ? rm(this.#snapshotFile(id), { force: true }) : undefined)));
+    await Promise.all(ids.filter((id) => ID.test(id)).map((id) => rm(this.#snapshotFile(id), { force: true })));
     return ids.length;
   }
 
