@@ -19,7 +19,7 @@
  * close() resolves.
  */
 import { join } from 'node:path';
-import { envOf, type ConfigEnv, type HttpConfig } from '../config/index.js';
+import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
 import type { Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
@@ -27,6 +27,8 @@ import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
 import type { TokenChoice } from '../http/index.js';
+import { EventStore } from '../objects/index.js';
+import { EventRecorder } from './event-recorder.js';
 
 export interface AppHttpOptions {
   /** The http section, with defaults applied (a --http flag already merged in). */
@@ -73,6 +75,8 @@ export class App implements AsyncDisposable {
   #metricsListener: MetricsListener | null = null;
   #server: { close(): Promise<void> } | null = null;
   #dashboard: DashboardAddress | null = null;
+  /** The events store and what fills it (the config's events section). */
+  #events: { store: EventStore; recorder: EventRecorder } | null = null;
   #started: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
@@ -153,6 +157,7 @@ export class App implements AsyncDisposable {
       }
     }
     this.mqtt?.start();
+    if (this.#config.events !== undefined) await this.#startEvents(this.#config.events);
     await this.system.start();
     await this.cluster?.start();
     if (this.#httpOptions !== null) this.#dashboard = await this.#startHttp(this.#httpOptions);
@@ -163,9 +168,33 @@ export class App implements AsyncDisposable {
     await this.#server?.close();
     await this.cluster?.close();
     await this.system.close();
+    await this.#events?.recorder.close();
+    await this.#events?.store.close();
     await this.#metricsListener?.close();
     this.#exporter?.close();
     await this.mqtt?.close();
+  }
+
+  async #startEvents(config: EventsConfig): Promise<void> {
+    const { encodeFrame } = await import('../http/index.js');
+    const store = new EventStore({
+      database: config.database,
+      ...(config.snapshots === undefined ? {} : { snapshots: config.snapshots }),
+      maxAgeDays: config.maxAgeDays,
+      maxSizeMb: config.maxSizeMb,
+      onError: (error) => this.#log.warn({ code: error.code, err: error.message }, 'events: retention failed'),
+    });
+    await store.start();
+    const recorder = new EventRecorder({
+      system: this.system,
+      store,
+      log: this.#log,
+      encode: async (frame, request) =>
+        (await encodeFrame(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg,
+      ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) }),
+    });
+    recorder.start();
+    this.#events = { store, recorder };
   }
 
   async #startHttp(settings: AppHttpOptions): Promise<DashboardAddress> {
@@ -188,6 +217,7 @@ export class App implements AsyncDisposable {
         secrets: this.#env.values,
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
+        ...(this.#events === null ? {} : { events: this.#events.store }),
         ...(this.cluster === null ? {} : { notReady: () => clusterNotReady(this.cluster!) }),
         ...(control === undefined ? {} : { control }),
         ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),

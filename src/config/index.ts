@@ -37,6 +37,9 @@ export {
   METRICS_DEFAULT_PORT,
   type MqttConfig,
   type HttpConfig,
+  type EventsConfig,
+  type TrackOptionsConfig,
+  type ZoneConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from './mask.js';
 export { substituteEnv } from './env.js';

@@ -26,6 +26,8 @@ export interface EncodeOptions {
   readonly boxes?: readonly Box[];
   /** 1–100. Default 75. */
   readonly quality?: number;
+  /** What the encode is for: a live view (counted by jpegEncodes()) or a tracked object's snapshot (by snapshotEncodes()). Default 'view'. */
+  readonly purpose?: 'view' | 'snapshot';
 }
 
 export interface Encoded {
@@ -35,9 +37,15 @@ export interface Encoded {
 }
 
 let encodes = 0;
-/** JPEG encodes since the process started: the proof that nobody watching means no work. */
+let snapshots = 0;
+/** Live-view JPEG encodes since the process started: the proof that nobody watching means no work. */
 export function jpegEncodes(): number {
   return encodes;
+}
+
+/** Tracked objects' snapshot encodes, counted apart: they happen with nobody watching, by design. */
+export function snapshotEncodes(): number {
+  return snapshots;
 }
 
 // One libvips thread per encode: the pipeline's own threads need the cores more than one viewer does.
@@ -126,7 +134,8 @@ export async function encodeFrame(frame: Frame, options: EncodeOptions = {}): Pr
   const boxes = options.boxes ?? [];
   if (frame.format === 'jpeg' && height === frame.height && boxes.length === 0)
     return { jpeg: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength), width, height };
-  encodes++;
+  if (options.purpose === 'snapshot') snapshots++;
+  else encodes++;
   let image = input(frame);
   if (height !== frame.height) image = image.resize(width, height, { fit: 'fill', kernel: 'linear' });
   // sharp composites over the resized picture: the overlay is drawn at the output size.

@@ -31,6 +31,7 @@
  * - start() listens (ERR_HTTP_LISTEN when it cannot); close() ends every
  *   stream and socket and stops listening. Both idempotent.
  */
+import type { EventQuery } from '../objects/index.js';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -53,6 +54,25 @@ export interface MetricsSource {
   render(): Promise<string>;
 }
 
+/** What the API reads tracked-object events from (src/objects' EventStore). */
+export interface EventSource {
+  query(q: EventQuery): unknown[];
+  snapshot(id: string): Promise<Buffer | null>;
+}
+
+const eventsQuery = {
+  type: 'object',
+  properties: {
+    camera: { type: 'string', pattern: ID_PATTERN_SOURCE },
+    label: { type: 'string', minLength: 1, maxLength: 64 },
+    zone: { type: 'string', pattern: ID_PATTERN_SOURCE },
+    after: { type: 'number' },
+    before: { type: 'number' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+  additionalProperties: false,
+};
+
 export interface HttpServerOptions {
   readonly system: VisionSystem;
   /** The bearer token (auth.ts resolveToken). */
@@ -71,6 +91,8 @@ export interface HttpServerOptions {
   readonly bodyLimitBytes?: number;
   /** Served as GET /metrics when given (Prometheus, src/metrics). */
   readonly metrics?: MetricsSource;
+  /** The tracked-object events store (the config's events section): GET /api/events and their snapshots. Absent: 404. */
+  readonly events?: EventSource;
   /** Why the server is not ready beyond the system's state (cluster coordination down), or null: /readyz answers 503 with it. */
   readonly notReady?: () => string | null;
   /**
@@ -351,6 +373,21 @@ export class HttpServer implements AsyncDisposable {
       if (stats === undefined) throw unknownCamera(id);
       return { ...stats, config: maskConfig(system.currentConfig().cameras[id], secrets) };
     });
+
+    // tracked-object events (Frigate's fields), newest first; times in epoch seconds
+    app.get<{ Querystring: EventQuery }>('/api/events', { schema: { querystring: eventsQuery } }, async (request) => {
+      if (this.#o.events === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no events store: add an events section to the config');
+      return { events: this.#o.events.query(request.query) };
+    });
+    app.get<{ Params: { id: string } }>(
+      '/api/events/:id/snapshot.jpg',
+      { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+\\.[0-9]{6}-[a-z0-9]{6}$' } }, required: ['id'] } } },
+      async (request, reply) => {
+        const jpeg = await this.#o.events?.snapshot(request.params.id);
+        if (jpeg == null) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no snapshot for this event');
+        return reply.type('image/jpeg').header('cache-control', 'private, max-age=60').send(jpeg);
+      },
+    );
 
     type ImageRequest = FastifyRequest<{ Params: { id: string }; Querystring: { boxes?: '0' | '1'; h?: number } }>;
     const feedKey = (request: ImageRequest): FeedKey => {

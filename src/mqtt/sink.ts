@@ -421,7 +421,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     });
   }
 
-  #publish(topic: string, payload: string, qos: 0 | 1, retain: boolean, callback?: (error?: Error) => void): boolean {
+  #publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean, callback?: (error?: Error) => void): boolean {
     const client = this.#client;
     if (client === null || this.#state !== 'connected') return false;
     this.#counts.messages++;
@@ -437,7 +437,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   // ------------------------------------------------------------ system events
 
   async #readEvents(): Promise<void> {
-    const types = ['system-state', 'camera-state', 'worker-state', 'result', 'config-change', 'events-lost'] as const;
+    const types = ['system-state', 'camera-state', 'worker-state', 'result', 'config-change', 'tracked-object', 'zone-count', 'events-lost'] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
       try {
         this.#onEvent(event);
@@ -451,7 +451,14 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     switch (event.type) {
       case 'result':
         this.#results.onResult(event);
-        this.#emitObjectEvents(this.#tracker.observe(event));
+        // a worker with track on has tracked objects instead of per-label appearances
+        if (!this.#tracked(event)) this.#emitObjectEvents(this.#tracker.observe(event));
+        return;
+      case 'tracked-object':
+        this.#emitTracked(event);
+        return;
+      case 'zone-count':
+        if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.set(event.camera, this.topics.zoneCount(event.camera, event.zone, event.label), String(event.count));
         return;
       case 'camera-state':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraState(event.camera, event.state, event.lastError, event.at);
@@ -500,6 +507,27 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   // ------------------------------------------------------------ object events
+
+  #tracked(result: EventOf<'result'>): boolean {
+    const config = this.#system.currentConfig();
+    const track = result.shared ? config.shared[result.worker]?.track : config.cameras[result.camera]?.workers.find((w) => w.id === result.worker)?.track;
+    return track !== undefined && track !== false;
+  }
+
+  /** Frigate's payload, as is, on `<prefix>/events` (at least once, queued while offline like the rest). */
+  #emitTracked(event: EventOf<'tracked-object'>): void {
+    if (!this.#config.events.enabled) return;
+    this.#counts.emitted++;
+    const { type, before, after } = event.event;
+    this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after })));
+    this.#pump();
+  }
+
+  /** A tracked object's snapshot (the box drawn), retained on `<camera>/objects/<label>/snapshot`. */
+  publishSnapshot(camera: string, label: string, jpeg: Buffer): void {
+    if (this.#state !== 'connected') return; // the next one will do: a snapshot is a picture of now, not history
+    this.#publish(this.topics.snapshot(camera, label), jpeg, 0, true);
+  }
 
   #emitObjectEvents(events: readonly ObjectEvent[]): void {
     if (events.length === 0) return;

@@ -46,6 +46,16 @@ export class Topics {
     return `${this.prefix}/${camera}/objects/${topicLabel(label)}/count`;
   }
 
+  /** Objects of a label in a zone now (retained), beside the camera's per-label counts. */
+  zoneCount(camera: string, zone: string, label: string): string {
+    return `${this.prefix}/${camera}/zones/${toId(zone)}/${topicLabel(label)}/count`;
+  }
+
+  /** The latest best-frame JPEG of an object of a label (retained). */
+  snapshot(camera: string, label: string): string {
+    return `${this.prefix}/${camera}/objects/${topicLabel(label)}/snapshot`;
+  }
+
   /** The camera (null: shared) and worker of a set topic, or null when the topic is not one. */
   parseSet(topic: string): { camera: string | null; worker: string } | null {
     if (!topic.startsWith(`${this.prefix}/`)) return null;

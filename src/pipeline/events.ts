@@ -14,6 +14,7 @@ import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
 import { abortable } from '../internal/abort.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
+import type { SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -114,6 +115,25 @@ export interface ConfigChangeEvent extends Base {
   readonly shared: boolean;
 }
 
+/** A tracked object's new, update or end (Frigate's payload), from a worker with `track` on. */
+export interface TrackedObjectEvent extends Base {
+  readonly type: 'tracked-object';
+  readonly worker: string;
+  readonly event: TrackedEvent;
+  /** Set when this frame gave the object a better score: a snapshot of it is wanted (at most once a second per object). */
+  readonly snapshot: SnapshotRequest | null;
+}
+
+/** Objects of a label in a zone now, when the count changed. */
+export interface ZoneCountEvent extends Base {
+  readonly type: 'zone-count';
+  readonly camera: string;
+  readonly worker: string;
+  readonly zone: string;
+  readonly label: string;
+  readonly count: number;
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -121,7 +141,16 @@ export interface EventsLostEvent extends Base {
 }
 
 export type SystemEvent =
-  SystemStateEvent | CameraStateEvent | WorkerStateEvent | ResultEvent | DropAlertEvent | ModelStateEvent | ConfigChangeEvent | EventsLostEvent;
+  | SystemStateEvent
+  | CameraStateEvent
+  | WorkerStateEvent
+  | ResultEvent
+  | DropAlertEvent
+  | ModelStateEvent
+  | ConfigChangeEvent
+  | TrackedObjectEvent
+  | ZoneCountEvent
+  | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];
 export type EventOf<T extends SystemEventType> = Extract<SystemEvent, { type: T }>;

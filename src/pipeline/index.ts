@@ -22,8 +22,11 @@ export type {
   DropAlertEvent,
   ModelStateEvent,
   ConfigChangeEvent,
+  TrackedObjectEvent,
+  ZoneCountEvent,
   EventsLostEvent,
 } from './events.js';
+export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
 export type { WorkerTotals } from '../workers/index.js';

@@ -41,6 +41,8 @@ import { EventHub, type ConfigChange, type EventOf, type EventsOptions, type Sys
 import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
+import { ObjectTracking } from './object-tracking.js';
+import type { TrackedObject, ZoneCount } from '../objects/index.js';
 
 export interface VisionSystemOptions {
   /** The resolved configuration (src/config). Cameras may also come later, with addCamera(). */
@@ -92,11 +94,16 @@ export class VisionSystem implements AsyncDisposable {
   #startedAt: number | null = null;
   /** Run-time changes, one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Workers with `track` on: their results become tracked objects. */
+  readonly #tracking: ObjectTracking;
 
   constructor(options: VisionSystemOptions) {
     this.#config = options.config;
     this.#log = options.logger ?? createLogger({ level: this.#config.logLevel });
     this.#hub = new EventHub((error, event) => this.#log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
+    this.#tracking = new ObjectTracking({ config: () => this.currentConfig(), emit: (e) => this.#hub.emit(e) });
+    this.#hub.on('result', (e) => this.#tracking.onResult(e));
+    this.#hub.on('config-change', (e) => this.#tracking.onConfigChange(e));
     this.shmDir = this.#config.shmDir;
     // Made by start() (mkdir fails on an existing path: nobody else's directory is ever used).
     this.#ownRuntimeDir = options.runtimeDir === undefined;
@@ -183,6 +190,7 @@ export class VisionSystem implements AsyncDisposable {
     for (const model of this.#models.values()) model.start();
     for (const camera of this.#cameras.values()) this.#startCamera(camera);
     this.#sharedWorkers.start();
+    this.#tracking.start();
     this.#startedAt = Date.now();
     this.#setState('running');
     this.#log.info({ cameras: [...this.#cameras.keys()], models: [...this.#models.keys()], shared: [...this.#shared.keys()] }, 'system running');
@@ -199,6 +207,7 @@ export class VisionSystem implements AsyncDisposable {
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...this.#cameras.values()].map((c) => c.close(this.#drainMs)), this.#closeShared()]);
       await Promise.all([...this.#models.values()].map((m) => m.close()));
+      await this.#tracking.close();
       this.#removeRuntimeDir();
       this.#setState('closed');
       this.#log.info('system closed');
@@ -339,6 +348,21 @@ export class VisionSystem implements AsyncDisposable {
   watchCamera(cameraId: string, name: string, options: { readonly maxFps?: number } = {}): FrameSource {
     if (this.#closing !== null) throw closed();
     return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', ...options });
+  }
+
+  /** The tracked objects alive now (workers with `track` on), of one camera or all. */
+  trackedObjects(camera?: string): TrackedObject[] {
+    return this.#tracking.objects(camera);
+  }
+
+  /** Objects per zone and label now, of a camera. */
+  zoneCounts(camera: string): ZoneCount[] {
+    return this.#tracking.zoneCounts(camera);
+  }
+
+  /** Whoever stores snapshots says one was saved: the object's update with has_snapshot true follows. */
+  snapshotSaved(camera: string, worker: string, id: string): void {
+    this.#tracking.snapshotSaved(camera, worker, id);
   }
 
   /** Every event from now on, until the signal aborts or the system closes. */

@@ -1,0 +1,96 @@
+/**
+ * Tracked-object events into the store, and their snapshots: every
+ * `tracked-object` event of the system is recorded (its latest side); one
+ * that asks for a snapshot (its object's best score improved, at most once a
+ * second per object: the tracker decides) gets the camera's next frame
+ * encoded with the object's box drawn, saved beside the database, published
+ * retained on `<camera>/objects/<label>/snapshot`, and the system told, which
+ * sends the object's update with has_snapshot true.
+ *
+ * The frame is the camera's newest when the request comes, read through a
+ * viewer subscription opened for it and closed after: a result arrives after
+ * its frame, so the picture may be a frame or two later than the detection;
+ * the box drawn is the detection's. One snapshot in progress per object at a
+ * time; a request meanwhile is dropped (the next improvement asks again).
+ * A failure is logged and costs that snapshot or row only.
+ */
+import { messageOf } from '../internal/abort.js';
+import type { Logger } from '../internal/logger.js';
+import type { EventStore, SnapshotRequest } from '../objects/index.js';
+import type { EventOf, VisionSystem } from '../pipeline/index.js';
+import type { Frame } from '../supplier/index.js';
+
+export interface EventRecorderOptions {
+  readonly system: VisionSystem;
+  readonly store: EventStore;
+  readonly log: Logger;
+  /** Encodes a frame with the object's box drawn (src/http's encodeFrame, purpose 'snapshot'). */
+  readonly encode: (frame: Frame, request: SnapshotRequest) => Promise<Buffer>;
+  /** Publishes a snapshot (the MQTT sink), if any. */
+  readonly publish?: (camera: string, label: string, jpeg: Buffer) => void;
+}
+
+const READ_TIMEOUT_MS = 2_000;
+
+export class EventRecorder {
+  readonly #o: EventRecorderOptions;
+  readonly #busy = new Set<string>();
+  readonly #listener = (event: EventOf<'tracked-object'>): void => this.#onEvent(event);
+  #started = false;
+  #closed = false;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(options: EventRecorderOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#o.system.on('tracked-object', this.#listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#o.system.off('tracked-object', this.#listener);
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #onEvent(event: EventOf<'tracked-object'>): void {
+    try {
+      this.#o.store.record(event.event);
+    } catch (error) {
+      this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: an event could not be stored');
+    }
+    const request = event.snapshot;
+    if (request === null || this.#busy.has(request.id) || this.#closed) return;
+    this.#busy.add(request.id);
+    const run = this.#snapshot(event.worker, request)
+      .catch((error: unknown) => this.#o.log.warn({ camera: request.camera, err: messageOf(error) }, 'events: a snapshot could not be made'))
+      .finally(() => {
+        this.#busy.delete(request.id);
+        this.#pending.delete(run);
+      });
+    this.#pending.add(run);
+  }
+
+  async #snapshot(worker: string, request: SnapshotRequest): Promise<void> {
+    const source = this.#o.system.watchCamera(request.camera, `snapshot-${request.id}`);
+    let jpeg: Buffer;
+    try {
+      const frame = await source.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+      if (frame === null) return;
+      jpeg = await this.#o.encode(frame, request);
+    } finally {
+      await source.close();
+    }
+    await this.#o.store.saveSnapshot(request.id, jpeg);
+    this.#o.publish?.(request.camera, request.label, jpeg);
+    this.#o.system.snapshotSaved(request.camera, worker, request.id);
+  }
+}

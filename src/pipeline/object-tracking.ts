@@ -1,0 +1,159 @@
+/**
+ * Tracking in the system: the results of every worker with `track` on (camera
+ * and shared workers alike) go through a CameraObjects per camera and worker,
+ * on the frames' capture times; what it makes goes on the system's event
+ * stream as `tracked-object` (Frigate's new/update/end payload, with a
+ * snapshot request when the best score improved), and `zone-count` events.
+ * A second's tick ends tracks whose camera went quiet; a camera replaced or
+ * removed, or a worker disabled or restarted, ends its tracks at once (a new
+ * incarnation starts new ones). The config is read from the system as it is
+ * now, so cameras added at run time are tracked too.
+ */
+import { CameraObjects, trackableDetections, type SnapshotRequest, type TrackedEvent, type TrackedObject, type ZoneCount } from '../objects/index.js';
+import type { CameraConfig, ResolvedConfig, SharedWorkerConfig, WorkerConfig } from './config-types.js';
+import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
+
+export interface ObjectTrackingOptions {
+  readonly config: () => ResolvedConfig;
+  readonly emit: (event: SystemEvent) => void;
+  /** The monotonic clock results' capture times are on. Default performance.now. */
+  readonly monotonic?: () => number;
+}
+
+const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
+
+type Track = WorkerConfig['track'];
+
+export class ObjectTracking {
+  readonly #config: () => ResolvedConfig;
+  readonly #emit: (event: SystemEvent) => void;
+  readonly #monotonic: () => number;
+  readonly #objects = new Map<string, CameraObjects>();
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: ObjectTrackingOptions) {
+    this.#config = options.config;
+    this.#emit = options.emit;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+  }
+
+  start(): void {
+    if (this.#timer !== null || this.#closed) return;
+    this.#timer = setInterval(() => this.#tick(), 1000);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const objects of this.#objects.values()) this.#publish(objects, objects.endAll(Date.now()));
+    this.#objects.clear();
+    await Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** The tracked objects alive now, per camera. */
+  objects(camera?: string): TrackedObject[] {
+    const out: TrackedObject[] = [];
+    for (const o of this.#objects.values()) if (camera === undefined || o.camera === camera) out.push(...o.objects());
+    return out;
+  }
+
+  /** Zone counts now. */
+  zoneCounts(camera: string): ZoneCount[] {
+    const out: ZoneCount[] = [];
+    for (const o of this.#objects.values()) if (o.camera === camera) out.push(...o.zoneCounts());
+    return out;
+  }
+
+  /** A snapshot asked for was saved (by whoever stores them): the update that says so goes out. */
+  snapshotSaved(camera: string, worker: string, id: string): void {
+    const objects = this.#objects.get(key(camera, worker));
+    const event = objects?.snapshotSaved(id, Date.now());
+    if (objects !== undefined && event != null) this.#emit({ type: 'tracked-object', at: Date.now(), worker, event, snapshot: null });
+  }
+
+  onResult(result: ResultEvent): void {
+    if (this.#closed) return;
+    const track = this.#trackOf(result.camera, result.worker, result.shared);
+    if (track === undefined || track === false) return;
+    const detections = trackableDetections(result.output);
+    if (detections === null) return;
+    let objects = this.#objects.get(key(result.camera, result.worker));
+    if (objects === undefined) {
+      const camera = this.#config().cameras[result.camera];
+      if (camera === undefined) return;
+      objects = this.#make(result.camera, result.worker, camera, track);
+    }
+    const out = objects.update({ time: result.captureTime, wallTime: result.wallTime, now: Date.now(), detections });
+    this.#publish(objects, out);
+  }
+
+  onConfigChange(change: ConfigChangeEvent): void {
+    if (change.change === 'worker-enabled' || change.camera === null) return;
+    for (const [k, objects] of this.#objects) {
+      if (objects.camera !== change.camera) continue;
+      if (change.worker !== null && objects.worker !== change.worker) continue;
+      this.#publish(objects, objects.endAll(Date.now()));
+      this.#objects.delete(k);
+    }
+  }
+
+  #make(cameraId: string, worker: string, camera: CameraConfig, track: Exclude<Track, false | undefined>): CameraObjects {
+    const options = track === true ? {} : track;
+    const { snapshotSeconds, updateSeconds, ...tracker } = options;
+    const objects = new CameraObjects({
+      camera: cameraId,
+      worker,
+      tracker,
+      zones: Object.entries(camera.zones ?? {}).map(([name, z]) => ({
+        name,
+        polygon: z.polygon as unknown as readonly (readonly [number, number])[],
+        labels: z.labels ?? null,
+        ...(z.minArea === undefined ? {} : { minArea: z.minArea }),
+        ...(z.minScore === undefined ? {} : { minScore: z.minScore }),
+        loiterSeconds: z.loiterSeconds ?? null,
+      })),
+      masks: (camera.masks ?? []) as unknown as readonly (readonly (readonly [number, number])[])[],
+      ...(snapshotSeconds === undefined ? {} : { snapshotSeconds }),
+      ...(updateSeconds === undefined ? {} : { updateSeconds }),
+    });
+    this.#objects.set(key(cameraId, worker), objects);
+    return objects;
+  }
+
+  #trackOf(camera: string, worker: string, shared: boolean): Track {
+    const config = this.#config();
+    if (shared) return (config.shared[worker])?.track;
+    return config.cameras[camera]?.workers.find((w) => w.id === worker)?.track;
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const monotonic = this.#monotonic();
+    for (const objects of this.#objects.values()) this.#publish(objects, objects.expire(monotonic, now, now));
+  }
+
+  #publish(objects: CameraObjects, out: { events: readonly TrackedEvent[]; snapshots: readonly SnapshotRequest[]; zoneCounts: readonly ZoneCount[] }): void {
+    const at = Date.now();
+    for (const event of out.events) {
+      const snapshot = out.snapshots.find((s) => s.id === event.after.id) ?? null;
+      this.#emit({ type: 'tracked-object', at, worker: objects.worker, event, snapshot });
+    }
+    // a snapshot asked for by a frame that made no event (the score improved, nothing else changed)
+    for (const snapshot of out.snapshots) {
+      if (out.events.some((e) => e.after.id === snapshot.id)) continue;
+      const current = objects.objects().find((o) => o.id === snapshot.id);
+      if (current !== undefined) this.#emit({ type: 'tracked-object', at, worker: objects.worker, event: { type: 'update', before: current, after: current }, snapshot });
+    }
+    for (const count of out.zoneCounts) this.#emit({ type: 'zone-count', at, camera: objects.camera, worker: objects.worker, ...count });
+  }
+}
+
+export type TrackedObjectEventOf = EventOf<'tracked-object'>;
