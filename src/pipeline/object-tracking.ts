@@ -10,7 +10,7 @@
  * now, so cameras added at run time are tracked too.
  */
 import { CameraObjects, trackableDetections, type SnapshotRequest, type TrackedEvent, type TrackedObject, type ZoneCount } from '../objects/index.js';
-import type { CameraConfig, ResolvedConfig, SharedWorkerConfig, WorkerConfig } from './config-types.js';
+import type { CameraConfig, ResolvedConfig, WorkerConfig } from './config-types.js';
 import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
 
 export interface ObjectTrackingOptions {
