@@ -3,7 +3,11 @@
  * per camera, a device with, for each configured label, an occupancy
  * binary_sensor and a count sensor (both from the label's count topic), and
  * two diagnostic sensors, the capture's status and its fps (from the stats
- * topic). Every entity is available while `<prefix>/available` is `online`
+ * topic); per zone of the camera, an occupancy binary_sensor and a count
+ * sensor for each configured label the zone admits (from the zone count
+ * topics); per label an `image` entity showing the latest tracked-object
+ * snapshot; per worker a `switch` (ON/OFF on its set topic, its state from
+ * the state topic) and a restart `button`. Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
@@ -17,6 +21,12 @@ export interface DiscoveryOptions {
   readonly node: string;
   readonly labels: readonly string[];
   readonly topics: Topics;
+  /** The camera's zones (name → the labels it counts, null for every label). Default none. */
+  readonly zones?: ReadonlyMap<string, readonly string[] | null>;
+  /** The camera's workers' ids. Default none. */
+  readonly workers?: readonly string[];
+  /** Whether a worker of the camera tracks objects (then: snapshot images). Default false. */
+  readonly tracked?: boolean;
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -31,7 +41,7 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
   const availability = [{ topic: topics.available, value_template: "{{ 'online' if value == 'online' else 'offline' }}" }];
   const common = { availability, device, origin: { name: 'framesupplier' } };
   const out = new Map<string, string>();
-  const add = (component: 'binary_sensor' | 'sensor', object: string, config: Record<string, unknown>): void => {
+  const add = (component: 'binary_sensor' | 'sensor' | 'image' | 'switch' | 'button', object: string, config: Record<string, unknown>): void => {
     const objectId = discoveryId(`${camera}_${object}`);
     out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common }));
   };
@@ -44,6 +54,39 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       value_template: "{{ 'ON' if (value | int(0)) > 0 else 'OFF' }}",
     });
     add('sensor', `${label}_count`, { name: `${label} count`, state_topic: state, state_class: 'measurement', icon: 'mdi:counter' });
+  }
+  for (const [zone, admits] of options.zones ?? []) {
+    for (const label of labels) {
+      if (admits !== null && !admits.includes(label)) continue;
+      const state = topics.zoneCount(camera, zone, label);
+      add('binary_sensor', `${zone}_${label}_occupancy`, {
+        name: `${zone} ${label} occupancy`,
+        device_class: 'occupancy',
+        state_topic: state,
+        value_template: "{{ 'ON' if (value | int(0)) > 0 else 'OFF' }}",
+      });
+      add('sensor', `${zone}_${label}_count`, { name: `${zone} ${label} count`, state_topic: state, state_class: 'measurement', icon: 'mdi:counter' });
+    }
+  }
+  if (options.tracked === true)
+    for (const label of labels) add('image', `${label}_snapshot`, { name: `${label} snapshot`, image_topic: topics.snapshot(camera, label), content_type: 'image/jpeg' });
+  for (const worker of options.workers ?? []) {
+    add('switch', `${worker}_enabled`, {
+      name: `${worker}`,
+      command_topic: topics.worker(camera, worker, 'set'),
+      state_topic: topics.worker(camera, worker, 'state'),
+      value_template: "{{ 'ON' if value_json.enabled else 'OFF' }}",
+      payload_on: 'ON',
+      payload_off: 'OFF',
+      entity_category: 'config',
+    });
+    add('button', `${worker}_restart`, {
+      name: `${worker} restart`,
+      command_topic: topics.worker(camera, worker, 'set'),
+      payload_press: 'RESTART',
+      device_class: 'restart',
+      entity_category: 'config',
+    });
   }
   add('sensor', 'status', {
     name: 'status',

@@ -157,7 +157,11 @@ export class RetainedState {
 
   #addDiscovery(camera: string): void {
     const { prefix, labels } = this.#o.discovery;
-    for (const [topic, payload] of cameraDiscovery(camera, { prefix, node: this.#o.node, labels, topics: this.#o.topics })) {
+    const config = this.#o.system.currentConfig().cameras[camera];
+    const zones = new Map(Object.entries(config?.zones ?? {}).map(([name, z]) => [name, z.labels ?? null] as const));
+    const workers = (config?.workers ?? []).map((w) => w.id);
+    const tracked = (config?.workers ?? []).some((w) => w.track !== undefined && w.track !== false);
+    for (const [topic, payload] of cameraDiscovery(camera, { prefix, node: this.#o.node, labels, topics: this.#o.topics, zones, workers, tracked })) {
       this.#cameraTopics.get(camera)?.add(topic);
       const changed = this.#discovery.get(topic) !== payload;
       this.#discovery.set(topic, payload);

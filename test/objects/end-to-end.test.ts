@@ -30,6 +30,7 @@ const PREFIX = `objects-e2e-${process.pid}`;
 const VIDEO =
   "lavfi:color=c=black:s=320x240:r=10[bg];color=c=red:s=32x32:r=10[r];color=c=lime:s=32x32:r=10[g];[bg][r]overlay=x='min(20+40*t,240)':y=180[t1];[t1][g]overlay=x='280-40*t':y=30";
 const READ_FPS = 4;
+const NODE = `objects-e2e-${process.pid}`;
 
 interface FrigateMessage {
   readonly type: 'new' | 'update' | 'end';
@@ -49,7 +50,7 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
   });
 
   it('new/update/end with stable ids, zone entry and loitering on time, snapshots published and served', async () => {
-    const recorder = await Recorder.connect(broker.url, [`${PREFIX}/#`]);
+    const recorder = await Recorder.connect(broker.url, [`${PREFIX}/#`, `homeassistant/+/${NODE}/#`]);
     const config = resolvedConfig({
       shmDir: `/dev/shm/fs-objects-e2e-${process.pid}`,
       cameras: {
@@ -70,7 +71,7 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
           },
         },
       },
-      mqtt: { url: broker.url, topicPrefix: PREFIX },
+      mqtt: { url: broker.url, topicPrefix: PREFIX, clientId: NODE, discovery: { labels: ['red', 'green'] } },
       events: { database: join(dir, 'events.db') },
       http: { host: '127.0.0.1', port: 0, token: 'objects-e2e-token-0123456789' },
     });
@@ -128,6 +129,23 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       const bytes = new Uint8Array(await jpeg.arrayBuffer());
       assert.deepEqual([bytes[0], bytes[1]], [0xff, 0xd8]);
       assert.equal((await fetch(new URL('/api/events/1.000000-nosuch/snapshot.jpg', base))).status, 404);
+
+      // Home Assistant: zone occupancy and count, the snapshot image, the worker's switch and restart button…
+      const entities = [
+        `binary_sensor/${NODE}/gate_pad_red_occupancy`,
+        `sensor/${NODE}/gate_pad_green_count`,
+        `image/${NODE}/gate_red_snapshot`,
+        `switch/${NODE}/gate_colours_enabled`,
+        `button/${NODE}/gate_colours_restart`,
+      ].map((e) => `homeassistant/${e}/config`);
+      for (const topic of entities) await recorder.waitFor((m) => m.topic === topic && m.payload.length > 0, topic);
+      const image = JSON.parse(recorder.messages.find((m) => m.topic === entities[2])!.payload) as { image_topic: string };
+      assert.equal(image.image_topic, `${PREFIX}/gate/objects/red/snapshot`);
+      // …removed with the camera, whose objects end
+      const from = recorder.messages.length;
+      await app.system.removeCamera('gate');
+      for (const topic of entities) await recorder.waitFor((m) => m.topic === topic && m.payload.length === 0, `${topic} removed`, { from });
+      await recorder.waitFor(isEvent((e) => e.type === 'end' && e.after.label === 'red'), 'red ended with its camera', { from });
     } finally {
       await app.close();
       await recorder.close();
