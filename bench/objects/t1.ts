@@ -55,8 +55,27 @@ async function trackerCost(objects: number): Promise<void> {
     camera: 'bench',
     worker: 'det',
     zones: [
-      { name: 'left', polygon: [[0, 0.2], [0.5, 0.2], [0.5, 1], [0, 1]], loiterSeconds: 5 },
-      { name: 'right', polygon: [[0.5, 0.2], [1, 0.2], [1, 1], [0.5, 1]], labels: ['thing'], minArea: 0.001 },
+      {
+        name: 'left',
+        polygon: [
+          [0, 0.2],
+          [0.5, 0.2],
+          [0.5, 1],
+          [0, 1],
+        ],
+        loiterSeconds: 5,
+      },
+      {
+        name: 'right',
+        polygon: [
+          [0.5, 0.2],
+          [1, 0.2],
+          [1, 1],
+          [0.5, 1],
+        ],
+        labels: ['thing'],
+        minArea: 0.001,
+      },
     ],
   });
   const WARMUP = 200;
@@ -128,9 +147,23 @@ async function storeWrites(): Promise<void> {
         const start = now / 1000 + k * 3;
         const id = eventId(start);
         const base: TrackedObject = {
-          id, camera: `cam${camera}`, label: k % 3 === 0 ? 'car' : 'person', score: 0.7, top_score: 0.7, box: [0.1, 0.2, 0.3, 0.6],
-          frame_time: start, current_zones: [], entered_zones: k % 2 === 0 ? ['driveway'] : [], start_time: start, end_time: null,
-          has_snapshot: false, stationary: false, frame_age_ms: 40, worker: 'det', loitering_zones: [], velocity: [0.01, 0],
+          id,
+          camera: `cam${camera}`,
+          label: k % 3 === 0 ? 'car' : 'person',
+          score: 0.7,
+          top_score: 0.7,
+          box: [0.1, 0.2, 0.3, 0.6],
+          frame_time: start,
+          current_zones: [],
+          entered_zones: k % 2 === 0 ? ['driveway'] : [],
+          start_time: start,
+          end_time: null,
+          has_snapshot: false,
+          stationary: false,
+          frame_age_ms: 40,
+          worker: 'det',
+          loitering_zones: [],
+          velocity: [0.01, 0],
         };
         record(base, 'new');
         for (let u = 0; u < 10; u++) record({ ...base, frame_time: start + u, score: 0.7 + u / 50, top_score: 0.7 + u / 50 }, 'update');

@@ -245,7 +245,13 @@ export const TrackOptionsSchema = Type.Object(
     lowScore: Type.Optional(fraction('Detections below are ignored; from lowScore to highScore they only keep tracks alive. Default 0.1.')),
     matchIou: Type.Optional(fraction("Least IoU with a track's predicted box for a match. Default 0.2.")),
     lowMatchIou: Type.Optional(fraction('Least IoU for a low-score match. Default 0.5.')),
-    maxSpeed: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100, description: "Fastest expected movement, frame sizes per second: a new track's search radius. Default 1." })),
+    maxSpeed: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 100,
+        description: "Fastest expected movement, frame sizes per second: a new track's search radius. Default 1.",
+      }),
+    ),
     stationarySeconds: seconds('Time not moving before an object is stationary. Default 10.'),
     snapshotSeconds: seconds('Least time between two snapshots of one object. Default 1.'),
     updateSeconds: seconds('Least time between two updates made only by movement. Default 1.'),
@@ -278,7 +284,9 @@ export const PolygonSchema = annotate(
 export const ZoneSchema = Type.Object(
   {
     polygon: PolygonSchema,
-    labels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' })),
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' }),
+    ),
     minArea: Type.Optional(fraction("Least box area, as a fraction of the frame's. Default 0.")),
     minScore: Type.Optional(fraction('Least detection score. Default 0.')),
     loiterSeconds: seconds('Time inside before an object is loitering. Default: never.'),
@@ -292,10 +300,18 @@ const cameraObjects = {
 
 export const EventsSchema = Type.Object(
   {
-    database: Type.String({ minLength: 1, default: 'events.db', description: 'The SQLite file of tracked-object events (relative to the config file); snapshots go in a folder beside it.' }),
+    database: Type.String({
+      minLength: 1,
+      default: 'events.db',
+      description: 'The SQLite file of tracked-object events (relative to the config file); snapshots go in a folder beside it.',
+    }),
     snapshots: Type.Optional(Type.String({ minLength: 1, description: 'Folder of snapshot JPEGs. Default: <database>.snapshots beside the database.' })),
     maxAgeDays: Type.Number({ exclusiveMinimum: 0, maximum: 36_500, default: 10, description: 'Events (and their snapshots) older than this are deleted.' }),
-    maxSizeMb: Type.Number({ exclusiveMinimum: 0, default: 1024, description: 'The database and snapshots together stay under this; the oldest events go first.' }),
+    maxSizeMb: Type.Number({
+      exclusiveMinimum: 0,
+      default: 1024,
+      description: 'The database and snapshots together stay under this; the oldest events go first.',
+    }),
   },
   { ...closed, description: 'Where tracked-object events and their snapshots are kept, and for how long. Absent: events are not stored (still published).' },
 );
@@ -305,7 +321,9 @@ export type ZoneConfig = Static<typeof ZoneSchema>;
 
 const workerId = { id: id('Worker id, unique within its camera.') };
 const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'model workers' });
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'command workers' });
+const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings }, closed), {
+  [KIND_NAME]: 'command workers',
+});
 const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'module workers' });
 export const WorkerSchema = annotate(
   Type.Union([ModelWorker, CommandWorker, ModuleWorker], { description: 'A worker: an id and exactly one of model, command, module.' }),
@@ -320,8 +338,12 @@ const sharedCameras = {
   }),
 };
 const SharedModel = annotate(Type.Object({ ...kinds.model, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'model workers' });
-const SharedCommand = annotate(Type.Object({ ...kinds.command, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'command workers' });
-const SharedModule = annotate(Type.Object({ ...kinds.module, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'module workers' });
+const SharedCommand = annotate(Type.Object({ ...kinds.command, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), {
+  [KIND_NAME]: 'command workers',
+});
+const SharedModule = annotate(Type.Object({ ...kinds.module, ...sharedCameras, ...workerSettings, ...objectSettings }, closed), {
+  [KIND_NAME]: 'module workers',
+});
 export const SharedWorkerSchema = annotate(
   Type.Union([SharedModel, SharedCommand, SharedModule], {
     description: 'One worker instance fed by several cameras: exactly one of model, command, module, plus cameras. Its key is its id.',

@@ -69,7 +69,8 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
     }
   }
   if (options.tracked === true)
-    for (const label of labels) add('image', `${label}_snapshot`, { name: `${label} snapshot`, image_topic: topics.snapshot(camera, label), content_type: 'image/jpeg' });
+    for (const label of labels)
+      add('image', `${label}_snapshot`, { name: `${label} snapshot`, image_topic: topics.snapshot(camera, label), content_type: 'image/jpeg' });
   for (const worker of options.workers ?? []) {
     add('switch', `${worker}_enabled`, {
       name: `${worker}`,

@@ -458,7 +458,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#emitTracked(event);
         return;
       case 'zone-count':
-        if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.set(event.camera, this.topics.zoneCount(event.camera, event.zone, event.label), String(event.count));
+        if (this.#retainedState.knowsCamera(event.camera))
+          this.#retainedState.set(event.camera, this.topics.zoneCount(event.camera, event.zone, event.label), String(event.count));
         return;
       case 'camera-state':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraState(event.camera, event.state, event.lastError, event.at);

@@ -174,7 +174,15 @@ export class CameraObjects {
         const presence = new ZonePresence();
         const where = presence.observe(this.zones, t.label, t.score, t.box, frame.time);
         const startTime = (t.firstSeen + this.#offset) / 1000;
-        const fresh: Meta = { presence, startTime, last: null as unknown as TrackedObject, lastUpdateWall: frame.wallTime, lastSnapshotWall: Number.NEGATIVE_INFINITY, snapshotScore: 0, hasSnapshot: false };
+        const fresh: Meta = {
+          presence,
+          startTime,
+          last: null as unknown as TrackedObject,
+          lastUpdateWall: frame.wallTime,
+          lastSnapshotWall: Number.NEGATIVE_INFINITY,
+          snapshotScore: 0,
+          hasSnapshot: false,
+        };
         fresh.last = this.#describe(t, fresh, where, frame, now, null);
         this.#meta.set(t.id, fresh);
         events.push({ type: 'new', before: fresh.last, after: fresh.last });
@@ -239,7 +247,13 @@ export class CameraObjects {
     this.#meta.delete(t.id);
     const before = meta.last;
     const endTime = (t.lastSeen + this.#offset) / 1000;
-    const after: TrackedObject = { ...before, current_zones: [], loitering_zones: [], end_time: endTime, frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)) };
+    const after: TrackedObject = {
+      ...before,
+      current_zones: [],
+      loitering_zones: [],
+      end_time: endTime,
+      frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
+    };
     events.push({ type: 'end', before, after });
   }
 
@@ -252,7 +266,14 @@ export class CameraObjects {
     out.push({ id: t.id, camera: this.camera, label: t.label, score: t.topScore, box: t.topBox, frame_time: frame.wallTime / 1000 });
   }
 
-  #describe(t: Track, meta: Meta, where: { current: readonly string[]; entered: readonly string[]; loitering: readonly string[] }, frame: FrameInput, now: number, endTime: number | null): TrackedObject {
+  #describe(
+    t: Track,
+    meta: Meta,
+    where: { current: readonly string[]; entered: readonly string[]; loitering: readonly string[] },
+    frame: FrameInput,
+    now: number,
+    endTime: number | null,
+  ): TrackedObject {
     const frameTime = (t.lastSeen + this.#offset) / 1000;
     return {
       id: t.id,
@@ -289,7 +310,8 @@ export class CameraObjects {
     const changed: ZoneCount[] = [];
     for (const [zone, labels] of fresh)
       for (const [label, count] of labels) if (this.#counts.get(zone)?.get(label) !== count) changed.push({ zone, label, count });
-    for (const [zone, labels] of this.#counts) for (const label of labels.keys()) if (fresh.get(zone)?.get(label) === undefined) changed.push({ zone, label, count: 0 });
+    for (const [zone, labels] of this.#counts)
+      for (const label of labels.keys()) if (fresh.get(zone)?.get(label) === undefined) changed.push({ zone, label, count: 0 });
     this.#counts.clear();
     for (const [zone, labels] of fresh) this.#counts.set(zone, labels);
     return changed;

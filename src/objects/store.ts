@@ -116,7 +116,7 @@ export class EventStore {
     this.snapshots = options.snapshots ?? `${options.database}.snapshots`;
     const days = options.maxAgeDays ?? 10;
     const mb = options.maxSizeMb ?? 1024;
-    if (!(days > 0) || !(mb > 0)) throw new InvalidArgumentError('the event store\'s maxAgeDays and maxSizeMb must be positive');
+    if (!(days > 0) || !(mb > 0)) throw new InvalidArgumentError("the event store's maxAgeDays and maxSizeMb must be positive");
     this.maxAgeMs = days * 86_400_000;
     this.maxBytes = mb * 1024 * 1024;
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000;
@@ -180,7 +180,8 @@ export class EventStore {
   }
 
   #open_(): { db: DatabaseSync; statements: Statements } {
-    if (this.#db === null || this.#statements === null) throw new EventStoreError(this.#closed ? 'the event store is closed' : 'the event store is not started');
+    if (this.#db === null || this.#statements === null)
+      throw new EventStoreError(this.#closed ? 'the event store is closed' : 'the event store is not started');
     return { db: this.#db, statements: this.#statements };
   }
 

@@ -204,7 +204,7 @@ export class Tracker {
 
   /** Takes a frame's detections, seen at capture time `time` (ms). */
   update(time: number, detections: readonly Detection[]): TrackerUpdate {
-    if (!Number.isFinite(time)) throw new InvalidArgumentError('a frame\'s capture time must be a finite number');
+    if (!Number.isFinite(time)) throw new InvalidArgumentError("a frame's capture time must be a finite number");
     if (time < this.#time) return { time, matched: [], confirmed: [], ended: [], active: this.active(), stale: true };
     const o = this.options;
     const ended = this.#expire(time);

@@ -130,7 +130,7 @@ export class ObjectTracking {
 
   #trackOf(camera: string, worker: string, shared: boolean): Track {
     const config = this.#config();
-    if (shared) return (config.shared[worker])?.track;
+    if (shared) return config.shared[worker]?.track;
     return config.cameras[camera]?.workers.find((w) => w.id === worker)?.track;
   }
 
@@ -150,7 +150,8 @@ export class ObjectTracking {
     for (const snapshot of out.snapshots) {
       if (out.events.some((e) => e.after.id === snapshot.id)) continue;
       const current = objects.objects().find((o) => o.id === snapshot.id);
-      if (current !== undefined) this.#emit({ type: 'tracked-object', at, worker: objects.worker, event: { type: 'update', before: current, after: current }, snapshot });
+      if (current !== undefined)
+        this.#emit({ type: 'tracked-object', at, worker: objects.worker, event: { type: 'update', before: current, after: current }, snapshot });
     }
     for (const count of out.zoneCounts) this.#emit({ type: 'zone-count', at, camera: objects.camera, worker: objects.worker, ...count });
   }

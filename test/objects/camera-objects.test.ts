@@ -29,15 +29,26 @@ function feed(objects: CameraObjects, frames: { t: number; dets: Detection[] }[]
 
 describe('camera objects: zones, masks, events', { timeout: 60_000 }, () => {
   it('new, then an update on entering the zone (bottom centre inside, not the box), loitering after loiterSeconds, exit, end', () => {
-    const objects = new CameraObjects({ camera: 'gate', worker: 'det', zones: [{ name: 'driveway', polygon: DRIVEWAY, loiterSeconds: 2 }], tracker: { stationarySeconds: 60 } });
+    const objects = new CameraObjects({
+      camera: 'gate',
+      worker: 'det',
+      zones: [{ name: 'driveway', polygon: DRIVEWAY, loiterSeconds: 2 }],
+      tracker: { stationarySeconds: 60 },
+    });
     // walks down and right at 0.1 frame a second, from a bottom centre of (0.3, 0.29) to (0.7, 0.69), then stays
     const at = (t: number): Box => {
       const s = Math.min(t, 4000) / 1000;
       return square(0.3 + 0.1 * s, 0.29 + 0.1 * s);
     };
     const all: TrackedEvent[] = [];
-    const first = feed(objects, [0, 200, 400].map((t) => ({ t, dets: [det(at(t))] })));
-    assert.deepEqual(first.map((e) => e.type), ['new']);
+    const first = feed(
+      objects,
+      [0, 200, 400].map((t) => ({ t, dets: [det(at(t))] })),
+    );
+    assert.deepEqual(
+      first.map((e) => e.type),
+      ['new'],
+    );
     assert.deepEqual(first[0]!.after.current_zones, []);
     assert.equal(first[0]!.after.camera, 'gate');
     assert.match(first[0]!.after.id, /^\d+\.\d{6}-[a-z0-9]{6}$/);
@@ -58,7 +69,10 @@ describe('camera objects: zones, masks, events', { timeout: 60_000 }, () => {
     // walks back out at 0.1 frame a second
     const back: number[] = [];
     for (let t = 6600; t <= 9000; t += 200) back.push(t);
-    const out = feed(objects, back.map((t) => ({ t, dets: [det(square(0.7 - (t - 6400) / 10_000, 0.69 - (t - 6400) / 10_000))] })));
+    const out = feed(
+      objects,
+      back.map((t) => ({ t, dets: [det(square(0.7 - (t - 6400) / 10_000, 0.69 - (t - 6400) / 10_000))] })),
+    );
     assert.ok(out.some((e) => e.type === 'update' && e.after.current_zones.length === 0 && e.after.entered_zones[0] === 'driveway'));
     const end = objects.expire(9000 + 2000, WALL + 11_000).events;
     assert.equal(end.length, 1);
@@ -111,19 +125,47 @@ describe('camera objects: zones, masks, events', { timeout: 60_000 }, () => {
   });
 
   it('polygon checks: fewer than 3 points, outside 0–1, self-intersecting', () => {
-    assert.match(polygonProblem([[0, 0], [1, 1]]) ?? '', /at least 3 points/);
-    assert.match(polygonProblem([[0, 0], [1.2, 0], [1, 1]]) ?? '', /inside the frame/);
-    assert.match(polygonProblem([[0, 0], [1, 1], [1, 0], [0, 1]]) ?? '', /intersect itself/);
+    assert.match(
+      polygonProblem([
+        [0, 0],
+        [1, 1],
+      ]) ?? '',
+      /at least 3 points/,
+    );
+    assert.match(
+      polygonProblem([
+        [0, 0],
+        [1.2, 0],
+        [1, 1],
+      ]) ?? '',
+      /inside the frame/,
+    );
+    assert.match(
+      polygonProblem([
+        [0, 0],
+        [1, 1],
+        [1, 0],
+        [0, 1],
+      ]) ?? '',
+      /intersect itself/,
+    );
     assert.equal(polygonProblem(DRIVEWAY as unknown as unknown[]), null);
     assert.match(polygonProblem([[0, 0], 'x', [1, 1]]) ?? '', /point 1/);
   });
 
   it('any convex polygon (points sorted by angle round a centre) is accepted', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.double({ min: 0, max: 2 * Math.PI - 0.01, noNaN: true }), { minLength: 3, maxLength: 12, comparator: (a, b) => Math.abs(a - b) < 0.05 }), (angles) => {
-        const points = angles.sort((a, b) => a - b).map((a) => [0.5 + 0.4 * Math.cos(a), 0.5 + 0.4 * Math.sin(a)]);
-        assert.equal(polygonProblem(points), null);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.double({ min: 0, max: 2 * Math.PI - 0.01, noNaN: true }), {
+          minLength: 3,
+          maxLength: 12,
+          comparator: (a, b) => Math.abs(a - b) < 0.05,
+        }),
+        (angles) => {
+          const points = angles.sort((a, b) => a - b).map((a) => [0.5 + 0.4 * Math.cos(a), 0.5 + 0.4 * Math.sin(a)]);
+          assert.equal(polygonProblem(points), null);
+        },
+      ),
     );
   });
 

@@ -33,7 +33,11 @@ export default function detect(frame: Frame): { detections: unknown[] } {
     }
     if (x2 < 0) continue;
     // the scan steps by 2: the box ends one pixel past the last one seen
-    detections.push({ class_name: label, confidence: 0.9, bbox: [x1 / width, y1 / height, Math.min(width, x2 + 2) / width, Math.min(height, y2 + 2) / height] });
+    detections.push({
+      class_name: label,
+      confidence: 0.9,
+      bbox: [x1 / width, y1 / height, Math.min(width, x2 + 2) / width, Math.min(height, y2 + 2) / height],
+    });
   }
   return { detections };
 }

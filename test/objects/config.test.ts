@@ -73,8 +73,14 @@ describe('config: track, zones, masks, events', { timeout: 60_000 }, () => {
   it('refuses tracker options out of range or contradicting each other', () => {
     const issues = issuesOf(yaml(...HEAD, '        track: { highScore: 0.3, lowScore: 0.4, confirmHits: 0, bogus: 1 }'));
     const lines = printed(issues);
-    assert.ok(lines.some((l) => l.startsWith('cameras.gate.workers[0].track.confirmHits: ')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('cameras.gate.workers[0].track.bogus: ')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('cameras.gate.workers[0].track.confirmHits: ')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('cameras.gate.workers[0].track.bogus: ')),
+      lines.join('\n'),
+    );
     assert.ok(lines.includes('cameras.gate.workers[0].track.lowScore: (0.4) must not exceed highScore (0.3) (line 7)'), lines.join('\n'));
   });
 });

@@ -76,8 +76,13 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       http: { host: '127.0.0.1', port: 0, token: 'objects-e2e-token-0123456789' },
     });
     const app = createApp(config, { logger: createLogger({ level: 'silent' }), http: { config: config.http! } });
-    const events = (): FrigateMessage[] => recorder.messages.filter((m) => m.topic === `${PREFIX}/events`).map((m) => JSON.parse(m.payload) as FrigateMessage).filter((e) => 'before' in e);
-    const isEvent = (match: (e: FrigateMessage) => boolean) => (m: Message) => m.topic === `${PREFIX}/events` && 'before' in JSON.parse(m.payload) && match(JSON.parse(m.payload) as FrigateMessage);
+    const events = (): FrigateMessage[] =>
+      recorder.messages
+        .filter((m) => m.topic === `${PREFIX}/events`)
+        .map((m) => JSON.parse(m.payload) as FrigateMessage)
+        .filter((e) => 'before' in e);
+    const isEvent = (match: (e: FrigateMessage) => boolean) => (m: Message) =>
+      m.topic === `${PREFIX}/events` && 'before' in JSON.parse(m.payload) && match(JSON.parse(m.payload) as FrigateMessage);
     try {
       await app.start();
       const loiter = await recorder.waitFor(
@@ -113,7 +118,10 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/zones/pad/red/count` && m.payload === '1', 'pad count');
       const snapshot = await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/objects/red/snapshot`, 'red snapshot');
       assert.ok(snapshot.retain || snapshot.payload.length > 0);
-      await recorder.waitFor(isEvent((e) => e.after.label === 'red' && e.after.has_snapshot), 'has_snapshot');
+      await recorder.waitFor(
+        isEvent((e) => e.after.label === 'red' && e.after.has_snapshot),
+        'has_snapshot',
+      );
       const base = app.dashboard!.url;
       const listed = (await (await fetch(new URL('/api/events?zone=pad', base))).json()) as { events: TrackedObject[] };
       assert.deepEqual(
@@ -145,7 +153,11 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       const from = recorder.messages.length;
       await app.system.removeCamera('gate');
       for (const topic of entities) await recorder.waitFor((m) => m.topic === topic && m.payload.length === 0, `${topic} removed`, { from });
-      await recorder.waitFor(isEvent((e) => e.type === 'end' && e.after.label === 'red'), 'red ended with its camera', { from });
+      await recorder.waitFor(
+        isEvent((e) => e.type === 'end' && e.after.label === 'red'),
+        'red ended with its camera',
+        { from },
+      );
     } finally {
       await app.close();
       await recorder.close();

@@ -135,7 +135,10 @@ describe('the event store', { timeout: 60_000 }, () => {
     const closed = new EventStore({ database: join(dir, 'closed.db') });
     await closed.start();
     await closed.close();
-    assert.throws(() => closed.query(), (e: unknown) => e instanceof EventStoreError);
+    assert.throws(
+      () => closed.query(),
+      (e: unknown) => e instanceof EventStoreError,
+    );
     await assert.rejects(closed.start(), (e: unknown) => e instanceof EventStoreError);
   });
 });

@@ -49,7 +49,13 @@ const lane = (index: number, lanes: number): fc.Arbitrary<Path[]> => {
   const yc = band * (index + 0.5);
   const size = fc.record({ w: fc.double({ min: 0.04, max: 0.1, noNaN: true }), h: fc.double({ min: 0.04, max: Math.min(0.12, band * 0.4), noNaN: true }) });
   const single = fc
-    .record({ size, x0: fc.double({ min: 0.1, max: 0.9, noNaN: true }), speed: fc.double({ min: 0, max: 0.18, noNaN: true }), dir: fc.boolean(), vy: fc.double({ min: -0.01, max: 0.01, noNaN: true }) })
+    .record({
+      size,
+      x0: fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+      speed: fc.double({ min: 0, max: 0.18, noNaN: true }),
+      dir: fc.boolean(),
+      vy: fc.double({ min: -0.01, max: 0.01, noNaN: true }),
+    })
     .map(({ size, x0, speed, dir, vy }) => {
       // keep it in the frame for the whole run: head for the side with room
       const room = dir ? 0.95 - x0 : x0 - 0.05;
@@ -77,7 +83,11 @@ const scene = fc.integer({ min: 1, max: 3 }).chain((lanes) => fc.tuple(...Array.
 
 /** Capture times (ms): frames at FPS, each jittered by up to ±40 % of the interval, some dropped; the first three kept; no gap reaches END_AFTER. */
 const times = fc
-  .record({ jitter: fc.array(fc.double({ min: -0.4, max: 0.4, noNaN: true }), { minLength: T * FPS, maxLength: T * FPS }), keep: fc.array(fc.boolean(), { minLength: T * FPS, maxLength: T * FPS }), base: fc.integer({ min: 0, max: 1e9 }) })
+  .record({
+    jitter: fc.array(fc.double({ min: -0.4, max: 0.4, noNaN: true }), { minLength: T * FPS, maxLength: T * FPS }),
+    keep: fc.array(fc.boolean(), { minLength: T * FPS, maxLength: T * FPS }),
+    base: fc.integer({ min: 0, max: 1e9 }),
+  })
   .map(({ jitter, keep, base }) => {
     const interval = 1000 / FPS;
     const out: number[] = [];
@@ -136,7 +146,7 @@ function run(
     const step = tracker.update(base + t, dets);
     for (const track of step.matched) {
       const d = dets.find((x) => x.box === track.box);
-      assert.ok(d !== undefined, 'a matched track carries its detection\'s box');
+      assert.ok(d !== undefined, "a matched track carries its detection's box");
       const object = owner.get(d)!;
       if (truths.some((other, o) => o !== object && iou(other, truths[object]!) > ambiguous)) continue;
       if (!idsOf.has(object)) idsOf.set(object, new Set());
@@ -217,7 +227,9 @@ describe('the tracker on capture time (properties)', { timeout: 300_000 }, () =>
             return (state >>> 0) / 2 ** 32;
           };
           const misses = frameTimes.map(() => paths.map(() => random() < missRate));
-          const jitters = frameTimes.map(() => paths.map((p): Box => [0, 0, 0, 0].map((_, i) => (random() * 2 - 1) * 0.02 * (i % 2 === 0 ? p.w : p.h)) as unknown as Box));
+          const jitters = frameTimes.map(() =>
+            paths.map((p): Box => [0, 0, 0, 0].map((_, i) => (random() * 2 - 1) * 0.02 * (i % 2 === 0 ? p.w : p.h)) as unknown as Box),
+          );
           const outcome = run(
             paths,
             base,
