@@ -620,16 +620,8 @@ export class ClusterNode implements AsyncDisposable {
       }
       if (!free || !claiming) continue;
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
-      const wanted = await this.#desired!.get(camera);
-      if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) continue;
-      let config: Record<string, unknown>;
-      try {
-        config = this.#admit(camera, wanted.value);
-      } catch (error) {
-        this.#refusedEntry.set(camera, wanted.revision);
-        this.#refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
-        continue;
-      }
+      const admitted = await this.#admitted(camera);
+      if (admitted === null) continue;
       const value = encode({ node: this.nodeId, expiresAt: Date.now() + this.#o.leaseMs } satisfies Lease);
       let revision: number;
       try {
@@ -638,7 +630,7 @@ export class ClusterNode implements AsyncDisposable {
         continue; // another node won the race
       }
       this.#seen.delete(camera);
-      await this.#startCamera(camera, revision, config, wanted.value);
+      await this.#startCamera(camera, revision, admitted.config, admitted.value);
     }
     this.#checkStandbys();
   }
@@ -760,6 +752,19 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
+  /** The camera's desired entry as this node may run it, or null: absent, or refused (logged once, not tried again until it changes). */
+  async #admitted(camera: string): Promise<{ readonly config: Record<string, unknown>; readonly value: Uint8Array } | null> {
+    const wanted = await this.#desired!.get(camera);
+    if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return null;
+    try {
+      return { config: this.#admit(camera, wanted.value), value: wanted.value };
+    } catch (error) {
+      this.#refusedEntry.set(camera, wanted.revision);
+      this.#refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
+      return null;
+    }
+  }
+
   /** A lease that offers the camera to this node: opens it in standby (results withheld). True if the lease is such an offer. */
   async #offered(camera: string, value: Uint8Array): Promise<boolean> {
     let lease: Lease;
@@ -769,17 +774,10 @@ export class ClusterNode implements AsyncDisposable {
       return false; // refused where the lease is read for claiming
     }
     if (lease.handoffTo !== this.nodeId || lease.node === this.nodeId || !(Date.now() < (lease.handoffUntil ?? 0))) return false;
-    const wanted = await this.#desired!.get(camera);
-    if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return true;
-    let config: Record<string, unknown>;
-    try {
-      config = this.#admit(camera, wanted.value);
-    } catch (error) {
-      this.#refusedEntry.set(camera, wanted.revision);
-      this.#refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
-      return true;
-    }
-    this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: wanted.value, config, asked: false });
+    const admitted = await this.#admitted(camera);
+    if (admitted === null) return true;
+    const { config } = admitted;
+    this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: admitted.value, config, asked: false });
     this.#claim(camera, 'standby', 0, `planned move from ${lease.node}: camera opened, results withheld`);
     try {
       await this.#system.addCamera(camera, config);

@@ -14,6 +14,7 @@
  * trusted to be well formed. A result whose output has no detections list is
  * not a detector's and changes nothing.
  */
+import { readDetections, type ReadDetection } from '../internal/detections.js';
 import { randomUUID } from 'node:crypto';
 
 export type ObjectEventType = 'new' | 'update' | 'end';
@@ -61,11 +62,7 @@ export interface ResultLike {
   readonly output: unknown;
 }
 
-interface Detection {
-  readonly label: string;
-  readonly score: number;
-  readonly box: readonly [number, number, number, number] | null;
-}
+type Detection = ReadDetection;
 
 interface Active {
   readonly id: string;
@@ -81,30 +78,8 @@ interface Active {
   frameSeq: number;
 }
 
-const MAX_LABEL = 64;
-
 /** The detections of an output, or null when it has no detections list. */
-export function detectionsOf(output: unknown): Detection[] | null {
-  if (output === null || typeof output !== 'object') return null;
-  const list = (output as { detections?: unknown }).detections;
-  if (!Array.isArray(list)) return null;
-  const out: Detection[] = [];
-  for (const item of list) {
-    if (item === null || typeof item !== 'object') continue;
-    const d = item as Record<string, unknown>;
-    const label = typeof d.class_name === 'string' ? d.class_name : d.label;
-    const score = typeof d.confidence === 'number' ? d.confidence : d.score;
-    if (typeof label !== 'string' || label.length === 0 || label.length > MAX_LABEL) continue;
-    if (typeof score !== 'number' || !(score >= 0 && score <= 1)) continue;
-    const rawBox = d.bbox ?? d.box;
-    const box =
-      Array.isArray(rawBox) && rawBox.length === 4 && rawBox.every((v) => typeof v === 'number' && Number.isFinite(v))
-        ? (rawBox as unknown as readonly [number, number, number, number])
-        : null;
-    out.push({ label, score, box });
-  }
-  return out;
-}
+export const detectionsOf: (output: unknown) => Detection[] | null = readDetections;
 
 export class ObjectTracker {
   readonly endAfterMs: number;

@@ -1,0 +1,42 @@
+/**
+ * Detections read from a worker's output in the standard shape
+ * (docs/protocol.md: a `detections` list whose items have `class_name` or
+ * `label`, `confidence` or `score` in 0–1, and `bbox` or `box` as
+ * [x1, y1, x2, y2] normalised), which model, module, command and shared
+ * workers alike may answer. Worker output is not trusted: an item without a
+ * label (1–64 characters) or a score in 0–1 is skipped; a box that is not
+ * four finite numbers is null. Null when the output has no detections list
+ * (not a detector's result). The one reading of it: the MQTT appearances and
+ * the object tracker both start here.
+ */
+
+export interface ReadDetection {
+  readonly label: string;
+  readonly score: number;
+  /** As the worker gave it (not clamped, not ordered), or null. */
+  readonly box: readonly [number, number, number, number] | null;
+}
+
+const MAX_LABEL = 64;
+
+export function readDetections(output: unknown): ReadDetection[] | null {
+  if (output === null || typeof output !== 'object') return null;
+  const list = (output as { detections?: unknown }).detections;
+  if (!Array.isArray(list)) return null;
+  const out: ReadDetection[] = [];
+  for (const item of list) {
+    if (item === null || typeof item !== 'object') continue;
+    const d = item as Record<string, unknown>;
+    const label = typeof d.class_name === 'string' ? d.class_name : d.label;
+    const score = typeof d.confidence === 'number' ? d.confidence : d.score;
+    if (typeof label !== 'string' || label.length === 0 || label.length > MAX_LABEL) continue;
+    if (typeof score !== 'number' || !(score >= 0 && score <= 1)) continue;
+    const raw = d.bbox ?? d.box;
+    const box =
+      Array.isArray(raw) && raw.length === 4 && raw.every((v) => typeof v === 'number' && Number.isFinite(v))
+        ? (raw as unknown as readonly [number, number, number, number])
+        : null;
+    out.push({ label, score, box });
+  }
+  return out;
+}
