@@ -77,9 +77,10 @@ export type ControlRequest =
    */
   | { readonly op: 'handoff'; readonly camera: string; readonly node: string; readonly mode: 'ready' | 'break' };
 
-/** `revision`: a handoff's answer, the lease's revision the new owner now holds. */
+/** A handoff's answer: `revision`, the lease's revision the new owner now holds; `lastFrameAt`, the capture wall time of the frame of the old owner's last result. */
 export type ControlReply =
-  { readonly ok: true; readonly node: string; readonly revision?: number } | { readonly ok: false; readonly code: string; readonly message: string };
+  | { readonly ok: true; readonly node: string; readonly revision?: number; readonly lastFrameAt?: number }
+  | { readonly ok: false; readonly code: string; readonly message: string };
 
 const bad = (what: string, why: string): ClusterError => new ClusterError('ERR_CLUSTER_MESSAGE', `${what}: ${why}`);
 
@@ -160,8 +161,11 @@ export function parseControl(data: Uint8Array): ControlRequest {
 
 export function parseReply(data: Uint8Array): ControlReply {
   const o = parseJson(data, 'control reply');
-  if (o.ok === true && typeof o.node === 'string')
-    return Number.isSafeInteger(o.revision) ? { ok: true, node: o.node, revision: o.revision as number } : { ok: true, node: o.node };
+  if (o.ok === true && typeof o.node === 'string') {
+    if (!Number.isSafeInteger(o.revision)) return { ok: true, node: o.node };
+    const last = typeof o.lastFrameAt === 'number' && Number.isFinite(o.lastFrameAt) && o.lastFrameAt >= 0 ? { lastFrameAt: o.lastFrameAt } : {};
+    return { ok: true, node: o.node, revision: o.revision as number, ...last };
+  }
   if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string')
     return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500) };
   throw bad('control reply', 'must be { ok: true, node } or { ok: false, code, message }');

@@ -158,6 +158,8 @@ interface Held {
   fenced: boolean;
   /** Wall clock of the last result published for it. */
   lastPublishedAt: number | null;
+  /** Capture wall time of the newest frame a published result was about (0: none). */
+  lastFrameAt: number;
   /** A planned move offered to another node, standing until `until`. */
   offer: { readonly to: string; readonly until: number } | null;
 }
@@ -305,7 +307,7 @@ export class ClusterNode implements AsyncDisposable {
       this.#publishEvent(event);
     };
     this.#system.on('*', this.#onEvent);
-    this.#system.setOutputGate((camera) => this.#mayPublish(camera));
+    this.#system.setOutputGate((camera, frameWallTime) => this.#mayPublish(camera, frameWallTime));
     this.#aliveAt = performance.now();
     this.#heartbeat = setInterval(() => this.#checkStall(), Math.max(20, Math.min(250, Math.floor(this.#o.tickMs / 2))));
     this.#heartbeat.unref();
@@ -710,11 +712,12 @@ export class ClusterNode implements AsyncDisposable {
   }
 
   /** The system's output gate: a camera's results go out only while this node holds it and has not been fenced. */
-  #mayPublish(camera: string): boolean {
+  #mayPublish(camera: string, frameWallTime: number): boolean {
     this.#checkStall();
     const held = this.#held.get(camera);
     if (held === undefined || held.fenced) return false;
     held.lastPublishedAt = Date.now();
+    held.lastFrameAt = Math.max(held.lastFrameAt, frameWallTime);
     return true;
   }
 
@@ -847,6 +850,8 @@ export class ClusterNode implements AsyncDisposable {
     }
     this.#held.set(camera, newHeld(answer.revision, this.#o.leaseMs, s.entry));
     this.#claim(camera, 'start', answer.revision, `planned move from ${s.from} (${mode === 'ready' ? 'make-before-break' : 'break-before-make'})`);
+    // What its workers found during the standby about frames newer than the old owner's last result is news now.
+    this.#system.releaseWithheld(camera, mode === 'ready' ? (answer.lastFrameAt ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
     this.#log.info({ camera, from: s.from, mode }, 'camera taken over by a planned move');
     // After a break the old session is closed: open this one again now rather than after the capture's backoff.
     if (mode === 'break')
@@ -891,7 +896,7 @@ export class ClusterNode implements AsyncDisposable {
     if (mode === 'ready') void this.#system.removeCamera(camera).catch(() => undefined);
     this.#claim(camera, 'stop', held.revision, `planned move to ${to} (${how})`, held.lastPublishedAt ?? undefined);
     this.#log.info({ camera, to, mode }, 'camera handed over by a planned move');
-    return { ok: true, node: this.nodeId, revision };
+    return { ok: true, node: this.nodeId, revision, lastFrameAt: held.lastFrameAt };
   }
 
   /** Stops the camera (before anything else) and forgets the lease without touching it (someone else holds it). */
@@ -1009,7 +1014,7 @@ export class ClusterNode implements AsyncDisposable {
 }
 
 function newHeld(revision: number, leaseMs: number, entry: Uint8Array): Held {
-  return { revision, expiresAt: Date.now() + leaseMs, entry, fenced: false, lastPublishedAt: null, offer: null };
+  return { revision, expiresAt: Date.now() + leaseMs, entry, fenced: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
 }
 
 /** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on (no loops). */

@@ -76,8 +76,9 @@ export class VisionSystem implements AsyncDisposable {
   readonly #config: ResolvedConfig;
   readonly #log: Logger;
   readonly #hub: EventHub;
-  #outputGate: ((camera: string) => boolean) | null = null;
+  #outputGate: ((camera: string, frameWallTime: number) => boolean) | null = null;
   #resultsWithheld = 0;
+  readonly #withheld = new Map<string, Map<string, EventOf<'result'>>>();
   readonly #drainMs: number;
   readonly #idleThresholdMs: number | undefined;
   readonly #cameras = new Map<string, CameraPipeline>();
@@ -226,16 +227,38 @@ export class VisionSystem implements AsyncDisposable {
    * still owns a camera (woken from a stall longer than its lease) or has opened one only to take it over (a
    * planned move) publishes nothing for it. Called for every result: it must be cheap. null: all pass.
    */
-  setOutputGate(gate: ((camera: string) => boolean) | null): void {
+  setOutputGate(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
     this.#outputGate = gate;
   }
 
   #emit(event: SystemEvent): void {
-    if (event.type === 'result' && this.#outputGate !== null && !this.#outputGate(event.camera)) {
+    if (event.type === 'result' && this.#outputGate !== null && !this.#outputGate(event.camera, event.wallTime)) {
       this.#resultsWithheld++;
+      // The newest withheld result of each worker, for releaseWithheld(): one per camera and worker, replaced.
+      let byWorker = this.#withheld.get(event.camera);
+      if (byWorker === undefined) this.#withheld.set(event.camera, (byWorker = new Map<string, EventOf<'result'>>()));
+      byWorker.set(event.worker, event);
       return;
     }
     this.#hub.emit(event);
+  }
+
+  /**
+   * Emits the newest withheld result of each of a camera's workers whose frame was captured after `afterWallMs`
+   * (and forgets the rest): when a camera's results may go out again, what its workers last found is news at once,
+   * not a frame interval later (cluster mode: the new owner of a moved camera, after the old owner's last result).
+   * Each passes the gate again. Returns how many were offered.
+   */
+  releaseWithheld(camera: string, afterWallMs: number): number {
+    const byWorker = this.#withheld.get(camera);
+    this.#withheld.delete(camera);
+    let emitted = 0;
+    for (const event of byWorker?.values() ?? []) {
+      if (event.wallTime <= afterWallMs) continue;
+      this.#emit(event); // through the gate again: it says whether the camera's results may go out now
+      emitted++;
+    }
+    return emitted;
   }
 
   /**
@@ -271,6 +294,7 @@ export class VisionSystem implements AsyncDisposable {
       const camera = this.#camera(id);
       this.#cameras.delete(id);
       await this.#stopCamera(camera);
+      this.#withheld.delete(id);
       this.#changed('camera-removed', id);
     });
   }
