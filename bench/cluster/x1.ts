@@ -43,16 +43,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, CLAIMS_STREAM, doubleOwned, parseClaim, parseLease, type ClaimRecord } from '../../src/cluster/index.js';
+import { BUCKETS, doubleOwned, type ClaimRecord } from '../../src/cluster/index.js';
 import { ModelClient, type InferenceRequest } from '../../src/ipc/index.js';
 import { KServeClient, frameTensor } from '../../src/kserve/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { CLI, startModelServerWithLine, stopModelServer } from '../ipc/server.js';
 import { freePort, lineFrom } from '../../test/helpers/process.js';
+import { leaseOwners, readClaims } from '../../test/cluster/helpers.js';
 
 const run = promisify(execFile);
 /** The cameras' frame rate (a motion result each frame): dark time is counted beyond one interval. */
@@ -154,15 +154,9 @@ export async function x1(options: X1Options = {}): Promise<void> {
         }
       },
     });
-    const leasesKv = await new Kvm(obs).create(BUCKETS.leases, { history: 1 });
-    const leases = async (): Promise<Map<string, string>> => {
-      const out = new Map<string, string>();
-      for (const camera of cameras) {
-        const e = await leasesKv.get(camera);
-        if (e !== null && e.operation === 'PUT') out.set(camera, parseLease(e.value).node);
-      }
-      return out;
-    };
+    // Made here if no node has yet, so that reading it never waits for the first node.
+    await new Kvm(obs).create(BUCKETS.leases, { history: 1 });
+    const leases = (): Promise<Map<string, string>> => leaseOwners(obs, cameras);
     const startNode = async (id: string): Promise<void> => {
       const proc = spawnManaged(process.execPath, [CLI, 'run', configPath, '--view', 'none', '--log-level', 'warn', '--node-id', id, '--capacity', '1'], {
         group: true,
@@ -221,16 +215,7 @@ export async function x1(options: X1Options = {}): Promise<void> {
     const msgs = [...nodes.keys()].map((id) => ((m1.get(`framesupplier-${id}`) ?? 0) - (m0.get(`framesupplier-${id}`) ?? 0)) / seconds);
     const cpu = [...nodes].map(([id, p]) => ((cpuSeconds(p.pid!) - c0.get(id)!) / seconds) * 100);
 
-    const claimsLog = async (): Promise<ClaimRecord[]> => {
-      const jsm = await jetstreamManager(obs);
-      const info = await jsm.streams.info(CLAIMS_STREAM);
-      const out: ClaimRecord[] = [];
-      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-        const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
-        if (m !== null) out.push(parseClaim(m.data));
-      }
-      return out;
-    };
+    const claimsLog = (): Promise<ClaimRecord[]> => readClaims(obs);
     const killedAt = new Map<string, number>();
     const failovers: number[] = [];
     const darks: number[] = [];
@@ -315,15 +300,11 @@ export async function x1(options: X1Options = {}): Promise<void> {
     let ownersAfterLoss = new Map<string, string>();
     await until(
       async () => {
-        const kv = await new Kvm(obs).open(BUCKETS.leases).catch(() => null);
-        if (kv === null) return false;
-        const out = new Map<string, string>();
-        for (const camera of cameras) {
-          const e = await kv.get(camera).catch(() => null);
-          if (e !== null && e.operation === 'PUT') out.set(camera, parseLease(e.value).node);
-        }
-        ownersAfterLoss = out;
-        return out.size === cameras.length;
+        // The bucket may not be back yet: not yet.
+        const owners = await leaseOwners(obs, cameras).catch(() => null);
+        if (owners === null) return false;
+        ownersAfterLoss = owners;
+        return owners.size === cameras.length;
       },
       'every lease back after the store loss',
       180_000,

@@ -15,31 +15,18 @@
  * node publishes, and the leases bucket): the facts a cluster operator sees.
  */
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import {
-  BUCKETS,
-  CLAIMS_STREAM,
-  CONTROL_SUBJECT,
-  doubleOwned,
-  nodeControlSubject,
-  parseClaim,
-  parseLease,
-  parseReply,
-  type ClaimRecord,
-  type ControlReply,
-} from '../../src/cluster/index.js';
+import { BUCKETS, CONTROL_SUBJECT, doubleOwned, nodeControlSubject, parseReply, type ClaimRecord, type ControlReply } from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
-import { eventually, freePort, lineFrom } from '../helpers/process.js';
+import { eventually, eventuallyAsync, freePort, lineFrom } from '../helpers/process.js';
+import { leaseOwners, readClaims, startClusterNode } from './helpers.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const CAMERAS = Array.from({ length: 12 }, (_, i) => `c${i}-${process.pid}`);
 // Leases long enough that a node stalled by a loaded machine (the whole suite on 2 cores) still renews in time:
 // with 2 s and 0.5 s, a NATS restart under full-suite load once moved an owner and overlapped two.
@@ -68,28 +55,12 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'nats')]);
     await lineFrom(nats, /Server is ready/);
   };
-  const startNode = async (id: string, capacity: number, extra: readonly string[] = []): Promise<void> => {
-    const proc = spawnManaged(
-      process.execPath,
-      [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id, '--capacity', String(capacity), ...extra],
-      {
-        group: true,
-        env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: HTTP_TOKEN },
-      },
-    );
-    nodes.set(id, proc);
-    if (process.env.CLUSTER_TEST_LOGS !== undefined) proc.child.stderr.pipe(createWriteStream(join(process.env.CLUSTER_TEST_LOGS, `${id}.log`)));
-    await lineFrom(proc, /cluster node joined/);
-  };
-  const leases = async (): Promise<Map<string, string>> => {
-    const kv = await new Kvm(observer).open(BUCKETS.leases);
-    const out = new Map<string, string>();
-    for (const camera of CAMERAS) {
-      const e = await kv.get(camera);
-      if (e !== null && e.operation === 'PUT') out.set(camera, parseLease(e.value).node);
-    }
-    return out;
-  };
+  const startNode = async (id: string, capacity: number, extra: readonly string[] = []): Promise<void> =>
+    void (await startClusterNode(nodes, configPath, id, {
+      args: ['--capacity', String(capacity), ...extra],
+      env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: HTTP_TOKEN },
+    }));
+  const leases = (): Promise<Map<string, string>> => leaseOwners(observer, CAMERAS);
   const counts = (owners: Map<string, string>): Record<string, number> => {
     const c: Record<string, number> = {};
     for (const node of owners.values()) c[node] = (c[node] ?? 0) + 1;
@@ -125,45 +96,10 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     );
     return owners;
   };
-  /** Polls an async check (one at a time) until it holds. */
-  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-    let ok = false;
-    let polling = false;
-    await eventually(
-      () => {
-        if (!polling) {
-          polling = true;
-          void check().then(
-            (r) => {
-              ok = r;
-              polling = false;
-            },
-            () => {
-              polling = false;
-            },
-          );
-        }
-        return ok;
-      },
-      what,
-      WAIT,
-    );
-  };
+  const until = (check: () => Promise<boolean>, what: string): Promise<void> => eventuallyAsync(check, what, WAIT);
   /** The node holding a camera's lease now, or null. */
-  const ownerOfCamera = async (camera: string): Promise<string | null> => {
-    const e = await (await new Kvm(observer).open(BUCKETS.leases)).get(camera);
-    return e !== null && e.operation === 'PUT' ? parseLease(e.value).node : null;
-  };
-  const claims = async (also?: string): Promise<ClaimRecord[]> => {
-    const jsm = await jetstreamManager(observer);
-    const info = await jsm.streams.info(CLAIMS_STREAM);
-    const out: ClaimRecord[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
-      if (m !== null) out.push(parseClaim(m.data));
-    }
-    return out.filter((r) => CAMERAS.includes(r.camera) || r.camera === also);
-  };
+  const ownerOfCamera = async (camera: string): Promise<string | null> => (await leaseOwners(observer, [camera])).get(camera) ?? null;
+  const claims = async (also?: string): Promise<ClaimRecord[]> => (await readClaims(observer)).filter((r) => CAMERAS.includes(r.camera) || r.camera === also);
 
   before(async () => {
     port = await freePort();

@@ -16,20 +16,17 @@
  *   stalled, it gets cameras back only after settleMs.
  */
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, CLAIMS_STREAM, doubleOwned, parseClaim, parseLease, type ClaimRecord } from '../../src/cluster/index.js';
+import { doubleOwned, type ClaimRecord } from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
-import { eventually, freePort, lineFrom } from '../helpers/process.js';
+import { eventuallyAsync, freePort, lineFrom } from '../helpers/process.js';
+import { leaseOwners, readClaims, startClusterNode } from './helpers.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const CAMERAS = Array.from({ length: 4 }, (_, i) => `h${i}-${process.pid}`);
 const LEASE_MS = 4_000;
 const MARGIN_MS = 1_000;
@@ -53,50 +50,10 @@ describe('planned moves and fencing over NATS with real processes', { timeout: 3
   const results = new Map<string, Received[]>(CAMERAS.map((c) => [c, []]));
   let configPath: string;
 
-  const startNode = async (id: string): Promise<void> => {
-    const proc = spawnManaged(process.execPath, [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id], { group: true });
-    nodes.set(id, proc);
-    if (process.env.CLUSTER_TEST_LOGS !== undefined) proc.child.stderr.pipe(createWriteStream(join(process.env.CLUSTER_TEST_LOGS, `${id}.log`)));
-    await lineFrom(proc, /cluster node joined/);
-  };
-  const owners = async (): Promise<Map<string, string>> => {
-    const kv = await new Kvm(observer).open(BUCKETS.leases);
-    const out = new Map<string, string>();
-    for (const camera of CAMERAS) {
-      const e = await kv.get(camera);
-      if (e !== null && e.operation === 'PUT') out.set(camera, parseLease(e.value).node);
-    }
-    return out;
-  };
-  const claims = async (): Promise<ClaimRecord[]> => {
-    const jsm = await jetstreamManager(observer);
-    const info = await jsm.streams.info(CLAIMS_STREAM);
-    const out: ClaimRecord[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
-      if (m !== null) out.push(parseClaim(m.data));
-    }
-    return out.filter((r) => CAMERAS.includes(r.camera));
-  };
-  /** Polls an async check (one at a time) until it holds. */
-  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-    let ok = false;
-    let polling = false;
-    await eventually(
-      () => {
-        if (!polling) {
-          polling = true;
-          void check().then(
-            (r) => ((ok = r), (polling = false)),
-            () => (polling = false),
-          );
-        }
-        return ok;
-      },
-      what,
-      WAIT,
-    );
-  };
+  const startNode = async (id: string): Promise<void> => void (await startClusterNode(nodes, configPath, id));
+  const owners = (): Promise<Map<string, string>> => leaseOwners(observer, CAMERAS);
+  const claims = async (): Promise<ClaimRecord[]> => (await readClaims(observer)).filter((r) => CAMERAS.includes(r.camera));
+  const until = (check: () => Promise<boolean>, what: string): Promise<void> => eventuallyAsync(check, what, WAIT);
   const count = (m: Map<string, string>, node: string): number => [...m.values()].filter((n) => n === node).length;
   /** Every camera has a result from its lease owner received after `since`. */
   const streamingOnOwners = async (since: number): Promise<boolean> => {

@@ -9,22 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { BUCKETS, CLAIMS_STREAM, doubleOwned, parseClaim, parseLease, type ClaimRecord } from '../../src/cluster/index.js';
+import { doubleOwned, type ClaimRecord } from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { VTEST } from '../helpers/media.js';
-import { eventually, freePort, lineFrom } from '../helpers/process.js';
+import { eventuallyAsync, freePort, lineFrom } from '../helpers/process.js';
+import { leaseOwners, readClaims, startClusterNode } from './helpers.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SINGLE = `z-single-${process.pid}`; // sorted last: the camera the owner offers first
 const OTHER = `a-file-${process.pid}`;
 const LEASE_MS = 4_000;
@@ -120,44 +117,10 @@ describe('a planned move of a single-session camera falls back to break-before-m
     rmSync(`/dev/shm/framesupplier-single-test-${process.pid}`, { recursive: true, force: true });
   });
 
-  const startNode = async (id: string): Promise<void> => {
-    const proc = spawnManaged(process.execPath, [MAIN, 'run', configPath, '--view', 'none', '--log-level', 'info', '--node-id', id], { group: true });
-    nodes.set(id, proc);
-    if (process.env.CLUSTER_TEST_LOGS !== undefined) proc.child.stderr.pipe(createWriteStream(join(process.env.CLUSTER_TEST_LOGS, `${id}.log`)));
-    await lineFrom(proc, /cluster node joined/);
-  };
-  const owner = async (): Promise<string | null> => {
-    const e = await (await new Kvm(observer).open(BUCKETS.leases)).get(SINGLE);
-    return e !== null && e.operation === 'PUT' ? parseLease(e.value).node : null;
-  };
-  const claims = async (): Promise<ClaimRecord[]> => {
-    const jsm = await jetstreamManager(observer);
-    const info = await jsm.streams.info(CLAIMS_STREAM);
-    const out: ClaimRecord[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage(CLAIMS_STREAM, { seq }).catch(() => null);
-      if (m !== null) out.push(parseClaim(m.data));
-    }
-    return out.filter((r) => r.camera === SINGLE);
-  };
-  const polled = async (check: () => Promise<boolean>, what: string): Promise<void> => {
-    let ok = false;
-    let busy = false;
-    await eventually(
-      () => {
-        if (!busy) {
-          busy = true;
-          void check().then(
-            (r) => ((ok = r), (busy = false)),
-            () => (busy = false),
-          );
-        }
-        return ok;
-      },
-      what,
-      120_000,
-    );
-  };
+  const startNode = async (id: string): Promise<void> => void (await startClusterNode(nodes, configPath, id));
+  const owner = async (): Promise<string | null> => (await leaseOwners(observer, [SINGLE])).get(SINGLE) ?? null;
+  const claims = async (): Promise<ClaimRecord[]> => (await readClaims(observer)).filter((r) => r.camera === SINGLE);
+  const polled = (check: () => Promise<boolean>, what: string): Promise<void> => eventuallyAsync(check, what, 120_000);
 
   it('the standby is refused a second session; the owner closes its session first; the new owner streams', async () => {
     await startNode('s1');

@@ -55,3 +55,31 @@ export function lineFrom(proc: ManagedProcess, pattern: RegExp): Promise<void> {
     void proc.exited.then((exit) => reject(new Error(`exited before ${String(pattern)}: ${JSON.stringify(exit)} ${text.slice(-500)}`)));
   });
 }
+
+/**
+ * eventually() for a check that must ask something (a KV read, an HTTP call): one check at a time, its answer
+ * used once it comes; a check that fails or hangs counts as not yet, so the timeout still fires.
+ */
+export async function eventuallyAsync(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  let ok = false;
+  let checking = false;
+  await eventually(
+    () => {
+      if (!checking) {
+        checking = true;
+        void check().then(
+          (r) => {
+            ok = r;
+            checking = false;
+          },
+          () => {
+            checking = false;
+          },
+        );
+      }
+      return ok;
+    },
+    what,
+    timeoutMs,
+  );
+}
