@@ -36,6 +36,11 @@ export interface DecodeState extends DecodeChoice {
   readonly readerFps: number | null;
 }
 
+/** A choice as stats and events say it, with what it was made from (readerFps as the supplier gives it, Infinity included). */
+export function decodeState(choice: DecodeChoice, keyframeIntervalMs: number | null, readerFps: number): DecodeState {
+  return { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null };
+}
+
 /**
  * How a run ended: a CaptureError (why; ERR_SOURCE_ENDED for a file that
  * ended), null when the source ended and the run leaves it to the capture to

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { releasePayload, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
-import type { DecoderRun, DecodeState, RunEnd, RunHost } from './decoder-run.js';
+import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
 import { chooseDecodeMode, KeyframeClock, type DecodeMode } from './decode-policy.js';
@@ -95,7 +95,7 @@ export class NativeRun implements DecoderRun {
     const choice = chooseDecodeMode({ setting: this.#o.source.native.decode, readerFps, streamFps, keyframeIntervalMs });
     const last = this.#decodeState;
     if (last === null || last.mode !== choice.mode || last.reason !== choice.reason) {
-      this.#decodeState = { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null };
+      this.#decodeState = decodeState(choice, keyframeIntervalMs, readerFps);
       this.#o.host.decodeChoice(this.#decodeState);
     }
     return DISCARD[choice.mode];

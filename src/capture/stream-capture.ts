@@ -46,7 +46,7 @@ import {
 } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { RestartLoop } from '../internal/restart-loop.js';
-import type { DecoderRun, DecodeState, RunEnd, RunHost } from './decoder-run.js';
+import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import { FfmpegRun } from './ffmpeg-run.js';
 import { requireExecutable } from './ffmpeg-process.js';
@@ -357,12 +357,14 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     if (!this.#native) {
       // ffmpeg decodes what it was started with: a mode chosen from the readers would need a restart for each change.
       const setting = this.source.native.decode;
-      this.#decode = {
-        mode: setting === 'auto' ? 'all' : setting,
-        reason: setting === 'auto' ? 'the ffmpeg decoder decodes every frame (auto chooses with the in-process decoder)' : 'as configured',
-        keyframeIntervalMs: null,
-        readerFps: Number.isFinite(this.#supplier.readerFps()) ? this.#supplier.readerFps() : null,
-      };
+      this.#decode = decodeState(
+        {
+          mode: setting === 'auto' ? 'all' : setting,
+          reason: setting === 'auto' ? 'the ffmpeg decoder decodes every frame (auto chooses with the in-process decoder)' : 'as configured',
+        },
+        null,
+        this.#supplier.readerFps(),
+      );
     }
     // The host's calls name the record made below: a run reports nothing from within its constructor (decoder-run.ts).
     const run: DecoderRun = this.#native

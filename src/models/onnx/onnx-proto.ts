@@ -35,14 +35,12 @@ export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 /** One encoded message part (a NodeProto, an initializer, a value info). */
 export type Part = number[];
 
-/** An initializer: a float32, int64 or uint8 constant. */
+/** An initializer: a float32 or int64 constant. */
 export function tensor(name: string, dims: readonly number[], values: Float32Array | readonly number[], type: DataTypeCode = DataType.FLOAT): Part {
   const raw =
     type === DataType.INT64
       ? new Uint8Array(BigInt64Array.from(values as readonly number[], (v) => BigInt(v)).buffer)
-      : type === DataType.UINT8
-        ? Uint8Array.from(values)
-        : new Uint8Array(Float32Array.from(values).buffer);
+      : new Uint8Array(Float32Array.from(values).buffer);
   return msg(5, [...dims.map((d) => int(1, d)), int(2, type), str(8, name), bytes(9, raw)]);
 }
 
