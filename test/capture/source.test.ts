@@ -99,11 +99,25 @@ describe('resolveSource()', { timeout: 60_000 }, () => {
       { output: { hflip: 'yes' } },
       { rtspTransport: 'sctp' },
       { inputFormat: 'mpjpeg; rm -rf /' },
+      { decode: 'sometimes' },
+      { keyframesOnly: true, decode: 'all' },
     ];
     for (const options of badOptions) {
       assert.throws(() => resolveSource('/v.mp4', options), { code: 'ERR_INVALID_CAPTURE_OPTION' }, JSON.stringify(options));
     }
     assert.throws(() => resolveSource('lavfi:'), { code: 'ERR_INVALID_CAPTURE_OPTION' });
+  });
+
+  it('decode: auto by default; a fixed mode reaches ffmpeg as -skip_frame; keyframesOnly is decode: keyframes', () => {
+    assert.equal(resolveSource('/v.mp4').native.decode, 'auto');
+    assert.ok(!resolveSource('/v.mp4').args.includes('-skip_frame'));
+    const nonref = resolveSource('/v.mp4', { decode: 'nonref' });
+    assert.deepEqual(nonref.args.slice(nonref.args.indexOf('-skip_frame'), nonref.args.indexOf('-skip_frame') + 2), ['-skip_frame', 'nonref']);
+    for (const options of [{ keyframesOnly: true }, { decode: 'keyframes' as const }, { keyframesOnly: true, decode: 'keyframes' as const }]) {
+      const resolved = resolveSource('/v.mp4', options);
+      assert.deepEqual([resolved.native.decode, resolved.native.keyframesOnly], ['keyframes', true]);
+      assert.ok(resolved.args.includes('nokey'));
+    }
   });
 });
 
