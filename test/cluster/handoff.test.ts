@@ -122,10 +122,10 @@ describe('planned moves and fencing over NATS with real processes', { timeout: 3
         [],
       );
       const lastOld = list.slice(0, firstNew).at(-1)!;
-      const dark = list[firstNew]!.got - lastOld.got;
-      // Break-before-make through the rejoin grace left 2.5–7 s dark; a handoff is one request and a frame interval.
-      assert.ok(dark < LEASE_MS, `${camera} dark for ${dark} ms`);
-      console.log(`# ${camera}: dark ${dark} ms between m1's last result and m2's first`);
+      // Make before break, told by order, not by a clock: the new node had the camera open before the old one stopped.
+      assert.ok(standby.at <= stop.at, `${camera}: standby at ${standby.at}, old owner stopped at ${stop.at}`);
+      // How long it was dark is a figure (bench X1), not a test's assertion on a shared machine.
+      console.log(`# ${camera}: dark ${list[firstNew]!.got - lastOld.got} ms between m1's last result and m2's first`);
     }
     assert.deepEqual(doubleOwned(records, MARGIN_MS), []);
   });
