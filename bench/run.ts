@@ -10,6 +10,7 @@ import { log } from './stats.js';
 import { c1, c2, c3 } from './capture/workloads.js';
 import { pool } from './capture/pool.js';
 import { d1 } from './capture/d1.js';
+import { scale } from './capture/scale.js';
 import { m1, m1ZeroCopy } from './ipc/m1.js';
 import { person } from './ipc/person.js';
 import { personModels } from './models/person.js';
@@ -46,6 +47,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C3: () => c3(),
   POOL: () => pool(),
   D1: () => d1(),
+  /** Conversion at the readers' size against the output size (ADR 0031). */
+  SCALE: () => scale(),
   M1: () => m1(),
   /** M1's zero-copy comparison alone (M1 runs it too). */
   M1ZC: () => m1ZeroCopy(),

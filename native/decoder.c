@@ -304,21 +304,32 @@ static void convert_picture(Decoder *d, struct SwsContext **sws, AVFrame *f, Job
     av_frame_unref(f);
     return fail(job, "the crop is larger than the frame", r);
   }
-  *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, d->out_w, d->out_h, d->out_fmt, SWS_BICUBIC, NULL, NULL, NULL);
+  /*
+   * A size asked by the call (the readers' own, smaller than the output as opened) is reached with bilinear
+   * filtering: the readers are models that resize with a linear filter themselves, where bicubic's sharper
+   * edges change no detection (test/models/reader-size.test.ts) and cost a third more to rgb24 (docs/benchmarks.md,
+   * SCALE). The size as opened keeps bicubic,
+   * what ffmpeg's scale filter gives, so both decoders give the same pixels for a configured size.
+   */
+  int asked = job->want_w > 0 && job->want_h > 0;
+  int ow = asked ? job->want_w : d->out_w, oh = asked ? job->want_h : d->out_h;
+  job->out_w = ow;
+  job->out_h = oh;
+  *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, ow, oh, d->out_fmt, asked ? SWS_BILINEAR : SWS_BICUBIC, NULL, NULL, NULL);
   if (*sws == NULL) {
     av_frame_unref(f);
     return fail(job, "cannot convert the frame's pixel format", 0);
   }
   uint8_t *dst[4];
   int dst_linesize[4];
-  int need = av_image_fill_arrays(dst, dst_linesize, job->target, d->out_fmt, d->out_w, d->out_h, 1);
+  int need = av_image_fill_arrays(dst, dst_linesize, job->target, d->out_fmt, ow, oh, 1);
   if (need < 0 || (size_t)need > job->target_len) {
     av_frame_unref(f);
     return fail(job, "the target buffer is too small", need < 0 ? need : 0);
   }
   sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_linesize);
   av_frame_unref(f);
-  if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, d->out_w, d->out_h);
+  if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, ow, oh);
 }
 
 static double pts_ms_of(Decoder *d, const AVFrame *f) {
@@ -456,9 +467,9 @@ static void *convert_main(void *arg) {
     d->conv_job = NULL;
     pthread_mutex_unlock(&d->lock);
     if (job == NULL) break;
-    convert_execute(d, job);
-    job->out_w = d->out_w;
+    job->out_w = d->out_w; /* convert_picture() says the size it gave */
     job->out_h = d->out_h;
+    convert_execute(d, job);
     if (napi_call_threadsafe_function(d->tsfn, job, napi_tsfn_nonblocking) != napi_ok) job_free(job);
   }
   if (d->conv_sws) sws_freeContext(d->conv_sws);
@@ -770,7 +781,8 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
   Decoder *d = get_decoder(env, argv[0]);
   if (d == NULL || !may_call(env, d, kind)) return NULL;
   int has_target = kind != JOB_NEXT, has_skip = kind != JOB_CONVERT;
-  napi_value target = argv[1], skip = argv[has_target ? 2 : 1], discard = argv[has_target ? 3 : 2], callback = argv[has_target + 2 * has_skip + 1];
+  /* decode (handle, target, skip, discard, cb), next (handle, skip, discard, cb), convert (handle, target, width, height, cb) */
+  napi_value target = argv[1], skip = argv[has_target ? 2 : 1], discard = argv[has_target ? 3 : 2], callback = argv[kind == JOB_NEXT ? 3 : 4];
   void *ptr = NULL;
   size_t length = 0;
   if (has_target) {
@@ -792,6 +804,16 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
   job->target_len = length;
   job->skip_before_ms = -1;
   job->key_pts_ms = -1;
+  if (kind == JOB_CONVERT) {
+    /* The size asked (0, 0: the output size as opened); even and within the frame limit, as the caller checked. */
+    int32_t w = 0, h = 0;
+    napi_get_value_int32(env, argv[2], &w);
+    napi_get_value_int32(env, argv[3], &h);
+    if (w > 0 && h > 0 && w <= 16384 && h <= 16384) {
+      job->want_w = w;
+      job->want_h = h;
+    }
+  }
   if (has_skip) {
     napi_get_value_double(env, skip, &job->skip_before_ms);
     int32_t mode = 0;
@@ -816,7 +838,7 @@ static napi_value js_decode(napi_env env, napi_callback_info info) { return subm
 /* next(handle, skipBeforePtsMs, discard, callback): the next picture, decoded and not converted; present() makes it current. */
 static napi_value js_next(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_NEXT); }
 
-/* convert(handle, target: Uint8Array, callback): the current picture into target, on the converter thread. */
+/* convert(handle, target: Uint8Array, width, height, callback): the current picture into target, at width × height (0, 0: as opened), on the converter thread. */
 static napi_value js_convert(napi_env env, napi_callback_info info) { return submit_call(env, info, JOB_CONVERT); }
 
 /*

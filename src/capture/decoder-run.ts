@@ -16,8 +16,8 @@ export interface RunHost {
   outputSize(width: number, height: number): void;
   /** A picture came out of the decoder at `at` (performance.now()): the source is alive. */
   decoded(at: number): void;
-  /** Publishes a frame whose pixels exist since readyAt; the payload's hold passes to the capture. */
-  publish(payload: Uint8Array, times: PictureTimes, readyAt: number): void;
+  /** Publishes a frame whose pixels exist since readyAt; the payload's hold passes to the capture. `size`: other than the output's (the readers'). */
+  publish(payload: Uint8Array, times: PictureTimes, readyAt: number, size?: { readonly width: number; readonly height: number }): void;
   /** A decoder's stderr line (ffmpeg's), credentials not yet masked. */
   stderrLine(line: string): void;
   /** A picture converted on demand (native decoder). */

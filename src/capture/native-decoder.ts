@@ -32,7 +32,14 @@ interface Addon {
   next(handle: Handle, skipBeforePtsMs: number, discard: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
   present(handle: Handle): number;
   dropped(handle: Handle): number;
-  convert(handle: Handle, target: Uint8Array, callback: (error: NativeError | null, info?: DecodeInfo & { picture: number }) => void): void;
+  /** width, height 0: the output size as opened. */
+  convert(
+    handle: Handle,
+    target: Uint8Array,
+    width: number,
+    height: number,
+    callback: (error: NativeError | null, info?: DecodeInfo & { picture: number }) => void,
+  ): void;
   interrupt(handle: Handle): void;
   close(handle: Handle): void;
 }
@@ -86,6 +93,15 @@ export interface ConvertedPicture {
   /** The picture's number, as present() returned it. */
   readonly picture: number;
   readonly ptsMs: number;
+  /** The size it was converted to. */
+  readonly width: number;
+  readonly height: number;
+}
+
+/** A size to convert to other than the output size as opened: both sides even, at most the frame limit. */
+export interface ConvertSize {
+  readonly width: number;
+  readonly height: number;
 }
 
 let addon: Addon | null | undefined;
@@ -189,9 +205,14 @@ export class NativeDecoder {
     });
   }
 
-  /** Bytes one output frame takes. */
+  /** Bytes one output frame takes, at the size as opened or at `size`. */
+  frameBytesAt(size: ConvertSize | null = null): number {
+    return expectedPayloadBytes(this.format, size?.width ?? this.width, size?.height ?? this.height)!;
+  }
+
+  /** Bytes one output frame takes at the size as opened. */
   get frameBytes(): number {
-    return expectedPayloadBytes(this.format, this.width, this.height)!;
+    return this.frameBytesAt();
   }
 
   /**
@@ -230,16 +251,23 @@ export class NativeDecoder {
   }
 
   /**
-   * Converts the current picture into `target` (frameBytes long) on the
-   * decoder's converter thread; next() may run meanwhile. Resolves with the
-   * number of the picture converted: the current one when the conversion
-   * began. `target` must stay untouched until the promise settles.
+   * Converts the current picture into `target` (frameBytesAt(size) long) on
+   * the decoder's converter thread; next() may run meanwhile. `size`, when
+   * given, replaces the output size as opened for this picture alone, reached
+   * with a bilinear filter (the readers' size: ADR 0031). Resolves with the
+   * number of the picture converted (the current one when the conversion
+   * began) and its size. `target` must stay untouched until the promise settles.
    */
-  convert(target: Uint8Array): Promise<ConvertedPicture> {
+  convert(target: Uint8Array, size: ConvertSize | null = null): Promise<ConvertedPicture> {
+    if (size !== null && !validConvertSize(size)) {
+      return Promise.reject(
+        new CaptureError('ERR_SOURCE_BAD_OUTPUT', `cannot convert to ${size.width}x${size.height}: both sides must be even, from 2 to 16384`),
+      );
+    }
     return this.#call(
       'convert',
-      (done) => this.#addon.convert(this.#handle, target, done),
-      (info) => ({ picture: (info as DecodeInfo & { picture: number }).picture, ptsMs: info.ptsMs }),
+      (done) => this.#addon.convert(this.#handle, target, size?.width ?? 0, size?.height ?? 0, done),
+      (info) => ({ picture: (info as DecodeInfo & { picture: number }).picture, ptsMs: info.ptsMs, width: info.width, height: info.height }),
     );
   }
 
@@ -284,6 +312,9 @@ export class NativeDecoder {
     this.#addon.close(this.#handle);
   }
 }
+
+const validConvertSize = ({ width, height }: ConvertSize): boolean =>
+  Number.isInteger(width) && Number.isInteger(height) && width >= 2 && height >= 2 && width <= 16384 && height <= 16384 && width % 2 === 0 && height % 2 === 0;
 
 const decodedFrame = (info: DecodeInfo): DecodedFrame | null =>
   info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs, packets: info.packets };

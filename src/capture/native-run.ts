@@ -10,7 +10,7 @@
  * kill() and stop() interrupt a blocked open or read at once.
  */
 import { performance } from 'node:perf_hooks';
-import { releasePayload, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
+import { releasePayload, scaledToLongSide, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
 import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
@@ -141,8 +141,10 @@ export class NativeRun implements DecoderRun {
         decoder,
         signal: this.#o.demand,
         allocate: this.#o.allocate,
-        publish: (payload, times, readyAt) => {
-          if (this.#over() === null) host.publish(payload, times, readyAt);
+        // The readers' size, asked afresh for every conversion: readers come and go, and a model worker says its size once connected.
+        ...(src.scale === 'auto' ? { size: () => scaledToLongSide(decoder.width, decoder.height, this.#o.supplier.readerLongSide()) } : {}),
+        publish: (payload, times, readyAt, size) => {
+          if (this.#over() === null) host.publish(payload, times, readyAt, size);
           else releasePayload(payload);
         },
         onConverted: () => host.converted(),

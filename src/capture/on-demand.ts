@@ -17,7 +17,7 @@
  */
 import type { DemandSignal } from '../supplier/index.js';
 import { releasePayload } from '../supplier/index.js';
-import type { NativeDecoder } from './native-decoder.js';
+import type { ConvertSize, NativeDecoder } from './native-decoder.js';
 
 /** When a picture became the decoder's current one. */
 export interface PictureTimes {
@@ -32,8 +32,10 @@ export interface OnDemandOptions {
   /** The supplier's on-demand side, or null to convert every picture. */
   readonly signal: DemandSignal | null;
   readonly allocate: (byteLength: number) => Uint8Array;
-  /** Publishes a converted picture (the payload's hold passes to it); readyAt is when its conversion ended. */
-  readonly publish: (payload: Uint8Array, times: PictureTimes, readyAt: number) => void;
+  /** The size to convert the next picture to (the readers' size), or null for the decoder's output as opened. */
+  readonly size?: () => ConvertSize | null;
+  /** Publishes a converted picture (the payload's hold passes to it) at its size; readyAt is when its conversion ended. */
+  readonly publish: (payload: Uint8Array, times: PictureTimes, readyAt: number, size: ConvertSize) => void;
   readonly onConverted: () => void;
   readonly onError: (error: Error) => void;
   /** performance.now(), or a test's clock. */
@@ -79,9 +81,10 @@ export class OnDemandConverter {
   }
 
   #convert(): void {
-    const payload = this.#o.allocate(this.#o.decoder.frameBytes);
-    this.#converting = this.#o.decoder.convert(payload).then(
-      ({ picture }) => {
+    const size = this.#o.size?.() ?? null;
+    const payload = this.#o.allocate(this.#o.decoder.frameBytesAt(size));
+    this.#converting = this.#o.decoder.convert(payload, size).then(
+      ({ picture, width, height }) => {
         this.#converting = null;
         const times = this.#times.get(picture);
         if (this.#closed || times === undefined) {
@@ -91,7 +94,7 @@ export class OnDemandConverter {
         this.#converted = picture;
         for (const n of this.#times.keys()) if (n <= picture) this.#times.delete(n);
         this.#o.onConverted();
-        this.#o.publish(payload, times, this.#o.now());
+        this.#o.publish(payload, times, this.#o.now(), { width, height });
         // A newer picture came during the conversion: announced again, converted if a reader still waits.
         if (!this.#closed && this.#current > picture) {
           if (this.#o.signal === null || this.#o.signal.announce()) this.#convert();

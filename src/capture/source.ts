@@ -76,7 +76,18 @@ export interface SourceOptions {
    * keyframes.
    */
   readonly decode?: DecodeSetting;
+  /**
+   * The size frames are converted to (ADR 0031): auto (default: the
+   * in-process decoder converts to the long side every reader uses, when each
+   * declares one smaller than the output, as model workers do with their
+   * model's input size; bilinear) or output (always the output size).
+   * ffmpeg always gives the output size.
+   */
+  readonly scale?: ScaleSetting;
 }
+
+export const SCALE_SETTINGS = ['auto', 'output'] as const;
+export type ScaleSetting = (typeof SCALE_SETTINGS)[number];
 
 export interface ResolvedSource {
   readonly kind: SourceKind;
@@ -98,6 +109,7 @@ export interface ResolvedSource {
     readonly hflip: boolean;
     readonly keyframesOnly: boolean;
     readonly decode: DecodeSetting;
+    readonly scale: ScaleSetting;
     /** libavformat options equivalent to the ffmpeg arguments (transport, low-latency probing). */
     readonly avOptions: Readonly<Record<string, string>>;
   };
@@ -175,6 +187,9 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   if (options.keyframesOnly === true && options.decode !== undefined && options.decode !== 'keyframes') {
     throw invalid(`keyframesOnly: true and decode: ${options.decode} contradict each other (keyframesOnly is decode: keyframes)`);
   }
+  if (options.scale !== undefined && !(SCALE_SETTINGS as readonly unknown[]).includes(options.scale)) {
+    throw invalid(`scale must be ${SCALE_SETTINGS.join(' or ')}; got ${JSON.stringify(options.scale)}`);
+  }
   const decode: DecodeSetting = options.keyframesOnly === true ? 'keyframes' : (options.decode ?? 'auto');
   const keyframesOnly = decode === 'keyframes';
   const transport = options.rtspTransport ?? 'tcp';
@@ -243,6 +258,19 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args,
     format,
     live: kind !== 'file',
-    native: { input, width, height, fps: out.fps, realtime, loop: options.loop === true, crop, hflip, keyframesOnly, decode, avOptions },
+    native: {
+      input,
+      width,
+      height,
+      fps: out.fps,
+      realtime,
+      loop: options.loop === true,
+      crop,
+      hflip,
+      keyframesOnly,
+      decode,
+      scale: options.scale ?? 'auto',
+      avOptions,
+    },
   };
 }

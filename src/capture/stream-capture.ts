@@ -51,7 +51,7 @@ import { CaptureError } from './errors.js';
 import { FfmpegRun } from './ffmpeg-run.js';
 import { requireExecutable } from './ffmpeg-process.js';
 import { heapAllocator, type PayloadAllocator } from './frame-parser.js';
-import { NATIVE_FORMATS, nativeDecoderUnavailable } from './native-decoder.js';
+import { NATIVE_FORMATS, nativeDecoderUnavailable, type ConvertSize } from './native-decoder.js';
 import { NativeRun } from './native-run.js';
 import type { PictureTimes } from './on-demand.js';
 import { credentialRedactor } from '../internal/redact.js';
@@ -107,6 +107,7 @@ export interface CaptureStats {
   readonly source: string;
   readonly streamId: string;
   readonly pid: number | null;
+  /** The output's size, as the decoder opened it (configured, or the source's): readerSize, when set, is smaller. */
   readonly width: number | null;
   readonly height: number | null;
   readonly format: PixelFormat;
@@ -124,6 +125,11 @@ export interface CaptureStats {
    * over for output.fps.
    */
   readonly framesSkipped: { readonly notDecoded: number; readonly decimated: number };
+  /**
+   * The size frames are converted to for their readers when every reader declared one smaller than the
+   * output (width × height): in-process decoder, scale: auto (ADR 0031). Null: frames are at the output size.
+   */
+  readonly readerSize: ConvertSize | null;
   /** The native decoder's threads (0: one per core), null with ffmpeg. */
   readonly decoderThreads: number | null;
   /** Only keyframes are decoded (keyframesOnly, or decode: keyframes as configured): the other frames are discarded undecoded. */
@@ -190,6 +196,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #stopReason: CaptureStats['stopReason'] = null;
   #width: number | null = null;
   #height: number | null = null;
+  /** The size of the last frame published, when the readers' size made it smaller than the output. */
+  #readerSize: ConvertSize | null = null;
   #framesDecoded = 0;
   #framesConverted = 0;
   /** Dropped unconverted by decoders already closed; the open one's count is added in stats(). */
@@ -305,6 +313,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       width: this.#width,
       height: this.#height,
       format: this.source.format,
+      readerSize: this.#readerSize,
       framesDecoded: this.#framesDecoded,
       framesConverted: this.#native ? this.#framesConverted : this.#framesDecoded,
       framesDroppedUnconverted: this.#droppedUnconverted + (this.#run?.run.droppedUnconverted ?? 0),
@@ -341,7 +350,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         this.#height = height;
       },
       decoded: (at) => this.#decoded(record, at),
-      publish: (payload, times, readyAt) => this.#publish(record, payload, times, readyAt),
+      publish: (payload, times, readyAt, size) => this.#publish(record, payload, times, readyAt, size),
       stderrLine: (line) => {
         const redacted = this.#redact(line);
         this.#stderrTail.push(redacted.length > 500 ? `${redacted.slice(0, 500)}…` : redacted);
@@ -404,16 +413,17 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   /** Publishes a frame whose pixels exist since readyAt (the payload's hold passes to the supplier). */
-  #publish(record: RunRecord, payload: Uint8Array, { captureTime, wallTime }: PictureTimes, readyAt: number): void {
+  #publish(record: RunRecord, payload: Uint8Array, { captureTime, wallTime }: PictureTimes, readyAt: number, size?: ConvertSize): void {
     if (this.#run !== record || record.killedFor !== null) {
       releasePayload(payload); // from a run already replaced or ended
       return;
     }
+    this.#readerSize = size !== undefined && (size.width !== this.#width || size.height !== this.#height) ? size : null;
     try {
       this.#supplier.publish({
         payload,
-        width: this.#width!,
-        height: this.#height!,
+        width: size?.width ?? this.#width!,
+        height: size?.height ?? this.#height!,
         format: this.source.format,
         streamId: this.streamId,
         captureTime,

@@ -162,6 +162,12 @@ export const CaptureSchema = Type.Object(
           'What the decoder decodes. auto (default): the in-process decoder decodes the least its readers need (keyframes only, non-reference frames skipped, or every frame), from the workers’ maxFps and the keyframe interval it measures, changing as readers come and go; ffmpeg decodes every frame. all, nonref, keyframes: always that.',
       }),
     ),
+    scale: Type.Optional(
+      StringEnum(['auto', 'output'] as const, {
+        description:
+          "The size frames are converted to. auto (default): the in-process decoder converts them to the size every reader uses, when each says one smaller than the output (a model worker: its model's input size), with a bilinear filter, and back to the output size when a reader that wants it comes (a module or command worker, unless it says readSize); ffmpeg gives the output size. output: always the output size.",
+      }),
+    ),
     decoderThreads: Type.Optional(
       int(0, 64, {
         description:
@@ -185,6 +191,12 @@ const workerSettings = {
   enabled: Type.Boolean({ default: true, description: 'false: the worker is not started.' }),
   maxAgeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Skip frames older than this at read time (milliseconds).' })),
   maxFps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Read at most this many frames per second.' })),
+  readSize: Type.Optional(
+    Type.Union([StringEnum(['full', 'any'] as const), int(16, 16384, { description: 'A long side, in pixels.' })], {
+      description:
+        "The frame size the worker uses, so the camera converts frames at that size in the first place (in-process decoder, capture.scale: auto): full (default: every pixel), any (whatever comes: a worker that samples the picture), or a long side in pixels the worker scales frames to itself. A model worker says its model's size on its own.",
+    }),
+  ),
 };
 
 const kinds = {
@@ -461,6 +473,12 @@ const MockModel = annotate(
     {
       handler: handler('mock'),
       delayMs: Type.Optional(int(0, 600_000, { description: 'Simulated inference time (milliseconds). Default 0.' })),
+      inputSize: Type.Optional(
+        int(16, 16384, {
+          description:
+            "A simulated network's input side: the long side of the frames it reads to full effect, said in its pong, so cameras convert frames at that size (capture.scale: auto). Default: none (full frames).",
+        }),
+      ),
       ...startedModel,
     },
     closed,
@@ -870,7 +888,8 @@ function nullable(schema: SchemaNode): SchemaNode {
   if (schema.anyOf !== undefined && schema[CHOOSE] !== undefined) return { ...schema, anyOf: [...schema.anyOf, { type: 'null' }] };
   if (Array.isArray(schema.enum)) return { ...schema, type: [schema.type as string, 'null'], enum: [...schema.enum, null] };
   if (typeof schema.type === 'string') return { ...schema, type: [schema.type, 'null'] };
-  return { anyOf: [schema, { type: 'null' }] };
+  // the description stays on the key, where editors and docs look for it
+  return { ...(schema.description === undefined ? {} : { description: schema.description }), anyOf: [schema, { type: 'null' }] };
 }
 
 /** The file's form of a resolved schema: defaulted and computed keys optional, unset-able keys nullable. */

@@ -118,6 +118,11 @@ export interface PongResponse {
   readonly running?: number;
   readonly waiting?: number;
   readonly cameras?: Readonly<Record<string, PongCameraFigures>>;
+  /**
+   * The long side, in pixels, of the frames the handler reads to full effect (it fits every frame into its
+   * network's input): a client may send frames this size instead of larger ones. Absent: every pixel may count.
+   */
+  readonly frame_long_side?: number;
   readonly error: null;
 }
 

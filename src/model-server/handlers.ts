@@ -69,7 +69,7 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
   const given = <T>(key: string, as: string = key): Record<string, T> => (o[key] === undefined ? {} : { [as]: o[key] as T });
   switch (options.handler) {
     case 'mock':
-      return createMockHandler({ ...modelId, delayMs: (o.delayMs as number | undefined) ?? 0, touch: extras.touch ?? 'pages' });
+      return createMockHandler({ ...modelId, delayMs: (o.delayMs as number | undefined) ?? 0, touch: extras.touch ?? 'pages', ...given<number>('inputSize') });
     case 'person':
       return createPersonHandler({
         ...modelId,

@@ -24,6 +24,13 @@ export interface InferenceHandler {
    * cameras' waiting slots. Default 1.
    */
   readonly concurrency?: number;
+  /**
+   * The long side, in pixels, of the frames this handler reads to full effect, known once load() resolved: it
+   * scales every frame to fit its network's input, so a larger frame only costs (a second scaling, a bigger
+   * conversion, more shared memory). Said in the pong (`frame_long_side`) so the camera converts frames at this
+   * size in the first place (ADR 0031). Absent: the handler may use every pixel (a crop at full resolution).
+   */
+  readonly frameLongSide?: number;
   /** Loads the model once, before the server accepts connections. */
   load?(): Promise<void>;
   infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult>;

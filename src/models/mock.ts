@@ -20,6 +20,8 @@ export interface MockHandlerOptions {
    * to price getting a frame's bytes into the handler).
    */
   readonly touch?: 'pages' | 'none';
+  /** A simulated network's input side: said as frameLongSide (the frames it reads to full effect). Default: none. */
+  readonly inputSize?: number;
 }
 
 /** FNV-1a, so the stub detections depend only on (camera_id, frame_id). */
@@ -36,6 +38,7 @@ export function createMockHandler(options: MockHandlerOptions = {}): InferenceHa
     name: 'mock',
     modelId: options.modelId ?? 'mock',
     concurrency: options.concurrency ?? 1,
+    ...(options.inputSize === undefined ? {} : { frameLongSide: options.inputSize }),
     async infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       // An abort ends the wait (and its timer) and rejects with the signal's reason.
       if (delayMs > 0) await delay(delayMs, { signal });

@@ -387,6 +387,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
         running: this.#runner.running,
         waiting: this.#runner.waiting,
         cameras: this.#runner.pongCameras(),
+        ...(this.#handler.frameLongSide === undefined ? {} : { frame_long_side: this.#handler.frameLongSide }),
         error: null,
       };
     }

@@ -11,6 +11,7 @@
  * crash-looping later.
  */
 import { kserveWorker } from '../kserve/index.js';
+import type { ReadSize } from '../supplier/index.js';
 import { modelClientWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
 import type { SharedWorkerConfig, WorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -19,6 +20,9 @@ import { loadModuleHandler } from './module-handler.js';
 import { moduleThreadWorker, moduleWorker } from './module-worker.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
+
+/** A worker's configured readSize: a number is a long side. */
+export const readSizeOf = (configured: 'full' | 'any' | number): ReadSize => (typeof configured === 'number' ? { longSide: configured } : configured);
 
 export interface BuiltWorkerKind {
   readonly kind: WorkerKind;

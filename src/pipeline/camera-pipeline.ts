@@ -24,6 +24,7 @@ import {
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
 import { FrameSupplier, type SupplierStats } from '../supplier/index.js';
+import { readSizeOf } from './build-worker.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
@@ -139,6 +140,7 @@ export class CameraPipeline implements AsyncDisposable {
         ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
         keyframesOnly: capture.keyframesOnly === true,
         ...(capture.decode === undefined ? {} : { decode: capture.decode }),
+        ...(capture.scale === undefined ? {} : { scale: capture.scale }),
         ...(capture.decoderThreads !== undefined
           ? { decoderThreads: capture.decoderThreads }
           : options.decoderThreads === undefined
@@ -170,6 +172,7 @@ export class CameraPipeline implements AsyncDisposable {
           criticality: w.criticality,
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
+          ...(w.readSize === undefined ? {} : { readSize: readSizeOf(w.readSize) }),
           enabled: enabled && w.enabled,
         },
         options.log.child({ worker: w.id }),

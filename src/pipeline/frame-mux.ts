@@ -25,6 +25,8 @@
 import { optionalPositive } from '../internal/numbers.js';
 import { pending, type Pending } from '../internal/pending.js';
 import {
+  checkReadSize,
+  type ReadSize,
   framesUntilEnd,
   ReadInProgressError,
   RateWindow,
@@ -90,6 +92,7 @@ export class FrameMux {
   #lastServed: string | null = null;
   #reader: MuxReader | null = null;
   #closed = false;
+  #readSize: ReadSize = 'full';
 
   constructor(options: FrameMuxOptions) {
     this.name = options.name;
@@ -108,7 +111,7 @@ export class FrameMux {
     this.detach(camera);
     const input: Input = {
       camera,
-      subscription: supplier.subscribe(this.subscriberId, { criticality: this.#criticality }),
+      subscription: supplier.subscribe(this.subscriberId, { criticality: this.#criticality, readSize: this.#readSize }),
       slot: null,
       delivered: 0,
       drops: 0,
@@ -149,8 +152,18 @@ export class FrameMux {
       input.dropsBase = input.subscription.stats(now).drops;
     }
     this.#reader = new MuxReader(this, workerId, options, this.#clock);
+    if (options.readSize !== undefined) this.setReadSize(options.readSize);
     if (this.#closed) void this.#reader.close();
     return this.#reader;
+  }
+
+  /**
+   * The frame size the worker uses, for every camera (attached now and later): kept across the worker's
+   * incarnations, which serve the same model.
+   */
+  setReadSize(size: ReadSize): void {
+    this.#readSize = checkReadSize(size);
+    for (const input of this.#inputs.values()) input.subscription.setReadSize(size);
   }
 
   /** Ends the current reader and every camera's subscription. */
@@ -329,6 +342,10 @@ export class MuxReader implements FrameSource {
 
   retain(frame: Frame): () => void {
     return this.#mux.retain(frame);
+  }
+
+  setReadSize(size: ReadSize): void {
+    if (!this.#closed) this.#mux.setReadSize(size);
   }
 
   touch(): void {

@@ -12,6 +12,7 @@
  */
 import type { Logger } from '../internal/logger.js';
 import type { FrameSupplier } from '../supplier/index.js';
+import { readSizeOf } from './build-worker.js';
 import type { SharedWorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import { FrameMux, type MuxCameraFigures } from './frame-mux.js';
@@ -68,6 +69,7 @@ export class SharedWorker {
         criticality,
         maxFps: config.maxFps ?? null,
         maxAgeMs: config.maxAgeMs ?? null,
+        ...(config.readSize === undefined ? {} : { readSize: readSizeOf(config.readSize) }),
         enabled: config.enabled,
         // Each incarnation reads a fresh reader of the mux (the slots from before are emptied).
         source: (workerId, subscribeOptions) => mux.reader(workerId, subscribeOptions),

@@ -367,11 +367,13 @@ export class VisionSystem implements AsyncDisposable {
    * camera's supplier that no supervisor watches and no worker figure counts. Latest-frame
    * like every reader; it ends (reads null) when the camera stops, is replaced or removed.
    * `name` tells viewers apart in the supplier's own stats (`viewer:<name>`; unique per camera).
+   * A viewer takes frames at the size the workers' make them (readSize 'any': a preview is encoded
+   * from whatever comes, and never makes the camera convert larger frames; ADR 0031).
    * ERR_UNKNOWN_CAMERA, ERR_SUPPLIER_STOPPED for a camera that has stopped.
    */
   watchCamera(cameraId: string, name: string, options: { readonly maxFps?: number } = {}): FrameSource {
     if (this.#closing !== null) throw closed();
-    return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', ...options });
+    return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
   }
 
   /** The tracked objects alive now (workers with `track` on), of one camera or all. */

@@ -28,7 +28,7 @@ import {
   type WorkerState,
   type WorkerTotals,
 } from '../workers/index.js';
-import type { FrameSupplier } from '../supplier/index.js';
+import type { FrameSupplier, ReadSize } from '../supplier/index.js';
 import type { Criticality } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { PipelineWorkerState, SystemEvent } from './events.js';
@@ -85,6 +85,8 @@ export interface GroupWorker {
   readonly maxFps: number | null;
   readonly maxAgeMs: number | null;
   readonly enabled: boolean;
+  /** The frame size it uses (its config's readSize); a model worker says its model's on its own. */
+  readonly readSize?: ReadSize;
   /** Where its frames come from instead of the group's supplier (a shared worker's mux). */
   readonly source?: WorkerSpec['source'];
 }
@@ -161,6 +163,7 @@ export class WorkerGroup implements AsyncDisposable {
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       ...(worker.maxFps === null ? {} : { maxFps: worker.maxFps }),
       ...(worker.maxAgeMs === null ? {} : { maxAgeMs: worker.maxAgeMs }),
+      ...(worker.readSize === undefined ? {} : { readSize: worker.readSize }),
       ...(worker.source === undefined ? {} : { source: worker.source }),
     });
     this.#members.set(worker.id, member);

@@ -42,6 +42,7 @@ import type { FrameAgeHistogram } from './frame-age.js';
 import type { Frame } from './frame.js';
 import { holdPayload, releasePayload } from './frame-pool.js';
 import { ReaderAccount } from './reader-account.js';
+import { checkReadSize, type ReadSize } from './read-size.js';
 
 export const CRITICALITIES = ['critical', 'high', 'normal', 'best-effort'] as const;
 export type Criticality = (typeof CRITICALITIES)[number];
@@ -55,6 +56,8 @@ export interface SubscribeOptions {
   readonly idleThresholdMs?: number;
   /** read() hands out at most this many frames a second, each the newest at its moment; the rest are `gated`. Default: no limit. */
   readonly maxFps?: number;
+  /** The frame size this reader uses (read-size.ts); setReadSize() changes it later. Default 'full'. */
+  readonly readSize?: ReadSize;
 }
 
 export interface ReadOptions {
@@ -116,6 +119,11 @@ export interface FrameSource extends AsyncIterable<Frame> {
   stats(): WorkerStats;
   /** Ends it: a pending read resolves with null, and so does every later one. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Says the frame size this reader uses from now on (a model worker learns its model's input size once
+   * connected): the producer may convert smaller frames for it. Optional: a source without it gives full frames.
+   */
+  setReadSize?(size: ReadSize): void;
 }
 
 /** The supplier side of a subscription, kept out of the public surface. */
@@ -143,6 +151,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
   readonly maxAgeMs: number | null;
   readonly maxFps: number | null;
   readonly idleThresholdMs: number;
+  #readSize: ReadSize;
 
   readonly #host: SubscriptionHost;
   readonly #clock: SupplierClock;
@@ -179,6 +188,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     if (maxFps !== null) assertPositive('maxFps', maxFps);
     const idleThresholdMs = options.idleThresholdMs ?? defaults.idleThresholdMs;
     assertPositive('idleThresholdMs', idleThresholdMs);
+    this.#readSize = checkReadSize(options.readSize ?? 'full');
     this.#host = host;
     this.#clock = defaults.clock ?? systemClock;
     this.workerId = workerId;
@@ -194,6 +204,16 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   get closed(): boolean {
     return this.#closedAtSeq !== null;
+  }
+
+  /** The frame size this reader uses (read-size.ts). */
+  get readSize(): ReadSize {
+    return this.#readSize;
+  }
+
+  /** Changes the frame size this reader uses; throws ERR_INVALID_ARGUMENT for one that is not a ReadSize. */
+  setReadSize(size: ReadSize): void {
+    this.#readSize = checkReadSize(size);
   }
 
   /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */

@@ -21,6 +21,7 @@ import { systemClock, type SupplierClock } from './clock.js';
 import { DuplicateWorkerError, InvalidArgumentError, InvalidWorkerIdError, SupplierNotStartedError, SupplierStoppedError } from './errors.js';
 import { createFrame, type Frame, type FrameInput } from './frame.js';
 import { releasePayload } from './frame-pool.js';
+import { combinedLongSide } from './read-size.js';
 import { bridgeToThread, type ThreadSubscriptionHandle } from './thread.js';
 import { assertPositive, Subscription, type SubscribeOptions, type SubscriptionHost, type WorkerStats } from './subscription.js';
 
@@ -264,6 +265,15 @@ export class FrameSupplier implements AsyncDisposable {
       if (subscription.maxFps > most) most = subscription.maxFps;
     }
     return most;
+  }
+
+  /**
+   * The long side a frame needs for every current reader (read-size.ts):
+   * null when one reads full frames or none declares a size. What an
+   * on-demand producer may convert to instead of its full output.
+   */
+  readerLongSide(): number | null {
+    return combinedLongSide(Array.from(this.#subscriptions.values(), (s) => s.readSize));
   }
 
   /** Closes a worker's subscription by id; false if there was none. */

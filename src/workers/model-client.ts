@@ -217,6 +217,20 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
       };
       try {
         const source = (subscription = context.subscribe());
+        /**
+         * The model's frame size, from its pong: the camera may convert frames to it rather than larger (ADR 0031).
+         * A server that does not say (or a failed ping: the request that follows meets the failure) leaves full frames.
+         */
+        const declareReadSize = async (): Promise<void> => {
+          if (source.setReadSize === undefined) return;
+          try {
+            const longSide = (await client.ping({ signal: context.signal })).frame_long_side;
+            source.setReadSize(typeof longSide === 'number' && Number.isInteger(longSide) && longSide >= 16 && longSide <= 16384 ? { longSide } : 'full');
+          } catch {
+            // Said again once the server is back.
+          }
+        };
+        await declareReadSize();
         /** The newest frame this worker wrote, and the newest frame a server has answered about: a request goes out for a newer one. */
         let latest: Written | null = null;
         let answeredUpTo = 0;
@@ -284,6 +298,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               await following;
               await context.waitFor(server, waitForServer);
               context.log(`${server} is back; reading again`);
+              await declareReadSize();
               continue;
             }
             const shown = (error as { code?: unknown } | null)?.code;

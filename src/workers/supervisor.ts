@@ -47,6 +47,7 @@ import {
   type FrameAgeHistogram,
   type FrameSource,
   type FrameSupplier,
+  type ReadSize,
   type SubscribeOptions,
   type WorkerStats,
 } from '../supplier/index.js';
@@ -90,6 +91,8 @@ export interface WorkerSpec {
   readonly maxAgeMs?: number;
   /** Passed to the subscription: a frame no more often than this, the newest at its moment; the others are `gated`, not drops. */
   readonly maxFps?: number;
+  /** Passed to the subscription: the frame size the worker uses (read-size.ts). Default 'full'. */
+  readonly readSize?: ReadSize;
   /** false: added disabled, until setEnabled(id, true). Default true. */
   readonly enabled?: boolean;
   /**
@@ -473,6 +476,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       ...(worker.spec.idleThresholdMs === undefined ? {} : { idleThresholdMs: worker.spec.idleThresholdMs }),
       ...(worker.spec.maxAgeMs === undefined ? {} : { maxAgeMs: worker.spec.maxAgeMs }),
       ...(worker.spec.maxFps === undefined ? {} : { maxFps: worker.spec.maxFps }),
+      ...(worker.spec.readSize === undefined ? {} : { readSize: worker.spec.readSize }),
     };
     let subscribed = false;
     /** Set when the incarnation asked for its frames after its stream had ended: it ends as stopped. */

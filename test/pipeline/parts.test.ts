@@ -276,7 +276,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
         intraOpThreads: 1,
         executionProviders: ['cuda', 'cpu'],
       },
-      mock: { handler: 'mock', delayMs: 5 },
+      mock: { handler: 'mock', delayMs: 5, inputSize: 320 },
     };
     type Variant = { properties: Record<string, unknown> };
     const models = (configSchema as unknown as { properties: { models: { patternProperties: Record<string, { anyOf: Variant[] }> } } }).properties.models;

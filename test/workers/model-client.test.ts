@@ -30,7 +30,7 @@ interface ModelOutput {
   error?: { code: string };
 }
 
-/** A model server that answers its n-th request with answers[n] as the error (null: detections), on a real Unix socket. */
+/** A model server that answers its n-th request with answers[n] as the error (null: detections), and pings with a pong, on a real Unix socket. */
 async function scriptedServer(
   socket: string,
   answers: ({ code: string; message: string } | null)[],
@@ -42,7 +42,11 @@ async function scriptedServer(
     const decoder = new MessageDecoder();
     connection.on('data', (chunk: Buffer) => {
       for (const decoded of decoder.push(chunk)) {
-        const request = (decoded.ok ? decoded.message : {}) as { camera_id?: string; frame_metadata?: { frame_id: number } };
+        const request = (decoded.ok ? decoded.message : {}) as { type?: string; camera_id?: string; frame_metadata?: { frame_id: number } };
+        if (request.type === 'ping') {
+          connection.write(encodeMessage({ type: 'pong', model_id: 'scripted', handler: 'scripted', uptime_s: 1, connections: 1, error: null }));
+          continue;
+        }
         onRequest?.(request);
         const error = answers[Math.min(n++, answers.length - 1)] ?? null;
         const detections = error === null ? [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [0.1, 0.1, 0.5, 0.5] }] : [];

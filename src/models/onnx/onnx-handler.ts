@@ -204,12 +204,17 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
   let closed = false;
   let classNames: readonly string[] = [];
   let layout = '';
+  let inputSize: number | undefined;
   const closedError = (): HandlerClosedError => new HandlerClosedError('the onnx handler is closed');
   return {
     name: 'onnx',
     modelId: options.modelId ?? 'onnx',
     // One inference per model thread: the server keeps the rest in the cameras' slots.
     concurrency: threads,
+    // The letterbox fits a frame's long side into the square input: a frame that long loses nothing to it.
+    get frameLongSide() {
+      return inputSize;
+    },
     // As the person handler's pool: loaded once however often load() is called, closed for good.
     load() {
       if (closed) return Promise.reject(closedError());
@@ -219,6 +224,7 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
         if (closed) throw closedError();
         classNames = inspected.classNames;
         layout = inspected.workerData.layout;
+        inputSize = inspected.workerData.inputSize;
         pool = new ModelThreadPool<YoloBox[]>({
           workerUrl: new URL('./onnx-worker.js', import.meta.url),
           workerData: inspected.workerData,

@@ -21,7 +21,7 @@ import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
 import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
 import { loadOnnxRuntime } from '../onnx/runtime.js';
-import { PERSON_NETWORKS, PRECISIONS, type PersonModelOptions } from './options.js';
+import { PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, type PersonModelOptions } from './options.js';
 import type { PersonDetection } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
@@ -70,6 +70,8 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
     modelId,
     // One inference per model thread: the server keeps the other requests in their cameras' slots, not in the pool's queue.
     concurrency: threads,
+    // MultiPose resizes the frame to inputSize on its long side; CenterNet's pose crops read the frame at full resolution.
+    ...(network === 'movenet-multipose' ? { frameLongSide: modelOptions.inputSize ?? PERSON_NETWORK_DEFAULTS['movenet-multipose'].inputSize } : {}),
     load: async () => {
       // In this thread, so that a missing runtime names its fix and an unavailable provider keeps its code (a model thread's load error becomes ERR_MODEL_LOAD).
       await loadOnnxRuntime();
