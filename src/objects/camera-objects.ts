@@ -156,6 +156,30 @@ export class CameraObjects {
     return [...this.#meta.values()].map((m) => m.last);
   }
 
+  /**
+   * The objects alive now with their latest matched box, score and motion (a
+   * live view draws these: an event carries a moving object's box at most
+   * once per updateSeconds); zones and the rest as the latest event has them
+   * (a zone change always makes one).
+   */
+  live(): TrackedObject[] {
+    const out: TrackedObject[] = [];
+    for (const t of this.#tracker.active()) {
+      const meta = this.#meta.get(t.id);
+      if (meta === undefined) continue;
+      out.push({
+        ...meta.last,
+        score: t.score,
+        top_score: t.topScore,
+        box: t.box,
+        frame_time: (t.lastSeen + this.#offset) / 1000,
+        stationary: t.stationary,
+        velocity: t.velocity,
+      });
+    }
+    return out;
+  }
+
   /** Takes one frame's detections. */
   update(frame: FrameInput): FrameOutput {
     this.#offset = frame.wallTime - frame.time;

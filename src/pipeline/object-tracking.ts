@@ -58,10 +58,10 @@ export class ObjectTracking {
     await this.close();
   }
 
-  /** The tracked objects alive now, per camera. */
+  /** The tracked objects alive now, per camera, each with its latest matched box (CameraObjects.live()). */
   objects(camera?: string): TrackedObject[] {
     const out: TrackedObject[] = [];
-    for (const o of this.#objects.values()) if (camera === undefined || o.camera === camera) out.push(...o.objects());
+    for (const o of this.#objects.values()) if (camera === undefined || o.camera === camera) out.push(...o.live());
     return out;
   }
 

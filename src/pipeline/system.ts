@@ -376,7 +376,7 @@ export class VisionSystem implements AsyncDisposable {
     return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
   }
 
-  /** The tracked objects alive now (workers with `track` on), of one camera or all. */
+  /** The tracked objects alive now (workers with `track` on), of one camera or all, each with its latest matched box and score. */
   trackedObjects(camera?: string): TrackedObject[] {
     return this.#tracking.objects(camera);
   }

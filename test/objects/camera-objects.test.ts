@@ -118,6 +118,25 @@ describe('camera objects: zones, masks, events', { timeout: 60_000 }, () => {
     assert.equal(objects.snapshotSaved('nope', WALL), null);
   });
 
+  it("live(): each object's latest matched box and score, while events carry a moving box at most once per updateSeconds", () => {
+    const objects = new CameraObjects({ camera: 'gate', worker: 'det', tracker: { confirmHits: 2 } });
+    // moves right 0.01 of the frame each 100 ms (a box 0.1 wide: its IoU with the one before stays above 0.9 for a while)
+    const box = (t: number): Box => square(0.2 + t / 10_000, 0.4);
+    feed(
+      objects,
+      [0, 100, 200, 300, 400].map((t) => ({ t, dets: [det(box(t), 0.8)] })),
+    );
+    const [live] = objects.live();
+    const [described] = objects.objects();
+    assert.deepEqual(live!.box, box(400));
+    assert.notDeepEqual(described!.box, box(400), 'the latest event still has an older box');
+    assert.equal(live!.id, described!.id);
+    assert.equal(live!.frame_time, (WALL + 400) / 1000);
+    assert.deepEqual(live!.current_zones, []);
+    objects.endAll(WALL + 600);
+    assert.deepEqual(objects.live(), []);
+  });
+
   it('frame_age_ms is how old the frame was when the event was made', () => {
     const objects = new CameraObjects({ camera: 'gate', worker: 'det', tracker: { confirmHits: 1 } });
     const out = objects.update({ time: 5, wallTime: WALL, now: WALL + 120, detections: [det(square(0.3, 0.5))] });
