@@ -15,8 +15,11 @@
  *   after drawing a frame of it.
  * - server → a binary message per frame: a 4-byte big-endian length, that
  *   many bytes of JSON `{ camera, seq, wallTime, width, height }`, the JPEG;
- *   `{ type: 'detections', camera, worker, seq, wallTime, boxes }` per result
- *   with detections; `{ type: 'event', event }` per other event;
+ *   `{ type: 'detections', camera, worker, seq, wallTime, boxes, tracks? }`
+ *   per result with detections, `tracks` only for a worker with `track` on:
+ *   its objects alive now `{ id, label, score, box, zones, stationary }`
+ *   (VisionSystem.trackedObjects, boxes normalised); `{ type: 'event', event }`
+ *   per other event (tracked-object and zone-count events among them);
  *   `{ type: 'stats', stats }` every statsIntervalMs.
  *
  * Latest-frame to the browser: a camera's next frame goes only once the
@@ -34,6 +37,16 @@ import { boxesOf } from './jpeg.js';
 import { isId } from '../internal/ids.js';
 
 export const SOCKET_PROTOCOL_VERSION = 2;
+
+/** A tracked object as the live view draws it. */
+interface DrawnTrack {
+  readonly id: string;
+  readonly label: string;
+  readonly score: number;
+  readonly box: readonly number[];
+  readonly zones: readonly string[];
+  readonly stationary: boolean;
+}
 /** Bytes buffered for a socket above which its frames are skipped. */
 export const HIGH_WATER_BYTES = 256 * 1024;
 const MAX_WATCHED = 64;
@@ -237,6 +250,33 @@ export class DashboardSocket {
     // Boxes read the way the JPEG overlays read them, so the canvas and latest.jpg?boxes=1 agree.
     if (!Array.isArray((event.output as { detections?: unknown } | null)?.detections)) return;
     const boxes = boxesOf(event.output);
-    this.#send({ type: 'detections', camera: event.camera, worker: event.worker, shared: event.shared, seq: event.seq, wallTime: event.wallTime, boxes });
+    const tracks = this.#tracks(event.camera, event.worker, event.shared);
+    this.#send({
+      type: 'detections',
+      camera: event.camera,
+      worker: event.worker,
+      shared: event.shared,
+      seq: event.seq,
+      wallTime: event.wallTime,
+      boxes,
+      ...(tracks === null ? {} : { tracks }),
+    });
+  }
+
+  /**
+   * A tracking worker's objects alive now, as the system has them when the
+   * result is forwarded (latest-state: a result or two newer than this one at
+   * most); null for a worker without `track`.
+   */
+  #tracks(camera: string, worker: string, shared: boolean): DrawnTrack[] | null {
+    const config = this.#o.system.currentConfig();
+    const track = shared ? config.shared[worker]?.track : config.cameras[camera]?.workers.find((w) => w.id === worker)?.track;
+    if (track === undefined || track === false) return null;
+    const out: DrawnTrack[] = [];
+    for (const o of this.#o.system.trackedObjects(camera)) {
+      if (o.worker !== worker) continue;
+      out.push({ id: o.id, label: o.label, score: o.score, box: o.box, zones: o.current_zones, stationary: o.stationary });
+    }
+    return out;
   }
 }

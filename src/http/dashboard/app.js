@@ -3,12 +3,19 @@
 // frames, detections, stats and events; controls are the HTTP API's calls.
 // Latest-frame here too: a camera's frame arriving while the one before is
 // still being decoded replaces it, and the server gets an ack per frame drawn.
+// Tracked objects (their boxes with ids) and the camera's zones and masks are
+// drawn over the live view; the objects list shows their events with
+// snapshots. Nothing from the server is ever parsed as HTML: text goes in by
+// textContent or text nodes (el() below), so a label is shown as written.
 import uPlot from '/vendor/uplot.js';
+import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygon, shortId, trackCaption, zoneHue } from '/dashboard/overlay.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
 const BOX_MAX_AGE_MS = 3000;
 const PERSON_END_MS = 10000;
+const MAX_OBJECT_ROWS = 50;
+const TRACK_COLOUR = '#ff9100';
 const SKELETON = [
   [5, 7],
   [7, 9],
@@ -39,7 +46,7 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 // What the page reports (the browser tests and benchmark H1 read it).
-const report = { framesDrawn: 0, boxesDrawn: 0, bytes: 0, latencies: [], perCamera: {}, lastBoxes: {} };
+const report = { framesDrawn: 0, boxesDrawn: 0, bytes: 0, latencies: [], perCamera: {}, lastBoxes: {}, lastTracks: {}, lastZones: {} };
 window.__framesupplier = report;
 
 // ---------------------------------------------------------------- theme
@@ -96,10 +103,15 @@ $('token-button').addEventListener('click', async () => {
   if (await askToken()) reconnect();
 });
 
-async function api(method, path) {
+/** The Authorization header when there is a token (reads beyond loopback need it; an <img src> could not send it). */
+function authHeaders() {
   const headers = {};
   if (token()) headers.authorization = `Bearer ${token()}`;
-  const response = await fetch(path, { method, headers });
+  return headers;
+}
+
+async function api(method, path) {
+  const response = await fetch(path, { method, headers: authHeaders() });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = body.error ?? { code: `HTTP ${response.status}`, message: response.statusText };
@@ -125,7 +137,7 @@ async function control(path, what) {
 
 // ---------------------------------------------------------------- cameras: tiles, frames, boxes
 
-/** camera id → { tile, canvas, badge, fps, pending, decoding, detections: Map(worker → { boxes, at }) } */
+/** camera id → { tile, canvas, badge, fps, pending, decoding, detections: Map(worker → { boxes, tracks, at }), overlay: { zones, masks } } */
 const cameras = new Map();
 let detailCamera = null;
 
@@ -142,8 +154,9 @@ function cameraView(id) {
     el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps),
   );
   $('grid').append(tile);
-  view = { id, tile, canvas, badge, fps, pending: null, decoding: false, detections: new Map(), frames: 0 };
+  view = { id, tile, canvas, badge, fps, pending: null, decoding: false, detections: new Map(), frames: 0, overlay: { zones: [], masks: [] } };
   cameras.set(id, view);
+  void loadOverlay(view);
   return view;
 }
 
@@ -171,15 +184,87 @@ function closeDetail() {
 }
 $('detail-close').addEventListener('click', closeDetail);
 
+/** The camera's zones and masks, from its config (the system's public call GET /api/cameras/:id); none until it answers. */
+async function loadOverlay(view) {
+  try {
+    const camera = await api('GET', `/api/cameras/${encodeURIComponent(view.id)}`);
+    view.overlay = overlayOf(camera.config);
+  } catch {
+    // no token yet, or the camera went: drawn without zones until the next (re)connect or change
+  }
+}
+
+/** Masks shaded, zones outlined and named, under the boxes. */
+function drawOverlay(ctx, view, width, height) {
+  const drawn = { zones: [], masks: 0 };
+  ctx.save();
+  ctx.lineWidth = Math.max(1.5, height / 240);
+  for (const polygon of view.overlay.masks) {
+    const points = scalePolygon(polygon, width, height);
+    if (!points) continue;
+    ctx.beginPath();
+    points.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+    ctx.closePath();
+    ctx.fillStyle = 'rgba(0, 0, 0, 0.45)';
+    ctx.fill();
+    ctx.setLineDash([4, 4]);
+    ctx.strokeStyle = 'rgba(255, 255, 255, 0.7)';
+    ctx.stroke();
+    ctx.setLineDash([]);
+    drawn.masks++;
+  }
+  ctx.font = `${Math.max(11, Math.round(height / 32))}px sans-serif`;
+  view.overlay.zones.forEach(({ name, polygon }, i) => {
+    const points = scalePolygon(polygon, width, height);
+    if (!points) return;
+    const hue = zoneHue(i);
+    ctx.beginPath();
+    points.forEach(([x, y], j) => (j === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+    ctx.closePath();
+    ctx.fillStyle = `hsl(${hue} 90% 55% / 0.15)`;
+    ctx.fill();
+    ctx.strokeStyle = `hsl(${hue} 90% 55%)`;
+    ctx.stroke();
+    const [x, y] = labelPoint(points);
+    ctx.fillStyle = `hsl(${hue} 90% 65%)`;
+    ctx.fillText(name, x + 3, y + Math.max(12, Math.round(height / 30)));
+    drawn.zones.push(name);
+  });
+  ctx.restore();
+  return drawn;
+}
+
+/** A tracking worker's objects: box, label, id and score. */
+function drawTracks(ctx, tracks, width, height, drawnTracks) {
+  ctx.strokeStyle = TRACK_COLOUR;
+  ctx.fillStyle = TRACK_COLOUR;
+  for (const t of tracks) {
+    const r = scaleBox(t.box, width, height);
+    if (!r) continue;
+    ctx.strokeRect(r.x, r.y, r.w, r.h);
+    ctx.fillText(trackCaption(t), r.x + 2, Math.max(14, r.y - 4));
+    drawnTracks.push({ id: t.id, label: t.label, box: t.box, zones: t.zones });
+  }
+}
+
 function drawBoxes(ctx, view, width, height) {
   const now = Date.now();
   let drawn = 0;
   const boxesDrawn = [];
+  const tracksDrawn = [];
+  const overlay = drawOverlay(ctx, view, width, height);
+  report.lastZones[view.id] = { zones: overlay.zones, masks: overlay.masks, width, height };
+  view.canvas.dataset.zones = overlay.zones.join(' ');
   const stroke = Math.max(2, height / 200);
   ctx.lineWidth = stroke;
   ctx.font = `${Math.max(12, Math.round(height / 28))}px sans-serif`;
-  for (const { boxes, at } of view.detections.values()) {
+  for (const { boxes, tracks, at } of view.detections.values()) {
     if (now - at > BOX_MAX_AGE_MS) continue;
+    // a tracking worker's boxes are its objects (confirmed, with ids), not its raw detections
+    if (tracks) {
+      drawTracks(ctx, tracks, width, height, tracksDrawn);
+      continue;
+    }
     for (const b of boxes) {
       const [x1, y1, x2, y2] = [b.bbox[0] * width, b.bbox[1] * height, b.bbox[2] * width, b.bbox[3] * height];
       ctx.strokeStyle = '#00e676';
@@ -202,7 +287,9 @@ function drawBoxes(ctx, view, width, height) {
     }
   }
   if (drawn > 0) report.lastBoxes[view.id] = { bboxes: boxesDrawn, width, height, at: Date.now() };
-  return drawn;
+  if (tracksDrawn.length > 0) report.lastTracks[view.id] = { tracks: tracksDrawn, width, height, at: Date.now() };
+  view.canvas.dataset.tracks = tracksDrawn.map((t) => t.id).join(' ');
+  return drawn + tracksDrawn.length;
 }
 
 async function drawFrame(view, message) {
@@ -440,6 +527,8 @@ function describe(event) {
       return event.state;
     case 'events-lost':
       return `${event.count} events not shown (the page was behind)`;
+    case 'zone-count':
+      return `${event.camera} zone ${event.zone}: ${event.count} ${event.label}`;
     default:
       return JSON.stringify(event).slice(0, 200);
   }
@@ -447,7 +536,7 @@ function describe(event) {
 
 function onDetections(message) {
   const view = cameras.get(message.camera);
-  if (view) view.detections.set(message.worker, { boxes: message.boxes, at: message.wallTime });
+  if (view) view.detections.set(message.worker, { boxes: message.boxes, tracks: message.tracks ?? null, at: message.wallTime });
   const byLabel = new Map();
   for (const b of message.boxes) {
     const entry = byLabel.get(b.label) ?? { count: 0, best: 0 };
@@ -471,6 +560,146 @@ setInterval(() => {
     tracks.delete(key);
   }
 }, 500);
+
+// ---------------------------------------------------------------- objects: tracked-object events and their snapshots
+
+// Live, from the socket: every tracked-object event reaches the page on the
+// socket it already has, at once and in order, with no request per event and
+// no load on the events store; polling /api/events would show them late and
+// query the store for nothing most of the time. The store (GET /api/events)
+// fills the list when the socket (re)connects and after `events-lost` (the
+// socket drops events for a page that is behind), the two moments the socket
+// alone would leave gaps. Snapshots are fetched with the Authorization header
+// (reads beyond loopback need the token; an <img src> cannot carry it) and
+// shown through object URLs, revoked when replaced or dropped.
+
+/** event id → { li, start, fields: { … }, img, snapshotUrl, snapshotLoads, hasSnapshot } */
+const objectRows = new Map();
+/** Whether the server keeps events (an events section in its config): snapshots are fetched only then. */
+let eventsStored = false;
+
+function objectRow(object) {
+  let row = objectRows.get(object.id);
+  if (row) return row;
+  const img = el('img', { class: 'snapshot', alt: '', width: '96', height: '72', 'data-field': 'snapshot' });
+  img.hidden = true;
+  const field = (name) => el('span', { 'data-field': name });
+  const fields = {
+    camera: field('camera'),
+    label: field('label'),
+    id: field('id'),
+    zones: field('zones'),
+    time: field('time'),
+    score: field('score'),
+  };
+  const li = el(
+    'li',
+    { 'data-event-id': object.id },
+    img,
+    el(
+      'div',
+      { class: 'object-text' },
+      el('div', {}, fields.label, ' ', fields.id, ' ', fields.score),
+      el('div', { class: 'muted' }, fields.camera, ' ', fields.zones, ' ', fields.time),
+    ),
+  );
+  row = { li, start: object.start_time, fields, img, snapshotUrl: null, snapshotLoads: 0, hasSnapshot: false, ended: false };
+  const list = $('objects');
+  const rows = [...list.children];
+  const at = insertionIndex(
+    rows.map((r) => objectRows.get(r.dataset.eventId)?.start ?? 0),
+    object.start_time,
+  );
+  list.insertBefore(li, rows[at] ?? null);
+  objectRows.set(object.id, row);
+  while (list.children.length > MAX_OBJECT_ROWS) dropObjectRow(list.lastElementChild.dataset.eventId);
+  $('objects-section').hidden = false;
+  return row;
+}
+
+function dropObjectRow(id) {
+  const row = objectRows.get(id);
+  if (!row) return;
+  row.li.remove();
+  if (row.snapshotUrl) URL.revokeObjectURL(row.snapshotUrl);
+  objectRows.delete(id);
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Shows an event's latest side (an object from /api/events, or an event's `after`). */
+function showObject(object) {
+  const row = objectRow(object);
+  // An older side never overwrites a newer one (the store's answer can cross the socket's events).
+  if (row.frameTime !== undefined && object.frame_time < row.frameTime && object.end_time === null) return;
+  row.frameTime = object.frame_time;
+  const f = row.fields;
+  setText(f.camera, object.camera);
+  setText(f.label, object.label);
+  setText(f.id, `#${shortId(object.id)}`);
+  f.id.title = object.id;
+  const zones = object.entered_zones ?? [];
+  setText(f.zones, zones.length === 0 ? '' : `zones: ${zones.join(', ')}`);
+  f.zones.title = (object.current_zones ?? []).length > 0 ? `in ${object.current_zones.join(', ')} now` : '';
+  setText(f.time, `${clockTime(object.start_time)} – ${object.end_time === null ? 'now' : clockTime(object.end_time)}`);
+  setText(f.score, typeof object.top_score === 'number' ? object.top_score.toFixed(2) : '');
+  row.li.classList.toggle('ended', object.end_time !== null);
+  const ended = object.end_time !== null && !row.ended;
+  row.ended = object.end_time !== null;
+  if (!object.has_snapshot || !eventsStored) return;
+  // the first snapshot, and again at the end: a better one may have replaced it (it is saved without an event)
+  if (!row.hasSnapshot || ended) {
+    row.hasSnapshot = true;
+    void loadSnapshot(object.id, row.snapshotLoads > 0);
+  }
+}
+
+async function loadSnapshot(id, reload) {
+  const row = objectRows.get(id);
+  if (!row) return;
+  const n = ++row.snapshotLoads;
+  try {
+    const response = await fetch(`/api/events/${encodeURIComponent(id)}/snapshot.jpg`, { headers: authHeaders(), cache: reload ? 'reload' : 'default' });
+    if (!response.ok) return;
+    const url = URL.createObjectURL(await response.blob());
+    // dropped meanwhile, or a later load overtook this one
+    if (objectRows.get(id) !== row || row.snapshotLoads !== n) {
+      URL.revokeObjectURL(url);
+      return;
+    }
+    if (row.snapshotUrl) URL.revokeObjectURL(row.snapshotUrl);
+    row.snapshotUrl = url;
+    row.img.onload = () => (row.img.dataset.loaded = 'true');
+    row.img.src = url;
+    row.img.hidden = false;
+  } catch {
+    // a snapshot that does not come is not shown
+  }
+}
+
+let eventsLoad = null;
+
+/** The store's newest events (GET /api/events), merged into the list. */
+function loadEvents() {
+  eventsLoad ??= (async () => {
+    try {
+      const { events } = await api('GET', `/api/events?limit=${MAX_OBJECT_ROWS}`);
+      eventsStored = true;
+      for (const object of [...events].reverse()) showObject(object);
+    } catch (error) {
+      if (error.code === 'ERR_HTTP_NOT_FOUND') eventsStored = false; // no events section: live events only, no snapshots
+    } finally {
+      eventsLoad = null;
+    }
+  })();
+  return eventsLoad;
+}
+
+function onTrackedObject(event) {
+  showObject(event.event.after);
+}
 
 // ---------------------------------------------------------------- the socket
 
@@ -510,16 +739,23 @@ function connect() {
           send({ type: 'auth', token: token() });
         }
         return;
-      case 'ready':
+      case 'ready': {
+        // cameras known from before a reconnect: their zones may have changed meanwhile (new ones load theirs)
+        for (const view of cameras.values()) void loadOverlay(view);
         for (const id of m.cameras) cameraView(id);
         sendWatch();
+        void loadEvents();
         return;
+      }
       case 'auth-ok':
         showError('');
         return;
       case 'stats':
         return onStats(m.stats);
       case 'event':
+        if (m.event.type === 'tracked-object') return onTrackedObject(m.event);
+        if (m.event.type === 'events-lost') void loadEvents();
+        if (m.event.type === 'config-change' && m.event.camera && cameras.has(m.event.camera)) void loadOverlay(cameras.get(m.event.camera));
         return addEvent(m.event.type, describe(m.event));
       case 'detections':
         return onDetections(m);
