@@ -128,7 +128,8 @@ describe('tracked objects, zones and object events on the dashboard', { timeout:
     await page.waitForFunction(
       (label) => {
         const tracks = (window as unknown as { __framesupplier: Report }).__framesupplier.lastTracks.gate?.tracks ?? [];
-        return tracks.some((t) => t.label === label) && tracks.some((t) => t.label === 'green');
+        // red stays in view; green leaves it after 8 s, so it may be gone already on a slow machine
+        return tracks.some((t) => t.label === label);
       },
       MARKUP_LABEL,
       WAIT,

@@ -638,6 +638,7 @@ function showObject(object) {
   const f = row.fields;
   setText(f.camera, object.camera);
   setText(f.label, object.label);
+  row.img.alt = `snapshot: ${object.label}`;
   setText(f.id, `#${shortId(object.id)}`);
   f.id.title = object.id;
   const zones = object.entered_zones ?? [];
