@@ -609,6 +609,11 @@ export const MqttSchema = Type.Object(
       default: 'framesupplier',
       description: 'Every topic starts with it (no + or #).',
     }),
+    protocolVersion: int(4, 5, {
+      default: 5,
+      description:
+        "MQTT 5 (default): messages made from detections expire from the broker after their worker's age budget. 4: MQTT 3.1.1, for a broker without MQTT 5 (no expiry).",
+    }),
     keepaliveS: int(1, 3600, { default: 30, description: 'MQTT keepalive (seconds).' }),
     connectTimeoutMs: ms('Time allowed for one connection attempt', 10_000),
     reconnect: Type.Object(

@@ -9,6 +9,8 @@ import { InvalidArgumentError } from '../supplier/index.js';
 export interface QueuedMessage {
   readonly payload: string;
   readonly bytes: number;
+  /** MQTT v5 message expiry (seconds) it is published with: its worker's age budget; null: none. */
+  readonly expiryS?: number | null;
 }
 
 export class BoundedQueue {
@@ -42,8 +44,8 @@ export class BoundedQueue {
   }
 
   /** Appends; returns how many (oldest) were dropped to keep the bounds, the message itself included when it alone is too big. */
-  push(payload: string): number {
-    const message = { payload, bytes: Buffer.byteLength(payload) };
+  push(payload: string, expiryS: number | null = null): number {
+    const message: QueuedMessage = { payload, bytes: Buffer.byteLength(payload), expiryS };
     if (message.bytes > this.maxBytes) {
       this.#dropped++;
       return 1;

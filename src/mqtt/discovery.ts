@@ -27,6 +27,13 @@ export interface DiscoveryOptions {
   readonly workers?: readonly string[];
   /** Whether a worker of the camera tracks objects (then: snapshot images). Default false. */
   readonly tracked?: boolean;
+  /**
+   * Home Assistant's expire_after (seconds) for the label count entities
+   * (`counts`) and the zone ones (`zones`): the budget of the workers that
+   * feed them, whose results publish those states again within it (ADR
+   * 0031). null or absent: never expire.
+   */
+  readonly expireAfter?: { readonly counts: number | null; readonly zones: number | null };
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -45,6 +52,9 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
     const objectId = discoveryId(`${camera}_${object}`);
     out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common }));
   };
+  const expire = (s: number | null | undefined): { expire_after?: number } => (s == null ? {} : { expire_after: s });
+  const countsExpire = expire(options.expireAfter?.counts);
+  const zonesExpire = expire(options.expireAfter?.zones);
   for (const label of labels) {
     const state = topics.count(camera, label);
     add('binary_sensor', `${label}_occupancy`, {
@@ -52,8 +62,9 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       device_class: 'occupancy',
       state_topic: state,
       value_template: "{{ 'ON' if (value | int(0)) > 0 else 'OFF' }}",
+      ...countsExpire,
     });
-    add('sensor', `${label}_count`, { name: `${label} count`, state_topic: state, state_class: 'measurement', icon: 'mdi:counter' });
+    add('sensor', `${label}_count`, { name: `${label} count`, state_topic: state, state_class: 'measurement', icon: 'mdi:counter', ...countsExpire });
   }
   for (const [zone, admits] of options.zones ?? []) {
     for (const label of labels) {
@@ -64,8 +75,15 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
         device_class: 'occupancy',
         state_topic: state,
         value_template: "{{ 'ON' if (value | int(0)) > 0 else 'OFF' }}",
+        ...zonesExpire,
       });
-      add('sensor', `${zone}_${label}_count`, { name: `${zone} ${label} count`, state_topic: state, state_class: 'measurement', icon: 'mdi:counter' });
+      add('sensor', `${zone}_${label}_count`, {
+        name: `${zone} ${label} count`,
+        state_topic: state,
+        state_class: 'measurement',
+        icon: 'mdi:counter',
+        ...zonesExpire,
+      });
     }
   }
   if (options.tracked === true)

@@ -40,6 +40,8 @@ export interface ObjectEvent {
   readonly endTime: number | null;
   /** The seq of the frame it was last seen in. */
   readonly frameSeq: number;
+  /** How old that frame was when the event was made (ms): a consumer can tell a stale sighting (ADR 0031). */
+  readonly frameAgeMs: number;
 }
 
 export interface ObjectTrackerOptions {
@@ -96,8 +98,13 @@ export class ObjectTracker {
     this.#workers = options.workers == null ? null : new Set(options.workers);
   }
 
-  /** Events a result makes (new, update); absence ends events only through tick(). */
-  observe(result: ResultLike): ObjectEvent[] {
+  /** Whether a result is a detector's that this tracker reads (its worker admitted, its output with a detections list). */
+  feeds(result: ResultLike): boolean {
+    return (this.#workers === null || this.#workers.has(result.worker)) && detectionsOf(result.output) !== null;
+  }
+
+  /** Events a result makes (new, update); absence ends events only through tick(). `now` (wall clock, ms) gives frameAgeMs; default the capture time. */
+  observe(result: ResultLike, now: number = result.wallTime): ObjectEvent[] {
     if (this.#workers !== null && !this.#workers.has(result.worker)) return [];
     const detections = detectionsOf(result.output);
     if (detections === null) return [];
@@ -133,7 +140,7 @@ export class ObjectTracker {
           frameSeq: result.seq,
         };
         camera.set(label, fresh);
-        out.push(snapshot('new', fresh, null));
+        out.push(snapshot('new', fresh, null, now));
         continue;
       }
       active.lastSeen = Math.max(active.lastSeen, at);
@@ -147,7 +154,7 @@ export class ObjectTracker {
         active.box = best.box;
         changed = true;
       }
-      if (changed) out.push(snapshot('update', active, null));
+      if (changed) out.push(snapshot('update', active, null, now));
     }
     return out;
   }
@@ -159,7 +166,7 @@ export class ObjectTracker {
       for (const [label, active] of camera) {
         if (now - active.lastSeen < this.endAfterMs) continue;
         camera.delete(label);
-        out.push(snapshot('end', active, now));
+        out.push(snapshot('end', active, now, now));
       }
       if (camera.size === 0) this.#active.delete(cameraId);
     }
@@ -171,7 +178,7 @@ export class ObjectTracker {
     const out: ObjectEvent[] = [];
     for (const [cameraId, labels] of this.#active) {
       if (camera !== undefined && cameraId !== camera) continue;
-      for (const active of labels.values()) out.push(snapshot('end', active, now));
+      for (const active of labels.values()) out.push(snapshot('end', active, now, now));
       this.#active.delete(cameraId);
     }
     return out;
@@ -185,7 +192,7 @@ export class ObjectTracker {
   }
 }
 
-function snapshot(type: ObjectEventType, a: Active, endTime: number | null): ObjectEvent {
+function snapshot(type: ObjectEventType, a: Active, endTime: number | null, now: number): ObjectEvent {
   return {
     type,
     id: a.id,
@@ -200,5 +207,6 @@ function snapshot(type: ObjectEventType, a: Active, endTime: number | null): Obj
     lastSeen: a.lastSeen,
     endTime,
     frameSeq: a.frameSeq,
+    frameAgeMs: Math.max(0, Math.round(now - a.lastSeen)),
   };
 }

@@ -5,7 +5,8 @@
  * it, a newer result replaces the waiting one (counted as superseded). A
  * result whose output is not JSON is never sent (counted, logged once per
  * worker). flush() sends what may go now: on connect and when the socket
- * drains.
+ * drains. Each goes with its worker's age budget as MQTT 5 message expiry
+ * (ADR 0031).
  */
 import { performance } from 'node:perf_hooks';
 import type { MqttConfig } from '../config/index.js';
@@ -27,6 +28,8 @@ export interface ResultPublisherOptions {
   readonly topics: Topics;
   readonly outlet: Outlet;
   readonly log: Logger;
+  /** The result's worker's age budget (seconds), its messages' expiry; null: none (ADR 0031). */
+  readonly budgetS?: (event: EventOf<'result'>) => number | null;
 }
 
 export class ResultPublisher {
@@ -118,7 +121,7 @@ export class ResultPublisher {
       }
       return;
     }
-    if (outlet.publish(slot.topic, payload, 0, false)) this.published++;
+    if (outlet.publish(slot.topic, payload, 0, false, undefined, this.#o.budgetS?.(event) ?? null)) this.published++;
   }
 
   #schedule(waitMs: number): void {

@@ -7,11 +7,19 @@
  * Discovery is published again for Home Assistant's birth messages at most
  * once per DISCOVERY_MIN_INTERVAL_MS, however many come (anyone who can
  * publish the birth topic could ask 500 times a second).
+ *
+ * Detection states (the label and zone counts) expire (ADR 0031): each is
+ * published with its worker's age budget as MQTT v5 message expiry, and
+ * published again, unchanged, by the worker's next result once half of it
+ * has passed, so a count is on the broker (and available in Home Assistant,
+ * whose discovery carries the same budget as expire_after) exactly while
+ * results keep confirming it.
  */
 import { performance } from 'node:perf_hooks';
 import type { MqttConfig } from '../config/index.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { SystemStats, VisionSystem } from '../pipeline/index.js';
+import { cameraBudgetsS } from './age-budget.js';
 import { cameraDiscovery } from './discovery.js';
 import type { Outlet } from './outlet.js';
 import type { Topics } from './topics.js';
@@ -26,6 +34,19 @@ export interface RetainedStateOptions {
   /** The discovery node id (from the client id). */
   readonly node: string;
   readonly outlet: Outlet;
+  /** mqtt.events.workers: the workers whose detections make the label counts (null: every one). */
+  readonly eventWorkers?: readonly string[] | null;
+}
+
+export type DetectionStateKind = 'counts' | 'zones';
+
+interface DetectionState {
+  readonly camera: string;
+  readonly kind: DetectionStateKind;
+  /** The expiry it was last published with (seconds), null: none. */
+  expiryS: number | null;
+  /** performance.now() of its last publication (on a connection). */
+  publishedAt: number;
 }
 
 export class RetainedState {
@@ -37,6 +58,8 @@ export class RetainedState {
   /** Retained topics (states, counts, discovery) per camera, to clear when it goes. */
   readonly #cameraTopics = new Map<string, Set<string>>();
   readonly #discovery = new Map<string, string>();
+  /** The retained topics that are detection states, with their expiry. */
+  readonly #detection = new Map<string, DetectionState>();
   #discoveryTimer: NodeJS.Timeout | null = null;
   #lastDiscoveryAt = Number.NEGATIVE_INFINITY;
   discoveryRepublished = 0;
@@ -52,7 +75,12 @@ export class RetainedState {
     for (const topic of this.#toClear) outlet.publish(topic, '', 1, true);
     this.#toClear.clear();
     this.#publishDiscovery();
-    for (const [topic, payload] of this.#retained) outlet.publish(topic, payload, 1, true);
+    const now = performance.now();
+    for (const [topic, payload] of this.#retained) {
+      const detection = this.#detection.get(topic);
+      if (detection !== undefined) detection.publishedAt = now;
+      outlet.publish(topic, payload, 1, true, undefined, detection?.expiryS ?? null);
+    }
   }
 
   /** True for a camera of the system; the first event of one not seen yet (the config's, at start; one added) takes its states. */
@@ -76,7 +104,7 @@ export class RetainedState {
       }
       for (const label of discovery.labels) {
         const topic = topics.count(id, label);
-        if (!this.#retained.has(topic)) this.set(id, topic, '0');
+        if (!this.#retained.has(topic)) this.setDetectionState(id, 'counts', topic, '0', null);
       }
       if (discovery.enabled) this.#addDiscovery(id);
     }
@@ -92,6 +120,37 @@ export class RetainedState {
     this.#retained.set(topic, payload);
     this.#toClear.delete(topic);
     this.#o.outlet.publish(topic, payload, 1, true);
+  }
+
+  /**
+   * A label or zone count: published if it changed, with its worker's budget
+   * (seconds) as expiry; also if only its expiry changed or half of it has passed.
+   */
+  setDetectionState(camera: string, kind: DetectionStateKind, topic: string, payload: string, expiryS: number | null): void {
+    this.#cameraTopics.get(camera)?.add(topic);
+    const now = performance.now();
+    let state = this.#detection.get(topic);
+    if (state === undefined) this.#detection.set(topic, (state = { camera, kind, expiryS, publishedAt: Number.NEGATIVE_INFINITY }));
+    const unchanged = this.#retained.get(topic) === payload;
+    if (unchanged && state.expiryS === expiryS && !due(state, now)) return;
+    state.expiryS = expiryS;
+    this.#retained.set(topic, payload);
+    this.#toClear.delete(topic);
+    if (this.#o.outlet.publish(topic, payload, 1, true, undefined, expiryS)) state.publishedAt = now;
+  }
+
+  /** A detector's result confirms its camera's states of that kind: those past half their expiry are published again (with this budget). */
+  refreshDetectionStates(camera: string, kind: DetectionStateKind, expiryS: number): void {
+    if (!this.#o.outlet.connected) return; // the next connect publishes every one
+    const now = performance.now();
+    for (const [topic, state] of this.#detection) {
+      if (state.camera !== camera || state.kind !== kind) continue;
+      if (state.expiryS === expiryS && !due(state, now)) continue;
+      const payload = this.#retained.get(topic);
+      if (payload === undefined) continue;
+      state.expiryS = expiryS;
+      if (this.#o.outlet.publish(topic, payload, 1, true, undefined, expiryS)) state.publishedAt = now;
+    }
   }
 
   cameraState(camera: string, state: string, lastError: { readonly code: string; readonly at: number } | null, at: number): void {
@@ -122,6 +181,7 @@ export class RetainedState {
       if (!removed && this.#discovery.has(topic)) continue;
       this.#retained.delete(topic);
       this.#discovery.delete(topic);
+      this.#detection.delete(topic);
       if (!this.#o.outlet.publish(topic, '', 1, true)) this.#toClear.add(topic);
       topics.delete(topic);
     }
@@ -161,7 +221,17 @@ export class RetainedState {
     const zones = new Map(Object.entries(config?.zones ?? {}).map(([name, z]) => [name, z.labels ?? null] as const));
     const workers = (config?.workers ?? []).map((w) => w.id);
     const tracked = (config?.workers ?? []).some((w) => w.track !== undefined && w.track !== false);
-    for (const [topic, payload] of cameraDiscovery(camera, { prefix, node: this.#o.node, labels, topics: this.#o.topics, zones, workers, tracked })) {
+    const expireAfter = cameraBudgetsS(this.#o.system.currentConfig(), camera, this.#o.eventWorkers ?? null);
+    for (const [topic, payload] of cameraDiscovery(camera, {
+      prefix,
+      node: this.#o.node,
+      labels,
+      topics: this.#o.topics,
+      zones,
+      workers,
+      tracked,
+      expireAfter,
+    })) {
       this.#cameraTopics.get(camera)?.add(topic);
       const changed = this.#discovery.get(topic) !== payload;
       this.#discovery.set(topic, payload);
@@ -174,6 +244,11 @@ export class RetainedState {
     this.#lastDiscoveryAt = performance.now();
     for (const [topic, payload] of this.#discovery) this.#o.outlet.publish(topic, payload, 1, true);
   }
+}
+
+/** Half its expiry has passed since a state was last published: time to publish it again. */
+function due(state: DetectionState, now: number): boolean {
+  return state.expiryS !== null && now - state.publishedAt >= state.expiryS * 500;
 }
 
 type LastExit = {

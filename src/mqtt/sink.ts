@@ -18,6 +18,10 @@
  *     the socket is backed up, or the worker's rate limit holds them;
  *   - states (retained) are the latest per topic, all published again on
  *     every connect.
+ * - What a worker's frames make (results, object events, counts) expires on
+ *   the broker after the worker's age budget (MQTT 5 message expiry; counts
+ *   refreshed by the results that confirm them), and Home Assistant's count
+ *   entities after the same (expire_after): ADR 0031.
  * - `<prefix>/available` is `online` on every connect, `offline` as the will,
  *   `stopped` on close().
  * - Reconnects with jittered exponential backoff (a new client per attempt).
@@ -55,6 +59,7 @@ import type { Outlet } from './outlet.js';
 import { ResultPublisher } from './results.js';
 import { RetainedState } from './retained-state.js';
 import { Topics } from './topics.js';
+import { workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
 export { DISCOVERY_MIN_INTERVAL_MS } from './retained-state.js';
@@ -185,7 +190,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     const isConnected = (): boolean => this.#state === 'connected';
     const isBackedUp = (): boolean => this.#backedUp();
     const outlet: Outlet = {
-      publish: (topic, payload, qos, retain, callback) => this.#publish(topic, payload, qos, retain, callback),
+      publish: (topic, payload, qos, retain, callback, expiryS) => this.#publish(topic, payload, qos, retain, callback, expiryS),
       get connected() {
         return isConnected();
       },
@@ -193,8 +198,21 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return isBackedUp();
       },
     };
-    this.#retainedState = new RetainedState({ system: this.#system, topics: this.topics, discovery: config.discovery, node: this.#node, outlet });
-    this.#results = new ResultPublisher({ config: config.results, topics: this.topics, outlet, log: this.#log });
+    this.#retainedState = new RetainedState({
+      system: this.#system,
+      topics: this.topics,
+      discovery: config.discovery,
+      node: this.#node,
+      outlet,
+      eventWorkers: config.events.workers ?? null,
+    });
+    this.#results = new ResultPublisher({
+      config: config.results,
+      topics: this.topics,
+      outlet,
+      log: this.#log,
+      budgetS: (event) => workerBudgetS(this.#system.currentConfig(), event.camera, event.worker, event.shared),
+    });
     this.#commands = new CommandHandler({
       system: this.#system,
       topics: this.topics,
@@ -334,6 +352,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       connectTimeout: config.connectTimeoutMs,
       reconnectPeriod: 0, // backoff is ours: a fresh client per attempt
       clean: true,
+      protocolVersion: config.protocolVersion === 4 ? 4 : 5,
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: this.topics.available, payload: Buffer.from('offline'), qos: 1, retain: true },
@@ -421,11 +440,13 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     });
   }
 
-  #publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean, callback?: (error?: Error) => void): boolean {
+  #publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain: boolean, callback?: (error?: Error) => void, expiryS?: number | null): boolean {
     const client = this.#client;
     if (client === null || this.#state !== 'connected') return false;
     this.#counts.messages++;
-    client.publish(topic, payload, { qos, retain }, callback);
+    // MQTT 5 only: a 3.1.1 packet has no properties (the broker would refuse the connection's next packet).
+    const expiry = expiryS != null && this.#config.protocolVersion === 5 ? { properties: { messageExpiryInterval: expiryS } } : {};
+    client.publish(topic, payload, { qos, retain, ...expiry }, callback);
     return true;
   }
 
@@ -449,17 +470,26 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   #onEvent(event: SystemEvent): void {
     switch (event.type) {
-      case 'result':
+      case 'result': {
         this.#results.onResult(event);
         // a worker with track on has tracked objects instead of per-label appearances
-        if (!this.#tracked(event)) this.#emitObjectEvents(this.#tracker.observe(event));
+        const tracked = this.#tracked(event);
+        if (!tracked) this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
+        this.#refreshDetectionStates(event, tracked);
         return;
+      }
       case 'tracked-object':
         this.#emitTracked(event);
         return;
       case 'zone-count':
         if (this.#retainedState.knowsCamera(event.camera))
-          this.#retainedState.set(event.camera, this.topics.zoneCount(event.camera, event.zone, event.label), String(event.count));
+          this.#retainedState.setDetectionState(
+            event.camera,
+            'zones',
+            this.topics.zoneCount(event.camera, event.zone, event.label),
+            String(event.count),
+            this.#budgetS(event.camera, event.worker),
+          );
         return;
       case 'camera-state':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraState(event.camera, event.state, event.lastError, event.at);
@@ -509,6 +539,30 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   // ------------------------------------------------------------ object events
 
+  /** The budget (seconds) of a camera's worker or, if the camera has none of that id, of the shared worker. */
+  #budgetS(camera: string, worker: string): number | null {
+    const config = this.#system.currentConfig();
+    const own = config.cameras[camera]?.workers.some((w) => w.id === worker) ?? false;
+    return workerBudgetS(config, camera, worker, !own);
+  }
+
+  /**
+   * A detector's result confirms its camera's detection states (label counts
+   * from a worker that does not track, zone counts from one that does) even
+   * when they did not change: they are published again, retained, once half
+   * their expiry has passed, so that they expire (and Home Assistant's
+   * expire_after makes them unavailable) only when the results stop (ADR 0031).
+   */
+  #refreshDetectionStates(result: EventOf<'result'>, tracked: boolean): void {
+    const budget = workerBudgetS(this.#system.currentConfig(), result.camera, result.worker, result.shared);
+    if (budget === null) return;
+    if (tracked) {
+      if (!result.shared) this.#retainedState.refreshDetectionStates(result.camera, 'zones', budget);
+    } else if (this.#tracker.feeds(result) && this.#retainedState.knowsCamera(result.camera)) {
+      this.#retainedState.refreshDetectionStates(result.camera, 'counts', budget);
+    }
+  }
+
   #tracked(result: EventOf<'result'>): boolean {
     const config = this.#system.currentConfig();
     const track = result.shared ? config.shared[result.worker]?.track : config.cameras[result.camera]?.workers.find((w) => w.id === result.worker)?.track;
@@ -520,7 +574,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (!this.#config.events.enabled) return;
     this.#counts.emitted++;
     const { type, before, after } = event.event;
-    this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after })));
+    this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after }), this.#budgetS(after.camera, event.worker)));
     this.#pump();
   }
 
@@ -534,12 +588,19 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (events.length === 0) return;
     for (const event of events) {
       // The count topic follows the events: the hysteresis is the sensor's too.
+      const budget = this.#budgetS(event.camera, event.worker);
       if (this.#retainedState.knowsCamera(event.camera))
-        this.#retainedState.set(event.camera, this.topics.count(event.camera, event.label), event.type === 'end' ? '0' : String(event.count));
+        this.#retainedState.setDetectionState(
+          event.camera,
+          'counts',
+          this.topics.count(event.camera, event.label),
+          event.type === 'end' ? '0' : String(event.count),
+          budget,
+        );
       this.emit('object-event', event);
       if (!this.#config.events.enabled) continue;
       this.#counts.emitted++;
-      this.#noteDropped(this.#queue.push(JSON.stringify(event)));
+      this.#noteDropped(this.#queue.push(JSON.stringify(event), budget));
     }
     this.#pump();
   }
@@ -562,15 +623,22 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       const id = ++this.#nextMessageId;
       const generation = this.#generation;
       this.#inFlight.set(id, message);
-      this.#publish(this.topics.events, message.payload, 1, false, (error) => {
-        if (generation !== this.#generation || !this.#inFlight.delete(id)) return; // the connection went: queued again
-        if (error) {
-          // Refused by a connected broker (an ACL, a size limit): sending it again would fail again.
-          this.#counts.refused++;
-          this.#log.warn({ code: 'ERR_MQTT_CONNECTION', err: messageOf(error) }, 'mqtt: the broker refused an event');
-        } else this.#counts.published++;
-        this.#pump();
-      });
+      this.#publish(
+        this.topics.events,
+        message.payload,
+        1,
+        false,
+        (error) => {
+          if (generation !== this.#generation || !this.#inFlight.delete(id)) return; // the connection went: queued again
+          if (error) {
+            // Refused by a connected broker (an ACL, a size limit): sending it again would fail again.
+            this.#counts.refused++;
+            this.#log.warn({ code: 'ERR_MQTT_CONNECTION', err: messageOf(error) }, 'mqtt: the broker refused an event');
+          } else this.#counts.published++;
+          this.#pump();
+        },
+        message.expiryS,
+      );
     }
     if (this.#queue.length === 0 && this.#inFlight.size === 0) for (const wake of this.#pumpWaiters.splice(0)) wake();
   }

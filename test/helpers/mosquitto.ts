@@ -126,6 +126,8 @@ export interface Message {
   readonly qos: number;
   /** performance.now() at receipt. */
   readonly at: number;
+  /** MQTT v5's message expiry interval (seconds, what is left of it for a retained message), when the recorder speaks v5 and the message has one. */
+  readonly expiryS: number | undefined;
 }
 
 /**
@@ -140,7 +142,14 @@ export class Recorder {
   private constructor(client: MqttClient) {
     this.client = client;
     client.on('message', (topic, payload, packet) => {
-      this.messages.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, qos: packet.qos, at: performance.now() });
+      this.messages.push({
+        topic,
+        payload: payload.toString('utf8'),
+        retain: packet.retain,
+        qos: packet.qos,
+        at: performance.now(),
+        expiryS: packet.properties?.messageExpiryInterval,
+      });
       for (const wake of [...this.#waiters]) wake();
     });
   }
@@ -149,8 +158,9 @@ export class Recorder {
     url: string,
     topics: readonly string[] = ['#'],
     clientId = `recorder-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    protocolVersion: 4 | 5 = 4,
   ): Promise<Recorder> {
-    const client = connect(url, { clientId, reconnectPeriod: 200, clean: true });
+    const client = connect(url, { clientId, reconnectPeriod: 200, clean: true, protocolVersion });
     client.on('error', () => undefined);
     const recorder = new Recorder(client);
     await new Promise<void>((resolve) => client.once('connect', () => resolve()));

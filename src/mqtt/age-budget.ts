@@ -1,0 +1,55 @@
+/**
+ * A worker's age budget as MQTT and Home Assistant take it (ADR 0031): whole
+ * seconds, rounded up, at least 1; null when the worker has none (then a
+ * message never expires and an entity never goes unavailable for silence).
+ * The budget is the one the worker's frames are held to: its model's
+ * maxAgeMs, else its own maxAgeMs (src/pipeline/build-worker.ts).
+ */
+import type { Config, SharedWorkerConfig, WorkerConfig } from '../config/index.js';
+
+/** Milliseconds to MQTT's and Home Assistant's whole seconds: rounded up, at least 1. */
+export function budgetSeconds(ms: number | null | undefined): number | null {
+  if (ms == null || !(ms > 0)) return null;
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+function workerBudgetMs(config: Config, worker: WorkerConfig | SharedWorkerConfig | undefined): number | null {
+  if (worker === undefined) return null;
+  const model = 'model' in worker ? config.models[worker.model] : undefined;
+  return model?.maxAgeMs ?? worker.maxAgeMs ?? null;
+}
+
+const isTracked = (worker: WorkerConfig | SharedWorkerConfig): boolean => worker.track !== undefined && worker.track !== false;
+
+/** The budget (seconds) of the worker that made a result: a camera's worker, or a shared one (`shared`). */
+export function workerBudgetS(config: Config, camera: string, worker: string, shared: boolean): number | null {
+  const found = shared ? config.shared[worker] : config.cameras[camera]?.workers.find((w) => w.id === worker);
+  return budgetSeconds(workerBudgetMs(config, found));
+}
+
+/**
+ * A camera's budgets for its detection states, for Home Assistant's
+ * expire_after: the label counts are fed by its workers that do not track
+ * (those `events.workers` admits), the zone counts by those that track. The
+ * largest budget among them (the slowest to refresh), or null if none has one.
+ */
+export function cameraBudgetsS(
+  config: Config,
+  camera: string,
+  eventWorkers: readonly string[] | null,
+): { readonly counts: number | null; readonly zones: number | null } {
+  const workers = config.cameras[camera]?.workers ?? [];
+  const largest = (pick: (w: WorkerConfig) => boolean): number | null => {
+    let out: number | null = null;
+    for (const w of workers) {
+      if (!pick(w)) continue;
+      const s = budgetSeconds(workerBudgetMs(config, w));
+      if (s !== null && (out === null || s > out)) out = s;
+    }
+    return out;
+  };
+  return {
+    counts: largest((w) => !isTracked(w) && (eventWorkers === null || eventWorkers.includes(w.id))),
+    zones: largest(isTracked),
+  };
+}
