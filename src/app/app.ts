@@ -26,7 +26,7 @@ import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metri
 import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
-import type { TokenChoice } from '../http/index.js';
+import type { EventSource, TokenChoice } from '../http/index.js';
 import { EventStore } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
 
@@ -111,6 +111,8 @@ export class App implements AsyncDisposable {
             ...(nodeId === undefined ? {} : { nodeId }),
             ...(cluster.auth === undefined ? {} : { auth: cluster.auth }),
             ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),
+            // Its store opens at start(): read when another node asks.
+            events: () => this.#events?.store ?? null,
           });
     this.mqtt = mqtt === undefined ? null : new MqttSink({ system: this.system, config: mqtt, logger: this.#log.child({ component: 'mqtt' }) });
   }
@@ -197,6 +199,17 @@ export class App implements AsyncDisposable {
     this.#events = { store, recorder };
   }
 
+  /**
+   * What GET /api/events reads: this node's store, or in cluster mode every
+   * node's (a camera's history is on each node that ran it: ADR 0032). The
+   * http adapter gets the interface only; the bridge to src/cluster is here.
+   */
+  #eventSource(store: EventStore): EventSource {
+    const node = this.cluster;
+    if (node === null) return { query: (q) => Promise.resolve({ events: store.query(q) }), snapshot: (id) => store.snapshot(id) };
+    return { query: (q) => node.queryEvents(q), snapshot: (id) => node.eventSnapshot(id) };
+  }
+
   async #startHttp(settings: AppHttpOptions): Promise<DashboardAddress> {
     const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
     const c = settings.config;
@@ -217,7 +230,7 @@ export class App implements AsyncDisposable {
         secrets: this.#env.values,
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
-        ...(this.#events === null ? {} : { events: this.#events.store }),
+        ...(this.#events === null ? {} : { events: this.#eventSource(this.#events.store) }),
         ...(this.cluster === null ? {} : { notReady: () => clusterNotReady(this.cluster!) }),
         ...(control === undefined ? {} : { control }),
         ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),

@@ -53,6 +53,9 @@
  *    (control()): add-camera / remove-camera write the desired state,
  *    restart-worker is routed to the camera's owner by request/reply on the
  *    owner's subject, marked routed (a header) so it is never routed again.
+ *  - Tracked-object events: each node answers queries of its own store on
+ *    framesupplier.node.<node>.events (and snapshots on …snapshot);
+ *    queryEvents() asks every live node and merges (events.ts, ADR 0032).
  *
  * Lifecycle: start() once, close() idempotent and final (stops the node's
  * cameras, publishes their stops, releases their leases, drains NATS).
@@ -67,6 +70,21 @@ import { delay, messageOf, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { ClusterError } from './errors.js';
+import {
+  eventsReply,
+  isJpeg,
+  MAX_SNAPSHOT_BYTES,
+  mergeEvents,
+  nodeEventsSubject,
+  nodeSnapshotSubject,
+  parseEventsReply,
+  parseEventsRequest,
+  type ClusterEventQuery,
+  type ClusterEventsAnswer,
+  type EventRow,
+  type LocalEventSource,
+  type NodeEvents,
+} from './events.js';
 import { natsConnectOptions, type NatsAuth, type NatsTls } from './nats-auth.js';
 import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
 import { maskCredentials } from '../internal/redact.js';
@@ -128,6 +146,10 @@ export interface ClusterNodeOptions {
   readonly settleMs?: number;
   /** How long an offered move stands: the new node must have a frame by then. Default 2 × leaseMs. */
   readonly handoffTimeoutMs?: number;
+  /** This node's tracked-object events store, read when asked (it opens after the node is made); null or absent: it has none. */
+  readonly events?: () => LocalEventSource | null;
+  /** How long a query waits for each other node's answer. Default 3 000 ms. */
+  readonly eventsTimeoutMs?: number;
 }
 
 export interface ClusterStats {
@@ -186,8 +208,9 @@ const casFailed = (error: unknown): boolean => CAS_FAILED.has((error as { code?:
 
 export class ClusterNode implements AsyncDisposable {
   readonly nodeId: string;
-  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls' | 'allowExec' | 'references' | 'env'>> & {
+  readonly #o: Required<Omit<ClusterNodeOptions, 'seed' | 'nodeId' | 'auth' | 'tls' | 'allowExec' | 'references' | 'env' | 'events'>> & {
     seed: Readonly<Record<string, unknown>>;
+    events: (() => LocalEventSource | null) | undefined;
   };
   readonly #admission: { readonly allowExec: boolean; readonly references: ReferencePolicy; readonly env: Readonly<Record<string, string | undefined>> };
   readonly #connectOptions: ReturnType<typeof natsConnectOptions>;
@@ -207,6 +230,8 @@ export class ClusterNode implements AsyncDisposable {
   #lastTarget = 0;
   #lastDesired = 0;
   #lastLive = 0;
+  /** The live nodes of the last tick (this one included): whom an events query asks. */
+  #liveNodes: readonly string[] = [];
   readonly #refused: Record<string, number> = {};
   /** Untrusted entries already refused (key@revision): each is counted and logged once, never claimed again. Bounded. */
   readonly #refusedOnce = new Set<string>();
@@ -257,6 +282,8 @@ export class ClusterNode implements AsyncDisposable {
       rejoinGraceMs: options.rejoinGraceMs ?? leaseMs,
       settleMs: options.settleMs ?? 2 * leaseMs,
       handoffTimeoutMs: options.handoffTimeoutMs ?? 2 * leaseMs,
+      eventsTimeoutMs: options.eventsTimeoutMs ?? 3_000,
+      events: options.events,
       seed: options.seed ?? {},
     };
     if (!(o.capacity > 0 && o.capacity <= 1_000_000))
@@ -302,6 +329,8 @@ export class ClusterNode implements AsyncDisposable {
     this.#subs.push(
       nc.subscribe(nodeControlSubject(this.nodeId), { callback: (_e, m) => void this.#control(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1') }),
     );
+    this.#subs.push(nc.subscribe(nodeEventsSubject(this.nodeId), { callback: (_e, m) => this.#answerEvents(m) }));
+    this.#subs.push(nc.subscribe(nodeSnapshotSubject(this.nodeId), { callback: (_e, m) => void this.#answerSnapshot(m) }));
     this.#onEvent = (event) => {
       if (event.type === 'camera-state' && this.#standby.has(event.camera)) this.#standbyState(event.camera, event.state);
       this.#publishEvent(event);
@@ -417,6 +446,90 @@ export class ClusterNode implements AsyncDisposable {
   control(request: ControlRequest): Promise<ControlReply> {
     if (this.#nc === null || this.#closing !== null) return Promise.reject(new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster node is not running'));
     return new Promise((resolve) => void this.#control(encode(request), resolve));
+  }
+
+  /**
+   * Tracked-object events of the whole cluster: every live node is asked (in
+   * parallel, eventsTimeoutMs each) and the answers merged, newest first.
+   * Nodes that did not answer, or answered what does not parse, are listed
+   * in `missing`: the answer is then partial, never silently.
+   */
+  async queryEvents(q: ClusterEventQuery): Promise<ClusterEventsAnswer> {
+    const nc = this.#nc;
+    if (nc === null || this.#closing !== null) throw new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster node is not running');
+    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
+    const others = this.#liveNodes.filter((n) => n !== this.nodeId);
+    const answers: NodeEvents[] = [];
+    const missing: { node: string; code: string; message: string }[] = [];
+    const local = this.#o.events?.() ?? null;
+    answers.push({ node: this.nodeId, events: local === null ? [] : (local.query({ ...q, limit }) as EventRow[]), truncated: false });
+    await Promise.all(
+      others.map(async (node) => {
+        try {
+          const reply = await nc.request(nodeEventsSubject(node), encode({ ...q, limit }), { timeout: this.#o.eventsTimeoutMs });
+          const answer = parseEventsReply(reply.data);
+          if ('ok' in answer) missing.push({ node, code: answer.code, message: answer.message });
+          else if (answer.node !== node) throw new ClusterError('ERR_CLUSTER_MESSAGE', `events reply: asked node ${node}, ${answer.node} answered`);
+          else answers.push(answer);
+        } catch (error) {
+          if (error instanceof ClusterError) this.#refuse(error, `events reply of node ${node}`);
+          const code = error instanceof ClusterError ? error.code : 'ERR_CLUSTER_UNAVAILABLE';
+          missing.push({ node, code, message: messageOf(error) });
+        }
+      }),
+    );
+    return { events: mergeEvents(answers, limit), nodes: answers.map((a) => a.node).sort(), missing: missing.sort((a, b) => (a.node < b.node ? -1 : 1)) };
+  }
+
+  /** A tracked object's snapshot from whichever node stored it (this one first), or null. */
+  async eventSnapshot(id: string): Promise<Buffer | null> {
+    const nc = this.#nc;
+    if (nc === null || this.#closing !== null) throw new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster node is not running');
+    const local = await this.#o.events?.()?.snapshot(id);
+    if (local != null) return local;
+    const found = await Promise.all(
+      this.#liveNodes
+        .filter((n) => n !== this.nodeId)
+        .map(async (node) => {
+          try {
+            const reply = await nc.request(nodeSnapshotSubject(node), Buffer.from(id, 'utf8'), { timeout: this.#o.eventsTimeoutMs });
+            if (reply.data.byteLength === 0) return null;
+            if (reply.data.byteLength > MAX_SNAPSHOT_BYTES || !isJpeg(reply.data))
+              throw new ClusterError('ERR_CLUSTER_MESSAGE', `snapshot reply of node ${node}: not a JPEG of at most ${MAX_SNAPSHOT_BYTES} bytes`);
+            return Buffer.from(reply.data);
+          } catch (error) {
+            if (error instanceof ClusterError) this.#refuse(error, `snapshot reply of node ${node}`);
+            return null;
+          }
+        }),
+    );
+    return found.find((b) => b !== null) ?? null;
+  }
+
+  #answerEvents(m: Msg): void {
+    try {
+      const q = parseEventsRequest(m.data);
+      const local = this.#o.events?.() ?? null;
+      m.respond(eventsReply(this.nodeId, local === null ? [] : local.query(q)));
+    } catch (error) {
+      if (error instanceof ClusterError) this.#refuse(error, 'events request');
+      const code = (error as { code?: unknown }).code;
+      m.respond(encode({ ok: false, code: typeof code === 'string' && code.startsWith('ERR_') ? code : 'ERR_CLUSTER_UNAVAILABLE', message: messageOf(error) }));
+    }
+  }
+
+  async #answerSnapshot(m: Msg): Promise<void> {
+    const id = Buffer.from(m.data).toString('utf8');
+    let jpeg: Buffer | null = null;
+    // Untrusted: only an event id's shape reaches the store (it names a file).
+    if (SNAPSHOT_ID.test(id))
+      jpeg =
+        (await this.#o
+          .events?.()
+          ?.snapshot(id)
+          .catch(() => null)) ?? null;
+    else this.#refuse(new ClusterError('ERR_CLUSTER_MESSAGE', 'snapshot request: not an event id'), 'snapshot request');
+    m.respond(jpeg ?? new Uint8Array(0));
   }
 
   close(): Promise<void> {
@@ -563,6 +676,7 @@ export class ClusterNode implements AsyncDisposable {
     this.#lastTarget = target;
     this.#lastDesired = desired.size;
     this.#lastLive = live.size;
+    this.#liveNodes = [...live.keys()];
 
     for (const camera of [...this.#held.keys()]) {
       if (!desired.has(camera)) await this.#release(camera, 'removed from the desired state');
@@ -1016,6 +1130,9 @@ export class ClusterNode implements AsyncDisposable {
 function newHeld(revision: number, leaseMs: number, entry: Uint8Array): Held {
   return { revision, expiresAt: Date.now() + leaseMs, entry, fenced: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
 }
+
+/** A tracked object's id (src/objects: `<start>.<µs>-<6 chars>`), the only thing a snapshot request may hold. */
+const SNAPSHOT_ID = /^[0-9]{1,12}\.[0-9]{6}-[a-z0-9]{6}$/;
 
 /** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on (no loops). */
 const ROUTED_HEADER = 'Framesupplier-Routed';

@@ -54,10 +54,21 @@ export interface MetricsSource {
   render(): Promise<string>;
 }
 
-/** What the API reads tracked-object events from (src/objects' EventStore). */
+/**
+ * What the API reads tracked-object events from: this node's store
+ * (src/objects' EventStore), or in cluster mode every node's (the app wires
+ * src/cluster's query in; this adapter knows neither). The answer is the
+ * body of GET /api/events: `events`, newest first, and whatever the source
+ * adds (the cluster: the nodes that answered and those `missing`).
+ */
 export interface EventSource {
-  query(q: EventQuery): unknown[];
+  query(q: EventQuery): Promise<EventsAnswer>;
   snapshot(id: string): Promise<Buffer | null>;
+}
+
+/** `events`; a source may add fields of its own, sent as they are. */
+export interface EventsAnswer {
+  readonly events: readonly unknown[];
 }
 
 const eventsQuery = {
@@ -378,7 +389,7 @@ export class HttpServer implements AsyncDisposable {
     // tracked-object events (Frigate's fields), newest first; times in epoch seconds
     app.get<{ Querystring: EventQuery }>('/api/events', { schema: { querystring: eventsQuery } }, async (request) => {
       if (this.#o.events === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no events store: add an events section to the config');
-      return { events: this.#o.events.query(request.query) };
+      return await this.#o.events.query(request.query);
     });
     app.get<{ Params: { id: string } }>(
       '/api/events/:id/snapshot.jpg',
