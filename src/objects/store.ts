@@ -20,6 +20,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { importSqlite } from '../internal/sqlite.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { TrackedEvent, TrackedObject } from './camera-objects.js';
 
@@ -135,8 +136,8 @@ export class EventStore {
     try {
       await mkdir(dirname(this.database), { recursive: true });
       await mkdir(this.snapshots, { recursive: true });
-      // loaded here, not at import: only a system that stores events pays for it (and sees Node's experimental warning)
-      const { DatabaseSync } = await import('node:sqlite');
+      // loaded here, not at import: only a system that stores events pays for it (without Node 22's experimental warning)
+      const { DatabaseSync } = await importSqlite();
       const db = new DatabaseSync(this.database);
       // auto_vacuum takes effect only before the first table: a new file gets it, an old one keeps what it had
       db.exec('PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
