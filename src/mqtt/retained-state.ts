@@ -60,6 +60,8 @@ export class RetainedState {
   readonly #discovery = new Map<string, string>();
   /** The retained topics that are detection states, with their expiry. */
   readonly #detection = new Map<string, DetectionState>();
+  /** The same by camera: a result refreshes its own camera's, without a walk over every camera's. */
+  readonly #detectionByCamera = new Map<string, Set<string>>();
   #discoveryTimer: NodeJS.Timeout | null = null;
   #lastDiscoveryAt = Number.NEGATIVE_INFINITY;
   discoveryRepublished = 0;
@@ -102,9 +104,11 @@ export class RetainedState {
       for (const [workerId, w] of Object.entries(camera.workers)) {
         this.set(id, topics.worker(id, workerId, 'state'), workerPayload(w.state, w.lastExit, Date.now()));
       }
+      // Until a result confirms it, the 0 lives as long as the camera's detectors' budget: with none running, it goes.
+      const expiryS = cameraBudgetsS(this.#o.system.currentConfig(), id, this.#o.eventWorkers ?? null).counts;
       for (const label of discovery.labels) {
         const topic = topics.count(id, label);
-        if (!this.#retained.has(topic)) this.setDetectionState(id, 'counts', topic, '0', null);
+        if (!this.#retained.has(topic)) this.setDetectionState(id, 'counts', topic, '0', expiryS);
       }
       if (discovery.enabled) this.#addDiscovery(id);
     }
@@ -130,7 +134,12 @@ export class RetainedState {
     this.#cameraTopics.get(camera)?.add(topic);
     const now = performance.now();
     let state = this.#detection.get(topic);
-    if (state === undefined) this.#detection.set(topic, (state = { camera, kind, expiryS, publishedAt: Number.NEGATIVE_INFINITY }));
+    if (state === undefined) {
+      this.#detection.set(topic, (state = { camera, kind, expiryS, publishedAt: Number.NEGATIVE_INFINITY }));
+      let topics = this.#detectionByCamera.get(camera);
+      if (topics === undefined) this.#detectionByCamera.set(camera, (topics = new Set()));
+      topics.add(topic);
+    }
     const unchanged = this.#retained.get(topic) === payload;
     if (unchanged && state.expiryS === expiryS && !due(state, now)) return;
     state.expiryS = expiryS;
@@ -143,8 +152,9 @@ export class RetainedState {
   refreshDetectionStates(camera: string, kind: DetectionStateKind, expiryS: number): void {
     if (!this.#o.outlet.connected) return; // the next connect publishes every one
     const now = performance.now();
-    for (const [topic, state] of this.#detection) {
-      if (state.camera !== camera || state.kind !== kind) continue;
+    for (const topic of this.#detectionByCamera.get(camera) ?? []) {
+      const state = this.#detection.get(topic);
+      if (state === undefined || state.kind !== kind) continue;
       if (state.expiryS === expiryS && !due(state, now)) continue;
       const payload = this.#retained.get(topic);
       if (payload === undefined) continue;
@@ -182,10 +192,14 @@ export class RetainedState {
       this.#retained.delete(topic);
       this.#discovery.delete(topic);
       this.#detection.delete(topic);
+      this.#detectionByCamera.get(camera)?.delete(topic);
       if (!this.#o.outlet.publish(topic, '', 1, true)) this.#toClear.add(topic);
       topics.delete(topic);
     }
-    if (removed) this.#cameraTopics.delete(camera);
+    if (removed) {
+      this.#cameraTopics.delete(camera);
+      this.#detectionByCamera.delete(camera);
+    }
   }
 
   /**

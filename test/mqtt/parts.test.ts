@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError, maskConfig, parseConfig } from '../../src/config/index.js';
+import { budgetSeconds, cameraBudgetsS, workerBudgetS } from '../../src/mqtt/age-budget.js';
 import { BoundedQueue, cameraDiscovery, detectionsOf, ObjectTracker, parseCommand, Topics, topicLabel, type ObjectEvent } from '../../src/mqtt/index.js';
 
 const person = (confidence: number, x = 0.1) => ({ class_name: 'person', confidence, bbox: [x, 0.1, x + 0.1, 0.5] });
@@ -268,6 +269,65 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
         );
       }
       assert.throws(() => parseConfig(file({ url: 'mqtt://b', password: '${NOPE}' }), { env: {} }), /NOPE/);
+    });
+  });
+
+  describe('age budgets (ADR 0031)', () => {
+    it('turns a budget into whole seconds, rounded up, at least 1, and reads it from the model before the worker', () => {
+      assert.equal(budgetSeconds(1), 1);
+      assert.equal(budgetSeconds(1000), 1);
+      assert.equal(budgetSeconds(1001), 2);
+      assert.equal(budgetSeconds(2500), 3);
+      assert.equal(budgetSeconds(null), null);
+      assert.equal(budgetSeconds(undefined), null);
+      const config = parseConfig(
+        JSON.stringify({
+          models: { m: { handler: 'mock', maxAgeMs: 4_200 } },
+          cameras: {
+            c: {
+              source: 'lavfi:testsrc',
+              workers: [
+                { id: 'det', model: 'm', maxAgeMs: 500 },
+                { id: 'own', module: 'builtin:motion', maxAgeMs: 700 },
+                { id: 'none', module: 'builtin:motion' },
+                { id: 'trk', module: 'builtin:motion', maxAgeMs: 9_000, track: true },
+              ],
+            },
+          },
+          shared: { s: { module: 'builtin:motion', cameras: ['c'], maxAgeMs: 1_500 } },
+        }),
+        { env: {} },
+      );
+      assert.equal(workerBudgetS(config, 'c', 'det', false), 5);
+      assert.equal(workerBudgetS(config, 'c', 'own', false), 1);
+      assert.equal(workerBudgetS(config, 'c', 'none', false), null);
+      assert.equal(workerBudgetS(config, 'c', 's', true), 2);
+      assert.deepEqual(cameraBudgetsS(config, 'c', null), { counts: 5, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(config, 'c', ['own']), { counts: 1, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(config, 'c', ['none']), { counts: null, zones: 9 });
+    });
+
+    it('gives expire_after to the count and occupancy entities of labels and zones, each its own, and to nothing else', () => {
+      const topics = new Topics('fs');
+      const configs = cameraDiscovery('front', {
+        prefix: 'homeassistant',
+        node: 'n',
+        labels: ['person'],
+        topics,
+        zones: new Map([['door', null]]),
+        workers: ['det'],
+        tracked: true,
+        expireAfter: { counts: 2, zones: 3 },
+      });
+      const expiry = new Map([...configs].map(([topic, payload]) => [topic.split('/')[3], (JSON.parse(payload) as { expire_after?: number }).expire_after]));
+      assert.equal(expiry.get('front_person_count'), 2);
+      assert.equal(expiry.get('front_person_occupancy'), 2);
+      assert.equal(expiry.get('front_door_person_count'), 3);
+      assert.equal(expiry.get('front_door_person_occupancy'), 3);
+      for (const other of ['front_status', 'front_fps', 'front_det_enabled', 'front_det_restart', 'front_person_snapshot'])
+        assert.equal(expiry.get(other), undefined, other);
+      const none = cameraDiscovery('front', { prefix: 'homeassistant', node: 'n', labels: ['person'], topics });
+      assert.ok([...none.values()].every((payload) => !payload.includes('expire_after')));
     });
   });
 });
