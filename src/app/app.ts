@@ -201,7 +201,7 @@ export class App implements AsyncDisposable {
 
   /**
    * What GET /api/events reads: this node's store, or in cluster mode every
-   * node's (a camera's history is on each node that ran it: ADR 0032). The
+   * node's (a camera's history is on each node that ran it: ADR 0033). The
    * http adapter gets the interface only; the bridge to src/cluster is here.
    */
   #eventSource(store: EventStore): EventSource {

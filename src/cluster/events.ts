@@ -1,5 +1,5 @@
 /**
- * Tracked-object events across the cluster (ADR 0032): every node keeps the
+ * Tracked-object events across the cluster (ADR 0033): every node keeps the
  * events of the cameras it ran in its own store, so a camera's history is on
  * every node that ever ran it (a move ends its tracks on the old node and
  * starts new ones on the new). A query goes to every live node by

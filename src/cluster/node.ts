@@ -55,7 +55,7 @@
  *    owner's subject, marked routed (a header) so it is never routed again.
  *  - Tracked-object events: each node answers queries of its own store on
  *    framesupplier.node.<node>.events (and snapshots on …snapshot);
- *    queryEvents() asks every live node and merges (events.ts, ADR 0032).
+ *    queryEvents() asks every live node and merges (events.ts, ADR 0033).
  *
  * Lifecycle: start() once, close() idempotent and final (stops the node's
  * cameras, publishes their stops, releases their leases, drains NATS).

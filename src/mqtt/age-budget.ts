@@ -1,5 +1,5 @@
 /**
- * A worker's age budget as MQTT and Home Assistant take it (ADR 0031): whole
+ * A worker's age budget as MQTT and Home Assistant take it (ADR 0032): whole
  * seconds, rounded up, at least 1; null when the worker has none (then a
  * message never expires and an entity never goes unavailable for silence).
  * The budget is the one the worker's frames are held to: its model's

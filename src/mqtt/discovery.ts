@@ -31,7 +31,7 @@ export interface DiscoveryOptions {
    * Home Assistant's expire_after (seconds) for the label count entities
    * (`counts`) and the zone ones (`zones`): the budget of the workers that
    * feed them, whose results publish those states again within it (ADR
-   * 0031). null or absent: never expire.
+   * 0032). null or absent: never expire.
    */
   readonly expireAfter?: { readonly counts: number | null; readonly zones: number | null };
 }

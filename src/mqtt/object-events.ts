@@ -40,7 +40,7 @@ export interface ObjectEvent {
   readonly endTime: number | null;
   /** The seq of the frame it was last seen in. */
   readonly frameSeq: number;
-  /** How old that frame was when the event was made (ms): a consumer can tell a stale sighting (ADR 0031). */
+  /** How old that frame was when the event was made (ms): a consumer can tell a stale sighting (ADR 0032). */
   readonly frameAgeMs: number;
 }
 

@@ -6,7 +6,7 @@
  * result whose output is not JSON is never sent (counted, logged once per
  * worker). flush() sends what may go now: on connect and when the socket
  * drains. Each goes with its worker's age budget as MQTT 5 message expiry
- * (ADR 0031).
+ * (ADR 0032).
  */
 import { performance } from 'node:perf_hooks';
 import type { MqttConfig } from '../config/index.js';
@@ -28,7 +28,7 @@ export interface ResultPublisherOptions {
   readonly topics: Topics;
   readonly outlet: Outlet;
   readonly log: Logger;
-  /** The result's worker's age budget (seconds), its messages' expiry; null: none (ADR 0031). */
+  /** The result's worker's age budget (seconds), its messages' expiry; null: none (ADR 0032). */
   readonly budgetS?: (event: EventOf<'result'>) => number | null;
 }
 

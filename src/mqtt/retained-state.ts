@@ -8,7 +8,7 @@
  * once per DISCOVERY_MIN_INTERVAL_MS, however many come (anyone who can
  * publish the birth topic could ask 500 times a second).
  *
- * Detection states (the label and zone counts) expire (ADR 0031): each is
+ * Detection states (the label and zone counts) expire (ADR 0032): each is
  * published with its worker's age budget as MQTT v5 message expiry, and
  * published again, unchanged, by the worker's next result once half of it
  * has passed, so a count is on the broker (and available in Home Assistant,

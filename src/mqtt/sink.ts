@@ -21,7 +21,7 @@
  * - What a worker's frames make (results, object events, counts) expires on
  *   the broker after the worker's age budget (MQTT 5 message expiry; counts
  *   refreshed by the results that confirm them), and Home Assistant's count
- *   entities after the same (expire_after): ADR 0031.
+ *   entities after the same (expire_after): ADR 0032.
  * - `<prefix>/available` is `online` on every connect, `offline` as the will,
  *   `stopped` on close().
  * - Reconnects with jittered exponential backoff (a new client per attempt).
@@ -551,7 +551,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
    * from a worker that does not track, zone counts from one that does) even
    * when they did not change: they are published again, retained, once half
    * their expiry has passed, so that they expire (and Home Assistant's
-   * expire_after makes them unavailable) only when the results stop (ADR 0031).
+   * expire_after makes them unavailable) only when the results stop (ADR 0032).
    */
   #refreshDetectionStates(result: EventOf<'result'>, tracked: boolean): void {
     const budget = workerBudgetS(this.#system.currentConfig(), result.camera, result.worker, result.shared);

@@ -1,5 +1,5 @@
 /**
- * Tracked-object events across the cluster (ADR 0032) with real processes:
+ * Tracked-object events across the cluster (ADR 0033) with real processes:
  * Debian's nats-server and two `framesupplier run --cluster` nodes, each with
  * its own events store and HTTP API, two cameras of a lavfi video with a red
  * square standing still, read by the colour detector (test/objects) with

@@ -1,5 +1,5 @@
 /**
- * Stale detections never reach an automation (ADR 0031), against Debian's
+ * Stale detections never reach an automation (ADR 0032), against Debian's
  * real mosquitto and a real system on the test clip: a detector module (the
  * test steers it, detector.ts) with a 1 s age budget. A subscriber speaking
  * MQTT v5 sees the budget as message expiry on results and object events;

@@ -272,7 +272,7 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
     });
   });
 
-  describe('age budgets (ADR 0031)', () => {
+  describe('age budgets (ADR 0032)', () => {
     it('turns a budget into whole seconds, rounded up, at least 1, and reads it from the model before the worker', () => {
       assert.equal(budgetSeconds(1), 1);
       assert.equal(budgetSeconds(1000), 1);
