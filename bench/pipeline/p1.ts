@@ -13,6 +13,10 @@
  * and converted_fps (all cameras) and the decoders' modes (decode_modes: how
  * many cameras decode all frames, non-reference frames skipped, keyframes).
  * P2_DECODE sets capture.decode for every camera (default auto) to compare.
+ * P2's model has a 640 input (the mock's inputSize, as a YOLO model at 640
+ * has), so its cameras convert frames at 640 × 360 (ADR 0031; reader_size
+ * counts the cameras that do); P2_SCALE=output converts at 1280 × 720 to
+ * compare.
  *
  * CPU and RSS are of the whole process tree (this process, its decoder
  * threads or ffmpeg children, and the model server). Frame age is capture
@@ -47,7 +51,7 @@ function pssBytes(pid: number): number {
  * counts the pages they share (the frame stores the system writes and model servers read) once per process; PSS
  * divides each shared page between them, so its sum is the memory the tree really holds.
  */
-function treeUsage(root: number): { cpuS: number; rssBytes: number; pssBytes: number; rootRssBytes: number; pids: number } {
+export function treeUsage(root: number): { cpuS: number; rssBytes: number; pssBytes: number; rootRssBytes: number; pids: number } {
   const parent = new Map<number, number>();
   const stat = new Map<number, string[]>();
   for (const entry of readdirSync('/proc')) {
@@ -101,7 +105,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
       logLevel: 'warn',
       shmDir: `/dev/shm/framesupplier-p1-${process.pid}`,
       defaults: { capture: { loop: true } },
-      models: { shared: { handler: 'mock', delayMs: 20 } },
+      models: { shared: { handler: 'mock', delayMs: 20, ...(p2 ? { inputSize: 640 } : {}) } },
       cameras: Object.fromEntries(
         ids.map((id) => [
           id,
@@ -113,6 +117,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
               output: { format: 'nv12' },
               ...(process.env.P1_DECODER_THREADS === undefined ? {} : { decoderThreads: Number(process.env.P1_DECODER_THREADS) }),
               ...(p2 && process.env.P2_DECODE !== undefined ? { decode: process.env.P2_DECODE } : {}),
+              ...(p2 && process.env.P2_SCALE !== undefined ? { scale: process.env.P2_SCALE } : {}),
             },
             workers: p2
               ? [{ id: 'model', model: 'shared', maxFps: 2 }]
@@ -212,6 +217,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     decoded_fps: round(frames('framesDecoded'), 1),
     converted_fps: round(frames('framesConverted'), 1),
     decode_modes: modes,
+    reader_size: ids.filter((id) => after.cameras[id]?.capture?.readerSize != null).length,
     model_errors: errors,
     model_skips: skips,
     server_inference_ms_p50: med(scheduling.map((c) => c.inference_ms_p50)),

@@ -1,0 +1,64 @@
+/**
+ * EXAMPLE: the built-in example (examples/config/example.yaml: two cameras
+ * from vtest.avi, the person model shared by both, a motion worker each)
+ * through the real system for EXAMPLE_SECONDS (default 60) after a 10 s
+ * warm-up: CPU of the whole process tree (this process, the decoders'
+ * threads, the model server), RSS and PSS at the end, the person model's
+ * results a second and the cameras' frame sizes. EXAMPLE_SCALE=output
+ * converts every frame at the output size (as before ADR 0031) to compare.
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem } from '../../src/pipeline/index.js';
+import { emit, round, sleep } from '../stats.js';
+import { treeUsage } from './p1.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../examples/config/example.yaml', import.meta.url));
+
+export async function example(): Promise<void> {
+  const seconds = Number(process.env.EXAMPLE_SECONDS ?? 60);
+  const scale = process.env.EXAMPLE_SCALE ?? 'auto';
+  const text = readFileSync(EXAMPLE, 'utf8').replace('    loop: true ', `    loop: true\n    scale: ${scale} `);
+  const config = parseConfig(text, { env: {}, fileName: EXAMPLE });
+  const system = new VisionSystem({ config, logger: createLogger({ level: 'warn' }) });
+  let results = 0;
+  let measuring = false;
+  system.on('result', (event) => {
+    if (measuring && event.worker === 'people' && (event.output as { error?: unknown }).error === undefined) results++;
+  });
+  await system.start();
+  await sleep(10_000);
+  const load = loadavg()[0]!;
+  const start = treeUsage(process.pid);
+  const wallStart = performance.now();
+  measuring = true;
+  await sleep(seconds * 1000);
+  measuring = false;
+  const wall = (performance.now() - wallStart) / 1000;
+  const end = treeUsage(process.pid);
+  const stats = system.stats();
+  await system.close();
+  const sizes = Object.fromEntries(
+    Object.entries(stats.cameras).map(([id, c]) => {
+      const s = c.capture?.readerSize ?? { width: c.capture?.width, height: c.capture?.height };
+      return [id, `${s.width}x${s.height}`];
+    }),
+  );
+  emit({
+    workload: 'EXAMPLE',
+    impl: 'framesupplier',
+    scale,
+    seconds: round(wall, 1),
+    cpu_pct: round(((end.cpuS - start.cpuS) / wall) * 100, 1),
+    rss_mb_end: round(end.rssBytes / 2 ** 20, 1),
+    pss_mb_end: round(end.pssBytes / 2 ** 20, 1),
+    rss_mb_end_system_process: round(end.rootRssBytes / 2 ** 20, 1),
+    person_results_per_s: round(results / wall, 2),
+    frame_sizes: sizes,
+    loadavg_1m_at_start: round(load, 2),
+  });
+}
