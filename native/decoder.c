@@ -54,6 +54,10 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT } JobKind;
 
@@ -905,8 +909,50 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * mallocArenas() → the number of glibc malloc arenas the process has (-1 where malloc is not glibc's): what
+ * limit_arenas() bounds, for tests and benchmarks.
+ */
+static napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
+  (void)info;
+  int arenas = -1;
+#ifdef __GLIBC__
+  char *text = NULL;
+  size_t length = 0;
+  FILE *out = open_memstream(&text, &length);
+  if (out != NULL) {
+    if (malloc_info(0, out) == 0) {
+      fflush(out);
+      arenas = 0;
+      for (const char *at = text; at != NULL && (at = strstr(at, "<heap nr=")) != NULL; at++) arenas++;
+    }
+    fclose(out);
+    free(text);
+  }
+#endif
+  napi_value v;
+  napi_create_int32(env, arenas, &v);
+  return v;
+}
+
+/*
+ * glibc gives each thread that allocates while the others hold their arenas an arena of its own, up to 8 per
+ * core. Every decoder has two threads, so many cameras make many arenas, each keeping its freed pieces: 120 MB
+ * of 758 at 16 cameras in P1 (docs/benchmarks.md, ADR 0034). One arena per core (at least 2) keeps that memory
+ * for the same work. Only where MALLOC_ARENA_MAX does not say otherwise; once per process.
+ */
+static void limit_arenas(void) {
+#ifdef __GLIBC__
+  static atomic_int done = 0;
+  if (atomic_exchange(&done, 1) || getenv("MALLOC_ARENA_MAX") != NULL) return;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  mallopt(M_ARENA_MAX, cores < 2 ? 2 : cores > 64 ? 64 : (int)cores);
+#endif
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   av_log_set_level(AV_LOG_QUIET);
+  limit_arenas();
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"decode", NULL, js_decode, NULL, NULL, NULL, napi_default, NULL},
@@ -916,6 +962,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"dropped", NULL, js_dropped, NULL, NULL, NULL, napi_default, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"mallocArenas", NULL, js_malloc_arenas, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

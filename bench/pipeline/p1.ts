@@ -27,6 +27,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { mallocArenas } from '../../src/capture/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type SystemStats } from '../../src/pipeline/index.js';
@@ -218,6 +219,11 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     converted_fps: round(frames('framesConverted'), 1),
     decode_modes: modes,
     reader_size: ids.filter((id) => after.cameras[id]?.capture?.readerSize != null).length,
+    // The cameras' frame pools at the end: buffers made (each a frame's bytes of shared memory) and held then.
+    pool_slots: ids.reduce((n, id) => n + (after.cameras[id]?.capture?.pool?.slots ?? 0), 0),
+    pool_held: ids.reduce((n, id) => n + (after.cameras[id]?.capture?.pool?.held ?? 0), 0),
+    // The system process's malloc arenas (the native decoder bounds them: ADR 0034; MALLOC_ARENA_MAX overrides).
+    malloc_arenas: mallocArenas(),
     model_errors: errors,
     model_skips: skips,
     server_inference_ms_p50: med(scheduling.map((c) => c.inference_ms_p50)),

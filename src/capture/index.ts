@@ -22,6 +22,7 @@ export { DEBIAN_VTEST, findSampleMedia } from './sample-media.js';
 export {
   NativeDecoder,
   nativeDecoderUnavailable,
+  mallocArenas,
   NATIVE_FORMATS,
   type NativeDecoderOptions,
   type NativeFormat,

@@ -42,6 +42,7 @@ interface Addon {
   ): void;
   interrupt(handle: Handle): void;
   close(handle: Handle): void;
+  mallocArenas(): number;
 }
 
 /** The addon's opaque decoder handle. */
@@ -121,6 +122,16 @@ function loaded(): Addon {
   const why = nativeDecoderUnavailable();
   if (why !== null) throw new CaptureError('ERR_NATIVE_DECODER_UNAVAILABLE', why);
   return addon!;
+}
+
+/**
+ * The process's glibc malloc arenas (loading the decoder bounds them to one per core, at least 2, unless
+ * MALLOC_ARENA_MAX says otherwise: ADR 0034); null where the decoder is not available or malloc is not glibc's.
+ */
+export function mallocArenas(): number | null {
+  if (nativeDecoderUnavailable() !== null) return null;
+  const n = addon!.mallocArenas();
+  return n < 0 ? null : n;
 }
 
 export interface NativeDecoderOptions {
