@@ -82,7 +82,11 @@ export interface CaptureOptions extends SourceOptions {
    * heap buffer per frame, kept alive by the garbage collector.
    */
   readonly sharedMemory?: boolean;
-  /** Most buffers the pool may hold (sharedMemory). Default 64; when all are held, frames use heap buffers. */
+  /**
+   * Most buffers the pool may hold (sharedMemory). Default: what the supplier's readers can hold at once, two
+   * each (the frame a reader works on and the one in its mailbox) and two more (the inbox, a conversion), at
+   * least 4 and at most 64, following readers as they come and go; when all are held, frames use heap buffers.
+   */
   readonly poolSlots?: number;
   /**
    * 'ffmpeg' (default): an ffmpeg child process per source, frames over a pipe.
@@ -237,7 +241,9 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'backoff.jitter must be between 0 and 1');
     }
     this.#ffmpegName = options.ffmpegPath ?? 'ffmpeg';
-    const pool = options.sharedMemory === false ? null : new FramePool({ maxSlots: options.poolSlots ?? 64 });
+    const supplier = options.supplier;
+    const pool =
+      options.sharedMemory === false ? null : new FramePool({ maxSlots: options.poolSlots ?? (() => Math.min(64, Math.max(4, 2 * supplier.readerCount + 2))) });
     this.#pool = pool;
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#loop = options.loop === true;

@@ -30,8 +30,11 @@ const MAX_BYTES = 2 ** 31;
 const slots = new WeakMap<Uint8Array, Slot>();
 
 export interface FramePoolOptions {
-  /** Buffers the pool may create before acquire() returns null. Default 64. */
-  readonly maxSlots?: number;
+  /**
+   * Buffers the pool may create before acquire() returns null. Default 64. A function is asked whenever a
+   * buffer would be created: a bound that follows the stream's readers (buffers already made stay).
+   */
+  readonly maxSlots?: number | (() => number);
 }
 
 export interface FramePoolStats {
@@ -43,7 +46,7 @@ export interface FramePoolStats {
 }
 
 export class FramePool {
-  readonly maxSlots: number;
+  readonly #maxSlots: () => number;
   #free: Slot[] = [];
   #created = 0;
   #exhausted = 0;
@@ -51,10 +54,18 @@ export class FramePool {
 
   constructor(options: FramePoolOptions = {}) {
     const maxSlots = options.maxSlots ?? 64;
-    if (!Number.isInteger(maxSlots) || maxSlots < 1) {
-      throw new InvalidArgumentError(`maxSlots must be a positive integer, got ${String(maxSlots)}`);
+    if (typeof maxSlots === 'function') this.#maxSlots = maxSlots;
+    else {
+      if (!Number.isInteger(maxSlots) || maxSlots < 1) {
+        throw new InvalidArgumentError(`maxSlots must be a positive integer, got ${String(maxSlots)}`);
+      }
+      this.#maxSlots = () => maxSlots;
     }
-    this.maxSlots = maxSlots;
+  }
+
+  /** Buffers the pool may create now. */
+  get maxSlots(): number {
+    return this.#maxSlots();
   }
 
   /**
@@ -75,7 +86,7 @@ export class FramePool {
     }
     let slot = this.#free.pop();
     if (slot === undefined) {
-      if (this.#created >= this.maxSlots) {
+      if (this.#created >= this.#maxSlots()) {
         this.#exhausted++;
         return null;
       }

@@ -276,6 +276,11 @@ export class FrameSupplier implements AsyncDisposable {
     return combinedLongSide(Array.from(this.#subscriptions.values(), (s) => s.readSize));
   }
 
+  /** The subscriptions open now (workers, viewers, a shared worker's mux). */
+  get readerCount(): number {
+    return this.#subscriptions.size;
+  }
+
   /** Closes a worker's subscription by id; false if there was none. */
   unsubscribe(workerId: string): boolean {
     const subscription = this.#subscriptions.get(workerId);

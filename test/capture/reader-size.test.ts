@@ -94,3 +94,25 @@ describe('frames at the readers’ size', { timeout: 120_000 }, () => {
     await assert.rejects(async () => capture({ scale: 'small' as 'auto' }, supplier), { code: 'ERR_INVALID_CAPTURE_OPTION' });
   });
 });
+
+describe('the frame pool sized from the readers', { timeout: 60_000 }, () => {
+  it('a reader that keeps every frame gets them all, the pool stays at two buffers a reader and two more (4 at least), the rest on the heap', async () => {
+    const supplier = new FrameSupplier({ streamId: 'pool-bound' }).start();
+    const keeper = supplier.subscribe('keeper');
+    const cap = await capture({}, supplier);
+    cap.start();
+    const kept: (() => void)[] = [];
+    for (let n = 0; n < 12; n++) {
+      const frame = await keeper.read();
+      assert.ok(frame !== null);
+      kept.push(keeper.retain(frame));
+    }
+    const pool = cap.stats().pool!;
+    assert.ok(pool.slots <= 4, `${pool.slots} buffers for one reader`);
+    assert.ok(pool.exhausted > 0, 'frames past the bound went to the heap');
+    const second = supplier.subscribe('second');
+    await second.read();
+    for (const release of kept) release();
+    await cap.close();
+  });
+});

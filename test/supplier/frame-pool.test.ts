@@ -22,6 +22,33 @@ describe('FramePool', { timeout: 60_000 }, () => {
     assert.throws(() => releasePayload(a), { code: 'ERR_INVALID_ARGUMENT' }, 'a double release is a bug, reported');
   });
 
+  it('a bound given as a function is asked whenever a buffer would be made; buffers made stay', () => {
+    let bound = 1;
+    const pool = new FramePool({ maxSlots: () => bound });
+    const a = pool.acquire(8)!;
+    assert.equal(pool.acquire(8), null);
+    bound = 3;
+    assert.equal(pool.maxSlots, 3);
+    const b = pool.acquire(8)!;
+    const c = pool.acquire(8)!;
+    bound = 1;
+    releasePayload(c);
+    assert.equal(pool.acquire(8), c, 'a free buffer is handed out again whatever the bound says now');
+    assert.equal(pool.acquire(8), null);
+    for (const p of [a, b, c]) releasePayload(p);
+    assert.deepEqual(pool.stats(), { slots: 3, free: 3, held: 0, exhausted: 2 });
+  });
+
+  it('the supplier counts its readers (what a capture sizes its pool from)', () => {
+    const supplier = new FrameSupplier({ streamId: 'count' }).start();
+    assert.equal(supplier.readerCount, 0);
+    supplier.subscribe('a');
+    supplier.subscribe('b');
+    assert.equal(supplier.readerCount, 2);
+    supplier.unsubscribe('a');
+    assert.equal(supplier.readerCount, 1);
+  });
+
   it('retires buffers of an old size when the size changes', () => {
     const pool = new FramePool();
     const small = pool.acquire(4)!;
