@@ -14,6 +14,7 @@
  * as new as the oldest one every truncated node sent, so what it returns is
  * complete for its time range.
  */
+import type { EventQuery } from '../objects/index.js';
 import { isId } from '../internal/ids.js';
 import { ClusterError } from './errors.js';
 
@@ -27,15 +28,8 @@ export const MAX_EVENTS_REPLY_BYTES = 1024 * 1024;
 /** A snapshot answer (a JPEG) bigger than this is refused. */
 export const MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024;
 
-/** GET /api/events' filters (src/objects EventQuery's shape). */
-export interface ClusterEventQuery {
-  readonly camera?: string;
-  readonly label?: string;
-  readonly zone?: string;
-  readonly after?: number;
-  readonly before?: number;
-  readonly limit?: number;
-}
+/** GET /api/events' filters: the events store's own. */
+export type ClusterEventQuery = EventQuery;
 
 /** A node's own store, as the cluster reads it (src/objects EventStore, wired by the app). */
 export interface LocalEventSource {

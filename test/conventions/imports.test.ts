@@ -32,7 +32,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   http: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   mqtt: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   metrics: ['internal', 'supplier', 'config', 'pipeline', 'ipc'],
-  cluster: ['internal', 'supplier', 'config', 'pipeline'],
+  cluster: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects'],
   cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app'],
 };
