@@ -472,10 +472,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     switch (event.type) {
       case 'result': {
         this.#results.onResult(event);
-        // a worker with track on has tracked objects instead of per-label appearances
-        const tracked = this.#tracked(event);
-        if (!tracked) this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
-        this.#refreshDetectionStates(event, tracked);
+        // Every detector feeds its camera's label counts; a worker with track on publishes tracked objects on
+        // <prefix>/events instead of per-label appearances (#emitObjectEvents tells them apart).
+        this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
+        this.#refreshDetectionStates(event, this.#tracks(event.camera, event.worker, event.shared));
         return;
       }
       case 'tracked-object':
@@ -547,8 +547,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   /**
-   * A detector's result confirms its camera's detection states (label counts
-   * from a worker that does not track, zone counts from one that does) even
+   * A detector's result confirms its camera's detection states (label counts,
+   * and zone counts from a worker that tracks) even
    * when they did not change: they are published again, retained, once half
    * their expiry has passed, so that they expire (and Home Assistant's
    * expire_after makes them unavailable) only when the results stop (ADR 0032).
@@ -556,16 +556,17 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   #refreshDetectionStates(result: EventOf<'result'>, tracked: boolean): void {
     const budget = workerBudgetS(this.#system.currentConfig(), result.camera, result.worker, result.shared);
     if (budget === null) return;
-    if (tracked) {
-      if (!result.shared) this.#retainedState.refreshDetectionStates(result.camera, 'zones', budget);
-    } else if (this.#tracker.feeds(result) && this.#retainedState.knowsCamera(result.camera)) {
+    if (tracked && !result.shared) this.#retainedState.refreshDetectionStates(result.camera, 'zones', budget);
+    if (this.#tracker.feeds(result) && this.#retainedState.knowsCamera(result.camera)) {
       this.#retainedState.refreshDetectionStates(result.camera, 'counts', budget);
     }
   }
 
-  #tracked(result: EventOf<'result'>): boolean {
+  /** Whether the camera's worker (its own, else the shared one of that name; `shared`: the shared one) has track on. */
+  #tracks(camera: string, worker: string, shared = false): boolean {
     const config = this.#system.currentConfig();
-    const track = result.shared ? config.shared[result.worker]?.track : config.cameras[result.camera]?.workers.find((w) => w.id === result.worker)?.track;
+    const own = shared ? undefined : config.cameras[camera]?.workers.find((w) => w.id === worker);
+    const track = own !== undefined ? own.track : config.shared[worker]?.track;
     return track !== undefined && track !== false;
   }
 
@@ -597,6 +598,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
           event.type === 'end' ? '0' : String(event.count),
           budget,
         );
+      if (this.#tracks(event.camera, event.worker)) continue; // its tracked objects are its events
       this.emit('object-event', event);
       if (!this.#config.events.enabled) continue;
       this.#counts.emitted++;

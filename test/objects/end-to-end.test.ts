@@ -114,8 +114,9 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       assert.ok(waited >= 2 && waited <= 2 + 1 / READ_FPS + 0.1, `loitering ${waited} s after entry`);
       assert.ok(all.every((e) => e.after.frame_age_ms >= 0 && e.after.start_time > 1e9));
 
-      // zone count retained, snapshots published and served
+      // zone count retained, the label's count fed by the tracking worker too, snapshots published and served
       await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/zones/pad/red/count` && m.payload === '1', 'pad count');
+      await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/objects/red/count` && m.payload === '1', 'red count');
       const snapshot = await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/objects/red/snapshot`, 'red snapshot');
       assert.ok(snapshot.retain || snapshot.payload.length > 0);
       await recorder.waitFor(
