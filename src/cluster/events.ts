@@ -130,9 +130,10 @@ export function eventsReply(node: string, events: readonly unknown[]): Uint8Arra
   let bytes = 0;
   for (const event of events) {
     const text = JSON.stringify(event);
-    if (bytes + text.length + 1 > REPLY_BUDGET_BYTES) break;
+    const size = Buffer.byteLength(text, 'utf8') + 1; // bytes on the wire, not UTF-16 units (labels may be any script)
+    if (bytes + size > REPLY_BUDGET_BYTES) break;
     kept.push(text);
-    bytes += text.length + 1;
+    bytes += size;
   }
   return Buffer.from(`{"ok":true,"node":${JSON.stringify(node)},"truncated":${kept.length < events.length},"events":[${kept.join(',')}]}`, 'utf8');
 }

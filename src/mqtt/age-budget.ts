@@ -28,28 +28,35 @@ export function workerBudgetS(config: Config, camera: string, worker: string, sh
 }
 
 /**
- * A camera's budgets for its detection states, for Home Assistant's
- * expire_after: the label counts are fed by its workers that do not track
- * (those `events.workers` admits), the zone counts by those that track. The
- * largest budget among them (the slowest to refresh), or null if none has one.
+ * A camera's budgets for its detection states, one per kind, for their
+ * messages' expiry and Home Assistant's expire_after alike: the label counts
+ * are fed by its detectors, tracking or not (those `events.workers` admits),
+ * the zone counts by those that track; its own workers and the shared ones
+ * it feeds. The largest budget among them (the slowest to refresh), or null
+ * if none has one.
  */
 export function cameraBudgetsS(
   config: Config,
   camera: string,
   eventWorkers: readonly string[] | null,
 ): { readonly counts: number | null; readonly zones: number | null } {
-  const workers = config.cameras[camera]?.workers ?? [];
-  const largest = (pick: (w: WorkerConfig) => boolean): number | null => {
+  const workers: { readonly id: string; readonly config: WorkerConfig | SharedWorkerConfig }[] = [
+    ...(config.cameras[camera]?.workers ?? []).map((w) => ({ id: w.id, config: w })),
+    ...Object.entries(config.shared)
+      .filter(([, w]) => w.cameras.includes(camera))
+      .map(([id, w]) => ({ id, config: w })),
+  ];
+  const largest = (pick: (w: { readonly id: string; readonly config: WorkerConfig | SharedWorkerConfig }) => boolean): number | null => {
     let out: number | null = null;
     for (const w of workers) {
       if (!pick(w)) continue;
-      const s = budgetSeconds(workerBudgetMs(config, w));
+      const s = budgetSeconds(workerBudgetMs(config, w.config));
       if (s !== null && (out === null || s > out)) out = s;
     }
     return out;
   };
   return {
-    counts: largest((w) => !isTracked(w) && (eventWorkers === null || eventWorkers.includes(w.id))),
-    zones: largest(isTracked),
+    counts: largest((w) => eventWorkers === null || eventWorkers.includes(w.id)),
+    zones: largest((w) => isTracked(w.config)),
   };
 }

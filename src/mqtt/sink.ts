@@ -59,7 +59,7 @@ import type { Outlet } from './outlet.js';
 import { ResultPublisher } from './results.js';
 import { RetainedState } from './retained-state.js';
 import { Topics } from './topics.js';
-import { workerBudgetS } from './age-budget.js';
+import { cameraBudgetsS, workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
 export { DISCOVERY_MIN_INTERVAL_MS } from './retained-state.js';
@@ -143,7 +143,12 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #node: string;
   readonly #backoff: Backoff;
   readonly #queue: BoundedQueue;
+  /** Per-label appearances of the workers without track: their events on <prefix>/events, and label counts. */
   readonly #tracker: ObjectTracker;
+  /** The same of the workers with track on, for the label counts alone (their events are their tracked objects). */
+  readonly #trackedCounts: ObjectTracker;
+  /** Per camera, each label count topic's latest count from either tracker: the topic carries the larger. */
+  readonly #labelCounts = new Map<string, Map<string, { untracked: number; tracked: number }>>();
   readonly #abort = new AbortController();
   readonly #inFlight = new Map<number, QueuedMessage>();
   readonly #retainedState: RetainedState;
@@ -222,12 +227,14 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       log: this.#log,
       signal: this.#abort.signal,
     });
-    this.#tracker = new ObjectTracker({
+    const trackerOptions = {
       endAfterMs: config.events.endAfterS * 1000,
       minScore: config.events.minScore,
       labels: config.events.labels ?? null,
       workers: config.events.workers ?? null,
-    });
+    };
+    this.#tracker = new ObjectTracker(trackerOptions);
+    this.#trackedCounts = new ObjectTracker(trackerOptions);
   }
 
   get state(): MqttConnectionState {
@@ -264,7 +271,11 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#retainedState.takeSnapshot(this.#system.stats());
     this.#loop = this.#readEvents();
     const tickMs = Math.min(1_000, Math.max(50, this.#tracker.endAfterMs / 4));
-    this.#tickTimer = setInterval(() => this.#emitObjectEvents(this.#tracker.tick(Date.now())), tickMs);
+    this.#tickTimer = setInterval(() => {
+      const now = Date.now();
+      this.#emitObjectEvents(this.#tracker.tick(now));
+      this.#countObjectEvents(this.#trackedCounts.tick(now), 'tracked');
+    }, tickMs);
     this.#statsTimer = setInterval(() => this.#publishStats(), this.#config.statsIntervalS * 1000);
     this.#restart.start();
     return this;
@@ -286,6 +297,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       }
       this.#emitObjectEvents(this.#tracker.endAll(Date.now()));
+      this.#countObjectEvents(this.#trackedCounts.endAll(Date.now()), 'tracked');
       const client = this.#client;
       if (client !== null && this.#state === 'connected') {
         await Promise.race([this.#drained(), delay(CLOSE_FLUSH_MS)]);
@@ -445,7 +457,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (client === null || this.#state !== 'connected') return false;
     this.#counts.messages++;
     // MQTT 5 only: a 3.1.1 packet has no properties (the broker would refuse the connection's next packet).
-    const expiry = expiryS != null && this.#config.protocolVersion === 5 ? { properties: { messageExpiryInterval: expiryS } } : {};
+    // The version connected with (anything but 4 is 5, as the connect options say): expiry is an MQTT 5 property.
+    const expiry = expiryS != null && this.#config.protocolVersion !== 4 ? { properties: { messageExpiryInterval: expiryS } } : {};
     client.publish(topic, payload, { qos, retain, ...expiry }, callback);
     return true;
   }
@@ -473,9 +486,11 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       case 'result': {
         this.#results.onResult(event);
         // Every detector feeds its camera's label counts; a worker with track on publishes tracked objects on
-        // <prefix>/events instead of per-label appearances (#emitObjectEvents tells them apart).
-        this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
-        this.#refreshDetectionStates(event, this.#tracks(event.camera, event.worker, event.shared));
+        // <prefix>/events instead of per-label appearances, so its appearances are counted apart.
+        const tracked = this.#tracks(event.camera, event.worker, event.shared);
+        if (tracked) this.#countObjectEvents(this.#trackedCounts.observe(event, Date.now()), 'tracked');
+        else this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
+        this.#refreshDetectionStates(event, tracked);
         return;
       }
       case 'tracked-object':
@@ -488,7 +503,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
             'zones',
             this.topics.zoneCount(event.camera, event.zone, event.label),
             String(event.count),
-            this.#budgetS(event.camera, event.worker),
+            this.#stateBudgets(event.camera).zones,
           );
         return;
       case 'camera-state':
@@ -528,6 +543,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       case 'camera-removed':
         this.#emitObjectEvents(this.#tracker.endAll(Date.now(), camera));
+        this.#countObjectEvents(this.#trackedCounts.endAll(Date.now(), camera), 'tracked');
+        this.#labelCounts.delete(camera);
         this.#retainedState.forgetCamera(camera, true);
         this.#results.forgetCamera(camera);
         return;
@@ -554,12 +571,15 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
    * expire_after makes them unavailable) only when the results stop (ADR 0032).
    */
   #refreshDetectionStates(result: EventOf<'result'>, tracked: boolean): void {
-    const budget = workerBudgetS(this.#system.currentConfig(), result.camera, result.worker, result.shared);
-    if (budget === null) return;
-    if (tracked && !result.shared) this.#retainedState.refreshDetectionStates(result.camera, 'zones', budget);
-    if (this.#tracker.feeds(result) && this.#retainedState.knowsCamera(result.camera)) {
-      this.#retainedState.refreshDetectionStates(result.camera, 'counts', budget);
-    }
+    if (!this.#retainedState.knowsCamera(result.camera)) return;
+    const budgets = this.#stateBudgets(result.camera);
+    if (tracked && budgets.zones !== null) this.#retainedState.refreshDetectionStates(result.camera, 'zones', budgets.zones);
+    if (this.#tracker.feeds(result) && budgets.counts !== null) this.#retainedState.refreshDetectionStates(result.camera, 'counts', budgets.counts);
+  }
+
+  /** The camera's budgets for its detection states: one per kind, what Home Assistant's expire_after says too. */
+  #stateBudgets(camera: string): { readonly counts: number | null; readonly zones: number | null } {
+    return cameraBudgetsS(this.#system.currentConfig(), camera, this.#config.events.workers ?? null);
   }
 
   /** Whether the camera's worker (its own, else the shared one of that name; `shared`: the shared one) has track on. */
@@ -587,24 +607,32 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   #emitObjectEvents(events: readonly ObjectEvent[]): void {
     if (events.length === 0) return;
+    this.#countObjectEvents(events, 'untracked');
     for (const event of events) {
-      // The count topic follows the events: the hysteresis is the sensor's too.
-      const budget = this.#budgetS(event.camera, event.worker);
-      if (this.#retainedState.knowsCamera(event.camera))
-        this.#retainedState.setDetectionState(
-          event.camera,
-          'counts',
-          this.topics.count(event.camera, event.label),
-          event.type === 'end' ? '0' : String(event.count),
-          budget,
-        );
-      if (this.#tracks(event.camera, event.worker)) continue; // its tracked objects are its events
       this.emit('object-event', event);
       if (!this.#config.events.enabled) continue;
       this.#counts.emitted++;
-      this.#noteDropped(this.#queue.push(JSON.stringify(event), budget));
+      this.#noteDropped(this.#queue.push(JSON.stringify(event), this.#budgetS(event.camera, event.worker)));
     }
     this.#pump();
+  }
+
+  /**
+   * The label count topics follow the appearances (the hysteresis is the sensor's too): each carries the
+   * larger of its two trackers' counts, with the camera's counts budget as expiry (one per camera: ADR 0032).
+   */
+  #countObjectEvents(events: readonly ObjectEvent[], from: 'untracked' | 'tracked'): void {
+    for (const event of events) {
+      if (!this.#retainedState.knowsCamera(event.camera)) continue;
+      const topic = this.topics.count(event.camera, event.label);
+      let camera = this.#labelCounts.get(event.camera);
+      if (camera === undefined) this.#labelCounts.set(event.camera, (camera = new Map<string, { untracked: number; tracked: number }>()));
+      let counts = camera.get(topic);
+      if (counts === undefined) camera.set(topic, (counts = { untracked: 0, tracked: 0 }));
+      counts[from] = event.type === 'end' ? 0 : event.count;
+      const count = Math.max(counts.untracked, counts.tracked);
+      this.#retainedState.setDetectionState(event.camera, 'counts', topic, String(count), this.#stateBudgets(event.camera).counts);
+    }
   }
 
   #noteDropped(dropped: number): void {

@@ -302,9 +302,12 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
       assert.equal(workerBudgetS(config, 'c', 'own', false), 1);
       assert.equal(workerBudgetS(config, 'c', 'none', false), null);
       assert.equal(workerBudgetS(config, 'c', 's', true), 2);
-      assert.deepEqual(cameraBudgetsS(config, 'c', null), { counts: 5, zones: 9 });
+      // Label counts: every admitted detector, tracking or not, the shared ones the camera feeds too; zones: the trackers.
+      assert.deepEqual(cameraBudgetsS(config, 'c', null), { counts: 9, zones: 9 });
       assert.deepEqual(cameraBudgetsS(config, 'c', ['own']), { counts: 1, zones: 9 });
       assert.deepEqual(cameraBudgetsS(config, 'c', ['none']), { counts: null, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(config, 'c', ['det', 's']), { counts: 5, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(config, 'c', ['s']), { counts: 2, zones: 9 });
     });
 
     it('gives expire_after to the count and occupancy entities of labels and zones, each its own, and to nothing else', () => {

@@ -641,9 +641,11 @@ function showObject(object) {
   row.img.alt = `snapshot: ${object.label}`;
   setText(f.id, `#${shortId(object.id)}`);
   f.id.title = object.id;
-  const zones = object.entered_zones ?? [];
+  // A row from another node may be malformed: a list that is not one shows as none rather than stopping the list.
+  const zones = Array.isArray(object.entered_zones) ? object.entered_zones : [];
+  const current = Array.isArray(object.current_zones) ? object.current_zones : [];
   setText(f.zones, zones.length === 0 ? '' : `zones: ${zones.join(', ')}`);
-  f.zones.title = (object.current_zones ?? []).length > 0 ? `in ${object.current_zones.join(', ')} now` : '';
+  f.zones.title = current.length > 0 ? `in ${current.join(', ')} now` : '';
   setText(f.time, `${clockTime(object.start_time)} – ${object.end_time === null ? 'now' : clockTime(object.end_time)}`);
   setText(f.score, typeof object.top_score === 'number' ? object.top_score.toFixed(2) : '');
   row.li.classList.toggle('ended', object.end_time !== null);
