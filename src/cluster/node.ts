@@ -235,6 +235,8 @@ export class ClusterNode implements AsyncDisposable {
   readonly #refused: Record<string, number> = {};
   /** Untrusted entries already refused (key@revision): each is counted and logged once, never claimed again. Bounded. */
   readonly #refusedOnce = new Set<string>();
+  /** When a request or reply of each kind was last logged as refused (they are counted every time). Bounded. */
+  readonly #refusalLoggedAt = new Map<string, number>();
   /** Desired entries this node refused to run, by revision: not claimed again until the entry changes. */
   readonly #refusedEntry = new Map<string, number>();
   #coordination: { ok: boolean; since: number; error: string | null } = { ok: true, since: Date.now(), error: null };
@@ -599,12 +601,25 @@ export class ClusterNode implements AsyncDisposable {
   }
 
   /** Counts and logs an untrusted entry refused, once per `key` (an entry and its revision): a bad entry seen every tick is one line, not one a tick. */
-  #refuse(error: unknown, what: string, key = `${what}@${Date.now()}`): void {
-    if (this.#refusedOnce.has(key)) return;
-    if (this.#refusedOnce.size >= 10_000) this.#refusedOnce.clear();
-    this.#refusedOnce.add(key);
+  /**
+   * Counts a refused message and logs it. A stored entry (`key`: what and revision) is refused once, however
+   * often it is read; a request or reply (no key) is counted every time and logged at most once a second per
+   * kind, so a client sending malformed requests in a loop cannot flood the log.
+   */
+  #refuse(error: unknown, what: string, key?: string): void {
+    if (key !== undefined) {
+      if (this.#refusedOnce.has(key)) return;
+      if (this.#refusedOnce.size >= 10_000) this.#refusedOnce.clear();
+      this.#refusedOnce.add(key);
+    }
     const code = error instanceof ClusterError ? error.code : 'ERR_CLUSTER_MESSAGE';
     this.#refused[code] = (this.#refused[code] ?? 0) + 1;
+    if (key === undefined) {
+      const now = Date.now();
+      if (now - (this.#refusalLoggedAt.get(what) ?? Number.NEGATIVE_INFINITY) < 1_000) return;
+      if (this.#refusalLoggedAt.size >= 1_000) this.#refusalLoggedAt.clear();
+      this.#refusalLoggedAt.set(what, now);
+    }
     this.#log.warn({ code, err: messageOf(error) }, `refused ${what}`);
   }
 

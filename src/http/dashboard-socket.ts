@@ -16,7 +16,8 @@
  * - server → a binary message per frame: a 4-byte big-endian length, that
  *   many bytes of JSON `{ camera, seq, wallTime, width, height }`, the JPEG;
  *   `{ type: 'detections', camera, worker, seq, wallTime, boxes, tracks? }`
- *   per result with detections, `tracks` only for a worker with `track` on:
+ *   per result with detections, `tracks` only for a worker with `track` on
+ *   of a camera the page watches:
  *   its objects alive now `{ id, label, score, box, zones, stationary }`
  *   (VisionSystem.trackedObjects, boxes normalised); `{ type: 'event', event }`
  *   per other event (tracked-object and zone-count events among them);
@@ -250,7 +251,8 @@ export class DashboardSocket {
     // Boxes read the way the JPEG overlays read them, so the canvas and latest.jpg?boxes=1 agree.
     if (!Array.isArray((event.output as { detections?: unknown } | null)?.detections)) return;
     const boxes = boxesOf(event.output);
-    const tracks = this.#tracks(event.camera, event.worker, event.shared);
+    // Tracks are drawn over a live view only: not looked up for a camera this page does not watch.
+    const tracks = this.#watched.has(event.camera) ? this.#tracks(event.camera, event.worker, event.shared) : null;
     this.#send({
       type: 'detections',
       camera: event.camera,

@@ -18,9 +18,11 @@
  *   streaming (never stopped), coordination is reported down then back, and
  *   the buckets come back with the camera's desired entry and its lease, and
  *   with the entries of cameras no node ran when the store went.
+ * - Malformed events requests in a loop are each answered with an error and
+ *   counted, and logged at most once a second.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -28,7 +30,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApp, type App } from '../../src/app/index.js';
-import { BUCKETS, CONTROL_SUBJECT, parseReply } from '../../src/cluster/index.js';
+import { BUCKETS, CONTROL_SUBJECT, nodeEventsSubject, parseReply } from '../../src/cluster/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
@@ -38,6 +40,7 @@ import { smallH264Clip } from '../pipeline/helpers.js';
 const LEASE_MS = 2_000;
 const MARGIN_MS = 500;
 const dir = mkdtempSync(join(tmpdir(), `framesupplier-untrusted-bus-${process.pid}-`));
+const LOG = join(dir, 'node.log');
 const CAM = `bus${process.pid}`;
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
@@ -85,7 +88,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     ].join('\n');
     process.env.BUS_TEST_CLIP = clip; // the node expands references from its own environment, as the file's loader did
     app = createApp(parseConfig(yaml), {
-      logger: createLogger(process.env.BUS_TEST_LOG === undefined ? { level: 'silent' } : { level: 'debug', destination: process.env.BUS_TEST_LOG }),
+      logger: createLogger({ level: process.env.BUS_TEST_LOG === undefined ? 'warn' : 'debug', destination: process.env.BUS_TEST_LOG ?? LOG }),
     });
     app.system.on('camera-state', (e) => {
       if (e.state === 'stopped') stopped.push(e.camera);
@@ -237,5 +240,19 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       'the camera never stopped',
     );
     assert.deepEqual(app.cluster!.stats().owned, [CAM]);
+  });
+  it('200 malformed events requests are each answered with an error and counted, and logged at most once a second', async () => {
+    const before = app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE ?? 0;
+    const started = Date.now();
+    for (let n = 0; n < 200; n++) {
+      const reply = await observer.request(nodeEventsSubject('n1'), new TextEncoder().encode(n % 2 === 0 ? 'not json' : '{"limit":"all"}'), { timeout: 5_000 });
+      assert.equal(reply.json<{ ok: boolean }>().ok, false);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal((app.cluster!.stats().refused.ERR_CLUSTER_MESSAGE ?? 0) - before, 200);
+    const logged = readFileSync(process.env.BUS_TEST_LOG ?? LOG, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('refused events request')).length;
+    assert.ok(logged >= 1 && logged <= Math.ceil(seconds) + 1, `${logged} log lines in ${seconds.toFixed(1)} s`);
   });
 });
