@@ -21,6 +21,7 @@ import { Mosquitto, Recorder, type Message } from '../helpers/mosquitto.js';
 import { eventuallyAsync } from '../helpers/process.js';
 import { resolvedConfig, vtest } from '../pipeline/helpers.js';
 import { setPersons } from './detector.js';
+import { startSystemWithSink } from './system-sink.js';
 
 const CAM = `exp-${process.pid}`;
 const PREFIX = `fs-exp-${process.pid}`;
@@ -51,7 +52,7 @@ async function retainedNow(url: string, topic: string): Promise<Message | undefi
 describe('MQTT v5 message expiry and Home Assistant expire_after from the age budget', { timeout: 180_000 }, () => {
   let broker: Mosquitto;
   let system: VisionSystem;
-  let sink: MqttSink;
+  let closeSystem: (() => Promise<void>) | undefined;
   let recorder: Recorder;
 
   before(async () => {
@@ -73,14 +74,11 @@ describe('MQTT v5 message expiry and Home Assistant expire_after from the age bu
       mqtt: { url: broker.url, clientId: `fs-exp-${process.pid}`, topicPrefix: PREFIX, events: { endAfterS: 0.5, workers: ['det'] } },
     });
     const log = createLogger({ level: 'warn' });
-    system = new VisionSystem({ config, logger: log, drainTimeoutMs: 2_000 });
-    sink = new MqttSink({ system, config: config.mqtt!, logger: log.child({ component: 'mqtt' }) }).start();
-    await system.start();
+    ({ system, close: closeSystem } = await startSystemWithSink(config, log));
   });
 
   after(async () => {
-    await sink?.close();
-    await system?.close();
+    await closeSystem?.();
     await recorder?.close();
     await broker?.close();
   });

@@ -12,11 +12,10 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { MqttSink } from '../../src/mqtt/index.js';
-import { VisionSystem } from '../../src/pipeline/index.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { resolvedConfig, vtest } from '../pipeline/helpers.js';
 import { setPersons } from './detector.js';
+import { startSystemWithSink } from './system-sink.js';
 
 const CAM = `mix-${process.pid}`;
 const PREFIX = `fs-mix-${process.pid}`;
@@ -26,8 +25,7 @@ const COUNT = `${PREFIX}/${CAM}/objects/person/count`;
 
 describe('label counts from a tracking and a plain detector', { timeout: 120_000 }, () => {
   let broker: Mosquitto;
-  let system: VisionSystem;
-  let sink: MqttSink;
+  let closeSystem: (() => Promise<void>) | undefined;
   let recorder: Recorder;
 
   before(async () => {
@@ -49,14 +47,11 @@ describe('label counts from a tracking and a plain detector', { timeout: 120_000
       mqtt: { url: broker.url, clientId: `fs-mix-${process.pid}`, topicPrefix: PREFIX, events: { endAfterS: 0.5 } },
     });
     const log = createLogger({ level: 'warn' });
-    system = new VisionSystem({ config, logger: log, drainTimeoutMs: 2_000 });
-    sink = new MqttSink({ system, config: config.mqtt!, logger: log.child({ component: 'mqtt' }) }).start();
-    await system.start();
+    ({ close: closeSystem } = await startSystemWithSink(config, log));
   });
 
   after(async () => {
-    await sink?.close();
-    await system?.close();
+    await closeSystem?.();
     await recorder?.close();
     await broker?.close();
   });

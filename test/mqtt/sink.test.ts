@@ -24,6 +24,7 @@ import { VisionSystem } from '../../src/pipeline/index.js';
 import { Mosquitto, Recorder, TcpProxy, type Message } from '../helpers/mosquitto.js';
 import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
 import { setPersons } from './detector.js';
+import { startSystemWithSink } from './system-sink.js';
 
 const A = `mq-a-${process.pid}`;
 const B = `mq-b-${process.pid}`;
@@ -52,6 +53,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
   let proxy: TcpProxy;
   let system: VisionSystem;
   let sink: MqttSink;
+  let closeSystem: (() => Promise<void>) | undefined;
   let recorder: Recorder;
 
   /** Waits until the detector's output with n people has reached the system's event stream. */
@@ -114,14 +116,11 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
       },
     });
     const log = createLogger({ level: 'info', destination: LOG });
-    system = new VisionSystem({ config, logger: log, drainTimeoutMs: 2_000 });
-    sink = new MqttSink({ system, config: config.mqtt!, logger: log.child({ component: 'mqtt' }) }).start();
-    await system.start();
+    ({ system, sink, close: closeSystem } = await startSystemWithSink(config, log));
   });
 
   after(async () => {
-    await sink?.close();
-    await system?.close();
+    await closeSystem?.();
     await recorder?.close();
     await proxy?.close();
     await broker?.close();
