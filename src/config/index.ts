@@ -18,6 +18,8 @@ export {
 export {
   configSchema,
   workerKind,
+  workerConfigOf,
+  tracksObjects,
   BUILTIN_MODULES,
   LOG_LEVELS,
   DECODERS,

@@ -29,6 +29,7 @@
  * newest is sent when it becomes ready), never queued.
  */
 import type { WebSocket } from 'ws';
+import { tracksObjects, workerConfigOf } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
@@ -271,9 +272,7 @@ export class DashboardSocket {
    * most); null for a worker without `track`.
    */
   #tracks(camera: string, worker: string, shared: boolean): DrawnTrack[] | null {
-    const config = this.#o.system.currentConfig();
-    const track = shared ? config.shared[worker]?.track : config.cameras[camera]?.workers.find((w) => w.id === worker)?.track;
-    if (track === undefined || track === false) return null;
+    if (!tracksObjects(workerConfigOf(this.#o.system.currentConfig(), camera, worker, shared))) return null;
     const out: DrawnTrack[] = [];
     for (const o of this.#o.system.trackedObjects(camera)) {
       if (o.worker !== worker) continue;

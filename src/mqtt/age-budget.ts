@@ -5,7 +5,7 @@
  * The budget is the one the worker's frames are held to: its model's
  * maxAgeMs, else its own maxAgeMs (src/pipeline/build-worker.ts).
  */
-import type { Config, SharedWorkerConfig, WorkerConfig } from '../config/index.js';
+import { tracksObjects, workerConfigOf, type Config, type SharedWorkerConfig, type WorkerConfig } from '../config/index.js';
 
 /** Milliseconds to MQTT's and Home Assistant's whole seconds: rounded up, at least 1. */
 export function budgetSeconds(ms: number | null | undefined): number | null {
@@ -19,12 +19,9 @@ function workerBudgetMs(config: Config, worker: WorkerConfig | SharedWorkerConfi
   return model?.maxAgeMs ?? worker.maxAgeMs ?? null;
 }
 
-const isTracked = (worker: WorkerConfig | SharedWorkerConfig): boolean => worker.track !== undefined && worker.track !== false;
-
 /** The budget (seconds) of the worker that made a result: a camera's worker, or a shared one (`shared`). */
 export function workerBudgetS(config: Config, camera: string, worker: string, shared: boolean): number | null {
-  const found = shared ? config.shared[worker] : config.cameras[camera]?.workers.find((w) => w.id === worker);
-  return budgetSeconds(workerBudgetMs(config, found));
+  return budgetSeconds(workerBudgetMs(config, workerConfigOf(config, camera, worker, shared)));
 }
 
 /**
@@ -57,6 +54,6 @@ export function cameraBudgetsS(
   };
   return {
     counts: largest((w) => eventWorkers === null || eventWorkers.includes(w.id)),
-    zones: largest((w) => isTracked(w.config)),
+    zones: largest((w) => tracksObjects(w.config)),
   };
 }

@@ -16,7 +16,7 @@
  * results keep confirming it.
  */
 import { performance } from 'node:perf_hooks';
-import type { MqttConfig } from '../config/index.js';
+import { tracksObjects, type MqttConfig } from '../config/index.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { SystemStats, VisionSystem } from '../pipeline/index.js';
 import { cameraBudgetsS } from './age-budget.js';
@@ -234,7 +234,7 @@ export class RetainedState {
     const config = this.#o.system.currentConfig().cameras[camera];
     const zones = new Map(Object.entries(config?.zones ?? {}).map(([name, z]) => [name, z.labels ?? null] as const));
     const workers = (config?.workers ?? []).map((w) => w.id);
-    const tracked = (config?.workers ?? []).some((w) => w.track !== undefined && w.track !== false);
+    const tracked = (config?.workers ?? []).some(tracksObjects);
     const expireAfter = cameraBudgetsS(this.#o.system.currentConfig(), camera, this.#o.eventWorkers ?? null);
     for (const [topic, payload] of cameraDiscovery(camera, {
       prefix,

@@ -44,7 +44,7 @@ import { hostname } from 'node:os';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../internal/backoff.js';
 import { RestartLoop } from '../internal/restart-loop.js';
-import { maskConfig, type MqttConfig } from '../config/index.js';
+import { maskConfig, tracksObjects, workerConfigOf, type MqttConfig } from '../config/index.js';
 import { delay, messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import { createLogger, type Logger } from '../internal/logger.js';
@@ -487,7 +487,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#results.onResult(event);
         // Every detector feeds its camera's label counts; a worker with track on publishes tracked objects on
         // <prefix>/events instead of per-label appearances, so its appearances are counted apart.
-        const tracked = this.#tracks(event.camera, event.worker, event.shared);
+        const tracked = tracksObjects(workerConfigOf(this.#system.currentConfig(), event.camera, event.worker, event.shared));
         if (tracked) this.#countObjectEvents(this.#trackedCounts.observe(event, Date.now()), 'tracked');
         else this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
         this.#refreshDetectionStates(event, tracked);
@@ -559,8 +559,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   /** The budget (seconds) of a camera's worker or, if the camera has none of that id, of the shared worker. */
   #budgetS(camera: string, worker: string): number | null {
     const config = this.#system.currentConfig();
-    const own = config.cameras[camera]?.workers.some((w) => w.id === worker) ?? false;
-    return workerBudgetS(config, camera, worker, !own);
+    return workerBudgetS(config, camera, worker, workerConfigOf(config, camera, worker, false) === undefined);
   }
 
   /**
@@ -580,14 +579,6 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   /** The camera's budgets for its detection states: one per kind, what Home Assistant's expire_after says too. */
   #stateBudgets(camera: string): { readonly counts: number | null; readonly zones: number | null } {
     return cameraBudgetsS(this.#system.currentConfig(), camera, this.#config.events.workers ?? null);
-  }
-
-  /** Whether the camera's worker (its own, else the shared one of that name; `shared`: the shared one) has track on. */
-  #tracks(camera: string, worker: string, shared = false): boolean {
-    const config = this.#system.currentConfig();
-    const own = shared ? undefined : config.cameras[camera]?.workers.find((w) => w.id === worker);
-    const track = own !== undefined ? own.track : config.shared[worker]?.track;
-    return track !== undefined && track !== false;
   }
 
   /** Frigate's payload, as is, on `<prefix>/events` (at least once, queued while offline like the rest). */

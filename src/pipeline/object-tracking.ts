@@ -10,6 +10,7 @@
  * now, so cameras added at run time are tracked too.
  */
 import { CameraObjects, trackableDetections, type SnapshotRequest, type TrackedEvent, type TrackedObject, type ZoneCount } from '../objects/index.js';
+import { workerConfigOf } from '../config/index.js';
 import type { CameraConfig, ResolvedConfig, WorkerConfig } from './config-types.js';
 import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
 
@@ -129,9 +130,7 @@ export class ObjectTracking {
   }
 
   #trackOf(camera: string, worker: string, shared: boolean): Track {
-    const config = this.#config();
-    if (shared) return config.shared[worker]?.track;
-    return config.cameras[camera]?.workers.find((w) => w.id === worker)?.track;
+    return workerConfigOf(this.#config(), camera, worker, shared)?.track;
   }
 
   #tick(): void {
