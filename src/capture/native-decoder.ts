@@ -18,7 +18,7 @@
  * converted. One next() (or decode()) and one convert() at a time.
  */
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
-import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
+import { expectedPayloadBytes, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
 import { CaptureError } from './errors.js';
 import type { CropRect } from './source.js';
 
@@ -272,7 +272,7 @@ export class NativeDecoder {
   convert(target: Uint8Array, size: ConvertSize | null = null): Promise<ConvertedPicture> {
     if (size !== null && !validConvertSize(size)) {
       return Promise.reject(
-        new CaptureError('ERR_SOURCE_BAD_OUTPUT', `cannot convert to ${size.width}x${size.height}: both sides must be even, from 2 to 16384`),
+        new CaptureError('ERR_SOURCE_BAD_OUTPUT', `cannot convert to ${size.width}x${size.height}: both sides must be even, from 2 to ${MAX_FRAME_DIMENSION}`),
       );
     }
     return this.#call(
@@ -325,7 +325,14 @@ export class NativeDecoder {
 }
 
 const validConvertSize = ({ width, height }: ConvertSize): boolean =>
-  Number.isInteger(width) && Number.isInteger(height) && width >= 2 && height >= 2 && width <= 16384 && height <= 16384 && width % 2 === 0 && height % 2 === 0;
+  Number.isInteger(width) &&
+  Number.isInteger(height) &&
+  width >= 2 &&
+  height >= 2 &&
+  width <= MAX_FRAME_DIMENSION &&
+  height <= MAX_FRAME_DIMENSION &&
+  width % 2 === 0 &&
+  height % 2 === 0;
 
 const decodedFrame = (info: DecodeInfo): DecodedFrame | null =>
   info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs, packets: info.packets };

@@ -192,7 +192,7 @@ const workerSettings = {
   maxAgeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Skip frames older than this at read time (milliseconds).' })),
   maxFps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Read at most this many frames per second.' })),
   readSize: Type.Optional(
-    Type.Union([StringEnum(['full', 'any'] as const), int(16, 16384, { description: 'A long side, in pixels.' })], {
+    Type.Union([StringEnum(['full', 'any'] as const), int(16, MAX_FRAME_DIMENSION, { description: 'A long side, in pixels.' })], {
       description:
         "The frame size the worker uses, so the camera converts frames at that size in the first place (in-process decoder, capture.scale: auto): full (default: every pixel), any (whatever comes: a worker that samples the picture), or a long side in pixels the worker scales frames to itself. A model worker says its model's size on its own.",
     }),
@@ -474,7 +474,7 @@ const MockModel = annotate(
       handler: handler('mock'),
       delayMs: Type.Optional(int(0, 600_000, { description: 'Simulated inference time (milliseconds). Default 0.' })),
       inputSize: Type.Optional(
-        int(16, 16384, {
+        int(16, MAX_FRAME_DIMENSION, {
           description:
             "A simulated network's input side: the long side of the frames it reads to full effect, said in its pong, so cameras convert frames at that size (capture.scale: auto). Default: none (full frames).",
         }),

@@ -14,7 +14,7 @@ export {
   type WorkerStats,
   type FrameSource,
 } from './subscription.js';
-export { checkReadSize, combinedLongSide, scaledToLongSide, type ReadSize } from './read-size.js';
+export { checkReadSize, combinedLongSide, isLongSide, scaledToLongSide, type ReadSize } from './read-size.js';
 export { ReaderAccount, type ReaderIdentity, type ReaderState } from './reader-account.js';
 export {
   createFrame,

@@ -13,19 +13,22 @@
  * declares a size; the producer never converts larger than its own output.
  */
 import { InvalidArgumentError } from './errors.js';
+import { MAX_FRAME_DIMENSION } from './frame.js';
 
 export type ReadSize = 'full' | 'any' | { readonly longSide: number };
 
-/** The frame limit every producer keeps (frame.ts' MAX_FRAME_DIMENSION). */
-const MAX_SIDE = 16384;
+/** Whether `n` can be a reader's long side: an integer from 16 to 16384. */
+export function isLongSide(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 16 && n <= MAX_FRAME_DIMENSION;
+}
 
 /** Throws ERR_INVALID_ARGUMENT unless `size` is a ReadSize (a long side an integer from 16 to 16384). */
 export function checkReadSize(size: unknown): ReadSize {
   if (size === 'full' || size === 'any') return size;
   const longSide = (size as { longSide?: unknown } | null)?.longSide;
-  if (typeof longSide === 'number' && Number.isInteger(longSide) && longSide >= 16 && longSide <= MAX_SIDE) return { longSide };
+  if (isLongSide(longSide)) return { longSide };
   throw new InvalidArgumentError(
-    `readSize must be 'full', 'any' or { longSide } with an integer long side from 16 to ${MAX_SIDE}, got ${JSON.stringify(size)}`,
+    `readSize must be 'full', 'any' or { longSide } with an integer long side from 16 to ${MAX_FRAME_DIMENSION}, got ${JSON.stringify(size)}`,
   );
 }
 

@@ -36,7 +36,7 @@
  */
 import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
-import { InvalidArgumentError, type Frame, type FrameSource } from '../supplier/index.js';
+import { InvalidArgumentError, isLongSide, type Frame, type FrameSource } from '../supplier/index.js';
 import { projectCodeOf } from '../internal/errors.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 
@@ -225,7 +225,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           if (source.setReadSize === undefined) return;
           try {
             const longSide = (await client.ping({ signal: context.signal })).frame_long_side;
-            source.setReadSize(typeof longSide === 'number' && Number.isInteger(longSide) && longSide >= 16 && longSide <= 16384 ? { longSide } : 'full');
+            source.setReadSize(isLongSide(longSide) ? { longSide } : 'full');
           } catch {
             // Said again once the server is back.
           }
