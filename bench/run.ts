@@ -17,7 +17,7 @@ import { personModels } from './models/person.js';
 import { yolo } from './models/yolo.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
-import { example } from './pipeline/example.js';
+import { example, exampleCli } from './pipeline/example.js';
 import { e1 } from './mqtt/e1.js';
 import { jpegEncoders } from './http/jpeg.js';
 import { h1 } from './http/h1.js';
@@ -61,6 +61,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   P2: () => p1('P2'),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
   EXAMPLE: () => example(),
+  /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */
+  'EXAMPLE-CLI': () => exampleCli(),
   E1: () => e1(),
   JPEG: () => jpegEncoders(),
   H1: () => h1(),
