@@ -192,10 +192,21 @@ const workerSettings = {
   maxAgeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Skip frames older than this at read time (milliseconds).' })),
   maxFps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Read at most this many frames per second.' })),
   readSize: Type.Optional(
-    Type.Union([StringEnum(['full', 'any'] as const), int(16, MAX_FRAME_DIMENSION, { description: 'A long side, in pixels.' })], {
-      description:
-        "The frame size the worker uses, so the camera converts frames at that size in the first place (in-process decoder, capture.scale: auto): full (default: every pixel), any (whatever comes: a worker that samples the picture), or a long side in pixels the worker scales frames to itself. A model worker says its model's size on its own.",
-    }),
+    annotate(
+      Type.Union([StringEnum(['full', 'any'] as const), int(16, MAX_FRAME_DIMENSION, { description: 'A long side, in pixels.' })], {
+        description:
+          "The frame size the worker uses, so the camera converts frames at that size in the first place (in-process decoder, capture.scale: auto): full (default: every pixel), any (whatever comes: a worker that samples the picture), or a long side in pixels the worker scales frames to itself. A model worker says its model's size on its own.",
+      }),
+      // A word is held to the words, a number to the range: each issue says what that form takes.
+      {
+        [CHOOSE]: (value: unknown) =>
+          typeof value === 'string'
+            ? 0
+            : typeof value === 'number'
+              ? 1
+              : { message: `must be full, any or a long side in pixels (16–${MAX_FRAME_DIMENSION})`, lenient: false },
+      },
+    ),
   ),
 };
 

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StreamCapture, type CaptureOptions } from '../../src/capture/index.js';
+import { NativeDecoder, StreamCapture, type CaptureOptions } from '../../src/capture/index.js';
 import { FrameSupplier, type Frame, type FrameSource } from '../../src/supplier/index.js';
 import { captures, media } from './fixtures.js';
 
@@ -87,6 +87,26 @@ describe('frames at the readers’ size', { timeout: 120_000 }, () => {
     const frame = await model.read();
     assert.deepEqual([frame?.width, frame?.height], [640, 360]);
     await cap.close();
+  });
+
+  it('the decoder refuses a size to convert to that is odd, too small or too large: ERR_SOURCE_BAD_OUTPUT, and converts after', async () => {
+    const decoder = await NativeDecoder.open(await clip(), { format: 'nv12', threads: 1 });
+    try {
+      await decoder.next();
+      decoder.present();
+      for (const size of [
+        { width: 321, height: 180 },
+        { width: 0, height: 180 },
+        { width: 32768, height: 180 },
+      ]) {
+        await assert.rejects(decoder.convert(new Uint8Array(decoder.frameBytes), size), { code: 'ERR_SOURCE_BAD_OUTPUT' });
+      }
+      const size = { width: 320, height: 180 };
+      const converted = await decoder.convert(new Uint8Array(decoder.frameBytesAt(size)), size);
+      assert.deepEqual([converted.width, converted.height], [320, 180]);
+    } finally {
+      decoder.close();
+    }
   });
 
   it('a bad scale is ERR_INVALID_CAPTURE_OPTION', async () => {

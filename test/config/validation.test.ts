@@ -216,6 +216,26 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       ]);
     });
 
+    it("the readers' size: capture.scale, a worker's readSize and the mock's inputSize say what they take", () => {
+      const text = yaml(
+        ...CAMERA, // 1-3
+        '    capture: { scale: small }', // 4
+        '    workers:', // 5
+        '      - { id: a, model: m, readSize: 8 }', // 6
+        '      - { id: b, model: m, readSize: medium }', // 7
+        '      - { id: c, model: m, readSize: [640] }', // 8
+        'models:', // 9
+        '  m: { handler: mock, inputSize: 20000 }', // 10
+      );
+      assert.deepEqual(printed(issuesOf(text)), [
+        'cameras.cam.capture.scale: must be one of auto, output (or ~ for not set) (line 4)',
+        'cameras.cam.workers[0].readSize: must be at least 16 (line 6)',
+        'cameras.cam.workers[1].readSize: must be one of full, any (line 7)',
+        'cameras.cam.workers[2].readSize: must be full, any or a long side in pixels (16–16384) (line 8)',
+        'models.m.inputSize: must be at most 16384 (line 10)',
+      ]);
+    });
+
     it('patterns say what they want, for values and for map keys', () => {
       const text = yaml(
         ...CAMERA,
