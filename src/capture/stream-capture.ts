@@ -45,6 +45,7 @@ import {
   type PixelFormat,
 } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
+import { positive as positiveNumber } from '../internal/numbers.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
@@ -522,9 +523,4 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 }
 
-function positive(name: string, value: number): number {
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `${name} must be a positive finite number, got ${String(value)}`);
-  }
-  return value;
-}
+const positive = (name: string, value: number): number => positiveNumber(name, value, (message) => new CaptureError('ERR_INVALID_CAPTURE_OPTION', message));

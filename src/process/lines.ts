@@ -14,6 +14,7 @@
  * decoded at all, so a flood costs a scan for newlines and little else.
  */
 import { performance } from 'node:perf_hooks';
+import { positiveInteger } from '../internal/numbers.js';
 
 export interface BoundedLinesOptions {
   /** Longest line passed on, bytes, before its cut mark. Default 8 KiB. */
@@ -31,11 +32,6 @@ export const DEFAULT_MAX_LINES_PER_SECOND = 100;
 export const DEFAULT_MAX_LINE_BYTES_PER_SECOND = 64 * 1024;
 const WINDOW_MS = 1_000;
 const NEWLINE = 0x0a;
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
-}
 
 /** Where the last whole UTF-8 character in bytes[0, length) ends. */
 function wholeCharacters(bytes: Buffer, length: number): number {
@@ -68,9 +64,9 @@ export class BoundedLines {
   #totalSuppressedLines = 0;
 
   constructor(options: BoundedLinesOptions = {}) {
-    this.maxLineBytes = positiveInteger(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, 'maxLineBytes');
-    this.maxLinesPerSecond = positiveInteger(options.maxLinesPerSecond ?? DEFAULT_MAX_LINES_PER_SECOND, 'maxLinesPerSecond');
-    this.maxBytesPerSecond = positiveInteger(options.maxBytesPerSecond ?? DEFAULT_MAX_LINE_BYTES_PER_SECOND, 'maxBytesPerSecond');
+    this.maxLineBytes = positiveInteger('maxLineBytes', options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    this.maxLinesPerSecond = positiveInteger('maxLinesPerSecond', options.maxLinesPerSecond ?? DEFAULT_MAX_LINES_PER_SECOND);
+    this.maxBytesPerSecond = positiveInteger('maxBytesPerSecond', options.maxBytesPerSecond ?? DEFAULT_MAX_LINE_BYTES_PER_SECOND);
     this.#now = options.now ?? (() => performance.now());
     this.#head = Buffer.allocUnsafe(this.maxLineBytes);
     this.#last = Buffer.allocUnsafe(this.maxLineBytes);

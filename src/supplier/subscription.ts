@@ -48,7 +48,7 @@ export const CRITICALITIES = ['critical', 'high', 'normal', 'best-effort'] as co
 export type Criticality = (typeof CRITICALITIES)[number];
 
 export interface SubscribeOptions {
-  /** Seed 02's classes; the supplier treats all alike, supervisors and dashboards do not. Default 'normal'. */
+  /** How much a worker's misses matter (critical: a fall detector; best-effort: a captioning model); the supplier treats all alike, supervisors and dashboards do not. Default 'normal'. */
   readonly criticality?: Criticality;
   /** Frames older than this at read time (now − captureTime) are skipped and counted. Default: no limit. */
   readonly maxAgeMs?: number;

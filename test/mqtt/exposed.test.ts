@@ -18,6 +18,8 @@ import { createLogger } from '../../src/internal/logger.js';
 import { DISCOVERY_MIN_INTERVAL_MS, MqttSink } from '../../src/mqtt/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+// Polled: the sink's own figures show it, no event says "a message was ignored".
+import { eventually } from '../helpers/process.js';
 import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
 
 const ACL = fileURLToPath(new URL('../../../examples/mosquitto/acl', import.meta.url));
@@ -37,15 +39,6 @@ async function client(broker: Mosquitto, user: keyof typeof USERS): Promise<Mqtt
     c.once('error', reject);
   });
   return c;
-}
-
-/** Polls a condition the sink's own figures will show (no event says "a message was ignored"). */
-async function eventually(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('MQTT with other users on the broker', { timeout: 120_000 }, () => {
