@@ -20,7 +20,7 @@
  */
 import { join } from 'node:path';
 import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
-import type { Logger } from '../internal/logger.js';
+import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
@@ -40,7 +40,8 @@ export interface AppHttpOptions {
 }
 
 export interface AppOptions {
-  readonly logger: Logger;
+  /** Default: pino at the config's logLevel, JSON lines on stderr (readable on a terminal). */
+  readonly logger?: Logger;
   /**
    * This installation's stable id (src/internal/state-dir.ts), asked for only
    * when the config names no MQTT client id or cluster node id: the MQTT
@@ -80,9 +81,9 @@ export class App implements AsyncDisposable {
   #started: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
-  constructor(config: ResolvedConfig, options: AppOptions) {
+  constructor(config: ResolvedConfig, options: AppOptions = {}) {
     this.#config = config;
-    this.#log = options.logger;
+    this.#log = options.logger ?? createLogger({ level: config.logLevel });
     this.#httpOptions = options.http ?? null;
     this.#env = options.env ?? envOf(config);
     this.#tokenFile = options.tokenFile ?? join(stateDir(), 'http-token');
@@ -252,7 +253,7 @@ export class App implements AsyncDisposable {
 }
 
 /** Builds the system and its adapters from a resolved config; nothing runs until start(). */
-export function createApp(config: ResolvedConfig, options: AppOptions): App {
+export function createApp(config: ResolvedConfig, options: AppOptions = {}): App {
   return new App(config, options);
 }
 
