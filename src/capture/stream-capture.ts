@@ -45,6 +45,7 @@ import {
   type PixelFormat,
 } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
+import { warnDeprecated } from '../internal/deprecated.js';
 import { positive as positiveNumber } from '../internal/numbers.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
@@ -299,6 +300,12 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   /** Stops ffmpeg (SIGTERM, then SIGKILL) or the native decoder and resolves once it has ended. Idempotent and final; also [Symbol.asyncDispose]. */
   close(): Promise<void> {
     return this.#stop('stopped');
+  }
+
+  /** @deprecated close() since 0.1.0 (CHANGELOG.md); this alias goes in 0.2.0. */
+  stop(): Promise<void> {
+    warnDeprecated('FRAMESUPPLIER_DEP_CAPTURE_STOP', 'StreamCapture.stop() is deprecated: call close() (CHANGELOG.md, 0.1.0)');
+    return this.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

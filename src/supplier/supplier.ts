@@ -17,6 +17,7 @@
  * later), so what a reader gets is exactly what it would have got had every
  * picture been published.
  */
+import { warnDeprecated } from '../internal/deprecated.js';
 import { systemClock, type SupplierClock } from './clock.js';
 import { DuplicateWorkerError, InvalidArgumentError, InvalidWorkerIdError, SupplierNotStartedError, SupplierStoppedError } from './errors.js';
 import { createFrame, type Frame, type FrameInput } from './frame.js';
@@ -148,6 +149,12 @@ export class FrameSupplier implements AsyncDisposable {
   close(): Promise<void> {
     this.#end();
     return Promise.resolve();
+  }
+
+  /** @deprecated close() since 0.1.0 (CHANGELOG.md); this alias goes in 0.2.0. */
+  stop(): Promise<void> {
+    warnDeprecated('FRAMESUPPLIER_DEP_SUPPLIER_STOP', 'FrameSupplier.stop() is deprecated: call close() (CHANGELOG.md, 0.1.0)');
+    return this.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

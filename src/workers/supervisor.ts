@@ -31,6 +31,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { delay } from '../internal/abort.js';
+import { warnDeprecated } from '../internal/deprecated.js';
 import { RestartBudget } from '../internal/backoff.js';
 import { positive } from '../internal/numbers.js';
 import { RestartLoop } from '../internal/restart-loop.js';
@@ -340,6 +341,12 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       return Promise.reject(new InvalidArgumentError(`graceMs must be a non-negative number of ms, got ${String(options.graceMs)}`));
     this.#closed ??= this.#close(graceMs);
     return this.#closed;
+  }
+
+  /** @deprecated close() since 0.1.0 (CHANGELOG.md); this alias goes in 0.2.0. */
+  stop(options: CloseOptions = {}): Promise<void> {
+    warnDeprecated('FRAMESUPPLIER_DEP_SUPERVISOR_STOP', 'WorkerSupervisor.stop() is deprecated: call close() (CHANGELOG.md, 0.1.0)');
+    return this.close(options);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,60 @@
+/**
+ * The lifecycle methods renamed in 0.1.0 (stop() → close()) still work under
+ * their old names until 0.2.0, each warning once with its own code
+ * (CHANGELOG.md names them).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StreamCapture } from '../../src/capture/index.js';
+import { FrameSupplier } from '../../src/supplier/index.js';
+import { WorkerSupervisor } from '../../src/workers/index.js';
+import { readRepoFile } from '../helpers/repo.js';
+
+/** The DeprecationWarnings emitted while fn runs . */
+async function warningsDuring(fn: () => Promise<void>): Promise<Error[]> {
+  const seen: Error[] = [];
+  const listener = (warning: Error): void => void (warning.name === 'DeprecationWarning' && seen.push(warning));
+  process.on('warning', listener);
+  try {
+    await fn();
+    // emitWarning delivers on process.nextTick: drained before the next setImmediate.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', listener);
+  }
+  return seen;
+}
+
+describe('deprecated lifecycle aliases', { timeout: 30_000 }, () => {
+  it('FrameSupplier.stop() closes, and warns once with its code', async () => {
+    const supplier = new FrameSupplier().start();
+    const reader = supplier.subscribe('w');
+    const warnings = await warningsDuring(() => supplier.stop());
+    assert.equal(await reader.read(), null, 'the subscription ended: the supplier is closed');
+    assert.deepEqual(
+      warnings.map((w) => (w as Error & { code?: string }).code),
+      ['FRAMESUPPLIER_DEP_SUPPLIER_STOP'],
+    );
+    let again = 0;
+    const count = (w: Error): void => void (w.name === 'DeprecationWarning' && again++);
+    process.on('warning', count);
+    await new FrameSupplier().start().stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', count);
+    assert.equal(again, 0, 'once per process');
+  });
+
+  it('WorkerSupervisor.stop() and StreamCapture.stop() close, with codes of their own', async () => {
+    const supervisor = new WorkerSupervisor({ supplier: new FrameSupplier().start() }).start();
+    const capture = new StreamCapture({ source: 'lavfi:testsrc2', supplier: new FrameSupplier().start() });
+    const warnings = await warningsDuring(async () => {
+      await supervisor.stop();
+      await capture.stop();
+    });
+    assert.throws(() => supervisor.start(), { code: 'ERR_SUPERVISOR_CLOSED' });
+    const codes = warnings.map((w) => (w as Error & { code?: string }).code).sort();
+    assert.deepEqual(codes, ['FRAMESUPPLIER_DEP_CAPTURE_STOP', 'FRAMESUPPLIER_DEP_SUPERVISOR_STOP']);
+    const changelog = readRepoFile('CHANGELOG.md');
+    for (const code of [...codes, 'FRAMESUPPLIER_DEP_SUPPLIER_STOP']) assert.ok(changelog.includes(code), `CHANGELOG.md names ${code}`);
+  });
+});
