@@ -17,7 +17,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { abortable, deferred, type Deferred } from '../internal/abort.js';
-import { IpcError, type IpcErrorCode } from './errors.js';
+import { IpcError, type IpcErrorCode } from '../internal/ipc-errors.js';
 import { encodeMessage, MessageDecoder } from './framing.js';
 import { parseResponse, type InferenceRequest, type InferenceResponse, type PongResponse } from './schema.js';
 

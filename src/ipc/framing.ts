@@ -10,7 +10,7 @@
  * and the decoder stays failed. A body that is not UTF-8 JSON is
  * ERR_INVALID_JSON for that message only: framing is intact and decoding goes on.
  */
-import { IpcError } from './errors.js';
+import { IpcError } from '../internal/ipc-errors.js';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 const HEADER = 4;

@@ -24,5 +24,5 @@ export {
   type WireError,
   type ParsedRequest,
 } from './schema.js';
-export { IpcError, IPC_ERROR_CODES, type IpcErrorCode } from './errors.js';
+export { IpcError, IPC_ERROR_CODES, type IpcErrorCode } from '../internal/ipc-errors.js';
 export { ModelClient, type ModelClientOptions, type CallOptions } from './client.js';

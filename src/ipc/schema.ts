@@ -8,7 +8,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import { MAX_FRAME_DIMENSION } from '../supplier/index.js';
-import { IpcError } from './errors.js';
+import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
 
 /**
  * The protocol's version, announced in every pong (`protocol`). 1: the first
@@ -24,15 +24,7 @@ export const MODEL_PROTOCOL_VERSION = 2;
 /** The longest age budget a request may give (one day). */
 export const MAX_AGE_BUDGET_MS = 86_400_000;
 
-export const FRAME_FORMATS = ['NV12', 'YUV420P', 'RGB24', 'BGR24', 'RGBA', 'BGRA', 'GRAY', 'JPEG', 'PNG'] as const;
-export type FrameFormat = (typeof FRAME_FORMATS)[number];
-
-export interface FrameMetadata {
-  readonly frame_id: number;
-  readonly width: number;
-  readonly height: number;
-  readonly format: FrameFormat;
-}
+export { FRAME_FORMATS, type FrameFormat, type FrameMetadata };
 
 export interface InferenceRequest {
   readonly type?: 'infer';

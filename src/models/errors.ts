@@ -1,7 +1,7 @@
 /**
  * Errors of the model-serving context that are not on the wire: a handler
  * that cannot start, or is used after its close(). (Wire errors are IpcError
- * codes, src/ipc/errors.ts; a server answers a handler's error ERR_HANDLER_FAILED.)
+ * codes, src/internal/ipc-errors.ts, public through src/ipc; a server answers a handler's error ERR_HANDLER_FAILED.)
  */
 import { FrameSupplierError } from '../supplier/index.js';
 

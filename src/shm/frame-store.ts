@@ -52,7 +52,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
-import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../ipc/index.js';
+import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
 import { DEFAULT_SHM_DIR } from '../internal/paths.js';
 import { expectedPayloadBytes, type PixelFormat } from '../supplier/index.js';
 

@@ -20,7 +20,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   supplier: ['internal'],
   process: ['internal'],
   ipc: ['internal', 'supplier'],
-  shm: ['internal', 'supplier', 'ipc'],
+  shm: ['internal', 'supplier'],
   capture: ['internal', 'supplier', 'process'],
   config: ['internal', 'supplier'],
   objects: ['internal', 'supplier'],

@@ -1,9 +1,25 @@
 /**
- * The model-server protocol's error codes: each is sent on the wire as
- * response.error.code, and thrown by the client as an IpcError. Listed with
- * their meaning in docs/protocol.md and docs/errors.md.
+ * The model-server protocol's error codes and the frames it names: each code
+ * is sent on the wire as response.error.code, thrown by the client as an
+ * IpcError, and thrown by the shared-memory frame store that the protocol's
+ * frames live in. On the ground floor because both the protocol (ipc/) and
+ * the store (shm/) speak them and neither sits on the other; ipc/ is their
+ * public surface. Listed with their meaning in docs/protocol.md and
+ * docs/errors.md.
  */
-import { FrameSupplierError } from '../supplier/index.js';
+import { FrameSupplierError } from './errors.js';
+
+/** A frame's pixel format as the protocol and the store name it. */
+export const FRAME_FORMATS = ['NV12', 'YUV420P', 'RGB24', 'BGR24', 'RGBA', 'BGRA', 'GRAY', 'JPEG', 'PNG'] as const;
+export type FrameFormat = (typeof FRAME_FORMATS)[number];
+
+/** What a request says of the frame it names (frame_metadata), and what the store keeps beside its bytes. */
+export interface FrameMetadata {
+  readonly frame_id: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: FrameFormat;
+}
 
 export const IPC_ERROR_CODES = [
   'ERR_BAD_LENGTH',
