@@ -1,4 +1,6 @@
 /**
+ * Long file: the capture's one state machine (start, runs, restarts, close); what each run does is already apart (decoder-run.ts, ffmpeg-run.ts, native-run.ts, on-demand.ts).
+ *
  * StreamCapture: one source (camera, file, test pattern) decoded by ffmpeg
  * (or in this process, below) into frames that are published to a
  * FrameSupplier the moment they exist.

@@ -1,4 +1,6 @@
 /**
+ * Long file: the one schema of the config file, section after section; split, the sections' shared parts would be imported back and forth.
+ *
  * The config file's one definition, in TypeBox. The schemas below describe the
  * RESOLVED config (defaults applied) and are the source of its TypeScript types
  * (Static<>). The file's JSON Schema (`configSchema`, what `config check`

@@ -1,4 +1,6 @@
 /**
+ * Long file: one pass over the whole config, the schema's issues turned into sentences and then each cross-section rule, in the file's order.
+ *
  * Validation of a parsed config file, collecting every issue at once: the JSON
  * Schema (ajv, allErrors) with its errors turned into sentences a person can
  * act on, then what a schema cannot say (a source's scheme, a built-in

@@ -29,7 +29,8 @@ import { constants, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { FRAME_FORMATS, IpcError, type FrameMetadata } from '../internal/ipc-errors.js';
-import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry, readFrame, resolveReference, slotProblem, type ReadFrame } from './frame-store.js';
+import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry } from './frame-layout.js';
+import { readFrame, resolveReference, slotProblem, type ReadFrame } from './frame-read.js';
 
 /** A frame the handler may read until release(). */
 export interface FrameLease extends ReadFrame {

@@ -1,4 +1,6 @@
 /**
+ * Long file: one mailbox whose read, offer, gate and accounting share its state; their invariant is checked here as a whole (the accounting itself is reader-account.ts).
+ *
  * Subscription: one worker's single-slot mailbox (ADR 0001).
  *
  * Contract: offer() never blocks and overwrites an unread frame (a drop);
