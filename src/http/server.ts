@@ -40,6 +40,8 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { checkNetworkCamera, maskConfig, type ReferencePolicy } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
+import { InvalidArgumentError } from '../internal/errors.js';
+import { jsonDepth } from '../internal/json-depth.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
@@ -98,8 +100,10 @@ export interface HttpServerOptions {
   readonly saveConfigPath?: string;
   /** Live streams at once. Default 32. */
   readonly maxViewers?: number;
-  /** Default 65 536. */
+  /** Default 65 536. A body over it is answered 413 at once (ERR_HTTP_BODY_TOO_LARGE), then drained for a bounded while before the connection closes (refuseBody). */
   readonly bodyLimitBytes?: number;
+  /** Deepest nesting of arrays and objects a JSON body may have, checked on its text before it is parsed (ERR_HTTP_BODY_TOO_DEEP). Default 64. */
+  readonly maxBodyDepth?: number;
   /** Served as GET /metrics when given (Prometheus, src/metrics). */
   readonly metrics?: MetricsSource;
   /** The tracked-object events store (the config's events section): GET /api/events and their snapshots. Absent: 404. */
@@ -161,6 +165,15 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
   '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 const MJPEG_BOUNDARY = 'framesupplierframe';
+/**
+ * After a 413 sent before the body was read, what the server still reads
+ * (and throws away) of it before it closes: enough time for the client to
+ * read the answer, never an open-ended hold (a slow-loris body meets the
+ * time bound, a fast one the byte bound: then reading stops, TCP holds the
+ * client back, and the connection closes at the time bound).
+ */
+const REFUSED_BODY_DRAIN_MS = 2_000;
+const REFUSED_BODY_DRAIN_BYTES = 1024 * 1024;
 
 export class HttpServer implements AsyncDisposable {
   readonly #o: HttpServerOptions;
@@ -171,6 +184,7 @@ export class HttpServer implements AsyncDisposable {
   readonly #host: string;
   readonly #loopback: boolean;
   readonly #cors: ReadonlySet<string>;
+  readonly #maxBodyDepth: number;
   readonly #sockets = new Set<DashboardSocket>();
   /** Sockets that must authenticate and have not yet. */
   readonly #awaitingAuth = new Set<DashboardSocket>();
@@ -189,6 +203,9 @@ export class HttpServer implements AsyncDisposable {
     this.#port = options.port ?? 8080;
     this.#loopback = isLoopback(this.#host);
     this.#cors = new Set(options.cors ?? []);
+    this.#maxBodyDepth = options.maxBodyDepth ?? 64;
+    if (!Number.isSafeInteger(this.#maxBodyDepth) || this.#maxBodyDepth < 1)
+      throw new InvalidArgumentError(`maxBodyDepth must be an integer of at least 1, got ${String(options.maxBodyDepth)}`);
     this.#saver = options.saveConfigPath === undefined ? null : new ConfigSaver(options.saveConfigPath);
     this.#feeds = new Feeds({ system: options.system, log: this.#log, maxViewers: options.maxViewers ?? 32 });
     this.#app = Fastify({
@@ -346,10 +363,34 @@ export class HttpServer implements AsyncDisposable {
       }
     });
 
+    // JSON bodies: their depth is read from the text first, so one nested past the limit never reaches JSON.parse, validation, masking or saving (all recursive).
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      const text = body as string;
+      if (jsonDepth(text, this.#maxBodyDepth) > this.#maxBodyDepth) {
+        done(
+          new HttpError(
+            'ERR_HTTP_BODY_TOO_DEEP',
+            `the request body nests arrays and objects deeper than ${this.#maxBodyDepth} levels; a camera entry needs far fewer`,
+          ),
+          undefined,
+        );
+        return;
+      }
+      // fastify's own parser (proto and constructor poisoning refused): it answers through done, never a promise.
+      void parseJson(request, text, done);
+    });
+
     app.setErrorHandler((error, request, reply) => {
       const answer = errorAnswer(translate(error));
-      if (answer.status >= 500 && answer.body.error.code === 'ERR_HTTP_INTERNAL')
-        this.#log.error({ err: messageOf(error), method: request.method, route: request.routeOptions.url }, 'http: request failed');
+      const { code } = answer.body.error;
+      const route = request.routeOptions.url;
+      if (answer.status >= 500 && code === 'ERR_HTTP_INTERNAL')
+        this.#log.error({ err: messageOf(error), method: request.method, route }, 'http: request failed');
+      if (code === 'ERR_HTTP_BODY_TOO_DEEP' || code === 'ERR_HTTP_BODY_TOO_LARGE')
+        this.#log.warn({ code, method: request.method, route }, 'http: request body refused');
+      if (code === 'ERR_HTTP_BODY_TOO_LARGE') return this.#refuseBody(request, reply, answer);
       void reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
     });
     app.setNotFoundHandler((request, reply) => {
@@ -464,6 +505,52 @@ export class HttpServer implements AsyncDisposable {
 
     const metrics = this.#o.metrics;
     if (metrics !== undefined) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  }
+
+  /**
+   * A 413 for a body refused before it was read. Closing at once would leave
+   * the client's unread bytes in this side's socket: the kernel answers them
+   * with a reset, and a client still writing sees ECONNRESET or EPIPE before
+   * it reads the answer. So the whole answer goes out first (with
+   * Connection: close), the rest of the body is read and thrown away, and
+   * the response ends (Node then closes the connection) when the body has
+   * ended, or at REFUSED_BODY_DRAIN_MS; past REFUSED_BODY_DRAIN_BYTES reading
+   * stops and only the time is left to run.
+   */
+  #refuseBody(request: FastifyRequest, reply: FastifyReply, answer: ReturnType<typeof errorAnswer>): void {
+    const req = request.raw;
+    const res = reply.raw;
+    reply.hijack();
+    const body = JSON.stringify(answer.body);
+    // The headers set so far (CORS) go with it.
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
+    res.writeHead(answer.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.write(body);
+    let drained = 0;
+    const onData = (chunk: Buffer): void => {
+      drained += chunk.length;
+      if (drained > REFUSED_BODY_DRAIN_BYTES) req.pause();
+    };
+    const stop = (): void => {
+      clearTimeout(timer);
+      this.#streams.delete(stop);
+      req.off('data', onData);
+      req.off('end', stop);
+      req.socket.off('close', stop);
+      if (!res.writableEnded) res.end();
+    };
+    const timer = setTimeout(stop, REFUSED_BODY_DRAIN_MS);
+    // close() ends a drain at once, as it ends the live streams.
+    this.#streams.add(stop);
+    if (req.readableEnded) return stop();
+    req.on('data', onData);
+    req.once('end', stop);
+    req.socket.once('close', stop);
+    req.resume();
   }
 
   /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
