@@ -19,14 +19,14 @@
  * close() resolves.
  */
 import { join } from 'node:path';
-import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
+import { envOf, tracksObjects, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
 import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
-import type { EventSource, TokenChoice } from '../http/index.js';
+import type { encodeFrame, EventSource, TokenChoice } from '../http/index.js';
 import { EventStore } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
 
@@ -76,8 +76,12 @@ export class App implements AsyncDisposable {
   #metricsListener: MetricsListener | null = null;
   #server: { close(): Promise<void> } | null = null;
   #dashboard: DashboardAddress | null = null;
-  /** The events store and what fills it (the config's events section). */
-  #events: { store: EventStore; recorder: EventRecorder } | null = null;
+  /** The events store (the config's events section), opened at start(). */
+  #store: EventStore | null = null;
+  /** What fills the store and makes snapshots: with a store or MQTT (somewhere a snapshot can be had). */
+  #recorder: EventRecorder | null = null;
+  /** The snapshot encoder, loaded once (with the http adapter: sharp, fastify). */
+  #encoder: Promise<typeof encodeFrame> | null = null;
   #started: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
@@ -113,7 +117,7 @@ export class App implements AsyncDisposable {
             ...(cluster.auth === undefined ? {} : { auth: cluster.auth }),
             ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),
             // Its store opens at start(): read when another node asks.
-            events: () => this.#events?.store ?? null,
+            events: () => this.#store,
           });
     this.mqtt = mqtt === undefined ? null : new MqttSink({ system: this.system, config: mqtt, logger: this.#log.child({ component: 'mqtt' }) });
   }
@@ -160,7 +164,12 @@ export class App implements AsyncDisposable {
       }
     }
     this.mqtt?.start();
-    if (this.#config.events !== undefined) await this.#startEvents(this.#config.events);
+    if (this.#config.events !== undefined) this.#store = await this.#openStore(this.#config.events);
+    if (this.#store !== null || this.mqtt !== null) {
+      // Loading the encoder takes seconds on a busy machine: before the cameras run, when snapshots are to be expected.
+      if (this.#store !== null || tracksAnyObjects(this.#config)) await this.#loadEncoder();
+      this.#recorder = this.#startRecorder(this.#store);
+    }
     await this.system.start();
     await this.cluster?.start();
     if (this.#httpOptions !== null) this.#dashboard = await this.#startHttp(this.#httpOptions);
@@ -171,15 +180,14 @@ export class App implements AsyncDisposable {
     await this.#server?.close();
     await this.cluster?.close();
     await this.system.close();
-    await this.#events?.recorder.close();
-    await this.#events?.store.close();
+    await this.#recorder?.close();
+    await this.#store?.close();
     await this.#metricsListener?.close();
     this.#exporter?.close();
     await this.mqtt?.close();
   }
 
-  async #startEvents(config: EventsConfig): Promise<void> {
-    const { encodeFrame } = await import('../http/index.js');
+  async #openStore(config: EventsConfig): Promise<EventStore> {
     const store = new EventStore({
       database: config.database,
       ...(config.snapshots === undefined ? {} : { snapshots: config.snapshots }),
@@ -188,16 +196,32 @@ export class App implements AsyncDisposable {
       onError: (error) => this.#log.warn({ code: error.code, err: error.message }, 'events: retention failed'),
     });
     await store.start();
+    return store;
+  }
+
+  /**
+   * Events into the store and snapshots to it and to MQTT (a snapshot on MQTT needs no store: ADR 0037).
+   * A run with MQTT and no worker tracking objects at start loads the encoder (some 80 MB) only if one
+   * comes to track at run time, at its first snapshot.
+   */
+  #startRecorder(store: EventStore | null): EventRecorder {
     const recorder = new EventRecorder({
       system: this.system,
       store,
       log: this.#log,
-      encode: async (frame, request) =>
-        (await encodeFrame(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg,
-      ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) }),
+      encode: async (frame, request) => {
+        const encode = await this.#loadEncoder();
+        return (await encode(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg;
+      },
+      ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) ?? false }),
     });
     recorder.start();
-    this.#events = { store, recorder };
+    return recorder;
+  }
+
+  #loadEncoder(): Promise<typeof encodeFrame> {
+    this.#encoder ??= import('../http/index.js').then((http) => http.encodeFrame);
+    return this.#encoder;
   }
 
   /**
@@ -231,7 +255,7 @@ export class App implements AsyncDisposable {
         secrets: this.#env.values,
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
-        ...(this.#events === null ? {} : { events: this.#eventSource(this.#events.store) }),
+        ...(this.#store === null ? {} : { events: this.#eventSource(this.#store) }),
         ...(this.cluster === null ? {} : { notReady: () => clusterNotReady(this.cluster!) }),
         ...(control === undefined ? {} : { control }),
         ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
@@ -255,6 +279,11 @@ export class App implements AsyncDisposable {
 /** Builds the system and its adapters from a resolved config; nothing runs until start(). */
 export function createApp(config: ResolvedConfig, options: AppOptions = {}): App {
   return new App(config, options);
+}
+
+/** Whether a worker of the file's config tracks objects (its cameras, the cluster's seed in cluster mode, and shared workers). */
+function tracksAnyObjects(config: ResolvedConfig): boolean {
+  return Object.values(config.cameras).some((camera) => camera.workers.some(tracksObjects)) || Object.values(config.shared).some(tracksObjects);
 }
 
 /** The MQTT sink's figures as the metrics exporter reads them (neither adapter knows the other). */

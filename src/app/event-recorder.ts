@@ -1,11 +1,15 @@
 /**
- * Tracked-object events into the store, and their snapshots: every
- * `tracked-object` event of the system is recorded (its latest side); one
- * that asks for a snapshot (its object's best score improved, at most once a
- * second per object: the tracker decides) gets the camera's next frame
- * encoded with the object's box drawn, saved beside the database, published
- * retained on `<camera>/objects/<label>/snapshot`, and the system told, which
- * sends the object's update with has_snapshot true.
+ * Tracked-object events and their snapshots. Every `tracked-object` event of
+ * the system is recorded (its latest side) in the events store, when there is
+ * one. One that asks for a snapshot (its object's best score improved, at
+ * most once a second per object: the tracker decides) gets the camera's next
+ * frame encoded with the object's box drawn, then kept wherever it can be had:
+ * saved beside the database (served by the API) and published retained on
+ * `<camera>/objects/<label>/snapshot` (the MQTT sink). The system is told
+ * only when at least one of them took it, and then sends the object's update
+ * with has_snapshot true: has_snapshot means a snapshot of that object can be
+ * had, so none is claimed when MQTT was away and there is no store. Without a
+ * store and without MQTT nobody could have one, and the app runs no recorder.
  *
  * The frame is the camera's newest when the request comes, read through a
  * viewer subscription opened for it and closed after: a result arrives after
@@ -15,6 +19,7 @@
  * A failure is logged and costs that snapshot or row only.
  */
 import { messageOf } from '../internal/abort.js';
+import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
 import type { EventStore, SnapshotRequest } from '../objects/index.js';
 import type { EventOf, VisionSystem } from '../pipeline/index.js';
@@ -22,12 +27,13 @@ import type { Frame } from '../supplier/index.js';
 
 export interface EventRecorderOptions {
   readonly system: VisionSystem;
-  readonly store: EventStore;
+  /** The events store (the config's events section), or null: snapshots are then only published. */
+  readonly store: EventStore | null;
   readonly log: Logger;
   /** Encodes a frame with the object's box drawn (src/http's encodeFrame, purpose 'snapshot'). */
   readonly encode: (frame: Frame, request: SnapshotRequest) => Promise<Buffer>;
-  /** Publishes a snapshot (the MQTT sink), if any. */
-  readonly publish?: (camera: string, label: string, jpeg: Buffer) => void;
+  /** Publishes a snapshot (the MQTT sink), if any; false when it could not go. */
+  readonly publish?: (camera: string, label: string, jpeg: Buffer) => boolean;
 }
 
 const READ_TIMEOUT_MS = 2_000;
@@ -63,7 +69,7 @@ export class EventRecorder {
 
   #onEvent(event: EventOf<'tracked-object'>): void {
     try {
-      this.#o.store.record(event.event);
+      this.#o.store?.record(event.event);
     } catch (error) {
       this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: an event could not be stored');
     }
@@ -89,8 +95,20 @@ export class EventRecorder {
     } finally {
       await source.close();
     }
-    await this.#o.store.saveSnapshot(request.id, jpeg);
-    this.#o.publish?.(request.camera, request.label, jpeg);
-    this.#o.system.snapshotSaved(request.camera, worker, request.id);
+    const published = this.#o.publish?.(request.camera, request.label, jpeg) ?? false;
+    const saved = await this.#save(request, jpeg);
+    if (saved || published) this.#o.system.snapshotSaved(request.camera, worker, request.id);
+  }
+
+  /** Into the store, if there is one: false when there is none or it failed (logged; the one on MQTT still counts). */
+  async #save(request: SnapshotRequest, jpeg: Buffer): Promise<boolean> {
+    if (this.#o.store === null) return false;
+    try {
+      await this.#o.store.saveSnapshot(request.id, jpeg);
+      return true;
+    } catch (error) {
+      this.#o.log.warn({ camera: request.camera, code: codeOf(error), err: messageOf(error) }, 'events: a snapshot could not be saved');
+      return false;
+    }
   }
 }

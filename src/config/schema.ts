@@ -338,7 +338,11 @@ export const EventsSchema = Type.Object(
       description: 'The database and snapshots together stay under this; the oldest events go first.',
     }),
   },
-  { ...closed, description: 'Where tracked-object events and their snapshots are kept, and for how long. Absent: events are not stored (still published).' },
+  {
+    ...closed,
+    description:
+      'Where tracked-object events and their snapshots are kept, and for how long. Absent: nothing is kept on disk; events are still published, and snapshots on MQTT.',
+  },
 );
 export type EventsConfig = Static<typeof EventsSchema>;
 export type TrackOptionsConfig = Static<typeof TrackOptionsSchema>;

@@ -8,8 +8,10 @@
  *   client's first message must be `{ type: 'auth', token }`; a wrong or
  *   missing token closes with 4401, and a socket that sends none within the
  *   auth timeout is closed with 4408.
- * - server → `{ type: 'ready', cameras }` once authenticated (at once when
- *   no auth is required), then the streams below.
+ * - server → `{ type: 'ready', cameras, events }` once authenticated (at
+ *   once when no auth is required), then the streams below; `events` says
+ *   whether the server keeps tracked-object events (GET /api/events and
+ *   their snapshots answer), so a page asks for them only then.
  * - client → `{ type: 'watch', cameras: [{ id, h }] }`: the cameras it shows
  *   and at what height (replaces the previous set); `{ type: 'ack', camera }`
  *   after drawing a frame of it.
@@ -64,6 +66,8 @@ export interface DashboardSocketOptions {
   readonly statsIntervalMs: number;
   /** Closed (4408) if not authenticated within this. */
   readonly authTimeoutMs: number;
+  /** Whether the server has an events store (GET /api/events answers): told in `ready`. */
+  readonly eventsStored: boolean;
   /** Called once: when the socket authenticates, or closes before it does. */
   readonly onAuthSettled?: () => void;
 }
@@ -118,7 +122,7 @@ export class DashboardSocket {
 
   #start(): void {
     this.#settleAuth();
-    this.#send({ type: 'ready', cameras: Object.keys(this.#o.system.stats().cameras) });
+    this.#send({ type: 'ready', cameras: Object.keys(this.#o.system.stats().cameras), events: this.#o.eventsStored });
     this.#sendStats();
     this.#timer = setInterval(() => this.#sendStats(), this.#o.statsIntervalMs);
     void this.#forwardEvents();

@@ -253,6 +253,7 @@ export class HttpServer implements AsyncDisposable {
           token: needsToken ? this.#o.token : null,
           statsIntervalMs: this.#o.statsIntervalMs ?? 1_000,
           authTimeoutMs: this.#o.authTimeoutMs ?? 5_000,
+          eventsStored: this.#o.events !== undefined,
           onAuthSettled: () => {
             if (session !== undefined) this.#awaitingAuth.delete(session);
           },

@@ -590,10 +590,13 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#pump();
   }
 
-  /** A tracked object's snapshot (the box drawn), retained on `<camera>/objects/<label>/snapshot`. */
-  publishSnapshot(camera: string, label: string, jpeg: Buffer): void {
-    if (this.#state !== 'connected') return; // the next one will do: a snapshot is a picture of now, not history
-    this.#publish(this.topics.snapshot(camera, label), jpeg, 0, true);
+  /**
+   * A tracked object's snapshot (the box drawn), retained on `<camera>/objects/<label>/snapshot`.
+   * False when it could not go (not connected): not queued, the next one will do (a snapshot is a
+   * picture of now, not history), and the caller does not say the object has one.
+   */
+  publishSnapshot(camera: string, label: string, jpeg: Buffer): boolean {
+    return this.#publish(this.topics.snapshot(camera, label), jpeg, 0, true);
   }
 
   #emitObjectEvents(events: readonly ObjectEvent[]): void {

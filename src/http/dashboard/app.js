@@ -569,13 +569,14 @@ setInterval(() => {
 // query the store for nothing most of the time. The store (GET /api/events)
 // fills the list when the socket (re)connects and after `events-lost` (the
 // socket drops events for a page that is behind), the two moments the socket
-// alone would leave gaps. Snapshots are fetched with the Authorization header
+// alone would leave gaps; only when the socket's `ready` says there is one (a
+// request bound to fail would leave an error in the console). Snapshots are fetched with the Authorization header
 // (reads beyond loopback need the token; an <img src> cannot carry it) and
 // shown through object URLs, revoked when replaced or dropped.
 
 /** event id → { li, start, fields: { … }, img, snapshotUrl, snapshotLoads, hasSnapshot } */
 const objectRows = new Map();
-/** Whether the server keeps events (an events section in its config): snapshots are fetched only then. */
+/** Whether the server keeps events (an events section in its config; `ready` says): the store and snapshots are asked only then. */
 let eventsStored = false;
 
 function objectRow(object) {
@@ -684,15 +685,15 @@ async function loadSnapshot(id, reload) {
 
 let eventsLoad = null;
 
-/** The store's newest events (GET /api/events), merged into the list. */
+/** The store's newest events (GET /api/events), merged into the list; none without a store (live events only, no snapshots). */
 function loadEvents() {
+  if (!eventsStored) return Promise.resolve();
   eventsLoad ??= (async () => {
     try {
       const { events } = await api('GET', `/api/events?limit=${MAX_OBJECT_ROWS}`);
-      eventsStored = true;
       for (const object of [...events].reverse()) showObject(object);
-    } catch (error) {
-      if (error.code === 'ERR_HTTP_NOT_FOUND') eventsStored = false; // no events section: live events only, no snapshots
+    } catch {
+      // the list fills from the socket meanwhile; the next reconnect or events-lost asks again
     } finally {
       eventsLoad = null;
     }
@@ -747,6 +748,7 @@ function connect() {
         for (const view of cameras.values()) void loadOverlay(view);
         for (const id of m.cameras) cameraView(id);
         sendWatch();
+        eventsStored = m.events === true;
         void loadEvents();
         return;
       }
