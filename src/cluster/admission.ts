@@ -1,0 +1,79 @@
+/**
+ * Which camera entries from the cluster this node runs (ADR 0021, untrusted
+ * bus). An entry is parsed and held to this node's rule: no programs
+ * (command or file-module workers) unless cluster.allowExec is on or the
+ * node's own file names the camera with this very entry, and only the
+ * `${NAME}` references its policy allows, expanded from its own environment.
+ *
+ * admit() throws the coded refusal (ERR_CLUSTER_EXEC_NOT_ALLOWED,
+ * ERR_CLUSTER_ENV_REFERENCE, ERR_CLUSTER_MESSAGE) for a caller that answers
+ * someone; admitted() reads the desired entry and refuses it once (counted,
+ * logged, not tried again until the entry changes), for the lease and move
+ * rooms that would otherwise claim and refuse it every tick.
+ */
+import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
+import type { Bus, Refusals } from './context.js';
+import { ClusterError } from './errors.js';
+import { parseJson } from './messages.js';
+
+export interface AdmissionOptions {
+  readonly nodeId: string;
+  readonly bus: Bus;
+  readonly refusals: Refusals;
+  /** This node's own cameras (its file's): an entry equal to its own runs even without allowExec. */
+  readonly seed: Readonly<Record<string, unknown>>;
+  readonly allowExec: boolean;
+  readonly references: ReferencePolicy;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A desired entry as this node may run it: its config expanded, and the stored bytes it came from. */
+export interface Admitted {
+  readonly config: Record<string, unknown>;
+  readonly value: Uint8Array;
+}
+
+export class Admission {
+  readonly #o: AdmissionOptions;
+  /** Desired entries this node refused to run, by revision: not claimed again until the entry changes. */
+  readonly #refusedEntry = new Map<string, number>();
+
+  constructor(options: AdmissionOptions) {
+    this.#o = options;
+  }
+
+  /** A camera entry from the cluster, as this node may run it; throws the coded refusal. */
+  admit(camera: string, value: Uint8Array): Record<string, unknown> {
+    const entry = parseJson(value, `desired camera ${camera}`);
+    const own = this.#o.seed[camera];
+    const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
+    const problem = checkNetworkCamera(entry, { allowExec: this.#o.allowExec || pinned, references: this.#o.references });
+    if (problem !== null) {
+      const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
+      throw problem.kind === 'exec'
+        ? new ClusterError(
+            'ERR_CLUSTER_EXEC_NOT_ALLOWED',
+            `${where}: ${problem.message} (this node runs such cameras from the cluster only with cluster.allowExec: true, or from its own file)`,
+          )
+        : new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `${where}: ${problem.message}`);
+    }
+    const expanded = substituteEnv(entry, this.#o.env);
+    const issue = expanded.issues[0];
+    if (issue !== undefined)
+      throw new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `cameras.${camera}.${issue.path.join('.')}: ${issue.message} on node ${this.#o.nodeId}`);
+    return expanded.value as Record<string, unknown>;
+  }
+
+  /** The camera's desired entry as this node may run it, or null: absent, or refused (logged once, not tried again until it changes). */
+  async admitted(camera: string): Promise<Admitted | null> {
+    const wanted = await this.#o.bus.desired!.get(camera);
+    if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return null;
+    try {
+      return { config: this.admit(camera, wanted.value), value: wanted.value };
+    } catch (error) {
+      this.#refusedEntry.set(camera, wanted.revision);
+      this.#o.refusals.refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
+      return null;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The control plane's requests as a node carries them out (ADR 0021): on
+ * framesupplier.control (any node, one of a queue group), on
+ * framesupplier.node.<node>.control (this node), and in process
+ * (ClusterNode.control()).
+ *
+ * Contract: a request that does not parse is refused (counted, logged at
+ * most once a second) with its code. add-camera holds the entry to this
+ * node's rule before writing it (what this node may not run it does not ask
+ * the cluster to run) and writes the desired state; remove-camera deletes
+ * it. restart-worker is done here if this node holds the camera, else routed
+ * to the owner its lease names by request/reply, marked routed (a header) so
+ * that it is never routed again: the owner answers it or says
+ * ERR_CLUSTER_NOT_OWNED (no loops). handoff is the owner's side of a planned
+ * move (moves.ts), run exclusive with the renewals. Every request gets one
+ * answer, `{ ok: false, code }` for a failure, never a throw.
+ */
+import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { messageOf } from '../internal/abort.js';
+import type { Admission } from './admission.js';
+import { replyCode, type NodeContext } from './context.js';
+import { ClusterError } from './errors.js';
+import type { Holdings } from './holdings.js';
+import { CONTROL_SUBJECT, encode, nodeControlSubject, parseControl, parseLease, parseReply, type ControlReply, type ControlRequest } from './messages.js';
+import type { PlannedMoves } from './moves.js';
+
+/** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on. */
+const ROUTED_HEADER = 'Framesupplier-Routed';
+
+export class ControlRouter {
+  readonly #ctx: NodeContext;
+  readonly #holdings: Holdings;
+  readonly #moves: PlannedMoves;
+  readonly #admission: Admission;
+
+  constructor(ctx: NodeContext, holdings: Holdings, moves: PlannedMoves, admission: Admission) {
+    this.#ctx = ctx;
+    this.#holdings = holdings;
+    this.#moves = moves;
+    this.#admission = admission;
+  }
+
+  /** Answers on the shared and this node's control subjects; the subscriptions are the caller's to end. */
+  subscribe(nc: NatsConnection): Subscription[] {
+    const answer =
+      (m: Msg) =>
+      (r: ControlReply): void =>
+        void m.respond(encode(r));
+    return [
+      nc.subscribe(CONTROL_SUBJECT, { queue: 'framesupplier-control', callback: (_e, m) => void this.handle(m.data, answer(m)) }),
+      nc.subscribe(nodeControlSubject(this.#ctx.nodeId), {
+        callback: (_e, m) => void this.handle(m.data, answer(m), m.headers?.get(ROUTED_HEADER) === '1'),
+      }),
+    ];
+  }
+
+  /** Carries out one request (as received: untrusted) and answers it once through `reply`. */
+  async handle(data: Uint8Array, reply: (r: ControlReply) => void, routed = false): Promise<void> {
+    const { nodeId, bus, refusals, system } = this.#ctx;
+    let request: ControlRequest;
+    try {
+      request = parseControl(data);
+    } catch (error) {
+      refusals.refuse(error, 'control request');
+      reply({ ok: false, code: (error as ClusterError).code, message: (error as Error).message });
+      return;
+    }
+    try {
+      switch (request.op) {
+        case 'add-camera':
+          this.#admission.admit(request.camera, encode(request.config));
+          await bus.desired!.put(request.camera, encode(request.config));
+          break;
+        case 'remove-camera':
+          await bus.desired!.delete(request.camera);
+          break;
+        case 'handoff':
+          reply(await this.#holdings.exclusive(() => this.#moves.handOff(request.camera, request.node, request.mode)));
+          return;
+        default: {
+          if (this.#holdings.held.has(request.camera)) {
+            await system.restartWorker(request.camera, request.worker);
+            break;
+          }
+          if (routed) throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${nodeId} does not run camera ${request.camera}`);
+          const entry = await bus.leases!.get(request.camera);
+          if (entry === null || entry.operation !== 'PUT') throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `camera ${request.camera} runs on no node now`);
+          const owner = parseLease(entry.value).node;
+          const routedHeader = headers();
+          routedHeader.set(ROUTED_HEADER, '1');
+          const answer = parseReply((await bus.nc!.request(nodeControlSubject(owner), data, { timeout: 10_000, headers: routedHeader })).data);
+          reply(answer);
+          return;
+        }
+      }
+      reply({ ok: true, node: nodeId });
+    } catch (error) {
+      reply({ ok: false, code: replyCode(error), message: messageOf(error) });
+    }
+  }
+}

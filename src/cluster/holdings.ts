@@ -1,0 +1,103 @@
+/**
+ * The cameras this node holds a lease on, one `Held` record each, and the
+ * three ways one starts or ends here. The lease room claims and renews, the
+ * move room passes leases on, fencing marks them; all of them change the
+ * records through this one map, so "held" means the same to each.
+ *
+ * Contract: a camera starts only after its claim succeeded (start(): the
+ * record first, then the claims log, then the system) and stops before its
+ * lease is released (release(): the system, the claims log, then the lease
+ * deleted at this node's revision only). stop() is for a lease someone else
+ * holds now: the camera stops, the lease is left alone. Every stop record
+ * says when the camera last published (streamedUntil). Lease operations run
+ * one at a time through exclusive(): a handoff's compare-and-set must not
+ * race this node's own renewal.
+ */
+import { messageOf } from '../internal/abort.js';
+import type { NodeContext } from './context.js';
+import { encode, type Lease } from './messages.js';
+
+export interface Held {
+  revision: number;
+  expiresAt: number;
+  /** The desired entry it was started from: republished if the store is lost. */
+  entry: Uint8Array;
+  /** Woken from a stall: nothing is published for it until a renewal confirms the lease. */
+  fenced: boolean;
+  /** Wall clock of the last result published for it. */
+  lastPublishedAt: number | null;
+  /** Capture wall time of the newest frame a published result was about (0: none). */
+  lastFrameAt: number;
+  /** A planned move offered to another node, standing until `until`. */
+  offer: { readonly to: string; readonly until: number } | null;
+}
+
+export class Holdings {
+  /** Camera → this node's lease of it. */
+  readonly held = new Map<string, Held>();
+  readonly #ctx: NodeContext;
+  #leaseOps: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: NodeContext) {
+    this.#ctx = ctx;
+  }
+
+  /** A fresh record for a lease just won at `revision`. */
+  newHeld(revision: number, entry: Uint8Array): Held {
+    return { revision, expiresAt: Date.now() + this.#ctx.settings.leaseMs, entry, fenced: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
+  }
+
+  /** This node's lease of a camera for another lease length, with its standing offer if any. */
+  leaseValue(held: Held | undefined): Uint8Array {
+    const offer = held?.offer ?? null;
+    return encode({
+      node: this.#ctx.nodeId,
+      expiresAt: Date.now() + this.#ctx.settings.leaseMs,
+      ...(offer === null ? {} : { handoffTo: offer.to, handoffUntil: offer.until }),
+    } satisfies Lease);
+  }
+
+  /** Lease operations one at a time (the tick, a handoff). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#leaseOps.then(fn, fn);
+    this.#leaseOps = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Starts a camera whose lease this node just won; one the system refuses gives its lease back. */
+  async start(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
+    const { bus, log, system } = this.#ctx;
+    this.held.set(camera, this.newHeld(revision, entry));
+    bus.claim(camera, 'start', revision, 'claimed');
+    try {
+      await system.addCamera(camera, config);
+      log.info({ camera, revision }, 'camera claimed and started');
+    } catch (error) {
+      // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
+      log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(error) }, 'claimed camera refused by the system');
+      bus.claim(camera, 'stop', revision, 'refused by the system');
+      await this.release(camera, 'refused', false);
+    }
+  }
+
+  /** Stops the camera (before anything else) and forgets the lease without touching it (someone else holds it). */
+  async stop(camera: string, revision: number, reason: string): Promise<void> {
+    const held = this.held.get(camera);
+    this.held.delete(camera);
+    await this.#ctx.system.removeCamera(camera).catch(() => undefined);
+    this.#ctx.bus.claim(camera, 'stop', revision, reason, held?.lastPublishedAt ?? undefined);
+  }
+
+  /** Stops the camera, then gives its lease back (delete, only at this node's revision). */
+  async release(camera: string, reason: string, running = true): Promise<void> {
+    const { bus, log, system } = this.#ctx;
+    const held = this.held.get(camera);
+    this.held.delete(camera);
+    if (running) {
+      await system.removeCamera(camera).catch(() => undefined);
+      bus.claim(camera, 'stop', held?.revision ?? 0, reason, held?.lastPublishedAt ?? undefined);
+    }
+    if (held !== undefined) await bus.leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);
+    log.info({ camera, reason }, 'camera released');
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Leases (ADR 0021): which node runs which camera, decided once a tick.
+ *
+ * Contract:
+ *  - Leases are compare-and-set on the KV entry's revision (nats-server 2.9
+ *    has no per-key TTL): a lease holds `expiresAt`, renewed every tick by
+ *    its owner; another node claims it only once now > expiresAt + marginMs
+ *    AND it has watched the same revision stand still for leaseMs + marginMs
+ *    on its own clock while connected (expiry by timestamp and revision), and
+ *    only by CAS on that revision, so of racing claimants one wins. A lease
+ *    that claims to last longer than that watch is forged and not believed.
+ *  - A tick renews first (so a tick that fails further on has renewed), then
+ *    writes the heartbeat record, reads the live nodes (a heartbeat from
+ *    beyond the allowed skew, or naming another node, is refused), releases
+ *    cameras no longer desired, lets the move room offer one camera, and
+ *    claims free cameras in random order up to the share (no claim during
+ *    the rejoin grace; offers to this node are taken up even then).
+ *  - Shares are weighted by the capacity each node declares in its heartbeat:
+ *    a node claims while it holds fewer than ceil(cameras × capacity / total
+ *    capacity of live nodes).
+ *  - A renewal that finds the revision changed (someone else holds it) stops
+ *    the camera at once; one that finds the lease gone puts it back (the
+ *    camera never stopped); any other failure is coordination failing and
+ *    throws, the camera keeps running. A renewal clears the fence of a camera
+ *    (fencing.ts) and withdraws an offer past its time.
+ *  - Nothing is claimed or released while disconnected; after a (re)connect
+ *    the node waits rejoinGraceMs before claiming, and every watch of
+ *    another node's lease starts again (rejoin(), forgetWatches()).
+ */
+import { randomInt } from 'node:crypto';
+import type { Admission } from './admission.js';
+import { casFailed, type NodeContext } from './context.js';
+import { ClusterError } from './errors.js';
+import type { Fencing } from './fencing.js';
+import type { Holdings } from './holdings.js';
+import { encode, ID, parseLease, parseNode, targetShare, type Lease, type NodeRecord } from './messages.js';
+import type { PlannedMoves } from './moves.js';
+
+/** What the last tick saw, for stats() and the events queries. */
+export interface TickFigures {
+  readonly target: number;
+  readonly desired: number;
+  readonly live: number;
+  /** The live nodes (this one included): whom an events query asks. */
+  readonly liveNodes: readonly string[];
+}
+
+export interface LeaseRooms {
+  readonly holdings: Holdings;
+  readonly moves: PlannedMoves;
+  readonly admission: Admission;
+  readonly fencing: Fencing;
+}
+
+export class Leases {
+  figures: TickFigures = { target: 0, desired: 0, live: 0, liveNodes: [] };
+  readonly #ctx: NodeContext;
+  readonly #rooms: LeaseRooms;
+  #graceUntil = 0;
+  /**
+   * Each other node's lease as this node has watched it: its revision and since
+   * when (this node's clock) it has not changed. A lease is claimable only once
+   * it stood still for a whole lease plus the margin while this node was
+   * connected, as well as past its timestamp: a NATS outage or a loaded owner
+   * whose renewals come late never looks expired (cleared on every reconnect).
+   */
+  readonly #seen = new Map<string, { revision: number; since: number }>();
+
+  constructor(ctx: NodeContext, rooms: LeaseRooms) {
+    this.#ctx = ctx;
+    this.#rooms = rooms;
+  }
+
+  /** (Re)connected: claim nothing for the rejoin grace, and watch every lease from scratch. */
+  rejoin(): void {
+    this.#seen.clear();
+    this.#graceUntil = Date.now() + this.#ctx.settings.rejoinGraceMs;
+  }
+
+  /** Disconnected or stalled: what was watched meanwhile proves nothing. */
+  forgetWatches(): void {
+    this.#seen.clear();
+  }
+
+  async tick(signal: AbortSignal): Promise<void> {
+    const { nodeId, settings, bus, refusals } = this.#ctx;
+    const { holdings, moves, admission, fencing } = this.#rooms;
+    const held = holdings.held;
+    const now = Date.now();
+    const nodesKv = bus.nodes!;
+    const leasesKv = bus.leases!;
+    // Renew first: a tick that fails further on (JetStream still recovering after a NATS restart, a
+    // read timing out on a loaded machine) has renewed already, so no owner looks idle to the others.
+    await this.#renew();
+    await nodesKv.put(
+      nodeId,
+      encode({
+        node: nodeId,
+        capacity: settings.capacity,
+        at: now,
+        owned: held.size + moves.standbys,
+        healthySince: fencing.healthySince,
+      } satisfies NodeRecord),
+    );
+    const live = new Map<string, NodeRecord>();
+    for (const key of await collect(await nodesKv.keys())) {
+      const entry = await nodesKv.get(key);
+      if (entry === null || entry.operation !== 'PUT') continue;
+      try {
+        const record = parseNode(entry.value);
+        // A heartbeat from beyond the allowed skew is no heartbeat: a forged one would hold a share for ever.
+        if (record.at > now + settings.marginMs)
+          throw new ClusterError(
+            'ERR_CLUSTER_MESSAGE',
+            `node record ${key}: heartbeat time ${record.at} is ahead of this node's clock by more than the margin`,
+          );
+        if (record.node !== key) throw new ClusterError('ERR_CLUSTER_MESSAGE', `node record ${key} names node ${record.node}`);
+        if (record.at + settings.leaseMs + settings.marginMs >= now) live.set(record.node, record);
+      } catch (error) {
+        refusals.refuse(error, `node record ${key}`, `node:${key}@${entry.revision}`);
+      }
+    }
+    const desired = new Set((await collect(await bus.desired!.keys())).filter((k) => ID.test(k)));
+    const total = [...live.values()].reduce((n, r) => n + r.capacity, 0);
+    const target = targetShare(desired.size, settings.capacity, total);
+    this.figures = { target, desired: desired.size, live: live.size, liveNodes: [...live.keys()] };
+
+    for (const camera of [...held.keys()]) {
+      if (!desired.has(camera)) await holdings.release(camera, 'removed from the desired state');
+    }
+    await moves.dropUnless(desired, 'removed from the desired state');
+
+    const inGrace = now < this.#graceUntil;
+    await moves.rebalance({ live: live.values(), cameras: desired.size, total, target, now, inGrace });
+
+    // Claim free cameras (never held, released, or expired past the margin), in random order, up to the share.
+    // Every other camera's lease is read each tick even with no room to claim: the watch on its revision
+    // must start before its owner dies, not once the dead node's heartbeat has aged out of `live` and the
+    // shares grown (which made failover take two leases plus margins instead of one, seen in bench X1).
+    // Not during the rejoin grace: after a reconnect the owners get the grace AND a whole watch to renew.
+    // Moves offered to this node are taken up even then: their owner is alive and asking.
+    const candidates = [...desired].filter((c) => !held.has(c) && !moves.isStandby(c));
+    shuffle(candidates);
+    for (const camera of candidates) {
+      if (signal.aborted) break;
+      const claiming = held.size < target;
+      const entry = await leasesKv.get(camera);
+      if (entry !== null && entry.operation === 'PUT' && (await moves.offered(camera, entry.value))) continue;
+      if (inGrace) continue;
+      let free = entry === null || entry.operation !== 'PUT';
+      if (!free) {
+        const seen = this.#seen.get(camera);
+        const now2 = Date.now();
+        if (seen === undefined || seen.revision !== entry!.revision) this.#seen.set(camera, { revision: entry!.revision, since: now2 });
+        const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > settings.leaseMs + settings.marginMs;
+        try {
+          const lease = parseLease(entry!.value);
+          // No lease outlives a whole lease and the margin past when this node first saw its revision: an expiry far in the future is forged.
+          const expiresAt = seen === undefined ? lease.expiresAt : Math.min(lease.expiresAt, seen.since + settings.leaseMs + settings.marginMs);
+          free = stoodStill && now2 > expiresAt + settings.marginMs;
+        } catch (error) {
+          refusals.refuse(error, `lease of ${camera}`, `lease:${camera}@${entry!.revision}`);
+          free = stoodStill; // unreadable: taken over by CAS like an expired one
+        }
+      }
+      if (!free || !claiming) continue;
+      // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
+      const admitted = await admission.admitted(camera);
+      if (admitted === null) continue;
+      const value = encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease);
+      let revision: number;
+      try {
+        revision = entry === null ? await leasesKv.create(camera, value) : await leasesKv.update(camera, value, entry.revision);
+      } catch {
+        continue; // another node won the race
+      }
+      this.#seen.delete(camera);
+      await holdings.start(camera, revision, admitted.config, admitted.value);
+    }
+    moves.checkStandbys();
+  }
+
+  /** Renews what this node holds; a lease someone else took stops its camera at once. */
+  async #renew(): Promise<void> {
+    const { nodeId, settings, bus, log } = this.#ctx;
+    const { holdings } = this.#rooms;
+    for (const [camera, held] of [...holdings.held]) {
+      if (holdings.held.get(camera) !== held) continue; // handed off or released meanwhile
+      if (held.offer !== null && Date.now() > held.offer.until) {
+        log.info({ camera, to: held.offer.to }, 'planned move not taken up in time: offer withdrawn');
+        held.offer = null;
+      }
+      try {
+        held.revision = await bus.leases!.update(camera, holdings.leaseValue(held), held.revision);
+        held.expiresAt = Date.now() + settings.leaseMs;
+        if (held.fenced) {
+          held.fenced = false;
+          log.info({ camera }, 'lease confirmed after the stall: publishing again');
+        }
+      } catch (error) {
+        if (!bus.connected) continue; // NATS went away: keep running, renew after reconnect
+        // Only a compare-and-set that found another node's lease means it is lost; anything else (JetStream
+        // unavailable, the store gone, a timeout) is coordination failing, and the camera keeps running.
+        if (!casFailed(error)) throw error;
+        const now = await bus.leases!.get(camera);
+        let owner: string | null;
+        try {
+          owner = now === null || now.operation !== 'PUT' ? null : parseLease(now.value).node;
+        } catch {
+          owner = '(unreadable)';
+        }
+        if (owner === null) {
+          // Gone (the store lost, or deleted): put it back; the camera never stopped.
+          held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease));
+          held.expiresAt = Date.now() + settings.leaseMs;
+          continue;
+        }
+        if (owner === nodeId) {
+          held.revision = now!.revision;
+          continue;
+        }
+        log.warn({ camera, owner, afterStall: held.fenced }, 'lease lost to another node: stopping the camera');
+        await holdings.stop(camera, held.revision, held.fenced ? 'lease lost during a stall' : 'lease lost');
+      }
+    }
+  }
+}
+
+async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The cluster's store on NATS and putting it back: the three buckets
+ * (desired cameras, leases, node heartbeats; file storage, so they survive
+ * a NATS restart) and the two streams (claims log, events), made where
+ * missing and bound on the shared Bus.
+ *
+ * Contract: start() makes and binds the store, starts a watch that mirrors
+ * the desired state into a bounded copy, and seeds the desired state with
+ * this node's own cameras where absent (the cluster's state wins over a
+ * file); once, the same promise for every call. A tick that fails while
+ * connected (JetStream gone, the store lost, a timeout) marks coordination
+ * failing (cameras keep running) and the store suspect; restore(), before
+ * the next tick, makes the store again and puts back what it knows: every
+ * desired entry of its copy and of the cameras it holds (create: an entry
+ * already there wins) and the leases of those cameras. close() ends the
+ * watch; the connection is the owner's.
+ */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { messageOf } from '../internal/abort.js';
+import { ClusterError } from './errors.js';
+import type { NodeContext } from './context.js';
+import type { Holdings } from './holdings.js';
+import { BUCKETS, CLAIMS_STREAM, encode, EVENTS_STREAM, ID, type Lease } from './messages.js';
+
+/** Cameras of the desired state a node keeps a copy of (to put back after a store loss). */
+const MAX_DESIRED_COPY = 10_000;
+
+/** Whether coordination works, since when, and its last failure. */
+export interface Coordination {
+  readonly ok: boolean;
+  readonly since: number;
+  readonly error: string | null;
+}
+
+export class ClusterStore implements AsyncDisposable {
+  /** A tick failed while connected: before the next, make sure the buckets and streams exist. */
+  suspect = false;
+  readonly #ctx: NodeContext;
+  readonly #holdings: Holdings;
+  readonly #seed: Readonly<Record<string, unknown>>;
+  /** The desired state as this node last saw it: all of it is put back if the store is lost. Bounded. */
+  readonly #desiredCopy = new Map<string, Uint8Array>();
+  #desiredWatch: { stop(): void } | null = null;
+  #coordination: Coordination = { ok: true, since: Date.now(), error: null };
+  #starting: Promise<this> | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(ctx: NodeContext, holdings: Holdings, seed: Readonly<Record<string, unknown>>) {
+    this.#ctx = ctx;
+    this.#holdings = holdings;
+    this.#seed = seed;
+  }
+
+  get coordination(): Coordination {
+    return { ...this.#coordination };
+  }
+
+  /** Makes and binds the store, watches the desired state, seeds it. Needs the Bus connected. */
+  start(): Promise<this> {
+    if (this.#closing !== null) return Promise.reject(new ClusterError('ERR_CLUSTER_CLOSED', 'the cluster store is closed: make a new cluster node'));
+    this.#starting ??= (async () => {
+      await this.#ensure();
+      await this.#watchDesired();
+      for (const [camera, entry] of Object.entries(this.#seed)) {
+        if (!ID.test(camera)) continue;
+        await this.#ctx.bus.desired!.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
+      }
+      return this;
+    })();
+    return this.#starting;
+  }
+
+  /** Creates the buckets and streams where missing (at start, and after a store loss) and binds to them. */
+  async #ensure(): Promise<void> {
+    const bus = this.#ctx.bus;
+    const nc = bus.nc!;
+    const kvm = new Kvm(nc);
+    bus.desired = await kvm.create(BUCKETS.desired, { history: 1 });
+    bus.leases = await kvm.create(BUCKETS.leases, { history: 1 });
+    bus.nodes = await kvm.create(BUCKETS.nodes, { history: 1 });
+    const jsm = await jetstreamManager(nc);
+    for (const [name, subjects] of [
+      [CLAIMS_STREAM, ['framesupplier-claims.>']],
+      [EVENTS_STREAM, ['framesupplier.*.events']],
+    ] as const) {
+      try {
+        await jsm.streams.info(name);
+      } catch {
+        await jsm.streams.add({ name, subjects: [...subjects], max_age: 7 * 24 * 3600 * 1e9, max_msgs: 1_000_000 }).catch((error: unknown) => {
+          // Another node made it at the same moment.
+          if (!/already in use|exists/i.test(messageOf(error))) throw error;
+        });
+      }
+    }
+  }
+
+  /** Mirrors the desired bucket into the copy (a new watch after the store was made again). */
+  async #watchDesired(): Promise<void> {
+    this.#desiredWatch?.stop();
+    const watch = await this.#ctx.bus.desired!.watch();
+    this.#desiredWatch = watch;
+    void (async () => {
+      try {
+        for await (const e of watch) {
+          if (!ID.test(e.key)) continue;
+          if (e.operation !== 'PUT') this.#desiredCopy.delete(e.key);
+          else if (this.#desiredCopy.has(e.key) || this.#desiredCopy.size < MAX_DESIRED_COPY) this.#desiredCopy.set(e.key, e.value);
+        }
+      } catch {
+        // The watch ends with the store: restore() starts another.
+      }
+    })();
+  }
+
+  /**
+   * After a failed tick: the buckets and streams made again if the store lost
+   * them, and what this node holds put back — the desired entries of the
+   * cameras it runs (create: an entry still there wins) and their leases.
+   */
+  async restore(): Promise<void> {
+    const { bus, log, nodeId, settings } = this.#ctx;
+    await this.#ensure();
+    await this.#watchDesired();
+    // Every camera of the desired state, not only those this node runs: one between owners (failing over, moving)
+    // when the store went would otherwise be gone for good. create(): an entry already there (another node's) wins.
+    for (const [camera, entry] of [...this.#desiredCopy]) await bus.desired!.create(camera, entry).catch(() => undefined);
+    for (const [camera, held] of this.#holdings.held) {
+      await bus.desired!.create(camera, held.entry).catch(() => undefined);
+      const lease = await bus.leases!.get(camera);
+      if (lease === null || lease.operation !== 'PUT') {
+        held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease));
+        log.warn({ camera }, 'lease put back after the store lost it');
+      }
+    }
+  }
+
+  /** A tick failed while connected: cameras keep running, the store is checked before the next. */
+  failed(error: unknown): void {
+    this.suspect = true;
+    if (this.#coordination.ok) {
+      this.#coordination = { ok: false, since: Date.now(), error: messageOf(error) };
+      this.#ctx.log.error(
+        { err: messageOf(error), cameras: [...this.#holdings.held.keys()] },
+        'cluster coordination failing: cameras keep running; buckets and streams are made again once NATS can',
+      );
+    } else {
+      this.#coordination = { ...this.#coordination, error: messageOf(error) };
+    }
+  }
+
+  /** A tick went through. */
+  succeeded(): void {
+    this.suspect = false;
+    if (this.#coordination.ok) return;
+    this.#ctx.log.info({ downForMs: Date.now() - this.#coordination.since }, 'cluster coordination back');
+    this.#coordination = { ok: true, since: Date.now(), error: null };
+  }
+
+  /** Ends the desired watch (after a start under way has settled). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#starting?.catch(() => undefined);
+      this.#desiredWatch?.stop();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
