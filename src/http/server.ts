@@ -1,4 +1,6 @@
 /**
+ * Long file: the route table, every route of the API in one place and a few lines each; what a route does at length is in bodies.ts, images.ts, feeds.ts, dashboard-socket.ts and save-config.ts.
+ *
  * HttpServer: the control plane and live dashboard of one VisionSystem
  * (fastify 5, @fastify/websocket). It drives the system only through its
  * public calls and events; the system knows nothing of it.
@@ -37,17 +39,18 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { checkNetworkCamera, maskConfig, type ReferencePolicy } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { InvalidArgumentError } from '../internal/errors.js';
-import { jsonDepth } from '../internal/json-depth.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
-import { errorAnswer, HttpError, type ErrorIssue } from './errors.js';
-import { Feeds, type EncodedFrame, type FeedKey, type Viewer } from './feeds.js';
+import { errorAnswer, HttpError } from './errors.js';
+import { Feeds, type FeedKey } from './feeds.js';
+import { installJsonParser, refuseBody, translate } from './bodies.js';
+import { latestFrame, mjpegStream, type ImageRoutes } from './images.js';
 import { ConfigSaver, type ConfigEdit } from './save-config.js';
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
 
@@ -164,22 +167,13 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
   '/vendor/uplot.js': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
-const MJPEG_BOUNDARY = 'framesupplierframe';
-/**
- * After a 413 sent before the body was read, what the server still reads
- * (and throws away) of it before it closes: enough time for the client to
- * read the answer, never an open-ended hold (a slow-loris body meets the
- * time bound, a fast one the byte bound: then reading stops, TCP holds the
- * client back, and the connection closes at the time bound).
- */
-const REFUSED_BODY_DRAIN_MS = 2_000;
-const REFUSED_BODY_DRAIN_BYTES = 1024 * 1024;
 
 export class HttpServer implements AsyncDisposable {
   readonly #o: HttpServerOptions;
   readonly #log: Logger;
   readonly #app: FastifyInstance;
   readonly #feeds: Feeds;
+  readonly #images: ImageRoutes;
   readonly #saver: ConfigSaver | null;
   readonly #host: string;
   readonly #loopback: boolean;
@@ -208,6 +202,14 @@ export class HttpServer implements AsyncDisposable {
       throw new InvalidArgumentError(`maxBodyDepth must be an integer of at least 1, got ${String(options.maxBodyDepth)}`);
     this.#saver = options.saveConfigPath === undefined ? null : new ConfigSaver(options.saveConfigPath);
     this.#feeds = new Feeds({ system: options.system, log: this.#log, maxViewers: options.maxViewers ?? 32 });
+    this.#images = {
+      feeds: this.#feeds,
+      streams: this.#streams,
+      system: options.system,
+      cors: this.#cors,
+      maxViewers: options.maxViewers ?? 32,
+      snapshotTimeoutMs: options.snapshotTimeoutMs ?? 5_000,
+    };
     this.#app = Fastify({
       logger: false, // our own log; fastify's would write request URLs and headers
       bodyLimit: options.bodyLimitBytes ?? 65_536,
@@ -364,24 +366,7 @@ export class HttpServer implements AsyncDisposable {
       }
     });
 
-    // JSON bodies: their depth is read from the text first, so one nested past the limit never reaches JSON.parse, validation, masking or saving (all recursive).
-    const parseJson = app.getDefaultJsonParser('error', 'error');
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      const text = body as string;
-      if (jsonDepth(text, this.#maxBodyDepth) > this.#maxBodyDepth) {
-        done(
-          new HttpError(
-            'ERR_HTTP_BODY_TOO_DEEP',
-            `the request body nests arrays and objects deeper than ${this.#maxBodyDepth} levels; a camera entry needs far fewer`,
-          ),
-          undefined,
-        );
-        return;
-      }
-      // fastify's own parser (proto and constructor poisoning refused): it answers through done, never a promise.
-      void parseJson(request, text, done);
-    });
+    installJsonParser(app, this.#maxBodyDepth);
 
     app.setErrorHandler((error, request, reply) => {
       const answer = errorAnswer(translate(error));
@@ -391,7 +376,7 @@ export class HttpServer implements AsyncDisposable {
         this.#log.error({ err: messageOf(error), method: request.method, route }, 'http: request failed');
       if (code === 'ERR_HTTP_BODY_TOO_DEEP' || code === 'ERR_HTTP_BODY_TOO_LARGE')
         this.#log.warn({ code, method: request.method, route }, 'http: request body refused');
-      if (code === 'ERR_HTTP_BODY_TOO_LARGE') return this.#refuseBody(request, reply, answer);
+      if (code === 'ERR_HTTP_BODY_TOO_LARGE') return refuseBody(request, reply, answer, this.#streams);
       void reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
     });
     app.setNotFoundHandler((request, reply) => {
@@ -450,7 +435,7 @@ export class HttpServer implements AsyncDisposable {
       return { camera: id, height: request.query.h ?? 0, boxes: request.query.boxes === '1' };
     };
     app.get('/api/cameras/:id/latest.jpg', { schema: { params: idParams('id'), querystring: imageQuery } }, async (request: ImageRequest, reply) => {
-      const frame = await this.#snapshot(feedKey(request));
+      const frame = await latestFrame(this.#images, feedKey(request));
       return reply
         .type('image/jpeg')
         .header('cache-control', 'no-store')
@@ -459,7 +444,7 @@ export class HttpServer implements AsyncDisposable {
         .send(frame.jpeg);
     });
     app.get('/api/cameras/:id/mjpeg', { schema: { params: idParams('id'), querystring: imageQuery } }, (request: ImageRequest, reply) =>
-      this.#mjpeg(feedKey(request), request, reply),
+      mjpegStream(this.#images, feedKey(request), request, reply),
     );
 
     app.post<{ Params: { id: string }; Body: unknown }>(
@@ -508,52 +493,6 @@ export class HttpServer implements AsyncDisposable {
     if (metrics !== undefined) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   }
 
-  /**
-   * A 413 for a body refused before it was read. Closing at once would leave
-   * the client's unread bytes in this side's socket: the kernel answers them
-   * with a reset, and a client still writing sees ECONNRESET or EPIPE before
-   * it reads the answer. So the whole answer goes out first (with
-   * Connection: close), the rest of the body is read and thrown away, and
-   * the response ends (Node then closes the connection) when the body has
-   * ended, or at REFUSED_BODY_DRAIN_MS; past REFUSED_BODY_DRAIN_BYTES reading
-   * stops and only the time is left to run.
-   */
-  #refuseBody(request: FastifyRequest, reply: FastifyReply, answer: ReturnType<typeof errorAnswer>): void {
-    const req = request.raw;
-    const res = reply.raw;
-    reply.hijack();
-    const body = JSON.stringify(answer.body);
-    // The headers set so far (CORS) go with it.
-    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) res.setHeader(name, value);
-    res.writeHead(answer.status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    res.write(body);
-    let drained = 0;
-    const onData = (chunk: Buffer): void => {
-      drained += chunk.length;
-      if (drained > REFUSED_BODY_DRAIN_BYTES) req.pause();
-    };
-    const stop = (): void => {
-      clearTimeout(timer);
-      this.#streams.delete(stop);
-      req.off('data', onData);
-      req.off('end', stop);
-      req.socket.off('close', stop);
-      if (!res.writableEnded) res.end();
-    };
-    const timer = setTimeout(stop, REFUSED_BODY_DRAIN_MS);
-    // close() ends a drain at once, as it ends the live streams.
-    this.#streams.add(stop);
-    if (req.readableEnded) return stop();
-    req.on('data', onData);
-    req.once('end', stop);
-    req.socket.once('close', stop);
-    req.resume();
-  }
-
   /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
   #checkCamera(id: string, entry: unknown): void {
     const problem = checkNetworkCamera(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
@@ -583,119 +522,8 @@ export class HttpServer implements AsyncDisposable {
   async #save(edit: ConfigEdit): Promise<void> {
     await this.#saver?.save(edit);
   }
-
-  /** A live feed's newest frame if fresh, else the next one (ERR_HTTP_NO_FRAME if none comes in time). */
-  async #snapshot(key: FeedKey): Promise<EncodedFrame> {
-    const latest = this.#feeds.latest(key);
-    if (latest !== null && Date.now() - latest.wallTime < 500) return latest;
-    const timeoutMs = this.#o.snapshotTimeoutMs ?? 5_000;
-    return new Promise<EncodedFrame>((resolve, reject) => {
-      let done = false;
-      const finish = (error: HttpError | null, frame?: EncodedFrame): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.#feeds.remove(key, viewer);
-        if (error === null) resolve(frame!);
-        else reject(error);
-      };
-      const viewer: Viewer = {
-        ready: () => !done,
-        send: (frame) => finish(null, frame),
-        end: (reason) => finish(new HttpError('ERR_HTTP_NO_FRAME', `no frame from camera ${key.camera}: ${reason}`)),
-      };
-      const timer = setTimeout(
-        () =>
-          finish(
-            new HttpError(
-              'ERR_HTTP_NO_FRAME',
-              `camera ${key.camera} gave no frame within ${timeoutMs} ms (state: ${this.#o.system.stats().cameras[key.camera]?.state ?? 'removed'})`,
-            ),
-          ),
-        timeoutMs,
-      );
-      if (!this.#feeds.add(key, viewer)) finish(tooManyViewers());
-    });
-  }
-
-  /** multipart/x-mixed-replace: each part the newest frame when the client has taken the one before. */
-  #mjpeg(key: FeedKey, request: FastifyRequest, reply: FastifyReply): void {
-    const res = reply.raw;
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      this.#streams.delete(end);
-      this.#feeds.remove(key, viewer);
-      if (!res.writableEnded) res.end();
-    };
-    const viewer: Viewer = {
-      ready: () => !ended && !res.writableNeedDrain,
-      send: (frame) => {
-        res.write(
-          `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Wall-Time: ${frame.wallTime}\r\n\r\n`,
-        );
-        if (!res.write(frame.jpeg)) res.once('drain', () => this.#feeds.poke(key, viewer));
-        res.write('\r\n');
-      },
-      end,
-    };
-    if (this.#feeds.viewers >= (this.#o.maxViewers ?? 32)) throw tooManyViewers();
-    reply.hijack();
-    const headers: Record<string, string> = {
-      'content-type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,
-      'cache-control': 'no-store',
-      connection: 'close',
-      'x-content-type-options': 'nosniff',
-    };
-    const origin = request.headers.origin;
-    if (origin !== undefined && this.#cors.has(origin)) headers['access-control-allow-origin'] = origin;
-    res.writeHead(200, headers);
-    request.raw.socket.on('close', end);
-    this.#streams.add(end);
-    if (!this.#feeds.add(key, viewer)) end();
-  }
 }
 
 function unknownCamera(id: string): HttpError {
   return new HttpError('ERR_HTTP_NOT_FOUND', `no camera ${JSON.stringify(id)}`);
-}
-
-function tooManyViewers(): HttpError {
-  return new HttpError('ERR_HTTP_TOO_MANY_VIEWERS', 'the server serves no more live streams now (http.maxViewers)');
-}
-
-/** fastify's own errors (validation, body parsing, limits) as the project's. */
-function translate(error: unknown): unknown {
-  const e = error as {
-    code?: unknown;
-    validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
-    validationContext?: string;
-    statusCode?: number;
-    message?: string;
-  };
-  if (Array.isArray(e.validation)) {
-    const issues: ErrorIssue[] = e.validation.map((v) => ({
-      path: `${e.validationContext ?? ''}${(v.instancePath ?? '').replace(/\//g, '.')}${typeof v.params?.additionalProperty === 'string' ? `.${v.params.additionalProperty}` : ''}`,
-      message: v.message ?? 'invalid',
-    }));
-    return new HttpError('ERR_HTTP_BAD_REQUEST', `invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-  }
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new HttpError('ERR_HTTP_BODY_TOO_LARGE', 'the request body is larger than http.bodyLimitBytes');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpError('ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', 'request bodies are application/json');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new HttpError('ERR_HTTP_BAD_REQUEST', 'the body is not valid JSON');
-  }
-  if (
-    error instanceof SyntaxError ||
-    (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_'))
-  ) {
-    return new HttpError('ERR_HTTP_BAD_REQUEST', `bad request (${typeof e.code === 'string' ? e.code : 'unparsable'})`);
-  }
-  return error;
 }
