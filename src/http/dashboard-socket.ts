@@ -8,10 +8,12 @@
  *   client's first message must be `{ type: 'auth', token }`; a wrong or
  *   missing token closes with 4401, and a socket that sends none within the
  *   auth timeout is closed with 4408.
- * - server → `{ type: 'ready', cameras, events }` once authenticated (at
- *   once when no auth is required), then the streams below; `events` says
- *   whether the server keeps tracked-object events (GET /api/events and
- *   their snapshots answer), so a page asks for them only then.
+ * - server → `{ type: 'ready', cameras, events, skeleton }` once authenticated
+ *   (at once when no auth is required), then the streams below; `events`
+ *   says whether the server keeps tracked-object events (GET /api/events and
+ *   their snapshots answer), so a page asks for them only then; `skeleton` is
+ *   the pose skeleton to draw over keypoints (pairs of keypoint indexes), the
+ *   server's own, so the page keeps no copy of it.
  * - client → `{ type: 'watch', cameras: [{ id, h }] }`: the cameras it shows
  *   and at what height (replaces the previous set); `{ type: 'ack', camera }`
  *   after drawing a frame of it.
@@ -39,6 +41,7 @@ import { tokenMatches } from './auth.js';
 import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
 import { boxesOf } from './jpeg.js';
 import { isId } from '../internal/ids.js';
+import { SKELETON } from '../internal/detections.js';
 
 export const SOCKET_PROTOCOL_VERSION = 2;
 
@@ -122,7 +125,7 @@ export class DashboardSocket {
 
   #start(): void {
     this.#settleAuth();
-    this.#send({ type: 'ready', cameras: Object.keys(this.#o.system.stats().cameras), events: this.#o.eventsStored });
+    this.#send({ type: 'ready', cameras: Object.keys(this.#o.system.stats().cameras), events: this.#o.eventsStored, skeleton: SKELETON });
     this.#sendStats();
     this.#timer = setInterval(() => this.#sendStats(), this.#o.statsIntervalMs);
     void this.#forwardEvents();

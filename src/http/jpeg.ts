@@ -10,6 +10,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import type { Frame } from '../supplier/index.js';
+import { SKELETON } from '../internal/detections.js';
 
 /** A detection as model servers answer it: bbox [x1, y1, x2, y2] normalised 0–1, keypoints [x, y, score]. */
 export interface Box {
@@ -84,24 +85,6 @@ function input(frame: Frame): Sharp {
 }
 
 const escapeXml = (s: string): string => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Pose skeleton (COCO keypoint order), as pairs of indexes. */
-export const SKELETON: readonly (readonly [number, number])[] = [
-  [5, 7],
-  [7, 9],
-  [6, 8],
-  [8, 10],
-  [5, 6],
-  [5, 11],
-  [6, 12],
-  [11, 12],
-  [11, 13],
-  [13, 15],
-  [12, 14],
-  [14, 16],
-  [0, 5],
-  [0, 6],
-];
 
 function overlay(boxes: readonly Box[], width: number, height: number): Buffer {
   const stroke = Math.max(2, Math.round(height / 200));

@@ -40,3 +40,25 @@ export function readDetections(output: unknown): ReadDetection[] | null {
   }
   return out;
 }
+
+/**
+ * The pose skeleton over a detection's 17 keypoints (COCO order), as pairs of
+ * indexes: drawn by the server's JPEG overlay and, sent in the dashboard
+ * socket's `ready`, by the page.
+ */
+export const SKELETON: readonly (readonly [number, number])[] = [
+  [5, 7],
+  [7, 9],
+  [6, 8],
+  [8, 10],
+  [5, 6],
+  [5, 11],
+  [6, 12],
+  [11, 12],
+  [11, 13],
+  [13, 15],
+  [12, 14],
+  [14, 16],
+  [0, 5],
+  [0, 6],
+];

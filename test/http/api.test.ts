@@ -19,6 +19,8 @@ import { HttpServer, jpegEncodes } from '../../src/http/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
+import { eventually } from '../helpers/process.js';
+import { SKELETON } from '../../src/internal/detections.js';
 
 const CAM = `cam-${process.pid}`;
 const OTHER = `other-${process.pid}`;
@@ -27,15 +29,6 @@ const TOKEN = 'test-token-0123456789abcdef';
 const CONFIG_FILE = join(tmpdir(), `framesupplier-http-save-${process.pid}.yaml`);
 const capture = { output: { format: 'gray' as const, width: 192, fps: 5 }, loop: true };
 const camera = { source: vtest(), capture, workers: [{ id: 'motion', module: 'builtin:motion' }] };
-
-/** Polls a condition driven by the running system (a figure that moves), up to a generous limit. */
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('HTTP control plane', { timeout: 180_000 }, () => {
   let system: VisionSystem;
@@ -144,10 +137,10 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
   });
 
   it('no viewer, no encode: frames flow and the JPEG encoder does nothing', async () => {
-    await until('no viewers', () => server.viewers === 0);
+    await eventually(() => server.viewers === 0, 'no viewers', 30_000);
     const encodes = jpegEncodes();
     const published = system.stats().cameras[CAM]!.supplier!.published;
-    await until('10 more frames', () => system.stats().cameras[CAM]!.supplier!.published >= published + 10);
+    await eventually(() => system.stats().cameras[CAM]!.supplier!.published >= published + 10, '10 more frames', 30_000);
     assert.equal(jpegEncodes(), encodes);
   });
 
@@ -164,7 +157,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', `/api/cameras/${CAM}/latest.jpg?boxes=yes`, { token: null });
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', `/api/cameras/${CAM}/latest.jpg?x=1`, { token: null });
     await expectError(404, 'ERR_HTTP_NOT_FOUND', 'GET', '/api/cameras/nope/latest.jpg', { token: null });
-    await until('the snapshot viewer gone', () => server.viewers === 0);
+    await eventually(() => server.viewers === 0, 'the snapshot viewer gone', 30_000);
   });
 
   it('mjpeg: multipart JPEG parts, newest frames; the viewer is gone when the client leaves', async () => {
@@ -184,7 +177,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.ok(seqs[0]! < seqs[1]! && seqs[1]! < seqs[2]!, `increasing seqs ${seqs.join(' ')}`);
     assert.equal(server.viewers, 1);
     abort.abort();
-    await until('the MJPEG viewer gone', () => server.viewers === 0);
+    await eventually(() => server.viewers === 0, 'the MJPEG viewer gone', 30_000);
   });
 
   it('writes need the token: none or a wrong one is 401 and changes nothing', async () => {
@@ -375,7 +368,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       ws.send(JSON.stringify({ type: 'ack', camera: header.camera }));
     });
     await new Promise((resolve) => ws.once('open', resolve));
-    await until('hello', () => messages.some((m) => m.type === 'hello'));
+    await eventually(() => messages.some((m) => m.type === 'hello'), 'hello', 30_000);
     const hello = messages.find((m) => m.type === 'hello')!;
     assert.equal(hello.auth, 'none');
     ws.send(
@@ -387,11 +380,12 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
         ],
       }),
     );
-    await until('frames of both cameras', () => frames.filter((f) => f.camera === CAM).length >= 3 && frames.some((f) => f.camera === OTHER));
+    await eventually(() => frames.filter((f) => f.camera === CAM).length >= 3 && frames.some((f) => f.camera === OTHER), 'frames of both cameras', 30_000);
     assert.ok(frames.every((f) => f.height === (f.camera === CAM ? 64 : 48)));
-    await until('stats', () => messages.some((m) => m.type === 'stats'));
-    const restarted = until('the restart event', () =>
-      messages.some((m) => m.type === 'event' && (m.event as { change?: string }).change === 'worker-restarted'),
+    await eventually(() => messages.some((m) => m.type === 'stats'), 'stats', 30_000);
+    const restarted = eventually(
+      () => messages.some((m) => m.type === 'event' && (m.event as { change?: string }).change === 'worker-restarted'),
+      'the restart event',
     );
     await call('POST', `/api/cameras/${OTHER}/workers/motion/restart`);
     await restarted;
@@ -400,9 +394,9 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.equal((await call('PUT', `/api/cameras/${OTHER}`, { body: camera })).status, 200);
     await replaced;
     const after = frames.length;
-    await until('frames of the replaced camera', () => frames.slice(after).filter((f) => f.camera === OTHER).length >= 2);
+    await eventually(() => frames.slice(after).filter((f) => f.camera === OTHER).length >= 2, 'frames of the replaced camera', 30_000);
     ws.send(JSON.stringify({ type: 'watch', cameras: [] }));
-    await until('no viewers', () => server.viewers === 0);
+    await eventually(() => server.viewers === 0, 'no viewers', 30_000);
     ws.send('not json');
     await new Promise((resolve) => ws.once('close', resolve));
   });
@@ -456,7 +450,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     );
     for (const id of Object.keys(system.stats().cameras)) if (id.startsWith('fuzz-')) await system.removeCamera(id);
     assert.deepEqual((await call('GET', '/healthz', { token: null })).json, { ok: true });
-    await until('no viewers', () => server.viewers === 0);
+    await eventually(() => server.viewers === 0, 'no viewers', 30_000);
   });
 });
 
@@ -535,7 +529,13 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
     const right = await session(TOKEN);
     assert.ok(right.messages.some((m) => m.type === 'auth-ok'));
     assert.ok(right.messages.some((m) => m.type === 'stats'));
-    assert.deepEqual(right.messages.find((m) => m.type === 'ready')?.cameras, [CAM], 'the cameras, once authenticated');
+    const ready = right.messages.find((m) => m.type === 'ready');
+    assert.deepEqual(ready?.cameras, [CAM], 'the cameras, once authenticated');
+    // The pose skeleton the page draws is the server's own (the JPEG overlay's), not a copy in the page.
+    assert.deepEqual(
+      ready?.skeleton,
+      SKELETON.map((pair) => [...pair]),
+    );
   });
 
   it('before auth the socket says only its protocol version; sockets that never authenticate are closed after the auth timeout, and only so many may wait (the rest refused, counted)', async () => {
@@ -568,6 +568,6 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
     assert.equal(server.stats().refusedSockets, refusedBefore + 1);
     // None authenticates: each is closed with 4408 once the timeout passes, and room is made again.
     assert.deepEqual(await Promise.all(silent.map((s) => s.closed)), Array(8).fill(4408));
-    await until('no socket waiting', () => server.stats().awaitingAuth === 0);
+    await eventually(() => server.stats().awaitingAuth === 0, 'no socket waiting', 30_000);
   });
 });

@@ -16,22 +16,8 @@ const BOX_MAX_AGE_MS = 3000;
 const PERSON_END_MS = 10000;
 const MAX_OBJECT_ROWS = 50;
 const TRACK_COLOUR = '#ff9100';
-const SKELETON = [
-  [5, 7],
-  [7, 9],
-  [6, 8],
-  [8, 10],
-  [5, 6],
-  [5, 11],
-  [6, 12],
-  [11, 12],
-  [11, 13],
-  [13, 15],
-  [12, 14],
-  [14, 16],
-  [0, 5],
-  [0, 6],
-];
+/** The pose skeleton (pairs of keypoint indexes): the server's, from the socket's `ready`. */
+let skeleton = [];
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, ...children) => {
@@ -275,7 +261,7 @@ function drawBoxes(ctx, view, width, height) {
       boxesDrawn.push(b.bbox);
       if (!b.keypoints) continue;
       ctx.strokeStyle = '#ffea00';
-      for (const [a, c] of SKELETON) {
+      for (const [a, c] of skeleton) {
         const p = b.keypoints[a];
         const q = b.keypoints[c];
         if (!p || !q || p[2] < 0.3 || q[2] < 0.3) continue;
@@ -749,6 +735,7 @@ function connect() {
         for (const id of m.cameras) cameraView(id);
         sendWatch();
         eventsStored = m.events === true;
+        if (Array.isArray(m.skeleton)) skeleton = m.skeleton;
         void loadEvents();
         return;
       }
