@@ -43,7 +43,7 @@ export {
   type TrackOptionsConfig,
   type ZoneConfig,
 } from './schema.js';
-export { maskConfig, maskString, isSecretKey } from './mask.js';
+export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,

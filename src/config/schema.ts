@@ -16,7 +16,7 @@
  */
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
-import { DEFAULT_SHM_DIR } from '../internal/paths.js';
+import { DEFAULT_SHM_DIR, METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
 import { CAPTURE_FORMATS as OUTPUT_FORMATS, CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 
@@ -778,9 +778,8 @@ const sections = {
 
 // ---------------------------------------------------------------- metrics (src/metrics)
 
-/** Where /metrics listens unless the config says otherwise (src/metrics takes these too). */
-export const METRICS_DEFAULT_HOST = '127.0.0.1';
-export const METRICS_DEFAULT_PORT = 9464;
+// Where /metrics listens unless the config says otherwise (src/metrics takes these too).
+export { METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT };
 
 export const MetricsSchema = Type.Object(
   {
