@@ -18,8 +18,6 @@ export {
 export {
   configSchema,
   workerKind,
-  workerConfigOf,
-  tracksObjects,
   BUILTIN_MODULES,
   LOG_LEVELS,
   DECODERS,

@@ -956,13 +956,3 @@ export const configSchema: Readonly<Record<string, unknown>> = JSON.parse(JSON.s
 export function workerKind(worker: WorkerConfig | SharedWorkerConfig): 'model' | 'command' | 'module' {
   return 'model' in worker ? 'model' : 'command' in worker ? 'command' : 'module';
 }
-
-/** A worker's config as a result names it: the camera's own worker, or (shared) the shared worker of that name. */
-export function workerConfigOf(config: Config, camera: string, worker: string, shared: boolean): WorkerConfig | SharedWorkerConfig | undefined {
-  return shared ? config.shared[worker] : config.cameras[camera]?.workers.find((w) => w.id === worker);
-}
-
-/** Whether a worker tracks objects (`track: true`, or its options). */
-export function tracksObjects(worker: WorkerConfig | SharedWorkerConfig | undefined): boolean {
-  return worker?.track !== undefined && worker.track !== false;
-}
