@@ -283,7 +283,7 @@ export class VisionSystem implements AsyncDisposable {
   addCamera(id: string, entry: unknown): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; replaceCamera() changes it`);
-      const camera = await this.#createCamera(id, resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models }));
+      const camera = await this.#createCamera(id, this.resolveCameraEntry(id, entry));
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);
       this.#changed('camera-added', id);
@@ -294,7 +294,7 @@ export class VisionSystem implements AsyncDisposable {
   replaceCamera(id: string, entry: unknown): Promise<void> {
     return this.#exclusive(async () => {
       const old = this.#camera(id);
-      const camera = await this.#createCamera(id, resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models }));
+      const camera = await this.#createCamera(id, this.resolveCameraEntry(id, entry));
       await this.#stopCamera(old);
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);
@@ -403,6 +403,15 @@ export class VisionSystem implements AsyncDisposable {
    */
   admitCamera(entry: unknown, policy: CameraAdmissionPolicy): CameraAdmission {
     return admitCamera(entry, policy);
+  }
+
+  /**
+   * A camera entry as addCamera/replaceCamera would take it: validated by the config's schema and resolved
+   * with the file's defaults and models (ERR_CONFIG, every issue); nothing is added. For a caller
+   * that refuses a bad entry before passing it on (a cluster, to the node that will run it).
+   */
+  resolveCameraEntry(id: string, entry: unknown): CameraConfig {
+    return resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models });
   }
 
   /**

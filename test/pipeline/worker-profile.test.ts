@@ -187,6 +187,16 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.ok(!unset.admitted && unset.problem.message.includes('CAM_PW'));
     });
 
+    it('resolveCameraEntry: an entry as addCamera takes it, defaults applied, every issue refused, nothing added', () => {
+      const resolved = system.resolveCameraEntry(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'm' }] });
+      assert.equal(resolved.workers[0]!.criticality, 'normal');
+      assert.throws(
+        () => system.resolveCameraEntry(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'nope' }] }),
+        (e: unknown) => (e as { code?: string }).code === 'ERR_CONFIG',
+      );
+      assert.equal(system.stats().cameras[id('d')], undefined);
+    });
+
     it('maskedConfig and maskedCameraConfig: secrets masked, the rest as it runs', async () => {
       await system.addCamera(id('c'), { source: 'rtsp://viewer:hunter2@10.0.0.12/stream1', enabled: false, workers: [] });
       const all = JSON.stringify(system.maskedConfig());
