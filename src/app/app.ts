@@ -19,7 +19,7 @@
  * close() resolves.
  */
 import { join } from 'node:path';
-import { envOf, tracksObjects, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
+import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
@@ -283,7 +283,8 @@ export function createApp(config: ResolvedConfig, options: AppOptions = {}): App
 
 /** Whether a worker of the file's config tracks objects (its cameras, the cluster's seed in cluster mode, and shared workers). */
 function tracksAnyObjects(config: ResolvedConfig): boolean {
-  return Object.values(config.cameras).some((camera) => camera.workers.some(tracksObjects)) || Object.values(config.shared).some(tracksObjects);
+  const tracks = (worker: { readonly track?: unknown }): boolean => worker.track !== undefined && worker.track !== false;
+  return Object.values(config.cameras).some((camera) => camera.workers.some(tracks)) || Object.values(config.shared).some(tracks);
 }
 
 /** The MQTT sink's figures as the metrics exporter reads them (neither adapter knows the other). */

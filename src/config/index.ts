@@ -18,8 +18,6 @@ export {
 export {
   configSchema,
   workerKind,
-  workerConfigOf,
-  tracksObjects,
   BUILTIN_MODULES,
   LOG_LEVELS,
   DECODERS,
@@ -43,7 +41,7 @@ export {
   type TrackOptionsConfig,
   type ZoneConfig,
 } from './schema.js';
-export { maskConfig, maskString, isSecretKey } from './mask.js';
+export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,

@@ -18,7 +18,7 @@
  */
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
-import { DEFAULT_SHM_DIR } from '../internal/paths.js';
+import { DEFAULT_SHM_DIR, METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
 import { CAPTURE_FORMATS as OUTPUT_FORMATS, CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 
@@ -784,9 +784,8 @@ const sections = {
 
 // ---------------------------------------------------------------- metrics (src/metrics)
 
-/** Where /metrics listens unless the config says otherwise (src/metrics takes these too). */
-export const METRICS_DEFAULT_HOST = '127.0.0.1';
-export const METRICS_DEFAULT_PORT = 9464;
+// Where /metrics listens unless the config says otherwise (src/metrics takes these too).
+export { METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT };
 
 export const MetricsSchema = Type.Object(
   {
@@ -962,14 +961,4 @@ export const configSchema: Readonly<Record<string, unknown>> = JSON.parse(JSON.s
 /** The kind of a worker (camera or shared): which of model, command, module it has. */
 export function workerKind(worker: WorkerConfig | SharedWorkerConfig): 'model' | 'command' | 'module' {
   return 'model' in worker ? 'model' : 'command' in worker ? 'command' : 'module';
-}
-
-/** A worker's config as a result names it: the camera's own worker, or (shared) the shared worker of that name. */
-export function workerConfigOf(config: Config, camera: string, worker: string, shared: boolean): WorkerConfig | SharedWorkerConfig | undefined {
-  return shared ? config.shared[worker] : config.cameras[camera]?.workers.find((w) => w.id === worker);
-}
-
-/** Whether a worker tracks objects (`track: true`, or its options). */
-export function tracksObjects(worker: WorkerConfig | SharedWorkerConfig | undefined): boolean {
-  return worker?.track !== undefined && worker.track !== false;
 }

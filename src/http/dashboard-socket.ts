@@ -33,7 +33,6 @@
  * newest is sent when it becomes ready), never queued.
  */
 import type { WebSocket } from 'ws';
-import { tracksObjects, workerConfigOf } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
@@ -260,7 +259,7 @@ export class DashboardSocket {
     if (!Array.isArray((event.output as { detections?: unknown } | null)?.detections)) return;
     const boxes = boxesOf(event.output);
     // Tracks are drawn over a live view only: not looked up for a camera this page does not watch.
-    const tracks = this.#watched.has(event.camera) ? this.#tracks(event.camera, event.worker, event.shared) : null;
+    const tracks = this.#watched.has(event.camera) ? this.#tracks(event.camera, event.worker, event.profile.tracksObjects) : null;
     this.#send({
       type: 'detections',
       camera: event.camera,
@@ -278,8 +277,8 @@ export class DashboardSocket {
    * result is forwarded (latest-state: a result or two newer than this one at
    * most); null for a worker without `track`.
    */
-  #tracks(camera: string, worker: string, shared: boolean): DrawnTrack[] | null {
-    if (!tracksObjects(workerConfigOf(this.#o.system.currentConfig(), camera, worker, shared))) return null;
+  #tracks(camera: string, worker: string, tracksObjects: boolean): DrawnTrack[] | null {
+    if (!tracksObjects) return null;
     const out: DrawnTrack[] = [];
     for (const o of this.#o.system.trackedObjects(camera)) {
       if (o.worker !== worker) continue;

@@ -40,11 +40,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { checkNetworkCamera, maskConfig, type ReferencePolicy } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { InvalidArgumentError } from '../internal/errors.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import type { VisionSystem } from '../pipeline/index.js';
+import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -121,9 +120,9 @@ export interface HttpServerOptions {
   readonly control?: CameraControl;
   /** Cameras from the API may have `command` and file `module` workers (http.allowExec). Default false. */
   readonly allowExec?: boolean;
-  /** Which `${NAME}` references API values may hold (src/config references policy). Default: none. */
-  readonly references?: ReferencePolicy;
-  /** Values the config took from `${NAME}`: masked wherever they stand in GET /api/config (src/config envOf). */
+  /** Which `${NAME}` references API values may hold (the system's admission policy). Default: none. */
+  readonly references?: CameraAdmissionPolicy['references'];
+  /** Values the config took from `${NAME}`: masked wherever they stand in GET /api/config (besides those the system's config recorded). */
   readonly secrets?: readonly string[];
   /** A dashboard socket that needs the token and has not sent it within this is closed. Default 5 000 ms. */
   readonly authTimeoutMs?: number;
@@ -404,13 +403,13 @@ export class HttpServer implements AsyncDisposable {
     app.get('/api/auth', async (request) => ({ readsNeedToken: !this.#loopback, writesNeedToken: true, authorised: this.#authorised(request) }));
     app.get('/api/stats', async () => ({ ...system.stats(), http: this.stats() }));
     const secrets = { secrets: this.#o.secrets ?? [] };
-    app.get('/api/config', async () => maskConfig(system.currentConfig(), secrets));
+    app.get('/api/config', async () => system.maskedConfig(secrets));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       const stats = system.stats().cameras[id];
       if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: maskConfig(system.currentConfig().cameras[id], secrets) };
+      return { ...stats, config: system.maskedCameraConfig(id, secrets) };
     });
 
     // tracked-object events (Frigate's fields), newest first; times in epoch seconds
@@ -495,8 +494,9 @@ export class HttpServer implements AsyncDisposable {
 
   /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
   #checkCamera(id: string, entry: unknown): void {
-    const problem = checkNetworkCamera(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
-    if (problem === null) return;
+    const admission = this.#o.system.admitCamera(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
+    if (admission.admitted) return;
+    const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'
       ? new HttpError(

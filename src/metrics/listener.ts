@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../config/index.js';
+import { METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { messageOf } from '../internal/abort.js';
 import { MetricsError } from './errors.js';
 import type { MetricsSource } from './system-metrics.js';

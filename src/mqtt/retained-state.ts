@@ -16,7 +16,7 @@
  * results keep confirming it.
  */
 import { performance } from 'node:perf_hooks';
-import { tracksObjects, type MqttConfig } from '../config/index.js';
+import type { MqttConfig } from '../config/index.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { SystemStats, VisionSystem } from '../pipeline/index.js';
 import { cameraBudgetsS } from './age-budget.js';
@@ -105,7 +105,7 @@ export class RetainedState {
         this.set(id, topics.worker(id, workerId, 'state'), workerPayload(w.state, w.lastExit, Date.now()));
       }
       // Until a result confirms it, the 0 lives as long as the camera's detectors' budget: with none running, it goes.
-      const expiryS = cameraBudgetsS(this.#o.system.currentConfig(), id, this.#o.eventWorkers ?? null).counts;
+      const expiryS = cameraBudgetsS(this.#o.system.workers(id), this.#o.eventWorkers ?? null).counts;
       for (const label of discovery.labels) {
         const topic = topics.count(id, label);
         if (!this.#retained.has(topic)) this.setDetectionState(id, 'counts', topic, '0', expiryS);
@@ -231,11 +231,12 @@ export class RetainedState {
 
   #addDiscovery(camera: string): void {
     const { prefix, labels } = this.#o.discovery;
-    const config = this.#o.system.currentConfig().cameras[camera];
-    const zones = new Map(Object.entries(config?.zones ?? {}).map(([name, z]) => [name, z.labels ?? null] as const));
-    const workers = (config?.workers ?? []).map((w) => w.id);
-    const tracked = (config?.workers ?? []).some(tracksObjects);
-    const expireAfter = cameraBudgetsS(this.#o.system.currentConfig(), camera, this.#o.eventWorkers ?? null);
+    const zones = new Map(this.#o.system.cameraZones(camera).map((z) => [z.name, z.labels] as const));
+    const profiles = this.#o.system.workers(camera);
+    const own = profiles.filter((w) => !w.shared);
+    const workers = own.map((w) => w.id);
+    const tracked = own.some((w) => w.tracksObjects);
+    const expireAfter = cameraBudgetsS(profiles, this.#o.eventWorkers ?? null);
     for (const [topic, payload] of cameraDiscovery(camera, {
       prefix,
       node: this.#o.node,

@@ -44,7 +44,8 @@ import { hostname } from 'node:os';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../internal/backoff.js';
 import { RestartLoop } from '../internal/restart-loop.js';
-import { maskConfig, tracksObjects, workerConfigOf, type MqttConfig } from '../config/index.js';
+import type { MqttConfig } from '../config/index.js';
+import { maskConfig } from '../internal/mask.js';
 import { delay, messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import { createLogger, type Logger } from '../internal/logger.js';
@@ -216,7 +217,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       topics: this.topics,
       outlet,
       log: this.#log,
-      budgetS: (event) => workerBudgetS(this.#system.currentConfig(), event.camera, event.worker, event.shared),
+      budgetS: (event) => workerBudgetS(event.profile),
     });
     this.#commands = new CommandHandler({
       system: this.#system,
@@ -487,7 +488,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#results.onResult(event);
         // Every detector feeds its camera's label counts; a worker with track on publishes tracked objects on
         // <prefix>/events instead of per-label appearances, so its appearances are counted apart.
-        const tracked = tracksObjects(workerConfigOf(this.#system.currentConfig(), event.camera, event.worker, event.shared));
+        const tracked = event.profile.tracksObjects;
         if (tracked) this.#countObjectEvents(this.#trackedCounts.observe(event, Date.now()), 'tracked');
         else this.#emitObjectEvents(this.#tracker.observe(event, Date.now()));
         this.#refreshDetectionStates(event, tracked);
@@ -558,8 +559,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   /** The budget (seconds) of a camera's worker or, if the camera has none of that id, of the shared worker. */
   #budgetS(camera: string, worker: string): number | null {
-    const config = this.#system.currentConfig();
-    return workerBudgetS(config, camera, worker, workerConfigOf(config, camera, worker, false) === undefined);
+    return workerBudgetS(this.#system.workerProfile(camera, worker));
   }
 
   /**
@@ -578,7 +578,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   /** The camera's budgets for its detection states: one per kind, what Home Assistant's expire_after says too. */
   #stateBudgets(camera: string): { readonly counts: number | null; readonly zones: number | null } {
-    return cameraBudgetsS(this.#system.currentConfig(), camera, this.#config.events.workers ?? null);
+    return cameraBudgetsS(this.#system.workers(camera), this.#config.events.workers ?? null);
   }
 
   /** Frigate's payload, as is, on `<prefix>/events` (at least once, queued while offline like the rest). */

@@ -11,18 +11,15 @@
  * crash-looping later.
  */
 import { kserveWorker } from '../kserve/index.js';
-import type { ReadSize } from '../supplier/index.js';
 import { modelClientWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
 import type { SharedWorkerConfig, WorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { ModelService } from './model-service.js';
 import { loadModuleHandler } from './module-handler.js';
 import { moduleThreadWorker, moduleWorker } from './module-worker.js';
+import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
 
-export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
-
-/** A worker's configured readSize: a number is a long side. */
-export const readSizeOf = (configured: 'full' | 'any' | number): ReadSize => (typeof configured === 'number' ? { longSide: configured } : configured);
+export type { WorkerKindName } from './worker-profile.js';
 
 export interface BuiltWorkerKind {
   readonly kind: WorkerKind;
@@ -54,7 +51,7 @@ export async function buildWorkerKind(
         `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`,
       );
     }
-    const budget = model.maxAgeMs ?? config.maxAgeMs ?? null;
+    const budget = ageBudgetMs(config, model);
     const remote = model.kserve;
     if (remote !== null) {
       // A remote model: the frame goes over HTTP as a tensor, one request in flight, the worker's maxAgeMs its age budget.

@@ -24,7 +24,6 @@ import {
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
 import { FrameSupplier, type SupplierStats } from '../supplier/index.js';
-import { readSizeOf } from './build-worker.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
@@ -32,6 +31,7 @@ import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
 import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
+import { workerProfile, type WorkerProfile } from './worker-profile.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -166,13 +166,11 @@ export class CameraPipeline implements AsyncDisposable {
       const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, { models: options.models, shmDir: options.shmDir });
       workers.add(
         {
-          id: w.id,
+          profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),
           supervisorId,
           built,
-          criticality: w.criticality,
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
-          ...(w.readSize === undefined ? {} : { readSize: readSizeOf(w.readSize) }),
           enabled: enabled && w.enabled,
         },
         options.log.child({ worker: w.id }),
@@ -191,6 +189,15 @@ export class CameraPipeline implements AsyncDisposable {
 
   hasWorker(id: string): boolean {
     return this.#workers.has(id);
+  }
+
+  /** Its workers' profiles, built with them. */
+  get workerProfiles(): WorkerProfile[] {
+    return this.#workers.profiles;
+  }
+
+  workerProfile(id: string): WorkerProfile | undefined {
+    return this.#workers.profile(id);
   }
 
   workerEnabled(id: string): boolean {

@@ -7,7 +7,16 @@
  */
 import type { Config } from '../config/index.js';
 
-export type { CameraConfig, CaptureConfig, CaptureOutputConfig, WorkerConfig, SharedWorkerConfig, ModelConfig, WorkerDefaultsConfig } from '../config/index.js';
+export type {
+  CameraConfig,
+  CaptureConfig,
+  CaptureOutputConfig,
+  WorkerConfig,
+  SharedWorkerConfig,
+  ModelConfig,
+  WorkerDefaultsConfig,
+  TrackOptionsConfig,
+} from '../config/index.js';
 export type { Criticality } from '../supplier/index.js';
 
 /** What parseConfig/loadConfig return: the config a VisionSystem runs. */

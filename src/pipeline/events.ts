@@ -16,6 +16,7 @@ import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
 import type { SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
+import type { WorkerProfile } from './worker-profile.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */
@@ -73,6 +74,8 @@ export interface ResultEvent extends Base {
   readonly camera: string;
   readonly worker: string;
   readonly shared: boolean;
+  /** What the worker is (kind, model, age budget, tracking…): the one its pipeline built, the same object for each of its results. */
+  readonly profile: WorkerProfile;
   readonly seq: number;
   /** Monotonic capture time of the frame (ms, this process's performance.now()). */
   readonly captureTime: number;

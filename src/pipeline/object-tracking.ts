@@ -6,16 +6,17 @@
  * snapshot request when the best score improved), and `zone-count` events.
  * A second's tick ends tracks whose camera went quiet; a camera replaced or
  * removed, or a worker disabled or restarted, ends its tracks at once (a new
- * incarnation starts new ones). The config is read from the system as it is
- * now, so cameras added at run time are tracked too.
+ * incarnation starts new ones). Whether a worker tracks, and how, is its
+ * profile's (on each result); a camera's zones and masks are read from the
+ * system as it is now, so cameras added at run time are tracked too.
  */
 import { CameraObjects, trackableDetections, type SnapshotRequest, type TrackedEvent, type TrackedObject, type ZoneCount } from '../objects/index.js';
-import { workerConfigOf } from '../config/index.js';
-import type { CameraConfig, ResolvedConfig, WorkerConfig } from './config-types.js';
+import type { CameraConfig, TrackOptionsConfig } from './config-types.js';
 import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
 
 export interface ObjectTrackingOptions {
-  readonly config: () => ResolvedConfig;
+  /** A camera's config as the system runs it now; undefined for a camera it no longer has. */
+  readonly camera: (id: string) => CameraConfig | undefined;
   readonly emit: (event: SystemEvent) => void;
   /** The monotonic clock results' capture times are on. Default performance.now. */
   readonly monotonic?: () => number;
@@ -23,10 +24,8 @@ export interface ObjectTrackingOptions {
 
 const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
 
-type Track = WorkerConfig['track'];
-
 export class ObjectTracking {
-  readonly #config: () => ResolvedConfig;
+  readonly #camera: (id: string) => CameraConfig | undefined;
   readonly #emit: (event: SystemEvent) => void;
   readonly #monotonic: () => number;
   readonly #objects = new Map<string, CameraObjects>();
@@ -34,7 +33,7 @@ export class ObjectTracking {
   #closed = false;
 
   constructor(options: ObjectTrackingOptions) {
-    this.#config = options.config;
+    this.#camera = options.camera;
     this.#emit = options.emit;
     this.#monotonic = options.monotonic ?? (() => performance.now());
   }
@@ -82,13 +81,13 @@ export class ObjectTracking {
 
   onResult(result: ResultEvent): void {
     if (this.#closed) return;
-    const track = this.#trackOf(result.camera, result.worker, result.shared);
-    if (track === undefined || track === false) return;
+    const track = result.profile.track;
+    if (track === null) return;
     const detections = trackableDetections(result.output);
     if (detections === null) return;
     let objects = this.#objects.get(key(result.camera, result.worker));
     if (objects === undefined) {
-      const camera = this.#config().cameras[result.camera];
+      const camera = this.#camera(result.camera);
       if (camera === undefined) return;
       objects = this.#make(result.camera, result.worker, camera, track);
     }
@@ -106,9 +105,8 @@ export class ObjectTracking {
     }
   }
 
-  #make(cameraId: string, worker: string, camera: CameraConfig, track: Exclude<Track, false | undefined>): CameraObjects {
-    const options = track === true ? {} : track;
-    const { snapshotSeconds, updateSeconds, ...tracker } = options;
+  #make(cameraId: string, worker: string, camera: CameraConfig, track: TrackOptionsConfig): CameraObjects {
+    const { snapshotSeconds, updateSeconds, ...tracker } = track;
     const objects = new CameraObjects({
       camera: cameraId,
       worker,
@@ -127,10 +125,6 @@ export class ObjectTracking {
     });
     this.#objects.set(key(cameraId, worker), objects);
     return objects;
-  }
-
-  #trackOf(camera: string, worker: string, shared: boolean): Track {
-    return workerConfigOf(this.#config(), camera, worker, shared)?.track;
   }
 
   #tick(): void {

@@ -12,7 +12,6 @@
  */
 import type { Logger } from '../internal/logger.js';
 import type { FrameSupplier } from '../supplier/index.js';
-import { readSizeOf } from './build-worker.js';
 import type { SharedWorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import { FrameMux, type MuxCameraFigures } from './frame-mux.js';
@@ -20,6 +19,7 @@ import type { ModelService } from './model-service.js';
 import type { WorkerFigures, WorkerGroup } from './worker-group.js';
 import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
+import { workerProfile, type WorkerProfile } from './worker-profile.js';
 
 export interface SharedWorkerStats extends WorkerFigures {
   /** The cameras it is configured for. */
@@ -41,13 +41,16 @@ export interface SharedWorkerOptions {
 export class SharedWorker {
   readonly name: string;
   readonly cameras: readonly string[];
+  /** What it is, built with it. */
+  readonly profile: WorkerProfile;
   readonly #mux: FrameMux;
   readonly #group: WorkerGroup;
   #closed = false;
 
-  private constructor(name: string, cameras: readonly string[], mux: FrameMux, group: WorkerGroup) {
-    this.name = name;
-    this.cameras = cameras;
+  private constructor(profile: WorkerProfile, mux: FrameMux, group: WorkerGroup) {
+    this.name = profile.id;
+    this.cameras = profile.cameras;
+    this.profile = profile;
     this.#mux = mux;
     this.#group = group;
   }
@@ -56,27 +59,24 @@ export class SharedWorker {
   static async create(options: SharedWorkerOptions): Promise<SharedWorker> {
     const { name, config } = options;
     if (!ID_PATTERN.test(name)) throw new PipelineError('ERR_INVALID_CONFIG', `shared worker name ${JSON.stringify(name)} must match ${String(ID_PATTERN)}`);
-    const { cameras } = config;
     const supervisorId = `shared.${name}`;
     const built = await buildWorkerKind(`shared worker ${name}`, supervisorId, config, { models: options.models, shmDir: options.shmDir });
-    const { criticality } = config;
-    const mux = new FrameMux({ name, criticality });
+    const profile = workerProfile({ camera: null, id: name, config, kind: built.name, model: built.model });
+    const mux = new FrameMux({ name, criticality: config.criticality });
     options.group.add(
       {
-        id: name,
+        profile,
         supervisorId,
         built,
-        criticality,
         maxFps: config.maxFps ?? null,
         maxAgeMs: config.maxAgeMs ?? null,
-        ...(config.readSize === undefined ? {} : { readSize: readSizeOf(config.readSize) }),
         enabled: config.enabled,
         // Each incarnation reads a fresh reader of the mux (the slots from before are emptied).
         source: (workerId, subscribeOptions) => mux.reader(workerId, subscribeOptions),
       },
       options.log,
     );
-    return new SharedWorker(name, cameras, mux, options.group);
+    return new SharedWorker(profile, mux, options.group);
   }
 
   /** Takes this camera's frames, if it is one of the worker's. */

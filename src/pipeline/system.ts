@@ -24,13 +24,18 @@
  *   capture's codes): a bad replacement leaves the old camera running.
  * - stats() is one typed snapshot of everything; events() / on() one typed
  *   stream of what happens (events.ts).
+ * - What each worker is (its profile: worker-profile.ts) is built with it and
+ *   answered by workers() and workerProfile(), and carried on its results;
+ *   camera admission (admitCamera) and the config shown (maskedConfig) are
+ *   the system's too, so the adapters never read the config to learn them.
  */
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCamera } from '../config/index.js';
+import { envOf, resolveCamera } from '../config/index.js';
+import { maskConfig } from '../internal/mask.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
@@ -43,6 +48,15 @@ import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
 import type { TrackedObject, ZoneCount } from '../objects/index.js';
+import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
+import type { WorkerProfile } from './worker-profile.js';
+
+/** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
+export interface CameraZone {
+  readonly name: string;
+  /** The labels it counts; null: every label. */
+  readonly labels: readonly string[] | null;
+}
 
 export interface VisionSystemOptions {
   /** The resolved configuration (src/config). Cameras may also come later, with addCamera(). */
@@ -102,7 +116,7 @@ export class VisionSystem implements AsyncDisposable {
     this.#config = options.config;
     this.#log = options.logger ?? createLogger({ level: this.#config.logLevel });
     this.#hub = new EventHub((error, event) => this.#log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.#tracking = new ObjectTracking({ config: () => this.currentConfig(), emit: (e) => this.#hub.emit(e) });
+    this.#tracking = new ObjectTracking({ camera: (id) => this.#cameras.get(id)?.config, emit: (e) => this.#hub.emit(e) });
     this.#hub.on('result', (e) => this.#tracking.onResult(e));
     this.#hub.on('config-change', (e) => this.#tracking.onConfigChange(e));
     this.shmDir = this.#config.shmDir;
@@ -269,7 +283,7 @@ export class VisionSystem implements AsyncDisposable {
   addCamera(id: string, entry: unknown): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; replaceCamera() changes it`);
-      const camera = await this.#createCamera(id, resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models }));
+      const camera = await this.#createCamera(id, this.resolveCameraEntry(id, entry));
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);
       this.#changed('camera-added', id);
@@ -280,7 +294,7 @@ export class VisionSystem implements AsyncDisposable {
   replaceCamera(id: string, entry: unknown): Promise<void> {
     return this.#exclusive(async () => {
       const old = this.#camera(id);
-      const camera = await this.#createCamera(id, resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models }));
+      const camera = await this.#createCamera(id, this.resolveCameraEntry(id, entry));
       await this.#stopCamera(old);
       this.#cameras.set(id, camera);
       if (this.#state === 'running') this.#startCamera(camera);
@@ -360,6 +374,75 @@ export class VisionSystem implements AsyncDisposable {
     const cameras: Record<string, CameraConfig> = {};
     for (const [id, camera] of this.#cameras) cameras[id] = camera.config;
     return { ...this.#config, cameras };
+  }
+
+  /**
+   * The configuration as currentConfig() has it, with every secret masked: URL passwords, secret-named
+   * keys, and the values the config file took from the environment (and `secrets`, any more to mask).
+   * What an API or a log may show.
+   */
+  maskedConfig(options: { readonly secrets?: readonly string[] } = {}): ResolvedConfig {
+    return maskConfig(this.currentConfig(), { secrets: this.#secrets(options.secrets) });
+  }
+
+  /** One camera's config as it runs now, masked as maskedConfig() masks it; undefined for a camera the system does not have. */
+  maskedCameraConfig(camera: string, options: { readonly secrets?: readonly string[] } = {}): CameraConfig | undefined {
+    const config = this.#cameras.get(camera)?.config;
+    return config === undefined ? undefined : maskConfig(config, { secrets: this.#secrets(options.secrets) });
+  }
+
+  #secrets(more: readonly string[] = []): string[] {
+    return [...envOf(this.#config).values, ...more];
+  }
+
+  /**
+   * Whether a camera entry from the network (an API body, a cluster's desired state) may run here under
+   * `policy` (no programs without allowExec; only allowed `${NAME}`s), and the entry to hand to
+   * addCamera/replaceCamera (its references expanded when `policy.env` is given). Never throws for a
+   * bad entry: the problem says what and where, the caller gives it its code.
+   */
+  admitCamera(entry: unknown, policy: CameraAdmissionPolicy): CameraAdmission {
+    return admitCamera(entry, policy);
+  }
+
+  /**
+   * A camera entry as addCamera/replaceCamera would take it: validated by the config's schema and resolved
+   * with the file's defaults and models (ERR_CONFIG, every issue); nothing is added. For a caller
+   * that refuses a bad entry before passing it on (a cluster, to the node that will run it).
+   */
+  resolveCameraEntry(id: string, entry: unknown): CameraConfig {
+    return resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models });
+  }
+
+  /**
+   * What the workers that read a camera are: its own, in config order, then the shared workers that
+   * name it. The profiles are those built with the workers (the same objects the results carry), so
+   * this rebuilds nothing. A camera the system does not have (removed meanwhile) has none.
+   */
+  workers(camera: string): WorkerProfile[] {
+    const own = this.#cameras.get(camera)?.workerProfiles;
+    if (own === undefined) return [];
+    for (const shared of this.#shared.values()) if (shared.cameras.includes(camera)) own.push(shared.profile);
+    return own;
+  }
+
+  /**
+   * A worker of a camera as a result names it: its own worker `worker`, or the shared worker of that name
+   * (`shared` says which; not given: the camera's own first). Undefined when there is none (any more).
+   */
+  workerProfile(camera: string, worker: string, shared?: boolean): WorkerProfile | undefined {
+    if (shared !== true) {
+      const own = this.#cameras.get(camera)?.workerProfile(worker);
+      if (own !== undefined || shared === false) return own;
+    }
+    const profile = this.#shared.get(worker)?.profile;
+    return profile?.cameras.includes(camera) === true ? profile : undefined;
+  }
+
+  /** A camera's zones as configured (names and the labels each counts); none for a camera the system does not have. */
+  cameraZones(camera: string): CameraZone[] {
+    const zones = this.#cameras.get(camera)?.config.zones ?? {};
+    return Object.entries(zones).map(([name, z]) => ({ name, labels: z.labels ?? null }));
   }
 
   /**

@@ -28,11 +28,12 @@ import {
   type WorkerState,
   type WorkerTotals,
 } from '../workers/index.js';
-import type { FrameSupplier, ReadSize } from '../supplier/index.js';
+import type { FrameSupplier } from '../supplier/index.js';
 import type { Criticality } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { PipelineWorkerState, SystemEvent } from './events.js';
-import type { BuiltWorkerKind, WorkerKindName } from './build-worker.js';
+import type { BuiltWorkerKind } from './build-worker.js';
+import type { WorkerKindName, WorkerProfile } from './worker-profile.js';
 
 /** A worker's figures in stats(): its supervision, and the current incarnation's frames. */
 export interface WorkerFigures {
@@ -76,17 +77,14 @@ export interface WorkerFigures {
 
 /** One worker of the group, as built from its config. */
 export interface GroupWorker {
-  /** Its id in its config. */
-  readonly id: string;
+  /** What it is (its id in its config, criticality, readSize…): carried on each of its results. */
+  readonly profile: WorkerProfile;
   /** The supervisor's id for it: unique in the system (camera.id, shared.name), also its subprocess store's name. */
   readonly supervisorId: string;
   readonly built: BuiltWorkerKind;
-  readonly criticality: Criticality;
   readonly maxFps: number | null;
   readonly maxAgeMs: number | null;
   readonly enabled: boolean;
-  /** The frame size it uses (its config's readSize); a model worker says its model's on its own. */
-  readonly readSize?: ReadSize;
   /** Where its frames come from instead of the group's supplier (a shared worker's mux). */
   readonly source?: WorkerSpec['source'];
 }
@@ -148,6 +146,16 @@ export class WorkerGroup implements AsyncDisposable {
     return this.#members.has(id);
   }
 
+  /** What the worker of that id is, or undefined if the group has none. */
+  profile(id: string): WorkerProfile | undefined {
+    return this.#members.get(id)?.worker.profile;
+  }
+
+  /** Its workers' profiles, in the order they were added. */
+  get profiles(): WorkerProfile[] {
+    return [...this.#members.values()].map((m) => m.worker.profile);
+  }
+
   enabled(id: string): boolean {
     return this.#stats(this.#member(id))?.enabled ?? false;
   }
@@ -155,18 +163,19 @@ export class WorkerGroup implements AsyncDisposable {
   /** Adds a worker (started with the group, or at once if it runs). */
   add(worker: GroupWorker, log: Logger): void {
     const member: Member = { worker, log, results: 0, lastResultAt: null };
+    const { readSize } = worker.profile;
     this.#supervisor.add({
       id: worker.supervisorId,
       kind: worker.built.kind,
-      criticality: worker.criticality,
+      criticality: worker.profile.objective.criticality,
       enabled: worker.enabled,
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       ...(worker.maxFps === null ? {} : { maxFps: worker.maxFps }),
       ...(worker.maxAgeMs === null ? {} : { maxAgeMs: worker.maxAgeMs }),
-      ...(worker.readSize === undefined ? {} : { readSize: worker.readSize }),
+      ...(readSize === null ? {} : { readSize }),
       ...(worker.source === undefined ? {} : { source: worker.source }),
     });
-    this.#members.set(worker.id, member);
+    this.#members.set(worker.profile.id, member);
     this.#bySupervisorId.set(worker.supervisorId, member);
   }
 
@@ -197,9 +206,9 @@ export class WorkerGroup implements AsyncDisposable {
     const s = this.#stats(member);
     const f = s?.subscription ?? null;
     return {
-      id: w.id,
+      id: w.profile.id,
       kind: w.built.name,
-      criticality: w.criticality,
+      criticality: w.profile.objective.criticality,
       enabled: s?.enabled ?? w.enabled,
       state: s?.state ?? 'stopped',
       model: w.built.model?.name ?? null,
@@ -247,7 +256,7 @@ export class WorkerGroup implements AsyncDisposable {
       type: 'worker-state',
       at: Date.now(),
       camera: this.camera,
-      worker: worker.id,
+      worker: worker.profile.id,
       shared: this.camera === null,
       from: e.from,
       to: e.to,
@@ -264,8 +273,9 @@ export class WorkerGroup implements AsyncDisposable {
       type: 'result',
       at: member.lastResultAt,
       camera: r.streamId,
-      worker: member.worker.id,
+      worker: member.worker.profile.id,
       shared: this.camera === null,
+      profile: member.worker.profile,
       seq: r.seq,
       captureTime: r.captureTime,
       wallTime: r.wallTime,
@@ -281,7 +291,7 @@ export class WorkerGroup implements AsyncDisposable {
       type: 'drop-alert',
       at: Date.now(),
       camera: this.camera,
-      worker: member.worker.id,
+      worker: member.worker.profile.id,
       shared: this.camera === null,
       criticality: a.criticality,
       state: a.state,

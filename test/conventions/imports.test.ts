@@ -6,7 +6,10 @@
  * calls and never import each other; only the composition root (app/) builds
  * them, and the CLI imports none of them. Across folders, imports go through a
  * folder's index.ts, its public surface (internal/ has none: its files are
- * imported one by one).
+ * imported one by one). The adapters learn what the system runs from the
+ * system (its workers' profiles, admission, the masked config: ADR 0039),
+ * never from the config: http, mqtt and metrics may only `import type` their
+ * own section's config type.
  */
 import assert from 'node:assert/strict';
 import { dirname, join, normalize } from 'node:path';
@@ -37,6 +40,15 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app'],
 };
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
+/**
+ * Adapter → the config types it may import (type-only): its own section's. The cluster is not held to it yet:
+ * its admission and camera checks move to the system's calls (admitCamera) when it is split (ADR 0039).
+ */
+const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
+  http: ['HttpConfig'],
+  mqtt: ['MqttConfig'],
+  metrics: ['MetricsConfig'],
+};
 
 interface Import {
   readonly from: string;
@@ -61,6 +73,41 @@ function importsOf(path: string): Import[] {
   };
   visit(file);
   return out;
+}
+
+/**
+ * What a file under src/<adapter>/ imports from src/config that the rule above does not allow: a value, a
+ * namespace, a lazy import(), or a type other than its section's. `text` stands in for the file's own (the
+ * rule's self-test plants violations through it).
+ */
+function configImportProblems(path: string, adapter: string, text?: string): string[] {
+  const file = parseTs(path, text);
+  const allowed = CONFIG_TYPES_OF[adapter] ?? [];
+  const problems: string[] = [];
+  const isConfig = (specifier: ts.Expression | undefined): boolean =>
+    specifier !== undefined &&
+    ts.isStringLiteral(specifier) &&
+    specifier.text.startsWith('.') &&
+    folderOf(normalize(join(dirname(path), specifier.text)).replace(/^src\//, '')) === 'config';
+  const at = (node: ts.Node): string => `${path}:${file.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && isConfig(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const named = clause?.namedBindings !== undefined && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : null;
+      if (clause === undefined || !clause.isTypeOnly || clause.name !== undefined || named === null)
+        problems.push(`${at(node)}: only \`import type { ${allowed.join(', ')} }\` from config`);
+      for (const element of named ?? []) {
+        const name = (element.propertyName ?? element.name).text;
+        if (!allowed.includes(name)) problems.push(`${at(node)}: imports ${name} from config (${adapter} may import: ${allowed.join(', ') || 'nothing'})`);
+      }
+    }
+    if (ts.isExportDeclaration(node) && isConfig(node.moduleSpecifier)) problems.push(`${at(node)}: re-exports from config`);
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && isConfig(node.arguments[0]))
+      problems.push(`${at(node)}: import() of config`);
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return problems;
 }
 
 const folderOf = (srcRelative: string): string | null => (srcRelative.includes('/') ? srcRelative.slice(0, srcRelative.indexOf('/')) : null);
@@ -117,5 +164,33 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
       if (/['"`][^'"`]*\/cli\/[a-z-]+\.js['"`]/.test(text)) problems.push(`${path} names a script under cli/`);
     }
     assert.deepEqual(problems, []);
+  });
+
+  // Checked on the real tree too: `import { maskConfig, type MqttConfig }` planted back into src/mqtt/sink.ts, and
+  // `import { checkNetworkCamera }` into src/http/server.ts, each made this test fail with their lines; reverted.
+  it("the adapters take only their own section's config types from config, type-only (ADR 0039)", () => {
+    const problems: string[] = [];
+    for (const path of files) {
+      const adapter = folderOf(path.replace(/^src\//, ''));
+      if (adapter !== null && adapter in CONFIG_TYPES_OF) problems.push(...configImportProblems(path, adapter));
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('the config-import rule catches what it must (planted violations)', () => {
+    const planted = (adapter: string, text: string): number => configImportProblems(`src/${adapter}/planted.ts`, adapter, text).length;
+    assert.equal(planted('mqtt', "import type { MqttConfig } from '../config/index.js';"), 0);
+    assert.equal(planted('mqtt', "import type { MqttConfig as M } from '../config/index.js';"), 0);
+    assert.equal(planted('mqtt', "import { type MqttConfig } from '../config/index.js';"), 1, 'not a type-only declaration');
+    assert.equal(planted('mqtt', "import { maskConfig, type MqttConfig } from '../config/index.js';"), 2);
+    assert.equal(planted('mqtt', "import type { Config } from '../config/index.js';"), 1, "another section's type");
+    assert.equal(planted('http', "import type { MqttConfig } from '../config/index.js';"), 1);
+    assert.equal(planted('http', "import { checkNetworkCamera } from '../config/index.js';"), 2);
+    assert.equal(planted('metrics', "import type * as config from '../config/index.js';"), 1);
+    assert.equal(planted('metrics', "import '../config/index.js';"), 1);
+    assert.equal(planted('metrics', "export { METRICS_DEFAULT_PORT } from '../config/index.js';"), 1);
+    assert.equal(planted('http', "const c = await import('../config/index.js');"), 1);
+    assert.equal(planted('http', "import { maskConfig } from '../config/mask.js';"), 2, 'past the index too');
+    assert.equal(planted('http', "import type { CameraAdmissionPolicy } from '../pipeline/index.js';"), 0, 'only config is held to it');
   });
 });

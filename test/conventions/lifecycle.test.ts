@@ -284,7 +284,7 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), `framesupplier-lifecycle-${process.pid}-`));
     const intervals = mock.method(globalThis, 'setInterval');
     try {
-      const tracking = new ObjectTracking({ config: () => resolvedConfig({ cameras: {} }), emit: () => undefined });
+      const tracking = new ObjectTracking({ camera: () => undefined, emit: () => undefined });
       tracking.start();
       tracking.start();
       assert.equal(intervals.mock.callCount(), 1, 'object tracking: one timer for two starts');

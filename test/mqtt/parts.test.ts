@@ -8,9 +8,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConfigError, maskConfig, parseConfig } from '../../src/config/index.js';
+import { ConfigError, maskConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { budgetSeconds, cameraBudgetsS, workerBudgetS } from '../../src/mqtt/age-budget.js';
+import { workerProfile } from '../../src/pipeline/worker-profile.js';
+import type { WorkerProfile } from '../../src/pipeline/index.js';
 import { BoundedQueue, cameraDiscovery, detectionsOf, ObjectTracker, parseCommand, Topics, topicLabel, type ObjectEvent } from '../../src/mqtt/index.js';
+
+/** The profiles a system builds for a camera's workers (its own, then the shared ones that read it), from a parsed config. */
+function profilesOf(config: Config, camera: string): WorkerProfile[] {
+  const model = (w: object) => ('model' in w && typeof w.model === 'string' ? { name: w.model, maxAgeMs: config.models[w.model]?.maxAgeMs ?? null } : null);
+  return [
+    ...(config.cameras[camera]?.workers ?? []).map((w) =>
+      workerProfile({ camera, id: w.id, config: w, kind: 'model' in w ? 'model' : 'module', model: model(w) }),
+    ),
+    ...Object.entries(config.shared)
+      .filter(([, w]) => w.cameras.includes(camera))
+      .map(([id, w]) => workerProfile({ camera: null, id, config: w, kind: 'model' in w ? 'model' : 'module', model: model(w) })),
+  ];
+}
 
 const person = (confidence: number, x = 0.1) => ({ class_name: 'person', confidence, bbox: [x, 0.1, x + 0.1, 0.5] });
 
@@ -298,16 +313,20 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
         }),
         { env: {} },
       );
-      assert.equal(workerBudgetS(config, 'c', 'det', false), 5);
-      assert.equal(workerBudgetS(config, 'c', 'own', false), 1);
-      assert.equal(workerBudgetS(config, 'c', 'none', false), null);
-      assert.equal(workerBudgetS(config, 'c', 's', true), 2);
+      const profiles = profilesOf(config, 'c');
+      const profile = (id: string) => profiles.find((p) => p.id === id);
+      assert.equal(workerBudgetS(profile('det')), 5);
+      assert.equal(workerBudgetS(profile('own')), 1);
+      assert.equal(workerBudgetS(profile('none')), null);
+      assert.equal(workerBudgetS(profile('s')), 2);
+      assert.equal(workerBudgetS(undefined), null, 'no such worker');
       // Label counts: every admitted detector, tracking or not, the shared ones the camera feeds too; zones: the trackers.
-      assert.deepEqual(cameraBudgetsS(config, 'c', null), { counts: 9, zones: 9 });
-      assert.deepEqual(cameraBudgetsS(config, 'c', ['own']), { counts: 1, zones: 9 });
-      assert.deepEqual(cameraBudgetsS(config, 'c', ['none']), { counts: null, zones: 9 });
-      assert.deepEqual(cameraBudgetsS(config, 'c', ['det', 's']), { counts: 5, zones: 9 });
-      assert.deepEqual(cameraBudgetsS(config, 'c', ['s']), { counts: 2, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(profiles, null), { counts: 9, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(profiles, ['own']), { counts: 1, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(profiles, ['none']), { counts: null, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(profiles, ['det', 's']), { counts: 5, zones: 9 });
+      assert.deepEqual(cameraBudgetsS(profiles, ['s']), { counts: 2, zones: 9 });
+      assert.deepEqual(cameraBudgetsS([], null), { counts: null, zones: null }, 'a camera the system no longer has');
     });
 
     it('gives expire_after to the count and occupancy entities of labels and zones, each its own, and to nothing else', () => {

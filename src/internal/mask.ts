@@ -1,5 +1,7 @@
 /**
- * Masking for anything that prints or logs a config: a deep copy where URL
+ * Masking for anything that prints, logs or publishes a config or figures
+ * made from it (src/config's maskConfig, the system's maskedConfig, stats on
+ * MQTT): a deep copy where URL
  * passwords (`rtsp://viewer:***@host/…`), `password=`/`token=`-style
  * parameters, the value after a `--password`-style argument, and every value
  * of a key named like a secret (password, token, secret, api key, credential)
@@ -7,7 +9,7 @@
  * an inconvenience, a leaked password is not.
  */
 
-import { maskCredentials } from '../internal/redact.js';
+import { maskCredentials } from './redact.js';
 
 const MASK = '***';
 

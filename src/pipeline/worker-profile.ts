@@ -1,0 +1,86 @@
+/**
+ * A worker's profile: what the worker is, said once, where it is built
+ * (CameraPipeline.create, SharedWorker.create), from its config entry and the
+ * model it uses. Its camera (or, shared, the cameras it reads), its id, its
+ * kind and model, its age budget, whether it tracks objects, the frame size
+ * it reads, and its freshness objective.
+ *
+ * Contract: a profile is frozen and lives as long as the worker's camera (a
+ * replaced camera's workers get new ones). Every result carries its worker's
+ * profile, and the system answers for a camera's workers
+ * (VisionSystem.workers, workerProfile), so no one past the pipeline
+ * reads the config again to learn what a worker is. The age budget rule is
+ * here and nowhere else: the model's maxAgeMs, else the worker's own
+ * (a model server holds every frame it takes to its own budget, ADR 0032).
+ */
+import type { Criticality, ReadSize } from '../supplier/index.js';
+import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
+
+export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
+
+/**
+ * How fresh the worker wants its frames, and what it may miss. The criticality is its config's; the
+ * tolerance for skipped frames is a later issue's (issue 31).
+ */
+export interface FreshnessObjective {
+  readonly criticality: Criticality;
+}
+
+export interface WorkerProfile {
+  /** The camera the worker belongs to; null for a shared worker (its results still name the frame's camera). */
+  readonly camera: string | null;
+  /** Its id in its camera's `workers`, or its name under `shared`. */
+  readonly id: string;
+  readonly shared: boolean;
+  /** The cameras it reads: its own, or a shared worker's `cameras`. */
+  readonly cameras: readonly string[];
+  readonly kind: WorkerKindName;
+  /** The model (a key of `models`) a model worker uses; null for the other kinds. */
+  readonly model: string | null;
+  /** How old a frame may be and still be worked on (ms): the model's maxAgeMs, else the worker's; null: no budget. */
+  readonly ageBudgetMs: number | null;
+  readonly tracksObjects: boolean;
+  /** Its tracker's options when it tracks (`track: true` is {}), else null. */
+  readonly track: TrackOptionsConfig | null;
+  /** The frame size it asked for (readSize); null: not said (a model worker says its model's on its own; else full). */
+  readonly readSize: ReadSize | null;
+  readonly objective: FreshnessObjective;
+}
+
+/** A worker's configured readSize: a number is a long side. */
+const readSizeOf = (configured: 'full' | 'any' | number): ReadSize => (typeof configured === 'number' ? { longSide: configured } : configured);
+
+/** The one age budget rule: the model's maxAgeMs, else the worker's own; null when neither says one. */
+export function ageBudgetMs(config: WorkerConfig | SharedWorkerConfig, model: { readonly maxAgeMs: number | null } | null): number | null {
+  return model?.maxAgeMs ?? config.maxAgeMs ?? null;
+}
+
+export interface WorkerProfileInput {
+  /** The worker's camera, or null for a shared worker. */
+  readonly camera: string | null;
+  readonly id: string;
+  readonly config: WorkerConfig | SharedWorkerConfig;
+  readonly kind: WorkerKindName;
+  /** The model it uses (its server, or anything with its name and budget), null for the other kinds. */
+  readonly model: { readonly name: string; readonly maxAgeMs: number | null } | null;
+}
+
+/** The worker's profile, frozen (built once per worker, shared by every result it makes). */
+export function workerProfile(input: WorkerProfileInput): WorkerProfile {
+  const { camera, id, config, kind, model } = input;
+  const track = config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
+  const cameras = camera === null && 'cameras' in config ? config.cameras : camera === null ? [] : [camera];
+  return Object.freeze({
+    camera,
+    id,
+    shared: camera === null,
+    cameras: Object.freeze([...cameras]),
+    kind,
+    model: model?.name ?? null,
+    ageBudgetMs: ageBudgetMs(config, model),
+    tracksObjects: track !== null,
+    track: track === null ? null : Object.freeze({ ...track }),
+    readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),
+    objective: Object.freeze({ criticality: config.criticality }),
+  });
+}
