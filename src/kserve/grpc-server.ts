@@ -1,0 +1,240 @@
+/**
+ * KServeGrpcServer: the KServe v2 protocol over gRPC for a local handler
+ * (`model-server --grpc HOST:PORT`, Triton's clients' default transport;
+ * ADR 0029), keeping the REST server's rules. It answers through the same
+ * ServedModel as REST (the same refusals and codes), with the same limits:
+ * at most maxInFlight inferences at once and one more refused at once
+ * (RESOURCE_EXHAUSTED, ERR_KSERVE_BUSY); messages bounded (maxMessageBytes,
+ * 64 MiB); the handler timeout, shortened by the call's deadline and the
+ * `timeout` parameter; a call cancelled by its client aborts the handler;
+ * with a token every call but ServerLive/ServerReady needs the metadata
+ * `authorization: Bearer <token>` (UNAUTHENTICATED), and beyond loopback a
+ * token is required (ERR_KSERVE_TOKEN_REQUIRED at start). An error is a gRPC
+ * status (GRPC_STATUS) with `CODE: message` as its details and the code in
+ * the `framesupplier-code` trailer.
+ *
+ * Lifecycle (ADR 0013): start() and close() idempotent, close() final and
+ * waits for the calls in flight.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { bearer, isLoopback, tokenMatches } from '../internal/token.js';
+import type { InferenceHandler } from '../models/index.js';
+import { InvalidArgumentError } from '../supplier/index.js';
+import { KServeError } from './errors.js';
+import { CODE_TRAILER, GRPC_STATUS, inferenceService, requestFromGrpc, tensorToGrpc, toGrpcParameters, type GrpcInferRequest } from './grpc-proto.js';
+import { ServedModel } from './served-model.js';
+
+export interface KServeGrpcServerOptions {
+  readonly handler: InferenceHandler;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 8001 (Triton's gRPC port); 0 for any free port. */
+  readonly port?: number;
+  /** Inferences served at once; one more is refused RESOURCE_EXHAUSTED (ERR_KSERVE_BUSY). Default 4. */
+  readonly maxInFlight?: number;
+  /** Largest message either way. Default 64 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Default 10 000 ms. */
+  readonly handlerTimeoutMs?: number;
+  /** Every call but ServerLive/ServerReady needs the metadata `authorization: Bearer <token>`. Required beyond loopback. */
+  readonly token?: string;
+  /** Whether the model has a KEYPOINTS output. Default: the pose handlers'. */
+  readonly keypoints?: boolean;
+}
+
+export interface KServeGrpcServerStats {
+  readonly calls: number;
+  readonly inFlight: number;
+  readonly errors: Readonly<Record<string, number>>;
+}
+
+type Unary = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
+
+export class KServeGrpcServer implements AsyncDisposable {
+  readonly modelId: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #maxMessageBytes: number;
+  readonly #token: string | undefined;
+  readonly #model: ServedModel;
+  #server: grpc.Server | null = null;
+  #boundPort = 0;
+  #starting: Promise<this> | null = null;
+  #closing: Promise<void> | null = null;
+  #calls = 0;
+  readonly #errors: Record<string, number> = {};
+
+  constructor(options: KServeGrpcServerOptions) {
+    this.modelId = options.handler.modelId;
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 8001;
+    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535)
+      throw new InvalidArgumentError(`KServeGrpcServer port must be 0–65535, got ${String(options.port)}`);
+    const positive = (name: string, value: number | undefined, fallback: number): number => {
+      const v = value ?? fallback;
+      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`KServeGrpcServer ${name} must be an integer ≥ 1, got ${String(value)}`);
+      return v;
+    };
+    this.#maxMessageBytes = positive('maxMessageBytes', options.maxMessageBytes, 64 * 1024 * 1024);
+    if (options.token !== undefined && options.token.length < 16) throw new InvalidArgumentError('KServeGrpcServer token must be at least 16 characters');
+    this.#token = options.token;
+    this.#model = new ServedModel(options.handler, {
+      maxInFlight: positive('maxInFlight', options.maxInFlight, 4),
+      handlerTimeoutMs: positive('handlerTimeoutMs', options.handlerTimeoutMs, 10_000),
+      ...(options.keypoints === undefined ? {} : { keypoints: options.keypoints }),
+    });
+  }
+
+  start(): Promise<this> {
+    if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe gRPC server is closed'));
+    if (this.#token === undefined && !isLoopback(this.#host)) {
+      return Promise.reject(
+        new KServeError(
+          'ERR_KSERVE_TOKEN_REQUIRED',
+          `the KServe gRPC server listens beyond loopback (${this.#host}): give it a token (--http-token, or FRAMESUPPLIER_KSERVE_TOKEN)`,
+        ),
+      );
+    }
+    this.#starting ??= new Promise<this>((resolve, reject) => {
+      const server = new grpc.Server({
+        'grpc.max_receive_message_length': this.#maxMessageBytes,
+        'grpc.max_send_message_length': this.#maxMessageBytes,
+      });
+      const handlers: Record<string, Unary> = {
+        ServerLive: this.#unary(false, () => ({ live: true })),
+        ServerReady: this.#unary(false, () => ({ ready: this.#closing === null })),
+        ModelReady: this.#unary(true, (m: { name: string; version: string }) => {
+          this.#model.check(m.name, m.version);
+          return { ready: this.#closing === null };
+        }),
+        ServerMetadata: this.#unary(true, () => ({ name: 'framesupplier', version: '0.1.0', extensions: [] })),
+        ModelMetadata: this.#unary(true, (m: { name: string; version: string }) => {
+          this.#model.check(m.name, m.version);
+          return this.#model.metadata();
+        }),
+        ModelInfer: this.#unary(true, (m: GrpcInferRequest, call) => this.#infer(m, call)),
+      };
+      server.addService(inferenceService().service, handlers);
+      const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+      server.bindAsync(`${host}:${this.#port}`, grpc.ServerCredentials.createInsecure(), (error, port) => {
+        if (error !== null) {
+          server.forceShutdown();
+          reject(error);
+          return;
+        }
+        this.#server = server;
+        this.#boundPort = port;
+        widenWindows(server, this.#maxMessageBytes);
+        resolve(this);
+      });
+    });
+    return this.#starting;
+  }
+
+  address(): { host: string; port: number } {
+    if (this.#server === null) throw new KServeError('ERR_SERVER_UNAVAILABLE', 'the KServe gRPC server is not listening');
+    return { host: this.#host, port: this.#boundPort };
+  }
+
+  stats(): KServeGrpcServerStats {
+    return { calls: this.#calls, inFlight: this.#model.inFlight, errors: { ...this.#errors } };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#starting?.catch(() => undefined);
+      const server = this.#server;
+      if (server === null) return;
+      // New calls are refused; the calls in flight are answered first.
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #infer(message: GrpcInferRequest, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<unknown> {
+    if (this.#closing !== null) throw new KServeError('ERR_SHUTTING_DOWN', 'the server is shutting down');
+    this.#model.check(message.model_name, message.model_version);
+    const release = this.#model.admit();
+    const gone = new AbortController();
+    const onCancel = (): void => gone.abort();
+    call.once('cancelled', onCancel);
+    try {
+      let request = requestFromGrpc(message);
+      // The call's deadline shortens the handler's time as the `timeout` parameter does.
+      const deadline = call.getDeadline();
+      const left = deadline instanceof Date ? deadline.getTime() - Date.now() : Number(deadline) - Date.now();
+      if (Number.isFinite(left)) {
+        const timeoutUs = Math.max(1, left) * 1000;
+        const given = request.parameters?.timeout;
+        if (typeof given !== 'number' || given <= 0 || given > timeoutUs) request = { ...request, parameters: { ...request.parameters, timeout: timeoutUs } };
+      }
+      const response = await this.#model.infer(request, gone.signal);
+      return {
+        model_name: response.model_name,
+        model_version: response.model_version ?? '',
+        id: response.id ?? '',
+        parameters: toGrpcParameters(response.parameters),
+        outputs: response.outputs.map(tensorToGrpc),
+        raw_output_contents: response.outputs.map((t) => t.data),
+      };
+    } finally {
+      call.off('cancelled', onCancel);
+      release();
+    }
+  }
+
+  /** A handler: the token checked (when `guarded`), the answer sent, an error as its status with our code in the trailer. */
+  #unary<M>(guarded: boolean, run: (message: M, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown): Unary {
+    return (call, callback) => {
+      this.#calls++;
+      void (async () => {
+        if (guarded && this.#token !== undefined) {
+          const given = call.metadata.get('authorization')[0];
+          if (!tokenMatches(this.#token, bearer(typeof given === 'string' ? given : undefined)))
+            throw new KServeError(
+              'ERR_KSERVE_UNAUTHORIZED',
+              given === undefined ? 'this server needs the metadata authorization: Bearer <token>' : 'the token is wrong',
+            );
+        }
+        return run(call.request as M, call);
+      })().then(
+        (answer) => callback(null, answer),
+        (error: unknown) => {
+          const e = error instanceof KServeError ? error : new KServeError('ERR_HANDLER_FAILED', (error as Error)?.message ?? String(error));
+          this.#errors[e.code] = (this.#errors[e.code] ?? 0) + 1;
+          const metadata = new grpc.Metadata();
+          metadata.set(CODE_TRAILER, e.code);
+          callback({ code: GRPC_STATUS[e.code], details: `${e.code}: ${e.message}`, metadata }, null);
+        },
+      );
+    };
+  }
+}
+
+/**
+ * HTTP/2's default flow-control window is 64 KiB, and grpc-js keeps it for
+ * what its server receives: a 0.66 MB frame then waits for ten window
+ * updates, each a turn of both event loops. Each session's window is widened
+ * to a message's size as it opens. grpc-js has no option for it on the
+ * server side (its client has grpc-node.flow_control_window), so its HTTP/2
+ * servers are reached through a field of its own; without that field (another
+ * grpc-js) the default stays, slower but correct.
+ */
+function widenWindows(server: grpc.Server, bytes: number): void {
+  const servers = (server as unknown as { http2Servers?: Map<{ on?: (event: string, listener: (session: unknown) => void) => void }, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return;
+  for (const http2 of servers.keys()) {
+    http2.on?.('session', (session) => {
+      const s = session as { setLocalWindowSize?: (size: number) => void };
+      try {
+        s.setLocalWindowSize?.(Math.min(bytes, 2 ** 31 - 1));
+      } catch {
+        // A session closing as it opens: nothing to widen.
+      }
+    });
+  }
+}
