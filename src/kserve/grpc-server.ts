@@ -17,29 +17,17 @@
  * waits for the calls in flight.
  */
 import * as grpc from '@grpc/grpc-js';
-import { bearer, isLoopback, tokenMatches } from '../internal/token.js';
-import type { InferenceHandler } from '../models/index.js';
-import { InvalidArgumentError } from '../supplier/index.js';
+import { bearer, tokenMatches } from '../internal/token.js';
 import { KServeError } from './errors.js';
 import { CODE_TRAILER, GRPC_STATUS, inferenceService, requestFromGrpc, tensorToGrpc, toGrpcParameters, type GrpcInferRequest } from './grpc-proto.js';
 import { ServedModel } from './served-model.js';
+import { KServeOptionsParser, type KServeCommonOptions } from './server-options.js';
 
-export interface KServeGrpcServerOptions {
-  readonly handler: InferenceHandler;
-  /** Default 127.0.0.1. */
-  readonly host?: string;
-  /** Default 8001 (Triton's gRPC port); 0 for any free port. */
-  readonly port?: number;
-  /** Inferences served at once; one more is refused RESOURCE_EXHAUSTED (ERR_KSERVE_BUSY). Default 4. */
-  readonly maxInFlight?: number;
+const OPTIONS = new KServeOptionsParser('KServeGrpcServer', 'KServe gRPC server');
+
+export interface KServeGrpcServerOptions extends KServeCommonOptions {
   /** Largest message either way. Default 64 MiB. */
   readonly maxMessageBytes?: number;
-  /** Default 10 000 ms. */
-  readonly handlerTimeoutMs?: number;
-  /** Every call but ServerLive/ServerReady needs the metadata `authorization: Bearer <token>`. Required beyond loopback. */
-  readonly token?: string;
-  /** Whether the model has a KEYPOINTS output. Default: the pose handlers'. */
-  readonly keypoints?: boolean;
 }
 
 export interface KServeGrpcServerStats {
@@ -66,35 +54,22 @@ export class KServeGrpcServer implements AsyncDisposable {
 
   constructor(options: KServeGrpcServerOptions) {
     this.modelId = options.handler.modelId;
-    this.#host = options.host ?? '127.0.0.1';
-    this.#port = options.port ?? 8001;
-    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535)
-      throw new InvalidArgumentError(`KServeGrpcServer port must be 0–65535, got ${String(options.port)}`);
-    const positive = (name: string, value: number | undefined, fallback: number): number => {
-      const v = value ?? fallback;
-      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`KServeGrpcServer ${name} must be an integer ≥ 1, got ${String(value)}`);
-      return v;
-    };
-    this.#maxMessageBytes = positive('maxMessageBytes', options.maxMessageBytes, 64 * 1024 * 1024);
-    if (options.token !== undefined && options.token.length < 16) throw new InvalidArgumentError('KServeGrpcServer token must be at least 16 characters');
-    this.#token = options.token;
+    const settings = OPTIONS.common(options, 8001);
+    this.#host = settings.host;
+    this.#port = settings.port;
+    this.#token = settings.token;
+    this.#maxMessageBytes = OPTIONS.count('maxMessageBytes', options.maxMessageBytes, 64 * 1024 * 1024);
     this.#model = new ServedModel(options.handler, {
-      maxInFlight: positive('maxInFlight', options.maxInFlight, 4),
-      handlerTimeoutMs: positive('handlerTimeoutMs', options.handlerTimeoutMs, 10_000),
+      maxInFlight: settings.maxInFlight,
+      handlerTimeoutMs: settings.handlerTimeoutMs,
       ...(options.keypoints === undefined ? {} : { keypoints: options.keypoints }),
     });
   }
 
   start(): Promise<this> {
     if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe gRPC server is closed'));
-    if (this.#token === undefined && !isLoopback(this.#host)) {
-      return Promise.reject(
-        new KServeError(
-          'ERR_KSERVE_TOKEN_REQUIRED',
-          `the KServe gRPC server listens beyond loopback (${this.#host}): give it a token (--http-token, or FRAMESUPPLIER_KSERVE_TOKEN)`,
-        ),
-      );
-    }
+    const tokenRequired = OPTIONS.tokenRequired(this.#host, this.#token);
+    if (tokenRequired !== null) return Promise.reject(tokenRequired);
     this.#starting ??= new Promise<this>((resolve, reject) => {
       const server = new grpc.Server({
         'grpc.max_receive_message_length': this.#maxMessageBytes,
