@@ -11,12 +11,18 @@
  * `authorization: Bearer <token>` (UNAUTHENTICATED), and beyond loopback a
  * token is required (ERR_KSERVE_TOKEN_REQUIRED at start). An error is a gRPC
  * status (GRPC_STATUS) with `CODE: message` as its details and the code in
- * the `framesupplier-code` trailer.
+ * the `framesupplier-code` trailer. Connections are bounded in total and per
+ * client address as REST's are (ADR 0036): our listener accepts them, a
+ * newcomer over a bound takes the place of the oldest that has sent nothing,
+ * one silent for headTimeoutMs is closed, and those kept go to grpc-js
+ * through its connection injector.
  *
  * Lifecycle (ADR 0013): start() and close() idempotent, close() final and
  * waits for the calls in flight.
  */
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { ConnectionBounds } from '../internal/connection-bounds.js';
 import { bearer, tokenMatches } from '../internal/token.js';
 import { KServeError } from './errors.js';
 import { CODE_TRAILER, GRPC_STATUS, inferenceService, requestFromGrpc, tensorToGrpc, toGrpcParameters, type GrpcInferRequest } from './grpc-proto.js';
@@ -28,12 +34,19 @@ const OPTIONS = new KServeOptionsParser('KServeGrpcServer', 'KServe gRPC server'
 export interface KServeGrpcServerOptions extends KServeCommonOptions {
   /** Largest message either way. Default 64 MiB. */
   readonly maxMessageBytes?: number;
+  /** A connection that has sent nothing (not even HTTP/2's preface) within this is closed. Default 5 000 ms. */
+  readonly headTimeoutMs?: number;
 }
 
 export interface KServeGrpcServerStats {
   readonly calls: number;
   readonly inFlight: number;
   readonly errors: Readonly<Record<string, number>>;
+  /**
+   * Open TCP connections; those closed for sending nothing within headTimeoutMs; silent ones closed to make room
+   * for a newcomer over maxConnections or maxConnectionsPerAddress; newcomers closed because no connection in the way was silent.
+   */
+  readonly connections: { readonly open: number; readonly idleClosed: number; readonly evicted: number; readonly refused: number };
 }
 
 type Unary = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
@@ -45,7 +58,10 @@ export class KServeGrpcServer implements AsyncDisposable {
   readonly #maxMessageBytes: number;
   readonly #token: string | undefined;
   readonly #model: ServedModel;
+  readonly #bounds: ConnectionBounds;
   #server: grpc.Server | null = null;
+  /** Ours, in front of grpc-js: it accepts, bounds, and hands each connection kept to grpc-js (ADR 0036). */
+  #listener: Server | null = null;
   #boundPort = 0;
   #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
@@ -59,6 +75,7 @@ export class KServeGrpcServer implements AsyncDisposable {
     this.#port = settings.port;
     this.#token = settings.token;
     this.#maxMessageBytes = OPTIONS.count('maxMessageBytes', options.maxMessageBytes, 64 * 1024 * 1024);
+    this.#bounds = new ConnectionBounds({ ...settings, silentTimeoutMs: OPTIONS.count('headTimeoutMs', options.headTimeoutMs, 5_000) });
     this.#model = new ServedModel(options.handler, {
       maxInFlight: settings.maxInFlight,
       handlerTimeoutMs: settings.handlerTimeoutMs,
@@ -90,15 +107,22 @@ export class KServeGrpcServer implements AsyncDisposable {
         ModelInfer: this.#unary(true, (m: GrpcInferRequest, call) => this.#infer(m, call)),
       };
       server.addService(inferenceService().service, handlers);
-      const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
-      server.bindAsync(`${host}:${this.#port}`, grpc.ServerCredentials.createInsecure(), (error, port) => {
-        if (error !== null) {
-          server.forceShutdown();
-          reject(error);
-          return;
-        }
+      // grpc-js's own listener takes every connection and has no hook to bound them: ours listens and injects those it keeps.
+      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+      const listener = createServer((socket) => {
+        if (this.#bounds.admit(socket)) injector.injectConnection(socket);
+      });
+      listener.once('error', (error) => {
+        server.forceShutdown();
+        reject(error);
+      });
+      listener.listen(this.#port, this.#host, () => {
+        listener.removeAllListeners('error');
+        // An accept that fails (EMFILE under a flood) costs that connection, not the process.
+        listener.on('error', () => undefined);
         this.#server = server;
-        this.#boundPort = port;
+        this.#listener = listener;
+        this.#boundPort = (listener.address() as AddressInfo).port;
         widenWindows(server, this.#maxMessageBytes);
         resolve(this);
       });
@@ -112,16 +136,22 @@ export class KServeGrpcServer implements AsyncDisposable {
   }
 
   stats(): KServeGrpcServerStats {
-    return { calls: this.#calls, inFlight: this.#model.inFlight, errors: { ...this.#errors } };
+    const { open, idleClosed, evicted, refused } = this.#bounds.stats();
+    return { calls: this.#calls, inFlight: this.#model.inFlight, errors: { ...this.#errors }, connections: { open, idleClosed, evicted, refused } };
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#starting?.catch(() => undefined);
       const server = this.#server;
-      if (server === null) return;
+      const listener = this.#listener;
+      if (server === null || listener === null) return;
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       // New calls are refused; the calls in flight are answered first.
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Connections grpc-js never made a session of (closed as they came in) are ours to end.
+      this.#bounds.destroyAll();
+      await closed;
     })();
     return this.#closing;
   }

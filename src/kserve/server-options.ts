@@ -3,7 +3,7 @@
  * the two transports refuse the same bad values with the same words: the
  * address (host, port), the token (at least 16 characters, and required
  * beyond loopback when the server starts), and the positive counts and times
- * (src/internal/numbers.ts). A bad value is ERR_INVALID_ARGUMENT naming the
+ * (src/internal/numbers.ts), the connection bounds among them (ADR 0036). A bad value is ERR_INVALID_ARGUMENT naming the
  * server and the option.
  */
 import { positiveInteger } from '../internal/numbers.js';
@@ -25,6 +25,10 @@ export interface KServeCommonOptions {
   readonly handlerTimeoutMs?: number;
   /** Every call but health needs `Bearer <token>`. Required beyond loopback. */
   readonly token?: string;
+  /** Connections held at once; over it, the oldest that has sent nothing is closed for the newcomer (else the newcomer is). Default 256. */
+  readonly maxConnections?: number;
+  /** Connections held at once from one remote address, the same way. Default 64. */
+  readonly maxConnectionsPerAddress?: number;
   /** Whether the model has a KEYPOINTS output (listed in its metadata, answered when asked). Default: the pose handlers' (person). */
   readonly keypoints?: boolean;
 }
@@ -36,6 +40,8 @@ export interface KServeCommonSettings {
   readonly token: string | undefined;
   readonly maxInFlight: number;
   readonly handlerTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
 }
 
 /** A parser of one server's options: `server` (its class) names it in every refusal, `label` in what start() says. */
@@ -55,6 +61,8 @@ export class KServeOptionsParser {
       token: options.token,
       maxInFlight: this.count('maxInFlight', options.maxInFlight, 4),
       handlerTimeoutMs: this.count('handlerTimeoutMs', options.handlerTimeoutMs, 10_000),
+      maxConnections: this.count('maxConnections', options.maxConnections, 256),
+      maxConnectionsPerAddress: this.count('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 64),
     };
   }
 

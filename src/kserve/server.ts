@@ -23,9 +23,12 @@
  * health routes needs `Authorization: Bearer <token>` (401
  * ERR_KSERVE_UNAUTHORIZED), and beyond loopback a token is required
  * (ERR_KSERVE_TOKEN_REQUIRED at start). A connection that sends no complete
- * request head within headTimeoutMs is closed, open connections are capped
- * (maxConnections; refusals counted), and keep-alive connections that did
- * work keep the keep-alive timeout. JSON bodies (every number a JS value
+ * request head within headTimeoutMs is closed; connections are bounded in
+ * total and per client address (maxConnections, maxConnectionsPerAddress;
+ * ADR 0036), a newcomer over a bound taking the place of the oldest
+ * connection that has sent nothing, so a held flood of silent connections
+ * never shuts out a client that talks; keep-alive connections that did work
+ * keep the keep-alive timeout. JSON bodies (every number a JS value
  * when parsed: several times their size in memory) have a cap of their own,
  * far below the binary one (413 ERR_KSERVE_JSON_TOO_LARGE).
  *
@@ -33,6 +36,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ConnectionBounds } from '../internal/connection-bounds.js';
 import { bearer, tokenMatches } from '../internal/token.js';
 import { HTTP_STATUS, KServeError } from './errors.js';
 import { encodeInferResponse, HEADER_LENGTH, parseInferRequest, type InferRequest, type InferResponse } from './protocol.js';
@@ -48,8 +52,6 @@ export interface KServeServerOptions extends KServeCommonOptions {
   readonly bodyTimeoutMs?: number;
   /** A connection that has sent no complete request head within this is closed. Default 5 000 ms. */
   readonly headTimeoutMs?: number;
-  /** Open connections at once; more are closed as they come (counted). Default 256. */
-  readonly maxConnections?: number;
   /** Largest JSON body (a JSON request, or the JSON part of a binary one). Default 4 MiB. */
   readonly maxJsonBytes?: number;
 }
@@ -58,8 +60,11 @@ export interface KServeServerStats {
   readonly requests: number;
   readonly inFlight: number;
   readonly errors: Readonly<Record<string, number>>;
-  /** Open TCP connections, those closed for sending no request head in time, and those refused over maxConnections. */
-  readonly connections: { readonly open: number; readonly idleClosed: number; readonly refused: number };
+  /**
+   * Open TCP connections; those closed for sending no request head in time; silent ones closed to make room
+   * for a newcomer over maxConnections or maxConnectionsPerAddress; newcomers closed because no connection in the way was silent.
+   */
+  readonly connections: { readonly open: number; readonly idleClosed: number; readonly evicted: number; readonly refused: number };
 }
 
 const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
@@ -78,12 +83,10 @@ export class KServeServer implements AsyncDisposable {
   #requests = 0;
   readonly #token: string | undefined;
   readonly #headTimeoutMs: number;
-  readonly #maxConnections: number;
+  readonly #bounds: ConnectionBounds;
   readonly #maxJsonBytes: number;
   readonly #model: ServedModel;
-  #open = 0;
   #idleClosed = 0;
-  #refused = 0;
   readonly #errors: Record<string, number> = {};
 
   constructor(options: KServeServerOptions) {
@@ -97,7 +100,7 @@ export class KServeServer implements AsyncDisposable {
     this.#maxBodyBytes = OPTIONS.count('maxBodyBytes', options.maxBodyBytes, 64 * 1024 * 1024);
     this.#bodyTimeoutMs = OPTIONS.count('bodyTimeoutMs', options.bodyTimeoutMs, 10_000);
     this.#headTimeoutMs = OPTIONS.count('headTimeoutMs', options.headTimeoutMs, 5_000);
-    this.#maxConnections = OPTIONS.count('maxConnections', options.maxConnections, 256);
+    this.#bounds = new ConnectionBounds(settings);
     this.#maxJsonBytes = OPTIONS.count('maxJsonBytes', options.maxJsonBytes, 4 * 1024 * 1024);
     this.#model = new ServedModel(options.handler, {
       maxInFlight: this.#maxInFlight,
@@ -120,12 +123,10 @@ export class KServeServer implements AsyncDisposable {
         void this.#route(req, res);
       });
       server.keepAliveTimeout = 60_000;
-      server.maxConnections = this.#maxConnections;
-      server.on('drop', () => this.#refused++);
       server.on('connection', (socket: Socket) => {
-        this.#open++;
+        // Over a bound a silent connection makes room; refusing the newcomer (a listen socket's maxConnections) let a held flood of them lock every client out.
+        if (!this.#bounds.admit(socket)) return;
         socket.once('close', () => {
-          this.#open--;
           const timer = HEAD_TIMERS.get(socket);
           if (timer !== undefined) clearTimeout(timer);
         });
@@ -158,11 +159,12 @@ export class KServeServer implements AsyncDisposable {
   }
 
   stats(): KServeServerStats {
+    const bounds = this.#bounds.stats();
     return {
       requests: this.#requests,
       inFlight: this.#model.inFlight,
       errors: { ...this.#errors },
-      connections: { open: this.#open, idleClosed: this.#idleClosed, refused: this.#refused },
+      connections: { open: bounds.open, idleClosed: this.#idleClosed, evicted: bounds.evicted, refused: bounds.refused },
     };
   }
 
