@@ -144,6 +144,8 @@ export class KServeServer implements AsyncDisposable {
       server.once('error', reject);
       server.listen(this.#port, this.#host, () => {
         server.off('error', reject);
+        // An accept that fails (EMFILE under a flood) costs that connection, not the process.
+        server.on('error', () => undefined);
         this.#server = server;
         resolve(this);
       });

@@ -11,9 +11,12 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { spawnManaged } from '../../src/process/index.js';
 import { createMockHandler } from '../../src/models/index.js';
 import { KServeClient, KServeGrpcClient, KServeGrpcServer, KServeServer, frameTensor } from '../../src/kserve/index.js';
 
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const FLOOD = 1_000;
 const frame = frameTensor({ data: Buffer.alloc(8 * 6 * 3, 9), width: 8, height: 6, format: 'RGB24' });
 
@@ -196,5 +199,48 @@ describe('KServe servers under a flood of silent connections', { timeout: 120_00
     lone.resume();
     await once(lone, 'close');
     assert.equal(quick.stats().connections.idleClosed, 1);
+  });
+
+  it('model-server --http --grpc with --http-max-connections: both ports answer a client that talks while 1 000 silent connections are held on each', async () => {
+    const proc = spawnManaged(process.execPath, [
+      MAIN,
+      'model-server',
+      '--handler',
+      'mock',
+      '--http',
+      '127.0.0.1:0',
+      '--grpc',
+      '127.0.0.1:0',
+      '--http-max-connections',
+      '20',
+      '--http-max-connections-per-address',
+      '20',
+    ]);
+    try {
+      const listening = await new Promise<{ http: string; grpc: string }>((resolve, reject) => {
+        let text = '';
+        proc.child.stdout.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          const line = text.split('\n').find((l) => l.includes('"http"'));
+          if (line !== undefined) resolve(JSON.parse(line) as { http: string; grpc: string });
+        });
+        void proc.exited.then((exit) => reject(new Error(`model-server exited: ${JSON.stringify(exit)}`)));
+      });
+      const httpPort = Number(listening.http.split(':').pop());
+      const grpcPort = Number(listening.grpc.split(':').pop());
+      const floods = [await flood(httpPort, FLOOD, '127.0.0.1'), await flood(grpcPort, FLOOD, '127.0.0.1')];
+      const client = new KServeGrpcClient({ url: `grpc://${listening.grpc}`, model: 'mock' });
+      try {
+        assert.equal(await live(httpPort), 200);
+        assert.equal((await new KServeClient({ url: `http://${listening.http}`, model: 'mock' }).infer({ inputs: [frame] })).model_name, 'mock');
+        assert.equal(await client.live(), true);
+        assert.equal((await client.infer({ inputs: [frame] })).model_name, 'mock');
+      } finally {
+        client.close();
+        await Promise.all(floods.map((f) => f.stop()));
+      }
+    } finally {
+      await proc.stop(5_000);
+    }
   });
 });
