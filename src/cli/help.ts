@@ -102,6 +102,11 @@ options:
   --grpc HOST:PORT        also answer KServe v2 gRPC calls on TCP (Triton's port:
                           8001)
   --http-max-in-flight N  KServe inferences at once, per transport (default 4)
+  --http-max-connections N
+                          KServe connections held at once, per transport (default
+                          256); over it the oldest that sent nothing is closed
+  --http-max-connections-per-address N
+                          the same from one client address (default 64)
   --http-token TOKEN      the Bearer token REST requests and gRPC calls must carry
                           (needed beyond loopback; better from the environment,
                           see below)

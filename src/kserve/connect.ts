@@ -5,7 +5,7 @@
  * same thing to each.
  */
 import { KServeClient, type InferenceClient, type KServeClientOptions } from './client.js';
-import { KServeGrpcClient } from './grpc.js';
+import { KServeGrpcClient } from './grpc-client.js';
 
 export function kserveClient(options: KServeClientOptions): InferenceClient {
   return /^grpcs?:/i.test(String(options.url)) ? new KServeGrpcClient(options) : new KServeClient(options);

@@ -2,15 +2,9 @@
 export { KServeServer, type KServeServerOptions, type KServeServerStats } from './server.js';
 export { KServeClient, errorOfAnswer, type KServeClientOptions, type CallOptions, type InferenceClient, type TensorEncoding } from './client.js';
 export { kserveClient } from './connect.js';
-export {
-  KServeGrpcServer,
-  KServeGrpcClient,
-  GRPC_STATUS,
-  PROTO_PATH,
-  errorOfStatus,
-  type KServeGrpcServerOptions,
-  type KServeGrpcServerStats,
-} from './grpc.js';
+export { KServeGrpcServer, type KServeGrpcServerOptions, type KServeGrpcServerStats } from './grpc-server.js';
+export { KServeGrpcClient } from './grpc-client.js';
+export { GRPC_STATUS, PROTO_PATH, errorOfStatus } from './grpc-proto.js';
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './worker.js';
 export { KServeError, HTTP_STATUS, KSERVE_ERROR_CODES, type KServeErrorCode } from './errors.js';
 export {

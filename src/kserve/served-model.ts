@@ -1,6 +1,6 @@
 /**
  * ServedModel: one handler as a v2 model, whatever the transport. The REST
- * server (server.ts) and the gRPC server (grpc.ts) both hand it a parsed
+ * server (server.ts) and the gRPC server (grpc-server.ts) both hand it a parsed
  * request and send back what it answers, so the two refuse the same things
  * with the same codes and run the handler the same way.
  *

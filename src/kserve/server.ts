@@ -23,9 +23,12 @@
  * health routes needs `Authorization: Bearer <token>` (401
  * ERR_KSERVE_UNAUTHORIZED), and beyond loopback a token is required
  * (ERR_KSERVE_TOKEN_REQUIRED at start). A connection that sends no complete
- * request head within headTimeoutMs is closed, open connections are capped
- * (maxConnections; refusals counted), and keep-alive connections that did
- * work keep the keep-alive timeout. JSON bodies (every number a JS value
+ * request head within headTimeoutMs is closed; connections are bounded in
+ * total and per client address (maxConnections, maxConnectionsPerAddress;
+ * ADR 0036), a newcomer over a bound taking the place of the oldest
+ * connection that has sent nothing, so a held flood of silent connections
+ * never shuts out a client that talks; keep-alive connections that did work
+ * keep the keep-alive timeout. JSON bodies (every number a JS value
  * when parsed: several times their size in memory) have a cap of their own,
  * far below the binary one (413 ERR_KSERVE_JSON_TOO_LARGE).
  *
@@ -33,45 +36,35 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { bearer, isLoopback, tokenMatches } from '../internal/token.js';
-import type { InferenceHandler } from '../models/index.js';
-import { InvalidArgumentError } from '../supplier/index.js';
+import { ConnectionBounds } from '../internal/connection-bounds.js';
+import { bearer, tokenMatches } from '../internal/token.js';
 import { HTTP_STATUS, KServeError } from './errors.js';
 import { encodeInferResponse, HEADER_LENGTH, parseInferRequest, type InferRequest, type InferResponse } from './protocol.js';
 import { ServedModel } from './served-model.js';
+import { KServeOptionsParser, type KServeCommonOptions } from './server-options.js';
 
-export interface KServeServerOptions {
-  readonly handler: InferenceHandler;
-  /** Default 127.0.0.1. */
-  readonly host?: string;
-  /** Default 8000 (Triton's HTTP port); 0 for any free port. */
-  readonly port?: number;
-  /** Inference requests served at once; one more is answered 429 ERR_KSERVE_BUSY. Default 4. */
-  readonly maxInFlight?: number;
+const OPTIONS = new KServeOptionsParser('KServeServer', 'KServe server');
+
+export interface KServeServerOptions extends KServeCommonOptions {
   /** Largest request body. Default 64 MiB (a 4K RGB frame is 24 MiB). */
   readonly maxBodyBytes?: number;
-  /** Default 10 000 ms. */
-  readonly handlerTimeoutMs?: number;
   /** Time for a request's body to arrive. Default 10 000 ms. */
   readonly bodyTimeoutMs?: number;
-  /** Every call but health needs `Authorization: Bearer <token>`. Required beyond loopback. */
-  readonly token?: string;
   /** A connection that has sent no complete request head within this is closed. Default 5 000 ms. */
   readonly headTimeoutMs?: number;
-  /** Open connections at once; more are closed as they come (counted). Default 256. */
-  readonly maxConnections?: number;
   /** Largest JSON body (a JSON request, or the JSON part of a binary one). Default 4 MiB. */
   readonly maxJsonBytes?: number;
-  /** Whether the model has a KEYPOINTS output (listed in its metadata, answered when asked). Default: the pose handlers' (person). */
-  readonly keypoints?: boolean;
 }
 
 export interface KServeServerStats {
   readonly requests: number;
   readonly inFlight: number;
   readonly errors: Readonly<Record<string, number>>;
-  /** Open TCP connections, those closed for sending no request head in time, and those refused over maxConnections. */
-  readonly connections: { readonly open: number; readonly idleClosed: number; readonly refused: number };
+  /**
+   * Open TCP connections; those closed for sending no request head in time; silent ones closed to make room
+   * for a newcomer over maxConnections or maxConnectionsPerAddress; newcomers closed because no connection in the way was silent.
+   */
+  readonly connections: { readonly open: number; readonly idleClosed: number; readonly evicted: number; readonly refused: number };
 }
 
 const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
@@ -90,34 +83,25 @@ export class KServeServer implements AsyncDisposable {
   #requests = 0;
   readonly #token: string | undefined;
   readonly #headTimeoutMs: number;
-  readonly #maxConnections: number;
+  readonly #bounds: ConnectionBounds;
   readonly #maxJsonBytes: number;
   readonly #model: ServedModel;
-  #open = 0;
   #idleClosed = 0;
-  #refused = 0;
   readonly #errors: Record<string, number> = {};
 
   constructor(options: KServeServerOptions) {
     this.modelId = options.handler.modelId;
-    this.#host = options.host ?? '127.0.0.1';
-    this.#port = options.port ?? 8000;
-    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535)
-      throw new InvalidArgumentError(`KServeServer port must be 0–65535, got ${String(options.port)}`);
-    const positive = (name: string, value: number | undefined, fallback: number): number => {
-      const v = value ?? fallback;
-      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`KServeServer ${name} must be an integer ≥ 1, got ${String(value)}`);
-      return v;
-    };
-    this.#maxInFlight = positive('maxInFlight', options.maxInFlight, 4);
-    this.#maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 64 * 1024 * 1024);
-    this.#handlerTimeoutMs = positive('handlerTimeoutMs', options.handlerTimeoutMs, 10_000);
-    this.#bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs, 10_000);
-    this.#headTimeoutMs = positive('headTimeoutMs', options.headTimeoutMs, 5_000);
-    this.#maxConnections = positive('maxConnections', options.maxConnections, 256);
-    this.#maxJsonBytes = positive('maxJsonBytes', options.maxJsonBytes, 4 * 1024 * 1024);
-    if (options.token !== undefined && options.token.length < 16) throw new InvalidArgumentError('KServeServer token must be at least 16 characters');
-    this.#token = options.token;
+    const settings = OPTIONS.common(options, 8000);
+    this.#host = settings.host;
+    this.#port = settings.port;
+    this.#token = settings.token;
+    this.#maxInFlight = settings.maxInFlight;
+    this.#handlerTimeoutMs = settings.handlerTimeoutMs;
+    this.#maxBodyBytes = OPTIONS.count('maxBodyBytes', options.maxBodyBytes, 64 * 1024 * 1024);
+    this.#bodyTimeoutMs = OPTIONS.count('bodyTimeoutMs', options.bodyTimeoutMs, 10_000);
+    this.#headTimeoutMs = OPTIONS.count('headTimeoutMs', options.headTimeoutMs, 5_000);
+    this.#bounds = new ConnectionBounds(settings);
+    this.#maxJsonBytes = OPTIONS.count('maxJsonBytes', options.maxJsonBytes, 4 * 1024 * 1024);
     this.#model = new ServedModel(options.handler, {
       maxInFlight: this.#maxInFlight,
       handlerTimeoutMs: this.#handlerTimeoutMs,
@@ -128,14 +112,8 @@ export class KServeServer implements AsyncDisposable {
   /** Listens; resolves with the server. ERR_SERVER_CLOSED after close(). */
   start(): Promise<this> {
     if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe server is closed'));
-    if (this.#token === undefined && !isLoopback(this.#host)) {
-      return Promise.reject(
-        new KServeError(
-          'ERR_KSERVE_TOKEN_REQUIRED',
-          `the KServe server listens beyond loopback (${this.#host}): give it a token (--http-token, or FRAMESUPPLIER_KSERVE_TOKEN)`,
-        ),
-      );
-    }
+    const tokenRequired = OPTIONS.tokenRequired(this.#host, this.#token);
+    if (tokenRequired !== null) return Promise.reject(tokenRequired);
     this.#starting ??= new Promise<this>((resolve, reject) => {
       const server = createServer({ requestTimeout: this.#bodyTimeoutMs + this.#handlerTimeoutMs, headersTimeout: this.#headTimeoutMs }, (req, res) => {
         // A request head arrived: this connection is doing work, its idle timer is over.
@@ -145,12 +123,10 @@ export class KServeServer implements AsyncDisposable {
         void this.#route(req, res);
       });
       server.keepAliveTimeout = 60_000;
-      server.maxConnections = this.#maxConnections;
-      server.on('drop', () => this.#refused++);
       server.on('connection', (socket: Socket) => {
-        this.#open++;
+        // Over a bound a silent connection makes room; refusing the newcomer (a listen socket's maxConnections) let a held flood of them lock every client out.
+        if (!this.#bounds.admit(socket)) return;
         socket.once('close', () => {
-          this.#open--;
           const timer = HEAD_TIMERS.get(socket);
           if (timer !== undefined) clearTimeout(timer);
         });
@@ -168,6 +144,8 @@ export class KServeServer implements AsyncDisposable {
       server.once('error', reject);
       server.listen(this.#port, this.#host, () => {
         server.off('error', reject);
+        // An accept that fails (EMFILE under a flood) costs that connection, not the process.
+        server.on('error', () => undefined);
         this.#server = server;
         resolve(this);
       });
@@ -183,11 +161,12 @@ export class KServeServer implements AsyncDisposable {
   }
 
   stats(): KServeServerStats {
+    const bounds = this.#bounds.stats();
     return {
       requests: this.#requests,
       inFlight: this.#model.inFlight,
       errors: { ...this.#errors },
-      connections: { open: this.#open, idleClosed: this.#idleClosed, refused: this.#refused },
+      connections: { open: bounds.open, idleClosed: this.#idleClosed, evicted: bounds.evicted, refused: bounds.refused },
     };
   }
 

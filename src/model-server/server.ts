@@ -8,6 +8,7 @@
  *
  *   model-server --handler NAME (--socket PATH | --http HOST:PORT | --grpc HOST:PORT | any of them) [--model-id ID] [--shm-dir DIR] [--frame-access auto|copy] [limits] [handler options]
  *     --http: also answer the KServe v2 protocol on TCP; --grpc: the same protocol over gRPC; --http-max-in-flight N (default 4, per transport);
+ *       --http-max-connections N (default 256) and --http-max-connections-per-address N (default 64): connections held, per transport (ADR 0036);
  *       --http-token TOKEN (or FRAMESUPPLIER_KSERVE_TOKEN, which keeps it out of `ps`): every call but health
  *       needs Authorization: Bearer TOKEN; required when --http is beyond loopback
  *     limits (ModelServer options, docs/protocol.md): --max-message-bytes --partial-message-timeout-ms
@@ -45,6 +46,8 @@ export function modelServerFlags() {
     http: { type: 'string' },
     grpc: { type: 'string' },
     'http-max-in-flight': { type: 'string' },
+    'http-max-connections': { type: 'string' },
+    'http-max-connections-per-address': { type: 'string' },
     'http-token': { type: 'string' },
     'model-id': { type: 'string' },
     'shm-dir': { type: 'string' },
@@ -75,6 +78,17 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
   const grpcAddress = values.grpc === undefined ? null : hostPort('grpc', values.grpc, '(e.g. 0.0.0.0:8001)');
   if (values.socket === undefined && http === null && grpcAddress === null)
     throw new InvalidArgumentError('model-server needs --socket PATH, --http HOST:PORT, --grpc HOST:PORT, or several');
+  const httpToken = values['http-token'] ?? (process.env[KSERVE_TOKEN_ENV] || undefined);
+  // What both transports take from the same flags (each transport its own in-flight slots and connection bounds).
+  const kserveOptions = {
+    ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
+    ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
+    ...(values['http-max-connections'] === undefined ? {} : { maxConnections: int('http-max-connections', values['http-max-connections']) }),
+    ...(values['http-max-connections-per-address'] === undefined
+      ? {}
+      : { maxConnectionsPerAddress: int('http-max-connections-per-address', values['http-max-connections-per-address']) }),
+    ...(httpToken === undefined ? {} : { token: httpToken }),
+  };
   const server =
     values.socket === undefined
       ? null
@@ -99,14 +113,11 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
     }
   } else await handler.load?.();
   let kserve: KServeServer | null = null;
-  const httpToken = values['http-token'] ?? (process.env[KSERVE_TOKEN_ENV] || undefined);
   if (http !== null) {
     kserve = new KServeServer({
       handler,
       ...http,
-      ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
-      ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
-      ...(httpToken === undefined ? {} : { token: httpToken }),
+      ...kserveOptions,
     });
     try {
       await kserve.start();
@@ -122,9 +133,7 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
     grpcServer = new KServeGrpcServer({
       handler,
       ...grpcAddress,
-      ...(limits.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: limits.handlerTimeoutMs }),
-      ...(values['http-max-in-flight'] === undefined ? {} : { maxInFlight: int('http-max-in-flight', values['http-max-in-flight']) }),
-      ...(httpToken === undefined ? {} : { token: httpToken }),
+      ...kserveOptions,
     });
     try {
       await grpcServer.start();

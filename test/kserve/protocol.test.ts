@@ -24,7 +24,7 @@ import {
   type Tensor,
 } from '../../src/kserve/index.js';
 import { binaryToJson } from '../../src/kserve/protocol.js';
-import { inferenceMethods, requestFromGrpc, requestToGrpc, toGrpcParameters, type GrpcInferRequest } from '../../src/kserve/grpc.js';
+import { inferenceMethods, requestFromGrpc, requestToGrpc, toGrpcParameters, type GrpcInferRequest } from '../../src/kserve/grpc-proto.js';
 
 const code =
   (c: string) =>
