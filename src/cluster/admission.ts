@@ -11,7 +11,7 @@
  * logged, not tried again until the entry changes), for the lease and move
  * rooms that would otherwise claim and refuse it every tick.
  */
-import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
+import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
 import type { Bus, Refusals } from './context.js';
 import { ClusterError } from './errors.js';
 import { parseJson } from './messages.js';
@@ -22,9 +22,9 @@ export interface AdmissionOptions {
   readonly refusals: Refusals;
   /** This node's own cameras (its file's): an entry equal to its own runs even without allowExec. */
   readonly seed: Readonly<Record<string, unknown>>;
-  readonly allowExec: boolean;
-  readonly references: ReferencePolicy;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The system's admission (the same rule the HTTP API applies), under this node's policy; its env expands references. */
+  readonly system: Pick<VisionSystem, 'admitCamera'>;
+  readonly policy: CameraAdmissionPolicy & { readonly env: Readonly<Record<string, string | undefined>> };
 }
 
 /** A desired entry as this node may run it: its config expanded, and the stored bytes it came from. */
@@ -47,21 +47,16 @@ export class Admission {
     const entry = parseJson(value, `desired camera ${camera}`);
     const own = this.#o.seed[camera];
     const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
-    const problem = checkNetworkCamera(entry, { allowExec: this.#o.allowExec || pinned, references: this.#o.references });
-    if (problem !== null) {
-      const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
-      throw problem.kind === 'exec'
-        ? new ClusterError(
-            'ERR_CLUSTER_EXEC_NOT_ALLOWED',
-            `${where}: ${problem.message} (this node runs such cameras from the cluster only with cluster.allowExec: true, or from its own file)`,
-          )
-        : new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `${where}: ${problem.message}`);
-    }
-    const expanded = substituteEnv(entry, this.#o.env);
-    const issue = expanded.issues[0];
-    if (issue !== undefined)
-      throw new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `cameras.${camera}.${issue.path.join('.')}: ${issue.message} on node ${this.#o.nodeId}`);
-    return expanded.value as Record<string, unknown>;
+    const admission = this.#o.system.admitCamera(entry, { ...this.#o.policy, allowExec: this.#o.policy.allowExec || pinned });
+    if (admission.admitted) return admission.entry as Record<string, unknown>;
+    const { problem } = admission;
+    const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
+    throw problem.kind === 'exec'
+      ? new ClusterError(
+          'ERR_CLUSTER_EXEC_NOT_ALLOWED',
+          `${where}: ${problem.message} (this node runs such cameras from the cluster only with cluster.allowExec: true, or from its own file)`,
+        )
+      : new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `${where}: ${problem.message} on node ${this.#o.nodeId}`);
   }
 
   /** The camera's desired entry as this node may run it, or null: absent, or refused (logged once, not tried again until it changes). */

@@ -11,7 +11,6 @@
  * Enabling or disabling a worker is per process and has no cluster-wide form
  * yet: refused with ERR_CLUSTER_UNSUPPORTED rather than done on one node only.
  */
-import { resolveCamera } from '../config/index.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
@@ -39,9 +38,8 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
     if (!reply.ok) throw new RemoteControlError(reply.code, reply.message);
   };
   const put = async (id: string, entry: unknown): Promise<void> => {
-    const { defaults, models } = system.currentConfig();
     // Refused here with every issue (ERR_CONFIG), not later on whichever node claims it.
-    resolveCamera(id, entry, { defaults, models });
+    system.resolveCameraEntry(id, entry);
     await send({ op: 'add-camera', camera: id, config: entry as Record<string, unknown> });
   };
   return {

@@ -39,8 +39,7 @@ import { delay, messageOf, untilAborted } from '../internal/abort.js';
 import { toId } from '../internal/ids.js';
 import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
-import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
-import type { ReferencePolicy } from '../config/index.js';
+import type { CameraAdmissionPolicy, SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { Admission } from './admission.js';
 import { Bus, Refusals, type NodeContext, type NodeSettings } from './context.js';
 import { ControlRouter } from './control-router.js';
@@ -82,7 +81,7 @@ export interface ClusterNodeOptions {
   /** Run cameras from the cluster that have command or file-module workers (cluster.allowExec). Default false; a camera this node's own seed names with the same entry runs regardless. */
   readonly allowExec?: boolean;
   /** What `${NAME}` in cameras from the cluster may name: this node's file's references, and prefixes. Default: none. */
-  readonly references?: ReferencePolicy;
+  readonly references?: CameraAdmissionPolicy['references'];
   /** Where `${NAME}` takes its values on this node. Default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** A node gets cameras by planned moves only once it has run this long without a stall or a lost connection. Default 2 × leaseMs. */
@@ -174,9 +173,8 @@ export class ClusterNode implements AsyncDisposable {
       bus,
       refusals: ctx.refusals,
       seed,
-      allowExec: options.allowExec ?? false,
-      references: options.references ?? { names: [] },
-      env: options.env ?? process.env,
+      system: options.system,
+      policy: { allowExec: options.allowExec ?? false, references: options.references ?? { names: [] }, env: options.env ?? process.env },
     });
     this.#holdings = new Holdings(ctx);
     this.#moves = new PlannedMoves(ctx, this.#holdings, admission);

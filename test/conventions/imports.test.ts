@@ -48,6 +48,7 @@ const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
   http: ['HttpConfig'],
   mqtt: ['MqttConfig'],
   metrics: ['MetricsConfig'],
+  cluster: ['ClusterConfig'],
 };
 
 interface Import {
