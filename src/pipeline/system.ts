@@ -1,4 +1,6 @@
 /**
+ * Long file: the system's public API, one short method per call, each handing on to the pipelines, the shared workers, the output gate (output-gate.ts) or the profiles (worker-profile.ts).
+ *
  * VisionSystem: the composition root. It owns every camera pipeline, the model
  * servers it starts, and the shared workers, and it is what everything else
  * (the `run` command, MQTT, metrics, the dashboard, a cluster) drives, through
@@ -50,6 +52,7 @@ import { ObjectTracking } from './object-tracking.js';
 import type { TrackedObject, ZoneCount } from '../objects/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { WorkerProfile } from './worker-profile.js';
+import { OutputGate } from './output-gate.js';
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -90,9 +93,7 @@ export class VisionSystem implements AsyncDisposable {
   readonly #config: ResolvedConfig;
   readonly #log: Logger;
   readonly #hub: EventHub;
-  #outputGate: ((camera: string, frameWallTime: number) => boolean) | null = null;
-  #resultsWithheld = 0;
-  readonly #withheld = new Map<string, Map<string, EventOf<'result'>>>();
+  readonly #gate = new OutputGate();
   readonly #drainMs: number;
   readonly #idleThresholdMs: number | undefined;
   readonly #cameras = new Map<string, CameraPipeline>();
@@ -242,18 +243,11 @@ export class VisionSystem implements AsyncDisposable {
    * planned move) publishes nothing for it. Called for every result: it must be cheap. null: all pass.
    */
   setOutputGate(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
-    this.#outputGate = gate;
+    this.#gate.set(gate);
   }
 
   #emit(event: SystemEvent): void {
-    if (event.type === 'result' && this.#outputGate !== null && !this.#outputGate(event.camera, event.wallTime)) {
-      this.#resultsWithheld++;
-      // The newest withheld result of each worker, for releaseWithheld(): one per camera and worker, replaced.
-      let byWorker = this.#withheld.get(event.camera);
-      if (byWorker === undefined) this.#withheld.set(event.camera, (byWorker = new Map<string, EventOf<'result'>>()));
-      byWorker.set(event.worker, event);
-      return;
-    }
+    if (event.type === 'result' && !this.#gate.pass(event)) return;
     this.#hub.emit(event);
   }
 
@@ -264,15 +258,10 @@ export class VisionSystem implements AsyncDisposable {
    * Each passes the gate again. Returns how many were offered.
    */
   releaseWithheld(camera: string, afterWallMs: number): number {
-    const byWorker = this.#withheld.get(camera);
-    this.#withheld.delete(camera);
-    let emitted = 0;
-    for (const event of byWorker?.values() ?? []) {
-      if (event.wallTime <= afterWallMs) continue;
-      this.#emit(event); // through the gate again: it says whether the camera's results may go out now
-      emitted++;
-    }
-    return emitted;
+    const released = this.#gate.take(camera, afterWallMs);
+    // Through the gate again: it says whether the camera's results may go out now.
+    for (const event of released) this.#emit(event);
+    return released.length;
   }
 
   /**
@@ -308,7 +297,7 @@ export class VisionSystem implements AsyncDisposable {
       const camera = this.#camera(id);
       this.#cameras.delete(id);
       await this.#stopCamera(camera);
-      this.#withheld.delete(id);
+      this.#gate.forget(id);
       this.#changed('camera-removed', id);
     });
   }
@@ -359,7 +348,7 @@ export class VisionSystem implements AsyncDisposable {
       state: this.#state,
       startedAt: this.#startedAt,
       uptimeS: this.#startedAt === null ? 0 : (Date.now() - this.#startedAt) / 1000,
-      resultsWithheld: this.#resultsWithheld,
+      resultsWithheld: this.#gate.withheldCount,
       cameras,
       models,
       shared,
