@@ -1,4 +1,6 @@
 /**
+ * Long file: one codec, the REST messages both ways with the binary extension, pure functions over one set of tensor rules; split, each half would import the other's checks.
+ *
  * The KServe v2 / Open Inference Protocol's REST messages, with the binary
  * tensor data extension, as pure functions both the server and the client use.
  *

@@ -1,4 +1,6 @@
 /**
+ * Long file: the broker connection's one state machine and the publish path every topic shares (bounds, expiry, the queue); what each kind of message says is apart (topics.ts, results.ts, object-events.ts, retained-state.ts, discovery.ts, commands.ts).
+ *
  * MqttSink: the system's events, states, results and stats out to an MQTT
  * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),

@@ -1,4 +1,6 @@
 /**
+ * Long file: one watchdog loop over every worker's incarnations, restarts, hang checks and drop alerts, which share each worker's record; the restart schedule is policy.ts and the loop itself internal/restart-loop.ts.
+ *
  * WorkerSupervisor: runs workers on one supplier under restart policies by
  * criticality, with a watchdog loop over every worker (hung workers, drop
  * alerts).

@@ -1,3 +1,5 @@
+// Long file: the page's one script, in sections (token, cameras, workers, events, objects) sharing its socket and its state; its pure drawing helpers are overlay.js.
+//
 // framesupplier's dashboard: plain ES module, no build step. One WebSocket
 // (/api/ws, protocol in src/http/dashboard-socket.ts) brings every camera's
 // frames, detections, stats and events; controls are the HTTP API's calls.
