@@ -96,7 +96,7 @@ export { LOG_LEVELS };
 export const DECODERS = ['auto', 'native', 'ffmpeg'] as const;
 export const HANDLERS = ['person', 'onnx', 'mock'] as const;
 /** Modules shipped with framesupplier, named `builtin:NAME` in a worker's `module`. */
-export const BUILTIN_MODULES = ['motion'] as const;
+export { BUILTIN_MODULES } from '../internal/builtin-modules.js';
 
 // ---------------------------------------------------------------- capture
 

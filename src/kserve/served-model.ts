@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { abortable } from '../internal/abort.js';
 import type { Detection, InferenceRequest } from '../ipc/index.js';
-import type { InferenceHandler } from '../models/index.js';
+import type { ReadFrame } from '../shm/index.js';
 import { KServeError } from './errors.js';
 import { fp32Tensor, type InferRequest, type InferResponse, type ModelMetadata, type Tensor, type TensorMetadata } from './protocol.js';
 import { DETECTION_OUTPUT_METADATA, detectionTensors, FRAME_INPUT, FRAME_INPUT_METADATA, KEYPOINTS, tensorFrame } from './tensors.js';
@@ -24,6 +24,21 @@ import { DETECTION_OUTPUT_METADATA, detectionTensors, FRAME_INPUT, FRAME_INPUT_M
 export const MODEL_VERSION = '1';
 /** Handlers whose detections carry poses: their models have a KEYPOINTS output. */
 const POSE_HANDLERS: ReadonlySet<string> = new Set(['person']);
+
+/**
+ * What the KServe servers need of a model handler: src/models' ServedHandler has this shape, so the model
+ * server hands its handler over as it is, and this protocol serves handlers without importing the models.
+ */
+export interface ServedHandler {
+  /** The handler's kind (person, onnx, mock): the model's platform in its metadata. */
+  readonly name: string;
+  readonly modelId: string;
+  infer(
+    frame: ReadFrame,
+    request: InferenceRequest,
+    signal: AbortSignal,
+  ): Promise<{ readonly detections: readonly Detection[]; readonly metadata?: Readonly<Record<string, unknown>> }>;
+}
 
 export interface ServedModelOptions {
   readonly maxInFlight: number;
@@ -34,13 +49,13 @@ export interface ServedModelOptions {
 
 export class ServedModel {
   readonly modelId: string;
-  readonly #handler: InferenceHandler;
+  readonly #handler: ServedHandler;
   readonly #maxInFlight: number;
   readonly #handlerTimeoutMs: number;
   readonly #outputs: readonly TensorMetadata[];
   #inFlight = 0;
 
-  constructor(handler: InferenceHandler, options: ServedModelOptions) {
+  constructor(handler: ServedHandler, options: ServedModelOptions) {
     this.#handler = handler;
     this.modelId = handler.modelId;
     this.#maxInFlight = options.maxInFlight;

@@ -8,13 +8,13 @@
  */
 import { positiveInteger } from '../internal/numbers.js';
 import { isLoopback } from '../internal/token.js';
-import type { InferenceHandler } from '../models/index.js';
+import type { ServedHandler } from './served-model.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { KServeError } from './errors.js';
 
 /** What both servers take. */
 export interface KServeCommonOptions {
-  readonly handler: InferenceHandler;
+  readonly handler: ServedHandler;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default the transport's (Triton's 8000 REST, 8001 gRPC); 0 for any free port. */

@@ -10,13 +10,10 @@
  * addCamera() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
  * crash-looping later.
  */
-import { kserveWorker } from '../kserve/index.js';
-import { modelClientWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
+import { kserveWorker, loadModuleHandler, modelClientWorker, moduleThreadWorker, moduleWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
 import type { SharedWorkerConfig, WorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { ModelService } from './model-service.js';
-import { loadModuleHandler } from './module-handler.js';
-import { moduleThreadWorker, moduleWorker } from './module-worker.js';
 import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
 
 export type { WorkerKindName } from './worker-profile.js';

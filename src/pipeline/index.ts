@@ -37,7 +37,8 @@ export type { SharedWorkerStats } from './shared-worker.js';
 export type { ModelStats, ModelScheduling } from './model-service.js';
 export type { MuxCameraFigures } from './frame-mux.js';
 export { FrameMux, MuxReader, type FrameMuxOptions } from './frame-mux.js';
-export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
+// Module workers are a worker kind (src/workers); re-exported here, where library users met them first.
+export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from '../workers/index.js';
 export { attachResultsSink } from './sinks.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';
 export type * from './config-types.js';

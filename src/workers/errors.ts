@@ -1,7 +1,7 @@
 /**
  * The workers context's own errors: a per-worker call (restart, setEnabled,
- * remove) naming a worker the supervisor does not have, and a call on a
- * closed supervisor. Everything else it refuses carries the core's codes
+ * remove) naming a worker the supervisor does not have, a call on a closed
+ * supervisor, and a module worker's module that cannot be used. Everything else it refuses carries the core's codes
  * (src/supplier/errors.ts).
  */
 import { FrameSupplierError } from '../supplier/index.js';
@@ -16,5 +16,12 @@ export class UnknownWorkerError extends FrameSupplierError<'ERR_UNKNOWN_WORKER'>
 export class SupervisorClosedError extends FrameSupplierError<'ERR_SUPERVISOR_CLOSED'> {
   constructor(what: string) {
     super('ERR_SUPERVISOR_CLOSED', `${what} after close(): the supervisor is closed; make a new one`);
+  }
+}
+
+/** A `module` worker whose module cannot be found, loaded, or has no handler. */
+export class WorkerModuleError extends FrameSupplierError<'ERR_WORKER_MODULE'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_WORKER_MODULE', message, options);
   }
 }

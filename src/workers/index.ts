@@ -43,4 +43,7 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
-export { UnknownWorkerError, SupervisorClosedError } from './errors.js';
+export { UnknownWorkerError, SupervisorClosedError, WorkerModuleError } from './errors.js';
+export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
+export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
+export { moduleWorker, moduleThreadWorker } from './module-worker.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createMockHandler } from '../../src/models/index.js';
+import { createMockHandler, type InferenceHandler } from '../../src/models/index.js';
 import {
   KServeClient,
   KServeError,
@@ -17,10 +17,10 @@ import {
   frameTensor,
   encodeInferResponse,
   tensorsToDetections,
-  yoloDetections,
-  planFor,
   parseInferRequest,
+  type ServedHandler,
 } from '../../src/kserve/index.js';
+import { planFor, yoloDetections } from '../../src/workers/index.js';
 import { deferred } from '../../src/internal/abort.js';
 
 const code =
@@ -279,3 +279,6 @@ describe('KServe client against protocol fixtures (a Triton stand-in)', { timeou
     assert.ok(!secret.shownUrl.includes('hunter2'));
   });
 });
+
+// The KServe servers take a model server's handler as it is: InferenceHandler has the shape they serve (a compile-time check).
+export const handlerIsServable = (handler: InferenceHandler): ServedHandler => handler;

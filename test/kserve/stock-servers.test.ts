@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KServeClient, KServeError, kserveClient, kserveWorker, type KServeWorkerOptions } from '../../src/kserve/index.js';
+import { KServeClient, KServeError, kserveClient } from '../../src/kserve/index.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
-import { WorkerSupervisor, type SupervisedWorkerStats, type WorkerResult } from '../../src/workers/index.js';
+import { kserveWorker, WorkerSupervisor, type KServeWorkerOptions, type SupervisedWorkerStats, type WorkerResult } from '../../src/workers/index.js';
 import { nextEvent, publishUntil } from '../workers/helpers.js';
 import { startStandin, type Flavour, type Standin } from './standin.js';
 

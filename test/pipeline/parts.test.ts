@@ -19,7 +19,7 @@ import { EventHub } from '../../src/pipeline/events.js';
 import { createHandler, handlerOptionsFromFlags } from '../../src/model-server/index.js';
 import { configSchema } from '../../src/config/index.js';
 import { modelServerArgs } from '../../src/pipeline/model-process.js';
-import { motion } from '../../src/pipeline/builtin/motion.js';
+import { motion } from '../../src/workers/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
 import { ManualClock, rgbFrame } from '../supplier/helpers.js';
 import { nextEvent, resolvedConfig } from './helpers.js';

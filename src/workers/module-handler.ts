@@ -1,7 +1,7 @@
 /**
  * `module` workers: an ES module whose default export, or named export
  * `handler`, is `(frame, { signal, log, workerId }) => output | Promise<output>`.
- * `builtin:NAME` names a module shipped in src/pipeline/builtin/.
+ * `builtin:NAME` names a module shipped in src/workers/builtin/.
  *
  * Contract: loadModuleHandler() imports the module once (Node caches it) and
  * returns its handler, or throws ERR_WORKER_MODULE saying why. Output must be
@@ -14,8 +14,8 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { messageOf } from '../internal/abort.js';
 import type { Frame } from '../supplier/index.js';
-import { PipelineError } from './errors.js';
-import { BUILTIN_MODULES } from '../config/index.js';
+import { BUILTIN_MODULES } from '../internal/builtin-modules.js';
+import { WorkerModuleError } from './errors.js';
 
 export interface ModuleHandlerContext {
   /** Aborted when the worker stops or restarts: end promptly. */
@@ -35,17 +35,13 @@ export function moduleUrl(spec: string): URL {
   if (spec.startsWith('builtin:')) {
     const name = spec.slice('builtin:'.length);
     if (!(BUILTIN_MODULES as readonly string[]).includes(name)) {
-      throw new PipelineError(
-        'ERR_WORKER_MODULE',
-        `no built-in module ${JSON.stringify(name)} (built in: ${BUILTIN_MODULES.map((m) => `builtin:${m}`).join(', ')})`,
-      );
+      throw new WorkerModuleError(`no built-in module ${JSON.stringify(name)} (built in: ${BUILTIN_MODULES.map((m) => `builtin:${m}`).join(', ')})`);
     }
     return new URL(`./builtin/${name}.js`, import.meta.url);
   }
   if (spec.startsWith('file:')) return new URL(spec);
-  if (!isAbsolute(spec))
-    throw new PipelineError('ERR_WORKER_MODULE', `module ${JSON.stringify(spec)}: a resolved config names modules by absolute path or builtin:NAME`);
-  if (!existsSync(spec)) throw new PipelineError('ERR_WORKER_MODULE', `module ${spec} does not exist`);
+  if (!isAbsolute(spec)) throw new WorkerModuleError(`module ${JSON.stringify(spec)}: a resolved config names modules by absolute path or builtin:NAME`);
+  if (!existsSync(spec)) throw new WorkerModuleError(`module ${spec} does not exist`);
   return pathToFileURL(spec);
 }
 
@@ -56,11 +52,11 @@ export async function loadModuleHandler(spec: string): Promise<ModuleHandler> {
   try {
     mod = (await import(url.href)) as typeof mod;
   } catch (error) {
-    throw new PipelineError('ERR_WORKER_MODULE', `module ${spec} could not be loaded: ${messageOf(error)}`, { cause: error });
+    throw new WorkerModuleError(`module ${spec} could not be loaded: ${messageOf(error)}`, { cause: error });
   }
   const handler = typeof mod.default === 'function' ? mod.default : mod.handler;
   if (typeof handler !== 'function') {
-    throw new PipelineError('ERR_WORKER_MODULE', `module ${spec} exports no handler: export a function as default or as \`handler\``);
+    throw new WorkerModuleError(`module ${spec} exports no handler: export a function as default or as \`handler\``);
   }
   return handler as ModuleHandler;
 }

@@ -38,15 +38,28 @@
 import type { Detection, FrameFormat } from '../ipc/index.js';
 import { COCO_CLASSES, decodeYolo, detectLayout, letterbox, nonMaxSuppression, toRgb } from '../models/index.js';
 import { InvalidArgumentError, type FrameSource } from '../supplier/index.js';
-import { nextFrame, WorkerExit, type WorkerKind } from '../workers/index.js';
+import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import { projectCodeOf } from '../internal/errors.js';
 import { delay } from '../internal/abort.js';
 import { Backoff } from '../internal/backoff.js';
-import { type InferenceClient, type TensorEncoding } from './client.js';
-import { kserveClient } from './connect.js';
-import { KServeError } from './errors.js';
-import { fp32Tensor, numbers, type ModelMetadata, type Parameters, type RequestedOutput, type Tensor } from './protocol.js';
-import { CLASS_NAMES, DETECTIONS, FRAME_INPUT, frameTensor, KEYPOINTS, tensorsToDetections } from './tensors.js';
+import {
+  CLASS_NAMES,
+  DETECTIONS,
+  FRAME_INPUT,
+  fp32Tensor,
+  frameTensor,
+  KEYPOINTS,
+  kserveClient,
+  KServeError,
+  numbers,
+  tensorsToDetections,
+  type InferenceClient,
+  type ModelMetadata,
+  type Parameters,
+  type RequestedOutput,
+  type Tensor,
+  type TensorEncoding,
+} from '../kserve/index.js';
 
 export interface KServeWorkerOptions {
   /** http(s):// for REST, grpc:// (grpcs://) for gRPC. */

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { pending, type Pending } from '../internal/pending.js';
-import { inProcessWorker, WorkerExit, type WorkerKind } from '../workers/index.js';
+import { inProcessWorker, WorkerExit, type WorkerKind } from './kinds.js';
 import type { Frame } from '../supplier/index.js';
 import { moduleUrl, type ModuleHandler } from './module-handler.js';
 
