@@ -22,7 +22,7 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { ConnectionBounds } from '../internal/connection-bounds.js';
+import { ConnectionBounds, type ConnectionBoundsStats } from '../internal/connection-bounds.js';
 import { bearer, tokenMatches } from '../internal/token.js';
 import { KServeError } from './errors.js';
 import { CODE_TRAILER, GRPC_STATUS, inferenceService, requestFromGrpc, tensorToGrpc, toGrpcParameters, type GrpcInferRequest } from './grpc-proto.js';
@@ -42,11 +42,8 @@ export interface KServeGrpcServerStats {
   readonly calls: number;
   readonly inFlight: number;
   readonly errors: Readonly<Record<string, number>>;
-  /**
-   * Open TCP connections; those closed for sending nothing within headTimeoutMs; silent ones closed to make room
-   * for a newcomer over maxConnections or maxConnectionsPerAddress; newcomers closed because no connection in the way was silent.
-   */
-  readonly connections: { readonly open: number; readonly idleClosed: number; readonly evicted: number; readonly refused: number };
+  /** Open TCP connections, and those closed: silent past the head timeout, evicted for a newcomer, or refused (ADR 0036). */
+  readonly connections: ConnectionBoundsStats;
 }
 
 type Unary = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;

@@ -36,7 +36,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ConnectionBounds } from '../internal/connection-bounds.js';
+import { ConnectionBounds, type ConnectionBoundsStats } from '../internal/connection-bounds.js';
 import { bearer, tokenMatches } from '../internal/token.js';
 import { HTTP_STATUS, KServeError } from './errors.js';
 import { encodeInferResponse, HEADER_LENGTH, parseInferRequest, type InferRequest, type InferResponse } from './protocol.js';
@@ -60,11 +60,8 @@ export interface KServeServerStats {
   readonly requests: number;
   readonly inFlight: number;
   readonly errors: Readonly<Record<string, number>>;
-  /**
-   * Open TCP connections; those closed for sending no request head in time; silent ones closed to make room
-   * for a newcomer over maxConnections or maxConnectionsPerAddress; newcomers closed because no connection in the way was silent.
-   */
-  readonly connections: { readonly open: number; readonly idleClosed: number; readonly evicted: number; readonly refused: number };
+  /** Open TCP connections, and those closed: silent past the head timeout, evicted for a newcomer, or refused (ADR 0036). */
+  readonly connections: ConnectionBoundsStats;
 }
 
 const ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;

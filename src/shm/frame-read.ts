@@ -57,6 +57,30 @@ export interface ReadFrame {
   readonly release?: () => void;
 }
 
+/**
+ * The format of the frame `meta` names from its slot's header fields, or the error to answer with: corrupt
+ * (`corrupt` says how) or not the frame the request describes (ERR_SCHEMA). Header fields may be torn by a
+ * writer: the caller believes an error only once the slot's seq shows it unchanged.
+ */
+export function slotFormat(
+  meta: FrameMetadata,
+  width: number,
+  height: number,
+  code: number,
+  byteLength: number,
+  slotBytes: number,
+  corrupt: (what: string) => IpcError,
+): FrameFormat | IpcError {
+  const format = FRAME_FORMATS[code - 1];
+  const problem = slotProblem(width, height, format, code, byteLength, slotBytes);
+  if (problem !== null || format === undefined) return corrupt(problem ?? 'no format');
+  if (width !== meta.width || height !== meta.height || format !== meta.format)
+    return new IpcError('ERR_SCHEMA', `frame_metadata says ${meta.width}x${meta.height} ${meta.format}, the frame is ${width}x${height} ${format}`, {
+      field: 'frame_metadata',
+    });
+  return format;
+}
+
 /** What is wrong with a slot's header, or null: the slot's data can be read as a frame. */
 export function slotProblem(
   width: number,
@@ -155,18 +179,9 @@ export function readFrame(
     };
     const width = slot.readUInt32LE(16);
     const height = slot.readUInt32LE(20);
-    const code = slot.readUInt32LE(24);
-    const format = FRAME_FORMATS[code - 1];
     const byteLength = slot.readUInt32LE(28);
-    const problem = slotProblem(width, height, format, code, byteLength, geometry.slotBytes);
-    if (problem !== null || format === undefined) throw settled(corrupt(problem ?? 'no format'));
-    if (width !== meta.width || height !== meta.height || format !== meta.format) {
-      throw settled(
-        new IpcError('ERR_SCHEMA', `frame_metadata says ${meta.width}x${meta.height} ${meta.format}, the frame is ${width}x${height} ${format}`, {
-          field: 'frame_metadata',
-        }),
-      );
-    }
+    const format = slotFormat(meta, width, height, slot.readUInt32LE(24), byteLength, geometry.slotBytes, corrupt);
+    if (format instanceof IpcError) throw settled(format);
     const data = allocate(byteLength);
     if (readFully(fd, data, byteLength, offset + SLOT_HEADER_BYTES) < byteLength) throw settled(corrupt('the store was truncated'));
     beforeVerify?.();

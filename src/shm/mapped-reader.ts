@@ -28,9 +28,9 @@
 import { constants, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
-import { FRAME_FORMATS, IpcError, type FrameMetadata } from '../internal/ipc-errors.js';
+import { IpcError, type FrameMetadata } from '../internal/ipc-errors.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry } from './frame-layout.js';
-import { readFrame, resolveReference, slotProblem, type ReadFrame } from './frame-read.js';
+import { readFrame, resolveReference, slotFormat, type ReadFrame } from './frame-read.js';
 
 /** A frame the handler may read until release(). */
 export interface FrameLease extends ReadFrame {
@@ -193,19 +193,10 @@ export class FrameReader {
     const settled = (error: IpcError): IpcError => changed() ?? error;
     const width = view.getUint32(offset + 16, true);
     const height = view.getUint32(offset + 20, true);
-    const code = view.getUint32(offset + 24, true);
-    const format = FRAME_FORMATS[code - 1];
     const byteLength = view.getUint32(offset + 28, true);
     const wallTimeMs = view.getFloat64(offset + 32, true);
-    const problem = slotProblem(width, height, format, code, byteLength, mapping.slotBytes);
-    if (problem !== null || format === undefined) throw settled(corrupt(problem ?? 'no format'));
-    if (width !== meta.width || height !== meta.height || format !== meta.format) {
-      throw settled(
-        new IpcError('ERR_SCHEMA', `frame_metadata says ${meta.width}x${meta.height} ${meta.format}, the frame is ${width}x${height} ${format}`, {
-          field: 'frame_metadata',
-        }),
-      );
-    }
+    const format = slotFormat(meta, width, height, view.getUint32(offset + 24, true), byteLength, mapping.slotBytes, corrupt);
+    if (format instanceof IpcError) throw settled(format);
     const early = changed();
     if (early !== null) throw early;
     mapping.leases++;
