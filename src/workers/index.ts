@@ -43,4 +43,15 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
+export {
+  ModelAccount,
+  ModelLedger,
+  EMPTY_MODEL_FIGURES,
+  SKIP_REASONS,
+  type ModelFigures,
+  type ModelAccountOptions,
+  type LastTaken,
+  type LedgerFrame,
+  type SkipReason,
+} from './model-account.js';
 export { UnknownWorkerError, SupervisorClosedError } from './errors.js';
