@@ -4,7 +4,8 @@
  * person model on one thread that cannot keep up with both), read through
  * the HTTP API. For each people worker every frame delivered is taken or
  * skipped by the model (the rest in flight), the model skips frames, and the
- * fps shown is the rate of the results, not of the deliveries.
+ * fps shown is the rate of the results, not of the deliveries. And a shared
+ * model worker fed by two cameras keeps the same accounting.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,8 +15,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import type { WorkerFigures } from '../../src/pipeline/index.js';
-import { eventually, vtest } from './helpers.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem, type WorkerFigures } from '../../src/pipeline/index.js';
+import { eventually, nextResults, resolvedConfig, vtest } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../examples/config/example.yaml', import.meta.url));
@@ -116,6 +118,38 @@ describe('model workers count what their model did, through `framesupplier run` 
       const taken = model.taken - (first.modelFrames?.taken ?? 0);
       const results = w.results - first.results;
       assert.ok(Math.abs(taken - results) <= Math.max(2, 0.05 * results), `${camera}: ${taken} taken vs ${results} results`);
+    }
+  });
+});
+
+describe('a shared model worker fed by two cameras counts what its model did', { timeout: 120_000 }, () => {
+  it('taken + skipped + in flight = delivered, one frame in flight at most, fps of the frames taken', async () => {
+    const [a, b] = [`a-${process.pid}`, `b-${process.pid}`];
+    const camera = { source: 'lavfi:testsrc2=size=320x240:rate=10', capture: { output: { format: 'rgb24' } }, workers: [] };
+    const system = new VisionSystem({
+      config: resolvedConfig({
+        shmDir: `/dev/shm/framesupplier-accounting-shared-${process.pid}`,
+        models: { slow: { handler: 'mock', delayMs: 150 } },
+        cameras: { [a]: camera, [b]: camera },
+        shared: { crowd: { model: 'slow', cameras: [a, b] } },
+      }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const results = nextResults(system, a, 'crowd', 10);
+      await system.start();
+      await results;
+      const crowd = system.stats().shared.crowd!;
+      const frames = crowd.modelFrames!;
+      assert.equal(crowd.kind, 'model');
+      assert.ok(frames.taken >= 10, JSON.stringify(frames));
+      // Read in the result's own turn: the next frame may be handed over already and not yet in the worker's ledger.
+      const unsettled = crowd.totals.delivered - (frames.taken + frames.skipped + frames.inFlight);
+      assert.ok(unsettled === 0 || unsettled === 1, `${JSON.stringify(frames)} vs delivered ${crowd.totals.delivered}`);
+      assert.ok(frames.inFlight <= 1, 'a shared worker reads no frame while its request is out');
+      assert.equal(crowd.fps, frames.fps);
+    } finally {
+      await system.close();
     }
   });
 });

@@ -116,7 +116,9 @@ describe('model-client workers', { timeout: 120_000 }, () => {
         'the error answer and the two latest-frame answers are skips by reason',
       );
       assert.ok(model.taken >= 1);
-      assert.equal(model.taken + model.skipped + model.inFlight, stats.totals.delivered, 'every frame read is taken, skipped or in flight');
+      // Read in the result's own turn: the next frame may be handed over already and not yet in the worker's ledger.
+      const unsettled = stats.totals.delivered - (model.taken + model.skipped + model.inFlight);
+      assert.ok(unsettled === 0 || unsettled === 1, 'every frame read is taken, skipped or in flight');
       // Protocol 2: the camera's newest frame when taken, with the age budget.
       assert.deepEqual([requests[0]!.frame_select, requests[0]!.max_age_ms, requests[0]!.camera_id], ['newest', 250, 'camera_10']);
     } finally {
