@@ -8,13 +8,13 @@
  * model worker fed by two cameras keeps the same accounting.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type WorkerFigures } from '../../src/pipeline/index.js';
 import { eventually, nextResults, resolvedConfig, vtest } from './helpers.js';
@@ -44,16 +44,21 @@ function exampleConfig(): string {
 }
 
 describe('model workers count what their model did, through `framesupplier run` and the HTTP API', { timeout: 300_000 }, () => {
-  const child = spawn(process.execPath, [MAIN, 'run', exampleConfig(), '--view', 'none'], {
-    env: { ...process.env, XDG_STATE_HOME: join(dir, 'state'), FRAMESUPPLIER_STATE_DIR: join(dir, 'state', 'framesupplier') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
   const lines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => lines.push(line));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+  before(() => {
+    child = spawn(process.execPath, [MAIN, 'run', exampleConfig(), '--view', 'none'], {
+      env: { ...process.env, XDG_STATE_HOME: join(dir, 'state'), FRAMESUPPLIER_STATE_DIR: join(dir, 'state', 'framesupplier') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => lines.push(line));
+    exited = new Promise((resolve) => child.once('exit', resolve));
+  });
 
   after(async () => {
-    if (child.exitCode === null) {
+    if (child?.exitCode === null) {
       child.kill('SIGTERM');
       await exited;
     }
