@@ -163,10 +163,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const wall = (performance.now() - wallStart) / 1000;
   const usageEnd = treeUsage(process.pid);
   const after = system.stats();
-  const skips = ids.reduce((n, id) => {
-    const s = after.cameras[id]?.workers.model?.skips ?? {};
-    return n + Object.values(s).reduce((a, b) => a + b, 0);
-  }, 0);
+  const skips = ids.reduce((n, id) => n + (after.cameras[id]?.workers.model?.modelFrames?.skipped ?? 0), 0);
   // The server's own view (its last health ping): how long the 20 ms inference really took, and the waits.
   const scheduling = Object.values(after.models.shared?.scheduling?.cameras ?? {});
   const med = (xs: (number | null)[]): number | null => {

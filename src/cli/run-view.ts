@@ -84,6 +84,9 @@ function workerRow(name: string, w: WorkerFigures): string {
     String(w.drops).padStart(7),
     String(w.gated).padStart(7),
     String(w.staleSkips).padStart(6),
+    // What a model worker's model did with the frames delivered (ADR 0040); fps and age are then of the frames taken.
+    (w.modelFrames === null ? '-' : String(w.modelFrames.taken)).padStart(8),
+    (w.modelFrames === null ? '-' : String(w.modelFrames.skipped)).padStart(8),
     num(w.lastFrameAgeMs).padStart(8),
     String(w.restarts).padStart(9),
     String(w.results).padStart(8),
@@ -121,7 +124,7 @@ export function renderView(
   lines.push(
     '',
     bold(
-      `${pad('worker', 26)}${pad('kind', 13)}${pad('state', 11)}${'fps'.padStart(6)}${'delivered'.padStart(10)}${'drops'.padStart(7)}${'gated'.padStart(7)}${'stale'.padStart(6)}${'age ms'.padStart(8)}${'restarts'.padStart(9)}${'results'.padStart(8)}`,
+      `${pad('worker', 26)}${pad('kind', 13)}${pad('state', 11)}${'fps'.padStart(6)}${'delivered'.padStart(10)}${'drops'.padStart(7)}${'gated'.padStart(7)}${'stale'.padStart(6)}${'taken'.padStart(8)}${'skipped'.padStart(8)}${'age ms'.padStart(8)}${'restarts'.padStart(9)}${'results'.padStart(8)}`,
     ),
   );
   for (const c of cameras) for (const w of Object.values(c.workers)) lines.push(workerRow(`${c.id}/${w.id}`, w));
@@ -129,7 +132,7 @@ export function renderView(
     lines.push(workerRow(`shared ${s.id}`, s));
     for (const [camera, f] of Object.entries(s.perCamera)) {
       lines.push(
-        `  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${num(f.lastFrameAgeMs).padStart(8)}`,
+        `  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${'-'.padStart(8)}${'-'.padStart(8)}${num(f.lastFrameAgeMs).padStart(8)}`,
       );
     }
   }

@@ -37,6 +37,7 @@ import type {
   VisionSystem,
   WorkerFigures,
 } from '../pipeline/index.js';
+import { SKIP_REASONS } from '../pipeline/index.js';
 import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
@@ -256,7 +257,13 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#count(m.gated, labels, w.totals.gated);
     this.#count(m.staleSkips, labels, w.totals.staleSkips);
     this.#count(m.results, labels, w.results);
-    m.frameAge.addHistogram(labels, this.#monotonic.histogram(key(m.frameAge, labels), seconds(w.totals.frameAge)));
+    // A model worker's frames at the model boundary (ADR 0040); its frame age is that of the frames its model ran on, at the answer.
+    const model = w.modelFrames;
+    if (model !== null) {
+      this.#count(m.taken, labels, model.taken);
+      for (const reason of SKIP_REASONS) this.#count(m.skipped, { ...labels, reason }, model.skips[reason]);
+    }
+    m.frameAge.addHistogram(labels, this.#monotonic.histogram(key(m.frameAge, labels), seconds(model?.frameAge ?? w.totals.frameAge)));
     m.dropAlert.add(labels, w.dropAlert ? 1 : 0);
     if (w.model !== null) m.waitingForModel.add({ ...labels, model: w.model }, w.waitingForModel ? 1 : 0);
   }
@@ -368,7 +375,16 @@ function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
     gated: counter('framesupplier_worker_frames_gated_total', "Frames let pass by the worker's maxFps, by design (not drops)."),
     staleSkips: counter('framesupplier_worker_stale_skips_total', 'Frames refused at read time for being older than maxAgeMs.'),
     results: counter('framesupplier_worker_results_total', 'Results the worker emitted.'),
-    frameAge: def('histogram', 'framesupplier_worker_frame_age_seconds', 'Age of each frame when the worker read it (read time − capture time).'),
+    taken: counter('framesupplier_worker_frames_taken_total', "Frames a model worker's model ran on and answered (of the frames it was delivered)."),
+    skipped: counter(
+      'framesupplier_worker_frames_skipped_total',
+      'Frames a model worker was delivered that its model never ran on, by reason (overwritten, superseded, stale, error, unanswered).',
+    ),
+    frameAge: def(
+      'histogram',
+      'framesupplier_worker_frame_age_seconds',
+      "Age of each frame the worker processed: at its read (module, thread, command), at the model's answer for the frames a model worker's model ran on.",
+    ),
     dropAlert: gauge('framesupplier_worker_drop_alert', "1 while the worker's drop alert is raised: it cannot keep up."),
     waitingForModel: gauge('framesupplier_worker_waiting_for_model', '1 while a model worker waits for its model server to be ready.'),
     modelState: gauge('framesupplier_model_server_state', "1 for each model server's current state, 0 for the others."),

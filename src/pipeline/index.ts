@@ -31,7 +31,8 @@ export type {
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
-export type { WorkerTotals } from '../workers/index.js';
+export type { WorkerTotals, ModelFigures, LastTaken, SkipReason } from '../workers/index.js';
+export { SKIP_REASONS } from '../workers/index.js';
 export type { FrameAgeHistogram } from '../supplier/index.js';
 export type { SharedWorkerStats } from './shared-worker.js';
 export type { ModelStats, ModelScheduling } from './model-service.js';

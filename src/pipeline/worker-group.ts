@@ -19,7 +19,9 @@
  */
 import type { Logger } from '../internal/logger.js';
 import {
+  EMPTY_MODEL_FIGURES,
   EMPTY_WORKER_TOTALS,
+  type ModelFigures,
   WorkerSupervisor,
   type DropAlert,
   type LastExit,
@@ -35,7 +37,11 @@ import type { PipelineWorkerState, SystemEvent } from './events.js';
 import type { BuiltWorkerKind } from './build-worker.js';
 import type { WorkerKindName, WorkerProfile } from './worker-profile.js';
 
-/** A worker's figures in stats(): its supervision, and the current incarnation's frames. */
+/**
+ * A worker's figures in stats(): its supervision, its mailbox's frames (the current incarnation's), and for a
+ * model worker what its model did with them (`modelFrames`, ADR 0040). `fps` and `lastFrameAgeMs` are of the frames the
+ * worker processed: for a model worker the frames its model ran on (docs/running.md, "What the figures mean").
+ */
 export interface WorkerFigures {
   readonly id: string;
   readonly kind: WorkerKindName;
@@ -55,7 +61,7 @@ export interface WorkerFigures {
   /** Results emitted, and the wall clock of the last. */
   readonly results: number;
   readonly lastResultAt: number | null;
-  /** The current incarnation's frames (zero between incarnations). */
+  /** The mailbox's figures, the current incarnation's (zero between incarnations): frames handed to the worker. */
   readonly delivered: number;
   /** Frames missed because the worker was busy. */
   readonly drops: number;
@@ -65,12 +71,18 @@ export interface WorkerFigures {
   readonly gated: number;
   readonly staleSkips: number;
   readonly pending: number;
+  /** Frames processed per second: delivered per second, for a model worker taken per second (`modelFrames.fps`). */
   readonly fps: number;
+  /** Age of the last frame processed: at its read, for a model worker at its model's answer (`modelFrames.lastTaken`). */
   readonly lastFrameAgeMs: number | null;
-  /** Over the worker's life (every incarnation): delivered, drops, gated, stale skips and the frame-age histogram; they never go down. */
+  /** Over the worker's life (every incarnation): the mailbox's delivered, drops, gated, stale skips and frame-age histogram; they never go down. */
   readonly totals: WorkerTotals;
-  /** Frames read and skipped by design, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
-  readonly skips: Readonly<Record<string, number>>;
+  /**
+   * A model worker's (own model, shared, KServe) figures at the model boundary, over its life: taken, skipped by
+   * reason, in flight (taken + skipped + inFlight = totals.delivered), fps, consecutive skips, the last frame taken.
+   * Null for a module, thread or command worker.
+   */
+  readonly modelFrames: ModelFigures | null;
   /** Not reading (nor waiting for a frame) for longer than the idle threshold. */
   readonly idle: boolean;
 }
@@ -205,6 +217,8 @@ export class WorkerGroup implements AsyncDisposable {
     const w = member.worker;
     const s = this.#stats(member);
     const f = s?.subscription ?? null;
+    // A model worker has model figures from its creation, before its kind first opens its ledger.
+    const modelFrames = s?.modelFrames ?? (w.built.model === null ? null : EMPTY_MODEL_FIGURES);
     return {
       id: w.profile.id,
       kind: w.built.name,
@@ -226,10 +240,10 @@ export class WorkerGroup implements AsyncDisposable {
       gated: f?.gated ?? 0,
       staleSkips: f?.staleSkips ?? 0,
       pending: f?.pending ?? 0,
-      fps: f?.fps ?? 0,
-      lastFrameAgeMs: f?.lastFrameAgeMs ?? null,
+      fps: modelFrames === null ? (f?.fps ?? 0) : modelFrames.fps,
+      lastFrameAgeMs: modelFrames === null ? (f?.lastFrameAgeMs ?? null) : (modelFrames.lastTaken?.ageMs ?? null),
       totals: s?.totals ?? EMPTY_WORKER_TOTALS,
-      skips: s?.skips ?? {},
+      modelFrames,
       idle: f?.idle ?? false,
     };
   }

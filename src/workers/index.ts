@@ -43,6 +43,17 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
+export {
+  ModelAccount,
+  ModelLedger,
+  EMPTY_MODEL_FIGURES,
+  SKIP_REASONS,
+  type ModelFigures,
+  type ModelAccountOptions,
+  type LastTaken,
+  type LedgerFrame,
+  type SkipReason,
+} from './model-account.js';
 export { UnknownWorkerError, SupervisorClosedError, WorkerModuleError } from './errors.js';
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
 export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';

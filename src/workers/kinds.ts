@@ -10,6 +10,7 @@ import { projectCodeOf } from '../internal/errors.js';
 import { Worker } from 'node:worker_threads';
 import { abortable } from '../internal/abort.js';
 import type { Frame, FrameSource, ThreadSubscriptionHandle } from '../supplier/index.js';
+import type { ModelLedger } from './model-account.js';
 
 export type ExitReason = 'crashed' | 'exited' | 'hung' | 'malformed-output' | 'gave-up';
 
@@ -41,8 +42,13 @@ export interface WorkerContext {
   subscribeThread(): ThreadSubscriptionHandle;
   /** Hands a result for `frame` to the results sink, tagged with the frame's seq, stream and capture time. */
   emit(frame: Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>, output: unknown): void;
-  /** A frame read and skipped by design, not a failure and no result (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE): counted in the worker's stats by reason. */
-  skip(reason: string): void;
+  /**
+   * The incarnation's model ledger (ADR 0040), for a kind that hands frames to a model: each frame read is
+   * recorded there, then taken or skipped once the model answers; the worker's stats then carry `modelFrames`
+   * figures. The same ledger on every call; what is still in flight when the incarnation ends is skipped as
+   * unanswered.
+   */
+  modelLedger(): ModelLedger;
   /** A line for the log, tagged with the worker's id. */
   log(line: string): void;
   /**

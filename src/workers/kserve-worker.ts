@@ -267,12 +267,18 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
           }
         }
         subscription = context.subscribe();
+        // One frame in flight at a time: each read is taken, or skipped as stale or error (ADR 0040).
+        const ledger = context.modelLedger();
         for (;;) {
           const frame = await nextFrame(subscription, context.signal);
           if (frame === null) return;
+          ledger.read(frame);
           const age = Date.now() - frame.wallTime;
-          // Stale before it could be sent: skipped (a drop, not an error), the next frame is fresher.
-          if (maxAgeMs !== undefined && age >= maxAgeMs) continue;
+          // Stale before it could be sent: skipped (not an error), the next frame is fresher.
+          if (maxAgeMs !== undefined && age >= maxAgeMs) {
+            ledger.skip(frame, 'stale');
+            continue;
+          }
           const budget = maxAgeMs === undefined ? timeoutMs : Math.max(1, Math.min(timeoutMs, Math.floor(maxAgeMs - age)));
           const parameters: Parameters = {
             camera_id: frame.streamId,
@@ -307,11 +313,13 @@ export function kserveWorker(options: KServeWorkerOptions): WorkerKind {
             );
             answered();
             const detections = outputs === 'detections' ? tensorsToDetections(response.outputs) : yoloDetections(response.outputs, frame, box, post);
+            ledger.took(frame);
             context.emit(frame, { detections, metadata: { ...response.parameters }, frame_id: frame.seq });
           } catch (error) {
             if (context.signal.aborted) return;
             const code = projectCodeOf(error);
             const kind = failureKind(code);
+            ledger.skip(frame, 'error');
             if (code !== undefined) context.emit(frame, { detections: [], error: { code, message: (error as Error).message } });
             if (kind === 'fatal') throw crash(error);
             if (kind === 'retry' && !(await retryLater(code!))) return;

@@ -31,14 +31,21 @@
  * `followNewest` (a camera's own worker) the worker goes on reading its
  * subscription while its request waits and writes each frame into the store,
  * so the server takes the newest one there is; the result is tagged with the
- * frame the server used. ERR_SUPERSEDED and ERR_FRAME_STALE are skips
- * (context.skip, counted in the worker's stats), neither results nor crashes.
+ * frame the server used. ERR_SUPERSEDED and ERR_FRAME_STALE are skips,
+ * neither results nor crashes.
+ *
+ * Every frame read is settled once in the worker's model ledger (ADR 0040):
+ * taken when the model answers about it (or about a newer frame of its stream:
+ * then the frames read before that one are skipped as overwritten), skipped
+ * as superseded or stale by those answers, as error by any other error
+ * answer, and as unanswered when the server went away or the worker ends.
  */
 import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, isLongSide, type Frame, type FrameSource } from '../supplier/index.js';
 import { projectCodeOf } from '../internal/errors.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
+import type { SkipReason } from './model-account.js';
 
 export interface ModelClientWorkerOptions {
   /** The model server's Unix socket. */
@@ -92,7 +99,10 @@ const CRASH_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /** Answers that are the latest-frame rule at work: the frame is skipped, counted, and the worker goes on. */
-const SKIPS: ReadonlySet<string> = new Set(['ERR_SUPERSEDED', 'ERR_FRAME_STALE']);
+const SKIPS: ReadonlyMap<string, SkipReason> = new Map([
+  ['ERR_SUPERSEDED', 'superseded'],
+  ['ERR_FRAME_STALE', 'stale'],
+]);
 
 /** A server that is not there (yet, or any more): what waitForServer waits out. */
 const SERVER_GONE: ReadonlySet<string> = new Set(['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST']);
@@ -201,11 +211,13 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
       if (waitForServer !== undefined) await context.waitFor(server, waitForServer);
       const client = new ModelClient({ socketPath: options.socketPath, mode: 'persistent', timeoutMs: options.timeoutMs ?? 10_000 });
       const stores = new Map<string, StreamStore>();
+      const ledger = context.modelLedger();
       let subscription: FrameSource | null = null;
       /** Writes a frame into its stream's store. No store (ERR_SHM_FULL: its tmpfs is full) means no frame can reach the model: a crash, left to the policy. */
       const write = (frame: Frame): Written => {
         let store = stores.get(frame.streamId);
         if (store === undefined) stores.set(frame.streamId, (store = StreamStore.acquire(shmDir, frame.streamId, slots)));
+        ledger.read(frame);
         try {
           return { ref: store.refFor(frame), tag: frame, store };
         } catch (error) {
@@ -281,13 +293,16 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             response = await client.infer(request, { signal: context.signal });
           } catch (error) {
             if (context.signal.aborted) return;
-            if (error instanceof IpcError && SKIPS.has(error.code)) {
-              context.skip(error.code);
-              answeredUpTo = Math.max(answeredUpTo, error.frameId ?? sent.ref.frame_metadata.frame_id);
+            const skip = error instanceof IpcError ? SKIPS.get(error.code) : undefined;
+            if (skip !== undefined) {
+              const frameId = (error as IpcError).frameId ?? sent.ref.frame_metadata.frame_id;
+              ledger.skip(sent.store.tagOf(frameId) ?? sent.tag, skip);
+              answeredUpTo = Math.max(answeredUpTo, frameId);
               continue;
             }
             answeredUpTo = Math.max(answeredUpTo, sent.ref.frame_metadata.frame_id);
             if (error instanceof IpcError && !CRASH_ERRORS.has(error.code)) {
+              ledger.skip(sent.tag, 'error');
               context.emit(sent.tag, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
@@ -296,6 +311,9 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               context.log(`${server} went away (${code}); waiting for it`);
               answered.abort();
               await following;
+              // Nothing read so far will be answered: the next request is for a frame read once the server is back.
+              ledger.drain();
+              latest = null;
               await context.waitFor(server, waitForServer);
               context.log(`${server} is back; reading again`);
               await declareReadSize();
@@ -313,13 +331,16 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           if (followed.failure !== null) throw followed.failure;
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
           // The frame the server used: the one named, or a newer one of the stream (an older server serves the one named).
-          context.emit(sent.store.tagOf(response.frame_id) ?? sent.tag, {
+          const used = sent.store.tagOf(response.frame_id) ?? sent.tag;
+          ledger.took(used);
+          context.emit(used, {
             detections: response.detections,
             metadata: response.metadata,
             frame_id: response.frame_id,
           });
         }
       } finally {
+        ledger.drain();
         await subscription?.close();
         client.close();
         for (const store of stores.values()) store.release();

@@ -15,7 +15,10 @@
  *   server restarting) is not hung, however long it waits.
  * - A worker whose drop ratio over the window crosses its class's threshold
  *   raises one 'alert' event, and one more when it comes back under; never one
- *   per frame. Frames let pass by maxFps are `gated`, not drops.
+ *   per frame. The ratio is of the frames offered to it that it never
+ *   processed: its mailbox's drops, and for a model worker (one that keeps a
+ *   model ledger) the frames its model skipped too (ADR 0040). Frames let
+ *   pass by maxFps are `gated`, not drops.
  * - A worker ending because the stream ended is `stopped`, not restarted.
  * - One worker at a time: restart(id) (a fresh incarnation and budget, also
  *   for a failed or disabled one), setEnabled(id, false) (stopped, its
@@ -55,6 +58,7 @@ import {
   type WorkerStats,
 } from '../supplier/index.js';
 import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
+import { ModelAccount, ModelLedger, type ModelFigures } from './model-account.js';
 import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
@@ -134,8 +138,11 @@ export interface SupervisedWorkerStats {
   readonly subscription: WorkerStats | null;
   /** Over every incarnation, the current one included: counts that never go down (for metrics). */
   readonly totals: WorkerTotals;
-  /** Frames the worker skipped by design after reading them, by reason (a model server's ERR_SUPERSEDED, ERR_FRAME_STALE), over its life. */
-  readonly skips: Readonly<Record<string, number>>;
+  /**
+   * What its model did with the frames it read, over its life (ADR 0040): taken, skipped by reason, in flight.
+   * Null for a worker that hands no frame to a model (its kind keeps no model ledger).
+   */
+  readonly modelFrames: ModelFigures | null;
 }
 
 /** A worker's frames over its life. */
@@ -196,8 +203,10 @@ export interface CloseOptions {
 
 interface Sample {
   readonly at: number;
-  readonly delivered: number;
-  readonly drops: number;
+  /** Offered: delivered + drops (gated frames are not offered). */
+  readonly offered: number;
+  /** Of those, never processed: drops, and the model's skips. */
+  readonly missed: number;
 }
 
 interface Supervised {
@@ -222,7 +231,10 @@ interface Supervised {
   samples: Sample[];
   alerting: boolean;
   waitingFor: string | null;
-  skips: Record<string, number>;
+  /** Its model-boundary figures, once a kind opened a model ledger. */
+  model: ModelAccount | null;
+  /** The current incarnation's ledger: drained (its frames unanswered) when the incarnation is detached. */
+  ledger: ModelLedger | null;
   /** restart(), setEnabled() and remove() of this worker, one at a time. */
   control: Promise<unknown>;
 }
@@ -314,7 +326,8 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       samples: [],
       alerting: false,
       waitingFor: null,
-      skips: {},
+      model: null,
+      ledger: null,
       control: Promise.resolve(),
     };
     this.#workers.set(id, worker);
@@ -420,7 +433,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         waitingFor: w.waitingFor,
         subscription: w.source === null || w.source.closed ? null : current,
         totals: current === null ? w.finished : addTotals(w.finished, current),
-        skips: { ...w.skips },
+        modelFrames: w.model?.figures() ?? null,
       };
     });
   }
@@ -539,9 +552,11 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         this.#sink?.write(result);
         this.emit('result', result);
       },
-      skip: (reason: string) => {
-        if (controller.signal.aborted) return;
-        worker.skips[reason] = (worker.skips[reason] ?? 0) + 1;
+      modelLedger: () => {
+        if (worker.controller !== controller) return new ModelLedger(new ModelAccount(), () => true); // abandoned: counts nowhere
+        worker.model ??= new ModelAccount();
+        worker.ledger ??= new ModelLedger(worker.model, () => controller.signal.aborted);
+        return worker.ledger;
       },
       log: (line: string) => this.#log(id, line),
       waitFor: async <T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T> => {
@@ -599,6 +614,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       void worker.source.close();
     }
     worker.source = null;
+    // Frames its model had not answered yet are settled now, so that a hung incarnation's never are not in flight for ever.
+    worker.ledger?.drain();
+    worker.ledger = null;
     worker.controller = null;
     worker.running = null;
     worker.waitingFor = null;
@@ -647,12 +665,14 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
   #checkDrops(worker: Supervised, stats: WorkerStats, now: number): void {
     const threshold = worker.dropThreshold;
     if (threshold === null) return;
-    worker.samples.push({ at: now, delivered: stats.delivered, drops: stats.drops });
+    // The model's skips are over the worker's life and the mailbox's over the incarnation: only differences are used.
+    const skipped = worker.model?.figures().skipped ?? 0;
+    worker.samples.push({ at: now, offered: stats.delivered + stats.drops, missed: stats.drops + skipped });
     while (worker.samples.length > 2 && now - worker.samples[1]!.at >= this.#dropWindowMs) worker.samples.shift();
     const first = worker.samples[0]!;
-    const seen = stats.delivered - first.delivered + (stats.drops - first.drops);
-    if (seen === 0) return;
-    const ratio = (stats.drops - first.drops) / seen;
+    const offered = stats.delivered + stats.drops - first.offered;
+    if (offered === 0) return;
+    const ratio = Math.min(1, (stats.drops + skipped - first.missed) / offered);
     const over = ratio > threshold;
     if (over === worker.alerting) return;
     worker.alerting = over;

@@ -72,5 +72,14 @@ describe('a remote model over KServe v2', { timeout: 120_000 }, () => {
       const model = system.stats().models.remote;
       assert.equal(model?.state, 'ready');
       assert.ok(!model.socket.includes('@'));
+      // What the remote model did with the frames delivered (ADR 0040): one request at a time, each frame read settled once.
+      const worker = system.stats().cameras[CAMERA]!.workers.people!;
+      const frames = worker.modelFrames!;
+      assert.ok(frames.taken >= 1, JSON.stringify(frames));
+      // Read in the result's own turn: the next frame may be handed over already and not yet in the worker's ledger.
+      const unsettled = worker.totals.delivered - (frames.taken + frames.skipped + frames.inFlight);
+      assert.ok(unsettled === 0 || unsettled === 1, `${JSON.stringify(frames)} vs delivered ${worker.totals.delivered}`);
+      assert.ok(frames.inFlight <= 1, 'one frame in flight at most');
+      assert.equal(frames.skips.overwritten, 0, 'a KServe worker reads no frame while its request is out');
     });
 });

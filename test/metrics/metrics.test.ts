@@ -26,7 +26,7 @@ const LOG = join(tmpdir(), `framesupplier-metrics-test-${process.pid}.log`);
 const capture = { output: { format: 'rgb24' as const, width: 160, fps: 5 }, loop: true };
 
 /** Labels a framesupplier metric may have: bounded ones only. */
-const ALLOWED_LABELS = new Set(['camera', 'worker', 'model', 'state', 'le', 'quantile', 'code', 'outcome', 'version', 'node_version']);
+const ALLOWED_LABELS = new Set(['camera', 'worker', 'model', 'state', 'le', 'quantile', 'code', 'outcome', 'reason', 'version', 'node_version']);
 
 const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_build_info: 'gauge',
@@ -44,6 +44,8 @@ const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_worker_frames_gated_total: 'counter',
   framesupplier_worker_stale_skips_total: 'counter',
   framesupplier_worker_results_total: 'counter',
+  framesupplier_worker_frames_taken_total: 'counter',
+  framesupplier_worker_frames_skipped_total: 'counter',
   framesupplier_worker_frame_age_seconds: 'histogram',
   framesupplier_worker_drop_alert: 'gauge',
   framesupplier_worker_waiting_for_model: 'gauge',
@@ -165,6 +167,23 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     const count = valueOf(families, 'framesupplier_worker_frame_age_seconds', { camera: A, worker: 'motion' }, 'framesupplier_worker_frame_age_seconds_count')!;
     assert.equal(count, buckets.at(-1)!.value);
     assert.equal(count, valueOf(families, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' }), 'one age per frame read');
+    // A model worker's frames at the model boundary (ADR 0040): taken, skipped by reason; its ages are of the frames taken.
+    const taken = valueOf(families, 'framesupplier_worker_frames_taken_total', { camera: A, worker: 'detect' })!;
+    assert.ok(taken >= 1, `frames taken: ${taken}`);
+    assert.equal(valueOf(families, 'framesupplier_worker_frames_taken_total', { camera: A, worker: 'motion' }), undefined, 'a module worker has no model');
+    assert.deepEqual(
+      families
+        .get('framesupplier_worker_frames_skipped_total')!
+        .samples.filter((s) => s.labels.camera === A && s.labels.worker === 'detect')
+        .map((s) => s.labels.reason)
+        .sort(),
+      ['error', 'overwritten', 'stale', 'superseded', 'unanswered'],
+    );
+    assert.equal(
+      valueOf(families, 'framesupplier_worker_frame_age_seconds', { camera: A, worker: 'detect' }, 'framesupplier_worker_frame_age_seconds_count'),
+      taken,
+      'one age per frame taken',
+    );
     const inferences = valueOf(families, 'framesupplier_inference_duration_seconds', { model: 'mock' }, 'framesupplier_inference_duration_seconds_count')!;
     assert.ok(inferences >= 3, `inference durations observed: ${inferences}`);
   });

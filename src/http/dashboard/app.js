@@ -356,7 +356,7 @@ function renderWorkers(stats) {
     let row = rowsByKey.get(key);
     if (!row) {
       row = el('tr', { 'data-worker': key });
-      for (let i = 0; i < 11; i++) row.append(el('td'));
+      for (let i = 0; i < 13; i++) row.append(el('td'));
       row.append(el('td', { class: 'controls' }, ...workerControls(camera, w.id)));
       tbody.append(row);
       rowsByKey.set(key, row);
@@ -370,6 +370,9 @@ function renderWorkers(stats) {
       w.delivered,
       w.drops,
       w.consecutiveDrops ?? 0,
+      // A model worker's model: frames it ran on, and frames delivered it never ran on (ADR 0040); fps and age are then the taken frames'.
+      w.modelFrames ? w.modelFrames.taken : '-',
+      w.modelFrames ? w.modelFrames.skipped : '-',
       fmt(w.lastFrameAgeMs, 0),
       w.idle ? 'idle' : '',
       w.restarts,
@@ -379,10 +382,24 @@ function renderWorkers(stats) {
       const td = row.cells[i];
       const text = String(v);
       if (td.textContent !== text) td.textContent = text;
-      td.dataset.field = ['worker', 'criticality', 'state', 'fps', 'delivered', 'drops', 'consecutive-drops', 'age', 'idle', 'restarts', 'alert'][i];
+      td.dataset.field = [
+        'worker',
+        'criticality',
+        'state',
+        'fps',
+        'delivered',
+        'drops',
+        'consecutive-drops',
+        'taken',
+        'skipped',
+        'age',
+        'idle',
+        'restarts',
+        'alert',
+      ][i];
     });
     row.cells[2].className = `badge-cell ${state}`;
-    row.cells[10].className = w.dropAlert ? 'alert' : '';
+    row.cells[12].className = w.dropAlert ? 'alert' : '';
   }
   for (const [key, row] of rowsByKey) {
     if (seen.has(key)) continue;

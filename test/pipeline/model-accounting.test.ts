@@ -1,0 +1,160 @@
+/**
+ * One accounting across the model boundary (ADR 0040), as a user meets it:
+ * `framesupplier run` on the built-in example's config (two cameras, one
+ * person model on one thread that cannot keep up with both), read through
+ * the HTTP API. For each people worker every frame delivered is taken or
+ * skipped by the model (the rest in flight), the model skips frames, and the
+ * fps shown is the rate of the results, not of the deliveries. And a shared
+ * model worker fed by two cameras keeps the same accounting.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem, type WorkerFigures } from '../../src/pipeline/index.js';
+import { eventually, nextResults, resolvedConfig, vtest } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../../examples/config/example.yaml', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'framesupplier-accounting-test-'));
+const PEOPLE = ['street', 'street-mirror'] as const;
+
+interface Snapshot {
+  /** Date.now() halfway through the request. */
+  readonly at: number;
+  readonly people: Record<(typeof PEOPLE)[number], WorkerFigures>;
+}
+
+/** The example as shipped, but on the test's clip, shared-memory directory and an ephemeral loopback port. */
+function exampleConfig(): string {
+  const shipped = readFileSync(EXAMPLE, 'utf8');
+  assert.match(shipped, /person:[^\n]*\n\s+handler: person\n\s+threads: 1\n/, 'the example runs its person model on one thread');
+  const path = join(dir, 'example.yaml');
+  writeFileSync(
+    path,
+    shipped.replaceAll('/usr/share/doc/opencv-doc/examples/data/vtest.avi', vtest()) +
+      `\nshmDir: /dev/shm/framesupplier-accounting-${process.pid}\nhttp: { host: 127.0.0.1, port: 0 }\n`,
+  );
+  return path;
+}
+
+describe('model workers count what their model did, through `framesupplier run` and the HTTP API', { timeout: 300_000 }, () => {
+  let child: ChildProcess;
+  let exited: Promise<number | null>;
+  const lines: string[] = [];
+
+  before(() => {
+    child = spawn(process.execPath, [MAIN, 'run', exampleConfig(), '--view', 'none'], {
+      env: { ...process.env, XDG_STATE_HOME: join(dir, 'state'), FRAMESUPPLIER_STATE_DIR: join(dir, 'state', 'framesupplier') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => lines.push(line));
+    exited = new Promise((resolve) => child.once('exit', resolve));
+  });
+
+  after(async () => {
+    if (child?.exitCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('taken + skipped = delivered (in flight aside), skipped > 0, and fps is the rate of results', async () => {
+    let printed: RegExpExecArray | null = null;
+    await eventually(
+      () =>
+        (printed = lines.map((l) => /dashboard: (http:\/\/127\.0\.0\.1:\d+\/) \(a new API token is in (\S+):/.exec(l)).find((m) => m !== null) ?? null) !==
+        null,
+      `the dashboard's address (output so far:\n${lines.slice(-20).join('\n')})`,
+      120_000,
+    );
+    const [, url, tokenFile] = printed! as unknown as [string, string, string];
+    const authorization = `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`;
+    const snapshots: Snapshot[] = [];
+    const snapshot = async (): Promise<Snapshot> => {
+      const before = Date.now();
+      const stats = (await (await fetch(`${url}api/stats`, { headers: { authorization } })).json()) as {
+        cameras: Record<string, { workers: Record<string, WorkerFigures> }>;
+      };
+      const people = Object.fromEntries(PEOPLE.map((c) => [c, stats.cameras[c]!.workers.people!])) as Snapshot['people'];
+      const s = { at: (before + Date.now()) / 2, people };
+      snapshots.push(s);
+      return s;
+    };
+    // Until both people workers have had their model run on 60 frames and skip some, and 10 s of figures are in.
+    let last = await snapshot();
+    const enough = (s: Snapshot): boolean =>
+      PEOPLE.every((c) => (s.people[c].modelFrames?.taken ?? 0) >= 60 && (s.people[c].modelFrames?.skipped ?? 0) > 0) && s.at - snapshots[0]!.at >= 10_000;
+    while (!enough(last)) {
+      assert.equal(child.exitCode, null, `run ended:\n${lines.slice(-20).join('\n')}`);
+      assert.ok(last.at - snapshots[0]!.at < 200_000, `not enough figures in 200 s: ${JSON.stringify(last.people)}`);
+      last = await snapshot();
+    }
+    for (const camera of PEOPLE) {
+      const w = last.people[camera];
+      const model = w.modelFrames!;
+      assert.equal(w.kind, 'model');
+      assert.equal(w.restarts, 0, `${camera}: no restart, so the mailbox's life is this incarnation`);
+      // Every frame the mailbox delivered is taken or skipped by the model exactly once, the rest in flight.
+      assert.equal(model.taken + model.skipped + model.inFlight, w.totals.delivered, `${camera}: ${JSON.stringify(model)}`);
+      // In flight: the frames read while the request waits for the one model thread and runs (10 fps × a few seconds on a loaded machine).
+      assert.ok(model.inFlight <= 60, `${camera}: in flight ${model.inFlight}`);
+      assert.ok(model.skipped > 0, `${camera}: one model thread cannot keep up with both cameras, so it skips`);
+      assert.equal(
+        model.skipped,
+        Object.values(model.skips).reduce((a, b) => a + b, 0),
+        'skipped is the sum of its reasons',
+      );
+      assert.equal(w.fps, model.fps, 'the fps shown is the rate of frames the model ran on');
+      assert.ok(w.lastFrameAgeMs !== null && w.lastFrameAgeMs === model.lastTaken?.ageMs, 'the age shown is of the last frame taken, at its answer');
+
+      // fps (taken per second over its 5 s window) within 10 % of the results' rate over the same 5 s.
+      const from = snapshots.reduce((best, s) => (Math.abs(last.at - s.at - 5_000) < Math.abs(last.at - best.at - 5_000) ? s : best));
+      const resultsRate = ((w.results - from.people[camera].results) * 1000) / (last.at - from.at);
+      assert.ok(Math.abs(model.fps - resultsRate) <= 0.1 * resultsRate, `${camera}: fps ${model.fps} vs results ${resultsRate.toFixed(2)}/s`);
+      // And over the whole span: frames taken and results go together (an error answer is a result but no frame taken).
+      const first = snapshots[0]!.people[camera];
+      const taken = model.taken - (first.modelFrames?.taken ?? 0);
+      const results = w.results - first.results;
+      assert.ok(Math.abs(taken - results) <= Math.max(2, 0.05 * results), `${camera}: ${taken} taken vs ${results} results`);
+    }
+  });
+});
+
+describe('a shared model worker fed by two cameras counts what its model did', { timeout: 120_000 }, () => {
+  it('taken + skipped + in flight = delivered, one frame in flight at most, fps of the frames taken', async () => {
+    const [a, b] = [`a-${process.pid}`, `b-${process.pid}`];
+    const camera = { source: 'lavfi:testsrc2=size=320x240:rate=10', capture: { output: { format: 'rgb24' } }, workers: [] };
+    const system = new VisionSystem({
+      config: resolvedConfig({
+        shmDir: `/dev/shm/framesupplier-accounting-shared-${process.pid}`,
+        models: { slow: { handler: 'mock', delayMs: 150 } },
+        cameras: { [a]: camera, [b]: camera },
+        shared: { crowd: { model: 'slow', cameras: [a, b] } },
+      }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const results = nextResults(system, a, 'crowd', 10);
+      await system.start();
+      await results;
+      const crowd = system.stats().shared.crowd!;
+      const frames = crowd.modelFrames!;
+      assert.equal(crowd.kind, 'model');
+      assert.ok(frames.taken >= 10, JSON.stringify(frames));
+      // Read in the result's own turn: the next frame may be handed over already and not yet in the worker's ledger.
+      const unsettled = crowd.totals.delivered - (frames.taken + frames.skipped + frames.inFlight);
+      assert.ok(unsettled === 0 || unsettled === 1, `${JSON.stringify(frames)} vs delivered ${crowd.totals.delivered}`);
+      assert.ok(frames.inFlight <= 1, 'a shared worker reads no frame while its request is out');
+      assert.equal(crowd.fps, frames.fps);
+    } finally {
+      await system.close();
+    }
+  });
+});
