@@ -49,6 +49,12 @@ export interface WorkerContext {
    * unanswered.
    */
   modelLedger(): ModelLedger;
+  /**
+   * @deprecated Since the ledger (ADR 0040): record the frame with modelLedger().read() and settle it with
+   * skip(). This alias counts one frame read and skipped, by the old error code (ERR_SUPERSEDED: superseded,
+   * ERR_FRAME_STALE: stale, any other: error), and goes in 0.2.0 (CHANGELOG.md).
+   */
+  skip(reason: string): void;
   /** A line for the log, tagged with the worker's id. */
   log(line: string): void;
   /**

@@ -558,6 +558,13 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         worker.ledger ??= new ModelLedger(worker.model, () => controller.signal.aborted);
         return worker.ledger;
       },
+      skip: (reason: string) => {
+        warnDeprecated('FRAMESUPPLIER_DEP_CONTEXT_SKIP', 'WorkerContext.skip(reason) is deprecated: settle each frame in context.modelLedger() (CHANGELOG.md)');
+        if (worker.controller !== controller) return;
+        const account = (worker.model ??= new ModelAccount());
+        account.read();
+        account.skipped(reason === 'ERR_SUPERSEDED' ? 'superseded' : reason === 'ERR_FRAME_STALE' ? 'stale' : 'error');
+      },
       log: (line: string) => this.#log(id, line),
       waitFor: async <T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T> => {
         const current = (): boolean => worker.controller === controller;

@@ -55,6 +55,46 @@ describe('deprecated lifecycle aliases', { timeout: 30_000 }, () => {
     const codes = warnings.map((w) => (w as Error & { code?: string }).code).sort();
     assert.deepEqual(codes, ['FRAMESUPPLIER_DEP_CAPTURE_STOP', 'FRAMESUPPLIER_DEP_SUPERVISOR_STOP']);
     const changelog = readRepoFile('CHANGELOG.md');
-    for (const code of [...codes, 'FRAMESUPPLIER_DEP_SUPPLIER_STOP']) assert.ok(changelog.includes(code), `CHANGELOG.md names ${code}`);
+    for (const code of [...codes, 'FRAMESUPPLIER_DEP_SUPPLIER_STOP', 'FRAMESUPPLIER_DEP_CONTEXT_SKIP'])
+      assert.ok(changelog.includes(code), `CHANGELOG.md names ${code}`);
+  });
+
+  it('WorkerContext.skip(code) counts a frame read and skipped in modelFrames, by the old code', async () => {
+    let skipped!: () => void;
+    const done = new Promise<void>((resolve) => (skipped = resolve));
+    const supervisor = new WorkerSupervisor({ supplier: new FrameSupplier().start() });
+    supervisor.add({
+      id: 'old-kind',
+      kind: {
+        kind: 'custom',
+        async run(context) {
+          context.skip('ERR_SUPERSEDED');
+          context.skip('ERR_FRAME_STALE');
+          context.skip('ERR_HANDLER_FAILED');
+          skipped();
+          await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+        },
+      },
+    });
+    const warnings = await warningsDuring(async () => {
+      supervisor.start();
+      await done;
+    });
+    const figures = supervisor.stats().find((w) => w.workerId === 'old-kind')?.modelFrames;
+    assert.deepEqual(
+      {
+        skipped: figures?.skipped,
+        superseded: figures?.skips.superseded,
+        stale: figures?.skips.stale,
+        error: figures?.skips.error,
+        inFlight: figures?.inFlight,
+      },
+      { skipped: 3, superseded: 1, stale: 1, error: 1, inFlight: 0 },
+    );
+    assert.deepEqual(
+      warnings.map((w) => (w as Error & { code?: string }).code),
+      ['FRAMESUPPLIER_DEP_CONTEXT_SKIP'],
+    );
+    await supervisor.close();
   });
 });
