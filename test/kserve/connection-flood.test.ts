@@ -83,13 +83,13 @@ describe('KServe servers under a flood of silent connections', { timeout: 120_00
     await using server = await new KServeServer({
       handler: createMockHandler({ modelId: 'mock' }),
       port: 0,
-      maxConnections: 100,
+      maxConnections: 250,
       maxConnectionsPerAddress: 10_000,
     }).start();
     const { port } = server.address();
     const silent = await flood(port, FLOOD, '127.0.0.1');
     try {
-      assert.ok(server.stats().connections.open <= 100, `open ${server.stats().connections.open}`);
+      assert.ok(server.stats().connections.open <= 250, `open ${server.stats().connections.open}`);
       assert.equal(await live(port), 200);
       const answer = await new KServeClient({ url: `http://127.0.0.1:${port}`, model: 'mock' }).infer({ inputs: [frame] });
       assert.equal(answer.model_name, 'mock');
@@ -155,14 +155,14 @@ describe('KServe servers under a flood of silent connections', { timeout: 120_00
     await using server = await new KServeGrpcServer({
       handler: createMockHandler({ modelId: 'mock' }),
       port: 0,
-      maxConnections: 100,
+      maxConnections: 250,
       maxConnectionsPerAddress: 10_000,
     }).start();
     const { port } = server.address();
     const silent = await flood(port, FLOOD, '127.0.0.1');
     const client = new KServeGrpcClient({ url: `grpc://127.0.0.1:${port}`, model: 'mock' });
     try {
-      assert.ok(server.stats().connections.open <= 100, `open ${server.stats().connections.open}`);
+      assert.ok(server.stats().connections.open <= 250, `open ${server.stats().connections.open}`);
       assert.equal(await client.live(), true);
       const answer = await client.infer({ inputs: [frame] });
       assert.equal(answer.model_name, 'mock');
@@ -212,10 +212,13 @@ describe('KServe servers under a flood of silent connections', { timeout: 120_00
       '--grpc',
       '127.0.0.1:0',
       '--http-max-connections',
-      '20',
+      '200',
       '--http-max-connections-per-address',
-      '20',
+      '200',
     ]);
+    // 1 000 silent sockets against a bound of 200: the flood is still five times the bound, and a client that talks
+    // has 199 flood reconnections of slack before its own connection would be the oldest silent one (ADR 0036): with
+    // a bound of 20, a loaded machine that accepted 19 more before reading the client's request closed it.
     try {
       const listening = await new Promise<{ http: string; grpc: string }>((resolve, reject) => {
         let text = '';
