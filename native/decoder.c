@@ -936,6 +936,30 @@ static napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * mallocStats() → { inUseBytes, arenaBytes, mmappedBytes } from glibc's mallinfo2 over every arena, or null
+ * where malloc is not glibc's: bytes handed out and not freed, bytes the arenas hold from the system (in use
+ * or free: free bytes there are what fragmentation costs), and bytes in blocks mmapped on their own. Beside
+ * the process's RSS it says whether a growth is memory in use (a leak) or kept free by malloc.
+ */
+static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, v;
+#ifdef __GLIBC__
+  struct mallinfo2 m = mallinfo2();
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_double(env, (double)(m.uordblks + m.hblkhd), &v));
+  CHECK(napi_set_named_property(env, result, "inUseBytes", v));
+  CHECK(napi_create_double(env, (double)m.arena, &v));
+  CHECK(napi_set_named_property(env, result, "arenaBytes", v));
+  CHECK(napi_create_double(env, (double)m.hblkhd, &v));
+  CHECK(napi_set_named_property(env, result, "mmappedBytes", v));
+#else
+  CHECK(napi_get_null(env, &result));
+#endif
+  return result;
+}
+
+/*
  * glibc gives each thread that allocates while the others hold their arenas an arena of its own, up to 8 per
  * core. Every decoder has two threads, so many cameras make many arenas, each keeping its freed pieces: 120 MB
  * of 758 at 16 cameras in P1 (docs/benchmarks.md, ADR 0034). One arena per core (at least 2) keeps that memory
@@ -963,6 +987,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"mallocArenas", NULL, js_malloc_arenas, NULL, NULL, NULL, napi_default, NULL},
+      {"mallocStats", NULL, js_malloc_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
