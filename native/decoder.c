@@ -492,6 +492,15 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   if (d->thread_started || d->conv_started) request_end(d);
   if (d->thread_started) pthread_join(d->thread, NULL);
   if (d->conv_started) pthread_join(d->conv_thread, NULL);
+  /*
+   * Both threads are gone and no call can come (closed, or the handle collected): the current picture goes
+   * now. Kept until the handle was collected, it held a decoded frame (1.4 MB at 720p) per closed decoder for
+   * as long as V8 let the small handle be, and a looping file closes one a pass.
+   */
+  pthread_mutex_lock(&d->lock);
+  av_frame_unref(d->cur);
+  av_frame_unref(d->conv_frame);
+  pthread_mutex_unlock(&d->lock);
   decoder_unref(d);
 }
 
@@ -961,14 +970,23 @@ static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
 
 /*
  * glibc gives each thread that allocates while the others hold their arenas an arena of its own, up to 8 per
- * core. Every decoder has two threads, so many cameras make many arenas, each keeping its freed pieces: 120 MB
+ * core, and an arena keeps what is freed into it: 16 cameras' decoder threads made dozens, 715 MB RSS instead
  * of 758 at 16 cameras in P1 (docs/benchmarks.md, ADR 0034). One arena per core (at least 2) keeps that memory
  * for the same work. Only where MALLOC_ARENA_MAX does not say otherwise; once per process.
+ *
+ * And glibc raises its mmap threshold to the size of any mmapped block freed (up to 32 MB): once a decoder
+ * closed, the next one's frames (1.4 MB at 720p, a pool of them per decoder, a decoder a pass for a looping
+ * file) came from the arenas, where blocks that size freed among smaller ones that stay are memory the arena
+ * keeps: RSS rose 2.5 MB a minute at 16 cameras and did not settle (ADR 0035). A threshold set once is fixed:
+ * at glibc's own starting value (128 KiB) every frame-sized block is mmapped and goes back to the system when
+ * freed. Only where MALLOC_MMAP_THRESHOLD_ does not say otherwise.
  */
 static void limit_arenas(void) {
 #ifdef __GLIBC__
   static atomic_int done = 0;
-  if (atomic_exchange(&done, 1) || getenv("MALLOC_ARENA_MAX") != NULL) return;
+  if (atomic_exchange(&done, 1)) return;
+  if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  if (getenv("MALLOC_ARENA_MAX") != NULL) return;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   mallopt(M_ARENA_MAX, cores < 2 ? 2 : cores > 64 ? 64 : (int)cores);
 #endif
