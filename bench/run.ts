@@ -18,6 +18,7 @@ import { yolo } from './models/yolo.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
 import { example, exampleCli } from './pipeline/example.js';
+import { soak } from './pipeline/soak.js';
 import { e1 } from './mqtt/e1.js';
 import { jpegEncoders } from './http/jpeg.js';
 import { h1 } from './http/h1.js';
@@ -63,6 +64,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   EXAMPLE: () => example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */
   'EXAMPLE-CLI': () => exampleCli(),
+  /** The system as the CLI runs it, 16 cameras for an hour: the process tree's memory, fds, threads, zombies and RSS slopes. */
+  SOAK: () => soak(),
   E1: () => e1(),
   JPEG: () => jpegEncoders(),
   H1: () => h1(),
@@ -78,7 +81,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
 };
 
 const requested = args.map((name) => name.toUpperCase());
-const names = requested.length > 0 ? requested : Object.keys(WORKLOADS);
+// SOAK takes an hour: run only when named.
+const names = requested.length > 0 ? requested : Object.keys(WORKLOADS).filter((name) => name !== 'SOAK');
 for (const name of names) {
   const run = WORKLOADS[name];
   if (run === undefined) {

@@ -492,6 +492,15 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   if (d->thread_started || d->conv_started) request_end(d);
   if (d->thread_started) pthread_join(d->thread, NULL);
   if (d->conv_started) pthread_join(d->conv_thread, NULL);
+  /*
+   * Both threads are gone and no call can come (closed, or the handle collected): the current picture goes
+   * now. Kept until the handle was collected, it held a decoded frame (1.4 MB at 720p) per closed decoder for
+   * as long as V8 let the small handle be, and a looping file closes one a pass.
+   */
+  pthread_mutex_lock(&d->lock);
+  av_frame_unref(d->cur);
+  av_frame_unref(d->conv_frame);
+  pthread_mutex_unlock(&d->lock);
   decoder_unref(d);
 }
 
@@ -936,15 +945,48 @@ static napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * mallocStats() → { inUseBytes, arenaBytes, mmappedBytes } from glibc's mallinfo2 over every arena, or null
+ * where malloc is not glibc's: bytes handed out and not freed, bytes the arenas hold from the system (in use
+ * or free: free bytes there are what fragmentation costs), and bytes in blocks mmapped on their own. Beside
+ * the process's RSS it says whether a growth is memory in use (a leak) or kept free by malloc.
+ */
+static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, v;
+#ifdef __GLIBC__
+  struct mallinfo2 m = mallinfo2();
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_double(env, (double)(m.uordblks + m.hblkhd), &v));
+  CHECK(napi_set_named_property(env, result, "inUseBytes", v));
+  CHECK(napi_create_double(env, (double)m.arena, &v));
+  CHECK(napi_set_named_property(env, result, "arenaBytes", v));
+  CHECK(napi_create_double(env, (double)m.hblkhd, &v));
+  CHECK(napi_set_named_property(env, result, "mmappedBytes", v));
+#else
+  CHECK(napi_get_null(env, &result));
+#endif
+  return result;
+}
+
+/*
  * glibc gives each thread that allocates while the others hold their arenas an arena of its own, up to 8 per
- * core. Every decoder has two threads, so many cameras make many arenas, each keeping its freed pieces: 120 MB
+ * core, and an arena keeps what is freed into it: 16 cameras' decoder threads made dozens, 715 MB RSS instead
  * of 758 at 16 cameras in P1 (docs/benchmarks.md, ADR 0034). One arena per core (at least 2) keeps that memory
  * for the same work. Only where MALLOC_ARENA_MAX does not say otherwise; once per process.
+ *
+ * And glibc raises its mmap threshold to the size of any mmapped block freed (up to 32 MB): once a decoder
+ * closed, the next one's frames (1.4 MB at 720p, a pool of them per decoder, a decoder a pass for a looping
+ * file) came from the arenas, where blocks that size freed among smaller ones that stay are memory the arena
+ * keeps: RSS rose 2.5 MB a minute at 16 cameras and did not settle (ADR 0035). A threshold set once is fixed:
+ * at glibc's own starting value (128 KiB) every frame-sized block is mmapped and goes back to the system when
+ * freed. Only where MALLOC_MMAP_THRESHOLD_ does not say otherwise.
  */
 static void limit_arenas(void) {
 #ifdef __GLIBC__
   static atomic_int done = 0;
-  if (atomic_exchange(&done, 1) || getenv("MALLOC_ARENA_MAX") != NULL) return;
+  if (atomic_exchange(&done, 1)) return;
+  if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  if (getenv("MALLOC_ARENA_MAX") != NULL) return;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   mallopt(M_ARENA_MAX, cores < 2 ? 2 : cores > 64 ? 64 : (int)cores);
 #endif
@@ -963,6 +1005,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"mallocArenas", NULL, js_malloc_arenas, NULL, NULL, NULL, napi_default, NULL},
+      {"mallocStats", NULL, js_malloc_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -23,7 +23,6 @@
  * time to the moment the model's result is in hand (the system's result
  * event), for answers with detections.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -33,72 +32,42 @@ import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
+import { pssBytes, statUsage, treeStats } from '../proc.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
-const CLK_TCK = 100;
-
-/** A process's proportional set size (bytes): shared pages (the frame stores both processes map) counted once across processes. */
-function pssBytes(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m === null ? 0 : Number(m[1]) * 1024;
-  } catch {
-    return 0; // gone meanwhile, or no smaps_rollup (kernel < 4.14)
-  }
-}
-
 /**
  * utime + stime (s), RSS and PSS (bytes) of a process and every descendant, from /proc. RSS summed over processes
  * counts the pages they share (the frame stores the system writes and model servers read) once per process; PSS
  * divides each shared page between them, so its sum is the memory the tree really holds.
  */
 export function treeUsage(root: number): { cpuS: number; rssBytes: number; pssBytes: number; rootRssBytes: number; pids: number } {
-  const parent = new Map<number, number>();
-  const stat = new Map<number, string[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      parent.set(Number(entry), Number(fields[1]));
-      stat.set(Number(entry), fields);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = new Set([root]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, ppid] of parent) {
-      if (!tree.has(pid) && tree.has(ppid)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
+  const tree = treeStats(root);
   let cpuS = 0;
   let rssBytes = 0;
   let pss = 0;
   let rootRssBytes = 0;
-  for (const pid of tree) {
-    const fields = stat.get(pid);
-    if (fields === undefined) continue;
-    // After "pid (comm) ": state is index 0, so utime and stime (fields 14, 15) are 11 and 12, rss (field 24, pages) 21.
-    cpuS += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-    rssBytes += Number(fields[21]) * 4096;
+  for (const [pid, fields] of tree) {
+    const usage = statUsage(fields);
+    cpuS += usage.cpuS;
+    rssBytes += usage.rssBytes;
     pss += pssBytes(pid);
-    if (pid === root) rootRssBytes = Number(fields[21]) * 4096;
+    if (pid === root) rootRssBytes = usage.rssBytes;
   }
   return { cpuS, rssBytes, pssBytes: pss, rootRssBytes, pids: tree.size };
 }
+
+/** P2's clip: 720p at 10 fps encoded as cameras do (libx264's defaults, B frames), a keyframe every 2 s (libx264's default is 250 frames). */
+export const cameraClip = (): Promise<string> => testClip('testsrc2-720p10-20s-g20.mp4', '1280x720', 10, 20, ['-g', '20']);
+
+/** P2's shared model: the mock handler, 20 ms a frame, one at a time (a simulated accelerator), with a YOLO model's 640 input. */
+export const P2_MODEL = { handler: 'mock', delayMs: 20, inputSize: 640 } as const;
 
 const figure = (stats: SystemStats, camera: string, worker: string, key: 'delivered' | 'drops'): number => stats.cameras[camera]?.workers[worker]?.[key] ?? 0;
 
 export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workload: 'P1' | 'P2' = 'P1'): Promise<void> {
   const p2 = workload === 'P2';
   // P2: a keyframe every 2 s (libx264's default is 250 frames); its B frames are libx264's defaults in both.
-  const file = p2
-    ? await testClip('testsrc2-720p10-20s-g20.mp4', '1280x720', 10, 20, ['-g', '20'])
-    : await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
+  const file = p2 ? await cameraClip() : await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
   const config = parseConfig(
     JSON.stringify({
@@ -106,7 +75,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
       logLevel: 'warn',
       shmDir: `/dev/shm/framesupplier-p1-${process.pid}`,
       defaults: { capture: { loop: true } },
-      models: { shared: { handler: 'mock', delayMs: 20, ...(p2 ? { inputSize: 640 } : {}) } },
+      models: { shared: p2 ? P2_MODEL : { handler: 'mock', delayMs: 20 } },
       cameras: Object.fromEntries(
         ids.map((id) => [
           id,

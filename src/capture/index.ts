@@ -23,6 +23,8 @@ export {
   NativeDecoder,
   nativeDecoderUnavailable,
   mallocArenas,
+  mallocStats,
+  type MallocStats,
   NATIVE_FORMATS,
   type NativeDecoderOptions,
   type NativeFormat,

@@ -43,6 +43,7 @@ interface Addon {
   interrupt(handle: Handle): void;
   close(handle: Handle): void;
   mallocArenas(): number;
+  mallocStats(): MallocStats | null;
 }
 
 /** The addon's opaque decoder handle. */
@@ -132,6 +133,25 @@ export function mallocArenas(): number | null {
   if (nativeDecoderUnavailable() !== null) return null;
   const n = addon!.mallocArenas();
   return n < 0 ? null : n;
+}
+
+/** glibc malloc's figures over every arena, bytes (mallinfo2). */
+export interface MallocStats {
+  /** Handed out and not freed. */
+  readonly inUseBytes: number;
+  /** Held by the arenas from the system, in use or free (free there: what fragmentation costs). */
+  readonly arenaBytes: number;
+  /** In blocks mmapped on their own (returned to the system when freed). */
+  readonly mmappedBytes: number;
+}
+
+/**
+ * The process's malloc figures, beside its RSS: a growth in inUseBytes is memory held, in arenaBytes alone
+ * memory malloc keeps free. Null until the decoder is loaded (asking does not load it: loading sets malloc's
+ * bounds), where it cannot be, or where malloc is not glibc's.
+ */
+export function mallocStats(): MallocStats | null {
+  return addon?.mallocStats() ?? null;
 }
 
 export interface NativeDecoderOptions {

@@ -20,6 +20,7 @@ export {
   type PingRequest,
   type PongResponse,
   type PongCameraFigures,
+  type PongMemory,
   type Detection,
   type WireError,
   type ParsedRequest,

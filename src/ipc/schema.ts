@@ -115,7 +115,17 @@ export interface PongResponse {
    * network's input): a client may send frames this size instead of larger ones. Absent: every pixel may count.
    */
   readonly frame_long_side?: number;
+  /** The server process's memory, bytes (Node's figures: where a growth is, heap, buffers or native). */
+  readonly memory?: PongMemory;
   readonly error: null;
+}
+
+export interface PongMemory {
+  readonly rss: number;
+  readonly heap_total: number;
+  readonly heap_used: number;
+  readonly external: number;
+  readonly array_buffers: number;
 }
 
 const id = { type: ['string', 'integer'] } as const;

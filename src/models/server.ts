@@ -50,7 +50,8 @@ import { EventEmitter } from 'node:events';
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { IpcError, parseRequest, MODEL_PROTOCOL_VERSION, type IpcErrorCode } from '../ipc/index.js';
+import { IpcError, parseRequest, MODEL_PROTOCOL_VERSION, type IpcErrorCode, type PongMemory } from '../ipc/index.js';
+import { processMemory, type ProcessMemory } from '../internal/memory.js';
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { DEFAULT_SHM_DIR, FrameReader, type FrameAccess, type FrameReaderStats } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
@@ -137,6 +138,8 @@ export interface ModelServerStats {
   readonly cameras: Readonly<Record<string, CameraServerFigures>>;
   /** How frames are read: mapped or copied (and why), maps made, truncated stores met. */
   readonly frames: FrameReaderStats;
+  /** This process's memory (the pong's `memory`). */
+  readonly memory: ProcessMemory;
 }
 
 /** A connection the server closed (or refused) because of what its client did. */
@@ -305,6 +308,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       waiting: this.#runner.waiting,
       cameras: this.#runner.cameraStats(),
       frames: this.#frames.stats(),
+      memory: processMemory(),
     };
   }
 
@@ -388,6 +392,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
         waiting: this.#runner.waiting,
         cameras: this.#runner.pongCameras(),
         ...(this.#handler.frameLongSide === undefined ? {} : { frame_long_side: this.#handler.frameLongSide }),
+        memory: pongMemory(),
         error: null,
       };
     }
@@ -410,4 +415,9 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   #count(code: string): void {
     this.#errors[code] = (this.#errors[code] ?? 0) + 1;
   }
+}
+
+function pongMemory(): PongMemory {
+  const m = processMemory();
+  return { rss: m.rss, heap_total: m.heapTotal, heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers };
 }

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { maskCredentials } from '../internal/redact.js';
 import type { ModelConfig } from './config-types.js';
-import { ModelClient, type PongCameraFigures } from '../ipc/index.js';
+import { ModelClient, type PongCameraFigures, type PongMemory } from '../ipc/index.js';
 import { kserveClient } from '../kserve/index.js';
 
 export interface ModelScheduling {
@@ -17,6 +17,8 @@ export interface ModelScheduling {
   readonly running: number | null;
   readonly waiting: number | null;
   readonly cameras: Readonly<Record<string, PongCameraFigures>>;
+  /** The server process's memory, bytes (null: its pong carries none). */
+  readonly memory: PongMemory | null;
 }
 
 export interface CheckResult {
@@ -52,6 +54,7 @@ export function socketEndpoint(socketPath: string): ModelEndpoint {
                 running: pong.running ?? null,
                 waiting: pong.waiting ?? null,
                 cameras: pong.cameras ?? {},
+                memory: pong.memory ?? null,
               };
         return { scheduling };
       });

@@ -50,6 +50,8 @@ import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
 import type { TrackedObject, ZoneCount } from '../objects/index.js';
+import { processMemory, type ProcessMemory } from '../internal/memory.js';
+import { mallocStats, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { WorkerProfile } from './worker-profile.js';
 import { OutputGate } from './output-gate.js';
@@ -86,6 +88,12 @@ export interface SystemStats {
   readonly shared: Readonly<Record<string, SharedWorkerStats>>;
   /** Results the output gate withheld (setOutputGate). */
   readonly resultsWithheld: number;
+  /**
+   * This process's memory, bytes, and its malloc figures once the native decoder is loaded (null before or
+   * without): a growth in RSS is in the JS heap, in buffers (external) or native, and native memory either
+   * held (malloc.inUseBytes) or kept free by malloc. A model server's memory is in its scheduling figures.
+   */
+  readonly memory: ProcessMemory & { readonly malloc: MallocStats | null };
 }
 
 export class VisionSystem implements AsyncDisposable {
@@ -352,6 +360,7 @@ export class VisionSystem implements AsyncDisposable {
       cameras,
       models,
       shared,
+      memory: { ...processMemory(), malloc: mallocStats() },
     };
   }
 

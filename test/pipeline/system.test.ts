@@ -106,6 +106,9 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     for (const c of [FA, FB, RT]) assert.equal(stats.cameras[c]!.state, 'streaming');
     assert.deepEqual(Object.keys(stats.shared.vlm!.perCamera).sort(), [FA, RT].sort());
     assert.ok(stats.cameras[FB]!.workers.people!.maxFps === 4);
+    // The process's own memory, and malloc's once the native decoder is loaded: what tells a growth's owner apart.
+    assert.ok(stats.memory.rss > 0 && stats.memory.heapUsed > 0 && stats.memory.heapUsed <= stats.memory.heapTotal, JSON.stringify(stats.memory));
+    if (stats.cameras[FA]!.decoder === 'native') assert.ok((stats.memory.malloc?.inUseBytes ?? 0) > 0, JSON.stringify(stats.memory));
   });
 
   it('killing the RTSP server affects only its camera, which comes back with the server', async () => {

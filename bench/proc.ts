@@ -1,0 +1,129 @@
+/**
+ * A process tree as /proc shows it, for the benchmarks that measure from
+ * outside: the pids under a root, and each one's memory, descriptors,
+ * threads and state. A process gone meanwhile is left out, never an error.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const CLK_TCK = 100;
+const PAGE = 4096;
+
+/** The root and every descendant alive now, with each one's /proc/<pid>/stat fields after "pid (comm) " (state is index 0). */
+export function treeStats(root: number): Map<number, string[]> {
+  const parent = new Map<number, number>();
+  const stat = new Map<number, string[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      stat.set(Number(entry), fields);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Map<number, string[]>();
+  const root$ = stat.get(root);
+  if (root$ !== undefined) tree.set(root, root$);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!tree.has(pid) && tree.has(ppid)) {
+        tree.set(pid, stat.get(pid)!);
+        grew = true;
+      }
+    }
+  }
+  return tree;
+}
+
+/** utime + stime (s) and RSS (bytes) from a process's stat fields (as treeStats gives them). */
+export function statUsage(fields: readonly string[]): { cpuS: number; rssBytes: number } {
+  // utime and stime (fields 14, 15) are 11 and 12 here, rss (field 24, pages) 21.
+  return { cpuS: (Number(fields[11]) + Number(fields[12])) / CLK_TCK, rssBytes: Number(fields[21]) * PAGE };
+}
+
+/** A process's proportional set size (bytes): shared pages (the frame stores both processes map) counted once across processes. */
+export function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0; // gone meanwhile, or no smaps_rollup (kernel < 4.14)
+  }
+}
+
+export interface ProcessSample {
+  readonly pid: number;
+  /** The executable's name and its first arguments, to tell the system, a model server and ffmpeg apart. */
+  readonly command: string;
+  readonly state: string;
+  readonly rssBytes: number;
+  /** RSS by kind: anonymous (malloc, the JS heaps, thread stacks), file-backed (code), shared memory (the frame stores). */
+  readonly anonBytes: number;
+  readonly fileBytes: number;
+  readonly shmemBytes: number;
+  readonly pssBytes: number;
+  readonly fds: number;
+  readonly threads: number;
+}
+
+/** One process's figures now, or null if it is gone. */
+export function sampleProcess(pid: number, state: string): ProcessSample | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(0, 4).join(' ');
+    let fds = 0;
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // a zombie has none to list
+    }
+    return {
+      pid,
+      command,
+      state,
+      rssBytes: kb('VmRSS') * 1024,
+      anonBytes: kb('RssAnon') * 1024,
+      fileBytes: kb('RssFile') * 1024,
+      shmemBytes: kb('RssShmem') * 1024,
+      pssBytes: pssBytes(pid),
+      fds,
+      threads: kb('Threads'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Every process of the tree under root, sampled now. */
+export function sampleTree(root: number): ProcessSample[] {
+  const samples: ProcessSample[] = [];
+  for (const [pid, fields] of treeStats(root)) {
+    const sample = sampleProcess(pid, fields[0] ?? '?');
+    if (sample !== null) samples.push(sample);
+  }
+  return samples;
+}
+
+/** Least-squares slope of y over x (units of y per unit of x); NaN under two points. */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return Number.NaN;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += xs[i]!;
+    sy += ys[i]!;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
