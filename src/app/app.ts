@@ -24,7 +24,7 @@ import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
-import { VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
+import { trackOptionsOf, VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
 import type { encodeFrame, EventSource, TokenChoice } from '../http/index.js';
 import { EventStore } from '../objects/index.js';
@@ -283,7 +283,7 @@ export function createApp(config: ResolvedConfig, options: AppOptions = {}): App
 
 /** Whether a worker of the file's config tracks objects (its cameras, the cluster's seed in cluster mode, and shared workers). */
 function tracksAnyObjects(config: ResolvedConfig): boolean {
-  const tracks = (worker: { readonly track?: unknown }): boolean => worker.track !== undefined && worker.track !== false;
+  const tracks = (worker: Parameters<typeof trackOptionsOf>[0]): boolean => trackOptionsOf(worker) !== null;
   return Object.values(config.cameras).some((camera) => camera.workers.some(tracks)) || Object.values(config.shared).some(tracks);
 }
 

@@ -5,6 +5,7 @@
  */
 export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone } from './system.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
+export { trackOptionsOf } from './worker-profile.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export type {
   SystemEvent,

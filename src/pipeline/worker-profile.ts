@@ -65,10 +65,15 @@ export interface WorkerProfileInput {
   readonly model: { readonly name: string; readonly maxAgeMs: number | null } | null;
 }
 
+/** A worker entry's tracker options (`track: true` is {}), or null when it tracks nothing: the one reading of `track`. */
+export function trackOptionsOf(config: Pick<WorkerConfig | SharedWorkerConfig, 'track'>): TrackOptionsConfig | null {
+  return config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
+}
+
 /** The worker's profile, frozen (built once per worker, shared by every result it makes). */
 export function workerProfile(input: WorkerProfileInput): WorkerProfile {
   const { camera, id, config, kind, model } = input;
-  const track = config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
+  const track = trackOptionsOf(config);
   const cameras = camera === null && 'cameras' in config ? config.cameras : camera === null ? [] : [camera];
   return Object.freeze({
     camera,
