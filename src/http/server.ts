@@ -200,13 +200,14 @@ export class HttpServer implements AsyncDisposable {
     if (!Number.isSafeInteger(this.#maxBodyDepth) || this.#maxBodyDepth < 1)
       throw new InvalidArgumentError(`maxBodyDepth must be an integer of at least 1, got ${String(options.maxBodyDepth)}`);
     this.#saver = options.saveConfigPath === undefined ? null : new ConfigSaver(options.saveConfigPath);
-    this.#feeds = new Feeds({ system: options.system, log: this.#log, maxViewers: options.maxViewers ?? 32 });
+    const maxViewers = options.maxViewers ?? 32;
+    this.#feeds = new Feeds({ system: options.system, log: this.#log, maxViewers });
     this.#images = {
       feeds: this.#feeds,
       streams: this.#streams,
       system: options.system,
       cors: this.#cors,
-      maxViewers: options.maxViewers ?? 32,
+      maxViewers,
       snapshotTimeoutMs: options.snapshotTimeoutMs ?? 5_000,
     };
     this.#app = Fastify({
