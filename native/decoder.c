@@ -54,6 +54,7 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -87,6 +88,7 @@ typedef struct {
   int skipped;
   double key_pts_ms; /* the last keyframe decoded during the call (handed out or passed over), -1 if none */
   int packets;       /* the video stream's packets read during the call (decoded or discarded) */
+  double decode_ms;  /* from reading the last packet the picture needed to the picture out: decoding's own latency */
   double picture; /* convert: the current picture's number (present() counts them) */
   int out_w, out_h, source_w, source_h;
   double fps;
@@ -106,6 +108,7 @@ typedef struct {
   int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
   int hflip;
   int eof_sent;
+  double last_packet_at; /* monotonic ms: when the video stream's last packet was read (pictures can come from an earlier call's packets) */
   double time_base;
   int discard; /* what the codec discards now (Job.discard's values) */
 
@@ -360,6 +363,12 @@ static void apply_discard(Decoder *d, const AVPacket *pkt, int wanted) {
   d->dec->skip_frame = wanted == 2 ? AVDISCARD_NONKEY : wanted == 1 ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
 }
 
+static double monotonic_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 /*
  * Reads and decodes until one picture is in d->frame (true), or the source
  * ended (job->eof) or failed (job->err). Pictures before the job's
@@ -377,6 +386,7 @@ static bool receive_picture(Decoder *d, Job *job) {
         av_frame_unref(d->frame);
         continue;
       }
+      job->decode_ms = d->last_packet_at > 0 ? monotonic_ms() - d->last_packet_at : 0;
       return true;
     }
     if (r == AVERROR_EOF) {
@@ -402,6 +412,7 @@ static bool receive_picture(Decoder *d, Job *job) {
     if (d->pkt->stream_index == d->stream) {
       apply_discard(d, d->pkt, job->discard);
       job->packets++;
+      d->last_packet_at = monotonic_ms();
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;
@@ -556,6 +567,8 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "keyPtsMs", v);
     napi_create_int32(env, job->packets, &v);
     napi_set_named_property(env, argv[1], "packets", v);
+    napi_create_double(env, job->decode_ms, &v);
+    napi_set_named_property(env, argv[1], "decodeMs", v);
     if (job->kind == JOB_CONVERT) {
       napi_create_double(env, job->picture, &v);
       napi_set_named_property(env, argv[1], "picture", v);

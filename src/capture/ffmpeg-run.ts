@@ -136,8 +136,9 @@ export class FfmpegRun implements DecoderRun {
   }
 
   #onFrame(payload: Uint8Array): void {
-    // The chunk holding the frame's last byte was read at chunkAt: that is its capture time.
-    const times = { captureTime: this.#chunkAt, wallTime: Date.now() };
+    // The chunk holding the frame's last byte was read at chunkAt: that is its capture time. ffmpeg decoded and
+    // converted it before: those hops are inside the process and are not seen apart here.
+    const times = { captureTime: this.#chunkAt, decodedTime: this.#chunkAt, wallTime: Date.now() };
     this.#frames++;
     this.#o.host.decoded(times.captureTime);
     this.#o.host.publish(payload, times, times.captureTime);

@@ -62,6 +62,8 @@ interface DecodeInfo {
   skipped: number;
   keyPtsMs: number;
   packets: number;
+  /** Absent from a prebuilt addon older than the field. */
+  decodeMs?: number;
 }
 
 /**
@@ -89,6 +91,12 @@ export interface DecodedFrame {
   readonly keyPtsMs: number;
   /** The video stream's packets read for this frame: decoded, or discarded undecoded (skip_frame). */
   readonly packets: number;
+  /**
+   * From reading the last packet this picture needed (the one that made it decodable: its own, or for a picture held
+   * for reordering the next one) to the picture out of the decoder, ms: decoding's own latency, threads and reordering
+   * included, waiting for the network not.
+   */
+  readonly decodeMs: number;
 }
 
 export interface ConvertedPicture {
@@ -355,4 +363,4 @@ const validConvertSize = ({ width, height }: ConvertSize): boolean =>
   height % 2 === 0;
 
 const decodedFrame = (info: DecodeInfo): DecodedFrame | null =>
-  info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs, packets: info.packets };
+  info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs, packets: info.packets, decodeMs: Math.max(0, info.decodeMs ?? 0) };

@@ -175,9 +175,12 @@ export class NativeRun implements DecoderRun {
           this.#decimated += picture.skipped;
           // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
           if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
+          // A file played at its own rate is a camera whose picture exists at its due time (decoded ahead of it).
+          let dueAt = Number.NEGATIVE_INFINITY;
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
             start ??= { pts: picture.ptsMs, at: performance.now() };
-            const wait = start.at + (picture.ptsMs - start.pts) - performance.now();
+            dueAt = start.at + (picture.ptsMs - start.pts);
+            const wait = dueAt - performance.now();
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           }
           const over = this.#over();
@@ -193,7 +196,9 @@ export class NativeRun implements DecoderRun {
           const number = decoder.present();
           const at = performance.now();
           host.decoded(at);
-          converter.picture(number, { captureTime: at, wallTime: Date.now() });
+          // Captured when the last packet it needed was read (decodeMs before it), or at its due time for a paced file.
+          const captureTime = Math.min(at, Math.max(dueAt, at - picture.decodeMs));
+          converter.picture(number, { captureTime, decodedTime: at, wallTime: Date.now() - (at - captureTime) });
         }
       } finally {
         converter.close();

@@ -19,11 +19,13 @@ import type { DemandSignal } from '../supplier/index.js';
 import { releasePayload } from '../supplier/index.js';
 import type { ConvertSize, NativeDecoder } from './native-decoder.js';
 
-/** When a picture became the decoder's current one. */
+/** When a picture's data was in hand, and when it became the decoder's current one. */
 export interface PictureTimes {
-  /** Monotonic (performance.now()): the frame's captureTime. */
+  /** Monotonic (performance.now()): the frame's captureTime, when the last packet it needed was read. */
   readonly captureTime: number;
-  /** Date.now() at the same moment. */
+  /** Monotonic: when the decoder handed the picture out (captureTime where decoding is not seen apart). */
+  readonly decodedTime: number;
+  /** Date.now() at captureTime. */
   readonly wallTime: number;
 }
 

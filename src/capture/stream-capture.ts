@@ -38,11 +38,13 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import {
   FramePool,
+  HopAge,
   FrameSupplierError,
   RateWindow,
   releasePayload,
   type DemandSignal,
   type FramePoolStats,
+  type HopFigures,
   type FrameSupplier,
   type PixelFormat,
 } from '../supplier/index.js';
@@ -161,6 +163,12 @@ export interface CaptureStats {
   readonly stopReason: 'stopped' | 'ended' | 'supplier-stopped' | null;
   /** The frame pool (raw formats with sharedMemory), or null. */
   readonly pool: FramePoolStats | null;
+  /**
+   * The age of the frames published at the camera's hops (ADR 0041): `decoded`, capture (the last packet a picture
+   * needed, read) → out of the decoder; `converted`, capture → converted and published to the readers. With ffmpeg
+   * both are 0: it decodes and converts before a frame's bytes are read.
+   */
+  readonly hops: { readonly decoded: HopFigures; readonly converted: HopFigures };
 }
 
 /** One decoder run and what the capture watches of it. */
@@ -221,6 +229,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #stderrTail: string[] = [];
   readonly #rate = new RateWindow(5_000);
   readonly #delaysUs = new Float64Array(DELAY_SAMPLES);
+  readonly #decodedAge = new HopAge();
+  readonly #convertedAge = new HopAge();
   #delayCount = 0;
 
   constructor(options: CaptureOptions) {
@@ -348,6 +358,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       publishDelayUs,
       stopReason: this.#stopReason,
       pool: this.#pool?.stats() ?? null,
+      hops: { decoded: this.#decodedAge.figures(), converted: this.#convertedAge.figures() },
     };
   }
 
@@ -429,7 +440,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   /** Publishes a frame whose pixels exist since readyAt (the payload's hold passes to the supplier). */
-  #publish(record: RunRecord, payload: Uint8Array, { captureTime, wallTime }: PictureTimes, readyAt: number, size?: ConvertSize): void {
+  #publish(record: RunRecord, payload: Uint8Array, { captureTime, decodedTime, wallTime }: PictureTimes, readyAt: number, size?: ConvertSize): void {
     if (this.#run !== record || record.killedFor !== null) {
       releasePayload(payload); // from a run already replaced or ended
       return;
@@ -443,6 +454,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         format: this.source.format,
         streamId: this.streamId,
         captureTime,
+        decodedTime,
         wallTime,
       });
     } catch (error) {
@@ -455,7 +467,10 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       return;
     }
     this.#framesPublished++;
-    this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (performance.now() - readyAt) * 1000;
+    const now = performance.now();
+    this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (now - readyAt) * 1000;
+    this.#decodedAge.record(decodedTime - captureTime);
+    this.#convertedAge.record(now - captureTime);
   }
 
   #checkStall(record: RunRecord): void {

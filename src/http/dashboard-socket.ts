@@ -32,6 +32,7 @@
  * are below the high-water mark; meanwhile frames are skipped (the feed's
  * newest is sent when it becomes ready), never queued.
  */
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
@@ -260,6 +261,9 @@ export class DashboardSocket {
     const boxes = boxesOf(event.output);
     // Tracks are drawn over a live view only: not looked up for a camera this page does not watch.
     const tracks = this.#watched.has(event.camera) ? this.#tracks(event.camera, event.worker, event.profile.tracksObjects) : null;
+    const socket = this.#o.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    const ageMs = performance.now() - event.captureTime;
     this.#send({
       type: 'detections',
       camera: event.camera,
@@ -267,9 +271,11 @@ export class DashboardSocket {
       shared: event.shared,
       seq: event.seq,
       wallTime: event.wallTime,
+      ageMs: Math.max(0, Math.round(ageMs)),
       boxes,
       ...(tracks === null ? {} : { tracks }),
     });
+    this.#o.system.recordHop(event, 'sent', ageMs);
   }
 
   /**

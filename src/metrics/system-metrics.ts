@@ -37,7 +37,7 @@ import type {
   VisionSystem,
   WorkerFigures,
 } from '../pipeline/index.js';
-import { SKIP_REASONS } from '../pipeline/index.js';
+import { CAMERA_HOPS, SKIP_REASONS, WORKER_HOPS } from '../pipeline/index.js';
 import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
@@ -233,6 +233,8 @@ export class SystemMetrics implements MetricsSource, Disposable {
         this.#count(m.captureRestarts, labels, c.capture.restarts);
         this.#count(m.framesDecoded, labels, c.capture.framesDecoded);
         m.decodeFps.add(labels, c.capture.fps);
+        // The camera's hops are every worker's: one series each, worker="" (ADR 0041).
+        for (const hop of CAMERA_HOPS) this.#hopAge({ camera, worker: '', hop }, c.capture.hops[hop].histogram);
       }
       if (c.supplier !== null) {
         this.#count(m.published, labels, c.supplier.published);
@@ -264,6 +266,10 @@ export class SystemMetrics implements MetricsSource, Disposable {
       for (const reason of SKIP_REASONS) this.#count(m.skipped, { ...labels, reason }, model.skips[reason]);
     }
     m.frameAge.addHistogram(labels, this.#monotonic.histogram(key(m.frameAge, labels), seconds(model?.frameAge ?? w.totals.frameAge)));
+    for (const hop of WORKER_HOPS) {
+      const figures = w.hops[hop];
+      if (figures !== null) this.#hopAge({ ...labels, hop }, figures.histogram);
+    }
     m.dropAlert.add(labels, w.dropAlert ? 1 : 0);
     if (w.model !== null) m.waitingForModel.add({ ...labels, model: w.model }, w.waitingForModel ? 1 : 0);
   }
@@ -305,6 +311,10 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#count(m.mqttDropped, {}, s.droppedEvents);
     if (s.reconnects !== undefined) this.#count(m.mqttReconnects, {}, s.reconnects);
     if (s.publishedMessages !== undefined) this.#count(m.mqttPublished, {}, s.publishedMessages);
+  }
+
+  #hopAge(labels: Labels, h: FrameAgeHistogram): void {
+    this.#m.hopAge.addHistogram(labels, this.#monotonic.histogram(key(this.#m.hopAge, labels), seconds(h)));
   }
 
   #count(metric: SnapshotMetric, labels: Labels, value: number): void {
@@ -384,6 +394,11 @@ function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
       'histogram',
       'framesupplier_worker_frame_age_seconds',
       "Age of each frame the worker processed: at its read (module, thread, command), at the model's answer for the frames a model worker's model ran on.",
+    ),
+    hopAge: def(
+      'histogram',
+      'framesupplier_frame_age_seconds',
+      'Age of frames at each hop of their way (capture → hop): decoded and converted per camera (worker=""), then per worker delivered, taken (by its model), result, published (MQTT) and sent (dashboard). A model worker\'s hops count the frames its model ran on.',
     ),
     dropAlert: gauge('framesupplier_worker_drop_alert', "1 while the worker's drop alert is raised: it cannot keep up."),
     waitingForModel: gauge('framesupplier_worker_waiting_for_model', '1 while a model worker waits for its model server to be ready.'),

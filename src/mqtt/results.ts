@@ -30,6 +30,8 @@ export interface ResultPublisherOptions {
   readonly log: Logger;
   /** The result's worker's age budget (seconds), its messages' expiry; null: none (ADR 0032). */
   readonly budgetS?: (event: EventOf<'result'>) => number | null;
+  /** A result handed to the broker's connection, when its frame was `ageMs` old (its `published` hop, ADR 0041). */
+  readonly onPublished?: (event: EventOf<'result'>, ageMs: number) => void;
 }
 
 export class ResultPublisher {
@@ -121,7 +123,10 @@ export class ResultPublisher {
       }
       return;
     }
-    if (outlet.publish(slot.topic, payload, 0, false, undefined, this.#o.budgetS?.(event) ?? null)) this.published++;
+    if (outlet.publish(slot.topic, payload, 0, false, undefined, this.#o.budgetS?.(event) ?? null)) {
+      this.published++;
+      this.#o.onPublished?.(event, performance.now() - event.captureTime);
+    }
   }
 
   #schedule(waitMs: number): void {

@@ -220,6 +220,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       outlet,
       log: this.#log,
       budgetS: (event) => workerBudgetS(event.profile),
+      onPublished: (event, ageMs) => this.#system.recordHop(event, 'published', ageMs),
     });
     this.#commands = new CommandHandler({
       system: this.#system,

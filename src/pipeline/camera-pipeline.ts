@@ -29,6 +29,7 @@ import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
+import type { OutletHop } from '../workers/index.js';
 import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
@@ -185,6 +186,11 @@ export class CameraPipeline implements AsyncDisposable {
 
   get workerIds(): string[] {
     return this.#workers.ids;
+  }
+
+  /** A result of worker `id` reached an outlet past the system when its frame was `ageMs` old (ADR 0041). */
+  recordHop(id: string, hop: OutletHop, ageMs: number): void {
+    this.#workers.recordHop(id, hop, ageMs);
   }
 
   hasWorker(id: string): boolean {

@@ -81,6 +81,8 @@ export interface ResultEvent extends Base {
   readonly captureTime: number;
   /** Wall-clock capture time. */
   readonly wallTime: number;
+  /** The frame's age when the result was emitted (capture → result, ms): how old what a user acts on is (ADR 0041). */
+  readonly ageMs: number;
   /** What the worker answered: for a model, { detections, metadata, frame_id } or { detections: [], error }. */
   readonly output: unknown;
 }

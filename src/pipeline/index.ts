@@ -32,8 +32,19 @@ export type {
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
-export type { WorkerTotals, ModelFigures, LastTaken, SkipReason } from '../workers/index.js';
-export { SKIP_REASONS } from '../workers/index.js';
+export type {
+  WorkerTotals,
+  ModelFigures,
+  LastTaken,
+  SkipReason,
+  Hop,
+  CameraHop,
+  WorkerHop,
+  OutletHop,
+  WorkerHopFigures,
+  HopFigures,
+} from '../workers/index.js';
+export { SKIP_REASONS, CAMERA_HOPS, WORKER_HOPS } from '../workers/index.js';
 export type { FrameAgeHistogram } from '../supplier/index.js';
 export type { SharedWorkerStats } from './shared-worker.js';
 export type { ModelStats, ModelScheduling } from './model-service.js';

@@ -44,7 +44,16 @@ import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { FrameSource } from '../supplier/index.js';
-import { EventHub, type ConfigChange, type EventOf, type EventsOptions, type SystemEvent, type SystemEventType, type SystemState } from './events.js';
+import {
+  EventHub,
+  type ConfigChange,
+  type EventOf,
+  type ResultEvent,
+  type EventsOptions,
+  type SystemEvent,
+  type SystemEventType,
+  type SystemState,
+} from './events.js';
 import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
@@ -55,6 +64,7 @@ import { mallocStats, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { WorkerProfile } from './worker-profile.js';
 import { OutputGate } from './output-gate.js';
+import type { OutletHop } from '../workers/index.js';
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -343,6 +353,16 @@ export class VisionSystem implements AsyncDisposable {
       await this.#sharedWorkers.setEnabled(name, enabled);
       this.#changed(enabled ? 'worker-enabled' : 'worker-disabled', null, name);
     });
+  }
+
+  /**
+   * A result reached an outlet past the system: published on MQTT, or sent to a dashboard (`hop`), when its frame was
+   * `ageMs` old. The adapters that publish and send tell it here, so a worker's figures say how old what a user reads is
+   * (ADR 0041). An unknown camera or worker is ignored: it was removed while its result was on its way.
+   */
+  recordHop(result: Pick<ResultEvent, 'camera' | 'worker' | 'shared'>, hop: OutletHop, ageMs: number): void {
+    if (result.shared) this.#sharedWorkers.recordHop(result.worker, hop, ageMs);
+    else this.#cameras.get(result.camera)?.recordHop(result.worker, hop, ageMs);
   }
 
   stats(): SystemStats {

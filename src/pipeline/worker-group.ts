@@ -17,11 +17,15 @@
  *   worker then finishes the frame it holds, for up to graceMs, and whatever
  *   is left is aborted.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../internal/logger.js';
 import {
   EMPTY_MODEL_FIGURES,
   EMPTY_WORKER_TOTALS,
+  NO_WORKER_HOPS,
   type ModelFigures,
+  type OutletHop,
+  type WorkerHopFigures,
   WorkerSupervisor,
   type DropAlert,
   type LastExit,
@@ -83,6 +87,12 @@ export interface WorkerFigures {
    * Null for a module, thread or command worker.
    */
   readonly modelFrames: ModelFigures | null;
+  /**
+   * The age of its frames at each hop, over its life (ADR 0041): delivered (for a model worker, of the frames its model
+   * ran on), taken by the model, result, published on MQTT, sent to a dashboard; each null until a frame reached it.
+   * `hops.result` is capture → result: the age of what a user acts on.
+   */
+  readonly hops: WorkerHopFigures;
   /** Not reading (nor waiting for a frame) for longer than the idle threshold. */
   readonly idle: boolean;
 }
@@ -244,8 +254,15 @@ export class WorkerGroup implements AsyncDisposable {
       lastFrameAgeMs: modelFrames === null ? (f?.lastFrameAgeMs ?? null) : (modelFrames.lastTaken?.ageMs ?? null),
       totals: s?.totals ?? EMPTY_WORKER_TOTALS,
       modelFrames,
+      hops: s?.hops ?? NO_WORKER_HOPS,
       idle: f?.idle ?? false,
     };
+  }
+
+  /** A result of worker `id` reached an outlet past the system when its frame was `ageMs` old (ADR 0041). */
+  recordHop(id: string, hop: OutletHop, ageMs: number): void {
+    const member = this.#members.get(id);
+    if (member !== undefined) this.#supervisor.recordHop(member.worker.supervisorId, hop, ageMs);
   }
 
   #member(id: string): Member {
@@ -293,6 +310,7 @@ export class WorkerGroup implements AsyncDisposable {
       seq: r.seq,
       captureTime: r.captureTime,
       wallTime: r.wallTime,
+      ageMs: Math.max(0, performance.now() - r.captureTime),
       output: r.output,
     });
   }

@@ -59,6 +59,8 @@ export interface FrameInput {
   readonly captureTime?: number;
   /** Wall-clock capture time (Date.now(), ms); defaults to publish time. */
   readonly wallTime?: number;
+  /** Monotonic time the decoder handed the picture out (ms); defaults to captureTime (decoding not seen apart). */
+  readonly decodedTime?: number;
 }
 
 /** A published frame: frozen, with the supplier's sequence number. */
@@ -71,7 +73,9 @@ export interface Frame {
   readonly streamId: string;
   readonly captureTime: number;
   readonly wallTime: number;
-  /** Monotonic time publish() accepted the frame. */
+  /** Monotonic time the picture came out of the decoder: capture → decoded is decoding's latency. */
+  readonly decodedTime: number;
+  /** Monotonic time publish() accepted the frame: decoded → published is conversion's (the pixels exist then). */
   readonly publishTime: number;
 }
 
@@ -112,8 +116,9 @@ export function createFrame(input: FrameInput, seq: number, defaultStreamId: str
   }
   const captureTime = input.captureTime ?? now;
   const wallTime = input.wallTime ?? Date.now();
-  if (!Number.isFinite(captureTime) || !Number.isFinite(wallTime)) {
-    throw new InvalidFrameError('frame.captureTime and frame.wallTime must be finite numbers');
+  const decodedTime = input.decodedTime ?? captureTime;
+  if (!Number.isFinite(captureTime) || !Number.isFinite(wallTime) || !Number.isFinite(decodedTime)) {
+    throw new InvalidFrameError('frame.captureTime, frame.decodedTime and frame.wallTime must be finite numbers');
   }
   return Object.freeze<Frame>({
     seq,
@@ -124,6 +129,7 @@ export function createFrame(input: FrameInput, seq: number, defaultStreamId: str
     streamId,
     captureTime,
     wallTime,
+    decodedTime,
     publishTime: now,
   });
 }

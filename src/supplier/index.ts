@@ -32,7 +32,18 @@ export { allocateSharedPayload, openThreadSubscription, ThreadSubscriber, THREAD
 export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats } from './frame-pool.js';
 export { monotonicNow, systemClock, type SupplierClock } from './clock.js';
 export { RateWindow } from './rate-window.js';
-export { FrameAgeRecorder, addFrameAges, EMPTY_FRAME_AGE, FRAME_AGE_BOUNDS_MS, type FrameAgeHistogram } from './frame-age.js';
+export {
+  FrameAgeRecorder,
+  addFrameAges,
+  EMPTY_FRAME_AGE,
+  FRAME_AGE_BOUNDS_MS,
+  fromHistogram,
+  histogramQuantile,
+  HopAge,
+  RECENT_SAMPLES,
+  type FrameAgeHistogram,
+  type HopFigures,
+} from './frame-age.js';
 export {
   FrameSupplierError,
   InvalidFrameError,

@@ -34,6 +34,7 @@ type MainToWorker =
       streamId: string;
       captureTime: number;
       wallTime: number;
+      decodedTime: number;
       publishTime: number;
       buffer: SharedArrayBuffer;
       byteOffset: number;
@@ -114,6 +115,7 @@ export function bridgeToThread(subscription: Subscription, onCopy: () => void): 
       streamId: frame.streamId,
       captureTime: frame.captureTime,
       wallTime: frame.wallTime,
+      decodedTime: frame.decodedTime,
       publishTime: frame.publishTime,
       buffer: payload.buffer as SharedArrayBuffer,
       byteOffset: payload.byteOffset,
@@ -295,6 +297,7 @@ export class ThreadSubscriber implements AsyncIterable<Frame> {
       streamId: message.streamId,
       captureTime: message.captureTime + this.#offsetMs,
       wallTime: message.wallTime,
+      decodedTime: message.decodedTime + this.#offsetMs,
       publishTime: message.publishTime + this.#offsetMs,
     });
     const read = this.#pending;

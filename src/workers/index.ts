@@ -53,7 +53,20 @@ export {
   type LastTaken,
   type LedgerFrame,
   type SkipReason,
+  type TakenTimes,
 } from './model-account.js';
+export {
+  CAMERA_HOPS,
+  NO_WORKER_HOPS,
+  WORKER_HOPS,
+  WorkerHopAges,
+  type CameraHop,
+  type Hop,
+  type OutletHop,
+  type WorkerHop,
+  type WorkerHopFigures,
+} from './hop-ages.js';
+export type { HopFigures } from '../supplier/index.js';
 export { UnknownWorkerError, SupervisorClosedError, WorkerModuleError } from './errors.js';
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
 export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';

@@ -18,6 +18,7 @@
  * of them taken and the older ones skipped as overwritten.
  */
 import { FrameAgeRecorder, monotonicNow, RateWindow, type Frame, type FrameAgeHistogram } from '../supplier/index.js';
+import type { WorkerHopAges } from './hop-ages.js';
 
 /** Why a frame the worker read was never run on by its model. */
 export type SkipReason = 'overwritten' | 'superseded' | 'stale' | 'error' | 'unanswered';
@@ -76,6 +77,16 @@ export interface ModelAccountOptions {
   readonly fpsWindowMs?: number;
   /** Monotonic ms, the clock of a frame's captureTime. Default performance.now(). */
   readonly now?: () => number;
+  /** Where the ages of the frames taken go, at their read (`delivered`), their take and their answer (ADR 0041). */
+  readonly hops?: WorkerHopAges;
+}
+
+/** When a frame taken was read, and how long the model ran on it (its server's own measure), when known. */
+export interface TakenTimes {
+  /** Monotonic ms the worker read the frame; undefined: not known. */
+  readonly readAt?: number;
+  /** The model's own time on it (metadata.inference_time_ms); the model took it that long before the answer. */
+  readonly modelMs?: number;
 }
 
 /** A worker's model-boundary counts over its life. Only counts: its ledgers decide what happened to each frame. */
@@ -83,6 +94,7 @@ export class ModelAccount {
   readonly #now: () => number;
   readonly #rate: RateWindow;
   readonly #ages = new FrameAgeRecorder();
+  readonly #hops: WorkerHopAges | null;
   readonly #skips = noSkips();
   #taken = 0;
   #skipped = 0;
@@ -93,6 +105,7 @@ export class ModelAccount {
   constructor(options: ModelAccountOptions = {}) {
     this.#now = options.now ?? monotonicNow;
     this.#rate = new RateWindow(options.fpsWindowMs ?? 5_000);
+    this.#hops = options.hops ?? null;
   }
 
   read(): void {
@@ -100,7 +113,7 @@ export class ModelAccount {
   }
 
   /** `frame` is the frame the model ran on: the one read, or a newer one of its stream that the server took instead. */
-  taken(frame: LedgerFrame): void {
+  taken(frame: LedgerFrame, times: TakenTimes = {}): void {
     const now = this.#now();
     this.#inFlight--;
     this.#taken++;
@@ -108,6 +121,11 @@ export class ModelAccount {
     this.#rate.record(now);
     const ageMs = now - frame.captureTime;
     this.#ages.record(ageMs);
+    if (this.#hops !== null) {
+      if (times.readAt !== undefined) this.#hops.record('delivered', times.readAt - frame.captureTime);
+      const modelMs = times.modelMs;
+      if (modelMs !== undefined && Number.isFinite(modelMs) && modelMs >= 0) this.#hops.record('taken', Math.min(ageMs, Math.max(0, ageMs - modelMs)));
+    }
     this.#lastTaken = { streamId: frame.streamId, seq: frame.seq, ageMs: Math.max(0, ageMs), at: Date.now() };
   }
 
@@ -132,6 +150,12 @@ export class ModelAccount {
   }
 }
 
+/** A frame in flight, and when it was read. */
+interface Pending {
+  readonly frame: LedgerFrame;
+  readonly readAt: number;
+}
+
 /**
  * One incarnation's frames in flight, per stream in read order. `abandoned()`
  * true (the incarnation was stopped or replaced): a late answer emits no
@@ -140,11 +164,13 @@ export class ModelAccount {
 export class ModelLedger {
   readonly #account: ModelAccount;
   readonly #abandoned: () => boolean;
-  readonly #pending = new Map<string, LedgerFrame[]>();
+  readonly #pending = new Map<string, Pending[]>();
+  readonly #now: () => number;
 
-  constructor(account: ModelAccount, abandoned: () => boolean = () => false) {
+  constructor(account: ModelAccount, abandoned: () => boolean = () => false, now: () => number = monotonicNow) {
     this.#account = account;
     this.#abandoned = abandoned;
+    this.#now = now;
   }
 
   /** Frames read and not yet settled. */
@@ -159,23 +185,24 @@ export class ModelLedger {
     let frames = this.#pending.get(frame.streamId);
     if (frames === undefined) this.#pending.set(frame.streamId, (frames = []));
     const last = frames.at(-1);
-    if (last !== undefined && last.seq >= frame.seq) return;
-    frames.push(frame);
+    if (last !== undefined && last.frame.seq >= frame.seq) return;
+    frames.push({ frame, readAt: this.#now() });
     this.#account.read();
   }
 
   /**
    * The model ran on `answered`: the newest frame in flight of its stream at
    * or below it is taken (with `answered`'s identity), the older ones skipped
-   * as overwritten. False if no frame of this ledger was at or below it.
+   * as overwritten. False if no frame of this ledger was at or below it. `modelMs`: the model's own time on it, when
+   * its server says (the take is that long before now).
    */
-  took(answered: LedgerFrame): boolean {
+  took(answered: LedgerFrame, modelMs?: number): boolean {
     const settled = this.#settle(answered);
     const newest = settled.pop();
     if (newest === undefined) return false;
     for (let i = 0; i < settled.length; i++) this.#account.skipped('overwritten');
     if (this.#abandoned()) this.#account.skipped('unanswered');
-    else this.#account.taken(answered);
+    else this.#account.taken(answered, { readAt: newest.readAt, ...(modelMs === undefined ? {} : { modelMs }) });
     return true;
   }
 
@@ -195,11 +222,11 @@ export class ModelLedger {
   }
 
   /** Removes and returns the frames of `frame`'s stream at or below it, oldest first. */
-  #settle(frame: Pick<LedgerFrame, 'seq' | 'streamId'>): LedgerFrame[] {
+  #settle(frame: Pick<LedgerFrame, 'seq' | 'streamId'>): Pending[] {
     const frames = this.#pending.get(frame.streamId);
     if (frames === undefined) return [];
     let n = 0;
-    while (n < frames.length && frames[n]!.seq <= frame.seq) n++;
+    while (n < frames.length && frames[n]!.frame.seq <= frame.seq) n++;
     return frames.splice(0, n);
   }
 }

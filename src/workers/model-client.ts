@@ -332,7 +332,8 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
           // The frame the server used: the one named, or a newer one of the stream (an older server serves the one named).
           const used = sent.store.tagOf(response.frame_id) ?? sent.tag;
-          ledger.took(used);
+          const modelMs = response.metadata?.inference_time_ms;
+          ledger.took(used, typeof modelMs === 'number' ? modelMs : undefined);
           context.emit(used, {
             detections: response.detections,
             metadata: response.metadata,

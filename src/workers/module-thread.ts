@@ -27,7 +27,7 @@ try {
       return;
     }
     const f = message.frame;
-    const frame: Frame = Object.freeze({ ...f, captureTime: f.captureTime + offset, publishTime: f.publishTime + offset });
+    const frame: Frame = Object.freeze({ ...f, captureTime: f.captureTime + offset, decodedTime: f.decodedTime + offset, publishTime: f.publishTime + offset });
     const signal = controller.signal;
     void (async () => {
       try {

@@ -59,6 +59,7 @@ import {
 } from '../supplier/index.js';
 import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
 import { ModelAccount, ModelLedger, type ModelFigures } from './model-account.js';
+import { WorkerHopAges, type OutletHop, type WorkerHopFigures } from './hop-ages.js';
 import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
@@ -143,6 +144,8 @@ export interface SupervisedWorkerStats {
    * Null for a worker that hands no frame to a model (its kind keeps no model ledger).
    */
   readonly modelFrames: ModelFigures | null;
+  /** The age of its frames at each hop, over its life (ADR 0041): delivered, taken (a model's), result, published, sent. */
+  readonly hops: WorkerHopFigures;
 }
 
 /** A worker's frames over its life. */
@@ -235,6 +238,8 @@ interface Supervised {
   model: ModelAccount | null;
   /** The current incarnation's ledger: drained (its frames unanswered) when the incarnation is detached. */
   ledger: ModelLedger | null;
+  /** Its frames' ages at each hop, over its life. */
+  readonly hops: WorkerHopAges;
   /** restart(), setEnabled() and remove() of this worker, one at a time. */
   control: Promise<unknown>;
 }
@@ -328,6 +333,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       waitingFor: null,
       model: null,
       ledger: null,
+      hops: new WorkerHopAges(),
       control: Promise.resolve(),
     };
     this.#workers.set(id, worker);
@@ -417,6 +423,14 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     });
   }
 
+  /**
+   * A result of the worker reached an outlet past the system (published on MQTT, sent to a dashboard) when its frame
+   * was `ageMs` old: its `hop` (ADR 0041). An unknown worker is ignored (it was removed meanwhile).
+   */
+  recordHop(id: string, hop: OutletHop, ageMs: number): void {
+    if (Number.isFinite(ageMs)) this.#workers.get(id)?.hops.record(hop, ageMs);
+  }
+
   stats(): SupervisedWorkerStats[] {
     return [...this.#workers.values()].map((w) => {
       // A source the stream's end closed still counts until the incarnation is detached.
@@ -434,6 +448,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         subscription: w.source === null || w.source.closed ? null : current,
         totals: current === null ? w.finished : addTotals(w.finished, current),
         modelFrames: w.model?.figures() ?? null,
+        hops: w.hops.figures(w.model === null ? (current === null ? w.finished : addTotals(w.finished, current)).frameAge : undefined),
       };
     });
   }
@@ -549,19 +564,20 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
           wallTime: frame.wallTime,
           output,
         };
+        worker.hops.record('result', monotonicNow() - frame.captureTime);
         this.#sink?.write(result);
         this.emit('result', result);
       },
       modelLedger: () => {
         if (worker.controller !== controller) return new ModelLedger(new ModelAccount(), () => true); // abandoned: counts nowhere
-        worker.model ??= new ModelAccount();
+        worker.model ??= new ModelAccount({ hops: worker.hops });
         worker.ledger ??= new ModelLedger(worker.model, () => controller.signal.aborted);
         return worker.ledger;
       },
       skip: (reason: string) => {
         warnDeprecated('FRAMESUPPLIER_DEP_CONTEXT_SKIP', 'WorkerContext.skip(reason) is deprecated: settle each frame in context.modelLedger() (CHANGELOG.md)');
         if (worker.controller !== controller) return;
-        const account = (worker.model ??= new ModelAccount());
+        const account = (worker.model ??= new ModelAccount({ hops: worker.hops }));
         account.read();
         account.skipped(reason === 'ERR_SUPERSEDED' ? 'superseded' : reason === 'ERR_FRAME_STALE' ? 'stale' : 'error');
       },

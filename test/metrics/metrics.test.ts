@@ -26,10 +26,11 @@ const LOG = join(tmpdir(), `framesupplier-metrics-test-${process.pid}.log`);
 const capture = { output: { format: 'rgb24' as const, width: 160, fps: 5 }, loop: true };
 
 /** Labels a framesupplier metric may have: bounded ones only. */
-const ALLOWED_LABELS = new Set(['camera', 'worker', 'model', 'state', 'le', 'quantile', 'code', 'outcome', 'reason', 'version', 'node_version']);
+const ALLOWED_LABELS = new Set(['camera', 'worker', 'model', 'state', 'le', 'quantile', 'code', 'outcome', 'reason', 'version', 'node_version', 'hop']);
 
 const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_build_info: 'gauge',
+  framesupplier_frame_age_seconds: 'histogram',
   framesupplier_system_state: 'gauge',
   framesupplier_camera_state: 'gauge',
   framesupplier_capture_restarts_total: 'counter',
@@ -184,6 +185,18 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
       taken,
       'one age per frame taken',
     );
+    // The age at each hop (ADR 0041): the camera's (worker="") once per frame published; a model worker's per frame taken.
+    const hopCount = (camera: string, worker: string, hop: string): number | undefined =>
+      valueOf(families, 'framesupplier_frame_age_seconds', { camera, worker, hop }, 'framesupplier_frame_age_seconds_count');
+    const published = valueOf(families, 'framesupplier_frames_published_total', { camera: A })!;
+    assert.equal(hopCount(A, '', 'decoded'), published, 'one decoded age per frame published');
+    assert.equal(hopCount(A, '', 'converted'), published, 'one converted age per frame published');
+    assert.equal(hopCount(A, 'detect', 'delivered'), taken, "a model worker's delivered ages: the frames its model ran on");
+    assert.equal(hopCount(A, 'detect', 'taken'), taken);
+    const results = valueOf(families, 'framesupplier_worker_results_total', { camera: A, worker: 'detect' })!;
+    assert.equal(hopCount(A, 'detect', 'result'), results, 'one result age per result');
+    assert.equal(hopCount(A, 'motion', 'delivered'), valueOf(families, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' }));
+    assert.equal(hopCount(A, 'detect', 'published'), undefined, 'no MQTT here: nothing published');
     const inferences = valueOf(families, 'framesupplier_inference_duration_seconds', { model: 'mock' }, 'framesupplier_inference_duration_seconds_count')!;
     assert.ok(inferences >= 3, `inference durations observed: ${inferences}`);
   });

@@ -30,7 +30,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 function grayFrame(value: (x: number, y: number) => number, width = 64, height = 48, streamId = 'cam'): Frame {
   const payload = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) payload[y * width + x] = value(x, y);
-  return Object.freeze({ seq: 1, payload, width, height, format: 'gray', streamId, captureTime: 0, wallTime: 0, publishTime: 0 });
+  return Object.freeze({ seq: 1, payload, width, height, format: 'gray', streamId, captureTime: 0, wallTime: 0, decodedTime: 0, publishTime: 0 });
 }
 
 describe('pipeline parts', { timeout: 60_000 }, () => {
