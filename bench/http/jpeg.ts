@@ -26,7 +26,18 @@ function frame(): Frame {
     ['-v', 'error', ...lavfi, '-i', source, '-vf', 'select=eq(n\\,100)', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-'],
     { maxBuffer: 1 << 24 },
   );
-  return { seq: 1, payload: new Uint8Array(payload), width: W, height: H, format: 'rgb24', streamId: 'bench', captureTime: 0, wallTime: 0, decodedTime: 0, publishTime: 0 };
+  return {
+    seq: 1,
+    payload: new Uint8Array(payload),
+    width: W,
+    height: H,
+    format: 'rgb24',
+    streamId: 'bench',
+    captureTime: 0,
+    wallTime: 0,
+    decodedTime: 0,
+    publishTime: 0,
+  };
 }
 
 const cpuTicks = (pid: number): number => {

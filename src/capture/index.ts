@@ -34,3 +34,4 @@ export {
 } from './native-decoder.js';
 export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeSetting } from './decode-policy.js';
 export type { DecodeState } from './decoder-run.js';
+export { probeFrameRate } from './probe.js';

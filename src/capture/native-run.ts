@@ -198,7 +198,7 @@ export class NativeRun implements DecoderRun {
           host.decoded(at);
           // Captured when the last packet it needed was read (decodeMs before it), or at its due time for a paced file.
           const captureTime = Math.min(at, Math.max(dueAt, at - picture.decodeMs));
-          converter.picture(number, { captureTime, decodedTime: at, wallTime: Date.now() - (at - captureTime) });
+          converter.picture(number, { captureTime, decodedTime: at, wallTime: Math.round(Date.now() - (at - captureTime)) });
         }
       } finally {
         converter.close();

@@ -87,7 +87,8 @@ function workerRow(name: string, w: WorkerFigures): string {
     // What a model worker's model did with the frames delivered (ADR 0040); fps and age are then of the frames taken.
     (w.modelFrames === null ? '-' : String(w.modelFrames.taken)).padStart(8),
     (w.modelFrames === null ? '-' : String(w.modelFrames.skipped)).padStart(8),
-    num(w.lastFrameAgeMs).padStart(8),
+    // Capture → result p50 for a worker with results (what a user acts on, ADR 0041); else its last frame's age.
+    num(w.hops.result?.p50Ms ?? w.lastFrameAgeMs, 0).padStart(8),
     String(w.restarts).padStart(9),
     String(w.results).padStart(8),
   ].join('');
@@ -135,6 +136,15 @@ export function renderView(
         `  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${'-'.padStart(8)}${'-'.padStart(8)}${num(f.lastFrameAgeMs).padStart(8)}`,
       );
     }
+  }
+  // Workers behind their freshness objective (ADR 0042): why, and what would fix it.
+  const behind: [string, WorkerFigures][] = [
+    ...cameras.flatMap((c) => Object.values(c.workers).map((w): [string, WorkerFigures] => [`${c.id}/${w.id}`, w])),
+    ...Object.values(stats.shared).map((w): [string, WorkerFigures] => [`shared ${w.id}`, w]),
+  ].filter(([, w]) => w.objective?.met === false);
+  for (const [name, w] of behind) {
+    const o = w.objective!;
+    lines.push(warn(`${name} behind its objective: ${o.reason ?? ''}${o.fix.length > 0 ? ` → ${o.fix.join(', ')}` : ''}`));
   }
   if (models.length > 0) {
     lines.push(

@@ -193,6 +193,19 @@ const workerSettings = {
   enabled: Type.Boolean({ default: true, description: 'false: the worker is not started.' }),
   maxAgeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Skip frames older than this at read time (milliseconds).' })),
   maxFps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Read at most this many frames per second.' })),
+  objective: Type.Optional(
+    Type.Object(
+      {
+        maxSkipRatio: Type.Optional(
+          Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+            description:
+              'The share of the frames offered to the worker it may miss (dropped, skipped, or a result older than maxAgeMs) before it misses its objective: 0 to 1, or null for no limit. Default by criticality: critical 0, high 0.1, normal 0.5, best-effort null.',
+          }),
+        ),
+      },
+      { ...closed, description: "The worker's freshness objective beyond its age budget (maxAgeMs): watched, with an alert when missed." },
+    ),
+  ),
   readSize: Type.Optional(
     annotate(
       Type.Union([StringEnum(['full', 'any'] as const), int(16, MAX_FRAME_DIMENSION, { description: 'A long side, in pixels.' })], {

@@ -447,23 +447,27 @@ export class HttpServer implements AsyncDisposable {
       mjpegStream(this.#images, feedKey(request), request, reply),
     );
 
-    app.post<{ Params: { id: string }; Body: unknown }>(
+    // ?dryRun=true: what the change would do to the models it shares and to the workers' objectives; nothing changes (ADR 0042).
+    const dryRunQuery = { type: 'object', properties: { dryRun: { type: 'boolean' } }, additionalProperties: false } as const;
+    app.post<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean } }>(
       '/api/cameras/:id',
-      { schema: { params: idParams('id'), body: { type: 'object' } } },
+      { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request, reply) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
+        if (request.query.dryRun === true) return await system.forecastCamera(id, request.body, { replace: false });
         await control.addCamera(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
       },
     );
-    app.put<{ Params: { id: string }; Body: unknown }>(
+    app.put<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean } }>(
       '/api/cameras/:id',
-      { schema: { params: idParams('id'), body: { type: 'object' } } },
+      { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
+        if (request.query.dryRun === true) return await system.forecastCamera(id, request.body, { replace: true });
         await control.replaceCamera(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return { ok: true, camera: id, change: 'camera-replaced' };

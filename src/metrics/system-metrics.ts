@@ -42,6 +42,7 @@ import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
 import { SnapshotMetric, type BucketCounts, type Labels } from './snapshot-metric.js';
+import { defineSnapshots } from './metric-definitions.js';
 
 /**
  * What the MQTT sink reports, for its metrics: anything with this stats() can
@@ -191,7 +192,7 @@ export class SystemMetrics implements MetricsSource, Disposable {
     });
     build.add({ version: packageVersion(), node_version: process.version }, 1);
     build.commit();
-    this.#m = defineSnapshots(this.registry, this.#snapshots);
+    this.#m = defineSnapshots(this.registry, this.#snapshots, MODEL_CAMERA_QUANTILES);
     this.#system.on('result', this.#onResult);
     this.#system.on('config-change', this.#onChange);
   }
@@ -271,6 +272,13 @@ export class SystemMetrics implements MetricsSource, Disposable {
       if (figures !== null) this.#hopAge({ ...labels, hop }, figures.histogram);
     }
     m.dropAlert.add(labels, w.dropAlert ? 1 : 0);
+    // The freshness objective (ADR 0042): missed now, and the last minute's shares it is judged by.
+    const objective = w.objective;
+    if (objective !== null) {
+      m.objectiveMissed.add(labels, objective.met === false ? 1 : 0);
+      if (objective.lastMinute.skipRatio !== null) m.skipRatio.add(labels, objective.lastMinute.skipRatio);
+      if (objective.lastMinute.withinBudget !== null) m.withinBudget.add(labels, objective.lastMinute.withinBudget);
+    }
     if (w.model !== null) m.waitingForModel.add({ ...labels, model: w.model }, w.waitingForModel ? 1 : 0);
   }
 
@@ -356,67 +364,6 @@ export class SystemMetrics implements MetricsSource, Disposable {
     }
     return code;
   }
-}
-
-/** The metrics set whole from each snapshot, registered in `registry` and listed in `all`. */
-function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
-  const def = (type: 'counter' | 'gauge' | 'histogram', name: string, help: string): SnapshotMetric => {
-    const metric = new SnapshotMetric(registry, { name, help, type });
-    all.push(metric);
-    return metric;
-  };
-  const counter = (name: string, help: string): SnapshotMetric => def('counter', name, help);
-  const gauge = (name: string, help: string): SnapshotMetric => def('gauge', name, help);
-  return {
-    systemState: gauge('framesupplier_system_state', "1 for the system's current state, 0 for the others."),
-    cameraState: gauge('framesupplier_camera_state', "1 for each camera's current capture state (or disabled), 0 for the others."),
-    captureRestarts: counter(
-      'framesupplier_capture_restarts_total',
-      'Capture restarts (decoder or ffmpeg started again after a failure, a stall or a file end with loop).',
-    ),
-    framesDecoded: counter('framesupplier_capture_frames_decoded_total', 'Frames the capture decoded.'),
-    decodeFps: gauge('framesupplier_capture_fps', 'Frames per second the capture decodes, over the last 5 s.'),
-    published: counter('framesupplier_frames_published_total', "Frames the camera's supplier accepted."),
-    inboxDrops: counter('framesupplier_inbox_drops_total', "Frames overwritten in the supplier's inbox before distribution took them (should stay near 0)."),
-    workerState: gauge('framesupplier_worker_state', "1 for each worker's current state, 0 for the others."),
-    workerRestarts: counter('framesupplier_worker_restarts_total', 'Worker restarts: by its restart policy, and asked for.'),
-    delivered: counter('framesupplier_worker_frames_delivered_total', 'Frames the worker read, over all its incarnations.'),
-    dropped: counter('framesupplier_worker_frames_dropped_total', 'Frames the worker missed because it was busy (a newer frame replaced them).'),
-    gated: counter('framesupplier_worker_frames_gated_total', "Frames let pass by the worker's maxFps, by design (not drops)."),
-    staleSkips: counter('framesupplier_worker_stale_skips_total', 'Frames refused at read time for being older than maxAgeMs.'),
-    results: counter('framesupplier_worker_results_total', 'Results the worker emitted.'),
-    taken: counter('framesupplier_worker_frames_taken_total', "Frames a model worker's model ran on and answered (of the frames it was delivered)."),
-    skipped: counter(
-      'framesupplier_worker_frames_skipped_total',
-      'Frames a model worker was delivered that its model never ran on, by reason (overwritten, superseded, stale, error, unanswered).',
-    ),
-    frameAge: def(
-      'histogram',
-      'framesupplier_worker_frame_age_seconds',
-      "Age of each frame the worker processed: at its read (module, thread, command), at the model's answer for the frames a model worker's model ran on.",
-    ),
-    hopAge: def(
-      'histogram',
-      'framesupplier_frame_age_seconds',
-      'Age of frames at each hop of their way (capture → hop): decoded and converted per camera (worker=""), then per worker delivered, taken (by its model), result, published (MQTT) and sent (dashboard). A model worker\'s hops count the frames its model ran on.',
-    ),
-    dropAlert: gauge('framesupplier_worker_drop_alert', "1 while the worker's drop alert is raised: it cannot keep up."),
-    waitingForModel: gauge('framesupplier_worker_waiting_for_model', '1 while a model worker waits for its model server to be ready.'),
-    modelState: gauge('framesupplier_model_server_state', "1 for each model server's current state, 0 for the others."),
-    modelRestarts: counter('framesupplier_model_server_restarts_total', 'Model server process starts after the first.'),
-    modelPing: gauge('framesupplier_model_server_ping_seconds', "How long the model server's last health ping took."),
-    modelRequests: counter(
-      'framesupplier_model_requests_total',
-      'Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them.',
-    ),
-    modelQuantiles: MODEL_CAMERA_QUANTILES.map(([, name, help]) => gauge(name, help)),
-    mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
-    mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),
-    mqttQueuedBytes: gauge('framesupplier_mqtt_queued_bytes', 'Bytes of the events waiting for the broker.'),
-    mqttDropped: counter('framesupplier_mqtt_dropped_events_total', 'Events dropped because the queue for the broker was full.'),
-    mqttReconnects: counter('framesupplier_mqtt_reconnects_total', 'Reconnections to the broker.'),
-    mqttPublished: counter('framesupplier_mqtt_published_messages_total', 'Messages published to the broker.'),
-  };
 }
 
 function closedError(): MetricsError {

@@ -7,7 +7,8 @@
  * sensor for each configured label the zone admits (from the zone count
  * topics); per label an `image` entity showing the latest tracked-object
  * snapshot; per worker a `switch` (ON/OFF on its set topic, its state from
- * the state topic) and a restart `button`. Every entity is available while `<prefix>/available` is `online`
+ * the state topic), a restart `button` and a `behind` binary_sensor (problem: it misses its freshness objective,
+ * with the reason and the fix as attributes). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
@@ -98,6 +99,14 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       payload_on: 'ON',
       payload_off: 'OFF',
       entity_category: 'config',
+    });
+    add('binary_sensor', `${worker}_behind`, {
+      name: `${worker} behind`,
+      device_class: 'problem',
+      state_topic: topics.worker(camera, worker, 'objective'),
+      value_template: "{{ 'ON' if value_json.behind else 'OFF' }}",
+      json_attributes_topic: topics.worker(camera, worker, 'objective'),
+      entity_category: 'diagnostic',
     });
     add('button', `${worker}_restart`, {
       name: `${worker} restart`,

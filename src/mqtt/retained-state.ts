@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MqttConfig } from '../config/index.js';
 import { maskCredentials } from '../internal/redact.js';
-import type { SystemStats, VisionSystem } from '../pipeline/index.js';
+import type { ObjectiveEvent, SystemStats, VisionSystem } from '../pipeline/index.js';
 import { cameraBudgetsS } from './age-budget.js';
 import { cameraDiscovery } from './discovery.js';
 import type { Outlet } from './outlet.js';
@@ -103,6 +103,8 @@ export class RetainedState {
       this.set(id, topics.status(id), statusPayload(camera.state, camera.capture?.lastError ?? null, Date.now()));
       for (const [workerId, w] of Object.entries(camera.workers)) {
         this.set(id, topics.worker(id, workerId, 'state'), workerPayload(w.state, w.lastExit, Date.now()));
+        // Not behind until the objective watch says so (a replaced camera's workers start over).
+        this.set(id, topics.worker(id, workerId, 'objective'), objectivePayload(null));
       }
       // Until a result confirms it, the 0 lives as long as the camera's detectors' budget: with none running, it goes.
       const expiryS = cameraBudgetsS(this.#o.system.workers(id), this.#o.eventWorkers ?? null).counts;
@@ -115,6 +117,11 @@ export class RetainedState {
     if (only !== undefined) return;
     for (const [name, shared] of Object.entries(stats.shared))
       this.set(null, topics.worker(null, name, 'state'), workerPayload(shared.state, shared.lastExit, Date.now()));
+  }
+
+  /** A worker's objective missed or met again (ADR 0042): `behind`, with why and what would fix it. */
+  workerObjective(event: ObjectiveEvent): void {
+    this.set(event.camera, this.#o.topics.worker(event.camera, event.worker, 'objective'), objectivePayload(event));
   }
 
   /** A camera's or worker's state, published if it changed. */
@@ -276,6 +283,25 @@ type LastExit = {
 
 function statusPayload(state: string, lastError: { readonly code: string; readonly at: number } | null, at: number): string {
   return JSON.stringify({ state, error: state === 'backoff' && lastError !== null ? { code: lastError.code, at: lastError.at } : null, at });
+}
+
+/** The retained objective state of a worker: behind or not, and while behind why, the fix and the figures. */
+function objectivePayload(event: ObjectiveEvent | null): string {
+  if (event === null || event.state === 'met') return JSON.stringify({ behind: false, reason: null, fix: [], at: event?.at ?? Date.now() });
+  return JSON.stringify({
+    behind: true,
+    reason: event.reason,
+    fix: event.fix,
+    criticality: event.objective.criticality,
+    max_age_ms: event.objective.maxAgeMs,
+    max_skip_ratio: event.objective.maxSkipRatio,
+    skip_ratio: event.figures.skipRatio,
+    within_budget: event.figures.withinBudget,
+    fps: event.fps,
+    capacity_fps: event.capacityFps,
+    share_fps: event.shareFps,
+    at: event.at,
+  });
 }
 
 function workerPayload(state: string, lastExit: LastExit | null, at: number): string {

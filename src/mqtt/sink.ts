@@ -475,7 +475,17 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   // ------------------------------------------------------------ system events
 
   async #readEvents(): Promise<void> {
-    const types = ['system-state', 'camera-state', 'worker-state', 'result', 'config-change', 'tracked-object', 'zone-count', 'events-lost'] as const;
+    const types = [
+      'system-state',
+      'camera-state',
+      'worker-state',
+      'result',
+      'objective',
+      'config-change',
+      'tracked-object',
+      'zone-count',
+      'events-lost',
+    ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
       try {
         this.#onEvent(event);
@@ -516,6 +526,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       case 'worker-state':
         if (event.camera === null || this.#retainedState.knowsCamera(event.camera))
           this.#retainedState.workerState(event.camera, event.worker, event.to, event.lastExit, event.at);
+        return;
+      case 'objective':
+        if (event.camera === null || this.#retainedState.knowsCamera(event.camera)) this.#retainedState.workerObjective(event);
         return;
       case 'config-change':
         this.#onConfigChange(event);

@@ -37,8 +37,8 @@ export class Topics {
     return `${this.prefix}/${camera}/status`;
   }
 
-  /** A worker's topic; camera null is a shared worker. */
-  worker(camera: string | null, worker: string, leaf: 'state' | 'result' | 'set'): string {
+  /** A worker's topic; camera null is a shared worker. `objective`: whether it is behind its freshness objective (retained). */
+  worker(camera: string | null, worker: string, leaf: 'state' | 'result' | 'set' | 'objective'): string {
     return `${this.prefix}/${camera ?? SHARED}/${worker}/${leaf}`;
   }
 

@@ -17,6 +17,7 @@ import type { LastExit, WorkerState } from '../workers/index.js';
 import type { SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
+import type { FreshnessObjective, WindowFigures } from './freshness.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */
@@ -100,6 +101,30 @@ export interface DropAlertEvent extends Base {
   readonly windowMs: number;
 }
 
+/**
+ * A worker missed its freshness objective (its age budget, its skip tolerance) over the last seconds, or meets it
+ * again (ADR 0042): why, from measured figures, and what would fix it. One `missed` and one `met` per episode.
+ */
+export interface ObjectiveEvent extends Base {
+  readonly type: 'objective';
+  readonly camera: string | null;
+  readonly worker: string;
+  readonly shared: boolean;
+  readonly state: 'missed' | 'met';
+  readonly objective: FreshnessObjective;
+  /** The span it was judged over: frames offered and missed, results and the share within the age budget. */
+  readonly figures: WindowFigures;
+  /** Frames it works on per second (taken, for a model worker). */
+  readonly fps: number;
+  /** One line: what it misses and why, with the figures ("person serves 7.9 frames/s on 1 thread; …"). */
+  readonly reason: string;
+  /** What would fix it, most direct first (empty once met). */
+  readonly fix: readonly string[];
+  /** Its model's capacity (frames/s on its threads) and this worker's fair share of it; null without a model. */
+  readonly capacityFps: number | null;
+  readonly shareFps: number | null;
+}
+
 export interface ModelStateEvent extends Base {
   readonly type: 'model-state';
   readonly model: string;
@@ -151,6 +176,7 @@ export type SystemEvent =
   | WorkerStateEvent
   | ResultEvent
   | DropAlertEvent
+  | ObjectiveEvent
   | ModelStateEvent
   | ConfigChangeEvent
   | TrackedObjectEvent

@@ -6,6 +6,19 @@
 export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone } from './system.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
+export {
+  fairShares,
+  freshnessObjective,
+  judge,
+  diagnose,
+  ObjectiveWindow,
+  DEFAULT_SKIP_TOLERANCE,
+  type WindowFigures,
+  type Diagnosis,
+  type ModelLoad,
+} from './freshness.js';
+export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange } from './forecast.js';
+export { FreshnessWatch, modelDemands, modelLoad, type ObjectiveStatus, type WatchedSystem } from './freshness-watch.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export type {
   SystemEvent,
@@ -23,6 +36,7 @@ export type {
   WorkerStateEvent,
   ResultEvent,
   DropAlertEvent,
+  ObjectiveEvent,
   ModelStateEvent,
   ConfigChangeEvent,
   TrackedObjectEvent,

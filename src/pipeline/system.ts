@@ -60,10 +60,15 @@ import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
 import type { TrackedObject, ZoneCount } from '../objects/index.js';
 import { processMemory, type ProcessMemory } from '../internal/memory.js';
-import { mallocStats, type MallocStats } from '../capture/index.js';
+import { mallocStats, probeFrameRate, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { WorkerProfile } from './worker-profile.js';
 import { OutputGate } from './output-gate.js';
+import { FreshnessWatch } from './freshness-watch.js';
+import { forecastCamera, type CameraChange, type Forecast } from './forecast.js';
+import { freshnessObjective } from './freshness.js';
+import { ageBudgetMs } from './worker-profile.js';
+import type { WorkerFigures } from './worker-group.js';
 import type { OutletHop } from '../workers/index.js';
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
@@ -86,6 +91,8 @@ export interface VisionSystemOptions {
   readonly idleThresholdMs?: number;
   /** Model servers' ping interval. Default 5 000 ms. */
   readonly modelHealthIntervalMs?: number;
+  /** How often workers' freshness objectives are judged (ADR 0042). Default 1 000 ms. */
+  readonly objectiveIntervalMs?: number;
 }
 
 export interface SystemStats {
@@ -130,6 +137,8 @@ export class VisionSystem implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   /** Workers with `track` on: their results become tracked objects. */
   readonly #tracking: ObjectTracking;
+  /** Every worker's freshness objective, judged once a second (ADR 0042). */
+  readonly #freshness: FreshnessWatch;
 
   constructor(options: VisionSystemOptions) {
     this.#config = options.config;
@@ -138,6 +147,13 @@ export class VisionSystem implements AsyncDisposable {
     this.#tracking = new ObjectTracking({ camera: (id) => this.#cameras.get(id)?.config, emit: (e) => this.#hub.emit(e) });
     this.#hub.on('result', (e) => this.#tracking.onResult(e));
     this.#hub.on('config-change', (e) => this.#tracking.onConfigChange(e));
+    this.#freshness = new FreshnessWatch({
+      stats: () => this.#rawStats(),
+      profile: (camera, worker) => (camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker)),
+      emit: (e) => this.#emit(e),
+      ...(options.objectiveIntervalMs === undefined ? {} : { intervalMs: options.objectiveIntervalMs }),
+    });
+    this.#hub.on('result', (e) => this.#freshness.onResult(e));
     this.shmDir = this.#config.shmDir;
     // Made by start() (mkdir fails on an existing path: nobody else's directory is ever used).
     this.#ownRuntimeDir = options.runtimeDir === undefined;
@@ -225,6 +241,7 @@ export class VisionSystem implements AsyncDisposable {
     for (const camera of this.#cameras.values()) this.#startCamera(camera);
     this.#sharedWorkers.start();
     this.#tracking.start();
+    this.#freshness.start();
     this.#startedAt = Date.now();
     this.#setState('running');
     this.#log.info({ cameras: [...this.#cameras.keys()], models: [...this.#models.keys()], shared: [...this.#shared.keys()] }, 'system running');
@@ -242,6 +259,7 @@ export class VisionSystem implements AsyncDisposable {
       await Promise.all([...[...this.#cameras.values()].map((c) => c.close(this.#drainMs)), this.#closeShared()]);
       await Promise.all([...this.#models.values()].map((m) => m.close()));
       await this.#tracking.close();
+      await this.#freshness.close();
       this.#removeRuntimeDir();
       this.#setState('closed');
       this.#log.info('system closed');
@@ -366,6 +384,24 @@ export class VisionSystem implements AsyncDisposable {
   }
 
   stats(): SystemStats {
+    const raw = this.#rawStats();
+    const withObjective = <W extends WorkerFigures>(camera: string | null, worker: string, f: W): W => {
+      const profile = camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker);
+      return profile === undefined ? f : { ...f, objective: this.#freshness.status(camera, worker, profile.objective) ?? null };
+    };
+    const cameras: Record<string, CameraStats> = {};
+    for (const [id, c] of Object.entries(raw.cameras)) {
+      const workers: Record<string, WorkerFigures> = {};
+      for (const [worker, f] of Object.entries(c.workers)) workers[worker] = withObjective(id, worker, f);
+      cameras[id] = { ...c, workers };
+    }
+    const shared: Record<string, SharedWorkerStats> = {};
+    for (const [name, f] of Object.entries(raw.shared)) shared[name] = withObjective(null, name, f);
+    return { ...raw, cameras, shared };
+  }
+
+  /** The system's figures without the objectives (which are judged from these). */
+  #rawStats(): SystemStats {
     const cameras: Record<string, CameraStats> = {};
     for (const [id, camera] of this.#cameras) cameras[id] = camera.stats();
     const models: Record<string, ModelStats> = {};
@@ -430,6 +466,46 @@ export class VisionSystem implements AsyncDisposable {
    */
   resolveCameraEntry(id: string, entry: unknown): CameraConfig {
     return resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models });
+  }
+
+  /**
+   * A dry run of addCamera/replaceCamera (ADR 0042): what each model the camera's workers use would then give each
+   * camera, and which workers would miss their objectives, from the capacities and demands measured now. Nothing is
+   * changed. The entry is checked as addCamera checks it (ERR_CONFIG). The camera's frame rate is its measured one
+   * (replaced), its `capture.output.fps`, ffprobe's answer, or else the mean of the running cameras' (said in the answer).
+   * `replace`: the camera must exist (ERR_UNKNOWN_CAMERA), else must not (ERR_DUPLICATE_CAMERA), as for the real change.
+   */
+  async forecastCamera(id: string, entry: unknown, options: { readonly replace: boolean }): Promise<Forecast> {
+    if (options.replace) this.#camera(id);
+    else if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
+    const config = this.resolveCameraEntry(id, entry);
+    const stats = this.#rawStats();
+    const configured = config.capture.output?.fps;
+    const measured = stats.cameras[id]?.capture?.fps;
+    let fps: number;
+    let fpsFrom: CameraChange['fpsFrom'];
+    const probed = measured !== undefined && measured > 0 ? null : await probeFrameRate(config.source, { timeoutMs: 5_000 });
+    if (measured !== undefined && measured > 0) [fps, fpsFrom] = [Math.min(measured, configured ?? Infinity), 'measured'];
+    else if (probed !== null)
+      [fps, fpsFrom] = [Math.min(probed, configured ?? Infinity), configured !== undefined && configured < probed ? 'configured' : 'probed'];
+    else if (configured !== undefined) [fps, fpsFrom] = [configured, 'configured'];
+    else {
+      const rates = Object.values(stats.cameras)
+        .map((c) => c.capture?.fps ?? 0)
+        .filter((r) => r > 0);
+      [fps, fpsFrom] = [rates.length === 0 ? 10 : rates.reduce((a, b) => a + b, 0) / rates.length, 'assumed'];
+    }
+    const workers = config.workers
+      .filter((w) => w.enabled)
+      .map((w) => {
+        const model = 'model' in w && typeof w.model === 'string' ? w.model : null;
+        const modelConfig = model === null ? undefined : this.#config.models[model];
+        const budget = ageBudgetMs(w, model === null ? null : { maxAgeMs: modelConfig?.maxAgeMs ?? null });
+        return { id: w.id, model, maxFps: w.maxFps ?? null, objective: freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio) };
+      });
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) =>
+      camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker),
+    );
   }
 
   /**

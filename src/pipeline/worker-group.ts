@@ -40,6 +40,7 @@ import { PipelineError } from './errors.js';
 import type { PipelineWorkerState, SystemEvent } from './events.js';
 import type { BuiltWorkerKind } from './build-worker.js';
 import type { WorkerKindName, WorkerProfile } from './worker-profile.js';
+import type { ObjectiveStatus } from './freshness-watch.js';
 
 /**
  * A worker's figures in stats(): its supervision, its mailbox's frames (the current incarnation's), and for a
@@ -93,6 +94,11 @@ export interface WorkerFigures {
    * `hops.result` is capture → result: the age of what a user acts on.
    */
   readonly hops: WorkerHopFigures;
+  /**
+   * Its freshness objective (ADR 0042): the objective, the last minute's figures (frames offered and missed, results
+   * within the age budget), whether it is met now, and while not, why and what would fix it. Null until watched.
+   */
+  readonly objective: ObjectiveStatus | null;
   /** Not reading (nor waiting for a frame) for longer than the idle threshold. */
   readonly idle: boolean;
 }
@@ -190,6 +196,7 @@ export class WorkerGroup implements AsyncDisposable {
       id: worker.supervisorId,
       kind: worker.built.kind,
       criticality: worker.profile.objective.criticality,
+      dropThreshold: worker.profile.objective.maxSkipRatio,
       enabled: worker.enabled,
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       ...(worker.maxFps === null ? {} : { maxFps: worker.maxFps }),
@@ -255,6 +262,7 @@ export class WorkerGroup implements AsyncDisposable {
       totals: s?.totals ?? EMPTY_WORKER_TOTALS,
       modelFrames,
       hops: s?.hops ?? NO_WORKER_HOPS,
+      objective: null,
       idle: f?.idle ?? false,
     };
   }

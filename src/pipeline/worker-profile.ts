@@ -13,18 +13,13 @@
  * here and nowhere else: the model's maxAgeMs, else the worker's own
  * (a model server holds every frame it takes to its own budget, ADR 0032).
  */
-import type { Criticality, ReadSize } from '../supplier/index.js';
+import type { ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
+import { freshnessObjective, type FreshnessObjective } from './freshness.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
 
-/**
- * How fresh the worker wants its frames, and what it may miss. The criticality is its config's; the
- * tolerance for skipped frames is a later issue's (issue 31).
- */
-export interface FreshnessObjective {
-  readonly criticality: Criticality;
-}
+export type { FreshnessObjective };
 
 export interface WorkerProfile {
   /** The camera the worker belongs to; null for a shared worker (its results still name the frame's camera). */
@@ -86,6 +81,6 @@ export function workerProfile(input: WorkerProfileInput): WorkerProfile {
     tracksObjects: track !== null,
     track: track === null ? null : Object.freeze({ ...track }),
     readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),
-    objective: Object.freeze({ criticality: config.criticality }),
+    objective: freshnessObjective(config.criticality, ageBudgetMs(config, model), config.objective?.maxSkipRatio),
   });
 }

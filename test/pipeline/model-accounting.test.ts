@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type WorkerFigures } from '../../src/pipeline/index.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { eventuallyAsync } from '../helpers/process.js';
 import { eventually, nextResults, resolvedConfig, vtest } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -43,8 +45,10 @@ function exampleConfig(): string {
   return path;
 }
 
-describe('model workers count what their model did, through `framesupplier run` and the HTTP API', { timeout: 300_000 }, () => {
+describe('model workers count what their model did, through `framesupplier run` and the HTTP API', { timeout: 480_000 }, () => {
   let child: ChildProcess;
+  let url = '';
+  let authorization = '';
   let exited: Promise<number | null>;
   const lines: string[] = [];
 
@@ -74,8 +78,9 @@ describe('model workers count what their model did, through `framesupplier run` 
       `the dashboard's address (output so far:\n${lines.slice(-20).join('\n')})`,
       120_000,
     );
-    const [, url, tokenFile] = printed! as unknown as [string, string, string];
-    const authorization = `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`;
+    const [, printedUrl, tokenFile] = printed! as unknown as [string, string, string];
+    url = printedUrl;
+    authorization = `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`;
     const snapshots: Snapshot[] = [];
     const snapshot = async (): Promise<Snapshot> => {
       const before = Date.now();
@@ -123,6 +128,96 @@ describe('model workers count what their model did, through `framesupplier run` 
       const taken = model.taken - (first.modelFrames?.taken ?? 0);
       const results = w.results - first.results;
       assert.ok(Math.abs(taken - results) <= Math.max(2, 0.05 * results), `${camera}: ${taken} taken vs ${results} results`);
+    }
+  });
+
+  it('the people worker that cannot keep up misses its objective, says why with demand and capacity, the dashboard shows it, and lowering maxFps through the API clears it', async () => {
+    assert.ok(url !== '', 'the first test found the printed address');
+    const people = async (): Promise<{ w: WorkerFigures; inferenceP50: number | null }> => {
+      const stats = (await (await fetch(`${url}api/stats`, { headers: { authorization } })).json()) as {
+        cameras: Record<string, { workers: Record<string, WorkerFigures> }>;
+        models: Record<string, { scheduling: { cameras: Record<string, { inference_ms_p50: number | null }> } | null }>;
+      };
+      return { w: stats.cameras.street!.workers.people!, inferenceP50: stats.models.person?.scheduling?.cameras.street?.inference_ms_p50 ?? null };
+    };
+    // street's people worker is `high` (10 % tolerance) and asks 10 frames a second of a model that serves both cameras on one thread.
+    let now = await people();
+    await eventuallyAsync(async () => (now = await people()).w.objective?.met === false, 'street/people misses its objective', 120_000);
+    const objective = now.w.objective!;
+    assert.equal(objective.objective.criticality, 'high');
+    assert.equal(objective.objective.maxSkipRatio, 0.1);
+    assert.match(objective.reason!, /misses \d+ % of its frames \(tolerance 10 %\)/);
+    assert.match(
+      objective.reason!,
+      /person serves \d+\.\d frames\/s on 1 thread \(\d+ ms a frame\); street asks \d+\.\d, street-mirror asks \d+\.\d, so street gets \d+\.\d/,
+    );
+    assert.match(objective.fix[0]!, /^set maxFps ≤ \d+\.\d$/);
+    assert.match(objective.fix[1]!, /^or (threads: \d+ for person|a machine with more CPU for person)/);
+    assert.ok(objective.lastMinute.skipRatio! > 0.1, JSON.stringify(objective.lastMinute));
+    // What a user acts on is at least as old as the model's own time on it.
+    const result = now.w.hops.result!;
+    assert.ok(now.inferenceP50 !== null && result.p50Ms! >= now.inferenceP50, `capture → result p50 ${result.p50Ms} vs inference p50 ${now.inferenceP50}`);
+    for (const hop of ['delivered', 'taken', 'result'] as const) assert.ok(now.w.hops[hop] !== null, `hop ${hop} recorded`);
+    assert.ok(now.w.hops.delivered!.p50Ms! <= now.w.hops.taken!.p50Ms! && now.w.hops.taken!.p50Ms! <= result.p50Ms!, JSON.stringify(now.w.hops));
+
+    // The same figures on the dashboard, opened at the printed address.
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(url);
+      const row = page.locator('tr[data-worker="street/people"]');
+      await row.locator('td[data-field="alert"]', { hasText: 'BEHIND' }).waitFor({ timeout: 60_000 });
+      const shown = await row.locator('td[data-field="objective"]').textContent();
+      assert.match(shown ?? '', /person serves \d+\.\d frames\/s on 1 thread.*→ set maxFps ≤ \d+\.\d/);
+      const taken = Number(await row.locator('td[data-field="taken"]').textContent());
+      const skipped = Number(await row.locator('td[data-field="skipped"]').textContent());
+      assert.ok(taken >= now.w.modelFrames!.taken && skipped >= now.w.modelFrames!.skipped, `page: ${taken} taken, ${skipped} skipped`);
+      await row.locator('td[data-field="result-age"] summary').click();
+      assert.match((await row.locator('td[data-field="result-age"] .hops').textContent()) ?? '', /delivered \d+ \/ \d+ · taken \d+ \/ \d+ · result \d+ \/ \d+/);
+
+      // The fix the reason names, through the API (the example's entry, changed as the fix says): first maxFps at most
+      // its share (a little under, for jitter); on a loaded machine the model's latency may then make results late, and
+      // the next fix named raises maxAgeMs. Each applied fix must be one the system named.
+      const people0 = { id: 'people', model: 'person', criticality: 'high', maxAgeMs: 1000 } as {
+        id: string;
+        model: string;
+        criticality: string;
+        maxAgeMs: number;
+        maxFps?: number;
+      };
+      const applied: string[] = [];
+      for (let round = 0; round < 3 && now.w.objective?.met !== true; round++) {
+        const fix = now.w.objective?.fix[0] ?? '';
+        const fps = /^set maxFps ≤ (\d+\.\d)$/.exec(fix);
+        const age = /^raise maxAgeMs above (\d+) ms$/.exec(fix);
+        assert.ok(fps !== null || age !== null, `a fix to apply: ${JSON.stringify(now.w.objective)}`);
+        if (fps !== null) people0.maxFps = Math.max(0.5, Math.floor(Number(fps[1]) * 8) / 10);
+        if (age !== null) people0.maxAgeMs = Number(age[1]) + 100;
+        applied.push(fix);
+        const putAt = Date.now();
+        const put = await fetch(`${url}api/cameras/street`, {
+          method: 'PUT',
+          headers: { authorization, 'content-type': 'application/json' },
+          body: JSON.stringify({ source: vtest(), workers: [people0, { id: 'motion', module: 'builtin:motion', readSize: 'any' }] }),
+        });
+        assert.equal(put.status, 200, await put.text());
+        // A verdict on the new worker's own figures: met, or missed with the fix to apply next.
+        await eventuallyAsync(
+          async () => {
+            now = await people();
+            const o = now.w.objective;
+            return o !== null && o.since >= putAt && o.judgedAt !== null && o.judgedAt > o.since;
+          },
+          `a verdict after ${fix}`,
+          150_000,
+        );
+      }
+      assert.match(applied[0]!, /^set maxFps/, "the first fix named is the worker's rate");
+      assert.equal(now.w.objective?.met, true, `met after ${applied.join(', then ')}: ${JSON.stringify(now.w.objective)}`);
+      await row.locator('td[data-field="alert"]', { hasText: /^$/ }).waitFor({ timeout: 30_000 });
+      assert.equal(await row.locator('td[data-field="objective"]').textContent(), '');
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -348,6 +348,43 @@ function workerControls(camera, worker) {
 
 const fmt = (v, digits = 1) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toFixed(digits) : String(v));
 
+const FIELDS = [
+  'worker',
+  'criticality',
+  'state',
+  'fps',
+  'delivered',
+  'drops',
+  'consecutive-drops',
+  'taken',
+  'skipped',
+  'age',
+  'result-age',
+  'idle',
+  'restarts',
+  'alert',
+  'objective',
+];
+const HOP_NAMES = ['decoded', 'converted', 'delivered', 'taken', 'result', 'published', 'sent'];
+
+/** Capture → result p50 (the age of what a user acts on), and one click away the age at every hop (ADR 0041). */
+function resultAgeCell(td, w, cameraHops) {
+  let details = td.firstElementChild;
+  if (!details) {
+    details = el('details', {}, el('summary'), el('div', { class: 'hops' }));
+    td.append(details);
+  }
+  const result = w.hops?.result;
+  const summary = result ? fmt(result.p50Ms, 0) : '–';
+  if (details.firstElementChild.textContent !== summary) details.firstElementChild.textContent = summary;
+  const hops = { ...(cameraHops ?? {}), ...(w.hops ?? {}) };
+  const text = HOP_NAMES.filter((h) => hops[h])
+    .map((h) => `${h} ${fmt(hops[h].p50Ms, 0)} / ${fmt(hops[h].p99Ms, 0)}`)
+    .join(' · ');
+  const body = text ? `age at each hop, p50 / p99 ms: ${text}` : 'no frame yet';
+  if (details.lastElementChild.textContent !== body) details.lastElementChild.textContent = body;
+}
+
 function renderWorkers(stats) {
   const tbody = $('workers').tBodies[0];
   const seen = new Set();
@@ -356,50 +393,44 @@ function renderWorkers(stats) {
     let row = rowsByKey.get(key);
     if (!row) {
       row = el('tr', { 'data-worker': key });
-      for (let i = 0; i < 13; i++) row.append(el('td'));
+      for (let i = 0; i < FIELDS.length; i++) row.append(el('td', { 'data-field': FIELDS[i] }));
       row.append(el('td', { class: 'controls' }, ...workerControls(camera, w.id)));
       tbody.append(row);
       rowsByKey.set(key, row);
     }
     const state = !w.enabled ? 'disabled' : w.waitingForModel ? 'wait' : w.state;
-    const cells = [
-      key,
-      w.criticality,
+    const objective = w.objective ?? null;
+    const behind = objective !== null && objective.met === false;
+    const cells = {
+      worker: key,
+      criticality: w.criticality,
       state,
-      fmt(w.fps),
-      w.delivered,
-      w.drops,
-      w.consecutiveDrops ?? 0,
+      fps: fmt(w.fps),
+      delivered: w.delivered,
+      drops: w.drops,
+      'consecutive-drops': w.consecutiveDrops ?? 0,
       // A model worker's model: frames it ran on, and frames delivered it never ran on (ADR 0040); fps and age are then the taken frames'.
-      w.modelFrames ? w.modelFrames.taken : '-',
-      w.modelFrames ? w.modelFrames.skipped : '-',
-      fmt(w.lastFrameAgeMs, 0),
-      w.idle ? 'idle' : '',
-      w.restarts,
-      w.dropAlert ? 'DROPS' : '',
-    ];
-    cells.forEach((v, i) => {
+      taken: w.modelFrames ? w.modelFrames.taken : '-',
+      skipped: w.modelFrames ? w.modelFrames.skipped : '-',
+      age: fmt(w.lastFrameAgeMs, 0),
+      idle: w.idle ? 'idle' : '',
+      restarts: w.restarts,
+      alert: [behind ? 'BEHIND' : '', w.dropAlert ? 'DROPS' : ''].filter(Boolean).join(' '),
+      // The objective missed: why, from the figures, and what would fix it (ADR 0042).
+      objective: behind ? `${objective.reason}${objective.fix.length > 0 ? ` → ${objective.fix.join(', ')}` : ''}` : '',
+    };
+    FIELDS.forEach((field, i) => {
       const td = row.cells[i];
-      const text = String(v);
+      if (field === 'result-age') {
+        resultAgeCell(td, w, camera === null ? null : stats.cameras[camera]?.capture?.hops);
+        return;
+      }
+      const text = String(cells[field]);
       if (td.textContent !== text) td.textContent = text;
-      td.dataset.field = [
-        'worker',
-        'criticality',
-        'state',
-        'fps',
-        'delivered',
-        'drops',
-        'consecutive-drops',
-        'taken',
-        'skipped',
-        'age',
-        'idle',
-        'restarts',
-        'alert',
-      ][i];
     });
     row.cells[2].className = `badge-cell ${state}`;
-    row.cells[12].className = w.dropAlert ? 'alert' : '';
+    row.cells[FIELDS.indexOf('alert')].className = behind || w.dropAlert ? 'alert' : '';
+    row.classList.toggle('behind', behind);
   }
   for (const [key, row] of rowsByKey) {
     if (seen.has(key)) continue;
@@ -436,7 +467,8 @@ function updatePlots(stats) {
     if (!plotHistory.series.has(key))
       plotHistory.series.set(key, { age: plotHistory.t.slice(0, -1).map(() => null), fps: plotHistory.t.slice(0, -1).map(() => null) });
     const s = plotHistory.series.get(key);
-    s.age.push(w.lastFrameAgeMs);
+    // Capture → result (what a user acts on) for a worker with results; else the age of its last frame at read.
+    s.age.push(w.hops?.result?.p50Ms ?? w.lastFrameAgeMs);
     s.fps.push(w.fps);
   }
   for (const [key, s] of plotHistory.series) {
@@ -524,6 +556,8 @@ function describe(event) {
       return `${event.camera ?? 'shared'}/${event.worker} ${event.from} → ${event.to}${event.lastExit ? ` (${event.lastExit.code ?? event.lastExit.reason ?? ''})` : ''}`;
     case 'drop-alert':
       return `${event.camera ?? 'shared'}/${event.worker} ${event.state} (${(event.dropRatio * 100).toFixed(0)} % dropped)`;
+    case 'objective':
+      return `${event.camera ?? 'shared'}/${event.worker} ${event.state === 'missed' ? 'behind' : 'on time'}: ${event.reason}${event.fix.length > 0 ? ` → ${event.fix.join(', ')}` : ''}`;
     case 'model-state':
       return `${event.model} ${event.from} → ${event.to}`;
     case 'config-change':

@@ -1,0 +1,41 @@
+/**
+ * A source's frame rate, asked of ffprobe before the source is captured: for
+ * a forecast of what a camera not running yet would ask of its models.
+ *
+ * Contract: never throws; null when ffprobe cannot tell within the timeout
+ * (an unreachable camera, a source it cannot open, no ffprobe). The source's
+ * credentials never appear in what it returns.
+ */
+import { execFile } from 'node:child_process';
+import { classifySource } from '../internal/source-kind.js';
+
+/** Frames per second of the source's first video stream, or null. */
+export function probeFrameRate(source: string, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<number | null> {
+  const c = classifySource(source.trim());
+  if (!('kind' in c)) return Promise.resolve(null);
+  const input = [
+    ...(c.kind === 'lavfi' ? ['-f', 'lavfi'] : c.kind === 'v4l2' ? ['-f', 'v4l2'] : c.kind === 'rtsp' ? ['-rtsp_transport', 'tcp'] : []),
+    '-i',
+    c.input,
+  ];
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=avg_frame_rate,r_frame_rate', '-of', 'json', ...input];
+  return new Promise((resolve) => {
+    execFile('ffprobe', args, { timeout: options.timeoutMs ?? 5_000, ...(options.signal ? { signal: options.signal } : {}) }, (error, stdout) => {
+      if (error !== null) return resolve(null);
+      try {
+        const stream = (JSON.parse(stdout) as { streams?: { avg_frame_rate?: string; r_frame_rate?: string }[] }).streams?.[0];
+        resolve(rate(stream?.avg_frame_rate) ?? rate(stream?.r_frame_rate));
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+/** "30000/1001" → 29.97; null for 0/0, nonsense or absent. */
+function rate(text: string | undefined): number | null {
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(text ?? '');
+  if (m === null) return null;
+  const fps = Number(m[1]) / Number(m[2] ?? 1);
+  return Number.isFinite(fps) && fps > 0 && fps <= 1000 ? fps : null;
+}

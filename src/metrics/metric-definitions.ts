@@ -1,0 +1,79 @@
+/**
+ * The metrics set whole from each scrape's stats() snapshot: their names, types and help, in one place (the
+ * exporter, system-metrics.ts, fills them). Names are framesupplier_ in base units; counters end in _total.
+ */
+import type { Registry } from 'prom-client';
+import { SnapshotMetric } from './snapshot-metric.js';
+
+/** The metrics set whole from each snapshot, registered in `registry` and listed in `all`. */
+export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quantiles: readonly (readonly [string, string, string])[]) {
+  const def = (type: 'counter' | 'gauge' | 'histogram', name: string, help: string): SnapshotMetric => {
+    const metric = new SnapshotMetric(registry, { name, help, type });
+    all.push(metric);
+    return metric;
+  };
+  const counter = (name: string, help: string): SnapshotMetric => def('counter', name, help);
+  const gauge = (name: string, help: string): SnapshotMetric => def('gauge', name, help);
+  return {
+    systemState: gauge('framesupplier_system_state', "1 for the system's current state, 0 for the others."),
+    cameraState: gauge('framesupplier_camera_state', "1 for each camera's current capture state (or disabled), 0 for the others."),
+    captureRestarts: counter(
+      'framesupplier_capture_restarts_total',
+      'Capture restarts (decoder or ffmpeg started again after a failure, a stall or a file end with loop).',
+    ),
+    framesDecoded: counter('framesupplier_capture_frames_decoded_total', 'Frames the capture decoded.'),
+    decodeFps: gauge('framesupplier_capture_fps', 'Frames per second the capture decodes, over the last 5 s.'),
+    published: counter('framesupplier_frames_published_total', "Frames the camera's supplier accepted."),
+    inboxDrops: counter('framesupplier_inbox_drops_total', "Frames overwritten in the supplier's inbox before distribution took them (should stay near 0)."),
+    workerState: gauge('framesupplier_worker_state', "1 for each worker's current state, 0 for the others."),
+    workerRestarts: counter('framesupplier_worker_restarts_total', 'Worker restarts: by its restart policy, and asked for.'),
+    delivered: counter('framesupplier_worker_frames_delivered_total', 'Frames the worker read, over all its incarnations.'),
+    dropped: counter('framesupplier_worker_frames_dropped_total', 'Frames the worker missed because it was busy (a newer frame replaced them).'),
+    gated: counter('framesupplier_worker_frames_gated_total', "Frames let pass by the worker's maxFps, by design (not drops)."),
+    staleSkips: counter('framesupplier_worker_stale_skips_total', 'Frames refused at read time for being older than maxAgeMs.'),
+    results: counter('framesupplier_worker_results_total', 'Results the worker emitted.'),
+    taken: counter('framesupplier_worker_frames_taken_total', "Frames a model worker's model ran on and answered (of the frames it was delivered)."),
+    skipped: counter(
+      'framesupplier_worker_frames_skipped_total',
+      'Frames a model worker was delivered that its model never ran on, by reason (overwritten, superseded, stale, error, unanswered).',
+    ),
+    frameAge: def(
+      'histogram',
+      'framesupplier_worker_frame_age_seconds',
+      "Age of each frame the worker processed: at its read (module, thread, command), at the model's answer for the frames a model worker's model ran on.",
+    ),
+    hopAge: def(
+      'histogram',
+      'framesupplier_frame_age_seconds',
+      'Age of frames at each hop of their way (capture → hop): decoded and converted per camera (worker=""), then per worker delivered, taken (by its model), result, published (MQTT) and sent (dashboard). A model worker\'s hops count the frames its model ran on.',
+    ),
+    dropAlert: gauge('framesupplier_worker_drop_alert', "1 while the worker's drop alert is raised: it cannot keep up."),
+    objectiveMissed: gauge(
+      'framesupplier_worker_objective_missed',
+      '1 while the worker misses its freshness objective (its skip tolerance or its age budget, over the last 10 s); the reason is in stats and on MQTT.',
+    ),
+    skipRatio: gauge(
+      'framesupplier_worker_skip_ratio',
+      'Share of the frames offered to the worker it missed (dropped or skipped by its model) over the last minute.',
+    ),
+    withinBudget: gauge(
+      'framesupplier_worker_within_budget_ratio',
+      "Share of the worker's results whose frame was within its age budget (capture → result ≤ maxAgeMs) over the last minute.",
+    ),
+    waitingForModel: gauge('framesupplier_worker_waiting_for_model', '1 while a model worker waits for its model server to be ready.'),
+    modelState: gauge('framesupplier_model_server_state', "1 for each model server's current state, 0 for the others."),
+    modelRestarts: counter('framesupplier_model_server_restarts_total', 'Model server process starts after the first.'),
+    modelPing: gauge('framesupplier_model_server_ping_seconds', "How long the model server's last health ping took."),
+    modelRequests: counter(
+      'framesupplier_model_requests_total',
+      'Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them.',
+    ),
+    modelQuantiles: quantiles.map(([, name, help]) => gauge(name, help)),
+    mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
+    mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),
+    mqttQueuedBytes: gauge('framesupplier_mqtt_queued_bytes', 'Bytes of the events waiting for the broker.'),
+    mqttDropped: counter('framesupplier_mqtt_dropped_events_total', 'Events dropped because the queue for the broker was full.'),
+    mqttReconnects: counter('framesupplier_mqtt_reconnects_total', 'Reconnections to the broker.'),
+    mqttPublished: counter('framesupplier_mqtt_published_messages_total', 'Messages published to the broker.'),
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * Admission before it hurts (ADR 0042): what adding or replacing a camera
+ * would do to the models it shares, predicted from what the system measures
+ * now: each model's capacity (its threads over its inference time), every
+ * reader's demand (its maxFps, at most its camera's rate), and the max-min
+ * fair shares a model server's round-robin gives them (fairShares). Each
+ * model worker's predicted rate, skip share and whether it would then miss
+ * its objective.
+ *
+ * Contract: pure and side-effect free: a forecast changes nothing. Rates are
+ * predicted, ages are not (they depend on arrival phases no figure holds);
+ * a model with no measured inference time yet, and any worker without a
+ * model, is listed with why it has no prediction.
+ */
+import { fairShares, type FreshnessObjective } from './freshness.js';
+import { modelLoad, type WatchedSystem } from './freshness-watch.js';
+import type { WorkerProfile } from './worker-profile.js';
+
+/** The camera as it would be: its id, its frame rate, and its workers' profiles. */
+export interface CameraChange {
+  readonly camera: string;
+  /** Frames per second it would deliver, and where that figure comes from. */
+  readonly fps: number;
+  readonly fpsFrom: 'measured' | 'configured' | 'probed' | 'assumed';
+  readonly workers: readonly (Pick<WorkerProfile, 'id' | 'model' | 'objective'> & { readonly maxFps: number | null })[];
+}
+
+export interface WorkerForecast {
+  readonly camera: string | null;
+  readonly worker: string;
+  readonly model: string | null;
+  /** Frames per second it asks, and would get; null: no prediction (see `note`). */
+  readonly demandFps: number | null;
+  readonly fps: number | null;
+  /** Share of the frames offered it would miss, and as measured now (null: new, or not measured). */
+  readonly skipRatio: number | null;
+  readonly skipRatioNow: number | null;
+  readonly objective: FreshnessObjective;
+  /** True: it would miss its objective's skip tolerance; null: no prediction. */
+  readonly wouldMiss: boolean | null;
+  readonly note: string | null;
+}
+
+export interface ModelForecast {
+  readonly threads: number;
+  readonly inferenceMs: number;
+  readonly capacityFps: number;
+  /** Demand label (camera, or camera/worker) → frames per second it gets now and would get. */
+  readonly shares: Readonly<Record<string, { readonly demandFps: number; readonly nowFps: number | null; readonly thenFps: number }>>;
+}
+
+export interface Forecast {
+  readonly dryRun: true;
+  readonly camera: string;
+  readonly change: 'camera-added' | 'camera-replaced';
+  readonly cameraFps: number;
+  readonly cameraFpsFrom: CameraChange['fpsFrom'];
+  readonly models: Readonly<Record<string, ModelForecast | { readonly unknown: string }>>;
+  readonly workers: readonly WorkerForecast[];
+  /** Workers that would miss their objective (camera/worker, or shared/worker). */
+  readonly wouldMiss: readonly string[];
+}
+
+interface Reader {
+  readonly camera: string | null;
+  readonly worker: string;
+  readonly cameraOfFrames: string;
+  readonly model: string;
+  readonly demandFps: number;
+  readonly objective: FreshnessObjective;
+  readonly skipRatioNow: number | null;
+  readonly isNew: boolean;
+}
+
+/**
+ * The forecast of `change` over the system as `stats` shows it. `profile` answers for the workers running now;
+ * `objectiveOf` gives a running worker's objective (ADR 0042).
+ */
+export function forecastCamera(
+  stats: WatchedSystem,
+  change: CameraChange,
+  profile: (camera: string | null, worker: string) => WorkerProfile | undefined,
+): Forecast {
+  const replaced = Object.hasOwn(stats.cameras, change.camera);
+  /** The readers of models now; `then` holds the same but for the changed camera's own workers, replaced by its new ones. */
+  const now: Reader[] = [];
+  for (const [camera, c] of Object.entries(stats.cameras)) {
+    for (const [worker, f] of Object.entries(c.workers)) {
+      const p = profile(camera, worker);
+      if (f.model === null || p === undefined || !f.enabled) continue;
+      now.push({
+        camera,
+        worker,
+        cameraOfFrames: camera,
+        model: f.model,
+        demandFps: Math.min(f.maxFps ?? Infinity, c.capture?.fps ?? 0),
+        objective: p.objective,
+        skipRatioNow: f.objective?.lastMinute.skipRatio ?? null,
+        isNew: false,
+      });
+    }
+  }
+  const sharedNow: Reader[] = [];
+  for (const [worker, f] of Object.entries(stats.shared)) {
+    const p = profile(null, worker);
+    if (f.model === null || p === undefined || !f.enabled) continue;
+    for (const camera of f.cameras) {
+      const reader = {
+        camera: null,
+        worker,
+        cameraOfFrames: camera,
+        model: f.model,
+        objective: p.objective,
+        skipRatioNow: f.objective?.lastMinute.skipRatio ?? null,
+        isNew: false,
+      };
+      // A shared worker reads a camera once it exists: now only the running ones, then the changed one at its new rate.
+      if (Object.hasOwn(stats.cameras, camera)) now.push({ ...reader, demandFps: Math.min(f.maxFps ?? Infinity, stats.cameras[camera]?.capture?.fps ?? 0) });
+      if (camera === change.camera) sharedNow.push({ ...reader, demandFps: Math.min(f.maxFps ?? Infinity, change.fps) });
+    }
+  }
+  const readers: Reader[] = [...now.filter((r) => !(r.cameraOfFrames === change.camera)), ...sharedNow];
+  const noModel: WorkerForecast[] = [];
+  for (const w of change.workers) {
+    if (w.model === null) {
+      noModel.push({
+        camera: change.camera,
+        worker: w.id,
+        model: null,
+        demandFps: null,
+        fps: null,
+        skipRatio: null,
+        skipRatioNow: null,
+        objective: w.objective,
+        wouldMiss: null,
+        note: 'no model: its pace is measured once it runs',
+      });
+      continue;
+    }
+    readers.push({
+      camera: change.camera,
+      worker: w.id,
+      cameraOfFrames: change.camera,
+      model: w.model,
+      demandFps: Math.min(w.maxFps ?? Infinity, change.fps),
+      objective: w.objective,
+      skipRatioNow: null,
+      isNew: true,
+    });
+  }
+
+  const labelOf = (r: Reader, all: readonly Reader[]): string =>
+    all.filter((o) => o.model === r.model && o.cameraOfFrames === r.cameraOfFrames).length > 1 ? `${r.cameraOfFrames}/${r.worker}` : r.cameraOfFrames;
+  const models: Record<string, ModelForecast | { readonly unknown: string }> = {};
+  const thenShare = new Map<Reader, number | null>();
+  for (const model of new Set([...readers, ...now].map((r) => r.model))) {
+    const mine = readers.filter((r) => r.model === model);
+    if (mine.length === 0) continue;
+    const load = modelLoad(model, stats.models[model], undefined);
+    if (load === null) {
+      models[model] = { unknown: `${model} has answered no request yet: its inference time is not known` };
+      for (const r of mine) thenShare.set(r, null);
+      continue;
+    }
+    const capacityFps = (load.threads * 1000) / load.inferenceMs;
+    const before = now.filter((r) => r.model === model);
+    const nowShares = fairShares(capacityFps, new Map(before.map((r) => [labelOf(r, before), r.demandFps])));
+    const thenShares = fairShares(capacityFps, new Map(mine.map((r) => [labelOf(r, mine), r.demandFps])));
+    const shares: Record<string, { demandFps: number; nowFps: number | null; thenFps: number }> = {};
+    for (const r of mine) {
+      const label = labelOf(r, mine);
+      const then = thenShares.get(label) ?? 0;
+      thenShare.set(r, then);
+      shares[label] = { demandFps: r.demandFps, nowFps: nowShares.get(label) ?? null, thenFps: then };
+    }
+    models[model] = { threads: load.threads, inferenceMs: load.inferenceMs, capacityFps, shares };
+  }
+
+  // A shared worker's cameras together; a camera worker alone.
+  const byWorker = new Map<string, Reader[]>();
+  for (const r of readers) {
+    const key = `${r.camera ?? ''}\0${r.worker}`;
+    const list = byWorker.get(key);
+    if (list === undefined) byWorker.set(key, [r]);
+    else list.push(r);
+  }
+  const workers: WorkerForecast[] = [];
+  for (const list of byWorker.values()) {
+    const first = list[0]!;
+    const shares = list.map((r) => thenShare.get(r));
+    const known = shares.every((s) => s !== null && s !== undefined);
+    const demand = list.reduce((a, r) => a + r.demandFps, 0);
+    const fps = known ? shares.reduce<number>((a, s) => a + (s ?? 0), 0) : null;
+    const skipRatio = fps === null ? null : demand <= 0 ? 0 : Math.max(0, 1 - fps / demand);
+    const tolerance = first.objective.maxSkipRatio;
+    workers.push({
+      camera: first.camera,
+      worker: first.worker,
+      model: first.model,
+      demandFps: demand,
+      fps,
+      skipRatio,
+      skipRatioNow: first.skipRatioNow,
+      objective: first.objective,
+      wouldMiss: skipRatio === null ? null : tolerance !== null && skipRatio > tolerance + 1e-9,
+      note: known ? null : 'its model has no measured inference time yet',
+    });
+  }
+  workers.push(...noModel);
+  return {
+    dryRun: true,
+    camera: change.camera,
+    change: replaced ? 'camera-replaced' : 'camera-added',
+    cameraFps: change.fps,
+    cameraFpsFrom: change.fpsFrom,
+    models,
+    workers,
+    wouldMiss: workers.filter((w) => w.wouldMiss === true).map((w) => `${w.camera ?? 'shared'}/${w.worker}`),
+  };
+}

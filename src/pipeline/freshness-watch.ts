@@ -1,0 +1,301 @@
+/**
+ * The objective watch (ADR 0042): once a second, every worker's frames
+ * offered and missed (from its figures) and, as they come, its results' ages
+ * go into its window; a worker whose last ALERT_SPAN_MS miss its objective
+ * raises one `objective` event (state `missed`) with the reason and the fix
+ * from measured figures, and one (state `met`) when it meets it again. Stats
+ * read the last minute.
+ *
+ * Contract: it only reads what the system gives it (stats and result events)
+ * and emits through the system's hub; a worker it has not seen for a tick is
+ * forgotten (removed or replaced: a replaced worker starts with an empty
+ * window, and its alert, if raised, clears once the new one meets the
+ * objective). start() and close() are idempotent; the timer does not hold
+ * the process open.
+ */
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
+import { diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type WindowFigures } from './freshness.js';
+import type { ModelStats } from './model-service.js';
+import type { WorkerFigures } from './worker-group.js';
+import type { WorkerProfile } from './worker-profile.js';
+
+/** The span a verdict is judged over (short, so a fix shows soon; longer when it holds too few frames); stats say the last minute. */
+export const ALERT_SPAN_MS = 10_000;
+export const STATS_SPAN_MS = 60_000;
+
+/** What stats() says of a worker's objective. */
+export interface ObjectiveStatus {
+  readonly objective: FreshnessObjective;
+  /** Over the last minute: frames offered and missed, the skip ratio, results and the share within the age budget. */
+  readonly lastMinute: WindowFigures;
+  /** Over ALERT_SPAN_MS, as last judged: true met, false missed, null too few figures yet. */
+  readonly met: boolean | null;
+  /** While missed: why, from the figures, and what would fix it. */
+  readonly reason: string | null;
+  readonly fix: readonly string[];
+  /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
+  readonly since: number;
+  readonly judgedAt: number | null;
+}
+
+/** The figures the watch reads of the system at each tick. */
+export interface WatchedSystem {
+  readonly cameras: Readonly<Record<string, { readonly capture: { readonly fps: number } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }>>;
+  readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
+  readonly models: Readonly<Record<string, ModelStats>>;
+}
+
+export interface FreshnessWatchOptions {
+  readonly stats: () => WatchedSystem;
+  readonly profile: (camera: string | null, worker: string) => WorkerProfile | undefined;
+  readonly emit: (event: SystemEvent) => void;
+  /** Tick, ms. Default 1 000. */
+  readonly intervalMs?: number;
+  /** Monotonic ms. Default performance.now(). */
+  readonly now?: () => number;
+}
+
+interface Watched {
+  readonly window: ObjectiveWindow;
+  offered: number;
+  missed: number;
+  seenAt: number;
+  met: boolean | null;
+  diagnosis: Diagnosis | null;
+  since: number;
+  judgedAt: number | null;
+}
+
+const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
+
+export class FreshnessWatch {
+  readonly #o: FreshnessWatchOptions;
+  readonly #now: () => number;
+  readonly #watched = new Map<string, Watched>();
+  #timer: NodeJS.Timeout | null = null;
+  #cpu: { idle: number; total: number } | null = null;
+  #idleShare: number | null = null;
+
+  constructor(options: FreshnessWatchOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  start(): void {
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
+    this.#timer.unref();
+  }
+
+  close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** A result: its age against its worker's budget. */
+  onResult(e: ResultEvent): void {
+    const camera = e.shared ? null : e.camera;
+    const w = this.#entry(keyOf(camera, e.worker));
+    w.window.result(this.#now(), e.ageMs, e.profile.objective.maxAgeMs);
+  }
+
+  /** A worker's objective as last judged; undefined for one not watched yet. */
+  status(camera: string | null, worker: string, objective: FreshnessObjective): ObjectiveStatus | undefined {
+    const w = this.#watched.get(keyOf(camera, worker));
+    if (w === undefined) return undefined;
+    return {
+      objective,
+      lastMinute: w.window.figures(this.#now(), STATS_SPAN_MS),
+      met: w.met,
+      reason: w.met === false ? (w.diagnosis?.reason ?? null) : null,
+      fix: w.met === false ? (w.diagnosis?.fix ?? []) : [],
+      since: w.since,
+      judgedAt: w.judgedAt,
+    };
+  }
+
+  /** One look at every worker (the timer's; tests call it to decide when they like). */
+  tick(): void {
+    const now = this.#now();
+    this.#sampleCpu();
+    const stats = this.#o.stats();
+    const demands = modelDemands(stats);
+    for (const [camera, c] of Object.entries(stats.cameras))
+      for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands);
+    for (const [worker, f] of Object.entries(stats.shared)) {
+      const cameraFps = f.cameras.reduce((sum, cam) => sum + (stats.cameras[cam]?.capture?.fps ?? 0), 0);
+      this.#look(now, null, worker, f, cameraFps, stats, demands);
+    }
+    for (const [key, w] of this.#watched) if (w.seenAt < now) this.#watched.delete(key);
+  }
+
+  #look(now: number, camera: string | null, worker: string, f: WorkerFigures, cameraFps: number, stats: WatchedSystem, demands: Demands): void {
+    const profile = this.#o.profile(camera, worker);
+    if (profile === undefined) return;
+    const w = this.#entry(keyOf(camera, worker));
+    w.seenAt = now;
+    const offered = f.totals.delivered + f.totals.drops;
+    const missed = f.totals.drops + (f.modelFrames?.skipped ?? 0);
+    if (offered < w.offered || missed < w.missed) {
+      // Figures that start over: a new worker under the old name.
+      w.window.reset();
+      w.since = Date.now();
+      w.judgedAt = null;
+    } else w.window.frames(now, offered - w.offered, missed - w.missed);
+    w.offered = offered;
+    w.missed = missed;
+    if (f.state !== 'running') return;
+    // The shortest span with figures enough for a verdict: a worker asking a frame a second needs longer than ten.
+    let span = w.window.figures(now, ALERT_SPAN_MS);
+    let parts = judge(profile.objective, span);
+    for (const longer of [ALERT_SPAN_MS * 3, STATS_SPAN_MS]) {
+      if (parts !== null) break;
+      span = w.window.figures(now, longer);
+      parts = judge(profile.objective, span);
+    }
+    if (parts === null) return;
+    w.judgedAt = Date.now();
+    const met = parts.length === 0;
+    if (met === w.met) {
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, stats, demands);
+      return;
+    }
+    const wasMissed = w.met === false;
+    w.met = met;
+    if (met && !wasMissed) return; // first verdict, met: nothing to say
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, stats, demands);
+    w.diagnosis = met ? null : diagnosis;
+    const event: ObjectiveEvent = {
+      type: 'objective',
+      at: Date.now(),
+      camera,
+      worker,
+      shared: camera === null,
+      state: met ? 'met' : 'missed',
+      objective: profile.objective,
+      figures: span,
+      fps: f.fps,
+      reason: met ? 'meets its objective again' : (diagnosis?.reason ?? ''),
+      fix: met ? [] : (diagnosis?.fix ?? []),
+      capacityFps: diagnosis?.capacityFps ?? null,
+      shareFps: diagnosis?.shareFps ?? null,
+    };
+    this.#o.emit(event);
+  }
+
+  #diagnose(
+    profile: WorkerProfile,
+    f: WorkerFigures,
+    cameraFps: number,
+    span: WindowFigures,
+    missed: ReturnType<typeof judge> & object,
+    stats: WatchedSystem,
+    demands: Demands,
+  ): Diagnosis {
+    const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
+    const model = profile.model === null ? null : modelLoad(profile.model, stats.models[profile.model], demands.byModel.get(profile.model));
+    return diagnose({
+      labels: mine,
+      objective: profile.objective,
+      missed,
+      window: span,
+      fps: f.fps,
+      demandFps: Math.min(f.maxFps ?? Infinity, cameraFps),
+      model,
+      idleCpu: this.#idleShare,
+    });
+  }
+
+  #entry(key: string): Watched {
+    let w = this.#watched.get(key);
+    if (w === undefined) {
+      this.#watched.set(
+        key,
+        (w = {
+          window: new ObjectiveWindow(STATS_SPAN_MS),
+          offered: 0,
+          missed: 0,
+          seenAt: this.#now(),
+          met: null,
+          diagnosis: null,
+          since: Date.now(),
+          judgedAt: null,
+        }),
+      );
+    }
+    return w;
+  }
+
+  #sampleCpu(): void {
+    let idle = 0;
+    let total = 0;
+    for (const cpu of cpus()) {
+      idle += cpu.times.idle;
+      total += cpu.times.idle + cpu.times.user + cpu.times.sys + cpu.times.nice + cpu.times.irq;
+    }
+    if (this.#cpu !== null && total > this.#cpu.total) this.#idleShare = (idle - this.#cpu.idle) / (total - this.#cpu.total);
+    this.#cpu = { idle, total };
+  }
+}
+
+/** Who asks each model for how many frames a second: per model, label → fps; per worker, its labels. */
+export interface Demands {
+  readonly byModel: Map<string, Map<string, number>>;
+  readonly byWorker: Map<string, string[]>;
+}
+
+/**
+ * Each model's readers and the frames per second each asks of it: a camera worker asks its maxFps, at most its camera's
+ * rate; a shared worker asks the same of each of its cameras. A reader is labelled by its camera, `camera/worker` when
+ * a camera has two readers of one model.
+ */
+export function modelDemands(stats: WatchedSystem): Demands {
+  const raw: { model: string; camera: string; worker: string; key: string; fps: number }[] = [];
+  for (const [camera, c] of Object.entries(stats.cameras)) {
+    for (const [worker, f] of Object.entries(c.workers)) {
+      if (f.model === null || f.state === 'disabled' || !f.enabled) continue;
+      raw.push({ model: f.model, camera, worker, key: keyOf(camera, worker), fps: Math.min(f.maxFps ?? Infinity, c.capture?.fps ?? 0) });
+    }
+  }
+  for (const [worker, f] of Object.entries(stats.shared)) {
+    if (f.model === null || f.state === 'disabled' || !f.enabled) continue;
+    for (const camera of f.cameras)
+      raw.push({ model: f.model, camera, worker, key: keyOf(null, worker), fps: Math.min(f.maxFps ?? Infinity, stats.cameras[camera]?.capture?.fps ?? 0) });
+  }
+  const byModel = new Map<string, Map<string, number>>();
+  const byWorker = new Map<string, string[]>();
+  for (const r of raw) {
+    const twice = raw.filter((o) => o.model === r.model && o.camera === r.camera).length > 1;
+    const label = twice ? `${r.camera}/${r.worker}` : r.camera;
+    let m = byModel.get(r.model);
+    if (m === undefined) byModel.set(r.model, (m = new Map<string, number>()));
+    m.set(label, r.fps);
+    let labels = byWorker.get(r.key);
+    if (labels === undefined) byWorker.set(r.key, (labels = []));
+    labels.push(label);
+  }
+  return { byModel, byWorker };
+}
+
+/** A model's load from its server's figures (inference p50 over its cameras, its threads); null when it has none yet. */
+export function modelLoad(name: string, stats: ModelStats | undefined, demands: ReadonlyMap<string, number> | undefined): ModelLoad | null {
+  const cameras = Object.values(stats?.scheduling?.cameras ?? {});
+  const inference = cameras.map((c) => c.inference_ms_p50).filter((ms): ms is number => ms !== null && ms > 0);
+  if (inference.length === 0) return null;
+  const waits = cameras.map((c) => c.wait_ms_p50).filter((ms): ms is number => ms !== null);
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    name,
+    threads: Math.max(1, stats?.scheduling?.concurrency ?? 1),
+    inferenceMs: mean(inference),
+    waitMs: waits.length === 0 ? null : mean(waits),
+    demands: demands ?? new Map(),
+  };
+}

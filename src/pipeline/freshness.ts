@@ -1,0 +1,268 @@
+/**
+ * A worker's freshness objective, judged from measured figures (ADR 0042):
+ * its age budget (capture → result within `maxAgeMs`) and the share of the
+ * frames offered to it it may miss (its criticality's skip tolerance:
+ * critical 0 %, high 10 %, normal 50 %, best effort none; each overridable).
+ * When a worker misses it, the diagnosis says why in figures and what would
+ * fix it: a model's capacity against the demands of its cameras (shared
+ * round-robin, so each gets its max-min fair share), or the worker's own
+ * pace against its camera's.
+ *
+ * Contract: pure, no clock and no I/O (every time is an argument), so the
+ * same figures always give the same verdict and text; fairShares() is the one
+ * model of how a model server divides its frames between cameras, used by the
+ * objective watch and by the dry-run admission alike.
+ */
+import { DEFAULT_DROP_THRESHOLDS } from '../workers/index.js';
+import type { Criticality } from './config-types.js';
+
+/** Share of the frames offered a worker may miss, by criticality; null: no limit (best effort). */
+export const DEFAULT_SKIP_TOLERANCE: Readonly<Record<Criticality, number | null>> = DEFAULT_DROP_THRESHOLDS;
+
+export interface FreshnessObjective {
+  readonly criticality: Criticality;
+  /** The age budget, capture → result (ms); null: none. */
+  readonly maxAgeMs: number | null;
+  /** The share of offered frames it may miss (0–1); null: any. */
+  readonly maxSkipRatio: number | null;
+}
+
+/** A worker's objective: its age budget, and its own skip tolerance or its criticality's. */
+export function freshnessObjective(criticality: Criticality, ageBudgetMs: number | null, maxSkipRatio?: number | null): FreshnessObjective {
+  return Object.freeze({
+    criticality,
+    maxAgeMs: ageBudgetMs,
+    maxSkipRatio: maxSkipRatio === undefined ? DEFAULT_SKIP_TOLERANCE[criticality] : maxSkipRatio,
+  });
+}
+
+/**
+ * How a model serving `capacityFps` divides it between demands (frames per second each asks): max-min fair, as a
+ * server that serves its cameras round-robin does. A demand under its share gets all it asks; what it leaves is shared
+ * by the others. Keys keep their order.
+ */
+export function fairShares(capacityFps: number, demands: ReadonlyMap<string, number>): Map<string, number> {
+  const shares = new Map<string, number>();
+  for (const key of demands.keys()) shares.set(key, 0);
+  let left = Math.max(0, capacityFps);
+  let open = [...demands].filter(([, fps]) => fps > 0);
+  while (open.length > 0 && left > 1e-9) {
+    const each = left / open.length;
+    const under = open.filter(([, fps]) => fps <= each);
+    if (under.length === 0) {
+      for (const [key] of open) shares.set(key, each);
+      return shares;
+    }
+    for (const [key, fps] of under) {
+      shares.set(key, fps);
+      left -= fps;
+    }
+    open = open.filter(([, fps]) => fps > each);
+  }
+  return shares;
+}
+
+/**
+ * A worker's recent figures in per-second buckets: frames offered and missed (counter deltas), results and how many of
+ * them were within the age budget. Times are the caller's (monotonic ms).
+ */
+export class ObjectiveWindow {
+  readonly #bucketMs: number;
+  readonly #buckets: { at: number; offered: number; missed: number; results: number; within: number; ages: number[] }[] = [];
+  readonly #keepMs: number;
+
+  constructor(keepMs = 60_000, bucketMs = 1_000) {
+    this.#keepMs = keepMs;
+    this.#bucketMs = bucketMs;
+  }
+
+  /** Frames offered to the worker since the last call, and how many of them it missed (dropped or skipped). */
+  frames(now: number, offered: number, missed: number): void {
+    const b = this.#bucket(now);
+    b.offered += Math.max(0, offered);
+    b.missed += Math.max(0, Math.min(offered, missed));
+  }
+
+  /** A result whose frame was `ageMs` old; within the budget when there is none. */
+  result(now: number, ageMs: number, budgetMs: number | null): void {
+    const b = this.#bucket(now);
+    b.results++;
+    if (budgetMs === null || ageMs <= budgetMs) b.within++;
+    if (b.ages.length < 64) b.ages.push(ageMs);
+  }
+
+  /** Figures over the last `spanMs` (at most the window kept). */
+  figures(now: number, spanMs = this.#keepMs): WindowFigures {
+    this.#trim(now);
+    let offered = 0;
+    let missed = 0;
+    let results = 0;
+    let within = 0;
+    const ages: number[] = [];
+    for (const b of this.#buckets) {
+      if (now - b.at >= spanMs) continue;
+      offered += b.offered;
+      missed += b.missed;
+      results += b.results;
+      within += b.within;
+      ages.push(...b.ages);
+    }
+    ages.sort((a, b) => a - b);
+    return {
+      spanMs,
+      offered,
+      missed,
+      skipRatio: offered === 0 ? null : missed / offered,
+      results,
+      withinBudget: results === 0 ? null : within / results,
+      resultAgeP50Ms: ages.length === 0 ? null : ages[Math.ceil(ages.length / 2) - 1]!,
+    };
+  }
+
+  /** Forgets everything (the worker was replaced). */
+  reset(): void {
+    this.#buckets.length = 0;
+  }
+
+  #bucket(now: number) {
+    const at = Math.floor(now / this.#bucketMs) * this.#bucketMs;
+    let last = this.#buckets.at(-1);
+    if (last === undefined || last.at !== at) {
+      this.#buckets.push((last = { at, offered: 0, missed: 0, results: 0, within: 0, ages: [] }));
+      this.#trim(now);
+    }
+    return last;
+  }
+
+  #trim(now: number): void {
+    while (this.#buckets.length > 0 && now - this.#buckets[0]!.at >= this.#keepMs) this.#buckets.shift();
+  }
+}
+
+export interface WindowFigures {
+  readonly spanMs: number;
+  readonly offered: number;
+  readonly missed: number;
+  /** missed ÷ offered; null when nothing was offered. */
+  readonly skipRatio: number | null;
+  readonly results: number;
+  /** The share of results whose frame was within the age budget; null without results. */
+  readonly withinBudget: number | null;
+  readonly resultAgeP50Ms: number | null;
+}
+
+/** Fewer frames offered (and results) than this in a span decide nothing: a verdict needs figures. */
+export const MIN_FRAMES_FOR_VERDICT = 10;
+
+export type MissedPart = 'skips' | 'age';
+
+/** Which parts of the objective the figures miss (empty: met); null when there are too few figures to say. */
+export function judge(objective: FreshnessObjective, f: WindowFigures): MissedPart[] | null {
+  if (objective.maxSkipRatio === null) return []; // best effort: nothing to miss
+  if (f.offered < MIN_FRAMES_FOR_VERDICT && f.results < MIN_FRAMES_FOR_VERDICT) return null;
+  const missed: MissedPart[] = [];
+  if (f.skipRatio !== null && f.offered >= MIN_FRAMES_FOR_VERDICT && f.skipRatio > objective.maxSkipRatio + 1e-9) missed.push('skips');
+  // A late result is as good as a missed frame: the share of late ones is held to the same tolerance.
+  if (objective.maxAgeMs !== null && f.withinBudget !== null && f.results >= MIN_FRAMES_FOR_VERDICT && 1 - f.withinBudget > objective.maxSkipRatio + 1e-9)
+    missed.push('age');
+  return missed;
+}
+
+/** What a model did and was asked, for a diagnosis. */
+export interface ModelLoad {
+  readonly name: string;
+  /** Inferences at once (its threads). */
+  readonly threads: number;
+  /** The model's time per frame (its server's inference p50), ms. */
+  readonly inferenceMs: number;
+  /** Requests' wait in the server before a thread took them, p50 ms; null: not known. */
+  readonly waitMs: number | null;
+  /** Frames per second each of its readers asks (label → fps), in a stable order; the worker judged among them. */
+  readonly demands: ReadonlyMap<string, number>;
+}
+
+export interface DiagnosisInput {
+  /** The worker's labels among its model's demands (its camera; a shared worker's cameras). */
+  readonly labels: readonly string[];
+  readonly objective: FreshnessObjective;
+  readonly missed: readonly MissedPart[];
+  readonly window: WindowFigures;
+  /** Frames per second it works on now (taken for a model worker), and asks for (its maxFps, else its camera's rate). */
+  readonly fps: number;
+  readonly demandFps: number;
+  readonly model: ModelLoad | null;
+  /** The machine's idle CPU share (0–1) lately; null: not known. */
+  readonly idleCpu: number | null;
+}
+
+export interface Diagnosis {
+  /** One line, from the measured figures. */
+  readonly reason: string;
+  /** What would fix it, most direct first. */
+  readonly fix: readonly string[];
+  /** The model's capacity (frames/s on its threads) and this worker's fair share of it; null without a model. */
+  readonly capacityFps: number | null;
+  readonly shareFps: number | null;
+}
+
+const f1 = (n: number): string => (Math.round(n * 10) / 10).toFixed(1);
+const pct = (n: number): string => `${Math.round(n * 100)} %`;
+
+/** Why the worker misses its objective, and what would fix it. */
+export function diagnose(input: DiagnosisInput): Diagnosis {
+  const { objective, window: w, model } = input;
+  const parts: string[] = [];
+  if (input.missed.includes('skips') && w.skipRatio !== null)
+    parts.push(`misses ${pct(w.skipRatio)} of its frames (tolerance ${pct(objective.maxSkipRatio ?? 1)})`);
+  if (input.missed.includes('age') && w.withinBudget !== null)
+    parts.push(
+      `${pct(1 - w.withinBudget)} of its results are older than ${objective.maxAgeMs} ms${w.resultAgeP50Ms === null ? '' : ` (p50 ${Math.round(w.resultAgeP50Ms)} ms)`}`,
+    );
+  const what = parts.join(' and ') || 'misses its objective';
+  const idle = input.idleCpu === null ? '' : ` (${pct(input.idleCpu)} of the CPU is idle)`;
+  // More threads help only where there is CPU left for them.
+  const busy = input.idleCpu !== null && input.idleCpu < 0.15;
+  const moreThreads = (name: string, threads: number): string =>
+    busy
+      ? `or a machine with more CPU for ${name}: ${pct(input.idleCpu ?? 0)} of the CPU is idle, more threads would not help`
+      : `or threads: ${threads} for ${name}${idle}`;
+  if (model !== null && model.inferenceMs > 0) {
+    const capacityFps = (model.threads * 1000) / model.inferenceMs;
+    const shares = fairShares(capacityFps, model.demands);
+    const mine = input.labels.map((label) => shares.get(label) ?? 0);
+    const share = mine.reduce((a, b) => a + b, 0);
+    const each = input.labels.length > 1 ? `${input.labels.join(' and ')} get ${mine.map(f1).join(' and ')}` : `${input.labels[0] ?? 'it'} gets ${f1(share)}`;
+    const least = mine.length === 0 ? share : Math.min(...mine);
+    const asks = [...model.demands].map(([label, fps]) => `${label} asks ${f1(fps)}`).join(', ');
+    const threadsWord = `${model.threads} thread${model.threads === 1 ? '' : 's'}`;
+    const demand = [...model.demands.values()].reduce((a, b) => a + b, 0);
+    const fix: string[] = [];
+    let reason: string;
+    const asked = input.labels.reduce((sum, label) => sum + (model.demands.get(label) ?? 0), 0);
+    // Short of what it asks: its share of the model is the cause. Given all it asks, the model's latency is.
+    if (demand > capacityFps * 1.02 && share < asked * 0.98) {
+      const needed = Math.ceil((demand * model.inferenceMs) / 1000);
+      reason = `${what}: ${model.name} serves ${f1(capacityFps)} frames/s on ${threadsWord} (${Math.round(model.inferenceMs)} ms a frame); ${asks}, so ${each}`;
+      fix.push(`set maxFps ≤ ${f1(least)}`);
+      fix.push(moreThreads(model.name, Math.max(model.threads + 1, needed)));
+    } else {
+      const wait = model.waitMs === null ? '' : `, a request waits ${Math.round(model.waitMs)} ms`;
+      reason = `${what}: ${model.name} takes ${Math.round(model.inferenceMs)} ms a frame${wait}; ${asks} of ${f1(capacityFps)} frames/s it can serve`;
+      if (objective.maxAgeMs !== null && input.missed.includes('age'))
+        fix.push(`raise maxAgeMs above ${Math.ceil(Math.max(w.resultAgeP50Ms ?? 0, model.inferenceMs + (model.waitMs ?? 0)) * 1.5)} ms`);
+      fix.push(moreThreads(model.name, model.threads + 1));
+    }
+    return { reason, fix, capacityFps, shareFps: share };
+  }
+  const fix: string[] = [];
+  if (input.fps > 0 && input.demandFps > input.fps * 1.02) fix.push(`set maxFps ≤ ${f1(input.fps)}`);
+  if (objective.maxAgeMs !== null && input.missed.includes('age') && w.resultAgeP50Ms !== null)
+    fix.push(`raise maxAgeMs above ${Math.ceil(w.resultAgeP50Ms * 1.5)} ms`);
+  fix.push(busy ? `or a machine with more CPU: ${pct(input.idleCpu ?? 0)} of it is idle` : `or give it more CPU${idle}`);
+  return {
+    reason: `${what}: it works on ${f1(input.fps)} frames/s of the ${f1(input.demandFps)} its camera offers`,
+    fix,
+    capacityFps: null,
+    shareFps: null,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Admission before it hurts (ADR 0042), through the HTTP API a user calls:
+ * two cameras saturate one model thread (a 100 ms model, 10 frames a second
+ * each); `POST /api/cameras/<third>?dryRun=true` predicts what the model
+ * would then give each camera and who would miss their objective, and
+ * changes nothing; the real addition that follows measures per-camera rates
+ * within 20 % of the prediction. Bad dry runs get the codes the real change
+ * would.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { HttpServer } from '../../src/http/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem, type Forecast, type ModelForecast, type SystemEvent } from '../../src/pipeline/index.js';
+import { eventuallyAsync } from '../helpers/process.js';
+import { nextResults, resolvedConfig } from './helpers.js';
+
+const TOKEN = 'test-token-dry-run-0123456789';
+const SHM_DIR = `/dev/shm/framesupplier-test-dry-run-${process.pid}`;
+/** Every camera alike: 10 frames a second, one `high` worker on the shared model. */
+const camera = () => ({
+  source: 'lavfi:testsrc2=size=320x240:rate=10',
+  capture: { output: { format: 'rgb24' } },
+  workers: [{ id: 'detect', model: 'slow', criticality: 'high' }],
+});
+
+describe('a dry run of adding a camera predicts what the model gives each camera', { timeout: 240_000 }, () => {
+  let system: VisionSystem;
+  let server: HttpServer;
+  let base: string;
+  const changes: SystemEvent[] = [];
+
+  const call = async (method: string, path: string, body: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+  const taken = (id: string): number => system.stats().cameras[id]?.workers.detect?.modelFrames?.taken ?? 0;
+
+  before(async () => {
+    system = new VisionSystem({
+      config: resolvedConfig({
+        shmDir: SHM_DIR,
+        models: { slow: { handler: 'mock', delayMs: 100 } },
+        cameras: { a: camera(), b: camera() },
+      }),
+      logger: createLogger({ level: 'silent' }),
+      modelHealthIntervalMs: 500,
+    });
+    system.on('config-change', (e) => changes.push(e));
+    const ready = Promise.all([nextResults(system, 'a', 'detect', 20), nextResults(system, 'b', 'detect', 20)]);
+    await system.start();
+    await ready;
+    server = new HttpServer({ system, token: TOKEN, port: 0, logger: createLogger({ level: 'silent' }) });
+    await server.start();
+    base = `http://127.0.0.1:${server.port}`;
+  });
+
+  after(async () => {
+    await server?.close();
+    await system?.close();
+    rmSync(SHM_DIR, { recursive: true, force: true });
+  });
+
+  it("predicts each camera's share of the saturated model within 20 % of what the real addition measures, and changes nothing", async () => {
+    // The model's inference time reaches the system with a ping.
+    await eventuallyAsync(
+      async () => (system.stats().models.slow?.scheduling?.cameras.b?.inference_ms_p50 ?? null) !== null,
+      'the model reports its inference time',
+      30_000,
+    );
+    const dry = await call('POST', '/api/cameras/c?dryRun=true', camera());
+    assert.equal(dry.status, 200, JSON.stringify(dry.json));
+    const forecast = dry.json as unknown as Forecast;
+    assert.equal(forecast.dryRun, true);
+    assert.equal(forecast.change, 'camera-added');
+    assert.equal(forecast.cameraFpsFrom, 'probed', 'ffprobe said the lavfi source runs at 10 frames a second');
+    assert.ok(Math.abs(forecast.cameraFps - 10) < 0.01, `camera fps ${forecast.cameraFps}`);
+    const model = forecast.models.slow as ModelForecast;
+    assert.equal(model.threads, 1);
+    assert.ok(model.capacityFps > 5 && model.capacityFps <= 10.5, `capacity ${model.capacityFps}`);
+    assert.deepEqual(Object.keys(model.shares).sort(), ['a', 'b', 'c']);
+    for (const id of ['a', 'b', 'c'])
+      assert.ok(Math.abs(model.shares[id]!.thenFps - model.capacityFps / 3) < 0.01, `${id}: ${JSON.stringify(model.shares[id])}`);
+    assert.equal(model.shares.c!.nowFps, null, 'the new camera gets nothing now');
+    // high criticality tolerates 10 % skipped: at a third of the model each, every camera would miss.
+    assert.deepEqual([...forecast.wouldMiss].sort(), ['a/detect', 'b/detect', 'c/detect']);
+    // Nothing changed.
+    assert.equal(system.stats().cameras.c, undefined);
+    assert.deepEqual(changes, []);
+
+    // The real addition, then each camera's frames taken per second over 15 s once it has settled.
+    const added = await call('POST', '/api/cameras/c', camera());
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    await nextResults(system, 'c', 'detect', 10);
+    const start = { at: performance.now(), a: taken('a'), b: taken('b'), c: taken('c') };
+    await Promise.all([nextResults(system, 'a', 'detect', 40), nextResults(system, 'b', 'detect', 40), nextResults(system, 'c', 'detect', 40)]);
+    const seconds = (performance.now() - start.at) / 1000;
+    for (const id of ['a', 'b', 'c'] as const) {
+      const measured = (taken(id) - start[id]) / seconds;
+      const predicted = model.shares[id]!.thenFps;
+      assert.ok(Math.abs(measured - predicted) <= 0.2 * predicted, `${id}: measured ${measured.toFixed(2)} frames/s, predicted ${predicted.toFixed(2)}`);
+    }
+  });
+
+  it('a dry run says what the real change would: ERR_DUPLICATE_CAMERA, ERR_UNKNOWN_CAMERA, ERR_CONFIG', async () => {
+    const duplicate = await call('POST', '/api/cameras/a?dryRun=true', camera());
+    assert.equal(duplicate.status, 409);
+    assert.equal((duplicate.json.error as { code: string }).code, 'ERR_DUPLICATE_CAMERA');
+    const unknown = await call('PUT', '/api/cameras/zz?dryRun=true', camera());
+    assert.equal(unknown.status, 404);
+    assert.equal((unknown.json.error as { code: string }).code, 'ERR_UNKNOWN_CAMERA');
+    const bad = await call('POST', '/api/cameras/d?dryRun=true', { source: 'lavfi:testsrc2', workers: [{ id: 'x', model: 'nope' }] });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json.error as { code: string }).code, 'ERR_CONFIG');
+    const replace = await call('PUT', '/api/cameras/a?dryRun=true', {
+      ...camera(),
+      workers: [{ id: 'detect', model: 'slow', criticality: 'high', maxFps: 1 }],
+    });
+    assert.equal(replace.status, 200, JSON.stringify(replace.json));
+    const forecast = replace.json as unknown as Forecast;
+    assert.equal(forecast.change, 'camera-replaced');
+    assert.equal(forecast.cameraFpsFrom, 'measured');
+    assert.equal((forecast.models.slow as ModelForecast).shares.a!.thenFps, 1, 'a asks 1 frame a second and gets it');
+    assert.equal(system.stats().cameras.a?.workers.detect?.maxFps, null, 'nothing changed');
+  });
+});

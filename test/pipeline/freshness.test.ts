@@ -1,0 +1,193 @@
+/**
+ * The freshness objective's pure parts (ADR 0042): max-min fair shares of a
+ * model between its readers (property-based: never more than asked, never
+ * more than the capacity in all, and nobody under its share while another
+ * is over it), the window's figures, the verdict by criticality, and the
+ * diagnosis that names the figures and the fix. Then the watch over a
+ * system's figures as stats() gives them, ticked by hand: one `missed` event
+ * with the reason, one `met` when the figures recover.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  diagnose,
+  fairShares,
+  FreshnessWatch,
+  freshnessObjective,
+  judge,
+  ObjectiveWindow,
+  type ObjectiveEvent,
+  type SystemEvent,
+  type WatchedSystem,
+  type WorkerFigures,
+  type WorkerProfile,
+} from '../../src/pipeline/index.js';
+
+describe('freshness objectives', { timeout: 60_000 }, () => {
+  it('fair shares: each gets at most what it asks, all together at most the capacity, and max-min fair', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 100, noNaN: true }), fc.array(fc.double({ min: 0, max: 40, noNaN: true }), { maxLength: 12 }), (capacity, asks) => {
+        const demands = new Map(asks.map((fps, i) => [`c${i}`, fps]));
+        const shares = fairShares(capacity, demands);
+        let total = 0;
+        for (const [key, fps] of demands) {
+          const share = shares.get(key)!;
+          assert.ok(share >= 0 && share <= fps + 1e-9, `${key}: ${share} of ${fps}`);
+          total += share;
+        }
+        const demand = asks.reduce((a, b) => a + b, 0);
+        assert.ok(total <= capacity + 1e-6, `total ${total} over capacity ${capacity}`);
+        // Work-conserving: all of it is given out while someone wants more.
+        assert.ok(Math.abs(total - Math.min(capacity, demand)) <= 1e-6, `total ${total}, capacity ${capacity}, demand ${demand}`);
+        // Max-min: a reader short of what it asks gets at least as much as anybody else.
+        const shortOf = [...demands].filter(([k, fps]) => shares.get(k)! < fps - 1e-6).map(([k]) => shares.get(k)!);
+        const most = Math.max(0, ...shares.values());
+        for (const s of shortOf) assert.ok(s >= most - 1e-6, `short reader at ${s} while another gets ${most}`);
+      }),
+    );
+  });
+
+  it("the issue's example: 7.9 frames/s asked 10 and 5 gives 3.95 each", () => {
+    const shares = fairShares(
+      7.9,
+      new Map([
+        ['street', 10],
+        ['street-mirror', 5],
+      ]),
+    );
+    assert.ok(Math.abs(shares.get('street')! - 3.95) < 1e-9);
+    assert.ok(Math.abs(shares.get('street-mirror')! - 3.95) < 1e-9);
+    const light = fairShares(
+      7.9,
+      new Map([
+        ['street', 10],
+        ['street-mirror', 2],
+      ]),
+    );
+    assert.equal(light.get('street-mirror'), 2);
+    assert.ok(Math.abs(light.get('street')! - 5.9) < 1e-9, 'what one leaves goes to the other');
+  });
+
+  it('objectives by criticality, and the verdict from a window', () => {
+    assert.equal(freshnessObjective('critical', 500).maxSkipRatio, 0);
+    assert.equal(freshnessObjective('high', 500).maxSkipRatio, 0.1);
+    assert.equal(freshnessObjective('normal', null).maxSkipRatio, 0.5);
+    assert.equal(freshnessObjective('best-effort', null).maxSkipRatio, null);
+    assert.equal(freshnessObjective('high', null, 0.3).maxSkipRatio, 0.3, 'a worker may set its own');
+
+    const w = new ObjectiveWindow(60_000);
+    assert.equal(judge(freshnessObjective('high', 1000), w.figures(0, 10_000)), null, 'no figures, no verdict');
+    for (let t = 0; t < 5; t++) w.frames(t * 1000, 10, 3); // 30 % missed
+    for (let t = 0; t < 20; t++) w.result(t * 200, t < 15 ? 100 : 1500, 1000); // 5 of 20 late
+    const f = w.figures(5_000, 10_000);
+    assert.equal(f.offered, 50);
+    assert.equal(f.missed, 15);
+    assert.equal(f.skipRatio, 0.3);
+    assert.equal(f.withinBudget, 0.75);
+    assert.deepEqual(judge(freshnessObjective('high', 1000), f), ['skips', 'age']);
+    assert.deepEqual(judge(freshnessObjective('normal', 1000), f), []);
+    assert.deepEqual(judge(freshnessObjective('best-effort', 1000), f), []);
+    // Old buckets leave the span.
+    assert.equal(w.figures(70_000, 10_000).offered, 0);
+  });
+
+  it('the diagnosis names the capacity, the demands, each share and the fix', () => {
+    const window = { spanMs: 10_000, offered: 100, missed: 60, skipRatio: 0.6, results: 40, withinBudget: 1, resultAgeP50Ms: 250 };
+    const d = diagnose({
+      labels: ['street'],
+      objective: freshnessObjective('high', 1000),
+      missed: ['skips'],
+      window,
+      fps: 3.9,
+      demandFps: 10,
+      model: {
+        name: 'person',
+        threads: 1,
+        inferenceMs: 126.6,
+        waitMs: 118,
+        demands: new Map([
+          ['street', 10],
+          ['street-mirror', 5],
+        ]),
+      },
+      idleCpu: 0.49,
+    });
+    assert.equal(d.capacityFps!.toFixed(1), '7.9');
+    assert.equal(d.shareFps!.toFixed(2), '3.95');
+    assert.match(d.reason, /misses 60 % of its frames \(tolerance 10 %\)/);
+    assert.match(d.reason, /person serves 7\.9 frames\/s on 1 thread/);
+    assert.match(d.reason, /street asks 10\.0, street-mirror asks 5\.0, so street gets 3\.9/);
+    assert.deepEqual(d.fix, ['set maxFps ≤ 3.9', 'or threads: 2 for person (49 % of the CPU is idle)']);
+  });
+
+  it('the watch: one missed event with the reason, one met when the figures recover', () => {
+    let now = 0;
+    const events: SystemEvent[] = [];
+    const profile = {
+      camera: 'street',
+      id: 'people',
+      shared: false,
+      cameras: ['street'],
+      kind: 'model',
+      model: 'person',
+      ageBudgetMs: 1000,
+      tracksObjects: false,
+      track: null,
+      readSize: null,
+      objective: freshnessObjective('high', 1000),
+    } as const satisfies WorkerProfile;
+    const figures = { delivered: 0, drops: 0, skipped: 0, fps: 0, maxFps: null as number | null };
+    const worker = (): WorkerFigures =>
+      ({
+        state: 'running',
+        enabled: true,
+        model: 'person',
+        maxFps: figures.maxFps,
+        fps: figures.fps,
+        totals: { delivered: figures.delivered, drops: figures.drops },
+        modelFrames: { skipped: figures.skipped },
+      }) as unknown as WorkerFigures;
+    const stats = (): WatchedSystem => ({
+      cameras: { street: { capture: { fps: 10 }, workers: { people: worker() } } },
+      shared: {},
+      models: {
+        person: {
+          scheduling: { concurrency: 1, cameras: { street: { inference_ms_p50: 200, wait_ms_p50: 150 } } },
+        } as unknown as WatchedSystem['models'][string],
+      },
+    });
+    const watch = new FreshnessWatch({ stats, profile: () => profile, emit: (e) => events.push(e), now: () => now });
+    // 10 frames a second offered, the model takes 5: half skipped, against a 10 % tolerance.
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      figures.delivered += 10;
+      figures.skipped += 5;
+      figures.fps = 5;
+      watch.tick();
+    }
+    const missed = events.filter((e): e is ObjectiveEvent => e.type === 'objective');
+    assert.equal(missed.length, 1, 'one event for the episode');
+    assert.equal(missed[0]!.state, 'missed');
+    assert.match(missed[0]!.reason, /misses 50 % of its frames \(tolerance 10 %\): person serves 5\.0 frames\/s on 1 thread/);
+    assert.deepEqual(missed[0]!.fix[0], 'set maxFps ≤ 5.0');
+    assert.equal(watch.status('street', 'people', profile.objective)?.met, false);
+    // maxFps 4: every frame offered is taken; within the 10 s span the verdict turns.
+    figures.maxFps = 4;
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      figures.delivered += 4;
+      figures.fps = 4;
+      watch.tick();
+    }
+    const all = events.filter((e): e is ObjectiveEvent => e.type === 'objective');
+    assert.deepEqual(
+      all.map((e) => e.state),
+      ['missed', 'met'],
+    );
+    const status = watch.status('street', 'people', profile.objective)!;
+    assert.equal(status.met, true);
+    assert.equal(status.reason, null);
+    assert.equal(status.lastMinute.offered, 168);
+  });
+});
