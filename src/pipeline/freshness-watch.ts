@@ -24,6 +24,8 @@ import type { WorkerProfile } from './worker-profile.js';
 /** The span a verdict is judged over (short, so a fix shows soon; longer when it holds too few frames); stats say the last minute. */
 export const ALERT_SPAN_MS = 10_000;
 export const STATS_SPAN_MS = 60_000;
+/** How long a miss of a model worker waits for its model's figures before it is raised without them. */
+const UNEXPLAINED_WAIT_MS = 15_000;
 
 /** What stats() says of a worker's objective. */
 export interface ObjectiveStatus {
@@ -163,6 +165,9 @@ export class FreshnessWatch {
     if (parts === null) return;
     w.judgedAt = Date.now();
     const met = parts.length === 0;
+    // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
+    const unexplained = profile.model !== null && modelLoad(profile.model, stats.models[profile.model], undefined) === null;
+    if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
       if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, stats, demands);
       return;
