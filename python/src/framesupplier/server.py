@@ -838,7 +838,7 @@ def _options_from_argv(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--socket")
     parser.add_argument("--model-id")
     parser.add_argument("--shm-dir")
-    parser.add_argument("--threads", type=int)
+    parser.add_argument("--threads", "--concurrency", type=int, dest="threads")
     parser.add_argument("--input-long-side", type=int)
     parser.add_argument("--frame-access", choices=("auto", "copy"))
     for f in fields(Limits):
