@@ -83,8 +83,13 @@ class _Stats:
         return {"level": "info", "event": "worker-stats", "frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
 
 
-def run(on_frame: OnFrame, *, stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None, transport: Optional[str] = None) -> int:
-    """Serves frames to ``on_frame`` until the supervisor closes stdin; returns the exit code (0, or 2 on a bad hello)."""
+def run(
+    on_frame: OnFrame, *, name: str = "python worker", stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None, transport: Optional[str] = None
+) -> int:
+    """Serves frames to ``on_frame`` until the supervisor closes stdin; returns the exit code (0, or 2 on a bad hello).
+
+    ``name`` starts the line it logs on stderr once ready (``<name> <worker_id> ready, transport shm``).
+    """
     inp = stdin if stdin is not None else sys.stdin.buffer
     out = stdout if stdout is not None else sys.stdout.buffer
     hello = read_message(inp)
@@ -98,6 +103,8 @@ def run(on_frame: OnFrame, *, stdin: Optional[BinaryIO] = None, stdout: Optional
     wanted = transport or os.environ.get("FRAMESUPPLIER_TRANSPORT", "shm")
     chosen = wanted if wanted in offered else offered[0]
     write_message(out, {"type": "hello", "protocol": PROTOCOL, "transport": chosen})
+    sys.stderr.write(f"{name} {hello.get('worker_id')} ready, transport {chosen}\n")
+    sys.stderr.flush()
     readers: Dict[str, StoreReader] = {}
     stats = _Stats()
     while True:
