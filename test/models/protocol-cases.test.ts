@@ -104,29 +104,31 @@ async function runCase(server: Running, c: ProtocolCase, ctx: ReturnType<typeof 
   }
 }
 
-for (const implementation of IMPLEMENTATIONS) {
-  describe(`protocol suite: the ${implementation.name} model server`, { timeout: 300_000 }, () => {
-    for (const [g, group] of SERVER_GROUPS.entries()) {
-      describe(`flags: ${group.flags.join(' ') || '(defaults)'}`, () => {
-        const dir = join(ws.dir, `${implementation.name}-${g}`);
-        mkdirSync(dir, { recursive: true });
-        const writers: FrameStoreWriter[] = [];
-        let server: Running | null = null;
-        let ctx: ReturnType<typeof caseContext> | null = null;
-        after(async () => {
-          writers.forEach((w) => w.close());
-          if (server !== null) assert.equal(await server.stop(), 0, 'SIGTERM: a drain, then exit 0');
-        });
-        for (const c of group.cases) {
-          it(c.name, async () => {
-            if (server === null) {
-              server = await implementation.start(dir, group.flags);
-              ctx = caseContext(server.socket, server.shmDir, writers);
-            }
-            await runCase(server, c, ctx!);
+describe('the protocol suite', { timeout: 600_000 }, () => {
+  for (const implementation of IMPLEMENTATIONS) {
+    describe(`the ${implementation.name} model server`, () => {
+      for (const [g, group] of SERVER_GROUPS.entries()) {
+        describe(`flags: ${group.flags.join(' ') || '(defaults)'}`, () => {
+          const dir = join(ws.dir, `${implementation.name}-${g}`);
+          mkdirSync(dir, { recursive: true });
+          const writers: FrameStoreWriter[] = [];
+          let server: Running | null = null;
+          let ctx: ReturnType<typeof caseContext> | null = null;
+          after(async () => {
+            writers.forEach((w) => w.close());
+            if (server !== null) assert.equal(await server.stop(), 0, 'SIGTERM: a drain, then exit 0');
           });
-        }
-      });
-    }
-  });
-}
+          for (const c of group.cases) {
+            it(c.name, async () => {
+              if (server === null) {
+                server = await implementation.start(dir, group.flags);
+                ctx = caseContext(server.socket, server.shmDir, writers);
+              }
+              await runCase(server, c, ctx!);
+            });
+          }
+        });
+      }
+    });
+  }
+});
