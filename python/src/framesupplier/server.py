@@ -293,6 +293,7 @@ class _Connection:
         self.answers: Deque["asyncio.Future[Optional[Dict[str, Any]]]"] = collections.deque()
         self.changed = asyncio.Event()  # an answer queued or sent, or the connection is to end
         self.ending = False
+        self.done = asyncio.Event()  # set once the connection is closed
         self.last_write = time.monotonic()
         writer.transport.set_write_buffer_limits(high=server.limits.max_pending_response_bytes, low=0)
 
@@ -432,8 +433,10 @@ class _Connection:
                         break
             except (asyncio.TimeoutError, ConnectionError, OSError):
                 pass
-        transport.abort() if not transport.is_closing() else None
+        if not transport.is_closing():
+            transport.abort()
         self.server._connections.discard(self)
+        self.done.set()
 
 
 # --- the server --------------------------------------------------------------------------------------------
@@ -546,9 +549,12 @@ class ModelServer:
                 pass
         for connection in list(self._connections):
             connection.changed.set()
-        deadline = time.monotonic() + self.limits.shutdown_grace_ms / 1000
-        while self._connections and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        # Every connection ends once its requests are answered; the grace bounds the wait.
+        drained = [asyncio.ensure_future(c.done.wait()) for c in self._connections]
+        if drained:
+            await asyncio.wait(drained, timeout=self.limits.shutdown_grace_ms / 1000)
+            for waiting in drained:
+                waiting.cancel()
         for connection in list(self._connections):
             connection.writer.transport.abort()
         for job in self._waiting.values():
