@@ -105,6 +105,27 @@ async function runCase(server: Running, c: ProtocolCase, ctx: ReturnType<typeof 
 }
 
 describe('the protocol suite', { timeout: 600_000 }, () => {
+  it('one lock name: a Node server and a Python server exclude each other on one socket path', async () => {
+    const dir = join(ws.dir, 'lock');
+    mkdirSync(dir, { recursive: true });
+    const socket = join(dir, 'model.sock');
+    const python = new PythonServer(join(PYTHON_PACKAGE, 'tests', 'mock_server.py'), ['--socket', socket, '--shm-dir', join(dir, 'shm')]);
+    await python.start();
+    try {
+      const node = new ServerProcess(socket, join(dir, 'shm'));
+      await assert.rejects(node.start(), /ERR_SOCKET_IN_USE/);
+    } finally {
+      assert.equal(await python.kill('SIGTERM'), 0);
+    }
+    const node = await new ServerProcess(socket, join(dir, 'shm')).start();
+    try {
+      const second = new PythonServer(join(PYTHON_PACKAGE, 'tests', 'mock_server.py'), ['--socket', socket, '--shm-dir', join(dir, 'shm')]);
+      await assert.rejects(second.start(), /exited with 2: .*ERR_SOCKET_IN_USE/s);
+    } finally {
+      await node.kill('SIGTERM');
+    }
+  });
+
   for (const implementation of IMPLEMENTATIONS) {
     describe(`the ${implementation.name} model server`, () => {
       for (const [g, group] of SERVER_GROUPS.entries()) {
