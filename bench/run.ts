@@ -12,6 +12,7 @@ import { pool } from './capture/pool.js';
 import { d1 } from './capture/d1.js';
 import { scale } from './capture/scale.js';
 import { m1, m1ZeroCopy } from './ipc/m1.js';
+import { m1Python } from './ipc/m1py.js';
 import { person } from './ipc/person.js';
 import { personModels } from './models/person.js';
 import { yolo } from './models/yolo.js';
@@ -54,6 +55,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   M1: () => m1(),
   /** M1's zero-copy comparison alone (M1 runs it too). */
   M1ZC: () => m1ZeroCopy(),
+  /** M1 through the Python package's server beside the Node server (issue 35). */
+  M1PY: () => m1Python(),
   PERSON: () => person(),
   'PERSON-MODELS': () => personModels(),
   YOLO: () => yolo(),

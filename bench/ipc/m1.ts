@@ -37,12 +37,12 @@ interface Measured {
 }
 
 /** A directory for the frame store on /dev/shm (tmpfs, as in production) when there is one. */
-function shmDirIn(dir: string): string {
+export function shmDirIn(dir: string): string {
   return existsSync('/dev/shm') ? join('/dev/shm', `fs-m1-${process.pid}-${basename(dir)}`) : join(dir, 'shm');
 }
 
 /** One 1080p NV12 frame in a store under `shmDir`; what a request needs to name it. */
-async function writeFrame(dir: string, shmDir: string): Promise<() => InferenceRequest> {
+export async function writeFrame(dir: string, shmDir: string): Promise<() => InferenceRequest> {
   const raw = join(dir, 'frame.nv12');
   writeFileSync(raw, Buffer.alloc((1920 * 1080 * 3) / 2, 128));
   const { stdout } = await run(process.execPath, [
@@ -67,7 +67,14 @@ async function writeFrame(dir: string, shmDir: string): Promise<() => InferenceR
 }
 
 /** `warmup` untimed requests, then `total` timed ones, from `concurrency` clients. */
-async function measure(socketPath: string, mode: Mode, concurrency: number, request: () => InferenceRequest, total: number, warmup: number): Promise<Measured> {
+export async function measure(
+  socketPath: string,
+  mode: Mode,
+  concurrency: number,
+  request: () => InferenceRequest,
+  total: number,
+  warmup: number,
+): Promise<Measured> {
   const clients = Array.from({ length: concurrency }, () => new ModelClient({ socketPath, mode, timeoutMs: 30_000 }));
   let errors = 0;
   const latencies: number[] = [];

@@ -94,7 +94,7 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
 
   config.shmDir = absolute(baseDir, config.shmDir);
   for (const model of Object.values(config.models) as Loose[]) {
-    for (const key of ['model', 'classes', 'socket']) if (typeof model[key] === 'string') model[key] = absolute(baseDir, model[key]);
+    for (const key of ['model', 'classes', 'socket', 'discover']) if (typeof model[key] === 'string') model[key] = absolute(baseDir, model[key]);
   }
   for (const camera of Object.values(config.cameras)) {
     const kind = classifySource(camera.source);

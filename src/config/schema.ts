@@ -598,20 +598,40 @@ const KServeModel = annotate(
   { [KIND_NAME]: 'remote models (kserve)' },
 );
 
+// A model found in a directory (docs/configuration.md "Models found by themselves", ADR 0046): a server, in
+// another container for instance, puts its socket <discover>/<modelId>.sock there; it is the model while it answers.
+const DiscoverModel = annotate(
+  Type.Object(
+    {
+      discover: Type.String({
+        minLength: 1,
+        description:
+          'A directory model servers put their sockets in, named after their model id (<modelId>.sock): this model is the server there while it answers pings; workers wait while it is gone.',
+      }),
+      modelId,
+      timeoutMs,
+      maxAgeMs: modelMaxAgeMs,
+    },
+    closed,
+  ),
+  { [KIND_NAME]: 'models found in a directory (discover)' },
+);
+
 export const ModelSchema = annotate(
-  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel, KServeModel], {
+  Type.Union([PersonModel, OnnxModel, MockModel, ConnectModel, KServeModel, DiscoverModel], {
     description:
       'A model server: a handler (person, onnx, mock) started as one process shared by every camera, the socket of a server to connect to, or a remote model over the KServe v2 protocol.',
   }),
   {
     [CHOOSE]: (value) => {
-      const what = 'a handler (person, onnx or mock) to start a model server, or the socket of a server someone else runs';
+      const what = 'a handler (person, onnx or mock) to start a model server, the socket of a server someone else runs, or a directory to discover it in';
       if (!isPlainObject(value)) return { message: `must be a map: ${what}`, lenient: false };
       if (Object.hasOwn(value, 'handler')) {
         const index = (HANDLERS as readonly unknown[]).indexOf(value.handler);
         return index >= 0 ? index : { path: ['handler'], message: `must be one of ${HANDLERS.join(', ')}`, lenient: true };
       }
       if (Object.hasOwn(value, 'kserve')) return HANDLERS.length + 1;
+      if (Object.hasOwn(value, 'discover')) return HANDLERS.length + 2;
       return Object.hasOwn(value, 'socket') ? HANDLERS.length : { message: `a model needs ${what}`, lenient: true };
     },
   },

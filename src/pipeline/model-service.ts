@@ -10,8 +10,10 @@
  * missed pings in a row (a hung server) get it killed, and it goes to
  * `backoff` and is started again. A server someone else runs is `connecting`
  * until a check passes, then `ready`, back to `connecting` after failed
- * checks. Clients reconnect by themselves: the system's model workers wait in
- * serving() instead of failing. close() ends the process (SIGTERM, then
+ * checks. A model found in a directory (`discover`) is such a server at
+ * `<dir>/<modelId>.sock`: a model while a server there answers, `connecting`
+ * while none does (ADR 0046). Clients reconnect by themselves: the system's
+ * model workers wait in serving() instead of failing. close() ends the process (SIGTERM, then
  * SIGKILL) and the checks, and resolves once they are over.
  */
 import { join } from 'node:path';
@@ -72,6 +74,11 @@ export interface ModelServiceOptions {
   readonly killTimeoutMs?: number;
 }
 
+/** Where a discovered model's server puts its socket: the directory, then the model id and `.sock`. */
+export function discoveredSocket(dir: string, modelId: string): string {
+  return join(dir, `${modelId}.sock`);
+}
+
 export class ModelService implements AsyncDisposable {
   readonly name: string;
   readonly modelId: string;
@@ -79,6 +86,8 @@ export class ModelService implements AsyncDisposable {
   readonly external: boolean;
   /** A remote model over the KServe v2 protocol (external too): how to reach it. */
   readonly kserve: KServeModelConfig['kserve'] | null;
+  /** The directory its server is found in (external too), or null. */
+  readonly discover: string | null;
   /** Per inference request. */
   readonly timeoutMs: number;
   /** The age budget its workers send with each request (max_age_ms), or null. */
@@ -112,10 +121,19 @@ export class ModelService implements AsyncDisposable {
     this.external = !('handler' in config);
     this.kserve = 'kserve' in config ? config.kserve : null;
     // The schema requires it; this is for a JS caller that bypassed it.
-    if (!('handler' in config) && !('kserve' in config) && (typeof config.socket !== 'string' || config.socket.length === 0)) {
-      throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: needs a handler to start, or the socket of a server someone else runs`);
+    const discover = 'discover' in config ? config.discover : null;
+    const socket = 'socket' in config ? config.socket : undefined;
+    if (!('handler' in config) && !('kserve' in config) && discover === null && (typeof socket !== 'string' || socket.length === 0)) {
+      throw new PipelineError(
+        'ERR_INVALID_CONFIG',
+        `model ${name}: needs a handler to start, the socket of a server someone else runs, or a directory to discover it in`,
+      );
     }
-    this.#endpoint = 'kserve' in config ? kserveEndpoint(config.kserve) : socketEndpoint(config.socket ?? join(options.runtimeDir, `${name}.sock`));
+    this.discover = discover;
+    this.#endpoint =
+      'kserve' in config
+        ? kserveEndpoint(config.kserve)
+        : socketEndpoint(discover !== null ? discoveredSocket(discover, config.modelId) : (socket ?? join(options.runtimeDir, `${name}.sock`)));
     // A remote model has no socket: its URL (credentials masked) stands in stats and messages.
     this.socketPath = this.#endpoint.address;
     this.timeoutMs = config.timeoutMs;

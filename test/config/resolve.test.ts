@@ -20,6 +20,7 @@ import {
   type Config,
 } from '../../src/config/index.js';
 import { ConfigSchema } from '../../src/config/schema.js';
+import { discoveredSocket } from '../../src/pipeline/model-service.js';
 import { issueAt, issuesOf, printed, yaml } from './helpers.js';
 
 const parse = (text: string, env: Record<string, string> = {}, baseDir = '/etc/framesupplier'): Config =>
@@ -263,6 +264,19 @@ describe('config resolution', { timeout: 60_000 }, () => {
         mock: { handler: 'mock', modelId: 'stub', timeoutMs: 100, restart: { initialMs: 1000, maxMs: 5000 } },
         pose: { socket: '/run/models/pose.sock', modelId: 'pose', timeoutMs: 5000 },
       });
+    });
+
+    it("a model found in a directory: the directory made absolute, the server's socket named after the model id", () => {
+      const config = parse(
+        yaml('models:', '  tiny: { discover: run/models, maxAgeMs: 500 }', '  other: { discover: /run/models, modelId: tiny-v2 }', 'cameras: {}'),
+      );
+      assertResolved(config);
+      assert.deepEqual(config.models, {
+        tiny: { discover: '/etc/framesupplier/run/models', modelId: 'tiny', timeoutMs: 5000, maxAgeMs: 500 },
+        other: { discover: '/run/models', modelId: 'tiny-v2', timeoutMs: 5000 },
+      });
+      assert.equal(discoveredSocket('/run/models', 'tiny-v2'), '/run/models/tiny-v2.sock');
+      assert.deepEqual(printed(issuesOf(yaml('models:', '  m: { discover: "" , handler: mock }', 'cameras: {}'))).length > 0, true);
     });
   });
 

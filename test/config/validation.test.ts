@@ -372,8 +372,8 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       );
       assert.deepEqual(printed(issuesOf(text)), [
         'models.a.handler: must be one of person, onnx, mock (line 2)',
-        'models.b: a model needs a handler (person, onnx or mock) to start a model server, or the socket of a server someone else runs (line 3)',
-        'models.c: must be a map: a handler (person, onnx or mock) to start a model server, or the socket of a server someone else runs (line 4)',
+        'models.b: a model needs a handler (person, onnx or mock) to start a model server, the socket of a server someone else runs, or a directory to discover it in (line 3)',
+        'models.c: must be a map: a handler (person, onnx or mock) to start a model server, the socket of a server someone else runs, or a directory to discover it in (line 4)',
       ]);
     });
   });

@@ -12,7 +12,8 @@
  *     elsewhere: an operand of === !== == !=, a `case` label, the argument of
  *     .has() / .includes() / .startsWith(), or a member of `new Set([...])`;
  *   - every "ERR_…" string in native/decoder.c (the addon's error codes,
- *     given to napi_throw_*error or as an error object's code).
+ *     given to napi_throw_*error or as an error object's code), and in the
+ *     Python package's source (python/src, docs/python.md).
  * A code built at run time (`ERR_${x}`) cannot be checked and fails the test.
  * What counts as documented: any ERR_… word in docs/errors.md.
  */
@@ -77,6 +78,7 @@ function sourceCodes(): Found {
   const found: Found = { produced: new Map(), dynamic: [] };
   for (const path of repoFiles('src', ['.ts']).filter((p) => !p.endsWith('.d.ts'))) codesOfTs(parseTs(path), found);
   for (const path of repoFiles('native', ['.c'])) codesOfC(path, readRepoFile(path), found);
+  for (const path of repoFiles('python/src', ['.py'])) codesOfC(path, readRepoFile(path), found);
   return found;
 }
 

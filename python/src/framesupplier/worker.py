@@ -1,0 +1,158 @@
+"""Command workers in Python: the worker side of docs/worker-protocol.md.
+
+``run(on_frame)`` answers the supervisor's hello (taking the shared-memory
+transport when offered, ``FRAMESUPPLIER_TRANSPORT=pipe`` to ask for pixels in
+the message), then calls ``on_frame(frame)`` for every frame and sends its
+return value back as the frame's result: exactly one result per frame, with
+its ``seq``, and nothing out of turn. A frame that cannot be read (overwritten,
+not found) or an ``on_frame`` that raises is answered ``{"error": {"code",
+"message"}}`` and the worker goes on. End of stdin is a clean exit (0), with
+one ``worker-stats`` line on stderr. Needs msgpack (Debian's python3-msgpack).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import time
+from typing import Any, BinaryIO, Callable, Dict, Optional
+
+import numpy as np
+
+from .frame import Frame
+from .store import FrameError, StoreReader
+
+PROTOCOL = 1
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+OnFrame = Callable[[Frame], Any]
+
+
+class WorkerError(Exception):
+    """The supervisor broke the conversation (a bad hello or frame): code ERR_PY_WORKER_PROTOCOL."""
+
+    code = "ERR_PY_WORKER_PROTOCOL"
+
+
+def read_message(stream: BinaryIO) -> Optional[Dict[str, Any]]:
+    """The next message, or None at end of stream."""
+    import msgpack
+
+    header = stream.read(4)
+    if len(header) < 4:
+        return None
+    (length,) = struct.unpack(">I", header)
+    if not 1 <= length <= MAX_MESSAGE_BYTES:
+        raise WorkerError(f"a message length of {length} is outside 1-{MAX_MESSAGE_BYTES}")
+    body = stream.read(length)
+    if len(body) < length:
+        return None
+    message = msgpack.unpackb(body, raw=False)
+    if not isinstance(message, dict):
+        raise WorkerError("a message is not a map")
+    return message
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot send {type(value).__name__} as a result")
+
+
+def write_message(stream: BinaryIO, message: Dict[str, Any]) -> None:
+    import msgpack
+
+    body = msgpack.packb(message, use_bin_type=True, default=_plain)
+    stream.write(struct.pack(">I", len(body)) + body)
+    stream.flush()
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.frames = 0
+        self.errors = 0
+        self.times: list[float] = []
+
+    def line(self) -> Dict[str, Any]:
+        ordered = sorted(self.times)
+        pick = lambda p: None if not ordered else round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)  # noqa: E731
+        return {"level": "info", "event": "worker-stats", "frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
+
+
+def run(
+    on_frame: OnFrame, *, name: str = "python worker", stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None, transport: Optional[str] = None
+) -> int:
+    """Serves frames to ``on_frame`` until the supervisor closes stdin; returns the exit code (0, or 2 on a bad hello).
+
+    ``name`` starts the line it logs on stderr once ready (``<name> <worker_id> ready, transport shm``).
+    """
+    inp = stdin if stdin is not None else sys.stdin.buffer
+    out = stdout if stdout is not None else sys.stdout.buffer
+    hello = read_message(inp)
+    if hello is None or hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
+        sys.stderr.write(json.dumps({"level": "error", "event": "bad-hello", "code": WorkerError.code, "hello": str(hello)[:200]}) + "\n")
+        return 2
+    offered = [t for t in hello.get("transports", []) if t in ("shm", "pipe")]
+    if not offered:
+        sys.stderr.write(json.dumps({"level": "error", "event": "bad-hello", "code": WorkerError.code, "message": "no transport offered"}) + "\n")
+        return 2
+    wanted = transport or os.environ.get("FRAMESUPPLIER_TRANSPORT", "shm")
+    chosen = wanted if wanted in offered else offered[0]
+    write_message(out, {"type": "hello", "protocol": PROTOCOL, "transport": chosen})
+    sys.stderr.write(f"{name} {hello.get('worker_id')} ready, transport {chosen}\n")
+    sys.stderr.flush()
+    readers: Dict[str, StoreReader] = {}
+    stats = _Stats()
+    while True:
+        message = read_message(inp)
+        if message is None:
+            break
+        seq = message.get("seq")
+        started = time.monotonic()
+        try:
+            output = _answer(message, chosen, on_frame, readers)
+        except FrameError as error:
+            stats.errors += 1
+            output = {"error": {"code": error.code, "message": error.message}}
+        except Exception as error:  # the user's code failed on this frame: say so and go on
+            stats.errors += 1
+            output = {"error": {"code": "ERR_PY_ON_FRAME_FAILED", "message": f"{type(error).__name__}: {error}"}}
+        stats.frames += 1
+        stats.times.append((time.monotonic() - started) * 1000)
+        if len(stats.times) > 1024:
+            del stats.times[:512]
+        try:
+            write_message(out, {"type": "result", "seq": seq, "output": output})
+        except TypeError as error:
+            write_message(out, {"type": "result", "seq": seq, "output": {"error": {"code": "ERR_PY_ON_FRAME_FAILED", "message": str(error)}}})
+    sys.stderr.write(json.dumps(stats.line()) + "\n")
+    sys.stderr.flush()
+    return 0
+
+
+def _answer(message: Dict[str, Any], transport: str, on_frame: OnFrame, readers: Dict[str, StoreReader]) -> Any:
+    if message.get("type") != "frame":
+        raise WorkerError(f"expected a frame, got {message.get('type')!r}")
+    fmt = str(message.get("format", "")).upper()
+    width, height = int(message.get("width", 0)), int(message.get("height", 0))
+    common = dict(width=width, height=height, format=fmt, camera_id=str(message.get("stream_id", "")), capture_time_ms=float(message.get("wall_time", 0.0)), request=message)
+    if transport == "pipe":
+        data = np.frombuffer(message.get("data", b""), dtype=np.uint8)
+        return on_frame(Frame(data=data, frame_id=int(message.get("seq", 0)), **common))  # type: ignore[arg-type]
+    reference = str(message.get("frame_reference", ""))
+    directory = os.path.dirname(reference)
+    reader = readers.get(directory)
+    if reader is None:
+        reader = readers[directory] = StoreReader(directory)
+    lease = reader.acquire(reference, int(message.get("frame_id", 0)), width, height, fmt)
+    frame = Frame(data=lease.data, frame_id=lease.frame_id, _release=lease.release, **common)  # type: ignore[arg-type]
+    try:
+        output = on_frame(frame)
+    finally:
+        frame.data = frame.data[:0]
+    lease.release()  # an answer from a frame overwritten while read is not sent
+    return output
