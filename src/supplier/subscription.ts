@@ -17,9 +17,9 @@
  * busy, is a drop (the worker is slower than its maxFps). So drops mean "it
  * cannot keep up" with and without maxFps.
  *
- * Fresh slots (freshSlots(), ADR 0044: a model worker at maxFps asks for them): a slot opens 95 % of
- * the interval after the capture of the frame taken before (not after its delivery), and is filled by
- * the first frame captured once it is open, never by one captured earlier that waited in the mailbox
+ * Fresh slots (freshSlots(), ADR 0044: a model worker at maxFps asks for them): slots open on a grid
+ * one interval apart (from the capture of the first frame taken, not from deliveries), and each is
+ * filled by the first frame captured once it is open, never by one captured earlier that waited in the mailbox
  * (that one is gated): the frame is handed out as it arrives, as a loop checking each frame would.
  * delaySlot() moves the next slot later (a shared model's wait), so cameras' turns spread where the
  * model is free instead of falling due together.
@@ -158,7 +158,7 @@ interface PendingRead {
   gate: (() => void) | null;
 }
 
-/** Fresh slots: the share of the maxFps interval after a frame's capture from which the next frame fills the slot. */
+/** Fresh slots: the first slot opens this share of the maxFps interval after the capture of the frame taken. */
 const FRESH_SLOT_SHARE = 0.95;
 
 export class Subscription implements FrameSource, AsyncDisposable {
@@ -237,8 +237,8 @@ export class Subscription implements FrameSource, AsyncDisposable {
   }
 
   /**
-   * Fresh slots from now on (ADR 0044): with maxFps, a slot opens 95 % of the interval after the capture of the
-   * frame taken before, and only a frame captured once it is open fills it. Without maxFps it changes nothing.
+   * Fresh slots from now on (ADR 0044): with maxFps, slots open on a grid one interval apart (#nextFreshSlot), and
+   * only a frame captured once its slot is open fills it. Without maxFps it changes nothing.
    */
   freshSlots(): void {
     this.#fresh = this.#intervalMs > 0;
@@ -459,6 +459,18 @@ export class Subscription implements FrameSource, AsyncDisposable {
     return this.#account.skipped(count, now < this.#gateUntil || (read !== null && (read.gate !== null || this.#fresh)));
   }
 
+  /**
+   * Fresh slots open on a grid one interval apart, so the wait for the first frame captured in a slot does not push
+   * the next one later (the reader keeps its maxFps): the first slot 95 % of the interval after the frame taken
+   * (capture times jitter), then one interval after the slot before, unless the frame came more than half an interval
+   * into its slot (a reader late or a source slower than maxFps): then half an interval after its capture.
+   */
+  #nextFreshSlot(captureTime: number): number {
+    const slot = this.#gateUntil;
+    if (!Number.isFinite(slot)) return captureTime + this.#intervalMs * FRESH_SLOT_SHARE;
+    return Math.max(slot + this.#intervalMs, captureTime + this.#intervalMs / 2);
+  }
+
   /** Fresh slots: only a frame captured once the slot is open fills it. */
   #fillsSlot(frame: Frame): boolean {
     return !this.#fresh || !(frame.captureTime < this.#gateUntil);
@@ -512,10 +524,8 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   #recordDelivery(frame: Frame, now: number): void {
     this.#account.delivered(frame, now);
-    if (this.#intervalMs > 0) {
-      // Fresh slots count the interval from the frame's capture (95 %: capture times jitter), as a loop checking each frame would.
-      this.#gateUntil = this.#fresh && Number.isFinite(frame.captureTime) ? frame.captureTime + this.#intervalMs * FRESH_SLOT_SHARE : now + this.#intervalMs;
-    }
+    if (this.#intervalMs > 0)
+      this.#gateUntil = this.#fresh && Number.isFinite(frame.captureTime) ? this.#nextFreshSlot(frame.captureTime) : now + this.#intervalMs;
   }
 }
 
