@@ -96,6 +96,11 @@ case "$mode" in
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;
 esac
+# The plain Python + OpenCV loop P1 and P2 run beside framesupplier (bench/pipeline/plain_loop.py, with
+# /usr/bin/python3), and the test that keeps it running (test/bench/plain-loop.test.ts).
+case "$mode" in
+  test | bench) apt_install python3-opencv python3-numpy ;;
+esac
 
 # npm dependencies: reinstall only when the lock file changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

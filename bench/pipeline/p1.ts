@@ -33,6 +33,7 @@ import { VisionSystem, type SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { pssBytes, statUsage, treeStats } from '../proc.js';
+import { decodeFloor, plainLoop } from './plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
 /**
@@ -104,6 +105,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const system = new VisionSystem({ config, logger: createLogger({ level: 'warn' }) });
   let measuring = false;
   const ages: number[] = [];
+  // Each result's age split where it was spent: before the server read the request (capture → delivery, the store
+  // write, the socket), waiting at the server for the model, and the model itself (its metadata says the last two).
+  const waits: number[] = [];
+  const befores: number[] = [];
   const served = new Map<string, number>(ids.map((id) => [id, 0]));
   let errors = 0;
   system.on('result', (event) => {
@@ -113,7 +118,13 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
       errors++;
       return;
     }
-    ages.push(performance.now() - event.captureTime);
+    const age = performance.now() - event.captureTime;
+    ages.push(age);
+    const metadata = (event.output as { metadata?: { wait_ms?: number; inference_time_ms?: number } }).metadata;
+    if (typeof metadata?.wait_ms === 'number' && typeof metadata.inference_time_ms === 'number') {
+      waits.push(metadata.wait_ms);
+      befores.push(age - metadata.wait_ms - metadata.inference_time_ms);
+    }
     served.set(event.camera, (served.get(event.camera) ?? 0) + 1);
   });
   await system.start();
@@ -158,6 +169,13 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
         light_delivered: ids.reduce((n, id) => n + figure(after, id, 'light', 'delivered') - figure(before, id, 'light', 'delivered'), 0),
         light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
       };
+  // The yardsticks on the same file, in the same run, once the system is closed (P1_PLAIN=0 leaves them out):
+  // the loop a user would write instead, and ffmpeg decoding alone on one thread to the same pixel format.
+  const skipYardsticks = process.env.P1_PLAIN === '0';
+  const plain = skipYardsticks ? null : await plainLoop({ file, cameras, seconds, warmupS, workload });
+  const floor = skipYardsticks ? null : await decodeFloor(file, Math.min(seconds, 20), 'nv12');
+  const ratio = (ours: number, theirs: unknown): number | null => (typeof theirs === 'number' && theirs > 0 ? round(ours / theirs, 2) : null);
+  const agesSorted = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   emit({
     workload,
     impl: 'framesupplier',
@@ -180,6 +198,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     fairness: round(max === 0 ? 0 : min / max, 3),
     age_ms_p50: round(percentile(sorted, 50), 1),
     age_ms_p99: round(percentile(sorted, 99), 1),
+    age_before_server_ms_p50: round(percentile(sortedCopy(befores), 50), 1),
+    age_before_server_ms_p99: round(percentile(sortedCopy(befores), 99), 1),
+    age_server_wait_ms_p50: round(percentile(sortedCopy(waits), 50), 1),
+    age_server_wait_ms_p99: round(percentile(sortedCopy(waits), 99), 1),
     ...light,
     decoded_fps: round(frames('framesDecoded'), 1),
     converted_fps: round(frames('framesConverted'), 1),
@@ -198,6 +220,21 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     server_superseded: scheduling.reduce((n, c) => n + c.superseded, 0),
     event_loop_delay_ms_p99: round(loopDelay.percentile(99) / 1e6, 1),
     loadavg_1m_at_start: round(load, 2),
+    ...(plain === null
+      ? {}
+      : {
+          plain_loop: plain,
+          decode_floor: floor,
+          // framesupplier's figure over the plain loop's: below 1 is framesupplier ahead.
+          vs_plain_loop: {
+            age_ms_p50: ratio(agesSorted.p50, plain.age_ms_p50),
+            age_ms_p99: ratio(agesSorted.p99, plain.age_ms_p99),
+            cpu_pct_per_camera: ratio(cpuPct / cameras, plain.cpu_pct_per_camera),
+            rss_mb_end: ratio(usageEnd.rssBytes / 2 ** 20, plain.rss_mb_end),
+          },
+          // framesupplier's CPU per camera over the decode floor's: what it costs above decoding alone.
+          vs_decode_floor_cpu: ratio(cpuPct / cameras, floor?.cpu_pct_per_camera),
+        }),
   });
 }
 

@@ -17,6 +17,13 @@
  * busy, is a drop (the worker is slower than its maxFps). So drops mean "it
  * cannot keep up" with and without maxFps.
  *
+ * Fresh slots (freshSlots(), ADR 0044: a model worker at maxFps asks for them): slots open on a grid
+ * one interval apart (from the capture of the first frame taken, not from deliveries), and each is
+ * filled by the first frame captured once it is open, never by one captured earlier that waited in the mailbox
+ * (that one is gated): the frame is handed out as it arrives, as a loop checking each frame would.
+ * delaySlot() moves the next slot later (a shared model's wait), so cameras' turns spread where the
+ * model is free instead of falling due together.
+ *
  * Accounting, exact at every instant: delivered + drops + staleSkips + gated
  * + pending equals the frames published since subscribe() (until close).
  *
@@ -126,6 +133,10 @@ export interface FrameSource extends AsyncIterable<Frame> {
    * connected): the producer may convert smaller frames for it. Optional: a source without it gives full frames.
    */
   setReadSize?(size: ReadSize): void;
+  /** With maxFps: fresh slots from now on (see Subscription). Optional: a source without it keeps its slots. */
+  freshSlots?(): void;
+  /** With maxFps: the next slot opens `ms` later (see Subscription). Optional. */
+  delaySlot?(ms: number): void;
 }
 
 /** The supplier side of a subscription, kept out of the public surface. */
@@ -146,6 +157,9 @@ interface PendingRead {
   /** Set while the read waits for its maxFps slot: cancels the timer that opens it. */
   gate: (() => void) | null;
 }
+
+/** Fresh slots: the first slot opens this share of the maxFps interval after the capture of the frame taken. */
+const FRESH_SLOT_SHARE = 0.95;
 
 export class Subscription implements FrameSource, AsyncDisposable {
   readonly workerId: string;
@@ -172,6 +186,10 @@ export class Subscription implements FrameSource, AsyncDisposable {
   #closedAtSeq: number | null = null;
   /** maxFps: frames skipped before this (monotonic) time are gated; no frame is handed out before it. */
   #gateUntil = Number.NEGATIVE_INFINITY;
+  /** Fresh slots (freshSlots()): a slot is filled only by a frame captured once it is open. */
+  #fresh = false;
+  /** When the producer last announced a frame (on demand): its capture time, near enough. */
+  #announcedAt = Number.NEGATIVE_INFINITY;
 
   /** @internal Created by FrameSupplier.subscribe(). */
   constructor(
@@ -218,6 +236,19 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.#readSize = checkReadSize(size);
   }
 
+  /**
+   * Fresh slots from now on (ADR 0044): with maxFps, slots open on a grid one interval apart (#nextFreshSlot), and
+   * only a frame captured once its slot is open fills it. Without maxFps it changes nothing.
+   */
+  freshSlots(): void {
+    this.#fresh = this.#intervalMs > 0;
+  }
+
+  /** With maxFps: the next slot opens `ms` later (a shared model's wait, so this reader's turn moves where the model is free). */
+  delaySlot(ms: number): void {
+    if (this.#intervalMs > 0 && Number.isFinite(ms) && ms > 0 && Number.isFinite(this.#gateUntil)) this.#gateUntil += Math.min(ms, this.#intervalMs);
+  }
+
   /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */
   start(): this {
     if (this.#closedAtSeq !== null) throw new SubscriptionClosedError(this.workerId);
@@ -250,7 +281,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
       read.gate = this.#clock.after(this.#gateUntil - now, () => this.#openGate(read));
     }
     this.#pendingRead = read;
-    if (read.gate === null && upstream) this.#host.demand();
+    if (read.gate === null && upstream && this.#announcedFresh()) this.#host.demand();
     return read.result.promise;
   }
 
@@ -329,7 +360,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.#lastOfferedSeq = frame.seq;
     const read = this.#pendingRead;
     if (skippedInInbox > 0) this.#skipped(skippedInInbox, now, read);
-    if (read !== null && (read.gate === null || now >= this.#gateUntil)) {
+    if (read !== null && (read.gate === null || now >= this.#gateUntil) && this.#fillsSlot(frame)) {
       // A waiting read takes the frame at once (also one whose slot timer is late: its slot has come).
       if (this.#isStale(frame, now)) {
         this.#account.stale();
@@ -356,6 +387,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
    */
   supersede(now: number): boolean {
     if (this.#closedAtSeq !== null) return false;
+    this.#announcedAt = now;
     const read = this.#pendingRead;
     if (this.#slot !== null && this.#slotCountedAs === null) this.#slotCountedAs = this.#skipped(1, now, read);
     return read !== null && (read.gate === null || now >= this.#gateUntil);
@@ -411,7 +443,8 @@ export class Subscription implements FrameSource, AsyncDisposable {
     if (this.#pendingRead !== read) return;
     read.gate = null;
     if (this.#host.upstreamPending()) {
-      this.#host.demand(); // the announced frame is newer than the mailbox's: wait for it
+      // The announced frame is newer than the mailbox's: wait for it (fresh slots: for the next one, if it came before the slot).
+      if (this.#announcedFresh()) this.#host.demand();
       return;
     }
     const frame = this.#takeFresh(now);
@@ -422,7 +455,30 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   /** Frames replaced before this worker read them: by design within its maxFps interval or while it waits for its slot, else drops. */
   #skipped(count: number, now: number, read: PendingRead | null): 'gated' | 'drop' {
-    return this.#account.skipped(count, now < this.#gateUntil || (read !== null && read.gate !== null));
+    // Fresh slots: a frame replaced while a read waits is one captured before its slot (a fresh one is taken at once).
+    return this.#account.skipped(count, now < this.#gateUntil || (read !== null && (read.gate !== null || this.#fresh)));
+  }
+
+  /**
+   * Fresh slots open on a grid one interval apart, so the wait for the first frame captured in a slot does not push
+   * the next one later (the reader keeps its maxFps): the first slot 95 % of the interval after the frame taken
+   * (capture times jitter), then one interval after the slot before, unless the frame came more than half an interval
+   * into its slot (a reader late or a source slower than maxFps): then half an interval after its capture.
+   */
+  #nextFreshSlot(captureTime: number): number {
+    const slot = this.#gateUntil;
+    if (!Number.isFinite(slot)) return captureTime + this.#intervalMs * FRESH_SLOT_SHARE;
+    return Math.max(slot + this.#intervalMs, captureTime + this.#intervalMs / 2);
+  }
+
+  /** Fresh slots: only a frame captured once the slot is open fills it. */
+  #fillsSlot(frame: Frame): boolean {
+    return !this.#fresh || !(frame.captureTime < this.#gateUntil);
+  }
+
+  /** Fresh slots: the announced frame (captured when announced) fills the open slot. */
+  #announcedFresh(): boolean {
+    return !this.#fresh || this.#announcedAt >= this.#gateUntil;
   }
 
   /** Puts a frame (or nothing) in the mailbox; the frame there before is replaced, counted unless it already was. */
@@ -444,7 +500,7 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   #takeFresh(now: number): Frame | null {
     const frame = this.#slot;
-    if (frame === null) return null;
+    if (frame === null || !this.#fillsSlot(frame)) return null;
     this.#uncountSlot();
     this.#slot = null;
     if (this.#isStale(frame, now)) {
@@ -468,7 +524,8 @@ export class Subscription implements FrameSource, AsyncDisposable {
 
   #recordDelivery(frame: Frame, now: number): void {
     this.#account.delivered(frame, now);
-    if (this.#intervalMs > 0) this.#gateUntil = now + this.#intervalMs;
+    if (this.#intervalMs > 0)
+      this.#gateUntil = this.#fresh && Number.isFinite(frame.captureTime) ? this.#nextFreshSlot(frame.captureTime) : now + this.#intervalMs;
   }
 }
 

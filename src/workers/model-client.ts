@@ -34,6 +34,13 @@
  * frame the server used. ERR_SUPERSEDED and ERR_FRAME_STALE are skips,
  * neither results nor crashes.
  *
+ * Fresh turns at maxFps (ADR 0044): the worker asks its source for fresh slots
+ * (a frame is handed over as it is captured once the interval has passed, not
+ * one that waited for a clock tick), and after each answer moves its next slot
+ * later by the time its request waited for the model (the answer's wait_ms):
+ * cameras sharing a model then fall due where the model is free instead of
+ * together.
+ *
  * Every frame read is settled once in the worker's model ledger (ADR 0040):
  * taken when the model answers about it (or about a newer frame of its stream:
  * then the frames read before that one are skipped as overwritten), skipped
@@ -243,6 +250,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           }
         };
         await declareReadSize();
+        source.freshSlots?.();
         /** The newest frame this worker wrote, and the newest frame a server has answered about: a request goes out for a newer one. */
         let latest: Written | null = null;
         let answeredUpTo = 0;
@@ -330,6 +338,9 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           }
           if (followed.failure !== null) throw followed.failure;
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
+          // This camera's turn fell where the model was busy: its next one comes that much later, where it is free.
+          const waited = response.metadata.wait_ms;
+          if (typeof waited === 'number') source.delaySlot?.(waited);
           // The frame the server used: the one named, or a newer one of the stream (an older server serves the one named).
           const used = sent.store.tagOf(response.frame_id) ?? sent.tag;
           const modelMs = response.metadata?.inference_time_ms;

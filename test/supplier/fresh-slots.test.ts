@@ -1,0 +1,51 @@
+/**
+ * Fresh slots (ADR 0044) on a clock the test moves by hand: with maxFps, a
+ * slot opens 95 % of the interval after the capture of the frame taken
+ * before, and only a frame captured once it is open fills it (the older one
+ * that waited in the mailbox is gated, never handed out); delaySlot() moves
+ * the next slot later. The accounting stays exact.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FrameSupplier } from '../../src/supplier/index.js';
+import { afterDistribution, ManualClock, rgbFrame } from './helpers.js';
+
+describe('fresh slots', { timeout: 60_000 }, () => {
+  it('fills a slot with the first frame captured once it is open, not the one that waited for it', async () => {
+    const clock = new ManualClock();
+    const supplier = new FrameSupplier({ streamId: 'cam', clock }).start();
+    const sub = supplier.subscribe('w', { maxFps: 2 });
+    sub.freshSlots();
+    const publishAt = async (t: number): Promise<void> => {
+      clock.advance(t);
+      supplier.publish(rgbFrame(4, 2, { captureTime: t }));
+      await afterDistribution();
+    };
+    await publishAt(0);
+    assert.equal((await sub.read())?.seq, 1);
+    for (const t of [100, 200, 300, 400]) await publishAt(t);
+    clock.advance(450);
+    let got: number | null | undefined;
+    const reading = sub.read().then((frame) => (got = frame?.seq ?? null));
+    clock.advance(480); // the slot (475) is open; the mailbox's frame was captured at 400, before it
+    await afterDistribution();
+    assert.equal(got, undefined, 'the frame captured before the slot opened is not handed out');
+    await publishAt(500);
+    await reading;
+    assert.equal(got, 6, 'the first frame captured once the slot is open, at once');
+
+    // A shared model's wait of 60 ms moves the next slot from 975 to 1035: the frame of 1000 is let pass.
+    sub.delaySlot(60);
+    const next = sub.read();
+    await publishAt(1000);
+    await publishAt(1100);
+    assert.equal((await next)?.seq, 8);
+    const stats = sub.stats();
+    assert.equal(stats.delivered, 3);
+    assert.equal(stats.gated, 5, 'frames 2 to 5 and 7, let pass by design');
+    assert.equal(stats.drops, 0);
+    assert.equal(stats.delivered + stats.drops + stats.gated + stats.staleSkips + stats.pending, supplier.stats().published);
+    await sub.close();
+    await supplier.close();
+  });
+});
