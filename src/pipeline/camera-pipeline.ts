@@ -32,6 +32,7 @@ import { WorkerGroup, type WorkerFigures } from './worker-group.js';
 import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
+import type { VlmScene } from '../workers/index.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -57,6 +58,8 @@ export interface CameraPipelineOptions {
   readonly idleThresholdMs?: number;
   /** The native decoder's threads when the camera's config names none (the system's rule: 1 when cameras outnumber cores). */
   readonly decoderThreads?: number;
+  /** What vlm workers see of tracked objects (the system's). */
+  readonly scene?: VlmScene | null;
 }
 
 /** Which decoder a camera gets, and why (for the log). */
@@ -163,7 +166,11 @@ export class CameraPipeline implements AsyncDisposable {
         throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
       if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
       const supervisorId = `${id}.${w.id}`;
-      const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, { models: options.models, shmDir: options.shmDir });
+      const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
+        models: options.models,
+        shmDir: options.shmDir,
+        scene: options.scene ?? null,
+      });
       workers.add(
         {
           profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),

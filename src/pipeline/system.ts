@@ -55,6 +55,7 @@ import { mallocStats, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { WorkerProfile } from './worker-profile.js';
 import { OutputGate } from './output-gate.js';
+import type { VlmScene } from '../workers/index.js';
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -120,6 +121,20 @@ export class VisionSystem implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   /** Workers with `track` on: their results become tracked objects. */
   readonly #tracking: ObjectTracking;
+  /** Where an ended object's stored best snapshot is read from, for vlm workers (the events store's, set by the app). */
+  #snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
+  /** What vlm workers see of the tracked objects: their events as they happen, the live ones with their latest boxes. */
+  readonly #scene: VlmScene = {
+    onObjectEvent: (camera, listener) => {
+      const forward = (e: EventOf<'tracked-object'>): void => {
+        if (e.event.after.camera === camera) listener(e.event);
+      };
+      this.#hub.on('tracked-object', forward);
+      return () => this.#hub.off('tracked-object', forward);
+    },
+    liveObjects: (camera) => this.#tracking.objects(camera),
+    snapshot: (id) => this.#snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null),
+  };
 
   constructor(options: VisionSystemOptions) {
     this.#config = options.config;
@@ -472,6 +487,11 @@ export class VisionSystem implements AsyncDisposable {
     this.#tracking.snapshotSaved(camera, worker, id);
   }
 
+  /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. */
+  setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
+    this.#snapshotSource = source;
+  }
+
   /** Every event from now on, until the signal aborts or the system closes. */
   events(options: EventsOptions = {}): AsyncIterable<SystemEvent> {
     return this.#hub.events(options);
@@ -516,6 +536,7 @@ export class VisionSystem implements AsyncDisposable {
       shmDir: this.shmDir,
       log: this.#log.child({ camera: id }),
       emit: (e) => this.#emit(e),
+      scene: this.#scene,
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
       // threads (each with its context and reference frames) cost CPU and memory for nothing.

@@ -16,7 +16,7 @@
 import type { Criticality, ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 
-export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
+export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
 /**
  * How fresh the worker wants its frames, and what it may miss. The criticality is its config's; the
