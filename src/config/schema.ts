@@ -362,10 +362,8 @@ export const VlmSchema = Type.Object(
 export type VlmConfig = Static<typeof VlmSchema>;
 const vlmSettings = {
   ...workerSettings,
-  criticality: StringEnum(CRITICALITIES, {
-    default: 'best-effort',
-    description: 'A vlm worker skips by design: best-effort unless said otherwise.',
-  }),
+  // A vlm worker skips by design: best-effort unless said otherwise (only the default differs from the others').
+  criticality: StringEnum(CRITICALITIES, { ...Criticality, default: 'best-effort' }),
 };
 
 // ---------------------------------------------------------------- objects (src/objects): tracking, zones, masks, the events store

@@ -62,6 +62,7 @@ import type { Outlet } from './outlet.js';
 import { ResultPublisher } from './results.js';
 import { RetainedState } from './retained-state.js';
 import { Topics } from './topics.js';
+import { AnswerPublisher } from './answers.js';
 import { cameraBudgetsS, workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
@@ -156,6 +157,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #inFlight = new Map<number, QueuedMessage>();
   readonly #retainedState: RetainedState;
   readonly #results: ResultPublisher;
+  /** vlm workers' answers (ADR 0050). */
+  readonly #answers: AnswerPublisher;
   readonly #commands: CommandHandler;
   #tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
   #client: MqttClient | null = null;
@@ -221,6 +224,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       log: this.#log,
       budgetS: (event) => workerBudgetS(event.profile),
     });
+    this.#answers = new AnswerPublisher({ topics: this.topics, outlet });
     this.#commands = new CommandHandler({
       system: this.#system,
       topics: this.topics,
@@ -449,6 +453,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#retainedState.publishAll();
     this.#publishStats();
     this.#results.flush();
+    this.#answers.flush();
     this.#pump();
     client.stream.on('drain', () => {
       if (this.#client === client) this.#results.flush();
@@ -488,6 +493,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     switch (event.type) {
       case 'result': {
         this.#results.onResult(event);
+        this.#answers.onResult(event);
         // Every detector feeds its camera's label counts; a worker with track on publishes tracked objects on
         // <prefix>/events instead of per-label appearances, so its appearances are counted apart.
         const tracked = event.profile.tracksObjects;
@@ -587,7 +593,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   #emitTracked(event: EventOf<'tracked-object'>): void {
     if (!this.#config.events.enabled) return;
     this.#counts.emitted++;
-    const { type, before, after } = event.event;
+    const { type, before } = event.event;
+    // A vlm worker's answer about the object rides on its events as Frigate's `description` (ADR 0050).
+    const description = this.#answers.description(event.event.after.id);
+    const after = description === undefined ? event.event.after : { ...event.event.after, description };
     this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after }), this.#budgetS(after.camera, event.worker)));
     this.#pump();
   }
