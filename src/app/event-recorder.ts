@@ -19,14 +19,15 @@
  * A failure is logged and costs that snapshot or row only.
  *
  * A vlm worker's answer about a tracked object (ADR 0050) is stored on the
- * object's event as `description` (Frigate's field) at once, and kept on the
- * rows its later events write.
+ * object's event as `description` (Frigate's field) at once, a cascade's
+ * result on its crop as one of its `attributes` (ADR 0051), and both are kept
+ * on the rows its later events write.
  */
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
 import type { EventStore, SnapshotRequest, TrackedEvent, TrackedObject } from '../objects/index.js';
-import type { EventOf, VisionSystem } from '../pipeline/index.js';
+import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation, type VisionSystem } from '../pipeline/index.js';
 import type { Frame } from '../supplier/index.js';
 
 export interface EventRecorderOptions {
@@ -41,22 +42,10 @@ export interface EventRecorderOptions {
 }
 
 const READ_TIMEOUT_MS = 2_000;
-/** Descriptions remembered for objects whose later events are still to be stored: the newest this many. */
-const MAX_DESCRIPTIONS = 1_000;
-
-/** The event with Frigate's `description` on its latest side (the store keeps that side as it is). */
-function withDescription(event: TrackedEvent, description: string): TrackedEvent {
-  const after: TrackedObject & { readonly description: string } = { ...event.after, description };
+/** The event with what results said about its object (`description`, `attributes`) on its latest side (the store keeps that side as it is). */
+function annotated(event: TrackedEvent, annotation: ObjectAnnotation): TrackedEvent {
+  const after: TrackedObject & ObjectAnnotation = { ...event.after, ...annotation };
   return { ...event, after };
-}
-
-/** A vlm answer about a tracked object: its id and the answer as text; null for any other result. */
-function descriptionOf(output: unknown): { id: string; description: string } | null {
-  const o = output as { kind?: unknown; answer?: unknown; error?: unknown; trigger?: { objectId?: unknown } } | null;
-  if (o === null || typeof o !== 'object' || o.kind !== 'vlm' || o.error !== undefined || o.answer === undefined) return null;
-  const id = o.trigger?.objectId;
-  if (typeof id !== 'string') return null;
-  return { id, description: typeof o.answer === 'string' ? o.answer : JSON.stringify(o.answer) };
 }
 
 export class EventRecorder {
@@ -64,7 +53,7 @@ export class EventRecorder {
   readonly #busy = new Set<string>();
   readonly #listener = (event: EventOf<'tracked-object'>): void => this.#onEvent(event);
   readonly #resultListener = (event: EventOf<'result'>): void => this.#onResult(event);
-  readonly #descriptions = new Map<string, string>();
+  readonly #annotations = new ObjectAnnotations();
   #started = false;
   #closed = false;
   readonly #pending = new Set<Promise<void>>();
@@ -93,16 +82,14 @@ export class EventRecorder {
   }
 
   #onResult(event: EventOf<'result'>): void {
-    const found = descriptionOf(event.output);
+    const found = annotationOf(event);
     if (found === null) return;
-    this.#descriptions.delete(found.id);
-    this.#descriptions.set(found.id, found.description);
-    if (this.#descriptions.size > MAX_DESCRIPTIONS) this.#descriptions.delete(this.#descriptions.keys().next().value!);
+    const annotation = this.#annotations.note(found.id, found.annotation);
     const store = this.#o.store;
     const stored = store?.get(found.id) ?? null;
     if (store == null || stored === null) return;
     try {
-      store.record(withDescription({ type: 'update', before: stored, after: stored }, found.description));
+      store.record(annotated({ type: 'update', before: stored, after: stored }, annotation));
     } catch (error) {
       this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: a description could not be stored');
     }
@@ -110,8 +97,8 @@ export class EventRecorder {
 
   #onEvent(event: EventOf<'tracked-object'>): void {
     try {
-      const description = this.#descriptions.get(event.event.after.id);
-      this.#o.store?.record(description === undefined ? event.event : withDescription(event.event, description));
+      const annotation = this.#annotations.of(event.event.after.id);
+      this.#o.store?.record(annotation === undefined ? event.event : annotated(event.event, annotation));
     } catch (error) {
       this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: an event could not be stored');
     }

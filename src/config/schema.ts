@@ -456,11 +456,37 @@ export type TrackOptionsConfig = Static<typeof TrackOptionsSchema>;
 export type ZoneConfig = Static<typeof ZoneSchema>;
 
 const workerId = { id: id('Worker id, unique within its camera.') };
-const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'model workers' });
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings }, closed), {
+// Cascades (ADR 0051): a camera's worker may read crops of another worker's detections instead of the camera's frames.
+const cropSettings = {
+  crops: Type.Optional(
+    Type.Object(
+      {
+        of: id('The worker of the same camera whose detections are cropped (with every: whose tracked objects).'),
+        labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'Only these labels. Default: every label.' })),
+        margin: Type.Number({ minimum: 0, maximum: 2, default: 0.1, description: 'Added around each box, as a share of its width and height.' }),
+        size: int(16, 4096, { default: 192, description: 'Long side of a crop (pixels; never enlarged).' }),
+        every: Type.Optional(
+          Type.Number({
+            exclusiveMinimum: 0,
+            maximum: 86_400,
+            description:
+              'Crop each tracked object of that worker (it must track) at most once per this many seconds, instead of every detection of every result.',
+          }),
+        ),
+      },
+      { ...closed, description: "Read crops of another worker's detections, cut from the camera's newest frame at full resolution, instead of whole frames." },
+    ),
+  ),
+};
+const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+  [KIND_NAME]: 'model workers',
+});
+const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
   [KIND_NAME]: 'command workers',
 });
-const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'module workers' });
+const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+  [KIND_NAME]: 'module workers',
+});
 const VlmWorker = annotate(Type.Object({ ...workerId, vlm: VlmSchema, ...vlmSettings, ...objectSettings }, closed), { [KIND_NAME]: 'vlm workers' });
 export const WorkerSchema = annotate(
   Type.Union([ModelWorker, CommandWorker, ModuleWorker, VlmWorker], { description: 'A worker: an id and exactly one of model, command, module, vlm.' }),

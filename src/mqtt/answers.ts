@@ -4,16 +4,15 @@
  * attributes), latest-only per topic while the broker is away; an answer
  * about a tracked object also as Frigate's `tracked_object_update`
  * (`{ type: 'description', id, camera, description }`), and remembered so
- * the object's next events carry it as `after.description`. Error results
+ * the object's next events carry it as `after.description`; a cascade's
+ * result on an object's crop likewise as `{ type: 'attributes', id, camera,
+ * worker, attributes }` and `after.attributes` (ADR 0051). Error results
  * stay on the result topic: the sensor shows the last answer, not the last
  * failure.
  */
-import type { EventOf } from '../pipeline/index.js';
+import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation } from '../pipeline/index.js';
 import type { Outlet } from './outlet.js';
 import type { Topics } from './topics.js';
-
-/** Descriptions kept for objects still to be published: the newest this many. */
-const MAX_DESCRIPTIONS = 1_000;
 
 interface AnswerOutput {
   readonly kind: 'vlm';
@@ -33,7 +32,7 @@ export class AnswerPublisher {
   readonly #topics: Topics;
   readonly #outlet: Outlet;
   readonly #pending = new Map<string, string>();
-  readonly #descriptions = new Map<string, string>();
+  readonly #annotations = new ObjectAnnotations();
   published = 0;
 
   constructor(options: { readonly topics: Topics; readonly outlet: Outlet }) {
@@ -42,24 +41,25 @@ export class AnswerPublisher {
   }
 
   onResult(event: EventOf<'result'>): void {
+    const found = annotationOf(event);
+    if (found !== null) {
+      this.#annotations.note(found.id, found.annotation);
+      const update =
+        found.annotation.description !== undefined
+          ? { type: 'description', description: found.annotation.description }
+          : { type: 'attributes', worker: event.worker, attributes: found.annotation.attributes };
+      this.#outlet.publish(this.#topics.trackedObjectUpdate, JSON.stringify({ ...update, id: found.id, camera: event.camera }), 0, false);
+    }
     const answer = answerOf(event.output);
     if (answer === null) return;
     const topic = this.#topics.worker(event.shared ? null : event.camera, event.worker, 'answer');
     this.#pending.set(topic, JSON.stringify({ camera: event.camera, worker: event.worker, seq: event.seq, ...answer }));
-    const id = answer.trigger?.objectId;
-    if (typeof id === 'string') {
-      const description = typeof answer.answer === 'string' ? answer.answer : JSON.stringify(answer.answer);
-      this.#descriptions.delete(id);
-      this.#descriptions.set(id, description);
-      if (this.#descriptions.size > MAX_DESCRIPTIONS) this.#descriptions.delete(this.#descriptions.keys().next().value!);
-      this.#outlet.publish(this.#topics.trackedObjectUpdate, JSON.stringify({ type: 'description', id, camera: event.camera, description }), 0, false);
-    }
     this.flush();
   }
 
-  /** The object's latest description, if a vlm worker answered about it. */
-  description(id: string): string | undefined {
-    return this.#descriptions.get(id);
+  /** What results said about the object (description, attributes), if any. */
+  annotation(id: string): ObjectAnnotation | undefined {
+    return this.#annotations.of(id);
   }
 
   /** Sends what waits, while the broker takes it. */

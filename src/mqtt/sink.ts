@@ -594,9 +594,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (!this.#config.events.enabled) return;
     this.#counts.emitted++;
     const { type, before } = event.event;
-    // A vlm worker's answer about the object rides on its events as Frigate's `description` (ADR 0050).
-    const description = this.#answers.description(event.event.after.id);
-    const after = description === undefined ? event.event.after : { ...event.event.after, description };
+    // What results said about the object rides on its events: a vlm answer as Frigate's `description`, crop results as `attributes` (ADR 0050, 0051).
+    const annotation = this.#answers.annotation(event.event.after.id);
+    const after = annotation === undefined ? event.event.after : { ...event.event.after, ...annotation };
     this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after }), this.#budgetS(after.camera, event.worker)));
     this.#pump();
   }

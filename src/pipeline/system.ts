@@ -56,6 +56,7 @@ import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from '.
 import type { WorkerProfile } from './worker-profile.js';
 import { OutputGate } from './output-gate.js';
 import type { VlmScene } from '../workers/index.js';
+import type { CropFeed } from './crop-feed.js';
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -485,6 +486,11 @@ export class VisionSystem implements AsyncDisposable {
   /** Whoever stores snapshots says one was saved: the object's update with has_snapshot true follows. */
   snapshotSaved(camera: string, worker: string, id: string): void {
     this.#tracking.snapshotSaved(camera, worker, id);
+  }
+
+  /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for an unknown camera. */
+  cropFeeds(camera: string): readonly CropFeed[] {
+    return this.#cameras.get(camera)?.cropFeeds ?? [];
   }
 
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. */
