@@ -6,8 +6,8 @@
  * its header only; the answer lands on MQTT (mosquitto: the retained answer
  * topic, Frigate's tracked_object_update, Home Assistant discovery of a
  * sensor and a binary_sensor per boolean field), on the object's stored event
- * as `description` (GET /api/events), and the key is in no MQTT message, API
- * answer or log line.
+ * as `description` (GET /api/events) and in the dashboard's event list (a real
+ * chromium), and the key is in no MQTT message, API answer or log line.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { FakeVlmServer } from '../helpers/vlm-server.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 import { eventuallyAsync } from '../helpers/process.js';
+import { launchBrowser } from '../helpers/browser.js';
 
 const KEY = 'sk-app-test-9f8e7d6c5b4a-SECRET';
 const SQUARES = 'lavfi:color=c=white:size=320x240:rate=10,drawbox=x=40:y=40:w=80:h=80:color=red:t=fill,drawbox=x=200:y=120:w=80:h=80:color=blue:t=fill';
@@ -122,6 +123,21 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
         };
         return events.events.some((e) => e.id === payload.trigger.objectId && e.description === JSON.stringify({ colour: 'red', person: false }));
       }, 'the event in the store with its description');
+
+      // The dashboard: the answer in the event list beside the snapshot (a real chromium).
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(dashboard.url);
+        const shown = await page.waitForFunction(
+          (id) => document.querySelector(`#objects li[data-event-id="${id}"] [data-field="description"]`)?.textContent ?? '',
+          payload.trigger.objectId,
+          { timeout: 60_000 },
+        );
+        assert.equal(await shown.jsonValue(), JSON.stringify({ colour: 'red', person: false }));
+      } finally {
+        await browser.close();
+      }
 
       // The key: in no MQTT message, no API answer, no log line.
       for (const path of ['/api/stats', '/api/config', '/api/events']) {
