@@ -30,7 +30,7 @@ export async function cCrop(): Promise<void> {
     const supplier = new FrameSupplier({ streamId: `cam${i}` }).start();
     const feed = new CropFeed({ camera: `cam${i}`, worker: 'pose', settings: { of: 'people', margin: 0.1, size: 192 }, source: supplier, scene: null });
     feed.start();
-    const reader = feed.supplier.subscribe('pose');
+    const reader = feed.subscribe('pose', {});
     let read = 0;
     void (async () => {
       for (;;) {

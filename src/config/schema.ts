@@ -464,7 +464,7 @@ const cropSettings = {
         of: id('The worker of the same camera whose detections are cropped (with every: whose tracked objects).'),
         labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'Only these labels. Default: every label.' })),
         margin: Type.Number({ minimum: 0, maximum: 2, default: 0.1, description: 'Added around each box, as a share of its width and height.' }),
-        size: int(16, 4096, { default: 192, description: 'Long side of a crop (pixels; never enlarged).' }),
+        size: int(16, 4096, { default: 192, description: "Long side of a crop (pixels): enlarged or shrunk to it, the second model's input size." }),
         every: Type.Optional(
           Type.Number({
             exclusiveMinimum: 0,

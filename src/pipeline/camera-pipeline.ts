@@ -188,7 +188,7 @@ export class CameraPipeline implements AsyncDisposable {
           profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),
           supervisorId,
           built: feed === null ? built : { ...built, kind: withCropInfo(built.kind, feed) },
-          ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.supplier.subscribe(workerId, subscribe) }),
+          ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.subscribe(workerId, subscribe) }),
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled,

@@ -14,6 +14,8 @@ import sharp from 'sharp';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import {
   inProcessWorker,
+  triggerOf,
+  vlmImageEncodes,
   vlmWorker,
   WorkerSupervisor,
   type VlmObject,
@@ -24,6 +26,8 @@ import {
   type WorkerResult,
 } from '../../src/workers/index.js';
 import { FakeVlmServer } from '../helpers/vlm-server.js';
+import { buildWorkerKind } from '../../src/pipeline/build-worker.js';
+import { resolvedConfig } from '../pipeline/helpers.js';
 
 const W = 320;
 const H = 240;
@@ -298,7 +302,8 @@ describe('vlm workers', { timeout: 180_000 }, () => {
     );
     const r = rig([{ id: 'vlm', kind }]);
     try {
-      // All at once: one goes, 49 find the worker busy.
+      // All at once: one goes, 49 find the worker busy; only what was sent was encoded.
+      const encodesBefore = vlmImageEncodes();
       const first = r.next();
       for (let i = 0; i < 50; i++) scene.fire('new', red);
       await first;
@@ -315,6 +320,7 @@ describe('vlm workers', { timeout: 180_000 }, () => {
       assert.equal(counts.skipped['worker-rate'], 46);
       assert.equal(local.requests.length, 5, 'only what was sent reached the server');
       assert.equal(counts.triggers, 100);
+      assert.equal(vlmImageEncodes() - encodesBefore, 5, 'no picture encoded for a skipped ask');
     } finally {
       await r.close();
       await local.close();
@@ -376,6 +382,84 @@ describe('vlm workers', { timeout: 180_000 }, () => {
     } finally {
       await r.close();
       await local.close();
+    }
+  });
+});
+
+describe('vlm triggers and refusals', { timeout: 120_000 }, () => {
+  it('triggerOf: new, zone entry, loitering and end, filtered by worker, label and zone', () => {
+    const o = (zones: string[], loitering: string[] = [], worker = 'detector', label = 'person'): VlmObject => ({
+      id: 'x',
+      label,
+      box: RED,
+      worker,
+      current_zones: zones,
+      loitering_zones: loitering,
+    });
+    const on = { on: ['new', 'zone', 'loitering', 'end'] as const };
+    assert.deepEqual(triggerOf({ type: 'new', before: o([]), after: o([]) }, on)?.kind, 'new');
+    assert.deepEqual(triggerOf({ type: 'update', before: o([]), after: o(['porch']) }, on), { kind: 'zone', object: o(['porch']), zone: 'porch' });
+    assert.equal(triggerOf({ type: 'update', before: o(['porch']), after: o(['porch']) }, on), null, 'still in the zone: no trigger');
+    assert.equal(triggerOf({ type: 'update', before: o(['porch']), after: o(['porch'], ['porch']) }, on)?.kind, 'loitering');
+    assert.equal(triggerOf({ type: 'end', before: o([]), after: o([]) }, on)?.kind, 'end');
+    assert.equal(triggerOf({ type: 'update', before: o([]), after: o(['drive']) }, { ...on, zones: ['porch'] }), null, 'another zone');
+    assert.equal(triggerOf({ type: 'new', before: o([]), after: o([], [], 'other') }, { ...on, of: 'detector' }), null, 'another worker');
+    assert.equal(triggerOf({ type: 'new', before: o([]), after: o([], [], 'detector', 'car') }, { ...on, labels: ['person'] }), null, 'another label');
+  });
+
+  it('a vlm entry whose apiKeyEnv is not set is refused when its camera is built (ERR_VLM_API_KEY), the variable named', async () => {
+    const config = resolvedConfig({
+      cameras: {
+        c: {
+          source: 'lavfi:testsrc',
+          workers: [{ id: 'v', vlm: { api: 'ollama', url: 'http://127.0.0.1:1', model: 'm', prompt: 'p', apiKeyEnv: 'VLM_TEST_UNSET_KEY' } }],
+        },
+      },
+    });
+    delete process.env.VLM_TEST_UNSET_KEY;
+    await assert.rejects(buildWorkerKind('camera c, worker v', 'c.v', config.cameras.c!.workers[0]!, { models: new Map(), shmDir: '/tmp' }), {
+      code: 'ERR_VLM_API_KEY',
+      message: /VLM_TEST_UNSET_KEY/,
+    });
+    assert.equal(config.cameras.c!.workers[0]!.criticality, 'best-effort', 'best-effort unless configured');
+  });
+
+  it('end with a stored snapshot: the snapshot is what is asked about; 401: the worker stops with ERR_VLM_UNAUTHORIZED', async () => {
+    const server = await new FakeVlmServer({ apiKey: KEY }).start();
+    const snapshot = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 0, g: 200, b: 0 } } })
+      .jpeg()
+      .toBuffer();
+    const scene = new (class extends TestScene {
+      snapshot(): Promise<Buffer | null> {
+        return Promise.resolve(snapshot);
+      }
+    })();
+    const red = object('obj-1', 'red', RED);
+    const kind = vlmWorker(options(server, scene, { triggers: { objects: { on: ['end'] }, intervalS: null } }));
+    const r = rig([{ id: 'vlm', kind }]);
+    try {
+      const answered = r.next();
+      scene.fire('end', red);
+      const out = await answered;
+      assert.equal(out.error, undefined);
+      assert.deepEqual([out.image.source, out.image.width, out.image.height], ['snapshot', 64, 43]);
+      const picture = await colourOf(server.requests.at(-1)!.jpeg!);
+      assert.ok(picture.g > 150 && picture.r < 60, 'the green snapshot was sent');
+    } finally {
+      await r.close();
+    }
+    const wrong = vlmWorker(options(server, scene, { apiKey: 'not-the-key', triggers: { objects: { on: ['new'] }, intervalS: null } }));
+    const r2 = rig([{ id: 'vlm', kind: wrong }]);
+    try {
+      const failed = new Promise<{ lastExit: { code: string } }>((resolve) => r2.supervisor.once('failed', resolve));
+      scene.live = [red];
+      scene.fire('new', red);
+      const exit = await failed;
+      assert.equal(exit.lastExit.code, 'ERR_VLM_UNAUTHORIZED');
+      assert.ok(!JSON.stringify(exit).includes('not-the-key'), 'the key is not in the exit');
+    } finally {
+      await r2.close();
+      await server.close();
     }
   });
 });
