@@ -28,6 +28,7 @@ import {
 import { FakeVlmServer } from '../helpers/vlm-server.js';
 import { buildWorkerKind } from '../../src/pipeline/build-worker.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
+import { checkNetworkCamera } from '../../src/config/index.js';
 
 const W = 320;
 const H = 240;
@@ -422,6 +423,17 @@ describe('vlm triggers and refusals', { timeout: 120_000 }, () => {
       message: /VLM_TEST_UNSET_KEY/,
     });
     assert.equal(config.cameras.c!.workers[0]!.criticality, 'best-effort', 'best-effort unless configured');
+  });
+
+  it('from the network, a vlm apiKeyEnv is held to the reference rule: a variable the file does not reference is refused', () => {
+    const entry = (name: string) => ({
+      source: 'lavfi:testsrc',
+      workers: [{ id: 'v', vlm: { api: 'openai', url: 'http://x.example/v1', model: 'm', prompt: 'p', apiKeyEnv: name } }],
+    });
+    const policy = { allowExec: false, references: { names: ['VLM_KEY'], prefixes: ['CAM_'] } };
+    assert.deepEqual(checkNetworkCamera(entry('MQTT_PASSWORD'), policy)?.path, 'workers.0.vlm.apiKeyEnv');
+    assert.equal(checkNetworkCamera(entry('VLM_KEY'), policy), null);
+    assert.equal(checkNetworkCamera(entry('CAM_VLM'), policy), null);
   });
 
   it('end with a stored snapshot: the snapshot is what is asked about; 401: the worker stops with ERR_VLM_UNAUTHORIZED', async () => {
