@@ -26,6 +26,8 @@ import { h1 } from './http/h1.js';
 import { x1, xk } from './cluster/x1.js';
 import { xkTransports } from './kserve/transports.js';
 import { t1 } from './objects/t1.js';
+import { vlm1 } from './workers/vlm1.js';
+import { cCrop } from './pipeline/c-crop.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -81,6 +83,10 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   /** The transports alone. */
   'XK-TRANSPORTS': () => xkTransports(),
   T1: () => t1(),
+  /** A vlm worker's own cost per request and its answers' age against a stand-in server answering in 300 ms (issue 34). */
+  VLM1: () => vlm1(),
+  /** Cascades: crops per second and their cost at 16 cameras (issue 34). */
+  'C-CROP': () => cCrop(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

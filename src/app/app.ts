@@ -169,6 +169,9 @@ export class App implements AsyncDisposable {
       // Loading the encoder takes seconds on a busy machine: before the cameras run, when snapshots are to be expected.
       if (this.#store !== null || tracksAnyObjects(this.#config)) await this.#loadEncoder();
       this.#recorder = this.#startRecorder(this.#store);
+      // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
+      const store = this.#store;
+      if (store !== null) this.system.setSnapshotSource((id) => store.snapshot(id));
     }
     await this.system.start();
     await this.cluster?.start();

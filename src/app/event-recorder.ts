@@ -17,12 +17,17 @@
  * the box drawn is the detection's. One snapshot in progress per object at a
  * time; a request meanwhile is dropped (the next improvement asks again).
  * A failure is logged and costs that snapshot or row only.
+ *
+ * A vlm worker's answer about a tracked object (ADR 0050) is stored on the
+ * object's event as `description` (Frigate's field) at once, a cascade's
+ * result on its crop as one of its `attributes` (ADR 0051), and both are kept
+ * on the rows its later events write.
  */
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
-import type { EventStore, SnapshotRequest } from '../objects/index.js';
-import type { EventOf, VisionSystem } from '../pipeline/index.js';
+import type { EventStore, SnapshotRequest, TrackedEvent, TrackedObject } from '../objects/index.js';
+import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation, type VisionSystem } from '../pipeline/index.js';
 import type { Frame } from '../supplier/index.js';
 
 export interface EventRecorderOptions {
@@ -37,11 +42,18 @@ export interface EventRecorderOptions {
 }
 
 const READ_TIMEOUT_MS = 2_000;
+/** The event with what results said about its object (`description`, `attributes`) on its latest side (the store keeps that side as it is). */
+function annotated(event: TrackedEvent, annotation: ObjectAnnotation): TrackedEvent {
+  const after: TrackedObject & ObjectAnnotation = { ...event.after, ...annotation };
+  return { ...event, after };
+}
 
 export class EventRecorder {
   readonly #o: EventRecorderOptions;
   readonly #busy = new Set<string>();
   readonly #listener = (event: EventOf<'tracked-object'>): void => this.#onEvent(event);
+  readonly #resultListener = (event: EventOf<'result'>): void => this.#onResult(event);
+  readonly #annotations = new ObjectAnnotations();
   #started = false;
   #closed = false;
   readonly #pending = new Set<Promise<void>>();
@@ -54,12 +66,14 @@ export class EventRecorder {
     if (this.#started || this.#closed) return;
     this.#started = true;
     this.#o.system.on('tracked-object', this.#listener);
+    this.#o.system.on('result', this.#resultListener);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#o.system.off('tracked-object', this.#listener);
+    this.#o.system.off('result', this.#resultListener);
     await Promise.allSettled([...this.#pending]);
   }
 
@@ -67,9 +81,24 @@ export class EventRecorder {
     await this.close();
   }
 
+  #onResult(event: EventOf<'result'>): void {
+    const found = annotationOf(event);
+    if (found === null) return;
+    const annotation = this.#annotations.note(found.id, found.annotation);
+    const store = this.#o.store;
+    const stored = store?.get(found.id) ?? null;
+    if (store == null || stored === null) return;
+    try {
+      store.record(annotated({ type: 'update', before: stored, after: stored }, annotation));
+    } catch (error) {
+      this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: a description could not be stored');
+    }
+  }
+
   #onEvent(event: EventOf<'tracked-object'>): void {
     try {
-      this.#o.store?.record(event.event);
+      const annotation = this.#annotations.of(event.event.after.id);
+      this.#o.store?.record(annotation === undefined ? event.event : annotated(event.event, annotation));
     } catch (error) {
       this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: an event could not be stored');
     }

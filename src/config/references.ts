@@ -11,7 +11,10 @@
  *   reach any variable of that process (a cloud key, the API token) into a
  *   value the caller controls. A reference may name only a variable the
  *   config file itself references, or one matching the operator's allowed
- *   prefixes. `$${` (a literal `${`) is always allowed.
+ *   prefixes. `$${` (a literal `${`) is always allowed. A vlm worker's
+ *   `apiKeyEnv` names a variable whose value is sent to the worker's `url`
+ *   (ADR 0050): it is held to the same rule, or a caller could send any
+ *   variable of the process to a server of its choosing.
  *
  * The config records what its file referenced (envOf), so the rule and the
  * masking of substituted values work from the same facts.
@@ -56,7 +59,26 @@ export function checkNetworkCamera(entry: unknown, policy: NetworkEntryPolicy): 
       }
     }
   }
+  const keyed = apiKeyEnvOf(entry, policy.references);
+  if (keyed !== null) return keyed;
   return firstReference(entry, policy.references, []);
+}
+
+/** A vlm worker's apiKeyEnv the reference rule does not allow, or null. */
+function apiKeyEnvOf(entry: unknown, policy: ReferencePolicy): NetworkEntryProblem | null {
+  const workers = entry !== null && typeof entry === 'object' ? (entry as { workers?: unknown }).workers : undefined;
+  if (!Array.isArray(workers)) return null;
+  for (const [i, worker] of workers.entries()) {
+    const name = (worker as { vlm?: { apiKeyEnv?: unknown } } | null)?.vlm?.apiKeyEnv;
+    if (typeof name === 'string' && !referenceAllowed(name, policy)) {
+      return {
+        kind: 'reference',
+        path: `workers.${i}.vlm.apiKeyEnv`,
+        message: `apiKeyEnv ${name} names an environment variable the config file does not reference (its value would be sent to vlm.url; allowed: the file's own references${(policy.prefixes ?? []).length > 0 ? ` and names starting with ${(policy.prefixes ?? []).join(', ')}` : ''})`,
+      };
+    }
+  }
+  return null;
 }
 
 function firstReference(value: unknown, policy: ReferencePolicy, path: (string | number)[]): NetworkEntryProblem | null {

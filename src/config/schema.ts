@@ -261,16 +261,123 @@ const kinds = {
 } as const;
 
 const KIND_KEYS = ['model', 'command', 'module'] as const;
+/** A camera's workers may also be vlm workers (ADR 0050); shared workers may not. */
+const CAMERA_KIND_KEYS = [...KIND_KEYS, 'vlm'] as const;
 
-function workerChooser(what: string): Chooser {
+function workerChooser(what: string, keys: readonly string[] = KIND_KEYS): Chooser {
   return (value) => {
-    if (!isPlainObject(value)) return { message: `must be a map: a ${what} with one of model, command, module`, lenient: false };
-    const present = KIND_KEYS.filter((k) => Object.hasOwn(value, k));
-    if (present.length === 1) return KIND_KEYS.indexOf(present[0]!);
+    if (!isPlainObject(value)) return { message: `must be a map: a ${what} with one of ${keys.join(', ')}`, lenient: false };
+    const present = keys.filter((k) => Object.hasOwn(value, k));
+    if (present.length === 1) return keys.indexOf(present[0]!);
     const not = present.length === 0 ? '' : `, not ${present.join(' and ')}`;
-    return { message: `a ${what} needs exactly one of model, command, module${not}`, lenient: true };
+    return { message: `a ${what} needs exactly one of ${keys.join(', ')}${not}`, lenient: true };
   };
 }
+
+// ---------------------------------------------------------------- vlm workers (src/workers/vlm-worker.ts, ADR 0050)
+
+const VLM_TRIGGERS = ['new', 'zone', 'loitering', 'end'] as const;
+const perMinute = (description: string) => Type.Optional(int(1, 100_000, { description }));
+export const VlmSchema = Type.Object(
+  {
+    api: StringEnum(['openai', 'ollama'] as const, {
+      description: "openai: any OpenAI-compatible chat-completions server (vLLM, llama.cpp's server, LM Studio, OpenAI); ollama: Ollama's own /api/chat.",
+    }),
+    url: Type.String({
+      pattern: '^https?://',
+      description: 'openai: the base URL /chat/completions follows (http://gpu-box:8000/v1); ollama: the server (http://gpu-box:11434).',
+    }),
+    model: Type.String({ minLength: 1, maxLength: 256, description: "The model's name on that server." }),
+    apiKeyEnv: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        description: 'The environment variable holding the API key, sent as Authorization: Bearer. Never logged. Default: no key.',
+      }),
+    ),
+    name: annotate(
+      Type.String({ pattern: ID_PATTERN, default: 'describe', description: "The prompt's name: in every answer, and the Home Assistant sensor's." }),
+      {
+        [HINT]: ID_HINT,
+      },
+    ),
+    prompt: Type.String({
+      minLength: 1,
+      maxLength: 8_000,
+      description: 'The prompt, a template: {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}}, {{boxes}} (the tracked objects now).',
+    }),
+    schema: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'A JSON schema the answer must fit (response_format json_schema / Ollama format); the answer is parsed and checked against it.',
+      }),
+    ),
+    image: Type.Object(
+      {
+        crop: Type.Boolean({ default: true, description: "An object's trigger sends the crop of its latest box (false: the whole frame)." }),
+        margin: Type.Number({ minimum: 0, maximum: 2, default: 0.1, description: "Added around a crop, as a share of the box's width and height." }),
+        size: int(32, 4096, { default: 512, description: 'Longest side of the picture sent (pixels; never enlarged).' }),
+        quality: int(1, 100, { default: 80, description: 'JPEG quality.' }),
+      },
+      { ...closed, default: {}, description: 'The picture sent.' },
+    ),
+    maxTokens: Type.Optional(int(1, 100_000, { description: "max_tokens (Ollama: num_predict). Default: the server's." })),
+    stream: Type.Boolean({ default: false, description: 'Ask for a streamed answer (assembled before it is emitted).' }),
+    timeoutMs: ms('Longest an ask may take, headers and body', 30_000),
+    triggers: Type.Object(
+      {
+        objects: Type.Optional(
+          Type.Object(
+            {
+              of: Type.Optional(
+                annotate(Type.String({ pattern: ID_PATTERN, description: "The tracking worker whose objects count. Default: any of the camera's." }), {
+                  [HINT]: ID_HINT,
+                }),
+              ),
+              labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'Only these labels. Default: every label.' })),
+              on: Type.Array(StringEnum(VLM_TRIGGERS), {
+                minItems: 1,
+                uniqueItems: true,
+                default: ['new'],
+                description: 'new: a new object; zone: it enters a zone; loitering: it starts loitering; end: its event ends (the best snapshot is sent).',
+              }),
+              zones: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'zone, loitering: only these zones.' })),
+            },
+            { ...closed, description: "Ask when the camera's tracked objects do something." },
+          ),
+        ),
+        intervalS: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400, description: 'Also ask about the whole frame every this many seconds.' })),
+      },
+      { ...closed, default: {}, description: 'When to ask: objects, an interval, or both (neither: the worker never asks).' },
+    ),
+    budgets: Type.Object(
+      {
+        maxAgeMs: ms('Age budget at request: an older frame is replaced by a newer one, or the ask skipped', 2_000),
+        staleAfterMs: Type.Optional(
+          Type.Number({
+            exclusiveMinimum: 0,
+            maximum: 86_400_000,
+            description: 'An answer arriving later than this after capture is marked stale. Default: never.',
+          }),
+        ),
+        perMinute: perMinute('Asks a minute of this worker, at most; the rest are skipped and counted. Default: no limit.'),
+        endpoint: Type.Object(
+          {
+            perMinute: perMinute('Asks a minute to this server and model from every worker, at most. Default: no limit.'),
+            concurrency: int(1, 1_000, { default: 1, description: 'Asks at once to this server and model from every worker.' }),
+          },
+          { ...closed, default: {}, description: 'Shared by every worker asking the same url and model (the tighter setting holds).' },
+        ),
+      },
+      { ...closed, default: {}, description: 'Every ask over a budget is skipped and counted, never queued.' },
+    ),
+  },
+  { ...closed, description: 'A vision-language model asked about the freshest pixels (docs/configuration.md, VLM workers).' },
+);
+export type VlmConfig = Static<typeof VlmSchema>;
+const vlmSettings = {
+  ...workerSettings,
+  // A vlm worker skips by design: best-effort unless said otherwise (only the default differs from the others').
+  criticality: StringEnum(CRITICALITIES, { ...Criticality, default: 'best-effort' }),
+};
 
 // ---------------------------------------------------------------- objects (src/objects): tracking, zones, masks, the events store
 
@@ -362,14 +469,41 @@ export type TrackOptionsConfig = Static<typeof TrackOptionsSchema>;
 export type ZoneConfig = Static<typeof ZoneSchema>;
 
 const workerId = { id: id('Worker id, unique within its camera.') };
-const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'model workers' });
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings }, closed), {
+// Cascades (ADR 0051): a camera's worker may read crops of another worker's detections instead of the camera's frames.
+const cropSettings = {
+  crops: Type.Optional(
+    Type.Object(
+      {
+        of: id('The worker of the same camera whose detections are cropped (with every: whose tracked objects).'),
+        labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'Only these labels. Default: every label.' })),
+        margin: Type.Number({ minimum: 0, maximum: 2, default: 0.1, description: 'Added around each box, as a share of its width and height.' }),
+        size: int(16, 4096, { default: 192, description: "Long side of a crop (pixels): enlarged or shrunk to it, the second model's input size." }),
+        every: Type.Optional(
+          Type.Number({
+            exclusiveMinimum: 0,
+            maximum: 86_400,
+            description:
+              'Crop each tracked object of that worker (it must track) at most once per this many seconds, instead of every detection of every result.',
+          }),
+        ),
+      },
+      { ...closed, description: "Read crops of another worker's detections, cut from the camera's newest frame at full resolution, instead of whole frames." },
+    ),
+  ),
+};
+const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+  [KIND_NAME]: 'model workers',
+});
+const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
   [KIND_NAME]: 'command workers',
 });
-const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings }, closed), { [KIND_NAME]: 'module workers' });
+const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+  [KIND_NAME]: 'module workers',
+});
+const VlmWorker = annotate(Type.Object({ ...workerId, vlm: VlmSchema, ...vlmSettings, ...objectSettings }, closed), { [KIND_NAME]: 'vlm workers' });
 export const WorkerSchema = annotate(
-  Type.Union([ModelWorker, CommandWorker, ModuleWorker], { description: 'A worker: an id and exactly one of model, command, module.' }),
-  { [CHOOSE]: workerChooser('worker') },
+  Type.Union([ModelWorker, CommandWorker, ModuleWorker, VlmWorker], { description: 'A worker: an id and exactly one of model, command, module, vlm.' }),
+  { [CHOOSE]: workerChooser('worker', CAMERA_KIND_KEYS) },
 );
 
 const sharedCameras = {
@@ -991,7 +1125,7 @@ export const fileSchema: SchemaNode = {
 /** The config file's JSON Schema (draft-07), for editors and other tools: plain JSON. */
 export const configSchema: Readonly<Record<string, unknown>> = JSON.parse(JSON.stringify(fileSchema)) as Record<string, unknown>;
 
-/** The kind of a worker (camera or shared): which of model, command, module it has. */
-export function workerKind(worker: WorkerConfig | SharedWorkerConfig): 'model' | 'command' | 'module' {
-  return 'model' in worker ? 'model' : 'command' in worker ? 'command' : 'module';
+/** The kind of a worker (camera or shared): which of model, command, module, vlm it has. */
+export function workerKind(worker: WorkerConfig | SharedWorkerConfig): 'model' | 'command' | 'module' | 'vlm' {
+  return 'model' in worker ? 'model' : 'command' in worker ? 'command' : 'vlm' in worker ? 'vlm' : 'module';
 }

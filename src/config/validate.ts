@@ -191,9 +191,10 @@ function lenient(union: SchemaNode): SchemaNode {
     const properties: Record<string, SchemaNode> = {};
     for (const branch of union.anyOf ?? []) {
       for (const [key, property] of Object.entries(branch.properties ?? {})) {
-        // A key whose schema differs between branches (handler, threads) says nothing on its own.
+        // A key whose schema differs between branches (handler, threads) says nothing on its own; a default alone (a vlm worker's criticality) is no difference.
         const seen = properties[key];
-        properties[key] = seen === undefined || JSON.stringify(seen) === JSON.stringify(property) ? property : {};
+        const shape = (s: SchemaNode): string => JSON.stringify({ ...s, default: undefined });
+        properties[key] = seen === undefined || shape(seen) === shape(property) ? property : {};
       }
     }
     schema = { type: 'object', properties, additionalProperties: false };

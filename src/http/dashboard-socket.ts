@@ -25,6 +25,8 @@
  *   its objects alive now `{ id, label, score, box, zones, stationary }`
  *   (VisionSystem.trackedObjects, boxes normalised); `{ type: 'event', event }`
  *   per other event (tracked-object and zone-count events among them);
+ *   `{ type: 'annotation', id, camera, worker, description?, attributes? }`
+ *   per result about a tracked object (a vlm answer, a crop result);
  *   `{ type: 'stats', stats }` every statsIntervalMs.
  *
  * Latest-frame to the browser: a camera's next frame goes only once the
@@ -36,7 +38,7 @@ import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
-import type { SystemEvent, VisionSystem } from '../pipeline/index.js';
+import { annotationOf, type SystemEvent, type VisionSystem } from '../pipeline/index.js';
 import { tokenMatches } from './auth.js';
 import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
 import { boxesOf } from './jpeg.js';
@@ -256,6 +258,9 @@ export class DashboardSocket {
       this.#send({ type: 'event', event });
       return;
     }
+    // A vlm answer or a crop result about a tracked object: shown on the object's row (ADR 0050, 0051).
+    const found = annotationOf(event);
+    if (found !== null) this.#send({ type: 'annotation', id: found.id, camera: event.camera, worker: event.worker, ...found.annotation });
     // Boxes read the way the JPEG overlays read them, so the canvas and latest.jpg?boxes=1 agree.
     if (!Array.isArray((event.output as { detections?: unknown } | null)?.detections)) return;
     const boxes = boxesOf(event.output);

@@ -35,6 +35,8 @@ export interface DiscoveryOptions {
    * 0032). null or absent: never expire.
    */
   readonly expireAfter?: { readonly counts: number | null; readonly zones: number | null };
+  /** The camera's vlm workers (ADR 0050): a sensor of each one's last answer, and a binary_sensor per boolean field of its schema. Default none. */
+  readonly answers?: readonly { readonly worker: string; readonly prompt: string; readonly booleans: readonly string[] }[];
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -115,6 +117,23 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       device_class: 'restart',
       entity_category: 'config',
     });
+  }
+  for (const { worker, prompt, booleans } of options.answers ?? []) {
+    const state = topics.worker(camera, worker, 'answer');
+    // A state is at most 255 characters in Home Assistant: the whole answer is in the attributes.
+    add('sensor', `${worker}_${prompt}`, {
+      name: `${prompt}`,
+      state_topic: state,
+      value_template: '{{ ((value_json.answer if value_json.answer is string else (value_json.answer | tojson)) | string)[:255] }}',
+      json_attributes_topic: state,
+      icon: 'mdi:text-box-outline',
+    });
+    for (const field of booleans)
+      add('binary_sensor', `${worker}_${prompt}_${field}`, {
+        name: `${prompt} ${field}`,
+        state_topic: state,
+        value_template: `{{ 'ON' if (value_json.answer | default({}))[${JSON.stringify(field)}] | default(false) else 'OFF' }}`,
+      });
   }
   add('sensor', 'status', {
     name: 'status',

@@ -253,6 +253,7 @@ export class RetainedState {
       workers,
       tracked,
       expireAfter,
+      answers: own.flatMap((w) => (w.answers === undefined ? [] : [{ worker: w.id, ...w.answers }])),
     })) {
       this.#cameraTopics.get(camera)?.add(topic);
       const changed = this.#discovery.get(topic) !== payload;

@@ -62,6 +62,7 @@ import type { Outlet } from './outlet.js';
 import { ResultPublisher } from './results.js';
 import { RetainedState } from './retained-state.js';
 import { Topics } from './topics.js';
+import { AnswerPublisher } from './answers.js';
 import { cameraBudgetsS, workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
@@ -156,6 +157,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #inFlight = new Map<number, QueuedMessage>();
   readonly #retainedState: RetainedState;
   readonly #results: ResultPublisher;
+  /** vlm workers' answers (ADR 0050). */
+  readonly #answers: AnswerPublisher;
   readonly #commands: CommandHandler;
   #tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
   #client: MqttClient | null = null;
@@ -222,6 +225,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       budgetS: (event) => workerBudgetS(event.profile),
       onPublished: (event, ageMs) => this.#system.recordHop(event, 'published', ageMs),
     });
+    this.#answers = new AnswerPublisher({ topics: this.topics, outlet });
     this.#commands = new CommandHandler({
       system: this.#system,
       topics: this.topics,
@@ -450,6 +454,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#retainedState.publishAll();
     this.#publishStats();
     this.#results.flush();
+    this.#answers.flush();
     this.#pump();
     client.stream.on('drain', () => {
       if (this.#client === client) this.#results.flush();
@@ -499,6 +504,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     switch (event.type) {
       case 'result': {
         this.#results.onResult(event);
+        this.#answers.onResult(event);
         // Every detector feeds its camera's label counts; a worker with track on publishes tracked objects on
         // <prefix>/events instead of per-label appearances, so its appearances are counted apart.
         const tracked = event.profile.tracksObjects;
@@ -601,7 +607,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   #emitTracked(event: EventOf<'tracked-object'>): void {
     if (!this.#config.events.enabled) return;
     this.#counts.emitted++;
-    const { type, before, after } = event.event;
+    const { type, before } = event.event;
+    // What results said about the object rides on its events: a vlm answer as Frigate's `description`, crop results as `attributes` (ADR 0050, 0051).
+    const annotation = this.#answers.annotation(event.event.after.id);
+    const after = annotation === undefined ? event.event.after : { ...event.event.after, ...annotation };
     this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after }), this.#budgetS(after.camera, event.worker)));
     this.#pump();
   }

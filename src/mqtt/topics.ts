@@ -12,6 +12,8 @@
  *   <prefix>/<camera>/<worker>/state|result|set
  *   <prefix>/@shared/<worker>/state|result|set
  *   <prefix>/<camera>/objects/<label>/count    the label's count, with hysteresis
+ *   <prefix>/<camera>/<worker>/answer          a vlm worker's last answer (retained; ADR 0050)
+ *   <prefix>/tracked_object_update             a vlm answer about a tracked object (Frigate's description update)
  */
 import { isId, toId } from '../internal/ids.js';
 
@@ -37,9 +39,14 @@ export class Topics {
     return `${this.prefix}/${camera}/status`;
   }
 
-  /** A worker's topic; camera null is a shared worker. `objective`: whether it is behind its freshness objective (retained). */
-  worker(camera: string | null, worker: string, leaf: 'state' | 'result' | 'set' | 'objective'): string {
+  /** A worker's topic; camera null is a shared worker. `objective`: whether it is behind its freshness objective (retained); `answer`: a vlm worker's answers. */
+  worker(camera: string | null, worker: string, leaf: 'state' | 'result' | 'set' | 'objective' | 'answer'): string {
     return `${this.prefix}/${camera ?? SHARED}/${worker}/${leaf}`;
+  }
+
+  /** Frigate's tracked_object_update: descriptions of tracked objects, by event id. */
+  get trackedObjectUpdate(): string {
+    return `${this.prefix}/tracked_object_update`;
   }
 
   count(camera: string, label: string): string {

@@ -10,8 +10,19 @@
  * addCamera() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
  * crash-looping later.
  */
-import { kserveWorker, loadModuleHandler, modelClientWorker, moduleThreadWorker, moduleWorker, subprocessWorker, type WorkerKind } from '../workers/index.js';
-import type { SharedWorkerConfig, WorkerConfig } from './config-types.js';
+import {
+  kserveWorker,
+  loadModuleHandler,
+  modelClientWorker,
+  moduleThreadWorker,
+  moduleWorker,
+  subprocessWorker,
+  vlmWorker,
+  type VlmScene,
+  type WorkerKind,
+} from '../workers/index.js';
+import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
+import { VlmError, type VlmWorkerOptions } from '../workers/index.js';
 import { PipelineError } from './errors.js';
 import type { ModelService } from './model-service.js';
 import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
@@ -28,6 +39,8 @@ export interface BuiltWorkerKind {
 export interface WorkerKindDeps {
   readonly models: ReadonlyMap<string, ModelService>;
   readonly shmDir: string;
+  /** What a vlm worker sees of its camera's tracked objects (the system's); null: object triggers never fire. */
+  readonly scene?: VlmScene | null;
 }
 
 /**
@@ -79,11 +92,13 @@ export async function buildWorkerKind(
         shmDir: deps.shmDir,
         timeoutMs: model.timeoutMs,
         waitForServer: (signal) => model.serving({ signal }),
-        followNewest: !('cameras' in config),
+        // Crops (ADR 0051) are cut when the worker reads: it reads the next only once the model answered.
+        followNewest: !('cameras' in config) && !('crops' in config && config.crops !== undefined),
         ...(budget === null ? {} : { maxAgeMs: budget }),
       }),
     };
   }
+  if ('vlm' in config) return { name: 'vlm', model: null, kind: vlmWorker(vlmWorkerOptions(where, workerId, config.vlm, deps.scene ?? null)) };
   if ('command' in config) {
     const [command, ...args] = config.command;
     return {
@@ -100,4 +115,35 @@ export async function buildWorkerKind(
   }
   if (config.thread) return { name: 'module-thread', model: null, kind: moduleThreadWorker(config.module, workerId) };
   return { name: 'module', model: null, kind: moduleWorker(await loadModuleHandler(config.module), workerId) };
+}
+
+/** A vlm entry's options: the key read from the environment now, so a missing one refuses the camera instead of failing every ask. */
+function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, scene: VlmScene | null): VlmWorkerOptions {
+  let apiKey: string | null = null;
+  if (config.apiKeyEnv !== undefined) {
+    apiKey = process.env[config.apiKeyEnv] ?? '';
+    if (apiKey === '') throw new VlmError('ERR_VLM_API_KEY', `${where}: the environment variable ${config.apiKeyEnv} (vlm.apiKeyEnv) is not set`);
+  }
+  const { budgets, triggers, image } = config;
+  return {
+    // The camera is the supervisor id's first part (camera.worker).
+    camera: workerId.slice(0, workerId.lastIndexOf('.')),
+    api: config.api,
+    url: config.url,
+    model: config.model,
+    apiKey,
+    prompt: { name: config.name, text: config.prompt, ...(config.schema === undefined ? {} : { schema: config.schema }) },
+    image,
+    ...(config.maxTokens === undefined ? {} : { maxTokens: config.maxTokens }),
+    stream: config.stream,
+    timeoutMs: config.timeoutMs,
+    triggers: { objects: triggers.objects ?? null, intervalS: triggers.intervalS ?? null },
+    budgets: {
+      maxAgeMs: budgets.maxAgeMs,
+      staleAfterMs: budgets.staleAfterMs ?? null,
+      perMinute: budgets.perMinute ?? null,
+      endpoint: { perMinute: budgets.endpoint.perMinute ?? null, concurrency: budgets.endpoint.concurrency },
+    },
+    scene,
+  };
 }

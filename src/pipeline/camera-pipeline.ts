@@ -23,7 +23,8 @@ import {
   type OutputOptions,
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type SupplierStats } from '../supplier/index.js';
+import { FrameSupplier, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
+import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
@@ -33,6 +34,7 @@ import type { OutletHop } from '../workers/index.js';
 import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
+import type { VlmScene } from '../workers/index.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -58,6 +60,8 @@ export interface CameraPipelineOptions {
   readonly idleThresholdMs?: number;
   /** The native decoder's threads when the camera's config names none (the system's rule: 1 when cameras outnumber cores). */
   readonly decoderThreads?: number;
+  /** What vlm workers see of tracked objects (the system's). */
+  readonly scene?: VlmScene | null;
 }
 
 /** Which decoder a camera gets, and why (for the log). */
@@ -89,6 +93,8 @@ export class CameraPipeline implements AsyncDisposable {
   readonly decoder: 'native' | 'ffmpeg' | null;
   readonly #capture: StreamCapture | null;
   readonly #workers: WorkerGroup;
+  /** Cascades: the crops its workers read instead of frames (ADR 0051). */
+  readonly #feeds: readonly CropFeed[];
   readonly #log: Logger;
   readonly #emit: (event: SystemEvent) => void;
   #started = false;
@@ -100,6 +106,7 @@ export class CameraPipeline implements AsyncDisposable {
     decoder: 'native' | 'ffmpeg' | null,
     supplier: FrameSupplier,
     workers: WorkerGroup,
+    feeds: readonly CropFeed[],
   ) {
     this.id = options.id;
     this.config = options.config;
@@ -108,6 +115,7 @@ export class CameraPipeline implements AsyncDisposable {
     this.decoder = decoder;
     this.#capture = capture;
     this.#workers = workers;
+    this.#feeds = feeds;
     this.#log = options.log;
     this.#emit = options.emit;
   }
@@ -152,11 +160,16 @@ export class CameraPipeline implements AsyncDisposable {
       stream = new StreamCapture(captureOptions);
       options.log.info({ decoder, source: stream.source.display }, choice.why);
     }
+    const feeds: CropFeed[] = [];
     const workers = new WorkerGroup({
       supplier,
       camera: id,
       log: options.log,
-      emit: options.emit,
+      // Results go out first (tracking sees them), then to the crop feeds, which crop what they found.
+      emit: (event) => {
+        options.emit(event);
+        if (event.type === 'result') for (const feed of feeds) feed.onResult(event);
+      },
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
     for (const w of config.workers) {
@@ -164,12 +177,19 @@ export class CameraPipeline implements AsyncDisposable {
         throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
       if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
       const supervisorId = `${id}.${w.id}`;
-      const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, { models: options.models, shmDir: options.shmDir });
+      const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
+        models: options.models,
+        shmDir: options.shmDir,
+        scene: options.scene ?? null,
+      });
+      const feed = 'crops' in w && w.crops !== undefined ? cropFeedFor(id, w.id, w.crops, config, supplier, options.scene ?? null) : null;
+      if (feed !== null) feeds.push(feed);
       workers.add(
         {
           profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),
           supervisorId,
-          built,
+          built: feed === null ? built : { ...built, kind: withCropInfo(built.kind, feed) },
+          ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.subscribe(workerId, subscribe) }),
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled,
@@ -177,7 +197,7 @@ export class CameraPipeline implements AsyncDisposable {
         options.log.child({ worker: w.id }),
       );
     }
-    return new CameraPipeline(options, stream, decoder, supplier, workers);
+    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds);
   }
 
   get state(): CameraState {
@@ -226,6 +246,7 @@ export class CameraPipeline implements AsyncDisposable {
     this.#started = true;
     const capture = this.#capture;
     this.supplier.start();
+    for (const feed of this.#feeds) feed.start();
     capture.on('state', (state, lastError) => {
       const level = state === 'backoff' ? 'warn' : 'info';
       this.#log[level]({ state, lastError: state === 'backoff' ? lastError : undefined }, `camera ${state}`);
@@ -251,12 +272,18 @@ export class CameraPipeline implements AsyncDisposable {
       // The end of the stream: every worker's next read is null, so it finishes its frame and ends (stopped).
       void this.supplier.close();
       await this.#workers.close(drainMs);
+      await Promise.all(this.#feeds.map((feed) => feed.close()));
     })();
     return this.#stopping;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Its cascades' crop feeds (crops cut, time spent cutting): for the C-CROP bench and tests. */
+  get cropFeeds(): readonly CropFeed[] {
+    return this.#feeds;
   }
 
   stats(): CameraStats {
@@ -273,4 +300,20 @@ export class CameraPipeline implements AsyncDisposable {
       workers,
     };
   }
+}
+
+/** A cascade's feed, its `of` checked: another worker of this camera, one that tracks when `every` is set. */
+function cropFeedFor(camera: string, worker: string, crops: CropSettings, config: CameraConfig, supplier: FrameSupplier, scene: VlmScene | null): CropFeed {
+  const of = config.workers.find((o) => o.id === crops.of);
+  if (of === undefined || crops.of === worker)
+    throw new PipelineError(
+      'ERR_INVALID_CONFIG',
+      `camera ${camera}, worker ${worker}: crops.of ${JSON.stringify(crops.of)} is not another worker of this camera`,
+    );
+  if (crops.every !== undefined && (of.track === undefined || of.track === false))
+    throw new PipelineError(
+      'ERR_INVALID_CONFIG',
+      `camera ${camera}, worker ${worker}: crops.every crops tracked objects, and worker ${crops.of} does not track (track: true)`,
+    );
+  return new CropFeed({ camera, worker, settings: crops, source: supplier, scene });
 }

@@ -16,6 +16,7 @@ export type {
   ModelConfig,
   WorkerDefaultsConfig,
   TrackOptionsConfig,
+  VlmConfig,
 } from '../config/index.js';
 export type { Criticality } from '../supplier/index.js';
 

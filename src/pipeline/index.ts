@@ -69,3 +69,5 @@ export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHand
 export { attachResultsSink } from './sinks.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';
 export type * from './config-types.js';
+export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';
+export { CropFeed, cropRgb, type CropSettings, type CropInfo } from './crop-feed.js';

@@ -70,6 +70,8 @@ import { freshnessObjective } from './freshness.js';
 import { ageBudgetMs } from './worker-profile.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { OutletHop } from '../workers/index.js';
+import type { VlmScene } from '../workers/index.js';
+import type { CropFeed } from './crop-feed.js';
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -139,6 +141,20 @@ export class VisionSystem implements AsyncDisposable {
   readonly #tracking: ObjectTracking;
   /** Every worker's freshness objective, judged once a second (ADR 0042). */
   readonly #freshness: FreshnessWatch;
+  /** Where an ended object's stored best snapshot is read from, for vlm workers (the events store's, set by the app). */
+  #snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
+  /** What vlm workers see of the tracked objects: their events as they happen, the live ones with their latest boxes. */
+  readonly #scene: VlmScene = {
+    onObjectEvent: (camera, listener) => {
+      const forward = (e: EventOf<'tracked-object'>): void => {
+        if (e.event.after.camera === camera) listener(e.event);
+      };
+      this.#hub.on('tracked-object', forward);
+      return () => this.#hub.off('tracked-object', forward);
+    },
+    liveObjects: (camera) => this.#tracking.objects(camera),
+    snapshot: (id) => this.#snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null),
+  };
 
   constructor(options: VisionSystemOptions) {
     this.#config = options.config;
@@ -568,6 +584,16 @@ export class VisionSystem implements AsyncDisposable {
     this.#tracking.snapshotSaved(camera, worker, id);
   }
 
+  /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for an unknown camera. */
+  cropFeeds(camera: string): readonly CropFeed[] {
+    return this.#cameras.get(camera)?.cropFeeds ?? [];
+  }
+
+  /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. */
+  setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
+    this.#snapshotSource = source;
+  }
+
   /** Every event from now on, until the signal aborts or the system closes. */
   events(options: EventsOptions = {}): AsyncIterable<SystemEvent> {
     return this.#hub.events(options);
@@ -612,6 +638,7 @@ export class VisionSystem implements AsyncDisposable {
       shmDir: this.shmDir,
       log: this.#log.child({ camera: id }),
       emit: (e) => this.#emit(e),
+      scene: this.#scene,
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
       // threads (each with its context and reference frames) cost CPU and memory for nothing.

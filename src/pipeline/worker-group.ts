@@ -311,7 +311,8 @@ export class WorkerGroup implements AsyncDisposable {
     this.#emit({
       type: 'result',
       at: member.lastResultAt,
-      camera: r.streamId,
+      // A camera's worker answers for its camera, also about a stream of its own (crops of it: ADR 0051).
+      camera: this.camera ?? r.streamId,
       worker: member.worker.profile.id,
       shared: this.camera === null,
       profile: member.worker.profile,

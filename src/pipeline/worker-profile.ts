@@ -17,7 +17,7 @@ import type { ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
 
-export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread';
+export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
 export type { FreshnessObjective };
 
@@ -40,6 +40,23 @@ export interface WorkerProfile {
   /** The frame size it asked for (readSize); null: not said (a model worker says its model's on its own; else full). */
   readonly readSize: ReadSize | null;
   readonly objective: FreshnessObjective;
+  /** A vlm worker's answers (ADR 0050): its prompt's name, and the boolean fields of its schema (a binary_sensor each); absent for other kinds. */
+  readonly answers?: VlmAnswersProfile;
+}
+
+export interface VlmAnswersProfile {
+  readonly prompt: string;
+  readonly booleans: readonly string[];
+}
+
+/** A vlm entry's answers: the prompt's name and the schema's top-level boolean properties. */
+function answersOf(config: WorkerConfig | SharedWorkerConfig): { answers?: VlmAnswersProfile } {
+  if (!('vlm' in config)) return {};
+  const properties = (config.vlm.schema?.properties ?? {}) as Record<string, { type?: unknown }>;
+  const booleans = Object.entries(properties)
+    .filter(([, p]) => p?.type === 'boolean')
+    .map(([name]) => name);
+  return { answers: Object.freeze({ prompt: config.vlm.name, booleans: Object.freeze(booleans) }) };
 }
 
 /** A worker's configured readSize: a number is a long side. */
@@ -82,5 +99,6 @@ export function workerProfile(input: WorkerProfileInput): WorkerProfile {
     track: track === null ? null : Object.freeze({ ...track }),
     readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),
     objective: freshnessObjective(config.criticality, ageBudgetMs(config, model), config.objective?.maxSkipRatio),
+    ...answersOf(config),
   });
 }

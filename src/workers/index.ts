@@ -71,3 +71,22 @@ export { UnknownWorkerError, SupervisorClosedError, WorkerModuleError } from './
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
 export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
 export { moduleWorker, moduleThreadWorker } from './module-worker.js';
+export {
+  vlmWorker,
+  triggerOf,
+  renderPrompt,
+  type VlmWorkerOptions,
+  type VlmWorkerKind,
+  type VlmScene,
+  type VlmObject,
+  type VlmObjectEvent,
+  type VlmObjectTriggers,
+  type VlmOutput,
+  type VlmCounts,
+  type VlmTrigger,
+  type VlmTriggerKind,
+} from './vlm-worker.js';
+export { VlmClient, retryAfterMs, type VlmApi, type VlmAnswer, type VlmClientOptions } from './vlm-client.js';
+export { VlmError, type VlmErrorCode } from './vlm-errors.js';
+export { framePicture, cropRegion, vlmImageEncodes, type Picture, type NormalisedBox } from './vlm-image.js';
+export { vlmEndpoint, MinuteWindow, VLM_SKIP_REASONS, type VlmSkipReason, type EndpointLimits } from './vlm-budget.js';

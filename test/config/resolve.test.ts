@@ -308,7 +308,7 @@ describe('config resolution', { timeout: 60_000 }, () => {
       assert.equal(config.shmDir, '/home/me/cfg/shm');
       const a = config.cameras.a!;
       assert.equal(a.source, '/home/me/cfg/clips/a.mp4');
-      const fields = a.workers.map((w) => ('module' in w ? w.module : 'command' in w ? w.command : w.model));
+      const fields = a.workers.map((w) => ('module' in w ? w.module : 'command' in w ? w.command : 'vlm' in w ? w.vlm.url : w.model));
       assert.deepEqual(fields, [
         '/home/me/cfg/workers/m.js',
         '/home/me/t.js',

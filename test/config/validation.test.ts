@@ -298,7 +298,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
         "cameras.cam.capture.rtsp_transport: unknown key; did you mean 'rtspTransport'? (line 6)",
         "cameras.cam.capture.ouput: unknown key; did you mean 'output'? (line 6)",
         "cameras.cam.workers[0].Criticality: unknown key; did you mean 'criticality'? (line 8)",
-        'cameras.cam.workers[0].speed: unknown key (allowed here: id, module, thread, criticality, enabled, maxAgeMs, maxFps, readSize, track) (line 8)',
+        'cameras.cam.workers[0].speed: unknown key (allowed here: id, module, thread, criticality, enabled, maxAgeMs, maxFps, readSize, track, crops) (line 8)',
         "defaults.workers.maxfps: unknown key; did you mean 'maxFps'? (line 10)",
       ]);
     });
@@ -315,10 +315,10 @@ describe('config validation: every issue with its path and line', { timeout: 60_
         'models: { m: { handler: mock } }', // 8
       );
       assert.deepEqual(printed(issuesOf(text)), [
-        'cameras.cam.workers[0]: a worker needs exactly one of model, command, module (line 5)',
+        'cameras.cam.workers[0]: a worker needs exactly one of model, command, module, vlm (line 5)',
         'cameras.cam.workers[0].criticality: must be one of critical, high, normal, best-effort (line 5)',
-        'cameras.cam.workers[1]: a worker needs exactly one of model, command, module, not model and command (line 6)',
-        'cameras.cam.workers[2]: must be a map: a worker with one of model, command, module (line 7)',
+        'cameras.cam.workers[1]: a worker needs exactly one of model, command, module, vlm, not model and command (line 6)',
+        'cameras.cam.workers[2]: must be a map: a worker with one of model, command, module, vlm (line 7)',
       ]);
     });
 
@@ -354,7 +354,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
         'cameras.cam.workers[0].thread: applies only to module workers (line 5)',
         'cameras.cam.workers[1].transport: applies only to command workers (line 6)',
         'cameras.cam.workers[1].env: applies only to command workers (line 6)',
-        'cameras.cam.workers[2]: a worker needs exactly one of model, command, module, not model and command (line 7)',
+        'cameras.cam.workers[2]: a worker needs exactly one of model, command, module, vlm, not model and command (line 7)',
         'models.m.threads: applies only to the person handler and the onnx handler (line 9)',
         'models.m.model: applies only to the onnx handler (line 9)',
         'models.r.restart: applies only to the person handler, the onnx handler and the mock handler (line 10)',

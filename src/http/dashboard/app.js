@@ -631,6 +631,8 @@ function objectRow(object) {
     zones: field('zones'),
     time: field('time'),
     score: field('score'),
+    // What a vlm worker answered about the object, or a cascade's results on its crops (ADR 0050, 0051).
+    description: field('description'),
   };
   const li = el(
     'li',
@@ -641,6 +643,7 @@ function objectRow(object) {
       { class: 'object-text' },
       el('div', {}, fields.label, ' ', fields.id, ' ', fields.score),
       el('div', { class: 'muted' }, fields.camera, ' ', fields.zones, ' ', fields.time),
+      el('div', { class: 'description' }, fields.description),
     ),
   );
   row = { li, start: object.start_time, fields, img, snapshotUrl: null, snapshotLoads: 0, hasSnapshot: false, ended: false };
@@ -688,6 +691,7 @@ function showObject(object) {
   f.zones.title = current.length > 0 ? `in ${current.join(', ')} now` : '';
   setText(f.time, `${clockTime(object.start_time)} – ${object.end_time === null ? 'now' : clockTime(object.end_time)}`);
   setText(f.score, typeof object.top_score === 'number' ? object.top_score.toFixed(2) : '');
+  if (object.description !== undefined || object.attributes !== undefined) showAnnotation(row, object);
   row.li.classList.toggle('ended', object.end_time !== null);
   const ended = object.end_time !== null && !row.ended;
   row.ended = object.end_time !== null;
@@ -697,6 +701,21 @@ function showObject(object) {
     row.hasSnapshot = true;
     void loadSnapshot(object.id, row.snapshotLoads > 0);
   }
+}
+
+/** A vlm answer (description) and crop workers' results (attributes, by worker) beside the snapshot, as text. */
+function showAnnotation(row, annotation) {
+  const parts = [];
+  if (typeof annotation.description === 'string') parts.push(annotation.description);
+  if (annotation.attributes !== null && typeof annotation.attributes === 'object')
+    for (const [worker, output] of Object.entries(annotation.attributes)) parts.push(`${worker}: ${JSON.stringify(output).slice(0, 120)}`);
+  if (parts.length > 0) setText(row.fields.description, parts.join(' · '));
+}
+
+/** A result about a tracked object (the socket's `annotation`): shown on its row when the page has it. */
+function onAnnotation(m) {
+  const row = objectRows.get(m.id);
+  if (row) showAnnotation(row, m);
 }
 
 async function loadSnapshot(id, reload) {
@@ -804,6 +823,8 @@ function connect() {
         return addEvent(m.event.type, describe(m.event));
       case 'detections':
         return onDetections(m);
+      case 'annotation':
+        return onAnnotation(m);
       case 'camera-gone':
         return dropCamera(m.camera);
       case 'error':

@@ -1,0 +1,333 @@
+/**
+ * Cascades on crops (ADR 0051): a worker with `crops: { of, labels, margin,
+ * size, every }` reads, instead of its camera's frames, crops of what the
+ * `of` worker of the same camera detected, cut from the camera's newest
+ * frame at full resolution when the crop worker reads, scaled so its long
+ * side is `size` (up or down: the second model's input).
+ *
+ * Contract: the feed reads its camera through a subscription of its own
+ * (full size), keeping only the newest frame; each result of `of` makes one
+ * crop per detection of the wanted labels, or with `every`, one per tracked
+ * object of `of` at most once per `every` seconds, published into a supplier
+ * of the feed's own whose stream is `<camera>.crops.<worker>` (so a model
+ * worker's shared-memory store of crops is its own, written once per crop
+ * and read by reference like frames). Crops are cut when the crop worker
+ * reads (subscribe()): each read cuts the next box of the latest result from
+ * the newest frame at that moment, or waits for a result. A newer result
+ * replaces the boxes of the older one not cut yet (latest wins, counted as
+ * `replaced`), so nothing queues, and no crop is cut that nobody reads.
+ *
+ * Each crop keeps its capture times (the newest frame's), and the feed
+ * remembers what it showed (the object or detection, its box, the
+ * detection's frame), so crop() can attach that to the crop worker's
+ * result: `crop: { of, objectId, label, box, detectionSeq, detectionAgeMs,
+ * frameSeq, frameAgeMs, frameGapMs }`: both frames' ages, and how much newer
+ * the cropped frame is than the detection's.
+ */
+import type { FrameFormat } from '../ipc/index.js';
+import { toRgb } from '../models/index.js';
+import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type SubscribeOptions, type Subscription } from '../supplier/index.js';
+import type { VlmScene, WorkerContext, WorkerKind } from '../workers/index.js';
+import type { EventOf } from './events.js';
+
+export interface CropSettings {
+  readonly of: string;
+  readonly labels?: readonly string[];
+  readonly margin: number;
+  /** Long side of a crop (pixels): smaller crops are enlarged, larger ones shrunk. */
+  readonly size: number;
+  /** Per tracked object (of a worker that tracks), at most once per this many seconds; absent: every detection of every result. */
+  readonly every?: number;
+}
+
+/** What a crop showed: attached to the crop worker's result as `crop`. */
+export interface CropInfo {
+  readonly of: string;
+  /** The tracked object's id (with `every`), else null. */
+  readonly objectId: string | null;
+  readonly label: string;
+  readonly box: readonly [number, number, number, number];
+  /** The detection's frame (its seq on the camera's stream). */
+  readonly detectionSeq: number;
+  /** How old the detection's frame was when the crop was cut (ms). */
+  readonly detectionAgeMs: number;
+  /** The cropped frame (the camera's newest when the detection's result came). */
+  readonly frameSeq: number;
+  /** How old the cropped frame was when the crop was cut (ms). */
+  readonly frameAgeMs: number;
+  /** How much newer the cropped frame is than the detection's (ms; 0: the same frame). */
+  readonly frameGapMs: number;
+}
+
+const KEPT = 256;
+
+interface PendingCrop {
+  readonly objectId: string | null;
+  readonly label: string;
+  readonly box: readonly [number, number, number, number];
+  readonly detectionSeq: number;
+  readonly detectionWallTime: number;
+}
+
+export class CropFeed {
+  readonly camera: string;
+  readonly worker: string;
+  readonly settings: CropSettings;
+  /** Where the crops are published: read them through subscribe(). */
+  readonly supplier: FrameSupplier;
+  readonly #source: FrameSupplier;
+  readonly #scene: VlmScene | null;
+  readonly #infos = new Map<number, CropInfo>();
+  readonly #lastCropAt = new Map<string, number>();
+  #subscription: Subscription | null = null;
+  #newest: { frame: Frame; release: () => void; rgb: Uint8Array | null } | null = null;
+  /** The latest result's boxes not cut yet: replaced by the next result's (latest wins), cut one per read. */
+  #pending: PendingCrop[] = [];
+  /** A read of the crop worker waits for a crop. */
+  #waiting = false;
+  #closed = false;
+  /** Crops cut. */
+  crops = 0;
+  /** Boxes of a result replaced by a newer result's before their turn came. */
+  replaced = 0;
+  /** Time spent cutting (ms, wall clock). */
+  cutMs = 0;
+
+  constructor(options: { camera: string; worker: string; settings: CropSettings; source: FrameSupplier; scene: VlmScene | null }) {
+    this.camera = options.camera;
+    this.worker = options.worker;
+    this.settings = options.settings;
+    this.#source = options.source;
+    this.#scene = options.scene;
+    this.supplier = new FrameSupplier({ streamId: `${options.camera}.crops.${options.worker}` });
+  }
+
+  /** Starts reading the camera (after its supplier started). Idempotent. */
+  start(): void {
+    if (this.#subscription !== null || this.#closed) return;
+    this.supplier.start();
+    this.#subscription = this.#source.subscribe(`${this.worker}.crops`, { criticality: 'best-effort', readSize: 'full' });
+    void this.#follow(this.#subscription);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#newest?.release();
+    this.#newest = null;
+    this.#pending = [];
+    await this.#subscription?.close();
+    await this.supplier.close();
+  }
+
+  /** The crop a frame of this feed showed, by its seq. */
+  info(seq: number): CropInfo | undefined {
+    return this.#infos.get(seq);
+  }
+
+  /**
+   * The crop worker's source: each read cuts the next box of the latest result from the camera's newest
+   * frame at that moment (or waits for a result), so a crop is never older than the worker's readiness and
+   * none is cut that the worker will not read.
+   */
+  subscribe(workerId: string, options: SubscribeOptions): FrameSource {
+    const subscription = this.supplier.subscribe(workerId, options);
+    const read = async (readOptions?: ReadOptions): Promise<Frame | null> => {
+      if (!this.#cutNext()) this.#waiting = true;
+      try {
+        return await subscription.read(readOptions);
+      } finally {
+        this.#waiting = false;
+      }
+    };
+    const source: FrameSource = {
+      workerId: subscription.workerId,
+      get closed() {
+        return subscription.closed;
+      },
+      read,
+      frames: async function* (readOptions?: ReadOptions) {
+        try {
+          for (;;) {
+            const frame = await read(readOptions);
+            if (frame === null) return;
+            yield frame;
+          }
+        } finally {
+          await subscription.close();
+        }
+      },
+      [Symbol.asyncIterator]: () => source.frames(),
+      retain: (frame) => subscription.retain(frame),
+      touch: () => subscription.touch(),
+      stats: () => subscription.stats(),
+      close: () => subscription.close(),
+      setReadSize: (size) => subscription.setReadSize(size),
+    };
+    return source;
+  }
+
+  /** Keeps the newest frame of the camera, held until a newer one comes. */
+  async #follow(subscription: Subscription): Promise<void> {
+    for (;;) {
+      let frame: Frame | null;
+      try {
+        frame = await subscription.read();
+      } catch {
+        return;
+      }
+      if (frame === null || this.#closed) return;
+      const release = subscription.retain(frame);
+      this.#newest?.release();
+      this.#newest = { frame, release, rgb: null };
+    }
+  }
+
+  /** A result of the camera's workers: when it is the `of` worker's and someone reads the crops, its boxes are the next to cut. */
+  onResult(event: EventOf<'result'>): void {
+    if (this.#closed || event.worker !== this.settings.of || event.camera !== this.camera) return;
+    if (this.supplier.stats().workers.length === 0) return;
+    const wanted = (label: string): boolean => this.settings.labels === undefined || this.settings.labels.includes(label);
+    const boxes: PendingCrop[] = [];
+    const detection = { detectionSeq: event.seq, detectionWallTime: event.wallTime };
+    if (this.settings.every !== undefined) {
+      const now = Date.now();
+      for (const o of this.#scene?.liveObjects(this.camera) ?? []) {
+        if (o.worker !== this.settings.of || !wanted(o.label)) continue;
+        const last = this.#lastCropAt.get(o.id);
+        if (last !== undefined && now - last < this.settings.every * 1000) continue;
+        boxes.push({ objectId: o.id, label: o.label, box: o.box, ...detection });
+      }
+      // The objects cropped longest ago first: with a worker slower than the results, they take turns.
+      boxes.sort((a, b) => (this.#lastCropAt.get(a.objectId!) ?? 0) - (this.#lastCropAt.get(b.objectId!) ?? 0));
+    } else {
+      const detections = (event.output as { detections?: unknown } | null)?.detections;
+      if (!Array.isArray(detections)) return;
+      for (const d of detections as { class_name?: unknown; label?: unknown; bbox?: unknown }[]) {
+        const label = typeof d?.class_name === 'string' ? d.class_name : typeof d?.label === 'string' ? d.label : null;
+        const box = d?.bbox;
+        if (label === null || !wanted(label) || !Array.isArray(box) || box.length !== 4 || !box.every((v) => typeof v === 'number')) continue;
+        boxes.push({ objectId: null, label, box: box as unknown as readonly [number, number, number, number], ...detection });
+      }
+    }
+    if (boxes.length === 0) return;
+    this.replaced += this.#pending.length;
+    this.#pending = boxes;
+    if (this.#waiting) this.#cutNext();
+  }
+
+  /** Cuts the next pending box from the newest frame and publishes it; false when there is none to cut. */
+  #cutNext(): boolean {
+    const newest = this.#newest;
+    if (newest === null || this.#closed) return false;
+    for (;;) {
+      const next = this.#pending.shift();
+      if (next === undefined) return false;
+      const started = performance.now();
+      let box = next.box;
+      if (next.objectId !== null) {
+        // The object's latest tracker box, now: gone since the result, nothing to cut.
+        const live = this.#scene?.liveObjects(this.camera).find((o) => o.id === next.objectId);
+        if (live === undefined) continue;
+        box = live.box;
+        this.#lastCropAt.set(next.objectId, Date.now());
+        if (this.#lastCropAt.size > KEPT) this.#lastCropAt.delete(this.#lastCropAt.keys().next().value!);
+      }
+      const frame = newest.frame;
+      newest.rgb ??= frame.format === 'rgb24' ? frame.payload : toRgb(frame.payload, frame.width, frame.height, frame.format.toUpperCase() as FrameFormat);
+      const crop = cropRgb(newest.rgb, frame.width, frame.height, box, this.settings.margin, this.settings.size);
+      if (crop === null) continue;
+      const published = this.supplier.publish({ ...crop, format: 'rgb24', captureTime: frame.captureTime, wallTime: frame.wallTime });
+      this.crops++;
+      const now = Date.now();
+      this.#infos.set(published.seq, {
+        of: this.settings.of,
+        objectId: next.objectId,
+        label: next.label,
+        box,
+        detectionSeq: next.detectionSeq,
+        detectionAgeMs: Math.max(0, now - next.detectionWallTime),
+        frameSeq: frame.seq,
+        frameAgeMs: Math.max(0, now - frame.wallTime),
+        frameGapMs: Math.max(0, frame.wallTime - next.detectionWallTime),
+      });
+      if (this.#infos.size > KEPT) this.#infos.delete(this.#infos.keys().next().value!);
+      this.cutMs += performance.now() - started;
+      return true;
+    }
+  }
+}
+
+/** The crop of `box` (grown by margin, clamped) from packed RGB, scaled bilinearly so its long side is `size`. */
+export function cropRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  box: readonly [number, number, number, number],
+  margin: number,
+  size: number,
+): { payload: Uint8Array; width: number; height: number } | null {
+  const [x1, y1, x2, y2] = box;
+  const mw = (x2 - x1) * margin;
+  const mh = (y2 - y1) * margin;
+  const left = Math.max(0, Math.floor((x1 - mw) * width));
+  const top = Math.max(0, Math.floor((y1 - mh) * height));
+  const right = Math.min(width, Math.ceil((x2 + mw) * width));
+  const bottom = Math.min(height, Math.ceil((y2 + mh) * height));
+  const w = right - left;
+  const h = bottom - top;
+  if (w < 2 || h < 2) return null;
+  // Scaled to the model's size either way: a distant person's crop is enlarged, as a cascade's second model wants it.
+  const scale = size / Math.max(w, h);
+  const ow = Math.max(2, Math.round(w * scale));
+  const oh = Math.max(2, Math.round(h * scale));
+  const out = new Uint8Array(ow * oh * 3);
+  const sx = w / ow;
+  const sy = h / oh;
+  for (let y = 0; y < oh; y++) {
+    const fy = Math.min(h - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy);
+    const y1b = Math.min(h - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let x = 0; x < ow; x++) {
+      const fx = Math.min(w - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx);
+      const x1b = Math.min(w - 1, x0 + 1);
+      const wx = fx - x0;
+      const a = ((top + y0) * width + left + x0) * 3;
+      const b = ((top + y0) * width + left + x1b) * 3;
+      const c = ((top + y1b) * width + left + x0) * 3;
+      const d = ((top + y1b) * width + left + x1b) * 3;
+      const o = (y * ow + x) * 3;
+      for (let k = 0; k < 3; k++) {
+        const v = (rgb[a + k]! * (1 - wx) + rgb[b + k]! * wx) * (1 - wy) + (rgb[c + k]! * (1 - wx) + rgb[d + k]! * wx) * wy;
+        out[o + k] = v + 0.5;
+      }
+    }
+  }
+  return { payload: out, width: ow, height: oh };
+}
+
+/** The crop worker's kind, its results carrying what each crop showed (`crop`). */
+export function withCropInfo(kind: WorkerKind, feed: CropFeed): WorkerKind {
+  return {
+    kind: kind.kind,
+    run: (context: WorkerContext) =>
+      kind.run({
+        // The context's methods are its own: the wrapper only adds to what a result says.
+        workerId: context.workerId,
+        signal: context.signal,
+        subscribe: () => context.subscribe(),
+        subscribeThread: () => context.subscribeThread(),
+        modelLedger: () => context.modelLedger(),
+        skip: (reason) => context.skip(reason),
+        log: (line) => context.log(line),
+        waitFor: (dependency, wait) => context.waitFor(dependency, wait),
+        emit: (frame, output) => {
+          const crop = feed.info(frame.seq);
+          const shown = crop === undefined || output === null || typeof output !== 'object' || Array.isArray(output) ? output : { ...output, crop };
+          context.emit(frame, shown);
+        },
+      }),
+  };
+}

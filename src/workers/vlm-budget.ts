@@ -1,0 +1,120 @@
+/**
+ * The rate budgets of vision-language asks (ADR 0050): requests per minute
+ * per worker, and per endpoint (every worker of the process asking the same
+ * server and model) requests per minute and requests at once, and a pause
+ * an endpoint asked for with 429 Retry-After. An ask over any of them is
+ * skipped and counted by the reason, never queued: the next trigger asks
+ * about a newer frame anyway.
+ *
+ * Contract: admit() either takes a slot everywhere (the caller must
+ * release() it exactly once when its request ends) or takes nothing and
+ * says why. Endpoints are shared by key (the URL and the model); when two
+ * workers configure the same endpoint differently, the tighter limit holds.
+ */
+
+/** Why an ask was not sent. */
+export type VlmSkipReason = 'worker-rate' | 'endpoint-rate' | 'endpoint-busy' | 'endpoint-paused' | 'busy' | 'stale' | 'gone';
+
+export const VLM_SKIP_REASONS: readonly VlmSkipReason[] = Object.freeze([
+  'worker-rate',
+  'endpoint-rate',
+  'endpoint-busy',
+  'endpoint-paused',
+  'busy',
+  'stale',
+  'gone',
+]);
+
+/** Times of the asks sent in the last minute. */
+export class MinuteWindow {
+  readonly #limit: number | null;
+  readonly #sent: number[] = [];
+
+  constructor(limit: number | null) {
+    this.#limit = limit;
+  }
+
+  get limit(): number | null {
+    return this.#limit;
+  }
+
+  /** True when one more may go at `now`. */
+  allows(now: number): boolean {
+    if (this.#limit === null) return true;
+    while (this.#sent.length > 0 && this.#sent[0]! <= now - 60_000) this.#sent.shift();
+    return this.#sent.length < this.#limit;
+  }
+
+  record(now: number): void {
+    if (this.#limit !== null) this.#sent.push(now);
+  }
+}
+
+export interface EndpointLimits {
+  /** Requests a minute to this endpoint from the whole process; null: no limit. */
+  readonly perMinute: number | null;
+  /** Requests at once; null: no limit. */
+  readonly concurrency: number | null;
+}
+
+export class VlmEndpoint {
+  readonly key: string;
+  #window: MinuteWindow;
+  #concurrency: number | null;
+  #inFlight = 0;
+  #pausedUntil = 0;
+
+  constructor(key: string, limits: EndpointLimits) {
+    this.key = key;
+    this.#window = new MinuteWindow(limits.perMinute);
+    this.#concurrency = limits.concurrency;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** A second worker's limits: the tighter of each holds. */
+  tighten(limits: EndpointLimits): void {
+    const perMinute = tighter(this.#window.limit, limits.perMinute);
+    if (perMinute !== this.#window.limit) this.#window = new MinuteWindow(perMinute);
+    this.#concurrency = tighter(this.#concurrency, limits.concurrency);
+  }
+
+  /** 429 with Retry-After: nothing goes until then. */
+  pause(untilMs: number): void {
+    this.#pausedUntil = Math.max(this.#pausedUntil, untilMs);
+  }
+
+  /** Why an ask cannot go now, or null. */
+  refusal(now: number): VlmSkipReason | null {
+    if (now < this.#pausedUntil) return 'endpoint-paused';
+    if (this.#concurrency !== null && this.#inFlight >= this.#concurrency) return 'endpoint-busy';
+    if (!this.#window.allows(now)) return 'endpoint-rate';
+    return null;
+  }
+
+  take(now: number): void {
+    this.#inFlight++;
+    this.#window.record(now);
+  }
+
+  release(): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+  }
+}
+
+function tighter(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+/** The process's endpoints, by key. */
+const endpoints = new Map<string, VlmEndpoint>();
+
+/** The endpoint of `key`, made at first use; a later worker's limits tighten it. */
+export function vlmEndpoint(key: string, limits: EndpointLimits): VlmEndpoint {
+  let endpoint = endpoints.get(key);
+  if (endpoint === undefined) endpoints.set(key, (endpoint = new VlmEndpoint(key, limits)));
+  else endpoint.tighten(limits);
+  return endpoint;
+}

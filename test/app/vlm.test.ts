@@ -1,0 +1,155 @@
+/**
+ * A vlm worker in the whole app (ADR 0050): a camera of coloured squares, a
+ * tracking detector of the red one, and a vlm worker asking a stand-in
+ * OpenAI-compatible server (test/helpers/vlm-server.ts) about each new red
+ * object. The request carries the red crop at the asked size and the key in
+ * its header only; the answer lands on MQTT (mosquitto: the retained answer
+ * topic, Frigate's tracked_object_update, Home Assistant discovery of a
+ * sensor and a binary_sensor per boolean field), on the object's stored event
+ * as `description` (GET /api/events) and in the dashboard's event list (a real
+ * chromium), and the key is in no MQTT message, API answer or log line.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { createApp } from '../../src/app/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { FakeVlmServer } from '../helpers/vlm-server.js';
+import { resolvedConfig } from '../pipeline/helpers.js';
+import { eventuallyAsync } from '../helpers/process.js';
+import { launchBrowser } from '../helpers/browser.js';
+
+const KEY = 'sk-app-test-9f8e7d6c5b4a-SECRET';
+const SQUARES = 'lavfi:color=c=white:size=320x240:rate=10,drawbox=x=40:y=40:w=80:h=80:color=red:t=fill,drawbox=x=200:y=120:w=80:h=80:color=blue:t=fill';
+
+describe('vlm workers in the app', { timeout: 180_000 }, () => {
+  let broker: Mosquitto;
+  let server: FakeVlmServer;
+  let dir: string;
+  before(async () => {
+    broker = await Mosquitto.start();
+    server = await new FakeVlmServer({ apiKey: KEY }).start();
+    dir = mkdtempSync(join(tmpdir(), 'vlm-app-'));
+  });
+  after(async () => {
+    await broker.stop();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a new red object: its red crop asked about; the answer on MQTT, in Home Assistant discovery and on the stored event; the key nowhere else', async () => {
+    process.env.VLM_APP_TEST_KEY = KEY;
+    const schema = { type: 'object', properties: { colour: { type: 'string' }, person: { type: 'boolean' } }, required: ['colour', 'person'] };
+    server.answer = () => JSON.stringify({ colour: 'red', person: false });
+    const config = resolvedConfig({
+      cameras: {
+        squares: {
+          source: SQUARES,
+          capture: { output: { format: 'rgb24' } },
+          workers: [
+            { id: 'detector', module: fileURLToPath(new URL('./squares-detector.js', import.meta.url)), track: { confirmHits: 1 } },
+            {
+              id: 'vlm',
+              vlm: {
+                api: 'openai',
+                url: server.url('openai'),
+                model: 'llava',
+                apiKeyEnv: 'VLM_APP_TEST_KEY',
+                name: 'colour',
+                prompt: 'What colour is the {{label}} on {{camera}}?',
+                schema,
+                image: { margin: 0, size: 64 },
+                triggers: { objects: { of: 'detector', labels: ['red'], on: ['new'] } },
+              },
+            },
+          ],
+        },
+      },
+      mqtt: { url: broker.url, topicPrefix: 'vlmtest', clientId: 'vlmtest' },
+      events: { database: join(dir, 'events.db') },
+    });
+    const logFile = join(dir, 'log.jsonl');
+    const recorder = await Recorder.connect(broker.url, ['vlmtest/#', 'homeassistant/#']);
+    const app = createApp(config, {
+      logger: createLogger({ level: 'debug', destination: logFile }),
+      http: { config: resolvedConfig({ cameras: {}, http: { host: '127.0.0.1', port: 0, token: 'vlm-app-test-token-0123456789' } }).http! },
+    });
+    try {
+      const requested = new Promise<void>((resolve) => server.once('request', () => resolve()));
+      await app.start();
+      await requested;
+      const request = server.requests.at(-1)!;
+      const { data, info } = await sharp(request.jpeg!).raw().toBuffer({ resolveWithObject: true });
+      let r = 0;
+      let g = 0;
+      for (let i = 0; i < data.length; i += info.channels) {
+        r += data[i]!;
+        g += data[i + 1]!;
+      }
+      const n = data.length / info.channels;
+      assert.deepEqual([info.width, info.height], [64, 64], 'the 80×80 box scaled to 64');
+      assert.ok(r / n > 200 && g / n < 70, `the crop is red (mean r ${r / n}, g ${g / n})`);
+      assert.equal(request.headers.authorization, `Bearer ${KEY}`);
+
+      const answer = await recorder.waitFor((m) => m.topic === 'vlmtest/squares/vlm/answer', 'the answer topic');
+      const payload = JSON.parse(answer.payload) as { answer: unknown; prompt: string; ageAtRequestMs: number; tokens: unknown; trigger: { objectId: string } };
+      assert.deepEqual([payload.answer, payload.prompt], [{ colour: 'red', person: false }, 'colour']);
+      assert.ok(payload.ageAtRequestMs >= 0);
+      const update = await recorder.waitFor((m) => m.topic === 'vlmtest/tracked_object_update', 'the description update');
+      assert.deepEqual(JSON.parse(update.payload), {
+        type: 'description',
+        id: payload.trigger.objectId,
+        camera: 'squares',
+        description: JSON.stringify({ colour: 'red', person: false }),
+      });
+      const sensor = await recorder.waitFor((m) => /^homeassistant\/sensor\/[^/]+\/squares_vlm_colour\/config$/.test(m.topic), 'the answer sensor');
+      assert.equal((JSON.parse(sensor.payload) as { state_topic: string }).state_topic, 'vlmtest/squares/vlm/answer');
+      await recorder.waitFor(
+        (m) => /^homeassistant\/binary_sensor\/[^/]+\/squares_vlm_colour_person\/config$/.test(m.topic),
+        'a binary_sensor for the boolean field',
+      );
+
+      // The stored event carries the description (the API reads the store).
+      const dashboard = app.dashboard!;
+      const auth = { authorization: `Bearer ${dashboard.token.value}` };
+      await eventuallyAsync(async () => {
+        const events = (await (await fetch(new URL('/api/events?camera=squares', dashboard.url), { headers: auth })).json()) as {
+          events: { id: string; description?: string }[];
+        };
+        return events.events.some((e) => e.id === payload.trigger.objectId && e.description === JSON.stringify({ colour: 'red', person: false }));
+      }, 'the event in the store with its description');
+
+      // The dashboard: the answer in the event list beside the snapshot (a real chromium).
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(dashboard.url);
+        const shown = await page.waitForFunction(
+          (id) => document.querySelector(`#objects li[data-event-id="${id}"] [data-field="description"]`)?.textContent ?? '',
+          payload.trigger.objectId,
+          { timeout: 60_000 },
+        );
+        assert.equal(await shown.jsonValue(), JSON.stringify({ colour: 'red', person: false }));
+      } finally {
+        await browser.close();
+      }
+
+      // The key: in no MQTT message, no API answer, no log line.
+      for (const path of ['/api/stats', '/api/config', '/api/events']) {
+        const text = await (await fetch(new URL(path, dashboard.url), { headers: auth })).text();
+        assert.ok(!text.includes(KEY), `${path} does not carry the key`);
+      }
+      assert.ok(!recorder.messages.some((m) => m.payload.includes(KEY)), 'no MQTT message carries the key');
+    } finally {
+      await app.close();
+      await recorder.close();
+      delete process.env.VLM_APP_TEST_KEY;
+    }
+    assert.ok(!readFileSync(logFile, 'utf8').includes(KEY), 'no log line carries the key');
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Cascades on crops (ADR 0051) with real model servers: the person model's
+ * people on the pedestrian clip, tracked, and the same model on crops of each
+ * tracked person (at most once a second each), reading them from the crop
+ * feed's own stream by shared-memory reference like frames. Each crop result
+ * names its tracked object and both frames: the crop is cut from the camera's
+ * newest frame (never older than the detection's), within about one frame
+ * interval of its capture.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { createLogger } from '../../src/internal/logger.js';
+import { annotationOf, VisionSystem, type CropInfo, type EventOf } from '../../src/pipeline/index.js';
+import { resolvedConfig, vtest } from './helpers.js';
+
+const SHM_DIR = join(tmpdir(), `cascade-test-${process.pid}`);
+
+describe('cascades on crops', { timeout: 300_000 }, () => {
+  after(() => rmSync(SHM_DIR, { recursive: true, force: true }));
+
+  it("a detector's tracked people → the pose model on their crops: results attached to the tracked objects, each crop from the newest frame", async () => {
+    const system = new VisionSystem({
+      config: resolvedConfig({
+        shmDir: SHM_DIR,
+        models: { person: { handler: 'person', threads: 1 } },
+        cameras: {
+          street: {
+            source: vtest(),
+            capture: { loop: true, output: { format: 'rgb24' } },
+            workers: [
+              { id: 'people', model: 'person', maxFps: 2, track: { confirmHits: 1 } },
+              { id: 'pose', model: 'person', crops: { of: 'people', labels: ['person'], every: 1, margin: 0.25, size: 256 } },
+            ],
+          },
+        },
+      }),
+      logger: createLogger({ level: 'silent' }),
+      drainTimeoutMs: 2_000,
+    });
+    const tracked = new Set<string>();
+    system.on('tracked-object', (e: EventOf<'tracked-object'>) => tracked.add(e.event.after.id));
+    const crops: { crop: CropInfo; output: { detections?: { keypoints?: unknown[] }[] }; seq: number }[] = [];
+    const enough = new Promise<void>((resolve) =>
+      system.on('result', (e: EventOf<'result'>) => {
+        if (e.worker !== 'pose') return;
+        const output = e.output as { crop?: CropInfo; detections?: { keypoints?: unknown[] }[]; error?: unknown };
+        if (output.crop === undefined || output.error !== undefined) return;
+        crops.push({ crop: output.crop, output, seq: e.seq });
+        if (crops.length >= 8) resolve();
+      }),
+    );
+    try {
+      await system.start();
+      await enough;
+      for (const { crop, output } of crops) {
+        assert.ok(crop.objectId !== null && tracked.has(crop.objectId), `the crop names a tracked object (${crop.objectId})`);
+        assert.equal(crop.of, 'people');
+        assert.equal(crop.label, 'person');
+        assert.ok(crop.frameSeq >= crop.detectionSeq, 'cut from a frame no older than the detection’s');
+        assert.ok(crop.frameGapMs >= 0 && crop.detectionAgeMs >= crop.frameAgeMs);
+        assert.ok(Array.isArray(output.detections), 'the pose model answered on the crop');
+        const found = annotationOf({ worker: 'pose', output });
+        assert.equal(found?.id, crop.objectId, 'the result is an attribute of its tracked object');
+      }
+      // The newest frame: at 10 fps a frame comes every 100 ms; the crop's frame was at most about that old when cut.
+      const ages = crops.map((c) => c.crop.frameAgeMs).sort((a, b) => a - b);
+      assert.ok(ages[Math.floor(ages.length / 2)]! <= 100, `median age of the cropped frame at the cut: ${ages.join(', ')} ms`);
+      assert.ok(
+        crops.some((c) => (c.output.detections ?? []).some((d) => (d.keypoints ?? []).length > 0)),
+        'poses on the crops',
+      );
+      // The clip has several people at once: cut one per read, the objects take turns.
+      assert.ok(new Set(crops.map((c) => c.crop.objectId)).size >= 2, `crops of ${new Set(crops.map((c) => c.crop.objectId)).size} objects`);
+      const feed = system.cropFeeds('street')[0]!;
+      assert.ok(feed.crops >= crops.length);
+    } finally {
+      await system.close();
+    }
+  });
+});
