@@ -65,6 +65,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   S1: () => s1(),
   P1: () => p1(),
   P2: () => p1('P2'),
+  /** P2's cameras hop by hop (ADR 0041): capture → decoded, converted, delivered, taken, result, p50/p99 at 1, 4, 16 cameras. */
+  AGE: () => p1('AGE'),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
   EXAMPLE: () => example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { mallocArenas } from '../../src/capture/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem, type SystemStats } from '../../src/pipeline/index.js';
+import { VisionSystem, type HopFigures, type SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { pssBytes, statUsage, treeStats } from '../proc.js';
@@ -65,8 +65,9 @@ export const P2_MODEL = { handler: 'mock', delayMs: 20, inputSize: 640 } as cons
 
 const figure = (stats: SystemStats, camera: string, worker: string, key: 'delivered' | 'drops'): number => stats.cameras[camera]?.workers[worker]?.[key] ?? 0;
 
-export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workload: 'P1' | 'P2' = 'P1'): Promise<void> {
-  const p2 = workload === 'P2';
+export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workload: 'P1' | 'P2' | 'AGE' = 'P1'): Promise<void> {
+  // AGE (issue 32): P2's cameras, reported hop by hop (ADR 0041), without the yardsticks.
+  const p2 = workload !== 'P1';
   // P2: a keyframe every 2 s (libx264's default is 250 frames); its B frames are libx264's defaults in both.
   const file = p2 ? await cameraClip() : await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
@@ -171,15 +172,31 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
       };
   // The yardsticks on the same file, in the same run, once the system is closed (P1_PLAIN=0 leaves them out):
   // the loop a user would write instead, and ffmpeg decoding alone on one thread to the same pixel format.
-  const skipYardsticks = process.env.P1_PLAIN === '0';
-  const plain = skipYardsticks ? null : await plainLoop({ file, cameras, seconds, warmupS, workload });
+  const skipYardsticks = process.env.P1_PLAIN === '0' || workload === 'AGE';
+  const plain = skipYardsticks ? null : await plainLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2' });
   const floor = skipYardsticks ? null : await decodeFloor(file, Math.min(seconds, 20), 'nv12');
   const ratio = (ours: number, theirs: unknown): number | null => (typeof theirs === 'number' && theirs > 0 ? round(ours / theirs, 2) : null);
   const agesSorted = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  // The age at each hop (ADR 0041), from each camera's and model worker's own figures at the end (their last 256
+  // frames): the median over the cameras of their p50, and of their p99.
+  const hop = (of: (id: string) => HopFigures | null | undefined): { p50: number | null; p99: number | null } => {
+    const figures = ids.map(of).filter((f): f is HopFigures => f !== null && f !== undefined);
+    const at = (xs: (number | null)[]): number | null => {
+      const m = med(xs);
+      return m === null ? null : round(m, 1);
+    };
+    return { p50: at(figures.map((f) => f.p50Ms)), p99: at(figures.map((f) => f.p99Ms)) };
+  };
+  const hops_ms = {
+    decoded: hop((id) => after.cameras[id]?.capture?.hops.decoded),
+    converted: hop((id) => after.cameras[id]?.capture?.hops.converted),
+    ...Object.fromEntries((['delivered', 'taken', 'result'] as const).map((h) => [h, hop((id) => after.cameras[id]?.workers.model?.hops[h])])),
+  };
   emit({
     workload,
     impl: 'framesupplier',
     cameras,
+    hops_ms,
     seconds: round(wall, 1),
     cpu_pct: round(cpuPct, 1),
     cpu_pct_per_camera: round(cpuPct / cameras, 2),
@@ -239,7 +256,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
 }
 
 /** P1 (or P2) for N = 1, 4, 16 (or the N given in P1_CAMERAS, e.g. "16"), each in its own system. */
-export async function p1(workload: 'P1' | 'P2' = 'P1'): Promise<void> {
+export async function p1(workload: 'P1' | 'P2' | 'AGE' = 'P1'): Promise<void> {
   const counts = (process.env.P1_CAMERAS ?? '1,4,16').split(',').map(Number);
   const seconds = Number(process.env.P1_SECONDS ?? 60);
   for (const n of counts) {
