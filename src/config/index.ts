@@ -40,6 +40,7 @@ export {
   type EventsConfig,
   type TrackOptionsConfig,
   type ZoneConfig,
+  type LineConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { substituteEnv } from './env.js';

@@ -14,7 +14,7 @@ import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
 import { abortable } from '../internal/abort.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
-import type { SnapshotRequest, TrackedEvent } from '../objects/index.js';
+import type { DwellEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 
@@ -137,6 +137,18 @@ export interface ZoneCountEvent extends Base {
   readonly count: number;
 }
 
+/** A tracked object crossed one of its camera's lines (the crossing's fields, with its counts after it). */
+export interface LineEvent extends Base {
+  readonly type: 'line';
+  readonly crossing: LineCrossingEvent;
+}
+
+/** A tracked object has been in a zone for one of the zone's dwellSeconds. */
+export interface DwellSystemEvent extends Base {
+  readonly type: 'dwell';
+  readonly dwell: DwellEvent;
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -153,6 +165,8 @@ export type SystemEvent =
   | ConfigChangeEvent
   | TrackedObjectEvent
   | ZoneCountEvent
+  | LineEvent
+  | DwellSystemEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

@@ -27,6 +27,8 @@ export type {
   ConfigChangeEvent,
   TrackedObjectEvent,
   ZoneCountEvent,
+  LineEvent,
+  DwellSystemEvent,
   EventsLostEvent,
 } from './events.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
