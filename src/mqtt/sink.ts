@@ -474,7 +474,18 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   // ------------------------------------------------------------ system events
 
   async #readEvents(): Promise<void> {
-    const types = ['system-state', 'camera-state', 'worker-state', 'result', 'config-change', 'tracked-object', 'zone-count', 'events-lost'] as const;
+    const types = [
+      'system-state',
+      'camera-state',
+      'worker-state',
+      'result',
+      'config-change',
+      'tracked-object',
+      'zone-count',
+      'line',
+      'dwell',
+      'events-lost',
+    ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
       try {
         this.#onEvent(event);
@@ -508,6 +519,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
             String(event.count),
             this.#stateBudgets(event.camera).zones,
           );
+        return;
+      case 'line':
+      case 'dwell':
+        this.#emitLineOrDwell(event);
         return;
       case 'camera-state':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraState(event.camera, event.state, event.lastError, event.at);
@@ -589,6 +604,23 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#counts.emitted++;
     const { type, before, after } = event.event;
     this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after }), this.#budgetS(after.camera, event.worker)));
+    this.#pump();
+  }
+
+  /**
+   * A line crossing or a dwell reached: its event on <prefix>/events beside the tracked objects'
+   * (`type` line or dwell, so a Frigate automation reading new/update/end passes them by), and for a
+   * crossing the line's count since start, retained, on <camera>/lines/<line>/<direction>/<label>/count.
+   */
+  #emitLineOrDwell(event: EventOf<'line'> | EventOf<'dwell'>): void {
+    const body = event.type === 'line' ? event.crossing : event.dwell;
+    if (event.type === 'line' && this.#retainedState.knowsCamera(body.camera)) {
+      const c = event.crossing;
+      this.#retainedState.set(c.camera, this.topics.lineCount(c.camera, c.line, c.direction, c.label), String(c.count));
+    }
+    if (!this.#config.events.enabled) return;
+    this.#counts.emitted++;
+    this.#noteDropped(this.#queue.push(JSON.stringify({ type: event.type, ...body }), this.#budgetS(body.camera, body.worker)));
     this.#pump();
   }
 

@@ -49,7 +49,7 @@ import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
-import type { TrackedObject, ZoneCount } from '../objects/index.js';
+import type { LineCount, TrackedObject, ZoneCount } from '../objects/index.js';
 import { processMemory, type ProcessMemory } from '../internal/memory.js';
 import { mallocStats, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -460,6 +460,17 @@ export class VisionSystem implements AsyncDisposable {
   /** The tracked objects alive now (workers with `track` on), of one camera or all, each with its latest matched box and score. */
   trackedObjects(camera?: string): TrackedObject[] {
     return this.#tracking.objects(camera);
+  }
+
+  /** A camera's lines as configured (names and the labels each counts); none for a camera the system does not have. */
+  cameraLines(camera: string): CameraZone[] {
+    const lines = this.#cameras.get(camera)?.config.lines ?? {};
+    return Object.entries(lines).map(([name, l]) => ({ name, labels: l.labels ?? null }));
+  }
+
+  /** Line crossings per worker, line, direction and label of a camera: since start and over the last hour. */
+  lineCounts(camera: string): (LineCount & { worker: string })[] {
+    return this.#tracking.lineCounts(camera);
   }
 
   /** Objects per zone and label now, of a camera. */
