@@ -554,6 +554,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#retainedState.takeSnapshot(this.#system.stats(), camera);
         return;
       case 'camera-replaced':
+      case 'camera-areas':
         // Its workers may differ: forget the old camera's topics, then take the new one's.
         this.#retainedState.forgetCamera(camera, false);
         this.#results.forgetCamera(camera);

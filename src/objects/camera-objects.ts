@@ -176,9 +176,9 @@ export function eventId(startSeconds: number): string {
 export class CameraObjects {
   readonly camera: string;
   readonly worker: string;
-  readonly zones: readonly Zone[];
-  readonly masks: readonly Polygon[];
-  readonly lines: readonly Line[];
+  #zones: readonly Zone[];
+  #masks: readonly Polygon[];
+  #lines: readonly Line[];
   readonly #lineCounter = new LineCounter();
   #latestTime = 0;
   readonly #tracker: Tracker;
@@ -193,13 +193,38 @@ export class CameraObjects {
   constructor(options: CameraObjectsOptions) {
     this.camera = options.camera;
     this.worker = options.worker;
-    this.zones = (options.zones ?? []).map((z) => new Zone(z));
-    this.masks = options.masks ?? [];
-    this.lines = (options.lines ?? []).map((l) => new Line(l));
+    this.#zones = (options.zones ?? []).map((z) => new Zone(z));
+    this.#masks = options.masks ?? [];
+    this.#lines = (options.lines ?? []).map((l) => new Line(l));
     this.#snapshotMs = (options.snapshotSeconds ?? 1) * 1000;
     this.#updateMs = (options.updateSeconds ?? 1) * 1000;
     // ids on the wall clock, as Frigate's are; the offset is the latest frame's
     this.#tracker = new Tracker({ ...options.tracker, newId: (time) => eventId((time + this.#offset) / 1000) });
+  }
+
+  get zones(): readonly Zone[] {
+    return this.#zones;
+  }
+
+  get masks(): readonly Polygon[] {
+    return this.#masks;
+  }
+
+  get lines(): readonly Line[] {
+    return this.#lines;
+  }
+
+  /**
+   * New zones, masks and lines while objects are tracked (drawn in the editor): checked first
+   * (ERR_INVALID_ARGUMENT, nothing changed), then the next frame uses them. Ids, zone stays and
+   * line sides are kept by name, so an object is not ended nor counted again by an edit.
+   */
+  setAreas(areas: { readonly zones?: readonly ZoneOptions[]; readonly masks?: readonly Polygon[]; readonly lines?: readonly LineOptions[] }): void {
+    const zones = (areas.zones ?? []).map((z) => new Zone(z));
+    const lines = (areas.lines ?? []).map((l) => new Line(l));
+    this.#zones = zones;
+    this.#masks = areas.masks ?? [];
+    this.#lines = lines;
   }
 
   get tracker(): Tracker {
@@ -240,7 +265,7 @@ export class CameraObjects {
   update(frame: FrameInput): FrameOutput {
     this.#offset = frame.wallTime - frame.time;
     const now = frame.now ?? frame.wallTime;
-    const detections = this.masks.length === 0 ? frame.detections : frame.detections.filter((d) => !masked(d.box, this.masks));
+    const detections = this.#masks.length === 0 ? frame.detections : frame.detections.filter((d) => !masked(d.box, this.#masks));
     const step = this.#tracker.update(frame.time, detections);
     if (step.stale) return { events: [], snapshots: [], zoneCounts: [], crossings: [], dwells: [] };
     this.#latestTime = frame.time;
@@ -255,7 +280,7 @@ export class CameraObjects {
       if (meta === undefined) {
         // confirmed by this frame
         const presence = new ZonePresence();
-        const where = presence.observe(this.zones, t.label, t.score, t.box, frame.time);
+        const where = presence.observe(this.#zones, t.label, t.score, t.box, frame.time);
         const startTime = (t.firstSeen + this.#offset) / 1000;
         const fresh: Meta = {
           presence,
@@ -274,7 +299,7 @@ export class CameraObjects {
         this.#linesAndDwell(t, fresh, fresh.last, frame, now, crossings, dwells);
         continue;
       }
-      const where = matched.has(t.id) ? meta.presence.observe(this.zones, t.label, t.score, t.box, frame.time) : meta.presence.at(this.zones, frame.time);
+      const where = matched.has(t.id) ? meta.presence.observe(this.#zones, t.label, t.score, t.box, frame.time) : meta.presence.at(this.#zones, frame.time);
       const after = this.#describe(t, meta, where, frame, now, null);
       const before = meta.last;
       const significant =
@@ -314,8 +339,8 @@ export class CameraObjects {
       frame_age_ms: frameAge,
       object,
     };
-    if (t !== null && this.lines.length > 0) {
-      for (const c of meta.crossings.observe(this.lines, t.label, bottomCentre(t.box), frame.time)) {
+    if (t !== null && this.#lines.length > 0) {
+      for (const c of meta.crossings.observe(this.#lines, t.label, bottomCentre(t.box), frame.time)) {
         this.#lineCounter.add(c.line, c.direction, t.label, c.time);
         const count = this.#lineCounter.counts(frame.time).find((n) => n.line === c.line && n.direction === c.direction && n.label === t.label);
         crossings.push({
@@ -328,7 +353,7 @@ export class CameraObjects {
         });
       }
     }
-    for (const d of meta.presence.reached(this.zones, frame.time))
+    for (const d of meta.presence.reached(this.#zones, frame.time))
       dwells.push({ ...common, zone: d.zone, seconds: d.seconds, time: (d.time + this.#offset) / 1000 });
   }
 
@@ -429,7 +454,7 @@ export class CameraObjects {
 
   /** Recounts zone occupancy; returns the pairs whose count changed. */
   #zoneCounts(): ZoneCount[] {
-    if (this.zones.length === 0) return [];
+    if (this.#zones.length === 0) return [];
     const fresh = new Map<string, Map<string, number>>();
     for (const m of this.#meta.values()) {
       for (const zone of m.last.current_zones) {

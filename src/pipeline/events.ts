@@ -108,7 +108,15 @@ export interface ModelStateEvent extends Base {
   readonly lastExit: ModelExit | null;
 }
 
-export type ConfigChange = 'camera-added' | 'camera-replaced' | 'camera-removed' | 'worker-enabled' | 'worker-disabled' | 'worker-restarted';
+export type ConfigChange =
+  | 'camera-added'
+  | 'camera-replaced'
+  | 'camera-removed'
+  | 'worker-enabled'
+  | 'worker-disabled'
+  | 'worker-restarted'
+  /** A camera's zones, masks or lines, changed while it runs (setCameraAreas): no restart, tracked objects kept. */
+  | 'camera-areas';
 
 export interface ConfigChangeEvent extends Base {
   readonly type: 'config-change';

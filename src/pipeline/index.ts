@@ -3,7 +3,7 @@
  * servers run as supervised child processes, shared workers through a
  * round-robin mux, one typed event stream, all owned by a VisionSystem.
  */
-export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone } from './system.js';
+export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone, type CameraAreas } from './system.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';

@@ -13,6 +13,7 @@
  */
 import {
   CameraObjects,
+  type CameraObjectsOptions,
   trackableDetections,
   type DwellEvent,
   type LineCount,
@@ -115,6 +116,7 @@ export class ObjectTracking {
 
   onConfigChange(change: ConfigChangeEvent): void {
     if (change.change === 'worker-enabled' || change.camera === null) return;
+    if (change.change === 'camera-areas') return this.onAreasChange(change.camera);
     for (const [k, objects] of this.#objects) {
       if (objects.camera !== change.camera) continue;
       if (change.worker !== null && objects.worker !== change.worker) continue;
@@ -123,28 +125,20 @@ export class ObjectTracking {
     }
   }
 
+  /** A camera's zones, masks or lines changed while it runs: its objects use the new ones from the next frame, ids kept. */
+  onAreasChange(cameraId: string): void {
+    const camera = this.#camera(cameraId);
+    if (camera === undefined) return;
+    for (const objects of this.#objects.values()) if (objects.camera === cameraId) objects.setAreas(areasOf(camera));
+  }
+
   #make(cameraId: string, worker: string, camera: CameraConfig, track: TrackOptionsConfig): CameraObjects {
     const { snapshotSeconds, updateSeconds, ...tracker } = track;
     const objects = new CameraObjects({
       camera: cameraId,
       worker,
       tracker,
-      zones: Object.entries(camera.zones ?? {}).map(([name, z]) => ({
-        name,
-        polygon: z.polygon as unknown as readonly (readonly [number, number])[],
-        labels: z.labels ?? null,
-        ...(z.minArea === undefined ? {} : { minArea: z.minArea }),
-        ...(z.minScore === undefined ? {} : { minScore: z.minScore }),
-        loiterSeconds: z.loiterSeconds ?? null,
-        dwellSeconds: z.dwellSeconds === undefined ? null : typeof z.dwellSeconds === 'number' ? [z.dwellSeconds] : z.dwellSeconds,
-      })),
-      lines: Object.entries(camera.lines ?? {}).map(([name, l]) => ({
-        name,
-        points: l.points as unknown as readonly (readonly [number, number])[],
-        labels: l.labels ?? null,
-        ...(l.in === undefined ? {} : { in: l.in }),
-      })),
-      masks: (camera.masks ?? []) as unknown as readonly (readonly (readonly [number, number])[])[],
+      ...areasOf(camera),
       ...(snapshotSeconds === undefined ? {} : { snapshotSeconds }),
       ...(updateSeconds === undefined ? {} : { updateSeconds }),
     });
@@ -187,3 +181,25 @@ export class ObjectTracking {
 }
 
 export type TrackedObjectEventOf = EventOf<'tracked-object'>;
+
+/** A camera config's zones, masks and lines as CameraObjects takes them. */
+function areasOf(camera: CameraConfig): Pick<CameraObjectsOptions, 'zones' | 'masks' | 'lines'> {
+  return {
+    zones: Object.entries(camera.zones ?? {}).map(([name, z]) => ({
+      name,
+      polygon: z.polygon as unknown as readonly (readonly [number, number])[],
+      labels: z.labels ?? null,
+      ...(z.minArea === undefined ? {} : { minArea: z.minArea }),
+      ...(z.minScore === undefined ? {} : { minScore: z.minScore }),
+      loiterSeconds: z.loiterSeconds ?? null,
+      dwellSeconds: z.dwellSeconds === undefined ? null : typeof z.dwellSeconds === 'number' ? [z.dwellSeconds] : z.dwellSeconds,
+    })),
+    lines: Object.entries(camera.lines ?? {}).map(([name, l]) => ({
+      name,
+      points: l.points as unknown as readonly (readonly [number, number])[],
+      labels: l.labels ?? null,
+      ...(l.in === undefined ? {} : { in: l.in }),
+    })),
+    masks: (camera.masks ?? []) as unknown as readonly (readonly (readonly [number, number])[])[],
+  };
+}
