@@ -25,6 +25,7 @@ import { h1 } from './http/h1.js';
 import { x1, xk } from './cluster/x1.js';
 import { xkTransports } from './kserve/transports.js';
 import { t1 } from './objects/t1.js';
+import { t2 } from './objects/t2.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -78,6 +79,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   /** The transports alone. */
   'XK-TRANSPORTS': () => xkTransports(),
   T1: () => t1(),
+  /** Lines and dwell per tracked object per frame (objects/t2.ts). */
+  T2: () => t2(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -7,8 +7,7 @@
  *   timer, nothing polled between scrapes. The one exception is what only
  *   events carry: inference durations (each model result's
  *   `metadata.inference_time_ms`) and model error answers, observed as they
- *   come, in O(1) per result; and line crossings and zone dwells, counted as
- *   their events come.
+ *   come, in O(1) per result; and line crossings and zone dwells (object-metrics.ts).
  * - A private prom-client Registry (never the global one), with prom-client's
  *   default process metrics and framesupplier_build_info.
  * - Counts are counters (`_total`), never gauges of rates: worker counts are
@@ -28,9 +27,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import type {
   CameraState,
   ConfigChangeEvent,
-  DwellSystemEvent,
   FrameAgeHistogram,
-  LineEvent,
   ModelState,
   ModelStats,
   PipelineWorkerState,
@@ -44,6 +41,7 @@ import { SKIP_REASONS } from '../pipeline/index.js';
 import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
+import { ObjectMetrics } from './object-metrics.js';
 import { SnapshotMetric, type BucketCounts, type Labels } from './snapshot-metric.js';
 
 /**
@@ -149,21 +147,12 @@ export class SystemMetrics implements MetricsSource, Disposable {
   readonly #codes = new Map<string, Set<string>>();
   readonly #inference: Histogram<'model'>;
   readonly #modelErrors: Counter<'model' | 'code'>;
-  readonly #lineCrossings: Counter<'camera' | 'line' | 'direction' | 'label'>;
-  readonly #zoneDwells: Counter<'camera' | 'zone' | 'seconds' | 'label'>;
   readonly #snapshots: SnapshotMetric[] = [];
+  #objects: ObjectMetrics | null = null;
   readonly #m: ReturnType<typeof defineSnapshots>;
   #closed = false;
 
   readonly #onResult = (e: ResultEvent): void => this.#observe(e);
-  readonly #onLine = (e: LineEvent): void => {
-    const c = e.crossing;
-    this.#lineCrossings.inc({ camera: c.camera, line: c.line, direction: c.direction, label: c.label });
-  };
-  readonly #onDwell = (e: DwellSystemEvent): void => {
-    const d = e.dwell;
-    this.#zoneDwells.inc({ camera: d.camera, zone: d.zone, seconds: String(d.seconds), label: d.label });
-  };
   readonly #onChange = (e: ConfigChangeEvent): void => {
     this.#modelOf.clear();
     if (e.change === 'camera-removed' && e.camera !== null) {
@@ -197,18 +186,6 @@ export class SystemMetrics implements MetricsSource, Disposable {
       labelNames: ['model', 'code'],
       registers,
     });
-    this.#lineCrossings = new Counter({
-      name: 'framesupplier_line_crossings_total',
-      help: 'Tracked objects that crossed a line, by camera, line, direction (in, out) and label.',
-      labelNames: ['camera', 'line', 'direction', 'label'],
-      registers,
-    });
-    this.#zoneDwells = new Counter({
-      name: 'framesupplier_zone_dwells_total',
-      help: "Tracked objects that stayed in a zone for one of its dwellSeconds, by camera, zone, the threshold's seconds and label.",
-      labelNames: ['camera', 'zone', 'seconds', 'label'],
-      registers,
-    });
     const build = new SnapshotMetric(this.registry, {
       name: 'framesupplier_build_info',
       help: 'framesupplier version and the Node.js running it; always 1.',
@@ -219,8 +196,7 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#m = defineSnapshots(this.registry, this.#snapshots);
     this.#system.on('result', this.#onResult);
     this.#system.on('config-change', this.#onChange);
-    this.#system.on('line', this.#onLine);
-    this.#system.on('dwell', this.#onDwell);
+    this.#objects = new ObjectMetrics(this.#system, this.registry);
   }
 
   /** Open once constructed (ADR 0013): checks that it still is. ERR_METRICS_CLOSED after close(). */
@@ -242,8 +218,7 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#closed = true;
     this.#system.off('result', this.#onResult);
     this.#system.off('config-change', this.#onChange);
-    this.#system.off('line', this.#onLine);
-    this.#system.off('dwell', this.#onDwell);
+    this.#objects?.close();
   }
 
   [Symbol.dispose](): void {

@@ -1,4 +1,5 @@
 /**
+ * Long file: one object's life (its events, snapshots, zones, lines and dwell) shares one record, so they stay together.
  * The objects of one camera as one worker sees them: masks, the tracker,
  * zones, and the per-object events automations are written against, in
  * Frigate's payload (`{ type: new | update | end, before, after }`), so an
