@@ -7,7 +7,8 @@
  * walking right across the drawn line makes a `line` event, shown in the
  * page's events), the config file holds them with its comments, and still
  * passes `config check`. A tab without the token sees the editor read-only,
- * and the API refuses the write.
+ * and the API refuses the write; with the token, areas the config would
+ * refuse are refused with the config's issues, and nothing changes.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -154,6 +155,22 @@ describe('the zone and line editor, in a browser at the address the CLI prints',
     const origin = new URL(address).origin;
     const refused = await fetch(`${origin}/api/cameras/gate/areas`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(refused.status, 401);
+    // with the token, areas the config would refuse are refused the same way, and nothing changes
+    const token = new URL(address).hash.replace('#token=', '');
+    const bad = await fetch(`${origin}/api/cameras/gate/areas`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ lines: { bad: { points: [[0.5, 0.5]] } } }),
+    });
+    assert.equal(bad.status, 400);
+    const error = ((await bad.json()) as { error: { code: string; issues: { path: string; message: string }[] } }).error;
+    assert.equal(error.code, 'ERR_CONFIG');
+    assert.deepEqual(
+      error.issues.map((i) => `${i.path}: ${i.message}`),
+      ['cameras.gate.lines.bad.points: must have at least 2 items'],
+    );
+    const areas = (await (await fetch(`${origin}/api/cameras/gate/areas`)).json()) as { lines: Record<string, unknown> };
+    assert.deepEqual(Object.keys(areas.lines), ['door']);
     await page.close();
   });
 });
