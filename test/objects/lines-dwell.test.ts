@@ -89,4 +89,37 @@ describe('objects: lines and dwell', { timeout: 60_000 }, () => {
     const end = objects.endAll(WALL + 4000).events.find((e) => e.type === 'end');
     assert.deepEqual(end?.after.zone_time, { porch: 2.4 });
   });
+
+  it('takes new lines while objects are tracked (setAreas): the same ids, crossings from the next frame', () => {
+    const objects = new CameraObjects({ camera: 'gate', worker: 'det', tracker: { maxSpeed: 2 } });
+    const frame = (time: number, bottom: number) =>
+      objects.update({ time, wallTime: WALL + time, detections: [{ label: 'person', score: 0.9, box: square(0.5, bottom) }] });
+    frame(0, 0.2);
+    frame(200, 0.25);
+    const id = frame(400, 0.3).events[0]!.after.id;
+    frame(600, 0.35);
+    objects.setAreas({
+      lines: [
+        {
+          name: 'door',
+          points: [
+            [0, 0.5],
+            [1, 0.5],
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(frame(800, 0.4).crossings, []);
+    const crossed = frame(1400, 0.55);
+    assert.deepEqual(
+      crossed.crossings.map((c) => [c.line, c.direction, c.id]),
+      [['door', 'in', id]],
+    );
+    assert.deepEqual(
+      crossed.events.filter((e) => e.type !== 'update'),
+      [],
+    );
+    assert.throws(() => objects.setAreas({ lines: [{ name: 'bad', points: [[0.5, 0.5]] }] }), { code: 'ERR_INVALID_ARGUMENT' });
+    assert.equal(objects.lines[0]?.name, 'door');
+  });
 });
