@@ -28,6 +28,7 @@ import { xkTransports } from './kserve/transports.js';
 import { t1 } from './objects/t1.js';
 import { vlm1 } from './workers/vlm1.js';
 import { cCrop } from './pipeline/c-crop.js';
+import { t2 } from './objects/t2.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -89,6 +90,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   VLM1: () => vlm1(),
   /** Cascades: crops per second and their cost at 16 cameras (issue 34). */
   'C-CROP': () => cCrop(),
+  /** Lines and dwell per tracked object per frame (objects/t2.ts). */
+  T2: () => t2(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

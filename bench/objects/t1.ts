@@ -155,6 +155,7 @@ async function storeWrites(): Promise<void> {
           box: [0.1, 0.2, 0.3, 0.6],
           frame_time: start,
           current_zones: [],
+          zone_time: {},
           entered_zones: k % 2 === 0 ? ['driveway'] : [],
           start_time: start,
           end_time: null,

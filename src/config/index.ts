@@ -41,6 +41,7 @@ export {
   type TrackOptionsConfig,
   type ZoneConfig,
   type VlmConfig,
+  type LineConfig,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { substituteEnv } from './env.js';

@@ -80,6 +80,7 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       // a camera's own: zones and masks are drawn on its view, never inherited
       zones: camera.zones,
       masks: camera.masks,
+      lines: camera.lines,
     };
   }
   const shared: Loose = {};

@@ -435,12 +435,53 @@ export const ZoneSchema = Type.Object(
     minArea: Type.Optional(fraction("Least box area, as a fraction of the frame's. Default 0.")),
     minScore: Type.Optional(fraction('Least detection score. Default 0.')),
     loiterSeconds: seconds('Time inside before an object is loitering. Default: never.'),
+    dwellSeconds: Type.Optional(
+      annotate(
+        Type.Union(
+          [
+            Type.Number({ exclusiveMinimum: 0, maximum: 86_400 }),
+            Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 86_400 }), { minItems: 1, maxItems: 20, uniqueItems: true }),
+          ],
+          { description: 'Times inside (seconds, one or a list) that each raise a dwell event once per stay. Default: none.' },
+        ),
+        // a number is held to the range, a list to its items: each issue says what that form takes
+        {
+          [CHOOSE]: (value: unknown) =>
+            typeof value === 'number' ? 0 : Array.isArray(value) ? 1 : { message: 'must be seconds (a number > 0) or a list of them', lenient: false },
+        },
+      ),
+    ),
   },
   { ...closed, description: "A zone: an object is in it when its box's bottom centre is inside the polygon and it passes the filters." },
 );
+/** A normalised polyline; zero-length segments are checked after the shape (validate.ts). */
+export const LinePointsSchema = annotate(
+  Type.Array(Type.Array(Coordinate, { minItems: 2, maxItems: 2 }), {
+    minItems: 2,
+    maxItems: 100,
+    description: '[[x, y], …]: at least 2 points in 0–1 of the frame (0, 0 top left), no two neighbours the same.',
+  }),
+  { [HINT]: '[[x, y], …] with x and y in 0–1' },
+);
+export const LineSchema = Type.Object(
+  {
+    points: LinePointsSchema,
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' }),
+    ),
+    in: Type.Optional(
+      StringEnum(['left', 'right'] as const, {
+        description: "The side that is 'in': left or right of the line walked from its first point to its last, in the picture. Default right.",
+      }),
+    ),
+  },
+  { ...closed, description: "A line: crossings of it by a tracked object's box's bottom centre are counted, in and out." },
+);
+export type LineConfig = Static<typeof LineSchema>;
 const cameraObjects = {
   zones: Type.Optional(idMap('a zone name', ZoneSchema, { description: 'Zones by name (docs/configuration.md, Objects).' })),
   masks: Type.Optional(Type.Array(PolygonSchema, { description: 'Polygons where detections are ignored (by their bottom centre).' })),
+  lines: Type.Optional(idMap('a line name', LineSchema, { description: 'Lines whose crossings are counted, by name (docs/configuration.md, Lines).' })),
 };
 
 export const EventsSchema = Type.Object(

@@ -13,7 +13,7 @@
  * fits.
  */
 import { isId } from '../internal/ids.js';
-import { polygonProblem } from '../internal/polygon.js';
+import { lineProblem, polygonProblem } from '../internal/polygon.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, type Config, type SchemaNode, type Segment } from './schema.js';
@@ -360,6 +360,14 @@ function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[])
   };
   for (const [name, zone] of entries(field(camera, 'zones'))) check(field(zone, 'polygon'), [...at, 'zones', name, 'polygon']);
   for (const [i, mask] of items(field(camera, 'masks')).entries()) check(mask, [...at, 'masks', i]);
+  // a line's shape is the schema's too; what is left is a zero-length segment
+  for (const [name, line] of entries(field(camera, 'lines'))) {
+    const points = field(line, 'points');
+    if (!Array.isArray(points) || points.length < 2) continue;
+    if (!points.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && v >= 0 && v <= 1))) continue;
+    const problem = lineProblem(points);
+    if (problem !== null) out.push({ path: [...at, 'lines', name, 'points'], message: problem, anchor: 'value' });
+  }
 }
 
 /** Tracker options that contradict each other: lowScore above highScore. */

@@ -6,18 +6,21 @@
  * anchors and `${ENV}` references stay as written; a camera added or
  * replaced is written as the API was given it (so a secret given as
  * `${ENV}` stays a reference), a removed one is deleted, and a worker
- * disabled or enabled gets `enabled: false` / loses it. Written to a
+ * disabled or enabled gets `enabled: false` / loses it, and a camera's
+ * zones, masks and lines drawn in the dashboard's editor replace those three
+ * keys of its entry only (none of a kind: the key goes). Written to a
  * temporary file beside it, then renamed: a crash leaves the old file or the
  * new one, never half of one. Changes are written one at a time, in order.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import { HttpError } from './errors.js';
 
 export type ConfigEdit =
   | { readonly kind: 'set-camera'; readonly id: string; readonly entry: unknown }
   | { readonly kind: 'remove-camera'; readonly id: string }
-  | { readonly kind: 'worker-enabled'; readonly camera: string | null; readonly worker: string; readonly enabled: boolean };
+  | { readonly kind: 'worker-enabled'; readonly camera: string | null; readonly worker: string; readonly enabled: boolean }
+  | { readonly kind: 'set-areas'; readonly id: string; readonly areas: { readonly zones: object; readonly masks: readonly unknown[]; readonly lines: object } };
 
 function apply(doc: Document, edit: ConfigEdit): void {
   switch (edit.kind) {
@@ -28,6 +31,20 @@ function apply(doc: Document, edit: ConfigEdit): void {
     case 'remove-camera':
       doc.deleteIn(['cameras', edit.id]);
       return;
+    case 'set-areas': {
+      if (!isMap(doc.getIn(['cameras', edit.id]))) return; // a camera the file does not have (added by the API unsaved)
+      const { zones, masks, lines } = edit.areas;
+      const empty = (v: object): boolean => (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0);
+      for (const [key, value] of [
+        ['zones', zones],
+        ['masks', masks],
+        ['lines', lines],
+      ] as const) {
+        if (empty(value)) doc.deleteIn(['cameras', edit.id, key]);
+        else doc.setIn(['cameras', edit.id, key], pointsInFlow(doc.createNode(value)));
+      }
+      return;
+    }
     case 'worker-enabled': {
       let worker: unknown;
       if (edit.camera === null) worker = doc.getIn(['shared', edit.worker]);
@@ -41,6 +58,16 @@ function apply(doc: Document, edit: ConfigEdit): void {
       return;
     }
   }
+}
+
+/** Lists of numbers and of points on one line each (`polygon: [[0.1, 0.2], …]`), as a person writes them; maps stay blocks. */
+function pointsInFlow<T>(node: T): T {
+  visit(node as Parameters<typeof visit>[0], {
+    Seq(_key, seq) {
+      if (seq.items.every((i) => isScalar(i) || (isSeq(i) && i.items.every((j) => isScalar(j))))) seq.flow = true;
+    },
+  });
+  return node;
 }
 
 export class ConfigSaver {

@@ -162,6 +162,7 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
   '/': { file: join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { file: join(DASHBOARD_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/overlay.js': { file: join(DASHBOARD_DIR, 'overlay.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard/editor.js': { file: join(DASHBOARD_DIR, 'editor.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uplot.js': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
@@ -402,7 +403,12 @@ export class HttpServer implements AsyncDisposable {
       return reply.code(503).send({ ready: false, state, error: { code: 'ERR_HTTP_NOT_READY', message: reason } });
     });
     app.get('/api/auth', async (request) => ({ readsNeedToken: !this.#loopback, writesNeedToken: true, authorised: this.#authorised(request) }));
-    app.get('/api/stats', async () => ({ ...system.stats(), http: this.stats() }));
+    app.get('/api/stats', async () => {
+      const stats = system.stats();
+      // line crossings per camera (since start, and over the last hour), beside the system's figures
+      const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.lineCounts(c)]));
+      return { ...stats, http: this.stats(), lines };
+    });
     const secrets = { secrets: this.#o.secrets ?? [] };
     app.get('/api/config', async () => system.maskedConfig(secrets));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
@@ -471,6 +477,23 @@ export class HttpServer implements AsyncDisposable {
         await control.replaceCamera(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return { ok: true, camera: id, change: 'camera-replaced' };
+      },
+    );
+    // the dashboard's zone, mask and line editor: what the camera runs with now, and a change applied without a restart
+    app.get<{ Params: { id: string } }>('/api/cameras/:id/areas', { schema: { params: idParams('id') } }, async (request) => {
+      const { id } = request.params;
+      if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
+      return system.cameraAreas(id);
+    });
+    app.put<{ Params: { id: string }; Body: { zones?: unknown; masks?: unknown; lines?: unknown } }>(
+      '/api/cameras/:id/areas',
+      { schema: { params: idParams('id'), body: { type: 'object' } } },
+      async (request) => {
+        const { id } = request.params;
+        if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
+        const areas = await system.setCameraAreas(id, request.body);
+        await this.#save({ kind: 'set-areas', id, areas });
+        return { ok: true, camera: id, change: 'camera-areas', ...areas };
       },
     );
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {

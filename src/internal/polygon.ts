@@ -42,3 +42,21 @@ export function polygonProblem(points: readonly unknown[]): string | null {
   }
   return null;
 }
+
+/**
+ * What is wrong with a line (a polyline of 2 points or more, each in 0–1 of
+ * the frame, no segment of zero length: it would have no sides), or null.
+ */
+export function lineProblem(points: readonly unknown[]): string | null {
+  if (points.length < 2) return `must have at least 2 points (has ${points.length})`;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isFinite(v))) return `point ${i} must be [x, y], two numbers`;
+    if (!p.every((v: number) => v >= 0 && v <= 1)) return `point ${i} must be inside the frame: x and y in 0–1`;
+  }
+  const line = points as readonly P[];
+  for (let i = 0; i + 1 < line.length; i++)
+    if (line[i]![0] === line[i + 1]![0] && line[i]![1] === line[i + 1]![1])
+      return `must not have a zero-length segment (points ${i} and ${i + 1} are the same)`;
+  return null;
+}

@@ -7,7 +7,7 @@
  *   timer, nothing polled between scrapes. The one exception is what only
  *   events carry: inference durations (each model result's
  *   `metadata.inference_time_ms`) and model error answers, observed as they
- *   come, in O(1) per result.
+ *   come, in O(1) per result; and line crossings and zone dwells (object-metrics.ts).
  * - A private prom-client Registry (never the global one), with prom-client's
  *   default process metrics and framesupplier_build_info.
  * - Counts are counters (`_total`), never gauges of rates: worker counts are
@@ -41,6 +41,7 @@ import { CAMERA_HOPS, SKIP_REASONS, WORKER_HOPS } from '../pipeline/index.js';
 import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
+import { ObjectMetrics } from './object-metrics.js';
 import { SnapshotMetric, type BucketCounts, type Labels } from './snapshot-metric.js';
 import { defineSnapshots } from './metric-definitions.js';
 
@@ -148,6 +149,7 @@ export class SystemMetrics implements MetricsSource, Disposable {
   readonly #inference: Histogram<'model'>;
   readonly #modelErrors: Counter<'model' | 'code'>;
   readonly #snapshots: SnapshotMetric[] = [];
+  #objects: ObjectMetrics | null = null;
   readonly #m: ReturnType<typeof defineSnapshots>;
   #closed = false;
 
@@ -195,6 +197,7 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#m = defineSnapshots(this.registry, this.#snapshots, MODEL_CAMERA_QUANTILES);
     this.#system.on('result', this.#onResult);
     this.#system.on('config-change', this.#onChange);
+    this.#objects = new ObjectMetrics(this.#system, this.registry);
   }
 
   /** Open once constructed (ADR 0013): checks that it still is. ERR_METRICS_CLOSED after close(). */
@@ -216,6 +219,7 @@ export class SystemMetrics implements MetricsSource, Disposable {
     this.#closed = true;
     this.#system.off('result', this.#onResult);
     this.#system.off('config-change', this.#onChange);
+    this.#objects?.close();
   }
 
   [Symbol.dispose](): void {

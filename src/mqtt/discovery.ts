@@ -6,7 +6,8 @@
  * topic); per zone of the camera, an occupancy binary_sensor and a count
  * sensor for each configured label the zone admits (from the zone count
  * topics); per label an `image` entity showing the latest tracked-object
- * snapshot; per worker a `switch` (ON/OFF on its set topic, its state from
+ * snapshot; per line, direction and label it counts, a `total_increasing`
+ * sensor of its crossings (from the line count topics); per worker a `switch` (ON/OFF on its set topic, its state from
  * the state topic), a restart `button` and a `behind` binary_sensor (problem: it misses its freshness objective,
  * with the reason and the fix as attributes). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
@@ -24,6 +25,8 @@ export interface DiscoveryOptions {
   readonly topics: Topics;
   /** The camera's zones (name → the labels it counts, null for every label). Default none. */
   readonly zones?: ReadonlyMap<string, readonly string[] | null>;
+  /** The camera's lines (name → the labels it counts, null for every label). Default none. */
+  readonly lines?: ReadonlyMap<string, readonly string[] | null>;
   /** The camera's workers' ids. Default none. */
   readonly workers?: readonly string[];
   /** Whether a worker of the camera tracks objects (then: snapshot images). Default false. */
@@ -87,6 +90,19 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
         icon: 'mdi:counter',
         ...zonesExpire,
       });
+    }
+  }
+  for (const [line, admits] of options.lines ?? []) {
+    for (const direction of ['in', 'out'] as const) {
+      for (const label of labels) {
+        if (admits !== null && !admits.includes(label)) continue;
+        add('sensor', `line_${line}_${direction}_${label}`, {
+          name: `${line} ${direction} ${label}`,
+          state_topic: topics.lineCount(camera, line, direction, label),
+          state_class: 'total_increasing',
+          icon: direction === 'in' ? 'mdi:location-enter' : 'mdi:location-exit',
+        });
+      }
     }
   }
   if (options.tracked === true)

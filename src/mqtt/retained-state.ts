@@ -239,6 +239,7 @@ export class RetainedState {
   #addDiscovery(camera: string): void {
     const { prefix, labels } = this.#o.discovery;
     const zones = new Map(this.#o.system.cameraZones(camera).map((z) => [z.name, z.labels] as const));
+    const lines = new Map(this.#o.system.cameraLines(camera).map((l) => [l.name, l.labels] as const));
     const profiles = this.#o.system.workers(camera);
     const own = profiles.filter((w) => !w.shared);
     const workers = own.map((w) => w.id);
@@ -250,6 +251,7 @@ export class RetainedState {
       labels,
       topics: this.#o.topics,
       zones,
+      lines,
       workers,
       tracked,
       expireAfter,

@@ -489,6 +489,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'config-change',
       'tracked-object',
       'zone-count',
+      'line',
+      'dwell',
       'events-lost',
     ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
@@ -526,6 +528,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
             this.#stateBudgets(event.camera).zones,
           );
         return;
+      case 'line':
+      case 'dwell':
+        this.#emitLineOrDwell(event);
+        return;
       case 'camera-state':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraState(event.camera, event.state, event.lastError, event.at);
         return;
@@ -559,6 +565,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#retainedState.takeSnapshot(this.#system.stats(), camera);
         return;
       case 'camera-replaced':
+      case 'camera-areas':
         // Its workers may differ: forget the old camera's topics, then take the new one's.
         this.#retainedState.forgetCamera(camera, false);
         this.#results.forgetCamera(camera);
@@ -612,6 +619,23 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     const annotation = this.#answers.annotation(event.event.after.id);
     const after = annotation === undefined ? event.event.after : { ...event.event.after, ...annotation };
     this.#noteDropped(this.#queue.push(JSON.stringify({ type, before, after }), this.#budgetS(after.camera, event.worker)));
+    this.#pump();
+  }
+
+  /**
+   * A line crossing or a dwell reached: its event on <prefix>/events beside the tracked objects'
+   * (`type` line or dwell, so a Frigate automation reading new/update/end passes them by), and for a
+   * crossing the line's count since start, retained, on <camera>/lines/<line>/<direction>/<label>/count.
+   */
+  #emitLineOrDwell(event: EventOf<'line'> | EventOf<'dwell'>): void {
+    const body = event.type === 'line' ? event.crossing : event.dwell;
+    if (event.type === 'line' && this.#retainedState.knowsCamera(body.camera)) {
+      const c = event.crossing;
+      this.#retainedState.set(c.camera, this.topics.lineCount(c.camera, c.line, c.direction, c.label), String(c.count));
+    }
+    if (!this.#config.events.enabled) return;
+    this.#counts.emitted++;
+    this.#noteDropped(this.#queue.push(JSON.stringify({ type: event.type, ...body }), this.#budgetS(body.camera, body.worker)));
     this.#pump();
   }
 

@@ -58,6 +58,11 @@ export class Topics {
     return `${this.prefix}/${camera}/zones/${toId(zone)}/${topicLabel(label)}/count`;
   }
 
+  /** Crossings of a line in one direction by objects of a label, since start (retained). */
+  lineCount(camera: string, line: string, direction: string, label: string): string {
+    return `${this.prefix}/${camera}/lines/${toId(line)}/${direction}/${topicLabel(label)}/count`;
+  }
+
   /** The latest best-frame JPEG of an object of a label (retained). */
   snapshot(camera: string, label: string): string {
     return `${this.prefix}/${camera}/objects/${topicLabel(label)}/snapshot`;

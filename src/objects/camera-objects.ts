@@ -1,4 +1,5 @@
 /**
+ * Long file: one object's life (its events, snapshots, zones, lines and dwell) shares one record, so they stay together.
  * The objects of one camera as one worker sees them: masks, the tracker,
  * zones, and the per-object events automations are written against, in
  * Frigate's payload (`{ type: new | update | end, before, after }`), so an
@@ -16,9 +17,16 @@
  * most once per `snapshotSeconds` per object; whoever encodes it calls
  * snapshotSaved(), which makes the `update` with has_snapshot true. Pure: no
  * clock, no timers; the caller ticks expire() when frames stop coming.
+ *
+ * Lines and dwell (lines.ts, zones.ts): a confirmed object's matched
+ * positions feed its line crossings (`crossings` in the answer, with the
+ * counts per line, direction and label after each) and its zone stays
+ * (`dwells` when a zone's dwellSeconds is reached); `zone_time` in the
+ * payload is its time in each zone so far.
  */
 import { randomBytes } from 'node:crypto';
-import { iou, type Box, type Polygon } from './geometry.js';
+import { bottomCentre, iou, type Box, type Polygon } from './geometry.js';
+import { Line, LineCounter, LineCrossings, type LineCount, type LineDirection, type LineOptions } from './lines.js';
 import { Tracker, type Detection, type Track, type TrackerOptions } from './tracker.js';
 import { masked, Zone, ZonePresence, type ZoneOptions } from './zones.js';
 
@@ -49,6 +57,44 @@ export interface TrackedObject {
   readonly loitering_zones: readonly string[];
   /** Ours: centre velocity, frame widths and heights per second. */
   readonly velocity: readonly [number, number];
+  /** Ours: seconds spent in each zone entered (every stay; the current one so far), on capture time. */
+  readonly zone_time: Readonly<Record<string, number>>;
+}
+
+/** An object crossed a line. */
+export interface LineCrossingEvent {
+  readonly camera: string;
+  readonly worker: string;
+  readonly line: string;
+  readonly direction: LineDirection;
+  readonly label: string;
+  /** The object's id. */
+  readonly id: string;
+  /** Epoch seconds of the crossing, interpolated between the two positions on either side. */
+  readonly time: number;
+  /** Epoch seconds of the frame that showed it, and that frame's age when the event was made (ms). */
+  readonly frame_time: number;
+  readonly frame_age_ms: number;
+  /** Crossings of this line, direction and label: since start, and over the last hour. */
+  readonly count: number;
+  readonly count_hour: number;
+  readonly object: TrackedObject;
+}
+
+/** An object has been in a zone for one of its dwellSeconds. */
+export interface DwellEvent {
+  readonly camera: string;
+  readonly worker: string;
+  readonly zone: string;
+  /** The threshold reached (seconds). */
+  readonly seconds: number;
+  readonly label: string;
+  readonly id: string;
+  /** Epoch seconds it was reached at (its entry plus the threshold, on capture time). */
+  readonly time: number;
+  readonly frame_time: number;
+  readonly frame_age_ms: number;
+  readonly object: TrackedObject;
 }
 
 export interface TrackedEvent {
@@ -73,6 +119,7 @@ export interface CameraObjectsOptions {
   readonly tracker?: TrackerOptions;
   readonly zones?: readonly ZoneOptions[];
   readonly masks?: readonly Polygon[];
+  readonly lines?: readonly LineOptions[];
   /** Least time between two snapshots of one object (seconds). Default 1. */
   readonly snapshotSeconds?: number;
   /** Least time between two updates made only by movement (seconds). Default 1. */
@@ -100,10 +147,15 @@ export interface FrameOutput {
   readonly snapshots: readonly SnapshotRequest[];
   /** Per zone and label, objects in it now, for the pairs whose count changed (0 included). */
   readonly zoneCounts: readonly ZoneCount[];
+  /** Line crossings in this frame, in time order. */
+  readonly crossings: readonly LineCrossingEvent[];
+  /** Zone dwell thresholds reached by this frame. */
+  readonly dwells: readonly DwellEvent[];
 }
 
 interface Meta {
   readonly presence: ZonePresence;
+  readonly crossings: LineCrossings;
   readonly startTime: number;
   last: TrackedObject;
   lastUpdateWall: number;
@@ -125,8 +177,11 @@ export function eventId(startSeconds: number): string {
 export class CameraObjects {
   readonly camera: string;
   readonly worker: string;
-  readonly zones: readonly Zone[];
-  readonly masks: readonly Polygon[];
+  #zones: readonly Zone[];
+  #masks: readonly Polygon[];
+  #lines: readonly Line[];
+  readonly #lineCounter = new LineCounter();
+  #latestTime = 0;
   readonly #tracker: Tracker;
   readonly #snapshotMs: number;
   readonly #updateMs: number;
@@ -139,12 +194,38 @@ export class CameraObjects {
   constructor(options: CameraObjectsOptions) {
     this.camera = options.camera;
     this.worker = options.worker;
-    this.zones = (options.zones ?? []).map((z) => new Zone(z));
-    this.masks = options.masks ?? [];
+    this.#zones = (options.zones ?? []).map((z) => new Zone(z));
+    this.#masks = options.masks ?? [];
+    this.#lines = (options.lines ?? []).map((l) => new Line(l));
     this.#snapshotMs = (options.snapshotSeconds ?? 1) * 1000;
     this.#updateMs = (options.updateSeconds ?? 1) * 1000;
     // ids on the wall clock, as Frigate's are; the offset is the latest frame's
     this.#tracker = new Tracker({ ...options.tracker, newId: (time) => eventId((time + this.#offset) / 1000) });
+  }
+
+  get zones(): readonly Zone[] {
+    return this.#zones;
+  }
+
+  get masks(): readonly Polygon[] {
+    return this.#masks;
+  }
+
+  get lines(): readonly Line[] {
+    return this.#lines;
+  }
+
+  /**
+   * New zones, masks and lines while objects are tracked (drawn in the editor): checked first
+   * (ERR_INVALID_ARGUMENT, nothing changed), then the next frame uses them. Ids, zone stays and
+   * line sides are kept by name, so an object is not ended nor counted again by an edit.
+   */
+  setAreas(areas: { readonly zones?: readonly ZoneOptions[]; readonly masks?: readonly Polygon[]; readonly lines?: readonly LineOptions[] }): void {
+    const zones = (areas.zones ?? []).map((z) => new Zone(z));
+    const lines = (areas.lines ?? []).map((l) => new Line(l));
+    this.#zones = zones;
+    this.#masks = areas.masks ?? [];
+    this.#lines = lines;
   }
 
   get tracker(): Tracker {
@@ -175,6 +256,7 @@ export class CameraObjects {
         frame_time: (t.lastSeen + this.#offset) / 1000,
         stationary: t.stationary,
         velocity: t.velocity,
+        zone_time: meta.presence.zoneTime(t.lastSeen),
       });
     }
     return out;
@@ -184,11 +266,14 @@ export class CameraObjects {
   update(frame: FrameInput): FrameOutput {
     this.#offset = frame.wallTime - frame.time;
     const now = frame.now ?? frame.wallTime;
-    const detections = this.masks.length === 0 ? frame.detections : frame.detections.filter((d) => !masked(d.box, this.masks));
+    const detections = this.#masks.length === 0 ? frame.detections : frame.detections.filter((d) => !masked(d.box, this.#masks));
     const step = this.#tracker.update(frame.time, detections);
-    if (step.stale) return { events: [], snapshots: [], zoneCounts: [] };
+    if (step.stale) return { events: [], snapshots: [], zoneCounts: [], crossings: [], dwells: [] };
+    this.#latestTime = frame.time;
     const events: TrackedEvent[] = [];
     const snapshots: SnapshotRequest[] = [];
+    const crossings: LineCrossingEvent[] = [];
+    const dwells: DwellEvent[] = [];
     for (const t of step.ended) this.#end(t, now, events);
     const matched = new Set(step.matched.map((t) => t.id));
     for (const t of step.active) {
@@ -196,10 +281,11 @@ export class CameraObjects {
       if (meta === undefined) {
         // confirmed by this frame
         const presence = new ZonePresence();
-        const where = presence.observe(this.zones, t.label, t.score, t.box, frame.time);
+        const where = presence.observe(this.#zones, t.label, t.score, t.box, frame.time);
         const startTime = (t.firstSeen + this.#offset) / 1000;
         const fresh: Meta = {
           presence,
+          crossings: new LineCrossings(),
           startTime,
           last: null as unknown as TrackedObject,
           lastUpdateWall: frame.wallTime,
@@ -211,9 +297,10 @@ export class CameraObjects {
         this.#meta.set(t.id, fresh);
         events.push({ type: 'new', before: fresh.last, after: fresh.last });
         this.#maybeSnapshot(t, fresh, frame, snapshots);
+        this.#linesAndDwell(t, fresh, fresh.last, frame, now, crossings, dwells);
         continue;
       }
-      const where = matched.has(t.id) ? meta.presence.observe(this.zones, t.label, t.score, t.box, frame.time) : meta.presence.at(this.zones, frame.time);
+      const where = matched.has(t.id) ? meta.presence.observe(this.#zones, t.label, t.score, t.box, frame.time) : meta.presence.at(this.#zones, frame.time);
       const after = this.#describe(t, meta, where, frame, now, null);
       const before = meta.last;
       const significant =
@@ -228,8 +315,52 @@ export class CameraObjects {
         events.push({ type: 'update', before, after });
       }
       if (matched.has(t.id)) this.#maybeSnapshot(t, meta, frame, snapshots);
+      this.#linesAndDwell(matched.has(t.id) ? t : null, meta, after, frame, now, crossings, dwells);
     }
-    return { events, snapshots, zoneCounts: this.#zoneCounts() };
+    return { events, snapshots, zoneCounts: this.#zoneCounts(), crossings, dwells };
+  }
+
+  /** Crossings and dwell for one object in this frame; `t` null when it was not matched (no new position). */
+  #linesAndDwell(
+    t: Track | null,
+    meta: Meta,
+    object: TrackedObject,
+    frame: FrameInput,
+    now: number,
+    crossings: LineCrossingEvent[],
+    dwells: DwellEvent[],
+  ): void {
+    const frameAge = Math.max(0, Math.round(now - frame.wallTime));
+    const common = {
+      camera: this.camera,
+      worker: this.worker,
+      label: object.label,
+      id: object.id,
+      frame_time: frame.wallTime / 1000,
+      frame_age_ms: frameAge,
+      object,
+    };
+    if (t !== null && this.#lines.length > 0) {
+      for (const c of meta.crossings.observe(this.#lines, t.label, bottomCentre(t.box), frame.time)) {
+        this.#lineCounter.add(c.line, c.direction, t.label, c.time);
+        const count = this.#lineCounter.counts(frame.time).find((n) => n.line === c.line && n.direction === c.direction && n.label === t.label);
+        crossings.push({
+          ...common,
+          line: c.line,
+          direction: c.direction,
+          time: (c.time + this.#offset) / 1000,
+          count: count?.total ?? 0,
+          count_hour: count?.lastHour ?? 0,
+        });
+      }
+    }
+    for (const d of meta.presence.reached(this.#zones, frame.time))
+      dwells.push({ ...common, zone: d.zone, seconds: d.seconds, time: (d.time + this.#offset) / 1000 });
+  }
+
+  /** Crossings per line, direction and label: since start and over the hour before the latest frame. */
+  lineCounts(): LineCount[] {
+    return this.#lineCounter.counts(this.#latestTime);
   }
 
   /** Ends the tracks unmatched for too long at capture time `time` with no frame coming (the camera went quiet). */
@@ -237,14 +368,14 @@ export class CameraObjects {
     this.#offset = wallTime - time;
     const events: TrackedEvent[] = [];
     for (const t of this.#tracker.expire(time)) this.#end(t, now, events);
-    return { events, snapshots: [], zoneCounts: events.length > 0 ? this.#zoneCounts() : [] };
+    return { events, snapshots: [], zoneCounts: events.length > 0 ? this.#zoneCounts() : [], crossings: [], dwells: [] };
   }
 
   /** Ends every object now (the camera or worker went away, or tracking was turned off). */
   endAll(now: number): FrameOutput {
     const events: TrackedEvent[] = [];
     for (const t of this.#tracker.endAll()) this.#end(t, now, events);
-    return { events, snapshots: [], zoneCounts: this.#zoneCounts() };
+    return { events, snapshots: [], zoneCounts: this.#zoneCounts(), crossings: [], dwells: [] };
   }
 
   /** A snapshot asked for was saved: the `update` that says so, or null when the object has ended since. */
@@ -275,6 +406,7 @@ export class CameraObjects {
       ...before,
       current_zones: [],
       loitering_zones: [],
+      zone_time: meta.presence.zoneTime(t.lastSeen),
       end_time: endTime,
       frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
     };
@@ -317,12 +449,13 @@ export class CameraObjects {
       worker: this.worker,
       loitering_zones: where.loitering,
       velocity: t.velocity,
+      zone_time: meta.presence.zoneTime(frame.time),
     };
   }
 
   /** Recounts zone occupancy; returns the pairs whose count changed. */
   #zoneCounts(): ZoneCount[] {
-    if (this.zones.length === 0) return [];
+    if (this.#zones.length === 0) return [];
     const fresh = new Map<string, Map<string, number>>();
     for (const m of this.#meta.values()) {
       for (const zone of m.last.current_zones) {

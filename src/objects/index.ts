@@ -7,11 +7,14 @@
  */
 export { boxArea, bottomCentre, iou, pointInPolygon, polygonProblem, type Box, type Point, type Polygon } from './geometry.js';
 export { Tracker, resolveTrackerOptions, type Detection, type ResolvedTrackerOptions, type Track, type TrackerOptions, type TrackerUpdate } from './tracker.js';
-export { Zone, ZonePresence, masked, type Presence, type ZoneOptions } from './zones.js';
+export { Zone, ZonePresence, masked, type DwellReached, type Presence, type ZoneOptions } from './zones.js';
+export { Line, LineCounter, LineCrossings, type Crossing, type LineCount, type LineDirection, type LineOptions, type LineSide } from './lines.js';
 export {
   CameraObjects,
   eventId,
   type CameraObjectsOptions,
+  type DwellEvent,
+  type LineCrossingEvent,
   type FrameInput,
   type FrameOutput,
   type SnapshotRequest,

@@ -14,7 +14,7 @@ import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
 import { abortable } from '../internal/abort.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
-import type { SnapshotRequest, TrackedEvent } from '../objects/index.js';
+import type { DwellEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
@@ -135,7 +135,15 @@ export interface ModelStateEvent extends Base {
   readonly lastExit: ModelExit | null;
 }
 
-export type ConfigChange = 'camera-added' | 'camera-replaced' | 'camera-removed' | 'worker-enabled' | 'worker-disabled' | 'worker-restarted';
+export type ConfigChange =
+  | 'camera-added'
+  | 'camera-replaced'
+  | 'camera-removed'
+  | 'worker-enabled'
+  | 'worker-disabled'
+  | 'worker-restarted'
+  /** A camera's zones, masks or lines, changed while it runs (setCameraAreas): no restart, tracked objects kept. */
+  | 'camera-areas';
 
 export interface ConfigChangeEvent extends Base {
   readonly type: 'config-change';
@@ -164,6 +172,18 @@ export interface ZoneCountEvent extends Base {
   readonly count: number;
 }
 
+/** A tracked object crossed one of its camera's lines (the crossing's fields, with its counts after it). */
+export interface LineEvent extends Base {
+  readonly type: 'line';
+  readonly crossing: LineCrossingEvent;
+}
+
+/** A tracked object has been in a zone for one of the zone's dwellSeconds. */
+export interface DwellSystemEvent extends Base {
+  readonly type: 'dwell';
+  readonly dwell: DwellEvent;
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -181,6 +201,8 @@ export type SystemEvent =
   | ConfigChangeEvent
   | TrackedObjectEvent
   | ZoneCountEvent
+  | LineEvent
+  | DwellSystemEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

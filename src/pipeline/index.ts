@@ -3,7 +3,7 @@
  * servers run as supervised child processes, shared workers through a
  * round-robin mux, one typed event stream, all owned by a VisionSystem.
  */
-export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone } from './system.js';
+export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone, type CameraAreas } from './system.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
 export {
@@ -41,6 +41,8 @@ export type {
   ConfigChangeEvent,
   TrackedObjectEvent,
   ZoneCountEvent,
+  LineEvent,
+  DwellSystemEvent,
   EventsLostEvent,
 } from './events.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';

@@ -3,14 +3,26 @@
  * and shared workers alike) go through a CameraObjects per camera and worker,
  * on the frames' capture times; what it makes goes on the system's event
  * stream as `tracked-object` (Frigate's new/update/end payload, with a
- * snapshot request when the best score improved), and `zone-count` events.
+ * snapshot request when the best score improved), `zone-count` events, and
+ * `line` (a crossing) and `dwell` (a zone's dwellSeconds reached) events.
  * A second's tick ends tracks whose camera went quiet; a camera replaced or
  * removed, or a worker disabled or restarted, ends its tracks at once (a new
  * incarnation starts new ones). Whether a worker tracks, and how, is its
  * profile's (on each result); a camera's zones and masks are read from the
  * system as it is now, so cameras added at run time are tracked too.
  */
-import { CameraObjects, trackableDetections, type SnapshotRequest, type TrackedEvent, type TrackedObject, type ZoneCount } from '../objects/index.js';
+import {
+  CameraObjects,
+  type CameraObjectsOptions,
+  trackableDetections,
+  type DwellEvent,
+  type LineCount,
+  type LineCrossingEvent,
+  type SnapshotRequest,
+  type TrackedEvent,
+  type TrackedObject,
+  type ZoneCount,
+} from '../objects/index.js';
 import type { CameraConfig, TrackOptionsConfig } from './config-types.js';
 import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
 
@@ -72,6 +84,13 @@ export class ObjectTracking {
     return out;
   }
 
+  /** Line crossings counted now per worker tracking the camera (since start, and over the last hour). */
+  lineCounts(camera: string): (LineCount & { worker: string })[] {
+    const out: (LineCount & { worker: string })[] = [];
+    for (const o of this.#objects.values()) if (o.camera === camera) for (const c of o.lineCounts()) out.push({ ...c, worker: o.worker });
+    return out;
+  }
+
   /** A snapshot asked for was saved (by whoever stores them): the update that says so goes out. */
   snapshotSaved(camera: string, worker: string, id: string): void {
     const objects = this.#objects.get(key(camera, worker));
@@ -97,6 +116,7 @@ export class ObjectTracking {
 
   onConfigChange(change: ConfigChangeEvent): void {
     if (change.change === 'worker-enabled' || change.camera === null) return;
+    if (change.change === 'camera-areas') return this.onAreasChange(change.camera);
     for (const [k, objects] of this.#objects) {
       if (objects.camera !== change.camera) continue;
       if (change.worker !== null && objects.worker !== change.worker) continue;
@@ -105,21 +125,20 @@ export class ObjectTracking {
     }
   }
 
+  /** A camera's zones, masks or lines changed while it runs: its objects use the new ones from the next frame, ids kept. */
+  onAreasChange(cameraId: string): void {
+    const camera = this.#camera(cameraId);
+    if (camera === undefined) return;
+    for (const objects of this.#objects.values()) if (objects.camera === cameraId) objects.setAreas(areasOf(camera));
+  }
+
   #make(cameraId: string, worker: string, camera: CameraConfig, track: TrackOptionsConfig): CameraObjects {
     const { snapshotSeconds, updateSeconds, ...tracker } = track;
     const objects = new CameraObjects({
       camera: cameraId,
       worker,
       tracker,
-      zones: Object.entries(camera.zones ?? {}).map(([name, z]) => ({
-        name,
-        polygon: z.polygon as unknown as readonly (readonly [number, number])[],
-        labels: z.labels ?? null,
-        ...(z.minArea === undefined ? {} : { minArea: z.minArea }),
-        ...(z.minScore === undefined ? {} : { minScore: z.minScore }),
-        loiterSeconds: z.loiterSeconds ?? null,
-      })),
-      masks: (camera.masks ?? []) as unknown as readonly (readonly (readonly [number, number])[])[],
+      ...areasOf(camera),
       ...(snapshotSeconds === undefined ? {} : { snapshotSeconds }),
       ...(updateSeconds === undefined ? {} : { updateSeconds }),
     });
@@ -133,7 +152,16 @@ export class ObjectTracking {
     for (const objects of this.#objects.values()) this.#publish(objects, objects.expire(monotonic, now, now));
   }
 
-  #publish(objects: CameraObjects, out: { events: readonly TrackedEvent[]; snapshots: readonly SnapshotRequest[]; zoneCounts: readonly ZoneCount[] }): void {
+  #publish(
+    objects: CameraObjects,
+    out: {
+      events: readonly TrackedEvent[];
+      snapshots: readonly SnapshotRequest[];
+      zoneCounts: readonly ZoneCount[];
+      crossings: readonly LineCrossingEvent[];
+      dwells: readonly DwellEvent[];
+    },
+  ): void {
     const at = Date.now();
     for (const event of out.events) {
       const snapshot = out.snapshots.find((s) => s.id === event.after.id) ?? null;
@@ -147,7 +175,31 @@ export class ObjectTracking {
         this.#emit({ type: 'tracked-object', at, worker: objects.worker, event: { type: 'update', before: current, after: current }, snapshot });
     }
     for (const count of out.zoneCounts) this.#emit({ type: 'zone-count', at, camera: objects.camera, worker: objects.worker, ...count });
+    for (const crossing of out.crossings) this.#emit({ type: 'line', at, crossing });
+    for (const dwell of out.dwells) this.#emit({ type: 'dwell', at, dwell });
   }
 }
 
 export type TrackedObjectEventOf = EventOf<'tracked-object'>;
+
+/** A camera config's zones, masks and lines as CameraObjects takes them. */
+function areasOf(camera: CameraConfig): Pick<CameraObjectsOptions, 'zones' | 'masks' | 'lines'> {
+  return {
+    zones: Object.entries(camera.zones ?? {}).map(([name, z]) => ({
+      name,
+      polygon: z.polygon as unknown as readonly (readonly [number, number])[],
+      labels: z.labels ?? null,
+      ...(z.minArea === undefined ? {} : { minArea: z.minArea }),
+      ...(z.minScore === undefined ? {} : { minScore: z.minScore }),
+      loiterSeconds: z.loiterSeconds ?? null,
+      dwellSeconds: z.dwellSeconds === undefined ? null : typeof z.dwellSeconds === 'number' ? [z.dwellSeconds] : z.dwellSeconds,
+    })),
+    lines: Object.entries(camera.lines ?? {}).map(([name, l]) => ({
+      name,
+      points: l.points as unknown as readonly (readonly [number, number])[],
+      labels: l.labels ?? null,
+      ...(l.in === undefined ? {} : { in: l.in }),
+    })),
+    masks: (camera.masks ?? []) as unknown as readonly (readonly (readonly [number, number])[])[],
+  };
+}

@@ -58,7 +58,7 @@ import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
-import type { TrackedObject, ZoneCount } from '../objects/index.js';
+import type { LineCount, TrackedObject, ZoneCount } from '../objects/index.js';
 import { processMemory, type ProcessMemory } from '../internal/memory.js';
 import { mallocStats, probeFrameRate, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -72,6 +72,13 @@ import type { WorkerFigures } from './worker-group.js';
 import type { OutletHop } from '../workers/index.js';
 import type { VlmScene } from '../workers/index.js';
 import type { CropFeed } from './crop-feed.js';
+
+/** A camera's zones, masks and lines, as its config has them. */
+export interface CameraAreas {
+  readonly zones: NonNullable<CameraConfig['zones']>;
+  readonly masks: NonNullable<CameraConfig['masks']>;
+  readonly lines: NonNullable<CameraConfig['lines']>;
+}
 
 /** A zone of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -124,6 +131,8 @@ export class VisionSystem implements AsyncDisposable {
   readonly #drainMs: number;
   readonly #idleThresholdMs: number | undefined;
   readonly #cameras = new Map<string, CameraPipeline>();
+  /** A camera's zones, masks and lines set while it runs (setCameraAreas), over its config's; dropped when it is replaced or removed. */
+  readonly #areas = new Map<string, CameraAreas>();
   readonly #models = new Map<string, ModelService>();
   readonly #shared = new Map<string, SharedWorker>();
   /** The shared workers, under one supervisor (each camera has its own). */
@@ -160,7 +169,7 @@ export class VisionSystem implements AsyncDisposable {
     this.#config = options.config;
     this.#log = options.logger ?? createLogger({ level: this.#config.logLevel });
     this.#hub = new EventHub((error, event) => this.#log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.#tracking = new ObjectTracking({ camera: (id) => this.#cameras.get(id)?.config, emit: (e) => this.#hub.emit(e) });
+    this.#tracking = new ObjectTracking({ camera: (id) => this.#cameraConfig(id), emit: (e) => this.#hub.emit(e) });
     this.#hub.on('result', (e) => this.#tracking.onResult(e));
     this.#hub.on('config-change', (e) => this.#tracking.onConfigChange(e));
     this.#freshness = new FreshnessWatch({
@@ -326,6 +335,7 @@ export class VisionSystem implements AsyncDisposable {
       if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; replaceCamera() changes it`);
       const camera = await this.#createCamera(id, this.resolveCameraEntry(id, entry));
       this.#cameras.set(id, camera);
+      this.#areas.delete(id);
       if (this.#state === 'running') this.#startCamera(camera);
       this.#changed('camera-added', id);
     });
@@ -338,6 +348,7 @@ export class VisionSystem implements AsyncDisposable {
       const camera = await this.#createCamera(id, this.resolveCameraEntry(id, entry));
       await this.#stopCamera(old);
       this.#cameras.set(id, camera);
+      this.#areas.delete(id);
       if (this.#state === 'running') this.#startCamera(camera);
       this.#changed('camera-replaced', id);
     });
@@ -348,10 +359,47 @@ export class VisionSystem implements AsyncDisposable {
     return this.#exclusive(async () => {
       const camera = this.#camera(id);
       this.#cameras.delete(id);
+      this.#areas.delete(id);
       await this.#stopCamera(camera);
       this.#gate.forget(id);
       this.#changed('camera-removed', id);
     });
+  }
+
+  /**
+   * Replaces a camera's zones, masks and lines while it runs (the dashboard's editor): checked as the
+   * config file's are (ERR_CONFIG, every issue, paths under `cameras.<id>`; nothing changed), then its
+   * tracked objects use them from the next frame, with their ids and stays kept; no restart. A key
+   * absent from `areas` is none of that kind. ERR_UNKNOWN_CAMERA for a camera it does not have.
+   */
+  setCameraAreas(id: string, areas: { readonly zones?: unknown; readonly masks?: unknown; readonly lines?: unknown }): Promise<CameraAreas> {
+    return this.#exclusive(async () => {
+      const current = this.#camera(id).config;
+      const entry: Record<string, unknown> = { ...current };
+      delete entry.zones;
+      delete entry.masks;
+      delete entry.lines;
+      for (const k of ['zones', 'masks', 'lines'] as const) if (areas[k] !== undefined && areas[k] !== null) entry[k] = areas[k];
+      const checked = this.resolveCameraEntry(id, entry);
+      const set: CameraAreas = { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
+      this.#areas.set(id, set);
+      this.#changed('camera-areas', id);
+      await Promise.resolve();
+      return set;
+    });
+  }
+
+  /** A camera's zones, masks and lines as it runs now (its config's, or the latest setCameraAreas()). */
+  cameraAreas(id: string): CameraAreas {
+    const c = this.#cameraConfig(id);
+    if (c === undefined) return { zones: {}, masks: [], lines: {} };
+    return { zones: c.zones ?? {}, masks: c.masks ?? [], lines: c.lines ?? {} };
+  }
+
+  #cameraConfig(id: string): CameraConfig | undefined {
+    const config = this.#cameras.get(id)?.config;
+    const areas = this.#areas.get(id);
+    return config === undefined || areas === undefined ? config : { ...config, ...areas };
   }
 
   /** A fresh incarnation of the worker, with a fresh restart budget (also for a failed or disabled one). */
@@ -551,7 +599,7 @@ export class VisionSystem implements AsyncDisposable {
 
   /** A camera's zones as configured (names and the labels each counts); none for a camera the system does not have. */
   cameraZones(camera: string): CameraZone[] {
-    const zones = this.#cameras.get(camera)?.config.zones ?? {};
+    const zones = this.#cameraConfig(camera)?.zones ?? {};
     return Object.entries(zones).map(([name, z]) => ({ name, labels: z.labels ?? null }));
   }
 
@@ -572,6 +620,17 @@ export class VisionSystem implements AsyncDisposable {
   /** The tracked objects alive now (workers with `track` on), of one camera or all, each with its latest matched box and score. */
   trackedObjects(camera?: string): TrackedObject[] {
     return this.#tracking.objects(camera);
+  }
+
+  /** A camera's lines as configured (names and the labels each counts); none for a camera the system does not have. */
+  cameraLines(camera: string): CameraZone[] {
+    const lines = this.#cameraConfig(camera)?.lines ?? {};
+    return Object.entries(lines).map(([name, l]) => ({ name, labels: l.labels ?? null }));
+  }
+
+  /** Line crossings per worker, line, direction and label of a camera: since start and over the last hour. */
+  lineCounts(camera: string): (LineCount & { worker: string })[] {
+    return this.#tracking.lineCounts(camera);
   }
 
   /** Objects per zone and label now, of a camera. */

@@ -1,6 +1,6 @@
 /**
  * A real detector for the objects end-to-end test: it finds the pure red and
- * pure green squares of the test's lavfi video in an rgb24 frame's pixels
+ * pure green (and blue) squares of the test's lavfi video in an rgb24 frame's pixels
  * (every second pixel scanned) and answers their boxes in the standard
  * detections shape. Nothing is known in advance: the boxes are where the
  * pixels are.
@@ -10,6 +10,7 @@ import type { Frame } from '../../src/supplier/index.js';
 const COLOURS = [
   { label: 'red', match: (r: number, g: number, b: number) => r > 200 && g < 60 && b < 60 },
   { label: 'green', match: (r: number, g: number, b: number) => g > 200 && r < 60 && b < 60 },
+  { label: 'blue', match: (r: number, g: number, b: number) => b > 200 && r < 60 && g < 60 },
 ] as const;
 
 export default function detect(frame: Frame): { detections: unknown[] } {

@@ -83,4 +83,64 @@ describe('config: track, zones, masks, events', { timeout: 60_000 }, () => {
     );
     assert.ok(lines.includes('cameras.gate.workers[0].track.lowScore: (0.4) must not exceed highScore (0.3) (line 7)'), lines.join('\n'));
   });
+
+  it('accepts lines and dwellSeconds (one or a list), and refuses lines with fewer than 2 points, points outside 0–1 or a zero-length segment: path and line', () => {
+    const config = parseConfig(
+      yaml(
+        ...HEAD,
+        '    zones:',
+        '      porch:',
+        '        polygon: [[0.5, 0.5], [1, 0.5], [1, 1]]',
+        '        dwellSeconds: 30',
+        '      yard:',
+        '        polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1]]',
+        '        dwellSeconds: [10, 60]',
+        '    lines:',
+        '      door:',
+        '        points: [[0.2, 0.6], [0.5, 0.6], [0.8, 0.7]]',
+        '        labels: [person]',
+        '        in: left',
+      ),
+      { env: {}, fileName: 'test.yaml', baseDir: '/srv/fs' },
+    );
+    const gate = config.cameras.gate!;
+    assert.equal(gate.zones?.porch?.dwellSeconds, 30);
+    assert.deepEqual(gate.zones?.yard?.dwellSeconds, [10, 60]);
+    assert.deepEqual(gate.lines?.door, {
+      points: [
+        [0.2, 0.6],
+        [0.5, 0.6],
+        [0.8, 0.7],
+      ],
+      labels: ['person'],
+      in: 'left',
+    });
+
+    const issues = issuesOf(
+      yaml(
+        ...HEAD,
+        '    zones:',
+        '      z:',
+        '        polygon: [[0.5, 0.5], [1, 0.5], [1, 1]]',
+        '        dwellSeconds: soon',
+        '    lines:',
+        '      a:',
+        '        points: [[0.5, 0.5]]',
+        '      b:',
+        '        points: [[0.5, 0.5], [1.5, 0.5]]',
+        '      c:',
+        '        points: [[0.1, 0.5], [0.4, 0.5], [0.4, 0.5]]',
+        '      d:',
+        '        points: [[0.1, 0.5], [0.9, 0.5]]',
+        '        in: up',
+      ),
+    );
+    assert.deepEqual(printed(issues), [
+      'cameras.gate.zones.z.dwellSeconds: must be seconds (a number > 0) or a list of them (line 10)',
+      'cameras.gate.lines.a.points: must have at least 2 items (line 13)',
+      'cameras.gate.lines.b.points[1][0]: must be at most 1 (line 15)',
+      'cameras.gate.lines.c.points: must not have a zero-length segment (points 1 and 2 are the same) (line 17)',
+      'cameras.gate.lines.d.in: must be one of left, right (or ~ for not set) (line 20)',
+    ]);
+  });
 });

@@ -31,6 +31,7 @@ function side(over: Partial<TrackedObject> & { id: string }): TrackedObject {
     worker: 'det',
     loitering_zones: [],
     velocity: [0, 0],
+    zone_time: {},
     ...over,
   };
 }

@@ -11,6 +11,7 @@
 // textContent or text nodes (el() below), so a label is shown as written.
 import uPlot from '/vendor/uplot.js';
 import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygon, shortId, trackCaption, zoneHue } from '/dashboard/overlay.js';
+import { mountEditor } from '/dashboard/editor.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
@@ -156,8 +157,13 @@ function dropCamera(id) {
   if (detailCamera === id) closeDetail();
 }
 
+// the zone, mask and line editor over the detail view (editor.js)
+const editor = mountEditor({ canvas: $('detail-canvas'), authHeaders: () => authHeaders() });
+editor.close();
+
 function openDetail(id) {
   detailCamera = id;
+  editor.open(id);
   $('detail').hidden = false;
   $('grid').hidden = true;
   $('detail-title').textContent = id;
@@ -166,6 +172,7 @@ function openDetail(id) {
 
 function closeDetail() {
   detailCamera = null;
+  editor.close();
   $('detail').hidden = true;
   $('grid').hidden = false;
   sendWatch();
@@ -175,8 +182,8 @@ $('detail-close').addEventListener('click', closeDetail);
 /** The camera's zones and masks, from its config (the system's public call GET /api/cameras/:id); none until it answers. */
 async function loadOverlay(view) {
   try {
-    const camera = await api('GET', `/api/cameras/${encodeURIComponent(view.id)}`);
-    view.overlay = overlayOf(camera.config);
+    // the areas it runs with now: the config's, or the editor's latest
+    view.overlay = overlayOf(await api('GET', `/api/cameras/${encodeURIComponent(view.id)}/areas`));
   } catch {
     // no token yet, or the camera went: drawn without zones until the next (re)connect or change
   }
@@ -568,6 +575,10 @@ function describe(event) {
       return `${event.count} events not shown (the page was behind)`;
     case 'zone-count':
       return `${event.camera} zone ${event.zone}: ${event.count} ${event.label}`;
+    case 'line':
+      return `${event.crossing.camera} line ${event.crossing.line}: ${event.crossing.label} ${event.crossing.direction} (${event.crossing.count})`;
+    case 'dwell':
+      return `${event.dwell.camera} zone ${event.dwell.zone}: ${event.dwell.label} ${event.dwell.seconds} s`;
     default:
       return JSON.stringify(event).slice(0, 200);
   }
@@ -820,6 +831,7 @@ function connect() {
         if (m.event.type === 'tracked-object') return onTrackedObject(m.event);
         if (m.event.type === 'events-lost') void loadEvents();
         if (m.event.type === 'config-change' && m.event.camera && cameras.has(m.event.camera)) void loadOverlay(cameras.get(m.event.camera));
+        if (m.event.type === 'config-change' && m.event.camera === detailCamera) void editor.reload(true);
         return addEvent(m.event.type, describe(m.event));
       case 'detections':
         return onDetections(m);
