@@ -123,6 +123,8 @@ export const DEFAULT_PACKET_BUFFER_BYTES = 4 * 1024 * 1024;
 export interface StreamCosts {
   /** Frames of the stream read (packets; with ffmpeg, the frames it decoded). */
   readonly framesReceived: number;
+  /** Frames received per second over the last 5 s, decoded or held: the stream's own rate. */
+  readonly receivedFps: number;
   /** Frames decoded, passed over ones and snapshot bursts included. */
   readonly framesDecoded: number;
   /** Frames converted to the output format (to a reader or a snapshot). */
@@ -266,6 +268,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #lastError: CaptureErrorRecord | null = null;
   #stderrTail: string[] = [];
   readonly #rate = new RateWindow(5_000);
+  /** Pictures decoded and packets held: the stream's rate whether it is decoded or not. */
+  readonly #received = new RateWindow(5_000);
   readonly #delaysUs = new Float64Array(DELAY_SAMPLES);
   #delayCount = 0;
 
@@ -432,6 +436,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     const cpuMs = closed.cpuMs + open.cpuMs;
     return {
       framesReceived: this.#native ? closed.packets + open.packets : this.#framesDecoded,
+      receivedFps: this.#received.rate(performance.now()),
       framesDecoded,
       framesConverted: this.#native ? this.#framesConverted : this.#framesDecoded,
       framesUsed: this.#framesPublished,
@@ -517,6 +522,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     record.lastFrameAt = at;
     this.#framesDecoded++;
     this.#rate.record(at);
+    this.#received.record(at);
     if (record.firstFrameAt === null) {
       record.firstFrameAt = at;
       this.#setState('streaming');
@@ -526,6 +532,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   /** A packet was held, nothing decoded (holdUnread): the camera streams all the same. */
   #alive(record: RunRecord, at: number): void {
     record.lastFrameAt = at;
+    this.#received.record(at);
     if (record.firstFrameAt === null) {
       record.firstFrameAt = at;
       this.#setState('streaming');

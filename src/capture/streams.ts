@@ -7,16 +7,12 @@
  *          substream); the largest when none does; a reader that wants the full frame ('full', or no size)
  *          reads the largest. A stream whose size is not known yet is taken as the largest (the default's).
  *
- * Streams of one camera see the same field of view: a box maps by each axis's ratio of sizes. When their
- * aspect ratios differ beyond ASPECT_TOLERANCE, a box cannot be mapped faithfully (one of them is cropped or
- * letterboxed), and `config check` says so.
+ * The geometry between streams (a box mapped from one onto another) is src/internal/stream-geometry.ts's.
  */
+import type { StreamSize } from '../internal/stream-geometry.js';
 import type { ReadSize } from '../supplier/index.js';
 
-export interface StreamSize {
-  readonly width: number;
-  readonly height: number;
-}
+export { ASPECT_TOLERANCE, aspectDifference, mapBox, type StreamSize } from '../internal/stream-geometry.js';
 
 /** A stream as the choice sees it: its name and its size, or null until its decoder opened. */
 export interface StreamOption {
@@ -29,9 +25,6 @@ export interface StreamChoice {
   /** In words, for the worker's stats and the dashboard. */
   readonly reason: string;
 }
-
-/** Relative difference of aspect ratios two streams of a camera may have and still have boxes mapped between them. */
-export const ASPECT_TOLERANCE = 0.02;
 
 const longSideOf = (s: StreamSize): number => Math.max(s.width, s.height);
 const sizeText = (s: StreamSize | null): string => (s === null ? 'size not yet known' : `${s.width}×${s.height}`);
@@ -57,18 +50,4 @@ export function chooseStream(streams: readonly StreamOption[], readSize: ReadSiz
   }
   const top = unknown ?? largest;
   return { stream: top.name, reason: `reads ${readSize.longSide} px: no stream is that large, the largest (${sizeText(top.size)})` };
-}
-
-/** A box [x1, y1, x2, y2] in `from`'s pixels, in `to`'s pixels (the same field of view). */
-export function mapBox(box: readonly [number, number, number, number], from: StreamSize, to: StreamSize): [number, number, number, number] {
-  const sx = to.width / from.width;
-  const sy = to.height / from.height;
-  return [box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy];
-}
-
-/** How much two sizes' aspect ratios differ, relatively (0: the same). */
-export function aspectDifference(a: StreamSize, b: StreamSize): number {
-  const ra = a.width / a.height;
-  const rb = b.width / b.height;
-  return Math.abs(ra - rb) / Math.max(ra, rb);
 }

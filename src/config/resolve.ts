@@ -80,6 +80,8 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       // a camera's own: zones and masks are drawn on its view, never inherited
       zones: camera.zones,
       masks: camera.masks,
+      // a camera's own: its further streams are its URLs (ADR 0053)
+      streams: camera.streams,
     };
   }
   const shared: Loose = {};
