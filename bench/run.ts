@@ -17,6 +17,7 @@ import { personModels } from './models/person.js';
 import { yolo } from './models/yolo.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
+import { p3 } from './pipeline/p3.js';
 import { example, exampleCli } from './pipeline/example.js';
 import { soak } from './pipeline/soak.js';
 import { e1 } from './mqtt/e1.js';
@@ -60,6 +61,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   S1: () => s1(),
   P1: () => p1(),
   P2: () => p1('P2'),
+  /** A main stream and a substream per camera, decoded on demand, against the main stream alone (issue 33). */
+  P3: () => p3(),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
   EXAMPLE: () => example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */

@@ -31,7 +31,7 @@ import {
   type OutputOptions,
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
+import { FrameSupplier, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
@@ -396,7 +396,9 @@ export class CameraPipeline implements AsyncDisposable {
    * of it (down, or no frame that near), the next stream's, and `fallback` says why. Rejects with
    * ERR_STREAM_PICTURE_UNAVAILABLE when no stream can give one.
    */
-  async snapshotPicture(near: number | null): Promise<{ readonly picture: StreamPicture; readonly stream: string; readonly fallback: string | null }> {
+  async snapshotPicture(
+    near: number | null,
+  ): Promise<{ readonly picture: StreamPicture; readonly format: PixelFormat; readonly stream: string; readonly fallback: string | null }> {
     const names = this.streamNames;
     let why: string | null = null;
     let lastError: unknown = null;
@@ -406,7 +408,8 @@ export class CameraPipeline implements AsyncDisposable {
         const fps = this.#captureOf(name)?.stats().costs.receivedFps ?? 0;
         const intervalMs = fps > 0 ? 1000 / fps : 100;
         const off = near === null ? 0 : Math.abs(picture.captureTime - near);
-        if (off <= intervalMs + 1 || name === names[names.length - 1]) return { picture, stream: name, fallback: why };
+        const format = this.#captureOf(name)!.source.format;
+        if (off <= intervalMs + 1 || name === names[names.length - 1]) return { picture, format, stream: name, fallback: why };
         why ??= `stream ${name}'s nearest frame was ${Math.round(off)} ms from the detection (one frame is ${Math.round(intervalMs)} ms)`;
       } catch (error) {
         lastError = error;

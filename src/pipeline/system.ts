@@ -462,6 +462,11 @@ export class VisionSystem implements AsyncDisposable {
    * (performance.now()), decoded on demand, or another stream's when main cannot give one that near (`fallback`
    * says why). ERR_UNKNOWN_CAMERA; ERR_STREAM_PICTURE_UNAVAILABLE when no stream can.
    */
+  /** A camera's stream names, main first (just main for a camera of one stream). ERR_UNKNOWN_CAMERA. */
+  cameraStreamNames(cameraId: string): string[] {
+    return this.#camera(cameraId).streamNames;
+  }
+
   cameraPicture(cameraId: string, near: number | null = null): ReturnType<CameraPipeline['snapshotPicture']> {
     if (this.#closing !== null) return Promise.reject(closed());
     return this.#camera(cameraId).snapshotPicture(near);
