@@ -1,4 +1,6 @@
 /**
+ * Long file: every metric family is defined and collected here, one list beside one collection pass; split, each would name the other's fields.
+ *
  * SystemMetrics: a VisionSystem's figures in Prometheus' text format, read
  * through the system's public calls only (stats() and its result events).
  *
@@ -26,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type {
   CameraState,
+  CameraStats,
   ConfigChangeEvent,
   FrameAgeHistogram,
   ModelState,
@@ -38,6 +41,9 @@ import type {
   WorkerFigures,
 } from '../pipeline/index.js';
 import { SKIP_REASONS } from '../pipeline/index.js';
+
+/** What one stream of a camera costs, as its capture's stats say (ADR 0052). */
+type StreamCosts = NonNullable<CameraStats['capture']>['costs'];
 import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
@@ -239,12 +245,24 @@ export class SystemMetrics implements MetricsSource, Disposable {
         this.#count(m.inboxDrops, labels, c.supplier.inboxDrops);
       }
       for (const [worker, w] of Object.entries(c.workers)) this.#worker({ camera, worker }, w);
+      // What each stream costs (ADR 0052): a camera of one stream has main alone.
+      for (const [stream, capture] of Object.entries(c.streams ?? { main: c.capture })) if (capture !== null) this.#stream({ camera, stream }, capture.costs);
     }
     for (const [worker, w] of Object.entries(stats.shared)) this.#worker({ camera: '', worker }, w);
     for (const [model, s] of Object.entries(stats.models)) this.#model(model, s, stats);
     this.#mqttFigures();
     for (const metric of this.#snapshots) metric.commit();
     this.#monotonic.sweep();
+  }
+
+  #stream(labels: Labels, costs: StreamCosts): void {
+    const m = this.#m;
+    this.#count(m.streamReceived, labels, costs.framesReceived);
+    this.#count(m.streamDecoded, labels, costs.framesDecoded);
+    this.#count(m.streamConverted, labels, costs.framesConverted);
+    this.#count(m.streamUsed, labels, costs.framesUsed);
+    m.streamBufferBytes.add(labels, costs.packetBufferBytes);
+    if (costs.cpuMsPerDecodedFrame !== null) m.streamCpuPerFrame.add(labels, costs.cpuMsPerDecodedFrame / 1000);
   }
 
   #worker(labels: Labels, w: WorkerFigures): void {
@@ -366,6 +384,15 @@ function defineSnapshots(registry: Registry, all: SnapshotMetric[]) {
     ),
     framesDecoded: counter('framesupplier_capture_frames_decoded_total', 'Frames the capture decoded.'),
     decodeFps: gauge('framesupplier_capture_fps', 'Frames per second the capture decodes, over the last 5 s.'),
+    streamReceived: counter('framesupplier_stream_frames_received_total', "Frames of the camera's stream read (packets), decoded or held (ADR 0052)."),
+    streamDecoded: counter('framesupplier_stream_frames_decoded_total', "Frames of the camera's stream decoded, snapshot bursts included."),
+    streamConverted: counter('framesupplier_stream_frames_converted_total', "Frames of the camera's stream converted for a reader or a snapshot."),
+    streamUsed: counter('framesupplier_stream_frames_used_total', "Frames of the camera's stream its readers took."),
+    streamCpuPerFrame: gauge(
+      'framesupplier_stream_decode_cpu_seconds_per_frame',
+      "The stream's decoder thread CPU time per decoded frame, over the capture's life (in-process decoder).",
+    ),
+    streamBufferBytes: gauge('framesupplier_stream_packet_buffer_bytes', 'Packets the stream holds since its last keyframe, to decode on demand.'),
     published: counter('framesupplier_frames_published_total', "Frames the camera's supplier accepted."),
     inboxDrops: counter('framesupplier_inbox_drops_total', "Frames overwritten in the supplier's inbox before distribution took them (should stay near 0)."),
     workerState: gauge('framesupplier_worker_state', "1 for each worker's current state, 0 for the others."),
