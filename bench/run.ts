@@ -18,6 +18,7 @@ import { personModels } from './models/person.js';
 import { yolo } from './models/yolo.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
+import { p3 } from './pipeline/p3.js';
 import { example, exampleCli } from './pipeline/example.js';
 import { soak } from './pipeline/soak.js';
 import { e1 } from './mqtt/e1.js';
@@ -68,6 +69,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   P2: () => p1('P2'),
   /** P2's cameras hop by hop (ADR 0041): capture → decoded, converted, delivered, taken, result, p50/p99 at 1, 4, 16 cameras. */
   AGE: () => p1('AGE'),
+  /** A main stream and a substream per camera, decoded on demand, against the main stream alone (issue 33). */
+  P3: () => p3(),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
   EXAMPLE: () => example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */

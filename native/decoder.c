@@ -47,7 +47,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -75,11 +77,13 @@ typedef struct {
   int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
   int hflip;
   int keyframes_only;
+  int held_limit; /* bytes of packets held since the last keyframe, 0: none */
   /* decode, convert */
   uint8_t *target;
   size_t target_len;
   double skip_before_ms;
-  int discard; /* decode, next: 0 decode every frame, 1 skip non-reference frames, 2 keyframes only */
+  int discard; /* decode, next: 0 decode every frame, 1 skip non-reference frames, 2 keyframes only, 3 hold (decode nothing) */
+  double near_pts_ms; /* next, from holding: the picture nearest this time (-1: the newest) */
   /* results, written by the decoder thread, read on the JavaScript thread once it handed the job over */
   int err;
   char message[256];
@@ -90,6 +94,10 @@ typedef struct {
   int packets;       /* the video stream's packets read during the call (decoded or discarded) */
   double decode_ms;  /* from reading the last packet the picture needed to the picture out: decoding's own latency */
   double picture; /* convert: the current picture's number (present() counts them) */
+  int held;          /* next, holding: a packet was read and held, no picture comes with this answer */
+  int burst;         /* next: held packets decoded to catch up before this picture */
+  double held_bytes; /* the packets held now, bytes */
+  double cpu_ms;     /* the thread's CPU time for the call, ms */
   int out_w, out_h, source_w, source_h;
   double fps;
   const char *codec; /* a codec's static name */
@@ -111,6 +119,14 @@ typedef struct {
   double last_packet_at; /* monotonic ms: when the video stream's last packet was read (pictures can come from an earlier call's packets) */
   double time_base;
   int discard; /* what the codec discards now (Job.discard's values) */
+  /*
+   * The video packets since the last keyframe (held[0] is it), bounded by held_limit bytes; the codec has
+   * been fed held[0 .. fed) since it last started from that keyframe (fed_valid 0: it must be flushed and
+   * fed from held[0]). Over the bound the packets are let go until the next keyframe (held_lost).
+   */
+  AVPacket **held;
+  int held_n, held_cap, fed, fed_valid, held_lost;
+  size_t held_bytes, held_limit;
 
   /* The converter thread's alone. */
   struct SwsContext *conv_sws;
@@ -138,6 +154,7 @@ typedef struct {
   int converting; /* a call is in the converter thread's hands */
   int closed;     /* close() was called */
   int opened;     /* open succeeded */
+  double aim_ms;  /* the next next()'s near_pts_ms (aim()) */
 } Decoder;
 
 #define CHECK(call)                                                     \
@@ -189,7 +206,17 @@ static void decoder_unref(Decoder *d) {
 
 /* ---- on the decoder thread ------------------------------------------------ */
 
+static void held_clear(Decoder *d) {
+  for (int i = 0; i < d->held_n; i++) av_packet_free(&d->held[i]);
+  d->held_n = 0;
+  d->held_bytes = 0;
+  d->fed = 0;
+}
+
 static void av_free_all(Decoder *d) {
+  held_clear(d);
+  free(d->held);
+  d->held = NULL;
   if (d->sws) sws_freeContext(d->sws);
   if (d->frame) av_frame_free(&d->frame);
   if (d->pkt) av_packet_free(&d->pkt);
@@ -215,6 +242,8 @@ static void open_execute(Decoder *d, Job *job) {
   if (d->dec == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
   if ((r = avcodec_parameters_to_context(d->dec, st->codecpar)) < 0) return fail(job, "bad codec parameters", r);
   d->dec->thread_count = job->threads; /* 0: one per core */
+  d->held_limit = job->held_limit > 0 ? (size_t)job->held_limit : 0;
+  d->fed_valid = 1;
   d->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   /* Keyframes only: the codec discards every other frame before decoding it (ffmpeg's -skip_frame nokey). */
   if (job->keyframes_only) {
@@ -358,6 +387,7 @@ static int is_keyframe(const AVFrame *f) {
  * (after keyframes only, a P frame's references were never decoded).
  */
 static void apply_discard(Decoder *d, const AVPacket *pkt, int wanted) {
+  if (wanted == 3) wanted = 2; /* holding: the codec is fed nothing; when it is again, from a keyframe or where it stopped */
   if (wanted == d->discard || (wanted < d->discard && !(pkt->flags & AV_PKT_FLAG_KEY))) return;
   d->discard = wanted;
   d->dec->skip_frame = wanted == 2 ? AVDISCARD_NONKEY : wanted == 1 ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
@@ -370,11 +400,120 @@ static double monotonic_ms(void) {
 }
 
 /*
+ * Keeps a video packet (its reference moves out of pkt): a keyframe starts the buffer anew; over the bound
+ * the buffer is let go until the next keyframe. fed_now: the codec was fed it.
+ */
+static void hold_packet(Decoder *d, AVPacket *pkt, int fed_now) {
+  int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+  if (key) {
+    held_clear(d);
+    d->held_lost = 0;
+    d->fed_valid = fed_now; /* the codec goes on from this keyframe only if it was fed it */
+  }
+  if (d->held_limit == 0 || d->held_lost || (d->held_n == 0 && !key)) {
+    if (!fed_now) d->fed_valid = 0; /* a packet the codec will never see: it goes on from a keyframe only */
+    av_packet_unref(pkt);
+    return;
+  }
+  if (d->held_bytes + (size_t)pkt->size > d->held_limit) {
+    held_clear(d);
+    d->held_lost = 1;
+    if (!fed_now) d->fed_valid = 0;
+    av_packet_unref(pkt);
+    return;
+  }
+  if (d->held_n == d->held_cap) {
+    int cap = d->held_cap ? d->held_cap * 2 : 64;
+    AVPacket **grown = realloc(d->held, (size_t)cap * sizeof *grown);
+    if (grown == NULL) {
+      held_clear(d);
+      d->held_lost = 1;
+      av_packet_unref(pkt);
+      return;
+    }
+    d->held = grown;
+    d->held_cap = cap;
+  }
+  AVPacket *kept = av_packet_alloc();
+  if (kept == NULL) {
+    held_clear(d);
+    d->held_lost = 1;
+    av_packet_unref(pkt);
+    return;
+  }
+  av_packet_move_ref(kept, pkt);
+  d->held[d->held_n++] = kept;
+  d->held_bytes += (size_t)kept->size;
+  if (fed_now && d->fed == d->held_n - 1) d->fed = d->held_n;
+}
+
+static double packet_pts_ms(Decoder *d, const AVPacket *pkt) {
+  int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+  return ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
+}
+
+/*
+ * Catching up after holding: the held packets the codec was not fed, from where it stopped (or from the
+ * keyframe, flushed first), decoded in one burst. The picture kept in d->frame is the newest, or the one
+ * nearest job->near_pts_ms. True if one is there.
+ */
+static bool catch_up(Decoder *d, Job *job) {
+  /* Nothing to catch up on: decoding live, every held packet was fed, and no earlier time is asked. */
+  if (d->held_n == 0 || (d->fed_valid && d->fed >= d->held_n && job->near_pts_ms < 0)) return false;
+  /* From the keyframe again: the codec lost track, skipped frames the held ones refer to, or passed the time asked. */
+  bool restart = !d->fed_valid || d->discard != 0;
+  if (!restart && job->near_pts_ms >= 0 && d->fed > 0) {
+    double last_fed = packet_pts_ms(d, d->held[d->fed - 1]);
+    restart = last_fed >= 0 && job->near_pts_ms <= last_fed;
+  }
+  if (restart) {
+    avcodec_flush_buffers(d->dec);
+    d->fed = 0;
+    d->fed_valid = 1;
+  }
+  if (d->fed >= d->held_n) return false;
+  d->dec->skip_frame = AVDISCARD_DEFAULT;
+  d->discard = 0;
+  AVFrame *best = av_frame_alloc();
+  if (best == NULL) return false;
+  double best_gap = -1;
+  for (; d->fed < d->held_n; d->fed++) {
+    avcodec_send_packet(d->dec, d->held[d->fed]); /* a corrupt packet is skipped, as when decoding live */
+    job->packets++;
+    while (avcodec_receive_frame(d->dec, d->frame) == 0) {
+      job->burst++;
+      double pts = pts_ms_of(d, d->frame);
+      if (is_keyframe(d->frame)) job->key_pts_ms = pts;
+      double gap = job->near_pts_ms >= 0 && pts >= 0 ? fabs(pts - job->near_pts_ms) : 0;
+      if (best->buf[0] == NULL || job->near_pts_ms < 0 || gap <= best_gap) {
+        av_frame_unref(best);
+        av_frame_move_ref(best, d->frame);
+        best_gap = gap;
+      } else {
+        av_frame_unref(d->frame);
+      }
+    }
+  }
+  bool found = best->buf[0] != NULL;
+  if (found) {
+    av_frame_move_ref(d->frame, best);
+    job->pts_ms = pts_ms_of(d, d->frame);
+    if (job->burst > 0) job->burst--; /* the picture handed out is not counted among those passed over */
+  }
+  av_frame_free(&best);
+  return found;
+}
+
+/*
  * Reads and decodes until one picture is in d->frame (true), or the source
  * ended (job->eof) or failed (job->err). Pictures before the job's
  * skip_before_ms are decoded (they must be) and dropped unconverted.
+ * Holding (discard 3), one video packet is read and held, and the call
+ * answers with no picture (job->held). Back from holding, the held packets
+ * are decoded first (catch_up()).
  */
 static bool receive_picture(Decoder *d, Job *job) {
+  if (job->discard != 3 && catch_up(d, job)) return true;
   for (;;) {
     int r = avcodec_receive_frame(d->dec, d->frame);
     if (r == 0) {
@@ -410,12 +549,28 @@ static bool receive_picture(Decoder *d, Job *job) {
       return false;
     }
     if (d->pkt->stream_index == d->stream) {
-      apply_discard(d, d->pkt, job->discard);
       job->packets++;
       d->last_packet_at = monotonic_ms();
+      if (job->discard == 3) {
+        job->held = 1;
+        job->pts_ms = packet_pts_ms(d, d->pkt);
+        if (d->pkt->flags & AV_PKT_FLAG_KEY) job->key_pts_ms = job->pts_ms;
+        hold_packet(d, d->pkt, 0);
+        return false;
+      }
+      /* Fed from a keyframe on, or where it stopped: the held packets it was not fed came first (catch_up()). */
+      if (!d->fed_valid && !(d->pkt->flags & AV_PKT_FLAG_KEY)) {
+        hold_packet(d, d->pkt, 0);
+        continue;
+      }
+      if (!d->fed_valid) avcodec_flush_buffers(d->dec); /* a keyframe after packets the codec never saw */
+      apply_discard(d, d->pkt, job->discard);
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;
+      if (d->pkt->flags & AV_PKT_FLAG_KEY) d->fed_valid = 1;
+      hold_packet(d, d->pkt, 1);
+      continue;
     }
     av_packet_unref(d->pkt);
   }
@@ -426,9 +581,14 @@ static void decode_execute(Decoder *d, Job *job) {
   if (receive_picture(d, job)) convert_picture(d, &d->sws, d->frame, job);
 }
 
-/* next(): the next picture, left unconverted in d->frame for present(). */
+/* next(): the next picture, left unconverted in d->frame for present(); or, holding, one packet held. */
 static void next_execute(Decoder *d, Job *job) {
   if (!receive_picture(d, job)) av_frame_unref(d->frame);
+}
+
+static double thread_cpu_ms(void) {
+  struct timespec t;
+  return clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0 ? t.tv_sec * 1e3 + t.tv_nsec / 1e6 : 0;
 }
 
 /* convert(), on the converter thread: the current picture, by reference, into the target. */
@@ -455,10 +615,13 @@ static void *thread_main(void *arg) {
     d->job = NULL;
     pthread_mutex_unlock(&d->lock);
     if (job == NULL) break;
+    double cpu = thread_cpu_ms();
     if (atomic_load(&d->interrupt)) fail(job, "interrupted", AVERROR_EXIT);
     else if (job->kind == JOB_OPEN) open_execute(d, job);
     else if (job->kind == JOB_NEXT) next_execute(d, job);
     else decode_execute(d, job);
+    job->cpu_ms = thread_cpu_ms() - cpu;
+    job->held_bytes = (double)d->held_bytes;
     job->out_w = d->out_w;
     job->out_h = d->out_h;
     int open_failed = job->kind == JOB_OPEN && job->err != 0;
@@ -484,7 +647,9 @@ static void *convert_main(void *arg) {
     if (job == NULL) break;
     job->out_w = d->out_w; /* convert_picture() says the size it gave */
     job->out_h = d->out_h;
+    double cpu = thread_cpu_ms();
     convert_execute(d, job);
+    job->cpu_ms = thread_cpu_ms() - cpu;
     if (napi_call_threadsafe_function(d->tsfn, job, napi_tsfn_nonblocking) != napi_ok) job_free(job);
   }
   if (d->conv_sws) sws_freeContext(d->conv_sws);
@@ -569,6 +734,14 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "packets", v);
     napi_create_double(env, job->decode_ms, &v);
     napi_set_named_property(env, argv[1], "decodeMs", v);
+    napi_get_boolean(env, job->held, &v);
+    napi_set_named_property(env, argv[1], "held", v);
+    napi_create_int32(env, job->burst, &v);
+    napi_set_named_property(env, argv[1], "burst", v);
+    napi_create_double(env, job->held_bytes, &v);
+    napi_set_named_property(env, argv[1], "heldBytes", v);
+    napi_create_double(env, job->cpu_ms, &v);
+    napi_set_named_property(env, argv[1], "cpuMs", v);
     if (job->kind == JOB_CONVERT) {
       napi_create_double(env, job->picture, &v);
       napi_set_named_property(env, argv[1], "picture", v);
@@ -668,6 +841,7 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
     napi_get_value_bool(env, v, &only);
     job->keyframes_only = only;
   }
+  job->held_limit = get_int(env, options, "heldBytes");
   napi_value fmt_value;
   char *fmt_name = napi_get_named_property(env, options, "format", &fmt_value) == napi_ok ? get_string(env, fmt_value) : NULL;
   *out_fmt = fmt_name ? pixel_format(fmt_name) : AV_PIX_FMT_NONE;
@@ -730,6 +904,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   d->out_fmt = out_fmt;
+  d->aim_ms = -1;
   pthread_mutex_init(&d->lock, NULL);
   pthread_cond_init(&d->wake, NULL);
   pthread_cond_init(&d->conv_wake, NULL);
@@ -830,6 +1005,11 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
   job->target_len = length;
   job->skip_before_ms = -1;
   job->key_pts_ms = -1;
+  job->near_pts_ms = -1;
+  if (kind == JOB_NEXT) {
+    job->near_pts_ms = d->aim_ms;
+    d->aim_ms = -1;
+  }
   if (kind == JOB_CONVERT) {
     /* The size asked (0, 0: the output size as opened); even and within the frame limit, as the caller checked. */
     int32_t w = 0, h = 0;
@@ -844,7 +1024,8 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
     napi_get_value_double(env, skip, &job->skip_before_ms);
     int32_t mode = 0;
     napi_get_value_int32(env, discard, &mode);
-    job->discard = mode < 0 ? 0 : mode > 2 ? 2 : mode;
+    job->discard = mode < 0 ? 0 : mode > 3 ? 3 : mode;
+    if (kind == JOB_DECODE && job->discard == 3) job->discard = 2; /* decode() always answers with a picture */
   }
   if ((has_target && napi_create_reference(env, target, 1, &job->target_ref) != napi_ok) ||
       napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &job->callback) != napi_ok) {
@@ -892,6 +1073,19 @@ static napi_value js_present(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(napi_create_double(env, number, &result));
   return result;
+}
+
+/* aim(handle, ptsMs): the next next() that catches up after holding keeps the picture nearest ptsMs, not the newest. */
+static napi_value js_aim(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decoder *d = get_decoder(env, argv[0]);
+  if (d == NULL) return NULL;
+  double at = -1;
+  napi_get_value_double(env, argv[1], &at);
+  d->aim_ms = at >= 0 ? at : -1;
+  return NULL;
 }
 
 /* dropped(handle) → number: pictures present() replaced that no convert() had taken. */
@@ -1014,6 +1208,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"next", NULL, js_next, NULL, NULL, NULL, napi_default, NULL},
       {"present", NULL, js_present, NULL, NULL, NULL, napi_default, NULL},
       {"convert", NULL, js_convert, NULL, NULL, NULL, napi_default, NULL},
+      {"aim", NULL, js_aim, NULL, NULL, NULL, napi_default, NULL},
       {"dropped", NULL, js_dropped, NULL, NULL, NULL, napi_default, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

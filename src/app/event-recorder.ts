@@ -14,7 +14,10 @@
  * The frame is the camera's newest when the request comes, read through a
  * viewer subscription opened for it and closed after: a result arrives after
  * its frame, so the picture may be a frame or two later than the detection;
- * the box drawn is the detection's. One snapshot in progress per object at a
+ * the box drawn is the detection's. A camera with several streams (ADR 0053)
+ * gives instead its main stream's picture nearest the detection's capture
+ * time, decoded on demand (ADR 0052), or another stream's when main has none
+ * that near (logged with why). One snapshot in progress per object at a
  * time; a request meanwhile is dropped (the next improvement asks again).
  * A failure is logged and costs that snapshot or row only.
  *
@@ -23,6 +26,7 @@
  * result on its crop as one of its `attributes` (ADR 0051), and both are kept
  * on the rows its later events write.
  */
+import { performance } from 'node:perf_hooks';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
@@ -115,18 +119,48 @@ export class EventRecorder {
   }
 
   async #snapshot(worker: string, request: SnapshotRequest): Promise<void> {
+    const jpeg = this.#o.system.cameraStreamNames(request.camera).length > 1 ? await this.#fromStreams(request) : await this.#fromViewer(request);
+    if (jpeg === null) return;
+    const published = this.#o.publish?.(request.camera, request.label, jpeg) ?? false;
+    const saved = await this.#save(request, jpeg);
+    if (saved || published) this.#o.system.snapshotSaved(request.camera, worker, request.id);
+  }
+
+  /**
+   * A camera with several streams (ADR 0053): the main stream's picture nearest the detection's capture time,
+   * decoded on demand; the box is normalised, so it lands on any stream's size. When main gave none that
+   * near, the log says which stream the snapshot is from and why.
+   */
+  async #fromStreams(request: SnapshotRequest): Promise<Buffer> {
+    const near = performance.now() - (Date.now() - request.frame_time * 1000);
+    const { picture, format, stream, fallback } = await this.#o.system.cameraPicture(request.camera, near);
+    if (fallback !== null) this.#o.log.warn({ camera: request.camera, stream, why: fallback }, `events: snapshot from stream ${stream}`);
+    const frame: Frame = {
+      seq: 0,
+      payload: picture.payload,
+      width: picture.width,
+      height: picture.height,
+      format,
+      streamId: request.camera,
+      captureTime: picture.captureTime,
+      wallTime: picture.wallTime,
+      decodedTime: picture.captureTime,
+      publishTime: picture.captureTime,
+    };
+    return this.#o.encode(frame, request);
+  }
+
+  async #fromViewer(request: SnapshotRequest): Promise<Buffer | null> {
     const source = this.#o.system.watchCamera(request.camera, `snapshot-${request.id}`);
     let jpeg: Buffer;
     try {
       const frame = await source.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
-      if (frame === null) return;
+      if (frame === null) return null;
       jpeg = await this.#o.encode(frame, request);
     } finally {
       await source.close();
     }
-    const published = this.#o.publish?.(request.camera, request.label, jpeg) ?? false;
-    const saved = await this.#save(request, jpeg);
-    if (saved || published) this.#o.system.snapshotSaved(request.camera, worker, request.id);
+    return jpeg;
   }
 
   /** Into the store, if there is one: false when there is none or it failed (logged; the one on MQTT still counts). */

@@ -15,6 +15,9 @@
  *   keyframes  keyframes only: the readers take no more frames a second than
  *              the measured keyframe rate; or there is no reader and the next
  *              one would wait at most IDLE_KEYFRAME_WAIT_MS for its first frame.
+ *   hold       nothing: no reader, and the stream holds its packets since the
+ *              last keyframe to decode them on demand (holdUnread: the
+ *              streams of a camera with several, ADR 0052). Never configured.
  *
  * Synchronous and pure: chooseDecodeMode() from the inputs; KeyframeClock
  * measures the interval from the keyframes the decoder reports (in every
@@ -26,8 +29,11 @@ export const DECODE_MODES = ['all', 'nonref', 'keyframes'] as const;
 export type DecodeMode = (typeof DECODE_MODES)[number];
 export type DecodeSetting = 'auto' | DecodeMode;
 
+/** What is decoded now: a mode, or nothing at all while packets are held (ADR 0052). */
+export type DecodeNow = DecodeMode | 'hold';
+
 export interface DecodeChoice {
-  readonly mode: DecodeMode;
+  readonly mode: DecodeNow;
   /** In words, for the camera's stats and the dashboard. */
   readonly reason: string;
 }
@@ -40,6 +46,8 @@ export interface DecodeInputs {
   readonly streamFps: number | null;
   /** The measured interval between keyframes, ms, or null until one was measured. */
   readonly keyframeIntervalMs: number | null;
+  /** Without readers, decode nothing and hold the packets since the last keyframe (auto only). */
+  readonly holdUnread?: boolean;
 }
 
 /** Readers taking fewer than this share of the stream's frames get non-reference frames skipped. */
@@ -54,6 +62,7 @@ export function chooseDecodeMode(i: DecodeInputs): DecodeChoice {
   if (i.setting !== 'auto') return { mode: i.setting, reason: 'as configured' };
   const key = i.keyframeIntervalMs;
   if (i.readerFps <= 0) {
+    if (i.holdUnread === true) return { mode: 'hold', reason: 'no reader; packets since the last keyframe held, decoded when asked' };
     if (key !== null && key <= IDLE_KEYFRAME_WAIT_MS) return { mode: 'keyframes', reason: `no reader; a keyframe every ${seconds(key)}` };
     return { mode: 'nonref', reason: key === null ? 'no reader; keyframe interval not yet measured' : `no reader; keyframes ${seconds(key)} apart` };
   }

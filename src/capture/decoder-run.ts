@@ -16,6 +16,8 @@ export interface RunHost {
   outputSize(width: number, height: number): void;
   /** A picture came out of the decoder at `at` (performance.now()): the source is alive. */
   decoded(at: number): void;
+  /** A packet was read and held, nothing decoded (holding, ADR 0052): the source is alive. */
+  alive(at: number): void;
   /** Publishes a frame whose pixels exist since readyAt; the payload's hold passes to the capture. `size`: other than the output's (the readers'). */
   publish(payload: Uint8Array, times: PictureTimes, readyAt: number, size?: { readonly width: number; readonly height: number }): void;
   /** A decoder's stderr line (ffmpeg's), credentials not yet masked. */
@@ -41,6 +43,20 @@ export function decodeState(choice: DecodeChoice, keyframeIntervalMs: number | n
   return { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null };
 }
 
+/** What a run's decoder read, held and spent. */
+export interface RunCosts {
+  /** Video packets read (each a frame of the stream), decoded or not. */
+  readonly packets: number;
+  /** Pictures decoded to catch up after holding and passed over (the one handed out is a decoded picture). */
+  readonly burstFrames: number;
+  /** The decoder thread's CPU time for reading and decoding, ms. */
+  readonly cpuMs: number;
+  /** The packets held now since the last keyframe, bytes. */
+  readonly heldBytes: number;
+}
+
+export const NO_COSTS: RunCosts = { packets: 0, burstFrames: 0, cpuMs: 0, heldBytes: 0 };
+
 /**
  * How a run ended: a CaptureError (why; ERR_SOURCE_ENDED for a file that
  * ended), null when the source ended and the run leaves it to the capture to
@@ -56,6 +72,8 @@ export interface DecoderRun {
   readonly droppedUnconverted: number;
   /** Frames skipped on purpose before a picture came out (in-process decoder; 0 with ffmpeg, which does not say). */
   readonly skipped: { readonly notDecoded: number; readonly decimated: number };
+  /** What the decoder read and what decoding cost (in-process decoder; zeros with ffmpeg, which does not say). */
+  readonly costs: RunCosts;
   /** Settles once, when the run is over. */
   readonly ended: Promise<RunEnd>;
   /** Ends the run for `reason` (the watchdog, a refused frame): `ended` resolves with it. Once. */
@@ -64,4 +82,30 @@ export interface DecoderRun {
   stop(): Promise<void>;
   /** A reader is about to read (native runs convert on demand). */
   demand(): void;
+  /** One picture for a caller outside the supplier (a snapshot): in-process decoder only (ADR 0052). */
+  picture?(request: PictureRequest): Promise<StreamPicture>;
+}
+
+/** What a snapshot asks of a stream. */
+export interface PictureRequest {
+  /** The capture time wanted (performance.now(), as frames carry it); null: the newest picture. */
+  readonly near: number | null;
+  /** The size to convert to; null: the stream's output size. */
+  readonly size: { readonly width: number; readonly height: number } | null;
+}
+
+/** A picture decoded and converted for one caller, in a buffer of its own (not the pool's). */
+export interface StreamPicture {
+  readonly payload: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  /** When the picture's packet arrived (performance.now()), and Date.now() then. */
+  readonly captureTime: number;
+  readonly wallTime: number;
+  /** The source's presentation time, ms (-1 if none). */
+  readonly ptsMs: number;
+  /** Pictures decoded for this one (a burst after holding: from the keyframe or the last decoded picture), itself included. */
+  readonly decoded: number;
+  /** From the request to the converted picture, ms. */
+  readonly latencyMs: number;
 }

@@ -16,6 +16,7 @@ export type CaptureErrorCode =
   | 'ERR_SOURCE_EXITED'
   | 'ERR_SOURCE_ENDED'
   | 'ERR_SOURCE_STALLED'
-  | 'ERR_SOURCE_BAD_OUTPUT';
+  | 'ERR_SOURCE_BAD_OUTPUT'
+  | 'ERR_STREAM_PICTURE_UNAVAILABLE';
 
 export class CaptureError extends FrameSupplierError<CaptureErrorCode> {}

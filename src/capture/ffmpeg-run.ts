@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { expectedPayloadBytes } from '../supplier/index.js';
-import type { DecoderRun, RunEnd, RunHost } from './decoder-run.js';
+import { NO_COSTS, type DecoderRun, type RunEnd, type RunHost } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import { spawnManaged, type ManagedProcess, type ProcessExit } from './ffmpeg-process.js';
 import { heapAllocator, JpegFrameParser, RawFrameParser, type FrameParser, type PayloadAllocator } from './frame-parser.js';
@@ -36,6 +36,7 @@ export class FfmpegRun implements DecoderRun {
   readonly droppedUnconverted = 0;
   /** ffmpeg does not say what its -skip_frame and select filter left out. */
   readonly skipped = { notDecoded: 0, decimated: 0 };
+  readonly costs = NO_COSTS;
   readonly #o: FfmpegRunOptions;
   readonly #proc: ManagedProcess;
   #parser: FrameParser | null = null;

@@ -3,7 +3,16 @@
  * process, or libav* in-process with decoder: 'native') into frames published
  * to a FrameSupplier. Depends on the supplier core and src/process only.
  */
-export { StreamCapture, type CaptureOptions, type CaptureState, type CaptureStats, type CaptureErrorRecord } from './stream-capture.js';
+export {
+  StreamCapture,
+  DEFAULT_PACKET_BUFFER_BYTES,
+  type CaptureOptions,
+  type CaptureState,
+  type CaptureStats,
+  type CaptureErrorRecord,
+  type StreamCosts,
+} from './stream-capture.js';
+export type { StreamPicture, PictureRequest } from './decoder-run.js';
 export {
   resolveSource,
   OUTPUT_FORMATS,
@@ -32,6 +41,7 @@ export {
   type ConvertedPicture,
   type Discard,
 } from './native-decoder.js';
-export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeSetting } from './decode-policy.js';
+export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeNow, type DecodeSetting } from './decode-policy.js';
 export type { DecodeState } from './decoder-run.js';
 export { probeFrameRate } from './probe.js';
+export { chooseStream, mapBox, aspectDifference, ASPECT_TOLERANCE, type StreamChoice, type StreamOption, type StreamSize } from './streams.js';

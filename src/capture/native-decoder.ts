@@ -16,6 +16,13 @@
  * picture into a buffer, on a second thread of the decoder's, while next()
  * goes on. A picture that present() replaces before any convert() is never
  * converted. One next() (or decode()) and one convert() at a time.
+ *
+ * Holding (ADR 0052): next() with discard 'hold' reads one packet of the
+ * video stream, decodes nothing and answers at once (held: true); the
+ * decoder keeps the packets since the last keyframe, up to heldBytes. The
+ * next next() that may decode catches up first: the held packets the codec
+ * was not fed, decoded in one burst, hand out the newest picture, or the one
+ * nearest the time aim() gave.
  */
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { expectedPayloadBytes, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
@@ -31,6 +38,7 @@ interface Addon {
   decode(handle: Handle, target: Uint8Array, skipBeforePtsMs: number, discard: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
   next(handle: Handle, skipBeforePtsMs: number, discard: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
   present(handle: Handle): number;
+  aim(handle: Handle, ptsMs: number): void;
   dropped(handle: Handle): number;
   /** width, height 0: the output size as opened. */
   convert(
@@ -64,6 +72,10 @@ interface DecodeInfo {
   packets: number;
   /** Absent from a prebuilt addon older than the field. */
   decodeMs?: number;
+  held: boolean;
+  burst: number;
+  heldBytes: number;
+  cpuMs: number;
 }
 
 /**
@@ -72,8 +84,8 @@ interface DecodeInfo {
  * encoders), or every frame but keyframes. Less is applied from the next
  * keyframe on, more at once.
  */
-export type Discard = 'none' | 'nonref' | 'nonkey';
-const DISCARD_CODE: Record<Discard, number> = { none: 0, nonref: 1, nonkey: 2 };
+export type Discard = 'none' | 'nonref' | 'nonkey' | 'hold';
+const DISCARD_CODE: Record<Discard, number> = { none: 0, nonref: 1, nonkey: 2, hold: 3 };
 
 interface OpenInfo extends DecodeInfo {
   sourceWidth: number;
@@ -97,6 +109,14 @@ export interface DecodedFrame {
    * included, waiting for the network not.
    */
   readonly decodeMs: number;
+  /** Holding: one packet was read and held, and no picture comes with this answer (ptsMs is the packet's). */
+  readonly held: boolean;
+  /** Held pictures decoded and passed over to catch up before this one. */
+  readonly burst: number;
+  /** The packets the decoder holds now (since the last keyframe), bytes. */
+  readonly heldBytes: number;
+  /** The decoder thread's CPU time for this call, ms. */
+  readonly cpuMs: number;
 }
 
 export interface ConvertedPicture {
@@ -173,6 +193,8 @@ export interface NativeDecoderOptions {
   readonly hflip?: boolean;
   /** Decode keyframes only (libavcodec's skip_frame = AVDISCARD_NONKEY): every other frame is discarded undecoded. */
   readonly keyframesOnly?: boolean;
+  /** Bytes of packets held since the last keyframe, to decode on demand after holding (ADR 0052); 0 (default): none. */
+  readonly heldBytes?: number;
   /** Decoder threads; 0 (default) lets libavcodec use every core. */
   readonly threads?: number;
   /** libavformat options (e.g. rtsp_transport, timeout in µs). */
@@ -284,6 +306,11 @@ export class NativeDecoder {
     return this.#addon.present(this.#handle);
   }
 
+  /** The next next() that catches up after holding hands out the picture nearest ptsMs (the source's time), not the newest. */
+  aim(ptsMs: number): void {
+    if (!this.#closed) this.#addon.aim(this.#handle, ptsMs);
+  }
+
   /** Pictures present() replaced that no convert() had taken: decoded, never converted. */
   get droppedUnconverted(): number {
     return this.#addon.dropped(this.#handle);
@@ -363,4 +390,16 @@ const validConvertSize = ({ width, height }: ConvertSize): boolean =>
   height % 2 === 0;
 
 const decodedFrame = (info: DecodeInfo): DecodedFrame | null =>
-  info.eof ? null : { ptsMs: info.ptsMs, skipped: info.skipped, keyPtsMs: info.keyPtsMs, packets: info.packets, decodeMs: Math.max(0, info.decodeMs ?? 0) };
+  info.eof
+    ? null
+    : {
+        ptsMs: info.ptsMs,
+        skipped: info.skipped,
+        keyPtsMs: info.keyPtsMs,
+        packets: info.packets,
+        held: info.held,
+        burst: info.burst,
+        heldBytes: info.heldBytes,
+        cpuMs: info.cpuMs,
+        decodeMs: Math.max(0, info.decodeMs ?? 0),
+      };

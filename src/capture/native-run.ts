@@ -8,15 +8,31 @@
  * source (the capture says whether that is a file ending or a live source
  * lost), the error that ended it, or undefined when the capture stopped it.
  * kill() and stop() interrupt a blocked open or read at once.
+ *
+ * Holding (holdUnread, ADR 0052): while no reader reads, the decoder reads
+ * and holds the packets since the last keyframe and decodes nothing; a
+ * reader that comes, or picture() for a snapshot, has the held packets
+ * decoded in one burst (the newest picture, or the one nearest the time
+ * asked). Each picture keeps the time its packet arrived, so a picture
+ * decoded late still says when it was captured.
  */
 import { performance } from 'node:perf_hooks';
 import { releasePayload, scaledToLongSide, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
-import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
+import {
+  decodeState,
+  type DecoderRun,
+  type DecodeState,
+  type PictureRequest,
+  type RunCosts,
+  type RunEnd,
+  type RunHost,
+  type StreamPicture,
+} from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
-import { chooseDecodeMode, KeyframeClock, type DecodeMode } from './decode-policy.js';
+import { chooseDecodeMode, KeyframeClock, type DecodeNow } from './decode-policy.js';
 import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder.js';
-import { OnDemandConverter } from './on-demand.js';
+import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
 
 export interface NativeRunOptions {
@@ -29,7 +45,24 @@ export interface NativeRunOptions {
   readonly loop: boolean;
   /** Decoder threads (0: one per core). */
   readonly threads: number;
+  /** Without readers, hold the packets since the last keyframe and decode nothing (ADR 0052). */
+  readonly holdUnread: boolean;
+  /** The bound on the packets held, bytes (0: none held; a reader then waits for the next keyframe). */
+  readonly heldBytes: number;
   readonly host: RunHost;
+}
+
+/** Arrival times kept for held packets, to date the pictures decoded from them and to find the one nearest a time. */
+const ARRIVALS = 600;
+
+interface Arrival extends Omit<PictureTimes, 'decodedTime'> {
+  readonly ptsMs: number;
+}
+
+interface PendingPicture extends PictureRequest {
+  readonly askedAt: number;
+  readonly resolve: (picture: StreamPicture) => void;
+  readonly reject: (error: Error) => void;
 }
 
 export class NativeRun implements DecoderRun {
@@ -50,6 +83,11 @@ export class NativeRun implements DecoderRun {
   #packets = 0;
   #pictures = 0;
   #decimated = 0;
+  #burstFrames = 0;
+  #cpuMs = 0;
+  #heldBytes = 0;
+  readonly #arrivals: Arrival[] = [];
+  readonly #requests: PendingPicture[] = [];
 
   constructor(options: NativeRunOptions) {
     this.#o = options;
@@ -66,6 +104,16 @@ export class NativeRun implements DecoderRun {
   get skipped(): { notDecoded: number; decimated: number } {
     // Packets read but no picture out are frames the decode mode discarded (less the few the codec still holds).
     return { notDecoded: Math.max(0, this.#packets - this.#pictures), decimated: this.#decimated };
+  }
+
+  get costs(): RunCosts {
+    return { packets: this.#packets, burstFrames: this.#burstFrames, cpuMs: this.#cpuMs, heldBytes: this.#heldBytes };
+  }
+
+  /** One picture for a snapshot: the newest, or the one nearest request.near, decoded now if the stream holds. */
+  picture(request: PictureRequest): Promise<StreamPicture> {
+    if (this.#over() !== null) return Promise.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', 'the stream is not running'));
+    return new Promise((resolve, reject) => this.#requests.push({ ...request, askedAt: performance.now(), resolve, reject }));
   }
 
   get droppedUnconverted(): number {
@@ -92,7 +140,8 @@ export class NativeRun implements DecoderRun {
   #discard(streamFps: number | null): Discard {
     const readerFps = this.#o.supplier.readerFps();
     const keyframeIntervalMs = this.#keyframes.intervalMs;
-    const choice = chooseDecodeMode({ setting: this.#o.source.native.decode, readerFps, streamFps, keyframeIntervalMs });
+    const holdUnread = this.#o.holdUnread && this.#requests.length === 0;
+    const choice = chooseDecodeMode({ setting: this.#o.source.native.decode, readerFps, streamFps, keyframeIntervalMs, holdUnread });
     const last = this.#decodeState;
     if (last === null || last.mode !== choice.mode || last.reason !== choice.reason) {
       this.#decodeState = decodeState(choice, keyframeIntervalMs, readerFps);
@@ -105,6 +154,47 @@ export class NativeRun implements DecoderRun {
   #over(): CaptureError | 'stopped' | null {
     if (this.#killedFor !== null) return this.#killedFor;
     return this.#stopped ? 'stopped' : null;
+  }
+
+  #arrived(arrival: Arrival): void {
+    if (arrival.ptsMs < 0) return;
+    this.#arrivals.push(arrival);
+    if (this.#arrivals.length > ARRIVALS) this.#arrivals.shift();
+  }
+
+  /** When the packet of the picture at ptsMs arrived, if it was held (or a picture of it decoded before). */
+  #arrivalOf(ptsMs: number): Omit<PictureTimes, 'decodedTime'> | null {
+    if (ptsMs < 0) return null;
+    for (let i = this.#arrivals.length - 1; i >= 0; i--) {
+      const a = this.#arrivals[i]!;
+      if (Math.abs(a.ptsMs - ptsMs) < 0.5) return { captureTime: a.captureTime, wallTime: a.wallTime };
+    }
+    return null;
+  }
+
+  /** The presentation time of the packet that arrived nearest the capture time `near`, or null if none is known. */
+  #ptsNear(near: number): number | null {
+    let best: Arrival | null = null;
+    for (const a of this.#arrivals) if (best === null || Math.abs(a.captureTime - near) < Math.abs(best.captureTime - near)) best = a;
+    return best?.ptsMs ?? null;
+  }
+
+  /** Converts the picture a snapshot asked for, once presented, and answers it. */
+  async #answer(request: PendingPicture, converter: OnDemandConverter, times: PictureTimes, ptsMs: number, decoded: number): Promise<void> {
+    try {
+      const converted = await converter.snapshot(request.size);
+      request.resolve({
+        payload: converted.payload,
+        width: converted.width,
+        height: converted.height,
+        ...times,
+        ptsMs,
+        decoded,
+        latencyMs: performance.now() - request.askedAt,
+      });
+    } catch (error) {
+      request.reject(error instanceof CaptureError ? error : new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', (error as Error).message, { cause: error }));
+    }
   }
 
   /** Resolves true at the end of the source, false when stopped; rejects with why it failed. */
@@ -125,6 +215,7 @@ export class NativeRun implements DecoderRun {
         ...(src.crop === undefined ? {} : { crop: src.crop }),
         hflip: src.hflip,
         keyframesOnly: src.keyframesOnly,
+        heldBytes: this.#o.holdUnread ? this.#o.heldBytes : 0,
         threads: this.#o.threads,
         avOptions,
         signal: this.#abort.signal,
@@ -163,19 +254,19 @@ export class NativeRun implements DecoderRun {
         for (;;) {
           if (!paced) await converter.settled();
           let picture;
+          const request = this.#requests[0] ?? null;
+          if (request?.near != null) {
+            const pts = this.#ptsNear(request.near);
+            if (pts !== null) decoder.aim(pts);
+          }
           try {
             picture = await decoder.next(skipBefore, this.#discard(Number.isFinite(streamFps) ? streamFps : null));
           } catch (error) {
             throw this.#killedFor ?? (error as Error);
           }
           if (picture === null) break;
-          this.#keyframes.observe(picture.keyPtsMs);
-          this.#packets += picture.packets;
-          this.#pictures += 1 + picture.skipped;
-          this.#decimated += picture.skipped;
-          // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
-          if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
-          // A file played at its own rate is a camera whose picture exists at its due time (decoded ahead of it).
+          // A file played in real time: each packet held, or picture decoded, at its time (a burst's are late already);
+          // such a picture exists at its due time (decoded ahead of it).
           let dueAt = Number.NEGATIVE_INFINITY;
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
             start ??= { pts: picture.ptsMs, at: performance.now() };
@@ -183,6 +274,27 @@ export class NativeRun implements DecoderRun {
             const wait = dueAt - performance.now();
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           }
+          this.#keyframes.observe(picture.keyPtsMs);
+          this.#packets += picture.packets;
+          this.#cpuMs += picture.cpuMs;
+          this.#heldBytes = picture.heldBytes;
+          if (picture.held) {
+            // Held, not decoded: the source is alive, and the packet's arrival dates the picture decoded from it later.
+            const at = performance.now();
+            this.#arrived({ ptsMs: picture.ptsMs, captureTime: at, wallTime: Date.now() });
+            host.alive(at);
+            const over = this.#over();
+            if (over !== null) {
+              if (over !== 'stopped') throw over;
+              return false;
+            }
+            continue;
+          }
+          this.#pictures += 1 + picture.skipped + picture.burst;
+          this.#burstFrames += picture.burst;
+          this.#decimated += picture.skipped;
+          // Decimation as the ffmpeg path does it: a frame once 95 % of the interval has passed.
+          if (src.fps !== undefined && picture.ptsMs >= 0) skipBefore = picture.ptsMs + 950 / src.fps;
           const over = this.#over();
           if (over !== null) {
             if (over !== 'stopped') throw over;
@@ -196,9 +308,18 @@ export class NativeRun implements DecoderRun {
           const number = decoder.present();
           const at = performance.now();
           host.decoded(at);
-          // Captured when the last packet it needed was read (decodeMs before it), or at its due time for a paced file.
-          const captureTime = Math.min(at, Math.max(dueAt, at - picture.decodeMs));
-          converter.picture(number, { captureTime, decodedTime: at, wallTime: Math.round(Date.now() - (at - captureTime)) });
+          // Captured when its packet arrived (held), else when the last packet it needed was read (decodeMs before it
+          // came out, ADR 0041), or at its due time for a paced file.
+          const arrived = this.#arrivalOf(picture.ptsMs);
+          const captureTime = arrived?.captureTime ?? Math.min(at, Math.max(dueAt, at - picture.decodeMs));
+          const times: PictureTimes =
+            arrived !== null ? { ...arrived, decodedTime: at } : { captureTime, decodedTime: at, wallTime: Math.round(Date.now() - (at - captureTime)) };
+          if (this.#o.holdUnread) this.#arrived({ ptsMs: picture.ptsMs, ...times });
+          converter.picture(number, times);
+          if (request !== null) {
+            this.#requests.shift();
+            void this.#answer(request, converter, times, picture.ptsMs, picture.burst + 1);
+          }
         }
       } finally {
         converter.close();
@@ -208,10 +329,14 @@ export class NativeRun implements DecoderRun {
         this.#droppedClosed += decoder.droppedUnconverted;
         decoder.close();
         this.#decoder = null;
+        this.#heldBytes = 0;
+        this.#arrivals.length = 0;
+        for (const r of this.#requests.splice(0))
+          r.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', 'the stream ended before its picture was decoded'));
       }
       if (!(this.#o.loop && source.kind === 'file')) return true;
     }
   }
 }
 
-const DISCARD: Record<DecodeMode, Discard> = { all: 'none', nonref: 'nonref', keyframes: 'nonkey' };
+const DISCARD: Record<DecodeNow, Discard> = { all: 'none', nonref: 'nonref', keyframes: 'nonkey', hold: 'hold' };

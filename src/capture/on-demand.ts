@@ -10,14 +10,17 @@
  * published. One conversion at a time: pictures presented meanwhile wait, and
  * once the conversion is published the newest is announced again, so readers
  * still waiting get it. A picture replaced before anyone asked is never
- * converted (the decoder counts them). Without a signal (the supplier has
+ * converted (the decoder counts them). snapshot() converts the current
+ * picture for one caller outside the supplier (ADR 0052), in turn with the
+ * readers' conversions. Without a signal (the supplier has
  * another on-demand producer) every picture is converted, as before.
  * A conversion that fails goes to onError; after close() nothing is
  * published, and settled() resolves once no conversion writes into a buffer.
  */
 import type { DemandSignal } from '../supplier/index.js';
 import { releasePayload } from '../supplier/index.js';
-import type { ConvertSize, NativeDecoder } from './native-decoder.js';
+import { CaptureError } from './errors.js';
+import type { ConvertedPicture, ConvertSize, NativeDecoder } from './native-decoder.js';
 
 /** When a picture's data was in hand, and when it became the decoder's current one. */
 export interface PictureTimes {
@@ -70,6 +73,27 @@ export class OnDemandConverter {
   /** A reader waits for the announced picture (the supplier's demand listener). */
   demand(): void {
     if (!this.#closed && this.#converting === null && this.#current > this.#converted) this.#convert();
+  }
+
+  /**
+   * Converts the current picture into a buffer of its own for a caller outside the supplier (a snapshot), after
+   * any conversion in flight; a reader's conversion asked meanwhile follows it.
+   */
+  async snapshot(size: ConvertSize | null): Promise<ConvertedPicture & { readonly payload: Uint8Array }> {
+    while (this.#converting !== null) await this.#converting;
+    if (this.#closed) throw new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', 'the stream closed before its picture was converted');
+    const payload = new Uint8Array(this.#o.decoder.frameBytesAt(size));
+    const converting = this.#o.decoder.convert(payload, size);
+    this.#converting = converting.then(
+      () => this.#after(),
+      () => this.#after(),
+    );
+    return { payload, ...(await converting) };
+  }
+
+  #after(): void {
+    this.#converting = null;
+    if (!this.#closed && this.#current > this.#converted && (this.#o.signal === null || this.#o.signal.announce())) this.#convert();
   }
 
   /** Nothing more is published; a conversion in flight still finishes into its buffer (then released). */

@@ -30,6 +30,13 @@
  * changed as readers come and go (a 'decode' event and stats().decode say
  * which and why); a configured mode (decode, keyframesOnly) is kept as it is.
  *
+ * Decoding on demand (ADR 0052, holdUnread): while no reader reads, the
+ * in-process decoder reads the stream and holds its packets since the last
+ * keyframe (at most packetBufferBytes), and decodes nothing; the first reader,
+ * or picture() for a snapshot, has them decoded in one burst. stats() says,
+ * per stream, what was received, decoded, converted and used, the decoder
+ * thread's CPU per decoded frame and the bytes held.
+ *
  * The parts: this class keeps what outlives one decoder run (state, stats,
  * the stall watchdog, the restart loop and its backoff); each run is an
  * ffmpeg-run.ts or a native-run.ts behind one interface (decoder-run.ts).
@@ -52,7 +59,7 @@ import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { warnDeprecated } from '../internal/deprecated.js';
 import { positive as positiveNumber } from '../internal/numbers.js';
 import { RestartLoop } from '../internal/restart-loop.js';
-import { decodeState, type DecoderRun, type DecodeState, type RunEnd, type RunHost } from './decoder-run.js';
+import { decodeState, NO_COSTS, type DecoderRun, type DecodeState, type RunCosts, type RunEnd, type RunHost, type StreamPicture } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import { FfmpegRun } from './ffmpeg-run.js';
 import { requireExecutable } from './ffmpeg-process.js';
@@ -102,6 +109,38 @@ export interface CaptureOptions extends SourceOptions {
   readonly decoder?: 'ffmpeg' | 'native';
   /** The native decoder's threads; 0 (default): one per core, libav's choice. With many cameras, 1 costs less CPU and memory per frame. */
   readonly decoderThreads?: number;
+  /**
+   * In-process decoder: while no reader reads, decode nothing and hold the packets since the last keyframe, to
+   * decode them in one burst when a reader comes or a snapshot asks (ADR 0052). Default false.
+   */
+  readonly holdUnread?: boolean;
+  /** The bound on the packets held (holdUnread), bytes. Default DEFAULT_PACKET_BUFFER_BYTES (4 MiB); 0: none held. */
+  readonly packetBufferBytes?: number;
+}
+
+/** The packets a holding stream keeps since its last keyframe, at most (a 4K camera's 4 s at 8 Mbit/s). */
+export const DEFAULT_PACKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** What a stream read and what decoding it cost (ADR 0052): the figure that says whether a stream is worth it. */
+export interface StreamCosts {
+  /** Frames of the stream read (packets; with ffmpeg, the frames it decoded). */
+  readonly framesReceived: number;
+  /** Frames received per second over the last 5 s, decoded or held: the stream's own rate. */
+  readonly receivedFps: number;
+  /** Frames decoded, passed over ones and snapshot bursts included. */
+  readonly framesDecoded: number;
+  /** Frames converted to the output format (to a reader or a snapshot). */
+  readonly framesConverted: number;
+  /** Frames readers took (accepted by the supplier). */
+  readonly framesUsed: number;
+  /** The decoder thread's CPU per decoded frame, ms (in-process decoder; null with ffmpeg or before a frame). */
+  readonly cpuMsPerDecodedFrame: number | null;
+  /** The packets held since the last keyframe now, bytes, and the bound. */
+  readonly packetBufferBytes: number;
+  readonly packetBufferLimitBytes: number;
+  /** Snapshot pictures asked of this stream, and pictures decoded for them in bursts. */
+  readonly snapshots: number;
+  readonly burstFrames: number;
 }
 
 export interface CaptureErrorRecord {
@@ -169,6 +208,10 @@ export interface CaptureStats {
    * both are 0: it decodes and converts before a frame's bytes are read.
    */
   readonly hops: { readonly decoded: HopFigures; readonly converted: HopFigures };
+  /** Decoding nothing while no reader reads (holdUnread, ADR 0052). */
+  readonly holdUnread: boolean;
+  /** What the stream read and what decoding it cost. */
+  readonly costs: StreamCosts;
 }
 
 /** One decoder run and what the capture watches of it. */
@@ -221,6 +264,11 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   /** Skipped on purpose by runs already over (a looping file's, a restarted source's). */
   #skippedClosed = { notDecoded: 0, decimated: 0 };
   #framesPublished = 0;
+  readonly #holdUnread: boolean;
+  readonly #packetBufferBytes: number;
+  /** Costs of runs already over; the open one's are added in stats(). */
+  #costsClosed: RunCosts = NO_COSTS;
+  #snapshots = 0;
   /** The supplier's on-demand side (native decoder), from start() to stop; null if another producer has it. */
   #demand: DemandSignal | null = null;
   #restarts = 0;
@@ -228,6 +276,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #lastError: CaptureErrorRecord | null = null;
   #stderrTail: string[] = [];
   readonly #rate = new RateWindow(5_000);
+  /** Pictures decoded and packets held: the stream's rate whether it is decoded or not. */
+  readonly #received = new RateWindow(5_000);
   readonly #delaysUs = new Float64Array(DELAY_SAMPLES);
   readonly #decodedAge = new HopAge();
   readonly #convertedAge = new HopAge();
@@ -264,6 +314,14 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#native = options.decoder === 'native';
     this.#keyframesOnly = this.source.native.keyframesOnly;
     this.#decoderThreads = options.decoderThreads ?? 0;
+    this.#holdUnread = options.holdUnread === true;
+    this.#packetBufferBytes = options.packetBufferBytes ?? DEFAULT_PACKET_BUFFER_BYTES;
+    if (!(Number.isInteger(this.#packetBufferBytes) && this.#packetBufferBytes >= 0 && this.#packetBufferBytes <= 2 ** 30)) {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `packetBufferBytes must be an integer from 0 to 1 GiB, got ${String(options.packetBufferBytes)}`);
+    }
+    if (this.#holdUnread && options.decoder !== 'native') {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', "holdUnread needs decoder: 'native' (an ffmpeg process decodes every frame it reads)");
+    }
     if (!(Number.isInteger(this.#decoderThreads) && this.#decoderThreads >= 0 && this.#decoderThreads <= 64)) {
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(options.decoderThreads)}`);
     }
@@ -324,6 +382,23 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     return this.close();
   }
 
+  /**
+   * One picture of the stream for a caller outside the supplier (an event snapshot, ADR 0052): the newest, or
+   * the one whose capture time is nearest `near` (performance.now(), as frames carry it) among those since the
+   * last keyframe, converted at `size` (default the output size) into a buffer of its own. A holding stream
+   * decodes one burst for it. Rejects with ERR_STREAM_PICTURE_UNAVAILABLE when the stream does not stream
+   * (connecting, backoff, stopped) or is not decoded in process.
+   */
+  picture(options: { readonly near?: number | null; readonly size?: ConvertSize | null } = {}): Promise<StreamPicture> {
+    const run = this.#run;
+    if (run === null || run.run.picture === undefined || this.#state !== 'streaming') {
+      const why = !this.#native ? 'the stream is decoded by an ffmpeg process' : `the stream is ${this.#state}`;
+      return Promise.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', `no picture of ${this.streamId}: ${why}`));
+    }
+    this.#snapshots++;
+    return run.run.picture({ near: options.near ?? null, size: options.size ?? null });
+  }
+
   stats(): CaptureStats {
     let publishDelayUs: CaptureStats['publishDelayUs'] = null;
     const n = Math.min(this.#delayCount, DELAY_SAMPLES);
@@ -359,6 +434,28 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       stopReason: this.#stopReason,
       pool: this.#pool?.stats() ?? null,
       hops: { decoded: this.#decodedAge.figures(), converted: this.#convertedAge.figures() },
+      holdUnread: this.#holdUnread,
+      costs: this.#costs(),
+    };
+  }
+
+  #costs(): StreamCosts {
+    const open = this.#run?.run.costs ?? NO_COSTS;
+    const closed = this.#costsClosed;
+    const burstFrames = closed.burstFrames + open.burstFrames;
+    const framesDecoded = this.#framesDecoded + burstFrames;
+    const cpuMs = closed.cpuMs + open.cpuMs;
+    return {
+      framesReceived: this.#native ? closed.packets + open.packets : this.#framesDecoded,
+      receivedFps: this.#received.rate(performance.now()),
+      framesDecoded,
+      framesConverted: this.#native ? this.#framesConverted : this.#framesDecoded,
+      framesUsed: this.#framesPublished,
+      cpuMsPerDecodedFrame: this.#native && framesDecoded > 0 ? cpuMs / framesDecoded : null,
+      packetBufferBytes: open.heldBytes,
+      packetBufferLimitBytes: this.#holdUnread ? this.#packetBufferBytes : 0,
+      snapshots: this.#snapshots,
+      burstFrames,
     };
   }
 
@@ -377,6 +474,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         this.#height = height;
       },
       decoded: (at) => this.#decoded(record, at),
+      alive: (at) => this.#alive(record, at),
       publish: (payload, times, readyAt, size) => this.#publish(record, payload, times, readyAt, size),
       stderrLine: (line) => {
         const redacted = this.#redact(line);
@@ -412,6 +510,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
           supplier: this.#supplier,
           loop: this.#loop,
           threads: this.#decoderThreads,
+          holdUnread: this.#holdUnread,
+          heldBytes: this.#packetBufferBytes,
           host,
         })
       : new FfmpegRun({ ffmpeg: this.#ffmpeg!, source: this.source, allocate: this.#allocate, killTimeoutMs: this.#killTimeoutMs, host });
@@ -433,6 +533,17 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     record.lastFrameAt = at;
     this.#framesDecoded++;
     this.#rate.record(at);
+    this.#received.record(at);
+    if (record.firstFrameAt === null) {
+      record.firstFrameAt = at;
+      this.#setState('streaming');
+    }
+  }
+
+  /** A packet was held, nothing decoded (holdUnread): the camera streams all the same. */
+  #alive(record: RunRecord, at: number): void {
+    record.lastFrameAt = at;
+    this.#received.record(at);
     if (record.firstFrameAt === null) {
       record.firstFrameAt = at;
       this.#setState('streaming');
@@ -498,6 +609,13 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   #ended(record: RunRecord, end: RunEnd): void {
     clearInterval(record.watchdog);
     this.#droppedUnconverted += record.run.droppedUnconverted;
+    const costs = record.run.costs;
+    this.#costsClosed = {
+      packets: this.#costsClosed.packets + costs.packets,
+      burstFrames: this.#costsClosed.burstFrames + costs.burstFrames,
+      cpuMs: this.#costsClosed.cpuMs + costs.cpuMs,
+      heldBytes: 0,
+    };
     this.#skippedClosed = {
       notDecoded: this.#skippedClosed.notDecoded + record.run.skipped.notDecoded,
       decimated: this.#skippedClosed.decimated + record.run.skipped.decimated,

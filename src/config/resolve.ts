@@ -81,6 +81,8 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       zones: camera.zones,
       masks: camera.masks,
       lines: camera.lines,
+      // a camera's own: its further streams are its URLs (ADR 0053)
+      streams: camera.streams,
     };
   }
   const shared: Loose = {};

@@ -206,6 +206,13 @@ const workerSettings = {
       { ...closed, description: "The worker's freshness objective beyond its age budget (maxAgeMs): watched, with an alert when missed." },
     ),
   ),
+  stream: Type.Optional(
+    Type.String({
+      pattern: ID_PATTERN_SOURCE,
+      description:
+        "A camera worker's stream (the camera's streams): main (the camera's source), a name of its streams, or auto (default): the smallest stream whose size meets the worker's readSize (ADR 0053).",
+    }),
+  ),
   readSize: Type.Optional(
     annotate(
       Type.Union([StringEnum(['full', 'any'] as const), int(16, MAX_FRAME_DIMENSION, { description: 'A long side, in pixels.' })], {
@@ -962,6 +969,42 @@ const httpSection = { http: Type.Optional(HttpSchema) };
 
 // ---------------------------------------------------------------- cameras and the whole
 
+/** The camera's main stream's name: its `source`. */
+export const MAIN_STREAM = 'main';
+
+/** A further stream of a camera (ADR 0053): the same scene at another size, an IP camera's substream. */
+export const StreamSchema = annotate(
+  Type.Union([
+    Type.String({ minLength: 1, description: "The stream's URL, as source takes it." }),
+    Type.Object(
+      {
+        source: Type.Optional(Type.String({ minLength: 1, description: "The stream's URL, as source takes it (none for main: that is the camera's source)." })),
+        width: Type.Optional(
+          int(2, MAX_FRAME_DIMENSION, {
+            description: "The stream's frame width, as the camera sends it: for config check's aspect-ratio check and the auto choice before the stream opens.",
+          }),
+        ),
+        height: Type.Optional(int(2, MAX_FRAME_DIMENSION, { description: "The stream's frame height, as the camera sends it." })),
+      },
+      { ...closed, description: 'A stream with its size declared.' },
+    ),
+  ]),
+  {
+    [CHOOSE]: (value: unknown) =>
+      typeof value === 'string' ? 0 : isPlainObject(value) ? 1 : { message: 'must be a URL or { source, width, height }', lenient: false },
+  },
+);
+export type StreamConfig = Static<typeof StreamSchema>;
+
+const cameraStreams = {
+  streams: Type.Optional(
+    idMap('a stream name', StreamSchema, {
+      description:
+        "The camera's further streams by name (its substreams: the same scene at other sizes), beside source, which is the stream named main; main may be listed to declare its size. A stream no worker reads is not decoded (ADR 0052).",
+    }),
+  ),
+};
+
 export const CameraSchema = Type.Object(
   {
     source: Type.String({
@@ -973,6 +1016,7 @@ export const CameraSchema = Type.Object(
     capture: CaptureSchema,
     workers: Type.Array(WorkerSchema, { default: [], description: "This camera's workers." }),
     ...cameraObjects,
+    ...cameraStreams,
   },
   { ...closed, description: 'A camera: its source, capture settings and workers. Every key but source and workers is inherited from defaults.' },
 );

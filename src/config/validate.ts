@@ -16,7 +16,8 @@ import { isId } from '../internal/ids.js';
 import { lineProblem, polygonProblem } from '../internal/polygon.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, type Config, type SchemaNode, type Segment } from './schema.js';
+import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
+import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -379,6 +380,53 @@ function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): 
     out.push({ path: [...at, 'track', 'lowScore'], message: `(${low}) must not exceed highScore (${high})`, anchor: 'value' });
 }
 
+/**
+ * A camera's streams (ADR 0053): main is the camera's source (listed only to declare its size), every other
+ * stream names a URL; a worker's stream is main, auto or one of them; two streams whose declared sizes differ in
+ * aspect ratio beyond ASPECT_TOLERANCE frame the scene differently, and boxes could not be mapped between them.
+ */
+function streamIssues(camera: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const streams = entries(field(camera, 'streams'));
+  const sizes: { name: string; width: number; height: number }[] = [];
+  for (const [name, stream] of streams) {
+    const source = typeof stream === 'string' ? stream : field(stream, 'source');
+    if (name === MAIN_STREAM && source !== undefined) {
+      out.push({ path: [...at, 'streams', name], message: "main is the camera's source: list it only to declare its width and height", anchor: 'value' });
+    } else if (name !== MAIN_STREAM && typeof source === 'string') {
+      const kind = classifySource(source);
+      if ('problem' in kind) out.push({ path: [...at, 'streams', name], message: kind.problem, anchor: 'value' });
+    } else if (name !== MAIN_STREAM && isPlainObject(stream)) {
+      out.push({ path: [...at, 'streams', name], message: "needs a source (the stream's URL)", anchor: 'value' });
+    }
+    const width = field(stream, 'width');
+    const height = field(stream, 'height');
+    if (typeof width === 'number' && typeof height === 'number' && width > 0 && height > 0) sizes.push({ name, width, height });
+  }
+  for (let i = 1; i < sizes.length; i++) {
+    const [a, b] = [sizes[0]!, sizes[i]!];
+    const difference = aspectDifference(a, b);
+    if (difference > ASPECT_TOLERANCE) {
+      out.push({
+        path: [...at, 'streams', b.name],
+        message: `its aspect ratio (${b.width}×${b.height}) differs from ${a.name}'s (${a.width}×${a.height}) by ${(difference * 100).toFixed(1)} %, more than ${ASPECT_TOLERANCE * 100} %: boxes found on one could not be mapped onto the other`,
+        anchor: 'value',
+      });
+    }
+  }
+  const names = new Set([MAIN_STREAM, 'auto', ...streams.map(([name]) => name)]);
+  for (const [i, worker] of items(field(camera, 'workers')).entries()) {
+    const stream = field(worker, 'stream');
+    if (typeof stream === 'string' && isId(stream) && !names.has(stream)) {
+      const suggestion = closest(stream, names);
+      out.push({
+        path: [...at, 'workers', i, 'stream'],
+        message: `names no stream of this camera${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (streams: ${list([...names])})`,
+        anchor: 'value',
+      });
+    }
+  }
+}
+
 export function checkReferences(data: unknown): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
@@ -399,6 +447,7 @@ export function checkReferences(data: unknown): RawIssue[] {
       else if (kind.kind === 'url') urlIssue(source, ['cameras', camera, 'source'], out);
     }
     polygonIssues(config, ['cameras', camera], out);
+    streamIssues(config, ['cameras', camera], out);
     const ids = new Map<string, readonly Segment[]>();
     idsByCamera.set(camera, ids);
     for (const [i, worker] of items(field(config, 'workers')).entries()) {

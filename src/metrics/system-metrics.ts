@@ -1,4 +1,6 @@
 /**
+ * Long file: every metric family is defined and collected here, one list beside one collection pass; split, each would name the other's fields.
+ *
  * SystemMetrics: a VisionSystem's figures in Prometheus' text format, read
  * through the system's public calls only (stats() and its result events).
  *
@@ -26,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type {
   CameraState,
+  CameraStats,
   ConfigChangeEvent,
   FrameAgeHistogram,
   ModelState,
@@ -38,6 +41,9 @@ import type {
   WorkerFigures,
 } from '../pipeline/index.js';
 import { CAMERA_HOPS, SKIP_REASONS, WORKER_HOPS } from '../pipeline/index.js';
+
+/** What one stream of a camera costs, as its capture's stats say (ADR 0052). */
+type StreamCosts = NonNullable<CameraStats['capture']>['costs'];
 import type { PongCameraFigures } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
@@ -246,12 +252,24 @@ export class SystemMetrics implements MetricsSource, Disposable {
         this.#count(m.inboxDrops, labels, c.supplier.inboxDrops);
       }
       for (const [worker, w] of Object.entries(c.workers)) this.#worker({ camera, worker }, w);
+      // What each stream costs (ADR 0052): a camera of one stream has main alone.
+      for (const [stream, capture] of Object.entries(c.streams ?? { main: c.capture })) if (capture !== null) this.#stream({ camera, stream }, capture.costs);
     }
     for (const [worker, w] of Object.entries(stats.shared)) this.#worker({ camera: '', worker }, w);
     for (const [model, s] of Object.entries(stats.models)) this.#model(model, s, stats);
     this.#mqttFigures();
     for (const metric of this.#snapshots) metric.commit();
     this.#monotonic.sweep();
+  }
+
+  #stream(labels: Labels, costs: StreamCosts): void {
+    const m = this.#m;
+    this.#count(m.streamReceived, labels, costs.framesReceived);
+    this.#count(m.streamDecoded, labels, costs.framesDecoded);
+    this.#count(m.streamConverted, labels, costs.framesConverted);
+    this.#count(m.streamUsed, labels, costs.framesUsed);
+    m.streamBufferBytes.add(labels, costs.packetBufferBytes);
+    if (costs.cpuMsPerDecodedFrame !== null) m.streamCpuPerFrame.add(labels, costs.cpuMsPerDecodedFrame / 1000);
   }
 
   #worker(labels: Labels, w: WorkerFigures): void {

@@ -12,6 +12,14 @@
  * is the model-client workers' per-camera store (src/workers), written once
  * per frame for all the camera's models and removed with its last user.
  * maxFps is the workers' subscriptions' (gated frames are not drops).
+ *
+ * A camera with several streams (config `streams`, ADR 0053) is still one
+ * camera: one id, one state (its main stream's), one set of events. Each
+ * stream has its capture and supplier, and holds its packets undecoded while
+ * no worker reads it (ADR 0052); each worker reads one stream through a
+ * StreamSwitch (its `stream`, or auto: chosen from its readSize and the
+ * streams that are up). picture() gives a snapshot from the stream asked,
+ * decoded on demand, and stats() says per stream what it costs.
  */
 import {
   nativeDecoderUnavailable,
@@ -23,8 +31,10 @@ import {
   type OutputOptions,
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
+import { FrameSupplier, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
 import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
+import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
+import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
@@ -46,6 +56,25 @@ export interface CameraStats {
   readonly capture: CaptureStats | null;
   readonly supplier: Omit<SupplierStats, 'workers'> | null;
   readonly workers: Readonly<Record<string, WorkerFigures>>;
+  /**
+   * A camera with several streams (ADR 0053): each stream's capture (state, size, costs: received, decoded,
+   * converted, used, CPU per decoded frame, bytes held) by name, main included; null for a camera of one stream.
+   */
+  readonly streams: Readonly<Record<string, CaptureStats | null>> | null;
+  /** Which stream each worker reads and why (a camera with several streams), by worker id. */
+  readonly workerStreams: Readonly<Record<string, StreamChoice>> | null;
+}
+
+/** The main stream's name (the camera's source), as the config's streams call it. */
+const MAIN_STREAM = 'main';
+
+/** A further stream of a camera, built with it. */
+interface CameraStream {
+  readonly name: string;
+  readonly supplier: FrameSupplier;
+  readonly capture: StreamCapture | null;
+  /** Its size as declared in the config, until its decoder says. */
+  readonly declared: ConvertSize | null;
 }
 
 export interface CameraPipelineOptions {
@@ -78,6 +107,13 @@ export function chooseDecoder(source: string, capture: CaptureConfig): { decoder
   return { decoder: 'native', why: 'decoder auto: in-process native decoder' };
 }
 
+/** A stream's size as its config entry declares it, or null. */
+function declaredSize(entry: unknown): ConvertSize | null {
+  if (entry === null || typeof entry !== 'object') return null;
+  const { width, height } = entry as { width?: unknown; height?: unknown };
+  return typeof width === 'number' && typeof height === 'number' ? { width, height } : null;
+}
+
 /** The capture's output options without YAML's nulls (~ means "not set"). crop and hflip pass through as they are. */
 function cleanOutput(capture: CaptureConfig): OutputOptions {
   const out: Record<string, unknown> & OutputOptions = {};
@@ -92,6 +128,9 @@ export class CameraPipeline implements AsyncDisposable {
   readonly supplier: FrameSupplier;
   readonly decoder: 'native' | 'ffmpeg' | null;
   readonly #capture: StreamCapture | null;
+  /** Every stream, main first (a camera with several streams), else empty. */
+  readonly #streams: CameraStream[];
+  readonly #switches = new Map<string, StreamSwitch>();
   readonly #workers: WorkerGroup;
   /** Cascades: the crops its workers read instead of frames (ADR 0051). */
   readonly #feeds: readonly CropFeed[];
@@ -107,7 +146,11 @@ export class CameraPipeline implements AsyncDisposable {
     supplier: FrameSupplier,
     workers: WorkerGroup,
     feeds: readonly CropFeed[],
+    streams: CameraStream[],
+    switches: Map<string, StreamSwitch>,
   ) {
+    this.#streams = streams;
+    this.#switches = switches;
     this.id = options.id;
     this.config = options.config;
     this.enabled = options.config.enabled;
@@ -132,11 +175,17 @@ export class CameraPipeline implements AsyncDisposable {
     const { capture } = config;
     let stream: StreamCapture | null = null;
     let decoder: 'native' | 'ffmpeg' | null = null;
+    const further = Object.entries(config.streams ?? {}).filter(([name]) => name !== MAIN_STREAM);
+    const streams: CameraStream[] = [];
+    const switches = new Map<string, StreamSwitch>();
     if (enabled) {
       const choice = chooseDecoder(config.source, capture);
       decoder = choice.decoder;
+      // Several streams: each holds its packets undecoded while no worker reads it (in-process decoder only).
+      const holdUnread = further.length > 0 && decoder === 'native';
       const captureOptions: CaptureOptions = {
         source: config.source,
+        holdUnread,
         supplier,
         streamId: id,
         decoder,
@@ -159,8 +208,40 @@ export class CameraPipeline implements AsyncDisposable {
       };
       stream = new StreamCapture(captureOptions);
       options.log.info({ decoder, source: stream.source.display }, choice.why);
+      if (further.length > 0) {
+        streams.push({ name: MAIN_STREAM, supplier, capture: stream, declared: declaredSize(config.streams?.[MAIN_STREAM]) });
+        for (const [name, entry] of further) {
+          const url = typeof entry === 'string' ? entry : (entry.source ?? '');
+          const streamSupplier = new FrameSupplier({
+            streamId: id,
+            ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
+          });
+          const picked = chooseDecoder(url, capture);
+          // The same scene: the capture settings hold, but a size or crop set for the main stream is not this one's.
+          const { width: _w, height: _h, crop: _c, ...output } = cleanOutput(capture);
+          const sub = new StreamCapture({
+            ...captureOptions,
+            source: url,
+            supplier: streamSupplier,
+            decoder: picked.decoder,
+            holdUnread: picked.decoder === 'native',
+            output,
+          });
+          options.log.info({ stream: name, decoder: picked.decoder, source: sub.source.display }, picked.why);
+          streams.push({ name, supplier: streamSupplier, capture: sub, declared: declaredSize(entry) });
+        }
+      }
     }
     const feeds: CropFeed[] = [];
+    const switchStreams: SwitchStream[] = streams.map((s) => ({
+      name: s.name,
+      supplier: s.supplier,
+      size: () => {
+        const stats = s.capture?.stats();
+        return stats?.width != null && stats.height != null ? { width: stats.width, height: stats.height } : s.declared;
+      },
+      up: () => s.capture?.state === 'streaming',
+    }));
     const workers = new WorkerGroup({
       supplier,
       camera: id,
@@ -193,11 +274,33 @@ export class CameraPipeline implements AsyncDisposable {
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled,
+          // A thread worker reads the main stream's supplier itself (a thread subscription has no switch); a crop reader its feed.
+          ...(streams.length === 0 || built.name === 'module-thread' || feed !== null
+            ? {}
+            : {
+                // Each incarnation subscribes anew: to the stream its setting and readSize choose now.
+                source: (workerId: string, subscribe: SubscribeOptions) => {
+                  const log = options.log.child({ worker: w.id });
+                  const streamSwitch = new StreamSwitch({
+                    workerId,
+                    subscribe,
+                    streams: switchStreams,
+                    setting: w.stream ?? 'auto',
+                    fallback: MAIN_STREAM,
+                    onChange: (now, before) =>
+                      before === null
+                        ? log.info({ stream: now.stream, why: now.reason }, `reads stream ${now.stream}`)
+                        : log.warn({ stream: now.stream, from: before.stream, why: now.reason }, `moved from stream ${before.stream} to ${now.stream}`),
+                  });
+                  switches.set(w.id, streamSwitch);
+                  return streamSwitch;
+                },
+              }),
         },
         options.log.child({ worker: w.id }),
       );
     }
-    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds);
+    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches);
   }
 
   get state(): CameraState {
@@ -254,9 +357,24 @@ export class CameraPipeline implements AsyncDisposable {
       // A file played to its end: the camera is done, and its workers with it.
       if (state === 'stopped' && capture.stats().stopReason === 'ended') void this.supplier.close();
     });
+    for (const s of this.#streams.slice(1)) {
+      s.supplier.start();
+      // A stream down or back: auto readers choose again (a dead main stream leaves them on the substream).
+      s.capture?.on('state', (state, lastError) => {
+        if (state === 'backoff') this.#log.warn({ stream: s.name, lastError }, `stream ${s.name} down`);
+        for (const sw of this.#switches.values()) sw.reconsider();
+      });
+    }
+    if (this.#streams.length > 0) {
+      capture.on('state', (state) => {
+        if (state === 'backoff') this.#log.warn({ stream: MAIN_STREAM }, `stream ${MAIN_STREAM} down: auto readers move to another stream`);
+        for (const sw of this.#switches.values()) sw.reconsider();
+      });
+    }
     this.#workers.start();
     try {
       capture.start();
+      for (const s of this.#streams.slice(1)) s.capture?.start();
     } catch (error) {
       this.#started = false;
       void this.close(0);
@@ -268,9 +386,11 @@ export class CameraPipeline implements AsyncDisposable {
   /** Ends capture, then lets workers finish their frame in flight for up to drainMs, then stops them. Idempotent. */
   close(drainMs = 5_000): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#capture?.close();
+      await Promise.all([this.#capture?.close(), ...this.#streams.slice(1).map((s) => s.capture?.close())]);
       // The end of the stream: every worker's next read is null, so it finishes its frame and ends (stopped).
+      for (const sw of this.#switches.values()) void sw.close();
       void this.supplier.close();
+      for (const s of this.#streams.slice(1)) void s.supplier.close();
       await this.#workers.close(drainMs);
       await Promise.all(this.#feeds.map((feed) => feed.close()));
     })();
@@ -298,7 +418,58 @@ export class CameraPipeline implements AsyncDisposable {
       capture: this.#capture?.stats() ?? null,
       supplier: this.#capture === null ? null : supplier,
       workers,
+      streams: this.#streams.length === 0 ? null : Object.fromEntries(this.#streams.map((s) => [s.name, s.capture?.stats() ?? null])),
+      workerStreams: this.#streams.length === 0 ? null : Object.fromEntries([...this.#switches].map(([id, sw]) => [id, sw.choice])),
     };
+  }
+
+  /**
+   * The picture for an event's snapshot (ADR 0053): the largest stream's (main) picture nearest the
+   * detection's capture time `near`, decoded on demand; when main cannot give one within one frame interval
+   * of it (down, or no frame that near), the next stream's, and `fallback` says why. Rejects with
+   * ERR_STREAM_PICTURE_UNAVAILABLE when no stream can give one.
+   */
+  async snapshotPicture(
+    near: number | null,
+  ): Promise<{ readonly picture: StreamPicture; readonly format: PixelFormat; readonly stream: string; readonly fallback: string | null }> {
+    const names = this.streamNames;
+    let why: string | null = null;
+    let lastError: unknown = null;
+    for (const name of names) {
+      try {
+        const picture = await this.picture(name, { near });
+        const fps = this.#captureOf(name)?.stats().costs.receivedFps ?? 0;
+        const intervalMs = fps > 0 ? 1000 / fps : 100;
+        const off = near === null ? 0 : Math.abs(picture.captureTime - near);
+        const format = this.#captureOf(name)!.source.format;
+        if (off <= intervalMs + 1 || name === names[names.length - 1]) return { picture, format, stream: name, fallback: why };
+        why ??= `stream ${name}'s nearest frame was ${Math.round(off)} ms from the detection (one frame is ${Math.round(intervalMs)} ms)`;
+      } catch (error) {
+        lastError = error;
+        why ??= `stream ${name}: ${(error as Error).message}`;
+      }
+    }
+    throw lastError instanceof Error ? lastError : new PipelineError('ERR_INVALID_CONFIG', `camera ${this.id}: no stream gave a picture`);
+  }
+
+  #captureOf(stream: string): StreamCapture | null {
+    return stream === MAIN_STREAM ? this.#capture : (this.#streams.find((s) => s.name === stream)?.capture ?? null);
+  }
+
+  /** The camera's stream names, main first (one: main, for a camera of one stream). */
+  get streamNames(): string[] {
+    return this.#streams.length === 0 ? [MAIN_STREAM] : this.#streams.map((s) => s.name);
+  }
+
+  /**
+   * A picture of one stream (default main) for a snapshot (ADR 0052): the one nearest the capture time `near`
+   * (performance.now()), decoded on demand. Rejects with ERR_STREAM_PICTURE_UNAVAILABLE when that stream does
+   * not stream or is decoded by ffmpeg.
+   */
+  picture(stream = MAIN_STREAM, options: { readonly near?: number | null; readonly size?: ConvertSize | null } = {}): Promise<StreamPicture> {
+    const capture = this.#captureOf(stream);
+    if (capture === null) return Promise.reject(new PipelineError('ERR_INVALID_CONFIG', `camera ${this.id} has no stream ${JSON.stringify(stream)}`));
+    return capture.picture(options);
   }
 }
 

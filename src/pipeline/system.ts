@@ -617,6 +617,21 @@ export class VisionSystem implements AsyncDisposable {
     return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
   }
 
+  /**
+   * A picture of a camera for an event's snapshot (ADR 0053): its main stream's nearest the capture time `near`
+   * (performance.now()), decoded on demand, or another stream's when main cannot give one that near (`fallback`
+   * says why). ERR_UNKNOWN_CAMERA; ERR_STREAM_PICTURE_UNAVAILABLE when no stream can.
+   */
+  /** A camera's stream names, main first (just main for a camera of one stream). ERR_UNKNOWN_CAMERA. */
+  cameraStreamNames(cameraId: string): string[] {
+    return this.#camera(cameraId).streamNames;
+  }
+
+  cameraPicture(cameraId: string, near: number | null = null): ReturnType<CameraPipeline['snapshotPicture']> {
+    if (this.#closing !== null) return Promise.reject(closed());
+    return this.#camera(cameraId).snapshotPicture(near);
+  }
+
   /** The tracked objects alive now (workers with `track` on), of one camera or all, each with its latest matched box and score. */
   trackedObjects(camera?: string): TrackedObject[] {
     return this.#tracking.objects(camera);

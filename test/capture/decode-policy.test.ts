@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { chooseDecodeMode, IDLE_KEYFRAME_WAIT_MS, KeyframeClock, NONREF_SHARE, type DecodeMode } from '../../src/capture/decode-policy.js';
+import { chooseDecodeMode, IDLE_KEYFRAME_WAIT_MS, KeyframeClock, NONREF_SHARE, type DecodeNow } from '../../src/capture/decode-policy.js';
 
-const rank: Record<DecodeMode, number> = { all: 0, nonref: 1, keyframes: 2 };
+const rank: Record<DecodeNow, number> = { all: 0, nonref: 1, keyframes: 2, hold: 3 };
 
 describe('decode policy', { timeout: 30_000 }, () => {
   it('chooses from the readers: every frame, non-reference frames skipped, keyframes only', () => {

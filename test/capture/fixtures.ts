@@ -36,6 +36,36 @@ export async function media(name: string, outputArgs: string[]): Promise<string>
 export const h264Clip = (): Promise<string> =>
   media('vtest-h264.mp4', ['-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-pix_fmt', 'yuv420p']);
 
+/**
+ * One scene as a camera's two streams (ADR 0052): a 1280 × 720 main stream and a 640 × 360 substream, H.264 at
+ * 10 fps with a keyframe a second and the same timestamps, 60 s. The scene: white squares on black at known
+ * places (SQUARES, in main-stream pixels) and a small box moving 8 px a frame along the bottom.
+ */
+export async function twoStreamScene(): Promise<{ main: string; sub: string }> {
+  const encode = ['-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-bf', '0', '-pix_fmt', 'yuv420p'];
+  mkdirSync(MEDIA_DIR, { recursive: true });
+  const main = join(MEDIA_DIR, 'scene-main-720p.mp4');
+  const sub = join(MEDIA_DIR, 'scene-sub-360p.mp4');
+  const boxes = SQUARES.map((q) => `drawbox=x=${q.x}:y=${q.y}:w=${q.width}:h=${q.height}:color=white:t=fill`).join(',');
+  const graph = `color=black:s=1280x720:r=10:d=60,${boxes}[bg];color=white:s=16x16:r=10:d=60[dot];[bg][dot]overlay=x='mod(n*8,1200)':y=680:eval=frame`;
+  for (const [path, scale] of [
+    [main, ''],
+    [sub, ',scale=640:360'],
+  ] as const) {
+    if (existsSync(path)) continue;
+    const partial = `${path}.partial${process.pid}.mp4`;
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', graph + scale, ...encode, partial]);
+    await run('mv', [partial, path]);
+  }
+  return { main, sub };
+}
+
+/** The scene's squares, in the main stream's pixels (halve them for the substream). */
+export const SQUARES = [
+  { x: 320, y: 180, width: 160, height: 160 },
+  { x: 800, y: 300, width: 240, height: 120 },
+] as const;
+
 /** A file that is not a video at all. */
 export function corruptFile(): string {
   mkdirSync(MEDIA_DIR, { recursive: true });
@@ -48,7 +78,16 @@ export class RtspServer {
   #child: ChildProcess | null = null;
   port = 0;
 
-  constructor(readonly file: string) {}
+  /** `more`: further files served at /<name> beside /stream (a camera's substreams). */
+  constructor(
+    readonly file: string,
+    readonly more: Readonly<Record<string, string>> = {},
+  ) {}
+
+  /** The URL of a further stream (`more`). */
+  urlOf(name: string): string {
+    return `rtsp://127.0.0.1:${this.port}/${name}`;
+  }
 
   get pid(): number {
     if (this.#child?.pid === undefined) throw new Error('server not running');
@@ -61,7 +100,11 @@ export class RtspServer {
 
   /** Starts the server (on the same port as before, after a restart); resolves when it listens. */
   async start(): Promise<this> {
-    const child = spawn('/usr/bin/python3', [SERVER_SCRIPT, String(this.port), this.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      '/usr/bin/python3',
+      [SERVER_SCRIPT, String(this.port), this.file, ...Object.entries(this.more).map(([name, file]) => `${name}=${file}`)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.#child = child;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

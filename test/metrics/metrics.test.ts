@@ -26,7 +26,21 @@ const LOG = join(tmpdir(), `framesupplier-metrics-test-${process.pid}.log`);
 const capture = { output: { format: 'rgb24' as const, width: 160, fps: 5 }, loop: true };
 
 /** Labels a framesupplier metric may have: bounded ones only. */
-const ALLOWED_LABELS = new Set(['camera', 'worker', 'model', 'state', 'le', 'quantile', 'code', 'outcome', 'reason', 'version', 'node_version', 'hop']);
+const ALLOWED_LABELS = new Set([
+  'stream',
+  'camera',
+  'worker',
+  'model',
+  'state',
+  'le',
+  'quantile',
+  'code',
+  'outcome',
+  'reason',
+  'version',
+  'node_version',
+  'hop',
+]);
 
 const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_build_info: 'gauge',
@@ -36,6 +50,11 @@ const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_capture_restarts_total: 'counter',
   framesupplier_capture_frames_decoded_total: 'counter',
   framesupplier_capture_fps: 'gauge',
+  framesupplier_stream_frames_received_total: 'counter',
+  framesupplier_stream_frames_decoded_total: 'counter',
+  framesupplier_stream_frames_converted_total: 'counter',
+  framesupplier_stream_frames_used_total: 'counter',
+  framesupplier_stream_packet_buffer_bytes: 'gauge',
   framesupplier_frames_published_total: 'counter',
   framesupplier_inbox_drops_total: 'counter',
   framesupplier_worker_state: 'gauge',

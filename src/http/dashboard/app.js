@@ -512,7 +512,20 @@ addEventListener('resize', () => {
 });
 
 /** What the camera's decoder decodes (capture.decode.mode), as the camera row says it. */
-const DECODE_LABEL = { all: 'all frames', nonref: 'reference frames', keyframes: 'keyframes only' };
+const DECODE_LABEL = { all: 'all frames', nonref: 'reference frames', keyframes: 'keyframes only', hold: 'held, decoded on demand' };
+
+/** A camera with several streams (ADR 0053): each stream's cost, and which stream each worker reads and why. */
+function streamsText(c) {
+  if (!c.streams) return { text: '', title: '' };
+  const lines = Object.entries(c.streams).map(([name, s]) => {
+    if (!s) return `${name}: off`;
+    const cpu = s.costs.cpuMsPerDecodedFrame == null ? '' : `, ${s.costs.cpuMsPerDecodedFrame.toFixed(2)} ms CPU a decoded frame`;
+    const size = s.width == null ? '' : ` ${s.width}×${s.height}`;
+    return `${name}${size} ${s.state}, ${DECODE_LABEL[s.decode?.mode] ?? s.decode?.mode ?? '?'}: ${s.costs.framesReceived} received, ${s.costs.framesDecoded} decoded, ${s.costs.framesUsed} used${cpu}, ${Math.round(s.costs.packetBufferBytes / 1024)} KiB held`;
+  });
+  const workers = Object.entries(c.workerStreams ?? {}).map(([id, w]) => `${id} reads ${w.stream}: ${w.reason}`);
+  return { text: ` · ${Object.keys(c.streams).length} streams`, title: `\n${[...lines, ...workers].join('\n')}` };
+}
 
 function onStats(stats) {
   $('system-state').textContent = stats.state;
@@ -527,8 +540,9 @@ function onStats(stats) {
     view.badge.className = `badge ${c.state}`;
     view.badge.title = c.capture?.lastError?.message ?? '';
     const decode = c.capture?.decode;
-    view.fps.textContent = `${c.capture?.fps == null ? '' : `${c.capture.fps.toFixed(1)} fps`}${decode ? ` · ${DECODE_LABEL[decode.mode] ?? decode.mode}` : ''}`;
-    view.fps.title = decode ? `decoding ${DECODE_LABEL[decode.mode] ?? decode.mode}: ${decode.reason}` : '';
+    const streams = streamsText(c);
+    view.fps.textContent = `${c.capture?.fps == null ? '' : `${c.capture.fps.toFixed(1)} fps`}${decode ? ` · ${DECODE_LABEL[decode.mode] ?? decode.mode}` : ''}${streams.text}`;
+    view.fps.title = `${decode ? `decoding ${DECODE_LABEL[decode.mode] ?? decode.mode}: ${decode.reason}` : ''}${streams.title}`;
     if (detailCamera === c.id) {
       $('detail-badge').textContent = view.badge.textContent;
       $('detail-badge').className = view.badge.className;

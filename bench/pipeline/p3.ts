@@ -1,0 +1,142 @@
+/**
+ * P3 (issue 33): N cameras, each a 1280 × 720 main stream and a 640 × 360 substream of the same scene (libx264
+ * as cameras encode, a keyframe every 2 s, 10 fps, the same timestamps; files played at their own rate and
+ * looped), a detector at maxFps 2 on a 640 input (P2's mock model) on stream auto, and an event snapshot about
+ * twice a minute per camera (the system's cameraPicture() at a result's capture time, encoded to JPEG as the
+ * event recorder does), against the same cameras with the main stream alone (the detector converts at 640
+ * there, as P2). Lines: CPU per camera and RSS of the process tree, capture-to-result age, snapshot latency
+ * (asked → JPEG in hand) and the JPEG's size and dimensions, and what each stream decoded.
+ * P3_CAMERAS (default 16), P3_SECONDS (default 60).
+ */
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseConfig } from '../../src/config/index.js';
+import { encodeFrame } from '../../src/http/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem } from '../../src/pipeline/index.js';
+import { testClip } from '../capture/workloads.js';
+import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
+import { cameraClip, P2_MODEL, treeUsage } from './p1.js';
+
+/** The substream: P2's clip's scene at 640 × 360, the same rate and keyframes. */
+const subClip = (): Promise<string> => testClip('testsrc2-360p10-20s-g20.mp4', '640x360', 10, 20, ['-g', '20']);
+
+async function p3Once(cameras: number, seconds: number, withSubstream: boolean, warmupS = 8): Promise<void> {
+  const [main, sub] = await Promise.all([cameraClip(), subClip()]);
+  const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
+  const config = parseConfig(
+    JSON.stringify({
+      version: 1,
+      logLevel: 'warn',
+      shmDir: `/dev/shm/framesupplier-p3-${process.pid}`,
+      defaults: { capture: { loop: true, decoder: 'native', output: { format: 'nv12' } } },
+      models: { shared: P2_MODEL },
+      cameras: Object.fromEntries(
+        ids.map((id) => [id, { source: main, ...(withSubstream ? { streams: { sub } } : {}), workers: [{ id: 'model', model: 'shared', maxFps: 2 }] }]),
+      ),
+    }),
+    { env: {}, fileName: 'P3 config' },
+  );
+  const system = new VisionSystem({ config, logger: createLogger({ level: 'warn' }) });
+  let measuring = false;
+  const ages: number[] = [];
+  const lastResult = new Map<string, number>();
+  system.on('result', (event) => {
+    if (event.worker !== 'model') return;
+    lastResult.set(event.camera, event.captureTime);
+    if (measuring) ages.push(performance.now() - event.captureTime);
+  });
+  await system.start();
+  await sleep(warmupS * 1000);
+  const usageStart = treeUsage(process.pid);
+  const load = loadavg()[0]!;
+  const latencies: number[] = [];
+  const sizes: number[] = [];
+  const dims = new Set<string>();
+  const fallbacks = new Map<string, number>();
+  let failed = 0;
+  // Twice a minute per camera, spread over the interval: a snapshot of the frame a result was about.
+  const interval = 30_000 / cameras;
+  let next = 0;
+  const snapshots = setInterval(() => {
+    const camera = ids[next++ % cameras]!;
+    const near = lastResult.get(camera) ?? null;
+    const asked = performance.now();
+    void system
+      .cameraPicture(camera, near)
+      .then(async ({ picture, format, stream, fallback }) => {
+        const { jpeg, width, height } = await encodeFrame(
+          {
+            seq: 0,
+            payload: picture.payload,
+            width: picture.width,
+            height: picture.height,
+            format,
+            streamId: camera,
+            captureTime: picture.captureTime,
+            wallTime: picture.wallTime,
+            decodedTime: picture.captureTime,
+            publishTime: picture.captureTime,
+          },
+          { purpose: 'snapshot' },
+        );
+        latencies.push(performance.now() - asked);
+        sizes.push(jpeg.length);
+        dims.add(`${width}x${height}`);
+        if (fallback !== null) fallbacks.set(stream, (fallbacks.get(stream) ?? 0) + 1);
+      })
+      .catch(() => failed++);
+  }, interval);
+  const wallStart = performance.now();
+  measuring = true;
+  await sleep(seconds * 1000);
+  measuring = false;
+  clearInterval(snapshots);
+  const wall = (performance.now() - wallStart) / 1000;
+  const usageEnd = treeUsage(process.pid);
+  const stats = system.stats();
+  await system.close();
+  const cpuPct = ((usageEnd.cpuS - usageStart.cpuS) / wall) * 100;
+  const sum = (stream: string, key: 'framesDecoded' | 'framesReceived'): number =>
+    ids.reduce(
+      (n, id) => n + ((stream === 'main' && !withSubstream ? stats.cameras[id]?.capture?.costs[key] : stats.cameras[id]?.streams?.[stream]?.costs[key]) ?? 0),
+      0,
+    );
+  const sortedAges = sortedCopy(ages);
+  const sortedLat = sortedCopy(latencies);
+  emit({
+    workload: 'P3',
+    config: withSubstream ? 'main+sub, auto' : 'main only',
+    cameras,
+    seconds: round(wall, 1),
+    cpu_pct: round(cpuPct, 1),
+    cpu_pct_per_camera: round(cpuPct / cameras, 2),
+    rss_mb_start: round(usageStart.rssBytes / 2 ** 20, 1),
+    rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
+    pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
+    age_ms_p50: round(percentile(sortedAges, 50), 1),
+    age_ms_p99: round(percentile(sortedAges, 99), 1),
+    results: ages.length,
+    snapshots: latencies.length,
+    snapshots_failed: failed,
+    snapshot_fallbacks: Object.fromEntries(fallbacks),
+    snapshot_ms_p50: round(percentile(sortedLat, 50), 1),
+    snapshot_ms_p99: round(percentile(sortedLat, 99), 1),
+    snapshot_bytes_p50: round(percentile(sortedCopy(sizes), 50), 0),
+    snapshot_sizes: [...dims],
+    main_decoded_total: sum('main', 'framesDecoded'),
+    main_received_total: sum('main', 'framesReceived'),
+    sub_decoded_total: withSubstream ? sum('sub', 'framesDecoded') : null,
+    loadavg_1m_at_start: round(load, 2),
+  });
+}
+
+/** P3 with the substream, then with the main stream alone. */
+export async function p3(): Promise<void> {
+  const cameras = Number(process.env.P3_CAMERAS ?? 16);
+  const seconds = Number(process.env.P3_SECONDS ?? 60);
+  for (const withSubstream of [true, false]) {
+    log(`P3: ${cameras} camera(s), ${withSubstream ? 'main + substream' : 'main stream alone'}, ${seconds} s`);
+    await p3Once(cameras, seconds, withSubstream);
+  }
+}

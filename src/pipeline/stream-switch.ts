@@ -1,0 +1,167 @@
+/**
+ * StreamSwitch: a camera worker's frames from one of the camera's streams (ADR 0053), the one its `stream`
+ * setting names, or on `auto` the smallest whose size meets the worker's readSize, chosen again when the
+ * worker's readSize changes (a model worker says its size once connected) and when a stream goes down or
+ * comes back (a main stream that dies leaves its readers on the substream).
+ *
+ * Contract: a FrameSource, as a subscription is: the worker reads one stream at a time through an ordinary
+ * subscription of that stream's supplier; on a change of stream the old subscription is closed and a read
+ * waiting on it goes on on the new one (never an end of stream). A worker whose stream is named reads that
+ * stream only, down or not. stats() is the current subscription's, with the delivered, drops, stale skips and
+ * gated of the subscriptions before it added, so the worker's totals never go back. `choice` says which stream
+ * and why, for the worker's stats and the dashboard; every change is told to onChange (the camera logs it).
+ */
+import { chooseStream, type StreamChoice, type StreamOption } from '../capture/index.js';
+import type { Frame, FrameSource, FrameSupplier, ReadOptions, ReadSize, SubscribeOptions, Subscription, WorkerStats } from '../supplier/index.js';
+
+/** One stream of the camera as the switch sees it. */
+export interface SwitchStream {
+  readonly name: string;
+  readonly supplier: FrameSupplier;
+  /** Its size (as opened, or as declared), or null until known. */
+  size(): { readonly width: number; readonly height: number } | null;
+  /** Streaming now (connected, its packets coming). */
+  up(): boolean;
+}
+
+export interface StreamSwitchOptions {
+  readonly workerId: string;
+  readonly subscribe: SubscribeOptions;
+  readonly streams: readonly SwitchStream[];
+  /** The worker's setting: a stream's name, or 'auto'. */
+  readonly setting: string;
+  /** The camera's default stream (main): read while no stream's size is known. */
+  readonly fallback: string;
+  readonly onChange: (choice: StreamChoice, before: StreamChoice | null) => void;
+}
+
+interface Totals {
+  delivered: number;
+  drops: number;
+  staleSkips: number;
+  gated: number;
+}
+
+export class StreamSwitch implements FrameSource {
+  readonly workerId: string;
+  readonly #o: StreamSwitchOptions;
+  #readSize: ReadSize;
+  #current: Subscription;
+  #choice: StreamChoice;
+  #closed = false;
+  readonly #before: Totals = { delivered: 0, drops: 0, staleSkips: 0, gated: 0 };
+  readonly #origin = new WeakMap<Frame, Subscription>();
+
+  constructor(options: StreamSwitchOptions) {
+    this.#o = options;
+    this.workerId = options.workerId;
+    this.#readSize = options.subscribe.readSize ?? 'full';
+    this.#choice = this.#choose();
+    this.#current = this.#subscribe(this.#choice.stream);
+    options.onChange(this.#choice, null);
+  }
+
+  /** The stream read now and why. */
+  get choice(): StreamChoice {
+    return this.#choice;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Chooses again (a stream went down or came up): moves to another stream if the choice changed. */
+  reconsider(): void {
+    if (this.#closed) return;
+    const next = this.#choose();
+    if (next.stream === this.#choice.stream) {
+      this.#choice = next;
+      return;
+    }
+    const before = this.#choice;
+    const old = this.#current;
+    const s = old.stats();
+    this.#before.delivered += s.delivered;
+    this.#before.drops += s.drops;
+    this.#before.staleSkips += s.staleSkips;
+    this.#before.gated += s.gated;
+    this.#choice = next;
+    this.#current = this.#subscribe(next.stream);
+    void old.close(); // a read waiting on it resolves null, and read() goes on on the new one
+    this.#o.onChange(next, before);
+  }
+
+  async read(options?: ReadOptions): Promise<Frame | null> {
+    for (;;) {
+      const from = this.#current;
+      const frame = await from.read(options);
+      if (frame !== null) {
+        this.#origin.set(frame, from);
+        return frame;
+      }
+      // The end of the stream read, or of the subscription the switch left: only the first ends the worker.
+      if (this.#closed || from === this.#current) return null;
+    }
+  }
+
+  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    try {
+      for (;;) {
+        const frame = await this.read(options);
+        if (frame === null) return;
+        yield frame;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
+    return this.frames();
+  }
+
+  retain(frame: Frame): () => void {
+    return (this.#origin.get(frame) ?? this.#current).retain(frame);
+  }
+
+  touch(): void {
+    this.#current.touch();
+  }
+
+  stats(): WorkerStats {
+    const s = this.#current.stats();
+    return {
+      ...s,
+      delivered: s.delivered + this.#before.delivered,
+      drops: s.drops + this.#before.drops,
+      staleSkips: s.staleSkips + this.#before.staleSkips,
+      gated: s.gated + this.#before.gated,
+    };
+  }
+
+  setReadSize(size: ReadSize): void {
+    this.#readSize = size;
+    this.#current.setReadSize(size);
+    this.reconsider();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#current.close();
+  }
+
+  #choose(): StreamChoice {
+    const { setting, streams, fallback } = this.#o;
+    if (setting !== 'auto') return { stream: setting, reason: 'as configured' };
+    const up = streams.filter((s) => s.up());
+    const options: StreamOption[] = (up.length > 0 ? up : streams).map((s) => ({ name: s.name, size: s.size() }));
+    const choice = chooseStream(options, this.#readSize, up.some((s) => s.name === fallback) || up.length === 0 ? fallback : up[0]!.name);
+    const down = streams.filter((s) => !s.up()).map((s) => s.name);
+    return up.length > 0 && down.length > 0 ? { ...choice, reason: `${choice.reason}; down: ${down.join(', ')}` } : choice;
+  }
+
+  #subscribe(name: string): Subscription {
+    const stream = this.#o.streams.find((s) => s.name === name) ?? this.#o.streams[0]!;
+    return stream.supplier.subscribe(this.workerId, { ...this.#o.subscribe, readSize: this.#readSize });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * A camera's streams in the config (ADR 0053): accepted with a URL or a declared size; two streams whose declared
+ * sizes differ in aspect ratio are refused at the stream's path and line; a worker naming no stream of its camera
+ * is refused with a suggestion; main takes no source of its own (it is the camera's).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { issueAt, issuesOf, yaml } from './helpers.js';
+
+const camera = (...lines: string[]): string =>
+  yaml('cameras:', '  door:', '    source: rtsp://10.0.0.5:554/Streaming/Channels/101', '    workers: []', ...lines.map((l) => `    ${l}`));
+
+describe('config: a camera with several streams', { timeout: 30_000 }, () => {
+  it('accepts a substream as a URL or with its size, main listed for its size, and workers on a stream or auto', () => {
+    const config = parseConfig(
+      yaml(
+        'cameras:',
+        '  door:',
+        '    source: rtsp://10.0.0.5:554/Streaming/Channels/101',
+        '    streams:',
+        '      main: { width: 1920, height: 1080 }',
+        '      sub: { source: rtsp://10.0.0.5:554/Streaming/Channels/102, width: 640, height: 360 }',
+        '      third: rtsp://10.0.0.5:554/Streaming/Channels/103',
+        '    workers:',
+        '      - { id: people, module: builtin:motion, stream: sub }',
+        '      - { id: any, module: builtin:motion, stream: auto }',
+      ),
+      { env: {}, fileName: 'test.yaml' },
+    );
+    assert.deepEqual(config.cameras.door?.streams?.sub, { source: 'rtsp://10.0.0.5:554/Streaming/Channels/102', width: 640, height: 360 });
+    assert.equal(config.cameras.door?.workers[0]?.stream, 'sub');
+  });
+
+  it('refuses two streams whose aspect ratios differ, at the stream and its line', () => {
+    const issues = issuesOf(camera('streams:', '  main: { width: 1920, height: 1080 }', '  sub: { source: rtsp://10.0.0.5/102, width: 704, height: 576 }'));
+    const issue = issueAt(issues, 'cameras.door.streams.sub');
+    assert.equal(issue.line, 7);
+    assert.match(issue.message, /aspect ratio \(704×576\) differs from main's \(1920×1080\) by .* %, more than 2 %: boxes/);
+  });
+
+  it('accepts sizes within the tolerance (704 × 400 beside 1280 × 720)', () => {
+    assert.doesNotThrow(() =>
+      parseConfig(camera('streams:', '  main: { width: 1280, height: 720 }', '  sub: { source: rtsp://10.0.0.5/102, width: 704, height: 400 }'), {
+        env: {},
+        fileName: 'test.yaml',
+      }),
+    );
+  });
+
+  it('refuses a worker naming no stream, with a suggestion, and a source given to main or missing elsewhere', () => {
+    const text = yaml(
+      'cameras:',
+      '  door:',
+      '    source: rtsp://10.0.0.5/101',
+      '    streams:',
+      '      main: { source: rtsp://10.0.0.5/101 }',
+      '      sub: { width: 640, height: 360 }',
+      '    workers:',
+      '      - { id: people, module: builtin:motion, stream: subb }',
+    );
+    const issues = issuesOf(text);
+    assert.match(issueAt(issues, 'cameras.door.workers[0].stream').message, /names no stream of this camera; did you mean 'sub'\?/);
+    assert.match(issueAt(issues, 'cameras.door.streams.main').message, /main is the camera's source/);
+    assert.match(issueAt(issues, 'cameras.door.streams.sub').message, /needs a source/);
+  });
+});
