@@ -1,4 +1,6 @@
 /**
+ * Long file: one camera composed in one place (its streams' captures, supplier, crop feeds and workers, built and closed together); what each part does is apart (stream-switch.ts, crop-feed.ts, worker-group.ts, build-worker.ts).
+ *
  * CameraPipeline: one camera's capture, supplier, frame store and supervisor
  * with its workers, each camera a pipeline of its own. Cameras share nothing: a camera that
  * dies, a worker that crashes or a bad frame stays inside its pipeline.
