@@ -56,7 +56,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       const shared = workerProfile({ camera: null, id: 's', config: config.shared.s!, kind: 'module', model: null });
       assert.deepEqual(
         { camera: shared.camera, shared: shared.shared, cameras: shared.cameras, objective: shared.objective },
-        { camera: null, shared: true, cameras: ['c', 'd'], objective: { criticality: 'best-effort' } },
+        { camera: null, shared: true, cameras: ['c', 'd'], objective: { criticality: 'best-effort', maxAgeMs: null, maxSkipRatio: null } },
       );
     });
 
@@ -64,7 +64,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       const plain = workerProfile({ camera: 'c', id: 'w', config: entry({ module: 'builtin:motion' }), kind: 'module', model: null });
       assert.deepEqual(
         { tracksObjects: plain.tracksObjects, track: plain.track, readSize: plain.readSize, objective: plain.objective },
-        { tracksObjects: false, track: null, readSize: null, objective: { criticality: 'normal' } },
+        { tracksObjects: false, track: null, readSize: null, objective: { criticality: 'normal', maxAgeMs: null, maxSkipRatio: 0.5 } },
       );
       const on = workerProfile({
         camera: 'c',
