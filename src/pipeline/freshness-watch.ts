@@ -13,7 +13,7 @@
  * objective). start() and close() are idempotent; the timer does not hold
  * the process open.
  */
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
 import { diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type WindowFigures } from './freshness.js';
@@ -215,6 +215,7 @@ export class FreshnessWatch {
       demandFps: Math.min(f.maxFps ?? Infinity, cameraFps),
       model,
       idleCpu: this.#idleShare,
+      cores: availableParallelism(),
     });
   }
 

@@ -193,6 +193,8 @@ export interface DiagnosisInput {
   readonly model: ModelLoad | null;
   /** The machine's idle CPU share (0–1) lately; null: not known. */
   readonly idleCpu: number | null;
+  /** The machine's cores: more model threads than cores are not suggested. Default: no bound. */
+  readonly cores?: number;
 }
 
 export interface Diagnosis {
@@ -222,10 +224,12 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   const idle = input.idleCpu === null ? '' : ` (${pct(input.idleCpu)} of the CPU is idle)`;
   // More threads help only where there is CPU left for them.
   const busy = input.idleCpu !== null && input.idleCpu < 0.15;
-  const moreThreads = (name: string, threads: number): string =>
-    busy
-      ? `or a machine with more CPU for ${name}: ${pct(input.idleCpu ?? 0)} of the CPU is idle, more threads would not help`
-      : `or threads: ${threads} for ${name}${idle}`;
+  const moreThreads = (name: string, wanted: number, now: number): string => {
+    const threads = Math.min(wanted, input.cores ?? wanted);
+    if (busy) return `or a machine with more CPU for ${name}: ${pct(input.idleCpu ?? 0)} of the CPU is idle, more threads would not help`;
+    if (threads <= now) return `or a machine with more cores for ${name}: it has ${now} thread${now === 1 ? '' : 's'} on ${input.cores ?? now} cores`;
+    return `or threads: ${threads} for ${name}${idle}`;
+  };
   if (model !== null && model.inferenceMs > 0) {
     const capacityFps = (model.threads * 1000) / model.inferenceMs;
     const shares = fairShares(capacityFps, model.demands);
@@ -244,13 +248,13 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
       const needed = Math.ceil((demand * model.inferenceMs) / 1000);
       reason = `${what}: ${model.name} serves ${f1(capacityFps)} frames/s on ${threadsWord} (${Math.round(model.inferenceMs)} ms a frame); ${asks}, so ${each}`;
       fix.push(`set maxFps ≤ ${f1(least)}`);
-      fix.push(moreThreads(model.name, Math.max(model.threads + 1, needed)));
+      fix.push(moreThreads(model.name, Math.max(model.threads + 1, needed), model.threads));
     } else {
       const wait = model.waitMs === null ? '' : `, a request waits ${Math.round(model.waitMs)} ms`;
       reason = `${what}: ${model.name} takes ${Math.round(model.inferenceMs)} ms a frame${wait}; ${asks} of ${f1(capacityFps)} frames/s it can serve`;
       if (objective.maxAgeMs !== null && input.missed.includes('age'))
         fix.push(`raise maxAgeMs above ${Math.ceil(Math.max(w.resultAgeP50Ms ?? 0, model.inferenceMs + (model.waitMs ?? 0)) * 1.5)} ms`);
-      fix.push(moreThreads(model.name, model.threads + 1));
+      fix.push(moreThreads(model.name, model.threads + 1, model.threads));
     }
     return { reason, fix, capacityFps, shareFps: share };
   }

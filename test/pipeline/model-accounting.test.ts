@@ -152,7 +152,7 @@ describe('model workers count what their model did, through `framesupplier run` 
       /person serves \d+\.\d frames\/s on 1 thread \(\d+ ms a frame\); street asks \d+\.\d, street-mirror asks \d+\.\d, so street gets \d+\.\d/,
     );
     assert.match(objective.fix[0]!, /^set maxFps ≤ \d+\.\d$/);
-    assert.match(objective.fix[1]!, /^or (threads: \d+ for person|a machine with more CPU for person)/);
+    assert.match(objective.fix[1]!, /^or (threads: \d+ for person|a machine with more (CPU|cores) for person)/);
     assert.ok(objective.lastMinute.skipRatio! > 0.1, JSON.stringify(objective.lastMinute));
     // What a user acts on is at least as old as the model's own time on it.
     const result = now.w.hops.result!;
