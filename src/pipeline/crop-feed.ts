@@ -27,7 +27,7 @@
 import type { FrameFormat } from '../ipc/index.js';
 import { toRgb } from '../models/index.js';
 import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type SubscribeOptions, type Subscription } from '../supplier/index.js';
-import type { VlmScene, WorkerContext, WorkerKind } from '../workers/index.js';
+import { cropRegion, type VlmScene, type WorkerContext, type WorkerKind } from '../workers/index.js';
 import type { EventOf } from './events.js';
 
 export interface CropSettings {
@@ -267,15 +267,10 @@ export function cropRgb(
   margin: number,
   size: number,
 ): { payload: Uint8Array; width: number; height: number } | null {
-  const [x1, y1, x2, y2] = box;
-  const mw = (x2 - x1) * margin;
-  const mh = (y2 - y1) * margin;
-  const left = Math.max(0, Math.floor((x1 - mw) * width));
-  const top = Math.max(0, Math.floor((y1 - mh) * height));
-  const right = Math.min(width, Math.ceil((x2 + mw) * width));
-  const bottom = Math.min(height, Math.ceil((y2 + mh) * height));
-  const w = right - left;
-  const h = bottom - top;
+  // The same region a vlm worker crops (one rule for both), at least 2 × 2 pixels to scale from.
+  const region = cropRegion(box, margin, width, height);
+  if (region === null) return null;
+  const [left, top, w, h] = region;
   if (w < 2 || h < 2) return null;
   // Scaled to the model's size either way: a distant person's crop is enlarged, as a cascade's second model wants it.
   const scale = size / Math.max(w, h);

@@ -12,7 +12,7 @@
  * a model with no measured inference time yet, and any worker without a
  * model, is listed with why it has no prediction.
  */
-import { fairShares, type FreshnessObjective } from './freshness.js';
+import { demandLabels, fairShares, type FreshnessObjective } from './freshness.js';
 import { modelLoad, type WatchedSystem } from './freshness-watch.js';
 import type { WorkerProfile } from './worker-profile.js';
 
@@ -149,8 +149,7 @@ export function forecastCamera(
     });
   }
 
-  const labelOf = (r: Reader, all: readonly Reader[]): string =>
-    all.filter((o) => o.model === r.model && o.cameraOfFrames === r.cameraOfFrames).length > 1 ? `${r.cameraOfFrames}/${r.worker}` : r.cameraOfFrames;
+  const labelsOf = (all: readonly Reader[]): Map<Reader, string> => demandLabels(all, (r) => ({ model: r.model, camera: r.cameraOfFrames, worker: r.worker }));
   const models: Record<string, ModelForecast | { readonly unknown: string }> = {};
   const thenShare = new Map<Reader, number | null>();
   for (const model of new Set([...readers, ...now].map((r) => r.model))) {
@@ -164,11 +163,13 @@ export function forecastCamera(
     }
     const capacityFps = (load.threads * 1000) / load.inferenceMs;
     const before = now.filter((r) => r.model === model);
-    const nowShares = fairShares(capacityFps, new Map(before.map((r) => [labelOf(r, before), r.demandFps])));
-    const thenShares = fairShares(capacityFps, new Map(mine.map((r) => [labelOf(r, mine), r.demandFps])));
+    const labelsBefore = labelsOf(before);
+    const labelsThen = labelsOf(mine);
+    const nowShares = fairShares(capacityFps, new Map(before.map((r) => [labelsBefore.get(r)!, r.demandFps])));
+    const thenShares = fairShares(capacityFps, new Map(mine.map((r) => [labelsThen.get(r)!, r.demandFps])));
     const shares: Record<string, { demandFps: number; nowFps: number | null; thenFps: number }> = {};
     for (const r of mine) {
-      const label = labelOf(r, mine);
+      const label = labelsThen.get(r)!;
       const then = thenShares.get(label) ?? 0;
       thenShare.set(r, then);
       shares[label] = { demandFps: r.demandFps, nowFps: nowShares.get(label) ?? null, thenFps: then };

@@ -16,7 +16,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
-import { diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type WindowFigures } from './freshness.js';
+import { demandLabels, diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type WindowFigures } from './freshness.js';
 import type { ModelStats } from './model-service.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
@@ -166,16 +166,17 @@ export class FreshnessWatch {
     w.judgedAt = Date.now();
     const met = parts.length === 0;
     // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
-    const unexplained = profile.model !== null && modelLoad(profile.model, stats.models[profile.model], undefined) === null;
+    const model = profile.model === null ? null : modelLoad(profile.model, stats.models[profile.model], demands.byModel.get(profile.model));
+    const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, stats, demands);
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands);
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, stats, demands);
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands);
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -201,11 +202,10 @@ export class FreshnessWatch {
     cameraFps: number,
     span: WindowFigures,
     missed: ReturnType<typeof judge> & object,
-    stats: WatchedSystem,
+    model: ModelLoad | null,
     demands: Demands,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
-    const model = profile.model === null ? null : modelLoad(profile.model, stats.models[profile.model], demands.byModel.get(profile.model));
     return diagnose({
       labels: mine,
       objective: profile.objective,
@@ -277,9 +277,9 @@ export function modelDemands(stats: WatchedSystem): Demands {
   }
   const byModel = new Map<string, Map<string, number>>();
   const byWorker = new Map<string, string[]>();
+  const labelled = demandLabels(raw, (r) => r);
   for (const r of raw) {
-    const twice = raw.filter((o) => o.model === r.model && o.camera === r.camera).length > 1;
-    const label = twice ? `${r.camera}/${r.worker}` : r.camera;
+    const label = labelled.get(r)!;
     let m = byModel.get(r.model);
     if (m === undefined) byModel.set(r.model, (m = new Map<string, number>()));
     m.set(label, r.fps);

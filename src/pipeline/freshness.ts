@@ -63,6 +63,28 @@ export function fairShares(capacityFps: number, demands: ReadonlyMap<string, num
 }
 
 /**
+ * How a model's readers are named among its demands: by the camera whose frames they read, `camera/worker` where
+ * that camera has two readers of the one model. The one rule for the objective watch and the dry run.
+ */
+export function demandLabels<R>(
+  readers: readonly R[],
+  of: (r: R) => { readonly model: string; readonly camera: string; readonly worker: string },
+): Map<R, string> {
+  const count = new Map<string, number>();
+  for (const r of readers) {
+    const { model, camera } = of(r);
+    const key = `${model}\0${camera}`;
+    count.set(key, (count.get(key) ?? 0) + 1);
+  }
+  const labels = new Map<R, string>();
+  for (const r of readers) {
+    const { model, camera, worker } = of(r);
+    labels.set(r, (count.get(`${model}\0${camera}`) ?? 0) > 1 ? `${camera}/${worker}` : camera);
+  }
+  return labels;
+}
+
+/**
  * A worker's recent figures in per-second buckets: frames offered and missed (counter deltas), results and how many of
  * them were within the age budget. Times are the caller's (monotonic ms).
  */

@@ -174,7 +174,7 @@ export class VisionSystem implements AsyncDisposable {
     this.#hub.on('config-change', (e) => this.#tracking.onConfigChange(e));
     this.#freshness = new FreshnessWatch({
       stats: () => this.#rawStats(),
-      profile: (camera, worker) => (camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker)),
+      profile: (camera, worker) => this.#profileOf(camera, worker),
       emit: (e) => this.#emit(e),
       ...(options.objectiveIntervalMs === undefined ? {} : { intervalMs: options.objectiveIntervalMs }),
     });
@@ -450,7 +450,7 @@ export class VisionSystem implements AsyncDisposable {
   stats(): SystemStats {
     const raw = this.#rawStats();
     const withObjective = <W extends WorkerFigures>(camera: string | null, worker: string, f: W): W => {
-      const profile = camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker);
+      const profile = this.#profileOf(camera, worker);
       return profile === undefined ? f : { ...f, objective: this.#freshness.status(camera, worker, profile.objective) ?? null };
     };
     const cameras: Record<string, CameraStats> = {};
@@ -567,9 +567,7 @@ export class VisionSystem implements AsyncDisposable {
         const budget = ageBudgetMs(w, model === null ? null : { maxAgeMs: modelConfig?.maxAgeMs ?? null });
         return { id: w.id, model, maxFps: w.maxFps ?? null, objective: freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio) };
       });
-    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) =>
-      camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker),
-    );
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) => this.#profileOf(camera, worker));
   }
 
   /**
@@ -582,6 +580,11 @@ export class VisionSystem implements AsyncDisposable {
     if (own === undefined) return [];
     for (const shared of this.#shared.values()) if (shared.cameras.includes(camera)) own.push(shared.profile);
     return own;
+  }
+
+  /** A camera's worker's profile, or (camera null) a shared worker's by its name. */
+  #profileOf(camera: string | null, worker: string): WorkerProfile | undefined {
+    return camera === null ? this.#shared.get(worker)?.profile : this.#cameras.get(camera)?.workerProfile(worker);
   }
 
   /**

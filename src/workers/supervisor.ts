@@ -435,6 +435,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     return [...this.#workers.values()].map((w) => {
       // A source the stream's end closed still counts until the incarnation is detached.
       const current = w.source === null ? null : w.source.stats();
+      const totals = current === null ? w.finished : addTotals(w.finished, current);
       return {
         workerId: w.spec.id,
         kind: w.spec.kind.kind,
@@ -446,9 +447,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         dropAlert: w.alerting,
         waitingFor: w.waitingFor,
         subscription: w.source === null || w.source.closed ? null : current,
-        totals: current === null ? w.finished : addTotals(w.finished, current),
+        totals,
         modelFrames: w.model?.figures() ?? null,
-        hops: w.hops.figures(w.model === null ? (current === null ? w.finished : addTotals(w.finished, current)).frameAge : undefined),
+        hops: w.hops.figures(w.model === null ? totals.frameAge : undefined),
       };
     });
   }
