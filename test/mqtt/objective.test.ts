@@ -63,7 +63,11 @@ describe('a worker behind its objective, on MQTT and in Home Assistant discovery
     assert.equal(payload.max_skip_ratio, 0);
     assert.match(String(payload.reason), /misses \d+ % of its frames \(tolerance 0 %\): slow serves \d+\.\d frames\/s on 1 thread/);
     assert.ok(Array.isArray(payload.fix) && /^set maxFps ≤ \d+\.\d$/.test(String(payload.fix[0])), JSON.stringify(payload.fix));
-    assert.ok(typeof payload.capacity_fps === 'number' && payload.capacity_fps > 4 && payload.capacity_fps < 7.5, String(payload.capacity_fps));
+    // The figures and the reason agree (no wall-clock bound: a loaded machine makes the model slower, not the figures wrong).
+    const capacity = payload.capacity_fps as number;
+    const share = payload.share_fps as number;
+    assert.ok(capacity > 0 && share > 0 && share <= capacity + 1e-9, `capacity ${capacity}, share ${share}`);
+    assert.ok(String(payload.reason).includes(`slow serves ${(Math.round(capacity * 10) / 10).toFixed(1)} frames/s`), String(payload.reason));
 
     const config = await recorder.waitFor((m) => m.topic === `homeassistant/binary_sensor/${CLIENT_ID}/${CAM}_fall_behind/config`, 'the behind sensor');
     const sensor = JSON.parse(config.payload) as Record<string, unknown>;

@@ -107,7 +107,7 @@ describe('a dry run of adding a camera predicts what the model gives each camera
     }
   });
 
-  it('a dry run says what the real change would: ERR_DUPLICATE_CAMERA, ERR_UNKNOWN_CAMERA, ERR_CONFIG', async () => {
+  it('a dry run says what the real change would: ERR_DUPLICATE_CAMERA, ERR_UNKNOWN_CAMERA, ERR_CONFIG; a bad dryRun flag is ERR_HTTP_BAD_REQUEST', async () => {
     const duplicate = await call('POST', '/api/cameras/a?dryRun=true', camera());
     assert.equal(duplicate.status, 409);
     assert.equal((duplicate.json.error as { code: string }).code, 'ERR_DUPLICATE_CAMERA');
@@ -117,6 +117,17 @@ describe('a dry run of adding a camera predicts what the model gives each camera
     const bad = await call('POST', '/api/cameras/d?dryRun=true', { source: 'lavfi:testsrc2', workers: [{ id: 'x', model: 'nope' }] });
     assert.equal(bad.status, 400);
     assert.equal((bad.json.error as { code: string }).code, 'ERR_CONFIG');
+    const badRatio = await call('POST', '/api/cameras/d?dryRun=true', {
+      ...camera(),
+      workers: [{ id: 'detect', model: 'slow', objective: { maxSkipRatio: 2 } }],
+    });
+    assert.equal(badRatio.status, 400);
+    assert.equal((badRatio.json.error as { code: string }).code, 'ERR_CONFIG');
+    assert.match((badRatio.json.error as { message: string }).message, /objective\.maxSkipRatio/);
+    const badFlag = await call('POST', '/api/cameras/d?dryRun=maybe', camera());
+    assert.equal(badFlag.status, 400);
+    assert.equal((badFlag.json.error as { code: string }).code, 'ERR_HTTP_BAD_REQUEST');
+    assert.equal(system.stats().cameras.d, undefined, 'nothing added');
     const replace = await call('PUT', '/api/cameras/a?dryRun=true', {
       ...camera(),
       workers: [{ id: 'detect', model: 'slow', criticality: 'high', maxFps: 1 }],
