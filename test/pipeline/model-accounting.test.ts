@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +100,9 @@ describe('model workers count what their model did, through `framesupplier run` 
     while (!enough(last)) {
       assert.equal(child.exitCode, null, `run ended:\n${lines.slice(-20).join('\n')}`);
       assert.ok(last.at - snapshots[0]!.at < 200_000, `not enough figures in 200 s: ${JSON.stringify(last.people)}`);
+      // A sampling cadence, not a wait for an event: back-to-back /api/stats calls would take a core from the
+      // run being measured on a 2-core machine.
+      await delay(200);
       last = await snapshot();
     }
     for (const camera of PEOPLE) {
@@ -119,10 +123,17 @@ describe('model workers count what their model did, through `framesupplier run` 
       assert.equal(w.fps, model.fps, 'the fps shown is the rate of frames the model ran on');
       assert.ok(w.lastFrameAgeMs !== null && w.lastFrameAgeMs === model.lastTaken?.ageMs, 'the age shown is of the last frame taken, at its answer');
 
-      // fps (taken per second over its 5 s window) within 10 % of the results' rate over the same 5 s.
+      // fps (taken per second over its 5 s window) against the results counted over the same 5 s: within 10 %, or
+      // within 2 frames over the window, since both are whole counts whose window edges differ by a bucket (at
+      // 1.6 results/s on a loaded 2-core machine one frame either side is already 12 %).
       const from = snapshots.reduce((best, s) => (Math.abs(last.at - s.at - 5_000) < Math.abs(last.at - best.at - 5_000) ? s : best));
-      const resultsRate = ((w.results - from.people[camera].results) * 1000) / (last.at - from.at);
-      assert.ok(Math.abs(model.fps - resultsRate) <= 0.1 * resultsRate, `${camera}: fps ${model.fps} vs results ${resultsRate.toFixed(2)}/s`);
+      const spanS = (last.at - from.at) / 1000;
+      const resultsInSpan = w.results - from.people[camera].results;
+      const takenInSpan = model.fps * spanS;
+      assert.ok(
+        Math.abs(takenInSpan - resultsInSpan) <= Math.max(2, 0.1 * resultsInSpan),
+        `${camera}: fps ${model.fps} (${takenInSpan.toFixed(1)} frames in ${spanS.toFixed(1)} s) vs ${resultsInSpan} results`,
+      );
       // And over the whole span: frames taken and results go together (an error answer is a result but no frame taken).
       const first = snapshots[0]!.people[camera];
       const taken = model.taken - (first.modelFrames?.taken ?? 0);
