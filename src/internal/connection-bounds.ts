@@ -16,6 +16,14 @@
  * good, so making room stays cheap under a flood. With silentTimeoutMs, a
  * connection still silent after it is closed (counted idleClosed).
  *
+ * bytesRead says "silent" only once the loop has had a chance to read: a
+ * connection admitted in this loop turn or the one before is not a candidate.
+ * One accept burst takes as many connections as the listen backlog holds
+ * (hundreds under a flood), all before the poll that reads the first of them;
+ * without this a client that had sent its request at once was closed as
+ * silent before its bytes were read (a loaded machine, a flood from its own
+ * address). Turns, not time: a slow machine is not a reason to close anyone.
+ *
  * The owner hands it each accepted socket (admit()) before serving it, reads
  * stats(), and may close every socket still held (destroyAll()).
  */
@@ -53,6 +61,11 @@ export class ConnectionBounds {
   readonly #silent = new Set<Socket>();
   readonly #silentPerAddress = new Map<string, Set<Socket>>();
   readonly #timers = new Map<Socket, NodeJS.Timeout>();
+  /** The loop turn each held connection was admitted in. */
+  readonly #admittedTurn = new Map<Socket, number>();
+  /** Loop turns, counted by setImmediate (it runs after each poll phase) up to two turns past the last admission. */
+  #turn = 0;
+  #turnsToCount = 0;
   #evicted = 0;
   #refused = 0;
   #idleClosed = 0;
@@ -70,6 +83,8 @@ export class ConnectionBounds {
     if ((this.#perAddress.get(address) ?? 0) >= this.#maxPerAddress && !this.#evictOldestSilent(own)) return this.#refuse(socket);
     if (this.#open.size >= this.#maxConnections && !this.#evictOldestSilent(own) && !this.#evictOldestSilent(this.#silent)) return this.#refuse(socket);
     this.#open.set(socket, address);
+    this.#admittedTurn.set(socket, this.#turn);
+    this.#endTurnAfterPoll();
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     this.#silent.add(socket);
     // Re-read: making room may have emptied (and dropped) this address's set.
@@ -112,12 +127,32 @@ export class ConnectionBounds {
         this.#unsilence(socket);
         continue;
       }
+      // Oldest first, and turns only grow: from here on every candidate is as young.
+      if ((this.#admittedTurn.get(socket) ?? 0) >= this.#turn - 1) return false;
       this.#evicted++;
       this.#forget(socket);
       socket.destroy();
       return true;
     }
     return false;
+  }
+
+  /**
+   * Counts the end of this turn and of the next: an immediate runs in the check phase after this poll, and one it
+   * schedules runs after the next poll, the one in which a connection admitted now can first be read. A quiet
+   * server schedules nothing.
+   */
+  #endTurnAfterPoll(): void {
+    const counting = this.#turnsToCount > 0;
+    this.#turnsToCount = 2;
+    if (!counting) this.#countTurn();
+  }
+
+  #countTurn(): void {
+    setImmediate(() => {
+      this.#turn++;
+      if (--this.#turnsToCount > 0) this.#countTurn();
+    }).unref();
   }
 
   #refuse(socket: Socket): false {
@@ -141,6 +176,7 @@ export class ConnectionBounds {
     if (address === undefined) return;
     this.#unsilence(socket);
     this.#open.delete(socket);
+    this.#admittedTurn.delete(socket);
     const count = (this.#perAddress.get(address) ?? 1) - 1;
     if (count === 0) this.#perAddress.delete(address);
     else this.#perAddress.set(address, count);

@@ -40,6 +40,9 @@ async function client(b: Bounded, localAddress: string, send?: string): Promise<
   socket.resume();
   opened.push(socket);
   await admitted;
+  // Two loop turns, in which the server could read what the connection sent: until then it is not silent yet.
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
   if (send !== undefined) {
     const serverSide = b.accepted.at(-1)!;
     socket.write(send);
@@ -104,6 +107,44 @@ describe('ConnectionBounds', { timeout: 30_000 }, () => {
     assert.equal(b.bounds.stats().idleClosed, 1);
     assert.equal(talking.destroyed, false);
     assert.equal(b.bounds.stats().open, 1);
+  });
+
+  it('a connection admitted in this loop turn or the one before is not silent yet: the newcomer is refused, and after two turns the oldest makes room', async () => {
+    // The server's sides of four connections, collected first so that they can be admitted in one turn, as one accept
+    // burst of a flood admits them: before the loop has polled any of them for its first bytes.
+    const bounds = new ConnectionBounds({ maxConnections: 2, maxConnectionsPerAddress: 10 });
+    const sides: Socket[] = [];
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      sides.push(socket);
+      server.emit('collected');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      for (let i = 0; i < 4; i++) {
+        const collected = once(server, 'collected');
+        const socket = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+        socket.on('error', () => undefined);
+        opened.push(socket);
+        await collected;
+      }
+      const [first, second, third, fourth] = sides as [Socket, Socket, Socket, Socket];
+      assert.equal(bounds.admit(first), true);
+      assert.equal(bounds.admit(second), true);
+      assert.equal(bounds.admit(third), false, 'both held connections were admitted this turn: neither has been read yet');
+      assert.deepEqual(bounds.stats(), { open: 2, evicted: 0, refused: 1, idleClosed: 0 });
+      // The turn ends after its poll; in the next one the first two could have been read, and after it they are silent.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(bounds.admit(fourth), true);
+      assert.equal(first.destroyed, true, 'the oldest silent connection made room');
+      assert.equal(second.destroyed, false);
+      assert.deepEqual(bounds.stats(), { open: 2, evicted: 1, refused: 1, idleClosed: 0 });
+    } finally {
+      bounds.destroyAll();
+      for (const side of sides) side.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('refuses bounds that are not positive integers', () => {

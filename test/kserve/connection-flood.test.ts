@@ -12,49 +12,31 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { spawnManaged } from '../../src/process/index.js';
 import { createMockHandler } from '../../src/models/index.js';
 import { KServeClient, KServeGrpcClient, KServeGrpcServer, KServeServer, frameTensor } from '../../src/kserve/index.js';
+import { flood } from '../helpers/silent-flood.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const FLOOD_PROCESS = fileURLToPath(new URL('../helpers/silent-flood.js', import.meta.url));
 const FLOOD = 1_000;
 const frame = frameTensor({ data: Buffer.alloc(8 * 6 * 3, 9), width: 8, height: 6, format: 'RGB24' });
 
-interface Flood {
-  /** Connections the server closed and the flood opened again. */
-  readonly reopened: () => number;
-  /** Ends every flood connection and stops reopening them. */
-  stop(): Promise<void>;
-}
-
-/** `count` connections from `localAddress` that send nothing, each reopened when the server closes it, until stop(). */
-async function flood(port: number, count: number, localAddress: string): Promise<Flood> {
-  const sockets = new Set<Socket>();
-  let held = true;
-  let reopened = 0;
-  const open = (): Promise<void> => {
-    const socket = connect({ port, host: '127.0.0.1', localAddress });
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    // Read (and drop) what the server sends (gRPC's SETTINGS): a socket with unread data never ends, so never closes.
-    socket.resume();
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (!held) return;
-      reopened++;
-      void open();
-    });
-    // Closed by the server before this side saw it connect is as good as connected: the server had it.
-    return Promise.race([once(socket, 'connect'), once(socket, 'close')]).then(() => undefined);
-  };
-  await Promise.all(Array.from({ length: count }, open));
+/** A flood (test/helpers/silent-flood.ts) in a process of its own: held once it says so, stopped by ending its stdin. */
+function floodProcess(port: number): { held: Promise<void>; stop(): Promise<void> } {
+  const child = spawn(process.execPath, [FLOOD_PROCESS, String(port), String(FLOOD), '127.0.0.1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const held = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => line === 'held' && resolve());
+    void exited.then(([code]) => reject(new Error(`the flood process exited (${String(code)}) before holding its connections`)));
+  });
   return {
-    reopened: () => reopened,
+    held,
     async stop() {
-      held = false;
-      const closed = [...sockets].map((s) => once(s, 'close'));
-      for (const s of sockets) s.destroy();
-      await Promise.all(closed);
+      child.stdin.end();
+      await exited;
     },
   };
 }
@@ -231,7 +213,10 @@ describe('KServe servers under a flood of silent connections', { timeout: 120_00
       });
       const httpPort = Number(listening.http.split(':').pop());
       const grpcPort = Number(listening.grpc.split(':').pop());
-      const floods = [await flood(httpPort, FLOOD, '127.0.0.1'), await flood(grpcPort, FLOOD, '127.0.0.1')];
+      // The floods in processes of their own: in this one, their reopening churn held back the client's own first
+      // bytes until it was the oldest silent connection, which says nothing about the server.
+      const floods = [floodProcess(httpPort), floodProcess(grpcPort)];
+      await Promise.all(floods.map((f) => f.held));
       const client = new KServeGrpcClient({ url: `grpc://${listening.grpc}`, model: 'mock' });
       try {
         assert.equal(await live(httpPort), 200);
