@@ -253,6 +253,7 @@ export class App implements AsyncDisposable {
         cors: c.cors,
         maxViewers: c.maxViewers,
         bodyLimitBytes: c.bodyLimitBytes,
+        requestTimeoutMs: c.requestTimeoutMs,
         allowExec: c.allowExec,
         references: { names: this.#env.names, prefixes: c.envPrefixes },
         secrets: this.#env.values,

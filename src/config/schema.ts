@@ -950,6 +950,10 @@ export const HttpSchema = Type.Object(
     }),
     maxViewers: int(1, 1000, { default: 32, description: 'Live streams (dashboard tiles, MJPEG) served at once.' }),
     bodyLimitBytes: int(1024, 1048576, { default: 65536, description: 'Largest request body accepted (bytes).' }),
+    requestTimeoutMs: int(100, 600000, {
+      default: 30000,
+      description: 'A request (head and body) must arrive within this or is answered 408 ERR_HTTP_REQUEST_TIMEOUT and its connection closed.',
+    }),
     allowExec: Type.Boolean({
       default: false,
       description:

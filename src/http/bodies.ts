@@ -2,12 +2,16 @@
  * Request bodies as the HTTP server takes them: JSON whose nesting is read
  * from the text before anything recursive (JSON.parse, validation, masking,
  * saving) sees it, a body over the size limit answered 413 every time (the
- * answer goes out whole before the connection closes), and fastify's own
- * errors turned into the project's codes.
+ * answer goes out whole before the connection closes), fastify's own
+ * errors turned into the project's codes, and what node's HTTP parser
+ * refuses before fastify sees a request (a request not in within the request
+ * timeout, a head too large, bytes that are not HTTP) answered in the
+ * project's format too.
  */
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { jsonDepth } from '../internal/json-depth.js';
-import { HttpError, type errorAnswer, type ErrorIssue } from './errors.js';
+import { errorAnswer, HttpError, type ErrorIssue } from './errors.js';
 
 /**
  * After a 413 sent before the body was read, what the server still reads
@@ -116,4 +120,30 @@ export function translate(error: unknown): unknown {
     return new HttpError('ERR_HTTP_BAD_REQUEST', `bad request (${typeof e.code === 'string' ? e.code : 'unparsable'})`);
   }
   return error;
+}
+
+/**
+ * node's clientError, in the project's error format: the request did not all
+ * arrive within the request timeout (a body that trickles under the size
+ * limit included), its head was too large, or its bytes were not HTTP. The
+ * answer is written straight to the socket (there is no request to answer
+ * through) and the connection closed, as node itself does.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket, requestTimeoutMs: number): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const refused =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new HttpError('ERR_HTTP_REQUEST_TIMEOUT', `the request did not all arrive within ${requestTimeoutMs} ms (http.requestTimeoutMs)`)
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new HttpError('ERR_HTTP_HEADERS_TOO_LARGE', 'the request head is larger than the server takes (16 KiB)')
+        : new HttpError('ERR_HTTP_BAD_REQUEST', 'the request is not well-formed HTTP/1.1');
+  const answer = errorAnswer(refused);
+  const body = JSON.stringify(answer.body);
+  if (socket.writable) {
+    const reason = answer.status === 408 ? 'Request Timeout' : answer.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    socket.write(
+      `HTTP/1.1 ${answer.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.end();
 }

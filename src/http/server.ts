@@ -42,13 +42,14 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { messageOf } from '../internal/abort.js';
 import { InvalidArgumentError } from '../internal/errors.js';
+import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
 import { Feeds, type FeedKey } from './feeds.js';
-import { installJsonParser, refuseBody, translate } from './bodies.js';
+import { answerClientError, installJsonParser, refuseBody, translate } from './bodies.js';
 import { latestFrame, mjpegStream, type ImageRoutes } from './images.js';
 import { ConfigSaver, type ConfigEdit } from './save-config.js';
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
@@ -130,6 +131,11 @@ export interface HttpServerOptions {
   readonly maxPendingSockets?: number;
   /** The dashboard's stats interval. Default 1 000 ms. */
   readonly statsIntervalMs?: number;
+  /**
+   * The whole request (head and body) must arrive within this, or it is answered 408 ERR_HTTP_REQUEST_TIMEOUT and the
+   * connection closed: a body under the size limit that trickles cannot hold a connection. Default 30 000 ms.
+   */
+  readonly requestTimeoutMs?: number;
   /** How long latest.jpg waits for a frame. Default 5 000 ms. */
   readonly snapshotTimeoutMs?: number;
   readonly logger?: Logger;
@@ -211,9 +217,18 @@ export class HttpServer implements AsyncDisposable {
       maxViewers,
       snapshotTimeoutMs: options.snapshotTimeoutMs ?? 5_000,
     };
+    const requestTimeoutMs = positiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? 30_000);
     this.#app = Fastify({
       logger: false, // our own log; fastify's would write request URLs and headers
       bodyLimit: options.bodyLimitBytes ?? 65_536,
+      requestTimeout: requestTimeoutMs,
+      // node checks the request timeout on this interval (30 s by default): a quarter of the timeout keeps the answer
+      // within 1.25 times it. The head has the same bound (node requires headersTimeout <= requestTimeout).
+      http: {
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
+        headersTimeout: Math.min(60_000, requestTimeoutMs),
+      },
+      clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutMs),
       routerOptions: { maxParamLength: 128 },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
       return503OnClosing: true,

@@ -9,10 +9,14 @@
  *   chunked or with a Content-Length, read by a raw client in another process
  *   that is still writing 50 MiB (the server used to close under it: reset);
  * - a refused body that trickles (slow-loris) cannot hold the connection:
- *   the server closes it within its drain bound.
+ *   the server closes it within its drain bound;
+ * - a body under the limit that trickles meets the request timeout: 408
+ *   ERR_HTTP_REQUEST_TIMEOUT; bytes that are not HTTP and a head too large
+ *   are answered in the same format.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -159,5 +163,50 @@ describe('HTTP request bodies refused: too deep, too large, too slow', { timeout
       assert.ok(closedAt - answeredAt < DRAIN_MS + SLACK_MS, `${mode}: closed ${closedAt - answeredAt} ms after the answer`);
     }
     assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
+  });
+
+  it('a body under the limit that trickles is answered 408 ERR_HTTP_REQUEST_TIMEOUT in the API format when the request timeout passes, and its connection closed', async () => {
+    assert.throws(() => new HttpServer({ system, token: TOKEN, requestTimeoutMs: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
+    await using quick = await new HttpServer({ system, token: TOKEN, port: 0, requestTimeoutMs: 400, logger: createLogger({ level: 'silent' }) }).start();
+    const socket = connect(quick.port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close');
+    await once(socket, 'connect');
+    socket.write(
+      `POST /api/cameras/slow HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: Bearer ${TOKEN}\r\ncontent-length: 1000\r\n\r\n{`,
+    );
+    // A byte every 50 ms: well under the size limit, never silent long, never done.
+    const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
+    await closed;
+    clearInterval(trickle);
+    assert.match(received, /^HTTP\/1\.1 408 /);
+    assert.match(received, /^connection: close$/im);
+    const body = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'ERR_HTTP_REQUEST_TIMEOUT');
+    assert.match(body.error.message, /400 ms/);
+    // The server is still there for everyone else.
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${quick.port}/healthz`)).json(), { ok: true });
+  });
+
+  it('bytes that are not HTTP, and a head over 16 KiB, are answered in the API format too', async () => {
+    const raw = async (request: string): Promise<string> => {
+      const socket = connect(server.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+      socket.on('error', () => undefined);
+      const closed = once(socket, 'close');
+      await once(socket, 'connect');
+      socket.write(request);
+      await closed;
+      return received;
+    };
+    const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+    assert.match(garbage, /^HTTP\/1\.1 400 /);
+    assert.equal((JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'ERR_HTTP_BAD_REQUEST');
+    const big = await raw(`GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: ${'a'.repeat(20 * 1024)}\r\n\r\n`);
+    assert.match(big, /^HTTP\/1\.1 431 /);
+    assert.equal((JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'ERR_HTTP_HEADERS_TOO_LARGE');
   });
 });
