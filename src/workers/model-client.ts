@@ -51,6 +51,7 @@ import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type Infere
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, isLongSide, type Frame, type FrameSource } from '../supplier/index.js';
 import { projectCodeOf } from '../internal/errors.js';
+import { linkedSignal } from '../internal/abort.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import type { SkipReason } from './model-account.js';
 
@@ -295,7 +296,8 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
           };
           const answered = new AbortController();
-          const following = followNewest ? follow(AbortSignal.any([answered.signal, context.signal])) : null;
+          const followUntil = linkedSignal([answered.signal, context.signal]);
+          const following = followNewest ? follow(followUntil.signal) : null;
           let response: InferenceResponse;
           try {
             response = await client.infer(request, { signal: context.signal });
@@ -334,6 +336,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             });
           } finally {
             answered.abort();
+            followUntil[Symbol.dispose]();
             await following;
           }
           if (followed.failure !== null) throw followed.failure;

@@ -35,7 +35,7 @@
  * disabled while setEnabled(id, false).
  */
 import { EventEmitter } from 'node:events';
-import { delay } from '../internal/abort.js';
+import { delay, linkedSignal } from '../internal/abort.js';
 import { warnDeprecated } from '../internal/deprecated.js';
 import { RestartBudget } from '../internal/backoff.js';
 import { positive } from '../internal/numbers.js';
@@ -586,9 +586,11 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       waitFor: async <T>(dependency: string, wait: (signal: AbortSignal) => Promise<T>): Promise<T> => {
         const current = (): boolean => worker.controller === controller;
         if (current()) worker.waitingFor = dependency;
+        const until = linkedSignal([controller.signal, this.#closing.signal]);
         try {
-          return await wait(AbortSignal.any([controller.signal, this.#closing.signal]));
+          return await wait(until.signal);
         } finally {
+          until[Symbol.dispose]();
           if (current()) {
             worker.waitingFor = null;
             worker.source?.touch(); // it could not read while it waited: its idle clock starts now
