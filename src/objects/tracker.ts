@@ -20,6 +20,11 @@
  * time the right pair is the best overlap, and greedy costs a sort of the
  * overlapping pairs only.
  *
+ * Beside another track a box's size is not trusted: an object passing
+ * behind another shows only its part in the open, so the motion model keeps
+ * the predicted size and places the box by its edge away from the other
+ * track, and the velocity survives the occlusion (ADR 0054).
+ *
  * Pure: no timers, no clock of its own. Ids come from `newId`, given the
  * capture time of the track's first detection.
  */
@@ -178,6 +183,21 @@ interface Pair {
   readonly score: number;
 }
 
+/** The area two boxes share. */
+function intersection(a: Box, b: Box): number {
+  return Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+}
+
+/**
+ * One side of a box seen beside another object (whose centre, doubled, is `otherCentre2`): `size` long, placed by
+ * the seen edge away from the other when the seen side is shorter than `size`, else centred where it was seen.
+ */
+function span(lo: number, hi: number, size: number, otherCentre2: number): [number, number] {
+  if (hi - lo < size) return otherCentre2 < lo + hi ? [hi - size, hi] : [lo, lo + size];
+  const centre = (lo + hi) / 2;
+  return [centre - size / 2, centre + size / 2];
+}
+
 let counter = 0;
 const defaultId = (): string => `t${++counter}`;
 
@@ -295,6 +315,34 @@ export class Tracker {
     return ended;
   }
 
+  /**
+   * The box the motion model is corrected with. Beside another track (their predicted boxes overlap) a detector
+   * sees an object passing behind another as the part not behind it: its box shrinks and its centre moves against
+   * its motion, and a model corrected with that turns its velocity around and loses the object once it is hidden.
+   * So there the size is the predicted one (a box's size is not to be trusted beside another), and a box narrower
+   * (or shorter) than predicted is placed by its edge away from the other track, the object's own edge. Away from
+   * other tracks a size change is taken as it is (someone sitting down).
+   */
+  #correctionBox(t: TrackState, box: Box): Box {
+    if (!t.motion.hasVelocity) return box;
+    const predicted = t.motion.box();
+    let occluder: Box | null = null;
+    let most = 0;
+    for (const other of this.#tracks) {
+      if (other === t) continue;
+      const o = other.motion.box();
+      const overlap = intersection(o, predicted);
+      if (overlap > most) {
+        most = overlap;
+        occluder = o;
+      }
+    }
+    if (occluder === null) return box;
+    const [x0, x1] = span(box[0], box[2], predicted[2] - predicted[0], occluder[0] + occluder[2]);
+    const [y0, y1] = span(box[1], box[3], predicted[3] - predicted[1], occluder[1] + occluder[3]);
+    return [x0, y0, x1, y1];
+  }
+
   #iouPairs(tracks: readonly TrackState[], dets: readonly Detection[], candidates: readonly number[], least: number): Pair[] {
     const pairs: Pair[] = [];
     if (tracks.length === 0 || candidates.length === 0) return pairs;
@@ -359,7 +407,7 @@ export class Tracker {
   }
 
   #observe(t: TrackState, d: Detection, time: number): void {
-    t.motion.update(d.box, time);
+    t.motion.update(this.#correctionBox(t, d.box), time);
     t.hits++;
     t.score = d.score;
     t.box = d.box;

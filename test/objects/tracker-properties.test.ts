@@ -4,7 +4,9 @@
  * frames (gaps shorter than the ended-track timeout), keep one id each, with
  * zero id switches, whether their paths stay apart or cross; and with
  * detections missed at random (up to 20 %) and boxes jittered, the id
- * switches stay under the bound stated below.
+ * switches stay under the bound stated below; and objects that cross with
+ * one hidden behind the other (seen in part, then not at all, for up to 1 s)
+ * keep their ids.
  *
  * The one precondition (the ADR says why): each object is detected at least
  * twice before its path first meets another's, since its velocity comes from
@@ -204,8 +206,9 @@ describe('the tracker on capture time (properties)', { timeout: 300_000 }, () =>
    * 20 % and each box edge jittered by up to 2 % of the box's size, fewer
    * than 5 id switches per 100 objects over all runs (sightings inside a
    * crossing, true boxes overlapping by IoU > 0.5, not counted: there a swap
-   * that is undone after is no switch to anyone). Measured: 0 or 1 in about
-   * 900 objects a run.
+   * that is undone after is no switch to anyone). Measured: 4 to 6 in about
+   * 880 objects a run (0 to 2 before ADR 0054, whose fixed size beside another
+   * track is what occluded objects need: see the occlusion property below).
    */
   it('detections missed at random (≤ 20 %) with jittered boxes: id switches within the stated bound', () => {
     let objects = 0;
@@ -247,6 +250,75 @@ describe('the tracker on capture time (properties)', { timeout: 300_000 }, () =>
     );
     process.stderr.write(`misses ≤ 20 %: ${switches} id switches over ${objects} objects, at most ${worst} in one run\n`);
     assert.ok(switches / objects < BOUND, `${switches} id switches over ${objects} objects`);
+  });
+
+  /**
+   * Occlusion as a camera sees it: two objects of one size crossing at one height, the one behind seen only as
+   * its part not behind the front one (a narrower box, its centre moving against its motion), and not at all
+   * while less than half of it shows, for up to 1 s; detections at 2 to 10 a second with any phase. Both keep
+   * their ids, and no third track is confirmed. (Before ADR 0054: 784 scenes of 1 000 lost an id.)
+   */
+  it('objects crossing with full overlap for up to 1 s, the one behind seen only in part or not at all, at 2 to 10 detections a second: both keep their ids', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          w: fc.double({ min: 0.05, max: 0.1, noNaN: true }),
+          h: fc.double({ min: 0.04, max: 0.2, noNaN: true }),
+          hiddenSeconds: fc.double({ min: 0.3, max: 1, noNaN: true }),
+          split: fc.double({ min: 0.3, max: 0.7, noNaN: true }),
+          tc: fc.double({ min: 1.8, max: 2, noNaN: true }),
+          fps: fc.integer({ min: 2, max: 10 }),
+          phase: fc.double({ min: 0, max: 0.99, noNaN: true }),
+          aInFront: fc.boolean(),
+          base: fc.integer({ min: 0, max: 1e9 }),
+        }),
+        ({ w, h, hiddenSeconds, split, tc, fps, phase, aInFront, base }) => {
+          // Hidden while less than half shows: the two centres within w / 2 of each other, w / relative speed long.
+          const relative = w / hiddenSeconds;
+          const a: Path = { label: 'person', w, h, x0: 0.5 - relative * split * tc, y0: 0.5, vx: relative * split, vy: 0 };
+          const b: Path = { label: 'person', w, h, x0: 0.5 + relative * (1 - split) * tc, y0: 0.5, vx: -relative * (1 - split), vy: 0 };
+          const tracker = new Tracker();
+          const idsOf = [new Set<string>(), new Set<string>()];
+          const confirmedIds = new Set<string>();
+          for (let i = 0; (i + phase) / fps <= T; i++) {
+            const t = (i + phase) / fps;
+            const truths = [boxAt(a, t), boxAt(b, t)];
+            const front = aInFront ? 0 : 1;
+            const f = truths[front]!;
+            const behind = truths[1 - front]!;
+            const dets: { detection: Detection; object: number }[] = [{ detection: { label: 'person', score: 0.9, box: f }, object: front }];
+            // What shows of the one behind: its box less the front one's columns.
+            const seen: Box | null =
+              f[2] <= behind[0] || f[0] >= behind[2]
+                ? behind
+                : f[0] <= behind[0] && f[2] < behind[2]
+                  ? [f[2], behind[1], behind[2], behind[3]]
+                  : f[0] > behind[0] && f[2] >= behind[2]
+                    ? [behind[0], behind[1], f[0], behind[3]]
+                    : null;
+            if (seen !== null && (seen[2] - seen[0]) / w >= 0.5) dets.push({ detection: { label: 'person', score: 0.9, box: seen }, object: 1 - front });
+            const step = tracker.update(
+              base + t * 1000,
+              dets.map((d) => d.detection),
+            );
+            for (const c of step.confirmed) confirmedIds.add(c.id);
+            for (const track of step.matched) {
+              const d = dets.find((x) => x.detection.box === track.box)!;
+              // While their boxes are one to any observer, who is who is decided by the frames after.
+              if (iou(truths[0]!, truths[1]!) > 0.3) continue;
+              idsOf[d.object]!.add(track.id);
+            }
+          }
+          assert.deepEqual(
+            idsOf.map((ids) => ids.size),
+            [1, 1],
+            `ids: ${idsOf.map((ids) => [...ids].join('/')).join(' and ')}`,
+          );
+          assert.equal(confirmedIds.size, 2, `tracks confirmed: ${[...confirmedIds].join(', ')}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('the boxes of crossing paths do overlap (the generator makes real crossings)', () => {
