@@ -27,6 +27,16 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      // node 22 keeps a link per call in a long-lived source signal (nodejs/node#54614): the SOAK heap drift.
+      'no-restricted-properties': [
+        'error',
+        { object: 'AbortSignal', property: 'any', message: 'Use linkedSignal() from src/internal/abort.ts and dispose it when the request is done.' },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -18,6 +18,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { VlmError, redactSecret } from './vlm-errors.js';
+import { linkedSignal } from '../internal/abort.js';
 
 export type VlmApi = 'openai' | 'ollama';
 
@@ -103,9 +104,18 @@ export class VlmClient {
   }
 
   async ask(prompt: string, jpeg: Buffer, options: AskOptions): Promise<VlmAnswer> {
-    const key = this.options.apiKey;
     const timeout = AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs)));
-    const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+    // The caller's signal lives as long as the worker: linked for this request only (linkedSignal says why).
+    const link = options.signal === undefined ? null : linkedSignal([options.signal, timeout]);
+    try {
+      return await this.#ask(prompt, jpeg, options, timeout, link?.signal ?? timeout);
+    } finally {
+      link?.[Symbol.dispose]();
+    }
+  }
+
+  async #ask(prompt: string, jpeg: Buffer, options: AskOptions, timeout: AbortSignal, signal: AbortSignal): Promise<VlmAnswer> {
+    const key = this.options.apiKey;
     const where = `${this.options.api} ${this.options.model} at ${this.endpoint}`;
     const timedOut = (): VlmError => new VlmError('ERR_VLM_TIMEOUT', `${where}: no answer within ${Math.round(options.timeoutMs)} ms`);
     let response: Response;

@@ -30,6 +30,7 @@
  * endpoint holds only this worker's one ask: nothing else waits on it.
  */
 import { projectCodeOf } from '../internal/errors.js';
+import { linkedSignal } from '../internal/abort.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
 import { nextFrame, WorkerExit, type WorkerContext, type WorkerKind } from './kinds.js';
 import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
@@ -236,8 +237,13 @@ async function runIncarnation(
   const freshFrame = async (): Promise<Frame | null> => {
     const deadline = Date.now() + options.budgets.maxAgeMs;
     for (;;) {
-      const wait = AbortSignal.any([context.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
-      const frame = await nextFrame(subscription, wait);
+      const wait = linkedSignal([context.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
+      let frame: Frame | null;
+      try {
+        frame = await nextFrame(subscription, wait.signal);
+      } finally {
+        wait[Symbol.dispose]();
+      }
       if (frame === null) return null;
       ledger.read(frame);
       if (Date.now() - frame.wallTime <= options.budgets.maxAgeMs) return frame;
