@@ -102,6 +102,12 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
           state_class: 'total_increasing',
           icon: direction === 'in' ? 'mdi:location-enter' : 'mdi:location-exit',
         });
+        add('sensor', `line_${line}_${direction}_${label}_last_hour`, {
+          name: `${line} ${direction} ${label} last hour`,
+          state_topic: topics.lineCountLastHour(camera, line, direction, label),
+          state_class: 'measurement',
+          icon: direction === 'in' ? 'mdi:location-enter' : 'mdi:location-exit',
+        });
       }
     }
   }

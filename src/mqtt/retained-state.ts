@@ -85,6 +85,11 @@ export class RetainedState {
     }
   }
 
+  /** The cameras whose states it holds. */
+  cameras(): string[] {
+    return [...this.#cameraTopics.keys()];
+  }
+
   /** True for a camera of the system; the first event of one not seen yet (the config's, at start; one added) takes its states. */
   knowsCamera(camera: string): boolean {
     if (this.#cameraTopics.has(camera)) return true;

@@ -51,6 +51,7 @@ import { maskConfig } from '../internal/mask.js';
 import { delay, messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import { createLogger, type Logger } from '../internal/logger.js';
+import { positiveInteger } from '../internal/numbers.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { EventOf, SystemEvent, VisionSystem } from '../pipeline/index.js';
 import { BoundedQueue, type QueuedMessage } from './bounded-queue.js';
@@ -83,6 +84,8 @@ export interface MqttSinkOptions {
   readonly config: MqttConfig;
   /** Default: a pino logger at info on stderr. */
   readonly logger?: Logger;
+  /** How often the last hour's line counts are refreshed as old crossings fall out of it. Default 30 000 ms. */
+  readonly lastHourRefreshMs?: number;
 }
 
 export interface MqttSinkStats {
@@ -170,6 +173,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   /** One connection after another, the backoff between them (a fresh client each time). */
   readonly #restart: RestartLoop;
   #statsTimer: NodeJS.Timeout | null = null;
+  #lastHourTimer: NodeJS.Timeout | null = null;
+  readonly #lastHourRefreshMs: number;
   #tickTimer: NodeJS.Timeout | null = null;
   #nextMessageId = 0;
   #started = false;
@@ -191,6 +196,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#system = options.system;
     this.#config = config;
     this.#log = options.logger ?? createLogger();
+    this.#lastHourRefreshMs = positiveInteger('lastHourRefreshMs', options.lastHourRefreshMs ?? 30_000);
     this.#url = maskCredentials(config.url);
     this.#clientId = config.clientId ?? `framesupplier-${hostname()}`;
     this.#node = discoveryId(this.#clientId);
@@ -285,6 +291,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       this.#countObjectEvents(this.#trackedCounts.tick(now), 'tracked');
     }, tickMs);
     this.#statsTimer = setInterval(() => this.#publishStats(), this.#config.statsIntervalS * 1000);
+    this.#lastHourTimer = setInterval(() => this.#refreshLastHourCounts(), this.#lastHourRefreshMs);
     this.#restart.start();
     return this;
   }
@@ -295,7 +302,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       // A closed system's stream ends by itself after its last events (the cameras' `stopped`): those still go out.
       if (this.#system.state === 'closed') await this.#loop;
       this.#abort.abort();
-      for (const timer of [this.#tickTimer, this.#statsTimer]) if (timer !== null) clearInterval(timer);
+      for (const timer of [this.#tickTimer, this.#statsTimer, this.#lastHourTimer]) if (timer !== null) clearInterval(timer);
       void this.#restart.close();
       this.#results.close();
       this.#retainedState.close();
@@ -625,13 +632,15 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   /**
    * A line crossing or a dwell reached: its event on <prefix>/events beside the tracked objects'
    * (`type` line or dwell, so a Frigate automation reading new/update/end passes them by), and for a
-   * crossing the line's count since start, retained, on <camera>/lines/<line>/<direction>/<label>/count.
+   * crossing the line's counts, retained, on <camera>/lines/<line>/<direction>/<label>/count (since start) and
+   * count_last_hour (over the last hour; also refreshed every LAST_HOUR_REFRESH_MS, as old crossings fall out).
    */
   #emitLineOrDwell(event: EventOf<'line'> | EventOf<'dwell'>): void {
     const body = event.type === 'line' ? event.crossing : event.dwell;
     if (event.type === 'line' && this.#retainedState.knowsCamera(body.camera)) {
       const c = event.crossing;
       this.#retainedState.set(c.camera, this.topics.lineCount(c.camera, c.line, c.direction, c.label), String(c.count));
+      this.#retainedState.set(c.camera, this.topics.lineCountLastHour(c.camera, c.line, c.direction, c.label), String(c.count_hour));
     }
     if (!this.#config.events.enabled) return;
     this.#counts.emitted++;
@@ -722,6 +731,13 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   // ------------------------------------------------------------ stats
+
+  /** The last hour's line counts of every camera, each published if it changed (they fall as crossings age). */
+  #refreshLastHourCounts(): void {
+    for (const camera of this.#retainedState.cameras())
+      for (const c of this.#system.lineCounts(camera))
+        this.#retainedState.set(camera, this.topics.lineCountLastHour(camera, c.line, c.direction, c.label), String(c.lastHour));
+  }
 
   #publishStats(): void {
     if (this.#state !== 'connected') return; // the next connect sends a fresh one

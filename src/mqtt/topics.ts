@@ -63,6 +63,11 @@ export class Topics {
     return `${this.prefix}/${camera}/lines/${toId(line)}/${direction}/${topicLabel(label)}/count`;
   }
 
+  /** Crossings of a line in one direction by objects of a label over the last hour of capture time (retained). */
+  lineCountLastHour(camera: string, line: string, direction: string, label: string): string {
+    return `${this.prefix}/${camera}/lines/${toId(line)}/${direction}/${topicLabel(label)}/count_last_hour`;
+  }
+
   /** The latest best-frame JPEG of an object of a label (retained). */
   snapshot(camera: string, label: string): string {
     return `${this.prefix}/${camera}/objects/${topicLabel(label)}/snapshot`;

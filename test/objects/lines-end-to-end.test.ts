@@ -10,7 +10,7 @@
  * Expected: one `line` event each on <prefix>/events (red in, green out), at
  * an interpolated time no later than the frame that showed it and within
  * one read interval before it; the counts retained on
- * <camera>/lines/door/<direction>/<label>/count and in Prometheus'
+ * <camera>/lines/door/<direction>/<label>/count (and count_last_hour) and in Prometheus'
  * framesupplier_line_crossings_total; Home Assistant sensors per line and
  * direction; the dwell event 3 s after blue entered (within one read
  * interval), with zone_time in blue's payload.
@@ -148,6 +148,9 @@ describe('lines and dwell end to end: framesupplier run, detector module, mosqui
     // counts retained on MQTT, and no second crossing of either
     await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/lines/door/in/red/count` && m.payload === '1', 'red in count');
     await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/lines/door/out/green/count` && m.payload === '1', 'green out count');
+    // and over the last hour, beside since start
+    await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/lines/door/in/red/count_last_hour` && m.payload === '1', 'red in, last hour');
+    await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/lines/door/out/green/count_last_hour` && m.payload === '1', 'green out, last hour');
     const lines = recorder.messages.map(published).filter((e) => e?.type === 'line');
     assert.equal(lines.length, 2, JSON.stringify(lines));
 
@@ -162,5 +165,16 @@ describe('lines and dwell end to end: framesupplier run, detector module, mosqui
     const config = JSON.parse(sensor.payload) as { state_topic: string; state_class: string };
     assert.equal(config.state_topic, `${PREFIX}/gate/lines/door/in/red/count`);
     assert.equal(config.state_class, 'total_increasing');
+    const hourly = await recorder.waitFor((m) => m.topic === `homeassistant/sensor/${NODE}/gate_line_door_in_red_last_hour/config`, 'HA last-hour sensor');
+    const hourlyConfig = JSON.parse(hourly.payload) as { state_topic: string; state_class: string };
+    assert.equal(hourlyConfig.state_topic, `${PREFIX}/gate/lines/door/in/red/count_last_hour`);
+    assert.equal(hourlyConfig.state_class, 'measurement');
+
+    // The camera removed through the API: its line and dwell series leave /metrics with it.
+    const removed = await fetch(new URL('/api/cameras/gate', base), { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(removed.status, 200);
+    const after = await (await fetch(new URL('/metrics', base), { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    assert.doesNotMatch(after, /framesupplier_line_crossings_total\{camera="gate"/);
+    assert.doesNotMatch(after, /framesupplier_zone_dwells_total\{camera="gate"/);
   });
 });
