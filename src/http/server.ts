@@ -508,7 +508,8 @@ export class HttpServer implements AsyncDisposable {
         if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
         const areas = await system.setCameraAreas(id, request.body);
         await this.#save({ kind: 'set-areas', id, areas });
-        return { ok: true, camera: id, change: 'camera-areas', ...areas };
+        // saved: written to the config file (--save-config); otherwise they last until the camera is replaced without them or the process ends.
+        return { ok: true, camera: id, change: 'camera-areas', saved: this.#saver !== null, ...areas };
       },
     );
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {

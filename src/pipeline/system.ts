@@ -486,11 +486,12 @@ export class VisionSystem implements AsyncDisposable {
 
   /**
    * The configuration as it is now: the one the system started with, its cameras as
-   * added, replaced and removed since (resolved; secrets as they are: mask before showing).
+   * added, replaced and removed since, and their areas as set live (resolved; secrets as they are: mask
+   * before showing). So a client that reads a camera and writes it back keeps what the editor drew.
    */
   currentConfig(): ResolvedConfig {
     const cameras: Record<string, CameraConfig> = {};
-    for (const [id, camera] of this.#cameras) cameras[id] = camera.config;
+    for (const id of this.#cameras.keys()) cameras[id] = this.#cameraConfig(id)!;
     return { ...this.#config, cameras };
   }
 
@@ -505,7 +506,7 @@ export class VisionSystem implements AsyncDisposable {
 
   /** One camera's config as it runs now, masked as maskedConfig() masks it; undefined for a camera the system does not have. */
   maskedCameraConfig(camera: string, options: { readonly secrets?: readonly string[] } = {}): CameraConfig | undefined {
-    const config = this.#cameras.get(camera)?.config;
+    const config = this.#cameraConfig(camera);
     return config === undefined ? undefined : maskConfig(config, { secrets: this.#secrets(options.secrets) });
   }
 

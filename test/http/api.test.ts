@@ -258,6 +258,37 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     await expectError(404, 'ERR_UNKNOWN_CAMERA', 'PUT', `/api/cameras/${id}`, { body: camera });
   });
 
+  it('areas set live say whether they were written to the config file; a replace from what GET returns keeps them', async () => {
+    const zone = {
+      porch: {
+        polygon: [
+          [0.1, 0.1],
+          [0.5, 0.1],
+          [0.5, 0.5],
+        ],
+      },
+    };
+    // The saving server writes them: `saved` true.
+    const saving = await call('PUT', `/api/cameras/${CAM}/areas`, { body: { zones: zone } });
+    assert.equal(saving.status, 200);
+    assert.equal((saving.json as { saved?: boolean }).saved, true);
+    assert.match(readFileSync(CONFIG_FILE, 'utf8'), /porch:/);
+    // A server without --save-config applies them and says they are not in the file.
+    await using unsaved = await new HttpServer({ system, token: TOKEN, port: 0, logger: createLogger({ level: 'silent' }) }).start();
+    const url = `http://127.0.0.1:${unsaved.port}/api/cameras/${OTHER}`;
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const put = await fetch(`${url}/areas`, { method: 'PUT', headers, body: JSON.stringify({ zones: zone }) });
+    assert.equal(put.status, 200);
+    assert.equal(((await put.json()) as { saved: boolean }).saved, false);
+    // GET gives the camera as it runs, areas included: replacing it with that keeps them.
+    const entry = ((await (await fetch(url, { headers })).json()) as { config: Record<string, unknown> }).config;
+    assert.deepEqual(Object.keys(entry.zones as object), ['porch']);
+    const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === OTHER);
+    assert.equal((await fetch(url, { method: 'PUT', headers, body: JSON.stringify(entry) })).status, 200);
+    await replaced;
+    assert.deepEqual(Object.keys(system.cameraAreas(OTHER).zones), ['porch']);
+  });
+
   it('request errors: bad ids, bodies too large, not JSON, not an object, unknown routes', async () => {
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', `/api/cameras/${'x'.repeat(65)}`, { token: null });
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', '/api/cameras/..%2F..%2Fetc', { token: null });

@@ -224,7 +224,8 @@ export function mountEditor({ canvas, authHeaders }) {
         return;
       }
       shapes = shapesOf(body);
-      status('saved');
+      // Without --save-config the camera uses them now but the config file does not have them.
+      status(body.saved === false ? 'applied, not saved: the server runs without --save-config (kept until it restarts)' : 'saved');
       render();
     } catch (error) {
       status(`not saved: ${error.message}`);
