@@ -20,10 +20,10 @@
  * time the right pair is the best overlap, and greedy costs a sort of the
  * overlapping pairs only.
  *
- * Beside another track a box's size is not trusted: an object passing
- * behind another shows only its part in the open, so the motion model keeps
- * the predicted size and places the box by its edge away from the other
- * track, and the velocity survives the occlusion (ADR 0054).
+ * An object passing behind another shows only its part in the open: a box
+ * shorter than predicted by about what another seen box covers of it
+ * corrects the motion model at the predicted size, placed by its edge away
+ * from the other, so the velocity survives the occlusion (ADR 0054).
  *
  * Pure: no timers, no clock of its own. Ids come from `newId`, given the
  * capture time of the track's first detection.
@@ -189,13 +189,17 @@ function intersection(a: Box, b: Box): number {
 }
 
 /**
- * One side of a box seen beside another object (whose centre, doubled, is `otherCentre2`): `size` long, placed by
- * the seen edge away from the other when the seen side is shorter than `size`, else centred where it was seen.
+ * One side of a box seen beside another object: [lo, hi] seen, [plo, phi] predicted, [olo, ohi] the other's seen
+ * side. When the seen side is shorter than predicted by about what the other covers of the prediction, it is the
+ * part in the open: the predicted length, placed by the seen edge away from the other. Otherwise as seen: a box
+ * a little off beside a neighbour is noise, not an occlusion, and reading it as one split tracks in crowds.
  */
-function span(lo: number, hi: number, size: number, otherCentre2: number): [number, number] {
-  if (hi - lo < size) return otherCentre2 < lo + hi ? [hi - size, hi] : [lo, lo + size];
-  const centre = (lo + hi) / 2;
-  return [centre - size / 2, centre + size / 2];
+function span(lo: number, hi: number, plo: number, phi: number, olo: number, ohi: number): [number, number] {
+  const size = phi - plo;
+  const missing = size - (hi - lo);
+  const covered = Math.max(0, Math.min(phi, ohi) - Math.max(plo, olo));
+  if (missing <= 0 || covered <= 0 || Math.abs(missing - covered) > 0.25 * covered + 0.03 * size) return [lo, hi];
+  return olo + ohi < lo + hi ? [hi - size, hi] : [lo, lo + size];
 }
 
 let counter = 0;
@@ -230,7 +234,7 @@ export class Tracker {
     const ended = this.#expire(time);
     const dets = detections.filter((d) => d.score >= o.lowScore && boxArea(d.box) > 0);
     const taken = new Uint8Array(dets.length);
-    const matched = new Set<TrackState>();
+    const matched = new Map<TrackState, Detection>();
     const high: number[] = [];
     const low: number[] = [];
     for (let i = 0; i < dets.length; i++) (dets[i]!.score >= o.highScore ? high : low).push(i);
@@ -255,6 +259,11 @@ export class Tracker {
     );
     // 3: tracks seen once: no velocity yet, so the nearest high score within reach
     this.#assign(this.#reachPairs(firstSighting, dets, high, time), dets, time, taken, matched);
+    // Corrected once every match is known: a box beside another object is read against what is seen of it now.
+    const seen = [...matched].sort((a, b) => a[1].box[0] - b[1].box[0]);
+    let widest = 0;
+    for (const [, d] of seen) widest = Math.max(widest, d.box[2] - d.box[0]);
+    for (const [t, d] of matched) this.#observe(t, d, time, seen, widest);
 
     const confirmed: Track[] = [];
     const survivors: TrackState[] = [];
@@ -274,7 +283,7 @@ export class Tracker {
       if (o.confirmHits <= 1) {
         t.confirmed = true;
         confirmed.push(t.view());
-        matched.add(t);
+        matched.set(t, dets[i]!);
       }
       this.#tracks.push(t);
     }
@@ -316,30 +325,40 @@ export class Tracker {
   }
 
   /**
-   * The box the motion model is corrected with. Beside another track (their predicted boxes overlap) a detector
-   * sees an object passing behind another as the part not behind it: its box shrinks and its centre moves against
-   * its motion, and a model corrected with that turns its velocity around and loses the object once it is hidden.
-   * So there the size is the predicted one (a box's size is not to be trusted beside another), and a box narrower
-   * (or shorter) than predicted is placed by its edge away from the other track, the object's own edge. Away from
-   * other tracks a size change is taken as it is (someone sitting down).
+   * The box the motion model is corrected with: the part of an object in the open, as an object passing behind
+   * another is seen (its box shrinks and its centre moves against its motion), is read as the object at its
+   * predicted size by its seen edge away from the other; a model corrected with the part turned its velocity
+   * around and lost the object once it was hidden. `seen` is the frame's matches by left edge.
    */
-  #correctionBox(t: TrackState, box: Box): Box {
+  #correctionBox(t: TrackState, box: Box, seen: readonly (readonly [TrackState, Detection])[], widest: number): Box {
     if (!t.motion.hasVelocity) return box;
     const predicted = t.motion.box();
+    // Only a box smaller than predicted can be a partial view: most are not, and cost no search.
+    if (box[2] - box[0] >= predicted[2] - predicted[0] && box[3] - box[1] >= predicted[3] - predicted[1]) return box;
+    // The seen boxes by left edge: those overlapping the prediction start within the widest one's width of it.
+    const from = predicted[0] - widest;
+    let lo = 0;
+    let hi = seen.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seen[mid]![1].box[0] < from) lo = mid + 1;
+      else hi = mid;
+    }
     let occluder: Box | null = null;
     let most = 0;
-    for (const other of this.#tracks) {
+    for (let k = lo; k < seen.length; k++) {
+      const [other, d] = seen[k]!;
+      if (d.box[0] >= predicted[2]) break;
       if (other === t) continue;
-      const o = other.motion.box();
-      const overlap = intersection(o, predicted);
+      const overlap = intersection(d.box, predicted);
       if (overlap > most) {
         most = overlap;
-        occluder = o;
+        occluder = d.box;
       }
     }
     if (occluder === null) return box;
-    const [x0, x1] = span(box[0], box[2], predicted[2] - predicted[0], occluder[0] + occluder[2]);
-    const [y0, y1] = span(box[1], box[3], predicted[3] - predicted[1], occluder[1] + occluder[3]);
+    const [x0, x1] = span(box[0], box[2], predicted[0], predicted[2], occluder[0], occluder[2]);
+    const [y0, y1] = span(box[1], box[3], predicted[1], predicted[3], occluder[1], occluder[3]);
     return [x0, y0, x1, y1];
   }
 
@@ -396,18 +415,17 @@ export class Tracker {
     return pairs;
   }
 
-  #assign(pairs: Pair[], dets: readonly Detection[], time: number, taken: Uint8Array, matched: Set<TrackState>): void {
+  #assign(pairs: Pair[], dets: readonly Detection[], time: number, taken: Uint8Array, matched: Map<TrackState, Detection>): void {
     pairs.sort((x, y) => y.score - x.score);
     for (const p of pairs) {
       if (taken[p.det] === 1 || matched.has(p.track)) continue;
       taken[p.det] = 1;
-      matched.add(p.track);
-      this.#observe(p.track, dets[p.det]!, time);
+      matched.set(p.track, dets[p.det]!);
     }
   }
 
-  #observe(t: TrackState, d: Detection, time: number): void {
-    t.motion.update(this.#correctionBox(t, d.box), time);
+  #observe(t: TrackState, d: Detection, time: number, seen: readonly (readonly [TrackState, Detection])[], widest: number): void {
+    t.motion.update(this.#correctionBox(t, d.box, seen, widest), time);
     t.hits++;
     t.score = d.score;
     t.box = d.box;

@@ -206,9 +206,8 @@ describe('the tracker on capture time (properties)', { timeout: 300_000 }, () =>
    * 20 % and each box edge jittered by up to 2 % of the box's size, fewer
    * than 5 id switches per 100 objects over all runs (sightings inside a
    * crossing, true boxes overlapping by IoU > 0.5, not counted: there a swap
-   * that is undone after is no switch to anyone). Measured: 4 to 6 in about
-   * 880 objects a run (0 to 2 before ADR 0054, whose fixed size beside another
-   * track is what occluded objects need: see the occlusion property below).
+   * that is undone after is no switch to anyone). Measured: 0 or 1 in about
+   * 900 objects a run.
    */
   it('detections missed at random (≤ 20 %) with jittered boxes: id switches within the stated bound', () => {
     let objects = 0;
