@@ -46,6 +46,14 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'framesupplier_worker_frames_skipped_total',
       'Frames a model worker was delivered that its model never ran on, by reason (overwritten, superseded, stale, error, unanswered).',
     ),
+    asks: counter(
+      'framesupplier_worker_asks_total',
+      "A vlm worker's asks of its model server, by outcome: sent (requests made), answered, stale (answered past staleAfterMs), error.",
+    ),
+    askSkips: counter(
+      'framesupplier_worker_asks_skipped_total',
+      'Triggers a vlm worker let pass without a request, by reason (no fresh frame within its age budget, busy, its rate, the endpoint’s rate or concurrency, paused after a 429…).',
+    ),
     frameAge: def(
       'histogram',
       'framesupplier_worker_frame_age_seconds',

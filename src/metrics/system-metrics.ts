@@ -288,6 +288,18 @@ export class SystemMetrics implements MetricsSource, Disposable {
       this.#count(m.taken, labels, model.taken);
       for (const reason of SKIP_REASONS) this.#count(m.skipped, { ...labels, reason }, model.skips[reason]);
     }
+    // A vlm worker's asks (ADR 0055): what it sent and how that went, and what it let pass without asking, and why.
+    const asks = w.asks;
+    if (asks !== null) {
+      for (const [outcome, count] of [
+        ['sent', asks.sent],
+        ['answered', asks.answered],
+        ['stale', asks.stale],
+        ['error', asks.errors],
+      ] as const)
+        this.#count(m.asks, { ...labels, outcome }, count);
+      for (const [reason, count] of Object.entries(asks.skipped)) this.#count(m.askSkips, { ...labels, reason }, count);
+    }
     m.frameAge.addHistogram(labels, this.#monotonic.histogram(key(m.frameAge, labels), seconds(model?.frameAge ?? w.totals.frameAge)));
     for (const hop of WORKER_HOPS) {
       const figures = w.hops[hop];

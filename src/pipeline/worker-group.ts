@@ -23,6 +23,7 @@ import {
   EMPTY_MODEL_FIGURES,
   EMPTY_WORKER_TOTALS,
   NO_WORKER_HOPS,
+  type AskFigures,
   type ModelFigures,
   type OutletHop,
   type WorkerHopFigures,
@@ -88,6 +89,11 @@ export interface WorkerFigures {
    * Null for a module, thread or command worker.
    */
   readonly modelFrames: ModelFigures | null;
+  /**
+   * A vlm worker's asks over its life (ADR 0055): triggers, requests sent, answers, stale answers, errors, and
+   * triggers skipped without a request by reason (budget, busy, rate, paused…). Null for other kinds.
+   */
+  readonly asks: AskFigures | null;
   /**
    * The age of its frames at each hop, over its life (ADR 0041): delivered (for a model worker, of the frames its model
    * ran on), taken by the model, result, published on MQTT, sent to a dashboard; each null until a frame reached it.
@@ -261,6 +267,7 @@ export class WorkerGroup implements AsyncDisposable {
       lastFrameAgeMs: modelFrames === null ? (f?.lastFrameAgeMs ?? null) : (modelFrames.lastTaken?.ageMs ?? null),
       totals: s?.totals ?? EMPTY_WORKER_TOTALS,
       modelFrames,
+      asks: s?.asks ?? null,
       hops: s?.hops ?? NO_WORKER_HOPS,
       objective: null,
       idle: f?.idle ?? false,

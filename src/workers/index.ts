@@ -23,6 +23,7 @@ export {
   nextFrame,
   WorkerExit,
   type WorkerKind,
+  type AskFigures,
   type WorkerContext,
   type ExitReason,
   type ThreadWorkerMessage,

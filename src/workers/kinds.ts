@@ -71,6 +71,22 @@ export interface WorkerKind {
   /** "in-process", "thread", "subprocess", "model-client". */
   readonly kind: string;
   run(context: WorkerContext): Promise<void>;
+  /** For a kind that asks a remote model about some frames (vlm): its asks over its life, every incarnation. */
+  asks?(): AskFigures;
+}
+
+/**
+ * A worker's asks of a remote model over its life: triggers (events and intervals that could have asked), requests
+ * sent, answers, answers past their stale bound, errors, and triggers skipped without a request by reason.
+ * triggers = sent + the skips (an ask in flight is sent).
+ */
+export interface AskFigures {
+  readonly triggers: number;
+  readonly sent: number;
+  readonly answered: number;
+  readonly stale: number;
+  readonly errors: number;
+  readonly skipped: Readonly<Record<string, number>>;
 }
 
 /** The next frame, or null at end of stream or once the incarnation's signal aborted (a stop or restart, not a failure). */

@@ -60,7 +60,7 @@ import {
 import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
 import { ModelAccount, ModelLedger, type ModelFigures } from './model-account.js';
 import { WorkerHopAges, type OutletHop, type WorkerHopFigures } from './hop-ages.js';
-import { WorkerExit, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
+import { WorkerExit, type AskFigures, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
 /** The shortest wait before a restart, whatever the policy says. */
@@ -144,6 +144,8 @@ export interface SupervisedWorkerStats {
    * Null for a worker that hands no frame to a model (its kind keeps no model ledger).
    */
   readonly modelFrames: ModelFigures | null;
+  /** A vlm worker's asks over its life: sent, answered, stale, errors, skipped by reason. Null for other kinds. */
+  readonly asks: AskFigures | null;
   /** The age of its frames at each hop, over its life (ADR 0041): delivered, taken (a model's), result, published, sent. */
   readonly hops: WorkerHopFigures;
 }
@@ -449,6 +451,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         subscription: w.source === null || w.source.closed ? null : current,
         totals,
         modelFrames: w.model?.figures() ?? null,
+        asks: w.spec.kind.asks?.() ?? null,
         hops: w.hops.figures(w.model === null ? totals.frameAge : undefined),
       };
     });

@@ -32,7 +32,7 @@
 import { projectCodeOf } from '../internal/errors.js';
 import { linkedSignal } from '../internal/abort.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
-import { nextFrame, WorkerExit, type WorkerContext, type WorkerKind } from './kinds.js';
+import { nextFrame, WorkerExit, type AskFigures, type WorkerContext, type WorkerKind } from './kinds.js';
 import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
 import { VlmClient, type VlmApi } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
@@ -132,12 +132,7 @@ export interface VlmOutput {
   readonly counts: VlmCounts;
 }
 
-export interface VlmCounts {
-  readonly triggers: number;
-  readonly sent: number;
-  readonly answered: number;
-  readonly stale: number;
-  readonly errors: number;
+export interface VlmCounts extends AskFigures {
   readonly skipped: Readonly<Record<VlmSkipReason, number>>;
 }
 
@@ -208,6 +203,7 @@ export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
     kind: 'vlm',
     run: (context) => runIncarnation(context, options, client, endpoint, counts),
     counts: () => ({ ...counts, skipped: { ...counts.skipped } }),
+    asks: () => ({ ...counts, skipped: { ...counts.skipped } }),
   };
 }
 

@@ -124,7 +124,26 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
         return events.events.some((e) => e.id === payload.trigger.objectId && e.description === JSON.stringify({ colour: 'red', person: false }));
       }, 'the event in the store with its description');
 
-      // The dashboard: the answer in the event list beside the snapshot (a real chromium).
+      // Its asks in /api/stats and on /metrics, against the stand-in server's own count of the requests it got.
+      type Asks = { triggers: number; sent: number; answered: number; stale: number; errors: number; skipped: Record<string, number> };
+      const stats = (await (await fetch(new URL('/api/stats', dashboard.url), { headers: auth })).json()) as {
+        cameras: Record<string, { workers: Record<string, { asks: Asks | null }> }>;
+      };
+      const asks = stats.cameras.squares!.workers.vlm!.asks!;
+      const served = server.requests.length;
+      assert.ok(asks.sent >= served && asks.sent <= served + 1, `sent ${asks.sent}, the server got ${served} (one may be on its way)`);
+      assert.ok(asks.answered >= 1 && asks.answered <= asks.sent, JSON.stringify(asks));
+      const skipped = Object.values(asks.skipped).reduce((a, b) => a + b, 0);
+      const pending = asks.triggers - asks.sent - skipped;
+      assert.ok(pending === 0 || pending === 1, `every trigger is sent or skipped, one at most being prepared: ${JSON.stringify(asks)}`);
+      assert.equal(stats.cameras.squares!.workers.detector!.asks, null, 'a module worker asks nothing');
+      const metrics = await (await fetch(new URL('/metrics', dashboard.url), { headers: auth })).text();
+      const sentSeries = /framesupplier_worker_asks_total\{camera="squares",worker="vlm",outcome="sent"\} (\d+)/.exec(metrics);
+      assert.ok(sentSeries !== null, 'the sent series');
+      assert.ok(Number(sentSeries[1]) >= served && Number(sentSeries[1]) <= server.requests.length + 1, `metrics sent ${sentSeries[1]}, served ${served}`);
+      assert.match(metrics, /framesupplier_worker_asks_skipped_total\{camera="squares",worker="vlm",reason="[a-z-]+"\} \d+/);
+
+      // The dashboard: the answer in the event list beside the snapshot, the asks on the worker's row (a real chromium).
       const browser = await launchBrowser();
       try {
         const page = await browser.context.newPage();
@@ -135,6 +154,11 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
           { timeout: 60_000 },
         );
         assert.equal(await shown.jsonValue(), JSON.stringify({ colour: 'red', person: false }));
+        const row = await page.waitForFunction(() => document.querySelector('tr[data-worker="squares/vlm"] td[data-field="asks"]')?.textContent ?? '', null, {
+          timeout: 60_000,
+        });
+        assert.match(String(await row.jsonValue()), /^sent \d+, answered \d+/);
+        assert.equal(await page.textContent('tr[data-worker="squares/detector"] td[data-field="asks"]'), '-');
       } finally {
         await browser.close();
       }

@@ -365,6 +365,7 @@ const FIELDS = [
   'consecutive-drops',
   'taken',
   'skipped',
+  'asks',
   'age',
   'result-age',
   'idle',
@@ -373,6 +374,18 @@ const FIELDS = [
   'objective',
 ];
 const HOP_NAMES = ['decoded', 'converted', 'delivered', 'taken', 'result', 'published', 'sent'];
+
+/** "sent 5, answered 4 (1 stale), 2 errors; skipped 46: worker-rate 40, busy 6". */
+function asksText(asks) {
+  const skips = Object.entries(asks.skipped).filter(([, n]) => n > 0);
+  const skipped = skips.reduce((sum, [, n]) => sum + n, 0);
+  return (
+    `sent ${asks.sent}, answered ${asks.answered}` +
+    (asks.stale > 0 ? ` (${asks.stale} stale)` : '') +
+    (asks.errors > 0 ? `, ${asks.errors} errors` : '') +
+    (skipped > 0 ? `; skipped ${skipped}: ${skips.map(([reason, n]) => `${reason} ${n}`).join(', ')}` : '')
+  );
+}
 
 /** Capture → result p50 (the age of what a user acts on), and one click away the age at every hop (ADR 0041). */
 function resultAgeCell(td, w, cameraHops) {
@@ -419,6 +432,8 @@ function renderWorkers(stats) {
       // A model worker's model: frames it ran on, and frames delivered it never ran on (ADR 0040); fps and age are then the taken frames'.
       taken: w.modelFrames ? w.modelFrames.taken : '-',
       skipped: w.modelFrames ? w.modelFrames.skipped : '-',
+      // A vlm worker's asks (ADR 0055): requests sent and answered, and triggers let pass without one, by reason.
+      asks: w.asks ? asksText(w.asks) : '-',
       age: fmt(w.lastFrameAgeMs, 0),
       idle: w.idle ? 'idle' : '',
       restarts: w.restarts,
