@@ -34,6 +34,10 @@ export interface ModelStats {
   readonly external: boolean;
   readonly modelId: string;
   readonly socket: string;
+  /** Where it came from: started by the system, a server someone else runs at a socket, found in a directory, or remote (KServe). */
+  readonly source: 'started' | 'socket' | 'discovered' | 'remote';
+  /** The directory its server is discovered in (`discover`), or null. */
+  readonly discoverDir: string | null;
   readonly state: ModelState;
   readonly pid: number | null;
   /** Starts after the first. */
@@ -251,6 +255,8 @@ export class ModelService implements AsyncDisposable {
       external: this.external,
       modelId: this.modelId,
       socket: this.socketPath,
+      source: this.kserve !== null ? 'remote' : this.discover !== null ? 'discovered' : 'handler' in this.#config ? 'started' : 'socket',
+      discoverDir: this.discover,
       state: this.#state,
       pid: this.#process?.pid ?? null,
       restarts: this.#process?.restarts ?? 0,

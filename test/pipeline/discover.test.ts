@@ -19,7 +19,9 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { eventually } from '../helpers/process.js';
 import { PYTHON, PYTHON_PACKAGE, PythonServer, pythonEnv } from '../helpers/python.js';
-import { vtest } from './helpers.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem } from '../../src/pipeline/index.js';
+import { resolvedConfig, vtest } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'framesupplier-discover-test-'));
@@ -75,6 +77,22 @@ function startServer(): Promise<PythonServer> {
 }
 
 describe('a model found in a discovery directory, served by the Python package', { timeout: 280_000 }, () => {
+  it("a discovered model's stats say where it comes from: the directory and the socket in it", async () => {
+    const system = new VisionSystem({
+      config: resolvedConfig({ shmDir: SHM_DIR, models: { tiny: { discover: MODELS, modelId: 'tiny' } }, cameras: {} }),
+      logger: createLogger({ level: 'silent' }),
+    });
+    await system.start();
+    try {
+      const tiny = system.stats().models.tiny!;
+      assert.equal(tiny.source, 'discovered');
+      assert.equal(tiny.discoverDir, MODELS);
+      assert.equal(tiny.socket, join(MODELS, 'tiny.sock'));
+    } finally {
+      await system.close();
+    }
+  });
+
   it('results from a real PyTorch network; server killed: the worker waits; restarted: results resume', async () => {
     mkdirSync(MODELS, { recursive: true });
     mkdirSync(RECORD, { recursive: true });

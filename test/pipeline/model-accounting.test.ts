@@ -183,6 +183,11 @@ describe('model workers count what their model did, through `framesupplier run` 
       const taken = Number(await row.locator('td[data-field="taken"]').textContent());
       const skipped = Number(await row.locator('td[data-field="skipped"]').textContent());
       assert.ok(taken >= now.w.modelFrames!.taken && skipped >= now.w.modelFrames!.skipped, `page: ${taken} taken, ${skipped} skipped`);
+      // The model beside its workers: started by the system, where its socket is, ready.
+      const model = page.locator('tr[data-model="person"]');
+      await model.locator('td[data-field="state"]', { hasText: 'ready' }).waitFor({ timeout: 60_000 });
+      assert.equal(await model.locator('td[data-field="from"]').textContent(), 'started');
+      assert.match((await model.locator('td[data-field="where"]').textContent()) ?? '', /\.sock$/);
       await row.locator('td[data-field="result-age"] summary').click();
       assert.match((await row.locator('td[data-field="result-age"] .hops').textContent()) ?? '', /delivered \d+ \/ \d+ · taken \d+ \/ \d+ · result \d+ \/ \d+/);
 

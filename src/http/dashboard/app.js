@@ -571,7 +571,50 @@ function onStats(stats) {
   }
   if (changed) sendWatch();
   renderWorkers(stats);
+  renderModels(stats);
   updatePlots(stats);
+}
+
+const MODEL_FIELDS = ['model', 'state', 'from', 'where', 'inference', 'waiting'];
+const modelRows = new Map();
+
+/** One row per model: its state, where it comes from (a discovered one says its directory), its last ping's figures. */
+function renderModels(stats) {
+  const models = Object.values(stats.models ?? {});
+  $('models-section').hidden = models.length === 0;
+  const tbody = $('models').tBodies[0];
+  const seen = new Set();
+  for (const m of models) {
+    seen.add(m.name);
+    let row = modelRows.get(m.name);
+    if (!row) {
+      row = el('tr', { 'data-model': m.name }, ...MODEL_FIELDS.map((f) => el('td', { 'data-field': f })));
+      tbody.append(row);
+      modelRows.set(m.name, row);
+    }
+    const perCamera = Object.values(m.scheduling?.cameras ?? {})
+      .map((c) => c.inference_ms_p50)
+      .filter((v) => v != null)
+      .sort((a, b) => a - b);
+    const cells = {
+      model: m.name === m.modelId ? m.name : `${m.name} (${m.modelId})`,
+      state: m.state,
+      from: m.source ?? (m.external ? 'socket' : 'started'),
+      where: m.source === 'discovered' ? `${m.discoverDir} → ${m.socket}` : m.socket,
+      inference: perCamera.length === 0 ? '-' : fmt(perCamera[Math.floor(perCamera.length / 2)], 0),
+      waiting: m.scheduling?.waiting ?? '-',
+    };
+    MODEL_FIELDS.forEach((field, i) => {
+      const text = String(cells[field]);
+      if (row.cells[i].textContent !== text) row.cells[i].textContent = text;
+    });
+    row.cells[1].className = `badge-cell ${m.state}`;
+  }
+  for (const [name, row] of modelRows) {
+    if (seen.has(name)) continue;
+    row.remove();
+    modelRows.delete(name);
+  }
 }
 
 // ---------------------------------------------------------------- events, and people appearing and leaving
