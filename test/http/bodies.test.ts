@@ -37,6 +37,21 @@ const CLIENT = fileURLToPath(new URL('./big-body-client.js', import.meta.url));
 const DRAIN_MS = 2_000;
 const SLACK_MS = 2_000;
 
+/** Writes `request` on a raw connection (then `trickle` every 50 ms, if given) and resolves with all it read once the server closed it. */
+async function rawExchange(port: number, request: string, trickle?: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+  socket.on('error', () => undefined);
+  const closed = once(socket, 'close');
+  await once(socket, 'connect');
+  socket.write(request);
+  const timer = trickle === undefined ? null : setInterval(() => socket.writable && socket.write(trickle), 50);
+  await closed;
+  if (timer !== null) clearInterval(timer);
+  return received;
+}
+
 describe('HTTP request bodies refused: too deep, too large, too slow', { timeout: 180_000 }, () => {
   let system: VisionSystem;
   let server: HttpServer;
@@ -168,19 +183,12 @@ describe('HTTP request bodies refused: too deep, too large, too slow', { timeout
   it('a body under the limit that trickles is answered 408 ERR_HTTP_REQUEST_TIMEOUT in the API format when the request timeout passes, and its connection closed', async () => {
     assert.throws(() => new HttpServer({ system, token: TOKEN, requestTimeoutMs: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
     await using quick = await new HttpServer({ system, token: TOKEN, port: 0, requestTimeoutMs: 400, logger: createLogger({ level: 'silent' }) }).start();
-    const socket = connect(quick.port, '127.0.0.1');
-    let received = '';
-    socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
-    socket.on('error', () => undefined);
-    const closed = once(socket, 'close');
-    await once(socket, 'connect');
-    socket.write(
+    // A byte every 50 ms after the head: well under the size limit, never silent long, never done.
+    const received = await rawExchange(
+      quick.port,
       `POST /api/cameras/slow HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: Bearer ${TOKEN}\r\ncontent-length: 1000\r\n\r\n{`,
+      ' ',
     );
-    // A byte every 50 ms: well under the size limit, never silent long, never done.
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
-    await closed;
-    clearInterval(trickle);
     assert.match(received, /^HTTP\/1\.1 408 /);
     assert.match(received, /^connection: close$/im);
     const body = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
@@ -191,17 +199,7 @@ describe('HTTP request bodies refused: too deep, too large, too slow', { timeout
   });
 
   it('bytes that are not HTTP, and a head over 16 KiB, are answered in the API format too', async () => {
-    const raw = async (request: string): Promise<string> => {
-      const socket = connect(server.port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
-      socket.on('error', () => undefined);
-      const closed = once(socket, 'close');
-      await once(socket, 'connect');
-      socket.write(request);
-      await closed;
-      return received;
-    };
+    const raw = (request: string): Promise<string> => rawExchange(server.port, request);
     const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
     assert.match(garbage, /^HTTP\/1\.1 400 /);
     assert.equal((JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'ERR_HTTP_BAD_REQUEST');
