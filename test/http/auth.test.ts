@@ -56,6 +56,7 @@ describe('http auth and config', { timeout: 30_000 }, () => {
       saveConfig: false,
       maxViewers: 32,
       bodyLimitBytes: 65536,
+      requestTimeoutMs: 30000,
       allowExec: false,
       envPrefixes: [],
     });
