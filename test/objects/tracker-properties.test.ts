@@ -254,16 +254,18 @@ describe('the tracker on capture time (properties)', { timeout: 300_000 }, () =>
   /**
    * Occlusion as a camera sees it: two objects of one size crossing at one height, the one behind seen only as
    * its part not behind the front one (a narrower box, its centre moving against its motion), and not at all
-   * while less than half of it shows, for up to 1 s; detections at 2 to 10 a second with any phase. Both keep
-   * their ids, and no third track is confirmed. (Before ADR 0054: 784 scenes of 1 000 lost an id.)
+   * while less than half of it shows, for up to 0.9 s; detections at 2 to 10 a second with any phase. Both keep
+   * their ids, and no third track is confirmed. (Before ADR 0054: 784 scenes of 1 000 lost an id.) With a
+   * sighting either side of the hidden time at 2 a second, the one behind goes unseen for up to 1.9 s: under
+   * the tracker's end rule (endAfterSeconds, 2 s), which ends an object unseen that long by design.
    */
-  it('objects crossing with full overlap for up to 1 s, the one behind seen only in part or not at all, at 2 to 10 detections a second: both keep their ids', () => {
+  it('objects crossing with full overlap for up to 0.9 s, the one behind seen only in part or not at all, at 2 to 10 detections a second: both keep their ids', () => {
     fc.assert(
       fc.property(
         fc.record({
           w: fc.double({ min: 0.05, max: 0.1, noNaN: true }),
           h: fc.double({ min: 0.04, max: 0.2, noNaN: true }),
-          hiddenSeconds: fc.double({ min: 0.3, max: 1, noNaN: true }),
+          hiddenSeconds: fc.double({ min: 0.3, max: 0.9, noNaN: true }),
           split: fc.double({ min: 0.3, max: 0.7, noNaN: true }),
           tc: fc.double({ min: 1.8, max: 2, noNaN: true }),
           fps: fc.integer({ min: 2, max: 10 }),
@@ -272,6 +274,7 @@ describe('the tracker on capture time (properties)', { timeout: 300_000 }, () =>
           base: fc.integer({ min: 0, max: 1e9 }),
         }),
         ({ w, h, hiddenSeconds, split, tc, fps, phase, aInFront, base }) => {
+          assert.ok(hiddenSeconds + 2 / fps < END_AFTER, 'the scene stays within the end rule');
           // Hidden while less than half shows: the two centres within w / 2 of each other, w / relative speed long.
           const relative = w / hiddenSeconds;
           const a: Path = { label: 'person', w, h, x0: 0.5 - relative * split * tc, y0: 0.5, vx: relative * split, vy: 0 };
