@@ -156,6 +156,7 @@ async function storeWrites(): Promise<void> {
           frame_time: start,
           current_zones: [],
           zone_time: {},
+          snapshot: null,
           entered_zones: k % 2 === 0 ? ['driveway'] : [],
           start_time: start,
           end_time: null,

@@ -19,7 +19,10 @@
  * time, decoded on demand (ADR 0052), or another stream's when main has none
  * that near (logged with why). One snapshot in progress per object at a
  * time; a request meanwhile is dropped (the next improvement asks again).
- * A failure is logged and costs that snapshot or row only.
+ * A failure is logged and costs that snapshot or row only. The update that
+ * says has_snapshot also says which picture it is (`snapshot`: stream, size,
+ * capture time and its offset from the detection's, and why it is not the
+ * main stream's when it is not), on MQTT, in the store and the API.
  *
  * A vlm worker's answer about a tracked object (ADR 0050) is stored on the
  * object's event as `description` (Frigate's field) at once, a cascade's
@@ -28,9 +31,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { messageOf } from '../internal/abort.js';
+import { MAIN_STREAM } from '../config/index.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
-import type { EventStore, SnapshotRequest, TrackedEvent, TrackedObject } from '../objects/index.js';
+import type { EventStore, SnapshotInfo, SnapshotRequest, TrackedEvent, TrackedObject } from '../objects/index.js';
 import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation, type VisionSystem } from '../pipeline/index.js';
 import type { Frame } from '../supplier/index.js';
 
@@ -46,6 +50,23 @@ export interface EventRecorderOptions {
 }
 
 const READ_TIMEOUT_MS = 2_000;
+
+interface Snapshot {
+  readonly jpeg: Buffer;
+  readonly info: SnapshotInfo;
+}
+
+/** Which picture a snapshot is: its stream, size, capture time, and its distance from the detection's. */
+function snapshotInfo(stream: string, frame: Frame, request: SnapshotRequest, fallback: string | null): SnapshotInfo {
+  return {
+    stream,
+    width: frame.width,
+    height: frame.height,
+    frame_time: frame.wallTime / 1000,
+    offset_ms: Math.round(frame.wallTime - request.frame_time * 1000),
+    fallback,
+  };
+}
 /** The event with what results said about its object (`description`, `attributes`) on its latest side (the store keeps that side as it is). */
 function annotated(event: TrackedEvent, annotation: ObjectAnnotation): TrackedEvent {
   const after: TrackedObject & ObjectAnnotation = { ...event.after, ...annotation };
@@ -119,11 +140,11 @@ export class EventRecorder {
   }
 
   async #snapshot(worker: string, request: SnapshotRequest): Promise<void> {
-    const jpeg = this.#o.system.cameraStreamNames(request.camera).length > 1 ? await this.#fromStreams(request) : await this.#fromViewer(request);
-    if (jpeg === null) return;
-    const published = this.#o.publish?.(request.camera, request.label, jpeg) ?? false;
-    const saved = await this.#save(request, jpeg);
-    if (saved || published) this.#o.system.snapshotSaved(request.camera, worker, request.id);
+    const made = this.#o.system.cameraStreamNames(request.camera).length > 1 ? await this.#fromStreams(request) : await this.#fromViewer(request);
+    if (made === null) return;
+    const published = this.#o.publish?.(request.camera, request.label, made.jpeg) ?? false;
+    const saved = await this.#save(request, made.jpeg);
+    if (saved || published) this.#o.system.snapshotSaved(request.camera, worker, request.id, made.info);
   }
 
   /**
@@ -131,7 +152,7 @@ export class EventRecorder {
    * decoded on demand; the box is normalised, so it lands on any stream's size. When main gave none that
    * near, the log says which stream the snapshot is from and why.
    */
-  async #fromStreams(request: SnapshotRequest): Promise<Buffer> {
+  async #fromStreams(request: SnapshotRequest): Promise<Snapshot> {
     const near = performance.now() - (Date.now() - request.frame_time * 1000);
     const { picture, format, stream, fallback } = await this.#o.system.cameraPicture(request.camera, near);
     if (fallback !== null) this.#o.log.warn({ camera: request.camera, stream, why: fallback }, `events: snapshot from stream ${stream}`);
@@ -147,20 +168,18 @@ export class EventRecorder {
       decodedTime: picture.captureTime,
       publishTime: picture.captureTime,
     };
-    return this.#o.encode(frame, request);
+    return { jpeg: await this.#o.encode(frame, request), info: snapshotInfo(stream, frame, request, fallback) };
   }
 
-  async #fromViewer(request: SnapshotRequest): Promise<Buffer | null> {
+  async #fromViewer(request: SnapshotRequest): Promise<Snapshot | null> {
     const source = this.#o.system.watchCamera(request.camera, `snapshot-${request.id}`);
-    let jpeg: Buffer;
     try {
       const frame = await source.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
       if (frame === null) return null;
-      jpeg = await this.#o.encode(frame, request);
+      return { jpeg: await this.#o.encode(frame, request), info: snapshotInfo(MAIN_STREAM, frame, request, null) };
     } finally {
       await source.close();
     }
-    return jpeg;
   }
 
   /** Into the store, if there is one: false when there is none or it failed (logged; the one on MQTT still counts). */

@@ -42,6 +42,7 @@ export {
   type ZoneConfig,
   type VlmConfig,
   type LineConfig,
+  MAIN_STREAM,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { substituteEnv } from './env.js';

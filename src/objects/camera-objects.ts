@@ -59,6 +59,26 @@ export interface TrackedObject {
   readonly velocity: readonly [number, number];
   /** Ours: seconds spent in each zone entered (every stay; the current one so far), on capture time. */
   readonly zone_time: Readonly<Record<string, number>>;
+  /** Ours: where its latest snapshot's picture came from, null until one is saved. */
+  readonly snapshot: SnapshotInfo | null;
+}
+
+/**
+ * Which picture a snapshot is: the stream it was taken from, that picture's size and capture time, and how far
+ * that time is from the detection's (a camera of several streams gives its main stream's picture nearest the
+ * detection, or another stream's when main had none within a frame: `fallback` says why).
+ */
+export interface SnapshotInfo {
+  /** The camera's stream (`main` for a camera of one stream). */
+  readonly stream: string;
+  readonly width: number;
+  readonly height: number;
+  /** Epoch seconds the picture was captured. */
+  readonly frame_time: number;
+  /** The picture's capture time less the detection's (ms): negative when the picture is earlier. */
+  readonly offset_ms: number;
+  /** Why the picture is not the main stream's, or null. */
+  readonly fallback: string | null;
 }
 
 /** An object crossed a line. */
@@ -162,6 +182,7 @@ interface Meta {
   lastSnapshotWall: number;
   snapshotScore: number;
   hasSnapshot: boolean;
+  snapshot: SnapshotInfo | null;
 }
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -292,6 +313,7 @@ export class CameraObjects {
           lastSnapshotWall: Number.NEGATIVE_INFINITY,
           snapshotScore: 0,
           hasSnapshot: false,
+          snapshot: null,
         };
         fresh.last = this.#describe(t, fresh, where, frame, now, null);
         this.#meta.set(t.id, fresh);
@@ -378,13 +400,22 @@ export class CameraObjects {
     return { events, snapshots: [], zoneCounts: this.#zoneCounts(), crossings: [], dwells: [] };
   }
 
-  /** A snapshot asked for was saved: the `update` that says so, or null when the object has ended since. */
-  snapshotSaved(id: string, now: number): TrackedEvent | null {
+  /**
+   * A snapshot asked for was saved: the `update` that says so and which picture it is (a better one replaces the
+   * one before, as Frigate's update on a better snapshot), or null when the object has ended since.
+   */
+  snapshotSaved(id: string, now: number, info: SnapshotInfo): TrackedEvent | null {
     const meta = this.#meta.get(id);
-    if (meta === undefined || meta.hasSnapshot) return null;
+    if (meta === undefined) return null;
     meta.hasSnapshot = true;
+    meta.snapshot = info;
     const before = meta.last;
-    const after: TrackedObject = { ...before, has_snapshot: true, frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)) };
+    const after: TrackedObject = {
+      ...before,
+      has_snapshot: true,
+      snapshot: info,
+      frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
+    };
     meta.last = after;
     return { type: 'update', before, after };
   }
@@ -450,6 +481,7 @@ export class CameraObjects {
       loitering_zones: where.loitering,
       velocity: t.velocity,
       zone_time: meta.presence.zoneTime(frame.time),
+      snapshot: meta.snapshot,
     };
   }
 

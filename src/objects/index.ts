@@ -17,6 +17,7 @@ export {
   type LineCrossingEvent,
   type FrameInput,
   type FrameOutput,
+  type SnapshotInfo,
   type SnapshotRequest,
   type TrackedEvent,
   type TrackedEventType,

@@ -227,7 +227,7 @@ export class EventStore {
   get(id: string): TrackedObject | null {
     const { statements } = this.#open_();
     const row = statements.get.get(id) as Row | undefined;
-    return row === undefined ? null : (JSON.parse(row.data) as TrackedObject);
+    return row === undefined ? null : fromRow(row);
   }
 
   /** Events, newest first. */
@@ -257,7 +257,7 @@ export class EventStore {
     }
     const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
     const sql = `SELECT data FROM events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY start_time DESC LIMIT ${limit}`;
-    return (db.prepare(sql).all(...values) as unknown as Row[]).map((r) => JSON.parse(r.data) as TrackedObject);
+    return (db.prepare(sql).all(...values) as unknown as Row[]).map(fromRow);
   }
 
   /** Events kept. */
@@ -332,4 +332,9 @@ export class EventStore {
 
 function asStoreError(error: unknown): EventStoreError {
   return error instanceof EventStoreError ? error : new EventStoreError(`event store: ${(error as Error).message}`, { cause: error });
+}
+
+/** A row's event: rows written before `snapshot` existed say null, as an object with no snapshot yet does. */
+function fromRow(row: Row): TrackedObject {
+  return { snapshot: null, ...(JSON.parse(row.data) as Omit<TrackedObject, 'snapshot'>) };
 }

@@ -38,6 +38,7 @@ import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
+import { MAIN_STREAM } from '../config/index.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
@@ -66,9 +67,6 @@ export interface CameraStats {
   /** Which stream each worker reads and why (a camera with several streams), by worker id. */
   readonly workerStreams: Readonly<Record<string, StreamChoice>> | null;
 }
-
-/** The main stream's name (the camera's source), as the config's streams call it. */
-const MAIN_STREAM = 'main';
 
 /** A further stream of a camera, built with it. */
 interface CameraStream {

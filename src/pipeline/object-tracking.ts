@@ -18,6 +18,7 @@ import {
   type DwellEvent,
   type LineCount,
   type LineCrossingEvent,
+  type SnapshotInfo,
   type SnapshotRequest,
   type TrackedEvent,
   type TrackedObject,
@@ -92,9 +93,9 @@ export class ObjectTracking {
   }
 
   /** A snapshot asked for was saved (by whoever stores them): the update that says so goes out. */
-  snapshotSaved(camera: string, worker: string, id: string): void {
+  snapshotSaved(camera: string, worker: string, id: string, info: SnapshotInfo): void {
     const objects = this.#objects.get(key(camera, worker));
-    const event = objects?.snapshotSaved(id, Date.now());
+    const event = objects?.snapshotSaved(id, Date.now(), info);
     if (objects !== undefined && event != null) this.#emit({ type: 'tracked-object', at: Date.now(), worker, event, snapshot: null });
   }
 

@@ -58,7 +58,7 @@ import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
-import type { LineCount, TrackedObject, ZoneCount } from '../objects/index.js';
+import type { LineCount, SnapshotInfo, TrackedObject, ZoneCount } from '../objects/index.js';
 import { processMemory, type ProcessMemory } from '../internal/memory.js';
 import { mallocStats, probeFrameRate, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -621,16 +621,16 @@ export class VisionSystem implements AsyncDisposable {
     return this.#camera(cameraId).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
   }
 
-  /**
-   * A picture of a camera for an event's snapshot (ADR 0053): its main stream's nearest the capture time `near`
-   * (performance.now()), decoded on demand, or another stream's when main cannot give one that near (`fallback`
-   * says why). ERR_UNKNOWN_CAMERA; ERR_STREAM_PICTURE_UNAVAILABLE when no stream can.
-   */
   /** A camera's stream names, main first (just main for a camera of one stream). ERR_UNKNOWN_CAMERA. */
   cameraStreamNames(cameraId: string): string[] {
     return this.#camera(cameraId).streamNames;
   }
 
+  /**
+   * A picture of a camera for an event's snapshot (ADR 0053): its main stream's nearest the capture time `near`
+   * (performance.now()), decoded on demand, or another stream's when main cannot give one that near (`fallback`
+   * says why). ERR_UNKNOWN_CAMERA; ERR_STREAM_PICTURE_UNAVAILABLE when no stream can.
+   */
   cameraPicture(cameraId: string, near: number | null = null): ReturnType<CameraPipeline['snapshotPicture']> {
     if (this.#closing !== null) return Promise.reject(closed());
     return this.#camera(cameraId).snapshotPicture(near);
@@ -657,9 +657,9 @@ export class VisionSystem implements AsyncDisposable {
     return this.#tracking.zoneCounts(camera);
   }
 
-  /** Whoever stores snapshots says one was saved: the object's update with has_snapshot true follows. */
-  snapshotSaved(camera: string, worker: string, id: string): void {
-    this.#tracking.snapshotSaved(camera, worker, id);
+  /** Whoever stores snapshots says one was saved, and which picture it is: the object's update with has_snapshot true and `snapshot` follows. */
+  snapshotSaved(camera: string, worker: string, id: string, info: SnapshotInfo): void {
+    this.#tracking.snapshotSaved(camera, worker, id, info);
   }
 
   /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for an unknown camera. */

@@ -112,10 +112,21 @@ describe('camera objects: zones, masks, events', { timeout: 60_000 }, () => {
     // confirmed at 600 (0.7: asked), 0.8 at 900 and 0.9 at 1200 too soon, 0.95 at 1800 (asked), 0.99 at 2400 too soon, 0.995 at 3000 (asked)
     assert.deepEqual(asked, [0.7, 0.95, 0.995]);
     const id = objects.objects()[0]!.id;
-    const saved = objects.snapshotSaved(id, WALL + 2500);
+    const info = { stream: 'main', width: 1280, height: 720, frame_time: (WALL + 2400) / 1000, offset_ms: 40, fallback: null };
+    const saved = objects.snapshotSaved(id, WALL + 2500, info);
     assert.equal(saved?.after.has_snapshot, true);
     assert.equal(saved?.before.has_snapshot, false);
-    assert.equal(objects.snapshotSaved('nope', WALL), null);
+    assert.deepEqual(saved?.after.snapshot, info);
+    assert.equal(saved?.before.snapshot, null);
+    // a better snapshot later: another update, saying which picture it is now
+    const better = { ...info, stream: 'sub', offset_ms: -20, fallback: 'stream main: not streaming' };
+    const again = objects.snapshotSaved(id, WALL + 3100, better);
+    assert.deepEqual(again?.before.snapshot, info);
+    assert.deepEqual(again?.after.snapshot, better);
+    // and the object's later events carry it
+    const next = objects.update({ time: 3300, wallTime: WALL + 3300, detections: [det(square(0.3, 0.5), 0.9)] });
+    for (const e of next.events) assert.deepEqual(e.after.snapshot, better);
+    assert.equal(objects.snapshotSaved('nope', WALL, info), null);
   });
 
   it("live(): each object's latest matched box and score, while events carry a moving box at most once per updateSeconds", () => {

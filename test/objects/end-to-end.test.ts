@@ -119,10 +119,16 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/objects/red/count` && m.payload === '1', 'red count');
       const snapshot = await recorder.waitFor((m) => m.topic === `${PREFIX}/gate/objects/red/snapshot`, 'red snapshot');
       assert.ok(snapshot.retain || snapshot.payload.length > 0);
-      await recorder.waitFor(
+      const withSnapshot = await recorder.waitFor(
         isEvent((e) => e.after.label === 'red' && e.after.has_snapshot),
         'has_snapshot',
       );
+      // which picture it is: a camera of one stream gives its newest frame when the result came, after the detection's
+      const info = (JSON.parse(withSnapshot.payload) as FrigateMessage).after.snapshot;
+      assert.equal(info?.stream, 'main');
+      assert.deepEqual([info?.width, info?.height], [320, 240]);
+      assert.equal(info?.fallback, null);
+      assert.ok(info !== null && info.offset_ms >= 0 && info.offset_ms < 2_000, `offset ${info?.offset_ms} ms`);
       const base = app.dashboard!.url;
       const listed = (await (await fetch(new URL('/api/events?zone=pad', base))).json()) as { events: TrackedObject[] };
       assert.deepEqual(

@@ -32,6 +32,7 @@ function side(over: Partial<TrackedObject> & { id: string }): TrackedObject {
     loitering_zones: [],
     velocity: [0, 0],
     zone_time: {},
+    snapshot: null,
     ...over,
   };
 }
