@@ -385,8 +385,18 @@ function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): 
  * stream names a URL; a worker's stream is main, auto or one of them; two streams whose declared sizes differ in
  * aspect ratio beyond ASPECT_TOLERANCE frame the scene differently, and boxes could not be mapped between them.
  */
-function streamIssues(camera: unknown, at: readonly Segment[], out: RawIssue[]): void {
+function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder: unknown, out: RawIssue[]): void {
   const streams = entries(field(camera, 'streams'));
+  const own = field(field(camera, 'capture'), 'decoder');
+  const decoder = own === undefined || own === null ? inheritedDecoder : own;
+  if (decoder === 'ffmpeg' && streams.some(([name]) => name !== MAIN_STREAM)) {
+    // Holding a stream undecoded while nobody reads it is what several streams are for (ADR 0052).
+    out.push({
+      path: own === undefined || own === null ? [...at, 'streams'] : [...at, 'capture', 'decoder'],
+      message: `decoder ffmpeg${own === undefined || own === null ? ' (from defaults.capture)' : ''} cannot hold a stream nobody reads undecoded (an ffmpeg process decodes every frame it reads), and a camera with several streams needs it: use decoder native or auto`,
+      anchor: 'value',
+    });
+  }
   const sizes: { name: string; width: number; height: number }[] = [];
   for (const [name, stream] of streams) {
     const source = typeof stream === 'string' ? stream : field(stream, 'source');
@@ -447,7 +457,7 @@ export function checkReferences(data: unknown): RawIssue[] {
       else if (kind.kind === 'url') urlIssue(source, ['cameras', camera, 'source'], out);
     }
     polygonIssues(config, ['cameras', camera], out);
-    streamIssues(config, ['cameras', camera], out);
+    streamIssues(config, ['cameras', camera], field(field(field(data, 'defaults'), 'capture'), 'decoder'), out);
     const ids = new Map<string, readonly Segment[]>();
     idsByCamera.set(camera, ids);
     for (const [i, worker] of items(field(config, 'workers')).entries()) {

@@ -228,6 +228,11 @@ export class CameraPipeline implements AsyncDisposable {
             output,
           });
           options.log.info({ stream: name, decoder: picked.decoder, source: sub.source.display }, picked.why);
+          if (picked.decoder === 'ffmpeg')
+            options.log.warn(
+              { stream: name, code: 'ERR_STREAM_PICTURE_UNAVAILABLE' },
+              `stream ${name} is decoded by an ffmpeg process: it decodes every frame while it runs, and gives no pictures on demand (${picked.why})`,
+            );
           streams.push({ name, supplier: streamSupplier, capture: sub, declared: declaredSize(entry) });
         }
       }

@@ -64,4 +64,26 @@ describe('config: a camera with several streams', { timeout: 30_000 }, () => {
     assert.match(issueAt(issues, 'cameras.door.streams.main').message, /main is the camera's source/);
     assert.match(issueAt(issues, 'cameras.door.streams.sub').message, /needs a source/);
   });
+
+  it('refuses decoder ffmpeg on a camera with several streams (it cannot hold the unread one), set on the camera or in defaults', () => {
+    const own = issueAt(issuesOf(camera('capture: { decoder: ffmpeg }', 'streams:', '  sub: rtsp://10.0.0.5/102')), 'cameras.door.capture.decoder');
+    assert.equal(own.line, 5);
+    assert.match(own.message, /decoder ffmpeg cannot hold a stream nobody reads undecoded .* use decoder native or auto/);
+    const inherited = yaml(
+      'defaults:',
+      '  capture: { decoder: ffmpeg }',
+      'cameras:',
+      '  door:',
+      '    source: rtsp://10.0.0.5/101',
+      '    workers: []',
+      '    streams:',
+      '      sub: rtsp://10.0.0.5/102',
+    );
+    assert.match(issueAt(issuesOf(inherited), 'cameras.door.streams').message, /decoder ffmpeg \(from defaults.capture\) cannot hold/);
+    // a camera's own native wins over the defaults', and one stream needs no holding
+    assert.doesNotThrow(() =>
+      parseConfig(inherited.replace('    workers: []', '    workers: []\n    capture: { decoder: native }'), { env: {}, fileName: 'test.yaml' }),
+    );
+    assert.doesNotThrow(() => parseConfig(camera('capture: { decoder: ffmpeg }'), { env: {}, fileName: 'test.yaml' }));
+  });
 });
