@@ -77,7 +77,7 @@ typedef struct {
   int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
   int hflip;
   int keyframes_only;
-  int held_limit; /* bytes of packets held since the last keyframe, 0: none */
+  int held_limit; /* bytes of packets held since the keyframe before the last, 0: none */
   /* decode, convert */
   uint8_t *target;
   size_t target_len;
@@ -120,12 +120,14 @@ typedef struct {
   double time_base;
   int discard; /* what the codec discards now (Job.discard's values) */
   /*
-   * The video packets since the last keyframe (held[0] is it), bounded by held_limit bytes; the codec has
-   * been fed held[0 .. fed) since it last started from that keyframe (fed_valid 0: it must be flushed and
-   * fed from held[0]). Over the bound the packets are let go until the next keyframe (held_lost).
+   * The video packets since the keyframe before the last (held[0] is it; held[key_at] is the last keyframe),
+   * so a picture a little older than the last keyframe (a detection's, asked for just after a keyframe came)
+   * can still be decoded; bounded by held_limit bytes, the older group let go first. The codec has been fed
+   * held[fed_from .. fed), held[fed_from] a keyframe, since it last started (fed_valid 0: it must be flushed
+   * and fed from a keyframe). Over the bound the packets are let go until the next keyframe (held_lost).
    */
   AVPacket **held;
-  int held_n, held_cap, fed, fed_valid, held_lost;
+  int held_n, held_cap, fed, fed_from, fed_valid, held_lost, key_at;
   size_t held_bytes, held_limit;
 
   /* The converter thread's alone. */
@@ -211,6 +213,30 @@ static void held_clear(Decoder *d) {
   d->held_n = 0;
   d->held_bytes = 0;
   d->fed = 0;
+  d->fed_from = 0;
+  d->key_at = 0;
+}
+
+/* Lets go the held packets before the last keyframe (the older group); what the codec was fed moves with them. */
+static void held_drop_older(Decoder *d) {
+  int n = d->key_at;
+  if (n <= 0) return;
+  for (int i = 0; i < n; i++) {
+    d->held_bytes -= (size_t)d->held[i]->size;
+    av_packet_free(&d->held[i]);
+  }
+  memmove(d->held, d->held + n, (size_t)(d->held_n - n) * sizeof *d->held);
+  d->held_n -= n;
+  d->key_at = 0;
+  if (d->fed_from >= n) {
+    d->fed_from -= n;
+    d->fed -= n;
+  } else {
+    /* the codec was part way through the group let go: it starts again from a keyframe */
+    d->fed_valid = 0;
+    d->fed_from = 0;
+    d->fed = 0;
+  }
 }
 
 static void av_free_all(Decoder *d) {
@@ -400,21 +426,30 @@ static double monotonic_ms(void) {
 }
 
 /*
- * Keeps a video packet (its reference moves out of pkt): a keyframe starts the buffer anew; over the bound
- * the buffer is let go until the next keyframe. fed_now: the codec was fed it.
+ * Keeps a video packet (its reference moves out of pkt): a keyframe starts a new group and lets go the one
+ * before the last; over the bound the older group goes first, then the buffer is let go until the next
+ * keyframe. fed_now: the codec was fed it.
  */
 static void hold_packet(Decoder *d, AVPacket *pkt, int fed_now) {
   int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
   if (key) {
-    held_clear(d);
+    if (d->held_lost) held_clear(d);
     d->held_lost = 0;
-    d->fed_valid = fed_now; /* the codec goes on from this keyframe only if it was fed it */
+    held_drop_older(d);
+    if (d->held_n > 0) d->key_at = d->held_n;
+    if (fed_now && !(d->fed_valid && d->fed == d->held_n)) {
+      /* the codec starts afresh at this keyframe (it was flushed for it) */
+      d->fed_from = d->held_n;
+      d->fed = d->held_n;
+    }
+    if (fed_now) d->fed_valid = 1;
   }
   if (d->held_limit == 0 || d->held_lost || (d->held_n == 0 && !key)) {
     if (!fed_now) d->fed_valid = 0; /* a packet the codec will never see: it goes on from a keyframe only */
     av_packet_unref(pkt);
     return;
   }
+  if (d->held_bytes + (size_t)pkt->size > d->held_limit) held_drop_older(d);
   if (d->held_bytes + (size_t)pkt->size > d->held_limit) {
     held_clear(d);
     d->held_lost = 1;
@@ -460,15 +495,23 @@ static double packet_pts_ms(Decoder *d, const AVPacket *pkt) {
 static bool catch_up(Decoder *d, Job *job) {
   /* Nothing to catch up on: decoding live, every held packet was fed, and no earlier time is asked. */
   if (d->held_n == 0 || (d->fed_valid && d->fed >= d->held_n && job->near_pts_ms < 0)) return false;
-  /* From the keyframe again: the codec lost track, skipped frames the held ones refer to, or passed the time asked. */
-  bool restart = !d->fed_valid || d->discard != 0;
-  if (!restart && job->near_pts_ms >= 0 && d->fed > 0) {
+  /* The keyframe to start from: the last one, or for a time asked, the last one at or before it. */
+  int start = d->key_at;
+  if (job->near_pts_ms >= 0 && start > 0) {
+    double key_pts = packet_pts_ms(d, d->held[start]);
+    if (key_pts >= 0 && job->near_pts_ms < key_pts) start = 0;
+  }
+  /* From a keyframe again: the codec lost track, skipped frames the held ones refer to, passed the time
+   * asked, or is further back than the keyframe it needs (decoding from there costs less). */
+  bool restart = !d->fed_valid || d->discard != 0 || d->fed < start;
+  if (!restart && job->near_pts_ms >= 0 && d->fed > d->fed_from) {
     double last_fed = packet_pts_ms(d, d->held[d->fed - 1]);
     restart = last_fed >= 0 && job->near_pts_ms <= last_fed;
   }
   if (restart) {
     avcodec_flush_buffers(d->dec);
-    d->fed = 0;
+    d->fed = start;
+    d->fed_from = start;
     d->fed_valid = 1;
   }
   if (d->fed >= d->held_n) return false;

@@ -46,7 +46,7 @@ export interface DecodeInputs {
   readonly streamFps: number | null;
   /** The measured interval between keyframes, ms, or null until one was measured. */
   readonly keyframeIntervalMs: number | null;
-  /** Without readers, decode nothing and hold the packets since the last keyframe (auto only). */
+  /** Without readers, decode nothing and hold the packets since the keyframe before the last (auto only). */
   readonly holdUnread?: boolean;
 }
 
@@ -62,7 +62,7 @@ export function chooseDecodeMode(i: DecodeInputs): DecodeChoice {
   if (i.setting !== 'auto') return { mode: i.setting, reason: 'as configured' };
   const key = i.keyframeIntervalMs;
   if (i.readerFps <= 0) {
-    if (i.holdUnread === true) return { mode: 'hold', reason: 'no reader; packets since the last keyframe held, decoded when asked' };
+    if (i.holdUnread === true) return { mode: 'hold', reason: 'no reader; packets since the keyframe before the last held, decoded when asked' };
     if (key !== null && key <= IDLE_KEYFRAME_WAIT_MS) return { mode: 'keyframes', reason: `no reader; a keyframe every ${seconds(key)}` };
     return { mode: 'nonref', reason: key === null ? 'no reader; keyframe interval not yet measured' : `no reader; keyframes ${seconds(key)} apart` };
   }

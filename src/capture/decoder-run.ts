@@ -51,7 +51,7 @@ export interface RunCosts {
   readonly burstFrames: number;
   /** The decoder thread's CPU time for reading and decoding, ms. */
   readonly cpuMs: number;
-  /** The packets held now since the last keyframe, bytes. */
+  /** The packets held now since the keyframe before the last, bytes. */
   readonly heldBytes: number;
 }
 

@@ -19,7 +19,7 @@
  *
  * Holding (ADR 0052): next() with discard 'hold' reads one packet of the
  * video stream, decodes nothing and answers at once (held: true); the
- * decoder keeps the packets since the last keyframe, up to heldBytes. The
+ * decoder keeps the packets since the keyframe before the last, up to heldBytes. The
  * next next() that may decode catches up first: the held packets the codec
  * was not fed, decoded in one burst, hand out the newest picture, or the one
  * nearest the time aim() gave.
@@ -113,7 +113,7 @@ export interface DecodedFrame {
   readonly held: boolean;
   /** Held pictures decoded and passed over to catch up before this one. */
   readonly burst: number;
-  /** The packets the decoder holds now (since the last keyframe), bytes. */
+  /** The packets the decoder holds now (since the keyframe before the last), bytes. */
   readonly heldBytes: number;
   /** The decoder thread's CPU time for this call, ms. */
   readonly cpuMs: number;
@@ -193,7 +193,7 @@ export interface NativeDecoderOptions {
   readonly hflip?: boolean;
   /** Decode keyframes only (libavcodec's skip_frame = AVDISCARD_NONKEY): every other frame is discarded undecoded. */
   readonly keyframesOnly?: boolean;
-  /** Bytes of packets held since the last keyframe, to decode on demand after holding (ADR 0052); 0 (default): none. */
+  /** Bytes of packets held since the keyframe before the last, to decode on demand after holding (ADR 0052); 0 (default): none. */
   readonly heldBytes?: number;
   /** Decoder threads; 0 (default) lets libavcodec use every core. */
   readonly threads?: number;

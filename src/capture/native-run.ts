@@ -10,7 +10,7 @@
  * kill() and stop() interrupt a blocked open or read at once.
  *
  * Holding (holdUnread, ADR 0052): while no reader reads, the decoder reads
- * and holds the packets since the last keyframe and decodes nothing; a
+ * and holds the packets since the keyframe before the last and decodes nothing; a
  * reader that comes, or picture() for a snapshot, has the held packets
  * decoded in one burst (the newest picture, or the one nearest the time
  * asked). Each picture keeps the time its packet arrived, so a picture
@@ -45,7 +45,7 @@ export interface NativeRunOptions {
   readonly loop: boolean;
   /** Decoder threads (0: one per core). */
   readonly threads: number;
-  /** Without readers, hold the packets since the last keyframe and decode nothing (ADR 0052). */
+  /** Without readers, hold the packets since the keyframe before the last and decode nothing (ADR 0052). */
   readonly holdUnread: boolean;
   /** The bound on the packets held, bytes (0: none held; a reader then waits for the next keyframe). */
   readonly heldBytes: number;

@@ -110,7 +110,7 @@ export interface CaptureOptions extends SourceOptions {
   /** The native decoder's threads; 0 (default): one per core, libav's choice. With many cameras, 1 costs less CPU and memory per frame. */
   readonly decoderThreads?: number;
   /**
-   * In-process decoder: while no reader reads, decode nothing and hold the packets since the last keyframe, to
+   * In-process decoder: while no reader reads, decode nothing and hold the packets since the keyframe before the last, to
    * decode them in one burst when a reader comes or a snapshot asks (ADR 0052). Default false.
    */
   readonly holdUnread?: boolean;
@@ -118,7 +118,7 @@ export interface CaptureOptions extends SourceOptions {
   readonly packetBufferBytes?: number;
 }
 
-/** The packets a holding stream keeps since its last keyframe, at most (a 4K camera's 4 s at 8 Mbit/s). */
+/** The packets a holding stream keeps since its keyframe before the last, at most (a 4K camera's 4 s at 8 Mbit/s). */
 export const DEFAULT_PACKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** What a stream read and what decoding it cost (ADR 0052): the figure that says whether a stream is worth it. */
@@ -135,7 +135,7 @@ export interface StreamCosts {
   readonly framesUsed: number;
   /** The decoder thread's CPU per decoded frame, ms (in-process decoder; null with ffmpeg or before a frame). */
   readonly cpuMsPerDecodedFrame: number | null;
-  /** The packets held since the last keyframe now, bytes, and the bound. */
+  /** The packets held since the keyframe before the last now, bytes, and the bound. */
   readonly packetBufferBytes: number;
   readonly packetBufferLimitBytes: number;
   /** Snapshot pictures asked of this stream, and pictures decoded for them in bursts. */

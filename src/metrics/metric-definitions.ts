@@ -31,7 +31,7 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'framesupplier_stream_decode_cpu_seconds_per_frame',
       "The stream's decoder thread CPU time per decoded frame, over the capture's life (in-process decoder).",
     ),
-    streamBufferBytes: gauge('framesupplier_stream_packet_buffer_bytes', 'Packets the stream holds since its last keyframe, to decode on demand.'),
+    streamBufferBytes: gauge('framesupplier_stream_packet_buffer_bytes', 'Packets the stream holds since its keyframe before the last, to decode on demand.'),
     published: counter('framesupplier_frames_published_total', "Frames the camera's supplier accepted."),
     inboxDrops: counter('framesupplier_inbox_drops_total', "Frames overwritten in the supplier's inbox before distribution took them (should stay near 0)."),
     workerState: gauge('framesupplier_worker_state', "1 for each worker's current state, 0 for the others."),

@@ -279,8 +279,9 @@ export class CameraPipeline implements AsyncDisposable {
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled,
-          // A thread worker reads the main stream's supplier itself (a thread subscription has no switch); a crop reader its feed.
-          ...(streams.length === 0 || built.name === 'module-thread' || feed !== null
+          // A crop reader reads its feed; every other worker (a module on a thread too: its frames are read here and
+          // handed to its thread) through a StreamSwitch.
+          ...(streams.length === 0 || feed !== null
             ? {}
             : {
                 // Each incarnation subscribes anew: to the stream its setting and readSize choose now.

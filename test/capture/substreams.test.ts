@@ -113,6 +113,12 @@ describe('substreams: decoding on demand with a real RTSP server', { timeout: 24
     const moved = (dotLater[0] - dotEarlier[0] + 1200) % 1200;
     assert.ok(Math.abs(moved - framesApart * 8) <= 2, `moved ${moved} px over ${framesApart} frames`);
 
+    // A second ago: always older than the last keyframe (one a second), so from the group before it, still held.
+    const beforeKey = performance.now() - 1000;
+    const older = await cap.picture({ near: beforeKey });
+    assert.ok(Math.abs(older.captureTime - beforeKey) <= 100, `asked ${beforeKey.toFixed(0)}, got ${older.captureTime.toFixed(0)}`);
+    assert.ok(older.decoded <= 21, `decoded ${older.decoded}: at most two keyframe intervals`);
+
     // Still holding: packets go on arriving and nothing more is decoded.
     const decodedSoFar = cap.stats().costs.framesDecoded;
     const receivedSoFar = cap.stats().costs.framesReceived;
