@@ -35,7 +35,7 @@ import { MAIN_STREAM } from '../config/index.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
 import type { EventStore, SnapshotInfo, SnapshotRequest, TrackedEvent, TrackedObject } from '../objects/index.js';
-import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation, type VisionSystem } from '../pipeline/index.js';
+import { annotationOf, frameOfPicture, ObjectAnnotations, type EventOf, type ObjectAnnotation, type VisionSystem } from '../pipeline/index.js';
 import type { Frame } from '../supplier/index.js';
 
 export interface EventRecorderOptions {
@@ -156,18 +156,7 @@ export class EventRecorder {
     const near = performance.now() - (Date.now() - request.frame_time * 1000);
     const { picture, format, stream, fallback } = await this.#o.system.cameraPicture(request.camera, near);
     if (fallback !== null) this.#o.log.warn({ camera: request.camera, stream, why: fallback }, `events: snapshot from stream ${stream}`);
-    const frame: Frame = {
-      seq: 0,
-      payload: picture.payload,
-      width: picture.width,
-      height: picture.height,
-      format,
-      streamId: request.camera,
-      captureTime: picture.captureTime,
-      wallTime: picture.wallTime,
-      decodedTime: picture.captureTime,
-      publishTime: picture.captureTime,
-    };
+    const frame = frameOfPicture(picture, format, request.camera);
     return { jpeg: await this.#o.encode(frame, request), info: snapshotInfo(stream, frame, request, fallback) };
   }
 

@@ -33,7 +33,7 @@ import {
   type OutputOptions,
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
+import { FrameSupplier, type Frame, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
 import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
@@ -159,6 +159,8 @@ export class CameraPipeline implements AsyncDisposable {
     this.#capture = capture;
     this.#workers = workers;
     this.#feeds = feeds;
+    // Several streams: crops from the main stream's picture nearest each detection, as snapshots are (ADR 0053).
+    if (streams.length > 0) for (const feed of feeds) feed.usePictures((near) => this.snapshotFrame(near));
     this.#log = options.log;
     this.#emit = options.emit;
   }
@@ -458,6 +460,15 @@ export class CameraPipeline implements AsyncDisposable {
     throw lastError instanceof Error ? lastError : new PipelineError('ERR_INVALID_CONFIG', `camera ${this.id}: no stream gave a picture`);
   }
 
+  /**
+   * The picture an event's snapshot or a cascade's crop is cut from (one rule for both): snapshotPicture(),
+   * as a frame of this camera.
+   */
+  async snapshotFrame(near: number | null): Promise<{ readonly frame: Frame; readonly stream: string; readonly fallback: string | null }> {
+    const { picture, format, stream, fallback } = await this.snapshotPicture(near);
+    return { frame: frameOfPicture(picture, format, this.id), stream, fallback };
+  }
+
   #captureOf(stream: string): StreamCapture | null {
     return stream === MAIN_STREAM ? this.#capture : (this.#streams.find((s) => s.name === stream)?.capture ?? null);
   }
@@ -477,6 +488,22 @@ export class CameraPipeline implements AsyncDisposable {
     if (capture === null) return Promise.reject(new PipelineError('ERR_INVALID_CONFIG', `camera ${this.id} has no stream ${JSON.stringify(stream)}`));
     return capture.picture(options);
   }
+}
+
+/** A picture decoded on demand as a frame of camera `streamId` (it has no seq on any stream: 0). */
+export function frameOfPicture(picture: StreamPicture, format: PixelFormat, streamId: string): Frame {
+  return {
+    seq: 0,
+    payload: picture.payload,
+    width: picture.width,
+    height: picture.height,
+    format,
+    streamId,
+    captureTime: picture.captureTime,
+    wallTime: picture.wallTime,
+    decodedTime: picture.captureTime,
+    publishTime: picture.captureTime,
+  };
 }
 
 /** A cascade's feed, its `of` checked: another worker of this camera, one that tracks when `every` is set. */

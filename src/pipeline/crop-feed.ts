@@ -17,17 +17,26 @@
  * replaces the boxes of the older one not cut yet (latest wins, counted as
  * `replaced`), so nothing queues, and no crop is cut that nobody reads.
  *
+ * A camera of several streams (ADR 0053) gives its crops instead from its
+ * main stream's picture nearest the detection's capture time (for a tracked
+ * object, its latest box's), decoded on demand (ADR 0052), through the same
+ * helper as event snapshots: the feed then reads no stream of its own, so a
+ * main stream that only crops and snapshots want stays held between them.
+ * When main has no picture within a frame of that time, the next stream's
+ * is used, and the crop says which and why (`stream`, `fallback`).
+ *
  * Each crop keeps its capture times (the newest frame's), and the feed
  * remembers what it showed (the object or detection, its box, the
  * detection's frame), so crop() can attach that to the crop worker's
  * result: `crop: { of, objectId, label, box, detectionSeq, detectionAgeMs,
- * frameSeq, frameAgeMs, frameGapMs }`: both frames' ages, and how much newer
- * the cropped frame is than the detection's.
+ * frameSeq, frameAgeMs, frameGapMs, stream, fallback }`: both frames' ages,
+ * and how much newer the cropped frame is than the detection's.
  */
 import type { FrameFormat } from '../ipc/index.js';
 import { toRgb } from '../models/index.js';
 import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type SubscribeOptions, type Subscription } from '../supplier/index.js';
 import { cropRegion, type VlmScene, type WorkerContext, type WorkerKind } from '../workers/index.js';
+import { MAIN_STREAM } from '../config/index.js';
 import type { EventOf } from './events.js';
 
 export interface CropSettings {
@@ -51,13 +60,23 @@ export interface CropInfo {
   readonly detectionSeq: number;
   /** How old the detection's frame was when the crop was cut (ms). */
   readonly detectionAgeMs: number;
-  /** The cropped frame (the camera's newest when the detection's result came). */
-  readonly frameSeq: number;
+  /** The cropped frame's seq (the camera's newest when the crop was cut); null for a picture decoded on demand (several streams). */
+  readonly frameSeq: number | null;
   /** How old the cropped frame was when the crop was cut (ms). */
   readonly frameAgeMs: number;
-  /** How much newer the cropped frame is than the detection's (ms; 0: the same frame). */
+  /**
+   * How much newer the cropped frame is than the detection's (ms; 0: the same frame). For a picture decoded on
+   * demand (several streams), its distance from the box's own frame (a tracked object's last match), either way.
+   */
   readonly frameGapMs: number;
+  /** The camera's stream the crop was cut from (`main` for a camera of one stream). */
+  readonly stream: string;
+  /** Why the crop is not from the main stream's picture nearest the detection (several streams), or null. */
+  readonly fallback: string | null;
 }
+
+/** A picture of the camera nearest a capture time (performance.now()), as a frame, with its stream and why not main's. */
+export type PictureNear = (near: number) => Promise<{ readonly frame: Frame; readonly stream: string; readonly fallback: string | null }>;
 
 const KEPT = 256;
 
@@ -67,6 +86,7 @@ interface PendingCrop {
   readonly box: readonly [number, number, number, number];
   readonly detectionSeq: number;
   readonly detectionWallTime: number;
+  readonly detectionCaptureTime: number;
 }
 
 export class CropFeed {
@@ -85,13 +105,19 @@ export class CropFeed {
   #pending: PendingCrop[] = [];
   /** A read of the crop worker waits for a crop. */
   #waiting = false;
+  /** Several streams: pictures nearest a detection, decoded on demand, instead of the newest frame. */
+  #pictures: PictureNear | null = null;
+  /** A picture is being decoded for the next crop. */
+  #cutting = false;
   #closed = false;
   /** Crops cut. */
   crops = 0;
   /** Boxes of a result replaced by a newer result's before their turn came. */
   replaced = 0;
-  /** Time spent cutting (ms, wall clock). */
+  /** Time spent cutting (ms, wall clock): with several streams, the picture's decoding included. */
   cutMs = 0;
+  /** Boxes not cut because no stream could give a picture (several streams). */
+  pictureFailures = 0;
 
   constructor(options: { camera: string; worker: string; settings: CropSettings; source: FrameSupplier; scene: VlmScene | null }) {
     this.camera = options.camera;
@@ -102,10 +128,16 @@ export class CropFeed {
     this.supplier = new FrameSupplier({ streamId: `${options.camera}.crops.${options.worker}` });
   }
 
+  /** A camera of several streams: crops from the picture nearest each detection, decoded on demand, not from a stream read all the time. Before start(). */
+  usePictures(pictures: PictureNear): void {
+    this.#pictures = pictures;
+  }
+
   /** Starts reading the camera (after its supplier started). Idempotent. */
   start(): void {
-    if (this.#subscription !== null || this.#closed) return;
+    if (this.supplier.state !== 'created' || this.#closed) return;
     this.supplier.start();
+    if (this.#pictures !== null) return;
     this.#subscription = this.#source.subscribe(`${this.worker}.crops`, { criticality: 'best-effort', readSize: 'full' });
     void this.#follow(this.#subscription);
   }
@@ -133,7 +165,9 @@ export class CropFeed {
   subscribe(workerId: string, options: SubscribeOptions): FrameSource {
     const subscription = this.supplier.subscribe(workerId, options);
     const read = async (readOptions?: ReadOptions): Promise<Frame | null> => {
-      if (!this.#cutNext()) this.#waiting = true;
+      // Waiting until the read returns: a result meanwhile cuts (a picture being decoded is not a crop yet).
+      this.#waiting = true;
+      this.#cutNext();
       try {
         return await subscription.read(readOptions);
       } finally {
@@ -189,7 +223,7 @@ export class CropFeed {
     if (this.supplier.stats().workers.length === 0) return;
     const wanted = (label: string): boolean => this.settings.labels === undefined || this.settings.labels.includes(label);
     const boxes: PendingCrop[] = [];
-    const detection = { detectionSeq: event.seq, detectionWallTime: event.wallTime };
+    const detection = { detectionSeq: event.seq, detectionWallTime: event.wallTime, detectionCaptureTime: event.captureTime };
     if (this.settings.every !== undefined) {
       const now = Date.now();
       for (const o of this.#scene?.liveObjects(this.camera) ?? []) {
@@ -216,46 +250,109 @@ export class CropFeed {
     if (this.#waiting) this.#cutNext();
   }
 
-  /** Cuts the next pending box from the newest frame and publishes it; false when there is none to cut. */
+  /** Cuts the next pending box from the newest frame and publishes it, or starts cutting it from a picture; false when there is none to cut. */
   #cutNext(): boolean {
+    if (this.#pictures !== null) return this.#startPictureCut(this.#pictures);
     const newest = this.#newest;
     if (newest === null || this.#closed) return false;
     for (;;) {
       const next = this.#pending.shift();
       if (next === undefined) return false;
       const started = performance.now();
-      let box = next.box;
-      if (next.objectId !== null) {
-        // The object's latest tracker box, now: gone since the result, nothing to cut.
-        const live = this.#scene?.liveObjects(this.camera).find((o) => o.id === next.objectId);
-        if (live === undefined) continue;
-        box = live.box;
-        this.#lastCropAt.set(next.objectId, Date.now());
-        if (this.#lastCropAt.size > KEPT) this.#lastCropAt.delete(this.#lastCropAt.keys().next().value!);
-      }
+      const box = this.#boxNow(next);
+      if (box === null) continue;
       const frame = newest.frame;
-      newest.rgb ??= frame.format === 'rgb24' ? frame.payload : toRgb(frame.payload, frame.width, frame.height, frame.format.toUpperCase() as FrameFormat);
-      const crop = cropRgb(newest.rgb, frame.width, frame.height, box, this.settings.margin, this.settings.size);
-      if (crop === null) continue;
-      const published = this.supplier.publish({ ...crop, format: 'rgb24', captureTime: frame.captureTime, wallTime: frame.wallTime });
-      this.crops++;
-      const now = Date.now();
-      this.#infos.set(published.seq, {
-        of: this.settings.of,
-        objectId: next.objectId,
-        label: next.label,
-        box,
-        detectionSeq: next.detectionSeq,
-        detectionAgeMs: Math.max(0, now - next.detectionWallTime),
-        frameSeq: frame.seq,
-        frameAgeMs: Math.max(0, now - frame.wallTime),
-        frameGapMs: Math.max(0, frame.wallTime - next.detectionWallTime),
-      });
-      if (this.#infos.size > KEPT) this.#infos.delete(this.#infos.keys().next().value!);
-      this.cutMs += performance.now() - started;
-      return true;
+      newest.rgb ??= rgbOf(frame);
+      if (this.#publish(next, box, frame, newest.rgb, MAIN_STREAM, null, frame.seq)) {
+        this.cutMs += performance.now() - started;
+        return true;
+      }
     }
   }
+
+  /** Several streams: decodes the picture for the next pending box and cuts it, one at a time; true while one is under way. */
+  #startPictureCut(pictures: PictureNear): boolean {
+    if (this.#cutting) return true;
+    if (this.#closed || this.#pending.length === 0) return false;
+    this.#cutting = true;
+    void this.#cutFromPictures(pictures).then((published) => {
+      this.#cutting = false;
+      // Nothing came of it (the objects gone, no picture): a read still waiting takes the next box.
+      if (!published && this.#waiting) this.#cutNext();
+    });
+    return true;
+  }
+
+  async #cutFromPictures(pictures: PictureNear): Promise<boolean> {
+    for (;;) {
+      const next = this.#pending.shift();
+      if (next === undefined || this.#closed) return false;
+      const started = performance.now();
+      const box = this.#boxNow(next);
+      if (box === null) continue;
+      let picture: Awaited<ReturnType<PictureNear>>;
+      try {
+        picture = await pictures(box.near);
+      } catch {
+        this.pictureFailures++;
+        continue;
+      }
+      if (this.#closed) return false;
+      const published = this.#publish(next, box, picture.frame, rgbOf(picture.frame), picture.stream, picture.fallback, null);
+      this.cutMs += performance.now() - started;
+      if (published) return true;
+    }
+  }
+
+  /** The box to cut and the capture time it was seen at: a tracked object's latest (null when gone since), else the detection's. */
+  #boxNow(next: PendingCrop): { box: readonly [number, number, number, number]; near: number; wall: number } | null {
+    if (next.objectId === null) return { box: next.box, near: next.detectionCaptureTime, wall: next.detectionWallTime };
+    const live = this.#scene?.liveObjects(this.camera).find((o) => o.id === next.objectId);
+    if (live === undefined) return null;
+    this.#lastCropAt.set(next.objectId, Date.now());
+    if (this.#lastCropAt.size > KEPT) this.#lastCropAt.delete(this.#lastCropAt.keys().next().value!);
+    // its box is from the frame of its last match: that frame's capture time, from its wall time
+    if (live.frame_time === undefined) return { box: live.box, near: next.detectionCaptureTime, wall: next.detectionWallTime };
+    const wall = live.frame_time * 1000;
+    return { box: live.box, near: performance.now() - (Date.now() - wall), wall };
+  }
+
+  /** Cuts `box` from a frame's RGB and publishes it with what it showed; false when the box has nothing to cut. */
+  #publish(
+    next: PendingCrop,
+    { box, wall }: { box: readonly [number, number, number, number]; wall: number },
+    frame: Frame,
+    rgb: Uint8Array,
+    stream: string,
+    fallback: string | null,
+    frameSeq: number | null,
+  ): boolean {
+    const crop = cropRgb(rgb, frame.width, frame.height, box, this.settings.margin, this.settings.size);
+    if (crop === null) return false;
+    const published = this.supplier.publish({ ...crop, format: 'rgb24', captureTime: frame.captureTime, wallTime: frame.wallTime });
+    this.crops++;
+    const now = Date.now();
+    this.#infos.set(published.seq, {
+      of: this.settings.of,
+      objectId: next.objectId,
+      label: next.label,
+      box,
+      detectionSeq: next.detectionSeq,
+      detectionAgeMs: Math.max(0, now - next.detectionWallTime),
+      frameSeq,
+      frameAgeMs: Math.max(0, now - frame.wallTime),
+      frameGapMs: frameSeq === null ? Math.round(frame.wallTime - wall) : Math.max(0, frame.wallTime - next.detectionWallTime),
+      stream,
+      fallback,
+    });
+    if (this.#infos.size > KEPT) this.#infos.delete(this.#infos.keys().next().value!);
+    return true;
+  }
+}
+
+/** A frame's pixels as packed RGB (converted when it is not). */
+function rgbOf(frame: Frame): Uint8Array {
+  return frame.format === 'rgb24' ? frame.payload : toRgb(frame.payload, frame.width, frame.height, frame.format.toUpperCase() as FrameFormat);
 }
 
 /** The crop of `box` (grown by margin, clamped) from packed RGB, scaled bilinearly so its long side is `size`. */

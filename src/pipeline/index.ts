@@ -46,7 +46,7 @@ export type {
   EventsLostEvent,
 } from './events.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
-export { CameraPipeline, chooseDecoder, type CameraStats } from './camera-pipeline.js';
+export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
 export type {
   WorkerTotals,

@@ -48,6 +48,8 @@ export interface VlmObject {
   readonly worker: string;
   readonly current_zones: readonly string[];
   readonly loitering_zones: readonly string[];
+  /** Epoch seconds of the frame its box is from (the tracker's objects have it). */
+  readonly frame_time?: number;
 }
 
 export interface VlmObjectEvent {

@@ -19,11 +19,11 @@ export function vtest(): string {
   return VTEST;
 }
 
-/** vtest.avi as a small H.264 MP4 (384×288, a keyframe a second): for the RTSP server and as a second file. Made once per machine. */
-export async function smallH264Clip(): Promise<string> {
+/** vtest.avi as an H.264 MP4 (384×288 unless said, a keyframe a second): for the RTSP server and as a second file. Made once per machine. */
+export async function smallH264Clip(width = 384, height = 288): Promise<string> {
   const dir = join(tmpdir(), 'framesupplier-test-media');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'vtest-384-h264.mp4');
+  const path = join(dir, width === 384 ? 'vtest-384-h264.mp4' : `vtest-${width}x${height}-h264.mp4`);
   if (!existsSync(path)) {
     const partial = `${path}.${process.pid}.partial.mp4`;
     await run('ffmpeg', [
@@ -35,7 +35,7 @@ export async function smallH264Clip(): Promise<string> {
       vtest(),
       '-an',
       '-vf',
-      'scale=384:288',
+      `scale=${width}:${height}`,
       '-c:v',
       'libx264',
       '-preset',
