@@ -7,7 +7,9 @@
  * topic, Frigate's tracked_object_update, Home Assistant discovery of a
  * sensor and a binary_sensor per boolean field), on the object's stored event
  * as `description` (GET /api/events) and in the dashboard's event list (a real
- * chromium), and the key is in no MQTT message, API answer or log line.
+ * chromium), and the key is in no MQTT message, API answer or log line. An
+ * `end` trigger asks about the object's stored best snapshot (the events
+ * store's), not a frame of now, and its answer lands on the ended event.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -175,5 +177,80 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       delete process.env.VLM_APP_TEST_KEY;
     }
     assert.ok(!readFileSync(logFile, 'utf8').includes(KEY), 'no log line carries the key');
+  });
+
+  it("end: the object's stored best snapshot is what is asked about, and the answer lands on its ended event", async () => {
+    process.env.VLM_APP_TEST_KEY = KEY;
+    server.answer = () => 'a red square that left the picture';
+    // a red square moving left, out of the picture after about 3 s: its track ends 1 s later
+    const leaving = "lavfi:color=c=white:s=320x240:r=10[bg];color=c=red:s=60x60:r=10[r];[bg][r]overlay=x='200-80*t':y=90";
+    const config = resolvedConfig({
+      cameras: {
+        road: {
+          source: leaving,
+          capture: { output: { format: 'rgb24' } },
+          workers: [
+            {
+              id: 'detector',
+              module: fileURLToPath(new URL('../objects/colour-detector.js', import.meta.url)),
+              maxFps: 5,
+              track: { confirmHits: 1, endAfterSeconds: 1 },
+            },
+            {
+              id: 'vlm',
+              vlm: {
+                api: 'openai',
+                url: server.url('openai'),
+                model: 'llava',
+                apiKeyEnv: 'VLM_APP_TEST_KEY',
+                name: 'summary',
+                prompt: 'What was the {{label}} doing?',
+                image: { size: 64 },
+                triggers: { objects: { of: 'detector', labels: ['red'], on: ['end'] } },
+              },
+            },
+          ],
+        },
+      },
+      events: { database: join(dir, 'end-events.db') },
+    });
+    const app = createApp(config, {
+      logger: createLogger({ level: 'silent' }),
+      http: { config: resolvedConfig({ cameras: {}, http: { host: '127.0.0.1', port: 0, token: 'vlm-app-test-token-0123456789' } }).http! },
+    });
+    const before = server.requests.length;
+    try {
+      const requested = new Promise<void>((resolve) => server.once('request', () => resolve()));
+      await app.start();
+      await requested;
+      const request = server.requests[before]!;
+      const dashboard = app.dashboard!;
+      const auth = { authorization: `Bearer ${dashboard.token.value}` };
+      type Stored = { id: string; label: string; end_time: number | null; has_snapshot: boolean; description?: string };
+      let found: Stored | undefined;
+      await eventuallyAsync(async () => {
+        const events = (await (await fetch(new URL('/api/events?camera=road&label=red', dashboard.url), { headers: auth })).json()) as { events: Stored[] };
+        found = events.events.find((e) => e.end_time !== null && e.description === 'a red square that left the picture');
+        return found !== undefined;
+      }, 'the ended event with its description');
+      const ended = found!;
+      assert.equal(ended.has_snapshot, true);
+      // the picture asked about is the stored snapshot (the whole frame with the box drawn), scaled to 64: not a
+      // frame of now, in which the square is gone
+      const snapshot = Buffer.from(await (await fetch(new URL(`/api/events/${ended.id}/snapshot.jpg`, dashboard.url), { headers: auth })).arrayBuffer());
+      const stored = await sharp(snapshot).metadata();
+      const sent = await sharp(request.jpeg!).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([sent.info.width, sent.info.height], [64, Math.round((64 * stored.height!) / stored.width!)]);
+      let red = 0;
+      for (let i = 0; i < sent.data.length; i += sent.info.channels) if (sent.data[i]! > 180 && sent.data[i + 1]! < 90 && sent.data[i + 2]! < 90) red++;
+      assert.ok(red > 4, `the square is in the picture sent (${red} red pixels)`);
+      const comparable = await sharp(snapshot).resize(sent.info.width, sent.info.height).raw().toBuffer();
+      let difference = 0;
+      for (let i = 0; i < comparable.length; i++) difference += Math.abs(comparable[i]! - sent.data[i]!);
+      assert.ok(difference / comparable.length < 12, `the picture sent is the stored snapshot (mean difference ${difference / comparable.length})`);
+    } finally {
+      await app.close();
+      delete process.env.VLM_APP_TEST_KEY;
+    }
   });
 });
