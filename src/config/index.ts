@@ -43,6 +43,7 @@ export {
   type VlmConfig,
   type LineConfig,
   MAIN_STREAM,
+  MODEL_TIMEOUT_MS,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { substituteEnv } from './env.js';

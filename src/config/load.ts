@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { substituteEnv } from './env.js';
@@ -15,7 +15,7 @@ import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
 import { resolveConfig } from './resolve.js';
-import type { CameraConfig, Config, Segment } from './schema.js';
+import { MODEL_TIMEOUT_MS, type CameraConfig, type Config, type Segment } from './schema.js';
 import { checkReferences, checkResolved, plainValues, validateShape, type RawIssue } from './validate.js';
 
 export interface ParseConfigOptions {
@@ -96,14 +96,18 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
 
   const plain = plainValues(parsed);
   const substituted = substituteEnv(plain.value, options.env ?? process.env);
+  // `models: { discover: DIR }`: a directory of model servers, not a model (ADR 0046); an object there is a model named discover.
+  const lifted = liftModelDirectory(substituted.value);
   const envIssues: RawIssue[] = substituted.issues.map((issue) => ({ ...issue, anchor: 'value' }));
   // A value that already has an issue (unset variable, YAML tag) gets no second, confusing one.
   const skip = [...plain.issues, ...envIssues].map((issue) => issue.path);
-  const checked = [...validateShape(substituted.value), ...checkReferences(substituted.value)].filter((issue) => !skip.some((p) => under(issue.path, p)));
+  const checked = [...validateShape(lifted.value), ...modelDirectoryIssues(lifted.directory), ...checkReferences(lifted.value, lifted.directory)].filter(
+    (issue) => !skip.some((p) => under(issue.path, p)),
+  );
   const issues = [...plain.issues, ...envIssues, ...checked];
   if (issues.length > 0) throw new ConfigError(fileName, located(issues, locator));
 
-  const config = resolveConfig(substituted.value, options.baseDir ?? process.cwd());
+  const config = withModelDirectory(resolveConfig(lifted.value, options.baseDir ?? process.cwd()), lifted.directory);
   const late = checkResolved(config);
   if (late.length > 0) throw new ConfigError(fileName, located(late, locator));
   recordEnv(config, substituted.used, substituted.used.size === 0 ? config.cameras : writtenCameras(plain.value, options.baseDir ?? process.cwd()));
@@ -118,7 +122,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
  */
 function writtenCameras(written: unknown, baseDir: string): Config['cameras'] | null {
   try {
-    return resolveConfig(written, baseDir).cameras;
+    return resolveConfig(liftModelDirectory(written).value, baseDir).cameras;
   } catch {
     return null;
   }
@@ -185,4 +189,33 @@ export const BUILT_IN_EXAMPLE_PATH = fileURLToPath(new URL('../../../examples/co
  */
 export function builtInExampleConfig(): Config {
   return parseConfig(readFileSync(BUILT_IN_EXAMPLE_PATH, 'utf8'), { env: {}, baseDir: dirname(BUILT_IN_EXAMPLE_PATH), fileName: BUILT_IN_EXAMPLE_PATH });
+}
+
+/** The file with a `models.discover` directory taken out of its models (it is no model), and the directory. */
+function liftModelDirectory(data: unknown): { value: unknown; directory: string | null } {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return { value: data, directory: null };
+  const models = (data as { models?: unknown }).models;
+  if (models === null || typeof models !== 'object' || Array.isArray(models)) return { value: data, directory: null };
+  const { discover, ...rest } = models as Record<string, unknown>;
+  if (typeof discover !== 'string') return { value: data, directory: null };
+  return { value: { ...data, models: rest }, directory: discover };
+}
+
+function modelDirectoryIssues(directory: string | null): RawIssue[] {
+  if (directory === null || isAbsolute(directory)) return [];
+  return [{ path: ['models', 'discover'], message: 'must be an absolute path (the directory model servers put their sockets in)', anchor: 'value' }];
+}
+
+/**
+ * The models a directory gives: each model a worker names that the file does not declare is the server whose
+ * socket is `<directory>/<name>.sock` (a discovered model, ADR 0046), so its workers wait for it as for any.
+ */
+function withModelDirectory(config: Config, directory: string | null): Config {
+  if (directory === null) return config;
+  const named = [...Object.values(config.cameras).flatMap((c) => c.workers), ...Object.values(config.shared ?? {})]
+    .map((w) => ('model' in w ? w.model : undefined))
+    .filter((m): m is string => typeof m === 'string' && !Object.hasOwn(config.models, m));
+  const models: Config['models'] = { ...config.models };
+  for (const name of named) models[name] = { discover: directory, modelId: name, timeoutMs: MODEL_TIMEOUT_MS };
+  return { ...config, models, modelDirectory: directory };
 }

@@ -587,7 +587,9 @@ const WorkerDefaults = Type.Object(workerSettings, {
 const modelId = annotate(Type.String({ minLength: 1, maxLength: 256, description: 'The model id sent in requests. Default: its key in models.' }), {
   [COMPUTED]: 'its key in models',
 });
-const timeoutMs = ms('Per request', 5_000);
+/** A model's request timeout when its entry sets none. */
+export const MODEL_TIMEOUT_MS = 5_000;
+const timeoutMs = ms('Per request', MODEL_TIMEOUT_MS);
 /** The model server's age budget (protocol 2, docs/protocol.md): a frame older than this when a model thread takes it is skipped. */
 const modelMaxAgeMs = Type.Optional(
   Type.Number({
@@ -1131,6 +1133,12 @@ export const ConfigSchema = Type.Object(
   {
     ...topKeys,
     defaults: Type.Optional(Type.Unknown({ description: "The file's defaults section as written; applied to cameras added at run time too." })),
+    modelDirectory: Type.Optional(
+      Type.String({
+        description:
+          "The file's `models.discover` (a directory): every server with its socket there is a model while it answers; models workers name and the file does not declare are found there.",
+      }),
+    ),
     ...sections,
     ...metricsSection,
     ...httpSection,

@@ -313,8 +313,14 @@ function moduleIssue(module: unknown, path: readonly Segment[], out: RawIssue[])
   }
 }
 
-function modelReference(model: unknown, models: readonly string[], path: readonly Segment[], out: RawIssue[]): void {
+function modelReference(model: unknown, models: readonly string[], directory: string | null, path: readonly Segment[], out: RawIssue[]): void {
   if (typeof model !== 'string' || model.length === 0 || models.includes(model)) return;
+  if (directory !== null) {
+    // Found in the directory as `<name>.sock`: the name must be one a socket file can have.
+    if (!isId(model))
+      out.push({ path, message: `names no model, and cannot be found in models.discover (a model id: 1–64 characters of A–Z a–z 0–9 _ -)`, anchor: 'value' });
+    return;
+  }
   const suggestion = closest(model, models);
   const known = models.length === 0 ? 'models is empty' : `models: ${list(models)}`;
   out.push({ path, message: `names no model${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (${known})`, anchor: 'value' });
@@ -437,7 +443,7 @@ function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder:
   }
 }
 
-export function checkReferences(data: unknown): RawIssue[] {
+export function checkReferences(data: unknown, modelDirectory: string | null = null): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
   for (const [i, server] of items(field(field(data, 'cluster'), 'servers')).entries()) urlIssue(server, ['cluster', 'servers', i], out);
@@ -462,7 +468,7 @@ export function checkReferences(data: unknown): RawIssue[] {
     idsByCamera.set(camera, ids);
     for (const [i, worker] of items(field(config, 'workers')).entries()) {
       const path = ['cameras', camera, 'workers', i];
-      modelReference(field(worker, 'model'), models, [...path, 'model'], out);
+      modelReference(field(worker, 'model'), models, modelDirectory, [...path, 'model'], out);
       moduleIssue(field(worker, 'module'), [...path, 'module'], out);
       trackIssues(worker, path, out);
       const id = field(worker, 'id');
@@ -476,7 +482,7 @@ export function checkReferences(data: unknown): RawIssue[] {
   for (const [name, worker] of shared) {
     const path = ['shared', name];
     trackIssues(worker, path, out);
-    modelReference(field(worker, 'model'), models, [...path, 'model'], out);
+    modelReference(field(worker, 'model'), models, modelDirectory, [...path, 'model'], out);
     moduleIssue(field(worker, 'module'), [...path, 'module'], out);
     for (const [j, camera] of items(field(worker, 'cameras')).entries()) {
       if (typeof camera !== 'string' || camera.length === 0) continue;

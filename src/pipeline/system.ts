@@ -34,9 +34,11 @@
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envOf, resolveCamera } from '../config/index.js';
+import { envOf, MODEL_TIMEOUT_MS, resolveCamera, type ModelConfig } from '../config/index.js';
+import { isId } from '../internal/ids.js';
 import { maskConfig } from '../internal/mask.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
@@ -122,6 +124,11 @@ export interface SystemStats {
   readonly memory: ProcessMemory & { readonly malloc: MallocStats | null };
 }
 
+/** How often models.discover is listed: a server that binds its socket there is a model within this. */
+const MODEL_SCAN_MS = 1_000;
+/** Scans in a row a found model may not answer before it stops being one (its server killed, its socket left). */
+const FOUND_SILENT_SCANS = 5;
+
 export class VisionSystem implements AsyncDisposable {
   readonly shmDir: string;
   readonly #config: ResolvedConfig;
@@ -134,6 +141,13 @@ export class VisionSystem implements AsyncDisposable {
   /** A camera's zones, masks and lines set while it runs (setCameraAreas), over its config's; dropped when it is replaced or removed. */
   readonly #areas = new Map<string, CameraAreas>();
   readonly #models = new Map<string, ModelService>();
+  readonly #modelHealthIntervalMs: number | undefined;
+  /** Models found in models.discover (no entry, no worker naming them): scans in a row without an answer. */
+  readonly #found = new Map<string, number>();
+  /** Sockets left by servers that stopped answering (their mtime): not a model again until bound anew. */
+  readonly #staleSockets = new Map<string, number>();
+  #modelScan: NodeJS.Timeout | null = null;
+  #scanning = false;
   readonly #shared = new Map<string, SharedWorker>();
   /** The shared workers, under one supervisor (each camera has its own). */
   readonly #sharedWorkers: WorkerGroup;
@@ -191,21 +205,83 @@ export class VisionSystem implements AsyncDisposable {
       emit: (e) => this.#emit(e),
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
-    const healthIntervalMs = options.modelHealthIntervalMs;
-    for (const [name, config] of Object.entries(this.#config.models)) {
-      this.#models.set(
-        name,
-        new ModelService({
-          name,
-          config,
-          runtimeDir: this.#runtimeDir,
-          shmDir: this.shmDir,
-          log: this.#log.child({ model: name }),
-          onState: (e) => this.#hub.emit(e),
-          ...(healthIntervalMs === undefined ? {} : { healthIntervalMs }),
-        }),
-      );
-    }
+    this.#modelHealthIntervalMs = options.modelHealthIntervalMs;
+    for (const [name, config] of Object.entries(this.#config.models)) this.#models.set(name, this.#modelService(name, config));
+  }
+
+  #modelService(name: string, config: ModelConfig): ModelService {
+    const healthIntervalMs = this.#modelHealthIntervalMs;
+    return new ModelService({
+      name,
+      config,
+      runtimeDir: this.#runtimeDir,
+      shmDir: this.shmDir,
+      log: this.#log.child({ model: name }),
+      onState: (e) => this.#hub.emit(e),
+      ...(healthIntervalMs === undefined ? {} : { healthIntervalMs }),
+    });
+  }
+
+  /**
+   * `models.discover` (ADR 0046): every `<id>.sock` in the directory is a model while it answers, named by no
+   * entry or worker; it stops being one when its socket goes, or when it has not answered for a while (a
+   * server killed leaves its socket file: it comes back when a server binds the path anew). Models that workers
+   * name stay, waited for, as any model whose server is away. Scanned every second: no inotify across containers.
+   */
+  #scanModelDirectory(directory: string): void {
+    if (this.#scanning || this.#state !== 'running') return;
+    this.#scanning = true;
+    void readdir(directory, { withFileTypes: true })
+      .catch(() => [])
+      .then(async (entries) => {
+        if (this.#state !== 'running') return;
+        const present = new Map<string, number>();
+        for (const entry of entries) {
+          const name = entry.name.endsWith('.sock') ? entry.name.slice(0, -'.sock'.length) : '';
+          if (!isId(name)) continue;
+          const modified = await stat(join(directory, entry.name)).then(
+            (s) => (s.isSocket() ? s.mtimeMs : null),
+            () => null,
+          );
+          if (modified !== null) present.set(name, modified);
+        }
+        if (this.#state !== 'running') return;
+        for (const [name, modified] of present) {
+          if (this.#models.has(name) || this.#staleSockets.get(name) === modified) continue;
+          this.#staleSockets.delete(name);
+          const model = this.#modelService(name, { discover: directory, modelId: name, timeoutMs: MODEL_TIMEOUT_MS });
+          this.#models.set(name, model);
+          this.#found.set(name, 0);
+          model.start();
+          this.#log.info({ model: name, directory }, 'model found in the models directory');
+        }
+        for (const [name, misses] of this.#found) {
+          const model = this.#models.get(name);
+          if (model === undefined || this.#namedByWorkers(name)) continue;
+          const ready = model.stats().state === 'ready';
+          const gone = !present.has(name);
+          const silent = ready ? 0 : misses + 1;
+          this.#found.set(name, silent);
+          if (!gone && silent < FOUND_SILENT_SCANS) continue;
+          if (!gone) this.#staleSockets.set(name, present.get(name)!);
+          this.#found.delete(name);
+          this.#models.delete(name);
+          void model.close();
+          this.#log.info({ model: name, why: gone ? 'its socket is gone' : 'its server does not answer' }, 'model gone from the models directory');
+        }
+      })
+      .finally(() => {
+        this.#scanning = false;
+      });
+  }
+
+  /** Whether a worker of a camera or a shared worker names this model. */
+  #namedByWorkers(model: string): boolean {
+    const names = (w: { readonly model?: string }): boolean => w.model === model;
+    return (
+      [...this.#cameras.values()].some((c) => c.config.workers.some((w) => names(w as { model?: string }))) ||
+      Object.values(this.#config.shared ?? {}).some((w) => names(w as { model?: string }))
+    );
   }
 
   get state(): SystemState {
@@ -264,11 +340,17 @@ export class VisionSystem implements AsyncDisposable {
     }
     for (const model of this.#models.values()) model.start();
     for (const camera of this.#cameras.values()) this.#startCamera(camera);
+    const directory = this.#config.modelDirectory;
+    if (directory !== undefined) {
+      this.#modelScan = setInterval(() => this.#scanModelDirectory(directory), MODEL_SCAN_MS);
+      this.#modelScan.unref();
+    }
     this.#sharedWorkers.start();
     this.#tracking.start();
     this.#freshness.start();
     this.#startedAt = Date.now();
     this.#setState('running');
+    if (directory !== undefined) this.#scanModelDirectory(directory);
     this.#log.info({ cameras: [...this.#cameras.keys()], models: [...this.#models.keys()], shared: [...this.#shared.keys()] }, 'system running');
     return this;
   }
@@ -279,6 +361,7 @@ export class VisionSystem implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (this.#state === 'closed') return;
       this.#setState('closing');
+      if (this.#modelScan !== null) clearInterval(this.#modelScan);
       await this.#queue.catch(() => undefined);
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...this.#cameras.values()].map((c) => c.close(this.#drainMs)), this.#closeShared()]);
@@ -530,7 +613,11 @@ export class VisionSystem implements AsyncDisposable {
    * that refuses a bad entry before passing it on (a cluster, to the node that will run it).
    */
   resolveCameraEntry(id: string, entry: unknown): CameraConfig {
-    return resolveCamera(id, entry, { defaults: this.#config.defaults, models: this.#config.models });
+    // the models of the file, and those found in its models directory since
+    return resolveCamera(id, entry, {
+      defaults: this.#config.defaults,
+      models: { ...Object.fromEntries([...this.#models.keys()].map((m) => [m, {}])), ...this.#config.models },
+    });
   }
 
   /**
