@@ -90,8 +90,9 @@ case "$mode" in
     # Python stand-in answers as they do (test/kserve/standin/), over REST and over gRPC with Debian's grpcio and the
     # v2 proto compiled by protoc and its gRPC Python plugin; the same stock grpcio calls framesupplier's gRPC server.
     apt_install python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
-    # The Python package (python/): its pytest tests, the PyTorch example model, pip install without an index.
-    apt_install python3-numpy python3-pytest python3-torch python3-setuptools
+    # The Python package (python/): its pytest tests, its types (mypy --strict), the PyTorch example model, pip
+    # install without an index.
+    apt_install python3-numpy python3-pytest python3-torch python3-setuptools mypy
     ;;
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;

@@ -1,6 +1,6 @@
 /**
  * The Python package (python/) from the repository's one test command: its
- * pytest tests run by Debian's python3 (the run fails if pytest fails), and
+ * pytest tests run by Debian's python3 (the run fails if pytest fails), its types under Debian's mypy --strict, and
  * `pip install ./python` without an index, as a user installs it, from the
  * repository and from the npm package's own copy (what `npm pack` ships);
  * --no-deps: with --target pip would look for NumPy in an index, not see Debian's.
@@ -48,6 +48,13 @@ describe('the Python package', { timeout: 600_000 }, () => {
     }).catch((error: { stdout?: string; stderr?: string }) => assert.fail(`pytest failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`));
     assert.match(result.stdout, /\d+ passed/);
     assert.doesNotMatch(result.stdout, /failed|error/i);
+  });
+
+  it("its types check under mypy --strict (Debian's mypy; the settings in pyproject.toml)", async () => {
+    const result = await run(PYTHON, ['-m', 'mypy'], { cwd: PYTHON_PACKAGE, env: pythonEnv(), timeout: 300_000 }).catch(
+      (error: { stdout?: string; stderr?: string }) => assert.fail(`mypy failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`),
+    );
+    assert.match(result.stdout, /^Success: no issues found in \d+ source files/m);
   });
 
   it('pip installs it from the repository without an index: typed, with its SIGBUS guard built', async () => {

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .store import FrameError
 
 
-def nv12_to_rgb(data: np.ndarray, width: int, height: int, fmt: str = "NV12") -> np.ndarray:
+def nv12_to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: str = "NV12") -> NDArray[np.uint8]:
     """An NV12 (or YUV420P) frame as H x W x 3 RGB, BT.601 limited range, integer arithmetic."""
     flat = np.asarray(data, dtype=np.uint8).reshape(-1)
     cw, ch = (width + 1) // 2, (height + 1) // 2
@@ -40,7 +41,7 @@ def nv12_to_rgb(data: np.ndarray, width: int, height: int, fmt: str = "NV12") ->
     return out
 
 
-def to_rgb(data: np.ndarray, width: int, height: int, fmt: str) -> np.ndarray:
+def to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: str) -> NDArray[np.uint8]:
     """Any raw format as a new H x W x 3 RGB array; JPEG and PNG are ERR_SCHEMA (field frame_metadata.format)."""
     flat = np.asarray(data, dtype=np.uint8).reshape(-1)
     if fmt in ("NV12", "YUV420P"):
@@ -62,7 +63,7 @@ def to_rgb(data: np.ndarray, width: int, height: int, fmt: str) -> np.ndarray:
 class Frame:
     """One frame and where it comes from."""
 
-    data: np.ndarray
+    data: NDArray[np.uint8]
     """The frame's bytes, flat uint8 (a read-only view of shared memory for a model server)."""
     width: int
     height: int
@@ -77,7 +78,7 @@ class Frame:
     _release: Optional[Callable[[], None]] = field(default=None, repr=False)
 
     @property
-    def pixels(self) -> np.ndarray:
+    def pixels(self) -> NDArray[np.uint8]:
         """``data`` shaped: H x W x 3 (RGB24, BGR24), H x W x 4 (RGBA, BGRA), H x W (GRAY); flat otherwise. No copy."""
         shapes = {"RGB24": 3, "BGR24": 3, "RGBA": 4, "BGRA": 4}
         if self.format in shapes:
@@ -86,7 +87,7 @@ class Frame:
             return self.data.reshape(self.height, self.width)
         return self.data
 
-    def to_rgb(self) -> np.ndarray:
+    def to_rgb(self) -> NDArray[np.uint8]:
         """The frame as a new H x W x 3 RGB array (converted or copied)."""
         return to_rgb(self.data, self.width, self.height, self.format)
 

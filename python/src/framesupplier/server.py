@@ -105,6 +105,11 @@ def _is_integer(v: Any) -> bool:
     return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and math.isfinite(v) and v.is_integer())
 
 
+def _frame_id_or_none(v: Any) -> Optional[int]:
+    """A frame id to echo in an error: the request's when it is one, else none."""
+    return int(v) if _is_integer(v) and 0 <= int(v) <= MAX_SAFE_INTEGER else None
+
+
 def _is_number(v: Any) -> bool:
     return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
 
@@ -200,7 +205,7 @@ def error_response(model_id: str, code: str, message: str, request: Any = None, 
     out.update(
         model_id=model_id,
         camera_id=r.get("camera_id") if isinstance(r.get("camera_id"), str) else None,
-        frame_id=int(fid) if _is_integer(fid) and 0 <= fid <= MAX_SAFE_INTEGER else None,
+        frame_id=_frame_id_or_none(fid),
         detections=[],
         metadata={"inference_time_ms": 0},
         error={"code": code, "message": message, **({} if field is None else {"field": field})},
@@ -699,6 +704,7 @@ class ModelServer:
         figures.wait.samples.append(wait_ms)
         meta = request["frame_metadata"]
         wanted = int(meta["frame_id"])
+        age_ms: Optional[float]
         try:
             if request.get("frame_select") == "newest":
                 newest = self.frames.peek(request["frame_reference"], "newest")
@@ -746,11 +752,11 @@ class ModelServer:
         if not done:
             future.add_done_callback(lambda f: f.exception())  # its late end is nobody's business
             return self._fail("ERR_TIMEOUT", f"inference took longer than {self.limits.handler_timeout_ms} ms", used)
-        error = future.exception()
-        if isinstance(error, FrameError):
-            return self._fail(error.code, error.message, used, field=error.field)
-        if error is not None:
-            return self._fail("ERR_HANDLER_FAILED", f"the {self.handler_name} handler failed: {type(error).__name__}: {error}", used)
+        failure = future.exception()
+        if isinstance(failure, FrameError):
+            return self._fail(failure.code, failure.message, used, field=failure.field)
+        if failure is not None:
+            return self._fail("ERR_HANDLER_FAILED", f"the {self.handler_name} handler failed: {type(failure).__name__}: {failure}", used)
         try:
             detections, metadata = normalise_result(future.result())
             response: Dict[str, Any] = {}
@@ -920,4 +926,4 @@ async def _serve_until_signal(server: ModelServer) -> int:
     return 0
 
 
-__all__: Iterable[str] = ["ModelServer", "Limits", "ServerError", "serve", "Infer", "socket_lock_name", "check_request", "error_response"]
+__all__ = ["ModelServer", "Limits", "ServerError", "serve", "Infer", "socket_lock_name", "check_request", "error_response"]

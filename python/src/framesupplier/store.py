@@ -23,12 +23,17 @@ import weakref
 from dataclasses import dataclass
 from typing import Callable, Literal, Optional, Union
 
+from types import ModuleType
+
 import numpy as np
+from numpy.typing import NDArray
 
 try:  # the optional C extension: without it, frames are copied
-    from . import _shmguard
+    from . import _shmguard as _guard_module
+
+    _shmguard: Optional[ModuleType] = _guard_module
 except ImportError:  # pragma: no cover - depends on the build
-    _shmguard = None  # type: ignore[assignment]
+    _shmguard = None
 
 MAGIC = 0x53465346
 VERSION = 1
@@ -141,7 +146,7 @@ _SeqCheck = Callable[[], Optional["FrameError"]]
 class Lease:
     """A frame given to a reader: ``data`` is valid until ``release()``, which says whether it was torn."""
 
-    def __init__(self, data: np.ndarray, width: int, height: int, fmt: str, wall_time_ms: float, frame_id: int, check: Optional[_SeqCheck]) -> None:
+    def __init__(self, data: NDArray[np.uint8], width: int, height: int, fmt: str, wall_time_ms: float, frame_id: int, check: Optional[_SeqCheck]) -> None:
         self.data = data
         self.width = width
         self.height = height
@@ -279,7 +284,7 @@ class StoreReader:
                 b = os.pread(fd, 4, offset)
                 return int(struct.unpack("<I", b)[0]) if len(b) == 4 else -1
 
-            def copy(n: int) -> np.ndarray:
+            def copy(n: int) -> NDArray[np.uint8]:
                 data = os.pread(fd, n, offset + SLOT_HEADER_BYTES)
                 if len(data) < n:
                     raise FrameError("ERR_FRAME_CORRUPT", f"frame {frame_id} in {reference} is corrupt: the store was truncated")

@@ -79,7 +79,10 @@ class _Stats:
 
     def line(self) -> Dict[str, Any]:
         ordered = sorted(self.times)
-        pick = lambda p: None if not ordered else round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)  # noqa: E731
+
+        def pick(p: int) -> Optional[float]:
+            return None if not ordered else round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
+
         return {"level": "info", "event": "worker-stats", "frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
 
 
