@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../../src/config/index.js';
 import { encodeFrame } from '../../src/http/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem } from '../../src/pipeline/index.js';
+import { frameOfPicture, VisionSystem } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { cameraClip, P2_MODEL, treeUsage } from './p1.js';
@@ -54,6 +54,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   const sizes: number[] = [];
   const dims = new Set<string>();
   const fallbacks = new Map<string, number>();
+  const fallbackReasons: string[] = [];
   let failed = 0;
   // Twice a minute per camera, spread over the interval: a snapshot of the frame a result was about.
   const interval = 30_000 / cameras;
@@ -65,25 +66,14 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     void system
       .cameraPicture(camera, near)
       .then(async ({ picture, format, stream, fallback }) => {
-        const { jpeg, width, height } = await encodeFrame(
-          {
-            seq: 0,
-            payload: picture.payload,
-            width: picture.width,
-            height: picture.height,
-            format,
-            streamId: camera,
-            captureTime: picture.captureTime,
-            wallTime: picture.wallTime,
-            decodedTime: picture.captureTime,
-            publishTime: picture.captureTime,
-          },
-          { purpose: 'snapshot' },
-        );
+        const { jpeg, width, height } = await encodeFrame(frameOfPicture(picture, format, camera), { purpose: 'snapshot' });
         latencies.push(performance.now() - asked);
         sizes.push(jpeg.length);
         dims.add(`${width}x${height}`);
-        if (fallback !== null) fallbacks.set(stream, (fallbacks.get(stream) ?? 0) + 1);
+        if (fallback !== null) {
+          fallbacks.set(stream, (fallbacks.get(stream) ?? 0) + 1);
+          if (fallbackReasons.length < 5) fallbackReasons.push(fallback);
+        }
       })
       .catch(() => failed++);
   }, interval);
@@ -120,6 +110,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     snapshots: latencies.length,
     snapshots_failed: failed,
     snapshot_fallbacks: Object.fromEntries(fallbacks),
+    snapshot_fallback_reasons: fallbackReasons,
     snapshot_ms_p50: round(percentile(sortedLat, 50), 1),
     snapshot_ms_p99: round(percentile(sortedLat, 99), 1),
     snapshot_bytes_p50: round(percentile(sortedCopy(sizes), 50), 0),
