@@ -9,7 +9,9 @@
  * snapshot; per line, direction and label it counts, a `total_increasing`
  * sensor of its crossings (from the line count topics); per worker a `switch` (ON/OFF on its set topic, its state from
  * the state topic), a restart `button` and a `behind` binary_sensor (problem: it misses its freshness objective,
- * with the reason and the fix as attributes). Every entity is available while `<prefix>/available` is `online`
+ * with the reason and the fix as attributes); per vlm worker a sensor of its last answer (and a binary_sensor per
+ * boolean field of its schema); per cascade a sensor of its last result on a crop (the object it showed, the
+ * whole result as attributes). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
@@ -40,6 +42,8 @@ export interface DiscoveryOptions {
   readonly expireAfter?: { readonly counts: number | null; readonly zones: number | null };
   /** The camera's vlm workers (ADR 0050): a sensor of each one's last answer, and a binary_sensor per boolean field of its schema. Default none. */
   readonly answers?: readonly { readonly worker: string; readonly prompt: string; readonly booleans: readonly string[] }[];
+  /** The camera's cascades (ADR 0051): a sensor of each one's last result on a crop. Default none. */
+  readonly cascades?: readonly { readonly worker: string; readonly of: string }[];
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -156,6 +160,19 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
         state_topic: state,
         value_template: `{{ 'ON' if (value_json.answer | default({}))[${JSON.stringify(field)}] | default(false) else 'OFF' }}`,
       });
+  }
+  for (const { worker, of } of options.cascades ?? []) {
+    const state = topics.worker(camera, worker, 'result');
+    // The object or detection its last crop showed; the whole result (the second model's answer, the crop's
+    // ages) in the attributes, for templates: a cascade's output has no one shape.
+    add('sensor', `${worker}_last`, {
+      name: `${worker} on ${of}'s crops`,
+      state_topic: state,
+      value_template: "{{ ((value_json.output.crop.label | default('')) ~ ' ' ~ (value_json.output.crop.objectId | default('', true))) | trim }}",
+      json_attributes_topic: state,
+      json_attributes_template: '{{ value_json.output | tojson }}',
+      icon: 'mdi:crop',
+    });
   }
   add('sensor', 'status', {
     name: 'status',

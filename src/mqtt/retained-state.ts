@@ -261,6 +261,7 @@ export class RetainedState {
       tracked,
       expireAfter,
       answers: own.flatMap((w) => (w.answers === undefined ? [] : [{ worker: w.id, ...w.answers }])),
+      cascades: own.flatMap((w) => (w.cropsOf === undefined ? [] : [{ worker: w.id, of: w.cropsOf }])),
     })) {
       this.#cameraTopics.get(camera)?.add(topic);
       const changed = this.#discovery.get(topic) !== payload;

@@ -42,6 +42,8 @@ export interface WorkerProfile {
   readonly objective: FreshnessObjective;
   /** A vlm worker's answers (ADR 0050): its prompt's name, and the boolean fields of its schema (a binary_sensor each); absent for other kinds. */
   readonly answers?: VlmAnswersProfile;
+  /** A cascade's (ADR 0051): the worker whose detections it reads crops of; absent when it reads frames. */
+  readonly cropsOf?: string;
 }
 
 export interface VlmAnswersProfile {
@@ -96,6 +98,7 @@ export function workerProfile(input: WorkerProfileInput): WorkerProfile {
     model: model?.name ?? null,
     ageBudgetMs: ageBudgetMs(config, model),
     tracksObjects: track !== null,
+    ...('crops' in config && config.crops !== undefined ? { cropsOf: config.crops.of } : {}),
     track: track === null ? null : Object.freeze({ ...track }),
     readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),
     objective: freshnessObjective(config.criticality, ageBudgetMs(config, model), config.objective?.maxSkipRatio),

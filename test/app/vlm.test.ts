@@ -55,6 +55,8 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
           capture: { output: { format: 'rgb24' } },
           workers: [
             { id: 'detector', module: fileURLToPath(new URL('./squares-detector.js', import.meta.url)), track: { confirmHits: 1 } },
+            // a cascade on the detector's crops: its last result is a Home Assistant sensor too
+            { id: 'shape', module: 'builtin:motion', maxFps: 2, crops: { of: 'detector', labels: ['red'], margin: 0, size: 32 } },
             {
               id: 'vlm',
               vlm: {
@@ -115,6 +117,14 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
         (m) => /^homeassistant\/binary_sensor\/[^/]+\/squares_vlm_colour_person\/config$/.test(m.topic),
         'a binary_sensor for the boolean field',
       );
+      const cascade = await recorder.waitFor((m) => /^homeassistant\/sensor\/[^/]+\/squares_shape_last\/config$/.test(m.topic), "the cascade's sensor");
+      assert.equal((JSON.parse(cascade.payload) as { state_topic: string }).state_topic, 'vlmtest/squares/shape/result');
+      const cropResult = await recorder.waitFor(
+        (m) =>
+          m.topic === 'vlmtest/squares/shape/result' && (JSON.parse(m.payload) as { output?: { crop?: { label?: string } } }).output?.crop?.label === 'red',
+        'a result on the red crop, where the sensor reads it',
+      );
+      assert.ok(cropResult.payload.length > 0);
 
       // The stored event carries the description (the API reads the store).
       const dashboard = app.dashboard!;

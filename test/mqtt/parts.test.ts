@@ -351,5 +351,22 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
       const none = cameraDiscovery('front', { prefix: 'homeassistant', node: 'n', labels: ['person'], topics });
       assert.ok([...none.values()].every((payload) => !payload.includes('expire_after')));
     });
+
+    it("a cascade's sensor: its last result on a crop, from the worker's result topic, the whole output as attributes", () => {
+      const topics = new Topics('fs');
+      const configs = cameraDiscovery('front', { prefix: 'homeassistant', node: 'n', labels: [], topics, cascades: [{ worker: 'pose', of: 'people' }] });
+      const payload = configs.get('homeassistant/sensor/n/front_pose_last/config');
+      assert.ok(payload !== undefined, [...configs.keys()].join(', '));
+      const sensor = JSON.parse(payload) as Record<string, unknown>;
+      assert.equal(sensor.state_topic, 'fs/front/pose/result');
+      assert.equal(sensor.json_attributes_topic, 'fs/front/pose/result');
+      assert.equal(sensor.name, "pose on people's crops");
+      assert.match(String(sensor.value_template), /value_json\.output\.crop\.label/);
+      assert.equal(sensor.unique_id, 'n_front_pose_last');
+      assert.equal(
+        cameraDiscovery('front', { prefix: 'homeassistant', node: 'n', labels: [], topics }).get('homeassistant/sensor/n/front_pose_last/config'),
+        undefined,
+      );
+    });
   });
 });
