@@ -3,8 +3,8 @@
 Everything the package logs goes through ``logging.getLogger("framesupplier")`` as one event
 (the record's message, e.g. ``listening``, ``connection-error``, ``result-refused``) with its
 fields in ``extra={"event_fields": {...}}``. A library user's own logging configuration decides
-where it goes; ``python -m framesupplier.serve`` (and ``cli.serve_with_flags``) install
-``json_log_handler()``, which writes one JSON object a line on stderr:
+where it goes; ``python -m framesupplier.serve`` (and ``cli.serve_with_flags``, and
+``worker.run`` when the logger has no handler yet) install ``json_log_handler()``, which writes one JSON object a line on stderr:
 ``{"level": "info", "event": "listening", ...fields}``, the same lines the Node server writes.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import IO
 
 LOGGER = logging.getLogger("framesupplier")
@@ -39,11 +40,7 @@ class JsonLineFormatter(logging.Formatter):
 
 def json_log_handler(stream: IO[str] | None = None) -> logging.Handler:
     """A handler writing JSON lines to ``stream`` (default: stderr)."""
-    handler: logging.Handler
-    if stream is None:
-        handler = logging.StreamHandler()
-    else:
-        handler = logging.StreamHandler(stream)
+    handler: logging.Handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(JsonLineFormatter())
     return handler
 
@@ -56,8 +53,18 @@ def install_json_logging(level: int = logging.INFO) -> logging.Handler:
     handler = json_log_handler()
     LOGGER.addHandler(handler)
     LOGGER.setLevel(level)
-    LOGGER.propagate = False
     return handler
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to sys.stderr as it is at each record, so a stderr replaced later (a test's capture) is honoured."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # under the handler's lock (Handler.handle)
+        super().emit(record)
 
 
 __all__ = ["LOGGER", "JsonLineFormatter", "install_json_logging", "json_log_handler", "log_event"]

@@ -12,7 +12,7 @@ one ``worker-stats`` line on stderr. Needs msgpack (Debian's python3-msgpack).
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import struct
 import sys
@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import FrameError, WorkerError
 from .frame import Frame, is_frame_format
+from .logs import LOGGER, install_json_logging, log_event
 from .store import StoreReader
 
 PROTOCOL = 1
@@ -85,13 +86,13 @@ class _Stats:
         self.errors = 0
         self.times: list[float] = []
 
-    def line(self) -> dict[str, object]:
+    def fields(self) -> dict[str, object]:
         ordered = sorted(self.times)
 
         def pick(p: int) -> float | None:
             return None if not ordered else round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
 
-        return {"level": "info", "event": "worker-stats", "frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
+        return {"frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
 
 
 def run(
@@ -101,15 +102,17 @@ def run(
 
     ``name`` starts the line it logs on stderr once ready (``<name> <worker_id> ready, transport shm``).
     """
+    if not LOGGER.handlers:  # run() is the worker process's entry, its command line: its log is JSON lines on stderr
+        install_json_logging()
     inp = stdin if stdin is not None else sys.stdin.buffer
     out = stdout if stdout is not None else sys.stdout.buffer
     hello = read_message(inp)
     if hello is None or hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
-        sys.stderr.write(json.dumps({"level": "error", "event": "bad-hello", "code": WorkerError.code, "hello": str(hello)[:200]}) + "\n")
+        log_event(logging.ERROR, "bad-hello", code=WorkerError.code, hello=str(hello)[:200])
         return 2
     offered = [t for t in hello.get("transports", []) if is_transport(t)]
     if not offered:
-        sys.stderr.write(json.dumps({"level": "error", "event": "bad-hello", "code": WorkerError.code, "message": "no transport offered"}) + "\n")
+        log_event(logging.ERROR, "bad-hello", code=WorkerError.code, message="no transport offered")
         return 2
     wanted = transport or os.environ.get("FRAMESUPPLIER_TRANSPORT", "shm")
     chosen: Transport = wanted if is_transport(wanted) and wanted in offered else offered[0]
@@ -140,8 +143,7 @@ def run(
             write_message(out, {"type": "result", "seq": seq, "output": output})
         except TypeError as error:
             write_message(out, {"type": "result", "seq": seq, "output": {"error": {"code": "ERR_PY_ON_FRAME_FAILED", "message": str(error)}}})
-    sys.stderr.write(json.dumps(stats.line()) + "\n")
-    sys.stderr.flush()
+    log_event(logging.INFO, "worker-stats", **stats.fields())
     return 0
 
 
