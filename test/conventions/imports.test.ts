@@ -27,6 +27,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   capture: ['internal', 'supplier', 'process'],
   config: ['internal', 'supplier'],
   objects: ['internal', 'supplier'],
+  motion: ['internal', 'objects'],
   models: ['internal', 'supplier', 'ipc', 'shm'],
   kserve: ['internal', 'supplier', 'ipc', 'shm'],
   workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve'],
