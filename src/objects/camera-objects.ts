@@ -41,7 +41,10 @@ export interface TrackedObject {
   readonly top_score: number;
   /** [x1, y1, x2, y2], normalised 0–1. */
   readonly box: Box;
-  /** Epoch seconds of the frame it was last seen in. */
+  /**
+   * Epoch seconds of the latest frame it was seen in (matched by a detection) when the event was made, as Frigate's:
+   * on `end`, its last sighting (= end_time), with the box and score seen then.
+   */
   readonly frame_time: number;
   readonly current_zones: readonly string[];
   readonly entered_zones: readonly string[];
@@ -410,14 +413,13 @@ export class CameraObjects {
     meta.hasSnapshot = true;
     meta.snapshot = info;
     const before = meta.last;
-    const after: TrackedObject = {
-      ...before,
-      has_snapshot: true,
-      snapshot: info,
-      frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
-    };
-    meta.last = after;
-    return { type: 'update', before, after };
+    // seen since the last event: the update carries that sighting, as any event does
+    const track = this.#tracker.active().find((t) => t.id === id);
+    const seen = track === undefined ? {} : this.#sighting(track);
+    const after: TrackedObject = { ...before, ...seen, has_snapshot: true, snapshot: info };
+    const frameAge = { frame_age_ms: Math.max(0, Math.round(now - after.frame_time * 1000)) };
+    meta.last = { ...after, ...frameAge };
+    return { type: 'update', before, after: meta.last };
   }
 
   /** Per zone and label, the objects in it now. */
@@ -433,15 +435,29 @@ export class CameraObjects {
     this.#meta.delete(t.id);
     const before = meta.last;
     const endTime = (t.lastSeen + this.#offset) / 1000;
+    // its last sighting, not its last event: an object standing still makes no event for its sightings
     const after: TrackedObject = {
       ...before,
+      ...this.#sighting(t),
       current_zones: [],
       loitering_zones: [],
       zone_time: meta.presence.zoneTime(t.lastSeen),
       end_time: endTime,
-      frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
+      frame_age_ms: Math.max(0, Math.round(now - endTime * 1000)),
     };
     events.push({ type: 'end', before, after });
+  }
+
+  /** What a track's latest sighting says of it: the frame it was seen in, the box and score seen then, and its motion. */
+  #sighting(t: Track): Pick<TrackedObject, 'score' | 'top_score' | 'box' | 'frame_time' | 'stationary' | 'velocity'> {
+    return {
+      score: t.score,
+      top_score: t.topScore,
+      box: t.box,
+      frame_time: (t.lastSeen + this.#offset) / 1000,
+      stationary: t.stationary,
+      velocity: t.velocity,
+    };
   }
 
   #maybeSnapshot(t: Track, meta: Meta, frame: FrameInput, out: SnapshotRequest[]): void {
