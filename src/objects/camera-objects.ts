@@ -64,7 +64,15 @@ export interface TrackedObject {
   readonly zone_time: Readonly<Record<string, number>>;
   /** Ours: where its latest snapshot's picture came from, null until one is saved. */
   readonly snapshot: SnapshotInfo | null;
+  /**
+   * Ours, on an ended object only when the tracker did not end it: `restart` when the process that tracked it
+   * stopped without ending it (killed, a crash, a power cut) and the next start ended it (endedByRestart()).
+   */
+  readonly end_reason?: EndReason;
 }
+
+/** Why an object was ended other than by the tracker. */
+export type EndReason = 'restart';
 
 /**
  * Which picture a snapshot is: the stream it was taken from, that picture's size and capture time, and how far
@@ -196,6 +204,23 @@ export function eventId(startSeconds: number): string {
   let suffix = '';
   for (const b of bytes) suffix += ID_ALPHABET[b % ID_ALPHABET.length];
   return `${startSeconds.toFixed(6)}-${suffix}`;
+}
+
+/**
+ * The `end` of an object a process left open (it was killed before ending it): dated by its last sighting the
+ * store knows (its latest event's `frame_time`), zones left, marked `end_reason: 'restart'`. `now` (wall clock
+ * ms) gives frame_age_ms: how long ago that sighting was.
+ */
+export function endedByRestart(object: TrackedObject, now: number): TrackedEvent {
+  const after: TrackedObject = {
+    ...object,
+    current_zones: [],
+    loitering_zones: [],
+    end_time: object.frame_time,
+    frame_age_ms: Math.max(0, Math.round(now - object.frame_time * 1000)),
+    end_reason: 'restart',
+  };
+  return { type: 'end', before: object, after };
 }
 
 export class CameraObjects {
