@@ -9,7 +9,8 @@
  *
  * Order: the metrics listener first (an address in use stops the run before
  * anything starts), then MQTT (it sees every state from the first), the
- * system, the cluster node, and the HTTP server last; close() runs it
+ * events store (which first ends what the last process left open: ADR 0059),
+ * the system, the cluster node, and the HTTP server last; close() runs it
  * backwards, so MQTT's `stopped` is the last word. Cluster mode means the
  * file's cameras are the cluster's desired state: the node runs the ones it
  * claims, and the system starts with none of its own.
@@ -20,6 +21,7 @@
  */
 import { join } from 'node:path';
 import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
+import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
@@ -172,6 +174,7 @@ export class App implements AsyncDisposable {
       // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
       const store = this.#store;
       if (store !== null) this.system.setSnapshotSource((id) => store.snapshot(id));
+      if (store !== null) this.#endLeftOpen(store);
     }
     await this.system.start();
     await this.cluster?.start();
@@ -188,6 +191,21 @@ export class App implements AsyncDisposable {
     await this.#metricsListener?.close();
     this.#exporter?.close();
     await this.mqtt?.close();
+  }
+
+  /**
+   * What the last process left open (killed, crashed, the power cut): ended at its last sighting the store
+   * knows, end_reason 'restart' (ADR 0059), through the system's event stream, so the recorder stores the ends
+   * and MQTT publishes them (queued until the broker answers) as any end. Before the cameras start: nothing of
+   * this run is open yet. A store that cannot be read costs only that (logged).
+   */
+  #endLeftOpen(store: EventStore): void {
+    try {
+      const ended = this.system.endLeftOpen(store.openEvents());
+      if (ended.length > 0) this.#log.info({ ended: ended.length }, 'events: ended the objects the last run left open (end_reason restart)');
+    } catch (error) {
+      this.#log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: the objects the last run left open could not be ended');
+    }
   }
 
   async #openStore(config: EventsConfig): Promise<EventStore> {

@@ -60,7 +60,7 @@ import { ModelService, type ModelStats } from './model-service.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
-import type { LineCount, SnapshotInfo, TrackedObject, ZoneCount } from '../objects/index.js';
+import type { LineCount, SnapshotInfo, TrackedEvent, TrackedObject, ZoneCount } from '../objects/index.js';
 import { processMemory, type ProcessMemory } from '../internal/memory.js';
 import { mallocStats, probeFrameRate, type MallocStats } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -747,6 +747,11 @@ export class VisionSystem implements AsyncDisposable {
   /** Whoever stores snapshots says one was saved, and which picture it is: the object's update with has_snapshot true and `snapshot` follows. */
   snapshotSaved(camera: string, worker: string, id: string, info: SnapshotInfo): void {
     this.#tracking.snapshotSaved(camera, worker, id, info);
+  }
+
+  /** Ends objects a process left open in its events store (ADR 0059): `end` events with end_reason 'restart', on the event stream as any end. */
+  endLeftOpen(objects: readonly TrackedObject[]): TrackedEvent[] {
+    return this.#tracking.endLeftOpen(objects);
   }
 
   /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for an unknown camera. */

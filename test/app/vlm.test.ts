@@ -101,8 +101,16 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       assert.equal(request.headers.authorization, `Bearer ${KEY}`);
 
       const answer = await recorder.waitFor((m) => m.topic === 'vlmtest/squares/vlm/answer', 'the answer topic');
-      const payload = JSON.parse(answer.payload) as { answer: unknown; prompt: string; ageAtRequestMs: number; tokens: unknown; trigger: { objectId: string } };
-      assert.deepEqual([payload.answer, payload.prompt], [{ colour: 'red', person: false }, 'colour']);
+      const payload = JSON.parse(answer.payload) as {
+        answer: unknown;
+        promptName: string;
+        prompt: string;
+        ageAtRequestMs: number;
+        tokens: unknown;
+        trigger: { objectId: string };
+      };
+      // promptName is the prompt's name; `prompt`, deprecated, still says the same until 0.2.0
+      assert.deepEqual([payload.answer, payload.promptName, payload.prompt], [{ colour: 'red', person: false }, 'colour', 'colour']);
       assert.ok(payload.ageAtRequestMs >= 0);
       const update = await recorder.waitFor((m) => m.topic === 'vlmtest/tracked_object_update', 'the description update');
       assert.deepEqual(JSON.parse(update.payload), {
