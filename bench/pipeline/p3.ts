@@ -11,7 +11,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../../src/config/index.js';
-import { encodeFrame } from '../../src/http/index.js';
+import { encodeFrame } from '../../src/pictures/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { frameOfPicture, VisionSystem } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';

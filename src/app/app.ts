@@ -28,7 +28,8 @@ import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metri
 import { MqttSink } from '../mqtt/index.js';
 import { trackOptionsOf, VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
-import type { encodeFrame, EventSource, TokenChoice } from '../http/index.js';
+import type { EventSource, TokenChoice } from '../http/index.js';
+import { encodeFrame, loadSharp } from '../pictures/index.js';
 import { EventStore } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
 
@@ -82,8 +83,6 @@ export class App implements AsyncDisposable {
   #store: EventStore | null = null;
   /** What fills the store and makes snapshots: with a store or MQTT (somewhere a snapshot can be had). */
   #recorder: EventRecorder | null = null;
-  /** The snapshot encoder, loaded once (with the http adapter: sharp, fastify). */
-  #encoder: Promise<typeof encodeFrame> | null = null;
   #started: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
@@ -168,8 +167,8 @@ export class App implements AsyncDisposable {
     this.mqtt?.start();
     if (this.#config.events !== undefined) this.#store = await this.#openStore(this.#config.events);
     if (this.#store !== null || this.mqtt !== null) {
-      // Loading the encoder takes seconds on a busy machine: before the cameras run, when snapshots are to be expected.
-      if (this.#store !== null || tracksAnyObjects(this.#config)) await this.#loadEncoder();
+      // Loading the encoder (sharp) takes seconds on a busy machine: before the cameras run, when snapshots are to be expected.
+      if (this.#store !== null || tracksAnyObjects(this.#config)) await loadSharp();
       this.#recorder = this.#startRecorder(this.#store);
       // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
       const store = this.#store;
@@ -222,27 +221,20 @@ export class App implements AsyncDisposable {
 
   /**
    * Events into the store and snapshots to it and to MQTT (a snapshot on MQTT needs no store: ADR 0037).
-   * A run with MQTT and no worker tracking objects at start loads the encoder (some 80 MB) only if one
-   * comes to track at run time, at its first snapshot.
+   * A run with MQTT and no worker tracking objects at start loads the encoder (sharp, some 80 MB: src/pictures
+   * loads it at its first encode) only if one comes to track at run time, at its first snapshot.
    */
   #startRecorder(store: EventStore | null): EventRecorder {
     const recorder = new EventRecorder({
       system: this.system,
       store,
       log: this.#log,
-      encode: async (frame, request) => {
-        const encode = await this.#loadEncoder();
-        return (await encode(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg;
-      },
+      encode: async (frame, request) =>
+        (await encodeFrame(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg,
       ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) ?? false }),
     });
     recorder.start();
     return recorder;
-  }
-
-  #loadEncoder(): Promise<typeof encodeFrame> {
-    this.#encoder ??= import('../http/index.js').then((http) => http.encodeFrame);
-    return this.#encoder;
   }
 
   /**

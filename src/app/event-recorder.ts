@@ -43,7 +43,7 @@ export interface EventRecorderOptions {
   /** The events store (the config's events section), or null: snapshots are then only published. */
   readonly store: EventStore | null;
   readonly log: Logger;
-  /** Encodes a frame with the object's box drawn (src/http's encodeFrame, purpose 'snapshot'). */
+  /** Encodes a frame with the object's box drawn (src/pictures' encodeFrame, purpose 'snapshot'). */
   readonly encode: (frame: Frame, request: SnapshotRequest) => Promise<Buffer>;
   /** Publishes a snapshot (the MQTT sink), if any; false when it could not go. */
   readonly publish?: (camera: string, label: string, jpeg: Buffer) => boolean;

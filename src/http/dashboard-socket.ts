@@ -41,7 +41,7 @@ import type { Logger } from '../internal/logger.js';
 import { annotationOf, type SystemEvent, type VisionSystem } from '../pipeline/index.js';
 import { tokenMatches } from './auth.js';
 import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
-import { boxesOf } from './jpeg.js';
+import { boxesOf } from '../pictures/index.js';
 import { isId } from '../internal/ids.js';
 import { SKELETON } from '../internal/detections.js';
 

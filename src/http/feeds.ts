@@ -19,7 +19,7 @@ import type { EventOf, VisionSystem } from '../pipeline/index.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
-import { boxesOf, encodeFrame, type Box } from './jpeg.js';
+import { boxesOf, encodeFrame, type Box } from '../pictures/index.js';
 
 export interface EncodedFrame {
   readonly camera: string;

@@ -72,4 +72,6 @@ export { attachResultsSink } from './sinks.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';
 export type * from './config-types.js';
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';
-export { CropFeed, cropRgb, type CropSettings, type CropInfo } from './crop-feed.js';
+export { CropFeed, type CropSettings, type CropInfo } from './crop-feed.js';
+// Made in the pictures room (src/pictures, ADR 0063); still here for users who took it from pipeline.
+export { cropRgb } from '../pictures/index.js';

@@ -36,7 +36,8 @@ import { nextFrame, WorkerExit, type AskFigures, type WorkerContext, type Worker
 import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
 import { VlmClient, type VlmApi } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
-import { framePicture, snapshotPicture, type NormalisedBox, type Picture } from './vlm-image.js';
+import type { NormalisedBox, Picture } from '../pictures/index.js';
+import { framePicture, snapshotPicture } from './vlm-image.js';
 
 export type VlmTriggerKind = 'new' | 'zone' | 'loitering' | 'end' | 'interval';
 
