@@ -16,7 +16,17 @@
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
-import { demandLabels, diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type WindowFigures } from './freshness.js';
+import {
+  demandLabels,
+  diagnose,
+  judge,
+  ObjectiveWindow,
+  type DecodeFigures,
+  type Diagnosis,
+  type FreshnessObjective,
+  type ModelLoad,
+  type WindowFigures,
+} from './freshness.js';
 import type { ModelStats } from './model-service.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
@@ -44,7 +54,12 @@ export interface ObjectiveStatus {
 
 /** The figures the watch reads of the system at each tick. */
 export interface WatchedSystem {
-  readonly cameras: Readonly<Record<string, { readonly capture: { readonly fps: number } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }>>;
+  readonly cameras: Readonly<
+    Record<
+      string,
+      { readonly capture: { readonly fps: number; readonly decode?: DecodeFigures | null } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }
+    >
+  >;
   readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
   readonly models: Readonly<Record<string, ModelStats>>;
 }
@@ -170,13 +185,25 @@ export class FreshnessWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands);
+      if (!met)
+        w.diagnosis = this.#diagnose(
+          profile,
+          f,
+          cameraFps,
+          span,
+          parts,
+          model,
+          demands,
+          camera === null ? null : (stats.cameras[camera]?.capture?.decode ?? null),
+        );
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands);
+    const diagnosis = met
+      ? w.diagnosis
+      : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, camera === null ? null : (stats.cameras[camera]?.capture?.decode ?? null));
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -204,6 +231,7 @@ export class FreshnessWatch {
     missed: ReturnType<typeof judge> & object,
     model: ModelLoad | null,
     demands: Demands,
+    decode: DecodeFigures | null,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
     return diagnose({
@@ -216,6 +244,7 @@ export class FreshnessWatch {
       model,
       idleCpu: this.#idleShare,
       cores: availableParallelism(),
+      decode,
     });
   }
 

@@ -249,6 +249,15 @@ export class Subscription implements FrameSource, AsyncDisposable {
     if (this.#intervalMs > 0 && Number.isFinite(ms) && ms > 0 && Number.isFinite(this.#gateUntil)) this.#gateUntil += Math.min(ms, this.#intervalMs);
   }
 
+  /**
+   * How long until this reader takes its next frame, as far as its mailbox knows: 0 when it may take one now (its
+   * slot is open, whether it waits in read() or calls it once its work is done), else the time to its maxFps slot.
+   * What a producer that decodes less needs, so that the frame a slot takes is decoded and not skipped.
+   */
+  nextTakeInMs(now: number = this.#clock.now()): number {
+    return Math.max(0, this.#gateUntil - now);
+  }
+
   /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */
   start(): this {
     if (this.#closedAtSeq !== null) throw new SubscriptionClosedError(this.workerId);
