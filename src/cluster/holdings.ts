@@ -4,10 +4,10 @@
  * move room passes leases on, fencing marks them; all of them change the
  * records through this one map, so "held" means the same to each.
  *
- * Contract: a camera starts only after its claim succeeded (start(): the
+ * Contract: a camera starts only after its claim succeeded (startCamera(): the
  * record first, then the claims log, then the system) and stops before its
  * lease is released (release(): the system, the claims log, then the lease
- * deleted at this node's revision only). stop() is for a lease someone else
+ * deleted at this node's revision only). stopCamera() is for a lease someone else
  * holds now: the camera stops, the lease is left alone. Every stop record
  * says when the camera last published (streamedUntil). Lease operations run
  * one at a time through exclusive(): a handoff's compare-and-set must not
@@ -65,7 +65,7 @@ export class Holdings {
   }
 
   /** Starts a camera whose lease this node just won; one the system refuses gives its lease back. */
-  async start(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
+  async startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
     const { bus, log, system } = this.#ctx;
     this.held.set(camera, this.newHeld(revision, entry));
     bus.claim(camera, 'start', revision, 'claimed');
@@ -81,7 +81,7 @@ export class Holdings {
   }
 
   /** Stops the camera (before anything else) and forgets the lease without touching it (someone else holds it). */
-  async stop(camera: string, revision: number, reason: string): Promise<void> {
+  async stopCamera(camera: string, revision: number, reason: string): Promise<void> {
     const held = this.held.get(camera);
     this.held.delete(camera);
     await this.#ctx.system.removeCamera(camera).catch(() => undefined);

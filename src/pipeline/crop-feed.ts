@@ -109,6 +109,7 @@ export class CropFeed {
   /** A picture is being decoded for the next crop. */
   #cutting = false;
   #closed = false;
+  #closing: Promise<void> | null = null;
   /** Crops cut. */
   crops = 0;
   /** Boxes of a result replaced by a newer result's before their turn came. */
@@ -141,14 +142,21 @@ export class CropFeed {
     void this.#follow(this.#subscription);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#newest?.release();
-    this.#newest = null;
-    this.#pending = [];
-    await this.#subscription?.close();
-    await this.supplier.close();
+  /** Ends the feed: its subscription to the camera and its own supplier. Idempotent: every call gets the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#newest?.release();
+      this.#newest = null;
+      this.#pending = [];
+      await this.#subscription?.close();
+      await this.supplier.close();
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The crop a frame of this feed showed, by its seq. */

@@ -92,6 +92,7 @@ export class FreshnessWatch {
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
   #timer: NodeJS.Timeout | null = null;
+  #closed = false;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
 
@@ -100,13 +101,15 @@ export class FreshnessWatch {
     this.#now = options.now ?? (() => performance.now());
   }
 
+  /** Starts judging once a second. Idempotent; after close() it starts nothing (ADR 0013: close() is final). */
   start(): void {
-    if (this.#timer !== null) return;
+    if (this.#timer !== null || this.#closed) return;
     this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
     this.#timer.unref();
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     return Promise.resolve();

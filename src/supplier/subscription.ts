@@ -96,6 +96,8 @@ export interface WorkerStats {
   readonly lastFrameAgeMs: number | null;
   /** Ages of every delivered frame, as a histogram (frame-age.ts). */
   readonly frameAge: FrameAgeHistogram;
+  /** Age at read of the last RECENT_SAMPLES delivered frames, p50 and p99 (ms; null before the first): how the reader does now. */
+  readonly frameAgeRecent: { readonly p50Ms: number | null; readonly p99Ms: number | null };
   /** Deliveries per second over the supplier's fps window. */
   readonly fps: number;
   /** True while a read() is pending (the worker is ready and waits for a frame, or for its maxFps slot). */

@@ -8,8 +8,8 @@
  * folder's index.ts, its public surface (internal/ has none: its files are
  * imported one by one). The adapters learn what the system runs from the
  * system (its workers' profiles, admission, the masked config: ADR 0039),
- * never from the config: http, mqtt and metrics may only `import type` their
- * own section's config type.
+ * never from the config: http, mqtt, metrics and cluster may only `import
+ * type` their own section's config type.
  */
 import assert from 'node:assert/strict';
 import { dirname, join, normalize } from 'node:path';
@@ -43,8 +43,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 };
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
 /**
- * Adapter → the config types it may import (type-only): its own section's. The cluster is not held to it yet:
- * its admission and camera checks move to the system's calls (admitCamera) when it is split (ADR 0039).
+ * Adapter → the config types it may import (type-only): its own section's. Every adapter is held to it: the
+ * cluster's admission and camera checks are the system's calls (admitCamera, resolveCameraEntry; ADR 0039).
  */
 const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
   http: ['HttpConfig'],
@@ -172,6 +172,7 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
   // Checked on the real tree too: `import { maskConfig, type MqttConfig }` planted back into src/mqtt/sink.ts, and
   // `import { checkNetworkCamera }` into src/http/server.ts, each made this test fail with their lines; reverted.
   it("the adapters take only their own section's config types from config, type-only (ADR 0039)", () => {
+    assert.deepEqual(Object.keys(CONFIG_TYPES_OF).sort(), [...ADAPTERS].sort(), 'every adapter is held to the rule');
     const problems: string[] = [];
     for (const path of files) {
       const adapter = folderOf(path.replace(/^src\//, ''));
@@ -195,5 +196,8 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
     assert.equal(planted('http', "const c = await import('../config/index.js');"), 1);
     assert.equal(planted('http', "import { maskConfig } from '../config/mask.js';"), 2, 'past the index too');
     assert.equal(planted('http', "import type { CameraAdmissionPolicy } from '../pipeline/index.js';"), 0, 'only config is held to it');
+    assert.equal(planted('cluster', "import type { ClusterConfig } from '../config/index.js';"), 0);
+    assert.equal(planted('cluster', "import { checkNetworkCamera, substituteEnv } from '../config/index.js';"), 3, 'the cluster is held to it too');
+    assert.equal(planted('cluster', "import type { Config } from '../config/index.js';"), 1);
   });
 });
