@@ -13,55 +13,11 @@ import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import { StreamCapture, type DecodeState } from '../../src/capture/index.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
-import { captures, media } from './fixtures.js';
+import { captures, decodeState, gopClip } from './fixtures.js';
 
 // 10 fps at 320 px: a keyframe every second, no B frames (as cameras' substreams); and a 2 s group with 2 B frames.
-const gop1s = (): Promise<string> =>
-  media('vtest-gop10-nob.mp4', [
-    '-an',
-    '-t',
-    '12',
-    '-vf',
-    'fps=10,scale=320:-2',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-g',
-    '10',
-    '-keyint_min',
-    '10',
-    '-sc_threshold',
-    '0',
-    '-bf',
-    '0',
-    '-pix_fmt',
-    'yuv420p',
-  ]);
-const gop2sB = (): Promise<string> =>
-  media('vtest-gop20-bframes.mp4', [
-    '-an',
-    '-t',
-    '12',
-    '-vf',
-    'fps=10,scale=320:-2',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-g',
-    '20',
-    '-keyint_min',
-    '20',
-    '-sc_threshold',
-    '0',
-    '-bf',
-    '2',
-    '-x264-params',
-    'b-pyramid=none',
-    '-pix_fmt',
-    'yuv420p',
-  ]);
+const gop1s = (): Promise<string> => gopClip(12, 10, 0);
+const gop2sB = (): Promise<string> => gopClip(12, 20, 2);
 
 after(async () => {
   await Promise.all(captures.map((c) => c.close()));
@@ -79,14 +35,7 @@ async function takes(
   const reader = supplier.subscribe('reader', { maxFps });
   const cap = new StreamCapture({ source: path, supplier, decoder: 'native', loop: true, realtime: true, output: { format: 'gray' } });
   captures.push(cap);
-  const chosen = new Promise<DecodeState>((resolve) => {
-    const on = (state: DecodeState): void => {
-      if (state.mode !== mode) return;
-      cap.off('decode', on);
-      resolve(state);
-    };
-    cap.on('decode', on);
-  });
+  const chosen = decodeState(cap, (state) => state.mode === mode);
   cap.start();
   const state = await chosen;
   const sinceDecoded: number[] = [];
@@ -143,14 +92,7 @@ describe('fresh takes: a reader of a stream decoded less takes a frame decoded f
       output: { format: 'gray' },
     });
     captures.push(cap);
-    const measured = new Promise<DecodeState>((resolve) => {
-      const on = (state: DecodeState): void => {
-        if (state.keyframeIntervalMs === null) return;
-        cap.off('decode', on);
-        resolve(state);
-      };
-      cap.on('decode', on);
-    });
+    const measured = decodeState(cap, (state) => state.keyframeIntervalMs !== null);
     cap.start();
     void reader.read();
     const state = await measured;
