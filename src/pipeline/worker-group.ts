@@ -41,7 +41,7 @@ import { PipelineError } from './errors.js';
 import type { PipelineWorkerState, SystemEvent } from './events.js';
 import type { BuiltWorkerKind } from './build-worker.js';
 import type { WorkerKindName, WorkerProfile } from './worker-profile.js';
-import type { ObjectiveStatus } from './freshness-watch.js';
+import type { ObjectiveStatus } from './freshness.js';
 
 /**
  * A worker's figures in stats(): its supervision, its mailbox's frames (the current incarnation's), and for a
