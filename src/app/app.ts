@@ -171,7 +171,7 @@ export class App implements AsyncDisposable {
       this.#recorder = this.#startRecorder(this.#store);
       // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
       const store = this.#store;
-      if (store !== null) this.system.setSnapshotSource((id) => store.snapshot(id));
+      if (store !== null) this.system.objects.setSnapshotSource((id) => store.snapshot(id));
     }
     await this.system.start();
     await this.cluster?.start();

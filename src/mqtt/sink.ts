@@ -4,7 +4,7 @@
  * MqttSink: the system's events, states, results and stats out to an MQTT
  * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),
- * stats(), setWorkerEnabled(), restartWorker() and their shared forms.
+ * stats(), workers.setEnabled(), workers.restart() and their shared forms.
  *
  * Contract:
  * - The broker never stalls the system: nothing here blocks a capture, a
@@ -229,7 +229,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       outlet,
       log: this.#log,
       budgetS: (event) => workerBudgetS(event.profile),
-      onPublished: (event, ageMs) => this.#system.recordHop(event, 'published', ageMs),
+      onPublished: (event, ageMs) => this.#system.results.recordHop(event, 'published', ageMs),
     });
     this.#answers = new AnswerPublisher({ topics: this.topics, outlet });
     this.#commands = new CommandHandler({
@@ -595,7 +595,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   /** The budget (seconds) of a camera's worker or, if the camera has none of that id, of the shared worker. */
   #budgetS(camera: string, worker: string): number | null {
-    return workerBudgetS(this.#system.workerProfile(camera, worker));
+    return workerBudgetS(this.#system.workers.profile(camera, worker));
   }
 
   /**
@@ -614,7 +614,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   /** The camera's budgets for its detection states: one per kind, what Home Assistant's expire_after says too. */
   #stateBudgets(camera: string): { readonly counts: number | null; readonly zones: number | null } {
-    return cameraBudgetsS(this.#system.workers(camera), this.#config.events.workers ?? null);
+    return cameraBudgetsS(this.#system.workers.profiles(camera), this.#config.events.workers ?? null);
   }
 
   /** Frigate's payload, as is, on `<prefix>/events` (at least once, queued while offline like the rest). */
@@ -735,7 +735,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   /** The last hour's line counts of every camera, each published if it changed (they fall as crossings age). */
   #refreshLastHourCounts(): void {
     for (const camera of this.#retainedState.cameras())
-      for (const c of this.#system.lineCounts(camera))
+      for (const c of this.#system.objects.lineCounts(camera))
         this.#retainedState.set(camera, this.topics.lineCountLastHour(camera, c.line, c.direction, c.label), String(c.lastHour));
   }
 

@@ -59,7 +59,7 @@ export interface WorkerFigures {
   readonly waitingForModel: boolean;
   readonly maxFps: number | null;
   readonly maxAgeMs: number | null;
-  /** Restarts over the worker's life: by its policy, and asked for with restartWorker(). */
+  /** Restarts over the worker's life: by its policy, and asked for with workers.restart(). */
   readonly restarts: number;
   /** Why its last incarnation ended badly; `code` is the project code behind it (ERR_SHM_FULL, ERR_SERVER_UNAVAILABLE, …) where one is known. */
   readonly lastExit: LastExit | null;
