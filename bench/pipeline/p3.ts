@@ -64,7 +64,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     const near = lastResult.get(camera) ?? null;
     const asked = performance.now();
     void system
-      .cameraPicture(camera, near)
+      .cameras.picture(camera, near)
       .then(async ({ picture, format, stream, fallback }) => {
         const { jpeg, width, height } = await encodeFrame(frameOfPicture(picture, format, camera), { purpose: 'snapshot' });
         latencies.push(performance.now() - asked);
