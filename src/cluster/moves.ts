@@ -208,8 +208,8 @@ export class PlannedMoves {
     log.info({ camera, from: s.from, mode }, 'camera taken over by a planned move');
     // After a break the old session is closed: open this one again now rather than after the capture's backoff.
     if (mode === 'break')
-      await system
-        .cameras.replace(camera, s.config)
+      await system.cameras
+        .replace(camera, s.config)
         .catch((error: unknown) => log.error({ camera, err: messageOf(error) }, 'camera restart after a break failed'));
   }
 

@@ -16,7 +16,17 @@
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
-import { demandLabels, diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type ObjectiveStatus, type WindowFigures } from './freshness.js';
+import {
+  demandLabels,
+  diagnose,
+  judge,
+  ObjectiveWindow,
+  type Diagnosis,
+  type FreshnessObjective,
+  type ModelLoad,
+  type ObjectiveStatus,
+  type WindowFigures,
+} from './freshness.js';
 import type { ModelStats } from './model-service.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';

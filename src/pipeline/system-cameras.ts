@@ -140,7 +140,7 @@ export class SystemCameras {
     try {
       return this.#core.camera(id).snapshotPicture(near);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 

@@ -95,7 +95,9 @@ export interface DeprecatedSystemCalls {
 }
 
 /** The table and the interface name the same calls (a name in only one fails to compile here). */
-const sameNames: [Exclude<keyof OldCalls, keyof DeprecatedSystemCalls>, Exclude<keyof DeprecatedSystemCalls, keyof OldCalls>] extends [never, never] ? true : never = true;
+const sameNames: [Exclude<keyof OldCalls, keyof DeprecatedSystemCalls>, Exclude<keyof DeprecatedSystemCalls, keyof OldCalls>] extends [never, never]
+  ? true
+  : never = true;
 void sameNames;
 
 const codeOf = (old: string): string => `FRAMESUPPLIER_DEP_SYSTEM_${old.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;

@@ -73,10 +73,7 @@ const SYSTEM_FILES = ['src/pipeline/system.ts', 'src/pipeline/system-deprecated.
  * VisionSystem or a Pick<> of it are all seen): file:line and the member. `planted` adds files that are not
  * on disk (the rule's self-test).
  */
-function systemMembersUsed(
-  files: readonly string[],
-  planted: Readonly<Record<string, string>> = {},
-): { uses: { at: string; file: string; member: string }[] } {
+function systemMembersUsed(files: readonly string[], planted: Readonly<Record<string, string>> = {}): { uses: { at: string; file: string; member: string }[] } {
   const options: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,

@@ -13,7 +13,11 @@ import { nextEvent, resolvedConfig, vtest } from './helpers.js';
 const SHM_DIR = `/dev/shm/framesupplier-test-cameras-${process.pid}`;
 const A = `a-${process.pid}`;
 const B = `b-${process.pid}`;
-const entry = { source: vtest(), capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true }, workers: [{ id: 'motion', module: 'builtin:motion' }] };
+const entry = {
+  source: vtest(),
+  capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true },
+  workers: [{ id: 'motion', module: 'builtin:motion' }],
+};
 const DOOR = [
   [0.1, 0.1],
   [0.9, 0.1],

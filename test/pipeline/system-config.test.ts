@@ -33,7 +33,10 @@ describe('system.config', { timeout: 60_000 }, () => {
       shmDir: SHM_DIR,
       cameras: { door: { source: 'rtsp://viewer:${DOOR_PASSWORD}@127.0.0.1:1/stream1', capture, workers: motion } },
     };
-    system = new VisionSystem({ config: parseConfig(JSON.stringify(file), { env: { DOOR_PASSWORD: 'pw-from-env' } }), logger: createLogger({ level: 'silent' }) });
+    system = new VisionSystem({
+      config: parseConfig(JSON.stringify(file), { env: { DOOR_PASSWORD: 'pw-from-env' } }),
+      logger: createLogger({ level: 'silent' }),
+    });
     await system.cameras.add('yard', { source: vtest(), capture, workers: motion });
   });
 
@@ -65,7 +68,10 @@ describe('system.config', { timeout: 60_000 }, () => {
   it('admit: programs only with allowExec, references only as the policy allows, expanded from env when given', () => {
     const exec = system.config.admit({ source: vtest(), workers: [{ id: 'x', command: ['/bin/true'] }] }, { allowExec: false, references: { names: [] } });
     assert.equal(exec.admitted ? null : exec.problem.kind, 'exec');
-    assert.equal(system.config.admit({ source: vtest(), workers: [{ id: 'x', command: ['/bin/true'] }] }, { allowExec: true, references: { names: [] } }).admitted, true);
+    assert.equal(
+      system.config.admit({ source: vtest(), workers: [{ id: 'x', command: ['/bin/true'] }] }, { allowExec: true, references: { names: [] } }).admitted,
+      true,
+    );
     const reference = system.config.admit({ source: 'rtsp://${OTHER}@h/s', workers: motion }, { allowExec: false, references: { names: [] } });
     assert.equal(reference.admitted ? null : reference.problem.kind, 'reference');
     const expanded = system.config.admit(

@@ -20,7 +20,11 @@ describe('system.results', { timeout: 60_000 }, () => {
     const config = resolvedConfig({
       shmDir: SHM_DIR,
       cameras: {
-        [A]: { source: vtest(), capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true }, workers: [{ id: 'motion', module: 'builtin:motion' }] },
+        [A]: {
+          source: vtest(),
+          capture: { output: { format: 'gray', width: 160, fps: 5 }, loop: true },
+          workers: [{ id: 'motion', module: 'builtin:motion' }],
+        },
       },
     });
     system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }) });

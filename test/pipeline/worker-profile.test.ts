@@ -126,7 +126,9 @@ describe('worker profiles', { timeout: 120_000 }, () => {
         { id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: 700, tracks: false },
         { id: 's', shared: true, kind: 'module', model: null, ageBudgetMs: 1_500, tracks: false },
       ]);
-      assert.deepEqual(system.workers.profiles(B).map(summary), [{ id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: null, tracks: false }]);
+      assert.deepEqual(system.workers.profiles(B).map(summary), [
+        { id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: null, tracks: false },
+      ]);
       assert.deepEqual(system.workers.profiles('nowhere'), []);
     });
 
