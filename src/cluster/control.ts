@@ -11,21 +11,12 @@
  * Enabling or disabling a worker is per process and has no cluster-wide form
  * yet: refused with ERR_CLUSTER_UNSUPPORTED rather than done on one node only.
  */
-import type { VisionSystem } from '../pipeline/index.js';
+import type { SystemControl, VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
 
-/** The write calls of a control plane, in the shape of the system's own parts (system.cameras, system.workers). */
-export interface ClusterCameraControl {
-  readonly cameras: {
-    add(id: string, entry: unknown): Promise<void>;
-    replace(id: string, entry: unknown): Promise<void>;
-    remove(id: string): Promise<void>;
-  };
-  readonly workers: {
-    restart(camera: string, worker: string): Promise<void>;
-    setEnabled(camera: string, worker: string, enabled: boolean): Promise<void>;
-  };
+/** The write calls of a control plane, in the system's own shape (system.cameras, system.workers). */
+export interface ClusterCameraControl extends SystemControl {
   /** @deprecated `cameras.add` (removed in 0.2.0). */
   readonly addCamera: (id: string, entry: unknown) => Promise<void>;
   /** @deprecated `cameras.replace` (removed in 0.2.0). */

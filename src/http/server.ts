@@ -44,7 +44,7 @@ import { messageOf } from '../internal/abort.js';
 import { InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
+import type { CameraAdmissionPolicy, SystemControl, VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -118,7 +118,7 @@ export interface HttpServerOptions {
    * system itself. Cluster mode gives its own (src/cluster clusterCameraControl),
    * so a change goes through the cluster, not to this node's system alone.
    */
-  readonly control?: CameraControl;
+  readonly control?: SystemControl;
   /** Cameras from the API may have `command` and file `module` workers (http.allowExec). Default false. */
   readonly allowExec?: boolean;
   /** Which `${NAME}` references API values may hold (the system's admission policy). Default: none. */
@@ -139,19 +139,6 @@ export interface HttpServerOptions {
   /** How long latest.jpg waits for a frame. Default 5 000 ms. */
   readonly snapshotTimeoutMs?: number;
   readonly logger?: Logger;
-}
-
-/** The write calls of the API, in the shape of the system's own parts (system.cameras, system.workers). */
-export interface CameraControl {
-  readonly cameras: {
-    add(id: string, entry: unknown): Promise<unknown>;
-    replace(id: string, entry: unknown): Promise<unknown>;
-    remove(id: string): Promise<unknown>;
-  };
-  readonly workers: {
-    restart(camera: string, worker: string): Promise<unknown>;
-    setEnabled(camera: string, worker: string, enabled: boolean): Promise<unknown>;
-  };
 }
 
 const idParams = (...names: string[]) => ({
@@ -328,7 +315,7 @@ export class HttpServer implements AsyncDisposable {
   #routes(): void {
     const app = this.#app;
     const system = this.#o.system;
-    const control: CameraControl = this.#o.control ?? system;
+    const control: SystemControl = this.#o.control ?? system;
 
     app.addHook('onRequest', async (request, reply) => {
       // An upgrade answered over HTTP (refused, or no such route) leaves a socket no HTTP server owns: end it with the answer, or it stays half-open and holds close().

@@ -4,7 +4,7 @@
  * round-robin mux, one typed event stream, all owned by a VisionSystem,
  * whose calls come in parts (ADR 0062).
  */
-export { VisionSystem, type VisionSystemOptions } from './system.js';
+export { VisionSystem, type VisionSystemOptions, type SystemControl } from './system.js';
 // The system's parts (ADR 0062): what system.cameras, .workers, .objects, .models, .config, .results and stats() are.
 export type { SystemCameras, AreasInput } from './system-cameras.js';
 export type { SystemWorkers } from './system-workers.js';

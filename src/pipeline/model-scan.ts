@@ -20,26 +20,26 @@ const MODEL_SCAN_MS = 1_000;
 const FOUND_SILENT_SCANS = 5;
 
 export class ModelDirectoryScan {
+  #timer: NodeJS.Timeout | null = null;
+  #scanning = false;
   readonly #core: SystemCore;
-  readonly #directory: string;
   /** Models found in the directory (no entry, no worker naming them): scans in a row without an answer. */
   readonly #found = new Map<string, number>();
   /** Sockets left by servers that stopped answering (their mtime): not a model again until bound anew. */
   readonly #staleSockets = new Map<string, number>();
-  #timer: NodeJS.Timeout | null = null;
-  #scanning = false;
 
-  constructor(core: SystemCore, directory: string) {
+  /** Scans the config's `models.discover` directory, if it has one. */
+  constructor(core: SystemCore) {
     this.#core = core;
-    this.#directory = directory;
   }
 
-  /** Scans now, then every second. */
+  /** Scans now, then every second; nothing without a directory. */
   start(): void {
-    if (this.#timer !== null) return;
-    this.#timer = setInterval(() => this.#scan(), MODEL_SCAN_MS);
+    const directory = this.#core.config.modelDirectory;
+    if (this.#timer !== null || directory === undefined) return;
+    this.#timer = setInterval(() => this.#scan(directory), MODEL_SCAN_MS);
     this.#timer.unref();
-    this.#scan();
+    this.#scan(directory);
   }
 
   close(): void {
@@ -50,10 +50,9 @@ export class ModelDirectoryScan {
     return this.#core.state === 'running';
   }
 
-  #scan(): void {
+  #scan(directory: string): void {
     if (this.#scanning || !this.#running()) return;
     this.#scanning = true;
-    const directory = this.#directory;
     const models = this.#core.models;
     void readdir(directory, { withFileTypes: true })
       .catch(() => [])

@@ -15,8 +15,7 @@ import type { CameraPipeline } from './camera-pipeline.js';
 import type { CameraAreas } from './config-types.js';
 import type { CropFeed } from './crop-feed.js';
 import { PipelineError } from './errors.js';
-import { closed, type SystemCore } from './system-core.js';
-import type { SystemConfig } from './system-config.js';
+import { closed, SystemPart } from './system-core.js';
 
 /** Zones, masks and lines to set: a key absent (or null) is none of that kind. Checked as the config file's are. */
 export interface AreasInput {
@@ -25,30 +24,17 @@ export interface AreasInput {
   readonly lines?: unknown;
 }
 
-export class SystemCameras {
-  readonly #core: SystemCore;
-  readonly #config: SystemConfig;
-
-  constructor(core: SystemCore, config: SystemConfig) {
-    this.#core = core;
-    this.#config = config;
-  }
-
-  /** The cameras the system has now, in the order they came. */
-  ids(): string[] {
-    return [...this.#core.cameras.keys()];
-  }
-
+export class SystemCameras extends SystemPart {
   /**
    * Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it).
    * `entry` is a camera as a config file's `cameras.<id>` would have it (a resolved CameraConfig is one
    * too). ERR_DUPLICATE_CAMERA for an id it has.
    */
   add(id: string, entry: unknown): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       if (core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; cameras.replace() changes it`);
-      const camera = await core.createCamera(id, this.#config.resolveCamera(id, entry));
+      const camera = await core.createCamera(id, core.resolveCamera(id, entry));
       core.cameras.set(id, camera);
       core.areas.delete(id);
       if (core.state === 'running') core.startCamera(camera);
@@ -58,10 +44,10 @@ export class SystemCameras {
 
   /** Replaces a camera's config (an entry as for add): the new camera is checked first, then the old one stops and the new one starts. */
   replace(id: string, entry: unknown): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       const old = core.camera(id);
-      const camera = await core.createCamera(id, this.#config.resolveCamera(id, entry));
+      const camera = await core.createCamera(id, core.resolveCamera(id, entry));
       await core.stopCamera(old);
       core.cameras.set(id, camera);
       core.areas.delete(id);
@@ -72,7 +58,7 @@ export class SystemCameras {
 
   /** Stops a camera (frames in flight finish, up to the system's drainTimeoutMs) and forgets it. */
   remove(id: string): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       const camera = core.camera(id);
       core.cameras.delete(id);
@@ -89,14 +75,14 @@ export class SystemCameras {
    * tracked objects use them from the next frame, with their ids and stays kept; no restart.
    */
   setAreas(id: string, areas: AreasInput): Promise<CameraAreas> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       const entry: Record<string, unknown> = { ...core.camera(id).config };
       delete entry.zones;
       delete entry.masks;
       delete entry.lines;
       for (const k of ['zones', 'masks', 'lines'] as const) if (areas[k] !== undefined && areas[k] !== null) entry[k] = areas[k];
-      const checked = this.#config.resolveCamera(id, entry);
+      const checked = core.resolveCamera(id, entry);
       const set: CameraAreas = { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
       core.areas.set(id, set);
       core.changed('camera-areas', id);
@@ -107,7 +93,7 @@ export class SystemCameras {
 
   /** A camera's zones, masks and lines as it runs now (its config's, or the latest setAreas()); none for a camera it does not have. */
   areas(id: string): CameraAreas {
-    const c = this.#core.cameraConfig(id);
+    const c = this.core.cameraConfig(id);
     if (c === undefined) return { zones: {}, masks: [], lines: {} };
     return { zones: c.zones ?? {}, masks: c.masks ?? [], lines: c.lines ?? {} };
   }
@@ -121,13 +107,13 @@ export class SystemCameras {
    * ERR_UNKNOWN_CAMERA; ERR_SUPPLIER_STOPPED for a camera that has stopped.
    */
   watch(id: string, name: string, options: { readonly maxFps?: number } = {}): FrameSource {
-    this.#core.assertOpen();
-    return this.#core.camera(id).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
+    this.core.assertOpen();
+    return this.core.camera(id).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
   }
 
   /** A camera's stream names, main first (just main for a camera of one stream). ERR_UNKNOWN_CAMERA. */
   streamNames(id: string): string[] {
-    return this.#core.camera(id).streamNames;
+    return this.core.camera(id).streamNames;
   }
 
   /**
@@ -136,9 +122,9 @@ export class SystemCameras {
    * (`fallback` says why). ERR_UNKNOWN_CAMERA; ERR_STREAM_PICTURE_UNAVAILABLE when no stream can.
    */
   picture(id: string, near: number | null = null): ReturnType<CameraPipeline['snapshotPicture']> {
-    if (this.#core.closing) return Promise.reject(closed());
+    if (this.core.closing) return Promise.reject(closed());
     try {
-      return this.#core.camera(id).snapshotPicture(near);
+      return this.core.camera(id).snapshotPicture(near);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -146,6 +132,11 @@ export class SystemCameras {
 
   /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for a camera it does not have. */
   cropFeeds(id: string): readonly CropFeed[] {
-    return this.#core.cameras.get(id)?.cropFeeds ?? [];
+    return this.core.cameras.get(id)?.cropFeeds ?? [];
+  }
+
+  /** The cameras the system has now, in the order they came. */
+  ids(): string[] {
+    return [...this.core.cameras.keys()];
   }
 }

@@ -8,7 +8,7 @@
  * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
  * a problem with where and what, never thrown.
  */
-import { envOf, resolveCamera } from '../config/index.js';
+import { envOf } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
 import { probeFrameRate } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -16,7 +16,7 @@ import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import { forecastCamera, type CameraChange, type Forecast } from './forecast.js';
 import { freshnessObjective } from './freshness.js';
-import type { SystemCore } from './system-core.js';
+import { SystemPart } from './system-core.js';
 import { ageBudgetMs } from './worker-profile.js';
 
 export interface MaskOptions {
@@ -24,13 +24,7 @@ export interface MaskOptions {
   readonly secrets?: readonly string[];
 }
 
-export class SystemConfig {
-  readonly #core: SystemCore;
-
-  constructor(core: SystemCore) {
-    this.#core = core;
-  }
-
+export class SystemConfig extends SystemPart {
   /**
    * The configuration as it is now: the one the system started with, its cameras as added, replaced and
    * removed since, and their areas as set live (resolved; secrets as they are: mask before showing). So a
@@ -38,8 +32,8 @@ export class SystemConfig {
    */
   current(): ResolvedConfig {
     const cameras: Record<string, CameraConfig> = {};
-    for (const id of this.#core.cameras.keys()) cameras[id] = this.#core.cameraConfig(id)!;
-    return { ...this.#core.config, cameras };
+    for (const id of this.core.cameras.keys()) cameras[id] = this.core.cameraConfig(id)!;
+    return { ...this.core.config, cameras };
   }
 
   /**
@@ -53,12 +47,12 @@ export class SystemConfig {
 
   /** One camera's config as it runs now, masked as masked() masks it; undefined for a camera the system does not have. */
   maskedCamera(camera: string, options: MaskOptions = {}): CameraConfig | undefined {
-    const config = this.#core.cameraConfig(camera);
+    const config = this.core.cameraConfig(camera);
     return config === undefined ? undefined : maskConfig(config, { secrets: this.#secrets(options.secrets) });
   }
 
   #secrets(more: readonly string[] = []): string[] {
-    return [...envOf(this.#core.config).values, ...more];
+    return [...envOf(this.core.config).values, ...more];
   }
 
   /**
@@ -77,11 +71,7 @@ export class SystemConfig {
    * bad entry before passing it on (a cluster, to the node that will run it).
    */
   resolveCamera(id: string, entry: unknown): CameraConfig {
-    // the models of the file, and those found in its models directory since
-    return resolveCamera(id, entry, {
-      defaults: this.#core.config.defaults,
-      models: { ...Object.fromEntries([...this.#core.models.keys()].map((m) => [m, {}])), ...this.#core.config.models },
-    });
+    return this.core.resolveCamera(id, entry);
   }
 
   /**
@@ -93,10 +83,10 @@ export class SystemConfig {
    * must not (ERR_DUPLICATE_CAMERA), as for the real change.
    */
   async forecast(id: string, entry: unknown, options: { readonly replace: boolean }): Promise<Forecast> {
-    if (options.replace) this.#core.camera(id);
-    else if (this.#core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
+    if (options.replace) this.core.camera(id);
+    else if (this.core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
     const config = this.resolveCamera(id, entry);
-    const stats = this.#core.rawStats();
+    const stats = this.core.rawStats();
     const configured = config.capture.output?.fps;
     const measured = stats.cameras[id]?.capture?.fps;
     let fps: number;
@@ -116,10 +106,10 @@ export class SystemConfig {
       .filter((w) => w.enabled)
       .map((w) => {
         const model = 'model' in w && typeof w.model === 'string' ? w.model : null;
-        const modelConfig = model === null ? undefined : this.#core.config.models[model];
+        const modelConfig = model === null ? undefined : this.core.config.models[model];
         const budget = ageBudgetMs(w, model === null ? null : { maxAgeMs: modelConfig?.maxAgeMs ?? null });
         return { id: w.id, model, maxFps: w.maxFps ?? null, objective: freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio) };
       });
-    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) => this.#core.profileOf(camera, worker));
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) => this.core.profileOf(camera, worker));
   }
 }

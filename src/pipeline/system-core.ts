@@ -10,21 +10,21 @@
  * began throws ERR_SYSTEM_CLOSED.
  */
 import { availableParallelism } from 'node:os';
-import type { ModelConfig } from '../config/index.js';
+import { resolveCamera, type ModelConfig } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { processMemory } from '../internal/memory.js';
 import { mallocStats } from '../capture/index.js';
 import type { VlmScene } from '../workers/index.js';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
-import type { CameraAreas, CameraConfig, ResolvedConfig } from './config-types.js';
+import type { CameraAreas, CameraConfig, ResolvedConfig, SharedWorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import { EventHub, type ConfigChange, type EventOf, type SystemEvent, type SystemState } from './events.js';
 import { FreshnessWatch } from './freshness-watch.js';
 import { ModelService, type ModelStats } from './model-service.js';
 import { ObjectTracking } from './object-tracking.js';
 import { OutputGate } from './output-gate.js';
-import type { SharedWorker, SharedWorkerStats } from './shared-worker.js';
+import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { SystemStats } from './system-stats.js';
@@ -215,13 +215,28 @@ export class SystemCore {
     });
   }
 
+  /**
+   * A camera entry as a run-time change takes it: validated by the config's schema and resolved with the
+   * file's defaults and models (ERR_CONFIG, every issue): the models of the file, and those found in its
+   * models directory since.
+   */
+  resolveCamera(id: string, entry: unknown): CameraConfig {
+    return resolveCamera(id, entry, {
+      defaults: this.config.defaults,
+      models: { ...Object.fromEntries([...this.models.keys()].map((m) => [m, {}])), ...this.config.models },
+    });
+  }
+
+  /** What a camera pipeline and a shared worker are built with: the model services, the frame stores' directory, their own log. */
+  #buildContext(bindings: Record<string, string>): { models: Map<string, ModelService>; shmDir: string; log: Logger } {
+    return { models: this.models, shmDir: this.shmDir, log: this.log.child(bindings) };
+  }
+
   createCamera(id: string, config: CameraConfig): Promise<CameraPipeline> {
     return CameraPipeline.create({
       id,
       config,
-      models: this.models,
-      shmDir: this.shmDir,
-      log: this.log.child({ camera: id }),
+      ...this.#buildContext({ camera: id }),
       emit: (e) => this.emit(e),
       scene: this.#scene,
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
@@ -229,6 +244,11 @@ export class SystemCore {
       // threads (each with its context and reference frames) cost CPU and memory for nothing.
       ...(Math.max(this.cameras.size + 1, Object.keys(this.config.cameras).length) > availableParallelism() ? { decoderThreads: 1 } : {}),
     });
+  }
+
+  /** A shared worker of the config, under the shared workers' one supervisor. */
+  createShared(name: string, config: SharedWorkerConfig): Promise<SharedWorker> {
+    return SharedWorker.create({ name, config, ...this.#buildContext({ shared: name }), group: this.sharedWorkers });
   }
 
   startCamera(camera: CameraPipeline): void {
@@ -265,6 +285,16 @@ export class SystemCore {
       shared,
       memory: { ...processMemory(), malloc: mallocStats() },
     };
+  }
+}
+
+/** What every part of the system is (system.cameras, .workers, …): a façade over the one core the system built. */
+export abstract class SystemPart {
+  /** @internal the system's state, shared by its parts: not for callers. */
+  protected readonly core: SystemCore;
+
+  constructor(core: SystemCore) {
+    this.core = core;
   }
 }
 

@@ -6,22 +6,16 @@
  * so two reads may differ. The model servers themselves are started and closed by the system's lifecycle.
  */
 import type { ModelStats } from './model-service.js';
-import type { SystemCore } from './system-core.js';
+import { SystemPart } from './system-core.js';
 
-export class SystemModels {
-  readonly #core: SystemCore;
-
-  constructor(core: SystemCore) {
-    this.#core = core;
-  }
-
+export class SystemModels extends SystemPart {
   /** The models' names: the config's, then those found in its models directory. */
   names(): string[] {
-    return [...this.#core.models.keys()];
+    return [...this.core.models.keys()];
   }
 
   /** A model's figures (its state, where it comes from, its scheduling), as stats() has them; undefined for a model it does not have. */
   stats(name: string): ModelStats | undefined {
-    return this.#core.models.get(name)?.stats();
+    return this.core.models.get(name)?.stats();
   }
 }

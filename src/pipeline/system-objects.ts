@@ -8,7 +8,7 @@
  * are on the system's one event stream (system.on / events()).
  */
 import type { LineCount, SnapshotInfo, TrackedObject, ZoneCount } from '../objects/index.js';
-import type { SystemCore } from './system-core.js';
+import { SystemPart } from './system-core.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -17,47 +17,41 @@ export interface CameraZone {
   readonly labels: readonly string[] | null;
 }
 
-export class SystemObjects {
-  readonly #core: SystemCore;
-
-  constructor(core: SystemCore) {
-    this.#core = core;
-  }
-
+export class SystemObjects extends SystemPart {
   /** The tracked objects alive now (workers with `track` on), of one camera or all, each with its latest matched box and score. */
   tracked(camera?: string): TrackedObject[] {
-    return this.#core.tracking.objects(camera);
+    return this.core.tracking.objects(camera);
   }
 
   /** A camera's zones as configured or set live (names and the labels each counts). */
   zones(camera: string): CameraZone[] {
-    const zones = this.#core.cameraConfig(camera)?.zones ?? {};
+    const zones = this.core.cameraConfig(camera)?.zones ?? {};
     return Object.entries(zones).map(([name, z]) => ({ name, labels: z.labels ?? null }));
   }
 
   /** A camera's lines as configured or set live (names and the labels each counts). */
   lines(camera: string): CameraZone[] {
-    const lines = this.#core.cameraConfig(camera)?.lines ?? {};
+    const lines = this.core.cameraConfig(camera)?.lines ?? {};
     return Object.entries(lines).map(([name, l]) => ({ name, labels: l.labels ?? null }));
   }
 
   /** Objects per zone and label now, of a camera. */
   zoneCounts(camera: string): ZoneCount[] {
-    return this.#core.tracking.zoneCounts(camera);
+    return this.core.tracking.zoneCounts(camera);
   }
 
   /** Line crossings per worker, line, direction and label of a camera: since start and over the last hour. */
   lineCounts(camera: string): (LineCount & { worker: string })[] {
-    return this.#core.tracking.lineCounts(camera);
+    return this.core.tracking.lineCounts(camera);
   }
 
   /** Whoever stores snapshots says one was saved, and which picture it is: the object's update with has_snapshot true and `snapshot` follows. */
   snapshotSaved(camera: string, worker: string, id: string, info: SnapshotInfo): void {
-    this.#core.tracking.snapshotSaved(camera, worker, id, info);
+    this.core.tracking.snapshotSaved(camera, worker, id, info);
   }
 
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. null: none. */
   setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
-    this.#core.snapshotSource = source;
+    this.core.snapshotSource = source;
   }
 }

@@ -8,16 +8,10 @@
  * the system no longer has is ignored (removed while its result was on its way).
  */
 import type { ResultEvent } from './events.js';
-import type { SystemCore } from './system-core.js';
+import { SystemPart } from './system-core.js';
 import type { OutletHop } from '../workers/index.js';
 
-export class SystemResults {
-  readonly #core: SystemCore;
-
-  constructor(core: SystemCore) {
-    this.#core = core;
-  }
-
+export class SystemResults extends SystemPart {
   /**
    * While set, a result of a camera the gate refuses is withheld: not on the event stream, so not on MQTT,
    * HTTP or the cluster either. Cluster mode's fence: a node that cannot confirm it still owns a camera
@@ -25,7 +19,7 @@ export class SystemResults {
    * publishes nothing for it. null: all pass.
    */
   setGate(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
-    this.#core.gate.set(gate);
+    this.core.gate.set(gate);
   }
 
   /**
@@ -35,8 +29,8 @@ export class SystemResults {
    * the old owner's last result). Each passes the gate again. Returns how many were offered.
    */
   releaseWithheld(camera: string, afterWallMs: number): number {
-    const released = this.#core.gate.take(camera, afterWallMs);
-    for (const event of released) this.#core.emit(event);
+    const released = this.core.gate.take(camera, afterWallMs);
+    for (const event of released) this.core.emit(event);
     return released.length;
   }
 
@@ -45,7 +39,7 @@ export class SystemResults {
    * its frame was `ageMs` old, so a worker's figures say how old what a user reads is (ADR 0041).
    */
   recordHop(result: Pick<ResultEvent, 'camera' | 'worker' | 'shared'>, hop: OutletHop, ageMs: number): void {
-    if (result.shared) this.#core.sharedWorkers.recordHop(result.worker, hop, ageMs);
-    else this.#core.cameras.get(result.camera)?.recordHop(result.worker, hop, ageMs);
+    if (result.shared) this.core.sharedWorkers.recordHop(result.worker, hop, ageMs);
+    else this.core.cameras.get(result.camera)?.recordHop(result.worker, hop, ageMs);
   }
 }

@@ -8,19 +8,13 @@
  * change, an empty answer for a read. The profiles are those built with the workers (the same objects
  * the results carry): nothing is rebuilt. After close: ERR_SYSTEM_CLOSED.
  */
-import type { SystemCore } from './system-core.js';
+import { SystemPart } from './system-core.js';
 import type { WorkerProfile } from './worker-profile.js';
 
-export class SystemWorkers {
-  readonly #core: SystemCore;
-
-  constructor(core: SystemCore) {
-    this.#core = core;
-  }
-
+export class SystemWorkers extends SystemPart {
   /** A fresh incarnation of a camera's worker, with a fresh restart budget (also for a failed or disabled one). */
   restart(camera: string, worker: string): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       await core.worker(camera, worker).restartWorker(worker);
       core.changed('worker-restarted', camera, worker);
@@ -29,7 +23,7 @@ export class SystemWorkers {
 
   /** Stops (false) or starts again (true) one worker of a camera. */
   setEnabled(camera: string, worker: string, enabled: boolean): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       const pipeline = core.worker(camera, worker);
       if (pipeline.workerEnabled(worker) === enabled) return;
@@ -40,7 +34,7 @@ export class SystemWorkers {
 
   /** restart() for a shared worker, by its name. */
   restartShared(name: string): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       core.sharedWorker(name);
       await core.sharedWorkers.restart(name);
@@ -50,7 +44,7 @@ export class SystemWorkers {
 
   /** setEnabled() for a shared worker, by its name. */
   setSharedEnabled(name: string, enabled: boolean): Promise<void> {
-    const core = this.#core;
+    const core = this.core;
     return core.exclusive(async () => {
       core.sharedWorker(name);
       if (core.sharedWorkers.enabled(name) === enabled) return;
@@ -64,9 +58,9 @@ export class SystemWorkers {
    * it. A camera the system does not have (removed meanwhile) has none.
    */
   profiles(camera: string): WorkerProfile[] {
-    const own = this.#core.cameras.get(camera)?.workerProfiles;
+    const own = this.core.cameras.get(camera)?.workerProfiles;
     if (own === undefined) return [];
-    for (const shared of this.#core.shared.values()) if (shared.cameras.includes(camera)) own.push(shared.profile);
+    for (const shared of this.core.shared.values()) if (shared.cameras.includes(camera)) own.push(shared.profile);
     return own;
   }
 
@@ -76,10 +70,10 @@ export class SystemWorkers {
    */
   profile(camera: string, worker: string, shared?: boolean): WorkerProfile | undefined {
     if (shared !== true) {
-      const own = this.#core.cameras.get(camera)?.workerProfile(worker);
+      const own = this.core.cameras.get(camera)?.workerProfile(worker);
       if (own !== undefined || shared === false) return own;
     }
-    const profile = this.#core.shared.get(worker)?.profile;
+    const profile = this.core.shared.get(worker)?.profile;
     return profile?.cameras.includes(camera) === true ? profile : undefined;
   }
 }

@@ -25,7 +25,6 @@ import { createLogger, type Logger } from '../internal/logger.js';
 import type { ResolvedConfig } from './config-types.js';
 import type { EventOf, EventsOptions, SystemEvent, SystemEventType, SystemState } from './events.js';
 import { ModelDirectoryScan } from './model-scan.js';
-import { SharedWorker } from './shared-worker.js';
 import { SystemCameras } from './system-cameras.js';
 import { SystemConfig } from './system-config.js';
 import { closed, SystemCore } from './system-core.js';
@@ -52,6 +51,15 @@ export interface VisionSystemOptions {
   /** How often workers' freshness objectives are judged (ADR 0042). Default 1 000 ms. */
   readonly objectiveIntervalMs?: number;
 }
+/**
+ * The run-time changes of cameras and workers, in the system's shape: what the HTTP API calls, on the system
+ * itself or on cluster mode's stand-in (which carries each change through the cluster).
+ */
+export interface SystemControl {
+  readonly cameras: Pick<SystemCameras, 'add' | 'replace' | 'remove'>;
+  readonly workers: Pick<SystemWorkers, 'restart' | 'setEnabled'>;
+}
+
 export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   /** Add, replace and remove cameras; their areas, viewers, streams, pictures and crop feeds. */
   readonly cameras: SystemCameras;
@@ -65,9 +73,13 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   readonly config: SystemConfig;
   /** Where results go out: the output gate, its withheld results, the ages outlets report. */
   readonly results: SystemResults;
+  /** The directory the frame stores are in (the config's shmDir). */
+  readonly shmDir: string;
+  /** The directory holding the model servers' sockets. */
+  readonly runtimeDir: string;
   readonly #core: SystemCore;
   readonly #figures: SystemFigures;
-  readonly #modelScan: ModelDirectoryScan | null;
+  readonly #modelScan: ModelDirectoryScan;
   readonly #ownRuntimeDir: boolean;
   #ownShmDir = false;
   #starting: Promise<this> | null = null;
@@ -89,8 +101,10 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       ...(options.objectiveIntervalMs === undefined ? {} : { objectiveIntervalMs: options.objectiveIntervalMs }),
     });
     this.#core = core;
+    this.shmDir = core.shmDir;
+    this.runtimeDir = core.runtimeDir;
     this.config = new SystemConfig(core);
-    this.cameras = new SystemCameras(core, this.config);
+    this.cameras = new SystemCameras(core);
     this.workers = callableWorkers(new SystemWorkers(core));
     this.objects = new SystemObjects(core);
     this.models = new SystemModels(core);
@@ -100,21 +114,11 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       profile: (camera, worker) => core.profileOf(camera, worker),
       objective: (camera, worker, objective) => core.freshness.status(camera, worker, objective),
     });
-    this.#modelScan = config.modelDirectory === undefined ? null : new ModelDirectoryScan(core, config.modelDirectory);
+    this.#modelScan = new ModelDirectoryScan(core);
   }
 
   get state(): SystemState {
     return this.#core.state;
-  }
-
-  /** The directory the frame stores are in. */
-  get shmDir(): string {
-    return this.#core.shmDir;
-  }
-
-  /** The directory holding the model servers' sockets. */
-  get runtimeDir(): string {
-    return this.#core.runtimeDir;
   }
 
   /**
@@ -140,19 +144,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       for (const [id, config] of Object.entries(core.config.cameras)) {
         if (!core.cameras.has(id)) core.cameras.set(id, await core.createCamera(id, config));
       }
-      for (const [name, config] of Object.entries(core.config.shared)) {
-        core.shared.set(
-          name,
-          await SharedWorker.create({
-            name,
-            config,
-            models: core.models,
-            shmDir: core.shmDir,
-            log: core.log.child({ shared: name }),
-            group: core.sharedWorkers,
-          }),
-        );
-      }
+      for (const [name, config] of Object.entries(core.config.shared)) core.shared.set(name, await core.createShared(name, config));
     } catch (error) {
       core.cameras.clear();
       core.shared.clear();
@@ -169,7 +161,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     core.freshness.start();
     core.startedAt = Date.now();
     core.setState('running');
-    this.#modelScan?.start();
+    this.#modelScan.start();
     core.log.info({ cameras: [...core.cameras.keys()], models: [...core.models.keys()], shared: [...core.shared.keys()] }, 'system running');
     return this;
   }
@@ -182,7 +174,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (core.state === 'closed') return;
       core.setState('closing');
-      this.#modelScan?.close();
+      this.#modelScan.close();
       await core.settled();
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...core.cameras.values()].map((c) => c.close(core.drainMs)), this.#closeShared()]);
