@@ -22,6 +22,7 @@ const FOUND_SILENT_SCANS = 5;
 export class ModelDirectoryScan {
   #timer: NodeJS.Timeout | null = null;
   #scanning = false;
+  #closed = false;
   readonly #core: SystemCore;
   /** Models found in the directory (no entry, no worker naming them): scans in a row without an answer. */
   readonly #found = new Map<string, number>();
@@ -33,17 +34,25 @@ export class ModelDirectoryScan {
     this.#core = core;
   }
 
-  /** Scans now, then every second; nothing without a directory. */
+  /** Scans now, then every second; nothing without a directory. Idempotent; a closed scan stays closed. */
   start(): void {
+    if (this.#timer !== null || this.#closed) return;
     const directory = this.#core.config.modelDirectory;
-    if (this.#timer !== null || directory === undefined) return;
+    if (directory === undefined) return;
     this.#timer = setInterval(() => this.#scan(directory), MODEL_SCAN_MS);
     this.#timer.unref();
     this.#scan(directory);
   }
 
-  close(): void {
+  /** Stops scanning (a scan under way finds the system no longer running and changes nothing). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
+    await Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   #running(): boolean {

@@ -174,7 +174,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (core.state === 'closed') return;
       core.setState('closing');
-      this.#modelScan.close();
+      await this.#modelScan.close();
       await core.settled();
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...core.cameras.values()].map((c) => c.close(core.drainMs)), this.#closeShared()]);

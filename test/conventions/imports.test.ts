@@ -194,7 +194,7 @@ function configImportProblems(path: string, adapter: string, text?: string): str
 
 const folderOf = (srcRelative: string): string | null => (srcRelative.includes('/') ? srcRelative.slice(0, srcRelative.indexOf('/')) : null);
 
-describe('the floors of src/', { timeout: 60_000 }, () => {
+describe('the floors of src/', { timeout: 120_000 }, () => {
   const files = repoFiles('src', ['.ts']).filter((f) => !f.endsWith('.d.ts'));
   const imports = files.flatMap(importsOf);
 
