@@ -111,7 +111,12 @@ function systemMembersUsed(files: readonly string[], planted: Readonly<Record<st
           systemFiles.has(declaration.getSourceFile().fileName) &&
           (ownerName === 'VisionSystem' || ownerName === 'DeprecatedSystemCalls')
         )
-          uses.push({ at: `${file}:${source.getLineAndCharacterOfPosition(node.name.getStart()).line + 1}`, file, member: node.name.text });
+          uses.push({
+            at: `${file}:${source.getLineAndCharacterOfPosition(node.name.getStart()).line + 1}`,
+            file,
+            // `system.workers(camera)`, the old call the workers part still answers: deprecated, allowed nowhere
+            member: ts.isCallExpression(node.parent) && node.parent.expression === node && node.name.text === 'workers' ? 'workers()' : node.name.text,
+          });
       }
       ts.forEachChild(node, visit);
     };
@@ -287,6 +292,7 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
       ['mqtt', 'await system.cameras.add("c", {});', 1, 'mqtt adds a camera'],
       ['mqtt', 'system.workers.profiles("c"); system.results.recordHop({ camera: "c", worker: "w", shared: false }, "published", 1);', 0, 'what mqtt may'],
       ['http', 'await system.addCamera("c", {});', 1, 'a deprecated old call'],
+      ['mqtt', 'system.workers("c");', 1, 'the deprecated workers(camera)'],
       ['cluster', 'system.objects.tracked();', 1, 'the cluster reads tracked objects'],
     ];
     const plantedFiles = Object.fromEntries(
