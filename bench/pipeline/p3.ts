@@ -63,8 +63,8 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     const camera = ids[next++ % cameras]!;
     const near = lastResult.get(camera) ?? null;
     const asked = performance.now();
-    void system
-      .cameraPicture(camera, near)
+    void system.cameras
+      .picture(camera, near)
       .then(async ({ picture, format, stream, fallback }) => {
         const { jpeg, width, height } = await encodeFrame(frameOfPicture(picture, format, camera), { purpose: 'snapshot' });
         latencies.push(performance.now() - asked);

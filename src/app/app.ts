@@ -172,7 +172,7 @@ export class App implements AsyncDisposable {
       this.#recorder = this.#startRecorder(this.#store);
       // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
       const store = this.#store;
-      if (store !== null) this.system.setSnapshotSource((id) => store.snapshot(id));
+      if (store !== null) this.system.objects.setSnapshotSource((id) => store.snapshot(id));
       if (store !== null) this.#endLeftOpen(store);
     }
     await this.system.start();
@@ -200,7 +200,7 @@ export class App implements AsyncDisposable {
    */
   #endLeftOpen(store: EventStore): void {
     try {
-      const ended = this.system.endLeftOpen(store.openEvents());
+      const ended = this.system.objects.endLeftOpen(store.openEvents());
       if (ended.length > 0) this.#log.info({ ended: ended.length }, 'events: ended the objects the last run left open (end_reason restart)');
     } catch (error) {
       this.#log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: the objects the last run left open could not be ended');

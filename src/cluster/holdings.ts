@@ -70,7 +70,7 @@ export class Holdings {
     this.held.set(camera, this.newHeld(revision, entry));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
-      await system.addCamera(camera, config);
+      await system.cameras.add(camera, config);
       log.info({ camera, revision }, 'camera claimed and started');
     } catch (error) {
       // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
@@ -84,7 +84,7 @@ export class Holdings {
   async stopCamera(camera: string, revision: number, reason: string): Promise<void> {
     const held = this.held.get(camera);
     this.held.delete(camera);
-    await this.#ctx.system.removeCamera(camera).catch(() => undefined);
+    await this.#ctx.system.cameras.remove(camera).catch(() => undefined);
     this.#ctx.bus.claim(camera, 'stop', revision, reason, held?.lastPublishedAt ?? undefined);
   }
 
@@ -94,7 +94,7 @@ export class Holdings {
     const held = this.held.get(camera);
     this.held.delete(camera);
     if (running) {
-      await system.removeCamera(camera).catch(() => undefined);
+      await system.cameras.remove(camera).catch(() => undefined);
       bus.claim(camera, 'stop', held?.revision ?? 0, reason, held?.lastPublishedAt ?? undefined);
     }
     if (held !== undefined) await bus.leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);

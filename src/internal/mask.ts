@@ -1,6 +1,6 @@
 /**
  * Masking for anything that prints, logs or publishes a config or figures
- * made from it (src/config's maskConfig, the system's maskedConfig, stats on
+ * made from it (src/config's maskConfig, the system's config.masked(), stats on
  * MQTT): a deep copy where URL
  * passwords (`rtsp://viewer:***@host/…`), `password=`/`token=`-style
  * parameters, the value after a `--password`-style argument, and every value

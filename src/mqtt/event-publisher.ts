@@ -121,7 +121,7 @@ export class EventPublisher {
 
   /** The budget (seconds) of a camera's worker or, if the camera has none of that id, of the shared worker. */
   #budgetS(camera: string, worker: string): number | null {
-    return workerBudgetS(this.#system.workerProfile(camera, worker));
+    return workerBudgetS(this.#system.workers.profile(camera, worker));
   }
 
   /** A detector's result confirms its camera's detection states (label counts; zone counts from a worker that tracks), changed or not. */
@@ -134,7 +134,7 @@ export class EventPublisher {
 
   /** The camera's budgets for its detection states: one per kind, what Home Assistant's expire_after says too. */
   #stateBudgets(camera: string): { readonly counts: number | null; readonly zones: number | null } {
-    return cameraBudgetsS(this.#system.workers(camera), this.#config.workers ?? null);
+    return cameraBudgetsS(this.#system.workers.profiles(camera), this.#config.workers ?? null);
   }
 
   #emitObjectEvents(events: readonly ObjectEvent[]): void {

@@ -33,7 +33,7 @@ export class LineCounts {
   /** The last hour's line counts of every camera, each published if it changed (they fall as crossings age). */
   refresh(): void {
     for (const camera of this.#retained.cameras())
-      for (const c of this.#system.lineCounts(camera))
+      for (const c of this.#system.objects.lineCounts(camera))
         this.#retained.set(camera, this.#topics.lineCountLastHour(camera, c.line, c.direction, c.label), String(c.lastHour));
   }
 }

@@ -2,7 +2,7 @@
  * MqttSink: the system's events, states, results and stats out to an MQTT
  * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),
- * stats(), setWorkerEnabled(), restartWorker() and their shared forms.
+ * stats(), workers.setEnabled(), workers.restart() and their shared forms.
  *
  * Contract:
  * - The broker never stalls the system: nothing here blocks a capture, a
@@ -206,7 +206,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       outlet,
       log: this.#log,
       budgetS: (event) => workerBudgetS(event.profile),
-      onPublished: (event, ageMs) => this.#system.recordHop(event, 'published', ageMs),
+      onPublished: (event, ageMs) => this.#system.results.recordHop(event, 'published', ageMs),
     });
     this.#answers = new AnswerPublisher({ topics: this.topics, outlet });
     this.#events = new EventPublisher({

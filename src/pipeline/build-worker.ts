@@ -7,7 +7,7 @@
  * its shape: exactly one kind, options only where they apply). buildWorkerKind()
  * checks what the schema cannot know (the model is one the system runs) and
  * loads an in-process module at once, so a bad worker is refused by
- * addCamera() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
+ * system.cameras.add() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
  * crash-looping later.
  */
 import {

@@ -1,6 +1,6 @@
 /**
  * The system's errors: FrameSupplierError subclasses with stable codes, listed
- * in docs/errors.md. Thrown only by the public calls (start, addCamera, …) for
+ * in docs/errors.md. Thrown only by the public calls (start, cameras.add, …) for
  * what the caller asked wrong; what goes wrong while running (a camera down, a
  * worker crash, a model server death) is a state and an event, never a throw.
  */

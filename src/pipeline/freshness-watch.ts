@@ -25,6 +25,7 @@ import {
   type Diagnosis,
   type FreshnessObjective,
   type ModelLoad,
+  type ObjectiveStatus,
   type WindowFigures,
 } from './freshness.js';
 import type { ModelStats } from './model-service.js';
@@ -36,21 +37,6 @@ export const ALERT_SPAN_MS = 10_000;
 export const STATS_SPAN_MS = 60_000;
 /** How long a miss of a model worker waits for its model's figures before it is raised without them. */
 const UNEXPLAINED_WAIT_MS = 15_000;
-
-/** What stats() says of a worker's objective. */
-export interface ObjectiveStatus {
-  readonly objective: FreshnessObjective;
-  /** Over the last minute: frames offered and missed, the skip ratio, results and the share within the age budget. */
-  readonly lastMinute: WindowFigures;
-  /** Over ALERT_SPAN_MS, as last judged: true met, false missed, null too few figures yet. */
-  readonly met: boolean | null;
-  /** While missed: why, from the figures, and what would fix it. */
-  readonly reason: string | null;
-  readonly fix: readonly string[];
-  /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
-  readonly since: number;
-  readonly judgedAt: number | null;
-}
 
 /** The figures the watch reads of the system at each tick. */
 export interface WatchedSystem {

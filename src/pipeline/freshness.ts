@@ -314,3 +314,18 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     shareFps: null,
   };
 }
+
+/** What stats() says of a worker's objective. */
+export interface ObjectiveStatus {
+  readonly objective: FreshnessObjective;
+  /** Over the last minute: frames offered and missed, the skip ratio, results and the share within the age budget. */
+  readonly lastMinute: WindowFigures;
+  /** Over the alert span (freshness-watch.ts), as last judged: true met, false missed, null too few figures yet. */
+  readonly met: boolean | null;
+  /** While missed: why, from the figures, and what would fix it. */
+  readonly reason: string | null;
+  readonly fix: readonly string[];
+  /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
+  readonly since: number;
+  readonly judgedAt: number | null;
+}

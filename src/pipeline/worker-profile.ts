@@ -8,7 +8,7 @@
  * Contract: a profile is frozen and lives as long as the worker's camera (a
  * replaced camera's workers get new ones). Every result carries its worker's
  * profile, and the system answers for a camera's workers
- * (VisionSystem.workers, workerProfile), so no one past the pipeline
+ * (system.workers.profiles, .profile), so no one past the pipeline
  * reads the config again to learn what a worker is. The age budget rule is
  * here and nowhere else: the model's maxAgeMs, else the worker's own
  * (a model server holds every frame it takes to its own budget, ADR 0032).

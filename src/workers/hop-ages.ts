@@ -22,7 +22,7 @@ export const WORKER_HOPS = ['delivered', 'taken', 'result', 'published', 'sent']
 export type CameraHop = (typeof CAMERA_HOPS)[number];
 export type WorkerHop = (typeof WORKER_HOPS)[number];
 export type Hop = CameraHop | WorkerHop;
-/** The hops an adapter past the system reports (system.recordHop): the system cannot see them itself. */
+/** The hops an adapter past the system reports (system.results.recordHop): the system cannot see them itself. */
 export type OutletHop = 'published' | 'sent';
 
 /** A worker's hops over its life; `taken` only for a worker that hands frames to a model. */

@@ -92,6 +92,11 @@ describe('docs/library.md examples', { timeout: 240_000 }, () => {
         assert.match(stdout, /camera street: streaming/);
         assert.equal(stdout.match(/^street\/motion frame \d+, -?\d+ ms after capture$/gm)?.length, 10, stdout);
         assert.match(stdout, /^motion: \d+ results, \d+ frames delivered$/m);
+        assert.match(stdout, /^cameras: street, yard$/m);
+        assert.match(stdout, /^yard's workers: motion \(module\)$/m);
+        assert.match(stdout, /^street's zones: 0, objects alive: 0$/m);
+        assert.match(stdout, /^config shown: /m);
+        assert.doesNotMatch(stderr, /DeprecationWarning/, 'the examples use no deprecated call');
       }
       if (blocks[i]!.includes('createApp(')) {
         assert.match(stdout, /^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/m);

@@ -245,7 +245,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       (await call('PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { ...capture, output: { ...capture.output, fps: 2 } } } })).status,
       200,
     );
-    assert.equal(system.currentConfig().cameras[id]!.capture.output.fps, 2);
+    assert.equal(system.config.current().cameras[id]!.capture.output.fps, 2);
     assert.equal((await call('POST', `/api/cameras/${CAM}/workers/motion/disable`)).status, 200);
     assert.match(readFileSync(CONFIG_FILE, 'utf8'), /enabled: false/);
     assert.equal((await call('POST', `/api/cameras/${CAM}/workers/motion/enable`)).status, 200);
@@ -286,7 +286,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === OTHER);
     assert.equal((await fetch(url, { method: 'PUT', headers, body: JSON.stringify(entry) })).status, 200);
     await replaced;
-    assert.deepEqual(Object.keys(system.cameraAreas(OTHER).zones), ['porch']);
+    assert.deepEqual(Object.keys(system.cameras.areas(OTHER).zones), ['porch']);
   });
 
   it('request errors: bad ids, bodies too large, not JSON, not an object, unknown routes', async () => {
@@ -479,7 +479,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       ),
       { numRuns: 40 },
     );
-    for (const id of Object.keys(system.stats().cameras)) if (id.startsWith('fuzz-')) await system.removeCamera(id);
+    for (const id of Object.keys(system.stats().cameras)) if (id.startsWith('fuzz-')) await system.cameras.remove(id);
     assert.deepEqual((await call('GET', '/healthz', { token: null })).json, { ok: true });
     await eventually(() => server.viewers === 0, 'no viewers', 30_000);
   });

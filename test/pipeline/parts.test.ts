@@ -350,7 +350,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       assert.deepEqual(states, ['starting', 'running', 'closing', 'closed']);
       assert.ok(!existsSync(system.runtimeDir) && !existsSync(shmDir), 'the directories it made are gone');
       await assert.rejects(system.start(), isCode('ERR_SYSTEM_CLOSED'));
-      await assert.rejects(system.removeCamera('x'), isCode('ERR_SYSTEM_CLOSED'));
+      await assert.rejects(system.cameras.remove('x'), isCode('ERR_SYSTEM_CLOSED'));
       // Models src/config refuses, from a JS caller that bypassed it: the system refuses them too.
       const withModels = (models: unknown): ResolvedConfig => ({ ...resolvedConfig({ cameras: {} }), models: models as ResolvedConfig['models'] });
       assert.throws(
@@ -390,7 +390,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       await system.start();
       await backoff;
       const stats = JSON.stringify(system.stats());
-      await assert.rejects(system.addCamera(`door-${process.pid}`, { source }), (e: unknown) => !String((e as Error).message).includes('s3cr3t'));
+      await assert.rejects(system.cameras.add(`door-${process.pid}`, { source }), (e: unknown) => !String((e as Error).message).includes('s3cr3t'));
       await system.close();
       assert.ok(stats.includes('viewer:***@'), 'the source is shown masked');
       for (const [what, text] of [
