@@ -97,8 +97,9 @@ case "$mode" in
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;
 esac
-# The plain Python + OpenCV loop P1 and P2 run beside framesupplier (bench/pipeline/plain_loop.py, with
-# /usr/bin/python3), and the test that keeps it running (test/bench/plain-loop.test.ts).
+# The careful Python + OpenCV loop P1, P2, P3 and D1 run beside framesupplier (bench/pipeline/plain_loop.py, with
+# /usr/bin/python3), and the test that checks it (test/bench/plain-loop.test.ts). The decode floor beside it
+# (bench/floor/decode_floor.c) is built on first use with cc and the libav* headers installed above.
 case "$mode" in
   test | bench) apt_install python3-opencv python3-numpy ;;
 esac

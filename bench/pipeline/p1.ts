@@ -22,6 +22,10 @@
  * threads or ffmpeg children, and the model server). Frame age is capture
  * time to the moment the model's result is in hand (the system's result
  * event), for answers with detections.
+ *
+ * Beside each N, in the same run on the same file (P1_PLAIN=0 leaves them out): the careful loop
+ * (plain-loop.ts: `careful_loop`, and framesupplier's figures over its in `vs_careful_loop`) and the decode floor
+ * (libavcodec alone in process, N streams: `decode_floor`, `vs_decode_floor_cpu`).
  */
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';

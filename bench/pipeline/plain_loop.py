@@ -5,23 +5,26 @@ Python + OpenCV alone (Debian's python3-opencv, run with /usr/bin/python3), for 
 - per camera a capture thread with its own cv2.VideoCapture (one decoder thread) on the media file, played
   at its own rate (the file's fps, on the thread's own clock) and looped, that grab()s every frame at its
   due time into a one-slot latest-frame mailbox: the frame's number and its capture time, which is its due
-  time on the file's clock (what a live camera stamps; a thread that grabs late counts the frame as old as
-  it is). With `--light` (P1's light reader) it also retrieve()s (BGR) every frame into the mailbox.
+  time on the file's clock, or when its grab() began if the thread began it late: framesupplier's own stamp
+  for a paced file (its due time, or when its decoding began when the decoder fell behind), so that both
+  sides are measured the same way; `age_due_*` (age from the due time) and `behind_ms_*` (how late grabs
+  began) say what lateness that stamp forgives. With `--light` (P1's light reader) it also retrieve()s (BGR)
+  every frame into the mailbox.
 - one model thread, the shared model (`--model-ms` of sleep per frame: an accelerator that frees the CPU
   while it works), that serves the cameras round-robin among those whose latest frame it has not served
   yet, taking each camera's newest frame at the moment it turns to it and retrieve()ing it then (under the
   camera's lock, so that no grab() moves the decoder meanwhile) unless the light reader already did. With
-  `--max-fps F` a camera's frame is due to the model once 1/F has passed since the capture of the frame
+  `--max-fps F` a camera's frame is due to the model once 1/F has passed since the due time of the frame
   served before (less half a frame interval, so that a file's whole frames are not missed by a hair).
 
 Fair by construction (every camera with a fresh frame gets its turn), fresh by construction (the frame
-served is the newest one grabbed). Age is capture (due time) to the model's result in hand, as
+served is the newest one grabbed). Age is capture to the model's result in hand, as
 framesupplier's; `age_taken_*` is capture to the frame in the model thread's hand (retrieved), the hop
 framesupplier calls `taken`. CPU is this process's (every thread, the decoders' included) over the measured
 window; RSS its own.
 
 Prints one JSON line after `--warmup` + `--seconds`. With `--trace PATH` it also writes one JSON line per
-frame served during the measured window (camera, frame number, capture, taken and done times on the
+frame served during the measured window (camera, frame number, due, capture, taken and done times on the
 monotonic clock), so that a test can count them on its own.
 """
 
@@ -68,13 +71,14 @@ class Camera:
         self.lock = threading.Lock()  # held by grab() and retrieve(): one VideoCapture, two threads
         self.cap = None
         self.interval = 0.1
-        self.number = -1  # the newest frame grabbed (its number on this camera's clock)
-        self.captured = 0.0
-        self.pixels = None  # the newest frame retrieved by the light reader, else None
+        # The newest frame grabbed, replaced whole (one assignment, atomic under the GIL): its number on this camera's
+        # clock, its capture time, its due time, and its pixels if the light reader retrieved them (else None).
+        self.mailbox = (-1, 0.0, 0.0, None)
         self.served_number = -1  # the newest frame the model served
-        self.served_captured = -1e9
+        self.served_due = -1e9
         self.served = 0  # frames served while measuring
         self.light = 0  # frames the light reader retrieved while measuring
+        self.behind_ms = []  # how late each grab() began after its frame's due time, while measuring
 
 
 cameras = [Camera(i) for i in range(args.cameras)]
@@ -99,6 +103,7 @@ def capture(cam):
             if wait > 0:
                 time.sleep(wait)
             with cam.lock:
+                began = time.monotonic()
                 if not cam.cap.grab():
                     cam.cap.release()  # the end of the file: loop it, as a camera never ends
                     cam.cap = open_capture()
@@ -110,9 +115,9 @@ def capture(cam):
                         pixels = None
                     elif measuring.is_set():
                         cam.light += 1
-                cam.number = n
-                cam.captured = due
-                cam.pixels = pixels
+                cam.mailbox = (n, max(due, began), due, pixels)
+            if measuring.is_set():
+                cam.behind_ms.append(max(0.0, began - due) * 1000.0)
             n += 1
             with fresh:
                 fresh.notify()
@@ -126,14 +131,16 @@ def capture(cam):
 
 def due_to_model(cam):
     """The camera's newest frame is one the model has not served, and (with --max-fps) its turn has come."""
-    if cam.number <= cam.served_number:
+    number, _captured, due, _pixels = cam.mailbox
+    if number <= cam.served_number:
         return False
     if args.max_fps > 0:
-        return cam.captured >= cam.served_captured + 1.0 / args.max_fps - cam.interval / 2
+        return due >= cam.served_due + 1.0 / args.max_fps - cam.interval / 2
     return True
 
 
 ages_ms = []
+due_ms = []
 taken_ms = []
 trace = []
 
@@ -156,26 +163,30 @@ def model_thread():
             if chosen is None:
                 break
             cursor = (chosen.index + 1) % len(cameras)
-            with chosen.lock:
-                # The newest frame now (a grab may have come since the choice): its pixels, retrieved once.
-                number, captured, pixels = chosen.number, chosen.captured, chosen.pixels
-                if pixels is None:
-                    ok, pixels = chosen.cap.retrieve()
-                    if not ok:
-                        pixels = None
+            # The newest frame now (a grab may have come since the choice). Retrieved by the light reader already,
+            # it is taken from the mailbox alone; else retrieved here, under the capture's lock (no grab meanwhile).
+            number, captured, due, pixels = chosen.mailbox
+            if pixels is None:
+                with chosen.lock:
+                    number, captured, due, pixels = chosen.mailbox
+                    if pixels is None:
+                        ok, pixels = chosen.cap.retrieve()
+                        if not ok:
+                            pixels = None
             taken = time.monotonic()
             chosen.served_number = number
-            chosen.served_captured = captured
+            chosen.served_due = due
             if pixels is None:
                 continue
             time.sleep(args.model_ms / 1000.0)  # the model's work on `pixels`
             done = time.monotonic()
             if measuring.is_set():
                 ages_ms.append((done - captured) * 1000.0)
+                due_ms.append((done - due) * 1000.0)
                 taken_ms.append((taken - captured) * 1000.0)
                 chosen.served += 1
                 if args.trace is not None:
-                    trace.append((chosen.index, number, captured, taken, done))
+                    trace.append((chosen.index, number, due, captured, taken, done))
     except Exception as error:
         errors.append(f"model: {error}")
         stop.set()
@@ -223,7 +234,9 @@ with fresh:
 for thread in threads:
     thread.join(timeout=10)
 ages = sorted(ages_ms)
+ages_due = sorted(due_ms)
 taken = sorted(taken_ms)
+behind = sorted(ms for cam in cameras for ms in cam.behind_ms)
 per_camera = [cam.served / wall for cam in cameras]
 cpu_pct = cpu / wall * 100.0
 rounded = lambda value, digits=1: None if value is None else round(value, digits)  # noqa: E731
@@ -247,6 +260,10 @@ line = {
     "age_ms_p99": rounded(percentile(ages, 99)),
     "age_taken_ms_p50": rounded(percentile(taken, 50)),
     "age_taken_ms_p99": rounded(percentile(taken, 99)),
+    "age_due_ms_p50": rounded(percentile(ages_due, 50)),
+    "age_due_ms_p99": rounded(percentile(ages_due, 99)),
+    "behind_ms_p50": rounded(percentile(behind, 50)),
+    "behind_ms_p99": rounded(percentile(behind, 99)),
     "measured_from": wall_start,
     "measured_to": wall_end,
     "opencv": cv2.__version__,
@@ -256,7 +273,7 @@ if args.light:
     line["light_delivered"] = sum(cam.light for cam in cameras)
 if args.trace is not None:
     with open(args.trace, "w") as out:
-        for index, number, captured, taken_at, done in trace:
-            out.write(json.dumps({"camera": index, "frame": number, "captured": captured, "taken": taken_at, "done": done}) + "\n")
+        for index, number, due, captured, taken_at, done in trace:
+            out.write(json.dumps({"camera": index, "frame": number, "due": due, "captured": captured, "taken": taken_at, "done": done}) + "\n")
 print(json.dumps(line), flush=True)
 sys.exit(1 if errors else 0)
