@@ -12,8 +12,10 @@ Python + OpenCV alone (Debian's python3-opencv, run with /usr/bin/python3), for 
   every frame into the mailbox.
 - one model thread, the shared model (`--model-ms` of sleep per frame: an accelerator that frees the CPU
   while it works), that serves the cameras round-robin among those whose latest frame it has not served
-  yet, taking each camera's newest frame at the moment it turns to it and retrieve()ing it then (under the
-  camera's lock, so that no grab() moves the decoder meanwhile) unless the light reader already did. With
+  yet, taking each camera's newest frame at the moment it turns to it: it asks the camera's capture thread,
+  which retrieve()s its newest grabbed frame at once (waking from its wait for the next due time, or right
+  after the grab under way) and hands it over, unless the light reader already retrieved it. Only the
+  capture thread touches its VideoCapture, so the model never waits on a lock a busy decoder holds. With
   `--max-fps F` a camera's frame is due to the model once 1/F has passed since the due time of the frame
   served before (less half a frame interval, so that a file's whole frames are not missed by a hair).
 
@@ -68,8 +70,10 @@ class Camera:
 
     def __init__(self, index):
         self.index = index
-        self.lock = threading.Lock()  # held by grab() and retrieve(): one VideoCapture, two threads
-        self.cap = None
+        self.cap = None  # touched by the capture thread alone
+        self.want = threading.Event()  # the model wants the newest frame's pixels
+        self.handed_over = threading.Event()
+        self.handed = (-1, 0.0, 0.0, None)
         self.interval = 0.1
         # The newest frame grabbed, replaced whole (one assignment, atomic under the GIL): its number on this camera's
         # clock, its capture time, its due time, and its pixels if the light reader retrieved them (else None).
@@ -91,6 +95,18 @@ def open_capture():
     return cap
 
 
+def hand_over(cam):
+    """The model wants this camera's newest frame: retrieve it (unless the light reader did) and hand it over."""
+    cam.want.clear()
+    number, captured, due, pixels = cam.mailbox
+    if pixels is None and number >= 0:
+        ok, pixels = cam.cap.retrieve()
+        if not ok:
+            pixels = None
+    cam.handed = (number, captured, due, pixels)
+    cam.handed_over.set()
+
+
 def capture(cam):
     try:
         cam.cap = open_capture()
@@ -99,23 +115,27 @@ def capture(cam):
         n = 0
         while not stop.is_set():
             due = start + n * cam.interval
-            wait = due - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            with cam.lock:
-                began = time.monotonic()
-                if not cam.cap.grab():
-                    cam.cap.release()  # the end of the file: loop it, as a camera never ends
-                    cam.cap = open_capture()
-                    continue
-                pixels = None
-                if args.light:
-                    ok, pixels = cam.cap.retrieve()
-                    if not ok:
-                        pixels = None
-                    elif measuring.is_set():
-                        cam.light += 1
-                cam.mailbox = (n, max(due, began), due, pixels)
+            while not stop.is_set():
+                wait = due - time.monotonic()
+                if wait <= 0:
+                    break
+                if cam.want.wait(wait):
+                    hand_over(cam)
+            began = time.monotonic()
+            if not cam.cap.grab():
+                cam.cap.release()  # the end of the file: loop it, as a camera never ends
+                cam.cap = open_capture()
+                continue
+            pixels = None
+            if args.light:
+                ok, pixels = cam.cap.retrieve()
+                if not ok:
+                    pixels = None
+                elif measuring.is_set():
+                    cam.light += 1
+            cam.mailbox = (n, max(due, began), due, pixels)
+            if cam.want.is_set():
+                hand_over(cam)
             if measuring.is_set():
                 cam.behind_ms.append(max(0.0, began - due) * 1000.0)
             n += 1
@@ -164,15 +184,15 @@ def model_thread():
                 break
             cursor = (chosen.index + 1) % len(cameras)
             # The newest frame now (a grab may have come since the choice). Retrieved by the light reader already,
-            # it is taken from the mailbox alone; else retrieved here, under the capture's lock (no grab meanwhile).
+            # it is taken from the mailbox alone; else the capture thread retrieves it and hands it over.
             number, captured, due, pixels = chosen.mailbox
             if pixels is None:
-                with chosen.lock:
-                    number, captured, due, pixels = chosen.mailbox
-                    if pixels is None:
-                        ok, pixels = chosen.cap.retrieve()
-                        if not ok:
-                            pixels = None
+                chosen.handed_over.clear()
+                chosen.want.set()
+                while not chosen.handed_over.wait(0.05):
+                    if stop.is_set():
+                        break
+                number, captured, due, pixels = chosen.handed
             taken = time.monotonic()
             chosen.served_number = number
             chosen.served_due = due
