@@ -4,7 +4,7 @@
  * - the careful loop (plain_loop.py: Python + OpenCV, Debian's python3-opencv, run with /usr/bin/python3): a
  *   capture thread per camera grabbing every frame on the file's clock into a one-slot mailbox, one model
  *   thread serving the cameras round-robin, each camera's newest frame, retrieved only when taken;
- * - the decode floor (bench/floor/decode_floor.c, built here on first use with the system's cc and libav*):
+ * - the decode floor (bench/floor/decode_floor.c, built by setup.sh bench or here on first use, with cc and libav*):
  *   libavcodec decoding the file alone, in process, at its own rate, one codec thread per stream, nothing
  *   converted: the least CPU a camera that decodes every frame can cost.
  * Each answers with the figures of its own JSON line; neither throws for a missing tool: the line says why it
