@@ -18,6 +18,7 @@ import { classifySource as classifyAnySource } from '../internal/source-kind.js'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
 import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.js';
+import { cascadeIssues } from './cascades.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -329,7 +330,8 @@ function modelReference(model: unknown, models: readonly string[], directory: st
 /**
  * Sources, built-in module names and cross-references: a worker's model is a
  * key of models, a shared worker's cameras are cameras, worker ids are unique
- * within a camera (shared workers included). Defensive about shape: it runs on
+ * within a camera (shared workers included), a camera's cascades can run
+ * (cascades.ts). Defensive about shape: it runs on
  * files the schema refused too, so every issue comes out at once.
  */
 /**
@@ -478,6 +480,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       if (first === undefined) ids.set(id, path);
       else out.push({ path: [...path, 'id'], message: `duplicate worker id ${quote(id)} in this camera (also workers[${String(first[3])}])`, anchor: 'value' });
     }
+    out.push(...cascadeIssues(config, ['cameras', camera], field(data, 'defaults')));
   }
   for (const [name, worker] of shared) {
     const path = ['shared', name];

@@ -22,7 +22,7 @@
  *   addCamera and replaceCamera take a camera entry as a config file would
  *   have it: validated by the same schema, the file's `defaults` applied
  *   (src/config resolveCamera: ERR_CONFIG with every issue), then checked
- *   fully before touching anything (ERR_INVALID_CONFIG, ERR_WORKER_MODULE,
+ *   fully before touching anything (ERR_CONFIG, ERR_WORKER_MODULE,
  *   capture's codes): a bad replacement leaves the old camera running.
  * - stats() is one typed snapshot of everything; events() / on() one typed
  *   stream of what happens (events.ts).
