@@ -195,8 +195,7 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
     // Nor the events store: its database (and journal) and its snapshots, byte for byte.
     const stored = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
     assert.ok(stored.some((e) => e.name === 'events.db'));
-    for (const entry of stored)
-      assert.ok(!readFileSync(join(entry.parentPath, entry.name)).includes(KEY), `${entry.name} does not carry the key`);
+    for (const entry of stored) assert.ok(!readFileSync(join(entry.parentPath, entry.name)).includes(KEY), `${entry.name} does not carry the key`);
   });
 
   it("end: the object's stored best snapshot is what is asked about, and the answer lands on its ended event", async () => {
