@@ -445,6 +445,38 @@ function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder:
   }
 }
 
+/**
+ * What the in-process decoder (`capture.decoder: native`, the camera's or defaults.capture's) cannot do, which the
+ * capture would refuse when the camera is built (ERR_INVALID_CAPTURE_OPTION): read lavfi or v4l2 sources (its own or
+ * a further stream's), or give JPEG frames.
+ */
+function nativeDecoderIssues(camera: unknown, at: readonly Segment[], inherited: unknown, out: RawIssue[]): void {
+  const own = field(field(camera, 'capture'), 'decoder');
+  if ((own ?? field(inherited, 'decoder')) !== 'native') return;
+  const from = own === undefined || own === null ? ' (decoder native from defaults.capture)' : ' (decoder native)';
+  const ownFormat = field(field(field(camera, 'capture'), 'output'), 'format');
+  const format = ownFormat ?? field(field(inherited, 'output'), 'format');
+  if (format === 'jpeg')
+    out.push({
+      path: ownFormat === undefined || ownFormat === null ? [...at, 'capture', 'decoder'] : [...at, 'capture', 'output', 'format'],
+      message: `the in-process decoder${from} gives raw frames (rgb24, bgr24, gray, nv12), not jpeg: use decoder ffmpeg or auto for jpeg`,
+      anchor: 'value',
+    });
+  const sources: [readonly Segment[], unknown][] = [[[...at, 'source'], field(camera, 'source')]];
+  for (const [name, stream] of entries(field(camera, 'streams')))
+    if (name !== MAIN_STREAM) sources.push([[...at, 'streams', name], typeof stream === 'string' ? stream : field(stream, 'source')]);
+  for (const [path, source] of sources) {
+    if (typeof source !== 'string' || source.length === 0) continue;
+    const kind = classifySource(source);
+    if ('kind' in kind && (kind.kind === 'lavfi' || kind.kind === 'v4l2'))
+      out.push({
+        path,
+        message: `the in-process decoder${from} reads files, rtsp:// and http(s)://, not ${kind.kind} sources: use decoder ffmpeg or auto`,
+        anchor: 'value',
+      });
+  }
+}
+
 export function checkReferences(data: unknown, modelDirectory: string | null = null): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
@@ -466,6 +498,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
     }
     polygonIssues(config, ['cameras', camera], out);
     streamIssues(config, ['cameras', camera], field(field(field(data, 'defaults'), 'capture'), 'decoder'), out);
+    nativeDecoderIssues(config, ['cameras', camera], field(field(data, 'defaults'), 'capture'), out);
     const ids = new Map<string, readonly Segment[]>();
     idsByCamera.set(camera, ids);
     for (const [i, worker] of items(field(config, 'workers')).entries()) {

@@ -130,7 +130,7 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     });
   });
 
-  it('config check FILE: cascades that cannot run are refused with path and line (round 5: they printed valid)', async () => {
+  it('config check FILE: cascades that cannot run, and a decoder that cannot read its source, are refused with path and line (round 5: they printed valid)', async () => {
     const file = join(dir, 'cascades.yaml');
     await writeFile(
       file,
@@ -149,6 +149,9 @@ describe('framesupplier config (the real command, as a child process)', { timeou
         '      - { id: b, model: person, crops: { of: a } }', // 12
         '      - { id: off, model: person, enabled: false, track: true }', // 13
         '      - { id: on, model: person, crops: { of: off } }', // 14
+        '  lab:', // 15
+        '    source: lavfi:testsrc', // 16
+        '    capture: { decoder: native }', // 17: the capture refused it at run time
       ),
     );
     await assert.rejects(run(process.execPath, [cli, 'config', 'check', file]), (error: Failure) => {
@@ -157,13 +160,14 @@ describe('framesupplier config (the real command, as a child process)', { timeou
       assert.equal(
         error.stderr,
         [
-          `framesupplier: ERR_CONFIG: ${file}: 6 problems`,
+          `framesupplier: ERR_CONFIG: ${file}: 7 problems`,
           '  cameras.street.workers[1].crops.of: names no worker of this camera (workers: people, pose, pose2, faces, a, b, off, on) (line 8)',
           '  cameras.street.workers[2].crops.of: names this worker itself: a worker cannot read crops of its own detections (name another worker of this camera) (line 9)',
           '  cameras.street.workers[3].crops.of: with every, crops each tracked object of people, and people does not track: give it track: true, or drop every to crop each detection (line 10)',
           "  cameras.street.workers[4].crops.of: makes a circle of cascades (a → b → a): each worker would wait for the other's crops for ever; one of them must read frames (line 11)",
           "  cameras.street.workers[5].crops.of: makes a circle of cascades (b → a → b): each worker would wait for the other's crops for ever; one of them must read frames (line 12)",
           '  cameras.street.workers[7].crops.of: names off, which is disabled (enabled: false): this worker would never get a crop; enable off or disable this worker too (line 14)',
+          '  cameras.lab.source: the in-process decoder (decoder native) reads files, rtsp:// and http(s)://, not lavfi sources: use decoder ffmpeg or auto (line 16)',
           '',
         ].join('\n'),
       );
