@@ -477,10 +477,44 @@ function nativeDecoderIssues(camera: unknown, at: readonly Segment[], inherited:
   }
 }
 
+/**
+ * The cluster's connection settings that contradict each other, which the cluster refused only at start
+ * (ERR_CLUSTER_CONFIG): two auth methods, a user without a password (or the reverse), a seed given twice or not
+ * shaped as a user NKey seed, a TLS cert without its key. Messages name keys, never values.
+ */
+function clusterIssues(cluster: unknown, out: RawIssue[]): void {
+  const auth = field(cluster, 'auth');
+  if (isPlainObject(auth)) {
+    const has = (key: string): boolean => field(auth, key) !== undefined && field(auth, key) !== null;
+    const methods = [
+      has('user') || has('password') ? 'user/password' : null,
+      has('token') ? 'token' : null,
+      has('nkeySeed') || has('nkeySeedFile') ? 'nkey' : null,
+      has('credsFile') ? 'creds' : null,
+    ].filter((m) => m !== null);
+    const at = ['cluster', 'auth'];
+    if (methods.length > 1) out.push({ path: at, message: `one method at a time, got ${methods.join(' and ')}`, anchor: 'value' });
+    if (has('nkeySeed') && has('nkeySeedFile')) out.push({ path: [...at, 'nkeySeedFile'], message: 'nkeySeed or nkeySeedFile, not both', anchor: 'key' });
+    if (has('user') !== has('password'))
+      out.push({ path: [...at, has('user') ? 'password' : 'user'], message: 'is required: user and password go together', anchor: 'parent' });
+    const seed = field(auth, 'nkeySeed');
+    if (typeof seed === 'string' && !/^SU[A-Z2-7]{50,}$/.test(seed.trim()))
+      out.push({ path: [...at, 'nkeySeed'], message: 'is not a user NKey seed (SU…)', anchor: 'value' });
+  }
+  const tls = field(cluster, 'tls');
+  if (isPlainObject(tls) && (field(tls, 'cert') === undefined) !== (field(tls, 'key') === undefined))
+    out.push({
+      path: ['cluster', 'tls', field(tls, 'cert') === undefined ? 'cert' : 'key'],
+      message: 'is required: cert and key go together',
+      anchor: 'parent',
+    });
+}
+
 export function checkReferences(data: unknown, modelDirectory: string | null = null): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
   for (const [i, server] of items(field(field(data, 'cluster'), 'servers')).entries()) urlIssue(server, ['cluster', 'servers', i], out);
+  clusterIssues(field(data, 'cluster'), out);
   for (const [i, origin] of items(field(field(data, 'http'), 'cors')).entries()) urlIssue(origin, ['http', 'cors', i], out);
   for (const [name, model] of entries(field(data, 'models'))) urlIssue(field(field(model, 'kserve'), 'url'), ['models', name, 'kserve', 'url'], out);
   const models = entries(field(data, 'models')).map(([name]) => name);
