@@ -7,6 +7,6 @@
 import { FrameSupplierError } from '../supplier/index.js';
 
 export type PipelineErrorCode =
-  'ERR_INVALID_CONFIG' | 'ERR_UNKNOWN_CAMERA' | 'ERR_DUPLICATE_CAMERA' | 'ERR_UNKNOWN_WORKER' | 'ERR_WORKER_MODULE' | 'ERR_SYSTEM_CLOSED' | 'ERR_MODEL_CLOSED';
+  'ERR_UNKNOWN_CAMERA' | 'ERR_DUPLICATE_CAMERA' | 'ERR_UNKNOWN_WORKER' | 'ERR_WORKER_MODULE' | 'ERR_SYSTEM_CLOSED' | 'ERR_MODEL_CLOSED';
 
 export class PipelineError extends FrameSupplierError<PipelineErrorCode> {}

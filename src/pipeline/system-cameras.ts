@@ -6,7 +6,7 @@
  * Contract: add, replace, remove and setAreas run one at a time, in call order, with the workers' changes
  * (system.workers), and each emits a `config-change` event. An entry is taken as a config file would have
  * it: validated by the same schema, the file's `defaults` applied (ERR_CONFIG with every issue), then
- * checked fully before touching anything (ERR_INVALID_CONFIG, ERR_WORKER_MODULE, capture's codes): a bad
+ * checked fully before touching anything (ERR_CONFIG, ERR_WORKER_MODULE, capture's codes): a bad
  * replacement leaves the old camera running. A camera the system does not have: ERR_UNKNOWN_CAMERA for a
  * change or a picture, an empty answer for a read. After close: ERR_SYSTEM_CLOSED.
  */

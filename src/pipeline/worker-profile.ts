@@ -16,6 +16,7 @@
 import type { ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
+import { trackOptionsOf } from '../config/index.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
@@ -79,10 +80,8 @@ export interface WorkerProfileInput {
   readonly model: { readonly name: string; readonly maxAgeMs: number | null } | null;
 }
 
-/** A worker entry's tracker options (`track: true` is {}), or null when it tracks nothing: the one reading of `track`. */
-export function trackOptionsOf(config: Pick<WorkerConfig | SharedWorkerConfig, 'track'>): TrackOptionsConfig | null {
-  return config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
-}
+/** The one reading of a worker entry's `track` is src/config's (the validator's too). */
+export { trackOptionsOf };
 
 /** The worker's profile, frozen (built once per worker, shared by every result it makes). */
 export function workerProfile(input: WorkerProfileInput): WorkerProfile {

@@ -12,7 +12,7 @@
  * store's), not a frame of now, and its answer lands on the ended event.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +188,11 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
         const text = await (await fetch(new URL(path, dashboard.url), { headers: auth })).text();
         assert.ok(!text.includes(KEY), `${path} does not carry the key`);
       }
+      // Values are masked, never names: the variable's name is shown as it is (round 5: it read "***").
+      const shown = (await (await fetch(new URL('/api/config', dashboard.url), { headers: auth })).json()) as {
+        cameras: Record<string, { workers: { id: string; vlm?: { apiKeyEnv?: string } }[] }>;
+      };
+      assert.equal(shown.cameras.squares!.workers.find((w) => w.id === 'vlm')?.vlm?.apiKeyEnv, 'VLM_APP_TEST_KEY');
       assert.ok(!recorder.messages.some((m) => m.payload.includes(KEY)), 'no MQTT message carries the key');
     } finally {
       await app.close();
@@ -195,6 +200,10 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       delete process.env.VLM_APP_TEST_KEY;
     }
     assert.ok(!readFileSync(logFile, 'utf8').includes(KEY), 'no log line carries the key');
+    // Nor the events store: its database (and journal) and its snapshots, byte for byte.
+    const stored = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    assert.ok(stored.some((e) => e.name === 'events.db'));
+    for (const entry of stored) assert.ok(!readFileSync(join(entry.parentPath, entry.name)).includes(KEY), `${entry.name} does not carry the key`);
   });
 
   it("end: the object's stored best snapshot is what is asked about, and the answer lands on its ended event", async () => {

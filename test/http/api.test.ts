@@ -241,6 +241,22 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       JSON.stringify(bad.json),
     );
     await expectError(400, 'ERR_CONFIG', 'POST', `/api/cameras/x-${process.pid}`, { body: { sauce: 'typo' } });
+    // A cascade that cannot run is the config's issue too, with its path (round 5: the camera refused it with no path).
+    const circle = [
+      { id: 'a', module: 'builtin:motion', crops: { of: 'b' } },
+      { id: 'b', module: 'builtin:motion', crops: { of: 'a' } },
+    ];
+    for (const [method, path] of [
+      ['PUT', `/api/cameras/${id}`],
+      ['POST', `/api/cameras/x-${process.pid}`],
+    ] as const) {
+      const cascade = await expectError(400, 'ERR_CONFIG', method, path, { body: { ...camera, workers: circle } });
+      assert.deepEqual(
+        cascade.json!.error!.issues!.map((i) => i.path),
+        [`cameras.${path.slice('/api/cameras/'.length)}.workers[0].crops.of`, `cameras.${path.slice('/api/cameras/'.length)}.workers[1].crops.of`],
+        JSON.stringify(cascade.json),
+      );
+    }
     assert.equal(
       (await call('PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { ...capture, output: { ...capture.output, fps: 2 } } } })).status,
       200,

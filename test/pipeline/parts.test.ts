@@ -17,7 +17,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { FrameMux, PipelineError, VisionSystem, type ResolvedConfig, type SystemEvent } from '../../src/pipeline/index.js';
 import { EventHub } from '../../src/pipeline/events.js';
 import { createHandler, handlerOptionsFromFlags } from '../../src/model-server/index.js';
-import { configSchema } from '../../src/config/index.js';
+import { ConfigError, configSchema } from '../../src/config/index.js';
 import { modelServerArgs } from '../../src/pipeline/model-process.js';
 import { motion } from '../../src/workers/builtin/motion.js';
 import { summarize } from '../../src/cli/run-view.js';
@@ -246,7 +246,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
     const mockWithThreads = { handler: 'mock', threads: 2, ...resolved } as unknown as Parameters<typeof modelServerArgs>[1];
     assert.throws(
       () => modelServerArgs('m', mockWithThreads, '/s', 'm', '/d'),
-      (e: unknown) => e instanceof PipelineError && e.code === 'ERR_INVALID_CONFIG',
+      (e: unknown) => e instanceof ConfigError && e.issues[0]?.path === 'models.m.threads' && /not an option of the mock handler/.test(e.issues[0].message),
     );
   });
 
@@ -355,9 +355,12 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       const withModels = (models: unknown): ResolvedConfig => ({ ...resolvedConfig({ cameras: {} }), models: models as ResolvedConfig['models'] });
       assert.throws(
         () => new VisionSystem({ config: withModels({ m: { handler: 'mock', modelId: 'm', timeoutMs: 5_000, restart: {}, poseMaxPeople: 2 } }) }),
-        isCode('ERR_INVALID_CONFIG'),
+        (e: unknown) => e instanceof ConfigError && e.issues[0]?.path === 'models.m.poseMaxPeople',
       );
-      assert.throws(() => new VisionSystem({ config: withModels({ m: {} }) }), isCode('ERR_INVALID_CONFIG'));
+      assert.throws(
+        () => new VisionSystem({ config: withModels({ m: {} }) }),
+        (e: unknown) => e instanceof ConfigError && e.issues[0]?.path === 'models.m',
+      );
     });
 
     it('a camera password reaches no log line, stats, event or error', async () => {
