@@ -13,41 +13,19 @@ command: the arguments are defaults, and the script's flags override them.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
-import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import cast
 
 from .errors import ServerError
 from .inference import Infer
-from .limits import LIMIT_NAMES, Limits
-from .logs import install_json_logging
+from .flags import ServeArgs, apply_script_flags, install_logging, limits_over, parser
+from .limits import Limits
 from .server import serve
 from .store import DEFAULT_SHM_DIR, FrameAccessChoice
-
-
-def _parser(model_argument: bool) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m framesupplier.serve" if model_argument else None,
-        description="a framesupplier model server (docs/python.md)",
-    )
-    if model_argument:
-        parser.add_argument("model", help="module:function or file.py:function (infer), or module:factory() returning it")
-    parser.add_argument("--socket", required=model_argument)
-    parser.add_argument("--model-id", required=model_argument)
-    parser.add_argument("--shm-dir")
-    parser.add_argument("--threads", "--concurrency", type=int, dest="threads")
-    parser.add_argument("--input-long-side", type=int)
-    parser.add_argument("--frame-access", choices=("auto", "copy"))
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    for name in LIMIT_NAMES:
-        parser.add_argument("--" + name.replace("_", "-"), type=int, dest=name)
-    return parser
 
 
 def load_model(spec: str) -> Infer:
@@ -86,22 +64,13 @@ def load_model(spec: str) -> Infer:
     return cast(Infer, found)
 
 
-def _flags_over(flags: argparse.Namespace, limits: Limits | None) -> Limits:
-    given = {name: getattr(flags, name) for name in LIMIT_NAMES if getattr(flags, name) is not None}
-    return replace(limits or Limits(), **given)
-
-
-def _install_logging(flags: argparse.Namespace) -> None:
-    install_json_logging(getattr(logging, str(flags.log_level).upper()))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m framesupplier.serve``: returns the exit code (0 after a drain, 2 if it cannot start)."""
-    flags = _parser(True).parse_args(list(sys.argv[1:] if argv is None else argv))
-    _install_logging(flags)
+    flags = parser(True).parse_args(list(sys.argv[1:] if argv is None else argv))
+    install_logging(flags)
     try:
         infer = load_model(flags.model)
-        limits = _flags_over(flags, None)
+        limits = limits_over(flags, None)
     except ServerError as error:
         sys.stderr.write(f"framesupplier: {error}\n")
         return 2
@@ -133,22 +102,23 @@ def serve_with_flags(
 
     Flags it does not know are left to the script (``parse_known_args``); JSON-lines logs on stderr.
     """
-    flags, _ = _parser(False).parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    _install_logging(flags)
     try:
-        merged = _flags_over(flags, limits)
+        args = apply_script_flags(
+            ServeArgs(model_id, socket, threads, input_long_side, shm_dir, frame_access, limits),
+            sys.argv[1:] if argv is None else argv,
+        )
     except ServerError as error:
         sys.stderr.write(f"framesupplier: {error}\n")
         return 2
     return serve(
         infer,
-        model_id=flags.model_id or model_id,
-        socket=flags.socket or socket,
-        threads=flags.threads or threads,
-        input_long_side=flags.input_long_side or input_long_side,
-        shm_dir=flags.shm_dir or shm_dir,
-        frame_access=cast(FrameAccessChoice, flags.frame_access or frame_access),
-        limits=merged,
+        model_id=args.model_id,
+        socket=args.socket,
+        threads=args.threads,
+        input_long_side=args.input_long_side,
+        shm_dir=args.shm_dir,
+        frame_access=args.frame_access,
+        limits=args.limits,
     )
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from .connection import Connection
 from .errors import ServerError
+from .flags import ServeArgs, apply_script_flags
 from .frame import Frame
 from .inference import Infer, InferenceRunner
 from .limits import Limits
@@ -305,19 +306,13 @@ def serve(
     """
     if argv is not None:
         warnings.warn("serve(argv=...) is deprecated: call framesupplier.cli.serve_with_flags(..., argv=...)", DeprecationWarning, stacklevel=2)
-        from .cli import serve_with_flags
-
-        return serve_with_flags(
-            infer,
-            model_id=model_id,
-            socket=socket,
-            threads=threads,
-            input_long_side=input_long_side,
-            shm_dir=shm_dir,
-            frame_access=frame_access,
-            limits=limits,
-            argv=argv,
-        )
+        try:
+            args = apply_script_flags(ServeArgs(model_id, socket, threads, input_long_side, shm_dir, frame_access, limits), argv)
+        except ServerError as error:
+            sys.stderr.write(f"framesupplier: {error}\n")
+            return 2
+        model_id, socket, threads, input_long_side = args.model_id, args.socket, args.threads, args.input_long_side
+        shm_dir, frame_access, limits = args.shm_dir, args.frame_access, args.limits
     try:
         server = ModelServer(
             infer,
