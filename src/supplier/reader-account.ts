@@ -14,7 +14,7 @@
 import type { SupplierClock } from './clock.js';
 import { HopAge } from './frame-age.js';
 import { RateWindow } from './rate-window.js';
-import type { Criticality, WorkerStats } from './subscription.js';
+import type { Criticality, WorkerStats } from './worker-stats.js';
 
 export interface ReaderIdentity {
   readonly workerId: string;
