@@ -27,6 +27,8 @@ export interface CheckResult {
   readonly ms: number | null;
   /** The server's scheduling figures from a pong (protocol 2 socket servers only); undefined: the check carries none. */
   readonly scheduling?: ModelScheduling | null;
+  /** The handler the server says it runs (its pong's `handler`: python, person...); undefined: the check carries none. */
+  readonly handler?: string;
 }
 
 export interface ModelEndpoint {
@@ -56,7 +58,9 @@ export function socketEndpoint(socketPath: string): ModelEndpoint {
                 cameras: pong.cameras ?? {},
                 memory: pong.memory ?? null,
               };
-        return { scheduling };
+        // What the server says it is, as it says it: a string of bounded length, or nothing.
+        const handler = typeof pong.handler === 'string' && pong.handler.length > 0 ? pong.handler.slice(0, 64) : undefined;
+        return { scheduling, ...(handler === undefined ? {} : { handler }) };
       });
     },
   };
@@ -74,7 +78,7 @@ export function kserveEndpoint(kserve: KServeModelConfig['kserve']): ModelEndpoi
 }
 
 /** One check, its client closed after, timed when it passes. */
-async function timed(client: { close(): unknown }, check: () => Promise<{ scheduling?: ModelScheduling | null } | null>): Promise<CheckResult> {
+async function timed(client: { close(): unknown }, check: () => Promise<{ scheduling?: ModelScheduling | null; handler?: string } | null>): Promise<CheckResult> {
   const started = performance.now();
   try {
     const passed = await check();

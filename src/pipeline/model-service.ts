@@ -29,7 +29,11 @@ export type { KServeModelConfig, ModelScheduling } from './model-endpoint.js';
 
 export interface ModelStats {
   readonly name: string;
-  /** The handler the system starts (person, onnx, mock), or null for a server someone else runs. */
+  /**
+   * The handler: the one the system starts (person, onnx, mock), or for a server someone else runs (a socket,
+   * a discovered one) the one its server says it runs in its pong (`python`, `person`...); null until it answered
+   * a ping, and for a remote model.
+   */
   readonly handler: string | null;
   readonly external: boolean;
   readonly modelId: string;
@@ -115,6 +119,8 @@ export class ModelService implements AsyncDisposable {
   #lastPingMs: number | null = null;
   #readySince: number | null = null;
   #scheduling: ModelScheduling | null = null;
+  /** The handler an external server says it runs (its last pong). */
+  #reportedHandler: string | null = null;
   #health: Promise<void> | null = null;
 
   constructor(options: ModelServiceOptions) {
@@ -245,13 +251,14 @@ export class ModelService implements AsyncDisposable {
     this.#lastPingAt = Date.now();
     this.#lastPingMs = result.ms;
     if (result.scheduling !== undefined) this.#scheduling = result.scheduling;
+    if (result.handler !== undefined) this.#reportedHandler = result.handler;
     return true;
   }
 
   stats(): ModelStats {
     return {
       name: this.name,
-      handler: 'handler' in this.#config ? this.#config.handler : null,
+      handler: 'handler' in this.#config ? this.#config.handler : this.#reportedHandler,
       external: this.external,
       modelId: this.modelId,
       socket: this.socketPath,
