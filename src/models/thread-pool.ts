@@ -6,9 +6,12 @@
  *
  * Contract: each thread loads the model once (`serveModelJobs` on the worker
  * side) and runs one job at a time; jobs wait in FIFO order for a free thread
- * and leave the wait when their signal aborts (a job already running runs to
- * its end, its answer ignored). The frame's RGB buffer is transferred, not
- * copied. A thread that dies fails its job with a clear error and is replaced.
+ * and leave the wait when their signal aborts. A job whose signal aborts
+ * while it runs (the server's handlerTimeoutMs) cannot be interrupted: its
+ * thread is ended, its result never read, and a new thread loads the model in
+ * its place (jobs wait for it as for any busy thread). The frame's RGB buffer
+ * is transferred, not copied. A thread that dies fails its job with a clear
+ * error and is replaced.
  *
  * Lifecycle (ADR 0013): start() resolves once every thread has loaded the
  * model, and is idempotent; a start that fails (ERR_MODEL_LOAD) closes the
@@ -57,6 +60,7 @@ export class ModelThreadPool<R> {
   readonly #workers = new Set<Worker>();
   readonly #waiting: Waiter<R>[] = [];
   #nextId = 1;
+  #replaced = 0;
   #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -142,15 +146,37 @@ export class ModelThreadPool<R> {
     const waiter: Waiter<R> = { job, ...deferred<R>() };
     const result = abortable(waiter.promise, signal);
     // An aborted job leaves the wait at once: its frame is dropped, never held until a thread is free.
+    // One already running (the server's handlerTimeoutMs passed) has its thread replaced: a thread cannot be
+    // interrupted mid-inference, and one left to finish would hold the next job behind a result nobody reads.
     result.catch(() => {
       const index = this.#waiting.indexOf(waiter);
       if (index >= 0) this.#waiting.splice(index, 1);
+      else if (signal.aborted) this.#replace(waiter);
     });
     if (!signal.aborted) {
       this.#waiting.push(waiter);
       this.#dispatch();
     }
     return result;
+  }
+
+  /** Threads ended because a job they ran was given up (its signal aborted), each replaced by a new one. */
+  get replaced(): number {
+    return this.#replaced;
+  }
+
+  /** Ends the thread running `waiter`'s job (its late result never read) and starts a new one in its place. */
+  #replace(waiter: Waiter<R>): void {
+    if (this.#closing !== null) return;
+    for (const thread of this.#threads) {
+      if (thread.job?.waiter !== waiter) continue;
+      thread.job = null;
+      // Out of the dispatch at once; its exit starts the replacement (a thread that served is replaced when it ends).
+      this.#threads.delete(thread);
+      this.#replaced++;
+      void thread.worker.terminate();
+      return;
+    }
   }
 
   close(): Promise<void> {

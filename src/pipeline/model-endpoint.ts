@@ -78,7 +78,10 @@ export function kserveEndpoint(kserve: KServeModelConfig['kserve']): ModelEndpoi
 }
 
 /** One check, its client closed after, timed when it passes. */
-async function timed(client: { close(): unknown }, check: () => Promise<{ scheduling?: ModelScheduling | null; handler?: string } | null>): Promise<CheckResult> {
+async function timed(
+  client: { close(): unknown },
+  check: () => Promise<{ scheduling?: ModelScheduling | null; handler?: string } | null>,
+): Promise<CheckResult> {
   const started = performance.now();
   try {
     const passed = await check();
