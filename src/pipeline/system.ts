@@ -218,6 +218,7 @@ export class VisionSystem implements AsyncDisposable {
       shmDir: this.shmDir,
       log: this.#log.child({ model: name }),
       onState: (e) => this.#hub.emit(e),
+      discoverTrust: this.#config.modelDirectoryTrust ?? null,
       ...(healthIntervalMs === undefined ? {} : { healthIntervalMs }),
     });
   }
