@@ -10,7 +10,8 @@
  * while it runs (the server's handlerTimeoutMs) cannot be interrupted: its
  * thread is ended, its result never read, and a new thread loads the model in
  * its place (jobs wait for it as for any busy thread). The frame's RGB buffer
- * is transferred, not copied. A thread that dies fails its job with a clear
+ * (or the raw frame, converted to RGB in the thread) is transferred, not
+ * copied. A thread that dies fails its job with a clear
  * error and is replaced.
  *
  * Lifecycle (ADR 0013): start() resolves once every thread has loaded the
@@ -21,12 +22,17 @@
  */
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { abortable, deferred, type Deferred } from '../internal/abort.js';
+import type { FrameFormat } from '../ipc/index.js';
 import { HandlerClosedError, ModelLoadError } from './errors.js';
+import { toRgb } from './rgb.js';
 
 export interface ModelJob {
+  /** Packed RGB, or with `format` the frame's bytes in that format (converted to RGB in the model thread). */
   readonly rgb: ArrayBuffer;
   readonly width: number;
   readonly height: number;
+  /** The format `rgb` holds when it is not RGB yet (rgb.ts's rawFrameCopy): the model thread converts it first. */
+  readonly format?: FrameFormat;
 }
 
 type Reply<R> = { type: 'ready' } | { type: 'load-error'; message: string } | { id: number; result: R } | { id: number; error: string };
@@ -211,7 +217,18 @@ export async function serveModelJobs<D, R>(load: (data: D) => Promise<(job: Mode
     return;
   }
   port.on('message', (job: ModelJob & { id: number }) => {
-    run(job).then(
+    let rgbJob: ModelJob;
+    try {
+      // Converted here, not in the server's thread: a huge frame's conversion is ended with this thread at the timeout.
+      rgbJob =
+        job.format === undefined || job.format === 'RGB24'
+          ? job
+          : { rgb: toRgb(new Uint8Array(job.rgb), job.width, job.height, job.format).buffer as ArrayBuffer, width: job.width, height: job.height };
+    } catch (error) {
+      port.postMessage({ id: job.id, error: messageOf(error) });
+      return;
+    }
+    run(rgbJob).then(
       (result) => port.postMessage({ id: job.id, result }),
       (error: unknown) => port.postMessage({ id: job.id, error: messageOf(error) }),
     );

@@ -4,13 +4,17 @@
  * UTF-8 JSON), and handlers that overrun by burning CPU: in a model thread (as person and onnx run), the answer is
  * ERR_TIMEOUT at the bound and the thread is replaced, so the next request is served by a new thread instead of
  * waiting behind a result nobody reads; in the server's own thread (synchronous work no timer can interrupt), the
- * answer is ERR_TIMEOUT, never the late result.
+ * answer is ERR_TIMEOUT, never the late result. The person handler given a huge frame (the issue's case) converts
+ * it in its model thread, so its ERR_TIMEOUT comes from the timer at the bound.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
-import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
+import { createPersonHandler, ModelServer, toRgb, type InferenceHandler } from '../../src/models/index.js';
+import { FrameStoreWriter } from '../../src/shm/index.js';
 import { ModelThreadPool } from '../../src/models/thread-pool.js';
 import type { BurnResult } from './burn-model-worker.js';
 import { workspace, writeFrames } from './fixtures.js';
@@ -112,6 +116,41 @@ describe('handlerTimeoutMs bounds one inference', { timeout: 120_000 }, () => {
       assert.equal(pong.running, 0);
     } finally {
       client.close();
+    }
+  });
+
+  it("the person handler given a huge frame: ERR_TIMEOUT at the bound, the conversion to RGB in its model thread, not the server's", async () => {
+    const side = 6144; // GRAY: ~0.4 s to convert to RGB on a quiet core, far past the bound; a copy of it, ~40 ms
+    const shmDir = `/dev/shm/framesupplier-handler-timeout-${process.pid}`;
+    const writer = new FrameStoreWriter('huge', { dir: shmDir, slots: 1, slotBytes: side * side });
+    const pixels = new Uint8Array(side * side).fill(90);
+    const ref = writer.write(pixels, { width: side, height: side, format: 'GRAY' });
+    // What converting it takes here and now: an answer sooner than that was not held up by the conversion.
+    const converting = performance.now();
+    toRgb(pixels, side, side, 'GRAY');
+    const conversionMs = performance.now() - converting;
+    try {
+      const timeoutMs = 100;
+      await using server = await new ModelServer({
+        socketPath: join(ws.dir, 'person.sock'),
+        shmDir,
+        handler: createPersonHandler({ modelId: 'burn', threads: 1 }),
+        handlerTimeoutMs: timeoutMs,
+      }).start();
+      const client = new ProtocolClient(server.socketPath);
+      try {
+        const sent = performance.now();
+        const answer = await client.send({ request_id: 1, ...ref, camera_id: 'huge', model_id: 'burn', timestamp: Date.now() / 1000 });
+        const tookMs = performance.now() - sent;
+        assert.equal(errorCode(answer), 'ERR_TIMEOUT', JSON.stringify(answer));
+        // At the bound: sooner than the conversion alone would have held the server's thread.
+        assert.ok(tookMs < conversionMs, `answered after ${Math.round(tookMs)} ms; converting the frame takes ${Math.round(conversionMs)} ms`);
+      } finally {
+        client.close();
+      }
+    } finally {
+      writer.close();
+      rmSync(shmDir, { recursive: true, force: true });
     }
   });
 
