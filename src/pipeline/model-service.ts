@@ -26,7 +26,7 @@ import { PipelineError } from './errors.js';
 import type { ModelExit, ModelState, ModelStateEvent } from './events.js';
 import { kserveEndpoint, socketEndpoint, type KServeModelConfig, type ModelEndpoint, type ModelScheduling } from './model-endpoint.js';
 import { modelServerArgs, ModelProcess } from './model-process.js';
-import { checkDiscoveredServer, type ModelTrust } from './model-trust.js';
+import { checkDiscoveredServer, checkDiscoveryDirectory, type ModelTrust } from './model-trust.js';
 
 export type { KServeModelConfig, ModelScheduling } from './model-endpoint.js';
 
@@ -137,6 +137,8 @@ export class ModelService implements AsyncDisposable {
   #lastPingMs: number | null = null;
   #readySince: number | null = null;
   #scheduling: ModelScheduling | null = null;
+  /** Who besides this system's user and root may serve it (a discovered model). */
+  readonly #discoverTrust: ModelTrust | null = null;
   /** Why its server was refused at the last check (a discovered model whose server is not trusted). */
   #refusal: string | null = null;
   /** The handler an external server says it runs (its last pong). */
@@ -162,7 +164,7 @@ export class ModelService implements AsyncDisposable {
     this.discover = discover;
     if (discover !== null) {
       const path = discoveredSocket(discover, config.modelId);
-      const trust = options.discoverTrust ?? null;
+      const trust = (this.#discoverTrust = options.discoverTrust ?? null);
       this.verifyConnection = (connection) => checkDiscoveredServer(discover, path, trust, connection);
     }
     this.#endpoint =
@@ -272,10 +274,18 @@ export class ModelService implements AsyncDisposable {
 
   /** One check on a connection of its own: true if the model answered, false if not; rejects with the signal's reason if it aborts. */
   async ping(options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
+    // A discovered model's directory is judged before any connection: one others can write is refused even empty.
+    if (this.discover !== null) {
+      try {
+        if (!checkDiscoveryDirectory(this.discover, this.socketPath, this.#discoverTrust)) return false;
+      } catch (error) {
+        this.#refuse((error as Error).message);
+        return false;
+      }
+    }
     const result = await this.#endpoint.check(this.#pingTimeoutMs, options.signal);
     options.signal?.throwIfAborted();
-    if (result.refusal !== undefined) this.#refuse(result.refusal);
-    else if (result.ok) this.#refuse(null);
+    this.#refuse(result.refusal ?? null);
     if (!result.ok) return false;
     this.#lastPingAt = Date.now();
     this.#lastPingMs = result.ms;

@@ -74,6 +74,27 @@ export function checkDiscoveredServer(directory: string, socketPath: string, tru
   } catch (error) {
     throw refused(socketPath, `cannot resolve ${directory}: ${(error as Error).message}`);
   }
+  checkDirectories(real, socketPath, p);
+  checkSocket(real, socketPath, p, socket);
+}
+
+/**
+ * The directory part alone, before connecting at all (so a server in a directory others can write is never
+ * even connected to, and the refusal is said while no socket is there yet). False: there is no such
+ * directory (yet): nothing to refuse, nothing to connect to.
+ */
+export function checkDiscoveryDirectory(directory: string, socketPath: string, trust: ModelTrust | null): boolean {
+  let real: string;
+  try {
+    real = realpathSync(directory);
+  } catch {
+    return false;
+  }
+  checkDirectories(real, socketPath, principals(trust));
+  return true;
+}
+
+function checkDirectories(real: string, socketPath: string, p: Principals): void {
   // The directory itself: whoever can write it can put a socket there, sticky bit or not.
   for (let dir = real, own = true; ; own = false) {
     const st = statSync(dir);
@@ -83,6 +104,9 @@ export function checkDiscoveredServer(directory: string, socketPath: string, tru
     if (parent === dir) break;
     dir = parent;
   }
+}
+
+function checkSocket(real: string, socketPath: string, p: Principals, socket: Socket | null): void {
   let st: Stats;
   const file = join(real, basename(socketPath));
   try {

@@ -4,7 +4,8 @@
  * (ERR_MODEL_UNTRUSTED, naming the directory, its mode and owner) unless `models.discoverTrust` lists that uid;
  * and with its socket moved into a directory only root can write and the file given to root, so that only the
  * kernel's record of the serving process (SO_PEERCRED) tells who serves it, it is refused as well, and accepted
- * when the config trusts the user's gid. Needs root (to add the user and run as it): skipped, saying so, if not.
+ * when the config trusts the user's gid. A directory every user can write is refused before any server is there.
+ * Needs root (to add the user and run as it): skipped, saying so, if not.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -140,6 +141,19 @@ describe('who may serve a discovered model', { timeout: 180_000 }, () => {
     assert.deepEqual(peerCredentials(socket), { pid: process.pid, uid: 0, gid: 0 });
     socket.destroy();
     await new Promise((resolve) => listener.close(resolve));
+  });
+
+  it('a discovery directory every user can write is refused before any server is there, naming its mode', async () => {
+    const open = join(base, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const refused = await finderOf(configFor(open, null), (m) => m.refusal !== null, 'the directory refused');
+    assert.equal(refused.refusal!.code, 'ERR_MODEL_UNTRUSTED');
+    assert.match(
+      refused.refusal!.message,
+      new RegExp(`the discovery directory ${open} \\(mode 0777, owner uid \\d+, group gid \\d+\\): it is writable by every user`),
+    );
+    assert.notEqual(refused.state, 'ready');
   });
 
   it('a directory another user can write is refused, naming it with its mode and owner; accepted when its uid is trusted', { skip: notRoot }, async () => {
