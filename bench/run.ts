@@ -30,6 +30,7 @@ import { t1 } from './objects/t1.js';
 import { vlm1 } from './workers/vlm1.js';
 import { cCrop } from './pipeline/c-crop.js';
 import { t2 } from './objects/t2.js';
+import { motion } from './motion/motion.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
@@ -95,6 +96,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   'C-CROP': () => cCrop(),
   /** Lines and dwell per tracked object per frame (objects/t2.ts). */
   T2: () => t2(),
+  /** What the motion detector costs a frame at 640×360 (issue 44). */
+  MOTION: () => motion(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

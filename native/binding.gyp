@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "framesupplier_shm",
-      "sources": ["shm_map.c", "peercred.c"],
+      "sources": ["shm_map.c", "sigbus_guard.c", "peercred.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lpthread"]

@@ -119,6 +119,7 @@ typedef struct {
   double last_packet_at; /* monotonic ms: when the video stream's last packet was read (pictures can come from an earlier call's packets) */
   double time_base;
   int discard; /* what the codec discards now (Job.discard's values) */
+  int refs_lost; /* a frame after the last keyframe fed was discarded with keyframes only: later frames may refer to it */
   /*
    * The video packets since the keyframe before the last (held[0] is it; held[key_at] is the last keyframe),
    * so a picture a little older than the last keyframe (a detection's, asked for just after a keyframe came)
@@ -408,13 +409,17 @@ static int is_keyframe(const AVFrame *f) {
 }
 
 /*
- * What the codec discards, as the call asks: more at once; less only at a
- * keyframe, since the frames after it may refer to ones discarded before it
- * (after keyframes only, a P frame's references were never decoded).
+ * What the codec discards, as the call asks: more at once; less at a
+ * keyframe, or wherever no frame a later one may refer to was discarded:
+ * after non-reference frames only (nothing refers to them), or with
+ * keyframes only while nothing was discarded since the last keyframe (a
+ * reader's take is near just after one: its frames are decoded from there,
+ * ADR 0065). Otherwise a P frame's references were never decoded.
  */
 static void apply_discard(Decoder *d, const AVPacket *pkt, int wanted) {
   if (wanted == 3) wanted = 2; /* holding: the codec is fed nothing; when it is again, from a keyframe or where it stopped */
-  if (wanted == d->discard || (wanted < d->discard && !(pkt->flags & AV_PKT_FLAG_KEY))) return;
+  if (wanted == d->discard) return;
+  if (wanted < d->discard && !(pkt->flags & AV_PKT_FLAG_KEY) && d->discard == 2 && d->refs_lost) return;
   d->discard = wanted;
   d->dec->skip_frame = wanted == 2 ? AVDISCARD_NONKEY : wanted == 1 ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
 }
@@ -517,6 +522,7 @@ static bool catch_up(Decoder *d, Job *job) {
   if (d->fed >= d->held_n) return false;
   d->dec->skip_frame = AVDISCARD_DEFAULT;
   d->discard = 0;
+  d->refs_lost = 0;
   AVFrame *best = av_frame_alloc();
   if (best == NULL) return false;
   double best_gap = -1;
@@ -611,7 +617,8 @@ static bool receive_picture(Decoder *d, Job *job) {
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;
-      if (d->pkt->flags & AV_PKT_FLAG_KEY) d->fed_valid = 1;
+      if (d->pkt->flags & AV_PKT_FLAG_KEY) d->fed_valid = 1, d->refs_lost = 0;
+      else if (d->discard == 2) d->refs_lost = 1;
       hold_packet(d, d->pkt, 1);
       continue;
     }

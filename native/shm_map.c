@@ -9,26 +9,21 @@
  *   ArrayBuffer over the mapping, (slot, gen) names the mapping for broken()
  *   and unmap().
  * - A mapped file can be truncated or replaced by another process at any
- *   moment; a read past its new end raises SIGBUS. A process-wide SIGBUS
- *   handler (installed by the first map()) replaces the whole mapping that
- *   faulted with anonymous zero pages (MAP_FIXED), marks it broken and lets
- *   the read go on, reading zeros: the reader's seqlock or header check then
- *   fails, and broken() says why. This is the technique of Wayland's wl_shm.
- *   A SIGBUS outside every mapping of ours goes to the handler installed
- *   before ours, or, if that was the default, kills the process as it would
- *   have.
+ *   moment; a read past its new end raises SIGBUS. Every mapping is guarded
+ *   by the SIGBUS guard (sigbus_guard.c, shared with the Python extension):
+ *   the mapping that faulted is replaced with zero pages and marked broken,
+ *   the read goes on reading zeros, the reader's seqlock or header check then
+ *   fails, and broken() says why.
  * - unmap(slot, gen, buffer) detaches the buffer (every view of it becomes
  *   empty, so a late reader reads nothing rather than faulting) and unmaps.
  *   A buffer never unmapped is unmapped when it is garbage collected.
- * - The table of mappings is shared by every thread that loads the addon;
- *   the signal handler reads it without locks (atomics only).
+ * - The table of mappings is shared by every thread that loads the addon,
+ *   under one lock; a mapping's slot is its guard's slot.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +34,14 @@
 
 #include <node_api.h>
 
-#define MAX_MAPPINGS 1024
+#include "sigbus_guard.h"
+
+#define MAX_MAPPINGS SIGBUS_GUARD_SLOTS
 
 typedef struct {
-  /* Read by the signal handler: addr is set last and cleared first. */
-  _Atomic uintptr_t addr;
-  _Atomic size_t len;
-  atomic_int broken;
-  /* Under table_lock only. */
+  /* Under table_lock. */
+  uintptr_t addr;
+  size_t len;
   uint32_t gen;
   int live;
 } Region;
@@ -58,67 +53,14 @@ typedef struct {
 
 static Region regions[MAX_MAPPINGS];
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sigaction previous_action;
-static int handler_installed;
-static atomic_ulong faults;
-
-static void on_sigbus(int sig, siginfo_t *info, void *context) {
-  uintptr_t at = (uintptr_t)info->si_addr;
-  /* Only a fault has an address: a SIGBUS sent by kill() (si_code <= 0) is not ours to absorb. */
-  for (int i = 0; info->si_code > 0 && i < MAX_MAPPINGS; i++) {
-    uintptr_t addr = atomic_load(&regions[i].addr);
-    if (addr == 0) continue;
-    size_t len = atomic_load(&regions[i].len);
-    if (at < addr || at - addr >= len) continue;
-    int saved = errno;
-    void *zeros = mmap((void *)addr, len, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    errno = saved;
-    if (zeros == MAP_FAILED) break; /* cannot recover: behave as if we were not here */
-    atomic_store(&regions[i].broken, 1);
-    atomic_fetch_add(&faults, 1);
-    return; /* the faulting read runs again, on zeros */
-  }
-  if (previous_action.sa_flags & SA_SIGINFO) {
-    if (previous_action.sa_sigaction != NULL) {
-      previous_action.sa_sigaction(sig, info, context);
-      return;
-    }
-  } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-    previous_action.sa_handler(sig);
-    return;
-  }
-  /* The default action: restore it and raise the signal again (pending until this handler returns,
-     then fatal, for a fault and for a kill() alike): the process dies of SIGBUS as without us. */
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  sigaction(sig, &dfl, NULL);
-  raise(sig);
-}
-
-/* Under table_lock. */
-static int install_handler(void) {
-  if (handler_installed) return 0;
-  struct sigaction action;
-  memset(&action, 0, sizeof action);
-  action.sa_sigaction = on_sigbus;
-  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigemptyset(&action.sa_mask);
-  if (sigaction(SIGBUS, &action, &previous_action) != 0) return -1;
-  handler_installed = 1;
-  return 0;
-}
 
 /* Under table_lock: unmaps a live region and retires its generation. */
 static void release_region(int slot) {
   Region *r = &regions[slot];
-  uintptr_t addr = atomic_load(&r->addr);
-  size_t len = atomic_load(&r->len);
-  atomic_store(&r->addr, 0);
-  atomic_store(&r->len, 0);
-  if (addr != 0) munmap((void *)addr, len);
-  atomic_store(&r->broken, 0);
+  sigbus_guard_remove(slot); /* unguarded before unmapped: the range may be reused at once */
+  if (r->addr != 0) munmap((void *)r->addr, r->len);
+  r->addr = 0;
+  r->len = 0;
   r->live = 0;
   r->gen++;
 }
@@ -181,28 +123,23 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   close(fd);
   if (addr == MAP_FAILED) return throw_errno(env, "cannot map", path, map_error);
 
-  pthread_mutex_lock(&table_lock);
-  int slot = -1;
-  if (install_handler() == 0) {
-    for (int i = 0; i < MAX_MAPPINGS; i++) {
-      if (!regions[i].live) {
-        slot = i;
-        break;
-      }
-    }
+  if (sigbus_guard_install() != 0) {
+    munmap(addr, len);
+    return throw_errno(env, "cannot install the SIGBUS handler for", path, errno);
   }
+  pthread_mutex_lock(&table_lock);
+  int slot = sigbus_guard_add((uintptr_t)addr, len);
   if (slot < 0) {
     pthread_mutex_unlock(&table_lock);
     munmap(addr, len);
-    napi_throw_error(env, "ERR_SHM_MAP", handler_installed ? "too many mapped frame stores (1024)" : "cannot install the SIGBUS handler");
+    napi_throw_error(env, "ERR_SHM_MAP", "too many mapped frame stores (1024)");
     return NULL;
   }
   Region *r = &regions[slot];
   r->live = 1;
+  r->addr = (uintptr_t)addr;
+  r->len = len;
   uint32_t gen = r->gen;
-  atomic_store(&r->broken, 0);
-  atomic_store(&r->len, len);
-  atomic_store(&r->addr, (uintptr_t)addr);
   pthread_mutex_unlock(&table_lock);
 
   Hint *hint = malloc(sizeof *hint);
@@ -257,7 +194,7 @@ static napi_value is_broken(napi_env env, napi_callback_info info) {
     return NULL;
   }
   pthread_mutex_lock(&table_lock);
-  int broken = !regions[slot].live || regions[slot].gen != gen || atomic_load(&regions[slot].broken);
+  int broken = !regions[slot].live || regions[slot].gen != gen || sigbus_guard_broken(slot);
   pthread_mutex_unlock(&table_lock);
   napi_value result;
   CHECK(napi_get_boolean(env, broken, &result));
@@ -285,7 +222,7 @@ static napi_value unmap_file(napi_env env, napi_callback_info info) {
 /* faults() → SIGBUS faults absorbed since the process started. */
 static napi_value fault_count(napi_env env, napi_callback_info info) {
   napi_value result;
-  CHECK(napi_create_double(env, (double)atomic_load(&faults), &result));
+  CHECK(napi_create_double(env, (double)sigbus_guard_faults(), &result));
   return result;
 }
 

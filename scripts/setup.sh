@@ -97,8 +97,9 @@ case "$mode" in
   bench) ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;
 esac
-# The plain Python + OpenCV loop P1 and P2 run beside framesupplier (bench/pipeline/plain_loop.py, with
-# /usr/bin/python3), and the test that keeps it running (test/bench/plain-loop.test.ts).
+# The careful Python + OpenCV loop P1, P2, P3 and D1 run beside framesupplier (bench/pipeline/plain_loop.py, with
+# /usr/bin/python3), and the test that checks it (test/bench/plain-loop.test.ts). The decode floor beside it
+# (bench/floor/decode_floor.c) is built at the end of this script (bench mode), with cc and the libav* headers installed above.
 case "$mode" in
   test | bench) apt_install python3-opencv python3-numpy ;;
 esac
@@ -146,3 +147,9 @@ fi
 
 say "building (tsc)"
 npx --no-install tsc -p tsconfig.json >&2
+# The decode floor P1 and P2 print (bench/floor/decode_floor.c: libavcodec alone, in process), built now so a
+# missing compiler or header is said before the benchmarks run, not in their JSON lines.
+if [ "$mode" = bench ]; then
+  node -e "import('./dist/bench/pipeline/plain-loop.js').then((m) => m.decodeFloorBinary())" >&2 ||
+    say "the decode floor did not build (cc and the libav* headers); P1 and P2 will print it without figures"
+fi

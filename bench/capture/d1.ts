@@ -7,7 +7,9 @@
  * in the same run. One more configuration shows keyframesOnly (skip_frame)
  * with the 2 fps worker, and one a worker that declares maxFps 2, so that the
  * decoder's own choice (decode: auto, ADR 0028) can skip what it cannot read. CPU: this process (the decoder's threads are in it),
- * or ffmpeg's from /proc.
+ * or ffmpeg's from /proc. Beside the worker configurations, in each round, the careful loop (plain-loop.ts) with one
+ * camera on the same file: a model thread that holds each frame 500 ms, or takes every frame, or 2 a second
+ * (D1_PLAIN=0 leaves it out); its age is capture to the frame in hand (`age_taken`), as D1's.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { StreamCapture } from '../../src/capture/index.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { testClip } from './workloads.js';
+import { carefulLoop, ratio } from '../pipeline/plain-loop.js';
 
 interface Run {
   cpuPct: number;
@@ -110,12 +113,18 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
     { workerFps: 2, holdMs: 0, keyframesOnly: false, maxFps: 2 },
   ];
   const results = configs.map(() => [] as Run[]);
+  // The careful loop beside the configurations it can be: the worker's hold as the model's time, maxFps as its own.
+  const loopOf = (c: (typeof configs)[number]): { modelMs: number; maxFps?: number } | null =>
+    c.keyframesOnly || process.env.D1_PLAIN === '0' ? null : { modelMs: c.holdMs, ...(c.maxFps === undefined ? {} : { maxFps: c.maxFps }) };
+  const loops = configs.map(() => [] as Record<string, unknown>[]);
   const ffmpeg: number[] = [];
   const decodeOnly: number[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const [i, c] of configs.entries()) {
       const run = await captureRun(file, c.holdMs, seconds, c.keyframesOnly, c.maxFps);
       results[i]!.push(run);
+      const loopConfig = loopOf(c);
+      if (loopConfig !== null) loops[i]!.push(await carefulLoop({ file, cameras: 1, seconds, warmupS: 2, workload: 'D1', ...loopConfig }));
       log(
         `D1 round ${r + 1}: worker ${c.workerFps} fps${c.keyframesOnly ? ', keyframesOnly' : ''}${c.maxFps === undefined ? '' : `, maxFps ${c.maxFps}`}: cpu ${run.cpuPct.toFixed(1)} %, converted ${run.converted} of ${run.decoded}`,
       );
@@ -135,6 +144,10 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
     const runs = results[i]!;
     const cpu = median(runs.map((x) => x.cpuPct));
     const sum = (f: (x: Run) => number): number => runs.reduce((n, x) => n + f(x), 0);
+    const loopRuns = loops[i]!.filter((x) => typeof x.cpu_pct === 'number');
+    const loopMedian = (key: string): number | null =>
+      loopRuns.length === 0 ? null : round(median(loopRuns.map((x) => x[key] as number).filter((x) => typeof x === 'number')), 1);
+    const ageP99 = round(percentile(sortedCopy(runs.flatMap((x) => x.ages)), 99), 1);
     emit({
       workload: 'D1',
       impl: 'framesupplier',
@@ -156,6 +169,20 @@ export async function d1(seconds = Number(process.env.D1_SECONDS ?? 60), rounds 
       frames_converted: sum((x) => x.converted),
       frames_dropped_unconverted: sum((x) => x.droppedUnconverted),
       frames_not_decoded: sum((x) => x.notDecoded),
+      ...(loops[i]!.length === 0
+        ? {}
+        : {
+            // Medians over the rounds; its age is capture to the frame in the model thread's hand, as D1's read.
+            careful_loop: {
+              cpu_pct: loopMedian('cpu_pct'),
+              age_ms_p50: loopMedian('age_taken_ms_p50'),
+              age_ms_p99: loopMedian('age_taken_ms_p99'),
+              model_fps: loopMedian('model_fps'),
+              runs: loops[i],
+            },
+            // framesupplier's figure over the careful loop's: below 1 is framesupplier ahead.
+            vs_careful_loop: { cpu_pct: ratio(cpu, loopMedian('cpu_pct')), age_ms_p99: ratio(ageP99, loopMedian('age_taken_ms_p99')) },
+          }),
     });
   }
 }

@@ -10,7 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { findSampleMedia } from '../../src/capture/index.js';
-import { encodeFrame } from '../../src/http/jpeg.js';
+import { encodeFrame } from '../../src/pictures/index.js';
 import type { Frame } from '../../src/supplier/index.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
 

@@ -22,6 +22,10 @@
  * threads or ffmpeg children, and the model server). Frame age is capture
  * time to the moment the model's result is in hand (the system's result
  * event), for answers with detections.
+ *
+ * Beside each N, in the same run on the same file (P1_PLAIN=0 leaves them out): the careful loop
+ * (plain-loop.ts: `careful_loop`, and framesupplier's figures over its in `vs_careful_loop`) and the decode floor
+ * (libavcodec alone in process, N streams: `decode_floor`, `vs_decode_floor_cpu`).
  */
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -33,7 +37,7 @@ import { VisionSystem, type HopFigures, type SystemStats } from '../../src/pipel
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { pssBytes, statUsage, treeStats } from '../proc.js';
-import { decodeFloor, plainLoop } from './plain-loop.js';
+import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from './plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
 /**
@@ -171,11 +175,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
         light_drops: ids.reduce((n, id) => n + figure(after, id, 'light', 'drops') - figure(before, id, 'light', 'drops'), 0),
       };
   // The yardsticks on the same file, in the same run, once the system is closed (P1_PLAIN=0 leaves them out):
-  // the loop a user would write instead, and ffmpeg decoding alone on one thread to the same pixel format.
+  // the careful loop a user would write instead, and libavcodec decoding alone, one stream per camera.
   const skipYardsticks = process.env.P1_PLAIN === '0' || workload === 'AGE';
-  const plain = skipYardsticks ? null : await plainLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2' });
-  const floor = skipYardsticks ? null : await decodeFloor(file, Math.min(seconds, 20), 'nv12');
-  const ratio = (ours: number, theirs: unknown): number | null => (typeof theirs === 'number' && theirs > 0 ? round(ours / theirs, 2) : null);
+  const loop = skipYardsticks ? null : await carefulLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2' });
+  const floor = skipYardsticks ? null : await decodeFloor(file, cameras, Math.min(seconds, 20));
   const agesSorted = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   // The age at each hop (ADR 0041), from each camera's and model worker's own figures at the end (their last 256
   // frames): the median over the cameras of their p50, and of their p99.
@@ -237,18 +240,16 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     server_superseded: scheduling.reduce((n, c) => n + c.superseded, 0),
     event_loop_delay_ms_p99: round(loopDelay.percentile(99) / 1e6, 1),
     loadavg_1m_at_start: round(load, 2),
-    ...(plain === null
+    ...(loop === null
       ? {}
       : {
-          plain_loop: plain,
+          careful_loop: loop,
           decode_floor: floor,
-          // framesupplier's figure over the plain loop's: below 1 is framesupplier ahead.
-          vs_plain_loop: {
-            age_ms_p50: ratio(agesSorted.p50, plain.age_ms_p50),
-            age_ms_p99: ratio(agesSorted.p99, plain.age_ms_p99),
-            cpu_pct_per_camera: ratio(cpuPct / cameras, plain.cpu_pct_per_camera),
-            rss_mb_end: ratio(usageEnd.rssBytes / 2 ** 20, plain.rss_mb_end),
-          },
+          // framesupplier's figure over the careful loop's: below 1 is framesupplier ahead.
+          vs_careful_loop: versusCarefulLoop(
+            { ageP50: agesSorted.p50, ageP99: agesSorted.p99, cpuPctPerCamera: cpuPct / cameras, rssMbEnd: usageEnd.rssBytes / 2 ** 20 },
+            loop,
+          ),
           // framesupplier's CPU per camera over the decode floor's: what it costs above decoding alone.
           vs_decode_floor_cpu: ratio(cpuPct / cameras, floor?.cpu_pct_per_camera),
         }),

@@ -6,17 +6,21 @@
  * event recorder does), against the same cameras with the main stream alone (the detector converts at 640
  * there, as P2). Lines: CPU per camera and RSS of the process tree, capture-to-result age, snapshot latency
  * (asked → JPEG in hand) and the JPEG's size and dimensions, and what each stream decoded.
- * P3_CAMERAS (default 16), P3_SECONDS (default 60).
+ * Beside each configuration, in the same run, the careful loop (plain-loop.ts) on the stream the detector reads:
+ * the substream for main + sub (a careful engineer detects on the substream too), the main stream alone else;
+ * it makes no snapshots and does not read the other stream, so its CPU is a floor for that loop (P3_PLAIN=0
+ * leaves it out). P3_CAMERAS (default 16), P3_SECONDS (default 60).
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../../src/config/index.js';
-import { encodeFrame } from '../../src/http/index.js';
+import { encodeFrame } from '../../src/pictures/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { frameOfPicture, VisionSystem } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { cameraClip, P2_MODEL, treeUsage } from './p1.js';
+import { carefulLoop, versusCarefulLoop } from './plain-loop.js';
 
 /** The substream: P2's clip's scene at 640 × 360, the same rate and keyframes. */
 const subClip = (): Promise<string> => testClip('testsrc2-360p10-20s-g20.mp4', '640x360', 10, 20, ['-g', '20']);
@@ -63,8 +67,8 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     const camera = ids[next++ % cameras]!;
     const near = lastResult.get(camera) ?? null;
     const asked = performance.now();
-    void system
-      .cameraPicture(camera, near)
+    void system.cameras
+      .picture(camera, near)
       .then(async ({ picture, format, stream, fallback }) => {
         const { jpeg, width, height } = await encodeFrame(frameOfPicture(picture, format, camera), { purpose: 'snapshot' });
         latencies.push(performance.now() - asked);
@@ -94,6 +98,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     );
   const sortedAges = sortedCopy(ages);
   const sortedLat = sortedCopy(latencies);
+  const loop = process.env.P3_PLAIN === '0' ? null : await carefulLoop({ file: withSubstream ? sub : main, cameras, seconds, warmupS, workload: 'P3' });
   emit({
     workload: 'P3',
     config: withSubstream ? 'main+sub, auto' : 'main only',
@@ -119,6 +124,21 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     main_received_total: sum('main', 'framesReceived'),
     sub_decoded_total: withSubstream ? sum('sub', 'framesDecoded') : null,
     loadavg_1m_at_start: round(load, 2),
+    ...(loop === null
+      ? {}
+      : {
+          careful_loop: { stream: withSubstream ? 'sub' : 'main', ...loop },
+          // framesupplier's figure over the careful loop's: below 1 is framesupplier ahead.
+          vs_careful_loop: versusCarefulLoop(
+            {
+              ageP50: percentile(sortedAges, 50),
+              ageP99: percentile(sortedAges, 99),
+              cpuPctPerCamera: cpuPct / cameras,
+              rssMbEnd: usageEnd.rssBytes / 2 ** 20,
+            },
+            loop,
+          ),
+        }),
   });
 }
 

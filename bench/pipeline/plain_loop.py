@@ -1,22 +1,33 @@
-"""The loop a user would write instead of framesupplier, for P1 and P2 (../shared/bench/WORKLOADS.md).
+"""The careful loop: what a careful engineer writes instead of framesupplier (../shared/bench/WORKLOADS.md).
 
-Written as a careful engineer would with OpenCV alone (Debian's python3-opencv, /usr/bin/python3):
-per camera a thread with its own cv2.VideoCapture on the media file, played at its own rate (the
-file's fps) and looped; grab() every frame (decodes it), retrieve() (converts it) only the frames a
-reader takes; one simulated model shared by every camera (a lock: one frame at a time, `--model-ms`
-of sleep, as an accelerator that frees the CPU while it works).
+Python + OpenCV alone (Debian's python3-opencv, run with /usr/bin/python3), for P1, P2, P3 and D1:
 
-P2 (`--max-fps 2`): a camera's frame goes to the model once 1/max-fps has passed since the frame it
-last sent was captured; the thread waits for the lock (the model is the slow part, its turn comes).
-P1 (no --max-fps): a light reader takes every frame (retrieve() each one), and a frame goes to the
-model when the model is free at that moment (a non-blocking try): the latest-frame rule by hand.
+- per camera a capture thread with its own cv2.VideoCapture (one decoder thread) on the media file, played
+  at its own rate (the file's fps, on the thread's own clock) and looped, that grab()s every frame at its
+  due time into a one-slot latest-frame mailbox: the frame's number and its capture time, which is its due
+  time on the file's clock, or when its grab() began if the thread began it late: framesupplier's own stamp
+  for a paced file (its due time, or when its decoding began when the decoder fell behind), so that both
+  sides are measured the same way; `age_due_*` (age from the due time) and `behind_ms_*` (how late grabs
+  began) say what lateness that stamp forgives. With `--light` (P1's light reader) it also retrieve()s (BGR)
+  every frame into the mailbox.
+- one model thread, the shared model (`--model-ms` of sleep per frame: an accelerator that frees the CPU
+  while it works), that serves the cameras round-robin among those whose latest frame it has not served
+  yet, taking each camera's newest frame at the moment it turns to it: it asks the camera's capture thread,
+  which retrieve()s its newest grabbed frame at once (waking from its wait for the next due time, or right
+  after the grab under way) and hands it over, unless the light reader already retrieved it. Only the
+  capture thread touches its VideoCapture, so the model never waits on a lock a busy decoder holds. With
+  `--max-fps F` a camera's frame is due to the model once 1/F has passed since the due time of the frame
+  served before (less half a frame interval, so that a file's whole frames are not missed by a hair).
 
-A frame's capture time is when it would have come out of a live camera's decoder: its due time on
-the file's clock plus the time grab() took. A thread that fell behind (held by the model) grabs late
-frames in a hurry, and they count as old as they are, not as new.
+Fair by construction (every camera with a fresh frame gets its turn), fresh by construction (the frame
+served is the newest one grabbed). Age is capture to the model's result in hand, as
+framesupplier's; `age_taken_*` is capture to the frame in the model thread's hand (retrieved), the hop
+framesupplier calls `taken`. CPU is this process's (every thread, the decoders' included) over the measured
+window; RSS its own.
 
-Prints one JSON line (P1/P2's fields, impl "python-opencv") after `--warmup` + `--seconds`.
-CPU is this process's (every thread, the decoders' included) over the measured window.
+Prints one JSON line after `--warmup` + `--seconds`. With `--trace PATH` it also writes one JSON line per
+frame served during the measured window (camera, frame number, due, capture, taken and done times on the
+monotonic clock), so that a test can count them on its own.
 """
 
 import argparse
@@ -27,98 +38,177 @@ import sys
 import threading
 import time
 
-# One decoder thread per camera unless told otherwise, as framesupplier's rule when cameras outnumber
-# cores: set before cv2 is imported, as OpenCV reads it when a capture opens.
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--file", required=True)
 parser.add_argument("--cameras", type=int, default=1)
 parser.add_argument("--seconds", type=float, default=60.0)
 parser.add_argument("--warmup", type=float, default=5.0)
 parser.add_argument("--model-ms", type=float, default=20.0)
-parser.add_argument("--max-fps", type=float, default=0.0, help="P2: frames a second per camera to the model (0: P1)")
+parser.add_argument("--max-fps", type=float, default=0.0, help="frames a second per camera to the model (0: no limit)")
 parser.add_argument("--light", action="store_true", help="P1: a light reader retrieves every frame")
 parser.add_argument("--workload", default="P2")
 parser.add_argument("--decoder-threads", type=int, default=1)
+parser.add_argument("--trace", default=None, help="a file for one JSON line per frame served while measuring")
 args = parser.parse_args()
+# One decoder thread per camera unless told otherwise, as framesupplier's rule when cameras outnumber cores: set
+# before cv2 is imported, as OpenCV reads it when a capture opens.
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"threads;{args.decoder_threads}")
 
 import cv2  # noqa: E402  (after the environment above)
 
 cv2.setNumThreads(1)
 
-model_lock = threading.Lock()
-stats_lock = threading.Lock()
 stop = threading.Event()
 measuring = threading.Event()
-ages_ms = []
-served = [0] * args.cameras
-light_frames = [0]
+# Every mailbox's change wakes the model thread when it waits for a fresh frame.
+fresh = threading.Condition()
 errors = []
 
 
-def model(frame):
-    """The shared simulated accelerator: one frame at a time, the CPU free while it works."""
-    time.sleep(args.model_ms / 1000.0)
+class Camera:
+    """One camera: its capture, and its one-slot mailbox (the newest frame grabbed, and its pixels if retrieved)."""
+
+    def __init__(self, index):
+        self.index = index
+        self.cap = None  # touched by the capture thread alone
+        self.want = threading.Event()  # the model wants the newest frame's pixels
+        self.handed_over = threading.Event()
+        self.handed = (-1, 0.0, 0.0, None)
+        self.interval = 0.1
+        # The newest frame grabbed, replaced whole (one assignment, atomic under the GIL): its number on this camera's
+        # clock, its capture time, its due time, and its pixels if the light reader retrieved them (else None).
+        self.mailbox = (-1, 0.0, 0.0, None)
+        self.served_number = -1  # the newest frame the model served
+        self.served_due = -1e9
+        self.served = 0  # frames served while measuring
+        self.light = 0  # frames the light reader retrieved while measuring
+        self.behind_ms = []  # how late each grab() began after its frame's due time, while measuring
 
 
-def camera(index):
+cameras = [Camera(i) for i in range(args.cameras)]
+
+
+def open_capture():
+    cap = cv2.VideoCapture(args.file, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise RuntimeError(f"cannot open {args.file}")
+    return cap
+
+
+def hand_over(cam):
+    """The model wants this camera's newest frame: retrieve it (unless the light reader did) and hand it over."""
+    cam.want.clear()
+    number, captured, due, pixels = cam.mailbox
+    if pixels is None and number >= 0:
+        ok, pixels = cam.cap.retrieve()
+        if not ok:
+            pixels = None
+    cam.handed = (number, captured, due, pixels)
+    cam.handed_over.set()
+
+
+def capture(cam):
     try:
-        cap = cv2.VideoCapture(args.file, cv2.CAP_FFMPEG)
-        if not cap.isOpened():
-            raise RuntimeError(f"cannot open {args.file}")
-        fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
-        interval = 1.0 / fps
-        gap = 1.0 / args.max_fps if args.max_fps > 0 else 0.0
+        cam.cap = open_capture()
+        cam.interval = 1.0 / (cam.cap.get(cv2.CAP_PROP_FPS) or 10.0)
         start = time.monotonic()
         n = 0
-        last_sent = -1e9
         while not stop.is_set():
-            due = start + n * interval
-            now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
+            due = start + n * cam.interval
+            while not stop.is_set():
+                wait = due - time.monotonic()
+                if wait <= 0:
+                    break
+                if cam.want.wait(wait):
+                    hand_over(cam)
             began = time.monotonic()
-            if not cap.grab():
-                cap.release()  # the end of the file: loop it, as a camera never ends
-                cap = cv2.VideoCapture(args.file, cv2.CAP_FFMPEG)
+            if not cam.cap.grab():
+                cam.cap.release()  # the end of the file: loop it, as a camera never ends
+                cam.cap = open_capture()
                 continue
-            captured = due + (time.monotonic() - began)
-            n += 1
+            pixels = None
             if args.light:
-                ok, frame = cap.retrieve()
-                if ok and measuring.is_set():
-                    with stats_lock:
-                        light_frames[0] += 1
-            else:
-                frame = None
-            if gap > 0:
-                if captured - last_sent < gap * 0.95:
-                    continue
-                if frame is None:
-                    ok, frame = cap.retrieve()
-                    if not ok:
-                        continue
-                last_sent = captured
-                with model_lock:
-                    model(frame)
-            else:
-                if not model_lock.acquire(blocking=False):
-                    continue
-                try:
-                    if frame is None:
-                        ok, frame = cap.retrieve()
-                    if ok:
-                        model(frame)
-                finally:
-                    model_lock.release()
+                ok, pixels = cam.cap.retrieve()
+                if not ok:
+                    pixels = None
+                elif measuring.is_set():
+                    cam.light += 1
+            cam.mailbox = (n, max(due, began), due, pixels)
+            if cam.want.is_set():
+                hand_over(cam)
+            if measuring.is_set():
+                cam.behind_ms.append(max(0.0, began - due) * 1000.0)
+            n += 1
+            with fresh:
+                fresh.notify()
+        cam.cap.release()
+    except Exception as error:  # a thread's failure is the run's: said in the JSON, not lost
+        errors.append(f"camera {cam.index}: {error}")
+        stop.set()
+        with fresh:
+            fresh.notify()
+
+
+def due_to_model(cam):
+    """The camera's newest frame is one the model has not served, and (with --max-fps) its turn has come."""
+    number, _captured, due, _pixels = cam.mailbox
+    if number <= cam.served_number:
+        return False
+    if args.max_fps > 0:
+        return due >= cam.served_due + 1.0 / args.max_fps - cam.interval / 2
+    return True
+
+
+ages_ms = []
+due_ms = []
+taken_ms = []
+trace = []
+
+
+def model_thread():
+    """The shared model: round-robin among the cameras due to it, the newest frame of each."""
+    cursor = 0
+    try:
+        while not stop.is_set():
+            chosen = None
+            with fresh:
+                while chosen is None and not stop.is_set():
+                    for k in range(len(cameras)):
+                        cam = cameras[(cursor + k) % len(cameras)]
+                        if due_to_model(cam):
+                            chosen = cam
+                            break
+                    if chosen is None:
+                        fresh.wait(0.05)
+            if chosen is None:
+                break
+            cursor = (chosen.index + 1) % len(cameras)
+            # The newest frame now (a grab may have come since the choice). Retrieved by the light reader already,
+            # it is taken from the mailbox alone; else the capture thread retrieves it and hands it over.
+            number, captured, due, pixels = chosen.mailbox
+            if pixels is None:
+                chosen.handed_over.clear()
+                chosen.want.set()
+                while not chosen.handed_over.wait(0.05):
+                    if stop.is_set():
+                        break
+                number, captured, due, pixels = chosen.handed
+            taken = time.monotonic()
+            chosen.served_number = number
+            chosen.served_due = due
+            if pixels is None:
+                continue
+            time.sleep(args.model_ms / 1000.0)  # the model's work on `pixels`
             done = time.monotonic()
             if measuring.is_set():
-                with stats_lock:
-                    ages_ms.append((done - captured) * 1000.0)
-                    served[index] += 1
-        cap.release()
-    except Exception as error:  # a thread's failure is the run's: said in the JSON, not lost
-        errors.append(f"camera {index}: {error}")
+                ages_ms.append((done - captured) * 1000.0)
+                due_ms.append((done - due) * 1000.0)
+                taken_ms.append((taken - captured) * 1000.0)
+                chosen.served += 1
+                if args.trace is not None:
+                    trace.append((chosen.index, number, due, captured, taken, done))
+    except Exception as error:
+        errors.append(f"model: {error}")
         stop.set()
 
 
@@ -136,13 +226,15 @@ def rss_mb():
 
 
 def percentile(sorted_values, p):
+    """The nearest-rank percentile, as bench/stats.ts computes it."""
     if not sorted_values:
         return None
     index = min(len(sorted_values) - 1, max(0, -(-len(sorted_values) * p // 100) - 1))
     return sorted_values[int(index)]
 
 
-threads = [threading.Thread(target=camera, args=(i,), daemon=True) for i in range(args.cameras)]
+threads = [threading.Thread(target=capture, args=(cam,), daemon=True) for cam in cameras]
+threads.append(threading.Thread(target=model_thread, daemon=True))
 for thread in threads:
     thread.start()
 stop.wait(args.warmup)
@@ -152,21 +244,29 @@ wall_start = time.monotonic()
 measuring.set()
 stop.wait(args.seconds)
 measuring.clear()
-wall = time.monotonic() - wall_start
+wall_end = time.monotonic()
+wall = wall_end - wall_start
 cpu = cpu_seconds() - cpu_start
 rss_end = rss_mb()
 stop.set()
+with fresh:
+    fresh.notify_all()
 for thread in threads:
     thread.join(timeout=10)
-with stats_lock:
-    ages = sorted(ages_ms)
-    per_camera = [count / wall for count in served]
+ages = sorted(ages_ms)
+ages_due = sorted(due_ms)
+taken = sorted(taken_ms)
+behind = sorted(ms for cam in cameras for ms in cam.behind_ms)
+per_camera = [cam.served / wall for cam in cameras]
 cpu_pct = cpu / wall * 100.0
+rounded = lambda value, digits=1: None if value is None else round(value, digits)  # noqa: E731
 line = {
     "workload": args.workload,
-    "impl": "python-opencv",
+    "impl": "careful-loop-python-opencv",
     "cameras": args.cameras,
     "seconds": round(wall, 1),
+    "model_ms": args.model_ms,
+    "max_fps": args.max_fps or None,
     "cpu_pct": round(cpu_pct, 1),
     "cpu_pct_per_camera": round(cpu_pct / args.cameras, 2),
     "rss_mb_start": round(rss_start, 1),
@@ -175,12 +275,25 @@ line = {
     "camera_model_fps_min": round(min(per_camera), 2),
     "camera_model_fps_max": round(max(per_camera), 2),
     "fairness": round(min(per_camera) / max(per_camera), 3) if max(per_camera) > 0 else 0,
-    "age_ms_p50": None if not ages else round(percentile(ages, 50), 1),
-    "age_ms_p99": None if not ages else round(percentile(ages, 99), 1),
+    "served": sum(cam.served for cam in cameras),
+    "age_ms_p50": rounded(percentile(ages, 50)),
+    "age_ms_p99": rounded(percentile(ages, 99)),
+    "age_taken_ms_p50": rounded(percentile(taken, 50)),
+    "age_taken_ms_p99": rounded(percentile(taken, 99)),
+    "age_due_ms_p50": rounded(percentile(ages_due, 50)),
+    "age_due_ms_p99": rounded(percentile(ages_due, 99)),
+    "behind_ms_p50": rounded(percentile(behind, 50)),
+    "behind_ms_p99": rounded(percentile(behind, 99)),
+    "measured_from": wall_start,
+    "measured_to": wall_end,
     "opencv": cv2.__version__,
     "errors": errors,
 }
 if args.light:
-    line["light_delivered"] = light_frames[0]
+    line["light_delivered"] = sum(cam.light for cam in cameras)
+if args.trace is not None:
+    with open(args.trace, "w") as out:
+        for index, number, due, captured, taken_at, done in trace:
+            out.write(json.dumps({"camera": index, "frame": number, "due": due, "captured": captured, "taken": taken_at, "done": done}) + "\n")
 print(json.dumps(line), flush=True)
 sys.exit(1 if errors else 0)

@@ -16,10 +16,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 try:
-    import framesupplier
+    import framesupplier.cli
 except ImportError:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "src"))
-    import framesupplier
+    import framesupplier.cli
 import cv2
 import numpy as np
 
@@ -57,7 +57,7 @@ def main() -> int:
 
         return boxes_from_output(torch.from_numpy(np.ascontiguousarray(out)))
 
-    return framesupplier.serve(infer, model_id="tiny-onnx", socket="/run/framesupplier/models/tiny-onnx.sock", input_long_side=max(INPUT))
+    return framesupplier.cli.serve_with_flags(infer, model_id="tiny-onnx", socket="/run/framesupplier/models/tiny-onnx.sock", input_long_side=max(INPUT))
 
 
 if __name__ == "__main__":

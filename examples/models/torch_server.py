@@ -3,17 +3,18 @@
 
     python3 examples/models/torch_server.py --socket /run/framesupplier/models/tiny.sock
 
-Every flag of serve() works (--model-id, --shm-dir, --threads, limits...); docs/python.md.
+Every flag of `python -m framesupplier.serve` works (--model-id, --shm-dir, --threads, limits...): the script
+serves with framesupplier.cli.serve_with_flags, so its flags override the arguments; docs/python.md.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tiny_net beside this file
 try:
-    import framesupplier
+    import framesupplier.cli
 except ImportError:  # not installed: the package in this repository (or the npm package)
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "src"))
-    import framesupplier
+    import framesupplier.cli
 import torch
 from tiny_net import INPUT_LONG_SIDE, build_net, detect
 
@@ -28,4 +29,4 @@ def infer(frame: framesupplier.Frame):
 
 
 if __name__ == "__main__":
-    sys.exit(framesupplier.serve(infer, model_id="tiny", socket="/run/framesupplier/models/tiny.sock", input_long_side=INPUT_LONG_SIDE))
+    sys.exit(framesupplier.cli.serve_with_flags(infer, model_id="tiny", socket="/run/framesupplier/models/tiny.sock", input_long_side=INPUT_LONG_SIDE))

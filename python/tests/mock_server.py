@@ -8,6 +8,7 @@ import sys
 import time
 
 import framesupplier
+import framesupplier.cli
 
 
 def fnv1a(text: str) -> int:
@@ -42,7 +43,7 @@ def main() -> int:
                 checksum = (checksum + int(byte) + 2**31) % 2**32 - 2**31
         return {"detections": detections, "metadata": {"handler": "mock", "frame_bytes": int(frame.data.nbytes), "checksum": checksum}}
 
-    return framesupplier.serve(infer, model_id="mock", socket="/tmp/mock.sock", input_long_side=own.input_size)
+    return framesupplier.cli.serve_with_flags(infer, model_id="mock", socket="/tmp/mock.sock", input_long_side=own.input_size)
 
 
 if __name__ == "__main__":

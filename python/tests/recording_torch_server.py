@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from tiny_net import INPUT_LONG_SIDE, build_net, detect  # noqa: E402
 
 import framesupplier  # noqa: E402
+import framesupplier.cli  # noqa: E402
 
 torch.set_num_threads(1)
 parser = argparse.ArgumentParser()
@@ -34,4 +35,4 @@ def infer(frame: framesupplier.Frame):
     return detections
 
 
-sys.exit(framesupplier.serve(infer, model_id="tiny", socket="/run/framesupplier/models/tiny.sock", input_long_side=INPUT_LONG_SIDE))
+sys.exit(framesupplier.cli.serve_with_flags(infer, model_id="tiny", socket="/run/framesupplier/models/tiny.sock", input_long_side=INPUT_LONG_SIDE))

@@ -9,7 +9,8 @@
  *
  * Order: the metrics listener first (an address in use stops the run before
  * anything starts), then MQTT (it sees every state from the first), the
- * system, the cluster node, and the HTTP server last; close() runs it
+ * events store (which first ends what the last process left open: ADR 0059),
+ * the system, the cluster node, and the HTTP server last; close() runs it
  * backwards, so MQTT's `stopped` is the last word. Cluster mode means the
  * file's cameras are the cluster's desired state: the node runs the ones it
  * claims, and the system starts with none of its own.
@@ -20,13 +21,15 @@
  */
 import { join } from 'node:path';
 import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
+import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
 import { MqttSink } from '../mqtt/index.js';
 import { trackOptionsOf, VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
 import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
-import type { encodeFrame, EventSource, TokenChoice } from '../http/index.js';
+import type { EventSource, TokenChoice } from '../http/index.js';
+import { encodeFrame, loadSharp } from '../pictures/index.js';
 import { EventStore } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
 
@@ -80,8 +83,6 @@ export class App implements AsyncDisposable {
   #store: EventStore | null = null;
   /** What fills the store and makes snapshots: with a store or MQTT (somewhere a snapshot can be had). */
   #recorder: EventRecorder | null = null;
-  /** The snapshot encoder, loaded once (with the http adapter: sharp, fastify). */
-  #encoder: Promise<typeof encodeFrame> | null = null;
   #started: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
@@ -166,12 +167,13 @@ export class App implements AsyncDisposable {
     this.mqtt?.start();
     if (this.#config.events !== undefined) this.#store = await this.#openStore(this.#config.events);
     if (this.#store !== null || this.mqtt !== null) {
-      // Loading the encoder takes seconds on a busy machine: before the cameras run, when snapshots are to be expected.
-      if (this.#store !== null || tracksAnyObjects(this.#config)) await this.#loadEncoder();
+      // Loading the encoder (sharp) takes seconds on a busy machine: before the cameras run, when snapshots are to be expected.
+      if (this.#store !== null || tracksAnyObjects(this.#config)) await loadSharp();
       this.#recorder = this.#startRecorder(this.#store);
       // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
       const store = this.#store;
-      if (store !== null) this.system.setSnapshotSource((id) => store.snapshot(id));
+      if (store !== null) this.system.objects.setSnapshotSource((id) => store.snapshot(id));
+      if (store !== null) this.#endLeftOpen(store);
     }
     await this.system.start();
     await this.cluster?.start();
@@ -190,6 +192,21 @@ export class App implements AsyncDisposable {
     await this.mqtt?.close();
   }
 
+  /**
+   * What the last process left open (killed, crashed, the power cut): ended at its last sighting the store
+   * knows, end_reason 'restart' (ADR 0059), through the system's event stream, so the recorder stores the ends
+   * and MQTT publishes them (queued until the broker answers) as any end. Before the cameras start: nothing of
+   * this run is open yet. A store that cannot be read costs only that (logged).
+   */
+  #endLeftOpen(store: EventStore): void {
+    try {
+      const ended = this.system.objects.endLeftOpen(store.openEvents());
+      if (ended.length > 0) this.#log.info({ ended: ended.length }, 'events: ended the objects the last run left open (end_reason restart)');
+    } catch (error) {
+      this.#log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: the objects the last run left open could not be ended');
+    }
+  }
+
   async #openStore(config: EventsConfig): Promise<EventStore> {
     const store = new EventStore({
       database: config.database,
@@ -204,27 +221,20 @@ export class App implements AsyncDisposable {
 
   /**
    * Events into the store and snapshots to it and to MQTT (a snapshot on MQTT needs no store: ADR 0037).
-   * A run with MQTT and no worker tracking objects at start loads the encoder (some 80 MB) only if one
-   * comes to track at run time, at its first snapshot.
+   * A run with MQTT and no worker tracking objects at start loads the encoder (sharp, some 80 MB: src/pictures
+   * loads it at its first encode) only if one comes to track at run time, at its first snapshot.
    */
   #startRecorder(store: EventStore | null): EventRecorder {
     const recorder = new EventRecorder({
       system: this.system,
       store,
       log: this.#log,
-      encode: async (frame, request) => {
-        const encode = await this.#loadEncoder();
-        return (await encode(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg;
-      },
+      encode: async (frame, request) =>
+        (await encodeFrame(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg,
       ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) ?? false }),
     });
     recorder.start();
     return recorder;
-  }
-
-  #loadEncoder(): Promise<typeof encodeFrame> {
-    this.#encoder ??= import('../http/index.js').then((http) => http.encodeFrame);
-    return this.#encoder;
   }
 
   /**

@@ -43,7 +43,7 @@ export interface EventRecorderOptions {
   /** The events store (the config's events section), or null: snapshots are then only published. */
   readonly store: EventStore | null;
   readonly log: Logger;
-  /** Encodes a frame with the object's box drawn (src/http's encodeFrame, purpose 'snapshot'). */
+  /** Encodes a frame with the object's box drawn (src/pictures' encodeFrame, purpose 'snapshot'). */
   readonly encode: (frame: Frame, request: SnapshotRequest) => Promise<Buffer>;
   /** Publishes a snapshot (the MQTT sink), if any; false when it could not go. */
   readonly publish?: (camera: string, label: string, jpeg: Buffer) => boolean;
@@ -140,11 +140,11 @@ export class EventRecorder {
   }
 
   async #snapshot(worker: string, request: SnapshotRequest): Promise<void> {
-    const made = this.#o.system.cameraStreamNames(request.camera).length > 1 ? await this.#fromStreams(request) : await this.#fromViewer(request);
+    const made = this.#o.system.cameras.streamNames(request.camera).length > 1 ? await this.#fromStreams(request) : await this.#fromViewer(request);
     if (made === null) return;
     const published = this.#o.publish?.(request.camera, request.label, made.jpeg) ?? false;
     const saved = await this.#save(request, made.jpeg);
-    if (saved || published) this.#o.system.snapshotSaved(request.camera, worker, request.id, made.info);
+    if (saved || published) this.#o.system.objects.snapshotSaved(request.camera, worker, request.id, made.info);
   }
 
   /**
@@ -154,14 +154,14 @@ export class EventRecorder {
    */
   async #fromStreams(request: SnapshotRequest): Promise<Snapshot> {
     const near = performance.now() - (Date.now() - request.frame_time * 1000);
-    const { picture, format, stream, fallback } = await this.#o.system.cameraPicture(request.camera, near);
+    const { picture, format, stream, fallback } = await this.#o.system.cameras.picture(request.camera, near);
     if (fallback !== null) this.#o.log.warn({ camera: request.camera, stream, why: fallback }, `events: snapshot from stream ${stream}`);
     const frame = frameOfPicture(picture, format, request.camera);
     return { jpeg: await this.#o.encode(frame, request), info: snapshotInfo(stream, frame, request, fallback) };
   }
 
   async #fromViewer(request: SnapshotRequest): Promise<Snapshot | null> {
-    const source = this.#o.system.watchCamera(request.camera, `snapshot-${request.id}`);
+    const source = this.#o.system.cameras.watch(request.camera, `snapshot-${request.id}`);
     try {
       const frame = await source.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
       if (frame === null) return null;

@@ -19,6 +19,16 @@
  *              last keyframe to decode them on demand (holdUnread: the
  *              streams of a camera with several, ADR 0052). Never configured.
  *
+ * Decoding less never makes what a reader takes older (ADR 0065): under
+ * `auto`, a mode that skips frames is set aside while a reader's next take is
+ * near (modeForNextTake()), so the frame the take finds is the newest one
+ * captured, decoded, not skipped: non-reference frames are decoded from
+ * TAKE_LEAD_FRAMES frames before a take (nothing refers to them, so decoding
+ * can resume at any frame); with keyframes only, the group of pictures the
+ * take falls in is decoded from its keyframe (the decoder is asked just after
+ * each keyframe, and resumes there while nothing since was discarded).
+ * Skipping happens between takes, never across one.
+ *
  * Synchronous and pure: chooseDecodeMode() from the inputs; KeyframeClock
  * measures the interval from the keyframes the decoder reports (in every
  * mode: keyframes are always decoded). A configured mode other than auto is
@@ -74,6 +84,34 @@ export function chooseDecodeMode(i: DecodeInputs): DecodeChoice {
   }
   if (!Number.isFinite(i.readerFps)) return { mode: 'all', reason: 'a reader reads every frame' };
   return { mode: 'all', reason: `readers take ${fps(i.readerFps)} fps${i.streamFps === null ? '' : ` of the stream's ${fps(i.streamFps)}`}` };
+}
+
+/** Non-reference frames are decoded from this many frame intervals before a reader's take. */
+export const TAKE_LEAD_FRAMES = 2;
+
+export interface TakeInputs {
+  /** The policy's mode (chooseDecodeMode()). */
+  readonly mode: DecodeNow;
+  /** Time until a reader takes a frame: 0 if one may take one now, Infinity without readers. */
+  readonly nextTakeInMs: number;
+  /** The stream's frame interval, ms, or null if unknown. */
+  readonly frameIntervalMs: number | null;
+  /** The measured keyframe interval, ms, or null until measured. */
+  readonly keyframeIntervalMs: number | null;
+}
+
+/**
+ * The mode for the next picture under `auto`: the policy's, or `all` while a reader's take is near enough that a
+ * frame skipped now is one it would take (or one the frame it takes refers to).
+ */
+export function modeForNextTake(i: TakeInputs): DecodeNow {
+  if (i.mode !== 'nonref' && i.mode !== 'keyframes') return i.mode;
+  const frame = i.frameIntervalMs ?? 100;
+  if (i.mode === 'nonref') return i.nextTakeInMs <= TAKE_LEAD_FRAMES * frame ? 'all' : 'nonref';
+  // Asked just after a keyframe: a take before the next keyframe (one interval on, a frame's slack) needs this group.
+  const key = i.keyframeIntervalMs;
+  if (key === null) return 'all';
+  return i.nextTakeInMs <= key + frame ? 'all' : 'keyframes';
 }
 
 /** The interval between keyframes, from the presentation times of the keyframes decoded: the median of the last few. */

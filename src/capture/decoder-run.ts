@@ -36,11 +36,21 @@ export interface DecodeState extends DecodeChoice {
   readonly keyframeIntervalMs: number | null;
   /** The most frames a second a reader takes: null when one reads every frame, 0 without readers (JSON has no Infinity). */
   readonly readerFps: number | null;
+  /**
+   * The age decoding less adds to what a reader takes, on average, ms (ADR 0065): 0 when every frame a reader takes
+   * is decoded for it (every frame, or `auto`, which skips only between takes); half a keyframe interval with
+   * keyframes only as configured (a reader takes the last keyframe); null while the interval is not measured.
+   */
+  readonly addedAgeMs: number | null;
 }
 
-/** A choice as stats and events say it, with what it was made from (readerFps as the supplier gives it, Infinity included). */
-export function decodeState(choice: DecodeChoice, keyframeIntervalMs: number | null, readerFps: number): DecodeState {
-  return { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null };
+/**
+ * A choice as stats and events say it, with what it was made from (readerFps as the supplier gives it, Infinity
+ * included). `forTakes`: the mode is set aside before each reader's take (auto), so it adds no age.
+ */
+export function decodeState(choice: DecodeChoice, keyframeIntervalMs: number | null, readerFps: number, forTakes = false): DecodeState {
+  const addedAgeMs = forTakes || choice.mode !== 'keyframes' ? 0 : keyframeIntervalMs === null ? null : keyframeIntervalMs / 2;
+  return { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null, addedAgeMs };
 }
 
 /** What a run's decoder read, held and spent. */

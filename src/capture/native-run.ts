@@ -30,7 +30,7 @@ import {
 } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
-import { chooseDecodeMode, KeyframeClock, type DecodeNow } from './decode-policy.js';
+import { chooseDecodeMode, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
 import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder.js';
 import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
@@ -141,13 +141,29 @@ export class NativeRun implements DecoderRun {
     const readerFps = this.#o.supplier.readerFps();
     const keyframeIntervalMs = this.#keyframes.intervalMs;
     const holdUnread = this.#o.holdUnread && this.#requests.length === 0;
-    const choice = chooseDecodeMode({ setting: this.#o.source.native.decode, readerFps, streamFps, keyframeIntervalMs, holdUnread });
+    const setting = this.#o.source.native.decode;
+    const policy = chooseDecodeMode({ setting, readerFps, streamFps, keyframeIntervalMs, holdUnread });
+    // Under auto, what is skipped is only what no reader will take (ADR 0065): said once in the reason, not per frame.
+    const aware = setting === 'auto' && (policy.mode === 'nonref' || policy.mode === 'keyframes');
+    const choice = aware
+      ? { mode: policy.mode, reason: `${policy.reason}; ${policy.mode === 'nonref' ? 'every frame' : 'the group of pictures'} before a reader's take decoded` }
+      : policy;
     const last = this.#decodeState;
-    if (last === null || last.mode !== choice.mode || last.reason !== choice.reason) {
-      this.#decodeState = decodeState(choice, keyframeIntervalMs, readerFps);
-      this.#o.host.decodeChoice(this.#decodeState);
+    const next = decodeState(choice, keyframeIntervalMs, readerFps, aware);
+    // Told again when the age it adds is first known or moves by a tenth (a configured mode's reason never changes).
+    const added = (s: DecodeState): number => s.addedAgeMs ?? -1;
+    if (last === null || last.mode !== next.mode || last.reason !== next.reason || Math.abs(added(next) - added(last)) > 0.1 * Math.max(1, added(last))) {
+      this.#decodeState = next;
+      this.#o.host.decodeChoice(next);
     }
-    return DISCARD[choice.mode];
+    if (!aware) return DISCARD[choice.mode];
+    const mode = modeForNextTake({
+      mode: policy.mode,
+      nextTakeInMs: this.#o.supplier.nextTakeInMs(),
+      frameIntervalMs: streamFps !== null && streamFps > 0 ? 1000 / streamFps : null,
+      keyframeIntervalMs,
+    });
+    return DISCARD[mode];
   }
 
   /** Set by kill() or stop() while the loop awaited: read afresh, not narrowed by an earlier check. */

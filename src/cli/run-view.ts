@@ -74,6 +74,10 @@ export function summarize(output: unknown): string {
 const pad = (s: string, n: number): string => (s.length >= n ? `${s.slice(0, n - 1)} ` : s.padEnd(n));
 const num = (v: number | null, digits = 1): string => (v === null ? '-' : v.toFixed(digits));
 
+/** What the two age columns are: the same statistic, as /api/stats gives it. */
+export const AGE_LEGEND =
+  "read p50, result p50: ms from capture to the worker's read and to its result, p50 of the recent frames (/api/stats: hops.delivered, hops.result)";
+
 function workerRow(name: string, w: WorkerFigures): string {
   return [
     pad(name, 26),
@@ -87,8 +91,9 @@ function workerRow(name: string, w: WorkerFigures): string {
     // What a model worker's model did with the frames delivered (ADR 0040); fps and age are then of the frames taken.
     (w.modelFrames === null ? '-' : String(w.modelFrames.taken)).padStart(8),
     (w.modelFrames === null ? '-' : String(w.modelFrames.skipped)).padStart(8),
-    // Capture → result p50 for a worker with results (what a user acts on, ADR 0041); else its last frame's age.
-    num(w.hops.result?.p50Ms ?? w.lastFrameAgeMs, 0).padStart(8),
+    // Like with like (ADR 0041): capture → read and capture → result, each the p50 of the recent frames, as /api/stats' hops.
+    num(w.hops.delivered?.p50Ms ?? null, 0).padStart(9),
+    num(w.hops.result?.p50Ms ?? null, 0).padStart(11),
     String(w.restarts).padStart(9),
     String(w.results).padStart(8),
   ].join('');
@@ -125,7 +130,7 @@ export function renderView(
   lines.push(
     '',
     bold(
-      `${pad('worker', 26)}${pad('kind', 13)}${pad('state', 11)}${'fps'.padStart(6)}${'delivered'.padStart(10)}${'drops'.padStart(7)}${'gated'.padStart(7)}${'stale'.padStart(6)}${'taken'.padStart(8)}${'skipped'.padStart(8)}${'age ms'.padStart(8)}${'restarts'.padStart(9)}${'results'.padStart(8)}`,
+      `${pad('worker', 26)}${pad('kind', 13)}${pad('state', 11)}${'fps'.padStart(6)}${'delivered'.padStart(10)}${'drops'.padStart(7)}${'gated'.padStart(7)}${'stale'.padStart(6)}${'taken'.padStart(8)}${'skipped'.padStart(8)}${'read p50'.padStart(9)}${'result p50'.padStart(11)}${'restarts'.padStart(9)}${'results'.padStart(8)}`,
     ),
   );
   for (const c of cameras) for (const w of Object.values(c.workers)) lines.push(workerRow(`${c.id}/${w.id}`, w));
@@ -133,10 +138,11 @@ export function renderView(
     lines.push(workerRow(`shared ${s.id}`, s));
     for (const [camera, f] of Object.entries(s.perCamera)) {
       lines.push(
-        `  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${'-'.padStart(8)}${'-'.padStart(8)}${num(f.lastFrameAgeMs).padStart(8)}`,
+        `  ${pad(`← ${camera}`, 48)}${num(f.fps).padStart(6)}${String(f.delivered).padStart(10)}${String(f.drops).padStart(7)}${String(f.gated).padStart(7)}${String(f.staleSkips).padStart(6)}${'-'.padStart(8)}${'-'.padStart(8)}${'-'.padStart(9)}${'-'.padStart(11)}`,
       );
     }
   }
+  lines.push(AGE_LEGEND);
   // Workers behind their freshness objective (ADR 0042): why, and what would fix it.
   const behind: [string, WorkerFigures][] = [
     ...cameras.flatMap((c) => Object.values(c.workers).map((w): [string, WorkerFigures] => [`${c.id}/${w.id}`, w])),

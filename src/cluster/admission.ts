@@ -23,7 +23,7 @@ export interface AdmissionOptions {
   /** This node's own cameras (its file's): an entry equal to its own runs even without allowExec. */
   readonly seed: Readonly<Record<string, unknown>>;
   /** The system's admission (the same rule the HTTP API applies), under this node's policy; its env expands references. */
-  readonly system: Pick<VisionSystem, 'admitCamera'>;
+  readonly system: Pick<VisionSystem, 'config'>;
   readonly policy: CameraAdmissionPolicy & { readonly env: Readonly<Record<string, string | undefined>> };
 }
 
@@ -47,7 +47,7 @@ export class Admission {
     const entry = parseJson(value, `desired camera ${camera}`);
     const own = this.#o.seed[camera];
     const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
-    const admission = this.#o.system.admitCamera(entry, { ...this.#o.policy, allowExec: this.#o.policy.allowExec || pinned });
+    const admission = this.#o.system.config.admit(entry, { ...this.#o.policy, allowExec: this.#o.policy.allowExec || pinned });
     if (admission.admitted) return admission.entry as Record<string, unknown>;
     const { problem } = admission;
     const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;

@@ -79,7 +79,7 @@ export class ControlRouter {
           return;
         default: {
           if (this.#holdings.held.has(request.camera)) {
-            await system.restartWorker(request.camera, request.worker);
+            await system.workers.restart(request.camera, request.worker);
             break;
           }
           if (routed) throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${nodeId} does not run camera ${request.camera}`);

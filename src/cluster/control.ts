@@ -11,17 +11,22 @@
  * Enabling or disabling a worker is per process and has no cluster-wide form
  * yet: refused with ERR_CLUSTER_UNSUPPORTED rather than done on one node only.
  */
-import type { VisionSystem } from '../pipeline/index.js';
+import type { SystemControl, VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
 
-/** The write calls of a control plane (the shape of VisionSystem's own). */
-export interface ClusterCameraControl {
-  addCamera(id: string, entry: unknown): Promise<void>;
-  replaceCamera(id: string, entry: unknown): Promise<void>;
-  removeCamera(id: string): Promise<void>;
-  restartWorker(camera: string, worker: string): Promise<void>;
-  setWorkerEnabled(camera: string, worker: string, enabled: boolean): Promise<void>;
+/** The write calls of a control plane, in the system's own shape (system.cameras, system.workers). */
+export interface ClusterCameraControl extends SystemControl {
+  /** @deprecated `cameras.add` (removed in 0.2.0). */
+  readonly addCamera: (id: string, entry: unknown) => Promise<void>;
+  /** @deprecated `cameras.replace` (removed in 0.2.0). */
+  readonly replaceCamera: (id: string, entry: unknown) => Promise<void>;
+  /** @deprecated `cameras.remove` (removed in 0.2.0). */
+  readonly removeCamera: (id: string) => Promise<void>;
+  /** @deprecated `workers.restart` (removed in 0.2.0). */
+  readonly restartWorker: (camera: string, worker: string) => Promise<void>;
+  /** @deprecated `workers.setEnabled` (removed in 0.2.0). */
+  readonly setWorkerEnabled: (camera: string, worker: string, enabled: boolean) => Promise<void>;
 }
 
 export interface ClusterControlOptions {
@@ -39,20 +44,27 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
   };
   const put = async (id: string, entry: unknown): Promise<void> => {
     // Refused here with every issue (ERR_CONFIG), not later on whichever node claims it.
-    system.resolveCameraEntry(id, entry);
+    system.config.resolveCamera(id, entry);
     await send({ op: 'add-camera', camera: id, config: entry as Record<string, unknown> });
   };
-  return {
-    addCamera: put,
-    replaceCamera: put,
-    removeCamera: (id) => send({ op: 'remove-camera', camera: id }),
-    restartWorker: (camera, worker) => send({ op: 'restart-worker', camera, worker }),
-    setWorkerEnabled: () =>
+  const cameras = { add: put, replace: put, remove: (id: string) => send({ op: 'remove-camera', camera: id }) };
+  const workers = {
+    restart: (camera: string, worker: string) => send({ op: 'restart-worker', camera, worker }),
+    setEnabled: (): Promise<void> =>
       Promise.reject(
         new ClusterError(
           'ERR_CLUSTER_UNSUPPORTED',
           'in cluster mode a worker cannot be enabled or disabled yet (it would change one node only); change the camera entry instead',
         ),
       ),
+  };
+  return {
+    cameras,
+    workers,
+    addCamera: cameras.add,
+    replaceCamera: cameras.replace,
+    removeCamera: cameras.remove,
+    restartWorker: workers.restart,
+    setWorkerEnabled: workers.setEnabled,
   };
 }

@@ -4,10 +4,10 @@
  * move room passes leases on, fencing marks them; all of them change the
  * records through this one map, so "held" means the same to each.
  *
- * Contract: a camera starts only after its claim succeeded (start(): the
+ * Contract: a camera starts only after its claim succeeded (startCamera(): the
  * record first, then the claims log, then the system) and stops before its
  * lease is released (release(): the system, the claims log, then the lease
- * deleted at this node's revision only). stop() is for a lease someone else
+ * deleted at this node's revision only). stopCamera() is for a lease someone else
  * holds now: the camera stops, the lease is left alone. Every stop record
  * says when the camera last published (streamedUntil). Lease operations run
  * one at a time through exclusive(): a handoff's compare-and-set must not
@@ -65,12 +65,12 @@ export class Holdings {
   }
 
   /** Starts a camera whose lease this node just won; one the system refuses gives its lease back. */
-  async start(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
+  async startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
     const { bus, log, system } = this.#ctx;
     this.held.set(camera, this.newHeld(revision, entry));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
-      await system.addCamera(camera, config);
+      await system.cameras.add(camera, config);
       log.info({ camera, revision }, 'camera claimed and started');
     } catch (error) {
       // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
@@ -81,10 +81,10 @@ export class Holdings {
   }
 
   /** Stops the camera (before anything else) and forgets the lease without touching it (someone else holds it). */
-  async stop(camera: string, revision: number, reason: string): Promise<void> {
+  async stopCamera(camera: string, revision: number, reason: string): Promise<void> {
     const held = this.held.get(camera);
     this.held.delete(camera);
-    await this.#ctx.system.removeCamera(camera).catch(() => undefined);
+    await this.#ctx.system.cameras.remove(camera).catch(() => undefined);
     this.#ctx.bus.claim(camera, 'stop', revision, reason, held?.lastPublishedAt ?? undefined);
   }
 
@@ -94,7 +94,7 @@ export class Holdings {
     const held = this.held.get(camera);
     this.held.delete(camera);
     if (running) {
-      await system.removeCamera(camera).catch(() => undefined);
+      await system.cameras.remove(camera).catch(() => undefined);
       bus.claim(camera, 'stop', held?.revision ?? 0, reason, held?.lastPublishedAt ?? undefined);
     }
     if (held !== undefined) await bus.leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);

@@ -175,7 +175,7 @@ export class Leases {
         continue; // another node won the race
       }
       this.#seen.delete(camera);
-      await holdings.start(camera, revision, admitted.config, admitted.value);
+      await holdings.startCamera(camera, revision, admitted.config, admitted.value);
     }
     moves.checkStandbys();
   }
@@ -220,7 +220,7 @@ export class Leases {
           continue;
         }
         log.warn({ camera, owner, afterStall: held.fenced }, 'lease lost to another node: stopping the camera');
-        await holdings.stop(camera, held.revision, held.fenced ? 'lease lost during a stall' : 'lease lost');
+        await holdings.stopCamera(camera, held.revision, held.fenced ? 'lease lost during a stall' : 'lease lost');
       }
     }
   }

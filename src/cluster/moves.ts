@@ -133,7 +133,7 @@ export class PlannedMoves {
     this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: admitted.value, config, asked: false });
     bus.claim(camera, 'standby', 0, `planned move from ${lease.node}: camera opened, results withheld`);
     try {
-      await system.addCamera(camera, config);
+      await system.cameras.add(camera, config);
     } catch (error) {
       this.#standby.delete(camera);
       log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(error) }, 'camera offered by a planned move refused by the system');
@@ -197,26 +197,26 @@ export class PlannedMoves {
         { camera, from: s.from, code: answer.ok ? 'ERR_CLUSTER_MESSAGE' : answer.code, err: answer.ok ? 'no revision in the answer' : answer.message },
         'planned move failed: standby closed, the camera stays where it ran',
       );
-      await system.removeCamera(camera).catch(() => undefined);
+      await system.cameras.remove(camera).catch(() => undefined);
       bus.claim(camera, 'stop', 0, `planned move from ${s.from} failed`);
       return;
     }
     this.#holdings.held.set(camera, this.#holdings.newHeld(answer.revision, s.entry));
     bus.claim(camera, 'start', answer.revision, `planned move from ${s.from} (${mode === 'ready' ? 'make-before-break' : 'break-before-make'})`);
     // What its workers found during the standby about frames newer than the old owner's last result is news now.
-    system.releaseWithheld(camera, mode === 'ready' ? (answer.lastFrameAt ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
+    system.results.releaseWithheld(camera, mode === 'ready' ? (answer.lastFrameAt ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
     log.info({ camera, from: s.from, mode }, 'camera taken over by a planned move');
     // After a break the old session is closed: open this one again now rather than after the capture's backoff.
     if (mode === 'break')
-      await system
-        .replaceCamera(camera, s.config)
+      await system.cameras
+        .replace(camera, s.config)
         .catch((error: unknown) => log.error({ camera, err: messageOf(error) }, 'camera restart after a break failed'));
   }
 
   /** Closes the standby of a camera, if there is one. */
   async drop(camera: string, reason: string): Promise<void> {
     if (!this.#standby.delete(camera)) return;
-    await this.#ctx.system.removeCamera(camera).catch(() => undefined);
+    await this.#ctx.system.cameras.remove(camera).catch(() => undefined);
     this.#ctx.bus.claim(camera, 'stop', 0, `standby ended: ${reason}`);
   }
 
@@ -236,7 +236,7 @@ export class PlannedMoves {
       throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${nodeId} has not offered camera ${camera} to node ${to}`);
     // Not held: the output gate withholds its results from here on.
     this.#holdings.held.delete(camera);
-    if (mode === 'break') await system.removeCamera(camera).catch(() => undefined);
+    if (mode === 'break') await system.cameras.remove(camera).catch(() => undefined);
     const how = mode === 'ready' ? 'make-before-break' : 'break-before-make';
     let revision: number;
     try {
@@ -246,14 +246,14 @@ export class PlannedMoves {
         // NATS trouble: the move fails and the camera stays (opened again after a break).
         held.offer = null;
         this.#holdings.held.set(camera, held);
-        if (mode === 'break') await system.addCamera(camera, this.#admission.admit(camera, held.entry)).catch(() => undefined);
+        if (mode === 'break') await system.cameras.add(camera, this.#admission.admit(camera, held.entry)).catch(() => undefined);
         throw error;
       }
-      if (mode === 'ready') await system.removeCamera(camera).catch(() => undefined);
+      if (mode === 'ready') await system.cameras.remove(camera).catch(() => undefined);
       bus.claim(camera, 'stop', held.revision, 'lease lost during a planned move', held.lastPublishedAt ?? undefined);
       throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `the lease of camera ${camera} changed during its move`);
     }
-    if (mode === 'ready') void system.removeCamera(camera).catch(() => undefined);
+    if (mode === 'ready') void system.cameras.remove(camera).catch(() => undefined);
     bus.claim(camera, 'stop', held.revision, `planned move to ${to} (${how})`, held.lastPublishedAt ?? undefined);
     log.info({ camera, to, mode }, 'camera handed over by a planned move');
     return { ok: true, node: nodeId, revision, lastFrameAt: held.lastFrameAt };

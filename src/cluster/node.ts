@@ -2,7 +2,7 @@
  * ClusterNode: one framesupplier node of a cluster coordinated through NATS
  * (ADR 0021). The cameras are desired state in a KV bucket; each node runs
  * the cameras it holds a lease on, in its own VisionSystem (the composition
- * root: the node only calls its public addCamera/removeCamera/restartWorker
+ * root: the node only calls its public cameras.add/remove, workers.restart
  * and listens to its events).
  *
  * This class is the owner (ADR 0038): it checks the options, holds the NATS
@@ -226,7 +226,7 @@ export class ClusterNode implements AsyncDisposable {
     }
     this.#subs.push(...this.#control.subscribe(nc), ...this.#events.subscribe(nc));
     system.on('*', this.#onEvent);
-    system.setOutputGate((camera, frameWallTime) => this.#fencing.mayPublish(camera, frameWallTime));
+    system.results.setGate((camera, frameWallTime) => this.#fencing.mayPublish(camera, frameWallTime));
     this.#fencing.start();
     this.#loop = this.#run();
     log.info({ servers: this.#servers.map(maskUrl), capacity: this.#ctx.settings.capacity }, 'cluster node joined');
@@ -286,7 +286,7 @@ export class ClusterNode implements AsyncDisposable {
       system.off('*', this.#onEvent);
       await this.#moves.dropUnless(null, 'node closing');
       for (const camera of [...this.#holdings.held.keys()]) await this.#holdings.release(camera, 'node closing');
-      system.setOutputGate(null);
+      system.results.setGate(null);
       await this.#store.close();
       for (const sub of this.#subs) sub.unsubscribe();
       await bus.nodes?.delete(this.nodeId).catch(() => undefined);

@@ -18,6 +18,7 @@ export {
 export {
   configSchema,
   workerKind,
+  trackOptionsOf,
   BUILTIN_MODULES,
   LOG_LEVELS,
   DECODERS,
@@ -57,3 +58,4 @@ export {
   type ConfigEnv,
 } from './references.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
+export { checkRunnableCamera, checkRunnableSharedWorker, checkRunnableModel, configuredModel } from './runnable.js';

@@ -48,7 +48,8 @@ export function formatPath(path: readonly Segment[]): string {
   return out;
 }
 
-function located(issues: readonly RawIssue[], locator: Locator | undefined): ConfigIssue[] {
+/** Issues with their paths formatted and, given the file's locator, their lines; in file order, each once. */
+export function located(issues: readonly RawIssue[], locator: Locator | undefined): ConfigIssue[] {
   const seen = new Set<string>();
   const out: ConfigIssue[] = [];
   for (const issue of issues) {

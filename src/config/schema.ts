@@ -1174,6 +1174,14 @@ export type CaptureConfig = Static<typeof CaptureSchema>;
 export type CaptureOutputConfig = Static<typeof CaptureOutput>;
 export type WorkerConfig = Static<typeof WorkerSchema>;
 export type SharedWorkerConfig = Static<typeof SharedWorkerSchema>;
+
+/**
+ * A worker entry's tracker options (`track: true` is {}), or null when it tracks nothing: the one reading of
+ * `track`, for the validator (a cascade's `every` needs it) and the system (the worker's profile) alike.
+ */
+export function trackOptionsOf(config: { readonly track?: WorkerConfig['track'] }): TrackOptionsConfig | null {
+  return config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
+}
 export type ModelConfig = Static<typeof ModelSchema>;
 export type WorkerDefaultsConfig = Static<typeof WorkerDefaults>;
 export type MetricsConfig = Static<typeof MetricsSchema>;

@@ -18,6 +18,7 @@ import { classifySource as classifyAnySource } from '../internal/source-kind.js'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
 import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.js';
+import { cascadeIssues } from './cascades.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -329,7 +330,8 @@ function modelReference(model: unknown, models: readonly string[], directory: st
 /**
  * Sources, built-in module names and cross-references: a worker's model is a
  * key of models, a shared worker's cameras are cameras, worker ids are unique
- * within a camera (shared workers included). Defensive about shape: it runs on
+ * within a camera (shared workers included), a camera's cascades can run
+ * (cascades.ts). Defensive about shape: it runs on
  * files the schema refused too, so every issue comes out at once.
  */
 /**
@@ -443,10 +445,76 @@ function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder:
   }
 }
 
+/**
+ * What the in-process decoder (`capture.decoder: native`, the camera's or defaults.capture's) cannot do, which the
+ * capture would refuse when the camera is built (ERR_INVALID_CAPTURE_OPTION): read lavfi or v4l2 sources (its own or
+ * a further stream's), or give JPEG frames.
+ */
+function nativeDecoderIssues(camera: unknown, at: readonly Segment[], inherited: unknown, out: RawIssue[]): void {
+  const own = field(field(camera, 'capture'), 'decoder');
+  if ((own ?? field(inherited, 'decoder')) !== 'native') return;
+  const from = own === undefined || own === null ? ' (decoder native from defaults.capture)' : ' (decoder native)';
+  const ownFormat = field(field(field(camera, 'capture'), 'output'), 'format');
+  const format = ownFormat ?? field(field(inherited, 'output'), 'format');
+  if (format === 'jpeg')
+    out.push({
+      path: ownFormat === undefined || ownFormat === null ? [...at, 'capture', 'decoder'] : [...at, 'capture', 'output', 'format'],
+      message: `the in-process decoder${from} gives raw frames (rgb24, bgr24, gray, nv12), not jpeg: use decoder ffmpeg or auto for jpeg`,
+      anchor: 'value',
+    });
+  const sources: [readonly Segment[], unknown][] = [[[...at, 'source'], field(camera, 'source')]];
+  for (const [name, stream] of entries(field(camera, 'streams')))
+    if (name !== MAIN_STREAM) sources.push([[...at, 'streams', name], typeof stream === 'string' ? stream : field(stream, 'source')]);
+  for (const [path, source] of sources) {
+    if (typeof source !== 'string' || source.length === 0) continue;
+    const kind = classifySource(source);
+    if ('kind' in kind && (kind.kind === 'lavfi' || kind.kind === 'v4l2'))
+      out.push({
+        path,
+        message: `the in-process decoder${from} reads files, rtsp:// and http(s)://, not ${kind.kind} sources: use decoder ffmpeg or auto`,
+        anchor: 'value',
+      });
+  }
+}
+
+/**
+ * The cluster's connection settings that contradict each other, which the cluster refused only at start
+ * (ERR_CLUSTER_CONFIG): two auth methods, a user without a password (or the reverse), a seed given twice or not
+ * shaped as a user NKey seed, a TLS cert without its key. Messages name keys, never values.
+ */
+function clusterIssues(cluster: unknown, out: RawIssue[]): void {
+  const auth = field(cluster, 'auth');
+  if (isPlainObject(auth)) {
+    const has = (key: string): boolean => field(auth, key) !== undefined && field(auth, key) !== null;
+    const methods = [
+      has('user') || has('password') ? 'user/password' : null,
+      has('token') ? 'token' : null,
+      has('nkeySeed') || has('nkeySeedFile') ? 'nkey' : null,
+      has('credsFile') ? 'creds' : null,
+    ].filter((m) => m !== null);
+    const at = ['cluster', 'auth'];
+    if (methods.length > 1) out.push({ path: at, message: `one method at a time, got ${methods.join(' and ')}`, anchor: 'value' });
+    if (has('nkeySeed') && has('nkeySeedFile')) out.push({ path: [...at, 'nkeySeedFile'], message: 'nkeySeed or nkeySeedFile, not both', anchor: 'key' });
+    if (has('user') !== has('password'))
+      out.push({ path: [...at, has('user') ? 'password' : 'user'], message: 'is required: user and password go together', anchor: 'parent' });
+    const seed = field(auth, 'nkeySeed');
+    if (typeof seed === 'string' && !/^SU[A-Z2-7]{50,}$/.test(seed.trim()))
+      out.push({ path: [...at, 'nkeySeed'], message: 'is not a user NKey seed (SU…)', anchor: 'value' });
+  }
+  const tls = field(cluster, 'tls');
+  if (isPlainObject(tls) && (field(tls, 'cert') === undefined) !== (field(tls, 'key') === undefined))
+    out.push({
+      path: ['cluster', 'tls', field(tls, 'cert') === undefined ? 'cert' : 'key'],
+      message: 'is required: cert and key go together',
+      anchor: 'parent',
+    });
+}
+
 export function checkReferences(data: unknown, modelDirectory: string | null = null): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
   for (const [i, server] of items(field(field(data, 'cluster'), 'servers')).entries()) urlIssue(server, ['cluster', 'servers', i], out);
+  clusterIssues(field(data, 'cluster'), out);
   for (const [i, origin] of items(field(field(data, 'http'), 'cors')).entries()) urlIssue(origin, ['http', 'cors', i], out);
   for (const [name, model] of entries(field(data, 'models'))) urlIssue(field(field(model, 'kserve'), 'url'), ['models', name, 'kserve', 'url'], out);
   const models = entries(field(data, 'models')).map(([name]) => name);
@@ -464,6 +532,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
     }
     polygonIssues(config, ['cameras', camera], out);
     streamIssues(config, ['cameras', camera], field(field(field(data, 'defaults'), 'capture'), 'decoder'), out);
+    nativeDecoderIssues(config, ['cameras', camera], field(field(data, 'defaults'), 'capture'), out);
     const ids = new Map<string, readonly Segment[]>();
     idsByCamera.set(camera, ids);
     for (const [i, worker] of items(field(config, 'workers')).entries()) {
@@ -478,6 +547,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       if (first === undefined) ids.set(id, path);
       else out.push({ path: [...path, 'id'], message: `duplicate worker id ${quote(id)} in this camera (also workers[${String(first[3])}])`, anchor: 'value' });
     }
+    out.push(...cascadeIssues(config, ['cameras', camera], field(data, 'defaults')));
   }
   for (const [name, worker] of shared) {
     const path = ['shared', name];

@@ -23,7 +23,7 @@
  *   per result with detections, `tracks` only for a worker with `track` on
  *   of a camera the page watches:
  *   its objects alive now `{ id, label, score, box, zones, stationary }`
- *   (VisionSystem.trackedObjects, boxes normalised); `{ type: 'event', event }`
+ *   (system.objects.tracked, boxes normalised); `{ type: 'event', event }`
  *   per other event (tracked-object and zone-count events among them);
  *   `{ type: 'annotation', id, camera, worker, description?, attributes? }`
  *   per result about a tracked object (a vlm answer, a crop result);
@@ -41,7 +41,7 @@ import type { Logger } from '../internal/logger.js';
 import { annotationOf, type SystemEvent, type VisionSystem } from '../pipeline/index.js';
 import { tokenMatches } from './auth.js';
 import type { EncodedFrame, FeedKey, Feeds, Viewer } from './feeds.js';
-import { boxesOf } from './jpeg.js';
+import { boxesOf } from '../pictures/index.js';
 import { isId } from '../internal/ids.js';
 import { SKELETON } from '../internal/detections.js';
 
@@ -280,7 +280,7 @@ export class DashboardSocket {
       boxes,
       ...(tracks === null ? {} : { tracks }),
     });
-    this.#o.system.recordHop(event, 'sent', ageMs);
+    this.#o.system.results.recordHop(event, 'sent', ageMs);
   }
 
   /**
@@ -291,7 +291,7 @@ export class DashboardSocket {
   #tracks(camera: string, worker: string, tracksObjects: boolean): DrawnTrack[] | null {
     if (!tracksObjects) return null;
     const out: DrawnTrack[] = [];
-    for (const o of this.#o.system.trackedObjects(camera)) {
+    for (const o of this.#o.system.objects.tracked(camera)) {
       if (o.worker !== worker) continue;
       out.push({ id: o.id, label: o.label, score: o.score, box: o.box, zones: o.current_zones, stationary: o.stationary });
     }

@@ -69,7 +69,6 @@ export class HttpError extends FrameSupplierError<HttpErrorCode> {
 /** The system's codes a caller can provoke through the API, and their status. */
 const SYSTEM_STATUS: Readonly<Record<string, number>> = {
   ERR_CONFIG: 400,
-  ERR_INVALID_CONFIG: 400,
   ERR_WORKER_MODULE: 400,
   ERR_INVALID_ARGUMENT: 400,
   ERR_UNSUPPORTED_SOURCE: 400,

@@ -5,7 +5,7 @@
  * Contract:
  * - A feed is one camera at one size (with or without boxes drawn). It
  *   exists while it has viewers: the first one opens a viewer mailbox on the
- *   camera (VisionSystem.watchCamera), the last one leaving closes it. No
+ *   camera (system.cameras.watch), the last one leaving closes it. No
  *   viewer: no read, no encode.
  * - It encodes at the rate viewers take frames: it reads the camera's newest
  *   frame only when at least one viewer is ready for one, and a frame goes
@@ -19,7 +19,7 @@ import type { EventOf, VisionSystem } from '../pipeline/index.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
-import { boxesOf, encodeFrame, type Box } from './jpeg.js';
+import { boxesOf, encodeFrame, type Box } from '../pictures/index.js';
 
 export interface EncodedFrame {
   readonly camera: string;
@@ -173,7 +173,7 @@ class Feed {
         }
         if (this.#source === null) {
           try {
-            this.#source = this.#system.watchCamera(this.key.camera, this.#name);
+            this.#source = this.#system.cameras.watch(this.key.camera, this.#name);
           } catch (error) {
             // A stopped camera (its file ended) or one being replaced: wait to be told (follow(), end()).
             this.#log.debug({ camera: this.key.camera, err: messageOf(error) }, 'feed: camera not readable');

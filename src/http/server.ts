@@ -44,7 +44,7 @@ import { messageOf } from '../internal/abort.js';
 import { InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
+import type { CameraAdmissionPolicy, SystemControl, VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -118,7 +118,7 @@ export interface HttpServerOptions {
    * system itself. Cluster mode gives its own (src/cluster clusterCameraControl),
    * so a change goes through the cluster, not to this node's system alone.
    */
-  readonly control?: CameraControl;
+  readonly control?: SystemControl;
   /** Cameras from the API may have `command` and file `module` workers (http.allowExec). Default false. */
   readonly allowExec?: boolean;
   /** Which `${NAME}` references API values may hold (the system's admission policy). Default: none. */
@@ -139,15 +139,6 @@ export interface HttpServerOptions {
   /** How long latest.jpg waits for a frame. Default 5 000 ms. */
   readonly snapshotTimeoutMs?: number;
   readonly logger?: Logger;
-}
-
-/** The write calls of the API (VisionSystem's own shape). */
-export interface CameraControl {
-  addCamera(id: string, entry: unknown): Promise<unknown>;
-  replaceCamera(id: string, entry: unknown): Promise<unknown>;
-  removeCamera(id: string): Promise<unknown>;
-  restartWorker(camera: string, worker: string): Promise<unknown>;
-  setWorkerEnabled(camera: string, worker: string, enabled: boolean): Promise<unknown>;
 }
 
 const idParams = (...names: string[]) => ({
@@ -324,7 +315,7 @@ export class HttpServer implements AsyncDisposable {
   #routes(): void {
     const app = this.#app;
     const system = this.#o.system;
-    const control: CameraControl = this.#o.control ?? system;
+    const control: SystemControl = this.#o.control ?? system;
 
     app.addHook('onRequest', async (request, reply) => {
       // An upgrade answered over HTTP (refused, or no such route) leaves a socket no HTTP server owns: end it with the answer, or it stays half-open and holds close().
@@ -421,17 +412,17 @@ export class HttpServer implements AsyncDisposable {
     app.get('/api/stats', async () => {
       const stats = system.stats();
       // line crossings per camera (since start, and over the last hour), beside the system's figures
-      const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.lineCounts(c)]));
+      const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
       return { ...stats, http: this.stats(), lines };
     });
     const secrets = { secrets: this.#o.secrets ?? [] };
-    app.get('/api/config', async () => system.maskedConfig(secrets));
+    app.get('/api/config', async () => system.config.masked(secrets));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       const stats = system.stats().cameras[id];
       if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: system.maskedCameraConfig(id, secrets) };
+      return { ...stats, config: system.config.maskedCamera(id, secrets) };
     });
 
     // tracked-object events (Frigate's fields), newest first; times in epoch seconds
@@ -476,8 +467,8 @@ export class HttpServer implements AsyncDisposable {
       async (request, reply) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.forecastCamera(id, request.body, { replace: false });
-        await control.addCamera(id, request.body);
+        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: false });
+        await control.cameras.add(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
       },
@@ -488,8 +479,8 @@ export class HttpServer implements AsyncDisposable {
       async (request) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.forecastCamera(id, request.body, { replace: true });
-        await control.replaceCamera(id, request.body);
+        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: true });
+        await control.cameras.replace(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return { ok: true, camera: id, change: 'camera-replaced' };
       },
@@ -498,7 +489,7 @@ export class HttpServer implements AsyncDisposable {
     app.get<{ Params: { id: string } }>('/api/cameras/:id/areas', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
-      return system.cameraAreas(id);
+      return system.cameras.areas(id);
     });
     app.put<{ Params: { id: string }; Body: { zones?: unknown; masks?: unknown; lines?: unknown } }>(
       '/api/cameras/:id/areas',
@@ -506,7 +497,7 @@ export class HttpServer implements AsyncDisposable {
       async (request) => {
         const { id } = request.params;
         if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
-        const areas = await system.setCameraAreas(id, request.body);
+        const areas = await system.cameras.setAreas(id, request.body);
         await this.#save({ kind: 'set-areas', id, areas });
         // saved: written to the config file (--save-config); otherwise they last until the camera is replaced without them or the process ends.
         return { ok: true, camera: id, change: 'camera-areas', saved: this.#saver !== null, ...areas };
@@ -514,7 +505,7 @@ export class HttpServer implements AsyncDisposable {
     );
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
-      await control.removeCamera(id);
+      await control.cameras.remove(id);
       await this.#save({ kind: 'remove-camera', id });
       return { ok: true, camera: id, change: 'camera-removed' };
     });
@@ -538,7 +529,7 @@ export class HttpServer implements AsyncDisposable {
 
   /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
   #checkCamera(id: string, entry: unknown): void {
-    const admission = this.#o.system.admitCamera(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
+    const admission = this.#o.system.config.admit(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
     if (admission.admitted) return;
     const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
@@ -554,10 +545,10 @@ export class HttpServer implements AsyncDisposable {
     const system = this.#o.system;
     const control = this.#o.control ?? system;
     if (action === 'restart') {
-      await (camera === null ? system.restartSharedWorker(worker) : control.restartWorker(camera, worker));
+      await (camera === null ? system.workers.restartShared(worker) : control.workers.restart(camera, worker));
     } else {
       const enabled = action === 'enable';
-      await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : control.setWorkerEnabled(camera, worker, enabled));
+      await (camera === null ? system.workers.setSharedEnabled(worker, enabled) : control.workers.setEnabled(camera, worker, enabled));
       await this.#save({ kind: 'worker-enabled', camera, worker, enabled });
     }
     return { ok: true, camera, worker, change: action === 'restart' ? 'worker-restarted' : action === 'enable' ? 'worker-enabled' : 'worker-disabled' };

@@ -1,12 +1,14 @@
 /**
  * Masking for anything that prints, logs or publishes a config or figures
- * made from it (src/config's maskConfig, the system's maskedConfig, stats on
+ * made from it (src/config's maskConfig, the system's config.masked(), stats on
  * MQTT): a deep copy where URL
  * passwords (`rtsp://viewer:***@host/…`), `password=`/`token=`-style
  * parameters, the value after a `--password`-style argument, and every value
  * of a key named like a secret (password, token, secret, api key, credential)
  * are `***`. Biased to mask too much rather than too little: a masked host is
- * an inconvenience, a leaked password is not.
+ * an inconvenience, a leaked password is not. Values, never names: a key that
+ * says where a secret is (`apiKeyEnv`, `credsFile`) holds a variable's name or
+ * a file's path, shown as it is (a value substituted from `${NAME}` still goes).
  */
 
 import { maskCredentials } from './redact.js';
@@ -16,10 +18,23 @@ const MASK = '***';
 const SECRET_WORDS = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'privatekey'];
 const SECRET_KEYS = new Set(['pwd', 'pass', 'auth', 'authorization']);
 
-/** True for keys like password, DB_PASSWORD, apiKey, API_TOKEN, clientSecret. */
+/** A key's letters and digits, lower case: `DB_PASSWORD_FILE` → `dbpasswordfile`. */
+const plain = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/**
+ * True for keys that hold where a secret is, not the secret: a variable's name (`apiKeyEnv`, `TOKEN_ENV`) or a
+ * file's path (`nkeySeedFile`, `credsFile`, `PASSWORD_FILE`). Their values are names: shown, never masked as
+ * secrets (only what maskString masks in any string), whatever the key or its parent says.
+ */
+export function namesASecret(key: string): boolean {
+  const k = plain(key);
+  return ['env', 'file', 'path'].some((suffix) => k.length > suffix.length && k.endsWith(suffix));
+}
+
+/** True for keys like password, DB_PASSWORD, apiKey, API_TOKEN, clientSecret; false for names of secrets (namesASecret). */
 export function isSecretKey(key: string): boolean {
-  const k = key.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return SECRET_KEYS.has(k) || SECRET_WORDS.some((word) => k.includes(word));
+  const k = plain(key);
+  return !namesASecret(key) && (SECRET_KEYS.has(k) || SECRET_WORDS.some((word) => k.includes(word)));
 }
 
 const SECRET_FLAG = /^--?(?:password|passwd|pwd|pass|token|secret|api[-_]?key)$/i;
@@ -51,7 +66,9 @@ export function maskConfig<T>(value: T, options: { readonly secrets?: readonly s
     if (v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
       const copy: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(v)) {
-        Object.defineProperty(copy, key, { value: walk(item, secret || isSecretKey(key)), enumerable: true, writable: true, configurable: true });
+        // A name of a secret is shown even under a secret's key (cluster.auth.credsFile): it is a name, not the secret.
+        const masked = namesASecret(key) ? false : secret || isSecretKey(key);
+        Object.defineProperty(copy, key, { value: walk(item, masked), enumerable: true, writable: true, configurable: true });
       }
       return copy;
     }

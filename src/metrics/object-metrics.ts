@@ -40,8 +40,8 @@ export class ObjectMetrics {
   readonly #onChange = (e: ConfigChangeEvent): void => {
     if (e.camera === null || !(e.change === 'camera-removed' || e.change === 'camera-replaced' || e.change === 'camera-areas')) return;
     const camera = e.camera;
-    const lines = new Set(e.change === 'camera-removed' ? [] : this.#system.cameraLines(camera).map((l) => l.name));
-    const zones = new Set(e.change === 'camera-removed' ? [] : this.#system.cameraZones(camera).map((z) => z.name));
+    const lines = new Set(e.change === 'camera-removed' ? [] : this.#system.objects.lines(camera).map((l) => l.name));
+    const zones = new Set(e.change === 'camera-removed' ? [] : this.#system.objects.zones(camera).map((z) => z.name));
     for (const [key, labels] of this.#lineSeries)
       if (labels.camera === camera && !lines.has(labels.line)) {
         this.#lineCrossings.remove(labels);

@@ -143,7 +143,7 @@ export interface MetricsSource {
   render(): Promise<string>;
 }
 
-export class SystemMetrics implements MetricsSource, Disposable {
+export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable {
   readonly contentType: string;
   readonly registry: Registry;
   readonly #system: VisionSystem;
@@ -230,6 +230,12 @@ export class SystemMetrics implements MetricsSource, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** The same, for owners that dispose of every part asynchronously (`await using`, ADR 0013). */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
   }
 
   #collect(stats: SystemStats): void {

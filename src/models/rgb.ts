@@ -1,59 +1,29 @@
 /**
- * Frame formats to packed RGB (what the person models take). Integer BT.601
- * limited-range conversion for 4:2:0 formats, as decoders and cameras produce.
+ * Frame formats to packed RGB (what the person models take), as the
+ * model-server protocol names them: the conversion itself is the pictures
+ * room's (src/pictures, one for every picture); this maps the protocol's
+ * format names onto the supplier's and says the protocol's error.
  */
 import { IpcError, type FrameFormat } from '../ipc/index.js';
+import { packedRgb } from '../pictures/index.js';
+import type { PixelFormat } from '../supplier/index.js';
 
-const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : v);
+const PIXEL_FORMAT: Readonly<Record<FrameFormat, PixelFormat>> = {
+  NV12: 'nv12',
+  YUV420P: 'yuv420p',
+  RGB24: 'rgb24',
+  BGR24: 'bgr24',
+  RGBA: 'rgba',
+  BGRA: 'bgra',
+  GRAY: 'gray',
+  JPEG: 'jpeg',
+  PNG: 'png',
+};
 
 /** Returns width × height × 3 bytes of RGB; throws ERR_SCHEMA for formats that need decoding. */
 export function toRgb(data: Uint8Array, width: number, height: number, format: FrameFormat): Uint8Array {
-  const pixels = width * height;
-  const out = new Uint8Array(pixels * 3);
-  switch (format) {
-    case 'RGB24':
-      out.set(data.subarray(0, pixels * 3));
-      return out;
-    case 'BGR24':
-    case 'RGBA':
-    case 'BGRA': {
-      const step = format === 'BGR24' ? 3 : 4;
-      const [r, b] = format === 'RGBA' ? [0, 2] : [2, 0];
-      for (let i = 0, o = 0; i < pixels; i++, o += 3) {
-        const s = i * step;
-        out[o] = data[s + r]!;
-        out[o + 1] = data[s + 1]!;
-        out[o + 2] = data[s + b]!;
-      }
-      return out;
-    }
-    case 'GRAY':
-      for (let i = 0, o = 0; i < pixels; i++, o += 3) out[o] = out[o + 1] = out[o + 2] = data[i]!;
-      return out;
-    case 'NV12':
-    case 'YUV420P': {
-      const cw = Math.ceil(width / 2);
-      const ch = Math.ceil(height / 2);
-      const uPlane = pixels;
-      const vPlane = pixels + cw * ch;
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          const c = (y >> 1) * cw + (x >> 1);
-          const u = (format === 'NV12' ? data[uPlane + 2 * c]! : data[uPlane + c]!) - 128;
-          const v = (format === 'NV12' ? data[uPlane + 2 * c + 1]! : data[vPlane + c]!) - 128;
-          const yy = 298 * (data[y * width + x]! - 16);
-          const o = (y * width + x) * 3;
-          out[o] = clamp((yy + 409 * v + 128) >> 8);
-          out[o + 1] = clamp((yy - 100 * u - 208 * v + 128) >> 8);
-          out[o + 2] = clamp((yy + 516 * u + 128) >> 8);
-        }
-      }
-      return out;
-    }
-    case 'JPEG':
-    case 'PNG':
-      throw encodedFrameError(format);
-  }
+  if (format === 'JPEG' || format === 'PNG') throw encodedFrameError(format);
+  return packedRgb(data, width, height, PIXEL_FORMAT[format]);
 }
 
 function encodedFrameError(format: FrameFormat): IpcError {

@@ -24,7 +24,7 @@ export function workerBudgetS(profile: WorkerProfile | undefined): number | null
  * messages' expiry and Home Assistant's expire_after alike: the label counts
  * are fed by its detectors, tracking or not (those `events.workers` admits),
  * the zone counts by those that track; its own workers and the shared ones
- * it feeds (`workers`: VisionSystem.workers(camera)). The largest budget
+ * it feeds (`workers`: system.workers.profiles(camera)). The largest budget
  * among them (the slowest to refresh), or null if none has one.
  */
 export function cameraBudgetsS(

@@ -109,10 +109,10 @@ export class CommandHandler {
       slot.next = null;
       log.info({ camera, worker, command }, 'mqtt command');
       try {
-        if (command === 'RESTART') await (camera === null ? system.restartSharedWorker(worker) : system.restartWorker(camera, worker));
+        if (command === 'RESTART') await (camera === null ? system.workers.restartShared(worker) : system.workers.restart(camera, worker));
         else {
           const enabled = command === 'ON';
-          await (camera === null ? system.setSharedWorkerEnabled(worker, enabled) : system.setWorkerEnabled(camera, worker, enabled));
+          await (camera === null ? system.workers.setSharedEnabled(worker, enabled) : system.workers.setEnabled(camera, worker, enabled));
         }
       } catch (error) {
         log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, worker, command, err: messageOf(error) }, 'mqtt command failed');

@@ -112,7 +112,7 @@ export class RetainedState {
         this.set(id, topics.worker(id, workerId, 'objective'), objectivePayload(null));
       }
       // Until a result confirms it, the 0 lives as long as the camera's detectors' budget: with none running, it goes.
-      const expiryS = cameraBudgetsS(this.#o.system.workers(id), this.#o.eventWorkers ?? null).counts;
+      const expiryS = cameraBudgetsS(this.#o.system.workers.profiles(id), this.#o.eventWorkers ?? null).counts;
       for (const label of discovery.labels) {
         const topic = topics.count(id, label);
         if (!this.#retained.has(topic)) this.setDetectionState(id, 'counts', topic, '0', expiryS);
@@ -243,9 +243,9 @@ export class RetainedState {
 
   #addDiscovery(camera: string): void {
     const { prefix, labels } = this.#o.discovery;
-    const zones = new Map(this.#o.system.cameraZones(camera).map((z) => [z.name, z.labels] as const));
-    const lines = new Map(this.#o.system.cameraLines(camera).map((l) => [l.name, l.labels] as const));
-    const profiles = this.#o.system.workers(camera);
+    const zones = new Map(this.#o.system.objects.zones(camera).map((z) => [z.name, z.labels] as const));
+    const lines = new Map(this.#o.system.objects.lines(camera).map((l) => [l.name, l.labels] as const));
+    const profiles = this.#o.system.workers.profiles(camera);
     const own = profiles.filter((w) => !w.shared);
     const workers = own.map((w) => w.id);
     const tracked = own.some((w) => w.tracksObjects);

@@ -41,7 +41,10 @@ export interface TrackedObject {
   readonly top_score: number;
   /** [x1, y1, x2, y2], normalised 0–1. */
   readonly box: Box;
-  /** Epoch seconds of the frame it was last seen in. */
+  /**
+   * Epoch seconds of the latest frame it was seen in (matched by a detection) when the event was made, as Frigate's:
+   * on `end`, its last sighting (= end_time), with the box and score seen then.
+   */
   readonly frame_time: number;
   readonly current_zones: readonly string[];
   readonly entered_zones: readonly string[];
@@ -61,7 +64,15 @@ export interface TrackedObject {
   readonly zone_time: Readonly<Record<string, number>>;
   /** Ours: where its latest snapshot's picture came from, null until one is saved. */
   readonly snapshot: SnapshotInfo | null;
+  /**
+   * Ours, on an ended object only when the tracker did not end it: `restart` when the process that tracked it
+   * stopped without ending it (killed, a crash, a power cut) and the next start ended it (endedByRestart()).
+   */
+  readonly end_reason?: EndReason;
 }
+
+/** Why an object was ended other than by the tracker. */
+export type EndReason = 'restart';
 
 /**
  * Which picture a snapshot is: the stream it was taken from, that picture's size and capture time, and how far
@@ -193,6 +204,23 @@ export function eventId(startSeconds: number): string {
   let suffix = '';
   for (const b of bytes) suffix += ID_ALPHABET[b % ID_ALPHABET.length];
   return `${startSeconds.toFixed(6)}-${suffix}`;
+}
+
+/**
+ * The `end` of an object a process left open (it was killed before ending it): dated by its last sighting the
+ * store knows (its latest event's `frame_time`), zones left, marked `end_reason: 'restart'`. `now` (wall clock
+ * ms) gives frame_age_ms: how long ago that sighting was.
+ */
+export function endedByRestart(object: TrackedObject, now: number): TrackedEvent {
+  const after: TrackedObject = {
+    ...object,
+    current_zones: [],
+    loitering_zones: [],
+    end_time: object.frame_time,
+    frame_age_ms: Math.max(0, Math.round(now - object.frame_time * 1000)),
+    end_reason: 'restart',
+  };
+  return { type: 'end', before: object, after };
 }
 
 export class CameraObjects {
@@ -410,14 +438,13 @@ export class CameraObjects {
     meta.hasSnapshot = true;
     meta.snapshot = info;
     const before = meta.last;
-    const after: TrackedObject = {
-      ...before,
-      has_snapshot: true,
-      snapshot: info,
-      frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
-    };
-    meta.last = after;
-    return { type: 'update', before, after };
+    // seen since the last event: the update carries that sighting, as any event does
+    const track = this.#tracker.active().find((t) => t.id === id);
+    const seen = track === undefined ? {} : this.#sighting(track);
+    const after: TrackedObject = { ...before, ...seen, has_snapshot: true, snapshot: info };
+    const frameAge = { frame_age_ms: Math.max(0, Math.round(now - after.frame_time * 1000)) };
+    meta.last = { ...after, ...frameAge };
+    return { type: 'update', before, after: meta.last };
   }
 
   /** Per zone and label, the objects in it now. */
@@ -433,15 +460,29 @@ export class CameraObjects {
     this.#meta.delete(t.id);
     const before = meta.last;
     const endTime = (t.lastSeen + this.#offset) / 1000;
+    // its last sighting, not its last event: an object standing still makes no event for its sightings
     const after: TrackedObject = {
       ...before,
+      ...this.#sighting(t),
       current_zones: [],
       loitering_zones: [],
       zone_time: meta.presence.zoneTime(t.lastSeen),
       end_time: endTime,
-      frame_age_ms: Math.max(0, Math.round(now - before.frame_time * 1000)),
+      frame_age_ms: Math.max(0, Math.round(now - endTime * 1000)),
     };
     events.push({ type: 'end', before, after });
+  }
+
+  /** What a track's latest sighting says of it: the frame it was seen in, the box and score seen then, and its motion. */
+  #sighting(t: Track): Pick<TrackedObject, 'score' | 'top_score' | 'box' | 'frame_time' | 'stationary' | 'velocity'> {
+    return {
+      score: t.score,
+      top_score: t.topScore,
+      box: t.box,
+      frame_time: (t.lastSeen + this.#offset) / 1000,
+      stationary: t.stationary,
+      velocity: t.velocity,
+    };
   }
 
   #maybeSnapshot(t: Track, meta: Meta, frame: FrameInput, out: SnapshotRequest[]): void {

@@ -11,8 +11,10 @@ export { Zone, ZonePresence, masked, type DwellReached, type Presence, type Zone
 export { Line, LineCounter, LineCrossings, type Crossing, type LineCount, type LineDirection, type LineOptions, type LineSide } from './lines.js';
 export {
   CameraObjects,
+  endedByRestart,
   eventId,
   type CameraObjectsOptions,
+  type EndReason,
   type DwellEvent,
   type LineCrossingEvent,
   type FrameInput,

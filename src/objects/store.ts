@@ -4,7 +4,9 @@
  * a folder of snapshot JPEGs beside it (`<id>.jpg`, written to a temporary
  * name and renamed, so a reader never sees half a file). It survives a
  * restart; an event still open when the process stopped keeps its last state
- * (its end_time stays null).
+ * (its end_time null) until the next start ends it (openEvents(), then the
+ * app's end_reason 'restart' event recorded like any other: ADR 0059). One
+ * process writes a database.
  *
  * Retention: every `pruneEveryMs`, events that ended more than `maxAgeDays`
  * ago go with their snapshots; then, while the database and the snapshots
@@ -258,6 +260,12 @@ export class EventStore {
     const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
     const sql = `SELECT data FROM events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY start_time DESC LIMIT ${limit}`;
     return (db.prepare(sql).all(...values) as unknown as Row[]).map(fromRow);
+  }
+
+  /** The events not ended (end_time null), oldest first: at start, those the last process left open. */
+  openEvents(): TrackedObject[] {
+    const { db } = this.#open_();
+    return (db.prepare('SELECT data FROM events WHERE end_time IS NULL ORDER BY start_time ASC').all() as unknown as Row[]).map(fromRow);
   }
 
   /** Events kept. */

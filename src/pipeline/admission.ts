@@ -9,7 +9,7 @@
  * a problem into its own error code: ERR_HTTP_EXEC_NOT_ALLOWED,
  * ERR_CLUSTER_ENV_REFERENCE…), it starts nothing, and a problem's message
  * names the variable and the path, never a value. The schema's checks come
- * later, in addCamera/replaceCamera.
+ * later, in system.cameras.add/replace.
  */
 import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
 

@@ -5,10 +5,10 @@
  *
  * Contract: the entry is a resolved config's (src/config's schema has checked
  * its shape: exactly one kind, options only where they apply). buildWorkerKind()
- * checks what the schema cannot know (the model is one the system runs) and
- * loads an in-process module at once, so a bad worker is refused by
- * addCamera() with ERR_INVALID_CONFIG or ERR_WORKER_MODULE instead of
- * crash-looping later.
+ * takes the model from those the system runs (src/config's rule: ERR_CONFIG)
+ * and loads an in-process module at once, so a bad worker is refused by
+ * system.cameras.add() with ERR_CONFIG or ERR_WORKER_MODULE instead of crash-looping
+ * later.
  */
 import {
   kserveWorker,
@@ -23,7 +23,7 @@ import {
 } from '../workers/index.js';
 import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
 import { VlmError, type VlmWorkerOptions } from '../workers/index.js';
-import { PipelineError } from './errors.js';
+import { configuredModel } from '../config/index.js';
 import type { ModelService } from './model-service.js';
 import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
 
@@ -54,13 +54,7 @@ export async function buildWorkerKind(
   deps: WorkerKindDeps,
 ): Promise<BuiltWorkerKind> {
   if ('model' in config) {
-    const model = deps.models.get(config.model);
-    if (model === undefined) {
-      throw new PipelineError(
-        'ERR_INVALID_CONFIG',
-        `${where}: model ${JSON.stringify(config.model)} is not configured (models: ${[...deps.models.keys()].join(', ') || 'none'})`,
-      );
-    }
+    const model = configuredModel(deps.models, config.model, where);
     const budget = ageBudgetMs(config, model);
     const remote = model.kserve;
     if (remote !== null) {

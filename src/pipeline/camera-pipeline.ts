@@ -24,6 +24,7 @@
  * decoded on demand, and stats() says per stream what it costs.
  */
 import {
+  CaptureError,
   nativeDecoderUnavailable,
   NATIVE_FORMATS,
   resolveSource,
@@ -34,17 +35,15 @@ import {
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
 import { FrameSupplier, type Frame, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
-import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
+import { CropFeed, withCropInfo } from './crop-feed.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
-import { MAIN_STREAM } from '../config/index.js';
-import { PipelineError } from './errors.js';
+import { checkRunnableCamera, MAIN_STREAM } from '../config/index.js';
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
 import type { OutletHop } from '../workers/index.js';
-import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 import type { VlmScene } from '../workers/index.js';
@@ -165,13 +164,11 @@ export class CameraPipeline implements AsyncDisposable {
     this.#emit = options.emit;
   }
 
-  /** Checks and builds everything; starts nothing. Throws ERR_INVALID_CONFIG, ERR_WORKER_MODULE, or capture's codes for a bad source or option. */
+  /** Checks and builds everything; starts nothing. Throws ERR_CONFIG (src/config's rules), ERR_WORKER_MODULE, or capture's codes for a bad source or option. */
   static async create(options: CameraPipelineOptions): Promise<CameraPipeline> {
     const { id, config } = options;
-    if (typeof id !== 'string' || !ID_PATTERN.test(id))
-      throw new PipelineError('ERR_INVALID_CONFIG', `camera id ${JSON.stringify(id)} must match ${String(ID_PATTERN)}`);
-    if (config === null || typeof config !== 'object' || typeof config.source !== 'string')
-      throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: needs a source`);
+    // The config's rules, src/config's alone (a resolved config passed them; a JS caller's hand-made one is held to them here).
+    checkRunnableCamera(id, config, options.models.keys());
     const enabled = config.enabled;
     const supplier = new FrameSupplier({ streamId: id, ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }) });
     const { capture } = config;
@@ -261,16 +258,16 @@ export class CameraPipeline implements AsyncDisposable {
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
     for (const w of config.workers) {
-      if (typeof w?.id !== 'string' || !ID_PATTERN.test(w.id))
-        throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: worker id ${JSON.stringify(w?.id)} must match ${String(ID_PATTERN)}`);
-      if (workers.has(w.id)) throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: two workers have the id ${w.id}`);
       const supervisorId = `${id}.${w.id}`;
       const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
         models: options.models,
         shmDir: options.shmDir,
         scene: options.scene ?? null,
       });
-      const feed = 'crops' in w && w.crops !== undefined ? cropFeedFor(id, w.id, w.crops, config, supplier, options.scene ?? null) : null;
+      const feed =
+        'crops' in w && w.crops !== undefined
+          ? new CropFeed({ camera: id, worker: w.id, settings: w.crops, source: supplier, scene: options.scene ?? null })
+          : null;
       if (feed !== null) feeds.push(feed);
       workers.add(
         {
@@ -457,7 +454,7 @@ export class CameraPipeline implements AsyncDisposable {
         why ??= `stream ${name}: ${(error as Error).message}`;
       }
     }
-    throw lastError instanceof Error ? lastError : new PipelineError('ERR_INVALID_CONFIG', `camera ${this.id}: no stream gave a picture`);
+    throw lastError instanceof Error ? lastError : new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', `camera ${this.id}: no stream gave a picture`);
   }
 
   /**
@@ -485,7 +482,8 @@ export class CameraPipeline implements AsyncDisposable {
    */
   picture(stream = MAIN_STREAM, options: { readonly near?: number | null; readonly size?: ConvertSize | null } = {}): Promise<StreamPicture> {
     const capture = this.#captureOf(stream);
-    if (capture === null) return Promise.reject(new PipelineError('ERR_INVALID_CONFIG', `camera ${this.id} has no stream ${JSON.stringify(stream)}`));
+    if (capture === null)
+      return Promise.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', `camera ${this.id} has no stream ${JSON.stringify(stream)}`));
     return capture.picture(options);
   }
 }
@@ -504,20 +502,4 @@ export function frameOfPicture(picture: StreamPicture, format: PixelFormat, stre
     decodedTime: picture.captureTime,
     publishTime: picture.captureTime,
   };
-}
-
-/** A cascade's feed, its `of` checked: another worker of this camera, one that tracks when `every` is set. */
-function cropFeedFor(camera: string, worker: string, crops: CropSettings, config: CameraConfig, supplier: FrameSupplier, scene: VlmScene | null): CropFeed {
-  const of = config.workers.find((o) => o.id === crops.of);
-  if (of === undefined || crops.of === worker)
-    throw new PipelineError(
-      'ERR_INVALID_CONFIG',
-      `camera ${camera}, worker ${worker}: crops.of ${JSON.stringify(crops.of)} is not another worker of this camera`,
-    );
-  if (crops.every !== undefined && (of.track === undefined || of.track === false))
-    throw new PipelineError(
-      'ERR_INVALID_CONFIG',
-      `camera ${camera}, worker ${worker}: crops.every crops tracked objects, and worker ${crops.of} does not track (track: true)`,
-    );
-  return new CropFeed({ camera, worker, settings: crops, source: supplier, scene });
 }

@@ -5,7 +5,7 @@
  * filled in; worker and model entries are unions per kind and handler, told
  * apart by their kind key (`'model' in w`, `'handler' in m`, or workerKind).
  */
-import type { Config } from '../config/index.js';
+import type { CameraConfig, Config } from '../config/index.js';
 
 export type {
   CameraConfig,
@@ -22,3 +22,10 @@ export type { Criticality } from '../supplier/index.js';
 
 /** What parseConfig/loadConfig return: the config a VisionSystem runs. */
 export type ResolvedConfig = Config;
+
+/** A camera's zones, masks and lines, as its config has them (or as set live: system.cameras.setAreas). */
+export interface CameraAreas {
+  readonly zones: NonNullable<CameraConfig['zones']>;
+  readonly masks: NonNullable<CameraConfig['masks']>;
+  readonly lines: NonNullable<CameraConfig['lines']>;
+}

@@ -32,10 +32,9 @@
  * frameSeq, frameAgeMs, frameGapMs, stream, fallback }`: both frames' ages,
  * and how much newer the cropped frame is than the detection's.
  */
-import type { FrameFormat } from '../ipc/index.js';
-import { toRgb } from '../models/index.js';
+import { cropRgb, rgbOf } from '../pictures/index.js';
 import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type SubscribeOptions, type Subscription } from '../supplier/index.js';
-import { cropRegion, type VlmScene, type WorkerContext, type WorkerKind } from '../workers/index.js';
+import type { VlmScene, WorkerContext, WorkerKind } from '../workers/index.js';
 import { MAIN_STREAM } from '../config/index.js';
 import type { EventOf } from './events.js';
 
@@ -110,6 +109,7 @@ export class CropFeed {
   /** A picture is being decoded for the next crop. */
   #cutting = false;
   #closed = false;
+  #closing: Promise<void> | null = null;
   /** Crops cut. */
   crops = 0;
   /** Boxes of a result replaced by a newer result's before their turn came. */
@@ -142,14 +142,21 @@ export class CropFeed {
     void this.#follow(this.#subscription);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#newest?.release();
-    this.#newest = null;
-    this.#pending = [];
-    await this.#subscription?.close();
-    await this.supplier.close();
+  /** Ends the feed: its subscription to the camera and its own supplier. Idempotent: every call gets the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#newest?.release();
+      this.#newest = null;
+      this.#pending = [];
+      await this.#subscription?.close();
+      await this.supplier.close();
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The crop a frame of this feed showed, by its seq. */
@@ -317,7 +324,7 @@ export class CropFeed {
     return { box: live.box, near: performance.now() - (Date.now() - wall), wall };
   }
 
-  /** Cuts `box` from a frame's RGB and publishes it with what it showed; false when the box has nothing to cut. */
+  /** Cuts `box` from a frame's RGB (the same region a vlm worker crops: src/pictures) and publishes it with what it showed; false when the box has nothing to cut. */
   #publish(
     next: PendingCrop,
     { box, wall }: { box: readonly [number, number, number, number]; wall: number },
@@ -348,56 +355,6 @@ export class CropFeed {
     if (this.#infos.size > KEPT) this.#infos.delete(this.#infos.keys().next().value!);
     return true;
   }
-}
-
-/** A frame's pixels as packed RGB (converted when it is not). */
-function rgbOf(frame: Frame): Uint8Array {
-  return frame.format === 'rgb24' ? frame.payload : toRgb(frame.payload, frame.width, frame.height, frame.format.toUpperCase() as FrameFormat);
-}
-
-/** The crop of `box` (grown by margin, clamped) from packed RGB, scaled bilinearly so its long side is `size`. */
-export function cropRgb(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  box: readonly [number, number, number, number],
-  margin: number,
-  size: number,
-): { payload: Uint8Array; width: number; height: number } | null {
-  // The same region a vlm worker crops (one rule for both), at least 2 × 2 pixels to scale from.
-  const region = cropRegion(box, margin, width, height);
-  if (region === null) return null;
-  const [left, top, w, h] = region;
-  if (w < 2 || h < 2) return null;
-  // Scaled to the model's size either way: a distant person's crop is enlarged, as a cascade's second model wants it.
-  const scale = size / Math.max(w, h);
-  const ow = Math.max(2, Math.round(w * scale));
-  const oh = Math.max(2, Math.round(h * scale));
-  const out = new Uint8Array(ow * oh * 3);
-  const sx = w / ow;
-  const sy = h / oh;
-  for (let y = 0; y < oh; y++) {
-    const fy = Math.min(h - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.floor(fy);
-    const y1b = Math.min(h - 1, y0 + 1);
-    const wy = fy - y0;
-    for (let x = 0; x < ow; x++) {
-      const fx = Math.min(w - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-      const x0 = Math.floor(fx);
-      const x1b = Math.min(w - 1, x0 + 1);
-      const wx = fx - x0;
-      const a = ((top + y0) * width + left + x0) * 3;
-      const b = ((top + y0) * width + left + x1b) * 3;
-      const c = ((top + y1b) * width + left + x0) * 3;
-      const d = ((top + y1b) * width + left + x1b) * 3;
-      const o = (y * ow + x) * 3;
-      for (let k = 0; k < 3; k++) {
-        const v = (rgb[a + k]! * (1 - wx) + rgb[b + k]! * wx) * (1 - wy) + (rgb[c + k]! * (1 - wx) + rgb[d + k]! * wx) * wy;
-        out[o + k] = v + 0.5;
-      }
-    }
-  }
-  return { payload: out, width: ow, height: oh };
 }
 
 /** The crop worker's kind, its results carrying what each crop showed (`crop`). */

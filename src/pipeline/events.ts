@@ -22,7 +22,7 @@ import type { FreshnessObjective, WindowFigures } from './freshness.js';
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */
 export type CameraState = CaptureState | 'disabled';
-/** A supervised worker's state: 'disabled' after setWorkerEnabled(…, false) or with enabled: false. */
+/** A supervised worker's state: 'disabled' after workers.setEnabled(…, false) or with enabled: false. */
 export type PipelineWorkerState = WorkerState;
 /**
  * A model server's state. Started servers: starting → ready → (backoff →

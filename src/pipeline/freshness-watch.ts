@@ -16,7 +16,18 @@
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
-import { demandLabels, diagnose, judge, ObjectiveWindow, type Diagnosis, type FreshnessObjective, type ModelLoad, type WindowFigures } from './freshness.js';
+import {
+  demandLabels,
+  diagnose,
+  judge,
+  ObjectiveWindow,
+  type DecodeFigures,
+  type Diagnosis,
+  type FreshnessObjective,
+  type ModelLoad,
+  type ObjectiveStatus,
+  type WindowFigures,
+} from './freshness.js';
 import type { ModelStats } from './model-service.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
@@ -27,24 +38,14 @@ export const STATS_SPAN_MS = 60_000;
 /** How long a miss of a model worker waits for its model's figures before it is raised without them. */
 const UNEXPLAINED_WAIT_MS = 15_000;
 
-/** What stats() says of a worker's objective. */
-export interface ObjectiveStatus {
-  readonly objective: FreshnessObjective;
-  /** Over the last minute: frames offered and missed, the skip ratio, results and the share within the age budget. */
-  readonly lastMinute: WindowFigures;
-  /** Over ALERT_SPAN_MS, as last judged: true met, false missed, null too few figures yet. */
-  readonly met: boolean | null;
-  /** While missed: why, from the figures, and what would fix it. */
-  readonly reason: string | null;
-  readonly fix: readonly string[];
-  /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
-  readonly since: number;
-  readonly judgedAt: number | null;
-}
-
 /** The figures the watch reads of the system at each tick. */
 export interface WatchedSystem {
-  readonly cameras: Readonly<Record<string, { readonly capture: { readonly fps: number } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }>>;
+  readonly cameras: Readonly<
+    Record<
+      string,
+      { readonly capture: { readonly fps: number; readonly decode?: DecodeFigures | null } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }
+    >
+  >;
   readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
   readonly models: Readonly<Record<string, ModelStats>>;
 }
@@ -77,6 +78,7 @@ export class FreshnessWatch {
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
   #timer: NodeJS.Timeout | null = null;
+  #closed = false;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
 
@@ -85,13 +87,15 @@ export class FreshnessWatch {
     this.#now = options.now ?? (() => performance.now());
   }
 
+  /** Starts judging once a second. Idempotent; after close() it starts nothing (ADR 0013: close() is final). */
   start(): void {
-    if (this.#timer !== null) return;
+    if (this.#timer !== null || this.#closed) return;
     this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
     this.#timer.unref();
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     return Promise.resolve();
@@ -170,13 +174,25 @@ export class FreshnessWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands);
+      if (!met)
+        w.diagnosis = this.#diagnose(
+          profile,
+          f,
+          cameraFps,
+          span,
+          parts,
+          model,
+          demands,
+          camera === null ? null : (stats.cameras[camera]?.capture?.decode ?? null),
+        );
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands);
+    const diagnosis = met
+      ? w.diagnosis
+      : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, camera === null ? null : (stats.cameras[camera]?.capture?.decode ?? null));
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -204,6 +220,7 @@ export class FreshnessWatch {
     missed: ReturnType<typeof judge> & object,
     model: ModelLoad | null,
     demands: Demands,
+    decode: DecodeFigures | null,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
     return diagnose({
@@ -216,6 +233,7 @@ export class FreshnessWatch {
       model,
       idleCpu: this.#idleShare,
       cores: availableParallelism(),
+      decode,
     });
   }
 

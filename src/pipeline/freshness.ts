@@ -217,6 +217,15 @@ export interface DiagnosisInput {
   readonly idleCpu: number | null;
   /** The machine's cores: more model threads than cores are not suggested. Default: no bound. */
   readonly cores?: number;
+  /** What the worker's camera decodes and the age that adds to its frames (a single camera's worker); null: not known. */
+  readonly decode?: DecodeFigures | null;
+}
+
+/** A camera's decode state as its stats give it (capture's DecodeState). */
+export interface DecodeFigures {
+  readonly mode: string;
+  readonly reason: string;
+  readonly addedAgeMs?: number | null;
 }
 
 export interface Diagnosis {
@@ -243,6 +252,19 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
       `${pct(1 - w.withinBudget)} of its results are older than ${objective.maxAgeMs} ms${w.resultAgeP50Ms === null ? '' : ` (p50 ${Math.round(w.resultAgeP50Ms)} ms)`}`,
     );
   const what = parts.join(' and ') || 'misses its objective';
+  // Age its camera's decoding trades for CPU is the first cause to name: no model or thread fixes it (ADR 0065).
+  const added = input.decode?.addedAgeMs ?? 0;
+  if (input.missed.includes('age') && added > 0 && input.decode !== undefined && input.decode !== null) {
+    return {
+      reason: `${what}: its camera decodes ${input.decode.mode} (${input.decode.reason}), which adds about ${Math.round(added)} ms to each frame's age`,
+      fix: [
+        `set the camera's decode: auto (it decodes what each reader's take needs, skipping only between takes)`,
+        'or a stream with shorter keyframe intervals',
+      ],
+      capacityFps: null,
+      shareFps: null,
+    };
+  }
   const idle = input.idleCpu === null ? '' : ` (${pct(input.idleCpu)} of the CPU is idle)`;
   // More threads help only where there is CPU left for them.
   const busy = input.idleCpu !== null && input.idleCpu < 0.15;
@@ -291,4 +313,19 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     capacityFps: null,
     shareFps: null,
   };
+}
+
+/** What stats() says of a worker's objective. */
+export interface ObjectiveStatus {
+  readonly objective: FreshnessObjective;
+  /** Over the last minute: frames offered and missed, the skip ratio, results and the share within the age budget. */
+  readonly lastMinute: WindowFigures;
+  /** Over the alert span (freshness-watch.ts), as last judged: true met, false missed, null too few figures yet. */
+  readonly met: boolean | null;
+  /** While missed: why, from the figures, and what would fix it. */
+  readonly reason: string | null;
+  readonly fix: readonly string[];
+  /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
+  readonly since: number;
+  readonly judgedAt: number | null;
 }

@@ -1,9 +1,19 @@
 /**
  * Pipelines and the system (ADR 0012): one CameraPipeline per camera, model
  * servers run as supervised child processes, shared workers through a
- * round-robin mux, one typed event stream, all owned by a VisionSystem.
+ * round-robin mux, one typed event stream, all owned by a VisionSystem,
+ * whose calls come in parts (ADR 0062).
  */
-export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone, type CameraAreas } from './system.js';
+export { VisionSystem, type VisionSystemOptions, type SystemControl } from './system.js';
+// The system's parts (ADR 0062): what system.cameras, .workers, .objects, .models, .config, .results and stats() are.
+export type { SystemCameras, AreasInput } from './system-cameras.js';
+export type { SystemWorkers } from './system-workers.js';
+export type { SystemObjects, CameraZone } from './system-objects.js';
+export type { SystemModels } from './system-models.js';
+export type { SystemConfig, MaskOptions } from './system-config.js';
+export type { SystemResults } from './system-results.js';
+export type { SystemStats } from './system-stats.js';
+export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system-deprecated.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
 export {
@@ -16,9 +26,10 @@ export {
   type WindowFigures,
   type Diagnosis,
   type ModelLoad,
+  type ObjectiveStatus,
 } from './freshness.js';
 export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange } from './forecast.js';
-export { FreshnessWatch, modelDemands, modelLoad, type ObjectiveStatus, type WatchedSystem } from './freshness-watch.js';
+export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem } from './freshness-watch.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export type {
   SystemEvent,
@@ -72,4 +83,6 @@ export { attachResultsSink } from './sinks.js';
 export { PipelineError, type PipelineErrorCode } from './errors.js';
 export type * from './config-types.js';
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';
-export { CropFeed, cropRgb, type CropSettings, type CropInfo } from './crop-feed.js';
+export { CropFeed, type CropSettings, type CropInfo } from './crop-feed.js';
+// Made in the pictures room (src/pictures, ADR 0063); still here for users who took it from pipeline.
+export { cropRgb } from '../pictures/index.js';

@@ -15,9 +15,8 @@ import { messageOf } from '../internal/abort.js';
 import { relayLogLine, type Logger } from '../internal/logger.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { BoundedLines, spawnManaged, type ManagedProcess, type ProcessExit } from '../process/index.js';
-import { HANDLER_OPTIONS, HANDLERS, handlerOptionFlag } from '../config/index.js';
+import { checkRunnableModel, HANDLER_OPTIONS, handlerOptionFlag } from '../config/index.js';
 import type { ModelConfig } from './config-types.js';
-import { PipelineError } from './errors.js';
 import type { ModelExit } from './events.js';
 
 /** The model server's own entry module (src/model-server/main.ts): started directly, not through the command line. */
@@ -30,21 +29,20 @@ export type StartedModelConfig = Extract<ModelConfig, { readonly handler: string
  * The model server's command line for a configured model: the handler's own
  * options as flags, derived from the config schema's (HANDLER_OPTIONS: one
  * source for the config, the flags and these arguments). A JS caller that
- * bypassed the schema still gets ERR_INVALID_CONFIG for an option its handler
- * does not take.
+ * bypassed the schema still gets ERR_CONFIG (src/config's checkRunnableModel)
+ * for an unknown handler or an option its handler does not take.
  */
 export function modelServerArgs(name: string, config: StartedModelConfig, socket: string, modelId: string, shmDir: string): string[] {
+  checkRunnableModel(name, config);
   const { handler } = config;
-  if (!(HANDLERS as readonly string[]).includes(handler))
-    throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: unknown handler ${JSON.stringify(handler)} (${HANDLERS.join(', ')})`);
   const own = HANDLER_OPTIONS[handler];
   const known = new Set(Object.values(HANDLER_OPTIONS).flatMap((options) => Object.keys(options)));
   const args = ['--handler', handler, '--socket', socket, '--model-id', modelId, '--shm-dir', shmDir];
   for (const [key, value] of Object.entries(config)) {
     // Every option's value is a number, a string or a list of strings (unset: absent, or null from a JS caller).
     const list = Array.isArray(value) && value.every((v) => typeof v === 'string');
-    if (!known.has(key) || (typeof value !== 'number' && typeof value !== 'string' && !list)) continue;
-    if (own[key] === undefined) throw new PipelineError('ERR_INVALID_CONFIG', `model ${name}: ${key} is not an option of the ${handler} handler`);
+    // Another handler's option was refused above (src/config's rule).
+    if (!known.has(key) || own[key] === undefined || (typeof value !== 'number' && typeof value !== 'string' && !list)) continue;
     args.push(handlerOptionFlag(key), list ? (value as string[]).join(',') : String(value));
   }
   return args;

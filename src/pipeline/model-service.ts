@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { delay, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import type { ModelConfig } from './config-types.js';
+import { checkRunnableModel } from '../config/index.js';
 import { PipelineError } from './errors.js';
 import type { ModelExit, ModelState, ModelStateEvent } from './events.js';
 import { kserveEndpoint, socketEndpoint, type KServeModelConfig, type ModelEndpoint, type ModelScheduling } from './model-endpoint.js';
@@ -152,15 +153,10 @@ export class ModelService implements AsyncDisposable {
     this.modelId = config.modelId;
     this.external = !('handler' in config);
     this.kserve = 'kserve' in config ? config.kserve : null;
-    // The schema requires it; this is for a JS caller that bypassed it.
+    // The schema's rules (src/config), for a JS caller that bypassed it.
+    checkRunnableModel(name, config);
     const discover = 'discover' in config ? config.discover : null;
     const socket = 'socket' in config ? config.socket : undefined;
-    if (!('handler' in config) && !('kserve' in config) && discover === null && (typeof socket !== 'string' || socket.length === 0)) {
-      throw new PipelineError(
-        'ERR_INVALID_CONFIG',
-        `model ${name}: needs a handler to start, the socket of a server someone else runs, or a directory to discover it in`,
-      );
-    }
     this.discover = discover;
     if (discover !== null) {
       const path = discoveredSocket(discover, config.modelId);

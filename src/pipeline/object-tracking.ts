@@ -13,6 +13,7 @@
  */
 import {
   CameraObjects,
+  endedByRestart,
   type CameraObjectsOptions,
   trackableDetections,
   type DwellEvent,
@@ -97,6 +98,20 @@ export class ObjectTracking {
     const objects = this.#objects.get(key(camera, worker));
     const event = objects?.snapshotSaved(id, Date.now(), info);
     if (objects !== undefined && event != null) this.#emit({ type: 'tracked-object', at: Date.now(), worker, event, snapshot: null });
+  }
+
+  /**
+   * Ends objects a process left open (its store's events with no end_time): each goes out as an `end` with
+   * end_reason 'restart', as any end does (the store records it, MQTT publishes it). An object tracked now, or
+   * one already ended, is left as it is. Returns the ends made.
+   */
+  endLeftOpen(objects: readonly TrackedObject[]): TrackedEvent[] {
+    const alive = new Set<string>();
+    for (const o of this.#objects.values()) for (const live of o.objects()) alive.add(live.id);
+    const at = Date.now();
+    const ends = objects.filter((o) => o.end_time === null && !alive.has(o.id)).map((o) => endedByRestart(o, at));
+    for (const event of ends) this.#emit({ type: 'tracked-object', at, worker: event.after.worker, event, snapshot: null });
+    return ends;
   }
 
   onResult(result: ResultEvent): void {

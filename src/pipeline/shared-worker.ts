@@ -13,11 +13,10 @@
 import type { Logger } from '../internal/logger.js';
 import type { FrameSupplier } from '../supplier/index.js';
 import type { SharedWorkerConfig } from './config-types.js';
-import { PipelineError } from './errors.js';
+import { checkRunnableSharedWorker } from '../config/index.js';
 import { FrameMux, type MuxCameraFigures } from './frame-mux.js';
 import type { ModelService } from './model-service.js';
 import type { WorkerFigures, WorkerGroup } from './worker-group.js';
-import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 
@@ -58,7 +57,7 @@ export class SharedWorker {
   /** Checks and builds the worker and adds it to the group (it starts with the group). */
   static async create(options: SharedWorkerOptions): Promise<SharedWorker> {
     const { name, config } = options;
-    if (!ID_PATTERN.test(name)) throw new PipelineError('ERR_INVALID_CONFIG', `shared worker name ${JSON.stringify(name)} must match ${String(ID_PATTERN)}`);
+    checkRunnableSharedWorker(name, config, options.models.keys());
     const supervisorId = `shared.${name}`;
     const built = await buildWorkerKind(`shared worker ${name}`, supervisorId, config, { models: options.models, shmDir: options.shmDir });
     const profile = workerProfile({ camera: null, id: name, config, kind: built.name, model: built.model });

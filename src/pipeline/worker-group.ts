@@ -41,7 +41,7 @@ import { PipelineError } from './errors.js';
 import type { PipelineWorkerState, SystemEvent } from './events.js';
 import type { BuiltWorkerKind } from './build-worker.js';
 import type { WorkerKindName, WorkerProfile } from './worker-profile.js';
-import type { ObjectiveStatus } from './freshness-watch.js';
+import type { ObjectiveStatus } from './freshness.js';
 
 /**
  * A worker's figures in stats(): its supervision, its mailbox's frames (the current incarnation's), and for a
@@ -59,7 +59,7 @@ export interface WorkerFigures {
   readonly waitingForModel: boolean;
   readonly maxFps: number | null;
   readonly maxAgeMs: number | null;
-  /** Restarts over the worker's life: by its policy, and asked for with restartWorker(). */
+  /** Restarts over the worker's life: by its policy, and asked for with workers.restart(). */
   readonly restarts: number;
   /** Why its last incarnation ended badly; `code` is the project code behind it (ERR_SHM_FULL, ERR_SERVER_UNAVAILABLE, …) where one is known. */
   readonly lastExit: LastExit | null;

@@ -8,7 +8,7 @@
  * Contract: a profile is frozen and lives as long as the worker's camera (a
  * replaced camera's workers get new ones). Every result carries its worker's
  * profile, and the system answers for a camera's workers
- * (VisionSystem.workers, workerProfile), so no one past the pipeline
+ * (system.workers.profiles, .profile), so no one past the pipeline
  * reads the config again to learn what a worker is. The age budget rule is
  * here and nowhere else: the model's maxAgeMs, else the worker's own
  * (a model server holds every frame it takes to its own budget, ADR 0032).
@@ -16,6 +16,7 @@
 import type { ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
+import { trackOptionsOf } from '../config/index.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
@@ -79,10 +80,8 @@ export interface WorkerProfileInput {
   readonly model: { readonly name: string; readonly maxAgeMs: number | null } | null;
 }
 
-/** A worker entry's tracker options (`track: true` is {}), or null when it tracks nothing: the one reading of `track`. */
-export function trackOptionsOf(config: Pick<WorkerConfig | SharedWorkerConfig, 'track'>): TrackOptionsConfig | null {
-  return config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
-}
+/** The one reading of a worker entry's `track` is src/config's (the validator's too). */
+export { trackOptionsOf };
 
 /** The worker's profile, frozen (built once per worker, shared by every result it makes). */
 export function workerProfile(input: WorkerProfileInput): WorkerProfile {

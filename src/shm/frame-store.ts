@@ -313,7 +313,7 @@ export class FrameStoreWriter {
    * throws ERR_SHM after close().
    */
   start(): this {
-    this.#open();
+    if (this.#store === null) throw new IpcError('ERR_SHM', `the frame store writer of ${this.path} is closed`);
     return this;
   }
 

@@ -12,7 +12,7 @@
  * stats are read.
  */
 import type { SupplierClock } from './clock.js';
-import { FrameAgeRecorder } from './frame-age.js';
+import { HopAge } from './frame-age.js';
 import { RateWindow } from './rate-window.js';
 import type { Criticality, WorkerStats } from './subscription.js';
 
@@ -38,7 +38,8 @@ export class ReaderAccount {
   readonly #clock: SupplierClock;
   readonly #subscribedAt = Date.now();
   readonly #rate: RateWindow;
-  readonly #ages = new FrameAgeRecorder();
+  /** Ages at read: over the reader's life (the histogram) and the recent deliveries (p50/p99), as a hop's (ADR 0041). */
+  readonly #ages = new HopAge();
   #delivered = 0;
   #drops = 0;
   #consecutiveDrops = 0;
@@ -112,7 +113,7 @@ export class ReaderAccount {
       lastConsumedSeq: this.#lastConsumedSeq,
       lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
       lastFrameAgeMs: this.#lastFrameAgeMs,
-      frameAge: this.#ages.snapshot(),
+      ...frameAgeFigures(this.#ages),
       fps: this.#rate.rate(now),
       waiting: state.waiting,
       idle: !state.waiting && !state.closed && now - this.#lastReadCallAt > id.idleThresholdMs,
@@ -121,4 +122,9 @@ export class ReaderAccount {
       maxFps: id.maxFps,
     };
   }
+}
+
+function frameAgeFigures(ages: HopAge): Pick<WorkerStats, 'frameAge' | 'frameAgeRecent'> {
+  const { histogram, p50Ms, p99Ms } = ages.figures();
+  return { frameAge: histogram, frameAgeRecent: { p50Ms, p99Ms } };
 }

@@ -96,6 +96,8 @@ export interface WorkerStats {
   readonly lastFrameAgeMs: number | null;
   /** Ages of every delivered frame, as a histogram (frame-age.ts). */
   readonly frameAge: FrameAgeHistogram;
+  /** Age at read of the last RECENT_SAMPLES delivered frames, p50 and p99 (ms; null before the first): how the reader does now. */
+  readonly frameAgeRecent: { readonly p50Ms: number | null; readonly p99Ms: number | null };
   /** Deliveries per second over the supplier's fps window. */
   readonly fps: number;
   /** True while a read() is pending (the worker is ready and waits for a frame, or for its maxFps slot). */
@@ -247,6 +249,15 @@ export class Subscription implements FrameSource, AsyncDisposable {
   /** With maxFps: the next slot opens `ms` later (a shared model's wait, so this reader's turn moves where the model is free). */
   delaySlot(ms: number): void {
     if (this.#intervalMs > 0 && Number.isFinite(ms) && ms > 0 && Number.isFinite(this.#gateUntil)) this.#gateUntil += Math.min(ms, this.#intervalMs);
+  }
+
+  /**
+   * How long until this reader takes its next frame, as far as its mailbox knows: 0 when it may take one now (its
+   * slot is open, whether it waits in read() or calls it once its work is done), else the time to its maxFps slot.
+   * What a producer that decodes less needs, so that the frame a slot takes is decoded and not skipped.
+   */
+  nextTakeInMs(now: number = this.#clock.now()): number {
+    return Math.max(0, this.#gateUntil - now);
   }
 
   /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */

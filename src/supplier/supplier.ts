@@ -275,6 +275,22 @@ export class FrameSupplier implements AsyncDisposable {
   }
 
   /**
+   * How long until a current reader takes a frame (the least of their nextTakeInMs(): 0 if one may take one now),
+   * Infinity without readers. What an on-demand producer that decodes less needs: a frame due to a reader is
+   * decoded, so the reader takes the newest one captured (the in-process decoder's decode policy, ADR 0065).
+   */
+  nextTakeInMs(): number {
+    const now = this.#clock.now();
+    let soonest = Infinity;
+    for (const subscription of this.#subscriptions.values()) {
+      const due = subscription.nextTakeInMs(now);
+      if (due < soonest) soonest = due;
+      if (soonest === 0) break;
+    }
+    return soonest;
+  }
+
+  /**
    * The long side a frame needs for every current reader (read-size.ts):
    * null when one reads full frames or none declares a size. What an
    * on-demand producer may convert to instead of its full output.

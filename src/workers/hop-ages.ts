@@ -22,7 +22,7 @@ export const WORKER_HOPS = ['delivered', 'taken', 'result', 'published', 'sent']
 export type CameraHop = (typeof CAMERA_HOPS)[number];
 export type WorkerHop = (typeof WORKER_HOPS)[number];
 export type Hop = CameraHop | WorkerHop;
-/** The hops an adapter past the system reports (system.recordHop): the system cannot see them itself. */
+/** The hops an adapter past the system reports (system.results.recordHop): the system cannot see them itself. */
 export type OutletHop = 'published' | 'sent';
 
 /** A worker's hops over its life; `taken` only for a worker that hands frames to a model. */
@@ -46,15 +46,26 @@ export class WorkerHopAges {
 
   /**
    * Each hop's figures; a hop nothing reached is null. `delivered` may be given from elsewhere (a worker's mailbox
-   * counts every frame it read: its lifetime histogram, without a recent window).
+   * counts every frame it read: its lifetime histogram, and its recent deliveries' p50/p99, so that they are of the
+   * same recent frames as the other hops' and never read older than the results they led to).
    */
-  figures(delivered?: FrameAgeHistogram): WorkerHopFigures {
+  figures(delivered?: {
+    readonly histogram: FrameAgeHistogram;
+    readonly recent: { readonly p50Ms: number | null; readonly p99Ms: number | null } | null;
+  }): WorkerHopFigures {
     const of = (hop: WorkerHop): HopFigures | null => {
       const f = this.#hops[hop].figures();
       return f.count === 0 ? null : f;
     };
+    const given = (): HopFigures | null => {
+      if (delivered === undefined || delivered.histogram.count === 0) return null;
+      const { recent, histogram } = delivered;
+      return recent === null || recent.p50Ms === null
+        ? fromHistogram(histogram)
+        : { count: histogram.count, p50Ms: recent.p50Ms, p99Ms: recent.p99Ms, histogram };
+    };
     return {
-      delivered: of('delivered') ?? (delivered === undefined || delivered.count === 0 ? null : fromHistogram(delivered)),
+      delivered: of('delivered') ?? given(),
       taken: of('taken'),
       result: of('result'),
       published: of('published'),

@@ -89,5 +89,7 @@ export {
 } from './vlm-worker.js';
 export { VlmClient, retryAfterMs, type VlmApi, type VlmAnswer, type VlmClientOptions } from './vlm-client.js';
 export { VlmError, type VlmErrorCode } from './vlm-errors.js';
-export { framePicture, cropRegion, vlmImageEncodes, type Picture, type NormalisedBox } from './vlm-image.js';
+export { framePicture, vlmImageEncodes } from './vlm-image.js';
+// Made in the pictures room (src/pictures, ADR 0063); still here for users who took them from workers.
+export { cropRegion, type Picture, type NormalisedBox } from '../pictures/index.js';
 export { vlmEndpoint, MinuteWindow, VLM_SKIP_REASONS, type VlmSkipReason, type EndpointLimits } from './vlm-budget.js';

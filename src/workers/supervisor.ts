@@ -242,6 +242,8 @@ interface Supervised {
   ledger: ModelLedger | null;
   /** Its frames' ages at each hop, over its life. */
   readonly hops: WorkerHopAges;
+  /** Its last incarnation's recent ages at read (p50/p99): the delivered hop's until the current one has read a frame. */
+  recentAtRead: WorkerStats['frameAgeRecent'] | null;
   /** restart(), setEnabled() and remove() of this worker, one at a time. */
   control: Promise<unknown>;
 }
@@ -328,6 +330,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       lastExit: null,
       source: null,
       finished: EMPTY_WORKER_TOTALS,
+      recentAtRead: null,
       controller: null,
       running: null,
       samples: [],
@@ -452,7 +455,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         totals,
         modelFrames: w.model?.figures() ?? null,
         asks: w.spec.kind.asks?.() ?? null,
-        hops: w.hops.figures(w.model === null ? totals.frameAge : undefined),
+        hops: w.hops.figures(w.model === null ? { histogram: totals.frameAge, recent: recentAtRead(w, current) } : undefined),
       };
     });
   }
@@ -639,7 +642,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
   #detach(worker: Supervised): AbortController | null {
     const controller = worker.controller;
     if (worker.source !== null) {
-      worker.finished = addTotals(worker.finished, worker.source.stats());
+      const last = worker.source.stats();
+      worker.finished = addTotals(worker.finished, last);
+      if (last.frameAgeRecent.p50Ms !== null) worker.recentAtRead = last.frameAgeRecent;
       void worker.source.close();
     }
     worker.source = null;
@@ -715,4 +720,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     };
     this.emit('alert', alert);
   }
+}
+
+/** The recent ages at read of a worker's frames: its current incarnation's once it has read one, else its last one's. */
+function recentAtRead(worker: Supervised, current: WorkerStats | null): WorkerStats['frameAgeRecent'] | null {
+  return current !== null && current.frameAgeRecent.p50Ms !== null ? current.frameAgeRecent : worker.recentAtRead;
 }

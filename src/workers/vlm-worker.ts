@@ -36,7 +36,8 @@ import { nextFrame, WorkerExit, type AskFigures, type WorkerContext, type Worker
 import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
 import { VlmClient, type VlmApi } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
-import { framePicture, snapshotPicture, type NormalisedBox, type Picture } from './vlm-image.js';
+import type { NormalisedBox, Picture } from '../pictures/index.js';
+import { framePicture, snapshotPicture } from './vlm-image.js';
 
 export type VlmTriggerKind = 'new' | 'zone' | 'loitering' | 'end' | 'interval';
 
@@ -115,6 +116,9 @@ export interface VlmTrigger {
 /** What a vlm worker emits: an answer, or an error in its place (with the same ask's fields). */
 export interface VlmOutput {
   readonly kind: 'vlm';
+  /** The prompt's `name` in the config (never its text, which may hold the objects' ids and boxes). */
+  readonly promptName: string;
+  /** @deprecated The same as `promptName` (a name, not the prompt's text); goes in 0.2.0. */
   readonly prompt: string;
   readonly trigger: { readonly kind: VlmTriggerKind; readonly objectId: string | null; readonly label: string | null; readonly zone: string | null };
   /** The text, or with a schema the parsed object; absent on an error. */
@@ -306,6 +310,7 @@ async function runIncarnation(
       const ageAtRequestMs = sentAt - frame.wallTime;
       const base = {
         kind: 'vlm' as const,
+        promptName: options.prompt.name,
         prompt: options.prompt.name,
         trigger: { kind: trigger.kind, objectId: trigger.object?.id ?? null, label: trigger.object?.label ?? null, zone: trigger.zone },
         captureTime: frame.wallTime,

@@ -12,7 +12,7 @@
  * store's), not a frame of now, and its answer lands on the ended event.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,8 +101,16 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       assert.equal(request.headers.authorization, `Bearer ${KEY}`);
 
       const answer = await recorder.waitFor((m) => m.topic === 'vlmtest/squares/vlm/answer', 'the answer topic');
-      const payload = JSON.parse(answer.payload) as { answer: unknown; prompt: string; ageAtRequestMs: number; tokens: unknown; trigger: { objectId: string } };
-      assert.deepEqual([payload.answer, payload.prompt], [{ colour: 'red', person: false }, 'colour']);
+      const payload = JSON.parse(answer.payload) as {
+        answer: unknown;
+        promptName: string;
+        prompt: string;
+        ageAtRequestMs: number;
+        tokens: unknown;
+        trigger: { objectId: string };
+      };
+      // promptName is the prompt's name; `prompt`, deprecated, still says the same until 0.2.0
+      assert.deepEqual([payload.answer, payload.promptName, payload.prompt], [{ colour: 'red', person: false }, 'colour', 'colour']);
       assert.ok(payload.ageAtRequestMs >= 0);
       const update = await recorder.waitFor((m) => m.topic === 'vlmtest/tracked_object_update', 'the description update');
       assert.deepEqual(JSON.parse(update.payload), {
@@ -180,6 +188,11 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
         const text = await (await fetch(new URL(path, dashboard.url), { headers: auth })).text();
         assert.ok(!text.includes(KEY), `${path} does not carry the key`);
       }
+      // Values are masked, never names: the variable's name is shown as it is (round 5: it read "***").
+      const shown = (await (await fetch(new URL('/api/config', dashboard.url), { headers: auth })).json()) as {
+        cameras: Record<string, { workers: { id: string; vlm?: { apiKeyEnv?: string } }[] }>;
+      };
+      assert.equal(shown.cameras.squares!.workers.find((w) => w.id === 'vlm')?.vlm?.apiKeyEnv, 'VLM_APP_TEST_KEY');
       assert.ok(!recorder.messages.some((m) => m.payload.includes(KEY)), 'no MQTT message carries the key');
     } finally {
       await app.close();
@@ -187,6 +200,10 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       delete process.env.VLM_APP_TEST_KEY;
     }
     assert.ok(!readFileSync(logFile, 'utf8').includes(KEY), 'no log line carries the key');
+    // Nor the events store: its database (and journal) and its snapshots, byte for byte.
+    const stored = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    assert.ok(stored.some((e) => e.name === 'events.db'));
+    for (const entry of stored) assert.ok(!readFileSync(join(entry.parentPath, entry.name)).includes(KEY), `${entry.name} does not carry the key`);
   });
 
   it("end: the object's stored best snapshot is what is asked about, and the answer lands on its ended event", async () => {

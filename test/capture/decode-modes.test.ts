@@ -13,33 +13,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { NativeDecoder, StreamCapture, type DecodeState, type Discard } from '../../src/capture/index.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
-import { captures, media } from './fixtures.js';
+import { captures, decodeState, gopClip } from './fixtures.js';
 
 // 10 fps, GOP 5 (2 keyframes a second), 2 B frames between references, none of them a reference (no pyramid).
-const clip = (): Promise<string> =>
-  media('vtest-gop5-bframes.mp4', [
-    '-an',
-    '-t',
-    '8',
-    '-vf',
-    'fps=10,scale=320:-2',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-g',
-    '5',
-    '-keyint_min',
-    '5',
-    '-sc_threshold',
-    '0',
-    '-bf',
-    '2',
-    '-x264-params',
-    'b-pyramid=none',
-    '-pix_fmt',
-    'yuv420p',
-  ]);
+const clip = (): Promise<string> => gopClip(8, 5, 2);
 
 after(async () => {
   await Promise.all(captures.map((c) => c.close()));
@@ -96,15 +73,7 @@ describe('decode modes: the in-process decoder decodes what its readers need', {
     const slow = supplier.subscribe('slow', { maxFps: 1 });
     const cap = new StreamCapture({ source: path, supplier, decoder: 'native', loop: true, output: { format: 'gray' } });
     captures.push(cap);
-    const next = (mode: string): Promise<DecodeState> =>
-      new Promise((resolve) => {
-        const on = (state: DecodeState): void => {
-          if (state.mode !== mode) return;
-          cap.off('decode', on);
-          resolve(state);
-        };
-        cap.on('decode', on);
-      });
+    const next = (mode: string): Promise<DecodeState> => decodeState(cap, (state) => state.mode === mode);
     const keyframes = next('keyframes');
     cap.start();
     const k = await keyframes;

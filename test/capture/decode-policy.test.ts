@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { chooseDecodeMode, IDLE_KEYFRAME_WAIT_MS, KeyframeClock, NONREF_SHARE, type DecodeNow } from '../../src/capture/decode-policy.js';
+import {
+  chooseDecodeMode,
+  IDLE_KEYFRAME_WAIT_MS,
+  KeyframeClock,
+  modeForNextTake,
+  NONREF_SHARE,
+  TAKE_LEAD_FRAMES,
+  type DecodeNow,
+} from '../../src/capture/decode-policy.js';
 
 const rank: Record<DecodeNow, number> = { all: 0, nonref: 1, keyframes: 2, hold: 3 };
 
@@ -44,6 +52,27 @@ describe('decode policy', { timeout: 30_000 }, () => {
           if (readerFps > 0) assert.ok(rank[more.mode] <= rank[choice.mode], `${JSON.stringify(choice)} then ${JSON.stringify(more)}`);
         },
       ),
+    );
+  });
+
+  it('skips only between takes: a mode that skips is set aside while a take is near (ADR 0065)', () => {
+    const base = { frameIntervalMs: 100, keyframeIntervalMs: 1_000 };
+    for (const mode of ['all', 'hold'] as const) assert.equal(modeForNextTake({ ...base, mode, nextTakeInMs: 0 }), mode);
+    assert.equal(modeForNextTake({ ...base, mode: 'nonref', nextTakeInMs: 0 }), 'all');
+    assert.equal(modeForNextTake({ ...base, mode: 'nonref', nextTakeInMs: TAKE_LEAD_FRAMES * 100 }), 'all');
+    assert.equal(modeForNextTake({ ...base, mode: 'nonref', nextTakeInMs: TAKE_LEAD_FRAMES * 100 + 1 }), 'nonref');
+    // Keyframes only: asked after a keyframe, a take before the next one (a frame's slack) needs this group decoded.
+    assert.equal(modeForNextTake({ ...base, mode: 'keyframes', nextTakeInMs: 1_100 }), 'all');
+    assert.equal(modeForNextTake({ ...base, mode: 'keyframes', nextTakeInMs: 1_101 }), 'keyframes');
+    assert.equal(modeForNextTake({ ...base, mode: 'keyframes', nextTakeInMs: Infinity }), 'keyframes');
+    assert.equal(modeForNextTake({ ...base, keyframeIntervalMs: null, mode: 'keyframes', nextTakeInMs: 5_000 }), 'all');
+    fc.assert(
+      fc.property(fc.constantFrom<DecodeNow>('all', 'nonref', 'keyframes', 'hold'), fc.double({ min: 0, max: 10_000, noNaN: true }), (mode, due) => {
+        const now = modeForNextTake({ ...base, mode, nextTakeInMs: due });
+        // Never skips more than the policy; a take due now always decodes every frame under a skipping mode.
+        assert.ok(rank[now] <= rank[mode]);
+        if (due === 0 && (mode === 'nonref' || mode === 'keyframes')) assert.equal(now, 'all');
+      }),
     );
   });
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
-import { StreamCapture, type CaptureOptions, type CaptureState } from '../../src/capture/index.js';
+import { StreamCapture, type CaptureOptions, type CaptureState, type DecodeState } from '../../src/capture/index.js';
 import { FrameSupplier, type Frame, type Subscription } from '../../src/supplier/index.js';
 import { VTEST } from '../helpers/media.js';
 
@@ -172,6 +172,30 @@ function readdirSyncSafe(dir: string): string[] {
 
 /** A started capture with a fast backoff and a reader subscribed before it starts. */
 /** Every capture the tests made, to stop after them. */
+/**
+ * A 320-pixel H.264 cut of the sample clip at 10 fps with a keyframe every `gop` frames (no scene-cut keyframes) and
+ * `bFrames` B frames between references, none of them a reference (no pyramid): the decode-mode tests' streams.
+ */
+export const gopClip = (seconds: number, gop: number, bFrames: number): Promise<string> =>
+  media(`vtest-${seconds}s-gop${gop}-b${bFrames}.mp4`, [
+    ...['-an', '-t', String(seconds), '-vf', 'fps=10,scale=320:-2', '-c:v', 'libx264', '-preset', 'veryfast'],
+    ...['-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', String(bFrames)],
+    ...(bFrames > 0 ? ['-x264-params', 'b-pyramid=none'] : []),
+    ...['-pix_fmt', 'yuv420p'],
+  ]);
+
+/** The next decode state the capture tells that satisfies `wanted`. */
+export function decodeState(cap: StreamCapture, wanted: (state: DecodeState) => boolean): Promise<DecodeState> {
+  return new Promise((resolve) => {
+    const on = (state: DecodeState): void => {
+      if (!wanted(state)) return;
+      cap.off('decode', on);
+      resolve(state);
+    };
+    cap.on('decode', on);
+  });
+}
+
 export const captures: StreamCapture[] = [];
 export function capture(options: Omit<CaptureOptions, 'supplier'> & { supplier?: FrameSupplier }): {
   cap: StreamCapture;

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { createApp } from '../../src/app/index.js';
-import { parseConfig } from '../../src/config/index.js';
+import { ConfigError, formatIssue, parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { freePort, lineFrom } from '../helpers/process.js';
@@ -219,8 +219,26 @@ describe('cluster mode against a secured NATS', { timeout: 180_000 }, () => {
     );
   });
 
-  it('one method at a time: user and token together, or a password alone, are ERR_CLUSTER_CONFIG before any connection', async () => {
-    await refused('cluster:\n  servers: [nats://127.0.0.1:1]\n  nodeId: n1\n  auth: { user: a, password: p-x1, token: t-x2 }\n', 'ERR_CLUSTER_CONFIG', 'p-x1');
-    await refused('cluster:\n  servers: [nats://127.0.0.1:1]\n  nodeId: n1\n  auth: { password: p-x1 }\n', 'ERR_CLUSTER_CONFIG', 'p-x1');
+  it("one method at a time: user and token together, or a password alone, are the config's issues (ERR_CONFIG, with path), before any connection", async () => {
+    // The cluster refused them only at start (ERR_CLUSTER_CONFIG); config check now says so (ADR 0056).
+    await refused('cluster:\n  servers: [nats://127.0.0.1:1]\n  nodeId: n1\n  auth: { user: a, password: p-x1, token: t-x2 }\n', 'ERR_CONFIG', 'p-x1');
+    await refused('cluster:\n  servers: [nats://127.0.0.1:1]\n  nodeId: n1\n  auth: { password: p-x1 }\n', 'ERR_CONFIG', 'p-x1');
+    assert.throws(
+      () =>
+        parseConfig('cameras: {}\ncluster:\n  servers: [nats://127.0.0.1:1]\n  auth: { password: p-x1, nkeySeed: SUnot-a-seed }\n  tls: { cert: /c.pem }\n', {
+          env: {},
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues.map(formatIssue), [
+          'cluster.auth.user: is required: user and password go together (line 4)',
+          'cluster.auth: one method at a time, got user/password and nkey (line 4)',
+          'cluster.auth.nkeySeed: is not a user NKey seed (SU…) (line 4)',
+          'cluster.tls.key: is required: cert and key go together (line 5)',
+        ]);
+        assert.ok(!error.message.includes('p-x1') && !error.message.includes('SUnot'), error.message);
+        return true;
+      },
+    );
   });
 });

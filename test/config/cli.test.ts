@@ -51,6 +51,25 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     assert.match(stdout, /rtsp:\/\/cam\.local\/\*\*\*\/main/);
   });
 
+  it("config check FILE: a secret's name (a vlm worker's apiKeyEnv) is printed as it is, the key itself nowhere", async () => {
+    const file = join(dir, 'vlm.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'cameras:',
+        '  door:',
+        '    source: lavfi:testsrc=size=64x48:rate=5',
+        '    workers:',
+        '      - id: describe',
+        '        vlm: { api: openai, url: "https://api.example/v1", model: m, prompt: p, apiKeyEnv: DOOR_VLM_KEY }',
+      ),
+    );
+    const { stdout } = await run(process.execPath, [cli, 'config', 'check', file], { env: { ...process.env, DOOR_VLM_KEY: 'sk-door-0123456789' } });
+    const printed = parseYaml(stdout) as { cameras: { door: { workers: { vlm: { apiKeyEnv: string } }[] } } };
+    assert.equal(printed.cameras.door.workers[0]!.vlm.apiKeyEnv, 'DOOR_VLM_KEY', stdout);
+    assert.ok(!stdout.includes('sk-door-0123456789'), stdout);
+  });
+
   it('config check FILE: exit 0, the resolved config as YAML, secrets masked, paths absolute', async () => {
     const file = join(dir, 'ok.yaml');
     await writeFile(
@@ -104,6 +123,51 @@ describe('framesupplier config (the real command, as a child process)', { timeou
           '  cameras.entrance.workers[0].model: names no model (models is empty) (line 5)',
           '  cameras.entrance.workers[0].criticality: must be one of critical, high, normal, best-effort (line 5)',
           "  cameras.entrance.workers[1].thraed: unknown key; did you mean 'thread'? (line 6)",
+          '',
+        ].join('\n'),
+      );
+      return true;
+    });
+  });
+
+  it('config check FILE: cascades that cannot run, and a decoder that cannot read its source, are refused with path and line (round 5: they printed valid)', async () => {
+    const file = join(dir, 'cascades.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'models:', // 1
+        '  person: { handler: mock }', // 2
+        'cameras:', // 3
+        '  street:', // 4
+        '    source: lavfi:testsrc=size=64x48:rate=5', // 5
+        '    workers:', // 6
+        '      - { id: people, model: person }', // 7
+        '      - { id: pose, model: person, crops: { of: nobody } }', // 8
+        '      - { id: pose2, model: person, crops: { of: pose2 } }', // 9
+        '      - { id: faces, model: person, crops: { of: people, every: 1 } }', // 10
+        '      - { id: a, model: person, crops: { of: b } }', // 11
+        '      - { id: b, model: person, crops: { of: a } }', // 12
+        '      - { id: off, model: person, enabled: false, track: true }', // 13
+        '      - { id: on, model: person, crops: { of: off } }', // 14
+        '  lab:', // 15
+        '    source: lavfi:testsrc', // 16
+        '    capture: { decoder: native }', // 17: the capture refused it at run time
+      ),
+    );
+    await assert.rejects(run(process.execPath, [cli, 'config', 'check', file]), (error: Failure) => {
+      assert.equal(error.code, 2);
+      assert.equal(error.stdout, '');
+      assert.equal(
+        error.stderr,
+        [
+          `framesupplier: ERR_CONFIG: ${file}: 7 problems`,
+          '  cameras.street.workers[1].crops.of: names no worker of this camera (workers: people, pose, pose2, faces, a, b, off, on) (line 8)',
+          '  cameras.street.workers[2].crops.of: names this worker itself: a worker cannot read crops of its own detections (name another worker of this camera) (line 9)',
+          '  cameras.street.workers[3].crops.of: with every, crops each tracked object of people, and people does not track: give it track: true, or drop every to crop each detection (line 10)',
+          "  cameras.street.workers[4].crops.of: makes a circle of cascades (a → b → a): each worker would wait for the other's crops for ever; one of them must read frames (line 11)",
+          "  cameras.street.workers[5].crops.of: makes a circle of cascades (b → a → b): each worker would wait for the other's crops for ever; one of them must read frames (line 12)",
+          '  cameras.street.workers[7].crops.of: names off, which is disabled (enabled: false): this worker would never get a crop; enable off or disable this worker too (line 14)',
+          '  cameras.lab.source: the in-process decoder (decoder native) reads files, rtsp:// and http(s)://, not lavfi sources: use decoder ffmpeg or auto (line 16)',
           '',
         ].join('\n'),
       );

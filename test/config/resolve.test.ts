@@ -13,6 +13,7 @@ import {
   configSchema,
   loadConfig,
   maskConfig,
+  isSecretKey,
   maskString,
   parseConfig,
   resolveCamera,
@@ -394,6 +395,26 @@ describe('config resolution', { timeout: 60_000 }, () => {
       assert.deepEqual(worker.command, ['/etc/framesupplier/w', '--password', '***', '--token=***']);
       assert.deepEqual(worker.env, { API_TOKEN: '***', DB_PASSWORD: '***', MODE: 'fast', URL: 'http://u:***@db/x?user=u&password=***' });
       assert.equal(config.cameras.entrance!.source, 'rtsp://viewer:hunter2@10.0.0.12/stream1', 'the original is untouched');
+    });
+
+    it('values, never names: a key that says where a secret is (a variable, a file) is shown; a secret substituted into it still goes', () => {
+      const masked = maskConfig(
+        {
+          vlm: { apiKeyEnv: 'OPENAI_API_KEY', apiKey: 'sk-live-123' },
+          cluster: { auth: { credsFile: '/run/secrets/nats.creds', nkeySeedFile: '/run/secrets/seed', password: 'p4ss' } },
+          env: { DB_PASSWORD_FILE: '/run/secrets/db', DB_PASSWORD: 'x', TOKEN_ENV: 'MY_TOKEN', env: 'keep' },
+          other: { tokenFile: 's3cr3t-from-env' },
+        },
+        { secrets: ['s3cr3t-from-env'] },
+      );
+      assert.deepEqual(masked, {
+        vlm: { apiKeyEnv: 'OPENAI_API_KEY', apiKey: '***' },
+        cluster: { auth: { credsFile: '/run/secrets/nats.creds', nkeySeedFile: '/run/secrets/seed', password: '***' } },
+        env: { DB_PASSWORD_FILE: '/run/secrets/db', DB_PASSWORD: '***', TOKEN_ENV: 'MY_TOKEN', env: 'keep' },
+        other: { tokenFile: '***' },
+      });
+      for (const key of ['apiKeyEnv', 'credsFile', 'PASSWORD_FILE', 'tokenPath']) assert.equal(isSecretKey(key), false, key);
+      for (const key of ['apiKey', 'password', 'API_TOKEN', 'env_password', 'fileToken']) assert.equal(isSecretKey(key), true, key);
     });
 
     it('maskString: passwords with reserved characters, an empty user, several URLs in one string', () => {

@@ -481,6 +481,28 @@ describe('config validation: every issue with its path and line', { timeout: 60_
     ]);
   });
 
+  it("refuses what the in-process decoder cannot do, which the capture refused only when the camera was built: jpeg, lavfi and v4l2 sources (its own or a stream's), its decoder its own or the defaults'", () => {
+    const text = yaml(
+      'defaults:', // 1
+      '  capture: { decoder: native }', // 2
+      'cameras:', // 3
+      '  a:', // 4
+      '    source: lavfi:testsrc', // 5
+      '  b:', // 6
+      '    source: rtsp://10.0.0.2/main', // 7
+      '    capture: { decoder: native, output: { format: jpeg } }', // 8
+      '    streams: { sub: "v4l2:/dev/video0" }', // 9
+      '  c:', // 10
+      '    source: lavfi:testsrc', // 11
+      '    capture: { decoder: auto, output: { format: jpeg } }', // 12: auto picks ffmpeg
+    );
+    assert.deepEqual(printed(issuesOf(text)), [
+      'cameras.a.source: the in-process decoder (decoder native from defaults.capture) reads files, rtsp:// and http(s)://, not lavfi sources: use decoder ffmpeg or auto (line 5)',
+      'cameras.b.capture.output.format: the in-process decoder (decoder native) gives raw frames (rgb24, bgr24, gray, nv12), not jpeg: use decoder ffmpeg or auto for jpeg (line 8)',
+      'cameras.b.streams.sub: the in-process decoder (decoder native) reads files, rtsp:// and http(s)://, not v4l2 sources: use decoder ffmpeg or auto (line 9)',
+    ]);
+  });
+
   it('never quotes a value from the file: secrets in values stay out of every message', () => {
     const secret = 'hunter2-S3CR3T';
     const text = yaml(

@@ -8,14 +8,18 @@
  * folder's index.ts, its public surface (internal/ has none: its files are
  * imported one by one). The adapters learn what the system runs from the
  * system (its workers' profiles, admission, the masked config: ADR 0039),
- * never from the config: http, mqtt and metrics may only `import type` their
- * own section's config type.
+ * never from the config: http, mqtt, metrics and cluster may only `import
+ * type` their own section's config type. And each adapter uses only the parts of the
+ * system it needs (ADR 0062: the metrics adapter reads stats and the objects'
+ * zones and lines, never changes a camera), read with the type checker: a
+ * member of VisionSystem used anywhere under src/<adapter>/ is checked
+ * against SYSTEM_PARTS_OF, the deprecated old calls included (none is allowed).
  */
 import assert from 'node:assert/strict';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { parseTs, repoFiles } from '../helpers/repo.js';
+import { parseTs, REPO_ROOT, repoFiles } from '../helpers/repo.js';
 
 /** Folder → the folders it may import (itself always). */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
@@ -25,24 +29,26 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   ipc: ['internal', 'supplier'],
   shm: ['internal', 'supplier'],
   capture: ['internal', 'supplier', 'process'],
+  pictures: ['internal', 'supplier'],
   config: ['internal', 'supplier'],
   objects: ['internal', 'supplier'],
-  models: ['internal', 'supplier', 'ipc', 'shm'],
+  motion: ['internal', 'objects'],
+  models: ['internal', 'supplier', 'ipc', 'shm', 'pictures'],
   kserve: ['internal', 'supplier', 'ipc', 'shm'],
-  workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve'],
+  workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve', 'pictures'],
   'model-server': ['internal', 'supplier', 'ipc', 'shm', 'models', 'kserve', 'config'],
-  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects'],
-  http: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
+  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects', 'pictures'],
+  http: ['internal', 'supplier', 'config', 'pipeline', 'objects', 'pictures'],
   mqtt: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   metrics: ['internal', 'supplier', 'config', 'pipeline', 'ipc'],
   cluster: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
-  app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects'],
+  app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects', 'pictures'],
   cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app'],
 };
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
 /**
- * Adapter → the config types it may import (type-only): its own section's. The cluster is not held to it yet:
- * its admission and camera checks move to the system's calls (admitCamera) when it is split (ADR 0039).
+ * Adapter → the config types it may import (type-only): its own section's. Every adapter is held to it: the
+ * cluster's admission and camera checks are the system's calls (admitCamera, resolveCameraEntry; ADR 0039).
  */
 const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
   http: ['HttpConfig'],
@@ -50,6 +56,88 @@ const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
   metrics: ['MetricsConfig'],
   cluster: ['ClusterConfig'],
 };
+
+/**
+ * Adapter → the parts of the system it may use (ADR 0062). Every adapter may also read the system's state
+ * and listen to its one event stream (EVERY_ADAPTER). The composition root (app/) may use all of it.
+ */
+const SYSTEM_PARTS_OF: Readonly<Record<string, readonly string[]>> = {
+  http: ['cameras', 'workers', 'objects', 'config', 'results', 'stats'],
+  mqtt: ['workers', 'objects', 'results', 'stats'],
+  metrics: ['objects', 'stats'],
+  cluster: ['cameras', 'workers', 'config', 'results', 'stats'],
+};
+const EVERY_ADAPTER = ['state', 'on', 'off', 'events'];
+const SYSTEM_FILES = ['src/pipeline/system.ts', 'src/pipeline/system-deprecated.ts'];
+
+/**
+ * Which members of VisionSystem each file uses, by the type checker (so an alias, a parameter typed
+ * VisionSystem or a Pick<> of it are all seen): file:line and the member. `planted` adds files that are not
+ * on disk (the rule's self-test).
+ */
+function systemMembersUsed(files: readonly string[], planted: Readonly<Record<string, string>> = {}): { uses: { at: string; file: string; member: string }[] } {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  };
+  const host = ts.createCompilerHost(options, true);
+  const plantedAbs = new Map(Object.entries(planted).map(([path, text]) => [join(REPO_ROOT, path), text]));
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, language, onError, fresh) => {
+    const text = plantedAbs.get(name);
+    return text === undefined ? getSourceFile(name, language, onError, fresh) : ts.createSourceFile(name, text, language, true);
+  };
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => plantedAbs.has(name) || fileExists(name);
+  const roots = [...files, ...Object.keys(planted)].map((f) => join(REPO_ROOT, f));
+  const program = ts.createProgram(roots, options, host);
+  const checker = program.getTypeChecker();
+  const systemFiles = new Set(SYSTEM_FILES.map((f) => join(REPO_ROOT, f)));
+  const uses: { at: string; file: string; member: string }[] = [];
+  for (const root of roots) {
+    const source = program.getSourceFile(root);
+    if (source === undefined) continue;
+    const file = relative(REPO_ROOT, root);
+    const visit = (node: ts.Node): void => {
+      if (ts.isPropertyAccessExpression(node)) {
+        const declaration = checker.getSymbolAtLocation(node.name)?.declarations?.[0];
+        const owner = declaration?.parent;
+        const ownerName = owner !== undefined && (ts.isClassDeclaration(owner) || ts.isInterfaceDeclaration(owner)) ? owner.name?.text : undefined;
+        if (
+          declaration !== undefined &&
+          systemFiles.has(declaration.getSourceFile().fileName) &&
+          (ownerName === 'VisionSystem' || ownerName === 'DeprecatedSystemCalls')
+        )
+          uses.push({
+            at: `${file}:${source.getLineAndCharacterOfPosition(node.name.getStart()).line + 1}`,
+            file,
+            // `system.workers(camera)`, the old call the workers part still answers: deprecated, allowed nowhere
+            member: ts.isCallExpression(node.parent) && node.parent.expression === node && node.name.text === 'workers' ? 'workers()' : node.name.text,
+          });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return { uses };
+}
+
+/** The uses of the system's members that an adapter's table does not allow. */
+function partProblems(uses: readonly { at: string; file: string; member: string }[]): string[] {
+  const problems: string[] = [];
+  for (const use of uses) {
+    const adapter = folderOf(use.file.replace(/^src\//, ''));
+    const allowed = adapter === null ? undefined : SYSTEM_PARTS_OF[adapter];
+    if (allowed === undefined || allowed.includes(use.member) || EVERY_ADAPTER.includes(use.member)) continue;
+    problems.push(`${use.at}: ${adapter} uses system.${use.member} (${adapter} may use: ${allowed.join(', ')}; and ${EVERY_ADAPTER.join(', ')})`);
+  }
+  return problems;
+}
 
 interface Import {
   readonly from: string;
@@ -113,7 +201,7 @@ function configImportProblems(path: string, adapter: string, text?: string): str
 
 const folderOf = (srcRelative: string): string | null => (srcRelative.includes('/') ? srcRelative.slice(0, srcRelative.indexOf('/')) : null);
 
-describe('the floors of src/', { timeout: 60_000 }, () => {
+describe('the floors of src/', { timeout: 120_000 }, () => {
   const files = repoFiles('src', ['.ts']).filter((f) => !f.endsWith('.d.ts'));
   const imports = files.flatMap(importsOf);
 
@@ -170,6 +258,7 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
   // Checked on the real tree too: `import { maskConfig, type MqttConfig }` planted back into src/mqtt/sink.ts, and
   // `import { checkNetworkCamera }` into src/http/server.ts, each made this test fail with their lines; reverted.
   it("the adapters take only their own section's config types from config, type-only (ADR 0039)", () => {
+    assert.deepEqual(Object.keys(CONFIG_TYPES_OF).sort(), [...ADAPTERS].sort(), 'every adapter is held to the rule');
     const problems: string[] = [];
     for (const path of files) {
       const adapter = folderOf(path.replace(/^src\//, ''));
@@ -193,5 +282,43 @@ describe('the floors of src/', { timeout: 60_000 }, () => {
     assert.equal(planted('http', "const c = await import('../config/index.js');"), 1);
     assert.equal(planted('http', "import { maskConfig } from '../config/mask.js';"), 2, 'past the index too');
     assert.equal(planted('http', "import type { CameraAdmissionPolicy } from '../pipeline/index.js';"), 0, 'only config is held to it');
+    assert.equal(planted('cluster', "import type { ClusterConfig } from '../config/index.js';"), 0);
+    assert.equal(planted('cluster', "import { checkNetworkCamera, substituteEnv } from '../config/index.js';"), 3, 'the cluster is held to it too');
+    assert.equal(planted('cluster', "import type { Config } from '../config/index.js';"), 1);
+  });
+  describe('each adapter uses only its parts of the system (ADR 0062)', () => {
+    const adapterFiles = files.filter((f) => ADAPTERS.includes(folderOf(f.replace(/^src\//, '')) ?? ''));
+    // The rule's self-test: violations (and allowed uses) planted as files of their own, checked in the same program.
+    const head = "import type { VisionSystem } from '../pipeline/index.js';\n";
+    const cases: readonly (readonly [adapter: string, body: string, problems: number, why: string])[] = [
+      ['metrics', 'system.stats(); system.objects.lines("c"); system.on("result", () => undefined);', 0, 'what metrics may'],
+      ['metrics', 'await system.cameras.remove("c");', 1, 'metrics changes a camera'],
+      ['metrics', 'system.config.masked();', 1, 'metrics reads the config'],
+      ['metrics', 'const c = system.cameras; await c.add("c", {});', 1, 'through a variable'],
+      ['mqtt', 'await system.cameras.add("c", {});', 1, 'mqtt adds a camera'],
+      ['mqtt', 'system.workers.profiles("c"); system.results.recordHop({ camera: "c", worker: "w", shared: false }, "published", 1);', 0, 'what mqtt may'],
+      ['http', 'await system.addCamera("c", {});', 1, 'a deprecated old call'],
+      ['mqtt', 'system.workers("c");', 1, 'the deprecated workers(camera)'],
+      ['cluster', 'system.objects.tracked();', 1, 'the cluster reads tracked objects'],
+    ];
+    const plantedFiles = Object.fromEntries(
+      cases.map(([adapter, body], i) => [`src/${adapter}/planted-${i}.ts`, `${head}export async function f(system: VisionSystem) {\n${body}\n}\n`]),
+    );
+    const { uses } = systemMembersUsed(adapterFiles, plantedFiles);
+    const real = uses.filter((u) => !(u.file in plantedFiles));
+
+    it('every use of the system under an adapter is of a part its table allows', () => {
+      assert.ok(real.length > 20, `the checker sees the adapters' calls (${real.length})`);
+      assert.deepEqual(partProblems(real), []);
+    });
+
+    // Checked on the real tree too: `this.#system.cameras.remove(camera)` planted into src/metrics/object-metrics.ts
+    // made this test name its line (metrics may use: objects, stats); reverted.
+    it('the rule catches what it must (planted violations)', () => {
+      cases.forEach(([adapter, , problems, why], i) => {
+        const file = `src/${adapter}/planted-${i}.ts`;
+        assert.equal(partProblems(uses.filter((u) => u.file === file)).length, problems, why);
+      });
+    });
   });
 });

@@ -1,12 +1,17 @@
 /**
- * One lifecycle contract (ADR 0013), read from the sources: every owner of a
- * process, socket, timer or thread, listed in the ADR's table, has start(),
- * close() and [Symbol.asyncDispose]; its start() has a guard, so a second
- * call starts nothing twice; its constructor starts nothing (no timer,
- * socket, process or thread before start()); and no class in src/ has a
- * stop() beside its close(). Idempotence itself is then checked on real
- * objects here for the owners this test can make (the cluster node with a
- * real nats-server), and by each part's tests for the rest.
+ * One lifecycle contract (ADR 0013), read from the sources: every class in
+ * src/ with a start() is an owner, found by reading the sources (not from a
+ * list someone must remember to update), and each is in the ADR's table
+ * under the module it is in, and each row of the table is such a class (the
+ * table is checked both ways). Every owner has start(), close() and
+ * [Symbol.asyncDispose]; its start() has a guard, so a second call starts
+ * nothing twice; its constructor starts nothing (no timer, socket, process
+ * or thread before start()); and no class in src/ has a stop() beside its
+ * close(). A planted class with a start() and no guard, beside the real
+ * sources, must be reported both unlisted and unguarded. Idempotence itself
+ * is then checked on real objects here for the owners this test can make
+ * (the cluster node with a real nats-server), and by each part's tests for
+ * the rest.
  *
  * The guard check fails on a planted violation: the planted sources below
  * (an unguarded start, one guarded only against close, and ClusterNode's
@@ -21,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import ts from 'typescript';
-import { parseTs, readRepoFile, repoFiles } from '../helpers/repo.js';
+import { parseTs, readRepoFile, repoFiles, where } from '../helpers/repo.js';
 import { eventuallyAsync, freePort, lineFrom } from '../helpers/process.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 import { RestartLoop } from '../../src/internal/restart-loop.js';
@@ -30,7 +35,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
 import { WorkerSupervisor } from '../../src/workers/index.js';
 import { EventStore } from '../../src/objects/index.js';
-import { ObjectTracking, VisionSystem } from '../../src/pipeline/index.js';
+import { CropFeed, FreshnessWatch, ObjectTracking, VisionSystem } from '../../src/pipeline/index.js';
 import { spawnManaged } from '../../src/process/index.js';
 import { ClusterNode } from '../../src/cluster/index.js';
 import { Bus, Refusals } from '../../src/cluster/context.js';
@@ -46,14 +51,64 @@ function owners(): Map<string, string> {
   return out;
 }
 
-function classIn(path: string, name: string): ts.ClassDeclaration | undefined {
-  let found: ts.ClassDeclaration | undefined;
-  const visit = (node: ts.Node): void => {
-    if (ts.isClassDeclaration(node) && node.name?.text === name) found = node;
-    ts.forEachChild(node, visit);
-  };
-  visit(parseTs(path));
-  return found;
+/** A class of a source file with a member named start (method, property or accessor): an owner (ADR 0013). */
+interface Owner {
+  readonly name: string;
+  readonly path: string;
+  readonly cls: ts.ClassLikeDeclaration;
+}
+
+/** Every class in the files (path → text) that has a start(), in nested scopes and class expressions too. */
+function ownersIn(files: ReadonlyMap<string, string>): Owner[] {
+  const out: Owner[] = [];
+  for (const [path, text] of files) {
+    const visit = (node: ts.Node): void => {
+      if (ts.isClassLike(node) && node.members.some((m) => memberName(m) === 'start'))
+        out.push({ name: node.name?.text ?? `(an anonymous class at ${where(node)})`, path, cls: node });
+      ts.forEachChild(node, visit);
+    };
+    visit(parseTs(path, text));
+  }
+  return out;
+}
+
+/** The sources of src/, path → text. */
+const sources = (): Map<string, string> =>
+  new Map(
+    repoFiles('src', ['.ts'])
+      .filter((f) => !f.endsWith('.d.ts'))
+      .map((f) => [f, readRepoFile(f)]),
+  );
+
+/**
+ * What breaks the contract among the owners found in `files`, against the ADR's table: an owner not in the table (or
+ * under another module), a row naming no owner, a missing start()/close()/[Symbol.asyncDispose], a constructor that
+ * starts something, a start() with no guard against a second call.
+ */
+function contractProblems(files: ReadonlyMap<string, string>, table: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  const found = ownersIn(files);
+  for (const { name, path, cls } of found) {
+    const listed = table.get(name);
+    if (listed !== path)
+      problems.push(
+        listed === undefined
+          ? `${path}: ${name} has a start() and is not in ADR 0013's table of owners (add it: | ${name} | ${path} |)`
+          : `${path}: ${name} is listed under ${listed} in ADR 0013's table`,
+      );
+    const members = new Set(cls.members.map(memberName));
+    for (const needed of ['start', 'close', 'Symbol.asyncDispose']) if (!members.has(needed)) problems.push(`${path}: ${name} has no ${needed}`);
+    const ctor = cls.members.find(ts.isConstructorDeclaration);
+    const body = ctor?.body?.getText() ?? '';
+    // Callbacks the constructor hands on (launch: () => …) run later, from start(): only direct calls count.
+    const direct = body.replace(/=>\s*\{[\s\S]*?\n\s*\}/g, '').replace(/=>[^\n;]*/g, '');
+    const started = STARTS.exec(direct);
+    if (started !== null) problems.push(`${path}: ${name}'s constructor calls ${started[0].trim()}`);
+    if (startGuard(startOf(cls)) === null) problems.push(`${path}: ${name}.start() has no guard against a second call`);
+  }
+  for (const [name, path] of table)
+    if (!found.some((o) => o.name === name && o.path === path)) problems.push(`ADR 0013's table lists ${name} in ${path}: no class there has a start()`);
+  return problems;
 }
 
 const memberName = (m: ts.ClassElement): string | null => {
@@ -145,7 +200,7 @@ const CLUSTER_SETTINGS = {
   eventsTimeoutMs: 1_000,
 };
 
-const startOf = (cls: ts.ClassDeclaration): ts.ClassElement | undefined => cls.members.find((m) => memberName(m) === 'start');
+const startOf = (cls: ts.ClassLikeDeclaration): ts.ClassElement | undefined => cls.members.find((m) => memberName(m) === 'start');
 
 /** Planted violations: each of these start()s must be found unguarded. */
 const PLANTED = `
@@ -194,33 +249,37 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
     assert.ok(table.size >= 15, `found ${table.size} owners in ADR 0013's table`);
   });
 
-  it('every owner has start(), close() and [Symbol.asyncDispose], and its constructor starts nothing', () => {
-    const problems: string[] = [];
-    for (const [name, path] of table) {
-      const cls = classIn(path, name);
-      if (cls === undefined) {
-        problems.push(`${name}: no class in ${path} (update ADR 0013's table)`);
-        continue;
-      }
-      const members = new Set(cls.members.map(memberName));
-      for (const needed of ['start', 'close', 'Symbol.asyncDispose']) if (!members.has(needed)) problems.push(`${path}: ${name} has no ${needed}`);
-      const ctor = cls.members.find(ts.isConstructorDeclaration);
-      const body = ctor?.body?.getText() ?? '';
-      // Callbacks the constructor hands on (launch: () => …) run later, from start(): only direct calls count.
-      const direct = body.replace(/=>\s*\{[\s\S]*?\n\s*\}/g, '').replace(/=>[^\n;]*/g, '');
-      const started = STARTS.exec(direct);
-      if (started !== null) problems.push(`${path}: ${name}'s constructor calls ${started[0].trim()}`);
-    }
-    assert.deepEqual(problems, []);
+  it('every class in src/ with a start() is in the table, each row is such a class, and each keeps the contract', () => {
+    assert.deepEqual(contractProblems(sources(), table), []);
   });
 
-  it("every owner's start() has a guard (a second call starts nothing again)", () => {
-    const problems: string[] = [];
-    for (const [name, path] of table) {
-      const cls = classIn(path, name);
-      if (cls !== undefined && startGuard(startOf(cls)) === null) problems.push(`${path}: ${name}.start() has no guard against a second call`);
-    }
-    assert.deepEqual(problems, []);
+  it('a planted class with a start() and no guard, beside the real sources, is found unlisted and unguarded', () => {
+    const files = sources();
+    files.set(
+      'src/pipeline/planted-part.ts',
+      `export class PlantedPart {
+  #timer: NodeJS.Timeout | null = null;
+  start(): void {
+    this.#timer = setInterval(() => undefined, 1000);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+`,
+    );
+    assert.deepEqual(contractProblems(files, table), [
+      "src/pipeline/planted-part.ts: PlantedPart has a start() and is not in ADR 0013's table of owners (add it: | PlantedPart | src/pipeline/planted-part.ts |)",
+      'src/pipeline/planted-part.ts: PlantedPart.start() has no guard against a second call',
+    ]);
+    // And a row whose class is gone is reported too.
+    files.delete('src/pipeline/freshness-watch.ts');
+    assert.ok(
+      contractProblems(files, table).includes("ADR 0013's table lists FreshnessWatch in src/pipeline/freshness-watch.ts: no class there has a start()"),
+    );
   });
 
   it('the guard check finds the planted violations', () => {
@@ -280,7 +339,7 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
     await supervisor.close();
     assert.throws(() => supervisor.start(), { code: 'ERR_SUPERVISOR_CLOSED' });
   });
-  it('start() is idempotent and close() final on more real owners: object tracking, the event store, fencing', async () => {
+  it('start() is idempotent and close() final on more real owners: object tracking, the freshness watch, the crop feed, the event store, fencing', async () => {
     const dir = mkdtempSync(join(tmpdir(), `framesupplier-lifecycle-${process.pid}-`));
     const intervals = mock.method(globalThis, 'setInterval');
     try {
@@ -292,6 +351,28 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
       await tracking.close();
       tracking.start();
       assert.equal(intervals.mock.callCount(), 1, 'object tracking: no timer after close()');
+
+      intervals.mock.resetCalls();
+      const watch = new FreshnessWatch({ stats: () => ({ cameras: {}, shared: {}, models: {} }), profile: () => undefined, emit: () => undefined });
+      watch.start();
+      watch.start();
+      assert.equal(intervals.mock.callCount(), 1, 'the freshness watch: one timer for two starts');
+      await watch.close();
+      await watch[Symbol.asyncDispose]();
+      watch.start();
+      assert.equal(intervals.mock.callCount(), 1, 'the freshness watch: no timer after close() (close() is final)');
+
+      const camera = new FrameSupplier({ streamId: 'lifecycle-camera' }).start();
+      const crops = new CropFeed({ camera: 'c', worker: 'w', settings: { of: 'people', margin: 0, size: 64 }, source: camera, scene: null });
+      crops.start();
+      crops.start();
+      const closing = crops.close();
+      assert.equal(crops.close(), closing, 'the crop feed: every close() gets the same promise');
+      await closing;
+      await crops[Symbol.asyncDispose]();
+      crops.start();
+      assert.equal(crops.supplier.state, 'stopped', 'the crop feed: nothing started again after close()');
+      await camera.close();
 
       intervals.mock.resetCalls();
       const store = new EventStore({ database: join(dir, 'events.db') });

@@ -92,6 +92,11 @@ describe('docs/library.md examples', { timeout: 240_000 }, () => {
         assert.match(stdout, /camera street: streaming/);
         assert.equal(stdout.match(/^street\/motion frame \d+, -?\d+ ms after capture$/gm)?.length, 10, stdout);
         assert.match(stdout, /^motion: \d+ results, \d+ frames delivered$/m);
+        assert.match(stdout, /^cameras: street, yard$/m);
+        assert.match(stdout, /^yard's workers: motion \(module\)$/m);
+        assert.match(stdout, /^street's zones: 0, objects alive: 0$/m);
+        assert.match(stdout, /^config shown: /m);
+        assert.doesNotMatch(stderr, /DeprecationWarning/, 'the examples use no deprecated call');
       }
       if (blocks[i]!.includes('createApp(')) {
         assert.match(stdout, /^dashboard: http:\/\/127\.0\.0\.1:\d+\/$/m);
@@ -117,6 +122,36 @@ describe('package.json exports', { timeout: 30_000 }, () => {
     for (const entry of Object.values(pkg.exports)) {
       assert.ok(existsSync(join(REPO_ROOT, entry.default)), `${entry.default} is built`);
       assert.ok(existsSync(join(REPO_ROOT, entry.types)), `${entry.types} is built`);
+    }
+  });
+
+  it('the package root re-exports every folder docs/library.md imports from, each an export of package.json, no name lost', async () => {
+    const pkg = JSON.parse(readRepoFile('package.json')) as { exports: Record<string, { types: string; default: string }> };
+    const root = ts.createSourceFile('src/index.ts', readRepoFile('src/index.ts'), ts.ScriptTarget.ES2022, true);
+    const reexported = root.statements
+      .filter(ts.isExportDeclaration)
+      .map((d) =>
+        d.moduleSpecifier !== undefined && ts.isStringLiteral(d.moduleSpecifier) ? /^\.\/([\w-]+)\/index\.js$/.exec(d.moduleSpecifier.text)?.[1] : undefined,
+      )
+      .filter((f): f is string => f !== undefined);
+    for (const folder of reexported)
+      assert.ok(pkg.exports[`./${folder}`] !== undefined, `src/index.ts re-exports ${folder}, which package.json does not export`);
+    const taught = [...readRepoFile('docs/library.md').matchAll(/from 'framesupplier\/([\w-]+)'/g)].map((m) => m[1]!);
+    assert.ok(taught.includes('pipeline') && taught.includes('app'), 'docs/library.md teaches VisionSystem and createApp');
+    assert.deepEqual(
+      [...new Set(taught)].filter((f) => !reexported.includes(f)),
+      [],
+      "folders docs/library.md imports from that `import … from 'framesupplier'` leaves out",
+    );
+    // `export *` drops a name two folders both export (as different things) without a word: every folder's names must reach the root.
+    const entry = (await import(join(REPO_ROOT, pkg.exports['.']!.default))) as Record<string, unknown>;
+    for (const folder of reexported) {
+      const part = (await import(join(REPO_ROOT, pkg.exports[`./${folder}`]!.default))) as Record<string, unknown>;
+      assert.deepEqual(
+        Object.keys(part).filter((name) => entry[name] !== part[name]),
+        [],
+        `names of ${folder} that the package root does not export as they are`,
+      );
     }
   });
 });

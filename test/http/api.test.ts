@@ -241,11 +241,27 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       JSON.stringify(bad.json),
     );
     await expectError(400, 'ERR_CONFIG', 'POST', `/api/cameras/x-${process.pid}`, { body: { sauce: 'typo' } });
+    // A cascade that cannot run is the config's issue too, with its path (round 5: the camera refused it with no path).
+    const circle = [
+      { id: 'a', module: 'builtin:motion', crops: { of: 'b' } },
+      { id: 'b', module: 'builtin:motion', crops: { of: 'a' } },
+    ];
+    for (const [method, path] of [
+      ['PUT', `/api/cameras/${id}`],
+      ['POST', `/api/cameras/x-${process.pid}`],
+    ] as const) {
+      const cascade = await expectError(400, 'ERR_CONFIG', method, path, { body: { ...camera, workers: circle } });
+      assert.deepEqual(
+        cascade.json!.error!.issues!.map((i) => i.path),
+        [`cameras.${path.slice('/api/cameras/'.length)}.workers[0].crops.of`, `cameras.${path.slice('/api/cameras/'.length)}.workers[1].crops.of`],
+        JSON.stringify(cascade.json),
+      );
+    }
     assert.equal(
       (await call('PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { ...capture, output: { ...capture.output, fps: 2 } } } })).status,
       200,
     );
-    assert.equal(system.currentConfig().cameras[id]!.capture.output.fps, 2);
+    assert.equal(system.config.current().cameras[id]!.capture.output.fps, 2);
     assert.equal((await call('POST', `/api/cameras/${CAM}/workers/motion/disable`)).status, 200);
     assert.match(readFileSync(CONFIG_FILE, 'utf8'), /enabled: false/);
     assert.equal((await call('POST', `/api/cameras/${CAM}/workers/motion/enable`)).status, 200);
@@ -286,7 +302,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === OTHER);
     assert.equal((await fetch(url, { method: 'PUT', headers, body: JSON.stringify(entry) })).status, 200);
     await replaced;
-    assert.deepEqual(Object.keys(system.cameraAreas(OTHER).zones), ['porch']);
+    assert.deepEqual(Object.keys(system.cameras.areas(OTHER).zones), ['porch']);
   });
 
   it('request errors: bad ids, bodies too large, not JSON, not an object, unknown routes', async () => {
@@ -479,7 +495,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       ),
       { numRuns: 40 },
     );
-    for (const id of Object.keys(system.stats().cameras)) if (id.startsWith('fuzz-')) await system.removeCamera(id);
+    for (const id of Object.keys(system.stats().cameras)) if (id.startsWith('fuzz-')) await system.cameras.remove(id);
     assert.deepEqual((await call('GET', '/healthz', { token: null })).json, { ok: true });
     await eventually(() => server.viewers === 0, 'no viewers', 30_000);
   });

@@ -17,6 +17,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
 import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
+import { eventuallyAsync } from '../helpers/process.js';
 
 const PEOPLE = `street-${process.pid}`;
 const PLAIN = `plain-${process.pid}`;
@@ -222,5 +223,50 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     await page.waitForFunction(() => document.documentElement.scrollWidth - window.innerWidth <= 1, undefined, WAIT).catch(() => undefined);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow} px at 390 px`);
+  });
+
+  // Issue 41: `age ms` was one instant's age of the last frame beside `result age ms`, a p50, so a frame read older than its result.
+  it('the two age columns are the same statistic, a p50 of the recent frames, their titles say so, and they show what /api/stats gives', async () => {
+    const title = (field: string): Promise<string> =>
+      page
+        .locator(`#workers th[data-field="${field}"]`)
+        .getAttribute('title')
+        .then((t) => t ?? '');
+    assert.match(await title('age'), /^read age, p50 of the recent frames: capture → read by the worker/);
+    assert.match(await title('age'), /\/api\/stats: hops\.delivered\.p50Ms$/);
+    assert.match(await title('result-age'), /^result age, p50 of the recent results: capture → result/);
+    assert.match(await title('result-age'), /\/api\/stats: hops\.result\.p50Ms$/);
+    // Stopped, the workers' figures hold still: the page's next stats then show what /api/stats gives now.
+    for (const worker of ['people', 'motion']) await system.setWorkerEnabled(PEOPLE, worker, false);
+    type Hops = { delivered: { p50Ms: number | null } | null; result: { p50Ms: number | null } | null };
+    const api = async (): Promise<Record<string, Hops>> => {
+      const stats = (await (await fetch(`${server.url}api/stats`)).json()) as { cameras: Record<string, { workers: Record<string, { hops: Hops }> }> };
+      return Object.fromEntries(Object.entries(stats.cameras[PEOPLE]!.workers).map(([id, w]) => [id, w.hops]));
+    };
+    const shown = (p50: number | null | undefined): string => (p50 === null || p50 === undefined ? '–' : p50.toFixed(0));
+    let last = '';
+    await eventuallyAsync(
+      async () => {
+        const hops = await api();
+        const rows = await Promise.all(
+          ['people', 'motion'].map(async (worker) => {
+            const key = `${PEOPLE}/${worker}`;
+            const result = await page.locator(`tr[data-worker="${key}"] td[data-field="result-age"] summary`).innerText();
+            return {
+              worker,
+              read: await cell(key, 'age'),
+              result,
+              api: { read: shown(hops[worker]!.delivered?.p50Ms), result: shown(hops[worker]!.result?.p50Ms) },
+            };
+          }),
+        );
+        last = JSON.stringify(rows);
+        return rows.every((r) => r.read === r.api.read && r.result === r.api.result);
+      },
+      'the page shows /api/stats hops.delivered.p50Ms and hops.result.p50Ms',
+      60_000,
+    ).catch((error: unknown) => assert.fail(`${String(error)}: ${last}`));
+    const motion = (await api()).motion!;
+    assert.ok(motion.delivered?.p50Ms != null && motion.result?.p50Ms != null, 'the motion worker has both figures');
   });
 });

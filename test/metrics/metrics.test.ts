@@ -252,7 +252,7 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     const delivered = valueOf(before, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' })!;
     assert.ok(delivered >= 5);
     const running = nextEvent(system, 'worker-state', (e) => e.camera === A && e.worker === 'motion' && e.to === 'running');
-    await system.restartWorker(A, 'motion');
+    await system.workers.restart(A, 'motion');
     await running;
     await nextResults(system, A, 'motion', 1);
     // The new incarnation has read fewer frames than the old one had: the system's per-incarnation figure started over.
@@ -270,7 +270,7 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
   });
 
   it('drops every series of a removed camera; the others stay', async () => {
-    await system.removeCamera(B);
+    await system.cameras.remove(B);
     const families = parseMetrics((await scrape(url)).body);
     for (const f of families.values()) for (const s of f.samples) assert.notEqual(s.labels.camera, B, `${s.name} of the removed camera`);
     assert.ok(valueOf(families, 'framesupplier_worker_frames_delivered_total', { camera: A, worker: 'motion' })! > 0);

@@ -120,12 +120,12 @@ describe('MQTT v5 message expiry and Home Assistant expire_after from the age bu
   });
 
   it('lets the retained count expire once the worker stops confirming it: a late subscriber no longer finds it', async () => {
-    await system.setWorkerEnabled(CAM, 'det', false);
+    await system.workers.setEnabled(CAM, 'det', false);
     await recorder.waitFor((m) => m.topic === `${PREFIX}/${CAM}/det/state` && json(m).enabled === false, 'det disabled');
     await eventuallyAsync(async () => (await retainedNow(broker.url, COUNT)) === undefined, 'the retained count to expire', 10_000);
     // The other retained states carry no expiry: still there.
     assert.ok((await retainedNow(broker.url, `${PREFIX}/${CAM}/status`)) !== undefined);
-    await system.setWorkerEnabled(CAM, 'det', true);
+    await system.workers.setEnabled(CAM, 'det', true);
     assert.ok((await recorder.waitFor((m) => m.topic === COUNT, 'count back with det', { from: recorder.messages.length })).expiryS === 1);
   });
 

@@ -411,7 +411,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
 
   it("removes a camera's discovery and retained topics when the camera is removed", async () => {
     const from = recorder.messages.length;
-    await system.removeCamera(B);
+    await system.cameras.remove(B);
     for (const topic of [`homeassistant/binary_sensor/${CLIENT_ID}/${B}_person_occupancy/config`, `${PREFIX}/${B}/status`, `${PREFIX}/${B}/motion/state`]) {
       const m = await recorder.waitFor((x) => x.topic === topic && x.payload === '', `${topic} cleared`, { from });
       assert.equal(m.retain, false, 'an empty retained message reaches live subscribers as a normal delivery');

@@ -158,7 +158,7 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
       assert.equal(image.image_topic, `${PREFIX}/gate/objects/red/snapshot`);
       // …removed with the camera, whose objects end
       const from = recorder.messages.length;
-      await app.system.removeCamera('gate');
+      await app.system.cameras.remove('gate');
       for (const topic of entities) await recorder.waitFor((m) => m.topic === topic && m.payload.length === 0, `${topic} removed`, { from });
       await recorder.waitFor(
         isEvent((e) => e.type === 'end' && e.after.label === 'red'),

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../src/app/index.js';
-import { snapshotEncodes } from '../../src/http/index.js';
+import { snapshotEncodes } from '../../src/pictures/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import type { TrackedObject } from '../../src/objects/index.js';
 import type { EventOf } from '../../src/pipeline/index.js';

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EventStore, EventStoreError, eventId, type TrackedEvent, type TrackedObject } from '../../src/objects/index.js';
+import { EventStore, EventStoreError, endedByRestart, eventId, type TrackedEvent, type TrackedObject } from '../../src/objects/index.js';
 
 const T0 = 1_700_000_000;
 
@@ -91,6 +91,41 @@ describe('the event store', { timeout: 60_000 }, () => {
     assert.equal(await store.snapshot(b), null);
     assert.equal(await store.snapshot('../../etc/passwd'), null);
     assert.ok((await readdir(join(dir, 'a', 'events.db.snapshots'))).every((f) => !f.endsWith('.tmp')));
+  });
+
+  it("the events left open (a killed process's) are found, and their restart end is dated by their last sighting", async () => {
+    const database = join(dir, 'open.db');
+    const ended = eventId(T0);
+    const later = eventId(T0 + 30);
+    const earlier = eventId(T0 + 20);
+    {
+      await using store = new EventStore({ database });
+      await store.start();
+      store.record(ev('end', side({ id: ended, end_time: T0 + 5 })));
+      store.record(ev('update', side({ id: later, start_time: T0 + 30, frame_time: T0 + 41, current_zones: ['porch'], entered_zones: ['porch'] })));
+      store.record(ev('new', side({ id: earlier, start_time: T0 + 20, frame_time: T0 + 21 })));
+    }
+    await using store = new EventStore({ database });
+    await store.start();
+    const open = store.openEvents();
+    assert.deepEqual(
+      open.map((e) => e.id),
+      [earlier, later],
+      'oldest first, the ended one left out',
+    );
+    const end = endedByRestart(open[1]!, (T0 + 100) * 1000);
+    assert.equal(end.type, 'end');
+    assert.deepEqual(end.before, open[1]);
+    assert.deepEqual(
+      [end.after.end_time, end.after.frame_time, end.after.end_reason, end.after.current_zones, end.after.entered_zones, end.after.frame_age_ms],
+      [T0 + 41, T0 + 41, 'restart', [], ['porch'], 59_000],
+    );
+    store.record(end);
+    assert.deepEqual(
+      store.openEvents().map((e) => e.id),
+      [earlier],
+    );
+    assert.equal(store.get(later)?.end_reason, 'restart');
   });
 
   it('retention by age: ended events older than maxAgeDays go with their snapshots; open ones stay', async () => {

@@ -76,7 +76,7 @@ describe('cascades on crops', { timeout: 300_000 }, () => {
       );
       // The clip has several people at once: cut one per read, the objects take turns.
       assert.ok(new Set(crops.map((c) => c.crop.objectId)).size >= 2, `crops of ${new Set(crops.map((c) => c.crop.objectId)).size} objects`);
-      const feed = system.cropFeeds('street')[0]!;
+      const feed = system.cameras.cropFeeds('street')[0]!;
       assert.ok(feed.crops >= crops.length);
     } finally {
       await system.close();
@@ -138,7 +138,7 @@ describe('cascades on crops', { timeout: 300_000 }, () => {
       assert.equal(main.decode?.mode, 'hold');
       assert.ok(main.costs.snapshots >= crops.length, `${main.costs.snapshots} pictures for ${crops.length} crops`);
       assert.ok(main.costs.framesDecoded < main.costs.framesReceived, `main decoded ${main.costs.framesDecoded} of ${main.costs.framesReceived}`);
-      assert.equal(system.cropFeeds('street')[0]!.pictureFailures, 0);
+      assert.equal(system.cameras.cropFeeds('street')[0]!.pictureFailures, 0);
     } finally {
       await system.close();
     }

@@ -121,6 +121,30 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.deepEqual(d.fix, ['set maxFps ≤ 3.9', 'or threads: 2 for person (49 % of the CPU is idle)']);
   });
 
+  it("the diagnosis names the age its camera's decoding adds first, and auto as the fix (ADR 0065)", () => {
+    const window = { spanMs: 10_000, offered: 20, missed: 0, skipRatio: 0, results: 20, withinBudget: 0.4, resultAgeP50Ms: 620 };
+    const base = {
+      labels: ['street'],
+      objective: freshnessObjective('high', 500),
+      missed: ['age'] as const,
+      window,
+      fps: 2,
+      demandFps: 2,
+      model: { name: 'person', threads: 1, inferenceMs: 90, waitMs: 5, demands: new Map([['street', 2]]) },
+      idleCpu: 0.5,
+    };
+    const d = diagnose({ ...base, missed: [...base.missed], decode: { mode: 'keyframes', reason: 'as configured', addedAgeMs: 1000 } });
+    assert.match(d.reason, /its camera decodes keyframes \(as configured\), which adds about 1000 ms to each frame's age/);
+    assert.match(d.fix[0]!, /decode: auto/);
+    // Auto adds no age: the model's figures are the reason again.
+    const auto = diagnose({
+      ...base,
+      missed: [...base.missed],
+      decode: { mode: 'keyframes', reason: "readers take ≤ 0.5 fps; the group of pictures before a reader's take decoded", addedAgeMs: 0 },
+    });
+    assert.match(auto.reason, /person takes 90 ms a frame/);
+  });
+
   it('the watch: one missed event with the reason, one met when the figures recover', () => {
     let now = 0;
     const events: SystemEvent[] = [];

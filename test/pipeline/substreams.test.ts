@@ -80,7 +80,7 @@ describe('a camera with a main stream and a substream, through the system', { ti
   it('a snapshot decodes one burst of the main stream: its picture nearest the time asked', async () => {
     const before = camera().streams!.main!.costs.framesDecoded;
     const near = performance.now() - 200;
-    const { picture, stream, fallback } = await system.cameraPicture('door', near);
+    const { picture, stream, fallback } = await system.cameras.picture('door', near);
     assert.equal(stream, 'main', fallback ?? '');
     assert.equal(fallback, null);
     assert.deepEqual([picture.width, picture.height], [1280, 720]);
@@ -91,7 +91,7 @@ describe('a camera with a main stream and a substream, through the system', { ti
   });
 
   it('a worker whose readSize needs the main stream reads it; when main dies, it moves, detection goes on and snapshots fall back', async () => {
-    await system.setWorkerEnabled('door', 'big', true);
+    await system.workers.setEnabled('door', 'big', true);
     await eventually(() => streamOf('big') === 'main', 'the 1280 reader on the main stream');
     await nextResults(system, 'door', 'big', 2);
     const down = nextEvent(system, 'camera-state', (e) => e.camera === 'door' && e.state === 'backoff');
@@ -101,7 +101,7 @@ describe('a camera with a main stream and a substream, through the system', { ti
     assert.match(camera().workerStreams!.big!.reason, /down: main/);
     await nextResults(system, 'door', 'detect', 2);
     await nextResults(system, 'door', 'big', 2);
-    const { picture, stream, fallback } = await system.cameraPicture('door', performance.now());
+    const { picture, stream, fallback } = await system.cameras.picture('door', performance.now());
     assert.equal(stream, 'sub');
     assert.deepEqual([picture.width, picture.height], [640, 360]);
     assert.match(fallback ?? '', /stream main/);

@@ -128,8 +128,8 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     const onAny = (e: SystemEvent): void => void others.push(e.type);
     system.on('*', onAny);
 
-    await system.setWorkerEnabled(A, 'motion', false);
-    await system.setWorkerEnabled(A, 'motion', true);
+    await system.workers.setEnabled(A, 'motion', false);
+    await system.workers.setEnabled(A, 'motion', true);
     await nextResults(system, A, 'motion', 2);
     await enabledSeen;
     abort.abort();
@@ -177,7 +177,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
 
     const disabledState = nextEvent(system, 'worker-state', (e) => e.shared && e.worker === 'mix' && e.to === 'disabled');
     const disabledChange = nextEvent(system, 'config-change', (e) => e.change === 'worker-disabled' && e.worker === 'mix');
-    await system.setSharedWorkerEnabled('mix', false);
+    await system.workers.setSharedEnabled('mix', false);
     const [state, change] = await Promise.all([disabledState, disabledChange]);
     assert.equal(state.camera, null);
     assert.equal(change.shared, true);
@@ -192,10 +192,10 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     const off = system.stats().shared.mix!;
     assert.equal(off.state, 'disabled');
     assert.equal(off.enabled, false);
-    await system.setSharedWorkerEnabled('mix', false); // already disabled: nothing changes
+    await system.workers.setSharedEnabled('mix', false); // already disabled: nothing changes
 
     const enabledChange = nextEvent(system, 'config-change', (e) => e.change === 'worker-enabled' && e.worker === 'mix');
-    await system.setSharedWorkerEnabled('mix', true);
+    await system.workers.setSharedEnabled('mix', true);
     await enabledChange;
     await Promise.all([nextSharedResults(system, 'mix', A, 2), nextSharedResults(system, 'mix', B, 2)]);
     const on = system.stats().shared.mix!;
@@ -204,7 +204,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     assert.equal(on.restarts, 0);
 
     const restarted = nextEvent(system, 'config-change', (e) => e.change === 'worker-restarted' && e.worker === 'mix');
-    await system.restartSharedWorker('mix');
+    await system.workers.restartShared('mix');
     const r = await restarted;
     assert.equal(r.shared, true);
     assert.equal(r.camera, null);
@@ -217,7 +217,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
 
   it("a disabled shared worker counts no drops, and its figures start over with its next incarnation (as a camera worker's do)", async () => {
     await Promise.all([nextSharedResults(system, 'mix', A, 1), nextSharedResults(system, 'mix', B, 1)]);
-    await system.setSharedWorkerEnabled('mix', false);
+    await system.workers.setSharedEnabled('mix', false);
     const dropsAtDisable = system.stats().shared.mix!.perCamera[A]?.drops ?? 0;
     await Promise.all([nextResults(system, A, 'motion', 3), nextResults(system, B, 'motion', 3)]);
     const whileDisabled = system.stats().shared.mix!.perCamera[A]?.drops ?? 0;
@@ -225,7 +225,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     let since = 0;
     const count = (e: EventOf<'result'>): void => void (e.shared && e.worker === 'mix' && since++);
     system.on('result', count);
-    await system.setSharedWorkerEnabled('mix', true);
+    await system.workers.setSharedEnabled('mix', true);
     await Promise.all([nextSharedResults(system, 'mix', A, 2), nextSharedResults(system, 'mix', B, 2)]);
     const figures = system.stats().shared.mix!;
     system.off('result', count);
@@ -239,7 +239,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     const before = system.stats();
     assert.equal(before.cameras[B]!.capture!.width, 160);
     const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === B);
-    await system.replaceCamera(B, { source: vtest(), capture: { ...capture, output: { ...capture.output, width: 128 } }, workers: motion('motion2') });
+    await system.cameras.replace(B, { source: vtest(), capture: { ...capture, output: { ...capture.output, width: 128 } }, workers: motion('motion2') });
     await replaced;
     await Promise.all([
       nextResults(system, B, 'motion2', 2),

@@ -152,11 +152,11 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
   it("removing and adding a camera at run time leaves the other cameras' seq unbroken", async () => {
     const before = system.stats();
     const removed = nextEvent(system, 'config-change', (e) => e.change === 'camera-removed' && e.camera === FB);
-    await system.removeCamera(FB);
+    await system.cameras.remove(FB);
     await removed;
     assert.equal(system.stats().cameras[FB], undefined);
     const added = nextEvent(system, 'config-change', (e) => e.change === 'camera-added' && e.camera === FB);
-    await system.addCamera(FB, fbConfig);
+    await system.cameras.add(FB, fbConfig);
     await added;
     await Promise.all([nextResults(system, FB, 'people', 2), nextResults(system, FA, 'people', 2), nextResults(system, RT, 'people', 2)]);
     const after = system.stats();
@@ -178,33 +178,33 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     const python = () => descendants(process.pid).filter((p) => commandLine(p).includes('brightness_worker.py'));
     assert.equal(python().length, 1);
     const disabled = nextEvent(system, 'worker-state', (e) => e.camera === FA && e.worker === 'brightness' && e.to === 'disabled');
-    await system.setWorkerEnabled(FA, 'brightness', false);
+    await system.workers.setEnabled(FA, 'brightness', false);
     await disabled;
     assert.equal(python().length, 0, 'its process is gone');
     await nextResults(system, FA, 'people', 2);
-    await system.setWorkerEnabled(FA, 'brightness', true);
+    await system.workers.setEnabled(FA, 'brightness', true);
     await nextResults(system, FA, 'brightness', 1);
 
     const restarted = nextEvent(system, 'config-change', (e) => e.change === 'worker-restarted' && e.worker === 'people');
-    await system.restartWorker(FA, 'people');
+    await system.workers.restart(FA, 'people');
     await restarted;
     await nextResults(system, FA, 'people', 1);
     assert.equal(system.stats().cameras[FA]!.workers.people!.restarts, 1);
 
-    await assert.rejects(system.restartWorker('nope', 'people'), isCode('ERR_UNKNOWN_CAMERA'));
-    await assert.rejects(system.setWorkerEnabled(FA, 'nope', false), isCode('ERR_UNKNOWN_WORKER'));
-    await assert.rejects(system.addCamera(FA, fbConfig), isCode('ERR_DUPLICATE_CAMERA'));
+    await assert.rejects(system.workers.restart('nope', 'people'), isCode('ERR_UNKNOWN_CAMERA'));
+    await assert.rejects(system.workers.setEnabled(FA, 'nope', false), isCode('ERR_UNKNOWN_WORKER'));
+    await assert.rejects(system.cameras.add(FA, fbConfig), isCode('ERR_DUPLICATE_CAMERA'));
     // A camera from a program is checked by the config file's schema: every problem, with its path.
-    await assert.rejects(system.addCamera(id('bad'), { source: vtest(), workers: [{ id: 'x', model: 'yolo' }] }), isCode('ERR_CONFIG'));
+    await assert.rejects(system.cameras.add(id('bad'), { source: vtest(), workers: [{ id: 'x', model: 'yolo' }] }), isCode('ERR_CONFIG'));
     await assert.rejects(
-      system.addCamera(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] }),
+      system.cameras.add(id('bad'), { source: vtest(), captur: {}, workers: [{ id: 'x', module: 'builtin:motion', criticality: 'best-efort' }] }),
       (error: { code?: string; issues?: { path: string }[] }) => {
         assert.equal(error.code, 'ERR_CONFIG');
         assert.deepEqual(error.issues?.map((i) => i.path).sort(), [`cameras.${id('bad')}.captur`, `cameras.${id('bad')}.workers[0].criticality`]);
         return true;
       },
     );
-    await assert.rejects(system.replaceCamera(FB, { source: vtest(), workers: [{ id: 'x', module: '/no/such/module.js' }] }), isCode('ERR_WORKER_MODULE'));
+    await assert.rejects(system.cameras.replace(FB, { source: vtest(), workers: [{ id: 'x', module: '/no/such/module.js' }] }), isCode('ERR_WORKER_MODULE'));
     assert.deepEqual(Object.keys(system.stats().cameras).sort(), [FA, FB, RT].sort());
     assert.equal(system.stats().cameras[FB]!.state, 'streaming', 'a refused replacement leaves the camera running');
   });
@@ -226,7 +226,7 @@ describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
     assert.ok(stopped.length >= 6, 'workers ended as stopped, not failed');
     assert.ok(!existsSync(runtimeDir));
     await eventually(() => children.every((p) => !alive(p)), 'every child process gone');
-    await assert.rejects(system.addCamera(id('late'), fbConfig), isCode('ERR_SYSTEM_CLOSED'));
+    await assert.rejects(system.cameras.add(id('late'), fbConfig), isCode('ERR_SYSTEM_CLOSED'));
     await system.close(); // idempotent
     assert.ok(!readFileSync(LOG, 'utf8').includes('"level":50'), 'no error in the log');
   });

@@ -121,41 +121,43 @@ describe('worker profiles', { timeout: 120_000 }, () => {
     const summary = (p: WorkerProfile) => ({ id: p.id, shared: p.shared, kind: p.kind, model: p.model, ageBudgetMs: p.ageBudgetMs, tracks: p.tracksObjects });
 
     it('workers(camera): its own in config order, then the shared ones that read it; none for a camera it does not have', () => {
-      assert.deepEqual(system.workers(A).map(summary), [
+      assert.deepEqual(system.workers.profiles(A).map(summary), [
         { id: 'det', shared: false, kind: 'model', model: 'm', ageBudgetMs: 4_200, tracks: true },
         { id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: 700, tracks: false },
         { id: 's', shared: true, kind: 'module', model: null, ageBudgetMs: 1_500, tracks: false },
       ]);
-      assert.deepEqual(system.workers(B).map(summary), [{ id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: null, tracks: false }]);
-      assert.deepEqual(system.workers('nowhere'), []);
+      assert.deepEqual(system.workers.profiles(B).map(summary), [
+        { id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: null, tracks: false },
+      ]);
+      assert.deepEqual(system.workers.profiles('nowhere'), []);
     });
 
     it('computed once: workers(), workerProfile() and every result give the same object', async () => {
-      const [motion, shared] = [system.workerProfile(A, 'motion'), system.workerProfile(A, 's')];
+      const [motion, shared] = [system.workers.profile(A, 'motion'), system.workers.profile(A, 's')];
       assert.ok(motion !== undefined && shared !== undefined);
-      assert.equal(system.workers(A)[1], motion);
-      assert.equal(system.workerProfile(A, 'motion', false), motion);
-      assert.equal(system.workerProfile(A, 's', true), shared);
+      assert.equal(system.workers.profiles(A)[1], motion);
+      assert.equal(system.workers.profile(A, 'motion', false), motion);
+      assert.equal(system.workers.profile(A, 's', true), shared);
       const [results, sharedResult] = await Promise.all([nextResults(system, A, 'motion', 3), nextEvent(system, 'result', (e) => e.shared && e.camera === A)]);
       for (const r of results) assert.equal(r.profile, motion, "a result carries its worker's profile");
       assert.equal(sharedResult.profile, shared);
       assert.equal(sharedResult.worker, 's');
-      assert.equal(system.workers(A)[2], shared);
+      assert.equal(system.workers.profiles(A)[2], shared);
     });
 
     it('workerProfile: own before shared, or as told; undefined for a worker or camera it does not have', () => {
-      assert.equal(system.workerProfile(A, 'motion', true), undefined);
-      assert.equal(system.workerProfile(A, 's', false), undefined);
-      assert.equal(system.workerProfile(B, 's'), undefined, 's does not read B');
-      assert.equal(system.workerProfile(A, 'nobody'), undefined);
-      assert.equal(system.workerProfile('nowhere', 'motion'), undefined);
-      assert.notEqual(system.workerProfile(B, 'motion'), system.workerProfile(A, 'motion'));
+      assert.equal(system.workers.profile(A, 'motion', true), undefined);
+      assert.equal(system.workers.profile(A, 's', false), undefined);
+      assert.equal(system.workers.profile(B, 's'), undefined, 's does not read B');
+      assert.equal(system.workers.profile(A, 'nobody'), undefined);
+      assert.equal(system.workers.profile('nowhere', 'motion'), undefined);
+      assert.notEqual(system.workers.profile(B, 'motion'), system.workers.profile(A, 'motion'));
     });
 
     it("a replaced camera's workers get new profiles, from its new entry", async () => {
-      const before = system.workerProfile(B, 'motion');
-      await system.replaceCamera(B, { source: vtest(), capture, workers: [{ id: 'motion', module: 'builtin:motion', maxAgeMs: 900, track: true }] });
-      const after = system.workerProfile(B, 'motion');
+      const before = system.workers.profile(B, 'motion');
+      await system.cameras.replace(B, { source: vtest(), capture, workers: [{ id: 'motion', module: 'builtin:motion', maxAgeMs: 900, track: true }] });
+      const after = system.workers.profile(B, 'motion');
       assert.ok(after !== undefined && after !== before);
       assert.deepEqual(summary(after), { id: 'motion', shared: false, kind: 'module', model: null, ageBudgetMs: 900, tracks: true });
       const [result] = await nextResults(system, B, 'motion');
@@ -163,48 +165,48 @@ describe('worker profiles', { timeout: 120_000 }, () => {
     });
 
     it('cameraZones: names and the labels each counts', () => {
-      assert.deepEqual(system.cameraZones(A), [
+      assert.deepEqual(system.objects.zones(A), [
         { name: 'door', labels: ['person'] },
         { name: 'hall', labels: null },
       ]);
-      assert.deepEqual(system.cameraZones('nowhere'), []);
+      assert.deepEqual(system.objects.zones('nowhere'), []);
     });
 
     it('admitCamera: programs and unknown references refused with where; references expanded from an environment when given', () => {
       const references = { names: ['CAM_PW'] };
-      const exec = system.admitCamera({ source: 'x', workers: [{ id: 'w', command: ['/bin/true'] }] }, { allowExec: false, references });
+      const exec = system.config.admit({ source: 'x', workers: [{ id: 'w', command: ['/bin/true'] }] }, { allowExec: false, references });
       assert.deepEqual(exec.admitted ? null : exec.problem.kind, 'exec');
       assert.equal(exec.admitted ? null : exec.problem.path, 'workers.0.command');
-      assert.equal(system.admitCamera({ source: 'x', workers: [{ id: 'w', command: ['/bin/true'] }] }, { allowExec: true, references }).admitted, true);
-      const other = system.admitCamera({ source: 'rtsp://u:${OTHER}@cam/' }, { allowExec: false, references });
+      assert.equal(system.config.admit({ source: 'x', workers: [{ id: 'w', command: ['/bin/true'] }] }, { allowExec: true, references }).admitted, true);
+      const other = system.config.admit({ source: 'rtsp://u:${OTHER}@cam/' }, { allowExec: false, references });
       assert.equal(other.admitted ? null : `${other.problem.kind} ${other.problem.path}`, 'reference source');
-      const kept = system.admitCamera({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references });
+      const kept = system.config.admit({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references });
       assert.deepEqual(kept, { admitted: true, entry: { source: 'rtsp://u:${CAM_PW}@cam/' } });
-      const expanded = system.admitCamera({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references, env: { CAM_PW: 'pw' } });
+      const expanded = system.config.admit({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references, env: { CAM_PW: 'pw' } });
       assert.deepEqual(expanded, { admitted: true, entry: { source: 'rtsp://u:pw@cam/' } });
-      const unset = system.admitCamera({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references, env: {} });
+      const unset = system.config.admit({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references, env: {} });
       assert.equal(unset.admitted ? null : `${unset.problem.kind} ${unset.problem.path}`, 'reference source');
       assert.ok(!unset.admitted && unset.problem.message.includes('CAM_PW'));
     });
 
     it('resolveCameraEntry: an entry as addCamera takes it, defaults applied, every issue refused, nothing added', () => {
-      const resolved = system.resolveCameraEntry(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'm' }] });
+      const resolved = system.config.resolveCamera(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'm' }] });
       assert.equal(resolved.workers[0]!.criticality, 'normal');
       assert.throws(
-        () => system.resolveCameraEntry(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'nope' }] }),
+        () => system.config.resolveCamera(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'nope' }] }),
         (e: unknown) => (e as { code?: string }).code === 'ERR_CONFIG',
       );
       assert.equal(system.stats().cameras[id('d')], undefined);
     });
 
     it('maskedConfig and maskedCameraConfig: secrets masked, the rest as it runs', async () => {
-      await system.addCamera(id('c'), { source: 'rtsp://viewer:hunter2@10.0.0.12/stream1', enabled: false, workers: [] });
-      const all = JSON.stringify(system.maskedConfig());
+      await system.cameras.add(id('c'), { source: 'rtsp://viewer:hunter2@10.0.0.12/stream1', enabled: false, workers: [] });
+      const all = JSON.stringify(system.config.masked());
       assert.ok(!all.includes('hunter2') && all.includes('rtsp://viewer:***@10.0.0.12/stream1'));
-      assert.equal(system.maskedCameraConfig(id('c'))?.source, 'rtsp://viewer:***@10.0.0.12/stream1');
-      assert.equal(system.maskedCameraConfig(A)?.source, vtest());
-      assert.ok(!JSON.stringify(system.maskedCameraConfig(A, { secrets: [vtest()] })).includes(vtest()), 'values given to mask are masked too');
-      assert.equal(system.maskedCameraConfig('nowhere'), undefined);
+      assert.equal(system.config.maskedCamera(id('c'))?.source, 'rtsp://viewer:***@10.0.0.12/stream1');
+      assert.equal(system.config.maskedCamera(A)?.source, vtest());
+      assert.ok(!JSON.stringify(system.config.maskedCamera(A, { secrets: [vtest()] })).includes(vtest()), 'values given to mask are masked too');
+      assert.equal(system.config.maskedCamera('nowhere'), undefined);
     });
   });
 });

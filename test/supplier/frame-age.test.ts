@@ -6,7 +6,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { addFrameAges, EMPTY_FRAME_AGE, FRAME_AGE_BOUNDS_MS, FrameAgeRecorder, FrameSupplier } from '../../src/supplier/index.js';
+import {
+  addFrameAges,
+  EMPTY_FRAME_AGE,
+  FRAME_AGE_BOUNDS_MS,
+  FrameAgeRecorder,
+  FrameSupplier,
+  fromHistogram,
+  RECENT_SAMPLES,
+} from '../../src/supplier/index.js';
+import { WorkerHopAges } from '../../src/workers/hop-ages.js';
 import { ManualClock } from './helpers.js';
 
 describe('frame-age histogram', { timeout: 30_000 }, () => {
@@ -63,6 +72,26 @@ describe('frame-age histogram', { timeout: 30_000 }, () => {
     assert.equal(h.counts[0], 1, '0 ms: le=1');
     assert.equal(h.counts[FRAME_AGE_BOUNDS_MS.indexOf(10)], 1, '7 ms: le=10');
     assert.equal(h.counts[FRAME_AGE_BOUNDS_MS.indexOf(500)], 1, '300 ms: le=500');
+    void supplier.close();
+  });
+
+  // Issue 41: a module worker's read p50 came from its lifetime histogram while its result p50 was of its last 256,
+  // so after a slow spell the dashboard showed frames read older than their results.
+  it("a reader's recent ages at read are its last RECENT_SAMPLES frames', and a worker's delivered hop reports them", async () => {
+    const clock = new ManualClock();
+    const supplier = new FrameSupplier({ clock }).start();
+    const sub = supplier.subscribe('w');
+    const ages = [...Array<number>(RECENT_SAMPLES + 100).fill(2_000), ...Array<number>(RECENT_SAMPLES).fill(5)];
+    for (const age of ages) {
+      supplier.publish({ payload: new Uint8Array(4), width: 2, height: 2, format: 'gray', captureTime: clock.now() - age });
+      assert.ok((await sub.read()) !== null);
+    }
+    const stats = sub.stats();
+    assert.deepEqual(stats.frameAgeRecent, { p50Ms: 5, p99Ms: 5 });
+    assert.ok(fromHistogram(stats.frameAge).p50Ms! > 1_000, 'over its life, most frames were old');
+    const hops = new WorkerHopAges().figures({ histogram: stats.frameAge, recent: stats.frameAgeRecent });
+    assert.equal(hops.delivered?.p50Ms, 5);
+    assert.equal(hops.delivered?.count, ages.length);
     void supplier.close();
   });
 });

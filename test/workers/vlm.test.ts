@@ -174,6 +174,8 @@ describe('vlm workers', { timeout: 180_000 }, () => {
       const request = server.requests[sent]!;
       assert.equal(out.error, undefined, JSON.stringify(out.error));
       assert.deepEqual(out.answer, { colour: 'red', person: false });
+      // The prompt's name, under the field named for it; `prompt` (deprecated) says the same until 0.2.0.
+      assert.equal(out.promptName, 'colour');
       assert.equal(out.prompt, 'colour');
       assert.deepEqual(out.trigger, { kind: 'new', objectId: 'obj-1', label: 'red', zone: null });
       assert.deepEqual(out.tokens, { prompt: 120, completion: 1 });

@@ -11,16 +11,26 @@ conversion as the Node server (src/models/rgb.ts).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Literal, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .store import FrameError
+from .errors import FrameError
+
+FrameFormat = Literal["NV12", "YUV420P", "RGB24", "BGR24", "RGBA", "BGRA", "GRAY", "JPEG", "PNG"]
+"""A frame's format as the protocol names it (the store's format codes 1-9, in this order)."""
+FORMATS: tuple[FrameFormat, ...] = ("NV12", "YUV420P", "RGB24", "BGR24", "RGBA", "BGRA", "GRAY", "JPEG", "PNG")
+RawFormat = Literal["NV12", "YUV420P", "RGB24", "BGR24", "RGBA", "BGRA", "GRAY"]
 
 
-def nv12_to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: str = "NV12") -> NDArray[np.uint8]:
+def is_frame_format(value: object) -> TypeGuard[FrameFormat]:
+    return isinstance(value, str) and value in FORMATS
+
+
+def nv12_to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: Literal["NV12", "YUV420P"] = "NV12") -> NDArray[np.uint8]:
     """An NV12 (or YUV420P) frame as H x W x 3 RGB, BT.601 limited range, integer arithmetic."""
     flat = np.asarray(data, dtype=np.uint8).reshape(-1)
     cw, ch = (width + 1) // 2, (height + 1) // 2
@@ -41,10 +51,10 @@ def nv12_to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: str = "NV
     return out
 
 
-def to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: str) -> NDArray[np.uint8]:
+def to_rgb(data: NDArray[np.uint8], width: int, height: int, fmt: FrameFormat) -> NDArray[np.uint8]:
     """Any raw format as a new H x W x 3 RGB array; JPEG and PNG are ERR_SCHEMA (field frame_metadata.format)."""
     flat = np.asarray(data, dtype=np.uint8).reshape(-1)
-    if fmt in ("NV12", "YUV420P"):
+    if fmt == "NV12" or fmt == "YUV420P":
         return nv12_to_rgb(flat, width, height, fmt)
     if fmt == "RGB24":
         return flat.reshape(height, width, 3).copy()
@@ -67,7 +77,7 @@ class Frame:
     """The frame's bytes, flat uint8 (a read-only view of shared memory for a model server)."""
     width: int
     height: int
-    format: str
+    format: FrameFormat
     """NV12, YUV420P, RGB24, BGR24, RGBA, BGRA, GRAY, JPEG or PNG."""
     camera_id: str
     frame_id: int
@@ -75,7 +85,7 @@ class Frame:
     """Wall clock, ms since the Unix epoch (the store slot's time)."""
     request: Mapping[str, Any] = field(default_factory=dict)
     """The request as received (model servers) or the frame message (workers), for extra fields."""
-    _release: Optional[Callable[[], None]] = field(default=None, repr=False)
+    _release: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def pixels(self) -> NDArray[np.uint8]:

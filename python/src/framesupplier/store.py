@@ -20,18 +20,21 @@ import stat
 import struct
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Optional, Union
-
 from types import ModuleType
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .errors import FrameError
+from .frame import FORMATS, FrameFormat
+
 try:  # the optional C extension: without it, frames are copied
     from . import _shmguard as _guard_module
 
-    _shmguard: Optional[ModuleType] = _guard_module
+    _shmguard: ModuleType | None = _guard_module
 except ImportError:  # pragma: no cover - depends on the build
     _shmguard = None
 
@@ -41,23 +44,15 @@ HEADER_BYTES = 64
 SLOT_HEADER_BYTES = 64
 MAX_SLOTS = 1024
 MAX_SLOT_BYTES = 2**31
-FORMATS = ("NV12", "YUV420P", "RGB24", "BGR24", "RGBA", "BGRA", "GRAY", "JPEG", "PNG")
 DEFAULT_SHM_DIR = "/dev/shm/framesupplier"
 
 FrameAccess = Literal["mapped", "copy"]
+"""How a reader reads frames: views of a mapping (with the SIGBUS guard) or copies."""
+FrameAccessChoice = Literal["auto", "copy"]
+"""What a server is asked for: ``auto`` (mapped when the guard is built) or ``copy``."""
 
 
-class FrameError(Exception):
-    """A frame that cannot be given to a model, with the protocol's code (and ``field`` for ERR_SCHEMA)."""
-
-    def __init__(self, code: str, message: str, field: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-def frame_bytes(fmt: str, width: int, height: int) -> Optional[int]:
+def frame_bytes(fmt: FrameFormat, width: int, height: int) -> int | None:
     """The bytes a raw frame of this format and size has; None for encoded ones (JPEG, PNG)."""
     per_pixel = {"RGB24": 3, "BGR24": 3, "RGBA": 4, "BGRA": 4, "GRAY": 1}
     if fmt in per_pixel:
@@ -91,7 +86,7 @@ def resolve_reference(reference: str, allowed_dir: str) -> str:
     return real
 
 
-def _geometry(size: int, header: bytes) -> Union[tuple[int, int], str]:
+def _geometry(size: int, header: bytes) -> tuple[int, int] | str:
     if size < HEADER_BYTES or len(header) < HEADER_BYTES:
         return f"{size} bytes is smaller than the header"
     magic, version, slots, slot_bytes, header_size, slot_header = struct.unpack_from("<6I", header, 0)
@@ -123,7 +118,7 @@ class _Mapping:
         self.slot_bytes = slot_bytes
         self.mm = mmap.mmap(fd, st.st_size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
         self.array = np.frombuffer(self.mm, dtype=np.uint8)
-        self.guard: Optional[int] = None
+        self.guard: int | None = None
         if _shmguard is not None:
             self.guard = _shmguard.guard(self.array.ctypes.data, st.st_size)
             # Unguarded only when the mapping itself goes (the last view of it collected).
@@ -140,13 +135,13 @@ class _Mapping:
         return offset, self.mm[offset : offset + SLOT_HEADER_BYTES]
 
 
-_SeqCheck = Callable[[], Optional["FrameError"]]
+_SeqCheck = Callable[[], FrameError | None]
 
 
 class Lease:
     """A frame given to a reader: ``data`` is valid until ``release()``, which says whether it was torn."""
 
-    def __init__(self, data: NDArray[np.uint8], width: int, height: int, fmt: str, wall_time_ms: float, frame_id: int, check: Optional[_SeqCheck]) -> None:
+    def __init__(self, data: NDArray[np.uint8], width: int, height: int, fmt: FrameFormat, wall_time_ms: float, frame_id: int, check: _SeqCheck | None) -> None:
         self.data = data
         self.width = width
         self.height = height
@@ -155,7 +150,7 @@ class Lease:
         self.frame_id = frame_id
         self._check = check
         self._released = False
-        self._outcome: Optional[FrameError] = None
+        self._outcome: FrameError | None = None
         self._lock = threading.Lock()
 
     def release(self) -> None:
@@ -172,10 +167,10 @@ class Lease:
 class StoreReader:
     """Reads frames by reference from stores inside one directory (a model server's ``shm_dir``)."""
 
-    def __init__(self, shm_dir: str = DEFAULT_SHM_DIR, access: Literal["auto", "copy"] = "auto") -> None:
+    def __init__(self, shm_dir: str = DEFAULT_SHM_DIR, access: FrameAccessChoice = "auto") -> None:
         self.shm_dir = shm_dir
         self.access: FrameAccess = "mapped" if access == "auto" and _shmguard is not None else "copy"
-        self.reason: Optional[str] = None
+        self.reason: str | None = None
         if self.access == "copy":
             self.reason = "asked for copies" if access == "copy" else "the framesupplier._shmguard extension is not built"
         self._maps: dict[str, _Mapping] = {}
@@ -220,7 +215,7 @@ class StoreReader:
                 self._maps.pop(next(iter(self._maps)))
             return mapping
 
-    def peek(self, reference: str, which: Union[int, Literal["newest"]]) -> Optional[SlotInfo]:
+    def peek(self, reference: str, which: int | Literal["newest"]) -> SlotInfo | None:
         """The frame ``which`` names (or the store's newest complete one) from slot headers alone, or None."""
         path = resolve_reference(reference, self.shm_dir)
         if self.access == "mapped":
@@ -238,7 +233,7 @@ class StoreReader:
 
         try:
 
-            def at(i: int) -> Optional[SlotInfo]:
+            def at(i: int) -> SlotInfo | None:
                 h = header(i)
                 if len(h) < 40:
                     return None
@@ -252,7 +247,7 @@ class StoreReader:
                     return None
                 found = at(which % slots)
                 return found if found is not None and found.frame_id == which else None
-            newest: Optional[SlotInfo] = None
+            newest: SlotInfo | None = None
             for i in range(slots):
                 found = at(i)
                 if found is not None and (newest is None or found.frame_id > newest.frame_id):
@@ -262,7 +257,7 @@ class StoreReader:
             if self.access == "copy":
                 os.close(fd)
 
-    def acquire(self, reference: str, frame_id: int, width: int, height: int, fmt: str) -> Lease:
+    def acquire(self, reference: str, frame_id: int, width: int, height: int, fmt: FrameFormat) -> Lease:
         """The frame, checked in the protocol's order (checks 1-9); check 10 is ``Lease.release()``."""
         path = resolve_reference(reference, self.shm_dir)
         if not isinstance(frame_id, int) or frame_id < 1:
@@ -296,7 +291,19 @@ class StoreReader:
         finally:
             os.close(fd)
 
-    def _checked(self, reference, frame_id, width, height, fmt, h, slot_bytes, seq_now, data_of, mapping) -> Lease:  # type: ignore[no-untyped-def]
+    def _checked(
+        self,
+        reference: str,
+        frame_id: int,
+        width: int,
+        height: int,
+        fmt: FrameFormat,
+        h: bytes,
+        slot_bytes: int,
+        seq_now: Callable[[], int],
+        data_of: Callable[[int], NDArray[np.uint8]],
+        mapping: _Mapping | None,
+    ) -> Lease:
         seq, _, stored_id, w, hh, code, length, wall = struct.unpack_from("<IIQIIIId", h, 0)
         if seq & 1 or stored_id > frame_id:
             raise FrameError("ERR_FRAME_OVERWRITTEN", f"frame {frame_id} was overwritten by a newer frame")
@@ -310,7 +317,7 @@ class StoreReader:
             return FrameError("ERR_FRAME_OVERWRITTEN", f"frame {frame_id} was overwritten while it was read")
 
         stored_fmt = FORMATS[code - 1] if 1 <= code <= len(FORMATS) else None
-        problem = None
+        problem: str | None = None
         if stored_fmt is None:
             problem = f"format code {code} is not 1-{len(FORMATS)}"
         elif w < 1 or hh < 1:
@@ -332,11 +339,31 @@ class StoreReader:
         except FrameError as error:
             raise settled(error) from None
 
-        def check() -> Optional[FrameError]:
+        def check() -> FrameError | None:
             if mapping is not None and mapping.broken():
                 return FrameError("ERR_FRAME_CORRUPT", f"frame {frame_id} in {reference}: the store was truncated or replaced while it was read")
             if seq_now() != seq:
                 return FrameError("ERR_FRAME_OVERWRITTEN", f"frame {frame_id} was overwritten while it was read")
             return None
 
-        return Lease(data, w, hh, str(stored_fmt), wall, frame_id, check)
+        assert stored_fmt is not None  # a problem otherwise
+        return Lease(data, w, hh, stored_fmt, wall, frame_id, check)
+
+
+__all__ = [
+    "DEFAULT_SHM_DIR",
+    "FORMATS",
+    "HEADER_BYTES",
+    "MAGIC",
+    "SLOT_HEADER_BYTES",
+    "VERSION",
+    "FrameAccess",
+    "FrameAccessChoice",
+    "FrameError",
+    "Lease",
+    "SlotInfo",
+    "StoreReader",
+    "frame_bytes",
+    "resolve_reference",
+    "store_file_bytes",
+]

@@ -7,9 +7,8 @@ from __future__ import annotations
 import os
 import struct
 import time
-from typing import Optional
-
-from .store import FORMATS, HEADER_BYTES, MAGIC, SLOT_HEADER_BYTES, VERSION, store_file_bytes
+from .frame import FORMATS, FrameFormat
+from .store import HEADER_BYTES, MAGIC, SLOT_HEADER_BYTES, VERSION, store_file_bytes
 
 
 class StoreWriter:
@@ -36,7 +35,7 @@ class StoreWriter:
     def slot_offset(self, frame_id: int) -> int:
         return HEADER_BYTES + (frame_id % self.slots) * (SLOT_HEADER_BYTES + self.slot_bytes)
 
-    def write(self, data: bytes, width: int, height: int, fmt: str, wall_time_ms: Optional[float] = None) -> int:
+    def write(self, data: bytes, width: int, height: int, fmt: FrameFormat, wall_time_ms: float | None = None) -> int:
         frame_id = self.next_id
         self.next_id += 1
         offset = self.slot_offset(frame_id)

@@ -12,31 +12,40 @@ one ``worker-stats`` line on stderr. Needs msgpack (Debian's python3-msgpack).
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import struct
 import sys
 import time
-from typing import Any, BinaryIO, Callable, Dict, Optional
+from collections.abc import Callable
+from typing import Any, BinaryIO, Literal, TypeGuard
 
 import numpy as np
 
-from .frame import Frame
-from .store import FrameError, StoreReader
+from .errors import FrameError, WorkerError
+from .frame import Frame, is_frame_format
+from .logs import LOGGER, install_json_logging, log_event
+from .store import StoreReader
 
 PROTOCOL = 1
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
+Transport = Literal["shm", "pipe"]
+"""How frames come: a reference into the shared-memory store, or the pixels in the message."""
+TRANSPORTS: tuple[Transport, ...] = ("shm", "pipe")
+
 OnFrame = Callable[[Frame], Any]
+"""A worker: a frame in, any MessagePack value out (the protocol's result is open)."""
+
+Message = dict[str, Any]
+"""A MessagePack map as the supervisor sends it: open."""
 
 
-class WorkerError(Exception):
-    """The supervisor broke the conversation (a bad hello or frame): code ERR_PY_WORKER_PROTOCOL."""
-
-    code = "ERR_PY_WORKER_PROTOCOL"
+def is_transport(value: object) -> TypeGuard[Transport]:
+    return isinstance(value, str) and value in TRANSPORTS
 
 
-def read_message(stream: BinaryIO) -> Optional[Dict[str, Any]]:
+def read_message(stream: BinaryIO) -> Message | None:
     """The next message, or None at end of stream."""
     import msgpack
 
@@ -63,7 +72,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} as a result")
 
 
-def write_message(stream: BinaryIO, message: Dict[str, Any]) -> None:
+def write_message(stream: BinaryIO, message: Message) -> None:
     import msgpack
 
     body = msgpack.packb(message, use_bin_type=True, default=_plain)
@@ -77,38 +86,40 @@ class _Stats:
         self.errors = 0
         self.times: list[float] = []
 
-    def line(self) -> Dict[str, Any]:
+    def fields(self) -> dict[str, object]:
         ordered = sorted(self.times)
 
-        def pick(p: int) -> Optional[float]:
+        def pick(p: int) -> float | None:
             return None if not ordered else round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3)
 
-        return {"level": "info", "event": "worker-stats", "frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
+        return {"frames": self.frames, "errors": self.errors, "on_frame_ms_p50": pick(50), "on_frame_ms_p99": pick(99)}
 
 
 def run(
-    on_frame: OnFrame, *, name: str = "python worker", stdin: Optional[BinaryIO] = None, stdout: Optional[BinaryIO] = None, transport: Optional[str] = None
+    on_frame: OnFrame, *, name: str = "python worker", stdin: BinaryIO | None = None, stdout: BinaryIO | None = None, transport: Transport | None = None
 ) -> int:
     """Serves frames to ``on_frame`` until the supervisor closes stdin; returns the exit code (0, or 2 on a bad hello).
 
     ``name`` starts the line it logs on stderr once ready (``<name> <worker_id> ready, transport shm``).
     """
+    if not LOGGER.handlers:  # run() is the worker process's entry, its command line: its log is JSON lines on stderr
+        install_json_logging()
     inp = stdin if stdin is not None else sys.stdin.buffer
     out = stdout if stdout is not None else sys.stdout.buffer
     hello = read_message(inp)
     if hello is None or hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
-        sys.stderr.write(json.dumps({"level": "error", "event": "bad-hello", "code": WorkerError.code, "hello": str(hello)[:200]}) + "\n")
+        log_event(logging.ERROR, "bad-hello", code=WorkerError.code, hello=str(hello)[:200])
         return 2
-    offered = [t for t in hello.get("transports", []) if t in ("shm", "pipe")]
+    offered = [t for t in hello.get("transports", []) if is_transport(t)]
     if not offered:
-        sys.stderr.write(json.dumps({"level": "error", "event": "bad-hello", "code": WorkerError.code, "message": "no transport offered"}) + "\n")
+        log_event(logging.ERROR, "bad-hello", code=WorkerError.code, message="no transport offered")
         return 2
     wanted = transport or os.environ.get("FRAMESUPPLIER_TRANSPORT", "shm")
-    chosen = wanted if wanted in offered else offered[0]
+    chosen: Transport = wanted if is_transport(wanted) and wanted in offered else offered[0]
     write_message(out, {"type": "hello", "protocol": PROTOCOL, "transport": chosen})
     sys.stderr.write(f"{name} {hello.get('worker_id')} ready, transport {chosen}\n")
     sys.stderr.flush()
-    readers: Dict[str, StoreReader] = {}
+    readers: dict[str, StoreReader] = {}
     stats = _Stats()
     while True:
         message = read_message(inp)
@@ -132,27 +143,29 @@ def run(
             write_message(out, {"type": "result", "seq": seq, "output": output})
         except TypeError as error:
             write_message(out, {"type": "result", "seq": seq, "output": {"error": {"code": "ERR_PY_ON_FRAME_FAILED", "message": str(error)}}})
-    sys.stderr.write(json.dumps(stats.line()) + "\n")
-    sys.stderr.flush()
+    log_event(logging.INFO, "worker-stats", **stats.fields())
     return 0
 
 
-def _answer(message: Dict[str, Any], transport: str, on_frame: OnFrame, readers: Dict[str, StoreReader]) -> Any:
+def _answer(message: Message, transport: Transport, on_frame: OnFrame, readers: dict[str, StoreReader]) -> Any:
     if message.get("type") != "frame":
         raise WorkerError(f"expected a frame, got {message.get('type')!r}")
     fmt = str(message.get("format", "")).upper()
+    if not is_frame_format(fmt):
+        raise FrameError("ERR_SCHEMA", f"the frame's format {fmt!r} is not one of the protocol's", "format")
     width, height = int(message.get("width", 0)), int(message.get("height", 0))
-    common = dict(width=width, height=height, format=fmt, camera_id=str(message.get("stream_id", "")), capture_time_ms=float(message.get("wall_time", 0.0)), request=message)
+    camera_id, capture_time_ms = str(message.get("stream_id", "")), float(message.get("wall_time", 0.0))
     if transport == "pipe":
         data = np.frombuffer(message.get("data", b""), dtype=np.uint8)
-        return on_frame(Frame(data=data, frame_id=int(message.get("seq", 0)), **common))  # type: ignore[arg-type]
+        frame_id = int(message.get("seq", 0))
+        return on_frame(Frame(data, width, height, fmt, camera_id, frame_id, capture_time_ms, request=message))
     reference = str(message.get("frame_reference", ""))
     directory = os.path.dirname(reference)
     reader = readers.get(directory)
     if reader is None:
         reader = readers[directory] = StoreReader(directory)
     lease = reader.acquire(reference, int(message.get("frame_id", 0)), width, height, fmt)
-    frame = Frame(data=lease.data, frame_id=lease.frame_id, _release=lease.release, **common)  # type: ignore[arg-type]
+    frame = Frame(lease.data, width, height, fmt, camera_id, lease.frame_id, capture_time_ms, request=message, _release=lease.release)
     try:
         output = on_frame(frame)
     finally:

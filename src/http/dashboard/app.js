@@ -434,7 +434,8 @@ function renderWorkers(stats) {
       skipped: w.modelFrames ? w.modelFrames.skipped : '-',
       // A vlm worker's asks (ADR 0055): requests sent and answered, and triggers let pass without one, by reason.
       asks: w.asks ? asksText(w.asks) : '-',
-      age: fmt(w.lastFrameAgeMs, 0),
+      // p50s both, of the same recent frames (their header's title says so): read before result, so never older than it.
+      age: fmt(w.hops?.delivered?.p50Ms, 0),
       idle: w.idle ? 'idle' : '',
       restarts: w.restarts,
       alert: [behind ? 'BEHIND' : '', w.dropAlert ? 'DROPS' : ''].filter(Boolean).join(' '),
@@ -489,8 +490,8 @@ function updatePlots(stats) {
     if (!plotHistory.series.has(key))
       plotHistory.series.set(key, { age: plotHistory.t.slice(0, -1).map(() => null), fps: plotHistory.t.slice(0, -1).map(() => null) });
     const s = plotHistory.series.get(key);
-    // Capture → result (what a user acts on) for a worker with results; else the age of its last frame at read.
-    s.age.push(w.hops?.result?.p50Ms ?? w.lastFrameAgeMs);
+    // Capture → result p50 (what a user acts on) for a worker with results; else its read age p50: a p50 either way.
+    s.age.push(w.hops?.result?.p50Ms ?? w.hops?.delivered?.p50Ms ?? null);
     s.fps.push(w.fps);
   }
   for (const [key, s] of plotHistory.series) {

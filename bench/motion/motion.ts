@@ -1,0 +1,77 @@
+/**
+ * MOTION (issue 44): what the motion detector costs per frame on a 640×360
+ * luma plane, the size of a camera's substream, at its default working
+ * width. The frames are OpenCV's pedestrian clip scaled to 640×360 by ffmpeg
+ * (people walking on most frames: the busy case, regions found and merged on
+ * nearly every frame), and the same clip's first frame repeated (the still
+ * case). Each frame is timed alone (performance.now) and the whole run by
+ * the process's CPU time; 2 000 frames after 100 of warm-up. The budget is
+ * 0.3 ms a frame at 10 fps.
+ */
+import { spawnSync } from 'node:child_process';
+import { findSampleMedia } from '../../src/capture/sample-media.js';
+import { MotionDetector } from '../../src/motion/index.js';
+import { emit, log, percentile, round, sortedCopy } from '../stats.js';
+
+const WIDTH = 640;
+const HEIGHT = 360;
+
+function frames(clip: string): Uint8Array[] {
+  const dec = spawnSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', clip, '-frames:v', '200', '-vf', `scale=${WIDTH}:${HEIGHT}`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+    { maxBuffer: 1 << 28 },
+  );
+  if (dec.status !== 0) throw new Error(`ffmpeg could not decode ${clip}: ${dec.stderr.toString()}`);
+  const out: Uint8Array[] = [];
+  for (let o = 0; o + WIDTH * HEIGHT <= dec.stdout.length; o += WIDTH * HEIGHT) out.push(new Uint8Array(dec.stdout.subarray(o, o + WIDTH * HEIGHT)));
+  return out;
+}
+
+function measure(name: string, clip: readonly Uint8Array[]): void {
+  const detector = new MotionDetector();
+  const warm = 100;
+  const count = 2_000;
+  for (let i = 0; i < warm; i++) detector.detect({ luma: clip[i % clip.length]!, width: WIDTH, height: HEIGHT });
+  const times = new Float64Array(count);
+  let moving = 0;
+  let regions = 0;
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < count; i++) {
+    const luma = clip[(warm + i) % clip.length]!;
+    const t = performance.now();
+    const r = detector.detect({ luma, width: WIDTH, height: HEIGHT });
+    times[i] = performance.now() - t;
+    if (r.state === 'motion') moving++;
+    regions += r.regions.length;
+  }
+  const used = process.cpuUsage(cpu);
+  const sorted = sortedCopy(times);
+  const cpuMs = (used.user + used.system) / 1000 / count;
+  emit({
+    workload: 'MOTION',
+    case: name,
+    input: `${WIDTH}x${HEIGHT}`,
+    frames: count,
+    motion_frames_share: round(moving / count),
+    regions_per_frame: round(regions / count),
+    ms_per_frame_p50: round(percentile(sorted, 50), 4),
+    ms_per_frame_p99: round(percentile(sorted, 99), 4),
+    cpu_ms_per_frame: round(cpuMs, 4),
+    cpu_pct_of_core_at_10fps: round(cpuMs, 4),
+    budget_ms: 0.3,
+  });
+}
+
+export function motion(): Promise<void> {
+  const clip = findSampleMedia();
+  if (clip === null) throw new Error('MOTION needs the sample clip (Debian opencv-doc vtest.avi)');
+  log(`MOTION: ${clip} at ${WIDTH}x${HEIGHT}`);
+  const busy = frames(clip);
+  measure('people walking', busy);
+  // The still case: one frame with a little sensor noise on it, so the detector has something to reject.
+  let s = 1;
+  const still = Array.from({ length: 50 }, () => busy[0]!.map((v) => Math.max(0, Math.min(255, v + (((s = (s * 1103515245 + 12345) >>> 0) >>> 29) - 4)))));
+  measure('still, noisy', still);
+  return Promise.resolve();
+}

@@ -1,0 +1,128 @@
+"""Which request a model thread takes next: one slot per camera, cameras round-robin, figures per camera.
+
+A camera's request waits in its camera's one slot; a newer one from the same camera replaces it
+(the older is answered ERR_SUPERSEDED by the caller) and keeps the camera's place in the turn
+order. ``threads`` requests run at once; when one ends the next camera in turn is taken. The
+figures a pong carries (served, superseded, stale, wait and inference percentiles) are kept for the
+most recent MAX_CAMERA_FIGURES cameras.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .connection import Connection
+from .protocol import Message
+
+MAX_CAMERA_FIGURES = 1024
+SAMPLE_WINDOW = 256
+
+
+@dataclass
+class Job:
+    """A request read and checked, waiting for a model thread; ``answer`` is its connection's place for the answer."""
+
+    request: Message
+    connection: Connection
+    read_at: float
+    answer: asyncio.Future[Message | None]
+
+    @property
+    def camera(self) -> str:
+        return str(self.request["camera_id"])
+
+
+class Window:
+    """The last SAMPLE_WINDOW samples, for percentiles."""
+
+    def __init__(self) -> None:
+        self.samples: collections.deque[float] = collections.deque(maxlen=SAMPLE_WINDOW)
+
+    def percentile(self, p: float) -> float | None:
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+class CameraFigures:
+    def __init__(self) -> None:
+        self.served = 0
+        self.superseded = 0
+        self.stale = 0
+        self.wait = Window()
+        self.inference = Window()
+
+    def pong(self) -> dict[str, int | float | None]:
+        return {
+            "served": self.served,
+            "superseded": self.superseded,
+            "stale": self.stale,
+            "wait_ms_p50": self.wait.percentile(50),
+            "wait_ms_p99": self.wait.percentile(99),
+            "inference_ms_p50": self.inference.percentile(50),
+            "inference_ms_p99": self.inference.percentile(99),
+        }
+
+
+class Scheduler:
+    """Slots and turns: ``offer`` a job, and ``run`` is called for it when a thread is free (``threads`` at once)."""
+
+    def __init__(self, threads: int, run: Callable[[Job], Awaitable[Message | None]], failed: Callable[[Job, BaseException], Message]) -> None:
+        self.threads = threads
+        self.running = 0
+        self.waiting: collections.OrderedDict[str, Job] = collections.OrderedDict()
+        self.cameras: collections.OrderedDict[str, CameraFigures] = collections.OrderedDict()
+        self._run = run
+        self._failed = failed
+
+    def figures(self, camera: str) -> CameraFigures:
+        """The camera's figures, made the most recent (the oldest camera's are dropped past MAX_CAMERA_FIGURES)."""
+        figures = self.cameras.pop(camera, None) or CameraFigures()
+        self.cameras[camera] = figures
+        if len(self.cameras) > MAX_CAMERA_FIGURES:
+            self.cameras.popitem(last=False)
+        return figures
+
+    def offer(self, job: Job) -> Job | None:
+        """Puts the job in its camera's slot; returns the job it replaced (to be answered ERR_SUPERSEDED), if any."""
+        camera = job.camera
+        self.figures(camera)
+        older = self.waiting.get(camera)
+        self.waiting[camera] = job  # replacing keeps the camera's place in the turn order
+        if older is not None:
+            self.figures(camera).superseded += 1
+        self.pump()
+        return older
+
+    def take_waiting(self) -> list[Job]:
+        """Every job still waiting, removed (a closing server answers them)."""
+        jobs = list(self.waiting.values())
+        self.waiting.clear()
+        return jobs
+
+    def pump(self) -> None:
+        while self.running < self.threads and self.waiting:
+            _, job = self.waiting.popitem(last=False)
+            self.running += 1
+            asyncio.ensure_future(self._take(job))
+
+    async def _take(self, job: Job) -> None:
+        try:
+            if job.connection.gone():
+                job.answer.set_result(None)  # its client went away: nobody would read the answer
+            else:
+                job.answer.set_result(await self._run(job))
+        except BaseException as error:  # never leave a request unanswered
+            if not job.answer.done():
+                job.answer.set_result(self._failed(job, error))
+        finally:
+            self.running -= 1
+            self.pump()
+
+
+__all__ = ["CameraFigures", "Job", "Scheduler", "Window"]

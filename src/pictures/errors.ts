@@ -1,0 +1,16 @@
+/**
+ * The pictures room's errors: a FrameSupplierError subclass with stable
+ * codes, listed in docs/errors.md. Callers that promise their own code (a vlm
+ * worker's ERR_VLM_IMAGE) wrap these; nothing here logs.
+ */
+import { FrameSupplierError } from '../internal/errors.js';
+
+export type PictureErrorCode =
+  /** The frame's pixel format cannot be turned into RGB here (jpeg and png need decoding), or its payload is short. */
+  | 'ERR_PICTURE_FORMAT'
+  /** The box asked for has nothing inside the frame. */
+  | 'ERR_PICTURE_REGION'
+  /** An encoded picture (a stored JPEG) cannot be read. */
+  | 'ERR_PICTURE_UNREADABLE';
+
+export class PictureError extends FrameSupplierError<PictureErrorCode> {}

@@ -1,0 +1,25 @@
+/**
+ * Pictures (ADR 0063): the one room where frames become pictures. A frame to
+ * packed RGB, a box to the region of pixels it shows, a crop scaled for a
+ * model, a frame or region encoded as JPEG with sharp (its process-wide
+ * settings made once, here). Viewers (src/http), snapshots (src/app), cascades
+ * (pipeline/crop-feed.ts), vlm workers and model handlers all use it, so a
+ * picture is made one way. On the parts' floor: it imports only the ground
+ * floor and the supplier's Frame, and loads sharp on its first encode.
+ */
+export { packedRgb, rgbOf } from './rgb.js';
+export { cropRegion, cropRgb, type NormalisedBox, type PixelRegion } from './region.js';
+export { boxesOf, type Box } from './boxes.js';
+export {
+  encodeFrame,
+  framePicture,
+  snapshotPicture,
+  jpegEncodes,
+  snapshotEncodes,
+  loadSharp,
+  type EncodeOptions,
+  type Encoded,
+  type Picture,
+  type PictureOptions,
+} from './jpeg.js';
+export { PictureError, type PictureErrorCode } from './errors.js';

@@ -1,0 +1,142 @@
+/**
+ * The system's cameras, as a user asks of them (`system.cameras`; ADR 0062): add, replace and remove one
+ * while the system runs, set its zones, masks and lines live, watch its frames, name its streams, take a
+ * picture of it, and read its cascade crop feeds.
+ *
+ * Contract: add, replace, remove and setAreas run one at a time, in call order, with the workers' changes
+ * (system.workers), and each emits a `config-change` event. An entry is taken as a config file would have
+ * it: validated by the same schema, the file's `defaults` applied (ERR_CONFIG with every issue), then
+ * checked fully before touching anything (ERR_CONFIG, ERR_WORKER_MODULE, capture's codes): a bad
+ * replacement leaves the old camera running. A camera the system does not have: ERR_UNKNOWN_CAMERA for a
+ * change or a picture, an empty answer for a read. After close: ERR_SYSTEM_CLOSED.
+ */
+import type { FrameSource } from '../supplier/index.js';
+import type { CameraPipeline } from './camera-pipeline.js';
+import type { CameraAreas } from './config-types.js';
+import type { CropFeed } from './crop-feed.js';
+import { PipelineError } from './errors.js';
+import { closed, SystemPart } from './system-core.js';
+
+/** Zones, masks and lines to set: a key absent (or null) is none of that kind. Checked as the config file's are. */
+export interface AreasInput {
+  readonly zones?: unknown;
+  readonly masks?: unknown;
+  readonly lines?: unknown;
+}
+
+export class SystemCameras extends SystemPart {
+  /**
+   * Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it).
+   * `entry` is a camera as a config file's `cameras.<id>` would have it (a resolved CameraConfig is one
+   * too). ERR_DUPLICATE_CAMERA for an id it has.
+   */
+  add(id: string, entry: unknown): Promise<void> {
+    const core = this.core;
+    return core.exclusive(async () => {
+      if (core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; cameras.replace() changes it`);
+      const camera = await core.createCamera(id, core.resolveCamera(id, entry));
+      core.cameras.set(id, camera);
+      core.areas.delete(id);
+      if (core.state === 'running') core.startCamera(camera);
+      core.changed('camera-added', id);
+    });
+  }
+
+  /** Replaces a camera's config (an entry as for add): the new camera is checked first, then the old one stops and the new one starts. */
+  replace(id: string, entry: unknown): Promise<void> {
+    const core = this.core;
+    return core.exclusive(async () => {
+      const old = core.camera(id);
+      const camera = await core.createCamera(id, core.resolveCamera(id, entry));
+      await core.stopCamera(old);
+      core.cameras.set(id, camera);
+      core.areas.delete(id);
+      if (core.state === 'running') core.startCamera(camera);
+      core.changed('camera-replaced', id);
+    });
+  }
+
+  /** Stops a camera (frames in flight finish, up to the system's drainTimeoutMs) and forgets it. */
+  remove(id: string): Promise<void> {
+    const core = this.core;
+    return core.exclusive(async () => {
+      const camera = core.camera(id);
+      core.cameras.delete(id);
+      core.areas.delete(id);
+      await core.stopCamera(camera);
+      core.gate.forget(id);
+      core.changed('camera-removed', id);
+    });
+  }
+
+  /**
+   * Replaces a camera's zones, masks and lines while it runs (the dashboard's editor): checked as the
+   * config file's are (ERR_CONFIG, every issue, paths under `cameras.<id>`; nothing changed), then its
+   * tracked objects use them from the next frame, with their ids and stays kept; no restart.
+   */
+  setAreas(id: string, areas: AreasInput): Promise<CameraAreas> {
+    const core = this.core;
+    return core.exclusive(async () => {
+      const entry: Record<string, unknown> = { ...core.camera(id).config };
+      delete entry.zones;
+      delete entry.masks;
+      delete entry.lines;
+      for (const k of ['zones', 'masks', 'lines'] as const) if (areas[k] !== undefined && areas[k] !== null) entry[k] = areas[k];
+      const checked = core.resolveCamera(id, entry);
+      const set: CameraAreas = { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
+      core.areas.set(id, set);
+      core.changed('camera-areas', id);
+      await Promise.resolve();
+      return set;
+    });
+  }
+
+  /** A camera's zones, masks and lines as it runs now (its config's, or the latest setAreas()); none for a camera it does not have. */
+  areas(id: string): CameraAreas {
+    const c = this.core.cameraConfig(id);
+    if (c === undefined) return { zones: {}, masks: [], lines: {} };
+    return { zones: c.zones ?? {}, masks: c.masks ?? [], lines: c.lines ?? {} };
+  }
+
+  /**
+   * A viewer's mailbox on a camera's frames (dashboards, snapshots): a subscription of the camera's
+   * supplier that no supervisor watches and no worker figure counts. Latest-frame like every reader; it
+   * ends (reads null) when the camera stops, is replaced or removed. `name` tells viewers apart in the
+   * supplier's own stats (`viewer:<name>`; unique per camera). A viewer takes frames at the size the
+   * workers' make them (readSize 'any': a preview never makes the camera convert larger frames; ADR 0031).
+   * ERR_UNKNOWN_CAMERA; ERR_SUPPLIER_STOPPED for a camera that has stopped.
+   */
+  watch(id: string, name: string, options: { readonly maxFps?: number } = {}): FrameSource {
+    this.core.assertOpen();
+    return this.core.camera(id).supplier.subscribe(`viewer:${name}`, { criticality: 'best-effort', readSize: 'any', ...options });
+  }
+
+  /** A camera's stream names, main first (just main for a camera of one stream). ERR_UNKNOWN_CAMERA. */
+  streamNames(id: string): string[] {
+    return this.core.camera(id).streamNames;
+  }
+
+  /**
+   * A picture of a camera for an event's snapshot (ADR 0053): its main stream's nearest the capture time
+   * `near` (performance.now()), decoded on demand, or another stream's when main cannot give one that near
+   * (`fallback` says why). ERR_UNKNOWN_CAMERA; ERR_STREAM_PICTURE_UNAVAILABLE when no stream can.
+   */
+  picture(id: string, near: number | null = null): ReturnType<CameraPipeline['snapshotPicture']> {
+    if (this.core.closing) return Promise.reject(closed());
+    try {
+      return this.core.camera(id).snapshotPicture(near);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for a camera it does not have. */
+  cropFeeds(id: string): readonly CropFeed[] {
+    return this.core.cameras.get(id)?.cropFeeds ?? [];
+  }
+
+  /** The cameras the system has now, in the order they came. */
+  ids(): string[] {
+    return [...this.core.cameras.keys()];
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The system's config, as a user asks about it (`system.config`; ADR 0062): the config as it runs now,
+ * the same masked for showing, whether a camera entry from the network may run here (admission), an entry
+ * resolved as a camera change would take it, and a dry run of that change (the forecast, ADR 0042).
+ *
+ * Contract: nothing here changes the system. Secrets never leave masked(): URL passwords, secret-named
+ * keys and the values the file took from the environment are masked there (current() is as it runs, for
+ * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
+ * a problem with where and what, never thrown.
+ */
+import { envOf } from '../config/index.js';
+import { maskConfig } from '../internal/mask.js';
+import { probeFrameRate } from '../capture/index.js';
+import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
+import type { CameraConfig, ResolvedConfig } from './config-types.js';
+import { PipelineError } from './errors.js';
+import { forecastCamera, type CameraChange, type Forecast } from './forecast.js';
+import { freshnessObjective } from './freshness.js';
+import { SystemPart } from './system-core.js';
+import { ageBudgetMs } from './worker-profile.js';
+
+export interface MaskOptions {
+  /** More values to mask, beyond those the config file took from the environment. */
+  readonly secrets?: readonly string[];
+}
+
+export class SystemConfig extends SystemPart {
+  /**
+   * The configuration as it is now: the one the system started with, its cameras as added, replaced and
+   * removed since, and their areas as set live (resolved; secrets as they are: mask before showing). So a
+   * client that reads a camera and writes it back keeps what the editor drew.
+   */
+  current(): ResolvedConfig {
+    const cameras: Record<string, CameraConfig> = {};
+    for (const id of this.core.cameras.keys()) cameras[id] = this.core.cameraConfig(id)!;
+    return { ...this.core.config, cameras };
+  }
+
+  /**
+   * The configuration as current() has it, with every secret masked: URL passwords, secret-named keys, and
+   * the values the config file took from the environment (and `secrets`, any more to mask). What an API or
+   * a log may show.
+   */
+  masked(options: MaskOptions = {}): ResolvedConfig {
+    return maskConfig(this.current(), { secrets: this.#secrets(options.secrets) });
+  }
+
+  /** One camera's config as it runs now, masked as masked() masks it; undefined for a camera the system does not have. */
+  maskedCamera(camera: string, options: MaskOptions = {}): CameraConfig | undefined {
+    const config = this.core.cameraConfig(camera);
+    return config === undefined ? undefined : maskConfig(config, { secrets: this.#secrets(options.secrets) });
+  }
+
+  #secrets(more: readonly string[] = []): string[] {
+    return [...envOf(this.core.config).values, ...more];
+  }
+
+  /**
+   * Whether a camera entry from the network (an API body, a cluster's desired state) may run here under
+   * `policy` (no programs without allowExec; only allowed `${NAME}`s), and the entry to hand to
+   * cameras.add/replace (its references expanded when `policy.env` is given). Never throws for a bad
+   * entry: the problem says what and where, the caller gives it its code.
+   */
+  admit(entry: unknown, policy: CameraAdmissionPolicy): CameraAdmission {
+    return admitCamera(entry, policy);
+  }
+
+  /**
+   * A camera entry as cameras.add/replace would take it: validated by the config's schema and resolved with
+   * the file's defaults and models (ERR_CONFIG, every issue); nothing is added. For a caller that refuses a
+   * bad entry before passing it on (a cluster, to the node that will run it).
+   */
+  resolveCamera(id: string, entry: unknown): CameraConfig {
+    return this.core.resolveCamera(id, entry);
+  }
+
+  /**
+   * A dry run of cameras.add/replace (ADR 0042): what each model the camera's workers use would then give
+   * each camera, and which workers would miss their objectives, from the capacities and demands measured
+   * now. Nothing is changed. The entry is checked as cameras.add checks it (ERR_CONFIG). The camera's frame
+   * rate is its measured one (replaced), its `capture.output.fps`, ffprobe's answer, or else the mean of
+   * the running cameras' (said in the answer). `replace`: the camera must exist (ERR_UNKNOWN_CAMERA), else
+   * must not (ERR_DUPLICATE_CAMERA), as for the real change.
+   */
+  async forecast(id: string, entry: unknown, options: { readonly replace: boolean }): Promise<Forecast> {
+    if (options.replace) this.core.camera(id);
+    else if (this.core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
+    const config = this.resolveCamera(id, entry);
+    const stats = this.core.rawStats();
+    const configured = config.capture.output?.fps;
+    const measured = stats.cameras[id]?.capture?.fps;
+    let fps: number;
+    let fpsFrom: CameraChange['fpsFrom'];
+    const probed = measured !== undefined && measured > 0 ? null : await probeFrameRate(config.source, { timeoutMs: 5_000 });
+    if (measured !== undefined && measured > 0) [fps, fpsFrom] = [Math.min(measured, configured ?? Infinity), 'measured'];
+    else if (probed !== null)
+      [fps, fpsFrom] = [Math.min(probed, configured ?? Infinity), configured !== undefined && configured < probed ? 'configured' : 'probed'];
+    else if (configured !== undefined) [fps, fpsFrom] = [configured, 'configured'];
+    else {
+      const rates = Object.values(stats.cameras)
+        .map((c) => c.capture?.fps ?? 0)
+        .filter((r) => r > 0);
+      [fps, fpsFrom] = [rates.length === 0 ? 10 : rates.reduce((a, b) => a + b, 0) / rates.length, 'assumed'];
+    }
+    const workers = config.workers
+      .filter((w) => w.enabled)
+      .map((w) => {
+        const model = 'model' in w && typeof w.model === 'string' ? w.model : null;
+        const modelConfig = model === null ? undefined : this.core.config.models[model];
+        const budget = ageBudgetMs(w, model === null ? null : { maxAgeMs: modelConfig?.maxAgeMs ?? null });
+        return { id: w.id, model, maxFps: w.maxFps ?? null, objective: freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio) };
+      });
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) => this.core.profileOf(camera, worker));
+  }
+}

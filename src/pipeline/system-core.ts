@@ -1,0 +1,304 @@
+/**
+ * What the system's parts share (ADR 0062): the config, the log, the one event hub and the output gate, the
+ * camera pipelines, shared workers and model services, the queue that runs run-time changes one at a time,
+ * and the few lookups every part makes (a camera by id, a worker of it, a camera's config as it runs).
+ *
+ * Contract: not public. VisionSystem builds one and hands it to its parts (cameras, workers, objects,
+ * models, config, results, stats), which are façades over it: only they and the system's lifecycle
+ * change it. Every result goes out through emit(), past the gate. A lookup of something the system does
+ * not have throws ERR_UNKNOWN_CAMERA / ERR_UNKNOWN_WORKER naming what it has; every change after close
+ * began throws ERR_SYSTEM_CLOSED.
+ */
+import { availableParallelism } from 'node:os';
+import { resolveCamera, type ModelConfig } from '../config/index.js';
+import { messageOf } from '../internal/abort.js';
+import type { Logger } from '../internal/logger.js';
+import { processMemory } from '../internal/memory.js';
+import { mallocStats } from '../capture/index.js';
+import type { VlmScene } from '../workers/index.js';
+import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
+import type { CameraAreas, CameraConfig, ResolvedConfig, SharedWorkerConfig } from './config-types.js';
+import { PipelineError } from './errors.js';
+import { EventHub, type ConfigChange, type EventOf, type SystemEvent, type SystemState } from './events.js';
+import { FreshnessWatch } from './freshness-watch.js';
+import { ModelService, type ModelStats } from './model-service.js';
+import { ObjectTracking } from './object-tracking.js';
+import { OutputGate } from './output-gate.js';
+import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
+import { WorkerGroup } from './worker-group.js';
+import type { WorkerProfile } from './worker-profile.js';
+import type { SystemStats } from './system-stats.js';
+
+export interface SystemCoreOptions {
+  readonly config: ResolvedConfig;
+  readonly log: Logger;
+  readonly shmDir: string;
+  readonly runtimeDir: string;
+  readonly drainTimeoutMs: number;
+  readonly idleThresholdMs?: number;
+  readonly modelHealthIntervalMs?: number;
+  readonly objectiveIntervalMs?: number;
+}
+
+export class SystemCore {
+  readonly config: ResolvedConfig;
+  readonly log: Logger;
+  readonly hub: EventHub;
+  readonly gate = new OutputGate();
+  readonly shmDir: string;
+  readonly runtimeDir: string;
+  /** How long close() and a camera's removal let frames in flight finish. */
+  readonly drainMs: number;
+  readonly cameras = new Map<string, CameraPipeline>();
+  /** A camera's zones, masks and lines set while it runs, over its config's; dropped when it is replaced or removed. */
+  readonly areas = new Map<string, CameraAreas>();
+  readonly models = new Map<string, ModelService>();
+  readonly shared = new Map<string, SharedWorker>();
+  /** The shared workers, under one supervisor (each camera has its own). */
+  readonly sharedWorkers: WorkerGroup;
+  /** Workers with `track` on: their results become tracked objects. */
+  readonly tracking: ObjectTracking;
+  /** Every worker's freshness objective, judged once a second (ADR 0042). */
+  readonly freshness: FreshnessWatch;
+  /** Where an ended object's stored best snapshot is read from, for vlm workers (the events store's, set by the app). */
+  snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
+  startedAt: number | null = null;
+  readonly #idleThresholdMs: number | undefined;
+  readonly #modelHealthIntervalMs: number | undefined;
+  #state: SystemState = 'created';
+  #closing = false;
+  /** Run-time changes, one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** What vlm workers see of the tracked objects: their events as they happen, the live ones with their latest boxes. */
+  readonly #scene: VlmScene = {
+    onObjectEvent: (camera, listener) => {
+      const forward = (e: EventOf<'tracked-object'>): void => {
+        if (e.event.after.camera === camera) listener(e.event);
+      };
+      this.hub.on('tracked-object', forward);
+      return () => this.hub.off('tracked-object', forward);
+    },
+    liveObjects: (camera) => this.tracking.objects(camera),
+    snapshot: (id) => this.snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null),
+  };
+
+  constructor(options: SystemCoreOptions) {
+    this.config = options.config;
+    this.log = options.log;
+    this.shmDir = options.shmDir;
+    this.runtimeDir = options.runtimeDir;
+    this.drainMs = options.drainTimeoutMs;
+    this.#idleThresholdMs = options.idleThresholdMs;
+    this.#modelHealthIntervalMs = options.modelHealthIntervalMs;
+    this.hub = new EventHub((error, event) => this.log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
+    this.tracking = new ObjectTracking({ camera: (id) => this.cameraConfig(id), emit: (e) => this.hub.emit(e) });
+    this.hub.on('result', (e) => this.tracking.onResult(e));
+    this.hub.on('config-change', (e) => this.tracking.onConfigChange(e));
+    this.freshness = new FreshnessWatch({
+      stats: () => this.rawStats(),
+      profile: (camera, worker) => this.profileOf(camera, worker),
+      emit: (e) => this.emit(e),
+      ...(options.objectiveIntervalMs === undefined ? {} : { intervalMs: options.objectiveIntervalMs }),
+    });
+    this.hub.on('result', (e) => this.freshness.onResult(e));
+    this.sharedWorkers = new WorkerGroup({
+      camera: null,
+      log: this.log,
+      emit: (e) => this.emit(e),
+      ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
+    });
+    for (const [name, config] of Object.entries(this.config.models)) this.models.set(name, this.modelService(name, config));
+  }
+
+  get state(): SystemState {
+    return this.#state;
+  }
+
+  setState(state: SystemState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.hub.emit({ type: 'system-state', at: Date.now(), state });
+  }
+
+  /** Close has begun: every change from now on is refused. */
+  beginClose(): void {
+    this.#closing = true;
+  }
+
+  /** Resolves once the changes queued before close are done. */
+  settled(): Promise<void> {
+    return this.#queue.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Throws ERR_SYSTEM_CLOSED once close has begun. */
+  assertOpen(): void {
+    if (this.#closing) throw closed();
+  }
+
+  /** Every event goes out here; a result past the output gate (cluster mode's fence) first. */
+  emit(event: SystemEvent): void {
+    if (event.type === 'result' && !this.gate.pass(event)) return;
+    this.hub.emit(event);
+  }
+
+  /** Runs a run-time change after those before it (ERR_SYSTEM_CLOSED once close has begun). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(closed());
+    const run = this.#queue.then(() => {
+      if (this.#closing) throw closed();
+      return fn();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A run-time change is done: logged, and a `config-change` event. */
+  changed(change: ConfigChange, camera: string | null, worker: string | null = null): void {
+    this.log.info({ camera, worker }, change);
+    this.hub.emit({ type: 'config-change', at: Date.now(), change, camera, worker, shared: camera === null });
+  }
+
+  camera(id: string): CameraPipeline {
+    const camera = this.cameras.get(id);
+    if (camera === undefined)
+      throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${JSON.stringify(id)} (cameras: ${[...this.cameras.keys()].join(', ') || 'none'})`);
+    return camera;
+  }
+
+  /** The camera of a worker, once both are known (ERR_UNKNOWN_CAMERA, ERR_UNKNOWN_WORKER). */
+  worker(cameraId: string, workerId: string): CameraPipeline {
+    const camera = this.camera(cameraId);
+    if (!camera.hasWorker(workerId))
+      throw new PipelineError(
+        'ERR_UNKNOWN_WORKER',
+        `camera ${cameraId} has no worker ${JSON.stringify(workerId)} (workers: ${camera.workerIds.join(', ') || 'none'})`,
+      );
+    return camera;
+  }
+
+  sharedWorker(name: string): SharedWorker {
+    const shared = this.shared.get(name);
+    if (shared === undefined)
+      throw new PipelineError('ERR_UNKNOWN_WORKER', `no shared worker ${JSON.stringify(name)} (shared: ${[...this.shared.keys()].join(', ') || 'none'})`);
+    return shared;
+  }
+
+  /** A camera's config as it runs now: its entry, with its areas as set live. */
+  cameraConfig(id: string): CameraConfig | undefined {
+    const config = this.cameras.get(id)?.config;
+    const areas = this.areas.get(id);
+    return config === undefined || areas === undefined ? config : { ...config, ...areas };
+  }
+
+  /** A camera's worker's profile, or (camera null) a shared worker's by its name. */
+  profileOf(camera: string | null, worker: string): WorkerProfile | undefined {
+    return camera === null ? this.shared.get(worker)?.profile : this.cameras.get(camera)?.workerProfile(worker);
+  }
+
+  modelService(name: string, config: ModelConfig): ModelService {
+    const healthIntervalMs = this.#modelHealthIntervalMs;
+    return new ModelService({
+      name,
+      config,
+      runtimeDir: this.runtimeDir,
+      shmDir: this.shmDir,
+      log: this.log.child({ model: name }),
+      onState: (e) => this.hub.emit(e),
+      discoverTrust: this.config.modelDirectoryTrust ?? null,
+      ...(healthIntervalMs === undefined ? {} : { healthIntervalMs }),
+    });
+  }
+
+  /**
+   * A camera entry as a run-time change takes it: validated by the config's schema and resolved with the
+   * file's defaults and models (ERR_CONFIG, every issue): the models of the file, and those found in its
+   * models directory since.
+   */
+  resolveCamera(id: string, entry: unknown): CameraConfig {
+    return resolveCamera(id, entry, {
+      defaults: this.config.defaults,
+      models: { ...Object.fromEntries([...this.models.keys()].map((m) => [m, {}])), ...this.config.models },
+    });
+  }
+
+  /** What a camera pipeline and a shared worker are built with: the model services, the frame stores' directory, their own log. */
+  #buildContext(bindings: Record<string, string>): { models: Map<string, ModelService>; shmDir: string; log: Logger } {
+    return { models: this.models, shmDir: this.shmDir, log: this.log.child(bindings) };
+  }
+
+  createCamera(id: string, config: CameraConfig): Promise<CameraPipeline> {
+    return CameraPipeline.create({
+      id,
+      config,
+      ...this.#buildContext({ camera: id }),
+      emit: (e) => this.emit(e),
+      scene: this.#scene,
+      ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
+      // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
+      // threads (each with its context and reference frames) cost CPU and memory for nothing.
+      ...(Math.max(this.cameras.size + 1, Object.keys(this.config.cameras).length) > availableParallelism() ? { decoderThreads: 1 } : {}),
+    });
+  }
+
+  /** A shared worker of the config, under the shared workers' one supervisor. */
+  createShared(name: string, config: SharedWorkerConfig): Promise<SharedWorker> {
+    return SharedWorker.create({ name, config, ...this.#buildContext({ shared: name }), group: this.sharedWorkers });
+  }
+
+  startCamera(camera: CameraPipeline): void {
+    try {
+      camera.start();
+    } catch (error) {
+      // No ffmpeg, or the native decoder missing: this camera cannot run; the others go on.
+      this.log.error({ camera: camera.id, err: messageOf(error) }, 'camera could not start');
+      return;
+    }
+    for (const shared of this.shared.values()) shared.attach(camera.id, camera.supplier);
+  }
+
+  async stopCamera(camera: CameraPipeline): Promise<void> {
+    for (const shared of this.shared.values()) shared.detach(camera.id);
+    await camera.close(this.drainMs);
+  }
+
+  /** The system's figures without the objectives (which are judged from these). */
+  rawStats(): SystemStats {
+    const cameras: Record<string, CameraStats> = {};
+    for (const [id, camera] of this.cameras) cameras[id] = camera.stats();
+    const models: Record<string, ModelStats> = {};
+    for (const [name, model] of this.models) models[name] = model.stats();
+    const shared: Record<string, SharedWorkerStats> = {};
+    for (const [name, worker] of this.shared) shared[name] = worker.stats();
+    return {
+      state: this.#state,
+      startedAt: this.startedAt,
+      uptimeS: this.startedAt === null ? 0 : (Date.now() - this.startedAt) / 1000,
+      resultsWithheld: this.gate.withheldCount,
+      cameras,
+      models,
+      shared,
+      memory: { ...processMemory(), malloc: mallocStats() },
+    };
+  }
+}
+
+/** What every part of the system is (system.cameras, .workers, …): a façade over the one core the system built. */
+export abstract class SystemPart {
+  /** @internal the system's state, shared by its parts: not for callers. */
+  protected readonly core: SystemCore;
+
+  constructor(core: SystemCore) {
+    this.core = core;
+  }
+}
+
+export function closed(): PipelineError {
+  return new PipelineError('ERR_SYSTEM_CLOSED', 'the system is closed');
+}

@@ -1,0 +1,71 @@
+/**
+ * The system's figures, one typed snapshot (`system.stats()`; ADR 0062): every camera with its capture and
+ * workers, every model server, every shared worker, the results the output gate withheld, the process's
+ * memory; each worker's figures carry its freshness objective as last judged (ADR 0042).
+ *
+ * Contract: reading changes nothing and never throws; a worker without a profile (removed meanwhile) is
+ * shown without an objective. The figures come from `raw` (the pipelines' own), the objectives from the
+ * watch that judges them from those same figures.
+ */
+import type { CameraStats } from './camera-pipeline.js';
+import type { SystemState } from './events.js';
+import type { FreshnessObjective, ObjectiveStatus } from './freshness.js';
+import type { ModelStats } from './model-service.js';
+import type { SharedWorkerStats } from './shared-worker.js';
+import type { WorkerFigures } from './worker-group.js';
+import type { WorkerProfile } from './worker-profile.js';
+import type { MallocStats } from '../capture/index.js';
+import type { ProcessMemory } from '../internal/memory.js';
+
+export interface SystemStats {
+  readonly state: SystemState;
+  /** Wall clock of start(), and seconds since. */
+  readonly startedAt: number | null;
+  readonly uptimeS: number;
+  readonly cameras: Readonly<Record<string, CameraStats>>;
+  readonly models: Readonly<Record<string, ModelStats>>;
+  readonly shared: Readonly<Record<string, SharedWorkerStats>>;
+  /** Results the output gate withheld (system.results.setGate). */
+  readonly resultsWithheld: number;
+  /**
+   * This process's memory, bytes, and its malloc figures once the native decoder is loaded (null before or
+   * without): a growth in RSS is in the JS heap, in buffers (external) or native, and native memory either
+   * held (malloc.inUseBytes) or kept free by malloc. A model server's memory is in its scheduling figures.
+   */
+  readonly memory: ProcessMemory & { readonly malloc: MallocStats | null };
+}
+
+export interface SystemFiguresOptions {
+  /** The figures without the objectives. */
+  readonly raw: () => SystemStats;
+  /** A camera's worker's profile, or (camera null) a shared worker's. */
+  readonly profile: (camera: string | null, worker: string) => WorkerProfile | undefined;
+  /** A worker's objective as last judged; undefined before its first look. */
+  readonly objective: (camera: string | null, worker: string, objective: FreshnessObjective) => ObjectiveStatus | undefined;
+}
+
+export class SystemFigures {
+  readonly #o: SystemFiguresOptions;
+
+  constructor(options: SystemFiguresOptions) {
+    this.#o = options;
+  }
+
+  /** Everything now, each worker with its objective. */
+  read(): SystemStats {
+    const raw = this.#o.raw();
+    const withObjective = <W extends WorkerFigures>(camera: string | null, worker: string, f: W): W => {
+      const profile = this.#o.profile(camera, worker);
+      return profile === undefined ? f : { ...f, objective: this.#o.objective(camera, worker, profile.objective) ?? null };
+    };
+    const cameras: Record<string, CameraStats> = {};
+    for (const [id, c] of Object.entries(raw.cameras)) {
+      const workers: Record<string, WorkerFigures> = {};
+      for (const [worker, f] of Object.entries(c.workers)) workers[worker] = withObjective(id, worker, f);
+      cameras[id] = { ...c, workers };
+    }
+    const shared: Record<string, SharedWorkerStats> = {};
+    for (const [name, f] of Object.entries(raw.shared)) shared[name] = withObjective(null, name, f);
+    return { ...raw, cameras, shared };
+  }
+}
