@@ -1,6 +1,6 @@
 {
   # The decoder links the system's libav* (found by pkg-config); the shared-memory
-  # mapper needs only libc. Where libav's headers are missing, only the mapper is
+  # mapper (with peerCredentials, peercred.c) needs only libc. Where libav's headers are missing, only the mapper is
   # built (with_decoder=0), so one missing library never costs the other addon.
   "variables": {
     "with_decoder%": "<!(pkg-config --exists libavformat libavcodec libswscale libavutil && echo 1 || echo 0)"
@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "framesupplier_shm",
-      "sources": ["shm_map.c", "sigbus_guard.c"],
+      "sources": ["shm_map.c", "sigbus_guard.c", "peercred.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lpthread"]

@@ -226,12 +226,16 @@ static napi_value fault_count(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* peercred.c: a Unix socket's peer credentials (SO_PEERCRED), exported by this addon too. */
+napi_value peer_credentials(napi_env env, napi_callback_info info);
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"map", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
       {"broken", NULL, is_broken, NULL, NULL, NULL, napi_default, NULL},
       {"unmap", NULL, unmap_file, NULL, NULL, NULL, napi_default, NULL},
       {"faults", NULL, fault_count, NULL, NULL, NULL, napi_default, NULL},
+      {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

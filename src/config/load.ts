@@ -102,13 +102,16 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
   const envIssues: RawIssue[] = substituted.issues.map((issue) => ({ ...issue, anchor: 'value' }));
   // A value that already has an issue (unset variable, YAML tag) gets no second, confusing one.
   const skip = [...plain.issues, ...envIssues].map((issue) => issue.path);
-  const checked = [...validateShape(lifted.value), ...modelDirectoryIssues(lifted.directory), ...checkReferences(lifted.value, lifted.directory)].filter(
-    (issue) => !skip.some((p) => under(issue.path, p)),
-  );
+  const checked = [
+    ...validateShape(lifted.value),
+    ...modelDirectoryIssues(lifted.directory),
+    ...modelTrustIssues(lifted.trust, lifted.directory),
+    ...checkReferences(lifted.value, lifted.directory),
+  ].filter((issue) => !skip.some((p) => under(issue.path, p)));
   const issues = [...plain.issues, ...envIssues, ...checked];
   if (issues.length > 0) throw new ConfigError(fileName, located(issues, locator));
 
-  const config = withModelDirectory(resolveConfig(lifted.value, options.baseDir ?? process.cwd()), lifted.directory);
+  const config = withModelDirectory(resolveConfig(lifted.value, options.baseDir ?? process.cwd()), lifted.directory, lifted.trust);
   const late = checkResolved(config);
   if (late.length > 0) throw new ConfigError(fileName, located(late, locator));
   recordEnv(config, substituted.used, substituted.used.size === 0 ? config.cameras : writtenCameras(plain.value, options.baseDir ?? process.cwd()));
@@ -192,14 +195,21 @@ export function builtInExampleConfig(): Config {
   return parseConfig(readFileSync(BUILT_IN_EXAMPLE_PATH, 'utf8'), { env: {}, baseDir: dirname(BUILT_IN_EXAMPLE_PATH), fileName: BUILT_IN_EXAMPLE_PATH });
 }
 
-/** The file with a `models.discover` directory taken out of its models (it is no model), and the directory. */
-function liftModelDirectory(data: unknown): { value: unknown; directory: string | null } {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) return { value: data, directory: null };
+/**
+ * The file with a `models.discover` directory and its `models.discoverTrust` taken out of its models (they are
+ * no models), the directory, and the trust as written (undefined: not written).
+ */
+function liftModelDirectory(data: unknown): { value: unknown; directory: string | null; trust: unknown } {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return { value: data, directory: null, trust: undefined };
   const models = (data as { models?: unknown }).models;
-  if (models === null || typeof models !== 'object' || Array.isArray(models)) return { value: data, directory: null };
-  const { discover, ...rest } = models as Record<string, unknown>;
-  if (typeof discover !== 'string') return { value: data, directory: null };
-  return { value: { ...data, models: rest }, directory: discover };
+  if (models === null || typeof models !== 'object' || Array.isArray(models)) return { value: data, directory: null, trust: undefined };
+  const { discover, discoverTrust, ...rest } = models as Record<string, unknown>;
+  // Without a directory, discoverTrust is taken out all the same: refused by its name, not as a model.
+  if (typeof discover !== 'string') {
+    if (!Object.hasOwn(models, 'discoverTrust')) return { value: data, directory: null, trust: undefined };
+    return { value: { ...data, models: { ...rest, ...(discover === undefined ? {} : { discover }) } }, directory: null, trust: discoverTrust };
+  }
+  return { value: { ...data, models: rest }, directory: discover, trust: discoverTrust };
 }
 
 function modelDirectoryIssues(directory: string | null): RawIssue[] {
@@ -207,16 +217,52 @@ function modelDirectoryIssues(directory: string | null): RawIssue[] {
   return [{ path: ['models', 'discover'], message: 'must be an absolute path (the directory model servers put their sockets in)', anchor: 'value' }];
 }
 
+/** The largest uid or gid (2^32 − 2: −1, 4294967295, means "none" to the kernel). */
+const MAX_ID = 4_294_967_294;
+
+/** `models.discoverTrust`: who besides this system's user and root may serve discovered models (ADR 0058). */
+function modelTrustIssues(trust: unknown, directory: string | null): RawIssue[] {
+  if (trust === undefined) return [];
+  const at = ['models', 'discoverTrust'];
+  if (directory === null) return [{ path: at, message: 'needs models.discover (the directory whose model servers it trusts)', anchor: 'key' }];
+  if (trust === null || typeof trust !== 'object' || Array.isArray(trust)) {
+    return [{ path: at, message: 'must be a map: uids and gids (lists of numeric user and group ids) that may serve models', anchor: 'value' }];
+  }
+  const issues: RawIssue[] = [];
+  for (const [key, ids] of Object.entries(trust)) {
+    if (key !== 'uids' && key !== 'gids') {
+      issues.push({ path: [...at, key], message: 'is not a key of discoverTrust (uids, gids)', anchor: 'key' });
+      continue;
+    }
+    if (!Array.isArray(ids)) {
+      issues.push({ path: [...at, key], message: `must be a list of numeric ${key === 'uids' ? 'user' : 'group'} ids`, anchor: 'value' });
+      continue;
+    }
+    ids.forEach((id: unknown, i) => {
+      if (!(Number.isInteger(id) && (id as number) >= 0 && (id as number) <= MAX_ID))
+        issues.push({ path: [...at, key, i], message: `must be a numeric id from 0 to ${MAX_ID} (a name is not resolved: use id -u NAME)`, anchor: 'value' });
+    });
+  }
+  return issues;
+}
+
+function modelTrustOf(trust: unknown): { uids: number[]; gids: number[] } | null {
+  if (trust === null || typeof trust !== 'object') return null;
+  const { uids, gids } = trust as { uids?: number[]; gids?: number[] };
+  return { uids: [...new Set(uids ?? [])], gids: [...new Set(gids ?? [])] };
+}
+
 /**
  * The models a directory gives: each model a worker names that the file does not declare is the server whose
  * socket is `<directory>/<name>.sock` (a discovered model, ADR 0046), so its workers wait for it as for any.
  */
-function withModelDirectory(config: Config, directory: string | null): Config {
+function withModelDirectory(config: Config, directory: string | null, trust: unknown): Config {
   if (directory === null) return config;
+  const modelTrust = modelTrustOf(trust);
   const named = [...Object.values(config.cameras).flatMap((c) => c.workers), ...Object.values(config.shared ?? {})]
     .map((w) => ('model' in w ? w.model : undefined))
     .filter((m): m is string => typeof m === 'string' && !Object.hasOwn(config.models, m));
   const models: Config['models'] = { ...config.models };
   for (const name of named) models[name] = { discover: directory, modelId: name, timeoutMs: MODEL_TIMEOUT_MS };
-  return { ...config, models, modelDirectory: directory };
+  return { ...config, models, modelDirectory: directory, ...(modelTrust === null ? {} : { modelDirectoryTrust: modelTrust }) };
 }

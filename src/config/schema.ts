@@ -1139,6 +1139,18 @@ export const ConfigSchema = Type.Object(
           "The file's `models.discover` (a directory): every server with its socket there is a model while it answers; models workers name and the file does not declare are found there.",
       }),
     ),
+    modelDirectoryTrust: Type.Optional(
+      Type.Object(
+        {
+          uids: Type.Array(Type.Integer({ minimum: 0 }), { description: 'User ids that may serve models there.' }),
+          gids: Type.Array(Type.Integer({ minimum: 0 }), { description: 'Group ids that may serve models there.' }),
+        },
+        {
+          description:
+            "The file's `models.discoverTrust`: who besides this system's user and root may serve a model found in `models.discover` (own the directory or socket, or run the server); nobody else can (ADR 0058).",
+        },
+      ),
+    ),
     ...sections,
     ...metricsSection,
     ...httpSection,

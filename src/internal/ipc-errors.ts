@@ -46,6 +46,7 @@ export const IPC_ERROR_CODES = [
   'ERR_SOCKET_PATH',
   'ERR_SHM',
   'ERR_SHM_FULL',
+  'ERR_MODEL_UNTRUSTED',
 ] as const;
 export type IpcErrorCode = (typeof IPC_ERROR_CODES)[number];
 

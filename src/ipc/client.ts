@@ -7,8 +7,9 @@
  * others stay matched. In 'per-request' mode each call connects, sends,
  * reads one answer and closes (the protocol's simplest flow). Failures are IpcErrors:
  * ERR_SERVER_UNAVAILABLE (nothing listening), ERR_CONNECTION_LOST (the server
- * went away mid-request; the next call reconnects), ERR_TIMEOUT, or the code
- * the server answered with. An aborted call rejects with the signal's reason.
+ * went away mid-request; the next call reconnects), ERR_TIMEOUT, what
+ * verifyConnection refused a connection with, or the code the server answered
+ * with. An aborted call rejects with the signal's reason.
  *
  * Lifecycle (ADR 0013): start() is optional and idempotent (it connects
  * ahead of the first call); close() is synchronous, idempotent and final:
@@ -28,6 +29,12 @@ export interface ModelClientOptions {
   /** Per call. Default 10 000 ms. */
   readonly timeoutMs?: number;
   readonly maxMessageBytes?: number;
+  /**
+   * Called once each connection is made, before anything is sent on it: throwing refuses the server (the
+   * error, an IpcError, is what the calls on that connection get, and the connection is closed). The system
+   * checks who serves a discovered model with it (ERR_MODEL_UNTRUSTED).
+   */
+  readonly verifyConnection?: (socket: Socket) => void;
 }
 
 export interface CallOptions {
@@ -57,6 +64,7 @@ export class ModelClient {
   readonly mode: 'persistent' | 'per-request';
   readonly timeoutMs: number;
   readonly #maxMessageBytes: number | undefined;
+  readonly #verifyConnection: ((socket: Socket) => void) | undefined;
   #conn: Conn | null = null;
   /** Every open connection (the persistent one, per-request ones), for close(). */
   readonly #conns = new Set<Conn>();
@@ -67,6 +75,7 @@ export class ModelClient {
     this.mode = options.mode ?? 'persistent';
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes;
+    this.#verifyConnection = options.verifyConnection;
   }
 
   /**
@@ -162,16 +171,28 @@ export class ModelClient {
   #open(): Conn {
     const socket = connect(this.socketPath);
     const connected = deferred<void>();
-    socket.once('connect', () => connected.resolve());
+    socket.once('connect', () => {
+      try {
+        this.#verifyConnection?.(socket);
+      } catch (error) {
+        connected.reject(error);
+        socket.destroy();
+        return;
+      }
+      connected.resolve();
+    });
     socket.once('error', (error) => connected.reject(error));
     const conn: Conn = {
       socket,
       pending: [],
       decoder: new MessageDecoder(this.#maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#maxMessageBytes }),
       ready: connected.promise.catch((error: NodeJS.ErrnoException) => {
-        const failure = UNAVAILABLE.has(error.code ?? '')
-          ? new IpcError('ERR_SERVER_UNAVAILABLE', `no model server at ${this.socketPath} (${error.code})`, { cause: error })
-          : new IpcError('ERR_CONNECTION_LOST', `cannot connect to ${this.socketPath}: ${error.message}`, { cause: error });
+        const failure =
+          error instanceof IpcError
+            ? error // refused by verifyConnection
+            : UNAVAILABLE.has(error.code ?? '')
+              ? new IpcError('ERR_SERVER_UNAVAILABLE', `no model server at ${this.socketPath} (${error.code})`, { cause: error })
+              : new IpcError('ERR_CONNECTION_LOST', `cannot connect to ${this.socketPath}: ${error.message}`, { cause: error });
         failAll(failure);
         throw failure;
       }),

@@ -6,7 +6,9 @@
  * and read then, not when the request came (`frame_select: "newest"` takes
  * the store's newest frame at that moment; one older than the request's
  * `max_age_ms` is answered ERR_FRAME_STALE without inference), the handler
- * runs under handlerTimeoutMs (inference only), and the frame is released
+ * runs under handlerTimeoutMs (inference only: from its call, whatever it
+ * does in this thread or another; past it the answer is ERR_TIMEOUT and a
+ * late result is dropped, however late it comes), and the frame is released
  * when the handler settles. Every request gets exactly one answer, and
  * nothing here rejects: failures are answers with a stable code. Per-camera
  * figures (served, superseded, stale, wait and inference p50/p99 over recent
@@ -91,6 +93,16 @@ export function errorResponse(modelId: string, error: IpcError, request: unknown
     metadata: { inference_time_ms: 0 },
     error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) },
   };
+}
+
+/** The handler overran handlerTimeoutMs: its answer, whatever the handler makes of it later. */
+function timeoutError(handlerTimeoutMs: number, tookMs: number | null): IpcError {
+  return new IpcError(
+    'ERR_TIMEOUT',
+    tookMs === null
+      ? `inference took longer than ${handlerTimeoutMs} ms`
+      : `inference took ${Math.round(tookMs)} ms, longer than ${handlerTimeoutMs} ms (the server's thread was held: its late result is dropped)`,
+  );
 }
 
 export interface InferenceRunnerOptions {
@@ -227,13 +239,17 @@ export class InferenceRunner {
     );
     released.catch(() => undefined); // a timeout's answer does not wait for it
     // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
+    // Set after the call returned: what the handler did synchronously already counts against the bound.
     const timer = setTimeout(
-      () => controller.abort(new IpcError('ERR_TIMEOUT', `inference took longer than ${this.#o.handlerTimeoutMs} ms`)),
-      this.#o.handlerTimeoutMs,
+      () => controller.abort(timeoutError(this.#o.handlerTimeoutMs, null)),
+      Math.max(0, this.#o.handlerTimeoutMs - (performance.now() - started)),
     );
     try {
       const result = await abortable(inference, controller.signal);
       const inferenceMs = performance.now() - started;
+      // A handler that held this thread (synchronous work: no timer fires meanwhile) past the bound settles
+      // before its timer could: the bound is the bound, so its late result is dropped all the same.
+      if (inferenceMs > this.#o.handlerTimeoutMs) throw timeoutError(this.#o.handlerTimeoutMs, inferenceMs);
       figures.inference.record(inferenceMs);
       await released;
       return {

@@ -6,9 +6,13 @@
  *
  * Contract: each thread loads the model once (`serveModelJobs` on the worker
  * side) and runs one job at a time; jobs wait in FIFO order for a free thread
- * and leave the wait when their signal aborts (a job already running runs to
- * its end, its answer ignored). The frame's RGB buffer is transferred, not
- * copied. A thread that dies fails its job with a clear error and is replaced.
+ * and leave the wait when their signal aborts. A job whose signal aborts
+ * while it runs (the server's handlerTimeoutMs) cannot be interrupted: its
+ * thread is ended, its result never read, and a new thread loads the model in
+ * its place (jobs wait for it as for any busy thread). The frame's RGB buffer
+ * (or the raw frame, converted to RGB in the thread) is transferred, not
+ * copied. A thread that dies fails its job with a clear
+ * error and is replaced.
  *
  * Lifecycle (ADR 0013): start() resolves once every thread has loaded the
  * model, and is idempotent; a start that fails (ERR_MODEL_LOAD) closes the
@@ -18,12 +22,17 @@
  */
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { abortable, deferred, type Deferred } from '../internal/abort.js';
+import type { FrameFormat } from '../ipc/index.js';
 import { HandlerClosedError, ModelLoadError } from './errors.js';
+import { toRgb } from './rgb.js';
 
 export interface ModelJob {
+  /** Packed RGB, or with `format` the frame's bytes in that format (converted to RGB in the model thread). */
   readonly rgb: ArrayBuffer;
   readonly width: number;
   readonly height: number;
+  /** The format `rgb` holds when it is not RGB yet (rgb.ts's rawFrameCopy): the model thread converts it first. */
+  readonly format?: FrameFormat;
 }
 
 type Reply<R> = { type: 'ready' } | { type: 'load-error'; message: string } | { id: number; result: R } | { id: number; error: string };
@@ -57,6 +66,7 @@ export class ModelThreadPool<R> {
   readonly #workers = new Set<Worker>();
   readonly #waiting: Waiter<R>[] = [];
   #nextId = 1;
+  #replaced = 0;
   #starting: Promise<this> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -142,15 +152,37 @@ export class ModelThreadPool<R> {
     const waiter: Waiter<R> = { job, ...deferred<R>() };
     const result = abortable(waiter.promise, signal);
     // An aborted job leaves the wait at once: its frame is dropped, never held until a thread is free.
+    // One already running (the server's handlerTimeoutMs passed) has its thread replaced: a thread cannot be
+    // interrupted mid-inference, and one left to finish would hold the next job behind a result nobody reads.
     result.catch(() => {
       const index = this.#waiting.indexOf(waiter);
       if (index >= 0) this.#waiting.splice(index, 1);
+      else if (signal.aborted) this.#replace(waiter);
     });
     if (!signal.aborted) {
       this.#waiting.push(waiter);
       this.#dispatch();
     }
     return result;
+  }
+
+  /** Threads ended because a job they ran was given up (its signal aborted), each replaced by a new one. */
+  get replaced(): number {
+    return this.#replaced;
+  }
+
+  /** Ends the thread running `waiter`'s job (its late result never read) and starts a new one in its place. */
+  #replace(waiter: Waiter<R>): void {
+    if (this.#closing !== null) return;
+    for (const thread of this.#threads) {
+      if (thread.job?.waiter !== waiter) continue;
+      thread.job = null;
+      // Out of the dispatch at once; its exit starts the replacement (a thread that served is replaced when it ends).
+      this.#threads.delete(thread);
+      this.#replaced++;
+      void thread.worker.terminate();
+      return;
+    }
   }
 
   close(): Promise<void> {
@@ -185,7 +217,18 @@ export async function serveModelJobs<D, R>(load: (data: D) => Promise<(job: Mode
     return;
   }
   port.on('message', (job: ModelJob & { id: number }) => {
-    run(job).then(
+    let rgbJob: ModelJob;
+    try {
+      // Converted here, not in the server's thread: a huge frame's conversion is ended with this thread at the timeout.
+      rgbJob =
+        job.format === undefined || job.format === 'RGB24'
+          ? job
+          : { rgb: toRgb(new Uint8Array(job.rgb), job.width, job.height, job.format).buffer as ArrayBuffer, width: job.width, height: job.height };
+    } catch (error) {
+      port.postMessage({ id: job.id, error: messageOf(error) });
+      return;
+    }
+    run(rgbJob).then(
       (result) => port.postMessage({ id: job.id, result }),
       (error: unknown) => port.postMessage({ id: job.id, error: messageOf(error) }),
     );

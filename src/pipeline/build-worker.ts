@@ -86,6 +86,7 @@ export async function buildWorkerKind(
         shmDir: deps.shmDir,
         timeoutMs: model.timeoutMs,
         waitForServer: (signal) => model.serving({ signal }),
+        ...(model.verifyConnection === null ? {} : { verifyConnection: model.verifyConnection }),
         // Crops (ADR 0051) are cut when the worker reads: it reads the next only once the model answered.
         followNewest: !('cameras' in config) && !('crops' in config && config.crops !== undefined),
         ...(budget === null ? {} : { maxAgeMs: budget }),

@@ -2,10 +2,14 @@
  * How the system checks that a model answers, one check per kind of model:
  * a model server on a Unix socket (started by the system or run by someone
  * else) answers a ping, whose pong carries its scheduling figures; a remote
- * model over KServe v2 answers /v2/models/<m>/ready. A check opens its own
+ * model over KServe v2 answers /v2/models/<m>/ready. A discovered model's
+ * connection is checked for who serves it first (model-trust.ts), and a
+ * refusal is said in the result. A check opens its own
  * connection, closes it after, and never rejects: false is "did not answer".
  */
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { codeOf } from '../internal/errors.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { ModelConfig } from './config-types.js';
 import { ModelClient, type PongCameraFigures, type PongMemory } from '../ipc/index.js';
@@ -27,6 +31,10 @@ export interface CheckResult {
   readonly ms: number | null;
   /** The server's scheduling figures from a pong (protocol 2 socket servers only); undefined: the check carries none. */
   readonly scheduling?: ModelScheduling | null;
+  /** Why the server was refused (ERR_MODEL_UNTRUSTED: who serves it is not trusted), when that is why the check failed. */
+  readonly refusal?: string;
+  /** The handler the server says it runs (its pong's `handler`: python, person...); undefined: the check carries none. */
+  readonly handler?: string;
 }
 
 export interface ModelEndpoint {
@@ -38,11 +46,12 @@ export interface ModelEndpoint {
 /** A remote model over the KServe v2 protocol. */
 export type KServeModelConfig = Extract<ModelConfig, { readonly kserve: unknown }>;
 
-export function socketEndpoint(socketPath: string): ModelEndpoint {
+/** A server on a Unix socket; `verifyConnection` (a discovered model's trust rule) checks each connection before it is used. */
+export function socketEndpoint(socketPath: string, verifyConnection?: (socket: Socket) => void): ModelEndpoint {
   return {
     address: socketPath,
     check: (timeoutMs, signal) => {
-      const client = new ModelClient({ socketPath, mode: 'per-request', timeoutMs });
+      const client = new ModelClient({ socketPath, mode: 'per-request', timeoutMs, ...(verifyConnection === undefined ? {} : { verifyConnection }) });
       return timed(client, async () => {
         const pong = await client.ping(signal === undefined ? {} : { signal });
         const scheduling =
@@ -56,7 +65,9 @@ export function socketEndpoint(socketPath: string): ModelEndpoint {
                 cameras: pong.cameras ?? {},
                 memory: pong.memory ?? null,
               };
-        return { scheduling };
+        // What the server says it is, as it says it: a string of bounded length, or nothing.
+        const handler = typeof pong.handler === 'string' && pong.handler.length > 0 ? pong.handler.slice(0, 64) : undefined;
+        return { scheduling, ...(handler === undefined ? {} : { handler }) };
       });
     },
   };
@@ -74,14 +85,17 @@ export function kserveEndpoint(kserve: KServeModelConfig['kserve']): ModelEndpoi
 }
 
 /** One check, its client closed after, timed when it passes. */
-async function timed(client: { close(): unknown }, check: () => Promise<{ scheduling?: ModelScheduling | null } | null>): Promise<CheckResult> {
+async function timed(
+  client: { close(): unknown },
+  check: () => Promise<{ scheduling?: ModelScheduling | null; handler?: string } | null>,
+): Promise<CheckResult> {
   const started = performance.now();
   try {
     const passed = await check();
     if (passed === null) return { ok: false, ms: null };
     return { ok: true, ms: performance.now() - started, ...passed };
-  } catch {
-    return { ok: false, ms: null };
+  } catch (error) {
+    return codeOf(error) === 'ERR_MODEL_UNTRUSTED' ? { ok: false, ms: null, refusal: (error as Error).message } : { ok: false, ms: null };
   } finally {
     client.close();
   }

@@ -12,10 +12,12 @@
  * until a check passes, then `ready`, back to `connecting` after failed
  * checks. A model found in a directory (`discover`) is such a server at
  * `<dir>/<modelId>.sock`: a model while a server there answers, `connecting`
- * while none does (ADR 0046). Clients reconnect by themselves: the system's
+ * while none does (ADR 0046), and refused (stats' `refusal`, ERR_MODEL_UNTRUSTED)
+ * while someone untrusted could have put it there or serves it (ADR 0058). Clients reconnect by themselves: the system's
  * model workers wait in serving() instead of failing. close() ends the process (SIGTERM, then
  * SIGKILL) and the checks, and resolves once they are over.
  */
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { delay, untilAborted } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
@@ -25,12 +27,17 @@ import { PipelineError } from './errors.js';
 import type { ModelExit, ModelState, ModelStateEvent } from './events.js';
 import { kserveEndpoint, socketEndpoint, type KServeModelConfig, type ModelEndpoint, type ModelScheduling } from './model-endpoint.js';
 import { modelServerArgs, ModelProcess } from './model-process.js';
+import { checkDiscoveredServer, checkDiscoveryDirectory, type ModelTrust } from './model-trust.js';
 
 export type { KServeModelConfig, ModelScheduling } from './model-endpoint.js';
 
 export interface ModelStats {
   readonly name: string;
-  /** The handler the system starts (person, onnx, mock), or null for a server someone else runs. */
+  /**
+   * The handler: the one the system starts (person, onnx, mock), or for a server someone else runs (a socket,
+   * a discovered one) the one its server says it runs in its pong (`python`, `person`...); null until it answered
+   * a ping, and for a remote model.
+   */
   readonly handler: string | null;
   readonly external: boolean;
   readonly modelId: string;
@@ -56,6 +63,11 @@ export interface ModelStats {
    * and inference percentiles (docs/protocol.md).
    */
   readonly scheduling: ModelScheduling | null;
+  /**
+   * Why the server at its socket is refused (a discovered model: ERR_MODEL_UNTRUSTED, naming the directory or
+   * socket and its mode and owner, or the serving process), as of the last check; null when it is not.
+   */
+  readonly refusal: { readonly code: 'ERR_MODEL_UNTRUSTED'; readonly message: string } | null;
 }
 
 export interface ModelServiceOptions {
@@ -67,6 +79,11 @@ export interface ModelServiceOptions {
   readonly shmDir: string;
   readonly log: Logger;
   readonly onState: (event: ModelStateEvent) => void;
+  /**
+   * Who besides this system's user and root may serve a discovered model (`models.discoverTrust`): every
+   * connection to its socket is checked against it (model-trust.ts, ADR 0058). Null: nobody else.
+   */
+  readonly discoverTrust?: ModelTrust | null;
   /** Default 5 000 ms. */
   readonly healthIntervalMs?: number;
   /** Default 2 000 ms. */
@@ -93,6 +110,11 @@ export class ModelService implements AsyncDisposable {
   readonly kserve: KServeModelConfig['kserve'] | null;
   /** The directory its server is found in (external too), or null. */
   readonly discover: string | null;
+  /**
+   * A discovered model's trust rule, for every client that connects to it (the workers' too): throws
+   * ERR_MODEL_UNTRUSTED for a server someone untrusted could have put there. Null for other models.
+   */
+  readonly verifyConnection: ((socket: Socket) => void) | null = null;
   /** Per inference request. */
   readonly timeoutMs: number;
   /** The age budget its workers send with each request (max_age_ms), or null. */
@@ -116,6 +138,12 @@ export class ModelService implements AsyncDisposable {
   #lastPingMs: number | null = null;
   #readySince: number | null = null;
   #scheduling: ModelScheduling | null = null;
+  /** Who besides this system's user and root may serve it (a discovered model). */
+  readonly #discoverTrust: ModelTrust | null = null;
+  /** Why its server was refused at the last check (a discovered model whose server is not trusted). */
+  #refusal: string | null = null;
+  /** The handler an external server says it runs (its last pong). */
+  #reportedHandler: string | null = null;
   #health: Promise<void> | null = null;
 
   constructor(options: ModelServiceOptions) {
@@ -130,10 +158,17 @@ export class ModelService implements AsyncDisposable {
     const discover = 'discover' in config ? config.discover : null;
     const socket = 'socket' in config ? config.socket : undefined;
     this.discover = discover;
+    if (discover !== null) {
+      const path = discoveredSocket(discover, config.modelId);
+      const trust = (this.#discoverTrust = options.discoverTrust ?? null);
+      this.verifyConnection = (connection) => checkDiscoveredServer(discover, path, trust, connection);
+    }
     this.#endpoint =
       'kserve' in config
         ? kserveEndpoint(config.kserve)
-        : socketEndpoint(discover !== null ? discoveredSocket(discover, config.modelId) : (socket ?? join(options.runtimeDir, `${name}.sock`)));
+        : discover !== null
+          ? socketEndpoint(discoveredSocket(discover, config.modelId), this.verifyConnection ?? undefined)
+          : socketEndpoint(socket ?? join(options.runtimeDir, `${name}.sock`));
     // A remote model has no socket: its URL (credentials masked) stands in stats and messages.
     this.socketPath = this.#endpoint.address;
     this.timeoutMs = config.timeoutMs;
@@ -235,19 +270,30 @@ export class ModelService implements AsyncDisposable {
 
   /** One check on a connection of its own: true if the model answered, false if not; rejects with the signal's reason if it aborts. */
   async ping(options: { readonly signal?: AbortSignal } = {}): Promise<boolean> {
+    // A discovered model's directory is judged before any connection: one others can write is refused even empty.
+    if (this.discover !== null) {
+      try {
+        if (!checkDiscoveryDirectory(this.discover, this.socketPath, this.#discoverTrust)) return false;
+      } catch (error) {
+        this.#refuse((error as Error).message);
+        return false;
+      }
+    }
     const result = await this.#endpoint.check(this.#pingTimeoutMs, options.signal);
     options.signal?.throwIfAborted();
+    this.#refuse(result.refusal ?? null);
     if (!result.ok) return false;
     this.#lastPingAt = Date.now();
     this.#lastPingMs = result.ms;
     if (result.scheduling !== undefined) this.#scheduling = result.scheduling;
+    if (result.handler !== undefined) this.#reportedHandler = result.handler;
     return true;
   }
 
   stats(): ModelStats {
     return {
       name: this.name,
-      handler: 'handler' in this.#config ? this.#config.handler : null,
+      handler: 'handler' in this.#config ? this.#config.handler : this.#reportedHandler,
       external: this.external,
       modelId: this.modelId,
       socket: this.socketPath,
@@ -261,7 +307,16 @@ export class ModelService implements AsyncDisposable {
       lastPingMs: this.#lastPingMs,
       readySince: this.#readySince,
       scheduling: this.#scheduling,
+      refusal: this.#refusal === null ? null : { code: 'ERR_MODEL_UNTRUSTED', message: this.#refusal },
     };
+  }
+
+  /** A refusal is logged when it starts or changes (once, not at every check), and when it ends. */
+  #refuse(why: string | null): void {
+    if (why === this.#refusal) return;
+    if (why !== null) this.#log.error({ code: 'ERR_MODEL_UNTRUSTED', socket: this.socketPath }, why);
+    else this.#log.info({ socket: this.socketPath }, `model server ${this.name}: no longer refused`);
+    this.#refusal = why;
   }
 
   #setState(to: ModelState): void {

@@ -211,6 +211,7 @@ export class SystemCore {
       shmDir: this.shmDir,
       log: this.log.child({ model: name }),
       onState: (e) => this.hub.emit(e),
+      discoverTrust: this.config.modelDirectoryTrust ?? null,
       ...(healthIntervalMs === undefined ? {} : { healthIntervalMs }),
     });
   }

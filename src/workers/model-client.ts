@@ -47,6 +47,7 @@
  * as superseded or stale by those answers, as error by any other error
  * answer, and as unanswered when the server went away or the worker ends.
  */
+import type { Socket } from 'node:net';
 import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
 import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import { InvalidArgumentError, isLongSide, type Frame, type FrameSource } from '../supplier/index.js';
@@ -91,6 +92,8 @@ export interface ModelClientWorkerOptions {
    * turns. Default true.
    */
   readonly followNewest?: boolean;
+  /** Checks each connection to the server before it is used (a discovered model's trust rule): see ModelClientOptions. */
+  readonly verifyConnection?: (socket: Socket) => void;
 }
 
 /** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
@@ -104,6 +107,7 @@ const CRASH_ERRORS: ReadonlySet<string> = new Set([
   'ERR_REFERENCE_OUTSIDE',
   'ERR_SHM',
   'ERR_SHM_FULL',
+  'ERR_MODEL_UNTRUSTED',
 ]);
 
 /** Answers that are the latest-frame rule at work: the frame is skipped, counted, and the worker goes on. */
@@ -113,7 +117,8 @@ const SKIPS: ReadonlyMap<string, SkipReason> = new Map([
 ]);
 
 /** A server that is not there (yet, or any more): what waitForServer waits out. */
-const SERVER_GONE: ReadonlySet<string> = new Set(['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST']);
+/** A server refused as untrusted (ERR_MODEL_UNTRUSTED) is waited out too: its model is not ready until a trusted one serves it. */
+const SERVER_GONE: ReadonlySet<string> = new Set(['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST', 'ERR_MODEL_UNTRUSTED']);
 
 /** What a result is tagged with: the frame's identity in its stream. */
 type FrameTag = Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>;
@@ -217,7 +222,12 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
     kind: 'model-client',
     async run(context) {
       if (waitForServer !== undefined) await context.waitFor(server, waitForServer);
-      const client = new ModelClient({ socketPath: options.socketPath, mode: 'persistent', timeoutMs: options.timeoutMs ?? 10_000 });
+      const client = new ModelClient({
+        socketPath: options.socketPath,
+        mode: 'persistent',
+        timeoutMs: options.timeoutMs ?? 10_000,
+        ...(options.verifyConnection === undefined ? {} : { verifyConnection: options.verifyConnection }),
+      });
       const stores = new Map<string, StreamStore>();
       const ledger = context.modelLedger();
       let subscription: FrameSource | null = null;

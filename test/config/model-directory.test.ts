@@ -2,7 +2,7 @@
  * `models: { discover: DIR }` in the config (ADR 0046): the directory is no model; workers may name models the
  * file does not declare (found there as `<name>.sock`), which must be names a socket file can have; the
  * directory must be absolute; without it, an undeclared model is refused as before; a map under `discover`
- * is a model named discover, as any.
+ * is a model named discover, as any. `models.discoverTrust` (ADR 0058) lists the uids and gids that may serve there.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -35,6 +35,22 @@ describe('config: a models directory', { timeout: 30_000 }, () => {
     assert.match(relative.message, /absolute path/);
     const text = withModels('discover: /run/models').replace('model: yolo', 'model: "yo lo"');
     assert.match(issueAt(issuesOf(text), 'cameras.door.workers[0].model').message, /cannot be found in models.discover/);
+  });
+
+  it('models.discoverTrust: numeric uids and gids trusted to serve there, checked at their lines, and only beside a directory', () => {
+    const config = parseConfig(withModels('discover: /run/models', 'discoverTrust: { uids: [1001, 1001], gids: [2000] }'), { env: {}, fileName: 'test.yaml' });
+    assert.deepEqual(config.modelDirectoryTrust, { uids: [1001], gids: [2000] });
+    assert.equal(config.models.discoverTrust, undefined, 'no model');
+    assert.equal(parseConfig(withModels('discover: /run/models'), { env: {}, fileName: 'test.yaml' }).modelDirectoryTrust, undefined);
+    const bad = issuesOf(withModels('discover: /run/models', 'discoverTrust: { uids: [frigate, -1], groups: [1] }'));
+    assert.match(issueAt(bad, 'models.discoverTrust.uids[0]').message, /numeric id from 0 to 4294967294.*id -u NAME/);
+    assert.equal(issueAt(bad, 'models.discoverTrust.uids[1]').line, 3);
+    assert.match(issueAt(bad, 'models.discoverTrust.groups').message, /not a key of discoverTrust \(uids, gids\)/);
+    assert.match(
+      issueAt(issuesOf(withModels('discoverTrust: { uids: [1] }', 'yolo: { handler: mock }')), 'models.discoverTrust').message,
+      /needs models\.discover/,
+    );
+    assert.match(issueAt(issuesOf(withModels('discover: /run/models', 'discoverTrust: [1]')), 'models.discoverTrust').message, /must be a map/);
   });
 
   it('without a directory an undeclared model is refused as before; a map under discover is a model named discover', () => {

@@ -3,7 +3,7 @@
  * their sockets there. A worker naming a model the file does not declare waits until a server binds
  * `DIR/<name>.sock`, then gets its results; a server binding a socket no worker names is a model in the stats
  * (source discovered) while it is there, and stops being one when its socket goes; the named one stays,
- * waited for, when its server goes.
+ * waited for, when its server goes. A discovered model's handler is what its server says it runs (its pong).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -65,13 +65,17 @@ describe('a models directory: every server with its socket there is a model', { 
       const finder = system.stats().models.finder!;
       assert.equal(finder.source, 'discovered');
       assert.notEqual(finder.state, 'ready', 'no server yet');
+      assert.equal(finder.handler, null, 'nothing said yet');
       const finderServer = await serve('finder');
       await nextResults(system, 'street', 'finder', 2);
+      // What the server says it runs (its pong's handler), not null (issue 41, item 4).
+      assert.equal(system.stats().models.finder?.handler, 'mock');
 
       // a server nobody names: a model while its socket is there
       const extra = await serve('extra');
       await eventually(() => system.stats().models.extra?.state === 'ready', 'the unnamed server found and ready');
       assert.equal(system.stats().models.extra?.source, 'discovered');
+      assert.equal(system.stats().models.extra?.handler, 'mock');
       await extra.close();
       await eventually(() => system.stats().models.extra === undefined, 'the unnamed model gone with its socket');
 

@@ -212,7 +212,8 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
       const s = system.stats().models.ext!;
       assert.equal(s.state, 'ready');
       assert.equal(s.external, true);
-      assert.equal(s.handler, null);
+      assert.equal(s.handler, 'mock', 'what its server says it runs (its pong)');
+      assert.equal(s.refusal, null, 'a socket the config names is not checked for who serves it');
       assert.equal(s.pid, null, 'not a process of the system');
       assert.equal(s.socket, socket);
       assert.ok(s.lastPingAt !== null);

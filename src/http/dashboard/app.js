@@ -576,7 +576,7 @@ function onStats(stats) {
   updatePlots(stats);
 }
 
-const MODEL_FIELDS = ['model', 'state', 'from', 'where', 'inference', 'waiting'];
+const MODEL_FIELDS = ['model', 'state', 'handler', 'from', 'where', 'inference', 'waiting'];
 const modelRows = new Map();
 
 /** One row per model: its state, where it comes from (a discovered one says its directory), its last ping's figures. */
@@ -600,6 +600,8 @@ function renderModels(stats) {
     const cells = {
       model: m.name === m.modelId ? m.name : `${m.name} (${m.modelId})`,
       state: m.state,
+      // A server someone else runs says which handler it runs once it answered a ping.
+      handler: m.handler ?? '-',
       from: m.source ?? (m.external ? 'socket' : 'started'),
       where: m.source === 'discovered' ? `${m.discoverDir} → ${m.socket}` : m.socket,
       inference: perCamera.length === 0 ? '-' : fmt(perCamera[Math.floor(perCamera.length / 2)], 0),

@@ -17,7 +17,7 @@ import type { ReadFrame } from '../../shm/index.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { HandlerClosedError, ModelLoadError } from '../errors.js';
 import type { InferenceHandler, InferenceResult } from '../handler.js';
-import { toRgb } from '../rgb.js';
+import { rawFrameCopy } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import type { OnnxWorkerData } from './onnx-worker.js';
 import { checkExecutionProviders, checkRuntimeOptions, ModelLayoutError, type ExecutionProvider } from './session.js';
@@ -241,9 +241,10 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
     },
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       if (pool === null) throw new Error('the onnx handler is not loaded');
-      const rgb = toRgb(frame.data, frame.width, frame.height, frame.format);
-      frame.release?.(); // converted: the seqlock is checked now, not after inference
-      const boxes = await pool.run({ rgb: rgb.buffer as ArrayBuffer, width: frame.width, height: frame.height }, signal);
+      // Copied as it is and converted in the model thread: a large frame's conversion stays within the handler timeout.
+      const raw = rawFrameCopy(frame.data, frame.format);
+      frame.release?.(); // copied: the seqlock is checked now, not after inference
+      const boxes = await pool.run({ rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format }, signal);
       const detections: Detection[] = boxes.map((b) => ({
         class_id: b.classId,
         class_name: classNames[b.classId] ?? `class_${b.classId}`,

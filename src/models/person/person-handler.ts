@@ -6,16 +6,18 @@
  * package's models/; nothing is downloaded. `threads` model threads, each one
  * session of `intraOpThreads` (ADR 0024).
  *
- * Each request's frame is converted to RGB here, straight from the frame
- * store's mapping, which is released at once (its seqlock checked); the RGB
- * copy is transferred to a model thread, not copied again, and resized there
- * inside the network's graph. Stateless per request.
+ * Each request's frame is copied as it is from the frame store's mapping,
+ * which is released at once (its seqlock checked); the copy is transferred to
+ * a model thread, not copied again, converted to RGB there (so a huge frame's
+ * conversion is ended with the thread at the handler timeout, never holding
+ * the server's own thread) and resized inside the network's graph.
+ * Stateless per request.
  */
 import { availableParallelism } from 'node:os';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
 import type { ReadFrame } from '../../shm/index.js';
 import type { InferenceHandler, InferenceResult } from '../handler.js';
-import { toRgb } from '../rgb.js';
+import { rawFrameCopy } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
@@ -80,9 +82,10 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
     },
     close: () => pool.close(),
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
-      const rgb = toRgb(frame.data, frame.width, frame.height, frame.format);
-      frame.release?.(); // converted: the seqlock is checked now, not after inference
-      const people = await pool.run({ rgb: rgb.buffer as ArrayBuffer, width: frame.width, height: frame.height }, signal);
+      // Copied as it is and converted in the model thread: a large frame's conversion stays within the handler timeout.
+      const raw = rawFrameCopy(frame.data, frame.format);
+      frame.release?.(); // copied: the seqlock is checked now, not after inference
+      const people = await pool.run({ rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format }, signal);
       const detections: Detection[] = people.map((p) => ({
         class_id: 0,
         class_name: 'person',
