@@ -14,7 +14,7 @@ if [ "${VERSION_CODENAME:-}" != bookworm ]; then
 fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cp native/binding.gyp native/*.c "$scratch/"
+cp native/binding.gyp native/*.c native/*.h "$scratch/"
 gyp=$(npm prefix -g 2>/dev/null)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
 [ -f "$gyp" ] || gyp=$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
 nodedir=()
