@@ -33,7 +33,7 @@ import {
   type OutputOptions,
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type Frame, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
+import { FrameSupplier, type Frame, type FrameSource, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
 import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
@@ -48,6 +48,9 @@ import { ID_PATTERN } from '../internal/ids.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 import type { VlmScene } from '../workers/index.js';
+import { CameraMotion, type CameraMotionFigures } from './camera-motion.js';
+import { MotionGate } from './motion-gate.js';
+import type { Polygon } from '../objects/index.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -66,6 +69,8 @@ export interface CameraStats {
   readonly streams: Readonly<Record<string, CaptureStats | null>> | null;
   /** Which stream each worker reads and why (a camera with several streams), by worker id. */
   readonly workerStreams: Readonly<Record<string, StreamChoice>> | null;
+  /** Its motion detection (config `motion`, or a gated worker: ADR 0066): the stream it reads, the last frame's figures, its activity; null when off. */
+  readonly motion: CameraMotionFigures | null;
 }
 
 /** A further stream of a camera, built with it. */
@@ -136,6 +141,9 @@ export class CameraPipeline implements AsyncDisposable {
   readonly #feeds: readonly CropFeed[];
   readonly #log: Logger;
   readonly #emit: (event: SystemEvent) => void;
+  /** Motion detection and the gates of its gated workers, by worker id (ADR 0066). */
+  readonly #motion: CameraMotion | null;
+  readonly #gates: ReadonlyMap<string, MotionGate>;
   #started = false;
   #stopping: Promise<void> | null = null;
 
@@ -148,7 +156,11 @@ export class CameraPipeline implements AsyncDisposable {
     feeds: readonly CropFeed[],
     streams: CameraStream[],
     switches: Map<string, StreamSwitch>,
+    motion: CameraMotion | null,
+    gates: ReadonlyMap<string, MotionGate>,
   ) {
+    this.#motion = motion;
+    this.#gates = gates;
     this.#streams = streams;
     this.#switches = switches;
     this.id = options.id;
@@ -249,6 +261,8 @@ export class CameraPipeline implements AsyncDisposable {
       },
       up: () => s.capture?.state === 'streaming',
     }));
+    const motion = enabled ? cameraMotionFor(id, config, supplier, streams, options.log) : null;
+    const gates = new Map<string, MotionGate>();
     const workers = new WorkerGroup({
       supplier,
       camera: id,
@@ -256,7 +270,10 @@ export class CameraPipeline implements AsyncDisposable {
       // Results go out first (tracking sees them), then to the crop feeds, which crop what they found.
       emit: (event) => {
         options.emit(event);
-        if (event.type === 'result') for (const feed of feeds) feed.onResult(event);
+        if (event.type === 'result') {
+          for (const feed of feeds) feed.onResult(event);
+          gates.get(event.worker)?.onResult(event.captureTime, event.output);
+        }
       },
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
@@ -272,12 +289,26 @@ export class CameraPipeline implements AsyncDisposable {
       });
       const feed = 'crops' in w && w.crops !== undefined ? cropFeedFor(id, w.id, w.crops, config, supplier, options.scene ?? null) : null;
       if (feed !== null) feeds.push(feed);
+      const gateSetting = 'gate' in w && feed === null ? w.gate : undefined;
+      const gate =
+        gateSetting === undefined || motion === null
+          ? null
+          : new MotionGate({
+              motion,
+              stationaryMs: stationaryMsOf(gateSetting, w.track),
+              tracked: () => (options.scene?.liveObjects(id) ?? []).filter((o) => o.worker === w.id).length,
+            });
+      if (gate !== null) gates.set(w.id, gate);
+      const gated = (source: FrameSource): FrameSource => (gate === null ? source : gate.source(source));
       workers.add(
         {
           profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),
           supervisorId,
           built: feed === null ? built : { ...built, kind: withCropInfo(built.kind, feed) },
           ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.subscribe(workerId, subscribe) }),
+          ...(gate === null || streams.length > 0
+            ? {}
+            : { source: (workerId: string, subscribe: SubscribeOptions) => gated(supplier.subscribe(workerId, subscribe)) }),
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled,
@@ -301,14 +332,14 @@ export class CameraPipeline implements AsyncDisposable {
                         : log.warn({ stream: now.stream, from: before.stream, why: now.reason }, `moved from stream ${before.stream} to ${now.stream}`),
                   });
                   switches.set(w.id, streamSwitch);
-                  return streamSwitch;
+                  return gated(streamSwitch);
                 },
               }),
         },
         options.log.child({ worker: w.id }),
       );
     }
-    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches);
+    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches, motion, gates);
   }
 
   get state(): CameraState {
@@ -379,6 +410,7 @@ export class CameraPipeline implements AsyncDisposable {
         for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
+    this.#motion?.start();
     this.#workers.start();
     try {
       capture.start();
@@ -401,6 +433,7 @@ export class CameraPipeline implements AsyncDisposable {
       for (const s of this.#streams.slice(1)) void s.supplier.close();
       await this.#workers.close(drainMs);
       await Promise.all(this.#feeds.map((feed) => feed.close()));
+      await this.#motion?.close();
     })();
     return this.#stopping;
   }
@@ -417,7 +450,10 @@ export class CameraPipeline implements AsyncDisposable {
   stats(): CameraStats {
     const { workers: _, ...supplier } = this.supplier.stats();
     const workers: Record<string, WorkerFigures> = {};
-    for (const id of this.#workers.ids) workers[id] = this.#workers.figures(id);
+    for (const id of this.#workers.ids) {
+      const figures = this.#workers.figures(id);
+      workers[id] = { ...figures, gate: this.#gates.get(id)?.figures() ?? null };
+    }
     return {
       id: this.id,
       enabled: this.enabled,
@@ -428,6 +464,7 @@ export class CameraPipeline implements AsyncDisposable {
       workers,
       streams: this.#streams.length === 0 ? null : Object.fromEntries(this.#streams.map((s) => [s.name, s.capture?.stats() ?? null])),
       workerStreams: this.#streams.length === 0 ? null : Object.fromEntries([...this.#switches].map(([id, sw]) => [id, sw.choice])),
+      motion: this.#motion?.figures() ?? null,
     };
   }
 
@@ -520,4 +557,39 @@ function cropFeedFor(camera: string, worker: string, crops: CropSettings, config
       `camera ${camera}, worker ${worker}: crops.every crops tracked objects, and worker ${crops.of} does not track (track: true)`,
     );
   return new CropFeed({ camera, worker, settings: crops, source: supplier, scene });
+}
+
+/** The default stationary recheck: half the tracker's endAfterSeconds (default 2 s), so a still object is seen twice before it would end. */
+export function stationaryMsOf(gate: 'motion' | { readonly stationarySeconds?: number | undefined }, track: unknown): number {
+  if (typeof gate === 'object' && gate.stationarySeconds !== undefined) return gate.stationarySeconds * 1000;
+  const endAfter = (track as { endAfterSeconds?: unknown } | null | undefined)?.endAfterSeconds;
+  return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : 2) * 500;
+}
+
+/**
+ * The camera's motion detection, when its config turns it on or a worker is gated by it (and it is not turned
+ * off): on the stream it names, else the smallest declared one, else its first substream, else main.
+ */
+function cameraMotionFor(id: string, config: CameraConfig, main: FrameSupplier, streams: readonly CameraStream[], log: Logger): CameraMotion | null {
+  const setting = config.motion;
+  const gated = config.workers.some((w) => 'gate' in w && w.gate !== undefined);
+  if (setting?.enabled === false || (setting === undefined && !gated)) return null;
+  let name: string = MAIN_STREAM;
+  if (setting?.stream !== undefined && setting.stream !== 'auto') name = setting.stream;
+  else if (streams.length > 1) {
+    const sized = streams.filter((s) => s.declared !== null);
+    const area = (s: CameraStream): number => s.declared!.width * s.declared!.height;
+    name = sized.length > 0 ? sized.reduce((a, b) => (area(b) < area(a) ? b : a)).name : streams[1]!.name;
+  }
+  const supplier = name === MAIN_STREAM ? main : streams.find((s) => s.name === name)?.supplier;
+  if (supplier === undefined)
+    throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: motion.stream ${JSON.stringify(name)} is not a stream of this camera`);
+  return new CameraMotion({
+    camera: id,
+    stream: name,
+    supplier,
+    readSize: setting?.readSize ?? 320,
+    masks: (setting?.masks ?? []) as unknown as readonly Polygon[],
+    log: log.child({ motion: name }),
+  });
 }

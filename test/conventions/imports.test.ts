@@ -32,7 +32,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   kserve: ['internal', 'supplier', 'ipc', 'shm'],
   workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve'],
   'model-server': ['internal', 'supplier', 'ipc', 'shm', 'models', 'kserve', 'config'],
-  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects'],
+  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects', 'motion'],
   http: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   mqtt: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   metrics: ['internal', 'supplier', 'config', 'pipeline', 'ipc'],

@@ -1,0 +1,165 @@
+/**
+ * The motion gate (issue 44, ADR 0066) with real parts: H.264 clips of drawn scenes (test/motion/scene.ts) played
+ * by the camera at their own rate, the camera's motion detection on them, and a real Node model server whose
+ * handler finds the scene's person (the one bright block) and counts its calls.
+ * - hall: an empty room for 3 s, then a person walks in. Nothing goes to the model on the still picture but the
+ *   incarnation's first frame; the first frame with motion goes at once, not at the next maxFps slot.
+ * - floor: a person lies still from the first frame to the last. They are found on the first frame, and the
+ *   stationary recheck keeps them tracked: no `end` while the clip plays.
+ * Figures against independent counts: the server's calls are the worker's model runs; still frames are counted.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
+import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
+import { drawScene, encodeToFile, FPS, HEIGHT, WIDTH } from '../motion/scene.js';
+import { nextEvent } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'framesupplier-gate-'));
+const SHM_DIR = `/dev/shm/framesupplier-gate-${process.pid}`;
+const ENTERS = 30;
+const FRAMES = 60;
+const PERSON = 245;
+
+/** A model that finds the scene's person: the box of the pixels brighter than any of the room's; counts its calls per camera. */
+function personFinder(calls: Map<string, number>): InferenceHandler {
+  return {
+    name: 'finder',
+    modelId: 'finder',
+    infer(frame, request) {
+      calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
+      const { data, width, height } = frame;
+      let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          if (data[y * width + x]! < 225) continue;
+          n++;
+          if (x < x1) x1 = x;
+          if (x > x2) x2 = x;
+          if (y < y1) y1 = y;
+          if (y > y2) y2 = y;
+        }
+      }
+      const detections =
+        n < 200 ? [] : [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const }];
+      return Promise.resolve({ detections });
+    },
+  };
+}
+
+describe('a model worker gated by motion', { timeout: 120_000 }, () => {
+  const calls = new Map<string, number>();
+  let server: ModelServer;
+  const hall = join(dir, 'hall.mp4');
+  const floor = join(dir, 'floor.mp4');
+
+  before(async () => {
+    encodeToFile(drawScene({ frames: FRAMES, personFrom: ENTERS, personLuma: PERSON, seed: 3 }), hall);
+    encodeToFile(drawScene({ frames: FRAMES, personFrom: 0, personStillAt: 300, personLuma: PERSON, seed: 5 }), floor);
+    server = new ModelServer({
+      socketPath: join(dir, 'finder.sock'),
+      handler: personFinder(calls),
+      shmDir: SHM_DIR,
+      closeLingerMs: 200,
+      shutdownGraceMs: 2_000,
+    });
+    await server.start();
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(SHM_DIR, { recursive: true, force: true });
+  });
+
+  it('runs the model at once on motion, rechecks a still person, and nothing on a still empty picture', async () => {
+    const worker = (stationary: number): string =>
+      `      - { id: people, model: finder, maxFps: 2, gate: { on: motion, stationarySeconds: ${stationary} }, track: { confirmHits: 1, endAfterSeconds: 1.5 } }`;
+    const config = parseConfig(
+      [
+        `shmDir: ${SHM_DIR}`,
+        'models:',
+        `  finder: { socket: ${join(dir, 'finder.sock')} }`,
+        'cameras:',
+        '  hall:',
+        `    source: ${hall}`,
+        '    capture: { output: { format: gray } }',
+        '    workers:',
+        worker(0.5),
+        '  floor:',
+        `    source: ${floor}`,
+        '    capture: { output: { format: gray } }',
+        '    workers:',
+        worker(0.5),
+      ].join('\n'),
+      { env: {}, fileName: 'gate.yaml' },
+    );
+    const system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 200, drainTimeoutMs: 2_000 });
+    const results: EventOf<'result'>[] = [];
+    const ended: EventOf<'tracked-object'>[] = [];
+    const started: EventOf<'tracked-object'>[] = [];
+    system.on('result', (e) => results.push(e));
+    system.on('tracked-object', (e) => (e.event.type === 'end' ? ended : e.event.type === 'new' ? started : []).push(e));
+    const firstFrames = new Map<string, number>();
+    const stopped = Promise.all(['hall', 'floor'].map((camera) => nextEvent(system, 'camera-state', (e) => e.camera === camera && e.state === 'stopped')));
+    await system.start();
+    let figures: ReturnType<VisionSystem['stats']>;
+    try {
+      await stopped;
+      figures = system.stats();
+      // Every track still open when the clips ended ends with the system, not before.
+      assert.deepEqual(
+        ended.map((e) => e.event.after.camera),
+        [],
+        'no track ended while its person was in the picture',
+      );
+    } finally {
+      await system.close();
+    }
+    for (const r of results) if (!firstFrames.has(r.camera)) firstFrames.set(r.camera, r.wallTime);
+    if (process.env.GATE_DEBUG)
+      console.log(JSON.stringify({ hall: figures.cameras.hall, floor: figures.cameras.floor?.workers.people?.gate, calls: [...calls] }, null, 1));
+
+    // hall: the first frame, then nothing until the person walks in.
+    const hallResults = results.filter((r) => r.camera === 'hall');
+    const enteredAt = firstFrames.get('hall')! + (ENTERS * 1000) / FPS;
+    const beforeEntry = hallResults.filter((r) => r.wallTime < enteredAt - 50);
+    assert.equal(beforeEntry.length, 1, `one run (the first frame) on the still empty hall, got ${beforeEntry.length}`);
+    const hallGate = figures.cameras.hall!.workers.people!.gate!;
+    assert.ok(hallGate.still >= 4, `the still frames are counted as still (${hallGate.still})`);
+    assert.ok(hallGate.onsets >= 1 && hallGate.runs.onset >= 1, `the onset went to the model (${JSON.stringify(hallGate)})`);
+    const firstDetection = hallResults.find((r) => ((r.output as { detections: unknown[] }).detections ?? []).length > 0);
+    assert.ok(firstDetection !== undefined, 'the person walking in is detected');
+    // The person is found once in the picture; the maxFps slot (500 ms) does not hold the onset back.
+    const visibleAt = enteredAt + (4 * 1000) / FPS;
+    assert.ok(
+      firstDetection.wallTime - visibleAt <= 250,
+      `first detection on a frame ${Math.round(firstDetection.wallTime - visibleAt)} ms after the person was in the picture`,
+    );
+    const latency = hallGate.onsetLatencyMs.p99;
+    assert.ok(latency !== null && latency <= 1000 / FPS + 500 + 200, `onset → first detection ${latency} ms`);
+
+    // floor: found on the first frame, then rechecked every 0.5 s while it lies still.
+    const floorGate = figures.cameras.floor!.workers.people!.gate!;
+    assert.ok(
+      started.some((e) => e.event.after.camera === 'floor'),
+      'the person on the floor is tracked',
+    );
+    assert.ok(floorGate.runs.stationary >= 6, `stationary rechecks: ${floorGate.runs.stationary}`);
+    assert.ok(floorGate.still > 0, 'frames between rechecks are still');
+
+    // Figures against the server's own count.
+    for (const camera of ['hall', 'floor']) {
+      const w = figures.cameras[camera]!.workers.people!;
+      const runs = Object.values(w.gate!.runs).reduce((a: number, b: number) => a + b, 0);
+      assert.equal(calls.get(camera), w.modelFrames!.taken, `${camera}: the server's calls are the model's frames taken`);
+      assert.ok(runs >= w.modelFrames!.taken, `${camera}: every model run was a frame the gate let through`);
+      assert.equal(w.totals.delivered, w.modelFrames!.taken + w.modelFrames!.inFlight + w.modelFrames!.skipped, `${camera}: still frames are out of delivered`);
+    }
+    assert.ok(WIDTH > 0 && HEIGHT > 0);
+  });
+});
