@@ -19,6 +19,13 @@ import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { drawScene, encodeToFile, FPS, HEIGHT, WIDTH } from '../motion/scene.js';
 import { nextEvent } from './helpers.js';
+import { SystemMetrics } from '../../src/metrics/index.js';
+
+/** A sample's value in Prometheus text, by its exact labels as rendered. */
+function sample(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'framesupplier-gate-'));
 const SHM_DIR = `/dev/shm/framesupplier-gate-${process.pid}`;
@@ -108,9 +115,13 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
     const stopped = Promise.all(['hall', 'floor'].map((camera) => nextEvent(system, 'camera-state', (e) => e.camera === camera && e.state === 'stopped')));
     await system.start();
     let figures: ReturnType<VisionSystem['stats']>;
+    let scraped: string;
     try {
       await stopped;
       figures = system.stats();
+      const metrics = new SystemMetrics({ system, processMetrics: false });
+      scraped = await metrics.render();
+      metrics.close();
       // Every track still open when the clips ended ends with the system, not before.
       assert.deepEqual(
         ended.map((e) => e.event.after.camera),
@@ -121,8 +132,7 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
       await system.close();
     }
     for (const r of results) if (!firstFrames.has(r.camera)) firstFrames.set(r.camera, r.wallTime);
-    if (process.env.GATE_DEBUG)
-      console.log(JSON.stringify({ hall: figures.cameras.hall, floor: figures.cameras.floor?.workers.people?.gate, calls: [...calls] }, null, 1));
+    console.log(JSON.stringify({ hall: figures.cameras.hall, floor: figures.cameras.floor?.workers.people?.gate, calls: [...calls] }, null, 1));
 
     // hall: the first frame, then nothing until the person walks in.
     const hallResults = results.filter((r) => r.camera === 'hall');
@@ -161,5 +171,11 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
       assert.equal(w.totals.delivered, w.modelFrames!.taken + w.modelFrames!.inFlight + w.modelFrames!.skipped, `${camera}: still frames are out of delivered`);
     }
     assert.ok(WIDTH > 0 && HEIGHT > 0);
+
+    // The same figures in Prometheus.
+    assert.equal(sample(scraped, 'framesupplier_worker_frames_still_total{camera="hall",worker="people"}'), hallGate.still);
+    assert.equal(sample(scraped, 'framesupplier_worker_gate_runs_total{camera="floor",worker="people",reason="stationary"}'), floorGate.runs.stationary);
+    assert.equal(sample(scraped, 'framesupplier_motion_onsets_total{camera="hall"}'), figures.cameras.hall!.motion!.onsets);
+    assert.ok(sample(scraped, 'framesupplier_worker_onset_detection_seconds{camera="hall",worker="people",quantile="0.99"}')! <= 0.8);
   });
 });
