@@ -1046,7 +1046,7 @@ const cameraStreams = {
 /** A camera's own motion detection (issue 44, ADR 0066): on its smallest stream, published to its gated workers. */
 export const CameraMotionSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: true, description: 'false: no motion detection (a gated worker of this camera then runs on every frame maxFps allows).' }),
+    enabled: Type.Boolean({ default: true, description: 'false: no motion detection (a worker of this camera with gate: motion is then refused).' }),
     stream: Type.Optional(
       Type.String({
         pattern: ID_PATTERN_SOURCE,

@@ -384,7 +384,8 @@ function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[])
  */
 function gateIssues(camera: unknown, worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
   const gate = field(worker, 'gate');
-  if (gate === undefined || gate === null) return;
+  // A gate the schema refuses is reported there.
+  if (gate !== 'motion' && field(gate, 'on') !== 'motion') return;
   if (field(field(camera, 'motion'), 'enabled') === false)
     out.push({ path: [...at, 'gate'], message: "gates the model by motion, and this camera's motion.enabled is false", anchor: 'value' });
   const recheck = field(gate, 'stationarySeconds');

@@ -38,7 +38,7 @@ import { CropFeed, withCropInfo, type CropSettings } from './crop-feed.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
-import { MAIN_STREAM } from '../config/index.js';
+import { cameraMeasuresMotion, MAIN_STREAM, MOTION_READ_SIZE, motionStreamOf, stationarySecondsOf } from '../config/index.js';
 import { PipelineError } from './errors.js';
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
@@ -295,7 +295,7 @@ export class CameraPipeline implements AsyncDisposable {
           ? null
           : new MotionGate({
               motion,
-              stationaryMs: stationaryMsOf(gateSetting, w.track),
+              stationaryMs: stationarySecondsOf(gateSetting, w.track) * 1000,
               tracked: () => (options.scene?.liveObjects(id) ?? []).filter((o) => o.worker === w.id).length,
             });
       if (gate !== null) gates.set(w.id, gate);
@@ -559,28 +559,14 @@ function cropFeedFor(camera: string, worker: string, crops: CropSettings, config
   return new CropFeed({ camera, worker, settings: crops, source: supplier, scene });
 }
 
-/** The default stationary recheck: half the tracker's endAfterSeconds (default 2 s), so a still object is seen twice before it would end. */
-export function stationaryMsOf(gate: 'motion' | { readonly stationarySeconds?: number | undefined }, track: unknown): number {
-  if (typeof gate === 'object' && gate.stationarySeconds !== undefined) return gate.stationarySeconds * 1000;
-  const endAfter = (track as { endAfterSeconds?: unknown } | null | undefined)?.endAfterSeconds;
-  return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : 2) * 500;
-}
-
 /**
  * The camera's motion detection, when its config turns it on or a worker is gated by it (and it is not turned
  * off): on the stream it names, else the smallest declared one, else its first substream, else main.
  */
 function cameraMotionFor(id: string, config: CameraConfig, main: FrameSupplier, streams: readonly CameraStream[], log: Logger): CameraMotion | null {
+  if (!cameraMeasuresMotion(config)) return null;
   const setting = config.motion;
-  const gated = config.workers.some((w) => 'gate' in w && w.gate !== undefined);
-  if (setting?.enabled === false || (setting === undefined && !gated)) return null;
-  let name: string = MAIN_STREAM;
-  if (setting?.stream !== undefined && setting.stream !== 'auto') name = setting.stream;
-  else if (streams.length > 1) {
-    const sized = streams.filter((s) => s.declared !== null);
-    const area = (s: CameraStream): number => s.declared!.width * s.declared!.height;
-    name = sized.length > 0 ? sized.reduce((a, b) => (area(b) < area(a) ? b : a)).name : streams[1]!.name;
-  }
+  const name = motionStreamOf(config);
   const supplier = name === MAIN_STREAM ? main : streams.find((s) => s.name === name)?.supplier;
   if (supplier === undefined)
     throw new PipelineError('ERR_INVALID_CONFIG', `camera ${id}: motion.stream ${JSON.stringify(name)} is not a stream of this camera`);
@@ -588,7 +574,7 @@ function cameraMotionFor(id: string, config: CameraConfig, main: FrameSupplier, 
     camera: id,
     stream: name,
     supplier,
-    readSize: setting?.readSize ?? 320,
+    readSize: setting?.readSize ?? MOTION_READ_SIZE,
     masks: (setting?.masks ?? []) as unknown as readonly Polygon[],
     log: log.child({ motion: name }),
   });
