@@ -37,7 +37,7 @@ import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { envOf, MODEL_TIMEOUT_MS, resolveCamera, type ModelConfig } from '../config/index.js';
+import { cameraMeasuresMotion, envOf, MODEL_TIMEOUT_MS, resolveCamera, type ModelConfig } from '../config/index.js';
 import { isId } from '../internal/ids.js';
 import { maskConfig } from '../internal/mask.js';
 import { messageOf } from '../internal/abort.js';
@@ -626,8 +626,9 @@ export class VisionSystem implements AsyncDisposable {
    * changed. The entry is checked as addCamera checks it (ERR_CONFIG). The camera's frame rate is its measured one
    * (replaced), its `capture.output.fps`, ffprobe's answer, or else the mean of the running cameras' (said in the answer).
    * `replace`: the camera must exist (ERR_UNKNOWN_CAMERA), else must not (ERR_DUPLICATE_CAMERA), as for the real change.
+   * `activity`: the share of the time something moves in front of it (0–1, default 0.125), for its motion-gated workers.
    */
-  async forecastCamera(id: string, entry: unknown, options: { readonly replace: boolean }): Promise<Forecast> {
+  async forecastCamera(id: string, entry: unknown, options: { readonly replace: boolean; readonly activity?: number }): Promise<Forecast> {
     if (options.replace) this.#camera(id);
     else if (this.#cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
     const config = this.resolveCameraEntry(id, entry);
@@ -653,9 +654,12 @@ export class VisionSystem implements AsyncDisposable {
         const model = 'model' in w && typeof w.model === 'string' ? w.model : null;
         const modelConfig = model === null ? undefined : this.#config.models[model];
         const budget = ageBudgetMs(w, model === null ? null : { maxAgeMs: modelConfig?.maxAgeMs ?? null });
-        return { id: w.id, model, maxFps: w.maxFps ?? null, objective: freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio) };
+        const objective = freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio);
+        return { id: w.id, model, maxFps: w.maxFps ?? null, objective, gated: 'gate' in w && w.gate !== undefined && cameraMeasuresMotion(config) };
       });
-    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) => this.#profileOf(camera, worker));
+    // A motion-gated worker asks its rate only while something moves (ADR 0066): `activity` of the time.
+    const activity = options.activity === undefined ? {} : { activity: options.activity };
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers, ...activity }, (camera, worker) => this.#profileOf(camera, worker));
   }
 
   /**
