@@ -18,6 +18,8 @@ import type { Frame, FrameSupplier, Subscription } from '../supplier/index.js';
 
 /** Motion seen this recently (capture time) still counts as motion: a slow walker's frames flicker between states. */
 export const MOTION_HOLD_MS = 500;
+/** No motion for this long (capture time) ends a spell of motion: the camera's `motion` event goes off. */
+export const MOTION_OFF_MS = 3_000;
 /** What the detector knows is older than this: gates pass every frame (the stream is down, or slower than this). */
 export const MOTION_STALE_MS = 2_000;
 
@@ -44,7 +46,8 @@ export interface CameraMotionFigures {
   readonly problem: string | null;
 }
 
-export type MotionListener = (kind: 'onset' | 'whole', captureTime: number) => void;
+/** onset: motion after MOTION_HOLD_MS without; whole: a whole-picture change; end: MOTION_OFF_MS without motion. */
+export type MotionListener = (kind: 'onset' | 'whole' | 'end', captureTime: number) => void;
 
 export interface CameraMotionOptions {
   readonly camera: string;
@@ -70,6 +73,8 @@ export class CameraMotion implements AsyncDisposable {
   #frames = 0;
   #motionFrames = 0;
   #onsets = 0;
+  /** In a spell of motion (from its first frame to MOTION_OFF_MS after its last). */
+  #spell = false;
   #regionSum = 0;
   #cpuMs = 0;
   #problem: string | null = null;
@@ -179,14 +184,18 @@ export class CameraMotion implements AsyncDisposable {
       this.#regionSum += result.regions.length;
       const onset = !this.movingAt(at);
       this.#lastMotionAt = at;
+      this.#spell = true;
       if (onset) {
         this.#onsets++;
         this.#tell('onset', at);
       }
+    } else if (this.#spell && at - this.#lastMotionAt >= MOTION_OFF_MS) {
+      this.#spell = false;
+      this.#tell('end', at);
     }
   }
 
-  #tell(kind: 'onset' | 'whole', at: number): void {
+  #tell(kind: 'onset' | 'whole' | 'end', at: number): void {
     for (const listener of this.#listeners) {
       try {
         listener(kind, at);

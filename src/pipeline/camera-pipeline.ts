@@ -410,6 +410,13 @@ export class CameraPipeline implements AsyncDisposable {
         for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
+    // The camera's motion on and off, for MQTT's motion binary_sensor (ADR 0066).
+    let motionOn = false;
+    this.#motion?.listen((kind) => {
+      if (kind === 'whole' || (kind === 'onset') === motionOn) return;
+      motionOn = kind === 'onset';
+      this.#emit({ type: 'motion', at: Date.now(), camera: this.id, state: motionOn ? 'on' : 'off' });
+    });
     this.#motion?.start();
     this.#workers.start();
     try {

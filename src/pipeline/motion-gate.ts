@@ -143,6 +143,7 @@ class GatedSource implements FrameSource {
     this.#gate = gate;
     this.#state = { lastPassAt: null, wholeSeen: motion.wholeCount, onsetOpen: false };
     this.#unlisten = motion.listen((kind, at) => {
+      if (kind === 'end') return;
       if (kind === 'onset') {
         gate.onset(at);
         this.#state.onsetOpen = true;
