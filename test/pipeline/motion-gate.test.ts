@@ -20,6 +20,7 @@ import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { drawScene, encodeToFile, FPS, HEIGHT, WIDTH } from '../motion/scene.js';
 import { nextEvent } from './helpers.js';
 import { SystemMetrics } from '../../src/metrics/index.js';
+import { renderView } from '../../src/cli/run-view.js';
 
 /** A sample's value in Prometheus text, by its exact labels as rendered. */
 function sample(text: string, series: string): number | null {
@@ -132,7 +133,6 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
       await system.close();
     }
     for (const r of results) if (!firstFrames.has(r.camera)) firstFrames.set(r.camera, r.wallTime);
-    console.log(JSON.stringify({ hall: figures.cameras.hall, floor: figures.cameras.floor?.workers.people?.gate, calls: [...calls] }, null, 1));
 
     // hall: the first frame, then nothing until the person walks in.
     const hallResults = results.filter((r) => r.camera === 'hall');
@@ -171,6 +171,17 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
       assert.equal(w.totals.delivered, w.modelFrames!.taken + w.modelFrames!.inFlight + w.modelFrames!.skipped, `${camera}: still frames are out of delivered`);
     }
     assert.ok(WIDTH > 0 && HEIGHT > 0);
+
+    // The CLI view says it in a line per camera and gated worker.
+    const view = renderView(figures, new Map(), { colour: false });
+    assert.match(view, /^hall motion on main: \w+, \d+ % of the picture, \d+ region\(s\); active \d+ % of \d+ frames, 1 onset\(s\)/m);
+    assert.match(
+      view,
+      new RegExp(
+        `^hall/people gated by motion: \\d+ run\\(s\\) \\(first 1, .*onset 1.*\\), ${hallGate.still} still \\(\\d+ % saved\\), onset → detection p50 \\d+ ms`,
+        'm',
+      ),
+    );
 
     // The same figures in Prometheus.
     assert.equal(sample(scraped, 'framesupplier_worker_frames_still_total{camera="hall",worker="people"}'), hallGate.still);
