@@ -19,7 +19,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { drawScene, encodeToFile, FPS } from '../motion/scene.js';
-import { nextEvent } from './helpers.js';
+import { nextEvent, nextResults } from './helpers.js';
 import { SystemMetrics } from '../../src/metrics/index.js';
 import { renderView } from '../../src/cli/run-view.js';
 
@@ -203,5 +203,35 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
     assert.equal(sample(scraped, 'framesupplier_worker_gate_runs_total{camera="floor",worker="people",reason="stationary"}'), floorGate.runs.stationary);
     assert.equal(sample(scraped, 'framesupplier_motion_onsets_total{camera="hall"}'), figures.cameras.hall!.motion!.onsets);
     assert.ok(sample(scraped, 'framesupplier_worker_onset_detection_seconds{camera="hall",worker="people",quantile="0.99"}')! <= 0.8);
+  });
+
+  it('fails open: motion it cannot measure (a jpeg camera) lets every frame through, and says why', async () => {
+    const config = parseConfig(
+      [
+        `shmDir: ${SHM_DIR}`,
+        'models:',
+        `  finder: { socket: ${join(dir, 'finder.sock')} }`,
+        'cameras:',
+        '  pattern:',
+        '    source: lavfi:testsrc2=size=320x240:rate=10',
+        '    capture: { output: { format: jpeg } }',
+        '    workers:',
+        '      - { id: people, model: finder, maxFps: 5, gate: motion }',
+      ].join('\n'),
+      { env: {}, fileName: 'jpeg.yaml' },
+    );
+    const system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 200, drainTimeoutMs: 2_000 });
+    const results = nextResults(system, 'pattern', 'people', 6);
+    await system.start();
+    try {
+      await results;
+      const camera = system.stats().cameras.pattern!;
+      assert.match(camera.motion!.problem ?? '', /motion reads raw frames, not jpeg/);
+      const gate = camera.workers.people!.gate!;
+      assert.ok(gate.runs.unknown >= 4, JSON.stringify(gate));
+      assert.equal(gate.still, 0);
+    } finally {
+      await system.close();
+    }
   });
 });
