@@ -100,6 +100,11 @@ function workerRow(name: string, w: WorkerFigures): string {
 }
 
 /** The terminal view as text. */
+/** A share (0–1) as a whole percentage. */
+function percent(share: number): string {
+  return `${Math.round(share * 100)} %`;
+}
+
 export function renderView(
   stats: SystemStats,
   latest: ReadonlyMap<string, Latest>,
@@ -151,6 +156,25 @@ export function renderView(
   for (const [name, w] of behind) {
     const o = w.objective!;
     lines.push(warn(`${name} behind its objective: ${o.reason ?? ''}${o.fix.length > 0 ? ` → ${o.fix.join(', ')}` : ''}`));
+  }
+  // Motion (ADR 0066): each camera that measures it, and what gating saved each gated worker.
+  for (const c of cameras) {
+    const m = c.motion;
+    if (m == null) continue;
+    const note = m.problem === null ? '' : warn(` — ${m.problem}`);
+    lines.push(
+      `${c.id} motion on ${m.stream}: ${m.state ?? 'no frame yet'}, ${percent(m.share)} of the picture, ${m.regions} region(s); active ${percent(m.activity)} of ${m.frames} frames, ${m.onsets} onset(s), ${m.msPerFrame.toFixed(2)} ms a frame${note}`,
+    );
+    for (const w of Object.values(c.workers)) {
+      const g = w.gate;
+      if (g == null) continue;
+      const runs = Object.entries(g.runs).filter(([, n]) => n > 0);
+      const latency =
+        g.onsetLatencyMs.p50 === null ? '' : `, onset → detection p50 ${Math.round(g.onsetLatencyMs.p50)} ms, p99 ${Math.round(g.onsetLatencyMs.p99 ?? 0)} ms`;
+      lines.push(
+        `${c.id}/${w.id} gated by motion: ${runs.reduce((a, [, n]) => a + n, 0)} run(s) (${runs.map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}), ${g.still} still (${percent(g.savedShare)} saved)${latency}`,
+      );
+    }
   }
   if (models.length > 0) {
     lines.push(

@@ -43,10 +43,13 @@ export {
   type ZoneConfig,
   type VlmConfig,
   type LineConfig,
+  type CameraMotionConfig,
+  type GateConfig,
   MAIN_STREAM,
   MODEL_TIMEOUT_MS,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
+export { cameraMeasuresMotion, explainGates, motionStreamOf, stationarySecondsOf, MOTION_READ_SIZE } from './gates.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,

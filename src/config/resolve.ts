@@ -83,6 +83,8 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       lines: camera.lines,
       // a camera's own: its further streams are its URLs (ADR 0053)
       streams: camera.streams,
+      // a camera's own: its motion detection and motion masks (ADR 0066)
+      motion: camera.motion,
     };
   }
   const shared: Loose = {};

@@ -539,7 +539,39 @@ const cropSettings = {
     ),
   ),
 };
-const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+// Motion-gated detection (issue 44, ADR 0066): a camera's model worker may run its model only when and where something moves.
+export const GateSchema = Type.Object(
+  {
+    on: Type.Literal('motion', {
+      description: 'What opens the gate: motion, the camera’s motion detector (its motion key, on by default for a gated worker).',
+    }),
+    stationarySeconds: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 3_600,
+        description:
+          "While this worker tracks objects and nothing moves, its model runs once per this many seconds, so an object that stopped moving stays tracked. Default: half the tracker's endAfterSeconds (1 s).",
+      }),
+    ),
+  },
+  { ...closed, description: 'A gate with its settings.' },
+);
+export type GateConfig = Static<typeof GateSchema>;
+const gateSettings = {
+  gate: Type.Optional(
+    annotate(
+      Type.Union([Type.Literal('motion'), GateSchema], {
+        description:
+          'motion: the model runs on frames with motion (the first after a still spell at once), on tracked objects every stationarySeconds, and never on a still picture with nothing tracked (ADR 0066); or { on: motion, stationarySeconds }. Default: every frame maxFps allows.',
+      }),
+      {
+        [CHOOSE]: (value: unknown) =>
+          value === 'motion' ? 0 : isPlainObject(value) ? 1 : { message: 'must be motion or { on: motion, stationarySeconds }', lenient: false },
+      },
+    ),
+  ),
+};
+const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings, ...gateSettings }, closed), {
   [KIND_NAME]: 'model workers',
 });
 const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
@@ -1011,6 +1043,30 @@ const cameraStreams = {
   ),
 };
 
+/** A camera's own motion detection (issue 44, ADR 0066): on its smallest stream, published to its gated workers. */
+export const CameraMotionSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'false: no motion detection (a worker of this camera with gate: motion is then refused).' }),
+    stream: Type.Optional(
+      Type.String({
+        pattern: ID_PATTERN_SOURCE,
+        description: "The stream motion is measured on: main or a name of the camera's streams. Default: the smallest stream (its substream when it has one).",
+      }),
+    ),
+    readSize: int(64, 1920, {
+      default: 320,
+      description:
+        'The long side, in pixels, of the frames motion reads (the camera converts them at that size: ADR 0031). Default 320 (the detector works at 160).',
+    }),
+    masks: Type.Optional(Type.Array(PolygonSchema, { description: 'Polygons where motion is ignored (a tree, a road, a clock).' })),
+  },
+  {
+    ...closed,
+    description: 'Motion detection as part of the camera: measured on every frame of its smallest stream, seen by its gated workers (gate: motion).',
+  },
+);
+export type CameraMotionConfig = Static<typeof CameraMotionSchema>;
+
 export const CameraSchema = Type.Object(
   {
     source: Type.String({
@@ -1023,6 +1079,7 @@ export const CameraSchema = Type.Object(
     workers: Type.Array(WorkerSchema, { default: [], description: "This camera's workers." }),
     ...cameraObjects,
     ...cameraStreams,
+    motion: Type.Optional(CameraMotionSchema),
   },
   { ...closed, description: 'A camera: its source, capture settings and workers. Every key but source and workers is inherited from defaults.' },
 );

@@ -369,6 +369,7 @@ function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[])
   };
   for (const [name, zone] of entries(field(camera, 'zones'))) check(field(zone, 'polygon'), [...at, 'zones', name, 'polygon']);
   for (const [i, mask] of items(field(camera, 'masks')).entries()) check(mask, [...at, 'masks', i]);
+  for (const [i, mask] of items(field(field(camera, 'motion'), 'masks')).entries()) check(mask, [...at, 'motion', 'masks', i]);
   // a line's shape is the schema's too; what is left is a zero-length segment
   for (const [name, line] of entries(field(camera, 'lines'))) {
     const points = field(line, 'points');
@@ -377,6 +378,27 @@ function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[])
     const problem = lineProblem(points);
     if (problem !== null) out.push({ path: [...at, 'lines', name, 'points'], message: problem, anchor: 'value' });
   }
+}
+
+/**
+ * A motion-gated worker (ADR 0066) whose camera's motion is off, or whose stationary recheck comes after its
+ * tracker has ended a still object (endAfterSeconds, default 2).
+ */
+function gateIssues(camera: unknown, worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const gate = field(worker, 'gate');
+  // A gate the schema refuses is reported there.
+  if (gate !== 'motion' && field(gate, 'on') !== 'motion') return;
+  if (field(field(camera, 'motion'), 'enabled') === false)
+    out.push({ path: [...at, 'gate'], message: "gates the model by motion, and this camera's motion.enabled is false", anchor: 'value' });
+  const recheck = field(gate, 'stationarySeconds');
+  const track = field(worker, 'track');
+  const endAfter = field(track, 'endAfterSeconds') ?? 2;
+  if (typeof recheck === 'number' && typeof endAfter === 'number' && track !== undefined && track !== false && recheck >= endAfter)
+    out.push({
+      path: [...at, 'gate', 'stationarySeconds'],
+      message: `(${recheck} s) must be under the tracker's endAfterSeconds (${endAfter} s): a still object would be ended before its recheck`,
+      anchor: 'value',
+    });
 }
 
 /** Tracker options that contradict each other: lowScore above highScore. */
@@ -432,6 +454,15 @@ function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder:
     }
   }
   const names = new Set([MAIN_STREAM, 'auto', ...streams.map(([name]) => name)]);
+  const motionStream = field(field(camera, 'motion'), 'stream');
+  if (typeof motionStream === 'string' && isId(motionStream) && !names.has(motionStream)) {
+    const suggestion = closest(motionStream, names);
+    out.push({
+      path: [...at, 'motion', 'stream'],
+      message: `names no stream of this camera${suggestion === undefined ? '' : `; did you mean ${quote(suggestion)}?`} (streams: ${list([...names])})`,
+      anchor: 'value',
+    });
+  }
   for (const [i, worker] of items(field(camera, 'workers')).entries()) {
     const stream = field(worker, 'stream');
     if (typeof stream === 'string' && isId(stream) && !names.has(stream)) {
@@ -540,6 +571,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       modelReference(field(worker, 'model'), models, modelDirectory, [...path, 'model'], out);
       moduleIssue(field(worker, 'module'), [...path, 'module'], out);
       trackIssues(worker, path, out);
+      gateIssues(config, worker, path, out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

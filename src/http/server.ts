@@ -460,26 +460,31 @@ export class HttpServer implements AsyncDisposable {
     );
 
     // ?dryRun=true: what the change would do to the models it shares and to the workers' objectives; nothing changes (ADR 0042).
-    const dryRunQuery = { type: 'object', properties: { dryRun: { type: 'boolean' } }, additionalProperties: false } as const;
-    app.post<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean } }>(
+    // activity: the share of the time something moves in front of the camera, for its motion-gated workers (ADR 0066).
+    const dryRunQuery = {
+      type: 'object',
+      properties: { dryRun: { type: 'boolean' }, activity: { type: 'number', minimum: 0, maximum: 1 } },
+      additionalProperties: false,
+    } as const;
+    app.post<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean; activity?: number } }>(
       '/api/cameras/:id',
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request, reply) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: false });
+        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: false, ...activityOf(request.query) });
         await control.cameras.add(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
       },
     );
-    app.put<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean } }>(
+    app.put<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean; activity?: number } }>(
       '/api/cameras/:id',
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: true });
+        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: true, ...activityOf(request.query) });
         await control.cameras.replace(id, request.body);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return { ok: true, camera: id, change: 'camera-replaced' };
@@ -561,4 +566,9 @@ export class HttpServer implements AsyncDisposable {
 
 function unknownCamera(id: string): HttpError {
   return new HttpError('ERR_HTTP_NOT_FOUND', `no camera ${JSON.stringify(id)}`);
+}
+
+/** A dry run's expected activity share, when its query gives one. */
+function activityOf(query: { readonly activity?: number }): { activity?: number } {
+  return query.activity === undefined ? {} : { activity: query.activity };
 }

@@ -86,6 +86,26 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them.',
     ),
     modelQuantiles: quantiles.map(([, name, help]) => gauge(name, help)),
+    motionFrames: counter(
+      'framesupplier_motion_frames_total',
+      "Frames the camera's motion detection measured, by state: motion, whole (a whole-picture change), still (warming included) (ADR 0066).",
+    ),
+    motionShare: gauge('framesupplier_motion_share_ratio', "Share of the camera's picture that moved on its last frame measured, 0–1."),
+    motionRegions: gauge('framesupplier_motion_regions', 'Moving regions on the last frame measured.'),
+    motionActivity: gauge('framesupplier_motion_activity_ratio', "Share of the camera's frames measured that had motion, over its life."),
+    motionOnsets: counter('framesupplier_motion_onsets_total', 'Motion onsets: motion after a still spell.'),
+    gateRuns: counter(
+      'framesupplier_worker_gate_runs_total',
+      'Frames a motion-gated worker let go to its model, by reason (first, motion, onset, whole, stationary, unknown).',
+    ),
+    gateStill: counter(
+      'framesupplier_worker_frames_still_total',
+      'Frames a motion-gated worker did not run its model on because nothing moved and nothing tracked was due a recheck: model runs saved (neither drops nor misses).',
+    ),
+    onsetLatency: gauge(
+      'framesupplier_worker_onset_detection_seconds',
+      "A motion-gated worker's onset → first detection latency (capture of the onset frame to the result), p50 and p99 of the last 256 onsets.",
+    ),
     mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
     mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),
     mqttQueuedBytes: gauge('framesupplier_mqtt_queued_bytes', 'Bytes of the events waiting for the broker.'),

@@ -27,10 +27,12 @@
 import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type {
+  CameraMotionFigures,
   CameraState,
   CameraStats,
   ConfigChangeEvent,
   FrameAgeHistogram,
+  GateFigures,
   ModelState,
   ModelStats,
   PipelineWorkerState,
@@ -258,6 +260,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
         this.#count(m.inboxDrops, labels, c.supplier.inboxDrops);
       }
       for (const [worker, w] of Object.entries(c.workers)) this.#worker({ camera, worker }, w);
+      if (c.motion != null) this.#motion(labels, c.motion);
       // What each stream costs (ADR 0052): a camera of one stream has main alone.
       for (const [stream, capture] of Object.entries(c.streams ?? { main: c.capture })) if (capture !== null) this.#stream({ camera, stream }, capture.costs);
     }
@@ -266,6 +269,28 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     this.#mqttFigures();
     for (const metric of this.#snapshots) metric.commit();
     this.#monotonic.sweep();
+  }
+
+  /** A camera's motion detection (ADR 0066). */
+  #motion(labels: Labels, motion: CameraMotionFigures): void {
+    const m = this.#m;
+    this.#count(m.motionFrames, { ...labels, state: 'motion' }, motion.motionFrames);
+    this.#count(m.motionFrames, { ...labels, state: 'whole' }, motion.wholeFrames);
+    this.#count(m.motionFrames, { ...labels, state: 'still' }, motion.frames - motion.motionFrames - motion.wholeFrames);
+    this.#count(m.motionOnsets, labels, motion.onsets);
+    m.motionShare.add(labels, motion.share);
+    m.motionRegions.add(labels, motion.regions);
+    m.motionActivity.add(labels, motion.activity);
+  }
+
+  /** A motion-gated worker's gate (ADR 0066). */
+  #gate(labels: Labels, gate: GateFigures): void {
+    const m = this.#m;
+    for (const [reason, count] of Object.entries(gate.runs)) this.#count(m.gateRuns, { ...labels, reason }, count);
+    this.#count(m.gateStill, labels, gate.still);
+    const { p50, p99 } = gate.onsetLatencyMs;
+    if (p50 !== null) m.onsetLatency.add({ ...labels, quantile: '0.5' }, p50 / 1000);
+    if (p99 !== null) m.onsetLatency.add({ ...labels, quantile: '0.99' }, p99 / 1000);
   }
 
   #stream(labels: Labels, costs: StreamCosts): void {
@@ -288,6 +313,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     this.#count(m.gated, labels, w.totals.gated);
     this.#count(m.staleSkips, labels, w.totals.staleSkips);
     this.#count(m.results, labels, w.results);
+    if (w.gate != null) this.#gate(labels, w.gate);
     // A model worker's frames at the model boundary (ADR 0040); its frame age is that of the frames its model ran on, at the answer.
     const model = w.modelFrames;
     if (model !== null) {

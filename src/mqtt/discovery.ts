@@ -42,6 +42,8 @@ export interface DiscoveryOptions {
   readonly expireAfter?: { readonly counts: number | null; readonly zones: number | null };
   /** The camera's vlm workers (ADR 0050): a sensor of each one's last answer, and a binary_sensor per boolean field of its schema. Default none. */
   readonly answers?: readonly { readonly worker: string; readonly prompt: string; readonly booleans: readonly string[] }[];
+  /** Whether the camera measures motion (ADR 0066): then a motion binary_sensor. Default false. */
+  readonly motion?: boolean;
   /** The camera's cascades (ADR 0051): a sensor of each one's last result on a crop. Default none. */
   readonly cascades?: readonly { readonly worker: string; readonly of: string }[];
 }
@@ -115,6 +117,8 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       }
     }
   }
+  if (options.motion === true)
+    add('binary_sensor', 'motion', { name: 'motion', device_class: 'motion', state_topic: topics.motion(camera), payload_on: 'ON', payload_off: 'OFF' });
   if (options.tracked === true)
     for (const label of labels)
       add('image', `${label}_snapshot`, { name: `${label} snapshot`, image_topic: topics.snapshot(camera, label), content_type: 'image/jpeg' });

@@ -117,11 +117,18 @@ export class RetainedState {
         const topic = topics.count(id, label);
         if (!this.#retained.has(topic)) this.setDetectionState(id, 'counts', topic, '0', expiryS);
       }
-      if (discovery.enabled) this.#addDiscovery(id);
+      // Its motion (ADR 0066): OFF until the camera says otherwise.
+      if (camera.motion != null && !this.#retained.has(topics.motion(id))) this.set(id, topics.motion(id), 'OFF');
+      if (discovery.enabled) this.#addDiscovery(id, camera.motion != null);
     }
     if (only !== undefined) return;
     for (const [name, shared] of Object.entries(stats.shared))
       this.set(null, topics.worker(null, name, 'state'), workerPayload(shared.state, shared.lastExit, Date.now()));
+  }
+
+  /** A camera's motion went on or off (ADR 0066). */
+  cameraMotion(camera: string, on: boolean): void {
+    this.set(camera, this.#o.topics.motion(camera), on ? 'ON' : 'OFF');
   }
 
   /** A worker's objective missed or met again (ADR 0042): `behind`, with why and what would fix it. */
@@ -241,7 +248,7 @@ export class RetainedState {
     this.#discoveryTimer = null;
   }
 
-  #addDiscovery(camera: string): void {
+  #addDiscovery(camera: string, motion: boolean): void {
     const { prefix, labels } = this.#o.discovery;
     const zones = new Map(this.#o.system.objects.zones(camera).map((z) => [z.name, z.labels] as const));
     const lines = new Map(this.#o.system.objects.lines(camera).map((l) => [l.name, l.labels] as const));
@@ -259,6 +266,7 @@ export class RetainedState {
       lines,
       workers,
       tracked,
+      motion,
       expireAfter,
       answers: own.flatMap((w) => (w.answers === undefined ? [] : [{ worker: w.id, ...w.answers }])),
       cascades: own.flatMap((w) => (w.cropsOf === undefined ? [] : [{ worker: w.id, of: w.cropsOf }])),

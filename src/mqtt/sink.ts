@@ -349,6 +349,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'zone-count',
       'line',
       'dwell',
+      'motion',
       'events-lost',
     ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
@@ -389,6 +390,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       case 'objective':
         if (event.camera === null || this.#retainedState.knowsCamera(event.camera)) this.#retainedState.workerObjective(event);
+        return;
+      case 'motion':
+        if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraMotion(event.camera, event.state === 'on');
         return;
       case 'config-change':
         this.#onConfigChange(event);

@@ -39,6 +39,11 @@ export class Topics {
     return `${this.prefix}/${camera}/status`;
   }
 
+  /** The camera's motion, ON or OFF (retained), as Frigate's (ADR 0066). */
+  motion(camera: string): string {
+    return `${this.prefix}/${camera}/motion`;
+  }
+
   /** A worker's topic; camera null is a shared worker. `objective`: whether it is behind its freshness objective (retained); `answer`: a vlm worker's answers. */
   worker(camera: string | null, worker: string, leaf: 'state' | 'result' | 'set' | 'objective' | 'answer'): string {
     return `${this.prefix}/${camera ?? SHARED}/${worker}/${leaf}`;

@@ -34,12 +34,20 @@ import {
   type OutputOptions,
 } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type Frame, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
+import { FrameSupplier, type Frame, type FrameSource, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
 import { CropFeed, withCropInfo } from './crop-feed.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
 import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
-import { checkRunnableCamera, MAIN_STREAM } from '../config/index.js';
+import {
+  cameraMeasuresMotion,
+  checkRunnableCamera,
+  MAIN_STREAM,
+  MOTION_READ_SIZE,
+  motionStreamOf,
+  stationarySecondsOf,
+  trackOptionsOf,
+} from '../config/index.js';
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
@@ -47,6 +55,9 @@ import type { OutletHop } from '../workers/index.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 import type { VlmScene } from '../workers/index.js';
+import { CameraMotion, type CameraMotionFigures } from './camera-motion.js';
+import { MotionGate } from './motion-gate.js';
+import type { Polygon } from '../objects/index.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -65,6 +76,8 @@ export interface CameraStats {
   readonly streams: Readonly<Record<string, CaptureStats | null>> | null;
   /** Which stream each worker reads and why (a camera with several streams), by worker id. */
   readonly workerStreams: Readonly<Record<string, StreamChoice>> | null;
+  /** Its motion detection (config `motion`, or a gated worker: ADR 0066): the stream it reads, the last frame's figures, its activity; null when off. */
+  readonly motion: CameraMotionFigures | null;
 }
 
 /** A further stream of a camera, built with it. */
@@ -135,6 +148,9 @@ export class CameraPipeline implements AsyncDisposable {
   readonly #feeds: readonly CropFeed[];
   readonly #log: Logger;
   readonly #emit: (event: SystemEvent) => void;
+  /** Motion detection and the gates of its gated workers, by worker id (ADR 0066). */
+  readonly #motion: CameraMotion | null;
+  readonly #gates: ReadonlyMap<string, MotionGate>;
   #started = false;
   #stopping: Promise<void> | null = null;
 
@@ -147,7 +163,11 @@ export class CameraPipeline implements AsyncDisposable {
     feeds: readonly CropFeed[],
     streams: CameraStream[],
     switches: Map<string, StreamSwitch>,
+    motion: CameraMotion | null,
+    gates: ReadonlyMap<string, MotionGate>,
   ) {
+    this.#motion = motion;
+    this.#gates = gates;
     this.#streams = streams;
     this.#switches = switches;
     this.id = options.id;
@@ -246,6 +266,8 @@ export class CameraPipeline implements AsyncDisposable {
       },
       up: () => s.capture?.state === 'streaming',
     }));
+    const motion = enabled ? cameraMotionFor(id, config, supplier, streams, options.log) : null;
+    const gates = new Map<string, MotionGate>();
     const workers = new WorkerGroup({
       supplier,
       camera: id,
@@ -253,7 +275,10 @@ export class CameraPipeline implements AsyncDisposable {
       // Results go out first (tracking sees them), then to the crop feeds, which crop what they found.
       emit: (event) => {
         options.emit(event);
-        if (event.type === 'result') for (const feed of feeds) feed.onResult(event);
+        if (event.type === 'result') {
+          for (const feed of feeds) feed.onResult(event);
+          gates.get(event.worker)?.onResult(event.captureTime, event.output);
+        }
       },
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
@@ -269,12 +294,26 @@ export class CameraPipeline implements AsyncDisposable {
           ? new CropFeed({ camera: id, worker: w.id, settings: w.crops, source: supplier, scene: options.scene ?? null })
           : null;
       if (feed !== null) feeds.push(feed);
+      const gateSetting = 'gate' in w && feed === null ? w.gate : undefined;
+      const gate =
+        gateSetting === undefined || motion === null
+          ? null
+          : new MotionGate({
+              motion,
+              stationaryMs: stationarySecondsOf(gateSetting, trackOptionsOf(w)) * 1000,
+              tracked: () => (options.scene?.liveObjects(id) ?? []).filter((o) => o.worker === w.id).length,
+            });
+      if (gate !== null) gates.set(w.id, gate);
+      const gated = (source: FrameSource): FrameSource => (gate === null ? source : gate.source(source));
       workers.add(
         {
           profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),
           supervisorId,
           built: feed === null ? built : { ...built, kind: withCropInfo(built.kind, feed) },
           ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.subscribe(workerId, subscribe) }),
+          ...(gate === null || streams.length > 0
+            ? {}
+            : { source: (workerId: string, subscribe: SubscribeOptions) => gated(supplier.subscribe(workerId, subscribe)) }),
           maxFps: w.maxFps ?? null,
           maxAgeMs: w.maxAgeMs ?? null,
           enabled: enabled && w.enabled,
@@ -298,14 +337,14 @@ export class CameraPipeline implements AsyncDisposable {
                         : log.warn({ stream: now.stream, from: before.stream, why: now.reason }, `moved from stream ${before.stream} to ${now.stream}`),
                   });
                   switches.set(w.id, streamSwitch);
-                  return streamSwitch;
+                  return gated(streamSwitch);
                 },
               }),
         },
         options.log.child({ worker: w.id }),
       );
     }
-    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches);
+    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches, motion, gates);
   }
 
   get state(): CameraState {
@@ -376,6 +415,14 @@ export class CameraPipeline implements AsyncDisposable {
         for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
+    // The camera's motion on and off, for MQTT's motion binary_sensor (ADR 0066).
+    let motionOn = false;
+    this.#motion?.listen((kind) => {
+      if (kind === 'whole' || (kind === 'onset') === motionOn) return;
+      motionOn = kind === 'onset';
+      this.#emit({ type: 'motion', at: Date.now(), camera: this.id, state: motionOn ? 'on' : 'off' });
+    });
+    this.#motion?.start();
     this.#workers.start();
     try {
       capture.start();
@@ -398,6 +445,7 @@ export class CameraPipeline implements AsyncDisposable {
       for (const s of this.#streams.slice(1)) void s.supplier.close();
       await this.#workers.close(drainMs);
       await Promise.all(this.#feeds.map((feed) => feed.close()));
+      await this.#motion?.close();
     })();
     return this.#stopping;
   }
@@ -414,7 +462,10 @@ export class CameraPipeline implements AsyncDisposable {
   stats(): CameraStats {
     const { workers: _, ...supplier } = this.supplier.stats();
     const workers: Record<string, WorkerFigures> = {};
-    for (const id of this.#workers.ids) workers[id] = this.#workers.figures(id);
+    for (const id of this.#workers.ids) {
+      const figures = this.#workers.figures(id);
+      workers[id] = { ...figures, gate: this.#gates.get(id)?.figures() ?? null };
+    }
     return {
       id: this.id,
       enabled: this.enabled,
@@ -425,6 +476,7 @@ export class CameraPipeline implements AsyncDisposable {
       workers,
       streams: this.#streams.length === 0 ? null : Object.fromEntries(this.#streams.map((s) => [s.name, s.capture?.stats() ?? null])),
       workerStreams: this.#streams.length === 0 ? null : Object.fromEntries([...this.#switches].map(([id, sw]) => [id, sw.choice])),
+      motion: this.#motion?.figures() ?? null,
     };
   }
 
@@ -502,4 +554,26 @@ export function frameOfPicture(picture: StreamPicture, format: PixelFormat, stre
     decodedTime: picture.captureTime,
     publishTime: picture.captureTime,
   };
+}
+
+/**
+ * The camera's motion detection, when its config turns it on or a worker is gated by it (and it is not turned
+ * off): on the stream it names, else the smallest declared one, else its first substream, else main.
+ */
+function cameraMotionFor(id: string, config: CameraConfig, main: FrameSupplier, streams: readonly CameraStream[], log: Logger): CameraMotion | null {
+  if (!cameraMeasuresMotion(config)) return null;
+  const setting = config.motion;
+  const name = motionStreamOf(config);
+  const supplier = name === MAIN_STREAM ? main : streams.find((s) => s.name === name)?.supplier;
+  // config check refuses a motion.stream the camera does not have: this is a resolved config's bug, said as such.
+  if (supplier === undefined)
+    throw new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', `camera ${id}: motion.stream ${JSON.stringify(name)} is not a stream of this camera`);
+  return new CameraMotion({
+    camera: id,
+    stream: name,
+    supplier,
+    readSize: setting?.readSize ?? MOTION_READ_SIZE,
+    masks: (setting?.masks ?? []) as unknown as readonly Polygon[],
+    log: log.child({ motion: name }),
+  });
 }

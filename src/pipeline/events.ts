@@ -184,6 +184,16 @@ export interface DwellSystemEvent extends Base {
   readonly dwell: DwellEvent;
 }
 
+/**
+ * A camera's motion (ADR 0066): `on` at the first frame with motion after it was off, `off` once MOTION_OFF_MS
+ * passed without any (a camera with `motion`, or a gated worker). For Home Assistant's motion binary_sensor.
+ */
+export interface MotionEvent extends Base {
+  readonly type: 'motion';
+  readonly camera: string;
+  readonly state: 'on' | 'off';
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -203,6 +213,7 @@ export type SystemEvent =
   | ZoneCountEvent
   | LineEvent
   | DwellSystemEvent
+  | MotionEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

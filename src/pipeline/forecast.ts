@@ -11,10 +11,20 @@
  * predicted, ages are not (they depend on arrival phases no figure holds);
  * a model with no measured inference time yet, and any worker without a
  * model, is listed with why it has no prediction.
+ *
+ * A motion-gated worker (ADR 0066) asks its rate only while something moves:
+ * a new one's demand is its rate times the expected activity share (the
+ * dry run's `activity`, default DEFAULT_ACTIVITY), a running one's its rate
+ * times the share of its frames it ran on (its gate's figures). For each
+ * model, how many more cameras like this one its capacity takes beside the
+ * others' demand.
  */
 import { demandLabels, fairShares, type FreshnessObjective } from './freshness.js';
 import { modelLoad, type WatchedSystem } from './freshness-watch.js';
 import type { WorkerProfile } from './worker-profile.js';
+
+/** The share of the time something moves in front of a camera, unless a dry run says: about an eighth (a quiet home). */
+export const DEFAULT_ACTIVITY = 0.125;
 
 /** The camera as it would be: its id, its frame rate, and its workers' profiles. */
 export interface CameraChange {
@@ -22,7 +32,9 @@ export interface CameraChange {
   /** Frames per second it would deliver, and where that figure comes from. */
   readonly fps: number;
   readonly fpsFrom: 'measured' | 'configured' | 'probed' | 'assumed';
-  readonly workers: readonly (Pick<WorkerProfile, 'id' | 'model' | 'objective'> & { readonly maxFps: number | null })[];
+  readonly workers: readonly (Pick<WorkerProfile, 'id' | 'model' | 'objective'> & { readonly maxFps: number | null; readonly gated?: boolean })[];
+  /** The expected share of the time something moves (0–1), for its gated workers. Default DEFAULT_ACTIVITY. */
+  readonly activity?: number;
 }
 
 export interface WorkerForecast {
@@ -39,6 +51,8 @@ export interface WorkerForecast {
   /** True: it would miss its objective's skip tolerance; null: no prediction. */
   readonly wouldMiss: boolean | null;
   readonly note: string | null;
+  /** A motion-gated worker: the share of its rate it is expected to ask (the activity); null when not gated. */
+  readonly activity: number | null;
 }
 
 export interface ModelForecast {
@@ -59,6 +73,13 @@ export interface Forecast {
   readonly workers: readonly WorkerForecast[];
   /** Workers that would miss their objective (camera/worker, or shared/worker). */
   readonly wouldMiss: readonly string[];
+  /** The activity share its gated workers were forecast at. */
+  readonly activity: number;
+  /**
+   * Per model it uses: how many cameras like this one (its workers' demand on that model) the model's capacity takes
+   * beside every other camera's demand, this one included; null while the model's inference time is not known.
+   */
+  readonly camerasLikeThis: Readonly<Record<string, number | null>>;
 }
 
 interface Reader {
@@ -70,6 +91,8 @@ interface Reader {
   readonly objective: FreshnessObjective;
   readonly skipRatioNow: number | null;
   readonly isNew: boolean;
+  /** A gated worker: the share of its rate it asks. */
+  readonly activity: number | null;
 }
 
 /**
@@ -82,18 +105,24 @@ export function forecastCamera(
   profile: (camera: string | null, worker: string) => WorkerProfile | undefined,
 ): Forecast {
   const replaced = Object.hasOwn(stats.cameras, change.camera);
+  const expected = change.activity ?? DEFAULT_ACTIVITY;
   /** The readers of models now; `then` holds the same but for the changed camera's own workers, replaced by its new ones. */
   const now: Reader[] = [];
   for (const [camera, c] of Object.entries(stats.cameras)) {
     for (const [worker, f] of Object.entries(c.workers)) {
       const p = profile(camera, worker);
       if (f.model === null || p === undefined || !f.enabled) continue;
+      // A gated worker asks for the share of its frames it has run on (or the default before it has read any).
+      const gate = f.gate ?? null;
+      const ran = gate === null ? 0 : Object.values(gate.runs).reduce((a, b) => a + b, 0);
+      const activity = gate === null ? null : ran + gate.still === 0 ? DEFAULT_ACTIVITY : ran / (ran + gate.still);
       now.push({
         camera,
         worker,
         cameraOfFrames: camera,
         model: f.model,
-        demandFps: Math.min(f.maxFps ?? Infinity, c.capture?.fps ?? 0),
+        activity,
+        demandFps: Math.min(f.maxFps ?? Infinity, c.capture?.fps ?? 0) * (activity ?? 1),
         objective: p.objective,
         skipRatioNow: f.objective?.lastMinute.skipRatio ?? null,
         isNew: false,
@@ -113,6 +142,7 @@ export function forecastCamera(
         objective: p.objective,
         skipRatioNow: f.objective?.lastMinute.skipRatio ?? null,
         isNew: false,
+        activity: null,
       };
       // A shared worker reads a camera once it exists: now only the running ones, then the changed one at its new rate.
       if (Object.hasOwn(stats.cameras, camera)) now.push({ ...reader, demandFps: Math.min(f.maxFps ?? Infinity, stats.cameras[camera]?.capture?.fps ?? 0) });
@@ -134,15 +164,18 @@ export function forecastCamera(
         objective: w.objective,
         wouldMiss: null,
         note: 'no model: its pace is measured once it runs',
+        activity: null,
       });
       continue;
     }
+    const activity = w.gated === true ? expected : null;
     readers.push({
       camera: change.camera,
       worker: w.id,
       cameraOfFrames: change.camera,
       model: w.model,
-      demandFps: Math.min(w.maxFps ?? Infinity, change.fps),
+      activity,
+      demandFps: Math.min(w.maxFps ?? Infinity, change.fps) * (activity ?? 1),
       objective: w.objective,
       skipRatioNow: null,
       isNew: true,
@@ -151,6 +184,7 @@ export function forecastCamera(
 
   const labelsOf = (all: readonly Reader[]): Map<Reader, string> => demandLabels(all, (r) => ({ model: r.model, camera: r.cameraOfFrames, worker: r.worker }));
   const models: Record<string, ModelForecast | { readonly unknown: string }> = {};
+  const camerasLikeThis: Record<string, number | null> = {};
   const thenShare = new Map<Reader, number | null>();
   for (const model of new Set([...readers, ...now].map((r) => r.model))) {
     const mine = readers.filter((r) => r.model === model);
@@ -158,10 +192,14 @@ export function forecastCamera(
     const load = modelLoad(model, stats.models[model], undefined);
     if (load === null) {
       models[model] = { unknown: `${model} has answered no request yet: its inference time is not known` };
+      camerasLikeThis[model] = null;
       for (const r of mine) thenShare.set(r, null);
       continue;
     }
     const capacityFps = (load.threads * 1000) / load.inferenceMs;
+    const own = mine.filter((r) => r.cameraOfFrames === change.camera).reduce((a, r) => a + r.demandFps, 0);
+    const others = mine.filter((r) => r.cameraOfFrames !== change.camera).reduce((a, r) => a + r.demandFps, 0);
+    if (own > 0) camerasLikeThis[model] = Math.floor(Math.max(0, capacityFps - others) / own + 1e-9);
     const before = now.filter((r) => r.model === model);
     const labelsBefore = labelsOf(before);
     const labelsThen = labelsOf(mine);
@@ -204,7 +242,12 @@ export function forecastCamera(
       skipRatioNow: first.skipRatioNow,
       objective: first.objective,
       wouldMiss: skipRatio === null ? null : tolerance !== null && skipRatio > tolerance + 1e-9,
-      note: known ? null : 'its model has no measured inference time yet',
+      note: known
+        ? first.activity === null
+          ? null
+          : `gated by motion: asks its rate ${Math.round(first.activity * 1000) / 10} % of the time`
+        : 'its model has no measured inference time yet',
+      activity: first.activity,
     });
   }
   workers.push(...noModel);
@@ -217,5 +260,7 @@ export function forecastCamera(
     models,
     workers,
     wouldMiss: workers.filter((w) => w.wouldMiss === true).map((w) => `${w.camera ?? 'shared'}/${w.worker}`),
+    activity: expected,
+    camerasLikeThis,
   };
 }

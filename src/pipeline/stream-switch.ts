@@ -145,6 +145,11 @@ export class StreamSwitch implements FrameSource {
     this.reconsider();
   }
 
+  /** A motion gate's onset (ADR 0066): the stream read now opens its slot. */
+  openSlot(since: number): void {
+    this.#current.openSlot(since);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await this.#current.close();

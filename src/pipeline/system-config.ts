@@ -8,7 +8,7 @@
  * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
  * a problem with where and what, never thrown.
  */
-import { envOf } from '../config/index.js';
+import { cameraMeasuresMotion, envOf } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
 import { probeFrameRate } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -80,9 +80,10 @@ export class SystemConfig extends SystemPart {
    * now. Nothing is changed. The entry is checked as cameras.add checks it (ERR_CONFIG). The camera's frame
    * rate is its measured one (replaced), its `capture.output.fps`, ffprobe's answer, or else the mean of
    * the running cameras' (said in the answer). `replace`: the camera must exist (ERR_UNKNOWN_CAMERA), else
-   * must not (ERR_DUPLICATE_CAMERA), as for the real change.
+   * must not (ERR_DUPLICATE_CAMERA), as for the real change. `activity`: the share of the time something
+   * moves in front of it (0–1, default 0.125), for its motion-gated workers (ADR 0066).
    */
-  async forecast(id: string, entry: unknown, options: { readonly replace: boolean }): Promise<Forecast> {
+  async forecast(id: string, entry: unknown, options: { readonly replace: boolean; readonly activity?: number }): Promise<Forecast> {
     if (options.replace) this.core.camera(id);
     else if (this.core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
     const config = this.resolveCamera(id, entry);
@@ -108,8 +109,11 @@ export class SystemConfig extends SystemPart {
         const model = 'model' in w && typeof w.model === 'string' ? w.model : null;
         const modelConfig = model === null ? undefined : this.core.config.models[model];
         const budget = ageBudgetMs(w, model === null ? null : { maxAgeMs: modelConfig?.maxAgeMs ?? null });
-        return { id: w.id, model, maxFps: w.maxFps ?? null, objective: freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio) };
+        const objective = freshnessObjective(w.criticality, budget, w.objective?.maxSkipRatio);
+        return { id: w.id, model, maxFps: w.maxFps ?? null, objective, gated: 'gate' in w && w.gate !== undefined && cameraMeasuresMotion(config) };
       });
-    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers }, (camera, worker) => this.core.profileOf(camera, worker));
+    // A motion-gated worker asks its rate only while something moves (ADR 0066): `activity` of the time.
+    const activity = options.activity === undefined ? {} : { activity: options.activity };
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers, ...activity }, (camera, worker) => this.core.profileOf(camera, worker));
   }
 }

@@ -42,6 +42,7 @@ import type { PipelineWorkerState, SystemEvent } from './events.js';
 import type { BuiltWorkerKind } from './build-worker.js';
 import type { WorkerKindName, WorkerProfile } from './worker-profile.js';
 import type { ObjectiveStatus } from './freshness.js';
+import type { GateFigures } from './motion-gate.js';
 
 /**
  * A worker's figures in stats(): its supervision, its mailbox's frames (the current incarnation's), and for a
@@ -107,6 +108,11 @@ export interface WorkerFigures {
   readonly objective: ObjectiveStatus | null;
   /** Not reading (nor waiting for a frame) for longer than the idle threshold. */
   readonly idle: boolean;
+  /**
+   * A motion-gated worker's gate (ADR 0066): runs by reason, frames not run on because nothing moved (`still`: model
+   * runs saved, never drops or misses), onsets and onset → first detection latency. Null for a worker not gated.
+   */
+  readonly gate: GateFigures | null;
 }
 
 /** One worker of the group, as built from its config. */
@@ -271,6 +277,7 @@ export class WorkerGroup implements AsyncDisposable {
       hops: s?.hops ?? NO_WORKER_HOPS,
       objective: null,
       idle: f?.idle ?? false,
+      gate: null,
     };
   }
 

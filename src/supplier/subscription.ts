@@ -102,6 +102,8 @@ export interface FrameSource extends AsyncIterable<Frame> {
   freshSlots?(): void;
   /** With maxFps: the next slot opens `ms` later (see Subscription). Optional. */
   delaySlot?(ms: number): void;
+  /** With maxFps: the slot opens now, for a frame captured from `since` on (see Subscription). Optional. */
+  openSlot?(since: number): void;
 }
 
 /** The supplier side of a subscription, kept out of the public surface. */
@@ -221,6 +223,22 @@ export class Subscription implements FrameSource, AsyncDisposable {
    */
   nextTakeInMs(now: number = this.#clock.now()): number {
     return Math.max(0, this.#gateUntil - now);
+  }
+
+  /**
+   * With maxFps: the slot opens now instead of at its time, for the newest frame captured from `since` on (a
+   * motion gate's onset, ADR 0066: the first frame with motion after a still spell is not kept waiting for the
+   * next slot). A read waiting for its slot takes that frame at once, or the next one; later slots follow from it.
+   */
+  openSlot(since: number): void {
+    if (this.#intervalMs <= 0 || this.#closedAtSeq !== null || !Number.isFinite(since)) return;
+    const now = this.#clock.now();
+    if (now >= this.#gateUntil) return;
+    this.#gateUntil = Math.min(since, now);
+    const read = this.#pendingRead;
+    if (read?.gate == null) return;
+    read.gate();
+    this.#openGate(read);
   }
 
   /** A subscription is live from subscribe(): this only checks that it still is (ERR_SUBSCRIPTION_CLOSED after close()). */

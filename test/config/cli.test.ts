@@ -70,6 +70,28 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     assert.ok(!stdout.includes('sk-door-0123456789'), stdout);
   });
 
+  it('config check FILE: a line on what each motion-gated worker does (ADR 0066)', async () => {
+    const file = join(dir, 'gated.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'models:',
+        '  person: { handler: person }',
+        'cameras:',
+        '  hall:',
+        '    source: rtsp://10.0.0.5/main',
+        '    workers:',
+        '      - { id: people, model: person, maxFps: 2, gate: motion, track: true }',
+      ),
+    );
+    const { stdout } = await run(process.execPath, [cli, 'config', 'check', file]);
+    assert.match(
+      stdout,
+      /^# camera hall, worker people: gated by motion on stream main at 320 px: runs its model on frames with motion at up to 2 fps \(the first after a still spell at once\), every 1 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked\.$/m,
+    );
+    assert.ok(parseYaml(stdout) !== null, 'still YAML (the lines are comments)');
+  });
+
   it('config check FILE: exit 0, the resolved config as YAML, secrets masked, paths absolute', async () => {
     const file = join(dir, 'ok.yaml');
     await writeFile(

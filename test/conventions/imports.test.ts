@@ -37,7 +37,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   kserve: ['internal', 'supplier', 'ipc', 'shm'],
   workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve', 'pictures'],
   'model-server': ['internal', 'supplier', 'ipc', 'shm', 'models', 'kserve', 'config'],
-  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects', 'pictures'],
+  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects', 'pictures', 'motion'],
   http: ['internal', 'supplier', 'config', 'pipeline', 'objects', 'pictures'],
   mqtt: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   metrics: ['internal', 'supplier', 'config', 'pipeline', 'ipc'],

@@ -4,7 +4,7 @@
  * playwright-core) against a running system on the test clip: one tile per
  * camera, frames that change, boxes drawn where the person model found
  * people, worker figures that update, the restart button restarting the
- * worker (with the token), a missing or a wrong token showing an error and
+ * worker (with the token), a motion-gated worker's gate figures, a missing or a wrong token showing an error and
  * changing nothing; the page at a phone's width and in the dark theme.
  * FRAMESUPPLIER_SCREENSHOT=path saves a screenshot (docs/dashboard.png).
  */
@@ -43,7 +43,7 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
             source: vtest(),
             capture: { loop: true },
             workers: [
-              { id: 'people', model: 'person', maxFps: 2 },
+              { id: 'people', model: 'person', maxFps: 2, gate: 'motion' },
               { id: 'motion', module: 'builtin:motion' },
             ],
           },
@@ -153,6 +153,14 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     assert.ok(Number(await cell(key, 'delivered')) > Number(first));
     assert.equal(await cell(key, 'state'), 'running');
     assert.equal(await cell(`${PEOPLE}/people`, 'criticality'), 'normal');
+    // The gated worker's motion gate (ADR 0066): its runs by reason and its still frames; '-' for a worker not gated.
+    await page.waitForFunction(
+      (k) =>
+        /^runs \d+ \(first 1.*\); still \d+ \(\d+ % saved\)/.test(document.querySelector(`tr[data-worker="${k}"] td[data-field="gate"]`)?.textContent ?? ''),
+      `${PEOPLE}/people`,
+      WAIT,
+    );
+    assert.equal(await cell(key, 'gate'), '-');
   });
 
   it('without the token, restart asks for it; cancelled, it shows an error and changes nothing', async () => {

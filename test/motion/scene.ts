@@ -30,6 +30,8 @@ export interface SceneOptions {
   /** The person's luma when fully lit (0–255). */
   readonly personLuma?: number;
   readonly personY?: number;
+  /** The person stands still with their left edge at this x (pixels) instead of walking in: one who fell and lies still. */
+  readonly personStillAt?: number;
   readonly seed?: number;
 }
 
@@ -55,12 +57,16 @@ const PERSON_H = 110;
 
 export function personBox(o: SceneOptions, frame: number): Box | null {
   if (o.personFrom === undefined || frame < o.personFrom) return null;
-  const x = -PERSON_W + (frame - o.personFrom + 1) * (o.personSpeed ?? 8);
+  const x = personX(o, frame);
   const y = o.personY ?? 220;
   const x1 = Math.max(0, x);
   const x2 = Math.min(WIDTH, x + PERSON_W);
   if (x2 <= x1) return null;
   return [x1 / WIDTH, y / HEIGHT, x2 / WIDTH, Math.min(HEIGHT, y + PERSON_H) / HEIGHT];
+}
+
+function personX(o: SceneOptions, frame: number): number {
+  return o.personStillAt ?? -PERSON_W + (frame - o.personFrom! + 1) * (o.personSpeed ?? 8);
 }
 
 /** Draws the scene's raw frames (before encoding). */
@@ -86,7 +92,7 @@ export function drawScene(o: SceneOptions): Uint8Array[] {
     }
     const box = personBox(o, f);
     if (box !== null) {
-      const x0 = -PERSON_W + (f - o.personFrom! + 1) * (o.personSpeed ?? 8);
+      const x0 = personX(o, f);
       const y0 = o.personY ?? 220;
       for (let y = 0; y < PERSON_H && y0 + y < HEIGHT; y++) {
         for (let x = 0; x < PERSON_W; x++) {
@@ -101,43 +107,48 @@ export function drawScene(o: SceneOptions): Uint8Array[] {
   return frames;
 }
 
+/** Encodes raw luma frames with ffmpeg into `file` (H.264, CRF 26, a keyframe every 2 s): a camera's clip. */
+export function encodeToFile(raw: readonly Uint8Array[], file: string): void {
+  const size = `${WIDTH}x${HEIGHT}`;
+  const enc = spawnSync(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+      '-s',
+      size,
+      '-r',
+      String(FPS),
+      '-i',
+      '-',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '26',
+      '-g',
+      String(2 * FPS),
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      file,
+    ],
+    { input: Buffer.concat(raw.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))), maxBuffer: 1 << 30 },
+  );
+  if (enc.status !== 0) throw new Error(`ffmpeg could not encode the scene: ${enc.stderr.toString()}`);
+}
+
 /** Encodes raw luma frames with ffmpeg (H.264, CRF 26, a keyframe every 2 s) and decodes them back. */
 export function encodeAndDecode(raw: readonly Uint8Array[]): Uint8Array[] {
   const dir = mkdtempSync(join(tmpdir(), 'fs-motion-'));
   try {
     const file = join(dir, 'scene.mp4');
-    const size = `${WIDTH}x${HEIGHT}`;
-    const enc = spawnSync(
-      'ffmpeg',
-      [
-        '-v',
-        'error',
-        '-f',
-        'rawvideo',
-        '-pix_fmt',
-        'gray',
-        '-s',
-        size,
-        '-r',
-        String(FPS),
-        '-i',
-        '-',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-crf',
-        '26',
-        '-g',
-        String(2 * FPS),
-        '-pix_fmt',
-        'yuv420p',
-        '-y',
-        file,
-      ],
-      { input: Buffer.concat(raw.map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength))), maxBuffer: 1 << 30 },
-    );
-    if (enc.status !== 0) throw new Error(`ffmpeg could not encode the scene: ${enc.stderr.toString()}`);
+    encodeToFile(raw, file);
     const dec = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 1 << 30 });
     if (dec.status !== 0) throw new Error(`ffmpeg could not decode the scene: ${dec.stderr.toString()}`);
     const bytes = dec.stdout;

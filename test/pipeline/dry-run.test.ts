@@ -107,6 +107,30 @@ describe('a dry run of adding a camera predicts what the model gives each camera
     }
   });
 
+  it('a motion-gated camera is forecast at its expected activity share (ADR 0066), and says how many like it the model takes', async () => {
+    const gated = { ...camera(), workers: [{ id: 'detect', model: 'slow', criticality: 'high', gate: 'motion' }] };
+    const at = async (query: string): Promise<Forecast> => {
+      const dry = await call('POST', `/api/cameras/g?dryRun=true${query}`, gated);
+      assert.equal(dry.status, 200, JSON.stringify(dry.json));
+      return dry.json as unknown as Forecast;
+    };
+    const fifth = await at('&activity=0.2');
+    assert.equal(fifth.activity, 0.2);
+    const worker = fifth.workers.find((w) => w.camera === 'g')!;
+    assert.equal(worker.activity, 0.2);
+    assert.ok(Math.abs(worker.demandFps! - fifth.cameraFps * 0.2) < 1e-9, `demand ${worker.demandFps} of ${fifth.cameraFps} fps`);
+    assert.match(worker.note ?? '', /gated by motion: asks its rate 20 % of the time/);
+    // The model is saturated by the ungated cameras already: none like it fits beside them.
+    assert.equal(fifth.camerasLikeThis.slow, 0);
+    const quiet = await at('');
+    assert.equal(quiet.activity, 0.125, 'a quiet home by default');
+    assert.ok(Math.abs(quiet.workers.find((w) => w.camera === 'g')!.demandFps! - quiet.cameraFps * 0.125) < 1e-9);
+    const bad = await call('POST', '/api/cameras/g?dryRun=true&activity=2', gated);
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json.error as { code: string }).code, 'ERR_HTTP_BAD_REQUEST');
+    assert.equal(system.stats().cameras.g, undefined, 'nothing added');
+  });
+
   it('a dry run says what the real change would: ERR_DUPLICATE_CAMERA, ERR_UNKNOWN_CAMERA, ERR_CONFIG; a bad dryRun flag is ERR_HTTP_BAD_REQUEST', async () => {
     const duplicate = await call('POST', '/api/cameras/a?dryRun=true', camera());
     assert.equal(duplicate.status, 409);

@@ -3,7 +3,8 @@
  * slot opens 95 % of the interval after the capture of the frame taken
  * before, and only a frame captured once it is open fills it (the older one
  * that waited in the mailbox is gated, never handed out); delaySlot() moves
- * the next slot later. The accounting stays exact.
+ * the next slot later; openSlot() (a motion gate's onset, ADR 0066) opens it
+ * now. The accounting stays exact.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -43,6 +44,43 @@ describe('fresh slots', { timeout: 60_000 }, () => {
     const stats = sub.stats();
     assert.equal(stats.delivered, 3);
     assert.equal(stats.gated, 5, 'frames 2 to 5 and 7, let pass by design');
+    assert.equal(stats.drops, 0);
+    assert.equal(stats.delivered + stats.drops + stats.gated + stats.staleSkips + stats.pending, supplier.stats().published);
+    await sub.close();
+    await supplier.close();
+  });
+
+  it('openSlot(since): a read waiting for its slot takes the frame captured since then at once (a motion onset)', async () => {
+    const clock = new ManualClock();
+    const supplier = new FrameSupplier({ streamId: 'cam', clock }).start();
+    const sub = supplier.subscribe('w', { maxFps: 2 });
+    sub.freshSlots();
+    const publishAt = async (t: number): Promise<void> => {
+      clock.advance(t);
+      supplier.publish(rgbFrame(4, 2, { captureTime: t }));
+      await afterDistribution();
+    };
+    await publishAt(0);
+    assert.equal((await sub.read())?.seq, 1);
+    let got: number | null | undefined;
+    const reading = sub.read().then((frame) => (got = frame?.seq ?? null));
+    await publishAt(100);
+    await publishAt(200);
+    assert.equal(got, undefined, 'waits for its slot (475)');
+    sub.openSlot(150);
+    await reading;
+    assert.equal(got, 3, 'the frame captured at 200, after the onset at 150, at once');
+    // The next slot follows from the frame taken: nothing before 200 + 475.
+    let next: number | null | undefined;
+    const reading2 = sub.read().then((frame) => (next = frame?.seq ?? null));
+    await publishAt(300);
+    await publishAt(600);
+    assert.equal(next, undefined, 'maxFps still caps the rate');
+    await publishAt(700);
+    await reading2;
+    assert.equal(next, 6);
+    const stats = sub.stats();
+    assert.equal(stats.delivered, 3);
     assert.equal(stats.drops, 0);
     assert.equal(stats.delivered + stats.drops + stats.gated + stats.staleSkips + stats.pending, supplier.stats().published);
     await sub.close();

@@ -366,6 +366,7 @@ const FIELDS = [
   'taken',
   'skipped',
   'asks',
+  'gate',
   'age',
   'result-age',
   'idle',
@@ -385,6 +386,14 @@ function asksText(asks) {
     (asks.errors > 0 ? `, ${asks.errors} errors` : '') +
     (skipped > 0 ? `; skipped ${skipped}: ${skips.map(([reason, n]) => `${reason} ${n}`).join(', ')}` : '')
   );
+}
+
+/** A motion-gated worker (ADR 0066): "runs 12 (first 1, onset 1, motion 10); still 40 (77 % saved); onset → detection 120 ms". */
+function gateText(gate) {
+  const runs = Object.entries(gate.runs).filter(([, n]) => n > 0);
+  const total = runs.reduce((sum, [, n]) => sum + n, 0);
+  const latency = gate.onsetLatencyMs.p50 === null ? '' : `; onset → detection ${fmt(gate.onsetLatencyMs.p50, 0)} ms`;
+  return `runs ${total} (${runs.map(([r, n]) => `${r} ${n}`).join(', ')}); still ${gate.still} (${Math.round(gate.savedShare * 100)} % saved)${latency}`;
 }
 
 /** Capture → result p50 (the age of what a user acts on), and one click away the age at every hop (ADR 0041). */
@@ -434,6 +443,8 @@ function renderWorkers(stats) {
       skipped: w.modelFrames ? w.modelFrames.skipped : '-',
       // A vlm worker's asks (ADR 0055): requests sent and answered, and triggers let pass without one, by reason.
       asks: w.asks ? asksText(w.asks) : '-',
+      // Gated by motion (ADR 0066): runs by reason, and the frames it did not run on because nothing moved.
+      gate: w.gate ? gateText(w.gate) : '-',
       // p50s both, of the same recent frames (their header's title says so): read before result, so never older than it.
       age: fmt(w.hops?.delivered?.p50Ms, 0),
       idle: w.idle ? 'idle' : '',

@@ -1,0 +1,237 @@
+/**
+ * CameraMotion: a camera's own motion detection (issue 44, ADR 0066). One reader of one of the camera's streams
+ * (its smallest unless the config names one) reads every frame at a small size (the capture converts at the
+ * reader's size, ADR 0031), measures it with the MotionDetector (ADR 0064), and keeps what its gated workers ask:
+ * is there motion near a capture time, was there a whole-picture change they have not run on, is what it knows
+ * recent at all. Onsets (motion after a still spell) and whole-picture changes are told to listeners at once, so a
+ * gate can open its worker's slot without waiting for maxFps.
+ *
+ * Contract: start() and close() are idempotent; a frame the detector cannot read (a jpeg stream) stops the
+ * measuring with one warning and leaves `live()` false, so gates pass every frame instead of none. Nothing here
+ * throws into the camera.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../internal/logger.js';
+import { MotionDetector, type LumaPlane, type MotionResult, type MotionState } from '../motion/index.js';
+import type { Polygon } from '../objects/index.js';
+import type { Frame, FrameSupplier, Subscription } from '../supplier/index.js';
+
+/** Motion seen this recently (capture time) still counts as motion: a slow walker's frames flicker between states. */
+export const MOTION_HOLD_MS = 500;
+/** No motion for this long (capture time) ends a spell of motion: the camera's `motion` event goes off. */
+export const MOTION_OFF_MS = 3_000;
+/** What the detector knows is older than this: gates pass every frame (the stream is down, or slower than this). */
+export const MOTION_STALE_MS = 2_000;
+
+export interface CameraMotionFigures {
+  readonly stream: string;
+  /** The last frame's state, null before the first. */
+  readonly state: MotionState | null;
+  /** The last frame's share of the picture that moved (0–1) and its moving regions. */
+  readonly share: number;
+  readonly regions: number;
+  /** Frames measured, with motion, with a whole-picture change, over the camera's life. */
+  readonly frames: number;
+  readonly motionFrames: number;
+  readonly wholeFrames: number;
+  /** Onsets: motion after a still spell. */
+  readonly onsets: number;
+  /** Share of the frames measured that had motion, 0–1: the camera's activity. */
+  readonly activity: number;
+  /** Mean regions on a frame with motion. */
+  readonly regionsPerMotionFrame: number;
+  /** Mean CPU time of one frame's measure (luma and detector), ms. */
+  readonly msPerFrame: number;
+  /** Why it does not measure (a frame it cannot read), else null. */
+  readonly problem: string | null;
+}
+
+/** onset: motion after MOTION_HOLD_MS without; whole: a whole-picture change; end: MOTION_OFF_MS without motion. */
+export type MotionListener = (kind: 'onset' | 'whole' | 'end', captureTime: number) => void;
+
+export interface CameraMotionOptions {
+  readonly camera: string;
+  readonly stream: string;
+  readonly supplier: FrameSupplier;
+  readonly readSize: number;
+  readonly masks: readonly Polygon[];
+  readonly log: Logger;
+}
+
+export class CameraMotion implements AsyncDisposable {
+  readonly stream: string;
+  readonly #o: CameraMotionOptions;
+  readonly #detector: MotionDetector;
+  readonly #listeners = new Set<MotionListener>();
+  #subscription: Subscription | null = null;
+  #running: Promise<void> | null = null;
+  #closed = false;
+  #last: MotionResult | null = null;
+  #lastAt = Number.NEGATIVE_INFINITY;
+  #lastMotionAt = Number.NEGATIVE_INFINITY;
+  #wholeCount = 0;
+  #frames = 0;
+  #motionFrames = 0;
+  #onsets = 0;
+  /** In a spell of motion (from its first frame to MOTION_OFF_MS after its last). */
+  #spell = false;
+  #regionSum = 0;
+  #cpuMs = 0;
+  #problem: string | null = null;
+  #luma = new Uint8Array(0);
+
+  constructor(options: CameraMotionOptions) {
+    this.#o = options;
+    this.stream = options.stream;
+    this.#detector = new MotionDetector({ masks: options.masks });
+  }
+
+  start(): void {
+    if (this.#running !== null || this.#closed) return;
+    const subscription = this.#o.supplier.subscribe(`${this.#o.camera}:motion`, { criticality: 'best-effort', readSize: { longSide: this.#o.readSize } });
+    this.#subscription = subscription;
+    this.#running = this.#loop(subscription);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#subscription?.close();
+    await this.#running;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Called at each onset and whole-picture change, with the capture time of its frame; returns the unsubscribe. */
+  listen(listener: MotionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Whether it knows the picture near capture time `at`: it measures, and its last frame is recent. */
+  live(at: number): boolean {
+    return this.#problem === null && this.#lastAt >= at - MOTION_STALE_MS;
+  }
+
+  /** Motion seen at or after `at − MOTION_HOLD_MS`. */
+  movingAt(at: number): boolean {
+    return this.#lastMotionAt >= at - MOTION_HOLD_MS;
+  }
+
+  /** Whole-picture changes so far (a gate runs once per change it has not seen). */
+  get wholeCount(): number {
+    return this.#wholeCount;
+  }
+
+  figures(): CameraMotionFigures {
+    const last = this.#last;
+    return {
+      stream: this.stream,
+      state: last?.state ?? null,
+      share: last?.share ?? 0,
+      regions: last?.regions.length ?? 0,
+      frames: this.#frames,
+      motionFrames: this.#motionFrames,
+      wholeFrames: this.#wholeCount,
+      onsets: this.#onsets,
+      activity: this.#frames === 0 ? 0 : this.#motionFrames / this.#frames,
+      regionsPerMotionFrame: this.#motionFrames === 0 ? 0 : this.#regionSum / this.#motionFrames,
+      msPerFrame: this.#frames === 0 ? 0 : this.#cpuMs / this.#frames,
+      problem: this.#problem,
+    };
+  }
+
+  async #loop(subscription: Subscription): Promise<void> {
+    for (;;) {
+      let frame: Frame | null;
+      try {
+        frame = await subscription.read();
+      } catch {
+        return;
+      }
+      if (frame === null || this.#closed) return;
+      const started = performance.now();
+      const plane = this.#lumaOf(frame);
+      if (plane === null) {
+        this.#problem = `motion reads raw frames, not ${frame.format}: set the camera's capture.output.format to gray, nv12, rgb24 or bgr24`;
+        this.#o.log.warn({ stream: this.stream, format: frame.format }, this.#problem);
+        await subscription.close();
+        return;
+      }
+      let result: MotionResult;
+      try {
+        result = this.#detector.detect(plane);
+      } catch (error) {
+        this.#o.log.warn({ stream: this.stream, err: (error as Error).message }, 'motion: a frame could not be measured');
+        continue;
+      }
+      this.#cpuMs += performance.now() - started;
+      this.#record(result, frame.captureTime);
+    }
+  }
+
+  #record(result: MotionResult, at: number): void {
+    this.#frames++;
+    this.#last = result;
+    this.#lastAt = at;
+    if (result.state === 'whole') {
+      this.#wholeCount++;
+      this.#tell('whole', at);
+    } else if (result.state === 'motion') {
+      this.#motionFrames++;
+      this.#regionSum += result.regions.length;
+      const onset = !this.movingAt(at);
+      this.#lastMotionAt = at;
+      this.#spell = true;
+      if (onset) {
+        this.#onsets++;
+        this.#tell('onset', at);
+      }
+    } else if (this.#spell && at - this.#lastMotionAt >= MOTION_OFF_MS) {
+      this.#spell = false;
+      this.#tell('end', at);
+    }
+  }
+
+  #tell(kind: 'onset' | 'whole' | 'end', at: number): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(kind, at);
+      } catch (error) {
+        this.#o.log.error({ err: (error as Error).message }, 'a motion listener threw');
+      }
+    }
+  }
+
+  /** The frame's luma plane: gray, nv12 and yuv420p have one; rgb24, bgr24, rgba and bgra are converted; null otherwise. */
+  #lumaOf(frame: Frame): LumaPlane | null {
+    const { payload: p, width, height } = frame;
+    if (frame.format === 'gray' || frame.format === 'nv12' || frame.format === 'yuv420p') return { luma: p, width, height };
+    const n = width * height;
+    let step: number;
+    let r: number;
+    let b: number;
+    switch (frame.format) {
+      case 'rgb24':
+        [step, r, b] = [3, 0, 2];
+        break;
+      case 'bgr24':
+        [step, r, b] = [3, 2, 0];
+        break;
+      case 'rgba':
+        [step, r, b] = [4, 0, 2];
+        break;
+      case 'bgra':
+        [step, r, b] = [4, 2, 0];
+        break;
+      default:
+        return null;
+    }
+    if (this.#luma.length !== n) this.#luma = new Uint8Array(n);
+    const luma = this.#luma;
+    for (let i = 0, j = 0; i < n; i++, j += step) luma[i] = (77 * p[j + r]! + 150 * p[j + 1]! + 29 * p[j + b]!) >> 8;
+    return { luma, width, height };
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The motion gate (issue 44, ADR 0066): what a gated model worker reads. It reads the worker's own source (its
+ * subscription at maxFps, or its stream switch) and hands the worker only the frames its model should run on:
+ * - a frame with motion near its capture time (CameraMotion.movingAt), maxFps still capping the rate;
+ * - the first frame with motion after a still spell at once: an onset opens the source's slot (openSlot);
+ * - once per whole-picture change (a change of light the tone map could not explain): at most one model run;
+ * - while the worker tracks objects and nothing moves, one frame per `stationaryMs`, so a still object stays tracked;
+ * - the first frame of each incarnation (something may already be there), and every frame while motion is not
+ *   known (no measure for MOTION_STALE_MS: a stream down, a format it cannot read): the gate fails open.
+ * Every other frame is `still`: read and let pass, its own reason, never a drop, a gated frame or a miss. The
+ * source's stats leave still frames out of `delivered`, so objectives and drop alerts count only the frames the
+ * model should have run on.
+ *
+ * GateFigures live as long as the worker (every incarnation): runs by reason, still frames (model runs saved),
+ * onsets and onset → first detection latency (capture of the onset frame to the first result with a detection).
+ */
+import { performance } from 'node:perf_hooks';
+import { SampleWindow } from '../internal/sample-window.js';
+import type { Frame, FrameSource, ReadOptions, ReadSize, WorkerStats } from '../supplier/index.js';
+import type { CameraMotion } from './camera-motion.js';
+
+/** An onset opens the slot for frames captured this long before it: the main stream's frame of the same instant. */
+const ONSET_SLACK_MS = 100;
+
+export const GATE_REASONS = ['first', 'motion', 'onset', 'whole', 'stationary', 'unknown'] as const;
+export type GateReason = (typeof GATE_REASONS)[number];
+
+export interface GateFigures {
+  readonly on: 'motion';
+  readonly stationaryMs: number;
+  /** Frames handed to the model worker, by why. */
+  readonly runs: Readonly<Record<GateReason, number>>;
+  /** Frames the model did not run on because nothing moved and nothing was due a recheck: model runs saved. */
+  readonly still: number;
+  /** Share of the frames read that were still, 0–1. */
+  readonly savedShare: number;
+  /** Onsets seen, those answered with a detection, and onset → first detection latency (ms). */
+  readonly onsets: number;
+  readonly detectedOnsets: number;
+  readonly onsetLatencyMs: { readonly last: number | null; readonly p50: number | null; readonly p99: number | null };
+}
+
+/** One gated worker's gate, over its life: it makes each incarnation's source. */
+export class MotionGate {
+  readonly stationaryMs: number;
+  readonly #motion: CameraMotion;
+  readonly #tracked: () => number;
+  readonly #runs: Record<GateReason, number> = { first: 0, motion: 0, onset: 0, whole: 0, stationary: 0, unknown: 0 };
+  #still = 0;
+  #onsets = 0;
+  #detectedOnsets = 0;
+  /** The capture time of the onset not yet answered with a detection. */
+  #pendingOnset: number | null = null;
+  #lastLatency: number | null = null;
+  readonly #latencies = new SampleWindow(256);
+
+  constructor(options: { motion: CameraMotion; stationaryMs: number; tracked: () => number }) {
+    this.#motion = options.motion;
+    this.stationaryMs = options.stationaryMs;
+    this.#tracked = options.tracked;
+  }
+
+  /** The source an incarnation reads: `inner` (its subscription or stream switch) behind the gate. */
+  source(inner: FrameSource): FrameSource {
+    return new GatedSource(inner, this, this.#motion);
+  }
+
+  /** A result of the worker: the first with a detection after an onset gives the onset's latency. */
+  onResult(captureTime: number, output: unknown): void {
+    const onset = this.#pendingOnset;
+    if (onset === null || captureTime < onset) return;
+    const detections = (output as { detections?: unknown } | null)?.detections;
+    if (!Array.isArray(detections) || detections.length === 0) return;
+    this.#pendingOnset = null;
+    this.#detectedOnsets++;
+    this.#lastLatency = Math.max(0, performance.now() - onset);
+    this.#latencies.record(this.#lastLatency);
+  }
+
+  figures(): GateFigures {
+    const runs = Object.values(this.#runs).reduce((a, b) => a + b, 0);
+    return {
+      on: 'motion',
+      stationaryMs: this.stationaryMs,
+      runs: { ...this.#runs },
+      still: this.#still,
+      savedShare: runs + this.#still === 0 ? 0 : this.#still / (runs + this.#still),
+      onsets: this.#onsets,
+      detectedOnsets: this.#detectedOnsets,
+      onsetLatencyMs: { last: this.#lastLatency, p50: this.#latencies.percentile(50), p99: this.#latencies.percentile(99) },
+    };
+  }
+
+  /** @internal An onset reached the gate: its latency is counted from its frame's capture. */
+  onset(at: number): void {
+    this.#onsets++;
+    this.#pendingOnset ??= at;
+  }
+
+  /** @internal Whether the frame goes to the model, and why; `state` is the incarnation's. */
+  judge(frame: Frame, state: IncarnationState): GateReason | 'still' {
+    const at = frame.captureTime;
+    const motion = this.#motion;
+    let reason: GateReason | 'still';
+    if (state.lastPassAt === null) reason = 'first';
+    else if (!motion.live(at)) reason = 'unknown';
+    else if (motion.wholeCount > state.wholeSeen) reason = 'whole';
+    else if (motion.movingAt(at)) reason = state.onsetOpen ? 'onset' : 'motion';
+    else if (at - state.lastPassAt >= this.stationaryMs && this.#tracked() > 0) reason = 'stationary';
+    else reason = 'still';
+    if (reason === 'still') {
+      this.#still++;
+      return reason;
+    }
+    this.#runs[reason]++;
+    state.lastPassAt = at;
+    state.wholeSeen = motion.wholeCount;
+    state.onsetOpen = false;
+    return reason;
+  }
+}
+
+interface IncarnationState {
+  lastPassAt: number | null;
+  wholeSeen: number;
+  /** An onset opened the slot and no frame has gone since. */
+  onsetOpen: boolean;
+}
+
+/** One incarnation's gated source. */
+class GatedSource implements FrameSource {
+  readonly workerId: string;
+  readonly #inner: FrameSource;
+  readonly #gate: MotionGate;
+  readonly #unlisten: () => void;
+  readonly #state: IncarnationState;
+  /** Still frames of this incarnation: out of the inner source's delivered. */
+  #still = 0;
+
+  constructor(inner: FrameSource, gate: MotionGate, motion: CameraMotion) {
+    this.workerId = inner.workerId;
+    this.#inner = inner;
+    this.#gate = gate;
+    this.#state = { lastPassAt: null, wholeSeen: motion.wholeCount, onsetOpen: false };
+    this.#unlisten = motion.listen((kind, at) => {
+      if (kind === 'end') return;
+      if (kind === 'onset') {
+        gate.onset(at);
+        this.#state.onsetOpen = true;
+      }
+      // The frame of the onset (or of the change) goes now, not at the next maxFps slot.
+      this.#inner.openSlot?.(at - ONSET_SLACK_MS);
+    });
+  }
+
+  get closed(): boolean {
+    return this.#inner.closed;
+  }
+
+  async read(options?: ReadOptions): Promise<Frame | null> {
+    for (;;) {
+      const frame = await this.#inner.read(options);
+      if (frame === null) return null;
+      if (this.#gate.judge(frame, this.#state) !== 'still') return frame;
+      this.#still++;
+    }
+  }
+
+  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    try {
+      for (;;) {
+        const frame = await this.read(options);
+        if (frame === null) return;
+        yield frame;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
+    return this.frames();
+  }
+
+  retain(frame: Frame): () => void {
+    return this.#inner.retain(frame);
+  }
+
+  touch(): void {
+    this.#inner.touch();
+  }
+
+  stats(): WorkerStats {
+    const s = this.#inner.stats();
+    return { ...s, delivered: Math.max(0, s.delivered - this.#still) };
+  }
+
+  async close(): Promise<void> {
+    this.#unlisten();
+    await this.#inner.close();
+  }
+
+  setReadSize(size: ReadSize): void {
+    this.#inner.setReadSize?.(size);
+  }
+
+  freshSlots(): void {
+    this.#inner.freshSlots?.();
+  }
+
+  delaySlot(ms: number): void {
+    this.#inner.delaySlot?.(ms);
+  }
+
+  openSlot(since: number): void {
+    this.#inner.openSlot?.(since);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Motion-gated workers in the config (ADR 0066): the camera's `motion` and a model worker's `gate`, checked with
+ * path and line; what `config check` says of a gated worker; the stream motion is measured on.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { explainGates, motionStreamOf, parseConfig, stationarySecondsOf, trackOptionsOf } from '../../src/config/index.js';
+import { issuesOf, printed, yaml } from './helpers.js';
+
+const file = (...lines: string[]): string =>
+  yaml('models:', '  person: { handler: person }', 'cameras:', '  hall:', '    source: rtsp://10.0.0.5/main', ...lines.map((l) => `    ${l}`));
+
+describe('config: motion and gated workers', { timeout: 30_000 }, () => {
+  it('accepts gate: motion and its long form, and the camera motion key', () => {
+    const config = parseConfig(
+      file(
+        'streams: { sub: { source: rtsp://10.0.0.5/sub, width: 640, height: 360 }, main: { width: 1920, height: 1080 } }',
+        'motion: { masks: [[[0.8, 0], [1, 0], [1, 0.2]]] }',
+        'workers:',
+        '  - { id: people, model: person, maxFps: 2, gate: motion, track: true }',
+        '  - { id: fall, model: person, gate: { on: motion, stationarySeconds: 0.5 }, track: { endAfterSeconds: 3 } }',
+      ),
+    );
+    const hall = config.cameras.hall!;
+    assert.equal(motionStreamOf(hall), 'sub', 'the smallest declared stream');
+    assert.equal(hall.motion?.readSize, 320);
+    assert.equal(hall.motion?.enabled, true);
+    const [people, fall] = hall.workers;
+    assert.ok(people !== undefined && 'gate' in people && people.gate === 'motion');
+    assert.equal(stationarySecondsOf(people.gate, trackOptionsOf(people)), 1, 'half the default endAfterSeconds');
+    assert.ok(fall !== undefined && 'gate' in fall && fall.gate !== undefined);
+    assert.equal(stationarySecondsOf(fall.gate, trackOptionsOf(fall)), 0.5);
+    assert.deepEqual(explainGates(config), [
+      'camera hall, worker people: gated by motion on stream sub at 320 px: runs its model on frames with motion at up to 2 fps (the first after a still spell at once), every 1 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked',
+      'camera hall, worker fall: gated by motion on stream sub at 320 px: runs its model on frames with motion at every frame (the first after a still spell at once), every 0.5 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked',
+    ]);
+  });
+
+  it('refuses what contradicts itself, at its path and line', () => {
+    const text = file(
+      'motion: { enabled: false, stream: sub }',
+      'workers:',
+      '  - { id: people, model: person, gate: { on: motion, stationarySeconds: 2 }, track: true }',
+      '  - { id: other, model: person, gate: always }',
+    );
+    assert.deepEqual(printed(issuesOf(text)), [
+      'cameras.hall.motion.stream: names no stream of this camera (streams: main, auto) (line 6)',
+      "cameras.hall.workers[0].gate: gates the model by motion, and this camera's motion.enabled is false (line 8)",
+      "cameras.hall.workers[0].gate.stationarySeconds: (2 s) must be under the tracker's endAfterSeconds (2 s): a still object would be ended before its recheck (line 8)",
+      'cameras.hall.workers[1].gate: must be motion or { on: motion, stationarySeconds } (line 9)',
+    ]);
+  });
+});

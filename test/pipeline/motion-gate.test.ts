@@ -1,0 +1,237 @@
+/**
+ * The motion gate (issue 44, ADR 0066) with real parts: H.264 clips of drawn scenes (test/motion/scene.ts) played
+ * by the camera at their own rate, the camera's motion detection on them, and a real Node model server whose
+ * handler finds the scene's person (the one bright block) and counts its calls.
+ * - hall: an empty room for 3 s, then a person walks in. Nothing goes to the model on the still picture but the
+ *   incarnation's first frame; the first frame with motion goes at once, not at the next maxFps slot.
+ * - floor: a person lies still from the first frame to the last. They are found on the first frame, and the
+ *   stationary recheck keeps them tracked: no `end` while the clip plays.
+ * - moved: the camera turned to another room halfway: one whole-picture change, one model run for it.
+ * Figures against independent counts: the server's calls are the worker's model runs; still frames are counted.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
+import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
+import { drawScene, encodeToFile, FPS } from '../motion/scene.js';
+import { nextEvent, nextResults } from './helpers.js';
+import { SystemMetrics } from '../../src/metrics/index.js';
+import { renderView } from '../../src/cli/run-view.js';
+
+/** A sample's value in Prometheus text, by its exact labels as rendered. */
+function sample(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'framesupplier-gate-'));
+const SHM_DIR = `/dev/shm/framesupplier-gate-${process.pid}`;
+const ENTERS = 30;
+const FRAMES = 60;
+const PERSON = 245;
+
+/** A model that finds the scene's person: the box of the pixels brighter than any of the room's; counts its calls per camera. */
+function personFinder(calls: Map<string, number>): InferenceHandler {
+  return {
+    name: 'finder',
+    modelId: 'finder',
+    infer(frame, request) {
+      calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
+      const { data, width, height } = frame;
+      let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          if (data[y * width + x]! < 225) continue;
+          n++;
+          if (x < x1) x1 = x;
+          if (x > x2) x2 = x;
+          if (y < y1) y1 = y;
+          if (y > y2) y2 = y;
+        }
+      }
+      const detections =
+        n < 200 ? [] : [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const }];
+      return Promise.resolve({ detections });
+    },
+  };
+}
+
+describe('a model worker gated by motion', { timeout: 120_000 }, () => {
+  const calls = new Map<string, number>();
+  let server: ModelServer;
+  const hall = join(dir, 'hall.mp4');
+  const floor = join(dir, 'floor.mp4');
+  const moved = join(dir, 'moved.mp4');
+
+  before(async () => {
+    encodeToFile(drawScene({ frames: FRAMES, personFrom: ENTERS, personLuma: PERSON, seed: 3 }), hall);
+    encodeToFile(drawScene({ frames: FRAMES, personFrom: 0, personStillAt: 300, personLuma: PERSON, seed: 5 }), floor);
+    // The camera was turned at frame 30 to another view (the room upside down and mirrored): the whole picture
+    // changed, and no change of light explains it.
+    const room = drawScene({ frames: FRAMES, seed: 21 });
+    const turned = (frame: Uint8Array): Uint8Array => frame.slice().reverse();
+    encodeToFile([...room.slice(0, ENTERS), ...room.slice(ENTERS).map(turned)], moved);
+    server = new ModelServer({
+      socketPath: join(dir, 'finder.sock'),
+      handler: personFinder(calls),
+      shmDir: SHM_DIR,
+      closeLingerMs: 200,
+      shutdownGraceMs: 2_000,
+    });
+    await server.start();
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(SHM_DIR, { recursive: true, force: true });
+  });
+
+  it('runs the model at once on motion, rechecks a still person, and nothing on a still empty picture', async () => {
+    const worker = (stationary: number): string =>
+      `      - { id: people, model: finder, maxFps: 2, gate: { on: motion, stationarySeconds: ${stationary} }, track: { confirmHits: 1, endAfterSeconds: 1.5 } }`;
+    const config = parseConfig(
+      [
+        `shmDir: ${SHM_DIR}`,
+        'models:',
+        `  finder: { socket: ${join(dir, 'finder.sock')} }`,
+        'cameras:',
+        '  hall:',
+        `    source: ${hall}`,
+        '    capture: { output: { format: gray } }',
+        '    workers:',
+        worker(0.5),
+        '  floor:',
+        `    source: ${floor}`,
+        '    capture: { output: { format: gray } }',
+        '    workers:',
+        worker(0.5),
+        '  moved:',
+        `    source: ${moved}`,
+        '    capture: { output: { format: gray } }',
+        '    workers:',
+        worker(0.5),
+      ].join('\n'),
+      { env: {}, fileName: 'gate.yaml' },
+    );
+    const system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 200, drainTimeoutMs: 2_000 });
+    const results: EventOf<'result'>[] = [];
+    const ended: EventOf<'tracked-object'>[] = [];
+    const started: EventOf<'tracked-object'>[] = [];
+    system.on('result', (e) => results.push(e));
+    system.on('tracked-object', (e) => (e.event.type === 'end' ? ended : e.event.type === 'new' ? started : []).push(e));
+    const stopped = Promise.all(
+      ['hall', 'floor', 'moved'].map((camera) => nextEvent(system, 'camera-state', (e) => e.camera === camera && e.state === 'stopped')),
+    );
+    await system.start();
+    let figures: ReturnType<VisionSystem['stats']>;
+    let scraped: string;
+    try {
+      await stopped;
+      figures = system.stats();
+      const metrics = new SystemMetrics({ system, processMetrics: false });
+      scraped = await metrics.render();
+      metrics.close();
+      // The person lying still on the floor is tracked until the clip ends: never ended while there.
+      assert.deepEqual(
+        ended.filter((e) => e.event.after.camera === 'floor').map((e) => e.event.after.id),
+        [],
+        'no track of the still person ended while they were in the picture',
+      );
+    } finally {
+      await system.close();
+    }
+
+    // hall: the first frame, then nothing until the person walks in.
+    const hallResults = results.filter((r) => r.camera === 'hall');
+    // A frame's seq is its place in the clip (the first is 1): the person steps in on seq ENTERS + 1.
+    const beforeEntry = hallResults.filter((r) => r.seq <= ENTERS);
+    assert.equal(beforeEntry.length, 1, `one run (the first frame) on the still empty hall, got ${beforeEntry.length}`);
+    const hallGate = figures.cameras.hall!.workers.people!.gate!;
+    assert.ok(hallGate.still >= 4, `the still frames are counted as still (${hallGate.still})`);
+    assert.ok(hallGate.onsets >= 1 && hallGate.runs.onset >= 1, `the onset went to the model (${JSON.stringify(hallGate)})`);
+    const firstDetection = hallResults.find((r) => ((r.output as { detections: unknown[] }).detections ?? []).length > 0);
+    assert.ok(firstDetection !== undefined, 'the person walking in is detected');
+    // The person is found once in the picture; the maxFps slot (500 ms) does not hold the onset back.
+    // The onset's frame (or the next) goes at once: at maxFps 2 without it, the next slot could be 5 frames later.
+    assert.ok(firstDetection.seq <= ENTERS + 3, `first detection on frame ${firstDetection.seq}; the person stepped in on frame ${ENTERS + 1}`);
+    const latency = hallGate.onsetLatencyMs.p99;
+    assert.ok(latency !== null && latency <= 1000 / FPS + 500 + 200, `onset → first detection ${latency} ms`);
+
+    // floor: found on the first frame, then rechecked every 0.5 s while it lies still.
+    const floorGate = figures.cameras.floor!.workers.people!.gate!;
+    assert.ok(
+      started.some((e) => e.event.after.camera === 'floor'),
+      'the person on the floor is tracked',
+    );
+    assert.ok(floorGate.runs.stationary >= 6, `stationary rechecks: ${floorGate.runs.stationary}`);
+    assert.ok(floorGate.still > 0, 'frames between rechecks are still');
+
+    // moved: the whole-picture change costs one run, and the still picture after it none.
+    const movedGate = figures.cameras.moved!.workers.people!.gate!;
+    assert.equal(figures.cameras.moved!.motion!.wholeFrames, 1, JSON.stringify(figures.cameras.moved!.motion));
+    assert.equal(movedGate.runs.whole, 1);
+    assert.equal(movedGate.runs.motion + movedGate.runs.onset + movedGate.runs.stationary, 0, JSON.stringify(movedGate));
+    assert.equal(calls.get('moved'), 2, 'the first frame and the change');
+
+    // Figures against the server's own count.
+    for (const camera of ['hall', 'floor', 'moved']) {
+      const w = figures.cameras[camera]!.workers.people!;
+      const runs = Object.values(w.gate!.runs).reduce((a: number, b: number) => a + b, 0);
+      assert.equal(calls.get(camera), w.modelFrames!.taken, `${camera}: the server's calls are the model's frames taken`);
+      assert.ok(runs >= w.modelFrames!.taken, `${camera}: every model run was a frame the gate let through`);
+      assert.equal(w.totals.delivered, w.modelFrames!.taken + w.modelFrames!.inFlight + w.modelFrames!.skipped, `${camera}: still frames are out of delivered`);
+    }
+
+    // The CLI view says it in a line per camera and gated worker.
+    const view = renderView(figures, new Map(), { colour: false });
+    assert.match(view, /^hall motion on main: \w+, \d+ % of the picture, \d+ region\(s\); active \d+ % of \d+ frames, 1 onset\(s\)/m);
+    assert.match(
+      view,
+      new RegExp(
+        `^hall/people gated by motion: \\d+ run\\(s\\) \\(first 1, .*onset 1.*\\), ${hallGate.still} still \\(\\d+ % saved\\), onset → detection p50 \\d+ ms`,
+        'm',
+      ),
+    );
+
+    // The same figures in Prometheus.
+    assert.equal(sample(scraped, 'framesupplier_worker_frames_still_total{camera="hall",worker="people"}'), hallGate.still);
+    assert.equal(sample(scraped, 'framesupplier_worker_gate_runs_total{camera="floor",worker="people",reason="stationary"}'), floorGate.runs.stationary);
+    assert.equal(sample(scraped, 'framesupplier_motion_onsets_total{camera="hall"}'), figures.cameras.hall!.motion!.onsets);
+    assert.ok(sample(scraped, 'framesupplier_worker_onset_detection_seconds{camera="hall",worker="people",quantile="0.99"}')! <= 0.8);
+  });
+
+  it('fails open: motion it cannot measure (a jpeg camera) lets every frame through, and says why', async () => {
+    const config = parseConfig(
+      [
+        `shmDir: ${SHM_DIR}`,
+        'models:',
+        `  finder: { socket: ${join(dir, 'finder.sock')} }`,
+        'cameras:',
+        '  pattern:',
+        '    source: lavfi:testsrc2=size=320x240:rate=10',
+        '    capture: { output: { format: jpeg } }',
+        '    workers:',
+        '      - { id: people, model: finder, maxFps: 5, gate: motion }',
+      ].join('\n'),
+      { env: {}, fileName: 'jpeg.yaml' },
+    );
+    const system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 200, drainTimeoutMs: 2_000 });
+    const results = nextResults(system, 'pattern', 'people', 6);
+    await system.start();
+    try {
+      await results;
+      const camera = system.stats().cameras.pattern!;
+      assert.match(camera.motion!.problem ?? '', /motion reads raw frames, not jpeg/);
+      const gate = camera.workers.people!.gate!;
+      assert.ok(gate.runs.unknown >= 4, JSON.stringify(gate));
+      assert.equal(gate.still, 0);
+    } finally {
+      await system.close();
+    }
+  });
+});
