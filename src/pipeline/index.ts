@@ -4,6 +4,7 @@
  * round-robin mux, one typed event stream, all owned by a VisionSystem.
  */
 export { VisionSystem, type VisionSystemOptions, type SystemStats, type CameraZone, type CameraAreas } from './system.js';
+export type { MemoryFigures, CameraBufferBytes } from './memory-figures.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
 export {

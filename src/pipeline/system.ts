@@ -61,8 +61,8 @@ import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { WorkerGroup } from './worker-group.js';
 import { ObjectTracking } from './object-tracking.js';
 import type { LineCount, SnapshotInfo, TrackedEvent, TrackedObject, ZoneCount } from '../objects/index.js';
-import { processMemory, type ProcessMemory } from '../internal/memory.js';
-import { mallocStats, probeFrameRate, type MallocStats } from '../capture/index.js';
+import { memoryFigures, type MemoryFigures } from './memory-figures.js';
+import { probeFrameRate } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { WorkerProfile } from './worker-profile.js';
 import { OutputGate } from './output-gate.js';
@@ -117,11 +117,10 @@ export interface SystemStats {
   /** Results the output gate withheld (setOutputGate). */
   readonly resultsWithheld: number;
   /**
-   * This process's memory, bytes, and its malloc figures once the native decoder is loaded (null before or
-   * without): a growth in RSS is in the JS heap, in buffers (external) or native, and native memory either
-   * held (malloc.inUseBytes) or kept free by malloc. A model server's memory is in its scheduling figures.
+   * Memory, bytes (memory-figures.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
+   * the process tree's RSS (model servers, ffmpeg) and each camera's buffers. A model server's own is in its scheduling figures.
    */
-  readonly memory: ProcessMemory & { readonly malloc: MallocStats | null };
+  readonly memory: MemoryFigures;
 }
 
 /** How often models.discover is listed: a server that binds its socket there is a model within this. */
@@ -563,7 +562,7 @@ export class VisionSystem implements AsyncDisposable {
       cameras,
       models,
       shared,
-      memory: { ...processMemory(), malloc: mallocStats() },
+      memory: memoryFigures(cameras),
     };
   }
 
