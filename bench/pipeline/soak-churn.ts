@@ -17,11 +17,12 @@
  * (JS heap, malloc) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
  * least-squares slope against each event's count (per thousand events, with its standard error) and against time.
  * The events happen together, so each slope charges all the growth to that one event: an upper bound of its cost.
- * SOAK_CHURN_SECONDS (3600) long.
+ * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,7 +157,8 @@ export async function soakChurn(): Promise<void> {
       loops.push(
         (async () => {
           while (!stop.signal.aborted) {
-            await sleep(s * 1000);
+            // Abortable: a long period (an event switched off) must not hold the bench's end.
+            await delay(s * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
             if (stop.signal.aborted) return;
             try {
               await act();
