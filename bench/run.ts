@@ -21,6 +21,8 @@ import { p1 } from './pipeline/p1.js';
 import { p3 } from './pipeline/p3.js';
 import { example, exampleCli } from './pipeline/example.js';
 import { soak } from './pipeline/soak.js';
+import { soakChurn } from './pipeline/soak-churn.js';
+import { memoryDiet } from './pipeline/memory-diet.js';
 import { e1 } from './mqtt/e1.js';
 import { jpegEncoders } from './http/jpeg.js';
 import { h1 } from './http/h1.js';
@@ -78,6 +80,9 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   'EXAMPLE-CLI': () => exampleCli(),
   /** The system as the CLI runs it, 16 cameras for an hour: the process tree's memory, fds, threads, zombies and RSS slopes. */
   SOAK: () => soak(),
+  'SOAK-CHURN': () => soakChurn(),
+  /** What the first camera's memory is and what each added one costs (issue 45 item 4). */
+  'MEM-DIET': () => memoryDiet(),
   E1: () => e1(),
   JPEG: () => jpegEncoders(),
   H1: () => h1(),
@@ -101,8 +106,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
 };
 
 const requested = args.map((name) => name.toUpperCase());
-// SOAK takes an hour: run only when named.
-const names = requested.length > 0 ? requested : Object.keys(WORKLOADS).filter((name) => name !== 'SOAK');
+// SOAK and SOAK-CHURN take an hour: run only when named.
+const names = requested.length > 0 ? requested : Object.keys(WORKLOADS).filter((name) => name !== 'SOAK' && name !== 'SOAK-CHURN');
 for (const name of names) {
   const run = WORKLOADS[name];
   if (run === undefined) {

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
 /**
  * A process's memory as Node sees it, in bytes: resident set, the V8 heap,
  * and what lives outside it (`external`, of which `arrayBuffers`). Put beside
@@ -15,4 +17,64 @@ export interface ProcessMemory {
 export function processMemory(): ProcessMemory {
   const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
   return { rss, heapTotal, heapUsed, external, arrayBuffers };
+}
+
+/**
+ * The resident memory of a process and every process under it (model servers, ffmpeg, their children), from
+ * Linux's /proc: what the box gives the whole system, so a growth in a child shows beside this process's own.
+ * Null where /proc is not there to read (not Linux). A process that ends meanwhile is left out, never an error.
+ */
+export interface ProcessTreeMemory {
+  /** VmRSS summed over the processes, bytes (shared pages, the frame stores, count once per process mapping them). */
+  readonly rssBytes: number;
+  /** The processes counted, the root included. */
+  readonly processes: number;
+}
+
+export function processTreeMemory(root: number = process.pid): ProcessTreeMemory | null {
+  if (!existsSync('/proc/self/status')) return null;
+  let rssBytes = 0;
+  let processes = 0;
+  const seen = new Set<number>();
+  const pending = [root];
+  while (pending.length > 0) {
+    const pid = pending.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    const rss = vmRssBytes(pid);
+    if (rss === null) continue;
+    rssBytes += rss;
+    processes++;
+    pending.push(...childrenOf(pid));
+  }
+  return processes === 0 ? null : { rssBytes, processes };
+}
+
+function vmRssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    // A zombie has no VmRSS line: it holds no memory.
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** A process's children, as each of its threads forked them (/proc/<pid>/task/<tid>/children). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return children;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (child.trim() !== '') children.push(Number(child));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return children;
 }

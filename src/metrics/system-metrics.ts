@@ -52,6 +52,7 @@ import { MonotonicCounters } from './monotonic.js';
 import { ObjectMetrics } from './object-metrics.js';
 import { SnapshotMetric, type BucketCounts, type Labels } from './snapshot-metric.js';
 import { defineSnapshots } from './metric-definitions.js';
+import { addMemorySamples, defineMemoryMetrics, type MemoryMetrics } from './memory-metrics.js';
 
 /**
  * What the MQTT sink reports, for its metrics: anything with this stats() can
@@ -159,6 +160,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
   readonly #snapshots: SnapshotMetric[] = [];
   #objects: ObjectMetrics | null = null;
   readonly #m: ReturnType<typeof defineSnapshots>;
+  readonly #memory: MemoryMetrics;
   #closed = false;
 
   readonly #onResult = (e: ResultEvent): void => this.#observe(e);
@@ -203,6 +205,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     build.add({ version: packageVersion(), node_version: process.version }, 1);
     build.commit();
     this.#m = defineSnapshots(this.registry, this.#snapshots, MODEL_CAMERA_QUANTILES);
+    this.#memory = defineMemoryMetrics(this.registry, this.#snapshots);
     this.#system.on('result', this.#onResult);
     this.#system.on('config-change', this.#onChange);
     this.#objects = new ObjectMetrics(this.#system, this.registry);
@@ -267,6 +270,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     for (const [worker, w] of Object.entries(stats.shared)) this.#worker({ camera: '', worker }, w);
     for (const [model, s] of Object.entries(stats.models)) this.#model(model, s, stats);
     this.#mqttFigures();
+    addMemorySamples(this.#memory, stats.memory);
     for (const metric of this.#snapshots) metric.commit();
     this.#monotonic.sweep();
   }

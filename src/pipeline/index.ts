@@ -14,6 +14,7 @@ export type { SystemConfig, MaskOptions } from './system-config.js';
 export type { SystemResults } from './system-results.js';
 export type { SystemStats } from './system-stats.js';
 export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system-deprecated.js';
+export type { MemoryFigures, CameraBufferBytes } from './memory-figures.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
 export {

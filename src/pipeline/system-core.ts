@@ -13,8 +13,7 @@ import { availableParallelism } from 'node:os';
 import { resolveCamera, type ModelConfig } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
-import { processMemory } from '../internal/memory.js';
-import { mallocStats } from '../capture/index.js';
+import { memoryFigures } from './memory-figures.js';
 import type { VlmScene } from '../workers/index.js';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { CameraAreas, CameraConfig, ResolvedConfig, SharedWorkerConfig } from './config-types.js';
@@ -284,7 +283,7 @@ export class SystemCore {
       cameras,
       models,
       shared,
-      memory: { ...processMemory(), malloc: mallocStats() },
+      memory: memoryFigures(cameras),
     };
   }
 }

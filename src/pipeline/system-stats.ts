@@ -14,8 +14,7 @@ import type { ModelStats } from './model-service.js';
 import type { SharedWorkerStats } from './shared-worker.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
-import type { MallocStats } from '../capture/index.js';
-import type { ProcessMemory } from '../internal/memory.js';
+import type { MemoryFigures } from './memory-figures.js';
 
 export interface SystemStats {
   readonly state: SystemState;
@@ -28,11 +27,10 @@ export interface SystemStats {
   /** Results the output gate withheld (system.results.setGate). */
   readonly resultsWithheld: number;
   /**
-   * This process's memory, bytes, and its malloc figures once the native decoder is loaded (null before or
-   * without): a growth in RSS is in the JS heap, in buffers (external) or native, and native memory either
-   * held (malloc.inUseBytes) or kept free by malloc. A model server's memory is in its scheduling figures.
+   * Memory, bytes (memory-figures.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
+   * the process tree's RSS (model servers, ffmpeg) and each camera's buffers. A model server's own is in its scheduling figures.
    */
-  readonly memory: ProcessMemory & { readonly malloc: MallocStats | null };
+  readonly memory: MemoryFigures;
 }
 
 export interface SystemFiguresOptions {

@@ -43,6 +43,8 @@ export interface FramePoolStats {
   readonly held: number;
   /** acquire() calls that found no free slot and no room to grow. */
   readonly exhausted: number;
+  /** Bytes of the buffers the pool has made and not let go (held or free): what the pool keeps of memory. */
+  readonly bytes: number;
 }
 
 export class FramePool {
@@ -51,6 +53,7 @@ export class FramePool {
   #created = 0;
   #exhausted = 0;
   #byteLength = 0;
+  #bytes = 0;
 
   constructor(options: FramePoolOptions = {}) {
     const maxSlots = options.maxSlots ?? 64;
@@ -81,6 +84,7 @@ export class FramePool {
     }
     if (byteLength !== this.#byteLength) {
       this.#created -= this.#free.length;
+      for (const old of this.#free) this.#bytes -= old.view.byteLength;
       this.#free = [];
       this.#byteLength = byteLength;
     }
@@ -100,19 +104,24 @@ export class FramePool {
       slot = { pool: this, view: new Uint8Array(buffer), holds: 0 };
       slots.set(slot.view, slot);
       this.#created++;
+      this.#bytes += byteLength;
     }
     slot.holds = 1;
     return slot.view;
   }
 
   stats(): FramePoolStats {
-    return { slots: this.#created, free: this.#free.length, held: this.#created - this.#free.length, exhausted: this.#exhausted };
+    return { slots: this.#created, free: this.#free.length, held: this.#created - this.#free.length, exhausted: this.#exhausted, bytes: this.#bytes };
   }
 
   /** @internal */
   recycle(slot: Slot): void {
     if (slot.view.byteLength === this.#byteLength) this.#free.push(slot);
-    else this.#created--; // an old size: let it go
+    else {
+      // an old size: let it go
+      this.#created--;
+      this.#bytes -= slot.view.byteLength;
+    }
   }
 }
 

@@ -109,6 +109,16 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     }
   });
 
+  it("says the system's memory in its header: the process tree, the heap, each camera's buffers (ADR 0068)", async () => {
+    await page.waitForFunction(
+      () => /MB in \d+ processes · heap \d+ MB.* · buffers \d+ MB/.test(document.getElementById('memory')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    const title = (await page.locator('#memory').getAttribute('title')) ?? '';
+    for (const camera of [PEOPLE, PLAIN]) assert.match(title, new RegExp(`${camera}: \\d+ MB frame pool, \\d+ MB packets held`));
+  });
+
   it('draws boxes where the person model found people', async () => {
     await page.waitForFunction(
       (c) => (window as unknown as { __framesupplier: { lastBoxes: Record<string, unknown> } }).__framesupplier.lastBoxes[c] !== undefined,

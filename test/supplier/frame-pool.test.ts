@@ -18,7 +18,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
     assert.equal(pool.acquire(8), a, 'the released buffer comes back');
     releasePayload(b);
     releasePayload(a);
-    assert.deepEqual(pool.stats(), { slots: 2, free: 2, held: 0, exhausted: 1 });
+    assert.deepEqual(pool.stats(), { slots: 2, free: 2, held: 0, exhausted: 1, bytes: 16 });
     assert.throws(() => releasePayload(a), { code: 'ERR_INVALID_ARGUMENT' }, 'a double release is a bug, reported');
   });
 
@@ -36,7 +36,31 @@ describe('FramePool', { timeout: 60_000 }, () => {
     assert.equal(pool.acquire(8), c, 'a free buffer is handed out again whatever the bound says now');
     assert.equal(pool.acquire(8), null);
     for (const p of [a, b, c]) releasePayload(p);
-    assert.deepEqual(pool.stats(), { slots: 3, free: 3, held: 0, exhausted: 2 });
+    assert.deepEqual(pool.stats(), { slots: 3, free: 3, held: 0, exhausted: 2, bytes: 24 });
+  });
+
+  it('counts the bytes of the buffers it keeps, as sizes change and held buffers of an old size come back', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 3 })), { maxLength: 60 }), (steps) => {
+        const pool = new FramePool({ maxSlots: 4 });
+        const held: Uint8Array[] = [];
+        let size = 0;
+        for (const [take, n] of steps) {
+          if (take) {
+            size = n * 8;
+            const view = pool.acquire(size);
+            if (view !== null) held.push(view);
+          } else if (held.length > 0) releasePayload(held.shift()!);
+          // Held buffers of any size, free ones all of the size asked last.
+          const s = pool.stats();
+          assert.equal(s.bytes, held.reduce((sum, v) => sum + v.byteLength, 0) + s.free * size);
+        }
+        for (const v of held.splice(0)) releasePayload(v);
+        const s = pool.stats();
+        assert.equal(s.held, 0);
+        assert.equal(s.bytes, s.slots * size);
+      }),
+    );
   });
 
   it('the supplier counts its readers (what a capture sizes its pool from)', () => {
@@ -56,6 +80,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
     const big = pool.acquire(16)!;
     assert.equal(big.byteLength, 16);
     assert.equal(pool.stats().slots, 1);
+    assert.equal(pool.stats().bytes, 16, 'the old size is no longer counted');
     assert.throws(() => pool.acquire(0), { code: 'ERR_INVALID_ARGUMENT' });
     // Sizes no buffer can have: a code, not V8's bare RangeError; the pool is unchanged.
     for (const size of [2 ** 53 - 1, 2 ** 31 + 1, 1.5, Number.NaN]) {

@@ -554,10 +554,28 @@ function streamsText(c) {
   return { text: ` · ${Object.keys(c.streams).length} streams`, title: `\n${[...lines, ...workers].join('\n')}` };
 }
 
+const MiB = 1024 * 1024;
+
+/** The memory line (ADR 0068): the process tree's RSS, the JS heap, malloc in use against its arenas, the cameras' buffers. */
+function memoryText(m) {
+  if (!m) return { text: '', title: '' };
+  const mb = (bytes) => `${Math.round(bytes / MiB)} MB`;
+  const tree = m.tree ? `${mb(m.tree.rssBytes)} in ${m.tree.processes} processes` : `${mb(m.rss)}`;
+  const malloc = m.malloc ? `, malloc ${mb(m.malloc.inUseBytes)} in use of ${mb(m.malloc.arenaBytes + m.malloc.mmappedBytes)}` : '';
+  const cameras = Object.entries(m.buffers?.cameras ?? {}).map(([id, b]) => `${id}: ${mb(b.framePool)} frame pool, ${mb(b.packetBuffer)} packets held`);
+  return {
+    text: `${tree} · heap ${mb(m.heap?.usedBytes ?? m.heapUsed)}${malloc} · buffers ${mb(m.buffers?.totalBytes ?? 0)}`,
+    title: [`this process ${mb(m.rss)}, external ${mb(m.external)}`, ...cameras].join('\n'),
+  };
+}
+
 function onStats(stats) {
   $('system-state').textContent = stats.state;
   $('system-state').className = `badge ${stats.state}`;
   $('uptime').textContent = `up ${Math.round(stats.uptimeS)} s`;
+  const memory = memoryText(stats.memory);
+  $('memory').textContent = memory.text;
+  $('memory').title = memory.title;
   let changed = false;
   for (const c of Object.values(stats.cameras)) {
     if (!cameras.has(c.id)) changed = true;

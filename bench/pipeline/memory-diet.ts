@@ -1,0 +1,155 @@
+/**
+ * MEM-DIET (issue 45 item 4): what the first camera's memory is and what each added camera costs, by
+ * measurement, the pieces started one at a time.
+ *
+ * Pieces: a Node process of its own for each, measured from /proc once it says it is ready (after a forced
+ * collection and MEM_DIET_SETTLE_S): bare Node; Node with framesupplier's modules loaded (the library and the
+ * CLI's run command, nothing started); with the native decoder addon loaded besides; with sharp (libvips) loaded
+ * and one JPEG encoded; with onnxruntime-node loaded.
+ * Then the system as a user runs it (`framesupplier run <config> --view none`, as SOAK) with 0, 1, 2, 4 and 8 of
+ * P1's cameras (720p testsrc2 at 10 fps looped, nv12, P1's shared mock model and its light module worker), each
+ * measured after MEM_DIET_SETTLE_S (30): the tree's RSS, each process's (system, model server) split into
+ * anonymous, file-backed (code) and shared memory (the frame stores), threads, and the system's own figures
+ * (JS heap, malloc in use and arenas, the cameras' frame pools and held packets), and the tree's CPU over the
+ * second half of the settling time (what a memory setting given in NODE_OPTIONS costs). One JSON line per piece.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { SystemStats } from '../../src/pipeline/index.js';
+import { testClip } from '../capture/workloads.js';
+import { sampleTree, statUsage, treeStats, type ProcessSample } from '../proc.js';
+import { emit, log, round, sleep } from '../stats.js';
+
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
+const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
+const MB = 2 ** 20;
+
+const mb = (bytes: number): number => round(bytes / MB, 1);
+
+function figuresOf(p: ProcessSample | undefined): Record<string, number> | null {
+  if (p === undefined) return null;
+  return { rss_mb: mb(p.rssBytes), anon_mb: mb(p.anonBytes), file_mb: mb(p.fileBytes), shmem_mb: mb(p.shmemBytes), threads: p.threads };
+}
+
+/** Code run in a fresh Node process for a piece: loads what it names, then says ready and waits. */
+const PIECES: Readonly<Record<string, string>> = {
+  node: '',
+  modules: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js');`,
+  decoder: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); const c = await import('./dist/src/capture/index.js'); if (c.nativeDecoderUnavailable() !== null) throw new Error('no decoder');`,
+  sharp: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); const { default: sharp } = await import('sharp'); await sharp(Buffer.alloc(640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg().toBuffer();`,
+  onnxruntime: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); await import('onnxruntime-node');`,
+};
+
+async function piece(name: string, code: string, settleS: number): Promise<void> {
+  const script = `${code} globalThis.gc?.(); setTimeout(() => { process.stdout.write('ready\\n'); }, ${settleS * 1000}); setInterval(() => {}, 1 << 30);`;
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: CHECKOUT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  try {
+    for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
+    if (child.exitCode !== null) throw new Error(`${name}: exited with ${child.exitCode}`);
+    emit({ workload: 'MEM-DIET', piece: name, process: figuresOf(sampleTree(child.pid!).find((p) => p.pid === child.pid)) });
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+async function system(cameras: number, clip: string, settleS: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
+  const configPath = join(dir, 'diet.json');
+  const config = {
+    version: 1,
+    logLevel: 'warn',
+    shmDir: `/dev/shm/framesupplier-mem-diet-${process.pid}-${cameras}`,
+    models: { shared: { handler: 'mock', delayMs: 20 } },
+    http: { host: '127.0.0.1', port: 0 },
+    cameras: Object.fromEntries(
+      Array.from({ length: cameras }, (_, i) => [
+        `cam_${i}`,
+        {
+          source: clip,
+          capture: { loop: true, output: { format: 'nv12' } },
+          workers: [
+            { id: 'model', model: 'shared' },
+            { id: 'light', module: LIGHT },
+          ],
+        },
+      ]),
+    ),
+  };
+  writeFileSync(configPath, JSON.stringify(config));
+  const token = randomBytes(24).toString('hex');
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
+    cwd: CHECKOUT,
+    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  try {
+    let url: string | null = null;
+    for await (const line of createInterface({ input: child.stdout })) {
+      const m = /^dashboard: (\S+)/.exec(line);
+      if (m !== null) {
+        url = m[1]!;
+        break;
+      }
+    }
+    if (url === null) throw new Error(`the system exited before serving its API (${String(child.exitCode)})`);
+    child.stdout.resume();
+    // CPU over the second half of the settling time: what a memory setting (NODE_OPTIONS) costs in CPU.
+    await sleep((settleS * 1000) / 2);
+    const cpu = (): number => [...treeStats(child.pid!).values()].reduce((n, f) => n + statUsage(f).cpuS, 0);
+    const cpuStart = cpu();
+    await sleep((settleS * 1000) / 2);
+    const cpuPct = round(((cpu() - cpuStart) / (settleS / 2)) * 100, 1);
+    const res = await fetch(new URL('/api/stats', url), { headers: { authorization: `Bearer ${token}` } });
+    const s = (await res.json()) as SystemStats;
+    const procs = sampleTree(child.pid!);
+    const modelPid = s.models.shared?.pid ?? null;
+    const m = s.memory;
+    emit({
+      workload: 'MEM-DIET',
+      piece: 'system',
+      cameras,
+      streaming: Object.values(s.cameras).filter((c) => c.state === 'streaming').length,
+      tree_rss_mb: mb(procs.reduce((n, p) => n + p.rssBytes, 0)),
+      processes: procs.length,
+      tree_cpu_pct: cpuPct,
+      node_options: process.env.NODE_OPTIONS ?? '',
+      system: figuresOf(procs.find((p) => p.pid === child.pid)),
+      model: figuresOf(procs.find((p) => p.pid === modelPid)),
+      heap_used_mb: mb(m.heapUsed),
+      heap_total_mb: mb(m.heapTotal),
+      external_mb: mb(m.external),
+      malloc_in_use_mb: m.malloc === null ? null : mb(m.malloc.inUseBytes),
+      malloc_arena_mb: m.malloc === null ? null : mb(m.malloc.arenaBytes),
+      malloc_mmapped_mb: m.malloc === null ? null : mb(m.malloc.mmappedBytes),
+      frame_pool_mb: mb(Object.values(m.buffers.cameras).reduce((n, b) => n + b.framePool, 0)),
+      packet_buffer_mb: mb(Object.values(m.buffers.cameras).reduce((n, b) => n + b.packetBuffer, 0)),
+      pool_slots: Object.values(s.cameras).reduce((n, c) => n + (c.capture?.pool?.slots ?? 0), 0),
+      decoder_threads: Object.values(s.cameras).map((c) => c.capture?.decoderThreads ?? null),
+    });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function memoryDiet(): Promise<void> {
+  const settleS = Number(process.env.MEM_DIET_SETTLE_S ?? 30);
+  const counts = (process.env.MEM_DIET_CAMERAS ?? '0,1,2,4,8').split(',').map(Number);
+  // MEM_DIET_PIECES=0: the systems alone (to compare settings).
+  if (process.env.MEM_DIET_PIECES !== '0') for (const [name, code] of Object.entries(PIECES)) await piece(name, code, 3);
+  const clip = await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
+  for (const n of counts) {
+    log(`MEM-DIET: the system with ${n} cameras`);
+    await system(n, clip, settleS);
+  }
+}

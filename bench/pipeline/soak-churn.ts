@@ -1,0 +1,323 @@
+/**
+ * SOAK-CHURN (issue 45 item 3, ADR 0068): in an hour what a month does to the system's memory. The system runs
+ * as a user runs it (`framesupplier run <generated config> --view none`, a child process, the HTTP API, MQTT and
+ * the events store on) while the bench makes happen, again and again, the events a month brings:
+ *
+ * - reconnects: SOAK_CHURN_RTSP_CAMERAS (4) cameras read a real RTSP server (GStreamer, test/capture/rtsp_server.py)
+ *   that is killed every SOAK_CHURN_RTSP_S (6) seconds and started again a second later on the same port;
+ * - model restarts: the shared model server (the mock, P2's) killed (SIGKILL) every SOAK_CHURN_MODEL_S (60);
+ * - config changes: a camera added and the one added before removed every SOAK_CHURN_CAMERA_S (10), and a
+ *   camera's areas (a zone and a line) changed every SOAK_CHURN_AREAS_S (5), all through the HTTP API;
+ * - MQTT reconnects: the broker (Debian's mosquitto) stopped and started again every SOAK_CHURN_MQTT_S (60);
+ * - dashboard sockets: /api/ws opened, read and closed every SOAK_CHURN_SOCKET_S (5);
+ * - the events store pruning: events kept for 20 s, pruned every minute (the store's own period).
+ *
+ * Beside those, SOAK_CHURN_CAMERAS (4) cameras of P2's clip looped, as SOAK runs them. Every SOAK_CHURN_INTERVAL_S
+ * (15) it samples the process tree from /proc (RSS, fds, threads, processes, zombies), the system's stats().memory
+ * (JS heap, malloc) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
+ * least-squares slope against each event's count (per thousand events, with its standard error) and against time.
+ * The events happen together, so each slope charges all the growth to that one event: an upper bound of its cost.
+ * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { SystemStats } from '../../src/pipeline/index.js';
+import { RtspServer } from '../../test/capture/fixtures.js';
+import { Mosquitto } from '../../test/helpers/mosquitto.js';
+import { smallH264Clip } from '../../test/pipeline/helpers.js';
+import { sampleTree } from '../proc.js';
+import { emit, log, round, sleep } from '../stats.js';
+import { cameraClip, P2_MODEL } from './p1.js';
+
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
+const MB = 2 ** 20;
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+
+/** Least-squares slope of y on x and its standard error; NaN under three points or with x constant. */
+export function fit(xs: readonly number[], ys: readonly number[]): { slope: number; stderr: number } {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 3) return { slope: Number.NaN, stderr: Number.NaN };
+  const mx = xs.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  const my = ys.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - mx) ** 2;
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+  }
+  if (sxx === 0) return { slope: Number.NaN, stderr: Number.NaN };
+  const slope = sxy / sxx;
+  let sse = 0;
+  for (let i = 0; i < n; i++) sse += (ys[i]! - my - slope * (xs[i]! - mx)) ** 2;
+  return { slope, stderr: Math.sqrt(sse / (n - 2) / sxx) };
+}
+
+function fileCamera(source: string): Record<string, unknown> {
+  return {
+    source,
+    capture: { loop: true, output: { format: 'nv12' } },
+    workers: [
+      { id: 'model', model: 'shared', maxFps: 2, track: true },
+      { id: 'motion', module: 'builtin:motion', readSize: 'any' },
+    ],
+  };
+}
+
+export async function soakChurn(): Promise<void> {
+  const seconds = env('SOAK_CHURN_SECONDS', 3600);
+  const intervalS = env('SOAK_CHURN_INTERVAL_S', 15);
+  const warmupS = env('SOAK_CHURN_WARMUP_S', 120);
+  const fileCameras = env('SOAK_CHURN_CAMERAS', 4);
+  const rtspCameras = env('SOAK_CHURN_RTSP_CAMERAS', 4);
+  const period = {
+    rtsp: env('SOAK_CHURN_RTSP_S', 6),
+    model: env('SOAK_CHURN_MODEL_S', 60),
+    camera: env('SOAK_CHURN_CAMERA_S', 10),
+    areas: env('SOAK_CHURN_AREAS_S', 5),
+    mqtt: env('SOAK_CHURN_MQTT_S', 60),
+    socket: env('SOAK_CHURN_SOCKET_S', 5),
+  };
+  const tree = process.env.SOAK_TREE ?? CHECKOUT;
+  const [clip, small] = await Promise.all([cameraClip(), smallH264Clip()]);
+  const dir = mkdtempSync(join(tmpdir(), 'framesupplier-soak-churn-'));
+  const rtsp = await new RtspServer(small).start();
+  const broker = await Mosquitto.start();
+  const rtspIds = Array.from({ length: rtspCameras }, (_, i) => `rtsp_${i}`);
+  const config = {
+    version: 1,
+    logLevel: 'warn',
+    shmDir: `/dev/shm/framesupplier-soak-churn-${process.pid}`,
+    models: { shared: { ...P2_MODEL, restart: { initialMs: 200, maxMs: 2_000 } } },
+    http: { host: '127.0.0.1', port: 0 },
+    mqtt: { url: broker.url, reconnect: { initialMs: 200, maxMs: 2_000 } },
+    events: { database: join(dir, 'events.db'), maxAgeDays: 20 / 86_400, maxSizeMb: 16 },
+    cameras: {
+      ...Object.fromEntries(Array.from({ length: fileCameras }, (_, i) => [`cam_${i}`, fileCamera(clip)])),
+      ...Object.fromEntries(
+        rtspIds.map((id) => [
+          id,
+          {
+            source: rtsp.url,
+            capture: { stallTimeoutMs: 2_000, connectTimeoutMs: 3_000, backoff: { initialMs: 200, maxMs: 1_000 } },
+            workers: [
+              { id: 'model', model: 'shared', maxFps: 2, track: true },
+              { id: 'motion', module: 'builtin:motion', readSize: 'any' },
+            ],
+          },
+        ]),
+      ),
+    },
+  };
+  const configPath = join(dir, 'churn.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const token = randomBytes(24).toString('hex');
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
+    cwd: tree,
+    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  const root = child.pid!;
+  const stop = new AbortController();
+  const loops: Promise<void>[] = [];
+  try {
+    let url: string | null = null;
+    for await (const line of createInterface({ input: child.stdout })) {
+      const m = /^dashboard: (\S+)/.exec(line);
+      if (m !== null) {
+        url = m[1]!;
+        break;
+      }
+    }
+    if (url === null) throw new Error(`the system in ${tree} exited before serving its API (${String(child.exitCode)})`);
+    child.stdout.resume();
+    const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+      const res = await fetch(new URL(path, url), {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return text === '' ? null : JSON.parse(text);
+    };
+    const stats = async (): Promise<SystemStats> => (await api('GET', '/api/stats')) as SystemStats;
+
+    // What the bench made happen, counted as it happened (done, not asked).
+    const counts = { rtspKills: 0, modelKills: 0, camerasAdded: 0, camerasRemoved: 0, areaChanges: 0, brokerRestarts: 0, sockets: 0, failures: 0 };
+    const every = (s: number, what: string, act: () => Promise<void>): void => {
+      loops.push(
+        (async () => {
+          while (!stop.signal.aborted) {
+            // Abortable: a long period (an event switched off) must not hold the bench's end.
+            await delay(s * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
+            if (stop.signal.aborted) return;
+            try {
+              await act();
+            } catch (error) {
+              counts.failures++;
+              log(`SOAK-CHURN: ${what}: ${(error as Error).message}`);
+            }
+          }
+        })(),
+      );
+    };
+    every(period.rtsp, 'rtsp restart', async () => {
+      await rtsp.kill();
+      counts.rtspKills++;
+      await sleep(1_000);
+      await rtsp.start();
+    });
+    every(period.model, 'model kill', async () => {
+      const pid = (await stats()).models.shared?.pid;
+      if (pid == null) return;
+      process.kill(pid, 'SIGKILL');
+      counts.modelKills++;
+    });
+    let added = 0;
+    every(period.camera, 'camera add/remove', async () => {
+      await api('POST', `/api/cameras/churn_${added}`, fileCamera(clip));
+      counts.camerasAdded++;
+      if (added > 0) {
+        await api('DELETE', `/api/cameras/churn_${added - 1}`);
+        counts.camerasRemoved++;
+      }
+      added++;
+    });
+    every(period.areas, 'areas', async () => {
+      const x = 0.1 + (counts.areaChanges % 10) / 20;
+      await api('PUT', '/api/cameras/cam_0/areas', {
+        zones: {
+          door: {
+            polygon: [
+              [x, 0.1],
+              [x + 0.3, 0.1],
+              [x + 0.3, 0.6],
+              [x, 0.6],
+            ],
+          },
+        },
+        lines: {
+          gate: {
+            points: [
+              [x, 0.8],
+              [x + 0.3, 0.8],
+            ],
+          },
+        },
+      });
+      counts.areaChanges++;
+    });
+    every(period.mqtt, 'broker restart', async () => {
+      await broker.stop();
+      counts.brokerRestarts++;
+      await sleep(1_000);
+      await broker.start();
+    });
+    every(period.socket, 'dashboard socket', async () => {
+      const ws = new WebSocket(new URL('/api/ws', url.replace(/^http/, 'ws')));
+      await new Promise<void>((resolve, reject) => {
+        ws.addEventListener('message', () => resolve(), { once: true });
+        ws.addEventListener('error', () => reject(new Error('the dashboard socket failed')), { once: true });
+      });
+      await sleep(1_000);
+      ws.close();
+      counts.sockets++;
+    });
+
+    log(`SOAK-CHURN: ${fileCameras}+${rtspCameras} cameras for ${seconds} s, a sample every ${intervalS} s; API at ${url}`);
+    const t0 = performance.now();
+    type Series = Record<string, number[]>;
+    const series: Series = {};
+    const push = (key: string, v: number): void => void (series[key] ??= []).push(v);
+    let zombiesMax = 0;
+    let lastSample: Record<string, unknown> = {};
+    for (let i = 0; ; i++) {
+      const wait = t0 + i * intervalS * 1000 - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (child.exitCode !== null) throw new Error(`the system exited with ${child.exitCode}`);
+      const tS = (performance.now() - t0) / 1000;
+      const s = await stats();
+      const procs = sampleTree(root);
+      const zombies = procs.filter((p) => p.state === 'Z').length;
+      zombiesMax = Math.max(zombiesMax, zombies);
+      const reconnects = rtspIds.reduce((n, id) => n + (s.cameras[id]?.capture?.restarts ?? 0), 0);
+      const system = procs.find((p) => p.pid === root);
+      const sample = {
+        t_s: round(tS, 1),
+        tree_rss_mb: round(procs.reduce((n, p) => n + p.rssBytes, 0) / MB, 1),
+        system_rss_mb: round((system?.rssBytes ?? 0) / MB, 1),
+        heap_used_mb: round(s.memory.heapUsed / MB, 1),
+        malloc_in_use_mb: round((s.memory.malloc?.inUseBytes ?? 0) / MB, 1),
+        malloc_arena_mb: round((s.memory.malloc?.arenaBytes ?? 0) / MB, 1),
+        fds: procs.reduce((n, p) => n + p.fds, 0),
+        threads: procs.reduce((n, p) => n + p.threads, 0),
+        processes: procs.length,
+        zombies,
+        // The events, as the system counted them where it can (reconnects, model restarts, MQTT reconnects).
+        reconnects,
+        model_restarts: s.models.shared?.restarts ?? 0,
+        config_changes: counts.camerasAdded + counts.camerasRemoved + counts.areaChanges,
+        broker_restarts: counts.brokerRestarts,
+        sockets: counts.sockets,
+        rtsp_kills: counts.rtspKills,
+        model_kills: counts.modelKills,
+        cameras: Object.keys(s.cameras).length,
+        streaming: Object.values(s.cameras).filter((c) => c.state === 'streaming').length,
+        failures: counts.failures,
+        loadavg_1m: round(loadavg()[0]!, 2),
+      };
+      lastSample = sample;
+      emit({ workload: 'SOAK-CHURN', ...sample });
+      if (tS >= warmupS) for (const [key, v] of Object.entries(sample)) push(key, v);
+      if (tS >= seconds) break;
+    }
+    const figures = ['tree_rss_mb', 'system_rss_mb', 'heap_used_mb', 'malloc_in_use_mb', 'malloc_arena_mb', 'fds', 'threads', 'processes'];
+    const events = ['reconnects', 'model_restarts', 'config_changes', 'broker_restarts', 'sockets'];
+    const perThousand: Record<string, Record<string, { slope: number; stderr: number; events: number }>> = {};
+    const perHour: Record<string, { slope: number; stderr: number }> = {};
+    for (const figure of figures) {
+      const ys = series[figure] ?? [];
+      const t = fit(series.t_s ?? [], ys);
+      perHour[figure] = { slope: round(t.slope * 3600, 2), stderr: round(t.stderr * 3600, 2) };
+      perThousand[figure] = {};
+      for (const event of events) {
+        const xs = series[event] ?? [];
+        const f = fit(xs, ys);
+        perThousand[figure][event] = { slope: round(f.slope * 1000, 2), stderr: round(f.stderr * 1000, 2), events: (xs.at(-1) ?? 0) - (xs[0] ?? 0) };
+      }
+    }
+    emit({
+      workload: 'SOAK-CHURN',
+      summary: true,
+      seconds,
+      interval_s: intervalS,
+      warmup_s: warmupS,
+      cameras: fileCameras,
+      rtsp_cameras: rtspCameras,
+      periods_s: period,
+      samples_after_warmup: series.t_s?.length ?? 0,
+      // Each figure (MB, or a count) per thousand of each event over the run after warm-up, ± its standard error.
+      per_thousand: perThousand,
+      per_hour: perHour,
+      zombies_max: zombiesMax,
+      last: lastSample,
+    });
+  } finally {
+    stop.abort();
+    await Promise.allSettled(loops);
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    await rtsp.kill();
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
