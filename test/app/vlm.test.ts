@@ -13,7 +13,8 @@
  * Four objects confirmed on one frame, a model holding each request 500 ms:
  * each described once from a frame newer than its trigger (ADR 0067), the
  * tokens summed as the stand-in counted them; switched off through the API,
- * no ask goes, and with --save-config it stays off after a restart.
+ * no ask goes, and with --save-config it stays off after a restart; the
+ * MQTT switch (Home Assistant's) is saved the same way.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -308,6 +309,7 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
             ],
           },
         },
+        mqtt: { url: broker.url, topicPrefix: 'fourtest', clientId: 'fourtest' },
       }),
     );
     const http = resolvedConfig({ cameras: {}, http: { host: '127.0.0.1', port: 0, token: 'vlm-app-test-token-0123456789' } }).http!;
@@ -382,6 +384,16 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       await nextResults(app.system, 'four', 'detector', 10);
       assert.equal(app.system.stats().cameras.four!.workers.vlm!.state, 'disabled');
       assert.equal(local.requests.length, before, 'still off after the restart');
+      // Home Assistant's switch (an MQTT command) is written to the file too: ON, then OFF again.
+      const recorder = await Recorder.connect(broker.url, ['fourtest/#']);
+      try {
+        recorder.client.publish('fourtest/four/vlm/set', 'ON');
+        await eventuallyAsync(() => Promise.resolve(!readFileSync(file, 'utf8').includes('enabled: false')), 'ON over MQTT saved');
+        recorder.client.publish('fourtest/four/vlm/set', 'OFF');
+        await eventuallyAsync(() => Promise.resolve(readFileSync(file, 'utf8').includes('enabled: false')), 'OFF over MQTT saved');
+      } finally {
+        await recorder.close();
+      }
     } finally {
       await app.close();
       await local.close();
