@@ -47,46 +47,12 @@ import { VlmClient, type VlmApi } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
 import type { NormalisedBox, Picture } from '../pictures/index.js';
 import { framePicture, snapshotPicture } from './vlm-image.js';
+import { DEFAULT_VLM_PENDING, PendingObjects, pendingKey, type PendingAsk } from './vlm-pending.js';
+import { renderPrompt, triggerOf, type VlmObjectTriggers, type VlmScene, type VlmTrigger, type VlmTriggerKind } from './vlm-triggers.js';
 
-export type VlmTriggerKind = 'new' | 'zone' | 'loitering' | 'end' | 'interval';
-
-/** A tracked object as the scene shows it (the objects layer's TrackedObject, the fields this kind reads). */
-export interface VlmObject {
-  readonly id: string;
-  readonly label: string;
-  readonly box: NormalisedBox;
-  readonly worker: string;
-  readonly current_zones: readonly string[];
-  readonly loitering_zones: readonly string[];
-  /** Epoch seconds of the frame its box is from (the tracker's objects have it). */
-  readonly frame_time?: number;
-}
-
-export interface VlmObjectEvent {
-  readonly type: 'new' | 'update' | 'end';
-  readonly before: VlmObject;
-  readonly after: VlmObject;
-}
-
-/** What the pipeline lets a vlm worker see of its camera's objects. */
-export interface VlmScene {
-  /** Calls `listener` with each tracked-object event of `camera`; returns the unsubscribe. */
-  onObjectEvent(camera: string, listener: (event: VlmObjectEvent) => void): () => void;
-  /** The objects alive now on `camera`, each with its latest tracker box. */
-  liveObjects(camera: string): readonly VlmObject[];
-  /** An ended object's stored best snapshot (JPEG), where events are stored; null otherwise. */
-  snapshot?(id: string): Promise<Buffer | null>;
-}
-
-export interface VlmObjectTriggers {
-  /** Only objects of this worker's detections. Default: any tracking worker of the camera. */
-  readonly of?: string;
-  /** Only these labels. Default: every label. */
-  readonly labels?: readonly string[];
-  readonly on: readonly Exclude<VlmTriggerKind, 'interval'>[];
-  /** zone and loitering: only these zones. Default: every zone. */
-  readonly zones?: readonly string[];
-}
+export { renderPrompt, triggerOf } from './vlm-triggers.js';
+export { DEFAULT_VLM_PENDING } from './vlm-pending.js';
+export type { VlmObject, VlmObjectEvent, VlmObjectTriggers, VlmScene, VlmTrigger, VlmTriggerKind } from './vlm-triggers.js';
 
 export interface VlmWorkerOptions {
   readonly camera: string;
@@ -117,19 +83,6 @@ export interface VlmWorkerOptions {
   readonly pending?: number;
   /** An object that ended longer ago than this when the model is free is dropped (`ended-late`); null or absent: never. */
   readonly endedMaxAgeMs?: number | null;
-}
-
-/** Default size of a worker's pending set: more objects than a camera's scene usually holds at once. */
-export const DEFAULT_VLM_PENDING = 16;
-
-/** Which waiting object goes first (lower first), then the oldest trigger: a zone says more than an arrival. */
-const PRIORITY: Readonly<Record<VlmTriggerKind, number>> = { zone: 0, loitering: 0, new: 1, end: 2, interval: 3 };
-
-export interface VlmTrigger {
-  readonly kind: VlmTriggerKind;
-  readonly object: VlmObject | null;
-  /** zone and loitering: the zone entered. */
-  readonly zone: string | null;
 }
 
 /** What a vlm worker emits: an answer, or an error in its place (with the same ask's fields). */
@@ -170,34 +123,6 @@ export interface VlmCounts extends AskFigures {
   readonly skipped: Readonly<Record<VlmSkipReason, number>>;
 }
 
-/** The trigger an object event makes for these settings, or null (the first of new, zone, loitering, end that applies). */
-export function triggerOf(event: VlmObjectEvent, settings: VlmObjectTriggers): VlmTrigger | null {
-  const o = event.after;
-  if (settings.of !== undefined && o.worker !== settings.of) return null;
-  if (settings.labels !== undefined && !settings.labels.includes(o.label)) return null;
-  const zoneOk = (z: string): boolean => settings.zones === undefined || settings.zones.includes(z);
-  for (const kind of settings.on) {
-    if (kind === 'new' && event.type === 'new') return { kind, object: o, zone: null };
-    if (kind === 'end' && event.type === 'end') return { kind, object: o, zone: null };
-    if (kind === 'zone' && event.type !== 'end') {
-      const before = event.type === 'new' ? [] : event.before.current_zones;
-      const entered = o.current_zones.find((z) => !before.includes(z) && zoneOk(z));
-      if (entered !== undefined) return { kind, object: o, zone: entered };
-    }
-    if (kind === 'loitering' && event.type !== 'end') {
-      const before = event.type === 'new' ? [] : event.before.loitering_zones;
-      const zone = o.loitering_zones.find((z) => !before.includes(z) && zoneOk(z));
-      if (zone !== undefined) return { kind, object: o, zone };
-    }
-  }
-  return null;
-}
-
-/** {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}} (ISO), {{boxes}} (the live objects: label and box); unknown names stay as written. */
-export function renderPrompt(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
-}
-
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** A vlm worker kind, with its asks counted over its life (every incarnation). */
@@ -220,19 +145,6 @@ interface PendingFigures {
   now: number;
   readonly capacity: number;
   readonly waits: SampleWindow;
-}
-
-/** An object (or the interval) waiting for the model. */
-interface PendingAsk {
-  readonly key: string;
-  trigger: VlmTrigger;
-  /** Wall clock of its first trigger (ms). */
-  readonly at: number;
-  /** Capture time (wall clock, ms) of the frame its trigger saw; the picture must be newer. null: any. */
-  readonly triggerFrame: number | null;
-  /** When it ended while waiting (wall clock ms), with its last state; null: alive. */
-  endedAt: number | null;
-  last: VlmObject | null;
 }
 
 export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
@@ -286,7 +198,7 @@ async function runIncarnation(
   const subscription: FrameSource = context.subscribe();
   const ledger = context.modelLedger();
   const perWorker = new MinuteWindow(options.budgets.perMinute);
-  const waiting = new Map<string, PendingAsk>();
+  const waiting = new PendingObjects(figures.capacity);
   let inFlight: PendingAsk | null = null;
   let retry: NodeJS.Timeout | null = null;
   let fatal: ((error: WorkerExit) => void) | null = null;
@@ -446,23 +358,10 @@ async function runIncarnation(
     }
   };
 
-  /** The waiting entry to ask about next: best priority, then oldest trigger. */
-  const best = (): PendingAsk | null => {
-    let chosen: PendingAsk | null = null;
-    for (const entry of waiting.values())
-      if (
-        chosen === null ||
-        PRIORITY[entry.trigger.kind] < PRIORITY[chosen.trigger.kind] ||
-        (PRIORITY[entry.trigger.kind] === PRIORITY[chosen.trigger.kind] && entry.at < chosen.at)
-      )
-        chosen = entry;
-    return chosen;
-  };
-
   /** When the model is free: the next waiting entry asked about, or dropped by the budget that refuses it. */
   const pump = (): void => {
     while (inFlight === null && !context.signal.aborted) {
-      const entry = best();
+      const entry = waiting.peek();
       if (entry === null) break;
       const now = Date.now();
       const endedMaxAgeMs = options.endedMaxAgeMs ?? null;
@@ -480,7 +379,7 @@ async function runIncarnation(
         }, 50);
         break;
       }
-      waiting.delete(entry.key);
+      waiting.delete(entry);
       if (refused !== null) {
         skip(refused);
         continue;
@@ -495,25 +394,13 @@ async function runIncarnation(
   const fire = (trigger: VlmTrigger): void => {
     if (context.signal.aborted) return;
     counts.triggers++;
-    const key = trigger.object === null ? '\u0000interval' : trigger.object.id;
     const flying = inFlight;
-    if (flying !== null && flying.key === key && flying.trigger.kind === trigger.kind && flying.trigger.zone === trigger.zone) return skip('busy');
-    const queued = waiting.get(key);
-    if (queued !== undefined) {
-      // One entry per object: the better trigger of the two is kept, with the first one's time.
-      if (PRIORITY[trigger.kind] < PRIORITY[queued.trigger.kind]) queued.trigger = trigger;
+    if (flying !== null && flying.key === pendingKey(trigger) && flying.trigger.kind === trigger.kind && flying.trigger.zone === trigger.zone)
       return skip('busy');
-    }
-    if (waiting.size >= figures.capacity) return skip('pending-full');
-    const frameTime = trigger.object?.frame_time;
-    waiting.set(key, {
-      key,
-      trigger,
-      at: Date.now(),
-      triggerFrame: frameTime === undefined ? null : Math.round(frameTime * 1000),
-      endedAt: trigger.kind === 'end' ? Date.now() : null,
-      last: trigger.kind === 'end' ? trigger.object : null,
-    });
+    const added = waiting.add(trigger, Date.now());
+    // One entry per object: a second trigger is merged into it (the better of the two kept, with the first one's time).
+    if (added === 'merged') return skip('busy');
+    if (added === 'full') return skip('pending-full');
     pump();
   };
 
@@ -523,13 +410,7 @@ async function runIncarnation(
       cleanups.push(
         options.scene.onObjectEvent(options.camera, (event) => {
           // An object that ends while it waits: asked about from its snapshot (or dropped when that is too late).
-          if (event.type === 'end') {
-            const entry = waiting.get(event.after.id);
-            if (entry !== undefined && entry.endedAt === null) {
-              entry.endedAt = Date.now();
-              entry.last = event.after;
-            }
-          }
+          if (event.type === 'end') waiting.ended(event.after, Date.now());
           const trigger = objects === null ? null : triggerOf(event, objects);
           if (trigger !== null) fire(trigger);
         }),
@@ -557,8 +438,7 @@ async function runIncarnation(
     for (const cleanup of cleanups) cleanup();
     if (retry !== null) clearTimeout(retry);
     // What still waited is not asked about by this incarnation: counted as skipped so the identity holds.
-    for (let n = waiting.size; n > 0; n--) skip('stopped');
-    waiting.clear();
+    for (let n = waiting.clear(); n > 0; n--) skip('stopped');
     settle();
     await subscription.close();
   }
