@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import sharp from 'sharp';
+import { PendingObjects } from '../../src/workers/vlm-pending.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import {
   inProcessWorker,
@@ -390,6 +392,58 @@ describe('vlm workers', { timeout: 180_000 }, () => {
 });
 
 describe('vlm pending objects (ADR 0067)', { timeout: 120_000 }, () => {
+  it('the pending set (property): one entry per object, never over its capacity, taken by priority then oldest trigger, each trigger added, merged or refused', () => {
+    const kinds = ['new', 'zone', 'loitering', 'end'] as const;
+    const rank = { zone: 0, loitering: 0, new: 1, end: 2, interval: 3 } as const;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('add' as const), id: fc.integer({ min: 0, max: 9 }), kind: fc.constantFrom(...kinds) }),
+            fc.record({ op: fc.constant('take' as const) }),
+          ),
+          {
+            maxLength: 60,
+          },
+        ),
+        (capacity, ops) => {
+          const set = new PendingObjects(capacity);
+          // The model: key → [best rank, first time].
+          const model = new Map<string, { rank: number; at: number }>();
+          let now = 0;
+          for (const op of ops) {
+            now++;
+            if (op.op === 'add') {
+              const key = `o${op.id}`;
+              const outcome = set.add({ kind: op.kind, object: { ...object(key, 'red', RED) }, zone: null }, now);
+              const had = model.get(key);
+              if (had !== undefined) {
+                assert.equal(outcome, 'merged');
+                had.rank = Math.min(had.rank, rank[op.kind]);
+              } else if (model.size >= capacity) assert.equal(outcome, 'full');
+              else {
+                assert.equal(outcome, 'added');
+                model.set(key, { rank: rank[op.kind], at: now });
+              }
+            } else {
+              const entry = set.peek();
+              if (model.size === 0) assert.equal(entry, null);
+              else {
+                const best = [...model.entries()].sort((a, b) => a[1].rank - b[1].rank || a[1].at - b[1].at)[0]!;
+                assert.equal(entry?.key, best[0]);
+                set.delete(entry);
+                model.delete(best[0]);
+              }
+            }
+            assert.equal(set.size, model.size);
+            assert.ok(set.size <= capacity);
+          }
+        },
+      ),
+    );
+  });
+
   it('four objects confirmed on the same frame: each described exactly once, oldest first, each from a frame newer than its trigger; tokens summed as the server counted them', async () => {
     const scene = new TestScene();
     const local = await new FakeVlmServer().start();
