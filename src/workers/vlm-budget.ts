@@ -2,9 +2,10 @@
  * The rate budgets of vision-language asks (ADR 0050): requests per minute
  * per worker, and per endpoint (every worker of the process asking the same
  * server and model) requests per minute and requests at once, and a pause
- * an endpoint asked for with 429 Retry-After. An ask over any of them is
- * skipped and counted by the reason, never queued: the next trigger asks
- * about a newer frame anyway.
+ * an endpoint asked for with 429 Retry-After, and tokens an hour per
+ * endpoint (as its answers' usage counted them). An ask over a rate, the
+ * pause or the tokens is dropped and counted by the reason; an endpoint at
+ * its concurrency makes the worker's objects wait (ADR 0067).
  *
  * Contract: admit() either takes a slot everywhere (the caller must
  * release() it exactly once when its request ends) or takes nothing and
