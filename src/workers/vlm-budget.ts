@@ -17,7 +17,8 @@
  * Why an ask was not sent. `busy`: its object already had an ask waiting or in flight (merged into it);
  * `pending-full`: the worker's pending set was full; `ended-late`: its object ended longer ago than the
  * worker's maxAgeMs before the model was free; `stopped`: still waiting when the worker stopped; `endpoint-tokens`: the endpoint's tokens an hour were spent.
- * `endpoint-busy` is kept for the figures' shape: an endpoint at its concurrency makes objects wait now (ADR 0067).
+ * `endpoint-busy`: only an ask whose frame was read while another worker took the endpoint; otherwise an endpoint at
+ * its concurrency makes objects wait (ADR 0067).
  */
 export type VlmSkipReason =
   | 'worker-rate'
