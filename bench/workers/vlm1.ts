@@ -14,6 +14,13 @@
  * tracked object's crop every 500 ms, the stand-in answering in 300 ms:
  * 40 answers' age at request (capture → request out) and at answer
  * (capture → answer in).
+ *
+ * Objects (issue 46, ADR 0067): four objects confirmed together, the stand-in
+ * holding each request 500 ms, rounds of four at 1280×720 and at 3840×2160
+ * (10 fps): objects described / objects seen, how long each waited for the
+ * model, and framesupplier's own time per ask (cutting and encoding the
+ * picture, sending, parsing: the request's time minus the stand-in's own
+ * time for it, as the stand-in measured it).
  */
 import { FakeVlmServer } from '../../test/helpers/vlm-server.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
@@ -162,7 +169,107 @@ async function age(server: FakeVlmServer): Promise<void> {
   log(`VLM1 age: ${JSON.stringify(record)}`);
 }
 
+/** A scene of `n` objects a round, each confirmed together: new ids every round. */
+class RoundScene implements VlmScene {
+  readonly #listeners = new Set<(e: VlmObjectEvent) => void>();
+  live: VlmObject[] = [];
+  onObjectEvent(_camera: string, listener: (e: VlmObjectEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  liveObjects(): readonly VlmObject[] {
+    return this.live;
+  }
+  round(round: number, n: number): void {
+    const frameTime = Date.now() / 1000;
+    this.live = Array.from({ length: n }, (_, i) => ({
+      id: `r${round}-o${i}`,
+      label: 'person',
+      box: [0.1 + 0.2 * i, 0.2, 0.25 + 0.2 * i, 0.8] as const,
+      worker: 'det',
+      current_zones: [],
+      loitering_zones: [],
+      frame_time: frameTime,
+    }));
+    for (const o of this.live) for (const l of this.#listeners) l({ type: 'new', before: o, after: o });
+  }
+}
+
+async function objects(width: number, height: number, rounds: number): Promise<void> {
+  const server = await new FakeVlmServer().start();
+  server.latencyMs = 500;
+  const scene = new RoundScene();
+  const supplier = new FrameSupplier({ streamId: 'bench' }).start();
+  const supervisor = new WorkerSupervisor({ supplier });
+  const kind = vlmWorker({
+    camera: 'bench',
+    api: 'openai',
+    url: server.url('openai'),
+    model: 'bench',
+    apiKey: null,
+    prompt: { name: 'describe', text: 'Describe the {{label}}.' },
+    image: { crop: true, margin: 0.1, size: 512, quality: 80 },
+    timeoutMs: 10_000,
+    triggers: { objects: { on: ['new'] }, intervalS: null },
+    budgets: { maxAgeMs: 2_000, staleAfterMs: null, perMinute: null, endpoint: { perMinute: null, concurrency: 1 } },
+    scene,
+  });
+  supervisor.add({ id: 'vlm', kind, criticality: 'best-effort' });
+  const outputs: VlmOutput[] = [];
+  let wanted = 0;
+  let reached: (() => void) | null = null;
+  supervisor.on('result', (r: WorkerResult) => {
+    outputs.push(r.output as VlmOutput);
+    if (outputs.length >= wanted) reached?.();
+  });
+  const payload = new Uint8Array(width * height * 3);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
+  const input: FrameInput = { payload, width, height, format: 'rgb24' };
+  supplier.publish(input);
+  const frames = setInterval(() => supplier.publish(input), 100);
+  supervisor.start();
+  const seen = rounds * 4;
+  for (let round = 0; round < rounds; round++) {
+    wanted = (round + 1) * 4;
+    const done = new Promise<void>((resolve) => (reached = resolve));
+    scene.round(round, 4);
+    await done;
+  }
+  clearInterval(frames);
+  await supervisor.close();
+  await supplier.close();
+  await server.close();
+  const answered = outputs.filter((o) => o.error === undefined);
+  const described = new Set(answered.map((o) => o.trigger.objectId)).size;
+  // Asks went one at a time: the stand-in's times are in the same order as the answers.
+  const own = answered.map((o, i) => o.timing.pictureMs + o.latencyMs - (server.serverMs[i] ?? 0));
+  const record = {
+    bench: 'VLM1',
+    part: 'objects',
+    frame: `${width}x${height} rgb24`,
+    serverMs: 500,
+    objectsSeen: seen,
+    objectsDescribed: described,
+    describedShare: round(described / seen, 3),
+    newerThanTrigger: answered.filter((o) => o.triggerCaptureTime !== null && o.captureTime > o.triggerCaptureTime).length,
+    ...summary(
+      'pending',
+      answered.map((o) => o.timing.pendingMs),
+    ),
+    ...summary(
+      'frameWait',
+      answered.map((o) => o.timing.frameMs),
+    ),
+    ...summary('own', own),
+    skipped: Object.fromEntries(Object.entries(kind.counts().skipped).filter(([, n]) => n > 0)),
+  };
+  emit(record);
+  log(`VLM1 objects: ${JSON.stringify(record)}`);
+}
+
 export async function vlm1(): Promise<void> {
+  await objects(1280, 720, 10);
+  await objects(3840, 2160, 5);
   const server = await new FakeVlmServer().start();
   try {
     await overhead(server);

@@ -77,7 +77,7 @@ export class App implements AsyncDisposable {
   readonly #tokenFile: string;
   #exporter: SystemMetrics | null = null;
   #metricsListener: MetricsListener | null = null;
-  #server: { close(): Promise<void> } | null = null;
+  #server: { close(): Promise<void>; saveWorkerEnabled(camera: string | null, worker: string, enabled: boolean): Promise<void> } | null = null;
   #dashboard: DashboardAddress | null = null;
   /** The events store (the config's events section), opened at start(). */
   #store: EventStore | null = null;
@@ -120,7 +120,16 @@ export class App implements AsyncDisposable {
             // Its store opens at start(): read when another node asks.
             events: () => this.#store,
           });
-    this.mqtt = mqtt === undefined ? null : new MqttSink({ system: this.system, config: mqtt, logger: this.#log.child({ component: 'mqtt' }) });
+    this.mqtt =
+      mqtt === undefined
+        ? null
+        : new MqttSink({
+            system: this.system,
+            config: mqtt,
+            logger: this.#log.child({ component: 'mqtt' }),
+            // An MQTT or Home Assistant switch is kept like the API's: in the config file with --save-config (once the API runs).
+            onWorkerEnabled: (camera, worker, enabled) => this.#server?.saveWorkerEnabled(camera, worker, enabled) ?? Promise.resolve(),
+          });
   }
 
   /** The dashboard's address and token once the HTTP server listens; null without one. */

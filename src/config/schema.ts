@@ -329,6 +329,10 @@ export const VlmSchema = Type.Object(
     maxTokens: Type.Optional(int(1, 100_000, { description: "max_tokens (Ollama: num_predict). Default: the server's." })),
     stream: Type.Boolean({ default: false, description: 'Ask for a streamed answer (assembled before it is emitted).' }),
     timeoutMs: ms('Longest an ask may take, headers and body', 30_000),
+    pending: int(1, 1_000, {
+      default: 16,
+      description: 'Most objects waiting for the model at once (one entry per object); a trigger beyond it is skipped (pending-full).',
+    }),
     triggers: Type.Object(
       {
         objects: Type.Optional(
@@ -370,11 +374,17 @@ export const VlmSchema = Type.Object(
           {
             perMinute: perMinute('Asks a minute to this server and model from every worker, at most. Default: no limit.'),
             concurrency: int(1, 1_000, { default: 1, description: 'Asks at once to this server and model from every worker.' }),
+            tokensPerHour: Type.Optional(
+              int(1, 1_000_000_000, {
+                description:
+                  "Tokens an hour (prompt and completion, the server's usage fields) to this server and model from every worker; asks over it are skipped and counted (endpoint-tokens). Default: no limit.",
+              }),
+            ),
           },
           { ...closed, default: {}, description: 'Shared by every worker asking the same url and model (the tighter setting holds).' },
         ),
       },
-      { ...closed, default: {}, description: 'Every ask over a budget is skipped and counted, never queued.' },
+      { ...closed, default: {}, description: 'Every ask over a budget is skipped and counted; frames are never queued, objects wait (pending).' },
     ),
   },
   { ...closed, description: 'A vision-language model asked about the freshest pixels (docs/configuration.md, VLM workers).' },

@@ -559,6 +559,11 @@ export class HttpServer implements AsyncDisposable {
     return { ok: true, camera, worker, change: action === 'restart' ? 'worker-restarted' : action === 'enable' ? 'worker-enabled' : 'worker-disabled' };
   }
 
+  /** A worker switched on or off elsewhere (an MQTT command, Home Assistant's switch): written to the config file like the API's switch (--save-config; without it, nothing). */
+  async saveWorkerEnabled(camera: string | null, worker: string, enabled: boolean): Promise<void> {
+    await this.#save({ kind: 'worker-enabled', camera, worker, enabled });
+  }
+
   async #save(edit: ConfigEdit): Promise<void> {
     await this.#saver?.save(edit);
   }

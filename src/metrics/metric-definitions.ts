@@ -54,6 +54,23 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'framesupplier_worker_asks_skipped_total',
       'Triggers a vlm worker let pass without a request, by reason (no fresh frame within its age budget, busy, its rate, the endpoint’s rate or concurrency, paused after a 429…).',
     ),
+    asksPending: gauge('framesupplier_worker_asks_pending', "Objects waiting for a vlm worker's model now (ADR 0067): one entry per object."),
+    asksPendingWait: gauge(
+      'framesupplier_worker_asks_pending_seconds',
+      'How long the objects a vlm worker asked about waited for its model (recent asks), by quantile (0.5, 0.99).',
+    ),
+    askTokens: counter(
+      'framesupplier_worker_asks_tokens_total',
+      "Tokens a vlm worker's answers counted (the server's usage fields), by kind (prompt, completion).",
+    ),
+    endpointTokens: counter(
+      'framesupplier_vlm_endpoint_tokens_total',
+      'Tokens the answers of one vlm endpoint (url and model) counted over every worker of the process, by kind (prompt, completion).',
+    ),
+    endpointTokensHour: gauge(
+      'framesupplier_vlm_endpoint_tokens_last_hour',
+      "Tokens one vlm endpoint's answers counted in the last hour, what budgets.endpoint.tokensPerHour caps.",
+    ),
     frameAge: def(
       'histogram',
       'framesupplier_worker_frame_age_seconds',

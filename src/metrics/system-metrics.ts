@@ -246,6 +246,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
   #collect(stats: SystemStats): void {
     const m = this.#m;
     for (const metric of this.#snapshots) metric.begin();
+    this.#endpointsSeen.clear();
     stateSet(m.systemState, {}, SYSTEM_STATES, stats.state);
     this.#modelOf.clear();
     for (const [camera, c] of Object.entries(stats.cameras)) {
@@ -307,6 +308,9 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     if (costs.cpuMsPerDecodedFrame !== null) m.streamCpuPerFrame.add(labels, costs.cpuMsPerDecodedFrame / 1000);
   }
 
+  /** vlm endpoints (url and model) whose tokens this scrape wrote already: every worker of one carries its figures. */
+  readonly #endpointsSeen = new Set<string>();
+
   #worker(labels: Labels, w: WorkerFigures): void {
     const m = this.#m;
     this.#modelOf.set(`${labels.camera ?? ''}\0${labels.worker ?? ''}`, w.model);
@@ -335,6 +339,28 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
       ] as const)
         this.#count(m.asks, { ...labels, outcome }, count);
       for (const [reason, count] of Object.entries(asks.skipped)) this.#count(m.askSkips, { ...labels, reason }, count);
+      // Objects waiting for the model (ADR 0067), and tokens: the worker's, and its endpoint's once per scrape.
+      if (asks.pending !== undefined) {
+        m.asksPending.add(labels, asks.pending.now);
+        for (const [quantile, ms] of [
+          ['0.5', asks.pending.waitMs.p50],
+          ['0.99', asks.pending.waitMs.p99],
+        ] as const)
+          if (ms !== null) m.asksPendingWait.add({ ...labels, quantile }, ms / 1000);
+      }
+      if (asks.tokens !== undefined) {
+        this.#count(m.askTokens, { ...labels, kind: 'prompt' }, asks.tokens.prompt);
+        this.#count(m.askTokens, { ...labels, kind: 'completion' }, asks.tokens.completion);
+        const e = asks.tokens.endpoint;
+        const endpoint = { endpoint: e.endpoint, model: e.model };
+        const seen = `${e.endpoint}\0${e.model}`;
+        if (!this.#endpointsSeen.has(seen)) {
+          this.#endpointsSeen.add(seen);
+          this.#count(m.endpointTokens, { ...endpoint, kind: 'prompt' }, e.prompt);
+          this.#count(m.endpointTokens, { ...endpoint, kind: 'completion' }, e.completion);
+          m.endpointTokensHour.add(endpoint, e.lastHour);
+        }
+      }
     }
     m.frameAge.addHistogram(labels, this.#monotonic.histogram(key(m.frameAge, labels), seconds(model?.frameAge ?? w.totals.frameAge)));
     for (const hop of WORKER_HOPS) {

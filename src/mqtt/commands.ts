@@ -34,6 +34,8 @@ export interface CommandHandlerOptions {
   readonly discoveryRequested: () => void;
   /** Publishes a worker's state again: the answer to a command, even one that changed nothing. */
   readonly republishWorker: (camera: string | null, worker: string) => void;
+  /** After ON or OFF switched a worker: kept across restarts by whoever can (the app: the config file, with --save-config). */
+  readonly onWorkerEnabled?: (camera: string | null, worker: string, enabled: boolean) => Promise<void>;
   readonly log: Logger;
   readonly signal: AbortSignal;
 }
@@ -113,6 +115,7 @@ export class CommandHandler {
         else {
           const enabled = command === 'ON';
           await (camera === null ? system.workers.setSharedEnabled(worker, enabled) : system.workers.setEnabled(camera, worker, enabled));
+          await this.#o.onWorkerEnabled?.(camera, worker, enabled);
         }
       } catch (error) {
         log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, worker, command, err: messageOf(error) }, 'mqtt command failed');

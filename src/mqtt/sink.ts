@@ -81,6 +81,8 @@ export interface MqttSinkOptions {
   readonly logger?: Logger;
   /** How often the last hour's line counts are refreshed as old crossings fall out of it. Default 30 000 ms. */
   readonly lastHourRefreshMs?: number;
+  /** After a command switched a worker on or off (Home Assistant's switch too): the app keeps it in the config file with --save-config. */
+  readonly onWorkerEnabled?: (camera: string | null, worker: string, enabled: boolean) => Promise<void>;
 }
 
 export interface MqttSinkStats {
@@ -225,6 +227,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       discoveryStatusTopic,
       discoveryRequested: () => this.#retainedState.discoveryRequested(),
       republishWorker: (camera, worker) => this.#retainedState.republishWorker(camera, worker),
+      ...(options.onWorkerEnabled === undefined ? {} : { onWorkerEnabled: options.onWorkerEnabled }),
       log: this.#log,
       signal: this.#abort.signal,
     });

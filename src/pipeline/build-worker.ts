@@ -93,7 +93,8 @@ export async function buildWorkerKind(
       }),
     };
   }
-  if ('vlm' in config) return { name: 'vlm', model: null, kind: vlmWorker(vlmWorkerOptions(where, workerId, config.vlm, deps.scene ?? null)) };
+  if ('vlm' in config)
+    return { name: 'vlm', model: null, kind: vlmWorker(vlmWorkerOptions(where, workerId, config.vlm, deps.scene ?? null, config.maxAgeMs ?? null)) };
   if ('command' in config) {
     const [command, ...args] = config.command;
     return {
@@ -113,7 +114,7 @@ export async function buildWorkerKind(
 }
 
 /** A vlm entry's options: the key read from the environment now, so a missing one refuses the camera instead of failing every ask. */
-function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, scene: VlmScene | null): VlmWorkerOptions {
+function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, scene: VlmScene | null, maxAgeMs: number | null): VlmWorkerOptions {
   let apiKey: string | null = null;
   if (config.apiKeyEnv !== undefined) {
     apiKey = process.env[config.apiKeyEnv] ?? '';
@@ -137,8 +138,15 @@ function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, sc
       maxAgeMs: budgets.maxAgeMs,
       staleAfterMs: budgets.staleAfterMs ?? null,
       perMinute: budgets.perMinute ?? null,
-      endpoint: { perMinute: budgets.endpoint.perMinute ?? null, concurrency: budgets.endpoint.concurrency },
+      endpoint: {
+        perMinute: budgets.endpoint.perMinute ?? null,
+        concurrency: budgets.endpoint.concurrency,
+        tokensPerHour: budgets.endpoint.tokensPerHour ?? null,
+      },
     },
+    pending: config.pending,
+    // An object that ended while it waited is asked about within the worker's maxAgeMs of its end, or dropped.
+    endedMaxAgeMs: maxAgeMs,
     scene,
   };
 }

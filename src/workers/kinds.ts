@@ -78,7 +78,7 @@ export interface WorkerKind {
 /**
  * A worker's asks of a remote model over its life: triggers (events and intervals that could have asked), requests
  * sent, answers, answers past their stale bound, errors, and triggers skipped without a request by reason.
- * triggers = sent + the skips (an ask in flight is sent).
+ * triggers = sent + the skips + pending now (+ one at most being prepared; an ask in flight is sent).
  */
 export interface AskFigures {
   readonly triggers: number;
@@ -87,6 +87,21 @@ export interface AskFigures {
   readonly stale: number;
   readonly errors: number;
   readonly skipped: Readonly<Record<string, number>>;
+  /** Objects waiting for the model (ADR 0067): how many now, the most that may, and how long the asked ones waited (recent p50/p99, ms). */
+  readonly pending?: { readonly now: number; readonly capacity: number; readonly waitMs: { readonly p50: number | null; readonly p99: number | null } };
+  /** Tokens its answers counted (the server's usage fields), and its endpoint's over every worker of the process. */
+  readonly tokens?: {
+    readonly prompt: number;
+    readonly completion: number;
+    readonly endpoint: {
+      readonly endpoint: string;
+      readonly model: string;
+      readonly prompt: number;
+      readonly completion: number;
+      readonly lastHour: number;
+      readonly perHour: number | null;
+    };
+  };
 }
 
 /** The next frame, or null at end of stream or once the incarnation's signal aborted (a stop or restart, not a failure). */

@@ -1,83 +1,58 @@
 /**
- * The vlm worker kind (ADR 0050): asks a vision-language model about the
- * camera's freshest pixels when something happens, and emits its answer.
+ * The vlm worker kind (ADR 0050, 0067): asks a vision-language model about
+ * the camera's freshest pixels when something happens, and emits its answer.
  *
  * When it asks: on the objects layer's events of its camera (a `new` object
  * of given labels, entering a zone, loitering, `end`) and/or every
- * `intervalS`. What it asks about: the newest frame, read from its
- * subscription when the ask is admitted (never a queued one), whole or as
- * the crop of the object's latest tracker box in that frame (`end`: the
- * object's stored best snapshot when the scene has one).
+ * `intervalS`. Frames are never queued; objects wait (ADR 0067): a trigger
+ * puts its object in a bounded pending set (one entry per object, `interval`
+ * one more), and when the model is free the worker takes the entry of the
+ * best priority (zone and loitering, then new, then end, then interval),
+ * oldest trigger first, and only then reads the newest frame (one captured
+ * after the trigger's) and cuts the object's latest tracker box from it. An
+ * object that ended while it waited is asked about from its stored best
+ * snapshot (`end` too), or dropped (`ended-late`) once it ended longer ago
+ * than the worker's maxAgeMs.
  *
- * Budgets, each ask over one skipped and counted by reason, never queued:
- * one ask of this worker at a time (`busy`); requests per minute of this
- * worker and of its endpoint, requests at once and a 429's Retry-After of its
- * endpoint (vlm-budget.ts); a frame older than `maxAgeMs` when the request
- * would go out is replaced by the next one, and skipped (`stale`) when none
- * comes within that budget; an answer that arrives later than
- * `staleAfterMs` after capture is emitted marked `stale: true`. No picture is
- * encoded for an ask a budget refuses.
+ * Budgets, each over one dropped and counted by reason: a trigger for an
+ * object already waiting or asked about is merged into it (`busy`); a full
+ * pending set drops the new trigger (`pending-full`); requests per minute of
+ * this worker and of its endpoint, tokens an hour and a 429's Retry-After of
+ * its endpoint (vlm-budget.ts) drop the entry they refuse; an endpoint at its
+ * concurrency makes the entries wait; a frame older than `maxAgeMs` when the
+ * request would go out is replaced by the next one, and the entry dropped
+ * (`stale`) when none comes within that budget; an answer that arrives later
+ * than `staleAfterMs` after capture is emitted marked `stale: true`. No
+ * picture is encoded for an ask a budget refuses.
  *
  * Accounting (ADR 0040): every frame read is taken (answered) or skipped
- * (stale, an error answer, superseded by a budget, unanswered at stop);
- * frames it never reads are the mailbox's drops, by design for a
- * best-effort worker. The skip counts by reason ride on every result.
+ * (stale, an error answer, superseded by a budget or by the trigger's own
+ * frame, unanswered at stop); frames it never reads are the mailbox's drops,
+ * by design for a best-effort worker. The counts ride on every result.
  *
  * Failures: 401/403 and any other refusal of the request as configured
  * (ERR_VLM_UNAUTHORIZED, ERR_VLM_REJECTED) stop the incarnation with that
  * code; a 5xx, a hang (ERR_VLM_TIMEOUT), a 429 or a bad answer is an error
- * result for that ask, and the next trigger tries again. A dead or slow
- * endpoint holds only this worker's one ask: nothing else waits on it.
+ * result for that ask, and the next entry goes. A dead or slow endpoint
+ * holds only this worker's asks: nothing else waits on it.
  */
 import { projectCodeOf } from '../internal/errors.js';
 import { linkedSignal } from '../internal/abort.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
 import { nextFrame, WorkerExit, type AskFigures, type WorkerContext, type WorkerKind } from './kinds.js';
 import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
+import { SampleWindow } from '../internal/sample-window.js';
+import { maskCredentials } from '../internal/redact.js';
 import { VlmClient, type VlmApi } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
 import type { NormalisedBox, Picture } from '../pictures/index.js';
 import { framePicture, snapshotPicture } from './vlm-image.js';
+import { DEFAULT_VLM_PENDING, PendingObjects, pendingKey, type PendingAsk } from './vlm-pending.js';
+import { renderPrompt, triggerOf, type VlmObjectTriggers, type VlmScene, type VlmTrigger, type VlmTriggerKind } from './vlm-triggers.js';
 
-export type VlmTriggerKind = 'new' | 'zone' | 'loitering' | 'end' | 'interval';
-
-/** A tracked object as the scene shows it (the objects layer's TrackedObject, the fields this kind reads). */
-export interface VlmObject {
-  readonly id: string;
-  readonly label: string;
-  readonly box: NormalisedBox;
-  readonly worker: string;
-  readonly current_zones: readonly string[];
-  readonly loitering_zones: readonly string[];
-  /** Epoch seconds of the frame its box is from (the tracker's objects have it). */
-  readonly frame_time?: number;
-}
-
-export interface VlmObjectEvent {
-  readonly type: 'new' | 'update' | 'end';
-  readonly before: VlmObject;
-  readonly after: VlmObject;
-}
-
-/** What the pipeline lets a vlm worker see of its camera's objects. */
-export interface VlmScene {
-  /** Calls `listener` with each tracked-object event of `camera`; returns the unsubscribe. */
-  onObjectEvent(camera: string, listener: (event: VlmObjectEvent) => void): () => void;
-  /** The objects alive now on `camera`, each with its latest tracker box. */
-  liveObjects(camera: string): readonly VlmObject[];
-  /** An ended object's stored best snapshot (JPEG), where events are stored; null otherwise. */
-  snapshot?(id: string): Promise<Buffer | null>;
-}
-
-export interface VlmObjectTriggers {
-  /** Only objects of this worker's detections. Default: any tracking worker of the camera. */
-  readonly of?: string;
-  /** Only these labels. Default: every label. */
-  readonly labels?: readonly string[];
-  readonly on: readonly Exclude<VlmTriggerKind, 'interval'>[];
-  /** zone and loitering: only these zones. Default: every zone. */
-  readonly zones?: readonly string[];
-}
+export { renderPrompt, triggerOf } from './vlm-triggers.js';
+export { DEFAULT_VLM_PENDING } from './vlm-pending.js';
+export type { VlmObject, VlmObjectEvent, VlmObjectTriggers, VlmScene, VlmTrigger, VlmTriggerKind } from './vlm-triggers.js';
 
 export interface VlmWorkerOptions {
   readonly camera: string;
@@ -104,13 +79,10 @@ export interface VlmWorkerOptions {
   readonly scene: VlmScene | null;
   /** How often the worker tells its subscription it is alive while it waits for triggers. Default 1 000 ms. */
   readonly touchMs?: number;
-}
-
-export interface VlmTrigger {
-  readonly kind: VlmTriggerKind;
-  readonly object: VlmObject | null;
-  /** zone and loitering: the zone entered. */
-  readonly zone: string | null;
+  /** Most objects waiting for the model at once (ADR 0067). Default 16. */
+  readonly pending?: number;
+  /** An object that ended longer ago than this when the model is free is dropped (`ended-late`); null or absent: never. */
+  readonly endedMaxAgeMs?: number | null;
 }
 
 /** What a vlm worker emits: an answer, or an error in its place (with the same ask's fields). */
@@ -133,6 +105,15 @@ export interface VlmOutput {
   readonly latencyMs: number;
   readonly tokens: { readonly prompt: number | null; readonly completion: number | null };
   readonly image: { readonly width: number; readonly height: number; readonly region: readonly number[]; readonly source: 'frame' | 'snapshot' };
+  /**
+   * Its object's wait and the worker's own time: `pendingMs` from the trigger until the model was free, `frameMs`
+   * waiting for a frame newer than the trigger's, `pictureMs` cutting and encoding the picture.
+   */
+  readonly timing: { readonly pendingMs: number; readonly frameMs: number; readonly pictureMs: number };
+  /** Wall-clock time of the trigger (ms). */
+  readonly triggeredAt: number;
+  /** Capture time (wall clock, ms) of the frame the trigger saw the object in; the picture's frame is newer. null: unknown (an interval). */
+  readonly triggerCaptureTime: number | null;
   readonly model: string;
   /** The worker's asks so far (every incarnation): sent, answered, stale answers, and skipped by reason. */
   readonly counts: VlmCounts;
@@ -140,34 +121,6 @@ export interface VlmOutput {
 
 export interface VlmCounts extends AskFigures {
   readonly skipped: Readonly<Record<VlmSkipReason, number>>;
-}
-
-/** The trigger an object event makes for these settings, or null (the first of new, zone, loitering, end that applies). */
-export function triggerOf(event: VlmObjectEvent, settings: VlmObjectTriggers): VlmTrigger | null {
-  const o = event.after;
-  if (settings.of !== undefined && o.worker !== settings.of) return null;
-  if (settings.labels !== undefined && !settings.labels.includes(o.label)) return null;
-  const zoneOk = (z: string): boolean => settings.zones === undefined || settings.zones.includes(z);
-  for (const kind of settings.on) {
-    if (kind === 'new' && event.type === 'new') return { kind, object: o, zone: null };
-    if (kind === 'end' && event.type === 'end') return { kind, object: o, zone: null };
-    if (kind === 'zone' && event.type !== 'end') {
-      const before = event.type === 'new' ? [] : event.before.current_zones;
-      const entered = o.current_zones.find((z) => !before.includes(z) && zoneOk(z));
-      if (entered !== undefined) return { kind, object: o, zone: entered };
-    }
-    if (kind === 'loitering' && event.type !== 'end') {
-      const before = event.type === 'new' ? [] : event.before.loitering_zones;
-      const zone = o.loitering_zones.find((z) => !before.includes(z) && zoneOk(z));
-      if (zone !== undefined) return { kind, object: o, zone };
-    }
-  }
-  return null;
-}
-
-/** {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}} (ISO), {{boxes}} (the live objects: label and box); unknown names stay as written. */
-export function renderPrompt(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -184,6 +137,14 @@ interface MutableCounts {
   stale: number;
   errors: number;
   readonly skipped: Record<VlmSkipReason, number>;
+  readonly tokens: { prompt: number; completion: number };
+}
+
+/** What the worker's figures read of its incarnation's pending set, across incarnations. */
+interface PendingFigures {
+  now: number;
+  readonly capacity: number;
+  readonly waits: SampleWindow;
 }
 
 export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
@@ -197,6 +158,7 @@ export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
     ...(options.prompt.schema === undefined ? {} : { schema: options.prompt.schema, schemaName: options.prompt.name }),
   });
   const endpoint = vlmEndpoint(`${client.endpoint}\u0000${options.model}`, options.budgets.endpoint);
+  const endpointName = maskCredentials(client.endpoint);
   const counts: MutableCounts = {
     triggers: 0,
     sent: 0,
@@ -204,12 +166,23 @@ export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
     stale: 0,
     errors: 0,
     skipped: Object.fromEntries(VLM_SKIP_REASONS.map((r) => [r, 0])) as Record<VlmSkipReason, number>,
+    tokens: { prompt: 0, completion: 0 },
   };
+  const pending: PendingFigures = { now: 0, capacity: Math.max(1, options.pending ?? DEFAULT_VLM_PENDING), waits: new SampleWindow(512) };
+  const figures = (): VlmCounts => ({
+    ...counts,
+    skipped: { ...counts.skipped },
+    pending: { now: pending.now, capacity: pending.capacity, waitMs: { p50: pending.waits.percentile(50), p99: pending.waits.percentile(99) } },
+    tokens: {
+      ...counts.tokens,
+      endpoint: { endpoint: endpointName, model: options.model, ...endpoint.tokens(Date.now()) },
+    },
+  });
   return {
     kind: 'vlm',
-    run: (context) => runIncarnation(context, options, client, endpoint, counts),
-    counts: () => ({ ...counts, skipped: { ...counts.skipped } }),
-    asks: () => ({ ...counts, skipped: { ...counts.skipped } }),
+    run: (context) => runIncarnation(context, options, client, endpoint, counts, pending, figures),
+    counts: figures,
+    asks: figures,
   };
 }
 
@@ -219,12 +192,15 @@ async function runIncarnation(
   client: VlmClient,
   endpoint: ReturnType<typeof vlmEndpoint>,
   counts: MutableCounts,
+  figures: PendingFigures,
+  snapshotCounts: () => VlmCounts,
 ): Promise<void> {
   const subscription: FrameSource = context.subscribe();
   const ledger = context.modelLedger();
   const perWorker = new MinuteWindow(options.budgets.perMinute);
-  const snapshotCounts = (): VlmCounts => ({ ...counts, skipped: { ...counts.skipped } });
-  let busy = false;
+  const waiting = new PendingObjects(figures.capacity);
+  let inFlight: PendingAsk | null = null;
+  let retry: NodeJS.Timeout | null = null;
   let fatal: ((error: WorkerExit) => void) | null = null;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
   failed.catch(() => undefined);
@@ -234,9 +210,12 @@ async function runIncarnation(
   const skip = (reason: VlmSkipReason): void => {
     counts.skipped[reason]++;
   };
+  const settle = (): void => {
+    figures.now = waiting.size;
+  };
 
-  /** The newest frame no older than the age budget: the mailbox's, or the next ones while it is too old; null when none comes in time. */
-  const freshFrame = async (): Promise<Frame | null> => {
+  /** The newest frame no older than the age budget and newer than `after`: the mailbox's, or the next ones; null when none comes in time. */
+  const freshFrame = async (after: number | null): Promise<Frame | null> => {
     const deadline = Date.now() + options.budgets.maxAgeMs;
     for (;;) {
       const wait = linkedSignal([context.signal, AbortSignal.timeout(Math.max(1, deadline - Date.now()))]);
@@ -248,34 +227,36 @@ async function runIncarnation(
       }
       if (frame === null) return null;
       ledger.read(frame);
-      if (Date.now() - frame.wallTime <= options.budgets.maxAgeMs) return frame;
-      ledger.skip(frame, 'stale');
+      const fresh = Date.now() - frame.wallTime <= options.budgets.maxAgeMs;
+      if (fresh && (after === null || frame.wallTime > after)) return frame;
+      // Not newer than the trigger's own frame: the next one shows the object as it is now.
+      ledger.skip(frame, fresh ? 'superseded' : 'stale');
       if (Date.now() >= deadline) return null;
     }
   };
 
-  const ask = async (trigger: VlmTrigger): Promise<void> => {
-    counts.triggers++;
-    if (busy) return skip('busy');
-    if (!perWorker.allows(Date.now())) return skip('worker-rate');
-    const refused = endpoint.refusal(Date.now());
-    if (refused !== null) return skip(refused);
-    busy = true;
+  const ask = async (entry: PendingAsk): Promise<void> => {
+    const trigger = entry.trigger;
+    const takenAt = Date.now();
+    const pendingMs = takenAt - entry.at;
     let frame: Frame | null = null;
     let taken = false;
     try {
-      frame = await freshFrame();
+      // An object that ended is asked about from its snapshot: no newer frame of it will come.
+      const ended = entry.endedAt !== null || trigger.kind === 'end';
+      frame = await freshFrame(ended ? null : entry.triggerFrame);
       if (frame === null) {
         if (!context.signal.aborted) skip('stale');
         return;
       }
+      const frameMs = Date.now() - takenAt;
       // The object's latest tracker box, cut from this newest frame; gone since the trigger: nothing to ask about.
       let box: NormalisedBox | null = null;
       let snapshot: Buffer | null = null;
       if (trigger.object !== null && options.image.crop) {
-        if (trigger.kind === 'end' && options.scene?.snapshot !== undefined) snapshot = await options.scene.snapshot(trigger.object.id);
+        if (ended && options.scene?.snapshot !== undefined) snapshot = await options.scene.snapshot(trigger.object.id);
         if (snapshot === null) {
-          const live = trigger.kind === 'end' ? trigger.object : options.scene?.liveObjects(options.camera).find((o) => o.id === trigger.object!.id);
+          const live = ended ? (entry.last ?? trigger.object) : options.scene?.liveObjects(options.camera).find((o) => o.id === trigger.object!.id);
           if (live === undefined) {
             ledger.skip(frame, 'superseded');
             return skip('gone');
@@ -316,6 +297,9 @@ async function runIncarnation(
         captureTime: frame.wallTime,
         ageAtRequestMs,
         image: { width: picture.width, height: picture.height, region: [...picture.region], source: picture.source },
+        timing: { pendingMs, frameMs, pictureMs: sentAt - takenAt - frameMs },
+        triggeredAt: entry.at,
+        triggerCaptureTime: entry.triggerFrame,
         model: options.model,
       };
       try {
@@ -325,6 +309,9 @@ async function runIncarnation(
         const stale = options.budgets.staleAfterMs !== null && ageAtAnswerMs > options.budgets.staleAfterMs;
         counts.answered++;
         if (stale) counts.stale++;
+        counts.tokens.prompt += answer.promptTokens ?? 0;
+        counts.tokens.completion += answer.completionTokens ?? 0;
+        endpoint.spend(answeredAt, answer.promptTokens ?? 0, answer.completionTokens ?? 0);
         ledger.took(frame);
         const output: VlmOutput = {
           ...base,
@@ -365,21 +352,66 @@ async function runIncarnation(
       context.log(`${where}: ${projectCodeOf(error) ?? 'ERR_VLM_IMAGE'}: ${(error as Error).message}`);
     } finally {
       if (taken) endpoint.release();
-      busy = false;
+      // The model is free: the next waiting object goes now (synchronously, so a trigger after this answer finds it free).
+      inFlight = null;
+      pump();
     }
+  };
+
+  /** When the model is free: the next waiting entry asked about, or dropped by the budget that refuses it. */
+  const pump = (): void => {
+    while (inFlight === null && !context.signal.aborted) {
+      const entry = waiting.peek();
+      if (entry === null) break;
+      const now = Date.now();
+      const endedMaxAgeMs = options.endedMaxAgeMs ?? null;
+      const refused: VlmSkipReason | null =
+        entry.endedAt !== null && endedMaxAgeMs !== null && now - entry.endedAt > endedMaxAgeMs
+          ? 'ended-late'
+          : perWorker.allows(now)
+            ? endpoint.refusal(now)
+            : 'worker-rate';
+      if (refused === 'endpoint-busy') {
+        // Another worker's ask holds the endpoint: the entries wait, looked at again shortly.
+        retry ??= setTimeout(() => {
+          retry = null;
+          pump();
+        }, 50);
+        break;
+      }
+      waiting.delete(entry);
+      if (refused !== null) {
+        skip(refused);
+        continue;
+      }
+      figures.waits.record(now - entry.at);
+      inFlight = entry;
+      void ask(entry);
+    }
+    settle();
   };
 
   const fire = (trigger: VlmTrigger): void => {
     if (context.signal.aborted) return;
-    void ask(trigger);
+    counts.triggers++;
+    const flying = inFlight;
+    if (flying !== null && flying.key === pendingKey(trigger) && flying.trigger.kind === trigger.kind && flying.trigger.zone === trigger.zone)
+      return skip('busy');
+    const added = waiting.add(trigger, Date.now());
+    // One entry per object: a second trigger is merged into it (the better of the two kept, with the first one's time).
+    if (added === 'merged') return skip('busy');
+    if (added === 'full') return skip('pending-full');
+    pump();
   };
 
   try {
     const { objects, intervalS } = options.triggers;
-    if (objects !== null && options.scene !== null) {
+    if (options.scene !== null) {
       cleanups.push(
         options.scene.onObjectEvent(options.camera, (event) => {
-          const trigger = triggerOf(event, objects);
+          // An object that ends while it waits: asked about from its snapshot (or dropped when that is too late).
+          if (event.type === 'end') waiting.ended(event.after, Date.now());
+          const trigger = objects === null ? null : triggerOf(event, objects);
           if (trigger !== null) fire(trigger);
         }),
       );
@@ -404,6 +436,10 @@ async function runIncarnation(
     await Promise.race([ended, failed]);
   } finally {
     for (const cleanup of cleanups) cleanup();
+    if (retry !== null) clearTimeout(retry);
+    // What still waited is not asked about by this incarnation: counted as skipped so the identity holds.
+    for (let n = waiting.clear(); n > 0; n--) skip('stopped');
+    settle();
     await subscription.close();
   }
 }

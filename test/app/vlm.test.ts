@@ -10,9 +10,14 @@
  * chromium), and the key is in no MQTT message, API answer or log line. An
  * `end` trigger asks about the object's stored best snapshot (the events
  * store's), not a frame of now, and its answer lands on the ended event.
+ * Four objects confirmed on one frame, a model holding each request 500 ms:
+ * each described once from a frame newer than its trigger (ADR 0067), the
+ * tokens summed as the stand-in counted them; switched off through the API,
+ * no ask goes, and with --save-config it stays off after a restart; the
+ * MQTT switch (Home Assistant's) is saved the same way.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +27,9 @@ import { createApp } from '../../src/app/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { FakeVlmServer } from '../helpers/vlm-server.js';
-import { resolvedConfig } from '../pipeline/helpers.js';
+import { nextResults, resolvedConfig } from '../pipeline/helpers.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { VlmOutput } from '../../src/workers/index.js';
 import { eventuallyAsync } from '../helpers/process.js';
 import { launchBrowser } from '../helpers/browser.js';
 
@@ -277,6 +284,128 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       assert.ok(difference / comparable.length < 12, `the picture sent is the stored snapshot (mean difference ${difference / comparable.length})`);
     } finally {
       await app.close();
+      delete process.env.VLM_APP_TEST_KEY;
+    }
+  });
+
+  it('four objects confirmed on the same frame, a 500 ms model: each described once from a frame newer than its trigger; tokens as the server counted; switched off, no more asks, still off after a restart with --save-config', async () => {
+    process.env.VLM_APP_TEST_KEY = KEY;
+    const local = await new FakeVlmServer().start();
+    local.latencyMs = 500;
+    const square = (x: number, y: number, colour: string): string => `drawbox=x=${x}:y=${y}:w=60:h=60:color=${colour}:t=fill`;
+    const file = join(dir, 'four.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        cameras: {
+          four: {
+            source: `lavfi:color=c=white:size=320x240:rate=10,${square(20, 20, 'red')},${square(240, 20, 'blue')},${square(20, 160, 'green')},${square(240, 160, 'black')}`,
+            capture: { output: { format: 'rgb24' } },
+            workers: [
+              { id: 'detector', module: fileURLToPath(new URL('./four-squares-detector.js', import.meta.url)), track: { confirmHits: 1 } },
+              {
+                id: 'vlm',
+                vlm: {
+                  api: 'openai',
+                  url: local.url('openai'),
+                  model: 'llava',
+                  name: 'describe',
+                  prompt: 'What is the {{label}}?',
+                  image: { size: 64 },
+                  triggers: { objects: { of: 'detector', on: ['new'] } },
+                },
+              },
+            ],
+          },
+        },
+        mqtt: { url: broker.url, topicPrefix: 'fourtest', clientId: 'fourtest' },
+      }),
+    );
+    const http = resolvedConfig({ cameras: {}, http: { host: '127.0.0.1', port: 0, token: 'vlm-app-test-token-0123456789' } }).http!;
+    const start = async (): Promise<ReturnType<typeof createApp>> => {
+      const app = createApp(parseConfig(readFileSync(file, 'utf8'), { env: {}, fileName: file }), {
+        logger: createLogger({ level: 'silent' }),
+        http: { config: http, saveConfigPath: file },
+      });
+      await app.start();
+      return app;
+    };
+    type Asks = { triggers: number; sent: number; answered: number; skipped: Record<string, number>; tokens: { prompt: number; completion: number } };
+    let app = await start();
+    try {
+      const answers = nextResults(app.system, 'four', 'vlm', 4);
+      const outputs = (await answers).map((e) => e.output as VlmOutput);
+      assert.deepEqual(new Set(outputs.map((o) => o.trigger.label)), new Set(['red', 'blue', 'green', 'black']), 'each of the four described');
+      assert.equal(new Set(outputs.map((o) => o.trigger.objectId)).size, 4, 'each once');
+      for (const o of outputs) {
+        assert.equal(o.error, undefined);
+        assert.ok(
+          o.triggerCaptureTime !== null && o.captureTime > o.triggerCaptureTime,
+          `cut from a frame newer than its trigger's: ${o.captureTime} > ${o.triggerCaptureTime}`,
+        );
+      }
+      const waited = outputs.map((o) => o.timing.pendingMs).sort((a, b) => a - b);
+      assert.ok(waited[3]! >= 3 * 400, `the last waited for three answers: ${JSON.stringify(waited)}`);
+      const dashboard = app.dashboard!;
+      const auth = { authorization: `Bearer ${dashboard.token.value}` };
+      const asks = async (): Promise<Asks> =>
+        (
+          (await (await fetch(new URL('/api/stats', dashboard.url), { headers: auth })).json()) as {
+            cameras: Record<string, { workers: Record<string, { asks: Asks }> }>;
+          }
+        ).cameras.four!.workers.vlm!.asks;
+      const first = await asks();
+      assert.deepEqual([first.triggers, first.sent, first.answered], [4, 4, 4], JSON.stringify(first));
+      assert.deepEqual(
+        first.tokens,
+        { ...first.tokens, prompt: local.tokens.prompt, completion: local.tokens.completion },
+        'tokens as the server counted them',
+      );
+      const metrics = await (await fetch(new URL('/metrics', dashboard.url), { headers: auth })).text();
+      assert.match(metrics, new RegExp(`framesupplier_worker_asks_tokens_total\\{camera="four",worker="vlm",kind="prompt"\\} ${local.tokens.prompt}\\b`));
+      assert.match(
+        metrics,
+        /framesupplier_vlm_endpoint_tokens_total\{endpoint="http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions",model="llava",kind="completion"\} \d+/,
+      );
+      assert.match(metrics, /framesupplier_worker_asks_pending\{camera="four",worker="vlm"\} 0/);
+
+      // A restarted detector ends its objects and makes four new ones: switched off while the first is asked about,
+      // the worker sends nothing more (what waited is counted `stopped`).
+      const requested = new Promise<void>((resolve) => local.once('request', () => resolve()));
+      const post = (path: string): Promise<Response> => fetch(new URL(path, dashboard.url), { method: 'POST', headers: auth });
+      assert.equal((await post('/api/cameras/four/workers/detector/restart')).status, 200);
+      await requested;
+      const disabled = (await (await post('/api/cameras/four/workers/vlm/disable')).json()) as { change: string };
+      assert.equal(disabled.change, 'worker-disabled');
+      const sentAtOff = local.requests.length;
+      await nextResults(app.system, 'four', 'detector', 10);
+      assert.equal(local.requests.length, sentAtOff, 'no ask after the switch');
+      const after = await asks();
+      assert.ok(after.skipped.stopped! >= 1, `what waited is counted stopped: ${JSON.stringify(after)}`);
+      assert.match(readFileSync(file, 'utf8'), /enabled: false/, '--save-config wrote the switch');
+    } finally {
+      await app.close();
+    }
+    // Started again from the saved file: the worker is off, its objects' triggers ask nothing.
+    const before = local.requests.length;
+    app = await start();
+    try {
+      await nextResults(app.system, 'four', 'detector', 10);
+      assert.equal(app.system.stats().cameras.four!.workers.vlm!.state, 'disabled');
+      assert.equal(local.requests.length, before, 'still off after the restart');
+      // Home Assistant's switch (an MQTT command) is written to the file too: ON, then OFF again.
+      const recorder = await Recorder.connect(broker.url, ['fourtest/#']);
+      try {
+        recorder.client.publish('fourtest/four/vlm/set', 'ON');
+        await eventuallyAsync(() => Promise.resolve(!readFileSync(file, 'utf8').includes('enabled: false')), 'ON over MQTT saved');
+        recorder.client.publish('fourtest/four/vlm/set', 'OFF');
+        await eventuallyAsync(() => Promise.resolve(readFileSync(file, 'utf8').includes('enabled: false')), 'OFF over MQTT saved');
+      } finally {
+        await recorder.close();
+      }
+    } finally {
+      await app.close();
+      await local.close();
       delete process.env.VLM_APP_TEST_KEY;
     }
   });

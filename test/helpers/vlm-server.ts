@@ -12,8 +12,9 @@
  *    `format` (a JSON schema), `options.num_predict`; the answer
  *    `message.content` with `prompt_eval_count` / `eval_count`, `done: true`;
  *    streamed as one JSON object a line.
- * Each request is recorded (headers, body, the decoded JPEG). Its latency,
- * failure mode and answer are the test's to set; 'hang' never answers.
+ * Each request is recorded (headers, body, the decoded JPEG), and the tokens
+ * reported in usage summed. Its hold time (latencyMs), failure mode and
+ * answer are the test's to set; 'hang' never answers.
  */
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -37,8 +38,12 @@ export interface FakeVlmOptions {
 
 export class FakeVlmServer extends EventEmitter {
   readonly requests: VlmRequestRecord[] = [];
-  /** Time before the answer starts. */
+  /** Time each request is held before the answer starts. */
   latencyMs = 0;
+  /** Tokens this server reported in its answers' usage (its own count, to check a client's sums against). */
+  readonly tokens = { prompt: 0, completion: 0 };
+  /** Each answered request's time in this server, from its first byte read to its answer's last byte written (ms). */
+  readonly serverMs: number[] = [];
   mode: VlmServerMode = 'ok';
   retryAfterS = 2;
   /** The model's text for a request (with a schema: JSON text). */
@@ -71,6 +76,8 @@ export class FakeVlmServer extends EventEmitter {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const began = performance.now();
+    res.once('finish', () => this.serverMs.push(performance.now() - began));
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const api = req.url === '/v1/chat/completions' ? 'openai' : req.url === '/api/chat' ? 'ollama' : null;
@@ -106,6 +113,12 @@ export class FakeVlmServer extends EventEmitter {
     const text = this.answer(record);
     const words = text.split(/\s+/).filter((w) => w !== '');
     const stream = body.stream === true;
+    // Counted as reported: every ok answer carries its usage (openai streamed: only when include_usage was asked).
+    const reported = api === 'ollama' || !stream || (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    if (reported) {
+      this.tokens.prompt += 120;
+      this.tokens.completion += words.length;
+    }
     if (api === 'openai') {
       const usage = { prompt_tokens: 120, completion_tokens: words.length, total_tokens: 120 + words.length };
       if (!stream) {

@@ -10,7 +10,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import sharp from 'sharp';
+import { PendingObjects } from '../../src/workers/vlm-pending.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import {
   inProcessWorker,
@@ -382,6 +384,194 @@ describe('vlm workers', { timeout: 180_000 }, () => {
       // 20 ms frames for 10 s: the detector kept reading (a loaded machine gives it fewer, never none).
       assert.ok(detections - atStart > 100, `the detector ran ${detections - atStart} times meanwhile`);
       assert.equal(r.supervisor.stats().find((s) => s.workerId === 'detector')!.state, 'running');
+    } finally {
+      await r.close();
+      await local.close();
+    }
+  });
+});
+
+describe('vlm pending objects (ADR 0067)', { timeout: 120_000 }, () => {
+  it('the pending set (property): one entry per object, never over its capacity, taken by priority then oldest trigger, each trigger added, merged or refused', () => {
+    const kinds = ['new', 'zone', 'loitering', 'end'] as const;
+    const rank = { zone: 0, loitering: 0, new: 1, end: 2, interval: 3 } as const;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('add' as const), id: fc.integer({ min: 0, max: 9 }), kind: fc.constantFrom(...kinds) }),
+            fc.record({ op: fc.constant('take' as const) }),
+          ),
+          {
+            maxLength: 60,
+          },
+        ),
+        (capacity, ops) => {
+          const set = new PendingObjects(capacity);
+          // The model: key → [best rank, first time].
+          const model = new Map<string, { rank: number; at: number }>();
+          let now = 0;
+          for (const op of ops) {
+            now++;
+            if (op.op === 'add') {
+              const key = `o${op.id}`;
+              const outcome = set.add({ kind: op.kind, object: { ...object(key, 'red', RED) }, zone: null }, now);
+              const had = model.get(key);
+              if (had !== undefined) {
+                assert.equal(outcome, 'merged');
+                had.rank = Math.min(had.rank, rank[op.kind]);
+              } else if (model.size >= capacity) assert.equal(outcome, 'full');
+              else {
+                assert.equal(outcome, 'added');
+                model.set(key, { rank: rank[op.kind], at: now });
+              }
+            } else {
+              const entry = set.peek();
+              if (model.size === 0) assert.equal(entry, null);
+              else {
+                const best = [...model.entries()].sort((a, b) => a[1].rank - b[1].rank || a[1].at - b[1].at)[0]!;
+                assert.equal(entry?.key, best[0]);
+                set.delete(entry);
+                model.delete(best[0]);
+              }
+            }
+            assert.equal(set.size, model.size);
+            assert.ok(set.size <= capacity);
+          }
+        },
+      ),
+    );
+  });
+
+  it('four objects confirmed on the same frame: each described exactly once, oldest first, each from a frame newer than its trigger; tokens summed as the server counted them', async () => {
+    const scene = new TestScene();
+    const local = await new FakeVlmServer().start();
+    local.latencyMs = 200;
+    const kind = vlmWorker(options(local, scene, { apiKey: null }));
+    const r = rig([{ id: 'vlm', kind }]);
+    try {
+      // The detection's frame: no newer than now, when the objects are confirmed.
+      const seen = Date.now();
+      const objects = ['a', 'b', 'c', 'd'].map((id) => ({
+        ...object(id, id === 'b' || id === 'd' ? 'blue' : 'red', id === 'b' || id === 'd' ? BLUE : RED),
+        frame_time: seen / 1000,
+      }));
+      scene.live = objects;
+      const outs: VlmOutput[] = [];
+      const all = new Promise<void>((resolve) => {
+        const take = (): void => {
+          void r.next().then((o) => {
+            outs.push(o);
+            if (outs.length < 4) take();
+            else resolve();
+          });
+        };
+        take();
+      });
+      for (const o of objects) scene.fire('new', o);
+      assert.equal(kind.counts().pending?.now, 3, 'one asked, three waiting');
+      await all;
+      assert.deepEqual(
+        outs.map((o) => o.trigger.objectId),
+        ['a', 'b', 'c', 'd'],
+        'each once, oldest trigger first',
+      );
+      for (const o of outs) {
+        assert.equal(o.error, undefined);
+        assert.ok(o.captureTime > seen, `the crop's frame (${o.captureTime}) is newer than the trigger's (${seen})`);
+        assert.ok(o.captureTime >= o.triggeredAt - 40, 'cut when the model was free, not when triggered');
+      }
+      assert.ok(outs[3]!.timing.pendingMs >= 3 * 150, `the fourth waited for three answers: ${outs[3]!.timing.pendingMs} ms`);
+      const counts = kind.counts();
+      assert.deepEqual([counts.triggers, counts.sent, counts.answered, counts.pending?.now], [4, 4, 4, 0]);
+      assert.ok(counts.pending!.waitMs.p99! >= 450);
+      assert.deepEqual([counts.tokens!.prompt, counts.tokens!.completion], [local.tokens.prompt, local.tokens.completion]);
+      assert.equal(counts.tokens!.endpoint.prompt, local.tokens.prompt, "the endpoint's sum (one worker) is the server's too");
+    } finally {
+      await r.close();
+      await local.close();
+    }
+  });
+
+  it('an object that ends while it waits is described from its best snapshot; past the worker maxAgeMs of its end it is dropped (ended-late); a full pending set drops the new trigger', async () => {
+    const snapshot = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 0, g: 200, b: 0 } } })
+      .jpeg()
+      .toBuffer();
+    const scene = new (class extends TestScene {
+      snapshot(): Promise<Buffer | null> {
+        return Promise.resolve(snapshot);
+      }
+    })();
+    const local = await new FakeVlmServer().start();
+    local.latencyMs = 300;
+    const kind = vlmWorker(options(local, scene, { apiKey: null, pending: 2, endedMaxAgeMs: 5_000 }));
+    const r = rig([{ id: 'vlm', kind }]);
+    try {
+      const red = object('red', 'red', RED);
+      const blue = object('blue', 'blue', BLUE);
+      const third = object('third', 'red', RED);
+      const fourth = object('fourth', 'red', RED);
+      scene.live = [red, blue, third, fourth];
+      const first = r.next();
+      scene.fire('new', red); // asked at once
+      scene.fire('new', blue); // waits
+      scene.fire('new', third); // waits
+      scene.fire('new', fourth); // the set holds 2: dropped
+      assert.equal(kind.counts().skipped['pending-full'], 1);
+      scene.live = [red, third];
+      scene.fire('end', blue);
+      assert.equal((await first).trigger.objectId, 'red');
+      const second = await r.next();
+      assert.deepEqual([second.trigger.objectId, second.trigger.kind, second.image.source], ['blue', 'new', 'snapshot']);
+      const picture = await colourOf(local.requests[1]!.jpeg!);
+      assert.ok(picture.g > 150 && picture.r < 60, 'the green snapshot was sent');
+      assert.equal((await r.next()).trigger.objectId, 'third');
+    } finally {
+      await r.close();
+    }
+    const strict = vlmWorker(options(local, scene, { apiKey: null, endedMaxAgeMs: 100 }));
+    const r2 = rig([{ id: 'vlm', kind: strict }]);
+    try {
+      const red = object('red2', 'red', RED);
+      const blue = object('blue2', 'blue', BLUE);
+      scene.live = [red, blue];
+      const first = r2.next();
+      scene.fire('new', red);
+      scene.fire('new', blue);
+      scene.fire('end', blue);
+      await first;
+      assert.equal(strict.counts().skipped['ended-late'], 1, 'ended 300 ms before the model was free, over its 100 ms');
+      assert.equal(strict.counts().sent, 1);
+    } finally {
+      await r2.close();
+      await local.close();
+    }
+  });
+
+  it('tokens an hour per endpoint: once spent, asks are skipped (endpoint-tokens) and counted', async () => {
+    const scene = new TestScene();
+    const local = await new FakeVlmServer().start();
+    const kind = vlmWorker(
+      options(local, scene, {
+        apiKey: null,
+        budgets: { maxAgeMs: 2_000, staleAfterMs: null, perMinute: null, endpoint: { perMinute: null, concurrency: 1, tokensPerHour: 200 } },
+      }),
+    );
+    const r = rig([{ id: 'vlm', kind }]);
+    try {
+      const red = object('obj-1', 'red', RED);
+      scene.live = [0, 1, 9].map((i) => ({ ...red, id: `obj-${i}` }));
+      for (let i = 0; i < 2; i++) {
+        const answered = r.next();
+        scene.fire('new', { ...red, id: `obj-${i}` });
+        assert.equal((await answered).error, undefined);
+      }
+      scene.fire('new', { ...red, id: 'obj-9' });
+      const counts = kind.counts();
+      assert.equal(counts.skipped['endpoint-tokens'], 1);
+      assert.equal(counts.sent, 2, 'the second went with 126 of 200 spent; the third found 252');
+      assert.deepEqual([counts.tokens!.endpoint.lastHour, counts.tokens!.endpoint.perHour], [local.tokens.prompt + local.tokens.completion, 200]);
     } finally {
       await r.close();
       await local.close();

@@ -376,7 +376,7 @@ const FIELDS = [
 ];
 const HOP_NAMES = ['decoded', 'converted', 'delivered', 'taken', 'result', 'published', 'sent'];
 
-/** "sent 5, answered 4 (1 stale), 2 errors; skipped 46: worker-rate 40, busy 6". */
+/** "sent 5, answered 4 (1 stale), 2 errors; skipped 46: worker-rate 40, busy 6; pending 2 (waited p50 480 ms, p99 1500 ms); tokens 650 (endpoint 650 last hour)". */
 function asksText(asks) {
   const skips = Object.entries(asks.skipped).filter(([, n]) => n > 0);
   const skipped = skips.reduce((sum, [, n]) => sum + n, 0);
@@ -384,7 +384,14 @@ function asksText(asks) {
     `sent ${asks.sent}, answered ${asks.answered}` +
     (asks.stale > 0 ? ` (${asks.stale} stale)` : '') +
     (asks.errors > 0 ? `, ${asks.errors} errors` : '') +
-    (skipped > 0 ? `; skipped ${skipped}: ${skips.map(([reason, n]) => `${reason} ${n}`).join(', ')}` : '')
+    (skipped > 0 ? `; skipped ${skipped}: ${skips.map(([reason, n]) => `${reason} ${n}`).join(', ')}` : '') +
+    // Objects waiting for the model and how long they waited (ADR 0067); tokens its answers counted.
+    (asks.pending
+      ? `; pending ${asks.pending.now}${asks.pending.waitMs.p50 === null ? '' : ` (waited p50 ${Math.round(asks.pending.waitMs.p50)} ms, p99 ${Math.round(asks.pending.waitMs.p99)} ms)`}`
+      : '') +
+    (asks.tokens
+      ? `; tokens ${asks.tokens.prompt + asks.tokens.completion} (endpoint ${asks.tokens.endpoint.lastHour} last hour${asks.tokens.endpoint.perHour === null ? '' : ` of ${asks.tokens.endpoint.perHour}`})`
+      : '')
   );
 }
 
