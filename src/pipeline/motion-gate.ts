@@ -16,7 +16,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { SampleWindow } from '../internal/sample-window.js';
-import type { Frame, FrameSource, ReadOptions, ReadSize, WorkerStats } from '../supplier/index.js';
+import { framesUntilEnd, type Frame, type FrameSource, type ReadOptions, type ReadSize, type WorkerStats } from '../supplier/index.js';
 import type { CameraMotion } from './camera-motion.js';
 
 /** An onset opens the slot for frames captured this long before it: the main stream's frame of the same instant. */
@@ -166,16 +166,8 @@ class GatedSource implements FrameSource {
     }
   }
 
-  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
-    try {
-      for (;;) {
-        const frame = await this.read(options);
-        if (frame === null) return;
-        yield frame;
-      }
-    } finally {
-      await this.close();
-    }
+  frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    return framesUntilEnd(this, options);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {

@@ -12,7 +12,17 @@
  * and why, for the worker's stats and the dashboard; every change is told to onChange (the camera logs it).
  */
 import { chooseStream, type StreamChoice, type StreamOption } from '../capture/index.js';
-import type { Frame, FrameSource, FrameSupplier, ReadOptions, ReadSize, SubscribeOptions, Subscription, WorkerStats } from '../supplier/index.js';
+import {
+  framesUntilEnd,
+  type Frame,
+  type FrameSource,
+  type FrameSupplier,
+  type ReadOptions,
+  type ReadSize,
+  type SubscribeOptions,
+  type Subscription,
+  type WorkerStats,
+} from '../supplier/index.js';
 
 /** One stream of the camera as the switch sees it. */
 export interface SwitchStream {
@@ -104,16 +114,8 @@ export class StreamSwitch implements FrameSource {
     }
   }
 
-  async *frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
-    try {
-      for (;;) {
-        const frame = await this.read(options);
-        if (frame === null) return;
-        yield frame;
-      }
-    } finally {
-      await this.close();
-    }
+  frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {
+    return framesUntilEnd(this, options);
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Frame, void, undefined> {
