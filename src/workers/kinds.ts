@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { abortable } from '../internal/abort.js';
 import type { Frame, FrameSource, ThreadSubscriptionHandle } from '../supplier/index.js';
 import type { ModelLedger } from './model-account.js';
+import type { EndpointTokens } from './vlm-budget.js';
 
 export type ExitReason = 'crashed' | 'exited' | 'hung' | 'malformed-output' | 'gave-up';
 
@@ -93,14 +94,7 @@ export interface AskFigures {
   readonly tokens?: {
     readonly prompt: number;
     readonly completion: number;
-    readonly endpoint: {
-      readonly endpoint: string;
-      readonly model: string;
-      readonly prompt: number;
-      readonly completion: number;
-      readonly lastHour: number;
-      readonly perHour: number | null;
-    };
+    readonly endpoint: EndpointTokens;
   };
 }
 
