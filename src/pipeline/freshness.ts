@@ -295,7 +295,12 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
       fix.push(moreThreads(model.name, Math.max(model.threads + 1, needed), model.threads));
     } else {
       const wait = model.waitMs === null ? '' : `, a request waits ${Math.round(model.waitMs)} ms`;
-      reason = `${what}: ${model.name} takes ${Math.round(model.inferenceMs)} ms a frame${wait}; ${asks} of ${f1(capacityFps)} frames/s it can serve`;
+      // The model's own time would serve every ask, yet this worker works on fewer frames than it asks (the CPU is
+      // shared with decoding and the rest): what it gets is the rate to ask for.
+      const short = input.missed.includes('skips') && input.fps > 0 && input.demandFps > input.fps * 1.02;
+      const gets = short ? `, and ${input.labels[0] ?? 'it'} gets ${f1(input.fps)} of the ${f1(input.demandFps)} it asks` : '';
+      reason = `${what}: ${model.name} takes ${Math.round(model.inferenceMs)} ms a frame${wait}; ${asks} of ${f1(capacityFps)} frames/s it can serve${gets}`;
+      if (short) fix.push(`set maxFps ≤ ${f1(input.fps)}`);
       if (objective.maxAgeMs !== null && input.missed.includes('age'))
         fix.push(`raise maxAgeMs above ${Math.ceil(Math.max(w.resultAgeP50Ms ?? 0, model.inferenceMs + (model.waitMs ?? 0)) * 1.5)} ms`);
       fix.push(moreThreads(model.name, model.threads + 1, model.threads));

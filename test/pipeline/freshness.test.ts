@@ -145,6 +145,34 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.match(auto.reason, /person takes 90 ms a frame/);
   });
 
+  it('a worker that gets less than it asks of a model whose own time could serve it: what it gets is the fix', () => {
+    const window = { spanMs: 10_000, offered: 100, missed: 15, skipRatio: 0.15, results: 85, withinBudget: 1, resultAgeP50Ms: 150 };
+    const d = diagnose({
+      labels: ['street'],
+      objective: freshnessObjective('high', 1000),
+      missed: ['skips'],
+      window,
+      fps: 8.2,
+      demandFps: 9.7,
+      model: {
+        name: 'person',
+        threads: 1,
+        inferenceMs: 69,
+        waitMs: 35,
+        demands: new Map([
+          ['street', 9.7],
+          ['street-mirror', 4.9],
+        ]),
+      },
+      idleCpu: 0,
+    });
+    assert.match(
+      d.reason,
+      /person takes 69 ms a frame, a request waits 35 ms; street asks 9\.7, street-mirror asks 4\.9 of 14\.5 frames\/s it can serve, and street gets 8\.2 of the 9\.7 it asks/,
+    );
+    assert.deepEqual(d.fix, ['set maxFps ≤ 8.2', 'or a machine with more CPU for person: 0 % of the CPU is idle, more threads would not help']);
+  });
+
   it('the watch: one missed event with the reason, one met when the figures recover', () => {
     let now = 0;
     const events: SystemEvent[] = [];
