@@ -3,7 +3,10 @@
  * outside: the pids under a root, and each one's memory, descriptors,
  * threads and state. A process gone meanwhile is left out, never an error.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 
 const CLK_TCK = 100;
 const PAGE = 4096;
@@ -126,4 +129,22 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
     den += (xs[i]! - mx) ** 2;
   }
   return den === 0 ? Number.NaN : num / den;
+}
+
+/**
+ * The address `framesupplier run` prints once its API listens (`dashboard: URL`), read from its stdout; the rest
+ * of stdout is then left to flow. Throws, naming `what`, if the process exits first.
+ */
+export async function dashboardUrl(child: ChildProcess & { readonly stdout: Readable }, what: string): Promise<string> {
+  let url: string | null = null;
+  for await (const line of createInterface({ input: child.stdout })) {
+    const m = /^dashboard: (\S+)/.exec(line);
+    if (m !== null) {
+      url = m[1]!;
+      break;
+    }
+  }
+  if (url === null) throw new Error(`${what} exited before serving its API (${String(child.exitCode)})`);
+  child.stdout.resume();
+  return url;
 }

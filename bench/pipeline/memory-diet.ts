@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
-import { sampleTree, statUsage, treeStats, type ProcessSample } from '../proc.js';
+import { dashboardUrl, sampleTree, statUsage, treeStats, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -92,16 +92,7 @@ async function system(cameras: number, clip: string, settleS: number): Promise<v
   });
   const exited = once(child, 'exit');
   try {
-    let url: string | null = null;
-    for await (const line of createInterface({ input: child.stdout })) {
-      const m = /^dashboard: (\S+)/.exec(line);
-      if (m !== null) {
-        url = m[1]!;
-        break;
-      }
-    }
-    if (url === null) throw new Error(`the system exited before serving its API (${String(child.exitCode)})`);
-    child.stdout.resume();
+    const url = await dashboardUrl(child, 'the system');
     // CPU over the second half of the settling time: what a memory setting (NODE_OPTIONS) costs in CPU.
     await sleep((settleS * 1000) / 2);
     const cpu = (): number => [...treeStats(child.pid!).values()].reduce((n, f) => n + statUsage(f).cpuS, 0);

@@ -26,14 +26,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { SystemStats } from '../../src/pipeline/index.js';
 import { RtspServer } from '../../test/capture/fixtures.js';
 import { Mosquitto } from '../../test/helpers/mosquitto.js';
 import { smallH264Clip } from '../../test/pipeline/helpers.js';
-import { sampleTree } from '../proc.js';
+import { dashboardUrl, sampleTree } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
 
@@ -129,16 +128,7 @@ export async function soakChurn(): Promise<void> {
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
   try {
-    let url: string | null = null;
-    for await (const line of createInterface({ input: child.stdout })) {
-      const m = /^dashboard: (\S+)/.exec(line);
-      if (m !== null) {
-        url = m[1]!;
-        break;
-      }
-    }
-    if (url === null) throw new Error(`the system in ${tree} exited before serving its API (${String(child.exitCode)})`);
-    child.stdout.resume();
+    const url = await dashboardUrl(child, `the system in ${tree}`);
     const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
       const res = await fetch(new URL(path, url), {
         method,

@@ -22,11 +22,10 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { SystemStats } from '../../src/pipeline/index.js';
-import { sampleTree, slope, type ProcessSample } from '../proc.js';
+import { dashboardUrl, sampleTree, slope, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
 
@@ -130,16 +129,7 @@ export async function soak(): Promise<void> {
   const root = child.pid!;
   try {
     // The CLI says where the dashboard is once it listens: the API is there.
-    let url: string | null = null;
-    for await (const line of createInterface({ input: child.stdout })) {
-      const m = /^dashboard: (\S+)/.exec(line);
-      if (m !== null) {
-        url = m[1]!;
-        break;
-      }
-    }
-    if (url === null) throw new Error(`the system in ${tree} exited before serving its API (${String(child.exitCode)})`);
-    child.stdout.resume();
+    const url = await dashboardUrl(child, `the system in ${tree}`);
     const statsUrl = new URL('/api/stats', url);
     const stats = async (): Promise<SystemStats> => {
       const res = await fetch(statsUrl, { headers: { authorization: `Bearer ${token}` } });
