@@ -297,16 +297,7 @@ export class CameraObjects {
     for (const t of this.#tracker.active()) {
       const meta = this.#meta.get(t.id);
       if (meta === undefined) continue;
-      out.push({
-        ...meta.last,
-        score: t.score,
-        top_score: t.topScore,
-        box: t.box,
-        frame_time: (t.lastSeen + this.#offset) / 1000,
-        stationary: t.stationary,
-        velocity: t.velocity,
-        zone_time: meta.presence.zoneTime(t.lastSeen),
-      });
+      out.push({ ...meta.last, ...this.#sighting(t), zone_time: meta.presence.zoneTime(t.lastSeen) });
     }
     return out;
   }
