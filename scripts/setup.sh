@@ -4,7 +4,7 @@
 #   setup.sh run    ffmpeg, sample media (Debian's opencv-doc: vtest.avi), npm deps, build
 #   setup.sh test   ffmpeg, the tests' clip (opencv-doc: vtest.avi), the RTSP test server (GStreamer + python3-gi),
 #                   mosquitto, promtool (prometheus), nats-server, chromium, npm deps, build
-#   setup.sh bench  ffmpeg, npm deps, build
+#   setup.sh bench  ffmpeg, npm deps, build; SOAK-CHURN's RTSP server (GStreamer) and mosquitto
 # Runs on a fresh Debian machine as root (or with sudo); needs Node.js and npm. framesupplier
 # runs on Node 22 or newer: on a machine with an older Node, the npm scripts use Node 22 from
 # the npm registry's node@22 package (a devDependency: node_modules/.bin/node, first on the
@@ -94,7 +94,12 @@ case "$mode" in
     # install without an index.
     apt_install python3-numpy python3-pytest python3-torch python3-setuptools mypy
     ;;
-  bench) ;;
+  bench)
+    # SOAK-CHURN's other sides: a real RTSP server it kills and restarts (GStreamer, test/capture/rtsp_server.py)
+    # and a broker it stops and starts (mosquitto).
+    apt_install python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+      gstreamer1.0-plugins-bad mosquitto
+    ;;
   *) say "unknown mode $mode (run, test, bench)"; exit 2 ;;
 esac
 # The careful Python + OpenCV loop P1, P2, P3 and D1 run beside framesupplier (bench/pipeline/plain_loop.py, with
