@@ -84,6 +84,7 @@ typedef struct {
   double skip_before_ms;
   int discard; /* decode, next: 0 decode every frame, 1 skip non-reference frames, 2 keyframes only, 3 hold (decode nothing) */
   double near_pts_ms; /* next, from holding: the picture nearest this time (-1: the newest) */
+  double decode_from_ms; /* next, skipping non-reference frames: those presented from this time on are decoded (-1: none) */
   /* results, written by the decoder thread, read on the JavaScript thread once it handed the job over */
   int err;
   char message[256];
@@ -158,6 +159,7 @@ typedef struct {
   int closed;     /* close() was called */
   int opened;     /* open succeeded */
   double aim_ms;  /* the next next()'s near_pts_ms (aim()) */
+  double decode_from_ms; /* the next next()'s decode_from_ms (decodeFrom()) */
 } Decoder;
 
 #define CHECK(call)                                                     \
@@ -613,7 +615,11 @@ static bool receive_picture(Decoder *d, Job *job) {
         continue;
       }
       if (!d->fed_valid) avcodec_flush_buffers(d->dec); /* a keyframe after packets the codec never saw */
-      apply_discard(d, d->pkt, job->discard);
+      /* Skipping non-reference frames, those presented near a reader's take are decoded: the take finds the newest
+         frame captured, whatever order the packets came in (a B frame's packet follows the later frame it refers to). */
+      int wanted = job->discard;
+      if (wanted == 1 && job->decode_from_ms >= 0 && packet_pts_ms(d, d->pkt) >= job->decode_from_ms) wanted = 0;
+      apply_discard(d, d->pkt, wanted);
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;
@@ -955,6 +961,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   d->out_fmt = out_fmt;
   d->aim_ms = -1;
+  d->decode_from_ms = -1;
   pthread_mutex_init(&d->lock, NULL);
   pthread_cond_init(&d->wake, NULL);
   pthread_cond_init(&d->conv_wake, NULL);
@@ -1056,9 +1063,12 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
   job->skip_before_ms = -1;
   job->key_pts_ms = -1;
   job->near_pts_ms = -1;
+  job->decode_from_ms = -1;
   if (kind == JOB_NEXT) {
     job->near_pts_ms = d->aim_ms;
     d->aim_ms = -1;
+    job->decode_from_ms = d->decode_from_ms;
+    d->decode_from_ms = -1;
   }
   if (kind == JOB_CONVERT) {
     /* The size asked (0, 0: the output size as opened); even and within the frame limit, as the caller checked. */
@@ -1123,6 +1133,19 @@ static napi_value js_present(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(napi_create_double(env, number, &result));
   return result;
+}
+
+/* decodeFrom(handle, ptsMs): the next next(), skipping non-reference frames, decodes those presented from ptsMs on. */
+static napi_value js_decode_from(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decoder *d = get_decoder(env, argv[0]);
+  if (d == NULL) return NULL;
+  double at = -1;
+  napi_get_value_double(env, argv[1], &at);
+  d->decode_from_ms = at >= 0 ? at : -1;
+  return NULL;
 }
 
 /* aim(handle, ptsMs): the next next() that catches up after holding keeps the picture nearest ptsMs, not the newest. */
@@ -1259,6 +1282,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"present", NULL, js_present, NULL, NULL, NULL, napi_default, NULL},
       {"convert", NULL, js_convert, NULL, NULL, NULL, napi_default, NULL},
       {"aim", NULL, js_aim, NULL, NULL, NULL, napi_default, NULL},
+      {"decodeFrom", NULL, js_decode_from, NULL, NULL, NULL, napi_default, NULL},
       {"dropped", NULL, js_dropped, NULL, NULL, NULL, napi_default, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

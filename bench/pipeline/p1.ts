@@ -64,6 +64,28 @@ export function treeUsage(root: number): { cpuS: number; rssBytes: number; pssBy
 /** P2's clip: 720p at 10 fps encoded as cameras do (libx264's defaults, B frames), a keyframe every 2 s (libx264's default is 250 frames). */
 export const cameraClip = (): Promise<string> => testClip('testsrc2-720p10-20s-g20.mp4', '1280x720', 10, 20, ['-g', '20']);
 
+/** The median of the known values (the upper one of an even count), or null if none is known. */
+export const med = (xs: readonly (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
+};
+
+/** A hop's age over the cameras: the median of their p50s and of their p99s (each their last 256 frames). */
+export interface HopMedians {
+  readonly p50: number | null;
+  readonly p99: number | null;
+}
+
+/** The age at one hop (ADR 0041) from each camera's own figures, as P1, P2 and P3 report it. */
+export function hopMedians(ids: readonly string[], of: (id: string) => HopFigures | null | undefined): HopMedians {
+  const figures = ids.map(of).filter((f): f is HopFigures => f !== null && f !== undefined);
+  const at = (xs: (number | null)[]): number | null => {
+    const m = med(xs);
+    return m === null ? null : round(m, 1);
+  };
+  return { p50: at(figures.map((f) => f.p50Ms)), p99: at(figures.map((f) => f.p99Ms)) };
+}
+
 /** P2's shared model: the mock handler, 20 ms a frame, one at a time (a simulated accelerator), with a YOLO model's 640 input. */
 export const P2_MODEL = { handler: 'mock', delayMs: 20, inputSize: 640 } as const;
 
@@ -151,10 +173,6 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const skips = ids.reduce((n, id) => n + (after.cameras[id]?.workers.model?.modelFrames?.skipped ?? 0), 0);
   // The server's own view (its last health ping): how long the 20 ms inference really took, and the waits.
   const scheduling = Object.values(after.models.shared?.scheduling?.cameras ?? {});
-  const med = (xs: (number | null)[]): number | null => {
-    const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
-    return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
-  };
   await system.close();
   const perCamera = ids.map((id) => (served.get(id) ?? 0) / wall);
   const sorted = sortedCopy(ages);
@@ -182,14 +200,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const agesSorted = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   // The age at each hop (ADR 0041), from each camera's and model worker's own figures at the end (their last 256
   // frames): the median over the cameras of their p50, and of their p99.
-  const hop = (of: (id: string) => HopFigures | null | undefined): { p50: number | null; p99: number | null } => {
-    const figures = ids.map(of).filter((f): f is HopFigures => f !== null && f !== undefined);
-    const at = (xs: (number | null)[]): number | null => {
-      const m = med(xs);
-      return m === null ? null : round(m, 1);
-    };
-    return { p50: at(figures.map((f) => f.p50Ms)), p99: at(figures.map((f) => f.p99Ms)) };
-  };
+  const hop = (of: (id: string) => HopFigures | null | undefined): HopMedians => hopMedians(ids, of);
   const hops_ms = {
     decoded: hop((id) => after.cameras[id]?.capture?.hops.decoded),
     converted: hop((id) => after.cameras[id]?.capture?.hops.converted),

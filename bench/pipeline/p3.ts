@@ -9,21 +9,24 @@
  * Beside each configuration, in the same run, the careful loop (plain-loop.ts) on the stream the detector reads:
  * the substream for main + sub (a careful engineer detects on the substream too), the main stream alone else;
  * it makes no snapshots and does not read the other stream, so its CPU is a floor for that loop (P3_PLAIN=0
- * leaves it out). P3_CAMERAS (default 16), P3_SECONDS (default 60).
+ * leaves it out). P3_CAMERAS (default 16), P3_SECONDS (default 60); P3_SUB_GOP_S (default 2) the substream's
+ * keyframe interval in seconds (4: a long-GOP substream); P3_MAIN=0 leaves the main-alone run out.
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../../src/config/index.js';
 import { encodeFrame } from '../../src/pictures/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { frameOfPicture, VisionSystem } from '../../src/pipeline/index.js';
+import type { CaptureStats } from '../../src/capture/index.js';
+import { frameOfPicture, VisionSystem, type HopFigures } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
-import { cameraClip, P2_MODEL, treeUsage } from './p1.js';
+import { cameraClip, hopMedians, P2_MODEL, treeUsage, type HopMedians } from './p1.js';
 import { carefulLoop, versusCarefulLoop } from './plain-loop.js';
 
 /** The substream: P2's clip's scene at 640 × 360, the same rate and keyframes. */
-const subClip = (): Promise<string> => testClip('testsrc2-360p10-20s-g20.mp4', '640x360', 10, 20, ['-g', '20']);
+const SUB_GOP_FRAMES = Math.round(Number(process.env.P3_SUB_GOP_S ?? 2) * 10);
+const subClip = (): Promise<string> => testClip(`testsrc2-360p10-20s-g${SUB_GOP_FRAMES}.mp4`, '640x360', 10, 20, ['-g', String(SUB_GOP_FRAMES)]);
 
 async function p3Once(cameras: number, seconds: number, withSubstream: boolean, warmupS = 8): Promise<void> {
   const [main, sub] = await Promise.all([cameraClip(), subClip()]);
@@ -98,10 +101,19 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     );
   const sortedAges = sortedCopy(ages);
   const sortedLat = sortedCopy(latencies);
+  // The age at each hop (ADR 0041), as P1 and P2 give it; the capture's hops from the stream the model read.
+  const hop = (of: (id: string) => HopFigures | null | undefined): HopMedians => hopMedians(ids, of);
+  const captureOf = (id: string): CaptureStats | null | undefined => (withSubstream ? stats.cameras[id]?.streams?.['sub'] : stats.cameras[id]?.capture);
+  const hops_ms = {
+    decoded: hop((id) => captureOf(id)?.hops.decoded),
+    converted: hop((id) => captureOf(id)?.hops.converted),
+    ...Object.fromEntries((['delivered', 'taken', 'result'] as const).map((h) => [h, hop((id) => stats.cameras[id]?.workers.model?.hops[h])])),
+  };
   const loop = process.env.P3_PLAIN === '0' ? null : await carefulLoop({ file: withSubstream ? sub : main, cameras, seconds, warmupS, workload: 'P3' });
   emit({
     workload: 'P3',
     config: withSubstream ? 'main+sub, auto' : 'main only',
+    sub_gop_s: withSubstream ? SUB_GOP_FRAMES / 10 : null,
     cameras,
     seconds: round(wall, 1),
     cpu_pct: round(cpuPct, 1),
@@ -111,6 +123,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
     age_ms_p50: round(percentile(sortedAges, 50), 1),
     age_ms_p99: round(percentile(sortedAges, 99), 1),
+    hops_ms,
     results: ages.length,
     snapshots: latencies.length,
     snapshots_failed: failed,
@@ -146,7 +159,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
 export async function p3(): Promise<void> {
   const cameras = Number(process.env.P3_CAMERAS ?? 16);
   const seconds = Number(process.env.P3_SECONDS ?? 60);
-  for (const withSubstream of [true, false]) {
+  for (const withSubstream of process.env.P3_MAIN === '0' ? [true] : [true, false]) {
     log(`P3: ${cameras} camera(s), ${withSubstream ? 'main + substream' : 'main stream alone'}, ${seconds} s`);
     await p3Once(cameras, seconds, withSubstream);
   }

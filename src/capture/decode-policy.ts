@@ -114,6 +114,30 @@ export function modeForNextTake(i: TakeInputs): DecodeNow {
   return i.nextTakeInMs <= key + frame ? 'all' : 'keyframes';
 }
 
+export interface DecodeFromInputs {
+  /** Time until a reader takes a frame (nextTakeInMs of TakeInputs). */
+  readonly nextTakeInMs: number;
+  /** The stream's frame interval, ms, or null if unknown. */
+  readonly frameIntervalMs: number | null;
+  /** The last picture decoded: its presentation time and its capture time (on the clock of `now`). */
+  readonly last: { readonly ptsMs: number; readonly captureTime: number } | null;
+  readonly now: number;
+}
+
+/**
+ * Skipping non-reference frames, the presentation time from which they are decoded again (-1: none): the frames
+ * captured from TAKE_LEAD_FRAMES intervals before the reader's next take. modeForNextTake() decodes everything once
+ * the take is that near; this covers what a decoding-order decision cannot: a picture asked for now may come out
+ * several frames ahead (non-reference frames between it and the last one skipped), and the frames shown between
+ * are in packets that come after it.
+ */
+export function decodeFromPts(i: DecodeFromInputs): number {
+  if (i.last === null || i.last.ptsMs < 0 || !Number.isFinite(i.nextTakeInMs)) return -1;
+  const frame = i.frameIntervalMs ?? 100;
+  const from = i.last.ptsMs + (i.now + i.nextTakeInMs - TAKE_LEAD_FRAMES * frame - i.last.captureTime);
+  return Math.max(0, from);
+}
+
 /** The interval between keyframes, from the presentation times of the keyframes decoded: the median of the last few. */
 export class KeyframeClock {
   #last: number | null = null;

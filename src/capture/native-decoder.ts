@@ -39,6 +39,7 @@ interface Addon {
   next(handle: Handle, skipBeforePtsMs: number, discard: number, callback: (error: NativeError | null, info?: DecodeInfo) => void): void;
   present(handle: Handle): number;
   aim(handle: Handle, ptsMs: number): void;
+  decodeFrom(handle: Handle, ptsMs: number): void;
   dropped(handle: Handle): number;
   /** width, height 0: the output size as opened. */
   convert(
@@ -309,6 +310,15 @@ export class NativeDecoder {
   /** The next next() that catches up after holding hands out the picture nearest ptsMs (the source's time), not the newest. */
   aim(ptsMs: number): void {
     if (!this.#closed) this.#addon.aim(this.#handle, ptsMs);
+  }
+
+  /**
+   * The next next(), skipping non-reference frames, decodes those presented from ptsMs (the source's time) on: the
+   * frames a reader's take is near (ADR 0065). Packets come in decoding order, so the frame shown just before a
+   * take may come after the later one it refers to; told by presentation time, it is decoded either way.
+   */
+  decodeFrom(ptsMs: number): void {
+    if (!this.#closed) this.#addon.decodeFrom(this.#handle, ptsMs);
   }
 
   /** Pictures present() replaced that no convert() had taken: decoded, never converted. */

@@ -30,7 +30,7 @@ import {
 } from './decoder-run.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
-import { chooseDecodeMode, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
+import { chooseDecodeMode, decodeFromPts, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
 import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder.js';
 import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
@@ -87,6 +87,8 @@ export class NativeRun implements DecoderRun {
   #cpuMs = 0;
   #heldBytes = 0;
   readonly #arrivals: Arrival[] = [];
+  /** The last picture decoded (its presentation and capture times): maps a reader's take onto the stream's time. */
+  #lastPicture: { ptsMs: number; captureTime: number } | null = null;
   readonly #requests: PendingPicture[] = [];
 
   constructor(options: NativeRunOptions) {
@@ -275,8 +277,15 @@ export class NativeRun implements DecoderRun {
             const pts = this.#ptsNear(request.near);
             if (pts !== null) decoder.aim(pts);
           }
+          const fps = Number.isFinite(streamFps) ? streamFps : null;
+          const discard = this.#discard(fps);
+          if (discard === 'nonref') {
+            const frameIntervalMs = fps !== null && fps > 0 ? 1000 / fps : null;
+            const nextTakeInMs = this.#o.supplier.nextTakeInMs();
+            decoder.decodeFrom(decodeFromPts({ nextTakeInMs, frameIntervalMs, last: this.#lastPicture, now: performance.now() }));
+          }
           try {
-            picture = await decoder.next(skipBefore, this.#discard(Number.isFinite(streamFps) ? streamFps : null));
+            picture = await decoder.next(skipBefore, discard);
           } catch (error) {
             throw this.#killedFor ?? (error as Error);
           }
@@ -331,6 +340,7 @@ export class NativeRun implements DecoderRun {
           const times: PictureTimes =
             arrived !== null ? { ...arrived, decodedTime: at } : { captureTime, decodedTime: at, wallTime: Math.round(Date.now() - (at - captureTime)) };
           if (this.#o.holdUnread) this.#arrived({ ptsMs: picture.ptsMs, ...times });
+          this.#lastPicture = { ptsMs: picture.ptsMs, captureTime: times.captureTime };
           converter.picture(number, times);
           if (request !== null) {
             this.#requests.shift();
@@ -347,6 +357,7 @@ export class NativeRun implements DecoderRun {
         this.#decoder = null;
         this.#heldBytes = 0;
         this.#arrivals.length = 0;
+        this.#lastPicture = null;
         for (const r of this.#requests.splice(0))
           r.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', 'the stream ended before its picture was decoded'));
       }

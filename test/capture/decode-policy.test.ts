@@ -6,6 +6,7 @@ import {
   chooseDecodeMode,
   IDLE_KEYFRAME_WAIT_MS,
   KeyframeClock,
+  decodeFromPts,
   modeForNextTake,
   NONREF_SHARE,
   TAKE_LEAD_FRAMES,
@@ -72,6 +73,25 @@ describe('decode policy', { timeout: 30_000 }, () => {
         // Never skips more than the policy; a take due now always decodes every frame under a skipping mode.
         assert.ok(rank[now] <= rank[mode]);
         if (due === 0 && (mode === 'nonref' || mode === 'keyframes')) assert.equal(now, 'all');
+      }),
+    );
+  });
+
+  it('skipping non-reference frames, those presented from TAKE_LEAD_FRAMES before the take on are decoded', () => {
+    const last = { ptsMs: 5_000, captureTime: 1_000 };
+    // The take in 450 ms, frames of 100 ms: from the picture presented 250 ms after the last one on.
+    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last, now: 1_000 }), 5_000 + 450 - TAKE_LEAD_FRAMES * 100);
+    // The clock moved on since the last picture: its capture time maps the take onto the stream's time.
+    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last, now: 1_200 }), 5_200 + 450 - TAKE_LEAD_FRAMES * 100);
+    // Nothing known, no reader, or a stream without times: no bound (-1).
+    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last: null, now: 0 }), -1);
+    assert.equal(decodeFromPts({ nextTakeInMs: Infinity, frameIntervalMs: 100, last, now: 0 }), -1);
+    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last: { ptsMs: -1, captureTime: 0 }, now: 0 }), -1);
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.double({ min: 0, max: 1e6, noNaN: true }), (due, pts) => {
+        const from = decodeFromPts({ nextTakeInMs: due, frameIntervalMs: 100, last: { ptsMs: pts, captureTime: 0 }, now: 0 });
+        // Never later than the take's own presentation time, never negative.
+        assert.ok(from >= 0 && from <= pts + due);
       }),
     );
   });
