@@ -8,7 +8,9 @@
  * subscription of that stream's supplier; on a change of stream the old subscription is closed and a read
  * waiting on it goes on on the new one (never an end of stream). A worker whose stream is named reads that
  * stream only, down or not. stats() is the current subscription's, with the delivered, drops, stale skips and
- * gated of the subscriptions before it added, so the worker's totals never go back. `choice` says which stream
+ * gated of the subscriptions before it added, so the worker's totals never go back. What the worker asks of its
+ * slots (fresh slots, a delayed slot, an opened one) goes to the stream read, and fresh slots to every stream the
+ * switch moves to: a worker reads a substream as it reads a single stream. `choice` says which stream
  * and why, for the worker's stats and the dashboard; every change is told to onChange (the camera logs it).
  */
 import { chooseStream, type StreamChoice, type StreamOption } from '../capture/index.js';
@@ -59,6 +61,8 @@ export class StreamSwitch implements FrameSource {
   #current: Subscription;
   #choice: StreamChoice;
   #closed = false;
+  /** The worker asked for fresh slots: every subscription the switch makes has them. */
+  #fresh = false;
   readonly #before: Totals = { delivered: 0, drops: 0, staleSkips: 0, gated: 0 };
   readonly #origin = new WeakMap<Frame, Subscription>();
 
@@ -147,6 +151,17 @@ export class StreamSwitch implements FrameSource {
     this.reconsider();
   }
 
+  /** Fresh slots (ADR 0044) on the stream read now and on every stream the switch moves to. */
+  freshSlots(): void {
+    this.#fresh = true;
+    this.#current.freshSlots();
+  }
+
+  /** A shared model's wait (ADR 0044): the stream read now opens its next slot later. */
+  delaySlot(ms: number): void {
+    this.#current.delaySlot(ms);
+  }
+
   /** A motion gate's onset (ADR 0066): the stream read now opens its slot. */
   openSlot(since: number): void {
     this.#current.openSlot(since);
@@ -169,6 +184,8 @@ export class StreamSwitch implements FrameSource {
 
   #subscribe(name: string): Subscription {
     const stream = this.#o.streams.find((s) => s.name === name) ?? this.#o.streams[0]!;
-    return stream.supplier.subscribe(this.workerId, { ...this.#o.subscribe, readSize: this.#readSize });
+    const subscription = stream.supplier.subscribe(this.workerId, { ...this.#o.subscribe, readSize: this.#readSize });
+    if (this.#fresh) subscription.freshSlots();
+    return subscription;
   }
 }

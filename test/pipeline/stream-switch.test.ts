@@ -1,0 +1,87 @@
+/**
+ * A worker reads a camera's substream as it reads a single stream: what it asks of its slots goes through the
+ * stream switch to the subscription it reads, and fresh slots (ADR 0044) to every stream the switch moves to.
+ * Without them a model worker on a substream took the frame that had waited in the mailbox since before its slot
+ * (bench P3: the substream's results 4–5× older than the main stream's). On a clock the test moves by hand.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StreamSwitch, type SwitchStream } from '../../src/pipeline/stream-switch.js';
+import { FrameSupplier, Subscription } from '../../src/supplier/index.js';
+import { afterDistribution, ManualClock, rgbFrame } from '../supplier/helpers.js';
+
+function streams(clock: ManualClock, subUp: () => boolean): { main: FrameSupplier; sub: FrameSupplier; list: SwitchStream[] } {
+  const main = new FrameSupplier({ streamId: 'cam', clock }).start();
+  const sub = new FrameSupplier({ streamId: 'cam/sub', clock }).start();
+  const list: SwitchStream[] = [
+    { name: 'main', supplier: main, size: () => ({ width: 1280, height: 720 }), up: () => true },
+    { name: 'sub', supplier: sub, size: () => ({ width: 640, height: 360 }), up: subUp },
+  ];
+  return { main, sub, list };
+}
+
+/** The scenario of test/supplier/fresh-slots.test.ts, through the switch: a frame captured before the slot is not handed out. */
+async function takesOnlyFreshFrames(clock: ManualClock, supplier: FrameSupplier, source: StreamSwitch, start: number): Promise<void> {
+  const publishAt = async (t: number): Promise<void> => {
+    clock.advance(t);
+    supplier.publish(rgbFrame(4, 2, { captureTime: t }));
+    await afterDistribution();
+  };
+  await publishAt(start);
+  assert.ok((await source.read()) !== null);
+  for (const t of [100, 200, 300, 400]) await publishAt(start + t);
+  clock.advance(start + 450);
+  let got: number | null | undefined;
+  const reading = source.read().then((frame) => (got = frame?.captureTime ?? null));
+  clock.advance(start + 480); // the slot (start + 475) is open; the mailbox's frame is of start + 400
+  await afterDistribution();
+  assert.equal(got, undefined, 'the frame captured before the slot opened is not handed out');
+  await publishAt(start + 500);
+  await reading;
+  assert.equal(got, start + 500, 'the first frame captured once the slot is open');
+}
+
+describe('stream switch: the worker asks its slots of the stream it reads', { timeout: 30_000 }, () => {
+  it('has every slot call a subscription has', () => {
+    for (const call of ['setReadSize', 'freshSlots', 'delaySlot', 'openSlot'] as const) {
+      assert.equal(typeof Subscription.prototype[call], 'function');
+      assert.equal(typeof StreamSwitch.prototype[call], 'function', `StreamSwitch.${call}`);
+    }
+  });
+
+  it('fresh slots on the substream it reads, and on the stream it moves to', async () => {
+    const clock = new ManualClock();
+    let subUp = false;
+    const { main, sub, list } = streams(clock, () => subUp);
+    const source = new StreamSwitch({
+      workerId: 'model',
+      subscribe: { maxFps: 2 },
+      streams: list,
+      setting: 'auto',
+      fallback: 'main',
+      onChange: () => {},
+    });
+    source.setReadSize({ longSide: 640 });
+    assert.equal(source.choice.stream, 'main', 'the substream is down: main');
+    source.freshSlots();
+    await takesOnlyFreshFrames(clock, main, source, 0);
+
+    subUp = true;
+    source.reconsider();
+    assert.equal(source.choice.stream, 'sub');
+    await takesOnlyFreshFrames(clock, sub, source, 10_000);
+
+    // A shared model's wait moves the next slot of the stream read: from 10 975 to 11 035, the frame of 11 000 let pass.
+    source.delaySlot(60);
+    const next = source.read();
+    for (const t of [11_000, 11_100]) {
+      clock.advance(t);
+      sub.publish(rgbFrame(4, 2, { captureTime: t }));
+      await afterDistribution();
+    }
+    assert.equal((await next)?.captureTime, 11_100);
+    await source.close();
+    await main.close();
+    await sub.close();
+  });
+});
