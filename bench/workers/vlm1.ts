@@ -21,6 +21,9 @@
  * model, and framesupplier's own time per ask (cutting and encoding the
  * picture, sending, parsing: the request's time minus the stand-in's own
  * time for it, as the stand-in measured it).
+ *
+ * Frames (ADR 0072): objects described at their end from up to four crops
+ * kept over their lives: pictures per ask and the own time per ask.
  */
 import { FakeVlmServer } from '../../test/helpers/vlm-server.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
@@ -33,6 +36,7 @@ import {
   type VlmObjectEvent,
   type VlmOutput,
   type VlmScene,
+  type VlmWorkerOptions,
   type WorkerResult,
 } from '../../src/workers/index.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
@@ -94,6 +98,28 @@ async function overhead(server: FakeVlmServer): Promise<void> {
   log(`VLM1 overhead: ${JSON.stringify(record)}`);
 }
 
+/** The worker every part asks with: one ask at a time to the stand-in, a 512 px crop of the object; `on` and staleAfterMs as the part needs. */
+function workerOptions(
+  server: FakeVlmServer,
+  scene: VlmScene,
+  part: { readonly staleAfterMs: number | null; readonly on?: readonly ('new' | 'end')[]; readonly frames?: VlmWorkerOptions['frames'] },
+): VlmWorkerOptions {
+  return {
+    camera: 'bench',
+    api: 'openai',
+    url: server.url('openai'),
+    model: 'bench',
+    apiKey: null,
+    prompt: { name: 'describe', text: 'Describe the {{label}}.' },
+    image: { crop: true, margin: 0.1, size: 512, quality: 80 },
+    timeoutMs: 10_000,
+    triggers: { objects: { on: part.on ?? ['new'] }, intervalS: null },
+    budgets: { maxAgeMs: 2_000, staleAfterMs: part.staleAfterMs, perMinute: null, endpoint: { perMinute: null, concurrency: 1 } },
+    scene,
+    ...(part.frames === undefined ? {} : { frames: part.frames }),
+  };
+}
+
 class BenchScene implements VlmScene {
   readonly #listeners = new Set<(e: VlmObjectEvent) => void>();
   readonly object: VlmObject = { id: 'o1', label: 'person', box: BOX, worker: 'det', current_zones: [], loitering_zones: [] };
@@ -114,19 +140,7 @@ async function age(server: FakeVlmServer): Promise<void> {
   const scene = new BenchScene();
   const supplier = new FrameSupplier({ streamId: 'bench' }).start();
   const supervisor = new WorkerSupervisor({ supplier });
-  const kind = vlmWorker({
-    camera: 'bench',
-    api: 'openai',
-    url: server.url('openai'),
-    model: 'bench',
-    apiKey: null,
-    prompt: { name: 'describe', text: 'Describe the {{label}}.' },
-    image: { crop: true, margin: 0.1, size: 512, quality: 80 },
-    timeoutMs: 10_000,
-    triggers: { objects: { on: ['new'] }, intervalS: null },
-    budgets: { maxAgeMs: 2_000, staleAfterMs: 1_000, perMinute: null, endpoint: { perMinute: null, concurrency: 1 } },
-    scene,
-  });
+  const kind = vlmWorker(workerOptions(server, scene, { staleAfterMs: 1_000 }));
   supervisor.add({ id: 'vlm', kind, criticality: 'best-effort' });
   const outputs: VlmOutput[] = [];
   const done = new Promise<void>((resolve) =>
@@ -180,6 +194,18 @@ class RoundScene implements VlmScene {
   liveObjects(): readonly VlmObject[] {
     return this.live;
   }
+  /** Every live object seen again now (a tracker update): its frame time moves on. */
+  update(): void {
+    const frameTime = Date.now() / 1000;
+    this.live = this.live.map((o) => ({ ...o, frame_time: frameTime }));
+    for (const o of this.live) for (const l of this.#listeners) l({ type: 'update', before: o, after: o });
+  }
+  /** Every live object ends. */
+  end(): void {
+    const ended = this.live;
+    this.live = [];
+    for (const o of ended) for (const l of this.#listeners) l({ type: 'end', before: o, after: o });
+  }
   round(round: number, n: number): void {
     const frameTime = Date.now() / 1000;
     this.live = Array.from({ length: n }, (_, i) => ({
@@ -190,6 +216,7 @@ class RoundScene implements VlmScene {
       current_zones: [],
       loitering_zones: [],
       frame_time: frameTime,
+      score: 0.6 + 0.05 * i,
     }));
     for (const o of this.live) for (const l of this.#listeners) l({ type: 'new', before: o, after: o });
   }
@@ -201,19 +228,7 @@ async function objects(width: number, height: number, rounds: number): Promise<v
   const scene = new RoundScene();
   const supplier = new FrameSupplier({ streamId: 'bench' }).start();
   const supervisor = new WorkerSupervisor({ supplier });
-  const kind = vlmWorker({
-    camera: 'bench',
-    api: 'openai',
-    url: server.url('openai'),
-    model: 'bench',
-    apiKey: null,
-    prompt: { name: 'describe', text: 'Describe the {{label}}.' },
-    image: { crop: true, margin: 0.1, size: 512, quality: 80 },
-    timeoutMs: 10_000,
-    triggers: { objects: { on: ['new'] }, intervalS: null },
-    budgets: { maxAgeMs: 2_000, staleAfterMs: null, perMinute: null, endpoint: { perMinute: null, concurrency: 1 } },
-    scene,
-  });
+  const kind = vlmWorker(workerOptions(server, scene, { staleAfterMs: null }));
   supervisor.add({ id: 'vlm', kind, criticality: 'best-effort' });
   const outputs: VlmOutput[] = [];
   let wanted = 0;
@@ -267,9 +282,72 @@ async function objects(width: number, height: number, rounds: number): Promise<v
   log(`VLM1 objects: ${JSON.stringify(record)}`);
 }
 
+/**
+ * Several pictures an ask (ADR 0072): rounds of four objects seen for 2 s (a tracker update every 250 ms), each
+ * described at its end from up to 4 crops kept over its life (one every 500 ms at most): pictures per ask, and
+ * framesupplier's own time per ask (its picture and request less the stand-in's time), the kept crops' bytes.
+ */
+async function severalFrames(width: number, height: number, rounds: number): Promise<void> {
+  const server = await new FakeVlmServer().start();
+  server.latencyMs = 100;
+  const scene = new RoundScene();
+  const supplier = new FrameSupplier({ streamId: 'bench' }).start();
+  const supervisor = new WorkerSupervisor({ supplier });
+  const kind = vlmWorker(workerOptions(server, scene, { staleAfterMs: null, on: ['end'], frames: { max: 4, everyMs: 500 } }));
+  supervisor.add({ id: 'vlm', kind, criticality: 'best-effort' });
+  const outputs: VlmOutput[] = [];
+  let wanted = 0;
+  let reached: (() => void) | null = null;
+  supervisor.on('result', (r: WorkerResult) => {
+    outputs.push(r.output as VlmOutput);
+    if (outputs.length >= wanted) reached?.();
+  });
+  const payload = new Uint8Array(width * height * 3);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
+  const input: FrameInput = { payload, width, height, format: 'rgb24' };
+  supplier.publish(input);
+  const frames = setInterval(() => supplier.publish(input), 100);
+  supervisor.start();
+  let keptBytes = 0;
+  for (let round = 0; round < rounds; round++) {
+    wanted = (round + 1) * 4;
+    const done = new Promise<void>((resolve) => (reached = resolve));
+    scene.round(round, 4);
+    for (let t = 0; t < 8; t++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      scene.update();
+      keptBytes = Math.max(keptBytes, kind.counts().kept.bytes);
+    }
+    scene.end();
+    await done;
+  }
+  clearInterval(frames);
+  await supervisor.close();
+  await supplier.close();
+  await server.close();
+  const answered = outputs.filter((o) => o.error === undefined);
+  const perAsk = answered.map((o) => o.frames.length);
+  const own = answered.map((o, i) => o.timing.pictureMs + o.latencyMs - (server.serverMs[i] ?? 0));
+  const record = {
+    bench: 'VLM1',
+    part: 'frames',
+    frame: `${width}x${height} rgb24`,
+    asks: answered.length,
+    framesMax: 4,
+    framesPerAskMean: round(perAsk.reduce((a, b) => a + b, 0) / Math.max(1, perAsk.length), 2),
+    framesPerAskMin: Math.min(...perAsk),
+    keptCropsCut: kind.counts().kept.cut,
+    keptBytesPeak: keptBytes,
+    ...summary('own', own),
+  };
+  emit(record);
+  log(`VLM1 frames: ${JSON.stringify(record)}`);
+}
+
 export async function vlm1(): Promise<void> {
   await objects(1280, 720, 10);
   await objects(3840, 2160, 5);
+  await severalFrames(1280, 720, 5);
   const server = await new FakeVlmServer().start();
   try {
     await overhead(server);

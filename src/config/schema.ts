@@ -310,7 +310,8 @@ export const VlmSchema = Type.Object(
     prompt: Type.String({
       minLength: 1,
       maxLength: 8_000,
-      description: 'The prompt, a template: {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}}, {{boxes}} (the tracked objects now).',
+      description:
+        'The prompt, a template: {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}}, {{boxes}} (the tracked objects now), {{frames}} (how many pictures the request carries).',
     }),
     schema: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
@@ -333,6 +334,17 @@ export const VlmSchema = Type.Object(
       default: 16,
       description: 'Most objects waiting for the model at once (one entry per object); a trigger beyond it is skipped (pending-full).',
     }),
+    frames: Type.Object(
+      {
+        max: int(1, 16, {
+          default: 1,
+          description:
+            'Most pictures of one object in one ask (ADR 0072): above 1, crops of the objects its triggers may describe are kept over their lives (spread in time, the best-scored of each stretch) and sent oldest first, the freshest last; `end` is described from the kept crops alone. 1: one picture.',
+        }),
+        everyMs: ms('Least time between two crops kept of one object (the gap doubles as its life grows, so its crops stay spread)', 1_000),
+      },
+      { ...closed, default: {}, description: 'Several pictures of one object in one ask (needs triggers.objects).' },
+    ),
     triggers: Type.Object(
       {
         objects: Type.Optional(

@@ -401,6 +401,18 @@ function gateIssues(camera: unknown, worker: unknown, at: readonly Segment[], ou
     });
 }
 
+/** A vlm worker's several pictures of an object (ADR 0072) with no object trigger: there would be no object to keep crops of. */
+function vlmFramesIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const vlm = field(worker, 'vlm');
+  const max = field(field(vlm, 'frames'), 'max');
+  if (typeof max === 'number' && max > 1 && field(field(vlm, 'triggers'), 'objects') === undefined)
+    out.push({
+      path: [...at, 'vlm', 'frames', 'max'],
+      message: `(${max}) sends several pictures of one object, and this worker has no triggers.objects: set triggers.objects, or max 1`,
+      anchor: 'value',
+    });
+}
+
 /** Tracker options that contradict each other: lowScore above highScore. */
 function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
   const track = field(worker, 'track');
@@ -572,6 +584,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       moduleIssue(field(worker, 'module'), [...path, 'module'], out);
       trackIssues(worker, path, out);
       gateIssues(config, worker, path, out);
+      vlmFramesIssues(worker, path, out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

@@ -18,6 +18,7 @@ import {
   moduleWorker,
   subprocessWorker,
   vlmWorker,
+  type MainPicture,
   type VlmScene,
   type WorkerKind,
 } from '../workers/index.js';
@@ -41,6 +42,8 @@ export interface WorkerKindDeps {
   readonly shmDir: string;
   /** What a vlm worker sees of its camera's tracked objects (the system's); null: object triggers never fire. */
   readonly scene?: VlmScene | null;
+  /** A camera of several streams: its main stream's picture nearest a time, which a vlm worker's crops are cut from (ADR 0072). */
+  readonly mainPicture?: MainPicture | null;
 }
 
 /**
@@ -93,8 +96,7 @@ export async function buildWorkerKind(
       }),
     };
   }
-  if ('vlm' in config)
-    return { name: 'vlm', model: null, kind: vlmWorker(vlmWorkerOptions(where, workerId, config.vlm, deps.scene ?? null, config.maxAgeMs ?? null)) };
+  if ('vlm' in config) return { name: 'vlm', model: null, kind: vlmWorker(vlmWorkerOptions(where, workerId, config.vlm, deps, config.maxAgeMs ?? null)) };
   if ('command' in config) {
     const [command, ...args] = config.command;
     return {
@@ -114,7 +116,7 @@ export async function buildWorkerKind(
 }
 
 /** A vlm entry's options: the key read from the environment now, so a missing one refuses the camera instead of failing every ask. */
-function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, scene: VlmScene | null, maxAgeMs: number | null): VlmWorkerOptions {
+function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, deps: WorkerKindDeps, maxAgeMs: number | null): VlmWorkerOptions {
   let apiKey: string | null = null;
   if (config.apiKeyEnv !== undefined) {
     apiKey = process.env[config.apiKeyEnv] ?? '';
@@ -147,6 +149,8 @@ function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, sc
     pending: config.pending,
     // An object that ended while it waited is asked about within the worker's maxAgeMs of its end, or dropped.
     endedMaxAgeMs: maxAgeMs,
-    scene,
+    frames: config.frames,
+    scene: deps.scene ?? null,
+    mainPicture: deps.mainPicture ?? null,
   };
 }

@@ -282,12 +282,17 @@ export class CameraPipeline implements AsyncDisposable {
       },
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
+    // Several streams: a vlm worker's crops come from the main stream's picture (ADR 0072), as cascades' do; the
+    // camera exists once its workers are built.
+    let self: CameraPipeline | null = null;
+    const mainPicture = streams.length === 0 ? null : (near: number) => self!.snapshotFrame(near);
     for (const w of config.workers) {
       const supervisorId = `${id}.${w.id}`;
       const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
         models: options.models,
         shmDir: options.shmDir,
         scene: options.scene ?? null,
+        mainPicture,
       });
       const feed =
         'crops' in w && w.crops !== undefined
@@ -344,7 +349,8 @@ export class CameraPipeline implements AsyncDisposable {
         options.log.child({ worker: w.id }),
       );
     }
-    return new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches, motion, gates);
+    self = new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches, motion, gates);
+    return self;
   }
 
   get state(): CameraState {

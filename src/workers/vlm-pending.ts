@@ -88,6 +88,11 @@ export class PendingObjects {
     return chosen;
   }
 
+  /** Whether an entry of this key (an object's id) waits. */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
   delete(entry: PendingAsk): void {
     this.#entries.delete(entry.key);
   }

@@ -20,6 +20,10 @@ export interface VlmObject {
   readonly loitering_zones: readonly string[];
   /** Epoch seconds of the frame its box is from (the tracker's objects have it). */
   readonly frame_time?: number;
+  /** Its detection's score in that frame (the tracker's objects have it). */
+  readonly score?: number;
+  /** Its stored snapshot's picture, once one is saved: its stream and capture time (epoch seconds). */
+  readonly snapshot?: { readonly stream: string; readonly frame_time: number } | null;
 }
 
 export interface VlmObjectEvent {
@@ -78,7 +82,10 @@ export function triggerOf(event: VlmObjectEvent, settings: VlmObjectTriggers): V
   return null;
 }
 
-/** {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}} (ISO), {{boxes}} (the live objects: label and box); unknown names stay as written. */
+/**
+ * {{camera}}, {{zone}}, {{label}}, {{object_id}}, {{time}} (ISO), {{boxes}} (the live objects: label and box), {{frames}} (how many
+ * pictures the request carries); unknown names stay as written.
+ */
 export function renderPrompt(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
 }

@@ -14,6 +14,14 @@
  * snapshot (`end` too), or dropped (`ended-late`) once it ended longer ago
  * than the worker's maxAgeMs.
  *
+ * Several pictures of one object (ADR 0072, `frames.max` above 1): crops of
+ * the objects it may describe are kept over their lives (vlm-frames.ts,
+ * bounded), and an ask sends up to `max` in one message, oldest first: the
+ * kept crops, then the freshest (alive), or only the kept ones (ended; its
+ * snapshot when none). The answer's `frames` lists each picture sent. A
+ * camera of several streams (ADR 0053) has its crops cut from its main
+ * stream's picture nearest the frame read (`mainPicture`, decoded on demand).
+ *
  * Budgets, each over one dropped and counted by reason: a trigger for an
  * object already waiting or asked about is merged into it (`busy`); a full
  * pending set drops the new trigger (`pending-full`); requests per minute of
@@ -39,112 +47,31 @@
 import { projectCodeOf } from '../internal/errors.js';
 import { linkedSignal } from '../internal/abort.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
-import { nextFrame, WorkerExit, type AskFigures, type WorkerContext, type WorkerKind } from './kinds.js';
-import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
+import { nextFrame, WorkerExit, type WorkerContext, type WorkerKind } from './kinds.js';
+import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type VlmSkipReason } from './vlm-budget.js';
 import { SampleWindow } from '../internal/sample-window.js';
 import { maskCredentials } from '../internal/redact.js';
-import { VlmClient, type VlmApi } from './vlm-client.js';
+import { VlmClient } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
-import type { NormalisedBox, Picture } from '../pictures/index.js';
-import { framePicture, snapshotPicture } from './vlm-image.js';
+import type { NormalisedBox } from '../pictures/index.js';
+import { cutShown, seenOf, snapshotShown, type Shown } from './vlm-image.js';
 import { DEFAULT_VLM_PENDING, PendingObjects, pendingKey, type PendingAsk } from './vlm-pending.js';
-import { renderPrompt, triggerOf, type VlmObjectTriggers, type VlmScene, type VlmTrigger, type VlmTriggerKind } from './vlm-triggers.js';
+import { CropKeeper, ObjectFrames } from './vlm-frames.js';
+import type { MutableCounts, PendingFigures, VlmCounts, VlmOutput, VlmWorkerOptions } from './vlm-types.js';
+import { renderPrompt, triggerOf, type VlmTrigger } from './vlm-triggers.js';
 
 export { renderPrompt, triggerOf } from './vlm-triggers.js';
 export { DEFAULT_VLM_PENDING } from './vlm-pending.js';
 export type { VlmObject, VlmObjectEvent, VlmObjectTriggers, VlmScene, VlmTrigger, VlmTriggerKind } from './vlm-triggers.js';
+export { chooseFrames, ObjectFrames, type KeptFrame } from './vlm-frames.js';
 
-export interface VlmWorkerOptions {
-  readonly camera: string;
-  readonly api: VlmApi;
-  readonly url: string;
-  readonly model: string;
-  /** The key (the caller read it from the environment), or null. */
-  readonly apiKey: string | null;
-  readonly prompt: { readonly name: string; readonly text: string; readonly schema?: Readonly<Record<string, unknown>> };
-  readonly image: { readonly crop: boolean; readonly margin: number; readonly size: number; readonly quality: number };
-  readonly maxTokens?: number;
-  readonly stream?: boolean;
-  readonly timeoutMs: number;
-  readonly triggers: { readonly objects: VlmObjectTriggers | null; readonly intervalS: number | null };
-  readonly budgets: {
-    /** Age budget at request (ms from capture). */
-    readonly maxAgeMs: number;
-    /** An answer later than this after capture is marked stale; null: never. */
-    readonly staleAfterMs: number | null;
-    /** Asks a minute of this worker; null: no limit. */
-    readonly perMinute: number | null;
-    readonly endpoint: EndpointLimits;
-  };
-  readonly scene: VlmScene | null;
-  /** How often the worker tells its subscription it is alive while it waits for triggers. Default 1 000 ms. */
-  readonly touchMs?: number;
-  /** Most objects waiting for the model at once (ADR 0067). Default 16. */
-  readonly pending?: number;
-  /** An object that ended longer ago than this when the model is free is dropped (`ended-late`); null or absent: never. */
-  readonly endedMaxAgeMs?: number | null;
-}
-
-/** What a vlm worker emits: an answer, or an error in its place (with the same ask's fields). */
-export interface VlmOutput {
-  readonly kind: 'vlm';
-  /** The prompt's `name` in the config (never its text, which may hold the objects' ids and boxes). */
-  readonly promptName: string;
-  /** @deprecated The same as `promptName` (a name, not the prompt's text); goes in 0.2.0. */
-  readonly prompt: string;
-  readonly trigger: { readonly kind: VlmTriggerKind; readonly objectId: string | null; readonly label: string | null; readonly zone: string | null };
-  /** The text, or with a schema the parsed object; absent on an error. */
-  readonly answer?: unknown;
-  readonly error?: { readonly code: string; readonly message: string };
-  /** Wall-clock capture time of the frame asked about (ms). */
-  readonly captureTime: number;
-  readonly ageAtRequestMs: number;
-  readonly ageAtAnswerMs: number;
-  /** The answer came later than staleAfterMs after capture. */
-  readonly stale: boolean;
-  readonly latencyMs: number;
-  readonly tokens: { readonly prompt: number | null; readonly completion: number | null };
-  readonly image: { readonly width: number; readonly height: number; readonly region: readonly number[]; readonly source: 'frame' | 'snapshot' };
-  /**
-   * Its object's wait and the worker's own time: `pendingMs` from the trigger until the model was free, `frameMs`
-   * waiting for a frame newer than the trigger's, `pictureMs` cutting and encoding the picture.
-   */
-  readonly timing: { readonly pendingMs: number; readonly frameMs: number; readonly pictureMs: number };
-  /** Wall-clock time of the trigger (ms). */
-  readonly triggeredAt: number;
-  /** Capture time (wall clock, ms) of the frame the trigger saw the object in; the picture's frame is newer. null: unknown (an interval). */
-  readonly triggerCaptureTime: number | null;
-  readonly model: string;
-  /** The worker's asks so far (every incarnation): sent, answered, stale answers, and skipped by reason. */
-  readonly counts: VlmCounts;
-}
-
-export interface VlmCounts extends AskFigures {
-  readonly skipped: Readonly<Record<VlmSkipReason, number>>;
-}
+export type { MainPicture, VlmCounts, VlmFrameSeen, VlmOutput, VlmWorkerOptions } from './vlm-types.js';
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** A vlm worker kind, with its asks counted over its life (every incarnation). */
 export interface VlmWorkerKind extends WorkerKind {
   counts(): VlmCounts;
-}
-
-interface MutableCounts {
-  triggers: number;
-  sent: number;
-  answered: number;
-  stale: number;
-  errors: number;
-  readonly skipped: Record<VlmSkipReason, number>;
-  readonly tokens: { prompt: number; completion: number };
-}
-
-/** What the worker's figures read of its incarnation's pending set, across incarnations. */
-interface PendingFigures {
-  now: number;
-  readonly capacity: number;
-  readonly waits: SampleWindow;
 }
 
 export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
@@ -167,11 +94,22 @@ export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
     errors: 0,
     skipped: Object.fromEntries(VLM_SKIP_REASONS.map((r) => [r, 0])) as Record<VlmSkipReason, number>,
     tokens: { prompt: 0, completion: 0 },
+    cut: 0,
   };
-  const pending: PendingFigures = { now: 0, capacity: Math.max(1, options.pending ?? DEFAULT_VLM_PENDING), waits: new SampleWindow(512) };
+  const pending: PendingFigures = {
+    now: 0,
+    capacity: Math.max(1, options.pending ?? DEFAULT_VLM_PENDING),
+    waits: new SampleWindow(512),
+    frames: null,
+  };
   const figures = (): VlmCounts => ({
-    ...counts,
+    triggers: counts.triggers,
+    sent: counts.sent,
+    answered: counts.answered,
+    stale: counts.stale,
+    errors: counts.errors,
     skipped: { ...counts.skipped },
+    kept: { objects: pending.frames?.size ?? 0, crops: pending.frames?.count ?? 0, bytes: pending.frames?.bytes ?? 0, cut: counts.cut },
     pending: { now: pending.now, capacity: pending.capacity, waitMs: { p50: pending.waits.percentile(50), p99: pending.waits.percentile(99) } },
     tokens: {
       ...counts.tokens,
@@ -199,6 +137,11 @@ async function runIncarnation(
   const ledger = context.modelLedger();
   const perWorker = new MinuteWindow(options.budgets.perMinute);
   const waiting = new PendingObjects(figures.capacity);
+  const maxFrames = Math.max(1, Math.floor(options.frames?.max ?? 1));
+  // Crops kept only to send several pictures, of as many objects as may wait.
+  const kept = maxFrames > 1 ? new ObjectFrames({ max: maxFrames, everyMs: options.frames?.everyMs ?? 1_000, objects: figures.capacity }) : null;
+  figures.frames = kept;
+  let keeper: CropKeeper | null = null;
   let inFlight: PendingAsk | null = null;
   let retry: NodeJS.Timeout | null = null;
   let fatal: ((error: WorkerExit) => void) | null = null;
@@ -212,6 +155,14 @@ async function runIncarnation(
   };
   const settle = (): void => {
     figures.now = waiting.size;
+  };
+
+  // One read of the subscription at a time: an ask's and a pass keeping crops take turns.
+  let reader: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(read: () => Promise<T>): Promise<T> => {
+    const run = reader.then(read, read);
+    reader = run.catch(() => undefined);
+    return run;
   };
 
   /** The newest frame no older than the age budget and newer than `after`: the mailbox's, or the next ones; null when none comes in time. */
@@ -244,16 +195,20 @@ async function runIncarnation(
     try {
       // An object that ended is asked about from its snapshot: no newer frame of it will come.
       const ended = entry.endedAt !== null || trigger.kind === 'end';
-      frame = await freshFrame(ended ? null : entry.triggerFrame);
+      frame = await exclusive(() => freshFrame(ended ? null : entry.triggerFrame));
       if (frame === null) {
         if (!context.signal.aborted) skip('stale');
         return;
       }
       const frameMs = Date.now() - takenAt;
+      // Crops kept over its life (ADR 0072): an ended object's are all it is asked about; a live one's go before its freshest.
+      const earlier = kept === null || trigger.object === null ? [] : kept.choose(trigger.object.id, ended ? maxFrames : maxFrames - 1);
+      const fromKept = ended && earlier.length > 0;
       // The object's latest tracker box, cut from this newest frame; gone since the trigger: nothing to ask about.
       let box: NormalisedBox | null = null;
+      let score: number | null = null;
       let snapshot: Buffer | null = null;
-      if (trigger.object !== null && options.image.crop) {
+      if (trigger.object !== null && options.image.crop && !fromKept) {
         if (ended && options.scene?.snapshot !== undefined) snapshot = await options.scene.snapshot(trigger.object.id);
         if (snapshot === null) {
           const live = ended ? (entry.last ?? trigger.object) : options.scene?.liveObjects(options.camera).find((o) => o.id === trigger.object!.id);
@@ -262,6 +217,7 @@ async function runIncarnation(
             return skip('gone');
           }
           box = live.box;
+          score = live.score ?? null;
         }
       }
       // A budget may have closed while the frame was read: checked again where the request would go out.
@@ -275,10 +231,13 @@ async function runIncarnation(
       perWorker.record(now);
       taken = true;
       counts.sent++;
-      const picture: Picture & { source: 'frame' | 'snapshot' } =
-        snapshot === null
-          ? { ...(await framePicture(frame, { box, margin: options.image.margin, size: options.image.size, quality: options.image.quality })), source: 'frame' }
-          : { ...(await snapshotPicture(snapshot, options.image)), source: 'snapshot' };
+      const pictures: Shown[] = earlier.map((k) => ({ ...k, source: 'kept', fallback: null }));
+      if (!fromKept)
+        pictures.push(
+          snapshot === null
+            ? await cutShown(frame, { box, score }, options.image, options.mainPicture ?? null)
+            : await snapshotShown(snapshot, entry.last?.snapshot ?? trigger.object?.snapshot ?? null, options.image),
+        );
       const prompt = renderPrompt(options.prompt.text, {
         camera: options.camera,
         zone: trigger.zone ?? '',
@@ -286,6 +245,7 @@ async function runIncarnation(
         object_id: trigger.object?.id ?? '',
         time: new Date(frame.wallTime).toISOString(),
         boxes: JSON.stringify((options.scene?.liveObjects(options.camera) ?? []).map((o) => ({ id: o.id, label: o.label, box: o.box.map(round3) }))),
+        frames: String(pictures.length),
       });
       const sentAt = Date.now();
       const ageAtRequestMs = sentAt - frame.wallTime;
@@ -296,14 +256,18 @@ async function runIncarnation(
         trigger: { kind: trigger.kind, objectId: trigger.object?.id ?? null, label: trigger.object?.label ?? null, zone: trigger.zone },
         captureTime: frame.wallTime,
         ageAtRequestMs,
-        image: { width: picture.width, height: picture.height, region: [...picture.region], source: picture.source },
+        ...seenOf(pictures, sentAt),
         timing: { pendingMs, frameMs, pictureMs: sentAt - takenAt - frameMs },
         triggeredAt: entry.at,
         triggerCaptureTime: entry.triggerFrame,
         model: options.model,
       };
       try {
-        const answer = await client.ask(prompt, picture.jpeg, { signal: context.signal, timeoutMs: options.timeoutMs });
+        const answer = await client.ask(
+          prompt,
+          pictures.map((p) => p.jpeg),
+          { signal: context.signal, timeoutMs: options.timeoutMs },
+        );
         const answeredAt = Date.now();
         const ageAtAnswerMs = answeredAt - frame.wallTime;
         const stale = options.budgets.staleAfterMs !== null && ageAtAnswerMs > options.budgets.staleAfterMs;
@@ -352,6 +316,11 @@ async function runIncarnation(
       context.log(`${where}: ${projectCodeOf(error) ?? 'ERR_VLM_IMAGE'}: ${(error as Error).message}`);
     } finally {
       if (taken) endpoint.release();
+      // An object gone (ended, or no longer live) with no other ask waiting: its kept crops go.
+      const id = trigger.object?.id;
+      if (kept !== null && id !== undefined && !waiting.has(id)) {
+        if (entry.endedAt !== null || trigger.kind === 'end' || !(options.scene?.liveObjects(options.camera).some((o) => o.id === id) ?? false)) kept.drop(id);
+      }
       // The model is free: the next waiting object goes now (synchronously, so a trigger after this answer finds it free).
       inFlight = null;
       pump();
@@ -382,6 +351,7 @@ async function runIncarnation(
       waiting.delete(entry);
       if (refused !== null) {
         skip(refused);
+        if (entry.endedAt !== null) kept?.drop(entry.key);
         continue;
       }
       figures.waits.record(now - entry.at);
@@ -390,6 +360,32 @@ async function runIncarnation(
     }
     settle();
   };
+
+  if (kept !== null) {
+    keeper = new CropKeeper({
+      frames: kept,
+      camera: options.camera,
+      scene: options.scene,
+      triggers: options.triggers.objects,
+      image: options.image,
+      mainPicture: options.mainPicture ?? null,
+      // A frame of its own, in turn with the asks' reads; not asked about itself: its crops go with a later ask.
+      read: (use) =>
+        exclusive(async () => {
+          const frame = await freshFrame(null);
+          if (frame === null) return;
+          try {
+            await use(frame);
+          } finally {
+            ledger.skip(frame, 'superseded');
+          }
+        }),
+      described: (id) => waiting.has(id) || inFlight?.key === id,
+      cut: () => counts.cut++,
+      log: (line) => context.log(`${where}: ${line}`),
+      signal: context.signal,
+    });
+  }
 
   const fire = (trigger: VlmTrigger): void => {
     if (context.signal.aborted) return;
@@ -413,6 +409,7 @@ async function runIncarnation(
           if (event.type === 'end') waiting.ended(event.after, Date.now());
           const trigger = objects === null ? null : triggerOf(event, objects);
           if (trigger !== null) fire(trigger);
+          keeper?.follow(event);
         }),
       );
     }
@@ -439,6 +436,8 @@ async function runIncarnation(
     if (retry !== null) clearTimeout(retry);
     // What still waited is not asked about by this incarnation: counted as skipped so the identity holds.
     for (let n = waiting.clear(); n > 0; n--) skip('stopped');
+    kept?.clear();
+    figures.frames = null;
     settle();
     await subscription.close();
   }

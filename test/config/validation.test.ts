@@ -435,6 +435,30 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       ]);
     });
 
+    it("a vlm worker's several pictures of an object (ADR 0072): within bounds, and only with an object trigger", () => {
+      const text = yaml(
+        ...CAMERA, // 1-3
+        '    workers:', // 4
+        '      - id: frames', // 5
+        '        vlm:', // 6
+        '          api: openai', // 7
+        '          url: http://gpu:8000/v1', // 8
+        '          model: m', // 9
+        '          prompt: p', // 10
+        '          frames: { max: 3 }', // 11
+        '          triggers: { intervalS: 60 }', // 12
+        '      - id: many', // 13
+        '        vlm: { api: openai, url: "http://gpu:8000/v1", model: m, prompt: p, frames: { max: 40, everyMs: 0 }, triggers: { objects: { on: [end] } } }', // 14
+        '      - id: fine', // 15
+        '        vlm: { api: openai, url: "http://gpu:8000/v1", model: m, prompt: p, frames: { max: 4, everyMs: 500 }, triggers: { objects: { on: [end] } } }', // 16
+      );
+      assert.deepEqual(printed(issuesOf(text)), [
+        'cameras.cam.workers[0].vlm.frames.max: (3) sends several pictures of one object, and this worker has no triggers.objects: set triggers.objects, or max 1 (line 11)',
+        'cameras.cam.workers[1].vlm.frames.max: must be at most 16 (line 14)',
+        'cameras.cam.workers[1].vlm.frames.everyMs: must be at least 1 (line 14)',
+      ]);
+    });
+
     it('values only wrong once inherited: a backoff whose first delay exceeds its longest', () => {
       const text = yaml(
         'defaults:', // 1

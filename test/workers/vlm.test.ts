@@ -31,6 +31,7 @@ import { FakeVlmServer } from '../helpers/vlm-server.js';
 import { buildWorkerKind } from '../../src/pipeline/build-worker.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 import { checkNetworkCamera } from '../../src/config/index.js';
+import { eventually } from '../helpers/process.js';
 
 const W = 320;
 const H = 240;
@@ -71,8 +72,8 @@ class TestScene implements VlmScene {
   liveObjects(): readonly VlmObject[] {
     return this.live;
   }
-  fire(type: VlmObjectEvent['type'], o: VlmObject): void {
-    for (const l of this.#listeners) l({ type, before: o, after: o });
+  fire(type: VlmObjectEvent['type'], o: VlmObject, before: VlmObject = o): void {
+    for (const l of this.#listeners) l({ type, before, after: o });
   }
 }
 
@@ -188,7 +189,9 @@ describe('vlm workers', { timeout: 180_000 }, () => {
       const picture = await colourOf(request.jpeg!);
       assert.deepEqual([picture.width, picture.height], [64, 64]);
       assert.ok(picture.r > 200 && picture.g < 60 && picture.b < 60, `the crop is red: ${JSON.stringify(picture)}`);
-      assert.deepEqual(out.image, { width: 64, height: 64, region: [40, 40, 80, 80], source: 'frame' });
+      assert.deepEqual(out.image, { width: 64, height: 64, region: [40, 40, 80, 80], source: 'frame', stream: 'main', fallback: null });
+      assert.equal(out.frames.length, 1, 'one picture without frames.max');
+      assert.deepEqual([out.frames[0]!.source, out.frames[0]!.captureTime], ['frame', out.captureTime]);
       // The request: OpenAI's shape, the schema, the prompt rendered.
       const body = request.body as { messages: { content: { type: string; text?: string }[] }[]; response_format: unknown; stream: boolean };
       assert.equal(body.messages[0]!.content[0]!.text, 'Colour of the red?');
@@ -200,6 +203,60 @@ describe('vlm workers', { timeout: 180_000 }, () => {
       assert.ok(!JSON.stringify(r.results).includes(KEY), 'no result carries the key');
       assert.ok(!JSON.stringify(r.supervisor.stats()).includes(KEY), 'the stats do not carry the key');
       assert.ok(!r.logs.join('\n').includes(KEY), 'no log line carries the key');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('frames.max 3 (ADR 0072): a zone entry asks with two crops kept over the life, then the freshest, oldest first, in one message; the crops go with the object', async () => {
+    const scene = new TestScene();
+    const kind = vlmWorker(
+      options(server, scene, { frames: { max: 3, everyMs: 40 }, triggers: { objects: { labels: ['red'], on: ['zone'] }, intervalS: null } }),
+    );
+    const r = rig([{ id: 'vlm', kind }]);
+    try {
+      const seen = (o: VlmObject, score: number): VlmObject => ({ ...o, frame_time: Date.now() / 1000, score });
+      let red = seen(object('obj-k', 'red', RED), 0.7);
+      const blue = object('obj-b', 'blue', BLUE);
+      scene.live = [red, blue];
+      scene.fire('new', red);
+      scene.fire('new', blue);
+      // The tracker sees them again and again: a crop of red kept each time its last is 40 ms old (one per frame read).
+      let updates = 0;
+      await eventually(() => {
+        red = seen(red, 0.7 + ++updates / 10_000);
+        scene.live = [red, blue];
+        scene.fire('update', red);
+        scene.fire('update', blue);
+        return kind.counts().kept.crops >= 4;
+      }, 'four crops of red kept');
+      assert.equal(kind.counts().kept.objects, 1, 'the blue object is not one this worker describes: none of it kept');
+      const answered = r.next();
+      const sent = server.requests.length;
+      const outside = red;
+      red = { ...seen(red, 0.9), current_zones: ['porch'] };
+      scene.live = [red];
+      scene.fire('update', red, outside);
+      const out = await answered;
+      assert.equal(out.error, undefined, JSON.stringify(out.error));
+      assert.deepEqual([out.trigger.kind, out.trigger.zone], ['zone', 'porch']);
+      assert.equal(server.requests[sent]!.jpegs.length, 3, 'three pictures in one request');
+      assert.deepEqual(
+        out.frames.map((f) => f.source),
+        ['kept', 'kept', 'frame'],
+      );
+      const times = out.frames.map((f) => f.captureTime!);
+      assert.ok(times[0]! < times[1]! && times[1]! < times[2]!, `oldest first: ${times.join(', ')}`);
+      assert.equal(times[2], out.captureTime, 'the freshest is the frame read for the ask');
+      assert.equal(out.frames[2]!.score, 0.9);
+      for (const jpeg of server.requests[sent]!.jpegs) {
+        const picture = await colourOf(jpeg);
+        assert.ok(picture.r > 200 && picture.g < 60 && picture.b < 60, `each picture is the red crop: ${JSON.stringify(picture)}`);
+      }
+      // It ends with no ask of it waiting: its crops go.
+      scene.live = [];
+      scene.fire('end', red);
+      assert.deepEqual(kind.counts().kept, { ...kind.counts().kept, objects: 0, crops: 0, bytes: 0 });
     } finally {
       await r.close();
     }
