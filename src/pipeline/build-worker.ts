@@ -18,6 +18,7 @@ import {
   moduleWorker,
   subprocessWorker,
   vlmWorker,
+  type RegionRun,
   type VlmScene,
   type WorkerKind,
 } from '../workers/index.js';
@@ -41,6 +42,8 @@ export interface WorkerKindDeps {
   readonly shmDir: string;
   /** What a vlm worker sees of its camera's tracked objects (the system's); null: object triggers never fire. */
   readonly scene?: VlmScene | null;
+  /** A motion-gated worker's run on regions (ADR 0069): crops instead of whole frames for a model server on this machine. */
+  readonly regions?: RegionRun | null;
 }
 
 /**
@@ -90,6 +93,7 @@ export async function buildWorkerKind(
         // Crops (ADR 0051) are cut when the worker reads: it reads the next only once the model answered.
         followNewest: !('cameras' in config) && !('crops' in config && config.crops !== undefined),
         ...(budget === null ? {} : { maxAgeMs: budget }),
+        ...(deps.regions == null ? {} : { regions: deps.regions }),
       }),
     };
   }
