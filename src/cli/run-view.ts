@@ -171,8 +171,13 @@ export function renderView(
       const runs = Object.entries(g.runs).filter(([, n]) => n > 0);
       const latency =
         g.onsetLatencyMs.p50 === null ? '' : `, onset → detection p50 ${Math.round(g.onsetLatencyMs.p50)} ms, p99 ${Math.round(g.onsetLatencyMs.p99 ?? 0)} ms`;
+      const rg = g.regions;
+      const regions =
+        rg == null
+          ? ''
+          : `; regions: ${rg.frames} frame(s) as crops (${rg.cropsPerFrame.toFixed(1)} a frame), ${rg.wholeCalls} whole (${rg.wholeFallbacks} fallback(s)), ${rg.modelCalls} model call(s)`;
       lines.push(
-        `${c.id}/${w.id} gated by motion: ${runs.reduce((a, [, n]) => a + n, 0)} run(s) (${runs.map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}), ${g.still} still (${percent(g.savedShare)} saved)${latency}`,
+        `${c.id}/${w.id} gated by motion: ${runs.reduce((a, [, n]) => a + n, 0)} run(s) (${runs.map(([r, n]) => `${r} ${n}`).join(', ') || 'none'}), ${g.still} still (${percent(g.savedShare)} saved)${latency}${regions}`,
       );
     }
   }

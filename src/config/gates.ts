@@ -39,6 +39,17 @@ export function stationarySecondsOf(gate: 'motion' | { readonly stationarySecond
   return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : 2) / 2;
 }
 
+/** Crops cover at most this share of the frame (summed) before the whole frame is run instead: regionsWholeAbove's default. */
+export const REGIONS_WHOLE_ABOVE = 0.5;
+
+type GateSetting = 'motion' | { readonly regions?: 'auto' | 'off' | undefined; readonly regionsWholeAbove?: number | undefined };
+
+/** A gated worker's run on regions (ADR 0069): on unless `regions: off`, and the share of the frame its crops may cover. */
+export function gateRegionsOf(gate: GateSetting): { readonly on: boolean; readonly wholeAbove: number } {
+  const setting = typeof gate === 'object' ? gate : {};
+  return { on: setting.regions !== 'off', wholeAbove: setting.regionsWholeAbove ?? REGIONS_WHOLE_ABOVE };
+}
+
 /** One line per motion-gated worker of the config: how it behaves. */
 export function explainGates(config: Config): string[] {
   const lines: string[] = [];
@@ -61,9 +72,20 @@ export function explainGates(config: Config): string[] {
           ? `every ${stationarySecondsOf(w.gate, track)} s on objects it tracks while nothing moves`
           : 'never on a still object (it does not track: add track to recheck one that stopped moving)';
       lines.push(
-        `${where}: gated by motion on stream ${motionStreamOf(camera)} at ${camera.motion?.readSize ?? MOTION_READ_SIZE} px: runs its model on frames with motion at ${rate} (the first after a still spell at once), ${recheck}, once per whole-picture change, and never on a still picture with nothing tracked`,
+        `${where}: gated by motion on stream ${motionStreamOf(camera)} at ${camera.motion?.readSize ?? MOTION_READ_SIZE} px: runs its model on frames with motion at ${rate} (the first after a still spell at once), ${recheck}, once per whole-picture change, and never on a still picture with nothing tracked; ${regionsLine(config, camera, w)}`,
       );
     }
   }
   return lines;
+}
+
+/** What a gated worker's frames look to its model (ADR 0069), for its `config check` line. */
+function regionsLine(config: Config, camera: CameraConfig, w: CameraConfig['workers'][number]): string {
+  if (!('gate' in w) || w.gate === undefined || !('model' in w)) return 'whole frames';
+  const regions = gateRegionsOf(w.gate);
+  if (!regions.on) return 'whole frames (regions: off)';
+  const model = config.models[w.model] as object | undefined;
+  if (model !== undefined && 'kserve' in model) return 'whole frames (its model is remote: crops go to a model server on this machine only)';
+  const from = Object.keys(camera.streams ?? {}).some((name) => name !== MAIN_STREAM) ? "the main stream's picture" : 'the full-resolution frame';
+  return `when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from ${from} at the model's input size, and on the whole frame when they would cover over ${Math.round(regions.wholeAbove * 100)} % of it (ADR 0069)`;
 }

@@ -575,6 +575,19 @@ export const GateSchema = Type.Object(
           "While this worker tracks objects and nothing moves, its model runs once per this many seconds, so an object that stopped moving stays tracked. Default: half the tracker's endAfterSeconds (1 s).",
       }),
     ),
+    regions: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('off')], {
+        description:
+          "auto: when its model's input is at most half the frame's long side, the model runs on crops around what moves and what it tracks, at its input size, cut from the full-resolution frame (the main stream's picture on a camera of several streams), and its boxes are mapped back to the frame (ADR 0069); off: whole frames. Default auto.",
+      }),
+    ),
+    regionsWholeAbove: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description: 'With regions: crops that would cover more than this share of the frame (summed) give way to one run on the whole frame. Default 0.5.',
+      }),
+    ),
   },
   { ...closed, description: 'A gate with its settings.' },
 );
@@ -584,7 +597,7 @@ const gateSettings = {
     annotate(
       Type.Union([Type.Literal('motion'), GateSchema], {
         description:
-          'motion: the model runs on frames with motion (the first after a still spell at once), on tracked objects every stationarySeconds, and never on a still picture with nothing tracked (ADR 0066); or { on: motion, stationarySeconds }. Default: every frame maxFps allows.',
+          'motion: the model runs on frames with motion (the first after a still spell at once), on tracked objects every stationarySeconds, and never on a still picture with nothing tracked (ADR 0066), on crops around what moves when its input is much smaller than the frame (ADR 0069); or { on: motion, stationarySeconds, regions, regionsWholeAbove }. Default: every frame maxFps allows.',
       }),
       {
         [CHOOSE]: (value: unknown) =>

@@ -382,9 +382,10 @@ function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[])
 
 /**
  * A motion-gated worker (ADR 0066) whose camera's motion is off, or whose stationary recheck comes after its
- * tracker has ended a still object (endAfterSeconds, default 2).
+ * tracker has ended a still object (endAfterSeconds, default 2); regions (ADR 0069) asked of a remote model (its
+ * crops go through shared memory to a model server on this machine), or a share for them with regions off.
  */
-function gateIssues(camera: unknown, worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
+function gateIssues(camera: unknown, worker: unknown, models: unknown, at: readonly Segment[], out: RawIssue[]): void {
   const gate = field(worker, 'gate');
   // A gate the schema refuses is reported there.
   if (gate !== 'motion' && field(gate, 'on') !== 'motion') return;
@@ -399,6 +400,16 @@ function gateIssues(camera: unknown, worker: unknown, at: readonly Segment[], ou
       message: `(${recheck} s) must be under the tracker's endAfterSeconds (${endAfter} s): a still object would be ended before its recheck`,
       anchor: 'value',
     });
+  const regions = field(gate, 'regions');
+  const model = field(worker, 'model');
+  if (regions === 'auto' && typeof model === 'string' && field(field(models, model), 'kserve') !== undefined)
+    out.push({
+      path: [...at, 'gate', 'regions'],
+      message: `auto needs a model server on this machine (crops go to it through shared memory), and model ${quote(model)} is remote (kserve): set regions: off`,
+      anchor: 'value',
+    });
+  if (regions === 'off' && field(gate, 'regionsWholeAbove') !== undefined)
+    out.push({ path: [...at, 'gate', 'regionsWholeAbove'], message: 'has no effect with regions: off', anchor: 'value' });
 }
 
 /** A vlm worker's several pictures of an object (ADR 0072) with no object trigger: there would be no object to keep crops of. */
@@ -583,7 +594,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       modelReference(field(worker, 'model'), models, modelDirectory, [...path, 'model'], out);
       moduleIssue(field(worker, 'module'), [...path, 'module'], out);
       trackIssues(worker, path, out);
-      gateIssues(config, worker, path, out);
+      gateIssues(config, worker, field(data, 'models'), path, out);
       vlmFramesIssues(worker, path, out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.

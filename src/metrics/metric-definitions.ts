@@ -123,6 +123,18 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'framesupplier_worker_onset_detection_seconds',
       "A motion-gated worker's onset → first detection latency (capture of the onset frame to the result), p50 and p99 of the last 256 onsets.",
     ),
+    regionFrames: counter(
+      'framesupplier_worker_region_frames_total',
+      'Frames a motion-gated worker sent to its model as crops around what moves and what it tracks (ADR 0069): one a frame, however many crops.',
+    ),
+    gateModelCalls: counter(
+      'framesupplier_worker_gate_model_calls_total',
+      'Model calls of a motion-gated worker with regions, by what they ran on (on: crop, whole): what its model server counts.',
+    ),
+    wholeFallbacks: counter(
+      'framesupplier_worker_whole_fallbacks_total',
+      'Frames a motion-gated worker with regions ran whole because their crops would have covered more than regionsWholeAbove of the picture (or been too many).',
+    ),
     mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
     mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),
     mqttQueuedBytes: gauge('framesupplier_mqtt_queued_bytes', 'Bytes of the events waiting for the broker.'),

@@ -296,6 +296,13 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     const { p50, p99 } = gate.onsetLatencyMs;
     if (p50 !== null) m.onsetLatency.add({ ...labels, quantile: '0.5' }, p50 / 1000);
     if (p99 !== null) m.onsetLatency.add({ ...labels, quantile: '0.99' }, p99 / 1000);
+    // Its run on regions (ADR 0069): a frame sent as crops is one frame, each crop a model call.
+    const regions = gate.regions;
+    if (regions == null) return;
+    this.#count(m.regionFrames, labels, regions.frames);
+    this.#count(m.gateModelCalls, { ...labels, on: 'crop' }, regions.crops);
+    this.#count(m.gateModelCalls, { ...labels, on: 'whole' }, regions.wholeCalls);
+    this.#count(m.wholeFallbacks, labels, regions.wholeFallbacks);
   }
 
   #stream(labels: Labels, costs: StreamCosts): void {

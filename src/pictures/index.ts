@@ -8,7 +8,20 @@
  * floor and the supplier's Frame, and loads sharp on its first encode.
  */
 export { packedRgb, rgbOf } from './rgb.js';
-export { cropRegion, cropRgb, type NormalisedBox, type PixelRegion } from './region.js';
+export { cropRegion, cropRgb, cutRgb, type NormalisedBox, type PixelRegion } from './region.js';
+export {
+  cropBoxToFrame,
+  cropPointToFrame,
+  DEFAULT_WHOLE_ABOVE,
+  duplicates,
+  MAX_CROPS,
+  mergeAcrossCrops,
+  MIN_FRAME_SCALE,
+  planCrops,
+  type CropDetection,
+  type CropPlan,
+  type CropPlanOptions,
+} from './crop-plan.js';
 export { boxesOf, type Box } from './boxes.js';
 export {
   encodeFrame,

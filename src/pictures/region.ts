@@ -42,9 +42,22 @@ export function cropRgb(
   size: number,
 ): { payload: Uint8Array; width: number; height: number } | null {
   const region = cropRegion(box, margin, width, height);
-  if (region === null) return null;
+  return region === null ? null : cutRgb(rgb, width, height, region, size);
+}
+
+/**
+ * The pixels of `region` (inside the frame) from packed RGB, scaled bilinearly so its long side is `size`; null
+ * when the region is under 2 × 2 pixels. A region of `size` pixels is copied as it is (no interpolation).
+ */
+export function cutRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  region: PixelRegion,
+  size: number,
+): { payload: Uint8Array; width: number; height: number } | null {
   const [left, top, w, h] = region;
-  if (w < 2 || h < 2) return null;
+  if (w < 2 || h < 2 || left < 0 || top < 0 || left + w > width || top + h > height) return null;
   const scale = size / Math.max(w, h);
   const ow = Math.max(2, Math.round(w * scale));
   const oh = Math.max(2, Math.round(h * scale));

@@ -19,6 +19,7 @@ import {
   subprocessWorker,
   vlmWorker,
   type MainPicture,
+  type RegionRun,
   type VlmScene,
   type WorkerKind,
 } from '../workers/index.js';
@@ -44,6 +45,8 @@ export interface WorkerKindDeps {
   readonly scene?: VlmScene | null;
   /** A camera of several streams: its main stream's picture nearest a time, which a vlm worker's crops are cut from (ADR 0072). */
   readonly mainPicture?: MainPicture | null;
+  /** A motion-gated worker's run on regions (ADR 0069): crops instead of whole frames for a model server on this machine. */
+  readonly regions?: RegionRun | null;
 }
 
 /**
@@ -93,6 +96,7 @@ export async function buildWorkerKind(
         // Crops (ADR 0051) are cut when the worker reads: it reads the next only once the model answered.
         followNewest: !('cameras' in config) && !('crops' in config && config.crops !== undefined),
         ...(budget === null ? {} : { maxAgeMs: budget }),
+        ...(deps.regions == null ? {} : { regions: deps.regions }),
       }),
     };
   }

@@ -13,8 +13,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../internal/logger.js';
 import { MotionDetector, type LumaPlane, type MotionResult, type MotionState } from '../motion/index.js';
-import type { Polygon } from '../objects/index.js';
+import type { Box, Polygon } from '../objects/index.js';
 import type { Frame, FrameSupplier, Subscription } from '../supplier/index.js';
+import { followFrames } from './follow-frames.js';
 
 /** Motion seen this recently (capture time) still counts as motion: a slow walker's frames flicker between states. */
 export const MOTION_HOLD_MS = 500;
@@ -47,6 +48,9 @@ export interface CameraMotionFigures {
 }
 
 /** onset: motion after MOTION_HOLD_MS without; whole: a whole-picture change; end: MOTION_OFF_MS without motion. */
+/** Frames with motion whose regions are kept for regionsNear(): a second at 10 fps and more. */
+const RECENT_REGIONS = 16;
+
 export type MotionListener = (kind: 'onset' | 'whole' | 'end', captureTime: number) => void;
 
 export interface CameraMotionOptions {
@@ -79,6 +83,8 @@ export class CameraMotion implements AsyncDisposable {
   #cpuMs = 0;
   #problem: string | null = null;
   #luma = new Uint8Array(0);
+  /** The last frames with motion: their capture time and moving regions. */
+  readonly #recent: { readonly at: number; readonly regions: readonly Box[] }[] = [];
 
   constructor(options: CameraMotionOptions) {
     this.#o = options;
@@ -120,6 +126,19 @@ export class CameraMotion implements AsyncDisposable {
     return this.#lastMotionAt >= at - MOTION_HOLD_MS;
   }
 
+  /**
+   * The moving regions (0–1) of the frame with motion captured nearest `at`, within MOTION_HOLD_MS of it; none
+   * when there is no such frame. What a gated worker's crops are cut around (ADR 0069).
+   */
+  regionsNear(at: number): readonly Box[] {
+    let nearest: { readonly at: number; readonly regions: readonly Box[] } | null = null;
+    for (const r of this.#recent) {
+      if (Math.abs(r.at - at) > MOTION_HOLD_MS) continue;
+      if (nearest === null || Math.abs(r.at - at) < Math.abs(nearest.at - at)) nearest = r;
+    }
+    return nearest?.regions ?? [];
+  }
+
   /** Whole-picture changes so far (a gate runs once per change it has not seen). */
   get wholeCount(): number {
     return this.#wholeCount;
@@ -143,33 +162,31 @@ export class CameraMotion implements AsyncDisposable {
     };
   }
 
-  async #loop(subscription: Subscription): Promise<void> {
-    for (;;) {
-      let frame: Frame | null;
-      try {
-        frame = await subscription.read();
-      } catch {
-        return;
-      }
-      if (frame === null || this.#closed) return;
-      const started = performance.now();
-      const plane = this.#lumaOf(frame);
-      if (plane === null) {
-        this.#problem = `motion reads raw frames, not ${frame.format}: set the camera's capture.output.format to gray, nv12, rgb24 or bgr24`;
-        this.#o.log.warn({ stream: this.stream, format: frame.format }, this.#problem);
-        await subscription.close();
-        return;
-      }
-      let result: MotionResult;
-      try {
-        result = this.#detector.detect(plane);
-      } catch (error) {
-        this.#o.log.warn({ stream: this.stream, err: (error as Error).message }, 'motion: a frame could not be measured');
-        continue;
-      }
-      this.#cpuMs += performance.now() - started;
-      this.#record(result, frame.captureTime);
-    }
+  #loop(subscription: Subscription): Promise<void> {
+    return followFrames(
+      subscription,
+      () => this.#closed,
+      async (frame) => {
+        const started = performance.now();
+        const plane = this.#lumaOf(frame);
+        if (plane === null) {
+          this.#problem = `motion reads raw frames, not ${frame.format}: set the camera's capture.output.format to gray, nv12, rgb24 or bgr24`;
+          this.#o.log.warn({ stream: this.stream, format: frame.format }, this.#problem);
+          await subscription.close();
+          return false;
+        }
+        let result: MotionResult;
+        try {
+          result = this.#detector.detect(plane);
+        } catch (error) {
+          this.#o.log.warn({ stream: this.stream, err: (error as Error).message }, 'motion: a frame could not be measured');
+          return true;
+        }
+        this.#cpuMs += performance.now() - started;
+        this.#record(result, frame.captureTime);
+        return true;
+      },
+    );
   }
 
   #record(result: MotionResult, at: number): void {
@@ -182,6 +199,8 @@ export class CameraMotion implements AsyncDisposable {
     } else if (result.state === 'motion') {
       this.#motionFrames++;
       this.#regionSum += result.regions.length;
+      this.#recent.push({ at, regions: result.regions });
+      if (this.#recent.length > RECENT_REGIONS) this.#recent.shift();
       const onset = !this.movingAt(at);
       this.#lastMotionAt = at;
       this.#spell = true;

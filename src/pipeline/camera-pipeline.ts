@@ -42,6 +42,7 @@ import type { CameraConfig, CaptureConfig } from './config-types.js';
 import {
   cameraMeasuresMotion,
   checkRunnableCamera,
+  gateRegionsOf,
   MAIN_STREAM,
   MOTION_READ_SIZE,
   motionStreamOf,
@@ -54,7 +55,8 @@ import { WorkerGroup, type WorkerFigures } from './worker-group.js';
 import type { OutletHop } from '../workers/index.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
-import type { VlmScene } from '../workers/index.js';
+import type { VlmObject, VlmScene } from '../workers/index.js';
+import { GateRegions } from './gate-regions.js';
 import { CameraMotion, type CameraMotionFigures } from './camera-motion.js';
 import { MotionGate } from './motion-gate.js';
 import type { Polygon } from '../objects/index.js';
@@ -180,6 +182,8 @@ export class CameraPipeline implements AsyncDisposable {
     this.#feeds = feeds;
     // Several streams: crops from the main stream's picture nearest each detection, as snapshots are (ADR 0053).
     if (streams.length > 0) for (const feed of feeds) feed.usePictures((near) => this.snapshotFrame(near));
+    // Several streams: a gated worker's crops from the main stream's picture nearest its frame (ADR 0069).
+    if (streams.length > 0) for (const gate of gates.values()) gate.regions?.usePictures((near) => this.snapshotFrame(near));
     this.#log = options.log;
     this.#emit = options.emit;
   }
@@ -288,27 +292,36 @@ export class CameraPipeline implements AsyncDisposable {
     const mainPicture = streams.length === 0 ? null : (near: number) => self!.snapshotFrame(near);
     for (const w of config.workers) {
       const supervisorId = `${id}.${w.id}`;
+      const crops = 'crops' in w ? w.crops : undefined;
+      const readsCrops = crops !== undefined;
+      const gateSetting = 'gate' in w && !readsCrops ? w.gate : undefined;
+      const tracked = (): VlmObject[] => (options.scene?.liveObjects(id) ?? []).filter((o) => o.worker === w.id);
+      const gate =
+        gateSetting === undefined || motion === null
+          ? null
+          : new MotionGate({ motion, stationaryMs: stationarySecondsOf(gateSetting, trackOptionsOf(w)) * 1000, tracked: () => tracked().length });
+      if (gate !== null) gates.set(w.id, gate);
+      // Regions (ADR 0069): a gated worker of a model server on this machine, unless its gate says off.
+      const regionSetting = gateSetting === undefined ? null : gateRegionsOf(gateSetting);
+      const regions =
+        gate === null || motion === null || regionSetting?.on !== true || !('model' in w) || (options.models.get(w.model)?.kserve ?? null) !== null
+          ? null
+          : new GateRegions({
+              motion,
+              reasonOf: (frame) => gate.reasonOf(frame),
+              tracked: () => tracked().map((o) => o.box),
+              wholeAbove: regionSetting.wholeAbove,
+            });
+      if (regions !== null) gate?.useRegions(regions);
       const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
         models: options.models,
         shmDir: options.shmDir,
         scene: options.scene ?? null,
         mainPicture,
+        regions,
       });
-      const feed =
-        'crops' in w && w.crops !== undefined
-          ? new CropFeed({ camera: id, worker: w.id, settings: w.crops, source: supplier, scene: options.scene ?? null })
-          : null;
+      const feed = crops === undefined ? null : new CropFeed({ camera: id, worker: w.id, settings: crops, source: supplier, scene: options.scene ?? null });
       if (feed !== null) feeds.push(feed);
-      const gateSetting = 'gate' in w && feed === null ? w.gate : undefined;
-      const gate =
-        gateSetting === undefined || motion === null
-          ? null
-          : new MotionGate({
-              motion,
-              stationaryMs: stationarySecondsOf(gateSetting, trackOptionsOf(w)) * 1000,
-              tracked: () => (options.scene?.liveObjects(id) ?? []).filter((o) => o.worker === w.id).length,
-            });
-      if (gate !== null) gates.set(w.id, gate);
       const gated = (source: FrameSource): FrameSource => (gate === null ? source : gate.source(source));
       workers.add(
         {

@@ -37,6 +37,7 @@ import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type Sub
 import type { VlmScene, WorkerContext, WorkerKind } from '../workers/index.js';
 import { MAIN_STREAM } from '../config/index.js';
 import type { EventOf } from './events.js';
+import { followFrames } from './follow-frames.js';
 
 export interface CropSettings {
   readonly of: string;
@@ -209,19 +210,16 @@ export class CropFeed {
   }
 
   /** Keeps the newest frame of the camera, held until a newer one comes. */
-  async #follow(subscription: Subscription): Promise<void> {
-    for (;;) {
-      let frame: Frame | null;
-      try {
-        frame = await subscription.read();
-      } catch {
-        return;
-      }
-      if (frame === null || this.#closed) return;
-      const release = subscription.retain(frame);
-      this.#newest?.release();
-      this.#newest = { frame, release, rgb: null };
-    }
+  #follow(subscription: Subscription): Promise<void> {
+    return followFrames(
+      subscription,
+      () => this.#closed,
+      (frame) => {
+        const release = subscription.retain(frame);
+        this.#newest?.release();
+        this.#newest = { frame, release, rgb: null };
+      },
+    );
   }
 
   /** A result of the camera's workers: when it is the `of` worker's and someone reads the crops, its boxes are the next to cut. */

@@ -12,12 +12,14 @@
  * model should have run on.
  *
  * GateFigures live as long as the worker (every incarnation): runs by reason, still frames (model runs saved),
- * onsets and onset → first detection latency (capture of the onset frame to the first result with a detection).
+ * onsets and onset → first detection latency (capture of the onset frame to the first result with a detection),
+ * and with regions (ADR 0069, gate-regions.ts) the frames run on crops, the model calls and the whole-frame runs.
  */
 import { performance } from 'node:perf_hooks';
 import { SampleWindow } from '../internal/sample-window.js';
 import { framesUntilEnd, type Frame, type FrameSource, type ReadOptions, type ReadSize, type WorkerStats } from '../supplier/index.js';
 import type { CameraMotion } from './camera-motion.js';
+import type { GateRegions, RegionFigures } from './gate-regions.js';
 
 /** An onset opens the slot for frames captured this long before it: the main stream's frame of the same instant. */
 const ONSET_SLACK_MS = 100;
@@ -38,6 +40,8 @@ export interface GateFigures {
   readonly onsets: number;
   readonly detectedOnsets: number;
   readonly onsetLatencyMs: { readonly last: number | null; readonly p50: number | null; readonly p99: number | null };
+  /** Its run on regions (ADR 0069): crops per frame, model calls, whole-frame runs; null when it runs on whole frames (regions: off, a remote model). */
+  readonly regions: RegionFigures | null;
 }
 
 /** One gated worker's gate, over its life: it makes each incarnation's source. */
@@ -53,11 +57,29 @@ export class MotionGate {
   #pendingOnset: number | null = null;
   #lastLatency: number | null = null;
   readonly #latencies = new SampleWindow(256);
+  /** Why each frame handed over went: its regions depend on it (motion: where it moves; stationary: where objects are). */
+  readonly #reasons = new WeakMap<Frame, GateReason>();
+  #regions: GateRegions | null = null;
 
   constructor(options: { motion: CameraMotion; stationaryMs: number; tracked: () => number }) {
     this.#motion = options.motion;
     this.stationaryMs = options.stationaryMs;
     this.#tracked = options.tracked;
+  }
+
+  /** Its run on regions (ADR 0069), whose figures are the gate's. Once, before the worker starts. */
+  useRegions(regions: GateRegions): void {
+    this.#regions = regions;
+  }
+
+  /** Its run on regions, when it has one. */
+  get regions(): GateRegions | null {
+    return this.#regions;
+  }
+
+  /** Why `frame` went to the worker (undefined for a frame that did not pass this gate). */
+  reasonOf(frame: Frame): GateReason | undefined {
+    return this.#reasons.get(frame);
   }
 
   /** The source an incarnation reads: `inner` (its subscription or stream switch) behind the gate. */
@@ -88,6 +110,7 @@ export class MotionGate {
       onsets: this.#onsets,
       detectedOnsets: this.#detectedOnsets,
       onsetLatencyMs: { last: this.#lastLatency, p50: this.#latencies.percentile(50), p99: this.#latencies.percentile(99) },
+      regions: this.#regions?.figures() ?? null,
     };
   }
 
@@ -113,6 +136,7 @@ export class MotionGate {
       return reason;
     }
     this.#runs[reason]++;
+    this.#reasons.set(frame, reason);
     state.lastPassAt = at;
     state.wholeSeen = motion.wholeCount;
     state.onsetOpen = false;

@@ -44,6 +44,7 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
+export type { RegionCrop, RegionCrops, RegionRun } from './region-run.js';
 export {
   ModelAccount,
   ModelLedger,

@@ -46,15 +46,24 @@
  * then the frames read before that one are skipped as overwritten), skipped
  * as superseded or stale by those answers, as error by any other error
  * answer, and as unanswered when the server went away or the worker ends.
+ *
+ * On regions (ADR 0069, a motion-gated worker's `regions`): each frame read is first offered to its RegionRun,
+ * which may give crops of it at the model's input size; those go to the model one after another (one request of
+ * the camera waits at a time, frame_select exact) from a store of the worker's own, and their answers make one
+ * result about the frame (region-run.ts). The frame is read once and taken once, however many crops it took.
+ * Once its model's input size is known the worker then neither follows the newest frame while it waits (its crops
+ * are of the frame it read) nor declares that size to its source when the RegionRun reads full frames.
  */
 import type { Socket } from 'node:net';
-import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type FrameFormat, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
-import { DEFAULT_SHM_DIR, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
+import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
+import { DEFAULT_SHM_DIR } from '../shm/index.js';
+import { StreamStore, type Written } from './stream-store.js';
 import { InvalidArgumentError, isLongSide, type Frame, type FrameSource } from '../supplier/index.js';
 import { projectCodeOf } from '../internal/errors.js';
 import { linkedSignal } from '../internal/abort.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import type { SkipReason } from './model-account.js';
+import { cropFrame, cropsResult, type RegionCrops, type RegionRun } from './region-run.js';
 
 export interface ModelClientWorkerOptions {
   /** The model server's Unix socket. */
@@ -94,6 +103,8 @@ export interface ModelClientWorkerOptions {
   readonly followNewest?: boolean;
   /** Checks each connection to the server before it is used (a discovered model's trust rule): see ModelClientOptions. */
   readonly verifyConnection?: (socket: Socket) => void;
+  /** A motion-gated worker's run on regions (ADR 0069): crops of a frame instead of the frame. Default: none. */
+  readonly regions?: RegionRun;
 }
 
 /** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
@@ -120,89 +131,16 @@ const SKIPS: ReadonlyMap<string, SkipReason> = new Map([
 /** A server refused as untrusted (ERR_MODEL_UNTRUSTED) is waited out too: its model is not ready until a trusted one serves it. */
 const SERVER_GONE: ReadonlySet<string> = new Set(['ERR_SERVER_UNAVAILABLE', 'ERR_CONNECTION_LOST', 'ERR_MODEL_UNTRUSTED']);
 
-/** What a result is tagged with: the frame's identity in its stream. */
-type FrameTag = Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>;
-
-interface Written {
-  readonly ref: FrameReference;
-  readonly tag: FrameTag;
-  readonly store: StreamStore;
-}
-
-/** One store per (directory, stream), shared by the stream's model-client workers; a frame is written once. */
-class StreamStore {
-  static readonly #stores = new Map<string, StreamStore>();
-  readonly #key: string;
-  readonly #dir: string;
-  readonly #storeId: string;
-  readonly #slots: number;
-  #writer: FrameStoreWriter | null = null;
-  readonly #refs = new Map<number, FrameReference>();
-  /** The frames in the ring by frame id: a server may answer with a newer frame than the one a worker named. */
-  readonly #tags = new Map<number, FrameTag>();
-  #users = 0;
-
-  private constructor(key: string, dir: string, streamId: string, slots: number) {
-    this.#key = key;
-    this.#dir = dir;
-    this.#storeId = `stream-${streamId.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 128);
-    this.#slots = slots;
-  }
-
-  static acquire(dir: string, streamId: string, slots: number): StreamStore {
-    const key = `${dir}\0${streamId}`;
-    let store = StreamStore.#stores.get(key);
-    if (store === undefined) {
-      store = new StreamStore(key, dir, streamId, slots);
-      StreamStore.#stores.set(key, store);
-    }
-    store.#users++;
-    return store;
-  }
-
-  release(): void {
-    if (--this.#users > 0) return;
-    StreamStore.#stores.delete(this.#key);
-    this.#writer?.close(); // removes the file, and the directory it made once empty
-  }
-
-  /** The frame's reference, writing it (with its capture time) only if no worker of this stream has yet. */
-  refFor(frame: Frame): FrameReference {
-    const known = this.#refs.get(frame.seq);
-    if (known !== undefined) return known;
-    const writer = writerFor(this.#writer, this.#storeId, frame.payload.byteLength, { dir: this.#dir, slots: this.#slots });
-    if (writer !== this.#writer) {
-      this.#writer = writer;
-      this.#refs.clear();
-      this.#tags.clear();
-    }
-    const ref = writer.write(frame.payload, {
-      width: frame.width,
-      height: frame.height,
-      format: frame.format.toUpperCase() as FrameFormat,
-      wallTimeMs: frame.wallTime,
-    });
-    this.#refs.set(frame.seq, ref);
-    this.#tags.set(ref.frame_metadata.frame_id, { seq: frame.seq, streamId: frame.streamId, captureTime: frame.captureTime, wallTime: frame.wallTime });
-    // Only the ring's frames can still be read; forget the rest.
-    for (const seq of this.#refs.keys()) {
-      if (this.#refs.size <= this.#slots) break;
-      this.#refs.delete(seq);
-    }
-    for (const id of this.#tags.keys()) {
-      if (this.#tags.size <= this.#slots) break;
-      this.#tags.delete(id);
-    }
-    return ref;
-  }
-
-  /** The frame a server answered with, if it is still in the ring. */
-  tagOf(frameId: number | null): FrameTag | undefined {
-    return frameId === null ? undefined : this.#tags.get(frameId);
-  }
-}
-
 const DEFAULT_STORE_SLOTS = 4;
+
+/** A failure no frame gets past, as the worker's exit. */
+function crashOf(server: string, error: unknown): WorkerExit {
+  const shown = (error as { code?: unknown } | null)?.code;
+  return new WorkerExit('crashed', `${server}: ${typeof shown === 'string' ? shown : 'ERR_UNEXPECTED'}: ${(error as Error).message}`, {
+    code: projectCodeOf(error),
+    cause: error,
+  });
+}
 
 export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind {
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new InvalidArgumentError('modelClientWorker: socketPath is required');
@@ -214,6 +152,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
   if (maxAgeMs !== undefined && !(typeof maxAgeMs === 'number' && maxAgeMs > 0 && maxAgeMs <= MAX_AGE_BUDGET_MS)) {
     throw new InvalidArgumentError(`modelClientWorker: maxAgeMs must be a number above 0 and at most ${MAX_AGE_BUDGET_MS}, got ${String(maxAgeMs)}`);
   }
+  const regions = options.regions;
   const followNewest = options.followNewest ?? true;
   const waitForServer = options.waitForServer;
   const shmDir = options.shmDir ?? DEFAULT_SHM_DIR;
@@ -232,10 +171,10 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
       const ledger = context.modelLedger();
       let subscription: FrameSource | null = null;
       /** Writes a frame into its stream's store. No store (ERR_SHM_FULL: its tmpfs is full) means no frame can reach the model: a crash, left to the policy. */
-      const write = (frame: Frame): Written => {
+      const write = (frame: Frame, read = true): Written => {
         let store = stores.get(frame.streamId);
         if (store === undefined) stores.set(frame.streamId, (store = StreamStore.acquire(shmDir, frame.streamId, slots)));
-        ledger.read(frame);
+        if (read) ledger.read(frame);
         try {
           return { ref: store.refFor(frame), tag: frame, store };
         } catch (error) {
@@ -251,17 +190,22 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
          * The model's frame size, from its pong: the camera may convert frames to it rather than larger (ADR 0031).
          * A server that does not say (or a failed ping: the request that follows meets the failure) leaves full frames.
          */
+        let inputSide: number | null = null;
         const declareReadSize = async (): Promise<void> => {
-          if (source.setReadSize === undefined) return;
+          if (source.setReadSize === undefined && regions === undefined) return;
           try {
             const longSide = (await client.ping({ signal: context.signal })).frame_long_side;
-            source.setReadSize(isLongSide(longSide) ? { longSide } : 'full');
+            inputSide = isLongSide(longSide) ? longSide : null;
+            // Crops are cut from full frames: the model's size is theirs, not the frames'.
+            source.setReadSize?.(inputSide !== null && regions?.readsFull !== true ? { longSide: inputSide } : 'full');
           } catch {
             // Said again once the server is back.
           }
         };
         await declareReadSize();
         source.freshSlots?.();
+        // Crops are of the frame read: a worker that may send crops (its model's size known) follows nothing while they wait.
+        const follows = (): boolean => followNewest && (regions === undefined || inputSide === null);
         /** The newest frame this worker wrote, and the newest frame a server has answered about: a request goes out for a newer one. */
         let latest: Written | null = null;
         let answeredUpTo = 0;
@@ -289,11 +233,74 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             }
           }
         };
+        /** A server that went away (ERR_SERVER_UNAVAILABLE, ERR_CONNECTION_LOST) when waitForServer is given: waited out, not a crash. */
+        const serverGone = (error: unknown): boolean => {
+          const code = projectCodeOf(error);
+          return waitForServer !== undefined && code !== undefined && SERVER_GONE.has(code);
+        };
+        const waitOutServer = async (error: unknown): Promise<void> => {
+          context.log(`${server} went away (${projectCodeOf(error)}); waiting for it`);
+          // Nothing read so far will be answered: the next request is for a frame read once the server is back.
+          ledger.drain();
+          await context.waitFor(server, waitForServer!);
+          context.log(`${server} is back; reading again`);
+          await declareReadSize();
+        };
+        const cropStream = `${context.workerId}.regions`;
+        let cropSeq = 0;
+        /** A frame's crops to the model one after another (ADR 0069), then one result about the frame: it is read once and taken once. */
+        const runCrops = async (frame: Frame, crops: RegionCrops): Promise<void> => {
+          ledger.read(frame);
+          let store = stores.get(cropStream);
+          if (store === undefined) stores.set(cropStream, (store = StreamStore.acquire(shmDir, cropStream, slots)));
+          // Every crop fits in a square of the model's input: one slot size for all of them.
+          const side = Math.max(...crops.crops.map((c) => Math.max(c.width, c.height)));
+          store.minBytes = Math.max(store.minBytes, side * side * 3);
+          const responses: InferenceResponse[] = [];
+          let waited = 0;
+          for (const crop of crops.crops) {
+            const { ref } = write(cropFrame(frame, crop, cropStream, ++cropSeq), false);
+            const request: InferenceRequest = {
+              ...ref,
+              camera_id: frame.streamId,
+              model_id: options.modelId,
+              timestamp: frame.wallTime / 1000,
+              frame_select: 'exact',
+              ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
+            };
+            try {
+              regions!.called(true);
+              const response = await client.infer(request, { signal: context.signal });
+              responses.push(response);
+              if (typeof response.metadata.wait_ms === 'number') waited += response.metadata.wait_ms;
+            } catch (error) {
+              if (context.signal.aborted) return;
+              // A crop not answered: the frame is not (the rest of its crops are not asked about).
+              const skip = error instanceof IpcError ? SKIPS.get(error.code) : undefined;
+              if (skip !== undefined) return ledger.skip(frame, skip);
+              if (error instanceof IpcError && !CRASH_ERRORS.has(error.code)) {
+                ledger.skip(frame, 'error');
+                return context.emit(frame, { detections: [], error: { code: error.code, message: error.message } });
+              }
+              if (serverGone(error)) return waitOutServer(error);
+              throw crashOf(server, error);
+            }
+          }
+          if (waited > 0) source.delaySlot?.(waited);
+          const result = cropsResult(crops, responses);
+          ledger.took(frame, result.metadata.inference_time_ms);
+          context.emit(frame, result);
+        };
         for (;;) {
-          if (latest === null || latest.ref.frame_metadata.frame_id <= answeredUpTo || !followNewest) {
+          if (latest === null || latest.ref.frame_metadata.frame_id <= answeredUpTo || !follows()) {
             if (ended) return;
             const frame = await nextFrame(source, context.signal);
             if (frame === null) return;
+            const crops = regions === undefined ? null : await regions.plan(frame, inputSide);
+            if (crops !== null) {
+              await runCrops(frame, crops);
+              continue;
+            }
             latest = write(frame);
           }
           const sent: Written = latest;
@@ -307,9 +314,10 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           };
           const answered = new AbortController();
           const followUntil = linkedSignal([answered.signal, context.signal]);
-          const following = followNewest ? follow(followUntil.signal) : null;
+          const following = follows() ? follow(followUntil.signal) : null;
           let response: InferenceResponse;
           try {
+            regions?.called(false);
             response = await client.infer(request, { signal: context.signal });
           } catch (error) {
             if (context.signal.aborted) return;
@@ -326,24 +334,14 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               context.emit(sent.tag, { detections: [], error: { code: error.code, message: error.message } });
               continue;
             }
-            const code = projectCodeOf(error);
-            if (waitForServer !== undefined && code !== undefined && SERVER_GONE.has(code)) {
-              context.log(`${server} went away (${code}); waiting for it`);
+            if (serverGone(error)) {
               answered.abort();
               await following;
-              // Nothing read so far will be answered: the next request is for a frame read once the server is back.
-              ledger.drain();
               latest = null;
-              await context.waitFor(server, waitForServer);
-              context.log(`${server} is back; reading again`);
-              await declareReadSize();
+              await waitOutServer(error);
               continue;
             }
-            const shown = (error as { code?: unknown } | null)?.code;
-            throw new WorkerExit('crashed', `${server}: ${typeof shown === 'string' ? shown : 'ERR_UNEXPECTED'}: ${(error as Error).message}`, {
-              code,
-              cause: error,
-            });
+            throw crashOf(server, error);
           } finally {
             answered.abort();
             followUntil[Symbol.dispose]();

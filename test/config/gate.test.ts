@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainGates, motionStreamOf, parseConfig, stationarySecondsOf, trackOptionsOf } from '../../src/config/index.js';
+import { explainGates, gateRegionsOf, motionStreamOf, parseConfig, stationarySecondsOf, trackOptionsOf } from '../../src/config/index.js';
 import { issuesOf, printed, yaml } from './helpers.js';
 
 const file = (...lines: string[]): string =>
@@ -31,9 +31,63 @@ describe('config: motion and gated workers', { timeout: 30_000 }, () => {
     assert.ok(fall !== undefined && 'gate' in fall && fall.gate !== undefined);
     assert.equal(stationarySecondsOf(fall.gate, trackOptionsOf(fall)), 0.5);
     assert.deepEqual(explainGates(config), [
-      'camera hall, worker people: gated by motion on stream sub at 320 px: runs its model on frames with motion at up to 2 fps (the first after a still spell at once), every 1 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked',
-      'camera hall, worker fall: gated by motion on stream sub at 320 px: runs its model on frames with motion at every frame (the first after a still spell at once), every 0.5 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked',
+      "camera hall, worker people: gated by motion on stream sub at 320 px: runs its model on frames with motion at up to 2 fps (the first after a still spell at once), every 1 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the main stream's picture at the model's input size, and on the whole frame when they would cover over 50 % of it (ADR 0069)",
+      "camera hall, worker fall: gated by motion on stream sub at 320 px: runs its model on frames with motion at every frame (the first after a still spell at once), every 0.5 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the main stream's picture at the model's input size, and on the whole frame when they would cover over 50 % of it (ADR 0069)",
     ]);
+  });
+
+  it('says how a gated worker runs on regions (ADR 0069), and refuses what cannot be', () => {
+    const config = parseConfig(
+      yaml(
+        'models:',
+        '  person: { handler: person }',
+        '  remote: { kserve: { url: http://10.0.0.9:8000, model: yolo } }',
+        'cameras:',
+        '  hall:',
+        '    source: rtsp://10.0.0.5/main',
+        '    workers:',
+        '      - { id: people, model: person, gate: { on: motion, regionsWholeAbove: 0.3 } }',
+        '      - { id: off, model: person, gate: { on: motion, regions: off } }',
+        '      - { id: far, model: remote, gate: motion }',
+      ),
+    );
+    const [people, off, far] = config.cameras.hall!.workers;
+    assert.ok(people !== undefined && 'gate' in people && people.gate !== undefined && off !== undefined && 'gate' in off && off.gate !== undefined);
+    assert.deepEqual(gateRegionsOf(people.gate), { on: true, wholeAbove: 0.3 });
+    assert.deepEqual(gateRegionsOf(off.gate), { on: false, wholeAbove: 0.5 });
+    assert.ok(far !== undefined && 'gate' in far && far.gate === 'motion');
+    assert.deepEqual(gateRegionsOf(far.gate), { on: true, wholeAbove: 0.5 }, 'on by default');
+    const lines = explainGates(config);
+    assert.match(
+      lines[0]!,
+      /; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the full-resolution frame at the model's input size, and on the whole frame when they would cover over 30 % of it \(ADR 0069\)$/,
+    );
+    assert.match(lines[1]!, /; whole frames \(regions: off\)$/);
+    assert.match(lines[2]!, /; whole frames \(its model is remote: crops go to a model server on this machine only\)$/);
+    const text = yaml(
+      'models:',
+      '  person: { handler: person }',
+      '  remote: { kserve: { url: http://10.0.0.9:8000, model: yolo } }',
+      'cameras:',
+      '  hall:',
+      '    source: rtsp://10.0.0.5/main',
+      '    workers:',
+      '      - { id: far, model: remote, gate: { on: motion, regions: auto } }',
+      '      - { id: off, model: person, gate: { on: motion, regions: off, regionsWholeAbove: 0.3 } }',
+      '      - { id: bad, model: person, gate: { on: motion, regions: crops, regionsWholeAbove: 0 } }',
+    );
+    const issues = printed(issuesOf(text));
+    assert.ok(
+      issues.includes(
+        "cameras.hall.workers[0].gate.regions: auto needs a model server on this machine (crops go to it through shared memory), and model 'remote' is remote (kserve): set regions: off (line 8)",
+      ),
+      issues.join('\n'),
+    );
+    assert.ok(issues.includes('cameras.hall.workers[1].gate.regionsWholeAbove: has no effect with regions: off (line 9)'), issues.join('\n'));
+    assert.ok(
+      issues.some((i) => i.startsWith('cameras.hall.workers[2].gate')),
+      issues.join('\n'),
+    );
   });
 
   it('refuses what contradicts itself, at its path and line', () => {

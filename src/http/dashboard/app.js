@@ -400,7 +400,10 @@ function gateText(gate) {
   const runs = Object.entries(gate.runs).filter(([, n]) => n > 0);
   const total = runs.reduce((sum, [, n]) => sum + n, 0);
   const latency = gate.onsetLatencyMs.p50 === null ? '' : `; onset → detection ${fmt(gate.onsetLatencyMs.p50, 0)} ms`;
-  return `runs ${total} (${runs.map(([r, n]) => `${r} ${n}`).join(', ')}); still ${gate.still} (${Math.round(gate.savedShare * 100)} % saved)${latency}`;
+  // Regions (ADR 0069): frames sent as crops, crops a frame, whole-frame fallbacks.
+  const rg = gate.regions;
+  const regions = rg ? `; crops ${rg.crops} on ${rg.frames} frame(s) (${fmt(rg.cropsPerFrame, 1)} a frame), ${rg.wholeFallbacks} whole fallback(s)` : '';
+  return `runs ${total} (${runs.map(([r, n]) => `${r} ${n}`).join(', ')}); still ${gate.still} (${Math.round(gate.savedShare * 100)} % saved)${latency}${regions}`;
 }
 
 /** Capture → result p50 (the age of what a user acts on), and one click away the age at every hop (ADR 0041). */

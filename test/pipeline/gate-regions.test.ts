@@ -1,0 +1,306 @@
+/**
+ * A motion-gated worker's run on regions (issue 44 item 3, ADR 0069) with real parts: an H.264 clip made here by
+ * ffmpeg (1280 × 720, a still textured room; from frame 10 a small bright object far away walks along the top,
+ * and two more walk side by side below it, 64 px apart), played by three cameras, the camera's motion detection on it, and a
+ * real Node model server whose handler is a network of a 320-pixel input: it sees a frame scaled to fit its input
+ * and finds only objects at least MIN_INPUT_PIXELS of it on each side (the object is 12 there: missed), and
+ * counts its calls per camera.
+ * - far (regions: auto): the objects are found on crops cut from the full-resolution frame at the input's size,
+ *   their boxes mapped back onto the frame where the clip drew them; the pair, each seen in both of two
+ *   overlapping crops, is one detection each.
+ * - whole (regions: off): the same gate on whole frames at the model's size finds nothing.
+ * - covered (regionsWholeAbove: 0.05): the crops would cover more than that: the whole frame, counted as a fallback.
+ * Figures against independent counts: the server's calls are the gate's model calls; frames sent are frames read.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
+import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
+import { SystemMetrics } from '../../src/metrics/index.js';
+import { renderView } from '../../src/cli/run-view.js';
+import { nextEvent } from './helpers.js';
+
+const W = 1280;
+const H = 720;
+const FPS = 10;
+const FRAMES = 50;
+/** The first frame (0-based) the objects move on. */
+const MOVES_FROM = 10;
+const SIDE = 48;
+const STEP = 8;
+/** The network's input long side, and the least size (input pixels, each side) of what it finds. */
+const INPUT = 320;
+const MIN_INPUT_PIXELS = 16;
+/** Where each object's left and top edges are on frame MOVES_FROM: the far one, then the pair 112 px apart. */
+const OBJECTS = [
+  { x: 100, y: 120 },
+  { x: 500, y: 460 },
+  { x: 612, y: 460 },
+] as const;
+
+/** The objects' boxes on frame f (0-based): none before MOVES_FROM (they step in then), then STEP pixels a frame to the right. */
+function objectBoxes(f: number): [number, number, number, number][] {
+  if (f < MOVES_FROM) return [];
+  const dx = STEP * (f - MOVES_FROM);
+  return OBJECTS.map(({ x, y }) => [(x + dx) / W, y / H, (x + dx + SIDE) / W, (y + SIDE) / H]);
+}
+
+/** The clip's raw luma frames: a textured room (luma under 200), sensor noise, the objects (luma 250) from MOVES_FROM. */
+function drawClip(): Buffer {
+  let seed = 12345;
+  const random = (): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const room = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      room[y * W + x] = Math.round(115 + 40 * Math.sin(x / 23) * Math.cos(y / 17) + 25 * Math.sin((x + 2 * y) / 41) + 10 * (random() - 0.5));
+  const noise = Int8Array.from({ length: 1 << 16 }, () => Math.round((random() + random() + random() - 1.5) * 4));
+  const out = Buffer.alloc(W * H * FRAMES);
+  for (let f = 0; f < FRAMES; f++) {
+    const frame = out.subarray(f * W * H, (f + 1) * W * H);
+    const offset = Math.floor(random() * noise.length);
+    for (let i = 0; i < frame.length; i++) frame[i] = Math.max(0, Math.min(255, room[i]! + noise[(i + offset) & 0xffff]!));
+    for (const [x1, y1] of objectBoxes(f)) {
+      const [left, top] = [Math.round(x1 * W), Math.round(y1 * H)];
+      for (let y = top; y < top + SIDE; y++) frame.fill(250, y * W + left, y * W + left + SIDE);
+    }
+  }
+  return out;
+}
+
+/**
+ * A network of an INPUT-pixel input: a frame is scaled to fit it, so an object found must be at least
+ * MIN_INPUT_PIXELS there on each side; it finds the bright blobs (luma ≥ 225), 4-connected. Counts calls per camera.
+ */
+function smallObjectFinder(calls: Map<string, number>): InferenceHandler {
+  return {
+    name: 'finder',
+    modelId: 'finder',
+    frameLongSide: INPUT,
+    infer(frame, request) {
+      calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
+      const { data, width, height } = frame;
+      const step = frame.format === 'RGB24' ? 3 : 1;
+      const scale = Math.min(1, INPUT / Math.max(width, height));
+      const bright = new Uint8Array(width * height);
+      for (let i = 0; i < bright.length; i++) bright[i] = data[i * step + (step === 3 ? 1 : 0)]! >= 225 ? 1 : 0;
+      const stack = new Int32Array(width * height);
+      const detections = [];
+      for (let start = 0; start < bright.length; start++) {
+        if (bright[start] !== 1) continue;
+        let [x1, y1, x2, y2, top] = [width, height, -1, -1, 0];
+        stack[top++] = start;
+        bright[start] = 2;
+        while (top > 0) {
+          const i = stack[--top]!;
+          const [x, y] = [i % width, Math.floor(i / width)];
+          [x1, y1, x2, y2] = [Math.min(x1, x), Math.min(y1, y), Math.max(x2, x), Math.max(y2, y)];
+          for (const j of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1]) {
+            if (j < 0 || bright[j] !== 1) continue;
+            bright[j] = 2;
+            stack[top++] = j;
+          }
+        }
+        if ((x2 + 1 - x1) * scale < MIN_INPUT_PIXELS || (y2 + 1 - y1) * scale < MIN_INPUT_PIXELS) continue;
+        detections.push({ class_id: 0, class_name: 'object', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const });
+      }
+      return Promise.resolve({ detections });
+    },
+  };
+}
+
+/** A sample's value in Prometheus text, by its exact labels as rendered. */
+function sample(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+type Output = { detections: { bbox: [number, number, number, number] }[]; regions?: [number, number, number, number][] };
+const outputOf = (r: EventOf<'result'>): Output => r.output as Output;
+/** Within 4 pixels of the frame on each edge. */
+const near = (a: readonly number[], b: readonly number[]): boolean => a.every((v, i) => Math.abs(v - b[i]!) * (i % 2 === 0 ? W : H) <= 4);
+const holds = (region: readonly number[], b: readonly number[]): boolean =>
+  region[0]! <= b[0]! && region[1]! <= b[1]! && region[2]! >= b[2]! && region[3]! >= b[3]!;
+
+const dir = mkdtempSync(join(tmpdir(), 'framesupplier-regions-'));
+const SHM_DIR = `/dev/shm/framesupplier-regions-${process.pid}`;
+
+describe('a motion-gated worker on regions', { timeout: 180_000 }, () => {
+  const calls = new Map<string, number>();
+  const clip = join(dir, 'far.mp4');
+  let server: ModelServer;
+
+  before(async () => {
+    const encoded = spawnSync(
+      'ffmpeg',
+      ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${W}x${H}`, '-r', String(FPS), '-i', '-'].concat([
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '18',
+        '-g',
+        String(2 * FPS),
+        '-pix_fmt',
+        'yuv420p',
+        '-y',
+        clip,
+      ]),
+      { input: drawClip(), maxBuffer: 1 << 30 },
+    );
+    assert.equal(encoded.status, 0, `ffmpeg could not encode the clip: ${encoded.stderr.toString()}`);
+    server = new ModelServer({
+      socketPath: join(dir, 'finder.sock'),
+      handler: smallObjectFinder(calls),
+      shmDir: SHM_DIR,
+      closeLingerMs: 200,
+      shutdownGraceMs: 2_000,
+    });
+    await server.start();
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(SHM_DIR, { recursive: true, force: true });
+  });
+
+  it('finds on crops what the whole frame misses, maps it back, merges duplicates, and falls back to the whole frame', async () => {
+    const camera = (id: string, gate: string): string[] => [
+      `  ${id}:`,
+      `    source: ${clip}`,
+      '    capture: { output: { format: gray } }',
+      '    workers:',
+      `      - { id: people, model: finder, maxFps: 5, gate: ${gate} }`,
+    ];
+    const config = parseConfig(
+      [
+        `shmDir: ${SHM_DIR}`,
+        'models:',
+        `  finder: { socket: ${join(dir, 'finder.sock')} }`,
+        'cameras:',
+        ...camera('far', 'motion'),
+        ...camera('whole', '{ on: motion, regions: off }'),
+        ...camera('covered', '{ on: motion, regions: auto, regionsWholeAbove: 0.05 }'),
+      ].join('\n'),
+      { env: {}, fileName: 'regions.yaml' },
+    );
+    const system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 200, drainTimeoutMs: 2_000 });
+    const results: EventOf<'result'>[] = [];
+    system.on('result', (e) => results.push(e));
+    const stopped = Promise.all(['far', 'whole', 'covered'].map((id) => nextEvent(system, 'camera-state', (e) => e.camera === id && e.state === 'stopped')));
+    await system.start();
+    let figures: ReturnType<VisionSystem['stats']>;
+    let scraped: string;
+    try {
+      await stopped;
+      figures = system.stats();
+      const metrics = new SystemMetrics({ system, processMetrics: false });
+      scraped = await metrics.render();
+      metrics.close();
+    } finally {
+      await system.close();
+    }
+    const settled = system.stats();
+    const of = (id: string): EventOf<'result'>[] => results.filter((r) => r.camera === id);
+
+    // far: the objects are found on crops, where the clip drew them. A frame's seq is its place among the frames
+    // the camera published (the decoder of a file played in real time skips frames when it falls behind), so a
+    // result is matched to the frame of the clip that has its objects where its detections are: one frame fits
+    // all of them or the mapping is wrong, and that frame is never before its seq's.
+    const px = (b: readonly number[]): number[] => b.map((v, i) => Math.round(v * (i % 2 === 0 ? W : H)));
+    const clipFrameOf = (r: EventOf<'result'>): number | null => {
+      for (let f = MOVES_FROM; f < FRAMES; f++) if (outputOf(r).detections.every((d) => objectBoxes(f).some((t) => near(d.bbox, t)))) return f;
+      return null;
+    };
+    const onCrops = of('far').filter((r) => (outputOf(r).regions ?? []).length > 0 && outputOf(r).detections.length > 0);
+    assert.ok(onCrops.length >= 3, `frames run on crops with a detection: ${onCrops.length}`);
+    let farFound = 0;
+    const pairSeen: EventOf<'result'>[] = [];
+    for (const r of onCrops) {
+      const f = clipFrameOf(r);
+      assert.ok(
+        f !== null,
+        `frame ${r.seq}: ${JSON.stringify(outputOf(r).detections.map((d) => px(d.bbox)))} are where the objects of one frame of the clip are`,
+      );
+      assert.ok(f >= r.seq - 1, `frame ${r.seq} shows the clip's frame ${f + 1}`);
+      const [far, a, b] = objectBoxes(f);
+      // Each object at most once: duplicates across crops are merged.
+      for (const t of [far!, a!, b!])
+        assert.ok(outputOf(r).detections.filter((d) => near(d.bbox, t)).length <= 1, `frame ${r.seq}: one detection of ${String(px(t))}`);
+      if (outputOf(r).detections.some((d) => near(d.bbox, far!))) farFound++;
+      // The pair, when two crops each hold both: each is seen twice and kept once.
+      if ((outputOf(r).regions ?? []).filter((region) => holds(region, a!) && holds(region, b!)).length >= 2) {
+        pairSeen.push(r);
+        for (const t of [a!, b!])
+          assert.equal(outputOf(r).detections.filter((d) => near(d.bbox, t)).length, 1, `frame ${r.seq}: one detection of each of the pair`);
+      }
+    }
+    assert.ok(farFound >= 3, `the far object found on crops: ${farFound} time(s)`);
+    assert.ok(
+      pairSeen.length >= 1,
+      `a frame with two overlapping crops holding the pair: ${JSON.stringify(onCrops.map((r) => (outputOf(r).regions ?? []).map(px)))}`,
+    );
+
+    // whole: the same gate on whole frames at the model's input size misses them all.
+    const wholeGate = figures.cameras.whole!.workers.people!.gate!;
+    assert.ok(wholeGate.runs.motion + wholeGate.runs.onset >= 3, JSON.stringify(wholeGate));
+    assert.equal(wholeGate.regions, null, 'regions: off');
+    assert.deepEqual(
+      of('whole').flatMap((r) => outputOf(r).detections),
+      [],
+      'nothing found on whole frames',
+    );
+
+    // covered: crops over 5 % of the frame: the whole frame, each a fallback.
+    const covered = figures.cameras.covered!.workers.people!.gate!.regions!;
+    assert.ok(covered.wholeFallbacks >= 3, JSON.stringify(covered));
+    assert.equal(covered.frames, 0, JSON.stringify(covered));
+    assert.deepEqual(
+      of('covered').flatMap((r) => outputOf(r).detections),
+      [],
+      'the whole frame misses them',
+    );
+
+    // Figures against the server's own count: each crop is a model call, a frame of crops is one frame taken.
+    const far = settled.cameras.far!.workers.people!;
+    const farRegions = far.gate!.regions!;
+    assert.ok(farRegions.crops > farRegions.frames, `several crops a frame: ${JSON.stringify(farRegions)}`);
+    assert.equal(farRegions.cropsPerFrame, farRegions.crops / farRegions.frames);
+    for (const id of ['far', 'covered']) {
+      const w = settled.cameras[id]!.workers.people!;
+      const r = w.gate!.regions!;
+      assert.equal(calls.get(id), r.modelCalls, `${id}: the server's calls are the model calls counted`);
+      assert.equal(r.modelCalls, r.crops + r.wholeCalls);
+      const m = w.modelFrames!;
+      assert.equal(r.frames + r.wholeCalls, m.taken + m.skipped + m.inFlight, `${id}: frames sent are the frames read, each once`);
+      assert.equal(w.totals.delivered, m.taken + m.inFlight + m.skipped, `${id}: still frames are out of delivered`);
+    }
+    assert.equal(of('far').length, far.modelFrames!.taken, 'one result a frame taken, however many crops');
+    assert.equal(calls.get('whole'), settled.cameras.whole!.workers.people!.modelFrames!.taken);
+
+    // The CLI view and Prometheus say it.
+    const g = figures.cameras.far!.workers.people!.gate!;
+    const view = renderView(figures, new Map(), { colour: false });
+    assert.match(
+      view,
+      new RegExp(
+        `^far/people gated by motion: .*; regions: ${g.regions!.frames} frame\\(s\\) as crops \\(\\d+\\.\\d a frame\\), \\d+ whole \\(\\d+ fallback\\(s\\)\\), \\d+ model call\\(s\\)$`,
+        'm',
+      ),
+    );
+    assert.equal(sample(scraped, 'framesupplier_worker_region_frames_total{camera="far",worker="people"}'), g.regions!.frames);
+    assert.equal(sample(scraped, 'framesupplier_worker_gate_model_calls_total{camera="far",worker="people",on="crop"}'), g.regions!.crops);
+    assert.equal(sample(scraped, 'framesupplier_worker_whole_fallbacks_total{camera="covered",worker="people"}'), covered.wholeFallbacks);
+  });
+});
