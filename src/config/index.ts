@@ -49,7 +49,7 @@ export {
   MODEL_TIMEOUT_MS,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
-export { cameraMeasuresMotion, explainGates, motionStreamOf, stationarySecondsOf, MOTION_READ_SIZE } from './gates.js';
+export { cameraMeasuresMotion, explainDecode, explainGates, motionStreamOf, stationarySecondsOf, MOTION_READ_SIZE } from './gates.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,

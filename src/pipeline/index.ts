@@ -29,7 +29,8 @@ export {
   type ModelLoad,
   type ObjectiveStatus,
 } from './freshness.js';
-export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange } from './forecast.js';
+export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './forecast.js';
+export type { WorkerDecodeFigures } from './decode-figures.js';
 export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem } from './freshness-watch.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export type {
