@@ -129,7 +129,6 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
     );
     await system.start();
     let figures: ReturnType<VisionSystem['stats']>;
-    let settled: ReturnType<VisionSystem['stats']>;
     let scraped: string;
     try {
       await stopped;
@@ -148,7 +147,7 @@ describe('a model worker gated by motion', { timeout: 120_000 }, () => {
     }
     // The server counts a call when it arrives and the worker a frame taken when it answers, and a worker may take
     // the clip's last frame after the cameras stop: the two counts are compared once the system is closed.
-    settled = system.stats();
+    const settled = system.stats();
 
     // hall: the first frame, then nothing until the person walks in.
     const hallResults = results.filter((r) => r.camera === 'hall');
