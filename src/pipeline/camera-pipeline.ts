@@ -55,7 +55,7 @@ import type { OutletHop } from '../workers/index.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 import type { VlmScene } from '../workers/index.js';
-import { CameraMotion, type CameraMotionFigures } from './camera-motion.js';
+import { CameraMotion, type CameraMotionFigures, type MotionReading } from './camera-motion.js';
 import { workerDecodeFigures } from './decode-figures.js';
 import { MotionGate } from './motion-gate.js';
 import type { Polygon } from '../objects/index.js';
@@ -523,6 +523,11 @@ export class CameraPipeline implements AsyncDisposable {
   async snapshotFrame(near: number | null): Promise<{ readonly frame: Frame; readonly stream: string; readonly fallback: string | null }> {
     const { picture, format, stream, fallback } = await this.snapshotPicture(near);
     return { frame: frameOfPicture(picture, format, this.id), stream, fallback };
+  }
+
+  /** Its motion detection's last frame (state, share, regions), or null: motion off, or no frame measured yet. */
+  motionReading(): MotionReading | null {
+    return this.#motion?.reading() ?? null;
   }
 
   #captureOf(stream: string): StreamCapture | null {

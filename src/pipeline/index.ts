@@ -61,7 +61,7 @@ export type {
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
-export type { CameraMotionFigures } from './camera-motion.js';
+export type { CameraMotionFigures, MotionReading } from './camera-motion.js';
 export { GATE_REASONS, type GateFigures, type GateReason } from './motion-gate.js';
 export type {
   WorkerTotals,
