@@ -37,20 +37,38 @@ export interface DecodeState extends DecodeChoice {
   /** The most frames a second a reader takes: null when one reads every frame, 0 without readers (JSON has no Infinity). */
   readonly readerFps: number | null;
   /**
-   * The age decoding less adds to what a reader takes, on average, ms (ADR 0065): 0 when every frame a reader takes
-   * is decoded for it (every frame, or `auto`, which skips only between takes); half a keyframe interval with
-   * keyframes only as configured (a reader takes the last keyframe); null while the interval is not measured.
+   * The age decoding less adds to what a reader takes, on average, ms (ADR 0065, 0070): 0 when every frame a reader
+   * takes is decoded for it (every frame, or `auto`, which skips only between takes); with keyframes only as
+   * configured, a reader takes the last keyframe, on average half a keyframe interval old, where it would take a frame
+   * half a frame interval old: (keyframe interval − frame interval) ÷ 2. Null while the interval is not measured.
    */
   readonly addedAgeMs: number | null;
 }
 
 /**
  * A choice as stats and events say it, with what it was made from (readerFps as the supplier gives it, Infinity
- * included). `forTakes`: the mode is set aside before each reader's take (auto), so it adds no age.
+ * included). `forTakes`: the mode is set aside before each reader's take (auto), so it adds no age. `frameIntervalMs`:
+ * the stream's, when known.
  */
-export function decodeState(choice: DecodeChoice, keyframeIntervalMs: number | null, readerFps: number, forTakes = false): DecodeState {
-  const addedAgeMs = forTakes || choice.mode !== 'keyframes' ? 0 : keyframeIntervalMs === null ? null : keyframeIntervalMs / 2;
+export function decodeState(
+  choice: DecodeChoice,
+  keyframeIntervalMs: number | null,
+  readerFps: number,
+  forTakes = false,
+  frameIntervalMs: number | null = null,
+): DecodeState {
+  const addedAgeMs =
+    forTakes || choice.mode !== 'keyframes' ? 0 : keyframeIntervalMs === null ? null : keyframesAddedAgeMs(keyframeIntervalMs, frameIntervalMs);
   return { ...choice, keyframeIntervalMs, readerFps: Number.isFinite(readerFps) ? readerFps : null, addedAgeMs };
+}
+
+/**
+ * The mean age keyframes only adds to a frame taken at a moment of the reader's choosing: the newest keyframe is
+ * uniformly 0 to one keyframe interval old, the newest frame 0 to one frame interval (ADR 0070). The one formula for
+ * the decode state, the worker's figures and the dry run's forecast.
+ */
+export function keyframesAddedAgeMs(keyframeIntervalMs: number, frameIntervalMs: number | null): number {
+  return Math.max(0, keyframeIntervalMs - Math.min(frameIntervalMs ?? 0, keyframeIntervalMs)) / 2;
 }
 
 /** What a run's decoder read, held and spent. */

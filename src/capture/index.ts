@@ -42,6 +42,6 @@ export {
   type Discard,
 } from './native-decoder.js';
 export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeNow, type DecodeSetting } from './decode-policy.js';
-export type { DecodeState } from './decoder-run.js';
-export { probeFrameRate } from './probe.js';
+export { keyframesAddedAgeMs, type DecodeState } from './decoder-run.js';
+export { probeFrameRate, probeKeyframeInterval, keyframeIntervalOf } from './probe.js';
 export { chooseStream, mapBox, aspectDifference, ASPECT_TOLERANCE, type StreamChoice, type StreamOption, type StreamSize } from './streams.js';

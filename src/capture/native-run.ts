@@ -151,7 +151,7 @@ export class NativeRun implements DecoderRun {
       ? { mode: policy.mode, reason: `${policy.reason}; ${policy.mode === 'nonref' ? 'every frame' : 'the group of pictures'} before a reader's take decoded` }
       : policy;
     const last = this.#decodeState;
-    const next = decodeState(choice, keyframeIntervalMs, readerFps, aware);
+    const next = decodeState(choice, keyframeIntervalMs, readerFps, aware, streamFps !== null && streamFps > 0 ? 1000 / streamFps : null);
     // Told again when the age it adds is first known or moves by a tenth (a configured mode's reason never changes).
     const added = (s: DecodeState): number => s.addedAgeMs ?? -1;
     if (last === null || last.mode !== next.mode || last.reason !== next.reason || Math.abs(added(next) - added(last)) > 0.1 * Math.max(1, added(last))) {

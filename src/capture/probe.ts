@@ -1,6 +1,7 @@
 /**
- * A source's frame rate, asked of ffprobe before the source is captured: for
- * a forecast of what a camera not running yet would ask of its models.
+ * A source's frame rate and keyframe interval, asked of ffprobe before the
+ * source is captured: for a forecast of what a camera not running yet would
+ * ask of its models, and of the age decoding keyframes only would add.
  *
  * Contract: never throws; null when ffprobe cannot tell within the timeout
  * (an unreachable camera, a source it cannot open, no ffprobe). The source's
@@ -38,4 +39,59 @@ function rate(text: string | undefined): number | null {
   if (m === null) return null;
   const fps = Number(m[1]) / Number(m[2] ?? 1);
   return Number.isFinite(fps) && fps > 0 && fps <= 1000 ? fps : null;
+}
+
+/**
+ * The interval between the source's keyframes, ms, from the packets ffprobe reads over its first `windowS` seconds
+ * (the median of the intervals seen); null when it cannot tell (fewer than two keyframes in the window, a source it
+ * cannot open, no ffprobe). What a forecast of `decode: keyframes` needs before the camera runs.
+ */
+export function probeKeyframeInterval(
+  source: string,
+  options: { readonly timeoutMs?: number; readonly windowS?: number; readonly signal?: AbortSignal } = {},
+): Promise<number | null> {
+  const c = classifySource(source.trim());
+  if (!('kind' in c) || c.kind === 'lavfi') return Promise.resolve(null);
+  const input = [...(c.kind === 'v4l2' ? ['-f', 'v4l2'] : c.kind === 'rtsp' ? ['-rtsp_transport', 'tcp'] : []), '-i', c.input];
+  const window = options.windowS ?? 6;
+  const args = [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-read_intervals',
+    `%+${window}`,
+    '-show_entries',
+    'packet=pts_time,flags',
+    '-of',
+    'csv=p=0',
+    ...input,
+  ];
+  return new Promise((resolve) => {
+    execFile(
+      'ffprobe',
+      args,
+      { timeout: options.timeoutMs ?? (window + 3) * 1000, maxBuffer: 16 * 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) },
+      (error, stdout) => {
+        if (error !== null) return resolve(null);
+        resolve(keyframeIntervalOf(stdout));
+      },
+    );
+  });
+}
+
+/** ffprobe's `pts_time,flags` lines → the median interval between keyframes (flags starting with K), ms; null with fewer than two. */
+export function keyframeIntervalOf(csv: string): number | null {
+  const keys: number[] = [];
+  for (const line of csv.split('\n')) {
+    const [pts, flags] = line.trim().split(',');
+    const t = Number(pts);
+    if (flags?.startsWith('K') === true && pts !== '' && Number.isFinite(t)) keys.push(t);
+  }
+  keys.sort((a, b) => a - b);
+  const intervals: number[] = [];
+  for (let i = 1; i < keys.length; i++) if (keys[i]! > keys[i - 1]!) intervals.push((keys[i]! - keys[i - 1]!) * 1000);
+  if (intervals.length === 0) return null;
+  intervals.sort((a, b) => a - b);
+  return intervals[Math.floor(intervals.length / 2)]!;
 }

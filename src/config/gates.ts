@@ -1,7 +1,8 @@
 /**
  * What a camera's motion-gated workers do (ADR 0066), from the config alone: the stream motion is measured on,
  * each gated worker's stationary recheck, and a line saying how it behaves, for `config check`. One definition
- * for the pipeline (which runs them) and the CLI (which explains them).
+ * for the pipeline (which runs them) and the CLI (which explains them). Beside them, the age a camera that
+ * decodes keyframes only adds to its frames (ADR 0070), said where the config is checked.
  */
 import { MAIN_STREAM, trackOptionsOf, type CameraConfig, type Config, type TrackOptionsConfig } from './schema.js';
 
@@ -88,4 +89,21 @@ function regionsLine(config: Config, camera: CameraConfig, w: CameraConfig['work
   if (model !== undefined && 'kserve' in model) return 'whole frames (its model is remote: crops go to a model server on this machine only)';
   const from = Object.keys(camera.streams ?? {}).some((name) => name !== MAIN_STREAM) ? "the main stream's picture" : 'the full-resolution frame';
   return `when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from ${from} at the model's input size, and on the whole frame when they would cover over ${Math.round(regions.wholeAbove * 100)} % of it (ADR 0069)`;
+}
+
+/**
+ * One line per camera that trades age for CPU (ADR 0070): `decode: keyframes` or keyframesOnly. From the config
+ * alone, so in terms of the keyframe interval; the dry run (?dryRun=true) probes the stream for the figure.
+ */
+export function explainDecode(config: Config): string[] {
+  const lines: string[] = [];
+  for (const [id, camera] of Object.entries(config.cameras)) {
+    const capture = camera.capture;
+    const key = capture?.keyframesOnly === true ? 'keyframesOnly: true' : capture?.decode === 'keyframes' ? 'decode: keyframes' : null;
+    if (key === null) continue;
+    lines.push(
+      `camera ${id}: decodes keyframes only (${key}): each frame a worker takes is on average (keyframe interval − frame interval) ÷ 2 older than with decode: auto, about 950 ms with a keyframe every 2 s at 10 fps, up to twice that, for all but one frame a keyframe interval not decoded; a dry run (?dryRun=true) gives the stream's figure, and decode: auto adds none`,
+    );
+  }
+  return lines;
 }

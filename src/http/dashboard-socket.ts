@@ -18,7 +18,11 @@
  *   and at what height (replaces the previous set); `{ type: 'ack', camera }`
  *   after drawing a frame of it.
  * - server → a binary message per frame: a 4-byte big-endian length, that
- *   many bytes of JSON `{ camera, seq, wallTime, width, height }`, the JPEG;
+ *   many bytes of JSON `{ camera, seq, wallTime, width, height, motion? }`, the
+ *   JPEG; `motion`, for a camera that measures motion, is its motion as last
+ *   measured `{ state, share, regions, wallTime }` (regions [x1, y1, x2, y2]
+ *   in 0–1, largest first; system.cameras.motion), drawn when the page's
+ *   motion toggle is on;
  *   `{ type: 'detections', camera, worker, seq, wallTime, boxes, tracks? }`
  *   per result with detections, `tracks` only for a worker with `track` on
  *   of a camera the page watches:
@@ -59,6 +63,8 @@ interface DrawnTrack {
 /** Bytes buffered for a socket above which its frames are skipped. */
 export const HIGH_WATER_BYTES = 256 * 1024;
 const MAX_WATCHED = 64;
+/** Motion regions sent with a frame, largest first: more would not be seen. */
+const MAX_MOTION_REGIONS = 32;
 const MAX_HEIGHT = 4320;
 
 export interface DashboardSocketOptions {
@@ -219,8 +225,16 @@ export class DashboardSocket {
         const w = this.#watched.get(camera);
         if (w === undefined) return;
         w.awaitingAck = true;
+        const motion = this.#motionOf(camera);
         const header = Buffer.from(
-          JSON.stringify({ camera: frame.camera, seq: frame.seq, wallTime: frame.wallTime, width: frame.width, height: frame.height }),
+          JSON.stringify({
+            camera: frame.camera,
+            seq: frame.seq,
+            wallTime: frame.wallTime,
+            width: frame.width,
+            height: frame.height,
+            ...(motion === null ? {} : { motion }),
+          }),
         );
         const length = Buffer.alloc(4);
         length.writeUInt32BE(header.length);
@@ -230,6 +244,19 @@ export class DashboardSocket {
         this.#watched.delete(camera);
         this.#send({ type: 'camera-gone', camera, reason });
       },
+    };
+  }
+
+  /** The camera's motion as last measured, for the page's motion overlay (system.cameras.motion); null without motion detection. */
+  #motionOf(camera: string): { state: string; share: number; regions: number[][]; wallTime: number } | null {
+    const reading = this.#o.system.cameras.motion(camera);
+    if (reading === null) return null;
+    const round = (n: number): number => Math.round(n * 10_000) / 10_000;
+    return {
+      state: reading.state,
+      share: round(reading.share),
+      regions: reading.regions.slice(0, MAX_MOTION_REGIONS).map((box) => box.map(round)),
+      wallTime: reading.wallTime,
     };
   }
 

@@ -88,11 +88,19 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
     ),
     skipRatio: gauge(
       'framesupplier_worker_skip_ratio',
-      'Share of the frames offered to the worker it missed (dropped or skipped by its model) over the last minute.',
+      'Share of the frames offered to the worker it missed (dropped, stale when read, or skipped by its model) over the last minute.',
     ),
     withinBudget: gauge(
       'framesupplier_worker_within_budget_ratio',
       "Share of the worker's results whose frame was within its age budget (capture → result ≤ maxAgeMs) over the last minute.",
+    ),
+    decodeAddedAge: gauge(
+      'framesupplier_worker_decode_added_age_seconds',
+      "The age its stream's decoding adds to each frame the worker takes, on average (keyframes only: (keyframe interval − frame interval) ÷ 2; 0 under decode: auto).",
+    ),
+    decodeNotDecoded: gauge(
+      'framesupplier_worker_decode_frames_not_decoded_ratio',
+      "Share of the worker's stream's frames not decoded, over the stream's life (the in-process decoder; absent with ffmpeg).",
     ),
     waitingForModel: gauge('framesupplier_worker_waiting_for_model', '1 while a model worker waits for its model server to be ready.'),
     modelState: gauge('framesupplier_model_server_state', "1 for each model server's current state, 0 for the others."),

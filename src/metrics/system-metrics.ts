@@ -383,6 +383,12 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
       if (objective.lastMinute.withinBudget !== null) m.withinBudget.add(labels, objective.lastMinute.withinBudget);
     }
     if (w.model !== null) m.waitingForModel.add({ ...labels, model: w.model }, w.waitingForModel ? 1 : 0);
+    // What its stream's decoding trades (ADR 0070): the age it adds, the frames it does not decode.
+    const decode = w.decode ?? null;
+    if (decode !== null) {
+      if (decode.addedAgeMs !== null) m.decodeAddedAge.add(labels, decode.addedAgeMs / 1000);
+      if (decode.framesNotDecodedShare !== null) m.decodeNotDecoded.add(labels, decode.framesNotDecodedShare);
+    }
   }
 
   #model(model: string, s: ModelStats, stats: SystemStats): void {

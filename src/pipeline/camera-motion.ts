@@ -47,6 +47,19 @@ export interface CameraMotionFigures {
   readonly problem: string | null;
 }
 
+/** The last frame's motion as a live view draws it: where the picture moved, and when that frame was captured. */
+export interface MotionReading {
+  readonly stream: string;
+  readonly state: MotionState;
+  /** Share of the picture that moved (0–1). */
+  readonly share: number;
+  /** Moving regions, [x1, y1, x2, y2] in 0–1 frame coordinates (the same on every stream of the camera), largest first. */
+  readonly regions: readonly (readonly number[])[];
+  /** The frame's capture time: monotonic (performance.now()) and wall clock. */
+  readonly captureTime: number;
+  readonly wallTime: number;
+}
+
 /** onset: motion after MOTION_HOLD_MS without; whole: a whole-picture change; end: MOTION_OFF_MS without motion. */
 /** Frames with motion whose regions are kept for regionsNear(): a second at 10 fps and more. */
 const RECENT_REGIONS = 16;
@@ -72,6 +85,7 @@ export class CameraMotion implements AsyncDisposable {
   #closed = false;
   #last: MotionResult | null = null;
   #lastAt = Number.NEGATIVE_INFINITY;
+  #lastWall = 0;
   #lastMotionAt = Number.NEGATIVE_INFINITY;
   #wholeCount = 0;
   #frames = 0;
@@ -144,6 +158,13 @@ export class CameraMotion implements AsyncDisposable {
     return this.#wholeCount;
   }
 
+  /** The last frame measured: its state, share and regions; null before the first (or once it cannot measure). */
+  reading(): MotionReading | null {
+    const last = this.#last;
+    if (last === null || this.#problem !== null) return null;
+    return { stream: this.stream, state: last.state, share: last.share, regions: last.regions, captureTime: this.#lastAt, wallTime: this.#lastWall };
+  }
+
   figures(): CameraMotionFigures {
     const last = this.#last;
     return {
@@ -183,6 +204,7 @@ export class CameraMotion implements AsyncDisposable {
           return true;
         }
         this.#cpuMs += performance.now() - started;
+        this.#lastWall = frame.wallTime;
         this.#record(result, frame.captureTime);
         return true;
       },

@@ -57,7 +57,8 @@ import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 import type { VlmObject, VlmScene } from '../workers/index.js';
 import { GateRegions } from './gate-regions.js';
-import { CameraMotion, type CameraMotionFigures } from './camera-motion.js';
+import { CameraMotion, type CameraMotionFigures, type MotionReading } from './camera-motion.js';
+import { workerDecodeFigures } from './decode-figures.js';
 import { MotionGate } from './motion-gate.js';
 import type { Polygon } from '../objects/index.js';
 
@@ -481,19 +482,25 @@ export class CameraPipeline implements AsyncDisposable {
   stats(): CameraStats {
     const { workers: _, ...supplier } = this.supplier.stats();
     const workers: Record<string, WorkerFigures> = {};
+    const captures = new Map<string, CaptureStats | null>();
+    const captureStats = (stream: string): CaptureStats | null => {
+      if (!captures.has(stream)) captures.set(stream, this.#captureOf(stream)?.stats() ?? null);
+      return captures.get(stream) ?? null;
+    };
     for (const id of this.#workers.ids) {
       const figures = this.#workers.figures(id);
-      workers[id] = { ...figures, gate: this.#gates.get(id)?.figures() ?? null };
+      const stream = this.#switches.get(id)?.choice.stream ?? MAIN_STREAM;
+      workers[id] = { ...figures, gate: this.#gates.get(id)?.figures() ?? null, decode: workerDecodeFigures(stream, captureStats(stream)) };
     }
     return {
       id: this.id,
       enabled: this.enabled,
       state: this.state,
       decoder: this.decoder,
-      capture: this.#capture?.stats() ?? null,
+      capture: captureStats(MAIN_STREAM),
       supplier: this.#capture === null ? null : supplier,
       workers,
-      streams: this.#streams.length === 0 ? null : Object.fromEntries(this.#streams.map((s) => [s.name, s.capture?.stats() ?? null])),
+      streams: this.#streams.length === 0 ? null : Object.fromEntries(this.#streams.map((s) => [s.name, captureStats(s.name)])),
       workerStreams: this.#streams.length === 0 ? null : Object.fromEntries([...this.#switches].map(([id, sw]) => [id, sw.choice])),
       motion: this.#motion?.figures() ?? null,
     };
@@ -535,6 +542,11 @@ export class CameraPipeline implements AsyncDisposable {
   async snapshotFrame(near: number | null): Promise<{ readonly frame: Frame; readonly stream: string; readonly fallback: string | null }> {
     const { picture, format, stream, fallback } = await this.snapshotPicture(near);
     return { frame: frameOfPicture(picture, format, this.id), stream, fallback };
+  }
+
+  /** Its motion detection's last frame (state, share, regions), or null: motion off, or no frame measured yet. */
+  motionReading(): MotionReading | null {
+    return this.#motion?.reading() ?? null;
   }
 
   #captureOf(stream: string): StreamCapture | null {

@@ -18,7 +18,18 @@
  * times the share of its frames it ran on (its gate's figures). For each
  * model, how many more cameras like this one its capacity takes beside the
  * others' demand.
+ *
+ * Decoding (ADR 0070): a camera that decodes keyframes only (`decode:
+ * keyframes`, keyframesOnly) trades age for CPU, and the forecast says how
+ * much from its keyframe interval (measured for a running camera, probed
+ * otherwise) and frame rate: the mean age it adds to each frame a worker
+ * takes ((keyframe interval − frame interval) ÷ 2, at most twice that), the
+ * share of frames not decoded, and per worker with an age budget the share of
+ * its results the added age would put over it (the newest keyframe is
+ * uniformly 0 to one interval old), held to its skip tolerance. `auto` and
+ * every frame add none.
  */
+import { keyframesAddedAgeMs } from '../capture/index.js';
 import { demandLabels, fairShares, type FreshnessObjective } from './freshness.js';
 import { modelLoad, type WatchedSystem } from './freshness-watch.js';
 import type { WorkerProfile } from './worker-profile.js';
@@ -35,6 +46,26 @@ export interface CameraChange {
   readonly workers: readonly (Pick<WorkerProfile, 'id' | 'model' | 'objective'> & { readonly maxFps: number | null; readonly gated?: boolean })[];
   /** The expected share of the time something moves (0–1), for its gated workers. Default DEFAULT_ACTIVITY. */
   readonly activity?: number;
+  /** What it would decode: its `decode` setting (keyframesOnly is `keyframes`) and its keyframe interval, where known. Default auto. */
+  readonly decode?: {
+    readonly setting: 'auto' | 'all' | 'nonref' | 'keyframes';
+    readonly keyframeIntervalMs: number | null;
+    readonly keyframeIntervalFrom: 'measured' | 'probed' | null;
+  };
+}
+
+/** What the camera's decoding would add to its frames' age and save (ADR 0070). */
+export interface DecodeForecast {
+  readonly setting: 'auto' | 'all' | 'nonref' | 'keyframes';
+  readonly keyframeIntervalMs: number | null;
+  readonly keyframeIntervalFrom: 'measured' | 'probed' | null;
+  /** The mean and most age it would add to each frame a worker takes, ms; null: keyframes only at an interval not known. */
+  readonly addedAgeMs: number | null;
+  readonly maxAddedAgeMs: number | null;
+  /** The share of the stream's frames it would not decode (keyframes only: all but one a keyframe interval); null: not known. */
+  readonly framesNotDecodedShare: number | null;
+  /** In words. */
+  readonly note: string;
 }
 
 export interface WorkerForecast {
@@ -53,6 +84,10 @@ export interface WorkerForecast {
   readonly note: string | null;
   /** A motion-gated worker: the share of its rate it is expected to ask (the activity); null when not gated. */
   readonly activity: number | null;
+  /** The mean age its camera's decoding would add to each frame it takes, ms (ADR 0070); null: not known. */
+  readonly addedAgeMs: number | null;
+  /** The share of its results the added age would put over its age budget; null: no budget, or not known. */
+  readonly lateShare: number | null;
 }
 
 export interface ModelForecast {
@@ -80,6 +115,8 @@ export interface Forecast {
    * beside every other camera's demand, this one included; null while the model's inference time is not known.
    */
   readonly camerasLikeThis: Readonly<Record<string, number | null>>;
+  /** What its decoding would add to each frame's age and save (ADR 0070). */
+  readonly decode: DecodeForecast;
 }
 
 interface Reader {
@@ -106,6 +143,15 @@ export function forecastCamera(
 ): Forecast {
   const replaced = Object.hasOwn(stats.cameras, change.camera);
   const expected = change.activity ?? DEFAULT_ACTIVITY;
+  const decode = decodeForecast(change);
+  // The added age against a new worker's age budget: the newest keyframe is uniformly 0 to one interval old.
+  const ageOf = (objective: FreshnessObjective): { addedAgeMs: number | null; lateShare: number | null } => {
+    const key = decode.setting === 'keyframes' ? decode.keyframeIntervalMs : null;
+    const late = objective.maxAgeMs === null || key === null ? null : Math.max(0, 1 - objective.maxAgeMs / key);
+    return { addedAgeMs: decode.addedAgeMs, lateShare: late === null ? null : Math.round(late * 1000) / 1000 };
+  };
+  const lateMisses = (objective: FreshnessObjective, late: number | null): boolean =>
+    late !== null && objective.maxSkipRatio !== null && late > objective.maxSkipRatio + 1e-9;
   /** The readers of models now; `then` holds the same but for the changed camera's own workers, replaced by its new ones. */
   const now: Reader[] = [];
   for (const [camera, c] of Object.entries(stats.cameras)) {
@@ -165,6 +211,7 @@ export function forecastCamera(
         wouldMiss: null,
         note: 'no model: its pace is measured once it runs',
         activity: null,
+        ...ageOf(w.objective),
       });
       continue;
     }
@@ -232,6 +279,9 @@ export function forecastCamera(
     const fps = known ? shares.reduce<number>((a, s) => a + (s ?? 0), 0) : null;
     const skipRatio = fps === null ? null : demand <= 0 ? 0 : Math.max(0, 1 - fps / demand);
     const tolerance = first.objective.maxSkipRatio;
+    // The changed camera's own workers carry its decoding's age; the others keep theirs.
+    const age = first.cameraOfFrames === change.camera && first.camera !== null ? ageOf(first.objective) : { addedAgeMs: null, lateShare: null };
+    const lateMiss = lateMisses(first.objective, age.lateShare);
     workers.push({
       camera: first.camera,
       worker: first.worker,
@@ -241,16 +291,23 @@ export function forecastCamera(
       skipRatio,
       skipRatioNow: first.skipRatioNow,
       objective: first.objective,
-      wouldMiss: skipRatio === null ? null : tolerance !== null && skipRatio > tolerance + 1e-9,
-      note: known
-        ? first.activity === null
-          ? null
-          : `gated by motion: asks its rate ${Math.round(first.activity * 1000) / 10} % of the time`
-        : 'its model has no measured inference time yet',
+      wouldMiss: lateMiss || (skipRatio === null ? null : tolerance !== null && skipRatio > tolerance + 1e-9),
+      note: joinNotes(
+        known
+          ? first.activity === null
+            ? null
+            : `gated by motion: asks its rate ${Math.round(first.activity * 1000) / 10} % of the time`
+          : 'its model has no measured inference time yet',
+        lateNote(decode, age.lateShare, first.objective),
+      ),
       activity: first.activity,
+      ...age,
     });
   }
-  workers.push(...noModel);
+  for (const w of noModel) {
+    const late = lateNote(decode, w.lateShare, w.objective);
+    workers.push(lateMisses(w.objective, w.lateShare) ? { ...w, wouldMiss: true, note: joinNotes(w.note, late) } : { ...w, note: joinNotes(w.note, late) });
+  }
   return {
     dryRun: true,
     camera: change.camera,
@@ -262,5 +319,59 @@ export function forecastCamera(
     wouldMiss: workers.filter((w) => w.wouldMiss === true).map((w) => `${w.camera ?? 'shared'}/${w.worker}`),
     activity: expected,
     camerasLikeThis,
+    decode,
+  };
+}
+
+const joinNotes = (...notes: (string | null)[]): string | null => notes.filter((n): n is string => n !== null).join('; ') || null;
+
+function lateNote(decode: DecodeForecast, late: number | null, objective: FreshnessObjective): string | null {
+  if (late === null || decode.addedAgeMs === null || decode.addedAgeMs <= 0) return null;
+  return `its camera decodes keyframes only: about ${Math.round(decode.addedAgeMs)} ms added to each frame's age, so ${Math.round(late * 100)} % of its results over its ${objective.maxAgeMs} ms budget (set decode: auto)`;
+}
+
+/** The age and the frames decoding as configured would trade (ADR 0070). */
+export function decodeForecast(change: Pick<CameraChange, 'fps' | 'decode'>): DecodeForecast {
+  const setting = change.decode?.setting ?? 'auto';
+  const key = change.decode?.keyframeIntervalMs ?? null;
+  const from = change.decode?.keyframeIntervalFrom ?? null;
+  const frameMs = change.fps > 0 ? 1000 / change.fps : null;
+  if (setting !== 'keyframes') {
+    const note =
+      setting === 'auto'
+        ? 'auto: decodes what each take needs, skipping only between takes: no age added'
+        : setting === 'all'
+          ? 'every frame decoded: no age added'
+          : 'non-reference frames skipped: nothing refers to them, no age added';
+    return {
+      setting,
+      keyframeIntervalMs: key,
+      keyframeIntervalFrom: from,
+      addedAgeMs: 0,
+      maxAddedAgeMs: 0,
+      framesNotDecodedShare: setting === 'all' ? 0 : null,
+      note,
+    };
+  }
+  if (key === null)
+    return {
+      setting,
+      keyframeIntervalMs: null,
+      keyframeIntervalFrom: null,
+      addedAgeMs: null,
+      maxAddedAgeMs: null,
+      framesNotDecodedShare: null,
+      note: 'keyframes only, at a keyframe interval not known (the source could not be probed): each frame a worker takes is on average half an interval older',
+    };
+  const added = keyframesAddedAgeMs(key, frameMs);
+  const share = frameMs === null ? null : Math.max(0, 1 - frameMs / key);
+  return {
+    setting,
+    keyframeIntervalMs: key,
+    keyframeIntervalFrom: from,
+    addedAgeMs: Math.round(added),
+    maxAddedAgeMs: Math.round(2 * added),
+    framesNotDecodedShare: share === null ? null : Math.round(share * 1000) / 1000,
+    note: `keyframes only, a keyframe every ${Math.round(key)} ms (${from ?? 'given'}): about ${Math.round(added)} ms added to each frame's age (up to ${Math.round(2 * added)} ms)${share === null ? '' : ` for ${Math.round(share * 100)} % of frames not decoded`}; decode: auto adds none`,
   };
 }

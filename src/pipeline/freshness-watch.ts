@@ -64,6 +64,7 @@ interface Watched {
   readonly window: ObjectiveWindow;
   offered: number;
   missed: number;
+  stale: number;
   seenAt: number;
   met: boolean | null;
   diagnosis: Diagnosis | null;
@@ -147,16 +148,19 @@ export class FreshnessWatch {
     if (profile === undefined) return;
     const w = this.#entry(keyOf(camera, worker));
     w.seenAt = now;
-    const offered = f.totals.delivered + f.totals.drops;
-    const missed = f.totals.drops + (f.modelFrames?.skipped ?? 0);
-    if (offered < w.offered || missed < w.missed) {
+    // A frame too old when read (stale, its maxAgeMs) was offered and missed, as a dropped one was.
+    const stale = f.totals.staleSkips ?? 0;
+    const offered = f.totals.delivered + f.totals.drops + stale;
+    const missed = f.totals.drops + stale + (f.modelFrames?.skipped ?? 0);
+    if (offered < w.offered || missed < w.missed || stale < w.stale) {
       // Figures that start over: a new worker under the old name.
       w.window.reset();
       w.since = Date.now();
       w.judgedAt = null;
-    } else w.window.frames(now, offered - w.offered, missed - w.missed);
+    } else w.window.frames(now, offered - w.offered, missed - w.missed, stale - w.stale);
     w.offered = offered;
     w.missed = missed;
+    w.stale = stale;
     if (f.state !== 'running') return;
     // The shortest span with figures enough for a verdict: a worker asking a frame a second needs longer than ten.
     let span = w.window.figures(now, ALERT_SPAN_MS);
@@ -174,25 +178,13 @@ export class FreshnessWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met)
-        w.diagnosis = this.#diagnose(
-          profile,
-          f,
-          cameraFps,
-          span,
-          parts,
-          model,
-          demands,
-          camera === null ? null : (stats.cameras[camera]?.capture?.decode ?? null),
-        );
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats));
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met
-      ? w.diagnosis
-      : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, camera === null ? null : (stats.cameras[camera]?.capture?.decode ?? null));
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats));
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -246,6 +238,7 @@ export class FreshnessWatch {
           window: new ObjectiveWindow(STATS_SPAN_MS),
           offered: 0,
           missed: 0,
+          stale: 0,
           seenAt: this.#now(),
           met: null,
           diagnosis: null,
@@ -267,6 +260,12 @@ export class FreshnessWatch {
     if (this.#cpu !== null && total > this.#cpu.total) this.#idleShare = (idle - this.#cpu.idle) / (total - this.#cpu.total);
     this.#cpu = { idle, total };
   }
+}
+
+/** What the worker's stream decodes: its own figures (the stream it reads), else its camera's main stream's; none for a shared worker. */
+function decodeOf(camera: string | null, f: WorkerFigures, stats: WatchedSystem): DecodeFigures | null {
+  if (camera === null) return null;
+  return f.decode ?? stats.cameras[camera]?.capture?.decode ?? null;
 }
 
 /** Who asks each model for how many frames a second: per model, label → fps; per worker, its labels. */

@@ -15,6 +15,7 @@
  */
 import { DEFAULT_DROP_THRESHOLDS } from '../workers/index.js';
 import type { Criticality } from './config-types.js';
+import { decodeTradeText } from './decode-figures.js';
 
 /** Share of the frames offered a worker may miss, by criticality; null: no limit (best effort). */
 export const DEFAULT_SKIP_TOLERANCE: Readonly<Record<Criticality, number | null>> = DEFAULT_DROP_THRESHOLDS;
@@ -90,7 +91,7 @@ export function demandLabels<R>(
  */
 export class ObjectiveWindow {
   readonly #bucketMs: number;
-  readonly #buckets: { at: number; offered: number; missed: number; results: number; within: number; ages: number[] }[] = [];
+  readonly #buckets: { at: number; offered: number; missed: number; stale: number; results: number; within: number; ages: number[] }[] = [];
   readonly #keepMs: number;
 
   constructor(keepMs = 60_000, bucketMs = 1_000) {
@@ -98,11 +99,13 @@ export class ObjectiveWindow {
     this.#bucketMs = bucketMs;
   }
 
-  /** Frames offered to the worker since the last call, and how many of them it missed (dropped or skipped). */
-  frames(now: number, offered: number, missed: number): void {
+  /** Frames offered to the worker since the last call, how many of them it missed (dropped or skipped), and of those how many were too old when read (stale). */
+  frames(now: number, offered: number, missed: number, stale = 0): void {
     const b = this.#bucket(now);
     b.offered += Math.max(0, offered);
-    b.missed += Math.max(0, Math.min(offered, missed));
+    const m = Math.max(0, Math.min(offered, missed));
+    b.missed += m;
+    b.stale += Math.max(0, Math.min(m, stale));
   }
 
   /** A result whose frame was `ageMs` old; within the budget when there is none. */
@@ -118,6 +121,7 @@ export class ObjectiveWindow {
     this.#trim(now);
     let offered = 0;
     let missed = 0;
+    let stale = 0;
     let results = 0;
     let within = 0;
     const ages: number[] = [];
@@ -125,6 +129,7 @@ export class ObjectiveWindow {
       if (now - b.at >= spanMs) continue;
       offered += b.offered;
       missed += b.missed;
+      stale += b.stale;
       results += b.results;
       within += b.within;
       ages.push(...b.ages);
@@ -134,6 +139,7 @@ export class ObjectiveWindow {
       spanMs,
       offered,
       missed,
+      staleSkips: stale,
       skipRatio: offered === 0 ? null : missed / offered,
       results,
       withinBudget: results === 0 ? null : within / results,
@@ -150,7 +156,7 @@ export class ObjectiveWindow {
     const at = Math.floor(now / this.#bucketMs) * this.#bucketMs;
     let last = this.#buckets.at(-1);
     if (last === undefined || last.at !== at) {
-      this.#buckets.push((last = { at, offered: 0, missed: 0, results: 0, within: 0, ages: [] }));
+      this.#buckets.push((last = { at, offered: 0, missed: 0, stale: 0, results: 0, within: 0, ages: [] }));
       this.#trim(now);
     }
     return last;
@@ -165,6 +171,8 @@ export interface WindowFigures {
   readonly spanMs: number;
   readonly offered: number;
   readonly missed: number;
+  /** Of the frames missed, those too old when the worker read them (its maxAgeMs): skipped as stale. */
+  readonly staleSkips: number;
   /** missed ÷ offered; null when nothing was offered. */
   readonly skipRatio: number | null;
   readonly results: number;
@@ -221,11 +229,16 @@ export interface DiagnosisInput {
   readonly decode?: DecodeFigures | null;
 }
 
-/** A camera's decode state as its stats give it (capture's DecodeState). */
+/** What the worker's stream decodes, as its figures give it (WorkerDecodeFigures, or the capture's DecodeState). */
 export interface DecodeFigures {
   readonly mode: string;
   readonly reason: string;
   readonly addedAgeMs?: number | null;
+  /** The stream it reads, when not the camera's only one; at most the age added; what decoding less saves. */
+  readonly stream?: string;
+  readonly maxAddedAgeMs?: number | null;
+  readonly framesNotDecodedShare?: number | null;
+  readonly cpuSavedPct?: number | null;
 }
 
 export interface Diagnosis {
@@ -246,24 +259,37 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   const { objective, window: w, model } = input;
   const parts: string[] = [];
   if (input.missed.includes('skips') && w.skipRatio !== null)
-    parts.push(`misses ${pct(w.skipRatio)} of its frames (tolerance ${pct(objective.maxSkipRatio ?? 1)})`);
+    parts.push(
+      `misses ${pct(w.skipRatio)} of its frames (tolerance ${pct(objective.maxSkipRatio ?? 1)})${
+        w.staleSkips > 0 && w.missed > 0 ? `, ${pct(w.staleSkips / w.missed)} of them older than ${objective.maxAgeMs ?? 'its maxAgeMs'} ms when read` : ''
+      }`,
+    );
   if (input.missed.includes('age') && w.withinBudget !== null)
     parts.push(
       `${pct(1 - w.withinBudget)} of its results are older than ${objective.maxAgeMs} ms${w.resultAgeP50Ms === null ? '' : ` (p50 ${Math.round(w.resultAgeP50Ms)} ms)`}`,
     );
   const what = parts.join(' and ') || 'misses its objective';
-  // Age its camera's decoding trades for CPU is the first cause to name: no model or thread fixes it (ADR 0065).
-  const added = input.decode?.addedAgeMs ?? 0;
-  if (input.missed.includes('age') && added > 0 && input.decode !== undefined && input.decode !== null) {
-    return {
-      reason: `${what}: its camera decodes ${input.decode.mode} (${input.decode.reason}), which adds about ${Math.round(added)} ms to each frame's age`,
-      fix: [
-        `set the camera's decode: auto (it decodes what each reader's take needs, skipping only between takes)`,
-        'or a stream with shorter keyframe intervals',
-      ],
-      capacityFps: null,
-      shareFps: null,
-    };
+  // Age its camera's decoding trades for CPU is the first cause to name: no model or thread fixes it (ADR 0065, 0070).
+  const decode = input.decode ?? null;
+  const added = decode?.addedAgeMs ?? 0;
+  // Its results too old, or its frames too old when read (skipped as stale) for half its misses or more.
+  const tooOld = input.missed.includes('age') || (input.missed.includes('skips') && (w.staleSkips ?? 0) * 2 >= w.missed && w.missed > 0);
+  if (tooOld && added > 0 && decode !== null) {
+    const where = decode.stream === undefined || decode.stream === 'main' ? 'its camera' : `its stream ${decode.stream}`;
+    const trade = decodeTradeText({
+      mode: decode.mode,
+      reason: decode.reason,
+      addedAgeMs: added,
+      maxAddedAgeMs: decode.maxAddedAgeMs ?? null,
+      framesNotDecodedShare: decode.framesNotDecodedShare ?? null,
+      cpuSavedPct: decode.cpuSavedPct ?? null,
+    });
+    const fix = [
+      `set the camera's decode: auto (it decodes what each reader's take needs, skipping only between takes)`,
+      'or a stream with shorter keyframe intervals',
+    ];
+    if (objective.maxAgeMs !== null) fix.push(`or raise maxAgeMs above ${Math.ceil(objective.maxAgeMs + 2 * added)} ms to keep decoding less`);
+    return { reason: `${what}: ${where} ${trade}`, fix, capacityFps: null, shareFps: null };
   }
   const idle = input.idleCpu === null ? '' : ` (${pct(input.idleCpu)} of the CPU is idle)`;
   // More threads help only where there is CPU left for them.

@@ -29,7 +29,8 @@ export {
   type ModelLoad,
   type ObjectiveStatus,
 } from './freshness.js';
-export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange } from './forecast.js';
+export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './forecast.js';
+export type { WorkerDecodeFigures } from './decode-figures.js';
 export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem } from './freshness-watch.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export type {
@@ -60,7 +61,7 @@ export type {
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
-export type { CameraMotionFigures } from './camera-motion.js';
+export type { CameraMotionFigures, MotionReading } from './camera-motion.js';
 export type { RegionFigures } from './gate-regions.js';
 export { GATE_REASONS, type GateFigures, type GateReason } from './motion-gate.js';
 export type {

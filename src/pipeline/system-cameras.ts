@@ -1,7 +1,7 @@
 /**
  * The system's cameras, as a user asks of them (`system.cameras`; ADR 0062): add, replace and remove one
  * while the system runs, set its zones, masks and lines live, watch its frames, name its streams, take a
- * picture of it, and read its cascade crop feeds.
+ * picture of it, read its cascade crop feeds and its motion as last measured.
  *
  * Contract: add, replace, remove and setAreas run one at a time, in call order, with the workers' changes
  * (system.workers), and each emits a `config-change` event. An entry is taken as a config file would have
@@ -12,6 +12,7 @@
  */
 import type { FrameSource } from '../supplier/index.js';
 import type { CameraPipeline } from './camera-pipeline.js';
+import type { MotionReading } from './camera-motion.js';
 import type { CameraAreas } from './config-types.js';
 import type { CropFeed } from './crop-feed.js';
 import { PipelineError } from './errors.js';
@@ -133,6 +134,15 @@ export class SystemCameras extends SystemPart {
   /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for a camera it does not have. */
   cropFeeds(id: string): readonly CropFeed[] {
     return this.core.cameras.get(id)?.cropFeeds ?? [];
+  }
+
+  /**
+   * A camera's motion as its motion detection last measured it (ADR 0066): state, the share of the picture that
+   * moved and its moving regions (0–1 coordinates), with the frame's capture time; null for a camera without
+   * motion detection, before its first frame, or one the system does not have. For a live view's overlay.
+   */
+  motion(id: string): MotionReading | null {
+    return this.core.cameras.get(id)?.motionReading() ?? null;
   }
 
   /** The cameras the system has now, in the order they came. */

@@ -10,7 +10,7 @@
  */
 import { cameraMeasuresMotion, envOf } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
-import { probeFrameRate } from '../capture/index.js';
+import { probeFrameRate, probeKeyframeInterval } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
@@ -81,7 +81,9 @@ export class SystemConfig extends SystemPart {
    * rate is its measured one (replaced), its `capture.output.fps`, ffprobe's answer, or else the mean of
    * the running cameras' (said in the answer). `replace`: the camera must exist (ERR_UNKNOWN_CAMERA), else
    * must not (ERR_DUPLICATE_CAMERA), as for the real change. `activity`: the share of the time something
-   * moves in front of it (0–1, default 0.125), for its motion-gated workers (ADR 0066).
+   * moves in front of it (0–1, default 0.125), for its motion-gated workers (ADR 0066). A camera that would
+   * decode keyframes only is forecast the age that adds and the frames it saves (`decode`, and each worker's
+   * `addedAgeMs` and `lateShare` against its age budget: ADR 0070), its keyframe interval measured or probed.
    */
   async forecast(id: string, entry: unknown, options: { readonly replace: boolean; readonly activity?: number }): Promise<Forecast> {
     if (options.replace) this.core.camera(id);
@@ -114,6 +116,17 @@ export class SystemConfig extends SystemPart {
       });
     // A motion-gated worker asks its rate only while something moves (ADR 0066): `activity` of the time.
     const activity = options.activity === undefined ? {} : { activity: options.activity };
-    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers, ...activity }, (camera, worker) => this.core.profileOf(camera, worker));
+    // Keyframes only trades age for CPU (ADR 0070): by how much follows from the keyframe interval, measured or probed.
+    const setting = config.capture.keyframesOnly === true ? 'keyframes' : (config.capture.decode ?? 'auto');
+    let keyframeIntervalMs: number | null = null;
+    let keyframeIntervalFrom: 'measured' | 'probed' | null = null;
+    if (setting === 'keyframes') {
+      const measuredKey = stats.cameras[id]?.capture?.decode?.keyframeIntervalMs ?? null;
+      const probedKey = measuredKey === null ? await probeKeyframeInterval(config.source, { timeoutMs: 8_000 }) : null;
+      keyframeIntervalMs = measuredKey ?? probedKey;
+      keyframeIntervalFrom = measuredKey !== null ? 'measured' : probedKey !== null ? 'probed' : null;
+    }
+    const decode = { setting, keyframeIntervalMs, keyframeIntervalFrom } as const;
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers, decode, ...activity }, (camera, worker) => this.core.profileOf(camera, worker));
   }
 }

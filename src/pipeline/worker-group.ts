@@ -17,6 +17,7 @@
  *   worker then finishes the frame it holds, for up to graceMs, and whatever
  *   is left is aborted.
  */
+import type { WorkerDecodeFigures } from './decode-figures.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../internal/logger.js';
 import {
@@ -113,6 +114,12 @@ export interface WorkerFigures {
    * runs saved, never drops or misses), onsets and onset → first detection latency. Null for a worker not gated.
    */
   readonly gate: GateFigures | null;
+  /**
+   * What the stream it reads decodes (ADR 0070): its mode and why, the age decoding less adds to each frame it takes
+   * (on average and at most), the share of the stream's frames not decoded and the CPU that saves (an estimate).
+   * Null for a shared worker, and while its stream has no capture.
+   */
+  readonly decode: WorkerDecodeFigures | null;
 }
 
 /** One worker of the group, as built from its config. */
@@ -278,6 +285,7 @@ export class WorkerGroup implements AsyncDisposable {
       objective: null,
       idle: f?.idle ?? false,
       gate: null,
+      decode: null,
     };
   }
 

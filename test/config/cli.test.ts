@@ -92,6 +92,30 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     assert.ok(parseYaml(stdout) !== null, 'still YAML (the lines are comments)');
   });
 
+  it('config check FILE: a line on the age a camera decoding keyframes only adds (ADR 0070); none for auto', async () => {
+    const file = join(dir, 'keyframes.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'cameras:',
+        '  yard:',
+        '    source: rtsp://10.0.0.6/sub',
+        '    capture: { decode: keyframes }',
+        '    workers: [{ id: motion, module: "builtin:motion", maxFps: 1 }]',
+        '  gate:',
+        '    source: rtsp://10.0.0.7/sub',
+        '    workers: [{ id: motion, module: "builtin:motion", maxFps: 1 }]',
+      ),
+    );
+    const { stdout } = await run(process.execPath, [cli, 'config', 'check', file]);
+    assert.match(
+      stdout,
+      /^# camera yard: decodes keyframes only \(decode: keyframes\): each frame a worker takes is on average \(keyframe interval − frame interval\) ÷ 2 older than with decode: auto, about 950 ms with a keyframe every 2 s at 10 fps, up to twice that, .*decode: auto adds none\.$/m,
+    );
+    assert.ok(!/camera gate: decodes/.test(stdout), stdout);
+    assert.ok(parseYaml(stdout) !== null, 'still YAML (the lines are comments)');
+  });
+
   it('config check FILE: exit 0, the resolved config as YAML, secrets masked, paths absolute', async () => {
     const file = join(dir, 'ok.yaml');
     await writeFile(

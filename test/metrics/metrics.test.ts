@@ -69,6 +69,7 @@ const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_worker_frame_age_seconds: 'histogram',
   framesupplier_worker_drop_alert: 'gauge',
   framesupplier_worker_waiting_for_model: 'gauge',
+  framesupplier_worker_decode_added_age_seconds: 'gauge',
   framesupplier_model_server_state: 'gauge',
   framesupplier_model_server_restarts_total: 'counter',
   framesupplier_model_server_ping_seconds: 'gauge',
@@ -172,6 +173,8 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     assert.equal(valueOf(families, 'framesupplier_model_server_state', { model: 'mock', state: 'ready' }), 1);
     assert.equal(valueOf(families, 'framesupplier_worker_waiting_for_model', { camera: A, worker: 'detect', model: 'mock' }), 0);
     assert.ok(valueOf(families, 'framesupplier_capture_fps', { camera: A })! > 0);
+    // decode: auto adds no age to what a worker takes (ADR 0065, 0070): the worker's own figure, per camera worker.
+    assert.equal(valueOf(families, 'framesupplier_worker_decode_added_age_seconds', { camera: A, worker: 'motion' }), 0);
 
     // Histograms: buckets 1 ms … 10 s and +Inf, cumulative, _count the +Inf bucket.
     const age = families.get('framesupplier_worker_frame_age_seconds')!;

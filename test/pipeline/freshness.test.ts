@@ -93,7 +93,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   });
 
   it('the diagnosis names the capacity, the demands, each share and the fix', () => {
-    const window = { spanMs: 10_000, offered: 100, missed: 60, skipRatio: 0.6, results: 40, withinBudget: 1, resultAgeP50Ms: 250 };
+    const window = { spanMs: 10_000, offered: 100, missed: 60, staleSkips: 0, skipRatio: 0.6, results: 40, withinBudget: 1, resultAgeP50Ms: 250 };
     const d = diagnose({
       labels: ['street'],
       objective: freshnessObjective('high', 1000),
@@ -122,7 +122,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   });
 
   it("the diagnosis names the age its camera's decoding adds first, and auto as the fix (ADR 0065)", () => {
-    const window = { spanMs: 10_000, offered: 20, missed: 0, skipRatio: 0, results: 20, withinBudget: 0.4, resultAgeP50Ms: 620 };
+    const window = { spanMs: 10_000, offered: 20, missed: 0, staleSkips: 0, skipRatio: 0, results: 20, withinBudget: 0.4, resultAgeP50Ms: 620 };
     const base = {
       labels: ['street'],
       objective: freshnessObjective('high', 500),
@@ -134,7 +134,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       idleCpu: 0.5,
     };
     const d = diagnose({ ...base, missed: [...base.missed], decode: { mode: 'keyframes', reason: 'as configured', addedAgeMs: 1000 } });
-    assert.match(d.reason, /its camera decodes keyframes \(as configured\), which adds about 1000 ms to each frame's age/);
+    assert.match(d.reason, /its camera decodes keyframes only \(as configured\), which adds about 1000 ms to each frame's age/);
     assert.match(d.fix[0]!, /decode: auto/);
     // Auto adds no age: the model's figures are the reason again.
     const auto = diagnose({
@@ -145,8 +145,59 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.match(auto.reason, /person takes 90 ms a frame/);
   });
 
+  it('frames too old when read (stale) are offered and missed; when they are most misses, keyframes only is named with its numbers (ADR 0070)', () => {
+    const w = new ObjectiveWindow(60_000);
+    w.frames(500, 30, 24, 24);
+    const f = w.figures(1_000, 10_000);
+    assert.deepEqual([f.offered, f.missed, f.staleSkips], [30, 24, 24]);
+    assert.deepEqual(judge(freshnessObjective('normal', 400), f), ['skips']);
+    const d = diagnose({
+      labels: ['porch'],
+      objective: freshnessObjective('normal', 400),
+      missed: ['skips'],
+      window: f,
+      fps: 0.6,
+      demandFps: 3,
+      model: null,
+      idleCpu: 0.5,
+      decode: {
+        mode: 'keyframes',
+        reason: 'as configured',
+        addedAgeMs: 950,
+        maxAddedAgeMs: 1900,
+        framesNotDecodedShare: 0.95,
+        cpuSavedPct: 2.4,
+        stream: 'sub',
+      },
+    });
+    assert.equal(
+      d.reason,
+      "misses 80 % of its frames (tolerance 50 %), 100 % of them older than 400 ms when read: its stream sub decodes keyframes only (as configured), which adds about 950 ms to each frame's age (up to 1900 ms) for 95 % of its frames not decoded, about 2.4 % of a core saved",
+    );
+    assert.deepEqual(d.fix, [
+      "set the camera's decode: auto (it decodes what each reader's take needs, skipping only between takes)",
+      'or a stream with shorter keyframe intervals',
+      'or raise maxAgeMs above 2300 ms to keep decoding less',
+    ]);
+    // Drops, not stale frames: the decoding is not the cause.
+    const drops = new ObjectiveWindow(60_000);
+    drops.frames(500, 30, 24, 2);
+    const other = diagnose({
+      labels: ['porch'],
+      objective: freshnessObjective('normal', 400),
+      missed: ['skips'],
+      window: drops.figures(1_000, 10_000),
+      fps: 0.6,
+      demandFps: 3,
+      model: null,
+      idleCpu: 0.5,
+      decode: { mode: 'keyframes', reason: 'as configured', addedAgeMs: 950 },
+    });
+    assert.match(other.reason, /it works on 0\.6 frames\/s of the 3\.0 its camera offers/);
+  });
+
   it('a worker that gets less than it asks of a model whose own time could serve it: what it gets is the fix', () => {
-    const window = { spanMs: 10_000, offered: 100, missed: 15, skipRatio: 0.15, results: 85, withinBudget: 1, resultAgeP50Ms: 150 };
+    const window = { spanMs: 10_000, offered: 100, missed: 15, staleSkips: 0, skipRatio: 0.15, results: 85, withinBudget: 1, resultAgeP50Ms: 150 };
     const d = diagnose({
       labels: ['street'],
       objective: freshnessObjective('high', 1000),

@@ -6,7 +6,9 @@
 // Latest-frame here too: a camera's frame arriving while the one before is
 // still being decoded replaces it, and the server gets an ack per frame drawn.
 // Tracked objects (their boxes with ids) and the camera's zones and masks are
-// drawn over the live view; the objects list shows their events with
+// drawn over the live view, and with the header's toggles the detections'
+// boxes (on unless turned off) and where the camera's motion detection saw
+// movement (off unless turned on; the regions come with each frame); the objects list shows their events with
 // snapshots. Nothing from the server is ever parsed as HTML: text goes in by
 // textContent or text nodes (el() below), so a label is shown as written.
 import uPlot from '/vendor/uplot.js';
@@ -19,6 +21,7 @@ const BOX_MAX_AGE_MS = 3000;
 const PERSON_END_MS = 10000;
 const MAX_OBJECT_ROWS = 50;
 const TRACK_COLOUR = '#ff9100';
+const MOTION_COLOUR = '#ff4081';
 /** The pose skeleton (pairs of keypoint indexes): the server's, from the socket's `ready`. */
 let skeleton = [];
 
@@ -35,8 +38,24 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 // What the page reports (the browser tests and benchmark H1 read it).
-const report = { framesDrawn: 0, boxesDrawn: 0, bytes: 0, latencies: [], perCamera: {}, lastBoxes: {}, lastTracks: {}, lastZones: {} };
+const report = { framesDrawn: 0, boxesDrawn: 0, bytes: 0, latencies: [], perCamera: {}, lastBoxes: {}, lastTracks: {}, lastZones: {}, lastMotion: {} };
 window.__framesupplier = report;
+
+// ---------------------------------------------------------------- overlay toggles
+
+/** What is drawn over the live view beside zones and masks: detections' boxes (default on), motion regions (default off); kept per browser. */
+const overlays = {
+  boxes: localStorage.getItem('framesupplier-overlay-boxes') !== 'off',
+  motion: localStorage.getItem('framesupplier-overlay-motion') === 'on',
+};
+for (const name of Object.keys(overlays)) {
+  const input = $(`${name}-toggle`);
+  input.checked = overlays[name];
+  input.addEventListener('change', () => {
+    overlays[name] = input.checked;
+    localStorage.setItem(`framesupplier-overlay-${name}`, input.checked ? 'on' : 'off');
+  });
+}
 
 // ---------------------------------------------------------------- theme
 
@@ -250,6 +269,10 @@ function drawBoxes(ctx, view, width, height) {
   const overlay = drawOverlay(ctx, view, width, height);
   report.lastZones[view.id] = { zones: overlay.zones, masks: overlay.masks, width, height };
   view.canvas.dataset.zones = overlay.zones.join(' ');
+  if (!overlays.boxes) {
+    view.canvas.dataset.tracks = '';
+    return 0;
+  }
   const stroke = Math.max(2, height / 200);
   ctx.lineWidth = stroke;
   ctx.font = `${Math.max(12, Math.round(height / 28))}px sans-serif`;
@@ -287,6 +310,27 @@ function drawBoxes(ctx, view, width, height) {
   return drawn + tracksDrawn.length;
 }
 
+/** Where the camera's motion detection saw movement on its last frame measured: dashed boxes, lightly filled. */
+function drawMotion(ctx, view, motion, width, height) {
+  const drawn = [];
+  ctx.save();
+  ctx.setLineDash([6, 4]);
+  ctx.lineWidth = Math.max(2, height / 200);
+  ctx.strokeStyle = MOTION_COLOUR;
+  ctx.fillStyle = 'rgba(255, 64, 129, 0.12)';
+  for (const box of Array.isArray(motion?.regions) ? motion.regions : []) {
+    const r = scaleBox(box, width, height);
+    if (!r) continue;
+    ctx.fillRect(r.x, r.y, r.w, r.h);
+    ctx.strokeRect(r.x, r.y, r.w, r.h);
+    drawn.push(box);
+  }
+  ctx.restore();
+  view.canvas.dataset.motionRegions = String(drawn.length);
+  report.lastMotion[view.id] = { regions: drawn, state: motion?.state ?? null, share: motion?.share ?? 0, width, height, at: Date.now() };
+  return drawn.length;
+}
+
 async function drawFrame(view, message) {
   view.decoding = true;
   try {
@@ -300,6 +344,8 @@ async function drawFrame(view, message) {
     ctx.drawImage(bitmap, 0, 0);
     bitmap.close();
     const boxes = drawBoxes(ctx, view, canvas.width, canvas.height);
+    if (overlays.motion) drawMotion(ctx, view, message.header.motion, canvas.width, canvas.height);
+    else view.canvas.dataset.motionRegions = '';
     view.frames++;
     report.framesDrawn++;
     report.boxesDrawn += boxes;
@@ -537,8 +583,9 @@ function updatePlots(stats) {
     agePlot = makePlot($('plot-age'), 'ms', keys);
     fpsPlot = makePlot($('plot-fps'), 'fps', keys);
   }
-  agePlot.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).age)]);
-  fpsPlot.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).fps)]);
+  // A system without workers has no plot yet (none is made for no series): nothing to draw.
+  agePlot?.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).age)]);
+  fpsPlot?.setData([plotHistory.t, ...keys.map((k) => plotHistory.series.get(k).fps)]);
 }
 addEventListener('resize', () => {
   for (const [plot, target] of [
