@@ -1,13 +1,14 @@
 /**
- * One ask of a vision-language model: a prompt and one JPEG to a chat server,
+ * One ask of a vision-language model: a prompt and one JPEG (or several: a
+ * summary of a stretch of time sends its events' snapshots) to a chat server,
  * the answer back as text (or a JSON object checked against a schema), with
  * its token counts. Two wire shapes, from their public documentation:
  *  - `openai`: POST <url>/chat/completions (vLLM, llama.cpp's server, LM
  *    Studio, OpenAI and the providers that copy it): the image as an
- *    `image_url` content part holding a data: URL, `response_format:
+ *    `image_url` content part holding a data: URL (one part per picture), `response_format:
  *    { type: json_schema }` for a schema, `max_tokens`, the key as
  *    `Authorization: Bearer`; streamed as server-sent events when asked;
- *  - `ollama`: POST <url>/api/chat: the image base64 in the message's
+ *  - `ollama`: POST <url>/api/chat: the images base64 in the message's
  *    `images`, the schema as `format`, `options.num_predict`; streamed as
  *    one JSON object a line.
  *
@@ -70,20 +71,17 @@ export class VlmClient {
     this.#validate = options.schema === undefined ? null : ajv.compile(options.schema);
   }
 
-  /** The request body for one prompt and one JPEG (exported for the tests and the bench). */
-  body(prompt: string, jpeg: Buffer): Record<string, unknown> {
+  /** The request body for one prompt and its JPEGs, in order (exported for the tests and the bench). */
+  body(prompt: string, jpegs: Buffer | readonly Buffer[]): Record<string, unknown> {
     const o = this.options;
-    const base64 = jpeg.toString('base64');
+    const base64 = (Buffer.isBuffer(jpegs) ? [jpegs] : jpegs).map((jpeg) => jpeg.toString('base64'));
     if (o.api === 'openai') {
       return {
         model: o.model,
         messages: [
           {
             role: 'user',
-            content: [
-              { type: 'text', text: prompt },
-              { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${base64}` } },
-            ],
+            content: [{ type: 'text', text: prompt }, ...base64.map((data) => ({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${data}` } }))],
           },
         ],
         stream: o.stream === true,
@@ -96,14 +94,15 @@ export class VlmClient {
     }
     return {
       model: o.model,
-      messages: [{ role: 'user', content: prompt, images: [base64] }],
+      messages: [{ role: 'user', content: prompt, images: base64 }],
       stream: o.stream === true,
       ...(o.schema === undefined ? {} : { format: o.schema }),
       ...(o.maxTokens === undefined ? {} : { options: { num_predict: o.maxTokens } }),
     };
   }
 
-  async ask(prompt: string, jpeg: Buffer, options: AskOptions): Promise<VlmAnswer> {
+  /** One prompt and its pictures (a JPEG, or several in the order the prompt names them). */
+  async ask(prompt: string, jpeg: Buffer | readonly Buffer[], options: AskOptions): Promise<VlmAnswer> {
     const timeout = AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs)));
     // The caller's signal lives as long as the worker: linked for this request only (linkedSignal says why).
     const link = options.signal === undefined ? null : linkedSignal([options.signal, timeout]);
@@ -114,7 +113,7 @@ export class VlmClient {
     }
   }
 
-  async #ask(prompt: string, jpeg: Buffer, options: AskOptions, timeout: AbortSignal, signal: AbortSignal): Promise<VlmAnswer> {
+  async #ask(prompt: string, jpeg: Buffer | readonly Buffer[], options: AskOptions, timeout: AbortSignal, signal: AbortSignal): Promise<VlmAnswer> {
     const key = this.options.apiKey;
     const where = `${this.options.api} ${this.options.model} at ${this.endpoint}`;
     const timedOut = (): VlmError => new VlmError('ERR_VLM_TIMEOUT', `${where}: no answer within ${Math.round(options.timeoutMs)} ms`);

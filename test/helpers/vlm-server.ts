@@ -12,7 +12,7 @@
  *    `format` (a JSON schema), `options.num_predict`; the answer
  *    `message.content` with `prompt_eval_count` / `eval_count`, `done: true`;
  *    streamed as one JSON object a line.
- * Each request is recorded (headers, body, the decoded JPEG), and the tokens
+ * Each request is recorded (headers, body, the prompt, every decoded JPEG), and the tokens
  * reported in usage summed. Its hold time (latencyMs), failure mode and
  * answer are the test's to set; 'hang' never answers.
  */
@@ -26,8 +26,12 @@ export interface VlmRequestRecord {
   readonly api: 'openai' | 'ollama';
   readonly headers: IncomingMessage['headers'];
   readonly body: Record<string, unknown>;
-  /** The picture the request carried. */
+  /** The picture the request carried (its first). */
   readonly jpeg: Buffer | null;
+  /** Every picture it carried, in order (a summary sends several). */
+  readonly jpegs: readonly Buffer[];
+  /** The prompt's text. */
+  readonly prompt: string;
   readonly at: number;
 }
 
@@ -92,7 +96,8 @@ export class FakeVlmServer extends EventEmitter {
       res.writeHead(400).end('{"error":"bad json"}');
       return;
     }
-    const record: VlmRequestRecord = { api, headers: req.headers, body, jpeg: jpegOf(api, body), at: Date.now() };
+    const jpegs = jpegsOf(api, body);
+    const record: VlmRequestRecord = { api, headers: req.headers, body, jpeg: jpegs[0] ?? null, jpegs, prompt: promptOf(body), at: Date.now() };
     this.requests.push(record);
     this.emit('request', record);
     if (this.mode === 'hang') return; // never answers: the client's timeout is the only way out
@@ -162,15 +167,19 @@ export class FakeVlmServer extends EventEmitter {
   }
 }
 
-function jpegOf(api: 'openai' | 'ollama', body: Record<string, unknown>): Buffer | null {
+function jpegsOf(api: 'openai' | 'ollama', body: Record<string, unknown>): Buffer[] {
   const messages = body.messages as { content?: unknown; images?: unknown }[] | undefined;
   const message = messages?.[0];
-  if (api === 'ollama') {
-    const image = (message?.images as string[] | undefined)?.[0];
-    return image === undefined ? null : Buffer.from(image, 'base64');
-  }
+  if (api === 'ollama') return ((message?.images as string[] | undefined) ?? []).map((image) => Buffer.from(image, 'base64'));
   const parts = Array.isArray(message?.content) ? (message.content as { type?: string; image_url?: { url?: string } }[]) : [];
-  const url = parts.find((p) => p.type === 'image_url')?.image_url?.url;
-  const match = url === undefined ? null : /^data:image\/jpeg;base64,(.+)$/.exec(url);
-  return match === null ? null : Buffer.from(match[1]!, 'base64');
+  return parts.flatMap((p) => {
+    const match = p.type === 'image_url' && p.image_url?.url !== undefined ? /^data:image\/jpeg;base64,(.+)$/.exec(p.image_url.url) : null;
+    return match === null ? [] : [Buffer.from(match[1]!, 'base64')];
+  });
+}
+
+function promptOf(body: Record<string, unknown>): string {
+  const content = (body.messages as { content?: unknown }[] | undefined)?.[0]?.content;
+  if (typeof content === 'string') return content;
+  return Array.isArray(content) ? ((content as { type?: string; text?: string }[]).find((p) => p.type === 'text')?.text ?? '') : '';
 }
