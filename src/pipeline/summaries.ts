@@ -346,6 +346,8 @@ export class Summaries {
         );
       } catch (error) {
         if (error instanceof VlmError && error.code === 'ERR_VLM_RATE_LIMITED') asker.endpoint.pause(this.#now() + (error.retryAfterMs ?? 1_000));
+        // An answer outside the schema was still paid for: its tokens count against the endpoint.
+        if (error instanceof VlmError && error.tokens !== null) asker.endpoint.spend(this.#now(), error.tokens.prompt ?? 0, error.tokens.completion ?? 0);
         throw error;
       }
       const answeredAt = this.#now();

@@ -200,10 +200,19 @@ export class VlmClient {
 
   #checked(answer: Omit<VlmAnswer, 'json'>, where: string): VlmAnswer {
     if (this.#validate === null) return { ...answer, json: null };
-    const json = parseJson(answer.text, `${where}: the answer`);
+    // A whole answer that does not fit was paid for: its usage rides on the error.
+    const tokens = { prompt: answer.promptTokens, completion: answer.completionTokens };
+    let json: unknown;
+    try {
+      json = parseJson(answer.text, `${where}: the answer`);
+    } catch (error) {
+      throw new VlmError('ERR_VLM_ANSWER', (error as Error).message, { tokens });
+    }
     if (!this.#validate(json)) {
       const first = this.#validate.errors?.[0];
-      throw new VlmError('ERR_VLM_ANSWER', `${where}: the answer does not fit the schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim());
+      throw new VlmError('ERR_VLM_ANSWER', `${where}: the answer does not fit the schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(), {
+        tokens,
+      });
     }
     return { ...answer, json };
   }

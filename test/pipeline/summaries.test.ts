@@ -273,9 +273,13 @@ describe('summaries of a stretch of time', { timeout: 120_000 }, () => {
       assert.equal(await codeOf(hung), 'ERR_VLM_TIMEOUT');
       server.mode = 'ok';
       server.answer = () => JSON.stringify({ title: 'Squares', summary: 'Squares passed.' });
+      const paid = { ...server.tokens };
       assert.equal(await codeOf(system.summaries.ask('yard', { lastSeconds: 3_600 })), 'ERR_VLM_ANSWER', 'an answer without its level does not fit the schema');
+      // ...and was paid for: the failures before it brought no usage, this one did, and the endpoint counts it as the server did
+      const endpoint = system.stats().cameras.yard!.workers.vlm!.asks!.tokens!.endpoint;
+      assert.deepEqual([endpoint.prompt, endpoint.completion], [server.tokens.prompt - paid.prompt, server.tokens.completion - paid.completion]);
       server.answer = () => JSON.stringify({ title: 'Squares', summary: 'Squares passed.', level: 'none', people: 0 });
-      // the failures brought no usage back; each answer that fits costs 120 and a few, until the hour's are spent
+      // each answer costs 120 and a few, until the hour's are spent
       for (let spent = 0; spent < 400;) {
         const summary = await system.summaries.ask('yard', { lastSeconds: 3_600 });
         assert.equal(summary.level, 'none');
