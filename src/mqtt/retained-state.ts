@@ -207,12 +207,13 @@ export class RetainedState {
     this.#o.outlet.publish(topic, payload, 1, true);
   }
 
-  /** Clears a camera's retained topics (and its discovery when it is gone for good). */
+  /** Clears a camera's retained topics (and its discovery and latest summary, which is history, when it is gone for good). */
   forgetCamera(camera: string, removed: boolean): void {
     const topics = this.#cameraTopics.get(camera);
     if (topics === undefined) return;
+    const summary = this.#o.topics.summary(camera);
     for (const topic of topics) {
-      if (!removed && this.#discovery.has(topic)) continue;
+      if (!removed && (this.#discovery.has(topic) || topic === summary)) continue;
       this.#retained.delete(topic);
       this.#discovery.delete(topic);
       this.#detection.delete(topic);

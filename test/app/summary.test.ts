@@ -191,6 +191,15 @@ describe('summaries in the app', { timeout: 180_000 }, () => {
       await eventuallyAsync(() => Promise.resolve(readFileSync(logFile, 'utf8').includes('ERR_MQTT_BAD_COMMAND')), 'the bad payload logged with its code');
       const again = await call('POST', '/api/cameras/road/summary', { from: new Date(Date.now() - 600_000).toISOString() });
       assert.equal(again.status, 200, `the next one works: ${again.text}`);
+      // Its areas edited live (the sink takes the camera's states again): the latest summary stays retained.
+      assert.equal((await call('PUT', '/api/cameras/road/areas', { zones: {} })).status, 200);
+      const late = await Recorder.connect(broker.url, ['sumtest/road/summary']);
+      try {
+        const retained = await late.waitFor((m) => m.topic === 'sumtest/road/summary', 'the retained summary');
+        assert.equal((JSON.parse(retained.payload) as Summary).id, (again.body.summary as Summary).id);
+      } finally {
+        await late.close();
+      }
       const camera = await call('GET', '/api/cameras/road');
       assert.equal((camera.body as unknown as { state: string }).state, 'streaming', 'the camera runs on');
       assert.equal(app.system.stats().cameras.road!.workers.detector!.state, 'running');
