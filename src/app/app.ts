@@ -182,6 +182,8 @@ export class App implements AsyncDisposable {
       // vlm workers' `end` trigger asks about the stored best snapshot (ADR 0050).
       const store = this.#store;
       if (store !== null) this.system.objects.setSnapshotSource((id) => store.snapshot(id));
+      // Summaries read their window's events and snapshots from it, and are kept in it (ADR 0073).
+      if (store !== null) this.system.summaries.setStore(store);
       if (store !== null) this.#endLeftOpen(store);
     }
     await this.system.start();

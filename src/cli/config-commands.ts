@@ -1,11 +1,11 @@
 /**
  * CLI commands of the config file:
- *   config check FILE   validates FILE; prints a line on each motion-gated worker and each camera decoding keyframes only, and the resolved config as YAML, secrets masked (exit 0),
+ *   config check FILE   validates FILE; prints a line on each motion-gated worker and each camera decoding keyframes only and each camera's summaries, and the resolved config as YAML, secrets masked (exit 0),
  *                       or ERR_CONFIG with every issue as `path: message (line N)` (exit 2)
  *   config schema       prints the config file's JSON Schema, for editors
  */
 import { stringify } from 'yaml';
-import { configSchema, envOf, explainDecode, explainGates, loadConfig, maskConfig } from '../config/index.js';
+import { configSchema, envOf, explainDecode, explainGates, explainSummaries, loadConfig, maskConfig } from '../config/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from '../internal/args.js';
 
@@ -18,8 +18,8 @@ export async function configCommand(args: string[]): Promise<number> {
       if (file === undefined || extra !== undefined) throw new InvalidArgumentError('config check takes one file: framesupplier config check config.yaml');
       const config = await loadConfig(file);
       // What a motion-gated worker does is not obvious from its keys: one line each (ADR 0066).
-      // So is the age decoding keyframes only adds (ADR 0070).
-      const gates = [...explainGates(config), ...explainDecode(config)].map((line) => `# ${line}.\n`);
+      // So is the age decoding keyframes only adds (ADR 0070), and what a camera's summaries ask and where they are kept (ADR 0073).
+      const gates = [...explainGates(config), ...explainDecode(config), ...explainSummaries(config)].map((line) => `# ${line}.\n`);
       process.stdout.write(
         `# ${file}: valid.\n${gates.join('')}# The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config, { secrets: envOf(config).values }))}`,
       );

@@ -45,11 +45,15 @@ export {
   type LineConfig,
   type CameraMotionConfig,
   type GateConfig,
+  type SummaryConfig,
+  SUMMARY_LEVELS,
+  DEFAULT_SUMMARY_PROMPT,
   MAIN_STREAM,
   MODEL_TIMEOUT_MS,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
 export { cameraMeasuresMotion, explainDecode, explainGates, gateRegionsOf, motionStreamOf, stationarySecondsOf, MOTION_READ_SIZE, REGIONS_WHOLE_ABOVE } from './gates.js';
+export { explainSummaries, summaryWorkerOf } from './summaries.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,

@@ -85,6 +85,8 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       streams: camera.streams,
       // a camera's own: its motion detection and motion masks (ADR 0066)
       motion: camera.motion,
+      // a camera's own: summaries ask its vlm worker (ADR 0073)
+      summary: camera.summary,
     };
   }
   const shared: Loose = {};

@@ -19,6 +19,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
 import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.js';
 import { cascadeIssues } from './cascades.js';
+import { summaryIssues } from './summaries.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -604,6 +605,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       else out.push({ path: [...path, 'id'], message: `duplicate worker id ${quote(id)} in this camera (also workers[${String(first[3])}])`, anchor: 'value' });
     }
     out.push(...cascadeIssues(config, ['cameras', camera], field(data, 'defaults')));
+    out.push(...summaryIssues(config, ['cameras', camera]));
   }
   for (const [name, worker] of shared) {
     const path = ['shared', name];

@@ -89,6 +89,17 @@ const eventsQuery = {
   additionalProperties: false,
 };
 
+const summariesQuery = {
+  type: 'object',
+  properties: {
+    camera: { type: 'string', pattern: ID_PATTERN_SOURCE },
+    after: { type: 'number' },
+    before: { type: 'number' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+  additionalProperties: false,
+};
+
 export interface HttpServerOptions {
   readonly system: VisionSystem;
   /** The bearer token (auth.ts resolveToken). */
@@ -438,6 +449,18 @@ export class HttpServer implements AsyncDisposable {
         if (jpeg == null) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no snapshot for this event');
         return reply.type('image/jpeg').header('cache-control', 'private, max-age=60').send(jpeg);
       },
+    );
+
+    // Summaries of a stretch of a camera's time (ADR 0073): the body is the window ({ lastSeconds } or { from, to }),
+    // checked by the system (ERR_SUMMARY_WINDOW), so the API, MQTT and a library caller are held to one rule.
+    app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id/summary', { schema: { params: idParams('id') } }, async (request) => {
+      const summary = await system.summaries.ask(request.params.id, request.body ?? {}, { via: 'api' });
+      return { summary };
+    });
+    app.get<{ Querystring: { camera?: string; after?: number; before?: number; limit?: number } }>(
+      '/api/summaries',
+      { schema: { querystring: summariesQuery } },
+      async (request) => ({ summaries: system.summaries.list(request.query) }),
     );
 
     type ImageRequest = FastifyRequest<{ Params: { id: string }; Querystring: { boxes?: '0' | '1'; h?: number } }>;

@@ -9,6 +9,13 @@
  * and each is ignored. Commands for one worker coalesce (the newest wins), so
  * a flood cannot queue work without bound; after each, the worker's state is
  * published again, as the answer.
+ *
+ * `<prefix>/<camera>/summarize` asks for a summary of a stretch of the
+ * camera's time (ADR 0073): `LAST_HOUR` (Home Assistant's button) or a window
+ * as a JSON object (`{"lastSeconds": 600}`, `{"from": …, "to": …}`); the
+ * summary goes out on `<camera>/summary` when made. The system makes one at a
+ * time per camera (a press meanwhile is refused with ERR_SUMMARY_BUSY), so a
+ * flood costs nothing but log lines; every refusal is logged with its code.
  */
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
@@ -17,6 +24,9 @@ import type { VisionSystem } from '../pipeline/index.js';
 import type { Topics } from './topics.js';
 
 const MAX_COMMAND_BYTES = 32;
+/** A summary request's payload: LAST_HOUR, or a window as JSON (a few keys). */
+const MAX_SUMMARY_REQUEST_BYTES = 256;
+const LAST_HOUR_S = 3_600;
 const COMMANDS = ['ON', 'OFF', 'RESTART'] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -73,6 +83,11 @@ export class CommandHandler {
       }
       return;
     }
+    const summarized = o.topics.parseSummarize(topic);
+    if (summarized !== null) {
+      this.#summarize(summarized, topic, payload);
+      return;
+    }
     const target = o.topics.parseSet(topic);
     const command = parseCommand(payload);
     if (target === null || command === null) {
@@ -95,6 +110,29 @@ export class CommandHandler {
     if (slot === undefined) this.#pending.set(key, (slot = { running: false, next: null }));
     slot.next = command;
     if (!slot.running) void this.#run(target, slot);
+  }
+
+  /** A summary asked for over MQTT: made by the system, published by the sink from its `summary` event; a refusal is logged with its code. */
+  #summarize(camera: string, topic: string, payload: Buffer): void {
+    const o = this.#o;
+    const window = parseSummaryRequest(payload);
+    if (window === null) {
+      this.rejected++;
+      o.log.warn(
+        { code: 'ERR_MQTT_BAD_COMMAND', topic: printable(topic), payload: printable(payload.subarray(0, 64).toString('utf8')) },
+        'mqtt: ignored a summary request: the payload must be LAST_HOUR or a window as JSON ({"lastSeconds": 600})',
+      );
+      return;
+    }
+    this.accepted++;
+    o.log.info({ camera, window }, 'mqtt: summary asked');
+    void o.system.summaries.ask(camera, window, { via: 'mqtt', signal: o.signal }).then(
+      (summary) => o.log.info({ camera, id: summary.id, level: summary.level }, 'mqtt: summary made'),
+      (error: unknown) => {
+        if (o.signal.aborted) return;
+        o.log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, err: messageOf(error) }, 'mqtt: summary request failed');
+      },
+    );
   }
 
   #knows(target: WorkerRef): boolean {
@@ -138,6 +176,24 @@ export function parseCommand(payload: Uint8Array): Command | null {
   }
   const word = text.trim().toUpperCase();
   return (COMMANDS as readonly string[]).includes(word) ? (word as Command) : null;
+}
+
+/** A summary request's window: LAST_HOUR (case and blanks aside) is the last hour; a JSON object is a window as the API takes it; anything else null. */
+export function parseSummaryRequest(payload: Uint8Array): Record<string, unknown> | null {
+  if (payload.byteLength === 0 || payload.byteLength > MAX_SUMMARY_REQUEST_BYTES) return null;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload).trim();
+  } catch {
+    return null;
+  }
+  if (text.toUpperCase() === 'LAST_HOUR') return { lastSeconds: LAST_HOUR_S };
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Untrusted text for a log line: control characters escaped, at most 200 characters. */

@@ -11,7 +11,8 @@
  * the state topic), a restart `button` and a `behind` binary_sensor (problem: it misses its freshness objective,
  * with the reason and the fix as attributes); per vlm worker a sensor of its last answer (and a binary_sensor per
  * boolean field of its schema); per cascade a sensor of its last result on a crop (the object it showed, the
- * whole result as attributes). Every entity is available while `<prefix>/available` is `online`
+ * whole result as attributes); for a camera with summaries (ADR 0073) a `button` asking for the last hour's and a
+ * sensor of the latest (its title; the whole summary as attributes). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
@@ -44,6 +45,8 @@ export interface DiscoveryOptions {
   readonly answers?: readonly { readonly worker: string; readonly prompt: string; readonly booleans: readonly string[] }[];
   /** Whether the camera measures motion (ADR 0066): then a motion binary_sensor. Default false. */
   readonly motion?: boolean;
+  /** Whether the camera has summaries (ADR 0073): then a button asking for the last hour's, and a sensor of the latest. Default false. */
+  readonly summaries?: boolean;
   /** The camera's cascades (ADR 0051): a sensor of each one's last result on a crop. Default none. */
   readonly cascades?: readonly { readonly worker: string; readonly of: string }[];
 }
@@ -176,6 +179,24 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       json_attributes_topic: state,
       json_attributes_template: '{{ value_json.output | tojson }}',
       icon: 'mdi:crop',
+    });
+  }
+  if (options.summaries === true) {
+    add('button', 'summarize', {
+      name: 'summarize last hour',
+      command_topic: topics.summarize(camera),
+      payload_press: 'LAST_HOUR',
+      icon: 'mdi:text-box-search-outline',
+    });
+    // A state is at most 255 characters: the title; the summary, its level and window in the attributes.
+    add('sensor', 'summary', {
+      name: 'summary',
+      state_topic: topics.summary(camera),
+      value_template: '{{ (value_json.title | string)[:255] }}',
+      json_attributes_topic: topics.summary(camera),
+      json_attributes_template:
+        '{{ {"summary": value_json.summary, "level": value_json.level, "from": value_json.from, "to": value_json.to, "events": value_json.events.total, "answer": value_json.answer} | tojson }}',
+      icon: 'mdi:text-box-outline',
     });
   }
   add('sensor', 'status', {

@@ -131,6 +131,11 @@ export class RetainedState {
     this.set(camera, this.#o.topics.motion(camera), on ? 'ON' : 'OFF');
   }
 
+  /** A camera's latest summary of a stretch of time (ADR 0073): Home Assistant's summary sensor reads it. */
+  summary(camera: string, summary: unknown): void {
+    this.set(camera, this.#o.topics.summary(camera), JSON.stringify(summary));
+  }
+
   /** A worker's objective missed or met again (ADR 0042): `behind`, with why and what would fix it. */
   workerObjective(event: ObjectiveEvent): void {
     this.set(event.camera, this.#o.topics.worker(event.camera, event.worker, 'objective'), objectivePayload(event));
@@ -202,12 +207,13 @@ export class RetainedState {
     this.#o.outlet.publish(topic, payload, 1, true);
   }
 
-  /** Clears a camera's retained topics (and its discovery when it is gone for good). */
+  /** Clears a camera's retained topics (and its discovery and latest summary, which is history, when it is gone for good). */
   forgetCamera(camera: string, removed: boolean): void {
     const topics = this.#cameraTopics.get(camera);
     if (topics === undefined) return;
+    const summary = this.#o.topics.summary(camera);
     for (const topic of topics) {
-      if (!removed && this.#discovery.has(topic)) continue;
+      if (!removed && (this.#discovery.has(topic) || topic === summary)) continue;
       this.#retained.delete(topic);
       this.#discovery.delete(topic);
       this.#detection.delete(topic);
@@ -270,6 +276,7 @@ export class RetainedState {
       expireAfter,
       answers: own.flatMap((w) => (w.answers === undefined ? [] : [{ worker: w.id, ...w.answers }])),
       cascades: own.flatMap((w) => (w.cropsOf === undefined ? [] : [{ worker: w.id, of: w.cropsOf }])),
+      summaries: this.#o.system.summaries.available(camera),
     })) {
       this.#cameraTopics.get(camera)?.add(topic);
       const changed = this.#discovery.get(topic) !== payload;

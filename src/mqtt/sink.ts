@@ -173,7 +173,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       config,
       clientId,
       availableTopic: this.topics.available,
-      subscriptions: [this.topics.commands, ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic])],
+      subscriptions: [this.topics.commands, this.topics.summaryRequests, ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic])],
       log: this.#log,
       hooks: {
         state: (state) => this.emit('state', state),
@@ -353,6 +353,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'line',
       'dwell',
       'motion',
+      'summary',
       'events-lost',
     ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
@@ -396,6 +397,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       case 'motion':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraMotion(event.camera, event.state === 'on');
+        return;
+      case 'summary':
+        // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.
+        if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.summary(event.camera, event.summary);
         return;
       case 'config-change':
         this.#onConfigChange(event);

@@ -14,6 +14,8 @@
  *   <prefix>/<camera>/objects/<label>/count    the label's count, with hysteresis
  *   <prefix>/<camera>/<worker>/answer          a vlm worker's last answer (retained; ADR 0050)
  *   <prefix>/tracked_object_update             a vlm answer about a tracked object (Frigate's description update)
+ *   <prefix>/<camera>/summary                  the camera's latest summary of a stretch of time (retained; ADR 0073)
+ *   <prefix>/<camera>/summarize                asks for one: LAST_HOUR, or a window as JSON (Home Assistant's button)
  */
 import { isId, toId } from '../internal/ids.js';
 
@@ -26,6 +28,8 @@ export class Topics {
   readonly events: string;
   /** What the sink subscribes to for commands. */
   readonly commands: string;
+  /** What the sink subscribes to for summary requests (ADR 0073). */
+  readonly summaryRequests: string;
 
   constructor(prefix: string) {
     this.prefix = prefix.replace(/\/+$/, '');
@@ -33,6 +37,25 @@ export class Topics {
     this.stats = `${this.prefix}/stats`;
     this.events = `${this.prefix}/events`;
     this.commands = `${this.prefix}/+/+/set`;
+    this.summaryRequests = `${this.prefix}/+/summarize`;
+  }
+
+  /** The camera's latest summary of a stretch of time (retained; ADR 0073). Two levels, like status: no worker's topic can be it. */
+  summary(camera: string): string {
+    return `${this.prefix}/${camera}/summary`;
+  }
+
+  /** Where a summary of the camera is asked for (Home Assistant's button publishes LAST_HOUR there). */
+  summarize(camera: string): string {
+    return `${this.prefix}/${camera}/summarize`;
+  }
+
+  /** The camera of a summarize topic, or null when the topic is not one. */
+  parseSummarize(topic: string): string | null {
+    if (!topic.startsWith(`${this.prefix}/`)) return null;
+    const parts = topic.slice(this.prefix.length + 1).split('/');
+    if (parts.length !== 2 || parts[1] !== 'summarize' || !isId(parts[0]!)) return null;
+    return parts[0];
   }
 
   status(camera: string): string {

@@ -27,4 +27,13 @@ export {
   type ZoneCount,
 } from './camera-objects.js';
 export { trackableDetections } from './detections.js';
-export { EventStore, EventStoreError, type EventQuery, type EventStoreOptions, type PruneResult } from './store.js';
+export {
+  EventStore,
+  EventStoreError,
+  type EventQuery,
+  type EventStoreOptions,
+  type PruneResult,
+  type WindowQuery,
+  type StoredSummary,
+  type SummaryQuery,
+} from './store.js';

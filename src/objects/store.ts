@@ -8,6 +8,10 @@
  * app's end_reason 'restart' event recorded like any other: ADR 0059). One
  * process writes a database.
  *
+ * Summaries of a stretch of a camera's time (ADR 0073) are kept beside the
+ * events, one row each with its window, and go with the events' retention
+ * (a summary whose window ended more than `maxAgeDays` ago).
+ *
  * Retention: every `pruneEveryMs`, events that ended more than `maxAgeDays`
  * ago go with their snapshots; then, while the database and the snapshots
  * together exceed `maxSizeMb`, the events that ended first go, a batch at a
@@ -62,6 +66,38 @@ export interface EventQuery {
   readonly limit?: number;
 }
 
+/** A camera's events that overlap a window: started before its end, and not ended before its start. */
+export interface WindowQuery {
+  readonly camera: string;
+  /** Epoch seconds. */
+  readonly from: number;
+  readonly to: number;
+  /** Most events returned (the best top scores, then in start order). Default 100, at most 1 000. */
+  readonly limit?: number;
+}
+
+/** What a summary row holds: its own fields as the summarizer made them, and these, which the store files it by. */
+export interface StoredSummary {
+  readonly id: string;
+  readonly camera: string;
+  /** Its window, epoch seconds. */
+  readonly from: number;
+  readonly to: number;
+  /** When it was made, epoch seconds. */
+  readonly created_at: number;
+  readonly level: string;
+}
+
+export interface SummaryQuery {
+  readonly camera?: string;
+  /** Summaries whose window ended at or after this (epoch seconds). */
+  readonly after?: number;
+  /** Summaries whose window started before this (epoch seconds). */
+  readonly before?: number;
+  /** Default 20, at most 1 000. */
+  readonly limit?: number;
+}
+
 export interface PruneResult {
   readonly deleted: number;
   /** The store's size after (bytes): the database, its WAL and the snapshots. */
@@ -93,6 +129,16 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_start ON events (start_time);
 CREATE INDEX IF NOT EXISTS events_end ON events (end_time);
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera, label, start_time);
+CREATE TABLE IF NOT EXISTS summaries (
+  id TEXT PRIMARY KEY,
+  camera TEXT NOT NULL,
+  from_time REAL NOT NULL,
+  to_time REAL NOT NULL,
+  created_at REAL NOT NULL,
+  level TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS summaries_camera ON summaries (camera, created_at);
 `;
 
 const PRUNE_BATCH = 200;
@@ -262,6 +308,58 @@ export class EventStore {
     return (db.prepare(sql).all(...values) as unknown as Row[]).map(fromRow);
   }
 
+  /**
+   * A camera's events overlapping a window (started before `to`, not ended before `from`), with how many there
+   * are in all: past the limit, those with the best top scores, returned in start order.
+   */
+  eventsBetween(q: WindowQuery): { events: TrackedObject[]; total: number } {
+    const { db } = this.#open_();
+    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
+    const where = 'camera = ? AND start_time < ? AND (end_time IS NULL OR end_time >= ?)';
+    const total = Number((db.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`).get(q.camera, q.to, q.from) as { n: number }).n);
+    const rows = db
+      .prepare(
+        `SELECT data FROM (SELECT data, start_time FROM events WHERE ${where} ORDER BY json_extract(data, '$.top_score') DESC, start_time ASC LIMIT ${limit}) ORDER BY start_time ASC`,
+      )
+      .all(q.camera, q.to, q.from) as unknown as Row[];
+    return { events: rows.map(fromRow), total };
+  }
+
+  /** Keeps a summary (its fields as JSON, filed by camera and window). */
+  recordSummary(summary: StoredSummary): void {
+    const { db } = this.#open_();
+    try {
+      db.prepare(
+        `INSERT INTO summaries (id, camera, from_time, to_time, created_at, level, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET level = excluded.level, data = excluded.data`,
+      ).run(summary.id, summary.camera, summary.from, summary.to, summary.created_at, summary.level, JSON.stringify(summary));
+    } catch (error) {
+      throw new EventStoreError(`cannot record summary ${summary.id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Summaries, newest first. */
+  summaries<T extends StoredSummary = StoredSummary>(q: SummaryQuery = {}): T[] {
+    const { db } = this.#open_();
+    const where: string[] = [];
+    const values: (string | number)[] = [];
+    if (q.camera !== undefined) {
+      where.push('camera = ?');
+      values.push(q.camera);
+    }
+    if (q.after !== undefined) {
+      where.push('to_time >= ?');
+      values.push(q.after);
+    }
+    if (q.before !== undefined) {
+      where.push('from_time < ?');
+      values.push(q.before);
+    }
+    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 20)));
+    const sql = `SELECT data FROM summaries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY created_at DESC LIMIT ${limit}`;
+    return (db.prepare(sql).all(...values) as unknown as Row[]).map((row) => JSON.parse(row.data) as T);
+  }
+
   /** The events not ended (end_time null), oldest first: at start, those the last process left open. */
   openEvents(): TrackedObject[] {
     const { db } = this.#open_();
@@ -295,6 +393,8 @@ export class EventStore {
     const cutoff = (this.#now() - this.maxAgeMs) / 1000;
     const old = db.prepare('SELECT id FROM events WHERE end_time IS NOT NULL AND end_time < ?').all(cutoff) as { id: string }[];
     deleted += await this.#delete(old.map((r) => r.id));
+    // Summaries go with the events of their time.
+    db.prepare('DELETE FROM summaries WHERE to_time < ?').run(cutoff);
     db.exec('PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum;');
     let bytes = await this.sizeBytes();
     while (bytes > this.maxBytes) {

@@ -24,7 +24,7 @@ import {
   type WorkerKind,
 } from '../workers/index.js';
 import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
-import { VlmError, type VlmWorkerOptions } from '../workers/index.js';
+import { VlmError, type EndpointLimits, type VlmWorkerOptions } from '../workers/index.js';
 import { configuredModel } from '../config/index.js';
 import type { ModelService } from './model-service.js';
 import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
@@ -121,11 +121,7 @@ export async function buildWorkerKind(
 
 /** A vlm entry's options: the key read from the environment now, so a missing one refuses the camera instead of failing every ask. */
 function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, deps: WorkerKindDeps, maxAgeMs: number | null): VlmWorkerOptions {
-  let apiKey: string | null = null;
-  if (config.apiKeyEnv !== undefined) {
-    apiKey = process.env[config.apiKeyEnv] ?? '';
-    if (apiKey === '') throw new VlmError('ERR_VLM_API_KEY', `${where}: the environment variable ${config.apiKeyEnv} (vlm.apiKeyEnv) is not set`);
-  }
+  const apiKey = vlmApiKey(where, config);
   const { budgets, triggers, image } = config;
   return {
     // The camera is the supervisor id's first part (camera.worker).
@@ -144,11 +140,7 @@ function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, de
       maxAgeMs: budgets.maxAgeMs,
       staleAfterMs: budgets.staleAfterMs ?? null,
       perMinute: budgets.perMinute ?? null,
-      endpoint: {
-        perMinute: budgets.endpoint.perMinute ?? null,
-        concurrency: budgets.endpoint.concurrency,
-        tokensPerHour: budgets.endpoint.tokensPerHour ?? null,
-      },
+      endpoint: vlmEndpointLimits(config),
     },
     pending: config.pending,
     // An object that ended while it waited is asked about within the worker's maxAgeMs of its end, or dropped.
@@ -157,4 +149,18 @@ function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, de
     scene: deps.scene ?? null,
     mainPicture: deps.mainPicture ?? null,
   };
+}
+
+/** A vlm entry's API key, read from the environment now (null: it names none); unset or empty is ERR_VLM_API_KEY. Summaries read it the same way (ADR 0073). */
+export function vlmApiKey(where: string, config: VlmConfig): string | null {
+  if (config.apiKeyEnv === undefined) return null;
+  const apiKey = process.env[config.apiKeyEnv] ?? '';
+  if (apiKey === '') throw new VlmError('ERR_VLM_API_KEY', `${where}: the environment variable ${config.apiKeyEnv} (vlm.apiKeyEnv) is not set`);
+  return apiKey;
+}
+
+/** A vlm entry's endpoint budgets: what its worker and its camera's summaries ask the endpoint under. */
+export function vlmEndpointLimits(config: VlmConfig): EndpointLimits {
+  const endpoint = config.budgets.endpoint;
+  return { perMinute: endpoint.perMinute ?? null, concurrency: endpoint.concurrency, tokensPerHour: endpoint.tokensPerHour ?? null };
 }

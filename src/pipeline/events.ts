@@ -17,6 +17,7 @@ import type { LastExit, WorkerState } from '../workers/index.js';
 import type { DwellEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
+import type { Summary } from './summaries.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -194,6 +195,13 @@ export interface MotionEvent extends Base {
   readonly state: 'on' | 'off';
 }
 
+/** A summary of a stretch of a camera's time was made (ADR 0073): kept in the events store, published on MQTT. */
+export interface SummaryEvent extends Base {
+  readonly type: 'summary';
+  readonly camera: string;
+  readonly summary: Summary;
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -214,6 +222,7 @@ export type SystemEvent =
   | LineEvent
   | DwellSystemEvent
   | MotionEvent
+  | SummaryEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

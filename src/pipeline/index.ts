@@ -5,13 +5,15 @@
  * whose calls come in parts (ADR 0062).
  */
 export { VisionSystem, type VisionSystemOptions, type SystemControl } from './system.js';
-// The system's parts (ADR 0062): what system.cameras, .workers, .objects, .models, .config, .results and stats() are.
+// The system's parts (ADR 0062): what system.cameras, .workers, .objects, .models, .config, .results, .summaries and stats() are.
 export type { SystemCameras, AreasInput } from './system-cameras.js';
 export type { SystemWorkers } from './system-workers.js';
 export type { SystemObjects, CameraZone } from './system-objects.js';
 export type { SystemModels } from './system-models.js';
 export type { SystemConfig, MaskOptions } from './system-config.js';
 export type { SystemResults } from './system-results.js';
+export type { SystemSummaries } from './system-summaries.js';
+export { summarySchema, summaryWindow, type Summary, type SummaryLevel, type SummaryWindow, type SummaryStore, type AskSummaryOptions } from './summaries.js';
 export type { SystemStats } from './system-stats.js';
 export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system-deprecated.js';
 export type { MemoryFigures, CameraBufferBytes } from './memory-figures.js';
@@ -56,6 +58,7 @@ export type {
   ZoneCountEvent,
   LineEvent,
   DwellSystemEvent,
+  SummaryEvent,
   EventsLostEvent,
 } from './events.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
@@ -85,7 +88,7 @@ export { FrameMux, MuxReader, type FrameMuxOptions } from './frame-mux.js';
 // Module workers are a worker kind (src/workers); re-exported here, where library users met them first.
 export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from '../workers/index.js';
 export { attachResultsSink } from './sinks.js';
-export { PipelineError, type PipelineErrorCode } from './errors.js';
+export { PipelineError, SummaryError, type PipelineErrorCode, type SummaryErrorCode } from './errors.js';
 export type * from './config-types.js';
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';
 export { CropFeed, type CropSettings, type CropInfo } from './crop-feed.js';

@@ -24,6 +24,7 @@ import { ModelService, type ModelStats } from './model-service.js';
 import { ObjectTracking } from './object-tracking.js';
 import { OutputGate } from './output-gate.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
+import { Summaries } from './summaries.js';
 import { WorkerGroup } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { SystemStats } from './system-stats.js';
@@ -59,6 +60,8 @@ export class SystemCore {
   readonly tracking: ObjectTracking;
   /** Every worker's freshness objective, judged once a second (ADR 0042). */
   readonly freshness: FreshnessWatch;
+  /** Summaries of a stretch of a camera's time (ADR 0073): the events store they read and fill is set by the app. */
+  readonly summaries: Summaries;
   /** Where an ended object's stored best snapshot is read from, for vlm workers (the events store's, set by the app). */
   snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
   startedAt: number | null = null;
@@ -100,6 +103,14 @@ export class SystemCore {
       ...(options.objectiveIntervalMs === undefined ? {} : { intervalMs: options.objectiveIntervalMs }),
     });
     this.hub.on('result', (e) => this.freshness.onResult(e));
+    this.summaries = new Summaries({
+      camera: (id) => {
+        this.camera(id); // ERR_UNKNOWN_CAMERA
+        return this.cameraConfig(id)!;
+      },
+      emit: (camera, summary) => this.hub.emit({ type: 'summary', at: Date.now(), camera, summary }),
+      log: this.log,
+    });
     this.sharedWorkers = new WorkerGroup({
       camera: null,
       log: this.log,

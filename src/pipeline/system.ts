@@ -2,7 +2,8 @@
  * VisionSystem: the composition root of the cameras, their workers and the model servers of one config
  * (ADR 0012), and what everything else (the `run` command, MQTT, metrics, the dashboard, a cluster) drives.
  * It keeps the lifecycle and the one event stream, and hands out its calls in parts named for what a user
- * asks of them (ADR 0062): `cameras`, `workers`, `objects`, `models`, `config`, `results`, and `stats()`.
+ * asks of them (ADR 0062): `cameras`, `workers`, `objects`, `models`, `config`, `results`, `summaries` (ADR
+ * 0073), and `stats()`.
  *
  * Contract:
  * - start() and close() are idempotent; close() is also [Symbol.asyncDispose]. close() stops every capture,
@@ -32,6 +33,7 @@ import { callableWorkers, DeprecatedCalls, type DeprecatedWorkersCall } from './
 import { SystemModels } from './system-models.js';
 import { SystemObjects } from './system-objects.js';
 import { SystemResults } from './system-results.js';
+import { SystemSummaries } from './system-summaries.js';
 import { SystemFigures, type SystemStats } from './system-stats.js';
 import { SystemWorkers } from './system-workers.js';
 
@@ -73,6 +75,8 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   readonly config: SystemConfig;
   /** Where results go out: the output gate, its withheld results, the ages outlets report. */
   readonly results: SystemResults;
+  /** Summaries of a stretch of a camera's time: made now of a window, or those kept (ADR 0073). */
+  readonly summaries: SystemSummaries;
   /** The directory the frame stores are in (the config's shmDir). */
   readonly shmDir: string;
   /** The directory holding the model servers' sockets. */
@@ -109,6 +113,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     this.objects = new SystemObjects(core);
     this.models = new SystemModels(core);
     this.results = new SystemResults(core);
+    this.summaries = new SystemSummaries(core);
     this.#figures = new SystemFigures({
       raw: () => core.rawStats(),
       profile: (camera, worker) => core.profileOf(camera, worker),
@@ -176,6 +181,8 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       core.setState('closing');
       await this.#modelScan.close();
       await core.settled();
+      // A summary being asked is aborted (its caller gets the abort), before the cameras it reads go.
+      await core.summaries.close();
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...core.cameras.values()].map((c) => c.close(core.drainMs)), this.#closeShared()]);
       await Promise.all([...core.models.values()].map((m) => m.close()));

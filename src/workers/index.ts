@@ -98,4 +98,4 @@ export { VlmError, type VlmErrorCode } from './vlm-errors.js';
 export { framePicture, vlmImageEncodes } from './vlm-image.js';
 // Made in the pictures room (src/pictures, ADR 0063); still here for users who took them from workers.
 export { cropRegion, type Picture, type NormalisedBox } from '../pictures/index.js';
-export { vlmEndpoint, MinuteWindow, VLM_SKIP_REASONS, type VlmSkipReason, type EndpointLimits } from './vlm-budget.js';
+export { vlmEndpoint, vlmEndpointKey, MinuteWindow, VLM_SKIP_REASONS, type VlmSkipReason, type EndpointLimits, type VlmEndpoint } from './vlm-budget.js';

@@ -171,6 +171,11 @@ function tighter(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
+/** An endpoint's key: the server's chat URL and the model (every worker, and a camera's summaries, asking both share one). */
+export function vlmEndpointKey(chatUrl: string, model: string): string {
+  return `${chatUrl}\u0000${model}`;
+}
+
 /** The process's endpoints, by key. */
 const endpoints = new Map<string, VlmEndpoint>();
 

@@ -1,7 +1,8 @@
 /**
  * One ask of a vision-language model: a prompt and one JPEG or several (one
- * object seen over time, ADR 0072) in one user message to a chat server,
- * the answer back as text (or a JSON object checked against a schema), with
+ * object seen over time, ADR 0072; a summary of a stretch of time sends its
+ * events' snapshots, ADR 0073) in one user message to a chat server, the
+ * answer back as text (or a JSON object checked against a schema), with
  * its token counts. Two wire shapes, from their public documentation:
  *  - `openai`: POST <url>/chat/completions (vLLM, llama.cpp's server, LM
  *    Studio, OpenAI and the providers that copy it): each image an
@@ -71,20 +72,17 @@ export class VlmClient {
     this.#validate = options.schema === undefined ? null : ajv.compile(options.schema);
   }
 
-  /** The request body for one prompt and its JPEGs, in the order given (exported for the tests and the bench). */
-  body(prompt: string, jpeg: Buffer | readonly Buffer[]): Record<string, unknown> {
+  /** The request body for one prompt and its JPEGs, in order (exported for the tests and the bench). */
+  body(prompt: string, jpegs: Buffer | readonly Buffer[]): Record<string, unknown> {
     const o = this.options;
-    const images = (Buffer.isBuffer(jpeg) ? [jpeg] : jpeg).map((j) => j.toString('base64'));
+    const base64 = (Buffer.isBuffer(jpegs) ? [jpegs] : jpegs).map((jpeg) => jpeg.toString('base64'));
     if (o.api === 'openai') {
       return {
         model: o.model,
         messages: [
           {
             role: 'user',
-            content: [
-              { type: 'text', text: prompt },
-              ...images.map((base64) => ({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${base64}` } })),
-            ],
+            content: [{ type: 'text', text: prompt }, ...base64.map((data) => ({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${data}` } }))],
           },
         ],
         stream: o.stream === true,
@@ -97,14 +95,14 @@ export class VlmClient {
     }
     return {
       model: o.model,
-      messages: [{ role: 'user', content: prompt, images }],
+      messages: [{ role: 'user', content: prompt, images: base64 }],
       stream: o.stream === true,
       ...(o.schema === undefined ? {} : { format: o.schema }),
       ...(o.maxTokens === undefined ? {} : { options: { num_predict: o.maxTokens } }),
     };
   }
 
-  /** One request: `jpeg` one picture, or several (shown to the model in that order). */
+  /** One prompt and its pictures (a JPEG, or several in the order the prompt names them). */
   async ask(prompt: string, jpeg: Buffer | readonly Buffer[], options: AskOptions): Promise<VlmAnswer> {
     const timeout = AbortSignal.timeout(Math.max(1, Math.floor(options.timeoutMs)));
     // The caller's signal lives as long as the worker: linked for this request only (linkedSignal says why).
@@ -203,10 +201,19 @@ export class VlmClient {
 
   #checked(answer: Omit<VlmAnswer, 'json'>, where: string): VlmAnswer {
     if (this.#validate === null) return { ...answer, json: null };
-    const json = parseJson(answer.text, `${where}: the answer`);
+    // A whole answer that does not fit was paid for: its usage rides on the error.
+    const tokens = { prompt: answer.promptTokens, completion: answer.completionTokens };
+    let json: unknown;
+    try {
+      json = parseJson(answer.text, `${where}: the answer`);
+    } catch (error) {
+      throw new VlmError('ERR_VLM_ANSWER', (error as Error).message, { tokens });
+    }
     if (!this.#validate(json)) {
       const first = this.#validate.errors?.[0];
-      throw new VlmError('ERR_VLM_ANSWER', `${where}: the answer does not fit the schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim());
+      throw new VlmError('ERR_VLM_ANSWER', `${where}: the answer does not fit the schema: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trim(), {
+        tokens,
+      });
     }
     return { ...answer, json };
   }

@@ -28,10 +28,17 @@ export type VlmErrorCode =
 export class VlmError extends FrameSupplierError<VlmErrorCode> {
   /** 429's Retry-After, in ms, when the server said one. */
   readonly retryAfterMs: number | null;
+  /** ERR_VLM_ANSWER of a whole answer that did not fit the schema: the tokens its usage fields say were spent all the same; else null. */
+  readonly tokens: { readonly prompt: number | null; readonly completion: number | null } | null;
 
-  constructor(code: VlmErrorCode, message: string, options: { cause?: unknown; retryAfterMs?: number | null } = {}) {
+  constructor(
+    code: VlmErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number | null; tokens?: { readonly prompt: number | null; readonly completion: number | null } } = {},
+  ) {
     super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs ?? null;
+    this.tokens = options.tokens ?? null;
   }
 }
 

@@ -48,7 +48,7 @@ import { projectCodeOf } from '../internal/errors.js';
 import { linkedSignal } from '../internal/abort.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
 import { nextFrame, WorkerExit, type WorkerContext, type WorkerKind } from './kinds.js';
-import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, type VlmSkipReason } from './vlm-budget.js';
+import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, vlmEndpointKey, type VlmSkipReason } from './vlm-budget.js';
 import { SampleWindow } from '../internal/sample-window.js';
 import { maskCredentials } from '../internal/redact.js';
 import { VlmClient } from './vlm-client.js';
@@ -84,7 +84,7 @@ export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
     ...(options.stream === undefined ? {} : { stream: options.stream }),
     ...(options.prompt.schema === undefined ? {} : { schema: options.prompt.schema, schemaName: options.prompt.name }),
   });
-  const endpoint = vlmEndpoint(`${client.endpoint}\u0000${options.model}`, options.budgets.endpoint);
+  const endpoint = vlmEndpoint(vlmEndpointKey(client.endpoint, options.model), options.budgets.endpoint);
   const endpointName = maskCredentials(client.endpoint);
   const counts: MutableCounts = {
     triggers: 0,

@@ -62,8 +62,8 @@ const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
  * and listen to its one event stream (EVERY_ADAPTER). The composition root (app/) may use all of it.
  */
 const SYSTEM_PARTS_OF: Readonly<Record<string, readonly string[]>> = {
-  http: ['cameras', 'workers', 'objects', 'config', 'results', 'stats'],
-  mqtt: ['workers', 'objects', 'results', 'stats'],
+  http: ['cameras', 'workers', 'objects', 'config', 'results', 'summaries', 'stats'],
+  mqtt: ['workers', 'objects', 'results', 'summaries', 'stats'],
   metrics: ['objects', 'stats'],
   cluster: ['cameras', 'workers', 'config', 'results', 'stats'],
 };

@@ -12,7 +12,7 @@
  *    `format` (a JSON schema), `options.num_predict`; the answer
  *    `message.content` with `prompt_eval_count` / `eval_count`, `done: true`;
  *    streamed as one JSON object a line.
- * Each request is recorded (headers, body, every JPEG it carried, in order:
+ * Each request is recorded (headers, body, the prompt, every JPEG it carried, in order:
  * OpenAI's image_url parts of the user message, Ollama's `images`), and the tokens
  * reported in usage summed. Its hold time (latencyMs), failure mode and
  * answer are the test's to set; 'hang' never answers.
@@ -27,10 +27,12 @@ export interface VlmRequestRecord {
   readonly api: 'openai' | 'ollama';
   readonly headers: IncomingMessage['headers'];
   readonly body: Record<string, unknown>;
-  /** The (first) picture the request carried. */
+  /** The picture the request carried (its first). */
   readonly jpeg: Buffer | null;
-  /** Every picture the request carried, in the order of the message (several: one object over time, ADR 0072). */
+  /** Every picture it carried, in order (a summary sends several). */
   readonly jpegs: readonly Buffer[];
+  /** The prompt's text. */
+  readonly prompt: string;
   readonly at: number;
 }
 
@@ -96,7 +98,7 @@ export class FakeVlmServer extends EventEmitter {
       return;
     }
     const jpegs = jpegsOf(api, body);
-    const record: VlmRequestRecord = { api, headers: req.headers, body, jpeg: jpegs[0] ?? null, jpegs, at: Date.now() };
+    const record: VlmRequestRecord = { api, headers: req.headers, body, jpeg: jpegs[0] ?? null, jpegs, prompt: promptOf(body), at: Date.now() };
     this.requests.push(record);
     this.emit('request', record);
     if (this.mode === 'hang') return; // never answers: the client's timeout is the only way out
@@ -171,11 +173,14 @@ function jpegsOf(api: 'openai' | 'ollama', body: Record<string, unknown>): Buffe
   const message = messages?.[0];
   if (api === 'ollama') return ((message?.images as string[] | undefined) ?? []).map((image) => Buffer.from(image, 'base64'));
   const parts = Array.isArray(message?.content) ? (message.content as { type?: string; image_url?: { url?: string } }[]) : [];
-  const out: Buffer[] = [];
-  for (const part of parts) {
-    const url = part.type === 'image_url' ? part.image_url?.url : undefined;
-    const match = url === undefined ? null : /^data:image\/jpeg;base64,(.+)$/.exec(url);
-    if (match !== null) out.push(Buffer.from(match[1]!, 'base64'));
-  }
-  return out;
+  return parts.flatMap((p) => {
+    const match = p.type === 'image_url' && p.image_url?.url !== undefined ? /^data:image\/jpeg;base64,(.+)$/.exec(p.image_url.url) : null;
+    return match === null ? [] : [Buffer.from(match[1]!, 'base64')];
+  });
+}
+
+function promptOf(body: Record<string, unknown>): string {
+  const content = (body.messages as { content?: unknown }[] | undefined)?.[0]?.content;
+  if (typeof content === 'string') return content;
+  return Array.isArray(content) ? ((content as { type?: string; text?: string }[]).find((p) => p.type === 'text')?.text ?? '') : '';
 }
