@@ -204,6 +204,12 @@ class StreamStore {
 
 const DEFAULT_STORE_SLOTS = 4;
 
+/**
+ * Why a request's following read is ended: its answer came. One reason for every request: an abort without one
+ * makes a DOMException, its stack captured, once per model frame (issue 43 item 4); nothing reads it but follow().
+ */
+const ANSWERED = Object.freeze({ answered: true });
+
 export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind {
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new InvalidArgumentError('modelClientWorker: socketPath is required');
   if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
@@ -329,7 +335,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             const code = projectCodeOf(error);
             if (waitForServer !== undefined && code !== undefined && SERVER_GONE.has(code)) {
               context.log(`${server} went away (${code}); waiting for it`);
-              answered.abort();
+              answered.abort(ANSWERED);
               await following;
               // Nothing read so far will be answered: the next request is for a frame read once the server is back.
               ledger.drain();
@@ -345,7 +351,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               cause: error,
             });
           } finally {
-            answered.abort();
+            answered.abort(ANSWERED);
             followUntil[Symbol.dispose]();
             await following;
           }
