@@ -148,3 +148,71 @@ export async function dashboardUrl(child: ChildProcess & { readonly stdout: Read
   child.stdout.resume();
   return url;
 }
+
+/** One thread's CPU time so far, and what it is: its process's role and the thread's own name (/proc/<pid>/task/<tid>/comm). */
+export interface ThreadCpu {
+  /** "system" for the root, "model server" for a model server, else the executable's name. */
+  readonly process: string;
+  /** The kernel's name of the thread: node (a process's main thread), fs-decoder (a decoder and its codec threads), fs-convert, V8 workers, libuv-worker… */
+  readonly thread: string;
+  readonly cpuS: number;
+}
+
+/** Every thread of the tree under root, by "pid/tid", and every process's own total (threads ended meanwhile included). */
+export function treeThreads(root: number): { threads: Map<string, ThreadCpu>; processes: Map<number, { process: string; cpuS: number }> } {
+  const threads = new Map<string, ThreadCpu>();
+  const processes = new Map<number, { process: string; cpuS: number }>();
+  for (const [pid, fields] of treeStats(root)) {
+    let role: string;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      role = pid === root ? 'system' : argv.some((a) => a.includes('model-server')) ? 'model server' : (argv[0] ?? '?').split('/').pop()!;
+    } catch {
+      continue; // gone meanwhile
+    }
+    processes.set(pid, { process: role, cpuS: statUsage(fields).cpuS });
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const open = stat.indexOf('(');
+        const close = stat.lastIndexOf(')');
+        const name = stat.slice(open + 1, close);
+        const fields = stat.slice(close + 2).split(' ');
+        threads.set(`${pid}/${tid}`, { process: role, thread: name, cpuS: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
+      } catch {
+        // ended meanwhile
+      }
+    }
+  }
+  return { threads, processes };
+}
+
+/**
+ * CPU % of a core spent between two treeThreads() samples, by "process: thread name" (threads of one name summed,
+ * numbers in names dropped), over wallS seconds; "process: threads ended" is what a process spent in threads gone by
+ * the second sample (a looping file's decoders, closed at each pass), from the process's own total.
+ */
+export function threadBreakdown(start: ReturnType<typeof treeThreads>, end: ReturnType<typeof treeThreads>, wallS: number): Record<string, number> {
+  const sums = new Map<string, number>();
+  const add = (key: string, s: number): void => void sums.set(key, (sums.get(key) ?? 0) + s);
+  const byProcess = new Map<string, number>();
+  for (const [key, t] of end.threads) {
+    const spent = t.cpuS - (start.threads.get(key)?.cpuS ?? 0);
+    add(`${t.process}: ${t.thread.replace(/[\d]+/g, '').trim()}`, spent);
+    byProcess.set(key.split('/')[0]!, (byProcess.get(key.split('/')[0]!) ?? 0) + spent);
+  }
+  for (const [pid, p] of end.processes) {
+    const spent = p.cpuS - (start.processes.get(pid)?.cpuS ?? 0);
+    const ended = spent - (byProcess.get(String(pid)) ?? 0);
+    if (ended > 0.005) add(`${p.process}: threads ended`, ended);
+  }
+  const out: Record<string, number> = {};
+  for (const [key, s] of [...sums].sort((a, b) => b[1] - a[1])) if (s > 0) out[key] = Math.round((s / wallS) * 1000) / 10;
+  return out;
+}

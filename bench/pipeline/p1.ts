@@ -36,7 +36,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type HopFigures, type SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
-import { pssBytes, statUsage, treeStats } from '../proc.js';
+import { pssBytes, statUsage, threadBreakdown, treeStats, treeThreads } from '../proc.js';
 import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from './plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
@@ -136,6 +136,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   // write, the socket), waiting at the server for the model, and the model itself (its metadata says the last two).
   const waits: number[] = [];
   const befores: number[] = [];
+  // The part before the server split in two by the answer's frame_age_ms (the frame's age, wall clock, as the server
+  // answered): capture → the server reading the request, and the answer's way back to the result event.
+  const toServer: number[] = [];
+  const back: number[] = [];
   const served = new Map<string, number>(ids.map((id) => [id, 0]));
   let errors = 0;
   system.on('result', (event) => {
@@ -147,10 +151,14 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     }
     const age = performance.now() - event.captureTime;
     ages.push(age);
-    const metadata = (event.output as { metadata?: { wait_ms?: number; inference_time_ms?: number } }).metadata;
+    const metadata = (event.output as { metadata?: { wait_ms?: number; inference_time_ms?: number; frame_age_ms?: number } }).metadata;
     if (typeof metadata?.wait_ms === 'number' && typeof metadata.inference_time_ms === 'number') {
       waits.push(metadata.wait_ms);
       befores.push(age - metadata.wait_ms - metadata.inference_time_ms);
+      if (typeof metadata.frame_age_ms === 'number') {
+        toServer.push(metadata.frame_age_ms - metadata.wait_ms - metadata.inference_time_ms);
+        back.push(age - metadata.frame_age_ms);
+      }
     }
     served.set(event.camera, (served.get(event.camera) ?? 0) + 1);
   });
@@ -158,6 +166,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   await sleep(warmupS * 1000);
   const before = system.stats();
   const usageStart = treeUsage(process.pid);
+  const threadsStart = treeThreads(process.pid);
   const load = loadavg()[0]!;
   // How late this process's event loop runs: on a machine shared with other work, what bounds ages and rates.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -169,6 +178,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   loopDelay.disable();
   const wall = (performance.now() - wallStart) / 1000;
   const usageEnd = treeUsage(process.pid);
+  const threadsEnd = treeThreads(process.pid);
   const after = system.stats();
   const skips = ids.reduce((n, id) => n + (after.cameras[id]?.workers.model?.modelFrames?.skipped ?? 0), 0);
   // The server's own view (its last health ping): how long the 20 ms inference really took, and the waits.
@@ -197,6 +207,10 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const skipYardsticks = process.env.P1_PLAIN === '0' || workload === 'AGE';
   const loop = skipYardsticks ? null : await carefulLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2' });
   const floor = skipYardsticks ? null : await decodeFloor(file, cameras, Math.min(seconds, 20));
+  // Where the CPU went, thread by thread (issue 43 item 4): % of a core, and ms per frame decoded (all cameras).
+  const byThread = threadBreakdown(threadsStart, threadsEnd, wall);
+  const decodedPerS = frames('framesDecoded');
+  const perFrame = Object.fromEntries(Object.entries(byThread).map(([k, pct]) => [k, decodedPerS > 0 ? round((pct * 10) / decodedPerS, 3) : null]));
   const agesSorted = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   // The age at each hop (ADR 0041), from each camera's and model worker's own figures at the end (their last 256
   // frames): the median over the cameras of their p50, and of their p99.
@@ -231,10 +245,16 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     age_ms_p99: round(percentile(sorted, 99), 1),
     age_before_server_ms_p50: round(percentile(sortedCopy(befores), 50), 1),
     age_before_server_ms_p99: round(percentile(sortedCopy(befores), 99), 1),
+    age_to_server_ms_p50: round(percentile(sortedCopy(toServer), 50), 1),
+    age_to_server_ms_p99: round(percentile(sortedCopy(toServer), 99), 1),
+    age_back_ms_p50: round(percentile(sortedCopy(back), 50), 1),
+    age_back_ms_p99: round(percentile(sortedCopy(back), 99), 1),
     age_server_wait_ms_p50: round(percentile(sortedCopy(waits), 50), 1),
     age_server_wait_ms_p99: round(percentile(sortedCopy(waits), 99), 1),
     ...light,
-    decoded_fps: round(frames('framesDecoded'), 1),
+    decoded_fps: round(decodedPerS, 1),
+    cpu_pct_by_thread: byThread,
+    cpu_ms_per_frame_by_thread: perFrame,
     converted_fps: round(frames('framesConverted'), 1),
     decode_modes: modes,
     reader_size: ids.filter((id) => after.cameras[id]?.capture?.readerSize != null).length,

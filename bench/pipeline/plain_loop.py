@@ -22,7 +22,8 @@ Python + OpenCV alone (Debian's python3-opencv, run with /usr/bin/python3), for 
 Fair by construction (every camera with a fresh frame gets its turn), fresh by construction (the frame
 served is the newest one grabbed). Age is capture to the model's result in hand, as
 framesupplier's; `age_taken_*` is capture to the frame in the model thread's hand (retrieved), the hop
-framesupplier calls `taken`. CPU is this process's (every thread, the decoders' included) over the measured
+framesupplier calls `taken`; `age_chosen_*` is capture to the model thread turning to the camera (its wait
+for the model, before the retrieve). CPU is this process's (every thread, the decoders' included) over the measured
 window; RSS its own.
 
 Prints one JSON line after `--warmup` + `--seconds`. With `--trace PATH` it also writes one JSON line per
@@ -162,6 +163,7 @@ def due_to_model(cam):
 ages_ms = []
 due_ms = []
 taken_ms = []
+chosen_ms = []  # capture to the model thread turning to the camera: the wait for the model, before the frame is retrieved
 trace = []
 
 
@@ -183,6 +185,7 @@ def model_thread():
             if chosen is None:
                 break
             cursor = (chosen.index + 1) % len(cameras)
+            chosen_at = time.monotonic()
             # The newest frame now (a grab may have come since the choice). Retrieved by the light reader already,
             # it is taken from the mailbox alone; else the capture thread retrieves it and hands it over.
             number, captured, due, pixels = chosen.mailbox
@@ -204,6 +207,7 @@ def model_thread():
                 ages_ms.append((done - captured) * 1000.0)
                 due_ms.append((done - due) * 1000.0)
                 taken_ms.append((taken - captured) * 1000.0)
+                chosen_ms.append((chosen_at - captured) * 1000.0)
                 chosen.served += 1
                 if args.trace is not None:
                     trace.append((chosen.index, number, due, captured, taken, done))
@@ -280,6 +284,8 @@ line = {
     "age_ms_p99": rounded(percentile(ages, 99)),
     "age_taken_ms_p50": rounded(percentile(taken, 50)),
     "age_taken_ms_p99": rounded(percentile(taken, 99)),
+    "age_chosen_ms_p50": rounded(percentile(sorted(chosen_ms), 50)),
+    "age_chosen_ms_p99": rounded(percentile(sorted(chosen_ms), 99)),
     "age_due_ms_p50": rounded(percentile(ages_due, 50)),
     "age_due_ms_p99": rounded(percentile(ages_due, 99)),
     "behind_ms_p50": rounded(percentile(behind, 50)),

@@ -7,7 +7,8 @@
  * file is opened again at its end. The run ends once: null at the end of the
  * source (the capture says whether that is a file ending or a live source
  * lost), the error that ended it, or undefined when the capture stopped it.
- * kill() and stop() interrupt a blocked open or read at once.
+ * kill() and stop() interrupt a blocked open or read at once. The decoder's
+ * threads run behind the event loop that hands its frames over (ADR 0075).
  *
  * Holding (holdUnread, ADR 0052): while no reader reads, the decoder reads
  * and holds the packets since the keyframe before the last and decodes nothing; a
@@ -31,6 +32,7 @@ import {
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
 import { chooseDecodeMode, decodeFromPts, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
+import { lowerDecoderThreads } from './decoder-priority.js';
 import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder.js';
 import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
@@ -245,6 +247,8 @@ export class NativeRun implements DecoderRun {
         return false;
       }
       this.#decoder = decoder;
+      // Its threads (and the codec's, started by the open) behind the event loop that hands its frames over (ADR 0075).
+      lowerDecoderThreads();
       host.outputSize(decoder.width, decoder.height);
       const converter = new OnDemandConverter({
         decoder,

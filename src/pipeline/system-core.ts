@@ -97,7 +97,9 @@ export class SystemCore {
     this.hub.on('result', (e) => this.tracking.onResult(e));
     this.hub.on('config-change', (e) => this.tracking.onConfigChange(e));
     this.freshness = new FreshnessWatch({
-      stats: () => this.rawStats(),
+      // Without the memory figures: the watch judges from the parts' own figures, and walking /proc for the process
+      // tree every second was a tenth of a percent of a core whatever the cameras (issue 43 item 4).
+      stats: () => this.#partStats(),
       profile: (camera, worker) => this.profileOf(camera, worker),
       emit: (e) => this.emit(e),
       ...(options.objectiveIntervalMs === undefined ? {} : { intervalMs: options.objectiveIntervalMs }),
@@ -280,12 +282,7 @@ export class SystemCore {
 
   /** The system's figures without the objectives (which are judged from these). */
   rawStats(): SystemStats {
-    const cameras: Record<string, CameraStats> = {};
-    for (const [id, camera] of this.cameras) cameras[id] = camera.stats();
-    const models: Record<string, ModelStats> = {};
-    for (const [name, model] of this.models) models[name] = model.stats();
-    const shared: Record<string, SharedWorkerStats> = {};
-    for (const [name, worker] of this.shared) shared[name] = worker.stats();
+    const { cameras, models, shared } = this.#partStats();
     return {
       state: this.#state,
       startedAt: this.startedAt,
@@ -296,6 +293,17 @@ export class SystemCore {
       shared,
       memory: memoryFigures(cameras),
     };
+  }
+
+  /** Each camera's, model's and shared worker's own figures. */
+  #partStats(): Pick<SystemStats, 'cameras' | 'models' | 'shared'> {
+    const cameras: Record<string, CameraStats> = {};
+    for (const [id, camera] of this.cameras) cameras[id] = camera.stats();
+    const models: Record<string, ModelStats> = {};
+    for (const [name, model] of this.models) models[name] = model.stats();
+    const shared: Record<string, SharedWorkerStats> = {};
+    for (const [name, worker] of this.shared) shared[name] = worker.stats();
+    return { cameras, models, shared };
   }
 }
 

@@ -142,6 +142,12 @@ function crashOf(server: string, error: unknown): WorkerExit {
   });
 }
 
+/**
+ * Why a request's following read is ended: its answer came. One reason for every request: an abort without one
+ * makes a DOMException, its stack captured, once per model frame (issue 43 item 4); nothing reads it but follow().
+ */
+const ANSWERED = Object.freeze({ answered: true });
+
 export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind {
   if (typeof options.socketPath !== 'string' || options.socketPath.length === 0) throw new InvalidArgumentError('modelClientWorker: socketPath is required');
   if (typeof options.modelId !== 'string' || options.modelId.length === 0) throw new InvalidArgumentError('modelClientWorker: modelId is required');
@@ -335,7 +341,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               continue;
             }
             if (serverGone(error)) {
-              answered.abort();
+              answered.abort(ANSWERED);
               await following;
               latest = null;
               await waitOutServer(error);
@@ -343,7 +349,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             }
             throw crashOf(server, error);
           } finally {
-            answered.abort();
+            answered.abort(ANSWERED);
             followUntil[Symbol.dispose]();
             await following;
           }
