@@ -138,9 +138,9 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       tree_rss_mb: mb(procs.reduce((n, p) => n + p.rssBytes, 0)),
       processes: procs.length,
       tree_cpu_pct: cpuPct,
-      // Frame age where the model's results come out, and where the light worker takes frames.
+      // Frame age where the model's results come out, and where frames reach the light worker (a module worker reports no take).
       age_result_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.model?.hops.result)),
-      age_light_taken_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.light?.hops.taken)),
+      age_light_delivered_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.light?.hops.delivered)),
       node_options: process.env.NODE_OPTIONS ?? '',
       model_semi_space: semiSpace === 'cut' ? "cut (1 MB, the system's default)" : "Node's default (16 MB)",
       system: figuresOf(procs.find((p) => p.pid === child.pid)),
