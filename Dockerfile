@@ -42,17 +42,19 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.json && npm pack --ignore-s
 
 FROM ${BASE}
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg ca-certificates libjemalloc2 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/framesupplier --create-home framesupplier
 COPY --from=build /usr/local/lib/node_modules/node/bin/node /usr/local/bin/node
 COPY --from=build /app /app
 # The built-in example's clip (OpenCV's vtest.avi, BSD-licensed) when the build context has one: container/build.sh copies it in.
 COPY container/sample/ /usr/share/doc/opencv-doc/examples/data/
-# MALLOC_ARENA_MAX=2: glibc's malloc arenas bounded from the start, Node's own threads included (ADR 0034:
-# 638 MB against 715 at 16 cameras in bench P1, where the decoder's own bound applies only from its loading).
+# LD_PRELOAD=libjemalloc.so.2: Debian's jemalloc is every process's malloc (the system, its model servers, ffmpeg):
+# glibc's arenas kept the memory decoders free at every reconnect and grew without end (ADR 0074, bench SOAK-CHURN).
+# MALLOC_ARENA_MAX=2: glibc's arenas bounded from the start should jemalloc not load (ADR 0034).
 ENV FRAMESUPPLIER_STATE_DIR=/var/lib/framesupplier \
     NODE_ENV=production \
+    LD_PRELOAD=libjemalloc.so.2 \
     MALLOC_ARENA_MAX=2
 USER framesupplier
 WORKDIR /var/lib/framesupplier

@@ -61,6 +61,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <dlfcn.h>
 
 typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT } JobKind;
 
@@ -1224,27 +1225,64 @@ static napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
   return v;
 }
 
+typedef int (*mallctl_fn)(const char *name, void *old, size_t *old_len, void *new_value, size_t new_len);
+
 /*
- * mallocStats() → { inUseBytes, arenaBytes, mmappedBytes } from glibc's mallinfo2 over every arena, or null
- * where malloc is not glibc's: bytes handed out and not freed, bytes the arenas hold from the system (in use
- * or free: free bytes there are what fragmentation costs), and bytes in blocks mmapped on their own. Beside
- * the process's RSS it says whether a growth is memory in use (a leak) or kept free by malloc.
+ * jemalloc's mallctl when jemalloc is the process's malloc (Debian's libjemalloc2 in LD_PRELOAD, as the service
+ * and the image run it: ADR 0074), else NULL. Found in the process's global scope, where only a jemalloc that
+ * replaces malloc puts it unprefixed (one loaded privately by a library is not there); sharp tells it the same
+ * way. Not by comparing malloc's address with it: a non-PIE executable (Node's) answers malloc with its own PLT.
+ */
+static mallctl_fn jemalloc_mallctl(void) {
+  static atomic_int looked = 0;
+  static mallctl_fn found = NULL;
+  if (atomic_load(&looked)) return found;
+  found = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+  atomic_store(&looked, 1);
+  return found;
+}
+
+static napi_value malloc_figures(napi_env env, const char *allocator, double in_use, double arena, double mmapped) {
+  napi_value result, v;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_string_utf8(env, allocator, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, result, "allocator", v));
+  CHECK(napi_create_double(env, in_use, &v));
+  CHECK(napi_set_named_property(env, result, "inUseBytes", v));
+  CHECK(napi_create_double(env, arena, &v));
+  CHECK(napi_set_named_property(env, result, "arenaBytes", v));
+  CHECK(napi_create_double(env, mmapped, &v));
+  CHECK(napi_set_named_property(env, result, "mmappedBytes", v));
+  return result;
+}
+
+/*
+ * mallocStats() → { allocator, inUseBytes, arenaBytes, mmappedBytes }, or null where malloc is neither glibc's
+ * nor jemalloc: bytes handed out and not freed, bytes the allocator holds from the system besides (in use or
+ * free: free bytes there are what fragmentation costs), and bytes in blocks mmapped on their own. glibc's from
+ * mallinfo2 over every arena; jemalloc's from its own statistics (stats.allocated, stats.resident; it has no
+ * blocks outside its extents, so mmapped is 0). Beside the process's RSS it says whether a growth is memory in
+ * use (a leak) or kept free by malloc.
  */
 static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value result, v;
+  napi_value result;
+  mallctl_fn ctl = jemalloc_mallctl();
+  if (ctl != NULL) {
+    uint64_t epoch = 1;
+    size_t len = sizeof epoch;
+    size_t allocated = 0, resident = 0, size_len = sizeof(size_t);
+    ctl("epoch", &epoch, &len, &epoch, len); /* its statistics are a snapshot, refreshed by writing the epoch */
+    if (ctl("stats.allocated", &allocated, &size_len, NULL, 0) == 0 && ctl("stats.resident", &resident, &size_len, NULL, 0) == 0)
+      return malloc_figures(env, "jemalloc", (double)allocated, (double)resident, 0);
+  }
 #ifdef __GLIBC__
-  struct mallinfo2 m = mallinfo2();
-  CHECK(napi_create_object(env, &result));
-  CHECK(napi_create_double(env, (double)(m.uordblks + m.hblkhd), &v));
-  CHECK(napi_set_named_property(env, result, "inUseBytes", v));
-  CHECK(napi_create_double(env, (double)m.arena, &v));
-  CHECK(napi_set_named_property(env, result, "arenaBytes", v));
-  CHECK(napi_create_double(env, (double)m.hblkhd, &v));
-  CHECK(napi_set_named_property(env, result, "mmappedBytes", v));
-#else
-  CHECK(napi_get_null(env, &result));
+  if (ctl == NULL) {
+    struct mallinfo2 m = mallinfo2();
+    return malloc_figures(env, "glibc", (double)(m.uordblks + m.hblkhd), (double)m.arena, (double)m.hblkhd);
+  }
 #endif
+  CHECK(napi_get_null(env, &result));
   return result;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what framesupplier needs and builds it. Idempotent and quiet when
 # nothing changed; npm start / test / bench run it first.
+#   (every mode: ffmpeg and libjemalloc2, the allocator npm start, the systemd unit and the image preload)
 #   setup.sh run    ffmpeg, sample media (Debian's opencv-doc: vtest.avi), npm deps, build
 #   setup.sh test   ffmpeg, the tests' clip (opencv-doc: vtest.avi), the RTSP test server (GStreamer + python3-gi),
 #                   mosquitto, promtool (prometheus), nats-server, chromium, npm deps, build
@@ -63,6 +64,9 @@ ensure_sample_clip() {
 }
 
 apt_install ffmpeg
+# Debian's jemalloc, the malloc the system runs with (npm start, the systemd unit and the image preload it: ADR 0074):
+# glibc's arenas keep what decoders free at each camera reconnect. The tests check its figures; SOAK-CHURN compares.
+apt_install libjemalloc2 || say "could not install libjemalloc2; framesupplier will run on glibc's malloc (docs/deploy.md)"
 # The in-process decoder (native/, decoder: 'native') builds against libav*'s headers.
 native_packages=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config)
 case "$mode" in

@@ -11,7 +11,9 @@
  * measured after MEM_DIET_SETTLE_S (30): the tree's RSS, each process's (system, model server) split into
  * anonymous, file-backed (code) and shared memory (the frame stores), threads, and the system's own figures
  * (JS heap, malloc in use and arenas, the cameras' frame pools and held packets), and the tree's CPU over the
- * second half of the settling time (what a memory setting given in NODE_OPTIONS costs). One JSON line per piece.
+ * second half of the settling time, and the model results' frame age (capture → result, p50 and p99: the median
+ * over the cameras of each camera's figures over its last frames) at the end: what a memory setting given in
+ * NODE_OPTIONS, or the model server's own (ADR 0068), costs in CPU and in age. One JSON line per piece.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { SystemStats } from '../../src/pipeline/index.js';
+import type { HopFigures, SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { dashboardUrl, sampleTree, statUsage, treeStats, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
@@ -31,6 +33,18 @@ const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
 const MB = 2 ** 20;
 
 const mb = (bytes: number): number => round(bytes / MB, 1);
+
+/** The median over the cameras of their p50 and of their p99 at a hop (as P1 reports them), ms. */
+function medianHop(figures: readonly (HopFigures | null | undefined)[]): { p50: number | null; p99: number | null } {
+  const median = (xs: (number | null)[]): number | null => {
+    const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    if (v.length === 0) return null;
+    const m = v.length / 2;
+    return round(v.length % 2 === 1 ? v[Math.floor(m)]! : (v[m - 1]! + v[m]!) / 2, 1);
+  };
+  const known = figures.filter((f): f is HopFigures => f != null);
+  return { p50: median(known.map((f) => f.p50Ms)), p99: median(known.map((f) => f.p99Ms)) };
+}
 
 function figuresOf(p: ProcessSample | undefined): Record<string, number> | null {
   if (p === undefined) return null;
@@ -60,7 +74,14 @@ async function piece(name: string, code: string, settleS: number): Promise<void>
   }
 }
 
-async function system(cameras: number, clip: string, settleS: number): Promise<void> {
+/**
+ * The model server's young generation: as the system sets it (1 MB a semi-space, ADR 0068), or Node's default
+ * (16 MB), by naming the default in NODE_OPTIONS (the system then leaves the model server's flag out; the system
+ * process's own default is the same 16 MB, so nothing else changes).
+ */
+type SemiSpace = 'cut' | 'default';
+
+async function system(cameras: number, clip: string, settleS: number, semiSpace: SemiSpace = 'cut'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
   const config = {
@@ -87,7 +108,12 @@ async function system(cameras: number, clip: string, settleS: number): Promise<v
   const token = randomBytes(24).toString('hex');
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: CHECKOUT,
-    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
+    env: {
+      ...process.env,
+      FRAMESUPPLIER_HTTP_TOKEN: token,
+      XDG_STATE_HOME: dir,
+      ...(semiSpace === 'default' ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16`.trim() } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');
@@ -112,7 +138,11 @@ async function system(cameras: number, clip: string, settleS: number): Promise<v
       tree_rss_mb: mb(procs.reduce((n, p) => n + p.rssBytes, 0)),
       processes: procs.length,
       tree_cpu_pct: cpuPct,
+      // Frame age where the model's results come out, and where frames reach the light worker (a module worker reports no take).
+      age_result_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.model?.hops.result)),
+      age_light_delivered_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.light?.hops.delivered)),
       node_options: process.env.NODE_OPTIONS ?? '',
+      model_semi_space: semiSpace === 'cut' ? "cut (1 MB, the system's default)" : "Node's default (16 MB)",
       system: figuresOf(procs.find((p) => p.pid === child.pid)),
       model: figuresOf(procs.find((p) => p.pid === modelPid)),
       heap_used_mb: mb(m.heapUsed),
@@ -136,11 +166,16 @@ async function system(cameras: number, clip: string, settleS: number): Promise<v
 export async function memoryDiet(): Promise<void> {
   const settleS = Number(process.env.MEM_DIET_SETTLE_S ?? 30);
   const counts = (process.env.MEM_DIET_CAMERAS ?? '0,1,2,4,8').split(',').map(Number);
+  // MEM_DIET_SEMI_SPACE=both: each count run twice, the model server's young generation cut (as the system runs it)
+  // and at Node's default, alternated, so the cut's saving is read beside its cost in frame age in the same run.
+  const semiSpaces: SemiSpace[] = process.env.MEM_DIET_SEMI_SPACE === 'both' ? ['cut', 'default'] : ['cut'];
   // MEM_DIET_PIECES=0: the systems alone (to compare settings).
   if (process.env.MEM_DIET_PIECES !== '0') for (const [name, code] of Object.entries(PIECES)) await piece(name, code, 3);
   const clip = await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   for (const n of counts) {
-    log(`MEM-DIET: the system with ${n} cameras`);
-    await system(n, clip, settleS);
+    for (const semiSpace of semiSpaces) {
+      log(`MEM-DIET: the system with ${n} cameras (model server's semi-space: ${semiSpace})`);
+      await system(n, clip, settleS, semiSpace);
+    }
   }
 }

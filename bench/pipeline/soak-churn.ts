@@ -18,6 +18,9 @@
  * least-squares slope against each event's count (per thousand events, with its standard error) and against time.
  * The events happen together, so each slope charges all the growth to that one event: an upper bound of its cost.
  * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
+ * SOAK_CHURN_HEAP_SNAPSHOTS (seconds from the start, comma-separated): heap snapshots of the system process, the
+ * first compared with the last by kind and holder, as SOAK's (SOAK_HEAP_DIR keeps them).
+ * The summary names the allocator the run had (MALLOC_ARENA_MAX, LD_PRELOAD, MALLOC_CONF as given to it).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +35,7 @@ import type { SystemStats } from '../../src/pipeline/index.js';
 import { RtspServer } from '../../test/capture/fixtures.js';
 import { Mosquitto } from '../../test/helpers/mosquitto.js';
 import { smallH264Clip } from '../../test/pipeline/helpers.js';
+import { diff, diffRecord, heapSnapshotFlags, summarize, takeHeapSnapshot } from '../heap-diff.js';
 import { dashboardUrl, sampleTree } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
@@ -118,7 +122,11 @@ export async function soakChurn(): Promise<void> {
   const configPath = join(dir, 'churn.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const token = randomBytes(24).toString('hex');
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
+  const snapshotsAt = (process.env.SOAK_CHURN_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number);
+  const heapDir = process.env.SOAK_HEAP_DIR ?? mkdtempSync(join(tmpdir(), 'framesupplier-soak-heap-'));
+  const snapshots: string[] = [];
+  const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: tree,
     env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -267,6 +275,10 @@ export async function soakChurn(): Promise<void> {
       };
       lastSample = sample;
       emit({ workload: 'SOAK-CHURN', ...sample });
+      if (snapshots.length < snapshotsAt.length && tS >= snapshotsAt[snapshots.length]!) {
+        snapshots.push(await takeHeapSnapshot(root, heapDir, stats));
+        emit({ workload: 'SOAK-CHURN', heap_snapshot: snapshots.at(-1), t_s: round(tS, 1) });
+      }
       if (tS >= warmupS) for (const [key, v] of Object.entries(sample)) push(key, v);
       if (tS >= seconds) break;
     }
@@ -299,8 +311,15 @@ export async function soakChurn(): Promise<void> {
       per_thousand: perThousand,
       per_hour: perHour,
       zombies_max: zombiesMax,
+      allocator: {
+        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? null,
+        LD_PRELOAD: process.env.LD_PRELOAD ?? null,
+        MALLOC_CONF: process.env.MALLOC_CONF ?? null,
+        GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? null,
+      },
       last: lastSample,
     });
+    if (snapshots.length >= 2) emit({ workload: 'SOAK-CHURN', heap_diff: diffRecord(diff(summarize(snapshots[0]!), summarize(snapshots.at(-1)!))), snapshots });
   } finally {
     stop.abort();
     await Promise.allSettled(loops);

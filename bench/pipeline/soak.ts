@@ -15,6 +15,10 @@
  * The summary line has the least-squares slopes, MB/h, after SOAK_WARMUP_S
  * (120), of RSS per process kind and for the tree, and of each process's
  * heap, external and native memory, so a growth is attributed.
+ *
+ * SOAK_HEAP_SNAPSHOTS (seconds from the start, comma-separated, e.g. 180,1800): the system process writes a heap
+ * snapshot at each (into SOAK_HEAP_DIR, kept), and the summary compares the first with the last by kind of object
+ * and what holds them (bench/heap-diff.ts, issue 45 item 2).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +29,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { SystemStats } from '../../src/pipeline/index.js';
+import { diff, diffRecord, heapSnapshotFlags, summarize, takeHeapSnapshot } from '../heap-diff.js';
 import { dashboardUrl, sampleTree, slope, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
@@ -119,7 +124,11 @@ export async function soak(): Promise<void> {
   const configPath = join(dir, 'soak.json');
   writeFileSync(configPath, JSON.stringify(soakConfig(source, cameras, `/dev/shm/framesupplier-soak-${process.pid}`), null, 2));
   const token = randomBytes(24).toString('hex');
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
+  const snapshotsAt = (process.env.SOAK_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number);
+  const heapDir = process.env.SOAK_HEAP_DIR ?? mkdtempSync(join(tmpdir(), 'framesupplier-soak-heap-'));
+  const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
+  const snapshots: string[] = [];
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: tree,
     // Its own state directory: the event store and anything else it keeps stays in this run's.
     env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
@@ -201,6 +210,10 @@ export async function soak(): Promise<void> {
         pool_slots: Object.values(s.cameras).reduce((n, c) => n + (c.capture?.pool?.slots ?? 0), 0),
         loadavg_1m: round(loadavg()[0]!, 2),
       });
+      if (snapshots.length < snapshotsAt.length && tS >= snapshotsAt[snapshots.length]!) {
+        snapshots.push(await takeHeapSnapshot(root, heapDir, stats));
+        emit({ workload: 'SOAK', heap_snapshot: snapshots.at(-1), t_s: round(tS, 1), heap_used_mb: systemJs?.heap_used_mb });
+      }
       track('tree_rss_mb', total.rss_mb);
       track('tree_pss_mb', total.pss_mb);
       track('tree_fds', total.fds);
@@ -240,6 +253,10 @@ export async function soak(): Promise<void> {
       zombies_max: maxZombies,
       cameras_streaming_min: minStreaming,
     });
+    if (snapshots.length >= 2) {
+      // What the system's heap kept between the first snapshot and the last, by kind and holder.
+      emit({ workload: 'SOAK', heap_diff: diffRecord(diff(summarize(snapshots[0]!), summarize(snapshots.at(-1)!))), snapshots });
+    }
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;

@@ -52,7 +52,7 @@ interface Addon {
   interrupt(handle: Handle): void;
   close(handle: Handle): void;
   mallocArenas(): number;
-  mallocStats(): MallocStats | null;
+  mallocStats(): (Omit<MallocStats, 'allocator'> & { readonly allocator?: MallocStats['allocator'] }) | null;
 }
 
 /** The addon's opaque decoder handle. */
@@ -164,23 +164,33 @@ export function mallocArenas(): number | null {
   return n < 0 ? null : n;
 }
 
-/** glibc malloc's figures over every arena, bytes (mallinfo2). */
+/**
+ * malloc's figures, bytes: glibc's over every arena (mallinfo2), or jemalloc's own when it is the process's
+ * malloc (LD_PRELOAD of Debian's libjemalloc2, as the service and the image run it: ADR 0074).
+ */
 export interface MallocStats {
+  /** Whose figures: glibc's malloc, or jemalloc. */
+  readonly allocator: 'glibc' | 'jemalloc';
   /** Handed out and not freed. */
   readonly inUseBytes: number;
-  /** Held by the arenas from the system, in use or free (free there: what fragmentation costs). */
+  /**
+   * Held from the system besides blocks mmapped on their own, in use or free (free there: what fragmentation
+   * costs): glibc's arenas; jemalloc's resident pages (all of its memory: its mmapped is 0).
+   */
   readonly arenaBytes: number;
-  /** In blocks mmapped on their own (returned to the system when freed). */
+  /** In blocks mmapped on their own (returned to the system when freed); 0 with jemalloc. */
   readonly mmappedBytes: number;
 }
 
 /**
  * The process's malloc figures, beside its RSS: a growth in inUseBytes is memory held, in arenaBytes alone
  * memory malloc keeps free. Null until the decoder is loaded (asking does not load it: loading sets malloc's
- * bounds), where it cannot be, or where malloc is not glibc's.
+ * bounds), where it cannot be, or where malloc is neither glibc's nor jemalloc.
  */
 export function mallocStats(): MallocStats | null {
-  return addon?.mallocStats() ?? null;
+  const m = addon?.mallocStats() ?? null;
+  // An addon built before jemalloc was read (a prebuild) gives glibc's figures without naming them.
+  return m === null ? null : { ...m, allocator: m.allocator ?? 'glibc' };
 }
 
 export interface NativeDecoderOptions {

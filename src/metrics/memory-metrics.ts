@@ -23,10 +23,13 @@ export function defineMemoryMetrics(registry: Registry, all: SnapshotMetric[]) {
       'Resident memory of the system process and every process under it (model servers, ffmpeg), summed VmRSS.',
     ),
     treeProcesses: gauge('framesupplier_process_tree_processes', 'Processes in the system process tree, the system included.'),
-    mallocInUse: gauge('framesupplier_malloc_in_use_bytes', "Bytes malloc handed out and not freed in the system process (glibc's mallinfo2)."),
+    mallocInUse: gauge(
+      'framesupplier_malloc_in_use_bytes',
+      "Bytes malloc handed out and not freed in the system process (glibc's mallinfo2, or jemalloc's stats.allocated when it is preloaded).",
+    ),
     mallocArena: gauge(
       'framesupplier_malloc_arena_bytes',
-      "Bytes malloc's arenas hold from the system, in use or free: above malloc_in_use, what fragmentation keeps.",
+      "Bytes malloc's arenas hold from the system, in use or free (jemalloc: its resident pages): above malloc_in_use, what fragmentation keeps.",
     ),
     mallocMmapped: gauge('framesupplier_malloc_mmapped_bytes', 'Bytes in blocks malloc mmapped on their own (given back when freed).'),
     heapUsed: gauge('framesupplier_js_heap_used_bytes', "The system process's V8 heap in use."),

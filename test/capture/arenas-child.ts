@@ -2,9 +2,10 @@
  * A process that loads the native decoder and runs `count` decoders at once
  * (each with its decoder and converter threads allocating), then prints its
  * malloc arenas when the decoder had loaded (Node's own threads have theirs
- * by then) and at the end, as JSON on stdout, and exits.
+ * by then) and at the end, and malloc's figures at the end (whose: glibc's,
+ * or jemalloc's when it is preloaded), as JSON on stdout, and exits.
  */
-import { mallocArenas, NativeDecoder } from '../../src/capture/index.js';
+import { mallocArenas, mallocStats, NativeDecoder } from '../../src/capture/index.js';
 
 const [file, countArg] = process.argv.slice(2);
 const count = Number(countArg ?? 12);
@@ -24,4 +25,4 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(`${JSON.stringify({ atLoad, arenas: mallocArenas() })}\n`);
+process.stdout.write(`${JSON.stringify({ atLoad, arenas: mallocArenas(), malloc: mallocStats() })}\n`);

@@ -1,0 +1,39 @@
+/**
+ * malloc's figures in stats() say whose they are (ADR 0074): glibc's (mallinfo2) in a plain process, jemalloc's
+ * own (bytes allocated, pages resident) in a process started with Debian's libjemalloc2 in LD_PRELOAD, as the
+ * systemd unit and the container image start the system. A real process running decoders in each.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import type { MallocStats } from '../../src/capture/index.js';
+import { VTEST } from './fixtures.js';
+
+const run = promisify(execFile);
+const CHILD = fileURLToPath(new URL('./arenas-child.js', import.meta.url));
+const MB = 2 ** 20;
+
+/** malloc's figures at the end of a process that ran two decoders, and what it said on stderr (ld.so's complaints). */
+async function mallocWith(env: NodeJS.ProcessEnv): Promise<MallocStats & { readonly stderr: string }> {
+  const { stdout, stderr } = await run(process.execPath, [CHILD, VTEST, '2'], { env, timeout: 60_000 });
+  const { malloc } = JSON.parse(stdout) as { malloc: MallocStats | null };
+  assert.ok(malloc !== null, `no malloc figures: ${stdout} ${stderr}`);
+  return { ...malloc, stderr };
+}
+
+describe("malloc's figures and the allocator", { timeout: 120_000 }, () => {
+  it("are glibc's by default, and jemalloc's own when it is preloaded", async () => {
+    const { LD_PRELOAD: _, ...env } = process.env;
+    const glibc = await mallocWith(env);
+    assert.equal(glibc.allocator, 'glibc');
+    assert.ok(glibc.inUseBytes > MB && glibc.arenaBytes > 0, JSON.stringify(glibc));
+    // By name, as the unit and the image give it: ld.so finds it where Debian's libjemalloc2 puts it.
+    const jemalloc = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2' });
+    assert.equal(jemalloc.allocator, 'jemalloc', `libjemalloc2 (scripts/setup.sh test installs it) not preloaded: ${JSON.stringify(jemalloc)}`);
+    assert.ok(jemalloc.inUseBytes > MB, JSON.stringify(jemalloc));
+    assert.ok(jemalloc.arenaBytes >= jemalloc.inUseBytes, `resident below allocated: ${JSON.stringify(jemalloc)}`);
+    assert.equal(jemalloc.mmappedBytes, 0);
+  });
+});
