@@ -52,7 +52,16 @@ export {
   MODEL_TIMEOUT_MS,
 } from './schema.js';
 export { maskConfig, maskString, isSecretKey } from '../internal/mask.js';
-export { cameraMeasuresMotion, explainDecode, explainGates, gateRegionsOf, motionStreamOf, stationarySecondsOf, MOTION_READ_SIZE, REGIONS_WHOLE_ABOVE } from './gates.js';
+export {
+  cameraMeasuresMotion,
+  explainDecode,
+  explainGates,
+  gateRegionsOf,
+  motionStreamOf,
+  stationarySecondsOf,
+  MOTION_READ_SIZE,
+  REGIONS_WHOLE_ABOVE,
+} from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
 export { substituteEnv } from './env.js';
 export {
