@@ -19,6 +19,7 @@ import { yolo } from './models/yolo.js';
 import { s1 } from './workers/s1.js';
 import { p1 } from './pipeline/p1.js';
 import { p3 } from './pipeline/p3.js';
+import { p4 } from './pipeline/p4.js';
 import { example, exampleCli } from './pipeline/example.js';
 import { soak } from './pipeline/soak.js';
 import { soakChurn } from './pipeline/soak-churn.js';
@@ -74,6 +75,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   AGE: () => p1('AGE'),
   /** A main stream and a substream per camera, decoded on demand, against the main stream alone (issue 33). */
   P3: () => p3(),
+  /** A quiet home (issue 44): motion-gated detection against ungated and the careful motion-gated loop, scored against the clips' schedules. */
+  P4: () => p4(),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
   EXAMPLE: () => example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */

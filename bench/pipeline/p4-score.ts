@@ -1,0 +1,122 @@
+/**
+ * P4's figures from what an implementation did, scored against the clips' ground truth (p4-clip.ts): the same
+ * code for framesupplier and the careful loop, from their runs (one per model run on a frame: its camera, the
+ * clip frame it was about, its capture time, when its result was in hand, whether it found the object) and their
+ * track ends, all on one monotonic clock (ms) per implementation.
+ *
+ * A camera's clock is fitted from its runs: clip frame f was captured at start + (f + k × frames) × frame
+ * interval for some loop k; `start` is the median over its runs (the capture times of a paced file are its due
+ * times, or a little later when decoding fell behind). An object's appearance counts when it comes and goes
+ * inside the measured window; its onset is the capture time of the first frame it is in the picture.
+ * - missed: an appearance with no run that found it on a frame of that appearance;
+ * - onset → detection: its onset to the first such result in hand;
+ * - ended early: a track end while an object is in the picture (the walker standing still, or any other);
+ * - light change runs: runs on frames of the 5 s from the sudden light change (nothing else is in the picture
+ *   then, by construction: every run there is the light's);
+ * - false detections: runs that found something on a frame with nothing in the picture (nor on the frames beside it).
+ */
+import { percentile, round, sortedCopy } from '../stats.js';
+import { objectAt, type P4Schedule } from './p4-clip.js';
+
+export interface P4Run {
+  readonly camera: number;
+  /** The clip frame the run was about (its display), or null when it could not be read. */
+  readonly clipFrame: number | null;
+  readonly captureTime: number;
+  readonly doneTime: number;
+  readonly found: boolean;
+}
+
+export interface P4End {
+  readonly camera: number;
+  readonly at: number;
+}
+
+export interface P4Score {
+  readonly appearances: number;
+  readonly objects_missed: number;
+  readonly onset_to_detection_ms_p50: number | null;
+  readonly onset_to_detection_ms_p99: number | null;
+  readonly onset_to_detection_ms_max: number | null;
+  readonly stationary_ended_early: number;
+  readonly track_ends: number;
+  readonly light_changes: number;
+  readonly light_change_model_runs: number | null;
+  readonly light_change_model_runs_mean: number | null;
+  readonly false_detections: number;
+  readonly runs_unread: number;
+}
+
+export const LIGHT_WINDOW_MS = 5_000;
+
+/** Capture time of clip frame 0 of some loop, fitted from the camera's runs; null without runs. */
+export function fitStart(schedule: Pick<P4Schedule, 'frames' | 'fps'>, runs: readonly P4Run[]): number | null {
+  const interval = 1000 / schedule.fps;
+  const period = schedule.frames * interval;
+  const starts = runs.filter((r) => r.clipFrame !== null).map((r) => r.captureTime - r.clipFrame! * interval);
+  if (starts.length === 0) return null;
+  const ref = starts[0]!;
+  // Each start lies a whole number of periods from the others, give or take the capture's lateness.
+  const offsets = sortedCopy(starts.map((s) => ((((s - ref) % period) + period * 1.5) % period) - period / 2));
+  return ref + percentile(offsets, 50);
+}
+
+export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[], ends: readonly P4End[], window: { from: number; to: number }): P4Score {
+  const latencies: number[] = [];
+  let appearances = 0;
+  let missed = 0;
+  let endedEarly = 0;
+  let falseDetections = 0;
+  const lightRuns: number[] = [];
+  for (const [camera, schedule] of schedules.entries()) {
+    const mine = runs.filter((r) => r.camera === camera);
+    // A frame next to an appearance may hold a sliver of the object (the drawing rounds its position): not false.
+    const near = (f: number): boolean => [f - 1, f, f + 1].some((g) => objectAt(schedule, (g + schedule.frames) % schedule.frames) !== null);
+    for (const r of mine) if (r.found && r.clipFrame !== null && !near(r.clipFrame)) falseDetections++;
+    const start = fitStart(schedule, mine);
+    if (start === null) continue;
+    const interval = 1000 / schedule.fps;
+    const period = schedule.frames * interval;
+    // Base frame b of loop k is captured at start + (b + offset + k × frames) × interval.
+    const at = (base: number, k: number): number => start + (base + schedule.offsetFrames + k * schedule.frames) * interval;
+    const kFrom = Math.floor((window.from - start) / period) - 2;
+    const kTo = Math.ceil((window.to - start) / period) + 1;
+    for (let k = kFrom; k <= kTo; k++) {
+      for (const object of schedule.objects) {
+        const onset = at(object.firstFrame, k);
+        const gone = at(object.lastFrame, k);
+        if (onset < window.from || gone > window.to) continue;
+        appearances++;
+        const seen = mine.filter((r) => r.found && r.captureTime >= onset - interval / 2 && r.captureTime <= gone + interval * 1.5);
+        if (seen.length === 0) {
+          missed++;
+          continue;
+        }
+        latencies.push(Math.min(...seen.map((r) => r.doneTime)) - onset);
+      }
+      const light = at(schedule.lightFrame, k);
+      if (light >= window.from && light + LIGHT_WINDOW_MS <= window.to) {
+        lightRuns.push(mine.filter((r) => r.captureTime >= light - interval / 2 && r.captureTime < light + LIGHT_WINDOW_MS).length);
+      }
+    }
+    for (const end of ends.filter((e) => e.camera === camera && e.at >= window.from && e.at <= window.to)) {
+      const clipFrame = Math.round((end.at - start) / interval);
+      if (objectAt(schedule, ((clipFrame % schedule.frames) + schedule.frames) % schedule.frames) !== null) endedEarly++;
+    }
+  }
+  const sorted = sortedCopy(latencies);
+  return {
+    appearances,
+    objects_missed: missed,
+    onset_to_detection_ms_p50: sorted.length === 0 ? null : round(percentile(sorted, 50), 1),
+    onset_to_detection_ms_p99: sorted.length === 0 ? null : round(percentile(sorted, 99), 1),
+    onset_to_detection_ms_max: sorted.length === 0 ? null : round(sorted[sorted.length - 1]!, 1),
+    stationary_ended_early: endedEarly,
+    track_ends: ends.filter((e) => e.at >= window.from && e.at <= window.to).length,
+    light_changes: lightRuns.length,
+    light_change_model_runs: lightRuns.length === 0 ? null : Math.max(...lightRuns),
+    light_change_model_runs_mean: lightRuns.length === 0 ? null : round(lightRuns.reduce((a, b) => a + b, 0) / lightRuns.length, 2),
+    false_detections: falseDetections,
+    runs_unread: runs.filter((r) => r.clipFrame === null).length,
+  };
+}

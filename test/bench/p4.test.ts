@@ -1,0 +1,144 @@
+/**
+ * Bench P4 ("a quiet home", issue 44 item 6) keeps measuring what it says:
+ * - the clip is what its schedule says: a short clip made by the bench's own generator, decoded here by ffmpeg
+ *   (not by the bench's code path), frame by frame: the on-screen display counts the frames, the dark object is in
+ *   the picture exactly on the frames the schedule says (give or take the frame it enters or leaves on), the light
+ *   changes on the frame it says, both streams have their sizes and a keyframe every 2 s; the 120 s timeline
+ *   moves an eighth of the time and the walker stands 30 s or more;
+ * - the careful loop (quiet_loop.py) is recounted from its trace: its model calls and frames detected, its
+ *   maxFps, its frame numbers (what its detector found on each frame matches what the schedule says is there),
+ *   and the bench's scorer reads its trace.
+ * No timing assertions: the machine may be loaded.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { darkBox, objectAt, p4Clip, p4Schedule, readOsd, SUB, MAIN, baseFrame, type P4Schedule } from '../../bench/pipeline/p4-clip.js';
+import { readQuietTrace, runQuietLoop } from '../../bench/pipeline/p4.js';
+import { scoreP4 } from '../../bench/pipeline/p4-score.js';
+
+const SECONDS = 24;
+const dir = mkdtempSync(join(tmpdir(), 'p4-bench-'));
+
+/** Every frame of a file as ffmpeg decodes it, luma only, at its own size. */
+function lumaFrames(file: string, width: number, height: number): Uint8Array[] {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 1 << 30 });
+  const out: Uint8Array[] = [];
+  for (let o = 0; o + width * height <= raw.length; o += width * height) out.push(new Uint8Array(raw.subarray(o, o + width * height)));
+  return out;
+}
+
+const probe = (file: string, entries: string, extra: string[] = []): string =>
+  execFileSync('ffprobe', ['-v', 'error', ...extra, '-select_streams', 'v:0', '-show_entries', entries, '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim();
+
+/** Whether base frame b is the first or last frame of an appearance (an object entering may show a sliver). */
+const atEdge = (s: P4Schedule, clipFrame: number): boolean => {
+  const b = baseFrame(s, clipFrame);
+  return s.objects.some((o) => Math.abs(b - o.firstFrame) <= 1 || Math.abs(b - o.lastFrame) <= 1);
+};
+
+describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
+  const clips: P4Schedule[] = [];
+  before(async () => {
+    clips.push(await p4Clip(0, SECONDS, dir), await p4Clip(1, SECONDS, dir));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the 120 s timeline: an eighth of the time moving, the walker standing 30 s or more, one object at a time', () => {
+    const s = p4Schedule(120, 0);
+    assert.ok(s.movingShare > 0.11 && s.movingShare < 0.14, `moving ${s.movingShare}`);
+    const walker = s.objects.find((o) => o.id === 'walker')!;
+    const standing = walker.moving[1]![0] - walker.moving[0]![1];
+    assert.ok(standing >= 30 * s.fps, `standing ${standing} frames`);
+    const crossing = s.objects.find((o) => o.id === 'crossing')!;
+    assert.ok(Math.abs(crossing.lastFrame - crossing.firstFrame + 1 - 6 * s.fps) <= 2, JSON.stringify(crossing));
+    assert.ok(crossing.lastFrame < walker.firstFrame || walker.lastFrame < crossing.firstFrame, 'never two objects at once');
+    assert.equal(objectAt(s, s.lightFrame), null, 'nothing in the picture when the light changes');
+  });
+
+  it('the clip is what its schedule says, frame by frame', () => {
+    for (const s of clips) {
+      assert.equal(probe(s.main, 'stream=width,height'), `${MAIN.width},${MAIN.height}`);
+      assert.equal(probe(s.sub, 'stream=width,height'), `${SUB.width},${SUB.height}`);
+      // A keyframe every 2 s (20 frames) on both streams.
+      for (const file of [s.main, s.sub]) {
+        const keys = probe(file, 'frame=pts', ['-skip_frame', 'nokey', '-show_frames'])
+          .split('\n')
+          .filter((l) => l !== '');
+        assert.equal(keys.length, s.frames / 20, `${file}: ${keys.length} keyframes`);
+      }
+      const frames = lumaFrames(s.sub, SUB.width, SUB.height);
+      assert.equal(frames.length, s.frames);
+      let mismatches = 0;
+      for (const [f, luma] of frames.entries()) {
+        assert.equal(readOsd(luma, SUB.width, SUB.height), f, `the display on frame ${f}`);
+        const there = objectAt(s, f) !== null;
+        const seen = darkBox(luma, SUB.width, SUB.height) !== null;
+        if (there !== seen) {
+          assert.ok(
+            atEdge(s, f),
+            `frame ${f} (base ${baseFrame(s, f)}): schedule says ${there ? 'an object' : 'nothing'}, the picture ${seen ? 'has one' : 'has none'}`,
+          );
+          mismatches++;
+        }
+      }
+      assert.ok(mismatches <= 4, `${mismatches} edge frames differ`);
+      // The light: a whole-picture jump on the frame the schedule says, none on the frames around it.
+      const mean = (luma: Uint8Array): number => luma.reduce((a, b) => a + b, 0) / luma.length;
+      const clipLight = (s.lightFrame + s.offsetFrames) % s.frames;
+      const jump = (f: number): number => mean(frames[f]!) - mean(frames[(f - 1 + s.frames) % s.frames]!);
+      assert.ok(jump(clipLight) > 15, `light jump ${jump(clipLight)}`);
+      assert.ok(Math.abs(jump((clipLight + 3) % s.frames)) < 3 && Math.abs(jump((clipLight - 3 + s.frames) % s.frames)) < 3, 'steady around it');
+    }
+  });
+
+  it('the careful loop, recounted from its trace', async () => {
+    const trace = join(dir, 'quiet.jsonl');
+    const maxFps = 2;
+    const line = await runQuietLoop({ files: clips.map((s) => s.sub), maxFps, seconds: 8, warmupS: 2, trace });
+    assert.equal(line.error, undefined, String(line.error));
+    assert.deepEqual(line.errors, []);
+    assert.equal(line.impl, 'careful-loop-python-opencv');
+    for (const key of ['cpu_pct_per_camera', 'model_runs_per_camera_hour', 'model_cpu_s_per_camera_hour', 'rss_mb_end', 'motion_ms_per_frame']) {
+      assert.equal(typeof line[key], 'number', `${key} in ${JSON.stringify(line)}`);
+    }
+    const { runs, ends } = readQuietTrace(trace);
+    assert.equal(runs.length, line.frames_detected, 'one trace line per frame detected on');
+    assert.equal(
+      runs.reduce((n, r) => n + r.calls, 0),
+      line.model_runs,
+      'model calls: one per region',
+    );
+    const from = (line.measured_from as number) * 1000;
+    const to = (line.measured_to as number) * 1000;
+    let foundWithout = 0;
+    let there = 0;
+    let foundThere = 0;
+    for (const r of runs) {
+      assert.ok(r.calls >= 1 && r.captureTime <= r.doneTime && r.doneTime >= from && r.doneTime <= to + 1000, JSON.stringify(r));
+      // The loop's frame numbers are the clip's: its detector finds the object only on frames the schedule has it
+      // on, and on most of those (its regions are where things move or are tracked; a frame while its motion
+      // detector recalibrates, or a stationary object between rechecks, has none over the object).
+      const s = clips[r.camera]!;
+      if (atEdge(s, r.clipFrame!)) continue;
+      const object = objectAt(s, r.clipFrame!) !== null;
+      if (r.found && !object) foundWithout++;
+      if (object) there++;
+      if (object && r.found) foundThere++;
+    }
+    assert.equal(foundWithout, 0, 'found only where the schedule has the object');
+    assert.ok(foundThere >= there * 0.5, `found on ${foundThere} of ${there} frames with the object`);
+    for (const camera of [0, 1]) {
+      const mine = runs.filter((r) => r.camera === camera);
+      for (let i = 1; i < mine.length; i++) {
+        assert.ok(mine[i]!.captureTime - mine[i - 1]!.captureTime >= 1000 / maxFps - 50 - 1, `camera ${camera}: no sooner than 1/maxFps`);
+      }
+    }
+    const score = scoreP4(clips, runs, ends, { from, to });
+    assert.equal(score.false_detections, 0, JSON.stringify(score));
+    assert.equal(score.runs_unread, 0);
+  });
+});
