@@ -49,6 +49,12 @@ export interface MotionDetectorOptions {
   readonly minRegionShare?: number;
   /** A change unexplained by the tone map over more than this share of the picture is a whole-picture change. Default 0.45. */
   readonly wholePictureShare?: number;
+  /**
+   * A pixel that has moved on this many frames in a row learns at backgroundRate like a still one: a thing that
+   * arrived and stays (a person standing, a parked car) is background within seconds, and a tracker's stationary
+   * recheck watches it from then. Default 20 (2 s at 10 fps).
+   */
+  readonly absorbAfterFrames?: number;
 }
 
 export interface LumaPlane {
@@ -91,6 +97,7 @@ interface Resolved {
   readonly backgroundRate: number;
   readonly minRegionShare: number;
   readonly wholePictureShare: number;
+  readonly absorbAfterFrames: number;
 }
 
 function resolve(o: MotionDetectorOptions): Resolved {
@@ -102,6 +109,7 @@ function resolve(o: MotionDetectorOptions): Resolved {
     backgroundRate: o.backgroundRate ?? 0.05,
     minRegionShare: o.minRegionShare ?? 0.0008,
     wholePictureShare: o.wholePictureShare ?? 0.45,
+    absorbAfterFrames: o.absorbAfterFrames ?? 20,
   };
   const bad = (what: string): never => {
     throw new MotionError('ERR_MOTION_OPTIONS', `motion: ${what}`);
@@ -112,6 +120,9 @@ function resolve(o: MotionDetectorOptions): Resolved {
   if (!(r.backgroundRate > 0 && r.backgroundRate <= 1)) bad(`backgroundRate must be above 0 and at most 1 (got ${r.backgroundRate})`);
   if (!(r.minRegionShare >= 0 && r.minRegionShare < 1)) bad(`minRegionShare must be 0 or more and under 1 (got ${r.minRegionShare})`);
   if (!(r.wholePictureShare > 0 && r.wholePictureShare <= 1)) bad(`wholePictureShare must be above 0 and at most 1 (got ${r.wholePictureShare})`);
+  if (!Number.isInteger(r.absorbAfterFrames) || r.absorbAfterFrames < 1 || r.absorbAfterFrames > 10_000) {
+    bad(`absorbAfterFrames must be a whole number from 1 to 10000 (got ${r.absorbAfterFrames})`);
+  }
   return r;
 }
 
@@ -171,6 +182,8 @@ export class MotionDetector {
   #grown = new Uint8Array(0);
   #labels = new Int32Array(0);
   #stack = new Int32Array(0);
+  /** Frames in a row each working pixel has moved on (saturating). */
+  #movingFor = new Uint16Array(0);
   #noise = 0;
   readonly #residualHistogram = new Uint32Array(256);
   readonly #toneMap = new ToneMap();
@@ -207,6 +220,7 @@ export class MotionDetector {
       this.#grown = new Uint8Array(n);
       this.#labels = new Int32Array(n);
       this.#stack = new Int32Array(n);
+      this.#movingFor = new Uint16Array(n);
       this.#noise = 0;
       this.#sample(plane.luma, g);
       this.#background.set(this.#current);
@@ -221,6 +235,7 @@ export class MotionDetector {
     const changed = this.#threshold(g, usual);
     if (g.unmasked > 0 && changed / g.unmasked > this.#o.wholePictureShare) {
       this.#background.set(this.#current);
+      this.#movingFor.fill(0);
       this.#noise = 0;
       return { state: 'whole', share: 1, regions: [], lightChange: round(lightChange), threshold: round(usual), noise: round(frameNoise) };
     }
@@ -331,17 +346,27 @@ export class MotionDetector {
 
   /**
    * The background learns the picture: still pixels at backgroundRate, moving ones at a tenth of it, so a thing
-   * that arrives and stays becomes background over tens of seconds (a tracker re-checks it meanwhile), while a
-   * thing passing through leaves no trace.
+   * passing through leaves no trace; a pixel that has moved absorbAfterFrames frames in a row learns at the full
+   * rate, so a thing that arrives and stays becomes background within seconds (a tracker's stationary recheck
+   * watches it from then) instead of reading as motion for as long as it stays.
    */
   #learn(g: Geometry, moving: Uint8Array | null): void {
     const rate = this.#o.backgroundRate;
     const slow = rate / 10;
+    const absorb = this.#o.absorbAfterFrames;
     const bg = this.#background;
     const cur = this.#current;
+    const movingFor = this.#movingFor;
     const n = g.w * g.h;
     for (let i = 0; i < n; i++) {
-      const r = moving !== null && moving[i] === 1 ? slow : rate;
+      let r = rate;
+      if (moving !== null && moving[i] === 1) {
+        const frames = movingFor[i]!;
+        if (frames < 65_535) movingFor[i] = frames + 1;
+        if (frames < absorb) r = slow;
+      } else {
+        movingFor[i] = 0;
+      }
       bg[i] = bg[i]! + r * (cur[i]! - bg[i]!);
     }
   }

@@ -71,6 +71,37 @@ describe('motion detector', { timeout: 120_000 }, () => {
     }
   });
 
+  // A person who walks in and stays is motion while they walk, then background within seconds (the tracker's
+  // stationary recheck watches them from then): before absorbAfterFrames they read as motion for as long as they
+  // stood (bench P4: the gate ran the model at maxFps through a 34 s stay).
+  it('a person who walks in and stands still is motion while walking, then still within seconds', () => {
+    const personFrom = 5;
+    const stopsOn = 25;
+    const s = scene({ frames: 160, noise: 3, personFrom, personSpeed: 12, personStopsOn: stopsOn });
+    const ours = run(s.frames);
+    assert.ok(
+      ours.slice(personFrom + 4, stopsOn).every((r) => r.state === 'motion'),
+      `motion while walking: ${ours
+        .slice(personFrom + 4, stopsOn)
+        .map((r) => r.state)
+        .join(' ')}`,
+    );
+    const standing = ours.slice(stopsOn);
+    const lastMotion = standing.map((r) => r.state).lastIndexOf('motion');
+    // Moving pixels learn slowly for 20 frames, then at the full rate: still within about 7 s at 10 fps.
+    assert.ok(lastMotion < 7 * FPS, `still ${lastMotion + 1} frames after stopping: ${standing.map((r) => r.state[0]).join('')}`);
+    assert.ok(
+      standing.slice(7 * FPS).every((r) => r.state === 'still'),
+      'and stays still while they stand',
+    );
+    // Without absorbing (moving pixels at a tenth of the rate throughout) they were motion for far longer.
+    const slow = run(s.frames, new MotionDetector({ absorbAfterFrames: 10_000 })).slice(stopsOn);
+    assert.ok(
+      slow.slice(7 * FPS).some((r) => r.state === 'motion'),
+      'the slow background alone leaves them motion past 7 s',
+    );
+  });
+
   it("leaves out what the camera's motion masks cover, and says where the person is", () => {
     const s = scene({ frames: 40, noise: 3, personFrom: 5, personSpeed: 12 });
     const floor = [

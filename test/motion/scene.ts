@@ -32,6 +32,8 @@ export interface SceneOptions {
   readonly personY?: number;
   /** The person stands still with their left edge at this x (pixels) instead of walking in: one who fell and lies still. */
   readonly personStillAt?: number;
+  /** The walking person stops on this frame and stands there from then on (someone who came in and stays). */
+  readonly personStopsOn?: number;
   readonly seed?: number;
 }
 
@@ -66,7 +68,8 @@ export function personBox(o: SceneOptions, frame: number): Box | null {
 }
 
 function personX(o: SceneOptions, frame: number): number {
-  return o.personStillAt ?? -PERSON_W + (frame - o.personFrom! + 1) * (o.personSpeed ?? 8);
+  const walked = o.personStopsOn === undefined ? frame : Math.min(frame, o.personStopsOn);
+  return o.personStillAt ?? -PERSON_W + (walked - o.personFrom! + 1) * (o.personSpeed ?? 8);
 }
 
 /** Draws the scene's raw frames (before encoding). */
