@@ -26,6 +26,7 @@ import { maskCredentials } from '../internal/redact.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import type { MqttConfig } from '../config/index.js';
 import { MqttError } from './errors.js';
+import { warmPacketLengths } from './packet-lengths.js';
 
 /** How long close() waits for `stopped` to reach the broker. */
 export const CLOSE_FLUSH_MS = 3_000;
@@ -211,6 +212,8 @@ export class BrokerConnection implements AsyncDisposable {
 
   #connect(): void {
     if (this.#stopped) return;
+    // Once a process, before the first packet: the codec's length cache cut from a few slabs (packet-lengths.ts).
+    warmPacketLengths();
     const generation = ++this.#generation;
     this.#setState('connecting');
     const config = this.#config;
