@@ -281,30 +281,14 @@ export class EventStore {
   /** Events, newest first. */
   query(q: EventQuery = {}): TrackedObject[] {
     const { db } = this.#open_();
-    const where: string[] = [];
-    const values: (string | number)[] = [];
-    if (q.camera !== undefined) {
-      where.push('camera = ?');
-      values.push(q.camera);
-    }
-    if (q.label !== undefined) {
-      where.push('label = ?');
-      values.push(q.label);
-    }
-    if (q.zone !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(entered_zones) WHERE value = ?)');
-      values.push(q.zone);
-    }
-    if (q.after !== undefined) {
-      where.push('start_time >= ?');
-      values.push(q.after);
-    }
-    if (q.before !== undefined) {
-      where.push('start_time < ?');
-      values.push(q.before);
-    }
-    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
-    const sql = `SELECT data FROM events ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY start_time DESC LIMIT ${limit}`;
+    const { where, values } = whereOf([
+      ['camera = ?', q.camera],
+      ['label = ?', q.label],
+      ['EXISTS (SELECT 1 FROM json_each(entered_zones) WHERE value = ?)', q.zone],
+      ['start_time >= ?', q.after],
+      ['start_time < ?', q.before],
+    ]);
+    const sql = `SELECT data FROM events ${where} ORDER BY start_time DESC LIMIT ${pageSize(q.limit, 100)}`;
     return (db.prepare(sql).all(...values) as unknown as Row[]).map(fromRow);
   }
 
@@ -314,7 +298,7 @@ export class EventStore {
    */
   eventsBetween(q: WindowQuery): { events: TrackedObject[]; total: number } {
     const { db } = this.#open_();
-    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 100)));
+    const limit = pageSize(q.limit, 100);
     const where = 'camera = ? AND start_time < ? AND (end_time IS NULL OR end_time >= ?)';
     const total = Number((db.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${where}`).get(q.camera, q.to, q.from) as { n: number }).n);
     const rows = db
@@ -341,22 +325,12 @@ export class EventStore {
   /** Summaries, newest first. */
   summaries<T extends StoredSummary = StoredSummary>(q: SummaryQuery = {}): T[] {
     const { db } = this.#open_();
-    const where: string[] = [];
-    const values: (string | number)[] = [];
-    if (q.camera !== undefined) {
-      where.push('camera = ?');
-      values.push(q.camera);
-    }
-    if (q.after !== undefined) {
-      where.push('to_time >= ?');
-      values.push(q.after);
-    }
-    if (q.before !== undefined) {
-      where.push('from_time < ?');
-      values.push(q.before);
-    }
-    const limit = Math.max(1, Math.min(1000, Math.floor(q.limit ?? 20)));
-    const sql = `SELECT data FROM summaries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY created_at DESC LIMIT ${limit}`;
+    const { where, values } = whereOf([
+      ['camera = ?', q.camera],
+      ['to_time >= ?', q.after],
+      ['from_time < ?', q.before],
+    ]);
+    const sql = `SELECT data FROM summaries ${where} ORDER BY created_at DESC LIMIT ${pageSize(q.limit, 20)}`;
     return (db.prepare(sql).all(...values) as unknown as Row[]).map((row) => JSON.parse(row.data) as T);
   }
 
@@ -445,4 +419,15 @@ function asStoreError(error: unknown): EventStoreError {
 /** A row's event: rows written before `snapshot` existed say null, as an object with no snapshot yet does. */
 function fromRow(row: Row): TrackedObject {
   return { snapshot: null, ...(JSON.parse(row.data) as Omit<TrackedObject, 'snapshot'>) };
+}
+
+/** The WHERE clause of the conditions whose value is given (all of them), and their values in order. */
+function whereOf(conditions: readonly (readonly [sql: string, value: string | number | undefined])[]): { where: string; values: (string | number)[] } {
+  const given = conditions.filter((c): c is readonly [string, string | number] => c[1] !== undefined);
+  return { where: given.length === 0 ? '' : `WHERE ${given.map(([sql]) => sql).join(' AND ')}`, values: given.map(([, value]) => value) };
+}
+
+/** A page's size: the one asked (whole, 1–1000), or the default. */
+function pageSize(asked: number | undefined, fallback: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(asked ?? fallback)));
 }
