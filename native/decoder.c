@@ -1136,8 +1136,8 @@ static napi_value js_present(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* decodeFrom(handle, ptsMs): the next next(), skipping non-reference frames, decodes those presented from ptsMs on. */
-static napi_value js_decode_from(napi_env env, napi_callback_info info) {
+/* The decoder and the time in ms of a (handle, ptsMs) call: -1 when the time is negative or not a number. */
+static Decoder *decoder_and_time(napi_env env, napi_callback_info info, double *ms) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -1145,20 +1145,23 @@ static napi_value js_decode_from(napi_env env, napi_callback_info info) {
   if (d == NULL) return NULL;
   double at = -1;
   napi_get_value_double(env, argv[1], &at);
-  d->decode_from_ms = at >= 0 ? at : -1;
+  *ms = at >= 0 ? at : -1;
+  return d;
+}
+
+/* decodeFrom(handle, ptsMs): the next next(), skipping non-reference frames, decodes those presented from ptsMs on. */
+static napi_value js_decode_from(napi_env env, napi_callback_info info) {
+  double ms;
+  Decoder *d = decoder_and_time(env, info, &ms);
+  if (d != NULL) d->decode_from_ms = ms;
   return NULL;
 }
 
 /* aim(handle, ptsMs): the next next() that catches up after holding keeps the picture nearest ptsMs, not the newest. */
 static napi_value js_aim(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Decoder *d = get_decoder(env, argv[0]);
-  if (d == NULL) return NULL;
-  double at = -1;
-  napi_get_value_double(env, argv[1], &at);
-  d->aim_ms = at >= 0 ? at : -1;
+  double ms;
+  Decoder *d = decoder_and_time(env, info, &ms);
+  if (d != NULL) d->aim_ms = ms;
   return NULL;
 }
 
