@@ -222,13 +222,17 @@ class RoundScene implements VlmScene {
   }
 }
 
-async function objects(width: number, height: number, rounds: number): Promise<void> {
+/**
+ * A vlm worker asking the stand-in (its own latency) about the objects of a RoundScene, over a camera publishing
+ * a noise picture of width × height ten times a second: what the objects and frames parts run.
+ */
+async function roundsRun(width: number, height: number, latencyMs: number, part: Parameters<typeof workerOptions>[2]) {
   const server = await new FakeVlmServer().start();
-  server.latencyMs = 500;
+  server.latencyMs = latencyMs;
   const scene = new RoundScene();
   const supplier = new FrameSupplier({ streamId: 'bench' }).start();
   const supervisor = new WorkerSupervisor({ supplier });
-  const kind = vlmWorker(workerOptions(server, scene, { staleAfterMs: null }));
+  const kind = vlmWorker(workerOptions(server, scene, part));
   supervisor.add({ id: 'vlm', kind, criticality: 'best-effort' });
   const outputs: VlmOutput[] = [];
   let wanted = 0;
@@ -243,18 +247,36 @@ async function objects(width: number, height: number, rounds: number): Promise<v
   supplier.publish(input);
   const frames = setInterval(() => supplier.publish(input), 100);
   supervisor.start();
+  return {
+    server,
+    scene,
+    kind,
+    outputs,
+    /** Resolves once `total` answers came (call it before the round that brings them). */
+    answers(total: number): Promise<void> {
+      wanted = total;
+      return new Promise<void>((resolve) => (reached = resolve));
+    },
+    async close(): Promise<void> {
+      clearInterval(frames);
+      await supervisor.close();
+      await supplier.close();
+      await server.close();
+    },
+  };
+}
+
+async function objects(width: number, height: number, rounds: number): Promise<void> {
+  const run = await roundsRun(width, height, 500, { staleAfterMs: null });
+  const { server, scene, kind } = run;
   const seen = rounds * 4;
   for (let round = 0; round < rounds; round++) {
-    wanted = (round + 1) * 4;
-    const done = new Promise<void>((resolve) => (reached = resolve));
+    const done = run.answers((round + 1) * 4);
     scene.round(round, 4);
     await done;
   }
-  clearInterval(frames);
-  await supervisor.close();
-  await supplier.close();
-  await server.close();
-  const answered = outputs.filter((o) => o.error === undefined);
+  await run.close();
+  const answered = run.outputs.filter((o) => o.error === undefined);
   const described = new Set(answered.map((o) => o.trigger.objectId)).size;
   // Asks went one at a time: the stand-in's times are in the same order as the answers.
   const own = answered.map((o, i) => o.timing.pictureMs + o.latencyMs - (server.serverMs[i] ?? 0));
@@ -288,30 +310,11 @@ async function objects(width: number, height: number, rounds: number): Promise<v
  * framesupplier's own time per ask (its picture and request less the stand-in's time), the kept crops' bytes.
  */
 async function severalFrames(width: number, height: number, rounds: number): Promise<void> {
-  const server = await new FakeVlmServer().start();
-  server.latencyMs = 100;
-  const scene = new RoundScene();
-  const supplier = new FrameSupplier({ streamId: 'bench' }).start();
-  const supervisor = new WorkerSupervisor({ supplier });
-  const kind = vlmWorker(workerOptions(server, scene, { staleAfterMs: null, on: ['end'], frames: { max: 4, everyMs: 500 } }));
-  supervisor.add({ id: 'vlm', kind, criticality: 'best-effort' });
-  const outputs: VlmOutput[] = [];
-  let wanted = 0;
-  let reached: (() => void) | null = null;
-  supervisor.on('result', (r: WorkerResult) => {
-    outputs.push(r.output as VlmOutput);
-    if (outputs.length >= wanted) reached?.();
-  });
-  const payload = new Uint8Array(width * height * 3);
-  for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
-  const input: FrameInput = { payload, width, height, format: 'rgb24' };
-  supplier.publish(input);
-  const frames = setInterval(() => supplier.publish(input), 100);
-  supervisor.start();
+  const run = await roundsRun(width, height, 100, { staleAfterMs: null, on: ['end'], frames: { max: 4, everyMs: 500 } });
+  const { server, scene, kind } = run;
   let keptBytes = 0;
   for (let round = 0; round < rounds; round++) {
-    wanted = (round + 1) * 4;
-    const done = new Promise<void>((resolve) => (reached = resolve));
+    const done = run.answers((round + 1) * 4);
     scene.round(round, 4);
     for (let t = 0; t < 8; t++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -321,11 +324,8 @@ async function severalFrames(width: number, height: number, rounds: number): Pro
     scene.end();
     await done;
   }
-  clearInterval(frames);
-  await supervisor.close();
-  await supplier.close();
-  await server.close();
-  const answered = outputs.filter((o) => o.error === undefined);
+  await run.close();
+  const answered = run.outputs.filter((o) => o.error === undefined);
   const perAsk = answered.map((o) => o.frames.length);
   const own = answered.map((o, i) => o.timing.pictureMs + o.latencyMs - (server.serverMs[i] ?? 0));
   const record = {
