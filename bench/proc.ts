@@ -3,10 +3,14 @@
  * outside: the pids under a root, and each one's memory, descriptors,
  * threads and state. A process gone meanwhile is left out, never an error.
  */
-import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { heapSnapshotFlags } from './heap-diff.js';
 
 const CLK_TCK = 100;
 const PAGE = 4096;
@@ -215,4 +219,28 @@ export function threadBreakdown(start: ReturnType<typeof treeThreads>, end: Retu
   const out: Record<string, number> = {};
   for (const [key, s] of [...sums].sort((a, b) => b[1] - a[1])) if (s > 0) out[key] = Math.round((s / wallS) * 1000) / 10;
   return out;
+}
+
+/**
+ * `framesupplier run <config> --view none` of the checkout `tree`, as SOAK and SOAK-CHURN run it: the HTTP token
+ * given, its state in `stateDir`; with heap snapshots asked (seconds after start, from the env variable
+ * `snapshotsEnv`), Node writes them into SOAK_HEAP_DIR (or a temporary directory) on SIGUSR2.
+ */
+export function startSystemRun(o: { tree: string; configPath: string; token: string; stateDir: string; snapshotsEnv: string }): {
+  child: ChildProcessByStdio<null, Readable, null>;
+  exited: Promise<unknown[]>;
+  root: number;
+  snapshotsAt: number[];
+  heapDir: string;
+} {
+  const snapshotsAt = (process.env[o.snapshotsEnv] ?? '').split(',').filter(Boolean).map(Number);
+  const heapDir = process.env.SOAK_HEAP_DIR ?? mkdtempSync(join(tmpdir(), 'framesupplier-soak-heap-'));
+  const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', o.configPath, '--view', 'none', '--log-level', 'warn'], {
+    cwd: o.tree,
+    // Its own state directory: the event store and anything else it keeps stays in this run's.
+    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: o.token, XDG_STATE_HOME: o.stateDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return { child, exited: once(child, 'exit'), root: child.pid!, snapshotsAt, heapDir };
 }

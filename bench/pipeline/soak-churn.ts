@@ -22,9 +22,7 @@
  * first compared with the last by kind and holder, as SOAK's (SOAK_HEAP_DIR keeps them).
  * The summary names the allocator the run had (MALLOC_ARENA_MAX, LD_PRELOAD, MALLOC_CONF as given to it).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,8 +33,8 @@ import type { SystemStats } from '../../src/pipeline/index.js';
 import { RtspServer } from '../../test/capture/fixtures.js';
 import { Mosquitto } from '../../test/helpers/mosquitto.js';
 import { smallH264Clip } from '../../test/pipeline/helpers.js';
-import { diff, diffRecord, heapSnapshotFlags, summarize, takeHeapSnapshot } from '../heap-diff.js';
-import { dashboardUrl, sampleTree } from '../proc.js';
+import { diff, diffRecord, summarize, takeHeapSnapshot } from '../heap-diff.js';
+import { dashboardUrl, sampleTree, startSystemRun } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
 
@@ -122,17 +120,8 @@ export async function soakChurn(): Promise<void> {
   const configPath = join(dir, 'churn.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const token = randomBytes(24).toString('hex');
-  const snapshotsAt = (process.env.SOAK_CHURN_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number);
-  const heapDir = process.env.SOAK_HEAP_DIR ?? mkdtempSync(join(tmpdir(), 'framesupplier-soak-heap-'));
   const snapshots: string[] = [];
-  const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
-    cwd: tree,
-    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = once(child, 'exit');
-  const root = child.pid!;
+  const { child, exited, root, snapshotsAt, heapDir } = startSystemRun({ tree, configPath, token, stateDir: dir, snapshotsEnv: 'SOAK_CHURN_HEAP_SNAPSHOTS' });
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
   try {

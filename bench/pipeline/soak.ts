@@ -20,17 +20,15 @@
  * snapshot at each (into SOAK_HEAP_DIR, kept), and the summary compares the first with the last by kind of object
  * and what holds them (bench/heap-diff.ts, issue 45 item 2).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { SystemStats } from '../../src/pipeline/index.js';
-import { diff, diffRecord, heapSnapshotFlags, summarize, takeHeapSnapshot } from '../heap-diff.js';
-import { dashboardUrl, sampleTree, slope, type ProcessSample } from '../proc.js';
+import { diff, diffRecord, summarize, takeHeapSnapshot } from '../heap-diff.js';
+import { dashboardUrl, sampleTree, slope, startSystemRun, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
 
@@ -124,18 +122,8 @@ export async function soak(): Promise<void> {
   const configPath = join(dir, 'soak.json');
   writeFileSync(configPath, JSON.stringify(soakConfig(source, cameras, `/dev/shm/framesupplier-soak-${process.pid}`), null, 2));
   const token = randomBytes(24).toString('hex');
-  const snapshotsAt = (process.env.SOAK_HEAP_SNAPSHOTS ?? '').split(',').filter(Boolean).map(Number);
-  const heapDir = process.env.SOAK_HEAP_DIR ?? mkdtempSync(join(tmpdir(), 'framesupplier-soak-heap-'));
-  const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
   const snapshots: string[] = [];
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
-    cwd: tree,
-    // Its own state directory: the event store and anything else it keeps stays in this run's.
-    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: token, XDG_STATE_HOME: dir },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = once(child, 'exit');
-  const root = child.pid!;
+  const { child, exited, root, snapshotsAt, heapDir } = startSystemRun({ tree, configPath, token, stateDir: dir, snapshotsEnv: 'SOAK_HEAP_SNAPSHOTS' });
   try {
     // The CLI says where the dashboard is once it listens: the API is there.
     const url = await dashboardUrl(child, `the system in ${tree}`);
