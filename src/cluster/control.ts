@@ -61,6 +61,7 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
         ),
       ),
   };
+  /* eslint-disable @typescript-eslint/no-deprecated -- the old names are defined here, until 0.2.0 */
   return {
     cameras,
     workers,
@@ -70,6 +71,7 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
     restartWorker: deprecated('restartWorker', 'workers.restart', workers.restart),
     setWorkerEnabled: deprecated('setWorkerEnabled', 'workers.setEnabled', workers.setEnabled),
   };
+  /* eslint-enable @typescript-eslint/no-deprecated */
 }
 
 /** An old name: hands on to its new call, warning once per process (FRAMESUPPLIER_DEP_CLUSTER_CONTROL_<OLD_NAME>). */
