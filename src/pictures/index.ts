@@ -8,7 +8,7 @@
  * is made one way. On the parts' floor: it imports only the ground floor and
  * the supplier's Frame, and loads sharp on its first encode.
  */
-export { packedRgb, rgbOf } from './rgb.js';
+export { packedRgb, regionRgb, rgbOf } from './rgb.js';
 export { LumaReader, lumaAt, type Luma } from './luma.js';
 export { cropRegion, cropRgb, cutRgb, type NormalisedBox, type PixelRegion } from './region.js';
 export {

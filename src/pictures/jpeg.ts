@@ -19,7 +19,7 @@ import type { Frame } from '../supplier/index.js';
 import { overlay, type Box } from './boxes.js';
 import { PictureError } from './errors.js';
 import { cropRegion, type NormalisedBox, type PixelRegion } from './region.js';
-import { rgbOf } from './rgb.js';
+import { regionRgb } from './rgb.js';
 
 type SharpFunction = (typeof import('sharp'))['default'];
 
@@ -142,18 +142,28 @@ export async function framePicture(frame: Pick<Frame, 'payload' | 'width' | 'hei
       ? [0, 0, frame.width, frame.height]
       : (cropRegion(options.box, options.margin ?? 0.1, frame.width, frame.height) ?? noRegion(options.box));
   const sharp = await loadSharp();
-  const image =
-    frame.format === 'jpeg' || frame.format === 'png'
-      ? sharp(frame.payload)
-      : sharp(rgbOf(frame), { raw: { width: frame.width, height: frame.height, channels: 3 } });
-  return scaled(image, region, frame.width, frame.height, options);
+  if (frame.format === 'jpeg' || frame.format === 'png') return scaled(sharp(frame.payload), region, frame.width, frame.height, options);
+  // rgb24 is read in place; any other raw format has only the region's pixels converted (a crop of a 4:2:0 4K frame
+  // would otherwise convert all 8 million of them first, on the event loop).
+  if (frame.format === 'rgb24')
+    return scaled(sharp(frame.payload, { raw: { width: frame.width, height: frame.height, channels: 3 } }), region, frame.width, frame.height, options);
+  const [, , w, h] = region;
+  return scaled(sharp(regionRgb(frame, region), { raw: { width: w, height: h, channels: 3 } }), [0, 0, w, h], w, h, options, region);
 }
 
 function noRegion(box: NormalisedBox): never {
   throw new PictureError('ERR_PICTURE_REGION', `the box ${JSON.stringify(box)} has nothing inside the frame`);
 }
 
-async function scaled(image: Sharp, region: PixelRegion, width: number, height: number, options: Pick<PictureOptions, 'size' | 'quality'>): Promise<Picture> {
+/** `region` of `image` (width × height) scaled to `size` as a JPEG; the Picture says it shows `shows` (default `region`: the frame's pixels it came from). */
+async function scaled(
+  image: Sharp,
+  region: PixelRegion,
+  width: number,
+  height: number,
+  options: Pick<PictureOptions, 'size' | 'quality'>,
+  shows: PixelRegion = region,
+): Promise<Picture> {
   const [left, top, w, h] = region;
   if (w !== width || h !== height) image = image.extract({ left, top, width: w, height: h });
   const scale = Math.min(1, options.size / Math.max(w, h));
@@ -161,7 +171,7 @@ async function scaled(image: Sharp, region: PixelRegion, width: number, height: 
   const outH = Math.max(1, Math.round(h * scale));
   if (scale < 1) image = image.resize(outW, outH, { fit: 'fill' });
   const jpeg = await image.jpeg({ quality: options.quality ?? 80 }).toBuffer();
-  return { jpeg, width: outW, height: outH, region };
+  return { jpeg, width: outW, height: outH, region: shows };
 }
 
 /** A stored JPEG (an ended object's best snapshot) scaled to `size` for a model; ERR_PICTURE_UNREADABLE when it cannot be read. */

@@ -53,7 +53,7 @@ import { SampleWindow } from '../internal/sample-window.js';
 import { maskCredentials } from '../internal/redact.js';
 import { VlmClient } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
-import type { NormalisedBox } from '../pictures/index.js';
+import { loadSharp, type NormalisedBox } from '../pictures/index.js';
 import { cutShown, seenOf, snapshotShown, type Shown } from './vlm-image.js';
 import { DEFAULT_VLM_PENDING, PendingObjects, pendingKey, type PendingAsk } from './vlm-pending.js';
 import { CropKeeper, ObjectFrames } from './vlm-frames.js';
@@ -134,6 +134,8 @@ async function runIncarnation(
   snapshotCounts: () => VlmCounts,
 ): Promise<void> {
   const subscription: FrameSource = context.subscribe();
+  // Every ask encodes a picture: sharp (some 70 ms to load) is loaded now, not on the first ask (once a process).
+  void loadSharp().catch(() => undefined);
   const ledger = context.modelLedger();
   const perWorker = new MinuteWindow(options.budgets.perMinute);
   const waiting = new PendingObjects(figures.capacity);

@@ -9,12 +9,17 @@
  * as `description` (GET /api/events) and in the dashboard's event list (a real
  * chromium), and the key is in no MQTT message, API answer or log line. An
  * `end` trigger asks about the object's stored best snapshot (the events
- * store's), not a frame of now, and its answer lands on the ended event.
+ * store's), not a frame of now, and its answer lands on the ended event; so
+ * is an object that ended while it waited for the model (another object's
+ * ask held by the stand-in until then, ADR 0067).
  * Four objects confirmed on one frame, a model holding each request 500 ms:
  * each described once from a frame newer than its trigger (ADR 0067), the
- * tokens summed as the stand-in counted them; switched off through the API,
- * no ask goes, and with --save-config it stays off after a restart; the
- * MQTT switch (Home Assistant's) is saved the same way.
+ * tokens summed as the stand-in counted them (and the dashboard's `asks`
+ * cell says the pending and tokens figures of /api/stats); switched off
+ * through the API, no ask goes and the worker reads at most one frame more
+ * while the camera's detector goes on for ten, and with --save-config it
+ * stays off after a restart; the MQTT switch (Home Assistant's) is saved the
+ * same way.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,15 +31,37 @@ import sharp from 'sharp';
 import { createApp } from '../../src/app/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { FakeVlmServer } from '../helpers/vlm-server.js';
+import { FakeVlmServer, type VlmRequestRecord } from '../helpers/vlm-server.js';
 import { nextResults, resolvedConfig } from '../pipeline/helpers.js';
 import { parseConfig } from '../../src/config/index.js';
 import type { VlmOutput } from '../../src/workers/index.js';
+import type { EventOf } from '../../src/pipeline/index.js';
 import { eventuallyAsync } from '../helpers/process.js';
 import { launchBrowser } from '../helpers/browser.js';
 
 const KEY = 'sk-app-test-9f8e7d6c5b4a-SECRET';
 const SQUARES = 'lavfi:color=c=white:size=320x240:rate=10,drawbox=x=40:y=40:w=80:h=80:color=red:t=fill,drawbox=x=200:y=120:w=80:h=80:color=blue:t=fill';
+
+type Rgb = (r: number, g: number, b: number) => boolean;
+const RED: Rgb = (r, g, b) => r > 180 && g < 90 && b < 90;
+const BLUE: Rgb = (r, g, b) => b > 180 && r < 90 && g < 90;
+
+/**
+ * The picture a request carried is `snapshot` (an event's GET /api/events/:id/snapshot.jpg, the whole frame with its
+ * box drawn) scaled to `size` wide, not a frame of now: its size, the square (`colour`) in it, pixel for pixel.
+ */
+async function assertSentSnapshot(sent: Buffer, snapshot: Buffer, size: number, colour: Rgb): Promise<void> {
+  const stored = await sharp(snapshot).metadata();
+  const picture = await sharp(sent).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([picture.info.width, picture.info.height], [size, Math.round((size * stored.height) / stored.width)]);
+  let coloured = 0;
+  for (let i = 0; i < picture.data.length; i += picture.info.channels) if (colour(picture.data[i]!, picture.data[i + 1]!, picture.data[i + 2]!)) coloured++;
+  assert.ok(coloured > 4, `the square is in the picture sent (${coloured} pixels of its colour)`);
+  const comparable = await sharp(snapshot).resize(picture.info.width, picture.info.height).raw().toBuffer();
+  let difference = 0;
+  for (let i = 0; i < comparable.length; i++) difference += Math.abs(comparable[i]! - picture.data[i]!);
+  assert.ok(difference / comparable.length < 12, `the picture sent is the stored snapshot (mean difference ${difference / comparable.length})`);
+}
 
 describe('vlm workers in the app', { timeout: 180_000 }, () => {
   let broker: Mosquitto;
@@ -152,10 +179,20 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       }, 'the event in the store with its description');
 
       // Its asks in /api/stats and on /metrics, against the stand-in server's own count of the requests it got.
-      type Asks = { triggers: number; sent: number; answered: number; stale: number; errors: number; skipped: Record<string, number> };
-      const stats = (await (await fetch(new URL('/api/stats', dashboard.url), { headers: auth })).json()) as {
-        cameras: Record<string, { workers: Record<string, { asks: Asks | null }> }>;
+      type Asks = {
+        triggers: number;
+        sent: number;
+        answered: number;
+        stale: number;
+        errors: number;
+        skipped: Record<string, number>;
+        pending: { now: number; waitMs: { p50: number | null; p99: number | null } };
+        tokens: { prompt: number; completion: number; endpoint: { lastHour: number; perHour: number | null } };
       };
+      type Stats = { cameras: Record<string, { workers: Record<string, { asks: Asks | null }> }> };
+      const vlmAsks = async (): Promise<Asks> =>
+        ((await (await fetch(new URL('/api/stats', dashboard.url), { headers: auth })).json()) as Stats).cameras.squares!.workers.vlm!.asks!;
+      const stats = (await (await fetch(new URL('/api/stats', dashboard.url), { headers: auth })).json()) as Stats;
       const asks = stats.cameras.squares!.workers.vlm!.asks!;
       const served = server.requests.length;
       assert.ok(asks.sent >= served && asks.sent <= served + 1, `sent ${asks.sent}, the server got ${served} (one may be on its way)`);
@@ -185,6 +222,22 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
           timeout: 60_000,
         });
         assert.match(String(await row.jsonValue()), /^sent \d+, answered \d+/);
+        // Its pending and tokens parts say what /api/stats says, the tokens as the stand-in counted them.
+        let said = '';
+        let expected = '';
+        await eventuallyAsync(async () => {
+          const now = await vlmAsks();
+          const { pending, tokens } = now;
+          if (pending.waitMs.p50 === null || pending.waitMs.p99 === null) return false;
+          const counted = tokens.prompt + tokens.completion;
+          expected =
+            `; pending ${pending.now} (waited p50 ${Math.round(pending.waitMs.p50)} ms, p99 ${Math.round(pending.waitMs.p99)} ms)` +
+            `; tokens ${counted} (endpoint ${tokens.endpoint.lastHour} last hour${tokens.endpoint.perHour === null ? '' : ` of ${tokens.endpoint.perHour}`})`;
+          said = (await page.textContent('tr[data-worker="squares/vlm"] td[data-field="asks"]')) ?? '';
+          return counted > 0 && counted === server.tokens.prompt + server.tokens.completion && said.endsWith(expected);
+        }, 'the asks cell saying the pending and tokens figures').catch((error: unknown) => {
+          throw new Error(`the asks cell reads ${JSON.stringify(said)}, /api/stats says ${JSON.stringify(expected)}: ${(error as Error).message}`);
+        });
         assert.equal(await page.textContent('tr[data-worker="squares/detector"] td[data-field="asks"]'), '-');
       } finally {
         await browser.close();
@@ -269,22 +322,109 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       }, 'the ended event with its description');
       const ended = found!;
       assert.equal(ended.has_snapshot, true);
-      // the picture asked about is the stored snapshot (the whole frame with the box drawn), scaled to 64: not a
-      // frame of now, in which the square is gone
+      // the picture asked about is the stored snapshot, scaled to 64: not a frame of now, in which the square is gone
       const snapshot = Buffer.from(await (await fetch(new URL(`/api/events/${ended.id}/snapshot.jpg`, dashboard.url), { headers: auth })).arrayBuffer());
-      const stored = await sharp(snapshot).metadata();
-      const sent = await sharp(request.jpeg!).raw().toBuffer({ resolveWithObject: true });
-      assert.deepEqual([sent.info.width, sent.info.height], [64, Math.round((64 * stored.height) / stored.width)]);
-      let red = 0;
-      for (let i = 0; i < sent.data.length; i += sent.info.channels) if (sent.data[i]! > 180 && sent.data[i + 1]! < 90 && sent.data[i + 2]! < 90) red++;
-      assert.ok(red > 4, `the square is in the picture sent (${red} red pixels)`);
-      const comparable = await sharp(snapshot).resize(sent.info.width, sent.info.height).raw().toBuffer();
-      let difference = 0;
-      for (let i = 0; i < comparable.length; i++) difference += Math.abs(comparable[i]! - sent.data[i]!);
-      assert.ok(difference / comparable.length < 12, `the picture sent is the stored snapshot (mean difference ${difference / comparable.length})`);
+      await assertSentSnapshot(request.jpeg!, snapshot, 64, RED);
     } finally {
       await app.close();
       delete process.env.VLM_APP_TEST_KEY;
+    }
+  });
+
+  it('an object that ends while it waits for the model is asked about from its stored best snapshot, and the answer lands on its ended event', async () => {
+    const local = await new FakeVlmServer().start();
+    let release: () => void = () => undefined;
+    local.hold = new Promise<void>((resolve) => (release = resolve));
+    local.answer = (request) => `described: ${request.prompt}`;
+    // a red and a blue square seen for 4 s, then gone: their tracks end 1 s later
+    const square = (x: number, colour: string): string => `drawbox=x=${x}:y=60:w=60:h=60:color=${colour}:t=fill:enable='lt(t,4)'`;
+    const config = resolvedConfig({
+      cameras: {
+        pair: {
+          source: `lavfi:color=c=white:size=320x240:rate=10,${square(30, 'red')},${square(200, 'blue')}`,
+          capture: { output: { format: 'rgb24' } },
+          workers: [
+            {
+              id: 'detector',
+              module: fileURLToPath(new URL('../objects/colour-detector.js', import.meta.url)),
+              maxFps: 5,
+              track: { confirmHits: 1, endAfterSeconds: 1 },
+            },
+            {
+              id: 'vlm',
+              vlm: {
+                api: 'openai',
+                url: local.url('openai'),
+                model: 'llava',
+                name: 'describe',
+                prompt: 'What is the {{label}} {{object_id}}?',
+                image: { size: 64 },
+                triggers: { objects: { of: 'detector', on: ['new'] } },
+              },
+            },
+          ],
+        },
+      },
+      events: { database: join(dir, 'pending-events.db') },
+    });
+    const app = createApp(config, {
+      logger: createLogger({ level: 'silent' }),
+      http: { config: resolvedConfig({ cameras: {}, http: { host: '127.0.0.1', port: 0, token: 'vlm-app-test-token-0123456789' } }).http! },
+    });
+    const ends = new Map<string, string>();
+    let ended: () => void = () => undefined;
+    app.system.on('tracked-object', (e: EventOf<'tracked-object'>) => {
+      if (e.event.after.camera !== 'pair' || e.event.type !== 'end') return;
+      ends.set(e.event.after.label, e.event.after.id);
+      ended();
+    });
+    try {
+      const first = new Promise<VlmRequestRecord>((resolve) => local.once('request', resolve));
+      await app.start();
+      // One object's ask is held by the stand-in; the other's waits, pending, until it has ended.
+      const held = await first;
+      const heldLabel = /What is the (red|blue) /.exec(held.prompt)?.[1];
+      assert.ok(heldLabel !== undefined, held.prompt);
+      const label = heldLabel === 'red' ? 'blue' : 'red';
+      await new Promise<void>((resolve) => {
+        ended = () => {
+          if (ends.has(label)) resolve();
+        };
+        ended();
+      });
+      const id = ends.get(label)!;
+      assert.equal(local.requests.length, 1, 'nothing asked about it while it waited');
+      const answers = nextResults(app.system, 'pair', 'vlm', 2);
+      release();
+      const output = (await answers).map((e) => e.output as VlmOutput).find((o) => o.trigger.objectId === id);
+      assert.ok(output !== undefined, `an answer about the ${label} object ${id}`);
+      assert.equal(output.error, undefined);
+      assert.equal(output.trigger.kind, 'new', 'asked about on its own trigger, after it ended');
+      assert.deepEqual([output.image.source, output.frames.map((f) => f.source)], ['snapshot', ['snapshot']], 'from its stored snapshot');
+      const request = local.requests.find((r) => r.prompt.includes(id));
+      assert.ok(request?.jpeg != null, 'its request carried a picture');
+
+      // The picture is the events store's best snapshot of it, and the answer is on its ended event.
+      const dashboard = app.dashboard!;
+      const auth = { authorization: `Bearer ${dashboard.token.value}` };
+      type Stored = { id: string; end_time: number | null; has_snapshot: boolean; description?: string };
+      let stored: Stored | undefined;
+      await eventuallyAsync(async () => {
+        const events = (await (await fetch(new URL(`/api/events?camera=pair&label=${label}`, dashboard.url), { headers: auth })).json()) as {
+          events: Stored[];
+        };
+        stored = events.events.find((e) => e.id === id && e.end_time !== null && e.description === local.answer(request));
+        return stored !== undefined;
+      }, 'the ended event with its description');
+      assert.equal(stored!.has_snapshot, true);
+      const snapshot = Buffer.from(await (await fetch(new URL(`/api/events/${id}/snapshot.jpg`, dashboard.url), { headers: auth })).arrayBuffer());
+      await assertSentSnapshot(request.jpeg, snapshot, 64, label === 'red' ? RED : BLUE);
+      const asks = app.system.stats().cameras.pair!.workers.vlm!.asks!;
+      assert.deepEqual([asks.sent, asks.answered, asks.skipped['ended-late'], asks.skipped.gone], [2, 2, 0, 0], JSON.stringify(asks));
+    } finally {
+      release();
+      await app.close();
+      await local.close();
     }
   });
 
@@ -378,8 +518,28 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
       const disabled = (await (await post('/api/cameras/four/workers/vlm/disable')).json()) as { change: string };
       assert.equal(disabled.change, 'worker-disabled');
       const sentAtOff = local.requests.length;
-      await nextResults(app.system, 'four', 'detector', 10);
+      // What the worker had read when the switch was acknowledged: the mailbox's frames handed to it, and its ledger's.
+      type Read = { totals: { delivered: number }; modelFrames: { taken: number; skipped: number; inFlight: number } | null };
+      const read = async (): Promise<{ delivered: number; ledger: number }> => {
+        const w = (
+          (await (await fetch(new URL('/api/stats', dashboard.url), { headers: auth })).json()) as {
+            cameras: Record<string, { workers: Record<string, Read> }>;
+          }
+        ).cameras.four!.workers.vlm!;
+        const m = w.modelFrames;
+        return { delivered: w.totals.delivered, ledger: m === null ? 0 : m.taken + m.skipped + m.inFlight };
+      };
+      const readAtOff = await read();
+      const went = await nextResults(app.system, 'four', 'detector', 10);
       assert.equal(local.requests.length, sentAtOff, 'no ask after the switch');
+      // Within one frame: ten frames went through the camera's detector after the switch, the worker read at most one of them.
+      assert.equal(new Set(went.map((e) => e.seq)).size, 10, 'the camera went on: ten frames detected');
+      const readLater = await read();
+      assert.ok(readAtOff.delivered >= 1, `the worker had read frames before: ${JSON.stringify(readAtOff)}`);
+      assert.ok(
+        readLater.delivered - readAtOff.delivered <= 1 && readLater.ledger - readAtOff.ledger <= 1,
+        `frames read after the switch: at most one (at the switch ${JSON.stringify(readAtOff)}, ten frames later ${JSON.stringify(readLater)})`,
+      );
       const after = await asks();
       assert.ok(after.skipped.stopped! >= 1, `what waited is counted stopped: ${JSON.stringify(after)}`);
       assert.match(readFileSync(file, 'utf8'), /enabled: false/, '--save-config wrote the switch');

@@ -14,8 +14,9 @@
  *    streamed as one JSON object a line.
  * Each request is recorded (headers, body, the prompt, every JPEG it carried, in order:
  * OpenAI's image_url parts of the user message, Ollama's `images`), and the tokens
- * reported in usage summed. Its hold time (latencyMs), failure mode and
- * answer are the test's to set; 'hang' never answers.
+ * reported in usage summed. Its hold time (latencyMs), a hold until the test
+ * releases it (`hold`), failure mode and answer are the test's to set; 'hang'
+ * never answers.
  */
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -45,6 +46,8 @@ export class FakeVlmServer extends EventEmitter {
   readonly requests: VlmRequestRecord[] = [];
   /** Time each request is held before the answer starts. */
   latencyMs = 0;
+  /** Each request is also held until this settles (null: not held): keeps an ask in flight until something else happened. */
+  hold: Promise<unknown> | null = null;
   /** Tokens this server reported in its answers' usage (its own count, to check a client's sums against). */
   readonly tokens = { prompt: 0, completion: 0 };
   /** Each answered request's time in this server, from its first byte read to its answer's last byte written (ms). */
@@ -103,6 +106,7 @@ export class FakeVlmServer extends EventEmitter {
     this.emit('request', record);
     if (this.mode === 'hang') return; // never answers: the client's timeout is the only way out
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    if (this.hold !== null) await this.hold.catch(() => undefined);
     if (this.#options.apiKey !== undefined && req.headers.authorization !== `Bearer ${this.#options.apiKey}`) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'Incorrect API key provided' } }));
       return;

@@ -20,6 +20,7 @@ import {
   LumaReader,
   packedRgb,
   PictureError,
+  regionRgb,
   rgbOf,
   snapshotEncodes,
   snapshotPicture,
@@ -275,6 +276,55 @@ describe('pictures', { timeout: 60_000 }, () => {
       framePicture(frameOf('rgb24', width, height, rgb), { box: [1.2, 0.2, 1.5, 0.4], size: 100 }),
       (error: unknown) => error instanceof PictureError && error.code === 'ERR_PICTURE_REGION',
     );
+  });
+
+  it("regionRgb converts its region's pixels only, as the whole frame's conversion has them (every raw format, odd offsets; property); framePicture crops a raw frame the same way", async () => {
+    const FORMATS: readonly PixelFormat[] = [...RAW, 'gray'];
+    const bytes = (format: PixelFormat, width: number, height: number): number =>
+      format === 'nv12' || format === 'yuv420p'
+        ? width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2)
+        : width * height * (format === 'gray' ? 1 : format === 'rgba' || format === 'bgra' ? 4 : 3);
+    const case_ = fc
+      .record({ format: fc.constantFrom(...FORMATS), width: fc.integer({ min: 1, max: 13 }), height: fc.integer({ min: 1, max: 11 }), seed: fc.integer() })
+      .chain((c) =>
+        fc.record({
+          c: fc.constant(c),
+          left: fc.integer({ min: 0, max: c.width - 1 }),
+          top: fc.integer({ min: 0, max: c.height - 1 }),
+        }),
+      )
+      .chain(({ c, left, top }) =>
+        fc.record({
+          c: fc.constant(c),
+          region: fc.tuple(fc.constant(left), fc.constant(top), fc.integer({ min: 1, max: c.width - left }), fc.integer({ min: 1, max: c.height - top })),
+        }),
+      );
+    fc.assert(
+      fc.property(case_, ({ c, region }) => {
+        const payload = new Uint8Array(bytes(c.format, c.width, c.height));
+        for (let i = 0; i < payload.length; i++) payload[i] = ((i + c.seed) * 2654435761) >>> 24;
+        const whole = packedRgb(payload, c.width, c.height, c.format);
+        const [left, top, w, h] = region;
+        const expected = new Uint8Array(w * h * 3);
+        for (let y = 0; y < h; y++) expected.set(whole.subarray(((top + y) * c.width + left) * 3, ((top + y) * c.width + left + w) * 3), y * w * 3);
+        assert.deepEqual(regionRgb(frameOf(c.format, c.width, c.height, payload), [left, top, w, h]), expected);
+      }),
+    );
+    assert.throws(
+      () => regionRgb(frameOf('rgb24', 4, 4, new Uint8Array(48)), [2, 0, 3, 1]),
+      (error: unknown) => error instanceof PictureError && error.code === 'ERR_PICTURE_REGION',
+    );
+    // A crop of a raw frame is the crop of its conversion: the same pixels, so the same JPEG.
+    const [width, height] = [96, 54];
+    for (const format of ['yuv420p', 'nv12', 'bgr24'] as const) {
+      const payload = new Uint8Array(bytes(format, width, height));
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
+      const options = { box: [0.31, 0.17, 0.62, 0.9] as const, margin: 0.1, size: 24, quality: 90 };
+      const raw = await framePicture(frameOf(format, width, height, payload), options);
+      const converted = await framePicture(frameOf('rgb24', width, height, packedRgb(payload, width, height, format)), options);
+      assert.deepEqual([raw.region, raw.width, raw.height], [converted.region, converted.width, converted.height], format);
+      assert.ok(raw.jpeg.equals(converted.jpeg), `${format}: the same JPEG as its converted frame's`);
+    }
   });
 
   it('snapshotPicture scales a stored JPEG; one that cannot be read is ERR_PICTURE_UNREADABLE', async () => {
