@@ -51,6 +51,7 @@ import { nextFrame, WorkerExit, type WorkerContext, type WorkerKind } from './ki
 import { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, vlmEndpointKey, type VlmSkipReason } from './vlm-budget.js';
 import { SampleWindow } from '../internal/sample-window.js';
 import { maskCredentials } from '../internal/redact.js';
+import { warmHttpClient } from '../internal/http-warm.js';
 import { VlmClient } from './vlm-client.js';
 import { VlmError } from './vlm-errors.js';
 import { loadSharp, type NormalisedBox } from '../pictures/index.js';
@@ -134,8 +135,10 @@ async function runIncarnation(
   snapshotCounts: () => VlmCounts,
 ): Promise<void> {
   const subscription: FrameSource = context.subscribe();
-  // Every ask encodes a picture: sharp (some 70 ms to load) is loaded now, not on the first ask (once a process).
+  // Every ask encodes a picture and makes an HTTP request: sharp (some 70 ms to load) and Node's HTTP client (its
+  // parser compiled on a first connection, 20–40 ms) are made ready now, not on the first ask (once a process).
   void loadSharp().catch(() => undefined);
+  void warmHttpClient();
   const ledger = context.modelLedger();
   const perWorker = new MinuteWindow(options.budgets.perMinute);
   const waiting = new PendingObjects(figures.capacity);
