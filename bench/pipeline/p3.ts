@@ -2,7 +2,7 @@
  * P3 (issue 33): N cameras, each a 1280 × 720 main stream and a 640 × 360 substream of the same scene (libx264
  * as cameras encode, a keyframe every 2 s, 10 fps, the same timestamps; files played at their own rate and
  * looped), a detector at maxFps 2 on a 640 input (P2's mock model) on stream auto, and an event snapshot about
- * twice a minute per camera (the system's cameraPicture() at a result's capture time, encoded to JPEG as the
+ * twice a minute per camera (the system's cameras.picture() at a result's capture time, encoded to JPEG as the
  * event recorder does), against the same cameras with the main stream alone (the detector converts at 640
  * there, as P2). Lines: CPU per camera and RSS of the process tree, capture-to-result age, snapshot latency
  * (asked → JPEG in hand) and the JPEG's size and dimensions, and what each stream decoded.

@@ -10,7 +10,10 @@
  *
  * Enabling or disabling a worker is per process and has no cluster-wide form
  * yet: refused with ERR_CLUSTER_UNSUPPORTED rather than done on one node only.
+ * The names from before the system's parts (addCamera, …) stay until 0.2.0,
+ * each warning once per process (CHANGELOG.md, Deprecated).
  */
+import { deprecationCode, warnDeprecated } from '../internal/deprecated.js';
 import type { SystemControl, VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
@@ -58,13 +61,23 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
         ),
       ),
   };
+  /* eslint-disable @typescript-eslint/no-deprecated -- the old names are defined here, until 0.2.0 */
   return {
     cameras,
     workers,
-    addCamera: cameras.add,
-    replaceCamera: cameras.replace,
-    removeCamera: cameras.remove,
-    restartWorker: workers.restart,
-    setWorkerEnabled: workers.setEnabled,
+    addCamera: deprecated('addCamera', 'cameras.add', cameras.add),
+    replaceCamera: deprecated('replaceCamera', 'cameras.replace', cameras.replace),
+    removeCamera: deprecated('removeCamera', 'cameras.remove', cameras.remove),
+    restartWorker: deprecated('restartWorker', 'workers.restart', workers.restart),
+    setWorkerEnabled: deprecated('setWorkerEnabled', 'workers.setEnabled', workers.setEnabled),
+  };
+  /* eslint-enable @typescript-eslint/no-deprecated */
+}
+
+/** An old name: hands on to its new call, warning once per process (FRAMESUPPLIER_DEP_CLUSTER_CONTROL_<OLD_NAME>). */
+function deprecated<A extends unknown[]>(old: string, now: string, call: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return (...args) => {
+    warnDeprecated(deprecationCode('CLUSTER_CONTROL', old), `clusterCameraControl().${old}() is deprecated: call .${now}() (CHANGELOG.md; removed in 0.2.0)`);
+    return call(...args);
   };
 }

@@ -498,21 +498,20 @@ const objectSettings = {
 };
 
 const Coordinate = Type.Number({ minimum: 0, maximum: 1 });
+/** Points in 0–1 of the frame, [[x, y], …]: a zone's polygon, a line's polyline. */
+const normalisedPoints = (minItems: number, description: string) =>
+  annotate(Type.Array(Type.Array(Coordinate, { minItems: 2, maxItems: 2 }), { minItems, maxItems: 100, description }), {
+    [HINT]: '[[x, y], …] with x and y in 0–1',
+  });
+/** The labels a zone or a line counts. */
+const countedLabels = () =>
+  Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' }));
 /** A normalised polygon; that it does not cross itself is checked after the shape (validate.ts). */
-export const PolygonSchema = annotate(
-  Type.Array(Type.Array(Coordinate, { minItems: 2, maxItems: 2 }), {
-    minItems: 3,
-    maxItems: 100,
-    description: '[[x, y], …]: at least 3 points in 0–1 of the frame (0, 0 top left), not crossing itself.',
-  }),
-  { [HINT]: '[[x, y], …] with x and y in 0–1' },
-);
+export const PolygonSchema = normalisedPoints(3, '[[x, y], …]: at least 3 points in 0–1 of the frame (0, 0 top left), not crossing itself.');
 export const ZoneSchema = Type.Object(
   {
     polygon: PolygonSchema,
-    labels: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' }),
-    ),
+    labels: countedLabels(),
     minArea: Type.Optional(fraction("Least box area, as a fraction of the frame's. Default 0.")),
     minScore: Type.Optional(fraction('Least detection score. Default 0.')),
     loiterSeconds: seconds('Time inside before an object is loitering. Default: never.'),
@@ -536,20 +535,11 @@ export const ZoneSchema = Type.Object(
   { ...closed, description: "A zone: an object is in it when its box's bottom centre is inside the polygon and it passes the filters." },
 );
 /** A normalised polyline; zero-length segments are checked after the shape (validate.ts). */
-export const LinePointsSchema = annotate(
-  Type.Array(Type.Array(Coordinate, { minItems: 2, maxItems: 2 }), {
-    minItems: 2,
-    maxItems: 100,
-    description: '[[x, y], …]: at least 2 points in 0–1 of the frame (0, 0 top left), no two neighbours the same.',
-  }),
-  { [HINT]: '[[x, y], …] with x and y in 0–1' },
-);
+export const LinePointsSchema = normalisedPoints(2, '[[x, y], …]: at least 2 points in 0–1 of the frame (0, 0 top left), no two neighbours the same.');
 export const LineSchema = Type.Object(
   {
     points: LinePointsSchema,
-    labels: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { uniqueItems: true, description: 'Only these labels count. Default: every label.' }),
-    ),
+    labels: countedLabels(),
     in: Type.Optional(
       StringEnum(['left', 'right'] as const, {
         description: "The side that is 'in': left or right of the line walked from its first point to its last, in the picture. Default right.",

@@ -13,3 +13,8 @@ export function warnDeprecated(code: string, message: string): void {
   warned.add(code);
   process.emitWarning(message, { type: 'DeprecationWarning', code });
 }
+
+/** The code of an old name's warning: `FRAMESUPPLIER_DEP_<AREA>_<OLD_NAME>` (`SYSTEM`, `addCamera` → `FRAMESUPPLIER_DEP_SYSTEM_ADD_CAMERA`). */
+export function deprecationCode(area: string, old: string): string {
+  return `FRAMESUPPLIER_DEP_${area}_${old.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}

@@ -10,10 +10,10 @@ export {
   MAX_IN_FLIGHT,
   DISCOVERY_MIN_INTERVAL_MS,
   type MqttSinkOptions,
-  type MqttSinkStats,
   type MqttConnectionState,
   type MqttSinkEvents,
 } from './sink.js';
+export type { MqttSinkStats } from './sink-stats.js';
 export { Topics, topicLabel, SHARED } from './topics.js';
 export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, type ObjectTrackerOptions, type ResultLike } from './object-events.js';
 export { BoundedQueue, type QueuedMessage } from './bounded-queue.js';

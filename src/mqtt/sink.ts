@@ -38,8 +38,9 @@
  *   and dwell events, label and zone counts), line-counts.ts, results.ts
  *   (latest-only results), answers.ts (vlm answers), retained-state.ts
  *   (states; discovery.ts what Home Assistant is told), commands.ts (what
- *   comes in). This sink reads the system's event stream, hands each event to
- *   its rooms, and owns the timers and the start and close order.
+ *   comes in), sink-stats.ts (what they count, read as stats()). This sink
+ *   reads the system's event stream, hands each event to its rooms, and owns
+ *   the timers and the start and close order.
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);
  *   start() after close() throws ERR_MQTT_CLOSED.
  */
@@ -63,6 +64,7 @@ import type { ObjectEvent } from './object-events.js';
 import type { Outlet } from './outlet.js';
 import { ResultPublisher } from './results.js';
 import { RetainedState } from './retained-state.js';
+import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 import { Topics } from './topics.js';
 import { AnswerPublisher } from './answers.js';
 import { workerBudgetS } from './age-budget.js';
@@ -83,48 +85,6 @@ export interface MqttSinkOptions {
   readonly lastHourRefreshMs?: number;
   /** After a command switched a worker on or off (Home Assistant's switch too): the app keeps it in the config file with --save-config. */
   readonly onWorkerEnabled?: (camera: string | null, worker: string, enabled: boolean) => Promise<void>;
-}
-
-export interface MqttSinkStats {
-  readonly state: MqttConnectionState;
-  readonly connected: boolean;
-  /** The broker's URL with any credentials masked. */
-  readonly url: string;
-  readonly clientId: string;
-  readonly topicPrefix: string;
-  /** Successful connections, and those after the first. */
-  readonly connects: number;
-  readonly reconnects: number;
-  /** Wall clock of the current connection, or null. */
-  readonly connectedSince: number | null;
-  readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
-  readonly events: {
-    /** Object events made (new, update, end). */
-    readonly emitted: number;
-    /** Acknowledged by the broker. */
-    readonly published: number;
-    readonly queued: number;
-    readonly queuedBytes: number;
-    readonly inFlight: number;
-    /** Dropped: the offline queue was full (oldest first), or the broker refused them. */
-    readonly dropped: number;
-    /** Objects with an event in progress. */
-    readonly active: number;
-  };
-  readonly results: {
-    readonly published: number;
-    /** Replaced by a newer result of the same worker before they could be sent (broker away, backed up, or rate limit). */
-    readonly superseded: number;
-    /** Outputs that are not JSON (never sent). */
-    readonly unserializable: number;
-  };
-  /** Commands obeyed, refused (malformed, unknown target), and ignored because the broker delivered them retained (left on the topic by anyone, they would be obeyed again at every connect). */
-  readonly commands: { readonly accepted: number; readonly rejected: number; readonly retainedIgnored: number };
-  /** Home Assistant discovery: times it was published again (for its `online` birth messages, at most once per interval), and birth messages that found it published recently. */
-  readonly discovery: { readonly republished: number; readonly coalesced: number };
-  /** Events the system's stream dropped because this sink read too slowly. */
-  readonly systemEventsLost: number;
-  readonly messagesPublished: number;
 }
 
 /**
@@ -291,33 +251,18 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   stats(): MqttSinkStats {
-    const connection = this.#connection;
-    const outbox = this.#outbox;
-    return {
-      state: connection.state,
-      connected: connection.connected,
-      url: connection.url,
-      clientId: connection.clientId,
-      topicPrefix: this.topics.prefix,
-      connects: connection.connects,
-      reconnects: Math.max(0, connection.connects - 1),
-      connectedSince: connection.connectedAt,
-      lastError: connection.lastError,
-      events: {
-        emitted: outbox.emitted,
-        published: outbox.published,
-        queued: outbox.queued,
-        queuedBytes: outbox.queuedBytes,
-        inFlight: outbox.inFlight,
-        dropped: outbox.dropped,
-        active: this.#events.activeCount,
+    return sinkStats(
+      {
+        connection: this.#connection,
+        outbox: this.#outbox,
+        events: this.#events,
+        results: this.#results,
+        commands: this.#commands,
+        retained: this.#retainedState,
       },
-      results: { published: this.#results.published, superseded: this.#results.superseded, unserializable: this.#results.unserializable },
-      commands: { accepted: this.#commands.accepted, rejected: this.#commands.rejected, retainedIgnored: this.#commands.retainedIgnored },
-      discovery: { republished: this.#retainedState.discoveryRepublished, coalesced: this.#retainedState.discoveryCoalesced },
-      systemEventsLost: this.#systemEventsLost,
-      messagesPublished: connection.messages,
-    };
+      this.topics.prefix,
+      this.#systemEventsLost,
+    );
   }
 
   /**

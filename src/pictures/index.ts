@@ -1,13 +1,15 @@
 /**
  * Pictures (ADR 0063): the one room where frames become pictures. A frame to
- * packed RGB, a box to the region of pixels it shows, a crop scaled for a
- * model, a frame or region encoded as JPEG with sharp (its process-wide
- * settings made once, here). Viewers (src/http), snapshots (src/app), cascades
- * (pipeline/crop-feed.ts), vlm workers and model handlers all use it, so a
- * picture is made one way. On the parts' floor: it imports only the ground
- * floor and the supplier's Frame, and loads sharp on its first encode.
+ * packed RGB or to luma (what motion measures), a box to the region of pixels
+ * it shows, a crop scaled for a model, a frame or region encoded as JPEG with
+ * sharp (its process-wide settings made once, here). Viewers (src/http),
+ * snapshots (src/app), cascades (pipeline/crop-feed.ts), vlm workers, model
+ * handlers and motion (the camera's, builtin:motion) all use it, so a picture
+ * is made one way. On the parts' floor: it imports only the ground floor and
+ * the supplier's Frame, and loads sharp on its first encode.
  */
 export { packedRgb, rgbOf } from './rgb.js';
+export { LumaReader, lumaAt, type Luma } from './luma.js';
 export { cropRegion, cropRgb, cutRgb, type NormalisedBox, type PixelRegion } from './region.js';
 export {
   cropBoxToFrame,

@@ -21,12 +21,13 @@ import {
   type MainPicture,
   type RegionRun,
   type VlmScene,
+  type VlmWorkerOptions,
   type WorkerKind,
 } from '../workers/index.js';
 import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
-import { VlmError, type EndpointLimits, type VlmWorkerOptions } from '../workers/index.js';
 import { configuredModel } from '../config/index.js';
 import type { ModelService } from './model-service.js';
+import { vlmApiKey, vlmEndpointLimits } from './vlm-entry.js';
 import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
 
 export type { WorkerKindName } from './worker-profile.js';
@@ -149,18 +150,4 @@ function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, de
     scene: deps.scene ?? null,
     mainPicture: deps.mainPicture ?? null,
   };
-}
-
-/** A vlm entry's API key, read from the environment now (null: it names none); unset or empty is ERR_VLM_API_KEY. Summaries read it the same way (ADR 0073). */
-export function vlmApiKey(where: string, config: VlmConfig): string | null {
-  if (config.apiKeyEnv === undefined) return null;
-  const apiKey = process.env[config.apiKeyEnv] ?? '';
-  if (apiKey === '') throw new VlmError('ERR_VLM_API_KEY', `${where}: the environment variable ${config.apiKeyEnv} (vlm.apiKeyEnv) is not set`);
-  return apiKey;
-}
-
-/** A vlm entry's endpoint budgets: what its worker and its camera's summaries ask the endpoint under. */
-export function vlmEndpointLimits(config: VlmConfig): EndpointLimits {
-  const endpoint = config.budgets.endpoint;
-  return { perMinute: endpoint.perMinute ?? null, concurrency: endpoint.concurrency, tokensPerHour: endpoint.tokensPerHour ?? null };
 }

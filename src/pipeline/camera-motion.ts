@@ -12,9 +12,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../internal/logger.js';
-import { MotionDetector, type LumaPlane, type MotionResult, type MotionState } from '../motion/index.js';
+import { MotionDetector, type MotionResult, type MotionState } from '../motion/index.js';
 import type { Box, Polygon } from '../objects/index.js';
-import type { Frame, FrameSupplier, Subscription } from '../supplier/index.js';
+import { LumaReader } from '../pictures/index.js';
+import type { FrameSupplier, Subscription } from '../supplier/index.js';
 import { followFrames } from './follow-frames.js';
 
 /** Motion seen this recently (capture time) still counts as motion: a slow walker's frames flicker between states. */
@@ -96,7 +97,8 @@ export class CameraMotion implements AsyncDisposable {
   #regionSum = 0;
   #cpuMs = 0;
   #problem: string | null = null;
-  #luma = new Uint8Array(0);
+  /** Frames to luma (src/pictures): gray, nv12 and yuv420p as they are, packed RGB converted into its one buffer. */
+  readonly #luma = new LumaReader();
   /** The last frames with motion: their capture time and moving regions. */
   readonly #recent: { readonly at: number; readonly regions: readonly Box[] }[] = [];
 
@@ -189,7 +191,7 @@ export class CameraMotion implements AsyncDisposable {
       () => this.#closed,
       async (frame) => {
         const started = performance.now();
-        const plane = this.#lumaOf(frame);
+        const plane = this.#luma.planeOf(frame);
         if (plane === null) {
           this.#problem = `motion reads raw frames, not ${frame.format}: set the camera's capture.output.format to gray, nv12, rgb24 or bgr24`;
           this.#o.log.warn({ stream: this.stream, format: frame.format }, this.#problem);
@@ -244,35 +246,5 @@ export class CameraMotion implements AsyncDisposable {
         this.#o.log.error({ err: (error as Error).message }, 'a motion listener threw');
       }
     }
-  }
-
-  /** The frame's luma plane: gray, nv12 and yuv420p have one; rgb24, bgr24, rgba and bgra are converted; null otherwise. */
-  #lumaOf(frame: Frame): LumaPlane | null {
-    const { payload: p, width, height } = frame;
-    if (frame.format === 'gray' || frame.format === 'nv12' || frame.format === 'yuv420p') return { luma: p, width, height };
-    const n = width * height;
-    let step: number;
-    let r: number;
-    let b: number;
-    switch (frame.format) {
-      case 'rgb24':
-        [step, r, b] = [3, 0, 2];
-        break;
-      case 'bgr24':
-        [step, r, b] = [3, 2, 0];
-        break;
-      case 'rgba':
-        [step, r, b] = [4, 0, 2];
-        break;
-      case 'bgra':
-        [step, r, b] = [4, 2, 0];
-        break;
-      default:
-        return null;
-    }
-    if (this.#luma.length !== n) this.#luma = new Uint8Array(n);
-    const luma = this.#luma;
-    for (let i = 0, j = 0; i < n; i++, j += step) luma[i] = (77 * p[j + r]! + 150 * p[j + 1]! + 29 * p[j + b]!) >> 8;
-    return { luma, width, height };
   }
 }

@@ -19,7 +19,7 @@ import type { Frame } from '../supplier/index.js';
 import type { RegionCrop, RegionCrops, RegionRun } from '../workers/index.js';
 import type { CameraMotion } from './camera-motion.js';
 import type { PictureNear } from './crop-feed.js';
-import type { GateReason } from './motion-gate.js';
+import type { GateReason } from './gate-reasons.js';
 
 export interface RegionFigures {
   /** Crops that would cover more than this share of the frame give way to the whole frame. */

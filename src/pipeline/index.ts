@@ -66,7 +66,8 @@ export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from 
 export type { WorkerFigures } from './worker-group.js';
 export type { CameraMotionFigures, MotionReading } from './camera-motion.js';
 export type { RegionFigures } from './gate-regions.js';
-export { GATE_REASONS, type GateFigures, type GateReason } from './motion-gate.js';
+export { GATE_REASONS, type GateReason } from './gate-reasons.js';
+export type { GateFigures } from './motion-gate.js';
 export type {
   WorkerTotals,
   ModelFigures,

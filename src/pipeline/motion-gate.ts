@@ -27,13 +27,11 @@ import { SampleWindow } from '../internal/sample-window.js';
 import type { Box } from '../objects/index.js';
 import { framesUntilEnd, type Frame, type FrameSource, type ReadOptions, type ReadSize, type WorkerStats } from '../supplier/index.js';
 import type { CameraMotion } from './camera-motion.js';
+import type { GateReason } from './gate-reasons.js';
 import type { GateRegions, RegionFigures } from './gate-regions.js';
 
 /** An onset opens the slot for frames captured this long before it: the main stream's frame of the same instant. */
 const ONSET_SLACK_MS = 100;
-
-export const GATE_REASONS = ['first', 'motion', 'onset', 'whole', 'lost', 'stationary', 'unknown'] as const;
-export type GateReason = (typeof GATE_REASONS)[number];
 
 /** What the gate knows of one object its worker tracks. */
 export interface GateTrack {

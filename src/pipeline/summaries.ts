@@ -22,8 +22,8 @@ import { maskCredentials } from '../internal/redact.js';
 import type { StoredSummary, SummaryQuery, TrackedObject, WindowQuery } from '../objects/index.js';
 import { snapshotPicture } from '../pictures/index.js';
 import { renderPrompt, VlmClient, VlmError, vlmEndpoint, vlmEndpointKey, type VlmEndpoint } from '../workers/index.js';
-import { vlmApiKey, vlmEndpointLimits } from './build-worker.js';
 import { SummaryError } from './errors.js';
+import { vlmApiKey, vlmEndpointLimits } from './vlm-entry.js';
 
 export type SummaryLevel = (typeof SUMMARY_LEVELS)[number];
 

@@ -6,7 +6,7 @@
  * `system.workers(camera)` is the one old call whose name is now a part's: the part answers being called,
  * as the old call did, until then.
  */
-import { warnDeprecated } from '../internal/deprecated.js';
+import { deprecationCode, warnDeprecated } from '../internal/deprecated.js';
 import type { SystemCameras } from './system-cameras.js';
 import type { SystemConfig } from './system-config.js';
 import type { SystemObjects } from './system-objects.js';
@@ -100,10 +100,8 @@ const sameNames: [Exclude<keyof OldCalls, keyof DeprecatedSystemCalls>, Exclude<
   : never = true;
 void sameNames;
 
-const codeOf = (old: string): string => `FRAMESUPPLIER_DEP_SYSTEM_${old.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-
 function warn(old: string, now: string): void {
-  warnDeprecated(codeOf(old), `VisionSystem.${old}() is deprecated: call system.${now}() (CHANGELOG.md; removed in 0.2.0)`);
+  warnDeprecated(deprecationCode('SYSTEM', old), `VisionSystem.${old}() is deprecated: call system.${now}() (CHANGELOG.md; removed in 0.2.0)`);
 }
 
 /**

@@ -581,6 +581,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
         worker.ledger ??= new ModelLedger(worker.model, () => controller.signal.aborted);
         return worker.ledger;
       },
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the alias is defined here, until 0.2.0
       skip: (reason: string) => {
         warnDeprecated('FRAMESUPPLIER_DEP_CONTEXT_SKIP', 'WorkerContext.skip(reason) is deprecated: settle each frame in context.modelLedger() (CHANGELOG.md)');
         if (worker.controller !== controller) return;

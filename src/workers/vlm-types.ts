@@ -8,7 +8,6 @@ import type { AskFigures } from './kinds.js';
 import type { EndpointLimits, VlmSkipReason } from './vlm-budget.js';
 import type { VlmApi } from './vlm-client.js';
 import type { SampleWindow } from '../internal/sample-window.js';
-import type { ObjectFrames } from './vlm-frames.js';
 import type { VlmObjectTriggers, VlmScene, VlmTriggerKind } from './vlm-triggers.js';
 
 export interface VlmWorkerOptions {
@@ -142,6 +141,6 @@ export interface PendingFigures {
   now: number;
   readonly capacity: number;
   readonly waits: SampleWindow;
-  /** The incarnation's kept crops (null between incarnations or without frames.max). */
-  frames: ObjectFrames | null;
+  /** The incarnation's kept crops (vlm-frames.ts' ObjectFrames), as counted: objects, crops, JPEG bytes (null between incarnations or without frames.max). */
+  frames: { readonly size: number; readonly count: number; readonly bytes: number } | null;
 }

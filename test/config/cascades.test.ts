@@ -4,7 +4,7 @@
  * (an unknown id, the worker itself, a shared worker), `every` on crops of a
  * worker that does not track, an enabled crop worker of a disabled one, and
  * circles of cascades (a → b → a, and longer). The same rules hold for a
- * camera entry a program passes (resolveCamera, so addCamera and the API) and
+ * camera entry a program passes (resolveCamera, so cameras.add and the API) and
  * for a resolved config a program built by hand (the system asks src/config
  * before it builds a camera). Chains that end are fine.
  */
@@ -95,7 +95,7 @@ describe('cascades the config refuses, with path and line', { timeout: 60_000 },
     );
   });
 
-  it('a camera entry from a program (resolveCamera, what addCamera and the API use) gets the same issues, under cameras.<id>', async () => {
+  it('a camera entry from a program (resolveCamera, what cameras.add and the API use) gets the same issues, under cameras.<id>', async () => {
     const entry = {
       source: 'lavfi:testsrc=size=64x48:rate=5',
       workers: [
@@ -117,7 +117,7 @@ describe('cascades the config refuses, with path and line', { timeout: 60_000 },
     const system = new VisionSystem({ config: parseConfig(yaml('models:', '  person: { handler: mock }', 'cameras: {}'), { env: {} }) });
     try {
       await assert.rejects(
-        system.addCamera('dock', entry),
+        system.cameras.add('dock', entry),
         (e: unknown) => e instanceof ConfigError && assert.deepEqual(printed(e.issues), expected) === undefined,
       );
       assert.equal(system.stats().cameras.dock, undefined, 'nothing added');

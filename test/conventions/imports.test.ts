@@ -48,7 +48,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
 /**
  * Adapter → the config types it may import (type-only): its own section's. Every adapter is held to it: the
- * cluster's admission and camera checks are the system's calls (admitCamera, resolveCameraEntry; ADR 0039).
+ * cluster's admission and camera checks are the system's calls (system.config.admit and .resolveCamera; ADR
+ * 0039, 0062).
  */
 const CONFIG_TYPES_OF: Readonly<Record<string, readonly string[]>> = {
   http: ['HttpConfig'],
@@ -183,7 +184,7 @@ function configImportProblems(path: string, adapter: string, text?: string): str
     if (ts.isImportDeclaration(node) && isConfig(node.moduleSpecifier)) {
       const clause = node.importClause;
       const named = clause?.namedBindings !== undefined && ts.isNamedImports(clause.namedBindings) ? clause.namedBindings.elements : null;
-      if (clause === undefined || !clause.isTypeOnly || clause.name !== undefined || named === null)
+      if (clause === undefined || clause.phaseModifier !== ts.SyntaxKind.TypeKeyword || clause.name !== undefined || named === null)
         problems.push(`${at(node)}: only \`import type { ${allowed.join(', ')} }\` from config`);
       for (const element of named ?? []) {
         const name = (element.propertyName ?? element.name).text;

@@ -255,7 +255,7 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     assert.match(await title('result-age'), /^result age, p50 of the recent results: capture → result/);
     assert.match(await title('result-age'), /\/api\/stats: hops\.result\.p50Ms$/);
     // Stopped, the workers' figures hold still: the page's next stats then show what /api/stats gives now.
-    for (const worker of ['people', 'motion']) await system.setWorkerEnabled(PEOPLE, worker, false);
+    for (const worker of ['people', 'motion']) await system.workers.setEnabled(PEOPLE, worker, false);
     type Hops = { delivered: { p50Ms: number | null } | null; result: { p50Ms: number | null } | null };
     const api = async (): Promise<Record<string, Hops>> => {
       const stats = (await (await fetch(`${server.url}api/stats`)).json()) as { cameras: Record<string, { workers: Record<string, { hops: Hops }> }> };

@@ -1,6 +1,7 @@
 /**
  * The pictures room (src/pictures, ADR 0063): one conversion to RGB for every
- * format, one region rule for every crop, JPEGs that show what the frame
+ * format, one to luma (a plane, or a pixel sampled alone, by the same
+ * weights), one region rule for every crop, JPEGs that show what the frame
  * showed, every encode counted by its purpose, sharp's process-wide settings
  * made once, and bad input refused with a code.
  */
@@ -15,6 +16,8 @@ import {
   framePicture,
   jpegEncodes,
   loadSharp,
+  lumaAt,
+  LumaReader,
   packedRgb,
   PictureError,
   rgbOf,
@@ -98,6 +101,56 @@ describe('pictures', { timeout: 60_000 }, () => {
         () => rgbOf(frameOf(format, 4, 2, new Uint8Array(10))),
         (error: unknown) => error instanceof PictureError && error.code === 'ERR_PICTURE_FORMAT',
       );
+  });
+
+  it("frame → luma: gray and 4:2:0 frames' own plane, packed RGB weighted into the reader's one buffer; compressed frames null", () => {
+    const reader = new LumaReader();
+    // BT.601's integer weights: (77 · 230 + 150 · 120 + 29 · 40) >> 8
+    const orange = (77 * ORANGE[0] + 150 * ORANGE[1] + 29 * ORANGE[2]) >> 8;
+    let kept: Uint8Array | null = null;
+    for (const format of ['rgb24', 'bgr24', 'rgba', 'bgra'] as const) {
+      const plane = reader.planeOf(frameOf(format, 6, 4, solid(format, 6, 4, ORANGE)))!;
+      assert.deepEqual([plane.width, plane.height, plane.luma.length], [6, 4, 24], format);
+      assert.ok(
+        plane.luma.every((v) => v === orange),
+        `${format}: every pixel ${orange}`,
+      );
+      kept ??= plane.luma;
+      assert.equal(plane.luma, kept, `${format}: the reader's one buffer, kept across frames of one size`);
+    }
+    assert.equal(reader.planeOf(frameOf('rgb24', 2, 2, solid('rgb24', 2, 2, ORANGE)))!.luma.length, 4, 'a new size, a new buffer');
+    for (const format of ['gray', 'nv12', 'yuv420p'] as const) {
+      const payload = solid(format, 6, 4, ORANGE);
+      assert.equal(reader.planeOf(frameOf(format, 6, 4, payload))!.luma, payload, `${format}: its own bytes, no copy`);
+    }
+    for (const format of ['jpeg', 'png'] as const) {
+      assert.equal(reader.planeOf(frameOf(format, 6, 4, new Uint8Array(10))), null, format);
+      assert.equal(lumaAt(frameOf(format, 6, 4, new Uint8Array(10))), null, format);
+    }
+  });
+
+  it('lumaAt samples each pixel as the plane has it, in every raw format (property)', () => {
+    const reader = new LumaReader();
+    fc.assert(
+      fc.property(
+        fc.constantFrom<PixelFormat>('rgb24', 'bgr24', 'rgba', 'bgra', 'gray', 'nv12', 'yuv420p'),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (format, width, height, seed) => {
+          const bytes =
+            format === 'nv12' || format === 'yuv420p'
+              ? width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2)
+              : width * height * ({ rgb24: 3, bgr24: 3, rgba: 4, bgra: 4 }[format as string] ?? 1);
+          const payload = new Uint8Array(bytes).map((_, i) => (seed + i * 2_654_435_761) >>> 24);
+          const frame = frameOf(format, width, height, payload);
+          const plane = reader.planeOf(frame)!;
+          const at = lumaAt(frame)!;
+          for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) assert.equal(at(x, y), plane.luma[y * width + x], `${format} (${x}, ${y})`);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("the models' toRgb is the same conversion, under the protocol's format names", () => {

@@ -235,7 +235,7 @@ describe('VisionSystem public calls', { timeout: 60_000 }, () => {
     assert.ok(figures.delivered <= since + 1, `delivered ${figures.delivered} counts this incarnation's frames only (${since} results since enabled)`);
   });
 
-  it("replaceCamera: the camera runs with its new config (and still feeds the shared worker); the others' seqs run on unbroken", async () => {
+  it("cameras.replace: the camera runs with its new config (and still feeds the shared worker); the others' seqs run on unbroken", async () => {
     const before = system.stats();
     assert.equal(before.cameras[B]!.capture!.width, 160);
     const replaced = nextEvent(system, 'config-change', (e) => e.change === 'camera-replaced' && e.camera === B);

@@ -33,7 +33,7 @@ const isCode =
 describe('VisionSystem with real parts', { timeout: 110_000 }, () => {
   let server: RtspServer;
   let system: VisionSystem;
-  /** A camera entry as a config file (or a program calling addCamera) has it. */
+  /** A camera entry as a config file (or a program calling cameras.add) has it. */
   let fbConfig: object;
   const events: SystemEvent[] = [];
   const seqs = new Map<string, number[]>();

@@ -3,7 +3,7 @@
  * is built and carried on its results. On their own: the one age budget
  * rule (the model's before the worker's), own and shared workers, tracking,
  * readSize, frozen. On a real running system (two file cameras, a mock model
- * server, module workers, a shared worker): workers() and workerProfile()
+ * server, module workers, a shared worker): workers.profiles() and profile()
  * answer with the very objects the results carry, every time (nothing is
  * rebuilt), a replaced camera's workers get new ones, and the system's
  * admission, masked config and zones.
@@ -132,7 +132,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.deepEqual(system.workers.profiles('nowhere'), []);
     });
 
-    it('computed once: workers(), workerProfile() and every result give the same object', async () => {
+    it('computed once: workers.profiles(), workers.profile() and every result give the same object', async () => {
       const [motion, shared] = [system.workers.profile(A, 'motion'), system.workers.profile(A, 's')];
       assert.ok(motion !== undefined && shared !== undefined);
       assert.equal(system.workers.profiles(A)[1], motion);
@@ -145,7 +145,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.equal(system.workers.profiles(A)[2], shared);
     });
 
-    it('workerProfile: own before shared, or as told; undefined for a worker or camera it does not have', () => {
+    it('workers.profile: own before shared, or as told; undefined for a worker or camera it does not have', () => {
       assert.equal(system.workers.profile(A, 'motion', true), undefined);
       assert.equal(system.workers.profile(A, 's', false), undefined);
       assert.equal(system.workers.profile(B, 's'), undefined, 's does not read B');
@@ -164,7 +164,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.equal(result!.profile, after);
     });
 
-    it('cameraZones: names and the labels each counts', () => {
+    it('objects.zones: names and the labels each counts', () => {
       assert.deepEqual(system.objects.zones(A), [
         { name: 'door', labels: ['person'] },
         { name: 'hall', labels: null },
@@ -172,7 +172,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.deepEqual(system.objects.zones('nowhere'), []);
     });
 
-    it('admitCamera: programs and unknown references refused with where; references expanded from an environment when given', () => {
+    it('config.admit: programs and unknown references refused with where; references expanded from an environment when given', () => {
       const references = { names: ['CAM_PW'] };
       const exec = system.config.admit({ source: 'x', workers: [{ id: 'w', command: ['/bin/true'] }] }, { allowExec: false, references });
       assert.deepEqual(exec.admitted ? null : exec.problem.kind, 'exec');
@@ -189,7 +189,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.ok(!unset.admitted && unset.problem.message.includes('CAM_PW'));
     });
 
-    it('resolveCameraEntry: an entry as addCamera takes it, defaults applied, every issue refused, nothing added', () => {
+    it('config.resolveCamera: an entry as cameras.add takes it, defaults applied, every issue refused, nothing added', () => {
       const resolved = system.config.resolveCamera(id('d'), { source: vtest(), workers: [{ id: 'w', model: 'm' }] });
       assert.equal(resolved.workers[0]!.criticality, 'normal');
       assert.throws(
@@ -199,7 +199,7 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       assert.equal(system.stats().cameras[id('d')], undefined);
     });
 
-    it('maskedConfig and maskedCameraConfig: secrets masked, the rest as it runs', async () => {
+    it('config.masked and config.maskedCamera: secrets masked, the rest as it runs', async () => {
       await system.cameras.add(id('c'), { source: 'rtsp://viewer:hunter2@10.0.0.12/stream1', enabled: false, workers: [] });
       const all = JSON.stringify(system.config.masked());
       assert.ok(!all.includes('hunter2') && all.includes('rtsp://viewer:***@10.0.0.12/stream1'));

@@ -179,6 +179,7 @@ describe('vlm workers', { timeout: 180_000 }, () => {
       assert.deepEqual(out.answer, { colour: 'red', person: false });
       // The prompt's name, under the field named for it; `prompt` (deprecated) says the same until 0.2.0.
       assert.equal(out.promptName, 'colour');
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated field is what is checked here
       assert.equal(out.prompt, 'colour');
       assert.deepEqual(out.trigger, { kind: 'new', objectId: 'obj-1', label: 'red', zone: null });
       assert.deepEqual(out.tokens, { prompt: 120, completion: 1 });

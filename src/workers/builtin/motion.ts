@@ -3,11 +3,13 @@
  * how much of the picture moved since the frame this worker saw before.
  *
  * Luma is sampled on a grid (every STEP-th pixel of every STEP-th row, about
- * 20 000 samples for 640×480), so a frame costs well under a millisecond.
+ * 20 000 samples for 640×480; src/pictures' lumaAt, the camera's motion's
+ * weights), so a frame costs well under a millisecond.
  * Motion is the share of samples whose luma changed by more than THRESHOLD
  * (0–1), and its mean absolute change (0–255). The previous samples are kept
  * per worker and camera, so one module serves any number of them.
  */
+import { lumaAt } from '../../pictures/index.js';
 import type { Frame } from '../../supplier/index.js';
 import type { ModuleHandlerContext } from '../module-handler.js';
 
@@ -27,39 +29,8 @@ export interface MotionOutput {
 
 const previous = new Map<string, Uint8Array>();
 
-/** Luma of a pixel, by format; null for formats it cannot read (jpeg, png). */
-function lumaSampler(frame: Frame): ((x: number, y: number) => number) | null {
-  const { payload: p, width: w } = frame;
-  switch (frame.format) {
-    case 'gray':
-    case 'nv12':
-    case 'yuv420p':
-      return (x, y) => p[y * w + x]!;
-    case 'rgb24':
-      return (x, y) => {
-        const i = (y * w + x) * 3;
-        return (77 * p[i]! + 150 * p[i + 1]! + 29 * p[i + 2]!) >> 8;
-      };
-    case 'bgr24':
-      return (x, y) => {
-        const i = (y * w + x) * 3;
-        return (29 * p[i]! + 150 * p[i + 1]! + 77 * p[i + 2]!) >> 8;
-      };
-    case 'rgba':
-    case 'bgra': {
-      const [r, b] = frame.format === 'rgba' ? [0, 2] : [2, 0];
-      return (x, y) => {
-        const i = (y * w + x) * 4;
-        return (77 * p[i + r]! + 150 * p[i + 1]! + 29 * p[i + b]!) >> 8;
-      };
-    }
-    default:
-      return null;
-  }
-}
-
 export function motion(frame: Frame, context: Pick<ModuleHandlerContext, 'workerId'>): MotionOutput {
-  const luma = lumaSampler(frame);
+  const luma = lumaAt(frame);
   if (luma === null) throw new Error(`builtin:motion reads raw frames, not ${frame.format}: set the camera's output format to rgb24, bgr24, gray or nv12`);
   const cols = Math.ceil(frame.width / STEP);
   const rows = Math.ceil(frame.height / STEP);

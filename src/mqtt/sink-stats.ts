@@ -1,0 +1,94 @@
+/**
+ * What the MQTT sink counts (`MqttSink.stats()`, and on `<prefix>/stats` beside the system's stats): read
+ * from its rooms when asked, each figure the one room's own that counts it (the connection, the events
+ * outbox and publisher, results, commands, discovery), so nothing here is counted twice or kept.
+ *
+ * Contract: reading changes nothing; the broker's URL is the connection's, credentials masked.
+ */
+import type { CommandHandler } from './commands.js';
+import type { BrokerConnection, MqttConnectionState } from './connection.js';
+import type { EventOutbox } from './event-outbox.js';
+import type { EventPublisher } from './event-publisher.js';
+import type { ResultPublisher } from './results.js';
+import type { RetainedState } from './retained-state.js';
+
+export interface MqttSinkStats {
+  readonly state: MqttConnectionState;
+  readonly connected: boolean;
+  /** The broker's URL with any credentials masked. */
+  readonly url: string;
+  readonly clientId: string;
+  readonly topicPrefix: string;
+  /** Successful connections, and those after the first. */
+  readonly connects: number;
+  readonly reconnects: number;
+  /** Wall clock of the current connection, or null. */
+  readonly connectedSince: number | null;
+  readonly lastError: { readonly code: string; readonly message: string; readonly at: number } | null;
+  readonly events: {
+    /** Object events made (new, update, end). */
+    readonly emitted: number;
+    /** Acknowledged by the broker. */
+    readonly published: number;
+    readonly queued: number;
+    readonly queuedBytes: number;
+    readonly inFlight: number;
+    /** Dropped: the offline queue was full (oldest first), or the broker refused them. */
+    readonly dropped: number;
+    /** Objects with an event in progress. */
+    readonly active: number;
+  };
+  readonly results: {
+    readonly published: number;
+    /** Replaced by a newer result of the same worker before they could be sent (broker away, backed up, or rate limit). */
+    readonly superseded: number;
+    /** Outputs that are not JSON (never sent). */
+    readonly unserializable: number;
+  };
+  /** Commands obeyed, refused (malformed, unknown target), and ignored because the broker delivered them retained (left on the topic by anyone, they would be obeyed again at every connect). */
+  readonly commands: { readonly accepted: number; readonly rejected: number; readonly retainedIgnored: number };
+  /** Home Assistant discovery: times it was published again (for its `online` birth messages, at most once per interval), and birth messages that found it published recently. */
+  readonly discovery: { readonly republished: number; readonly coalesced: number };
+  /** Events the system's stream dropped because this sink read too slowly. */
+  readonly systemEventsLost: number;
+  readonly messagesPublished: number;
+}
+
+/** The sink's rooms whose figures make its stats. */
+export interface CountingRooms {
+  readonly connection: BrokerConnection;
+  readonly outbox: EventOutbox;
+  readonly events: EventPublisher;
+  readonly results: ResultPublisher;
+  readonly commands: CommandHandler;
+  readonly retained: RetainedState;
+}
+
+export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
+  const { connection, outbox, events, results, commands, retained } = rooms;
+  return {
+    state: connection.state,
+    connected: connection.connected,
+    url: connection.url,
+    clientId: connection.clientId,
+    topicPrefix,
+    connects: connection.connects,
+    reconnects: Math.max(0, connection.connects - 1),
+    connectedSince: connection.connectedAt,
+    lastError: connection.lastError,
+    events: {
+      emitted: outbox.emitted,
+      published: outbox.published,
+      queued: outbox.queued,
+      queuedBytes: outbox.queuedBytes,
+      inFlight: outbox.inFlight,
+      dropped: outbox.dropped,
+      active: events.activeCount,
+    },
+    results: { published: results.published, superseded: results.superseded, unserializable: results.unserializable },
+    commands: { accepted: commands.accepted, rejected: commands.rejected, retainedIgnored: commands.retainedIgnored },
+    discovery: { republished: retained.discoveryRepublished, coalesced: retained.discoveryCoalesced },
+    systemEventsLost,
+    messagesPublished: connection.messages,
+  };
+}
