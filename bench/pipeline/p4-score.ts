@@ -10,13 +10,14 @@
  * inside the measured window; its onset is the capture time of the first frame it is in the picture.
  * - missed: an appearance with no run that found it on a frame of that appearance;
  * - onset → detection: its onset to the first such result in hand;
- * - ended early: a track end while an object is in the picture (the walker standing still, or any other);
+ * - ended early: a track ended while the object it last saw is still in the picture (the walker standing still,
+ *   or any other): the object at the track's last sighting, and its appearance not over when the end was made;
  * - light change runs: runs on frames of the 5 s from the sudden light change (nothing else is in the picture
  *   then, by construction: every run there is the light's);
  * - false detections: runs that found something on a frame with nothing in the picture (nor on the frames beside it).
  */
 import { percentile, round, sortedCopy } from '../stats.js';
-import { objectAt, type P4Schedule } from './p4-clip.js';
+import { baseFrame, objectAt, type P4Schedule } from './p4-clip.js';
 
 export interface P4Run {
   readonly camera: number;
@@ -29,7 +30,10 @@ export interface P4Run {
 
 export interface P4End {
   readonly camera: number;
+  /** When the end was made. */
   readonly at: number;
+  /** Capture time of the ended track's last sighting. */
+  readonly lastSeen: number;
 }
 
 export interface P4Score {
@@ -100,8 +104,14 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
       }
     }
     for (const end of ends.filter((e) => e.camera === camera && e.at >= window.from && e.at <= window.to)) {
-      const clipFrame = Math.round((end.at - start) / interval);
-      if (objectAt(schedule, ((clipFrame % schedule.frames) + schedule.frames) % schedule.frames) !== null) endedEarly++;
+      // Clip frames on the camera's one timeline (loops counted on): its last sighting's and the end's.
+      const seenFrame = Math.round((end.lastSeen - start) / interval);
+      const endFrame = Math.round((end.at - start) / interval);
+      const object = objectAt(schedule, seenFrame);
+      if (object === null) continue;
+      // Frames from the sighting to the end of that object's appearance.
+      const left = object.lastFrame - baseFrame(schedule, seenFrame);
+      if (endFrame <= seenFrame + left) endedEarly++;
     }
   }
   const sorted = sortedCopy(latencies);

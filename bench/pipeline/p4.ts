@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem } from '../../src/pipeline/index.js';
+import { GATE_REASONS, VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
@@ -35,7 +35,8 @@ import { SYSTEM_PYTHON } from './plain-loop.js';
 
 export const QUIET_LOOP = fileURLToPath(new URL('../../../bench/pipeline/quiet_loop.py', import.meta.url));
 const MODEL_SERVER = fileURLToPath(new URL('./p4-model-server.js', import.meta.url));
-export const MODEL_MS = 50;
+/** The model's CPU per call (ms): P4_MODEL_MS, default 50 (the person model's measured cost for its line). */
+export const MODEL_MS = Number(process.env.P4_MODEL_MS ?? 50);
 const WARMUP_S = 5;
 
 /** The clips for N cameras: min(N, clips) distinct ones, made two at a time (cached between runs). */
@@ -175,7 +176,15 @@ async function framesupplierOnce(
     });
   });
   system.on('tracked-object', (e) => {
-    if (measuring && e.worker === 'detector' && e.event.type === 'end') ends.push({ camera: index.get(e.event.after.camera)!, at: performance.now() });
+    if (!measuring || e.worker !== 'detector' || e.event.type !== 'end') return;
+    // frame_time on an end is the track's last sighting (epoch seconds): on the capture clock by this moment's offset.
+    const now = performance.now();
+    ends.push({ camera: index.get(e.event.after.camera)!, at: now, lastSeen: e.event.after.frame_time * 1000 - (Date.now() - now) });
+  });
+  // Workers that missed their freshness objective while measured (the objective event), and when last judged.
+  const missedObjective = new Set<string>();
+  system.on('objective', (e) => {
+    if (measuring && e.state === 'missed' && e.camera !== null) missedObjective.add(e.camera);
   });
   await system.start();
   await sleep(WARMUP_S * 1000);
@@ -212,13 +221,18 @@ async function framesupplierOnce(
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
     pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
     model_errors: errors,
+    // Runs against what the cameras ask (every maxFps slot): the model's limit does not cap this one.
+    model_runs_vs_asked: round(runs.length / (cameras * maxFps * wallS), 3),
+    objectives_missed_while_measured: missedObjective.size,
+    objectives_met_at_end: ids.filter((id) => stats.cameras[id]?.workers.detector?.objective?.met === true).length,
     ...(gated
       ? {
           motion_ms_per_frame: round(motions.reduce((n, m) => n + m.msPerFrame, 0) / Math.max(1, motions.length), 3),
           motion_activity: round(motions.reduce((n, m) => n + m.activity, 0) / Math.max(1, motions.length), 3),
           // The gate's own figures over the camera's life (warm-up included), beside the scored ones.
-          gate_runs: Object.fromEntries(['first', 'motion', 'onset', 'whole', 'stationary', 'unknown'].map((r) => [r, sumRuns(r)])),
+          gate_runs: Object.fromEntries(GATE_REASONS.map((r) => [r, sumRuns(r)])),
           gate_still: gates.reduce((n, g) => n + g.still, 0),
+          gate_still_looked_motion: gates.reduce((n, g) => n + g.stillLookedMotion, 0),
           gate_onset_ms_p99_median: median(gates.map((g) => g.onsetLatencyMs.p99)),
         }
       : {}),
@@ -292,8 +306,17 @@ export function readQuietTrace(path: string): { runs: (P4Run & { calls: number }
   const ends: P4End[] = [];
   for (const text of readFileSync(path, 'utf8').split('\n')) {
     if (text.trim() === '') continue;
-    const l = JSON.parse(text) as { camera: number; frame?: number; captured?: number; done?: number; calls?: number; found?: boolean; end?: number };
-    if (l.end !== undefined) ends.push({ camera: l.camera, at: l.end * 1000 });
+    const l = JSON.parse(text) as {
+      camera: number;
+      frame?: number;
+      captured?: number;
+      done?: number;
+      calls?: number;
+      found?: boolean;
+      end?: number;
+      last_seen?: number;
+    };
+    if (l.end !== undefined) ends.push({ camera: l.camera, at: l.end * 1000, lastSeen: (l.last_seen ?? l.end) * 1000 });
     else
       runs.push({
         camera: l.camera,

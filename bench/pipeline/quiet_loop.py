@@ -333,7 +333,7 @@ def track_update(cam, detections, seeded, captured, done):
         for t in [t for t in cam.tracks if captured - t.last_seen >= args.disappeared_s]:
             cam.tracks.remove(t)
             if measuring.is_set():
-                ends.append((cam.index, done))
+                ends.append((cam.index, done, t.last_seen))
         for d in detections:
             cam.tracks.append(Track(d, captured))
 
@@ -445,7 +445,7 @@ if args.trace is not None:
     with open(args.trace, "w") as out:
         for camera, clip_frame, captured, done, calls, found in runs:
             out.write(json.dumps({"camera": camera, "frame": clip_frame, "captured": captured, "done": done, "calls": calls, "found": found}) + "\n")
-        for camera, at in ends:
-            out.write(json.dumps({"camera": camera, "end": at}) + "\n")
+        for camera, at, last_seen in ends:
+            out.write(json.dumps({"camera": camera, "end": at, "last_seen": last_seen}) + "\n")
 print(json.dumps(line), flush=True)
 sys.exit(1 if errors else 0)

@@ -33,9 +33,22 @@ export function motionStreamOf(camera: CameraConfig): string {
   return smallest?.name ?? further[0]![0];
 }
 
-/** A gated worker's stationary recheck, seconds: its own, else half its tracker's endAfterSeconds (default 2). */
-export function stationarySecondsOf(gate: 'motion' | { readonly stationarySeconds?: number | undefined }, track: TrackOptionsConfig | null): number {
-  if (typeof gate === 'object' && gate.stationarySeconds !== undefined) return gate.stationarySeconds;
+/**
+ * A gated worker's stationary recheck, seconds: its own, else STATIONARY_SECONDS. Its tracker ends tracks on runs
+ * that miss them, not on still time (ADR 0081), so the recheck only refreshes what it tracks.
+ */
+export function stationarySecondsOf(gate: 'motion' | { readonly stationarySeconds?: number | undefined }): number {
+  return typeof gate === 'object' && gate.stationarySeconds !== undefined ? gate.stationarySeconds : STATIONARY_SECONDS;
+}
+
+/** A gated worker's stationary recheck unless it sets one: Frigate's (50 frames at its 5 fps). */
+export const STATIONARY_SECONDS = 10;
+
+/**
+ * While an object a gated worker tracks was missed by its last run, one run per this many seconds: half its
+ * tracker's endAfterSeconds (default 2), so it is looked for twice before its track ends.
+ */
+export function lostSecondsOf(track: TrackOptionsConfig | null): number {
   const endAfter = track?.endAfterSeconds;
   return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : 2) / 2;
 }
@@ -68,12 +81,13 @@ export function explainGates(config: Config): string[] {
       }
       const rate = w.maxFps === undefined ? 'every frame' : `up to ${w.maxFps} fps`;
       const track = trackOptionsOf(w);
+      const every = stationarySecondsOf(w.gate);
       const recheck =
         track !== null
-          ? `every ${stationarySecondsOf(w.gate, track)} s on objects it tracks while nothing moves`
+          ? `every ${every} s on objects it tracks while nothing moves (every ${lostSecondsOf(track)} s while one was missed: its tracks end on runs that miss them, not while nothing moves)`
           : 'never on a still object (it does not track: add track to recheck one that stopped moving)';
       lines.push(
-        `${where}: gated by motion on stream ${motionStreamOf(camera)} at ${camera.motion?.readSize ?? MOTION_READ_SIZE} px: runs its model on frames with motion at ${rate} (the first after a still spell at once), ${recheck}, once per whole-picture change, and never on a still picture with nothing tracked; ${regionsLine(config, camera, w)}`,
+        `${where}: gated by motion on stream ${motionStreamOf(camera)} at ${camera.motion?.readSize ?? MOTION_READ_SIZE} px: runs its model on frames with new motion at ${rate} (the first after a still spell at once; motion that stays where the model last looked at it, again after ${every} s), ${recheck}, once per whole-picture change, and never on a still picture with nothing tracked; ${regionsLine(config, camera, w)}`,
       );
     }
   }

@@ -58,7 +58,9 @@ export {
   explainGates,
   gateRegionsOf,
   motionStreamOf,
+  lostSecondsOf,
   stationarySecondsOf,
+  STATIONARY_SECONDS,
   MOTION_READ_SIZE,
   REGIONS_WHOLE_ABOVE,
 } from './gates.js';

@@ -614,7 +614,7 @@ export const GateSchema = Type.Object(
         exclusiveMinimum: 0,
         maximum: 3_600,
         description:
-          "While this worker tracks objects and nothing moves, its model runs once per this many seconds, so an object that stopped moving stays tracked. Default: half the tracker's endAfterSeconds (1 s).",
+          'While this worker tracks objects and nothing moves, its model runs once per this many seconds, to refresh what it tracks; motion that stays where the model last looked at it is looked at again after as long. Its tracks end on runs that miss them (endAfterSeconds after the first, with a run every half of it meanwhile), never while nothing moves (ADR 0081). Default 10.',
       }),
     ),
     regions: Type.Optional(

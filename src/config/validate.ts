@@ -382,8 +382,7 @@ function polygonIssues(camera: unknown, at: readonly Segment[], out: RawIssue[])
 }
 
 /**
- * A motion-gated worker (ADR 0066) whose camera's motion is off, or whose stationary recheck comes after its
- * tracker has ended a still object (endAfterSeconds, default 2); regions (ADR 0069) asked of a remote model (its
+ * A motion-gated worker (ADR 0066) whose camera's motion is off; regions (ADR 0069) asked of a remote model (its
  * crops go through shared memory to a model server on this machine), or a share for them with regions off.
  */
 function gateIssues(camera: unknown, worker: unknown, models: unknown, at: readonly Segment[], out: RawIssue[]): void {
@@ -392,15 +391,6 @@ function gateIssues(camera: unknown, worker: unknown, models: unknown, at: reado
   if (gate !== 'motion' && field(gate, 'on') !== 'motion') return;
   if (field(field(camera, 'motion'), 'enabled') === false)
     out.push({ path: [...at, 'gate'], message: "gates the model by motion, and this camera's motion.enabled is false", anchor: 'value' });
-  const recheck = field(gate, 'stationarySeconds');
-  const track = field(worker, 'track');
-  const endAfter = field(track, 'endAfterSeconds') ?? 2;
-  if (typeof recheck === 'number' && typeof endAfter === 'number' && track !== undefined && track !== false && recheck >= endAfter)
-    out.push({
-      path: [...at, 'gate', 'stationarySeconds'],
-      message: `(${recheck} s) must be under the tracker's endAfterSeconds (${endAfter} s): a still object would be ended before its recheck`,
-      anchor: 'value',
-    });
   const regions = field(gate, 'regions');
   const model = field(worker, 'model');
   if (regions === 'auto' && typeof model === 'string' && field(field(models, model), 'kserve') !== undefined)

@@ -25,45 +25,28 @@
  * corrects the motion model at the predicted size, placed by its edge away
  * from the other, so the velocity survives the occlusion (ADR 0054).
  *
+ * A worker that is not given every frame (a motion-gated one, ADR 0081) sees
+ * a still scene through long gaps without frames, which are not misses: with
+ * `recheckSeconds` set, a track ends `endAfterSeconds` after the first frame
+ * that missed it (and was not matched since), never for a gap alone; a camera
+ * that gave no frame at all for recheckSeconds + endAfterSeconds went quiet,
+ * and expire() ends its tracks then.
+ *
  * Pure: no timers, no clock of its own. Ids come from `newId`, given the
  * capture time of the track's first detection.
  */
 import { InvalidArgumentError } from '../supplier/index.js';
 import { boxArea, iou, type Box } from './geometry.js';
 import { MotionModel } from './motion.js';
+import { resolveTrackerOptions, type ResolvedTrackerOptions, type TrackerOptions } from './tracker-options.js';
+
+export { resolveTrackerOptions, type ResolvedTrackerOptions, type TrackerOptions };
 
 export interface Detection {
   readonly label: string;
   /** 0–1. */
   readonly score: number;
   readonly box: Box;
-}
-
-export interface TrackerOptions {
-  /** Matches before a track is confirmed (reported). Default 3. */
-  readonly confirmHits?: number;
-  /** Capture time without a match that ends a track (seconds). Default 2. */
-  readonly endAfterSeconds?: number;
-  /** First-pass detections, and the least score that starts a track. Default 0.5. */
-  readonly highScore?: number;
-  /** Detections below are ignored; between lowScore and highScore they only keep tracks alive. Default 0.1. */
-  readonly lowScore?: number;
-  /** Least IoU with a track's predicted box for a first-pass match. Default 0.2. */
-  readonly matchIou?: number;
-  /** Least IoU for a low-score (second-pass) match. Default 0.5, ByteTrack's. */
-  readonly lowMatchIou?: number;
-  /** Fastest an object is expected to move (frame sizes per second): a new track's search radius per second. Default 1. */
-  readonly maxSpeed?: number;
-  /** Measurement noise as a fraction of box size. Default 0.05. */
-  readonly measurementStd?: number;
-  /** Acceleration noise, box sizes per second². Default 2. */
-  readonly accelerationStd?: number;
-  /** Least IoU with where it settled for an object to count as not moving. Default 0.8. */
-  readonly stationaryIou?: number;
-  /** Time not moving before an object is stationary (seconds). Default 10. */
-  readonly stationarySeconds?: number;
-  /** Makes a track's id; given the capture time (ms) of its first detection. Default: t1, t2, … */
-  readonly newId?: (time: number) => string;
 }
 
 /** What the tracker reports of a track. Times are capture times (ms). */
@@ -83,6 +66,8 @@ export interface Track {
   readonly hits: number;
   readonly confirmed: boolean;
   readonly stationary: boolean;
+  /** Capture time of the first frame since its last sighting that did not match it; null when the last frame did. */
+  readonly missedSince: number | null;
 }
 
 export interface TrackerUpdate {
@@ -98,39 +83,6 @@ export interface TrackerUpdate {
   readonly active: readonly Track[];
   /** True when the frame was older than the last one and ignored. */
   readonly stale: boolean;
-}
-
-const DEFAULTS = {
-  confirmHits: 3,
-  endAfterSeconds: 2,
-  highScore: 0.5,
-  lowScore: 0.1,
-  matchIou: 0.2,
-  lowMatchIou: 0.5,
-  maxSpeed: 1,
-  measurementStd: 0.05,
-  accelerationStd: 2,
-  stationaryIou: 0.8,
-  stationarySeconds: 10,
-} as const;
-
-export type ResolvedTrackerOptions = { -readonly [K in keyof typeof DEFAULTS]: number };
-
-/** The options with their defaults, checked (InvalidArgumentError for one out of its domain). */
-export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTrackerOptions {
-  const out: ResolvedTrackerOptions = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof ResolvedTrackerOptions)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`tracker option ${key} must be a number ≥ 0`);
-    out[key] = value;
-  }
-  if (!Number.isInteger(out.confirmHits) || out.confirmHits < 1) throw new InvalidArgumentError('tracker option confirmHits must be an integer ≥ 1');
-  if (out.endAfterSeconds <= 0) throw new InvalidArgumentError('tracker option endAfterSeconds must be > 0');
-  for (const key of ['highScore', 'lowScore', 'matchIou', 'lowMatchIou', 'stationaryIou'] as const)
-    if (out[key] > 1) throw new InvalidArgumentError(`tracker option ${key} must be in 0–1`);
-  if (out.lowScore > out.highScore) throw new InvalidArgumentError('tracker option lowScore must not exceed highScore');
-  return out;
 }
 
 class TrackState {
@@ -149,6 +101,7 @@ class TrackState {
   anchor: Box;
   anchorSince: number;
   stationary = false;
+  missedSince: number | null = null;
 
   constructor(id: string, d: Detection, time: number, options: ResolvedTrackerOptions) {
     this.id = id;
@@ -173,6 +126,7 @@ class TrackState {
       hits: this.hits,
       confirmed: this.confirmed,
       stationary: this.stationary,
+      missedSince: this.missedSince,
     };
   }
 }
@@ -231,7 +185,9 @@ export class Tracker {
     if (!Number.isFinite(time)) throw new InvalidArgumentError("a frame's capture time must be a finite number");
     if (time < this.#time) return { time, matched: [], confirmed: [], ended: [], active: this.active(), stale: true };
     const o = this.options;
-    const ended = this.#expire(time);
+    const sparse = o.recheckSeconds !== null;
+    // Every frame a look: time alone ends a track. Frames now and then: only misses do, once matching is known.
+    const ended = sparse ? [] : this.#expire(time);
     const dets = detections.filter((d) => d.score >= o.lowScore && boxArea(d.box) > 0);
     const taken = new Uint8Array(dets.length);
     const matched = new Map<TrackState, Detection>();
@@ -267,14 +223,25 @@ export class Tracker {
 
     const confirmed: Track[] = [];
     const survivors: TrackState[] = [];
+    const limit = o.endAfterSeconds * 1000;
     for (const t of this.#tracks) {
       if (matched.has(t)) {
+        t.missedSince = null;
         if (!t.confirmed && t.hits >= o.confirmHits) {
           t.confirmed = true;
           confirmed.push(t.view());
         }
         survivors.push(t);
-      } else if (t.confirmed || t.hits > 1) survivors.push(t); // a tentative track seen twice waits like a confirmed one
+        continue;
+      }
+      t.missedSince ??= time;
+      // a tentative track seen twice waits like a confirmed one
+      if (!t.confirmed && t.hits <= 1) continue;
+      if (sparse && time - t.missedSince >= limit) {
+        if (t.confirmed) ended.push(t.view());
+        continue;
+      }
+      survivors.push(t);
     }
     this.#tracks = survivors;
     for (const i of high) {
@@ -299,11 +266,16 @@ export class Tracker {
     return { time, matched: matchedViews, confirmed, ended, active, stale: false };
   }
 
-  /** Ends the tracks unmatched for endAfterSeconds at `time`, with no frame (the camera went quiet). */
+  /**
+   * Ends the tracks unmatched for endAfterSeconds at `time`, with no frame (the camera went quiet). With
+   * recheckSeconds, a gap is not a miss: every track ends once no frame came for recheckSeconds + endAfterSeconds.
+   */
   expire(time: number): Track[] {
     if (!(time >= this.#time)) return [];
-    const ended = this.#expire(time);
-    return ended;
+    const recheck = this.options.recheckSeconds;
+    if (recheck === null) return this.#expire(time);
+    if (time - this.#time < (recheck + this.options.endAfterSeconds) * 1000) return [];
+    return this.endAll();
   }
 
   /** Ends every track now (the camera went away): the confirmed ones are returned. */
@@ -370,9 +342,10 @@ export class Tracker {
     const byLeft = [...candidates].sort((i, j) => dets[i]!.box[0] - dets[j]!.box[0]);
     let widest = 0;
     for (const i of byLeft) widest = Math.max(widest, dets[i]!.box[2] - dets[i]!.box[0]);
+    const sparse = this.options.recheckSeconds !== null;
     for (const t of tracks) {
       const predicted = t.motion.box();
-      const from = predicted[0] - widest;
+      const from = sparse ? Math.min(predicted[0], t.box[0]) - widest : predicted[0] - widest;
       let lo = 0;
       let hi = byLeft.length;
       while (lo < hi) {
@@ -383,9 +356,11 @@ export class Tracker {
       for (let k = lo; k < byLeft.length; k++) {
         const i = byLeft[k]!;
         const d = dets[i]!;
-        if (d.box[0] >= predicted[2]) break;
+        if (d.box[0] >= (sparse ? Math.max(predicted[2], t.box[2]) : predicted[2])) break;
         if (d.label !== t.label) continue;
-        const overlap = iou(predicted, d.box);
+        // Frames now and then: an object may have stopped in the gap its motion model carries it across; where
+        // it was last seen is as good a guess (a gated worker's next frame after a gap comes once motion stopped).
+        const overlap = sparse ? Math.max(iou(predicted, d.box), iou(t.box, d.box)) : iou(predicted, d.box);
         if (overlap >= least && overlap > 0) pairs.push({ track: t, det: i, score: overlap });
       }
     }

@@ -46,6 +46,7 @@ import {
   MAIN_STREAM,
   MOTION_READ_SIZE,
   motionStreamOf,
+  lostSecondsOf,
   stationarySecondsOf,
   trackOptionsOf,
 } from '../config/index.js';
@@ -59,7 +60,7 @@ import type { VlmObject, VlmScene } from '../workers/index.js';
 import { GateRegions } from './gate-regions.js';
 import { CameraMotion, type CameraMotionFigures, type MotionReading } from './camera-motion.js';
 import { workerDecodeFigures } from './decode-figures.js';
-import { MotionGate } from './motion-gate.js';
+import { MotionGate, type GateTrack } from './motion-gate.js';
 import type { Polygon } from '../objects/index.js';
 
 export interface CameraStats {
@@ -106,6 +107,8 @@ export interface CameraPipelineOptions {
   readonly decoderThreads?: number;
   /** What vlm workers see of tracked objects (the system's). */
   readonly scene?: VlmScene | null;
+  /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
+  readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
 }
 
 /** Which decoder a camera gets, and why (for the log). */
@@ -300,7 +303,12 @@ export class CameraPipeline implements AsyncDisposable {
       const gate =
         gateSetting === undefined || motion === null
           ? null
-          : new MotionGate({ motion, stationaryMs: stationarySecondsOf(gateSetting, trackOptionsOf(w)) * 1000, tracked: () => tracked().length });
+          : new MotionGate({
+              motion,
+              stationaryMs: stationarySecondsOf(gateSetting) * 1000,
+              lostMs: lostSecondsOf(trackOptionsOf(w)) * 1000,
+              tracked: () => options.tracks?.(id, w.id) ?? [],
+            });
       if (gate !== null) gates.set(w.id, gate);
       // Regions (ADR 0069): a gated worker of a model server on this machine, unless its gate says off.
       const regionSetting = gateSetting === undefined ? null : gateRegionsOf(gateSetting);

@@ -1,22 +1,30 @@
 /**
- * The motion gate (issue 44, ADR 0066): what a gated model worker reads. It reads the worker's own source (its
- * subscription at maxFps, or its stream switch) and hands the worker only the frames its model should run on:
- * - a frame with motion near its capture time (CameraMotion.movingAt), maxFps still capping the rate;
+ * The motion gate (issue 44, ADR 0066, ADR 0081): what a gated model worker reads. It reads the worker's own source
+ * (its subscription at maxFps, or its stream switch) and hands the worker only the frames its model should run on:
+ * - a frame with motion near its capture time (CameraMotion.movingAt) that the model has not looked at: motion
+ *   that stays inside where it moved when the model last ran (a thing that stopped and is still being learnt into
+ *   the background, the room it uncovered on leaving, a screen's flicker) was looked at already, and is looked
+ *   at again only after `stationaryMs`; maxFps still caps the rate while things move;
  * - the first frame with motion after a still spell at once: an onset opens the source's slot (openSlot);
  * - once per whole-picture change (a change of light the tone map could not explain): at most one model run;
- * - while the worker tracks objects and nothing moves, one frame per `stationaryMs`, so a still object stays tracked;
+ * - while an object it tracks was missed by its last run, one frame per `lostMs`, so the object is found again
+ *   or its track ends (the tracker of a gated worker ends tracks on misses, never on still time: ADR 0081);
+ * - while it tracks objects and nothing moves, a stationary recheck: the first frame once motion stopped (what
+ *   moved has stopped or gone: the model looks which), then one frame per `stationaryMs`;
  * - the first frame of each incarnation (something may already be there), and every frame while motion is not
  *   known (no measure for MOTION_STALE_MS: a stream down, a format it cannot read): the gate fails open.
  * Every other frame is `still`: read and let pass, its own reason, never a drop, a gated frame or a miss. The
  * source's stats leave still frames out of `delivered`, so objectives and drop alerts count only the frames the
  * model should have run on.
  *
- * GateFigures live as long as the worker (every incarnation): runs by reason, still frames (model runs saved),
- * onsets and onset → first detection latency (capture of the onset frame to the first result with a detection),
- * and with regions (ADR 0069, gate-regions.ts) the frames run on crops, the model calls and the whole-frame runs.
+ * GateFigures live as long as the worker (every incarnation): runs by reason, still frames (model runs saved, and
+ * of them those with motion the model had looked at), onsets and onset → first detection latency (capture of the
+ * onset frame to the first result with a detection), and with regions (ADR 0069, gate-regions.ts) the frames run
+ * on crops, the model calls and the whole-frame runs.
  */
 import { performance } from 'node:perf_hooks';
 import { SampleWindow } from '../internal/sample-window.js';
+import type { Box } from '../objects/index.js';
 import { framesUntilEnd, type Frame, type FrameSource, type ReadOptions, type ReadSize, type WorkerStats } from '../supplier/index.js';
 import type { CameraMotion } from './camera-motion.js';
 import type { GateReason } from './gate-reasons.js';
@@ -25,13 +33,40 @@ import type { GateRegions, RegionFigures } from './gate-regions.js';
 /** An onset opens the slot for frames captured this long before it: the main stream's frame of the same instant. */
 const ONSET_SLACK_MS = 100;
 
+/** What the gate knows of one object its worker tracks. */
+export interface GateTrack {
+  /** Its latest box, 0–1. */
+  readonly box: Box;
+  /** Capture time of the first run since its last sighting that missed it; null when the last run found it. */
+  readonly missedSince: number | null;
+}
+
+/**
+ * Margins around where the model last looked at motion: a region's jitter between frames (share of the frame: two
+ * of the detector's working pixels at 160 wide; and of the region's size). A walker's region outgrows them within
+ * a frame or two.
+ */
+const LOOKED_MARGIN = 0.0125;
+const LOOKED_MARGIN_SHARE = 0.05;
+
+/** Whether `inner` lies inside `outer` grown by the margins. */
+function within(inner: Box, outer: Box): boolean {
+  const mx = LOOKED_MARGIN + LOOKED_MARGIN_SHARE * (outer[2] - outer[0]);
+  const my = LOOKED_MARGIN + LOOKED_MARGIN_SHARE * (outer[3] - outer[1]);
+  return inner[0] >= outer[0] - mx && inner[1] >= outer[1] - my && inner[2] <= outer[2] + mx && inner[3] <= outer[3] + my;
+}
+
 export interface GateFigures {
   readonly on: 'motion';
   readonly stationaryMs: number;
+  /** While a tracked object was missed by the last run, one run per this many ms (half the tracker's endAfterSeconds). */
+  readonly lostMs: number;
   /** Frames handed to the model worker, by why. */
   readonly runs: Readonly<Record<GateReason, number>>;
   /** Frames the model did not run on because nothing moved and nothing was due a recheck: model runs saved. */
   readonly still: number;
+  /** Of the still frames, those with motion that stayed where the model had looked at it since its last run. */
+  readonly stillLookedMotion: number;
   /** Share of the frames read that were still, 0–1. */
   readonly savedShare: number;
   /** Onsets seen, those answered with a detection, and onset → first detection latency (ms). */
@@ -43,12 +78,24 @@ export interface GateFigures {
 }
 
 /** One gated worker's gate, over its life: it makes each incarnation's source. */
+export interface MotionGateOptions {
+  readonly motion: CameraMotion;
+  /** While it tracks objects and nothing moves, one run per this many ms. */
+  readonly stationaryMs: number;
+  /** While a tracked object was missed by the last run, one run per this many ms. Default stationaryMs. */
+  readonly lostMs?: number;
+  /** The objects the worker tracks now. */
+  readonly tracked: () => readonly GateTrack[];
+}
+
 export class MotionGate {
   readonly stationaryMs: number;
+  readonly lostMs: number;
   readonly #motion: CameraMotion;
-  readonly #tracked: () => number;
-  readonly #runs: Record<GateReason, number> = { first: 0, motion: 0, onset: 0, whole: 0, stationary: 0, unknown: 0 };
+  readonly #tracked: () => readonly GateTrack[];
+  readonly #runs: Record<GateReason, number> = { first: 0, motion: 0, onset: 0, whole: 0, lost: 0, stationary: 0, unknown: 0 };
   #still = 0;
+  #stillLookedMotion = 0;
   #onsets = 0;
   #detectedOnsets = 0;
   /** The capture time of the onset not yet answered with a detection. */
@@ -59,9 +106,10 @@ export class MotionGate {
   readonly #reasons = new WeakMap<Frame, GateReason>();
   #regions: GateRegions | null = null;
 
-  constructor(options: { motion: CameraMotion; stationaryMs: number; tracked: () => number }) {
+  constructor(options: MotionGateOptions) {
     this.#motion = options.motion;
     this.stationaryMs = options.stationaryMs;
+    this.lostMs = options.lostMs ?? options.stationaryMs;
     this.#tracked = options.tracked;
   }
 
@@ -102,8 +150,10 @@ export class MotionGate {
     return {
       on: 'motion',
       stationaryMs: this.stationaryMs,
+      lostMs: this.lostMs,
       runs: { ...this.#runs },
       still: this.#still,
+      stillLookedMotion: this.#stillLookedMotion,
       savedShare: runs + this.#still === 0 ? 0 : this.#still / (runs + this.#still),
       onsets: this.#onsets,
       detectedOnsets: this.#detectedOnsets,
@@ -122,15 +172,19 @@ export class MotionGate {
   judge(frame: Frame, state: IncarnationState): GateReason | 'still' {
     const at = frame.captureTime;
     const motion = this.#motion;
+    const moving = state.lastPassAt !== null && motion.live(at) && motion.movingAt(at);
+    const regions = moving ? motion.regionsNear(at) : [];
     let reason: GateReason | 'still';
+    let lookedMotion = false;
     if (state.lastPassAt === null) reason = 'first';
     else if (!motion.live(at)) reason = 'unknown';
     else if (motion.wholeCount > state.wholeSeen) reason = 'whole';
-    else if (motion.movingAt(at)) reason = state.onsetOpen ? 'onset' : 'motion';
-    else if (at - state.lastPassAt >= this.stationaryMs && this.#tracked() > 0) reason = 'stationary';
-    else reason = 'still';
+    else if (moving && state.onsetOpen) reason = 'onset';
+    else if (moving && !(lookedMotion = this.#looked(regions, at, state))) reason = 'motion';
+    else reason = this.#recheck(at, state, moving);
     if (reason === 'still') {
       this.#still++;
+      if (lookedMotion) this.#stillLookedMotion++;
       return reason;
     }
     this.#runs[reason]++;
@@ -138,7 +192,34 @@ export class MotionGate {
     state.lastPassAt = at;
     state.wholeSeen = motion.wholeCount;
     state.onsetOpen = false;
+    // Where it moves as the model looks: motion that stays inside it later has been looked at.
+    state.looked = moving ? regions : [];
+    state.passedMoving = moving;
     return reason;
+  }
+
+  /**
+   * Motion the model has looked at: every moving region lies inside where it moved when the model last ran, and
+   * that run is less than stationaryMs old. Motion with no region to compare is new.
+   */
+  #looked(regions: readonly Box[], at: number, state: IncarnationState): boolean {
+    if (regions.length === 0 || state.looked.length === 0 || state.lastPassAt === null) return false;
+    if (at - state.lastPassAt >= this.stationaryMs) return false;
+    return regions.every((r) => state.looked.some((l) => within(r, l)));
+  }
+
+  /**
+   * No new motion: a recheck of what it tracks when one is due, else still. Due: a missed object every lostMs; the
+   * first frame once motion stopped (what moved has stopped or gone: the model looks which); then every
+   * stationaryMs.
+   */
+  #recheck(at: number, state: IncarnationState, moving: boolean): GateReason | 'still' {
+    const tracks = this.#tracked();
+    if (tracks.length === 0 || state.lastPassAt === null) return 'still';
+    const since = at - state.lastPassAt;
+    if (since >= this.lostMs && tracks.some((t) => t.missedSince !== null)) return 'lost';
+    if (state.passedMoving && !moving) return 'stationary';
+    return since >= this.stationaryMs ? 'stationary' : 'still';
   }
 }
 
@@ -147,6 +228,10 @@ interface IncarnationState {
   wholeSeen: number;
   /** An onset opened the slot and no frame has gone since. */
   onsetOpen: boolean;
+  /** Where it moved when the last frame went to the model (0–1 boxes; none when nothing moved then). */
+  looked: readonly Box[];
+  /** Whether it moved when the last frame went to the model: once it stops, the model looks again. */
+  passedMoving: boolean;
 }
 
 /** One incarnation's gated source. */
@@ -163,7 +248,7 @@ class GatedSource implements FrameSource {
     this.workerId = inner.workerId;
     this.#inner = inner;
     this.#gate = gate;
-    this.#state = { lastPassAt: null, wholeSeen: motion.wholeCount, onsetOpen: false };
+    this.#state = { lastPassAt: null, wholeSeen: motion.wholeCount, onsetOpen: false, looked: [], passedMoving: false };
     this.#unlisten = motion.listen((kind, at) => {
       if (kind === 'end') return;
       if (kind === 'onset') {

@@ -22,6 +22,7 @@ import {
   type SnapshotInfo,
   type SnapshotRequest,
   type TrackedEvent,
+  type Track,
   type TrackedObject,
   type ZoneCount,
 } from '../objects/index.js';
@@ -79,6 +80,11 @@ export class ObjectTracking {
     return out;
   }
 
+  /** What `worker`'s tracker holds of `camera` now: its confirmed tracks (a motion gate reads where they are, and which were missed). */
+  tracks(camera: string, worker: string): readonly Track[] {
+    return this.#objects.get(key(camera, worker))?.tracker.active() ?? [];
+  }
+
   /** Zone counts now. */
   zoneCounts(camera: string): ZoneCount[] {
     const out: ZoneCount[] = [];
@@ -124,7 +130,7 @@ export class ObjectTracking {
     if (objects === undefined) {
       const camera = this.#camera(result.camera);
       if (camera === undefined) return;
-      objects = this.#make(result.camera, result.worker, camera, track);
+      objects = this.#make(result.camera, result.worker, camera, track, result.profile.recheckSeconds);
     }
     const out = objects.update({ time: result.captureTime, wallTime: result.wallTime, now: Date.now(), detections });
     this.#publish(objects, out);
@@ -148,12 +154,13 @@ export class ObjectTracking {
     for (const objects of this.#objects.values()) if (objects.camera === cameraId) objects.setAreas(areasOf(camera));
   }
 
-  #make(cameraId: string, worker: string, camera: CameraConfig, track: TrackOptionsConfig): CameraObjects {
+  #make(cameraId: string, worker: string, camera: CameraConfig, track: TrackOptionsConfig, recheckSeconds: number | null): CameraObjects {
     const { snapshotSeconds, updateSeconds, ...tracker } = track;
     const objects = new CameraObjects({
       camera: cameraId,
       worker,
-      tracker,
+      // A motion-gated worker's frames come now and then: its tracks end on misses (ADR 0081).
+      tracker: recheckSeconds === null ? tracker : { ...tracker, recheckSeconds },
       ...areasOf(camera),
       ...(snapshotSeconds === undefined ? {} : { snapshotSeconds }),
       ...(updateSeconds === undefined ? {} : { updateSeconds }),

@@ -252,6 +252,7 @@ export class SystemCore {
       ...this.#buildContext({ camera: id }),
       emit: (e) => this.emit(e),
       scene: this.#scene,
+      tracks: (camera, worker) => this.tracking.tracks(camera, worker),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
       // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
       // threads (each with its context and reference frames) cost CPU and memory for nothing.

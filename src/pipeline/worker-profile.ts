@@ -16,7 +16,7 @@
 import type { ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
-import { trackOptionsOf } from '../config/index.js';
+import { stationarySecondsOf, trackOptionsOf } from '../config/index.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
@@ -38,6 +38,12 @@ export interface WorkerProfile {
   readonly tracksObjects: boolean;
   /** Its tracker's options when it tracks (`track: true` is {}), else null. */
   readonly track: TrackOptionsConfig | null;
+  /**
+   * A motion-gated worker's stationary recheck (seconds), the longest its model goes without a frame while it
+   * tracks: its tracker ends tracks on runs that miss them, not on still time (ADR 0081); null when it is given
+   * every frame its maxFps allows.
+   */
+  readonly recheckSeconds: number | null;
   /** The frame size it asked for (readSize); null: not said (a model worker says its model's on its own; else full). */
   readonly readSize: ReadSize | null;
   readonly objective: FreshnessObjective;
@@ -99,6 +105,8 @@ export function workerProfile(input: WorkerProfileInput): WorkerProfile {
     tracksObjects: track !== null,
     ...('crops' in config && config.crops !== undefined ? { cropsOf: config.crops.of } : {}),
     track: track === null ? null : Object.freeze({ ...track }),
+    recheckSeconds:
+      'gate' in config && config.gate !== undefined && !('crops' in config && config.crops !== undefined) ? stationarySecondsOf(config.gate) : null,
     readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),
     objective: freshnessObjective(config.criticality, ageBudgetMs(config, model), config.objective?.maxSkipRatio),
     ...answersOf(config),

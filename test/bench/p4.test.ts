@@ -141,4 +141,37 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     assert.equal(score.false_detections, 0, JSON.stringify(score));
     assert.equal(score.runs_unread, 0);
   });
+
+  it('scores an end early only while the object its track last saw is still there, whatever else is in the picture', () => {
+    // One camera, 10 fps, no offset: a crossing on frames 100–159, a walker on 300–699.
+    const schedule: P4Schedule = {
+      version: 1,
+      fps: 10,
+      seconds: 120,
+      frames: 1200,
+      offsetFrames: 0,
+      lightFrame: 900,
+      objects: [
+        { id: 'crossing', firstFrame: 100, lastFrame: 159, moving: [[100, 159]] },
+        { id: 'walker', firstFrame: 300, lastFrame: 699, moving: [] },
+      ],
+      movingShare: 0.1,
+      main: '',
+      sub: '',
+    };
+    const at = (frame: number): number => frame * 100;
+    // Runs that pin the camera's clock: clip frame f captured at f × 100 ms.
+    const runs = [0, 50, 120, 400, 1000].map((f) => ({ camera: 0, clipFrame: f, captureTime: at(f), doneTime: at(f) + 20, found: f === 120 || f === 400 }));
+    const score = (ends: { at: number; lastSeen: number }[]): number =>
+      scoreP4(
+        [schedule],
+        runs,
+        ends.map((e) => ({ camera: 0, ...e })),
+        { from: 0, to: at(1199) },
+      ).stationary_ended_early;
+    assert.equal(score([{ at: at(500), lastSeen: at(450) }]), 1, 'the walker ended while standing');
+    assert.equal(score([{ at: at(320), lastSeen: at(150) }]), 0, "the crossing's track ended late, while the walker is there: not early");
+    assert.equal(score([{ at: at(165), lastSeen: at(158) }]), 0, 'ended after its object left');
+    assert.equal(score([{ at: at(158), lastSeen: at(150) }]), 1, 'ended before its object left');
+  });
 });

@@ -87,7 +87,7 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     const { stdout } = await run(process.execPath, [cli, 'config', 'check', file]);
     assert.match(
       stdout,
-      /^# camera hall, worker people: gated by motion on stream main at 320 px: runs its model on frames with motion at up to 2 fps \(the first after a still spell at once\), every 1 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the full-resolution frame at the model's input size, and on the whole frame when they would cover over 50 % of it \(ADR 0069\)\.$/m,
+      /^# camera hall, worker people: gated by motion on stream main at 320 px: runs its model on frames with new motion at up to 2 fps \(the first after a still spell at once; motion that stays where the model last looked at it, again after 10 s\), every 10 s on objects it tracks while nothing moves \(every 1 s while one was missed: its tracks end on runs that miss them, not while nothing moves\), once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the full-resolution frame at the model's input size, and on the whole frame when they would cover over 50 % of it \(ADR 0069\)\.$/m,
     );
     assert.ok(parseYaml(stdout) !== null, 'still YAML (the lines are comments)');
   });

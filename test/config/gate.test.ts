@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainGates, gateRegionsOf, motionStreamOf, parseConfig, stationarySecondsOf, trackOptionsOf } from '../../src/config/index.js';
+import { explainGates, gateRegionsOf, lostSecondsOf, motionStreamOf, parseConfig, stationarySecondsOf, trackOptionsOf } from '../../src/config/index.js';
 import { issuesOf, printed, yaml } from './helpers.js';
 
 const file = (...lines: string[]): string =>
@@ -27,12 +27,14 @@ describe('config: motion and gated workers', { timeout: 30_000 }, () => {
     assert.equal(hall.motion?.enabled, true);
     const [people, fall] = hall.workers;
     assert.ok(people !== undefined && 'gate' in people && people.gate === 'motion');
-    assert.equal(stationarySecondsOf(people.gate, trackOptionsOf(people)), 1, 'half the default endAfterSeconds');
+    assert.equal(stationarySecondsOf(people.gate), 10, "Frigate's: its tracks end on misses, not on still time (ADR 0081)");
+    assert.equal(lostSecondsOf(trackOptionsOf(people)), 1, 'a missed object is looked for at half the default endAfterSeconds');
     assert.ok(fall !== undefined && 'gate' in fall && fall.gate !== undefined);
-    assert.equal(stationarySecondsOf(fall.gate, trackOptionsOf(fall)), 0.5);
+    assert.equal(stationarySecondsOf(fall.gate), 0.5);
+    assert.equal(lostSecondsOf(trackOptionsOf(fall)), 1.5);
     assert.deepEqual(explainGates(config), [
-      "camera hall, worker people: gated by motion on stream sub at 320 px: runs its model on frames with motion at up to 2 fps (the first after a still spell at once), every 1 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the main stream's picture at the model's input size, and on the whole frame when they would cover over 50 % of it (ADR 0069)",
-      "camera hall, worker fall: gated by motion on stream sub at 320 px: runs its model on frames with motion at every frame (the first after a still spell at once), every 0.5 s on objects it tracks while nothing moves, once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the main stream's picture at the model's input size, and on the whole frame when they would cover over 50 % of it (ADR 0069)",
+      "camera hall, worker people: gated by motion on stream sub at 320 px: runs its model on frames with new motion at up to 2 fps (the first after a still spell at once; motion that stays where the model last looked at it, again after 10 s), every 10 s on objects it tracks while nothing moves (every 1 s while one was missed: its tracks end on runs that miss them, not while nothing moves), once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the main stream's picture at the model's input size, and on the whole frame when they would cover over 50 % of it (ADR 0069)",
+      "camera hall, worker fall: gated by motion on stream sub at 320 px: runs its model on frames with new motion at every frame (the first after a still spell at once; motion that stays where the model last looked at it, again after 0.5 s), every 0.5 s on objects it tracks while nothing moves (every 1.5 s while one was missed: its tracks end on runs that miss them, not while nothing moves), once per whole-picture change, and never on a still picture with nothing tracked; when its model's input is at most half the frame's long side, on crops around what moves and what it tracks, cut from the main stream's picture at the model's input size, and on the whole frame when they would cover over 50 % of it (ADR 0069)",
     ]);
   });
 
@@ -90,6 +92,15 @@ describe('config: motion and gated workers', { timeout: 30_000 }, () => {
     );
   });
 
+  it('takes a stationary recheck longer than the tracker ends tracks after: a gated worker ends them on misses (ADR 0081)', () => {
+    const config = parseConfig(
+      file('workers:', '  - { id: people, model: person, gate: { on: motion, stationarySeconds: 30 }, track: { endAfterSeconds: 2 } }'),
+    );
+    const [people] = config.cameras.hall!.workers;
+    assert.ok(people !== undefined && 'gate' in people && people.gate !== undefined);
+    assert.equal(stationarySecondsOf(people.gate), 30);
+  });
+
   it('refuses what contradicts itself, at its path and line', () => {
     const text = file(
       'motion: { enabled: false, stream: sub }',
@@ -100,7 +111,6 @@ describe('config: motion and gated workers', { timeout: 30_000 }, () => {
     assert.deepEqual(printed(issuesOf(text)), [
       'cameras.hall.motion.stream: names no stream of this camera (streams: main, auto) (line 6)',
       "cameras.hall.workers[0].gate: gates the model by motion, and this camera's motion.enabled is false (line 8)",
-      "cameras.hall.workers[0].gate.stationarySeconds: (2 s) must be under the tracker's endAfterSeconds (2 s): a still object would be ended before its recheck (line 8)",
       'cameras.hall.workers[1].gate: must be motion or { on: motion, stationarySeconds } (line 9)',
     ]);
   });

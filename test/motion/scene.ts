@@ -34,6 +34,8 @@ export interface SceneOptions {
   readonly personStillAt?: number;
   /** The walking person stops on this frame and stands there from then on (someone who came in and stays). */
   readonly personStopsOn?: number;
+  /** The person who stopped walks on from this frame, out of the picture (someone who stood a while and left). */
+  readonly personLeavesOn?: number;
   readonly seed?: number;
 }
 
@@ -68,7 +70,9 @@ export function personBox(o: SceneOptions, frame: number): Box | null {
 }
 
 function personX(o: SceneOptions, frame: number): number {
-  const walked = o.personStopsOn === undefined ? frame : Math.min(frame, o.personStopsOn);
+  const stops = o.personStopsOn;
+  const leaves = o.personLeavesOn;
+  const walked = stops === undefined ? frame : leaves !== undefined && frame >= leaves ? stops + frame - leaves : Math.min(frame, stops);
   return o.personStillAt ?? -PERSON_W + (walked - o.personFrom! + 1) * (o.personSpeed ?? 8);
 }
 

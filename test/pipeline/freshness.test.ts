@@ -237,6 +237,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       ageBudgetMs: 1000,
       tracksObjects: false,
       track: null,
+      recheckSeconds: null,
       readSize: null,
       objective: freshnessObjective('high', 1000),
     } as const satisfies WorkerProfile;
