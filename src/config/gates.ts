@@ -4,6 +4,7 @@
  * for the pipeline (which runs them) and the CLI (which explains them). Beside them, the age a camera that
  * decodes keyframes only adds to its frames (ADR 0070), said where the config is checked.
  */
+import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
 import { MAIN_STREAM, trackOptionsOf, type CameraConfig, type Config, type TrackOptionsConfig } from './schema.js';
 
 /** The default long side motion reads at (the detector works at 160 px, four samples a working pixel). */
@@ -37,7 +38,7 @@ export function motionStreamOf(camera: CameraConfig): string {
 export function stationarySecondsOf(gate: 'motion' | { readonly stationarySeconds?: number | undefined }, track: TrackOptionsConfig | null): number {
   if (typeof gate === 'object' && gate.stationarySeconds !== undefined) return gate.stationarySeconds;
   const endAfter = track?.endAfterSeconds;
-  return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : 2) / 2;
+  return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : TRACKER_DEFAULTS.endAfterSeconds) / 2;
 }
 
 /** Crops cover at most this share of the frame (summed) before the whole frame is run instead: regionsWholeAbove's default. */

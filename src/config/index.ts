@@ -74,4 +74,4 @@ export {
   type ConfigEnv,
 } from './references.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
-export { checkRunnableCamera, checkRunnableSharedWorker, checkRunnableModel, configuredModel } from './runnable.js';
+export { checkRunnableCamera, checkRunnableSharedWorker, checkRunnableModel, checkRunnableCluster, configuredModel, type RunnableCluster } from './runnable.js';

@@ -28,6 +28,7 @@
  * Pure: no timers, no clock of its own. Ids come from `newId`, given the
  * capture time of the track's first detection.
  */
+import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { boxArea, iou, type Box } from './geometry.js';
 import { MotionModel } from './motion.js';
@@ -100,19 +101,7 @@ export interface TrackerUpdate {
   readonly stale: boolean;
 }
 
-const DEFAULTS = {
-  confirmHits: 3,
-  endAfterSeconds: 2,
-  highScore: 0.5,
-  lowScore: 0.1,
-  matchIou: 0.2,
-  lowMatchIou: 0.5,
-  maxSpeed: 1,
-  measurementStd: 0.05,
-  accelerationStd: 2,
-  stationaryIou: 0.8,
-  stationarySeconds: 10,
-} as const;
+const DEFAULTS = TRACKER_DEFAULTS;
 
 export type ResolvedTrackerOptions = { -readonly [K in keyof typeof DEFAULTS]: number };
 
