@@ -63,6 +63,7 @@ export {
   REGIONS_WHOLE_ABOVE,
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
+export { cascadeSwitch, type RunningWorker } from './cascades.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,
