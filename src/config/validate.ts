@@ -15,6 +15,7 @@
 import { isId } from '../internal/ids.js';
 import { lineProblem, polygonProblem } from '../internal/polygon.js';
 import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
+import { answerSchemaProblem } from '../internal/answer-schema.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
@@ -427,6 +428,14 @@ function vlmFramesIssues(worker: unknown, at: readonly Segment[], out: RawIssue[
     });
 }
 
+/** A vlm worker's answer schema that the vlm client could not compile when the worker is built (it threw, and `run` stopped). */
+function vlmSchemaIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const schema = field(field(worker, 'vlm'), 'schema');
+  if (!isPlainObject(schema)) return;
+  const problem = answerSchemaProblem(schema);
+  if (problem !== null) out.push({ path: [...at, 'vlm', 'schema'], message: problem, anchor: 'value' });
+}
+
 /** Tracker options that contradict each other: lowScore above highScore. */
 function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
   const track = field(worker, 'track');
@@ -587,6 +596,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       trackIssues(worker, path, out);
       gateIssues(config, worker, field(data, 'models'), path, out);
       vlmFramesIssues(worker, path, out);
+      vlmSchemaIssues(worker, path, out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

@@ -9,6 +9,8 @@
  *   bounds (modelClientWorker threw ERR_INVALID_ARGUMENT when the camera was built).
  * - the person handler's inputSize with network centernet: the model server refused it at each start.
  * - a track's lowScore above highScore when one of them is its default (the tracker threw at every result).
+ * - a vlm worker's answer schema, or a summary's, that is not a JSON schema Ajv compiles: the vlm client threw
+ *   when the worker was built (`run` stopped with ERR_UNEXPECTED) or at each summary asked.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,7 +22,7 @@ import { handlerOptionsFromFlags } from '../../src/model-server/index.js';
 import { createPersonHandler } from '../../src/models/index.js';
 import { resolveTrackerOptions } from '../../src/objects/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
-import { modelClientWorker } from '../../src/workers/index.js';
+import { modelClientWorker, VlmClient } from '../../src/workers/index.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 import { issuesOf, printed, yaml } from './helpers.js';
 
@@ -159,6 +161,36 @@ describe('rules the runtime enforced are the validator’s, with path and line',
     for (const track of pairs) {
       const tracker = runs(() => resolveTrackerOptions(track));
       assert.equal(tracker === true, valid(text(JSON.stringify(track))), `${JSON.stringify(track)}: the tracker says ${String(tracker)}`);
+    }
+  });
+
+  it("a vlm worker's or a summary's answer schema that is no JSON schema is refused at its line, as the vlm client refuses it", () => {
+    const vlm = (schema: string): string => `      - { id: v, vlm: { api: openai, url: "http://gpu:8000/v1", model: llava, prompt: hi, schema: ${schema} } }`;
+    const text = (schema: string, summary = ''): string =>
+      yaml(
+        'cameras:',
+        '  c:',
+        '    source: rtsp://10.0.0.1/s',
+        '    workers:',
+        vlm(schema),
+        ...(summary === '' ? [] : [`    summary: { schema: ${summary} }`]),
+      );
+    const broken = '{ type: object, properties: { colour: { type: colour } } }';
+    assert.deepEqual(printed(issuesOf(text(broken))), [
+      'cameras.c.workers[0].vlm.schema: is not a JSON schema at properties.colour.type: must be equal to one of the allowed values (line 5)',
+    ]);
+    assert.deepEqual(printed(issuesOf(text('{ type: object }', broken))), [
+      'cameras.c.summary.schema: is not a JSON schema at properties.colour.type: must be equal to one of the allowed values (line 6)',
+    ]);
+    const client = (schema: Record<string, unknown>): true | string =>
+      runs(() => new VlmClient({ api: 'openai', url: 'http://gpu:8000/v1', model: 'llava', apiKey: null, stream: false, schema, schemaName: 'answer' }));
+    for (const schema of [
+      { type: 'object', properties: { colour: { type: 'colour' } } },
+      { type: 'object', properties: { colour: { type: 'string', enum: ['red', 'blue'] } }, required: ['colour'] },
+      { type: 'object', properties: { box: { $ref: '#/definitions/nowhere' } } },
+    ]) {
+      const yamlSchema = JSON.stringify(schema);
+      assert.equal(client(schema) === true, valid(text(yamlSchema)), `${yamlSchema}: the client says ${String(client(schema))}`);
     }
   });
 
