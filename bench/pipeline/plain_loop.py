@@ -28,7 +28,9 @@ window; RSS its own.
 
 Prints one JSON line after `--warmup` + `--seconds`. With `--trace PATH` it also writes one JSON line per
 frame served during the measured window (camera, frame number, due, capture, taken and done times on the
-monotonic clock), so that a test can count them on its own.
+monotonic clock; the camera the turn's scan began at, when that scan began, when the frame served was in its
+camera's mailbox, and the serves lost so far), so that a test can count them, and check the turns' order, on its
+own. A frame served belongs to the window by its done time: both are read under one lock.
 """
 
 import argparse
@@ -63,7 +65,11 @@ stop = threading.Event()
 measuring = threading.Event()
 # Every mailbox's change wakes the model thread when it waits for a fresh frame.
 fresh = threading.Condition()
+# The window's start and end, and each frame's done time and its test of the window, are read under this lock: a
+# frame counted in the window was done inside it.
+window = threading.Lock()
 errors = []
+lost = [0]  # serves whose frame could not be retrieved, while measuring
 
 
 class Camera:
@@ -79,6 +85,8 @@ class Camera:
         # The newest frame grabbed, replaced whole (one assignment, atomic under the GIL): its number on this camera's
         # clock, its capture time, its due time, and its pixels if the light reader retrieved them (else None).
         self.mailbox = (-1, 0.0, 0.0, None)
+        # The newest frame's number, and a time read after it was put in the mailbox (it was there by then).
+        self.ready = (-1, 0.0)
         self.served_number = -1  # the newest frame the model served
         self.served_due = -1e9
         self.served = 0  # frames served while measuring
@@ -135,6 +143,7 @@ def capture(cam):
                 elif measuring.is_set():
                     cam.light += 1
             cam.mailbox = (n, max(due, began), due, pixels)
+            cam.ready = (n, time.monotonic())
             if cam.want.is_set():
                 hand_over(cam)
             if measuring.is_set():
@@ -173,8 +182,10 @@ def model_thread():
     try:
         while not stop.is_set():
             chosen = None
+            scan_cursor = cursor
             with fresh:
                 while chosen is None and not stop.is_set():
+                    scanned = time.monotonic()  # before this pass reads a mailbox
                     for k in range(len(cameras)):
                         cam = cameras[(cursor + k) % len(cameras)]
                         if due_to_model(cam):
@@ -197,20 +208,26 @@ def model_thread():
                         break
                 number, captured, due, pixels = chosen.handed
             taken = time.monotonic()
+            ready_number, ready_at = chosen.ready
+            ready = ready_at if ready_number == number else None
             chosen.served_number = number
             chosen.served_due = due
             if pixels is None:
+                if measuring.is_set():
+                    lost[0] += 1
                 continue
             time.sleep(args.model_ms / 1000.0)  # the model's work on `pixels`
-            done = time.monotonic()
-            if measuring.is_set():
-                ages_ms.append((done - captured) * 1000.0)
-                due_ms.append((done - due) * 1000.0)
-                taken_ms.append((taken - captured) * 1000.0)
-                chosen_ms.append((chosen_at - captured) * 1000.0)
-                chosen.served += 1
-                if args.trace is not None:
-                    trace.append((chosen.index, number, due, captured, taken, done))
+            with window:
+                done = time.monotonic()
+                if not measuring.is_set():
+                    continue
+            ages_ms.append((done - captured) * 1000.0)
+            due_ms.append((done - due) * 1000.0)
+            taken_ms.append((taken - captured) * 1000.0)
+            chosen_ms.append((chosen_at - captured) * 1000.0)
+            chosen.served += 1
+            if args.trace is not None:
+                trace.append((chosen.index, number, due, captured, taken, done, scan_cursor, scanned, ready, lost[0]))
     except Exception as error:
         errors.append(f"model: {error}")
         stop.set()
@@ -244,11 +261,13 @@ for thread in threads:
 stop.wait(args.warmup)
 rss_start = rss_mb()
 cpu_start = cpu_seconds()
-wall_start = time.monotonic()
-measuring.set()
+with window:
+    wall_start = time.monotonic()
+    measuring.set()
 stop.wait(args.seconds)
-measuring.clear()
-wall_end = time.monotonic()
+with window:
+    measuring.clear()
+    wall_end = time.monotonic()
 wall = wall_end - wall_start
 cpu = cpu_seconds() - cpu_start
 rss_end = rss_mb()
@@ -280,6 +299,7 @@ line = {
     "camera_model_fps_max": round(max(per_camera), 2),
     "fairness": round(min(per_camera) / max(per_camera), 3) if max(per_camera) > 0 else 0,
     "served": sum(cam.served for cam in cameras),
+    "lost": lost[0],
     "age_ms_p50": rounded(percentile(ages, 50)),
     "age_ms_p99": rounded(percentile(ages, 99)),
     "age_taken_ms_p50": rounded(percentile(taken, 50)),
@@ -299,7 +319,9 @@ if args.light:
     line["light_delivered"] = sum(cam.light for cam in cameras)
 if args.trace is not None:
     with open(args.trace, "w") as out:
-        for index, number, due, captured, taken_at, done in trace:
-            out.write(json.dumps({"camera": index, "frame": number, "due": due, "captured": captured, "taken": taken_at, "done": done}) + "\n")
+        for index, number, due, captured, taken_at, done, scan_cursor, scanned, ready, lost_so_far in trace:
+            served = {"camera": index, "frame": number, "due": due, "captured": captured, "taken": taken_at, "done": done}
+            turn = {"cursor": scan_cursor, "scanned": scanned, "ready": ready, "lost": lost_so_far}
+            out.write(json.dumps({**served, **turn}) + "\n")
 print(json.dumps(line), flush=True)
 sys.exit(1 if errors else 0)

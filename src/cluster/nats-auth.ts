@@ -8,11 +8,15 @@
  * nats.js itself ignores them. The servers are passed on without their
  * credentials, so no URL the client logs or reports carries a secret.
  *
- * Files are read here, once, at start: a missing or unreadable one is
- * ERR_CLUSTER_CONFIG naming the key and the path, never its content.
+ * The settings are checked before (the config's rules, which the node asks
+ * through the system: ADR 0056); what only reading can tell is here. Files
+ * are read once, at start: a missing or unreadable one, or one that holds no
+ * seed or creds, is ERR_CLUSTER_CONFIG naming the key and the path, never its
+ * content.
  */
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions } from '@nats-io/transport-node';
+import { isUserNkeySeed } from '../internal/nkey-seed.js';
 import { ClusterError } from './errors.js';
 
 export interface NatsAuth {
@@ -40,6 +44,21 @@ function readSecretFile(key: string, path: string): Uint8Array {
   }
 }
 
+/** The user's NKey seed from its file: ERR_CLUSTER_CONFIG when the file holds none. */
+function readSeedFile(path: string): Uint8Array {
+  const text = new TextDecoder().decode(readSecretFile('auth.nkeySeedFile', path)).trim();
+  if (!isUserNkeySeed(text)) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.auth.nkeySeedFile: not a user NKey seed (SU…)');
+  return new TextEncoder().encode(text);
+}
+
+/** A .creds file's content: ERR_CLUSTER_CONFIG when it is not one. */
+function readCredsFile(path: string): Uint8Array {
+  const creds = readSecretFile('auth.credsFile', path);
+  if (!/BEGIN NATS USER JWT/.test(new TextDecoder().decode(creds)))
+    throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.credsFile: ${path} is not a NATS creds file`);
+  return creds;
+}
+
 /** The URL without its credentials, and what they were. A URL that does not parse is passed on as it is (the schema checked its scheme). */
 export function splitCredentials(server: string): { server: string; user?: string; pass?: string } {
   let url: URL;
@@ -56,7 +75,11 @@ export function splitCredentials(server: string): { server: string; user?: strin
   return { server: url.toString().replace(/\/$/, ''), ...(user === '' ? {} : { user }), ...(pass === '' ? {} : { pass }) };
 }
 
-/** connect() options for these servers, auth and TLS. ERR_CLUSTER_CONFIG for a contradiction or an unreadable file. */
+/**
+ * connect() options for these servers, auth and TLS, checked by the config's rules already (one method at most, a
+ * user with its password, an inline seed shaped as one, a cert with its key). ERR_CLUSTER_CONFIG for a file that
+ * cannot be read or does not hold what its key says.
+ */
 export function natsConnectOptions(
   servers: readonly string[],
   auth: NatsAuth | undefined,
@@ -67,32 +90,17 @@ export function natsConnectOptions(
     servers: split.map((s) => s.server),
   };
   const a = auth ?? {};
-  const methods = [
-    a.user !== undefined || a.password !== undefined ? 'user/password' : null,
-    a.token !== undefined ? 'token' : null,
-    a.nkeySeed !== undefined || a.nkeySeedFile !== undefined ? 'nkey' : null,
-    a.credsFile !== undefined ? 'creds' : null,
-  ].filter((m) => m !== null);
-  if (methods.length > 1) throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth: one method at a time, got ${methods.join(' and ')}`);
-  if (a.nkeySeed !== undefined && a.nkeySeedFile !== undefined)
-    throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.auth: nkeySeed or nkeySeedFile, not both');
-  if ((a.user === undefined) !== (a.password === undefined)) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.auth: user and password go together');
   if (a.user !== undefined && a.password !== undefined) {
     options.user = a.user;
     options.pass = a.password;
   } else if (a.token !== undefined) {
     options.token = a.token;
-  } else if (a.nkeySeed !== undefined || a.nkeySeedFile !== undefined) {
-    const seed = a.nkeySeed !== undefined ? new TextEncoder().encode(a.nkeySeed.trim()) : readSecretFile('auth.nkeySeedFile', a.nkeySeedFile!);
-    const text = new TextDecoder().decode(seed).trim();
-    if (!/^SU[A-Z2-7]{50,}$/.test(text))
-      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.${a.nkeySeed !== undefined ? 'nkeySeed' : 'nkeySeedFile'}: not a user NKey seed (SU…)`);
-    options.authenticator = nkeyAuthenticator(new TextEncoder().encode(text));
+  } else if (a.nkeySeed !== undefined) {
+    options.authenticator = nkeyAuthenticator(new TextEncoder().encode(a.nkeySeed.trim()));
+  } else if (a.nkeySeedFile !== undefined) {
+    options.authenticator = nkeyAuthenticator(readSeedFile(a.nkeySeedFile));
   } else if (a.credsFile !== undefined) {
-    const creds = readSecretFile('auth.credsFile', a.credsFile);
-    if (!/BEGIN NATS USER JWT/.test(new TextDecoder().decode(creds)))
-      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster.auth.credsFile: ${a.credsFile} is not a NATS creds file`);
-    options.authenticator = credsAuthenticator(creds);
+    options.authenticator = credsAuthenticator(readCredsFile(a.credsFile));
   } else {
     // No method configured: the first URL's credentials, as a user would expect from nats://user:pass@host.
     const withCredentials = split.find((s) => s.user !== undefined);
@@ -104,7 +112,6 @@ export function natsConnectOptions(
     }
   }
   if (tls !== undefined) {
-    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster.tls: cert and key go together');
     for (const key of ['ca', 'cert', 'key'] as const) if (tls[key] !== undefined) readSecretFile(`tls.${key}`, tls[key]);
     options.tls = { ...(tls.ca === undefined ? {} : { caFile: tls.ca }), ...(tls.cert === undefined ? {} : { certFile: tls.cert, keyFile: tls.key! }) };
   } else if (options.servers.some((s) => s.startsWith('tls://'))) {

@@ -5,7 +5,8 @@
  * root: the node only calls its public cameras.add/remove, workers.restart
  * and listens to its events).
  *
- * This class is the owner (ADR 0038): it checks the options, holds the NATS
+ * This class is the owner (ADR 0038): it has its options judged by the
+ * config's rules (system.config.checkCluster: ERR_CONFIG, ADR 0056), holds the NATS
  * connection and everything started on it (subscriptions, the status watch,
  * the loop), and wires the rooms, each of which keeps its own contract:
  * leases.ts (claims, renewals, shares), holdings.ts (what this node holds,
@@ -37,6 +38,7 @@ import { hostname } from 'node:os';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { delay, messageOf, untilAborted } from '../internal/abort.js';
 import { toId } from '../internal/ids.js';
+import { DEFAULT_LEASE_MS, defaultTickMs } from '../internal/lease-tick.js';
 import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
 import type { CameraAdmissionPolicy, SystemEvent, VisionSystem } from '../pipeline/index.js';
@@ -50,7 +52,7 @@ import { Fencing } from './fencing.js';
 import { HeldResults } from './held-results.js';
 import { Holdings } from './holdings.js';
 import { Leases } from './leases.js';
-import { encode, ID, type ControlReply, type ControlRequest } from './messages.js';
+import { encode, type ControlReply, type ControlRequest } from './messages.js';
 import { natsConnectOptions, type NatsAuth, type NatsTls } from './nats-auth.js';
 import { PlannedMoves } from './moves.js';
 import { ClusterStore } from './store.js';
@@ -66,7 +68,7 @@ export interface ClusterNodeOptions {
   readonly capacity?: number;
   /** Lease length. Default 6 000 ms. */
   readonly leaseMs?: number;
-  /** Heartbeat, renewal and claim period. Default leaseMs / 4. */
+  /** Heartbeat, renewal and claim period, under half of leaseMs. Default leaseMs / 4, at least 50 ms. */
   readonly tickMs?: number;
   /** Clock skew and pause allowance added to a lease before others claim it. Default 1 000 ms. */
   readonly marginMs?: number;
@@ -139,27 +141,28 @@ export class ClusterNode implements AsyncDisposable {
 
   constructor(options: ClusterNodeOptions) {
     this.nodeId = options.nodeId ?? toId(`${hostname()}-${process.pid}`);
-    if (!ID.test(this.nodeId))
-      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster nodeId must be 1–64 characters of A–Z a–z 0–9 _ -, got ${JSON.stringify(this.nodeId)}`);
-    if (options.servers.length === 0) throw new ClusterError('ERR_CLUSTER_CONFIG', 'cluster needs at least one nats:// server');
-    const leaseMs = options.leaseMs ?? 6_000;
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     const settings: NodeSettings = {
       capacity: options.capacity ?? 1,
       leaseMs,
-      tickMs: options.tickMs ?? Math.max(50, Math.floor(leaseMs / 4)),
+      tickMs: options.tickMs ?? defaultTickMs(leaseMs),
       marginMs: options.marginMs ?? 1_000,
       rejoinGraceMs: options.rejoinGraceMs ?? leaseMs,
       settleMs: options.settleMs ?? 2 * leaseMs,
       handoffTimeoutMs: options.handoffTimeoutMs ?? 2 * leaseMs,
       eventsTimeoutMs: options.eventsTimeoutMs ?? 3_000,
     };
-    if (!(settings.capacity > 0 && settings.capacity <= 1_000_000))
-      throw new ClusterError('ERR_CLUSTER_CONFIG', `cluster capacity must be in (0, 1e6], got ${String(settings.capacity)}`);
-    if (!(settings.tickMs * 2 < leaseMs))
-      throw new ClusterError(
-        'ERR_CLUSTER_CONFIG',
-        `cluster tickMs (${settings.tickMs}) must be under half of leaseMs (${leaseMs}): an owner renews at least twice per lease`,
-      );
+    // The config's rules for a cluster section, on the options as they will run (ERR_CONFIG with paths, ADR 0056):
+    // a program handing options without a file learns what `config check` would have said.
+    options.system.config.checkCluster({
+      servers: options.servers,
+      nodeId: this.nodeId,
+      capacity: settings.capacity,
+      leaseMs,
+      ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
+      ...(options.auth === undefined ? {} : { auth: options.auth }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
     this.#servers = options.servers;
     // Read and checked now: a wrong auth section fails the node's construction, not a reconnect later.
     this.#connectOptions = natsConnectOptions(options.servers, options.auth, options.tls);

@@ -7,6 +7,11 @@
  * wait for the other's results for ever). `enabled` is the worker's, else
  * defaults.workers', else true, as resolving would make it.
  *
+ * The same "runs while the one it crops runs" rule judges a worker switched
+ * on or off while the camera runs (cascadeSwitch: the API's and MQTT's
+ * enable/disable, ADR 0076), so a switch never leaves the camera, and the
+ * file `--save-config` writes, in a state `config check` refuses.
+ *
  * Defensive about shape, as checkReferences is: it runs on files the schema
  * refused too, and reports only what the schema cannot say. Messages quote
  * worker ids only (names, never secrets).
@@ -22,6 +27,9 @@ export interface CascadeIssue {
 }
 
 const field = (v: unknown, key: string): unknown => (isPlainObject(v) && Object.hasOwn(v, key) ? v[key] : undefined);
+
+/** The rule on enabling: a crop worker that runs needs the worker it crops to run too. */
+const starves = (crop: { readonly enabled: boolean }, of: { readonly enabled: boolean }): boolean => crop.enabled && !of.enabled;
 
 interface Worker {
   readonly index: number;
@@ -70,7 +78,7 @@ export function cascadeIssues(camera: unknown, at: readonly Segment[], defaults:
     else {
       if (worker.every && !of.tracks)
         issue(`with every, crops each tracked object of ${of.id}, and ${of.id} does not track: give it track: true, or drop every to crop each detection`);
-      if (worker.enabled && !of.enabled)
+      if (starves(worker, of))
         issue(`names ${of.id}, which is disabled (enabled: false): this worker would never get a crop; enable ${of.id} or disable this worker too`);
       const cycle = cycleFrom(worker, byId);
       if (cycle !== null)
@@ -92,4 +100,31 @@ function cycleFrom(start: Worker, byId: ReadonlyMap<string, Worker>): string[] |
     next = byId.get(next)?.of ?? null;
   }
   return null;
+}
+
+/** A camera's worker as it runs now, for cascadeSwitch: its id, whether it runs, and the worker its crops.of names. */
+export interface RunningWorker {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly of: string | null;
+}
+
+/**
+ * What switching `worker` on (`enabled`) or off would break of the camera's cascades, its workers as they run now:
+ * off, the enabled crop workers whose `crops.of` names it (`dependents`); on, the disabled worker its own
+ * `crops.of` names (`needs`). Both empty: the switch leaves every cascade as `config check` takes it.
+ */
+export function cascadeSwitch(
+  workers: readonly RunningWorker[],
+  worker: string,
+  enabled: boolean,
+): { readonly dependents: string[]; readonly needs: string | null } {
+  const after = workers.map((w) => (w.id === worker ? { ...w, enabled } : w));
+  const byId = new Map(after.map((w) => [w.id, w]));
+  const switched = byId.get(worker);
+  if (switched === undefined) return { dependents: [], needs: null };
+  const dependents = enabled ? [] : after.filter((w) => w.id !== worker && w.of === worker && starves(w, switched)).map((w) => w.id);
+  const of = switched.of === null ? undefined : byId.get(switched.of);
+  const needs = enabled && of !== undefined && of.id !== worker && starves(switched, of) ? of.id : null;
+  return { dependents, needs };
 }

@@ -4,6 +4,7 @@
  * for the pipeline (which runs them) and the CLI (which explains them). Beside them, the age a camera that
  * decodes keyframes only adds to its frames (ADR 0070), said where the config is checked.
  */
+import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
 import { MAIN_STREAM, trackOptionsOf, type CameraConfig, type Config, type TrackOptionsConfig } from './schema.js';
 
 /** The default long side motion reads at (the detector works at 160 px, four samples a working pixel). */
@@ -50,7 +51,7 @@ export const STATIONARY_SECONDS = 10;
  */
 export function lostSecondsOf(track: TrackOptionsConfig | null): number {
   const endAfter = track?.endAfterSeconds;
-  return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : 2) / 2;
+  return (typeof endAfter === 'number' && endAfter > 0 ? endAfter : TRACKER_DEFAULTS.endAfterSeconds) / 2;
 }
 
 /** Crops cover at most this share of the frame (summed) before the whole frame is run instead: regionsWholeAbove's default. */

@@ -65,6 +65,7 @@ export {
   REGIONS_WHOLE_ABOVE,
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
+export { cascadeSwitch, type RunningWorker } from './cascades.js';
 export { substituteEnv } from './env.js';
 export {
   checkNetworkCamera,
@@ -76,4 +77,4 @@ export {
   type ConfigEnv,
 } from './references.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
-export { checkRunnableCamera, checkRunnableSharedWorker, checkRunnableModel, configuredModel } from './runnable.js';
+export { checkRunnableCamera, checkRunnableSharedWorker, checkRunnableModel, checkRunnableCluster, configuredModel, type RunnableCluster } from './runnable.js';

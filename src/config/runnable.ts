@@ -1,17 +1,19 @@
 /**
  * The config's rules for an entry that did not come through parseConfig or
  * resolveCamera (a JS caller that built a resolved config by hand): the system
- * asks here before it builds a camera, a shared worker or a model server, and
+ * asks here before it builds a camera, a shared worker or a model server (and
+ * a cluster node, through the system, before it uses its options), and
  * gets the validator's own issues, thrown as one ConfigError (ERR_CONFIG) with
  * the paths a file would have. The rules live in src/config only (ADR 0056);
  * the pipeline has none of its own, and a test finds any config error thrown
  * outside src/config.
  */
 import { isId } from '../internal/ids.js';
+import { clusterIssues, type ClusterIssue } from './cluster.js';
 import { ConfigError } from './errors.js';
 import { located } from './load.js';
 import { HANDLER_OPTIONS, HANDLERS, isPlainObject } from './schema.js';
-import { checkReferences, type RawIssue } from './validate.js';
+import { checkReferences, handlerOptionIssues, type RawIssue } from './validate.js';
 
 const ID_RULE = 'must be an id: 1–64 characters of A–Z a–z 0–9 _ -';
 const namesOf = (models: Iterable<string>): Record<string, object> => Object.fromEntries([...models].map((name) => [name, { socket: '/' }]));
@@ -70,6 +72,7 @@ export function checkRunnableModel(name: string, model: unknown): void {
         if (options.has(key) && own[key] === undefined && value !== undefined && value !== null)
           issues.push({ path: [...at, key], message: `is not an option of the ${name} handler`, anchor: 'key' });
     }
+    issues.push(...handlerOptionIssues(entry, at));
   } else if (entry.kserve === undefined && entry.discover == null && (typeof entry.socket !== 'string' || entry.socket.length === 0)) {
     issues.push({
       path: at,
@@ -88,4 +91,34 @@ export function configuredModel<T>(models: ReadonlyMap<string, T>, name: string,
   const model = models.get(name);
   if (model !== undefined) return model;
   throw new ConfigError(where, [{ path: 'model', message: `names no model (models: ${[...models.keys()].join(', ') || 'none'})` }]);
+}
+
+/** A cluster node's options as a program hands them (ClusterNodeOptions' settings), its defaults applied. */
+export interface RunnableCluster {
+  readonly servers: readonly string[];
+  readonly nodeId: string;
+  readonly capacity: number;
+  readonly leaseMs: number;
+  readonly tickMs?: number;
+  readonly auth?: object;
+  readonly tls?: object;
+}
+
+/**
+ * A cluster node's options (its defaults applied) as the node would run them: at least one server, an id, a
+ * capacity in (0, 1e6], auth and TLS that do not contradict each other, a lease its tick renews twice (the
+ * file's rules, clusterIssues, and what the schema says of the rest). Throws ConfigError, paths under `cluster`.
+ */
+export function checkRunnableCluster(cluster: RunnableCluster): void {
+  const issues: ClusterIssue[] = [];
+  if (!Array.isArray(cluster.servers) || cluster.servers.length === 0)
+    issues.push({ path: ['cluster', 'servers'], message: 'needs at least one nats:// server', anchor: 'value' });
+  if (!isId(cluster.nodeId)) issues.push({ path: ['cluster', 'nodeId'], message: ID_RULE, anchor: 'value' });
+  if (!(typeof cluster.capacity === 'number' && cluster.capacity > 0 && cluster.capacity <= 1_000_000))
+    issues.push({ path: ['cluster', 'capacity'], message: 'must be above 0 and at most 1000000', anchor: 'value' });
+  if (!(typeof cluster.leaseMs === 'number' && cluster.leaseMs > 0)) issues.push({ path: ['cluster', 'leaseMs'], message: 'must be above 0', anchor: 'value' });
+  if (cluster.tickMs !== undefined && !(typeof cluster.tickMs === 'number' && cluster.tickMs > 0))
+    issues.push({ path: ['cluster', 'tickMs'], message: 'must be above 0', anchor: 'value' });
+  issues.push(...clusterIssues(cluster));
+  if (issues.length > 0) throw new ConfigError('cluster', located(issues, undefined));
 }

@@ -18,6 +18,8 @@
  */
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
+import { MAX_AGE_BUDGET_MS } from '../internal/ipc-errors.js';
+import { DEFAULT_LEASE_MS, SHORTEST_LEASE_MS } from '../internal/lease-tick.js';
 import { DEFAULT_SHM_DIR, METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
 import { CAPTURE_FORMATS as OUTPUT_FORMATS, CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
@@ -191,7 +193,10 @@ const Criticality = StringEnum(CRITICALITIES, {
 const workerSettings = {
   criticality: Criticality,
   enabled: Type.Boolean({ default: true, description: 'false: the worker is not started.' }),
-  maxAgeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Skip frames older than this at read time (milliseconds).' })),
+  maxAgeMs: Type.Optional(
+    // A model worker sends it as its requests' age budget, which the protocol bounds (one day).
+    Type.Number({ exclusiveMinimum: 0, maximum: MAX_AGE_BUDGET_MS, description: 'Skip frames older than this at read time (milliseconds, at most a day).' }),
+  ),
   maxFps: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Read at most this many frames per second.' })),
   objective: Type.Optional(
     Type.Object(
@@ -703,7 +708,7 @@ const timeoutMs = ms('Per request', MODEL_TIMEOUT_MS);
 const modelMaxAgeMs = Type.Optional(
   Type.Number({
     exclusiveMinimum: 0,
-    maximum: 86_400_000,
+    maximum: MAX_AGE_BUDGET_MS,
     description:
       "Age budget of each request (milliseconds, from capture): a frame older than this when the model takes it is skipped (ERR_FRAME_STALE), not inferred. Default: the worker's maxAgeMs, else none.",
   }),
@@ -1209,7 +1214,7 @@ export const ClusterSchema = Type.Object(
       default: 1,
       description: "This node's share weight: cameras are spread in proportion to it.",
     }),
-    leaseMs: ms("How long a camera's lease lasts without renewal", 6_000),
+    leaseMs: ms(`How long a camera's lease lasts without renewal, at least ${SHORTEST_LEASE_MS} (a node renews it at least twice)`, DEFAULT_LEASE_MS),
     marginMs: ms('Clock skew allowance added to a lease before another node may claim it', 1_000),
     settleMs: Type.Optional(
       ms('Planned moves give cameras only to nodes that have run this long without a stall or a lost NATS connection. Default 2 × leaseMs.'),

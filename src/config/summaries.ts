@@ -7,6 +7,7 @@
  * Defensive about shape, as checkReferences is: summaryIssues() runs on files the schema refused too, and
  * reports only what the schema cannot say. Messages quote worker ids only (names, never secrets).
  */
+import { answerSchemaProblem } from '../internal/answer-schema.js';
 import { isId } from '../internal/ids.js';
 import { maskCredentials } from '../internal/redact.js';
 import { isPlainObject, type CameraConfig, type Config, type Segment } from './schema.js';
@@ -58,6 +59,7 @@ export function summaryIssues(camera: unknown, at: readonly Segment[]): { path: 
     });
   }
   // The user's schema is merged into the one every summary has: it can only be an object's.
+  const shapeIssues = out.length;
   const schema = field(summary, 'schema');
   const type = field(schema, 'type');
   if (type !== undefined && type !== 'object')
@@ -68,6 +70,9 @@ export function summaryIssues(camera: unknown, at: readonly Segment[]): { path: 
   const required = field(schema, 'required');
   if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string')))
     out.push({ path: [...path, 'schema', 'required'], message: 'must be a list of property names', anchor: 'value' });
+  // What the vlm client compiles when a summary is asked: a schema it cannot compile failed every ask.
+  const problem = isPlainObject(schema) && out.length === shapeIssues ? answerSchemaProblem(schema) : null;
+  if (problem !== null) out.push({ path: [...path, 'schema'], message: problem, anchor: 'value' });
   return out;
 }
 

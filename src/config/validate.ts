@@ -14,11 +14,14 @@
  */
 import { isId } from '../internal/ids.js';
 import { lineProblem, polygonProblem } from '../internal/polygon.js';
+import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
+import { answerSchemaProblem } from '../internal/answer-schema.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
 import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.js';
 import { cascadeIssues } from './cascades.js';
+import { clusterIssues } from './cluster.js';
 import { summaryIssues } from './summaries.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
@@ -415,13 +418,39 @@ function vlmFramesIssues(worker: unknown, at: readonly Segment[], out: RawIssue[
     });
 }
 
+/** A vlm worker's answer schema that the vlm client could not compile when the worker is built (it threw, and `run` stopped). */
+function vlmSchemaIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
+  const schema = field(field(worker, 'vlm'), 'schema');
+  if (!isPlainObject(schema)) return;
+  const problem = answerSchemaProblem(schema);
+  if (problem !== null) out.push({ path: [...at, 'vlm', 'schema'], message: problem, anchor: 'value' });
+}
+
 /** Tracker options that contradict each other: lowScore above highScore. */
 function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
   const track = field(worker, 'track');
-  const low = field(track, 'lowScore');
-  const high = field(track, 'highScore');
-  if (typeof low === 'number' && typeof high === 'number' && low > high)
-    out.push({ path: [...at, 'track', 'lowScore'], message: `(${low}) must not exceed highScore (${high})`, anchor: 'value' });
+  if (!isPlainObject(track)) return;
+  // As the tracker will run: one given, the other its default (a lowScore of 0.7 alone is above highScore's 0.5).
+  const low = field(track, 'lowScore') ?? TRACKER_DEFAULTS.lowScore;
+  const high = field(track, 'highScore') ?? TRACKER_DEFAULTS.highScore;
+  if (typeof low !== 'number' || typeof high !== 'number' || low <= high) return;
+  const [key, message] =
+    field(track, 'lowScore') === undefined
+      ? ['highScore', `(${high}) must not be under lowScore (${low}, its default)`]
+      : ['lowScore', `(${low}) must not exceed highScore (${high}${field(track, 'highScore') === undefined ? ', its default' : ''})`];
+  out.push({ path: [...at, 'track', key], message, anchor: 'value' });
+}
+
+/**
+ * A started model's handler options that contradict each other, which its handler refuses when the model server
+ * starts (ERR_INVALID_ARGUMENT, the server then exits and restarts for ever): the person handler's `inputSize`
+ * with `network: centernet` (it takes 512 × 512). Used for a file, the model server's flags and a model a
+ * program builds by hand (checkRunnableModel).
+ */
+export function handlerOptionIssues(model: unknown, at: readonly Segment[]): RawIssue[] {
+  if (field(model, 'handler') === 'person' && field(model, 'network') === 'centernet' && field(model, 'inputSize') !== undefined)
+    return [{ path: [...at, 'inputSize'], message: 'is an option of network movenet-multipose only (centernet takes 512 × 512): drop it', anchor: 'key' }];
+  return [];
 }
 
 /**
@@ -522,46 +551,16 @@ function nativeDecoderIssues(camera: unknown, at: readonly Segment[], inherited:
   }
 }
 
-/**
- * The cluster's connection settings that contradict each other, which the cluster refused only at start
- * (ERR_CLUSTER_CONFIG): two auth methods, a user without a password (or the reverse), a seed given twice or not
- * shaped as a user NKey seed, a TLS cert without its key. Messages name keys, never values.
- */
-function clusterIssues(cluster: unknown, out: RawIssue[]): void {
-  const auth = field(cluster, 'auth');
-  if (isPlainObject(auth)) {
-    const has = (key: string): boolean => field(auth, key) !== undefined && field(auth, key) !== null;
-    const methods = [
-      has('user') || has('password') ? 'user/password' : null,
-      has('token') ? 'token' : null,
-      has('nkeySeed') || has('nkeySeedFile') ? 'nkey' : null,
-      has('credsFile') ? 'creds' : null,
-    ].filter((m) => m !== null);
-    const at = ['cluster', 'auth'];
-    if (methods.length > 1) out.push({ path: at, message: `one method at a time, got ${methods.join(' and ')}`, anchor: 'value' });
-    if (has('nkeySeed') && has('nkeySeedFile')) out.push({ path: [...at, 'nkeySeedFile'], message: 'nkeySeed or nkeySeedFile, not both', anchor: 'key' });
-    if (has('user') !== has('password'))
-      out.push({ path: [...at, has('user') ? 'password' : 'user'], message: 'is required: user and password go together', anchor: 'parent' });
-    const seed = field(auth, 'nkeySeed');
-    if (typeof seed === 'string' && !/^SU[A-Z2-7]{50,}$/.test(seed.trim()))
-      out.push({ path: [...at, 'nkeySeed'], message: 'is not a user NKey seed (SU…)', anchor: 'value' });
-  }
-  const tls = field(cluster, 'tls');
-  if (isPlainObject(tls) && (field(tls, 'cert') === undefined) !== (field(tls, 'key') === undefined))
-    out.push({
-      path: ['cluster', 'tls', field(tls, 'cert') === undefined ? 'cert' : 'key'],
-      message: 'is required: cert and key go together',
-      anchor: 'parent',
-    });
-}
-
 export function checkReferences(data: unknown, modelDirectory: string | null = null): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
   for (const [i, server] of items(field(field(data, 'cluster'), 'servers')).entries()) urlIssue(server, ['cluster', 'servers', i], out);
-  clusterIssues(field(data, 'cluster'), out);
+  if (field(data, 'cluster') !== undefined) out.push(...clusterIssues(field(data, 'cluster')));
   for (const [i, origin] of items(field(field(data, 'http'), 'cors')).entries()) urlIssue(origin, ['http', 'cors', i], out);
-  for (const [name, model] of entries(field(data, 'models'))) urlIssue(field(field(model, 'kserve'), 'url'), ['models', name, 'kserve', 'url'], out);
+  for (const [name, model] of entries(field(data, 'models'))) {
+    urlIssue(field(field(model, 'kserve'), 'url'), ['models', name, 'kserve', 'url'], out);
+    out.push(...handlerOptionIssues(model, ['models', name]));
+  }
   const models = entries(field(data, 'models')).map(([name]) => name);
   const cameras = entries(field(data, 'cameras'));
   const cameraNames = cameras.map(([name]) => name);
@@ -587,6 +586,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       trackIssues(worker, path, out);
       gateIssues(config, worker, field(data, 'models'), path, out);
       vlmFramesIssues(worker, path, out);
+      vlmSchemaIssues(worker, path, out);
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

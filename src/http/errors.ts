@@ -78,6 +78,7 @@ const SYSTEM_STATUS: Readonly<Record<string, number>> = {
   ERR_UNKNOWN_CAMERA: 404,
   ERR_UNKNOWN_WORKER: 404,
   ERR_DUPLICATE_CAMERA: 409,
+  ERR_WORKER_CASCADE: 409,
   ERR_SUPPLIER_STOPPED: 409,
   ERR_SYSTEM_CLOSED: 503,
   // Summaries (ADR 0073): the window asked, the camera's set-up, its budgets, and its endpoint's own failures.

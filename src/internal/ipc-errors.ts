@@ -9,6 +9,9 @@
  */
 import { FrameSupplierError } from './errors.js';
 
+/** The longest age budget a request may give (one day): protocol 2's `max_age_ms`, and the config's bound on a worker's and a model's `maxAgeMs`. */
+export const MAX_AGE_BUDGET_MS = 86_400_000;
+
 /** A frame's pixel format as the protocol and the store name it. */
 export const FRAME_FORMATS = ['NV12', 'YUV420P', 'RGB24', 'BGR24', 'RGBA', 'BGRA', 'GRAY', 'JPEG', 'PNG'] as const;
 export type FrameFormat = (typeof FRAME_FORMATS)[number];

@@ -8,7 +8,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import { MAX_FRAME_DIMENSION } from '../supplier/index.js';
-import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
+import { FRAME_FORMATS, IpcError, MAX_AGE_BUDGET_MS, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
 
 /**
  * The protocol's version, announced in every pong (`protocol`). 1: the first
@@ -21,10 +21,7 @@ import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '.
  */
 export const MODEL_PROTOCOL_VERSION = 2;
 
-/** The longest age budget a request may give (one day). */
-export const MAX_AGE_BUDGET_MS = 86_400_000;
-
-export { FRAME_FORMATS, type FrameFormat, type FrameMetadata };
+export { FRAME_FORMATS, MAX_AGE_BUDGET_MS, type FrameFormat, type FrameMetadata };
 
 export interface InferenceRequest {
   readonly type?: 'infer';

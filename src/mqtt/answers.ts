@@ -8,15 +8,20 @@
  * result on an object's crop likewise as `{ type: 'attributes', id, camera,
  * worker, attributes }` and `after.attributes` (ADR 0051). Error results
  * stay on the result topic: the sensor shows the last answer, not the last
- * failure.
+ * failure. The answer names its prompt `promptName`; `prompt`, the same name,
+ * is sent beside it until 0.2.0 (deprecated, as on the worker's output).
  */
 import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation } from '../pipeline/index.js';
 import type { Outlet } from './outlet.js';
 import type { Topics } from './topics.js';
 
-interface AnswerOutput {
+/** What this room reads of a vlm worker's output (VlmOutput); the rest of it goes out as it came. */
+export interface AnswerOutput {
   readonly kind: 'vlm';
-  readonly prompt: string;
+  /** The prompt's `name` in the config (never its text). */
+  readonly promptName: string;
+  /** @deprecated The same as `promptName`; still sent on the answer topic until 0.2.0, as the worker sends it. */
+  readonly prompt?: string;
   readonly answer?: unknown;
   readonly error?: unknown;
   readonly trigger?: { readonly objectId?: string | null };
@@ -53,7 +58,9 @@ export class AnswerPublisher {
     const answer = answerOf(event.output);
     if (answer === null) return;
     const topic = this.#topics.worker(event.shared ? null : event.camera, event.worker, 'answer');
-    this.#pending.set(topic, JSON.stringify({ camera: event.camera, worker: event.worker, seq: event.seq, ...answer }));
+    // `prompt`, deprecated, says what `promptName` says until 0.2.0, whichever of the two the output carried.
+    const promptName = answer.promptName ?? answer.prompt;
+    this.#pending.set(topic, JSON.stringify({ camera: event.camera, worker: event.worker, seq: event.seq, ...answer, promptName, prompt: promptName }));
     this.flush();
   }
 

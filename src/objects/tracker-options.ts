@@ -2,6 +2,7 @@
  * The tracker's options: what each means, its default, and the one check of them (an InvalidArgumentError for a
  * value out of its domain), shared by the tracker and whoever checks a config before making one.
  */
+import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 
 export interface TrackerOptions {
@@ -37,19 +38,7 @@ export interface TrackerOptions {
   readonly newId?: (time: number) => string;
 }
 
-const DEFAULTS = {
-  confirmHits: 3,
-  endAfterSeconds: 2,
-  highScore: 0.5,
-  lowScore: 0.1,
-  matchIou: 0.2,
-  lowMatchIou: 0.5,
-  maxSpeed: 1,
-  measurementStd: 0.05,
-  accelerationStd: 2,
-  stationaryIou: 0.8,
-  stationarySeconds: 10,
-} as const;
+const DEFAULTS = TRACKER_DEFAULTS;
 
 export type ResolvedTrackerOptions = { -readonly [K in keyof typeof DEFAULTS]: number } & { recheckSeconds: number | null };
 

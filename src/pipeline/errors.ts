@@ -7,7 +7,14 @@
 import { FrameSupplierError } from '../supplier/index.js';
 
 export type PipelineErrorCode =
-  'ERR_UNKNOWN_CAMERA' | 'ERR_DUPLICATE_CAMERA' | 'ERR_UNKNOWN_WORKER' | 'ERR_WORKER_MODULE' | 'ERR_SYSTEM_CLOSED' | 'ERR_MODEL_CLOSED';
+  | 'ERR_UNKNOWN_CAMERA'
+  | 'ERR_DUPLICATE_CAMERA'
+  | 'ERR_UNKNOWN_WORKER'
+  | 'ERR_WORKER_MODULE'
+  | 'ERR_SYSTEM_CLOSED'
+  | 'ERR_MODEL_CLOSED'
+  /** A worker switched off while an enabled crop worker reads its crops, or a crop worker switched on while the one it crops is off (ADR 0076). */
+  | 'ERR_WORKER_CASCADE';
 
 export class PipelineError extends FrameSupplierError<PipelineErrorCode> {}
 

@@ -1,14 +1,15 @@
 /**
  * The system's config, as a user asks about it (`system.config`; ADR 0062): the config as it runs now,
  * the same masked for showing, whether a camera entry from the network may run here (admission), an entry
- * resolved as a camera change would take it, and a dry run of that change (the forecast, ADR 0042).
+ * resolved as a camera change would take it, a dry run of that change (the forecast, ADR 0042), and a
+ * cluster node's options judged by the config's rules (ADR 0056).
  *
  * Contract: nothing here changes the system. Secrets never leave masked(): URL passwords, secret-named
  * keys and the values the file took from the environment are masked there (current() is as it runs, for
  * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
  * a problem with where and what, never thrown.
  */
-import { cameraMeasuresMotion, envOf } from '../config/index.js';
+import { cameraMeasuresMotion, checkRunnableCluster, envOf, type RunnableCluster } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
 import { probeFrameRate, probeKeyframeInterval } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -72,6 +73,15 @@ export class SystemConfig extends SystemPart {
    */
   resolveCamera(id: string, entry: unknown): CameraConfig {
     return this.core.resolveCamera(id, entry);
+  }
+
+  /**
+   * A cluster node's options as it would run them (its defaults applied), judged by the config's rules for a
+   * `cluster:` section (ERR_CONFIG, every issue, paths under `cluster`): what a node asks before it uses options
+   * a program may have handed it without a file (ADR 0056). Nothing is changed.
+   */
+  checkCluster(cluster: RunnableCluster): void {
+    checkRunnableCluster(cluster);
   }
 
   /**

@@ -4,10 +4,12 @@
  *
  * Contract: the changes run one at a time, in call order, with the cameras' (system.cameras), and each
  * that changes something emits a `config-change` event (setting a worker to what it is already changes
- * nothing). A camera or worker the system does not have: ERR_UNKNOWN_CAMERA / ERR_UNKNOWN_WORKER for a
+ * nothing). A switch that would break a cascade is refused (ERR_WORKER_CASCADE, ADR 0076). A camera or worker the system does not have: ERR_UNKNOWN_CAMERA / ERR_UNKNOWN_WORKER for a
  * change, an empty answer for a read. The profiles are those built with the workers (the same objects
  * the results carry): nothing is rebuilt. After close: ERR_SYSTEM_CLOSED.
  */
+import { cascadeSwitch } from '../config/index.js';
+import { PipelineError } from './errors.js';
 import { SystemPart } from './system-core.js';
 import type { WorkerProfile } from './worker-profile.js';
 
@@ -21,12 +23,33 @@ export class SystemWorkers extends SystemPart {
     });
   }
 
-  /** Stops (false) or starts again (true) one worker of a camera. */
+  /**
+   * Stops (false) or starts again (true) one worker of a camera. ERR_WORKER_CASCADE, nothing changed, when the switch
+   * would leave an enabled crop worker reading a disabled one (off: a worker others crop; on: a crop worker whose
+   * `crops.of` is off): the config's cascade rule (ADR 0056), asked of src/config, so a switch a program or
+   * `--save-config` keeps never leaves a camera, or its file, in a state `config check` refuses (ADR 0076).
+   */
   setEnabled(camera: string, worker: string, enabled: boolean): Promise<void> {
     const core = this.core;
     return core.exclusive(async () => {
       const pipeline = core.worker(camera, worker);
       if (pipeline.workerEnabled(worker) === enabled) return;
+      const running = (core.cameraConfig(camera)?.workers ?? []).map((w) => ({
+        id: w.id,
+        enabled: pipeline.workerEnabled(w.id),
+        of: 'crops' in w && w.crops !== undefined ? w.crops.of : null,
+      }));
+      const { dependents, needs } = cascadeSwitch(running, worker, enabled);
+      if (dependents.length > 0)
+        throw new PipelineError(
+          'ERR_WORKER_CASCADE',
+          `camera ${camera}: worker ${worker} cannot be switched off while ${dependents.join(', ')} ${dependents.length === 1 ? 'reads its crops' : 'read its crops'} (crops.of) and ${dependents.length === 1 ? 'runs' : 'run'}: switch ${dependents.join(', ')} off first`,
+        );
+      if (needs !== null)
+        throw new PipelineError(
+          'ERR_WORKER_CASCADE',
+          `camera ${camera}: worker ${worker} cannot be switched on while ${needs}, whose crops it reads (crops.of), is off: switch ${needs} on first`,
+        );
       await pipeline.setWorkerEnabled(worker, enabled);
       core.changed(enabled ? 'worker-enabled' : 'worker-disabled', camera, worker);
     });

@@ -18,7 +18,8 @@
  * past its timeout (the body included: a server that sends headers and then
  * hangs is a timeout too). The key is only ever in the Authorization header.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { compileAnswerSchema } from '../internal/answer-schema.js';
 import { VlmError, redactSecret } from './vlm-errors.js';
 import { linkedSignal } from '../internal/abort.js';
 
@@ -55,8 +56,6 @@ export interface AskOptions {
   readonly timeoutMs: number;
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-
 /** Most a body may be: a chat answer is small; a server sending megabytes is not answering. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -69,7 +68,7 @@ export class VlmClient {
     this.options = options;
     const base = options.url.replace(/\/+$/, '');
     this.endpoint = options.api === 'openai' ? `${base}/chat/completions` : `${base}/api/chat`;
-    this.#validate = options.schema === undefined ? null : ajv.compile(options.schema);
+    this.#validate = options.schema === undefined ? null : compileAnswerSchema(options.schema);
   }
 
   /** The request body for one prompt and its JPEGs, in order (exported for the tests and the bench). */

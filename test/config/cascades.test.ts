@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig, resolveCamera } from '../../src/config/index.js';
+import { cascadeSwitch, ConfigError, parseConfig, resolveCamera } from '../../src/config/index.js';
 import { VisionSystem, type ResolvedConfig } from '../../src/pipeline/index.js';
 import { issuesOf, printed, yaml } from './helpers.js';
 
@@ -152,5 +152,23 @@ describe('cascades the config refuses, with path and line', { timeout: 60_000 },
       return true;
     });
     assert.equal(system.state, 'closed');
+  });
+
+  it('a switch while the camera runs is judged by the same rule (cascadeSwitch, ADR 0076): who would be starved', () => {
+    // hands crops pose, which crops people; ears crops people but is off.
+    const running = [
+      { id: 'people', enabled: true, of: null },
+      { id: 'pose', enabled: true, of: 'people' },
+      { id: 'hands', enabled: true, of: 'pose' },
+      { id: 'ears', enabled: false, of: 'people' },
+    ];
+    assert.deepEqual(cascadeSwitch(running, 'people', false), { dependents: ['pose'], needs: null }, 'ears is off: it does not hold people');
+    assert.deepEqual(cascadeSwitch(running, 'pose', false), { dependents: ['hands'], needs: null });
+    assert.deepEqual(cascadeSwitch(running, 'hands', false), { dependents: [], needs: null });
+    assert.deepEqual(cascadeSwitch(running, 'ears', true), { dependents: [], needs: null }, 'people runs');
+    const peopleOff = running.map((w) => (w.id === 'people' || w.id === 'pose' || w.id === 'hands' ? { ...w, enabled: false } : w));
+    assert.deepEqual(cascadeSwitch(peopleOff, 'pose', true), { dependents: [], needs: 'people' });
+    assert.deepEqual(cascadeSwitch(peopleOff, 'people', true), { dependents: [], needs: null });
+    assert.deepEqual(cascadeSwitch(running, 'nobody', false), { dependents: [], needs: null });
   });
 });

@@ -5,15 +5,19 @@
  * camera, frames that change, boxes drawn where the person model found
  * people, worker figures that update, the restart button restarting the
  * worker (with the token), a motion-gated worker's gate figures, a missing or a wrong token showing an error and
- * changing nothing; the page at a phone's width and in the dark theme.
+ * changing nothing; the page at a phone's width and in the dark theme; the Models table showing the handler each
+ * model's server says it runs (a server someone else runs, at a socket: its pong's, not null).
  * FRAMESUPPLIER_SCREENSHOT=path saves a screenshot (docs/dashboard.png).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { HttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/internal/logger.js';
+import { createMockHandler, ModelServer } from '../../src/models/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
 import { nextEvent, resolvedConfig, vtest } from '../pipeline/helpers.js';
@@ -24,20 +28,31 @@ const PLAIN = `plain-${process.pid}`;
 const SHM_DIR = `/dev/shm/framesupplier-test-dashboard-${process.pid}`;
 const TOKEN = 'dashboard-test-token-0123456789';
 const WAIT = { timeout: 150_000 };
+/** A model server someone else runs (the test), at a socket the config names: the system learns its handler from its pong. */
+const OUTSIDE_DIR = mkdtempSync(join(tmpdir(), 'fs-dashboard-outside-'));
+const OUTSIDE = 'outside';
 
 describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
   let system: VisionSystem;
   let server: HttpServer;
   let browser: Browser;
   let page: Page;
+  let outside: ModelServer;
   /** The person model's boxes, every one it reported. */
   const found: (readonly number[])[] = [];
 
   before(async () => {
+    outside = await new ModelServer({
+      socketPath: join(OUTSIDE_DIR, `${OUTSIDE}.sock`),
+      handler: createMockHandler({ modelId: OUTSIDE }),
+      shmDir: SHM_DIR,
+      closeLingerMs: 200,
+      shutdownGraceMs: 2_000,
+    }).start();
     system = new VisionSystem({
       config: resolvedConfig({
         shmDir: SHM_DIR,
-        models: { person: { handler: 'person', threads: 1 } },
+        models: { person: { handler: 'person', threads: 1 }, [OUTSIDE]: { socket: outside.socketPath } },
         cameras: {
           [PEOPLE]: {
             source: vtest(),
@@ -69,7 +84,9 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     await browser?.close();
     await server?.close();
     await system?.close();
+    await outside?.close();
     rmSync(SHM_DIR, { recursive: true, force: true });
+    rmSync(OUTSIDE_DIR, { recursive: true, force: true });
   });
 
   const frames = (camera: string): Promise<number> =>
@@ -286,5 +303,25 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     ).catch((error: unknown) => assert.fail(`${String(error)}: ${last}`));
     const motion = (await api()).motion!;
     assert.ok(motion.delivered?.p50Ms != null && motion.result?.p50Ms != null, 'the motion worker has both figures');
+  });
+  // Issue 41 item 4: a model at a socket showed `handler: null`, though its server says which handler it runs.
+  it("the Models table shows the handler each model's server says it runs, as /api/stats does: the pong's for a server at a socket", async () => {
+    const shown = (model: string): Promise<string | null> =>
+      page.evaluate((m) => document.querySelector(`#models tr[data-model="${m}"] td[data-field="handler"]`)?.textContent ?? null, model);
+    // Its row says `-` until the server has answered a ping; then what it answered.
+    await page.waitForFunction(
+      (m) => {
+        const text = document.querySelector(`#models tr[data-model="${m}"] td[data-field="handler"]`)?.textContent;
+        return text !== undefined && text !== null && text !== '-';
+      },
+      OUTSIDE,
+      WAIT,
+    );
+    const stats = (await (await fetch(`${server.url}api/stats`)).json()) as { models: Record<string, { handler: string | null; source: string }> };
+    assert.equal(stats.models[OUTSIDE]?.source, 'socket');
+    assert.equal(stats.models[OUTSIDE]?.handler, 'mock', 'the server said mock in its pong');
+    assert.equal(await shown(OUTSIDE), 'mock');
+    assert.equal(await shown('person'), stats.models.person?.handler ?? 'missing');
+    assert.equal(await shown('person'), 'person');
   });
 });

@@ -2,8 +2,9 @@
  * The MQTT sink's pure parts, on their own: the object tracker's hysteresis
  * (properties over generated detection sequences), the bounded queue's
  * bounds and order, command parsing (every payload split and garbled), the
- * topic layout's parsing, discovery payloads, and the config's mqtt section
- * (defaults, ${ENV} password, masking, refusals).
+ * topic layout's parsing, discovery payloads, the config's mqtt section
+ * (defaults, ${ENV} password, masking, refusals), and a vlm answer's payload
+ * (its prompt's name as `promptName`, `prompt` beside it until 0.2.0).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -12,6 +13,8 @@ import { ConfigError, maskConfig, parseConfig, type Config } from '../../src/con
 import { budgetSeconds, cameraBudgetsS, workerBudgetS } from '../../src/mqtt/age-budget.js';
 import { workerProfile } from '../../src/pipeline/worker-profile.js';
 import type { WorkerProfile } from '../../src/pipeline/index.js';
+import { AnswerPublisher, type AnswerOutput } from '../../src/mqtt/answers.js';
+import type { EventOf } from '../../src/pipeline/index.js';
 import { BoundedQueue, cameraDiscovery, detectionsOf, ObjectTracker, parseCommand, Topics, topicLabel, type ObjectEvent } from '../../src/mqtt/index.js';
 
 /** The profiles a system builds for a camera's workers (its own, then the shared ones that read it), from a parsed config. */
@@ -367,6 +370,37 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
         cameraDiscovery('front', { prefix: 'homeassistant', node: 'n', labels: [], topics }).get('homeassistant/sensor/n/front_pose_last/config'),
         undefined,
       );
+    });
+  });
+
+  describe('AnswerPublisher', () => {
+    it('a vlm answer names its prompt promptName, and still sends prompt, the same name, until 0.2.0 (issue 41 item 6)', () => {
+      const published: { topic: string; payload: string; retain: boolean }[] = [];
+      const outlet = {
+        connected: true,
+        backedUp: false,
+        publish: (topic: string, payload: string, _qos: 0 | 1, retain: boolean): boolean => {
+          published.push({ topic, payload, retain });
+          return true;
+        },
+      };
+      const answers = new AnswerPublisher({ topics: new Topics('fs'), outlet });
+      // The fields as the type names them: an output that carries promptName alone (the alias goes in 0.2.0).
+      const output: AnswerOutput = { kind: 'vlm', promptName: 'colour', answer: { colour: 'red' }, trigger: { objectId: null } };
+      const result = (o: object, seq: number) =>
+        ({ type: 'result', camera: 'door', worker: 'vlm', shared: false, seq, output: o }) as unknown as EventOf<'result'>;
+      answers.onResult(result(output, 1));
+      // The worker's output as it is until 0.2.0: both, the same.
+      answers.onResult(result({ ...output, prompt: 'colour', answer: 'blue' }, 2));
+      const payloads = published.filter((p) => p.topic === 'fs/door/vlm/answer').map((p) => JSON.parse(p.payload) as Record<string, unknown>);
+      assert.deepEqual(
+        payloads.map((p) => [p.seq, p.promptName, p.prompt, p.answer]),
+        [
+          [1, 'colour', 'colour', { colour: 'red' }],
+          [2, 'colour', 'colour', 'blue'],
+        ],
+      );
+      assert.ok(published.every((p) => p.retain));
     });
   });
 });

@@ -7,10 +7,15 @@
  * the app with mosquitto, the events store and the HTTP API.
  *
  * Standing still, it makes no event for its sightings after it turns
- * stationary: its last `update` is seconds before it is last seen. Expected:
- * on `end`, `after.frame_time` is its last sighting (= `end_time`), not that
+ * stationary: its last `update` is before it is last seen. Expected: on
+ * `end`, `after.frame_time` is its last sighting (= `end_time`), not that
  * update's; `frame_age_ms` is counted from it; the box is where it stood; the
  * same on MQTT, in the store and from GET /api/events.
+ *
+ * No assertion needs capture to keep up with the clip: capture times are wall
+ * times, which a loaded machine stretches (or, after a stall, squeezes), so
+ * the test asks only that the last sighting comes after the last update, and
+ * that the age is one the sighting's time and the end's arrival allow.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -76,22 +81,33 @@ describe("an object's end is dated by its last sighting", { timeout: 120_000 }, 
     const app = createApp(config, { logger: createLogger({ level: 'silent' }), http: { config: config.http! } });
     try {
       await app.start();
+      let receivedAt = 0;
       const message = await recorder.waitFor(
         (m) => {
           const e = JSON.parse(m.payload) as Partial<FrigateMessage>;
-          return e.type === 'end' && e.after?.label === 'red';
+          const found = e.type === 'end' && e.after?.label === 'red';
+          // The wall time the end had arrived by (the app runs in this process: one clock).
+          if (found) receivedAt = Date.now();
+          return found;
         },
         "red's end",
         { timeoutMs: 60_000 },
       );
       const end = JSON.parse(message.payload) as FrigateMessage;
-      // the clip did what it is for: the last event before the end is seconds older than the last sighting
-      const standing = end.after.end_time! - end.before.frame_time;
-      assert.ok(standing >= 2, `last event ${standing.toFixed(2)} s before the last sighting: the square did not stand still unreported`);
+      // the clip did what it is for: it was seen after its last event, which said it stood still
+      assert.ok(
+        end.after.end_time! > end.before.frame_time,
+        `last sighting ${end.after.end_time} not after the last event's ${end.before.frame_time}: the square did not stand still unreported`,
+      );
       assert.equal(end.before.stationary, true, 'its last update said it stood still');
       assert.equal(end.after.frame_time, end.after.end_time, 'frame_time on end is its last sighting');
-      // its age is counted from that sighting: about endAfterSeconds (1 s) plus the time to notice, not `standing` more
-      assert.ok(end.after.frame_age_ms < standing * 1000, `frame_age_ms ${end.after.frame_age_ms} counted from the last event`);
+      // its age is counted from that sighting: the sighting's time plus the age is when the end was made, which is
+      // no later than when it arrived here (counted from the earlier update, it would be that much later)
+      const madeAt = end.after.frame_time * 1000 + end.after.frame_age_ms;
+      assert.ok(
+        madeAt <= receivedAt + 1,
+        `frame_age_ms ${end.after.frame_age_ms} dates the end ${Math.round(madeAt - receivedAt)} ms after it arrived: not counted from the last sighting`,
+      );
       const left = end.after.box[0] * 320;
       assert.ok(Math.abs(left - STOP_X) <= 4, `the box where it stood (left edge ${left} px)`);
 
