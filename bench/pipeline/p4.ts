@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { GATE_REASONS, VisionSystem } from '../../src/pipeline/index.js';
-import { statUsage, treeStats } from '../proc.js';
+import { statUsage, threadBreakdown, treeStats, treeThreads } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
 import { OSD_MASK_RECT, p4Clip, SUB, type P4Schedule } from './p4-clip.js';
@@ -190,6 +190,7 @@ async function framesupplierOnce(
   await sleep(WARMUP_S * 1000);
   const load = loadavg()[0]!;
   const usageStart = treeUsage(process.pid);
+  const threadsStart = treeThreads(process.pid);
   const modelStart = cpuOf(model.pid);
   const from = performance.now();
   measuring = true;
@@ -197,6 +198,7 @@ async function framesupplierOnce(
   measuring = false;
   const to = performance.now();
   const usageEnd = treeUsage(process.pid);
+  const threadsEnd = treeThreads(process.pid);
   const modelEnd = cpuOf(model.pid);
   const stats = system.stats();
   await system.close();
@@ -218,6 +220,8 @@ async function framesupplierOnce(
     max_fps: maxFps,
     model_ms: MODEL_MS,
     ...figures(cameras, wallS, usageEnd.cpuS - usageStart.cpuS, runs.length, modelEnd - modelStart, score),
+    // Where the tree's CPU went, % of one core for all cameras (the model server's process included).
+    cpu_pct_by_thread: threadBreakdown(threadsStart, threadsEnd, wallS),
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
     pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
     model_errors: errors,
