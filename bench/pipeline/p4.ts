@@ -238,6 +238,8 @@ async function framesupplierOnce(
           gate_still: gates.reduce((n, g) => n + g.still, 0),
           gate_still_looked_motion: gates.reduce((n, g) => n + g.stillLookedMotion, 0),
           gate_onset_ms_p99_median: median(gates.map((g) => g.onsetLatencyMs.p99)),
+          // Onset requests sent urgent (protocol 3, ADR 0082): served before the other cameras' waiting ones.
+          gate_urgent_requests: gates.reduce((n, g) => n + g.urgentRequests, 0),
         }
       : {}),
     loadavg_1m_at_start: round(load, 2),

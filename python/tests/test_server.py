@@ -126,10 +126,10 @@ def test_threads_run_handlers_side_by_side(start, shm):
     assert a.recv()["error"] is None and b.recv()["error"] is None
 
 
-def test_the_pong_says_protocol_2_and_the_input_long_side(start):
+def test_the_pong_says_protocol_3_and_the_input_long_side(start):
     server = start(lambda frame: [], input_long_side=640, threads=3)
     pong = server.client().ask({"type": "ping", "request_id": "x"})
-    assert pong["protocol"] == 2 and pong["frame_long_side"] == 640 and pong["concurrency"] == 3 and pong["request_id"] == "x"
+    assert pong["protocol"] == 3 and pong["frame_long_side"] == 640 and pong["concurrency"] == 3 and pong["request_id"] == "x"
 
 
 def test_options_are_checked():

@@ -17,9 +17,12 @@ import { FRAME_FORMATS, IpcError, MAX_AGE_BUDGET_MS, type FrameFormat, type Fram
  * request, `frame_select: "newest"`, `max_age_ms` (ERR_FRAME_STALE), and
  * per-camera figures in the pong. Version-1 requests are valid version-2
  * requests; a version-1 server ignores the new fields (it serves the named
- * frame_id, with no age budget).
+ * frame_id, with no age budget). 3: `urgent`, a camera's waiting request
+ * served before every waiting request not so marked (a motion onset, ADR
+ * 0082), and an `urgent` count in the pong's per-camera figures; a version-2
+ * server ignores the field and serves the request in its turn.
  */
-export const MODEL_PROTOCOL_VERSION = 2;
+export const MODEL_PROTOCOL_VERSION = 3;
 
 export { FRAME_FORMATS, MAX_AGE_BUDGET_MS, type FrameFormat, type FrameMetadata };
 
@@ -42,6 +45,13 @@ export interface InferenceRequest {
   readonly frame_select?: 'exact' | 'newest';
   /** Protocol 2. A frame older than this (from its capture time in the store) when taken is answered ERR_FRAME_STALE, without inference. */
   readonly max_age_ms?: number;
+  /**
+   * Protocol 3. The camera's request goes before every waiting request not so marked (among urgent ones, in the
+   * order their cameras started waiting); a newer request of the camera that replaces it keeps the urgency. Never
+   * interrupts a running inference. For the first frame after a still spell (a motion onset), at most: a camera
+   * whose every request is urgent only makes itself first, and starves the others as often as it has one waiting.
+   */
+  readonly urgent?: boolean;
 }
 
 export interface PingRequest {
@@ -84,6 +94,8 @@ export interface PongCameraFigures {
   readonly superseded: number;
   /** Requests whose frame was older than their max_age_ms when taken (ERR_FRAME_STALE). */
   readonly stale: number;
+  /** Protocol 3 (absent from a version-2 server): of the requests served, those taken ahead of others by urgency. */
+  readonly urgent?: number;
   /** From reading the request to a model thread taking it, ms; null before the first. */
   readonly wait_ms_p50: number | null;
   readonly wait_ms_p99: number | null;
@@ -99,7 +111,7 @@ export interface PongResponse {
   readonly handler: string;
   readonly uptime_s: number;
   readonly connections: number;
-  /** Protocol 2 (absent from a version-1 server): the fields below. */
+  /** Protocol 2 (absent from a version-1 server): the fields below; 3 from a server that serves `urgent` requests first. */
   readonly protocol?: number;
   /** Inferences the server runs at once (its handler's model threads). */
   readonly concurrency?: number;
@@ -150,6 +162,7 @@ export const INFERENCE_REQUEST_SCHEMA = {
     timestamp: { type: 'number' },
     frame_select: { enum: ['exact', 'newest'] },
     max_age_ms: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AGE_BUDGET_MS },
+    urgent: { type: 'boolean' },
   },
 } as const;
 

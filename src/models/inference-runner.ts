@@ -2,7 +2,7 @@
  * The model server's inference side, apart from its sockets: inference
  * requests go to the fair camera scheduler (scheduler.ts: one waiting slot per
  * camera, a newer request supersedes the waiting one, free capacity serves
- * the cameras round-robin), and a request's turn runs it: the frame is picked
+ * an `urgent` one first, else the cameras round-robin), and a request's turn runs it: the frame is picked
  * and read then, not when the request came (`frame_select: "newest"` takes
  * the store's newest frame at that moment; one older than the request's
  * `max_age_ms` is answered ERR_FRAME_STALE without inference), the handler
@@ -11,7 +11,7 @@
  * late result is dropped, however late it comes), and the frame is released
  * when the handler settles. Every request gets exactly one answer, and
  * nothing here rejects: failures are answers with a stable code. Per-camera
- * figures (served, superseded, stale, wait and inference p50/p99 over recent
+ * figures (served, of them urgent, superseded, stale, wait and inference p50/p99 over recent
  * requests) for stats and pongs, bounded to the most recently seen cameras.
  */
 import { performance } from 'node:perf_hooks';
@@ -27,6 +27,8 @@ import { CameraScheduler } from './scheduler.js';
 export interface CameraServerFigures {
   /** Requests given to the handler. */
   readonly served: number;
+  /** Of the served, those taken ahead of others because their camera's slot was urgent (protocol 3). */
+  readonly urgent: number;
   /** Replaced by a newer request of the camera while waiting (ERR_SUPERSEDED). */
   readonly superseded: number;
   /** Frame older than the request's max_age_ms when taken (ERR_FRAME_STALE). */
@@ -44,6 +46,7 @@ export const MAX_CAMERA_FIGURES = 1024;
 
 class CameraFigures {
   served = 0;
+  urgent = 0;
   superseded = 0;
   stale = 0;
   readonly wait = new SampleWindow();
@@ -52,6 +55,7 @@ class CameraFigures {
   snapshot(): CameraServerFigures {
     return {
       served: this.served,
+      urgent: this.urgent,
       superseded: this.superseded,
       stale: this.stale,
       waitMsP50: this.wait.percentile(50),
@@ -124,7 +128,7 @@ export class InferenceRunner {
   constructor(options: InferenceRunnerOptions) {
     this.#o = options;
     this.#scheduler = new CameraScheduler<Job>(options.concurrency, {
-      start: (job, camera) => this.#take(job, camera),
+      start: (job, camera, urgent) => this.#take(job, camera, urgent),
       supersede: (job, camera) => {
         this.#figures(camera).superseded++;
         job.answer(
@@ -153,7 +157,7 @@ export class InferenceRunner {
   offer(request: InferenceRequest, link: ClientLink): Promise<InferenceResponse> {
     this.#figures(request.camera_id);
     const readAt = performance.now();
-    return new Promise<InferenceResponse>((answer) => this.#scheduler.offer(request.camera_id, { request, link, readAt, answer }));
+    return new Promise<InferenceResponse>((answer) => this.#scheduler.offer(request.camera_id, { request, link, readAt, answer }, request.urgent === true));
   }
 
   /** An error answer, counted. */
@@ -174,6 +178,7 @@ export class InferenceRunner {
     for (const [camera, f] of Object.entries(this.cameraStats())) {
       cameras[camera] = {
         served: f.served,
+        urgent: f.urgent,
         superseded: f.superseded,
         stale: f.stale,
         wait_ms_p50: f.waitMsP50,
@@ -186,21 +191,21 @@ export class InferenceRunner {
   }
 
   /** A job's turn (the scheduler's start): run it, then free its capacity. */
-  #take(job: Job, camera: string): void {
+  #take(job: Job, camera: string, urgent: boolean): void {
     // Its client went away while it waited: nobody would read the answer.
     if (job.link.gone()) {
       job.answer(errorResponse(this.#o.modelId, new IpcError('ERR_CONNECTION_LOST', 'the client went away'), job.request));
       queueMicrotask(() => this.#scheduler.done());
       return;
     }
-    void this.#run(job, camera).then((response) => {
+    void this.#run(job, camera, urgent).then((response) => {
       job.answer(response);
       this.#scheduler.done();
     });
   }
 
   /** Picks the frame (now, not when the request came), checks its age, reads it and runs the handler. Never rejects. */
-  async #run(job: Job, camera: string): Promise<InferenceResponse> {
+  async #run(job: Job, camera: string, urgent: boolean): Promise<InferenceResponse> {
     const { request } = job;
     const figures = this.#figures(camera);
     const takenAt = performance.now();
@@ -227,6 +232,7 @@ export class InferenceRunner {
       return this.fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
     }
     figures.served++;
+    if (urgent) figures.urgent++;
     const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
     const controller = new AbortController();
     const started = performance.now();

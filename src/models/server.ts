@@ -23,12 +23,13 @@
  * replaces its waiting one, which is answered at once ERR_SUPERSEDED (in its
  * turn on its connection). Free capacity (`concurrency`, the handler's model
  * threads) serves the cameras with a waiting request round-robin
- * (scheduler.ts). The frame is looked up and read when the request is taken,
+ * (scheduler.ts), a camera's `urgent` one first (protocol 3, ADR 0082: a
+ * motion onset; a running inference is never interrupted). The frame is looked up and read when the request is taken,
  * not when it arrives: `frame_select: "newest"` takes the store's newest
  * frame then, and a frame older than the request's `max_age_ms` is answered
  * ERR_FRAME_STALE without inference. The handler timeout counts inference
  * only. Pipelined requests on one connection are scheduled together and
- * answered in request order. Per-camera figures (served, superseded, stale,
+ * answered in request order. Per-camera figures (served, urgent, superseded, stale,
  * wait and inference p50/p99 over recent requests) are in stats() and pongs.
  *
  * close() stops accepting, answers every request read before it was called

@@ -24,6 +24,7 @@ import {
   type VlmWorkerOptions,
   type WorkerKind,
 } from '../workers/index.js';
+import type { Frame } from '../supplier/index.js';
 import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
 import { configuredModel } from '../config/index.js';
 import type { ModelService } from './model-service.js';
@@ -48,6 +49,8 @@ export interface WorkerKindDeps {
   readonly mainPicture?: MainPicture | null;
   /** A motion-gated worker's run on regions (ADR 0069): crops instead of whole frames for a model server on this machine. */
   readonly regions?: RegionRun | null;
+  /** A motion-gated worker's onset: its request goes `urgent` to a model server on this machine (ADR 0082); a remote model ignores it. */
+  readonly urgentOf?: ((frame: Frame) => boolean) | null;
 }
 
 /**
@@ -98,6 +101,7 @@ export async function buildWorkerKind(
         followNewest: !('cameras' in config) && !('crops' in config && config.crops !== undefined),
         ...(budget === null ? {} : { maxAgeMs: budget }),
         ...(deps.regions == null ? {} : { regions: deps.regions }),
+        ...(deps.urgentOf == null ? {} : { urgentOf: deps.urgentOf }),
       }),
     };
   }

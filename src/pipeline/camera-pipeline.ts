@@ -328,6 +328,8 @@ export class CameraPipeline implements AsyncDisposable {
         scene: options.scene ?? null,
         mainPicture,
         regions,
+        // The first frame after a still spell goes first at the model server too, not behind other cameras' requests.
+        urgentOf: gate === null ? null : (frame) => gate.urgentOf(frame),
       });
       const feed = crops === undefined ? null : new CropFeed({ camera: id, worker: w.id, settings: crops, source: supplier, scene: options.scene ?? null });
       if (feed !== null) feeds.push(feed);

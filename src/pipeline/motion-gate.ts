@@ -5,7 +5,8 @@
  *   that stays inside where it moved when the model last ran (a thing that stopped and is still being learnt into
  *   the background, the room it uncovered on leaving, a screen's flicker) was looked at already, and is looked
  *   at again only after `stationaryMs`; maxFps still caps the rate while things move;
- * - the first frame with motion after a still spell at once: an onset opens the source's slot (openSlot);
+ * - the first frame with motion after a still spell at once: an onset opens the source's slot (openSlot), and its
+ *   request goes `urgent` to the model server (urgentOf, ADR 0082), ahead of other cameras' requests waiting there;
  * - once per whole-picture change (a change of light the tone map could not explain): at most one model run;
  * - while an object it tracks was missed by its last run, one frame per `lostMs`, so the object is found again
  *   or its track ends (the tracker of a gated worker ends tracks on misses, never on still time: ADR 0081);
@@ -19,8 +20,8 @@
  *
  * GateFigures live as long as the worker (every incarnation): runs by reason, still frames (model runs saved, and
  * of them those with motion the model had looked at), onsets and onset → first detection latency (capture of the
- * onset frame to the first result with a detection), and with regions (ADR 0069, gate-regions.ts) the frames run
- * on crops, the model calls and the whole-frame runs.
+ * onset frame to the first result with a detection), model requests sent urgent, and with regions (ADR 0069,
+ * gate-regions.ts) the frames run on crops, the model calls and the whole-frame runs.
  */
 import { performance } from 'node:perf_hooks';
 import { SampleWindow } from '../internal/sample-window.js';
@@ -73,6 +74,11 @@ export interface GateFigures {
   readonly onsets: number;
   readonly detectedOnsets: number;
   readonly onsetLatencyMs: { readonly last: number | null; readonly p50: number | null; readonly p99: number | null };
+  /**
+   * Model requests sent `urgent` (protocol 3, ADR 0082): an onset frame's, each of its crops with regions. A model
+   * server of protocol 3 serves them before the requests waiting there and counts them in its pong (`urgent`).
+   */
+  readonly urgentRequests: number;
   /** Its run on regions (ADR 0069): crops per frame, model calls, whole-frame runs; null when it runs on whole frames (regions: off, a remote model). */
   readonly regions: RegionFigures | null;
 }
@@ -98,6 +104,7 @@ export class MotionGate {
   #stillLookedMotion = 0;
   #onsets = 0;
   #detectedOnsets = 0;
+  #urgentRequests = 0;
   /** The capture time of the onset not yet answered with a detection. */
   #pendingOnset: number | null = null;
   #lastLatency: number | null = null;
@@ -126,6 +133,16 @@ export class MotionGate {
   /** Why `frame` went to the worker (undefined for a frame that did not pass this gate). */
   reasonOf(frame: Frame): GateReason | undefined {
     return this.#reasons.get(frame);
+  }
+
+  /**
+   * Whether the model request about `frame` goes urgent: the onset's frame (each of its crops). Asked once per request
+   * as it goes out (the model-client worker's urgentOf): each true is a request sent urgent, counted.
+   */
+  urgentOf(frame: Frame): boolean {
+    if (this.#reasons.get(frame) !== 'onset') return false;
+    this.#urgentRequests++;
+    return true;
   }
 
   /** The source an incarnation reads: `inner` (its subscription or stream switch) behind the gate. */
@@ -158,6 +175,7 @@ export class MotionGate {
       onsets: this.#onsets,
       detectedOnsets: this.#detectedOnsets,
       onsetLatencyMs: { last: this.#lastLatency, p50: this.#latencies.percentile(50), p99: this.#latencies.percentile(99) },
+      urgentRequests: this.#urgentRequests,
       regions: this.#regions?.figures() ?? null,
     };
   }

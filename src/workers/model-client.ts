@@ -53,6 +53,10 @@
  * result about the frame (region-run.ts). The frame is read once and taken once, however many crops it took.
  * Once its model's input size is known the worker then neither follows the newest frame while it waits (its crops
  * are of the frame it read) nor declares that size to its source when the RegionRun reads full frames.
+ *
+ * Urgent requests (protocol 3, ADR 0082): `urgentOf` is asked once for each request as it goes out, with the frame
+ * it is about (each crop call of a frame on regions: every one of them); true marks it `urgent`, and a model server
+ * of protocol 3 serves it before the other cameras' requests waiting (a version-2 server ignores the field).
  */
 import type { Socket } from 'node:net';
 import { IpcError, MAX_AGE_BUDGET_MS, ModelClient, type InferenceRequest, type InferenceResponse } from '../ipc/index.js';
@@ -105,6 +109,13 @@ export interface ModelClientWorkerOptions {
   readonly verifyConnection?: (socket: Socket) => void;
   /** A motion-gated worker's run on regions (ADR 0069): crops of a frame instead of the frame. Default: none. */
   readonly regions?: RegionRun;
+  /**
+   * Whether the request about `frame` goes `urgent` (protocol 3): asked once per request as it goes out (once per
+   * crop call on regions), so its asker may count what it marked. For the first frame after a still spell (a motion
+   * gate's onset) at most: a worker marking every request only puts its camera first, ahead of every other
+   * camera's waiting request, as often as it has one waiting. Default: none is urgent.
+   */
+  readonly urgentOf?: (frame: Frame) => boolean;
 }
 
 /** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
@@ -159,6 +170,9 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
     throw new InvalidArgumentError(`modelClientWorker: maxAgeMs must be a number above 0 and at most ${MAX_AGE_BUDGET_MS}, got ${String(maxAgeMs)}`);
   }
   const regions = options.regions;
+  const urgentOf = options.urgentOf;
+  /** The request's `urgent` field for a frame: present only when true, so a request is what it was without urgency. */
+  const urgency = (frame: Frame): { urgent?: true } => (urgentOf?.(frame) === true ? { urgent: true } : {});
   const followNewest = options.followNewest ?? true;
   const waitForServer = options.waitForServer;
   const shmDir = options.shmDir ?? DEFAULT_SHM_DIR;
@@ -273,6 +287,8 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               timestamp: frame.wallTime / 1000,
               frame_select: 'exact',
               ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
+              // Every crop of an onset's frame: its crops are the onset's answer, one after another.
+              ...urgency(frame),
             };
             try {
               regions!.called(true);
@@ -317,6 +333,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             timestamp: sent.tag.wallTime / 1000,
             frame_select: 'newest',
             ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
+            ...urgency(sent.tag),
           };
           const answered = new AbortController();
           const followUntil = linkedSignal([answered.signal, context.signal]);

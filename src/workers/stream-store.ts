@@ -11,7 +11,8 @@ export type FrameTag = Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTim
 
 export interface Written {
   readonly ref: FrameReference;
-  readonly tag: FrameTag;
+  /** The frame written, as the worker read it (what a request about it is asked urgent for, and its result's tag). */
+  readonly tag: Frame;
   readonly store: StreamStore;
 }
 

@@ -101,6 +101,8 @@ describe('parseRequest()', { timeout: 60_000 }, () => {
   it("accepts the protocol's requests and pings", () => {
     assert.equal(parseRequest(request).kind, 'infer');
     assert.equal(parseRequest({ type: 'ping', request_id: 7 }).kind, 'ping');
+    // Protocol 3: urgent, a boolean either way.
+    for (const urgent of [true, false]) assert.equal((parseRequest({ ...request, urgent }) as { request: { urgent?: boolean } }).request.urgent, urgent);
   });
 
   it('names the offending field', () => {
@@ -111,6 +113,9 @@ describe('parseRequest()', { timeout: 60_000 }, () => {
       [{ ...request, frame_metadata: { ...request.frame_metadata, frame_id: -1 } }, 'frame_metadata.frame_id'],
       [{ ...request, timestamp: 'now' }, 'timestamp'],
       [{ ...request, frame_reference: '' }, 'frame_reference'],
+      [{ ...request, urgent: 'yes' }, 'urgent'],
+      [{ ...request, urgent: 1 }, 'urgent'],
+      [{ ...request, max_age_ms: 0, urgent: 1 }, 'max_age_ms'],
       [[], 'request'],
       [null, 'request'],
     ];

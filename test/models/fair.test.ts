@@ -2,7 +2,7 @@
  * The fair, latest-frame model server (protocol 2) on a real Unix socket with
  * real clients and many cameras: one waiting slot per camera served
  * round-robin, supersede order, a flooding camera that cannot starve
- * another, stale frames refused without inference, the newest frame read at
+ * another, an urgent request (protocol 3) served before those waiting, stale frames refused without inference, the newest frame read at
  * take time, and version-1 requests still served. The handler is gated by
  * the test (one inference at a time), so every order is decided by the
  * server, not by timing.
@@ -194,6 +194,50 @@ describe('fair model server: one waiting slot per camera, round-robin', { timeou
   });
 });
 
+describe('fair model server: urgent requests (protocol 3)', { timeout: 120_000 }, () => {
+  it('an urgent request goes before the cameras already waiting, never interrupts the running one, keeps its urgency when replaced, and is counted', async () => {
+    const { server, socketPath, next, open } = await gatedServer('urgent');
+    const { writer, refs } = store('urgent', 2);
+    const client = new ModelClient({ socketPath, mode: 'per-request' });
+    try {
+      const answers = [outcome(client.infer(request(refs[0]!, 'busy')))];
+      const running = await next();
+      for (const camera of ['a', 'b', 'c']) answers.push(outcome(client.infer(request(refs[0]!, camera))));
+      await eventually(() => server.stats().waiting === 3, 'three cameras waiting');
+      const onset = outcome(client.infer(request(refs[0]!, 'onset', { urgent: true })));
+      await eventually(() => server.stats().waiting === 4, 'the onset waiting');
+      // Its camera's newer frame replaces it before its turn: the onset is still unanswered, so the newer one is urgent too.
+      const newer = outcome(client.infer(request(refs[1]!, 'onset', { urgent: false })));
+      const replaced = await onset;
+      assert.ok(replaced instanceof IpcError && replaced.code === 'ERR_SUPERSEDED', show(replaced));
+      assert.equal(server.stats().running, 1, 'the running inference goes on');
+      running.release.resolve();
+      const order: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const call = await next();
+        order.push(`${call.camera}#${call.frameId}`);
+        call.release.resolve();
+      }
+      const ids = refs.map((r) => r.frame_metadata.frame_id);
+      assert.deepEqual(order, [`onset#${ids[1]}`, `a#${ids[0]}`, `b#${ids[0]}`, `c#${ids[0]}`]);
+      open();
+      for (const answer of [await newer, ...(await Promise.all(answers))]) assert.ok(!(answer instanceof IpcError) && answer.error === null, show(answer));
+      const pong = await client.ping();
+      assert.equal(pong.protocol, 3);
+      assert.deepEqual([pong.cameras!.onset!.served, pong.cameras!.onset!.urgent, pong.cameras!.onset!.superseded], [1, 1, 1]);
+      assert.deepEqual(
+        ['busy', 'a', 'b', 'c'].map((c) => pong.cameras![c]!.urgent),
+        [0, 0, 0, 0],
+      );
+      assert.equal(server.stats().cameras.onset!.urgent, 1);
+    } finally {
+      client.close();
+      writer.close();
+      await server.close();
+    }
+  });
+});
+
 describe('fair model server: frames read at take time', { timeout: 120_000 }, () => {
   it('a frame older than max_age_ms when taken is ERR_FRAME_STALE without inference; without a budget, or within it, it is served', async () => {
     const { server, socketPath, calls, next } = await gatedServer('stale');
@@ -286,7 +330,7 @@ describe('fair model server: frames read at take time', { timeout: 120_000 }, ()
     }
   });
 
-  it('a version-1 request (raw bytes, no new field) is served as before; the pong says protocol 2 and carries per-camera figures', async () => {
+  it('a version-1 request (raw bytes, no new field) is served as before; the pong says protocol 3 and carries per-camera figures', async () => {
     const { server, socketPath, next } = await gatedServer('v1');
     const { writer, refs } = store('v1', 1);
     const socket = (await import('node:net')).connect(socketPath);
@@ -319,9 +363,9 @@ describe('fair model server: frames read at take time', { timeout: 120_000 }, ()
       const client = new ModelClient({ socketPath });
       const pong = await client.ping();
       client.close();
-      assert.deepEqual([pong.protocol, pong.concurrency, pong.running, pong.waiting], [2, 1, 0, 0]);
+      assert.deepEqual([pong.protocol, pong.concurrency, pong.running, pong.waiting], [3, 1, 0, 0]);
       const figures = pong.cameras!.camera_1!;
-      assert.deepEqual([figures.served, figures.superseded, figures.stale], [1, 0, 0]);
+      assert.deepEqual([figures.served, figures.urgent, figures.superseded, figures.stale], [1, 0, 0, 0]);
       for (const key of ['wait_ms_p50', 'wait_ms_p99', 'inference_ms_p50', 'inference_ms_p99'] as const) assert.equal(typeof figures[key], 'number', key);
     } finally {
       socket.destroy();

@@ -67,7 +67,7 @@ function check(answer: Record<string, unknown> | undefined, expected: Expected, 
   if (expected.field !== undefined) assert.equal(error?.field, expected.field, `${where}: field of ${JSON.stringify(error)}`);
   if (expected.frameId !== undefined) assert.equal(answer.frame_id, expected.frameId, `${where}: frame_id`);
   if (expected.requestId !== undefined) assert.equal(answer.request_id, expected.requestId, `${where}: request_id`);
-  if (code === 'pong') assert.equal(answer.protocol, 2);
+  if (code === 'pong') assert.equal(answer.protocol, 3);
   else assert.equal(answer.model_id, 'mock', `${where}: model_id is the server's own`);
 }
 

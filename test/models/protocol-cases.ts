@@ -203,6 +203,8 @@ export const PLAIN_CASES: readonly ProtocolCase[] = [
             msg(request(ref, 1, { frame_select: 'oldest' })),
             msg(request(ref, 1, { max_age_ms: 0 })),
             msg(request(ref, 1, { max_age_ms: 86_400_001 })),
+            msg(request(ref, 1, { max_age_ms: 0, urgent: 'yes' })),
+            msg(request(ref, 1, { urgent: 1 })),
             msg({ type: 'ping', request_id: { a: 1 } }),
           ];
         },
@@ -222,6 +224,8 @@ export const PLAIN_CASES: readonly ProtocolCase[] = [
           schema('frame_select'),
           schema('max_age_ms'),
           schema('max_age_ms'),
+          schema('max_age_ms'),
+          schema('urgent'),
           schema('request_id'),
         ],
       },
@@ -379,6 +383,21 @@ export const SLOW_CASES: readonly ProtocolCase[] = [
       },
     ],
     arrival: ['A1', 'A3', 'B1', 'A4'],
+  },
+  {
+    name: "urgent (protocol 3): a camera's urgent request is served before the cameras already waiting, after the running one",
+    conversations: [
+      { when: () => true, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'busy', request_id: 'B1' }))], expect: [ok(1)] },
+      { when: (p) => p.running === 1, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'A', request_id: 'A1' }))], expect: [ok(1)] },
+      { when: (p) => p.waiting === 1, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'C', request_id: 'C1' }))], expect: [ok(1)] },
+      {
+        when: (p) => p.waiting === 2,
+        send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'U', request_id: 'U1', urgent: true }))],
+        expect: [ok(1)],
+      },
+      { when: (p) => (p.cameras?.C?.served ?? 0) >= 1 && p.cameras?.U?.urgent === 1, send: () => [msg({ type: 'ping' })], expect: [{ code: 'pong' }] },
+    ],
+    arrival: ['B1', 'U1', 'A1', 'C1'],
   },
 ];
 

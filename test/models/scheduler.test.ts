@@ -1,26 +1,31 @@
 /**
  * CameraScheduler's invariants, property-based: whatever the sequence of
- * requests from whatever cameras and completions, at most one request per
- * camera waits, every request leaves exactly once (run or superseded), the
- * capacity is never exceeded and never idle while a camera waits, and the
- * camera served next is the one that has waited longest (round-robin: a
- * camera served goes to the back; a superseding request keeps its camera's
- * turn).
+ * requests from whatever cameras, urgent or not, and completions, at most one
+ * request per camera waits, every request leaves exactly once (run or
+ * superseded), the capacity is never exceeded and never idle while a camera
+ * waits, an urgent slot is served before every slot that is not (among urgent
+ * ones, the one waiting longest), and otherwise the camera served next is the
+ * one that has waited longest (round-robin: a camera served goes to the back;
+ * a superseding request keeps its camera's turn and its urgency).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CameraScheduler } from '../../src/models/scheduler.js';
 
-type Op = { kind: 'offer'; camera: number } | { kind: 'done' };
+type Op = { kind: 'offer'; camera: number; urgent: boolean } | { kind: 'done' };
 
+/** Offers, a fifth of them urgent (as onsets are rare), and completions. */
 const ops = fc.array(
-  fc.oneof(fc.record({ kind: fc.constant('offer' as const), camera: fc.integer({ min: 0, max: 5 }) }), fc.record({ kind: fc.constant('done' as const) })),
+  fc.oneof(
+    fc.record({ kind: fc.constant('offer' as const), camera: fc.integer({ min: 0, max: 5 }), urgent: fc.integer({ min: 0, max: 4 }).map((n) => n === 0) }),
+    fc.record({ kind: fc.constant('done' as const) }),
+  ),
   { maxLength: 200 },
 );
 
 describe('CameraScheduler', { timeout: 60_000 }, () => {
-  it('one waiting request per camera, each request answered exactly once, capacity kept, longest-waiting camera first', () => {
+  it('one waiting request per camera, each request answered exactly once, capacity kept, urgent first, else longest-waiting camera first', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3 }), ops, (capacity, sequence: Op[]) => {
         const outcome = new Map<number, 'run' | 'superseded' | 'drained'>();
@@ -28,17 +33,30 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
           assert.equal(outcome.has(job), false, `job ${job} answered twice`);
           outcome.set(job, how);
         };
-        /** Per camera: its waiting job, and since when (op index) its slot has been occupied. */
-        const waiting = new Map<string, { job: number; since: number }>();
+        /** Per camera: its waiting job, since when (op index) its slot has been occupied, and whether it is urgent. */
+        const waiting = new Map<string, { job: number; since: number; urgent: boolean }>();
+        /** Per camera, the step it was last served at. */
+        const lastServed = new Map<string, number>();
         let running: number[] = [];
         let step = 0;
         /** The job an offer() about to be made must supersede. */
         let toSupersede: number | null = null;
         const scheduler = new CameraScheduler<number>(capacity, {
-          start: (job, camera) => {
+          start: (job, camera, urgent) => {
             const slot = waiting.get(camera);
             assert.equal(slot?.job, job, "the job started is its camera's waiting one");
-            for (const [other, s] of waiting) assert.ok(s.since >= slot.since, `camera ${camera} served while camera ${other} had waited longer`);
+            assert.equal(urgent, slot.urgent, 'started as urgent exactly when its slot is');
+            const anyUrgent = [...waiting.values()].some((s) => s.urgent);
+            // An urgent slot goes before every one that is not, whenever that one was offered.
+            assert.ok(slot.urgent || !anyUrgent, `camera ${camera} (not urgent) served while an urgent slot waited`);
+            // Among the slots of its kind (urgent ones, or all when none is), the one waiting longest: round-robin.
+            for (const [other, s] of waiting)
+              if (s.urgent || !anyUrgent) assert.ok(s.since >= slot.since, `camera ${camera} served while camera ${other} had waited longer`);
+            // No camera served twice while another waits, except by urgency.
+            const before = lastServed.get(camera);
+            if (!urgent && before !== undefined)
+              for (const [other, s] of waiting) assert.ok(s.since >= before, `camera ${camera} served twice while camera ${other} waited`);
+            lastServed.set(camera, step);
             waiting.delete(camera);
             running.push(job);
             settle(job, 'run');
@@ -56,9 +74,9 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
             const job = nextJob++;
             const previous = waiting.get(camera);
             toSupersede = previous?.job ?? null;
-            // A superseding job keeps its camera's place in the turn order.
-            waiting.set(camera, { job, since: previous?.since ?? step });
-            scheduler.offer(camera, job);
+            // A superseding job keeps its camera's place in the turn order, and its urgency (the onset is unanswered).
+            waiting.set(camera, { job, since: previous?.since ?? step, urgent: op.urgent || previous?.urgent === true });
+            scheduler.offer(camera, job, op.urgent);
             if (previous !== undefined) assert.equal(outcome.get(previous.job), 'superseded', 'the older job is answered at once');
             toSupersede = null;
           } else if (running.length > 0) {
@@ -75,6 +93,33 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('an urgent request goes before the requests waiting; a newer one of its camera keeps the urgency; urgent ones in turn order', () => {
+    const served: string[] = [];
+    const urgentStarts: string[] = [];
+    const scheduler = new CameraScheduler<string>(1, {
+      start: (job, camera, urgent) => {
+        served.push(job);
+        if (urgent) urgentStarts.push(camera);
+      },
+      supersede: () => undefined,
+    });
+    scheduler.offer('busy', 'busy#1'); // runs: never interrupted
+    for (const camera of ['a', 'b', 'c']) scheduler.offer(camera, `${camera}#1`);
+    scheduler.offer('onset', 'onset#1', true);
+    scheduler.offer('onset', 'onset#2'); // the onset is still unanswered: its replacement keeps the urgency
+    scheduler.offer('b', 'b#2', true); // b became urgent while waiting: urgent ones go in the order they started waiting
+    assert.deepEqual(served, ['busy#1']);
+    for (let i = 0; i < 4; i++) scheduler.done();
+    assert.deepEqual(served, ['busy#1', 'b#2', 'onset#2', 'a#1', 'c#1']);
+    assert.deepEqual(urgentStarts, ['b', 'onset']);
+    // Served, a camera's next request is as its client marks it: not urgent, it waits its turn.
+    scheduler.offer('d', 'd#1');
+    scheduler.offer('onset', 'onset#3');
+    scheduler.done();
+    scheduler.done();
+    assert.deepEqual(served.slice(5), ['d#1', 'onset#3']);
   });
 
   it('a camera flooding requests takes one turn per round: the other cameras are served in between', () => {

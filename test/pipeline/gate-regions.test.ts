@@ -11,6 +11,7 @@
  * - whole (regions: off): the same gate on whole frames at the model's size finds nothing.
  * - covered (regionsWholeAbove: 0.05): the crops would cover more than that: the whole frame, counted as a fallback.
  * Figures against independent counts: the server's calls are the gate's model calls; frames sent are frames read.
+ * The onset's frame goes urgent (ADR 0082): each of its crop calls, as the server saw them.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -78,17 +79,27 @@ function drawClip(): Buffer {
   return out;
 }
 
+/** A call as the server saw it: its camera, the frame's time (the same for every crop of a frame), its store, urgent or not. */
+interface Call {
+  readonly camera: string;
+  readonly timestamp: number;
+  readonly reference: string;
+  readonly urgent: boolean;
+}
+
 /**
  * A network of an INPUT-pixel input: a frame is scaled to fit it, so an object found must be at least
- * MIN_INPUT_PIXELS there on each side; it finds the bright blobs (luma ≥ 225), 4-connected. Counts calls per camera.
+ * MIN_INPUT_PIXELS there on each side; it finds the bright blobs (luma ≥ 225), 4-connected. Counts calls per camera,
+ * and logs each.
  */
-function smallObjectFinder(calls: Map<string, number>): InferenceHandler {
+function smallObjectFinder(calls: Map<string, number>, log: Call[]): InferenceHandler {
   return {
     name: 'finder',
     modelId: 'finder',
     frameLongSide: INPUT,
     infer(frame, request) {
       calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
+      log.push({ camera: request.camera_id, timestamp: request.timestamp, reference: request.frame_reference, urgent: request.urgent === true });
       const { data, width, height } = frame;
       const step = frame.format === 'RGB24' ? 3 : 1;
       const scale = Math.min(1, INPUT / Math.max(width, height));
@@ -137,6 +148,7 @@ const SHM_DIR = `/dev/shm/framesupplier-regions-${process.pid}`;
 
 describe('a motion-gated worker on regions', { timeout: 180_000 }, () => {
   const calls = new Map<string, number>();
+  const log: Call[] = [];
   const clip = join(dir, 'far.mp4');
   let server: ModelServer;
 
@@ -162,7 +174,7 @@ describe('a motion-gated worker on regions', { timeout: 180_000 }, () => {
     assert.equal(encoded.status, 0, `ffmpeg could not encode the clip: ${encoded.stderr.toString()}`);
     server = new ModelServer({
       socketPath: join(dir, 'finder.sock'),
-      handler: smallObjectFinder(calls),
+      handler: smallObjectFinder(calls, log),
       shmDir: SHM_DIR,
       closeLingerMs: 200,
       shutdownGraceMs: 2_000,
@@ -288,6 +300,27 @@ describe('a motion-gated worker on regions', { timeout: 180_000 }, () => {
     }
     assert.equal(of('far').length, far.modelFrames!.taken, 'one result a frame taken, however many crops');
     assert.equal(calls.get('whole'), settled.cameras.whole!.workers.people!.modelFrames!.taken);
+
+    // The onset's frame went urgent, every crop of it on regions: the server's calls against the gate's count.
+    for (const id of ['far', 'whole', 'covered']) {
+      const urgent = log.filter((c) => c.camera === id && c.urgent);
+      assert.ok(urgent.length >= 1, `${id}: the onset went urgent`);
+      assert.equal(urgent.length, settled.cameras[id]!.workers.people!.gate!.urgentRequests, `${id}: urgent calls served are the urgent requests sent`);
+      for (const stamp of new Set(urgent.map((c) => c.timestamp)))
+        assert.ok(
+          log.filter((c) => c.camera === id && c.timestamp === stamp).every((c) => c.urgent),
+          `${id}: every call about an onset's frame is urgent`,
+        );
+    }
+    const farUrgent = log.filter((c) => c.camera === 'far' && c.urgent);
+    assert.ok(
+      farUrgent.some((c) => c.reference.endsWith('.regions.frames')),
+      `far: the onset's crops went urgent: ${JSON.stringify(farUrgent)}`,
+    );
+    assert.ok(
+      log.every((c) => !c.urgent || settled.cameras[c.camera]!.workers.people!.gate!.runs.onset >= 1),
+      'only onsets go urgent',
+    );
 
     // The CLI view and Prometheus say it.
     const g = figures.cameras.far!.workers.people!.gate!;

@@ -10,6 +10,9 @@
  * - stays: a person walks in, stands 10 s and walks out, with the gate's defaults (ADR 0081). While they stand, the
  *   motion the detector still sees where they stopped (until it learns them into the background) was looked at
  *   already: a run or two, not maxFps; their track is not ended while they stand, and ends once they are gone.
+ * - late, among busy cameras: the onset's request goes first at a model server kept busy by ungated cameras
+ *   (protocol 3's `urgent`, ADR 0082): the server's own order of calls shows it served before the requests
+ *   that were waiting when it came.
  * Figures against independent counts: the server's calls are the worker's model runs; still frames are counted.
  */
 import assert from 'node:assert/strict';
@@ -18,11 +21,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
+import { deferred } from '../../src/internal/abort.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { drawScene, encodeToFile, personBox } from '../motion/scene.js';
-import { nextEvent, nextResults } from './helpers.js';
+import { eventually, nextEvent, nextResults } from './helpers.js';
 import { SystemMetrics } from '../../src/metrics/index.js';
 import { renderView } from '../../src/cli/run-view.js';
 
@@ -38,28 +42,31 @@ const ENTERS = 30;
 const FRAMES = 60;
 const PERSON = 245;
 
-/** A model that finds the scene's person: the box of the pixels brighter than any of the room's; counts its calls per camera. */
+/** The scene's person: the box of the pixels brighter than any of the room's. */
+function findPerson(frame: { readonly data: Uint8Array; readonly width: number; readonly height: number }) {
+  const { data, width, height } = frame;
+  let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (data[y * width + x]! < 225) continue;
+      n++;
+      if (x < x1) x1 = x;
+      if (x > x2) x2 = x;
+      if (y < y1) y1 = y;
+      if (y > y2) y2 = y;
+    }
+  }
+  return n < 200 ? [] : [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const }];
+}
+
+/** A model that finds the scene's person; counts its calls per camera. */
 function personFinder(calls: Map<string, number>): InferenceHandler {
   return {
     name: 'finder',
     modelId: 'finder',
     infer(frame, request) {
       calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
-      const { data, width, height } = frame;
-      let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          if (data[y * width + x]! < 225) continue;
-          n++;
-          if (x < x1) x1 = x;
-          if (x > x2) x2 = x;
-          if (y < y1) y1 = y;
-          if (y > y2) y2 = y;
-        }
-      }
-      const detections =
-        n < 200 ? [] : [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const }];
-      return Promise.resolve({ detections });
+      return Promise.resolve({ detections: findPerson(frame) });
     },
   };
 }
@@ -280,6 +287,110 @@ describe('a model worker gated by motion', { timeout: 180_000 }, () => {
       'nothing left for the close to end',
     );
     assert.ok(gate.runs.lost >= 1, `looked for once missed: ${JSON.stringify(gate.runs)}`);
+  });
+
+  it("the onset's request goes first at a busy model server: before the other cameras' requests waiting there", async () => {
+    // A model server shared with four ungated cameras at maxFps 10, a model call 20 ms (a timer: this process's
+    // event loop stays free). The test holds one busy camera's call from after the gated camera's first result, so
+    // the three other busy cameras' requests wait; then the gated camera's onset request comes and waits with them.
+    const BUSY = ['b0', 'b1', 'b2', 'b3'];
+    const LATE = 50;
+    const late = join(dir, 'late.mp4');
+    encodeToFile(drawScene({ frames: 80, personFrom: LATE, personLuma: PERSON, seed: 13 }), late);
+    /** The server's calls in its own order: the camera, and whether the request came urgent. */
+    const order: { camera: string; urgent: boolean }[] = [];
+    let holdNext = false;
+    const hold = deferred<void>();
+    const holding = deferred<number>();
+    const busy = new ModelServer({
+      socketPath: join(dir, 'busy.sock'),
+      handler: {
+        name: 'busy-finder',
+        modelId: 'finder',
+        infer(frame, request) {
+          order.push({ camera: request.camera_id, urgent: request.urgent === true });
+          const detections = findPerson(frame);
+          if (holdNext) {
+            holdNext = false;
+            holding.resolve(order.length - 1);
+            return hold.promise.then(() => ({ detections }));
+          }
+          return new Promise((resolve) => setTimeout(() => resolve({ detections }), 20));
+        },
+      },
+      shmDir: SHM_DIR,
+      handlerTimeoutMs: 60_000,
+      closeLingerMs: 200,
+      shutdownGraceMs: 2_000,
+    });
+    await busy.start();
+    const config = parseConfig(
+      [
+        `shmDir: ${SHM_DIR}`,
+        'models:',
+        `  finder: { socket: ${join(dir, 'busy.sock')} }`,
+        'cameras:',
+        '  late:',
+        `    source: ${late}`,
+        '    capture: { output: { format: gray } }',
+        '    workers:',
+        '      - { id: people, model: finder, maxFps: 2, gate: motion }',
+        ...BUSY.flatMap((id) => [
+          `  ${id}:`,
+          '    source: lavfi:testsrc2=size=160x120:rate=10',
+          '    capture: { output: { format: gray } }',
+          '    workers:',
+          '      - { id: people, model: finder, maxFps: 10 }',
+        ]),
+      ].join('\n'),
+      { env: {}, fileName: 'late.yaml' },
+    );
+    const system = new VisionSystem({ config, logger: createLogger({ level: 'silent' }), modelHealthIntervalMs: 200, drainTimeoutMs: 2_000 });
+    const firstRun = nextResults(system, 'late', 'people', 1);
+    const stopped = nextEvent(system, 'camera-state', (e) => e.camera === 'late' && e.state === 'stopped');
+    await system.start();
+    let held: number;
+    let gate: NonNullable<ReturnType<VisionSystem['stats']>['cameras'][string]>['workers'][string]['gate'];
+    try {
+      // The still hall's first frame has been run on: the gated camera sends nothing more until the person walks in.
+      await firstRun;
+      holdNext = true;
+      held = await holding.promise;
+      assert.ok(BUSY.includes(order[held]!.camera), `a busy camera's call is held: ${JSON.stringify(order[held])}`);
+      // The three other busy cameras wait, then the onset's request (the still hall sends nothing else).
+      await eventually(() => busy.stats().waiting === BUSY.length, 'the busy cameras and the onset waiting', 60_000);
+      assert.equal(busy.stats().cameras.late?.served, 1, 'the gated camera has been served its first frame only');
+      hold.resolve();
+      await eventually(() => order.length >= held + 5, 'the waiting requests served', 60_000);
+      await stopped;
+      gate = system.stats().cameras.late!.workers.people!.gate;
+    } finally {
+      hold.resolve();
+      await system.close();
+      await busy.close();
+    }
+    // By the server's own order: the onset first, then the three cameras that were waiting before it, in their turns.
+    const next = order.slice(held + 1, held + 5);
+    assert.deepEqual(next[0], { camera: 'late', urgent: true }, `served after the held call: ${JSON.stringify(next)}`);
+    assert.deepEqual(
+      next
+        .slice(1)
+        .map((c) => c.camera)
+        .sort(),
+      BUSY.filter((b) => b !== order[held]!.camera),
+      JSON.stringify(next),
+    );
+    assert.ok(gate !== null && gate !== undefined);
+    // The gate's count of requests it sent urgent, against the server's of those it served urgent.
+    const served = busy.stats().cameras;
+    assert.ok(gate.urgentRequests >= 1, JSON.stringify(gate));
+    assert.equal(served.late!.urgent, gate.urgentRequests, 'every urgent request sent was served urgent');
+    assert.equal(order.filter((c) => c.urgent).length, gate.urgentRequests);
+    assert.ok(
+      order.every((c) => !c.urgent || c.camera === 'late'),
+      'only the onset is urgent',
+    );
+    for (const b of BUSY) assert.equal(served[b]!.urgent, 0);
   });
 
   it('fails open: motion it cannot measure (a jpeg camera) lets every frame through, and says why', async () => {

@@ -1,7 +1,7 @@
 """framesupplier for Python: model servers and workers for a framesupplier system.
 
 ``serve(infer, model_id=..., socket=...)`` puts a model behind the model-server protocol
-(docs/protocol.md, protocol 2); ``python -m framesupplier.serve module:infer --model-id ...
+(docs/protocol.md, protocol 3); ``python -m framesupplier.serve module:infer --model-id ...
 --socket ...`` does it from the command line; ``worker.run(on_frame)`` is a command worker
 (docs/worker-protocol.md). Frames come as NumPy arrays. Every error is a ``FrameSupplierError``
 with a stable ``code``. docs/python.md is the guide.

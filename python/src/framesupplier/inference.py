@@ -87,6 +87,8 @@ class InferenceRunner:
         except FrameError as error:
             return self._fail(error.code, error.message, request, field=error.field)
         figures.served += 1
+        if job.urgent:
+            figures.urgent += 1
         frame, lease, used = taken.frame, taken.lease, taken.request
 
         def call() -> InferResult:

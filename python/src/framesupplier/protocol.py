@@ -1,4 +1,4 @@
-"""The model-server protocol's messages (docs/protocol.md, protocol 2): framing, the request schema, answers.
+"""The model-server protocol's messages (docs/protocol.md, protocol 3): framing, the request schema, answers.
 
 Every message is a 4-byte big-endian length and UTF-8 JSON (strict: no NaN or Infinity, as
 ``JSON.parse``). A request is checked in the order the protocol gives, first failure wins, with
@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 
 from .frame import FORMATS
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_FRAME_DIMENSION = 16384
 MAX_AGE_BUDGET_MS = 86_400_000
@@ -113,6 +113,8 @@ def check_request(message: object) -> Message:
             raise SchemaError("max_age_ms", "max_age_ms must be number")
         if v <= 0 or v > MAX_AGE_BUDGET_MS:
             raise SchemaError("max_age_ms", f"max_age_ms must be > 0 and <= {MAX_AGE_BUDGET_MS}")
+    if "urgent" in message and not isinstance(message["urgent"], bool):
+        raise SchemaError("urgent", "urgent must be boolean")
     return message
 
 

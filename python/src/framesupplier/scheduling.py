@@ -1,10 +1,13 @@
-"""Which request a model thread takes next: one slot per camera, cameras round-robin, figures per camera.
+"""Which request a model thread takes next: one slot per camera, urgent first, else cameras round-robin; figures per camera.
 
 A camera's request waits in its camera's one slot; a newer one from the same camera replaces it
 (the older is answered ERR_SUPERSEDED by the caller) and keeps the camera's place in the turn
-order. ``threads`` requests run at once; when one ends the next camera in turn is taken. The
-figures a pong carries (served, superseded, stale, wait and inference percentiles) are kept for the
-most recent MAX_CAMERA_FIGURES cameras.
+order, and its urgency: a slot is urgent when any request that waited in it since it was last
+emptied was ``urgent`` (protocol 3, ADR 0082: a motion onset, still unanswered). ``threads``
+requests run at once; when one ends, the first urgent slot in turn order is taken, before every
+slot that is not, else the next camera in turn. A running request is never interrupted. The
+figures a pong carries (served, of them urgent, superseded, stale, wait and inference percentiles)
+are kept for the most recent MAX_CAMERA_FIGURES cameras.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class Job:
     connection: Connection
     read_at: float
     answer: asyncio.Future[Message | None]
+    urgent: bool = False
+    """Its camera's slot was urgent when a thread took it (set by the scheduler: a replaced urgent request's urgency is kept)."""
 
     @property
     def camera(self) -> str:
@@ -52,6 +57,7 @@ class Window:
 class CameraFigures:
     def __init__(self) -> None:
         self.served = 0
+        self.urgent = 0
         self.superseded = 0
         self.stale = 0
         self.wait = Window()
@@ -60,6 +66,7 @@ class CameraFigures:
     def pong(self) -> dict[str, int | float | None]:
         return {
             "served": self.served,
+            "urgent": self.urgent,
             "superseded": self.superseded,
             "stale": self.stale,
             "wait_ms_p50": self.wait.percentile(50),
@@ -70,12 +77,16 @@ class CameraFigures:
 
 
 class Scheduler:
-    """Slots and turns: ``offer`` a job, and ``run`` is called for it when a thread is free (``threads`` at once)."""
+    """Slots and turns: ``offer`` a job, and ``run`` is called for it when a thread is free (``threads`` at once).
+
+    ``waiting`` holds each camera's waiting job in turn order; ``_urgent`` the cameras among them whose slot is urgent.
+    """
 
     def __init__(self, threads: int, run: Callable[[Job], Awaitable[Message | None]], failed: Callable[[Job, BaseException], Message]) -> None:
         self.threads = threads
         self.running = 0
         self.waiting: collections.OrderedDict[str, Job] = collections.OrderedDict()
+        self._urgent: set[str] = set()
         self.cameras: collections.OrderedDict[str, CameraFigures] = collections.OrderedDict()
         self._run = run
         self._failed = failed
@@ -88,12 +99,14 @@ class Scheduler:
             self.cameras.popitem(last=False)
         return figures
 
-    def offer(self, job: Job) -> Job | None:
-        """Puts the job in its camera's slot; returns the job it replaced (to be answered ERR_SUPERSEDED), if any."""
+    def offer(self, job: Job, urgent: bool = False) -> Job | None:
+        """Puts the job in its camera's slot (urgent: before every slot that is not); returns the job it replaced (to be answered ERR_SUPERSEDED), if any."""
         camera = job.camera
         self.figures(camera)
         older = self.waiting.get(camera)
         self.waiting[camera] = job  # replacing keeps the camera's place in the turn order
+        if urgent:
+            self._urgent.add(camera)  # a replaced urgent one's stays: its camera's onset is still unanswered
         if older is not None:
             self.figures(camera).superseded += 1
         self.pump()
@@ -103,11 +116,24 @@ class Scheduler:
         """Every job still waiting, removed (a closing server answers them)."""
         jobs = list(self.waiting.values())
         self.waiting.clear()
+        self._urgent.clear()
         return jobs
 
+    def next_camera(self) -> str | None:
+        """The camera served next: the first urgent one in turn order, else the front; None when none waits."""
+        for camera in self.waiting:
+            if not self._urgent or camera in self._urgent:
+                return camera
+        return None
+
     def pump(self) -> None:
-        while self.running < self.threads and self.waiting:
-            _, job = self.waiting.popitem(last=False)
+        while self.running < self.threads:
+            camera = self.next_camera()
+            if camera is None:
+                return
+            job = self.waiting.pop(camera)
+            job.urgent = camera in self._urgent
+            self._urgent.discard(camera)
             self.running += 1
             asyncio.ensure_future(self._take(job))
 

@@ -1,4 +1,4 @@
-"""A model server in Python: the server side of docs/protocol.md, protocol 2.
+"""A model server in Python: the server side of docs/protocol.md, protocol 3.
 
 Contract, the same rules as the Node server (src/models/):
 - One Unix socket, owned with the abstract-socket lock of "Owning the socket path" (the same lock
@@ -7,7 +7,8 @@ Contract, the same rules as the Node server (src/models/):
 - Length-prefixed UTF-8 JSON, both connection modes, answers in request order, every limit of
   "Connections and limits" bounded in size and in time (connection.py, protocol.py).
 - Inference requests wait in one slot per camera (a newer one supersedes the waiting one:
-  ERR_SUPERSEDED), cameras are served round-robin by ``threads`` handler threads (scheduling.py),
+  ERR_SUPERSEDED), a camera's ``urgent`` request (a motion onset) before every waiting one that is
+  not, else cameras round-robin, by ``threads`` handler threads (scheduling.py),
   and the frame is chosen and read when a thread takes the request (store_access.py).
 - The handler gets a NumPy view of the frame in shared memory; the seqlock is checked when it is
   done, so an answer is never computed from a torn frame; a result that does not fit the answer is
@@ -230,7 +231,7 @@ class ModelServer:
             return
         answer: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
         connection.queue(answer)
-        older = self._scheduler.offer(Job(request, connection, time.monotonic(), answer))
+        older = self._scheduler.offer(Job(request, connection, time.monotonic(), answer), request.get("urgent") is True)
         if older is not None:
             older.answer.set_result(
                 self._fail(

@@ -1,0 +1,147 @@
+"""The Python server's scheduler (scheduling.py) against a model of protocol 3's rules, over random sequences of
+requests (urgent or not) and completions, and the server itself serving an urgent request first on a real socket.
+
+The model: one slot per camera in turn order; a newer request takes its camera's slot, its turn and its urgency;
+a free thread takes the first urgent slot in turn order, else the front. So every request leaves exactly once (run,
+superseded or drained), an urgent one goes before every one that is not, and the rest are served round-robin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from typing import Any
+
+from conftest import request
+
+from framesupplier import Frame
+from framesupplier.scheduling import Job, Scheduler
+from framesupplier.testing import StoreWriter
+
+RGB = 64 * 48 * 3
+
+
+class _Here:
+    """A connection whose client is still there."""
+
+    def gone(self) -> bool:
+        return False
+
+
+async def _one_sequence(rng: random.Random) -> None:
+    threads = rng.randint(1, 3)
+    entered: dict[int, asyncio.Event] = {}
+    finish: dict[int, asyncio.Future[None]] = {}
+    ran: list[int] = []
+
+    async def run(job: Job) -> dict[str, Any]:
+        n = int(job.request["n"])
+        ran.append(n)
+        finish[n] = asyncio.get_running_loop().create_future()
+        entered[n].set()
+        await finish[n]
+        return {"n": n}
+
+    scheduler = Scheduler(threads, run, lambda job, error: {"error": str(error)})
+    jobs: dict[int, Job] = {}
+    outcome: dict[int, str] = {}
+    # The model: waiting slots in turn order as [camera, job number, urgent], running job numbers oldest first.
+    model_waiting: list[list[Any]] = []
+    model_running: list[int] = []
+    model_urgent: dict[int, bool] = {}
+
+    def model_pump() -> None:
+        while len(model_running) < threads and model_waiting:
+            urgent = [slot for slot in model_waiting if slot[2]]
+            slot = urgent[0] if urgent else model_waiting[0]
+            model_waiting.remove(slot)
+            model_running.append(slot[1])
+            model_urgent[slot[1]] = slot[2]
+
+    for n in range(rng.randint(0, 120)):
+        if rng.random() < 0.6:
+            camera = f"camera_{rng.randint(0, 5)}"
+            urgent = rng.random() < 0.2
+            job = Job({"camera_id": camera, "n": n}, _Here(), 0.0, asyncio.get_running_loop().create_future())  # type: ignore[arg-type]
+            jobs[n] = job
+            entered[n] = asyncio.Event()
+            mine = next((slot for slot in model_waiting if slot[0] == camera), None)
+            if mine is None:
+                model_waiting.append([camera, n, urgent])
+            else:
+                mine[1], mine[2] = n, mine[2] or urgent  # its turn, and its urgency, kept
+            older = scheduler.offer(job, urgent)
+            if older is not None:
+                number = int(older.request["n"])
+                assert mine is not None and number not in outcome
+                outcome[number] = "superseded"
+        elif model_running:
+            oldest = model_running.pop(0)
+            await entered[oldest].wait()
+            finish[oldest].set_result(None)
+            assert await jobs[oldest].answer == {"n": oldest}
+            assert oldest not in outcome
+            outcome[oldest] = "run"
+        else:
+            continue
+        model_pump()
+        # The scheduler took what the model takes, no more, no less.
+        assert [int(j.request["n"]) for j in scheduler.waiting.values()] == [slot[1] for slot in model_waiting]
+        assert scheduler.running == len(model_running)
+        for number in model_running:
+            assert jobs[number].urgent == model_urgent[number], f"job {number} urgent"
+    for job in scheduler.take_waiting():
+        outcome[int(job.request["n"])] = "drained"
+    for number in model_running:
+        await entered[number].wait()
+        finish[number].set_result(None)
+        await jobs[number].answer
+        outcome[number] = "run"
+    assert sorted(outcome) == sorted(jobs), "every job leaves exactly once"
+    # Started in the model's order: urgent first, else round-robin.
+    assert ran == list(model_urgent)
+
+
+def test_the_scheduler_keeps_the_protocol_3_rules_over_random_sequences() -> None:
+    for seed in range(300):
+        asyncio.run(_one_sequence(random.Random(seed)))
+
+
+def test_an_urgent_request_is_served_before_the_cameras_waiting_and_counted(start: Any, shm: str) -> None:
+    """A real server with one thread: a camera's urgent request waits behind the running one only."""
+    calls: list[str] = []
+    first = threading.Event()
+    hold = threading.Event()
+
+    def infer(frame: Frame) -> list[Any]:
+        calls.append(frame.camera_id)
+        if len(calls) == 1:
+            first.set()
+            assert hold.wait(30)
+        return []
+
+    server = start(infer, threads=1)
+    writer = StoreWriter(shm, "cam", slot_bytes=RGB)
+    fid = writer.write(bytes(RGB), 64, 48, "RGB24")
+    watch = server.client()
+
+    def waiting(n: int) -> None:
+        while watch.ask({"type": "ping"})["waiting"] != n:
+            pass
+
+    clients = {camera: server.client() for camera in ("busy", "a", "b", "u")}
+    clients["busy"].send(request(writer, fid, camera_id="busy"))
+    assert first.wait(30)
+    for n, camera in enumerate(("a", "b"), 1):
+        clients[camera].send(request(writer, fid, camera_id=camera))
+        waiting(n)
+    clients["u"].send(request(writer, fid, camera_id="u", urgent=True))
+    waiting(3)
+    hold.set()
+    for client in clients.values():
+        assert client.recv()["error"] is None
+    assert calls == ["busy", "u", "a", "b"]
+    pong = watch.ask({"type": "ping"})
+    assert pong["protocol"] == 3
+    assert {camera: (f["served"], f["urgent"]) for camera, f in pong["cameras"].items()} == {"busy": (1, 0), "a": (1, 0), "b": (1, 0), "u": (1, 1)}
