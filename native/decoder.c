@@ -85,7 +85,7 @@ typedef struct {
   double skip_before_ms;
   int discard; /* decode, next: 0 decode every frame, 1 skip non-reference frames, 2 keyframes only, 3 hold (decode nothing) */
   double near_pts_ms; /* next, from holding: the picture nearest this time (-1: the newest) */
-  double decode_from_ms; /* next, skipping non-reference frames: those presented from this time on are decoded (-1: none) */
+  double decode_from_ms; /* next, skipping (non-reference frames, or all but keyframes): those presented from this time on are decoded (-1: none) */
   /* results, written by the decoder thread, read on the JavaScript thread once it handed the job over */
   int err;
   char message[256];
@@ -616,10 +616,13 @@ static bool receive_picture(Decoder *d, Job *job) {
         continue;
       }
       if (!d->fed_valid) avcodec_flush_buffers(d->dec); /* a keyframe after packets the codec never saw */
-      /* Skipping non-reference frames, those presented near a reader's take are decoded: the take finds the newest
-         frame captured, whatever order the packets came in (a B frame's packet follows the later frame it refers to). */
+      /* Skipping, the frames presented near a reader's take are decoded, decided packet by packet: the take finds the
+         newest frame captured, whatever order the packets came in (a B frame's packet follows the later frame it refers
+         to), and however many packets past the picture handed out this call reads (the codec's frame threads hold one
+         each: with keyframes only, the packets after the keyframe a take needs are read before the call answers with
+         it, and one discarded there loses the group). Less is applied where apply_discard() allows it. */
       int wanted = job->discard;
-      if (wanted == 1 && job->decode_from_ms >= 0 && packet_pts_ms(d, d->pkt) >= job->decode_from_ms) wanted = 0;
+      if ((wanted == 1 || wanted == 2) && job->decode_from_ms >= 0 && packet_pts_ms(d, d->pkt) >= job->decode_from_ms) wanted = 0;
       apply_discard(d, d->pkt, wanted);
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
@@ -1149,7 +1152,7 @@ static Decoder *decoder_and_time(napi_env env, napi_callback_info info, double *
   return d;
 }
 
-/* decodeFrom(handle, ptsMs): the next next(), skipping non-reference frames, decodes those presented from ptsMs on. */
+/* decodeFrom(handle, ptsMs): the next next(), skipping (non-reference frames, or all but keyframes), decodes those presented from ptsMs on. */
 static napi_value js_decode_from(napi_env env, napi_callback_info info) {
   double ms;
   Decoder *d = decoder_and_time(env, info, &ms);

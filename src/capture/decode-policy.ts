@@ -25,9 +25,12 @@
  * captured, decoded, not skipped: non-reference frames are decoded from
  * TAKE_LEAD_FRAMES frames before a take (nothing refers to them, so decoding
  * can resume at any frame); with keyframes only, the group of pictures the
- * take falls in is decoded from its keyframe (the decoder is asked just after
- * each keyframe, and resumes there while nothing since was discarded).
- * Skipping happens between takes, never across one.
+ * take falls in is decoded from its keyframe (the decoder resumes at a
+ * keyframe, or where nothing since the last one was discarded). Both are also
+ * decided packet by packet, by presentation time (decodeFromPts()): a call
+ * to the decoder reads packets past the picture it answers with (B frames'
+ * order, the codec's frame threads). Skipping happens between takes, never
+ * across one.
  *
  * Synchronous and pure: chooseDecodeMode() from the inputs; KeyframeClock
  * measures the interval from the keyframes the decoder reports (in every
@@ -115,26 +118,35 @@ export function modeForNextTake(i: TakeInputs): DecodeNow {
 }
 
 export interface DecodeFromInputs {
+  /** What is skipped: non-reference frames, or all but keyframes (the packets of the take's group are then decoded). */
+  readonly mode: 'nonref' | 'keyframes';
   /** Time until a reader takes a frame (nextTakeInMs of TakeInputs). */
   readonly nextTakeInMs: number;
   /** The stream's frame interval, ms, or null if unknown. */
   readonly frameIntervalMs: number | null;
+  /** The measured keyframe interval, ms, or null until measured (keyframes: every packet is decoded until it is). */
+  readonly keyframeIntervalMs: number | null;
   /** The last picture decoded: its presentation time and its capture time (on the clock of `now`). */
   readonly last: { readonly ptsMs: number; readonly captureTime: number } | null;
   readonly now: number;
 }
 
 /**
- * Skipping non-reference frames, the presentation time from which they are decoded again (-1: none): the frames
- * captured from TAKE_LEAD_FRAMES intervals before the reader's next take. modeForNextTake() decodes everything once
- * the take is that near; this covers what a decoding-order decision cannot: a picture asked for now may come out
- * several frames ahead (non-reference frames between it and the last one skipped), and the frames shown between
- * are in packets that come after it.
+ * Skipping, the presentation time from which the packets are decoded again (-1: none), the reader's next take
+ * mapped onto the stream's time by the last picture: non-reference frames captured from TAKE_LEAD_FRAMES intervals
+ * before it; with keyframes only, every packet from a keyframe interval and a frame before it, so the keyframe the
+ * take's group starts with is decoded with what follows it (the decoder resumes at that keyframe). modeForNextTake()
+ * decodes everything once the take is near; this covers what a decision per call cannot: a call reads packets past
+ * the picture it answers with (a picture asked for while skipping non-reference frames comes out several frames
+ * ahead, the frames shown between in packets after it; the codec's frame threads hold a packet each, so the call
+ * that answers with a keyframe has read the packets after it), and they are discarded as that call was told.
  */
 export function decodeFromPts(i: DecodeFromInputs): number {
   if (i.last === null || i.last.ptsMs < 0 || !Number.isFinite(i.nextTakeInMs)) return -1;
   const frame = i.frameIntervalMs ?? 100;
-  const from = i.last.ptsMs + (i.now + i.nextTakeInMs - TAKE_LEAD_FRAMES * frame - i.last.captureTime);
+  if (i.mode === 'keyframes' && i.keyframeIntervalMs === null) return 0;
+  const lead = i.mode === 'keyframes' ? i.keyframeIntervalMs! + frame : TAKE_LEAD_FRAMES * frame;
+  const from = i.last.ptsMs + (i.now + i.nextTakeInMs - lead - i.last.captureTime);
   return Math.max(0, from);
 }
 

@@ -323,9 +323,12 @@ export class NativeDecoder {
   }
 
   /**
-   * The next next(), skipping non-reference frames, decodes those presented from ptsMs (the source's time) on: the
-   * frames a reader's take is near (ADR 0065). Packets come in decoding order, so the frame shown just before a
-   * take may come after the later one it refers to; told by presentation time, it is decoded either way.
+   * The next next(), skipping non-reference frames or all but keyframes, decodes those presented from ptsMs (the
+   * source's time) on, as far as what it discarded before lets it (with keyframes only: from a keyframe): the frames a
+   * reader's take is near (ADR 0065). Packets come in decoding order, so the frame shown just before a take may come
+   * after the later one it refers to, and a call reads packets past the picture it answers with (the codec's frame
+   * threads); told by presentation time, they are decoded either way. An addon built before keyframes only took it
+   * decodes them as the call's discard says.
    */
   decodeFrom(ptsMs: number): void {
     if (!this.#closed) this.#addon.decodeFrom(this.#handle, ptsMs);

@@ -140,8 +140,12 @@ export class NativeRun implements DecoderRun {
     this.#converter?.demand();
   }
 
-  /** What the decoder may discard before its next picture: the policy's choice from the readers now (told to the host when it changes). */
-  #discard(streamFps: number | null): Discard {
+  /**
+   * What the decoder may discard before its next picture: the policy's choice from the readers now (told to the host
+   * when it changes); and under auto, skipping, the presentation time from which packets are decoded for the next
+   * take (decodeFromPts(), -1: none).
+   */
+  #discard(streamFps: number | null): { readonly discard: Discard; readonly from: number } {
     const readerFps = this.#o.supplier.readerFps();
     const keyframeIntervalMs = this.#keyframes.intervalMs;
     const holdUnread = this.#o.holdUnread && this.#requests.length === 0;
@@ -160,14 +164,13 @@ export class NativeRun implements DecoderRun {
       this.#decodeState = next;
       this.#o.host.decodeChoice(next);
     }
-    if (!aware) return DISCARD[choice.mode];
-    const mode = modeForNextTake({
-      mode: policy.mode,
-      nextTakeInMs: this.#o.supplier.nextTakeInMs(),
-      frameIntervalMs: streamFps !== null && streamFps > 0 ? 1000 / streamFps : null,
-      keyframeIntervalMs,
-    });
-    return DISCARD[mode];
+    if (!aware) return { discard: DISCARD[choice.mode], from: -1 };
+    const nextTakeInMs = this.#o.supplier.nextTakeInMs();
+    const frameIntervalMs = streamFps !== null && streamFps > 0 ? 1000 / streamFps : null;
+    const mode = modeForNextTake({ mode: policy.mode, nextTakeInMs, frameIntervalMs, keyframeIntervalMs });
+    if (mode !== 'nonref' && mode !== 'keyframes') return { discard: DISCARD[mode], from: -1 };
+    const from = decodeFromPts({ mode, nextTakeInMs, frameIntervalMs, keyframeIntervalMs, last: this.#lastPicture, now: performance.now() });
+    return { discard: DISCARD[mode], from };
   }
 
   /** Set by kill() or stop() while the loop awaited: read afresh, not narrowed by an earlier check. */
@@ -281,13 +284,8 @@ export class NativeRun implements DecoderRun {
             const pts = this.#ptsNear(request.near);
             if (pts !== null) decoder.aim(pts);
           }
-          const fps = Number.isFinite(streamFps) ? streamFps : null;
-          const discard = this.#discard(fps);
-          if (discard === 'nonref') {
-            const frameIntervalMs = fps !== null && fps > 0 ? 1000 / fps : null;
-            const nextTakeInMs = this.#o.supplier.nextTakeInMs();
-            decoder.decodeFrom(decodeFromPts({ nextTakeInMs, frameIntervalMs, last: this.#lastPicture, now: performance.now() }));
-          }
+          const { discard, from } = this.#discard(Number.isFinite(streamFps) ? streamFps : null);
+          if (from >= 0) decoder.decodeFrom(from);
           try {
             picture = await decoder.next(skipBefore, discard);
           } catch (error) {

@@ -78,21 +78,51 @@ describe('decode policy', { timeout: 30_000 }, () => {
   });
 
   it('skipping non-reference frames, those presented from TAKE_LEAD_FRAMES before the take on are decoded', () => {
+    const nonref = { mode: 'nonref', keyframeIntervalMs: 1_000 } as const;
     const last = { ptsMs: 5_000, captureTime: 1_000 };
     // The take in 450 ms, frames of 100 ms: from the picture presented 250 ms after the last one on.
-    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last, now: 1_000 }), 5_000 + 450 - TAKE_LEAD_FRAMES * 100);
+    assert.equal(decodeFromPts({ ...nonref, nextTakeInMs: 450, frameIntervalMs: 100, last, now: 1_000 }), 5_000 + 450 - TAKE_LEAD_FRAMES * 100);
     // The clock moved on since the last picture: its capture time maps the take onto the stream's time.
-    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last, now: 1_200 }), 5_200 + 450 - TAKE_LEAD_FRAMES * 100);
+    assert.equal(decodeFromPts({ ...nonref, nextTakeInMs: 450, frameIntervalMs: 100, last, now: 1_200 }), 5_200 + 450 - TAKE_LEAD_FRAMES * 100);
     // Nothing known, no reader, or a stream without times: no bound (-1).
-    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last: null, now: 0 }), -1);
-    assert.equal(decodeFromPts({ nextTakeInMs: Infinity, frameIntervalMs: 100, last, now: 0 }), -1);
-    assert.equal(decodeFromPts({ nextTakeInMs: 450, frameIntervalMs: 100, last: { ptsMs: -1, captureTime: 0 }, now: 0 }), -1);
+    assert.equal(decodeFromPts({ ...nonref, nextTakeInMs: 450, frameIntervalMs: 100, last: null, now: 0 }), -1);
+    assert.equal(decodeFromPts({ ...nonref, nextTakeInMs: Infinity, frameIntervalMs: 100, last, now: 0 }), -1);
+    assert.equal(decodeFromPts({ ...nonref, nextTakeInMs: 450, frameIntervalMs: 100, last: { ptsMs: -1, captureTime: 0 }, now: 0 }), -1);
     fc.assert(
       fc.property(fc.double({ min: 0, max: 10_000, noNaN: true }), fc.double({ min: 0, max: 1e6, noNaN: true }), (due, pts) => {
-        const from = decodeFromPts({ nextTakeInMs: due, frameIntervalMs: 100, last: { ptsMs: pts, captureTime: 0 }, now: 0 });
+        const from = decodeFromPts({ ...nonref, nextTakeInMs: due, frameIntervalMs: 100, last: { ptsMs: pts, captureTime: 0 }, now: 0 });
         // Never later than the take's own presentation time, never negative.
         assert.ok(from >= 0 && from <= pts + due);
       }),
+    );
+  });
+
+  // The call that answers with a keyframe has read past it (the codec's frame threads hold a packet each): told per
+  // call, the packets after the keyframe a take needs were discarded with the call's keyframes only, and the group lost.
+  it('keyframes only, every packet from a keyframe interval and a frame before the take on is decoded (its group from its keyframe)', () => {
+    const keyframes = { mode: 'keyframes', frameIntervalMs: 100 } as const;
+    const last = { ptsMs: 1_700, captureTime: 1_000 };
+    // Asked 300 ms before keyframe 2 000 (the take at 2 857, in its group): from 1 757 on, so keyframe 2 000 and its group.
+    const from = decodeFromPts({ ...keyframes, keyframeIntervalMs: 1_000, nextTakeInMs: 1_157, last, now: 1_000 });
+    assert.equal(from, 1_700 + 1_157 - 1_100);
+    assert.ok(from <= 2_000 && from > 1_000, 'the keyframe before the take is decoded, not the one before it');
+    // The interval not yet measured: everything is decoded (-1 stays the answer without a take or a time).
+    assert.equal(decodeFromPts({ ...keyframes, keyframeIntervalMs: null, nextTakeInMs: 1_157, last, now: 1_000 }), 0);
+    assert.equal(decodeFromPts({ ...keyframes, keyframeIntervalMs: 1_000, nextTakeInMs: Infinity, last, now: 1_000 }), -1);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 10_000, noNaN: true }),
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.integer({ min: 1, max: 100 }),
+        (due, pts, gop) => {
+          const key = gop * 100;
+          const take = pts + due;
+          const f = decodeFromPts({ ...keyframes, keyframeIntervalMs: key, nextTakeInMs: due, last: { ptsMs: pts, captureTime: 0 }, now: 0 });
+          // The keyframe the take's group starts with (at most one interval before it) is at or after the bound.
+          const keyframe = Math.floor(take / key) * key;
+          assert.ok(f >= 0 && f <= keyframe, `from ${f}, keyframe ${keyframe}`);
+        },
+      ),
     );
   });
 
