@@ -40,6 +40,7 @@ import {
   rmdirSync,
   unlinkSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
@@ -111,6 +112,19 @@ function writeFully(fd: number, data: Uint8Array, position: number): void {
     const n = writeSync(fd, data, done, data.byteLength - done, position + done);
     if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${position + done}`), { code: 'ENOSPC' });
     done += n;
+  }
+}
+
+/** Writes `parts` one after another from `position`, all of them, or throws: one system call when the kernel takes them whole. */
+function writevFully(fd: number, parts: readonly Uint8Array[], position: number): void {
+  let written = writevSync(fd, parts, position);
+  if (written <= 0) throw Object.assign(new Error(`write made no progress at byte ${position}`), { code: 'ENOSPC' });
+  let at = position;
+  for (const part of parts) {
+    // What the vectored write left of this part (all of it once it stopped short), written as a plain write.
+    if (written < part.byteLength) writeFully(fd, written <= 0 ? part : part.subarray(written), at + Math.max(0, written));
+    written -= part.byteLength;
+    at += part.byteLength;
   }
 }
 
@@ -239,6 +253,11 @@ interface OpenStore {
   readonly slotBytes: number;
   nextFrameId: number;
   users: number;
+  /**
+   * Each slot's seq as this process last wrote it (-1: not known yet, read from the file at its first write). Every
+   * writer of the file in this process writes through here, so a write needs not read it back (issue 43 item 4).
+   */
+  readonly seqs: Float64Array;
 }
 
 const openStores = new Map<string, OpenStore>();
@@ -299,7 +318,15 @@ export class FrameStoreWriter {
       fd = createStore(this.path, dir, `${cameraId}.frames`, this.slots, this.slotBytes, mode, options.group);
     }
     // A store of another geometry this process wrote is replaced: its writers go on into the unlinked file.
-    this.#store = { key, fd, slots: this.slots, slotBytes: this.slotBytes, nextFrameId: Math.max(existing.nextFrameId, first), users: 1 };
+    this.#store = {
+      key,
+      fd,
+      slots: this.slots,
+      slotBytes: this.slotBytes,
+      nextFrameId: Math.max(existing.nextFrameId, first),
+      users: 1,
+      seqs: new Float64Array(this.slots).fill(-1),
+    };
     openStores.set(key, this.#store);
   }
 
@@ -347,15 +374,19 @@ export class FrameStoreWriter {
     const frameId = store.nextFrameId;
     if (!Number.isSafeInteger(frameId)) throw new IpcError('ERR_SHM', 'frame ids are exhausted');
     const fd = store.fd;
-    const offset = HEADER_BYTES + (frameId % this.slots) * (SLOT_HEADER_BYTES + this.slotBytes);
+    const slot = frameId % this.slots;
+    const offset = HEADER_BYTES + slot * (SLOT_HEADER_BYTES + this.slotBytes);
     try {
-      if (readFully(fd, this.#header, 4, offset) < 4) throw new Error('the store file is shorter than its header says');
-      const seq = this.#header.readUInt32LE(0);
+      let seq = store.seqs[slot]!;
+      if (seq < 0) {
+        if (readFully(fd, this.#header, 4, offset) < 4) throw new Error('the store file is shorter than its header says');
+        seq = this.#header.readUInt32LE(0);
+      }
       const writing = (seq | 1) >>> 0; // odd: being written
       const stable = (writing + 1) >>> 0 || 2; // even; 0 means "never written", so the wrap skips it
+      store.seqs[slot] = -1; // unknown until the slot is whole again
       this.#header.writeUInt32LE(writing, 0);
       writeFully(fd, this.#header.subarray(0, 4), offset);
-      writeFully(fd, data, offset + SLOT_HEADER_BYTES);
       this.#header.writeUInt32LE(0, 4);
       this.#header.writeBigUInt64LE(BigInt(frameId), 8);
       this.#header.writeUInt32LE(meta.width, 16);
@@ -364,9 +395,11 @@ export class FrameStoreWriter {
       this.#header.writeUInt32LE(data.byteLength, 28);
       // The frame's capture time when the writer knows it: a server's age budget (max_age_ms) counts from it.
       this.#header.writeDoubleLE(meta.wallTimeMs !== undefined && Number.isFinite(meta.wallTimeMs) ? meta.wallTimeMs : Date.now(), 32);
-      writeFully(fd, this.#header.subarray(4), offset + 4);
+      // The header's fields and the data follow one another in the slot: one write while the seq is odd.
+      writevFully(fd, [this.#header.subarray(4), data], offset + 4);
       this.#header.writeUInt32LE(stable, 0);
       writeFully(fd, this.#header.subarray(0, 4), offset);
+      store.seqs[slot] = stable;
     } catch (error) {
       // The slot's seq is still odd if anything after its first write failed: readers refuse it.
       throw storeError(error, `cannot write frame ${frameId} into ${this.path}`);

@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -291,6 +304,53 @@ describe('frame store: files and directories', { timeout: 60_000 }, () => {
     );
     b.close();
     assert.equal(existsSync(dir), false);
+  });
+
+  it("a slot's seq goes up by two a write across the writers of a store in the process, and from the file's for a store reopened", () => {
+    const dir = join(base, 'seqs');
+    const seqOf = (path: string, frameId: number): number => {
+      const header = Buffer.alloc(4);
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, header, 0, 4, slotOffset(frameId, 2, 16));
+      } finally {
+        closeSync(fd);
+      }
+      return header.readUInt32LE(0);
+    };
+    const frame = gray(4, 4, 1);
+    const meta = { width: 4, height: 4, format: 'GRAY' } as const;
+    const a = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });
+    const b = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });
+    const seqs = [a, b, a, b, a].map((w) => {
+      const id = w.write(frame, meta).frame_metadata.frame_id;
+      return [id, seqOf(w.path, id)];
+    });
+    assert.deepEqual(seqs, [
+      [1, 2],
+      [2, 2],
+      [3, 4],
+      [4, 4],
+      [5, 6],
+    ]);
+    a.close();
+    b.close({ keepFile: true });
+    // A store this process did not write (a writer before it left it): each slot's seq is read from the file at its first write.
+    patch(b.path, slotOffset(6, 2, 16), u32(41));
+    const c = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });
+    assert.deepEqual(
+      [0, 1, 2].map(() => {
+        const id = c.write(frame, meta).frame_metadata.frame_id;
+        return [id, seqOf(c.path, id)];
+      }),
+      [
+        [6, 42],
+        [7, 8],
+        [8, 44],
+      ],
+    );
+    assert.deepEqual([...readFrame(c.path, { frame_id: 8, ...meta }, dir).data], [...frame]);
+    c.close();
   });
 
   it('a writer created after another removed the shared directory makes it again', () => {
