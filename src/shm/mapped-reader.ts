@@ -71,11 +71,39 @@ export interface FrameReaderStats {
   readonly copiedReads: number;
 }
 
+interface Mapped {
+  buffer: ArrayBuffer;
+  slot: number;
+  gen: number;
+  dev: number;
+  ino: number;
+  size: number;
+}
+
 interface Addon {
-  map(path: string): { buffer: ArrayBuffer; slot: number; gen: number; dev: number; ino: number; size: number };
+  map(path: string): Mapped;
   broken(slot: number, gen: number): boolean;
   unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
   faults(): number;
+  /** Since ADR 0083 (an older build has neither: its writers write positionally). */
+  mapWritable?(path: string): Mapped;
+  writeSlot?(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
+}
+
+/** The addon's side for a store's writer (frame-store.ts, ADR 0083). */
+export interface StoreMapper {
+  /** Maps the file read-write (throws if it cannot). */
+  mapWritable(path: string): Mapped;
+  /** Writes one slot under its seqlock: the new seq, or -1 when the mapping is gone or broken. */
+  writeSlot(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
+  unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
+}
+
+/** The addon for writing through a store's mapping, or null where it does not load or is a build from before ADR 0083. */
+export function storeMapper(): StoreMapper | null {
+  const addon = loadShmAddon(undefined);
+  if (typeof addon === 'string' || addon.mapWritable === undefined || addon.writeSlot === undefined) return null;
+  return addon as StoreMapper;
 }
 
 /** Where the addon is built from source; the shipped prebuilt one (prebuilds/) is tried after it. */

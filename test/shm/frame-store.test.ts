@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IpcError } from '../../src/ipc/index.js';
-import { FrameStoreWriter, readFrame, writerFor } from '../../src/shm/index.js';
+import { FrameReader, FrameStoreWriter, frameMappingUnavailable, readFrame, writerFor } from '../../src/shm/index.js';
+import { storeMapper } from '../../src/shm/mapped-reader.js';
 import { patch, slotOffset, u32 } from './fixtures.js';
 
 const base = mkdtempSync(join(existsShm() ? '/dev/shm' : tmpdir(), 'fs-test-'));
@@ -351,6 +352,30 @@ describe('frame store: files and directories', { timeout: 60_000 }, () => {
     );
     assert.deepEqual([...readFrame(c.path, { frame_id: 8, ...meta }, dir).data], [...frame]);
     c.close();
+  });
+
+  it('writes through a mapping of the store where the addon loads (ADR 0083); a store truncated under it is survived, written positionally after', () => {
+    const dir = join(base, 'mapped');
+    const mapped = storeMapper() !== null; // an addon built before ADR 0083 loads, and maps nothing writable
+    const side = 128; // GRAY 128 × 64: 8 KiB a frame, so a slot spans pages
+    const gray8k = (fill: number) => gray(side, 64, fill);
+    const meta = (frameId: number) => ({ frame_id: frameId, width: side, height: 64, format: 'GRAY' as const });
+    const writer = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: side * 64 });
+    assert.equal(writer.mapped, mapped);
+    if (frameMappingUnavailable() === null) assert.ok(mapped, 'the addon loads: the one built from this source maps stores writable');
+    for (let i = 1; i <= 3; i++) writer.write(gray8k(i), { width: side, height: 64, format: 'GRAY' });
+    assert.deepEqual([...readFrame(writer.path, meta(3), dir).data], [...gray8k(3)]);
+    assert.deepEqual([...readFrame(writer.path, meta(2), dir).data], [...gray8k(2)]);
+    const faults = new FrameReader({ allowedDir: dir }).stats().faults;
+    // Someone truncates the store: its first page stays. Frame 4 goes to slot 0 (bytes 64–8 KiB + 128): a copy
+    // into the mapping faults past the first page, the guard absorbs it, and the frame is written positionally.
+    truncateSync(writer.path, 4096);
+    writer.write(gray8k(4), { width: side, height: 64, format: 'GRAY' });
+    assert.equal(writer.mapped, false);
+    if (mapped) assert.equal(new FrameReader({ allowedDir: dir }).stats().faults, faults + 1);
+    // Slot 1 is past the file's end now: as a positional writer always said.
+    assert.throws(() => writer.write(gray8k(5), { width: side, height: 64, format: 'GRAY' }), { code: 'ERR_SHM', message: /shorter than its header/ });
+    writer.close();
   });
 
   it('a writer created after another removed the shared directory makes it again', () => {
