@@ -1,7 +1,7 @@
 /**
  * What a motion-gated worker's crops (issue 44 item 3, ADR 0069) are cut from, and around what, with real parts:
  * one drawn scene (region-scene.ts: 1280 × 720, a still textured room; from frame 10 a small bright square far
- * away walks along the top, stops on frame 25 and stands there to the end) encoded by ffmpeg as a main stream and,
+ * away walks along the top, stops on frame 55 and stands there to the end) encoded by ffmpeg as a main stream and,
  * scaled, as a 640 × 360 substream; the camera's motion detection; a real Node model server whose handler is a
  * network of a 320-pixel input that finds only blobs of at least MIN_INPUT_PIXELS there (the square is 48 px on
  * main, 12 at the input from main's whole frame, 24 on a crop of the substream: found only on a crop of main at its
@@ -28,10 +28,11 @@ import { GATE_REASONS, VisionSystem, type EventOf, type GateReason } from '../..
 import { nextEvent } from './helpers.js';
 import { drawClip, encodeClip, H, INPUT, W, walkerBox, smallObjectFinder, type ModelCall, type Walker } from './region-scene.js';
 
-const FRAMES = 150;
+const FRAMES = 180;
 const SUB = { width: 640, height: 360 } as const;
-const SQUARE: Walker = { x: 200, y: 120, side: 48, from: 10, step: 8, stopsOn: 25 };
-/** Where the square stands from frame 25 on. */
+// It walks 4.5 s: enough runs while it walks on a loaded machine too, where the camera's first frames come slowly.
+const SQUARE: Walker = { x: 200, y: 120, side: 48, from: 10, step: 8, stopsOn: 55 };
+/** Where the square stands from frame 55 on. */
 const STANDS = walkerBox(SQUARE, SQUARE.stopsOn!)!;
 const MIN_INPUT_PIXELS = 32;
 const CAMERAS = ['streams', 'subwhole', 'stays'] as const;
@@ -163,7 +164,7 @@ describe("a motion-gated worker's crops: from main's picture, and around a still
     const found = of('streams').filter((r) => outputOf(r).detections.length > 0);
     assert.ok(found.length >= 3, `frames with the square found: ${found.length}`);
     // seq s is the substream's s-th frame published: the clip's frame s - 1, or later by the frames it did not publish.
-    const unpublished = FRAMES - camera.streams!.sub!.framesPublished;
+    const unpublished = Math.max(0, FRAMES - camera.streams!.sub!.framesPublished);
     /** While it walks: how many frames of the clip main's picture is from the substream's frame it was cut for. */
     const lags: number[] = [];
     for (const r of found) {
@@ -184,13 +185,18 @@ describe("a motion-gated worker's crops: from main's picture, and around a still
     // main's picture nearest each frame: the two files are played each from its own first packet, so their clocks are
     // apart by as long as their opening took apart, and by the same all along (ADR 0069): the same lag, give or take
     // a frame (the picture nearest in time) and the frames the substream skipped.
-    assert.ok(lags.length >= 2, `frames with the square found while it walks: ${lags.length}`);
-    assert.ok(
-      Math.max(...lags) - Math.min(...lags) <= 2 + unpublished && lags.every((l) => Math.abs(l) <= 5),
-      `main's picture off the frame by ${lags.join(', ')} frames`,
-    );
+    // A starved machine may have no picture of main near a frame: its crops are then the substream's, where the
+    // square is too small to find, and each such frame is counted (pictureFallbacks) instead of found.
+    const fallbacks = settled.cameras.streams!.workers.people!.gate!.regions!.pictureFallbacks;
+    assert.ok(lags.length >= 2 || fallbacks > 0, `frames with the square found while it walks: ${lags.length}, none counted as cut from another stream`);
+    if (lags.length >= 2)
+      assert.ok(
+        Math.max(...lags) - Math.min(...lags) <= 2 + unpublished && lags.every((l) => Math.abs(l) <= 5),
+        `main's picture off the frame by ${lags.join(', ')} frames`,
+      );
     const quarter = (g: Box): boolean => Math.abs((g[2] - g[0]) * W - INPUT) <= 1 && Math.abs((g[3] - g[1]) * H - INPUT) <= 1;
-    assert.ok(found.filter((r) => (outputOf(r).regions ?? []).some(quarter)).length >= 3, 'crops of INPUT × INPUT px of main');
+    const onMain = found.filter((r) => (outputOf(r).regions ?? []).some(quarter)).length;
+    assert.ok(onMain >= 1 && onMain + fallbacks >= 3, `crops of INPUT × INPUT px of main: ${onMain}, with ${fallbacks} cut from the substream`);
 
     // The server's side: the substream's whole frame (the first; at the model's size once the worker knows it), else
     // crops showing the square at main's resolution (48 px, where a crop of the input's size cut from the substream
@@ -198,9 +204,11 @@ describe("a motion-gated worker's crops: from main's picture, and around a still
     const callsMade = runFrames('streams').flatMap((f) => f.calls);
     const whole = callsMade.filter((c) => c.width * SUB.height === c.height * SUB.width);
     const crops = callsMade.filter((c) => !whole.includes(c));
-    for (const c of crops.filter((k) => k.width === INPUT && k.height === INPUT))
-      for (const [x1, y1, x2, y2] of c.blobs) assert.ok(x2 - x1 >= 46 && y2 - y1 >= 46, `a blob of ${x2 - x1} × ${y2 - y1} px on a ${INPUT} px crop`);
-    assert.ok(crops.filter((c) => c.width === INPUT && c.height === INPUT && c.blobs.length > 0).length >= 3);
+    const squareCrops = crops.filter((k) => k.width === INPUT && k.height === INPUT && k.blobs.length > 0);
+    // A crop showing the square at the substream's 24 px was cut from its picture: counted as a fallback each.
+    const fromSub = squareCrops.filter((c) => c.blobs.some(([x1, y1, x2, y2]) => x2 - x1 < 46 || y2 - y1 < 46));
+    assert.ok(fromSub.length <= fallbacks, `${fromSub.length} crops show the square at the substream's size; ${fallbacks} fallbacks counted`);
+    assert.ok(squareCrops.length - fromSub.length >= 3, "crops showing the square at main's 48 px");
 
     // Figures against it: the server's calls are the gate's model calls, crops and whole frames apart; every picture came.
     const regions = settled.cameras.streams!.workers.people!.gate!.regions!;
