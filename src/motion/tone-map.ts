@@ -11,6 +11,13 @@ export class ToneMap {
   readonly #histograms = new Uint32Array(BANDS * 512);
   readonly #counts = new Uint32Array(BANDS);
   readonly #map = new Float32Array(BANDS);
+  // The trusted bands' levels, weights and numbers, then the pooled blocks: numbers as the arithmetic had them.
+  readonly #levels = new Float64Array(BANDS);
+  readonly #weights = new Float64Array(BANDS);
+  readonly #bands = new Int32Array(BANDS);
+  readonly #poolLevel = new Float64Array(BANDS);
+  readonly #poolWeight = new Float64Array(BANDS);
+  readonly #poolSize = new Int32Array(BANDS);
 
   /**
    * The tone map from the background's brightness to the picture's: for each of BANDS bands of background
@@ -22,8 +29,8 @@ export class ToneMap {
   fit(background: Float32Array, current: Float32Array, masked: Uint8Array): number {
     const hist = this.#histograms;
     hist.fill(0);
-    const bandCounts = this.#counts;
-    bandCounts.fill(0);
+    const counts = this.#counts;
+    counts.fill(0);
     const bg = background;
     const cur = current;
     const n = bg.length;
@@ -31,17 +38,24 @@ export class ToneMap {
     for (let i = 0; i < n; i += 2) {
       if (masked[i] === 1) continue;
       const b = bg[i]!;
-      const band = Math.min(BANDS - 1, (b / BAND_WIDTH) | 0);
-      hist[band * 512 + Math.round(cur[i]! - b) + 255]!++;
-      bandCounts[band]!++;
+      // b / BAND_WIDTH, exactly (a power of two); the background stays within 0–255, so the last band is 15.
+      let band = (b * (1 / BAND_WIDTH)) | 0;
+      if (band > BANDS - 1) band = BANDS - 1;
+      // Math.round(d) + 255 without a float rounding: truncate d + 255.5 (positive), then undo the one case the
+      // addition rounded up across a whole number (d just under k − 255.5).
+      const d = cur[i]! - b;
+      let k = (d + 255.5) | 0;
+      if (d < k - 255.5) k--;
+      hist[band * 512 + k]!++;
+      counts[band]!++;
     }
     const map = this.#map;
     // Each band's level now (its centre moved by its median change) and its weight (its pixels); a band with
     // fewer than 1 % of the pixels is not trusted on its own: a moving thing can be most of it.
-    const levels: number[] = [];
-    const weights: number[] = [];
-    const bands: number[] = [];
-    const counts = this.#counts;
+    const levels = this.#levels;
+    const weights = this.#weights;
+    const bands = this.#bands;
+    let trusted = 0;
     let sampled = 0;
     for (let band = 0; band < BANDS; band++) sampled += counts[band]!;
     for (let band = 0; band < BANDS; band++) {
@@ -54,36 +68,44 @@ export class ToneMap {
         half -= hist[base + v]!;
         if (half <= 0) break;
       }
-      levels.push(band * BAND_WIDTH + BAND_WIDTH / 2 + v - 255);
-      weights.push(count);
-      bands.push(band);
+      levels[trusted] = band * BAND_WIDTH + BAND_WIDTH / 2 + v - 255;
+      weights[trusted] = count;
+      bands[trusted] = band;
+      trusted++;
     }
-    if (bands.length === 0) return 0;
+    if (trusted === 0) return 0;
     // A change of light keeps brightness in order: the levels made non-decreasing by pooling neighbours that
     // break it, weighted by their pixels (pool-adjacent-violators), so a thin band cannot lift the ones above it.
-    const pooled: { level: number; weight: number; size: number }[] = [];
-    for (let k = 0; k < levels.length; k++) {
-      pooled.push({ level: levels[k]!, weight: weights[k]!, size: 1 });
-      while (pooled.length > 1 && pooled[pooled.length - 2]!.level > pooled[pooled.length - 1]!.level) {
-        const b = pooled.pop()!;
-        const a = pooled[pooled.length - 1]!;
-        a.level = (a.level * a.weight + b.level * b.weight) / (a.weight + b.weight);
-        a.weight += b.weight;
-        a.size += b.size;
+    const level = this.#poolLevel;
+    const weight = this.#poolWeight;
+    const size = this.#poolSize;
+    let blocks = 0;
+    for (let k = 0; k < trusted; k++) {
+      level[blocks] = levels[k]!;
+      weight[blocks] = weights[k]!;
+      size[blocks] = 1;
+      blocks++;
+      while (blocks > 1 && level[blocks - 2]! > level[blocks - 1]!) {
+        const a = blocks - 2;
+        const b = blocks - 1;
+        level[a] = (level[a]! * weight[a]! + level[b]! * weight[b]!) / (weight[a]! + weight[b]!);
+        weight[a] = weight[a]! + weight[b]!;
+        size[a] = size[a]! + size[b]!;
+        blocks--;
       }
     }
     let k = 0;
-    for (const block of pooled) for (let j = 0; j < block.size; j++) levels[k++] = block.level;
+    for (let block = 0; block < blocks; block++) for (let j = 0; j < size[block]!; j++) levels[k++] = level[block]!;
     // Bands between trusted ones take the line between them; those outside, the nearest trusted band's change.
     let change = 0;
     for (let band = 0; band < BANDS; band++) {
       const centre = band * BAND_WIDTH + BAND_WIDTH / 2;
       let after = 0;
-      while (after < bands.length && bands[after]! < band) after++;
+      while (after < trusted && bands[after]! < band) after++;
       let shift: number;
-      if (after < bands.length && bands[after] === band) shift = levels[after]! - centre;
+      if (after < trusted && bands[after] === band) shift = levels[after]! - centre;
       else if (after === 0) shift = levels[0]! - (bands[0]! * BAND_WIDTH + BAND_WIDTH / 2);
-      else if (after === bands.length) shift = levels[after - 1]! - (bands[after - 1]! * BAND_WIDTH + BAND_WIDTH / 2);
+      else if (after === trusted) shift = levels[after - 1]! - (bands[after - 1]! * BAND_WIDTH + BAND_WIDTH / 2);
       else {
         const b0 = bands[after - 1]!;
         const b1 = bands[after]!;
@@ -99,11 +121,18 @@ export class ToneMap {
     if (change / BANDS < 1) return change / BANDS;
     for (let i = 0; i < n; i++) {
       const v = bg[i]!;
-      const f = v / BAND_WIDTH - 0.5;
-      const b0 = f <= 0 ? 0 : Math.min(BANDS - 1, f | 0);
-      const b1 = Math.min(BANDS - 1, b0 + 1);
-      const t = Math.min(1, Math.max(0, f - b0));
-      bg[i] = Math.min(255, Math.max(0, v + map[b0]! * (1 - t) + map[b1]! * t));
+      const f = v * (1 / BAND_WIDTH) - 0.5;
+      let b0 = 0;
+      if (f > 0) {
+        b0 = f | 0;
+        if (b0 > BANDS - 1) b0 = BANDS - 1;
+      }
+      const b1 = b0 < BANDS - 1 ? b0 + 1 : BANDS - 1;
+      let t = f - b0;
+      if (t < 0) t = 0;
+      else if (t > 1) t = 1;
+      const moved = v + map[b0]! * (1 - t) + map[b1]! * t;
+      bg[i] = moved > 0 ? (moved < 255 ? moved : 255) : 0;
     }
     return change / BANDS;
   }
