@@ -29,10 +29,11 @@
  * - the camera's motion masks (polygons in 0–1 coordinates): never counted,
  *   and left out of the share's denominator and of the tone map.
  */
-import { pointInPolygon, type Box, type Polygon } from '../objects/index.js';
+import type { Box, Polygon } from '../objects/index.js';
 import { MotionError } from './errors.js';
 import { movingRegions } from './regions.js';
 import { ToneMap } from './tone-map.js';
+import { BLUR, blurInto, sample, Work } from './work.js';
 
 export interface MotionDetectorOptions {
   /** Width of the picture motion is measured on, in pixels (the height keeps the aspect). Default 160. */
@@ -126,71 +127,18 @@ function resolve(o: MotionDetectorOptions): Resolved {
   return r;
 }
 
-/** The working picture's geometry for one input size: where each working pixel samples the input. */
-interface Geometry {
-  readonly inWidth: number;
-  readonly inHeight: number;
-  readonly stride: number;
-  readonly w: number;
-  readonly h: number;
-  /** Two input columns per working column (a quarter and three quarters across its block). */
-  readonly cols: Int32Array;
-  /** Two input row offsets (row × stride) per working row. */
-  readonly rows: Int32Array;
-  /** 1 where a mask covers the working pixel. */
-  readonly masked: Uint8Array;
-  readonly unmasked: number;
-}
-
-function geometry(width: number, height: number, stride: number, o: Resolved): Geometry {
-  const w = Math.min(o.workWidth, width);
-  const h = Math.max(1, Math.round((height * w) / width));
-  const cols = new Int32Array(w * 2);
-  for (let x = 0; x < w; x++) {
-    cols[2 * x] = Math.min(width - 1, Math.floor(((x + 0.25) * width) / w));
-    cols[2 * x + 1] = Math.min(width - 1, Math.floor(((x + 0.75) * width) / w));
-  }
-  const rows = new Int32Array(h * 2);
-  for (let y = 0; y < h; y++) {
-    rows[2 * y] = Math.min(height - 1, Math.floor(((y + 0.25) * height) / h)) * stride;
-    rows[2 * y + 1] = Math.min(height - 1, Math.floor(((y + 0.75) * height) / h)) * stride;
-  }
-  const masked = new Uint8Array(w * h);
-  let unmasked = w * h;
-  if (o.masks.length > 0) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = [(x + 0.5) / w, (y + 0.5) / h] as const;
-        if (o.masks.some((m) => pointInPolygon(p, m))) {
-          masked[y * w + x] = 1;
-          unmasked--;
-        }
-      }
-    }
-  }
-  return { inWidth: width, inHeight: height, stride, w, h, cols, rows, masked, unmasked };
-}
-
 export class MotionDetector {
   readonly #o: Resolved;
-  #g: Geometry | null = null;
-  /** Each working row's sums of four samples, three across (whole numbers: 12 samples each). */
-  #rowSums = new Int32Array(0);
-  /** The working picture: sampled, then blurred. */
-  #current = new Float32Array(0);
-  #background = new Float32Array(0);
-  #moved = new Uint8Array(0);
-  #grown = new Uint8Array(0);
-  #labels = new Int32Array(0);
-  #stack = new Int32Array(0);
-  /** Frames in a row each working pixel has moved on (saturating). */
-  #movingFor = new Uint16Array(0);
+  #work: Work | null = null;
   #noise = 0;
+  /** The bars of the frame being measured, usual and motion: read from here, they are doubles in the loops. */
+  readonly #bars = new Float64Array(2);
   /** The last #threshold()'s moved pixels, and the first and last rows they lie on. */
   #movedCount = 0;
   #movedFrom = 0;
   #movedTo = -1;
-  readonly #residualHistogram = new Uint32Array(256);
+  /** How many pixels the residual's histogram holds. */
+  #residualCounted = 0;
   readonly #toneMap = new ToneMap();
 
   constructor(options: MotionDetectorOptions = {}) {
@@ -199,7 +147,7 @@ export class MotionDetector {
 
   /** Forgets the background: the next frame starts it again (a camera restarted, its stream switched). */
   reset(): void {
-    this.#g = null;
+    this.#work = null;
   }
 
   detect(plane: LumaPlane): MotionResult {
@@ -213,26 +161,20 @@ export class MotionDetector {
         `motion: ${plane.luma.length} bytes are too few for a ${plane.width}×${plane.height} luma plane (stride ${stride})`,
       );
     }
-    let g = this.#g;
+    let g = this.#work;
     if (g === null || g.inWidth !== plane.width || g.inHeight !== plane.height || g.stride !== stride) {
-      g = geometry(plane.width, plane.height, stride, this.#o);
-      this.#g = g;
-      const n = g.w * g.h;
-      this.#rowSums = new Int32Array(n);
-      this.#current = new Float32Array(n);
-      this.#background = new Float32Array(n);
-      this.#moved = new Uint8Array(n);
-      this.#grown = new Uint8Array(n);
-      this.#labels = new Int32Array(n);
-      this.#stack = new Int32Array(2 * n);
-      this.#movingFor = new Uint16Array(n);
+      g = new Work(plane.width, plane.height, stride, this.#o.workWidth, this.#o.masks);
+      this.#work = g;
       this.#noise = 0;
-      this.#sample(plane.luma, g);
-      this.#background.set(this.#current);
+      sample(plane.luma, g);
+      blurInto(g.background, g);
       return { state: 'warming', share: 0, regions: [], lightChange: 0, threshold: this.#o.minThreshold, noise: 0 };
     }
-    this.#sample(plane.luma, g);
-    const lightChange = this.#toneMap.fit(this.#background, this.#current, g.masked);
+    sample(plane.luma, g);
+    this.#compare(g);
+    const lightChange = this.#toneMap.fit(g.background);
+    // The background moved through the tone map: the changes (and the noise) are measured again against it.
+    if (this.#toneMap.shifted) this.#recompare(g);
     const frameNoise = this.#residualNoise(g);
     // Whether the whole picture changed is judged at the usual bar: a picture that changed everywhere would
     // otherwise read as a noisy one and raise its own bar above the change.
@@ -240,10 +182,13 @@ export class MotionDetector {
     // Motion is judged at a bar raised at once for a frame noisier than usual (a change of light the tone map fits
     // only roughly, a burst of compression); the usual noise learns slowly, a spike counting at most twice.
     const threshold = Math.max(usual, this.#o.noiseFactor * frameNoise);
-    const changed = this.#threshold(g, usual, threshold);
+    this.#bars[0] = usual;
+    this.#bars[1] = threshold;
+    const changed = this.#threshold(g);
     if (g.unmasked > 0 && changed / g.unmasked > this.#o.wholePictureShare) {
-      this.#background.set(this.#current);
-      this.#movingFor.fill(0);
+      blurInto(g.background, g);
+      g.movingFor.fill(0);
+      g.movingRows.fill(0);
       this.#noise = 0;
       return { state: 'whole', share: 1, regions: [], lightChange: round(lightChange), threshold: round(usual), noise: round(frameNoise) };
     }
@@ -257,10 +202,9 @@ export class MotionDetector {
     if (movedCount > 0) {
       grownFrom = Math.max(0, this.#movedFrom - 1);
       grownTo = Math.min(g.h - 1, this.#movedTo + 1);
-      const buffers = { moved: this.#moved, grown: this.#grown, labels: this.#labels, stack: this.#stack };
-      regions = movingRegions(buffers, g.w, g.h, grownFrom, grownTo, this.#o.minRegionShare);
+      regions = movingRegions(g, g.w, g.h, grownFrom, grownTo, this.#o.minRegionShare);
     }
-    this.#learn(g, grownFrom * g.w, (grownTo + 1) * g.w);
+    this.#learn(g, grownFrom, grownTo);
     return {
       state: regions.length > 0 ? 'motion' : 'still',
       share: regions.length > 0 ? round(share, 4) : 0,
@@ -272,87 +216,156 @@ export class MotionDetector {
   }
 
   /**
-   * Reads the input at the working size (four samples a pixel), then a 3×3 box blur against compression's block
-   * edges. In whole numbers until the last step (the sums of 36 samples, divided once): the same values as
-   * averaging, then blurring in floats, at a fraction of the cost. Rows first (the four samples and the row's
-   * three-sum in one pass), then columns, both row by row.
+   * The working picture compared with the background: each pixel's change (kept for the threshold and the
+   * learning), the next background at the still rate and each row's count of changes over minThreshold in one
+   * pass; then every other unmasked pixel into the tone map's histograms and every third one's change into the
+   * noise's. Small loops, each over few arrays: the compiler keeps their values in registers.
    */
-  #sample(luma: Uint8Array, g: Geometry): void {
-    const { w, h, cols, rows } = g;
-    const sums = this.#rowSums;
-    for (let y = 0; y < h; y++) {
-      const r0 = rows[2 * y]!;
-      const r1 = rows[2 * y + 1]!;
-      const o = y * w;
-      let c0 = cols[0]!;
-      let c1 = cols[1]!;
-      let mid = luma[r0 + c0]! + luma[r0 + c1]! + luma[r1 + c0]! + luma[r1 + c1]!;
-      let left = mid;
-      for (let x = 1; x < w; x++) {
-        c0 = cols[2 * x]!;
-        c1 = cols[2 * x + 1]!;
-        const right = luma[r0 + c0]! + luma[r0 + c1]! + luma[r1 + c0]! + luma[r1 + c1]!;
-        sums[o + x - 1] = left + mid + right;
-        left = mid;
-        mid = right;
-      }
-      sums[o + w - 1] = left + mid + mid;
-    }
-    const cur = this.#current;
+  #compare(g: Work): void {
+    const { w, h, sums, background: bg, next, diff, rowChanged } = g;
+    const rate = this.#o.backgroundRate;
+    const floor = this.#o.minThreshold;
+    const blur = BLUR;
     for (let y = 0; y < h; y++) {
       const o = y * w;
       const up = y > 0 ? o - w : o;
       const down = y < h - 1 ? o + w : o;
-      for (let x = 0; x < w; x++) cur[o + x] = (sums[up + x]! + sums[o + x]! + sums[down + x]!) / 36;
+      let changed = 0;
+      for (let x = 0; x < w; x++) {
+        const i = o + x;
+        const b = bg[i]!;
+        // The working pixel as a Float32Array would hold it (see BLUR).
+        const d = Math.fround((sums[up + x]! + sums[i]! + sums[down + x]!) * blur) - b;
+        diff[i] = d;
+        next[i] = b + rate * d;
+        if (d > floor || -d > floor) changed++;
+      }
+      rowChanged[y] = changed;
+    }
+    this.#toneBins(g);
+    this.#residuals(g);
+  }
+
+  /**
+   * Every other unmasked pixel into the tone map's histograms (ToneMap.histograms): the band of its background b
+   * (b / 16 exactly, the last band 15), and Math.round(d) + 255 of its change d without a float rounding: truncate
+   * d + 255.5 (positive), then undo the one case the addition rounded up across a whole number (d just under
+   * k − 255.5).
+   */
+  #toneBins(g: Work): void {
+    const { w, h, masked, anyMasked, background: bg, diff } = g;
+    this.#toneMap.clear();
+    const tone = this.#toneMap.histograms;
+    const n = w * h;
+    if (!anyMasked) {
+      for (let i = 0; i < n; i += 2) {
+        let band = (bg[i]! * (1 / 16)) | 0;
+        if (band > 15) band = 15;
+        const d = diff[i]!;
+        let k = (d + 255.5) | 0;
+        if (d < k - 255.5) k--;
+        tone[band * 512 + k]!++;
+      }
+    } else {
+      for (let i = 0; i < n; i += 2) {
+        if (masked[i] === 1) continue;
+        let band = (bg[i]! * (1 / 16)) | 0;
+        if (band > 15) band = 15;
+        const d = diff[i]!;
+        let k = (d + 255.5) | 0;
+        if (d < k - 255.5) k--;
+        tone[band * 512 + k]!++;
+      }
     }
   }
 
-  /** The picture's noise: the residual's median over the unmasked pixels, as a standard deviation (× 1.4826). */
-  #residualNoise(g: Geometry): number {
-    const hist = this.#residualHistogram;
-    hist.fill(0);
-    const bg = this.#background;
-    const cur = this.#current;
-    const masked = g.masked;
-    const n = g.w * g.h;
-    // Every third pixel: a median from a third of the picture is as good, at a third of the cost.
+  /**
+   * Every third unmasked pixel's change (its size, 0–255) into the noise's histogram: two histograms, taken in
+   * turn, as most sizes fall in the same few bins and each count would otherwise wait for the one before it.
+   */
+  #residuals(g: Work): void {
+    const { w, h, masked, diff, residual } = g;
+    residual.fill(0);
+    const n = w * h;
     let counted = 0;
+    let lane = 0;
     for (let i = 0; i < n; i += 3) {
       if (masked[i] === 1) continue;
-      const d = cur[i]! - bg[i]!;
+      const d = diff[i]!;
       const a = d < 0 ? -d : d;
-      hist[a >= 255 ? 255 : a | 0]!++;
+      residual[lane + (a >= 255 ? 255 : a | 0)]!++;
+      lane = 256 - lane;
       counted++;
     }
-    let half = counted / 2;
+    this.#residualCounted = counted;
+  }
+
+  /** The changes, the next background and the noise's histogram again, against a background the tone map moved. */
+  #recompare(g: Work): void {
+    const { w, h, sums, background: bg, next, diff, rowChanged } = g;
+    const rate = this.#o.backgroundRate;
+    const floor = this.#o.minThreshold;
+    const blur = BLUR;
+    for (let y = 0; y < h; y++) {
+      const o = y * w;
+      const up = y > 0 ? o - w : o;
+      const down = y < h - 1 ? o + w : o;
+      let changed = 0;
+      for (let x = 0; x < w; x++) {
+        const i = o + x;
+        const b = bg[i]!;
+        const d = Math.fround((sums[up + x]! + sums[i]! + sums[down + x]!) * blur) - b;
+        diff[i] = d;
+        next[i] = b + rate * d;
+        if (d > floor || -d > floor) changed++;
+      }
+      rowChanged[y] = changed;
+    }
+    this.#residuals(g);
+  }
+
+  /**
+   * The picture's noise: the residual's median over every third unmasked pixel (a median from a third of the
+   * picture is as good, at a third of the cost), as a standard deviation (× 1.4826).
+   */
+  #residualNoise(g: Work): number {
+    const hist = g.residual;
+    let half = this.#residualCounted / 2;
     let v = 0;
     for (; v < 255; v++) {
-      half -= hist[v]!;
+      half -= hist[v]! + hist[256 + v]!;
       if (half <= 0) break;
     }
     return (v + 0.5) * 1.4826;
   }
 
   /**
-   * Counts the unmasked pixels that changed by more than `usual` (answered: is it a whole-picture change?), and
-   * marks those that changed by more than `threshold` (at least `usual`) as moved, counting them and the rows
-   * they lie on, in one pass.
+   * Counts the unmasked pixels that changed by more than the usual bar (answered: is it a whole-picture change?)
+   * and marks those that changed by more than the motion bar (at least the usual one) as moved, noting the first
+   * and last rows they lie on. Only rows with a change over minThreshold are read; the others' moved bytes are
+   * cleared if an earlier frame left any.
    */
-  #threshold(g: Geometry, usual: number, threshold: number): number {
-    const bg = this.#background;
-    const cur = this.#current;
-    const moved = this.#moved;
-    const masked = g.masked;
-    const { w, h } = g;
+  #threshold(g: Work): number {
+    const { w, h, masked, diff, rowChanged, moved, movedRows } = g;
+    const usual = this.#bars[0]!;
+    const threshold = this.#bars[1]!;
     let changed = 0;
     let count = 0;
     let from = h;
     let to = -1;
     for (let y = 0; y < h; y++) {
-      const end = (y + 1) * w;
+      const o = y * w;
+      if (rowChanged[y] === 0) {
+        if (movedRows[y] === 1) {
+          moved.fill(0, o, o + w);
+          movedRows[y] = 0;
+        }
+        continue;
+      }
+      const end = o + w;
       let row = 0;
-      for (let i = y * w; i < end; i++) {
-        const d = cur[i]! - bg[i]!;
+      for (let i = o; i < end; i++) {
+        const d = diff[i]!;
         const a = d < 0 ? -d : d;
         let m = 0;
         if (a > usual && masked[i] === 0) {
@@ -362,6 +375,7 @@ export class MotionDetector {
         moved[i] = m;
         row += m;
       }
+      movedRows[y] = 1;
       if (row > 0) {
         count += row;
         if (from === h) from = y;
@@ -378,37 +392,34 @@ export class MotionDetector {
    * The background learns the picture: still pixels at backgroundRate, moving ones at a tenth of it, so a thing
    * passing through leaves no trace; a pixel that has moved absorbAfterFrames frames in a row learns at the full
    * rate, so a thing that arrives and stays becomes background within seconds (a tracker's stationary recheck
-   * watches it from then) instead of reading as motion for as long as it stays. The moving pixels are those of
-   * `grown` from index `from` to before `to` (none elsewhere).
+   * watches it from then) instead of reading as motion for as long as it stays. The comparing pass wrote every
+   * pixel at the still rate; here the moving ones (those of `grown` on rows `from` to `to`) are written again, and
+   * the rows without any have their counts of frames cleared (once: movingRows says which may be non-zero).
    */
-  #learn(g: Geometry, from: number, to: number): void {
-    const rate = this.#o.backgroundRate;
-    const slow = rate / 10;
+  #learn(g: Work, from: number, to: number): void {
+    const { w, h, background: bg, next, diff, grown, movingFor, movingRows } = g;
+    const slow = this.#o.backgroundRate / 10;
     const absorb = this.#o.absorbAfterFrames;
-    const bg = this.#background;
-    const cur = this.#current;
-    const grown = this.#grown;
-    const movingFor = this.#movingFor;
-    const n = g.w * g.h;
-    for (let i = 0; i < from; i++) {
-      movingFor[i] = 0;
-      bg[i] = bg[i]! + rate * (cur[i]! - bg[i]!);
-    }
-    for (let i = from; i < to; i++) {
-      let r = rate;
-      if (grown[i] === 1) {
-        const frames = movingFor[i]!;
-        if (frames < 65_535) movingFor[i] = frames + 1;
-        if (frames < absorb) r = slow;
-      } else {
-        movingFor[i] = 0;
+    for (let y = 0; y < h; y++) {
+      if (y >= from && y <= to) {
+        const end = (y + 1) * w;
+        for (let i = y * w; i < end; i++) {
+          if (grown[i] === 1) {
+            const frames = movingFor[i]!;
+            if (frames < 65_535) movingFor[i] = frames + 1;
+            if (frames < absorb) next[i] = bg[i]! + slow * diff[i]!;
+          } else {
+            movingFor[i] = 0;
+          }
+        }
+        movingRows[y] = 1;
+      } else if (movingRows[y] === 1) {
+        movingFor.fill(0, y * w, (y + 1) * w);
+        movingRows[y] = 0;
       }
-      bg[i] = bg[i]! + r * (cur[i]! - bg[i]!);
     }
-    for (let i = to; i < n; i++) {
-      movingFor[i] = 0;
-      bg[i] = bg[i]! + rate * (cur[i]! - bg[i]!);
-    }
+    g.background = next;
+    g.next = bg;
   }
 }
 

@@ -1,14 +1,20 @@
 /**
  * The tone map: how a change of light moved each band of brightness, fitted
  * from the pixels themselves, so a picture can be compared with a background
- * learnt under other light (ADR 0064). fit() moves the background through
- * the map at once and answers how far the map is from no change.
+ * learnt under other light (ADR 0064). The caller's pass over the pixels
+ * fills the histograms, so the picture is read once for all that needs it;
+ * fit() then moves the background through the map at once and answers how
+ * far the map is from no change.
  */
 const BANDS = 16;
 const BAND_WIDTH = 256 / BANDS;
 
 export class ToneMap {
-  readonly #histograms = new Uint32Array(BANDS * 512);
+  /**
+   * Filled by the caller, then fit(): per band of background brightness b (16 of 16 levels, b / 16), 512 bins of
+   * the pixels' change d (picture − background), a pixel counted at [band × 512 + Math.round(d) + 255].
+   */
+  readonly histograms = new Uint32Array(BANDS * 512);
   readonly #counts = new Uint32Array(BANDS);
   readonly #map = new Float32Array(BANDS);
   // The trusted bands' levels, weights and numbers, then the pooled blocks: numbers as the arithmetic had them.
@@ -18,36 +24,38 @@ export class ToneMap {
   readonly #poolLevel = new Float64Array(BANDS);
   readonly #poolWeight = new Float64Array(BANDS);
   readonly #poolSize = new Int32Array(BANDS);
+  #shifted = false;
+
+  /** Empties the histograms for the next picture. */
+  clear(): void {
+    this.histograms.fill(0);
+  }
+
+  /** Whether the last fit() moved the background (a map beyond a grey level of no change). */
+  get shifted(): boolean {
+    return this.#shifted;
+  }
 
   /**
-   * The tone map from the background's brightness to the picture's: for each of BANDS bands of background
-   * brightness, the median change (picture − background) of the pixels in it (moving things are a minority of
-   * most bands), bands with too few pixels taking their nearest neighbour's, made order-keeping (a change of light
-   * never makes a darker band brighter than a lighter one). The background is moved through it at once.
-   * Returns how far the map is from no change (the mean |change| over the bands).
+   * The tone map from the background's brightness to the picture's, from the histograms the caller filled with
+   * every other pixel (each band's median needs a sample of its pixels, not all of them): for each of BANDS bands
+   * of background brightness, the median change (picture − background) of the pixels in it (moving things are a
+   * minority of most bands), bands with too few pixels taking their nearest neighbour's, made order-keeping (a
+   * change of light never makes a darker band brighter than a lighter one). The background is moved through it at
+   * once. Returns how far the map is from no change (the mean |change| over the bands).
    */
-  fit(background: Float32Array, current: Float32Array, masked: Uint8Array): number {
-    const hist = this.#histograms;
-    hist.fill(0);
+  fit(background: Float32Array): number {
+    this.#shifted = false;
+    const hist = this.histograms;
     const counts = this.#counts;
-    counts.fill(0);
     const bg = background;
-    const cur = current;
     const n = bg.length;
-    // Every other pixel: each band's median needs a sample of its pixels, not all of them.
-    for (let i = 0; i < n; i += 2) {
-      if (masked[i] === 1) continue;
-      const b = bg[i]!;
-      // b / BAND_WIDTH, exactly (a power of two); the background stays within 0–255, so the last band is 15.
-      let band = (b * (1 / BAND_WIDTH)) | 0;
-      if (band > BANDS - 1) band = BANDS - 1;
-      // Math.round(d) + 255 without a float rounding: truncate d + 255.5 (positive), then undo the one case the
-      // addition rounded up across a whole number (d just under k − 255.5).
-      const d = cur[i]! - b;
-      let k = (d + 255.5) | 0;
-      if (d < k - 255.5) k--;
-      hist[band * 512 + k]!++;
-      counts[band]!++;
+    // Each band's pixels, summed from its bins: cheaper than counting them one by one as they are binned.
+    for (let band = 0; band < BANDS; band++) {
+      const base = band * 512;
+      let count = 0;
+      for (let v = 0; v < 512; v++) count += hist[base + v]!;
+      counts[band] = count;
     }
     const map = this.#map;
     // Each band's level now (its centre moved by its median change) and its weight (its pixels); a band with
@@ -119,6 +127,7 @@ export class ToneMap {
     }
     // A map within a grey level of no change is noise: the background is left as it is (its learning follows).
     if (change / BANDS < 1) return change / BANDS;
+    this.#shifted = true;
     for (let i = 0; i < n; i++) {
       const v = bg[i]!;
       const f = v * (1 / BAND_WIDTH) - 0.5;
