@@ -17,7 +17,7 @@ export const BLUR = 1 / 36;
 /**
  * One input size's working picture and buffers, made together when the size changes. The detector's passes over
  * them are small loops over few arrays each: V8 then checks each array's kind and length once, before the loop,
- * where one large loop over many arrays paid those checks at every pixel (a third of its cost).
+ * where one large loop over many arrays paid those checks for every array at every pixel.
  */
 export class Work {
   readonly inWidth: number;
