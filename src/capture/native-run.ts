@@ -307,8 +307,11 @@ export class NativeRun implements DecoderRun {
           this.#heldBytes = picture.heldBytes;
           if (picture.held) {
             // Held, not decoded: the source is alive, and the packet's arrival dates the picture decoded from it later.
+            // A file played in real time: its due time, also when read late (the stream reads nothing while it decodes
+            // a burst for a picture, and a decoded stream of the camera goes on meanwhile), so the two stay in step.
             const at = performance.now();
-            this.#arrived({ ptsMs: picture.ptsMs, captureTime: at, wallTime: Date.now() });
+            const captureTime = Number.isFinite(dueAt) ? Math.min(at, dueAt) : at;
+            this.#arrived({ ptsMs: picture.ptsMs, captureTime, wallTime: Math.round(Date.now() - (at - captureTime)) });
             host.alive(at);
             const over = this.#over();
             if (over !== null) {

@@ -29,10 +29,11 @@
  * - the camera's motion masks (polygons in 0–1 coordinates): never counted,
  *   and left out of the share's denominator and of the tone map.
  */
-import { pointInPolygon, type Box, type Polygon } from '../objects/index.js';
+import type { Box, Polygon } from '../objects/index.js';
 import { MotionError } from './errors.js';
 import { movingRegions } from './regions.js';
 import { ToneMap } from './tone-map.js';
+import { BLUR, blurInto, sample, Work } from './work.js';
 
 export interface MotionDetectorOptions {
   /** Width of the picture motion is measured on, in pixels (the height keeps the aspect). Default 160. */
@@ -126,66 +127,18 @@ function resolve(o: MotionDetectorOptions): Resolved {
   return r;
 }
 
-/** The working picture's geometry for one input size: where each working pixel samples the input. */
-interface Geometry {
-  readonly inWidth: number;
-  readonly inHeight: number;
-  readonly stride: number;
-  readonly w: number;
-  readonly h: number;
-  /** Two input columns per working column (a quarter and three quarters across its block). */
-  readonly cols: Int32Array;
-  /** Two input row offsets (row × stride) per working row. */
-  readonly rows: Int32Array;
-  /** 1 where a mask covers the working pixel. */
-  readonly masked: Uint8Array;
-  readonly unmasked: number;
-}
-
-function geometry(width: number, height: number, stride: number, o: Resolved): Geometry {
-  const w = Math.min(o.workWidth, width);
-  const h = Math.max(1, Math.round((height * w) / width));
-  const cols = new Int32Array(w * 2);
-  for (let x = 0; x < w; x++) {
-    cols[2 * x] = Math.min(width - 1, Math.floor(((x + 0.25) * width) / w));
-    cols[2 * x + 1] = Math.min(width - 1, Math.floor(((x + 0.75) * width) / w));
-  }
-  const rows = new Int32Array(h * 2);
-  for (let y = 0; y < h; y++) {
-    rows[2 * y] = Math.min(height - 1, Math.floor(((y + 0.25) * height) / h)) * stride;
-    rows[2 * y + 1] = Math.min(height - 1, Math.floor(((y + 0.75) * height) / h)) * stride;
-  }
-  const masked = new Uint8Array(w * h);
-  let unmasked = w * h;
-  if (o.masks.length > 0) {
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = [(x + 0.5) / w, (y + 0.5) / h] as const;
-        if (o.masks.some((m) => pointInPolygon(p, m))) {
-          masked[y * w + x] = 1;
-          unmasked--;
-        }
-      }
-    }
-  }
-  return { inWidth: width, inHeight: height, stride, w, h, cols, rows, masked, unmasked };
-}
-
 export class MotionDetector {
   readonly #o: Resolved;
-  #g: Geometry | null = null;
-  /** The working picture: sampled, then blurred. */
-  #sampled = new Float32Array(0);
-  #current = new Float32Array(0);
-  #background = new Float32Array(0);
-  #moved = new Uint8Array(0);
-  #grown = new Uint8Array(0);
-  #labels = new Int32Array(0);
-  #stack = new Int32Array(0);
-  /** Frames in a row each working pixel has moved on (saturating). */
-  #movingFor = new Uint16Array(0);
+  #work: Work | null = null;
   #noise = 0;
-  readonly #residualHistogram = new Uint32Array(256);
+  /** The bars of the frame being measured, usual and motion: read from here, they are doubles in the loops. */
+  readonly #bars = new Float64Array(2);
+  /** The last #threshold()'s moved pixels, and the first and last rows they lie on. */
+  #movedCount = 0;
+  #movedFrom = 0;
+  #movedTo = -1;
+  /** How many pixels the residual's histogram holds. */
+  #residualCounted = 0;
   readonly #toneMap = new ToneMap();
 
   constructor(options: MotionDetectorOptions = {}) {
@@ -194,7 +147,7 @@ export class MotionDetector {
 
   /** Forgets the background: the next frame starts it again (a camera restarted, its stream switched). */
   reset(): void {
-    this.#g = null;
+    this.#work = null;
   }
 
   detect(plane: LumaPlane): MotionResult {
@@ -208,48 +161,50 @@ export class MotionDetector {
         `motion: ${plane.luma.length} bytes are too few for a ${plane.width}×${plane.height} luma plane (stride ${stride})`,
       );
     }
-    let g = this.#g;
+    let g = this.#work;
     if (g === null || g.inWidth !== plane.width || g.inHeight !== plane.height || g.stride !== stride) {
-      g = geometry(plane.width, plane.height, stride, this.#o);
-      this.#g = g;
-      const n = g.w * g.h;
-      this.#sampled = new Float32Array(n);
-      this.#current = new Float32Array(n);
-      this.#background = new Float32Array(n);
-      this.#moved = new Uint8Array(n);
-      this.#grown = new Uint8Array(n);
-      this.#labels = new Int32Array(n);
-      this.#stack = new Int32Array(n);
-      this.#movingFor = new Uint16Array(n);
+      g = new Work(plane.width, plane.height, stride, this.#o.workWidth, this.#o.masks);
+      this.#work = g;
       this.#noise = 0;
-      this.#sample(plane.luma, g);
-      this.#background.set(this.#current);
+      sample(plane.luma, g);
+      blurInto(g.background, g);
       return { state: 'warming', share: 0, regions: [], lightChange: 0, threshold: this.#o.minThreshold, noise: 0 };
     }
-    this.#sample(plane.luma, g);
-    const lightChange = this.#toneMap.fit(this.#background, this.#current, g.masked);
+    sample(plane.luma, g);
+    this.#compare(g);
+    const lightChange = this.#toneMap.fit(g.background);
+    // The background moved through the tone map: the changes (and the noise) are measured again against it.
+    if (this.#toneMap.shifted) this.#recompare(g);
     const frameNoise = this.#residualNoise(g);
     // Whether the whole picture changed is judged at the usual bar: a picture that changed everywhere would
     // otherwise read as a noisy one and raise its own bar above the change.
     const usual = Math.max(this.#o.minThreshold, this.#o.noiseFactor * (this.#noise === 0 ? frameNoise : this.#noise));
-    const changed = this.#threshold(g, usual);
-    if (g.unmasked > 0 && changed / g.unmasked > this.#o.wholePictureShare) {
-      this.#background.set(this.#current);
-      this.#movingFor.fill(0);
-      this.#noise = 0;
-      return { state: 'whole', share: 1, regions: [], lightChange: round(lightChange), threshold: round(usual), noise: round(frameNoise) };
-    }
     // Motion is judged at a bar raised at once for a frame noisier than usual (a change of light the tone map fits
     // only roughly, a burst of compression); the usual noise learns slowly, a spike counting at most twice.
     const threshold = Math.max(usual, this.#o.noiseFactor * frameNoise);
-    const movedCount = threshold === usual ? changed : this.#threshold(g, threshold);
+    this.#bars[0] = usual;
+    this.#bars[1] = threshold;
+    const changed = this.#threshold(g);
+    if (g.unmasked > 0 && changed / g.unmasked > this.#o.wholePictureShare) {
+      blurInto(g.background, g);
+      g.movingFor.fill(0);
+      g.movingRows.fill(0);
+      this.#noise = 0;
+      return { state: 'whole', share: 1, regions: [], lightChange: round(lightChange), threshold: round(usual), noise: round(frameNoise) };
+    }
+    const movedCount = this.#movedCount;
     this.#noise = this.#noise === 0 ? frameNoise : 0.9 * this.#noise + 0.1 * Math.min(frameNoise, 2 * this.#noise);
     const share = g.unmasked > 0 ? movedCount / g.unmasked : 0;
-    const regions =
-      movedCount === 0
-        ? []
-        : movingRegions({ moved: this.#moved, grown: this.#grown, labels: this.#labels, stack: this.#stack }, g.w, g.h, this.#o.minRegionShare);
-    this.#learn(g, movedCount === 0 ? null : this.#grown);
+    let regions: Box[] = [];
+    // Only the rows the moved pixels lie on, and one more each side, are grown and labelled.
+    let grownFrom = 0;
+    let grownTo = -1;
+    if (movedCount > 0) {
+      grownFrom = Math.max(0, this.#movedFrom - 1);
+      grownTo = Math.min(g.h - 1, this.#movedTo + 1);
+      regions = movingRegions(g, g.w, g.h, grownFrom, grownTo, this.#o.minRegionShare);
+    }
+    this.#learn(g, grownFrom, grownTo);
     return {
       state: regions.length > 0 ? 'motion' : 'still',
       share: regions.length > 0 ? round(share, 4) : 0,
@@ -260,115 +215,211 @@ export class MotionDetector {
     };
   }
 
-  /** Reads the input at the working size (four samples a pixel), then a 3×3 box blur against compression's block edges. */
-  #sample(luma: Uint8Array, g: Geometry): void {
-    const { w, h, cols, rows } = g;
-    const s = this.#sampled;
-    for (let y = 0; y < h; y++) {
-      const r0 = rows[2 * y]!;
-      const r1 = rows[2 * y + 1]!;
-      const o = y * w;
-      for (let x = 0; x < w; x++) {
-        const c0 = cols[2 * x]!;
-        const c1 = cols[2 * x + 1]!;
-        s[o + x] = (luma[r0 + c0]! + luma[r0 + c1]! + luma[r1 + c0]! + luma[r1 + c1]!) * 0.25;
-      }
-    }
-    // 3×3 box blur, separable: rows into the blurred buffer, then columns back.
-    const c = this.#current;
+  /**
+   * The working picture compared with the background: each pixel's change (kept for the threshold and the
+   * learning), the next background at the still rate and each row's count of changes over minThreshold in one
+   * pass; then every other unmasked pixel into the tone map's histograms and every third one's change into the
+   * noise's. Small loops, each over few arrays: the compiler keeps their values in registers.
+   */
+  #compare(g: Work): void {
+    const { w, h, sums, background: bg, next, diff, rowChanged } = g;
+    const rate = this.#o.backgroundRate;
+    const floor = this.#o.minThreshold;
+    const blur = BLUR;
     for (let y = 0; y < h; y++) {
       const o = y * w;
-      let left = s[o]!;
-      let mid = s[o]!;
+      const up = y > 0 ? o - w : o;
+      const down = y < h - 1 ? o + w : o;
+      let changed = 0;
       for (let x = 0; x < w; x++) {
-        const right = x < w - 1 ? s[o + x + 1]! : mid;
-        c[o + x] = left + mid + right;
-        left = mid;
-        mid = right;
+        const i = o + x;
+        const b = bg[i]!;
+        // The working pixel as a Float32Array would hold it (see BLUR).
+        const d = Math.fround((sums[up + x]! + sums[i]! + sums[down + x]!) * blur) - b;
+        diff[i] = d;
+        next[i] = b + rate * d;
+        if (d > floor || -d > floor) changed++;
       }
+      rowChanged[y] = changed;
     }
-    for (let x = 0; x < w; x++) {
-      let up = c[x]!;
-      let mid = c[x]!;
-      for (let y = 0; y < h; y++) {
-        const i = y * w + x;
-        const down = y < h - 1 ? c[i + w]! : mid;
-        s[i] = (up + mid + down) / 9;
-        up = mid;
-        mid = down;
-      }
-    }
-    this.#sampled = c;
-    this.#current = s;
+    this.#toneBins(g);
+    this.#residuals(g);
   }
 
-  /** The picture's noise: the residual's median over the unmasked pixels, as a standard deviation (× 1.4826). */
-  #residualNoise(g: Geometry): number {
-    const hist = this.#residualHistogram;
-    hist.fill(0);
-    const bg = this.#background;
-    const cur = this.#current;
-    const masked = g.masked;
-    const n = g.w * g.h;
-    // Every third pixel: a median from a third of the picture is as good, at a third of the cost.
+  /**
+   * Every other unmasked pixel into the tone map's histograms (ToneMap.histograms): the band of its background b
+   * (b / 16 exactly, the last band 15), and Math.round(d) + 255 of its change d without a float rounding: truncate
+   * d + 255.5 (positive), then undo the one case the addition rounded up across a whole number (d just under
+   * k − 255.5).
+   */
+  #toneBins(g: Work): void {
+    const { w, h, masked, anyMasked, background: bg, diff } = g;
+    this.#toneMap.clear();
+    const tone = this.#toneMap.histograms;
+    const n = w * h;
+    if (!anyMasked) {
+      for (let i = 0; i < n; i += 2) {
+        let band = (bg[i]! * (1 / 16)) | 0;
+        if (band > 15) band = 15;
+        const d = diff[i]!;
+        let k = (d + 255.5) | 0;
+        if (d < k - 255.5) k--;
+        tone[band * 512 + k]!++;
+      }
+    } else {
+      for (let i = 0; i < n; i += 2) {
+        if (masked[i] === 1) continue;
+        let band = (bg[i]! * (1 / 16)) | 0;
+        if (band > 15) band = 15;
+        const d = diff[i]!;
+        let k = (d + 255.5) | 0;
+        if (d < k - 255.5) k--;
+        tone[band * 512 + k]!++;
+      }
+    }
+  }
+
+  /**
+   * Every third unmasked pixel's change (its size, 0–255) into the noise's histogram: two histograms, taken in
+   * turn, as most sizes fall in the same few bins and each count would otherwise wait for the one before it.
+   */
+  #residuals(g: Work): void {
+    const { w, h, masked, diff, residual } = g;
+    residual.fill(0);
+    const n = w * h;
     let counted = 0;
+    let lane = 0;
     for (let i = 0; i < n; i += 3) {
       if (masked[i] === 1) continue;
-      const d = cur[i]! - bg[i]!;
+      const d = diff[i]!;
       const a = d < 0 ? -d : d;
-      hist[a >= 255 ? 255 : a | 0]!++;
+      residual[lane + (a >= 255 ? 255 : a | 0)]!++;
+      lane = 256 - lane;
       counted++;
     }
-    let half = counted / 2;
+    this.#residualCounted = counted;
+  }
+
+  /** The changes, the next background and the noise's histogram again, against a background the tone map moved. */
+  #recompare(g: Work): void {
+    const { w, h, sums, background: bg, next, diff, rowChanged } = g;
+    const rate = this.#o.backgroundRate;
+    const floor = this.#o.minThreshold;
+    const blur = BLUR;
+    for (let y = 0; y < h; y++) {
+      const o = y * w;
+      const up = y > 0 ? o - w : o;
+      const down = y < h - 1 ? o + w : o;
+      let changed = 0;
+      for (let x = 0; x < w; x++) {
+        const i = o + x;
+        const b = bg[i]!;
+        const d = Math.fround((sums[up + x]! + sums[i]! + sums[down + x]!) * blur) - b;
+        diff[i] = d;
+        next[i] = b + rate * d;
+        if (d > floor || -d > floor) changed++;
+      }
+      rowChanged[y] = changed;
+    }
+    this.#residuals(g);
+  }
+
+  /**
+   * The picture's noise: the residual's median over every third unmasked pixel (a median from a third of the
+   * picture is as good, at a third of the cost), as a standard deviation (× 1.4826).
+   */
+  #residualNoise(g: Work): number {
+    const hist = g.residual;
+    let half = this.#residualCounted / 2;
     let v = 0;
     for (; v < 255; v++) {
-      half -= hist[v]!;
+      half -= hist[v]! + hist[256 + v]!;
       if (half <= 0) break;
     }
     return (v + 0.5) * 1.4826;
   }
 
-  #threshold(g: Geometry, threshold: number): number {
-    const bg = this.#background;
-    const cur = this.#current;
-    const moved = this.#moved;
-    const masked = g.masked;
-    const n = g.w * g.h;
+  /**
+   * Counts the unmasked pixels that changed by more than the usual bar (answered: is it a whole-picture change?)
+   * and marks those that changed by more than the motion bar (at least the usual one) as moved, noting the first
+   * and last rows they lie on. Only rows with a change over minThreshold are read; the others' moved bytes are
+   * cleared if an earlier frame left any.
+   */
+  #threshold(g: Work): number {
+    const { w, h, masked, diff, rowChanged, moved, movedRows } = g;
+    const usual = this.#bars[0]!;
+    const threshold = this.#bars[1]!;
+    let changed = 0;
     let count = 0;
-    for (let i = 0; i < n; i++) {
-      const d = cur[i]! - bg[i]!;
-      const m = masked[i] === 0 && (d > threshold || -d > threshold) ? 1 : 0;
-      moved[i] = m;
-      count += m;
+    let from = h;
+    let to = -1;
+    for (let y = 0; y < h; y++) {
+      const o = y * w;
+      if (rowChanged[y] === 0) {
+        if (movedRows[y] === 1) {
+          moved.fill(0, o, o + w);
+          movedRows[y] = 0;
+        }
+        continue;
+      }
+      const end = o + w;
+      let row = 0;
+      for (let i = o; i < end; i++) {
+        const d = diff[i]!;
+        const a = d < 0 ? -d : d;
+        let m = 0;
+        if (a > usual && masked[i] === 0) {
+          changed++;
+          if (a > threshold) m = 1;
+        }
+        moved[i] = m;
+        row += m;
+      }
+      movedRows[y] = 1;
+      if (row > 0) {
+        count += row;
+        if (from === h) from = y;
+        to = y;
+      }
     }
-    return count;
+    this.#movedCount = count;
+    this.#movedFrom = from;
+    this.#movedTo = to;
+    return changed;
   }
 
   /**
    * The background learns the picture: still pixels at backgroundRate, moving ones at a tenth of it, so a thing
    * passing through leaves no trace; a pixel that has moved absorbAfterFrames frames in a row learns at the full
    * rate, so a thing that arrives and stays becomes background within seconds (a tracker's stationary recheck
-   * watches it from then) instead of reading as motion for as long as it stays.
+   * watches it from then) instead of reading as motion for as long as it stays. The comparing pass wrote every
+   * pixel at the still rate; here the moving ones (those of `grown` on rows `from` to `to`) are written again, and
+   * the rows without any have their counts of frames cleared (once: movingRows says which may be non-zero).
    */
-  #learn(g: Geometry, moving: Uint8Array | null): void {
-    const rate = this.#o.backgroundRate;
-    const slow = rate / 10;
+  #learn(g: Work, from: number, to: number): void {
+    const { w, h, background: bg, next, diff, grown, movingFor, movingRows } = g;
+    const slow = this.#o.backgroundRate / 10;
     const absorb = this.#o.absorbAfterFrames;
-    const bg = this.#background;
-    const cur = this.#current;
-    const movingFor = this.#movingFor;
-    const n = g.w * g.h;
-    for (let i = 0; i < n; i++) {
-      let r = rate;
-      if (moving !== null && moving[i] === 1) {
-        const frames = movingFor[i]!;
-        if (frames < 65_535) movingFor[i] = frames + 1;
-        if (frames < absorb) r = slow;
-      } else {
-        movingFor[i] = 0;
+    for (let y = 0; y < h; y++) {
+      if (y >= from && y <= to) {
+        const end = (y + 1) * w;
+        for (let i = y * w; i < end; i++) {
+          if (grown[i] === 1) {
+            const frames = movingFor[i]!;
+            if (frames < 65_535) movingFor[i] = frames + 1;
+            if (frames < absorb) next[i] = bg[i]! + slow * diff[i]!;
+          } else {
+            movingFor[i] = 0;
+          }
+        }
+        movingRows[y] = 1;
+      } else if (movingRows[y] === 1) {
+        movingFor.fill(0, y * w, (y + 1) * w);
+        movingRows[y] = 0;
       }
-      bg[i] = bg[i]! + r * (cur[i]! - bg[i]!);
     }
+    g.background = next;
+    g.next = bg;
   }
 }
 

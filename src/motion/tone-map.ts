@@ -1,47 +1,69 @@
 /**
  * The tone map: how a change of light moved each band of brightness, fitted
  * from the pixels themselves, so a picture can be compared with a background
- * learnt under other light (ADR 0064). fit() moves the background through
- * the map at once and answers how far the map is from no change.
+ * learnt under other light (ADR 0064). The caller's pass over the pixels
+ * fills the histograms, so the picture is read once for all that needs it;
+ * fit() then moves the background through the map at once and answers how
+ * far the map is from no change.
  */
 const BANDS = 16;
 const BAND_WIDTH = 256 / BANDS;
 
 export class ToneMap {
-  readonly #histograms = new Uint32Array(BANDS * 512);
+  /**
+   * Filled by the caller, then fit(): per band of background brightness b (16 of 16 levels, b / 16), 512 bins of
+   * the pixels' change d (picture − background), a pixel counted at [band × 512 + Math.round(d) + 255].
+   */
+  readonly histograms = new Uint32Array(BANDS * 512);
   readonly #counts = new Uint32Array(BANDS);
   readonly #map = new Float32Array(BANDS);
+  // The trusted bands' levels, weights and numbers, then the pooled blocks: numbers as the arithmetic had them.
+  readonly #levels = new Float64Array(BANDS);
+  readonly #weights = new Float64Array(BANDS);
+  readonly #bands = new Int32Array(BANDS);
+  readonly #poolLevel = new Float64Array(BANDS);
+  readonly #poolWeight = new Float64Array(BANDS);
+  readonly #poolSize = new Int32Array(BANDS);
+  #shifted = false;
+
+  /** Empties the histograms for the next picture. */
+  clear(): void {
+    this.histograms.fill(0);
+  }
+
+  /** Whether the last fit() moved the background (a map beyond a grey level of no change). */
+  get shifted(): boolean {
+    return this.#shifted;
+  }
 
   /**
-   * The tone map from the background's brightness to the picture's: for each of BANDS bands of background
-   * brightness, the median change (picture − background) of the pixels in it (moving things are a minority of
-   * most bands), bands with too few pixels taking their nearest neighbour's, made order-keeping (a change of light
-   * never makes a darker band brighter than a lighter one). The background is moved through it at once.
-   * Returns how far the map is from no change (the mean |change| over the bands).
+   * The tone map from the background's brightness to the picture's, from the histograms the caller filled with
+   * every other pixel (each band's median needs a sample of its pixels, not all of them): for each of BANDS bands
+   * of background brightness, the median change (picture − background) of the pixels in it (moving things are a
+   * minority of most bands), bands with too few pixels taking their nearest neighbour's, made order-keeping (a
+   * change of light never makes a darker band brighter than a lighter one). The background is moved through it at
+   * once. Returns how far the map is from no change (the mean |change| over the bands).
    */
-  fit(background: Float32Array, current: Float32Array, masked: Uint8Array): number {
-    const hist = this.#histograms;
-    hist.fill(0);
-    const bandCounts = this.#counts;
-    bandCounts.fill(0);
+  fit(background: Float32Array): number {
+    this.#shifted = false;
+    const hist = this.histograms;
+    const counts = this.#counts;
     const bg = background;
-    const cur = current;
     const n = bg.length;
-    // Every other pixel: each band's median needs a sample of its pixels, not all of them.
-    for (let i = 0; i < n; i += 2) {
-      if (masked[i] === 1) continue;
-      const b = bg[i]!;
-      const band = Math.min(BANDS - 1, (b / BAND_WIDTH) | 0);
-      hist[band * 512 + Math.round(cur[i]! - b) + 255]!++;
-      bandCounts[band]!++;
+    // Each band's pixels, summed from its bins: cheaper than counting them one by one as they are binned.
+    for (let band = 0; band < BANDS; band++) {
+      const base = band * 512;
+      let count = 0;
+      for (let v = 0; v < 512; v++) count += hist[base + v]!;
+      counts[band] = count;
     }
     const map = this.#map;
     // Each band's level now (its centre moved by its median change) and its weight (its pixels); a band with
     // fewer than 1 % of the pixels is not trusted on its own: a moving thing can be most of it.
-    const levels: number[] = [];
-    const weights: number[] = [];
-    const bands: number[] = [];
-    const counts = this.#counts;
+    const levels = this.#levels;
+    const weights = this.#weights;
+    const bands = this.#bands;
+    let trusted = 0;
     let sampled = 0;
     for (let band = 0; band < BANDS; band++) sampled += counts[band]!;
     for (let band = 0; band < BANDS; band++) {
@@ -54,36 +76,44 @@ export class ToneMap {
         half -= hist[base + v]!;
         if (half <= 0) break;
       }
-      levels.push(band * BAND_WIDTH + BAND_WIDTH / 2 + v - 255);
-      weights.push(count);
-      bands.push(band);
+      levels[trusted] = band * BAND_WIDTH + BAND_WIDTH / 2 + v - 255;
+      weights[trusted] = count;
+      bands[trusted] = band;
+      trusted++;
     }
-    if (bands.length === 0) return 0;
+    if (trusted === 0) return 0;
     // A change of light keeps brightness in order: the levels made non-decreasing by pooling neighbours that
     // break it, weighted by their pixels (pool-adjacent-violators), so a thin band cannot lift the ones above it.
-    const pooled: { level: number; weight: number; size: number }[] = [];
-    for (let k = 0; k < levels.length; k++) {
-      pooled.push({ level: levels[k]!, weight: weights[k]!, size: 1 });
-      while (pooled.length > 1 && pooled[pooled.length - 2]!.level > pooled[pooled.length - 1]!.level) {
-        const b = pooled.pop()!;
-        const a = pooled[pooled.length - 1]!;
-        a.level = (a.level * a.weight + b.level * b.weight) / (a.weight + b.weight);
-        a.weight += b.weight;
-        a.size += b.size;
+    const level = this.#poolLevel;
+    const weight = this.#poolWeight;
+    const size = this.#poolSize;
+    let blocks = 0;
+    for (let k = 0; k < trusted; k++) {
+      level[blocks] = levels[k]!;
+      weight[blocks] = weights[k]!;
+      size[blocks] = 1;
+      blocks++;
+      while (blocks > 1 && level[blocks - 2]! > level[blocks - 1]!) {
+        const a = blocks - 2;
+        const b = blocks - 1;
+        level[a] = (level[a]! * weight[a]! + level[b]! * weight[b]!) / (weight[a]! + weight[b]!);
+        weight[a] = weight[a]! + weight[b]!;
+        size[a] = size[a]! + size[b]!;
+        blocks--;
       }
     }
     let k = 0;
-    for (const block of pooled) for (let j = 0; j < block.size; j++) levels[k++] = block.level;
+    for (let block = 0; block < blocks; block++) for (let j = 0; j < size[block]!; j++) levels[k++] = level[block]!;
     // Bands between trusted ones take the line between them; those outside, the nearest trusted band's change.
     let change = 0;
     for (let band = 0; band < BANDS; band++) {
       const centre = band * BAND_WIDTH + BAND_WIDTH / 2;
       let after = 0;
-      while (after < bands.length && bands[after]! < band) after++;
+      while (after < trusted && bands[after]! < band) after++;
       let shift: number;
-      if (after < bands.length && bands[after] === band) shift = levels[after]! - centre;
+      if (after < trusted && bands[after] === band) shift = levels[after]! - centre;
       else if (after === 0) shift = levels[0]! - (bands[0]! * BAND_WIDTH + BAND_WIDTH / 2);
-      else if (after === bands.length) shift = levels[after - 1]! - (bands[after - 1]! * BAND_WIDTH + BAND_WIDTH / 2);
+      else if (after === trusted) shift = levels[after - 1]! - (bands[after - 1]! * BAND_WIDTH + BAND_WIDTH / 2);
       else {
         const b0 = bands[after - 1]!;
         const b1 = bands[after]!;
@@ -97,13 +127,21 @@ export class ToneMap {
     }
     // A map within a grey level of no change is noise: the background is left as it is (its learning follows).
     if (change / BANDS < 1) return change / BANDS;
+    this.#shifted = true;
     for (let i = 0; i < n; i++) {
       const v = bg[i]!;
-      const f = v / BAND_WIDTH - 0.5;
-      const b0 = f <= 0 ? 0 : Math.min(BANDS - 1, f | 0);
-      const b1 = Math.min(BANDS - 1, b0 + 1);
-      const t = Math.min(1, Math.max(0, f - b0));
-      bg[i] = Math.min(255, Math.max(0, v + map[b0]! * (1 - t) + map[b1]! * t));
+      const f = v * (1 / BAND_WIDTH) - 0.5;
+      let b0 = 0;
+      if (f > 0) {
+        b0 = f | 0;
+        if (b0 > BANDS - 1) b0 = BANDS - 1;
+      }
+      const b1 = b0 < BANDS - 1 ? b0 + 1 : BANDS - 1;
+      let t = f - b0;
+      if (t < 0) t = 0;
+      else if (t > 1) t = 1;
+      const moved = v + map[b0]! * (1 - t) + map[b1]! * t;
+      bg[i] = moved > 0 ? (moved < 255 ? moved : 255) : 0;
     }
     return change / BANDS;
   }

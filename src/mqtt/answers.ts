@@ -59,6 +59,7 @@ export class AnswerPublisher {
     if (answer === null) return;
     const topic = this.#topics.worker(event.shared ? null : event.camera, event.worker, 'answer');
     // `prompt`, deprecated, says what `promptName` says until 0.2.0, whichever of the two the output carried.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- read from an output that carries only the old name, until 0.2.0
     const promptName = answer.promptName ?? answer.prompt;
     this.#pending.set(topic, JSON.stringify({ camera: event.camera, worker: event.worker, seq: event.seq, ...answer, promptName, prompt: promptName }));
     this.flush();

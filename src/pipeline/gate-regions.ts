@@ -39,6 +39,11 @@ export interface RegionFigures {
   readonly callsPerFrame: number;
   /** A camera of several streams: frames run whole because no picture of its main stream could be had. */
   readonly pictureFailures: number;
+  /**
+   * A camera of several streams: frames whose crops were cut from another stream's picture because main had none
+   * near the frame's capture (a starved machine, main down): cut at that stream's resolution, not main's.
+   */
+  readonly pictureFallbacks: number;
 }
 
 export interface GateRegionsOptions {
@@ -67,6 +72,7 @@ export class GateRegions implements RegionRun {
   #wholeCalls = 0;
   #wholeFallbacks = 0;
   #pictureFailures = 0;
+  #pictureFallbacks = 0;
 
   constructor(options: GateRegionsOptions) {
     this.#o = options;
@@ -94,7 +100,9 @@ export class GateRegions implements RegionRun {
       const early = this.#pictureSize === null ? null : planFor(this.#pictureSize);
       if (early?.kind === 'whole') return this.#whole(early.why);
       try {
-        picture = (await this.#pictures(frame.captureTime)).frame;
+        const near = await this.#pictures(frame.captureTime);
+        picture = near.frame;
+        if (near.fallback !== null) this.#pictureFallbacks++;
       } catch {
         this.#pictureFailures++;
         return null;
@@ -133,6 +141,7 @@ export class GateRegions implements RegionRun {
       modelCalls: calls,
       callsPerFrame: frames === 0 ? 0 : calls / frames,
       pictureFailures: this.#pictureFailures,
+      pictureFallbacks: this.#pictureFallbacks,
     };
   }
 

@@ -147,7 +147,7 @@ describe('person handler (real models, real server process)', { timeout: 300_000
     assert.match((await cliFails([...base, '--input-size', '100'])).stderr, /ERR_INVALID_ARGUMENT: .*--input-size: must be multiple of 32/);
     assert.match(
       (await cliFails([...base, '--network', 'centernet', '--input-size', '256'])).stderr,
-      /ERR_INVALID_ARGUMENT: inputSize is an option of movenet-multipose only/,
+      /ERR_INVALID_ARGUMENT: .*--input-size: is an option of network movenet-multipose only \(centernet takes 512 × 512\)/,
     );
     assert.match((await cliFails([...base, '--intra-op-threads', '3'])).stderr, /ERR_INVALID_ARGUMENT: .*--intra-op-threads: must be at most 2/);
     assert.match(

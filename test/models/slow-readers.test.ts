@@ -41,8 +41,11 @@ describe('model server: clients that never read', { timeout: 60_000 }, () => {
       shmDir: ws.shmDir,
       handler: createMockHandler(),
       maxConnections: CAP,
-      idleTimeoutMs: 2_000,
-      writeStallTimeoutMs: 1_500,
+      // Past the stall timeout: the stall, not idleness, is what closes them.
+      idleTimeoutMs: 30_000,
+      // Long enough that every flooder stalls before the first one's stall is timed out, on a loaded machine too
+      // (with 1.5 s the first were closed before the eighth had connected, and the count of stalled never reached CAP).
+      writeStallTimeoutMs: 10_000,
     }).start();
   });
   after(async () => {

@@ -1,10 +1,10 @@
 /**
  * A motion-gated worker's run on regions (issue 44 item 3, ADR 0069) with real parts: an H.264 clip made here by
- * ffmpeg (1280 × 720, a still textured room; from frame 10 a small bright object far away walks along the top,
- * and two more walk side by side below it, 64 px apart), played by three cameras, the camera's motion detection on it, and a
- * real Node model server whose handler is a network of a 320-pixel input: it sees a frame scaled to fit its input
- * and finds only objects at least MIN_INPUT_PIXELS of it on each side (the object is 12 there: missed), and
- * counts its calls per camera.
+ * ffmpeg (region-scene.ts: 1280 × 720, a still textured room; from frame 10 a small bright object far away walks
+ * along the top, and two more walk side by side below it, 64 px apart), played by three cameras, the camera's motion
+ * detection on it, and a real Node model server whose handler is a network of a 320-pixel input: it sees a frame
+ * scaled to fit its input and finds only objects at least MIN_INPUT_PIXELS of it on each side (the object is 12
+ * there: missed), and counts its calls per camera.
  * - far (regions: auto): the objects are found on crops cut from the full-resolution frame at the input's size,
  *   their boxes mapped back onto the frame where the clip drew them; the pair, each seen in both of two
  *   overlapping crops, is one detection each.
@@ -14,121 +14,35 @@
  * The onset's frame goes urgent (ADR 0082): each of its crop calls, as the server saw them.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
+import { ModelServer } from '../../src/models/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { SystemMetrics } from '../../src/metrics/index.js';
 import { renderView } from '../../src/cli/run-view.js';
 import { nextEvent } from './helpers.js';
+import { drawClip, encodeClip, H, smallObjectFinder, W, walkerBox, type ModelCall, type Walker } from './region-scene.js';
 
-const W = 1280;
-const H = 720;
-const FPS = 10;
-const FRAMES = 50;
 /** The first frame (0-based) the objects move on. */
 const MOVES_FROM = 10;
+const FRAMES = 50;
 const SIDE = 48;
 const STEP = 8;
-/** The network's input long side, and the least size (input pixels, each side) of what it finds. */
-const INPUT = 320;
+/** The least size (input pixels, each side) of what the network finds. */
 const MIN_INPUT_PIXELS = 16;
-/** Where each object's left and top edges are on frame MOVES_FROM: the far one, then the pair 112 px apart. */
-const OBJECTS = [
+/** The objects: the far one, then the pair 112 px apart, stepping in on frame MOVES_FROM and walking right. */
+const WALKERS: readonly Walker[] = [
   { x: 100, y: 120 },
   { x: 500, y: 460 },
   { x: 612, y: 460 },
-] as const;
+].map(({ x, y }) => ({ x, y, side: SIDE, from: MOVES_FROM, step: STEP }));
 
-/** The objects' boxes on frame f (0-based): none before MOVES_FROM (they step in then), then STEP pixels a frame to the right. */
-function objectBoxes(f: number): [number, number, number, number][] {
-  if (f < MOVES_FROM) return [];
-  const dx = STEP * (f - MOVES_FROM);
-  return OBJECTS.map(({ x, y }) => [(x + dx) / W, y / H, (x + dx + SIDE) / W, (y + SIDE) / H]);
-}
-
-/** The clip's raw luma frames: a textured room (luma under 200), sensor noise, the objects (luma 250) from MOVES_FROM. */
-function drawClip(): Buffer {
-  let seed = 12345;
-  const random = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 2 ** 32;
-  };
-  const room = new Uint8Array(W * H);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      room[y * W + x] = Math.round(115 + 40 * Math.sin(x / 23) * Math.cos(y / 17) + 25 * Math.sin((x + 2 * y) / 41) + 10 * (random() - 0.5));
-  const noise = Int8Array.from({ length: 1 << 16 }, () => Math.round((random() + random() + random() - 1.5) * 4));
-  const out = Buffer.alloc(W * H * FRAMES);
-  for (let f = 0; f < FRAMES; f++) {
-    const frame = out.subarray(f * W * H, (f + 1) * W * H);
-    const offset = Math.floor(random() * noise.length);
-    for (let i = 0; i < frame.length; i++) frame[i] = Math.max(0, Math.min(255, room[i]! + noise[(i + offset) & 0xffff]!));
-    for (const [x1, y1] of objectBoxes(f)) {
-      const [left, top] = [Math.round(x1 * W), Math.round(y1 * H)];
-      for (let y = top; y < top + SIDE; y++) frame.fill(250, y * W + left, y * W + left + SIDE);
-    }
-  }
-  return out;
-}
-
-/** A call as the server saw it: its camera, the frame's time (the same for every crop of a frame), its store, urgent or not. */
-interface Call {
-  readonly camera: string;
-  readonly timestamp: number;
-  readonly reference: string;
-  readonly urgent: boolean;
-}
-
-/**
- * A network of an INPUT-pixel input: a frame is scaled to fit it, so an object found must be at least
- * MIN_INPUT_PIXELS there on each side; it finds the bright blobs (luma ≥ 225), 4-connected. Counts calls per camera,
- * and logs each.
- */
-function smallObjectFinder(calls: Map<string, number>, log: Call[]): InferenceHandler {
-  return {
-    name: 'finder',
-    modelId: 'finder',
-    frameLongSide: INPUT,
-    infer(frame, request) {
-      calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
-      log.push({ camera: request.camera_id, timestamp: request.timestamp, reference: request.frame_reference, urgent: request.urgent === true });
-      const { data, width, height } = frame;
-      const step = frame.format === 'RGB24' ? 3 : 1;
-      const scale = Math.min(1, INPUT / Math.max(width, height));
-      const bright = new Uint8Array(width * height);
-      for (let i = 0; i < bright.length; i++) bright[i] = data[i * step + (step === 3 ? 1 : 0)]! >= 225 ? 1 : 0;
-      const stack = new Int32Array(width * height);
-      const detections = [];
-      for (let start = 0; start < bright.length; start++) {
-        if (bright[start] !== 1) continue;
-        let [x1, y1, x2, y2, top] = [width, height, -1, -1, 0];
-        stack[top++] = start;
-        bright[start] = 2;
-        while (top > 0) {
-          const i = stack[--top]!;
-          const [x, y] = [i % width, Math.floor(i / width)];
-          [x1, y1, x2, y2] = [Math.min(x1, x), Math.min(y1, y), Math.max(x2, x), Math.max(y2, y)];
-          for (const j of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, y > 0 ? i - width : -1, y < height - 1 ? i + width : -1]) {
-            if (j < 0 || bright[j] !== 1) continue;
-            bright[j] = 2;
-            stack[top++] = j;
-          }
-        }
-        if ((x2 + 1 - x1) * scale < MIN_INPUT_PIXELS || (y2 + 1 - y1) * scale < MIN_INPUT_PIXELS) continue;
-        detections.push({ class_id: 0, class_name: 'object', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const });
-      }
-      return Promise.resolve({ detections });
-    },
-  };
-}
+/** The objects' boxes on frame f (0-based): none before MOVES_FROM, then STEP pixels a frame to the right. */
+const objectBoxes = (f: number): [number, number, number, number][] => (f < MOVES_FROM ? [] : WALKERS.map((w) => walkerBox(w, f)!));
 
 /** A sample's value in Prometheus text, by its exact labels as rendered. */
 function sample(text: string, series: string): number | null {
@@ -148,33 +62,15 @@ const SHM_DIR = `/dev/shm/framesupplier-regions-${process.pid}`;
 
 describe('a motion-gated worker on regions', { timeout: 180_000 }, () => {
   const calls = new Map<string, number>();
-  const log: Call[] = [];
+  const log: ModelCall[] = [];
   const clip = join(dir, 'far.mp4');
   let server: ModelServer;
 
   before(async () => {
-    const encoded = spawnSync(
-      'ffmpeg',
-      ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${W}x${H}`, '-r', String(FPS), '-i', '-'].concat([
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-crf',
-        '18',
-        '-g',
-        String(2 * FPS),
-        '-pix_fmt',
-        'yuv420p',
-        '-y',
-        clip,
-      ]),
-      { input: drawClip(), maxBuffer: 1 << 30 },
-    );
-    assert.equal(encoded.status, 0, `ffmpeg could not encode the clip: ${encoded.stderr.toString()}`);
+    encodeClip(drawClip(WALKERS, FRAMES), clip);
     server = new ModelServer({
       socketPath: join(dir, 'finder.sock'),
-      handler: smallObjectFinder(calls, log),
+      handler: smallObjectFinder({ calls, minInputPixels: MIN_INPUT_PIXELS, onCall: (call) => log.push(call) }),
       shmDir: SHM_DIR,
       closeLingerMs: 200,
       shutdownGraceMs: 2_000,

@@ -166,7 +166,11 @@ describe('model workers count what their model did, through `framesupplier run` 
     );
     assert.match(objective.fix[0]!, /^set maxFps ≤ \d+\.\d$/);
     assert.match(objective.fix[1]!, /^or (threads: \d+ for person|a machine with more (CPU|cores) for person)/);
-    assert.ok(objective.lastMinute.skipRatio! > 0.1, JSON.stringify(objective.lastMinute));
+    // The verdict is on the shortest span with figures enough (10 s first), so the share it names is above the
+    // tolerance while the last minute's, a longer span, may already be under it: both show frames missed.
+    const named = Number(/misses (\d+) %/.exec(objective.reason!)![1]);
+    assert.ok(named >= 10, `the share named is over the tolerance: ${objective.reason}`);
+    assert.ok(objective.lastMinute.skipRatio! > 0, JSON.stringify(objective.lastMinute));
     // What a user acts on is at least as old as the model's own time on it.
     const result = now.w.hops.result!;
     assert.ok(now.inferenceP50 !== null && result.p50Ms! >= now.inferenceP50, `capture → result p50 ${result.p50Ms} vs inference p50 ${now.inferenceP50}`);
