@@ -1,6 +1,8 @@
 /*
  * framesupplier_shm: read-only maps of frame-store files for the model server,
- * so a handler reads a frame where the writer put it instead of a copy.
+ * so a handler reads a frame where the writer put it instead of a copy; and
+ * writable maps for the store's writer, which copies a frame into its slot
+ * with writeSlot() instead of a positional write (ADR 0083).
  *
  * Contract:
  * - map(path) opens the file read-only (no symlink, no blocking on a FIFO),
@@ -14,6 +16,13 @@
  *   the mapping that faulted is replaced with zero pages and marked broken,
  *   the read goes on reading zeros, the reader's seqlock or header check then
  *   fails, and broken() says why.
+ * - mapWritable(path) is map() opening and mapping the file read-write; its
+ *   guard leaves it writable after a fault (zero pages a copy goes on into).
+ *   writeSlot(slot, gen, offset, header, data) writes one slot of such a
+ *   mapping under the store's seqlock (docs/protocol.md): its seq made odd,
+ *   header bytes 4–63 and the data copied, its seq made even again; it returns
+ *   the new seq, or -1 when the mapping is gone or broken (the caller writes
+ *   the frame again by other means).
  * - unmap(slot, gen, buffer) detaches the buffer (every view of it becomes
  *   empty, so a late reader reads nothing rather than faulting) and unmaps.
  *   A buffer never unmapped is unmapped when it is garbage collected.
@@ -94,8 +103,8 @@ static napi_value set_number(napi_env env, napi_value object, const char *name, 
   return object;
 }
 
-/* map(path) → { buffer, slot, gen, dev, ino, size } */
-static napi_value map_file(napi_env env, napi_callback_info info) {
+/* map(path) → { buffer, slot, gen, dev, ino, size }; mapWritable(path) the same, read-write. */
+static napi_value map_path(napi_env env, napi_callback_info info, int writable) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -105,7 +114,7 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_SHM_MAP", "map(path): a path of 1–4094 bytes");
     return NULL;
   }
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, "cannot open", path, errno);
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -118,7 +127,7 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
     return throw_errno(env, "not a non-empty regular file:", path, EINVAL);
   }
   size_t len = (size_t)st.st_size;
-  void *addr = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  void *addr = mmap(NULL, len, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
   int map_error = errno;
   close(fd);
   if (addr == MAP_FAILED) return throw_errno(env, "cannot map", path, map_error);
@@ -128,7 +137,7 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
     return throw_errno(env, "cannot install the SIGBUS handler for", path, errno);
   }
   pthread_mutex_lock(&table_lock);
-  int slot = sigbus_guard_add((uintptr_t)addr, len);
+  int slot = sigbus_guard_add_writable((uintptr_t)addr, len, writable);
   if (slot < 0) {
     pthread_mutex_unlock(&table_lock);
     munmap(addr, len);
@@ -171,6 +180,9 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   }
   return result;
 }
+
+static napi_value map_file(napi_env env, napi_callback_info info) { return map_path(env, info, 0); }
+static napi_value map_file_writable(napi_env env, napi_callback_info info) { return map_path(env, info, 1); }
 
 static int slot_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int *slot, uint32_t *gen) {
   size_t argc = want;
@@ -219,6 +231,71 @@ static napi_value unmap_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The bytes of a Uint8Array argument, or -1 (a TypeError thrown). */
+static int bytes_arg(napi_env env, napi_value value, uint8_t **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  void *ptr = NULL;
+  if (napi_get_typedarray_info(env, value, &type, length, &ptr, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot(slot, gen, offset, header, data): header and data must be Uint8Arrays");
+    return -1;
+  }
+  *data = ptr;
+  return 0;
+}
+
+#define SLOT_HEADER 64
+
+/*
+ * writeSlot(slot, gen, offset, header, data) → the slot's new seq, or -1 when the mapping is gone or a fault broke it
+ * (before or during the copy). The slot starts at `offset`: its seq (bytes 0–3) is made odd, header bytes 4–63 and
+ * the data after them are copied, and the seq made even (skipping 0), with release ordering, as a positional writer
+ * does it with three writes. Under the table's lock, so no thread unmaps the range meanwhile.
+ */
+static napi_value write_slot(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  int slot;
+  uint32_t gen;
+  if (slot_args(env, info, 5, argv, &slot, &gen) != 0) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot(slot, gen, offset, header, data)");
+    return NULL;
+  }
+  double at = -1;
+  uint8_t *header = NULL, *data = NULL;
+  size_t header_len = 0, data_len = 0;
+  if (napi_get_value_double(env, argv[2], &at) != napi_ok || !(at >= 0)) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot: offset must be a number ≥ 0");
+    return NULL;
+  }
+  if (bytes_arg(env, argv[3], &header, &header_len) != 0 || bytes_arg(env, argv[4], &data, &data_len) != 0) return NULL;
+  if (header_len < SLOT_HEADER) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot: the header must be 64 bytes");
+    return NULL;
+  }
+  double result = -1;
+  pthread_mutex_lock(&table_lock);
+  Region *r = &regions[slot];
+  size_t offset = (size_t)at;
+  if (r->live && r->gen == gen && !sigbus_guard_broken(slot) && offset <= r->len && r->len - offset >= SLOT_HEADER && r->len - offset - SLOT_HEADER >= data_len) {
+    uint8_t *base = (uint8_t *)r->addr + offset;
+    uint32_t *seq = (uint32_t *)base;
+    uint32_t writing = __atomic_load_n(seq, __ATOMIC_RELAXED) | 1u; /* odd: being written */
+    uint32_t stable = writing + 1u;
+    if (stable == 0) stable = 2; /* 0 means never written: the wrap skips it */
+    __atomic_store_n(seq, writing, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(base + 4, header + 4, SLOT_HEADER - 4);
+    memcpy(base + SLOT_HEADER, data, data_len);
+    __atomic_store_n(seq, stable, __ATOMIC_RELEASE);
+    if (!sigbus_guard_broken(slot)) result = stable;
+  }
+  pthread_mutex_unlock(&table_lock);
+  napi_value value;
+  CHECK(napi_create_double(env, result, &value));
+  return value;
+}
+
 /* faults() → SIGBUS faults absorbed since the process started. */
 static napi_value fault_count(napi_env env, napi_callback_info info) {
   napi_value result;
@@ -232,6 +309,8 @@ napi_value peer_credentials(napi_env env, napi_callback_info info);
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"map", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
+      {"mapWritable", NULL, map_file_writable, NULL, NULL, NULL, napi_default, NULL},
+      {"writeSlot", NULL, write_slot, NULL, NULL, NULL, napi_default, NULL},
       {"broken", NULL, is_broken, NULL, NULL, NULL, napi_default, NULL},
       {"unmap", NULL, unmap_file, NULL, NULL, NULL, napi_default, NULL},
       {"faults", NULL, fault_count, NULL, NULL, NULL, napi_default, NULL},

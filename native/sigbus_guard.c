@@ -16,6 +16,8 @@ typedef struct {
   _Atomic uintptr_t addr;
   _Atomic size_t len;
   atomic_int broken;
+  /* The zero pages' protection: PROT_READ, or PROT_READ | PROT_WRITE for a range written through (a writer goes on writing into them). */
+  atomic_int prot;
   /* 1 while a range owns the slot (claimed before addr is set, released after it is cleared). */
   atomic_int claimed;
 } Guard;
@@ -35,12 +37,12 @@ static void on_sigbus(int sig, siginfo_t *info, void *context) {
     size_t len = atomic_load(&guards[i].len);
     if (at < addr || at - addr >= len) continue;
     int saved = errno;
-    void *zeros = mmap((void *)addr, len, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *zeros = mmap((void *)addr, len, atomic_load(&guards[i].prot), MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     errno = saved;
     if (zeros == MAP_FAILED) break; /* cannot recover: behave as if we were not here */
     atomic_store(&guards[i].broken, 1);
     atomic_fetch_add(&faults, 1);
-    return; /* the faulting read runs again, on zeros */
+    return; /* the faulting access runs again, on zeros */
   }
   if (previous_action.sa_flags & SA_SIGINFO) {
     if (previous_action.sa_sigaction != NULL) {
@@ -79,11 +81,14 @@ int sigbus_guard_install(void) {
   return 0;
 }
 
-int sigbus_guard_add(uintptr_t addr, size_t len) {
+int sigbus_guard_add(uintptr_t addr, size_t len) { return sigbus_guard_add_writable(addr, len, 0); }
+
+int sigbus_guard_add_writable(uintptr_t addr, size_t len, int writable) {
   for (int i = 0; i < SIGBUS_GUARD_SLOTS; i++) {
     int free_slot = 0;
     if (!atomic_compare_exchange_strong(&guards[i].claimed, &free_slot, 1)) continue;
     atomic_store(&guards[i].broken, 0);
+    atomic_store(&guards[i].prot, writable ? PROT_READ | PROT_WRITE : PROT_READ);
     atomic_store(&guards[i].len, len);
     atomic_store(&guards[i].addr, addr);
     return i;

@@ -9,7 +9,8 @@
  * sigbus_guard_install) puts anonymous zero pages over the whole range
  * (MAP_FIXED), marks it broken and lets the read go on, reading zeros: the
  * reader's seqlock or header check then fails, and sigbus_guard_broken says
- * why. This is the technique of Wayland's wl_shm. A SIGBUS outside every
+ * why. A range added writable gets writable zero pages: a writer's copy goes
+ * on into them, and its owner sees it broken after. This is the technique of Wayland's wl_shm. A SIGBUS outside every
  * range, or one sent by kill(), goes to the handler installed before ours, or
  * kills the process as it would have.
  *
@@ -32,6 +33,8 @@
 SIGBUS_GUARD_API int sigbus_guard_install(void);
 /* Guards [addr, addr + len), not broken: its slot, or -1 when all SIGBUS_GUARD_SLOTS are taken. */
 SIGBUS_GUARD_API int sigbus_guard_add(uintptr_t addr, size_t len);
+/* The same for a range mapped writable (writable != 0): a fault leaves it writable, on zero pages. */
+SIGBUS_GUARD_API int sigbus_guard_add_writable(uintptr_t addr, size_t len, int writable);
 /* Stops guarding a slot (before its range is unmapped); a slot out of range is ignored. */
 SIGBUS_GUARD_API void sigbus_guard_remove(int slot);
 /* 1 once a fault replaced the slot's range with zeros, else 0 (0 for a slot out of range). */

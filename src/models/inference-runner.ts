@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { IpcError, type InferenceRequest, type InferenceResponse, type PongCameraFigures } from '../ipc/index.js';
 import { abortable } from '../internal/abort.js';
 import { SampleWindow } from '../internal/sample-window.js';
-import { peekFrame, type FrameLease, type FrameReader } from '../shm/index.js';
+import type { FrameLease, FrameReader } from '../shm/index.js';
 import type { ClientLink } from './connection-server.js';
 import type { InferenceHandler } from './handler.js';
 import { CameraScheduler } from './scheduler.js';
@@ -113,7 +113,6 @@ export interface InferenceRunnerOptions {
   readonly handler: InferenceHandler;
   readonly modelId: string;
   readonly frames: FrameReader;
-  readonly shmDir: string;
   readonly concurrency: number;
   readonly handlerTimeoutMs: number;
   /** An error answered: counted by the owner. */
@@ -289,11 +288,11 @@ export class InferenceRunner {
   #pickFrame(request: InferenceRequest): { frameId: number; ageMs: number | null } {
     const wanted = request.frame_metadata.frame_id;
     if (request.frame_select !== 'newest') {
-      const slot = peekFrame(request.frame_reference, this.#o.shmDir, wanted);
+      const slot = this.#o.frames.peek(request.frame_reference, wanted);
       // Not readable as named: acquire() gives the precise error (overwritten, not found, corrupt).
       return { frameId: wanted, ageMs: slot === null ? null : Date.now() - slot.wallTimeMs };
     }
-    const newest = peekFrame(request.frame_reference, this.#o.shmDir, 'newest');
+    const newest = this.#o.frames.peek(request.frame_reference, 'newest');
     if (newest === null || newest.frameId < wanted) {
       throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${wanted} or newer in ${request.frame_reference}`);
     }

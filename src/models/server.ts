@@ -214,7 +214,6 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       handler: this.#handler,
       modelId: this.modelId,
       frames: this.#frames,
-      shmDir: this.#o.shmDir,
       concurrency,
       handlerTimeoutMs: this.#o.handlerTimeoutMs,
       count: (code) => this.#count(code),

@@ -17,8 +17,11 @@
  * anyway leaves its slot's seq odd: unreadable, never torn. Readers bound
  * every slot by the slot size and by what its width, height and format need.
  *
- * The writer uses positional writes on the tmpfs file (Node has no mmap).
- * Model servers map it read-only through the native addon (FrameReader,
+ * The writer copies each frame into its slot through a read-write mapping of
+ * the file, made by the native addon (mapped-reader.ts's storeMapper, ADR
+ * 0083), under the SIGBUS guard; without the addon, or once the mapping broke
+ * (the file truncated or replaced by someone else), it writes positionally.
+ * Model servers map it read-only through the same addon (FrameReader,
  * mapped-reader.ts), and fall back to readFrame's positional reads without it;
  * readers in other languages may mmap it too.
  *
@@ -40,6 +43,7 @@ import {
   rmdirSync,
   unlinkSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
@@ -58,6 +62,7 @@ import {
   type Geometry,
 } from './frame-layout.js';
 import { DEFAULT_SHM_DIR } from '../internal/paths.js';
+import { storeMapper, type StoreMapper } from './mapped-reader.js';
 
 export { DEFAULT_SHM_DIR };
 
@@ -112,6 +117,28 @@ function writeFully(fd: number, data: Uint8Array, position: number): void {
     if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${position + done}`), { code: 'ENOSPC' });
     done += n;
   }
+}
+
+/** Writes `parts` one after another from `position`, all of them, or throws: one system call when the kernel takes them whole. */
+function writevFully(fd: number, parts: readonly Uint8Array[], position: number): void {
+  let written = writevSync(fd, parts, position);
+  if (written <= 0) throw Object.assign(new Error(`write made no progress at byte ${position}`), { code: 'ENOSPC' });
+  let at = position;
+  for (const part of parts) {
+    // What the vectored write left of this part (all of it once it stopped short), written as a plain write.
+    if (written < part.byteLength) writeFully(fd, written <= 0 ? part : part.subarray(written), at + Math.max(0, written));
+    written -= part.byteLength;
+    at += part.byteLength;
+  }
+}
+
+/** Ends a store's mapping: its writes go on positionally (each slot's seq read from the file again). */
+function unmapStore(store: OpenStore): void {
+  const mapping = store.mapping;
+  if (mapping === null) return;
+  store.mapping = null;
+  store.seqs.fill(-1);
+  mapping.mapper.unmap(mapping.slot, mapping.gen, mapping.buffer);
 }
 
 /** Directories this process created for stores: removed again once empty (never one the user made). */
@@ -231,6 +258,33 @@ function setAccess(fd: number, dir: string, mode: number, group: number | undefi
 
 let temporaries = 0;
 
+/** A store's read-write mapping: frames are copied into it by the addon (ADR 0083). */
+interface StoreMapping {
+  readonly mapper: StoreMapper;
+  readonly slot: number;
+  readonly gen: number;
+  /** Held so the mapping lives as long as the store (the addon unmaps a collected buffer). */
+  readonly buffer: ArrayBuffer;
+}
+
+/** The store open at `fd` mapped read-write through its path, or null (no addon, or the path is no longer this file). */
+function mapStore(path: string, fd: number): StoreMapping | null {
+  const mapper = storeMapper();
+  if (mapper === null) return null;
+  let made;
+  try {
+    made = mapper.mapWritable(path);
+  } catch {
+    return null; // too many mappings, or the path changed: positional writes need no mapping
+  }
+  const mine = fstatSync(fd);
+  if (made.dev !== mine.dev || made.ino !== mine.ino || made.size !== mine.size) {
+    mapper.unmap(made.slot, made.gen, made.buffer);
+    return null;
+  }
+  return { mapper, slot: made.slot, gen: made.gen, buffer: made.buffer };
+}
+
 /** A store file open for writing in this process; every writer of its path shares it, and one frame id sequence. */
 interface OpenStore {
   readonly key: string;
@@ -239,6 +293,13 @@ interface OpenStore {
   readonly slotBytes: number;
   nextFrameId: number;
   users: number;
+  /**
+   * Each slot's seq as this process last wrote it (-1: not known yet, read from the file at its first write). Every
+   * writer of the file in this process writes through here, so a write needs not read it back (issue 43 item 4).
+   */
+  readonly seqs: Float64Array;
+  /** Its read-write mapping, while frames are written through one. */
+  mapping: StoreMapping | null;
 }
 
 const openStores = new Map<string, OpenStore>();
@@ -299,12 +360,26 @@ export class FrameStoreWriter {
       fd = createStore(this.path, dir, `${cameraId}.frames`, this.slots, this.slotBytes, mode, options.group);
     }
     // A store of another geometry this process wrote is replaced: its writers go on into the unlinked file.
-    this.#store = { key, fd, slots: this.slots, slotBytes: this.slotBytes, nextFrameId: Math.max(existing.nextFrameId, first), users: 1 };
+    this.#store = {
+      key,
+      fd,
+      slots: this.slots,
+      slotBytes: this.slotBytes,
+      nextFrameId: Math.max(existing.nextFrameId, first),
+      users: 1,
+      seqs: new Float64Array(this.slots).fill(-1),
+      mapping: mapStore(this.path, fd),
+    };
     openStores.set(key, this.#store);
   }
 
   get closed(): boolean {
     return this.#store === null;
+  }
+
+  /** Whether frames are copied into the store through a mapping of it (ADR 0083), rather than written positionally. */
+  get mapped(): boolean {
+    return this.#store?.mapping != null;
   }
 
   /**
@@ -346,33 +421,49 @@ export class FrameStoreWriter {
     }
     const frameId = store.nextFrameId;
     if (!Number.isSafeInteger(frameId)) throw new IpcError('ERR_SHM', 'frame ids are exhausted');
+    const slot = frameId % this.slots;
+    const offset = HEADER_BYTES + slot * (SLOT_HEADER_BYTES + this.slotBytes);
+    // Header bytes 4–63: the slot's fields (bytes 0–3 are its seq, written apart under the seqlock).
+    this.#header.writeUInt32LE(0, 4);
+    this.#header.writeBigUInt64LE(BigInt(frameId), 8);
+    this.#header.writeUInt32LE(meta.width, 16);
+    this.#header.writeUInt32LE(meta.height, 20);
+    this.#header.writeUInt32LE(formatCode(meta.format), 24);
+    this.#header.writeUInt32LE(data.byteLength, 28);
+    // The frame's capture time when the writer knows it: a server's age budget (max_age_ms) counts from it.
+    this.#header.writeDoubleLE(meta.wallTimeMs !== undefined && Number.isFinite(meta.wallTimeMs) ? meta.wallTimeMs : Date.now(), 32);
+    // One copy into the slot, no system call (ADR 0083); -1: the mapping is gone or broke (the file was truncated or
+    // replaced by someone else), and from now on frames are written positionally, as without the addon.
+    const mapping = store.mapping;
+    if (mapping !== null && mapping.mapper.writeSlot(mapping.slot, mapping.gen, offset, this.#header, data) < 0) unmapStore(store);
+    if (store.mapping === null) this.#writeAt(store, slot, offset, frameId, data);
+    store.nextFrameId = frameId + 1;
+    return { frame_reference: this.path, frame_metadata: { frame_id: frameId, width: meta.width, height: meta.height, format: meta.format } };
+  }
+
+  /** Writes the frame (its header's fields set) into its slot with positional writes, under the slot's seqlock. */
+  #writeAt(store: OpenStore, slot: number, offset: number, frameId: number, data: Uint8Array): void {
     const fd = store.fd;
-    const offset = HEADER_BYTES + (frameId % this.slots) * (SLOT_HEADER_BYTES + this.slotBytes);
     try {
-      if (readFully(fd, this.#header, 4, offset) < 4) throw new Error('the store file is shorter than its header says');
-      const seq = this.#header.readUInt32LE(0);
+      let seq = store.seqs[slot]!;
+      if (seq < 0) {
+        if (readFully(fd, this.#header, 4, offset) < 4) throw new Error('the store file is shorter than its header says');
+        seq = this.#header.readUInt32LE(0);
+      }
       const writing = (seq | 1) >>> 0; // odd: being written
       const stable = (writing + 1) >>> 0 || 2; // even; 0 means "never written", so the wrap skips it
+      store.seqs[slot] = -1; // unknown until the slot is whole again
       this.#header.writeUInt32LE(writing, 0);
       writeFully(fd, this.#header.subarray(0, 4), offset);
-      writeFully(fd, data, offset + SLOT_HEADER_BYTES);
-      this.#header.writeUInt32LE(0, 4);
-      this.#header.writeBigUInt64LE(BigInt(frameId), 8);
-      this.#header.writeUInt32LE(meta.width, 16);
-      this.#header.writeUInt32LE(meta.height, 20);
-      this.#header.writeUInt32LE(formatCode(meta.format), 24);
-      this.#header.writeUInt32LE(data.byteLength, 28);
-      // The frame's capture time when the writer knows it: a server's age budget (max_age_ms) counts from it.
-      this.#header.writeDoubleLE(meta.wallTimeMs !== undefined && Number.isFinite(meta.wallTimeMs) ? meta.wallTimeMs : Date.now(), 32);
-      writeFully(fd, this.#header.subarray(4), offset + 4);
+      // The header's fields and the data follow one another in the slot: one write while the seq is odd.
+      writevFully(fd, [this.#header.subarray(4), data], offset + 4);
       this.#header.writeUInt32LE(stable, 0);
       writeFully(fd, this.#header.subarray(0, 4), offset);
+      store.seqs[slot] = stable;
     } catch (error) {
       // The slot's seq is still odd if anything after its first write failed: readers refuse it.
       throw storeError(error, `cannot write frame ${frameId} into ${this.path}`);
     }
-    store.nextFrameId = frameId + 1;
-    return { frame_reference: this.path, frame_metadata: { frame_id: frameId, width: meta.width, height: meta.height, format: meta.format } };
   }
 
   /**
@@ -389,6 +480,7 @@ export class FrameStoreWriter {
     this.#nextAtClose = store.nextFrameId;
     if (--store.users > 0) return;
     if (openStores.get(store.key) === store) openStores.delete(store.key);
+    unmapStore(store);
     try {
       if (options.keepFile !== true) {
         const mine = fstatSync(store.fd);

@@ -21,6 +21,8 @@
  *   stats the path and maps again when the file's inode or size changed, or
  *   the mapping is broken. A mapping no longer current is unmapped once its
  *   last lease is released (its views then read as empty, never fault).
+ * - peek() answers as peekFrame does (slot headers only), read from the
+ *   mapping acquire() then reads through: no file opened per request.
  * - Mappings of stores not asked for in IDLE_UNMAP_MS, or gone from their
  *   path, are unmapped at the next acquire(): a removed store's memory is not
  *   kept alive by a server that once read it.
@@ -30,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { IpcError, type FrameMetadata } from '../internal/ipc-errors.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry } from './frame-layout.js';
-import { readFrame, resolveReference, slotFormat, type ReadFrame } from './frame-read.js';
+import { peekFrame, readFrame, resolveReference, slotFormat, type FrameSlotInfo, type ReadFrame } from './frame-read.js';
 
 /** A frame the handler may read until release(). */
 export interface FrameLease extends ReadFrame {
@@ -69,11 +71,39 @@ export interface FrameReaderStats {
   readonly copiedReads: number;
 }
 
+interface Mapped {
+  buffer: ArrayBuffer;
+  slot: number;
+  gen: number;
+  dev: number;
+  ino: number;
+  size: number;
+}
+
 interface Addon {
-  map(path: string): { buffer: ArrayBuffer; slot: number; gen: number; dev: number; ino: number; size: number };
+  map(path: string): Mapped;
   broken(slot: number, gen: number): boolean;
   unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
   faults(): number;
+  /** Since ADR 0083 (an older build has neither: its writers write positionally). */
+  mapWritable?(path: string): Mapped;
+  writeSlot?(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
+}
+
+/** The addon's side for a store's writer (frame-store.ts, ADR 0083). */
+export interface StoreMapper {
+  /** Maps the file read-write (throws if it cannot). */
+  mapWritable(path: string): Mapped;
+  /** Writes one slot under its seqlock: the new seq, or -1 when the mapping is gone or broken. */
+  writeSlot(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
+  unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
+}
+
+/** The addon for writing through a store's mapping, or null where it does not load or is a build from before ADR 0083. */
+export function storeMapper(): StoreMapper | null {
+  const addon = loadShmAddon(undefined);
+  if (typeof addon === 'string' || addon.mapWritable === undefined || addon.writeSlot === undefined) return null;
+  return addon as StoreMapper;
 }
 
 /** Where the addon is built from source; the shipped prebuilt one (prebuilds/) is tried after it. */
@@ -152,6 +182,41 @@ export class FrameReader {
       ...this.#counts,
       faults: this.#addon?.faults() ?? 0,
     };
+  }
+
+  /**
+   * What peekFrame answers (the frame `which` names, or the newest complete one: its id and capture time from its
+   * slot's header, null when there is none), throwing its codes for the reference; read from the store's mapping
+   * when there is one, so a model server's request opens no file (issue 43 item 4).
+   */
+  peek(reference: string, which: number | 'newest'): FrameSlotInfo | null {
+    const addon = this.#addon;
+    if (addon === null || this.#closed) return peekFrame(reference, this.#allowedDir, which);
+    const path = resolveReference(reference, this.#allowedDir);
+    this.#sweep();
+    const mapping = this.#current(addon, path, reference);
+    if (mapping === null) return peekFrame(reference, this.#allowedDir, which);
+    mapping.usedAt = performance.now();
+    const { view } = mapping;
+    const at = (index: number): FrameSlotInfo | null => {
+      const offset = HEADER_BYTES + index * (SLOT_HEADER_BYTES + mapping.slotBytes);
+      const frameId = view.getBigUint64(offset + 8, true);
+      if ((view.getUint32(offset, true) & 1) === 1 || frameId === 0n || frameId > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+      return { frameId: Number(frameId), wallTimeMs: view.getFloat64(offset + 32, true) };
+    };
+    let found: FrameSlotInfo | null = null;
+    if (which !== 'newest') {
+      if (!(Number.isSafeInteger(which) && which >= 1)) return null;
+      const slot = at(which % mapping.slots);
+      found = slot?.frameId === which ? slot : null;
+    } else {
+      for (let i = 0; i < mapping.slots; i++) {
+        const slot = at(i);
+        if (slot !== null && (found === null || slot.frameId > found.frameId)) found = slot;
+      }
+    }
+    // Zeros read after a fault look like slots never written: a broken mapping has no frame to offer (acquire() says why).
+    return addon.broken(mapping.slot, mapping.gen) ? null : found;
   }
 
   /**

@@ -64,7 +64,6 @@ import { DEFAULT_SHM_DIR } from '../shm/index.js';
 import { StreamStore, type Written } from './stream-store.js';
 import { InvalidArgumentError, isLongSide, type Frame, type FrameSource } from '../supplier/index.js';
 import { projectCodeOf } from '../internal/errors.js';
-import { linkedSignal } from '../internal/abort.js';
 import { nextFrame, WorkerExit, type WorkerKind } from './kinds.js';
 import type { SkipReason } from './model-account.js';
 import { cropFrame, cropsResult, type RegionCrops, type RegionRun } from './region-run.js';
@@ -335,9 +334,11 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
             ...urgency(sent.tag),
           };
-          const answered = new AbortController();
-          const followUntil = linkedSignal([answered.signal, context.signal]);
-          const following = follows() ? follow(followUntil.signal) : null;
+          // The following read ends when the answer comes; the worker's own stop needs no link of its own: it rejects
+          // the request at once (its signal), and the answer's end of the following comes in `finally` (issue 43 item 4:
+          // a linked signal per request was one more AbortController and two listeners a model frame).
+          const answered = follows() ? new AbortController() : null;
+          const following = answered === null ? null : follow(answered.signal);
           let response: InferenceResponse;
           try {
             regions?.called(false);
@@ -358,7 +359,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               continue;
             }
             if (serverGone(error)) {
-              answered.abort(ANSWERED);
+              answered?.abort(ANSWERED);
               await following;
               latest = null;
               await waitOutServer(error);
@@ -366,8 +367,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             }
             throw crashOf(server, error);
           } finally {
-            answered.abort(ANSWERED);
-            followUntil[Symbol.dispose]();
+            answered?.abort(ANSWERED);
             await following;
           }
           if (followed.failure !== null) throw followed.failure;

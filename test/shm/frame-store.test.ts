@@ -1,11 +1,25 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IpcError } from '../../src/ipc/index.js';
-import { FrameStoreWriter, readFrame, writerFor } from '../../src/shm/index.js';
+import { FrameReader, FrameStoreWriter, frameMappingUnavailable, readFrame, writerFor } from '../../src/shm/index.js';
+import { storeMapper } from '../../src/shm/mapped-reader.js';
 import { patch, slotOffset, u32 } from './fixtures.js';
 
 const base = mkdtempSync(join(existsShm() ? '/dev/shm' : tmpdir(), 'fs-test-'));
@@ -291,6 +305,77 @@ describe('frame store: files and directories', { timeout: 60_000 }, () => {
     );
     b.close();
     assert.equal(existsSync(dir), false);
+  });
+
+  it("a slot's seq goes up by two a write across the writers of a store in the process, and from the file's for a store reopened", () => {
+    const dir = join(base, 'seqs');
+    const seqOf = (path: string, frameId: number): number => {
+      const header = Buffer.alloc(4);
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, header, 0, 4, slotOffset(frameId, 2, 16));
+      } finally {
+        closeSync(fd);
+      }
+      return header.readUInt32LE(0);
+    };
+    const frame = gray(4, 4, 1);
+    const meta = { width: 4, height: 4, format: 'GRAY' } as const;
+    const a = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });
+    const b = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });
+    const seqs = [a, b, a, b, a].map((w) => {
+      const id = w.write(frame, meta).frame_metadata.frame_id;
+      return [id, seqOf(w.path, id)];
+    });
+    assert.deepEqual(seqs, [
+      [1, 2],
+      [2, 2],
+      [3, 4],
+      [4, 4],
+      [5, 6],
+    ]);
+    a.close();
+    b.close({ keepFile: true });
+    // A store this process did not write (a writer before it left it): each slot's seq is read from the file at its first write.
+    patch(b.path, slotOffset(6, 2, 16), u32(41));
+    const c = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: 16 });
+    assert.deepEqual(
+      [0, 1, 2].map(() => {
+        const id = c.write(frame, meta).frame_metadata.frame_id;
+        return [id, seqOf(c.path, id)];
+      }),
+      [
+        [6, 42],
+        [7, 8],
+        [8, 44],
+      ],
+    );
+    assert.deepEqual([...readFrame(c.path, { frame_id: 8, ...meta }, dir).data], [...frame]);
+    c.close();
+  });
+
+  it('writes through a mapping of the store where the addon loads (ADR 0083); a store truncated under it is survived, written positionally after', () => {
+    const dir = join(base, 'mapped');
+    const mapped = storeMapper() !== null; // an addon built before ADR 0083 loads, and maps nothing writable
+    const side = 128; // GRAY 128 × 64: 8 KiB a frame, so a slot spans pages
+    const gray8k = (fill: number) => gray(side, 64, fill);
+    const meta = (frameId: number) => ({ frame_id: frameId, width: side, height: 64, format: 'GRAY' as const });
+    const writer = new FrameStoreWriter('cam', { dir, slots: 2, slotBytes: side * 64 });
+    assert.equal(writer.mapped, mapped);
+    if (frameMappingUnavailable() === null) assert.ok(mapped, 'the addon loads: the one built from this source maps stores writable');
+    for (let i = 1; i <= 3; i++) writer.write(gray8k(i), { width: side, height: 64, format: 'GRAY' });
+    assert.deepEqual([...readFrame(writer.path, meta(3), dir).data], [...gray8k(3)]);
+    assert.deepEqual([...readFrame(writer.path, meta(2), dir).data], [...gray8k(2)]);
+    const faults = new FrameReader({ allowedDir: dir }).stats().faults;
+    // Someone truncates the store: its first page stays. Frame 4 goes to slot 0 (bytes 64–8 KiB + 128): a copy
+    // into the mapping faults past the first page, the guard absorbs it, and the frame is written positionally.
+    truncateSync(writer.path, 4096);
+    writer.write(gray8k(4), { width: side, height: 64, format: 'GRAY' });
+    assert.equal(writer.mapped, false);
+    if (mapped) assert.equal(new FrameReader({ allowedDir: dir }).stats().faults, faults + 1);
+    // Slot 1 is past the file's end now: as a positional writer always said.
+    assert.throws(() => writer.write(gray8k(5), { width: side, height: 64, format: 'GRAY' }), { code: 'ERR_SHM', message: /shorter than its header/ });
+    writer.close();
   });
 
   it('a writer created after another removed the shared directory makes it again', () => {

@@ -3,7 +3,8 @@
  * copying read gives, with the same codes; a slot rewritten while a lease is
  * held is caught by release(); a store closed and recreated, replaced, or
  * truncated under a held view never faults the process (SIGBUS absorbed) and
- * gives a coded error; without the addon it copies, and says why.
+ * gives a coded error; without the addon it copies, and says why. peek()
+ * answers from the mapping what peekFrame answers from the file.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IpcError, type FrameMetadata } from '../../src/ipc/index.js';
-import { FrameReader, FrameStoreWriter, readFrame, SHM_ADDON_PATH, type FrameLease } from '../../src/shm/index.js';
+import { FrameReader, FrameStoreWriter, peekFrame, readFrame, SHM_ADDON_PATH, type FrameLease } from '../../src/shm/index.js';
 import { mountTmpfs, patch, slotOffset, u32, type Tmpfs } from './fixtures.js';
 
 const base = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `fs-mapped-${process.pid}-`));
@@ -108,6 +109,42 @@ describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
       ),
       { numRuns: 500 },
     );
+    reader.close();
+    s.writer.close();
+  });
+
+  it('property: peek() through the mapping answers what peekFrame answers from the file, whatever the slot headers hold', () => {
+    const s = store('peek', 3);
+    for (let i = 1; i <= 4; i++) s.write(i);
+    const reader = new FrameReader({ allowedDir: s.dir });
+    const copying = new FrameReader({ allowedDir: s.dir, access: 'copy' });
+    const slotWord = fc.oneof(fc.constantFrom(0, 1, 2, 3), fc.integer({ min: 0, max: 0xffffffff }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 }),
+        slotWord,
+        fc.oneof(fc.bigInt({ min: 0n, max: 9n }), fc.constantFrom(2n ** 53n, 2n ** 64n - 1n)),
+        fc.double({ noNaN: true }),
+        fc.oneof(fc.constant<'newest'>('newest'), fc.integer({ min: -1, max: 10 })),
+        (slot, seq, frameId, wallTimeMs, which) => {
+          const header = Buffer.alloc(40);
+          header.writeUInt32LE(seq, 0);
+          header.writeBigUInt64LE(frameId, 8);
+          header.writeDoubleLE(wallTimeMs, 32);
+          patch(s.path, 64 + slot * (64 + NV12), header.subarray(0, 16));
+          patch(s.path, 64 + slot * (64 + NV12) + 32, header.subarray(32));
+          const fromFile = peekFrame(s.path, s.dir, which);
+          assert.deepEqual(reader.peek(s.path, which), fromFile);
+          assert.deepEqual(copying.peek(s.path, which), fromFile);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    assert.equal(reader.stats().maps, 1, 'peeked through one mapping');
+    for (const r of [reader, copying]) {
+      assert.throws(() => r.peek(join(base, 'elsewhere.frames'), 'newest'), code('ERR_REFERENCE_OUTSIDE'));
+      assert.throws(() => r.peek(join(s.dir, 'none.frames'), 'newest'), code('ERR_FRAME_NOT_FOUND'));
+    }
     reader.close();
     s.writer.close();
   });
