@@ -14,6 +14,8 @@
  * second half of the settling time, and the model results' frame age (capture → result, p50 and p99: the median
  * over the cameras of each camera's figures over its last frames) at the end: what a memory setting given in
  * NODE_OPTIONS, or the model server's own (ADR 0068), costs in CPU and in age. One JSON line per piece.
+ * Every piece runs on BENCH_ALLOCATOR's malloc (jemalloc by default, as shipped: bench/proc.ts), named in its line
+ * (`system_allocator`, from the process's memory maps).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +27,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { HopFigures, SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
-import { dashboardUrl, sampleTree, statUsage, treeStats, type ProcessSample } from '../proc.js';
+import { allocatorOf, dashboardUrl, sampleTree, statUsage, systemEnv, treeStats, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -62,12 +64,21 @@ const PIECES: Readonly<Record<string, string>> = {
 
 async function piece(name: string, code: string, settleS: number): Promise<void> {
   const script = `${code} globalThis.gc?.(); setTimeout(() => { process.stdout.write('ready\\n'); }, ${settleS * 1000}); setInterval(() => {}, 1 << 30);`;
-  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: CHECKOUT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    cwd: CHECKOUT,
+    env: systemEnv(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   try {
     for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
     if (child.exitCode !== null) throw new Error(`${name}: exited with ${child.exitCode}`);
-    emit({ workload: 'MEM-DIET', piece: name, process: figuresOf(sampleTree(child.pid!).find((p) => p.pid === child.pid)) });
+    emit({
+      workload: 'MEM-DIET',
+      piece: name,
+      system_allocator: allocatorOf(child.pid!),
+      process: figuresOf(sampleTree(child.pid!).find((p) => p.pid === child.pid)),
+    });
   } finally {
     child.kill('SIGKILL');
     await exited;
@@ -108,12 +119,11 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
   const token = randomBytes(24).toString('hex');
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: CHECKOUT,
-    env: {
-      ...process.env,
+    env: systemEnv({
       FRAMESUPPLIER_HTTP_TOKEN: token,
       XDG_STATE_HOME: dir,
       ...(semiSpace === 'default' ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16`.trim() } : {}),
-    },
+    }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');
@@ -134,6 +144,8 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       workload: 'MEM-DIET',
       piece: 'system',
       cameras,
+      system_allocator: allocatorOf(child.pid!),
+      malloc: m.malloc?.allocator ?? null,
       streaming: Object.values(s.cameras).filter((c) => c.state === 'streaming').length,
       tree_rss_mb: mb(procs.reduce((n, p) => n + p.rssBytes, 0)),
       processes: procs.length,
