@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,60 @@ import type { Readable } from 'node:stream';
 import { heapSnapshotFlags } from './heap-diff.js';
 
 const CLK_TCK = 100;
+
+export type Allocator = 'glibc' | 'jemalloc';
+
+/** Debian's libjemalloc.so.2 where the dynamic loader finds it (the multiarch directories), or null. */
+export function jemallocPath(): string | null {
+  for (const dir of ['/usr/lib', '/lib', '/usr/local/lib']) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).filter((e) => e.endsWith('-linux-gnu'));
+    } catch {
+      continue;
+    }
+    for (const sub of ['', ...entries]) {
+      const path = join(dir, sub, 'libjemalloc.so.2');
+      if (existsSync(path)) return path;
+    }
+  }
+  return null;
+}
+
+/**
+ * The malloc the benches start the system with (its processes: the system, its model servers, its ffmpegs):
+ * BENCH_ALLOCATOR=glibc | jemalloc, jemalloc by default, as the systemd unit, the image and `npm start` run it
+ * (ADR 0074); glibc where libjemalloc2 is not installed (`asked` then says what was wanted).
+ */
+export function benchAllocator(): { allocator: Allocator; asked: Allocator } {
+  const asked = process.env.BENCH_ALLOCATOR ?? 'jemalloc';
+  if (asked !== 'glibc' && asked !== 'jemalloc') throw new Error(`BENCH_ALLOCATOR=${asked}: glibc or jemalloc`);
+  return { allocator: asked === 'jemalloc' && jemallocPath() === null ? 'glibc' : asked, asked };
+}
+
+/**
+ * The environment for a process of the system a bench starts: LD_PRELOAD with libjemalloc.so.2 first and
+ * MALLOC_ARENA_MAX=2 beside it (unless given), as the unit sets them, or, for glibc, LD_PRELOAD without jemalloc.
+ */
+export function systemEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const others = (process.env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib !== '' && !lib.includes('libjemalloc'));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  if (benchAllocator().allocator === 'jemalloc') {
+    env.LD_PRELOAD = ['libjemalloc.so.2', ...others].join(' ');
+    env.MALLOC_ARENA_MAX ??= '2';
+  } else if (others.length > 0) env.LD_PRELOAD = others.join(' ');
+  else delete env.LD_PRELOAD;
+  return env;
+}
+
+/** The malloc a process runs on, as its memory maps show it (jemalloc when its library is mapped); null if it is gone. */
+export function allocatorOf(pid: number | 'self'): Allocator | null {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libjemalloc') ? 'jemalloc' : 'glibc';
+  } catch {
+    return null;
+  }
+}
 const PAGE = 4096;
 
 /** The root and every descendant alive now, with each one's /proc/<pid>/stat fields after "pid (comm) " (state is index 0). */
@@ -223,7 +277,7 @@ export function threadBreakdown(start: ReturnType<typeof treeThreads>, end: Retu
 
 /**
  * `framesupplier run <config> --view none` of the checkout `tree`, as SOAK and SOAK-CHURN run it: the HTTP token
- * given, its state in `stateDir`; with heap snapshots asked (seconds after start, from the env variable
+ * given, its state in `stateDir`, on the bench's malloc (systemEnv()); with heap snapshots asked (seconds after start, from the env variable
  * `snapshotsEnv`), Node writes them into SOAK_HEAP_DIR (or a temporary directory) on SIGUSR2.
  */
 export function startSystemRun(o: { tree: string; configPath: string; token: string; stateDir: string; snapshotsEnv: string }): {
@@ -238,8 +292,8 @@ export function startSystemRun(o: { tree: string; configPath: string; token: str
   const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
   const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', o.configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: o.tree,
-    // Its own state directory: the event store and anything else it keeps stays in this run's.
-    env: { ...process.env, FRAMESUPPLIER_HTTP_TOKEN: o.token, XDG_STATE_HOME: o.stateDir },
+    // Its own state directory: the event store and anything else it keeps stays in this run's; the bench's malloc.
+    env: systemEnv({ FRAMESUPPLIER_HTTP_TOKEN: o.token, XDG_STATE_HOME: o.stateDir }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return { child, exited: once(child, 'exit'), root: child.pid!, snapshotsAt, heapDir };

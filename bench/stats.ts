@@ -1,4 +1,10 @@
-/** Percentiles and output for the benchmarks: JSON Lines on stdout, everything else on stderr. */
+/**
+ * Percentiles and output for the benchmarks: JSON Lines on stdout, everything else on stderr. Every line names
+ * the malloc of the bench's own process (`process_allocator`: what an in-process bench's figures are of; `npm run
+ * bench` runs on glibc unless LD_PRELOAD says otherwise); a bench that starts the system names the system's
+ * (`system_allocator`, BENCH_ALLOCATOR: bench/proc.ts).
+ */
+import { allocatorOf } from './proc.js';
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -12,8 +18,11 @@ export function sortedCopy(values: ArrayLike<number>): Float64Array {
 
 export const round = (n: number, digits = 3): number => Number(n.toFixed(digits));
 
+let ownAllocator: string | null | undefined;
+
 export function emit(record: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(record)}\n`);
+  ownAllocator ??= allocatorOf('self');
+  process.stdout.write(`${JSON.stringify({ ...record, process_allocator: ownAllocator })}\n`);
 }
 
 export function log(message: string): void {

@@ -1,8 +1,9 @@
-/** A model server started through the project's CLI for a benchmark, in its own process. */
+/** A model server started through the project's CLI for a benchmark, in its own process, on the bench's malloc (as the system's are). */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { systemEnv } from '../proc.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -15,7 +16,7 @@ export async function startModelServer(args: string[]): Promise<ServerChild> {
 
 /** The same, with the listening line (JSON: the socket, and `http` with --http). */
 export async function startModelServerWithLine(args: string[]): Promise<{ server: ServerChild; line: Record<string, unknown> }> {
-  const server = spawn(process.execPath, [CLI, 'model-server', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [CLI, 'model-server', ...args], { env: systemEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: server.stdout }).once('line', resolve);
     server.once('exit', (code) => reject(new Error(`model server exited with ${code}`)));

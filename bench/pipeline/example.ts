@@ -24,6 +24,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { emit, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
+import { allocatorOf, systemEnv } from '../proc.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/config/example.yaml', import.meta.url));
 
@@ -81,10 +82,8 @@ export async function exampleCli(): Promise<void> {
   const child = spawn(
     process.execPath,
     ['dist/src/cli/main.js', 'run', 'examples/config/example.yaml', '--view', 'none', '--http', 'off', '--log-level', 'warn'],
-    {
-      cwd: tree,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    // On the bench's malloc (BENCH_ALLOCATOR: jemalloc by default, as shipped).
+    { cwd: tree, env: systemEnv(), stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = once(child, 'exit');
   try {
@@ -100,6 +99,7 @@ export async function exampleCli(): Promise<void> {
       workload: 'EXAMPLE-CLI',
       impl: 'framesupplier',
       tree,
+      system_allocator: allocatorOf(child.pid!),
       seconds: round(wall, 1),
       cpu_pct: round(((end.cpuS - start.cpuS) / wall) * 100, 1),
       rss_mb_end: round(end.rssBytes / 2 ** 20, 1),

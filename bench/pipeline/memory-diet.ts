@@ -5,15 +5,18 @@
  * Pieces: a Node process of its own for each, measured from /proc once it says it is ready (after a forced
  * collection and MEM_DIET_SETTLE_S): bare Node; Node with framesupplier's modules loaded (the library and the
  * CLI's run command, nothing started); with the native decoder addon loaded besides; with sharp (libvips) loaded
- * and one JPEG encoded; with onnxruntime-node loaded.
- * Then the system as a user runs it (`framesupplier run <config> --view none`, as SOAK) with 0, 1, 2, 4 and 8 of
- * P1's cameras (720p testsrc2 at 10 fps looped, nv12, P1's shared mock model and its light module worker), each
+ * and one JPEG encoded; with onnxruntime-node loaded, and with the person handler's default network opened in it.
+ * Then the system as a user runs it (`framesupplier run <config> --view none`, as SOAK) with 0, 1, 2, 4, 8 and 16
+ * of P1's cameras (720p testsrc2 at 10 fps looped, nv12, P1's shared mock model and its light module worker;
+ * MEM_DIET_MODEL=person: the person handler instead, its ONNX Runtime sessions in the model server), each
  * measured after MEM_DIET_SETTLE_S (30): the tree's RSS, each process's (system, model server) split into
  * anonymous, file-backed (code) and shared memory (the frame stores), threads, and the system's own figures
  * (JS heap, malloc in use and arenas, the cameras' frame pools and held packets), and the tree's CPU over the
  * second half of the settling time, and the model results' frame age (capture → result, p50 and p99: the median
  * over the cameras of each camera's figures over its last frames) at the end: what a memory setting given in
  * NODE_OPTIONS, or the model server's own (ADR 0068), costs in CPU and in age. One JSON line per piece.
+ * Every piece runs on BENCH_ALLOCATOR's malloc (jemalloc by default, as shipped: bench/proc.ts), named in its line
+ * (`system_allocator`, from the process's memory maps).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +28,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { HopFigures, SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
-import { dashboardUrl, sampleTree, statUsage, treeStats, type ProcessSample } from '../proc.js';
+import { allocatorOf, dashboardUrl, sampleTree, statUsage, systemEnv, treeStats, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 
 const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -58,16 +61,27 @@ const PIECES: Readonly<Record<string, string>> = {
   decoder: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); const c = await import('./dist/src/capture/index.js'); if (c.nativeDecoderUnavailable() !== null) throw new Error('no decoder');`,
   sharp: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); const { default: sharp } = await import('sharp'); await sharp(Buffer.alloc(640 * 480 * 3), { raw: { width: 640, height: 480, channels: 3 } }).jpeg().toBuffer();`,
   onnxruntime: `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); await import('onnxruntime-node');`,
+  // The person handler's default network opened (its session, weights and one thread), not yet run.
+  'onnxruntime-session': `await import('./dist/src/index.js'); await import('./dist/src/cli/run.js'); const ort = await import('onnxruntime-node'); await ort.InferenceSession.create('models/movenet-multipose.onnx', { executionProviders: ['cpu'], intraOpNumThreads: 1 });`,
 };
 
 async function piece(name: string, code: string, settleS: number): Promise<void> {
   const script = `${code} globalThis.gc?.(); setTimeout(() => { process.stdout.write('ready\\n'); }, ${settleS * 1000}); setInterval(() => {}, 1 << 30);`;
-  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: CHECKOUT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    cwd: CHECKOUT,
+    env: systemEnv(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = once(child, 'exit');
   try {
     for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
     if (child.exitCode !== null) throw new Error(`${name}: exited with ${child.exitCode}`);
-    emit({ workload: 'MEM-DIET', piece: name, process: figuresOf(sampleTree(child.pid!).find((p) => p.pid === child.pid)) });
+    emit({
+      workload: 'MEM-DIET',
+      piece: name,
+      system_allocator: allocatorOf(child.pid!),
+      process: figuresOf(sampleTree(child.pid!).find((p) => p.pid === child.pid)),
+    });
   } finally {
     child.kill('SIGKILL');
     await exited;
@@ -81,14 +95,21 @@ async function piece(name: string, code: string, settleS: number): Promise<void>
  */
 type SemiSpace = 'cut' | 'default';
 
-async function system(cameras: number, clip: string, settleS: number, semiSpace: SemiSpace = 'cut'): Promise<void> {
+/** The shared model: P1's mock, or the person handler (its default network on ONNX Runtime, one thread). */
+type DietModel = 'mock' | 'person';
+const MODELS: Readonly<Record<DietModel, Record<string, unknown>>> = {
+  mock: { handler: 'mock', delayMs: 20 },
+  person: { handler: 'person', threads: 1 },
+};
+
+async function system(cameras: number, clip: string, settleS: number, semiSpace: SemiSpace = 'cut', model: DietModel = 'mock'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
   const config = {
     version: 1,
     logLevel: 'warn',
     shmDir: `/dev/shm/framesupplier-mem-diet-${process.pid}-${cameras}`,
-    models: { shared: { handler: 'mock', delayMs: 20 } },
+    models: { shared: MODELS[model] },
     http: { host: '127.0.0.1', port: 0 },
     cameras: Object.fromEntries(
       Array.from({ length: cameras }, (_, i) => [
@@ -108,12 +129,11 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
   const token = randomBytes(24).toString('hex');
   const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: CHECKOUT,
-    env: {
-      ...process.env,
+    env: systemEnv({
       FRAMESUPPLIER_HTTP_TOKEN: token,
       XDG_STATE_HOME: dir,
       ...(semiSpace === 'default' ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=16`.trim() } : {}),
-    },
+    }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');
@@ -134,6 +154,8 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       workload: 'MEM-DIET',
       piece: 'system',
       cameras,
+      system_allocator: allocatorOf(child.pid!),
+      malloc: m.malloc?.allocator ?? null,
       streaming: Object.values(s.cameras).filter((c) => c.state === 'streaming').length,
       tree_rss_mb: mb(procs.reduce((n, p) => n + p.rssBytes, 0)),
       processes: procs.length,
@@ -142,6 +164,7 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       age_result_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.model?.hops.result)),
       age_light_delivered_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.light?.hops.delivered)),
       node_options: process.env.NODE_OPTIONS ?? '',
+      model_handler: model,
       model_semi_space: semiSpace === 'cut' ? "cut (1 MB, the system's default)" : "Node's default (16 MB)",
       system: figuresOf(procs.find((p) => p.pid === child.pid)),
       model: figuresOf(procs.find((p) => p.pid === modelPid)),
@@ -165,7 +188,9 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
 
 export async function memoryDiet(): Promise<void> {
   const settleS = Number(process.env.MEM_DIET_SETTLE_S ?? 30);
-  const counts = (process.env.MEM_DIET_CAMERAS ?? '0,1,2,4,8').split(',').map(Number);
+  const counts = (process.env.MEM_DIET_CAMERAS ?? '0,1,2,4,8,16').split(',').map(Number);
+  const model = (process.env.MEM_DIET_MODEL ?? 'mock') as DietModel;
+  if (!(model in MODELS)) throw new Error(`MEM_DIET_MODEL=${model}: mock or person`);
   // MEM_DIET_SEMI_SPACE=both: each count run twice, the model server's young generation cut (as the system runs it)
   // and at Node's default, alternated, so the cut's saving is read beside its cost in frame age in the same run.
   const semiSpaces: SemiSpace[] = process.env.MEM_DIET_SEMI_SPACE === 'both' ? ['cut', 'default'] : ['cut'];
@@ -174,8 +199,8 @@ export async function memoryDiet(): Promise<void> {
   const clip = await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   for (const n of counts) {
     for (const semiSpace of semiSpaces) {
-      log(`MEM-DIET: the system with ${n} cameras (model server's semi-space: ${semiSpace})`);
-      await system(n, clip, settleS, semiSpace);
+      log(`MEM-DIET: the system with ${n} cameras, a ${model} model (model server's semi-space: ${semiSpace})`);
+      await system(n, clip, settleS, semiSpace, model);
     }
   }
 }

@@ -20,7 +20,9 @@
  * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
  * SOAK_CHURN_HEAP_SNAPSHOTS (seconds from the start, comma-separated): heap snapshots of the system process, the
  * first compared with the last by kind and holder, as SOAK's (SOAK_HEAP_DIR keeps them).
- * The summary names the allocator the run had (MALLOC_ARENA_MAX, LD_PRELOAD, MALLOC_CONF as given to it).
+ * The system runs on BENCH_ALLOCATOR's malloc (jemalloc by default, as shipped: bench/proc.ts); every line names
+ * the one its process has (`system_allocator`, from its memory maps, and `malloc`, its stats' own word), and the
+ * summary the environment it was given (`malloc_env`: MALLOC_ARENA_MAX, LD_PRELOAD, MALLOC_CONF).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -34,7 +36,7 @@ import { RtspServer } from '../../test/capture/fixtures.js';
 import { Mosquitto } from '../../test/helpers/mosquitto.js';
 import { smallH264Clip } from '../../test/pipeline/helpers.js';
 import { diff, diffRecord, summarize, takeHeapSnapshot } from '../heap-diff.js';
-import { dashboardUrl, sampleTree, startSystemRun } from '../proc.js';
+import { allocatorOf, dashboardUrl, sampleTree, startSystemRun, systemEnv } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
 
@@ -126,6 +128,7 @@ export async function soakChurn(): Promise<void> {
   const loops: Promise<void>[] = [];
   try {
     const url = await dashboardUrl(child, `the system in ${tree}`);
+    const systemAllocator = allocatorOf(root);
     const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
       const res = await fetch(new URL(path, url), {
         method,
@@ -263,7 +266,7 @@ export async function soakChurn(): Promise<void> {
         loadavg_1m: round(loadavg()[0]!, 2),
       };
       lastSample = sample;
-      emit({ workload: 'SOAK-CHURN', ...sample });
+      emit({ workload: 'SOAK-CHURN', ...sample, system_allocator: systemAllocator, malloc: s.memory.malloc?.allocator ?? null });
       if (snapshots.length < snapshotsAt.length && tS >= snapshotsAt[snapshots.length]!) {
         snapshots.push(await takeHeapSnapshot(root, heapDir, stats));
         emit({ workload: 'SOAK-CHURN', heap_snapshot: snapshots.at(-1), t_s: round(tS, 1) });
@@ -300,15 +303,22 @@ export async function soakChurn(): Promise<void> {
       per_thousand: perThousand,
       per_hour: perHour,
       zombies_max: zombiesMax,
-      allocator: {
-        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? null,
-        LD_PRELOAD: process.env.LD_PRELOAD ?? null,
+      system_allocator: systemAllocator,
+      malloc_env: {
+        MALLOC_ARENA_MAX: systemEnv().MALLOC_ARENA_MAX ?? null,
+        LD_PRELOAD: systemEnv().LD_PRELOAD ?? null,
         MALLOC_CONF: process.env.MALLOC_CONF ?? null,
         GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? null,
       },
       last: lastSample,
     });
-    if (snapshots.length >= 2) emit({ workload: 'SOAK-CHURN', heap_diff: diffRecord(diff(summarize(snapshots[0]!), summarize(snapshots.at(-1)!))), snapshots });
+    if (snapshots.length >= 2)
+      emit({
+        workload: 'SOAK-CHURN',
+        system_allocator: systemAllocator,
+        heap_diff: diffRecord(diff(summarize(snapshots[0]!), summarize(snapshots.at(-1)!))),
+        snapshots,
+      });
   } finally {
     stop.abort();
     await Promise.allSettled(loops);

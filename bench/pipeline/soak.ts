@@ -16,6 +16,9 @@
  * (120), of RSS per process kind and for the tree, and of each process's
  * heap, external and native memory, so a growth is attributed.
  *
+ * The system runs on BENCH_ALLOCATOR's malloc (jemalloc by default, as shipped: bench/proc.ts); every line names
+ * the one its process has (`system_allocator`, from its memory maps).
+ *
  * SOAK_HEAP_SNAPSHOTS (seconds from the start, comma-separated, e.g. 180,1800): the system process writes a heap
  * snapshot at each (into SOAK_HEAP_DIR, kept), and the summary compares the first with the last by kind of object
  * and what holds them (bench/heap-diff.ts, issue 45 item 2).
@@ -28,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { SystemStats } from '../../src/pipeline/index.js';
 import { diff, diffRecord, summarize, takeHeapSnapshot } from '../heap-diff.js';
-import { dashboardUrl, sampleTree, slope, startSystemRun, type ProcessSample } from '../proc.js';
+import { allocatorOf, dashboardUrl, sampleTree, slope, startSystemRun, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, P2_MODEL } from './p1.js';
 
@@ -127,6 +130,7 @@ export async function soak(): Promise<void> {
   try {
     // The CLI says where the dashboard is once it listens: the API is there.
     const url = await dashboardUrl(child, `the system in ${tree}`);
+    const systemAllocator = allocatorOf(root);
     const statsUrl = new URL('/api/stats', url);
     const stats = async (): Promise<SystemStats> => {
       const res = await fetch(statsUrl, { headers: { authorization: `Bearer ${token}` } });
@@ -187,6 +191,7 @@ export async function soak(): Promise<void> {
       const motion = Object.values(s.cameras).reduce((n, c) => n + (c.workers.motion?.delivered ?? 0), 0);
       emit({
         workload: 'SOAK',
+        system_allocator: systemAllocator,
         t_s: round(tS, 1),
         tree: { ...total, zombies },
         kinds,
@@ -200,7 +205,7 @@ export async function soak(): Promise<void> {
       });
       if (snapshots.length < snapshotsAt.length && tS >= snapshotsAt[snapshots.length]!) {
         snapshots.push(await takeHeapSnapshot(root, heapDir, stats));
-        emit({ workload: 'SOAK', heap_snapshot: snapshots.at(-1), t_s: round(tS, 1), heap_used_mb: systemJs?.heap_used_mb });
+        emit({ workload: 'SOAK', system_allocator: systemAllocator, heap_snapshot: snapshots.at(-1), t_s: round(tS, 1), heap_used_mb: systemJs?.heap_used_mb });
       }
       track('tree_rss_mb', total.rss_mb);
       track('tree_pss_mb', total.pss_mb);
@@ -231,6 +236,7 @@ export async function soak(): Promise<void> {
     emit({
       workload: 'SOAK',
       summary: true,
+      system_allocator: systemAllocator,
       cameras,
       minutes,
       interval_s: intervalS,
@@ -243,7 +249,12 @@ export async function soak(): Promise<void> {
     });
     if (snapshots.length >= 2) {
       // What the system's heap kept between the first snapshot and the last, by kind and holder.
-      emit({ workload: 'SOAK', heap_diff: diffRecord(diff(summarize(snapshots[0]!), summarize(snapshots.at(-1)!))), snapshots });
+      emit({
+        workload: 'SOAK',
+        system_allocator: systemAllocator,
+        heap_diff: diffRecord(diff(summarize(snapshots[0]!), summarize(snapshots.at(-1)!))),
+        snapshots,
+      });
     }
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
