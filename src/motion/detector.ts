@@ -216,12 +216,21 @@ export class MotionDetector {
   }
 
   /**
-   * The working picture compared with the background: each pixel's change (kept for the threshold and the
-   * learning), the next background at the still rate and each row's count of changes over minThreshold in one
-   * pass; then every other unmasked pixel into the tone map's histograms and every third one's change into the
-   * noise's. Small loops, each over few arrays: the compiler keeps their values in registers.
+   * The working picture compared with the background, then every other unmasked pixel into the tone map's
+   * histograms and every third one's change into the noise's. Small loops, each over few arrays: the compiler keeps
+   * their values in registers.
    */
   #compare(g: Work): void {
+    this.#changes(g);
+    this.#toneBins(g);
+    this.#residuals(g);
+  }
+
+  /**
+   * Each pixel's change against the background (kept for the threshold and the learning), the next background at
+   * the still rate and each row's count of changes over minThreshold, in one pass.
+   */
+  #changes(g: Work): void {
     const { w, h, sums, background: bg, next, diff, rowChanged } = g;
     const rate = this.#o.backgroundRate;
     const floor = this.#o.minThreshold;
@@ -242,8 +251,6 @@ export class MotionDetector {
       }
       rowChanged[y] = changed;
     }
-    this.#toneBins(g);
-    this.#residuals(g);
   }
 
   /**
@@ -302,25 +309,7 @@ export class MotionDetector {
 
   /** The changes, the next background and the noise's histogram again, against a background the tone map moved. */
   #recompare(g: Work): void {
-    const { w, h, sums, background: bg, next, diff, rowChanged } = g;
-    const rate = this.#o.backgroundRate;
-    const floor = this.#o.minThreshold;
-    const blur = BLUR;
-    for (let y = 0; y < h; y++) {
-      const o = y * w;
-      const up = y > 0 ? o - w : o;
-      const down = y < h - 1 ? o + w : o;
-      let changed = 0;
-      for (let x = 0; x < w; x++) {
-        const i = o + x;
-        const b = bg[i]!;
-        const d = Math.fround((sums[up + x]! + sums[i]! + sums[down + x]!) * blur) - b;
-        diff[i] = d;
-        next[i] = b + rate * d;
-        if (d > floor || -d > floor) changed++;
-      }
-      rowChanged[y] = changed;
-    }
+    this.#changes(g);
     this.#residuals(g);
   }
 
