@@ -15,16 +15,7 @@ import { BLUR } from '../../src/motion/work.js';
 import { MotionDetector, type MotionDetectorOptions, type MotionResult } from '../../src/motion/index.js';
 import { VTEST } from '../helpers/media.js';
 import { ReferenceMotionDetector } from './reference-detector.js';
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+import { xorshift } from './scene.js';
 
 interface Clip {
   readonly width: number;

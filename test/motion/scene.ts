@@ -46,7 +46,8 @@ export interface Scene {
   readonly person: readonly (Box | null)[];
 }
 
-function xorshift(seed: number): () => number {
+/** A seeded xorshift32 in [0, 1): the same scene for the same seed. */
+export function xorshift(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;
