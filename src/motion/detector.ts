@@ -264,6 +264,7 @@ export class MotionDetector {
     this.#toneMap.clear();
     const tone = this.#toneMap.histograms;
     const n = w * h;
+    // Two loops, so that a camera without masks reads no mask byte a pixel.
     if (!anyMasked) {
       for (let i = 0; i < n; i += 2) {
         let band = (bg[i]! * (1 / 16)) | 0;
