@@ -9,6 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { InferenceHandler } from '../../src/models/index.js';
+import { xorshift } from '../motion/scene.js';
 
 export const W = 1280;
 export const H = 720;
@@ -35,13 +36,7 @@ export function walkerBox(o: Walker, f: number): [number, number, number, number
 
 /** The clip's raw luma frames: a textured room (luma under 200), sensor noise, the walkers (luma 250). */
 export function drawClip(walkers: readonly Walker[], frames: number): Buffer {
-  let seed = 12345;
-  const random = (): number => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 2 ** 32;
-  };
+  const random = xorshift(12345);
   const room = new Uint8Array(W * H);
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++)
