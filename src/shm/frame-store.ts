@@ -4,9 +4,9 @@
  * A request names a frame by the file's path (frame_reference) and its
  * frame_id, so a frame sent to several models is written once.
  *
- *
  * The layout is frame-layout.ts's (docs/protocol.md is normative); reading by
- * reference is frame-read.ts.
+ * reference is frame-read.ts; making, reopening and mapping the file is
+ * store-file.ts.
  *
  * Contract on a filesystem that fills up (tmpfs exhaustion): a store is built
  * under a temporary name with every page written (Node has no fallocate; a
@@ -34,9 +34,6 @@ import { join, resolve } from 'node:path';
 import { FRAME_FORMATS, IpcError, type FrameFormat, type FrameMetadata } from '../internal/ipc-errors.js';
 import { formatCode, frameBytes, HEADER_BYTES, MAX_SLOT_BYTES, MAX_SLOTS, readFully, SLOT_HEADER_BYTES } from './frame-layout.js';
 import { DEFAULT_SHM_DIR } from '../internal/paths.js';
-
-export { DEFAULT_SHM_DIR };
-
 import {
   checkCameraId,
   storeError,
@@ -50,6 +47,8 @@ import {
   mapStore,
   type OpenStore,
 } from './store-file.js';
+
+export { DEFAULT_SHM_DIR };
 
 export interface FrameStoreOptions {
   /** Directory of the store files. Default /dev/shm/framesupplier. */

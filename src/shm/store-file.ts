@@ -77,7 +77,7 @@ export function unmapStore(store: OpenStore): void {
 }
 
 /** Directories this process created for stores: removed again once empty (never one the user made). */
-export const createdDirs = new Set<string>();
+const createdDirs = new Set<string>();
 
 /** Removes `dir` if this process created it and nothing is left in it. Another writer may be adding a file this moment: then it stays. */
 export function removeDirIfEmpty(dir: string): void {
@@ -93,7 +93,7 @@ export function removeDirIfEmpty(dir: string): void {
 }
 
 /** One past the newest frame id in the store open at `fd`. */
-export function frameIdAfter(fd: number, geometry: Geometry): number {
+function frameIdAfter(fd: number, geometry: Geometry): number {
   const slot = Buffer.alloc(16);
   let newest = 0n;
   for (let i = 0; i < geometry.slots; i++) {
