@@ -1,7 +1,8 @@
 /**
  * One accounting across the model boundary (ADR 0040), as a user meets it:
  * `framesupplier run` on the built-in example's config (two cameras, one
- * person model on one thread that cannot keep up with both), read through
+ * person model on one thread that cannot keep up with both; street-mirror at
+ * 10 fps here, see exampleConfig), read through
  * the HTTP API. For each people worker every frame delivered is taken or
  * skipped by the model (the rest in flight), the model skips frames, and the
  * fps shown is the rate of the results, not of the deliveries. And a shared
@@ -33,14 +34,22 @@ interface Snapshot {
   readonly people: Record<(typeof PEOPLE)[number], WorkerFigures>;
 }
 
-/** The example as shipped, but on the test's clip, shared-memory directory and an ephemeral loopback port. */
+/**
+ * The example as shipped, but on the test's clip, shared-memory directory and an ephemeral loopback port, and with
+ * street-mirror at the clip's own 10 fps rather than 5. As shipped the example offers its one person thread 15
+ * frames/s, and a 2-core machine's thread serves 14 to 15 (69 ms a frame): street then misses 0 to 11 % of its
+ * frames, either side of its 10 % tolerance, by run. Offering 20 puts the thread behind on any machine this test
+ * runs on, so the verdict, its reason and the fix it names are what is tested, not the machine's speed.
+ */
 function exampleConfig(): string {
   const shipped = readFileSync(EXAMPLE, 'utf8');
   assert.match(shipped, /person:[^\n]*\n\s+handler: person\n\s+threads: 1\n/, 'the example runs its person model on one thread');
+  const mirrorAt5 = /(\n {2}street-mirror:[^\n]*\n(?: {4}.*\n)*? {8})fps: 5\n/;
+  assert.match(shipped, mirrorAt5, 'the example decimates street-mirror to 5 fps');
   const path = join(dir, 'example.yaml');
   writeFileSync(
     path,
-    shipped.replaceAll('/usr/share/doc/opencv-doc/examples/data/vtest.avi', vtest()) +
+    shipped.replaceAll('/usr/share/doc/opencv-doc/examples/data/vtest.avi', vtest()).replace(mirrorAt5, '$1fps: 10\n') +
       `\nshmDir: /dev/shm/framesupplier-accounting-${process.pid}\nhttp: { host: 127.0.0.1, port: 0 }\n`,
   );
   return path;
@@ -112,9 +121,9 @@ describe('model workers count what their model did, through `framesupplier run` 
       assert.equal(w.restarts, 0, `${camera}: no restart, so the mailbox's life is this incarnation`);
       // Every frame the mailbox delivered is taken or skipped by the model exactly once, the rest in flight.
       assert.equal(model.taken + model.skipped + model.inFlight, w.totals.delivered, `${camera}: ${JSON.stringify(model)}`);
+      assert.ok(model.skipped > 0, `${camera}: one model thread cannot keep up with both cameras, each asking more than half of it, so both skip`);
       // In flight: the frames read while the request waits for the one model thread and runs (10 fps × a few seconds on a loaded machine).
       assert.ok(model.inFlight <= 60, `${camera}: in flight ${model.inFlight}`);
-      assert.ok(model.skipped > 0, `${camera}: one model thread cannot keep up with both cameras, so it skips`);
       assert.equal(
         model.skipped,
         Object.values(model.skips).reduce((a, b) => a + b, 0),
@@ -151,7 +160,8 @@ describe('model workers count what their model did, through `framesupplier run` 
       };
       return { w: stats.cameras.street!.workers.people!, inferenceP50: stats.models.person?.scheduling?.cameras.street?.inference_ms_p50 ?? null };
     };
-    // street's people worker is `high` (10 % tolerance) and asks 10 frames a second of a model that serves both cameras on one thread.
+    // street's people worker is `high` (10 % tolerance) and asks 10 frames a second of a model that serves both cameras
+    // on one thread (20 frames/s asked).
     let now = await people();
     await eventuallyAsync(async () => (now = await people()).w.objective?.met === false, 'street/people misses its objective', 120_000);
     const objective = now.w.objective!;
