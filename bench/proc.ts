@@ -59,6 +59,28 @@ export function systemEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Set in a bench process re-executed on jemalloc (bench/run.ts): MALLOC_ARENA_MAX as it was before, '' for unset. */
+export const REEXEC_ARENA_VAR = 'FRAMESUPPLIER_BENCH_ARENA_BEFORE';
+
+/**
+ * The environment for a yardstick a bench starts (the careful loop, the decode floor): what a user of it runs,
+ * whatever malloc the bench process itself was given: LD_PRELOAD without jemalloc, and MALLOC_ARENA_MAX as it was
+ * before the bench re-executed itself on jemalloc.
+ */
+export function yardstickEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const others = (env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib !== '' && !lib.includes('libjemalloc'));
+  if (others.length > 0) env.LD_PRELOAD = others.join(' ');
+  else delete env.LD_PRELOAD;
+  const before = env[REEXEC_ARENA_VAR];
+  if (before !== undefined) {
+    if (before === '') delete env.MALLOC_ARENA_MAX;
+    else env.MALLOC_ARENA_MAX = before;
+    delete env[REEXEC_ARENA_VAR];
+  }
+  return env;
+}
+
 /** The malloc a process runs on, as its memory maps show it (jemalloc when its library is mapped); null if it is gone. */
 export function allocatorOf(pid: number | 'self'): Allocator | null {
   try {

@@ -2,8 +2,14 @@
  * `npm run bench [-- NAME ...] [--impl IMPL]`: runs the named workloads (all by
  * default) for every implementation (or only IMPL), printing JSON Lines on
  * stdout, progress on stderr. Run with --expose-gc so heap figures follow a
- * forced collection.
+ * forced collection. A run that includes a workload running the system in this
+ * process (P1, P2, AGE, P3, P4) re-executes itself on the malloc the system is
+ * shipped with (BENCH_ALLOCATOR, jemalloc by default: bench/proc.ts), so its
+ * figures are what a user's system costs; the yardsticks it starts run on
+ * their own malloc.
  */
+import { spawn } from 'node:child_process';
+import { allocatorOf, benchAllocator, REEXEC_ARENA_VAR, systemEnv } from './proc.js';
 import { IMPLS as ALL_IMPLS } from './supplier/impls.js';
 import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
@@ -115,6 +121,19 @@ const requested = args.map((name) => name.toUpperCase());
 // SOAK and SOAK-CHURN take an hour, FRAME-BUFFERS a quarter of one (a diagnosis): run only when named.
 const ONLY_NAMED = new Set(['SOAK', 'SOAK-CHURN', 'FRAME-BUFFERS']);
 const names = requested.length > 0 ? requested : Object.keys(WORKLOADS).filter((name) => !ONLY_NAMED.has(name));
+
+// The workloads whose system runs in this process: on glibc they would measure a malloc users are not given.
+const SYSTEM_IN_PROCESS = new Set(['P1', 'P2', 'AGE', 'P3', 'P4']);
+if (names.some((name) => SYSTEM_IN_PROCESS.has(name)) && benchAllocator().allocator === 'jemalloc' && allocatorOf('self') === 'glibc') {
+  log('re-running on jemalloc (the system in this process; BENCH_ALLOCATOR=glibc to keep glibc)');
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: systemEnv({ [REEXEC_ARENA_VAR]: process.env.MALLOC_ARENA_MAX ?? '' }),
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal === null ? 1 : 128))));
+  process.exit(code);
+}
 for (const name of names) {
   const run = WORKLOADS[name];
   if (run === undefined) {

@@ -1,7 +1,8 @@
 /**
  * Percentiles and output for the benchmarks: JSON Lines on stdout, everything else on stderr. Every line names
- * the malloc of the bench's own process (`process_allocator`: what an in-process bench's figures are of; `npm run
- * bench` runs on glibc unless LD_PRELOAD says otherwise); a bench that starts the system names the system's
+ * the malloc of the bench's own process (`process_allocator`: what an in-process bench's figures are of; a run
+ * with P1, P2, AGE, P3 or P4 re-executes itself on BENCH_ALLOCATOR's, jemalloc by default, the others run on glibc
+ * unless LD_PRELOAD says otherwise: bench/run.ts); a bench that starts the system names the system's
  * (`system_allocator`, BENCH_ALLOCATOR: bench/proc.ts).
  */
 import { allocatorOf } from './proc.js';

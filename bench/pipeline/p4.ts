@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { GATE_REASONS, VisionSystem } from '../../src/pipeline/index.js';
-import { statUsage, threadBreakdown, treeStats, treeThreads } from '../proc.js';
+import { statUsage, threadBreakdown, treeStats, treeThreads, yardstickEnv } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
 import { OSD_MASK_RECT, p4Clip, SUB, type P4Schedule } from './p4-clip.js';
@@ -290,7 +290,7 @@ export function quietLoopArgs(o: QuietLoopOptions): string[] {
 /** The careful loop's JSON line (its last line), or `{ error }` with why there is none. */
 export function runQuietLoop(o: QuietLoopOptions): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
-    const child = spawn(SYSTEM_PYTHON, quietLoopArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(SYSTEM_PYTHON, quietLoopArgs(o), { stdio: ['ignore', 'pipe', 'pipe'], env: yardstickEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

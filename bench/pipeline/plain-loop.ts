@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { yardstickEnv } from '../proc.js';
 
 export const CAREFUL_LOOP = fileURLToPath(new URL('../../../bench/pipeline/plain_loop.py', import.meta.url));
 /** Debian's interpreter, where python3-opencv is installed (not a pyenv python3 first on PATH). */
@@ -42,7 +43,7 @@ export interface CarefulLoopOptions {
 /** Runs a child to its end: its stdout and stderr, and its exit code. */
 function run(command: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: yardstickEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -39,6 +39,7 @@ export {
   type NativeFormat,
   type DecodedFrame,
   type ConvertedPicture,
+  type Conversion,
   type Discard,
 } from './native-decoder.js';
 export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeNow, type DecodeSetting } from './decode-policy.js';
