@@ -15,6 +15,8 @@
  * - light change runs: runs on frames of the 5 s from the sudden light change (nothing else is in the picture
  *   then, by construction: every run there is the light's);
  * - false detections: runs that found something on a frame with nothing in the picture (nor on the frames beside it).
+ * P4_ONSETS=1 writes each onset's runs to stderr (ms from the onset: frame captured → result in hand, + found),
+ * to tell a late motion trigger from a wait for the model.
  */
 import { percentile, round, sortedCopy } from '../stats.js';
 import { baseFrame, objectAt, type P4Schedule } from './p4-clip.js';
@@ -97,6 +99,15 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
           continue;
         }
         latencies.push(Math.min(...seen.map((r) => r.doneTime)) - onset);
+        if (process.env.P4_ONSETS === '1') {
+          // Diagnosis: each onset's runs near it (ms from the onset: frame captured, result in hand, found or not).
+          const near = mine.filter((r) => r.captureTime >= onset - 300 && r.captureTime <= onset + 700);
+          process.stderr.write(
+            `onset camera ${camera} ${object.id} k ${k}: ${Math.round(Math.min(...seen.map((r) => r.doneTime)) - onset)} ms; runs ${near
+              .map((r) => `${Math.round(r.captureTime - onset)}→${Math.round(r.doneTime - onset)}${r.found ? '+' : '-'}`)
+              .join(' ')}\n`,
+          );
+        }
       }
       const light = at(schedule.lightFrame, k);
       if (light >= window.from && light + LIGHT_WINDOW_MS <= window.to) {
