@@ -49,14 +49,23 @@ export function benchAllocator(): { allocator: Allocator; asked: Allocator } {
  * MALLOC_ARENA_MAX=2 beside it (unless given), as the unit sets them, or, for glibc, LD_PRELOAD without jemalloc.
  */
 export function systemEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const others = (process.env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib !== '' && !lib.includes('libjemalloc'));
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   if (benchAllocator().allocator === 'jemalloc') {
-    env.LD_PRELOAD = ['libjemalloc.so.2', ...others].join(' ');
+    env.LD_PRELOAD = ['libjemalloc.so.2', ...preloadsBesidesJemalloc()].join(' ');
     env.MALLOC_ARENA_MAX ??= '2';
-  } else if (others.length > 0) env.LD_PRELOAD = others.join(' ');
-  else delete env.LD_PRELOAD;
+  } else setPreloads(env, preloadsBesidesJemalloc());
   return env;
+}
+
+/** This process's LD_PRELOAD libraries other than jemalloc. */
+function preloadsBesidesJemalloc(): string[] {
+  return (process.env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib !== '' && !lib.includes('libjemalloc'));
+}
+
+/** LD_PRELOAD set to `libs`, or removed when there are none. */
+function setPreloads(env: NodeJS.ProcessEnv, libs: readonly string[]): void {
+  if (libs.length > 0) env.LD_PRELOAD = libs.join(' ');
+  else delete env.LD_PRELOAD;
 }
 
 /** Set in a bench process re-executed on jemalloc (bench/run.ts): MALLOC_ARENA_MAX as it was before, '' for unset. */
@@ -69,9 +78,7 @@ export const REEXEC_ARENA_VAR = 'FRAMESUPPLIER_BENCH_ARENA_BEFORE';
  */
 export function yardstickEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  const others = (env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((lib) => lib !== '' && !lib.includes('libjemalloc'));
-  if (others.length > 0) env.LD_PRELOAD = others.join(' ');
-  else delete env.LD_PRELOAD;
+  setPreloads(env, preloadsBesidesJemalloc());
   const before = env[REEXEC_ARENA_VAR];
   if (before !== undefined) {
     if (before === '') delete env.MALLOC_ARENA_MAX;

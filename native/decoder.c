@@ -480,7 +480,8 @@ static void convert_picture(Decoder *d, Converter *c, AVFrame *f, Job *job) {
   int ow = asked ? job->want_w : d->out_w, oh = asked ? job->want_h : d->out_h;
   job->out_w = ow;
   job->out_h = oh;
-  *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, ow, oh, d->out_fmt, asked ? SWS_BILINEAR : SWS_BICUBIC, NULL, NULL, NULL);
+  int flags = asked ? SWS_BILINEAR : SWS_BICUBIC;
+  *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, ow, oh, d->out_fmt, flags, NULL, NULL, NULL);
   if (*sws == NULL) {
     av_frame_unref(f);
     return fail(job, "cannot convert the frame's pixel format", 0);
@@ -492,7 +493,6 @@ static void convert_picture(Decoder *d, Converter *c, AVFrame *f, Job *job) {
     av_frame_unref(f);
     return fail(job, "the target buffer is too small", need < 0 ? need : 0);
   }
-  int flags = asked ? SWS_BILINEAR : SWS_BICUBIC;
   GrayTable *t = &c->gray;
   int by_table = d->out_fmt == AV_PIX_FMT_GRAY8 && ow == f->width && oh == f->height && gray_table_fits(f->format);
   if (by_table && (t->src_fmt != f->format || t->flags != flags)) by_table = gray_table_make(t, f->format, flags);

@@ -98,12 +98,13 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
           missed++;
           continue;
         }
-        latencies.push(Math.min(...seen.map((r) => r.doneTime)) - onset);
+        const latency = Math.min(...seen.map((r) => r.doneTime)) - onset;
+        latencies.push(latency);
         if (process.env.P4_ONSETS === '1') {
           // Diagnosis: each onset's runs near it (ms from the onset: frame captured, result in hand, found or not).
           const near = mine.filter((r) => r.captureTime >= onset - 300 && r.captureTime <= onset + 700);
           process.stderr.write(
-            `onset camera ${camera} ${object.id} k ${k}: ${Math.round(Math.min(...seen.map((r) => r.doneTime)) - onset)} ms; runs ${near
+            `onset camera ${camera} ${object.id} k ${k}: ${Math.round(latency)} ms; runs ${near
               .map((r) => `${Math.round(r.captureTime - onset)}→${Math.round(r.doneTime - onset)}${r.found ? '+' : '-'}`)
               .join(' ')}\n`,
           );

@@ -51,6 +51,8 @@ function cropFlipRgb(src: Uint8Array, srcWidth: number, rect: { x: number; y: nu
 }
 
 const CROP = { x: 100, y: 50, width: 400, height: 300 };
+/** vtest.avi as MJPEG: full-range (yuvj420p) pictures. */
+const mjpegClip = (): Promise<string> => media('vtest-mjpeg.avi', ['-an', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p']);
 
 describe('capture: crop and hflip, both decoders', { timeout: 120_000 }, () => {
   const cases: { name: string; output: OutputOptions; size: [number, number]; source?: () => Promise<string> }[] = [
@@ -76,7 +78,7 @@ describe('capture: crop and hflip, both decoders', { timeout: 120_000 }, () => {
       name: 'gray from full-range MJPEG',
       output: { format: 'gray' },
       size: [768, 576],
-      source: () => media('vtest-mjpeg.avi', ['-an', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p']),
+      source: mjpegClip,
     },
     // Past the right edge: moved inside the frame (x 368), as ffmpeg's crop filter does.
     { name: 'rgb24 cropped past the edge', output: { format: 'rgb24', crop: { x: 600, y: 0, width: 400, height: 300 } }, size: [400, 300] },
@@ -109,8 +111,7 @@ describe('capture: crop and hflip, both decoders', { timeout: 120_000 }, () => {
         decoder.close();
       }
     };
-    const mjpeg = await media('vtest-mjpeg.avi', ['-an', '-c:v', 'mjpeg', '-q:v', '5', '-pix_fmt', 'yuvj420p']);
-    for (const source of [VTEST, await h264Clip(), mjpeg]) {
+    for (const source of [VTEST, await h264Clip(), await mjpegClip()]) {
       assert.deepEqual(await convertedBy(source, { format: 'gray' }), ['table', 'table'], source);
       assert.deepEqual(await convertedBy(source, { format: 'gray', width: 384 }), ['swscale', 'swscale'], source);
       assert.deepEqual(await convertedBy(source, { format: 'nv12' }), ['swscale', 'swscale'], source);
