@@ -63,6 +63,9 @@
 #endif
 #include <dlfcn.h>
 
+/* Packets whose read times are kept (a codec holds a few: its reorder depth and its frame threads). */
+#define ARRIVALS 64
+
 typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT } JobKind;
 
 /* One call from JavaScript: its arguments, its results, and what keeps its JavaScript values alive. */
@@ -95,7 +98,7 @@ typedef struct {
   int conversion; /* how the picture was converted: 0 not at all, 1 swscale, 2 the gray table */
   double key_pts_ms; /* the last keyframe decoded during the call (handed out or passed over), -1 if none */
   int packets;       /* the video stream's packets read during the call (decoded or discarded) */
-  double decode_ms;  /* from reading the last packet the picture needed to the picture out: decoding's own latency */
+  double decode_ms;  /* from reading the picture's own packet to the picture out: decoding's latency, the codec's reordering and frame threads included */
   double picture; /* convert: the current picture's number (present() counts them) */
   int held;          /* next, holding: a packet was read and held, no picture comes with this answer */
   int burst;         /* next: held packets decoded to catch up before this picture */
@@ -148,6 +151,13 @@ typedef struct {
   int hflip;
   int eof_sent;
   double last_packet_at; /* monotonic ms: when the video stream's last packet was read (pictures can come from an earlier call's packets) */
+  /*
+   * When each of the last ARRIVALS packets fed to the codec was read, by its pts: a picture comes out of the codec
+   * packets after its own was read (B-frame reordering, frame threads), and its decoding latency counts from its own.
+   */
+  int64_t arrival_pts[ARRIVALS];
+  double arrival_at[ARRIVALS];
+  int arrival_next;
   double time_base;
   int discard; /* what the codec discards now (Job.discard's values) */
   int refs_lost; /* a frame after the last keyframe fed was discarded with keyframes only: later frames may refer to it */
@@ -302,7 +312,9 @@ static void open_execute(Decoder *d, Job *job) {
   d->dec->thread_count = job->threads; /* 0: one per core */
   d->held_limit = job->held_limit > 0 ? (size_t)job->held_limit : 0;
   d->fed_valid = 1;
-  d->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  /* Frame threads hold each picture back by one packet per thread besides the first (ADR 0086): only when asked for
+     by a thread count; by default slice threads, which add no delay (and work where a stream has several slices). */
+  d->dec->thread_type = job->threads > 1 ? FF_THREAD_FRAME | FF_THREAD_SLICE : FF_THREAD_SLICE;
   /* Keyframes only: the codec discards every other frame before decoding it (ffmpeg's -skip_frame nokey). */
   if (job->keyframes_only) {
     d->dec->skip_frame = AVDISCARD_NONKEY;
@@ -555,6 +567,26 @@ static double monotonic_ms(void) {
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+static void arrival_note(Decoder *d, const AVPacket *pkt, double at) {
+  int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+  if (ts == AV_NOPTS_VALUE) return;
+  d->arrival_pts[d->arrival_next] = ts;
+  d->arrival_at[d->arrival_next] = at;
+  d->arrival_next = (d->arrival_next + 1) % ARRIVALS;
+}
+
+/* When the picture's own packet was read; the last packet's read time when it is not among those kept. */
+static double arrival_of(Decoder *d, const AVFrame *f) {
+  int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+  if (ts != AV_NOPTS_VALUE) {
+    for (int i = 0; i < ARRIVALS; i++) {
+      int at = (d->arrival_next - 1 - i + ARRIVALS) % ARRIVALS;
+      if (d->arrival_at[at] > 0 && d->arrival_pts[at] == ts) return d->arrival_at[at];
+    }
+  }
+  return d->last_packet_at;
+}
+
 /*
  * Keeps a video packet (its reference moves out of pkt): a keyframe starts a new group and lets go the one
  * before the last; over the bound the older group goes first, then the buffer is let go until the next
@@ -699,7 +731,8 @@ static bool receive_picture(Decoder *d, Job *job) {
         av_frame_unref(d->frame);
         continue;
       }
-      job->decode_ms = d->last_packet_at > 0 ? monotonic_ms() - d->last_packet_at : 0;
+      double arrived = arrival_of(d, d->frame);
+      job->decode_ms = arrived > 0 ? monotonic_ms() - arrived : 0;
       return true;
     }
     if (r == AVERROR_EOF) {
@@ -746,6 +779,7 @@ static bool receive_picture(Decoder *d, Job *job) {
       int wanted = job->discard;
       if ((wanted == 1 || wanted == 2) && job->decode_from_ms >= 0 && packet_pts_ms(d, d->pkt) >= job->decode_from_ms) wanted = 0;
       apply_discard(d, d->pkt, wanted);
+      arrival_note(d, d->pkt, d->last_packet_at);
       r = avcodec_send_packet(d->dec, d->pkt);
       /* A corrupt packet is skipped, as ffmpeg does; the decoder resynchronises on the next keyframe. */
       (void)r;

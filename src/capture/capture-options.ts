@@ -48,7 +48,12 @@ export interface CaptureOptions extends SourceOptions {
    * frames decoded straight into the pool: no pipe, no copy (ADR 0011).
    */
   readonly decoder?: 'ffmpeg' | 'native';
-  /** The native decoder's threads; 0 (default): one per core, libav's choice. With many cameras, 1 costs less CPU and memory per frame. */
+  /**
+   * The native decoder's threads. 0 (default): slice threads, one per core, which add no delay (and help only a stream
+   * cut into several slices); 1: one thread; 2 or more: frame threads besides, for a stream one core cannot decode in
+   * time, each thread past the first holding every picture back by one frame interval (the `decoded` hop shows it;
+   * ADR 0086).
+   */
   readonly decoderThreads?: number;
   /**
    * In-process decoder: while no reader reads, decode nothing and hold the packets since the keyframe before the last, to

@@ -223,7 +223,10 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
     args.push('-fflags', 'nobuffer', '-analyzeduration', '1000000', '-probesize', '1000000');
   }
   if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
-  // A decoder option, given before its input: the codec discards every frame but keyframes (or the non-reference ones) undecoded.
+  // Decoder options, given before their input. Played as it comes: no frame threads, which hold each picture back by a
+  // packet per thread while the pipe's reader dates it on arrival (ADR 0086); slice threads add no delay. (A lavfi graph is not decoded.)
+  if (kind !== 'lavfi' && (kind !== 'file' || realtime)) args.push('-thread_type', 'slice');
+  // The codec discards every frame but keyframes (or the non-reference ones) undecoded.
   if (keyframesOnly) args.push('-skip_frame', 'nokey');
   else if (decode === 'nonref') args.push('-skip_frame', 'nonref');
   args.push('-i', input, '-an', '-sn', '-dn');

@@ -175,7 +175,7 @@ export const CaptureSchema = Type.Object(
     decoderThreads: Type.Optional(
       int(0, 64, {
         description:
-          "The in-process decoder's threads for this camera; 0: one per core (libav's choice). Default: 1 when the system has more cameras than cores (the cores are shared between decoders already), else 0.",
+          "The in-process decoder's threads for this camera. 0: slice threads, one per core, which add no delay; 1: one thread; 2 or more: frame threads, for a stream one core cannot decode in time, each thread past the first adding a frame interval to every frame's age. Default: 1 when the system has more cameras than cores (the cores are shared between decoders already), else 0.",
       }),
     ),
     backoff: Backoff,

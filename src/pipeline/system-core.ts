@@ -254,8 +254,8 @@ export class SystemCore {
       scene: this.#scene,
       tracks: (camera, worker) => this.tracking.tracks(camera, worker),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
-      // More cameras than cores: the cores are shared between decoders already, and a decoder's own frame
-      // threads (each with its context and reference frames) cost CPU and memory for nothing.
+      // More cameras than cores: the cores are shared between decoders already, and a decoder's own slice
+      // threads are idle threads besides.
       ...(Math.max(this.cameras.size + 1, Object.keys(this.config.cameras).length) > availableParallelism() ? { decoderThreads: 1 } : {}),
     });
   }

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { NativeDecoder, nativeDecoderUnavailable, StreamCapture } from '../../src/capture/index.js';
 import { FrameSupplier, type Frame } from '../../src/supplier/index.js';
-import { assertReconnects, capture, captures, corruptFile, h264Clip, RtspServer, until, VTEST } from './fixtures.js';
+import { assertReconnects, capture, captures, corruptFile, frames, h264Clip, RtspServer, until, VTEST } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -96,5 +96,27 @@ describe('capture: native decoder with a real RTSP server', { timeout: 120_000 }
     }
     await cap.close();
     assert.equal(cap.state, 'stopped');
+  });
+
+  it("dates a live picture by its own packet: frame threads' delay is in its age, and none by default", async () => {
+    // The clip: 10 fps, no B-frames (x264's zerolatency), so a picture comes out of one thread on its own packet,
+    // and out of three frame threads two packets later: 200 ms the `decoded` hop must show (ADR 0086).
+    const decodedAge = async (decoderThreads?: number): Promise<number> => {
+      const { cap, sub } = capture({
+        source: server.url,
+        decoder: 'native',
+        output: { width: 384, height: 288 },
+        ...(decoderThreads === undefined ? {} : { decoderThreads }),
+      });
+      await frames(sub, 30);
+      const hop = cap.stats().hops.decoded;
+      await cap.close();
+      assert.ok(hop.p50Ms !== null && hop.count >= 30, JSON.stringify(hop));
+      return hop.p50Ms;
+    };
+    const framed = await decodedAge(3);
+    const plain = await decodedAge();
+    assert.ok(framed >= 150, `three frame threads hold a picture two intervals (200 ms): decoded hop p50 ${framed} ms`);
+    assert.ok(plain < 100, `slice threads hold none: decoded hop p50 ${plain} ms, under one interval`);
   });
 });

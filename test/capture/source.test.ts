@@ -108,6 +108,16 @@ describe('resolveSource()', { timeout: 60_000 }, () => {
     assert.throws(() => resolveSource('lavfi:'), { code: 'ERR_INVALID_CAPTURE_OPTION' });
   });
 
+  it('ffmpeg decodes a source played as it comes without frame threads (they hold pictures back), a file read at full speed with them', () => {
+    const pair = (args: readonly string[]): string[] => args.slice(args.indexOf('-thread_type'), args.indexOf('-thread_type') + 2);
+    for (const source of ['rtsp://cam/stream', 'https://cam/video.mjpg', '/v.mp4']) {
+      const { args } = resolveSource(source);
+      assert.deepEqual(pair(args), ['-thread_type', 'slice'], source);
+      assert.ok(args.indexOf('-thread_type') < args.indexOf('-i'), 'a decoder option goes before its input');
+    }
+    assert.ok(!resolveSource('/v.mp4', { realtime: false }).args.includes('-thread_type'));
+  });
+
   it('decode: auto by default; a fixed mode reaches ffmpeg as -skip_frame; keyframesOnly is decode: keyframes', () => {
     assert.equal(resolveSource('/v.mp4').native.decode, 'auto');
     assert.ok(!resolveSource('/v.mp4').args.includes('-skip_frame'));
