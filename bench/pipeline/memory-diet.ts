@@ -158,6 +158,9 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       malloc: m.malloc?.allocator ?? null,
       streaming: Object.values(s.cameras).filter((c) => c.state === 'streaming').length,
       tree_rss_mb: mb(procs.reduce((n, p) => n + p.rssBytes, 0)),
+      // What the tree takes from the machine: each shared page (Node's code in two processes, the frame stores mapped by
+      // the system and its model server) counted once, split between the processes that map it.
+      tree_pss_mb: mb(procs.reduce((n, p) => n + p.pssBytes, 0)),
       processes: procs.length,
       tree_cpu_pct: cpuPct,
       // Frame age where the model's results come out, and where frames reach the light worker (a module worker reports no take).

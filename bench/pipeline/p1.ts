@@ -285,7 +285,13 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
           decode_floor: floor,
           // framesupplier's figure over the careful loop's: below 1 is framesupplier ahead.
           vs_careful_loop: versusCarefulLoop(
-            { ageP50: agesSorted.p50, ageP99: agesSorted.p99, cpuPctPerCamera: cpuPct / cameras, rssMbEnd: usageEnd.rssBytes / 2 ** 20 },
+            {
+              ageP50: agesSorted.p50,
+              ageP99: agesSorted.p99,
+              cpuPctPerCamera: cpuPct / cameras,
+              rssMbEnd: usageEnd.rssBytes / 2 ** 20,
+              pssMbEnd: usageEnd.pssBytes / 2 ** 20,
+            },
             loop,
           ),
           // framesupplier's CPU per camera over the decode floor's: what it costs above decoding alone.

@@ -15,7 +15,8 @@
  * missed, tracks ended while their object was there, runs during the light change. CPU and RSS are of the
  * implementation's whole process tree (framesupplier: this process, its decoders and the model server).
  * Cameras beyond P4_CLIPS (default 16) distinct clips reuse clip i mod P4_CLIPS (their events coincide).
- * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs.
+ * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs. P4_MODEL_THREADS=N (default 1) gives
+ * framesupplier's model server N threads (N calls at once, as the person handler's `threads`); the careful loop keeps one.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -37,6 +38,8 @@ export const QUIET_LOOP = fileURLToPath(new URL('../../../bench/pipeline/quiet_l
 const MODEL_SERVER = fileURLToPath(new URL('./p4-model-server.js', import.meta.url));
 /** The model's CPU per call (ms): P4_MODEL_MS, default 50 (the person model's measured cost for its line). */
 export const MODEL_MS = Number(process.env.P4_MODEL_MS ?? 50);
+/** The model's threads, calls served at once (P4_MODEL_THREADS, default 1), as the person handler's `threads`. */
+const MODEL_THREADS = Number(process.env.P4_MODEL_THREADS ?? 1);
 const WARMUP_S = 5;
 
 /** The clips for N cameras: min(N, clips) distinct ones, made two at a time (cached between runs). */
@@ -66,9 +69,13 @@ interface ModelServerChild {
 
 /** P4's model server in its own process; resolves once it listens. */
 async function startModel(socket: string, shmDir: string): Promise<ModelServerChild> {
-  const child = spawn(process.execPath, [MODEL_SERVER, '--socket', socket, '--shm-dir', shmDir, '--burn-ms', String(MODEL_MS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MODEL_SERVER, '--socket', socket, '--shm-dir', shmDir, '--burn-ms', String(MODEL_MS), '--threads', String(MODEL_THREADS)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines: string[] = [];
   let buffer = '';
   const listening = new Promise<void>((resolve, reject) => {
@@ -219,6 +226,7 @@ async function framesupplierOnce(
     gated,
     max_fps: maxFps,
     model_ms: MODEL_MS,
+    model_threads: MODEL_THREADS,
     ...figures(cameras, wallS, usageEnd.cpuS - usageStart.cpuS, runs.length, modelEnd - modelStart, score),
     // Where the tree's CPU went, % of one core for all cameras (the model server's process included).
     cpu_pct_by_thread: threadBreakdown(threadsStart, threadsEnd, wallS),

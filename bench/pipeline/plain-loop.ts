@@ -121,9 +121,13 @@ export function ratio(ours: number | null, theirs: unknown): number | null {
   return ours !== null && Number.isFinite(ours) && typeof theirs === 'number' && theirs > 0 ? Number((ours / theirs).toFixed(2)) : null;
 }
 
-/** The `vs_careful_loop` ratios every workload prints: age p50/p99 (capture → result), CPU per camera, RSS at the end. */
+/**
+ * The `vs_careful_loop` ratios every workload prints: age p50/p99 (capture → result), CPU per camera, RSS at the end,
+ * and PSS at the end where both sides have it (shared pages counted once over the processes that map them: Node's code
+ * in the system and its model server, the frame stores both map).
+ */
 export function versusCarefulLoop(
-  ours: { ageP50: number | null; ageP99: number | null; cpuPctPerCamera: number; rssMbEnd: number },
+  ours: { ageP50: number | null; ageP99: number | null; cpuPctPerCamera: number; rssMbEnd: number; pssMbEnd?: number },
   loop: Record<string, unknown>,
 ): Record<string, number | null> {
   return {
@@ -131,5 +135,6 @@ export function versusCarefulLoop(
     age_ms_p99: ratio(ours.ageP99, loop.age_ms_p99),
     cpu_pct_per_camera: ratio(ours.cpuPctPerCamera, loop.cpu_pct_per_camera),
     rss_mb_end: ratio(ours.rssMbEnd, loop.rss_mb_end),
+    pss_mb_end: ratio(ours.pssMbEnd ?? null, loop.pss_mb_end),
   };
 }

@@ -246,6 +246,18 @@ def rss_mb():
     return 0.0
 
 
+def pss_mb():
+    """Proportional set size: shared pages (libraries mapped by other processes too) counted in part."""
+    try:
+        with open("/proc/self/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def percentile(sorted_values, p):
     """The nearest-rank percentile, as bench/stats.ts computes it."""
     if not sorted_values:
@@ -271,6 +283,7 @@ with window:
 wall = wall_end - wall_start
 cpu = cpu_seconds() - cpu_start
 rss_end = rss_mb()
+pss_end = pss_mb()
 stop.set()
 with fresh:
     fresh.notify_all()
@@ -294,6 +307,7 @@ line = {
     "cpu_pct_per_camera": round(cpu_pct / args.cameras, 2),
     "rss_mb_start": round(rss_start, 1),
     "rss_mb_end": round(rss_end, 1),
+    "pss_mb_end": None if pss_end is None else round(pss_end, 1),
     "model_fps": round(sum(per_camera), 2),
     "camera_model_fps_min": round(min(per_camera), 2),
     "camera_model_fps_max": round(max(per_camera), 2),

@@ -133,7 +133,7 @@ describe('the careful loop of the benchmarks', { timeout: 240_000 }, () => {
     assert.equal(line.impl, 'careful-loop-python-opencv');
     assert.equal(line.workload, 'P2');
     assert.equal(line.cameras, 2);
-    for (const key of ['cpu_pct', 'cpu_pct_per_camera', 'rss_mb_end', 'model_fps', 'age_ms_p50', 'age_ms_p99', 'age_taken_ms_p50']) {
+    for (const key of ['cpu_pct', 'cpu_pct_per_camera', 'rss_mb_end', 'pss_mb_end', 'model_fps', 'age_ms_p50', 'age_ms_p99', 'age_taken_ms_p50']) {
       assert.equal(typeof line[key], 'number', `${key} in ${JSON.stringify(line)}`);
     }
     checkAccounting(line, served, 2, spawned, exited, 20);
