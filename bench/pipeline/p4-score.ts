@@ -15,6 +15,7 @@
  * - light change runs: runs on frames of the 5 s from the sudden light change (nothing else is in the picture
  *   then, by construction: every run there is the light's);
  * - false detections: runs that found something on a frame with nothing in the picture (nor on the frames beside it).
+ * P4_ENDS=1 writes each track ended while its object was there, with the camera's runs before its end, to stderr.
  * P4_ONSETS=1 writes each onset's runs to stderr (ms from the onset: frame captured → result in hand, + found),
  * to tell a late motion trigger from a wait for the model.
  */
@@ -123,7 +124,21 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
       if (object === null) continue;
       // Frames from the sighting to the end of that object's appearance.
       const left = object.lastFrame - baseFrame(schedule, seenFrame);
-      if (endFrame <= seenFrame + left) endedEarly++;
+      if (endFrame <= seenFrame + left) {
+        endedEarly++;
+        if (process.env.P4_ENDS === '1') {
+          // Diagnosis: the camera's runs from a second before the last sighting to the end (ms from the last sighting).
+          const around = mine.filter((r) => r.captureTime >= end.lastSeen - 1000 && r.captureTime <= end.at);
+          process.stderr.write(
+            `ended early camera ${camera} ${object.id}: seen at clip frame ${baseFrame(schedule, seenFrame)} (appearance ${object.firstFrame}-${object.lastFrame}), ended ${Math.round(end.at - end.lastSeen)} ms after; runs ${around
+              .map(
+                (r) =>
+                  `${Math.round(r.captureTime - end.lastSeen)}→${Math.round(r.doneTime - end.lastSeen)}${r.found ? '+' : '-'}${r.clipFrame === null ? '' : `@${r.clipFrame}`}`,
+              )
+              .join(' ')}\n`,
+          );
+        }
+      }
     }
   }
   const sorted = sortedCopy(latencies);

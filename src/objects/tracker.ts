@@ -30,7 +30,11 @@
  * `recheckSeconds` set, a track ends `endAfterSeconds` after the first frame
  * that missed it (and was not matched since), never for a gap alone; a camera
  * that gave no frame at all for recheckSeconds + endAfterSeconds went quiet,
- * and expire() ends its tracks then.
+ * and expire() ends its tracks then. Such a worker's looks are far apart, so
+ * an object that stood still and starts to move (no velocity to carry its
+ * box) may be past matchIou one look later: a known track left unmatched is
+ * given the nearest new high-score detection within one box size of where it
+ * was last seen.
  *
  * Pure: no timers, no clock of its own. Ids come from `newId`, given the
  * capture time of the track's first detection.
@@ -214,7 +218,14 @@ export class Tracker {
       matched,
     );
     // 3: tracks seen once: no velocity yet, so the nearest high score within reach
-    this.#assign(this.#reachPairs(firstSighting, dets, high, time), dets, time, taken, matched);
+    this.#assign(this.#reachPairs(firstSighting, dets, high, time, this.#speedReach), dets, time, taken, matched);
+    // 4: frames now and then: an object that stood still and starts to move has no velocity to carry its box, and
+    // one look later it may be past matchIou (a person who gets up, seen twice a second): the nearest high score
+    // left within one box size of where it was last seen is still it, not a new object.
+    if (sparse) {
+      const left = withVelocity.filter((t) => !matched.has(t));
+      this.#assign(this.#reachPairs(left, dets, high, time, boxReach), dets, time, taken, matched);
+    }
     // Corrected once every match is known: a box beside another object is read against what is seen of it now.
     const seen = [...matched].sort((a, b) => a[1].box[0] - b[1].box[0]);
     let widest = 0;
@@ -367,12 +378,21 @@ export class Tracker {
     return pairs;
   }
 
-  /** Pairs of a once-seen track and a detection its centre could have reached; nearer is better. */
-  #reachPairs(tracks: readonly TrackState[], dets: readonly Detection[], candidates: readonly number[], time: number): Pair[] {
+  /** A once-seen track's reach: the speed limit over the real gap, plus half the box (a detector's centre wobbles by that much). */
+  readonly #speedReach = (box: Box, dt: number): number => this.options.maxSpeed * dt + Math.max(box[2] - box[0], box[3] - box[1]) / 2;
+
+  /** Pairs of a track and a detection its centre could have reached (`reachOf` its last box and the gap); nearer is better. */
+  #reachPairs(
+    tracks: readonly TrackState[],
+    dets: readonly Detection[],
+    candidates: readonly number[],
+    time: number,
+    reachOf: (box: Box, dt: number) => number,
+  ): Pair[] {
     const pairs: Pair[] = [];
     for (const t of tracks) {
       const a = t.box;
-      const dt = (time - t.lastSeen) / 1000;
+      const reach = reachOf(a, (time - t.lastSeen) / 1000);
       for (const i of candidates) {
         const d = dets[i]!;
         if (d.label !== t.label) continue;
@@ -380,8 +400,6 @@ export class Tracker {
         const dx = (a[0] + a[2] - b[0] - b[2]) / 2;
         const dy = (a[1] + a[3] - b[1] - b[3]) / 2;
         const distance = Math.hypot(dx, dy);
-        // reach: the speed limit over the real gap, plus half the box (a detector's centre wobbles by that much)
-        const reach = this.options.maxSpeed * dt + Math.max(a[2] - a[0], a[3] - a[1]) / 2;
         // a size change of more than 2× is another object
         const ratio = boxArea(b) / Math.max(boxArea(a), 1e-12);
         if (distance <= reach && ratio < 4 && ratio > 0.25) pairs.push({ track: t, det: i, score: -distance });
@@ -417,4 +435,9 @@ export class Tracker {
       t.stationary = false;
     }
   }
+}
+
+/** A known track's reach when frames are sparse: one box size (its longer side) from where it was last seen. */
+function boxReach(box: Box): number {
+  return Math.max(box[2] - box[0], box[3] - box[1]);
 }

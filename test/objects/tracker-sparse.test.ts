@@ -33,6 +33,37 @@ describe('a tracker given frames now and then (recheckSeconds)', { timeout: 60_0
     assert.equal(dense.update(30_200, seen()).ended.length, 1, 'time alone ends it when every frame is a look');
   });
 
+  it('keeps the id of an object that stood still and starts to move, seen twice a second (a person who gets up)', () => {
+    // P4's walker leaving after 34 s of standing: 96 × 256 px of a 1280 × 720 picture, 115 px a second. Its first look
+    // after it started to move came 600 ms later: 69 px on, an IoU of 0.16 with where it stood (matchIou is 0.2).
+    const [w, h, speed] = [96 / 1280, 256 / 720, 115 / 1280];
+    const at = (x: number): Box => [x, 0.5, x + w, 0.5 + h];
+    const start = 760 / 1280;
+    const tracker = new Tracker({ endAfterSeconds: END_AFTER, recheckSeconds: 10 });
+    for (const t of [0, 100, 200, 10_200, 20_200, 30_200]) tracker.update(t, seen(at(start)));
+    const id = tracker.active()[0]!.id;
+    for (const dt of [600, 1100, 1600, 2200, 2700, 3200]) {
+      const update = tracker.update(30_200 + dt, seen(at(start + (speed * dt) / 1000)));
+      assert.deepEqual(update.ended, [], `nothing ended ${dt} ms after it started to move`);
+      assert.deepEqual(
+        tracker.active().map((t) => t.id),
+        [id],
+        `one track, the same, ${dt} ms after`,
+      );
+    }
+  });
+
+  it('takes no detection farther than one box size for a track left unmatched, where a new object starts its own', () => {
+    const tracker = confirmed(10);
+    const id = tracker.active()[0]!.id;
+    // The person stays unseen; another comes in, its centre 0.45 away: more than the box's longer side (0.3).
+    const far: Box = [0.85, 0.4, 0.95, 0.7];
+    tracker.update(5_000, seen(far));
+    const ids = tracker.active().map((t) => t.id);
+    assert.ok(ids.includes(id), 'the old track waits for its misses');
+    assert.equal(tracker.active().find((t) => t.id === id)!.missedSince, 5_000, 'and was not given the far detection');
+  });
+
   it('ends a track endAfterSeconds after the first frame that missed it, and says since when it is missed', () => {
     const tracker = confirmed(10);
     const first = tracker.update(20_000, []);
