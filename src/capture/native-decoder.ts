@@ -114,9 +114,9 @@ export interface DecodedFrame {
   /** The video stream's packets read for this frame: decoded, or discarded undecoded (skip_frame). */
   readonly packets: number;
   /**
-   * From reading the last packet this picture needed (the one that made it decodable: its own, or for a picture held
-   * for reordering the next one) to the picture out of the decoder, ms: decoding's own latency, threads and reordering
-   * included, waiting for the network not.
+   * From reading this picture's own packet to the picture out of the decoder, ms: decoding's own latency, the codec's
+   * frame threads and reordering included (each holds a picture back by packets read after its own: ADR 0086),
+   * waiting for the network not. The last packet's read when its own is no longer known.
    */
   readonly decodeMs: number;
   /** Holding: one packet was read and held, and no picture comes with this answer (ptsMs is the packet's). */

@@ -338,7 +338,7 @@ export class NativeRun implements DecoderRun {
           const number = decoder.present();
           const at = performance.now();
           host.decoded(at);
-          // Captured when its packet arrived (held), else when the last packet it needed was read (decodeMs before it
+          // Captured when its packet arrived (held), else when its own packet was read (decodeMs before it
           // came out, ADR 0041), or at its due time for a paced file.
           const arrived = this.#arrivalOf(picture.ptsMs);
           const captureTime = arrived?.captureTime ?? Math.min(at, Math.max(dueAt, at - picture.decodeMs));

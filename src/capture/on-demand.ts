@@ -24,7 +24,7 @@ import type { ConvertedPicture, ConvertSize, NativeDecoder } from './native-deco
 
 /** When a picture's data was in hand, and when it became the decoder's current one. */
 export interface PictureTimes {
-  /** Monotonic (performance.now()): the frame's captureTime, when the last packet it needed was read. */
+  /** Monotonic (performance.now()): the frame's captureTime, when its own packet was read (ADR 0086). */
   readonly captureTime: number;
   /** Monotonic: when the decoder handed the picture out (captureTime where decoding is not seen apart). */
   readonly decodedTime: number;
