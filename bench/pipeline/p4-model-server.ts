@@ -23,6 +23,23 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
+type Infer = InferenceHandler['infer'];
+
+/**
+ * What a call finds in its frame, counted per camera and the frame let go: the dark block as a detection (none
+ * without it) and the display's frame number.
+ */
+function lookAt(frame: Parameters<Infer>[0], request: Parameters<Infer>[1], calls: Map<string, number>) {
+  calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
+  // Gray and NV12 both begin with the luma plane.
+  const luma = frame.data.subarray(0, frame.width * frame.height);
+  const found = darkBox(luma, frame.width, frame.height);
+  const clipFrame = readOsd(luma, frame.width, frame.height);
+  frame.release?.();
+  const detections = found === null ? [] : [{ class_id: 0, class_name: 'object', confidence: Math.min(0.99, 0.5 + found.pixels / 10_000), bbox: found.box }];
+  return { detections, clipFrame };
+}
+
 /** The handler: the dark block and the display's frame number, then CPU burnt to `burnMs` in all. */
 export function quietHomeHandler(modelId: string, burnMs: number, calls: Map<string, number>): InferenceHandler {
   return {
@@ -30,18 +47,11 @@ export function quietHomeHandler(modelId: string, burnMs: number, calls: Map<str
     modelId,
     infer(frame, request) {
       const start = cpuMs();
-      calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
-      // Gray and NV12 both begin with the luma plane.
-      const luma = frame.data.subarray(0, frame.width * frame.height);
-      const found = darkBox(luma, frame.width, frame.height);
-      const clipFrame = readOsd(luma, frame.width, frame.height);
-      frame.release?.();
+      const { detections, clipFrame } = lookAt(frame, request, calls);
       // The rest of the model's cost: a busy loop until the call has used burnMs of CPU.
-      let spin = 0;
-      while (cpuMs() - start < burnMs) spin++;
-      const detections =
-        found === null ? [] : [{ class_id: 0, class_name: 'object', confidence: Math.min(0.99, 0.5 + found.pixels / 10_000), bbox: found.box }];
-      return Promise.resolve({ detections, metadata: { clip_frame: clipFrame, spin } });
+      let turns = 0;
+      while (cpuMs() - start < burnMs) turns++;
+      return Promise.resolve({ detections, metadata: { clip_frame: clipFrame, spin: turns } });
     },
   };
 }
@@ -105,14 +115,8 @@ export function quietHomeThreadedHandler(
     modelId,
     concurrency: threads,
     async infer(frame, request) {
-      calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
-      const luma = frame.data.subarray(0, frame.width * frame.height);
-      const found = darkBox(luma, frame.width, frame.height);
-      const clipFrame = readOsd(luma, frame.width, frame.height);
-      frame.release?.();
+      const { detections, clipFrame } = lookAt(frame, request, calls);
       await pool.run();
-      const detections =
-        found === null ? [] : [{ class_id: 0, class_name: 'object', confidence: Math.min(0.99, 0.5 + found.pixels / 10_000), bbox: found.box }];
       return { detections, metadata: { clip_frame: clipFrame } };
     },
     close: () => pool.close(),
@@ -132,13 +136,11 @@ if (isMain) {
   });
   if (values.socket === undefined || values['shm-dir'] === undefined) throw new Error('--socket and --shm-dir are required');
   const calls = new Map<string, number>();
+  const [modelId, burnMs, threads] = [values['model-id'] ?? 'quiet', Number(values['burn-ms'] ?? 50), Number(values.threads ?? 1)];
   const server = new ModelServer({
     socketPath: values.socket,
     shmDir: values['shm-dir'],
-    handler:
-      Number(values.threads ?? 1) > 1
-        ? quietHomeThreadedHandler(values['model-id'] ?? 'quiet', Number(values['burn-ms'] ?? 50), Number(values.threads), calls)
-        : quietHomeHandler(values['model-id'] ?? 'quiet', Number(values['burn-ms'] ?? 50), calls),
+    handler: threads > 1 ? quietHomeThreadedHandler(modelId, burnMs, threads, calls) : quietHomeHandler(modelId, burnMs, calls),
   });
   await server.start();
   process.stdout.write(`${JSON.stringify({ listening: values.socket })}\n`);

@@ -224,7 +224,7 @@ export class Tracker {
     // left within one box size of where it was last seen is still it, not a new object.
     if (sparse) {
       const left = withVelocity.filter((t) => !matched.has(t));
-      this.#assign(this.#reachPairs(left, dets, high, time, boxReach), dets, time, taken, matched);
+      this.#assign(this.#reachPairs(left, dets, high, time, longerSide), dets, time, taken, matched);
     }
     // Corrected once every match is known: a box beside another object is read against what is seen of it now.
     const seen = [...matched].sort((a, b) => a[1].box[0] - b[1].box[0]);
@@ -379,7 +379,7 @@ export class Tracker {
   }
 
   /** A once-seen track's reach: the speed limit over the real gap, plus half the box (a detector's centre wobbles by that much). */
-  readonly #speedReach = (box: Box, dt: number): number => this.options.maxSpeed * dt + Math.max(box[2] - box[0], box[3] - box[1]) / 2;
+  readonly #speedReach = (box: Box, dt: number): number => this.options.maxSpeed * dt + longerSide(box) / 2;
 
   /** Pairs of a track and a detection its centre could have reached (`reachOf` its last box and the gap); nearer is better. */
   #reachPairs(
@@ -437,7 +437,7 @@ export class Tracker {
   }
 }
 
-/** A known track's reach when frames are sparse: one box size (its longer side) from where it was last seen. */
-function boxReach(box: Box): number {
+/** A box's longer side: a known track's reach when frames are sparse (one box size from where it was last seen). */
+function longerSide(box: Box): number {
   return Math.max(box[2] - box[0], box[3] - box[1]);
 }
