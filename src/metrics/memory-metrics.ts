@@ -1,7 +1,8 @@
 /**
  * The system's memory as gauges (ADR 0068), set whole from each scrape's stats().memory so Prometheus can alert
- * on growth (a deriv() over hours): the process tree's resident bytes and its processes, malloc's bytes in use
- * and what its arenas and own mmaps hold, the JS heap, and each camera's frame pool bytes. A figure the
+ * on growth (a deriv() over hours): the process tree's resident bytes, its proportional set size and its
+ * processes, malloc's bytes in use and what its arenas and own mmaps hold, the JS heap, and each camera's frame
+ * pool bytes. A figure the
  * system does not have (malloc before the native decoder loads, the tree off Linux) is left out, not written 0.
  */
 import type { Registry } from 'prom-client';
@@ -21,6 +22,10 @@ export function defineMemoryMetrics(registry: Registry, all: SnapshotMetric[]) {
     treeRss: gauge(
       'framesupplier_process_tree_resident_memory_bytes',
       'Resident memory of the system process and every process under it (model servers, ffmpeg), summed VmRSS.',
+    ),
+    treePss: gauge(
+      'framesupplier_process_tree_proportional_memory_bytes',
+      "What the system process tree takes from the machine: its processes' PSS summed, each shared page (Node's code, a frame store) counted once. Up to 30 s old.",
     ),
     treeProcesses: gauge('framesupplier_process_tree_processes', 'Processes in the system process tree, the system included.'),
     mallocInUse: gauge(
@@ -46,6 +51,7 @@ export function addMemorySamples(m: MemoryMetrics, memory: SystemStats['memory']
   if (memory.tree !== null) {
     m.treeRss.add({}, memory.tree.rssBytes);
     m.treeProcesses.add({}, memory.tree.processes);
+    if (memory.tree.pssBytes !== null) m.treePss.add({}, memory.tree.pssBytes);
   }
   if (memory.malloc !== null) {
     m.mallocInUse.add({}, memory.malloc.inUseBytes);

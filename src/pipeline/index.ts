@@ -16,7 +16,7 @@ export type { SystemSummaries } from './system-summaries.js';
 export { summarySchema, summaryWindow, type Summary, type SummaryLevel, type SummaryWindow, type SummaryStore, type AskSummaryOptions } from './summaries.js';
 export type { SystemStats } from './system-stats.js';
 export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system-deprecated.js';
-export type { MemoryFigures, CameraBufferBytes } from './memory-figures.js';
+export type { MemoryFigures, CameraBufferBytes, TreeMemoryFigures } from './memory-figures.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './worker-profile.js';
 export { trackOptionsOf } from './worker-profile.js';
 export {

@@ -6,11 +6,13 @@
  * child's; in RSS and not the heap, native; in the arenas and not malloc's bytes in use, memory malloc keeps
  * free; in a camera's buffers, that camera's.
  *
- * Cheap enough for every stats() call: no heap walk; the tree's /proc walk is made at most once a second.
+ * Cheap enough for every stats() call: no heap walk; the tree's /proc walk is made at most once a second, and its
+ * proportional set size (the kernel walks each process's page tables for it) is read off the event loop at most
+ * every 30 s.
  */
 import { getHeapStatistics } from 'node:v8';
 import { mallocStats, type MallocStats } from '../capture/index.js';
-import { processMemory, processTreeMemory, type ProcessMemory, type ProcessTreeMemory } from '../internal/memory.js';
+import { processMemory, processTreeMemory, processTreePss, type ProcessMemory, type ProcessTreeMemory } from '../internal/memory.js';
 import type { CameraStats } from './camera-pipeline.js';
 
 /** What one camera's captures keep in buffers, bytes, over its streams. */
@@ -19,6 +21,16 @@ export interface CameraBufferBytes {
   readonly framePool: number;
   /** Packets held since the keyframe before the last, to decode on demand (ADR 0052). */
   readonly packetBuffer: number;
+}
+
+/** The process tree's memory: its RSS sum and processes, and what it takes from the machine. */
+export interface TreeMemoryFigures extends ProcessTreeMemory {
+  /**
+   * The tree's proportional set size, bytes: shared pages (Node's code, each frame store the system writes and
+   * its model server reads) counted once, where rssBytes counts them in each process. Up to 30 s old; null before
+   * its first read, off Linux, or on a kernel without smaps_rollup.
+   */
+  readonly pssBytes: number | null;
 }
 
 export interface MemoryFigures extends ProcessMemory {
@@ -35,14 +47,34 @@ export interface MemoryFigures extends ProcessMemory {
     readonly detachedContexts: number;
   };
   /** This process and every process under it; null where /proc is not there (not Linux). At most a second old. */
-  readonly tree: ProcessTreeMemory | null;
+  readonly tree: TreeMemoryFigures | null;
   /** Each camera's buffers, by camera id, and their sum. */
   readonly buffers: { readonly totalBytes: number; readonly cameras: Readonly<Record<string, CameraBufferBytes>> };
 }
 
 const TREE_EVERY_MS = 1_000;
+const PSS_EVERY_MS = 30_000;
 let treeAt = -Infinity;
 let tree: ProcessTreeMemory | null = null;
+let pssAt = -Infinity;
+let pss: number | null = null;
+let pssReading = false;
+
+/** Starts a read of the tree's PSS when the last is older than PSS_EVERY_MS and none is running; never waits for it. */
+function refreshPss(now: number): void {
+  if (pssReading || now - pssAt < PSS_EVERY_MS) return;
+  pssReading = true;
+  pssAt = now;
+  processTreePss()
+    .then((bytes) => {
+      pss = bytes;
+    })
+    // Unreadable now (the kernel, a race with a process ending): the last figure stays until the next read.
+    .catch(() => undefined)
+    .finally(() => {
+      pssReading = false;
+    });
+}
 
 /** The memory figures now, with the buffers of the cameras given (their stats, as stats() has just read them). */
 export function memoryFigures(cameras: Readonly<Record<string, CameraStats>>): MemoryFigures {
@@ -51,6 +83,7 @@ export function memoryFigures(cameras: Readonly<Record<string, CameraStats>>): M
     tree = processTreeMemory();
     treeAt = now;
   }
+  refreshPss(now);
   const h = getHeapStatistics();
   const perCamera: Record<string, CameraBufferBytes> = {};
   let totalBytes = 0;
@@ -75,7 +108,7 @@ export function memoryFigures(cameras: Readonly<Record<string, CameraStats>>): M
       mallocedBytes: h.malloced_memory,
       detachedContexts: h.number_of_detached_contexts,
     },
-    tree,
+    tree: tree === null ? null : { ...tree, pssBytes: pss },
     buffers: { totalBytes, cameras: perCamera },
   };
 }

@@ -126,9 +126,9 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     }
   });
 
-  it("says the system's memory in its header: the process tree, the heap, each camera's buffers (ADR 0068)", async () => {
+  it("says the system's memory in its header: the process tree and what it takes (PSS), the heap, each camera's buffers (ADR 0068)", async () => {
     await page.waitForFunction(
-      () => /MB in \d+ processes · heap \d+ MB.* · buffers \d+ MB/.test(document.getElementById('memory')?.textContent ?? ''),
+      () => /MB \(takes \d+ MB\) in \d+ processes · heap \d+ MB.* · buffers \d+ MB/.test(document.getElementById('memory')?.textContent ?? ''),
       undefined,
       WAIT,
     );

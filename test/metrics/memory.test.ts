@@ -2,8 +2,8 @@
  * The system's memory in its figures (issue 45 item 5, ADR 0068), checked against counts made here, not by the
  * code under test: the process tree's RSS and processes against /proc read by this test (VmRSS of this process and
  * of every descendant found by parent pid), this process's RSS against /proc/self/status, a camera's frame pool
- * bytes against its capture's own pool slots × the frame's size; then the same figures on /metrics, which
- * promtool checks. A real system: one camera on the test clip, a model worker on a mock model server (a child).
+ * bytes against its capture's own pool slots × the frame's size, the tree's PSS against each process's
+ * /proc/<pid>/smaps_rollup read here; then the same figures on /metrics, which promtool checks. A real system: one camera on the test clip, a model worker on a mock model server (a child).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { createLogger } from '../../src/internal/logger.js';
 import { processTreeMemory } from '../../src/internal/memory.js';
 import { serveSystemMetrics, type ServedMetrics } from '../../src/metrics/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
+import { eventually } from '../helpers/process.js';
 import { descendants, nextResults, resolvedConfig, vtest } from '../pipeline/helpers.js';
 import { parseMetrics, promtoolCheck, scrape, valueOf } from './helpers.js';
 
@@ -26,6 +27,15 @@ const MB = 2 ** 20;
 function vmRss(pid: number): number {
   try {
     return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pss of a process, bytes, as its smaps_rollup says (0 once it is gone). */
+function pss(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
   } catch {
     return 0;
   }
@@ -87,6 +97,21 @@ describe('memory in the figures', { timeout: 120_000 }, () => {
     }
   });
 
+  it("the tree's PSS: each process's smaps_rollup summed, under the RSS sum, which counts shared pages in each process", async () => {
+    // The first stats() starts the read off the event loop; it lands in a later stats().
+    await eventually(() => system.stats().memory.tree?.pssBytes != null, "the tree's PSS read");
+    const tree = system.stats().memory.tree!;
+    const pids = [process.pid, ...descendants(process.pid)];
+    const counted = pids.reduce((n, pid) => n + pss(pid), 0);
+    const rssSum = pids.reduce((n, pid) => n + vmRss(pid), 0);
+    assert.ok(
+      Math.abs(tree.pssBytes! - counted) <= Math.max(16 * MB, 0.1 * counted),
+      `the tree's PSS ${(tree.pssBytes! / MB).toFixed(1)} MB against ${(counted / MB).toFixed(1)} MB counted here`,
+    );
+    // The system and its model server share Node's code (and the frame store): PSS counts it once.
+    assert.ok(counted < rssSum, `PSS ${(counted / MB).toFixed(1)} MB under the RSS sum ${(rssSum / MB).toFixed(1)} MB`);
+  });
+
   it("a camera's frame pool bytes are its capture's pool slots × the frame's size", () => {
     const stats = system.stats();
     const capture = stats.cameras[CAMERA]!.capture!;
@@ -118,6 +143,9 @@ describe('memory in the figures', { timeout: 120_000 }, () => {
     assert.equal(valueOf(m, 'framesupplier_process_tree_processes', {}), stats.memory.tree!.processes);
     const tree = valueOf(m, 'framesupplier_process_tree_resident_memory_bytes', {})!;
     assert.ok(Math.abs(tree - stats.memory.tree!.rssBytes) <= Math.max(16 * MB, 0.1 * tree));
+    // Read before (the test above), and again at most every 30 s: the gauge is near the figure stats() holds.
+    const pssGauge = valueOf(m, 'framesupplier_process_tree_proportional_memory_bytes', {})!;
+    assert.ok(Math.abs(pssGauge - stats.memory.tree!.pssBytes!) <= Math.max(16 * MB, 0.1 * pssGauge), `${pssGauge} against ${stats.memory.tree!.pssBytes}`);
     // A pool only grows while the frame size holds: the figure read between two scrapes lies between theirs.
     const pool = (f: typeof m): number => valueOf(f, 'framesupplier_camera_frame_pool_bytes', { camera: CAMERA })!;
     assert.ok(pool(first) <= stats.memory.buffers.cameras[CAMERA]!.framePool && stats.memory.buffers.cameras[CAMERA]!.framePool <= pool(m));

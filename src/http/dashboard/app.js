@@ -613,11 +613,15 @@ function streamsText(c) {
 
 const MiB = 1024 * 1024;
 
-/** The memory line (ADR 0068): the process tree's RSS, the JS heap, malloc in use against its arenas, the cameras' buffers. */
+/**
+ * The memory line (ADR 0068): the process tree's RSS and what it takes from the machine (PSS), the JS heap,
+ * malloc in use against its arenas, the cameras' buffers.
+ */
 function memoryText(m) {
   if (!m) return { text: '', title: '' };
   const mb = (bytes) => `${Math.round(bytes / MiB)} MB`;
-  const tree = m.tree ? `${mb(m.tree.rssBytes)} in ${m.tree.processes} processes` : `${mb(m.rss)}`;
+  const pss = m.tree?.pssBytes == null ? '' : ` (takes ${mb(m.tree.pssBytes)})`;
+  const tree = m.tree ? `${mb(m.tree.rssBytes)}${pss} in ${m.tree.processes} processes` : `${mb(m.rss)}`;
   const malloc = m.malloc ? `, malloc ${mb(m.malloc.inUseBytes)} in use of ${mb(m.malloc.arenaBytes + m.malloc.mmappedBytes)}` : '';
   const cameras = Object.entries(m.buffers?.cameras ?? {}).map(([id, b]) => `${id}: ${mb(b.framePool)} frame pool, ${mb(b.packetBuffer)} packets held`);
   return {
