@@ -301,8 +301,8 @@ export class WorkerGroup implements AsyncDisposable {
     return member;
   }
 
-  #stats(member: Member): ReturnType<WorkerSupervisor['stats']>[number] | undefined {
-    return this.#supervisor.stats().find((s) => s.workerId === member.worker.supervisorId);
+  #stats(member: Member): ReturnType<WorkerSupervisor['statsOf']> {
+    return this.#supervisor.statsOf(member.worker.supervisorId);
   }
 
   #onState(e: StateEvent): void {

@@ -437,27 +437,35 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
   }
 
   stats(): SupervisedWorkerStats[] {
-    return [...this.#workers.values()].map((w) => {
-      // A source the stream's end closed still counts until the incarnation is detached.
-      const current = w.source === null ? null : w.source.stats();
-      const totals = current === null ? w.finished : addTotals(w.finished, current);
-      return {
-        workerId: w.spec.id,
-        kind: w.spec.kind.kind,
-        criticality: w.criticality,
-        state: w.state,
-        enabled: w.enabled,
-        restarts: w.restarts,
-        lastExit: w.lastExit,
-        dropAlert: w.alerting,
-        waitingFor: w.waitingFor,
-        subscription: w.source === null || w.source.closed ? null : current,
-        totals,
-        modelFrames: w.model?.figures() ?? null,
-        asks: w.spec.kind.asks?.() ?? null,
-        hops: w.hops.figures(w.model === null ? { histogram: totals.frameAge, recent: recentAtRead(w, current) } : undefined),
-      };
-    });
+    return [...this.#workers.values()].map((w) => this.#statsOf(w));
+  }
+
+  /** One worker's figures, as stats() has them; undefined for an id it does not run. Figures for one, not every worker's. */
+  statsOf(workerId: string): SupervisedWorkerStats | undefined {
+    const w = this.#workers.get(workerId);
+    return w === undefined ? undefined : this.#statsOf(w);
+  }
+
+  #statsOf(w: Supervised): SupervisedWorkerStats {
+    // A source the stream's end closed still counts until the incarnation is detached.
+    const current = w.source === null ? null : w.source.stats();
+    const totals = current === null ? w.finished : addTotals(w.finished, current);
+    return {
+      workerId: w.spec.id,
+      kind: w.spec.kind.kind,
+      criticality: w.criticality,
+      state: w.state,
+      enabled: w.enabled,
+      restarts: w.restarts,
+      lastExit: w.lastExit,
+      dropAlert: w.alerting,
+      waitingFor: w.waitingFor,
+      subscription: w.source === null || w.source.closed ? null : current,
+      totals,
+      modelFrames: w.model?.figures() ?? null,
+      asks: w.spec.kind.asks?.() ?? null,
+      hops: w.hops.figures(w.model === null ? { histogram: totals.frameAge, recent: recentAtRead(w, current) } : undefined),
+    };
   }
 
   async #close(graceMs: number): Promise<void> {
