@@ -29,6 +29,7 @@ import {
   type RunHost,
   type StreamPicture,
 } from './decoder-run.js';
+import { Arrivals } from './arrivals.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
 import { chooseDecodeMode, decodeFromPts, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
@@ -57,10 +58,6 @@ export interface NativeRunOptions {
 /** Arrival times kept for held packets, to date the pictures decoded from them and to find the one nearest a time. */
 const ARRIVALS = 600;
 
-interface Arrival extends Omit<PictureTimes, 'decodedTime'> {
-  readonly ptsMs: number;
-}
-
 interface PendingPicture extends PictureRequest {
   readonly askedAt: number;
   readonly resolve: (picture: StreamPicture) => void;
@@ -88,7 +85,7 @@ export class NativeRun implements DecoderRun {
   #burstFrames = 0;
   #cpuMs = 0;
   #heldBytes = 0;
-  readonly #arrivals: Arrival[] = [];
+  readonly #arrivals = new Arrivals(ARRIVALS);
   /** The last picture decoded (its presentation and capture times): maps a reader's take onto the stream's time. */
   #lastPicture: { ptsMs: number; captureTime: number } | null = null;
   readonly #requests: PendingPicture[] = [];
@@ -179,29 +176,6 @@ export class NativeRun implements DecoderRun {
     return this.#stopped ? 'stopped' : null;
   }
 
-  #arrived(arrival: Arrival): void {
-    if (arrival.ptsMs < 0) return;
-    this.#arrivals.push(arrival);
-    if (this.#arrivals.length > ARRIVALS) this.#arrivals.shift();
-  }
-
-  /** When the packet of the picture at ptsMs arrived, if it was held (or a picture of it decoded before). */
-  #arrivalOf(ptsMs: number): Omit<PictureTimes, 'decodedTime'> | null {
-    if (ptsMs < 0) return null;
-    for (let i = this.#arrivals.length - 1; i >= 0; i--) {
-      const a = this.#arrivals[i]!;
-      if (Math.abs(a.ptsMs - ptsMs) < 0.5) return { captureTime: a.captureTime, wallTime: a.wallTime };
-    }
-    return null;
-  }
-
-  /** The presentation time of the packet that arrived nearest the capture time `near`, or null if none is known. */
-  #ptsNear(near: number): number | null {
-    let best: Arrival | null = null;
-    for (const a of this.#arrivals) if (best === null || Math.abs(a.captureTime - near) < Math.abs(best.captureTime - near)) best = a;
-    return best?.ptsMs ?? null;
-  }
-
   /** Converts the picture a snapshot asked for, once presented, and answers it. */
   async #answer(request: PendingPicture, converter: OnDemandConverter, times: PictureTimes, ptsMs: number, decoded: number): Promise<void> {
     try {
@@ -281,7 +255,7 @@ export class NativeRun implements DecoderRun {
           let picture;
           const request = this.#requests[0] ?? null;
           if (request?.near != null) {
-            const pts = this.#ptsNear(request.near);
+            const pts = this.#arrivals.nearest(request.near);
             if (pts !== null) decoder.aim(pts);
           }
           const { discard, from } = this.#discard(Number.isFinite(streamFps) ? streamFps : null);
@@ -311,7 +285,7 @@ export class NativeRun implements DecoderRun {
             // a burst for a picture, and a decoded stream of the camera goes on meanwhile), so the two stay in step.
             const at = performance.now();
             const captureTime = Number.isFinite(dueAt) ? Math.min(at, dueAt) : at;
-            this.#arrived({ ptsMs: picture.ptsMs, captureTime, wallTime: Math.round(Date.now() - (at - captureTime)) });
+            this.#arrivals.add({ ptsMs: picture.ptsMs, captureTime, wallTime: Math.round(Date.now() - (at - captureTime)) });
             host.alive(at);
             const over = this.#over();
             if (over !== null) {
@@ -340,11 +314,12 @@ export class NativeRun implements DecoderRun {
           host.decoded(at);
           // Captured when its packet arrived (held), else when its own packet was read (decodeMs before it
           // came out, ADR 0041), or at its due time for a paced file.
-          const arrived = this.#arrivalOf(picture.ptsMs);
+          const held = this.#arrivals.of(picture.ptsMs);
+          const arrived = held === null ? null : { captureTime: held.captureTime, wallTime: held.wallTime };
           const captureTime = arrived?.captureTime ?? Math.min(at, Math.max(dueAt, at - picture.decodeMs));
           const times: PictureTimes =
             arrived !== null ? { ...arrived, decodedTime: at } : { captureTime, decodedTime: at, wallTime: Math.round(Date.now() - (at - captureTime)) };
-          if (this.#o.holdUnread) this.#arrived({ ptsMs: picture.ptsMs, ...times });
+          if (this.#o.holdUnread) this.#arrivals.add({ ptsMs: picture.ptsMs, ...times });
           this.#lastPicture = { ptsMs: picture.ptsMs, captureTime: times.captureTime };
           converter.picture(number, times);
           if (request !== null) {
@@ -361,7 +336,7 @@ export class NativeRun implements DecoderRun {
         decoder.close();
         this.#decoder = null;
         this.#heldBytes = 0;
-        this.#arrivals.length = 0;
+        this.#arrivals.clear();
         this.#lastPicture = null;
         for (const r of this.#requests.splice(0))
           r.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', 'the stream ended before its picture was decoded'));
