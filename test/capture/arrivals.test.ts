@@ -46,7 +46,7 @@ const op = fc.oneof(
   fc.record({ near: fc.integer({ min: -100, max: 5_100 }) }),
 );
 
-describe('Arrivals', () => {
+describe('Arrivals', { timeout: 60_000 }, () => {
   it('answers as the plain record of the contract after any sequence of packets and look-ups', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.array(op, { maxLength: 80 }), (capacity, ops) => {

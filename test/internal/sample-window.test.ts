@@ -22,7 +22,7 @@ const op = fc.oneof(
   fc.record({ read: fc.constantFrom(0, 1, 50, 90, 99, 100) }),
 );
 
-describe('SampleWindow', () => {
+describe('SampleWindow', { timeout: 60_000 }, () => {
   it('answers the nearest-rank percentile of the last N samples after any interleaving of samples and reads', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 9 }), fc.array(op, { maxLength: 60 }), (size, ops) => {

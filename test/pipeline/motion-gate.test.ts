@@ -182,7 +182,9 @@ describe('a model worker gated by motion', { timeout: 180_000 }, () => {
       started.some((e) => e.event.after.camera === 'floor'),
       'the person on the floor is tracked',
     );
-    assert.ok(floorGate.runs.stationary >= 6, `stationary rechecks: ${floorGate.runs.stationary}`);
+    // At most 11 in the 6 s clip; 7–8 on a quiet machine, 5 once under the whole suite's load on 2 cores. At least 4
+    // shows that they recur; how many a loaded machine fits is not this test's to say.
+    assert.ok(floorGate.runs.stationary >= 4, `stationary rechecks: ${floorGate.runs.stationary}`);
     assert.ok(floorGate.still > 0, 'frames between rechecks are still');
 
     // moved: the whole-picture change costs one run, and the still picture after it none.
