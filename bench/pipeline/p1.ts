@@ -143,6 +143,9 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const toServer: number[] = [];
   const back: number[] = [];
   const served = new Map<string, number>(ids.map((id) => [id, 0]));
+  // Each camera's own waits at the server: whether some cameras wait long on every turn (their turns collide with
+  // others' at the same phase) or all wait alike.
+  const waitsByCamera = new Map<string, number[]>(ids.map((id) => [id, []]));
   let errors = 0;
   system.on('result', (event) => {
     if (!measuring || event.worker !== 'model') return;
@@ -156,6 +159,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     const metadata = (event.output as { metadata?: { wait_ms?: number; inference_time_ms?: number; frame_age_ms?: number } }).metadata;
     if (typeof metadata?.wait_ms === 'number' && typeof metadata.inference_time_ms === 'number') {
       waits.push(metadata.wait_ms);
+      waitsByCamera.get(event.camera)?.push(metadata.wait_ms);
       befores.push(age - metadata.wait_ms - metadata.inference_time_ms);
       if (typeof metadata.frame_age_ms === 'number') {
         toServer.push(metadata.frame_age_ms - metadata.wait_ms - metadata.inference_time_ms);
@@ -256,6 +260,11 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     age_back_ms_p99: round(percentile(sortedCopy(back), 99), 1),
     age_server_wait_ms_p50: round(percentile(sortedCopy(waits), 50), 1),
     age_server_wait_ms_p99: round(percentile(sortedCopy(waits), 99), 1),
+    // Each camera's p50 wait at the server, lowest to highest.
+    server_wait_ms_p50_by_camera: [...waitsByCamera.values()]
+      .filter((w) => w.length > 0)
+      .map((w) => round(percentile(sortedCopy(w), 50), 1))
+      .sort((x, y) => x - y),
     ...light,
     decoded_fps: round(decodedPerS, 1),
     cpu_pct_by_thread: byThread,
