@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { rollupPssBytes } from '../src/internal/memory.js';
 import { heapSnapshotFlags } from './heap-diff.js';
 
 const CLK_TCK = 100;
@@ -136,8 +137,7 @@ export function statUsage(fields: readonly string[]): { cpuS: number; rssBytes: 
 /** A process's proportional set size (bytes): shared pages (the frame stores both processes map) counted once across processes. */
 export function pssBytes(pid: number): number {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m === null ? 0 : Number(m[1]) * 1024;
+    return rollupPssBytes(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
   } catch {
     return 0; // gone meanwhile, or no smaps_rollup (kernel < 4.14)
   }

@@ -53,7 +53,7 @@ export class Arrivals {
     const key = Math.round(ptsMs);
     let best: Entry | null = null;
     // Within 0.5 ms of ptsMs, a time rounds to its key or to one of the two beside it.
-    for (const k of [key - 1, key, key + 1]) {
+    for (let k = key - 1; k <= key + 1; k++) {
       const e = this.#byKey.get(k);
       if (e !== undefined && Math.abs(e.arrival.ptsMs - ptsMs) < 0.5 && (best === null || e.seq > best.seq)) best = e;
     }

@@ -315,10 +315,8 @@ export class NativeRun implements DecoderRun {
           // Captured when its packet arrived (held), else when its own packet was read (decodeMs before it
           // came out, ADR 0041), or at its due time for a paced file.
           const held = this.#arrivals.of(picture.ptsMs);
-          const arrived = held === null ? null : { captureTime: held.captureTime, wallTime: held.wallTime };
-          const captureTime = arrived?.captureTime ?? Math.min(at, Math.max(dueAt, at - picture.decodeMs));
-          const times: PictureTimes =
-            arrived !== null ? { ...arrived, decodedTime: at } : { captureTime, decodedTime: at, wallTime: Math.round(Date.now() - (at - captureTime)) };
+          const captureTime = held?.captureTime ?? Math.min(at, Math.max(dueAt, at - picture.decodeMs));
+          const times: PictureTimes = { captureTime, decodedTime: at, wallTime: held?.wallTime ?? Math.round(Date.now() - (at - captureTime)) };
           if (this.#o.holdUnread) this.#arrivals.add({ ptsMs: picture.ptsMs, ...times });
           this.#lastPicture = { ptsMs: picture.ptsMs, captureTime: times.captureTime };
           converter.picture(number, times);

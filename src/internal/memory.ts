@@ -62,12 +62,16 @@ export async function processTreePss(root: number = process.pid): Promise<number
 
 async function pssBytes(pid: number): Promise<number | null> {
   try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    // A zombie's rollup is empty: it holds no memory.
-    return m === null ? 0 : Number(m[1]) * 1024;
+    return rollupPssBytes(await readFile(`/proc/${pid}/smaps_rollup`, 'utf8'));
   } catch {
     return null;
   }
+}
+
+/** The Pss line of a /proc/<pid>/smaps_rollup, bytes; 0 without one (a zombie's rollup is empty: it holds no memory). */
+export function rollupPssBytes(rollup: string): number {
+  const m = /^Pss:\s+(\d+) kB/m.exec(rollup);
+  return m === null ? 0 : Number(m[1]) * 1024;
 }
 
 /** The root and every process under it, as /proc has them now. */

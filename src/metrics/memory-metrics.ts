@@ -2,8 +2,8 @@
  * The system's memory as gauges (ADR 0068), set whole from each scrape's stats().memory so Prometheus can alert
  * on growth (a deriv() over hours): the process tree's resident bytes, its proportional set size and its
  * processes, malloc's bytes in use and what its arenas and own mmaps hold, the JS heap, and each camera's frame
- * pool bytes. A figure the
- * system does not have (malloc before the native decoder loads, the tree off Linux) is left out, not written 0.
+ * pool bytes. A figure the system does not have (malloc before the native decoder loads, the tree off Linux) is
+ * left out, not written 0.
  */
 import type { Registry } from 'prom-client';
 import type { SystemStats } from '../pipeline/index.js';
