@@ -204,6 +204,11 @@ export class NativeRun implements DecoderRun {
       ...src.avOptions,
       ...(source.kind === 'rtsp' ? { timeout: timeoutUs } : source.kind === 'http' ? { rw_timeout: timeoutUs } : {}),
     };
+    // A looping file played in real time keeps its cadence from pass to pass, as a camera's frames do: the next
+    // pass's first picture is due one frame after the last pass's last one, not whenever the reopened file first
+    // answers (each pass would move the camera's frames within their interval, and with them every slot a shared
+    // model's cameras have spread their turns over).
+    let nextPassDue: number | null = null;
     for (;;) {
       const decoder = await NativeDecoder.open(src.input, {
         format,
@@ -270,8 +275,9 @@ export class NativeRun implements DecoderRun {
           // such a picture exists at its due time (decoded ahead of it).
           let dueAt = Number.NEGATIVE_INFINITY;
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
-            start ??= { pts: picture.ptsMs, at: performance.now() };
+            start ??= { pts: picture.ptsMs, at: nextPassDue ?? performance.now() };
             dueAt = start.at + (picture.ptsMs - start.pts);
+            if (decoder.fps > 0) nextPassDue = dueAt + 1000 / decoder.fps;
             const wait = dueAt - performance.now();
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           }
