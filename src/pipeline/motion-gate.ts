@@ -325,8 +325,8 @@ class GatedSource implements FrameSource {
     this.#inner.freshSlots?.();
   }
 
-  delaySlot(ms: number): void {
-    this.#inner.delaySlot?.(ms);
+  turnWaited(waitedMs: number, callMs: number, random?: () => number): void {
+    this.#inner.turnWaited?.(waitedMs, callMs, random);
   }
 
   openSlot(since: number): void {

@@ -157,9 +157,9 @@ export class StreamSwitch implements FrameSource {
     this.#current.freshSlots();
   }
 
-  /** A shared model's wait (ADR 0044): the stream read now opens its next slot later. */
-  delaySlot(ms: number): void {
-    this.#current.delaySlot(ms);
+  /** A turn's wait at a shared model (ADR 0088): the stream read now may move its next slot. */
+  turnWaited(waitedMs: number, callMs: number, random?: () => number): void {
+    this.#current.turnWaited(waitedMs, callMs, random);
   }
 
   /** A motion gate's onset (ADR 0066): the stream read now opens its slot. */

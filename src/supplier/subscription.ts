@@ -21,8 +21,9 @@
  * one interval apart (from the capture of the first frame taken, not from deliveries), and each is
  * filled by the first frame captured once it is open, never by one captured earlier that waited in the mailbox
  * (that one is gated): the frame is handed out as it arrives, as a loop checking each frame would.
- * delaySlot() moves the next slot later (a shared model's wait), so cameras' turns spread where the
- * model is free instead of falling due together.
+ * turnWaited() tells it a turn waited at a shared model: one that waited more than half the model's call
+ * moves its next slot later by a random share of the interval, half the time, so cameras that fall due
+ * together part, and cameras whose turns find the model free stay where they are (ADR 0088).
  *
  * Accounting, exact at every instant: delivered + drops + staleSkips + gated
  * + pending equals the frames published since subscribe() (until close).
@@ -43,6 +44,7 @@
  * once; after it, reads resolve null (end of stream) and start() throws
  * ERR_SUBSCRIPTION_CLOSED.
  */
+import { warnDeprecated } from '../internal/deprecated.js';
 import { pending, type Pending } from '../internal/pending.js';
 import { positive } from '../internal/numbers.js';
 import { systemClock, type SupplierClock } from './clock.js';
@@ -100,8 +102,8 @@ export interface FrameSource extends AsyncIterable<Frame> {
   setReadSize?(size: ReadSize): void;
   /** With maxFps: fresh slots from now on (see Subscription). Optional: a source without it keeps its slots. */
   freshSlots?(): void;
-  /** With maxFps: the next slot opens `ms` later (see Subscription). Optional. */
-  delaySlot?(ms: number): void;
+  /** With maxFps: this reader's last turn waited `waitedMs` at a shared model whose call took `callMs` (see Subscription). Optional. */
+  turnWaited?(waitedMs: number, callMs: number, random?: () => number): void;
   /** With maxFps: the slot opens now, for a frame captured from `since` on (see Subscription). Optional. */
   openSlot?(since: number): void;
 }
@@ -127,6 +129,14 @@ interface PendingRead {
 
 /** Fresh slots: the first slot opens this share of the maxFps interval after the capture of the frame taken. */
 const FRESH_SLOT_SHARE = 0.95;
+/**
+ * A turn that waited at a shared model more than this share of the model's call moves (ADR 0088), with this chance,
+ * by a random share of the interval up to this one: the cameras behind in a queue move apart (half of them a
+ * turn, each by its own amount, to one or two frames later at most rates), those that found the model free stay.
+ */
+const TURN_WAIT_SHARE = 0.5;
+const TURN_MOVE_CHANCE = 0.5;
+const TURN_MOVE_SHARE = 0.4;
 
 export class Subscription implements FrameSource, AsyncDisposable {
   readonly workerId: string;
@@ -211,9 +221,26 @@ export class Subscription implements FrameSource, AsyncDisposable {
     this.#fresh = this.#intervalMs > 0;
   }
 
-  /** With maxFps: the next slot opens `ms` later (a shared model's wait, so this reader's turn moves where the model is free). */
+  /**
+   * Deprecated (until 0.2.0; FRAMESUPPLIER_DEP_SUBSCRIPTION_DELAY_SLOT): moves the next slot `ms` later, at most one
+   * interval, as ADR 0044 first had every wait at a shared model do. Call turnWaited() with the wait and the call.
+   */
   delaySlot(ms: number): void {
+    warnDeprecated('FRAMESUPPLIER_DEP_SUBSCRIPTION_DELAY_SLOT', 'Subscription.delaySlot(ms) is deprecated: call turnWaited(waitedMs, callMs) (ADR 0088)');
     if (this.#intervalMs > 0 && Number.isFinite(ms) && ms > 0 && Number.isFinite(this.#gateUntil)) this.#gateUntil += Math.min(ms, this.#intervalMs);
+  }
+
+  /**
+   * With maxFps: this reader's last turn waited `waitedMs` at a shared model whose call took `callMs` (ADR 0088). A
+   * wait over half the call (the turn fell where another camera's did) moves the next slot later by a random share
+   * of the interval, up to TURN_MOVE_SHARE, with the chance TURN_MOVE_CHANCE; a shorter wait leaves it where it is.
+   * Moving by the wait itself (ADR 0044 as first built) kept every camera moving: each step took it into another
+   * camera's turn. `random` is Math.random unless a test gives its own.
+   */
+  turnWaited(waitedMs: number, callMs: number, random: () => number = Math.random): void {
+    if (!(this.#intervalMs > 0 && Number.isFinite(this.#gateUntil) && Number.isFinite(waitedMs) && Number.isFinite(callMs))) return;
+    if (!(waitedMs > callMs * TURN_WAIT_SHARE) || random() >= TURN_MOVE_CHANCE) return;
+    this.#gateUntil += random() * TURN_MOVE_SHARE * this.#intervalMs;
   }
 
   /**

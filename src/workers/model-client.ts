@@ -36,10 +36,11 @@
  *
  * Fresh turns at maxFps (ADR 0044): the worker asks its source for fresh slots
  * (a frame is handed over as it is captured once the interval has passed, not
- * one that waited for a clock tick), and after each answer moves its next slot
- * later by the time its request waited for the model (the answer's wait_ms):
- * cameras sharing a model then fall due where the model is free instead of
- * together.
+ * one that waited for a clock tick), and after each answer tells it how long
+ * its request waited for the model and how long the call took (the answer's
+ * wait_ms and inference_time_ms): a turn that waited more than half a call
+ * may move (ADR 0088), so cameras sharing a model part where they fell due
+ * together and stay where the model is free.
  *
  * Every frame read is settled once in the worker's model ledger (ADR 0040):
  * taken when the model answers about it (or about a newer frame of its stream:
@@ -277,6 +278,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           store.minBytes = Math.max(store.minBytes, side * side * 3);
           const responses: InferenceResponse[] = [];
           let waited = 0;
+          let called = 0;
           for (const crop of crops.crops) {
             const { ref } = write(cropFrame(frame, crop, cropStream, ++cropSeq), false);
             const request: InferenceRequest = {
@@ -294,6 +296,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               const response = await client.infer(request, { signal: context.signal });
               responses.push(response);
               if (typeof response.metadata.wait_ms === 'number') waited += response.metadata.wait_ms;
+              if (typeof response.metadata.inference_time_ms === 'number') called += response.metadata.inference_time_ms;
             } catch (error) {
               if (context.signal.aborted) return;
               // A crop not answered: the frame is not (the rest of its crops are not asked about).
@@ -307,7 +310,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               throw crashOf(server, error);
             }
           }
-          if (waited > 0) source.delaySlot?.(waited);
+          if (waited > 0) source.turnWaited?.(waited, called);
           const result = cropsResult(crops, responses);
           ledger.took(frame, result.metadata.inference_time_ms);
           context.emit(frame, result);
@@ -372,12 +375,12 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           }
           if (followed.failure !== null) throw followed.failure;
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
-          // This camera's turn fell where the model was busy: its next one comes that much later, where it is free.
+          // This camera's turn fell where the model was busy: its next one may move to where it is free.
           const waited = response.metadata.wait_ms;
-          if (typeof waited === 'number') source.delaySlot?.(waited);
+          const modelMs = response.metadata?.inference_time_ms;
+          if (typeof waited === 'number' && typeof modelMs === 'number') source.turnWaited?.(waited, modelMs);
           // The frame the server used: the one named, or a newer one of the stream (an older server serves the one named).
           const used = sent.store.tagOf(response.frame_id) ?? sent.tag;
-          const modelMs = response.metadata?.inference_time_ms;
           ledger.took(used, typeof modelMs === 'number' ? modelMs : undefined);
           context.emit(used, {
             detections: response.detections,

@@ -9,6 +9,7 @@ import { StreamCapture } from '../../src/capture/index.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
 import { WorkerSupervisor } from '../../src/workers/index.js';
 import { readRepoFile } from '../helpers/repo.js';
+import { afterDistribution, ManualClock, rgbFrame } from '../supplier/helpers.js';
 
 /** The DeprecationWarnings emitted while fn runs . */
 async function warningsDuring(fn: () => Promise<void>): Promise<Error[]> {
@@ -57,6 +58,26 @@ describe('deprecated lifecycle aliases', { timeout: 30_000 }, () => {
     const changelog = readRepoFile('CHANGELOG.md');
     for (const code of [...codes, 'FRAMESUPPLIER_DEP_SUPPLIER_STOP', 'FRAMESUPPLIER_DEP_CONTEXT_SKIP'])
       assert.ok(changelog.includes(code), `CHANGELOG.md names ${code}`);
+  });
+
+  it('Subscription.delaySlot(ms) still moves the next slot by ms, and warns once with its code (ADR 0088)', async () => {
+    const clock = new ManualClock();
+    const supplier = new FrameSupplier({ streamId: 'cam', clock }).start();
+    const sub = supplier.subscribe('w', { maxFps: 2 });
+    sub.freshSlots();
+    supplier.publish(rgbFrame(4, 2, { captureTime: 0 }));
+    await afterDistribution();
+    assert.equal((await sub.read())?.seq, 1);
+    // The next slot opens at 475; 60 ms later it opens at 535.
+    const warnings = await warningsDuring(async () => sub.delaySlot(60));
+    assert.deepEqual(
+      warnings.map((w) => (w as Error & { code?: string }).code),
+      ['FRAMESUPPLIER_DEP_SUBSCRIPTION_DELAY_SLOT'],
+    );
+    assert.equal(sub.nextTakeInMs(0), 535);
+    assert.ok(readRepoFile('CHANGELOG.md').includes('FRAMESUPPLIER_DEP_SUBSCRIPTION_DELAY_SLOT'), 'CHANGELOG.md names it');
+    await sub.close();
+    await supplier.close();
   });
 
   it('WorkerContext.skip(code) counts a frame read and skipped in modelFrames, by the old code', async () => {

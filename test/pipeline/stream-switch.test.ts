@@ -43,7 +43,7 @@ async function takesOnlyFreshFrames(clock: ManualClock, supplier: FrameSupplier,
 
 describe('stream switch: the worker asks its slots of the stream it reads', { timeout: 30_000 }, () => {
   it('has every slot call a subscription has', () => {
-    for (const call of ['setReadSize', 'freshSlots', 'delaySlot', 'openSlot'] as const) {
+    for (const call of ['setReadSize', 'freshSlots', 'turnWaited', 'openSlot'] as const) {
       assert.equal(typeof Subscription.prototype[call], 'function');
       assert.equal(typeof StreamSwitch.prototype[call], 'function', `StreamSwitch.${call}`);
     }
@@ -71,8 +71,10 @@ describe('stream switch: the worker asks its slots of the stream it reads', { ti
     assert.equal(source.choice.stream, 'sub');
     await takesOnlyFreshFrames(clock, sub, source, 10_000);
 
-    // A shared model's wait moves the next slot of the stream read: from 10 975 to 11 035, the frame of 11 000 let pass.
-    source.delaySlot(60);
+    // A turn's wait at a shared model moves the next slot of the stream read: from 10 975 to 11 035 (drawn to move,
+    // by 0.3 of 0.4 of the interval), the frame of 11 000 let pass.
+    const draws = [0.2, 0.3];
+    source.turnWaited(25, 20, () => draws.shift()!);
     const next = source.read();
     for (const t of [11_000, 11_100]) {
       clock.advance(t);

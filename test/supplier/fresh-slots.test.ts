@@ -2,8 +2,9 @@
  * Fresh slots (ADR 0044) on a clock the test moves by hand: with maxFps, a
  * slot opens 95 % of the interval after the capture of the frame taken
  * before, and only a frame captured once it is open fills it (the older one
- * that waited in the mailbox is gated, never handed out); delaySlot() moves
- * the next slot later; openSlot() (a motion gate's onset, ADR 0066) opens it
+ * that waited in the mailbox is gated, never handed out); turnWaited() moves
+ * the next slot later when a turn waited at a shared model over half its call,
+ * half the time, by a random share of the interval (ADR 0088); openSlot() (a motion gate's onset, ADR 0066) opens it
  * now. The accounting stays exact.
  */
 import assert from 'node:assert/strict';
@@ -35,8 +36,16 @@ describe('fresh slots', { timeout: 60_000 }, () => {
     await reading;
     assert.equal(got, 6, 'the first frame captured once the slot is open, at once');
 
-    // A shared model's wait of 60 ms moves the next slot from 975 to 1035: the frame of 1000 is let pass.
-    sub.delaySlot(60);
+    // A wait under half the model's call, or a draw against moving: the slot stays.
+    const draws =
+      (...values: number[]) =>
+      () =>
+        values.shift() ?? assert.fail('no more draws');
+    sub.turnWaited(9, 20, draws());
+    sub.turnWaited(25, 20, draws(0.5));
+    // A wait of 25 ms on a 20 ms call, drawn to move (0.2 < 0.5), by 0.3 of 0.4 of the interval (60 ms): the next
+    // slot moves from 975 to 1035, and the frame of 1000 is let pass.
+    sub.turnWaited(25, 20, draws(0.2, 0.3));
     const next = sub.read();
     await publishAt(1000);
     await publishAt(1100);
