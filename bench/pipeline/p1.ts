@@ -16,7 +16,14 @@
  * P2's model has a 640 input (the mock's inputSize, as a YOLO model at 640
  * has), so its cameras convert frames at 640 × 360 (ADR 0031; reader_size
  * counts the cameras that do); P2_SCALE=output converts at 1280 × 720 to
- * compare.
+ * compare. P2's cameras are out of phase as real cameras are (their clocks
+ * are their own): camera i starts {i·φ} of a frame interval after the first
+ * (cameraPhasesMs; framesupplier's cameras added one by one, two intervals
+ * apart, at those phases), on both sides, and each line says the phases it measured
+ * (`frame_phases_ms`). Files started at once would all be in phase, the
+ * worst case for a shared model at maxFps (every camera's turn at one of five
+ * instants a slot), which no camera set has; the careful loop's threads were
+ * spread by their own opening. P2_IN_PHASE=1 starts them at once, to compare.
  *
  * CPU and RSS are of the whole process tree (this process, its decoder
  * threads or ffmpeg children, and the model server). Frame age is capture
@@ -40,6 +47,32 @@ import { pssBytes, statUsage, threadBreakdown, treeStats, treeThreads } from '..
 import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from './plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
+/**
+ * Camera i's phase, ms after the first camera's frames, within one frame interval: the fraction of i times the
+ * golden ratio (a spread with no two cameras close, whatever their number), as independent cameras' clocks give.
+ */
+export function cameraPhasesMs(cameras: number, intervalMs: number): number[] {
+  return Array.from({ length: cameras }, (_, i) => round(((i * 0.6180339887498949) % 1) * intervalMs, 3));
+}
+
+/** Each camera's measured phase within the frame interval, ms after the first camera's (circular means of capture times). */
+export function measuredPhasesMs(captureTimes: readonly (readonly number[])[], intervalMs: number): (number | null)[] {
+  const mean = (times: readonly number[]): number | null => {
+    if (times.length === 0) return null;
+    let c = 0;
+    let s = 0;
+    for (const t of times) {
+      const a = (2 * Math.PI * (t % intervalMs)) / intervalMs;
+      c += Math.cos(a);
+      s += Math.sin(a);
+    }
+    return ((Math.atan2(s, c) / (2 * Math.PI)) * intervalMs + intervalMs) % intervalMs;
+  };
+  const phases = captureTimes.map(mean);
+  const first = phases[0] ?? null;
+  return phases.map((p) => (p === null || first === null ? null : round((p - first + intervalMs) % intervalMs, 1)));
+}
+
 /** The event-loop delay monitor's sampling interval, ms. */
 const LOOP_DELAY_RESOLUTION_MS = 100;
 /**
@@ -99,6 +132,25 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   // P2: a keyframe every 2 s (libx264's default is 250 frames); its B frames are libx264's defaults in both.
   const file = p2 ? await cameraClip() : await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
+  const phases = p2 && process.env.P2_IN_PHASE !== '1' ? cameraPhasesMs(cameras, 100) : null;
+  // One camera as the config file has it: every camera alike, on the same file.
+  const cameraEntry = {
+    source: file,
+    // The mock handler needs no RGB: NV12 is half the bytes to convert and write into shared memory.
+    // P1_DECODER_THREADS: the decoder's threads for every camera, to compare with the system's rule (1 when cameras outnumber cores).
+    capture: {
+      output: { format: 'nv12' },
+      ...(process.env.P1_DECODER_THREADS === undefined ? {} : { decoderThreads: Number(process.env.P1_DECODER_THREADS) }),
+      ...(p2 && process.env.P2_DECODE !== undefined ? { decode: process.env.P2_DECODE } : {}),
+      ...(p2 && process.env.P2_SCALE !== undefined ? { scale: process.env.P2_SCALE } : {}),
+    },
+    workers: p2
+      ? [{ id: 'model', model: 'shared', maxFps: 2 }]
+      : [
+          { id: 'model', model: 'shared' },
+          { id: 'light', module: LIGHT },
+        ],
+  };
   const config = parseConfig(
     JSON.stringify({
       version: 1,
@@ -106,28 +158,8 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
       shmDir: `/dev/shm/framesupplier-p1-${process.pid}`,
       defaults: { capture: { loop: true } },
       models: { shared: p2 ? P2_MODEL : { handler: 'mock', delayMs: 20 } },
-      cameras: Object.fromEntries(
-        ids.map((id) => [
-          id,
-          {
-            source: file,
-            // The mock handler needs no RGB: NV12 is half the bytes to convert and write into shared memory.
-            // P1_DECODER_THREADS: the decoder's threads for every camera, to compare with the system's rule (1 when cameras outnumber cores).
-            capture: {
-              output: { format: 'nv12' },
-              ...(process.env.P1_DECODER_THREADS === undefined ? {} : { decoderThreads: Number(process.env.P1_DECODER_THREADS) }),
-              ...(p2 && process.env.P2_DECODE !== undefined ? { decode: process.env.P2_DECODE } : {}),
-              ...(p2 && process.env.P2_SCALE !== undefined ? { scale: process.env.P2_SCALE } : {}),
-            },
-            workers: p2
-              ? [{ id: 'model', model: 'shared', maxFps: 2 }]
-              : [
-                  { id: 'model', model: 'shared' },
-                  { id: 'light', module: LIGHT },
-                ],
-          },
-        ]),
-      ),
+      // Out of phase, the cameras are added once the system runs, each at its phase.
+      cameras: Object.fromEntries((phases === null ? ids : []).map((id) => [id, cameraEntry])),
     }),
     { env: {}, fileName: 'P1 config' },
   );
@@ -143,6 +175,8 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const toServer: number[] = [];
   const back: number[] = [];
   const served = new Map<string, number>(ids.map((id) => [id, 0]));
+  // Each camera's capture times, for its measured phase.
+  const captureTimes = new Map<string, number[]>(ids.map((id) => [id, []]));
   // Each camera's own waits at the server: whether some cameras wait long on every turn (their turns collide with
   // others' at the same phase) or all wait alike.
   const waitsByCamera = new Map<string, number[]>(ids.map((id) => [id, []]));
@@ -156,6 +190,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     }
     const age = performance.now() - event.captureTime;
     ages.push(age);
+    captureTimes.get(event.camera)?.push(event.captureTime);
     const metadata = (event.output as { metadata?: { wait_ms?: number; inference_time_ms?: number; frame_age_ms?: number } }).metadata;
     if (typeof metadata?.wait_ms === 'number' && typeof metadata.inference_time_ms === 'number') {
       waits.push(metadata.wait_ms);
@@ -169,6 +204,16 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     served.set(event.camera, (served.get(event.camera) ?? 0) + 1);
   });
   await system.start();
+  if (phases !== null) {
+    // Each camera added at its phase, two frame intervals after the one before (an add takes tens of ms: added
+    // within one interval, later cameras would start when the add before ends): its file starts when it is added.
+    const t0 = performance.now();
+    for (const [i, id] of ids.entries()) {
+      const wait = t0 + 200 * i + phases[i]! - performance.now();
+      if (wait > 0) await sleep(wait);
+      await system.cameras.add(id, cameraEntry);
+    }
+  }
   await sleep(warmupS * 1000);
   const before = system.stats();
   const usageStart = treeUsage(process.pid);
@@ -213,7 +258,9 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   // The yardsticks on the same file, in the same run, once the system is closed (P1_PLAIN=0 leaves them out):
   // the careful loop a user would write instead, and libavcodec decoding alone, one stream per camera.
   const skipYardsticks = process.env.P1_PLAIN === '0' || workload === 'AGE';
-  const loop = skipYardsticks ? null : await carefulLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2' });
+  const loop = skipYardsticks
+    ? null
+    : await carefulLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2', ...(phases === null ? {} : { phasesMs: phases }) });
   const floor = skipYardsticks ? null : await decodeFloor(file, cameras, Math.min(seconds, 20));
   // Where the CPU went, thread by thread (issue 43 item 4): % of a core, and ms per frame decoded (all cameras).
   const byThread = threadBreakdown(threadsStart, threadsEnd, wall);
@@ -260,6 +307,12 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     age_back_ms_p99: round(percentile(sortedCopy(back), 99), 1),
     age_server_wait_ms_p50: round(percentile(sortedCopy(waits), 50), 1),
     age_server_wait_ms_p99: round(percentile(sortedCopy(waits), 99), 1),
+    // Each camera's phase as measured (ms after the first camera's frames), and as asked (null: all started at once).
+    frame_phases_ms: measuredPhasesMs(
+      ids.map((id) => captureTimes.get(id) ?? []),
+      100,
+    ),
+    frame_phases_asked_ms: phases,
     // Each camera's p50 wait at the server, lowest to highest.
     server_wait_ms_p50_by_camera: [...waitsByCamera.values()]
       .filter((w) => w.length > 0)

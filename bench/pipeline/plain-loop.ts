@@ -38,6 +38,8 @@ export interface CarefulLoopOptions {
   readonly light?: boolean;
   /** A file for one JSON line per frame served while measuring. */
   readonly trace?: string;
+  /** Each camera's phase, ms after the first camera's frames (default: each camera's clock starts once its file is open). */
+  readonly phasesMs?: readonly number[];
 }
 
 /** Runs a child to its end: its stdout and stderr, and its exit code. */
@@ -73,6 +75,7 @@ export function carefulLoopArgs(o: CarefulLoopOptions): string[] {
     ...(maxFps > 0 ? ['--max-fps', String(maxFps)] : []),
     ...(light ? ['--light'] : []),
     ...(o.trace === undefined ? [] : ['--trace', o.trace]),
+    ...(o.phasesMs === undefined ? [] : ['--phases', o.phasesMs.join(',')]),
   ];
 }
 

@@ -18,6 +18,9 @@ Python + OpenCV alone (Debian's python3-opencv, run with /usr/bin/python3), for 
   capture thread touches its VideoCapture, so the model never waits on a lock a busy decoder holds. With
   `--max-fps F` a camera's frame is due to the model once 1/F has passed since the due time of the frame
   served before (less half a frame interval, so that a file's whole frames are not missed by a hair).
+  With `--phases` every camera's clock starts at one instant plus its own phase within the frame interval, as
+  independent cameras' clocks fall (the line's `frame_phases_ms` says them); without, each starts once its file is
+  open.
 
 Fair by construction (every camera with a fresh frame gets its turn), fresh by construction (the frame
 served is the newest one grabbed). Age is capture to the model's result in hand, as
@@ -52,7 +55,15 @@ parser.add_argument("--light", action="store_true", help="P1: a light reader ret
 parser.add_argument("--workload", default="P2")
 parser.add_argument("--decoder-threads", type=int, default=1)
 parser.add_argument("--trace", default=None, help="a file for one JSON line per frame served while measuring")
+parser.add_argument(
+    "--phases",
+    default=None,
+    help="each camera's phase, ms after the first camera's frames, comma-separated (default: each clock starts once its file is open)",
+)
 args = parser.parse_args()
+phases_ms = None if args.phases is None else [float(p) for p in args.phases.split(",")]
+if phases_ms is not None and len(phases_ms) < args.cameras:
+    parser.error(f"--phases gives {len(phases_ms)} phases for {args.cameras} cameras")
 # One decoder thread per camera unless told otherwise, as framesupplier's rule when cameras outnumber cores: set
 # before cv2 is imported, as OpenCV reads it when a capture opens.
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"threads;{args.decoder_threads}")
@@ -92,6 +103,7 @@ class Camera:
         self.served = 0  # frames served while measuring
         self.light = 0  # frames the light reader retrieved while measuring
         self.behind_ms = []  # how late each grab() began after its frame's due time, while measuring
+        self.start = None  # the due time of its first frame, on the monotonic clock
 
 
 cameras = [Camera(i) for i in range(args.cameras)]
@@ -120,7 +132,9 @@ def capture(cam):
     try:
         cam.cap = open_capture()
         cam.interval = 1.0 / (cam.cap.get(cv2.CAP_PROP_FPS) or 10.0)
-        start = time.monotonic()
+        # With --phases, every clock starts at one instant (once every file is surely open) plus the camera's phase.
+        start = time.monotonic() if phases_ms is None else max(time.monotonic(), clocks_from + phases_ms[cam.index] / 1000.0)
+        cam.start = start
         n = 0
         while not stop.is_set():
             due = start + n * cam.interval
@@ -266,6 +280,7 @@ def percentile(sorted_values, p):
     return sorted_values[int(index)]
 
 
+clocks_from = time.monotonic() + 1.0
 threads = [threading.Thread(target=capture, args=(cam,), daemon=True) for cam in cameras]
 threads.append(threading.Thread(target=model_thread, daemon=True))
 for thread in threads:
@@ -324,6 +339,11 @@ line = {
     "age_due_ms_p99": rounded(percentile(ages_due, 99)),
     "behind_ms_p50": rounded(percentile(behind, 50)),
     "behind_ms_p99": rounded(percentile(behind, 99)),
+    # Each camera's phase as its clock has it, ms after the first camera's frames, within the first's frame interval.
+    "frame_phases_ms": [
+        None if cam.start is None or cameras[0].start is None else round(((cam.start - cameras[0].start) % cameras[0].interval) * 1000.0, 1)
+        for cam in cameras
+    ],
     "measured_from": wall_start,
     "measured_to": wall_end,
     "opencv": cv2.__version__,

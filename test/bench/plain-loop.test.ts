@@ -128,8 +128,15 @@ function checkRoundRobin(served: readonly Served[], cameras: number, maxFps: boo
 describe('the careful loop of the benchmarks', { timeout: 240_000 }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('P2: every camera at maxFps 2, its accounting recounted from its trace', async () => {
-    const { line, served, spawned, exited } = await traced({ file: await smallH264Clip(), cameras: 2, seconds: 4, warmupS: 2, workload: 'P2' });
+  it('P2: every camera at maxFps 2 at its phase, its accounting recounted from its trace', async () => {
+    const { line, served, spawned, exited } = await traced({
+      file: await smallH264Clip(),
+      cameras: 2,
+      seconds: 4,
+      warmupS: 2,
+      workload: 'P2',
+      phasesMs: [0, 37.5],
+    });
     assert.equal(line.impl, 'careful-loop-python-opencv');
     assert.equal(line.workload, 'P2');
     assert.equal(line.cameras, 2);
@@ -142,6 +149,11 @@ describe('the careful loop of the benchmarks', { timeout: 240_000 }, () => {
       const mine = served.filter((s) => s.camera === camera);
       for (let i = 1; i < mine.length; i++) assert.ok(mine[i]!.due - mine[i - 1]!.due >= 0.5 - 0.05 - 1e-6, 'no sooner than 1/maxFps');
     }
+    // Camera 1's frames fall 37.5 ms into camera 0's frame interval, by the trace's due times and by the line.
+    const [zero, one] = [served.find((s) => s.camera === 0)!, served.find((s) => s.camera === 1)!];
+    const phase = ((((one.due - zero.due) * 1000) % 100) + 100) % 100;
+    assert.ok(Math.abs(phase - 37.5) < 0.01, `camera 1's phase ${phase} ms`);
+    assert.deepEqual(line.frame_phases_ms, [0, 37.5]);
   });
 
   it('P1 with a model that cannot serve every frame: round-robin, fair to every camera', async () => {
