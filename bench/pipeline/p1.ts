@@ -73,6 +73,20 @@ export function measuredPhasesMs(captureTimes: readonly (readonly number[])[], i
   return phases.map((p) => (p === null || first === null ? null : round((p - first + intervalMs) % intervalMs, 1)));
 }
 
+/**
+ * Adds each camera to a running system at its phase (cameraPhasesMs), two frame intervals (at 10 fps) after the one
+ * before: an add takes tens of ms, so cameras added within one interval would start when the add before ends. A
+ * file starts playing when its camera is added.
+ */
+export async function addAtPhases(system: VisionSystem, ids: readonly string[], entry: unknown, phases: readonly number[]): Promise<void> {
+  const t0 = performance.now();
+  for (const [i, id] of ids.entries()) {
+    const wait = t0 + 200 * i + phases[i]! - performance.now();
+    if (wait > 0) await sleep(wait);
+    await system.cameras.add(id, entry);
+  }
+}
+
 /** The event-loop delay monitor's sampling interval, ms. */
 const LOOP_DELAY_RESOLUTION_MS = 100;
 /**
@@ -204,16 +218,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     served.set(event.camera, (served.get(event.camera) ?? 0) + 1);
   });
   await system.start();
-  if (phases !== null) {
-    // Each camera added at its phase, two frame intervals after the one before (an add takes tens of ms: added
-    // within one interval, later cameras would start when the add before ends): its file starts when it is added.
-    const t0 = performance.now();
-    for (const [i, id] of ids.entries()) {
-      const wait = t0 + 200 * i + phases[i]! - performance.now();
-      if (wait > 0) await sleep(wait);
-      await system.cameras.add(id, cameraEntry);
-    }
-  }
+  if (phases !== null) await addAtPhases(system, ids, cameraEntry, phases);
   await sleep(warmupS * 1000);
   const before = system.stats();
   const usageStart = treeUsage(process.pid);
