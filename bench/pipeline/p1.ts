@@ -24,6 +24,7 @@
  * worst case for a shared model at maxFps (every camera's turn at one of five
  * instants a slot), which no camera set has; the careful loop's threads were
  * spread by their own opening. P2_IN_PHASE=1 starts them at once, to compare.
+ * AGE (P2's cameras, hop by hop) starts them at the same phases.
  *
  * CPU and RSS are of the whole process tree (this process, its decoder
  * threads or ffmpeg children, and the model server). Frame age is capture
@@ -47,12 +48,15 @@ import { pssBytes, statUsage, threadBreakdown, treeStats, treeThreads } from '..
 import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from './plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
+/** φ − 1: multiples of it, modulo 1, spread with no two close, however many. */
+const GOLDEN_RATIO_FRACTION = (Math.sqrt(5) - 1) / 2;
+
 /**
  * Camera i's phase, ms after the first camera's frames, within one frame interval: the fraction of i times the
  * golden ratio (a spread with no two cameras close, whatever their number), as independent cameras' clocks give.
  */
 export function cameraPhasesMs(cameras: number, intervalMs: number): number[] {
-  return Array.from({ length: cameras }, (_, i) => round(((i * 0.6180339887498949) % 1) * intervalMs, 3));
+  return Array.from({ length: cameras }, (_, i) => round(((i * GOLDEN_RATIO_FRACTION) % 1) * intervalMs, 3));
 }
 
 /** Each camera's measured phase within the frame interval, ms after the first camera's (circular means of capture times). */

@@ -207,8 +207,10 @@ export class NativeRun implements DecoderRun {
     // A looping file played in real time keeps its cadence from pass to pass, as a camera's frames do: the next
     // pass's first picture is due one frame after the last pass's last one, not whenever the reopened file first
     // answers (each pass would move the camera's frames within their interval, and with them every slot a shared
-    // model's cameras have spread their turns over).
+    // model's cameras have spread their turns over). A pass due more than a frame ago (the process stalled, the
+    // reopen was slow) starts now instead: catching up would send a burst of late frames.
     let nextPassDue: number | null = null;
+    let frameMs = 0;
     for (;;) {
       const decoder = await NativeDecoder.open(src.input, {
         format,
@@ -275,9 +277,13 @@ export class NativeRun implements DecoderRun {
           // such a picture exists at its due time (decoded ahead of it).
           let dueAt = Number.NEGATIVE_INFINITY;
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
-            start ??= { pts: picture.ptsMs, at: nextPassDue ?? performance.now() };
+            if (start === null) {
+              const now = performance.now();
+              start = { pts: picture.ptsMs, at: nextPassDue !== null && nextPassDue >= now - frameMs ? nextPassDue : now };
+            }
             dueAt = start.at + (picture.ptsMs - start.pts);
-            if (decoder.fps > 0) nextPassDue = dueAt + 1000 / decoder.fps;
+            frameMs = decoder.fps > 0 ? 1000 / decoder.fps : 0;
+            if (frameMs > 0) nextPassDue = dueAt + frameMs;
             const wait = dueAt - performance.now();
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           }

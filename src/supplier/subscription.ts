@@ -235,12 +235,13 @@ export class Subscription implements FrameSource, AsyncDisposable {
    * wait over half the call (the turn fell where another camera's did) moves the next slot later by a random share
    * of the interval, up to TURN_MOVE_SHARE, with the chance TURN_MOVE_CHANCE; a shorter wait leaves it where it is.
    * Moving by the wait itself (ADR 0044 as first built) kept every camera moving: each step took it into another
-   * camera's turn. `random` is Math.random unless a test gives its own.
+   * camera's turn. `random` (values in [0, 1); others move nothing) is Math.random unless a test gives its own.
    */
   turnWaited(waitedMs: number, callMs: number, random: () => number = Math.random): void {
     if (!(this.#intervalMs > 0 && Number.isFinite(this.#gateUntil) && Number.isFinite(waitedMs) && Number.isFinite(callMs))) return;
-    if (!(waitedMs > callMs * TURN_WAIT_SHARE) || random() >= TURN_MOVE_CHANCE) return;
-    this.#gateUntil += random() * TURN_MOVE_SHARE * this.#intervalMs;
+    if (!(waitedMs > callMs * TURN_WAIT_SHARE) || !(random() < TURN_MOVE_CHANCE)) return;
+    const share = random();
+    if (share >= 0 && share < 1) this.#gateUntil += share * TURN_MOVE_SHARE * this.#intervalMs;
   }
 
   /**

@@ -310,7 +310,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               throw crashOf(server, error);
             }
           }
-          if (waited > 0) source.turnWaited?.(waited, called);
+          if (waited > 0 && called > 0) source.turnWaited?.(waited, called);
           const result = cropsResult(crops, responses);
           ledger.took(frame, result.metadata.inference_time_ms);
           context.emit(frame, result);
@@ -375,7 +375,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           }
           if (followed.failure !== null) throw followed.failure;
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
-          // This camera's turn fell where the model was busy: its next one may move to where it is free.
+          // How long this camera's turn waited for the model, and the call: a turn that fell into another's may move.
           const waited = response.metadata.wait_ms;
           const modelMs = response.metadata?.inference_time_ms;
           if (typeof waited === 'number' && typeof modelMs === 'number') source.turnWaited?.(waited, modelMs);

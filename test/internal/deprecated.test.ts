@@ -1,7 +1,7 @@
 /**
- * The lifecycle methods renamed in 0.1.0 (stop() → close()) still work under
- * their old names until 0.2.0, each warning once with its own code
- * (CHANGELOG.md names them).
+ * Old names still work until 0.2.0, each warning once per process with its own
+ * code (CHANGELOG.md names them): the lifecycle methods renamed in 0.1.0
+ * (stop() → close()), WorkerContext.skip(), Subscription.delaySlot().
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -26,7 +26,7 @@ async function warningsDuring(fn: () => Promise<void>): Promise<Error[]> {
   return seen;
 }
 
-describe('deprecated lifecycle aliases', { timeout: 30_000 }, () => {
+describe('deprecated aliases', { timeout: 30_000 }, () => {
   it('FrameSupplier.stop() closes, and warns once with its code', async () => {
     const supplier = new FrameSupplier().start();
     const reader = supplier.subscribe('w');
@@ -75,6 +75,8 @@ describe('deprecated lifecycle aliases', { timeout: 30_000 }, () => {
       ['FRAMESUPPLIER_DEP_SUBSCRIPTION_DELAY_SLOT'],
     );
     assert.equal(sub.nextTakeInMs(0), 535);
+    const again = await warningsDuring(async () => sub.delaySlot(0));
+    assert.deepEqual(again, [], 'once per process');
     assert.ok(readRepoFile('CHANGELOG.md').includes('FRAMESUPPLIER_DEP_SUBSCRIPTION_DELAY_SLOT'), 'CHANGELOG.md names it');
     await sub.close();
     await supplier.close();

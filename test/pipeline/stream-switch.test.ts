@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StreamSwitch, type SwitchStream } from '../../src/pipeline/stream-switch.js';
 import { FrameSupplier, Subscription } from '../../src/supplier/index.js';
-import { afterDistribution, ManualClock, rgbFrame } from '../supplier/helpers.js';
+import { afterDistribution, ManualClock, rgbFrame, scriptedRandom } from '../supplier/helpers.js';
 
 function streams(clock: ManualClock, subUp: () => boolean): { main: FrameSupplier; sub: FrameSupplier; list: SwitchStream[] } {
   const main = new FrameSupplier({ streamId: 'cam', clock }).start();
@@ -73,8 +73,7 @@ describe('stream switch: the worker asks its slots of the stream it reads', { ti
 
     // A turn's wait at a shared model moves the next slot of the stream read: from 10 975 to 11 035 (drawn to move,
     // by 0.3 of 0.4 of the interval), the frame of 11 000 let pass.
-    const draws = [0.2, 0.3];
-    source.turnWaited(25, 20, () => draws.shift()!);
+    source.turnWaited(25, 20, scriptedRandom(0.2, 0.3));
     const next = source.read();
     for (const t of [11_000, 11_100]) {
       clock.advance(t);

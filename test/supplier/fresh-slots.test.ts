@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FrameSupplier } from '../../src/supplier/index.js';
-import { afterDistribution, ManualClock, rgbFrame } from './helpers.js';
+import { afterDistribution, ManualClock, rgbFrame, scriptedRandom } from './helpers.js';
 
 describe('fresh slots', { timeout: 60_000 }, () => {
   it('fills a slot with the first frame captured once it is open, not the one that waited for it', async () => {
@@ -37,15 +37,11 @@ describe('fresh slots', { timeout: 60_000 }, () => {
     assert.equal(got, 6, 'the first frame captured once the slot is open, at once');
 
     // A wait under half the model's call, or a draw against moving: the slot stays.
-    const draws =
-      (...values: number[]) =>
-      () =>
-        values.shift() ?? assert.fail('no more draws');
-    sub.turnWaited(9, 20, draws());
-    sub.turnWaited(25, 20, draws(0.5));
+    sub.turnWaited(9, 20, scriptedRandom());
+    sub.turnWaited(25, 20, scriptedRandom(0.5));
     // A wait of 25 ms on a 20 ms call, drawn to move (0.2 < 0.5), by 0.3 of 0.4 of the interval (60 ms): the next
     // slot moves from 975 to 1035, and the frame of 1000 is let pass.
-    sub.turnWaited(25, 20, draws(0.2, 0.3));
+    sub.turnWaited(25, 20, scriptedRandom(0.2, 0.3));
     const next = sub.read();
     await publishAt(1000);
     await publishAt(1100);

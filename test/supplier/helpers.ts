@@ -43,3 +43,12 @@ export class ManualClock implements SupplierClock {
     return true;
   }
 }
+
+/** A random source that answers the given values in turn, for code that draws (Subscription.turnWaited); fails when they run out. */
+export function scriptedRandom(...values: number[]): () => number {
+  return () => {
+    const value = values.shift();
+    if (value === undefined) throw new Error('scriptedRandom: no more values');
+    return value;
+  };
+}
