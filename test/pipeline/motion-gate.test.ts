@@ -185,12 +185,16 @@ describe('a model worker gated by motion', { timeout: 180_000 }, () => {
     // The rechecks recur, and each comes soon enough after the run before to keep the track (endAfterSeconds 1.5):
     // judged from the runs' own capture times, not from how many a loaded machine fits in the clip (7–8 quiet).
     assert.ok(floorGate.runs.stationary >= 2, `stationary rechecks: ${floorGate.runs.stationary}`);
-    const floorTimes = results.filter((r) => r.camera === 'floor').map((r) => r.captureTime);
+    const floorLooks = results.filter((r) => r.camera === 'floor');
+    const floorTimes = floorLooks.map((r) => r.captureTime);
     const gaps = floorTimes.slice(1).map((t, i) => t - floorTimes[i]!);
     assert.ok(
       gaps.every((g) => g <= 1_500),
       `every look at the still person within endAfterSeconds of the one before: ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`,
     );
+    // And the looks go on to the clip's end: the last within endAfterSeconds (15 frames at 10 fps) of its last frame.
+    const lastLook = floorLooks.at(-1)?.seq ?? 0;
+    assert.ok(lastLook >= FRAMES - 15, `the last look at the still person on frame ${lastLook} of ${FRAMES}`);
     assert.ok(floorGate.still > 0, 'frames between rechecks are still');
 
     // moved: the whole-picture change costs one run, and the still picture after it none.
