@@ -61,6 +61,8 @@ describe("a motion-gated worker's crops: from main's picture, and around a still
   const calls = new Map<string, number>();
   const given: Given[] = [];
   const results: EventOf<'result'>[] = [];
+  /** Results of each camera that came once it had stopped (its clips ended): a frame then may find no picture. */
+  const afterStop = new Map<string, number>();
   /** Tracks ended, and whether their camera was still playing its clip then. */
   const ends: { camera: string; playing: boolean }[] = [];
   let system: VisionSystem | null = null;
@@ -118,7 +120,10 @@ describe("a motion-gated worker's crops: from main's picture, and around a still
     running.on('camera-state', (e) => {
       if (e.state === 'stopped') done.add(e.camera);
     });
-    running.on('result', (e) => results.push(e));
+    running.on('result', (e) => {
+      results.push(e);
+      if (done.has(e.camera)) afterStop.set(e.camera, (afterStop.get(e.camera) ?? 0) + 1);
+    });
     running.on('tracked-object', (e) => {
       if (e.event.type === 'end') ends.push({ camera: e.event.after.camera, playing: !done.has(e.event.after.camera) });
     });
@@ -216,7 +221,12 @@ describe("a motion-gated worker's crops: from main's picture, and around a still
     assert.equal(crops.length, regions.crops, JSON.stringify(regions));
     assert.equal(whole.length, regions.wholeCalls, JSON.stringify(regions));
     assert.ok(regions.frames >= found.length, JSON.stringify(regions));
-    assert.equal(regions.pictureFailures, 0, JSON.stringify(regions));
+    // Every picture came while the camera played. The clips end (a camera does not): a frame the worker still ran once
+    // both streams had stopped found no picture and went whole, its result after the camera's stop.
+    assert.ok(
+      regions.pictureFailures <= (afterStop.get('streams') ?? 0),
+      `${JSON.stringify(regions)}; results after the stop: ${afterStop.get('streams') ?? 0}`,
+    );
     // main is read by nobody: it holds, and decodes on demand the pictures the crops were cut from.
     const main = settled.cameras.streams!.streams!.main!;
     assert.equal(main.decode?.mode, 'hold');
