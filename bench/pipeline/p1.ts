@@ -16,15 +16,11 @@
  * P2's model has a 640 input (the mock's inputSize, as a YOLO model at 640
  * has), so its cameras convert frames at 640 × 360 (ADR 0031; reader_size
  * counts the cameras that do); P2_SCALE=output converts at 1280 × 720 to
- * compare. P2's cameras are out of phase as real cameras are (their clocks
- * are their own): camera i starts {i·φ} of a frame interval after the first
- * (cameraPhasesMs; framesupplier's cameras added one by one, two intervals
- * apart, at those phases), on both sides, and each line says the phases it measured
- * (`frame_phases_ms`). Files started at once would all be in phase, the
- * worst case for a shared model at maxFps (every camera's turn at one of five
- * instants a slot), which no camera set has; the careful loop's threads were
- * spread by their own opening. P2_IN_PHASE=1 starts them at once, to compare.
- * AGE (P2's cameras, hop by hop) starts them at the same phases.
+ * compare. P2's cameras, and AGE's, are out of phase as real cameras are,
+ * the same on both sides (phases.ts; each line says the phases measured,
+ * `frame_phases_ms`); the careful loop's threads were spread by their own
+ * opening where framesupplier's files opened at once. P2_IN_PHASE=1 starts
+ * them at once, to compare.
  *
  * CPU and RSS are of the whole process tree (this process, its decoder
  * threads or ffmpeg children, and the model server). Frame age is capture
@@ -45,52 +41,10 @@ import { VisionSystem, type HopFigures, type SystemStats } from '../../src/pipel
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { pssBytes, statUsage, threadBreakdown, treeStats, treeThreads } from '../proc.js';
+import { PhasedCameras } from './phases.js';
 import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from './plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
-/** φ − 1: multiples of it, modulo 1, spread with no two close, however many. */
-const GOLDEN_RATIO_FRACTION = (Math.sqrt(5) - 1) / 2;
-
-/**
- * Camera i's phase, ms after the first camera's frames, within one frame interval: the fraction of i times the
- * golden ratio (a spread with no two cameras close, whatever their number), as independent cameras' clocks give.
- */
-export function cameraPhasesMs(cameras: number, intervalMs: number): number[] {
-  return Array.from({ length: cameras }, (_, i) => round(((i * GOLDEN_RATIO_FRACTION) % 1) * intervalMs, 3));
-}
-
-/** Each camera's measured phase within the frame interval, ms after the first camera's (circular means of capture times). */
-export function measuredPhasesMs(captureTimes: readonly (readonly number[])[], intervalMs: number): (number | null)[] {
-  const mean = (times: readonly number[]): number | null => {
-    if (times.length === 0) return null;
-    let c = 0;
-    let s = 0;
-    for (const t of times) {
-      const a = (2 * Math.PI * (t % intervalMs)) / intervalMs;
-      c += Math.cos(a);
-      s += Math.sin(a);
-    }
-    return ((Math.atan2(s, c) / (2 * Math.PI)) * intervalMs + intervalMs) % intervalMs;
-  };
-  const phases = captureTimes.map(mean);
-  const first = phases[0] ?? null;
-  return phases.map((p) => (p === null || first === null ? null : round((p - first + intervalMs) % intervalMs, 1)));
-}
-
-/**
- * Adds each camera to a running system at its phase (cameraPhasesMs), two frame intervals (at 10 fps) after the one
- * before: an add takes tens of ms, so cameras added within one interval would start when the add before ends. A
- * file starts playing when its camera is added.
- */
-export async function addAtPhases(system: VisionSystem, ids: readonly string[], entry: unknown, phases: readonly number[]): Promise<void> {
-  const t0 = performance.now();
-  for (const [i, id] of ids.entries()) {
-    const wait = t0 + 200 * i + phases[i]! - performance.now();
-    if (wait > 0) await sleep(wait);
-    await system.cameras.add(id, entry);
-  }
-}
-
 /** The event-loop delay monitor's sampling interval, ms. */
 const LOOP_DELAY_RESOLUTION_MS = 100;
 /**
@@ -150,7 +104,6 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   // P2: a keyframe every 2 s (libx264's default is 250 frames); its B frames are libx264's defaults in both.
   const file = p2 ? await cameraClip() : await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
-  const phases = p2 && process.env.P2_IN_PHASE !== '1' ? cameraPhasesMs(cameras, 100) : null;
   // One camera as the config file has it: every camera alike, on the same file.
   const cameraEntry = {
     source: file,
@@ -169,6 +122,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
           { id: 'light', module: LIGHT },
         ],
   };
+  const phased = new PhasedCameras(ids, cameraEntry, !p2 || process.env.P2_IN_PHASE === '1');
   const config = parseConfig(
     JSON.stringify({
       version: 1,
@@ -176,8 +130,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
       shmDir: `/dev/shm/framesupplier-p1-${process.pid}`,
       defaults: { capture: { loop: true } },
       models: { shared: p2 ? P2_MODEL : { handler: 'mock', delayMs: 20 } },
-      // Out of phase, the cameras are added once the system runs, each at its phase.
-      cameras: Object.fromEntries((phases === null ? ids : []).map((id) => [id, cameraEntry])),
+      cameras: phased.configCameras(),
     }),
     { env: {}, fileName: 'P1 config' },
   );
@@ -193,8 +146,6 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const toServer: number[] = [];
   const back: number[] = [];
   const served = new Map<string, number>(ids.map((id) => [id, 0]));
-  // Each camera's capture times, for its measured phase.
-  const captureTimes = new Map<string, number[]>(ids.map((id) => [id, []]));
   // Each camera's own waits at the server: whether some cameras wait long on every turn (their turns collide with
   // others' at the same phase) or all wait alike.
   const waitsByCamera = new Map<string, number[]>(ids.map((id) => [id, []]));
@@ -208,7 +159,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     }
     const age = performance.now() - event.captureTime;
     ages.push(age);
-    captureTimes.get(event.camera)?.push(event.captureTime);
+    phased.seen(event.camera, event.captureTime);
     const metadata = (event.output as { metadata?: { wait_ms?: number; inference_time_ms?: number; frame_age_ms?: number } }).metadata;
     if (typeof metadata?.wait_ms === 'number' && typeof metadata.inference_time_ms === 'number') {
       waits.push(metadata.wait_ms);
@@ -222,7 +173,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     served.set(event.camera, (served.get(event.camera) ?? 0) + 1);
   });
   await system.start();
-  if (phases !== null) await addAtPhases(system, ids, cameraEntry, phases);
+  await phased.start(system);
   await sleep(warmupS * 1000);
   const before = system.stats();
   const usageStart = treeUsage(process.pid);
@@ -269,7 +220,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const skipYardsticks = process.env.P1_PLAIN === '0' || workload === 'AGE';
   const loop = skipYardsticks
     ? null
-    : await carefulLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2', ...(phases === null ? {} : { phasesMs: phases }) });
+    : await carefulLoop({ file, cameras, seconds, warmupS, workload: workload === 'P1' ? 'P1' : 'P2', ...phased.loopOptions() });
   const floor = skipYardsticks ? null : await decodeFloor(file, cameras, Math.min(seconds, 20));
   // Where the CPU went, thread by thread (issue 43 item 4): % of a core, and ms per frame decoded (all cameras).
   const byThread = threadBreakdown(threadsStart, threadsEnd, wall);
@@ -317,11 +268,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     age_server_wait_ms_p50: round(percentile(sortedCopy(waits), 50), 1),
     age_server_wait_ms_p99: round(percentile(sortedCopy(waits), 99), 1),
     // Each camera's phase as measured (ms after the first camera's frames), and as asked (null: all started at once).
-    frame_phases_ms: measuredPhasesMs(
-      ids.map((id) => captureTimes.get(id) ?? []),
-      100,
-    ),
-    frame_phases_asked_ms: phases,
+    ...phased.figures(),
     // Each camera's p50 wait at the server, lowest to highest.
     server_wait_ms_p50_by_camera: [...waitsByCamera.values()]
       .filter((w) => w.length > 0)

@@ -11,7 +11,7 @@
  * it makes no snapshots and does not read the other stream, so its CPU is a floor for that loop (P3_PLAIN=0
  * leaves it out). P3_CAMERAS (default 16), P3_SECONDS (default 60); P3_SUB_GOP_S (default 2) the substream's
  * keyframe interval in seconds (4: a long-GOP substream); P3_MAIN=0 leaves the main-alone run out. The cameras
- * are out of phase as P2's (cameraPhasesMs, the same on every side; `frame_phases_ms` says what was measured);
+ * are out of phase as P2's (phases.ts, the same on every side; `frame_phases_ms` says what was measured);
  * P3_IN_PHASE=1 starts them at once.
  */
 import { loadavg } from 'node:os';
@@ -23,7 +23,8 @@ import type { CaptureStats } from '../../src/capture/index.js';
 import { frameOfPicture, VisionSystem, type HopFigures } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
-import { addAtPhases, cameraClip, cameraPhasesMs, hopMedians, measuredPhasesMs, P2_MODEL, treeUsage, type HopMedians } from './p1.js';
+import { cameraClip, hopMedians, P2_MODEL, treeUsage, type HopMedians } from './p1.js';
+import { PhasedCameras } from './phases.js';
 import { carefulLoop, versusCarefulLoop } from './plain-loop.js';
 
 /** The substream: P2's clip's scene at 640 × 360, the same rate and keyframes. */
@@ -33,8 +34,8 @@ const subClip = (): Promise<string> => testClip(`testsrc2-360p10-20s-g${SUB_GOP_
 async function p3Once(cameras: number, seconds: number, withSubstream: boolean, warmupS = 8): Promise<void> {
   const [main, sub] = await Promise.all([cameraClip(), subClip()]);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
-  const phases = process.env.P3_IN_PHASE === '1' ? null : cameraPhasesMs(cameras, 100);
   const cameraEntry = { source: main, ...(withSubstream ? { streams: { sub } } : {}), workers: [{ id: 'model', model: 'shared', maxFps: 2 }] };
+  const phased = new PhasedCameras(ids, cameraEntry, process.env.P3_IN_PHASE === '1');
   const config = parseConfig(
     JSON.stringify({
       version: 1,
@@ -42,8 +43,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
       shmDir: `/dev/shm/framesupplier-p3-${process.pid}`,
       defaults: { capture: { loop: true, decoder: 'native', output: { format: 'nv12' } } },
       models: { shared: P2_MODEL },
-      // Out of phase, the cameras are added once the system runs, each at its phase.
-      cameras: Object.fromEntries((phases === null ? ids : []).map((id) => [id, cameraEntry])),
+      cameras: phased.configCameras(),
     }),
     { env: {}, fileName: 'P3 config' },
   );
@@ -51,16 +51,15 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   let measuring = false;
   const ages: number[] = [];
   const lastResult = new Map<string, number>();
-  const captureTimes = new Map<string, number[]>(ids.map((id) => [id, []]));
   system.on('result', (event) => {
     if (event.worker !== 'model') return;
     lastResult.set(event.camera, event.captureTime);
     if (!measuring) return;
     ages.push(performance.now() - event.captureTime);
-    captureTimes.get(event.camera)?.push(event.captureTime);
+    phased.seen(event.camera, event.captureTime);
   });
   await system.start();
-  if (phases !== null) await addAtPhases(system, ids, cameraEntry, phases);
+  await phased.start(system);
   await sleep(warmupS * 1000);
   const usageStart = treeUsage(process.pid);
   const load = loadavg()[0]!;
@@ -119,7 +118,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   const loop =
     process.env.P3_PLAIN === '0'
       ? null
-      : await carefulLoop({ file: withSubstream ? sub : main, cameras, seconds, warmupS, workload: 'P3', ...(phases === null ? {} : { phasesMs: phases }) });
+      : await carefulLoop({ file: withSubstream ? sub : main, cameras, seconds, warmupS, workload: 'P3', ...phased.loopOptions() });
   emit({
     workload: 'P3',
     config: withSubstream ? 'main+sub, auto' : 'main only',
@@ -136,11 +135,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     hops_ms,
     results: ages.length,
     // Each camera's phase as measured (ms after the first camera's frames), and as asked (null: all started at once).
-    frame_phases_ms: measuredPhasesMs(
-      ids.map((id) => captureTimes.get(id) ?? []),
-      100,
-    ),
-    frame_phases_asked_ms: phases,
+    ...phased.figures(),
     snapshots: latencies.length,
     snapshots_failed: failed,
     snapshot_fallbacks: Object.fromEntries(fallbacks),
