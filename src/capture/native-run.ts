@@ -210,7 +210,6 @@ export class NativeRun implements DecoderRun {
     // model's cameras have spread their turns over). A pass due more than a frame ago (the process stalled, the
     // reopen was slow) starts now instead: catching up would send a burst of late frames.
     let nextPassDue: number | null = null;
-    let frameMs = 0;
     for (;;) {
       const decoder = await NativeDecoder.open(src.input, {
         format,
@@ -253,6 +252,8 @@ export class NativeRun implements DecoderRun {
       let start: { pts: number; at: number } | null = null;
       // The stream's rate as delivered: the capture's output fps caps the source's.
       const streamFps = Math.min(decoder.fps > 0 ? decoder.fps : Infinity, src.fps ?? Infinity);
+      // The file's own frame interval (its pictures' spacing), for the next pass's cadence; 0 when unknown.
+      const frameMs = decoder.fps > 0 ? 1000 / decoder.fps : 0;
       try {
         // A file read as fast as possible has no time of its own: the next picture waits for the conversion asked
         // of this one, so a reader that keeps up gets every frame (decoding ahead would only replace unread pictures).
@@ -282,7 +283,6 @@ export class NativeRun implements DecoderRun {
               start = { pts: picture.ptsMs, at: nextPassDue !== null && nextPassDue >= now - frameMs ? nextPassDue : now };
             }
             dueAt = start.at + (picture.ptsMs - start.pts);
-            frameMs = decoder.fps > 0 ? 1000 / decoder.fps : 0;
             if (frameMs > 0) nextPassDue = dueAt + frameMs;
             const wait = dueAt - performance.now();
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
