@@ -38,6 +38,9 @@ import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder
 import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
 
+/** A looping file's pass due longer ago than this starts when its first picture comes, not in the cadence (ADR 0089). */
+const PASS_LATE_MS = 500;
+
 export interface NativeRunOptions {
   readonly source: ResolvedSource;
   readonly connectTimeoutMs: number;
@@ -207,8 +210,9 @@ export class NativeRun implements DecoderRun {
     // A looping file played in real time keeps its cadence from pass to pass, as a camera's frames do: the next
     // pass's first picture is due one frame after the last pass's last one, not whenever the reopened file first
     // answers (each pass would move the camera's frames within their interval, and with them every slot a shared
-    // model's cameras have spread their turns over). A pass due more than a frame ago (the process stalled, the
-    // reopen was slow) starts now instead: catching up would send a burst of late frames.
+    // model's cameras have spread their turns over). A reopen slower than a frame (a busy machine) leaves the pass's
+    // first pictures late, dated so, and the cadence goes on, as a camera's after a hiccup; a pass due more than
+    // PASS_LATE_MS ago (the process stalled) starts now instead: catching up would send a long burst of late frames.
     let nextPassDue: number | null = null;
     for (;;) {
       const decoder = await NativeDecoder.open(src.input, {
@@ -280,7 +284,7 @@ export class NativeRun implements DecoderRun {
           if (src.realtime && source.kind === 'file' && picture.ptsMs >= 0) {
             if (start === null) {
               const now = performance.now();
-              start = { pts: picture.ptsMs, at: nextPassDue !== null && nextPassDue >= now - frameMs ? nextPassDue : now };
+              start = { pts: picture.ptsMs, at: nextPassDue !== null && nextPassDue >= now - Math.max(frameMs, PASS_LATE_MS) ? nextPassDue : now };
             }
             dueAt = start.at + (picture.ptsMs - start.pts);
             if (frameMs > 0) nextPassDue = dueAt + frameMs;
