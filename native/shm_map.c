@@ -22,7 +22,10 @@
  *   mapping under the store's seqlock (docs/protocol.md): its seq made odd,
  *   header bytes 4–63 and the data copied, its seq made even again; it returns
  *   the new seq, or -1 when the mapping is gone or broken (the caller writes
- *   the frame again by other means).
+ *   the frame again by other means). beginSlot(slot, gen, offset) makes a
+ *   slot's seq odd alone: a slot lent out to be written in place (the frame
+ *   converted straight into it), made whole later by writeSlot() with an
+ *   empty data.
  * - unmap(slot, gen, buffer) detaches the buffer (every view of it becomes
  *   empty, so a late reader reads nothing rather than faulting) and unmaps.
  *   A buffer never unmapped is unmapped when it is garbage collected.
@@ -286,9 +289,45 @@ static napi_value write_slot(napi_env env, napi_callback_info info) {
     __atomic_store_n(seq, writing, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     memcpy(base + 4, header + 4, SLOT_HEADER - 4);
-    memcpy(base + SLOT_HEADER, data, data_len);
+    if (data_len > 0) memcpy(base + SLOT_HEADER, data, data_len); /* none: written in place (beginSlot) */
     __atomic_store_n(seq, stable, __ATOMIC_RELEASE);
     if (!sigbus_guard_broken(slot)) result = stable;
+  }
+  pthread_mutex_unlock(&table_lock);
+  napi_value value;
+  CHECK(napi_create_double(env, result, &value));
+  return value;
+}
+
+/*
+ * beginSlot(slot, gen, offset) → the slot's seq, made odd, or -1 when the mapping is gone or broken. A slot lent
+ * to someone who writes a frame into it in place (frame-store.ts's lend()) is marked as being written first, with a
+ * full fence after the mark, so a reader that reads the slot meanwhile sees its seq change and never takes the half
+ * written data for the frame that was there; writeSlot() with the header alone then makes it whole again.
+ */
+static napi_value begin_slot(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int slot;
+  uint32_t gen;
+  if (slot_args(env, info, 3, argv, &slot, &gen) != 0) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", "beginSlot(slot, gen, offset)");
+    return NULL;
+  }
+  double at = -1;
+  if (napi_get_value_double(env, argv[2], &at) != napi_ok || !(at >= 0)) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", "beginSlot: offset must be a number ≥ 0");
+    return NULL;
+  }
+  double result = -1;
+  pthread_mutex_lock(&table_lock);
+  Region *r = &regions[slot];
+  size_t offset = (size_t)at;
+  if (r->live && r->gen == gen && !sigbus_guard_broken(slot) && offset <= r->len && r->len - offset >= SLOT_HEADER) {
+    uint32_t *seq = (uint32_t *)((uint8_t *)r->addr + offset);
+    uint32_t writing = __atomic_load_n(seq, __ATOMIC_RELAXED) | 1u;
+    __atomic_store_n(seq, writing, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!sigbus_guard_broken(slot)) result = writing;
   }
   pthread_mutex_unlock(&table_lock);
   napi_value value;
@@ -311,6 +350,7 @@ NAPI_MODULE_INIT() {
       {"map", NULL, map_file, NULL, NULL, NULL, napi_default, NULL},
       {"mapWritable", NULL, map_file_writable, NULL, NULL, NULL, napi_default, NULL},
       {"writeSlot", NULL, write_slot, NULL, NULL, NULL, napi_default, NULL},
+      {"beginSlot", NULL, begin_slot, NULL, NULL, NULL, napi_default, NULL},
       {"broken", NULL, is_broken, NULL, NULL, NULL, napi_default, NULL},
       {"unmap", NULL, unmap_file, NULL, NULL, NULL, napi_default, NULL},
       {"faults", NULL, fault_count, NULL, NULL, NULL, napi_default, NULL},

@@ -284,6 +284,9 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     // The cameras' frame pools at the end: buffers made (each a frame's bytes of shared memory) and held then.
     pool_slots: ids.reduce((n, id) => n + (after.cameras[id]?.capture?.pool?.slots ?? 0), 0),
     pool_held: ids.reduce((n, id) => n + (after.cameras[id]?.capture?.pool?.held ?? 0), 0),
+    // Frames converted straight into the model's store (ADR 0090) over the run, and the pool's buffers lent at the end.
+    pool_lent_total: ids.reduce((n, id) => n + (after.cameras[id]?.capture?.pool?.lentTotal ?? 0), 0),
+    pool_lent: ids.reduce((n, id) => n + (after.cameras[id]?.capture?.pool?.lent ?? 0), 0),
     // The system process's malloc arenas (the native decoder bounds them: ADR 0034; MALLOC_ARENA_MAX overrides).
     malloc_arenas: mallocArenas(),
     model_errors: errors,

@@ -3,7 +3,7 @@
  * (every bad one ERR_INVALID_CAPTURE_OPTION, the first found, before anything
  * starts), and the shape of its stats and of its stream's costs (ADR 0052).
  */
-import type { FramePoolStats, FrameSupplier, HopFigures, PixelFormat } from '../supplier/index.js';
+import type { FramePoolStats, FrameSupplier, HopFigures, PayloadLender, PixelFormat } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { positive as positiveNumber } from '../internal/numbers.js';
 import type { DecodeState } from './decoder-run.js';
@@ -42,6 +42,12 @@ export interface CaptureOptions extends SourceOptions {
    * least 4 and at most 64, following readers as they come and go; when all are held, frames use heap buffers.
    */
   readonly poolSlots?: number;
+  /**
+   * Memory the pool asks for each buffer first (sharedMemory; ADR 0090): the model's frame store, so that a frame
+   * is converted straight into where the model reads it. Frames in lent buffers are not in shared memory for
+   * worker threads (a thread reader gets a copy).
+   */
+  readonly lender?: PayloadLender;
   /**
    * 'ffmpeg' (default): an ffmpeg child process per source, frames over a pipe.
    * 'native': libav* in this process (files, rtsp://, http(s)://; raw formats),

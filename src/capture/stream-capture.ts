@@ -119,7 +119,12 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#restart = new RestartLoop({ delays: this.#settings.backoff, launch: () => this.#launch() });
     const supplier = options.supplier;
     const pool =
-      options.sharedMemory === false ? null : new FramePool({ maxSlots: options.poolSlots ?? (() => Math.min(64, Math.max(4, 2 * supplier.readerCount + 2))) });
+      options.sharedMemory === false
+        ? null
+        : new FramePool({
+            maxSlots: options.poolSlots ?? (() => Math.min(64, Math.max(4, 2 * supplier.readerCount + 2))),
+            ...(options.lender === undefined ? {} : { lender: options.lender }),
+          });
     this.#pool = pool;
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#keyframesOnly = this.source.native.keyframesOnly;

@@ -53,7 +53,7 @@ import {
 import type { CameraState, SystemEvent } from './events.js';
 import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
-import type { OutletHop } from '../workers/index.js';
+import { frameStoreLender, type OutletHop } from '../workers/index.js';
 import { buildWorkerKind } from './build-worker.js';
 import { workerProfile, type WorkerProfile } from './worker-profile.js';
 import type { VlmObject, VlmScene } from '../workers/index.js';
@@ -216,6 +216,8 @@ export class CameraPipeline implements AsyncDisposable {
         supplier,
         streamId: id,
         decoder,
+        // Frames converted straight into the model's store of the camera's frames, once a model worker writes one (ADR 0090).
+        lender: frameStoreLender(options.shmDir, id),
         output: cleanOutput(capture),
         stallTimeoutMs: capture.stallTimeoutMs,
         connectTimeoutMs: capture.connectTimeoutMs,

@@ -21,6 +21,13 @@
  * the file, made by the native addon (mapped-reader.ts's storeMapper, ADR
  * 0083), under the SIGBUS guard; without the addon, or once the mapping broke
  * (the file truncated or replaced by someone else), it writes positionally.
+ * A writer may also lend slots (lend(), ADR 0090): the slot's data region, in
+ * the mapping, to be written in place (a frame converted straight into it),
+ * marked as being written from the loan on; write() of the lent view then only
+ * writes the slot's header, under a frame id that falls in that slot (ids go
+ * up, with gaps). A lent slot is neither written nor lent again until it comes
+ * back (returnLent()); every write and loan takes the slot written longest ago,
+ * so a frame stays readable as long as in a ring of the store's other slots.
  * Model servers map it read-only through the same addon (FrameReader,
  * mapped-reader.ts), and fall back to readFrame's positional reads without it;
  * readers in other languages may mmap it too.
@@ -55,6 +62,11 @@ export interface FrameStoreOptions {
   readonly dir?: string;
   /** Slots in the ring, 1–1024. Default 8. */
   readonly slots?: number;
+  /**
+   * Slots besides the ring's that may be lent out at once to be written in place (lend(), ADR 0090): the file holds
+   * slots + lendSlots. Default 0: nothing is lent, every frame is copied in.
+   */
+  readonly lendSlots?: number;
   /** Largest frame the store holds, bytes, 1 B–2 GiB. Default 1920 × 1080 × 4. */
   readonly slotBytes?: number;
   /** File mode. Default 0o600; with `group`, 0o640. */
@@ -74,6 +86,51 @@ export interface FrameReference {
 }
 
 const openStores = new Map<string, OpenStore>();
+
+/** A slot lent out: its store, and the mapping its view is of. */
+interface Loan {
+  readonly store: OpenStore;
+  readonly slot: number;
+  readonly mapping: NonNullable<OpenStore['mapping']>;
+}
+/** Every view lent out, to its loan. */
+const loans = new WeakMap<Uint8Array, Loan>();
+const NO_DATA = new Uint8Array(0);
+
+/** The slot a write or a loan takes: of those not lent, the one written longest ago (ring order among equals). */
+function slotToTake(store: OpenStore): number {
+  const n = store.slots;
+  const start = store.nextFrameId % n;
+  let best = -1;
+  for (let k = 0; k < n; k++) {
+    const slot = (start + k) % n;
+    if (!store.lent.has(slot) && (best < 0 || store.frameIds[slot]! < store.frameIds[best]!)) best = slot;
+  }
+  return best; // never -1: fewer slots are ever lent than the file has
+}
+
+/** The first frame id from `next` on that falls in `slot` of a ring of `n`. */
+const idInSlot = (next: number, slot: number, n: number): number => next + ((slot - (next % n) + n) % n);
+
+/**
+ * A lent view comes back (its frame's last hold was let go): its slot may be written and lent again. Once the last
+ * loan of a store whose mapping ended comes back, the mapping goes. A view that was not lent is ignored.
+ */
+export function returnLent(view: Uint8Array): void {
+  const loan = loans.get(view);
+  if (loan === undefined) return;
+  loans.delete(view);
+  const store = loan.store;
+  store.lent.delete(loan.slot);
+  if (store.lent.size === 0 && store.unmapOnReturn !== null) {
+    const mapping = store.unmapOnReturn;
+    store.unmapOnReturn = null;
+    mapping.mapper.unmap(mapping.slot, mapping.gen, mapping.buffer);
+  }
+}
+
+/** Whether `view` is a slot lent out by a store (lend()). */
+export const isLent = (view: Uint8Array): boolean => loans.has(view);
 
 /** The pipeline side: writes frames of one camera into its ring. */
 export class FrameStoreWriter {
@@ -100,9 +157,13 @@ export class FrameStoreWriter {
     this.cameraId = cameraId;
     const dir = options.dir ?? DEFAULT_SHM_DIR;
     this.#dir = dir;
-    this.slots = options.slots ?? 8;
+    const ring = options.slots ?? 8;
+    const lendable = options.lendSlots ?? 0;
     this.slotBytes = options.slotBytes ?? 1920 * 1080 * 4;
-    if (!Number.isInteger(this.slots) || this.slots < 1 || this.slots > MAX_SLOTS) throw new IpcError('ERR_SHM', `slots must be 1–${MAX_SLOTS}`);
+    if (!Number.isInteger(ring) || ring < 1 || ring > MAX_SLOTS) throw new IpcError('ERR_SHM', `slots must be 1–${MAX_SLOTS}`);
+    if (!Number.isInteger(lendable) || lendable < 0 || ring + lendable > MAX_SLOTS)
+      throw new IpcError('ERR_SHM', `lendSlots must be an integer from 0, with slots at most ${MAX_SLOTS} in all`);
+    this.slots = ring + lendable;
     if (!Number.isInteger(this.slotBytes) || this.slotBytes < 1 || this.slotBytes > MAX_SLOT_BYTES)
       throw new IpcError('ERR_SHM', 'slotBytes must be 1 B–2 GiB');
     const first = options.firstFrameId ?? 1;
@@ -140,6 +201,10 @@ export class FrameStoreWriter {
       users: 1,
       seqs: new Float64Array(this.slots).fill(-1),
       mapping: mapStore(this.path, fd),
+      lendable,
+      lent: new Set(),
+      frameIds: new Float64Array(this.slots),
+      unmapOnReturn: null,
     };
     openStores.set(key, this.#store);
   }
@@ -190,10 +255,13 @@ export class FrameStoreWriter {
     if (data.byteLength > this.slotBytes) {
       throw new IpcError('ERR_SHM', `frame of ${data.byteLength} bytes exceeds the store's slot size ${this.slotBytes}`);
     }
-    const frameId = store.nextFrameId;
+    // A view this store lent: the frame is in its slot already, and only the header is written (ADR 0090).
+    const loan = loans.get(data);
+    const inPlace = loan !== undefined && loan.store === store && loan.mapping === store.mapping;
+    const slot = inPlace ? loan.slot : slotToTake(store);
+    const frameId = idInSlot(store.nextFrameId, slot, this.slots);
     if (!Number.isSafeInteger(frameId)) throw new IpcError('ERR_SHM', 'frame ids are exhausted');
-    const slot = frameId % this.slots;
-    const offset = HEADER_BYTES + slot * (SLOT_HEADER_BYTES + this.slotBytes);
+    const offset = this.#offsetOf(slot);
     // Header bytes 4–63: the slot's fields (bytes 0–3 are its seq, written apart under the seqlock).
     this.#header.writeUInt32LE(0, 4);
     this.#header.writeBigUInt64LE(BigInt(frameId), 8);
@@ -206,10 +274,45 @@ export class FrameStoreWriter {
     // One copy into the slot, no system call (ADR 0083); -1: the mapping is gone or broke (the file was truncated or
     // replaced by someone else), and from now on frames are written positionally, as without the addon.
     const mapping = store.mapping;
-    if (mapping !== null && mapping.mapper.writeSlot(mapping.slot, mapping.gen, offset, this.#header, data) < 0) unmapStore(store);
+    if (mapping !== null && mapping.mapper.writeSlot(mapping.slot, mapping.gen, offset, this.#header, inPlace ? NO_DATA : data) < 0) unmapStore(store);
     if (store.mapping === null) this.#writeAt(store, slot, offset, frameId, data);
+    store.frameIds[slot] = frameId;
     store.nextFrameId = frameId + 1;
     return { frame_reference: this.path, frame_metadata: { frame_id: frameId, width: meta.width, height: meta.height, format: meta.format } };
+  }
+
+  /**
+   * Lends a slot's data region, `byteLength` bytes of the mapping, to have a frame written into it in place (ADR
+   * 0090); null when nothing can be lent: no mapping (or an addon from before beginSlot), a frame larger than a slot,
+   * or `lendSlots` lent already. From now on a reader of the frame that was in the slot finds it overwritten. write()
+   * of the view puts the frame in the store without copying it; returnLent() ends the loan, written or not. The view
+   * is valid until then, also after close() (the mapping stays until every loan is back).
+   */
+  lend(byteLength: number): Uint8Array | null {
+    const store = this.#store;
+    const mapping = store?.mapping ?? null;
+    if (store === null || mapping === null || mapping.mapper.beginSlot === undefined || store.lent.size >= store.lendable) return null;
+    if (!Number.isInteger(byteLength) || byteLength < 1 || byteLength > this.slotBytes) return null;
+    const slot = slotToTake(store);
+    const offset = this.#offsetOf(slot);
+    if (mapping.mapper.beginSlot(mapping.slot, mapping.gen, offset) < 0) {
+      unmapStore(store);
+      return null;
+    }
+    store.lent.add(slot);
+    store.seqs[slot] = -1; // odd now: a positional write reads it again
+    const view = new Uint8Array(mapping.buffer, offset + SLOT_HEADER_BYTES, byteLength);
+    loans.set(view, { store, slot, mapping });
+    return view;
+  }
+
+  /** Slots lent out now (lend()). */
+  get lent(): number {
+    return this.#store?.lent.size ?? 0;
+  }
+
+  #offsetOf(slot: number): number {
+    return HEADER_BYTES + slot * (SLOT_HEADER_BYTES + this.slotBytes);
   }
 
   /** Writes the frame (its header's fields set) into its slot with positional writes, under the slot's seqlock. */

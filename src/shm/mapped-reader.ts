@@ -88,6 +88,8 @@ interface Addon {
   /** Since ADR 0083 (an older build has neither: its writers write positionally). */
   mapWritable?(path: string): Mapped;
   writeSlot?(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
+  /** Since ADR 0090 (an older build lends no slot: every frame is copied in). */
+  beginSlot?(slot: number, gen: number, offset: number): number;
 }
 
 /** The addon's side for a store's writer (frame-store.ts, ADR 0083). */
@@ -96,6 +98,8 @@ export interface StoreMapper {
   mapWritable(path: string): Mapped;
   /** Writes one slot under its seqlock: the new seq, or -1 when the mapping is gone or broken. */
   writeSlot(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
+  /** Marks a slot as being written (its seq odd), for a frame written into it in place: the seq, or -1 when the mapping is gone or broken. */
+  beginSlot?(slot: number, gen: number, offset: number): number;
   unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
 }
 

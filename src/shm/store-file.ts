@@ -67,13 +67,18 @@ export function writevFully(fd: number, parts: readonly Uint8Array[], position: 
   }
 }
 
-/** Ends a store's mapping: its writes go on positionally (each slot's seq read from the file again). */
+/**
+ * Ends a store's mapping: its writes go on positionally (each slot's seq read from the file again). While slots are
+ * lent out (frames written in place, ADR 0090), the mapping stays until the last comes back: unmapping detaches the
+ * buffer, and a frame some reader still holds would become empty under it.
+ */
 export function unmapStore(store: OpenStore): void {
   const mapping = store.mapping;
   if (mapping === null) return;
   store.mapping = null;
   store.seqs.fill(-1);
-  mapping.mapper.unmap(mapping.slot, mapping.gen, mapping.buffer);
+  if (store.lent.size > 0) store.unmapOnReturn = mapping;
+  else mapping.mapper.unmap(mapping.slot, mapping.gen, mapping.buffer);
 }
 
 /** Directories this process created for stores: removed again once empty (never one the user made). */
@@ -235,4 +240,12 @@ export interface OpenStore {
   readonly seqs: Float64Array;
   /** Its read-write mapping, while frames are written through one. */
   mapping: StoreMapping | null;
+  /** Slots that may be lent out at once to be written in place (ADR 0090); 0: none, every frame is copied in. */
+  readonly lendable: number;
+  /** The slots lent out now. Neither a copy nor another loan goes into one until it comes back. */
+  readonly lent: Set<number>;
+  /** The frame id each slot last took (0: none yet): a write or a loan takes the slot written longest ago. */
+  readonly frameIds: Float64Array;
+  /** A mapping ended while slots were lent: unmapped once the last of them comes back. */
+  unmapOnReturn: StoreMapping | null;
 }

@@ -14,6 +14,17 @@
  * for as long as the caller needs. A buffer goes back to the pool only when
  * its last hold is released: memory is never reused while anyone holds it.
  * All holds are counted on the thread that owns the pool.
+ *
+ * A pool may have a lender (ADR 0090): memory someone else owns and lends a
+ * buffer of at a time, such as the model's frame store, so that a frame is
+ * converted straight into where the model reads it instead of being copied
+ * there. The pool asks the lender first; a lent buffer is held like its own,
+ * and goes back to the lender (not to the pool) with its last hold. The
+ * pool's own buffers are made only when the lender has nothing to lend (the
+ * first frames, before the store exists; more frames held at once than it
+ * lends), and kept for the next such time, unless the lender has lent every
+ * buffer asked for a while (TRIM_AFTER_LENT): then a free one is let go at
+ * each loan, so they are made again at most once per so many frames.
  */
 import { InvalidArgumentError } from './errors.js';
 
@@ -21,7 +32,20 @@ interface Slot {
   readonly pool: FramePool;
   readonly view: Uint8Array;
   holds: number;
+  /** Lent by the pool's lender: given back to it with the last hold. */
+  readonly lent: boolean;
 }
+
+/** Memory lent to a pool a buffer at a time (ADR 0090): the model's frame store, which a frame is converted into. */
+export interface PayloadLender {
+  /** A writable buffer of exactly byteLength bytes, or null when there is none to lend. */
+  lend(byteLength: number): Uint8Array | null;
+  /** A lent buffer's last hold was let go: it is the lender's again. */
+  giveBack(view: Uint8Array): void;
+}
+
+/** Loans in a row after which the pool lets its own free buffers go, one a loan. */
+const TRIM_AFTER_LENT = 64;
 
 /** The largest buffer a pool hands out, 2 GiB: above any frame capture makes (16384² RGBA is 1 GiB). */
 const MAX_BYTES = 2 ** 31;
@@ -35,6 +59,8 @@ export interface FramePoolOptions {
    * buffer would be created: a bound that follows the stream's readers (buffers already made stay).
    */
   readonly maxSlots?: number | (() => number);
+  /** Asked for each buffer before the pool uses one of its own (ADR 0090). */
+  readonly lender?: PayloadLender;
 }
 
 export interface FramePoolStats {
@@ -45,6 +71,10 @@ export interface FramePoolStats {
   readonly exhausted: number;
   /** Bytes of the buffers the pool has made and not let go (held or free): what the pool keeps of memory. */
   readonly bytes: number;
+  /** Buffers held now that the lender lent (not counted in slots or bytes: the lender's memory). */
+  readonly lent: number;
+  /** Buffers the lender lent, since the pool was made. */
+  readonly lentTotal: number;
 }
 
 export class FramePool {
@@ -54,8 +84,13 @@ export class FramePool {
   #exhausted = 0;
   #byteLength = 0;
   #bytes = 0;
+  readonly #lender: PayloadLender | null;
+  #lent = 0;
+  #lentTotal = 0;
+  #lentInARow = 0;
 
   constructor(options: FramePoolOptions = {}) {
+    this.#lender = options.lender ?? null;
     const maxSlots = options.maxSlots ?? 64;
     if (typeof maxSlots === 'function') this.#maxSlots = maxSlots;
     else {
@@ -88,6 +123,20 @@ export class FramePool {
       this.#free = [];
       this.#byteLength = byteLength;
     }
+    const lent = this.#lender?.lend(byteLength) ?? null;
+    if (lent !== null) {
+      const slot: Slot = { pool: this, view: lent, holds: 1, lent: true };
+      slots.set(lent, slot);
+      this.#lent++;
+      this.#lentTotal++;
+      const own = ++this.#lentInARow >= TRIM_AFTER_LENT ? this.#free.pop() : undefined;
+      if (own !== undefined) {
+        this.#created--;
+        this.#bytes -= own.view.byteLength;
+      }
+      return lent;
+    }
+    this.#lentInARow = 0;
     let slot = this.#free.pop();
     if (slot === undefined) {
       if (this.#created >= this.#maxSlots()) {
@@ -101,7 +150,7 @@ export class FramePool {
         // V8's RangeError, without a code: the system refused the memory.
         throw new InvalidArgumentError(`cannot allocate ${byteLength} bytes of shared memory: ${(error as Error).message}`);
       }
-      slot = { pool: this, view: new Uint8Array(buffer), holds: 0 };
+      slot = { pool: this, view: new Uint8Array(buffer), holds: 0, lent: false };
       slots.set(slot.view, slot);
       this.#created++;
       this.#bytes += byteLength;
@@ -111,12 +160,24 @@ export class FramePool {
   }
 
   stats(): FramePoolStats {
-    return { slots: this.#created, free: this.#free.length, held: this.#created - this.#free.length, exhausted: this.#exhausted, bytes: this.#bytes };
+    return {
+      slots: this.#created,
+      free: this.#free.length,
+      held: this.#created - this.#free.length,
+      exhausted: this.#exhausted,
+      bytes: this.#bytes,
+      lent: this.#lent,
+      lentTotal: this.#lentTotal,
+    };
   }
 
   /** @internal */
   recycle(slot: Slot): void {
-    if (slot.view.byteLength === this.#byteLength) this.#free.push(slot);
+    if (slot.lent) {
+      // Its record stays (with no hold): a late hold or release of it is a bug, reported as for the pool's own.
+      this.#lent--;
+      this.#lender!.giveBack(slot.view);
+    } else if (slot.view.byteLength === this.#byteLength) this.#free.push(slot);
     else {
       // an old size: let it go
       this.#created--;

@@ -29,7 +29,7 @@ export {
 } from './frame.js';
 export { consumeLatest, type ConsumeLatestOptions, type ConsumeLatestResult } from './consume-latest.js';
 export { allocateSharedPayload, openThreadSubscription, ThreadSubscriber, THREAD_PROTOCOL_VERSION, type ThreadSubscriptionHandle } from './thread.js';
-export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats } from './frame-pool.js';
+export { FramePool, releasePayload, isPooled, type FramePoolOptions, type FramePoolStats, type PayloadLender } from './frame-pool.js';
 export { monotonicNow, systemClock, type SupplierClock } from './clock.js';
 export { RateWindow } from './rate-window.js';
 export {

@@ -1,10 +1,22 @@
 /**
  * A model-client worker's frame stores: one per (directory, stream), shared by the stream's model-client workers
  * of this process, so a frame is written into shared memory once however many of them send it (model-client.ts).
+ *
+ * A store also lends its stream's capture the buffers frames are converted into (frameStoreLender, ADR 0090): a
+ * frame the model is sent is then in the store already, and writing it there is its header alone, not a copy of
+ * its bytes on the event loop. LEND_SLOTS slots besides the ring's may be lent at once; the capture's own buffers
+ * take the frames beyond them, and the frames before the store exists.
  */
-import { writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
+import { returnLent, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import type { FrameFormat } from '../ipc/index.js';
-import type { Frame } from '../supplier/index.js';
+import type { Frame, PayloadLender } from '../supplier/index.js';
+
+/**
+ * Slots a stream's store may lend at once, besides its ring. One: a model worker that keeps up lets a frame go as it
+ * reads the next, before the next is converted, so one buffer carries a camera's frames (P1: the pool never made a
+ * second). Frames held beyond it (a slow reader, a snapshot) go into the capture's own buffers and are copied.
+ */
+const LEND_SLOTS = 1;
 
 /** What a result is tagged with: the frame's identity in its stream. */
 export type FrameTag = Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>;
@@ -39,7 +51,7 @@ export class StreamStore {
   }
 
   static acquire(dir: string, streamId: string, slots: number): StreamStore {
-    const key = `${dir}\0${streamId}`;
+    const key = StreamStore.#keyOf(dir, streamId);
     let store = StreamStore.#stores.get(key);
     if (store === undefined) {
       store = new StreamStore(key, dir, streamId, slots);
@@ -47,6 +59,25 @@ export class StreamStore {
     }
     store.#users++;
     return store;
+  }
+
+  static #keyOf(dir: string, streamId: string): string {
+    return `${dir}\0${streamId}`;
+  }
+
+  /**
+   * What lends a stream's capture its frames' buffers (ADR 0090): the store that model-client workers of this
+   * process write the stream into under `dir`, while one does (nothing is lent before its first frame is written:
+   * its slots' size is that frame's).
+   */
+  static lender(dir: string, streamId: string): PayloadLender {
+    const key = StreamStore.#keyOf(dir, streamId);
+    return { lend: (byteLength) => StreamStore.#stores.get(key)?.lend(byteLength) ?? null, giveBack: returnLent };
+  }
+
+  /** A slot of the store lent for a frame to be converted into (ADR 0090), or null (none yet, or none to lend). */
+  lend(byteLength: number): Uint8Array | null {
+    return this.#writer?.lend(byteLength) ?? null;
   }
 
   release(): void {
@@ -59,7 +90,11 @@ export class StreamStore {
   refFor(frame: Frame): FrameReference {
     const known = this.#refs.get(frame.seq);
     if (known !== undefined) return known;
-    const writer = writerFor(this.#writer, this.#storeId, Math.max(this.minBytes, frame.payload.byteLength), { dir: this.#dir, slots: this.#slots });
+    const writer = writerFor(this.#writer, this.#storeId, Math.max(this.minBytes, frame.payload.byteLength), {
+      dir: this.#dir,
+      slots: this.#slots,
+      lendSlots: LEND_SLOTS,
+    });
     if (writer !== this.#writer) {
       this.#writer = writer;
       this.#refs.clear();

@@ -18,7 +18,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
     assert.equal(pool.acquire(8), a, 'the released buffer comes back');
     releasePayload(b);
     releasePayload(a);
-    assert.deepEqual(pool.stats(), { slots: 2, free: 2, held: 0, exhausted: 1, bytes: 16 });
+    assert.deepEqual(pool.stats(), { slots: 2, free: 2, held: 0, exhausted: 1, bytes: 16, lent: 0, lentTotal: 0 });
     assert.throws(() => releasePayload(a), { code: 'ERR_INVALID_ARGUMENT' }, 'a double release is a bug, reported');
   });
 
@@ -36,7 +36,7 @@ describe('FramePool', { timeout: 60_000 }, () => {
     assert.equal(pool.acquire(8), c, 'a free buffer is handed out again whatever the bound says now');
     assert.equal(pool.acquire(8), null);
     for (const p of [a, b, c]) releasePayload(p);
-    assert.deepEqual(pool.stats(), { slots: 3, free: 3, held: 0, exhausted: 2, bytes: 24 });
+    assert.deepEqual(pool.stats(), { slots: 3, free: 3, held: 0, exhausted: 2, bytes: 24, lent: 0, lentTotal: 0 });
   });
 
   it('counts the bytes of the buffers it keeps, as sizes change and held buffers of an old size come back', () => {
