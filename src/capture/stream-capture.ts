@@ -44,7 +44,7 @@
  * interface (decoder-run.ts).
  */
 import { EventEmitter } from 'node:events';
-import { FramePool, FrameSupplierError, releasePayload, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
+import { FramePool, FrameSupplierError, releasePayload, type DemandSignal, type FrameSupplier, type PayloadLender } from '../supplier/index.js';
 import { warnDeprecated } from '../internal/deprecated.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { credentialRedactor } from '../internal/redact.js';
@@ -75,6 +75,11 @@ export {
   type CaptureStats,
   type StreamCosts,
 } from './capture-options.js';
+
+/** A lender that lends nothing while the supplier has readers in worker threads (ADR 0090). */
+function threadless(lender: PayloadLender, supplier: FrameSupplier): PayloadLender {
+  return { lend: (byteLength) => (supplier.threadReaderCount > 0 ? null : lender.lend(byteLength)), giveBack: (view) => lender.giveBack(view) };
+}
 
 export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureErrorRecord | null]; decode: [DecodeState] }> {
   readonly source: ResolvedSource;
@@ -123,7 +128,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         ? null
         : new FramePool({
             maxSlots: options.poolSlots ?? (() => Math.min(64, Math.max(4, 2 * supplier.readerCount + 2))),
-            ...(options.lender === undefined ? {} : { lender: options.lender }),
+            // Frames for readers in worker threads stay in shared memory: a lent buffer would be copied for them.
+            ...(options.lender === undefined ? {} : { lender: threadless(options.lender, supplier) }),
           });
     this.#pool = pool;
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);

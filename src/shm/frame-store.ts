@@ -172,7 +172,7 @@ export class FrameStoreWriter {
     this.path = join(dir, `${cameraId}.frames`);
     const key = resolve(this.path);
     const shared = openStores.get(key);
-    if (shared !== undefined && shared.slots === this.slots && shared.slotBytes === this.slotBytes) {
+    if (shared !== undefined && shared.slots === this.slots && shared.slotBytes === this.slotBytes && shared.lendable === lendable) {
       shared.users++;
       shared.nextFrameId = Math.max(shared.nextFrameId, first);
       this.#store = shared;
@@ -255,8 +255,10 @@ export class FrameStoreWriter {
     if (data.byteLength > this.slotBytes) {
       throw new IpcError('ERR_SHM', `frame of ${data.byteLength} bytes exceeds the store's slot size ${this.slotBytes}`);
     }
-    // A view this store lent: the frame is in its slot already, and only the header is written (ADR 0090).
+    // A view this store lent: the frame is in its slot already, and only the header is written (ADR 0090). One whose
+    // mapping broke (the file truncated or replaced by someone else) holds the guard's zero pages, not the frame.
     const loan = loans.get(data);
+    if (loan !== undefined && loan.mapping.mapper.broken(loan.mapping.slot, loan.mapping.gen)) throw this.#lostUnder();
     const inPlace = loan !== undefined && loan.store === store && loan.mapping === store.mapping;
     const slot = inPlace ? loan.slot : slotToTake(store);
     const frameId = idInSlot(store.nextFrameId, slot, this.slots);
@@ -274,7 +276,10 @@ export class FrameStoreWriter {
     // One copy into the slot, no system call (ADR 0083); -1: the mapping is gone or broke (the file was truncated or
     // replaced by someone else), and from now on frames are written positionally, as without the addon.
     const mapping = store.mapping;
-    if (mapping !== null && mapping.mapper.writeSlot(mapping.slot, mapping.gen, offset, this.#header, inPlace ? NO_DATA : data) < 0) unmapStore(store);
+    if (mapping !== null && mapping.mapper.writeSlot(mapping.slot, mapping.gen, offset, this.#header, inPlace ? NO_DATA : data) < 0) {
+      unmapStore(store);
+      if (inPlace) throw this.#lostUnder();
+    }
     if (store.mapping === null) this.#writeAt(store, slot, offset, frameId, data);
     store.frameIds[slot] = frameId;
     store.nextFrameId = frameId + 1;
@@ -309,6 +314,10 @@ export class FrameStoreWriter {
   /** Slots lent out now (lend()). */
   get lent(): number {
     return this.#store?.lent.size ?? 0;
+  }
+
+  #lostUnder(): IpcError {
+    return new IpcError('ERR_SHM', `a frame converted into ${this.path} was lost: the store broke under it (truncated or replaced by someone else)`);
   }
 
   #offsetOf(slot: number): number {

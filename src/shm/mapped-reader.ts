@@ -100,6 +100,8 @@ export interface StoreMapper {
   writeSlot(slot: number, gen: number, offset: number, header: Uint8Array, data: Uint8Array): number;
   /** Marks a slot as being written (its seq odd), for a frame written into it in place: the seq, or -1 when the mapping is gone or broken. */
   beginSlot?(slot: number, gen: number, offset: number): number;
+  /** Whether a fault broke the mapping (its pages are the guard's zeros since). */
+  broken(slot: number, gen: number): boolean;
   unmap(slot: number, gen: number, buffer: ArrayBuffer): void;
 }
 

@@ -244,7 +244,10 @@ export interface OpenStore {
   readonly lendable: number;
   /** The slots lent out now. Neither a copy nor another loan goes into one until it comes back. */
   readonly lent: Set<number>;
-  /** The frame id each slot last took (0: none yet): a write or a loan takes the slot written longest ago. */
+  /**
+   * The frame id each slot last took (0: none yet, and every slot of a store reopened: its first writes then go in
+   * ring order from the next id): a write or a loan takes the slot written longest ago.
+   */
   readonly frameIds: Float64Array;
   /** A mapping ended while slots were lent: unmapped once the last of them comes back. */
   unmapOnReturn: StoreMapping | null;

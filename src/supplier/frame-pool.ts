@@ -24,7 +24,10 @@
  * first frames, before the store exists; more frames held at once than it
  * lends), and kept for the next such time, unless the lender has lent every
  * buffer asked for a while (TRIM_AFTER_LENT): then a free one is let go at
- * each loan, so they are made again at most once per so many frames.
+ * each loan, so they are made again at most once per so many frames. A lent
+ * buffer may be unmapped once given back: nothing may touch a payload after
+ * its last hold (native code included), where a pool's own would only have
+ * been reused.
  */
 import { InvalidArgumentError } from './errors.js';
 
@@ -107,8 +110,9 @@ export class FramePool {
   }
 
   /**
-   * A writable buffer of exactly byteLength bytes, in shared memory, held once
-   * by the caller; null when every slot is held and the pool is full. A new
+   * A writable buffer of exactly byteLength bytes, held once by the caller: the
+   * lender's if it lends one, else one of the pool's own in shared memory;
+   * null when every slot is held and the pool is full. A new
    * size (a source that changed resolution) retires the free buffers of the old.
    * Throws ERR_INVALID_ARGUMENT for a size that is not an integer from 1 B to
    * 2 GiB, or that the system cannot allocate.

@@ -84,6 +84,8 @@ export class FrameSupplier implements AsyncDisposable {
   #distributionScheduled = false;
   #threadCopies = 0;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** The subscriptions bridged to worker threads (subscribeThread), while open. */
+  readonly #threadSubscriptions = new Set<Subscription>();
   /** The on-demand producer, if any: who to tell that a reader waits, and whether a picture is announced. */
   #demand: { readonly listener: () => void; announced: boolean } | null = null;
 
@@ -257,7 +259,20 @@ export class FrameSupplier implements AsyncDisposable {
    * openThreadSubscription(port); frames cross without copying their payload.
    */
   subscribeThread(workerId: string, options: SubscribeOptions = {}): ThreadSubscriptionHandle {
-    return bridgeToThread(this.subscribe(workerId, options), () => this.#threadCopies++);
+    const subscription = this.subscribe(workerId, options);
+    this.#threadSubscriptions.add(subscription);
+    return bridgeToThread(subscription, () => this.#threadCopies++);
+  }
+
+  /**
+   * Readers in worker threads open now. A producer whose buffers are not SharedArrayBuffers (frames converted into
+   * a model's store, ADR 0090) does without them while there are, so those readers get frames without a copy.
+   */
+  get threadReaderCount(): number {
+    for (const subscription of this.#threadSubscriptions) {
+      if (this.#subscriptions.get(subscription.workerId) !== subscription) this.#threadSubscriptions.delete(subscription);
+    }
+    return this.#threadSubscriptions.size;
   }
 
   /**

@@ -193,7 +193,8 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
       /** Writes a frame into its stream's store. No store (ERR_SHM_FULL: its tmpfs is full) means no frame can reach the model: a crash, left to the policy. */
       const write = (frame: Frame, read = true): Written => {
         let store = stores.get(frame.streamId);
-        if (store === undefined) stores.set(frame.streamId, (store = StreamStore.acquire(shmDir, frame.streamId, slots)));
+        // A store of the stream's frames lends the stream's capture its slots (ADR 0090); a crop store (below) does not.
+        if (store === undefined) stores.set(frame.streamId, (store = StreamStore.acquire(shmDir, frame.streamId, slots, true)));
         if (read) ledger.read(frame);
         try {
           return { ref: store.refFor(frame), tag: frame, store };

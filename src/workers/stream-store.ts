@@ -38,23 +38,34 @@ export class StreamStore {
   #writer: FrameStoreWriter | null = null;
   /** Slots at least this large (crops of different sizes share them instead of growing the store crop by crop). */
   minBytes = 0;
-  readonly #refs = new Map<number, FrameReference>();
+  /**
+   * The frames written, to their references: by the frame itself, not its seq. A camera's streams (main, sub) are
+   * one streamId with seqs of their own, and a worker on each, or one switching, writes both into this store.
+   */
+  #refs = new WeakMap<Frame, FrameReference>();
   /** The frames in the ring by frame id: a server may answer with a newer frame than the one a worker named. */
   readonly #tags = new Map<number, FrameTag>();
   #users = 0;
 
-  private constructor(key: string, dir: string, streamId: string, slots: number) {
+  /** Whether it lends its slots to the stream's capture (a store of frames; not a worker's crops). */
+  readonly #lends: boolean;
+  /** Bytes of the frame written last: only buffers of that size are lent (frames of the stream the model reads). */
+  #lastBytes = 0;
+
+  private constructor(key: string, dir: string, streamId: string, slots: number, lends: boolean) {
     this.#key = key;
     this.#dir = dir;
     this.#storeId = `stream-${streamId.replace(/[^A-Za-z0-9_.-]/g, '_')}`.slice(0, 128);
     this.#slots = slots;
+    this.#lends = lends;
   }
 
-  static acquire(dir: string, streamId: string, slots: number): StreamStore {
+  /** The store of (dir, streamId), made at first; `lends` (a store of the stream's frames) lets it lend its slots. */
+  static acquire(dir: string, streamId: string, slots: number, lends = false): StreamStore {
     const key = StreamStore.#keyOf(dir, streamId);
     let store = StreamStore.#stores.get(key);
     if (store === undefined) {
-      store = new StreamStore(key, dir, streamId, slots);
+      store = new StreamStore(key, dir, streamId, slots, lends);
       StreamStore.#stores.set(key, store);
     }
     store.#users++;
@@ -75,9 +86,13 @@ export class StreamStore {
     return { lend: (byteLength) => StreamStore.#stores.get(key)?.lend(byteLength) ?? null, giveBack: returnLent };
   }
 
-  /** A slot of the store lent for a frame to be converted into (ADR 0090), or null (none yet, or none to lend). */
+  /**
+   * A slot of the store lent for a frame to be converted into (ADR 0090), or null: none yet, none to lend, or a frame
+   * of another size than the one written last. A camera's streams share the store, and the one slot is for the
+   * frames the model reads, not for another stream's (a substream decoded for motion while the model reads main).
+   */
   lend(byteLength: number): Uint8Array | null {
-    return this.#writer?.lend(byteLength) ?? null;
+    return byteLength === this.#lastBytes ? (this.#writer?.lend(byteLength) ?? null) : null;
   }
 
   release(): void {
@@ -88,16 +103,16 @@ export class StreamStore {
 
   /** The frame's reference, writing it (with its capture time) only if no worker of this stream has yet. */
   refFor(frame: Frame): FrameReference {
-    const known = this.#refs.get(frame.seq);
+    const known = this.#refs.get(frame);
     if (known !== undefined) return known;
     const writer = writerFor(this.#writer, this.#storeId, Math.max(this.minBytes, frame.payload.byteLength), {
       dir: this.#dir,
       slots: this.#slots,
-      lendSlots: LEND_SLOTS,
+      lendSlots: this.#lends ? LEND_SLOTS : 0,
     });
     if (writer !== this.#writer) {
       this.#writer = writer;
-      this.#refs.clear();
+      this.#refs = new WeakMap();
       this.#tags.clear();
     }
     const ref = writer.write(frame.payload, {
@@ -106,15 +121,12 @@ export class StreamStore {
       format: frame.format.toUpperCase() as FrameFormat,
       wallTimeMs: frame.wallTime,
     });
-    this.#refs.set(frame.seq, ref);
+    this.#refs.set(frame, ref);
+    this.#lastBytes = frame.payload.byteLength;
     this.#tags.set(ref.frame_metadata.frame_id, { seq: frame.seq, streamId: frame.streamId, captureTime: frame.captureTime, wallTime: frame.wallTime });
-    // Only the ring's frames can still be read; forget the rest.
-    for (const seq of this.#refs.keys()) {
-      if (this.#refs.size <= this.#slots) break;
-      this.#refs.delete(seq);
-    }
+    // Only the store's frames can still be read; forget the rest.
     for (const id of this.#tags.keys()) {
-      if (this.#tags.size <= this.#slots) break;
+      if (this.#tags.size <= writer.slots) break;
       this.#tags.delete(id);
     }
     return ref;

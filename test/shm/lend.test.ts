@@ -5,7 +5,7 @@
  * long as without loans; a view stays valid until it comes back, also after its store closed.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { FrameReader, FrameStoreWriter, isLent, readFrame, returnLent } from '..
 import { storeMapper } from '../../src/shm/mapped-reader.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES } from '../../src/shm/frame-layout.js';
 import { FramePool, releasePayload, holdPayload } from '../../src/supplier/frame-pool.js';
+import { FrameSupplier } from '../../src/supplier/index.js';
 
 const shm = (() => {
   try {
@@ -113,6 +114,20 @@ describe('frame store: lent slots', { timeout: 60_000, skip: lends ? false : 'th
     assert.equal(view.byteLength, 0, 'unmapped once back: a late reader reads nothing rather than another frame');
   });
 
+  it("a lent frame whose store broke under it (truncated by someone else) is refused with ERR_SHM, never written as the guard's zeros", () => {
+    const dir = newDir();
+    const side = 128; // 8 KiB frames: a slot spans pages
+    const big = { width: side, height: 64, format: 'GRAY' as const };
+    const writer = new FrameStoreWriter('cam', { dir, slots: 2, lendSlots: 1, slotBytes: side * 64 });
+    writer.write(new Uint8Array(side * 64).fill(1), big);
+    const view = writer.lend(side * 64)!;
+    truncateSync(writer.path, 4096);
+    view.fill(9); // faults past the first page: the guard maps zeros in, and marks the mapping broken
+    assert.throws(() => writer.write(view, big), { code: 'ERR_SHM', message: /broke under it/ });
+    returnLent(view);
+    writer.close();
+  });
+
   it('property: a lent slot is written by no one else; a write or a loan never takes one of the newest frames of the ring, only its oldest; every frame reads back until its slot is taken; ids go up', () => {
     fc.assert(
       fc.property(
@@ -191,6 +206,18 @@ describe('frame store: lent slots', { timeout: 60_000, skip: lends ? false : 'th
 });
 
 describe('frame pool with a lender', { timeout: 60_000 }, () => {
+  it("the supplier counts its readers in worker threads while they are open (a capture's lender lends nothing then)", async () => {
+    const supplier = new FrameSupplier({ streamId: 'cam' });
+    assert.equal(supplier.threadReaderCount, 0);
+    const handle = supplier.subscribeThread('t1');
+    supplier.subscribe('plain');
+    assert.equal(supplier.threadReaderCount, 1);
+    supplier.unsubscribe('t1');
+    assert.equal(supplier.threadReaderCount, 0);
+    handle.close();
+    await supplier.close();
+  });
+
   const lender = (limit: number) => {
     const out = new Set<Uint8Array>();
     const back: Uint8Array[] = [];
