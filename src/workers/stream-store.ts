@@ -4,17 +4,19 @@
  *
  * A store also lends its stream's capture the buffers frames are converted into (frameStoreLender, ADR 0090): a
  * frame the model is sent is then in the store already, and writing it there is its header alone, not a copy of
- * its bytes on the event loop. LEND_SLOTS slots besides the ring's may be lent at once; the capture's own buffers
- * take the frames beyond them, and the frames before the store exists.
+ * its bytes on the event loop. LEND_SLOTS of the store's slots may be lent at once (the file holds as many frames
+ * as without loans); the capture's own buffers take the frames beyond them, and the frames before the store exists.
  */
 import { returnLent, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import type { FrameFormat } from '../ipc/index.js';
 import type { Frame, PayloadLender } from '../supplier/index.js';
 
 /**
- * Slots a stream's store may lend at once, besides its ring. One: a model worker that keeps up lets a frame go as it
+ * Of a stream's store's slots, those it may lend at once. One: a model worker that keeps up lets a frame go as it
  * reads the next, before the next is converted, so one buffer carries a camera's frames (P1: the pool never made a
- * second). Frames held beyond it (a slow reader, a snapshot) go into the capture's own buffers and are copied.
+ * second). Frames held beyond it (a slow reader, a snapshot) go into the capture's own buffers and are copied. A
+ * loan takes the slot written longest ago, as a write does, so a store of 4 slots (the model worker's default)
+ * keeps the 3 frames before the newest readable, loans or not; a store of one slot lends nothing.
  */
 const LEND_SLOTS = 1;
 
@@ -107,8 +109,7 @@ export class StreamStore {
     if (known !== undefined) return known;
     const writer = writerFor(this.#writer, this.#storeId, Math.max(this.minBytes, frame.payload.byteLength), {
       dir: this.#dir,
-      slots: this.#slots,
-      lendSlots: this.#lends ? LEND_SLOTS : 0,
+      ...(this.#lends && this.#slots > LEND_SLOTS ? { slots: this.#slots - LEND_SLOTS, lendSlots: LEND_SLOTS } : { slots: this.#slots }),
     });
     if (writer !== this.#writer) {
       this.#writer = writer;
