@@ -250,6 +250,18 @@ static int bytes_arg(napi_env env, napi_value value, uint8_t **data, size_t *len
 
 #define SLOT_HEADER 64
 
+/* A slot call's (slot, gen, offset, ...) arguments; throws `usage` (and returns -1) when they are not that. */
+static int slot_offset_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, int *slot, uint32_t *gen, size_t *offset,
+                            const char *usage) {
+  double at = -1;
+  if (slot_args(env, info, want, argv, slot, gen) != 0 || napi_get_value_double(env, argv[2], &at) != napi_ok || !(at >= 0)) {
+    napi_throw_type_error(env, "ERR_SHM_MAP", usage);
+    return -1;
+  }
+  *offset = (size_t)at;
+  return 0;
+}
+
 /*
  * writeSlot(slot, gen, offset, header, data) → the slot's new seq, or -1 when the mapping is gone or a fault broke it
  * (before or during the copy). The slot starts at `offset`: its seq (bytes 0–3) is made odd, header bytes 4–63 and
@@ -260,17 +272,10 @@ static napi_value write_slot(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   int slot;
   uint32_t gen;
-  if (slot_args(env, info, 5, argv, &slot, &gen) != 0) {
-    napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot(slot, gen, offset, header, data)");
-    return NULL;
-  }
-  double at = -1;
+  size_t offset;
+  if (slot_offset_args(env, info, 5, argv, &slot, &gen, &offset, "writeSlot(slot, gen, offset ≥ 0, header, data)") != 0) return NULL;
   uint8_t *header = NULL, *data = NULL;
   size_t header_len = 0, data_len = 0;
-  if (napi_get_value_double(env, argv[2], &at) != napi_ok || !(at >= 0)) {
-    napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot: offset must be a number ≥ 0");
-    return NULL;
-  }
   if (bytes_arg(env, argv[3], &header, &header_len) != 0 || bytes_arg(env, argv[4], &data, &data_len) != 0) return NULL;
   if (header_len < SLOT_HEADER) {
     napi_throw_type_error(env, "ERR_SHM_MAP", "writeSlot: the header must be 64 bytes");
@@ -279,7 +284,6 @@ static napi_value write_slot(napi_env env, napi_callback_info info) {
   double result = -1;
   pthread_mutex_lock(&table_lock);
   Region *r = &regions[slot];
-  size_t offset = (size_t)at;
   if (r->live && r->gen == gen && !sigbus_guard_broken(slot) && offset <= r->len && r->len - offset >= SLOT_HEADER && r->len - offset - SLOT_HEADER >= data_len) {
     uint8_t *base = (uint8_t *)r->addr + offset;
     uint32_t *seq = (uint32_t *)base;
@@ -309,19 +313,11 @@ static napi_value begin_slot(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int slot;
   uint32_t gen;
-  if (slot_args(env, info, 3, argv, &slot, &gen) != 0) {
-    napi_throw_type_error(env, "ERR_SHM_MAP", "beginSlot(slot, gen, offset)");
-    return NULL;
-  }
-  double at = -1;
-  if (napi_get_value_double(env, argv[2], &at) != napi_ok || !(at >= 0)) {
-    napi_throw_type_error(env, "ERR_SHM_MAP", "beginSlot: offset must be a number ≥ 0");
-    return NULL;
-  }
+  size_t offset;
+  if (slot_offset_args(env, info, 3, argv, &slot, &gen, &offset, "beginSlot(slot, gen, offset ≥ 0)") != 0) return NULL;
   double result = -1;
   pthread_mutex_lock(&table_lock);
   Region *r = &regions[slot];
-  size_t offset = (size_t)at;
   if (r->live && r->gen == gen && !sigbus_guard_broken(slot) && offset <= r->len && r->len - offset >= SLOT_HEADER) {
     uint32_t *seq = (uint32_t *)((uint8_t *)r->addr + offset);
     uint32_t writing = __atomic_load_n(seq, __ATOMIC_RELAXED) | 1u;

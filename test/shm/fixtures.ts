@@ -4,9 +4,20 @@
  * patching a store's bytes by hand as a broken or foreign writer would.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** A fresh directory for a test's stores: under /dev/shm where there is one (stores live there), else the temp dir. */
+export function storeTestDir(prefix: string): string {
+  let shm = false;
+  try {
+    shm = statSync('/dev/shm').isDirectory();
+  } catch {
+    // no /dev/shm: the temp dir
+  }
+  return mkdtempSync(join(shm ? '/dev/shm' : tmpdir(), prefix));
+}
 
 export interface Tmpfs {
   readonly dir: string;

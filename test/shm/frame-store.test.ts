@@ -1,35 +1,14 @@
 import assert from 'node:assert/strict';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IpcError } from '../../src/ipc/index.js';
 import { FrameReader, FrameStoreWriter, frameMappingUnavailable, readFrame, writerFor } from '../../src/shm/index.js';
 import { storeMapper } from '../../src/shm/mapped-reader.js';
-import { patch, slotOffset, u32 } from './fixtures.js';
+import { patch, slotOffset, storeTestDir, u32 } from './fixtures.js';
 
-const base = mkdtempSync(join(existsShm() ? '/dev/shm' : tmpdir(), 'fs-test-'));
-function existsShm(): boolean {
-  try {
-    return statSync('/dev/shm').isDirectory();
-  } catch {
-    return false;
-  }
-}
+const base = storeTestDir('fs-test-');
 after(() => rmSync(base, { recursive: true, force: true }));
 
 const gray = (w: number, h: number, fill: number) => new Uint8Array(w * h).fill(fill);

@@ -5,25 +5,18 @@
  * long as without loans; a view stays valid until it comes back, also after its store closed.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FrameReader, FrameStoreWriter, isLent, readFrame, returnLent } from '../../src/shm/index.js';
 import { storeMapper } from '../../src/shm/mapped-reader.js';
+import { storeTestDir } from './fixtures.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES } from '../../src/shm/frame-layout.js';
 import { FramePool, releasePayload, holdPayload } from '../../src/supplier/frame-pool.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
 
-const shm = (() => {
-  try {
-    return statSync('/dev/shm').isDirectory();
-  } catch {
-    return false;
-  }
-})();
-const base = mkdtempSync(join(shm ? '/dev/shm' : tmpdir(), 'fs-lend-'));
+const base = storeTestDir('fs-lend-');
 after(() => rmSync(base, { recursive: true, force: true }));
 
 /** Whether this build's addon lends (an addon from before ADR 0090 maps stores but has no beginSlot). */

@@ -4,23 +4,15 @@
  * size the model is sent (ADR 0090).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { readFrame, returnLent } from '../../src/shm/index.js';
 import { storeMapper } from '../../src/shm/mapped-reader.js';
 import type { Frame } from '../../src/supplier/index.js';
 import { StreamStore } from '../../src/workers/stream-store.js';
+import { storeTestDir } from '../shm/fixtures.js';
 
-const shm = (() => {
-  try {
-    return statSync('/dev/shm').isDirectory();
-  } catch {
-    return false;
-  }
-})();
-const dir = mkdtempSync(join(shm ? '/dev/shm' : tmpdir(), 'fs-stream-store-'));
+const dir = storeTestDir('fs-stream-store-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const frame = (seq: number, width: number, height: number, fill: number, payload: Uint8Array = new Uint8Array(width * height).fill(fill)): Frame =>
