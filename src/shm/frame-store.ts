@@ -255,11 +255,12 @@ export class FrameStoreWriter {
     if (data.byteLength > this.slotBytes) {
       throw new IpcError('ERR_SHM', `frame of ${data.byteLength} bytes exceeds the store's slot size ${this.slotBytes}`);
     }
-    // A view this store lent: the frame is in its slot already, and only the header is written (ADR 0090). One whose
-    // mapping broke (the file truncated or replaced by someone else) holds the guard's zero pages, not the frame.
+    // A view this store lent: the frame is in its slot already, and only the header is written (ADR 0090). A lent view
+    // whose mapping broke (the file truncated or replaced by someone else) holds the guard's zero pages, not the frame:
+    // writeSlot() refuses it written in place (below), and here a copy of it (a store replaced since the loan).
     const loan = loans.get(data);
-    if (loan !== undefined && loan.mapping.mapper.broken(loan.mapping.slot, loan.mapping.gen)) throw this.#lostUnder();
     const inPlace = loan !== undefined && loan.store === store && loan.mapping === store.mapping;
+    if (loan !== undefined && !inPlace && loan.mapping.mapper.broken(loan.mapping.slot, loan.mapping.gen)) throw this.#lostUnder();
     const slot = inPlace ? loan.slot : slotToTake(store);
     const frameId = idInSlot(store.nextFrameId, slot, this.slots);
     if (!Number.isSafeInteger(frameId)) throw new IpcError('ERR_SHM', 'frame ids are exhausted');

@@ -102,6 +102,7 @@ export class FrameSupplier implements AsyncDisposable {
       if (this.#subscriptions.get(subscription.workerId) === subscription) {
         this.#subscriptions.delete(subscription.workerId);
       }
+      this.#threadSubscriptions.delete(subscription);
     },
   };
 
@@ -169,6 +170,7 @@ export class FrameSupplier implements AsyncDisposable {
     this.#demand = null;
     for (const subscription of [...this.#subscriptions.values()]) void subscription.close();
     this.#subscriptions.clear();
+    this.#threadSubscriptions.clear();
     if (this.#inbox !== null) releasePayload(this.#inbox.payload);
     this.#inbox = null;
   }
@@ -269,9 +271,6 @@ export class FrameSupplier implements AsyncDisposable {
    * a model's store, ADR 0090) does without them while there are, so those readers get frames without a copy.
    */
   get threadReaderCount(): number {
-    for (const subscription of this.#threadSubscriptions) {
-      if (this.#subscriptions.get(subscription.workerId) !== subscription) this.#threadSubscriptions.delete(subscription);
-    }
     return this.#threadSubscriptions.size;
   }
 

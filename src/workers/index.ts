@@ -2,6 +2,9 @@
  * Workers and their lifecycle (ADR 0010): worker kinds, restart policies by
  * criticality class, the supervisor with its watchdog and drop alerts.
  */
+import type { PayloadLender } from '../supplier/index.js';
+import { StreamStore } from './stream-store.js';
+
 export {
   WorkerSupervisor,
   type WorkerSupervisorOptions,
@@ -44,7 +47,6 @@ export {
   type SubprocessFrame,
 } from './subprocess-protocol.js';
 export { modelClientWorker, type ModelClientWorkerOptions } from './model-client.js';
-import { StreamStore } from './stream-store.js';
 /** What lends a stream's capture the buffers its frames are converted into: the model's frame store of the stream under `dir` (ADR 0090). */
 export const frameStoreLender = (dir: string, streamId: string): PayloadLender => StreamStore.lender(dir, streamId);
 export type { RegionCrop, RegionCrops, RegionRun } from './region-run.js';
@@ -72,7 +74,6 @@ export {
   type WorkerHopFigures,
 } from './hop-ages.js';
 export type { HopFigures } from '../supplier/index.js';
-import type { PayloadLender } from '../supplier/index.js';
 export { UnknownWorkerError, SupervisorClosedError, WorkerModuleError } from './errors.js';
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
 export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
