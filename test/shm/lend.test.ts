@@ -76,11 +76,15 @@ describe('frame store: lent slots', { timeout: 60_000, skip: lends ? false : 'th
     writer.close();
   });
 
-  it('lends nothing larger than a slot, nothing from a store without lendSlots, and nothing once closed', () => {
+  it('refuses a lendSlots that is not a whole number from 0 within the slot limit (ERR_SHM); lends nothing larger than a slot, nothing from a store without lendSlots, and nothing once closed', () => {
     const dir = newDir();
     const plain = new FrameStoreWriter('plain', { dir, slots: 2, slotBytes: 16 });
     assert.equal(plain.lend(16), null);
     plain.close();
+    for (const lendSlots of [-1, 1.5, Number.NaN]) {
+      assert.throws(() => new FrameStoreWriter('bad', { dir, slots: 2, lendSlots, slotBytes: 16 }), { code: 'ERR_SHM', message: /lendSlots/ });
+    }
+    assert.throws(() => new FrameStoreWriter('bad', { dir, slots: 1000, lendSlots: 25, slotBytes: 16 }), { code: 'ERR_SHM', message: /at most 1024 in all/ });
     const writer = new FrameStoreWriter('cam', { dir, slots: 2, lendSlots: 2, slotBytes: 16 });
     assert.equal(writer.lend(17), null);
     assert.equal(writer.lend(0), null);
