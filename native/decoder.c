@@ -62,11 +62,12 @@
 #include <malloc.h>
 #endif
 #include <dlfcn.h>
+#include <errno.h>
 
 /* Packets whose read times are kept (a codec holds a few: its reorder depth and its frame threads). */
 #define ARRIVALS 64
 
-typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT } JobKind;
+typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT, JOB_HOLD } JobKind;
 
 /* One call from JavaScript: its arguments, its results, and what keeps its JavaScript values alive. */
 typedef struct {
@@ -107,6 +108,16 @@ typedef struct {
   int out_w, out_h, source_w, source_h;
   double fps;
   const char *codec; /* a codec's static name */
+  /*
+   * holdMany: packets held in one call (ADR 0091). It ends after hold_max packets, at the first packet read at or
+   * after hold_until_ms (monotonic; -1 none), or when yieldHold() was called. With pace_at_ms >= 0 (a file played
+   * in real time), a packet of presentation time p is due at pace_at_ms + (p - pace_pts_ms), and the call waits for
+   * it before the next: the packets come at their times, as a camera's do.
+   */
+  int hold_max;
+  double hold_until_ms, pace_at_ms, pace_pts_ms;
+  double *held_list; /* hold_max triples: the packet's presentation time (ms, -1 unknown), when it came (monotonic ms), 1 if a keyframe */
+  int held_list_n;
 } Job;
 
 /*
@@ -178,10 +189,12 @@ typedef struct {
 
   /* Shared. */
   atomic_int interrupt;
+  atomic_int hold_yield; /* yieldHold(): the running or next holdMany() answers after the packet it is on */
   atomic_int refs; /* the JavaScript handle, the thread-safe function */
   pthread_mutex_t lock;
   pthread_cond_t wake;
   pthread_cond_t conv_wake;
+  pthread_cond_t hold_wake; /* CLOCK_MONOTONIC: a paced holdMany() waits on it for a packet's time; interrupt() ends the wait */
   Job *job;      /* under lock: the call waiting for the decoder thread */
   Job *conv_job; /* under lock: the call waiting for the converter thread */
   int closing;   /* under lock: the threads are to end */
@@ -220,6 +233,7 @@ static void fail(Job *job, const char *what, int averr) {
 }
 
 static void job_free(Job *job) {
+  free(job->held_list);
   free(job->url);
   av_dict_free(&job->options);
   free(job);
@@ -232,6 +246,7 @@ static void request_end(Decoder *d) {
   d->closing = 1;
   pthread_cond_signal(&d->wake);
   pthread_cond_signal(&d->conv_wake);
+  pthread_cond_broadcast(&d->hold_wake);
   pthread_mutex_unlock(&d->lock);
 }
 
@@ -241,6 +256,7 @@ static void decoder_free(Decoder *d) {
   pthread_mutex_destroy(&d->lock);
   pthread_cond_destroy(&d->wake);
   pthread_cond_destroy(&d->conv_wake);
+  pthread_cond_destroy(&d->hold_wake);
   free(d);
 }
 
@@ -802,6 +818,66 @@ static void next_execute(Decoder *d, Job *job) {
   if (!receive_picture(d, job)) av_frame_unref(d->frame);
 }
 
+/* Waits until the monotonic time `due` (ms); false if interrupted (close, kill) before it. */
+static bool hold_wait(Decoder *d, double due) {
+  struct timespec until;
+  until.tv_sec = (time_t)(due / 1000.0);
+  until.tv_nsec = (long)((due - (double)until.tv_sec * 1000.0) * 1e6);
+  if (until.tv_nsec >= 1000000000L) until.tv_sec += 1, until.tv_nsec -= 1000000000L;
+  if (until.tv_nsec < 0) until.tv_nsec = 0;
+  pthread_mutex_lock(&d->lock);
+  while (!atomic_load(&d->interrupt) && monotonic_ms() < due) {
+    if (pthread_cond_timedwait(&d->hold_wake, &d->lock, &until) == ETIMEDOUT) break;
+  }
+  pthread_mutex_unlock(&d->lock);
+  return !atomic_load(&d->interrupt);
+}
+
+/*
+ * holdMany(): packets read and held, none decoded, many in one call (ADR 0091): each packet held one call at a
+ * time cost a wake of this thread and a call into JavaScript, 10 a second a camera whose main stream nobody reads.
+ * Each packet's time is noted for JavaScript (held_list). At the source's end with nothing held in the call, it
+ * answers as next() does there (a picture the codec still had, or the end).
+ */
+static void hold_execute(Decoder *d, Job *job) {
+  job->held = 1;
+  for (;;) {
+    if (atomic_exchange(&d->hold_yield, 0)) return;
+    int r = av_read_frame(d->fmt, d->pkt);
+    if (r == AVERROR_EOF || (r < 0 && d->fmt->pb != NULL && avio_feof(d->fmt->pb) && !atomic_load(&d->interrupt))) {
+      if (job->held_list_n > 0) return; /* the next call finds the end again */
+      job->held = 0;
+      job->discard = 3;
+      next_execute(d, job);
+      return;
+    }
+    if (r < 0) return fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r);
+    if (d->pkt->stream_index != d->stream) {
+      av_packet_unref(d->pkt);
+      continue;
+    }
+    job->packets++;
+    double now = monotonic_ms();
+    d->last_packet_at = now;
+    double pts = packet_pts_ms(d, d->pkt);
+    int key = (d->pkt->flags & AV_PKT_FLAG_KEY) != 0;
+    if (key) job->key_pts_ms = pts;
+    hold_packet(d, d->pkt, 0);
+    double at = now;
+    if (job->pace_at_ms >= 0 && pts >= 0) {
+      /* Paced: the packet came at its time; read early, the call waits for it (late, it is dated at its time). */
+      at = job->pace_at_ms + (pts - job->pace_pts_ms);
+      if (at > now && !hold_wait(d, at)) return fail(job, "interrupted", AVERROR_EXIT);
+    }
+    double *entry = job->held_list + 3 * job->held_list_n++;
+    entry[0] = pts;
+    entry[1] = at;
+    entry[2] = key;
+    if (job->held_list_n >= job->hold_max) return;
+    if (job->hold_until_ms >= 0 && monotonic_ms() >= job->hold_until_ms) return;
+  }
+}
+
 static double thread_cpu_ms(void) {
   struct timespec t;
   return clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0 ? t.tv_sec * 1e3 + t.tv_nsec / 1e6 : 0;
@@ -835,6 +911,7 @@ static void *thread_main(void *arg) {
     if (atomic_load(&d->interrupt)) fail(job, "interrupted", AVERROR_EXIT);
     else if (job->kind == JOB_OPEN) open_execute(d, job);
     else if (job->kind == JOB_NEXT) next_execute(d, job);
+    else if (job->kind == JOB_HOLD) hold_execute(d, job);
     else decode_execute(d, job);
     job->cpu_ms = thread_cpu_ms() - cpu;
     job->held_bytes = (double)d->held_bytes;
@@ -959,6 +1036,16 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "cpuMs", v);
     napi_create_string_utf8(env, job->conversion == 2 ? "table" : job->conversion == 1 ? "swscale" : "none", NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, argv[1], "conversion", v);
+    if (job->kind == JOB_HOLD && job->held) {
+      napi_value ab;
+      void *data = NULL;
+      size_t n = (size_t)job->held_list_n * 3;
+      if (napi_create_arraybuffer(env, n * sizeof(double), &data, &ab) == napi_ok) {
+        if (n > 0) memcpy(data, job->held_list, n * sizeof(double));
+        napi_create_typedarray(env, napi_float64_array, n, ab, 0, &v);
+        napi_set_named_property(env, argv[1], "heldList", v);
+      }
+    }
     if (job->kind == JOB_CONVERT) {
       napi_create_double(env, job->picture, &v);
       napi_set_named_property(env, argv[1], "picture", v);
@@ -1128,6 +1215,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   pthread_mutex_init(&d->lock, NULL);
   pthread_cond_init(&d->wake, NULL);
   pthread_cond_init(&d->conv_wake, NULL);
+  pthread_condattr_t monotonic;
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&d->hold_wake, &monotonic);
+  pthread_condattr_destroy(&monotonic);
   atomic_init(&d->refs, 2);
   d->cur = av_frame_alloc();
   d->conv_frame = av_frame_alloc();
@@ -1348,8 +1440,83 @@ static napi_value js_interrupt(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Decoder *d = get_decoder(env, argv[0]);
-  if (d != NULL) atomic_store(&d->interrupt, 1);
+  if (d == NULL) return NULL;
+  atomic_store(&d->interrupt, 1);
+  pthread_mutex_lock(&d->lock);
+  pthread_cond_broadcast(&d->hold_wake);
+  pthread_mutex_unlock(&d->lock);
   return NULL;
+}
+
+/*
+ * holdMany(handle, maxPackets, untilMs, paceAtMs, pacePtsMs, callback): packets held, none decoded, up to
+ * maxPackets (1–4096), ending at the first read at or after untilMs (monotonic ms; -1: none) or at yieldHold();
+ * paceAtMs >= 0: each packet waited for until its time (paceAtMs + its pts - pacePtsMs). The answer's heldList
+ * is a Float64Array of (ptsMs, at, keyframe) triples, `at` on monotonicMs()'s clock.
+ */
+static napi_value js_hold_many(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decoder *d = get_decoder(env, argv[0]);
+  if (d == NULL || !may_call(env, d, JOB_NEXT)) return NULL;
+  int32_t max = 0;
+  double until = -1, pace_at = -1, pace_pts = 0;
+  napi_get_value_int32(env, argv[1], &max);
+  napi_get_value_double(env, argv[2], &until);
+  napi_get_value_double(env, argv[3], &pace_at);
+  napi_get_value_double(env, argv[4], &pace_pts);
+  napi_valuetype cb_type = napi_undefined;
+  napi_typeof(env, argv[5], &cb_type);
+  if (max < 1 || max > 4096 || cb_type != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "holdMany(handle, maxPackets 1-4096, untilMs, paceAtMs, pacePtsMs, callback)");
+    return NULL;
+  }
+  Job *job = calloc(1, sizeof *job);
+  double *list = job == NULL ? NULL : malloc((size_t)max * 3 * sizeof(double));
+  if (job == NULL || list == NULL) {
+    free(job);
+    free(list);
+    napi_throw_error(env, "ERR_NATIVE", "out of memory");
+    return NULL;
+  }
+  job->kind = JOB_HOLD;
+  job->held_list = list;
+  job->hold_max = max;
+  job->hold_until_ms = until >= 0 ? until : -1;
+  job->pace_at_ms = pace_at >= 0 ? pace_at : -1;
+  job->pace_pts_ms = pace_pts;
+  job->skip_before_ms = -1;
+  job->key_pts_ms = -1;
+  job->near_pts_ms = -1;
+  job->decode_from_ms = -1;
+  job->discard = 3;
+  if (napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, argv[5], 1, &job->callback) != napi_ok) {
+    if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "cannot hold the call's arguments");
+    return NULL;
+  }
+  submit(env, d, job);
+  return NULL;
+}
+
+/* yieldHold(handle): a running holdMany() answers after the packet it is on (or the next one does at once). */
+static napi_value js_yield_hold(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Decoder *d = get_decoder(env, argv[0]);
+  if (d != NULL) atomic_store(&d->hold_yield, 1);
+  return NULL;
+}
+
+/* monotonicMs() → the clock holdMany()'s times are on (CLOCK_MONOTONIC, ms). */
+static napi_value js_monotonic_ms(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  CHECK(napi_create_double(env, monotonic_ms(), &result));
+  return result;
 }
 
 /* close(handle): never blocks. A running call is interrupted and still answered; then the thread ends. */
@@ -1488,6 +1655,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"decodeFrom", NULL, js_decode_from, NULL, NULL, NULL, napi_default, NULL},
       {"dropped", NULL, js_dropped, NULL, NULL, NULL, napi_default, NULL},
       {"interrupt", NULL, js_interrupt, NULL, NULL, NULL, napi_default, NULL},
+      {"holdMany", NULL, js_hold_many, NULL, NULL, NULL, napi_default, NULL},
+      {"yieldHold", NULL, js_yield_hold, NULL, NULL, NULL, napi_default, NULL},
+      {"monotonicMs", NULL, js_monotonic_ms, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"mallocArenas", NULL, js_malloc_arenas, NULL, NULL, NULL, napi_default, NULL},
       {"mallocStats", NULL, js_malloc_stats, NULL, NULL, NULL, napi_default, NULL},

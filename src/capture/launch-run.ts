@@ -31,6 +31,7 @@ export function launchRun(needs: RunNeeds, host: RunHost): DecoderRun {
     return new NativeRun({
       source,
       connectTimeoutMs: settings.connectTimeoutMs,
+      stallTimeoutMs: settings.stallTimeoutMs,
       allocate: needs.allocate,
       demand: needs.demand,
       supplier: needs.supplier,

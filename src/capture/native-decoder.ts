@@ -22,8 +22,11 @@
  * decoder keeps the packets since the keyframe before the last, up to heldBytes. The
  * next next() that may decode catches up first: the held packets the codec
  * was not fed, decoded in one burst, hand out the newest picture, or the one
- * nearest the time aim() gave.
+ * nearest the time aim() gave. holdMany() holds many packets a call on the
+ * decoder's thread, pacing a file played in real time there, and says when
+ * each came (ADR 0091); yieldHold() makes it answer after the packet it is on.
  */
+import { performance } from 'node:perf_hooks';
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { expectedPayloadBytes, MAX_FRAME_DIMENSION, type PixelFormat } from '../supplier/index.js';
 import { CaptureError } from './errors.js';
@@ -50,6 +53,17 @@ interface Addon {
     callback: (error: NativeError | null, info?: DecodeInfo & { picture: number }) => void,
   ): void;
   interrupt(handle: Handle): void;
+  /** Absent from a prebuilt addon older than it (ADR 0091). */
+  holdMany?(
+    handle: Handle,
+    maxPackets: number,
+    untilMs: number,
+    paceAtMs: number,
+    pacePtsMs: number,
+    callback: (error: NativeError | null, info?: DecodeInfo) => void,
+  ): void;
+  yieldHold?(handle: Handle): void;
+  monotonicMs?(): number;
   close(handle: Handle): void;
   mallocArenas(): number;
   mallocStats(): (Omit<MallocStats, 'allocator'> & { readonly allocator?: MallocStats['allocator'] }) | null;
@@ -79,6 +93,8 @@ interface DecodeInfo {
   cpuMs: number;
   /** Absent from a prebuilt addon older than the field. */
   conversion?: Conversion;
+  /** holdMany(): (ptsMs, at, keyframe) triples, `at` on the addon's monotonicMs() clock. */
+  heldList?: Float64Array;
 }
 
 /**
@@ -129,6 +145,22 @@ export interface DecodedFrame {
   readonly cpuMs: number;
   /** How the picture was converted (decode(): at once; next(): 'none'); null from a prebuilt addon older than it. */
   readonly conversion: Conversion | null;
+  /**
+   * holdMany(): the packets held in the call, as (ptsMs, atMs, keyframe) triples: the packet's presentation time
+   * (-1 unknown), when it came on performance.now()'s clock (paced: its due time), 1 for a keyframe. null from
+   * next() and decode().
+   */
+  readonly heldPackets: Float64Array | null;
+}
+
+/** What holdMany() holds before it answers (ADR 0091). */
+export interface HoldManyOptions {
+  /** The most packets held in the call, 1–4096. */
+  readonly maxPackets: number;
+  /** The call answers at the first packet read at or after this time (performance.now()'s clock); null: no bound. */
+  readonly untilMs: number | null;
+  /** A file played in real time: the packet of presentation time ptsMs is due at atMs (performance.now()'s clock). */
+  readonly pace: { readonly atMs: number; readonly ptsMs: number } | null;
 }
 
 export interface ConvertedPicture {
@@ -319,6 +351,54 @@ export class NativeDecoder {
     return this.#call('decode', (done) => this.#addon.next(this.#handle, skipBeforePtsMs, DISCARD_CODE[discard], done), decodedFrame);
   }
 
+  /** The addon holds many packets a call (holdMany(); a prebuilt addon older than ADR 0091 does not). */
+  get holdsMany(): boolean {
+    return typeof this.#addon.holdMany === 'function' && typeof this.#addon.monotonicMs === 'function';
+  }
+
+  /**
+   * Reads and holds packets, decoding none, until maxPackets were held, a packet came at or after untilMs, or
+   * yieldHold() was called (ADR 0091): one call, and one wake of the decoder's thread, for many packets where
+   * next() with 'hold' takes one each. Paced, each packet is waited for until its due time before the next is read,
+   * and dated at it. At the source's end with nothing held, it answers as next() does (null, or a picture the codec
+   * still had). Only where holdsMany is true.
+   */
+  holdMany(options: HoldManyOptions): Promise<DecodedFrame | null> {
+    const addon = this.#addon;
+    if (addon.holdMany === undefined || !this.holdsMany)
+      return Promise.reject(new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'this build of the decoder cannot hold many packets a call'));
+    if (!Number.isInteger(options.maxPackets) || options.maxPackets < 1 || options.maxPackets > 4096) {
+      return Promise.reject(
+        new CaptureError('ERR_SOURCE_BAD_OUTPUT', `holdMany(): maxPackets must be a whole number from 1 to 4096 (got ${options.maxPackets})`),
+      );
+    }
+    const offset = this.#clockOffset();
+    const until = options.untilMs === null ? -1 : options.untilMs + offset;
+    const paceAt = options.pace === null ? -1 : options.pace.atMs + offset;
+    return this.#call(
+      'decode',
+      (done) => addon.holdMany!(this.#handle, options.maxPackets, until, paceAt, options.pace?.ptsMs ?? 0, done),
+      (info) => {
+        const frame = decodedFrame(info);
+        const list = info.heldList;
+        if (frame === null || list === undefined) return frame;
+        for (let i = 1; i < list.length; i += 3) list[i]! -= offset;
+        return { ...frame, heldPackets: list };
+      },
+    );
+  }
+
+  /** A running holdMany() answers after the packet it is on; with none running, the next one answers at once. */
+  yieldHold(): void {
+    if (!this.#closed) this.#addon.yieldHold?.(this.#handle);
+  }
+
+  /** The addon's monotonic clock less performance.now(): both read CLOCK_MONOTONIC, so it is taken once. */
+  #clockOffset(): number {
+    clockOffset ??= this.#addon.monotonicMs!() - performance.now();
+    return clockOffset;
+  }
+
   /**
    * The picture the last next() decoded becomes the current one, the one
    * convert() reads; the one before is let go, converted or not. Returns its
@@ -445,4 +525,8 @@ const decodedFrame = (info: DecodeInfo): DecodedFrame | null =>
         cpuMs: info.cpuMs,
         decodeMs: Math.max(0, info.decodeMs ?? 0),
         conversion: info.conversion ?? null,
+        heldPackets: null,
       };
+
+/** The addon's monotonic clock less performance.now(), once known. */
+let clockOffset: number | undefined;

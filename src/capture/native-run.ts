@@ -15,7 +15,9 @@
  * reader that comes, or picture() for a snapshot, has the held packets
  * decoded in one burst (the newest picture, or the one nearest the time
  * asked). Each picture keeps the time its packet arrived, so a picture
- * decoded late still says when it was captured.
+ * decoded late still says when it was captured. The decoder's thread holds
+ * many packets a call (ADR 0091): a reader that subscribes, or a snapshot
+ * asked for, makes the call answer after the packet it is on.
  */
 import { performance } from 'node:perf_hooks';
 import { releasePayload, scaledToLongSide, type DemandSignal, type FrameSupplier } from '../supplier/index.js';
@@ -34,16 +36,26 @@ import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
 import { chooseDecodeMode, decodeFromPts, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
 import { lowerDecoderThreads } from './decoder-priority.js';
-import { NativeDecoder, type Discard, type NativeFormat } from './native-decoder.js';
+import { NativeDecoder, type DecodedFrame, type Discard, type NativeFormat } from './native-decoder.js';
 import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
 
 /** A looping file's pass due longer ago than this starts when its first picture comes, not in the cadence (ADR 0089). */
 const PASS_LATE_MS = 500;
 
+/**
+ * Holding, one call holds packets for up to this long (ADR 0091), or a quarter of the stall timeout if less, so the
+ * watch hears the source and the figures move; a reader or a snapshot asked for ends it after the packet it is on.
+ */
+const HOLD_CALL_MS = 1_000;
+/** The most packets one holding call holds (a 60 fps camera's second, with room). */
+const HOLD_CALL_PACKETS = 128;
+
 export interface NativeRunOptions {
   readonly source: ResolvedSource;
   readonly connectTimeoutMs: number;
+  /** A source silent this long is stalled (the run's watch): a call holding many packets answers well within it. */
+  readonly stallTimeoutMs: number;
   readonly allocate: PayloadAllocator;
   /** The supplier's on-demand side, or null (another producer has it: every picture is converted). */
   readonly demand: DemandSignal | null;
@@ -92,17 +104,22 @@ export class NativeRun implements DecoderRun {
   /** The last picture decoded (its presentation and capture times): maps a reader's take onto the stream's time. */
   #lastPicture: { ptsMs: number; captureTime: number } | null = null;
   readonly #requests: PendingPicture[] = [];
+  /** Stops the supplier telling this run that a reader came (a holding call then answers: watchReaders). */
+  readonly #unwatchReaders: () => void;
 
   constructor(options: NativeRunOptions) {
     this.#o = options;
-    this.ended = this.#pump().then(
-      (ended): RunEnd => (ended ? null : undefined),
-      (error: unknown): RunEnd => {
-        if (this.#stopped) return undefined;
-        if (error instanceof CaptureError) return this.#killedFor ?? error;
-        return new CaptureError('ERR_SOURCE_EXITED', `the native decoder failed: ${(error as Error)?.message ?? JSON.stringify(error)}`, { cause: error });
-      },
-    );
+    this.#unwatchReaders = options.supplier.watchReaders(() => this.#decoder?.yieldHold());
+    this.ended = this.#pump()
+      .finally(() => this.#unwatchReaders())
+      .then(
+        (ended): RunEnd => (ended ? null : undefined),
+        (error: unknown): RunEnd => {
+          if (this.#stopped) return undefined;
+          if (error instanceof CaptureError) return this.#killedFor ?? error;
+          return new CaptureError('ERR_SOURCE_EXITED', `the native decoder failed: ${(error as Error)?.message ?? JSON.stringify(error)}`, { cause: error });
+        },
+      );
   }
 
   get skipped(): { notDecoded: number; decimated: number } {
@@ -117,7 +134,9 @@ export class NativeRun implements DecoderRun {
   /** One picture for a snapshot: the newest, or the one nearest request.near, decoded now if the stream holds. */
   picture(request: PictureRequest): Promise<StreamPicture> {
     if (this.#over() !== null) return Promise.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', 'the stream is not running'));
-    return new Promise((resolve, reject) => this.#requests.push({ ...request, askedAt: performance.now(), resolve, reject }));
+    const asked = new Promise<StreamPicture>((resolve, reject) => this.#requests.push({ ...request, askedAt: performance.now(), resolve, reject }));
+    this.#decoder?.yieldHold(); // a call holding many packets answers, so the picture is decoded now
+    return asked;
   }
 
   get droppedUnconverted(): number {
@@ -264,7 +283,7 @@ export class NativeRun implements DecoderRun {
         const paced = !(source.kind === 'file' && !src.realtime);
         for (;;) {
           if (!paced) await converter.settled();
-          let picture;
+          let picture: DecodedFrame | null;
           const request = this.#requests[0] ?? null;
           if (request?.near != null) {
             const pts = this.#arrivals.nearest(request.near);
@@ -272,12 +291,45 @@ export class NativeRun implements DecoderRun {
           }
           const { discard, from } = this.#discard(Number.isFinite(streamFps) ? streamFps : null);
           if (from >= 0) decoder.decodeFrom(from);
+          // Holding, many packets a call (ADR 0091); a file played in real time once its first packet set the pace.
+          const realtimeFile = src.realtime && source.kind === 'file';
+          const holding: boolean = discard === 'hold' && request === null && decoder.holdsMany && (realtimeFile ? start !== null : source.kind !== 'file');
           try {
-            picture = await decoder.next(skipBefore, discard);
+            picture = holding
+              ? await decoder.holdMany({
+                  maxPackets: HOLD_CALL_PACKETS,
+                  untilMs: performance.now() + Math.min(HOLD_CALL_MS, this.#o.stallTimeoutMs / 4),
+                  pace: realtimeFile && start !== null ? { atMs: start.at, ptsMs: start.pts } : null,
+                })
+              : await decoder.next(skipBefore, discard);
           } catch (error) {
             throw this.#killedFor ?? (error as Error);
           }
           if (picture === null) break;
+          if (picture.heldPackets !== null) {
+            // Held many, nothing decoded: each packet's arrival dates the picture decoded from it later, as one held
+            // a call does (below); a paced file's packets came at their due times, the next pass's cadence from the last.
+            this.#packets += picture.packets;
+            this.#cpuMs += picture.cpuMs;
+            this.#heldBytes = picture.heldBytes;
+            const list: Float64Array = picture.heldPackets;
+            const now = performance.now();
+            const wallNow = Date.now();
+            for (let i = 0; i + 2 < list.length; i += 3) {
+              const ptsMs: number = list[i]!;
+              const at = Math.min(now, list[i + 1]!);
+              if (list[i + 2] === 1) this.#keyframes.observe(ptsMs);
+              this.#arrivals.add({ ptsMs, captureTime: at, wallTime: Math.round(wallNow - (now - at)) });
+              if (realtimeFile && start !== null && frameMs > 0 && ptsMs >= 0) nextPassDue = start.at + (ptsMs - start.pts) + frameMs;
+              host.alive(at);
+            }
+            const over = this.#over();
+            if (over !== null) {
+              if (over !== 'stopped') throw over;
+              return false;
+            }
+            continue;
+          }
           // A file played in real time: each packet held, or picture decoded, at its time (a burst's are late already);
           // such a picture exists at its due time (decoded ahead of it).
           let dueAt = Number.NEGATIVE_INFINITY;

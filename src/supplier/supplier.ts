@@ -88,6 +88,8 @@ export class FrameSupplier implements AsyncDisposable {
   readonly #threadSubscriptions = new Set<Subscription>();
   /** The on-demand producer, if any: who to tell that a reader waits, and whether a picture is announced. */
   #demand: { readonly listener: () => void; announced: boolean } | null = null;
+  /** Told when a subscription opens (watchReaders). */
+  readonly #readerWatchers = new Set<() => void>();
 
   readonly #host: SubscriptionHost = {
     lastSeq: () => this.#seq,
@@ -252,7 +254,22 @@ export class FrameSupplier implements AsyncDisposable {
       clock: this.#clock,
     });
     this.#subscriptions.set(workerId, subscription);
+    for (const watcher of [...this.#readerWatchers]) watcher();
     return subscription;
+  }
+
+  /**
+   * Calls `listener` synchronously whenever a subscription opens; returns the function that stops it. What a
+   * producer that reads without decoding while nobody reads needs, to decode from the first reader on without
+   * polling (the in-process decoder holding many packets a call, ADR 0091).
+   */
+  watchReaders(listener: () => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('watchReaders() needs a listener function');
+    const watcher = (): void => listener();
+    this.#readerWatchers.add(watcher);
+    return () => {
+      this.#readerWatchers.delete(watcher);
+    };
   }
 
   /**

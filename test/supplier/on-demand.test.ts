@@ -157,4 +157,19 @@ describe('supplier: on-demand producers', { timeout: 60_000 }, () => {
     assert.equal(box.got?.wallTime, 2);
     void supplier.close();
   });
+  it('watchReaders tells a producer each subscription that opens, until it stops watching', async () => {
+    const supplier = new FrameSupplier().start();
+    const told: number[] = [];
+    const stop = supplier.watchReaders(() => told.push(supplier.readerCount));
+    const a = supplier.subscribe('a');
+    supplier.subscribeThread('b');
+    assert.deepEqual(told, [1, 2], 'told synchronously, the subscription already open');
+    await a.close();
+    assert.deepEqual(told, [1, 2], 'a subscription closing is not told');
+    stop();
+    supplier.subscribe('c');
+    assert.deepEqual(told, [1, 2]);
+    assert.throws(() => supplier.watchReaders(null as unknown as () => void), { code: 'ERR_INVALID_ARGUMENT' });
+    void supplier.close();
+  });
 });
