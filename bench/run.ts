@@ -30,6 +30,7 @@ import { example, exampleCli } from './pipeline/example.js';
 import { soak } from './pipeline/soak.js';
 import { soakChurn } from './pipeline/soak-churn.js';
 import { memoryDiet } from './pipeline/memory-diet.js';
+import { hold } from './pipeline/hold.js';
 import { frameBuffers } from './pipeline/frame-buffers.js';
 import { e1 } from './mqtt/e1.js';
 import { jpegEncoders } from './http/jpeg.js';
@@ -84,6 +85,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   P3: () => p3(),
   /** A quiet home (issue 44): motion-gated detection against ungated and the careful motion-gated loop, scored against the clips' schedules. */
   P4: () => p4(),
+  /** What a camera costs while nobody reads it: main and substream held undecoded (ADR 0091); HOLD_TREE measures another checkout beside. */
+  HOLD: () => hold(),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
   EXAMPLE: () => example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */
@@ -123,7 +126,7 @@ const ONLY_NAMED = new Set(['SOAK', 'SOAK-CHURN', 'FRAME-BUFFERS']);
 const names = requested.length > 0 ? requested : Object.keys(WORKLOADS).filter((name) => !ONLY_NAMED.has(name));
 
 // The workloads whose system runs in this process: on glibc they would measure a malloc users are not given.
-const SYSTEM_IN_PROCESS = new Set(['P1', 'P2', 'AGE', 'P3', 'P4']);
+const SYSTEM_IN_PROCESS = new Set(['P1', 'P2', 'AGE', 'P3', 'P4', 'HOLD']);
 if (names.some((name) => SYSTEM_IN_PROCESS.has(name)) && benchAllocator().allocator === 'jemalloc' && allocatorOf('self') === 'glibc') {
   log('re-running on jemalloc (the system in this process; BENCH_ALLOCATOR=glibc to keep glibc)');
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {

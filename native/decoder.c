@@ -116,7 +116,11 @@ typedef struct {
    */
   int hold_max;
   double hold_until_ms, pace_at_ms, pace_pts_ms;
-  double *held_list; /* hold_max triples: the packet's presentation time (ms, -1 unknown), when it came (monotonic ms), 1 if a keyframe */
+  /*
+   * hold_max quadruples: the packet's presentation time (ms, -1 unknown), when it came (monotonic ms: its due time
+   * when paced), 1 if a keyframe, and when the thread had it (read, and its time waited for: the source's liveness).
+   */
+  double *held_list;
   int held_list_n;
 } Job;
 
@@ -839,6 +843,15 @@ static bool hold_wait(Decoder *d, double due) {
  * Each packet's time is noted for JavaScript (held_list). At the source's end with nothing held in the call, it
  * answers as next() does there (a picture the codec still had, or the end).
  */
+static void held_note(Job *job, double pts, double at, int key, double had) {
+  double *entry = job->held_list + 4 * job->held_list_n++;
+  entry[0] = pts;
+  entry[1] = at;
+  entry[2] = key;
+  entry[3] = had;
+  job->pts_ms = pts;
+}
+
 static void hold_execute(Decoder *d, Job *job) {
   job->held = 1;
   for (;;) {
@@ -849,6 +862,8 @@ static void hold_execute(Decoder *d, Job *job) {
       job->held = 0;
       job->discard = 3;
       next_execute(d, job);
+      /* A packet read after all (the end was a guess): held as next() holds one, and noted. */
+      if (job->held && job->err == 0) held_note(job, job->pts_ms, d->last_packet_at, job->key_pts_ms == job->pts_ms && job->pts_ms >= 0, d->last_packet_at);
       return;
     }
     if (r < 0) return fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r);
@@ -869,10 +884,7 @@ static void hold_execute(Decoder *d, Job *job) {
       at = job->pace_at_ms + (pts - job->pace_pts_ms);
       if (at > now && !hold_wait(d, at)) return fail(job, "interrupted", AVERROR_EXIT);
     }
-    double *entry = job->held_list + 3 * job->held_list_n++;
-    entry[0] = pts;
-    entry[1] = at;
-    entry[2] = key;
+    held_note(job, pts, at, key, monotonic_ms());
     if (job->held_list_n >= job->hold_max) return;
     if (job->hold_until_ms >= 0 && monotonic_ms() >= job->hold_until_ms) return;
   }
@@ -1039,7 +1051,7 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     if (job->kind == JOB_HOLD && job->held) {
       napi_value ab;
       void *data = NULL;
-      size_t n = (size_t)job->held_list_n * 3;
+      size_t n = (size_t)job->held_list_n * 4;
       if (napi_create_arraybuffer(env, n * sizeof(double), &data, &ab) == napi_ok) {
         if (n > 0) memcpy(data, job->held_list, n * sizeof(double));
         napi_create_typedarray(env, napi_float64_array, n, ab, 0, &v);
@@ -1452,7 +1464,8 @@ static napi_value js_interrupt(napi_env env, napi_callback_info info) {
  * holdMany(handle, maxPackets, untilMs, paceAtMs, pacePtsMs, callback): packets held, none decoded, up to
  * maxPackets (1–4096), ending at the first read at or after untilMs (monotonic ms; -1: none) or at yieldHold();
  * paceAtMs >= 0: each packet waited for until its time (paceAtMs + its pts - pacePtsMs). The answer's heldList
- * is a Float64Array of (ptsMs, at, keyframe) triples, `at` on monotonicMs()'s clock.
+ * is a Float64Array of (ptsMs, at, keyframe, had) quadruples, `at` (when the packet came: its due time when
+ * paced) and `had` (when the thread had it) on monotonicMs()'s clock.
  */
 static napi_value js_hold_many(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -1473,7 +1486,7 @@ static napi_value js_hold_many(napi_env env, napi_callback_info info) {
     return NULL;
   }
   Job *job = calloc(1, sizeof *job);
-  double *list = job == NULL ? NULL : malloc((size_t)max * 3 * sizeof(double));
+  double *list = job == NULL ? NULL : malloc((size_t)max * 4 * sizeof(double));
   if (job == NULL || list == NULL) {
     free(job);
     free(list);
@@ -1491,6 +1504,8 @@ static napi_value js_hold_many(napi_env env, napi_callback_info info) {
   job->near_pts_ms = -1;
   job->decode_from_ms = -1;
   job->discard = 3;
+  /* A yield asked before this call was seen by JavaScript's choice to make it (the same turn): it ends no later call. */
+  atomic_store(&d->hold_yield, 0);
   if (napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, argv[5], 1, &job->callback) != napi_ok) {
     if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
     job_free(job);

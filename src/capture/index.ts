@@ -35,6 +35,7 @@ export {
   mallocStats,
   type MallocStats,
   NATIVE_FORMATS,
+  type HoldManyOptions,
   type NativeDecoderOptions,
   type NativeFormat,
   type DecodedFrame,

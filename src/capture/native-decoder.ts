@@ -93,7 +93,7 @@ interface DecodeInfo {
   cpuMs: number;
   /** Absent from a prebuilt addon older than the field. */
   conversion?: Conversion;
-  /** holdMany(): (ptsMs, at, keyframe) triples, `at` on the addon's monotonicMs() clock. */
+  /** holdMany(): (ptsMs, at, keyframe, had) quadruples, `at` and `had` on the addon's monotonicMs() clock. */
   heldList?: Float64Array;
 }
 
@@ -146,9 +146,10 @@ export interface DecodedFrame {
   /** How the picture was converted (decode(): at once; next(): 'none'); null from a prebuilt addon older than it. */
   readonly conversion: Conversion | null;
   /**
-   * holdMany(): the packets held in the call, as (ptsMs, atMs, keyframe) triples: the packet's presentation time
-   * (-1 unknown), when it came on performance.now()'s clock (paced: its due time), 1 for a keyframe. null from
-   * next() and decode().
+   * holdMany(): the packets held in the call, as (ptsMs, atMs, keyframe, hadMs) quadruples: the packet's
+   * presentation time (-1 unknown), when it came on performance.now()'s clock (paced: its due time, which a packet
+   * read late is still dated at), 1 for a keyframe, and when the decoder's thread had it (read, and its time waited
+   * for: the source's liveness). null from next() and decode().
    */
   readonly heldPackets: Float64Array | null;
 }
@@ -382,13 +383,19 @@ export class NativeDecoder {
         const frame = decodedFrame(info);
         const list = info.heldList;
         if (frame === null || list === undefined) return frame;
-        for (let i = 1; i < list.length; i += 3) list[i]! -= offset;
+        for (let i = 0; i + 3 < list.length; i += 4) {
+          list[i + 1]! -= offset;
+          list[i + 3]! -= offset;
+        }
         return { ...frame, heldPackets: list };
       },
     );
   }
 
-  /** A running holdMany() answers after the packet it is on; with none running, the next one answers at once. */
+  /**
+   * A running holdMany() answers after the packet it is on (a paced one once that packet's time came); one asked
+   * while none runs is forgotten by the next (whoever asks decides before it whether to hold).
+   */
   yieldHold(): void {
     if (!this.#closed) this.#addon.yieldHold?.(this.#handle);
   }

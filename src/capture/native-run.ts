@@ -291,9 +291,11 @@ export class NativeRun implements DecoderRun {
           }
           const { discard, from } = this.#discard(Number.isFinite(streamFps) ? streamFps : null);
           if (from >= 0) decoder.decodeFrom(from);
-          // Holding, many packets a call (ADR 0091); a file played in real time once its first packet set the pace.
+          // Holding, many packets a call (ADR 0091), once the run's first packet was heard (the watch waits for it); a
+          // file played in real time once its first packet set the pace, a file read as fast as it can be never.
           const realtimeFile = src.realtime && source.kind === 'file';
-          const holding: boolean = discard === 'hold' && request === null && decoder.holdsMany && (realtimeFile ? start !== null : source.kind !== 'file');
+          const holding: boolean =
+            discard === 'hold' && request === null && decoder.holdsMany && this.#packets > 0 && (realtimeFile ? start !== null : source.kind !== 'file');
           try {
             picture = holding
               ? await decoder.holdMany({
@@ -315,13 +317,14 @@ export class NativeRun implements DecoderRun {
             const list: Float64Array = picture.heldPackets;
             const now = performance.now();
             const wallNow = Date.now();
-            for (let i = 0; i + 2 < list.length; i += 3) {
+            for (let i = 0; i + 3 < list.length; i += 4) {
               const ptsMs: number = list[i]!;
               const at = Math.min(now, list[i + 1]!);
               if (list[i + 2] === 1) this.#keyframes.observe(ptsMs);
               this.#arrivals.add({ ptsMs, captureTime: at, wallTime: Math.round(wallNow - (now - at)) });
               if (realtimeFile && start !== null && frameMs > 0 && ptsMs >= 0) nextPassDue = start.at + (ptsMs - start.pts) + frameMs;
-              host.alive(at);
+              // Heard when the thread had it, as one packet a call was (a packet read late is dated early, not heard so).
+              host.alive(Math.min(now, list[i + 3]!));
             }
             const over = this.#over();
             if (over !== null) {

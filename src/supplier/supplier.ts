@@ -254,7 +254,13 @@ export class FrameSupplier implements AsyncDisposable {
       clock: this.#clock,
     });
     this.#subscriptions.set(workerId, subscription);
-    for (const watcher of [...this.#readerWatchers]) watcher();
+    for (const watcher of [...this.#readerWatchers]) {
+      try {
+        watcher();
+      } catch {
+        // A watcher's failure is its own: the subscription is open, and the other watchers are told.
+      }
+    }
     return subscription;
   }
 

@@ -164,11 +164,21 @@ describe('supplier: on-demand producers', { timeout: 60_000 }, () => {
     const a = supplier.subscribe('a');
     supplier.subscribeThread('b');
     assert.deepEqual(told, [1, 2], 'told synchronously, the subscription already open');
+    const failing = supplier.watchReaders(() => {
+      throw new Error('a watcher that fails');
+    });
+    let after = 0;
+    const stopAfter = supplier.watchReaders(() => after++);
+    const x = supplier.subscribe('x'); // opens all the same, and the watchers after the failing one are told
+    assert.deepEqual([told, after, supplier.readerCount], [[1, 2, 3], 1, 3]);
+    failing();
+    stopAfter();
+    await x.close();
     await a.close();
-    assert.deepEqual(told, [1, 2], 'a subscription closing is not told');
+    assert.deepEqual(told, [1, 2, 3], 'a subscription closing is not told');
     stop();
     supplier.subscribe('c');
-    assert.deepEqual(told, [1, 2]);
+    assert.deepEqual(told, [1, 2, 3]);
     assert.throws(() => supplier.watchReaders(null as unknown as () => void), { code: 'ERR_INVALID_ARGUMENT' });
     void supplier.close();
   });
