@@ -1286,6 +1286,14 @@ static Decoder *get_decoder(napi_env env, napi_value v) {
   return d;
 }
 
+/* The decoder of a (handle) call; NULL with a JavaScript exception pending if it is not one. */
+static Decoder *decoder_of_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  return get_decoder(env, argv[0]);
+}
+
 /* Whether a call of this kind may start now; if not, a JavaScript exception is pending. */
 static bool may_call(napi_env env, Decoder *d, JobKind kind) {
   int busy = kind == JOB_CONVERT ? d->converting : d->busy;
@@ -1293,6 +1301,34 @@ static bool may_call(napi_env env, Decoder *d, JobKind kind) {
   napi_throw_error(env, "ERR_NATIVE_BUSY",
                    busy ? "a call is already running on this decoder" : d->closed ? "the decoder is closed" : "the decoder did not open");
   return false;
+}
+
+/* A call's job with nothing asked yet (no time to skip to, aim at or decode from); NULL, an exception pending, without memory. */
+static Job *job_new(napi_env env, JobKind kind) {
+  Job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, "ERR_NATIVE", "out of memory");
+    return NULL;
+  }
+  job->kind = kind;
+  job->skip_before_ms = -1;
+  job->key_pts_ms = -1;
+  job->near_pts_ms = -1;
+  job->decode_from_ms = -1;
+  return job;
+}
+
+/* Keeps the call's target (or NULL), handle and callback alive until it is answered; false (the job freed, an exception pending) if it cannot. */
+static bool job_hold_values(napi_env env, Job *job, napi_value target, napi_value handle, napi_value callback) {
+  if ((target != NULL && napi_create_reference(env, target, 1, &job->target_ref) != napi_ok) ||
+      napi_create_reference(env, handle, 1, &job->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &job->callback) != napi_ok) {
+    if (job->target_ref) napi_delete_reference(env, job->target_ref);
+    if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
+    job_free(job);
+    napi_throw_error(env, "ERR_NATIVE", "cannot hold the call's arguments");
+    return false;
+  }
+  return true;
 }
 
 /*
@@ -1319,18 +1355,10 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
       return NULL;
     }
   }
-  Job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
-    napi_throw_error(env, "ERR_NATIVE", "out of memory");
-    return NULL;
-  }
-  job->kind = kind;
+  Job *job = job_new(env, kind);
+  if (job == NULL) return NULL;
   job->target = ptr;
   job->target_len = length;
-  job->skip_before_ms = -1;
-  job->key_pts_ms = -1;
-  job->near_pts_ms = -1;
-  job->decode_from_ms = -1;
   if (kind == JOB_NEXT) {
     job->near_pts_ms = d->aim_ms;
     d->aim_ms = -1;
@@ -1354,15 +1382,7 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
     job->discard = mode < 0 ? 0 : mode > 3 ? 3 : mode;
     if (kind == JOB_DECODE && job->discard == 3) job->discard = 2; /* decode() always answers with a picture */
   }
-  if ((has_target && napi_create_reference(env, target, 1, &job->target_ref) != napi_ok) ||
-      napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &job->callback) != napi_ok) {
-    if (job->target_ref) napi_delete_reference(env, job->target_ref);
-    if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
-    job_free(job);
-    napi_throw_error(env, "ERR_NATIVE", "cannot hold the call's arguments");
-    return NULL;
-  }
-  submit(env, d, job);
+  if (job_hold_values(env, job, has_target ? target : NULL, argv[0], callback)) submit(env, d, job);
   return NULL;
 }
 
@@ -1381,10 +1401,7 @@ static napi_value js_convert(napi_env env, napi_callback_info info) { return sub
  * number (1, 2, ...). Synchronous: a pointer swap under the lock.
  */
 static napi_value js_present(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Decoder *d = get_decoder(env, argv[0]);
+  Decoder *d = decoder_of_call(env, info);
   if (d == NULL || !may_call(env, d, JOB_NEXT)) return NULL;
   if (d->frame == NULL || d->frame->buf[0] == NULL) {
     napi_throw_error(env, "ERR_NATIVE_BUSY", "no decoded picture to present: next() first");
@@ -1433,10 +1450,7 @@ static napi_value js_aim(napi_env env, napi_callback_info info) {
 
 /* dropped(handle) → number: pictures present() replaced that no convert() had taken. */
 static napi_value js_dropped(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Decoder *d = get_decoder(env, argv[0]);
+  Decoder *d = decoder_of_call(env, info);
   if (d == NULL) return NULL;
   pthread_mutex_lock(&d->lock);
   double dropped = d->dropped;
@@ -1448,10 +1462,7 @@ static napi_value js_dropped(napi_env env, napi_callback_info info) {
 
 /* interrupt(handle): blocking I/O in a running or later call gives up. */
 static napi_value js_interrupt(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Decoder *d = get_decoder(env, argv[0]);
+  Decoder *d = decoder_of_call(env, info);
   if (d == NULL) return NULL;
   atomic_store(&d->interrupt, 1);
   pthread_mutex_lock(&d->lock);
@@ -1485,43 +1496,28 @@ static napi_value js_hold_many(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "holdMany(handle, maxPackets 1-4096, untilMs, paceAtMs, pacePtsMs, callback)");
     return NULL;
   }
-  Job *job = calloc(1, sizeof *job);
-  double *list = job == NULL ? NULL : malloc((size_t)max * 4 * sizeof(double));
-  if (job == NULL || list == NULL) {
-    free(job);
-    free(list);
+  Job *job = job_new(env, JOB_HOLD);
+  if (job == NULL) return NULL;
+  job->held_list = malloc((size_t)max * 4 * sizeof(double));
+  if (job->held_list == NULL) {
+    job_free(job);
     napi_throw_error(env, "ERR_NATIVE", "out of memory");
     return NULL;
   }
-  job->kind = JOB_HOLD;
-  job->held_list = list;
   job->hold_max = max;
   job->hold_until_ms = until >= 0 ? until : -1;
   job->pace_at_ms = pace_at >= 0 ? pace_at : -1;
   job->pace_pts_ms = pace_pts;
-  job->skip_before_ms = -1;
-  job->key_pts_ms = -1;
-  job->near_pts_ms = -1;
-  job->decode_from_ms = -1;
   job->discard = 3;
   /* A yield asked before this call was seen by JavaScript's choice to make it (the same turn): it ends no later call. */
   atomic_store(&d->hold_yield, 0);
-  if (napi_create_reference(env, argv[0], 1, &job->handle_ref) != napi_ok || napi_create_reference(env, argv[5], 1, &job->callback) != napi_ok) {
-    if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
-    job_free(job);
-    napi_throw_error(env, "ERR_NATIVE", "cannot hold the call's arguments");
-    return NULL;
-  }
-  submit(env, d, job);
+  if (job_hold_values(env, job, NULL, argv[0], argv[5])) submit(env, d, job);
   return NULL;
 }
 
 /* yieldHold(handle): a running holdMany() answers after the packet it is on (or the next one does at once). */
 static napi_value js_yield_hold(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Decoder *d = get_decoder(env, argv[0]);
+  Decoder *d = decoder_of_call(env, info);
   if (d != NULL) atomic_store(&d->hold_yield, 1);
   return NULL;
 }
@@ -1536,10 +1532,7 @@ static napi_value js_monotonic_ms(napi_env env, napi_callback_info info) {
 
 /* close(handle): never blocks. A running call is interrupted and still answered; then the thread ends. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Decoder *d = get_decoder(env, argv[0]);
+  Decoder *d = decoder_of_call(env, info);
   if (d == NULL || d->closed) return NULL;
   d->closed = 1;
   request_end(d);
