@@ -18,8 +18,14 @@ describe('a looping file keeps its cadence', { timeout: 60_000 }, () => {
     const { cap, sub, supplier } = capture({ source: await gopClip(1, 5, 0), decoder: 'native', loop: true, output: { format: 'gray' } });
     const got = await frames(sub, 28); // ten frames a pass: two passes end
     const first = got[0]!;
-    // How far each frame is from its place in the cadence: 0 on time, above 0 late, never early.
-    const offsets = got.map((f) => f.captureTime - (first.captureTime + 100 * (f.seq - first.seq)));
+    // How far each frame is from its place in the cadence: 0 on time, above 0 late, never early. Its place is the
+    // last whole number of intervals after the first frame (less a 10 ms margin), not counted by seq: a frame the
+    // reader missed on a busy machine (never published, so no seq) skips a place and does not move the cadence.
+    // A pass paced from its reopening (ADR 0089) lands 7 ms and more after its places, pass after pass.
+    const offsets = got.map((f) => {
+      const since = f.captureTime - first.captureTime;
+      return since - 100 * Math.floor((since + 10) / 100);
+    });
     const tooEarly = offsets.filter((d) => d < -5);
     assert.deepEqual(tooEarly, [], `frames before their place in the cadence: ${offsets.map((d) => d.toFixed(1)).join(' ')}`);
     const sorted = offsets.slice(10).sort((a, b) => a - b);
