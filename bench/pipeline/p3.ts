@@ -10,7 +10,8 @@
  * the substream for main + sub (a careful engineer detects on the substream too), the main stream alone else;
  * it makes no snapshots and does not read the other stream, so its CPU is a floor for that loop (P3_PLAIN=0
  * leaves it out). P3_CAMERAS (default 16), P3_SECONDS (default 60); P3_SUB_GOP_S (default 2) the substream's
- * keyframe interval in seconds (4: a long-GOP substream); P3_MAIN=0 leaves the main-alone run out. The cameras
+ * keyframe interval in seconds (4: a long-GOP substream); P3_MAIN=0 leaves the main-alone run out; P3_SNAPSHOTS=0
+ * asks no snapshot (to see what they cost the results' age: `snapshots` reads 0). The cameras
  * are out of phase as P2's (phases.ts, the same on every side; `frame_phases_ms` says what was measured);
  * P3_IN_PHASE=1 starts them at once.
  */
@@ -73,6 +74,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   const interval = 30_000 / cameras;
   let next = 0;
   const snapshots = setInterval(() => {
+    if (process.env.P3_SNAPSHOTS === '0') return;
     const camera = ids[next++ % cameras]!;
     const near = lastResult.get(camera) ?? null;
     const asked = performance.now();
