@@ -78,6 +78,7 @@ describe('the zone and line editor, in a browser at the address the CLI prints',
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`/dev/shm/framesupplier-editor-${process.pid}`, { recursive: true, force: true }); // the store directory the config named
   });
 
   it('draws a zone and a line, saves them: the camera counts crossings at once, the file keeps them and its comments', async () => {

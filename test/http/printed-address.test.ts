@@ -74,6 +74,7 @@ describe('the address the CLI prints, in a browser', { timeout: 240_000 }, () =>
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`/dev/shm/framesupplier-printed-${process.pid}`, { recursive: true, force: true }); // the store directory the config named
   });
 
   it('opens exactly the address printed, draws a frame, and leaves the token in neither the address bar nor the history', async () => {

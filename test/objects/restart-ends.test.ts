@@ -87,6 +87,7 @@ describe('objects a killed run left open are ended by the next start', { timeout
     }
     await broker?.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`/dev/shm/fs-restart-ends-${process.pid}`, { recursive: true, force: true }); // the store directory the config named
   });
 
   it('kill -9 while three objects are tracked; the next start ends them (end_reason restart) in the store, the API and on MQTT', async () => {
