@@ -664,6 +664,14 @@ static void hold_packet(Decoder *d, AVPacket *pkt, int fed_now) {
   if (fed_now && d->fed == d->held_n - 1) d->fed = d->held_n;
 }
 
+/* av_read_frame()'s answer r is the source's end (a file's, or a stream that closed without being interrupted). */
+static bool source_ended(Decoder *d, int r) {
+  return r == AVERROR_EOF || (r < 0 && d->fmt->pb != NULL && avio_feof(d->fmt->pb) && !atomic_load(&d->interrupt));
+}
+
+/* av_read_frame() failed with r (not the end): the call fails, saying whether it was interrupted. */
+static void read_failed(Decoder *d, Job *job, int r) { fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r); }
+
 static double packet_pts_ms(Decoder *d, const AVPacket *pkt) {
   int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
   return ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
@@ -764,7 +772,7 @@ static bool receive_picture(Decoder *d, Job *job) {
       return false;
     }
     r = av_read_frame(d->fmt, d->pkt);
-    if (r == AVERROR_EOF || (r < 0 && d->fmt->pb != NULL && avio_feof(d->fmt->pb) && !atomic_load(&d->interrupt))) {
+    if (source_ended(d, r)) {
       if (!d->eof_sent) {
         avcodec_send_packet(d->dec, NULL); /* drain the frames the decoder still holds */
         d->eof_sent = 1;
@@ -772,7 +780,7 @@ static bool receive_picture(Decoder *d, Job *job) {
       continue;
     }
     if (r < 0) {
-      fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r);
+      read_failed(d, job, r);
       return false;
     }
     if (d->pkt->stream_index == d->stream) {
@@ -857,7 +865,7 @@ static void hold_execute(Decoder *d, Job *job) {
   for (;;) {
     if (atomic_exchange(&d->hold_yield, 0)) return;
     int r = av_read_frame(d->fmt, d->pkt);
-    if (r == AVERROR_EOF || (r < 0 && d->fmt->pb != NULL && avio_feof(d->fmt->pb) && !atomic_load(&d->interrupt))) {
+    if (source_ended(d, r)) {
       if (job->held_list_n > 0) return; /* the next call finds the end again */
       job->held = 0;
       job->discard = 3;
@@ -866,7 +874,7 @@ static void hold_execute(Decoder *d, Job *job) {
       if (job->held && job->err == 0) held_note(job, job->pts_ms, d->last_packet_at, job->key_pts_ms == job->pts_ms && job->pts_ms >= 0, d->last_packet_at);
       return;
     }
-    if (r < 0) return fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r);
+    if (r < 0) return read_failed(d, job, r);
     if (d->pkt->stream_index != d->stream) {
       av_packet_unref(d->pkt);
       continue;

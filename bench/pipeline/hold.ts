@@ -10,9 +10,9 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { testClip } from '../capture/workloads.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { cameraClip, treeUsage } from './p1.js';
+import { subClip } from './p3.js';
 
 interface SystemModule {
   parseConfig(this: void, text: string, options: { env: Record<string, string>; fileName: string }): unknown;
@@ -36,7 +36,7 @@ const THIS_TREE = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\
 async function holdOnce(tree: string, cameras: number, seconds: number, warmupS: number): Promise<void> {
   const system = (await import(pathToFileURL(`${tree}/dist/src/index.js`).href)) as SystemModule;
   const { createLogger } = (await import(pathToFileURL(`${tree}/dist/src/internal/logger.js`).href)) as { createLogger(this: void, o: object): unknown };
-  const [main, sub] = await Promise.all([cameraClip(), testClip('testsrc2-360p10-20s-g20.mp4', '640x360', 10, 20, ['-g', '20'])]);
+  const [main, sub] = await Promise.all([cameraClip(), subClip(20)]);
   const ids = Array.from({ length: cameras }, (_, i) => `cam_${i}`);
   const config = system.parseConfig(
     JSON.stringify({

@@ -28,9 +28,10 @@ import { cameraClip, hopMedians, P2_MODEL, treeUsage, type HopMedians } from './
 import { PhasedCameras } from './phases.js';
 import { carefulLoop, versusCarefulLoop } from './plain-loop.js';
 
-/** The substream: P2's clip's scene at 640 × 360, the same rate and keyframes. */
+/** The substream: P2's clip's scene at 640 × 360, the same rate, a keyframe every `gopFrames` (P3_SUB_GOP_S's). */
 const SUB_GOP_FRAMES = Math.round(Number(process.env.P3_SUB_GOP_S ?? 2) * 10);
-const subClip = (): Promise<string> => testClip(`testsrc2-360p10-20s-g${SUB_GOP_FRAMES}.mp4`, '640x360', 10, 20, ['-g', String(SUB_GOP_FRAMES)]);
+export const subClip = (gopFrames = SUB_GOP_FRAMES): Promise<string> =>
+  testClip(`testsrc2-360p10-20s-g${gopFrames}.mp4`, '640x360', 10, 20, ['-g', String(gopFrames)]);
 
 async function p3Once(cameras: number, seconds: number, withSubstream: boolean, warmupS = 8): Promise<void> {
   const [main, sub] = await Promise.all([cameraClip(), subClip()]);

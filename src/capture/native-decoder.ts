@@ -367,8 +367,7 @@ export class NativeDecoder {
    */
   holdMany(options: HoldManyOptions): Promise<DecodedFrame | null> {
     const addon = this.#addon;
-    if (addon.holdMany === undefined || !this.holdsMany)
-      return Promise.reject(new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'this build of the decoder cannot hold many packets a call'));
+    if (!this.holdsMany) return Promise.reject(new CaptureError('ERR_SOURCE_BAD_OUTPUT', 'this build of the decoder cannot hold many packets a call'));
     if (!Number.isInteger(options.maxPackets) || options.maxPackets < 1 || options.maxPackets > 4096) {
       return Promise.reject(
         new CaptureError('ERR_SOURCE_BAD_OUTPUT', `holdMany(): maxPackets must be a whole number from 1 to 4096 (got ${options.maxPackets})`),

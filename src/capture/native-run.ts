@@ -192,6 +192,22 @@ export class NativeRun implements DecoderRun {
     return { discard: DISCARD[mode], from };
   }
 
+  /** A decoder call's packets, CPU time and the bytes it holds now, into the run's figures. */
+  #counted(call: DecodedFrame): void {
+    this.#packets += call.packets;
+    this.#cpuMs += call.cpuMs;
+    this.#heldBytes = call.heldBytes;
+  }
+
+  /**
+   * A packet held, not decoded: the source was heard at heardAt, and the packet's capture time dates the picture
+   * decoded from it later (its wall time by the clocks read at `now`).
+   */
+  #heldPacket(ptsMs: number, captureTime: number, heardAt: number, now: number, wallNow: number): void {
+    this.#arrivals.add({ ptsMs, captureTime, wallTime: Math.round(wallNow - (now - captureTime)) });
+    this.#o.host.alive(heardAt);
+  }
+
   /** Set by kill() or stop() while the loop awaited: read afresh, not narrowed by an earlier check. */
   #over(): CaptureError | 'stopped' | null {
     if (this.#killedFor !== null) return this.#killedFor;
@@ -311,20 +327,16 @@ export class NativeRun implements DecoderRun {
           if (picture.heldPackets !== null) {
             // Held many, nothing decoded: each packet's arrival dates the picture decoded from it later, as one held
             // a call does (below); a paced file's packets came at their due times, the next pass's cadence from the last.
-            this.#packets += picture.packets;
-            this.#cpuMs += picture.cpuMs;
-            this.#heldBytes = picture.heldBytes;
+            this.#counted(picture);
             const list: Float64Array = picture.heldPackets;
             const now = performance.now();
             const wallNow = Date.now();
             for (let i = 0; i + 3 < list.length; i += 4) {
               const ptsMs: number = list[i]!;
-              const at = Math.min(now, list[i + 1]!);
               if (list[i + 2] === 1) this.#keyframes.observe(ptsMs);
-              this.#arrivals.add({ ptsMs, captureTime: at, wallTime: Math.round(wallNow - (now - at)) });
-              if (realtimeFile && start !== null && frameMs > 0 && ptsMs >= 0) nextPassDue = start.at + (ptsMs - start.pts) + frameMs;
               // Heard when the thread had it, as one packet a call was (a packet read late is dated early, not heard so).
-              host.alive(Math.min(now, list[i + 3]!));
+              this.#heldPacket(ptsMs, Math.min(now, list[i + 1]!), Math.min(now, list[i + 3]!), now, wallNow);
+              if (realtimeFile && start !== null && frameMs > 0 && ptsMs >= 0) nextPassDue = start.at + (ptsMs - start.pts) + frameMs;
             }
             const over = this.#over();
             if (over !== null) {
@@ -347,17 +359,13 @@ export class NativeRun implements DecoderRun {
             if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           }
           this.#keyframes.observe(picture.keyPtsMs);
-          this.#packets += picture.packets;
-          this.#cpuMs += picture.cpuMs;
-          this.#heldBytes = picture.heldBytes;
+          this.#counted(picture);
           if (picture.held) {
-            // Held, not decoded: the source is alive, and the packet's arrival dates the picture decoded from it later.
-            // A file played in real time: its due time, also when read late (the stream reads nothing while it decodes
-            // a burst for a picture, and a decoded stream of the camera goes on meanwhile), so the two stay in step.
+            // Held, not decoded. A file played in real time: dated at its due time, also when read late (the stream
+            // reads nothing while it decodes a burst for a picture, and a decoded stream of the camera goes on
+            // meanwhile), so the two stay in step.
             const at = performance.now();
-            const captureTime = Number.isFinite(dueAt) ? Math.min(at, dueAt) : at;
-            this.#arrivals.add({ ptsMs: picture.ptsMs, captureTime, wallTime: Math.round(Date.now() - (at - captureTime)) });
-            host.alive(at);
+            this.#heldPacket(picture.ptsMs, Number.isFinite(dueAt) ? Math.min(at, dueAt) : at, at, at, Date.now());
             const over = this.#over();
             if (over !== null) {
               if (over !== 'stopped') throw over;
