@@ -194,17 +194,21 @@ export function sceneFilter(seconds: number, offset: number): string {
   ].join(';');
 }
 
-/** Camera i's clip (main and sub) and its schedule, made once and cached beside the other bench media. */
-export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA): Promise<P4Schedule> {
+/**
+ * Camera i's clip (main and sub) and its schedule, made once and cached beside the other bench media. `mainKbps`
+ * caps the main stream's bitrate as a camera's encoder does (its VBV: `-maxrate`, a buffer of two seconds' worth),
+ * in a main file of its own beside the uncapped one; the substream and the schedule are the same either way.
+ */
+export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA, mainKbps: number | null = null): Promise<P4Schedule> {
   mkdirSync(dir, { recursive: true });
   const offset = offsetSeconds(camera, seconds);
   const stem = join(dir, `p4-v${SCENE_VERSION}-${seconds}s-off${offset.toFixed(1)}`);
-  const schedule: P4Schedule = { ...p4Schedule(seconds, offset), main: `${stem}-main.mp4`, sub: `${stem}-sub.mp4` };
+  const uncapped: P4Schedule = { ...p4Schedule(seconds, offset), main: `${stem}-main.mp4`, sub: `${stem}-sub.mp4` };
   const scheduleFile = `${stem}.schedule.json`;
-  if (!existsSync(schedule.main) || !existsSync(schedule.sub) || !existsSync(scheduleFile)) {
+  // A keyframe every 2 s and only then (no scene-cut keyframe at the light change), as cameras send.
+  const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(2 * P4_FPS), '-sc_threshold', '0', '-pix_fmt', 'yuv420p'];
+  if (!existsSync(uncapped.main) || !existsSync(uncapped.sub) || !existsSync(scheduleFile)) {
     log(`making P4's clip for offset ${offset} s (${seconds} s, 1280x720 + 640x360 at ${P4_FPS} fps) with libx264 ultrafast`);
-    // A keyframe every 2 s and only then (no scene-cut keyframe at the light change), as cameras send.
-    const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(2 * P4_FPS), '-sc_threshold', '0', '-pix_fmt', 'yuv420p'];
     const [mainPart, subPart] = [`${stem}-main.partial.mp4`, `${stem}-sub.partial.mp4`];
     await run(
       'ffmpeg',
@@ -226,11 +230,44 @@ export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA)
       ],
       { maxBuffer: 1 << 24 },
     );
-    renameSync(mainPart, schedule.main);
-    renameSync(subPart, schedule.sub);
-    writeFileSync(scheduleFile, `${JSON.stringify(schedule, null, 2)}\n`);
+    renameSync(mainPart, uncapped.main);
+    renameSync(subPart, uncapped.sub);
+    writeFileSync(scheduleFile, `${JSON.stringify(uncapped, null, 2)}\n`);
   }
-  return schedule;
+  if (mainKbps === null) return uncapped;
+  if (!(Number.isInteger(mainKbps) && mainKbps >= 100 && mainKbps <= 100_000))
+    throw new Error(`P4: a main stream's bitrate cap must be 100-100000 kbit/s (got ${mainKbps})`);
+  const capped: P4Schedule = { ...uncapped, main: `${stem}-main-${mainKbps}k.mp4` };
+  if (!existsSync(capped.main)) {
+    log(`making P4's main stream for offset ${offset} s capped at ${mainKbps} kbit/s`);
+    const part = `${stem}-main-${mainKbps}k.partial.mp4`;
+    const cap = ['-maxrate', `${mainKbps}k`, '-bufsize', `${2 * mainKbps}k`];
+    // The scene's filter makes both pictures; the substream's is thrown away (it is the uncapped clip's, unchanged).
+    await run(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-filter_complex',
+        sceneFilter(seconds, offset),
+        '-map',
+        '[main]',
+        ...encode,
+        ...cap,
+        part,
+        '-map',
+        '[sub]',
+        '-f',
+        'null',
+        '-',
+      ],
+      { maxBuffer: 1 << 24 },
+    );
+    renameSync(part, capped.main);
+  }
+  return capped;
 }
 
 /** The clip frame a frame's display says (its luma plane, width × height), or null when it cannot be read. */

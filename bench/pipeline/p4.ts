@@ -15,11 +15,13 @@
  * missed, tracks ended while their object was there, runs during the light change. CPU and RSS are of the
  * implementation's whole process tree (framesupplier: this process, its decoders and the model server).
  * Cameras beyond P4_CLIPS (default 16) distinct clips reuse clip i mod P4_CLIPS (their events coincide).
+ * P4_MAIN_KBPS=N caps each camera's main stream at N kbit/s as a camera's encoder does (the uncapped clip's main
+ * is about 21 Mbit/s: libx264's ultrafast on a noisy scene); each line says both streams' measured bitrates.
  * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs. P4_MODEL_THREADS=N (default 1) gives
  * framesupplier's model server N threads (N calls at once, as the person handler's `threads`); the careful loop keeps one.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,12 +45,22 @@ const MODEL_THREADS = Number(process.env.P4_MODEL_THREADS ?? 1);
 const WARMUP_S = 5;
 
 /** The clips for N cameras: min(N, clips) distinct ones, made two at a time (cached between runs). */
-export async function p4Clips(cameras: number, clips = Number(process.env.P4_CLIPS ?? 16), seconds = 120): Promise<P4Schedule[]> {
+export async function p4Clips(
+  cameras: number,
+  clips = Number(process.env.P4_CLIPS ?? 16),
+  seconds = 120,
+  mainKbps: number | null = null,
+): Promise<P4Schedule[]> {
   const distinct = Math.min(cameras, clips);
   const made: P4Schedule[] = [];
-  for (let i = 0; i < distinct; i += 2) made.push(...(await Promise.all([i, i + 1].filter((c) => c < distinct).map((c) => p4Clip(c, seconds)))));
+  for (let i = 0; i < distinct; i += 2) {
+    made.push(...(await Promise.all([i, i + 1].filter((c) => c < distinct).map((c) => p4Clip(c, seconds, undefined, mainKbps)))));
+  }
   return Array.from({ length: cameras }, (_, i) => made[i % distinct]!);
 }
+
+/** A clip's mean bitrate in kbit/s, from its file's size over the clip's length. */
+const clipKbps = (file: string, seconds: number): number => round((statSync(file).size * 8) / seconds / 1000, 0);
 
 /** The mask of the on-screen clock as a polygon (the config's shape). */
 const osdPolygon = (): number[][] => {
@@ -350,7 +362,15 @@ export async function p4(): Promise<void> {
   const cameras = Number(process.env.P4_CAMERAS ?? 16);
   const seconds = Number(process.env.P4_SECONDS ?? 120);
   const rates = (process.env.P4_MAX_FPS ?? '2,5').split(',').map(Number);
-  const schedules = await p4Clips(cameras);
+  const mainKbps = process.env.P4_MAIN_KBPS === undefined ? null : Number(process.env.P4_MAIN_KBPS);
+  const schedules = await p4Clips(cameras, undefined, undefined, mainKbps);
+  // What each camera's streams send, as measured from the clips: the main stream is read and held (not decoded) in
+  // both of framesupplier's runs, and not read by the careful loop.
+  const bitrates = {
+    main_kbps_cap: mainKbps,
+    main_clip_kbps: clipKbps(schedules[0]!.main, schedules[0]!.seconds),
+    sub_clip_kbps: clipKbps(schedules[0]!.sub, schedules[0]!.seconds),
+  };
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-p4-'));
   const shmDir = `/dev/shm/framesupplier-p4-${process.pid}`;
   const model = await startModel(join(dir, 'quiet.sock'), shmDir);
@@ -370,6 +390,7 @@ export async function p4(): Promise<void> {
       }
       emit({
         ...gated,
+        ...bitrates,
         // Gated over ungated and over the careful loop: below 1 is fewer runs, less CPU.
         vs_ungated:
           ungated === null
@@ -386,8 +407,8 @@ export async function p4(): Promise<void> {
                 cpu_pct_per_camera: ratio(gated.cpu_pct_per_camera, careful.cpu_pct_per_camera),
               },
       });
-      if (ungated !== null) emit(ungated);
-      if (careful !== null) emit(careful);
+      if (ungated !== null) emit({ ...ungated, ...bitrates });
+      if (careful !== null) emit({ ...careful, ...bitrates });
     }
   } finally {
     const served = await model.stop();

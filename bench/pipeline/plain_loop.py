@@ -132,8 +132,12 @@ def capture(cam):
     try:
         cam.cap = open_capture()
         cam.interval = 1.0 / (cam.cap.get(cv2.CAP_PROP_FPS) or 10.0)
-        # With --phases, every clock starts at one instant (once every file is surely open) plus the camera's phase.
-        start = time.monotonic() if phases_ms is None else max(time.monotonic(), clocks_from + phases_ms[cam.index] / 1000.0)
+        if phases_ms is None:
+            start = time.monotonic()
+        else:
+            # With --phases, every clock starts at one instant, once every camera's file is open, plus its own phase.
+            opened.wait()
+            start = clocks_from + phases_ms[cam.index] / 1000.0
         cam.start = start
         n = 0
         while not stop.is_set():
@@ -166,8 +170,11 @@ def capture(cam):
             with fresh:
                 fresh.notify()
         cam.cap.release()
+    except threading.BrokenBarrierError:
+        pass  # another camera could not open its file: its error is the run's
     except Exception as error:  # a thread's failure is the run's: said in the JSON, not lost
         errors.append(f"camera {cam.index}: {error}")
+        opened.abort()  # cameras waiting for every file to open wait no more
         stop.set()
         with fresh:
             fresh.notify()
@@ -280,7 +287,16 @@ def percentile(sorted_values, p):
     return sorted_values[int(index)]
 
 
-clocks_from = time.monotonic() + 1.0
+clocks_from = 0.0
+
+
+def clocks_start():
+    """Every camera's file is open (the barrier's last arrival): the cameras' clocks start now."""
+    global clocks_from
+    clocks_from = time.monotonic()
+
+
+opened = threading.Barrier(len(cameras), action=clocks_start)
 threads = [threading.Thread(target=capture, args=(cam,), daemon=True) for cam in cameras]
 threads.append(threading.Thread(target=model_thread, daemon=True))
 for thread in threads:

@@ -4,7 +4,8 @@
  *   (not by the bench's code path), frame by frame: the on-screen display counts the frames, the dark object is in
  *   the picture exactly on the frames the schedule says (give or take the frame it enters or leaves on), the light
  *   changes on the frame it says, both streams have their sizes and a keyframe every 2 s; the 120 s timeline
- *   moves an eighth of the time and the walker stands 30 s or more;
+ *   moves an eighth of the time and the walker stands 30 s or more; a main stream capped as a camera's encoder
+ *   caps it (P4_MAIN_KBPS) is a file of its own within the cap, with the same frames, keyframes and substream;
  * - the careful loop (quiet_loop.py) is recounted from its trace: its model calls and frames detected, its
  *   maxFps, its frame numbers (what its detector found on each frame matches what the schedule says is there),
  *   and the bench's scorer reads its trace.
@@ -57,6 +58,26 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     assert.ok(Math.abs(crossing.lastFrame - crossing.firstFrame + 1 - 6 * s.fps) <= 2, JSON.stringify(crossing));
     assert.ok(crossing.lastFrame < walker.firstFrame || walker.lastFrame < crossing.firstFrame, 'never two objects at once');
     assert.equal(objectAt(s, s.lightFrame), null, 'nothing in the picture when the light changes');
+  });
+
+  it("a main stream capped as a camera's encoder caps it: its own file, the same frames and keyframes, the same substream", async () => {
+    const kbps = 400;
+    const capped = await p4Clip(0, SECONDS, dir, kbps);
+    const [uncapped] = clips;
+    assert.notEqual(capped.main, uncapped!.main);
+    assert.equal(capped.sub, uncapped!.sub);
+    assert.deepEqual({ ...capped, main: '' }, { ...uncapped!, main: '' });
+    // Its mean bitrate (ffprobe's reading of the stream) within the cap and its two-second buffer's slack.
+    const bitRate = Number(probe(capped.main, 'stream=bit_rate'));
+    assert.ok(bitRate <= kbps * 1000 * (1 + 2 / SECONDS) * 1.05, `${bitRate} bit/s against a cap of ${kbps} kbit/s`);
+    assert.ok(bitRate < Number(probe(uncapped!.main, 'stream=bit_rate')), 'below the uncapped main');
+    assert.equal(probe(capped.main, 'stream=width,height'), `${MAIN.width},${MAIN.height}`);
+    const keys = probe(capped.main, 'frame=pts', ['-skip_frame', 'nokey', '-show_frames'])
+      .split('\n')
+      .filter((l) => l !== '');
+    assert.equal(keys.length, capped.frames / 20);
+    assert.equal(Number(probe(capped.main, 'stream=nb_frames')), capped.frames);
+    await assert.rejects(p4Clip(0, SECONDS, dir, 5), /bitrate cap/);
   });
 
   it('the clip is what its schedule says, frame by frame', () => {
