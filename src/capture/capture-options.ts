@@ -131,7 +131,7 @@ export interface CaptureStats {
    * output (width × height): in-process decoder, scale: auto (ADR 0031). Null: frames are at the output size.
    */
   readonly readerSize: ConvertSize | null;
-  /** The native decoder's threads (0: one per core), null with ffmpeg. */
+  /** The native decoder's threads for its next open (0: one per core; the decoder open now has them unless advised since), null with ffmpeg. */
   readonly decoderThreads: number | null;
   /** Only keyframes are decoded (keyframesOnly, or decode: keyframes as configured): the other frames are discarded undecoded. */
   readonly keyframesOnly: boolean;

@@ -23,6 +23,8 @@ export interface RunNeeds {
   readonly allocate: PayloadAllocator;
   /** The supplier's on-demand side (native runs), or null: convert every picture. */
   readonly demand: DemandSignal | null;
+  /** The native decoder's threads as the capture has them now (its setting, or the system's advice since). */
+  readonly decoderThreads: () => number;
 }
 
 export function launchRun(needs: RunNeeds, host: RunHost): DecoderRun {
@@ -36,7 +38,7 @@ export function launchRun(needs: RunNeeds, host: RunHost): DecoderRun {
       demand: needs.demand,
       supplier: needs.supplier,
       loop: settings.loop,
-      threads: settings.decoderThreads,
+      threads: needs.decoderThreads,
       holdUnread: settings.holdUnread,
       heldBytes: settings.packetBufferBytes,
       host,

@@ -61,8 +61,8 @@ export interface NativeRunOptions {
   readonly demand: DemandSignal | null;
   readonly supplier: FrameSupplier;
   readonly loop: boolean;
-  /** Decoder threads (0: one per core). */
-  readonly threads: number;
+  /** Decoder threads (0: one per core), read at each open: a looping file's next pass opens with the count as it is then. */
+  readonly threads: () => number;
   /** Without readers, hold the packets since the keyframe before the last and decode nothing (ADR 0052). */
   readonly holdUnread: boolean;
   /** The bound on the packets held, bytes (0: none held; a reader then waits for the next keyframe). */
@@ -258,7 +258,7 @@ export class NativeRun implements DecoderRun {
         hflip: src.hflip,
         keyframesOnly: src.keyframesOnly,
         heldBytes: this.#o.holdUnread ? this.#o.heldBytes : 0,
-        threads: this.#o.threads,
+        threads: this.#o.threads(),
         avOptions,
         signal: this.#abort.signal,
       });

@@ -86,6 +86,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly streamId: string;
   readonly #supplier: FrameSupplier;
   readonly #settings: CaptureSettings;
+  /** The native decoder's threads for its next open: the setting, or what setDecoderThreads() said since. */
+  #decoderThreads: number;
   readonly #pool: FramePool | null;
   readonly #allocate: PayloadAllocator;
   readonly #keyframesOnly: boolean;
@@ -121,6 +123,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#supplier = options.supplier;
     this.streamId = options.streamId ?? options.supplier.streamId;
     this.#settings = captureSettings(options, this.source);
+    this.#decoderThreads = this.#settings.decoderThreads;
     this.#restart = new RestartLoop({ delays: this.#settings.backoff, launch: () => this.#launch() });
     const supplier = options.supplier;
     const pool =
@@ -167,6 +170,18 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     return this;
   }
 
+  /**
+   * The native decoder's threads from its next open on (0: one per core): a reconnect, a looping file's next pass.
+   * The decoder open now keeps its own (a codec's threads are fixed when it opens). ERR_INVALID_CAPTURE_OPTION
+   * unless an integer from 0 to 64; an ffmpeg run has no such threads (its stats say null).
+   */
+  setDecoderThreads(threads: number): void {
+    if (!(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
+      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(threads)}`);
+    }
+    this.#decoderThreads = threads;
+  }
+
   /** Stops ffmpeg (SIGTERM, then SIGKILL) or the native decoder and resolves once it has ended. Idempotent and final; also [Symbol.asyncDispose]. */
   close(): Promise<void> {
     return this.#stop('stopped');
@@ -201,7 +216,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
 
   stats(): CaptureStats {
     const f = this.#figures.figures(this.#run?.run ?? null);
-    const { native, decoderThreads, holdUnread } = this.#settings;
+    const { native, holdUnread } = this.#settings;
+    const decoderThreads = this.#decoderThreads;
     return {
       state: this.#state,
       source: this.source.display,
@@ -266,7 +282,15 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     if (!this.#settings.native) this.#decode = ffmpegDecodeState(this.source, this.#supplier.readerFps());
     // The host's calls name the watch made below: a run reports nothing from within its constructor (decoder-run.ts).
     const run = launchRun(
-      { settings: this.#settings, source: this.source, supplier: this.#supplier, ffmpeg: this.#ffmpeg, allocate: this.#allocate, demand: this.#demand },
+      {
+        settings: this.#settings,
+        source: this.source,
+        supplier: this.#supplier,
+        ffmpeg: this.#ffmpeg,
+        allocate: this.#allocate,
+        demand: this.#demand,
+        decoderThreads: () => this.#decoderThreads,
+      },
       host,
     );
     const watch = new RunWatch(run, this.#settings);

@@ -561,6 +561,17 @@ export class CameraPipeline implements AsyncDisposable {
     return this.#motion?.reading() ?? null;
   }
 
+  /**
+   * The system's rule for the in-process decoder's threads, as the cameras' count changes (1 when cameras outnumber
+   * cores, else 0: libav chooses): every stream's decoder opens with it from its next open on. A camera whose config
+   * names `capture.decoderThreads` keeps its own.
+   */
+  adviseDecoderThreads(threads: number): void {
+    if (this.config.capture.decoderThreads !== undefined || this.decoder !== 'native') return;
+    const captures = this.#streams.length === 0 ? [this.#capture] : this.#streams.map((s) => s.capture);
+    for (const capture of captures) capture?.setDecoderThreads(threads);
+  }
+
   #captureOf(stream: string): StreamCapture | null {
     return stream === MAIN_STREAM ? this.#capture : (this.#streams.find((s) => s.name === stream)?.capture ?? null);
   }

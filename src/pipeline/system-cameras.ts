@@ -38,6 +38,7 @@ export class SystemCameras extends SystemPart {
       const camera = await core.createCamera(id, core.resolveCamera(id, entry));
       core.cameras.set(id, camera);
       core.areas.delete(id);
+      core.adviseDecoderThreads();
       if (core.state === 'running') core.startCamera(camera);
       core.changed('camera-added', id);
     });
@@ -64,6 +65,7 @@ export class SystemCameras extends SystemPart {
       const camera = core.camera(id);
       core.cameras.delete(id);
       core.areas.delete(id);
+      core.adviseDecoderThreads();
       await core.stopCamera(camera);
       core.gate.forget(id);
       core.changed('camera-removed', id);

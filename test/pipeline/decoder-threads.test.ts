@@ -2,8 +2,10 @@
  * The in-process decoder's threads per camera: with more cameras than cores
  * every camera's decoder gets one thread (the cores are shared between
  * decoders already), a camera's own `capture.decoderThreads` stays as
- * written, and with as many cameras as cores or fewer libav chooses (0). The
- * choice is in each camera's capture stats; the cameras stream with it.
+ * written, and with as many cameras as cores or fewer libav chooses (0);
+ * cameras added or removed through the API move every camera to the rule for
+ * the count then, from each decoder's next open. The choice is in each
+ * camera's capture stats; the cameras stream with it.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -60,6 +62,30 @@ describe('decoder threads per camera', { timeout: 120_000 }, () => {
       await s.start();
       await Promise.all(streaming);
       for (const [id, camera] of Object.entries(s.stats().cameras)) assert.equal(camera.capture?.decoderThreads, own[id] ?? 1, id);
+      await s.close();
+    },
+  );
+
+  it(
+    'cameras added and removed through the API: every camera follows the count from its next open, its own setting kept',
+    { skip: !NATIVE_BUILT && 'the native decoder is not built' },
+    async () => {
+      const cores = availableParallelism();
+      const own = { [`dt0-${process.pid}`]: 2 };
+      const s = await system(cores, own);
+      await s.start();
+      const threads = (): Record<string, number | null | undefined> =>
+        Object.fromEntries(Object.entries(s.stats().cameras).map(([id, c]) => [id, c.capture?.decoderThreads]));
+      const expect = (each: number): Record<string, number> => Object.fromEntries(Object.keys(s.stats().cameras).map((id) => [id, own[id] ?? each]));
+      assert.deepEqual(threads(), expect(0), 'as many cameras as cores: libav chooses');
+      const added = `dt-added-${process.pid}`;
+      const entry = { source: await smallH264Clip(), capture: { output: { format: 'gray', width: 64, fps: 2 }, loop: true, decoder: 'native' } };
+      const streaming = nextEvent(s, 'camera-state', (e) => e.camera === added && e.state === 'streaming');
+      await s.cameras.add(added, entry);
+      await streaming;
+      assert.deepEqual(threads(), expect(1), 'one more camera than cores: one thread each, the added one too');
+      await s.cameras.remove(added);
+      assert.deepEqual(threads(), expect(0), 'back to as many as cores: libav chooses again');
       await s.close();
     },
   );
