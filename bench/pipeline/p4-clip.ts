@@ -194,6 +194,25 @@ export function sceneFilter(seconds: number, offset: number): string {
   ].join(';');
 }
 
+/** Runs the scene's filter (both pictures) through ffmpeg: the main picture to `mainOut`, the substream's to `subOut`. */
+async function encodeScene(seconds: number, offset: number, mainOut: readonly string[], subOut: readonly string[]): Promise<void> {
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-filter_complex',
+    sceneFilter(seconds, offset),
+    '-map',
+    '[main]',
+    ...mainOut,
+    '-map',
+    '[sub]',
+    ...subOut,
+  ];
+  await run('ffmpeg', args, { maxBuffer: 1 << 24 });
+}
+
 /**
  * Camera i's clip (main and sub) and its schedule, made once and cached beside the other bench media. `mainKbps`
  * caps the main stream's bitrate as a camera's encoder does (its VBV: `-maxrate`, a buffer of two seconds' worth),
@@ -210,26 +229,7 @@ export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA,
   if (!existsSync(uncapped.main) || !existsSync(uncapped.sub) || !existsSync(scheduleFile)) {
     log(`making P4's clip for offset ${offset} s (${seconds} s, 1280x720 + 640x360 at ${P4_FPS} fps) with libx264 ultrafast`);
     const [mainPart, subPart] = [`${stem}-main.partial.mp4`, `${stem}-sub.partial.mp4`];
-    await run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-filter_complex',
-        sceneFilter(seconds, offset),
-        '-map',
-        '[main]',
-        ...encode,
-        mainPart,
-        '-map',
-        '[sub]',
-        ...encode,
-        subPart,
-      ],
-      { maxBuffer: 1 << 24 },
-    );
+    await encodeScene(seconds, offset, [...encode, mainPart], [...encode, subPart]);
     renameSync(mainPart, uncapped.main);
     renameSync(subPart, uncapped.sub);
     writeFileSync(scheduleFile, `${JSON.stringify(uncapped, null, 2)}\n`);
@@ -242,29 +242,8 @@ export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA,
     log(`making P4's main stream for offset ${offset} s capped at ${mainKbps} kbit/s`);
     const part = `${stem}-main-${mainKbps}k.partial.mp4`;
     const cap = ['-maxrate', `${mainKbps}k`, '-bufsize', `${2 * mainKbps}k`];
-    // The scene's filter makes both pictures; the substream's is thrown away (it is the uncapped clip's, unchanged).
-    await run(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-filter_complex',
-        sceneFilter(seconds, offset),
-        '-map',
-        '[main]',
-        ...encode,
-        ...cap,
-        part,
-        '-map',
-        '[sub]',
-        '-f',
-        'null',
-        '-',
-      ],
-      { maxBuffer: 1 << 24 },
-    );
+    // The substream's picture is thrown away: it is the uncapped clip's, unchanged.
+    await encodeScene(seconds, offset, [...encode, ...cap, part], ['-f', 'null', '-']);
     renameSync(part, capped.main);
   }
   return capped;
