@@ -86,6 +86,12 @@ describe('decoder threads per camera', { timeout: 120_000 }, () => {
       assert.deepEqual(threads(), expect(1), 'one more camera than cores: one thread each, the added one too');
       await s.cameras.remove(added);
       assert.deepEqual(threads(), expect(0), 'back to as many as cores: libav chooses again');
+      // A camera replaced is made while the old one still counts: it is told the count as it is once in its place.
+      const last = `dt${cores - 1}-${process.pid}`;
+      if (own[last] === undefined) {
+        await s.cameras.replace(last, entry);
+        assert.deepEqual(threads(), expect(0), 'a camera replaced: libav chooses, as for the others');
+      }
       await s.close();
     },
   );
