@@ -180,6 +180,13 @@ export interface CaptureSettings {
   readonly packetBufferBytes: number;
 }
 
+/** A count of the native decoder's threads: an integer from 0 (one per core) to 64, else ERR_INVALID_CAPTURE_OPTION. */
+export function checkDecoderThreads(threads: number): void {
+  if (!(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
+    throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(threads)}`);
+  }
+}
+
 /** The options checked in the order a user meets them (the source already resolved): the first bad one throws. */
 export function captureSettings(options: CaptureOptions, source: ResolvedSource): CaptureSettings {
   const stallTimeoutMs = positive('stallTimeoutMs', options.stallTimeoutMs ?? 10_000);
@@ -200,9 +207,7 @@ export function captureSettings(options: CaptureOptions, source: ResolvedSource)
   if (holdUnread && options.decoder !== 'native') {
     throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', "holdUnread needs decoder: 'native' (an ffmpeg process decodes every frame it reads)");
   }
-  if (!(Number.isInteger(decoderThreads) && decoderThreads >= 0 && decoderThreads <= 64)) {
-    throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(options.decoderThreads)}`);
-  }
+  checkDecoderThreads(decoderThreads);
   if (options.decoder !== undefined && options.decoder !== 'ffmpeg' && options.decoder !== 'native') {
     throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoder must be 'ffmpeg' or 'native', got ${JSON.stringify(options.decoder)}`);
   }

@@ -51,6 +51,7 @@ import { credentialRedactor } from '../internal/redact.js';
 import { CaptureFigures } from './capture-figures.js';
 import {
   captureSettings,
+  checkDecoderThreads,
   type CaptureErrorRecord,
   type CaptureOptions,
   type CaptureSettings,
@@ -176,9 +177,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
    * unless an integer from 0 to 64; an ffmpeg run has no such threads (its stats say null).
    */
   setDecoderThreads(threads: number): void {
-    if (!(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
-      throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', `decoderThreads must be an integer from 0 to 64, got ${String(threads)}`);
-    }
+    checkDecoderThreads(threads);
     this.#decoderThreads = threads;
   }
 
