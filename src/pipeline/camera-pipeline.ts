@@ -103,8 +103,6 @@ export interface CameraPipelineOptions {
   readonly emit: (event: SystemEvent) => void;
   /** Workers' hung threshold (default 30 000 ms). */
   readonly idleThresholdMs?: number;
-  /** The native decoder's threads when the camera's config names none (the system's rule: 1 when cameras outnumber cores). */
-  readonly decoderThreads?: number;
   /** What vlm workers see of tracked objects (the system's). */
   readonly scene?: VlmScene | null;
   /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
@@ -228,11 +226,8 @@ export class CameraPipeline implements AsyncDisposable {
         keyframesOnly: capture.keyframesOnly === true,
         ...(capture.decode === undefined ? {} : { decode: capture.decode }),
         ...(capture.scale === undefined ? {} : { scale: capture.scale }),
-        ...(capture.decoderThreads !== undefined
-          ? { decoderThreads: capture.decoderThreads }
-          : options.decoderThreads === undefined
-            ? {}
-            : { decoderThreads: options.decoderThreads }),
+        // Its own count, else the system's rule for its cameras, told before it starts (adviseDecoderThreads).
+        ...(capture.decoderThreads === undefined ? {} : { decoderThreads: capture.decoderThreads }),
         backoff: capture.backoff,
       };
       stream = new StreamCapture(captureOptions);

@@ -53,7 +53,6 @@ export class SystemCameras extends SystemPart {
       await core.stopCamera(old);
       core.cameras.set(id, camera);
       core.areas.delete(id);
-      // Made while the old one still counted (one camera too many for the rule): told the count as it is.
       core.adviseDecoderThreads();
       if (core.state === 'running') core.startCamera(camera);
       core.changed('camera-replaced', id);

@@ -254,22 +254,17 @@ export class SystemCore {
       scene: this.#scene,
       tracks: (camera, worker) => this.tracking.tracks(camera, worker),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
-      ...(this.#decoderThreads(Math.max(this.cameras.size + 1, Object.keys(this.config.cameras).length)) === 1 ? { decoderThreads: 1 } : {}),
     });
   }
 
   /**
-   * The in-process decoder's threads per camera for `count` cameras: more cameras than cores, one (the cores are
-   * shared between decoders already, and a decoder's own slice threads are idle threads besides); else 0, libav's
-   * choice.
+   * The in-process decoder's threads per camera, for the cameras the system has now (told to each before it starts,
+   * and again as cameras are added, replaced or removed; from each decoder's next open): with more cameras than
+   * cores one, since the cores are shared between decoders already and a decoder's own slice threads are idle
+   * threads besides; else 0, libav's choice.
    */
-  #decoderThreads(count: number): number {
-    return count > availableParallelism() ? 1 : 0;
-  }
-
-  /** Cameras were added or removed: every camera's decoders follow the rule for the count now, from their next open. */
   adviseDecoderThreads(): void {
-    const threads = this.#decoderThreads(this.cameras.size);
+    const threads = this.cameras.size > availableParallelism() ? 1 : 0;
     for (const camera of this.cameras.values()) camera.adviseDecoderThreads(threads);
   }
 

@@ -149,6 +149,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       for (const [id, config] of Object.entries(core.config.cameras)) {
         if (!core.cameras.has(id)) core.cameras.set(id, await core.createCamera(id, config));
       }
+      core.adviseDecoderThreads();
       for (const [name, config] of Object.entries(core.config.shared)) core.shared.set(name, await core.createShared(name, config));
     } catch (error) {
       core.cameras.clear();
