@@ -9,11 +9,15 @@
  * publish the birth topic could ask 500 times a second).
  *
  * Detection states (the label and zone counts) expire (ADR 0032): each is
- * published with its worker's age budget as MQTT v5 message expiry, and
- * published again, unchanged, by the worker's next result once half of it
- * has passed, so a count is on the broker (and available in Home Assistant,
- * whose discovery carries the same budget as expire_after) exactly while
- * results keep confirming it.
+ * published with its worker's age budget plus one second as MQTT v5 message
+ * expiry, and published again, unchanged, by the worker's next result once
+ * half the budget has passed, so a count is on the broker (and available in
+ * Home Assistant, whose discovery carries the budget as expire_after) while
+ * results keep confirming it. The second more is for brokers that count
+ * expiry on a whole-second clock: Mosquitto drops a retained message at the
+ * second boundary after its expiry's last whole second, so one sent with 1
+ * s may live 0.01 s, and a count refreshed every half second would be gone
+ * from the broker for part of every second.
  */
 import { performance } from 'node:perf_hooks';
 import type { MqttConfig } from '../config/index.js';
@@ -43,7 +47,7 @@ export type DetectionStateKind = 'counts' | 'zones';
 interface DetectionState {
   readonly camera: string;
   readonly kind: DetectionStateKind;
-  /** The expiry it was last published with (seconds), null: none. */
+  /** The age budget (seconds) it was last published for, null: none; on the wire it is wireExpiryS(this). */
   expiryS: number | null;
   /** performance.now() of its last publication (on a connection). */
   publishedAt: number;
@@ -81,7 +85,7 @@ export class RetainedState {
     for (const [topic, payload] of this.#retained) {
       const detection = this.#detection.get(topic);
       if (detection !== undefined) detection.publishedAt = now;
-      outlet.publish(topic, payload, 1, true, undefined, detection?.expiryS ?? null);
+      outlet.publish(topic, payload, 1, true, undefined, wireExpiryS(detection?.expiryS ?? null));
     }
   }
 
@@ -169,7 +173,7 @@ export class RetainedState {
     state.expiryS = expiryS;
     this.#retained.set(topic, payload);
     this.#toClear.delete(topic);
-    if (this.#o.outlet.publish(topic, payload, 1, true, undefined, expiryS)) state.publishedAt = now;
+    if (this.#o.outlet.publish(topic, payload, 1, true, undefined, wireExpiryS(expiryS))) state.publishedAt = now;
   }
 
   /** A detector's result confirms its camera's states of that kind: those past half their expiry are published again (with this budget). */
@@ -183,7 +187,7 @@ export class RetainedState {
       const payload = this.#retained.get(topic);
       if (payload === undefined) continue;
       state.expiryS = expiryS;
-      if (this.#o.outlet.publish(topic, payload, 1, true, undefined, expiryS)) state.publishedAt = now;
+      if (this.#o.outlet.publish(topic, payload, 1, true, undefined, wireExpiryS(expiryS))) state.publishedAt = now;
     }
   }
 
@@ -292,7 +296,17 @@ export class RetainedState {
   }
 }
 
-/** Half its expiry has passed since a state was last published: time to publish it again. */
+/**
+ * A retained detection state's message expiry for a budget: one second more,
+ * so that on a broker counting whole seconds it lives at least the budget
+ * (Mosquitto keeps one sent with N seconds between N - 1 and N), and the
+ * refresh at half the budget always lands before it goes.
+ */
+function wireExpiryS(budgetS: number | null): number | null {
+  return budgetS === null ? null : budgetS + 1;
+}
+
+/** Half its budget has passed since a state was last published: time to publish it again. */
 function due(state: DetectionState, now: number): boolean {
   return state.expiryS !== null && now - state.publishedAt >= state.expiryS * 500;
 }

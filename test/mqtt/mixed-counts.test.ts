@@ -66,7 +66,7 @@ describe('label counts from a tracking and a plain detector', { timeout: 120_000
     await recorder.waitFor((m) => m.topic === COUNT && m.payload === '2', 'count 2 once more', { from: recorder.messages.length });
     const counts = recorder.on(COUNT).filter((m) => m.at >= recorder.messages[from]!.at);
     assert.ok(
-      counts.every((m) => m.expiryS === 3),
+      counts.every((m) => m.expiryS === 4),
       `expiries ${counts.map((m) => String(m.expiryS)).join(' ')}`,
     );
     const twos = counts.filter((m) => m.payload === '2');
