@@ -11,12 +11,14 @@
  * connected (JetStream gone, the store lost, a timeout) marks coordination
  * failing (cameras keep running) and the store suspect; restore(), before
  * the next tick, makes the store again and puts back what it knows: every
- * desired entry of its copy and of the cameras it holds (create: an entry
- * already there wins) and the leases of those cameras. close() ends the
- * watch; the connection is the owner's.
+ * desired entry of its copy and of the cameras it holds, where the store has
+ * no record of that camera at all (an entry there wins, and so does a
+ * removal: a deleted entry leaves its marker, a lost store leaves nothing),
+ * and the leases of those cameras. close() ends the watch; the connection is
+ * the owner's.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { messageOf } from '../internal/abort.js';
 import { ClusterError } from './errors.js';
 import type { NodeContext } from './context.js';
@@ -123,10 +125,13 @@ export class ClusterStore implements AsyncDisposable {
     await this.#ensure();
     await this.#watchDesired();
     // Every camera of the desired state, not only those this node runs: one between owners (failing over, moving)
-    // when the store went would otherwise be gone for good. create(): an entry already there (another node's) wins.
-    for (const [camera, entry] of [...this.#desiredCopy]) await bus.desired!.create(camera, entry).catch(() => undefined);
+    // when the store went would otherwise be gone for good. Only where the store knows nothing of the camera: an
+    // entry there (another node's) wins, and so does its removal. KV's create() would not do: it writes over a
+    // deletion marker, and a camera removed while this node's ticks were failing (a NATS restart, a timeout under
+    // load) came back, held by this node for good.
+    for (const [camera, entry] of [...this.#desiredCopy]) await putBackIfLost(bus.desired!, camera, entry);
     for (const [camera, held] of this.#holdings.held) {
-      await bus.desired!.create(camera, held.entry).catch(() => undefined);
+      await putBackIfLost(bus.desired!, camera, held.entry);
       const lease = await bus.leases!.get(camera);
       if (lease === null || lease.operation !== 'PUT') {
         held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease));
@@ -169,4 +174,12 @@ export class ClusterStore implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * Writes a desired entry only if the bucket has no message for its key: none was ever written, or the store that
+ * had it is gone. The expected last sequence 0 refuses a key with a value or with a deletion marker alike.
+ */
+async function putBackIfLost(kv: KV, camera: string, entry: Uint8Array): Promise<void> {
+  await kv.put(camera, entry, { previousSeq: 0 }).catch(() => undefined);
 }
