@@ -3,13 +3,14 @@
  * URL (ADR 0029), the gRPC twin of KServeClient. It sends inputs as raw
  * contents (every stock server takes them), reads outputs raw or typed,
  * bounds answers (maxResponseBytes), and turns a status into a code
- * (errorOfStatus): our trailer's code when there is one.
+ * (errorOfStatus): our trailer's code when there is one. grpc-js and the
+ * proto are loaded at its first call (a URL is checked when it is made).
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { CallOptions, InferenceClient, KServeClientOptions, TensorEncoding } from './client.js';
 import { KServeError } from './errors.js';
-import { errorOfStatus, inferenceService, requestToGrpc, responseFromGrpc, type GrpcInferResponse } from './grpc-proto.js';
+import { errorOfStatus, inferenceService, loadGrpc, requestToGrpc, responseFromGrpc, type GrpcInferResponse } from './grpc-proto.js';
 import { parseModelMetadata, type InferRequest, type InferResponse, type ModelMetadata } from './protocol.js';
 
 type Callback = (error: grpc.ServiceError | null, answer?: unknown) => void;
@@ -22,7 +23,12 @@ export class KServeGrpcClient implements InferenceClient {
   readonly #version: string;
   readonly #timeoutMs: number;
   readonly #token: string | undefined;
-  readonly #client: grpc.Client;
+  readonly #host: string;
+  readonly #secure: boolean;
+  readonly #maxResponseBytes: number;
+  /** grpc-js and the client, made at the first call. */
+  #client: Promise<{ readonly grpc: typeof grpc; readonly client: grpc.Client }> | null = null;
+  #closed = false;
 
   constructor(options: KServeClientOptions) {
     let url: URL;
@@ -39,15 +45,27 @@ export class KServeGrpcClient implements InferenceClient {
     this.#version = options.version ?? '';
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#token = options.token;
-    const Service = inferenceService();
-    this.#client = new Service(url.host, url.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': options.maxResponseBytes ?? 16 * 1024 * 1024,
-      'grpc.max_send_message_length': -1,
-      // A window an answer fits in (a YOLO head is megabytes), not HTTP/2's 64 KiB.
-      'grpc-node.flow_control_window': options.maxResponseBytes ?? 16 * 1024 * 1024,
-      // Its own connection, as each REST client has: grpc-js would otherwise share one among every client of a host.
-      'grpc.use_local_subchannel_pool': 1,
-    });
+    this.#host = url.host;
+    this.#secure = url.protocol === 'grpcs:';
+    this.#maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  }
+
+  #connection(): Promise<{ readonly grpc: typeof grpc; readonly client: grpc.Client }> {
+    this.#client ??= (async () => {
+      const [grpcJs, Service] = await Promise.all([loadGrpc(), inferenceService()]);
+      const client = new Service(this.#host, this.#secure ? grpcJs.credentials.createSsl() : grpcJs.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': this.#maxResponseBytes,
+        'grpc.max_send_message_length': -1,
+        // A window an answer fits in (a YOLO head is megabytes), not HTTP/2's 64 KiB.
+        'grpc-node.flow_control_window': this.#maxResponseBytes,
+        // Its own connection, as each REST client has: grpc-js would otherwise share one among every client of a host.
+        'grpc.use_local_subchannel_pool': 1,
+      });
+      // Closed while it loaded: its calls fail as a closed channel's do.
+      if (this.#closed) client.close();
+      return { grpc: grpcJs, client };
+    })();
+    return this.#client;
   }
 
   async live(options: CallOptions = {}): Promise<boolean> {
@@ -81,14 +99,16 @@ export class KServeGrpcClient implements InferenceClient {
   }
 
   close(): void {
-    this.#client.close();
+    this.#closed = true;
+    void this.#client?.then(({ client }) => client.close());
   }
 
-  #call(name: string, request: unknown, options: CallOptions): Promise<unknown> {
+  async #call(name: string, request: unknown, options: CallOptions): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const metadata = new grpc.Metadata();
+    const { grpc: grpcJs, client } = await this.#connection();
+    const metadata = new grpcJs.Metadata();
     if (this.#token !== undefined) metadata.set('authorization', `Bearer ${this.#token}`);
-    const method = (this.#client as unknown as Record<string, Method>)[name]!.bind(this.#client);
+    const method = (client as unknown as Record<string, Method>)[name]!.bind(client);
     return new Promise((resolve, reject) => {
       const signal = options.signal;
       if (signal?.aborted) {

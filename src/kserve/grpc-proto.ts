@@ -9,8 +9,7 @@
  * use it; neither knows the other.
  */
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
 import { KServeError, KSERVE_ERROR_CODES, type KServeErrorCode } from './errors.js';
 import {
   checkedTensor,
@@ -31,59 +30,97 @@ export const PROTO_PATH = fileURLToPath(new URL('../../../src/kserve/grpc_predic
 export const CODE_TRAILER = 'framesupplier-code';
 
 type ServiceClientConstructor = grpc.ServiceClientConstructor;
-let service: ServiceClientConstructor | null = null;
+let grpcLibrary: Promise<typeof grpc> | null = null;
+let service: Promise<ServiceClientConstructor> | null = null;
+
+/**
+ * grpc-js, loaded at the first gRPC client call or server start: with protobufjs and the proto loader it is about 3.5
+ * MB of heap, which a system or model server that never speaks gRPC (most) does not carry.
+ */
+export function loadGrpc(): Promise<typeof grpc> {
+  grpcLibrary ??= import('@grpc/grpc-js');
+  return grpcLibrary;
+}
 
 /** The GRPCInferenceService definition, loaded once. */
-export function inferenceService(): ServiceClientConstructor {
-  if (service === null) {
+export function inferenceService(): Promise<ServiceClientConstructor> {
+  service ??= (async () => {
+    const [grpcJs, protoLoader] = await Promise.all([loadGrpc(), import('@grpc/proto-loader')]);
     const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: true, longs: Number, defaults: true, arrays: true, objects: true, oneofs: true });
-    const loaded = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: ServiceClientConstructor } };
-    service = loaded.inference.GRPCInferenceService;
-  }
+    const loaded = grpcJs.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: ServiceClientConstructor } };
+    return loaded.inference.GRPCInferenceService;
+  })();
   return service;
 }
 
 /** The service's methods with their protobuf (de)serializers, as grpc-js uses them (for tests of the wire form). */
-export function inferenceMethods(): grpc.ServiceDefinition {
-  return inferenceService().service;
+export async function inferenceMethods(): Promise<grpc.ServiceDefinition> {
+  return (await inferenceService()).service;
 }
+
+/**
+ * gRPC's status codes, the protocol's own numbers (grpc-js's `status`, checked against it by the compiler), named here
+ * so that what this module says about statuses needs no grpc-js loaded.
+ */
+const STATUS: { readonly [K in keyof typeof grpc.status]: (typeof grpc.status)[K] } = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+};
+const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
+  (Object.keys(STATUS) as (keyof typeof STATUS)[]).map((name): [number, string] => [STATUS[name], name]),
+);
 
 /** The gRPC status each code is answered with. */
 export const GRPC_STATUS: Readonly<Record<KServeErrorCode, grpc.status>> = {
-  ERR_SCHEMA: grpc.status.INVALID_ARGUMENT,
-  ERR_INVALID_JSON: grpc.status.INVALID_ARGUMENT,
-  ERR_KSERVE_TENSOR: grpc.status.INVALID_ARGUMENT,
-  ERR_KSERVE_MODEL: grpc.status.INVALID_ARGUMENT,
-  ERR_KSERVE_REJECTED: grpc.status.INVALID_ARGUMENT,
-  ERR_UNKNOWN_MODEL: grpc.status.NOT_FOUND,
-  ERR_KSERVE_NOT_FOUND: grpc.status.NOT_FOUND,
-  ERR_MESSAGE_TOO_LARGE: grpc.status.RESOURCE_EXHAUSTED,
-  ERR_KSERVE_JSON_TOO_LARGE: grpc.status.RESOURCE_EXHAUSTED,
-  ERR_KSERVE_BUSY: grpc.status.RESOURCE_EXHAUSTED,
-  ERR_KSERVE_UNAUTHORIZED: grpc.status.UNAUTHENTICATED,
-  ERR_HANDLER_FAILED: grpc.status.INTERNAL,
-  ERR_KSERVE_RESPONSE: grpc.status.INTERNAL,
-  ERR_KSERVE_REMOTE: grpc.status.INTERNAL,
-  ERR_SHUTTING_DOWN: grpc.status.UNAVAILABLE,
-  ERR_SERVER_UNAVAILABLE: grpc.status.UNAVAILABLE,
-  ERR_SERVER_CLOSED: grpc.status.UNAVAILABLE,
-  ERR_CONNECTION_LOST: grpc.status.UNAVAILABLE,
-  ERR_TIMEOUT: grpc.status.DEADLINE_EXCEEDED,
-  ERR_KSERVE_TOKEN_REQUIRED: grpc.status.INTERNAL,
+  ERR_SCHEMA: STATUS.INVALID_ARGUMENT,
+  ERR_INVALID_JSON: STATUS.INVALID_ARGUMENT,
+  ERR_KSERVE_TENSOR: STATUS.INVALID_ARGUMENT,
+  ERR_KSERVE_MODEL: STATUS.INVALID_ARGUMENT,
+  ERR_KSERVE_REJECTED: STATUS.INVALID_ARGUMENT,
+  ERR_UNKNOWN_MODEL: STATUS.NOT_FOUND,
+  ERR_KSERVE_NOT_FOUND: STATUS.NOT_FOUND,
+  ERR_MESSAGE_TOO_LARGE: STATUS.RESOURCE_EXHAUSTED,
+  ERR_KSERVE_JSON_TOO_LARGE: STATUS.RESOURCE_EXHAUSTED,
+  ERR_KSERVE_BUSY: STATUS.RESOURCE_EXHAUSTED,
+  ERR_KSERVE_UNAUTHORIZED: STATUS.UNAUTHENTICATED,
+  ERR_HANDLER_FAILED: STATUS.INTERNAL,
+  ERR_KSERVE_RESPONSE: STATUS.INTERNAL,
+  ERR_KSERVE_REMOTE: STATUS.INTERNAL,
+  ERR_SHUTTING_DOWN: STATUS.UNAVAILABLE,
+  ERR_SERVER_UNAVAILABLE: STATUS.UNAVAILABLE,
+  ERR_SERVER_CLOSED: STATUS.UNAVAILABLE,
+  ERR_CONNECTION_LOST: STATUS.UNAVAILABLE,
+  ERR_TIMEOUT: STATUS.DEADLINE_EXCEEDED,
+  ERR_KSERVE_TOKEN_REQUIRED: STATUS.INTERNAL,
 };
 
 /** A stock server's status as a code (ADR 0029), unless the trailer names one of ours. */
 const STATUS_CODES: Readonly<Partial<Record<grpc.status, KServeErrorCode>>> = {
-  [grpc.status.INVALID_ARGUMENT]: 'ERR_KSERVE_REJECTED',
-  [grpc.status.UNIMPLEMENTED]: 'ERR_KSERVE_REJECTED',
-  [grpc.status.FAILED_PRECONDITION]: 'ERR_KSERVE_REJECTED',
-  [grpc.status.NOT_FOUND]: 'ERR_UNKNOWN_MODEL',
-  [grpc.status.RESOURCE_EXHAUSTED]: 'ERR_KSERVE_BUSY',
-  [grpc.status.UNAVAILABLE]: 'ERR_SERVER_UNAVAILABLE',
-  [grpc.status.CANCELLED]: 'ERR_CONNECTION_LOST',
-  [grpc.status.DEADLINE_EXCEEDED]: 'ERR_TIMEOUT',
-  [grpc.status.UNAUTHENTICATED]: 'ERR_KSERVE_UNAUTHORIZED',
-  [grpc.status.PERMISSION_DENIED]: 'ERR_KSERVE_UNAUTHORIZED',
+  [STATUS.INVALID_ARGUMENT]: 'ERR_KSERVE_REJECTED',
+  [STATUS.UNIMPLEMENTED]: 'ERR_KSERVE_REJECTED',
+  [STATUS.FAILED_PRECONDITION]: 'ERR_KSERVE_REJECTED',
+  [STATUS.NOT_FOUND]: 'ERR_UNKNOWN_MODEL',
+  [STATUS.RESOURCE_EXHAUSTED]: 'ERR_KSERVE_BUSY',
+  [STATUS.UNAVAILABLE]: 'ERR_SERVER_UNAVAILABLE',
+  [STATUS.CANCELLED]: 'ERR_CONNECTION_LOST',
+  [STATUS.DEADLINE_EXCEEDED]: 'ERR_TIMEOUT',
+  [STATUS.UNAUTHENTICATED]: 'ERR_KSERVE_UNAUTHORIZED',
+  [STATUS.PERMISSION_DENIED]: 'ERR_KSERVE_UNAUTHORIZED',
 };
 
 export function errorOfStatus(where: string, error: grpc.ServiceError): KServeError {
@@ -91,8 +128,8 @@ export function errorOfStatus(where: string, error: grpc.ServiceError): KServeEr
   let code: KServeErrorCode = STATUS_CODES[error.code] ?? 'ERR_KSERVE_REMOTE';
   if (typeof trailer === 'string' && (KSERVE_ERROR_CODES as readonly string[]).includes(trailer)) code = trailer as KServeErrorCode;
   // grpc-js's refusal of a message over a receive limit (the server's of our request, or ours of its answer): a size, not a busy server.
-  else if (error.code === grpc.status.RESOURCE_EXHAUSTED && /larger than max/i.test(error.details)) code = 'ERR_MESSAGE_TOO_LARGE';
-  return new KServeError(code, `${where} answered ${grpc.status[error.code] ?? error.code}: ${error.details.slice(0, 500)}`, { cause: error });
+  else if (error.code === STATUS.RESOURCE_EXHAUSTED && /larger than max/i.test(error.details)) code = 'ERR_MESSAGE_TOO_LARGE';
+  return new KServeError(code, `${where} answered ${STATUS_NAMES.get(error.code) ?? error.code}: ${error.details.slice(0, 500)}`, { cause: error });
 }
 
 // ---------------------------------------------------------------- messages

@@ -18,14 +18,14 @@
  * through its connection injector.
  *
  * Lifecycle (ADR 0013): start() and close() idempotent, close() final and
- * waits for the calls in flight.
+ * waits for the calls in flight. grpc-js is loaded by start().
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ConnectionBounds, type ConnectionBoundsStats } from '../internal/connection-bounds.js';
 import { bearer, tokenMatches } from '../internal/token.js';
 import { KServeError } from './errors.js';
-import { CODE_TRAILER, GRPC_STATUS, inferenceService, requestFromGrpc, tensorToGrpc, toGrpcParameters, type GrpcInferRequest } from './grpc-proto.js';
+import { CODE_TRAILER, GRPC_STATUS, inferenceService, loadGrpc, requestFromGrpc, tensorToGrpc, toGrpcParameters, type GrpcInferRequest } from './grpc-proto.js';
 import { ServedModel } from './served-model.js';
 import { KServeOptionsParser, type KServeCommonOptions } from './server-options.js';
 
@@ -57,6 +57,8 @@ export class KServeGrpcServer implements AsyncDisposable {
   readonly #model: ServedModel;
   readonly #bounds: ConnectionBounds;
   #server: grpc.Server | null = null;
+  /** grpc-js, as start() loaded it. */
+  #grpc: typeof grpc | null = null;
   /** Ours, in front of grpc-js: it accepts, bounds, and hands each connection kept to grpc-js (ADR 0036). */
   #listener: Server | null = null;
   #boundPort = 0;
@@ -84,8 +86,14 @@ export class KServeGrpcServer implements AsyncDisposable {
     if (this.#closing !== null) return Promise.reject(new KServeError('ERR_SERVER_CLOSED', 'the KServe gRPC server is closed'));
     const tokenRequired = OPTIONS.tokenRequired(this.#host, this.#token);
     if (tokenRequired !== null) return Promise.reject(tokenRequired);
-    this.#starting ??= new Promise<this>((resolve, reject) => {
-      const server = new grpc.Server({
+    this.#starting ??= Promise.all([loadGrpc(), inferenceService()]).then(([grpcJs, service]) => this.#listen(grpcJs, service));
+    return this.#starting;
+  }
+
+  #listen(grpcJs: typeof grpc, service: grpc.ServiceClientConstructor): Promise<this> {
+    this.#grpc = grpcJs;
+    return new Promise<this>((resolve, reject) => {
+      const server = new grpcJs.Server({
         'grpc.max_receive_message_length': this.#maxMessageBytes,
         'grpc.max_send_message_length': this.#maxMessageBytes,
       });
@@ -103,9 +111,9 @@ export class KServeGrpcServer implements AsyncDisposable {
         }),
         ModelInfer: this.#unary(true, (m: GrpcInferRequest, call) => this.#infer(m, call)),
       };
-      server.addService(inferenceService().service, handlers);
+      server.addService(service.service, handlers);
       // grpc-js's own listener takes every connection and has no hook to bound them: ours listens and injects those it keeps.
-      const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+      const injector = server.createConnectionInjector(grpcJs.ServerCredentials.createInsecure());
       const listener = createServer((socket) => {
         if (this.#bounds.admit(socket)) injector.injectConnection(socket);
       });
@@ -124,7 +132,6 @@ export class KServeGrpcServer implements AsyncDisposable {
         resolve(this);
       });
     });
-    return this.#starting;
   }
 
   address(): { host: string; port: number } {
@@ -208,7 +215,7 @@ export class KServeGrpcServer implements AsyncDisposable {
         (error: unknown) => {
           const e = error instanceof KServeError ? error : new KServeError('ERR_HANDLER_FAILED', (error as Error)?.message ?? String(error));
           this.#errors[e.code] = (this.#errors[e.code] ?? 0) + 1;
-          const metadata = new grpc.Metadata();
+          const metadata = new this.#grpc!.Metadata();
           metadata.set(CODE_TRAILER, e.code);
           callback({ code: GRPC_STATUS[e.code], details: `${e.code}: ${e.message}`, metadata }, null);
         },

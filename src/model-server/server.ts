@@ -24,7 +24,7 @@
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { hostPort, int, parseFlags, required } from '../internal/args.js';
 import { createLogger } from '../internal/logger.js';
-import { KServeGrpcServer, KServeServer } from '../kserve/index.js';
+import type { KServeGrpcServer, KServeServer } from '../kserve/index.js';
 import { MODEL_SERVER_DEFAULTS, ModelServer } from '../models/index.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
@@ -112,9 +112,12 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
       log.warn({ event: 'frame-access', frame_access: 'copy', reason: server.frameAccessReason }, 'frames are copied, not mapped');
     }
   } else await handler.load?.();
+  // KServe (and gRPC's libraries, about 5 MB of heap) load only for a server asked to speak it: the system's own model
+  // servers, on a Unix socket, never are.
+  const kserveModule = http === null && grpcAddress === null ? null : await import('../kserve/index.js');
   let kserve: KServeServer | null = null;
-  if (http !== null) {
-    kserve = new KServeServer({
+  if (http !== null && kserveModule !== null) {
+    kserve = new kserveModule.KServeServer({
       handler,
       ...http,
       ...kserveOptions,
@@ -129,8 +132,8 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
   }
   // The same protocol over gRPC, with the same token and limits (each transport its own in-flight slots).
   let grpcServer: KServeGrpcServer | null = null;
-  if (grpcAddress !== null) {
-    grpcServer = new KServeGrpcServer({
+  if (grpcAddress !== null && kserveModule !== null) {
+    grpcServer = new kserveModule.KServeGrpcServer({
       handler,
       ...grpcAddress,
       ...kserveOptions,

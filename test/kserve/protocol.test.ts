@@ -204,8 +204,8 @@ describe('KServe v2 protocol bodies', { timeout: 60_000 }, () => {
 });
 
 describe('the gRPC wire form', { timeout: 60_000 }, () => {
-  it('a request through protobuf and back is the same request: tensors as raw contents, parameters by kind (property)', () => {
-    const methods = inferenceMethods();
+  it('a request through protobuf and back is the same request: tensors as raw contents, parameters by kind (property)', async () => {
+    const methods = await inferenceMethods();
     const infer = methods.ModelInfer!;
     const scalar = fc.oneof(
       fc.boolean(),
