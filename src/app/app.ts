@@ -25,9 +25,9 @@ import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
 import type { MetricsListener, MqttMetricsSource, SystemMetrics } from '../metrics/index.js';
-import { MqttSink } from '../mqtt/index.js';
+import type { MqttSink } from '../mqtt/index.js';
 import { trackOptionsOf, VisionSystem, type ResolvedConfig } from '../pipeline/index.js';
-import { clusterCameraControl, ClusterNode } from '../cluster/index.js';
+import type { ClusterNode } from '../cluster/index.js';
 import type { EventSource, TokenChoice } from '../http/index.js';
 import { encodeFrame, loadSharp } from '../pictures/index.js';
 import { EventStore } from '../objects/index.js';
@@ -68,8 +68,11 @@ export interface DashboardAddress {
 
 export class App implements AsyncDisposable {
   readonly system: VisionSystem;
-  readonly cluster: ClusterNode | null;
-  readonly mqtt: MqttSink | null;
+  #cluster: ClusterNode | null = null;
+  #mqtt: MqttSink | null = null;
+  /** What start() makes the cluster node and the MQTT sink from: their modules load only for a config that has them. */
+  readonly #clusterOptions: ConstructorParameters<typeof ClusterNode>[0] | null;
+  readonly #mqttOptions: ConstructorParameters<typeof MqttSink>[0] | null;
   readonly #config: ResolvedConfig;
   readonly #log: Logger;
   readonly #httpOptions: AppHttpOptions | null;
@@ -99,10 +102,10 @@ export class App implements AsyncDisposable {
     const mqtt =
       config.mqtt === undefined || config.mqtt.clientId !== undefined || id === undefined ? config.mqtt : { ...config.mqtt, clientId: `framesupplier-${id}` };
     this.system = new VisionSystem({ config: cluster === undefined ? config : { ...config, cameras: {}, shared: {} }, logger: this.#log });
-    this.cluster =
+    this.#clusterOptions =
       cluster === undefined
         ? null
-        : new ClusterNode({
+        : {
             servers: cluster.servers,
             system: this.system,
             log: this.#log,
@@ -119,17 +122,30 @@ export class App implements AsyncDisposable {
             ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),
             // Its store opens at start(): read when another node asks.
             events: () => this.#store,
-          });
-    this.mqtt =
+          };
+    this.#mqttOptions =
       mqtt === undefined
         ? null
-        : new MqttSink({
+        : {
             system: this.system,
             config: mqtt,
             logger: this.#log.child({ component: 'mqtt' }),
             // An MQTT or Home Assistant switch is kept like the API's: in the config file with --save-config (once the API runs).
             onWorkerEnabled: (camera, worker, enabled) => this.#server?.saveWorkerEnabled(camera, worker, enabled) ?? Promise.resolve(),
-          });
+          };
+  }
+
+  /**
+   * The cluster node, for a config with a `cluster` section, once start() has made it (its module, NATS's client with
+   * it, loads only then: about 1.5 MB of heap a run without a cluster does not carry); else null.
+   */
+  get cluster(): ClusterNode | null {
+    return this.#cluster;
+  }
+
+  /** The MQTT sink, for a config with an `mqtt` section, once start() has made it (mqtt.js loads only then); else null. */
+  get mqtt(): MqttSink | null {
+    return this.#mqtt;
   }
 
   /** The dashboard's address and token once the HTTP server listens; null without one. */
@@ -159,6 +175,8 @@ export class App implements AsyncDisposable {
   }
 
   async #start(): Promise<void> {
+    if (this.#mqttOptions !== null) this.#mqtt = new (await import('../mqtt/index.js')).MqttSink(this.#mqttOptions);
+    if (this.#clusterOptions !== null) this.#cluster = new (await import('../cluster/index.js')).ClusterNode(this.#clusterOptions);
     const ownListener = this.#config.metrics?.enabled === true ? this.#config.metrics : null;
     if (ownListener !== null || this.#httpOptions !== null) {
       const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
@@ -264,7 +282,8 @@ export class App implements AsyncDisposable {
     const c = settings.config;
     const token = loadOrCreateToken(c.token, { file: this.#tokenFile });
     // In cluster mode the API's changes go through the cluster (desired state, or the camera's owner).
-    const control = this.cluster === null ? undefined : clusterCameraControl({ node: this.cluster, system: this.system });
+    const node = this.cluster;
+    const control = node === null ? undefined : (await import('../cluster/index.js')).clusterCameraControl({ node, system: this.system });
     const make = (port: number) =>
       new HttpServer({
         system: this.system,
@@ -281,7 +300,7 @@ export class App implements AsyncDisposable {
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),
         ...(this.#store === null ? {} : { events: this.#eventSource(this.#store) }),
-        ...(this.cluster === null ? {} : { notReady: () => clusterNotReady(this.cluster!) }),
+        ...(node === null ? {} : { notReady: () => clusterNotReady(node) }),
         ...(control === undefined ? {} : { control }),
         ...(settings.saveConfigPath === undefined ? {} : { saveConfigPath: settings.saveConfigPath }),
       });

@@ -9,9 +9,10 @@
  * masked source display, never a configuration's source URL, env or token.
  */
 import { mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { InvalidArgumentError } from './errors.js';
 
 export type Logger = PinoLogger;
@@ -58,6 +59,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ...(readable ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
   };
   if (readable) {
+    // Loaded for readable lines only (a terminal): a service or a container writing JSON does not carry it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino(pinoOptions, pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino(pinoOptions, pino.destination({ dest: fd, sync: true }));
