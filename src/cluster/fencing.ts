@@ -14,6 +14,15 @@
  * wakes its loop to renew at once). The gate lets a camera's results out
  * only while this node holds it unfenced, and notes what it let out (the
  * stop records' streamedUntil, a move's lastFrameAt).
+ *
+ * A lease that ran out while NATS was there to renew it (renewals late or
+ * failing: JetStream slow under load, a tick stuck on a read) closes the
+ * gate too, from the time the lease itself says, until a renewal succeeds:
+ * others may claim it a margin later, and two owners must not publish for
+ * one camera. Not while NATS is away (nobody can claim then, and a NATS
+ * restart must not blind the cameras: their results go on to the other
+ * sinks), nor for a lease's length after a reconnect, the owner's turn to
+ * renew before the others' rejoin grace and watch end.
  */
 import { performance } from 'node:perf_hooks';
 import type { NodeContext } from './context.js';
@@ -26,6 +35,8 @@ export class Fencing implements AsyncDisposable {
   readonly #ctx: NodeContext;
   readonly #holdings: Holdings;
   readonly #onStall: () => void;
+  /** Wall clock of the node's last (re)connect to NATS: its leases get one lease length from then to be renewed. */
+  #connectedAt = Date.now();
   /** Monotonic time the event loop was last seen running: a gap past the lease is a stall. */
   #aliveAt = performance.now();
   #heartbeat: NodeJS.Timeout | null = null;
@@ -48,19 +59,28 @@ export class Fencing implements AsyncDisposable {
     return this;
   }
 
-  /** After a lost connection: the node has not run settled since now. */
+  /** Reconnected after a lost connection: the node has not run settled since now, and its leases get their turn to be renewed. */
   unsettled(): void {
     this.healthySince = Date.now();
+    this.#connectedAt = this.healthySince;
   }
 
-  /** The system's output gate: a camera's results go out only while this node holds it and has not been fenced. */
+  /**
+   * The system's output gate: a camera's results go out only while this node holds it, has not been fenced, and its
+   * lease has not run out while it could have been renewed.
+   */
   mayPublish(camera: string, frameWallTime: number): boolean {
     this.checkStall();
     const held = this.#holdings.held.get(camera);
-    if (held === undefined || held.fenced) return false;
+    if (held === undefined || held.fenced || this.lapsed(held.expiresAt)) return false;
     held.lastPublishedAt = Date.now();
     held.lastFrameAt = Math.max(held.lastFrameAt, frameWallTime);
     return true;
+  }
+
+  /** A lease that runs out at `expiresAt` has lapsed now: connected, past it, and past a lease's length since connecting. */
+  lapsed(expiresAt: number, now = Date.now()): boolean {
+    return this.#ctx.bus.connected && now > expiresAt && now > this.#connectedAt + this.#ctx.settings.leaseMs;
   }
 
   checkStall(): void {

@@ -19,6 +19,7 @@ import { encode, type Lease } from './messages.js';
 
 export interface Held {
   revision: number;
+  /** When this node's lease runs out, as written in the lease (others claim it a margin after). */
   expiresAt: number;
   /** The desired entry it was started from: republished if the store is lost. */
   entry: Uint8Array;
@@ -42,17 +43,17 @@ export class Holdings {
     this.#ctx = ctx;
   }
 
-  /** A fresh record for a lease just won at `revision`. */
-  newHeld(revision: number, entry: Uint8Array): Held {
-    return { revision, expiresAt: Date.now() + this.#ctx.settings.leaseMs, entry, fenced: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
+  /** A fresh record for a lease just won at `revision`, expiring at `expiresAt` (the time the lease itself says). */
+  newHeld(revision: number, entry: Uint8Array, expiresAt = Date.now() + this.#ctx.settings.leaseMs): Held {
+    return { revision, expiresAt, entry, fenced: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
   }
 
-  /** This node's lease of a camera for another lease length, with its standing offer if any. */
-  leaseValue(held: Held | undefined): Uint8Array {
+  /** This node's lease of a camera until `expiresAt` (another lease length), with its standing offer if any. */
+  leaseValue(held: Held | undefined, expiresAt = Date.now() + this.#ctx.settings.leaseMs): Uint8Array {
     const offer = held?.offer ?? null;
     return encode({
       node: this.#ctx.nodeId,
-      expiresAt: Date.now() + this.#ctx.settings.leaseMs,
+      expiresAt,
       ...(offer === null ? {} : { handoffTo: offer.to, handoffUntil: offer.until }),
     } satisfies Lease);
   }
@@ -65,9 +66,9 @@ export class Holdings {
   }
 
   /** Starts a camera whose lease this node just won; one the system refuses gives its lease back. */
-  async startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array): Promise<void> {
+  async startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array, expiresAt?: number): Promise<void> {
     const { bus, log, system } = this.#ctx;
-    this.held.set(camera, this.newHeld(revision, entry));
+    this.held.set(camera, this.newHeld(revision, entry, expiresAt));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
       await system.cameras.add(camera, config);

@@ -167,7 +167,8 @@ export class Leases {
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
       if (admitted === null) continue;
-      const value = encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease);
+      const expiresAt = Date.now() + settings.leaseMs;
+      const value = encode({ node: nodeId, expiresAt } satisfies Lease);
       let revision: number;
       try {
         revision = entry === null ? await leasesKv.create(camera, value) : await leasesKv.update(camera, value, entry.revision);
@@ -175,7 +176,7 @@ export class Leases {
         continue; // another node won the race
       }
       this.#seen.delete(camera);
-      await holdings.startCamera(camera, revision, admitted.config, admitted.value);
+      await holdings.startCamera(camera, revision, admitted.config, admitted.value, expiresAt);
     }
     moves.checkStandbys();
   }
@@ -191,8 +192,10 @@ export class Leases {
         held.offer = null;
       }
       try {
-        held.revision = await bus.leases!.update(camera, holdings.leaseValue(held), held.revision);
-        held.expiresAt = Date.now() + settings.leaseMs;
+        // The time written in the lease, not the time the write came back: others count from what they read.
+        const expiresAt = Date.now() + settings.leaseMs;
+        held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, expiresAt), held.revision);
+        held.expiresAt = expiresAt;
         if (held.fenced) {
           held.fenced = false;
           log.info({ camera }, 'lease confirmed after the stall: publishing again');
@@ -211,8 +214,9 @@ export class Leases {
         }
         if (owner === null) {
           // Gone (the store lost, or deleted): put it back; the camera never stopped.
-          held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease));
-          held.expiresAt = Date.now() + settings.leaseMs;
+          const expiresAt = Date.now() + settings.leaseMs;
+          held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt } satisfies Lease));
+          held.expiresAt = expiresAt;
           continue;
         }
         if (owner === nodeId) {

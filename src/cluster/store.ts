@@ -134,7 +134,9 @@ export class ClusterStore implements AsyncDisposable {
       await putBackIfLost(bus.desired!, camera, held.entry);
       const lease = await bus.leases!.get(camera);
       if (lease === null || lease.operation !== 'PUT') {
-        held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt: Date.now() + settings.leaseMs } satisfies Lease));
+        const expiresAt = Date.now() + settings.leaseMs;
+        held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt } satisfies Lease));
+        held.expiresAt = expiresAt;
         log.warn({ camera }, 'lease put back after the store lost it');
       }
     }
