@@ -10,114 +10,91 @@
  */
 import { spawn } from 'node:child_process';
 import { allocatorOf, benchAllocator, REEXEC_ARENA_VAR, systemEnv } from './proc.js';
-import { IMPLS as ALL_IMPLS } from './supplier/impls.js';
-import { w1, w2, w3, w4 } from './supplier/workloads.js';
 import { log } from './stats.js';
-import { c1, c2, c3 } from './capture/workloads.js';
-import { pool } from './capture/pool.js';
-import { d1 } from './capture/d1.js';
-import { scale } from './capture/scale.js';
-import { m1, m1ZeroCopy } from './ipc/m1.js';
-import { m1Python } from './ipc/m1py.js';
-import { person } from './ipc/person.js';
-import { personModels } from './models/person.js';
-import { yolo } from './models/yolo.js';
-import { s1 } from './workers/s1.js';
-import { p1 } from './pipeline/p1.js';
-import { p3 } from './pipeline/p3.js';
-import { p4 } from './pipeline/p4.js';
-import { example, exampleCli } from './pipeline/example.js';
-import { soak } from './pipeline/soak.js';
-import { soakChurn } from './pipeline/soak-churn.js';
-import { memoryDiet } from './pipeline/memory-diet.js';
-import { hold } from './pipeline/hold.js';
-import { frameBuffers } from './pipeline/frame-buffers.js';
-import { e1 } from './mqtt/e1.js';
-import { jpegEncoders } from './http/jpeg.js';
-import { h1 } from './http/h1.js';
-import { x1, xk } from './cluster/x1.js';
-import { xkTransports } from './kserve/transports.js';
-import { t1 } from './objects/t1.js';
-import { vlm1 } from './workers/vlm1.js';
-import { cCrop } from './pipeline/c-crop.js';
-import { t2 } from './objects/t2.js';
-import { motion } from './motion/motion.js';
 
 const args = process.argv.slice(2);
 const implFlag = args.indexOf('--impl');
 const implName = implFlag >= 0 ? args.splice(implFlag, 2)[1] : undefined;
-const IMPLS = ALL_IMPLS.filter((make) => implName === undefined || make().name === implName);
+/** The supplier implementations W1–W4 compare, loaded only for those workloads. */
+const impls = async (): Promise<(typeof import('./supplier/impls.js'))['IMPLS']> =>
+  (await import('./supplier/impls.js')).IMPLS.filter((make) => implName === undefined || make().name === implName);
 
+// Each workload's module is imported when it runs: P1, P2, P3, P4 and HOLD measure this process, which must hold the
+// system and not every other workload's libraries (MQTT, NATS, gRPC, sharp: 15–20 MB a process when all were imported).
 const WORKLOADS: Record<string, () => Promise<void>> = {
   W1: async () => {
-    for (const impl of IMPLS) await w1(impl);
+    const { w1 } = await import('./supplier/workloads.js');
+    for (const impl of await impls()) await w1(impl);
   },
   W2: async () => {
-    for (const impl of IMPLS) await w2(impl);
+    const { w2 } = await import('./supplier/workloads.js');
+    for (const impl of await impls()) await w2(impl);
   },
   W3: async () => {
-    for (const impl of IMPLS) await w3(impl);
+    const { w3 } = await import('./supplier/workloads.js');
+    for (const impl of await impls()) await w3(impl);
   },
   W4: async () => {
-    for (const impl of IMPLS) await w4(impl);
+    const { w4 } = await import('./supplier/workloads.js');
+    for (const impl of await impls()) await w4(impl);
   },
-  C1: () => c1(),
-  C2: () => c2(),
-  C3: () => c3(),
-  POOL: () => pool(),
-  D1: () => d1(),
+  C1: async () => (await import('./capture/workloads.js')).c1(),
+  C2: async () => (await import('./capture/workloads.js')).c2(),
+  C3: async () => (await import('./capture/workloads.js')).c3(),
+  POOL: async () => (await import('./capture/pool.js')).pool(),
+  D1: async () => (await import('./capture/d1.js')).d1(),
   /** Conversion at the readers' size against the output size (ADR 0031). */
-  SCALE: () => scale(),
-  M1: () => m1(),
+  SCALE: async () => (await import('./capture/scale.js')).scale(),
+  M1: async () => (await import('./ipc/m1.js')).m1(),
   /** M1's zero-copy comparison alone (M1 runs it too). */
-  M1ZC: () => m1ZeroCopy(),
+  M1ZC: async () => (await import('./ipc/m1.js')).m1ZeroCopy(),
   /** M1 through the Python package's server beside the Node server (issue 35). */
-  M1PY: () => m1Python(),
-  PERSON: () => person(),
-  'PERSON-MODELS': () => personModels(),
-  YOLO: () => yolo(),
-  S1: () => s1(),
-  P1: () => p1(),
-  P2: () => p1('P2'),
+  M1PY: async () => (await import('./ipc/m1py.js')).m1Python(),
+  PERSON: async () => (await import('./ipc/person.js')).person(),
+  'PERSON-MODELS': async () => (await import('./models/person.js')).personModels(),
+  YOLO: async () => (await import('./models/yolo.js')).yolo(),
+  S1: async () => (await import('./workers/s1.js')).s1(),
+  P1: async () => (await import('./pipeline/p1.js')).p1(),
+  P2: async () => (await import('./pipeline/p1.js')).p1('P2'),
   /** P2's cameras hop by hop (ADR 0041): capture → decoded, converted, delivered, taken, result, p50/p99 at 1, 4, 16 cameras. */
-  AGE: () => p1('AGE'),
+  AGE: async () => (await import('./pipeline/p1.js')).p1('AGE'),
   /** A main stream and a substream per camera, decoded on demand, against the main stream alone (issue 33). */
-  P3: () => p3(),
+  P3: async () => (await import('./pipeline/p3.js')).p3(),
   /** A quiet home (issue 44): motion-gated detection against ungated and the careful motion-gated loop, scored against the clips' schedules. */
-  P4: () => p4(),
+  P4: async () => (await import('./pipeline/p4.js')).p4(),
   /** What a camera costs while nobody reads it: main and substream held undecoded (ADR 0091); HOLD_TREE measures another checkout beside. */
-  HOLD: () => hold(),
+  HOLD: async () => (await import('./pipeline/hold.js')).hold(),
   /** The built-in example's CPU and memory (EXAMPLE_SCALE=output: frames at the output size, to compare). */
-  EXAMPLE: () => example(),
+  EXAMPLE: async () => (await import('./pipeline/example.js')).example(),
   /** The example as the CLI runs it, in this checkout or EXAMPLE_TREE's (a before-and-after). */
-  'EXAMPLE-CLI': () => exampleCli(),
+  'EXAMPLE-CLI': async () => (await import('./pipeline/example.js')).exampleCli(),
   /** The system as the CLI runs it, 16 cameras for an hour: the process tree's memory, fds, threads, zombies and RSS slopes. */
-  SOAK: () => soak(),
-  'SOAK-CHURN': () => soakChurn(),
+  SOAK: async () => (await import('./pipeline/soak.js')).soak(),
+  'SOAK-CHURN': async () => (await import('./pipeline/soak-churn.js')).soakChurn(),
   /** What the first camera's memory is and what each added one costs (issue 45 item 4). */
-  'MEM-DIET': () => memoryDiet(),
+  'MEM-DIET': async () => (await import('./pipeline/memory-diet.js')).memoryDiet(),
   /** Whether the buffers made per frame in JavaScript (RGB, letterbox, crops, JPEG) fragment malloc, per call against once (issue 45 item 1). */
-  'FRAME-BUFFERS': () => frameBuffers(),
-  E1: () => e1(),
-  JPEG: () => jpegEncoders(),
-  H1: () => h1(),
-  X1: () => x1(),
+  'FRAME-BUFFERS': async () => (await import('./pipeline/frame-buffers.js')).frameBuffers(),
+  E1: async () => (await import('./mqtt/e1.js')).e1(),
+  JPEG: async () => (await import('./http/jpeg.js')).jpegEncoders(),
+  H1: async () => (await import('./http/h1.js')).h1(),
+  X1: async () => (await import('./cluster/x1.js')).x1(),
   /** The socket against REST (x1.ts), then REST binary, REST JSON and gRPC at concurrency 1, 8, 32. */
   XK: async () => {
-    await xk();
-    await xkTransports();
+    await (await import('./cluster/x1.js')).xk();
+    await (await import('./kserve/transports.js')).xkTransports();
   },
   /** The transports alone. */
-  'XK-TRANSPORTS': () => xkTransports(),
-  T1: () => t1(),
+  'XK-TRANSPORTS': async () => (await import('./kserve/transports.js')).xkTransports(),
+  T1: async () => (await import('./objects/t1.js')).t1(),
   /** A vlm worker's own cost per request and its answers' age against a stand-in server answering in 300 ms (issue 34). */
-  VLM1: () => vlm1(),
+  VLM1: async () => (await import('./workers/vlm1.js')).vlm1(),
   /** Cascades: crops per second and their cost at 16 cameras (issue 34). */
-  'C-CROP': () => cCrop(),
+  'C-CROP': async () => (await import('./pipeline/c-crop.js')).cCrop(),
   /** Lines and dwell per tracked object per frame (objects/t2.ts). */
-  T2: () => t2(),
+  T2: async () => (await import('./objects/t2.js')).t2(),
   /** What the motion detector costs a frame at 640×360 (issue 44). */
-  MOTION: () => motion(),
+  MOTION: async () => (await import('./motion/motion.js')).motion(),
 };
 
 const requested = args.map((name) => name.toUpperCase());
