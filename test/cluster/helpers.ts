@@ -11,8 +11,12 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BUCKETS, CLAIMS_STREAM, parseClaim, parseLease, type ClaimRecord } from '../../src/cluster/index.js';
+import { Refusals, type Bus, type NodeContext } from '../../src/cluster/context.js';
+import { createLogger } from '../../src/internal/logger.js';
+import { VisionSystem } from '../../src/pipeline/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { lineFrom } from '../helpers/process.js';
+import { resolvedConfig } from '../pipeline/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -57,4 +61,29 @@ export async function startClusterNode(
   if (process.env.CLUSTER_TEST_LOGS !== undefined) proc.child.stderr.pipe(createWriteStream(join(process.env.CLUSTER_TEST_LOGS, `${id}.log`)));
   await lineFrom(proc, /cluster node joined/);
   return proc;
+}
+
+/**
+ * What a cluster node's rooms share, for a test that makes rooms without a node: node `n1` on `bus`, a system with no
+ * cameras (never started), a quiet log, and timings with a lease of `leaseMs`.
+ */
+export function roomsContext(bus: Bus, leaseMs: number, marginMs = 1_000): NodeContext {
+  const log = createLogger({ level: 'silent' });
+  return {
+    nodeId: 'n1',
+    settings: {
+      capacity: 1,
+      leaseMs,
+      tickMs: 1_000,
+      marginMs,
+      rejoinGraceMs: leaseMs,
+      settleMs: 1_000,
+      handoffTimeoutMs: 1_000,
+      eventsTimeoutMs: 1_000,
+    },
+    log,
+    system: new VisionSystem({ config: resolvedConfig({ cameras: {} }), logger: log }),
+    bus,
+    refusals: new Refusals(log),
+  };
 }

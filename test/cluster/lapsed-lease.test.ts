@@ -13,38 +13,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Bus, Refusals, type NodeContext } from '../../src/cluster/context.js';
+import { Bus } from '../../src/cluster/context.js';
 import { Fencing } from '../../src/cluster/fencing.js';
 import { Holdings } from '../../src/cluster/holdings.js';
 import { encode } from '../../src/cluster/messages.js';
-import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem } from '../../src/pipeline/index.js';
-import { resolvedConfig } from '../pipeline/helpers.js';
+import { roomsContext } from './helpers.js';
 
 const LEASE_MS = 60_000;
 const MARGIN_MS = 1_000;
 
 function rooms(): { bus: Bus; holdings: Holdings; fencing: Fencing } {
-  const log = createLogger({ level: 'silent' });
   const bus = new Bus('n1');
   bus.connected = true;
-  const ctx: NodeContext = {
-    nodeId: 'n1',
-    settings: {
-      capacity: 1,
-      leaseMs: LEASE_MS,
-      tickMs: 1_000,
-      marginMs: MARGIN_MS,
-      rejoinGraceMs: LEASE_MS,
-      settleMs: 1_000,
-      handoffTimeoutMs: 1_000,
-      eventsTimeoutMs: 1_000,
-    },
-    log,
-    system: new VisionSystem({ config: resolvedConfig({ cameras: {} }), logger: log }),
-    bus,
-    refusals: new Refusals(log),
-  };
+  const ctx = roomsContext(bus, LEASE_MS, MARGIN_MS);
   const holdings = new Holdings(ctx);
   return { bus, holdings, fencing: new Fencing(ctx, holdings, () => undefined) };
 }

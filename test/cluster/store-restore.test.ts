@@ -19,14 +19,12 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { BUCKETS, parseLease } from '../../src/cluster/index.js';
 import { encode } from '../../src/cluster/messages.js';
-import { Bus, Refusals, type NodeContext } from '../../src/cluster/context.js';
+import { Bus } from '../../src/cluster/context.js';
 import { Holdings } from '../../src/cluster/holdings.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem } from '../../src/pipeline/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { freePort, lineFrom } from '../helpers/process.js';
-import { resolvedConfig } from '../pipeline/helpers.js';
+import { roomsContext } from './helpers.js';
 
 const NODE = 'n1';
 const entryOf = (source: string): Uint8Array => encode({ source, workers: [] });
@@ -57,27 +55,10 @@ describe('a node puts back what the store lost, never what was removed', { timeo
     await lineFrom(nats, /Server is ready/);
     nc = await connect({ servers: `nats://127.0.0.1:${port}` });
     observer = await connect({ servers: `nats://127.0.0.1:${port}` });
-    const log = createLogger({ level: 'warn' });
     bus = new Bus(NODE);
     bus.nc = nc;
     bus.connected = true;
-    const ctx: NodeContext = {
-      nodeId: NODE,
-      settings: {
-        capacity: 1,
-        leaseMs: 60_000,
-        tickMs: 1_000,
-        marginMs: 1_000,
-        rejoinGraceMs: 1_000,
-        settleMs: 1_000,
-        handoffTimeoutMs: 1_000,
-        eventsTimeoutMs: 1_000,
-      },
-      log,
-      system: new VisionSystem({ config: resolvedConfig({ cameras: {} }), logger: log }),
-      bus,
-      refusals: new Refusals(log),
-    };
+    const ctx = roomsContext(bus, 60_000);
     holdings = new Holdings(ctx);
     store = await new ClusterStore(ctx, holdings, {}).start();
   });
