@@ -33,7 +33,7 @@ import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
 import type { Holdings } from './holdings.js';
-import { encode, ID, parseLease, parseNode, targetShare, type Lease, type NodeRecord } from './messages.js';
+import { encode, ID, parseLease, parseNode, targetShare, type NodeRecord } from './messages.js';
 import type { PlannedMoves } from './moves.js';
 
 /** What the last tick saw, for stats() and the events queries. */
@@ -168,7 +168,7 @@ export class Leases {
       const admitted = await admission.admitted(camera);
       if (admitted === null) continue;
       const expiresAt = Date.now() + settings.leaseMs;
-      const value = encode({ node: nodeId, expiresAt } satisfies Lease);
+      const value = holdings.leaseValue(undefined, expiresAt);
       let revision: number;
       try {
         revision = entry === null ? await leasesKv.create(camera, value) : await leasesKv.update(camera, value, entry.revision);
@@ -215,7 +215,7 @@ export class Leases {
         if (owner === null) {
           // Gone (the store lost, or deleted): put it back; the camera never stopped.
           const expiresAt = Date.now() + settings.leaseMs;
-          held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt } satisfies Lease));
+          held.revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, expiresAt));
           held.expiresAt = expiresAt;
           continue;
         }

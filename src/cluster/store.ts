@@ -23,7 +23,7 @@ import { messageOf } from '../internal/abort.js';
 import { ClusterError } from './errors.js';
 import type { NodeContext } from './context.js';
 import type { Holdings } from './holdings.js';
-import { BUCKETS, CLAIMS_STREAM, encode, EVENTS_STREAM, ID, type Lease } from './messages.js';
+import { BUCKETS, CLAIMS_STREAM, encode, EVENTS_STREAM, ID } from './messages.js';
 
 /** Cameras of the desired state a node keeps a copy of (to put back after a store loss). */
 const MAX_DESIRED_COPY = 10_000;
@@ -121,7 +121,7 @@ export class ClusterStore implements AsyncDisposable {
    * cameras it runs (create: an entry still there wins) and their leases.
    */
   async restore(): Promise<void> {
-    const { bus, log, nodeId, settings } = this.#ctx;
+    const { bus, log, settings } = this.#ctx;
     await this.#ensure();
     await this.#watchDesired();
     // Every camera of the desired state, not only those this node runs: one between owners (failing over, moving)
@@ -135,7 +135,7 @@ export class ClusterStore implements AsyncDisposable {
       const lease = await bus.leases!.get(camera);
       if (lease === null || lease.operation !== 'PUT') {
         const expiresAt = Date.now() + settings.leaseMs;
-        held.revision = await bus.leases!.create(camera, encode({ node: nodeId, expiresAt } satisfies Lease));
+        held.revision = await bus.leases!.create(camera, this.#holdings.leaseValue(undefined, expiresAt));
         held.expiresAt = expiresAt;
         log.warn({ camera }, 'lease put back after the store lost it');
       }
