@@ -8,7 +8,9 @@
  * and one JPEG encoded; with onnxruntime-node loaded, and with the person handler's default network opened in it.
  * Then the system as a user runs it (`framesupplier run <config> --view none`, as SOAK) with 0, 1, 2, 4, 8 and 16
  * of P1's cameras (720p testsrc2 at 10 fps looped, nv12, P1's shared mock model and its light module worker;
- * MEM_DIET_MODEL=person: the person handler instead, its ONNX Runtime sessions in the model server), each
+ * MEM_DIET_MODEL=p2: P2's model, the mock with a 640 input, so frames go into the stores at 640 × 360;
+ * MEM_DIET_MODEL=person: the person handler instead, its ONNX Runtime sessions in the model server;
+ * MEM_DIET_CLIP=camera: the clip encoded as an IP camera's stream usually is, no B frames), each
  * measured after MEM_DIET_SETTLE_S (30): the tree's RSS, each process's (system, model server) split into
  * anonymous, file-backed (code) and shared memory (the frame stores), threads, and the system's own figures
  * (JS heap, malloc in use and arenas, the cameras' frame pools and held packets), and the tree's CPU over the
@@ -28,6 +30,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { HopFigures, SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
+import { P2_MODEL } from './p1.js';
 import { allocatorOf, dashboardUrl, sampleTree, statUsage, systemEnv, treeStats, type ProcessSample } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 
@@ -95,14 +98,36 @@ async function piece(name: string, code: string, settleS: number): Promise<void>
  */
 type SemiSpace = 'cut' | 'default';
 
-/** The shared model: P1's mock, or the person handler (its default network on ONNX Runtime, one thread). */
-type DietModel = 'mock' | 'person';
+/**
+ * The shared model: P1's mock (no input size: each camera's frames go into its store at full size), P2's (the
+ * same mock with a YOLO model's 640 input: frames at 640 × 360), or the person handler (its default network on
+ * ONNX Runtime, one thread).
+ */
+type DietModel = 'mock' | 'p2' | 'person';
 const MODELS: Readonly<Record<DietModel, Record<string, unknown>>> = {
   mock: { handler: 'mock', delayMs: 20 },
+  p2: P2_MODEL,
   person: { handler: 'person', threads: 1 },
 };
 
-async function system(cameras: number, clip: string, settleS: number, semiSpace: SemiSpace = 'cut', model: DietModel = 'mock'): Promise<void> {
+/**
+ * The cameras' clip: P1's (libx264 veryfast on testsrc2: High profile, two B frames to reorder, one keyframe in
+ * the 20 s), or one encoded as an IP camera's 720p stream usually is (no B frames, one reference frame, a keyframe
+ * every 2 s). What a decoder holds depends on it: the pictures the codec keeps for reference and for reordering.
+ */
+type DietClip = 'p1' | 'camera';
+const CLIPS: Readonly<Record<DietClip, () => Promise<string>>> = {
+  p1: () => testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20),
+  camera: () => testClip('testsrc2-720p10-20s-ipcam.mp4', '1280x720', 10, 20, ['-bf', '0', '-refs', '1', '-g', '20']),
+};
+
+async function system(
+  cameras: number,
+  clip: { readonly name: DietClip; readonly path: string },
+  settleS: number,
+  semiSpace: SemiSpace = 'cut',
+  model: DietModel = 'mock',
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
   const config = {
@@ -115,7 +140,7 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       Array.from({ length: cameras }, (_, i) => [
         `cam_${i}`,
         {
-          source: clip,
+          source: clip.path,
           capture: { loop: true, output: { format: 'nv12' } },
           workers: [
             { id: 'model', model: 'shared' },
@@ -168,6 +193,7 @@ async function system(cameras: number, clip: string, settleS: number, semiSpace:
       age_light_delivered_ms: medianHop(Object.values(s.cameras).map((c) => c.workers.light?.hops.delivered)),
       node_options: process.env.NODE_OPTIONS ?? '',
       model_handler: model,
+      clip: clip.name,
       model_semi_space: semiSpace === 'cut' ? "cut (1 MB, the system's default)" : "Node's default (16 MB)",
       system: figuresOf(procs.find((p) => p.pid === child.pid)),
       model: figuresOf(procs.find((p) => p.pid === modelPid)),
@@ -193,16 +219,18 @@ export async function memoryDiet(): Promise<void> {
   const settleS = Number(process.env.MEM_DIET_SETTLE_S ?? 30);
   const counts = (process.env.MEM_DIET_CAMERAS ?? '0,1,2,4,8,16').split(',').map(Number);
   const model = (process.env.MEM_DIET_MODEL ?? 'mock') as DietModel;
-  if (!(model in MODELS)) throw new Error(`MEM_DIET_MODEL=${model}: mock or person`);
+  if (!(model in MODELS)) throw new Error(`MEM_DIET_MODEL=${model}: mock, p2 or person`);
+  const clipName = (process.env.MEM_DIET_CLIP ?? 'p1') as DietClip;
+  if (!(clipName in CLIPS)) throw new Error(`MEM_DIET_CLIP=${clipName}: p1 or camera`);
   // MEM_DIET_SEMI_SPACE=both: each count run twice, the model server's young generation cut (as the system runs it)
   // and at Node's default, alternated, so the cut's saving is read beside its cost in frame age in the same run.
   const semiSpaces: SemiSpace[] = process.env.MEM_DIET_SEMI_SPACE === 'both' ? ['cut', 'default'] : ['cut'];
   // MEM_DIET_PIECES=0: the systems alone (to compare settings).
   if (process.env.MEM_DIET_PIECES !== '0') for (const [name, code] of Object.entries(PIECES)) await piece(name, code, 3);
-  const clip = await testClip('testsrc2-720p10-20s.mp4', '1280x720', 10, 20);
+  const clip = { name: clipName, path: await CLIPS[clipName]() };
   for (const n of counts) {
     for (const semiSpace of semiSpaces) {
-      log(`MEM-DIET: the system with ${n} cameras, a ${model} model (model server's semi-space: ${semiSpace})`);
+      log(`MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace})`);
       await system(n, clip, settleS, semiSpace, model);
     }
   }
