@@ -6,8 +6,9 @@
  *
  * Contract: start() makes and binds the store, starts a watch that mirrors
  * the desired state into a bounded copy, and seeds the desired state with
- * this node's own cameras where absent (the cluster's state wins over a
- * file); once, the same promise for every call. A tick that fails while
+ * this node's own cameras where the store has no record of them (the
+ * cluster's state wins over a file: an entry there, and a removal, which is
+ * logged); once, the same promise for every call. A tick that fails while
  * connected (JetStream gone, the store lost, a timeout) marks coordination
  * failing (cameras keep running) and the store suspect; restore(), before
  * the next tick, makes the store again and puts back what it knows: every
@@ -64,13 +65,26 @@ export class ClusterStore implements AsyncDisposable {
     this.#starting ??= (async () => {
       await this.#ensure();
       await this.#watchDesired();
-      for (const [camera, entry] of Object.entries(this.#seed)) {
-        if (!ID.test(camera)) continue;
-        await this.#ctx.bus.desired!.create(camera, encode(entry)).catch(() => undefined); // there already: the cluster's state wins over a file
-      }
+      for (const [camera, entry] of Object.entries(this.#seed)) if (ID.test(camera)) await this.#seedOne(camera, encode(entry));
       return this;
     })();
     return this.#starting;
+  }
+
+  /**
+   * One camera of this node's file into the desired state, where the store has no record of it (ADR 0095): an entry
+   * there wins (the cluster's state over a file), and so does a removal (its deletion marker), which is said once.
+   * KV's create() would not do: it writes over a deletion marker, so a camera removed through the control plane came
+   * back whenever a node whose file names it started.
+   */
+  async #seedOne(camera: string, entry: Uint8Array): Promise<void> {
+    const desired = this.#ctx.bus.desired!;
+    const put = await putBackIfLost(desired, camera, entry);
+    if (put) return;
+    const there = await desired.get(camera).catch(() => null);
+    if (there !== null && there.operation !== 'PUT') {
+      this.#ctx.log.warn({ camera }, "camera of this node's file not run: it was removed from the cluster (add it through the control plane to run it again)");
+    }
   }
 
   /** Creates the buckets and streams where missing (at start, and after a store loss) and binds to them. */
@@ -180,8 +194,12 @@ export class ClusterStore implements AsyncDisposable {
 
 /**
  * Writes a desired entry only if the bucket has no message for its key: none was ever written, or the store that
- * had it is gone. The expected last sequence 0 refuses a key with a value or with a deletion marker alike.
+ * had it is gone. The expected last sequence 0 refuses a key with a value or with a deletion marker alike. True if
+ * written; false if refused, or if the write failed.
  */
-async function putBackIfLost(kv: KV, camera: string, entry: Uint8Array): Promise<void> {
-  await kv.put(camera, entry, { previousSeq: 0 }).catch(() => undefined);
+async function putBackIfLost(kv: KV, camera: string, entry: Uint8Array): Promise<boolean> {
+  return kv.put(camera, entry, { previousSeq: 0 }).then(
+    () => true,
+    () => false,
+  );
 }

@@ -8,9 +8,11 @@
  * Before this was so, restore() used KV's create(), which writes over a
  * deletion marker: the removed camera came back and its owner held it for
  * good (the cluster test's "lease released" timed out after a NATS restart).
+ * The same rule seeds a node's own file cameras at its start: a camera removed
+ * from the cluster is not brought back by a node whose file names it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +24,7 @@ import { encode } from '../../src/cluster/messages.js';
 import { Bus } from '../../src/cluster/context.js';
 import { Holdings } from '../../src/cluster/holdings.js';
 import { ClusterStore } from '../../src/cluster/store.js';
+import { createLogger } from '../../src/internal/logger.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
 import { freePort, lineFrom } from '../helpers/process.js';
 import { roomsContext } from './helpers.js';
@@ -107,5 +110,37 @@ describe('a node puts back what the store lost, never what was removed', { timeo
     const lease = await (await bucket(BUCKETS.leases)).get(camera);
     assert.equal(lease?.operation, 'PUT');
     assert.equal(parseLease(lease.value).node, NODE);
+  });
+
+  it("a node's start seeds its file's cameras where the store has none; an entry there wins, and a removal stays, said in the log", async () => {
+    const fresh = `fresh${process.pid}`;
+    const removed = `gone${process.pid}`;
+    const theirs = `theirs${process.pid}`;
+    const desired = await bucket(BUCKETS.desired);
+    await desired.put(removed, entryOf('rtsp://a.invalid/gone'));
+    await desired.delete(removed); // removed through the control plane since this node last ran
+    await desired.put(theirs, entryOf('rtsp://a.invalid/theirs'));
+    const logFile = join(dir, 'seed.log');
+    const ctx = { ...roomsContext(bus, 60_000), log: createLogger({ level: 'warn', destination: logFile }) };
+    const seeded = await new ClusterStore(ctx, new Holdings(ctx), {
+      [fresh]: { source: 'rtsp://a.invalid/fresh', workers: [] },
+      [removed]: { source: 'rtsp://a.invalid/gone', workers: [] },
+      [theirs]: { source: 'rtsp://a.invalid/mine', workers: [] },
+    }).start();
+    try {
+      const now = await bucket(BUCKETS.desired);
+      const entry = await now.get(fresh);
+      assert.equal(entry?.operation, 'PUT');
+      assert.match(text(entry.value), /fresh/);
+      assert.notEqual((await now.get(removed))?.operation, 'PUT', "a camera removed from the cluster is not brought back by a node's file");
+      assert.match(text((await now.get(theirs))!.value), /theirs/, "the cluster's entry wins over the file's");
+      const lines = readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('removed from the cluster'));
+      assert.equal(lines.length, 1, 'the removal is said once');
+      assert.equal((JSON.parse(lines[0]!) as { camera: string }).camera, removed);
+    } finally {
+      await seeded.close();
+    }
   });
 });
