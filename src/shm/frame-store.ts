@@ -400,18 +400,20 @@ export class FrameStoreWriter {
 
 /**
  * A writer whose slots hold `byteLength` bytes: `current` when its slots are
- * big enough, else a new store at the same path. `current` is closed first, so
- * its memory is free for the new one, and the new one goes on with its frame
- * ids, so a late reference to an old frame is never answered with a new frame.
- * Throws as the constructor does (`current` is closed by then).
+ * big enough (with `fit`, and at most twice as big), else a new store at the
+ * same path. `current` is closed first, so its memory is free for the new one,
+ * and the new one goes on with its frame ids, so a late reference to an old
+ * frame is never answered with a new frame. Throws as the constructor does
+ * (`current` is closed by then).
  */
 export function writerFor(
   current: FrameStoreWriter | null,
   cameraId: string,
   byteLength: number,
   options: Omit<FrameStoreOptions, 'slotBytes' | 'firstFrameId'> = {},
+  fit = false,
 ): FrameStoreWriter {
-  if (current !== null && !current.closed && current.slotBytes >= byteLength) return current;
+  if (current !== null && !current.closed && current.slotBytes >= byteLength && !(fit && current.slotBytes >= 2 * byteLength)) return current;
   const firstFrameId = current?.nextFrameId;
   current?.close();
   return new FrameStoreWriter(cameraId, { ...options, slotBytes: byteLength, ...(firstFrameId === undefined ? {} : { firstFrameId }) });

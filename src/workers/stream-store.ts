@@ -6,6 +6,8 @@
  * frame the model is sent is then in the store already, and writing it there is its header alone, not a copy of
  * its bytes on the event loop. LEND_SLOTS of the store's slots may be lent at once (the file holds as many frames
  * as without loans); the capture's own buffers take the frames beyond them, and the frames before the store exists.
+ * Its slots fit the frames written: larger when a larger frame comes, smaller once SHRINK_AFTER_WRITES in a row
+ * needed half a slot or less.
  */
 import { returnLent, writerFor, type FrameStoreWriter, type FrameReference } from '../shm/index.js';
 import type { FrameFormat } from '../ipc/index.js';
@@ -19,6 +21,16 @@ import type { Frame, PayloadLender } from '../supplier/index.js';
  * keeps the 3 frames before the newest readable, loans or not; a store of one slot lends nothing.
  */
 const LEND_SLOTS = 1;
+
+/**
+ * Writes in a row whose frames each fit in half a slot after which the store is made again at their size (ADR 0096).
+ * A store's slots are sized by the largest frame written, and every page of it is the machine's memory (tmpfs, made
+ * whole so that no reader faults): a camera whose first frames went out at full size, before its model said its
+ * input size (a model server still starting, restarted), kept full-size slots for good, four of them. Many times a
+ * ring, so that a stream sending a large frame now and then beside small ones does not remake the store; and a store
+ * that grew again after shrinking keeps its size from then on.
+ */
+export const SHRINK_AFTER_WRITES = 64;
 
 /** What a result is tagged with: the frame's identity in its stream. */
 export type FrameTag = Pick<Frame, 'seq' | 'streamId' | 'captureTime' | 'wallTime'>;
@@ -48,6 +60,11 @@ export class StreamStore {
   /** The frames in the ring by frame id: a server may answer with a newer frame than the one a worker named. */
   readonly #tags = new Map<number, FrameTag>();
   #users = 0;
+  /** Writes in a row that needed at most half a slot, and the most one of them needed. */
+  #small = { writes: 0, most: 0 };
+  /** False once the store grew again after shrinking: it keeps its size from then on. */
+  #mayShrink = true;
+  #shrunk = false;
 
   /** Whether it lends its slots to the stream's capture (a store of frames; not a worker's crops). */
   readonly #lends: boolean;
@@ -107,11 +124,26 @@ export class StreamStore {
   refFor(frame: Frame): FrameReference {
     const known = this.#refs.get(frame);
     if (known !== undefined) return known;
-    const writer = writerFor(this.#writer, this.#storeId, Math.max(this.minBytes, frame.payload.byteLength), {
-      dir: this.#dir,
-      ...(this.#lends && this.#slots > LEND_SLOTS ? { slots: this.#slots - LEND_SLOTS, lendSlots: LEND_SLOTS } : { slots: this.#slots }),
-    });
+    const needed = Math.max(this.minBytes, frame.payload.byteLength);
+    const current = this.#writer;
+    const slotBytes = current === null || current.closed ? 0 : current.slotBytes;
+    if (this.#mayShrink && 2 * needed <= slotBytes) this.#small = { writes: this.#small.writes + 1, most: Math.max(this.#small.most, needed) };
+    else this.#small = { writes: 0, most: 0 };
+    const fit = this.#small.writes >= SHRINK_AFTER_WRITES;
+    const writer = writerFor(
+      current,
+      this.#storeId,
+      fit ? this.#small.most : needed,
+      {
+        dir: this.#dir,
+        ...(this.#lends && this.#slots > LEND_SLOTS ? { slots: this.#slots - LEND_SLOTS, lendSlots: LEND_SLOTS } : { slots: this.#slots }),
+      },
+      fit,
+    );
     if (writer !== this.#writer) {
+      if (writer.slotBytes < slotBytes) this.#shrunk = true;
+      else if (this.#shrunk) this.#mayShrink = false;
+      this.#small = { writes: 0, most: 0 };
       this.#writer = writer;
       this.#refs = new WeakMap();
       this.#tags.clear();
@@ -131,6 +163,11 @@ export class StreamStore {
       this.#tags.delete(id);
     }
     return ref;
+  }
+
+  /** Bytes a slot of the store holds now (0 before its first frame). */
+  get slotBytes(): number {
+    return this.#writer === null || this.#writer.closed ? 0 : this.#writer.slotBytes;
   }
 
   /** The frame a server answered with, if it is still in the ring. */

@@ -1,15 +1,16 @@
 /**
  * A model-client worker's store of a stream's frames (stream-store.ts): a frame is written once however many
- * workers send it, found again by the frame itself, and the store lends its capture a slot only for frames of the
- * size the model is sent (ADR 0090).
+ * workers send it, found again by the frame itself, the store lends its capture a slot only for frames of the
+ * size the model is sent (ADR 0090), and its slots shrink to the frames written once the first large ones are past
+ * (ADR 0096).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { readFrame, returnLent } from '../../src/shm/index.js';
+import { FrameReader, readFrame, returnLent } from '../../src/shm/index.js';
 import { storeMapper } from '../../src/shm/mapped-reader.js';
 import type { Frame } from '../../src/supplier/index.js';
-import { StreamStore } from '../../src/workers/stream-store.js';
+import { SHRINK_AFTER_WRITES, StreamStore } from '../../src/workers/stream-store.js';
 import { storeTestDir } from '../shm/fixtures.js';
 
 const dir = storeTestDir('fs-stream-store-');
@@ -66,4 +67,56 @@ describe('a stream store', { timeout: 60_000 }, () => {
       }
     },
   );
+
+  it('shrinks to the frames written once a run of them fitted in half a slot; one that grew again after that keeps its size', () => {
+    const store = StreamStore.acquire(dir, 'shrinks', 4);
+    // A model server's reader, mapping the store: it reads the new, smaller file at the same path.
+    const reader = new FrameReader({ allowedDir: dir });
+    const read = (ref: ReturnType<StreamStore['refFor']>): Uint8Array => {
+      const lease = reader.acquire(ref.frame_reference, ref.frame_metadata);
+      const bytes = new Uint8Array(lease.data);
+      lease.release();
+      return bytes;
+    };
+    const fileBytes = (ref: ReturnType<StreamStore['refFor']>): number => statSync(ref.frame_reference).size;
+    try {
+      // The first frames at full size (the model's input size not yet known), then the model's size from then on.
+      const first = store.refFor(frame(1, 64, 32, 1));
+      assert.ok(read(first).every((b) => b === 1));
+      assert.equal(store.slotBytes, 64 * 32);
+      const fullFile = fileBytes(first);
+      let seq = 2;
+      let last = first;
+      for (let i = 0; i < SHRINK_AFTER_WRITES - 1; i++) last = store.refFor(frame(seq++, 16, 8, seq % 200));
+      assert.equal(store.slotBytes, 64 * 32, 'not before a whole run');
+      last = store.refFor(frame(seq++, 16, 8, 9));
+      assert.equal(store.slotBytes, 16 * 8, 'made again at the frames written');
+      assert.ok(fileBytes(last) < fullFile / 4, `the file ${fileBytes(last)} B, was ${fullFile} B`);
+      assert.ok(last.frame_metadata.frame_id > first.frame_metadata.frame_id, 'frame ids go on');
+      assert.ok(read(last).every((b) => b === 9));
+      // A large frame again: the store grows, and keeps that size however many small frames follow.
+      const big = store.refFor(frame(seq++, 64, 32, 5));
+      assert.equal(store.slotBytes, 64 * 32);
+      assert.ok(read(big).every((b) => b === 5));
+      for (let i = 0; i < 3 * SHRINK_AFTER_WRITES; i++) store.refFor(frame(seq++, 16, 8, 1));
+      assert.equal(store.slotBytes, 64 * 32, 'a store that grew back does not shrink again');
+    } finally {
+      reader.close();
+      store.release();
+    }
+  });
+
+  it('a large frame now and then within each run keeps the store as it is', () => {
+    const store = StreamStore.acquire(dir, 'mixed', 4);
+    try {
+      let seq = 1;
+      for (let round = 0; round < 4; round++) {
+        store.refFor(frame(seq++, 64, 32, 1));
+        for (let i = 0; i < SHRINK_AFTER_WRITES - 1; i++) store.refFor(frame(seq++, 16, 8, 2));
+      }
+      assert.equal(store.slotBytes, 64 * 32);
+    } finally {
+      store.release();
+    }
+  });
 });
