@@ -10,7 +10,8 @@
  * of P1's cameras (720p testsrc2 at 10 fps looped, nv12, P1's shared mock model and its light module worker;
  * MEM_DIET_MODEL=p2: P2's model, the mock with a 640 input, so frames go into the stores at 640 × 360;
  * MEM_DIET_MODEL=person: the person handler instead, its ONNX Runtime sessions in the model server;
- * MEM_DIET_CLIP=camera: the clip encoded as an IP camera's stream usually is, no B frames), each
+ * MEM_DIET_CLIP=camera: the clip encoded as an IP camera's stream usually is, no B frames; MEM_DIET_LIGHT=0: no
+ * light worker, so the model's frames are at its input size), each
  * measured after MEM_DIET_SETTLE_S (30): the tree's RSS, each process's (system, model server) split into
  * anonymous, file-backed (code) and shared memory (the frame stores), threads, and the system's own figures
  * (JS heap, malloc in use and arenas, the cameras' frame pools and held packets), and the tree's CPU over the
@@ -127,6 +128,7 @@ async function system(
   settleS: number,
   semiSpace: SemiSpace = 'cut',
   model: DietModel = 'mock',
+  light = true,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
@@ -142,10 +144,7 @@ async function system(
         {
           source: clip.path,
           capture: { loop: true, output: { format: 'nv12' } },
-          workers: [
-            { id: 'model', model: 'shared' },
-            { id: 'light', module: LIGHT },
-          ],
+          workers: [{ id: 'model', model: 'shared' }, ...(light ? [{ id: 'light', module: LIGHT }] : [])],
         },
       ]),
     ),
@@ -194,6 +193,7 @@ async function system(
       node_options: process.env.NODE_OPTIONS ?? '',
       model_handler: model,
       clip: clip.name,
+      light_worker: light,
       model_semi_space: semiSpace === 'cut' ? "cut (1 MB, the system's default)" : "Node's default (16 MB)",
       system: figuresOf(procs.find((p) => p.pid === child.pid)),
       model: figuresOf(procs.find((p) => p.pid === modelPid)),
@@ -228,10 +228,12 @@ export async function memoryDiet(): Promise<void> {
   // MEM_DIET_PIECES=0: the systems alone (to compare settings).
   if (process.env.MEM_DIET_PIECES !== '0') for (const [name, code] of Object.entries(PIECES)) await piece(name, code, 3);
   const clip = { name: clipName, path: await CLIPS[clipName]() };
+  // MEM_DIET_LIGHT=0: the model worker alone (a detector-only camera, as P2's), its frames at the model's size.
+  const light = process.env.MEM_DIET_LIGHT !== '0';
   for (const n of counts) {
     for (const semiSpace of semiSpaces) {
       log(`MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace})`);
-      await system(n, clip, settleS, semiSpace, model);
+      await system(n, clip, settleS, semiSpace, model, light);
     }
   }
 }
