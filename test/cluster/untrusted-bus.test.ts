@@ -229,7 +229,9 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
         return (await d.get(CAM)) !== null && (await l.get(CAM)) !== null && (await d.get(unheld)) !== null;
       })().catch(() => false);
       if (back) break;
-      assert.ok(Date.now() < deadline, 'the buckets back with the camera');
+      // What the node says of itself, so that a run that fails here tells a stuck connection from a failing restore.
+      const { connected, coordination, owned } = app.cluster!.stats();
+      assert.ok(Date.now() < deadline, `the buckets back with the camera (the node: ${JSON.stringify({ connected, coordination, owned })})`);
       await new Promise((resolve) => setTimeout(resolve, 200)); // polling the bus: the node's restore has no event here
     }
     await eventually(() => app.cluster!.stats().coordination.ok, 'coordination back', 30_000);
