@@ -18,7 +18,7 @@
  * and the leases of those cameras. close() ends the watch; the connection is
  * the owner's.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { messageOf } from '../internal/abort.js';
 import { ClusterError } from './errors.js';
@@ -72,18 +72,29 @@ export class ClusterStore implements AsyncDisposable {
   }
 
   /**
-   * One camera of this node's file into the desired state, where the store has no record of it (ADR 0095): an entry
-   * there wins (the cluster's state over a file), and so does a removal (its deletion marker), which is said once.
+   * One camera of this node's file into the desired state, where the store has no record of it (ADR 0095), as
+   * putBackIfLost() writes: an entry there wins (the cluster's state over a file), and so does a removal (its
+   * deletion marker), which is said once.
    * KV's create() would not do: it writes over a deletion marker, so a camera removed through the control plane came
    * back whenever a node whose file names it started.
    */
   async #seedOne(camera: string, entry: Uint8Array): Promise<void> {
-    const desired = this.#ctx.bus.desired!;
-    const put = await putBackIfLost(desired, camera, entry);
-    if (put) return;
+    const { bus, log } = this.#ctx;
+    const desired = bus.desired!;
+    try {
+      await desired.put(camera, entry, { previousSeq: 0 });
+      return;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)) {
+        // Not written, and not because the store has it: a timeout, JetStream not ready. Said, so that a camera of the
+        // file that no node runs has a reason; a node that restarts seeds it again.
+        log.warn({ camera, err: messageOf(error) }, "camera of this node's file not put into the cluster's desired state");
+        return;
+      }
+    }
     const there = await desired.get(camera).catch(() => null);
     if (there !== null && there.operation !== 'PUT') {
-      this.#ctx.log.warn({ camera }, "camera of this node's file not run: it was removed from the cluster (add it through the control plane to run it again)");
+      log.warn({ camera }, "camera of this node's file not run: it was removed from the cluster (add it through the control plane to run it again)");
     }
   }
 
@@ -194,12 +205,8 @@ export class ClusterStore implements AsyncDisposable {
 
 /**
  * Writes a desired entry only if the bucket has no message for its key: none was ever written, or the store that
- * had it is gone. The expected last sequence 0 refuses a key with a value or with a deletion marker alike. True if
- * written; false if refused, or if the write failed.
+ * had it is gone. The expected last sequence 0 refuses a key with a value or with a deletion marker alike.
  */
-async function putBackIfLost(kv: KV, camera: string, entry: Uint8Array): Promise<boolean> {
-  return kv.put(camera, entry, { previousSeq: 0 }).then(
-    () => true,
-    () => false,
-  );
+async function putBackIfLost(kv: KV, camera: string, entry: Uint8Array): Promise<void> {
+  await kv.put(camera, entry, { previousSeq: 0 }).catch(() => undefined);
 }
