@@ -400,7 +400,7 @@ export class FrameStoreWriter {
 
 /**
  * A writer whose slots hold `byteLength` bytes: `current` when its slots are
- * big enough (with `fit`, and at most twice as big), else a new store at the
+ * big enough (with `fit`, and less than twice as big), else a new store at the
  * same path. `current` is closed first, so its memory is free for the new one,
  * and the new one goes on with its frame ids, so a late reference to an old
  * frame is never answered with a new frame. Throws as the constructor does
