@@ -98,7 +98,9 @@ export class Holdings {
       await system.cameras.remove(camera).catch(() => undefined);
       bus.claim(camera, 'stop', held?.revision ?? 0, reason, held?.lastPublishedAt ?? undefined);
     }
-    if (held !== undefined) await bus.leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);
+    // With NATS away the delete would only wait out its timeout (seconds a camera, a node closing with many): the lease
+    // runs out on its own, and another node takes the camera after it and the margin.
+    if (held !== undefined && bus.connected) await bus.leases?.delete(camera, { previousSeq: held.revision }).catch(() => undefined);
     log.info({ camera, reason }, 'camera released');
   }
 }

@@ -292,8 +292,9 @@ export class ClusterNode implements AsyncDisposable {
       system.results.setGate(null);
       await this.#store.close();
       for (const sub of this.#subs) sub.unsubscribe();
-      await bus.nodes?.delete(this.nodeId).catch(() => undefined);
-      await bus.nc?.drain().catch(() => undefined);
+      // With NATS away, what the store is told would only wait out its timeouts: the heartbeat and leases run out.
+      if (bus.connected) await bus.nodes?.delete(this.nodeId).catch(() => undefined);
+      await closeConnection(bus.nc);
     })();
     return this.#closing;
   }
@@ -304,7 +305,11 @@ export class ClusterNode implements AsyncDisposable {
 
   async #watchStatus(nc: NatsConnection): Promise<void> {
     const { bus, log } = this.#ctx;
+    void nc.closed().then((error) => {
+      if (this.#closing === null) log.error({ err: error === undefined ? null : messageOf(error) }, 'NATS connection closed for good');
+    });
     for await (const s of nc.status()) {
+      log.debug({ status: s.type, ...('server' in s ? { server: maskUrl(String(s.server)) } : {}) }, 'NATS status');
       if (s.type === 'disconnect') {
         bus.connected = false;
         this.#leases.forgetWatches();
@@ -343,6 +348,23 @@ export class ClusterNode implements AsyncDisposable {
       this.#wakeLoop = null;
     }
   }
+}
+
+/** How long a closing node waits for NATS to take what it still sends (drain) before it closes the connection. */
+const DRAIN_TIMEOUT_MS = 2_000;
+
+/**
+ * Drains the connection (what was sent goes out, subscriptions end) for at most DRAIN_TIMEOUT_MS, then closes it if
+ * the drain did not. drain() waits for the server's answer to a ping, so with the connection down (NATS away) it
+ * waited for as long as that lasted, and the node's close() with it; and a drain refused there left the client
+ * reconnecting for good, and the process alive with it.
+ */
+async function closeConnection(nc: NatsConnection | null): Promise<void> {
+  if (nc === null || nc.isClosed()) return;
+  const stopWaiting = new AbortController();
+  await Promise.race([nc.drain().catch(() => undefined), delay(DRAIN_TIMEOUT_MS, { signal: stopWaiting.signal }).catch(() => undefined)]);
+  stopWaiting.abort();
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }
 
 /** A NATS URL without its credentials, for logs (the project's one URL mask). */
