@@ -316,6 +316,11 @@ export class ClusterNode implements AsyncDisposable {
         log.warn({ cameras: [...this.#holdings.held.keys()] }, 'NATS lost: cameras keep running');
       } else if (s.type === 'reconnect') {
         bus.connected = true;
+        // The server may be one just started, its JetStream still coming up (a restart; a store lost with it): the
+        // next tick makes sure of the store first, and that begins by asking JetStream whether it answers, before any
+        // bucket is read. A key read in that window crashed Debian's nats-server 2.9.10 (a nil dereference in its
+        // message-get handler), taking the whole cluster's coordination down with it.
+        this.#store.suspect = true;
         this.#leases.rejoin();
         this.#fencing.unsettled();
         log.info({ heldResults: this.#results.size }, 'NATS back: renewing leases, claiming after the rejoin grace');

@@ -58,6 +58,21 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
   const startNats = async (): Promise<void> => {
     nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')]);
     await lineFrom(nats, /Server is ready/);
+    // "ready" comes before JetStream answers; a key read before it does crashed Debian's nats-server 2.9.10 (a nil
+    // dereference in its message-get handler): the test's own reads wait for JetStream's account info, as the node's do.
+    const probe = await connect({ servers: `nats://127.0.0.1:${port}` });
+    try {
+      for (;;) {
+        const ready = await jetstreamManager(probe).then(
+          () => true,
+          () => false,
+        );
+        if (ready) break;
+        await new Promise((resolve) => setTimeout(resolve, 50)); // polling: JetStream says nothing when it is up
+      }
+    } finally {
+      await probe.close();
+    }
   };
   const camera = (extra: Record<string, unknown> = {}) => ({
     source: clip,
