@@ -239,6 +239,11 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     const deadline = Date.now() + 60_000;
     for (;;) {
       const back = await (async () => {
+        // The streams first (stream info): a key read while the node was making a bucket's stream crashed Debian's
+        // nats-server 2.9.10 (a nil dereference in its message-get handler), so the keys are read once both exist.
+        const jsm = await jetstreamManager(observer);
+        await jsm.streams.info(`KV_${BUCKETS.desired}`);
+        await jsm.streams.info(`KV_${BUCKETS.leases}`);
         const d = await kvm.open(BUCKETS.desired);
         const l = await kvm.open(BUCKETS.leases);
         return (await d.get(CAM)) !== null && (await l.get(CAM)) !== null && (await d.get(unheld)) !== null;
