@@ -223,6 +223,9 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             // Said again once the server is back.
           }
         };
+        // Crops are cut from full frames whatever the model's size: said before the ping, so that a frame converted
+        // while it is pending (a slow or restarting server) is not at another reader's size (the camera's motion's).
+        if (regions?.readsFull === true) source.setReadSize?.('full');
         await declareReadSize();
         source.freshSlots?.();
         // Crops are of the frame read: a worker that may send crops (its model's size known) follows nothing while they wait.
