@@ -36,7 +36,7 @@
  */
 import { hostname } from 'node:os';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { delay, messageOf, untilAborted } from '../internal/abort.js';
+import { delay, messageOf, untilAborted, waitAtMost } from '../internal/abort.js';
 import { toId } from '../internal/ids.js';
 import { DEFAULT_LEASE_MS, defaultTickMs } from '../internal/lease-tick.js';
 import type { Logger } from '../internal/logger.js';
@@ -366,9 +366,10 @@ const DRAIN_TIMEOUT_MS = 2_000;
  */
 async function closeConnection(nc: NatsConnection | null): Promise<void> {
   if (nc === null || nc.isClosed()) return;
-  const stopWaiting = new AbortController();
-  await Promise.race([nc.drain().catch(() => undefined), delay(DRAIN_TIMEOUT_MS, { signal: stopWaiting.signal }).catch(() => undefined)]);
-  stopWaiting.abort();
+  await waitAtMost(
+    nc.drain().catch(() => undefined),
+    DRAIN_TIMEOUT_MS,
+  );
   if (!nc.isClosed()) await nc.close().catch(() => undefined);
 }
 

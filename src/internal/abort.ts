@@ -28,6 +28,19 @@ export function delay(ms: number, options: { readonly signal?: AbortSignal } = {
   });
 }
 
+/**
+ * Waits for the promise for at most ms: resolves when it resolves or when ms have passed, whichever comes first, and
+ * rejects if it rejects first. The timer goes with it, so a bounded wait at close keeps no process alive.
+ */
+export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  try {
+    await Promise.race([promise, delay(ms, { signal: timer.signal })]);
+  } finally {
+    timer.abort();
+  }
+}
+
 /** Resolves true once the promise settles (as it did), false if the signal aborted first: for loops that end quietly on abort. */
 export async function untilAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
   try {

@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../internal/backoff.js';
-import { delay, messageOf } from '../internal/abort.js';
+import { messageOf, waitAtMost } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
@@ -154,10 +154,10 @@ export class BrokerConnection implements AsyncDisposable {
       this.stopRetrying();
       const client = this.#client;
       if (client !== null && this.#state === 'connected') {
-        await Promise.race([
+        await waitAtMost(
           new Promise<void>((resolve) => client.publish(this.#availableTopic, 'stopped', { qos: 1, retain: true }, () => resolve())),
-          delay(CLOSE_FLUSH_MS),
-        ]);
+          CLOSE_FLUSH_MS,
+        );
       }
       this.#generation++;
       this.#setState('closed');

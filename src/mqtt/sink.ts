@@ -49,7 +49,7 @@ import { hostname } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
-import { delay, messageOf } from '../internal/abort.js';
+import { messageOf, waitAtMost } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { positiveInteger } from '../internal/numbers.js';
 import type { EventOf, SystemEvent, VisionSystem } from '../pipeline/index.js';
@@ -238,7 +238,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       }
       this.#events.endAll(Date.now());
-      if (this.#connection.connected) await Promise.race([this.#outbox.drained(), delay(CLOSE_FLUSH_MS)]);
+      if (this.#connection.connected) await waitAtMost(this.#outbox.drained(), CLOSE_FLUSH_MS);
       await this.#connection.close();
       this.#outbox.wakeAll();
       this.#log.info({ events: this.stats().events }, 'mqtt closed');

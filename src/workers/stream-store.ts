@@ -126,7 +126,7 @@ export class StreamStore {
     if (known !== undefined) return known;
     const needed = Math.max(this.minBytes, frame.payload.byteLength);
     const current = this.#writer;
-    const slotBytes = current === null || current.closed ? 0 : current.slotBytes;
+    const slotBytes = this.slotBytes;
     if (this.#mayShrink && 2 * needed <= slotBytes) this.#small = { writes: this.#small.writes + 1, most: Math.max(this.#small.most, needed) };
     else this.#small = { writes: 0, most: 0 };
     const fit = this.#small.writes >= SHRINK_AFTER_WRITES;

@@ -35,7 +35,7 @@
  * disabled while setEnabled(id, false).
  */
 import { EventEmitter } from 'node:events';
-import { delay, linkedSignal } from '../internal/abort.js';
+import { linkedSignal, waitAtMost } from '../internal/abort.js';
 import { warnDeprecated } from '../internal/deprecated.js';
 import { RestartBudget } from '../internal/backoff.js';
 import { positive } from '../internal/numbers.js';
@@ -477,9 +477,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     const running = (): Promise<void>[] => [...this.#workers.values()].flatMap((w) => (w.running === null ? [] : [w.running]));
     // Incarnations that end by themselves meanwhile are stopped (#ended), not restarted.
     if (graceMs > 0 && !wasCreated) {
-      const timer = new AbortController();
-      await Promise.race([Promise.all(running()), delay(graceMs, { signal: timer.signal }).catch(() => undefined)]);
-      timer.abort();
+      await waitAtMost(Promise.all(running()), graceMs);
     }
     const ending = running();
     for (const worker of this.#workers.values()) {
