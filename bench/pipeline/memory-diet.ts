@@ -17,7 +17,9 @@
  * (JS heap, malloc in use and arenas, the cameras' frame pools and held packets), and the tree's CPU over the
  * second half of the settling time, and the model results' frame age (capture → result, p50 and p99: the median
  * over the cameras of each camera's figures over its last frames) at the end: what a memory setting given in
- * NODE_OPTIONS, or the model server's own (ADR 0068), costs in CPU and in age. One JSON line per piece.
+ * NODE_OPTIONS, or the model server's own (ADR 0068), costs in CPU and in age; MEM_DIET_SYSTEM_SEMI_SPACE (a list:
+ * `default,8`) runs each count with each young generation cap on the system process's own command line, alternated.
+ * One JSON line per piece.
  * Every piece runs on BENCH_ALLOCATOR's malloc (jemalloc by default, as shipped: bench/proc.ts), named in its line
  * (`system_allocator`, from the process's memory maps).
  */
@@ -129,6 +131,7 @@ async function system(
   semiSpace: SemiSpace = 'cut',
   model: DietModel = 'mock',
   light = true,
+  systemSemiSpaceMb: number | null = null,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
@@ -151,7 +154,9 @@ async function system(
   };
   writeFileSync(configPath, JSON.stringify(config));
   const token = randomBytes(24).toString('hex');
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
+  // The system process's young generation capped on its own command line (the model server keeps its own flag).
+  const nodeFlags = systemSemiSpaceMb === null ? [] : [`--max-semi-space-size=${systemSemiSpaceMb}`];
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: CHECKOUT,
     env: systemEnv({
       FRAMESUPPLIER_HTTP_TOKEN: token,
@@ -194,6 +199,7 @@ async function system(
       model_handler: model,
       clip: clip.name,
       light_worker: light,
+      system_semi_space_mb: systemSemiSpaceMb ?? "Node's default",
       model_semi_space: semiSpace === 'cut' ? "cut (1 MB, the system's default)" : "Node's default (16 MB)",
       system: figuresOf(procs.find((p) => p.pid === child.pid)),
       model: figuresOf(procs.find((p) => p.pid === modelPid)),
@@ -230,10 +236,18 @@ export async function memoryDiet(): Promise<void> {
   const clip = { name: clipName, path: await CLIPS[clipName]() };
   // MEM_DIET_LIGHT=0: the model worker alone (a detector-only camera, as P2's), its frames at the model's size.
   const light = process.env.MEM_DIET_LIGHT !== '0';
+  // MEM_DIET_SYSTEM_SEMI_SPACE=default,4: each count run with each of the system process's young generation caps
+  // (MB a semi-space, or Node's default), alternated, to read what a cap saves beside what it costs in age and CPU.
+  const systemSemiSpaces = (process.env.MEM_DIET_SYSTEM_SEMI_SPACE ?? 'default').split(',').map((v) => (v === 'default' ? null : Number(v)));
+  if (systemSemiSpaces.some((v) => v !== null && !(v > 0))) throw new Error('MEM_DIET_SYSTEM_SEMI_SPACE: MB a semi-space, or default');
   for (const n of counts) {
     for (const semiSpace of semiSpaces) {
-      log(`MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace})`);
-      await system(n, clip, settleS, semiSpace, model, light);
+      for (const systemSemiSpace of systemSemiSpaces) {
+        log(
+          `MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace}; the system's: ${systemSemiSpace ?? 'default'})`,
+        );
+        await system(n, clip, settleS, semiSpace, model, light, systemSemiSpace);
+      }
     }
   }
 }
