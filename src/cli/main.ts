@@ -84,6 +84,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`framesupplier demo | head`) ends the command as SIGTERM does, in order (a running
+// system closes its cameras and model servers); unhandled, the next write's EPIPE was a crash with a stack trace.
+let readerGone = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  if (readerGone) return;
+  readerGone = true;
+  process.kill(process.pid, 'SIGTERM');
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

@@ -38,6 +38,21 @@ describe('framesupplier demo (the real command, as a child process)', { timeout:
     assert.match(lastView, /inbox drops 0/);
   });
 
+  it('ends in order, exit 0 and no stack trace, when its reader goes away (`framesupplier demo | head`)', async () => {
+    const child = spawn(process.execPath, [cli, 'demo', '--width', '160', '--height', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // The first view read, then the pipe closed as head closes it: the command's next write meets EPIPE.
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`demo exited ${code} before drawing:\n${stderr}`)));
+      child.stdout.once('data', () => resolve());
+    });
+    child.stdout.destroy();
+    assert.equal(await exited, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled|\n\s+at /);
+  });
+
   for (const [args, code] of [
     [['demo', '--fps', 'x'], 'ERR_INVALID_ARGUMENT'],
     [['demo', '--duration=-1'], 'ERR_INVALID_ARGUMENT'],
