@@ -57,8 +57,6 @@ export class KServeGrpcServer implements AsyncDisposable {
   readonly #model: ServedModel;
   readonly #bounds: ConnectionBounds;
   #server: grpc.Server | null = null;
-  /** grpc-js, as start() loaded it. */
-  #grpc: typeof grpc | null = null;
   /** Ours, in front of grpc-js: it accepts, bounds, and hands each connection kept to grpc-js (ADR 0036). */
   #listener: Server | null = null;
   #boundPort = 0;
@@ -91,25 +89,24 @@ export class KServeGrpcServer implements AsyncDisposable {
   }
 
   #listen(grpcJs: typeof grpc, service: grpc.ServiceClientConstructor): Promise<this> {
-    this.#grpc = grpcJs;
     return new Promise<this>((resolve, reject) => {
       const server = new grpcJs.Server({
         'grpc.max_receive_message_length': this.#maxMessageBytes,
         'grpc.max_send_message_length': this.#maxMessageBytes,
       });
       const handlers: Record<string, Unary> = {
-        ServerLive: this.#unary(false, () => ({ live: true })),
-        ServerReady: this.#unary(false, () => ({ ready: this.#closing === null })),
-        ModelReady: this.#unary(true, (m: { name: string; version: string }) => {
+        ServerLive: this.#unary(grpcJs, false, () => ({ live: true })),
+        ServerReady: this.#unary(grpcJs, false, () => ({ ready: this.#closing === null })),
+        ModelReady: this.#unary(grpcJs, true, (m: { name: string; version: string }) => {
           this.#model.check(m.name, m.version);
           return { ready: this.#closing === null };
         }),
-        ServerMetadata: this.#unary(true, () => ({ name: 'framesupplier', version: '0.1.0', extensions: [] })),
-        ModelMetadata: this.#unary(true, (m: { name: string; version: string }) => {
+        ServerMetadata: this.#unary(grpcJs, true, () => ({ name: 'framesupplier', version: '0.1.0', extensions: [] })),
+        ModelMetadata: this.#unary(grpcJs, true, (m: { name: string; version: string }) => {
           this.#model.check(m.name, m.version);
           return this.#model.metadata();
         }),
-        ModelInfer: this.#unary(true, (m: GrpcInferRequest, call) => this.#infer(m, call)),
+        ModelInfer: this.#unary(grpcJs, true, (m: GrpcInferRequest, call) => this.#infer(m, call)),
       };
       server.addService(service.service, handlers);
       // grpc-js's own listener takes every connection and has no hook to bound them: ours listens and injects those it keeps.
@@ -196,8 +193,8 @@ export class KServeGrpcServer implements AsyncDisposable {
     }
   }
 
-  /** A handler: the token checked (when `guarded`), the answer sent, an error as its status with our code in the trailer. */
-  #unary<M>(guarded: boolean, run: (message: M, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown): Unary {
+  /** A handler: the token checked (when `guarded`), the answer sent, an error as its status with our code in the trailer (grpc-js as start() loaded it). */
+  #unary<M>(grpcJs: typeof grpc, guarded: boolean, run: (message: M, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown): Unary {
     return (call, callback) => {
       this.#calls++;
       void (async () => {
@@ -215,7 +212,7 @@ export class KServeGrpcServer implements AsyncDisposable {
         (error: unknown) => {
           const e = error instanceof KServeError ? error : new KServeError('ERR_HANDLER_FAILED', (error as Error)?.message ?? String(error));
           this.#errors[e.code] = (this.#errors[e.code] ?? 0) + 1;
-          const metadata = new this.#grpc!.Metadata();
+          const metadata = new grpcJs.Metadata();
           metadata.set(CODE_TRAILER, e.code);
           callback({ code: GRPC_STATUS[e.code], details: `${e.code}: ${e.message}`, metadata }, null);
         },
