@@ -214,18 +214,19 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
         let inputSide: number | null = null;
         const declareReadSize = async (): Promise<void> => {
           if (source.setReadSize === undefined && regions === undefined) return;
+          // Crops are cut from full frames whatever the model's size (the model's size is theirs, not the frames'):
+          // said before the ping, so that a frame converted while it is pending (a slow or restarting server) is not
+          // at another reader's size (the camera's motion's).
+          const readsFull = regions?.readsFull === true;
+          if (readsFull) source.setReadSize?.('full');
           try {
             const longSide = (await client.ping({ signal: context.signal })).frame_long_side;
             inputSide = isLongSide(longSide) ? longSide : null;
-            // Crops are cut from full frames: the model's size is theirs, not the frames'.
-            source.setReadSize?.(inputSide !== null && regions?.readsFull !== true ? { longSide: inputSide } : 'full');
+            if (!readsFull) source.setReadSize?.(inputSide !== null ? { longSide: inputSide } : 'full');
           } catch {
             // Said again once the server is back.
           }
         };
-        // Crops are cut from full frames whatever the model's size: said before the ping, so that a frame converted
-        // while it is pending (a slow or restarting server) is not at another reader's size (the camera's motion's).
-        if (regions?.readsFull === true) source.setReadSize?.('full');
         await declareReadSize();
         source.freshSlots?.();
         // Crops are of the frame read: a worker that may send crops (its model's size known) follows nothing while they wait.
