@@ -124,15 +124,18 @@ const CLIPS: Readonly<Record<DietClip, () => Promise<string>>> = {
   camera: () => testClip('testsrc2-720p10-20s-ipcam.mp4', '1280x720', 10, 20, ['-bf', '0', '-refs', '1', '-g', '20']),
 };
 
-async function system(
-  cameras: number,
-  clip: { readonly name: DietClip; readonly path: string },
-  settleS: number,
-  semiSpace: SemiSpace = 'cut',
-  model: DietModel = 'mock',
-  light = true,
-  systemSemiSpaceMb: number | null = null,
-): Promise<void> {
+/** One system run's settings: the clip, the model, whether the light worker reads too, and each process's young generation. */
+interface SystemRun {
+  readonly clip: { readonly name: DietClip; readonly path: string };
+  readonly settleS: number;
+  readonly semiSpace: SemiSpace;
+  readonly model: DietModel;
+  readonly light: boolean;
+  /** The system process's cap, MB a semi-space, on its own command line; null: Node's default. */
+  readonly systemSemiSpaceMb: number | null;
+}
+
+async function system(cameras: number, { clip, settleS, semiSpace, model, light, systemSemiSpaceMb }: SystemRun): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
   const config = {
@@ -246,7 +249,7 @@ export async function memoryDiet(): Promise<void> {
         log(
           `MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace}; the system's: ${systemSemiSpace ?? 'default'})`,
         );
-        await system(n, clip, settleS, semiSpace, model, light, systemSemiSpace);
+        await system(n, { clip, settleS, semiSpace, model, light, systemSemiSpaceMb: systemSemiSpace });
       }
     }
   }
