@@ -214,9 +214,10 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
         let inputSide: number | null = null;
         const declareReadSize = async (): Promise<void> => {
           if (source.setReadSize === undefined && regions === undefined) return;
-          // Crops are cut from full frames whatever the model's size (the model's size is theirs, not the frames'):
-          // said before the ping, so that a frame converted while it is pending (a slow or restarting server) is not
-          // at another reader's size (the camera's motion's).
+          // Crops are cut from full frames whatever the model's size (the model's size is theirs, not the frames'),
+          // and whatever readSize the worker's config says: said before the ping, so no frame converted while it is
+          // pending comes at that size. (A conversion already under way when the worker subscribed keeps the size of
+          // the readers before it, the camera's motion's: not much larger than the model's input, it goes whole.)
           const readsFull = regions?.readsFull === true;
           if (readsFull) source.setReadSize?.('full');
           try {
