@@ -19,6 +19,9 @@
  * over the cameras of each camera's figures over its last frames) at the end: what a memory setting given in
  * NODE_OPTIONS, or the model server's own (ADR 0068), costs in CPU and in age; MEM_DIET_SYSTEM_SEMI_SPACE (a list:
  * `default,8`) runs each count with each young generation cap on the system process's own command line, alternated.
+ * MEM_DIET_HEAP_SNAPSHOT=1: a heap snapshot of the system process at the end of each count's run, and after the last a
+ * line (`piece: 'heap-per-camera'`) with the kinds of object whose bytes grew most from the fewest cameras to the
+ * most, a camera's share of each and what holds them (bench/heap-diff.ts): what an added camera's JS heap is.
  * One JSON line per piece.
  * Every piece runs on BENCH_ALLOCATOR's malloc (jemalloc by default, as shipped: bench/proc.ts), named in its line
  * (`system_allocator`, from the process's memory maps).
@@ -32,6 +35,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { HopFigures, SystemStats } from '../../src/pipeline/index.js';
+import { diff, heapSnapshotFlags, summarize, takeHeapSnapshot, type HeapSummary } from '../heap-diff.js';
 import { testClip } from '../capture/workloads.js';
 import { P2_MODEL } from './p1.js';
 import { allocatorOf, dashboardUrl, sampleTree, statUsage, systemEnv, treeStats, type ProcessSample } from '../proc.js';
@@ -133,9 +137,12 @@ interface SystemRun {
   readonly light: boolean;
   /** The system process's cap, MB a semi-space, on its own command line; null: Node's default. */
   readonly systemSemiSpaceMb: number | null;
+  /** A directory for a heap snapshot of the system process at the end, or null for none. */
+  readonly heapDir: string | null;
 }
 
-async function system(cameras: number, { clip, settleS, semiSpace, model, light, systemSemiSpaceMb }: SystemRun): Promise<void> {
+/** Runs the system with `cameras` cameras and emits its figures; with `heapDir`, returns its heap snapshot's summary. */
+async function system(cameras: number, { clip, settleS, semiSpace, model, light, systemSemiSpaceMb, heapDir }: SystemRun): Promise<HeapSummary | null> {
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-'));
   const configPath = join(dir, 'diet.json');
   const config = {
@@ -158,7 +165,10 @@ async function system(cameras: number, { clip, settleS, semiSpace, model, light,
   writeFileSync(configPath, JSON.stringify(config));
   const token = randomBytes(24).toString('hex');
   // The system process's young generation capped on its own command line (the model server keeps its own flag).
-  const nodeFlags = systemSemiSpaceMb === null ? [] : [`--max-semi-space-size=${systemSemiSpaceMb}`];
+  const nodeFlags = [
+    ...(systemSemiSpaceMb === null ? [] : [`--max-semi-space-size=${systemSemiSpaceMb}`]),
+    ...(heapDir === null ? [] : heapSnapshotFlags(heapDir)),
+  ];
   const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', configPath, '--view', 'none', '--log-level', 'warn'], {
     cwd: CHECKOUT,
     env: systemEnv({
@@ -177,8 +187,9 @@ async function system(cameras: number, { clip, settleS, semiSpace, model, light,
     const cpuStart = cpu();
     await sleep((settleS * 1000) / 2);
     const cpuPct = round(((cpu() - cpuStart) / (settleS / 2)) * 100, 1);
-    const res = await fetch(new URL('/api/stats', url), { headers: { authorization: `Bearer ${token}` } });
-    const s = (await res.json()) as SystemStats;
+    const stats = async (): Promise<SystemStats> =>
+      (await (await fetch(new URL('/api/stats', url), { headers: { authorization: `Bearer ${token}` } })).json()) as SystemStats;
+    const s = await stats();
     const procs = sampleTree(child.pid!);
     const modelPid = s.models.shared?.pid ?? null;
     const m = s.memory;
@@ -217,6 +228,8 @@ async function system(cameras: number, { clip, settleS, semiSpace, model, light,
       pool_slots: Object.values(s.cameras).reduce((n, c) => n + (c.capture?.pool?.slots ?? 0), 0),
       decoder_threads: Object.values(s.cameras).map((c) => c.capture?.decoderThreads ?? null),
     });
+    // After the figures: writing a snapshot stops the system's event loop for seconds.
+    return heapDir === null ? null : summarize(await takeHeapSnapshot(child.pid!, heapDir, stats));
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
@@ -243,14 +256,45 @@ export async function memoryDiet(): Promise<void> {
   // (MB a semi-space, or Node's default), alternated, to read what a cap saves beside what it costs in age and CPU.
   const systemSemiSpaces = (process.env.MEM_DIET_SYSTEM_SEMI_SPACE ?? 'default').split(',').map((v) => (v === 'default' ? null : Number(v)));
   if (systemSemiSpaces.some((v) => v !== null && !(v > 0))) throw new Error('MEM_DIET_SYSTEM_SEMI_SPACE: MB a semi-space, or default');
-  for (const n of counts) {
-    for (const semiSpace of semiSpaces) {
-      for (const systemSemiSpace of systemSemiSpaces) {
-        log(
-          `MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace}; the system's: ${systemSemiSpace ?? 'default'})`,
-        );
-        await system(n, { clip, settleS, semiSpace, model, light, systemSemiSpaceMb: systemSemiSpace });
+  const heapDir = process.env.MEM_DIET_HEAP_SNAPSHOT === '1' ? mkdtempSync(join(tmpdir(), 'framesupplier-mem-diet-heap-')) : null;
+  /** Each count's heap summary (the last run of it), for the per-camera line. */
+  const heaps = new Map<number, HeapSummary>();
+  try {
+    for (const n of counts) {
+      for (const semiSpace of semiSpaces) {
+        for (const systemSemiSpace of systemSemiSpaces) {
+          log(
+            `MEM-DIET: the system with ${n} cameras of the ${clipName} clip, a ${model} model (model server's semi-space: ${semiSpace}; the system's: ${systemSemiSpace ?? 'default'})`,
+          );
+          const heap = await system(n, { clip, settleS, semiSpace, model, light, systemSemiSpaceMb: systemSemiSpace, heapDir });
+          if (heap !== null) heaps.set(n, heap);
+        }
       }
     }
+    const fewest = Math.min(...heaps.keys());
+    const most = Math.max(...heaps.keys());
+    if (heaps.size >= 2) emit(heapPerCamera(heaps.get(fewest)!, heaps.get(most)!, fewest, most));
+  } finally {
+    if (heapDir !== null) rmSync(heapDir, { recursive: true, force: true });
   }
+}
+
+/** What an added camera's JS heap is: the kinds that grew most from `fewest` cameras' snapshot to `most` cameras'. */
+function heapPerCamera(before: HeapSummary, after: HeapSummary, fewest: number, most: number): Record<string, unknown> {
+  const added = most - fewest;
+  const kb = (bytes: number): number => round(bytes / added / 1024, 1);
+  const total = (h: HeapSummary): number => [...h.kinds.values()].reduce((n, k) => n + k.bytes, 0);
+  return {
+    workload: 'MEM-DIET',
+    piece: 'heap-per-camera',
+    cameras: `${fewest} → ${most}`,
+    // Live objects' own bytes as the snapshots count them (after the collection a snapshot makes), a camera's share.
+    heap_live_kb_per_camera: kb(total(after) - total(before)),
+    kinds: diff(before, after, 25, 2).map((r) => ({
+      kind: r.kind,
+      kb_per_camera: kb(r.bytesAfter - r.bytesBefore),
+      count_per_camera: round((r.countAfter - r.countBefore) / added, 1),
+      held_by: r.retainers.map((x) => `${x.by}: ${round((x.after - x.before) / added, 1)} a camera`),
+    })),
+  };
 }
