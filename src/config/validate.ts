@@ -340,15 +340,29 @@ function modelReference(model: unknown, models: readonly string[], directory: st
  */
 /**
  * A URL the config names (a broker, a remote model, a NATS server, a CORS
- * origin, a camera): one that does not parse, or whose port is out of range,
- * is an issue at its path. The message never quotes the URL (it may hold a
- * password).
+ * origin, a camera or its stream): one that does not parse, holds a space, or
+ * whose port is out of range, is an issue at its path. The message never
+ * quotes the URL (it may hold a password), nor a port read from a URL with an
+ * `@` after it: a password holding `/`, `?` or `#` ends the authority early,
+ * and what reads as the port is then part of the password.
  */
 function urlIssue(value: unknown, path: readonly Segment[], out: RawIssue[]): void {
   if (typeof value !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return; // the schema's pattern reports the rest
-  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?/i.exec(value)?.[1];
+  if (/\s/.test(value)) {
+    out.push({ path, message: 'holds a space or another blank: a URL has none (percent-encode it, %20 for a space, in a password too)', anchor: 'value' });
+    return;
+  }
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?/i.exec(value);
+  const port = authority?.[1];
   if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
-    out.push({ path, message: `the port must be a number from 1 to 65535, got ${quote(port.slice(0, 16))}`, anchor: 'value' });
+    const passwordAfter = value.includes('@', authority!.index + authority![0].length);
+    out.push({
+      path,
+      message: passwordAfter
+        ? 'the port must be a number from 1 to 65535; if the URL holds a password, percent-encode its / ? # and @ (%2F %3F %23 %40)'
+        : `the port must be a number from 1 to 65535, got ${quote(port.slice(0, 16))}`,
+      anchor: 'value',
+    });
     return;
   }
   try {
@@ -478,6 +492,7 @@ function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder:
     } else if (name !== MAIN_STREAM && typeof source === 'string') {
       const kind = classifySource(source);
       if ('problem' in kind) out.push({ path: [...at, 'streams', name], message: kind.problem, anchor: 'value' });
+      else if (kind.kind === 'url') urlIssue(source, [...at, 'streams', name], out);
     } else if (name !== MAIN_STREAM && isPlainObject(stream)) {
       out.push({ path: [...at, 'streams', name], message: "needs a source (the stream's URL)", anchor: 'value' });
     }

@@ -18,12 +18,20 @@
  * the run of non-space characters (so a password with an unescaped `@`, `/`
  * or `?` is masked whole, as ffmpeg too reads it to the last `@`). `user:…` keeps
  * the user; a userinfo without a colon (a token) is masked whole, unless it
- * holds a path or query, where the `@` belongs to them.
+ * holds a path or query, where the `@` belongs to them. The run may hold
+ * only part of a password with a blank in it (invalid in a URL, yet typed, and
+ * passed on as typed): where the authority (to the first `/`, `?` or `#` on
+ * the same line) has an `@` past the first blank, the userinfo runs to it, and
+ * text that only looks so (a host, then an address on its line) is masked too.
  */
 function* userinfos(text: string): Generator<{ readonly start: number; readonly end: number; readonly user: string | null; readonly secret: string }> {
   for (let i = text.indexOf('://'); i >= 0; i = text.indexOf('://', i + 3)) {
     const start = i + 3;
-    const run = /^\S*/.exec(text.slice(start))![0];
+    const rest = text.slice(start);
+    const word = /^\S*/.exec(rest)![0];
+    const authority = /^[^/?#\r\n]*/.exec(rest)![0];
+    // An @ of the authority past the first blank: the password holds a blank, and runs to it.
+    const run = authority.lastIndexOf('@') > word.length ? authority : word;
     const at = run.lastIndexOf('@');
     if (at < 0) continue;
     const userinfo = run.slice(0, at);

@@ -505,6 +505,32 @@ describe('config validation: every issue with its path and line', { timeout: 60_
     ]);
   });
 
+  it('never quotes a password: one holding / ? # reads as a port, one with a space is no URL; a stream is checked as its camera', () => {
+    const env = { CAM_PW: 'EnvSecret99#', SUB_PW: 'Sub/Secret', MQ_PW: 'Mq Pass66' };
+    const text = yaml(
+      'cameras:',
+      '  a:',
+      '    source: rtsp://admin:${CAM_PW}@10.0.0.5/s',
+      '    streams: { sub: "rtsp://admin:${SUB_PW}@10.0.0.5:554/sub" }',
+      '    workers: [{ id: m, module: "builtin:motion" }]',
+      '  b:',
+      '    source: "rtsp://admin:bad secret8@127.0.0.1:1/s"',
+      '    workers: [{ id: m, module: "builtin:motion" }]',
+      'mqtt:',
+      '  url: mqtt://u:${MQ_PW}@broker.local:1883',
+    );
+    const lines = printed(issuesOf(text, { env }));
+    const encode = 'the port must be a number from 1 to 65535; if the URL holds a password, percent-encode its / ? # and @ (%2F %3F %23 %40)';
+    const blank = 'holds a space or another blank: a URL has none (percent-encode it, %20 for a space, in a password too)';
+    assert.deepEqual(lines, [
+      `cameras.a.source: ${encode} (line 3)`,
+      `cameras.a.streams.sub: ${encode} (line 4)`,
+      `cameras.b.source: ${blank} (line 7)`,
+      `mqtt.url: ${blank} (line 10)`,
+    ]);
+    for (const secret of ['EnvSecret99', 'Secret', 'secret8', 'Pass66']) assert.ok(!lines.join('\n').includes(secret), secret);
+  });
+
   it("refuses what the in-process decoder cannot do, which the capture refused only when the camera was built: jpeg, lavfi and v4l2 sources (its own or a stream's), its decoder its own or the defaults'", () => {
     const text = yaml(
       'defaults:', // 1
