@@ -81,8 +81,8 @@ function filterGraphSource(entry: object): string | null {
   if (isGraph((entry as { source?: unknown }).source)) return 'source';
   const streams = (entry as { streams?: unknown }).streams;
   if (streams === null || typeof streams !== 'object') return null;
-  for (const [name, stream] of Object.entries(streams)) {
-    const source = stream !== null && typeof stream === 'object' ? (stream as { source?: unknown }).source : stream;
+  for (const [name, stream] of Object.entries(streams as Record<string, unknown>)) {
+    const source: unknown = stream !== null && typeof stream === 'object' ? (stream as { source?: unknown }).source : stream;
     if (isGraph(source)) return `streams.${name}`;
   }
   return null;
