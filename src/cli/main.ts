@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { FrameSupplierError, InvalidArgumentError, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 import { configCommand } from './config-commands.js';
-import { int, parseFlags } from '../internal/args.js';
+import { int, parseFlags, timerFlag } from '../internal/args.js';
 import { DEMO_FLAGS, runDemo } from './demo.js';
 import { runModelServer } from '../model-server/index.js';
 import { helpFor, OVERVIEW } from './help.js';
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
       await runDemo({
         ...(values.source === undefined ? {} : { source: values.source }),
         fps: int('fps', values.fps, { max: 1000, fallback: values.source === undefined ? 10 : 30 }),
-        durationS: int('duration', values.duration, { min: 0, fallback: 0 }),
+        durationS: timerFlag('duration', values.duration, 's', 0),
         width: int('width', values.width, { max: MAX_FRAME_DIMENSION, fallback: 640 }),
         height: int('height', values.height, { max: MAX_FRAME_DIMENSION, fallback: 360 }),
         out: process.stdout,

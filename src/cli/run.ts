@@ -26,7 +26,7 @@ import { instanceId } from '../internal/state-dir.js';
 import { frameMappingUnavailable } from '../shm/index.js';
 import type { ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
-import { hostPort, parseCommandLine } from '../internal/args.js';
+import { hostPort, parseCommandLine, timerFlag } from '../internal/args.js';
 import { RunView } from './run-view.js';
 
 /** The built-in example (examples/config/example.yaml), with frame stores of its own run so two runs never share one. */
@@ -87,8 +87,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const format = values['log-format'];
   if (format !== undefined && format !== 'json' && format !== 'pretty')
     throw new InvalidArgumentError(`--log-format must be json or pretty, got ${JSON.stringify(format)}`);
-  const durationS = nonNegative('duration', values.duration, 0);
-  const intervalMs = values['view-interval-ms'] === undefined ? undefined : nonNegative('view-interval-ms', values['view-interval-ms'], 0) || undefined;
+  const durationS = timerFlag('duration', values.duration, 's', 0);
+  const intervalMs = timerFlag('view-interval-ms', values['view-interval-ms'], 'ms', 0) || undefined;
 
   // On a terminal, log lines written to it would tear the view: they go to a file instead.
   const logFile = values['log-file'] ?? (mode === 'tty' && process.stderr.isTTY ? join(tmpdir(), `framesupplier-run-${process.pid}.log`) : undefined);

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MAX_TIMER_MS } from './abort.js';
 import { InvalidArgumentError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -45,6 +46,23 @@ export function int(name: string, value: string | undefined, options: { min?: nu
   if (!Number.isInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
     throw new InvalidArgumentError(`--${name} must be an integer ${range}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * A flag that becomes a timer's wait, in ms or s: a non-negative number, or the fallback when absent. Past MAX_TIMER_MS
+ * Node fires the timer after 1 ms (a --duration of weeks stopped at once), so the wait is refused, as --timeout-ms is.
+ */
+export function timerFlag(name: string, value: string | undefined, unit: 'ms' | 's', fallback: number): number {
+  if (value === undefined) return fallback;
+  const max = unit === 'ms' ? MAX_TIMER_MS : MAX_TIMER_MS / 1000;
+  const n = value.trim().length === 0 ? Number.NaN : Number(value);
+  if (!(n >= 0 && n <= max)) {
+    const units = unit === 'ms' ? 'milliseconds' : 'seconds';
+    throw new InvalidArgumentError(
+      `--${name} must be a number from 0 to ${max} (${units}; about 24.8 days, the longest a timer waits), got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }

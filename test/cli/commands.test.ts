@@ -1,6 +1,7 @@
 /**
  * `framesupplier shm write` and `infer`, the real command as a child process:
- * a frame written and asked about, and every mistake a user can make answered
+ * a frame written and asked about, and every mistake a user can make (with
+ * these and with `run`'s flags) answered
  * with one of the project's codes (`framesupplier: CODE: message`, exit 2),
  * never Node's bare ERR_OUT_OF_RANGE, ENOENT or ERR_PARSE_ARGS_*.
  */
@@ -25,6 +26,7 @@ const camera = `cli_${process.pid}`;
 const gray6 = join(dir, 'gray-3x2.raw'); // GRAY 3 × 2
 const empty = join(dir, 'empty.raw');
 const notADir = join(dir, 'file');
+const noCameras = join(dir, 'no-cameras.yaml'); // a config that runs, for `run`'s flags
 
 /** Runs the CLI; exit code, stdout and stderr whatever the outcome. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -55,6 +57,7 @@ before(async () => {
   writeFileSync(gray6, Buffer.from([1, 2, 3, 4, 5, 6]));
   writeFileSync(empty, '');
   writeFileSync(notADir, 'x');
+  writeFileSync(noCameras, 'cameras: {}\n');
   server = new ModelServer({ socketPath: socket, handler: createMockHandler(), shmDir });
   await server.start();
 });
@@ -158,6 +161,28 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
         /--socket is required/,
       ],
       ['an unknown flag', ask('--verbose'), 'ERR_INVALID_ARGUMENT', /--verbose/],
+    ] as const) {
+      it(what, () => refuses([...args], code, message));
+    }
+  });
+
+  describe('run refuses, with a code, before it starts anything', () => {
+    const runs = (...extra: string[]): string[] => ['run', noCameras, '--view', 'none', '--http', 'off', ...extra];
+    for (const [what, args, code, message] of [
+      [
+        'a --duration no timer can wait (once a TimeoutOverflowWarning, a stop at once and exit 0)',
+        runs('--duration', '3000000'),
+        'ERR_INVALID_ARGUMENT',
+        /--duration must be a number from 0 to 2147483\.647 \(seconds/,
+      ],
+      [
+        // --duration 1: without the check it redrew every millisecond for a second, then exited 0.
+        'a --view-interval-ms no timer can wait (once a redraw every millisecond)',
+        ['run', noCameras, '--view', 'plain', '--http', 'off', '--duration', '1', '--view-interval-ms', '3000000000'],
+        'ERR_INVALID_ARGUMENT',
+        /--view-interval-ms must be a number from 0 to 2147483647 \(milliseconds/,
+      ],
+      ['a negative --duration', runs('--duration', '-1'), 'ERR_INVALID_ARGUMENT', /--duration/],
     ] as const) {
       it(what, () => refuses([...args], code, message));
     }

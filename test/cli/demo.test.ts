@@ -56,6 +56,8 @@ describe('framesupplier demo (the real command, as a child process)', { timeout:
   for (const [args, code] of [
     [['demo', '--fps', 'x'], 'ERR_INVALID_ARGUMENT'],
     [['demo', '--duration=-1'], 'ERR_INVALID_ARGUMENT'],
+    // Once a TimeoutOverflowWarning, a stop at once and exit 0.
+    [['demo', '--duration', '3000000'], 'ERR_INVALID_ARGUMENT'],
     [['demo', '--bogus'], 'ERR_INVALID_ARGUMENT'],
     [['demo', 'stray'], 'ERR_INVALID_ARGUMENT'],
     [['no-such-command'], 'ERR_INVALID_ARGUMENT'],
