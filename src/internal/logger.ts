@@ -8,7 +8,7 @@
  * Nothing secret is logged by construction: callers log ids and the capture's
  * masked source display, never a configuration's source URL, env or token.
  */
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -46,8 +46,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     fd = destination === 'stderr' ? 2 : 1;
     tty = (destination === 'stderr' ? process.stderr : process.stdout).isTTY === true;
   } else {
-    mkdirSync(dirname(destination), { recursive: true });
-    fd = openSync(destination, 'a', 0o600);
+    fd = openLogFile(destination);
     tty = false;
   }
   const readable = options.pretty === 'auto' || options.pretty === undefined ? tty : options.pretty;
@@ -64,6 +63,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     return pino(pinoOptions, pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   return pino(pinoOptions, pino.destination({ dest: fd, sync: true }));
+}
+
+/**
+ * A log file opened for appending, its directory made; else ERR_INVALID_ARGUMENT naming it and why, for the path is the
+ * user's (--log-file). The empty write finds a file that opens but refuses every write (/proc/version: EIO), which would
+ * otherwise fail at the first line, as a crash far from the flag.
+ */
+function openLogFile(path: string): number {
+  let fd: number | undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(path, 'a', 0o600);
+    writeSync(fd, new Uint8Array(0));
+    return fd;
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    throw new InvalidArgumentError(`the log file ${JSON.stringify(path)} cannot be written: ${(error as Error).message}`);
+  }
 }
 
 /** pino's level numbers, for a child's line that carries one. */

@@ -183,6 +183,13 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
         /--view-interval-ms must be a number from 0 to 2147483647 \(milliseconds/,
       ],
       ['a negative --duration', runs('--duration', '-1'), 'ERR_INVALID_ARGUMENT', /--duration/],
+      ['a --log-file that is a directory (once ERR_UNEXPECTED: EISDIR and a stack)', runs('--log-file', dir), 'ERR_INVALID_ARGUMENT', /EISDIR/],
+      [
+        'a --log-file that opens but refuses writes (once ERR_UNEXPECTED: EIO from SonicBoom)',
+        runs('--log-file', '/proc/version'),
+        'ERR_INVALID_ARGUMENT',
+        /the log file "\/proc\/version" cannot be written: E(IO|ACCES)/,
+      ],
     ] as const) {
       it(what, () => refuses([...args], code, message));
     }
