@@ -29,6 +29,8 @@ export async function configCommand(args: string[]): Promise<number> {
       if (positionals.length > 0) throw new InvalidArgumentError('config schema takes no arguments');
       process.stdout.write(`${JSON.stringify(configSchema, null, 2)}\n`);
       return 0;
+    case undefined:
+      throw new InvalidArgumentError('config needs a command: check FILE, schema');
     default:
       throw new InvalidArgumentError(`unknown config command ${JSON.stringify(sub)}: available: check FILE, schema`);
   }

@@ -45,6 +45,7 @@ function frameFormat(value: string | undefined): FrameFormat {
 
 export async function shmCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === undefined) throw new InvalidArgumentError('shm needs a command: write');
   if (sub !== 'write') throw new InvalidArgumentError(`unknown shm command ${JSON.stringify(sub)}: available: write`);
   const values = parseFlags(rest, SHM_FLAGS);
   const camera = required('camera', values.camera);

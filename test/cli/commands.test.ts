@@ -124,6 +124,7 @@ describe('framesupplier shm write and infer', { timeout: 120_000 }, () => {
       ['a stray argument', write('--input', gray6, ...ok, 'extra'), 'ERR_INVALID_ARGUMENT', /extra/],
       ['a flag without its value', write('--input', gray6, ...ok, '--slots'), 'ERR_INVALID_ARGUMENT', /--slots/],
       ['an unknown shm command', ['shm', 'read'], 'ERR_INVALID_ARGUMENT', /unknown shm command/],
+      ['no shm command (once "unknown shm command undefined")', ['shm'], 'ERR_INVALID_ARGUMENT', /: shm needs a command: write\n$/],
     ] as const) {
       it(what, () => refuses([...args], code, message));
     }

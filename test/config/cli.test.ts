@@ -231,6 +231,7 @@ describe('framesupplier config (the real command, as a child process)', { timeou
       [['config', 'check', join(dir, 'missing.yaml')], /^framesupplier: ERR_CONFIG: .*missing\.yaml: 1 problem\n {2}cannot read the file: no such file\n$/],
       [['config', 'check'], /^framesupplier: ERR_INVALID_ARGUMENT: config check takes one file/],
       [['config', 'lint'], /^framesupplier: ERR_INVALID_ARGUMENT: unknown config command "lint"/],
+      [['config'], /^framesupplier: ERR_INVALID_ARGUMENT: config needs a command: check FILE, schema\n$/],
       [['config', 'schema', 'extra'], /^framesupplier: ERR_INVALID_ARGUMENT: config schema takes no arguments/],
     ] as const) {
       await assert.rejects(run(process.execPath, [cli, ...args]), (error: Failure) => {
