@@ -30,6 +30,7 @@ export interface DemoOptions {
   /** Seconds to run; 0 runs until interrupted. */
   readonly durationS: number;
   readonly width: number;
+  /** The test pattern's and the synthetic camera's: other sources are scaled to width, keeping their aspect ratio. */
   readonly height: number;
   readonly out: NodeJS.WriteStream;
   readonly signal?: AbortSignal;

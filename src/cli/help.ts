@@ -79,7 +79,8 @@ options:
   --fps N           frames per second (default 10 for the clip, else 30)
   --duration S      seconds to run (default 0: until Ctrl-C)
   --width W         frame width (default 640)
-  --height H        frame height (default 360)
+  --height H        frame height of the test pattern and of synthetic (default 360); the
+                    clip and other sources keep their aspect ratio (the clip: 640x480)
   --help            this text
 `;
 

@@ -3,6 +3,8 @@ import { execFile, spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SAMPLE_MEDIA_ENV } from '../../src/capture/sample-media.js';
+import { VTEST } from '../helpers/media.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -11,7 +13,10 @@ describe('framesupplier demo (the real command, as a child process)', { timeout:
   it('runs a live view of every worker and exits 0 on SIGINT', async () => {
     // No duration: the view is read until it proves the critical worker got frames (however slow the
     // machine), then Ctrl-C ends it. The test's own timeout bounds the wait.
-    const child = spawn(process.execPath, [cli, 'demo', '--width', '160', '--height', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'demo', '--width', '160', '--height', '90'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, [SAMPLE_MEDIA_ENV]: VTEST },
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let stdout = '';
     let lastView = '';
@@ -36,6 +41,8 @@ describe('framesupplier demo (the real command, as a child process)', { timeout:
       assert.match(lastView, new RegExp(`^${id}\\s`, 'm'), `${id} is in the view`);
     }
     assert.match(lastView, /inbox drops 0/);
+    // The clip (768x576) keeps its aspect ratio at --width; --height sizes only the test pattern, as demo --help says.
+    assert.match(lastView, /^capture .* 160x120 rgb24: /m);
   });
 
   it('ends in order, exit 0 and no stack trace, when its reader goes away (`framesupplier demo | head`)', async () => {

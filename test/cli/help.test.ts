@@ -57,4 +57,10 @@ describe('framesupplier --version and --help', { timeout: 60_000 }, () => {
     for (const command of [...Object.keys(commands), 'config check', 'config schema']) assert.ok(overview.stdout.includes(command), command);
     assert.match((await cli(['config', '--help'])).stdout, /config check FILE/);
   });
+
+  it('demo --help says what --height sizes: the test pattern, not the clip, which keeps its aspect ratio (it said 360 for a 640x480 clip)', async () => {
+    const height = /^ {2}--height H .*\n(?: {5,}.*\n)*/m.exec((await cli(['demo', '--help'])).stdout)?.[0] ?? '';
+    assert.match(height, /test pattern/, height);
+    assert.match(height, /the clip: 640x480/, height);
+  });
 });
