@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { substituteEnv } from './env.js';
 import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -66,9 +66,14 @@ export function located(issues: readonly RawIssue[], locator: Locator | undefine
   return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.path.localeCompare(b.path));
 }
 
-function syntaxIssues(doc: Document, lines: LineCounter): ConfigIssue[] {
+function syntaxIssues(text: string, doc: Document, lines: LineCounter): ConfigIssue[] {
   return doc.errors.map((error) => {
     const { line, col } = lines.linePos(error.pos[0]);
+    // yaml's own words send the user to its API (parseAllDocuments); its position is where the second document starts.
+    if (error.code === 'MULTIPLE_DOCS') {
+      const count = parseAllDocuments(text).length;
+      return { path: '', message: `a config file holds one YAML document; this one has ${count} (a line '---' starts another)`, line, column: col };
+    }
     const message = error.message.includes('call stack') ? 'nests too deep' : error.message;
     return { path: '', message: `YAML syntax: ${message}`, line, column: col };
   });
@@ -81,7 +86,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Con
   if (typeof text !== 'string') throw new ConfigError(fileName, [{ path: '', message: 'the config must be text' }]);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, uniqueKeys: true, logLevel: 'error' });
-  if (doc.errors.length > 0) throw new ConfigError(fileName, syntaxIssues(doc, lines));
+  if (doc.errors.length > 0) throw new ConfigError(fileName, syntaxIssues(text, doc, lines));
   const locator = new Locator(doc, lines);
 
   let parsed: unknown;

@@ -90,8 +90,10 @@ describe('config validation: every issue with its path and line', { timeout: 60_
       assert.equal(issue!.line, 4);
     });
 
-    it('several documents in one file are refused', () => {
-      assert.match(issuesOf(yaml(...CAMERA, '---', 'cameras: {}'))[0]!.message, /multiple documents/);
+    it("several documents in one file are refused in the project's words (once yaml's: please use YAML.parseAllDocuments()), at the second's line", () => {
+      assert.deepEqual(printed(issuesOf(yaml(...CAMERA, '---', 'cameras: {}', '---', 'cameras: {}'))), [
+        "a config file holds one YAML document; this one has 3 (a line '---' starts another) (line 4)",
+      ]);
     });
 
     it('an empty file, or one with only comments, says what is missing', () => {
