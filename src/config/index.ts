@@ -9,6 +9,7 @@ export {
   loadConfig,
   parseConfig,
   resolveCamera,
+  withAreas,
   builtInExampleConfig,
   formatPath,
   BUILT_IN_EXAMPLE_PATH,

@@ -15,8 +15,8 @@ import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
 import { resolveConfig } from './resolve.js';
-import { MODEL_TIMEOUT_MS, type CameraConfig, type Config, type Segment } from './schema.js';
-import { checkReferences, checkResolved, plainValues, validateShape, type RawIssue } from './validate.js';
+import { isPlainObject, MODEL_TIMEOUT_MS, type CameraConfig, type Config, type Segment } from './schema.js';
+import { checkReferences, checkResolved, plainValues, unknownKeyMessage, validateShape, type RawIssue } from './validate.js';
 
 export interface ParseConfigOptions {
   /** Where ${NAME} takes its values. Default: process.env. */
@@ -166,6 +166,31 @@ export function resolveCamera(
   const late = checkResolved(resolved);
   if (late.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, located(late, undefined));
   return resolved.cameras[id]!;
+}
+
+/** What a live edit of a camera's areas may set (system.cameras.setAreas, the dashboard's editor). */
+const AREA_KEYS = ['zones', 'masks', 'lines'];
+
+/**
+ * A camera's entry with its zones, masks and lines replaced by `areas` (a key absent or null: none of that
+ * kind), for resolveCamera to check. Any other key is ERR_CONFIG as in a file, path under `cameras.<id>`:
+ * a misspelled `zonez` would otherwise read as "no zones" and delete them.
+ */
+export function withAreas(id: string, entry: Readonly<Record<string, unknown>>, areas: unknown): Record<string, unknown> {
+  if (!isPlainObject(areas))
+    throw new ConfigError(`camera ${JSON.stringify(id)}`, [{ path: formatPath(['cameras', id]), message: `areas must be a map of ${AREA_KEYS.join(', ')}` }]);
+  const unknown = Object.keys(areas).filter((key) => !AREA_KEYS.includes(key));
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `camera ${JSON.stringify(id)}`,
+      unknown.map((key) => ({ path: formatPath(['cameras', id, key]), message: unknownKeyMessage(key, AREA_KEYS) })),
+    );
+  const out: Record<string, unknown> = { ...entry };
+  for (const key of AREA_KEYS) {
+    delete out[key];
+    if (areas[key] !== undefined && areas[key] !== null) out[key] = areas[key];
+  }
+  return out;
 }
 
 const READ_ERRORS: Record<string, string> = {

@@ -79,6 +79,12 @@ export function closest(word: string, candidates: Iterable<string>): string | un
 const quote = (word: string): string => `'${word}'`;
 const list = (words: readonly unknown[]): string => words.map(String).join(', ');
 
+/** What a key the schema does not know is told: the closest known key when it looks like a typo, else the keys allowed. */
+export function unknownKeyMessage(key: string, known: readonly string[], extra = ''): string {
+  const suggestion = closest(key, known);
+  return suggestion === undefined ? `unknown key (allowed here: ${list(known)}${extra})` : `unknown key; did you mean ${quote(suggestion)}?`;
+}
+
 const TYPE_WORDS: Record<string, string> = {
   object: 'a map',
   array: 'a list',
@@ -140,14 +146,8 @@ function humanize(error: ErrorObject, at: readonly Segment[], context: BranchCon
             anchor: 'key',
           };
       }
-      const known = Object.keys(parent?.properties ?? {});
-      const suggestion = closest(key, known);
       const yours = at.length === 0 ? '; x-anything for your own, e.g. YAML anchors' : '';
-      return {
-        path,
-        message: suggestion === undefined ? `unknown key (allowed here: ${list(known)}${yours})` : `unknown key; did you mean ${quote(suggestion)}?`,
-        anchor: 'key',
-      };
+      return { path, message: unknownKeyMessage(key, Object.keys(parent?.properties ?? {}), yours), anchor: 'key' };
     }
     case 'required':
       return { path: [...at, String(params.missingProperty)], message: 'is required', anchor: 'parent' };

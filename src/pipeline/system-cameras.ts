@@ -10,6 +10,7 @@
  * replacement leaves the old camera running. A camera the system does not have: ERR_UNKNOWN_CAMERA for a
  * change or a picture, an empty answer for a read. After close: ERR_SYSTEM_CLOSED.
  */
+import { withAreas } from '../config/index.js';
 import type { FrameSource } from '../supplier/index.js';
 import type { CameraPipeline } from './camera-pipeline.js';
 import type { MotionReading } from './camera-motion.js';
@@ -18,7 +19,7 @@ import type { CropFeed } from './crop-feed.js';
 import { PipelineError } from './errors.js';
 import { closed, SystemPart } from './system-core.js';
 
-/** Zones, masks and lines to set: a key absent (or null) is none of that kind. Checked as the config file's are. */
+/** Zones, masks and lines to set: a key absent (or null) is none of that kind, any other key ERR_CONFIG. Checked as the config file's are. */
 export interface AreasInput {
   readonly zones?: unknown;
   readonly masks?: unknown;
@@ -75,18 +76,14 @@ export class SystemCameras extends SystemPart {
 
   /**
    * Replaces a camera's zones, masks and lines while it runs (the dashboard's editor): checked as the
-   * config file's are (ERR_CONFIG, every issue, paths under `cameras.<id>`; nothing changed), then its
-   * tracked objects use them from the next frame, with their ids and stays kept; no restart.
+   * config file's are (ERR_CONFIG, every issue, paths under `cameras.<id>`; a key other than zones, masks
+   * and lines is one; nothing changed), then its tracked objects use them from the next frame, with their
+   * ids and stays kept; no restart.
    */
   setAreas(id: string, areas: AreasInput): Promise<CameraAreas> {
     const core = this.core;
     return core.exclusive(async () => {
-      const entry: Record<string, unknown> = { ...core.camera(id).config };
-      delete entry.zones;
-      delete entry.masks;
-      delete entry.lines;
-      for (const k of ['zones', 'masks', 'lines'] as const) if (areas[k] !== undefined && areas[k] !== null) entry[k] = areas[k];
-      const checked = core.resolveCamera(id, entry);
+      const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, areas));
       const set: CameraAreas = { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
       core.areas.set(id, set);
       core.changed('camera-areas', id);

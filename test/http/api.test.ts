@@ -305,6 +305,31 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.deepEqual(Object.keys(system.cameras.areas(OTHER).zones), ['porch']);
   });
 
+  it('areas: a key that is not zones, masks or lines is ERR_CONFIG naming it (with the closest), and nothing changes or is saved', async () => {
+    const zone = {
+      kept: {
+        polygon: [
+          [0.1, 0.1],
+          [0.5, 0.1],
+          [0.5, 0.5],
+        ],
+      },
+    };
+    assert.equal((await call('PUT', `/api/cameras/${CAM}/areas`, { body: { zones: zone } })).status, 200);
+    const file = readFileSync(CONFIG_FILE, 'utf8');
+    const typo = await expectError(400, 'ERR_CONFIG', 'PUT', `/api/cameras/${CAM}/areas`, { body: { zonez: {} } });
+    assert.deepEqual(typo.json!.error!.issues, [{ path: `cameras.${CAM}.zonez`, message: "unknown key; did you mean 'zones'?" }]);
+    // Beside a good key too: the good one is not applied alone.
+    const other = await expectError(400, 'ERR_CONFIG', 'PUT', `/api/cameras/${CAM}/areas`, { body: { lines: {}, source: 'x' } });
+    assert.deepEqual(
+      other.json!.error!.issues!.map((i) => i.path),
+      [`cameras.${CAM}.source`],
+    );
+    assert.match(other.json!.error!.message, /allowed here: zones, masks, lines/);
+    assert.deepEqual(Object.keys(system.cameras.areas(CAM).zones), ['kept']);
+    assert.equal(readFileSync(CONFIG_FILE, 'utf8'), file, 'the config file is as it was');
+  });
+
   it('request errors: bad ids, bodies too large, not JSON, not an object, unknown routes', async () => {
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', `/api/cameras/${'x'.repeat(65)}`, { token: null });
     await expectError(400, 'ERR_HTTP_BAD_REQUEST', 'GET', '/api/cameras/..%2F..%2Fetc', { token: null });
