@@ -20,7 +20,7 @@
  * close() resolves.
  */
 import { join } from 'node:path';
-import { envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
+import { checkTokenVariable, envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
@@ -175,6 +175,8 @@ export class App implements AsyncDisposable {
   }
 
   async #start(): Promise<void> {
+    // The API's token first: one from the environment that http.token's rule refuses stops the start before anything runs.
+    const http = this.#httpOptions === null ? null : { settings: this.#httpOptions, token: await this.#httpToken(this.#httpOptions.config) };
     if (this.#mqttOptions !== null) this.#mqtt = new (await import('../mqtt/index.js')).MqttSink(this.#mqttOptions);
     if (this.#clusterOptions !== null) this.#cluster = new (await import('../cluster/index.js')).ClusterNode(this.#clusterOptions);
     const ownListener = this.#config.metrics?.enabled === true ? this.#config.metrics : null;
@@ -206,7 +208,7 @@ export class App implements AsyncDisposable {
     }
     await this.system.start();
     await this.cluster?.start();
-    if (this.#httpOptions !== null) this.#dashboard = await this.#startHttp(this.#httpOptions);
+    if (http !== null) this.#dashboard = await this.#startHttp(http.settings, http.token);
   }
 
   async #close(): Promise<void> {
@@ -277,10 +279,17 @@ export class App implements AsyncDisposable {
     return { query: (q) => node.queryEvents(q), snapshot: (id) => node.eventSnapshot(id) };
   }
 
-  async #startHttp(settings: AppHttpOptions): Promise<DashboardAddress> {
-    const { HttpServer, loadOrCreateToken } = await import('../http/index.js');
-    const c = settings.config;
+  /** The config's token, else the environment's (held to http.token's rule: ERR_CONFIG), else the one generated and kept. */
+  async #httpToken(c: HttpConfig): Promise<TokenChoice> {
+    const { loadOrCreateToken, TOKEN_ENV } = await import('../http/index.js');
     const token = loadOrCreateToken(c.token, { file: this.#tokenFile });
+    if (token.source === 'env') checkTokenVariable(TOKEN_ENV, token.value);
+    return token;
+  }
+
+  async #startHttp(settings: AppHttpOptions, token: TokenChoice): Promise<DashboardAddress> {
+    const { HttpServer } = await import('../http/index.js');
+    const c = settings.config;
     // In cluster mode the API's changes go through the cluster (desired state, or the camera's owner).
     const node = this.cluster;
     const control = node === null ? undefined : (await import('../cluster/index.js')).clusterCameraControl({ node, system: this.system });

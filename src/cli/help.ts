@@ -63,8 +63,9 @@ environment:
   FRAMESUPPLIER_STATE_DIR  where the HTTP token and this installation's id are kept
                            (default: $XDG_STATE_HOME/framesupplier, else
                            ~/.local/state/framesupplier)
-  FRAMESUPPLIER_HTTP_TOKEN the HTTP API's token (else the config's, else one made at
-                           first start, kept in the state directory)
+  FRAMESUPPLIER_HTTP_TOKEN the HTTP API's token when the config sets none, at least
+                           16 characters (else one made at first start, kept in the
+                           state directory)
 `;
 
 const DEMO = `usage: framesupplier demo [options]

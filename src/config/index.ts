@@ -10,6 +10,7 @@ export {
   parseConfig,
   resolveCamera,
   withAreas,
+  checkTokenVariable,
   builtInExampleConfig,
   formatPath,
   BUILT_IN_EXAMPLE_PATH,

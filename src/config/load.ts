@@ -193,6 +193,19 @@ export function withAreas(id: string, entry: Readonly<Record<string, unknown>>, 
   return out;
 }
 
+/**
+ * A token a variable gives where the file sets no http.token (FRAMESUPPLIER_HTTP_TOKEN), held to http.token's
+ * rule in the schema: ERR_CONFIG naming the variable, never its value.
+ */
+export function checkTokenVariable(name: string, token: string): void {
+  const issues = validateShape({ cameras: {}, http: { token } }).filter((issue) => under(issue.path, ['http', 'token']));
+  if (issues.length > 0)
+    throw new ConfigError(
+      'the environment',
+      issues.map((issue) => ({ path: formatPath([name]), message: `${issue.message} (as http.token)` })),
+    );
+}
+
 const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',

@@ -22,6 +22,7 @@ import { MAX_AGE_BUDGET_MS } from '../internal/ipc-errors.js';
 import { DEFAULT_LEASE_MS, SHORTEST_LEASE_MS } from '../internal/lease-tick.js';
 import { DEFAULT_SHM_DIR, METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
+import { MIN_TOKEN_LENGTH } from '../internal/token.js';
 import { CAPTURE_FORMATS as OUTPUT_FORMATS, CRITICALITIES, MAX_FRAME_DIMENSION } from '../supplier/index.js';
 
 /** A human phrase for a pattern or a map's keys: "1–64 characters of A–Z a–z 0–9 _ -". */
@@ -1050,9 +1051,8 @@ export const HttpSchema = Type.Object(
     port: int(0, 65535, { default: 8080, description: 'TCP port; 0 picks a free one.' }),
     token: Type.Optional(
       Type.String({
-        minLength: 16,
-        description:
-          'Bearer token for the API (at least 16 characters; use ${NAME}). Default: FRAMESUPPLIER_HTTP_TOKEN, else one made at start and printed once.',
+        minLength: MIN_TOKEN_LENGTH,
+        description: `Bearer token for the API (at least ${MIN_TOKEN_LENGTH} characters; use \${NAME}). Default: FRAMESUPPLIER_HTTP_TOKEN (held to the same rule), else one made at start and printed once.`,
       }),
     ),
     cors: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', description: 'An origin: scheme://host[:port].' }), {

@@ -3,7 +3,9 @@
  *
  * Contract: the token comes from the config (`http.token`, where `${ENV}`
  * works), else the environment (FRAMESUPPLIER_HTTP_TOKEN), else it is made
- * here (32 random bytes, base64url) and the caller prints it once. It is
+ * here (32 random bytes, base64url) and the caller prints it once. One from
+ * the environment is held to http.token's rule (at least MIN_TOKEN_LENGTH
+ * characters) by the app when it starts (src/config checkTokenVariable). It is
  * compared in constant time (both sides hashed first, so even the length
  * leaks nothing). Writes always need it; reads need it too when the server
  * listens beyond loopback. The token never reaches a log, an error or stats.
@@ -11,8 +13,6 @@
 import { randomBytes } from 'node:crypto';
 
 export const TOKEN_ENV = 'FRAMESUPPLIER_HTTP_TOKEN';
-/** Shorter tokens are refused: guessable over a network. */
-export const MIN_TOKEN_LENGTH = 16;
 
 export interface Token {
   readonly value: string;
@@ -26,7 +26,7 @@ export function resolveToken(configured: string | null | undefined, env: NodeJS.
   return { value: randomBytes(32).toString('base64url'), source: 'generated' };
 }
 
-export { bearer, isLoopback, tokenMatches } from '../internal/token.js';
+export { bearer, isLoopback, MIN_TOKEN_LENGTH, tokenMatches } from '../internal/token.js';
 
 /**
  * Whether a request comes from another site, by what browsers say of it: an

@@ -2,6 +2,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
+/** The HTTP API's shortest token (http.token, FRAMESUPPLIER_HTTP_TOKEN, a kept generated one): shorter is guessable over a network. */
+export const MIN_TOKEN_LENGTH = 16;
+
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 /** Constant-time: whatever `given` is, the work done is the same (both sides hashed first, so even the length leaks nothing). */

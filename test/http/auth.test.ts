@@ -1,21 +1,44 @@
 /**
- * The token and who must show it: config, then environment, then generated
+ * The token and who must show it: config, then environment (held to the
+ * config's rule when `run` starts: a short one is ERR_CONFIG), then generated
  * once into a 0600 file and reused (printed only when made); constant-time
  * comparison that accepts exactly the token; loopback hosts; the config
  * file's http section validated, defaulted, and its token masked.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { maskConfig, parseConfig } from '../../src/config/index.js';
-import { isLoopback, loadOrCreateToken, resolveToken, tokenMatches, TOKEN_ENV } from '../../src/http/index.js';
+import { isLoopback, loadOrCreateToken, MIN_TOKEN_LENGTH, resolveToken, tokenMatches, TOKEN_ENV } from '../../src/http/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), `framesupplier-http-auth-${process.pid}-`));
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-describe('http auth and config', { timeout: 30_000 }, () => {
+/** `framesupplier run` on a config of no cameras with the API on, `token` in the environment: exit code and output. */
+async function runWithEnvToken(token: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const config = join(dir, 'no-cameras.yaml');
+  writeFileSync(config, 'cameras: {}\n');
+  const state = join(dir, 'run-state');
+  const env = { ...process.env, XDG_STATE_HOME: state, FRAMESUPPLIER_STATE_DIR: join(state, 'framesupplier'), [TOKEN_ENV]: token };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, 'run', config, '--http', '127.0.0.1:0', '--view', 'none', '--duration', '1'], {
+      env,
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('http auth and config', { timeout: 90_000 }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the token: config first, then the environment, else generated once into a 0600 file and reused', () => {
@@ -29,6 +52,22 @@ describe('http auth and config', { timeout: 30_000 }, () => {
     const second = loadOrCreateToken(undefined, { file, env: {} });
     assert.deepEqual({ value: second.value, created: second.created }, { value: first.value, created: false });
     assert.equal(loadOrCreateToken('from-config-0123456789', { file, env: {} }).file, null, 'a configured token is written nowhere');
+  });
+
+  it(`a token from ${TOKEN_ENV} is held to http.token's rule: run refuses a short one with ERR_CONFIG before anything starts`, async () => {
+    const short = 'q'.repeat(MIN_TOKEN_LENGTH - 1);
+    const refused = await runWithEnvToken(short);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      new RegExp(`^framesupplier: ERR_CONFIG: the environment: 1 problem\\n  ${TOKEN_ENV}: must be at least ${MIN_TOKEN_LENGTH} characters`, 'm'),
+    );
+    assert.ok(!refused.stderr.includes(short) && !refused.stdout.includes(short), 'the value is not shown');
+    assert.doesNotMatch(refused.stderr, /system running/, 'nothing started');
+    assert.doesNotMatch(refused.stdout, /dashboard:/);
+    const taken = await runWithEnvToken('q'.repeat(MIN_TOKEN_LENGTH));
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stdout, new RegExp(`dashboard: http://127\\.0\\.0\\.1:\\d+/ \\(token from ${TOKEN_ENV}\\)`));
   });
 
   it('tokenMatches accepts exactly the token', () => {
