@@ -37,8 +37,38 @@ export function installJsonParser(app: FastifyInstance, maxDepth: number): void 
       return;
     }
     // fastify's own parser (proto and constructor poisoning refused): it answers through done, never a promise.
-    void parseJson(request, text, done);
+    void parseJson(request, text, (error, value) => {
+      // It says "not valid JSON" for a refused key too: name the key instead, for JSON that is valid.
+      const key = error === null ? null : prototypeKey(text);
+      if (key !== null) {
+        const named = key === '__proto__' ? key : 'constructor holding prototype';
+        done(
+          new HttpError(
+            'ERR_HTTP_BAD_REQUEST',
+            `the body has a key named ${named}: keys named __proto__, or constructor holding prototype, are not accepted (no setting has such a name)`,
+          ),
+          undefined,
+        );
+        return;
+      }
+      done(error, value);
+    });
   });
+}
+
+/** The key the secure parser refused in `text` (__proto__, or constructor holding prototype), or null: not valid JSON, or none there. Its depth is already bounded. */
+function prototypeKey(text: string): string | null {
+  let key: string | null = null;
+  try {
+    // JSON.parse makes __proto__ an own property, as any key: nothing is inherited while it is read.
+    JSON.parse(text, (k, v: unknown) => {
+      if (k === '__proto__' || (k === 'constructor' && v !== null && typeof v === 'object' && Object.hasOwn(v, 'prototype'))) key ??= k;
+      return v;
+    });
+  } catch {
+    return null;
+  }
+  return key;
 }
 
 /**

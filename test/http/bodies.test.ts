@@ -10,6 +10,8 @@
  *   that is still writing 50 MiB (the server used to close under it: reset);
  * - a refused body that trickles (slow-loris) cannot hold the connection:
  *   the server closes it within its drain bound;
+ * - a key named __proto__ (or constructor holding prototype) is refused by
+ *   name, not as JSON that does not parse;
  * - a body under the limit that trickles meets the request timeout: 408
  *   ERR_HTTP_REQUEST_TIMEOUT; bytes that are not HTTP and a head too large
  *   are answered in the same format.
@@ -120,6 +122,23 @@ describe('HTTP request bodies refused: too deep, too large, too slow', { timeout
     assert.equal(overLimit.json.error?.code, 'ERR_HTTP_BODY_TOO_DEEP');
     const inString = await send('POST', '/api/cameras/deep', JSON.stringify({ source: `${'[{'.repeat(1000)}\\"${'}]'.repeat(1000)}`, extra: 1 }));
     assert.notEqual(inString.json.error?.code, 'ERR_HTTP_BODY_TOO_DEEP', JSON.stringify(inString.json));
+  });
+
+  it('a key named __proto__, or constructor holding prototype, is refused by name (400 ERR_HTTP_BAD_REQUEST), not as JSON that does not parse', async () => {
+    for (const [raw, named] of [
+      ['{"source":"/x.mp4","__proto__":{"x":1}}', /key named __proto__:/],
+      ['{"source":"/x.mp4","capture":{"\\u005f_proto__":{}}}', /key named __proto__:/],
+      ['{"source":"/x.mp4","constructor":{"prototype":{"x":1}}}', /key named constructor holding prototype:/],
+    ] as const) {
+      const r = await send('POST', '/api/cameras/new1?dryRun=true', raw);
+      assert.equal(r.status, 400, raw);
+      assert.equal(r.json.error?.code, 'ERR_HTTP_BAD_REQUEST', raw);
+      assert.match(r.json.error?.message ?? '', named, raw);
+      assert.match(r.json.error?.message ?? '', /are not accepted/, raw);
+    }
+    const broken = await send('POST', '/api/cameras/new1?dryRun=true', '{"source":"/x.mp4","__proto__":');
+    assert.equal(broken.json.error?.message, 'the body is not valid JSON');
+    assert.equal(system.stats().cameras.new1, undefined);
   });
 
   it('maxBodyDepth is an option, checked', async () => {
