@@ -41,10 +41,10 @@ import { fileURLToPath } from 'node:url';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { messageOf } from '../internal/abort.js';
-import { InvalidArgumentError } from '../internal/errors.js';
+import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import type { CameraAdmissionPolicy, SystemControl, VisionSystem } from '../pipeline/index.js';
+import { PipelineError, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -495,8 +495,12 @@ export class HttpServer implements AsyncDisposable {
       async (request, reply) => {
         const { id } = request.params;
         this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: false, ...activityOf(request.query) });
-        await control.cameras.add(id, request.body);
+        try {
+          if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: false, ...activityOf(request.query) });
+          await control.cameras.add(id, request.body);
+        } catch (error) {
+          throw addedOverHttp(id, error);
+        }
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
       },
@@ -590,6 +594,12 @@ export class HttpServer implements AsyncDisposable {
   async #save(edit: ConfigEdit): Promise<void> {
     await this.#saver?.save(edit);
   }
+}
+
+/** ERR_DUPLICATE_CAMERA as an HTTP client acts on it: the system's message names its own call, cameras.replace(). */
+function addedOverHttp(id: string, error: unknown): unknown {
+  if (codeOf(error) !== 'ERR_DUPLICATE_CAMERA') return error;
+  return new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists; PUT /api/cameras/${id} replaces it`, { cause: error });
 }
 
 function unknownCamera(id: string): HttpError {

@@ -234,7 +234,12 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.match(file, /# my cameras/);
     assert.match(file, /# keep this comment/);
     assert.match(file, new RegExp(`${id}:`));
-    await expectError(409, 'ERR_DUPLICATE_CAMERA', 'POST', `/api/cameras/${id}`, { body: camera });
+    // Over HTTP the answer names the call an HTTP client makes, not the library's cameras.replace(); a dry run's too.
+    for (const query of ['', '?dryRun=true']) {
+      const duplicate = await expectError(409, 'ERR_DUPLICATE_CAMERA', 'POST', `/api/cameras/${id}${query}`, { body: camera });
+      assert.match(duplicate.json!.error!.message, new RegExp(`PUT /api/cameras/${id} `), query);
+      assert.doesNotMatch(duplicate.json!.error!.message, /cameras\.replace|replace it instead/, query);
+    }
     const bad = await expectError(400, 'ERR_CONFIG', 'PUT', `/api/cameras/${id}`, { body: { ...camera, capture: { output: { fps: -1 } } } });
     assert.ok(
       bad.json!.error!.issues!.some((i) => i.path.includes('capture.output.fps')),
