@@ -387,9 +387,12 @@ export class HttpServer implements AsyncDisposable {
     installJsonParser(app, this.#maxBodyDepth);
 
     app.setErrorHandler((error, request, reply) => {
-      const answer = errorAnswer(translate(error));
-      const { code } = answer.body.error;
       const route = request.routeOptions.url;
+      // node's 'aborted': the client closed the connection before its request was all in. Nothing failed here, and nobody reads the answer.
+      const gone = codeOf(error) === 'ECONNRESET' && request.raw.readableAborted;
+      if (gone) this.#log.debug({ code: 'ECONNRESET', method: request.method, route }, 'http: the client went away before its request was in');
+      const answer = errorAnswer(gone ? new HttpError('ERR_HTTP_BAD_REQUEST', 'the connection closed before the request was all in') : translate(error));
+      const { code } = answer.body.error;
       if (answer.status >= 500 && code === 'ERR_HTTP_INTERNAL')
         this.#log.error({ err: messageOf(error), method: request.method, route }, 'http: request failed');
       if (code === 'ERR_HTTP_BODY_TOO_DEEP' || code === 'ERR_HTTP_BODY_TOO_LARGE')

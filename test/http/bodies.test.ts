@@ -11,7 +11,8 @@
  * - a refused body that trickles (slow-loris) cannot hold the connection:
  *   the server closes it within its drain bound;
  * - a key named __proto__ (or constructor holding prototype) is refused by
- *   name, not as JSON that does not parse;
+ *   name, not as JSON that does not parse; a client gone mid-body is logged
+ *   at debug, not as a server error;
  * - a body under the limit that trickles meets the request timeout: 408
  *   ERR_HTTP_REQUEST_TIMEOUT; bytes that are not HTTP and a head too large
  *   are answered in the same format.
@@ -30,6 +31,7 @@ import { HttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
+import { eventually } from '../helpers/process.js';
 
 const run = promisify(execFile);
 const TOKEN = 'test-token-0123456789abcdef';
@@ -139,6 +141,34 @@ describe('HTTP request bodies refused: too deep, too large, too slow', { timeout
     const broken = await send('POST', '/api/cameras/new1?dryRun=true', '{"source":"/x.mp4","__proto__":');
     assert.equal(broken.json.error?.message, 'the body is not valid JSON');
     assert.equal(system.stats().cameras.new1, undefined);
+  });
+
+  it('a client that goes away mid-body is logged at debug as gone, not at error as a failure', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+        callback();
+      },
+    });
+    await using watched = await new HttpServer({ system, token: TOKEN, port: 0, logger: pino({ level: 'debug' }, sink) }).start();
+    const socket = connect(watched.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    // The 100 Continue goes out as the request is handed to the server, whose hooks and body reader (this process) are set up before this side reads it.
+    socket.write(
+      `POST /api/cameras/gone HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: Bearer ${TOKEN}\r\nexpect: 100-continue\r\ncontent-length: 1000\r\n\r\n`,
+    );
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    assert.match(first.toString('latin1'), /^HTTP\/1\.1 100 Continue/);
+    socket.write('{"source":');
+    socket.destroy();
+    await eventually(() => lines.some((l) => l.route === '/api/cameras/:id'), 'a log line about the request', 10_000);
+    assert.deepEqual(
+      lines.filter((l) => l.route === '/api/cameras/:id').map((l) => [l.level, l.code, l.msg]),
+      [[20, 'ECONNRESET', 'http: the client went away before its request was in']],
+    );
+    assert.equal(system.stats().cameras.gone, undefined);
   });
 
   it('maxBodyDepth is an option, checked', async () => {
