@@ -1,12 +1,13 @@
 /**
  * Where a generated token lives, so it is made at the first start only and
- * printed that once: a 0600 file under $XDG_STATE_HOME/framesupplier (else
+ * printed that once: a 0600 file in the state directory (src/internal/state-dir.ts:
+ * FRAMESUPPLIER_STATE_DIR, else $XDG_STATE_HOME/framesupplier, else
  * ~/.local/state/framesupplier). A token from the config or the environment
  * is never written anywhere.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeStateDir, StateDirError, stateDir } from '../internal/state-dir.js';
 import { MIN_TOKEN_LENGTH, resolveToken, type Token } from './auth.js';
 
 export interface TokenChoice extends Token {
@@ -17,8 +18,7 @@ export interface TokenChoice extends Token {
 }
 
 export function defaultTokenFile(env: NodeJS.ProcessEnv = process.env): string {
-  const state = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME.length > 0 ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(state, 'framesupplier', 'http-token');
+  return join(stateDir(env), 'http-token');
 }
 
 export function loadOrCreateToken(configured: string | null | undefined, options: { file?: string; env?: NodeJS.ProcessEnv } = {}): TokenChoice {
@@ -32,7 +32,11 @@ export function loadOrCreateToken(configured: string | null | undefined, options
   } catch {
     // none yet
   }
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${token.value}\n`, { mode: 0o600 });
+  makeStateDir(dirname(file));
+  try {
+    writeFileSync(file, `${token.value}\n`, { mode: 0o600 });
+  } catch (error) {
+    throw new StateDirError(`the token file ${file} cannot be written (${(error as Error).message}): set FRAMESUPPLIER_STATE_DIR to a writable directory`);
+  }
   return { ...token, file, created: true };
 }
