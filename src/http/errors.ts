@@ -70,6 +70,7 @@ export class HttpError extends FrameSupplierError<HttpErrorCode> {
 const SYSTEM_STATUS: Readonly<Record<string, number>> = {
   ERR_CONFIG: 400,
   ERR_WORKER_MODULE: 400,
+  ERR_WORKER_COMMAND: 400,
   ERR_INVALID_ARGUMENT: 400,
   ERR_UNSUPPORTED_SOURCE: 400,
   ERR_INVALID_CAPTURE_OPTION: 400,

@@ -5,9 +5,10 @@
  *
  * Contract: the entry is a resolved config's (src/config's schema has checked
  * its shape: exactly one kind, options only where they apply). buildWorkerKind()
- * takes the model from those the system runs (src/config's rule: ERR_CONFIG)
- * and loads an in-process module at once, so a bad worker is refused by
- * system.cameras.add() with ERR_CONFIG or ERR_WORKER_MODULE instead of crash-looping
+ * takes the model from those the system runs (src/config's rule: ERR_CONFIG),
+ * loads an in-process module at once and looks for a command's program named
+ * by a path, so a bad worker is refused by system.cameras.add() with
+ * ERR_CONFIG, ERR_WORKER_MODULE or ERR_WORKER_COMMAND instead of crash-looping
  * later.
  */
 import {
@@ -28,6 +29,7 @@ import type { Frame } from '../supplier/index.js';
 import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
 import { configuredModel } from '../config/index.js';
 import type { ModelService } from './model-service.js';
+import { checkCommandFile } from './named-files.js';
 import { vlmApiKey, vlmEndpointLimits } from './vlm-entry.js';
 import { ageBudgetMs, type WorkerKindName } from './worker-profile.js';
 
@@ -108,6 +110,7 @@ export async function buildWorkerKind(
   if ('vlm' in config) return { name: 'vlm', model: null, kind: vlmWorker(vlmWorkerOptions(where, workerId, config.vlm, deps, config.maxAgeMs ?? null)) };
   if ('command' in config) {
     const [command, ...args] = config.command;
+    checkCommandFile(where, command!);
     return {
       name: 'command',
       model: null,

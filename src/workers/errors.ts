@@ -1,7 +1,8 @@
 /**
  * The workers context's own errors: a per-worker call (restart, setEnabled,
  * remove) naming a worker the supervisor does not have, a call on a closed
- * supervisor, and a module worker's module that cannot be used. Everything else it refuses carries the core's codes
+ * supervisor, a module worker's module that cannot be used, and a command
+ * worker's program that is not there. Everything else it refuses carries the core's codes
  * (src/supplier/errors.ts).
  */
 import { FrameSupplierError } from '../supplier/index.js';
@@ -23,5 +24,12 @@ export class SupervisorClosedError extends FrameSupplierError<'ERR_SUPERVISOR_CL
 export class WorkerModuleError extends FrameSupplierError<'ERR_WORKER_MODULE'> {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_WORKER_MODULE', message, options);
+  }
+}
+
+/** A `command` worker whose program, named by a path, does not exist or is not executable. */
+export class WorkerCommandError extends FrameSupplierError<'ERR_WORKER_COMMAND'> {
+  constructor(message: string) {
+    super('ERR_WORKER_COMMAND', message);
   }
 }

@@ -74,7 +74,7 @@ export {
   type WorkerHopFigures,
 } from './hop-ages.js';
 export type { HopFigures } from '../supplier/index.js';
-export { UnknownWorkerError, SupervisorClosedError, WorkerModuleError } from './errors.js';
+export { UnknownWorkerError, SupervisorClosedError, WorkerCommandError, WorkerModuleError } from './errors.js';
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
 export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
 export { moduleWorker, moduleThreadWorker } from './module-worker.js';
