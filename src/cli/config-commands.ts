@@ -1,11 +1,14 @@
 /**
  * CLI commands of the config file:
  *   config check FILE   validates FILE; prints a line on each motion-gated worker and each camera decoding keyframes only and each camera's summaries, and the resolved config as YAML, secrets masked (exit 0),
- *                       or ERR_CONFIG with every issue as `path: message (line N)` (exit 2)
+ *                       or ERR_CONFIG with every issue as `path: message (line N)` (exit 2),
+ *                       or, for a valid file, a line `framesupplier: CODE: message` for each file it names that `run`
+ *                       would not find (a worker's module or program, a model's files: src/pipeline's named-files.ts) (exit 2)
  *   config schema       prints the config file's JSON Schema, for editors
  */
 import { stringify } from 'yaml';
 import { configSchema, envOf, explainDecode, explainGates, explainSummaries, loadConfig, maskConfig } from '../config/index.js';
+import { namedFileProblems } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from '../internal/args.js';
 
@@ -17,6 +20,12 @@ export async function configCommand(args: string[]): Promise<number> {
       const [file, extra] = positionals;
       if (file === undefined || extra !== undefined) throw new InvalidArgumentError('config check takes one file: framesupplier config check config.yaml');
       const config = await loadConfig(file);
+      // Every one at once, each with the code `run` refuses it with.
+      const missing = namedFileProblems(config);
+      if (missing.length > 0) {
+        process.stderr.write(missing.map((problem) => `framesupplier: ${problem.code}: ${problem.message}\n`).join(''));
+        return 2;
+      }
       // What a motion-gated worker does is not obvious from its keys: one line each (ADR 0066).
       // So is the age decoding keyframes only adds (ADR 0070), and what a camera's summaries ask and where they are kept (ADR 0073).
       const gates = [...explainGates(config), ...explainDecode(config), ...explainSummaries(config)].map((line) => `# ${line}.\n`);

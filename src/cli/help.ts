@@ -202,7 +202,9 @@ const CONFIG = `usage: framesupplier config check FILE
 
   check FILE   validates a config file (docs/configuration.md): prints the resolved
                config, secrets masked, or every problem as path: message (line N),
-               and exits 2
+               and exits 2; then looks for the files it names that run needs (a
+               worker's module or program named by a path, an onnx model's files):
+               each missing one is a line with run's code, and exits 2
   schema       prints the config file's JSON Schema, for editors
   --help       this text
 `;

@@ -89,6 +89,7 @@ export { FrameMux, MuxReader, type FrameMuxOptions } from './frame-mux.js';
 // Module workers are a worker kind (src/workers); re-exported here, where library users met them first.
 export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from '../workers/index.js';
 export { attachResultsSink } from './sinks.js';
+export { namedFileProblems } from './named-files.js';
 export { PipelineError, SummaryError, type PipelineErrorCode, type SummaryErrorCode } from './errors.js';
 export type * from './config-types.js';
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';

@@ -1,10 +1,10 @@
 /**
- * The files a config names that must be there before it can run: a command
- * worker's program when a path names it, and a started onnx model's model and
- * class names files (a module worker's module is checked as it is loaded:
- * src/workers' moduleUrl). `run` refuses each where it builds the part (the
- * camera or shared worker, the system's start), with the code it would
- * otherwise fail on later.
+ * The files a config names that must be there before it can run: a module
+ * worker's module, a command worker's program when a path names it, and a
+ * started onnx model's model and class names files. `run` refuses each where
+ * it builds the part (the camera or shared worker, the system's start), with
+ * the code it would otherwise fail on later; `config check` asks
+ * namedFileProblems() for all of them at once, so the two agree.
  *
  * These are checks of this machine, not rules on the file (src/config has
  * those): the same file is valid on a machine that has the files. Each is a
@@ -13,8 +13,9 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { ModelLoadError } from '../models/index.js';
 import { findExecutable } from '../process/index.js';
-import { WorkerCommandError } from '../workers/index.js';
-import type { ModelConfig } from './config-types.js';
+import { FrameSupplierError } from '../supplier/index.js';
+import { moduleUrl, WorkerCommandError, WorkerModuleError } from '../workers/index.js';
+import type { ModelConfig, ResolvedConfig, SharedWorkerConfig, WorkerConfig } from './config-types.js';
 
 /**
  * A command worker's program, when the config names it by a path: ERR_WORKER_COMMAND if it does not exist or is
@@ -39,6 +40,36 @@ export function checkModelFiles(name: string, model: ModelConfig): void {
     if (path === undefined) continue;
     const why = unreadable(path);
     if (why !== null) throw new ModelLoadError(`model ${name}: the ${what} ${path} ${why} (models.${name}.${key})`);
+  }
+}
+
+/** Every such problem of a config, cameras' workers first, then shared workers, then models. */
+export function namedFileProblems(config: ResolvedConfig): FrameSupplierError[] {
+  const problems: FrameSupplierError[] = [];
+  const collect = (check: () => void): void => {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof FrameSupplierError)) throw error;
+      problems.push(error as FrameSupplierError);
+    }
+  };
+  for (const [id, camera] of Object.entries(config.cameras))
+    for (const worker of camera.workers) collect(() => checkWorkerFiles(`camera ${id}, worker ${worker.id}`, worker));
+  for (const [name, worker] of Object.entries(config.shared)) collect(() => checkWorkerFiles(`shared worker ${name}`, worker));
+  for (const [name, model] of Object.entries(config.models)) collect(() => checkModelFiles(name, model));
+  return problems;
+}
+
+function checkWorkerFiles(where: string, worker: WorkerConfig | SharedWorkerConfig): void {
+  if ('command' in worker) checkCommandFile(where, worker.command[0]!);
+  if (!('module' in worker)) return;
+  try {
+    moduleUrl(worker.module);
+  } catch (error) {
+    // The module's own message names the file; this says which worker names it.
+    if (error instanceof WorkerModuleError) throw new WorkerModuleError(`${where}: ${error.message}`, { cause: error });
+    throw error;
   }
 }
 

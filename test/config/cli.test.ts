@@ -118,6 +118,7 @@ describe('framesupplier config (the real command, as a child process)', { timeou
 
   it('config check FILE: exit 0, the resolved config as YAML, secrets masked, paths absolute', async () => {
     const file = join(dir, 'ok.yaml');
+    await writeFile(join(dir, 'counter.js'), 'export default () => null;\n');
     await writeFile(
       file,
       yaml(
@@ -169,6 +170,40 @@ describe('framesupplier config (the real command, as a child process)', { timeou
           '  cameras.entrance.workers[0].model: names no model (models is empty) (line 5)',
           '  cameras.entrance.workers[0].criticality: must be one of critical, high, normal, best-effort (line 5)',
           "  cameras.entrance.workers[1].thraed: unknown key; did you mean 'thread'? (line 6)",
+          '',
+        ].join('\n'),
+      );
+      return true;
+    });
+  });
+
+  it('config check FILE: a file the config names that run would not find is exit 2 with the code run refuses it with, every one (they printed valid)', async () => {
+    const file = join(dir, 'files.yaml');
+    await writeFile(join(dir, 'labels.txt'), 'person\n');
+    await writeFile(
+      file,
+      yaml(
+        'models:',
+        '  yolo: { handler: onnx, model: ./nope.onnx, classes: ./labels.txt }',
+        'cameras:',
+        '  door:',
+        '    source: lavfi:testsrc=size=64x48:rate=5',
+        '    workers:',
+        '      - { id: w, module: ./nonexistent.js }',
+        '      - { id: c, command: [./bin/notify, --fast] }',
+        '      - { id: p, command: [python3, notify.py] }',
+        '      - { id: y, model: yolo }',
+      ),
+    );
+    await assert.rejects(run(process.execPath, [cli, 'config', 'check', file]), (error: Failure) => {
+      assert.equal(error.code, 2);
+      assert.equal(error.stdout, '');
+      assert.equal(
+        error.stderr,
+        [
+          `framesupplier: ERR_WORKER_MODULE: camera door, worker w: module ${join(dir, 'nonexistent.js')} does not exist`,
+          `framesupplier: ERR_WORKER_COMMAND: camera door, worker c: ${join(dir, 'bin', 'notify')} does not exist`,
+          `framesupplier: ERR_MODEL_LOAD: model yolo: the model file ${join(dir, 'nope.onnx')} does not exist (models.yolo.model)`,
           '',
         ].join('\n'),
       );

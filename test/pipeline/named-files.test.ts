@@ -1,10 +1,11 @@
 /**
- * The files a config names, checked before anything runs (src/pipeline/named-files.ts), with the codes the
- * parts would otherwise fail on later:
+ * The files a config names, checked before anything runs (src/pipeline/named-files.ts): what `config check`
+ * lists and `run` refuses, with the codes `run` refuses them with.
  * - an onnx model whose model or class names file is not there: start() rejects with ERR_MODEL_LOAD naming the
  *   file, having started nothing (its model server used to fail at every restart, forever);
  * - a command worker whose program a path names and is not there, or not executable: ERR_WORKER_COMMAND (its
- *   worker used to crash at every restart); a bare name is left to PATH.
+ *   worker used to crash at every restart); a bare name is left to PATH;
+ * - namedFileProblems() lists every one of a config, each with its worker or model.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem } from '../../src/pipeline/index.js';
+import { namedFileProblems, VisionSystem } from '../../src/pipeline/index.js';
 import { resolvedConfig } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), `fs-named-files-${process.pid}-`));
@@ -66,5 +67,46 @@ describe('files a config names, checked before anything runs', { timeout: 30_000
       new RegExp(`camera a, worker c: ${join(dir, 'gone.sh')} does not exist`),
     );
     await refusedAtStart({ cameras: { a: { source, workers: [{ id: 'c', command: [notExecutable] }] } } }, 'ERR_WORKER_COMMAND', /plain\.sh is not executable/);
+  });
+
+  it('namedFileProblems(): every file that is not there, with its worker or model and the code run refuses it with; none when all are there', () => {
+    const missing = resolvedConfig({
+      models: { yolo: { handler: 'onnx', model: join(dir, 'nope.onnx') }, fine: { handler: 'onnx', model, classes: labels }, mock: { handler: 'mock' } },
+      cameras: {
+        a: {
+          source,
+          workers: [
+            { id: 'm', module: join(dir, 'gone.js') },
+            { id: 't', module: join(dir, 'gone-too.js'), thread: true },
+            { id: 'c', command: [join(dir, 'gone.sh'), '--flag'] },
+            { id: 'p', command: ['a-program-on-some-path', 'x.py'] },
+            { id: 'b', module: 'builtin:motion' },
+            { id: 'y', model: 'yolo' },
+          ],
+        },
+      },
+    });
+    assert.deepEqual(
+      namedFileProblems(missing).map((e) => `${e.code}: ${e.message}`),
+      [
+        `ERR_WORKER_MODULE: camera a, worker m: module ${join(dir, 'gone.js')} does not exist`,
+        `ERR_WORKER_MODULE: camera a, worker t: module ${join(dir, 'gone-too.js')} does not exist`,
+        `ERR_WORKER_COMMAND: camera a, worker c: ${join(dir, 'gone.sh')} does not exist`,
+        `ERR_MODEL_LOAD: model yolo: the model file ${join(dir, 'nope.onnx')} does not exist (models.yolo.model)`,
+      ],
+    );
+    const present = resolvedConfig({
+      models: { yolo: { handler: 'onnx', model, classes: labels } },
+      cameras: {
+        a: {
+          source,
+          workers: [
+            { id: 'c', command: [script] },
+            { id: 'y', model: 'yolo' },
+          ],
+        },
+      },
+    });
+    assert.deepEqual(namedFileProblems(present), []);
   });
 });
