@@ -55,7 +55,8 @@ describe('a dry run of adding a camera predicts what the model gives each camera
     const ready = Promise.all([nextResults(system, 'a', 'detect', 20), nextResults(system, 'b', 'detect', 20)]);
     await system.start();
     await ready;
-    server = new HttpServer({ system, token: TOKEN, port: 0, logger: createLogger({ level: 'silent' }) });
+    // Its cameras are test patterns (lavfi:), which the API takes only with allowExec (ADR 0098).
+    server = new HttpServer({ system, token: TOKEN, port: 0, allowExec: true, logger: createLogger({ level: 'silent' }) });
     await server.start();
     base = `http://127.0.0.1:${server.port}`;
   });
