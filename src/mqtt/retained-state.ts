@@ -267,6 +267,8 @@ export class RetainedState {
     const workers = own.map((w) => w.id);
     const tracked = own.some((w) => w.tracksObjects);
     const expireAfter = cameraBudgetsS(profiles, this.#o.eventWorkers ?? null);
+    const held = this.#cameraTopics.get(camera);
+    const fresh = new Set<string>();
     for (const [topic, payload] of cameraDiscovery(camera, {
       prefix,
       node: this.#o.node,
@@ -282,11 +284,21 @@ export class RetainedState {
       cascades: own.flatMap((w) => (w.cropsOf === undefined ? [] : [{ worker: w.id, of: w.cropsOf }])),
       summaries: this.#o.system.summaries.available(camera),
     })) {
-      this.#cameraTopics.get(camera)?.add(topic);
+      fresh.add(topic);
+      held?.add(topic);
       const changed = this.#discovery.get(topic) !== payload;
       this.#discovery.set(topic, payload);
       this.#toClear.delete(topic);
       if (changed) this.#o.outlet.publish(topic, payload, 1, true);
+    }
+    // A config the camera had before it was replaced or its areas changed (forgetCamera keeps them, so that Home
+    // Assistant's entities do not flap) but no longer has: a worker, zone or line gone. Cleared, or Home Assistant
+    // keeps the entity for good, and every birth message would bring it back.
+    for (const topic of [...(held ?? [])]) {
+      if (fresh.has(topic) || !this.#discovery.has(topic)) continue;
+      this.#discovery.delete(topic);
+      held!.delete(topic);
+      if (!this.#o.outlet.publish(topic, '', 1, true)) this.#toClear.add(topic);
     }
   }
 

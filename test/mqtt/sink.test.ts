@@ -409,6 +409,43 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     setPersons(0);
   });
 
+  it('clears the discovery of what a camera no longer has once replaced or its areas changed: a worker, a zone', async () => {
+    const config = (object: string, component = 'binary_sensor') => `homeassistant/${component}/${CLIENT_ID}/${object}/config`;
+    let from = recorder.messages.length;
+    await system.cameras.setAreas(A, {
+      zones: {
+        porch: {
+          polygon: [
+            [0, 0],
+            [0.5, 0],
+            [0.5, 0.5],
+          ],
+        },
+      },
+    });
+    await recorder.waitFor((x) => x.topic === config(`${A}_porch_person_occupancy`) && x.payload.length > 0, 'the zone', { from });
+    from = recorder.messages.length;
+    await system.cameras.setAreas(A, {});
+    await recorder.waitFor((x) => x.topic === config(`${A}_porch_person_occupancy`) && x.payload === '', 'the zone cleared', { from });
+    from = recorder.messages.length;
+    await system.cameras.replace(B, { source: vtest(), capture, workers: [{ id: 'still', module: 'builtin:motion' }] });
+    await recorder.waitFor((x) => x.topic === config(`${B}_still_enabled`, 'switch') && x.payload.length > 0, "the new worker's switch", { from });
+    for (const gone of [config(`${B}_motion_enabled`, 'switch'), config(`${B}_motion_restart`, 'button')])
+      await recorder.waitFor((x) => x.topic === gone && x.payload === '', `${gone} cleared`, { from });
+    // What stays is not cleared (no entity flaps): the camera's own sensors.
+    assert.ok(!recorder.messages.slice(from).some((x) => x.topic === config(`${B}_person_occupancy`) && x.payload === ''));
+    // Home Assistant's birth message brings back what there is, not what was.
+    from = recorder.messages.length;
+    await recorder.client.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await recorder.waitFor((x) => x.topic === config(`${B}_still_enabled`, 'switch') && x.payload.length > 0, 'discovery again', { from });
+    assert.ok(!recorder.messages.slice(from).some((x) => x.topic === config(`${B}_motion_enabled`, 'switch') && x.payload.length > 0));
+    // B as it was, for the removal below.
+    from = recorder.messages.length;
+    await system.cameras.replace(B, { source: vtest(), capture, workers: [{ id: 'motion', module: 'builtin:motion' }] });
+    await recorder.waitFor((x) => x.topic === config(`${B}_still_enabled`, 'switch') && x.payload === '', 'the switch cleared again', { from });
+    await recorder.waitFor((x) => x.topic === `${PREFIX}/${B}/motion/state` && x.payload.length > 0, "motion's state again", { from });
+  });
+
   it("removes a camera's discovery and retained topics when the camera is removed", async () => {
     const from = recorder.messages.length;
     await system.cameras.remove(B);
