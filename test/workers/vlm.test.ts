@@ -677,7 +677,7 @@ describe('vlm triggers and refusals', { timeout: 120_000 }, () => {
 
   it('from the network, a vlm apiKeyEnv is held to the reference rule: a variable the file does not reference is refused', () => {
     const entry = (name: string) => ({
-      source: 'lavfi:testsrc',
+      source: 'rtsp://cam.local/s',
       workers: [{ id: 'v', vlm: { api: 'openai', url: 'http://x.example/v1', model: 'm', prompt: 'p', apiKeyEnv: name } }],
     });
     const policy = { allowExec: false, references: { names: ['VLM_KEY'], prefixes: ['CAM_'] } };
