@@ -28,6 +28,12 @@ import type { MqttConfig } from '../config/index.js';
 import { MqttError } from './errors.js';
 import { warmPacketLengths } from './packet-lengths.js';
 
+/**
+ * The largest packet this client takes. It subscribes to commands (at most 32 bytes), summary requests (256) and
+ * Home Assistant's status: a few hundred bytes with their topic and properties; the rest is room.
+ */
+const MAX_INBOUND_PACKET_BYTES = 16 * 1024;
+
 /** How long close() waits for `stopped` to reach the broker. */
 export const CLOSE_FLUSH_MS = 3_000;
 /** Bytes waiting in the socket past which results wait (latest-only) for it to drain. */
@@ -225,6 +231,9 @@ export class BrokerConnection implements AsyncDisposable {
       reconnectPeriod: 0, // backoff is ours: a fresh client per attempt
       clean: true,
       protocolVersion: config.protocolVersion === 4 ? 4 : 5,
+      // MQTT 5: the broker drops a larger message for this client instead of delivering it whole (up to its own
+      // limit, 256 MB for mosquitto) before the command's size check. 3.1.1 has no way to say it.
+      ...(config.protocolVersion === 4 ? {} : { properties: { maximumPacketSize: MAX_INBOUND_PACKET_BYTES } }),
       queueQoSZero: false,
       resubscribe: false,
       will: { topic: this.#availableTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
