@@ -196,8 +196,17 @@ export function parseSummaryRequest(payload: Uint8Array): Record<string, unknown
   }
 }
 
-/** Untrusted text for a log line: control characters escaped, at most 200 characters. */
+/**
+ * Untrusted text for a log line: control characters (and the line and paragraph separators) escaped as \uXXXX, at
+ * most 200 characters. Quotes and backslashes stay as they came: a JSON log line escapes them itself, once.
+ */
 function printable(text: string): string {
   const cut = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-  return JSON.stringify(cut).slice(1, -1);
+  let out = '';
+  for (const c of cut) {
+    const code = c.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+    out += control ? `\\u${code.toString(16).padStart(4, '0')}` : c;
+  }
+  return out;
 }

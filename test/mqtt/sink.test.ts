@@ -318,7 +318,7 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
 
   it('ignores malformed commands and unknown targets with a log line each, and keeps running', async () => {
     const rejected = sink.stats().commands.rejected;
-    await recorder.client.publishAsync(`${PREFIX}/${A}/motion/set`, 'DANCE', { qos: 1 });
+    await recorder.client.publishAsync(`${PREFIX}/${A}/motion/set`, '"DANCE"\n', { qos: 1 });
     await recorder.client.publishAsync(`${PREFIX}/${A}/motion/set`, Buffer.from([0xff, 0xfe, 0x00]), { qos: 1 });
     await recorder.client.publishAsync(`${PREFIX}/${A}/motion/set`, 'ON'.repeat(100), { qos: 1 });
     await recorder.client.publishAsync(`${PREFIX}/${A}/nosuch/set`, 'OFF', { qos: 1 });
@@ -334,6 +334,11 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     const lines = logLines().filter((l) => typeof l.code === 'string' && String(l.msg).startsWith('mqtt: ignored'));
     const codes = lines.map((l) => l.code);
     assert.equal(codes.filter((c) => c === 'ERR_MQTT_BAD_COMMAND').length, 4, JSON.stringify(lines));
+    // The payload as it came, its control characters escaped once, its quotes left to the JSON line.
+    assert.ok(
+      lines.some((l) => l.payload === '"DANCE"\\u000a'),
+      JSON.stringify(lines.map((l) => l.payload)),
+    );
     assert.ok(codes.includes('ERR_UNKNOWN_WORKER'));
     assert.ok(codes.includes('ERR_UNKNOWN_CAMERA'));
     assert.equal(system.stats().cameras[A]!.workers.motion!.enabled, true);
