@@ -8,10 +8,11 @@
  * decompressed once into the temporary directory, since ffmpeg cannot read
  * a gzipped AVI.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { makeDirectories } from '../internal/directories.js';
 
 export const DEBIAN_VTEST = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 /** An environment variable that names the sample clip, overriding the Debian one. */
@@ -32,7 +33,7 @@ function gunzipped(path: string): string | null {
   const out = join(dir, basename(path, '.gz'));
   if (existsSync(out)) return out;
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
     const partial = `${out}.${process.pid}.partial`;
     writeFileSync(partial, gunzipSync(readFileSync(path)));
     renameSync(partial, out);

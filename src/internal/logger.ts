@@ -8,10 +8,11 @@
  * Nothing secret is logged by construction: callers log ids and the capture's
  * masked source display, never a configuration's source URL, env or token.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
+import { makeDirectories } from './directories.js';
 import type PinoPretty from 'pino-pretty';
 import { InvalidArgumentError } from './errors.js';
 
@@ -73,7 +74,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 function openLogFile(path: string): number {
   let fd: number | undefined;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirectories(dirname(path));
     fd = openSync(path, 'a', 0o600);
     writeSync(fd, new Uint8Array(0));
     return fd;

@@ -12,9 +12,10 @@
  * linked into place, which fails for the second, who reads the first's.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { makeDirectories } from './directories.js';
 import { FrameSupplierError } from './errors.js';
 import { isId } from './ids.js';
 
@@ -41,47 +42,14 @@ export function ensureStateDir(env: NodeJS.ProcessEnv = process.env): string {
  * A directory of the state directory's (the state directory itself, or the
  * one a token file is in), made if missing, 0700. Every part that writes
  * state makes its directory here, so a bad path is one ERR_STATE_DIR.
- *
- * Made one level at a time rather than with mkdirSync's `recursive`: Node's
- * loops forever where mkdir of a missing child says ENOENT under a parent
- * that exists (/proc/nope), a spinning core that ignores SIGTERM.
  */
 export function makeStateDir(dir: string): string {
-  const fail = (why: string): StateDirError =>
-    new StateDirError(`the state directory ${dir} cannot be made (${why}): set FRAMESUPPLIER_STATE_DIR to a writable directory`);
-  // The missing levels, deepest first, up to the first that exists (which must be a directory).
-  const missing: string[] = [];
-  for (let at = resolve(dir); ; at = dirname(at)) {
-    let stats;
-    try {
-      stats = statSync(at);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fail((error as Error).message);
-      missing.push(at);
-      if (dirname(at) === at) break;
-      continue;
-    }
-    if (!stats.isDirectory()) throw fail(`${at} is not a directory`);
-    break;
-  }
-  for (const at of missing.reverse()) {
-    try {
-      mkdirSync(at, { mode: 0o700 });
-    } catch (error) {
-      // Another process made it meanwhile: as good as made here.
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && isDirectory(at)) continue;
-      throw fail((error as Error).message);
-    }
+  try {
+    makeDirectories(dir, 0o700);
+  } catch (error) {
+    throw new StateDirError(`the state directory ${dir} cannot be made (${(error as Error).message}): set FRAMESUPPLIER_STATE_DIR to a writable directory`);
   }
   return dir;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 const ID_FILE = 'instance-id';

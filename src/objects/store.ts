@@ -23,9 +23,10 @@
  * write that fails later (disk full) throws the same from record(), and the
  * caller logs it: losing one event's row takes nothing else down.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { makeDirectories } from '../internal/directories.js';
 import { importSqlite } from '../internal/sqlite.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { TrackedEvent, TrackedObject } from './camera-objects.js';
@@ -182,8 +183,8 @@ export class EventStore {
 
   async #open(): Promise<void> {
     try {
-      await mkdir(dirname(this.database), { recursive: true });
-      await mkdir(this.snapshots, { recursive: true });
+      makeDirectories(dirname(this.database));
+      makeDirectories(this.snapshots);
       // loaded here, not at import: only a system that stores events pays for it (without Node 22's experimental warning)
       const { DatabaseSync } = await importSqlite();
       const db = new DatabaseSync(this.database);

@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../internal/logger.js';
+import { makeDirectories } from '../internal/directories.js';
 import type { ResolvedConfig } from './config-types.js';
 import type { EventOf, EventsOptions, SystemEvent, SystemEventType, SystemState } from './events.js';
 import { ModelDirectoryScan } from './model-scan.js';
@@ -146,7 +147,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       if (this.#ownRuntimeDir) mkdirSync(core.runtimeDir, { mode: 0o700 });
       // A frame-store directory the system makes is one it removes (once empty) at close.
       if (!existsSync(core.shmDir)) {
-        mkdirSync(core.shmDir, { recursive: true, mode: 0o700 });
+        makeDirectories(core.shmDir, 0o700);
         this.#ownShmDir = true;
       }
       for (const [id, config] of Object.entries(core.config.cameras)) {

@@ -11,7 +11,6 @@ import {
   fchmodSync,
   fchownSync,
   fstatSync,
-  mkdirSync,
   openSync,
   renameSync,
   rmdirSync,
@@ -20,6 +19,7 @@ import {
   writevSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeDirectories } from '../internal/directories.js';
 import { IpcError } from '../internal/ipc-errors.js';
 import { HEADER_BYTES, MAGIC, readFully, SLOT_HEADER_BYTES, storeFileBytes, storeGeometry, VERSION, type Geometry } from './frame-layout.js';
 import { storeMapper, type StoreMapper } from './mapped-reader.js';
@@ -151,7 +151,7 @@ export function createStore(path: string, dir: string, name: string, slots: numb
     // Under a name no camera can have (ids never start with "."), renamed into place whole:
     // readers never see it half made, and one still reading the old file keeps it.
     for (let attempt = 0; fd === null; attempt++) {
-      if (mkdirSync(dir, { recursive: true, mode: group === undefined ? 0o700 : 0o750 }) !== undefined) createdDirs.add(resolve(dir));
+      if (makeDirectories(dir, group === undefined ? 0o700 : 0o750) !== undefined) createdDirs.add(resolve(dir));
       temporary = join(dir, `.${name}.${process.pid}.${temporaries++}.tmp`);
       try {
         fd = openSync(temporary, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
