@@ -24,6 +24,7 @@
  */
 import { classifySource } from '../internal/source-kind.js';
 import { referencesIn } from './env.js';
+import { streamEntrySource } from './schema.js';
 
 export interface ReferencePolicy {
   /** Variables that may be referenced: the config file's own references. */
@@ -81,10 +82,7 @@ function filterGraphSource(entry: object): string | null {
   if (isGraph((entry as { source?: unknown }).source)) return 'source';
   const streams = (entry as { streams?: unknown }).streams;
   if (streams === null || typeof streams !== 'object') return null;
-  for (const [name, stream] of Object.entries(streams as Record<string, unknown>)) {
-    const source: unknown = stream !== null && typeof stream === 'object' ? (stream as { source?: unknown }).source : stream;
-    if (isGraph(source)) return `streams.${name}`;
-  }
+  for (const [name, stream] of Object.entries(streams as Record<string, unknown>)) if (isGraph(streamEntrySource(stream))) return `streams.${name}`;
   return null;
 }
 

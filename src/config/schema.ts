@@ -1092,6 +1092,10 @@ const httpSection = { http: Type.Optional(HttpSchema) };
 /** The camera's main stream's name: its `source`. */
 export const MAIN_STREAM = 'main';
 
+/** A stream entry's source as written (the entry itself, a URL, or its `source`), read before or without the schema's check. */
+export const streamEntrySource = (stream: unknown): unknown =>
+  typeof stream === 'string' ? stream : isPlainObject(stream) && Object.hasOwn(stream, 'source') ? stream.source : undefined;
+
 /** A further stream of a camera (ADR 0053): the same scene at another size, an IP camera's substream. */
 export const StreamSchema = annotate(
   Type.Union([

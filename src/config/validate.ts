@@ -18,7 +18,19 @@ import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
 import { answerSchemaProblem } from '../internal/answer-schema.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { BUILTIN_MODULES, CHOOSE, fileSchema, HINT, isPlainObject, KIND_NAME, MAIN_STREAM, type Config, type SchemaNode, type Segment } from './schema.js';
+import {
+  BUILTIN_MODULES,
+  CHOOSE,
+  fileSchema,
+  HINT,
+  isPlainObject,
+  KIND_NAME,
+  MAIN_STREAM,
+  streamEntrySource,
+  type Config,
+  type SchemaNode,
+  type Segment,
+} from './schema.js';
 import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.js';
 import { cascadeIssues } from './cascades.js';
 import { clusterIssues } from './cluster.js';
@@ -486,7 +498,7 @@ function streamIssues(camera: unknown, at: readonly Segment[], inheritedDecoder:
   }
   const sizes: { name: string; width: number; height: number }[] = [];
   for (const [name, stream] of streams) {
-    const source = typeof stream === 'string' ? stream : field(stream, 'source');
+    const source = streamEntrySource(stream);
     if (name === MAIN_STREAM && source !== undefined) {
       out.push({ path: [...at, 'streams', name], message: "main is the camera's source: list it only to declare its width and height", anchor: 'value' });
     } else if (name !== MAIN_STREAM && typeof source === 'string') {
@@ -552,8 +564,7 @@ function nativeDecoderIssues(camera: unknown, at: readonly Segment[], inherited:
       anchor: 'value',
     });
   const sources: [readonly Segment[], unknown][] = [[[...at, 'source'], field(camera, 'source')]];
-  for (const [name, stream] of entries(field(camera, 'streams')))
-    if (name !== MAIN_STREAM) sources.push([[...at, 'streams', name], typeof stream === 'string' ? stream : field(stream, 'source')]);
+  for (const [name, stream] of entries(field(camera, 'streams'))) if (name !== MAIN_STREAM) sources.push([[...at, 'streams', name], streamEntrySource(stream)]);
   for (const [path, source] of sources) {
     if (typeof source !== 'string' || source.length === 0) continue;
     const kind = classifySource(source);
