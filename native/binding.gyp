@@ -1,6 +1,7 @@
 {
   # The decoder links the system's libav* (found by pkg-config); the shared-memory
-  # mapper (with peerCredentials, peercred.c) needs only libc. Where libav's headers are missing, only the mapper is
+  # mapper (with peerCredentials, peercred.c, and the motion detector's passes, motion.c; -ffp-contract=off keeps
+  # their arithmetic that of the JavaScript's) needs only libc. Where libav's headers are missing, only the mapper is
   # built (with_decoder=0), so one missing library never costs the other addon.
   "variables": {
     "with_decoder%": "<!(pkg-config --exists libavformat libavcodec libswscale libavutil && echo 1 || echo 0)"
@@ -8,9 +9,9 @@
   "targets": [
     {
       "target_name": "framesupplier_shm",
-      "sources": ["shm_map.c", "sigbus_guard.c", "peercred.c"],
+      "sources": ["shm_map.c", "sigbus_guard.c", "peercred.c", "motion.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lpthread"]
     }
   ],

@@ -340,6 +340,8 @@ static napi_value fault_count(napi_env env, napi_callback_info info) {
 
 /* peercred.c: a Unix socket's peer credentials (SO_PEERCRED), exported by this addon too. */
 napi_value peer_credentials(napi_env env, napi_callback_info info);
+/* motion.c: the motion detector's passes over its working picture, exported by this addon too (ADR 0099). */
+void motion_exports(napi_env env, napi_value exports);
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
@@ -353,5 +355,6 @@ NAPI_MODULE_INIT() {
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
+  motion_exports(env, exports);
   return exports;
 }

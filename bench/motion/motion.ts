@@ -8,7 +8,10 @@
  * (src/pipeline/camera-motion.ts), for information. Each frame is timed
  * alone (performance.now) and the whole run by the process's CPU time;
  * 2 000 frames after 100 of warm-up. The budget is 0.3 ms a frame at 10 fps
- * for the 640×360 input.
+ * for the 640×360 input. Each case runs twice: with the detector's passes in C
+ * (the framesupplier_shm addon, as shipped: `passes: "c"`) and in JavaScript
+ * (where the addon does not load: `passes: "javascript"`), the same answers
+ * (test/motion/reference.test.ts), so the lines say what the C saves.
  */
 import { spawnSync } from 'node:child_process';
 import { findSampleMedia } from '../../src/capture/sample-media.js';
@@ -31,7 +34,12 @@ function frames(clip: string, width = WIDTH, height = HEIGHT): Uint8Array[] {
 }
 
 function measure(name: string, clip: readonly Uint8Array[], width = WIDTH, height = HEIGHT): void {
-  const detector = new MotionDetector();
+  for (const native of [true, false]) measureWith(native, name, clip, width, height);
+}
+
+function measureWith(native: boolean, name: string, clip: readonly Uint8Array[], width: number, height: number): void {
+  const detector = new MotionDetector({ native });
+  if (native && !detector.native) log('MOTION: the C passes do not load here; both lines are the JavaScript passes');
   const warm = 100;
   const count = 2_000;
   for (let i = 0; i < warm; i++) detector.detect({ luma: clip[i % clip.length]!, width, height });
@@ -54,6 +62,7 @@ function measure(name: string, clip: readonly Uint8Array[], width = WIDTH, heigh
     workload: 'MOTION',
     case: name,
     input: `${width}x${height}`,
+    passes: detector.native ? 'c' : 'javascript',
     frames: count,
     motion_frames_share: round(moving / count),
     regions_per_frame: round(regions / count),

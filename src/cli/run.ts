@@ -19,10 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App, type AppHttpOptions } from '../app/index.js';
 import { DEBIAN_VTEST, findSampleMedia, nativeDecoderUnavailable } from '../capture/index.js';
-import { builtInExampleConfig, envOf, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
+import { builtInExampleConfig, cameraMeasuresMotion, envOf, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
 import { instanceId } from '../internal/state-dir.js';
+import { motionPassesUnavailable } from '../motion/index.js';
 import { frameMappingUnavailable } from '../shm/index.js';
 import type { ResolvedConfig } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
@@ -146,7 +147,8 @@ export async function runCommand(args: string[]): Promise<number> {
 
 /**
  * Said once at warn, with why and what to install, when an addon does not load:
- * the decoder for cameras that could use it, the mapper for started models.
+ * the decoder for cameras that could use it, the mapper for started models,
+ * motion's C passes for cameras that measure motion.
  */
 function warnWithoutAddons(log: Logger, config: ResolvedConfig): void {
   const decoding = Object.values(config.cameras).some((camera) => camera.capture.decoder !== 'ffmpeg');
@@ -155,6 +157,9 @@ function warnWithoutAddons(log: Logger, config: ResolvedConfig): void {
   const serving = Object.values(config.models).some((model) => 'handler' in model);
   const mapper = serving ? frameMappingUnavailable() : null;
   if (mapper !== null) log.warn({ addon: 'framesupplier_shm' }, `model servers read copied frames: ${mapper}`);
+  const measuring = Object.values(config.cameras).some(cameraMeasuresMotion);
+  const motion = measuring ? motionPassesUnavailable() : null;
+  if (motion !== null) log.warn({ addon: 'framesupplier_shm' }, `motion runs its JavaScript passes (the same answers, several times the CPU): ${motion}`);
 }
 
 /**

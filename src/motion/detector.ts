@@ -1,4 +1,6 @@
 /**
+ * Long file: each pass over the pixels in JavaScript beside its call of the C one (native.ts), the fallback and the check of the other; one detector's state in one class.
+ *
  * Motion: where something moved in a camera's picture, cheaply enough to run
  * on every frame of the smallest stream a camera has, so that a detector need
  * only run where and when something moves.
@@ -31,7 +33,8 @@
  */
 import type { Box, Polygon } from '../objects/index.js';
 import { MotionError } from './errors.js';
-import { movingRegions } from './regions.js';
+import { motionPasses, type MotionPasses } from './native.js';
+import { mergeOverlapping, movingRegions } from './regions.js';
 import { ToneMap } from './tone-map.js';
 import { BLUR, blurInto, sample, Work } from './work.js';
 
@@ -56,6 +59,11 @@ export interface MotionDetectorOptions {
    * recheck watches it from then. Default 20 (2 s at 10 fps).
    */
   readonly absorbAfterFrames?: number;
+  /**
+   * Whether the passes over the pixels run in C (the framesupplier_shm addon) where it loads. Default true; false
+   * runs them in JavaScript: the same answers, at several times the cost (ADR 0099).
+   */
+  readonly native?: boolean;
 }
 
 export interface LumaPlane {
@@ -140,9 +148,22 @@ export class MotionDetector {
   /** How many pixels the residual's histogram holds. */
   #residualCounted = 0;
   readonly #toneMap = new ToneMap();
+  /** The C passes, or null: the JavaScript ones. */
+  readonly #passes: MotionPasses | null;
+  /** What the C threshold pass answers besides its count: moved pixels, first and last row with motion. */
+  readonly #out = new Int32Array(3);
 
   constructor(options: MotionDetectorOptions = {}) {
     this.#o = resolve(options);
+    if (options.native !== undefined && typeof options.native !== 'boolean') {
+      throw new MotionError('ERR_MOTION_OPTIONS', `motion: native must be true or false (got ${String(options.native)})`);
+    }
+    this.#passes = options.native === false ? null : motionPasses();
+  }
+
+  /** Whether the passes over the pixels run in C (false: in JavaScript, where the addon does not load or was not asked for). */
+  get native(): boolean {
+    return this.#passes !== null;
   }
 
   /** Forgets the background: the next frame starts it again (a camera restarted, its stream switched). */
@@ -163,15 +184,17 @@ export class MotionDetector {
     }
     let g = this.#work;
     if (g === null || g.inWidth !== plane.width || g.inHeight !== plane.height || g.stride !== stride) {
-      g = new Work(plane.width, plane.height, stride, this.#o.workWidth, this.#o.masks);
+      g = new Work(plane.width, plane.height, stride, this.#o.workWidth, this.#o.masks, this.#o.minRegionShare, this.#toneMap.histograms, this.#passes);
       this.#work = g;
       this.#noise = 0;
-      sample(plane.luma, g);
-      blurInto(g.background, g);
+      if (g.handle !== null) this.#passes!.motionStart(g.handle, plane.luma, g.background);
+      else {
+        sample(plane.luma, g);
+        blurInto(g.background, g);
+      }
       return { state: 'warming', share: 0, regions: [], lightChange: 0, threshold: this.#o.minThreshold, noise: 0 };
     }
-    sample(plane.luma, g);
-    this.#compare(g);
+    this.#compare(g, plane.luma);
     const lightChange = this.#toneMap.fit(g.background);
     // The background moved through the tone map: the changes (and the noise) are measured again against it.
     if (this.#toneMap.shifted) this.#recompare(g);
@@ -186,7 +209,8 @@ export class MotionDetector {
     this.#bars[1] = threshold;
     const changed = this.#threshold(g);
     if (g.unmasked > 0 && changed / g.unmasked > this.#o.wholePictureShare) {
-      blurInto(g.background, g);
+      if (g.handle !== null) this.#passes!.motionBlur(g.handle, g.background);
+      else blurInto(g.background, g);
       g.movingFor.fill(0);
       g.movingRows.fill(0);
       this.#noise = 0;
@@ -202,7 +226,7 @@ export class MotionDetector {
     if (movedCount > 0) {
       grownFrom = Math.max(0, this.#movedFrom - 1);
       grownTo = Math.min(g.h - 1, this.#movedTo + 1);
-      regions = movingRegions(g, g.w, g.h, grownFrom, grownTo, this.#o.minRegionShare);
+      regions = this.#regions(g, grownFrom, grownTo);
     }
     this.#learn(g, grownFrom, grownTo);
     return {
@@ -216,11 +240,16 @@ export class MotionDetector {
   }
 
   /**
-   * The working picture compared with the background, then every other unmasked pixel into the tone map's
-   * histograms and every third one's change into the noise's. Small loops, each over few arrays: the compiler keeps
-   * their values in registers.
+   * The input read at the working size and compared with the background, then every other unmasked pixel into the
+   * tone map's histograms and every third one's change into the noise's. Small loops, each over few arrays: the
+   * compiler keeps their values in registers.
    */
-  #compare(g: Work): void {
+  #compare(g: Work, luma: Uint8Array): void {
+    if (g.handle !== null) {
+      this.#residualCounted = this.#passes!.motionCompare(g.handle, luma, g.background, g.next, this.#o.backgroundRate, this.#o.minThreshold);
+      return;
+    }
+    sample(luma, g);
     this.#changes(g);
     this.#toneBins(g);
     this.#residuals(g);
@@ -310,6 +339,10 @@ export class MotionDetector {
 
   /** The changes, the next background and the noise's histogram again, against a background the tone map moved. */
   #recompare(g: Work): void {
+    if (g.handle !== null) {
+      this.#residualCounted = this.#passes!.motionRecompare(g.handle, g.background, g.next, this.#o.backgroundRate, this.#o.minThreshold);
+      return;
+    }
     this.#changes(g);
     this.#residuals(g);
   }
@@ -336,9 +369,17 @@ export class MotionDetector {
    * cleared if an earlier frame left any.
    */
   #threshold(g: Work): number {
-    const { w, h, masked, diff, rowChanged, moved, movedRows } = g;
     const usual = this.#bars[0]!;
     const threshold = this.#bars[1]!;
+    if (g.handle !== null) {
+      const out = this.#out;
+      const over = this.#passes!.motionThreshold(g.handle, usual, threshold, out);
+      this.#movedCount = out[0]!;
+      this.#movedFrom = out[1]!;
+      this.#movedTo = out[2]!;
+      return over;
+    }
+    const { w, h, masked, diff, rowChanged, moved, movedRows } = g;
     let changed = 0;
     let count = 0;
     let from = h;
@@ -387,6 +428,13 @@ export class MotionDetector {
    * the rows without any have their counts of frames cleared (once: movingRows says which may be non-zero).
    */
   #learn(g: Work, from: number, to: number): void {
+    if (g.handle !== null) {
+      this.#passes!.motionLearn(g.handle, g.background, g.next, from, to, this.#o.backgroundRate / 10, this.#o.absorbAfterFrames);
+      const bg = g.background;
+      g.background = g.next;
+      g.next = bg;
+      return;
+    }
     const { w, h, background: bg, next, diff, grown, movingFor, movingRows } = g;
     const slow = this.#o.backgroundRate / 10;
     const absorb = this.#o.absorbAfterFrames;
@@ -410,6 +458,19 @@ export class MotionDetector {
     }
     g.background = next;
     g.next = bg;
+  }
+
+  /** The moving regions on rows from to to (regions.ts), grown and labelled by the C passes where they run. */
+  #regions(g: Work, from: number, to: number): Box[] {
+    if (g.handle === null || g.boxes === null) return movingRegions(g, g.w, g.h, from, to, this.#o.minRegionShare);
+    const count = this.#passes!.motionRegions(g.handle, from, to, g.minPixels);
+    const { boxes, w, h } = g;
+    const found: [number, number, number, number][] = [];
+    for (let k = 0; k < count; k++) {
+      const o = 4 * k;
+      found.push([boxes[o]! / w, boxes[o + 1]! / h, (boxes[o + 2]! + 1) / w, (boxes[o + 3]! + 1) / h]);
+    }
+    return mergeOverlapping(found);
   }
 }
 

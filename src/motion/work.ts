@@ -5,6 +5,7 @@
  * size; the detector (detector.ts) compares, thresholds and learns in it.
  */
 import { pointInPolygon, type Polygon } from '../objects/index.js';
+import type { MotionHandle, MotionPasses } from './native.js';
 import { LITTLE_ENDIAN } from './regions.js';
 
 /**
@@ -70,8 +71,25 @@ export class Work {
   readonly movingRows: Uint8Array;
   /** The residual's sizes (0–255) on every third unmasked pixel, in two histograms of 256 (#residuals()). */
   readonly residual: Uint32Array;
+  /** The least moved pixels a region holds to be kept. */
+  readonly minPixels: number;
+  /**
+   * With the C passes: their handle on these buffers, and where they write the regions found (first and last column
+   * and row, four to a region; room for as many as the picture can hold of minPixels each). Else null.
+   */
+  readonly handle: MotionHandle | null;
+  readonly boxes: Int32Array | null;
 
-  constructor(width: number, height: number, stride: number, workWidth: number, masks: readonly Polygon[]) {
+  constructor(
+    width: number,
+    height: number,
+    stride: number,
+    workWidth: number,
+    masks: readonly Polygon[],
+    minRegionShare: number,
+    tone: Uint32Array,
+    passes: MotionPasses | null,
+  ) {
     const w = Math.min(workWidth, width);
     const h = Math.max(1, Math.round((height * w) / width));
     const n = w * h;
@@ -129,6 +147,33 @@ export class Work {
     this.movingFor = new Uint16Array(n);
     this.movingRows = new Uint8Array(h);
     this.residual = new Uint32Array(512);
+    this.minPixels = Math.max(2, minRegionShare * w * h);
+    if (passes === null) {
+      this.handle = null;
+      this.boxes = null;
+    } else {
+      this.boxes = new Int32Array(4 * (Math.floor(n / Math.ceil(this.minPixels)) + 1));
+      const dims = Int32Array.of(width, height, stride, w, h, this.anyMasked ? 1 : 0);
+      this.handle = passes.motionWork(
+        dims,
+        cols,
+        rows,
+        masked,
+        this.sums,
+        this.diff,
+        this.rowChanged,
+        this.moved,
+        this.grown,
+        this.movedRows,
+        this.labels,
+        this.stack,
+        this.movingFor,
+        this.movingRows,
+        this.residual,
+        tone,
+        this.boxes,
+      );
+    }
   }
 }
 

@@ -43,7 +43,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   metrics: ['internal', 'supplier', 'config', 'pipeline', 'ipc'],
   cluster: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects', 'pictures'],
-  cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app'],
+  cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app', 'motion'],
 };
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
 /**

@@ -126,7 +126,7 @@ describe('the npm package, installed the way npm users install it', { timeout: 9
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { ready: true, state: 'running' });
       // No fallback: the decoder is in process, and the model server maps frames instead of copying them.
-      const fallbacks = lines.filter((l) => /uses ffmpeg processes|read copied frames|frames are copied|does not load/.test(l));
+      const fallbacks = lines.filter((l) => /uses ffmpeg processes|read copied frames|frames are copied|does not load|JavaScript passes/.test(l));
       assert.deepEqual(fallbacks, []);
       assert.ok(
         lines.some((l) => /decoder auto: in-process native decoder/.test(l)),

@@ -188,6 +188,7 @@ describe('motion detector', { timeout: 120_000 }, () => {
       { backgroundRate: 0 },
       { minRegionShare: 1 },
       { wholePictureShare: 2 },
+      { native: 'yes' as unknown as boolean },
     ]) {
       assert.throws(
         () => new MotionDetector(options),

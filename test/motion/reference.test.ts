@@ -5,7 +5,8 @@
  * at any offset in their buffer, every working size and sampling path; and on
  * the real pedestrian clip at its own size, at a 640-wide substream's and at
  * the camera's 320-wide luma. What it detects is that of the plain detector;
- * only what it costs differs (docs/benchmarks.md, MOTION).
+ * only what it costs differs (docs/benchmarks.md, MOTION). So with its passes
+ * in C (the framesupplier_shm addon, ADR 0099) and in JavaScript alike.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -71,19 +72,25 @@ function clip(random: () => number, width: number, height: number, count: number
   return { width, height, stride, offset, frames };
 }
 
-function both(options: MotionDetectorOptions, clips: readonly Clip[]): { ours: MotionResult[]; plain: MotionResult[] } {
+/** The shipped detector's answers with its C passes (ours) and its JavaScript ones (js), and the plain one's. */
+function both(options: MotionDetectorOptions, clips: readonly Clip[]): { ours: MotionResult[]; js: MotionResult[]; plain: MotionResult[] } {
   const detector = new MotionDetector(options);
+  assert.equal(detector.native, true, 'the C passes load here');
+  const inJs = new MotionDetector({ ...options, native: false });
+  assert.equal(inJs.native, false);
   const reference = new ReferenceMotionDetector(options);
   const ours: MotionResult[] = [];
+  const js: MotionResult[] = [];
   const plain: MotionResult[] = [];
   for (const c of clips) {
     for (const luma of c.frames) {
       const plane = { luma, width: c.width, height: c.height, stride: c.stride };
       ours.push(detector.detect(plane));
+      js.push(inJs.detect(plane));
       plain.push(reference.detect(plane));
     }
   }
-  return { ours, plain };
+  return { ours, js, plain };
 }
 
 describe('motion detector against the plain one', { timeout: 120_000 }, () => {
@@ -124,8 +131,9 @@ describe('motion detector against the plain one', { timeout: 120_000 }, () => {
         const clips = [clip(random, width, height, 4 + Math.floor(random() * 30))];
         // A change of size starts the background again: the buffers are made anew.
         if (random() < 0.3) clips.push(clip(random, ...size(), 2 + Math.floor(random() * 10)));
-        const { ours, plain } = both(options, clips);
-        assert.deepEqual(ours, plain, JSON.stringify({ seed, options, width, height }));
+        const { ours, js, plain } = both(options, clips);
+        assert.deepEqual(ours, plain, `C passes: ${JSON.stringify({ seed, options, width, height })}`);
+        assert.deepEqual(js, plain, `JavaScript passes: ${JSON.stringify({ seed, options, width, height })}`);
       }),
       { numRuns: 250 },
     );
@@ -158,12 +166,13 @@ describe('motion detector against the plain one', { timeout: 120_000 }, () => {
           ],
         },
       ]) {
-        const { ours, plain } = both(options, [c]);
+        const { ours, js, plain } = both(options, [c]);
         assert.ok(
           ours.some((r) => r.state === 'motion'),
           'people walk',
         );
-        assert.deepEqual(ours, plain, `${width}×${height} ${JSON.stringify(options)}`);
+        assert.deepEqual(ours, plain, `C passes: ${width}×${height} ${JSON.stringify(options)}`);
+        assert.deepEqual(js, plain, `JavaScript passes: ${width}×${height} ${JSON.stringify(options)}`);
       }
     }
   });
