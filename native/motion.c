@@ -41,6 +41,15 @@
 #endif
 
 #define BLUR (1.0 / 36.0)
+/* The tone map's histograms: 16 bands of 512 bins, and one more bin for masked pixels, never read. */
+#define TONE_BINS (16 * 512)
+/*
+ * Counted in four histograms, pixel by pixel in turn, then added: most pixels of a still picture fall in the bin of
+ * the one before, and one histogram would make each count wait for the last (the store must land before the next
+ * load of it). A count of 16 bits each, where no way can hold 2^16 pixels (a working picture under about a million
+ * pixels; a larger one counts in the tone map's own histograms, one way).
+ */
+#define TONE_WAYS 4
 
 typedef struct {
   int32_t in_width, in_height, stride, w, h, any_masked;
@@ -49,6 +58,9 @@ typedef struct {
   size_t n;
   /* One working row's four-sample sums (the columns of the blur come from them). */
   int32_t *row;
+  /* The tone map's bin of every other pixel (TONE_BINS: masked), then counted in TONE_WAYS histograms of 16 bits. */
+  uint16_t *tone_index;
+  uint16_t *tone_ways;
   const int32_t *cols, *rows;
   const uint8_t *masked;
   int32_t *sums;
@@ -85,6 +97,8 @@ static void finalize_work(napi_env env, void *data, void *hint) {
   (void)hint;
   Work *g = data;
   free(g->row);
+  free(g->tone_index);
+  free(g->tone_ways);
   free(g);
 }
 
@@ -148,9 +162,14 @@ static napi_value make_work(napi_env env, napi_callback_info info) {
   }
   g->step = four ? 4 : two ? 2 : 0;
   g->row = malloc(w * sizeof *g->row);
+  g->tone_index = malloc((n / 2 + 1) * sizeof *g->tone_index);
+  /* Only where no way can count past 16 bits: a quarter of the binned pixels each, at most. */
+  g->tone_ways = (n + 1) / 2 / TONE_WAYS + 1 < 65536 ? calloc(TONE_WAYS * (TONE_BINS + 1), sizeof *g->tone_ways) : NULL;
   napi_value handle;
-  if (g->row == NULL || napi_create_external(env, g, finalize_work, NULL, &handle) != napi_ok) {
+  if (g->row == NULL || g->tone_index == NULL || napi_create_external(env, g, finalize_work, NULL, &handle) != napi_ok) {
     free(g->row);
+    free(g->tone_index);
+    free(g->tone_ways);
     free(g);
     napi_throw_error(env, "ERR_MOTION_NATIVE", "motionWork: out of memory");
     return NULL;
@@ -252,21 +271,51 @@ VECTOR_LOOP static void changes(const Work *g, const float *restrict bg, float *
   }
 }
 
-/* Every other unmasked pixel into the tone map's histograms: band of its background, Math.round(d) + 255. */
-static void tone_bins(const Work *g, const float *bg) {
-  uint32_t *tone = g->tone;
-  const double *diff = g->diff;
-  const size_t n = g->n;
-  memset(tone, 0, 16 * 512 * sizeof *tone);
-  for (size_t i = 0; i < n; i += 2) {
-    if (g->any_masked && g->masked[i] == 1) continue;
-    int32_t band = (int32_t)((double)bg[i] * (1.0 / 16.0));
-    if (band > 15) band = 15;
-    double d = diff[i];
+/* The four ways added into the tone map's histograms, and emptied for the next picture. */
+VECTOR_LOOP static void add_ways(uint32_t *restrict tone, uint16_t *restrict ways, size_t stride) {
+  for (size_t b = 0; b < TONE_BINS; b++) tone[b] = (uint32_t)ways[b] + ways[stride + b] + ways[2 * stride + b] + ways[3 * stride + b];
+  memset(ways, 0, TONE_WAYS * stride * sizeof *ways);
+}
+
+/* Every other pixel's tone map bin: band of its background, Math.round(d) + 255; TONE_BINS where masked. */
+VECTOR_LOOP static void tone_index(const Work *g, const float *restrict bg) {
+  const double *restrict diff = g->diff;
+  const uint8_t *restrict masked = g->masked;
+  uint16_t *restrict index = g->tone_index;
+  const size_t half = (g->n + 1) / 2;
+  for (size_t j = 0; j < half; j++) {
+    int32_t band = (int32_t)((double)bg[2 * j] * (1.0 / 16.0));
+    band = band > 15 ? 15 : band;
+    double d = diff[2 * j];
     int32_t k = (int32_t)(d + 255.5);
-    if (d < k - 255.5) k--;
-    tone[band * 512 + k]++;
+    k -= d < k - 255.5;
+    index[j] = masked[2 * j] == 1 ? TONE_BINS : (uint16_t)(band * 512 + k);
   }
+}
+
+/* Every other unmasked pixel into the tone map's histograms (the JavaScript's #toneBins). */
+static void tone_bins(const Work *g, const float *bg) {
+  uint32_t *restrict tone = g->tone;
+  const uint16_t *index = g->tone_index;
+  const size_t half = (g->n + 1) / 2;
+  tone_index(g, bg);
+  if (g->tone_ways == NULL) {
+    memset(tone, 0, TONE_BINS * sizeof *tone);
+    for (size_t j = 0; j < half; j++)
+      if (index[j] < TONE_BINS) tone[index[j]]++;
+    return;
+  }
+  uint16_t *restrict ways = g->tone_ways;
+  const size_t stride = TONE_BINS + 1;
+  size_t j = 0;
+  for (; j + TONE_WAYS <= half; j += TONE_WAYS) {
+    ways[index[j]]++;
+    ways[stride + index[j + 1]]++;
+    ways[2 * stride + index[j + 2]]++;
+    ways[3 * stride + index[j + 3]]++;
+  }
+  for (; j < half; j++) ways[index[j]]++;
+  add_ways(tone, ways, stride);
 }
 
 /* Every third unmasked pixel's change (its size, 0–255) into two histograms taken in turn; how many. */
