@@ -106,6 +106,23 @@ describe('motion: the C passes called wrongly', { timeout: 30_000 }, () => {
     assert.ok(box[0] === 0 && box[1] === 0 && box[2]! < W - 1, `the region ${box.join(' ')} is in the top left corner`);
   });
 
+  it('answers as the JavaScript passes on a working picture of a million pixels (its tone map counted one way, in 32 bits)', () => {
+    const size = 1024;
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24;
+    const room = Uint8Array.from({ length: size * size }, (_, i) => 60 + ((i * 13) % 97) + Math.floor(random() * 6));
+    const frames = [0, 1, 2, 3].map((f) => {
+      const frame = room.map((v) => Math.min(255, v + Math.floor(random() * 4)));
+      for (let y = 100 + 40 * f; y < 300 + 40 * f; y++) frame.fill(230, y * size + 200 + 30 * f, y * size + 400 + 30 * f);
+      return frame;
+    });
+    const c = new MotionDetector({ workWidth: size });
+    const js = new MotionDetector({ workWidth: size, native: false });
+    const answers = frames.map((luma) => [c.detect({ luma, width: size, height: size }), js.detect({ luma, width: size, height: size })]);
+    for (const [ours, theirs] of answers) assert.deepEqual(ours, theirs);
+    assert.ok(answers.some(([ours]) => ours!.state === 'motion'));
+  });
+
   it('refuses more regions than its boxes buffer holds, with a code', () => {
     const a = arrays((x) => (x[16] = new Int32Array(4)));
     const work = call('motionWork', ...a) as MotionHandle;
