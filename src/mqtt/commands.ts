@@ -16,10 +16,18 @@
  * summary goes out on `<camera>/summary` when made. The system makes one at a
  * time per camera (a press meanwhile is refused with ERR_SUMMARY_BUSY), so a
  * flood costs nothing but log lines; every refusal is logged with its code.
+ *
+ * Those warn lines are rate-limited (ThrottledLog): per kind of problem (a bad
+ * topic, a bad payload, each error code of an unknown target or a refusal) the
+ * first at once, then at most one line per COMMAND_WARN_INTERVAL_MS saying how
+ * many more there were, with the last one's details; `logSuppressed` counts
+ * the ones not written on their own. Anyone who can publish to the command
+ * topics could otherwise write thousands of lines a second.
  */
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
+import { ThrottledLog } from '../internal/throttled-log.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import type { Topics } from './topics.js';
 
@@ -28,6 +36,8 @@ const MAX_COMMAND_BYTES = 32;
 const MAX_SUMMARY_REQUEST_BYTES = 256;
 const LAST_HOUR_S = 3_600;
 const COMMANDS = ['ON', 'OFF', 'RESTART'] as const;
+/** At most one warn line per kind of bad command per this (the first of a kind at once). */
+export const COMMAND_WARN_INTERVAL_MS = 10_000;
 export type Command = (typeof COMMANDS)[number];
 
 interface WorkerRef {
@@ -48,6 +58,8 @@ export interface CommandHandlerOptions {
   readonly onWorkerEnabled?: (camera: string | null, worker: string, enabled: boolean) => Promise<void>;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** At most one warn line per kind of bad command per this. Default COMMAND_WARN_INTERVAL_MS. */
+  readonly warnIntervalMs?: number;
 }
 
 export class CommandHandler {
@@ -55,12 +67,28 @@ export class CommandHandler {
   /** Per worker: the command waiting while one runs (the newest wins). */
   readonly #pending = new Map<string, { running: boolean; next: Command | null }>();
   readonly #retainedWarned = new Set<string>();
+  /** The warn lines of bad and refused commands, per kind at most one per interval. */
+  readonly #warnings: ThrottledLog;
   accepted = 0;
   rejected = 0;
   retainedIgnored = 0;
 
   constructor(options: CommandHandlerOptions) {
     this.#o = options;
+    this.#warnings = new ThrottledLog({
+      intervalMs: options.warnIntervalMs ?? COMMAND_WARN_INTERVAL_MS,
+      write: (fields, message) => options.log.warn(fields, message),
+    });
+  }
+
+  /** Warn lines of bad or refused commands not written on their own (counted in a later line instead). */
+  get logSuppressed(): number {
+    return this.#warnings.suppressed;
+  }
+
+  /** Writes the pending counts of left-out warn lines, and stops their timers. */
+  close(): void {
+    this.#warnings.close();
   }
 
   onMessage(topic: string, payload: Buffer, retained: boolean): void {
@@ -92,7 +120,8 @@ export class CommandHandler {
     const command = parseCommand(payload);
     if (target === null || command === null) {
       this.rejected++;
-      o.log.warn(
+      this.#warnings.note(
+        target === null ? 'bad-topic' : 'bad-payload',
         { code: 'ERR_MQTT_BAD_COMMAND', topic: printable(topic), payload: printable(payload.subarray(0, 64).toString('utf8')) },
         `mqtt: ignored a command: ${target === null ? 'not a <prefix>/<camera>/<worker>/set topic' : 'the payload must be ON, OFF or RESTART'}`,
       );
@@ -101,7 +130,7 @@ export class CommandHandler {
     if (!this.#knows(target)) {
       this.rejected++;
       const code = target.camera !== null && o.system.stats().cameras[target.camera] === undefined ? 'ERR_UNKNOWN_CAMERA' : 'ERR_UNKNOWN_WORKER';
-      o.log.warn({ code, camera: target.camera, worker: target.worker, command }, 'mqtt: ignored a command for an unknown camera or worker');
+      this.#warnings.note(code, { code, camera: target.camera, worker: target.worker, command }, 'mqtt: ignored a command for an unknown camera or worker');
       return;
     }
     this.accepted++;
@@ -118,7 +147,8 @@ export class CommandHandler {
     const window = parseSummaryRequest(payload);
     if (window === null) {
       this.rejected++;
-      o.log.warn(
+      this.#warnings.note(
+        'bad-summary-request',
         { code: 'ERR_MQTT_BAD_COMMAND', topic: printable(topic), payload: printable(payload.subarray(0, 64).toString('utf8')) },
         'mqtt: ignored a summary request: the payload must be LAST_HOUR or a window as JSON ({"lastSeconds": 600})',
       );
@@ -130,7 +160,8 @@ export class CommandHandler {
       (summary) => o.log.info({ camera, id: summary.id, level: summary.level }, 'mqtt: summary made'),
       (error: unknown) => {
         if (o.signal.aborted) return;
-        o.log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, err: messageOf(error) }, 'mqtt: summary request failed');
+        const code = codeOf(error) ?? 'ERR_UNEXPECTED';
+        this.#warnings.note(`summary:${code}`, { code, camera, err: messageOf(error) }, 'mqtt: summary request failed');
       },
     );
   }
@@ -156,7 +187,8 @@ export class CommandHandler {
           await this.#o.onWorkerEnabled?.(camera, worker, enabled);
         }
       } catch (error) {
-        log.warn({ code: codeOf(error) ?? 'ERR_UNEXPECTED', camera, worker, command, err: messageOf(error) }, 'mqtt command failed');
+        const code = codeOf(error) ?? 'ERR_UNEXPECTED';
+        this.#warnings.note(`refused:${code}`, { code, camera, worker, command, err: messageOf(error) }, 'mqtt command failed');
       }
       // The answer, even when nothing changed (ON for a running worker).
       if (!signal.aborted) this.#o.republishWorker(camera, worker);
