@@ -189,6 +189,31 @@ export class BrokerConnection implements AsyncDisposable {
     return true;
   }
 
+  /**
+   * Subscribes the current connection to more topics (QoS 1), for a while: resolves with the topics the broker
+   * granted once it acknowledged, or null when not connected, refused, or the connection changed meanwhile.
+   */
+  subscribe(topics: readonly string[]): Promise<string[] | null> {
+    const client = this.#client;
+    const generation = this.#generation;
+    if (client === null || this.#state !== 'connected') return Promise.resolve(null);
+    return new Promise((resolve) => {
+      client.subscribe([...topics], { qos: 1 }, (error, granted) => {
+        if (error || generation !== this.#generation) return resolve(null);
+        resolve((granted ?? []).filter((g) => g.qos < 0x80).map((g) => g.topic));
+      });
+    });
+  }
+
+  /** Ends subscriptions made with subscribe() (nothing when not connected). */
+  unsubscribe(topics: readonly string[]): void {
+    const client = this.#client;
+    if (client === null || this.#state !== 'connected' || topics.length === 0) return;
+    client.unsubscribe([...topics], (error) => {
+      if (error) this.recordError(error);
+    });
+  }
+
   /** Bytes waiting in the socket are past the backlog bound. */
   get backedUp(): boolean {
     const stream = this.#client?.stream as { writableLength?: number } | undefined;

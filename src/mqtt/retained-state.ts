@@ -89,6 +89,11 @@ export class RetainedState {
     }
   }
 
+  /** True for a discovery config it holds now (published, or to be published at the next connect). */
+  holdsDiscovery(topic: string): boolean {
+    return this.#discovery.has(topic);
+  }
+
   /** The cameras whose states it holds. */
   cameras(): string[] {
     return [...this.#cameraTopics.keys()];

@@ -11,6 +11,7 @@ import type { EventOutbox } from './event-outbox.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { ResultPublisher } from './results.js';
 import type { RetainedState } from './retained-state.js';
+import type { RetainedSweep } from './retained-sweep.js';
 
 export interface MqttSinkStats {
   readonly state: MqttConnectionState;
@@ -45,10 +46,19 @@ export interface MqttSinkStats {
     /** Outputs that are not JSON (never sent). */
     readonly unserializable: number;
   };
-  /** Commands obeyed, refused (malformed, unknown target), and ignored because the broker delivered them retained (left on the topic by anyone, they would be obeyed again at every connect). */
-  readonly commands: { readonly accepted: number; readonly rejected: number; readonly retainedIgnored: number };
+  /**
+   * Commands obeyed, refused (malformed, unknown target), and ignored because the broker delivered them retained (left on
+   * the topic by anyone, they would be obeyed again at every connect); `logSuppressed`: warn lines of bad or refused
+   * commands not written one by one (per kind, at most one line per interval, which says how many more there were).
+   */
+  readonly commands: { readonly accepted: number; readonly rejected: number; readonly retainedIgnored: number; readonly logSuppressed: number };
   /** Home Assistant discovery: times it was published again (for its `online` birth messages, at most once per interval), and birth messages that found it published recently. */
   readonly discovery: { readonly republished: number; readonly coalesced: number };
+  /**
+   * The retained sweep at connect (ADR 0100): sweeps that saw every retained topic of this node, those stopped before
+   * (at the bound of clears, or without the broker's answer), and the stale retained topics they cleared.
+   */
+  readonly sweep: { readonly completed: number; readonly cut: number; readonly cleared: number };
   /** Events the system's stream dropped because this sink read too slowly. */
   readonly systemEventsLost: number;
   readonly messagesPublished: number;
@@ -62,10 +72,11 @@ export interface CountingRooms {
   readonly results: ResultPublisher;
   readonly commands: CommandHandler;
   readonly retained: RetainedState;
+  readonly sweep: RetainedSweep;
 }
 
 export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
-  const { connection, outbox, events, results, commands, retained } = rooms;
+  const { connection, outbox, events, results, commands, retained, sweep } = rooms;
   return {
     state: connection.state,
     connected: connection.connected,
@@ -86,8 +97,14 @@ export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEvent
       active: events.activeCount,
     },
     results: { published: results.published, superseded: results.superseded, unserializable: results.unserializable },
-    commands: { accepted: commands.accepted, rejected: commands.rejected, retainedIgnored: commands.retainedIgnored },
+    commands: {
+      accepted: commands.accepted,
+      rejected: commands.rejected,
+      retainedIgnored: commands.retainedIgnored,
+      logSuppressed: commands.logSuppressed,
+    },
     discovery: { republished: retained.discoveryRepublished, coalesced: retained.discoveryCoalesced },
+    sweep: { completed: sweep.completed, cut: sweep.cut, cleared: sweep.cleared },
     systemEventsLost,
     messagesPublished: connection.messages,
   };

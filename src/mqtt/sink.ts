@@ -64,6 +64,7 @@ import type { ObjectEvent } from './object-events.js';
 import type { Outlet } from './outlet.js';
 import { ResultPublisher } from './results.js';
 import { RetainedState } from './retained-state.js';
+import { RetainedSweep } from './retained-sweep.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 import { Topics } from './topics.js';
 import { AnswerPublisher } from './answers.js';
@@ -85,6 +86,8 @@ export interface MqttSinkOptions {
   readonly lastHourRefreshMs?: number;
   /** After a command switched a worker on or off (Home Assistant's switch too): the app keeps it in the config file with --save-config. */
   readonly onWorkerEnabled?: (camera: string | null, worker: string, enabled: boolean) => Promise<void>;
+  /** At most one warn line per kind of bad or refused command per this. Default 10 000 ms (COMMAND_WARN_INTERVAL_MS). */
+  readonly commandWarnIntervalMs?: number;
 }
 
 /**
@@ -112,7 +115,11 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #events: EventPublisher;
   readonly #lineCounts: LineCounts;
   readonly #commands: CommandHandler;
+  /** What an earlier run left retained for what the config no longer has, cleared at connect (ADR 0100). */
+  readonly #sweep: RetainedSweep;
   readonly #lastHourRefreshMs: number;
+  /** The system runs and the retained state has taken its cameras: a sweep can tell what is stale. */
+  #systemRuns = false;
   #timers: NodeJS.Timeout[] = [];
   #started = false;
   #closing: Promise<void> | null = null;
@@ -138,7 +145,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       hooks: {
         state: (state) => this.emit('state', state),
         connected: (client) => this.#onConnect(client),
-        message: (topic, payload, retained) => this.#commands.onMessage(topic, payload, retained),
+        message: (topic, payload, retained) => {
+          if (!this.#sweep.onMessage(topic, payload, retained)) this.#commands.onMessage(topic, payload, retained);
+        },
         lost: () => this.#outbox.requeueInFlight(),
         queued: () => this.#outbox.queued,
       },
@@ -190,6 +199,17 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       ...(options.onWorkerEnabled === undefined ? {} : { onWorkerEnabled: options.onWorkerEnabled }),
       log: this.#log,
       signal: this.#abort.signal,
+      ...(options.commandWarnIntervalMs === undefined ? {} : { warnIntervalMs: options.commandWarnIntervalMs }),
+    });
+    this.#sweep = new RetainedSweep({
+      system: this.#system,
+      topics: this.topics,
+      discoveryPrefix: config.discovery.prefix,
+      node: discoveryId(clientId),
+      labels: config.discovery.labels,
+      retained: this.#retainedState,
+      connection,
+      log: this.#log,
     });
   }
 
@@ -212,6 +232,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#connection.loadTls();
     this.#started = true;
     this.#retainedState.takeSnapshot(this.#system.stats());
+    // Started beside a running system: its `running` event is past, the snapshot above has its cameras.
+    this.#systemRuns = this.#system.state === 'running';
     this.#loop = this.#readEvents();
     this.#timers = [
       setInterval(() => this.#events.tick(Date.now()), this.#events.tickMs),
@@ -232,6 +254,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       this.#connection.stopRetrying();
       this.#results.close();
       this.#retainedState.close();
+      this.#sweep.close();
       await this.#loop;
       if (!this.#started) {
         await this.#connection.close();
@@ -241,6 +264,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       if (this.#connection.connected) await waitAtMost(this.#outbox.drained(), CLOSE_FLUSH_MS);
       await this.#connection.close();
       this.#outbox.wakeAll();
+      this.#commands.close();
       this.#log.info({ events: this.stats().events }, 'mqtt closed');
     })();
     return this.#closing;
@@ -259,6 +283,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         results: this.#results,
         commands: this.#commands,
         retained: this.#retainedState,
+        sweep: this.#sweep,
       },
       this.topics.prefix,
       this.#systemEventsLost,
@@ -283,6 +308,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#answers.flush();
     this.#outbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
+    if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
 
   async #readEvents(): Promise<void> {
@@ -352,7 +378,11 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       case 'system-state':
         // The config's cameras and shared workers exist once the system runs.
-        if (event.state === 'running') this.#retainedState.takeSnapshot(this.#system.stats());
+        if (event.state === 'running') {
+          this.#retainedState.takeSnapshot(this.#system.stats());
+          this.#systemRuns = true;
+          this.#sweep.begin(); // if connected and not swept yet
+        }
         return;
       case 'events-lost':
         this.#systemEventsLost += event.count;

@@ -1,0 +1,200 @@
+/**
+ * What a run leaves retained, and the next run with less in its config,
+ * against Debian's real mosquitto (ADR 0100). A first system and sink publish
+ * discovery and retained states for cameras A (a worker and a zone more) and
+ * B; a second system and sink, with the same client id (the same discovery
+ * node) and only A with one worker, clear at connect every retained topic
+ * of B, of A's removed worker and of its removed zone, and nothing else: no
+ * empty payload on any topic A still has (a recorder sees every message), a
+ * retained config of another node and an unknown topic under the prefix
+ * left alone. Then 1000 bad commands give a bounded number of log lines,
+ * and the count of those not written is right.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/internal/logger.js';
+import { Mosquitto, Recorder, type Message } from '../helpers/mosquitto.js';
+import { nextEvent, resolvedConfig } from '../pipeline/helpers.js';
+import { startSystemWithSink, type SystemWithSink } from './system-sink.js';
+
+const A = `sw-a-${process.pid}`;
+const B = `sw-b-${process.pid}`;
+const PREFIX = `fs-sweep-${process.pid}`;
+const CLIENT_ID = `fs-sweep-client-${process.pid}`;
+const OTHER_NODE_CONFIG = `homeassistant/sensor/other-node-${process.pid}/${A}_status/config`;
+const NOT_OURS = `${PREFIX}/notes/kept`;
+const LOG = join(tmpdir(), `framesupplier-mqtt-sweep-${process.pid}.log`);
+const source = 'lavfi:testsrc2=size=160x120:rate=5';
+const capture = { output: { format: 'gray' as const } };
+const porch = {
+  polygon: [
+    [0, 0],
+    [0.5, 0],
+    [0.5, 0.5],
+  ],
+};
+
+function config(url: string, cameras: Record<string, unknown>) {
+  return resolvedConfig({
+    shmDir: `/dev/shm/framesupplier-test-mqtt-sweep-${process.pid}`,
+    cameras,
+    mqtt: { url, clientId: CLIENT_ID, topicPrefix: PREFIX, statsIntervalS: 1, reconnect: { initialMs: 50, maxMs: 200 } },
+  });
+}
+
+function logLines(): Record<string, unknown>[] {
+  return readFileSync(LOG, 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Every retained message on the broker under these topics now: a fresh subscriber's, up to a marker it publishes after subscribing. */
+async function retainedNow(url: string, topics: readonly string[]): Promise<Message[]> {
+  const marker = `${PREFIX}-test/marker`;
+  const recorder = await Recorder.connect(url, [...topics, marker]);
+  try {
+    await recorder.client.publishAsync(marker, 'end', { qos: 1 });
+    await recorder.waitFor((m) => m.topic === marker, 'the marker');
+    return recorder.messages.filter((m) => m.retain);
+  } finally {
+    await recorder.close();
+  }
+}
+
+describe('A run with less in its config clears what the last run left retained', { timeout: 120_000 }, () => {
+  let broker: Mosquitto;
+  let recorder: Recorder;
+  let second: SystemWithSink | undefined;
+  const discovery = (topic: string, camera: string) => topic.startsWith('homeassistant/') && topic.includes(`/${CLIENT_ID}/${camera}_`);
+
+  before(async () => {
+    broker = await Mosquitto.start();
+    recorder = await Recorder.connect(broker.url, [`${PREFIX}/#`, 'homeassistant/#']);
+  });
+
+  after(async () => {
+    await second?.close();
+    await recorder?.close();
+    await broker?.close();
+    rmSync(LOG, { force: true });
+  });
+
+  it('clears B, the worker and the zone gone while stopped, and nothing that stays', async () => {
+    const log = createLogger({ level: 'info', destination: LOG });
+    const url = broker.url;
+    // Run 1: A with two workers and a zone, B.
+    const one = config(url, {
+      [A]: {
+        source,
+        capture,
+        zones: { porch },
+        workers: [
+          { id: 'motion', module: 'builtin:motion' },
+          { id: 'extra', module: 'builtin:motion' },
+        ],
+      },
+      [B]: { source, capture, workers: [{ id: 'motion', module: 'builtin:motion' }] },
+    });
+    const first = await startSystemWithSink(one, log);
+    try {
+      for (const topic of [
+        `homeassistant/switch/${CLIENT_ID}/${B}_motion_enabled/config`,
+        `homeassistant/switch/${CLIENT_ID}/${A}_extra_enabled/config`,
+        `homeassistant/binary_sensor/${CLIENT_ID}/${A}_porch_person_occupancy/config`,
+        `${PREFIX}/${B}/motion/state`,
+        `${PREFIX}/${A}/extra/state`,
+      ])
+        await recorder.waitFor((m) => m.topic === topic && m.payload.length > 0, topic);
+    } finally {
+      await first.close();
+    }
+    // Left by others: another node's entity, a topic under the prefix that is not one of the sink's.
+    await recorder.client.publishAsync(OTHER_NODE_CONFIG, '{"name":"theirs"}', { qos: 1, retain: true });
+    await recorder.client.publishAsync(NOT_OURS, 'kept', { qos: 1, retain: true });
+
+    const left = await retainedNow(url, [`${PREFIX}/#`, 'homeassistant/#']);
+    const gone = (m: Message) =>
+      discovery(m.topic, B) ||
+      m.topic.startsWith(`${PREFIX}/${B}/`) ||
+      discovery(m.topic, `${A}_extra`) ||
+      discovery(m.topic, `${A}_porch`) ||
+      m.topic.startsWith(`${PREFIX}/${A}/extra/`);
+    const toClear = left.filter(gone).map((m) => m.topic);
+    const toKeep = left.filter((m) => !gone(m)).map((m) => m.topic);
+    assert.ok(toClear.includes(`${PREFIX}/${B}/status`) && toClear.includes(`homeassistant/sensor/${CLIENT_ID}/${B}_status/config`), toClear.join(' '));
+    assert.ok(toKeep.includes(`homeassistant/switch/${CLIENT_ID}/${A}_motion_enabled/config`) && toKeep.includes(`${PREFIX}/${A}/motion/state`));
+    assert.ok(toKeep.includes(OTHER_NODE_CONFIG) && toKeep.includes(NOT_OURS));
+
+    // Run 2, the same node: A with one worker and no zone.
+    const from = recorder.messages.length;
+    const two = config(url, { [A]: { source, capture, workers: [{ id: 'motion', module: 'builtin:motion' }] } });
+    second = await startSystemWithSink(two, log);
+    for (const topic of toClear) await recorder.waitFor((m) => m.topic === topic && m.payload === '', `${topic} cleared`, { from, timeoutMs: 15_000 });
+    // The sweep is over once a stats message says so: the sink sent every clear before it.
+    await recorder.waitFor(
+      (m) => m.topic === `${PREFIX}/stats` && (JSON.parse(m.payload) as { mqtt: { sweep: { completed: number } } }).mqtt.sweep.completed === 1,
+      'the sweep completed',
+      { from },
+    );
+    const cleared = new Set(
+      recorder.messages
+        .slice(from)
+        .filter((m) => m.payload === '')
+        .map((m) => m.topic),
+    );
+    const flapped = toKeep.filter((topic) => cleared.has(topic));
+    assert.deepEqual(flapped, [], 'nothing that stays is cleared');
+    // B's snapshot topics, never subscribed, are cleared with it; nothing else of the prefix's or another node's.
+    assert.deepEqual(
+      [...cleared].filter((topic) => !toClear.includes(topic)),
+      [`${PREFIX}/${B}/objects/person/snapshot`],
+    );
+    const stats = second.sink.stats().sweep;
+    assert.deepEqual(stats, { completed: 1, cut: 0, cleared: toClear.length + 1 });
+    const after = await retainedNow(url, [`${PREFIX}/#`, 'homeassistant/#']);
+    assert.deepEqual(after.filter(gone), [], 'nothing of what went is left on the broker');
+  });
+
+  it('writes a bounded number of warn lines for 1000 bad commands, and counts the rest', async () => {
+    const sink = second!.sink;
+    const { rejected, logSuppressed } = sink.stats().commands;
+    const before = logLines().length;
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 500; i++) {
+      sends.push(recorder.client.publishAsync(`${PREFIX}/${A}/motion/set`, `DANCE ${i}`, { qos: 1 }));
+      sends.push(recorder.client.publishAsync(`${PREFIX}/${A}/nosuch/set`, 'ON', { qos: 1 }));
+    }
+    await Promise.all(sends);
+    // Commands are handled in order: once this one has taken effect, the bad ones were seen.
+    const disabled = nextEvent(second!.system, 'config-change', (e) => e.change === 'worker-disabled' && e.camera === A);
+    await recorder.client.publishAsync(`${PREFIX}/${A}/motion/set`, 'OFF', { qos: 1 });
+    await disabled;
+    const stats = sink.stats().commands;
+    assert.equal(stats.rejected - rejected, 1000);
+    assert.equal(stats.logSuppressed - logSuppressed, 998, 'the first of each kind is written');
+    const during = logLines()
+      .slice(before)
+      .filter((l) => String(l.msg).startsWith('mqtt: ignored'));
+    assert.deepEqual(during.map((l) => l.code).sort(), ['ERR_MQTT_BAD_COMMAND', 'ERR_UNKNOWN_WORKER']);
+    // close() writes what is pending: one line per kind, with how many and the last one's details.
+    await second!.close();
+    second = undefined;
+    const ignored = logLines()
+      .slice(before)
+      .filter((l) => String(l.msg).startsWith('mqtt: ignored'));
+    assert.equal(ignored.length, 4, JSON.stringify(ignored));
+    const summaries = ignored.filter((l) => typeof l.suppressed === 'number');
+    assert.deepEqual(
+      summaries.map((l) => l.suppressed),
+      [499, 499],
+    );
+    assert.ok(
+      summaries.some((l) => l.payload === 'DANCE 499'),
+      JSON.stringify(summaries),
+    );
+  });
+});
