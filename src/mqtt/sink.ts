@@ -27,7 +27,8 @@
  * - Reconnects with jittered exponential backoff (a new client per attempt).
  * - Commands from the broker are untrusted: a malformed one is logged with
  *   ERR_MQTT_BAD_COMMAND, an unknown camera or worker with the system's
- *   code, and ignored. Commands for one worker coalesce (the newest wins), so
+ *   code (the first of each kind, then at most one line per interval with
+ *   how many more came), and ignored. Commands for one worker coalesce (the newest wins), so
  *   a flood cannot queue work without bound.
  * - No secret reaches a log, stats() or a message: the password is only
  *   given to the client; the URL is shown masked; stats and worker exit
@@ -37,8 +38,10 @@
  *   (the QoS 1 queue of `<prefix>/events`), event-publisher.ts (object, line
  *   and dwell events, label and zone counts), line-counts.ts, results.ts
  *   (latest-only results), answers.ts (vlm answers), retained-state.ts
- *   (states; discovery.ts what Home Assistant is told), commands.ts (what
- *   comes in), sink-stats.ts (what they count, read as stats()). This sink
+ *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
+ *   (what an earlier run left retained and the config no longer has, cleared
+ *   at connect: ADR 0100), commands.ts (what comes in; bad ones' warn lines
+ *   rate-limited), sink-stats.ts (what they count, read as stats()). This sink
  *   reads the system's event stream, hands each event to its rooms, and owns
  *   the timers and the start and close order.
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);

@@ -16,6 +16,7 @@
  *   <prefix>/tracked_object_update             a vlm answer about a tracked object (Frigate's description update)
  *   <prefix>/<camera>/summary                  the camera's latest summary of a stretch of time (retained; ADR 0073)
  *   <prefix>/<camera>/summarize                asks for one: LAST_HOUR, or a window as JSON (Home Assistant's button)
+ *   <prefix>/@sweep                            a nonce the sink sends itself at connect: the end of the retained sweep (ADR 0100)
  */
 import { isId, toId } from '../internal/ids.js';
 
