@@ -132,6 +132,9 @@ export class App implements AsyncDisposable {
             logger: this.#log.child({ component: 'mqtt' }),
             // An MQTT or Home Assistant switch is kept like the API's: in the config file with --save-config (once the API runs).
             onWorkerEnabled: (camera, worker, enabled) => this.#server?.saveWorkerEnabled(camera, worker, enabled) ?? Promise.resolve(),
+            // A cluster node's cameras arrive from the cluster after it connects, and those it does not run are other
+            // nodes': what it left retained is not judged against its own system (ADR 0100).
+            sweepRetained: cluster === undefined,
           };
   }
 

@@ -91,6 +91,12 @@ export interface MqttSinkOptions {
   readonly onWorkerEnabled?: (camera: string | null, worker: string, enabled: boolean) => Promise<void>;
   /** At most one warn line per kind of bad or refused command per this. Default 10 000 ms (COMMAND_WARN_INTERVAL_MS). */
   readonly commandWarnIntervalMs?: number;
+  /**
+   * Whether to clear at connect what an earlier run left retained for what the system no longer has (ADR 0100).
+   * Default true. False for a cluster node: its cameras come from the cluster after it connects, and the cameras it
+   * does not run are other nodes' (the app says so).
+   */
+  readonly sweepRetained?: boolean;
 }
 
 /**
@@ -123,6 +129,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #lastHourRefreshMs: number;
   /** The system runs and the retained state has taken its cameras: a sweep can tell what is stale. */
   #systemRuns = false;
+  readonly #sweepRetained: boolean;
   #timers: NodeJS.Timeout[] = [];
   #started = false;
   #closing: Promise<void> | null = null;
@@ -204,6 +211,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       signal: this.#abort.signal,
       ...(options.commandWarnIntervalMs === undefined ? {} : { warnIntervalMs: options.commandWarnIntervalMs }),
     });
+    this.#sweepRetained = options.sweepRetained ?? true;
     this.#sweep = new RetainedSweep({
       system: this.#system,
       topics: this.topics,
@@ -311,7 +319,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#answers.flush();
     this.#outbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
-    if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
+    if (this.#sweepRetained && this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
 
   async #readEvents(): Promise<void> {
@@ -384,7 +392,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         if (event.state === 'running') {
           this.#retainedState.takeSnapshot(this.#system.stats());
           this.#systemRuns = true;
-          this.#sweep.begin(); // if connected and not swept yet
+          if (this.#sweepRetained) this.#sweep.begin(); // if connected and not swept yet
         }
         return;
       case 'events-lost':

@@ -197,4 +197,32 @@ describe('A run with less in its config clears what the last run left retained',
       JSON.stringify(summaries),
     );
   });
+
+  it("a sink told not to sweep (a cluster node, whose cameras come later and whose others are other nodes') clears nothing", async () => {
+    const url = broker.url;
+    const theirs = [`${PREFIX}/${B}/status`, `homeassistant/sensor/${CLIENT_ID}/${B}_status/config`];
+    for (const topic of theirs) await recorder.client.publishAsync(topic, topic.endsWith('config') ? '{"name":"b"}' : 'running', { qos: 1, retain: true });
+    const from = recorder.messages.length;
+    const log = createLogger({ level: 'info', destination: LOG });
+    const node = await startSystemWithSink(config(url, { [A]: { source, capture, workers: [{ id: 'motion', module: 'builtin:motion' }] } }), log, {
+      sweepRetained: false,
+    });
+    try {
+      // Three stats messages after its connect: a sweep (milliseconds on loopback) would have cleared by then.
+      for (let k = 0; k < 3; k++) {
+        const seen = recorder.messages.length;
+        await recorder.waitFor((m) => m.topic === `${PREFIX}/stats`, `stats ${k + 1}`, { from: Math.max(from, seen) });
+      }
+      assert.deepEqual(node.sink.stats().sweep, { completed: 0, cut: 0, cleared: 0 });
+      assert.deepEqual(
+        recorder.messages.slice(from).filter((m) => theirs.includes(m.topic) && m.payload === ''),
+        [],
+      );
+      const still = await retainedNow(url, theirs);
+      assert.deepEqual(still.map((m) => m.topic).sort(), [...theirs].sort());
+    } finally {
+      await node.close();
+      for (const topic of theirs) await recorder.client.publishAsync(topic, '', { qos: 1, retain: true });
+    }
+  });
 });
