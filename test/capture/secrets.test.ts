@@ -151,51 +151,6 @@ describe('credential masking', { timeout: 60_000 }, () => {
     assert.equal(maskCredentials('rtsp://cam.local:554/s is down, mail admin@example.com'), 'rtsp://cam.local:554/s is down, mail admin@example.com');
   });
 
-  it('leaves a URL without a password, and the text after a URL, as they are, though an @ comes later on the line', () => {
-    for (const line of [
-      'camera rtsp://cam.local:554/stream failed; mail ops@example.com',
-      'camera rtsp://cam.local failed; mail ops@example.com',
-      'a rtsp://cam1:554/s and rtsp://cam2 down; ops@example.com',
-      '{"url":"rtsp://cam.local:554","to":"ops@example.com"}',
-      '{"url":"rtsp://cam.local","to":"ops@example.com"}',
-      '{"level":50,"msg":"open rtsp://cam.local:554 failed: refused","mail":"ops@example.com"}',
-      '{"msg":"open \\"rtsp://cam.local:554 x\\" for ops@example.com"}',
-      '{"msg":"rtsp://cam.local:554\\tdown, \\"ops@example.com\\""}',
-      "from 'rtsp://cam.local:554/s': refused; 'ops@example.com'",
-      "from 'rtsp://cam.local' (refused), ops@example.com",
-      '"rtsp://cam.local:554" refused; write to ops@example.com',
-      '\'rtsp://[::1]:554\',"ops@example.com"',
-      '(rtsp://cam.local) down, mail ops@example.com',
-      '<rtsp://cam.local:554> down: mail ops@example.com',
-    ]) {
-      assert.equal(maskCredentials(line), line);
-    }
-    // A password there still goes, and only it.
-    assert.equal(maskCredentials('rtsp://admin:pw@cam1:554 down "q"; ops@example.com'), 'rtsp://admin:***@cam1:554 down "q"; ops@example.com');
-    assert.equal(
-      maskCredentials('{"msg":"open rtsp://admin:bad secret8@cam:554 failed","mail":"ops@example.com"}'),
-      '{"msg":"open rtsp://admin:***@cam:554 failed","mail":"ops@example.com"}',
-    );
-    assert.equal(
-      maskCredentials("from 'rtsp://admin:bad secret8@cam:554/s': refused; 'ops@example.com'"),
-      "from 'rtsp://admin:***@cam:554/s': refused; 'ops@example.com'",
-    );
-  });
-
-  it('masks a password with a blank however it is written out, and a text that reads both ways (the safe reading)', () => {
-    assert.equal(maskCredentials('{"msg":"rtsp://admin:pa\\tss@cam/s"}'), '{"msg":"rtsp://admin:***@cam/s"}');
-    assert.equal(maskCredentials('{"msg":"rtsp://admin:pa\\tss x@cam/s"}'), '{"msg":"rtsp://admin:***@cam/s"}');
-    assert.equal(maskCredentials('{"msg":"rtsp://admin:pa\\"ss x@cam/s"}'), '{"msg":"rtsp://admin:***@cam/s"}');
-    assert.equal(maskCredentials('rtsp://admin:p@ss w@cam/s'), 'rtsp://admin:***@cam/s');
-    assert.equal(maskCredentials('rtsp://admin:a"b c@cam/s'), 'rtsp://admin:***@cam/s');
-    assert.equal(maskCredentials('rtsp://admin:12 34@cam/s'), 'rtsp://admin:***@cam/s');
-    assert.equal(maskCredentials('rtsp://John Doe:pw@cam/s'), 'rtsp://***@cam/s');
-    // User cam.local, password '554 down; mail ops'? Or a port and a message? The first, since it could be.
-    assert.equal(maskCredentials('rtsp://cam.local:554 down; mail ops@example.com'), 'rtsp://cam.local:***@example.com');
-    assert.equal(maskCredentials("'rtsp://cam.local:554': down; mail ops@example.com"), "'rtsp://cam.local:***@example.com");
-    assert.equal(maskCredentials('(rtsp://admin:a b@cam) down: mail ops@example.com'), '(rtsp://admin:***@example.com');
-  });
-
   it('a redactor also removes the source secret where it appears outside a URL, raw or percent-decoded', () => {
     const redact = credentialRedactor('rtsp://admin:p%40ssw0rd@cam/s');
     assert.equal(redact('auth failed for admin with p@ssw0rd (p%40ssw0rd)'), 'auth failed for admin with *** (***)');
@@ -221,74 +176,6 @@ describe('credential masking', { timeout: 60_000 }, () => {
         },
       ),
       { numRuns: 500 },
-    );
-  });
-
-  // Lines whose URL ends where nothing else can be read (a path, a JSON string, a quote no userinfo holds), then text
-  // with an @: no URL without a password changes, and of one with a password only the password does (in a JSON string;
-  // elsewhere a password with a blank may run on to a later @). Letters that spell no secret's name.
-  const textChars = fc.constantFrom(...'bcfgxyz019@:.,;!\'"()<>[]\\ \t'.split(''));
-  const host = fc.constantFrom('cam.local', '10.0.0.5', '[::1]', 'h');
-  const port = fc.constantFrom('', ':554', ':8554');
-  const path = fc.constantFrom('', '/stream1', '/a/b?c=d', '/s#f');
-  const url = (scheme: string, userinfo: string, h: string, p: string, rest: string): string => `${scheme}://${userinfo}${h}${p}${rest}`;
-  const jsonLine = fc.constantFrom(
-    (u: string, t: string) => JSON.stringify({ url: u, note: t }),
-    (u: string, t: string) => JSON.stringify({ level: 50, msg: `open ${u}`, err: t }),
-    (u: string, t: string) => JSON.stringify({ msg: `open "${u}" ${t}` }),
-  );
-  // ' and ( end a URL as a password's characters could: only with a path after the host is the URL's end certain.
-  const quotedLine = fc.constantFrom(
-    (u: string, t: string) => `"${u}"${t}`,
-    (u: string, t: string) => `<${u}> ${t}`,
-    (u: string, t: string) => `[${u}] ${t}`,
-    (u: string, t: string) => `from '${u}/live': ${t}`,
-    (u: string, t: string) => `(${u}/live) ${t}`,
-  );
-  const line = fc.oneof(jsonLine, quotedLine);
-  const mailed = fc.tuple(fc.string({ unit: textChars, maxLength: 12 }), fc.string({ unit: textChars, maxLength: 12 })).map(([a, b]) => `${a}@${b}`);
-
-  it('a URL without a password, then text with an @: the line is left as it is', () => {
-    fc.assert(
-      fc.property(fc.constantFrom('rtsp', 'http'), host, port, path, line, mailed, (scheme, h, p, rest, format, text) => {
-        const out = format(url(scheme, '', h, p, rest), text);
-        assert.equal(maskCredentials(out), out);
-      }),
-      { numRuns: 1000 },
-    );
-    fc.assert(
-      fc.property(fc.constantFrom('rtsp', 'http'), host, port, fc.constantFrom('/stream1', '/a/b?c=d', '/s#f'), mailed, (scheme, h, p, rest, text) => {
-        const out = `open ${url(scheme, '', h, p, rest)} ${text}`;
-        assert.equal(maskCredentials(out), out);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('a URL with a password, then text with an @: the password goes; in a JSON string, nothing else does', () => {
-    const chars = fc.constantFrom(..."abcXYZ019@:!$&'()*+,;=%._~- \t".split(''));
-    const password = fc.string({ unit: chars, minLength: 1, maxLength: 16 }).map((p) => `§${p}§`);
-    fc.assert(
-      fc.property(fc.constantFrom('rtsp', 'http'), host, port, path, line, mailed, password, (scheme, h, p, rest, format, text, marked) => {
-        const masked = maskCredentials(format(url(scheme, `admin:${marked}@`, h, p, rest), text));
-        for (const form of [marked, JSON.stringify(marked).slice(1, -1)]) assert.ok(!masked.includes(form), masked);
-        assert.ok(masked.includes(`${scheme}://admin:***@${h}`), masked);
-      }),
-      { numRuns: 1000 },
-    );
-    fc.assert(
-      fc.property(fc.constantFrom('rtsp', 'http'), host, port, path, mailed, password, (scheme, h, p, rest, text, marked) => {
-        const masked = maskCredentials(`open ${url(scheme, `admin:${marked}@`, h, p, rest)} ${text}`);
-        assert.ok(!masked.includes(marked), masked);
-      }),
-      { numRuns: 1000 },
-    );
-    fc.assert(
-      fc.property(fc.constantFrom('rtsp', 'http'), host, port, path, jsonLine, mailed, password, (scheme, h, p, rest, format, text, marked) => {
-        const masked = maskCredentials(format(url(scheme, `admin:${marked}@`, h, p, rest), text));
-        assert.equal(masked, format(url(scheme, 'admin:***@', h, p, rest), text));
-      }),
-      { numRuns: 1000 },
     );
   });
 });
