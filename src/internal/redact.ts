@@ -25,22 +25,62 @@
  * text that only looks so (a host, then an address on its line) is masked too.
  */
 function* userinfos(text: string): Generator<{ readonly start: number; readonly end: number; readonly user: string | null; readonly secret: string }> {
+  // Each URL's word (to the first blank), authority (to the first `/`, `?`, `#` or line end) and last `@` in each,
+  // found by scans that only move forward: the URLs come in order, and each end and each last `@` is the one before's
+  // or later. Scanning from each URL to its line's end made a line of many URLs cost the square of its length, and
+  // the masker runs on text a caller sends.
+  const words = new ForwardScan(text, /\s/);
+  const authorities = new ForwardScan(text, /[/?#\r\n]/);
   for (let i = text.indexOf('://'); i >= 0; i = text.indexOf('://', i + 3)) {
     const start = i + 3;
-    const rest = text.slice(start);
-    const word = /^\S*/.exec(rest)![0];
-    const authority = /^[^/?#\r\n]*/.exec(rest)![0];
+    const wordEnd = words.endFrom(start);
+    const authorityEnd = authorities.endFrom(start);
+    const authorityAt = authorities.lastAtBefore(authorityEnd, start);
     // An @ of the authority past the first blank: the password holds a blank, and runs to it.
-    const run = authority.lastIndexOf('@') > word.length ? authority : word;
-    const at = run.lastIndexOf('@');
-    if (at < 0) continue;
-    const userinfo = run.slice(0, at);
+    const atIndex = authorityAt > wordEnd ? authorityAt : words.lastAtBefore(wordEnd, start);
+    if (atIndex < 0) continue;
+    const at = atIndex - start;
+    const userinfo = text.slice(start, atIndex);
     const user = /^[^\s/?#@:]*:/.exec(userinfo);
     // host:port/path?q=a@b: the `@` is the query's (a password that starts with digits and an
     // unescaped `/` reads the same way, and RFC 3986 has it escaped).
     if (user !== null && /^\d*[/?#]/.test(userinfo.slice(user[0].length))) continue;
     if (user !== null) yield { start, end: start + at, user: user[0].slice(0, -1), secret: userinfo.slice(user[0].length) };
     else if (!/[/?#]/.test(userinfo)) yield { start, end: start + at, user: null, secret: userinfo };
+  }
+}
+
+/**
+ * For positions asked in increasing order: where the next character matching `stop` is, and the last `@` before a
+ * given end, each found by scanning forward only (the whole text once, however many are asked).
+ */
+class ForwardScan {
+  readonly #text: string;
+  readonly #stop: RegExp;
+  /** The first `stop` at or after the last position asked (text.length: none), valid while asked positions stay at or before it. */
+  #end = -1;
+  /** How far the last `@` is known, and the last `@` before that (−1: none). */
+  #atScanned = 0;
+  #lastAt = -1;
+
+  constructor(text: string, stop: RegExp) {
+    this.#text = text;
+    this.#stop = stop;
+  }
+
+  endFrom(position: number): number {
+    if (position > this.#end) {
+      let k = position;
+      while (k < this.#text.length && !this.#stop.test(this.#text[k]!)) k++;
+      this.#end = k;
+    }
+    return this.#end;
+  }
+
+  /** The last `@` at or after `from` and before `end`, or −1; `end` never less than the last asked. */
+  lastAtBefore(end: number, from: number): number {
+    for (; this.#atScanned < end; this.#atScanned++) if (this.#text.charCodeAt(this.#atScanned) === 64) this.#lastAt = this.#atScanned;
+    return this.#lastAt >= from ? this.#lastAt : -1;
   }
 }
 
