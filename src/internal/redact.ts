@@ -13,6 +13,9 @@
  * is not.
  */
 
+/** A user and its colon from where it is asked (lastIndex): the start of a userinfo with a password. */
+const USER_THEN_COLON = /[^\s/?#@:]*:/y;
+
 /**
  * The userinfo of every URL in the text: after `://`, up to the last `@` of
  * the run of non-space characters (so a password with an unescaped `@`, `/`
@@ -21,8 +24,11 @@
  * holds a path or query, where the `@` belongs to them. The run may hold
  * only part of a password with a blank in it (invalid in a URL, yet typed, and
  * passed on as typed): where the authority (to the first `/`, `?` or `#` on
- * the same line) has an `@` past the first blank, the userinfo runs to it, and
- * text that only looks so (a host, then an address on its line) is masked too.
+ * the same line) has an `@` past the first blank and begins `user:` before
+ * that blank, the userinfo runs to it; text that only looks so (a host and a
+ * port, then an address on its line) is masked too, the safe reading. A host
+ * without a port, then an address (`rtsp://cam.local failed; mail
+ * ops@example.com`), is left whole: no password begins there.
  */
 function* userinfos(text: string): Generator<{ readonly start: number; readonly end: number; readonly user: string | null; readonly secret: string }> {
   // Each URL's word (to the first blank), authority (to the first `/`, `?`, `#` or line end) and last `@` in each,
@@ -36,8 +42,11 @@ function* userinfos(text: string): Generator<{ readonly start: number; readonly 
     const wordEnd = words.endFrom(start);
     const authorityEnd = authorities.endFrom(start);
     const authorityAt = authorities.lastAtBefore(authorityEnd, start);
-    // An @ of the authority past the first blank: the password holds a blank, and runs to it.
-    const atIndex = authorityAt > wordEnd ? authorityAt : words.lastAtBefore(wordEnd, start);
+    // An @ of the authority past the first blank, after a `user:` begun before it: the password holds a blank, and
+    // runs to it. Without the `user:` (`rtsp://cam.local failed; mail ops@example.com`) the @ is the text's.
+    USER_THEN_COLON.lastIndex = start;
+    const runsOn = authorityAt > wordEnd && USER_THEN_COLON.test(text) && USER_THEN_COLON.lastIndex <= wordEnd;
+    const atIndex = runsOn ? authorityAt : words.lastAtBefore(wordEnd, start);
     if (atIndex < 0) continue;
     const at = atIndex - start;
     const userinfo = text.slice(start, atIndex);

@@ -149,6 +149,15 @@ describe('credential masking', { timeout: 60_000 }, () => {
     assert.equal(maskCredentials('"source":"rtsp://admin:bad secret8@127.0.0.1:1/s"'), '"source":"rtsp://admin:***@127.0.0.1:1/s"');
     assert.equal(maskCredentials('mqtt://u:Mq Pass 66@broker:1883 refused'), 'mqtt://u:***@broker:1883 refused');
     assert.equal(maskCredentials('rtsp://cam.local:554/s is down, mail admin@example.com'), 'rtsp://cam.local:554/s is down, mail admin@example.com');
+    // No `user:` before the blank: the @ is the text's, not a password's (the line was masked to it).
+    for (const line of [
+      'rtsp://cam.local failed; mail ops@example.com',
+      'rtsp://cam1 and rtsp://cam2 down; ops@example.com',
+      'rtsp://10.0.0.7 timed out (ask admin@example.com)',
+    ])
+      assert.equal(maskCredentials(line), line);
+    // With one, the safe reading: a password with a blank may run to it.
+    assert.equal(maskCredentials('rtsp://cam:554 down; mail ops@example.com'), 'rtsp://cam:***@example.com');
   });
 
   it('a redactor also removes the source secret where it appears outside a URL, raw or percent-decoded', () => {
