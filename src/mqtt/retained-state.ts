@@ -216,6 +216,14 @@ export class RetainedState {
     this.#o.outlet.publish(topic, payload, 1, true);
   }
 
+  /**
+   * A retained topic of the camera's that is published elsewhere and not again at a connect (a tracked object's
+   * snapshot, a picture of now): cleared with the camera's other topics when it goes.
+   */
+  noteCameraTopic(camera: string, topic: string): void {
+    this.#cameraTopics.get(camera)?.add(topic);
+  }
+
   /** Clears a camera's retained topics (and its discovery and latest summary, which is history, when it is gone for good). */
   forgetCamera(camera: string, removed: boolean): void {
     const topics = this.#cameraTopics.get(camera);

@@ -302,12 +302,16 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   /**
-   * A tracked object's snapshot (the box drawn), retained on `<camera>/objects/<label>/snapshot`.
+   * A tracked object's snapshot (the box drawn), retained on `<camera>/objects/<label>/snapshot`, and cleared when its
+   * camera is removed.
    * False when it could not go (not connected): not queued, the next one will do (a snapshot is a
    * picture of now, not history), and the caller does not say the object has one.
    */
   publishSnapshot(camera: string, label: string, jpeg: Buffer): boolean {
-    return this.#connection.publish(this.topics.snapshot(camera, label), jpeg, 0, true);
+    const topic = this.topics.snapshot(camera, label);
+    // Cleared with the camera when it is removed or replaced (a retained picture of a camera that is gone).
+    this.#retainedState.noteCameraTopic(camera, topic);
+    return this.#connection.publish(topic, jpeg, 0, true);
   }
 
   /** Connected (`online` sent, commands subscribed): everything that waited for a broker goes out. */

@@ -455,10 +455,19 @@ describe('MqttSink with mosquitto and a running system', { timeout: 180_000 }, (
     await recorder.waitFor((x) => x.topic === `${PREFIX}/${B}/motion/state` && x.payload.length > 0, "motion's state again", { from });
   });
 
-  it("removes a camera's discovery and retained topics when the camera is removed", async () => {
+  it("removes a camera's discovery and retained topics when the camera is removed, its tracked objects' snapshots too", async () => {
+    const snapshot = `${PREFIX}/${B}/objects/person/snapshot`;
+    const before = recorder.messages.length;
+    assert.equal(sink.publishSnapshot(B, 'person', Buffer.from([0xff, 0xd8, 0xff, 0xd9])), true);
+    await recorder.waitFor((x) => x.topic === snapshot && x.payload.length > 0, 'the snapshot', { from: before });
     const from = recorder.messages.length;
     await system.cameras.remove(B);
-    for (const topic of [`homeassistant/binary_sensor/${CLIENT_ID}/${B}_person_occupancy/config`, `${PREFIX}/${B}/status`, `${PREFIX}/${B}/motion/state`]) {
+    for (const topic of [
+      `homeassistant/binary_sensor/${CLIENT_ID}/${B}_person_occupancy/config`,
+      `${PREFIX}/${B}/status`,
+      `${PREFIX}/${B}/motion/state`,
+      snapshot,
+    ]) {
       const m = await recorder.waitFor((x) => x.topic === topic && x.payload === '', `${topic} cleared`, { from });
       assert.equal(m.retain, false, 'an empty retained message reaches live subscribers as a normal delivery');
     }
