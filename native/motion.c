@@ -34,7 +34,8 @@
  * scalar arithmetic lane by lane: nothing is reassociated, so the answers stay those of the JavaScript.
  */
 #pragma GCC optimize("O3")
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* target_clones needs the loader's indirect functions: glibc's (musl has none; there the loops are built once). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 #define VECTOR_LOOP __attribute__((target_clones("avx2", "default")))
 #else
 #define VECTOR_LOOP
