@@ -13,3 +13,4 @@ export * from './workers/index.js';
 export * from './config/index.js';
 export * from './pipeline/index.js';
 export * from './app/index.js';
+export * from './motion/index.js';
