@@ -107,6 +107,7 @@ interface Resolved {
   readonly minRegionShare: number;
   readonly wholePictureShare: number;
   readonly absorbAfterFrames: number;
+  readonly native: boolean;
 }
 
 function resolve(o: MotionDetectorOptions): Resolved {
@@ -119,6 +120,7 @@ function resolve(o: MotionDetectorOptions): Resolved {
     minRegionShare: o.minRegionShare ?? 0.0008,
     wholePictureShare: o.wholePictureShare ?? 0.45,
     absorbAfterFrames: o.absorbAfterFrames ?? 20,
+    native: o.native ?? true,
   };
   const bad = (what: string): never => {
     throw new MotionError('ERR_MOTION_OPTIONS', `motion: ${what}`);
@@ -132,6 +134,7 @@ function resolve(o: MotionDetectorOptions): Resolved {
   if (!Number.isInteger(r.absorbAfterFrames) || r.absorbAfterFrames < 1 || r.absorbAfterFrames > 10_000) {
     bad(`absorbAfterFrames must be a whole number from 1 to 10000 (got ${r.absorbAfterFrames})`);
   }
+  if (typeof r.native !== 'boolean') bad(`native must be true or false (got ${String(r.native)})`);
   return r;
 }
 
@@ -155,10 +158,7 @@ export class MotionDetector {
 
   constructor(options: MotionDetectorOptions = {}) {
     this.#o = resolve(options);
-    if (options.native !== undefined && typeof options.native !== 'boolean') {
-      throw new MotionError('ERR_MOTION_OPTIONS', `motion: native must be true or false (got ${String(options.native)})`);
-    }
-    this.#passes = options.native === false ? null : motionPasses();
+    this.#passes = this.#o.native ? motionPasses() : null;
   }
 
   /** Whether the passes over the pixels run in C (false: in JavaScript, where the addon does not load or was not asked for). */
@@ -462,7 +462,7 @@ export class MotionDetector {
 
   /** The moving regions on rows from to to (regions.ts), grown and labelled by the C passes where they run. */
   #regions(g: Work, from: number, to: number): Box[] {
-    if (g.handle === null || g.boxes === null) return movingRegions(g, g.w, g.h, from, to, this.#o.minRegionShare);
+    if (g.handle === null || g.boxes === null) return movingRegions(g, g.w, g.h, from, to, g.minPixels);
     const count = this.#passes!.motionRegions(g.handle, from, to, g.minPixels);
     const { boxes, w, h } = g;
     const found: [number, number, number, number][] = [];

@@ -31,14 +31,13 @@ export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 
  * from + 1 to to − 1 (or on the picture's edge rows), so nothing grows beyond them and the rest of the picture,
  * often most of it, costs nothing.
  */
-export function movingRegions(p: RegionBuffers, w: number, h: number, from: number, to: number, minRegionShare: number): Box[] {
+export function movingRegions(p: RegionBuffers, w: number, h: number, from: number, to: number, minPixels: number): Box[] {
   const { moved, grown, moved32, grown32, labels, stack } = p;
   if (moved32 !== null && grown32 !== null) growWords(moved32, grown32, w >> 2, h, from, to);
   else growBytes(moved, grown, w, h, from, to);
   const first = from * w;
   const end = (to + 1) * w;
   labels.fill(0, first, end);
-  const minPixels = Math.max(2, minRegionShare * w * h);
   const boxes: [number, number, number, number][] = [];
   let label = 0;
   for (let start = first; start < end; start++) {

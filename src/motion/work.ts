@@ -71,7 +71,7 @@ export class Work {
   readonly movingRows: Uint8Array;
   /** The residual's sizes (0–255) on every third unmasked pixel, in two histograms of 256 (#residuals()). */
   readonly residual: Uint32Array;
-  /** The least moved pixels a region holds to be kept. */
+  /** The least moved pixels a region holds to be kept (minRegionShare of the working picture, at least 2). */
   readonly minPixels: number;
   /**
    * With the C passes: their handle on these buffers, and where they write the regions found (first and last column
