@@ -57,9 +57,14 @@ export function discoveryId(text: string): string {
 }
 
 /** Every discovery config of one camera: topic → payload (JSON). */
+/** A camera's Home Assistant device identifier on this node: `<node>_<camera>` (the retained sweep reads it back). */
+export function deviceId(node: string, camera: string): string {
+  return `${node}_${camera}`;
+}
+
 export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<string, string> {
   const { prefix, node, labels, topics } = options;
-  const device = { identifiers: [`${node}_${camera}`], name: camera, manufacturer: 'framesupplier', model: 'camera' };
+  const device = { identifiers: [deviceId(node, camera)], name: camera, manufacturer: 'framesupplier', model: 'camera' };
   const availability = [{ topic: topics.available, value_template: "{{ 'online' if value == 'online' else 'offline' }}" }];
   const common = { availability, device, origin: { name: 'framesupplier' } };
   const out = new Map<string, string>();

@@ -35,6 +35,7 @@ import { isId, toId } from '../internal/ids.js';
 import type { Logger } from '../internal/logger.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import type { BrokerConnection } from './connection.js';
+import { deviceId } from './discovery.js';
 import type { RetainedState } from './retained-state.js';
 import { SHARED, type Topics } from './topics.js';
 
@@ -222,7 +223,7 @@ export class RetainedSweep {
     try {
       const config = JSON.parse(payload.toString('utf8')) as { device?: { identifiers?: unknown } };
       const id = Array.isArray(config.device?.identifiers) ? (config.device.identifiers[0] as unknown) : undefined;
-      const head = `${this.#o.node}_`;
+      const head = deviceId(this.#o.node, '');
       if (typeof id !== 'string' || !id.startsWith(head)) return null;
       const camera = id.slice(head.length);
       return isId(camera) ? camera : null;
