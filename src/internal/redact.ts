@@ -13,7 +13,7 @@
  * is not.
  */
 
-/** A user and its colon from where it is asked (lastIndex): the start of a userinfo with a password. */
+/** A user and its colon from where it is asked (lastIndex): the start of a userinfo with a password, read once a URL. */
 const USER_THEN_COLON = /[^\s/?#@:]*:/y;
 
 /**
@@ -42,20 +42,22 @@ function* userinfos(text: string): Generator<{ readonly start: number; readonly 
     const wordEnd = words.endFrom(start);
     const authorityEnd = authorities.endFrom(start);
     const authorityAt = authorities.lastAtBefore(authorityEnd, start);
+    const wordAt = words.lastAtBefore(wordEnd, start);
+    if (authorityAt < 0 && wordAt < 0) continue;
+    // Where the userinfo's `user:` ends, if the URL begins with one (−1: it does not).
+    USER_THEN_COLON.lastIndex = start;
+    const userEnd = USER_THEN_COLON.test(text) ? USER_THEN_COLON.lastIndex : -1;
     // An @ of the authority past the first blank, after a `user:` begun before it: the password holds a blank, and
     // runs to it. Without the `user:` (`rtsp://cam.local failed; mail ops@example.com`) the @ is the text's.
-    USER_THEN_COLON.lastIndex = start;
-    const runsOn = authorityAt > wordEnd && USER_THEN_COLON.test(text) && USER_THEN_COLON.lastIndex <= wordEnd;
-    const atIndex = runsOn ? authorityAt : words.lastAtBefore(wordEnd, start);
+    const atIndex = authorityAt > wordEnd && userEnd >= 0 && userEnd <= wordEnd ? authorityAt : wordAt;
     if (atIndex < 0) continue;
-    const at = atIndex - start;
     const userinfo = text.slice(start, atIndex);
-    const user = /^[^\s/?#@:]*:/.exec(userinfo);
-    // host:port/path?q=a@b: the `@` is the query's (a password that starts with digits and an
-    // unescaped `/` reads the same way, and RFC 3986 has it escaped).
-    if (user !== null && /^\d*[/?#]/.test(userinfo.slice(user[0].length))) continue;
-    if (user !== null) yield { start, end: start + at, user: user[0].slice(0, -1), secret: userinfo.slice(user[0].length) };
-    else if (!/[/?#]/.test(userinfo)) yield { start, end: start + at, user: null, secret: userinfo };
+    if (userEnd >= 0 && userEnd <= atIndex) {
+      const secret = text.slice(userEnd, atIndex);
+      // host:port/path?q=a@b: the `@` is the query's (a password that starts with digits and an
+      // unescaped `/` reads the same way, and RFC 3986 has it escaped).
+      if (!/^\d*[/?#]/.test(secret)) yield { start, end: atIndex, user: text.slice(start, userEnd - 1), secret };
+    } else if (!/[/?#]/.test(userinfo)) yield { start, end: atIndex, user: null, secret: userinfo };
   }
 }
 
