@@ -95,6 +95,8 @@ function ownShape(levels: readonly string[]): boolean {
 }
 
 export interface RetainedSweepOptions {
+  /** False: begin() does nothing (a cluster node's sink: its cameras come after it connects, the rest are other nodes'). */
+  readonly enabled: boolean;
   readonly system: VisionSystem;
   readonly topics: Topics;
   readonly discoveryPrefix: string;
@@ -151,11 +153,11 @@ export class RetainedSweep {
     ];
   }
 
-  /** Connected and the system runs: sweeps this connection, unless it already did. */
+  /** Connected and the system runs: sweeps this connection, unless it already did or is not enabled. */
   begin(): void {
     const { connection } = this.#o;
     const generation = connection.generation;
-    if (!connection.connected || generation === this.#generation) return;
+    if (!this.#o.enabled || !connection.connected || generation === this.#generation) return;
     this.#stop();
     this.#generation = generation;
     this.#active = true;

@@ -129,7 +129,6 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #lastHourRefreshMs: number;
   /** The system runs and the retained state has taken its cameras: a sweep can tell what is stale. */
   #systemRuns = false;
-  readonly #sweepRetained: boolean;
   #timers: NodeJS.Timeout[] = [];
   #started = false;
   #closing: Promise<void> | null = null;
@@ -211,8 +210,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       signal: this.#abort.signal,
       ...(options.commandWarnIntervalMs === undefined ? {} : { warnIntervalMs: options.commandWarnIntervalMs }),
     });
-    this.#sweepRetained = options.sweepRetained ?? true;
     this.#sweep = new RetainedSweep({
+      enabled: options.sweepRetained ?? true,
       system: this.#system,
       topics: this.topics,
       discoveryPrefix: config.discovery.prefix,
@@ -323,7 +322,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#answers.flush();
     this.#outbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
-    if (this.#sweepRetained && this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
+    if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
 
   async #readEvents(): Promise<void> {
@@ -396,7 +395,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         if (event.state === 'running') {
           this.#retainedState.takeSnapshot(this.#system.stats());
           this.#systemRuns = true;
-          if (this.#sweepRetained) this.#sweep.begin(); // if connected and not swept yet
+          this.#sweep.begin(); // if connected and not swept yet
         }
         return;
       case 'events-lost':
