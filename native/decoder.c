@@ -58,6 +58,9 @@
 #include <libswscale/swscale.h>
 #include <time.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -78,7 +81,7 @@ typedef struct {
   /* open */
   char *url;
   AVDictionary *options;
-  int want_w, want_h, threads;
+  int want_w, want_h, threads, lower_by;
   int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
   int hflip;
   int keyframes_only;
@@ -186,6 +189,8 @@ typedef struct {
   AVPacket **held;
   int held_n, held_cap, fed, fed_from, fed_valid, held_lost, key_at;
   size_t held_bytes, held_limit;
+
+  int lower_by; /* open()'s lowerPriorityBy: nice levels the thread lowers itself by before it opens the source */
 
   /* The converter thread's alone. */
   Converter converter_own;
@@ -916,10 +921,25 @@ static void convert_execute(Decoder *d, Job *job) {
   convert_picture(d, &d->converter_own, d->conv_frame, job);
 }
 
+/*
+ * The calling thread `by` nice levels below the priority it has (at most 19), as Linux keeps a nice value per
+ * thread; the threads it starts afterwards inherit it. Where the kernel refuses, it runs as it was.
+ */
+static void lower_own_priority(int by) {
+  if (by <= 0) return;
+  pid_t tid = (pid_t)syscall(SYS_gettid);
+  errno = 0;
+  int nice_now = getpriority(PRIO_PROCESS, (id_t)tid);
+  if (nice_now == -1 && errno != 0) return;
+  setpriority(PRIO_PROCESS, (id_t)tid, nice_now + by > 19 ? 19 : nice_now + by);
+}
+
 /* Takes one call at a time, answers it, and sleeps until the next; ends on close (or after a failed open). */
 static void *thread_main(void *arg) {
   Decoder *d = arg;
   pthread_setname_np(pthread_self(), "fs-decoder");
+  /* Before the open: the codec threads avcodec_open2() starts take this thread's priority (ADR 0075). */
+  lower_own_priority(d->lower_by);
   for (;;) {
     pthread_mutex_lock(&d->lock);
     while (d->job == NULL && !d->closing) pthread_cond_wait(&d->wake, &d->lock);
@@ -1139,6 +1159,11 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
   job->want_w = get_int(env, options, "width");
   job->want_h = get_int(env, options, "height");
   job->threads = get_int(env, options, "threads");
+  job->lower_by = get_int(env, options, "lowerPriorityBy");
+  if (job->lower_by < 0 || job->lower_by > 39) {
+    napi_throw_range_error(env, "ERR_INVALID_ARGUMENT", "lowerPriorityBy must be 0 to 39 nice levels");
+    return false;
+  }
   bool has = false;
   napi_value v;
   if (napi_has_named_property(env, options, "crop", &has) == napi_ok && has && napi_get_named_property(env, options, "crop", &v) == napi_ok) {
@@ -1196,7 +1221,7 @@ static bool read_open_options(napi_env env, napi_value options, Job *job, enum A
 }
 
 /*
- * open(url, { width, height, format, crop: { x, y, width, height }, hflip, keyframesOnly, threads, avOptions: { key: value } }, callback)
+ * open(url, { width, height, format, crop: { x, y, width, height }, hflip, keyframesOnly, threads, lowerPriorityBy, avOptions: { key: value } }, callback)
  * → handle.
  * The handle is returned at once, so interrupt() and close() reach an open still in progress.
  */
@@ -1228,6 +1253,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   d->out_fmt = out_fmt;
+  d->lower_by = job->lower_by;
   d->decoder_own.gray.src_fmt = AV_PIX_FMT_NONE;
   d->converter_own.gray.src_fmt = AV_PIX_FMT_NONE;
   d->aim_ms = -1;
@@ -1661,6 +1687,8 @@ static void limit_arenas(void) {
 static napi_value init(napi_env env, napi_value exports) {
   av_log_set_level(AV_LOG_QUIET);
   limit_arenas();
+  napi_value lowers_priority; /* open() takes lowerPriorityBy: the decoder's threads lower themselves */
+  CHECK(napi_get_boolean(env, true, &lowers_priority));
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"decode", NULL, js_decode, NULL, NULL, NULL, napi_default, NULL},
@@ -1677,6 +1705,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"mallocArenas", NULL, js_malloc_arenas, NULL, NULL, NULL, napi_default, NULL},
       {"mallocStats", NULL, js_malloc_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"lowersPriority", NULL, NULL, NULL, NULL, lowers_priority, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -6,6 +6,11 @@
  * another camera on the same core, each wake waited for that decoder's time slice. The converter threads
  * (fs-convert) keep the process's priority: a frame due to a reader is converted on demand, on its way out.
  *
+ * Each decoder's thread lowers itself before it opens its source (the addon's open() option lowerPriorityBy), so
+ * the codec threads it starts inherit the step and nothing has to be found afterwards. lowerDecoderThreads() is
+ * for an addon built before that: each open then scanned the process's threads in /proc by name, a cost that
+ * grew with the threads there are and came again with each pass of a looping file.
+ *
  * Contract: lowerDecoderThreads() lowers the decoder threads alive now that it has not lowered before and says how
  * many; a thread is lowered once (Linux keeps a thread's nice value, and threads a decoder thread starts inherit
  * it). Where there is no /proc (not Linux) or the kernel refuses, it does nothing. Never throws.

@@ -65,6 +65,8 @@ interface Addon {
   ): void;
   yieldHold?(handle: Handle): void;
   monotonicMs?(): number;
+  /** open() takes lowerPriorityBy; absent from a prebuilt addon older than it. */
+  readonly lowersPriority?: boolean;
   close(handle: Handle): void;
   mallocArenas(): number;
   mallocStats(): (Omit<MallocStats, 'allocator'> & { readonly allocator?: MallocStats['allocator'] }) | null;
@@ -255,6 +257,12 @@ export interface NativeDecoderOptions {
   readonly heldBytes?: number;
   /** Decoder threads; 0 (default) lets libavcodec use every core. */
   readonly threads?: number;
+  /**
+   * The decoder's thread, and the codec threads its open starts, run this many nice levels below the thread that
+   * opened it (0 to 39; 0, default: as it), set by the thread itself before it opens the source: nothing to find
+   * afterwards. Only where lowersPriority is true; an older build takes it as 0.
+   */
+  readonly lowerPriorityBy?: number;
   /** libavformat options (e.g. rtsp_transport, timeout in µs). */
   readonly avOptions?: Readonly<Record<string, string>>;
   /**
@@ -354,6 +362,11 @@ export class NativeDecoder {
   }
 
   /** The addon holds many packets a call (holdMany(); a prebuilt addon older than ADR 0091 does not). */
+  /** The addon's decoder threads lower their own priority as open()'s lowerPriorityBy says (a prebuilt addon older than it does not). */
+  static get lowersPriority(): boolean {
+    return loaded().lowersPriority === true;
+  }
+
   get holdsMany(): boolean {
     return typeof this.#addon.holdMany === 'function' && typeof this.#addon.monotonicMs === 'function';
   }

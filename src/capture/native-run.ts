@@ -35,7 +35,7 @@ import { Arrivals } from './arrivals.js';
 import { CaptureError } from './errors.js';
 import type { PayloadAllocator } from './frame-parser.js';
 import { chooseDecodeMode, decodeFromPts, modeForNextTake, KeyframeClock, type DecodeNow } from './decode-policy.js';
-import { lowerDecoderThreads } from './decoder-priority.js';
+import { DECODER_NICE_STEP, lowerDecoderThreads } from './decoder-priority.js';
 import { NativeDecoder, type DecodedFrame, type Discard, type NativeFormat } from './native-decoder.js';
 import { OnDemandConverter, type PictureTimes } from './on-demand.js';
 import type { ResolvedSource } from './source.js';
@@ -259,6 +259,8 @@ export class NativeRun implements DecoderRun {
         keyframesOnly: src.keyframesOnly,
         heldBytes: this.#o.holdUnread ? this.#o.heldBytes : 0,
         threads: this.#o.threads(),
+        // Behind the event loop that hands its frames over (ADR 0075), set by its threads themselves.
+        lowerPriorityBy: DECODER_NICE_STEP,
         avOptions,
         signal: this.#abort.signal,
       });
@@ -269,8 +271,8 @@ export class NativeRun implements DecoderRun {
         return false;
       }
       this.#decoder = decoder;
-      // Its threads (and the codec's, started by the open) behind the event loop that hands its frames over (ADR 0075).
-      lowerDecoderThreads();
+      // An addon built before its threads lowered themselves: found by name and lowered from here.
+      if (!NativeDecoder.lowersPriority) lowerDecoderThreads();
       host.outputSize(decoder.width, decoder.height);
       const converter = new OnDemandConverter({
         decoder,

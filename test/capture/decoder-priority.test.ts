@@ -2,13 +2,15 @@
  * The native decoder's threads run behind the event loop (ADR 0075): once a capture has decoded a frame, every
  * thread of this process named fs-decoder (the decoder's own and the codec threads it started) has a nice value
  * DECODER_NICE_STEP above the process's, and the event loop's thread and the converter threads (fs-convert) keep
- * the process's own. Read from /proc (Linux), as the kernel schedules them.
+ * the process's own. Read from /proc (Linux), as the kernel schedules them. The decoder's threads lower themselves
+ * (open()'s lowerPriorityBy), the codec threads inheriting it: no scan from JavaScript is needed for them.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { DECODER_NICE_STEP } from '../../src/capture/decoder-priority.js';
-import { capture, captures, VTEST } from './fixtures.js';
+import { NativeDecoder } from '../../src/capture/native-decoder.js';
+import { capture, captures, h264Clip, VTEST } from './fixtures.js';
 
 after(async () => {
   await Promise.all(captures.map((c) => c.close()));
@@ -44,5 +46,37 @@ describe('decoder thread priority', { timeout: 60_000 }, () => {
     const converters = all.filter((t) => t.name === 'fs-convert');
     assert.ok(converters.length >= 1, 'the converter thread is there');
     for (const t of converters) assert.equal(t.nice, main.nice, `converter thread ${t.tid}`);
+  });
+
+  it('a decoder opened with lowerPriorityBy lowers its own thread and its codec threads; without it they keep the priority', async () => {
+    assert.equal(NativeDecoder.lowersPriority, true, 'the addon built from this checkout lowers its threads itself');
+    const opened = async (options: { lowerPriorityBy?: number }): Promise<{ nice: number[]; main: number }> => {
+      const before = new Set(threads().map((t) => t.tid));
+      // H.264 with two threads: libavcodec starts frame threads at the open.
+      const decoder = await NativeDecoder.open(await h264Clip(), { format: 'gray', threads: 2, ...options });
+      try {
+        assert.ok((await decoder.next()) !== null, 'a picture decoded');
+        const all = threads();
+        const mine = all.filter((t) => t.name === 'fs-decoder' && !before.has(t.tid));
+        assert.ok(mine.length >= 2, `the decoder's thread and its codec threads (${mine.length})`);
+        return { nice: mine.map((t) => t.nice), main: all.find((t) => t.tid === process.pid)!.nice };
+      } finally {
+        decoder.close();
+      }
+    };
+    const lowered = await opened({ lowerPriorityBy: 3 });
+    for (const nice of lowered.nice) assert.equal(nice, Math.min(19, lowered.main + 3));
+    const kept = await opened({});
+    for (const nice of kept.nice) assert.equal(nice, kept.main);
+  });
+
+  it('refuses a step outside 0 to 39 before it starts anything', async () => {
+    for (const lowerPriorityBy of [-1, 40]) {
+      await assert.rejects(NativeDecoder.open(VTEST, { format: 'gray', lowerPriorityBy }), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'ERR_INVALID_ARGUMENT');
+        assert.match(error.message, /lowerPriorityBy/);
+        return true;
+      });
+    }
   });
 });
