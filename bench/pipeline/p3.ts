@@ -5,7 +5,8 @@
  * twice a minute per camera (the system's cameras.picture() at a result's capture time, encoded to JPEG as the
  * event recorder does), against the same cameras with the main stream alone (the detector converts at 640
  * there, as P2). Lines: CPU per camera and RSS of the process tree, capture-to-result age, snapshot latency
- * (asked → JPEG in hand) and the JPEG's size and dimensions, and what each stream decoded.
+ * (asked → JPEG in hand) and the JPEG's size and dimensions, what each stream decoded, and the CPU by thread
+ * (`cpu_pct_by_thread`, as P1's).
  * Beside each configuration, in the same run, the careful loop (plain-loop.ts) on the stream the detector reads:
  * the substream for main + sub (a careful engineer detects on the substream too), the main stream alone else;
  * it makes no snapshots and does not read the other stream, so its CPU is a floor for that loop (P3_PLAIN=0
@@ -26,6 +27,7 @@ import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { cameraClip, hopMedians, P2_MODEL, treeUsage, type HopMedians } from './p1.js';
 import { PhasedCameras } from './phases.js';
+import { threadBreakdown, treeThreads } from '../proc.js';
 import { carefulLoop, versusCarefulLoop } from './plain-loop.js';
 
 /** The substream: P2's clip's scene at 640 × 360, the same rate, a keyframe every `gopFrames` (P3_SUB_GOP_S's). */
@@ -64,6 +66,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   await phased.start(system);
   await sleep(warmupS * 1000);
   const usageStart = treeUsage(process.pid);
+  const threadsStart = treeThreads(process.pid);
   const load = loadavg()[0]!;
   const latencies: number[] = [];
   const sizes: number[] = [];
@@ -100,6 +103,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   clearInterval(snapshots);
   const wall = (performance.now() - wallStart) / 1000;
   const usageEnd = treeUsage(process.pid);
+  const byThread = threadBreakdown(threadsStart, treeThreads(process.pid), wall);
   const stats = system.stats();
   await system.close();
   const cpuPct = ((usageEnd.cpuS - usageStart.cpuS) / wall) * 100;
@@ -130,6 +134,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     seconds: round(wall, 1),
     cpu_pct: round(cpuPct, 1),
     cpu_pct_per_camera: round(cpuPct / cameras, 2),
+    cpu_pct_by_thread: byThread,
     rss_mb_start: round(usageStart.rssBytes / 2 ** 20, 1),
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
     pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
