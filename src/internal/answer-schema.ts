@@ -4,14 +4,38 @@
  * a schema the client would throw on when the worker is built or a summary asked. Not strict: a schema written
  * for a model's server may carry keywords Ajv does not know. Problems name keys and Ajv's words, never a value
  * from the schema.
+ *
+ * The same schema is compiled again and again in a process that runs for months: each config change through the
+ * API validates the whole config anew, and each vlm worker built compiles its own. Ajv keeps every schema it
+ * compiled (by object, and by `$id`), so each compile was kept for good, and a schema with an `$id` could be
+ * compiled once only (the second threw "already exists": the worker built after `config check` passed it).
+ * Its shared scope of generated code kept a little of each compile even once the schema was removed. Here each
+ * schema text is compiled by an Ajv of its own, which goes with its validator, and the validator of the same
+ * schema text is reused, a bounded number of them.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+const AJV_OPTIONS = { allErrors: false, strict: false } as const;
+/** Checks schemas against the meta-schema; compiles none of them. */
+const ajv = new Ajv(AJV_OPTIONS);
+
+/** Compiled validators kept by their schema's JSON text, the least recently used let go first. */
+export const ANSWER_SCHEMAS_KEPT = 16;
+const compiled = new Map<string, ValidateFunction>();
 
 /** The schema's validator; throws what Ajv throws for a schema it cannot use. */
 export function compileAnswerSchema(schema: Record<string, unknown>): ValidateFunction {
-  return ajv.compile(schema);
+  const text = JSON.stringify(schema);
+  const known = compiled.get(text);
+  if (known !== undefined) {
+    compiled.delete(text); // to the end: the most recently used
+    compiled.set(text, known);
+    return known;
+  }
+  const validate = new Ajv(AJV_OPTIONS).compile(schema);
+  compiled.set(text, validate);
+  if (compiled.size > ANSWER_SCHEMAS_KEPT) compiled.delete(compiled.keys().next().value!);
+  return validate;
 }
 
 /** Why the schema cannot be used as an answer schema, or null when it can. */

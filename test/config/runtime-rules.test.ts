@@ -188,6 +188,8 @@ describe('rules the runtime enforced are the validator’s, with path and line',
       { type: 'object', properties: { colour: { type: 'colour' } } },
       { type: 'object', properties: { colour: { type: 'string', enum: ['red', 'blue'] } }, required: ['colour'] },
       { type: 'object', properties: { box: { $ref: '#/definitions/nowhere' } } },
+      // With an $id: compiled by the config's check and again by the client (Ajv once refused the second).
+      { $id: 'https://example.com/answer.json', type: 'object', properties: { colour: { type: 'string' } } },
     ]) {
       const yamlSchema = JSON.stringify(schema);
       assert.equal(client(schema) === true, valid(text(yamlSchema)), `${yamlSchema}: the client says ${String(client(schema))}`);
