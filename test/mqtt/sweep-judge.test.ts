@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { toId } from '../../src/internal/ids.js';
 import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained-sweep.js';
-import { Topics } from '../../src/mqtt/topics.js';
+import { topicLabel, Topics } from '../../src/mqtt/topics.js';
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const name = fc.string({ minLength: 1, maxLength: 12 });
@@ -21,6 +21,7 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
       workers: fc.uniqueArray(id, { maxLength: 3 }),
       zones: fc.uniqueArray(name, { maxLength: 2 }),
       lines: fc.uniqueArray(name, { maxLength: 2 }),
+      motion: fc.boolean(),
     });
     fc.assert(
       fc.property(
@@ -28,23 +29,25 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
         fc.uniqueArray(id, { maxLength: 2 }),
         fc.dictionary(id, camera, { minKeys: 1, maxKeys: 2 }),
         fc.constantFrom('framesupplier', 'home/cams'),
-        (cameras, shared, gone, prefix) => {
+        fc.subarray(['person', 'car', 'dog', 'fire hydrant']),
+        (cameras, shared, gone, prefix, labels) => {
           const topics = new Topics(prefix);
           const view: SweepView = {
             camera: (c) => {
               const has = Object.hasOwn(cameras, c) ? cameras[c] : undefined;
               return has === undefined
                 ? undefined
-                : { workers: new Set(has.workers), zones: new Set(has.zones.map(toId)), lines: new Set(has.lines.map(toId)) };
+                : { workers: new Set(has.workers), zones: new Set(has.zones.map(toId)), lines: new Set(has.lines.map(toId)), motion: has.motion };
             },
             shared: new Set(shared),
+            labels: new Set(labels.map(topicLabel)),
           };
           const judge = (topic: string) => judgeStateTopic(topic.slice(prefix.length + 1).split('/'), view);
-          const retainedOf = (c: string, has: { workers: string[]; zones: string[]; lines: string[] }) => [
+          const retainedOf = (c: string, has: { workers: string[]; zones: string[]; lines: string[]; motion: boolean }) => [
             topics.status(c),
-            topics.motion(c),
+            ...(has.motion ? [topics.motion(c)] : []),
             topics.summary(c),
-            topics.count(c, 'person'),
+            ...labels.map((label) => topics.count(c, label)),
             topics.snapshot(c, 'person'),
             ...has.workers.flatMap((w) => [topics.worker(c, w, 'state'), topics.worker(c, w, 'objective'), topics.worker(c, w, 'answer')]),
             ...has.zones.map((z) => topics.zoneCount(c, z, 'person')),
@@ -56,6 +59,9 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
             const other = 'x'.repeat(20);
             for (const topic of [topics.worker(c, other, 'state'), topics.zoneCount(c, other, 'person'), topics.lineCount(c, other, 'in', 'person')])
               assert.equal(judge(topic), 'stale', topic);
+            // Its motion when it measures none; a count of a label no longer among the labels.
+            if (!has.motion) assert.equal(judge(topics.motion(c)), 'stale');
+            assert.equal(judge(topics.count(c, 'kangaroo')), 'stale');
             for (const topic of [topics.worker(c, 'motion', 'set'), topics.worker(c, 'motion', 'result'), topics.summarize(c)])
               assert.equal(judge(topic), 'not-ours', topic);
           }

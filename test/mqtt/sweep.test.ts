@@ -3,8 +3,9 @@
  * against Debian's real mosquitto (ADR 0100). A first system and sink publish
  * discovery and retained states for cameras A (a worker and a zone more) and
  * B; a second system and sink, with the same client id (the same discovery
- * node) and only A with one worker, clear at connect every retained topic
- * of B, of A's removed worker and of its removed zone, and nothing else: no
+ * node) and only A with one worker and no motion, clear at connect every
+ * retained topic of B, of A's removed worker, of its removed zone and of its
+ * motion, and nothing else: no
  * empty payload on any topic A still has (a recorder sees every message), a
  * retained config of another node and an unknown topic under the prefix
  * left alone. Then 1000 bad commands give a bounded number of log lines,
@@ -26,6 +27,8 @@ const PREFIX = `fs-sweep-${process.pid}`;
 const CLIENT_ID = `fs-sweep-client-${process.pid}`;
 const OTHER_NODE_CONFIG = `homeassistant/sensor/other-node-${process.pid}/${A}_status/config`;
 const NOT_OURS = `${PREFIX}/notes/kept`;
+/** A's motion binary_sensor (the camera's motion, on in the first run only); `${A}_motion_enabled` is its worker's switch. */
+const A_MOTION_CONFIG = `homeassistant/binary_sensor/${CLIENT_ID}/${A}_motion/config`;
 const LOG = join(tmpdir(), `framesupplier-mqtt-sweep-${process.pid}.log`);
 const source = 'lavfi:testsrc2=size=160x120:rate=5';
 const capture = { output: { format: 'gray' as const } };
@@ -91,6 +94,7 @@ describe('A run with less in its config clears what the last run left retained',
       [A]: {
         source,
         capture,
+        motion: {},
         zones: { porch },
         workers: [
           { id: 'motion', module: 'builtin:motion' },
@@ -107,6 +111,8 @@ describe('A run with less in its config clears what the last run left retained',
         `homeassistant/binary_sensor/${CLIENT_ID}/${A}_porch_person_occupancy/config`,
         `${PREFIX}/${B}/motion/state`,
         `${PREFIX}/${A}/extra/state`,
+        `${PREFIX}/${A}/motion`,
+        A_MOTION_CONFIG,
       ])
         await recorder.waitFor((m) => m.topic === topic && m.payload.length > 0, topic);
     } finally {
@@ -122,7 +128,9 @@ describe('A run with less in its config clears what the last run left retained',
       m.topic.startsWith(`${PREFIX}/${B}/`) ||
       discovery(m.topic, `${A}_extra`) ||
       discovery(m.topic, `${A}_porch`) ||
-      m.topic.startsWith(`${PREFIX}/${A}/extra/`);
+      m.topic.startsWith(`${PREFIX}/${A}/extra/`) ||
+      m.topic === `${PREFIX}/${A}/motion` ||
+      m.topic === A_MOTION_CONFIG;
     const toClear = left.filter(gone).map((m) => m.topic);
     const toKeep = left.filter((m) => !gone(m)).map((m) => m.topic);
     assert.ok(toClear.includes(`${PREFIX}/${B}/status`) && toClear.includes(`homeassistant/sensor/${CLIENT_ID}/${B}_status/config`), toClear.join(' '));
