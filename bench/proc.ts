@@ -46,14 +46,22 @@ export function benchAllocator(): { allocator: Allocator; asked: Allocator } {
 }
 
 /**
- * The environment for a process of the system a bench starts: LD_PRELOAD with libjemalloc.so.2 first and
- * MALLOC_ARENA_MAX=2 beside it (unless given), as the unit sets them, or, for glibc, LD_PRELOAD without jemalloc.
+ * jemalloc's settings as the unit, the image and `npm start` give them (ADR 0101): no per-thread caches.
+ * MALLOC_CONF set in the bench's environment (an empty one: jemalloc's defaults) is passed on instead.
+ */
+export const SYSTEM_MALLOC_CONF = 'tcache:false';
+
+/**
+ * The environment for a process of the system a bench starts: LD_PRELOAD with libjemalloc.so.2 first,
+ * MALLOC_ARENA_MAX=2 and MALLOC_CONF (SYSTEM_MALLOC_CONF) beside it (unless given), as the unit sets them, or,
+ * for glibc, LD_PRELOAD without jemalloc.
  */
 export function systemEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   if (benchAllocator().allocator === 'jemalloc') {
     env.LD_PRELOAD = ['libjemalloc.so.2', ...preloadsBesidesJemalloc()].join(' ');
     env.MALLOC_ARENA_MAX ??= '2';
+    env.MALLOC_CONF ??= SYSTEM_MALLOC_CONF;
   } else setPreloads(env, preloadsBesidesJemalloc());
   return env;
 }

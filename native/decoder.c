@@ -1616,7 +1616,8 @@ static mallctl_fn jemalloc_mallctl(void) {
   return found;
 }
 
-static napi_value malloc_figures(napi_env env, const char *allocator, double in_use, double arena, double mmapped) {
+/* thread_caches: jemalloc's opt.tcache (1 or 0), -1 for glibc (its per-thread caches are not a setting here). */
+static napi_value malloc_figures(napi_env env, const char *allocator, double in_use, double arena, double mmapped, int thread_caches) {
   napi_value result, v;
   CHECK(napi_create_object(env, &result));
   CHECK(napi_create_string_utf8(env, allocator, NAPI_AUTO_LENGTH, &v));
@@ -1627,11 +1628,16 @@ static napi_value malloc_figures(napi_env env, const char *allocator, double in_
   CHECK(napi_set_named_property(env, result, "arenaBytes", v));
   CHECK(napi_create_double(env, mmapped, &v));
   CHECK(napi_set_named_property(env, result, "mmappedBytes", v));
+  if (thread_caches >= 0) {
+    CHECK(napi_get_boolean(env, thread_caches == 1, &v));
+    CHECK(napi_set_named_property(env, result, "threadCaches", v));
+  }
   return result;
 }
 
 /*
- * mallocStats() → { allocator, inUseBytes, arenaBytes, mmappedBytes }, or null where malloc is neither glibc's
+ * mallocStats() → { allocator, inUseBytes, arenaBytes, mmappedBytes, threadCaches (jemalloc's opt.tcache: whether
+ * each thread keeps a cache of freed blocks, MALLOC_CONF=tcache:false turning it off, ADR 0101) }, or null where malloc is neither glibc's
  * nor jemalloc: bytes handed out and not freed, bytes the allocator holds from the system besides (in use or
  * free: free bytes there are what fragmentation costs), and bytes in blocks mmapped on their own. glibc's from
  * mallinfo2 over every arena; jemalloc's from its own statistics (stats.allocated, stats.resident; it has no
@@ -1647,13 +1653,16 @@ static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
     size_t len = sizeof epoch;
     size_t allocated = 0, resident = 0, size_len = sizeof(size_t);
     ctl("epoch", &epoch, &len, &epoch, len); /* its statistics are a snapshot, refreshed by writing the epoch */
+    bool tcache = true;
+    size_t bool_len = sizeof tcache;
+    int caches = ctl("opt.tcache", &tcache, &bool_len, NULL, 0) == 0 ? (tcache ? 1 : 0) : -1;
     if (ctl("stats.allocated", &allocated, &size_len, NULL, 0) == 0 && ctl("stats.resident", &resident, &size_len, NULL, 0) == 0)
-      return malloc_figures(env, "jemalloc", (double)allocated, (double)resident, 0);
+      return malloc_figures(env, "jemalloc", (double)allocated, (double)resident, 0, caches);
   }
 #ifdef __GLIBC__
   if (ctl == NULL) {
     struct mallinfo2 m = mallinfo2();
-    return malloc_figures(env, "glibc", (double)(m.uordblks + m.hblkhd), (double)m.arena, (double)m.hblkhd);
+    return malloc_figures(env, "glibc", (double)(m.uordblks + m.hblkhd), (double)m.arena, (double)m.hblkhd, -1);
   }
 #endif
   CHECK(napi_get_null(env, &result));

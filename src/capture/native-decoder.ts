@@ -229,6 +229,11 @@ export interface MallocStats {
   readonly arenaBytes: number;
   /** In blocks mmapped on their own (returned to the system when freed); 0 with jemalloc. */
   readonly mmappedBytes: number;
+  /**
+   * jemalloc: whether each thread keeps a cache of the blocks it freed (its opt.tcache; MALLOC_CONF=tcache:false,
+   * as the unit, the image and `npm start` set it, turns them off: ADR 0101). Absent for glibc.
+   */
+  readonly threadCaches?: boolean;
 }
 
 /**

@@ -8,9 +8,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, it } from 'node:test';
-import { allocatorOf, benchAllocator, jemallocPath, systemEnv } from '../../bench/proc.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { allocatorOf, benchAllocator, jemallocPath, SYSTEM_MALLOC_CONF, systemEnv } from '../../bench/proc.js';
 
-const saved = { BENCH_ALLOCATOR: process.env.BENCH_ALLOCATOR, LD_PRELOAD: process.env.LD_PRELOAD };
+const saved = { BENCH_ALLOCATOR: process.env.BENCH_ALLOCATOR, LD_PRELOAD: process.env.LD_PRELOAD, MALLOC_CONF: process.env.MALLOC_CONF };
 
 /** A Node child started with `env`, its allocator read once it has started. */
 async function childAllocator(env: NodeJS.ProcessEnv): Promise<string | null> {
@@ -44,6 +47,7 @@ describe('the benches start the system on the allocator it ships with', { timeou
     assert.deepEqual(benchAllocator(), { allocator: 'jemalloc', asked: 'jemalloc' });
     const env = systemEnv({ EXTRA: '1' });
     assert.equal(env.LD_PRELOAD, 'libjemalloc.so.2');
+    assert.equal(env.MALLOC_CONF, process.env.MALLOC_CONF ?? SYSTEM_MALLOC_CONF);
     assert.equal(env.EXTRA, '1');
     assert.equal(await childAllocator(env), 'jemalloc');
   });
@@ -61,5 +65,13 @@ describe('the benches start the system on the allocator it ships with', { timeou
   it('refuse an allocator it does not know', () => {
     process.env.BENCH_ALLOCATOR = 'tcmalloc';
     assert.throws(() => benchAllocator(), /BENCH_ALLOCATOR=tcmalloc/);
+  });
+  it('the unit, the image and npm start give jemalloc the settings the benches start the system with (ADR 0101)', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const text = (path: string): string => readFileSync(join(root, path), 'utf8');
+    assert.match(text('examples/systemd/framesupplier.service'), new RegExp(`^Environment=MALLOC_CONF=${SYSTEM_MALLOC_CONF}$`, 'm'));
+    assert.match(text('Dockerfile'), new RegExp(`^\\s+MALLOC_CONF=${SYSTEM_MALLOC_CONF} \\\\$`, 'm'));
+    const start = (JSON.parse(text('package.json')) as { scripts: Record<string, string> }).scripts.start!;
+    assert.ok(start.includes(`MALLOC_CONF="\${MALLOC_CONF-${SYSTEM_MALLOC_CONF}}"`), start);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * malloc's figures in stats() say whose they are (ADR 0074): glibc's (mallinfo2) in a plain process, jemalloc's
  * own (bytes allocated, pages resident) in a process started with Debian's libjemalloc2 in LD_PRELOAD, as the
- * systemd unit and the container image start the system. A real process running decoders in each.
+ * systemd unit and the container image start the system, with whether its thread caches are on (MALLOC_CONF, as
+ * they set it: ADR 0101). A real process running decoders in each.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import type { MallocStats } from '../../src/capture/index.js';
+import { SYSTEM_MALLOC_CONF } from '../../bench/proc.js';
 import { VTEST } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -25,9 +27,10 @@ async function mallocWith(env: NodeJS.ProcessEnv): Promise<MallocStats & { reado
 
 describe("malloc's figures and the allocator", { timeout: 120_000 }, () => {
   it("are glibc's by default, and jemalloc's own when it is preloaded", async () => {
-    const { LD_PRELOAD: _, ...env } = process.env;
+    const { LD_PRELOAD: _, MALLOC_CONF: __, ...env } = process.env;
     const glibc = await mallocWith(env);
     assert.equal(glibc.allocator, 'glibc');
+    assert.equal(glibc.threadCaches, undefined, 'not a setting of glibc');
     assert.ok(glibc.inUseBytes > MB && glibc.arenaBytes > 0, JSON.stringify(glibc));
     // By name, as the unit and the image give it: ld.so finds it where Debian's libjemalloc2 puts it.
     const jemalloc = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2' });
@@ -35,5 +38,10 @@ describe("malloc's figures and the allocator", { timeout: 120_000 }, () => {
     assert.ok(jemalloc.inUseBytes > MB, JSON.stringify(jemalloc));
     assert.ok(jemalloc.arenaBytes >= jemalloc.inUseBytes, `resident below allocated: ${JSON.stringify(jemalloc)}`);
     assert.equal(jemalloc.mmappedBytes, 0);
+    assert.equal(jemalloc.threadCaches, true, "jemalloc's default");
+    // As the unit, the image and npm start give it (ADR 0101).
+    const uncached = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: SYSTEM_MALLOC_CONF });
+    assert.equal(uncached.allocator, 'jemalloc');
+    assert.equal(uncached.threadCaches, false, JSON.stringify(uncached));
   });
 });
