@@ -307,7 +307,7 @@ export async function soakChurn(): Promise<void> {
       malloc_env: {
         MALLOC_ARENA_MAX: systemEnv().MALLOC_ARENA_MAX ?? null,
         LD_PRELOAD: systemEnv().LD_PRELOAD ?? null,
-        MALLOC_CONF: process.env.MALLOC_CONF ?? null,
+        MALLOC_CONF: systemEnv().MALLOC_CONF ?? null,
         GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? null,
       },
       last: lastSample,
