@@ -22,8 +22,9 @@
  *   the system has but the sink has not seen yet is taken first). A state
  *   topic is stale when its camera is not the system's, or its worker, zone
  *   or line is not the camera's (a shared worker's when not configured), or
- *   it is a camera's motion and the camera measures none, or a label's count
- *   and the label is no longer one of mqtt.discovery.labels;
+ *   it is a camera's motion and the camera measures none (a label's count is
+ *   not judged: counts are published for every label events carry, not only
+ *   discovery.labels);
  *   anything else under the prefix is left alone. A stale camera's snapshots
  *   (`objects/<label>/snapshot`, for mqtt.discovery.labels) are cleared
  *   blindly: they are not subscribed (pictures, larger than the sink takes).
@@ -39,7 +40,7 @@ import type { VisionSystem } from '../pipeline/index.js';
 import type { BrokerConnection } from './connection.js';
 import { deviceId } from './discovery.js';
 import type { RetainedState } from './retained-state.js';
-import { SHARED, topicLabel, type Topics } from './topics.js';
+import { SHARED, type Topics } from './topics.js';
 
 /** Clears one sweep sends at most: a broker holding more stale topics gets the rest at the next connect. */
 export const SWEEP_MAX_CLEARS = 10_000;
@@ -53,8 +54,6 @@ export interface SweepView {
   /** A camera's workers, zones and lines (as topic levels), or undefined for one the system does not have. */
   camera(id: string): SweptCamera | undefined;
   readonly shared: ReadonlySet<string>;
-  /** mqtt.discovery.labels as topic levels: the labels whose counts the sink keeps. */
-  readonly labels: ReadonlySet<string>;
 }
 
 /** A camera the system has: its workers, zones and lines (as topic levels), and whether it measures motion. */
@@ -83,7 +82,6 @@ export function judgeStateTopic(levels: readonly string[], view: SweepView): Jud
   if (has === undefined) return 'stale';
   if (levels.length === 2 && second === 'motion') return has.motion ? 'desired' : 'stale';
   if (levels.length === 3) return has.workers.has(second) ? 'desired' : 'stale';
-  if (second === 'objects' && levels[3] === 'count') return view.labels.has(third!) ? 'desired' : 'stale';
   if (second === 'zones') return has.zones.has(third!) ? 'desired' : 'stale';
   if (second === 'lines') return has.lines.has(third!) ? 'desired' : 'stale';
   return 'desired';
@@ -130,7 +128,6 @@ export class RetainedSweep {
   readonly #marker: string;
   readonly #subscriptions: readonly string[];
   readonly #maxClears: number;
-  readonly #labels: ReadonlySet<string>;
   /** The connection (its generation) swept or being swept: one sweep per connection. */
   #generation = -1;
   #active = false;
@@ -150,7 +147,6 @@ export class RetainedSweep {
   constructor(options: RetainedSweepOptions) {
     this.#o = options;
     this.#maxClears = options.maxClears ?? SWEEP_MAX_CLEARS;
-    this.#labels = new Set(options.labels.map(topicLabel));
     const p = options.topics.prefix;
     this.#marker = `${p}/@sweep`;
     this.#subscriptions = [
@@ -272,7 +268,6 @@ export class RetainedSweep {
         return has;
       },
       shared: new Set(Object.keys(stats.shared)),
-      labels: this.#labels,
     };
     this.#view = view;
     setImmediate(() => {
