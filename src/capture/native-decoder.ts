@@ -366,12 +366,12 @@ export class NativeDecoder {
     return this.#call('decode', (done) => this.#addon.next(this.#handle, skipBeforePtsMs, DISCARD_CODE[discard], done), decodedFrame);
   }
 
-  /** The addon holds many packets a call (holdMany(); a prebuilt addon older than ADR 0091 does not). */
   /** The addon's decoder threads lower their own priority as open()'s lowerPriorityBy says (a prebuilt addon older than it does not). */
   static get lowersPriority(): boolean {
     return loaded().lowersPriority === true;
   }
 
+  /** The addon holds many packets a call (holdMany(); a prebuilt addon older than ADR 0091 does not). */
   get holdsMany(): boolean {
     return typeof this.#addon.holdMany === 'function' && typeof this.#addon.monotonicMs === 'function';
   }

@@ -10,32 +10,48 @@
  * compiled (by object, and by `$id`), so each compile was kept for good, and a schema with an `$id` could be
  * compiled once only (the second threw "already exists": the worker built after `config check` passed it).
  * Its shared scope of generated code kept a little of each compile even once the schema was removed. Here each
- * schema text is compiled by an Ajv of its own, which goes with its validator, and the validator of the same
- * schema text is reused, a bounded number of them.
+ * schema text is compiled by an Ajv of its own, which goes with its validator (checked against the meta-schema
+ * first by one Ajv for all, so each does not compile the meta-schema again), and the validator of the same schema
+ * text is reused, a bounded number of them.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 
 const AJV_OPTIONS = { allErrors: false, strict: false } as const;
 /** Checks schemas against the meta-schema; compiles none of them. */
 const ajv = new Ajv(AJV_OPTIONS);
+/** Each schema's own Ajv: the schema was checked against the meta-schema by `ajv` already. */
+const OWN_OPTIONS = { ...AJV_OPTIONS, validateSchema: false } as const;
 
 /** Compiled validators kept by their schema's JSON text, the least recently used let go first. */
-export const ANSWER_SCHEMAS_KEPT = 16;
+export const ANSWER_SCHEMAS_KEPT = 64;
 const compiled = new Map<string, ValidateFunction>();
 
 /** The schema's validator; throws what Ajv throws for a schema it cannot use. */
 export function compileAnswerSchema(schema: Record<string, unknown>): ValidateFunction {
-  const text = JSON.stringify(schema);
+  const text = schemaText(schema);
   const known = compiled.get(text);
   if (known !== undefined) {
     compiled.delete(text); // to the end: the most recently used
     compiled.set(text, known);
     return known;
   }
-  const validate = new Ajv(AJV_OPTIONS).compile(schema);
+  if (!ajv.validateSchema(schema)) throw new Error(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
+  const validate = new Ajv(OWN_OPTIONS).compile(schema);
   compiled.set(text, validate);
   if (compiled.size > ANSWER_SCHEMAS_KEPT) compiled.delete(compiled.keys().next().value!);
   return validate;
+}
+
+/**
+ * The schema's JSON text, told apart where JSON cannot tell (YAML's .inf, -.inf and .nan are numbers JSON writes as
+ * null): a non-finite number is written as a string marked by a leading NUL, and a string with one gets another.
+ */
+function schemaText(schema: Record<string, unknown>): string {
+  return JSON.stringify(schema, (_key, value: unknown) => {
+    if (typeof value === 'number' && !Number.isFinite(value)) return `\u0000${value}`;
+    if (typeof value === 'string' && value.startsWith('\u0000')) return `\u0000${value}`;
+    return value;
+  });
 }
 
 /** Why the schema cannot be used as an answer schema, or null when it can. */

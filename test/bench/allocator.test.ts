@@ -45,9 +45,12 @@ describe('the benches start the system on the allocator it ships with', { timeou
       return;
     }
     assert.deepEqual(benchAllocator(), { allocator: 'jemalloc', asked: 'jemalloc' });
+    delete process.env.MALLOC_CONF;
     const env = systemEnv({ EXTRA: '1' });
     assert.equal(env.LD_PRELOAD, 'libjemalloc.so.2');
-    assert.equal(env.MALLOC_CONF, process.env.MALLOC_CONF ?? SYSTEM_MALLOC_CONF);
+    assert.equal(env.MALLOC_CONF, SYSTEM_MALLOC_CONF);
+    process.env.MALLOC_CONF = '';
+    assert.equal(systemEnv().MALLOC_CONF, '', "an empty one given: jemalloc's defaults, passed on");
     assert.equal(env.EXTRA, '1');
     assert.equal(await childAllocator(env), 'jemalloc');
   });

@@ -36,19 +36,29 @@ describe('answer schemas compiled many times', { timeout: 60_000 }, () => {
   });
 
   it(`keeps ${ANSWER_SCHEMAS_KEPT} validators, the least recently used let go first`, () => {
-    const schema = (n: number): Record<string, unknown> => ({ type: 'object', properties: { ['k' + n]: { type: 'string' } } });
-    const kept = compileAnswerSchema(schema(-1));
-    const oldest = compileAnswerSchema(schema(0));
-    for (let n = 1; n < ANSWER_SCHEMAS_KEPT; n++) {
-      compileAnswerSchema(schema(n));
-      assert.equal(compileAnswerSchema(schema(-1)), kept, 'used again: kept');
-    }
-    // schema(0) is now the least recently used of the ANSWER_SCHEMAS_KEPT: one more lets it go.
+    // Schemas of this test alone: filling the cache with them leaves nothing of the other tests'.
+    const schema = (n: number): Record<string, unknown> => ({ type: 'object', properties: { ['lru' + n]: { type: 'string' } } });
+    const first = Array.from({ length: ANSWER_SCHEMAS_KEPT }, (_, n) => compileAnswerSchema(schema(n)));
+    // All of them kept: none compiled anew (one fewer kept would have let schema(0) go by now).
+    assert.equal(compileAnswerSchema(schema(0)), first[0], 'the oldest of a full cache is still there');
+    // Used again, schema(0) is the newest; schema(1) the least recently used, and one more lets it go, alone.
     compileAnswerSchema(schema(ANSWER_SCHEMAS_KEPT));
-    assert.equal(compileAnswerSchema(schema(-1)), kept);
-    const again = compileAnswerSchema(schema(0));
-    assert.notEqual(again, oldest, 'compiled anew');
-    assert.equal(again({ k0: 'x' }), true);
+    assert.equal(compileAnswerSchema(schema(2)), first[2], 'one more lets one go, not two');
+    assert.equal(compileAnswerSchema(schema(0)), first[0]);
+    const again = compileAnswerSchema(schema(1));
+    assert.notEqual(again, first[1], 'the least recently used was compiled anew');
+    assert.equal(again({ lru1: 'x' }), true);
+    assert.equal(again({ lru1: 1 }), false);
+  });
+
+  it("numbers JSON cannot write (YAML's .inf, -.inf) give schemas of their own", () => {
+    const below = compileAnswerSchema({ type: 'number', maximum: Infinity });
+    const above = compileAnswerSchema({ type: 'number', minimum: Infinity });
+    const none = compileAnswerSchema({ type: 'number', maximum: -Infinity });
+    assert.equal(below(5), true);
+    assert.equal(above(5), false);
+    assert.equal(none(5), false);
+    assert.notEqual(below, none);
   });
 
   it('a schema that cannot be compiled throws each time and is not kept', () => {
