@@ -22,9 +22,10 @@
  *   the system has but the sink has not seen yet is taken first). A state
  *   topic is stale when its camera is not the system's, or its worker, zone
  *   or line is not the camera's (a shared worker's when not configured), or
- *   it is a camera's motion and the camera measures none (a label's count is
- *   not judged: counts are published for every label events carry, not only
- *   discovery.labels);
+ *   it is a camera's motion and the camera measures none, or a label's count
+ *   and the label is neither one events are kept for (mqtt.events.labels) nor
+ *   one of discovery.labels (with events of every label, counts are not
+ *   judged);
  *   anything else under the prefix is left alone. A stale camera's snapshots
  *   (`objects/<label>/snapshot`, for mqtt.discovery.labels) are cleared
  *   blindly: they are not subscribed (pictures, larger than the sink takes).
@@ -40,7 +41,7 @@ import type { VisionSystem } from '../pipeline/index.js';
 import type { BrokerConnection } from './connection.js';
 import { deviceId } from './discovery.js';
 import type { RetainedState } from './retained-state.js';
-import { SHARED, type Topics } from './topics.js';
+import { SHARED, topicLabel, type Topics } from './topics.js';
 
 /** Clears one sweep sends at most: a broker holding more stale topics gets the rest at the next connect. */
 export const SWEEP_MAX_CLEARS = 10_000;
@@ -54,6 +55,8 @@ export interface SweepView {
   /** A camera's workers, zones and lines (as topic levels), or undefined for one the system does not have. */
   camera(id: string): SweptCamera | undefined;
   readonly shared: ReadonlySet<string>;
+  /** The labels whose counts the sink writes (as topic levels), or null when any label's may be (events of every label). */
+  readonly countLabels: ReadonlySet<string> | null;
 }
 
 /** A camera the system has: its workers, zones and lines (as topic levels), and whether it measures motion. */
@@ -82,6 +85,7 @@ export function judgeStateTopic(levels: readonly string[], view: SweepView): Jud
   if (has === undefined) return 'stale';
   if (levels.length === 2 && second === 'motion') return has.motion ? 'desired' : 'stale';
   if (levels.length === 3) return has.workers.has(second) ? 'desired' : 'stale';
+  if (second === 'objects' && levels[3] === 'count' && view.countLabels !== null) return view.countLabels.has(third!) ? 'desired' : 'stale';
   if (second === 'zones') return has.zones.has(third!) ? 'desired' : 'stale';
   if (second === 'lines') return has.lines.has(third!) ? 'desired' : 'stale';
   return 'desired';
@@ -114,8 +118,10 @@ export interface RetainedSweepOptions {
   readonly discoveryPrefix: string;
   /** The discovery node id (from the client id): only this node's configs are looked at. */
   readonly node: string;
-  /** mqtt.discovery.labels: the snapshot topics cleared with a stale camera. */
+  /** mqtt.discovery.labels: the snapshot topics cleared with a stale camera; their counts are written from the start. */
   readonly labels: readonly string[];
+  /** mqtt.events.labels: counts are written for these labels' events; null (every label): any label's. */
+  readonly eventLabels: readonly string[] | null;
   readonly retained: RetainedState;
   readonly connection: Pick<BrokerConnection, 'connected' | 'generation' | 'publish' | 'subscribe' | 'unsubscribe'>;
   readonly log: Logger;
@@ -128,6 +134,7 @@ export class RetainedSweep {
   readonly #marker: string;
   readonly #subscriptions: readonly string[];
   readonly #maxClears: number;
+  readonly #countLabels: ReadonlySet<string> | null;
   /** The connection (its generation) swept or being swept: one sweep per connection. */
   #generation = -1;
   #active = false;
@@ -147,6 +154,7 @@ export class RetainedSweep {
   constructor(options: RetainedSweepOptions) {
     this.#o = options;
     this.#maxClears = options.maxClears ?? SWEEP_MAX_CLEARS;
+    this.#countLabels = options.eventLabels === null ? null : new Set([...options.eventLabels, ...options.labels].map(topicLabel));
     const p = options.topics.prefix;
     this.#marker = `${p}/@sweep`;
     this.#subscriptions = [
@@ -268,6 +276,7 @@ export class RetainedSweep {
         return has;
       },
       shared: new Set(Object.keys(stats.shared)),
+      countLabels: this.#countLabels,
     };
     this.#view = view;
     setImmediate(() => {

@@ -217,6 +217,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       discoveryPrefix: config.discovery.prefix,
       node: discoveryId(clientId),
       labels: config.discovery.labels,
+      eventLabels: config.events.labels ?? null,
       retained: this.#retainedState,
       connection,
       log: this.#log,

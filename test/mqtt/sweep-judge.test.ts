@@ -3,16 +3,17 @@
  * cameras, workers, zones, lines and shared workers, every retained topic
  * the sink writes for what the system has is desired (never cleared), the
  * same topics of a camera, worker, zone or line it does not have are stale,
- * so is the motion of a camera that measures none (a count of any label is
- * desired for a camera it has: counts follow every label events carry), and
- * topics of other shapes (commands, stats, events) are not the sweep's.
+ * so is the motion of a camera that measures none, and a label's count when
+ * counts are written for some labels only and it is not one of them (any
+ * label's when events of every label are kept), and topics of other shapes
+ * (commands, stats, events) are not the sweep's.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { toId } from '../../src/internal/ids.js';
 import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained-sweep.js';
-import { Topics } from '../../src/mqtt/topics.js';
+import { topicLabel, Topics } from '../../src/mqtt/topics.js';
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const name = fc.string({ minLength: 1, maxLength: 12 });
@@ -31,7 +32,8 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
         fc.uniqueArray(id, { maxLength: 2 }),
         fc.dictionary(id, camera, { minKeys: 1, maxKeys: 2 }),
         fc.constantFrom('framesupplier', 'home/cams'),
-        (cameras, shared, gone, prefix) => {
+        fc.option(fc.subarray(['person', 'car', 'fire hydrant']), { nil: null }),
+        (cameras, shared, gone, prefix, countLabels) => {
           const topics = new Topics(prefix);
           const view: SweepView = {
             camera: (c) => {
@@ -41,13 +43,14 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
                 : { workers: new Set(has.workers), zones: new Set(has.zones.map(toId)), lines: new Set(has.lines.map(toId)), motion: has.motion };
             },
             shared: new Set(shared),
+            countLabels: countLabels === null ? null : new Set(countLabels.map(topicLabel)),
           };
           const judge = (topic: string) => judgeStateTopic(topic.slice(prefix.length + 1).split('/'), view);
           const retainedOf = (c: string, has: { workers: string[]; zones: string[]; lines: string[]; motion: boolean }) => [
             topics.status(c),
             ...(has.motion ? [topics.motion(c)] : []),
             topics.summary(c),
-            ...['person', 'car', 'fire hydrant', 'kangaroo'].map((label) => topics.count(c, label)),
+            ...(countLabels ?? ['person', 'car', 'fire hydrant', 'kangaroo']).map((label) => topics.count(c, label)),
             topics.snapshot(c, 'person'),
             ...has.workers.flatMap((w) => [topics.worker(c, w, 'state'), topics.worker(c, w, 'objective'), topics.worker(c, w, 'answer')]),
             ...has.zones.map((z) => topics.zoneCount(c, z, 'person')),
@@ -59,8 +62,9 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
             const other = 'x'.repeat(20);
             for (const topic of [topics.worker(c, other, 'state'), topics.zoneCount(c, other, 'person'), topics.lineCount(c, other, 'in', 'person')])
               assert.equal(judge(topic), 'stale', topic);
-            // Its motion when it measures none.
+            // Its motion when it measures none; a count of a label counts are not written for.
             if (!has.motion) assert.equal(judge(topics.motion(c)), 'stale');
+            assert.equal(judge(topics.count(c, 'kangaroo')), countLabels === null ? 'desired' : 'stale');
             for (const topic of [topics.worker(c, 'motion', 'set'), topics.worker(c, 'motion', 'result'), topics.summarize(c)])
               assert.equal(judge(topic), 'not-ours', topic);
           }

@@ -3,9 +3,10 @@
  * against Debian's real mosquitto (ADR 0100). A first system and sink publish
  * discovery and retained states for cameras A (a worker and a zone more) and
  * B; a second system and sink, with the same client id (the same discovery
- * node) and only A with one worker and no motion, clear at connect every
- * retained topic of B, of A's removed worker, of its removed zone and of its
- * motion, and nothing else: no
+ * node) and only A with one worker and no motion, and `person` alone where
+ * the first counted `car` too, clear at connect every retained topic of B, of
+ * A's removed worker, of its removed zone, of its motion and of its car
+ * count, and nothing else: no
  * empty payload on any topic A still has (a recorder sees every message), a
  * retained config of another node and an unknown topic under the prefix
  * left alone. Then 1000 bad commands give a bounded number of log lines,
@@ -40,11 +41,20 @@ const porch = {
   ],
 };
 
-function config(url: string, cameras: Record<string, unknown>) {
+/** `labels`: discovery's and events' (the labels whose counts are written). */
+function config(url: string, cameras: Record<string, unknown>, labels: readonly string[] = ['person']) {
   return resolvedConfig({
     shmDir: `/dev/shm/framesupplier-test-mqtt-sweep-${process.pid}`,
     cameras,
-    mqtt: { url, clientId: CLIENT_ID, topicPrefix: PREFIX, statsIntervalS: 1, reconnect: { initialMs: 50, maxMs: 200 } },
+    mqtt: {
+      url,
+      clientId: CLIENT_ID,
+      topicPrefix: PREFIX,
+      statsIntervalS: 1,
+      reconnect: { initialMs: 50, maxMs: 200 },
+      discovery: { labels },
+      events: { labels },
+    },
   });
 }
 
@@ -90,19 +100,23 @@ describe('A run with less in its config clears what the last run left retained',
     const log = createLogger({ level: 'info', destination: LOG });
     const url = broker.url;
     // Run 1: A with two workers and a zone, B.
-    const one = config(url, {
-      [A]: {
-        source,
-        capture,
-        motion: {},
-        zones: { porch },
-        workers: [
-          { id: 'motion', module: 'builtin:motion' },
-          { id: 'extra', module: 'builtin:motion' },
-        ],
+    const one = config(
+      url,
+      {
+        [A]: {
+          source,
+          capture,
+          motion: {},
+          zones: { porch },
+          workers: [
+            { id: 'motion', module: 'builtin:motion' },
+            { id: 'extra', module: 'builtin:motion' },
+          ],
+        },
+        [B]: { source, capture, workers: [{ id: 'motion', module: 'builtin:motion' }] },
       },
-      [B]: { source, capture, workers: [{ id: 'motion', module: 'builtin:motion' }] },
-    });
+      ['person', 'car'],
+    );
     const first = await startSystemWithSink(one, log);
     try {
       for (const topic of [
@@ -113,6 +127,7 @@ describe('A run with less in its config clears what the last run left retained',
         `${PREFIX}/${A}/extra/state`,
         `${PREFIX}/${A}/motion`,
         A_MOTION_CONFIG,
+        `${PREFIX}/${A}/objects/car/count`,
       ])
         await recorder.waitFor((m) => m.topic === topic && m.payload.length > 0, topic);
     } finally {
@@ -130,7 +145,9 @@ describe('A run with less in its config clears what the last run left retained',
       discovery(m.topic, `${A}_porch`) ||
       m.topic.startsWith(`${PREFIX}/${A}/extra/`) ||
       m.topic === `${PREFIX}/${A}/motion` ||
-      m.topic === A_MOTION_CONFIG;
+      m.topic === A_MOTION_CONFIG ||
+      m.topic === `${PREFIX}/${A}/objects/car/count` ||
+      discovery(m.topic, `${A}_car`);
     const toClear = left.filter(gone).map((m) => m.topic);
     const toKeep = left.filter((m) => !gone(m)).map((m) => m.topic);
     assert.ok(toClear.includes(`${PREFIX}/${B}/status`) && toClear.includes(`homeassistant/sensor/${CLIENT_ID}/${B}_status/config`), toClear.join(' '));
