@@ -28,6 +28,11 @@ const compiled = new Map<string, ValidateFunction>();
 
 /** The schema's validator; throws what Ajv throws for a schema it cannot use. */
 export function compileAnswerSchema(schema: Record<string, unknown>): ValidateFunction {
+  return compiledOf(schema, false);
+}
+
+/** The kept validator of the schema's text, or one compiled now (checked against the meta-schema unless `checked`). */
+function compiledOf(schema: Record<string, unknown>, checked: boolean): ValidateFunction {
   const text = schemaText(schema);
   const known = compiled.get(text);
   if (known !== undefined) {
@@ -35,7 +40,7 @@ export function compileAnswerSchema(schema: Record<string, unknown>): ValidateFu
     compiled.set(text, known);
     return known;
   }
-  if (!ajv.validateSchema(schema)) throw new Error(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
+  if (!checked && !ajv.validateSchema(schema)) throw new Error(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
   const validate = new Ajv(OWN_OPTIONS).compile(schema);
   compiled.set(text, validate);
   if (compiled.size > ANSWER_SCHEMAS_KEPT) compiled.delete(compiled.keys().next().value!);
@@ -62,7 +67,7 @@ export function answerSchemaProblem(schema: Record<string, unknown>): string | n
     return `is not a JSON schema${where}: ${first?.message ?? 'invalid'}`;
   }
   try {
-    compileAnswerSchema(schema);
+    compiledOf(schema, true); // checked just above
     return null;
   } catch {
     // A $ref it cannot resolve, and the like: Ajv's message quotes the schema's own strings.
