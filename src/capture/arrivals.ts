@@ -14,6 +14,7 @@
  * picture is looked up every frame, and most are not there (only held
  * packets are), which a scan of the whole record paid in full.
  */
+import { RecentMap } from '../internal/recent-map.js';
 import type { PictureTimes } from './on-demand.js';
 
 export interface Arrival extends Omit<PictureTimes, 'decodedTime'> {
@@ -26,13 +27,12 @@ interface Entry {
 }
 
 export class Arrivals {
-  readonly #capacity: number;
   /** By Math.round(ptsMs), in the order recorded (a key recorded again moves to the end). */
-  readonly #byKey = new Map<number, Entry>();
+  readonly #byKey: RecentMap<number, Entry>;
   #seq = 0;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
+    this.#byKey = new RecentMap(capacity);
   }
 
   get size(): number {
@@ -42,9 +42,7 @@ export class Arrivals {
   add(arrival: Arrival): void {
     if (!(arrival.ptsMs >= 0)) return;
     const key = Math.round(arrival.ptsMs);
-    this.#byKey.delete(key);
     this.#byKey.set(key, { arrival, seq: this.#seq++ });
-    if (this.#byKey.size > this.#capacity) this.#byKey.delete(this.#byKey.keys().next().value!);
   }
 
   /** The latest arrival recorded for a presentation time within 0.5 ms of ptsMs; null if none. */

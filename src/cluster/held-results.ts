@@ -10,6 +10,7 @@
  * events go to the client, which buffers them. Publishing is best-effort: a
  * connection closed under it loses the message, never throws.
  */
+import { RecentMap } from '../internal/recent-map.js';
 import type { SystemEvent } from '../pipeline/index.js';
 import type { Bus } from './context.js';
 import { encode, eventsSubject, ID, resultsSubject } from './messages.js';
@@ -21,7 +22,7 @@ export class HeldResults {
   readonly #bus: Bus;
   readonly #nodeId: string;
   /** camera/worker → its newest result while NATS is away, in update order. */
-  readonly #held = new Map<string, { subject: string; data: Uint8Array }>();
+  readonly #held = new RecentMap<string, { subject: string; data: Uint8Array }>(MAX_HELD_RESULTS);
 
   constructor(nodeId: string, bus: Bus) {
     this.#nodeId = nodeId;
@@ -41,9 +42,7 @@ export class HeldResults {
     const data = encode({ node: this.#nodeId, ...event });
     if (event.type === 'result' && !this.#bus.connected) {
       const key = `${camera}/${event.worker}`;
-      this.#held.delete(key);
       this.#held.set(key, { subject, data });
-      if (this.#held.size > MAX_HELD_RESULTS) this.#held.delete(this.#held.keys().next().value!);
       return;
     }
     try {

@@ -15,6 +15,7 @@
  * text is reused, a bounded number of them.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import { RecentMap } from './recent-map.js';
 
 const AJV_OPTIONS = { allErrors: false, strict: false } as const;
 /** Checks schemas against the meta-schema; compiles none of them. */
@@ -24,7 +25,7 @@ const OWN_OPTIONS = { ...AJV_OPTIONS, validateSchema: false } as const;
 
 /** Compiled validators kept by their schema's JSON text, the least recently used let go first. */
 export const ANSWER_SCHEMAS_KEPT = 64;
-const compiled = new Map<string, ValidateFunction>();
+const compiled = new RecentMap<string, ValidateFunction>(ANSWER_SCHEMAS_KEPT);
 
 /** The schema's validator; throws what Ajv throws for a schema it cannot use. */
 export function compileAnswerSchema(schema: Record<string, unknown>): ValidateFunction {
@@ -34,16 +35,11 @@ export function compileAnswerSchema(schema: Record<string, unknown>): ValidateFu
 /** The kept validator of the schema's text, or one compiled now (checked against the meta-schema unless `checked`). */
 function compiledOf(schema: Record<string, unknown>, checked: boolean): ValidateFunction {
   const text = schemaText(schema);
-  const known = compiled.get(text);
-  if (known !== undefined) {
-    compiled.delete(text); // to the end: the most recently used
-    compiled.set(text, known);
-    return known;
-  }
+  const known = compiled.use(text);
+  if (known !== undefined) return known;
   if (!checked && !ajv.validateSchema(schema)) throw new Error(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
   const validate = new Ajv(OWN_OPTIONS).compile(schema);
   compiled.set(text, validate);
-  if (compiled.size > ANSWER_SCHEMAS_KEPT) compiled.delete(compiled.keys().next().value!);
   return validate;
 }
 

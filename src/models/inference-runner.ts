@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { IpcError, type InferenceRequest, type InferenceResponse, type PongCameraFigures } from '../ipc/index.js';
 import { abortable } from '../internal/abort.js';
 import { SampleWindow } from '../internal/sample-window.js';
+import { RecentMap } from '../internal/recent-map.js';
 import type { FrameLease, FrameReader } from '../shm/index.js';
 import type { ClientLink } from './connection-server.js';
 import type { InferenceHandler } from './handler.js';
@@ -122,7 +123,7 @@ export interface InferenceRunnerOptions {
 export class InferenceRunner {
   readonly #o: InferenceRunnerOptions;
   readonly #scheduler: CameraScheduler<Job>;
-  readonly #cameras = new Map<string, CameraFigures>();
+  readonly #cameras = new RecentMap<string, CameraFigures>(MAX_CAMERA_FIGURES);
 
   constructor(options: InferenceRunnerOptions) {
     this.#o = options;
@@ -301,11 +302,8 @@ export class InferenceRunner {
 
   /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_FIGURES are forgotten. */
   #figures(camera: string): CameraFigures {
-    let figures = this.#cameras.get(camera);
-    if (figures !== undefined) this.#cameras.delete(camera);
-    else figures = new CameraFigures();
-    this.#cameras.set(camera, figures);
-    if (this.#cameras.size > MAX_CAMERA_FIGURES) this.#cameras.delete(this.#cameras.keys().next().value!);
+    let figures = this.#cameras.use(camera);
+    if (figures === undefined) this.#cameras.set(camera, (figures = new CameraFigures()));
     return figures;
   }
 }

@@ -8,6 +8,7 @@
  * events; each keeps its own ObjectAnnotations, bounded to the newest
  * objects.
  */
+import { RecentMap } from '../internal/recent-map.js';
 import type { ResultEvent } from './events.js';
 
 export interface ObjectAnnotation {
@@ -33,11 +34,10 @@ export function annotationOf(event: Pick<ResultEvent, 'worker' | 'output'>): { i
 
 /** The annotations of the newest objects (at most `max`), merged per object. */
 export class ObjectAnnotations {
-  readonly #max: number;
-  readonly #byId = new Map<string, ObjectAnnotation>();
+  readonly #byId: RecentMap<string, ObjectAnnotation>;
 
   constructor(max = 1_000) {
-    this.#max = max;
+    this.#byId = new RecentMap(max);
   }
 
   /** Merges what a result adds; returns the object's annotation now. */
@@ -48,9 +48,7 @@ export class ObjectAnnotations {
       ...(added.description === undefined ? {} : { description: added.description }),
       ...(added.attributes === undefined ? {} : { attributes: { ...before.attributes, ...added.attributes } }),
     };
-    this.#byId.delete(id);
     this.#byId.set(id, merged);
-    if (this.#byId.size > this.#max) this.#byId.delete(this.#byId.keys().next().value!);
     return merged;
   }
 

@@ -32,6 +32,7 @@
  * frameSeq, frameAgeMs, frameGapMs, stream, fallback }`: both frames' ages,
  * and how much newer the cropped frame is than the detection's.
  */
+import { RecentMap } from '../internal/recent-map.js';
 import { cropRgb, rgbOf } from '../pictures/index.js';
 import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type SubscribeOptions, type Subscription } from '../supplier/index.js';
 import type { VlmScene, WorkerContext, WorkerKind } from '../workers/index.js';
@@ -97,8 +98,8 @@ export class CropFeed {
   readonly supplier: FrameSupplier;
   readonly #source: FrameSupplier;
   readonly #scene: VlmScene | null;
-  readonly #infos = new Map<number, CropInfo>();
-  readonly #lastCropAt = new Map<string, number>();
+  readonly #infos = new RecentMap<number, CropInfo>(KEPT);
+  readonly #lastCropAt = new RecentMap<string, number>(KEPT);
   #subscription: Subscription | null = null;
   #newest: { frame: Frame; release: () => void; rgb: Uint8Array | null } | null = null;
   /** The latest result's boxes not cut yet: replaced by the next result's (latest wins), cut one per read. */
@@ -315,7 +316,6 @@ export class CropFeed {
     const live = this.#scene?.liveObjects(this.camera).find((o) => o.id === next.objectId);
     if (live === undefined) return null;
     this.#lastCropAt.set(next.objectId, Date.now());
-    if (this.#lastCropAt.size > KEPT) this.#lastCropAt.delete(this.#lastCropAt.keys().next().value!);
     // its box is from the frame of its last match: that frame's capture time, from its wall time
     if (live.frame_time === undefined) return { box: live.box, near: next.detectionCaptureTime, wall: next.detectionWallTime };
     const wall = live.frame_time * 1000;
@@ -350,7 +350,6 @@ export class CropFeed {
       stream,
       fallback,
     });
-    if (this.#infos.size > KEPT) this.#infos.delete(this.#infos.keys().next().value!);
     return true;
   }
 }
