@@ -122,6 +122,8 @@ export class App implements AsyncDisposable {
             ...(cluster.tls === undefined ? {} : { tls: cluster.tls }),
             // Its store opens at start(): read when another node asks.
             events: () => this.#store,
+            // What the node runs once settled is its share: its Home Assistant configs of other cameras are stale (ADR 0102).
+            onSettled: () => this.#mqtt?.sweepFromNow(),
           };
     this.#mqttOptions =
       mqtt === undefined
@@ -132,9 +134,9 @@ export class App implements AsyncDisposable {
             logger: this.#log.child({ component: 'mqtt' }),
             // An MQTT or Home Assistant switch is kept like the API's: in the config file with --save-config (once the API runs).
             onWorkerEnabled: (camera, worker, enabled) => this.#server?.saveWorkerEnabled(camera, worker, enabled) ?? Promise.resolve(),
-            // A cluster node's cameras arrive from the cluster after it connects, and those it does not run are other
-            // nodes': what it left retained is not judged against its own system (ADR 0100).
-            sweepRetained: cluster === undefined,
+            // A cluster node's cameras arrive from the cluster after it connects, and the state topics under the prefix
+            // are every node's: it judges its own Home Assistant configs only, once its share settled (ADR 0102).
+            sweepRetained: cluster === undefined ? true : 'node-configs',
           };
   }
 

@@ -94,6 +94,12 @@ export interface ClusterNodeOptions {
   readonly events?: () => LocalEventSource | null;
   /** How long a query waits for each other node's answer. Default 3 000 ms. */
   readonly eventsTimeoutMs?: number;
+  /**
+   * Called once, when the node has first run settled (connected, no stall) for settleMs and the cameras it holds did
+   * not change over its last tick: what it runs is then its share of the cluster (the app has the MQTT sink judge
+   * this node's Home Assistant configs by it, ADR 0102). A node that never settles never calls it.
+   */
+  readonly onSettled?: () => void;
 }
 
 export interface ClusterStats {
@@ -138,6 +144,9 @@ export class ClusterNode implements AsyncDisposable {
   #loop: Promise<void> | null = null;
   /** Wakes the loop before its tick is due (after a stall: renew at once). */
   #wakeLoop: (() => void) | null = null;
+  /** onSettled until called; the cameras held at the last tick (sorted, joined) to tell a change. */
+  #onSettled: (() => void) | null;
+  #heldAtLastTick = '';
 
   constructor(options: ClusterNodeOptions) {
     this.nodeId = options.nodeId ?? toId(`${hostname()}-${process.pid}`);
@@ -190,6 +199,7 @@ export class ClusterNode implements AsyncDisposable {
     this.#control = new ControlRouter(ctx, this.#holdings, this.#moves, admission);
     this.#events = new EventQueries(ctx, { local: options.events, liveNodes: () => this.#leases.figures.liveNodes });
     this.#store = new ClusterStore(ctx, this.#holdings, seed);
+    this.#onSettled = options.onSettled ?? null;
     this.#onEvent = (event) => {
       this.#moves.onSystemEvent(event);
       this.#results.publish(event);
@@ -329,6 +339,22 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
+  /** After a tick that succeeded: calls onSettled once the node has run settled for settleMs holding what it held a tick before. */
+  #noteSettled(): void {
+    const onSettled = this.#onSettled;
+    if (onSettled === null) return;
+    const held = [...this.#holdings.held.keys()].sort().join('\n');
+    const unchanged = held === this.#heldAtLastTick;
+    this.#heldAtLastTick = held;
+    if (!unchanged || Date.now() - this.#fencing.healthySince < this.#ctx.settings.settleMs) return;
+    this.#onSettled = null;
+    try {
+      onSettled();
+    } catch (error) {
+      this.#ctx.log.error({ err: messageOf(error) }, 'cluster: what was to follow the node settling failed');
+    }
+  }
+
   async #run(): Promise<void> {
     const { bus, log, settings } = this.#ctx;
     const signal = this.#stop.signal;
@@ -340,6 +366,7 @@ export class ClusterNode implements AsyncDisposable {
             await this.#leases.tick(signal);
           });
           this.#store.succeeded();
+          this.#noteSettled();
         } catch (error) {
           // A tick that fails while connected (JetStream gone, its store lost, a timeout under load): cameras keep
           // running; the next tick first makes sure the store is there. Disconnected: the status watch says so.

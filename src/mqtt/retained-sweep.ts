@@ -110,9 +110,16 @@ function ownShape(levels: readonly string[]): boolean {
   }
 }
 
+/**
+ * What a sweep judges: 'everything', this node's configs and the state topics under the prefix, from the first
+ * connect once the system runs; 'node-configs' (a cluster node, ADR 0102), this node's configs only (the prefix is
+ * every node's) and only once allow() was called (its cameras come from the cluster after it connects, and are its
+ * share of the cluster once that settled); 'none', nothing.
+ */
+export type SweepScope = 'everything' | 'node-configs' | 'none';
+
 export interface RetainedSweepOptions {
-  /** False: begin() does nothing (a cluster node's sink: its cameras come after it connects, the rest are other nodes'). */
-  readonly enabled: boolean;
+  readonly scope: SweepScope;
   readonly system: VisionSystem;
   readonly topics: Topics;
   readonly discoveryPrefix: string;
@@ -135,6 +142,8 @@ export class RetainedSweep {
   readonly #subscriptions: readonly string[];
   readonly #maxClears: number;
   readonly #countLabels: ReadonlySet<string> | null;
+  /** Whether begin() sweeps: from the start for 'everything', from allow() for 'node-configs'. */
+  #allowed: boolean;
   /** The connection (its generation) swept or being swept: one sweep per connection. */
   #generation = -1;
   #active = false;
@@ -157,27 +166,37 @@ export class RetainedSweep {
     this.#countLabels = options.eventLabels === null ? null : new Set([...options.eventLabels, ...options.labels].map(topicLabel));
     const p = options.topics.prefix;
     this.#marker = `${p}/@sweep`;
-    this.#subscriptions = [
-      `${options.discoveryPrefix}/+/${options.node}/+/config`,
-      `${p}/+/status`,
-      `${p}/+/motion`,
-      `${p}/+/summary`,
-      `${p}/+/+/state`,
-      `${p}/+/+/objective`,
-      `${p}/+/+/answer`,
-      `${p}/+/objects/+/count`,
-      `${p}/+/zones/+/+/count`,
-      `${p}/+/lines/+/+/+/count`,
-      `${p}/+/lines/+/+/+/count_last_hour`,
-      this.#marker,
-    ];
+    this.#allowed = options.scope === 'everything';
+    const configs = `${options.discoveryPrefix}/+/${options.node}/+/config`;
+    this.#subscriptions =
+      options.scope === 'node-configs'
+        ? [configs, this.#marker]
+        : [
+            configs,
+            `${p}/+/status`,
+            `${p}/+/motion`,
+            `${p}/+/summary`,
+            `${p}/+/+/state`,
+            `${p}/+/+/objective`,
+            `${p}/+/+/answer`,
+            `${p}/+/objects/+/count`,
+            `${p}/+/zones/+/+/count`,
+            `${p}/+/lines/+/+/+/count`,
+            `${p}/+/lines/+/+/+/count_last_hour`,
+            this.#marker,
+          ];
   }
 
-  /** Connected and the system runs: sweeps this connection, unless it already did or is not enabled. */
+  /** A 'node-configs' sweep may begin: what the system runs now is what this node should have (its share settled). */
+  allow(): void {
+    if (this.#o.scope === 'node-configs') this.#allowed = true;
+  }
+
+  /** Connected and the system runs: sweeps this connection, unless it already did or may not (yet). */
   begin(): void {
     const { connection } = this.#o;
     const generation = connection.generation;
-    if (!this.#o.enabled || !connection.connected || generation === this.#generation) return;
+    if (!this.#allowed || !connection.connected || generation === this.#generation) return;
     this.#stop();
     this.#generation = generation;
     this.#active = true;
@@ -205,7 +224,8 @@ export class RetainedSweep {
     }
     const discovery = this.#isOwnDiscovery(topic);
     const prefix = `${this.#o.topics.prefix}/`;
-    const levels = discovery || !topic.startsWith(prefix) ? null : topic.slice(prefix.length).split('/');
+    // Other nodes' state topics share the prefix: a node-configs sweep judges none of them.
+    const levels = discovery || this.#o.scope === 'node-configs' || !topic.startsWith(prefix) ? null : topic.slice(prefix.length).split('/');
     const judgement = levels === null ? null : judgeStateTopic(levels, this.#currentView());
     if (!discovery && (judgement === null || judgement === 'not-ours')) return false;
     // A system closing (or not yet running) has not the config's cameras: nothing is judged by it.

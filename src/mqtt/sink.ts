@@ -92,11 +92,13 @@ export interface MqttSinkOptions {
   /** At most one warn line per kind of bad or refused command per this. Default 10 000 ms (COMMAND_WARN_INTERVAL_MS). */
   readonly commandWarnIntervalMs?: number;
   /**
-   * Whether to clear at connect what an earlier run left retained for what the system no longer has (ADR 0100).
-   * Default true. False for a cluster node: its cameras come from the cluster after it connects, and the cameras it
-   * does not run are other nodes' (the app says so).
+   * What to clear at connect of what an earlier run left retained for what the system no longer has (ADR 0100).
+   * Default true: this node's Home Assistant configs and the state topics under the prefix, at each connect once the
+   * system runs. 'node-configs' for a cluster node (ADR 0102): its configs only (the state topics under the prefix
+   * are every node's), at each connect once sweepFromNow() was called (its cameras come from the cluster after it
+   * connects; the app calls it when its share has settled). False: nothing.
    */
-  readonly sweepRetained?: boolean;
+  readonly sweepRetained?: boolean | 'node-configs';
 }
 
 /**
@@ -211,7 +213,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       ...(options.commandWarnIntervalMs === undefined ? {} : { warnIntervalMs: options.commandWarnIntervalMs }),
     });
     this.#sweep = new RetainedSweep({
-      enabled: options.sweepRetained ?? true,
+      scope: options.sweepRetained === 'node-configs' ? 'node-configs' : (options.sweepRetained ?? true) ? 'everything' : 'none',
       system: this.#system,
       topics: this.topics,
       discoveryPrefix: config.discovery.prefix,
@@ -312,6 +314,17 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     // Cleared with the camera when it is removed or replaced (a retained picture of a camera that is gone).
     this.#retainedState.noteCameraTopic(camera, topic);
     return this.#connection.publish(topic, jpeg, 0, true);
+  }
+
+  /**
+   * A 'node-configs' sink (a cluster node's): the cameras the system runs now are this node's share, so this node's
+   * Home Assistant configs of any other camera are stale: cleared now if connected, and at each later connect. A
+   * camera removed from the cluster, or moved to another node, while this node was stopped leaves Home Assistant
+   * then (ADR 0102). Does nothing for another sink.
+   */
+  sweepFromNow(): void {
+    this.#sweep.allow();
+    if (this.#started && this.#closing === null && this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
 
   /** Connected (`online` sent, commands subscribed): everything that waited for a broker goes out. */

@@ -10,7 +10,9 @@
  * empty payload on any topic A still has (a recorder sees every message), a
  * retained config of another node and an unknown topic under the prefix
  * left alone. Then 1000 bad commands give a bounded number of log lines,
- * and the count of those not written is right.
+ * and the count of those not written is right. A cluster node's sink
+ * (ADR 0102) judges its own node's configs only, and only once told its
+ * share settled.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -248,6 +250,48 @@ describe('A run with less in its config clears what the last run left retained',
     } finally {
       await node.close();
       for (const topic of theirs) await recorder.client.publishAsync(topic, '', { qos: 1, retain: true });
+    }
+  });
+  it("a cluster node's sink (node-configs) clears nothing until its share settled, then only its own configs of cameras it does not run", async () => {
+    const url = broker.url;
+    const staleConfig = `homeassistant/sensor/${CLIENT_ID}/${B}_status/config`;
+    const otherNodes = [`${PREFIX}/${B}/status`, OTHER_NODE_CONFIG]; // B's state may be another node's now; another node's entity
+    await recorder.client.publishAsync(staleConfig, '{"name":"b"}', { qos: 1, retain: true });
+    for (const topic of otherNodes)
+      await recorder.client.publishAsync(topic, topic.endsWith('config') ? '{"name":"theirs"}' : 'running', { qos: 1, retain: true });
+    const from = recorder.messages.length;
+    const log = createLogger({ level: 'info', destination: LOG });
+    const node = await startSystemWithSink(config(url, { [A]: { source, capture, workers: [{ id: 'motion', module: 'builtin:motion' }] } }), log, {
+      sweepRetained: 'node-configs',
+    });
+    try {
+      for (let k = 0; k < 3; k++) {
+        const seen = recorder.messages.length;
+        await recorder.waitFor((m) => m.topic === `${PREFIX}/stats`, `stats ${k + 1}`, { from: Math.max(from, seen) });
+      }
+      assert.deepEqual(node.sink.stats().sweep, { completed: 0, cut: 0, cleared: 0 }, 'nothing judged before the share settled');
+      node.sink.sweepFromNow();
+      // The sweep is over once a stats message says so: the sink sent every clear before it.
+      await recorder.waitFor(
+        (m) => m.topic === `${PREFIX}/stats` && (JSON.parse(m.payload) as { mqtt: { sweep: { completed: number } } }).mqtt.sweep.completed === 1,
+        'the sweep completed',
+        { from },
+      );
+      assert.deepEqual(node.sink.stats().sweep, { completed: 1, cut: 0, cleared: 1 });
+      const cleared = recorder.messages.slice(from).filter((m) => m.payload === '');
+      assert.deepEqual(
+        cleared.map((m) => m.topic),
+        [staleConfig],
+        "one topic cleared: no state topic under the prefix, none of A, no other node's",
+      );
+      const still = await retainedNow(url, [...otherNodes, `homeassistant/+/${CLIENT_ID}/+/config`]);
+      const topics = still.map((m) => m.topic);
+      for (const topic of otherNodes) assert.ok(topics.includes(topic), topic);
+      assert.ok(topics.includes(`homeassistant/sensor/${CLIENT_ID}/${A}_status/config`), "A's entity stays");
+      assert.ok(!topics.includes(staleConfig));
+    } finally {
+      await node.close();
+      for (const topic of otherNodes) await recorder.client.publishAsync(topic, '', { qos: 1, retain: true });
     }
   });
 });

@@ -13,7 +13,11 @@ export interface SystemWithSink {
   readonly close: () => Promise<void>;
 }
 
-export async function startSystemWithSink(config: ResolvedConfig, log: Logger, options: { readonly sweepRetained?: boolean } = {}): Promise<SystemWithSink> {
+export async function startSystemWithSink(
+  config: ResolvedConfig,
+  log: Logger,
+  options: { readonly sweepRetained?: boolean | 'node-configs' } = {},
+): Promise<SystemWithSink> {
   const system = new VisionSystem({ config, logger: log, drainTimeoutMs: 2_000 });
   const sink = new MqttSink({ system, config: config.mqtt!, logger: log.child({ component: 'mqtt' }), ...options }).start();
   await system.start();
