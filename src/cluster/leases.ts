@@ -43,6 +43,12 @@ export interface TickFigures {
   readonly live: number;
   /** The live nodes (this one included): whom an events query asks. */
   readonly liveNodes: readonly string[];
+  /**
+   * This node has room under its share and a camera it may take in a later tick: in the rejoin grace, or a lease
+   * it watches stand still whose owner is no live node but this one (a crashed run of its own, a dead node's).
+   * Cameras that live nodes hold, and those it may not run, are not pending.
+   */
+  readonly claimsPending: boolean;
 }
 
 export interface LeaseRooms {
@@ -53,7 +59,7 @@ export interface LeaseRooms {
 }
 
 export class Leases {
-  figures: TickFigures = { target: 0, desired: 0, live: 0, liveNodes: [] };
+  figures: TickFigures = { target: 0, desired: 0, live: 0, liveNodes: [], claimsPending: true };
   readonly #ctx: NodeContext;
   readonly #rooms: LeaseRooms;
   #graceUntil = 0;
@@ -123,7 +129,9 @@ export class Leases {
     const desired = new Set((await collect(await bus.desired!.keys())).filter((k) => ID.test(k)));
     const total = [...live.values()].reduce((n, r) => n + r.capacity, 0);
     const target = targetShare(desired.size, settings.capacity, total);
-    this.figures = { target, desired: desired.size, live: live.size, liveNodes: [...live.keys()] };
+    // Pending until this tick's claims say otherwise (a tick that fails half-way settles nothing).
+    this.figures = { target, desired: desired.size, live: live.size, liveNodes: [...live.keys()], claimsPending: true };
+    let claimsPending = false;
 
     for (const camera of [...held.keys()]) {
       if (!desired.has(camera)) await holdings.release(camera, 'removed from the desired state');
@@ -146,7 +154,12 @@ export class Leases {
       const claiming = held.size < target;
       const entry = await leasesKv.get(camera);
       if (entry !== null && entry.operation === 'PUT' && (await moves.offered(camera, entry.value))) continue;
-      if (inGrace) continue;
+      // Whether this node may take it later: not while a live node (another) holds it.
+      const mayTakeLater = claiming && !heldByAnotherLiveNode(entry, live, nodeId);
+      if (inGrace) {
+        claimsPending ||= mayTakeLater;
+        continue;
+      }
       let free = entry === null || entry.operation !== 'PUT';
       if (!free) {
         const seen = this.#seen.get(camera);
@@ -163,6 +176,7 @@ export class Leases {
           free = stoodStill; // unreadable: taken over by CAS like an expired one
         }
       }
+      if (!free) claimsPending ||= mayTakeLater;
       if (!free || !claiming) continue;
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
@@ -179,6 +193,7 @@ export class Leases {
       await holdings.startCamera(camera, revision, admitted.config, admitted.value, expiresAt);
     }
     moves.checkStandbys();
+    this.figures = { ...this.figures, claimsPending: claimsPending || signal.aborted };
   }
 
   /** Renews what this node holds; a lease someone else took stops its camera at once. */
@@ -227,6 +242,17 @@ export class Leases {
         await holdings.stopCamera(camera, held.revision, held.fenced ? 'lease lost during a stall' : 'lease lost');
       }
     }
+  }
+}
+
+/** A lease entry naming a live node other than this one (an unreadable one: no). */
+function heldByAnotherLiveNode(entry: { operation: string; value: Uint8Array } | null, live: ReadonlyMap<string, NodeRecord>, nodeId: string): boolean {
+  if (entry === null || entry.operation !== 'PUT') return false;
+  try {
+    const owner = parseLease(entry.value).node;
+    return owner !== nodeId && live.has(owner);
+  } catch {
+    return false;
   }
 }
 

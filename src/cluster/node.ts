@@ -95,9 +95,10 @@ export interface ClusterNodeOptions {
   /** How long a query waits for each other node's answer. Default 3 000 ms. */
   readonly eventsTimeoutMs?: number;
   /**
-   * Called once, when the node has first run settled (connected, no stall) for settleMs and the cameras it holds did
-   * not change over its last tick: what it runs is then its share of the cluster (the app has the MQTT sink judge
-   * this node's Home Assistant configs by it, ADR 0102). A node that never settles never calls it.
+   * Called once, when the node has first run settled (connected, no stall) for settleMs, the cameras it holds did not
+   * change over its last tick, and it has no claim pending (past the rejoin grace, no lease of its own or of a dead
+   * node still watched while it has room): what it runs is then its share of the cluster (the app has the MQTT sink
+   * judge this node's Home Assistant configs by it, ADR 0102). A node that never settles never calls it.
    */
   readonly onSettled?: () => void;
 }
@@ -144,9 +145,11 @@ export class ClusterNode implements AsyncDisposable {
   #loop: Promise<void> | null = null;
   /** Wakes the loop before its tick is due (after a stall: renew at once). */
   #wakeLoop: (() => void) | null = null;
-  /** onSettled until called; the cameras held at the last tick (sorted, joined) to tell a change. */
+  /** onSettled until called; the cameras held at the last tick (sorted, joined; null before the first) to tell a change. */
   #onSettled: (() => void) | null;
-  #heldAtLastTick = '';
+  #heldAtLastTick: string | null = null;
+  /** Wall clock of the first connect: the settle time counts from it (or from a later reconnect or stall). */
+  #connectedAt = Number.POSITIVE_INFINITY;
 
   constructor(options: ClusterNodeOptions) {
     this.nodeId = options.nodeId ?? toId(`${hostname()}-${process.pid}`);
@@ -225,6 +228,7 @@ export class ClusterNode implements AsyncDisposable {
     }
     bus.nc = nc;
     bus.connected = true;
+    this.#connectedAt = Date.now();
     this.#leases.rejoin();
     void this.#watchStatus(nc);
     try {
@@ -339,14 +343,19 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
-  /** After a tick that succeeded: calls onSettled once the node has run settled for settleMs holding what it held a tick before. */
+  /**
+   * After a tick that succeeded: calls onSettled once the node has run settled (connected, no stall) for settleMs,
+   * holds what it held a tick before, and has no claim pending (past its rejoin grace, no lease of its own or of a dead
+   * node still being watched while it has room: a restart after a crash takes its cameras back only then).
+   */
   #noteSettled(): void {
     const onSettled = this.#onSettled;
-    if (onSettled === null) return;
+    if (onSettled === null || this.#stop.signal.aborted) return;
     const held = [...this.#holdings.held.keys()].sort().join('\n');
     const unchanged = held === this.#heldAtLastTick;
     this.#heldAtLastTick = held;
-    if (!unchanged || Date.now() - this.#fencing.healthySince < this.#ctx.settings.settleMs) return;
+    const settledFor = Date.now() - Math.max(this.#fencing.healthySince, this.#connectedAt);
+    if (!unchanged || this.#leases.figures.claimsPending || settledFor < this.#ctx.settings.settleMs) return;
     this.#onSettled = null;
     try {
       onSettled();

@@ -1,13 +1,16 @@
 /**
  * A cluster node's Home Assistant entities after a restart (ADR 0102), on a
  * real nats-server with JetStream and Debian's mosquitto, the node composed
- * from a config file (parseConfig → createApp) as a user runs it. Left
- * retained from an earlier run under the node's id: the config of a camera
- * that has since left the cluster (`gone`), and one of the camera the node
- * runs; under the topic prefix, `gone`'s status (another node's, for all this
- * node knows). Once the node's share has settled, `gone`'s config is cleared;
- * the running camera's config is never cleared (a sweep before the node held
- * it would have), and the state topic is left.
+ * from a config file (parseConfig → createApp) as a user runs it, restarted
+ * after a crash: its camera's lease on the bus still names it (expired), as
+ * a killed node leaves it, so it takes the camera back only after its rejoin
+ * grace and a lease's watch. Left retained from that run under the node's
+ * id: the config of a camera that has since left the cluster (`gone`), and
+ * one of the camera the node runs; under the topic prefix, `gone`'s status
+ * (another node's, for all this node knows). Once the node's share has
+ * settled, `gone`'s config is cleared; the running camera's config is never
+ * cleared (a sweep while the node held nothing yet, or before it took the
+ * camera back, would have), and the state topic is left.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,8 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { createApp, type App } from '../../src/app/index.js';
+import { BUCKETS } from '../../src/cluster/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
@@ -52,6 +57,9 @@ describe('a cluster node clears its own entities of cameras it no longer runs, o
         ))
       )
         await new Promise((resolve) => setTimeout(resolve, 50)); // JetStream says nothing when it is up
+      // The crashed run's lease: it names this node and has expired.
+      const leases = await new Kvm(probe).create(BUCKETS.leases, { history: 1 });
+      await leases.put(CAM, new TextEncoder().encode(JSON.stringify({ node: 'n1', expiresAt: Date.now() - 1_000 })));
     } finally {
       await probe.close();
     }
