@@ -161,8 +161,11 @@ export class Leases {
         continue;
       }
       let free = entry === null || entry.operation !== 'PUT';
+      /** Renewed since the last tick: someone runs it (a node others refuse, its clock skewed), not to be waited for. */
+      let renewed = false;
       if (!free) {
         const seen = this.#seen.get(camera);
+        renewed = seen !== undefined && seen.revision !== entry!.revision;
         const now2 = Date.now();
         if (seen === undefined || seen.revision !== entry!.revision) this.#seen.set(camera, { revision: entry!.revision, since: now2 });
         const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > settings.leaseMs + settings.marginMs;
@@ -176,7 +179,7 @@ export class Leases {
           free = stoodStill; // unreadable: taken over by CAS like an expired one
         }
       }
-      if (!free) claimsPending ||= mayTakeLater;
+      if (!free && !renewed) claimsPending ||= mayTakeLater;
       if (!free || !claiming) continue;
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
@@ -186,8 +189,10 @@ export class Leases {
       let revision: number;
       try {
         revision = entry === null ? await leasesKv.create(camera, value) : await leasesKv.update(camera, value, entry.revision);
-      } catch {
-        continue; // another node won the race
+      } catch (error) {
+        // Another node won the race (it holds the camera now); anything else (a timeout) is a claim still to make.
+        if (!casFailed(error)) claimsPending = true;
+        continue;
       }
       this.#seen.delete(camera);
       await holdings.startCamera(camera, revision, admitted.config, admitted.value, expiresAt);
