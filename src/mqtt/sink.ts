@@ -93,10 +93,9 @@ export interface MqttSinkOptions {
   readonly commandWarnIntervalMs?: number;
   /**
    * What to clear at connect of what an earlier run left retained for what the system no longer has (ADR 0100).
-   * Default true: this node's Home Assistant configs and the state topics under the prefix, at each connect once the
-   * system runs. 'node-configs' for a cluster node (ADR 0102): its configs only (the state topics under the prefix
-   * are every node's), at each connect once sweepFromNow() was called (its cameras come from the cluster after it
-   * connects; the app calls it when its share has settled). False: nothing.
+   * Default true: this node's Home Assistant configs and the state topics under the prefix, once the system runs.
+   * 'node-configs' for a cluster node (ADR 0102): its configs only (the prefix is every node's), once sweepFromNow()
+   * was called (when its share of the cluster has settled). False: nothing.
    */
   readonly sweepRetained?: boolean | 'node-configs';
 }
@@ -316,12 +315,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     return this.#connection.publish(topic, jpeg, 0, true);
   }
 
-  /**
-   * A 'node-configs' sink (a cluster node's): the cameras the system runs now are this node's share, so this node's
-   * Home Assistant configs of any other camera are stale: cleared now if connected, and at each later connect. A
-   * camera removed from the cluster, or moved to another node, while this node was stopped leaves Home Assistant
-   * then (ADR 0102). Does nothing for another sink.
-   */
+  /** A 'node-configs' sink: this node's configs of cameras the system does not run are stale from now (ADR 0102). */
   sweepFromNow(): void {
     this.#sweep.allow();
     if (this.#started && this.#closing === null && this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
