@@ -214,12 +214,27 @@ export async function soakChurn(): Promise<void> {
     });
     every(period.socket, 'dashboard socket', async () => {
       const ws = new WebSocket(new URL('/api/ws', url.replace(/^http/, 'ws')));
-      await new Promise<void>((resolve, reject) => {
-        ws.addEventListener('message', () => resolve(), { once: true });
-        ws.addEventListener('error', () => reject(new Error('the dashboard socket failed')), { once: true });
-      });
-      await sleep(1_000);
-      ws.close();
+      try {
+        // Settles on the first message, an error, a close before any message, the bench's stop, or 10 s of nothing:
+        // waiting for the message alone held the bench's end for good once a socket was closed without one.
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => done(new Error('the dashboard socket sent nothing in 10 s')), 10_000);
+          const onStop = (): void => done(new Error('stopped'));
+          function done(error?: Error): void {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', onStop);
+            if (error === undefined) resolve();
+            else reject(error);
+          }
+          ws.addEventListener('message', () => done(), { once: true });
+          ws.addEventListener('error', () => done(new Error('the dashboard socket failed')), { once: true });
+          ws.addEventListener('close', (e) => done(new Error(`the dashboard socket closed (${e.code}) before a message`)), { once: true });
+          stop.signal.addEventListener('abort', onStop, { once: true });
+        });
+        await sleep(1_000);
+      } finally {
+        ws.close();
+      }
       counts.sockets++;
     });
 

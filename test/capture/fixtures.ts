@@ -115,6 +115,7 @@ export class RtspServer {
         if (m) resolve(Number(m[1]));
       });
       child.once('exit', (code) => reject(new Error(`rtsp server exited with ${code}: ${stderr}`)));
+      child.once('error', reject); // not started at all (EAGAIN and the like): no 'exit' follows
     });
     return this;
   }
