@@ -17,16 +17,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { createApp, type App } from '../../src/app/index.js';
 import { BUCKETS } from '../../src/cluster/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
+import type { ManagedProcess } from '../../src/process/index.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { eventually, freePort, lineFrom } from '../helpers/process.js';
+import { startNatsWithJetStream } from '../helpers/nats.js';
+import { eventually, freePort } from '../helpers/process.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), `framesupplier-ha-sweep-${process.pid}-`));
@@ -45,18 +45,9 @@ describe('a cluster node clears its own entities of cameras it no longer runs, o
 
   before(async () => {
     const port = await freePort();
-    nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')]);
-    await lineFrom(nats, /Server is ready/);
-    // "ready" comes before JetStream answers (see untrusted-bus.test.ts): wait for its account info as the node does.
+    nats = await startNatsWithJetStream(port, dir);
     const probe = await connect({ servers: `nats://127.0.0.1:${port}` });
     try {
-      while (
-        !(await jetstreamManager(probe).then(
-          () => true,
-          () => false,
-        ))
-      )
-        await new Promise((resolve) => setTimeout(resolve, 50)); // JetStream says nothing when it is up
       // The crashed run's lease: it names this node and has expired.
       const leases = await new Kvm(probe).create(BUCKETS.leases, { history: 1 });
       await leases.put(CAM, new TextEncoder().encode(JSON.stringify({ node: 'n1', expiresAt: Date.now() - 1_000 })));

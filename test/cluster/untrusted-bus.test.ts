@@ -33,8 +33,9 @@ import { createApp, type App } from '../../src/app/index.js';
 import { BUCKETS, CONTROL_SUBJECT, nodeEventsSubject, parseReply } from '../../src/cluster/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
-import { eventually, freePort, lineFrom } from '../helpers/process.js';
+import type { ManagedProcess } from '../../src/process/index.js';
+import { startNatsWithJetStream } from '../helpers/nats.js';
+import { eventually, freePort } from '../helpers/process.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
 const LEASE_MS = 2_000;
@@ -56,23 +57,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
   const stopped: string[] = [];
 
   const startNats = async (): Promise<void> => {
-    nats = spawnManaged('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')]);
-    await lineFrom(nats, /Server is ready/);
-    // "ready" comes before JetStream answers; a key read before it does crashed Debian's nats-server 2.9.10 (a nil
-    // dereference in its message-get handler): the test's own reads wait for JetStream's account info, as the node's do.
-    const probe = await connect({ servers: `nats://127.0.0.1:${port}` });
-    try {
-      for (;;) {
-        const ready = await jetstreamManager(probe).then(
-          () => true,
-          () => false,
-        );
-        if (ready) break;
-        await new Promise((resolve) => setTimeout(resolve, 50)); // polling: JetStream says nothing when it is up
-      }
-    } finally {
-      await probe.close();
-    }
+    nats = await startNatsWithJetStream(port, dir);
   };
   const camera = (extra: Record<string, unknown> = {}) => ({
     source: clip,
