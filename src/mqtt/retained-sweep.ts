@@ -167,12 +167,11 @@ export class RetainedSweep {
     const p = options.topics.prefix;
     this.#marker = `${p}/@sweep`;
     this.#allowed = options.scope === 'everything';
-    const configs = `${options.discoveryPrefix}/+/${options.node}/+/config`;
-    this.#subscriptions =
+    // A node-configs sweep reads this node's configs alone: the state topics under the prefix are every node's.
+    const states =
       options.scope === 'node-configs'
-        ? [configs, this.#marker]
+        ? []
         : [
-            configs,
             `${p}/+/status`,
             `${p}/+/motion`,
             `${p}/+/summary`,
@@ -183,8 +182,8 @@ export class RetainedSweep {
             `${p}/+/zones/+/+/count`,
             `${p}/+/lines/+/+/+/count`,
             `${p}/+/lines/+/+/+/count_last_hour`,
-            this.#marker,
           ];
+    this.#subscriptions = [`${options.discoveryPrefix}/+/${options.node}/+/config`, ...states, this.#marker];
   }
 
   /** A 'node-configs' sweep may begin: what the system runs now is what this node should have (its share settled). */
