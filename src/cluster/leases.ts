@@ -33,7 +33,7 @@ import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
 import type { Holdings } from './holdings.js';
-import { encode, ID, parseLease, parseNode, targetShare, type NodeRecord } from './messages.js';
+import { encode, ID, parseLease, parseNode, targetShare, type Lease, type NodeRecord } from './messages.js';
 import type { PlannedMoves } from './moves.js';
 
 /** What the last tick saw, for stats() and the events queries. */
@@ -154,8 +154,10 @@ export class Leases {
       const claiming = held.size < target;
       const entry = await leasesKv.get(camera);
       if (entry !== null && entry.operation === 'PUT' && (await moves.offered(camera, entry.value))) continue;
+      // Read once: whose it is (for a claim this node may make later) and when it expires.
+      const read = entry === null || entry.operation !== 'PUT' ? null : readLease(entry.value);
       // Whether this node may take it later: not while a live node (another) holds it.
-      const mayTakeLater = claiming && !heldByAnotherLiveNode(entry, live, nodeId);
+      const mayTakeLater = claiming && !(read?.lease !== undefined && read.lease.node !== nodeId && live.has(read.lease.node));
       if (inGrace) {
         claimsPending ||= mayTakeLater;
         continue;
@@ -169,13 +171,12 @@ export class Leases {
         const now2 = Date.now();
         if (seen === undefined || seen.revision !== entry!.revision) this.#seen.set(camera, { revision: entry!.revision, since: now2 });
         const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > settings.leaseMs + settings.marginMs;
-        try {
-          const lease = parseLease(entry!.value);
+        if (read?.lease !== undefined) {
           // No lease outlives a whole lease and the margin past when this node first saw its revision: an expiry far in the future is forged.
-          const expiresAt = seen === undefined ? lease.expiresAt : Math.min(lease.expiresAt, seen.since + settings.leaseMs + settings.marginMs);
+          const expiresAt = seen === undefined ? read.lease.expiresAt : Math.min(read.lease.expiresAt, seen.since + settings.leaseMs + settings.marginMs);
           free = stoodStill && now2 > expiresAt + settings.marginMs;
-        } catch (error) {
-          refusals.refuse(error, `lease of ${camera}`, `lease:${camera}@${entry!.revision}`);
+        } else {
+          refusals.refuse(read?.error, `lease of ${camera}`, `lease:${camera}@${entry!.revision}`);
           free = stoodStill; // unreadable: taken over by CAS like an expired one
         }
       }
@@ -250,14 +251,12 @@ export class Leases {
   }
 }
 
-/** A lease entry naming a live node other than this one (an unreadable one: no). */
-function heldByAnotherLiveNode(entry: { operation: string; value: Uint8Array } | null, live: ReadonlyMap<string, NodeRecord>, nodeId: string): boolean {
-  if (entry === null || entry.operation !== 'PUT') return false;
+/** A lease's value read, or why it could not be (an unreadable lease names no node). */
+function readLease(value: Uint8Array): { lease: Lease; error?: undefined } | { lease?: undefined; error: unknown } {
   try {
-    const owner = parseLease(entry.value).node;
-    return owner !== nodeId && live.has(owner);
-  } catch {
-    return false;
+    return { lease: parseLease(value) };
+  } catch (error) {
+    return { error };
   }
 }
 
