@@ -8,7 +8,8 @@
  *   Built-in modules (`builtin:…`), model and shared workers are allowed.
  *   A `lavfi:` source (the camera's or a stream's) is held to the same rule:
  *   its filter graph is ffmpeg's, whose filters read and write files
- *   (`movie=`, a filter's `result=`) as the server's user.
+ *   (`movie=`, a filter's `result=`) as the server's user; so is a
+ *   `capture.inputFormat` of lavfi, which makes any source a filter graph.
  * - Environment references: a `${NAME}` is kept as a reference and expanded
  *   where the config is read again (a saved file, another node), so it could
  *   reach any variable of that process (a cloud key, the API token) into a
@@ -55,6 +56,12 @@ export function checkNetworkCamera(entry: unknown, policy: NetworkEntryPolicy): 
     const graph = filterGraphSource(entry);
     if (graph !== null)
       return { kind: 'exec', path: graph, message: "a lavfi: source runs an ffmpeg filter graph, whose filters read and write the server's files" };
+    if (forcesFilterGraph(entry))
+      return {
+        kind: 'exec',
+        path: 'capture.inputFormat',
+        message: "inputFormat lavfi reads the source as an ffmpeg filter graph, whose filters read and write the server's files",
+      };
     const workers = (entry as { workers?: unknown }).workers;
     if (Array.isArray(workers)) {
       for (const [i, worker] of workers.entries()) {
@@ -84,6 +91,15 @@ function filterGraphSource(entry: object): string | null {
   if (streams === null || typeof streams !== 'object') return null;
   for (const [name, stream] of Object.entries(streams as Record<string, unknown>)) if (isGraph(streamEntrySource(stream))) return `streams.${name}`;
   return null;
+}
+
+/**
+ * Whether the entry's capture forces ffmpeg's lavfi input format: any source (a v4l2: device, a file name) is then
+ * read as a filter graph, a lavfi: source under another name. ffmpeg takes a comma-separated list of names there.
+ */
+function forcesFilterGraph(entry: object): boolean {
+  const format = (entry as { capture?: { inputFormat?: unknown } | null }).capture?.inputFormat;
+  return typeof format === 'string' && format.split(',').some((name) => name.trim().toLowerCase() === 'lavfi');
 }
 
 /** A vlm worker's apiKeyEnv the reference rule does not allow, or null. */

