@@ -132,6 +132,20 @@ export class EventQueries {
           ?.snapshot(id)
           .catch(() => null)) ?? null;
     else this.#ctx.refusals.refuse(new ClusterError('ERR_CLUSTER_MESSAGE', 'snapshot request: not an event id'), 'snapshot request');
-    m.respond(jpeg ?? new Uint8Array(0));
+    try {
+      m.respond(jpeg ?? new Uint8Array(0));
+    } catch (error) {
+      // Larger than the server's max_payload (1 MiB by default; a 4K snapshot can be more): answered as not here, and said,
+      // never thrown out of the subscription (an unhandled rejection would end the node).
+      this.#ctx.log.warn(
+        { id, bytes: jpeg?.byteLength ?? 0, err: messageOf(error) },
+        "cluster: a snapshot could not be sent to the node that asked (larger than the NATS server's max_payload?); answered as not found",
+      );
+      try {
+        m.respond(new Uint8Array(0));
+      } catch {
+        // The connection is gone: the asker's request times out, as for a node that went away.
+      }
+    }
   }
 }
