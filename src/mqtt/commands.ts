@@ -154,8 +154,19 @@ export class CommandHandler {
       );
       return;
     }
+    if (o.system.stats().cameras[camera] === undefined) {
+      // Counted and logged as a refusal, rate-limited: a flood on topics of cameras that do not exist writes two lines.
+      this.rejected++;
+      this.#warnings.note(
+        'ERR_UNKNOWN_CAMERA',
+        { code: 'ERR_UNKNOWN_CAMERA', camera },
+        'mqtt: ignored a summary request for a camera the system does not have',
+      );
+      return;
+    }
     this.accepted++;
-    o.log.info({ camera, window }, 'mqtt: summary asked');
+    // Debug: each ask is one line at most once it is made (an ask while one runs is refused, rate-limited below).
+    o.log.debug({ camera, window }, 'mqtt: summary asked');
     void o.system.summaries.ask(camera, window, { via: 'mqtt', signal: o.signal }).then(
       (summary) => o.log.info({ camera, id: summary.id, level: summary.level }, 'mqtt: summary made'),
       (error: unknown) => {

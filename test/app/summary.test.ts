@@ -189,6 +189,18 @@ describe('summaries in the app', { timeout: 180_000 }, () => {
       server.mode = 'ok';
       recorder.client.publish('sumtest/road/summarize', 'NONSENSE');
       await eventuallyAsync(() => Promise.resolve(readFileSync(logFile, 'utf8').includes('ERR_MQTT_BAD_COMMAND')), 'the bad payload logged with its code');
+      // A flood of requests for a camera the system does not have: refused and counted, two log lines at most.
+      const rejected = app.mqtt!.stats().commands.rejected;
+      for (let i = 0; i < 50; i++) recorder.client.publish('sumtest/nosuch/summarize', JSON.stringify({ lastSeconds: 60 }));
+      await eventuallyAsync(() => Promise.resolve(app.mqtt!.stats().commands.rejected === rejected + 50), 'the 50 requests refused');
+      const nosuch = readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('nosuch'));
+      assert.ok(nosuch.length <= 2, `${nosuch.length} log lines for the flood`);
+      assert.ok(
+        nosuch.some((line) => line.includes('ERR_UNKNOWN_CAMERA')),
+        'said with its code',
+      );
       const again = await call('POST', '/api/cameras/road/summary', { from: new Date(Date.now() - 600_000).toISOString() });
       assert.equal(again.status, 200, `the next one works: ${again.text}`);
       // Its areas edited live (the sink takes the camera's states again): the latest summary stays retained.
