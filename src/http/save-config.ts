@@ -83,7 +83,12 @@ export class ConfigSaver {
     const run = this.#queue.then(async () => {
       try {
         const doc = parseDocument(await readFile(this.path, 'utf8'));
-        if (doc.errors.length > 0) throw new Error(`it no longer parses: ${doc.errors[0]!.message}`);
+        const broken = doc.errors[0];
+        if (broken !== undefined) {
+          // Where and what kind, never yaml's message: it quotes the file's lines, which may hold a camera password.
+          const at = broken.linePos?.[0];
+          throw new Error(`it no longer parses (${broken.code}${at === undefined ? '' : ` at line ${at.line}, column ${at.col}`})`);
+        }
         apply(doc, edit);
         const temp = `${this.path}.${process.pid}.tmp`;
         await writeFile(temp, doc.toString(), { mode: 0o600 });
