@@ -40,6 +40,11 @@ export interface RetainedStateOptions {
   readonly outlet: Outlet;
   /** mqtt.events.workers: the workers whose detections make the label counts (null: every one). */
   readonly eventWorkers?: readonly string[] | null;
+  /**
+   * A cluster node's (ADR 0103): a camera's state topics are every node's, and the node it moved to has published
+   * them already when it leaves this one; its removal clears this node's discovery configs only.
+   */
+  readonly sharedStateTopics?: boolean;
 }
 
 export type DetectionStateKind = 'counts' | 'zones';
@@ -231,11 +236,13 @@ export class RetainedState {
     const summary = this.#o.topics.summary(camera);
     for (const topic of topics) {
       if (!removed && (this.#discovery.has(topic) || topic === summary)) continue;
+      // Another node's now, or soon: forgotten here, left on the broker (ADR 0103).
+      const leftToOthers = removed && this.#o.sharedStateTopics === true && !this.#discovery.has(topic);
       this.#retained.delete(topic);
       this.#discovery.delete(topic);
       this.#detection.delete(topic);
       this.#detectionByCamera.get(camera)?.delete(topic);
-      if (!this.#o.outlet.publish(topic, '', 1, true)) this.#toClear.add(topic);
+      if (!leftToOthers && !this.#o.outlet.publish(topic, '', 1, true)) this.#toClear.add(topic);
       topics.delete(topic);
     }
     if (removed) {

@@ -180,6 +180,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       node: discoveryId(clientId),
       outlet,
       eventWorkers: config.events.workers ?? null,
+      sharedStateTopics: options.sweepRetained === 'node-configs', // a cluster node's
     });
     this.#results = new ResultPublisher({
       config: config.results,

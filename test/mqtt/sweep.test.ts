@@ -289,6 +289,21 @@ describe('A run with less in its config clears what the last run left retained',
       for (const topic of otherNodes) assert.ok(topics.includes(topic), topic);
       assert.ok(topics.includes(`homeassistant/sensor/${CLIENT_ID}/${A}_status/config`), "A's entity stays");
       assert.ok(!topics.includes(staleConfig));
+      // A leaves this node (moved, or its lease lost): its configs here go; its state topics are every node's, and the
+      // node it moved to has published them already (ADR 0103), so none is cleared.
+      const leaving = recorder.messages.length;
+      const aConfig = `homeassistant/sensor/${CLIENT_ID}/${A}_status/config`;
+      await node.system.cameras.remove(A);
+      await recorder.waitFor((m) => m.topic === aConfig && m.payload === '', "A's config cleared", { from: leaving });
+      await recorder.waitFor((m) => m.topic === `${PREFIX}/stats`, 'a stats message after it', { from: recorder.messages.length });
+      const clearedAfter = recorder.messages.slice(leaving).filter((m) => m.payload === '' && m.topic.startsWith(`${PREFIX}/`));
+      assert.deepEqual(
+        clearedAfter.map((m) => m.topic),
+        [],
+        'no state topic of A cleared',
+      );
+      const left = (await retainedNow(url, [`${PREFIX}/${A}/#`])).map((m) => m.topic);
+      assert.ok(left.includes(`${PREFIX}/${A}/status`), `A's status left retained: ${left.join(', ')}`);
     } finally {
       await node.close();
       for (const topic of otherNodes) await recorder.client.publishAsync(topic, '', { qos: 1, retain: true });
