@@ -87,6 +87,8 @@ export class DashboardSocket {
   readonly #o: DashboardSocketOptions;
   readonly #watched = new Map<string, { key: FeedKey; viewer: Viewer; awaitingAck: boolean }>();
   readonly #events = new AbortController();
+  /** Events not sent for being unwritable as JSON, by camera/worker (or type): each said once. */
+  readonly #unsendable = new Set<string>();
   #authed: boolean;
   #timer: NodeJS.Timeout | null = null;
   #authTimer: NodeJS.Timeout | null = null;
@@ -274,7 +276,19 @@ export class DashboardSocket {
 
   async #forwardEvents(): Promise<void> {
     try {
-      for await (const event of this.#o.system.events({ signal: this.#events.signal, bufferSize: 200 })) this.#forward(event);
+      for await (const event of this.#o.system.events({ signal: this.#events.signal, bufferSize: 200 })) {
+        try {
+          this.#forward(event);
+        } catch (error) {
+          // One event that cannot be written as JSON (a worker's output with a BigInt or a cycle) is not sent; the
+          // stream goes on (it used to end here, and the page got no event after it). Said once per worker.
+          const key = event.type === 'result' ? `${event.camera}/${event.worker}` : event.type;
+          if (this.#unsendable.size < 64 && !this.#unsendable.has(key)) {
+            this.#unsendable.add(key);
+            this.#o.log.warn({ event: key, err: messageOf(error) }, 'dashboard socket: an event that cannot be written as JSON was not sent');
+          }
+        }
+      }
     } catch (error) {
       this.#o.log.warn({ err: messageOf(error) }, 'dashboard socket: event stream ended');
     }
