@@ -153,7 +153,7 @@ export class Leases {
       if (signal.aborted) break;
       const claiming = held.size < target;
       const entry = await leasesKv.get(camera);
-      if (entry !== null && entry.operation === 'PUT' && (await moves.offered(camera, entry.value))) continue;
+      if (entry !== null && entry.operation === 'PUT' && (await moves.offered(camera, entry.value, live))) continue;
       // Read once: whose it is (for a claim this node may make later) and when it expires.
       const read = entry === null || entry.operation !== 'PUT' ? null : readLease(entry.value);
       // Whether this node may take it later: not while a live node (another) holds it.

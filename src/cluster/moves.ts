@@ -118,8 +118,8 @@ export class PlannedMoves {
   }
 
   /** A lease that offers the camera to this node: opens it in standby (results withheld). True if the lease is such an offer. */
-  async offered(camera: string, value: Uint8Array): Promise<boolean> {
-    const { nodeId, bus, log, system } = this.#ctx;
+  async offered(camera: string, value: Uint8Array, live: ReadonlyMap<string, unknown>): Promise<boolean> {
+    const { nodeId, bus, log, system, settings } = this.#ctx;
     let lease: Lease;
     try {
       lease = parseLease(value);
@@ -127,6 +127,9 @@ export class PlannedMoves {
       return false; // refused where the lease is read for claiming
     }
     if (lease.handoffTo !== nodeId || lease.node === nodeId || !(Date.now() < (lease.handoffUntil ?? 0))) return false;
+    // An offer is a live node's, and no longer than an owner writes one (its timeout, and the clocks' margin): else it is
+    // forged, and taking it up would open and close the camera every tick while nobody runs it.
+    if (!live.has(lease.node) || lease.handoffUntil! > Date.now() + settings.handoffTimeoutMs + settings.marginMs) return false;
     const admitted = await this.#admission.admitted(camera);
     if (admitted === null) return true;
     const { config } = admitted;

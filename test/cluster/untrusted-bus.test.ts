@@ -168,6 +168,19 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.deepEqual(app.cluster!.stats().owned, [CAM, cam].sort());
     await desired.delete(cam);
     await eventually(() => app.system.stats().cameras[cam] === undefined, 'removed', 30_000);
+    // A forged planned move: a lease of a node that is not live, offering the camera to this node until 9e15. Not
+    // taken up (it opened and closed the camera every tick, asking the ghost); the lease is taken over as above.
+    const offered = 'offered';
+    let opened = 0;
+    const onChange = (e: { change: string; camera: string | null }): void => void (e.change === 'camera-added' && e.camera === offered && opened++);
+    app.system.on('config-change', onChange);
+    await leases.create(offered, encode({ node: 'ghost', expiresAt: Date.now(), handoffTo: 'n1', handoffUntil: 9e15 }));
+    await desired.put(offered, encode(camera()));
+    await eventually(() => app.cluster!.stats().owned.includes(offered), 'the forged offer ignored, the lease taken over', 60_000);
+    app.system.off('config-change', onChange);
+    assert.equal(opened, 1, 'opened once, when claimed (not in standby, tick after tick)');
+    await desired.delete(offered);
+    await eventually(() => app.system.stats().cameras[offered] === undefined, 'removed', 30_000);
   });
 
   it('results made while NATS is away: the newest of each worker goes out when it is back', async () => {
