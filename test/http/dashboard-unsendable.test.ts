@@ -41,7 +41,7 @@ describe('the dashboard socket and an event it cannot write', { timeout: 30_000 
     let wake: (() => void) | null = null;
     const push = (event: SystemEvent): void => {
       queue.push(event);
-      (wake as (() => void) | null)?.();
+      wake?.();
     };
     const system = {
       stats: () => ({ cameras: { cam: {} } }),
