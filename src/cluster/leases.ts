@@ -153,9 +153,10 @@ export class Leases {
       if (signal.aborted) break;
       const claiming = held.size < target;
       const entry = await leasesKv.get(camera);
-      if (entry !== null && entry.operation === 'PUT' && (await moves.offered(camera, entry.value, live))) continue;
-      // Read once: whose it is (for a claim this node may make later) and when it expires.
+      // Read once: whether it offers the camera to this node, whose it is (for a claim this node may make later), when it
+      // expires; an unreadable one is refused below, where it is claimed.
       const read = entry === null || entry.operation !== 'PUT' ? null : readLease(entry.value);
+      if (read?.lease !== undefined && (await moves.offered(camera, read.lease, live))) continue;
       // Whether this node may take it later: not while a live node (another) holds it.
       const mayTakeLater = claiming && !(read?.lease !== undefined && read.lease.node !== nodeId && live.has(read.lease.node));
       if (inGrace) {

@@ -118,14 +118,8 @@ export class PlannedMoves {
   }
 
   /** A lease that offers the camera to this node: opens it in standby (results withheld). True if the lease is such an offer. */
-  async offered(camera: string, value: Uint8Array, live: ReadonlyMap<string, unknown>): Promise<boolean> {
+  async offered(camera: string, lease: Lease, live: ReadonlyMap<string, unknown>): Promise<boolean> {
     const { nodeId, bus, log, system, settings } = this.#ctx;
-    let lease: Lease;
-    try {
-      lease = parseLease(value);
-    } catch {
-      return false; // refused where the lease is read for claiming
-    }
     if (lease.handoffTo !== nodeId || lease.node === nodeId || !(Date.now() < (lease.handoffUntil ?? 0))) return false;
     // An offer is a live node's, and no longer than an owner writes one (its timeout, and the clocks' margin): else it is
     // forged, and taking it up would open and close the camera every tick while nobody runs it.
