@@ -129,7 +129,7 @@ export class CommandHandler {
     }
     if (!this.#knows(target)) {
       this.rejected++;
-      const code = target.camera !== null && !o.system.cameras.ids().includes(target.camera) ? 'ERR_UNKNOWN_CAMERA' : 'ERR_UNKNOWN_WORKER';
+      const code = target.camera !== null && o.system.stats().cameras[target.camera] === undefined ? 'ERR_UNKNOWN_CAMERA' : 'ERR_UNKNOWN_WORKER';
       this.#warnings.note(code, { code, camera: target.camera, worker: target.worker, command }, 'mqtt: ignored a command for an unknown camera or worker');
       return;
     }
@@ -154,7 +154,7 @@ export class CommandHandler {
       );
       return;
     }
-    if (!o.system.cameras.ids().includes(camera)) {
+    if (o.system.stats().cameras[camera] === undefined) {
       // Counted and logged as a refusal, rate-limited: a flood on topics of cameras that do not exist writes two lines.
       this.rejected++;
       this.#warnings.note(
