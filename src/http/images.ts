@@ -26,10 +26,18 @@ export function tooManyViewers(): HttpError {
   return new HttpError('ERR_HTTP_TOO_MANY_VIEWERS', 'the server serves no more live streams now (http.maxViewers)');
 }
 
-/** A live feed's newest frame if fresh, else the next one (ERR_HTTP_NO_FRAME if none comes in time). */
+/** How old a feed's newest frame may be and still be a camera's latest picture. */
+const FRESH_MS = 500;
+
+/**
+ * A live feed's newest frame if fresh, else the next one (ERR_HTTP_NO_FRAME if none comes in time). A feed another
+ * viewer keeps open hands a new viewer its newest frame at once, however old: a camera that stopped would answer
+ * with its last picture as if live, so only a frame captured within FRESH_MS of the ask is taken.
+ */
 export async function latestFrame(routes: ImageRoutes, key: FeedKey): Promise<EncodedFrame> {
+  const asked = Date.now();
   const latest = routes.feeds.latest(key);
-  if (latest !== null && Date.now() - latest.wallTime < 500) return latest;
+  if (latest !== null && asked - latest.wallTime < FRESH_MS) return latest;
   const timeoutMs = routes.snapshotTimeoutMs;
   return new Promise<EncodedFrame>((resolve, reject) => {
     let done = false;
@@ -43,7 +51,9 @@ export async function latestFrame(routes: ImageRoutes, key: FeedKey): Promise<En
     };
     const viewer: Viewer = {
       ready: () => !done,
-      send: (frame) => finish(null, frame),
+      send: (frame) => {
+        if (asked - frame.wallTime < FRESH_MS) finish(null, frame);
+      },
       end: (reason) => finish(new HttpError('ERR_HTTP_NO_FRAME', `no frame from camera ${key.camera}: ${reason}`)),
     };
     const timer = setTimeout(
