@@ -39,7 +39,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
@@ -162,6 +162,8 @@ const imageQuery = {
   properties: { boxes: { type: 'string', enum: ['0', '1'] }, h: { type: 'integer', minimum: 16, maximum: 4320 } },
   additionalProperties: false,
 };
+/** The longest path part (a camera or worker id) the router takes; camera ids are far shorter. */
+const MAX_PATH_PART = 128;
 const WORKER_ACTIONS = ['restart', 'enable', 'disable'] as const;
 type WorkerAction = (typeof WORKER_ACTIONS)[number];
 
@@ -231,7 +233,19 @@ export class HttpServer implements AsyncDisposable {
         headersTimeout: Math.min(60_000, requestTimeoutMs),
       },
       clientErrorHandler: (error, socket) => answerClientError(error, socket, requestTimeoutMs),
-      routerOptions: { maxParamLength: 128 },
+      routerOptions: { maxParamLength: MAX_PATH_PART },
+      // The router's own refusals (a path that is not valid percent-encoding, a part past MAX_PATH_PART) answer in
+      // Fastify's shape and codes unless handed here; they get ours like every other bad request.
+      frameworkErrors: (error, _request, reply) => {
+        const message =
+          error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? `a part of the path is longer than ${MAX_PATH_PART} characters`
+            : error.code === 'FST_ERR_BAD_URL'
+              ? 'the path is not valid percent-encoding'
+              : 'the request could not be routed';
+        const answer = errorAnswer(new HttpError('ERR_HTTP_BAD_REQUEST', message));
+        void (reply as FastifyReply).code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+      },
       ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
       return503OnClosing: true,
     });

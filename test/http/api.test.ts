@@ -506,6 +506,19 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     await second.close();
   });
 
+  it("the router's own refusals (bad percent-encoding, a path part past 128 characters) answer in the API's shape and codes", async () => {
+    for (const path of ['/api/cameras/%zz', '/api/cameras/%E0%A4%A/latest.jpg', `/api/cameras/${'a'.repeat(200)}`, `/api/cameras/${'b'.repeat(129)}/mjpeg`]) {
+      const r = await fetch(`${base}${path}`);
+      assert.equal(r.status, 400, path);
+      assert.match(r.headers.get('content-type') ?? '', /^application\/json/, path);
+      const body = (await r.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'ERR_HTTP_BAD_REQUEST', path);
+      assert.equal(Object.keys(body).join(), 'error', path);
+      assert.equal(typeof body.error.message, 'string');
+    }
+    assert.deepEqual((await call('GET', '/healthz', { token: null })).json, { ok: true });
+  });
+
   it('fuzzed bodies, ids, queries and socket messages never crash the server: every answer is JSON with a code, and it still serves', async () => {
     const json = fc.jsonValue({ maxDepth: 3 });
     await fc.assert(
