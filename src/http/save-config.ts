@@ -22,17 +22,18 @@ export type ConfigEdit =
   | { readonly kind: 'worker-enabled'; readonly camera: string | null; readonly worker: string; readonly enabled: boolean }
   | { readonly kind: 'set-areas'; readonly id: string; readonly areas: { readonly zones: object; readonly masks: readonly unknown[]; readonly lines: object } };
 
-function apply(doc: Document, edit: ConfigEdit): void {
+/** Applies the edit to the document; false when the file has nothing it applies to (nothing to write). */
+function apply(doc: Document, edit: ConfigEdit): boolean {
   switch (edit.kind) {
     case 'set-camera':
       if (!isMap(doc.get('cameras'))) doc.set('cameras', doc.createNode({}));
       doc.setIn(['cameras', edit.id], doc.createNode(edit.entry));
-      return;
+      return true;
     case 'remove-camera':
-      doc.deleteIn(['cameras', edit.id]);
-      return;
+      return doc.deleteIn(['cameras', edit.id]);
     case 'set-areas': {
-      if (!isMap(doc.getIn(['cameras', edit.id]))) return; // a camera the file does not have (added by the API unsaved)
+      // A camera the file does not have: added through the API before saving was on, or given by a cluster's bus.
+      if (!isMap(doc.getIn(['cameras', edit.id]))) return false;
       const { zones, masks, lines } = edit.areas;
       const empty = (v: object): boolean => (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0);
       for (const [key, value] of [
@@ -43,7 +44,7 @@ function apply(doc: Document, edit: ConfigEdit): void {
         if (empty(value)) doc.deleteIn(['cameras', edit.id, key]);
         else doc.setIn(['cameras', edit.id, key], pointsInFlow(doc.createNode(value)));
       }
-      return;
+      return true;
     }
     case 'worker-enabled': {
       let worker: unknown;
@@ -52,10 +53,10 @@ function apply(doc: Document, edit: ConfigEdit): void {
         const workers = doc.getIn(['cameras', edit.camera, 'workers']);
         if (isSeq(workers)) worker = workers.items.find((w) => isMap(w) && w.get('id') === edit.worker);
       }
-      if (!isMap(worker)) return; // inherited or not in the file: nothing to write
+      if (!isMap(worker)) return false; // inherited or not in the file: nothing to write
       if (edit.enabled) worker.delete('enabled');
       else worker.set('enabled', false);
-      return;
+      return true;
     }
   }
 }
@@ -78,8 +79,11 @@ export class ConfigSaver {
     this.path = path;
   }
 
-  /** Writes one change to the file (after the ones before it). ERR_HTTP_SAVE_CONFIG when it cannot: the change itself stands. */
-  save(edit: ConfigEdit): Promise<void> {
+  /**
+   * Writes one change to the file (after the ones before it): true once written, false when the file has nothing it
+   * applies to (left as it is). ERR_HTTP_SAVE_CONFIG when it cannot: the change itself stands.
+   */
+  save(edit: ConfigEdit): Promise<boolean> {
     const run = this.#queue.then(async () => {
       try {
         const doc = parseDocument(await readFile(this.path, 'utf8'));
@@ -89,10 +93,11 @@ export class ConfigSaver {
           const at = broken.linePos?.[0];
           throw new Error(`it no longer parses (${broken.code}${at === undefined ? '' : ` at line ${at.line}, column ${at.col}`})`);
         }
-        apply(doc, edit);
+        if (!apply(doc, edit)) return false;
         const temp = `${this.path}.${process.pid}.tmp`;
         await writeFile(temp, doc.toString(), { mode: 0o600 });
         await rename(temp, this.path);
+        return true;
       } catch (error) {
         throw new HttpError('ERR_HTTP_SAVE_CONFIG', `the change was made but could not be saved to the config file: ${(error as Error).message}`, {
           cause: error,

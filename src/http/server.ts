@@ -547,9 +547,11 @@ export class HttpServer implements AsyncDisposable {
         const { id } = request.params;
         if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
         const areas = await system.cameras.setAreas(id, request.body);
-        await this.#save({ kind: 'set-areas', id, areas });
-        // saved: written to the config file (--save-config); otherwise they last until the camera is replaced without them or the process ends.
-        return { ok: true, camera: id, change: 'camera-areas', saved: this.#saver !== null, ...areas };
+        // saved: written to the config file (--save-config); otherwise they last until the camera is replaced without them or
+        // the process ends, and unsavedBecause says why (no --save-config, or a camera the file does not have).
+        const saved = await this.#save({ kind: 'set-areas', id, areas });
+        const unsaved = saved ? {} : { unsavedBecause: this.#saver === null ? 'no-save-config' : 'not-in-config-file' };
+        return { ok: true, camera: id, change: 'camera-areas', saved, ...unsaved, ...areas };
       },
     );
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
@@ -608,8 +610,9 @@ export class HttpServer implements AsyncDisposable {
     await this.#save({ kind: 'worker-enabled', camera, worker, enabled });
   }
 
-  async #save(edit: ConfigEdit): Promise<void> {
-    await this.#saver?.save(edit);
+  /** True once the change is in the config file. */
+  async #save(edit: ConfigEdit): Promise<boolean> {
+    return (await this.#saver?.save(edit)) ?? false;
   }
 }
 

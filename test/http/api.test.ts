@@ -294,13 +294,27 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.equal(saving.status, 200);
     assert.equal((saving.json as { saved?: boolean }).saved, true);
     assert.match(readFileSync(CONFIG_FILE, 'utf8'), /porch:/);
+    // A camera the file does not have (the system was given it, not the file): applied, and said to be unsaved.
+    const file = readFileSync(CONFIG_FILE, 'utf8');
+    const notInFile = await call('PUT', `/api/cameras/${OTHER}/areas`, { body: { zones: zone } });
+    assert.equal(notInFile.status, 200);
+    assert.equal((notInFile.json as { saved?: boolean }).saved, false);
+    assert.equal((notInFile.json as { unsavedBecause?: string }).unsavedBecause, 'not-in-config-file');
+    assert.equal(readFileSync(CONFIG_FILE, 'utf8'), file);
+    assert.deepEqual(Object.keys(system.cameras.areas(OTHER).zones), ['porch']);
     // A server without --save-config applies them and says they are not in the file.
     await using unsaved = await new HttpServer({ system, token: TOKEN, port: 0, logger: createLogger({ level: 'silent' }) }).start();
     const url = `http://127.0.0.1:${unsaved.port}/api/cameras/${OTHER}`;
     const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     const put = await fetch(`${url}/areas`, { method: 'PUT', headers, body: JSON.stringify({ zones: zone }) });
     assert.equal(put.status, 200);
-    assert.equal(((await put.json()) as { saved: boolean }).saved, false);
+    assert.deepEqual(
+      Object.entries((await put.json()) as Record<string, unknown>).filter(([k]) => k === 'saved' || k === 'unsavedBecause'),
+      [
+        ['saved', false],
+        ['unsavedBecause', 'no-save-config'],
+      ],
+    );
     // GET gives the camera as it runs, areas included: replacing it with that keeps them.
     const entry = ((await (await fetch(url, { headers })).json()) as { config: Record<string, unknown> }).config;
     assert.deepEqual(Object.keys(entry.zones as object), ['porch']);

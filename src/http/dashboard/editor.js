@@ -224,8 +224,12 @@ export function mountEditor({ canvas, authHeaders }) {
         return;
       }
       shapes = shapesOf(body);
-      // Without --save-config the camera uses them now but the config file does not have them.
-      status(body.saved === false ? 'applied, not saved: the server runs without --save-config (kept until it restarts)' : 'saved');
+      // Applied but not in the config file: the server runs without --save-config, or the file has no such camera.
+      const unsaved =
+        body.unsavedBecause === 'not-in-config-file'
+          ? 'applied, not saved: the config file has no such camera (added through the API or a cluster; kept until it restarts)'
+          : 'applied, not saved: the server runs without --save-config (kept until it restarts)';
+      status(body.saved === false ? unsaved : 'saved');
       render();
     } catch (error) {
       status(`not saved: ${error.message}`);
