@@ -6,7 +6,8 @@
  * `${NAME}` references its policy allows, expanded from its own environment.
  *
  * admit() throws the coded refusal (ERR_CLUSTER_EXEC_NOT_ALLOWED,
- * ERR_CLUSTER_ENV_REFERENCE, ERR_CLUSTER_MESSAGE) for a caller that answers
+ * ERR_CLUSTER_ENV_REFERENCE, ERR_CLUSTER_MESSAGE, and ERR_CONFIG for an
+ * entry the config's schema refuses) for a caller that answers
  * someone; admitted() reads the desired entry and refuses it once (counted,
  * logged, not tried again until the entry changes), for the lease and move
  * rooms that would otherwise claim and refuse it every tick.
@@ -48,7 +49,12 @@ export class Admission {
     const own = this.#o.seed[camera];
     const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
     const admission = this.#o.system.config.admit(entry, { ...this.#o.policy, allowExec: this.#o.policy.allowExec || pinned });
-    if (admission.admitted) return admission.entry as Record<string, unknown>;
+    if (admission.admitted) {
+      // An entry the config's schema refuses would be claimed, fail to start and be released every tick on every node:
+      // checked here as cameras.add checks it (ERR_CONFIG, every issue), so it is refused once like the rest.
+      this.#o.system.config.resolveCamera(camera, admission.entry);
+      return admission.entry as Record<string, unknown>;
+    }
     const { problem } = admission;
     const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'

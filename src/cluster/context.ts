@@ -82,7 +82,9 @@ export class Refusals {
       if (this.#once.size >= 10_000) this.#once.clear();
       this.#once.add(key);
     }
-    const code = error instanceof ClusterError ? error.code : 'ERR_CLUSTER_MESSAGE';
+    // Counted by the project's own code (ERR_CONFIG for an entry the schema refuses); anything else is a message that did not parse.
+    const own = (error as { code?: unknown } | null)?.code;
+    const code = error instanceof ClusterError ? error.code : typeof own === 'string' && own.startsWith('ERR_') ? own : 'ERR_CLUSTER_MESSAGE';
     this.#counts[code] = (this.#counts[code] ?? 0) + 1;
     if (key === undefined) {
       const now = Date.now();

@@ -136,6 +136,25 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     await desired.delete('evil1');
   });
 
+  it("an entry the config's schema refuses is refused once as ERR_CONFIG, never claimed; add-camera with it answers ERR_CONFIG", async () => {
+    const bad = { ...camera(), source: 42 };
+    await desired.put('badschema1', encode(bad));
+    await eventually(() => (app.cluster!.stats().refused.ERR_CONFIG ?? 0) >= 1, 'the KV entry refused', 30_000);
+    const reply = parseReply(
+      (await observer.request(CONTROL_SUBJECT, encode({ op: 'add-camera', camera: 'badschema2', config: bad }), { timeout: 10_000 })).data,
+    );
+    assert.equal(reply.ok, false);
+    assert.equal((reply as { code: string }).code, 'ERR_CONFIG');
+    assert.match((reply as { message: string }).message, /source/);
+    assert.equal(await desired.get('badschema2'), null, 'nothing written for a refused add-camera');
+    const before = app.cluster!.stats().refused.ERR_CONFIG;
+    await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 2)); // ticks to pass: the absence of a claim has no event
+    assert.equal(await leases.get('badschema1'), null, 'never claimed');
+    assert.equal(app.system.stats().cameras.badschema1, undefined);
+    assert.equal(app.cluster!.stats().refused.ERR_CONFIG, before, 'refused once, not once a tick');
+    await desired.delete('badschema1');
+  });
+
   it('a reference the node may not expand is refused; one it may, from the file, runs', async () => {
     await desired.put('peek', encode({ ...camera(), source: '${HOME}/x.mp4' }));
     await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_ENV_REFERENCE ?? 0) >= 1, 'the reference refused', 30_000);
