@@ -20,7 +20,7 @@ interface Failure {
   stderr: string;
 }
 
-describe('framesupplier config (the real command, as a child process)', { timeout: 60_000 }, () => {
+describe('framesupplier config (the real command, as a child process)', { timeout: 180_000 }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), `fs-config-cli-${process.pid}-`));
