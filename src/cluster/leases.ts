@@ -17,7 +17,12 @@
  *    the rejoin grace; offers to this node are taken up even then).
  *  - Shares are weighted by the capacity each node declares in its heartbeat:
  *    a node claims while it holds fewer than ceil(cameras × capacity / total
- *    capacity of live nodes).
+ *    capacity of live nodes). Beyond its share it claims a camera it has
+ *    watched stay free (claimable, nobody claiming it) for a whole lease and
+ *    the margin: a node that does not claim what its share promises (a
+ *    forged heartbeat with a huge capacity, a node stuck) leaves no camera
+ *    unrun (ADR 0104); the planned moves give it back to a node that takes
+ *    it.
  *  - A renewal that finds the revision changed (someone else holds it) stops
  *    the camera at once; one that finds the lease gone puts it back (the
  *    camera never stopped); any other failure is coordination failing and
@@ -71,6 +76,8 @@ export class Leases {
    * whose renewals come late never looks expired (cleared on every reconnect).
    */
   readonly #seen = new Map<string, { revision: number; since: number }>();
+  /** Cameras this node has found free (claimable) tick after tick, and since when (this node's clock, while connected). */
+  readonly #freeSince = new Map<string, number>();
 
   constructor(ctx: NodeContext, rooms: LeaseRooms) {
     this.#ctx = ctx;
@@ -80,16 +87,18 @@ export class Leases {
   /** (Re)connected: claim nothing for the rejoin grace, and watch every lease from scratch. */
   rejoin(): void {
     this.#seen.clear();
+    this.#freeSince.clear();
     this.#graceUntil = Date.now() + this.#ctx.settings.rejoinGraceMs;
   }
 
   /** Disconnected or stalled: what was watched meanwhile proves nothing. */
   forgetWatches(): void {
     this.#seen.clear();
+    this.#freeSince.clear();
   }
 
   async tick(signal: AbortSignal): Promise<void> {
-    const { nodeId, settings, bus, refusals } = this.#ctx;
+    const { nodeId, settings, bus, refusals, log } = this.#ctx;
     const { holdings, moves, admission, fencing } = this.#rooms;
     const held = holdings.held;
     const now = Date.now();
@@ -182,7 +191,15 @@ export class Leases {
         }
       }
       if (!free && !renewed) claimsPending ||= mayTakeLater;
-      if (!free || !claiming) continue;
+      if (!free) {
+        this.#freeSince.delete(camera);
+        continue;
+      }
+      // Free past a lease and the margin while the nodes with room did not claim it: taken beyond the share (ADR 0104).
+      const freeSince = this.#freeSince.get(camera) ?? Date.now();
+      this.#freeSince.set(camera, freeSince);
+      const unclaimed = Date.now() - freeSince > settings.leaseMs + settings.marginMs;
+      if (!claiming && !unclaimed) continue;
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
       if (admitted === null) continue;
@@ -197,8 +214,11 @@ export class Leases {
         continue;
       }
       this.#seen.delete(camera);
+      this.#freeSince.delete(camera);
+      if (!claiming) log.warn({ camera, held: held.size, share: target }, 'claimed beyond the share: no node with room claimed it for a lease');
       await holdings.startCamera(camera, revision, admitted.config, admitted.value, expiresAt);
     }
+    for (const camera of this.#freeSince.keys()) if (!desired.has(camera) || held.has(camera)) this.#freeSince.delete(camera);
     moves.checkStandbys();
     this.figures = { ...this.figures, claimsPending: claimsPending || signal.aborted };
   }
@@ -211,6 +231,7 @@ export class Leases {
       if (holdings.held.get(camera) !== held) continue; // handed off or released meanwhile
       if (held.offer !== null && Date.now() > held.offer.until) {
         log.info({ camera, to: held.offer.to }, 'planned move not taken up in time: offer withdrawn');
+        this.#rooms.moves.lapsed(held.offer.to);
         held.offer = null;
       }
       try {

@@ -38,6 +38,9 @@ import {
   type NodeRecord,
 } from './messages.js';
 
+/** Offer times a node that let an offer lapse waits before it is offered another. */
+const LAPSE_BACKOFF = 10;
+
 /** A camera opened to take it over (results withheld) until its owner passes the lease. */
 interface Standby {
   readonly from: string;
@@ -66,6 +69,8 @@ export class PlannedMoves {
   readonly #holdings: Holdings;
   readonly #admission: Admission;
   readonly #standby = new Map<string, Standby>();
+  /** Nodes that let an offer lapse, and until when none is offered them again (bounded by the live nodes). */
+  readonly #lapsed = new Map<string, number>();
 
   constructor(ctx: NodeContext, holdings: Holdings, admission: Admission) {
     this.#ctx = ctx;
@@ -82,14 +87,24 @@ export class PlannedMoves {
     return this.#standby.has(camera);
   }
 
+  /**
+   * `node` did not take up an offer in time: none goes to it again for LAPSE_BACKOFF offer times. A node that never
+   * takes one (a forged heartbeat's, one that cannot open cameras) would otherwise be offered a camera every tick.
+   */
+  lapsed(node: string): void {
+    this.#lapsed.set(node, Date.now() + LAPSE_BACKOFF * this.#ctx.settings.handoffTimeoutMs);
+  }
+
   /** Offers one camera when this node holds more than its share and a settled node holds less; none while an offer stands. */
   async rebalance(view: RebalanceView): Promise<void> {
     const { nodeId, settings } = this.#ctx;
     const held = this.#holdings.held;
     const { now } = view;
     const settled = (r: NodeRecord): boolean => r.healthySince === undefined || now - Math.min(r.healthySince, now) >= settings.settleMs;
-    const needy = [...view.live]
-      .filter((r) => r.node !== nodeId && settled(r))
+    const live = [...view.live];
+    for (const [node, until] of this.#lapsed) if (until <= now || !live.some((r) => r.node === node)) this.#lapsed.delete(node);
+    const needy = live
+      .filter((r) => r.node !== nodeId && settled(r) && !this.#lapsed.has(r.node))
       .map((r) => ({ node: r.node, deficit: targetShare(view.cameras, r.capacity, view.total) - r.owned }))
       .filter((r) => r.deficit > 0)
       .sort((a, b) => b.deficit - a.deficit || (a.node < b.node ? -1 : 1));

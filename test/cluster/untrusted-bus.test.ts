@@ -11,7 +11,9 @@
  * - A forged lease (expiry 9e15, a ghost owner) holds no camera past a lease
  *   and the margins; a forged node record (capacity 1e6, heartbeat 9e15)
  *   takes no share; 100 malformed entries are counted once each and start no
- *   claim/refuse loop.
+ *   claim/refuse loop. A forged node that keeps beating with capacity 1e6
+ *   shrinks the share, but the node claims beyond it every camera nobody
+ *   claimed for a lease and the margin.
  * - Results made while NATS is away: the newest of each worker is published
  *   when it is back (a JetStream stream on the results subject sees it).
  * - The JetStream store wiped under the running node: the camera keeps
@@ -200,6 +202,30 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.equal(opened, 1, 'opened once, when claimed (not in standby, tick after tick)');
     await desired.delete(offered);
     await eventually(() => app.system.stats().cameras[offered] === undefined, 'removed', 30_000);
+  });
+
+  it('a ghost that keeps beating with capacity 1e6 leaves no camera unrun: the node claims beyond its share what nobody claimed for a lease', async () => {
+    const beat = (): Promise<unknown> => nodes.put('ghost2', encode({ node: 'ghost2', capacity: 1e6, at: Date.now(), owned: 0 }));
+    await beat();
+    const beating = setInterval(() => void beat().catch(() => undefined), LEASE_MS / 4);
+    try {
+      await eventually(() => app.cluster!.stats().target === 1, 'the ghost counted live, the share down to 1', 30_000);
+      const cams = ['share1', 'share2'];
+      for (const cam of cams) await desired.put(cam, encode(camera()));
+      await eventually(() => cams.every(streaming), 'both cameras run beyond the share', 60_000);
+      assert.deepEqual(app.cluster!.stats().owned, [CAM, ...cams].sort());
+      assert.ok(app.cluster!.stats().target < 3, `the share is still ${app.cluster!.stats().target}: the ghost still counts`);
+      const log = readFileSync(LOG, 'utf8');
+      for (const cam of cams) assert.match(log, new RegExp(`"camera":"${cam}".*claimed beyond the share`));
+      for (const cam of cams) {
+        await desired.delete(cam);
+        await eventually(() => app.system.stats().cameras[cam] === undefined, 'removed', 30_000);
+      }
+      assert.ok(!stopped.includes(CAM), 'the camera the node held was never stopped (offers to the ghost lapse, make-before-break)');
+    } finally {
+      clearInterval(beating);
+      await nodes.delete('ghost2');
+    }
   });
 
   it('results made while NATS is away: the newest of each worker goes out when it is back', async () => {
