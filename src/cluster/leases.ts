@@ -24,8 +24,9 @@
  *    unrun (ADR 0104); the planned moves give it back to a node that takes
  *    it.
  *  - A renewal that finds the revision changed (someone else holds it) stops
- *    the camera at once; one that finds the lease gone puts it back (the
- *    camera never stopped); any other failure is coordination failing and
+ *    the camera at once; one that finds the lease gone puts it back, and one
+ *    that finds it written over with what names no node takes it back by
+ *    compare-and-set (the camera never stopped); any other failure is coordination failing and
  *    throws, the camera keeps running. A renewal clears the fence of a camera
  *    (fencing.ts) and withdraws an offer past its time.
  *  - Nothing is claimed or released while disconnected; after a (re)connect
@@ -252,8 +253,14 @@ export class Leases {
         let owner: string | null;
         try {
           owner = now === null || now.operation !== 'PUT' ? null : parseLease(now.value).node;
-        } catch {
-          owner = '(unreadable)';
+        } catch (unreadable) {
+          // Written over with what names no node: nobody took it. Counted, and taken back by compare-and-set on that
+          // revision (as any node takes over an unreadable lease); the camera never stops.
+          this.#ctx.refusals.refuse(unreadable, `lease of ${camera}`, `lease:${camera}@${now!.revision}`);
+          const expiresAt = Date.now() + settings.leaseMs;
+          held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, expiresAt), now!.revision);
+          held.expiresAt = expiresAt;
+          continue;
         }
         if (owner === null) {
           // Gone (the store lost, or deleted): put it back; the camera never stopped.
