@@ -310,6 +310,9 @@ export class App implements AsyncDisposable {
         requestTimeoutMs: c.requestTimeoutMs,
         allowExec: c.allowExec,
         references: { names: this.#env.names, prefixes: c.envPrefixes },
+        // A single system runs an entry's `${NAME}`s expanded (the file's variables as it took them, the others from the
+        // process's environment); a cluster's bus keeps them, each node expands its own.
+        env: node === null ? { ...process.env, ...this.#env.taken } : null,
         secrets: this.#env.values,
         logger: this.#log,
         ...(this.#exporter === null ? {} : { metrics: this.#exporter }),

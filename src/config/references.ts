@@ -152,6 +152,8 @@ function firstReference(value: unknown, policy: ReferencePolicy, path: (string |
 export interface ConfigEnv {
   readonly names: readonly string[];
   readonly values: readonly string[];
+  /** Each variable the file took, and its value: where an API entry's references to them take theirs. */
+  readonly taken: Readonly<Record<string, string>>;
   /** The file's cameras as it wrote them, references kept (null: not resolvable without their values, or not parsed from text). */
   readonly writtenCameras: Readonly<Record<string, unknown>> | null;
 }
@@ -160,10 +162,10 @@ const ENV = new WeakMap<object, ConfigEnv>();
 
 /** @internal parseConfig records it. */
 export function recordEnv(config: object, used: ReadonlyMap<string, string>, writtenCameras: Readonly<Record<string, unknown>> | null): void {
-  ENV.set(config, { names: [...used.keys()], values: [...new Set(used.values())], writtenCameras });
+  ENV.set(config, { names: [...used.keys()], values: [...new Set(used.values())], taken: Object.fromEntries(used), writtenCameras });
 }
 
 /** What the config's file took from the environment (nothing for a config not parsed from text). */
 export function envOf(config: object): ConfigEnv {
-  return ENV.get(config) ?? { names: [], values: [], writtenCameras: null };
+  return ENV.get(config) ?? { names: [], values: [], taken: {}, writtenCameras: null };
 }

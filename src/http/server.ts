@@ -134,6 +134,12 @@ export interface HttpServerOptions {
   readonly allowExec?: boolean;
   /** Which `${NAME}` references API values may hold (the system's admission policy). Default: none. */
   readonly references?: CameraAdmissionPolicy['references'];
+  /**
+   * Where a camera entry's `${NAME}` takes its value before the system runs it (the config file keeps the reference,
+   * with --save-config). Default process.env; null: passed on as written (a cluster's control plane, whose nodes
+   * expand it from their own environments).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | null;
   /** Values the config took from `${NAME}`: masked wherever they stand in GET /api/config (besides those the system's config recorded). */
   readonly secrets?: readonly string[];
   /** A dashboard socket that needs the token and has not sent it within this is closed. Default 5 000 ms. */
@@ -180,6 +186,8 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
 
 export class HttpServer implements AsyncDisposable {
   readonly #o: HttpServerOptions;
+  /** Values `${NAME}`s in the API's entries were expanded to (bounded: only names the policy allows). */
+  readonly #expanded = new Set<string>();
   readonly #log: Logger;
   readonly #app: FastifyInstance;
   readonly #feeds: Feeds;
@@ -443,14 +451,15 @@ export class HttpServer implements AsyncDisposable {
       const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
       return { ...stats, http: this.stats(), lines };
     });
-    const secrets = { secrets: this.#o.secrets ?? [] };
-    app.get('/api/config', async () => system.config.masked(secrets));
+    // The config's own values, and those the API's entries took from the environment.
+    const secrets = (): { secrets: string[] } => ({ secrets: [...(this.#o.secrets ?? []), ...this.#expanded] });
+    app.get('/api/config', async () => system.config.masked(secrets()));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       const stats = system.stats().cameras[id];
       if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: system.config.maskedCamera(id, secrets) };
+      return { ...stats, config: system.config.maskedCamera(id, secrets()) };
     });
 
     // tracked-object events (Frigate's fields), newest first; times in epoch seconds
@@ -511,10 +520,10 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request, reply) => {
         const { id } = request.params;
-        this.#checkCamera(id, request.body);
+        const entry = this.#checkCamera(id, request.body);
         try {
-          if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: false, ...activityOf(request.query) });
-          await control.cameras.add(id, request.body);
+          if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
+          await control.cameras.add(id, entry);
         } catch (error) {
           throw addedOverHttp(id, error);
         }
@@ -527,9 +536,9 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request) => {
         const { id } = request.params;
-        this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.config.forecast(id, request.body, { replace: true, ...activityOf(request.query) });
-        await control.cameras.replace(id, request.body);
+        const entry = this.#checkCamera(id, request.body);
+        if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
+        await control.cameras.replace(id, entry);
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return { ok: true, camera: id, change: 'camera-replaced' };
       },
@@ -579,9 +588,18 @@ export class HttpServer implements AsyncDisposable {
   }
 
   /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
-  #checkCamera(id: string, entry: unknown): void {
-    const admission = this.#o.system.config.admit(entry, { allowExec: this.#o.allowExec === true, references: this.#o.references ?? { names: [] } });
-    if (admission.admitted) return;
+  /** The entry as the system is to take it (its references expanded, unless passed on as written); throws the coded refusal. */
+  #checkCamera(id: string, entry: unknown): unknown {
+    const env = this.#o.env === undefined ? process.env : this.#o.env;
+    const admission = this.#o.system.config.admit(entry, {
+      allowExec: this.#o.allowExec === true,
+      references: this.#o.references ?? { names: [] },
+      ...(env === null ? {} : { env }),
+    });
+    if (admission.admitted) {
+      for (const value of admission.secrets) if (value !== '') this.#expanded.add(value);
+      return admission.entry;
+    }
     const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'

@@ -30,14 +30,21 @@ export interface AdmissionProblem {
   readonly message: string;
 }
 
-export type CameraAdmission = { readonly admitted: true; readonly entry: unknown } | { readonly admitted: false; readonly problem: AdmissionProblem };
+export type CameraAdmission =
+  | {
+      readonly admitted: true;
+      readonly entry: unknown;
+      /** The values `policy.env` put in the entry: to be masked wherever the entry is shown. */
+      readonly secrets: readonly string[];
+    }
+  | { readonly admitted: false; readonly problem: AdmissionProblem };
 
 export function admitCamera(entry: unknown, policy: CameraAdmissionPolicy): CameraAdmission {
   const problem = checkNetworkCamera(entry, { allowExec: policy.allowExec, references: policy.references });
   if (problem !== null) return { admitted: false, problem };
-  if (policy.env === undefined) return { admitted: true, entry };
+  if (policy.env === undefined) return { admitted: true, entry, secrets: [] };
   const expanded = substituteEnv(entry, policy.env);
   const issue = expanded.issues[0];
   if (issue !== undefined) return { admitted: false, problem: { kind: 'reference', path: issue.path.join('.'), message: issue.message } };
-  return { admitted: true, entry: expanded.value };
+  return { admitted: true, entry: expanded.value, secrets: [...new Set(expanded.used.values())] };
 }

@@ -38,6 +38,8 @@ describe('the network and the environment', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
+    // A camera password a camera added through the API names (`${CAM_OTHER_PASSWORD}`): the server's environment has it.
+    process.env.CAM_OTHER_PASSWORD = 'other-camera-password-value';
     app = appFrom(
       [
         `shmDir: ${SHM}`,
@@ -82,6 +84,16 @@ describe('the network and the environment', { timeout: 120_000 }, () => {
       { status: 201, code: undefined },
       'a name with an allowed prefix',
     );
+    // The camera runs with the variable's value now (not `${NAME}` as text until a restart); nothing shows it.
+    const running = app.system.config.current().cameras.other!.source;
+    assert.equal(running, `rtsp://u:${process.env.CAM_OTHER_PASSWORD}@cam.local/x`);
+    for (const path of ['/api/cameras/other', '/api/config']) {
+      const text = await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      assert.ok(!text.includes(process.env.CAM_OTHER_PASSWORD!), `${path} shows the value`);
+    }
+    // An allowed name the environment does not set: refused, not run as text.
+    assert.deepEqual(await post('unset', camera('rtsp://u:${CAM_NOT_SET_HERE}@cam.local/x')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
+    assert.equal(app.system.stats().cameras.unset, undefined);
     assert.deepEqual(await post('home', camera('rtsp://${HOME}@attacker.example/x')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
     assert.deepEqual(await post('path', camera('rtsp://cam.local/${PATH}')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
     assert.equal(app.system.stats().cameras.home, undefined);
