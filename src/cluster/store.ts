@@ -5,7 +5,7 @@
  * missing and bound on the shared Bus.
  *
  * Contract: start() makes and binds the store, starts a watch that mirrors
- * the desired state into a bounded copy, and seeds the desired state with
+ * the desired state into a copy bounded in entries and bytes, and seeds the desired state with
  * this node's own cameras where the store has no record of them (the
  * cluster's state wins over a file: an entry there, and a removal, which is
  * logged); once, the same promise for every call. A tick that fails while
@@ -23,11 +23,9 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { messageOf } from '../internal/abort.js';
 import { ClusterError } from './errors.js';
 import type { NodeContext } from './context.js';
+import { DesiredCopy } from './desired-copy.js';
 import type { Holdings } from './holdings.js';
 import { BUCKETS, CLAIMS_STREAM, encode, EVENTS_STREAM, ID } from './messages.js';
-
-/** Cameras of the desired state a node keeps a copy of (to put back after a store loss). */
-const MAX_DESIRED_COPY = 10_000;
 
 /** Whether coordination works, since when, and its last failure. */
 export interface Coordination {
@@ -43,7 +41,7 @@ export class ClusterStore implements AsyncDisposable {
   readonly #holdings: Holdings;
   readonly #seed: Readonly<Record<string, unknown>>;
   /** The desired state as this node last saw it: all of it is put back if the store is lost. Bounded. */
-  readonly #desiredCopy = new Map<string, Uint8Array>();
+  readonly #desiredCopy = new DesiredCopy();
   #desiredWatch: { stop(): void } | null = null;
   #coordination: Coordination = { ok: true, since: Date.now(), error: null };
   #starting: Promise<this> | null = null;
@@ -132,7 +130,7 @@ export class ClusterStore implements AsyncDisposable {
         for await (const e of watch) {
           if (!ID.test(e.key)) continue;
           if (e.operation !== 'PUT') this.#desiredCopy.delete(e.key);
-          else if (this.#desiredCopy.has(e.key) || this.#desiredCopy.size < MAX_DESIRED_COPY) this.#desiredCopy.set(e.key, e.value);
+          else this.#desiredCopy.set(e.key, e.value);
         }
       } catch {
         // The watch ends with the store: restore() starts another.
@@ -154,7 +152,7 @@ export class ClusterStore implements AsyncDisposable {
     // entry there (another node's) wins, and so does its removal. KV's create() would not do: it writes over a
     // deletion marker, and a camera removed while this node's ticks were failing (a NATS restart, a timeout under
     // load) came back, held by this node for good.
-    for (const [camera, entry] of [...this.#desiredCopy]) await putBackIfLost(bus.desired!, camera, entry);
+    for (const [camera, entry] of this.#desiredCopy.entries()) await putBackIfLost(bus.desired!, camera, entry);
     for (const [camera, held] of this.#holdings.held) {
       await putBackIfLost(bus.desired!, camera, held.entry);
       const lease = await bus.leases!.get(camera);
