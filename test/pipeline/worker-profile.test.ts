@@ -181,9 +181,9 @@ describe('worker profiles', { timeout: 120_000 }, () => {
       const other = system.config.admit({ source: 'rtsp://u:${OTHER}@cam/' }, { allowExec: false, references });
       assert.equal(other.admitted ? null : `${other.problem.kind} ${other.problem.path}`, 'reference source');
       const kept = system.config.admit({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references });
-      assert.deepEqual(kept, { admitted: true, entry: { source: 'rtsp://u:${CAM_PW}@cam/' } });
+      assert.deepEqual(kept, { admitted: true, entry: { source: 'rtsp://u:${CAM_PW}@cam/' }, secrets: [] });
       const expanded = system.config.admit({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references, env: { CAM_PW: 'pw' } });
-      assert.deepEqual(expanded, { admitted: true, entry: { source: 'rtsp://u:pw@cam/' } });
+      assert.deepEqual(expanded, { admitted: true, entry: { source: 'rtsp://u:pw@cam/' }, secrets: ['pw'] });
       const unset = system.config.admit({ source: 'rtsp://u:${CAM_PW}@cam/' }, { allowExec: false, references, env: {} });
       assert.equal(unset.admitted ? null : `${unset.problem.kind} ${unset.problem.path}`, 'reference source');
       assert.ok(!unset.admitted && unset.problem.message.includes('CAM_PW'));
