@@ -56,6 +56,7 @@ describe('a snapshot over the NATS server max_payload', { timeout: 60_000 }, () 
     let stored = big;
     const queries = new EventQueries(ctx, { local: () => ({ query: () => [], snapshot: () => Promise.resolve(stored) }), liveNodes: () => ['n1'] });
     const subscriptions = queries.subscribe(server);
+    await server.flush(); // the server has the subscriptions before the other connection asks (else: no responders)
     try {
       const reply = await asker.request(nodeSnapshotSubject('n1'), Buffer.from(ID), { timeout: 5_000 });
       assert.equal(reply.data.byteLength, 0, 'answered as not here');
