@@ -12,7 +12,7 @@
  * logged, not tried again until the entry changes), for the lease and move
  * rooms that would otherwise claim and refuse it every tick.
  */
-import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
+import { redactExpanded, type CameraAdmissionPolicy, type VisionSystem } from '../pipeline/index.js';
 import type { Bus, Refusals } from './context.js';
 import { ClusterError } from './errors.js';
 import { parseJson } from './messages.js';
@@ -52,7 +52,12 @@ export class Admission {
     if (admission.admitted) {
       // An entry the config's schema refuses would be claimed, fail to start and be released every tick on every node:
       // checked here as cameras.add checks it (ERR_CONFIG, every issue), so it is refused once like the rest.
-      this.#o.system.config.resolveCamera(camera, admission.entry);
+      try {
+        this.#o.system.config.resolveCamera(camera, admission.entry);
+      } catch (error) {
+        // Answered on the bus and logged: never with a value this node's environment filled in.
+        throw redactExpanded(error, camera, entry, admission.secrets);
+      }
       return admission.entry as Record<string, unknown>;
     }
     const { problem } = admission;

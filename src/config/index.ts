@@ -79,4 +79,5 @@ export {
   type ConfigEnv,
 } from './references.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
+export { redactExpanded } from './redact.js';
 export { checkRunnableCamera, checkRunnableSharedWorker, checkRunnableModel, checkRunnableCluster, configuredModel, type RunnableCluster } from './runnable.js';

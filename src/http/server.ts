@@ -44,7 +44,7 @@ import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import { PipelineError, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
+import { PipelineError, redactExpanded, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -136,8 +136,8 @@ export interface HttpServerOptions {
   readonly references?: CameraAdmissionPolicy['references'];
   /**
    * Where a camera entry's `${NAME}` takes its value before the system runs it (the config file keeps the reference,
-   * with --save-config). Default process.env; null: passed on as written (a cluster's control plane, whose nodes
-   * expand it from their own environments).
+   * with --save-config). Default process.env, or null with a `control` of its own; null: passed on as written (a
+   * cluster's control plane, whose nodes expand it from their own environments).
    */
   readonly env?: Readonly<Record<string, string | undefined>> | null;
   /** Values the config took from `${NAME}`: masked wherever they stand in GET /api/config (besides those the system's config recorded). */
@@ -520,12 +520,12 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request, reply) => {
         const { id } = request.params;
-        const entry = this.#checkCamera(id, request.body);
+        const { entry, secrets } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
           await control.cameras.add(id, entry);
         } catch (error) {
-          throw addedOverHttp(id, error);
+          throw addedOverHttp(id, redactExpanded(error, id, request.body, secrets));
         }
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
@@ -536,9 +536,13 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request) => {
         const { id } = request.params;
-        const entry = this.#checkCamera(id, request.body);
-        if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
-        await control.cameras.replace(id, entry);
+        const { entry, secrets } = this.#checkCamera(id, request.body);
+        try {
+          if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
+          await control.cameras.replace(id, entry);
+        } catch (error) {
+          throw redactExpanded(error, id, request.body, secrets);
+        }
         await this.#save({ kind: 'set-camera', id, entry: request.body });
         return { ok: true, camera: id, change: 'camera-replaced' };
       },
@@ -588,9 +592,13 @@ export class HttpServer implements AsyncDisposable {
   }
 
   /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
-  /** The entry as the system is to take it (its references expanded, unless passed on as written); throws the coded refusal. */
-  #checkCamera(id: string, entry: unknown): unknown {
-    const env = this.#o.env === undefined ? process.env : this.#o.env;
+  /**
+   * The entry as the system is to take it (its references expanded, unless passed on as written) and the values that
+   * put in (to keep out of answers); throws the coded refusal.
+   */
+  #checkCamera(id: string, entry: unknown): { entry: unknown; secrets: readonly string[] } {
+    // A control of its own (a cluster's) passes entries on: expanded here, their values would be on the bus.
+    const env = this.#o.env === undefined ? (this.#o.control === undefined ? process.env : null) : this.#o.env;
     const admission = this.#o.system.config.admit(entry, {
       allowExec: this.#o.allowExec === true,
       references: this.#o.references ?? { names: [] },
@@ -598,7 +606,7 @@ export class HttpServer implements AsyncDisposable {
     });
     if (admission.admitted) {
       for (const value of admission.secrets) if (value !== '') this.#expanded.add(value);
-      return admission.entry;
+      return { entry: admission.entry, secrets: admission.secrets };
     }
     const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;

@@ -9,7 +9,9 @@
  * a problem into its own error code: ERR_HTTP_EXEC_NOT_ALLOWED,
  * ERR_CLUSTER_ENV_REFERENCE…), it starts nothing, and a problem's message
  * names the variable and the path, never a value. The schema's checks come
- * later, in system.cameras.add/replace.
+ * later, in system.cameras.add/replace; their errors about an entry whose
+ * references were expanded go through redactExpanded() (src/config) before anyone sees
+ * them (a schema message quotes a value: a port, a scheme).
  */
 import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
 

@@ -91,6 +91,18 @@ describe('the network and the environment', { timeout: 120_000 }, () => {
       const text = await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
       assert.ok(!text.includes(process.env.CAM_OTHER_PASSWORD!), `${path} shows the value`);
     }
+    // A value the schema refuses once filled in: ERR_CONFIG at the path, and no part of the value in the answer (the
+    // port's message quotes what follows the colon).
+    const port = await fetch(`${base}/api/cameras/badport`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(camera('rtsp://cam.local:${CAM_OTHER_PASSWORD}/s')),
+    });
+    const portText = await port.text();
+    assert.equal(port.status, 400, portText);
+    assert.equal((JSON.parse(portText) as { error: { code: string } }).error.code, 'ERR_CONFIG');
+    assert.match(portText, /cameras\.badport\.source/);
+    assert.ok(!portText.includes(process.env.CAM_OTHER_PASSWORD!.slice(0, 8)), portText);
     // An allowed name the environment does not set: refused, not run as text.
     assert.deepEqual(await post('unset', camera('rtsp://u:${CAM_NOT_SET_HERE}@cam.local/x')), { status: 403, code: 'ERR_HTTP_ENV_REFERENCE' });
     assert.equal(app.system.stats().cameras.unset, undefined);

@@ -81,6 +81,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       '  capacity: 4',
       `  leaseMs: ${LEASE_MS}`,
       `  marginMs: ${MARGIN_MS}`,
+      '  envPrefixes: [BUS_TEST_]',
       'cameras:',
       `  ${CAM}:`,
       // A reference, as a camera password would be: the bus must carry the reference, the node the value.
@@ -88,6 +89,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       `    capture: { output: { format: gray, width: 64, fps: 2 }, loop: true, decoder: ffmpeg }`,
       '    workers: [{ id: motion, module: "builtin:motion" }]',
     ].join('\n');
+    process.env.BUS_TEST_PASSWORD = 'bus-password-value'; // a camera password an entry on the bus may name (envPrefixes)
     process.env.BUS_TEST_CLIP = clip; // the node expands references from its own environment, as the file's loader did
     app = createApp(parseConfig(yaml), {
       logger: createLogger({ level: process.env.BUS_TEST_LOG === undefined ? 'warn' : 'debug', destination: process.env.BUS_TEST_LOG ?? LOG }),
@@ -149,6 +151,20 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.equal((reply as { code: string }).code, 'ERR_CONFIG');
     assert.match((reply as { message: string }).message, /source/);
     assert.equal(await desired.get('badschema2'), null, 'nothing written for a refused add-camera');
+    // Refused once its reference is filled in from this node's environment: the answer shows no part of the value.
+    const port = parseReply(
+      (
+        await observer.request(
+          CONTROL_SUBJECT,
+          encode({ op: 'add-camera', camera: 'badschema3', config: { ...camera(), source: 'rtsp://cam.local:${BUS_TEST_PASSWORD}/s' } }),
+          { timeout: 10_000 },
+        )
+      ).data,
+    ) as { ok: boolean; code?: string; message?: string };
+    await desired.delete('badschema3').catch(() => undefined);
+    assert.equal(port.code, 'ERR_CONFIG', JSON.stringify(port));
+    assert.match(port.message!, /cameras\.badschema3\.source/);
+    assert.ok(!port.message!.includes('bus-pass'), port.message);
     const before = app.cluster!.stats().refused.ERR_CONFIG;
     await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 2)); // ticks to pass: the absence of a claim has no event
     assert.equal(await leases.get('badschema1'), null, 'never claimed');
@@ -237,6 +253,13 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
       const claimedBeyond = (cam: string): boolean =>
         existsSync(LOG) && new RegExp(`"camera":"${cam}".*claimed beyond the share`).test(readFileSync(LOG, 'utf8'));
       await eventually(() => cams.every(claimedBeyond), 'each claim logged as beyond the share', 30_000);
+      // One a tick: nodes past their shares spread what nobody claims instead of one taking all of it at once.
+      const times = readFileSync(LOG, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('claimed beyond the share'))
+        .map((line) => Date.parse((JSON.parse(line) as { time: string }).time));
+      assert.equal(times.length, 2);
+      assert.ok(Math.abs(times[1]! - times[0]!) >= LEASE_MS / 8, `claimed ${Math.abs(times[1]! - times[0]!)} ms apart: in one tick`);
       for (const cam of cams) {
         await desired.delete(cam);
         await eventually(() => app.system.stats().cameras[cam] === undefined, 'removed', 30_000);
