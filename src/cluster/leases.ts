@@ -142,6 +142,8 @@ export class Leases {
     // Pending until this tick's claims say otherwise (a tick that fails half-way settles nothing).
     this.figures = { target, desired: desired.size, live: live.size, liveNodes: [...live.keys()], claimsPending: true };
     let claimsPending = false;
+    /** One camera a tick beyond the share: nodes past their shares then spread what nobody claimed among them. */
+    let claimedBeyond = false;
 
     for (const camera of [...held.keys()]) {
       if (!desired.has(camera)) await holdings.release(camera, 'removed from the desired state');
@@ -200,7 +202,7 @@ export class Leases {
       const freeSince = this.#freeSince.get(camera) ?? Date.now();
       this.#freeSince.set(camera, freeSince);
       const unclaimed = Date.now() - freeSince > settings.leaseMs + settings.marginMs;
-      if (!claiming && !unclaimed) continue;
+      if (!claiming && (!unclaimed || claimedBeyond)) continue;
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
       if (admitted === null) continue;
@@ -216,7 +218,10 @@ export class Leases {
       }
       this.#seen.delete(camera);
       this.#freeSince.delete(camera);
-      if (!claiming) log.warn({ camera, held: held.size, share: target }, 'claimed beyond the share: no node with room claimed it for a lease');
+      if (!claiming) {
+        claimedBeyond = true;
+        log.warn({ camera, held: held.size, share: target }, 'claimed beyond the share: no node with room claimed it for a lease');
+      }
       await holdings.startCamera(camera, revision, admitted.config, admitted.value, expiresAt);
     }
     for (const camera of this.#freeSince.keys()) if (!desired.has(camera) || held.has(camera)) this.#freeSince.delete(camera);
@@ -254,19 +259,32 @@ export class Leases {
         try {
           owner = now === null || now.operation !== 'PUT' ? null : parseLease(now.value).node;
         } catch (unreadable) {
-          // Written over with what names no node: nobody took it. Counted, and taken back by compare-and-set on that
-          // revision (as any node takes over an unreadable lease); the camera never stops.
+          // Written over with what names no node, while this node's lease still stood (nobody could have claimed it
+          // since): counted, and taken back by compare-and-set on that revision; the camera never stops. Past its
+          // expiry (a stall) another node may hold it under the junk: lost, as below. So is a takeback that loses a race.
           this.#ctx.refusals.refuse(unreadable, `lease of ${camera}`, `lease:${camera}@${now!.revision}`);
-          const expiresAt = Date.now() + settings.leaseMs;
-          held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, expiresAt), now!.revision);
-          held.expiresAt = expiresAt;
-          continue;
+          owner = '(unreadable)';
+          if (!held.fenced && Date.now() <= held.expiresAt) {
+            try {
+              const expiresAt = Date.now() + settings.leaseMs;
+              held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, expiresAt), now!.revision);
+              held.expiresAt = expiresAt;
+              continue;
+            } catch (raced) {
+              if (!casFailed(raced)) throw raced;
+            }
+          }
         }
         if (owner === null) {
-          // Gone (the store lost, or deleted): put it back; the camera never stopped.
+          // Gone (the store lost, or deleted): put it back; the camera never stopped. Another node that created it first
+          // holds it now: the next renewal finds its lease and stops the camera.
           const expiresAt = Date.now() + settings.leaseMs;
-          held.revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, expiresAt));
-          held.expiresAt = expiresAt;
+          try {
+            held.revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, expiresAt));
+            held.expiresAt = expiresAt;
+          } catch (raced) {
+            if (!casFailed(raced)) throw raced;
+          }
           continue;
         }
         if (owner === nodeId) {
