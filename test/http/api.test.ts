@@ -696,4 +696,31 @@ describe('HTTP control plane beyond loopback', { timeout: 60_000 }, () => {
     assert.deepEqual(await Promise.all(silent.map((s) => s.closed)), Array(8).fill(4408));
     await eventually(() => server.stats().awaitingAuth === 0, 'no socket waiting', 30_000);
   });
+
+  it('a burst of upgrades at once lets no more wait for auth than the bound: the rest are refused, counted', async () => {
+    const url = `ws://127.0.0.1:${server.port}/api/ws`;
+    const refusedBefore = server.stats().refusedSockets;
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<{ ws: WebSocket; opened: boolean; closed: Promise<number> | null }>((resolve) => {
+            const ws = new WebSocket(url);
+            ws.on('error', () => undefined);
+            ws.once('open', () => resolve({ ws, opened: true, closed: new Promise<number>((done) => ws.once('close', (code) => done(code))) }));
+            ws.once('unexpected-response', (_req, res) => {
+              res.resume();
+              ws.terminate();
+              resolve({ ws, opened: false, closed: null });
+            });
+          }),
+      ),
+    );
+    const opened = outcomes.filter((o) => o.opened);
+    assert.ok(opened.length >= 1 && opened.length <= 8, `${opened.length} of 40 let in to wait for auth (the bound is 8)`);
+    assert.equal(server.stats().refusedSockets, refusedBefore + 40 - opened.length);
+    assert.ok(server.stats().awaitingAuth <= 8);
+    assert.deepEqual(await Promise.all(opened.map((o) => o.closed!)), Array(opened.length).fill(4408));
+    await eventually(() => server.stats().awaitingAuth === 0, 'no socket waiting', 30_000);
+  });
 });
