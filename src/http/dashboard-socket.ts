@@ -41,6 +41,7 @@
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { messageOf } from '../internal/abort.js';
+import { OncePerKey } from '../internal/once-per-key.js';
 import type { Logger } from '../internal/logger.js';
 import { annotationOf, type SystemEvent, type VisionSystem } from '../pipeline/index.js';
 import { tokenMatches } from './auth.js';
@@ -88,7 +89,7 @@ export class DashboardSocket {
   readonly #watched = new Map<string, { key: FeedKey; viewer: Viewer; awaitingAck: boolean }>();
   readonly #events = new AbortController();
   /** Events not sent for being unwritable as JSON, by camera/worker (or type): each said once. */
-  readonly #unsendable = new Set<string>();
+  readonly #unsendable = new OncePerKey(64);
   #authed: boolean;
   #timer: NodeJS.Timeout | null = null;
   #authTimer: NodeJS.Timeout | null = null;
@@ -283,8 +284,7 @@ export class DashboardSocket {
           // One event that cannot be written as JSON (a worker's output with a BigInt or a cycle) is not sent; the
           // stream goes on (it used to end here, and the page got no event after it). Said once per worker.
           const key = event.type === 'result' ? `${event.camera}/${event.worker}` : event.type;
-          if (this.#unsendable.size < 64 && !this.#unsendable.has(key)) {
-            this.#unsendable.add(key);
+          if (this.#unsendable.first(key)) {
             this.#o.log.warn({ event: key, err: messageOf(error) }, 'dashboard socket: an event that cannot be written as JSON was not sent');
           }
         }

@@ -27,6 +27,7 @@
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
+import { OncePerKey } from '../internal/once-per-key.js';
 import { ThrottledLog } from '../internal/throttled-log.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import type { Topics } from './topics.js';
@@ -66,7 +67,8 @@ export class CommandHandler {
   readonly #o: CommandHandlerOptions;
   /** Per worker: the command waiting while one runs (the newest wins). */
   readonly #pending = new Map<string, { running: boolean; next: Command | null }>();
-  readonly #retainedWarned = new Set<string>();
+  /** Retained command topics warned of: each once, the first 64. */
+  readonly #retainedWarned = new OncePerKey(64);
   /** The warn lines of bad and refused commands, per kind at most one per interval. */
   readonly #warnings: ThrottledLog;
   accepted = 0;
@@ -102,8 +104,7 @@ export class CommandHandler {
       // A command left retained on a set topic (by anyone with publish rights) would be obeyed again at every
       // connect: commands are for now, not for ever.
       this.retainedIgnored++;
-      if (this.#retainedWarned.size < 64 && !this.#retainedWarned.has(topic)) {
-        this.#retainedWarned.add(topic);
+      if (this.#retainedWarned.first(topic)) {
         o.log.warn(
           { code: 'ERR_MQTT_RETAINED_COMMAND', topic: printable(topic) },
           'mqtt: ignored a retained command (commands must be published without the retain flag)',
