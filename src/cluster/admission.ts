@@ -32,6 +32,8 @@ export interface AdmissionOptions {
 export interface Admitted {
   readonly config: Record<string, unknown>;
   readonly value: Uint8Array;
+  /** An error about running it as it may be logged: no value this node's environment filled in. */
+  readonly redact: (error: unknown) => unknown;
 }
 
 export class Admission {
@@ -45,6 +47,10 @@ export class Admission {
 
   /** A camera entry from the cluster, as this node may run it; throws the coded refusal. */
   admit(camera: string, value: Uint8Array): Record<string, unknown> {
+    return this.#admit(camera, value).config;
+  }
+
+  #admit(camera: string, value: Uint8Array): Omit<Admitted, 'value'> {
     const entry = parseJson(value, `desired camera ${camera}`);
     const own = this.#o.seed[camera];
     const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
@@ -58,7 +64,7 @@ export class Admission {
         // Answered on the bus and logged: never with a value this node's environment filled in.
         throw redactExpanded(error, camera, entry, admission.secrets);
       }
-      return admission.entry as Record<string, unknown>;
+      return { config: admission.entry as Record<string, unknown>, redact: (error) => redactExpanded(error, camera, entry, admission.secrets) };
     }
     const { problem } = admission;
     const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;
@@ -75,7 +81,7 @@ export class Admission {
     const wanted = await this.#o.bus.desired!.get(camera);
     if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return null;
     try {
-      return { config: this.admit(camera, wanted.value), value: wanted.value };
+      return { ...this.#admit(camera, wanted.value), value: wanted.value };
     } catch (error) {
       this.#refusedEntry.set(camera, wanted.revision);
       this.#o.refusals.refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);

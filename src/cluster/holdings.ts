@@ -14,6 +14,7 @@
  * race this node's own renewal.
  */
 import { messageOf } from '../internal/abort.js';
+import type { Admitted } from './admission.js';
 import type { NodeContext } from './context.js';
 import { encode, type Lease } from './messages.js';
 
@@ -66,16 +67,16 @@ export class Holdings {
   }
 
   /** Starts a camera whose lease this node just won; one the system refuses gives its lease back. */
-  async startCamera(camera: string, revision: number, config: Record<string, unknown>, entry: Uint8Array, expiresAt?: number): Promise<void> {
+  async startCamera(camera: string, revision: number, admitted: Admitted, expiresAt?: number): Promise<void> {
     const { bus, log, system } = this.#ctx;
-    this.held.set(camera, this.newHeld(revision, entry, expiresAt));
+    this.held.set(camera, this.newHeld(revision, admitted.value, expiresAt));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
-      await system.cameras.add(camera, config);
+      await system.cameras.add(camera, admitted.config);
       log.info({ camera, revision }, 'camera claimed and started');
     } catch (error) {
       // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
-      log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(error) }, 'claimed camera refused by the system');
+      log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) }, 'claimed camera refused by the system');
       bus.claim(camera, 'stop', revision, 'refused by the system');
       await this.release(camera, 'refused', false);
     }

@@ -222,7 +222,7 @@ export class Leases {
         claimedBeyond = true;
         log.warn({ camera, held: held.size, share: target }, 'claimed beyond the share: no node with room claimed it for a lease');
       }
-      await holdings.startCamera(camera, revision, admitted.config, admitted.value, expiresAt);
+      await holdings.startCamera(camera, revision, admitted, expiresAt);
     }
     for (const camera of this.#freeSince.keys()) if (!desired.has(camera) || held.has(camera)) this.#freeSince.delete(camera);
     moves.checkStandbys();

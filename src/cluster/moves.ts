@@ -148,7 +148,10 @@ export class PlannedMoves {
       await system.cameras.add(camera, config);
     } catch (error) {
       this.#standby.delete(camera);
-      log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(error) }, 'camera offered by a planned move refused by the system');
+      log.error(
+        { camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) },
+        'camera offered by a planned move refused by the system',
+      );
       bus.claim(camera, 'stop', 0, 'standby refused by the system');
       return true;
     }

@@ -22,7 +22,9 @@ const MIN_MASKED = 3;
  */
 export function redactExpanded(error: unknown, camera: string, written: unknown, secrets: readonly string[]): unknown {
   if (secrets.length === 0) return error;
-  const mask = (text: string): string => secrets.filter((v) => v.length >= MIN_MASKED).reduce((t, v) => t.split(v).join('***'), text);
+  // Longest first: a value inside a longer one (a user name in a password) would otherwise leave the longer one's rest.
+  const masked = secrets.filter((v) => v.length >= MIN_MASKED).sort((a, b) => b.length - a.length);
+  const mask = (text: string): string => masked.reduce((t, v) => t.split(v).join('***'), text);
   const referenced: string[] = [];
   const walk = (v: unknown, path: (string | number)[]): void => {
     if (typeof v === 'string') {
@@ -31,7 +33,9 @@ export function redactExpanded(error: unknown, camera: string, written: unknown,
     else if (v !== null && typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, [...path, k]);
   };
   walk(written, []);
-  const under = (path: string): boolean => referenced.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
+  // At or under a value that held a reference, or above one (a stream's issues are filed at the stream, its source inside).
+  const inside = (outer: string, path: string): boolean => path === outer || path.startsWith(`${outer}.`) || path.startsWith(`${outer}[`);
+  const under = (path: string): boolean => referenced.some((p) => inside(p, path) || inside(path, p));
   if (error instanceof ConfigError) {
     const issues: ConfigIssue[] = error.issues.map((issue) => ({
       ...issue,

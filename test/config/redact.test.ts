@@ -1,0 +1,58 @@
+/**
+ * redactExpanded: an error about a camera entry whose `${NAME}`s were filled in shows no part of a filled-in value,
+ * whatever the schema's message quotes, on the real checks (resolveCamera).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, redactExpanded, resolveCamera } from '../../src/config/index.js';
+
+const SECRET = 'hunter2-cam-password';
+const refused = (entry: unknown): ConfigError => {
+  try {
+    resolveCamera('x', entry, { models: {} });
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  assert.fail('the entry was taken');
+};
+const shown = (error: unknown): string => JSON.stringify({ message: (error as Error).message, issues: (error as ConfigError).issues });
+
+describe('redactExpanded', { timeout: 30_000 }, () => {
+  it("a port or a scheme quoted from a filled-in value, in the camera's source or a stream's (string or map), is not shown", () => {
+    const cases = [
+      { written: { source: 'rtsp://cam.local:${PASS}/s' }, filled: { source: `rtsp://cam.local:${SECRET}/s` } },
+      { written: { source: '${PASS}://cam.local/s' }, filled: { source: `${SECRET}://cam.local/s` } },
+      {
+        written: { source: 'rtsp://cam.local/s', streams: { sub: { source: 'rtsp://cam.local:${PASS}/t' } } },
+        filled: { source: 'rtsp://cam.local/s', streams: { sub: { source: `rtsp://cam.local:${SECRET}/t` } } },
+      },
+      {
+        written: { source: 'rtsp://cam.local/s', streams: { sub: 'rtsp://cam.local:${PASS}/t' } },
+        filled: { source: 'rtsp://cam.local/s', streams: { sub: `rtsp://cam.local:${SECRET}/t` } },
+      },
+    ];
+    for (const { written, filled } of cases) {
+      const error = refused(filled);
+      assert.ok(shown(error).includes(SECRET.slice(0, 7)), `the check quotes the value (${shown(error)}): else this case proves nothing`);
+      const redacted = redactExpanded(error, 'x', written, [SECRET]) as ConfigError;
+      assert.equal(redacted.code, 'ERR_CONFIG');
+      assert.deepEqual(
+        redacted.issues.map((i) => i.path),
+        error.issues.map((i) => i.path),
+        'the same places',
+      );
+      assert.ok(!shown(redacted).includes(SECRET.slice(0, 3)), shown(redacted));
+    }
+  });
+
+  it('masks the longest value first, so one inside another leaves nothing of either', () => {
+    const error = redactExpanded(new Error('could not open admin!2024 as admin'), 'x', {}, ['admin', 'admin!2024']) as Error;
+    assert.equal(error.message, 'could not open *** as ***');
+  });
+
+  it('an entry with nothing filled in is left as it is', () => {
+    const error = refused({ source: 'rtsp://cam.local:99999/s' });
+    assert.equal(redactExpanded(error, 'x', { source: 'rtsp://cam.local:99999/s' }, []), error);
+  });
+});
