@@ -12,7 +12,9 @@
  *  - A tick renews first (so a tick that fails further on has renewed), then
  *    writes the heartbeat record, reads the live nodes (a heartbeat from
  *    beyond the allowed skew, or naming another node, is refused), releases
- *    cameras no longer desired, lets the move room offer one camera, and
+ *    cameras no longer desired, replaces in the system those whose desired
+ *    entry changed (or releases one it may not run), lets the move room
+ *    offer one camera, and
  *    claims free cameras in random order up to the share (no claim during
  *    the rejoin grace; offers to this node are taken up even then).
  *  - Shares are weighted by the capacity each node declares in its heartbeat:
@@ -34,6 +36,7 @@
  *    another node's lease starts again (rejoin(), forgetWatches()).
  */
 import { randomInt } from 'node:crypto';
+import { messageOf } from '../internal/abort.js';
 import type { Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
@@ -149,6 +152,7 @@ export class Leases {
       if (!desired.has(camera)) await holdings.release(camera, 'removed from the desired state');
     }
     await moves.dropUnless(desired, 'removed from the desired state');
+    await this.#applyReplaced(signal);
 
     const inGrace = now < this.#graceUntil;
     await moves.rebalance({ live: live.values(), cameras: desired.size, total, target, now, inGrace });
@@ -229,6 +233,35 @@ export class Leases {
     this.figures = { ...this.figures, claimsPending: claimsPending || signal.aborted };
   }
 
+  /**
+   * A held camera whose desired entry was replaced (PUT /api/cameras/:id, add-camera over it) runs the new entry:
+   * replaced in the system, which keeps its lease. One this node may not run, or the system refuses, is released
+   * (logged once per entry by the admission, or with the system's reason), for a node that can to claim.
+   */
+  async #applyReplaced(signal: AbortSignal): Promise<void> {
+    const { bus, system, log } = this.#ctx;
+    const { holdings, admission } = this.#rooms;
+    for (const [camera, held] of [...holdings.held]) {
+      if (signal.aborted) return;
+      const wanted = await bus.desired!.get(camera);
+      if (wanted === null || wanted.operation !== 'PUT' || sameBytes(wanted.value, held.entry)) continue;
+      if (holdings.held.get(camera) !== held) continue; // handed off meanwhile
+      const admitted = await admission.admitted(camera);
+      if (admitted === null) {
+        await holdings.release(camera, 'its replaced entry may not run on this node');
+        continue;
+      }
+      try {
+        await system.cameras.replace(camera, admitted.config);
+        held.entry = admitted.value;
+        log.info({ camera }, 'camera replaced: its desired entry changed');
+      } catch (error) {
+        log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
+        await holdings.release(camera, 'its replaced entry was refused by the system');
+      }
+    }
+  }
+
   /** Renews what this node holds; a lease someone else took stops its camera at once. */
   async #renew(): Promise<void> {
     const { nodeId, settings, bus, log } = this.#ctx;
@@ -305,6 +338,10 @@ function readLease(value: Uint8Array): { lease: Lease; error?: undefined } | { l
   } catch (error) {
     return { error };
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
 }
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {

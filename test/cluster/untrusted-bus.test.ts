@@ -121,6 +121,19 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.ok(streaming(CAM));
   });
 
+  it("a held camera's entry replaced on the bus is replaced on the node that runs it", async () => {
+    const entry = JSON.parse(new TextDecoder().decode((await desired.get(CAM))!.value)) as { workers: unknown[] };
+    const replaced = { ...entry, workers: [...entry.workers, { id: 'motion2', module: 'builtin:motion' }] };
+    await desired.put(CAM, encode(replaced));
+    await eventually(() => app.system.stats().cameras[CAM]?.workers.motion2 !== undefined, 'the new worker running', 30_000);
+    assert.ok(app.cluster!.stats().owned.includes(CAM));
+    await desired.put(CAM, encode(entry));
+    await eventually(() => app.system.stats().cameras[CAM]?.workers.motion2 === undefined, 'back as it was', 30_000);
+    await eventually(() => streaming(CAM), 'streaming', 30_000);
+    // A replace stops the old capture and starts the new one, by design: the later tests' "never stopped" start here.
+    for (let i = stopped.indexOf(CAM); i >= 0; i = stopped.indexOf(CAM)) stopped.splice(i, 1);
+  });
+
   it('a command worker from the bus runs nowhere without cluster.allowExec: a KV put is not claimed, add-camera is refused; each counted once', async () => {
     const marker = join(dir, 'ran');
     const evil = camera({ workers: [{ id: 'x', command: ['/bin/sh', '-c', `touch ${marker}`] }] });
