@@ -50,6 +50,11 @@ export class DesiredCopy {
     return true;
   }
 
+  /** The camera's newest value, if kept. */
+  get(camera: string): Uint8Array | undefined {
+    return this.#entries.get(camera);
+  }
+
   delete(camera: string): void {
     const old = this.#entries.get(camera);
     if (old === undefined) return;

@@ -61,6 +61,8 @@ export interface TickFigures {
 }
 
 export interface LeaseRooms {
+  /** A camera's desired entry as the store's watch last saw it: what a held camera is compared with each tick. */
+  readonly desired: { entry(camera: string): Uint8Array | undefined };
   readonly holdings: Holdings;
   readonly moves: PlannedMoves;
   readonly admission: Admission;
@@ -236,17 +238,19 @@ export class Leases {
   /**
    * A held camera whose desired entry was replaced (PUT /api/cameras/:id, add-camera over it) runs the new entry:
    * replaced in the system, which keeps its lease. One this node may not run, or the system refuses, is released
-   * (logged once per entry by the admission, or with the system's reason), for a node that can to claim.
+   * (logged once per entry by the admission, or with the system's reason), for a node that can to claim. Compared
+   * with the watch's copy (no read a camera a tick); one replace a tick, and the leases renewed after it: a replace
+   * waits for the old capture to drain (seconds), and several in a row would outlast the leases this tick renewed.
    */
   async #applyReplaced(signal: AbortSignal): Promise<void> {
-    const { bus, system, log } = this.#ctx;
-    const { holdings, admission } = this.#rooms;
+    const { system, log } = this.#ctx;
+    const { holdings, admission, desired } = this.#rooms;
     for (const [camera, held] of [...holdings.held]) {
       if (signal.aborted) return;
-      const wanted = await bus.desired!.get(camera);
-      if (wanted === null || wanted.operation !== 'PUT' || sameBytes(wanted.value, held.entry)) continue;
-      if (holdings.held.get(camera) !== held) continue; // handed off meanwhile
+      const copy = desired.entry(camera);
+      if (copy === undefined || sameBytes(copy, held.entry)) continue;
       const admitted = await admission.admitted(camera);
+      if (holdings.held.get(camera) !== held || (admitted !== null && sameBytes(admitted.value, held.entry))) continue;
       if (admitted === null) {
         await holdings.release(camera, 'its replaced entry may not run on this node');
         continue;
@@ -259,6 +263,8 @@ export class Leases {
         log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
         await holdings.release(camera, 'its replaced entry was refused by the system');
       }
+      await this.#renew();
+      return;
     }
   }
 

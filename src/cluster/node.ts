@@ -197,7 +197,13 @@ export class ClusterNode implements AsyncDisposable {
       this.#leases.forgetWatches();
       this.#wakeLoop?.();
     });
-    this.#leases = new Leases(ctx, { holdings: this.#holdings, moves: this.#moves, admission, fencing: this.#fencing });
+    this.#leases = new Leases(ctx, {
+      desired: { entry: (camera) => this.#store.desiredEntry(camera) },
+      holdings: this.#holdings,
+      moves: this.#moves,
+      admission,
+      fencing: this.#fencing,
+    });
     this.#results = new HeldResults(this.nodeId, bus);
     this.#control = new ControlRouter(ctx, this.#holdings, this.#moves, admission);
     this.#events = new EventQueries(ctx, { local: options.events, liveNodes: () => this.#leases.figures.liveNodes });

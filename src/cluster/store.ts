@@ -138,6 +138,11 @@ export class ClusterStore implements AsyncDisposable {
     })();
   }
 
+  /** A camera's desired entry as the watch last saw it (undefined: none, or past the copy's bounds). */
+  desiredEntry(camera: string): Uint8Array | undefined {
+    return this.#desiredCopy.get(camera);
+  }
+
   /**
    * After a failed tick: the buckets and streams made again if the store lost
    * them, and what this node holds put back — the desired entries of the
