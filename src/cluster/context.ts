@@ -9,9 +9,9 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { messageOf } from '../internal/abort.js';
+import { projectCodeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
 import type { VisionSystem } from '../pipeline/index.js';
-import { ClusterError } from './errors.js';
 import { claimsSubject, encode, type ClaimRecord } from './messages.js';
 
 /** A node's timings and share weight, defaults applied and checked (ClusterNodeOptions). */
@@ -83,8 +83,7 @@ export class Refusals {
       this.#once.add(key);
     }
     // Counted by the project's own code (ERR_CONFIG for an entry the schema refuses); anything else is a message that did not parse.
-    const own = (error as { code?: unknown } | null)?.code;
-    const code = error instanceof ClusterError ? error.code : typeof own === 'string' && own.startsWith('ERR_') ? own : 'ERR_CLUSTER_MESSAGE';
+    const code = projectCodeOf(error) ?? 'ERR_CLUSTER_MESSAGE';
     this.#counts[code] = (this.#counts[code] ?? 0) + 1;
     if (key === undefined) {
       const now = Date.now();
@@ -116,6 +115,5 @@ export const casFailed = (error: unknown): boolean => CAS_FAILED.has((error as {
 
 /** An error's `code` when it is one of ours (ERR_…), else ERR_CLUSTER_UNAVAILABLE: what a reply on the bus says. */
 export function replyCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_') ? code : 'ERR_CLUSTER_UNAVAILABLE';
+  return projectCodeOf(error) ?? 'ERR_CLUSTER_UNAVAILABLE';
 }

@@ -14,6 +14,7 @@
  * race this node's own renewal.
  */
 import { messageOf } from '../internal/abort.js';
+import { codeOf } from '../internal/errors.js';
 import type { Admitted } from './admission.js';
 import type { NodeContext } from './context.js';
 import { encode, type Lease } from './messages.js';
@@ -76,7 +77,7 @@ export class Holdings {
       log.info({ camera, revision }, 'camera claimed and started');
     } catch (error) {
       // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
-      log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) }, 'claimed camera refused by the system');
+      log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'claimed camera refused by the system');
       bus.claim(camera, 'stop', revision, 'refused by the system');
       await this.release(camera, 'refused', false);
     }

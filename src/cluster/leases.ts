@@ -37,6 +37,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { messageOf } from '../internal/abort.js';
+import { codeOf } from '../internal/errors.js';
 import type { Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
@@ -260,7 +261,7 @@ export class Leases {
         held.entry = admitted.value;
         log.info({ camera }, 'camera replaced: its desired entry changed');
       } catch (error) {
-        log.error({ camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
+        log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
         await holdings.release(camera, 'its replaced entry was refused by the system');
       }
       await this.#renew();
@@ -294,15 +295,13 @@ export class Leases {
         // unavailable, the store gone, a timeout) is coordination failing, and the camera keeps running.
         if (!casFailed(error)) throw error;
         const now = await bus.leases!.get(camera);
-        let owner: string | null;
-        try {
-          owner = now === null || now.operation !== 'PUT' ? null : parseLease(now.value).node;
-        } catch (unreadable) {
+        const read = now === null || now.operation !== 'PUT' ? null : readLease(now.value);
+        const owner = read === null ? null : (read.lease?.node ?? '(unreadable)');
+        if (read !== null && read.lease === undefined) {
           // Written over with what names no node, while this node's lease still stood (nobody could have claimed it
           // since): counted, and taken back by compare-and-set on that revision; the camera never stops. Past its
           // expiry (a stall) another node may hold it under the junk: lost, as below. So is a takeback that loses a race.
-          this.#ctx.refusals.refuse(unreadable, `lease of ${camera}`, `lease:${camera}@${now!.revision}`);
-          owner = '(unreadable)';
+          this.#ctx.refusals.refuse(read.error, `lease of ${camera}`, `lease:${camera}@${now!.revision}`);
           if (!held.fenced && Date.now() <= held.expiresAt) {
             try {
               const expiresAt = Date.now() + settings.leaseMs;

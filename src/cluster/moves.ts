@@ -21,6 +21,7 @@
  * log.
  */
 import { messageOf } from '../internal/abort.js';
+import { codeOf } from '../internal/errors.js';
 import type { SystemEvent } from '../pipeline/index.js';
 import type { Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
@@ -148,10 +149,7 @@ export class PlannedMoves {
       await system.cameras.add(camera, config);
     } catch (error) {
       this.#standby.delete(camera);
-      log.error(
-        { camera, code: (error as { code?: unknown }).code, err: messageOf(admitted.redact(error)) },
-        'camera offered by a planned move refused by the system',
-      );
+      log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'camera offered by a planned move refused by the system');
       bus.claim(camera, 'stop', 0, 'standby refused by the system');
       return true;
     }

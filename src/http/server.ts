@@ -591,9 +591,9 @@ export class HttpServer implements AsyncDisposable {
     if (metrics !== undefined) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   }
 
-  /** What the network may not do with a camera entry: run programs (without allowExec), or name environment variables outside the policy. */
   /**
-   * The entry as the system is to take it (its references expanded, unless passed on as written) and the values that
+   * What the network may not do with a camera entry: run programs (without allowExec), or name environment variables
+   * outside the policy (or unset). The entry as the system is to take it (its references expanded, unless passed on as written) and the values that
    * put in (to keep out of answers); throws the coded refusal.
    */
   #checkCamera(id: string, entry: unknown): { entry: unknown; secrets: readonly string[] } {
