@@ -12,7 +12,7 @@
  * logged, not tried again until the entry changes), for the lease and move
  * rooms that would otherwise claim and refuse it every tick.
  */
-import { redactExpanded, type CameraAdmissionPolicy, type VisionSystem } from '../pipeline/index.js';
+import { redactExpanded, withAreas, type CameraAdmissionPolicy, type VisionSystem } from '../pipeline/index.js';
 import type { Bus, Refusals } from './context.js';
 import { ClusterError } from './errors.js';
 import { parseJson } from './messages.js';
@@ -53,7 +53,8 @@ export class Admission {
   #admit(camera: string, value: Uint8Array): Omit<Admitted, 'value'> {
     const entry = parseJson(value, `desired camera ${camera}`);
     const own = this.#o.seed[camera];
-    const pinned = own !== undefined && JSON.stringify(own) === JSON.stringify(entry);
+    // Its areas set live (set-areas) keep it this node's own: zones, masks and lines run no program.
+    const pinned = own !== undefined && alikeButAreas(camera, own as Record<string, unknown>, entry);
     const admission = this.#o.system.config.admit(entry, { ...this.#o.policy, allowExec: this.#o.policy.allowExec || pinned });
     if (admission.admitted) {
       // An entry the config's schema refuses would be claimed, fail to start and be released every tick on every node:
@@ -88,4 +89,9 @@ export class Admission {
       return null;
     }
   }
+}
+
+/** Two camera entries the same but for their zones, masks and lines (what set-areas changes). */
+export function alikeButAreas(camera: string, a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  return JSON.stringify(withAreas(camera, a, {})) === JSON.stringify(withAreas(camera, b, {}));
 }

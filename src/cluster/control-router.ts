@@ -8,7 +8,10 @@
  * most once a second) with its code. add-camera holds the entry to this
  * node's rule before writing it (what this node may not run it does not ask
  * the cluster to run) and writes the desired state; remove-camera deletes
- * it. restart-worker is done here if this node holds the camera, else routed
+ * it. set-areas writes the camera's zones, masks and lines into its desired
+ * entry (compare-and-set on the entry's revision, read again on a race),
+ * held to the same rule as add-camera; the owner applies them live (leases.ts).
+ * restart-worker is done here if this node holds the camera, else routed
  * to the owner its lease names by request/reply, marked routed (a header) so
  * that it is never routed again: the owner answers it or says
  * ERR_CLUSTER_NOT_OWNED (no loops). handoff is the owner's side of a planned
@@ -17,11 +20,24 @@
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { messageOf } from '../internal/abort.js';
+import { PipelineError, withAreas } from '../pipeline/index.js';
 import type { Admission } from './admission.js';
-import { replyCode, type NodeContext } from './context.js';
+import { casFailed, replyCode, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Holdings } from './holdings.js';
-import { CONTROL_SUBJECT, encode, nodeControlSubject, parseControl, parseLease, parseReply, type ControlReply, type ControlRequest } from './messages.js';
+import {
+  CONTROL_SUBJECT,
+  encode,
+  nodeControlSubject,
+  parseControl,
+  parseJson,
+  parseLease,
+  parseReply,
+  type AreasSet,
+  type ControlReply,
+  type ControlRequest,
+  type ReplyIssue,
+} from './messages.js';
 import type { PlannedMoves } from './moves.js';
 
 /** Set on a control request a node routed to the owner: the owner answers it or says ERR_CLUSTER_NOT_OWNED, never routes it on. */
@@ -74,6 +90,9 @@ export class ControlRouter {
         case 'remove-camera':
           await bus.desired!.delete(request.camera);
           break;
+        case 'set-areas':
+          reply({ ok: true, node: nodeId, areas: await this.#setAreas(request.camera, request.areas) });
+          return;
         case 'handoff':
           reply(await this.#holdings.exclusive(() => this.#moves.handOff(request.camera, request.node, request.mode)));
           return;
@@ -95,7 +114,32 @@ export class ControlRouter {
       }
       reply({ ok: true, node: nodeId });
     } catch (error) {
-      reply({ ok: false, code: replyCode(error), message: messageOf(error) });
+      reply({ ok: false, code: replyCode(error), message: messageOf(error), ...issuesOf(error) });
     }
   }
+
+  /** The camera's desired entry with these areas, written if it is unchanged since read (a few tries), checked as add-camera's. */
+  async #setAreas(camera: string, areas: Record<string, unknown>): Promise<AreasSet> {
+    const { bus, system } = this.#ctx;
+    for (let attempt = 1; ; attempt++) {
+      const wanted = await bus.desired!.get(camera);
+      if (wanted === null || wanted.operation !== 'PUT') throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${camera} in the cluster`);
+      const value = encode(withAreas(camera, parseJson(wanted.value, `desired camera ${camera}`), areas));
+      const checked = system.config.resolveCamera(camera, this.#admission.admit(camera, value));
+      try {
+        await bus.desired!.update(camera, value, wanted.revision);
+      } catch (error) {
+        if (casFailed(error) && attempt < 5) continue; // changed since read: merged again into the newer entry
+        throw error;
+      }
+      return { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
+    }
+  }
+}
+
+/** A config error's issues (path and message: what the asker fixes), for its answer. */
+function issuesOf(error: unknown): { issues?: ReplyIssue[] } {
+  const issues = (error as { issues?: unknown } | null)?.issues;
+  if (!Array.isArray(issues)) return {};
+  return { issues: issues.map((i: { path?: unknown; message?: unknown }) => ({ path: String(i.path), message: String(i.message) })) };
 }

@@ -5,7 +5,8 @@
  * worst) or be undone by the next claim. Through this object every change goes
  * through the cluster instead: a camera entry, validated here with the same
  * schema as the config file, becomes the desired state in KV (add and replace
- * are one put); a worker restart goes to the camera's owner by request/reply.
+ * are one put; zones, masks and lines are written into the camera's entry); a
+ * worker restart goes to the camera's owner by request/reply.
  * The HTTP control plane takes it in place of the system's own calls.
  *
  * Enabling or disabling a worker is per process and has no cluster-wide form
@@ -14,7 +15,7 @@
  * each warning once per process (CHANGELOG.md, Deprecated).
  */
 import { deprecationCode, warnDeprecated } from '../internal/deprecated.js';
-import type { SystemControl, VisionSystem } from '../pipeline/index.js';
+import type { AreasInput, CameraAreas, SystemControl, VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
 
@@ -41,16 +42,28 @@ export interface ClusterControlOptions {
 
 export function clusterCameraControl(options: ClusterControlOptions): ClusterCameraControl {
   const { node, system } = options;
-  const send = async (request: ControlRequest): Promise<void> => {
+  const ask = async (request: ControlRequest): Promise<ControlReply & { ok: true }> => {
     const reply = await node.control(request);
-    if (!reply.ok) throw new RemoteControlError(reply.code, reply.message);
+    if (!reply.ok) throw new RemoteControlError(reply.code, reply.message, reply.issues);
+    return reply;
   };
+  const send = async (request: ControlRequest): Promise<void> => void (await ask(request));
   const put = async (id: string, entry: unknown): Promise<void> => {
     // Refused here with every issue (ERR_CONFIG), not later on whichever node claims it.
     system.config.resolveCamera(id, entry);
     await send({ op: 'add-camera', camera: id, config: entry as Record<string, unknown> });
   };
-  const cameras = { add: put, replace: put, remove: (id: string) => send({ op: 'remove-camera', camera: id }) };
+  const cameras = {
+    add: put,
+    replace: put,
+    remove: (id: string) => send({ op: 'remove-camera', camera: id }),
+    // Into the camera's desired entry, checked there as add-camera is (ERR_CONFIG with its issues); its owner applies them live.
+    setAreas: async (id: string, areas: AreasInput): Promise<CameraAreas> => {
+      const reply = await ask({ op: 'set-areas', camera: id, areas: { ...areas } });
+      // The answering node's reading of what it wrote: only ever echoed to the asker.
+      return (reply.areas ?? { zones: {}, masks: [], lines: {} }) as CameraAreas;
+    },
+  };
   const workers = {
     restart: (camera: string, worker: string) => send({ op: 'restart-worker', camera, worker }),
     setEnabled: (): Promise<void> =>

@@ -23,7 +23,11 @@ export class ClusterError extends FrameSupplierError<ClusterErrorCode> {}
  * it came so a caller tells the failures apart.
  */
 export class RemoteControlError extends FrameSupplierError {
-  constructor(code: string, message: string) {
+  /** An ERR_CONFIG's issues, as the node that found them listed them. */
+  readonly issues: readonly { readonly path: string; readonly message: string }[] | undefined;
+
+  constructor(code: string, message: string, issues?: readonly { readonly path: string; readonly message: string }[]) {
     super(code, message);
+    this.issues = issues;
   }
 }

@@ -38,12 +38,12 @@
 import { randomInt } from 'node:crypto';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
-import type { Admission } from './admission.js';
+import { alikeButAreas, type Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
 import type { Holdings } from './holdings.js';
-import { encode, ID, parseLease, parseNode, targetShare, type Lease, type NodeRecord } from './messages.js';
+import { encode, ID, parseJson, parseLease, parseNode, targetShare, type Lease, type NodeRecord } from './messages.js';
 import type { PlannedMoves } from './moves.js';
 
 /** What the last tick saw, for stats() and the events queries. */
@@ -256,10 +256,13 @@ export class Leases {
         await holdings.release(camera, 'its replaced entry may not run on this node');
         continue;
       }
+      // Only its zones, masks and lines changed (set-areas, the editor on any node): applied live, the camera kept running.
+      const areasOnly = alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`));
       try {
-        await system.cameras.replace(camera, admitted.config);
+        if (areasOnly) await system.cameras.setAreas(camera, { zones: admitted.config.zones, masks: admitted.config.masks, lines: admitted.config.lines });
+        else await system.cameras.replace(camera, admitted.config);
         held.entry = admitted.value;
-        log.info({ camera }, 'camera replaced: its desired entry changed');
+        log.info({ camera }, areasOnly ? "camera's areas set: its desired entry's changed" : 'camera replaced: its desired entry changed');
       } catch (error) {
         log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
         await holdings.release(camera, 'its replaced entry was refused by the system');

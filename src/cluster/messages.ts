@@ -71,16 +71,34 @@ export type ControlRequest =
   | { readonly op: 'add-camera'; readonly camera: string; readonly config: Record<string, unknown> }
   | { readonly op: 'remove-camera'; readonly camera: string }
   | { readonly op: 'restart-worker'; readonly camera: string; readonly worker: string }
+  /** The camera's zones, masks and lines (each absent or null: none), written into its desired entry; its owner applies them live. */
+  | { readonly op: 'set-areas'; readonly camera: string; readonly areas: Record<string, unknown> }
   /**
    * To a camera's owner, from the node it offered the camera to: `ready` (that node has the camera's frames: stop
    * publishing and pass the lease) or `break` (it cannot open a second session: stop the camera, then pass the lease).
    */
   | { readonly op: 'handoff'; readonly camera: string; readonly node: string; readonly mode: 'ready' | 'break' };
 
-/** A handoff's answer: `revision`, the lease's revision the new owner now holds; `lastFrameAt`, the capture wall time of the frame of the old owner's last result. */
+/** The zones, masks and lines a set-areas request wrote, as the camera's config has them. */
+export interface AreasSet {
+  readonly zones: Record<string, unknown>;
+  readonly masks: readonly unknown[];
+  readonly lines: Record<string, unknown>;
+}
+
+/**
+ * A handoff's answer: `revision`, the lease's revision the new owner now holds; `lastFrameAt`, the capture wall time of
+ * the frame of the old owner's last result. A set-areas answer: `areas`, what it wrote.
+ */
 export type ControlReply =
-  | { readonly ok: true; readonly node: string; readonly revision?: number; readonly lastFrameAt?: number }
-  | { readonly ok: false; readonly code: string; readonly message: string };
+  | { readonly ok: true; readonly node: string; readonly revision?: number; readonly lastFrameAt?: number; readonly areas?: AreasSet }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly issues?: readonly ReplyIssue[] };
+
+/** One issue of an ERR_CONFIG answer (a config error's path and message), so an answer through the cluster lists them as a local one does. */
+export interface ReplyIssue {
+  readonly path: string;
+  readonly message: string;
+}
 
 const bad = (what: string, why: string): ClusterError => new ClusterError('ERR_CLUSTER_MESSAGE', `${what}: ${why}`);
 
@@ -151,24 +169,37 @@ export function parseControl(data: Uint8Array): ControlRequest {
       return { op: 'remove-camera', camera };
     case 'restart-worker':
       return { op: 'restart-worker', camera, worker: id(o.worker, 'control request', 'worker') };
+    case 'set-areas':
+      if (!isObject(o.areas)) throw bad('control request', 'areas must be a map of zones, masks and lines (an object)');
+      return { op: 'set-areas', camera, areas: o.areas };
     case 'handoff':
       if (o.mode !== 'ready' && o.mode !== 'break') throw bad('control request', 'a handoff mode is ready or break');
       return { op: 'handoff', camera, node: id(o.node, 'control request', 'node'), mode: o.mode };
     default:
-      throw bad('control request', 'op must be add-camera, remove-camera, restart-worker or handoff');
+      throw bad('control request', 'op must be add-camera, remove-camera, restart-worker, set-areas or handoff');
   }
 }
 
 export function parseReply(data: Uint8Array): ControlReply {
   const o = parseJson(data, 'control reply');
   if (o.ok === true && typeof o.node === 'string') {
+    const a = o.areas;
+    if (isObject(a) && isObject(a.zones) && Array.isArray(a.masks) && isObject(a.lines))
+      return { ok: true, node: o.node, areas: { zones: a.zones, masks: a.masks, lines: a.lines } };
     if (!Number.isSafeInteger(o.revision)) return { ok: true, node: o.node };
     const last = typeof o.lastFrameAt === 'number' && Number.isFinite(o.lastFrameAt) && o.lastFrameAt >= 0 ? { lastFrameAt: o.lastFrameAt } : {};
     return { ok: true, node: o.node, revision: o.revision as number, ...last };
   }
-  if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string')
-    return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500) };
-  throw bad('control reply', 'must be { ok: true, node } or { ok: false, code, message }');
+  if (o.ok === false && typeof o.code === 'string' && typeof o.message === 'string') {
+    const issues = Array.isArray(o.issues)
+      ? o.issues
+          .filter((i): i is ReplyIssue => isObject(i) && typeof i.path === 'string' && typeof i.message === 'string')
+          .slice(0, 100)
+          .map((i) => ({ path: i.path.slice(0, 500), message: i.message.slice(0, 500) }))
+      : [];
+    return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500), ...(issues.length === 0 ? {} : { issues }) };
+  }
+  throw bad('control reply', 'must be { ok: true, node } or { ok: false, code, message, issues? }');
 }
 
 export const encode = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value), 'utf8');

@@ -558,13 +558,19 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' } } },
       async (request) => {
         const { id } = request.params;
-        if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
-        const areas = await system.cameras.setAreas(id, request.body);
-        // saved: written to the config file (--save-config); otherwise they last until the camera is replaced without them or
-        // the process ends, and unsavedBecause says why (no --save-config, or a camera the file does not have).
-        const saved = await this.#save({ kind: 'set-areas', id, areas });
-        const unsaved = saved ? {} : { unsavedBecause: this.#saver === null ? 'no-save-config' : 'not-in-config-file' };
-        return { ok: true, camera: id, change: 'camera-areas', saved, ...unsaved, ...areas };
+        // A cluster's camera may run on another node: its desired entry takes them, and its owner applies them.
+        const cluster = this.#o.control !== undefined;
+        if (!cluster && system.stats().cameras[id] === undefined) throw unknownCamera(id);
+        const areas = await control.cameras.setAreas(id, request.body).catch((error: unknown) => {
+          throw codeOf(error) === 'ERR_UNKNOWN_CAMERA' ? unknownCamera(id) : error;
+        });
+        // saved: kept past a restart, in the cluster's desired state (cluster mode) or the config file (--save-config); unsaved,
+        // they last until the camera is replaced without them or the process ends, and unsavedBecause says why (no
+        // --save-config, or a camera the file does not have). The file is written in cluster mode too, as a node's POST is.
+        const inFile = await this.#save({ kind: 'set-areas', id, areas });
+        if (cluster) return { ok: true, camera: id, change: 'camera-areas', saved: true, savedTo: 'cluster', ...areas };
+        const where = inFile ? { savedTo: 'config-file' } : { unsavedBecause: this.#saver === null ? 'no-save-config' : 'not-in-config-file' };
+        return { ok: true, camera: id, change: 'camera-areas', saved: inFile, ...where, ...areas };
       },
     );
     app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {

@@ -60,7 +60,7 @@ export interface VisionSystemOptions {
  * itself or on cluster mode's stand-in (which carries each change through the cluster).
  */
 export interface SystemControl {
-  readonly cameras: Pick<SystemCameras, 'add' | 'replace' | 'remove'>;
+  readonly cameras: Pick<SystemCameras, 'add' | 'replace' | 'remove' | 'setAreas'>;
   readonly workers: Pick<SystemWorkers, 'restart' | 'setEnabled'>;
 }
 

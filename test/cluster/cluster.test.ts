@@ -47,6 +47,8 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
   const streamingOn = new Map<string, string>();
   /** Worker-state events, in order of arrival. */
   const workerEvents: { camera: string; worker: string; to: string; node: string }[] = [];
+  /** Config changes and camera stops, as the nodes published them. */
+  const changes: { camera: string; change: string; node: string }[] = [];
   const killedAt = new Map<string, number>();
   let configPath: string;
   let clip: string;
@@ -119,7 +121,9 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     observer = await connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     observer.subscribe('framesupplier.*.events', {
       callback: (_e, m) => {
-        const event = JSON.parse(m.string()) as { type: string; camera: string; state: string; node: string; worker: string; to: string };
+        const event = JSON.parse(m.string()) as { type: string; camera: string; state: string; node: string; worker: string; to: string; change: string };
+        if (event.type === 'config-change') changes.push({ camera: event.camera, change: event.change, node: event.node });
+        if (event.type === 'camera-state' && event.state === 'stopped') changes.push({ camera: event.camera, change: 'stopped', node: event.node });
         if (event.type === 'camera-state' && event.state === 'streaming') streamingOn.set(event.camera, event.node);
         if (event.type === 'worker-state') workerEvents.push({ camera: event.camera, worker: event.worker, to: event.to, node: event.node });
       },
@@ -290,6 +294,37 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     // Disabling has no cluster-wide form: refused, not done on one node.
     const disabled = await call('POST', `/cameras/${camera}/workers/motion/disable`);
     assert.deepEqual([disabled.status, await codeOf(disabled)], [409, 'ERR_CLUSTER_UNSUPPORTED']);
+
+    // Zones set through n3: into the camera's desired entry (so every node and a move have them), applied live by the owner.
+    const zone = {
+      polygon: [
+        [0, 0],
+        [0.5, 0],
+        [0.5, 0.5],
+      ],
+    };
+    const since = changes.length;
+    const set = await call('PUT', `/cameras/${camera}/areas`, { zones: { door: zone } });
+    assert.equal(set.status, 200);
+    const answer = (await set.json()) as { saved: boolean; savedTo: string; zones: unknown };
+    assert.deepEqual([answer.saved, answer.savedTo, answer.zones], [true, 'cluster', { door: zone }]);
+    assert.deepEqual((JSON.parse(new TextDecoder().decode((await desiredKv.get(camera))!.value)) as { zones: unknown }).zones, { door: zone });
+    await eventually(
+      () => changes.slice(since).some((c) => c.camera === camera && c.change === 'camera-areas' && c.node === owner),
+      'the owner set them',
+      WAIT,
+    );
+    assert.deepEqual(
+      changes.slice(since).filter((c) => c.camera === camera && c.change !== 'camera-areas'),
+      [],
+      'set live: no replace, no stop',
+    );
+    const misspelt = await call('PUT', `/cameras/${camera}/areas`, { zonez: {} });
+    assert.equal(misspelt.status, 400);
+    const refusal = ((await misspelt.json()) as { error: { code: string; issues: { path: string }[] } }).error;
+    assert.deepEqual([refusal.code, refusal.issues.map((i) => i.path)], ['ERR_CONFIG', [`cameras.${camera}.zonez`]]);
+    const nowhere = await call('PUT', '/cameras/nosuchcamera/areas', {});
+    assert.deepEqual([nowhere.status, await codeOf(nowhere)], [404, 'ERR_HTTP_NOT_FOUND']);
 
     // Removed through n3: the entry goes and the owner gives its lease back.
     assert.equal((await call('DELETE', `/cameras/${camera}`)).status, 200);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ClusterError, doubleOwned, parseClaim, parseControl, parseLease, parseNode, targetShare } from '../../src/cluster/index.js';
+import { ClusterError, doubleOwned, parseClaim, parseControl, parseLease, parseNode, parseReply, targetShare } from '../../src/cluster/index.js';
 
 const enc = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const refused = (e: unknown): boolean => e instanceof ClusterError && e.code === 'ERR_CLUSTER_MESSAGE';
@@ -37,6 +37,34 @@ describe('cluster messages', { timeout: 30_000 }, () => {
     assert.equal(parseClaim(enc({ camera: 'c', node: 'n', action: 'standby', at: 1, revision: 0 })).action, 'standby');
     assert.equal(parseClaim(enc({ camera: 'c', node: 'n', action: 'stop', at: 9, revision: 1, streamedUntil: 4 })).streamedUntil, 4);
     assert.throws(() => parseClaim(enc({ camera: 'c', node: 'n', action: 'stop', at: 9, revision: 1, streamedUntil: -4 })), refused);
+  });
+
+  it("set-areas requests, a set-areas answer's areas and an ERR_CONFIG answer's issues", () => {
+    const areas = {
+      zones: {
+        door: {
+          polygon: [
+            [0, 0],
+            [1, 0],
+            [1, 1],
+          ],
+        },
+      },
+    };
+    assert.deepEqual(parseControl(enc({ op: 'set-areas', camera: 'c', areas })), { op: 'set-areas', camera: 'c', areas });
+    for (const bad of [undefined, null, [], 'zones']) assert.throws(() => parseControl(enc({ op: 'set-areas', camera: 'c', areas: bad })), refused);
+    const written = { zones: {}, masks: [], lines: {} };
+    assert.deepEqual(parseReply(enc({ ok: true, node: 'n1', areas: written })), { ok: true, node: 'n1', areas: written });
+    // Areas not in their shape are left out, the answer kept.
+    assert.deepEqual(parseReply(enc({ ok: true, node: 'n1', areas: { zones: [], masks: [], lines: {} } })), { ok: true, node: 'n1' });
+    const issues = [{ path: 'cameras.c.zonez', message: 'unknown key' }];
+    assert.deepEqual(parseReply(enc({ ok: false, code: 'ERR_CONFIG', message: 'm', issues })), { ok: false, code: 'ERR_CONFIG', message: 'm', issues });
+    // Issues from an untrusted answer: only well-formed ones, at most 100, each bounded.
+    const many = [...Array.from({ length: 150 }, () => ({ path: 'p'.repeat(900), message: 'x' })), 7, { path: 1 }];
+    const parsed = parseReply(enc({ ok: false, code: 'ERR_CONFIG', message: 'm', issues: many }));
+    assert.equal(!parsed.ok && parsed.issues?.length, 100);
+    assert.equal(!parsed.ok && parsed.issues?.[0]?.path.length, 500);
+    assert.deepEqual(parseReply(enc({ ok: false, code: 'ERR_X', message: 'm', issues: 'no' })), { ok: false, code: 'ERR_X', message: 'm' });
   });
 
   it('any bytes from NATS are parsed or refused with ERR_CLUSTER_MESSAGE, never thrown otherwise', () => {

@@ -134,6 +134,40 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     for (let i = stopped.indexOf(CAM); i >= 0; i = stopped.indexOf(CAM)) stopped.splice(i, 1);
   });
 
+  it('areas set through the control plane go into the desired entry and the owner applies them live: the camera never stops', async () => {
+    const zone = {
+      polygon: [
+        [0, 0],
+        [0.5, 0],
+        [0.5, 0.5],
+      ],
+    };
+    const mark = stopped.length;
+    const reply = await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: { zones: { door: zone } } });
+    assert.deepEqual(reply, { ok: true, node: 'n1', areas: { zones: { door: zone }, masks: [], lines: {} } });
+    const text = new TextDecoder().decode((await desired.get(CAM))!.value);
+    const entry = JSON.parse(text) as Record<string, unknown>;
+    assert.deepEqual(entry.zones, { door: zone });
+    assert.equal(entry.source, '${BUS_TEST_CLIP}', 'the reference kept, not the value this node filled in');
+    await eventually(() => app.system.cameras.areas(CAM).zones.door !== undefined, 'the zone applied on the owner', 30_000);
+    assert.deepEqual(stopped.slice(mark), [], 'set live, not by a replace');
+    assert.ok(streaming(CAM));
+
+    // A misspelt key: every issue, as a local edit answers it, and the entry as it was.
+    const bad = await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: { zonez: {} } });
+    assert.equal(bad.ok, false);
+    assert.equal(!bad.ok && bad.code, 'ERR_CONFIG');
+    assert.deepEqual(!bad.ok && bad.issues?.map((i) => i.path), [`cameras.${CAM}.zonez`]);
+    assert.equal(new TextDecoder().decode((await desired.get(CAM))!.value), text);
+    const unknown = await app.cluster!.control({ op: 'set-areas', camera: 'nosuchcamera', areas: {} });
+    assert.equal(!unknown.ok && unknown.code, 'ERR_UNKNOWN_CAMERA');
+
+    // Cleared again (an absent kind is none), still live.
+    await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: {} });
+    await eventually(() => app.system.cameras.areas(CAM).zones.door === undefined, 'the zone cleared on the owner', 30_000);
+    assert.deepEqual(stopped.slice(mark), []);
+  });
+
   it('a command worker from the bus runs nowhere without cluster.allowExec: a KV put is not claimed, add-camera is refused; each counted once', async () => {
     const marker = join(dir, 'ran');
     const evil = camera({ workers: [{ id: 'x', command: ['/bin/sh', '-c', `touch ${marker}`] }] });

@@ -293,6 +293,7 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     const saving = await call('PUT', `/api/cameras/${CAM}/areas`, { body: { zones: zone } });
     assert.equal(saving.status, 200);
     assert.equal((saving.json as { saved?: boolean }).saved, true);
+    assert.equal((saving.json as { savedTo?: string }).savedTo, 'config-file');
     assert.match(readFileSync(CONFIG_FILE, 'utf8'), /porch:/);
     // A camera the file does not have (the system was given it, not the file): applied, and said to be unsaved.
     const file = readFileSync(CONFIG_FILE, 'utf8');

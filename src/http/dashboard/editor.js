@@ -229,7 +229,7 @@ export function mountEditor({ canvas, authHeaders }) {
         body.unsavedBecause === 'not-in-config-file'
           ? 'applied, not saved: the config file has no such camera (added through the API or a cluster; kept until it restarts)'
           : 'applied, not saved: the server runs without --save-config (kept until it restarts)';
-      status(body.saved === false ? unsaved : 'saved');
+      status(body.saved === false ? unsaved : body.savedTo === 'cluster' ? "saved in the cluster's desired state" : 'saved');
       render();
     } catch (error) {
       status(`not saved: ${error.message}`);
