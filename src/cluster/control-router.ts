@@ -8,10 +8,11 @@
  * most once a second) with its code. add-camera holds the entry to this
  * node's rule before writing it (what this node may not run it does not ask
  * the cluster to run) and writes the desired state; remove-camera deletes
- * it. set-areas writes the camera's zones, masks and lines into its desired
- * entry (compare-and-set on the entry's revision, read again on a race),
- * held to the same rule as add-camera; the owner applies them live (leases.ts).
- * restart-worker is done here if this node holds the camera, else routed
+ * it. set-areas is done by the camera's owner (routed to it as below; here
+ * when no node runs it): the camera's zones, masks and lines written into its
+ * desired entry (compare-and-set on the entry's revision, read again on a
+ * race), held to the rule the owner runs it by; the owner then applies them
+ * live (leases.ts). restart-worker is done here if this node holds the camera, else routed
  * to the owner its lease names by request/reply, marked routed (a header) so
  * that it is never routed again: the owner answers it or says
  * ERR_CLUSTER_NOT_OWNED (no loops). handoff is the owner's side of a planned
@@ -31,9 +32,8 @@ import {
   nodeControlSubject,
   parseControl,
   parseJson,
-  parseLease,
   parseReply,
-  type AreasSet,
+  readLease,
   type ControlReply,
   type ControlRequest,
   type ReplyIssue,
@@ -90,9 +90,16 @@ export class ControlRouter {
         case 'remove-camera':
           await bus.desired!.delete(request.camera);
           break;
-        case 'set-areas':
-          reply({ ok: true, node: nodeId, areas: await this.#setAreas(request.camera, request.areas) });
-          return;
+        case 'set-areas': {
+          // Checked by the node that runs the camera, under the rule it will run the entry by; here when none does.
+          const owner = this.#holdings.held.has(request.camera) || routed ? null : await this.#owner(request.camera);
+          if (owner !== null && owner !== nodeId) {
+            reply(await this.#route(owner, data));
+            return;
+          }
+          await this.#setAreas(request.camera, request.areas);
+          break;
+        }
         case 'handoff':
           reply(await this.#holdings.exclusive(() => this.#moves.handOff(request.camera, request.node, request.mode)));
           return;
@@ -102,13 +109,9 @@ export class ControlRouter {
             break;
           }
           if (routed) throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${nodeId} does not run camera ${request.camera}`);
-          const entry = await bus.leases!.get(request.camera);
-          if (entry === null || entry.operation !== 'PUT') throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `camera ${request.camera} runs on no node now`);
-          const owner = parseLease(entry.value).node;
-          const routedHeader = headers();
-          routedHeader.set(ROUTED_HEADER, '1');
-          const answer = parseReply((await bus.nc!.request(nodeControlSubject(owner), data, { timeout: 10_000, headers: routedHeader })).data);
-          reply(answer);
+          const owner = await this.#owner(request.camera);
+          if (owner === null) throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `camera ${request.camera} runs on no node now`);
+          reply(await this.#route(owner, data));
           return;
         }
       }
@@ -118,22 +121,36 @@ export class ControlRouter {
     }
   }
 
+  /** The node the camera's lease names, or null (none, or not a lease). */
+  async #owner(camera: string): Promise<string | null> {
+    const entry = await this.#ctx.bus.leases!.get(camera);
+    if (entry === null || entry.operation !== 'PUT') return null;
+    return readLease(entry.value).lease?.node ?? null;
+  }
+
+  /** The request as received, to the node that runs its camera, marked routed (it is answered there, never routed on). */
+  async #route(owner: string, data: Uint8Array): Promise<ControlReply> {
+    const routedHeader = headers();
+    routedHeader.set(ROUTED_HEADER, '1');
+    return parseReply((await this.#ctx.bus.nc!.request(nodeControlSubject(owner), data, { timeout: 10_000, headers: routedHeader })).data);
+  }
+
   /** The camera's desired entry with these areas, written if it is unchanged since read (a few tries), checked as add-camera's. */
-  async #setAreas(camera: string, areas: Record<string, unknown>): Promise<AreasSet> {
-    const { bus, system } = this.#ctx;
-    for (let attempt = 1; ; attempt++) {
+  async #setAreas(camera: string, areas: Record<string, unknown>): Promise<void> {
+    const { bus } = this.#ctx;
+    for (let attempt = 1; attempt <= 5; attempt++) {
       const wanted = await bus.desired!.get(camera);
       if (wanted === null || wanted.operation !== 'PUT') throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${camera} in the cluster`);
       const value = encode(withAreas(camera, parseJson(wanted.value, `desired camera ${camera}`), areas));
-      const checked = system.config.resolveCamera(camera, this.#admission.admit(camera, value));
+      this.#admission.admit(camera, value);
       try {
         await bus.desired!.update(camera, value, wanted.revision);
+        return;
       } catch (error) {
-        if (casFailed(error) && attempt < 5) continue; // changed since read: merged again into the newer entry
-        throw error;
+        if (!casFailed(error)) throw error; // else changed since read: merged again into the newer entry
       }
-      return { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
     }
+    throw new ClusterError('ERR_CLUSTER_UNAVAILABLE', `camera ${camera}'s entry changed five times while its areas were written: try again`);
   }
 }
 

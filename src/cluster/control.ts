@@ -42,12 +42,10 @@ export interface ClusterControlOptions {
 
 export function clusterCameraControl(options: ClusterControlOptions): ClusterCameraControl {
   const { node, system } = options;
-  const ask = async (request: ControlRequest): Promise<ControlReply & { ok: true }> => {
+  const send = async (request: ControlRequest): Promise<void> => {
     const reply = await node.control(request);
     if (!reply.ok) throw new RemoteControlError(reply.code, reply.message, reply.issues);
-    return reply;
   };
-  const send = async (request: ControlRequest): Promise<void> => void (await ask(request));
   const put = async (id: string, entry: unknown): Promise<void> => {
     // Refused here with every issue (ERR_CONFIG), not later on whichever node claims it.
     system.config.resolveCamera(id, entry);
@@ -57,11 +55,11 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
     add: put,
     replace: put,
     remove: (id: string) => send({ op: 'remove-camera', camera: id }),
-    // Into the camera's desired entry, checked there as add-camera is (ERR_CONFIG with its issues); its owner applies them live.
+    // Into the camera's desired entry, checked by its owner (ERR_CONFIG with its issues), who applies them live. Answered
+    // with what was asked (an absent kind is none), as written: nothing from the bus is echoed or saved.
     setAreas: async (id: string, areas: AreasInput): Promise<CameraAreas> => {
-      const reply = await ask({ op: 'set-areas', camera: id, areas: { ...areas } });
-      // The answering node's reading of what it wrote: only ever echoed to the asker.
-      return (reply.areas ?? { zones: {}, masks: [], lines: {} }) as CameraAreas;
+      await send({ op: 'set-areas', camera: id, areas: { ...areas } });
+      return { zones: areas.zones ?? {}, masks: areas.masks ?? [], lines: areas.lines ?? {} } as CameraAreas;
     },
   };
   const workers = {

@@ -43,7 +43,7 @@ import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
 import type { Holdings } from './holdings.js';
-import { encode, ID, parseJson, parseLease, parseNode, targetShare, type Lease, type NodeRecord } from './messages.js';
+import { encode, ID, parseJson, parseNode, readLease, targetShare, type NodeRecord } from './messages.js';
 import type { PlannedMoves } from './moves.js';
 
 /** What the last tick saw, for stats() and the events queries. */
@@ -256,13 +256,25 @@ export class Leases {
         await holdings.release(camera, 'its replaced entry may not run on this node');
         continue;
       }
-      // Only its zones, masks and lines changed (set-areas, the editor on any node): applied live, the camera kept running.
-      const areasOnly = alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`));
-      try {
-        if (areasOnly) await system.cameras.setAreas(camera, { zones: admitted.config.zones, masks: admitted.config.masks, lines: admitted.config.lines });
-        else await system.cameras.replace(camera, admitted.config);
+      // Only its zones, masks and lines changed (set-areas, the editor on any node): set live, the camera kept running; if
+      // the system refuses them it runs on with its old ones (not tried again until the entry changes), never stopped.
+      if (alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`))) {
+        try {
+          await system.cameras.setAreas(camera, { zones: admitted.config.zones, masks: admitted.config.masks, lines: admitted.config.lines });
+          log.info({ camera }, "camera's areas set: its desired entry's changed");
+        } catch (error) {
+          log.error(
+            { camera, code: codeOf(error), err: messageOf(admitted.redact(error)) },
+            "camera's new areas refused by the system: it runs on with its old ones",
+          );
+        }
         held.entry = admitted.value;
-        log.info({ camera }, areasOnly ? "camera's areas set: its desired entry's changed" : 'camera replaced: its desired entry changed');
+        continue;
+      }
+      try {
+        await system.cameras.replace(camera, admitted.config);
+        held.entry = admitted.value;
+        log.info({ camera }, 'camera replaced: its desired entry changed');
       } catch (error) {
         log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
         await holdings.release(camera, 'its replaced entry was refused by the system');
@@ -336,15 +348,6 @@ export class Leases {
         await holdings.stopCamera(camera, held.revision, held.fenced ? 'lease lost during a stall' : 'lease lost');
       }
     }
-  }
-}
-
-/** A lease's value read, or why it could not be (an unreadable lease names no node). */
-function readLease(value: Uint8Array): { lease: Lease; error?: undefined } | { lease?: undefined; error: unknown } {
-  try {
-    return { lease: parseLease(value) };
-  } catch (error) {
-    return { error };
   }
 }
 

@@ -79,19 +79,9 @@ export type ControlRequest =
    */
   | { readonly op: 'handoff'; readonly camera: string; readonly node: string; readonly mode: 'ready' | 'break' };
 
-/** The zones, masks and lines a set-areas request wrote, as the camera's config has them. */
-export interface AreasSet {
-  readonly zones: Record<string, unknown>;
-  readonly masks: readonly unknown[];
-  readonly lines: Record<string, unknown>;
-}
-
-/**
- * A handoff's answer: `revision`, the lease's revision the new owner now holds; `lastFrameAt`, the capture wall time of
- * the frame of the old owner's last result. A set-areas answer: `areas`, what it wrote.
- */
+/** A handoff's answer: `revision`, the lease's revision the new owner now holds; `lastFrameAt`, the capture wall time of the frame of the old owner's last result. */
 export type ControlReply =
-  | { readonly ok: true; readonly node: string; readonly revision?: number; readonly lastFrameAt?: number; readonly areas?: AreasSet }
+  | { readonly ok: true; readonly node: string; readonly revision?: number; readonly lastFrameAt?: number }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly issues?: readonly ReplyIssue[] };
 
 /** One issue of an ERR_CONFIG answer (a config error's path and message), so an answer through the cluster lists them as a local one does. */
@@ -158,6 +148,15 @@ export function parseClaim(data: Uint8Array): ClaimRecord {
   };
 }
 
+/** A lease's value read, or why it could not be (an unreadable lease names no node). */
+export function readLease(value: Uint8Array): { lease: Lease; error?: undefined } | { lease?: undefined; error: unknown } {
+  try {
+    return { lease: parseLease(value) };
+  } catch (error) {
+    return { error };
+  }
+}
+
 export function parseControl(data: Uint8Array): ControlRequest {
   const o = parseJson(data, 'control request');
   const camera = id(o.camera, 'control request', 'camera');
@@ -183,9 +182,6 @@ export function parseControl(data: Uint8Array): ControlRequest {
 export function parseReply(data: Uint8Array): ControlReply {
   const o = parseJson(data, 'control reply');
   if (o.ok === true && typeof o.node === 'string') {
-    const a = o.areas;
-    if (isObject(a) && isObject(a.zones) && Array.isArray(a.masks) && isObject(a.lines))
-      return { ok: true, node: o.node, areas: { zones: a.zones, masks: a.masks, lines: a.lines } };
     if (!Number.isSafeInteger(o.revision)) return { ok: true, node: o.node };
     const last = typeof o.lastFrameAt === 'number' && Number.isFinite(o.lastFrameAt) && o.lastFrameAt >= 0 ? { lastFrameAt: o.lastFrameAt } : {};
     return { ok: true, node: o.node, revision: o.revision as number, ...last };

@@ -104,3 +104,23 @@ export function substituteEnv(
   };
   return { value: walk(value, []), issues, used };
 }
+
+/**
+ * A copy of value with every string as a config file writes it: a literal `${` as `$${`, so a value shown
+ * (an API's GET) and written back is the same value, not a reference. substituteString's inverse for a
+ * string that was substituted without problems.
+ */
+export function escapeLiterals<T>(value: T): T {
+  const walk = (v: unknown): unknown => {
+    // A function, not the string '$${': in a replacement string `$$` is one `$`.
+    if (typeof v === 'string') return v.replaceAll('${', () => '$${');
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const copy: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item), enumerable: true, writable: true, configurable: true });
+      return copy;
+    }
+    return v;
+  };
+  return walk(value) as T;
+}

@@ -68,7 +68,7 @@ export {
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
 export { cascadeSwitch, type RunningWorker } from './cascades.js';
-export { substituteEnv } from './env.js';
+export { escapeLiterals, substituteEnv } from './env.js';
 export {
   checkNetworkCamera,
   referenceAllowed,

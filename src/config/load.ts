@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
-import { substituteEnv } from './env.js';
+import { referencesIn, substituteEnv } from './env.js';
 import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
@@ -185,6 +185,17 @@ export function withAreas(id: string, entry: Readonly<Record<string, unknown>>, 
       `camera ${JSON.stringify(id)}`,
       unknown.map((key) => ({ path: formatPath(['cameras', id, key]), message: unknownKeyMessage(key, AREA_KEYS) })),
     );
+  // Drawn shapes and their labels, taken as given: a `${NAME}` there would be expanded on a cluster's node (a value
+  // echoed back, written to the file) where a local edit keeps the text, so none is taken.
+  const references: ConfigIssue[] = [];
+  const walk = (v: unknown, path: Segment[]): void => {
+    if (typeof v === 'string' && referencesIn(v).length > 0)
+      references.push({ path: formatPath(path), message: 'areas take no ${NAME} reference (write $${ for a literal ${)' });
+    else if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i]));
+    else if (isPlainObject(v)) for (const [k, item] of Object.entries(v)) walk(item, [...path, k]);
+  };
+  for (const key of AREA_KEYS) walk(areas[key], ['cameras', id, key]);
+  if (references.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, references);
   const out: Record<string, unknown> = { ...entry };
   for (const key of AREA_KEYS) {
     delete out[key];

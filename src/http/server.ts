@@ -451,15 +451,16 @@ export class HttpServer implements AsyncDisposable {
       const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
       return { ...stats, http: this.stats(), lines };
     });
-    // The config's own values, and those the API's entries took from the environment.
-    const secrets = (): { secrets: string[] } => ({ secrets: [...(this.#o.secrets ?? []), ...this.#expanded] });
-    app.get('/api/config', async () => system.config.masked(secrets()));
+    // The config's own values, and those the API's entries took from the environment, masked; in the file's syntax (a literal
+    // `${` as `$${`), so a camera read and written back is not taken for a reference.
+    const shown = (): { secrets: string[]; asWritten: true } => ({ secrets: [...(this.#o.secrets ?? []), ...this.#expanded], asWritten: true });
+    app.get('/api/config', async () => system.config.masked(shown()));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       const stats = system.stats().cameras[id];
       if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: system.config.maskedCamera(id, secrets()) };
+      return { ...stats, config: system.config.maskedCamera(id, shown()) };
     });
 
     // tracked-object events (Frigate's fields), newest first; times in epoch seconds

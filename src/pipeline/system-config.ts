@@ -9,7 +9,7 @@
  * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
  * a problem with where and what, never thrown.
  */
-import { cameraMeasuresMotion, checkRunnableCluster, envOf, type RunnableCluster } from '../config/index.js';
+import { cameraMeasuresMotion, checkRunnableCluster, envOf, escapeLiterals, type RunnableCluster } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
 import { probeFrameRate, probeKeyframeInterval } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -23,6 +23,11 @@ import { ageBudgetMs } from './worker-profile.js';
 export interface MaskOptions {
   /** More values to mask, beyond those the config file took from the environment. */
   readonly secrets?: readonly string[];
+  /**
+   * Strings as the config file writes them: a literal `${` (`$${` in the file) shown as `$${`, so an entry read
+   * and written back (the HTTP API) is not taken for a reference. Default false: the values as they run.
+   */
+  readonly asWritten?: boolean;
 }
 
 export class SystemConfig extends SystemPart {
@@ -43,13 +48,16 @@ export class SystemConfig extends SystemPart {
    * a log may show.
    */
   masked(options: MaskOptions = {}): ResolvedConfig {
-    return maskConfig(this.current(), { secrets: this.#secrets(options.secrets) });
+    const masked = maskConfig(this.current(), { secrets: this.#secrets(options.secrets) });
+    return options.asWritten === true ? escapeLiterals(masked) : masked;
   }
 
   /** One camera's config as it runs now, masked as masked() masks it; undefined for a camera the system does not have. */
   maskedCamera(camera: string, options: MaskOptions = {}): CameraConfig | undefined {
     const config = this.core.cameraConfig(camera);
-    return config === undefined ? undefined : maskConfig(config, { secrets: this.#secrets(options.secrets) });
+    if (config === undefined) return undefined;
+    const masked = maskConfig(config, { secrets: this.#secrets(options.secrets) });
+    return options.asWritten === true ? escapeLiterals(masked) : masked;
   }
 
   #secrets(more: readonly string[] = []): string[] {

@@ -203,7 +203,12 @@ describe('summaries in the app', { timeout: 180_000 }, () => {
       );
       const again = await call('POST', '/api/cameras/road/summary', { from: new Date(Date.now() - 600_000).toISOString() });
       assert.equal(again.status, 200, `the next one works: ${again.text}`);
-      // Its areas edited live (the sink takes the camera's states again): the latest summary stays retained.
+      // Out on MQTT first (the sink publishes it from the system's events, a moment after the answer), then its areas
+      // edited live (the sink takes the camera's states again): the latest summary stays retained.
+      await recorder.waitFor(
+        (m) => m.topic === 'sumtest/road/summary' && (JSON.parse(m.payload) as Summary).id === again.body.summary!.id,
+        'the next summary on MQTT',
+      );
       assert.equal((await call('PUT', '/api/cameras/road/areas', { zones: {} })).status, 200);
       const late = await Recorder.connect(broker.url, ['sumtest/road/summary']);
       try {

@@ -144,7 +144,7 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     };
     const mark = stopped.length;
     const reply = await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: { zones: { door: zone } } });
-    assert.deepEqual(reply, { ok: true, node: 'n1', areas: { zones: { door: zone }, masks: [], lines: {} } });
+    assert.deepEqual(reply, { ok: true, node: 'n1' });
     const text = new TextDecoder().decode((await desired.get(CAM))!.value);
     const entry = JSON.parse(text) as Record<string, unknown>;
     assert.deepEqual(entry.zones, { door: zone });
@@ -161,6 +161,15 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.equal(new TextDecoder().decode((await desired.get(CAM))!.value), text);
     const unknown = await app.cluster!.control({ op: 'set-areas', camera: 'nosuchcamera', areas: {} });
     assert.equal(!unknown.ok && unknown.code, 'ERR_UNKNOWN_CAMERA');
+    // A reference in a label would be expanded by the node (the entry's `${BUS_TEST_PASSWORD}` is allowed): none is taken.
+    const reference = await app.cluster!.control({
+      op: 'set-areas',
+      camera: CAM,
+      areas: { zones: { door: { ...zone, labels: ['${BUS_TEST_PASSWORD}'] } } },
+    });
+    assert.equal(!reference.ok && reference.code, 'ERR_CONFIG');
+    assert.ok(!JSON.stringify(reference).includes('bus-password-value'));
+    assert.equal(new TextDecoder().decode((await desired.get(CAM))!.value), text);
 
     // Cleared again (an absent kind is none), still live.
     await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: {} });

@@ -325,6 +325,27 @@ describe('HTTP control plane', { timeout: 180_000 }, () => {
     assert.deepEqual(Object.keys(system.cameras.areas(OTHER).zones), ['porch']);
   });
 
+  it('a literal ${ in an entry reads back as the file writes it ($${), so GET written back with PUT is the same entry', async () => {
+    const id = `literal-${process.pid}`;
+    // A dead address: the camera is added and retries; only its entry matters here.
+    const source = 'rtsp://127.0.0.1:9/cam$${x}';
+    assert.equal((await call('POST', `/api/cameras/${id}`, { body: { ...camera, source } })).status, 201);
+    try {
+      assert.equal(system.config.current().cameras[id]!.source, 'rtsp://127.0.0.1:9/cam${x}', 'it runs with the literal');
+      const read = async (): Promise<Record<string, unknown>> => (await call('GET', `/api/cameras/${id}`)).json!.config as Record<string, unknown>;
+      const shown = await read();
+      assert.equal(shown.source, source);
+      assert.equal(((await call('GET', '/api/config')).json!.cameras as Record<string, { source: string }>)[id]!.source, source);
+      // Without the escape the write-back named a variable x: ERR_HTTP_ENV_REFERENCE.
+      const put = await call('PUT', `/api/cameras/${id}`, { body: shown });
+      assert.equal(put.status, 200, JSON.stringify(put.json));
+      assert.equal(system.config.current().cameras[id]!.source, 'rtsp://127.0.0.1:9/cam${x}');
+      assert.deepEqual(await read(), shown);
+    } finally {
+      await call('DELETE', `/api/cameras/${id}`);
+    }
+  });
+
   it('areas: a key that is not zones, masks or lines is ERR_CONFIG naming it (with the closest), and nothing changes or is saved', async () => {
     const zone = {
       kept: {

@@ -71,6 +71,18 @@ describe('system.cameras', { timeout: 60_000 }, () => {
     assert.deepEqual(system.cameras.areas(A), { zones: {}, masks: [], lines: {} });
     await assert.rejects(system.cameras.setAreas(A, { lines: { bad: { points: [[0.5, 0.5]] } } }), hasCode('ERR_CONFIG'));
     assert.deepEqual(system.cameras.areas(A), { zones: {}, masks: [], lines: {} });
+    // A `${NAME}` in a label: no reference is taken (a cluster node would expand it), the path said; `$${` is a literal.
+    await assert.rejects(
+      system.cameras.setAreas(A, { zones: { door: { polygon: DOOR, labels: ['${HOME}'] } } }),
+      (error: Error & { issues?: { path: string }[] }) => {
+        assert.deepEqual(
+          error.issues?.map((i) => i.path),
+          [`cameras.${A}.zones.door.labels[0]`],
+        );
+        return hasCode('ERR_CONFIG')(error);
+      },
+    );
+    assert.deepEqual(system.cameras.areas(A), { zones: {}, masks: [], lines: {} });
     const set = await system.cameras.setAreas(A, { zones: { door: { polygon: DOOR } } });
     assert.deepEqual(Object.keys(set.zones), ['door']);
     assert.deepEqual(Object.keys(system.cameras.areas(A).zones), ['door']);

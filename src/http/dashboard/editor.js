@@ -242,15 +242,21 @@ export function mountEditor({ canvas, authHeaders }) {
     if (keepEdits && $('editor-status').textContent === 'changed: not saved') return;
     const headers = authHeaders();
     try {
+      // An areas read that failed is not "no areas": saving what it drew (nothing) would clear the camera's.
       const [areas, auth] = await Promise.all([
-        fetch(`/api/cameras/${encodeURIComponent(camera)}/areas`, { headers }).then((r) => r.json()),
+        fetch(`/api/cameras/${encodeURIComponent(camera)}/areas`, { headers }).then(async (r) => {
+          if (r.ok) return r.json();
+          const body = await r.json().catch(() => ({}));
+          throw new Error(body.error?.code ?? String(r.status));
+        }),
         fetch('/api/auth', { headers }).then((r) => r.json()),
       ]);
       shapes = shapesOf(areas);
       setWritable(auth.authorised === true);
-    } catch {
+    } catch (error) {
       shapes = [];
       setWritable(false);
+      status(`cannot read the areas: ${error.message}`);
     }
     render();
   }
