@@ -28,18 +28,24 @@ export interface AdmissionOptions {
   readonly policy: CameraAdmissionPolicy & { readonly env: Readonly<Record<string, string | undefined>> };
 }
 
-/** A desired entry as this node may run it: its config expanded, and the stored bytes it came from. */
+/** A desired entry as this node may run it: its config expanded, and the stored bytes it came from (and their revision). */
 export interface Admitted {
   readonly config: Record<string, unknown>;
   readonly value: Uint8Array;
+  readonly revision: number;
   /** An error about running it as it may be logged: no value this node's environment filled in. */
   readonly redact: (error: unknown) => unknown;
 }
+
+/** How long an entry the system refused is left before this node tries it again (unchanged). */
+export const SYSTEM_RETRY_MS = 60_000;
 
 export class Admission {
   readonly #o: AdmissionOptions;
   /** Desired entries this node refused to run, by revision: not claimed again until the entry changes. */
   readonly #refusedEntry = new Map<string, number>();
+  /** Desired entries this node's system refused (cameras.add or replace threw), by revision: not tried again until the entry changes or the time is past. */
+  readonly #failedEntry = new Map<string, { readonly revision: number; readonly until: number }>();
 
   constructor(options: AdmissionOptions) {
     this.#o = options;
@@ -50,7 +56,7 @@ export class Admission {
     return this.#admit(camera, value).config;
   }
 
-  #admit(camera: string, value: Uint8Array): Omit<Admitted, 'value'> {
+  #admit(camera: string, value: Uint8Array): Omit<Admitted, 'value' | 'revision'> {
     const entry = parseJson(value, `desired camera ${camera}`);
     const own = this.#o.seed[camera];
     // Its areas set live (set-areas) keep it this node's own: zones, masks and lines run no program.
@@ -77,17 +83,38 @@ export class Admission {
       : new ClusterError('ERR_CLUSTER_ENV_REFERENCE', `${where}: ${problem.message} on node ${this.#o.nodeId}`);
   }
 
-  /** The camera's desired entry as this node may run it, or null: absent, or refused (logged once, not tried again until it changes). */
+  /**
+   * The camera's desired entry as this node may run it, or null: absent, refused (logged once, not tried again until it
+   * changes), or refused by the system within the last SYSTEM_RETRY_MS.
+   */
   async admitted(camera: string): Promise<Admitted | null> {
     const wanted = await this.#o.bus.desired!.get(camera);
-    if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return null;
+    if (wanted === null || wanted.operation !== 'PUT') {
+      // Gone: what was remembered of it goes too (a node that sees many cameras come and go keeps nothing of them).
+      this.#refusedEntry.delete(camera);
+      this.#failedEntry.delete(camera);
+      return null;
+    }
+    if (this.#refusedEntry.get(camera) === wanted.revision) return null;
+    const failed = this.#failedEntry.get(camera);
+    if (failed !== undefined && failed.revision === wanted.revision && Date.now() < failed.until) return null;
     try {
-      return { ...this.#admit(camera, wanted.value), value: wanted.value };
+      return { ...this.#admit(camera, wanted.value), value: wanted.value, revision: wanted.revision };
     } catch (error) {
       this.#refusedEntry.set(camera, wanted.revision);
       this.#o.refusals.refuse(error, `desired entry of ${camera}`, `desired:${camera}@${wanted.revision}`);
       return null;
     }
+  }
+
+  /**
+   * This node's system refused the entry (it threw starting or replacing the camera; logged there with its code): not
+   * claimed again for SYSTEM_RETRY_MS unless it changes, so the camera is not claimed, refused and released every tick
+   * (a line in the log and two in the claims stream each time, for as long as the node runs). Retried after: the
+   * refusal may pass (a camera of the same id a program added to this node's system, since removed).
+   */
+  systemRefused(camera: string, admitted: Admitted): void {
+    this.#failedEntry.set(camera, { revision: admitted.revision, until: Date.now() + SYSTEM_RETRY_MS });
   }
 }
 

@@ -67,19 +67,21 @@ export class Holdings {
     return run;
   }
 
-  /** Starts a camera whose lease this node just won; one the system refuses gives its lease back. */
-  async startCamera(camera: string, revision: number, admitted: Admitted, expiresAt?: number): Promise<void> {
+  /** Starts a camera whose lease this node just won; one the system refuses gives its lease back (false). */
+  async startCamera(camera: string, revision: number, admitted: Admitted, expiresAt?: number): Promise<boolean> {
     const { bus, log, system } = this.#ctx;
     this.held.set(camera, this.newHeld(revision, admitted.value, expiresAt));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
       await system.cameras.add(camera, admitted.config);
       log.info({ camera, revision }, 'camera claimed and started');
+      return true;
     } catch (error) {
       // The entry is one this system refuses (ERR_CONFIG…): give the lease back, another node fares no better but the state is visible.
       log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'claimed camera refused by the system');
       bus.claim(camera, 'stop', revision, 'refused by the system');
       await this.release(camera, 'refused', false);
+      return false;
     }
   }
 

@@ -229,7 +229,7 @@ export class Leases {
         claimedBeyond = true;
         log.warn({ camera, held: held.size, share: target }, 'claimed beyond the share: no node with room claimed it for a lease');
       }
-      await holdings.startCamera(camera, revision, admitted, expiresAt);
+      if (!(await holdings.startCamera(camera, revision, admitted, expiresAt))) admission.systemRefused(camera, admitted);
     }
     for (const camera of this.#freeSince.keys()) if (!desired.has(camera) || held.has(camera)) this.#freeSince.delete(camera);
     moves.checkStandbys();
@@ -277,6 +277,7 @@ export class Leases {
         log.info({ camera }, 'camera replaced: its desired entry changed');
       } catch (error) {
         log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'replaced camera refused by the system');
+        admission.systemRefused(camera, admitted);
         await holdings.release(camera, 'its replaced entry was refused by the system');
       }
       await this.#renew();

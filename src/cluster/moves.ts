@@ -151,6 +151,7 @@ export class PlannedMoves {
       this.#standby.delete(camera);
       log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'camera offered by a planned move refused by the system');
       bus.claim(camera, 'stop', 0, 'standby refused by the system');
+      this.#admission.systemRefused(camera, admitted);
       return true;
     }
     log.info({ camera, from: lease.node }, 'planned move: camera opened in standby');

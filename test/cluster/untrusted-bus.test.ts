@@ -32,13 +32,14 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApp, type App } from '../../src/app/index.js';
-import { BUCKETS, CONTROL_SUBJECT, nodeEventsSubject, parseReply } from '../../src/cluster/index.js';
+import { BUCKETS, CONTROL_SUBJECT, nodeEventsSubject, parseReply, type ClaimRecord } from '../../src/cluster/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import type { ManagedProcess } from '../../src/process/index.js';
 import { startNatsWithJetStream } from '../helpers/nats.js';
 import { eventually, eventuallyAsync, freePort } from '../helpers/process.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
+import { readClaims } from './helpers.js';
 
 const LEASE_MS = 2_000;
 const MARGIN_MS = 500;
@@ -194,6 +195,31 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.equal(existsSync(marker), false);
     assert.equal(app.cluster!.stats().refused.ERR_CLUSTER_EXEC_NOT_ALLOWED, before);
     await desired.delete('evil1');
+  });
+
+  it('an entry the system refuses (a camera of that id a program added to this node) is claimed and refused once, not every tick', async () => {
+    const id = `dup${process.pid}`;
+    await app.system.cameras.add(id, camera());
+    try {
+      await desired.put(id, encode(camera()));
+      const claimsOf = async (): Promise<ClaimRecord[]> => (await readClaims(observer)).filter((r) => r.camera === id);
+      await eventuallyAsync(
+        async () => (await claimsOf()).some((r) => r.action === 'stop' && r.reason === 'refused by the system'),
+        'claimed, refused',
+        30_000,
+      );
+      // Six ticks later (each renews the held camera's lease once): still the one claim. It was one each tick.
+      const renewed = (await leases.get(CAM))!.revision;
+      await eventuallyAsync(async () => (await leases.get(CAM))!.revision >= renewed + 6, 'six renewals', 30_000);
+      assert.deepEqual(
+        (await claimsOf()).map((r) => r.action),
+        ['start', 'stop'],
+      );
+      assert.equal(await leases.get(id).then((e) => (e === null || e.operation !== 'PUT' ? null : e)), null, 'its lease given back');
+    } finally {
+      await desired.delete(id);
+      await app.system.cameras.remove(id);
+    }
   });
 
   it("an entry the config's schema refuses is refused once as ERR_CONFIG, never claimed; add-camera with it answers ERR_CONFIG", async () => {
