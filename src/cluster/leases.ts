@@ -249,7 +249,9 @@ export class Leases {
     for (const [camera, held] of [...holdings.held]) {
       if (signal.aborted) return;
       const copy = desired.entry(camera);
-      if (copy === undefined || sameBytes(copy, held.entry)) continue;
+      // Offered to another node (a planned move): that node runs the entry it opened the camera with and replaces it once
+      // it holds it, so replacing it here as well would restart the camera twice; if the offer lapses, it is replaced here.
+      if (copy === undefined || sameBytes(copy, held.entry) || held.offer !== null) continue;
       const admitted = await admission.admitted(camera);
       if (holdings.held.get(camera) !== held || (admitted !== null && sameBytes(admitted.value, held.entry))) continue;
       if (admitted === null) {
