@@ -89,13 +89,7 @@ export class Admission {
    */
   async admitted(camera: string): Promise<Admitted | null> {
     const wanted = await this.#o.bus.desired!.get(camera);
-    if (wanted === null || wanted.operation !== 'PUT') {
-      // Gone: what was remembered of it goes too (a node that sees many cameras come and go keeps nothing of them).
-      this.#refusedEntry.delete(camera);
-      this.#failedEntry.delete(camera);
-      return null;
-    }
-    if (this.#refusedEntry.get(camera) === wanted.revision) return null;
+    if (wanted === null || wanted.operation !== 'PUT' || this.#refusedEntry.get(camera) === wanted.revision) return null;
     const failed = this.#failedEntry.get(camera);
     if (failed !== undefined && failed.revision === wanted.revision && Date.now() < failed.until) return null;
     try {
@@ -115,6 +109,13 @@ export class Admission {
    */
   systemRefused(camera: string, admitted: Admitted): void {
     this.#failedEntry.set(camera, { revision: admitted.revision, until: Date.now() + SYSTEM_RETRY_MS });
+  }
+
+  /** Forgets what it remembers of cameras no longer desired, and system refusals past their time (each tick). */
+  forgetUnless(desired: ReadonlySet<string>): void {
+    const now = Date.now();
+    for (const camera of this.#refusedEntry.keys()) if (!desired.has(camera)) this.#refusedEntry.delete(camera);
+    for (const [camera, failed] of this.#failedEntry) if (!desired.has(camera) || now >= failed.until) this.#failedEntry.delete(camera);
   }
 }
 

@@ -21,7 +21,7 @@
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { messageOf } from '../internal/abort.js';
-import { PipelineError, withAreas } from '../pipeline/index.js';
+import { areasAsWritten, PipelineError, withAreas } from '../pipeline/index.js';
 import type { Admission } from './admission.js';
 import { casFailed, replyCode, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
@@ -121,11 +121,12 @@ export class ControlRouter {
     }
   }
 
-  /** The node the camera's lease names, or null (none, or not a lease). */
+  /** The node the camera's lease names, or null: none, not a lease, or one run out past the margin (a dead node's, unclaimed). */
   async #owner(camera: string): Promise<string | null> {
     const entry = await this.#ctx.bus.leases!.get(camera);
     if (entry === null || entry.operation !== 'PUT') return null;
-    return readLease(entry.value).lease?.node ?? null;
+    const { lease } = readLease(entry.value);
+    return lease === undefined || Date.now() > lease.expiresAt + this.#ctx.settings.marginMs ? null : lease.node;
   }
 
   /** The request as received, to the node that runs its camera, marked routed (it is answered there, never routed on). */
@@ -141,6 +142,8 @@ export class ControlRouter {
     for (let attempt = 1; attempt <= 5; attempt++) {
       const wanted = await bus.desired!.get(camera);
       if (wanted === null || wanted.operation !== 'PUT') throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${camera} in the cluster`);
+      // In the file's syntax, as the entry: no `${NAME}` (this node would expand it, and answer or log its value).
+      areasAsWritten(camera, areas);
       const value = encode(withAreas(camera, parseJson(wanted.value, `desired camera ${camera}`), areas));
       this.#admission.admit(camera, value);
       try {

@@ -15,7 +15,7 @@
  * each warning once per process (CHANGELOG.md, Deprecated).
  */
 import { deprecationCode, warnDeprecated } from '../internal/deprecated.js';
-import type { AreasInput, CameraAreas, SystemControl, VisionSystem } from '../pipeline/index.js';
+import { escapeLiterals, type AreasInput, type CameraAreas, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
 
@@ -55,10 +55,10 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
     add: put,
     replace: put,
     remove: (id: string) => send({ op: 'remove-camera', camera: id }),
-    // Into the camera's desired entry, checked by its owner (ERR_CONFIG with its issues), who applies them live. Answered
-    // with what was asked (an absent kind is none), as written: nothing from the bus is echoed or saved.
-    setAreas: async (id: string, areas: AreasInput): Promise<CameraAreas> => {
-      await send({ op: 'set-areas', camera: id, areas: { ...areas } });
+    // Into the camera's desired entry (the file's syntax: values as given are escaped), checked by its owner (ERR_CONFIG
+    // with its issues), who applies them live. Answered with what was asked (an absent kind is none), nothing from the bus.
+    setAreas: async (id: string, areas: AreasInput, options: { readonly asWritten?: boolean } = {}): Promise<CameraAreas> => {
+      await send({ op: 'set-areas', camera: id, areas: options.asWritten === true ? { ...areas } : escapeLiterals({ ...areas }) });
       return { zones: areas.zones ?? {}, masks: areas.masks ?? [], lines: areas.lines ?? {} } as CameraAreas;
     },
   };

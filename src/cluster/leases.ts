@@ -155,6 +155,7 @@ export class Leases {
       if (!desired.has(camera)) await holdings.release(camera, 'removed from the desired state');
     }
     await moves.dropUnless(desired, 'removed from the desired state');
+    admission.forgetUnless(desired);
     await this.#applyReplaced(signal);
 
     const inGrace = now < this.#graceUntil;

@@ -10,6 +10,7 @@ export {
   parseConfig,
   resolveCamera,
   withAreas,
+  areasAsWritten,
   checkTokenVariable,
   builtInExampleConfig,
   formatPath,

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
-import { referencesIn, substituteEnv } from './env.js';
+import { referencesIn, substituteEnv, substituteString } from './env.js';
 import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
@@ -185,22 +185,39 @@ export function withAreas(id: string, entry: Readonly<Record<string, unknown>>, 
       `camera ${JSON.stringify(id)}`,
       unknown.map((key) => ({ path: formatPath(['cameras', id, key]), message: unknownKeyMessage(key, AREA_KEYS) })),
     );
-  // Drawn shapes and their labels, taken as given: a `${NAME}` there would be expanded on a cluster's node (a value
-  // echoed back, written to the file) where a local edit keeps the text, so none is taken.
-  const references: ConfigIssue[] = [];
-  const walk = (v: unknown, path: Segment[]): void => {
-    if (typeof v === 'string' && referencesIn(v).length > 0)
-      references.push({ path: formatPath(path), message: 'areas take no ${NAME} reference (write $${ for a literal ${)' });
-    else if (Array.isArray(v)) v.forEach((item, i) => walk(item, [...path, i]));
-    else if (isPlainObject(v)) for (const [k, item] of Object.entries(v)) walk(item, [...path, k]);
-  };
-  for (const key of AREA_KEYS) walk(areas[key], ['cameras', id, key]);
-  if (references.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, references);
   const out: Record<string, unknown> = { ...entry };
   for (const key of AREA_KEYS) {
     delete out[key];
     if (areas[key] !== undefined && areas[key] !== null) out[key] = areas[key];
   }
+  return out;
+}
+
+/**
+ * Areas as a config file (or an API that takes the file's syntax) writes them, as the values they run with: `$${`
+ * a literal `${`, and no `${NAME}`: a reference in a label or a name would be expanded where the entry is expanded (a
+ * cluster's node) and kept as text elsewhere, so none is taken (ERR_CONFIG at the string, path under
+ * `cameras.<id>`). Anything that is not a map is left to withAreas to refuse.
+ */
+export function areasAsWritten(id: string, areas: unknown): unknown {
+  if (!isPlainObject(areas)) return areas;
+  const issues: ConfigIssue[] = [];
+  const walk = (v: unknown, path: Segment[]): unknown => {
+    if (typeof v === 'string') {
+      if (referencesIn(v).length > 0) {
+        issues.push({ path: formatPath(path), message: 'areas take no ${NAME} reference (write $${ for a literal ${)' });
+        return v;
+      }
+      const { value, problems } = substituteString(v, {});
+      for (const message of problems) issues.push({ path: formatPath(path), message });
+      return value;
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
+    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, [...path, k])]));
+    return v;
+  };
+  const out = Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, walk(v, ['cameras', id, k])]));
+  if (issues.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, issues);
   return out;
 }
 

@@ -551,8 +551,10 @@ export class HttpServer implements AsyncDisposable {
     // the dashboard's zone, mask and line editor: what the camera runs with now, and a change applied without a restart
     app.get<{ Params: { id: string } }>('/api/cameras/:id/areas', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
-      if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
-      return system.cameras.areas(id);
+      const config = system.config.maskedCamera(id, shown());
+      if (config === undefined) throw unknownCamera(id);
+      // As GET /api/cameras/:id shows them: the file's syntax, what the editor writes back.
+      return { zones: config.zones ?? {}, masks: config.masks ?? [], lines: config.lines ?? {} };
     });
     app.put<{ Params: { id: string }; Body: { zones?: unknown; masks?: unknown; lines?: unknown } }>(
       '/api/cameras/:id/areas',
@@ -562,9 +564,12 @@ export class HttpServer implements AsyncDisposable {
         // A cluster's camera may run on another node: its desired entry takes them, and its owner applies them.
         const cluster = this.#o.control !== undefined;
         if (!cluster && system.stats().cameras[id] === undefined) throw unknownCamera(id);
-        const areas = await control.cameras.setAreas(id, request.body).catch((error: unknown) => {
+        // In the file's syntax (a literal `${` as `$${`, no `${NAME}`), as it is saved and shown; answered and saved as asked.
+        await control.cameras.setAreas(id, request.body, { asWritten: true }).catch((error: unknown) => {
           throw codeOf(error) === 'ERR_UNKNOWN_CAMERA' ? unknownCamera(id) : error;
         });
+        const { zones, masks, lines } = request.body;
+        const areas = { zones: zones ?? {}, masks: (masks ?? []) as unknown[], lines: lines ?? {} };
         // saved: kept past a restart, in the cluster's desired state (cluster mode) or the config file (--save-config); unsaved,
         // they last until the camera is replaced without them or the process ends, and unsavedBecause says why (no
         // --save-config, or a camera the file does not have). The file is written in cluster mode too, as a node's POST is.

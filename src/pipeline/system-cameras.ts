@@ -10,7 +10,7 @@
  * replacement leaves the old camera running. A camera the system does not have: ERR_UNKNOWN_CAMERA for a
  * change or a picture, an empty answer for a read. After close: ERR_SYSTEM_CLOSED.
  */
-import { withAreas } from '../config/index.js';
+import { areasAsWritten, withAreas } from '../config/index.js';
 import type { FrameSource } from '../supplier/index.js';
 import type { CameraPipeline } from './camera-pipeline.js';
 import type { MotionReading } from './camera-motion.js';
@@ -78,12 +78,15 @@ export class SystemCameras extends SystemPart {
    * Replaces a camera's zones, masks and lines while it runs (the dashboard's editor): checked as the
    * config file's are (ERR_CONFIG, every issue, paths under `cameras.<id>`; a key other than zones, masks
    * and lines is one; nothing changed), then its tracked objects use them from the next frame, with their
-   * ids and stays kept; no restart.
+   * ids and stays kept; no restart. Their strings are the values they run with, unless `asWritten`: then in the
+   * config file's syntax (`$${` a literal `${`; a `${NAME}` is ERR_CONFIG, areas take none), as an API that
+   * saves them to the file takes them.
    */
-  setAreas(id: string, areas: AreasInput): Promise<CameraAreas> {
+  setAreas(id: string, areas: AreasInput, options: { readonly asWritten?: boolean } = {}): Promise<CameraAreas> {
     const core = this.core;
     return core.exclusive(async () => {
-      const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, areas));
+      const given = options.asWritten === true ? areasAsWritten(id, areas) : areas;
+      const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, given));
       const set: CameraAreas = { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
       core.areas.set(id, set);
       core.changed('camera-areas', id);

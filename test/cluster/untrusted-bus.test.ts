@@ -171,6 +171,10 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     assert.equal(!reference.ok && reference.code, 'ERR_CONFIG');
     assert.ok(!JSON.stringify(reference).includes('bus-password-value'));
     assert.equal(new TextDecoder().decode((await desired.get(CAM))!.value), text);
+    // A literal `${` (`$${`, the file's syntax) is taken, kept so in the entry, and runs as the text `${x}` on the owner.
+    const literal = await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: { zones: { door: { ...zone, labels: ['$${x}'] } } } });
+    assert.deepEqual(literal, { ok: true, node: 'n1' });
+    await eventually(() => app.system.cameras.areas(CAM).zones.door?.labels?.[0] === '${x}', 'the literal applied on the owner', 30_000);
 
     // Cleared again (an absent kind is none), still live.
     await app.cluster!.control({ op: 'set-areas', camera: CAM, areas: {} });

@@ -71,9 +71,9 @@ describe('system.cameras', { timeout: 60_000 }, () => {
     assert.deepEqual(system.cameras.areas(A), { zones: {}, masks: [], lines: {} });
     await assert.rejects(system.cameras.setAreas(A, { lines: { bad: { points: [[0.5, 0.5]] } } }), hasCode('ERR_CONFIG'));
     assert.deepEqual(system.cameras.areas(A), { zones: {}, masks: [], lines: {} });
-    // A `${NAME}` in a label: no reference is taken (a cluster node would expand it), the path said; `$${` is a literal.
+    // In the file's syntax (asWritten, as the HTTP API takes them): a `${NAME}` is refused at its string, `$${` a literal.
     await assert.rejects(
-      system.cameras.setAreas(A, { zones: { door: { polygon: DOOR, labels: ['${HOME}'] } } }),
+      system.cameras.setAreas(A, { zones: { door: { polygon: DOOR, labels: ['${HOME}'] } } }, { asWritten: true }),
       (error: Error & { issues?: { path: string }[] }) => {
         assert.deepEqual(
           error.issues?.map((i) => i.path),
@@ -83,6 +83,11 @@ describe('system.cameras', { timeout: 60_000 }, () => {
       },
     );
     assert.deepEqual(system.cameras.areas(A), { zones: {}, masks: [], lines: {} });
+    const written = await system.cameras.setAreas(A, { zones: { door: { polygon: DOOR, labels: ['$${x}'] } } }, { asWritten: true });
+    assert.deepEqual(written.zones.door?.labels, ['${x}']);
+    // As given (a program's values): the same text is the label.
+    const given = await system.cameras.setAreas(A, { zones: { door: { polygon: DOOR, labels: ['${x}'] } } });
+    assert.deepEqual(given.zones.door?.labels, ['${x}']);
     const set = await system.cameras.setAreas(A, { zones: { door: { polygon: DOOR } } });
     assert.deepEqual(Object.keys(set.zones), ['door']);
     assert.deepEqual(Object.keys(system.cameras.areas(A).zones), ['door']);
@@ -96,7 +101,9 @@ describe('system.cameras', { timeout: 60_000 }, () => {
     await system.cameras.remove(B);
     assert.deepEqual(system.cameras.ids(), [A]);
     await assert.rejects(system.cameras.remove(B), hasCode('ERR_UNKNOWN_CAMERA'));
-    assert.deepEqual(changes, [`camera-added ${B}`, `camera-areas ${A}`, `camera-replaced ${A}`, `camera-removed ${B}`]);
+    // The areas set three times (in the file's syntax, as given, and a door).
+    const areas = Array.from({ length: 3 }, () => `camera-areas ${A}`);
+    assert.deepEqual(changes, [`camera-added ${B}`, ...areas, `camera-replaced ${A}`, `camera-removed ${B}`]);
   });
 
   it('after close: every change and viewer is refused with ERR_SYSTEM_CLOSED', async () => {
