@@ -8,6 +8,7 @@
  * keeps its path and says only that; any filled-in value of three characters
  * or more left in a message is masked; nothing else changes. Pure.
  */
+import { secretForms } from '../internal/redact.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { formatPath } from './load.js';
 
@@ -23,7 +24,8 @@ const MIN_MASKED = 3;
 export function redactExpanded(error: unknown, camera: string, written: unknown, secrets: readonly string[]): unknown {
   if (secrets.length === 0) return error;
   // Longest first: a value inside a longer one (a user name in a password) would otherwise leave the longer one's rest.
-  const masked = secrets.filter((v) => v.length >= MIN_MASKED).sort((a, b) => b.length - a.length);
+  // Each as a message may quote it too (percent-encoded in a URL, escaped in JSON).
+  const masked = [...new Set(secrets.filter((v) => v.length >= MIN_MASKED).flatMap(secretForms))].sort((a, b) => b.length - a.length);
   const mask = (text: string): string => masked.reduce((t, v) => t.split(v).join('***'), text);
   const referenced: string[] = [];
   const walk = (v: unknown, path: (string | number)[]): void => {

@@ -11,7 +11,7 @@
  * a file's path, shown as it is (a value substituted from `${NAME}` still goes).
  */
 
-import { maskCredentials } from './redact.js';
+import { maskCredentials, secretForms } from './redact.js';
 
 const MASK = '***';
 
@@ -51,7 +51,8 @@ const MIN_EMBEDDED_SECRET = 4;
  * masked wherever it stands.
  */
 export function maskConfig<T>(value: T, options: { readonly secrets?: readonly string[] } = {}): T {
-  const secrets = (options.secrets ?? []).filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  // Each as a value may hold it too (percent-encoded in a URL, escaped in JSON).
+  const secrets = [...new Set((options.secrets ?? []).filter((s) => s.length > 0).flatMap(secretForms))].sort((a, b) => b.length - a.length);
   const maskText = (text: string): string => {
     let out = text;
     for (const secret of secrets) {

@@ -138,3 +138,11 @@ export function credentialRedactor(source: string): (text: string) => string {
     return out;
   };
 }
+
+/**
+ * A secret as a message may quote it: itself, percent-encoded (a URL a library printed, `@` as `%40`) and
+ * JSON-escaped (a value quoted in a JSON message, `"` as `\"`), each once.
+ */
+export function secretForms(secret: string): string[] {
+  return [...new Set([secret, encodeURIComponent(secret), encodeURI(secret), JSON.stringify(secret).slice(1, -1)])];
+}

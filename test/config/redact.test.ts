@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, redactExpanded, resolveCamera } from '../../src/config/index.js';
+import { ConfigError, maskConfig, redactExpanded, resolveCamera } from '../../src/config/index.js';
 
 const SECRET = 'hunter2-cam-password';
 const refused = (entry: unknown): ConfigError => {
@@ -49,6 +49,14 @@ describe('redactExpanded', { timeout: 30_000 }, () => {
   it('masks the longest value first, so one inside another leaves nothing of either', () => {
     const error = redactExpanded(new Error('could not open admin!2024 as admin'), 'x', {}, ['admin', 'admin!2024']) as Error;
     assert.equal(error.message, 'could not open *** as ***');
+  });
+
+  it('masks a value as a message may quote it: percent-encoded in a URL, escaped in JSON', () => {
+    const value = 'p@ss"word/1';
+    const message = `cannot open rtsp://u:${encodeURIComponent(value)}@cam/s; config ${JSON.stringify({ pass: value })}; path rtsp://u:${encodeURI(value)}@cam`;
+    const error = redactExpanded(new Error(message), 'x', {}, [value]) as Error;
+    assert.equal(error.message, 'cannot open rtsp://u:***@cam/s; config {"pass":"***"}; path rtsp://u:***@cam');
+    assert.equal(maskConfig({ note: `at ${encodeURIComponent(value)}` }, { secrets: [value] }).note, 'at ***');
   });
 
   it('an entry with nothing filled in is left as it is', () => {
