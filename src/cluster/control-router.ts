@@ -161,5 +161,6 @@ export class ControlRouter {
 function issuesOf(error: unknown): { issues?: ReplyIssue[] } {
   const issues = (error as { issues?: unknown } | null)?.issues;
   if (!Array.isArray(issues)) return {};
-  return { issues: issues.map((i: { path?: unknown; message?: unknown }) => ({ path: String(i.path), message: String(i.message) })) };
+  // As many as an answer is read with (messages.ts parseReply): the rest would be cut there.
+  return { issues: issues.slice(0, 100).map((i: { path?: unknown; message?: unknown }) => ({ path: String(i.path), message: String(i.message) })) };
 }

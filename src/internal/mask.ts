@@ -37,6 +37,9 @@ export function isSecretKey(key: string): boolean {
   return !namesASecret(key) && (SECRET_KEYS.has(k) || SECRET_WORDS.some((word) => k.includes(word)));
 }
 
+/** The config's maps keyed by names a user chose (cameras, models, shared workers, streams, zones, lines): their keys say nothing of their values. */
+const NAME_MAPS = new Set(['cameras', 'models', 'shared', 'streams', 'zones', 'lines']);
+
 const SECRET_FLAG = /^--?(?:password|passwd|pwd|pass|token|secret|api[-_]?key)$/i;
 
 /** One string with URL credentials and secret parameters masked (the project's one masking, src/internal/redact.ts). */
@@ -51,25 +54,26 @@ const MIN_EMBEDDED_SECRET = 4;
  * masked wherever it stands.
  */
 export function maskConfig<T>(value: T, options: { readonly secrets?: readonly string[] } = {}): T {
-  // Each as a value may hold it too (percent-encoded in a URL, escaped in JSON).
-  const secrets = [...new Set((options.secrets ?? []).filter((s) => s.length > 0).flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  const given = (options.secrets ?? []).filter((s) => s.length > 0);
+  // A long one also as a value may hold it (percent-encoded in a URL, escaped in JSON); a short one only as a whole value.
+  const embedded = [...new Set(given.filter((s) => s.length >= MIN_EMBEDDED_SECRET).flatMap(secretForms))].sort((a, b) => b.length - a.length);
+  const whole = new Set(given);
   const maskText = (text: string): string => {
+    if (whole.has(text)) return MASK;
     let out = text;
-    for (const secret of secrets) {
-      if (out === secret) return MASK;
-      if (secret.length >= MIN_EMBEDDED_SECRET && out.includes(secret)) out = out.split(secret).join(MASK);
-    }
+    for (const secret of embedded) if (out.includes(secret)) out = out.split(secret).join(MASK);
     return maskString(out);
   };
-  const walk = (v: unknown, secret: boolean): unknown => {
+  // `named`: the object's keys are names a user gave (a zone called "secret_garden"), not what its values are.
+  const walk = (v: unknown, secret: boolean, named = false): unknown => {
     if (typeof v === 'string') return secret ? MASK : maskText(v);
     if (Array.isArray(v)) return v.map((item, i) => walk(item, secret || (i > 0 && typeof v[i - 1] === 'string' && SECRET_FLAG.test(v[i - 1] as string))));
     if (v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
       const copy: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(v)) {
         // A name of a secret is shown even under a secret's key (cluster.auth.credsFile): it is a name, not the secret.
-        const masked = namesASecret(key) ? false : secret || isSecretKey(key);
-        Object.defineProperty(copy, key, { value: walk(item, masked), enumerable: true, writable: true, configurable: true });
+        const masked = named ? secret : namesASecret(key) ? false : secret || isSecretKey(key);
+        Object.defineProperty(copy, key, { value: walk(item, masked, !named && NAME_MAPS.has(key)), enumerable: true, writable: true, configurable: true });
       }
       return copy;
     }

@@ -144,5 +144,11 @@ export function credentialRedactor(source: string): (text: string) => string {
  * JSON-escaped (a value quoted in a JSON message, `"` as `\"`), each once.
  */
 export function secretForms(secret: string): string[] {
-  return [...new Set([secret, encodeURIComponent(secret), encodeURI(secret), JSON.stringify(secret).slice(1, -1)])];
+  const forms = [secret, JSON.stringify(secret).slice(1, -1)];
+  try {
+    forms.push(encodeURIComponent(secret), encodeURI(secret));
+  } catch {
+    // a lone surrogate has no percent-encoding: no URL holds it so
+  }
+  return [...new Set(forms)];
 }

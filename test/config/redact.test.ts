@@ -59,6 +59,23 @@ describe('redactExpanded', { timeout: 30_000 }, () => {
     assert.equal(maskConfig({ note: `at ${encodeURIComponent(value)}` }, { secrets: [value] }).note, 'at ***');
   });
 
+  it('maskConfig: names a user chose are not secret keys, a short value is masked only whole, a lone surrogate does not throw', () => {
+    const polygon = [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+    ];
+    const config = { cameras: { pass: { source: 'rtsp://u:pw@h/s', zones: { secret_garden: { polygon } }, lines: { auth: { points: polygon } } } } };
+    const masked = maskConfig(config, { secrets: ['é', 'a/', '\ud800'] });
+    assert.deepEqual(masked.cameras.pass.zones.secret_garden.polygon, polygon);
+    assert.deepEqual(masked.cameras.pass.lines.auth.points, polygon);
+    assert.equal(masked.cameras.pass.source, 'rtsp://u:***@h/s');
+    assert.equal(maskConfig({ note: 'caf%C3%A9 a%2Fb', other: 'é' }, { secrets: ['é', 'a/'] }).note, 'caf%C3%A9 a%2Fb');
+    assert.equal(maskConfig({ other: 'é' }, { secrets: ['é'] }).other, '***');
+    // Under a key that says secret, still masked.
+    assert.equal(maskConfig({ cameras: { c: { workers: [{ env: { API_TOKEN: 'x' } }] } } }).cameras.c.workers[0]!.env.API_TOKEN, '***');
+  });
+
   it('an entry with nothing filled in is left as it is', () => {
     const error = refused({ source: 'rtsp://cam.local:99999/s' });
     assert.equal(redactExpanded(error, 'x', { source: 'rtsp://cam.local:99999/s' }, []), error);

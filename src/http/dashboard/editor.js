@@ -227,7 +227,7 @@ export function mountEditor({ canvas, authHeaders }) {
       // Applied but not in the config file: the server runs without --save-config, or the file has no such camera.
       const unsaved =
         body.unsavedBecause === 'not-in-config-file'
-          ? 'applied, not saved: the config file has no such camera (added through the API or a cluster; kept until it restarts)'
+          ? 'applied, not saved: the config file has no such camera (added through the API; kept until it restarts)'
           : 'applied, not saved: the server runs without --save-config (kept until it restarts)';
       status(body.saved === false ? unsaved : body.savedTo === 'cluster' ? "saved in the cluster's desired state" : 'saved');
       render();
