@@ -202,7 +202,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
   });
 
   it('builtin:motion: mean brightness, and the share of the picture that moved since the frame before', () => {
-    const ctx = { workerId: `w${process.pid}` };
+    const ctx = { signal: new AbortController().signal };
     const first = motion(
       grayFrame(() => 100),
       ctx,
@@ -224,6 +224,16 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       'per camera: another camera has no frame before',
     );
     assert.throws(() => motion({ ...grayFrame(() => 0), format: 'jpeg' }, ctx), /raw frames/);
+    // Kept per run of the worker (its signal): a restart, or a camera added again, starts afresh, and a stopped run's
+    // samples go with it (a map of ids kept every removed camera's).
+    assert.equal(
+      motion(
+        grayFrame(() => 100),
+        { signal: new AbortController().signal },
+      ).motion,
+      0,
+      'a new run has no frame before',
+    );
   });
 
   it("model servers: config keys become the handler's flags; a key of another handler is refused", () => {

@@ -7,8 +7,9 @@
  * weights), so a frame costs well under a millisecond.
  * Motion is the share of samples whose luma changed by more than THRESHOLD
  * (0–1), and its mean absolute change (0–255). The previous samples are kept
- * per worker and camera, so one module serves any number of them.
+ * per run of a worker and stream, so one module serves any number of them.
  */
+import { RecentMap } from '../../internal/recent-map.js';
 import { lumaAt } from '../../pictures/index.js';
 import type { Frame } from '../../supplier/index.js';
 import type { ModuleHandlerContext } from '../module-handler.js';
@@ -27,9 +28,16 @@ export interface MotionOutput {
   readonly samples: number;
 }
 
-const previous = new Map<string, Uint8Array>();
+/** Streams one run keeps the frame before of (a shared worker's cameras): the least recent goes past this many. */
+const STREAMS_A_RUN = 256;
 
-export function motion(frame: Frame, context: Pick<ModuleHandlerContext, 'workerId'>): MotionOutput {
+/**
+ * The samples of the frame before, per run of a worker (its signal, new at each start: a removed camera's go with its
+ * run, where a map of worker and stream ids kept 14 KB of every camera ever removed) and stream.
+ */
+const previous = new WeakMap<AbortSignal, RecentMap<string, Uint8Array>>();
+
+export function motion(frame: Frame, context: Pick<ModuleHandlerContext, 'signal'>): MotionOutput {
   const luma = lumaAt(frame);
   if (luma === null) throw new Error(`builtin:motion reads raw frames, not ${frame.format}: set the camera's output format to rgb24, bgr24, gray or nv12`);
   const cols = Math.ceil(frame.width / STEP);
@@ -44,9 +52,10 @@ export function motion(frame: Frame, context: Pick<ModuleHandlerContext, 'worker
       sum += v;
     }
   }
-  const key = `${context.workerId}\u0000${frame.streamId}`;
-  const before = previous.get(key);
-  previous.set(key, samples);
+  let run = previous.get(context.signal);
+  if (run === undefined) previous.set(context.signal, (run = new RecentMap(STREAMS_A_RUN)));
+  const before = run.get(frame.streamId);
+  run.set(frame.streamId, samples);
   let moved = 0;
   let change = 0;
   if (before !== undefined && before.length === samples.length) {
