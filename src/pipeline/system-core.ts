@@ -304,12 +304,23 @@ export class SystemCore {
     };
   }
 
+  /**
+   * A model's figures with its server's per-camera figures for this system's cameras only: a server keeps those of the
+   * last 1 024 cameras it served (removed ones, an external server's other clients), which are not this system's to show.
+   */
+  #ownCameras(stats: ModelStats): ModelStats {
+    const scheduling = stats.scheduling;
+    if (scheduling === null) return stats;
+    const cameras = Object.fromEntries(Object.entries(scheduling.cameras).filter(([camera]) => this.cameras.has(camera)));
+    return { ...stats, scheduling: { ...scheduling, cameras } };
+  }
+
   /** Each camera's, model's and shared worker's own figures. */
   #partStats(): Pick<SystemStats, 'cameras' | 'models' | 'shared'> {
     const cameras: Record<string, CameraStats> = {};
     for (const [id, camera] of this.cameras) cameras[id] = camera.stats();
     const models: Record<string, ModelStats> = {};
-    for (const [name, model] of this.models) models[name] = model.stats();
+    for (const [name, model] of this.models) models[name] = this.#ownCameras(model.stats());
     const shared: Record<string, SharedWorkerStats> = {};
     for (const [name, worker] of this.shared) shared[name] = worker.stats();
     return { cameras, models, shared };

@@ -108,6 +108,13 @@ describe('a dry run of adding a camera predicts what the model gives each camera
     }
   });
 
+  it("a removed camera leaves the model's figures in stats(): the server's memory of it is not the system's to show", async () => {
+    await eventuallyAsync(async () => (system.stats().models.slow?.scheduling?.cameras.c?.served ?? 0) > 0, 'the server reports camera c', 30_000);
+    await system.cameras.remove('c');
+    assert.equal(system.stats().models.slow?.scheduling?.cameras.c, undefined);
+    assert.ok(system.stats().models.slow?.scheduling?.cameras.a !== undefined, 'the cameras it has stay');
+  });
+
   it('a motion-gated camera is forecast at its expected activity share (ADR 0066), and says how many like it the model takes', async () => {
     const gated = { ...camera(), workers: [{ id: 'detect', model: 'slow', criticality: 'high', gate: 'motion' }] };
     const at = async (query: string): Promise<Forecast> => {
