@@ -29,6 +29,7 @@ import type { Holdings } from './holdings.js';
 import {
   CONTROL_SUBJECT,
   encode,
+  MAX_REPLY_ISSUES,
   nodeControlSubject,
   parseControl,
   parseJson,
@@ -139,11 +140,11 @@ export class ControlRouter {
   /** The camera's desired entry with these areas, written if it is unchanged since read (a few tries), checked as add-camera's. */
   async #setAreas(camera: string, areas: Record<string, unknown>): Promise<void> {
     const { bus } = this.#ctx;
+    // In the file's syntax, as the entry: no `${NAME}` (this node would expand it, and answer or log its value).
+    areasAsWritten(camera, areas);
     for (let attempt = 1; attempt <= 5; attempt++) {
       const wanted = await bus.desired!.get(camera);
       if (wanted === null || wanted.operation !== 'PUT') throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${camera} in the cluster`);
-      // In the file's syntax, as the entry: no `${NAME}` (this node would expand it, and answer or log its value).
-      areasAsWritten(camera, areas);
       const value = encode(withAreas(camera, parseJson(wanted.value, `desired camera ${camera}`), areas));
       this.#admission.admit(camera, value);
       try {
@@ -161,6 +162,8 @@ export class ControlRouter {
 function issuesOf(error: unknown): { issues?: ReplyIssue[] } {
   const issues = (error as { issues?: unknown } | null)?.issues;
   if (!Array.isArray(issues)) return {};
-  // As many as an answer is read with (messages.ts parseReply): the rest would be cut there.
-  return { issues: issues.slice(0, 100).map((i: { path?: unknown; message?: unknown }) => ({ path: String(i.path), message: String(i.message) })) };
+  // As many as an answer is read with (parseReply): the rest would be cut there.
+  return {
+    issues: issues.slice(0, MAX_REPLY_ISSUES).map((i: { path?: unknown; message?: unknown }) => ({ path: String(i.path), message: String(i.message) })),
+  };
 }

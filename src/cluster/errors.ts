@@ -4,6 +4,7 @@
  * ERR_CLUSTER_MESSAGE, counted and logged, never a crash.
  */
 import { FrameSupplierError } from '../supplier/index.js';
+import type { ReplyIssue } from './messages.js';
 
 export type ClusterErrorCode =
   | 'ERR_CLUSTER_UNAVAILABLE'
@@ -24,9 +25,9 @@ export class ClusterError extends FrameSupplierError<ClusterErrorCode> {}
  */
 export class RemoteControlError extends FrameSupplierError {
   /** An ERR_CONFIG's issues, as the node that found them listed them. */
-  readonly issues: readonly { readonly path: string; readonly message: string }[] | undefined;
+  readonly issues: readonly ReplyIssue[] | undefined;
 
-  constructor(code: string, message: string, issues?: readonly { readonly path: string; readonly message: string }[]) {
+  constructor(code: string, message: string, issues?: readonly ReplyIssue[]) {
     super(code, message);
     this.issues = issues;
   }

@@ -84,6 +84,9 @@ export type ControlReply =
   | { readonly ok: true; readonly node: string; readonly revision?: number; readonly lastFrameAt?: number }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly issues?: readonly ReplyIssue[] };
 
+/** The issues an ERR_CONFIG answer carries at most (sent and read). */
+export const MAX_REPLY_ISSUES = 100;
+
 /** One issue of an ERR_CONFIG answer (a config error's path and message), so an answer through the cluster lists them as a local one does. */
 export interface ReplyIssue {
   readonly path: string;
@@ -190,7 +193,7 @@ export function parseReply(data: Uint8Array): ControlReply {
     const issues = Array.isArray(o.issues)
       ? o.issues
           .filter((i): i is ReplyIssue => isObject(i) && typeof i.path === 'string' && typeof i.message === 'string')
-          .slice(0, 100)
+          .slice(0, MAX_REPLY_ISSUES)
           .map((i) => ({ path: i.path.slice(0, 500), message: i.message.slice(0, 500) }))
       : [];
     return { ok: false, code: o.code.slice(0, 64), message: o.message.slice(0, 500), ...(issues.length === 0 ? {} : { issues }) };

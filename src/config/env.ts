@@ -87,12 +87,31 @@ export function substituteEnv(
 ): { value: unknown; issues: EnvIssue[]; /** Every variable substituted, and its value. */ used: Map<string, string> } {
   const issues: EnvIssue[] = [];
   const used = new Map<string, string>();
+  const substituted = mapStrings(value, (text, path) => {
+    const { value: out, problems } = substituteString(text, env, used);
+    for (const message of problems) issues.push({ path, message });
+    return problems.length === 0 ? out : text;
+  });
+  return { value: substituted, issues, used };
+}
+
+/**
+ * A copy of value with every string as a config file writes it: a literal `${` as `$${`, so a value shown
+ * (an API's GET) and written back is the same value, not a reference. substituteString's inverse for a
+ * string that was substituted without problems.
+ */
+export function escapeLiterals<T>(value: T): T {
+  // A function, not the string '$${': in a replacement string `$$` is one `$`.
+  return mapStrings(value, (text) => text.replaceAll('${', () => '$${')) as T;
+}
+
+/**
+ * A copy of value (arrays and plain objects, as a config file parses) with each string replaced by `fn`'s answer, given
+ * its path under `at`. Keys are copied as they are, `__proto__` among them (an own key, never the prototype).
+ */
+export function mapStrings(value: unknown, fn: (text: string, path: Segment[]) => string, at: Segment[] = []): unknown {
   const walk = (v: unknown, path: Segment[]): unknown => {
-    if (typeof v === 'string') {
-      const { value: substituted, problems } = substituteString(v, env, used);
-      for (const message of problems) issues.push({ path, message });
-      return problems.length === 0 ? substituted : v;
-    }
+    if (typeof v === 'string') return fn(v, path);
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
     if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       const copy: Record<string, unknown> = {};
@@ -102,25 +121,5 @@ export function substituteEnv(
     }
     return v;
   };
-  return { value: walk(value, []), issues, used };
-}
-
-/**
- * A copy of value with every string as a config file writes it: a literal `${` as `$${`, so a value shown
- * (an API's GET) and written back is the same value, not a reference. substituteString's inverse for a
- * string that was substituted without problems.
- */
-export function escapeLiterals<T>(value: T): T {
-  const walk = (v: unknown): unknown => {
-    // A function, not the string '$${': in a replacement string `$$` is one `$`.
-    if (typeof v === 'string') return v.replaceAll('${', () => '$${');
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-      const copy: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item), enumerable: true, writable: true, configurable: true });
-      return copy;
-    }
-    return v;
-  };
-  return walk(value) as T;
+  return walk(value, at);
 }

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
-import { referencesIn, substituteEnv, substituteString } from './env.js';
+import { mapStrings, referencesIn, substituteEnv, substituteString } from './env.js';
 import { recordEnv } from './references.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Locator } from './locate.js';
@@ -202,21 +202,19 @@ export function withAreas(id: string, entry: Readonly<Record<string, unknown>>, 
 export function areasAsWritten(id: string, areas: unknown): unknown {
   if (!isPlainObject(areas)) return areas;
   const issues: ConfigIssue[] = [];
-  const walk = (v: unknown, path: Segment[]): unknown => {
-    if (typeof v === 'string') {
-      if (referencesIn(v).length > 0) {
+  const out = mapStrings(
+    areas,
+    (text, path) => {
+      if (referencesIn(text).length > 0) {
         issues.push({ path: formatPath(path), message: 'areas take no ${NAME} reference (write $${ for a literal ${)' });
-        return v;
+        return text;
       }
-      const { value, problems } = substituteString(v, {});
+      const { value, problems } = substituteString(text, {});
       for (const message of problems) issues.push({ path: formatPath(path), message });
       return value;
-    }
-    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
-    if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, walk(item, [...path, k])]));
-    return v;
-  };
-  const out = Object.fromEntries(Object.entries(areas).map(([k, v]) => [k, walk(v, ['cameras', id, k])]));
+    },
+    ['cameras', id],
+  );
   if (issues.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, issues);
   return out;
 }

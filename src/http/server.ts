@@ -44,7 +44,7 @@ import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import { PipelineError, redactExpanded, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
+import { cameraAreasOf, PipelineError, redactExpanded, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -554,7 +554,7 @@ export class HttpServer implements AsyncDisposable {
       const config = system.config.maskedCamera(id, shown());
       if (config === undefined) throw unknownCamera(id);
       // As GET /api/cameras/:id shows them: the file's syntax, what the editor writes back.
-      return { zones: config.zones ?? {}, masks: config.masks ?? [], lines: config.lines ?? {} };
+      return cameraAreasOf(config);
     });
     app.put<{ Params: { id: string }; Body: { zones?: unknown; masks?: unknown; lines?: unknown } }>(
       '/api/cameras/:id/areas',
@@ -568,8 +568,7 @@ export class HttpServer implements AsyncDisposable {
         await control.cameras.setAreas(id, request.body, { asWritten: true }).catch((error: unknown) => {
           throw codeOf(error) === 'ERR_UNKNOWN_CAMERA' ? unknownCamera(id) : error;
         });
-        const { zones, masks, lines } = request.body;
-        const areas = { zones: zones ?? {}, masks: (masks ?? []) as unknown[], lines: lines ?? {} };
+        const areas = cameraAreasOf(request.body);
         // saved: kept past a restart, in the cluster's desired state (cluster mode) or the config file (--save-config); unsaved,
         // they last until the camera is replaced without them or the process ends, and unsavedBecause says why (no
         // --save-config, or a camera the file does not have). The file is written in cluster mode too, as a node's POST is.

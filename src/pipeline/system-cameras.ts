@@ -26,6 +26,11 @@ export interface AreasInput {
   readonly lines?: unknown;
 }
 
+/** A camera's zones, masks and lines with an absent kind (or null) as none: the shape areas() answers. For areas already checked. */
+export function cameraAreasOf(areas: AreasInput): CameraAreas {
+  return { zones: areas.zones ?? {}, masks: areas.masks ?? [], lines: areas.lines ?? {} } as CameraAreas;
+}
+
 export class SystemCameras extends SystemPart {
   /**
    * Adds a camera and, if the system runs, starts it (and feeds the shared workers that name it).
@@ -87,7 +92,7 @@ export class SystemCameras extends SystemPart {
     return core.exclusive(async () => {
       const given = options.asWritten === true ? areasAsWritten(id, areas) : areas;
       const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, given));
-      const set: CameraAreas = { zones: checked.zones ?? {}, masks: checked.masks ?? [], lines: checked.lines ?? {} };
+      const set = cameraAreasOf(checked);
       core.areas.set(id, set);
       core.changed('camera-areas', id);
       await Promise.resolve();
@@ -99,7 +104,7 @@ export class SystemCameras extends SystemPart {
   areas(id: string): CameraAreas {
     const c = this.core.cameraConfig(id);
     if (c === undefined) return { zones: {}, masks: [], lines: {} };
-    return { zones: c.zones ?? {}, masks: c.masks ?? [], lines: c.lines ?? {} };
+    return cameraAreasOf(c);
   }
 
   /**
