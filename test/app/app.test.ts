@@ -30,7 +30,7 @@ describe('createApp: the system and its adapters in one process', { timeout: 120
     broker = await Mosquitto.start();
   });
   after(async () => {
-    await broker.stop();
+    await broker.close();
   });
 
   it('starts the adapters in order and closes them in reverse', async () => {

@@ -33,7 +33,7 @@ describe('a worker switch that would break a cascade is refused, on the API and 
     broker = await Mosquitto.start();
   });
   after(async () => {
-    await broker.stop();
+    await broker.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -42,7 +42,7 @@ describe('summaries in the app', { timeout: 180_000 }, () => {
     process.env.SUMMARY_APP_TEST_KEY = KEY;
   });
   after(async () => {
-    await broker.stop();
+    await broker.close();
     await server.close();
     rmSync(dir, { recursive: true, force: true });
     delete process.env.SUMMARY_APP_TEST_KEY;

@@ -73,7 +73,7 @@ describe('vlm workers in the app', { timeout: 180_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), 'vlm-app-'));
   });
   after(async () => {
-    await broker.stop();
+    await broker.close();
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -44,7 +44,7 @@ describe("a camera's motion on MQTT and in Home Assistant discovery", { timeout:
   after(async () => {
     await running?.close();
     await recorder?.client.endAsync();
-    await broker?.stop();
+    await broker?.close();
     rmSync(SHM_DIR, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });

@@ -47,7 +47,7 @@ describe('a worker behind its objective, on MQTT and in Home Assistant discovery
   after(async () => {
     await running?.close();
     await recorder?.client.endAsync();
-    await broker?.stop();
+    await broker?.close();
     rmSync(SHM_DIR, { recursive: true, force: true });
   });
 

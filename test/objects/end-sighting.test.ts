@@ -57,7 +57,7 @@ describe("an object's end is dated by its last sighting", { timeout: 120_000 }, 
     await promisify(execFile)('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', graph, ...encode, clip]);
   });
   after(async () => {
-    await broker.stop();
+    await broker.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -45,7 +45,7 @@ describe('tracked objects end to end: video, detector module, mosquitto, store, 
     broker = await Mosquitto.start();
   });
   after(async () => {
-    await broker.stop();
+    await broker.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -93,7 +93,7 @@ describe('lines and dwell end to end: framesupplier run, detector module, mosqui
       await exited;
     }
     await recorder?.close();
-    await broker?.stop();
+    await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

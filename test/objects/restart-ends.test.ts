@@ -85,7 +85,7 @@ describe('objects a killed run left open are ended by the next start', { timeout
       run.child.kill('SIGKILL');
       await gone;
     }
-    await broker?.stop();
+    await broker?.close();
     rmSync(dir, { recursive: true, force: true });
     rmSync(`/dev/shm/fs-restart-ends-${process.pid}`, { recursive: true, force: true }); // the store directory the config named
   });

@@ -8,8 +8,10 @@ Prints one JSON object: what each call answered (or its status, details and
 the framesupplier-code trailer).
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -20,6 +22,7 @@ import grpc
 
 def compile_proto(proto):
     out = tempfile.mkdtemp(prefix="v2-client-")
+    atexit.register(shutil.rmtree, out, True)
     subprocess.run(["protoc", f"-I{os.path.dirname(proto)}", f"--python_out={out}", f"--grpc_out={out}",
                     "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin", os.path.basename(proto)], check=True)
     sys.path.insert(0, out)
