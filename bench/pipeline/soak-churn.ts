@@ -13,8 +13,8 @@
  * - the events store pruning: events kept for 20 s, pruned every minute (the store's own period).
  *
  * Beside those, SOAK_CHURN_CAMERAS (4) cameras of P2's clip looped, as SOAK runs them. Every SOAK_CHURN_INTERVAL_S
- * (15) it samples the process tree from /proc (RSS, fds, threads, processes, zombies), the system's stats().memory
- * (JS heap, malloc) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
+ * (15) it samples the process tree from /proc (RSS, the system's by kind: anonymous, file, shared; fds, threads,
+ * processes, zombies), the system's stats().memory (JS heap used and held, malloc) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
  * least-squares slope against each event's count (per thousand events, with its standard error) and against time.
  * The events happen together, so each slope charges all the growth to that one event: an upper bound of its cost.
  * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
@@ -260,7 +260,13 @@ export async function soakChurn(): Promise<void> {
         t_s: round(tS, 1),
         tree_rss_mb: round(procs.reduce((n, p) => n + p.rssBytes, 0) / MB, 1),
         system_rss_mb: round((system?.rssBytes ?? 0) / MB, 1),
+        // Where the system's RSS is: anonymous (malloc, V8's heap, thread stacks), file-backed (code), shared (frame stores).
+        system_anon_mb: round((system?.anonBytes ?? 0) / MB, 1),
+        system_file_mb: round((system?.fileBytes ?? 0) / MB, 1),
+        system_shmem_mb: round((system?.shmemBytes ?? 0) / MB, 1),
         heap_used_mb: round(s.memory.heapUsed / MB, 1),
+        // What V8 holds from the system for its heap, used or not (a growth here and not in heap_used is V8's own).
+        heap_total_mb: round(s.memory.heap.totalBytes / MB, 1),
         malloc_in_use_mb: round((s.memory.malloc?.inUseBytes ?? 0) / MB, 1),
         malloc_arena_mb: round((s.memory.malloc?.arenaBytes ?? 0) / MB, 1),
         fds: procs.reduce((n, p) => n + p.fds, 0),
@@ -289,7 +295,20 @@ export async function soakChurn(): Promise<void> {
       if (tS >= warmupS) for (const [key, v] of Object.entries(sample)) push(key, v);
       if (tS >= seconds) break;
     }
-    const figures = ['tree_rss_mb', 'system_rss_mb', 'heap_used_mb', 'malloc_in_use_mb', 'malloc_arena_mb', 'fds', 'threads', 'processes'];
+    const figures = [
+      'tree_rss_mb',
+      'system_rss_mb',
+      'system_anon_mb',
+      'system_file_mb',
+      'system_shmem_mb',
+      'heap_used_mb',
+      'heap_total_mb',
+      'malloc_in_use_mb',
+      'malloc_arena_mb',
+      'fds',
+      'threads',
+      'processes',
+    ];
     const events = ['reconnects', 'model_restarts', 'config_changes', 'broker_restarts', 'sockets'];
     const perThousand: Record<string, Record<string, { slope: number; stderr: number; events: number }>> = {};
     const perHour: Record<string, { slope: number; stderr: number }> = {};
