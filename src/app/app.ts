@@ -20,7 +20,7 @@
  * close() resolves.
  */
 import { join } from 'node:path';
-import { checkTokenVariable, envOf, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
+import { checkTokenVariable, envOf, withEnv, type ConfigEnv, type EventsConfig, type HttpConfig } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import { stateDir } from '../internal/state-dir.js';
@@ -101,7 +101,8 @@ export class App implements AsyncDisposable {
     const nodeId = cluster?.nodeId ?? id;
     const mqtt =
       config.mqtt === undefined || config.mqtt.clientId !== undefined || id === undefined ? config.mqtt : { ...config.mqtt, clientId: `framesupplier-${id}` };
-    this.system = new VisionSystem({ config: cluster === undefined ? config : { ...config, cameras: {}, shared: {} }, logger: this.#log });
+    // A node's cameras come from the cluster; its file's values stay masked wherever its system shows its config.
+    this.system = new VisionSystem({ config: cluster === undefined ? config : withEnv({ ...config, cameras: {}, shared: {} }, this.#env), logger: this.#log });
     this.#clusterOptions =
       cluster === undefined
         ? null

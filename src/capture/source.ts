@@ -12,7 +12,7 @@
 import { DECODE_MODES, type DecodeSetting } from './decode-policy.js';
 import { CaptureError } from './errors.js';
 import { CAPTURE_FORMATS, MAX_FRAME_DIMENSION } from '../supplier/index.js';
-import { maskCredentials } from '../internal/redact.js';
+import { credentialRedactor } from '../internal/redact.js';
 import { classifySource, type SourceKind } from '../internal/source-kind.js';
 
 export type { SourceKind };
@@ -84,6 +84,11 @@ export interface SourceOptions {
    * ffmpeg always gives the output size.
    */
   readonly scale?: ScaleSetting;
+  /**
+   * Values the source's config took from the environment (a `${NAME}` in its URL): masked in `display`, the stats
+   * and every message about the source, as its password is, wherever they appear.
+   */
+  readonly secrets?: readonly string[];
 }
 
 export const SCALE_SETTINGS = ['auto', 'output'] as const;
@@ -257,7 +262,7 @@ export function resolveSource(source: string, options: SourceOptions = {}): Reso
   if (kind === 'rtsp' || kind === 'http') Object.assign(avOptions, { fflags: 'nobuffer', analyzeduration: '1000000', probesize: '1000000' });
   return {
     kind,
-    display: maskCredentials(kind === 'lavfi' ? `lavfi:${input}` : input),
+    display: credentialRedactor(input, options.secrets)(kind === 'lavfi' ? `lavfi:${input}` : input),
     args,
     format,
     live: kind !== 'file',

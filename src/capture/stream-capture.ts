@@ -120,7 +120,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       throw new CaptureError('ERR_INVALID_CAPTURE_OPTION', 'options.supplier must be a FrameSupplier');
     }
     this.source = resolveSource(options.source, options);
-    this.#redact = credentialRedactor(options.source);
+    this.#redact = credentialRedactor(options.source, options.secrets);
     this.#supplier = options.supplier;
     this.streamId = options.streamId ?? options.supplier.streamId;
     this.#settings = captureSettings(options, this.source);

@@ -28,9 +28,15 @@ export interface AdmissionOptions {
   readonly policy: CameraAdmissionPolicy & { readonly env: Readonly<Record<string, string | undefined>> };
 }
 
-/** A desired entry as this node may run it: its config expanded, and the stored bytes it came from (and their revision). */
-export interface Admitted {
+/** A camera entry as this node may run it: its config expanded, and the values this node's environment filled in. */
+export interface AdmittedEntry {
   readonly config: Record<string, unknown>;
+  /** Handed to the system with the entry (cameras.add/replace), which masks them wherever it shows its config. */
+  readonly secrets: readonly string[];
+}
+
+/** A desired entry as this node may run it, and the stored bytes it came from (and their revision). */
+export interface Admitted extends AdmittedEntry {
   readonly value: Uint8Array;
   readonly revision: number;
   /** An error about running it as it may be logged: no value this node's environment filled in. */
@@ -52,8 +58,9 @@ export class Admission {
   }
 
   /** A camera entry from the cluster, as this node may run it; throws the coded refusal. */
-  admit(camera: string, value: Uint8Array): Record<string, unknown> {
-    return this.#admit(camera, value).config;
+  admit(camera: string, value: Uint8Array): AdmittedEntry {
+    const { config, secrets } = this.#admit(camera, value);
+    return { config, secrets };
   }
 
   #admit(camera: string, value: Uint8Array): Omit<Admitted, 'value' | 'revision'> {
@@ -71,7 +78,11 @@ export class Admission {
         // Answered on the bus and logged: never with a value this node's environment filled in.
         throw redactExpanded(error, camera, entry, admission.secrets);
       }
-      return { config: admission.entry as Record<string, unknown>, redact: (error) => redactExpanded(error, camera, entry, admission.secrets) };
+      return {
+        config: admission.entry as Record<string, unknown>,
+        secrets: admission.secrets,
+        redact: (error) => redactExpanded(error, camera, entry, admission.secrets),
+      };
     }
     const { problem } = admission;
     const where = `cameras.${camera}${problem.path === '' ? '' : `.${problem.path}`}`;

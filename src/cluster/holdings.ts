@@ -73,7 +73,7 @@ export class Holdings {
     this.held.set(camera, this.newHeld(revision, admitted.value, expiresAt));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
-      await system.cameras.add(camera, admitted.config);
+      await system.cameras.add(camera, admitted.config, { secrets: admitted.secrets });
       log.info({ camera, revision }, 'camera claimed and started');
       return true;
     } catch (error) {

@@ -263,7 +263,8 @@ export class Leases {
       // the system refuses them it runs on with its old ones (not tried again until the entry changes), never stopped.
       if (alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`))) {
         try {
-          await system.cameras.setAreas(camera, { zones: admitted.config.zones, masks: admitted.config.masks, lines: admitted.config.lines });
+          const { zones, masks, lines } = admitted.config;
+          await system.cameras.setAreas(camera, { zones, masks, lines }, { secrets: admitted.secrets });
           log.info({ camera }, "camera's areas set: its desired entry's changed");
         } catch (error) {
           log.error(
@@ -275,7 +276,7 @@ export class Leases {
         continue;
       }
       try {
-        await system.cameras.replace(camera, admitted.config);
+        await system.cameras.replace(camera, admitted.config, { secrets: admitted.secrets });
         held.entry = admitted.value;
         log.info({ camera }, 'camera replaced: its desired entry changed');
       } catch (error) {

@@ -48,6 +48,9 @@ interface Standby {
   readonly since: number;
   readonly entry: Uint8Array;
   readonly config: Record<string, unknown>;
+  readonly secrets: readonly string[];
+  /** An error about running it as it may be logged (Admitted's). */
+  readonly redact: (error: unknown) => unknown;
   /** The request to the owner has been sent. */
   asked: boolean;
 }
@@ -142,11 +145,11 @@ export class PlannedMoves {
     if (!live.has(lease.node) || lease.handoffUntil! > Date.now() + settings.handoffTimeoutMs + settings.marginMs) return false;
     const admitted = await this.#admission.admitted(camera);
     if (admitted === null) return true;
-    const { config } = admitted;
-    this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: admitted.value, config, asked: false });
+    const { config, secrets } = admitted;
+    this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: admitted.value, config, secrets, redact: admitted.redact, asked: false });
     bus.claim(camera, 'standby', 0, `planned move from ${lease.node}: camera opened, results withheld`);
     try {
-      await system.cameras.add(camera, config);
+      await system.cameras.add(camera, config, { secrets });
     } catch (error) {
       this.#standby.delete(camera);
       log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'camera offered by a planned move refused by the system');
@@ -223,8 +226,8 @@ export class PlannedMoves {
     // After a break the old session is closed: open this one again now rather than after the capture's backoff.
     if (mode === 'break')
       await system.cameras
-        .replace(camera, s.config)
-        .catch((error: unknown) => log.error({ camera, err: messageOf(error) }, 'camera restart after a break failed'));
+        .replace(camera, s.config, { secrets: s.secrets })
+        .catch((error: unknown) => log.error({ camera, code: codeOf(error), err: messageOf(s.redact(error)) }, 'camera restart after a break failed'));
   }
 
   /** Closes the standby of a camera, if there is one. */
@@ -260,7 +263,14 @@ export class PlannedMoves {
         // NATS trouble: the move fails and the camera stays (opened again after a break).
         held.offer = null;
         this.#holdings.held.set(camera, held);
-        if (mode === 'break') await system.cameras.add(camera, this.#admission.admit(camera, held.entry)).catch(() => undefined);
+        if (mode === 'break') {
+          try {
+            const { config, secrets } = this.#admission.admit(camera, held.entry);
+            await system.cameras.add(camera, config, { secrets });
+          } catch {
+            // The move's own error is the one thrown: the camera not opening again here is what it costs.
+          }
+        }
         throw error;
       }
       if (mode === 'ready') await system.cameras.remove(camera).catch(() => undefined);

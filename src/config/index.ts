@@ -74,6 +74,7 @@ export {
   checkNetworkCamera,
   referenceAllowed,
   envOf,
+  withEnv,
   type ReferencePolicy,
   type NetworkEntryPolicy,
   type NetworkEntryProblem,

@@ -165,6 +165,12 @@ export function recordEnv(config: object, used: ReadonlyMap<string, string>, wri
   ENV.set(config, { names: [...used.keys()], values: [...new Set(used.values())], taken: Object.fromEntries(used), writtenCameras });
 }
 
+/** `copy` (a config made from a parsed one) with what that one's file took from the environment: masked where it is shown. */
+export function withEnv<T extends object>(copy: T, env: ConfigEnv): T {
+  ENV.set(copy, env);
+  return copy;
+}
+
 /** What the config's file took from the environment (nothing for a config not parsed from text). */
 export function envOf(config: object): ConfigEnv {
   return ENV.get(config) ?? { names: [], values: [], taken: {}, writtenCameras: null };

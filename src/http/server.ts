@@ -128,6 +128,8 @@ export interface HttpServerOptions {
    * What the write routes call to change cameras and workers. Default: the
    * system itself. Cluster mode gives its own (src/cluster clusterCameraControl),
    * so a change goes through the cluster, not to this node's system alone.
+   * With `env` given, its add and replace get the values an entry's references were expanded to
+   * (`{ secrets }`): a control that runs the entry passes them on to the system, which masks them.
    */
   readonly control?: SystemControl;
   /** Cameras from the API may have `command` and file `module` workers (http.allowExec). Default false. */
@@ -186,8 +188,6 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
 
 export class HttpServer implements AsyncDisposable {
   readonly #o: HttpServerOptions;
-  /** Values `${NAME}`s in the API's entries were expanded to (bounded: only names the policy allows). */
-  readonly #expanded = new Set<string>();
   readonly #log: Logger;
   readonly #app: FastifyInstance;
   readonly #feeds: Feeds;
@@ -451,9 +451,9 @@ export class HttpServer implements AsyncDisposable {
       const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
       return { ...stats, http: this.stats(), lines };
     });
-    // The config's own values, and those the API's entries took from the environment, masked; in the file's syntax (a literal
-    // `${` as `$${`), so a camera read and written back is not taken for a reference.
-    const shown = (): { secrets: string[]; asWritten: true } => ({ secrets: [...(this.#o.secrets ?? []), ...this.#expanded], asWritten: true });
+    // The config's own values masked (the system masks those the API's entries took from the environment: they went to it with
+    // the entry); in the file's syntax (a literal `${` as `$${`), so a camera read and written back is not taken for a reference.
+    const shown = (): { secrets: readonly string[]; asWritten: true } => ({ secrets: this.#o.secrets ?? [], asWritten: true });
     app.get('/api/config', async () => system.config.masked(shown()));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
@@ -524,7 +524,7 @@ export class HttpServer implements AsyncDisposable {
         const { entry, secrets } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
-          await control.cameras.add(id, entry);
+          await control.cameras.add(id, entry, { secrets });
         } catch (error) {
           throw addedOverHttp(id, redactExpanded(error, id, request.body, secrets));
         }
@@ -540,7 +540,7 @@ export class HttpServer implements AsyncDisposable {
         const { entry, secrets } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
-          await control.cameras.replace(id, entry);
+          await control.cameras.replace(id, entry, { secrets });
         } catch (error) {
           throw redactExpanded(error, id, request.body, secrets);
         }
@@ -615,10 +615,7 @@ export class HttpServer implements AsyncDisposable {
       references: this.#o.references ?? { names: [] },
       ...(env === null ? {} : { env }),
     });
-    if (admission.admitted) {
-      for (const value of admission.secrets) if (value !== '') this.#expanded.add(value);
-      return { entry: admission.entry, secrets: admission.secrets };
-    }
+    if (admission.admitted) return { entry: admission.entry, secrets: admission.secrets };
     const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'

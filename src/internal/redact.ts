@@ -115,10 +115,11 @@ export function maskCredentials(text: string): string {
 /**
  * A redactor for the messages about one source: masks URL credentials and
  * secret parameters, and also the source's own secrets wherever it appears outside a URL (a library
- * quoting it alone, or percent-decoded). Secrets shorter than 4 characters
- * are left to the URL masking, which would otherwise garble every message.
+ * quoting it alone, or percent-decoded), and `more` (values the source's config took from the environment:
+ * a `${NAME}` where no URL rule masks it, `?sig=${SIG}`) in each form a message may quote them. Secrets
+ * shorter than 4 characters are left to the URL masking, which would otherwise garble every message.
  */
-export function credentialRedactor(source: string): (text: string) => string {
+export function credentialRedactor(source: string, more: readonly string[] = []): (text: string) => string {
   const secrets = new Set<string>();
   const add = (secret: string): void => {
     secrets.add(secret);
@@ -130,6 +131,7 @@ export function credentialRedactor(source: string): (text: string) => string {
   };
   for (const { secret } of userinfos(source)) add(secret);
   for (const match of source.matchAll(SECRET_PARAMETER)) add((match[2] ?? '').replace(/^["']|["']$/g, ''));
+  for (const secret of more) for (const form of secretForms(secret)) secrets.add(form);
   const long = [...secrets].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   if (long.length === 0) return maskCredentials;
   return (text) => {

@@ -107,6 +107,8 @@ export interface CameraPipelineOptions {
   readonly scene?: VlmScene | null;
   /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
   readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
+  /** Values the camera's config took from the environment: masked in its captures' stats, logs and errors. */
+  readonly secrets?: readonly string[];
 }
 
 /** Which decoder a camera gets, and why (for the log). */
@@ -210,6 +212,7 @@ export class CameraPipeline implements AsyncDisposable {
       const holdUnread = further.length > 0 && decoder === 'native';
       const captureOptions: CaptureOptions = {
         source: config.source,
+        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
         holdUnread,
         supplier,
         streamId: id,

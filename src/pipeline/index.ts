@@ -6,7 +6,7 @@
  */
 export { VisionSystem, type VisionSystemOptions, type SystemControl } from './system.js';
 // The system's parts (ADR 0062): what system.cameras, .workers, .objects, .models, .config, .results, .summaries and stats() are.
-export type { SystemCameras, AreasInput } from './system-cameras.js';
+export type { SystemCameras, AreasInput, CameraEntryOptions } from './system-cameras.js';
 export { cameraAreasOf } from './system-cameras.js';
 export type { SystemWorkers } from './system-workers.js';
 export type { SystemObjects, CameraZone } from './system-objects.js';

@@ -26,6 +26,15 @@ export interface AreasInput {
   readonly lines?: unknown;
 }
 
+/** How a camera entry came to be, for add() and replace(). */
+export interface CameraEntryOptions {
+  /**
+   * Values the entry's `${NAME}`s were expanded to (an entry from the network, admitted by config.admit()): masked
+   * wherever the system shows its config, as the values its file took are, for as long as the camera is this entry.
+   */
+  readonly secrets?: readonly string[];
+}
+
 /** A camera's zones, masks and lines with an absent kind (or null) as none: the shape areas() answers. For areas already checked. */
 export function cameraAreasOf(areas: AreasInput): CameraAreas {
   return { zones: areas.zones ?? {}, masks: areas.masks ?? [], lines: areas.lines ?? {} } as CameraAreas;
@@ -37,13 +46,14 @@ export class SystemCameras extends SystemPart {
    * `entry` is a camera as a config file's `cameras.<id>` would have it (a resolved CameraConfig is one
    * too). ERR_DUPLICATE_CAMERA for an id it has.
    */
-  add(id: string, entry: unknown): Promise<void> {
+  add(id: string, entry: unknown, options: CameraEntryOptions = {}): Promise<void> {
     const core = this.core;
     return core.exclusive(async () => {
       if (core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; cameras.replace() changes it`);
-      const camera = await core.createCamera(id, core.resolveCamera(id, entry));
+      const camera = await core.createCamera(id, core.resolveCamera(id, entry), options.secrets);
       core.cameras.set(id, camera);
       core.areas.delete(id);
+      keepSecrets(core.cameraSecrets, id, options);
       core.adviseDecoderThreads();
       if (core.state === 'running') core.startCamera(camera);
       core.changed('camera-added', id);
@@ -51,14 +61,15 @@ export class SystemCameras extends SystemPart {
   }
 
   /** Replaces a camera's config (an entry as for add): the new camera is checked first, then the old one stops and the new one starts. */
-  replace(id: string, entry: unknown): Promise<void> {
+  replace(id: string, entry: unknown, options: CameraEntryOptions = {}): Promise<void> {
     const core = this.core;
     return core.exclusive(async () => {
       const old = core.camera(id);
-      const camera = await core.createCamera(id, core.resolveCamera(id, entry));
+      const camera = await core.createCamera(id, core.resolveCamera(id, entry), options.secrets);
       await core.stopCamera(old);
       core.cameras.set(id, camera);
       core.areas.delete(id);
+      keepSecrets(core.cameraSecrets, id, options);
       core.adviseDecoderThreads();
       if (core.state === 'running') core.startCamera(camera);
       core.changed('camera-replaced', id);
@@ -72,6 +83,7 @@ export class SystemCameras extends SystemPart {
       const camera = core.camera(id);
       core.cameras.delete(id);
       core.areas.delete(id);
+      core.cameraSecrets.delete(id);
       core.adviseDecoderThreads();
       await core.stopCamera(camera);
       core.gate.forget(id);
@@ -85,15 +97,17 @@ export class SystemCameras extends SystemPart {
    * and lines is one; nothing changed), then its tracked objects use them from the next frame, with their
    * ids and stays kept; no restart. Their strings are the values they run with, unless `asWritten`: then in the
    * config file's syntax (`$${` a literal `${`; a `${NAME}` is ERR_CONFIG, areas take none), as an API that
-   * saves them to the file takes them.
+   * saves them to the file takes them. `secrets`: areas of a whole entry expanded elsewhere (a cluster's), the values
+   * that entry took, in place of those add() or replace() kept.
    */
-  setAreas(id: string, areas: AreasInput, options: { readonly asWritten?: boolean } = {}): Promise<CameraAreas> {
+  setAreas(id: string, areas: AreasInput, options: { readonly asWritten?: boolean } & CameraEntryOptions = {}): Promise<CameraAreas> {
     const core = this.core;
     return core.exclusive(async () => {
       const given = options.asWritten === true ? areasAsWritten(id, areas) : areas;
       const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, given));
       const set = cameraAreasOf(checked);
       core.areas.set(id, set);
+      if (options.secrets !== undefined) keepSecrets(core.cameraSecrets, id, options);
       core.changed('camera-areas', id);
       await Promise.resolve();
       return set;
@@ -157,4 +171,11 @@ export class SystemCameras extends SystemPart {
   ids(): string[] {
     return [...this.core.cameras.keys()];
   }
+}
+
+/** The values a camera's entry was expanded to, in place of its last entry's (none kept for an entry without). */
+function keepSecrets(secrets: Map<string, readonly string[]>, id: string, options: CameraEntryOptions): void {
+  const values = (options.secrets ?? []).filter((value) => value !== '');
+  if (values.length === 0) secrets.delete(id);
+  else secrets.set(id, [...new Set(values)]);
 }

@@ -5,7 +5,8 @@
  * cluster node's options judged by the config's rules (ADR 0056).
  *
  * Contract: nothing here changes the system. Secrets never leave masked(): URL passwords, secret-named
- * keys and the values the file took from the environment are masked there (current() is as it runs, for
+ * keys, the values the file took from the environment and those cameras from the network took (their
+ * entries' `secrets`) are masked there (current() is as it runs, for
  * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
  * a problem with where and what, never thrown.
  */
@@ -44,7 +45,8 @@ export class SystemConfig extends SystemPart {
 
   /**
    * The configuration as current() has it, with every secret masked: URL passwords, secret-named keys, and
-   * the values the config file took from the environment (and `secrets`, any more to mask). What an API or
+   * the values the config file took from the environment, those cameras added or replaced from the network took
+   * (their `secrets`), and `secrets`, any more to mask. What an API or
    * a log may show.
    */
   masked(options: MaskOptions = {}): ResolvedConfig {
@@ -61,7 +63,7 @@ export class SystemConfig extends SystemPart {
   }
 
   #secrets(more: readonly string[] = []): string[] {
-    return [...envOf(this.core.config).values, ...more];
+    return [...envOf(this.core.config).values, ...[...this.core.cameraSecrets.values()].flat(), ...more];
   }
 
   /**

@@ -10,7 +10,7 @@
  * began throws ERR_SYSTEM_CLOSED.
  */
 import { availableParallelism } from 'node:os';
-import { resolveCamera, type ModelConfig } from '../config/index.js';
+import { envOf, resolveCamera, type ModelConfig } from '../config/index.js';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { memoryFigures } from './memory-figures.js';
@@ -52,6 +52,11 @@ export class SystemCore {
   readonly cameras = new Map<string, CameraPipeline>();
   /** A camera's zones, masks and lines set while it runs, over its config's; dropped when it is replaced or removed. */
   readonly areas = new Map<string, CameraAreas>();
+  /**
+   * Values a camera's entry took from the environment when it was added or replaced from the network (an API's, a
+   * cluster's): masked wherever the config is shown, as the file's own are; dropped when it is replaced or removed.
+   */
+  readonly cameraSecrets = new Map<string, readonly string[]>();
   readonly models = new Map<string, ModelService>();
   readonly shared = new Map<string, SharedWorker>();
   /** The shared workers, under one supervisor (each camera has its own). */
@@ -245,10 +250,12 @@ export class SystemCore {
     return { models: this.models, shmDir: this.shmDir, log: this.log.child(bindings) };
   }
 
-  createCamera(id: string, config: CameraConfig): Promise<CameraPipeline> {
+  /** A camera's pipeline; `secrets`, values its entry took from the environment beyond the file's, masked in its figures. */
+  createCamera(id: string, config: CameraConfig, secrets: readonly string[] = []): Promise<CameraPipeline> {
     return CameraPipeline.create({
       id,
       config,
+      secrets: [...envOf(this.config).values, ...secrets],
       ...this.#buildContext({ camera: id }),
       emit: (e) => this.emit(e),
       scene: this.#scene,

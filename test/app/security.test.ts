@@ -91,6 +91,30 @@ describe('the network and the environment', { timeout: 120_000 }, () => {
       const text = await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
       assert.ok(!text.includes(process.env.CAM_OTHER_PASSWORD!), `${path} shows the value`);
     }
+    // Where no key or URL rule masks it (a zone's label), the value is masked too, by the system the entry went to: in every
+    // answer and in the system's own masked config; and it is forgotten with the camera.
+    const polygon = [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+    ];
+    const labelled = { ...camera(vtest()), zones: { hall: { polygon, labels: ['${CAM_OTHER_PASSWORD}'] } } };
+    assert.deepEqual(await post('labelled', labelled), { status: 201, code: undefined });
+    assert.deepEqual(app.system.cameras.areas('labelled').zones.hall?.labels, [process.env.CAM_OTHER_PASSWORD]);
+    for (const path of ['/api/cameras/labelled', '/api/cameras/labelled/areas', '/api/config']) {
+      const text = await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      assert.ok(!text.includes(process.env.CAM_OTHER_PASSWORD!), `${path} shows the value: ${text}`);
+    }
+    assert.ok(!JSON.stringify(app.system.config.masked()).includes(process.env.CAM_OTHER_PASSWORD!));
+    // In a URL's query under a name no rule knows: the capture's figures (its source, its errors) mask it too.
+    assert.deepEqual(await post('signed', camera(`rtsp://127.0.0.1:9/x?sig=\${CAM_OTHER_PASSWORD}`)), { status: 201, code: undefined });
+    for (const path of ['/api/cameras/signed', '/api/stats', '/api/cameras']) {
+      const text = await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      assert.ok(!text.includes(process.env.CAM_OTHER_PASSWORD!), `${path} shows the value: ${text}`);
+    }
+    assert.equal(app.system.stats().cameras.signed?.capture?.source, 'rtsp://127.0.0.1:9/x?sig=***');
+    const removed = await fetch(`${base}/api/cameras/labelled`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(removed.status, 200);
     // A value the schema refuses once filled in: ERR_CONFIG at the path, and no part of the value in the answer (the
     // port's message quotes what follows the colon).
     const port = await fetch(`${base}/api/cameras/badport`, {

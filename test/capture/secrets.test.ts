@@ -95,6 +95,20 @@ describe('capture: no password leaves it', { timeout: 120_000 }, () => {
       assert.ok(!out.includes(TOKEN), `token in ${out}`);
     });
 
+    it(`${decoder}: a value the config took from the environment, where no URL rule masks it (?sig=…), leaves capture masked`, async () => {
+      const signature = 'env-signature-value';
+      const url = `rtsp://127.0.0.1:${hangup.port}/stream?sig=${signature}&channel=1`;
+      const { cap } = capture({ source: url, decoder, secrets: [signature] });
+      const seen = observe(cap);
+      await until(cap, 'backoff');
+      await until(cap, 'connecting');
+      await until(cap, 'backoff');
+      assert.equal(cap.stats().source, url.replace(signature, '***'));
+      await cap.close();
+      const out = seen();
+      assert.ok(!out.includes(signature), `value in ${out}`);
+    });
+
     it(`${decoder}: streaming from the real RTSP server and losing it: stats and events carry no password`, async () => {
       const url = withCredentials(rtsp.url);
       const supplier = new FrameSupplier({ streamId: `secrets-${decoder}-${process.pid}` }).start();

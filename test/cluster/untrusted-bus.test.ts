@@ -264,8 +264,34 @@ describe('cluster mode with an untrusted bus and a lost store', { timeout: 240_0
     await eventually(() => (app.cluster!.stats().refused.ERR_CLUSTER_ENV_REFERENCE ?? 0) >= 1, 'the reference refused', 30_000);
     assert.equal(await leases.get('peek'), null);
     await desired.delete('peek');
-    await desired.put('again', encode({ ...camera(), source: '${BUS_TEST_CLIP}' }));
+    // The value it filled in is masked wherever this node shows its config, as the file's own are: here in a zone's label,
+    // where no key or URL rule would mask it; first in an entry whose areas alone changed (applied live, not replaced).
+    const polygon = [
+      [0, 0],
+      [1, 0],
+      [1, 1],
+    ];
+    await desired.put('again', encode({ ...camera(), source: '${BUS_TEST_CLIP}', zones: { hall: { polygon, labels: ['person'] } } }));
     await eventually(() => streaming('again'), 'a camera with an allowed reference streams', 60_000);
+    const mark = stopped.length;
+    await desired.put('again', encode({ ...camera(), source: '${BUS_TEST_CLIP}', zones: { hall: { polygon, labels: ['${BUS_TEST_PASSWORD}'] } } }));
+    await eventually(() => app.system.cameras.areas('again').zones.hall?.labels?.[0] === 'bus-password-value', 'the label expanded by the node', 30_000);
+    assert.deepEqual(stopped.slice(mark), [], 'set live');
+    for (const shown of [app.system.config.masked(), app.system.config.maskedCamera('again'), app.system.config.masked({ asWritten: true })]) {
+      assert.ok(!JSON.stringify(shown).includes('bus-password-value'), JSON.stringify(shown));
+    }
+    // And replaced whole (another worker): still masked.
+    await desired.put(
+      'again',
+      encode({
+        ...camera(),
+        source: '${BUS_TEST_CLIP}',
+        zones: { hall: { polygon, labels: ['${BUS_TEST_PASSWORD}'] } },
+        workers: [{ id: 'm', module: 'builtin:motion' }],
+      }),
+    );
+    await eventually(() => app.system.stats().cameras.again?.workers.m !== undefined, 'replaced', 30_000);
+    assert.ok(!JSON.stringify(app.system.config.masked()).includes('bus-password-value'));
     await desired.delete('again');
     await eventually(() => app.system.stats().cameras.again === undefined, 'removed', 30_000);
   });
