@@ -1635,14 +1635,46 @@ static napi_value malloc_figures(napi_env env, const char *allocator, double in_
   return result;
 }
 
+/* One of jemalloc's size_t statistics as a property of `into` (returned); left out where this jemalloc does not have it. */
+static napi_value jemalloc_size(napi_env env, mallctl_fn ctl, const char *name, size_t scale, napi_value into, const char *property) {
+  size_t value = 0, len = sizeof value;
+  if (ctl(name, &value, &len, NULL, 0) != 0) return into;
+  napi_value v;
+  CHECK(napi_create_double(env, (double)value * (double)scale, &v));
+  CHECK(napi_set_named_property(env, into, property, v));
+  return into;
+}
+
+/*
+ * Where jemalloc's resident bytes are, beside what is allocated: in its active pages (allocated, and the free room of
+ * the slabs and extents they are in: fragmentation), its dirty pages (freed, not yet given back: its decay), its
+ * muzzy pages (given back lazily, resident until the kernel takes them) and its own metadata. A resident figure that
+ * grows with allocated flat is one of these.
+ */
+static napi_value jemalloc_parts(napi_env env, mallctl_fn ctl, napi_value into) {
+  size_t page = 0, len = sizeof page;
+  if (ctl("arenas.page", &page, &len, NULL, 0) != 0) page = 4096;
+  napi_value parts;
+  CHECK(napi_create_object(env, &parts));
+  jemalloc_size(env, ctl, "stats.active", 1, parts, "activeBytes");
+  jemalloc_size(env, ctl, "stats.metadata", 1, parts, "metadataBytes");
+  jemalloc_size(env, ctl, "stats.retained", 1, parts, "retainedBytes");
+  /* 4096 is MALLCTL_ARENAS_ALL: every arena's sum. */
+  jemalloc_size(env, ctl, "stats.arenas.4096.pdirty", page, parts, "dirtyBytes");
+  jemalloc_size(env, ctl, "stats.arenas.4096.pmuzzy", page, parts, "muzzyBytes");
+  CHECK(napi_set_named_property(env, into, "jemalloc", parts));
+  return into;
+}
+
 /*
  * mallocStats() → { allocator, inUseBytes, arenaBytes, mmappedBytes, threadCaches (jemalloc's opt.tcache: whether
  * each thread keeps a cache of freed blocks, MALLOC_CONF=tcache:false turning it off, ADR 0101) }, or null where malloc is neither glibc's
  * nor jemalloc: bytes handed out and not freed, bytes the allocator holds from the system besides (in use or
  * free: free bytes there are what fragmentation costs), and bytes in blocks mmapped on their own. glibc's from
  * mallinfo2 over every arena; jemalloc's from its own statistics (stats.allocated, stats.resident; it has no
- * blocks outside its extents, so mmapped is 0). Beside the process's RSS it says whether a growth is memory in
- * use (a leak) or kept free by malloc.
+ * blocks outside its extents, so mmapped is 0), and with them `jemalloc`: where its resident bytes are
+ * (jemalloc_parts). Beside the process's RSS it says whether a growth is memory in use (a leak) or kept free by
+ * malloc, and for jemalloc why it keeps it.
  */
 static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
   (void)info;
@@ -1656,8 +1688,10 @@ static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
     bool tcache = true;
     size_t bool_len = sizeof tcache;
     int caches = ctl("opt.tcache", &tcache, &bool_len, NULL, 0) == 0 ? (tcache ? 1 : 0) : -1;
-    if (ctl("stats.allocated", &allocated, &size_len, NULL, 0) == 0 && ctl("stats.resident", &resident, &size_len, NULL, 0) == 0)
-      return malloc_figures(env, "jemalloc", (double)allocated, (double)resident, 0, caches);
+    if (ctl("stats.allocated", &allocated, &size_len, NULL, 0) == 0 && ctl("stats.resident", &resident, &size_len, NULL, 0) == 0) {
+      result = malloc_figures(env, "jemalloc", (double)allocated, (double)resident, 0, caches);
+      return result == NULL ? NULL : jemalloc_parts(env, ctl, result);
+    }
   }
 #ifdef __GLIBC__
   if (ctl == NULL) {

@@ -14,7 +14,8 @@
  *
  * Beside those, SOAK_CHURN_CAMERAS (4) cameras of P2's clip looped, as SOAK runs them. Every SOAK_CHURN_INTERVAL_S
  * (15) it samples the process tree from /proc (RSS, the system's by kind: anonymous, file, shared; fds, threads,
- * processes, zombies), the system's stats().memory (JS heap used and held, malloc) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
+ * processes, zombies), the system's stats().memory (JS heap used and held, malloc, jemalloc's resident bytes by
+ * kind) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
  * least-squares slope against each event's count (per thousand events, with its standard error) and against time.
  * The events happen together, so each slope charges all the growth to that one event: an upper bound of its cost.
  * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
@@ -269,6 +270,11 @@ export async function soakChurn(): Promise<void> {
         heap_total_mb: round(s.memory.heap.totalBytes / MB, 1),
         malloc_in_use_mb: round((s.memory.malloc?.inUseBytes ?? 0) / MB, 1),
         malloc_arena_mb: round((s.memory.malloc?.arenaBytes ?? 0) / MB, 1),
+        // jemalloc's resident bytes by kind: active (allocated and its slabs' free room), dirty and muzzy (freed, kept), metadata.
+        malloc_active_mb: round((s.memory.malloc?.jemalloc?.activeBytes ?? 0) / MB, 1),
+        malloc_dirty_mb: round((s.memory.malloc?.jemalloc?.dirtyBytes ?? 0) / MB, 1),
+        malloc_muzzy_mb: round((s.memory.malloc?.jemalloc?.muzzyBytes ?? 0) / MB, 1),
+        malloc_metadata_mb: round((s.memory.malloc?.jemalloc?.metadataBytes ?? 0) / MB, 1),
         fds: procs.reduce((n, p) => n + p.fds, 0),
         threads: procs.reduce((n, p) => n + p.threads, 0),
         processes: procs.length,
@@ -305,6 +311,10 @@ export async function soakChurn(): Promise<void> {
       'heap_total_mb',
       'malloc_in_use_mb',
       'malloc_arena_mb',
+      'malloc_active_mb',
+      'malloc_dirty_mb',
+      'malloc_muzzy_mb',
+      'malloc_metadata_mb',
       'fds',
       'threads',
       'processes',

@@ -34,6 +34,7 @@ export {
   mallocArenas,
   mallocStats,
   type MallocStats,
+  type JemallocParts,
   NATIVE_FORMATS,
   type HoldManyOptions,
   type NativeDecoderOptions,

@@ -234,6 +234,25 @@ export interface MallocStats {
    * as the unit, the image and `npm start` set it, turns them off: ADR 0101). Absent for glibc.
    */
   readonly threadCaches?: boolean;
+  /**
+   * jemalloc: where its resident bytes (arenaBytes) are, each where this jemalloc reports it. A resident figure that
+   * grows while inUseBytes stays flat is in one of them.
+   */
+  readonly jemalloc?: JemallocParts;
+}
+
+/** jemalloc's resident bytes by kind (its stats.* figures), bytes. */
+export interface JemallocParts {
+  /** In active pages: allocated blocks and the free room of the slabs and extents they are in (above inUseBytes: fragmentation). */
+  readonly activeBytes?: number;
+  /** Freed pages not yet given back to the system (its dirty_decay_ms). */
+  readonly dirtyBytes?: number;
+  /** Pages given back lazily (MADV_FREE), resident until the kernel needs them (its muzzy_decay_ms). */
+  readonly muzzyBytes?: number;
+  /** Its own bookkeeping. */
+  readonly metadataBytes?: number;
+  /** Address space it keeps mapped but not resident (retain), for reuse: not memory the machine gives it. */
+  readonly retainedBytes?: number;
 }
 
 /**

@@ -2,7 +2,8 @@
  * malloc's figures in stats() say whose they are (ADR 0074): glibc's (mallinfo2) in a plain process, jemalloc's
  * own (bytes allocated, pages resident) in a process started with Debian's libjemalloc2 in LD_PRELOAD, as the
  * systemd unit and the container image start the system, with whether its thread caches are on (MALLOC_CONF, as
- * they set it: ADR 0101). A real process running decoders in each.
+ * they set it: ADR 0101), and where jemalloc's resident bytes are (active, dirty, muzzy, metadata). A real process
+ * running decoders in each.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -43,5 +44,22 @@ describe("malloc's figures and the allocator", { timeout: 120_000 }, () => {
     const uncached = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: SYSTEM_MALLOC_CONF });
     assert.equal(uncached.allocator, 'jemalloc');
     assert.equal(uncached.threadCaches, false, JSON.stringify(uncached));
+  });
+
+  it("say where jemalloc's resident bytes are: active pages hold what is allocated; freed pages are dirty as its decay keeps them", async () => {
+    const { LD_PRELOAD: _, MALLOC_CONF: __, ...env } = process.env;
+    const glibc = await mallocWith(env);
+    assert.equal(glibc.jemalloc, undefined, "not glibc's");
+    // Freed pages never given back (dirty_decay_ms: -1): the two decoders' frames, freed when they closed, are dirty.
+    const keeps = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: `${SYSTEM_MALLOC_CONF},dirty_decay_ms:-1` });
+    const parts = keeps.jemalloc;
+    assert.ok(parts?.activeBytes !== undefined && parts.dirtyBytes !== undefined && parts.metadataBytes !== undefined, JSON.stringify(keeps));
+    assert.ok(parts.activeBytes >= keeps.inUseBytes, `active below allocated: ${JSON.stringify(keeps)}`);
+    assert.ok(parts.activeBytes + parts.dirtyBytes <= keeps.arenaBytes, `more than resident: ${JSON.stringify(keeps)}`);
+    assert.ok(parts.dirtyBytes > MB, `the decoders' freed frames not dirty: ${JSON.stringify(keeps)}`);
+    // Given back at once (dirty_decay_ms: 0, muzzy_decay_ms: 0): none dirty, none muzzy.
+    const gives = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: `${SYSTEM_MALLOC_CONF},dirty_decay_ms:0,muzzy_decay_ms:0` });
+    assert.equal(gives.jemalloc?.dirtyBytes, 0, JSON.stringify(gives));
+    assert.equal(gives.jemalloc?.muzzyBytes, 0, JSON.stringify(gives));
   });
 });
