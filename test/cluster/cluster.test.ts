@@ -23,7 +23,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { BUCKETS, CONTROL_SUBJECT, doubleOwned, nodeControlSubject, parseReply, type ClaimRecord, type ControlReply } from '../../src/cluster/index.js';
 import { spawnManaged, type ManagedProcess } from '../../src/process/index.js';
-import { eventually, eventuallyAsync, freePort, lineFrom } from '../helpers/process.js';
+import { eventually, eventuallyAsync, freePort, lineFrom, removeRuntimeDirs } from '../helpers/process.js';
 import { leaseOwners, readClaims, startClusterNode } from './helpers.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 
@@ -147,8 +147,10 @@ describe('cluster over NATS with real processes', { timeout: 300_000 }, () => {
     const before = await leases();
     const orphans = CAMERAS.filter((c) => before.get(c) === 'n1');
     killedAt.set('n1', Date.now());
-    process.kill(nodes.get('n1')!.pid!, 'SIGKILL');
+    const pid = nodes.get('n1')!.pid!;
+    process.kill(pid, 'SIGKILL');
     await nodes.get('n1')!.exited;
+    removeRuntimeDirs(pid);
     nodes.delete('n1');
     // Shares by capacity among the live nodes: ceil(12 × 1/3) and ceil(12 × 2/3).
     const after = await settle({ n2: 4, n3: 8 }, 'failover');

@@ -4,8 +4,10 @@
  * a line a child process prints.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ManagedProcess } from '../../src/process/index.js';
 
 /** True while the process exists and is not a zombie. */
@@ -82,4 +84,9 @@ export async function eventuallyAsync(check: () => Promise<boolean>, what: strin
     what,
     timeoutMs,
   );
+}
+
+/** The runtime directories (model sockets) a killed `framesupplier run` (or a system in it) left in the temporary directory, removed: a SIGKILLed process cannot. */
+export function removeRuntimeDirs(pid: number): void {
+  for (const name of readdirSync(tmpdir())) if (name.startsWith(`framesupplier-${pid}-`)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
 }

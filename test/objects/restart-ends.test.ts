@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { EventStore, type TrackedObject } from '../../src/objects/index.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { eventuallyAsync } from '../helpers/process.js';
+import { eventuallyAsync, removeRuntimeDirs } from '../helpers/process.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const DETECTOR = fileURLToPath(new URL('./colour-detector.js', import.meta.url));
@@ -122,6 +122,7 @@ describe('objects a killed run left open are ended by the next start', { timeout
     const gone = exited(killed.child);
     killed.child.kill('SIGKILL');
     assert.deepEqual(await gone, { code: null, signal: 'SIGKILL' });
+    removeRuntimeDirs(killed.child.pid!);
     const left = (await storedEvents(database)).filter((e) => e.end_time === null);
     assert.deepEqual(left.map((e) => e.label).sort(), ['blue', 'green', 'red'], 'the kill left the three open in the store');
     const leftById = new Map(left.map((e) => [e.id, e]));

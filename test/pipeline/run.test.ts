@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { PERSON_NETWORK_DEFAULTS } from '../../src/models/person/options.js';
+import { removeRuntimeDirs } from '../helpers/process.js';
 import { alive, commandLine, descendants, eventually, vtest } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -131,7 +132,7 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     run.kill('SIGKILL');
     await run.exited;
     await eventually(() => children.every((p) => !alive(p)), 'no child left after SIGKILL');
-    for (const name of runtimeDirsOf(run)) rmSync(join(tmpdir(), name), { recursive: true, force: true }); // a SIGKILLed run cannot clean up
+    removeRuntimeDirs(run.pid!); // a SIGKILLed run cannot clean up
   });
 
   it('without a config file it runs the built-in example: people found in vtest.avi by the real person model', async () => {
