@@ -82,32 +82,25 @@ describe('capture: no password leaves it', { timeout: 120_000 }, () => {
       }
     });
 
-    it(`${decoder}: a token in the query (?token=…) leaves capture masked too`, async () => {
-      const url = `rtsp://127.0.0.1:${hangup.port}/stream?token=${TOKEN}&channel=1`;
-      const { cap } = capture({ source: url, decoder });
-      const seen = observe(cap);
-      await until(cap, 'backoff');
-      await until(cap, 'connecting');
-      await until(cap, 'backoff');
-      assert.equal(cap.stats().source, url.replace(TOKEN, '***'));
-      await cap.close();
-      const out = seen();
-      assert.ok(!out.includes(TOKEN), `token in ${out}`);
-    });
-
-    it(`${decoder}: a value the config took from the environment, where no URL rule masks it (?sig=…), leaves capture masked`, async () => {
-      const signature = 'env-signature-value';
-      const url = `rtsp://127.0.0.1:${hangup.port}/stream?sig=${signature}&channel=1`;
-      const { cap } = capture({ source: url, decoder, secrets: [signature] });
-      const seen = observe(cap);
-      await until(cap, 'backoff');
-      await until(cap, 'connecting');
-      await until(cap, 'backoff');
-      assert.equal(cap.stats().source, url.replace(signature, '***'));
-      await cap.close();
-      const out = seen();
-      assert.ok(!out.includes(signature), `value in ${out}`);
-    });
+    // A token in the query (?token=…), and a value the config took from the environment where no URL rule masks it
+    // (?sig=…, given to capture as a secret).
+    for (const [what, parameter, value, secrets] of [
+      ['a token in the query (?token=…)', 'token', TOKEN, []],
+      ['a value the config took from the environment (?sig=…)', 'sig', 'env-signature-value', ['env-signature-value']],
+    ] as const) {
+      it(`${decoder}: ${what} leaves capture masked too`, async () => {
+        const url = `rtsp://127.0.0.1:${hangup.port}/stream?${parameter}=${value}&channel=1`;
+        const { cap } = capture({ source: url, decoder, secrets });
+        const seen = observe(cap);
+        await until(cap, 'backoff');
+        await until(cap, 'connecting');
+        await until(cap, 'backoff');
+        assert.equal(cap.stats().source, url.replace(value, '***'));
+        await cap.close();
+        const out = seen();
+        assert.ok(!out.includes(value), `${parameter} in ${out}`);
+      });
+    }
 
     it(`${decoder}: streaming from the real RTSP server and losing it: stats and events carry no password`, async () => {
       const url = withCredentials(rtsp.url);
