@@ -4,7 +4,6 @@
  * ERR_CLUSTER_MESSAGE, counted and logged, never a crash.
  */
 import { FrameSupplierError } from '../supplier/index.js';
-import type { ReplyIssue } from './messages.js';
 
 export type ClusterErrorCode =
   | 'ERR_CLUSTER_UNAVAILABLE'
@@ -17,6 +16,12 @@ export type ClusterErrorCode =
   | 'ERR_CLUSTER_ENV_REFERENCE';
 
 export class ClusterError extends FrameSupplierError<ClusterErrorCode> {}
+
+/** One issue of an ERR_CONFIG answer (a config error's path and message), so an answer through the cluster lists them as a local one does. */
+export interface ReplyIssue {
+  readonly path: string;
+  readonly message: string;
+}
 
 /**
  * A control request another node (or this one) answered with an error: its

@@ -15,7 +15,7 @@
  *   framesupplier.node.<node>.control  ControlRequest to that node; one a node routed to the
  *                                      camera's owner carries the header Framesupplier-Routed: 1
  */
-import { ClusterError } from './errors.js';
+import { ClusterError, type ReplyIssue } from './errors.js';
 import { isId } from '../internal/ids.js';
 
 export const BUCKETS = { desired: 'framesupplier_desired', leases: 'framesupplier_leases', nodes: 'framesupplier_nodes' } as const;
@@ -87,11 +87,7 @@ export type ControlReply =
 /** The issues an ERR_CONFIG answer carries at most (sent and read). */
 export const MAX_REPLY_ISSUES = 100;
 
-/** One issue of an ERR_CONFIG answer (a config error's path and message), so an answer through the cluster lists them as a local one does. */
-export interface ReplyIssue {
-  readonly path: string;
-  readonly message: string;
-}
+export type { ReplyIssue };
 
 const bad = (what: string, why: string): ClusterError => new ClusterError('ERR_CLUSTER_MESSAGE', `${what}: ${why}`);
 
