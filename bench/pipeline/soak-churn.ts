@@ -15,7 +15,8 @@
  * Beside those, SOAK_CHURN_CAMERAS (4) cameras of P2's clip looped, as SOAK runs them. Every SOAK_CHURN_INTERVAL_S
  * (15) it samples the process tree from /proc (RSS, the system's by kind: anonymous, file, shared; fds, threads,
  * processes, zombies), the system's stats().memory (JS heap used and held, malloc, jemalloc's resident bytes by
- * kind) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (120): each memory figure's
+ * kind) and the events' counts. The figures, after SOAK_CHURN_WARMUP_S (600: V8's held heap and jemalloc's resident
+ * pages take about ten minutes of this churn to reach their working size, 2026-11-27): each memory figure's
  * least-squares slope against each event's count (per thousand events, with its standard error) and against time.
  * The events happen together, so each slope charges all the growth to that one event: an upper bound of its cost.
  * SOAK_CHURN_SECONDS (3600) long. A period longer than the run switches its event off (to give a growth its owner).
@@ -78,7 +79,7 @@ function fileCamera(source: string): Record<string, unknown> {
 export async function soakChurn(): Promise<void> {
   const seconds = env('SOAK_CHURN_SECONDS', 3600);
   const intervalS = env('SOAK_CHURN_INTERVAL_S', 15);
-  const warmupS = env('SOAK_CHURN_WARMUP_S', 120);
+  const warmupS = env('SOAK_CHURN_WARMUP_S', 600);
   const fileCameras = env('SOAK_CHURN_CAMERAS', 4);
   const rtspCameras = env('SOAK_CHURN_RTSP_CAMERAS', 4);
   const period = {
