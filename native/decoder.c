@@ -1287,9 +1287,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's handle");
     return NULL;
   }
-  /* The thread starts with every signal blocked: signals are the JavaScript thread's to handle. */
+  /*
+   * The threads start with every signal blocked (signals are the JavaScript thread's to handle) but the ones a fault
+   * raises on the faulting thread itself: blocked there, the kernel kills the whole process without a word, and the
+   * converter's writes into a lent store slot need the SIGBUS guard (sigbus_guard.c) to catch a store truncated under
+   * them, as the JavaScript thread's writes do.
+   */
   sigset_t all, previous;
   sigfillset(&all);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
   int conv_started = pthread_create(&d->conv_thread, NULL, convert_main, d);
   int started = conv_started == 0 ? pthread_create(&d->thread, NULL, thread_main, d) : -1;
@@ -1728,7 +1737,9 @@ static void limit_arenas(void) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  av_log_set_level(AV_LOG_QUIET);
+  /* libav's messages are errors the decoder returns, said by the caller with their code; only what libav says just before
+     it aborts the process (an assertion, a panic) goes to stderr, so a death inside it has its last words. */
+  av_log_set_level(AV_LOG_FATAL);
   limit_arenas();
   napi_value lowers_priority; /* open() takes lowerPriorityBy: the decoder's threads lower themselves */
   CHECK(napi_get_boolean(env, true, &lowers_priority));

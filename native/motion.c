@@ -286,10 +286,13 @@ VECTOR_LOOP static void tone_index(const Work *g, const float *restrict bg) {
   const size_t half = (g->n + 1) / 2;
   for (size_t j = 0; j < half; j++) {
     int32_t band = (int32_t)((double)bg[2 * j] * (1.0 / 16.0));
-    band = band > 15 ? 15 : band;
+    band = band > 15 ? 15 : band < 0 ? 0 : band;
     double d = diff[2 * j];
     int32_t k = (int32_t)(d + 255.5);
     k -= d < k - 255.5;
+    /* In range by the callers' own bounds (a background in 0-255, a difference of two such); clamped all the same, since
+       tone_bins() counts without a check: an index out of range would write past its histograms. */
+    k = k > 511 ? 511 : k < 0 ? 0 : k;
     index[j] = masked[2 * j] == 1 ? TONE_BINS : (uint16_t)(band * 512 + k);
   }
 }

@@ -27,6 +27,7 @@
  * summary the environment it was given (`malloc_env`: MALLOC_ARENA_MAX, LD_PRELOAD, MALLOC_CONF).
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -250,9 +251,19 @@ export async function soakChurn(): Promise<void> {
     for (let i = 0; ; i++) {
       const wait = t0 + i * intervalS * 1000 - performance.now();
       if (wait > 0) await sleep(wait);
-      if (child.exitCode !== null) throw new Error(`the system exited with ${child.exitCode}`);
+      const ended = (): Error | null =>
+        child.exitCode !== null || child.signalCode !== null ? new Error(`the system exited (code ${child.exitCode}, signal ${child.signalCode})`) : null;
+      const gone = ended();
+      if (gone !== null) throw gone;
       const tS = (performance.now() - t0) / 1000;
-      const s = await stats();
+      let s: SystemStats;
+      try {
+        s = await stats();
+      } catch (error) {
+        // The API gone: how the system ended, if it did (a signal is a native crash or a kill), rather than a refused fetch.
+        if (child.exitCode === null && child.signalCode === null) await Promise.race([once(child, 'exit'), delay(5_000)]);
+        throw ended() ?? error;
+      }
       const procs = sampleTree(root);
       const zombies = procs.filter((p) => p.state === 'Z').length;
       zombiesMax = Math.max(zombiesMax, zombies);

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as dns } from 'node:dns';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { after, describe, it } from 'node:test';
@@ -128,6 +130,32 @@ describe('native decoder threads', { timeout: 120_000 }, () => {
     await assert.rejects(second.decode(target), (error) => error === reason);
     second.close();
     await eventually(() => decoderThreads() === 0, 'the decoder threads to end');
+  });
+
+  it("the decoder's threads block every signal but those a fault raises on the faulting thread (SIGBUS, SIGSEGV, SIGFPE, SIGILL)", async () => {
+    const decoder = await NativeDecoder.open(VTEST, { format: 'rgb24' });
+    try {
+      const target = new Uint8Array(decoder.frameBytes);
+      assert.notEqual(await decoder.decode(target), null);
+      // Each thread's blocked signals as the kernel has them (SigBlk: bit n-1 is signal n). A fault signal blocked on the
+      // thread that faults kills the process without its handler (the store's SIGBUS guard) running.
+      const masks = new Map<string, bigint>();
+      for (const task of readdirSync('/proc/self/task')) {
+        const name = readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim();
+        if (name !== 'fs-decoder' && name !== 'fs-convert') continue;
+        const blocked = /^SigBlk:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/self/task/${task}/status`, 'utf8'))?.[1];
+        masks.set(name, BigInt(`0x${blocked}`));
+      }
+      assert.deepEqual([...masks.keys()].sort(), ['fs-convert', 'fs-decoder']);
+      for (const [name, mask] of masks) {
+        for (const signal of [constants.signals.SIGBUS, constants.signals.SIGSEGV, constants.signals.SIGFPE, constants.signals.SIGILL])
+          assert.equal((mask >> BigInt(signal - 1)) & 1n, 0n, `${name} blocks signal ${signal}`);
+        for (const signal of [constants.signals.SIGINT, constants.signals.SIGTERM, constants.signals.SIGCHLD])
+          assert.equal((mask >> BigInt(signal - 1)) & 1n, 1n, `${name} lets signal ${signal} in: it is the JavaScript thread's`);
+      }
+    } finally {
+      decoder.close();
+    }
   });
 
   it('a worker thread ended with decoders open, pending or decoding leaves this process well', async () => {
