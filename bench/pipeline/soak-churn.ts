@@ -248,11 +248,11 @@ export async function soakChurn(): Promise<void> {
     const push = (key: string, v: number): void => void (series[key] ??= []).push(v);
     let zombiesMax = 0;
     let lastSample: Record<string, unknown> = {};
+    const ended = (): Error | null =>
+      child.exitCode !== null || child.signalCode !== null ? new Error(`the system exited (code ${child.exitCode}, signal ${child.signalCode})`) : null;
     for (let i = 0; ; i++) {
       const wait = t0 + i * intervalS * 1000 - performance.now();
       if (wait > 0) await sleep(wait);
-      const ended = (): Error | null =>
-        child.exitCode !== null || child.signalCode !== null ? new Error(`the system exited (code ${child.exitCode}, signal ${child.signalCode})`) : null;
       const gone = ended();
       if (gone !== null) throw gone;
       const tS = (performance.now() - t0) / 1000;

@@ -59,8 +59,7 @@ export class Admission {
 
   /** A camera entry from the cluster, as this node may run it; throws the coded refusal. */
   admit(camera: string, value: Uint8Array): AdmittedEntry {
-    const { config, secrets } = this.#admit(camera, value);
-    return { config, secrets };
+    return this.#admit(camera, value);
   }
 
   #admit(camera: string, value: Uint8Array): Omit<Admitted, 'value' | 'revision'> {

@@ -23,7 +23,7 @@
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { SystemEvent } from '../pipeline/index.js';
-import type { Admission } from './admission.js';
+import type { Admission, Admitted } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Holdings } from './holdings.js';
@@ -46,11 +46,8 @@ const LAPSE_BACKOFF = 10;
 interface Standby {
   readonly from: string;
   readonly since: number;
-  readonly entry: Uint8Array;
-  readonly config: Record<string, unknown>;
-  readonly secrets: readonly string[];
-  /** An error about running it as it may be logged (Admitted's). */
-  readonly redact: (error: unknown) => unknown;
+  /** Its desired entry as this node opened it: the stored bytes, the config and its secrets, how to log an error about it. */
+  readonly admitted: Admitted;
   /** The request to the owner has been sent. */
   asked: boolean;
 }
@@ -145,11 +142,10 @@ export class PlannedMoves {
     if (!live.has(lease.node) || lease.handoffUntil! > Date.now() + settings.handoffTimeoutMs + settings.marginMs) return false;
     const admitted = await this.#admission.admitted(camera);
     if (admitted === null) return true;
-    const { config, secrets } = admitted;
-    this.#standby.set(camera, { from: lease.node, since: Date.now(), entry: admitted.value, config, secrets, redact: admitted.redact, asked: false });
+    this.#standby.set(camera, { from: lease.node, since: Date.now(), admitted, asked: false });
     bus.claim(camera, 'standby', 0, `planned move from ${lease.node}: camera opened, results withheld`);
     try {
-      await system.cameras.add(camera, config, { secrets });
+      await system.cameras.add(camera, admitted.config, { secrets: admitted.secrets });
     } catch (error) {
       this.#standby.delete(camera);
       log.error({ camera, code: codeOf(error), err: messageOf(admitted.redact(error)) }, 'camera offered by a planned move refused by the system');
@@ -218,7 +214,7 @@ export class PlannedMoves {
       bus.claim(camera, 'stop', 0, `planned move from ${s.from} failed`);
       return;
     }
-    this.#holdings.held.set(camera, this.#holdings.newHeld(answer.revision, s.entry));
+    this.#holdings.held.set(camera, this.#holdings.newHeld(answer.revision, s.admitted.value));
     bus.claim(camera, 'start', answer.revision, `planned move from ${s.from} (${mode === 'ready' ? 'make-before-break' : 'break-before-make'})`);
     // What its workers found during the standby about frames newer than the old owner's last result is news now.
     system.results.releaseWithheld(camera, mode === 'ready' ? (answer.lastFrameAt ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
@@ -226,8 +222,8 @@ export class PlannedMoves {
     // After a break the old session is closed: open this one again now rather than after the capture's backoff.
     if (mode === 'break')
       await system.cameras
-        .replace(camera, s.config, { secrets: s.secrets })
-        .catch((error: unknown) => log.error({ camera, code: codeOf(error), err: messageOf(s.redact(error)) }, 'camera restart after a break failed'));
+        .replace(camera, s.admitted.config, { secrets: s.admitted.secrets })
+        .catch((error: unknown) => log.error({ camera, code: codeOf(error), err: messageOf(s.admitted.redact(error)) }, 'camera restart after a break failed'));
   }
 
   /** Closes the standby of a camera, if there is one. */

@@ -86,7 +86,12 @@ export async function eventuallyAsync(check: () => Promise<boolean>, what: strin
   );
 }
 
-/** The runtime directories (model sockets) a killed `framesupplier run` (or a system in it) left in the temporary directory, removed: a SIGKILLed process cannot. */
+/** The runtime directories (model sockets) of a `framesupplier run` (or a system in it) still in the temporary directory. */
+export function runtimeDirsOf(pid: number): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`framesupplier-${pid}-`));
+}
+
+/** Those a killed run left, removed: a SIGKILLed process cannot. */
 export function removeRuntimeDirs(pid: number): void {
-  for (const name of readdirSync(tmpdir())) if (name.startsWith(`framesupplier-${pid}-`)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  for (const name of runtimeDirsOf(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { PERSON_NETWORK_DEFAULTS } from '../../src/models/person/options.js';
-import { removeRuntimeDirs } from '../helpers/process.js';
+import { removeRuntimeDirs, runtimeDirsOf } from '../helpers/process.js';
 import { alive, commandLine, descendants, eventually, vtest } from './helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -91,9 +91,6 @@ after(() => {
   rmSync(SHM_DIR, { recursive: true, force: true });
 });
 
-/** The run's private runtime directories (its model sockets) still there. */
-const runtimeDirsOf = (run: Run): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith(`framesupplier-${run.pid}-`));
-
 /** The run's children once its model server and Python worker are up. */
 async function childrenOnceRunning(run: Run): Promise<number[]> {
   await until(run, new RegExp(`result cam-${process.pid}/brightness #\\d+: mean_brightness`));
@@ -111,7 +108,7 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     run.kill('SIGTERM');
     assert.deepEqual(await run.exited, { code: 0, signal: null });
     assert.ok(run.lines.some((l) => l.includes('system closed')));
-    assert.deepEqual(runtimeDirsOf(run), []);
+    assert.deepEqual(runtimeDirsOf(run.pid!), []);
     await eventually(() => children.every((p) => !alive(p)), 'no child left');
   });
 
@@ -122,7 +119,7 @@ describe('framesupplier run', { timeout: 110_000 }, () => {
     await until(run, /SIGINT: shutting down/);
     run.kill('SIGINT');
     assert.deepEqual(await run.exited, { code: 130, signal: null });
-    assert.deepEqual(runtimeDirsOf(run), []);
+    assert.deepEqual(runtimeDirsOf(run.pid!), []);
     await eventually(() => children.every((p) => !alive(p)), 'no child left');
   });
 
