@@ -7,6 +7,7 @@
  * never substituted.
  */
 import type { Segment } from './schema.js';
+import { mapStrings } from '../internal/map-strings.js';
 
 export interface EnvIssue {
   readonly path: readonly Segment[];
@@ -105,21 +106,5 @@ export function escapeLiterals<T>(value: T): T {
   return mapStrings(value, (text) => text.replaceAll('${', () => '$${')) as T;
 }
 
-/**
- * A copy of value (arrays and plain objects, as a config file parses) with each string replaced by `fn`'s answer, given
- * its path under `at`. Keys are copied as they are, `__proto__` among them (an own key, never the prototype).
- */
-export function mapStrings(value: unknown, fn: (text: string, path: Segment[]) => string, at: Segment[] = []): unknown {
-  const walk = (v: unknown, path: Segment[]): unknown => {
-    if (typeof v === 'string') return fn(v, path);
-    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
-    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-      const copy: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v))
-        Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
-      return copy;
-    }
-    return v;
-  };
-  return walk(value, at);
-}
+/** The config's string walk lives in src/internal (the HTTP API's masked write-back walks entries too). */
+export { mapStrings } from '../internal/map-strings.js';
