@@ -23,6 +23,10 @@
  *   and file `module` workers come from the config file, or from the API only
  *   with allowExec (ERR_HTTP_EXEC_NOT_ALLOWED); `${NAME}` in an API value may
  *   name only what the references policy allows (ERR_HTTP_ENV_REFERENCE).
+ *   A camera read and written back keeps its secrets: a value sent exactly as
+ *   GET shows it masked is the secret as the camera has it (a value from the
+ *   environment as its `${NAME}`); `***` anywhere else a secret goes is
+ *   refused (ERR_HTTP_MASKED_SECRET, ADR 0108).
  * - Bodies and parameters are validated and size-limited; camera and worker
  *   ids match [A-Za-z0-9_-]{1,64} before anything uses them. Every error is
  *   JSON `{ error: { code, message, issues? } }` with the project's codes
@@ -44,7 +48,7 @@ import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import { cameraAreasOf, PipelineError, redactExpanded, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
+import { cameraAreasOf, escapeLiterals, PipelineError, redactExpanded, referableValues, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -52,6 +56,7 @@ import { Feeds, type FeedKey } from './feeds.js';
 import { answerClientError, installJsonParser, refuseBody, translate } from './bodies.js';
 import { latestFrame, mjpegStream, type ImageRoutes } from './images.js';
 import { ConfigSaver, type ConfigEdit } from './save-config.js';
+import { restoreMaskedEcho } from './masked-echo.js';
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
 
 export interface MetricsSource {
@@ -451,9 +456,8 @@ export class HttpServer implements AsyncDisposable {
       const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
       return { ...stats, http: this.stats(), lines };
     });
-    // The config's own values masked (the system masks those the API's entries took from the environment: they went to it with
-    // the entry); in the file's syntax (a literal `${` as `$${`), so a camera read and written back is not taken for a reference.
-    const shown = (): { secrets: readonly string[]; asWritten: true } => ({ secrets: this.#o.secrets ?? [], asWritten: true });
+    // The system masks the values the API's entries took from the environment (they went to it with the entry); #shown() the file's.
+    const shown = (): { secrets: readonly string[]; asWritten: true } => this.#shown();
     app.get('/api/config', async () => system.config.masked(shown()));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
@@ -521,14 +525,14 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request, reply) => {
         const { id } = request.params;
-        const { entry, secrets } = this.#checkCamera(id, request.body);
+        const { entry, secrets, written } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
           await control.cameras.add(id, entry, { secrets });
         } catch (error) {
-          throw addedOverHttp(id, redactExpanded(error, id, request.body, secrets));
+          throw addedOverHttp(id, redactExpanded(error, id, written, secrets));
         }
-        await this.#save({ kind: 'set-camera', id, entry: request.body });
+        await this.#save({ kind: 'set-camera', id, entry: written });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
       },
     );
@@ -537,14 +541,14 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request) => {
         const { id } = request.params;
-        const { entry, secrets } = this.#checkCamera(id, request.body);
+        const { entry, secrets, written } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
           await control.cameras.replace(id, entry, { secrets });
         } catch (error) {
-          throw redactExpanded(error, id, request.body, secrets);
+          throw redactExpanded(error, id, written, secrets);
         }
-        await this.#save({ kind: 'set-camera', id, entry: request.body });
+        await this.#save({ kind: 'set-camera', id, entry: written });
         return { ok: true, camera: id, change: 'camera-replaced' };
       },
     );
@@ -604,18 +608,33 @@ export class HttpServer implements AsyncDisposable {
 
   /**
    * What the network may not do with a camera entry: run programs (without allowExec), or name environment variables
-   * outside the policy (or unset). The entry as the system is to take it (its references expanded, unless passed on as written) and the values that
-   * put in (to keep out of answers); throws the coded refusal.
+   * outside the policy (or unset), or write GET's mask where a secret goes. The entry as the system is to take it (its
+   * references expanded, unless passed on as written), the values that put in (to keep out of answers), and the entry
+   * as the config file is to have it (the body, with the masks it echoed back as their secrets: ADR 0108); throws the
+   * coded refusal.
    */
-  #checkCamera(id: string, entry: unknown): { entry: unknown; secrets: readonly string[] } {
+  #checkCamera(id: string, body: unknown): { entry: unknown; secrets: readonly string[]; written: unknown } {
+    const system = this.#o.system;
     // A control of its own (a cluster's) passes entries on: expanded here, their values would be on the bus.
     const env = this.#o.env === undefined ? (this.#o.control === undefined ? process.env : null) : this.#o.env;
-    const admission = this.#o.system.config.admit(entry, {
+    const references = this.#o.references ?? { names: [] };
+    // A camera read and written back: a mask GET showed is the secret as the camera has it (ADR 0108).
+    const running = system.config.current().cameras[id];
+    const referable = referableValues(references, env ?? process.env);
+    const named = new Set(referable.values());
+    const echo = restoreMaskedEcho(body, {
+      shown: system.config.maskedCamera(id, this.#shown()),
+      running: running === undefined ? undefined : escapeLiterals(running),
+      references: referable,
+      unnamed: (this.#o.secrets ?? []).filter((value) => !named.has(value)),
+    });
+    if (!echo.ok) throw new HttpError('ERR_HTTP_MASKED_SECRET', `cameras.${id}${echo.path === '' ? '' : `.${echo.path}`}: ${echo.message}`);
+    const admission = system.config.admit(echo.entry, {
       allowExec: this.#o.allowExec === true,
-      references: this.#o.references ?? { names: [] },
+      references,
       ...(env === null ? {} : { env }),
     });
-    if (admission.admitted) return { entry: admission.entry, secrets: admission.secrets };
+    if (admission.admitted) return { entry: admission.entry, secrets: admission.secrets, written: echo.entry };
     const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'
@@ -624,6 +643,11 @@ export class HttpServer implements AsyncDisposable {
           `${where}: ${problem.message} (cameras with command or file module workers, or a lavfi: source, come from the config file, or from the API with http.allowExec: true)`,
         )
       : new HttpError('ERR_HTTP_ENV_REFERENCE', `${where}: ${problem.message}`);
+  }
+
+  /** How the API shows the config: the file's values masked too, in the file's syntax (a literal `${` as `$${`), so what is read can be written back. */
+  #shown(): { secrets: readonly string[]; asWritten: true } {
+    return { secrets: this.#o.secrets ?? [], asWritten: true };
   }
 
   async #workerAction(camera: string | null, worker: string, action: WorkerAction): Promise<unknown> {

@@ -13,7 +13,7 @@
 
 import { maskCredentials, secretForms } from './redact.js';
 
-const MASK = '***';
+export const MASK = '***';
 
 const SECRET_WORDS = ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'privatekey'];
 const SECRET_KEYS = new Set(['pwd', 'pass', 'auth', 'authorization']);

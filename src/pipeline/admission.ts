@@ -13,7 +13,7 @@
  * references were expanded go through redactExpanded() (src/config) before anyone sees
  * them (a schema message quotes a value: a port, a scheme).
  */
-import { checkNetworkCamera, substituteEnv, type ReferencePolicy } from '../config/index.js';
+import { checkNetworkCamera, referenceAllowed, substituteEnv, type ReferencePolicy } from '../config/index.js';
 
 export interface CameraAdmissionPolicy {
   /** `command` and file `module` workers may come from the network. */
@@ -49,4 +49,14 @@ export function admitCamera(entry: unknown, policy: CameraAdmissionPolicy): Came
   const issue = expanded.issues[0];
   if (issue !== undefined) return { admitted: false, problem: { kind: 'reference', path: issue.path.join('.'), message: issue.message } };
   return { admitted: true, entry: expanded.value, secrets: [...new Set(expanded.used.values())] };
+}
+
+/**
+ * The values the policy's names hold in `env`, by name: what an entry from the network may write as `${NAME}` here.
+ * The HTTP API writes a secret it showed masked back as its reference (ADR 0108), never in clear.
+ */
+export function referableValues(policy: ReferencePolicy, env: Readonly<Record<string, string | undefined>>): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '' && referenceAllowed(name, policy)) values.set(name, value);
+  return values;
 }

@@ -36,6 +36,7 @@ export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast,
 export type { WorkerDecodeFigures } from './decode-figures.js';
 export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem } from './freshness-watch.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
+export { referableValues } from './admission.js';
 export { areasAsWritten, escapeLiterals, redactExpanded, withAreas } from '../config/index.js';
 export type {
   SystemEvent,
