@@ -43,6 +43,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   C3: async () => (await import('./capture/workloads.js')).c3(),
   POOL: async () => (await import('./capture/pool.js')).pool(),
   D1: async () => (await import('./capture/d1.js')).d1(),
+  /** The in-process decoder opened, driven and closed at random on an RTSP server killed every second or two (run it under ASan: decoder-churn.ts). */
+  'DECODER-CHURN': async () => (await import('./capture/decoder-churn.js')).decoderChurn(),
   /** Conversion at the readers' size against the output size (ADR 0031). */
   SCALE: async () => (await import('./capture/scale.js')).scale(),
   M1: async () => (await import('./ipc/m1.js')).m1(),
