@@ -61,7 +61,11 @@ export function restoreMaskedEcho(body: unknown, context: EchoContext): EchoResu
   if (refused !== null) return { ok: false, ...(refused as { path: string; message: string }) };
   const left = maskWhereSecret(entry);
   if (left !== null) {
-    return { ok: false, path: left, message: `holds ${MASK}, the mask GET shows, where a secret goes: write the secret, or send the value exactly as GET shows it to keep it` };
+    return {
+      ok: false,
+      path: left,
+      message: `holds ${MASK}, the mask GET shows, where a secret goes: write the secret, or send the value exactly as GET shows it to keep it`,
+    };
   }
   return { ok: true, entry, restored };
 }

@@ -9,7 +9,8 @@ export function mapStrings(value: unknown, fn: (text: string, path: (string | nu
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
     if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
       const copy: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(v)) Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
+      for (const [k, item] of Object.entries(v))
+        Object.defineProperty(copy, k, { value: walk(item, [...path, k]), enumerable: true, writable: true, configurable: true });
       return copy;
     }
     return v;
