@@ -27,7 +27,8 @@ export interface EchoContext {
 }
 
 export type EchoResult =
-  | { readonly ok: true; readonly entry: unknown; readonly restored: readonly string[] }
+  /** `restored`: where a mask was echoed back, and the value put there (for the answer's redaction: a client never saw it). */
+  | { readonly ok: true; readonly entry: unknown; readonly restored: readonly { readonly path: string; readonly value: string }[] }
   | { readonly ok: false; readonly path: string; readonly message: string };
 
 /** Values shorter than this count only where they are the whole string (maskConfig masks them so). */
@@ -42,7 +43,7 @@ export function restoreMaskedEcho(body: unknown, context: EchoContext): EchoResu
   // Longest first: a value that holds another is replaced whole.
   const named = [...context.references].filter(([, v]) => v.length > 0).sort((a, b) => b[1].length - a[1].length);
   const holds = (text: string, value: string): boolean => value.length > 0 && (text === value || (value.length >= MIN_EMBEDDED && text.includes(value)));
-  const restored: string[] = [];
+  const restored: { path: string; value: string }[] = [];
   let refused: { path: string; message: string } | null = null;
   const entry = mapStrings(body, (text, path) => {
     const shown = valueAt(context.shown, path);
@@ -55,7 +56,7 @@ export function restoreMaskedEcho(body: unknown, context: EchoContext): EchoResu
       refused = { path: dotted(path), message: 'holds a value from the environment under a name the API may not write: send the value itself' };
       return text;
     }
-    restored.push(dotted(path));
+    restored.push({ path: dotted(path), value: written });
     return written;
   });
   if (refused !== null) return { ok: false, ...(refused as { path: string; message: string }) };

@@ -465,15 +465,13 @@ export class HttpServer implements AsyncDisposable {
       const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
       return { ...stats, http: this.stats(), lines };
     });
-    // The system masks the values the API's entries took from the environment (they went to it with the entry); #shown() the file's.
-    const shown = (): { secrets: readonly string[]; asWritten: true } => this.#shown();
-    app.get('/api/config', async () => system.config.masked(shown()));
+    app.get('/api/config', async () => system.config.masked(this.#shown()));
     app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
     app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
       const stats = system.stats().cameras[id];
       if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: system.config.maskedCamera(id, shown()) };
+      return { ...stats, config: system.config.maskedCamera(id, this.#shown()) };
     });
 
     // tracked-object events (Frigate's fields), newest first; times in epoch seconds
@@ -534,12 +532,12 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request, reply) => {
         const { id } = request.params;
-        const { entry, secrets, written } = this.#checkCamera(id, request.body);
+        const { entry, secrets, written, hidden } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
           await control.cameras.add(id, entry, { secrets });
         } catch (error) {
-          throw addedOverHttp(id, redactExpanded(error, id, written, secrets));
+          throw addedOverHttp(id, redactExpanded(error, id, written, [...secrets, ...hidden]));
         }
         await this.#save({ kind: 'set-camera', id, entry: written });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
@@ -550,12 +548,12 @@ export class HttpServer implements AsyncDisposable {
       { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
       async (request) => {
         const { id } = request.params;
-        const { entry, secrets, written } = this.#checkCamera(id, request.body);
+        const { entry, secrets, written, hidden } = this.#checkCamera(id, request.body);
         try {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
           await control.cameras.replace(id, entry, { secrets });
         } catch (error) {
-          throw redactExpanded(error, id, written, secrets);
+          throw redactExpanded(error, id, written, [...secrets, ...hidden]);
         }
         await this.#save({ kind: 'set-camera', id, entry: written });
         return { ok: true, camera: id, change: 'camera-replaced' };
@@ -564,7 +562,7 @@ export class HttpServer implements AsyncDisposable {
     // the dashboard's zone, mask and line editor: what the camera runs with now, and a change applied without a restart
     app.get<{ Params: { id: string } }>('/api/cameras/:id/areas', { schema: { params: idParams('id') } }, async (request) => {
       const { id } = request.params;
-      const config = system.config.maskedCamera(id, shown());
+      const config = system.config.maskedCamera(id, this.#shown());
       if (config === undefined) throw unknownCamera(id);
       // As GET /api/cameras/:id shows them: the file's syntax, what the editor writes back.
       return cameraAreasOf(config);
@@ -619,10 +617,11 @@ export class HttpServer implements AsyncDisposable {
    * What the network may not do with a camera entry: run programs (without allowExec), or name environment variables
    * outside the policy (or unset), or write GET's mask where a secret goes. The entry as the system is to take it (its
    * references expanded, unless passed on as written), the values that put in (to keep out of answers), and the entry
-   * as the config file is to have it (the body, with the masks it echoed back as their secrets: ADR 0108); throws the
+   * as the config file is to have it (the body, with the masks it echoed back as their secrets: ADR 0108) and the values
+   * put there (never shown: an error's message about them is masked as for a value from the environment); throws the
    * coded refusal.
    */
-  #checkCamera(id: string, body: unknown): { entry: unknown; secrets: readonly string[]; written: unknown } {
+  #checkCamera(id: string, body: unknown): { entry: unknown; secrets: readonly string[]; written: unknown; hidden: readonly string[] } {
     const system = this.#o.system;
     // A control of its own (a cluster's) passes entries on: expanded here, their values would be on the bus.
     const env = this.#o.env === undefined ? (this.#o.control === undefined ? process.env : null) : this.#o.env;
@@ -643,7 +642,7 @@ export class HttpServer implements AsyncDisposable {
       references,
       ...(env === null ? {} : { env }),
     });
-    if (admission.admitted) return { entry: admission.entry, secrets: admission.secrets, written: echo.entry };
+    if (admission.admitted) return { entry: admission.entry, secrets: admission.secrets, written: echo.entry, hidden: echo.restored.map((r) => r.value) };
     const { problem } = admission;
     const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
     throw problem.kind === 'exec'

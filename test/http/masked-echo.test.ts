@@ -50,7 +50,7 @@ describe('restoreMaskedEcho', { timeout: 60_000 }, () => {
     const echo = restoreMaskedEcho(body, { shown, running, references: new Map([['CAM_PASS', 'env-pass-1234']]), unnamed: [] });
     assert.ok(echo.ok);
     assert.deepEqual(echo.entry, { source: 'rtsp://viewer:${CAM_PASS}@10.0.0.7/s', workers: [{ id: 'm', module: 'builtin:motion', maxFps: 2 }] });
-    assert.deepEqual(echo.restored, ['source']);
+    assert.deepEqual(echo.restored, [{ path: 'source', value: 'rtsp://viewer:${CAM_PASS}@10.0.0.7/s' }]);
     // A value whose name the API may not write: refused, the value not in the answer.
     const refused = restoreMaskedEcho(body, { shown, running, references: new Map(), unnamed: ['env-pass-1234'] });
     assert.equal(refused.ok, false);
