@@ -13,7 +13,7 @@
  * and what, never the value. A mask where no secret goes (a zone labelled `***`) is text like any other.
  */
 import { mapStrings, valueAt } from '../internal/map-strings.js';
-import { maskConfig, MASK } from '../internal/mask.js';
+import { maskConfig, MASK, MIN_EMBEDDED_SECRET } from '../internal/mask.js';
 
 export interface EchoContext {
   /** The camera's entry as GET shows it now (masked, in the file's syntax); undefined for a camera not there. */
@@ -31,18 +31,15 @@ export type EchoResult =
   | { readonly ok: true; readonly entry: unknown; readonly restored: readonly { readonly path: string; readonly value: string }[] }
   | { readonly ok: false; readonly path: string; readonly message: string };
 
-/** Values shorter than this count only where they are the whole string (maskConfig masks them so). */
-const MIN_EMBEDDED = 4;
-
 /** Stands in for a mask, to find whether the mask sits where a secret goes: masking hides it there. */
 const PROBE = 'fsMaskedEchoProbe';
 
 const dotted = (path: readonly (string | number)[]): string => path.join('.');
 
 export function restoreMaskedEcho(body: unknown, context: EchoContext): EchoResult {
-  // Longest first: a value that holds another is replaced whole.
+  // Longest first: a value that holds another is replaced whole. A short one counts only as a whole string, as maskConfig masks it.
   const named = [...context.references].filter(([, v]) => v.length > 0).sort((a, b) => b[1].length - a[1].length);
-  const holds = (text: string, value: string): boolean => value.length > 0 && (text === value || (value.length >= MIN_EMBEDDED && text.includes(value)));
+  const holds = (text: string, value: string): boolean => value.length > 0 && (text === value || (value.length >= MIN_EMBEDDED_SECRET && text.includes(value)));
   const restored: { path: string; value: string }[] = [];
   let refused: { path: string; message: string } | null = null;
   const entry = mapStrings(body, (text, path) => {

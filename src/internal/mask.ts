@@ -46,7 +46,7 @@ const SECRET_FLAG = /^--?(?:password|passwd|pwd|pass|token|secret|api[-_]?key)$/
 export const maskString: (text: string) => string = maskCredentials;
 
 /** Shorter values taken from the environment are masked only where they are a whole value: inside others they would garble everything. */
-const MIN_EMBEDDED_SECRET = 4;
+export const MIN_EMBEDDED_SECRET = 4;
 
 /**
  * A deep copy of value with every secret masked (see the module's comment),
