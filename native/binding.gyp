@@ -1,6 +1,6 @@
 {
   # The decoder links the system's libav* (found by pkg-config); the shared-memory
-  # mapper (with peerCredentials, peercred.c, and the motion detector's passes, motion.c; -ffp-contract=off keeps
+  # mapper (with peerCredentials, peercred.c, the motion detector's passes, motion.c, and the fatal-signal report, fatal_report.c; -ffp-contract=off keeps
   # their arithmetic that of the JavaScript's) needs only libc. Where libav's headers are missing, only the mapper is
   # built (with_decoder=0), so one missing library never costs the other addon.
   "variables": {
@@ -9,10 +9,10 @@
   "targets": [
     {
       "target_name": "framesupplier_shm",
-      "sources": ["shm_map.c", "sigbus_guard.c", "peercred.c", "motion.c"],
+      "sources": ["shm_map.c", "sigbus_guard.c", "peercred.c", "motion.c", "fatal_report.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-ldl"]
     }
   ],
   "conditions": [

@@ -46,6 +46,7 @@
 
 #include <node_api.h>
 
+#include "fatal_report.h"
 #include "sigbus_guard.h"
 
 #define MAX_MAPPINGS SIGBUS_GUARD_SLOTS
@@ -338,6 +339,30 @@ static napi_value fault_count(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * installFatalReport(fd) → true once installed: a fatal signal's last JSON line goes to fd (fatal_report.c).
+ * Throws a TypeError for a descriptor that is no whole number ≥ 0, an Error naming errno when a handler cannot be set.
+ */
+static napi_value install_fatal_report(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  double check = -1;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &check) != napi_ok || check < 0 || check > 1048576 || check != (double)(int32_t)check) {
+    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "installFatalReport(fd): fd must be a whole number ≥ 0");
+    return NULL;
+  }
+  fd = (int32_t)check;
+  if (fatal_report_install(fd) != 0) {
+    napi_throw_error(env, "ERR_FATAL_REPORT", strerror(errno));
+    return NULL;
+  }
+  napi_value result;
+  CHECK(napi_get_boolean(env, fatal_report_installed() != 0, &result));
+  return result;
+}
+
 /* peercred.c: a Unix socket's peer credentials (SO_PEERCRED), exported by this addon too. */
 napi_value peer_credentials(napi_env env, napi_callback_info info);
 /* motion.c: the motion detector's passes over its working picture, exported by this addon too (ADR 0099). */
@@ -353,6 +378,7 @@ NAPI_MODULE_INIT() {
       {"unmap", NULL, unmap_file, NULL, NULL, NULL, napi_default, NULL},
       {"faults", NULL, fault_count, NULL, NULL, NULL, napi_default, NULL},
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
+      {"installFatalReport", NULL, install_fatal_report, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   motion_exports(env, exports);

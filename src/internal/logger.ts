@@ -36,6 +36,9 @@ export interface LoggerOptions {
   readonly base?: Record<string, unknown>;
 }
 
+/** The descriptor each logger made here writes to (logDescriptor()). */
+const descriptors = new WeakMap<Logger, number>();
+
 /** A logger per the options; `silent` discards everything. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
@@ -58,12 +61,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // Readable lines colour the level by its number; JSON says it by name.
     ...(readable ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
   };
+  let logger: Logger;
   if (readable) {
     // Loaded for readable lines only (a terminal): a service or a container writing JSON does not carry it.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
-    return pino(pinoOptions, pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    logger = pino(pinoOptions, pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  } else {
+    logger = pino(pinoOptions, pino.destination({ dest: fd, sync: true }));
   }
-  return pino(pinoOptions, pino.destination({ dest: fd, sync: true }));
+  descriptors.set(logger, fd);
+  return logger;
+}
+
+/** The descriptor a logger made by createLogger writes to (2, stderr, for any other): where a last word outside pino goes. */
+export function logDescriptor(logger: Logger): number {
+  return descriptors.get(logger) ?? 2;
 }
 
 /**
