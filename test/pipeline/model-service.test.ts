@@ -9,8 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { createLogger } from '../../src/internal/logger.js';
 import { createMockHandler, ModelServer } from '../../src/models/index.js';
 import { ModelService } from '../../src/pipeline/model-service.js';
@@ -51,6 +53,47 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
   const log = createLogger({ level: 'silent' });
 
   after(() => ws.cleanup());
+
+  describe('a server the system starts that dies of a fault', () => {
+    it("its last line (ERR_FATAL_SIGNAL, ADR 0109) is in the system's log at level fatal, with the signal and thread, and it is started again", async () => {
+      const lines: Record<string, unknown>[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      });
+      const states = new StateLog();
+      const faulty = new ModelService({
+        name: 'faulty',
+        config: { handler: 'mock', modelId: 'faulty', timeoutMs: 5_000, restart: { initialMs: 50, maxMs: 200 } },
+        runtimeDir: ws.dir,
+        shmDir: ws.shmDir,
+        log: pino({ level: 'info', base: null, formatters: { level: (label: string) => ({ level: label }) } }, sink),
+        onState: states.push,
+      });
+      try {
+        const ready = states.next((e) => e.to === 'ready');
+        faulty.start();
+        await ready;
+        const pid = faulty.stats().pid!;
+        const again = states.next((e) => e.to === 'ready' && e.pid !== pid);
+        process.kill(pid, 'SIGSEGV');
+        const restarted = await again;
+        assert.equal(faulty.stats().lastExit?.signal, 'SIGSEGV');
+        const fatal = lines.filter((line) => line.code === 'ERR_FATAL_SIGNAL');
+        assert.equal(fatal.length, 1, JSON.stringify(lines));
+        assert.equal(fatal[0]!.level, 'fatal');
+        assert.equal(fatal[0]!.signal, 'SIGSEGV');
+        assert.equal(fatal[0]!.sentBy, process.pid, 'the kill came from this test');
+        assert.equal(fatal[0]!.thread, 'node');
+        assert.match(String(fatal[0]!.msg), /dies of SIGSEGV/);
+        assert.ok(restarted.pid !== null && alive(restarted.pid));
+      } finally {
+        await faulty.close();
+      }
+    });
+  });
 
   describe('a server the system starts', () => {
     const states = new StateLog();
