@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
+import signal
 import subprocess
 import sys
 import textwrap
@@ -66,3 +68,26 @@ def test_the_package_logs_to_its_logger(caplog: pytest.LogCaptureFixture) -> Non
     with caplog.at_level(logging.INFO, logger="framesupplier"):
         log_event(logging.INFO, "listening", model_id="m")
     assert [(r.name, r.getMessage()) for r in caplog.records] == [("framesupplier", "listening")]
+
+
+def test_a_served_model_that_dies_of_a_fault_leaves_its_python_stacks_on_stderr(tmp_path: Path) -> None:
+    # ADR 0109: `python -m framesupplier.serve` enables faulthandler; the process still dies of the signal.
+    model = tmp_path / "still.py"
+    model.write_text("def infer(frame):\n    return []\n")
+    socket = tmp_path / "m.sock"
+    command = [sys.executable, "-m", "framesupplier.serve", f"{model}:infer", "--model-id", "m", "--socket", str(socket), "--shm-dir", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(tmp_path)])}
+    env.pop("PYTHONFAULTHANDLER", None)
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+    try:
+        assert child.stdout is not None and child.stderr is not None
+        listening = json.loads(child.stdout.readline())
+        assert listening["listening"] == str(socket)
+        child.send_signal(signal.SIGSEGV)
+        assert child.wait(30) == -signal.SIGSEGV
+        stderr = child.stderr.read().decode()
+        assert "Fatal Python error: Segmentation fault" in stderr, stderr
+        assert "framesupplier" in stderr, stderr  # the serving thread's stack names the package's frames
+    finally:
+        child.kill()
+        child.wait()

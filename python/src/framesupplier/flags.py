@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from .limits import LIMIT_NAMES, Limits
-from .logs import install_json_logging
+from .logs import install_fault_report, install_json_logging
 from .store import DEFAULT_SHM_DIR, FrameAccessChoice
 
 
@@ -57,6 +57,7 @@ def limits_over(flags: argparse.Namespace, limits: Limits | None) -> Limits:
 
 def install_logging(flags: argparse.Namespace) -> None:
     install_json_logging(getattr(logging, str(flags.log_level).upper()))
+    install_fault_report()  # a fault in a model's native code (torch, numpy) then leaves the Python stacks on stderr
 
 
 def apply_script_flags(args: ServeArgs, argv: Sequence[str]) -> ServeArgs:

@@ -10,6 +10,7 @@ where it goes; ``python -m framesupplier.serve`` (and ``cli.serve_with_flags``, 
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import sys
@@ -56,6 +57,19 @@ def install_json_logging(level: int = logging.INFO) -> logging.Handler:
     return handler
 
 
+def install_fault_report() -> bool:
+    """The commands' last word on a fatal signal (ADR 0109): Python's ``faulthandler`` on stderr, which writes every
+    thread's Python stack when the process gets SIGSEGV, SIGFPE, SIGABRT, SIGBUS or SIGILL, then lets it die of it.
+
+    Left as it is when already enabled (``PYTHONFAULTHANDLER``, ``-X faulthandler``). Installed as the command starts,
+    before any frame store is mapped: the store's SIGBUS guard, set at the first mapping, then goes first and absorbs
+    a truncated store's faults, handing on only the others. True once enabled.
+    """
+    if not faulthandler.is_enabled():
+        faulthandler.enable(file=sys.stderr, all_threads=True)
+    return faulthandler.is_enabled()
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to sys.stderr as it is at each record, so a stderr replaced later (a test's capture) is honoured."""
 
@@ -67,4 +81,4 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-__all__ = ["LOGGER", "JsonLineFormatter", "install_json_logging", "json_log_handler", "log_event"]
+__all__ = ["LOGGER", "JsonLineFormatter", "install_fault_report", "install_json_logging", "json_log_handler", "log_event"]
