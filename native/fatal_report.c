@@ -203,30 +203,20 @@ static sigjmp_buf walk_env;
 #define HAVE_CONTEXT_PC 0
 #endif
 
-/* The code address the thread was at, and its stack pointer, from the signal's context (0 where unknown). */
-static uintptr_t context_pc(const void *context) {
-  if (context == NULL) return 0;
+/* The code address the thread was at and its stack pointer, from the signal's context (both 0 where unknown). */
+static void context_registers(const void *context, uintptr_t *pc, uintptr_t *sp) {
+  *pc = 0;
+  *sp = 0;
+  if (context == NULL) return;
   const ucontext_t *uc = context;
 #if defined(__x86_64__)
-  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  *pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  *sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 #elif defined(__aarch64__)
-  return (uintptr_t)uc->uc_mcontext.pc;
+  *pc = (uintptr_t)uc->uc_mcontext.pc;
+  *sp = (uintptr_t)uc->uc_mcontext.sp;
 #else
   (void)uc;
-  return 0;
-#endif
-}
-
-static uintptr_t context_sp(const void *context) {
-  if (context == NULL) return 0;
-  const ucontext_t *uc = context;
-#if defined(__x86_64__)
-  return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-#elif defined(__aarch64__)
-  return (uintptr_t)uc->uc_mcontext.sp;
-#else
-  (void)uc;
-  return 0;
 #endif
 }
 
@@ -239,7 +229,9 @@ static uintptr_t context_sp(const void *context) {
  * siglongjmp out of the nested fault); the frames then are what is known, and *note says why there are so few.
  */
 static int walk_stack(void **frames, const siginfo_t *info, void *context, const char **note) {
-  volatile uintptr_t pc = context_pc(context);
+  uintptr_t at = 0, top = 0;
+  context_registers(context, &at, &top);
+  volatile uintptr_t pc = at, sp = top;
   Dl_info where;
   int fault = info != NULL && info->si_code > 0;
   /* A fault at an address in no library, 0 included (a call through a null pointer), where the context says it. */
@@ -267,7 +259,6 @@ static int walk_stack(void **frames, const siginfo_t *info, void *context, const
     if (wild) {
       frames[count++] = (void *)pc;
       *note = "the code address is in no library (a jump through a bad pointer): the frame after it is the return address on the stack's top, its probable caller";
-      uintptr_t sp = context_sp(context);
       if (sp != 0) frames[count++] = *(void *const *)sp;
     } else {
       void *all[MAX_FRAMES];
