@@ -18,6 +18,7 @@ import type { InferenceRequest } from '../../src/ipc/index.js';
 import { emit, log, percentile, sortedCopy } from '../stats.js';
 import { measure, shmDirIn, writeFrame } from './m1.js';
 import { startModelServer, stopModelServer } from './server.js';
+import { endChild } from '../../test/helpers/process.js';
 
 const PYTHON = '/usr/bin/python3';
 const median = (values: number[]): number => percentile(sortedCopy(values), 50);
@@ -89,11 +90,7 @@ export async function m1Python(total = 3_000, warmup = 300, rounds = 3): Promise
     }
   } finally {
     await stopModelServer(node.child);
-    if (python.child.exitCode === null) {
-      const exited = new Promise((r) => python.child.once('exit', r));
-      python.child.kill('SIGTERM');
-      await exited;
-    }
+    await endChild(python.child);
     rmSync(dir, { recursive: true, force: true });
     rmSync(shmDir, { recursive: true, force: true });
   }

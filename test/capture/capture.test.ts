@@ -131,6 +131,20 @@ describe('capture: resilience with a real RTSP server', { timeout: 180_000 }, ()
     }
   });
 
+  it("the fixture's server that died of a signal on its own (gst-rtsp-server aborts now and then under load): kill() returns, and start() serves again", async () => {
+    const aborting = await new RtspServer(server.file).start();
+    const pid = aborting.pid;
+    const gone = aborting.whenEnded();
+    process.kill(pid, 'SIGKILL'); // as an abort() ends it: by a signal, its exit code null
+    await gone;
+    await aborting.kill(); // it hung here, waiting for an 'exit' that had fired, and a SOAK-CHURN's restarts stopped with it
+    await aborting.start();
+    const { cap, sub } = capture({ source: aborting.url, output: { width: 192, height: 144 } });
+    assert.equal((await frames(sub, 2)).length, 2);
+    await cap.close();
+    await aborting.kill();
+  });
+
   it('killing ffmpeg leads to a restart', async () => {
     const { cap, sub } = capture({ source: 'lavfi:testsrc2=size=160x120:rate=30' });
     await frames(sub, 2);

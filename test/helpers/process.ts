@@ -1,14 +1,37 @@
 /**
  * Helpers for tests about processes: is one alive, waiting for a condition
- * only the OS can tell, a free loopback port for a server a test starts, and
- * a line a child process prints.
+ * only the OS can tell, a free loopback port for a server a test starts, a
+ * line a child process prints, and ending a child that may have ended.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../../src/process/index.js';
+
+/** Whether a child has ended, by an exit or by a signal (a child killed by one keeps a null exitCode). */
+export function ended(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/**
+ * Sends `signal` to a child (with `group`, to the process group it leads) and resolves once it has ended; at once
+ * for one that has ended already, however: its 'exit' has fired, and waiting for another hangs the caller (a fixture
+ * whose server aborted on its own stalled a bench so).
+ */
+export async function endChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', options: { readonly group?: boolean } = {}): Promise<void> {
+  if (ended(child) || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    if (options.group === true) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    // ESRCH: the group went between the check and the kill; 'exit' follows
+  }
+  await exited;
+}
 
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {

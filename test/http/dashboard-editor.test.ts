@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
+import { endChild } from '../helpers/process.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const DETECTOR = fileURLToPath(new URL('../objects/colour-detector.js', import.meta.url));
@@ -72,11 +73,7 @@ describe('the zone and line editor, in a browser at the address the CLI prints',
 
   after(async () => {
     await browser?.close();
-    if (run?.pid !== undefined && run.exitCode === null) {
-      const exited = new Promise((resolve) => run.once('exit', resolve));
-      process.kill(-run.pid, 'SIGTERM');
-      await exited;
-    }
+    if (run !== undefined) await endChild(run, 'SIGTERM', { group: true });
     rmSync(dir, { recursive: true, force: true });
     rmSync(`/dev/shm/framesupplier-editor-${process.pid}`, { recursive: true, force: true }); // the store directory the config named
   });

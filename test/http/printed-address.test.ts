@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
+import { endChild } from '../helpers/process.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const WAIT = { timeout: 90_000 };
@@ -68,11 +69,7 @@ describe('the address the CLI prints, in a browser', { timeout: 240_000 }, () =>
 
   after(async () => {
     await browser?.close();
-    if (run?.pid !== undefined && run.exitCode === null) {
-      const exited = new Promise((resolve) => run.once('exit', resolve));
-      process.kill(-run.pid, 'SIGTERM');
-      await exited;
-    }
+    if (run !== undefined) await endChild(run, 'SIGTERM', { group: true });
     rmSync(dir, { recursive: true, force: true });
     rmSync(`/dev/shm/framesupplier-printed-${process.pid}`, { recursive: true, force: true }); // the store directory the config named
   });

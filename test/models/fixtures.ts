@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FrameStoreWriter } from '../../src/shm/index.js';
+import { endChild } from '../helpers/process.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -45,10 +46,9 @@ export class ServerProcess {
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     const child = this.child;
-    if (child === null || child.exitCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill(signal);
-    return exited;
+    if (child === null) return null;
+    await endChild(child, signal);
+    return child.exitCode;
   }
 }
 

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { DwellEvent, LineCrossingEvent, TrackedObject } from '../../src/objects/index.js';
 import { Mosquitto, Recorder, type Message } from '../helpers/mosquitto.js';
+import { endChild } from '../helpers/process.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const DETECTOR = fileURLToPath(new URL('./colour-detector.js', import.meta.url));
@@ -87,11 +88,7 @@ describe('lines and dwell end to end: framesupplier run, detector module, mosqui
   });
 
   after(async () => {
-    if (run?.pid !== undefined && run.exitCode === null) {
-      const exited = new Promise((resolve) => run.once('exit', resolve));
-      process.kill(-run.pid, 'SIGTERM');
-      await exited;
-    }
+    if (run !== undefined) await endChild(run, 'SIGTERM', { group: true });
     await recorder?.close();
     await broker?.close();
     rmSync(dir, { recursive: true, force: true });

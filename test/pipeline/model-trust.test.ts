@@ -21,7 +21,7 @@ import { peerCredentials } from '../../src/internal/peer-credentials.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { peerCheck } from '../../src/pipeline/model-trust.js';
 import { VisionSystem, type ResolvedConfig } from '../../src/pipeline/index.js';
-import { eventually } from '../helpers/process.js';
+import { endChild, eventually } from '../helpers/process.js';
 import { vtest } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -93,11 +93,7 @@ describe('who may serve a discovered model', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    if (server !== null && server.exitCode === null) {
-      const exited = new Promise((resolve) => server!.once('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    if (server !== null) await endChild(server);
     rmSync(base, { recursive: true, force: true });
     rmSync(SHM_DIR, { recursive: true, force: true });
   });
