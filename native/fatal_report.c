@@ -52,20 +52,27 @@ static atomic_int installed;
 static atomic_int reporting;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* A line under construction on the stack: appended to, never past its end (a long stack is cut, not overrun). */
+/*
+ * A line under construction: appended to, never past `cap`, which keeps room at the end of `text` for the line's
+ * ending while its frames go in (a frame that does not fit is taken out whole: the stack is cut, the line stays JSON).
+ */
 typedef struct {
   char text[8192];
   size_t len;
+  size_t cap;
 } Line;
 
+/* Room kept for what follows the frames: the stack's note and the line's end. */
+#define LINE_ENDING_ROOM 512
+
 static void put(Line *line, const char *s) {
-  while (*s != '\0' && line->len < sizeof line->text - 4) line->text[line->len++] = *s++;
+  while (*s != '\0' && line->len < line->cap) line->text[line->len++] = *s++;
 }
 
 /* A string as a JSON string's contents: quotes, backslashes and control characters escaped. */
 static void put_json(Line *line, const char *s) {
   static const char hex[] = "0123456789abcdef";
-  for (; *s != '\0' && line->len < sizeof line->text - 10; s++) {
+  for (; *s != '\0' && line->len + 6 < line->cap; s++) {
     unsigned char c = (unsigned char)*s;
     if (c == '"' || c == '\\') {
       line->text[line->len++] = '\\';
@@ -203,10 +210,11 @@ static sigjmp_buf walk_env;
 #define HAVE_CONTEXT_PC 0
 #endif
 
-/* The code address the thread was at and its stack pointer, from the signal's context (both 0 where unknown). */
-static void context_registers(const void *context, uintptr_t *pc, uintptr_t *sp) {
+/* The code address the thread was at, its stack pointer and link register, from the signal's context (0 where unknown). */
+static void context_registers(const void *context, uintptr_t *pc, uintptr_t *sp, uintptr_t *lr) {
   *pc = 0;
   *sp = 0;
+  *lr = 0;
   if (context == NULL) return;
   const ucontext_t *uc = context;
 #if defined(__x86_64__)
@@ -215,6 +223,7 @@ static void context_registers(const void *context, uintptr_t *pc, uintptr_t *sp)
 #elif defined(__aarch64__)
   *pc = (uintptr_t)uc->uc_mcontext.pc;
   *sp = (uintptr_t)uc->uc_mcontext.sp;
+  *lr = (uintptr_t)uc->uc_mcontext.regs[30];
 #else
   (void)uc;
 #endif
@@ -223,19 +232,16 @@ static void context_registers(const void *context, uintptr_t *pc, uintptr_t *sp)
 /*
  * The native frames, outermost last, this handler's own left out. The walk (libgcc's unwinder) reads the code at
  * each frame's address where it has no unwind table for it, so a thread that jumped to an address where nothing is
- * mapped (a call through a freed pointer) would fault again inside it and die with no report: that address is given
- * alone, with the return address on the stack's top (its probable caller) read under a guard. Any fault during the
- * walk or that read comes back here (the guard: this handler set again for the fault signals, unblocked, and a
- * siglongjmp out of the nested fault); the frames then are what is known, and *note says why there are so few.
+ * mapped (a call through a freed pointer), or whose stack is broken, faults again inside it. So the walk is guarded:
+ * this handler set again for the fault signals and unblocked, and a fault during it comes back here by siglongjmp
+ * (on_fatal). The walk is tried first; if it faults, the thread's code address is given with its probable caller
+ * (the link register, or the return address on the stack's top), read under the same guard; if that faults too,
+ * the code address alone. *note says why the frames are so few.
  */
-static int walk_stack(void **frames, const siginfo_t *info, void *context, const char **note) {
-  uintptr_t at = 0, top = 0;
-  context_registers(context, &at, &top);
-  volatile uintptr_t pc = at, sp = top;
-  Dl_info where;
-  int fault = info != NULL && info->si_code > 0;
-  /* A fault at an address in no library, 0 included (a call through a null pointer), where the context says it. */
-  volatile int wild = fault && context != NULL && HAVE_CONTEXT_PC && dladdr((void *)pc, &where) == 0;
+static int walk_stack(void **frames, void *context, const char **note) {
+  uintptr_t at = 0, top = 0, link = 0;
+  context_registers(context, &at, &top, &link);
+  volatile uintptr_t pc = at, sp = top, lr = link;
   struct sigaction ours, before_segv, before_bus;
   memset(&ours, 0, sizeof ours);
   ours.sa_sigaction = on_fatal;
@@ -247,44 +253,57 @@ static int walk_stack(void **frames, const siginfo_t *info, void *context, const
   sigemptyset(&faults);
   sigaddset(&faults, SIGSEGV);
   sigaddset(&faults, SIGBUS);
+  pthread_sigmask(SIG_BLOCK, NULL, &saved_mask);
   /* A handler before this one that gave up raised the signal again (Node's does), pending while this one runs: taken
      off here, or the unblocking below would deliver it as if the walk had faulted. It is raised again at the end. */
   struct timespec zero = {0, 0};
   while (sigtimedwait(&faults, NULL, &zero) > 0) {
   }
   volatile int count = 0;
+  volatile int stage = 0;
   atomic_store(&walking_tid, syscall(SYS_gettid));
-  if (sigsetjmp(walk_env, 0) == 0) {
-    pthread_sigmask(SIG_UNBLOCK, &faults, &saved_mask);
-    if (wild) {
-      frames[count++] = (void *)pc;
-      *note = "the code address is in no library (a jump through a bad pointer): the frame after it is the return address on the stack's top, its probable caller";
-      if (sp != 0) frames[count++] = *(void *const *)sp;
-    } else {
-      void *all[MAX_FRAMES];
-      int n = backtrace(all, MAX_FRAMES);
-      Dl_info self;
-      int first = 0;
-      if (dladdr((void *)walk_stack, &self) != 0) {
-        while (first < n && dladdr(all[first], &where) != 0 && where.dli_fbase == self.dli_fbase) first++;
-        if (first > 0 && first < n) first++; /* the kernel's return trampoline */
-      }
-      for (int i = first; i < n; i++) frames[count++] = all[i];
+  if (sigsetjmp(walk_env, 0) != 0) stage++; /* the stage before faulted: the next one */
+  pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+  if (stage == 0) {
+    void *all[MAX_FRAMES];
+    int n = backtrace(all, MAX_FRAMES);
+    Dl_info self, where;
+    int first = 0;
+    if (dladdr((void *)walk_stack, &self) != 0) {
+      while (first < n && dladdr(all[first], &where) != 0 && where.dli_fbase == self.dli_fbase) first++;
+      if (first > 0 && first < n) first++; /* the kernel's return trampoline */
     }
+    for (int i = first; i < n; i++) frames[count++] = all[i];
+  } else if (stage == 1 && HAVE_CONTEXT_PC && context != NULL) {
+    count = 0;
+    frames[count++] = (void *)pc;
+    *note = "the stack could not be walked (the code address is in no library: a jump through a bad pointer, or a broken stack): the frames are where the thread was and its probable caller";
+#if defined(__aarch64__)
+    void *caller = (void *)lr;
+#else
+    void *caller = sp != 0 ? *(void *const *)sp : NULL;
+#endif
+    Dl_info where;
+    if (caller != NULL && dladdr(caller, &where) != 0) frames[count++] = caller;
   } else {
-    if (count == 0 && HAVE_CONTEXT_PC && context != NULL) frames[count++] = (void *)pc;
+    count = 0;
+    if (HAVE_CONTEXT_PC && context != NULL) frames[count++] = (void *)pc;
     *note = "the stack could not be walked (a fault during the walk): the frame given is where the thread was";
   }
   pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
   atomic_store(&walking_tid, 0);
   sigaction(SIGSEGV, &before_segv, NULL);
   sigaction(SIGBUS, &before_bus, NULL);
+  (void)lr;
   return count;
 }
 
+/* The line: static, for only the thread that won `reporting` writes it (8 KB off a faulting thread's stack). */
+static Line line;
+
 static void report(int sig, const siginfo_t *info, void *context) {
-  Line line;
   line.len = 0;
+  line.cap = sizeof line.text - LINE_ENDING_ROOM;
   char thread[17] = {0};
   prctl(PR_GET_NAME, thread, 0, 0, 0);
   long tid = syscall(SYS_gettid);
@@ -333,11 +352,16 @@ static void report(int sig, const siginfo_t *info, void *context) {
 
   void *frames[MAX_FRAMES];
   const char *walk_note = NULL;
+  /* Armed until the process is gone: a walk that blocks, or a write into a full pipe, ends it by SIGALRM. */
   alarm(ALARM_S);
-  int count = walk_stack(frames, info, context, &walk_note);
+  int count = walk_stack(frames, context, &walk_note);
+  uintptr_t pc = 0, sp = 0, lr = 0;
+  context_registers(context, &pc, &sp, &lr);
+  int written = 0;
   for (int i = 0; i < count; i++) {
+    size_t before = line.len;
     Dl_info where;
-    if (i > 0) put(&line, ",");
+    if (written > 0) put(&line, ",");
     put(&line, "\"");
     if (dladdr(frames[i], &where) != 0 && where.dli_fname != NULL) {
       const char *base = strrchr(where.dli_fname, '/');
@@ -351,24 +375,27 @@ static void report(int sig, const siginfo_t *info, void *context) {
         put_hex(&line, (uintptr_t)frames[i] - (uintptr_t)where.dli_saddr);
         put(&line, ")");
       }
+    } else if ((uintptr_t)frames[i] == pc) {
+      put_hex(&line, pc); /* where the thread was: code of no library (generated at run time, or a wild jump) */
     } else {
-      put_hex(&line, (uintptr_t)frames[i]);
+      put(&line, "?"); /* no library's: a frame of generated code, or a stack word that is none (never printed) */
     }
     put(&line, "\"");
+    if (line.len + 8 >= line.cap) { /* it did not fit: taken out whole, and the stack cut here */
+      line.len = before;
+      walk_note = "cut: the line's room ran out";
+      break;
+    }
+    written++;
   }
+  line.cap = sizeof line.text - 2;
   put(&line, "]");
   if (walk_note != NULL) {
     put(&line, ",\"stackNote\":\"");
     put(&line, walk_note);
     put(&line, "\"");
   }
-  alarm(0);
   put(&line, "}\n");
-  if (line.len >= sizeof line.text - 4) { /* cut short: end it as JSON all the same */
-    line.len = sizeof line.text - 4;
-    memcpy(line.text + line.len, "\"]}\n", 4);
-    line.len += 4;
-  }
   write_all(atomic_load(&out_fd), line.text, line.len);
 }
 
@@ -409,14 +436,14 @@ static void on_fatal(int sig, siginfo_t *info, void *context) {
     struct timespec tick = {0, 50 * 1000 * 1000};
     for (int i = 0; i < 100; i++) nanosleep(&tick, NULL);
   }
-  /* The default action: a fault runs again on return and kills; a signal sent or raised is raised again. */
+  /* The default action, raised again: pending until this handler returns, then fatal, whether or not the fault's
+     cause is still there when its instruction runs again (a mapping remade meanwhile by another thread). */
   to_default(sig);
-  if (info == NULL || info->si_code <= 0) raise(sig);
+  raise(sig);
   errno = saved;
 }
 
 int fatal_report_install(int fd) {
-  if (fd >= 0) atomic_store(&out_fd, fd);
   pthread_mutex_lock(&install_lock);
   int result = 0;
   if (!atomic_load(&installed)) {
@@ -429,10 +456,12 @@ int fatal_report_install(int fd) {
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     for (size_t i = 0; i < SIGNAL_COUNT && result == 0; i++) {
-      if (sigaction(SIGNALS[i], &action, &previous[i]) != 0) result = -1;
+      /* What was there, read before this handler is set: a signal on another thread meanwhile finds it filled in. */
+      if (sigaction(SIGNALS[i], NULL, &previous[i]) != 0 || sigaction(SIGNALS[i], &action, NULL) != 0) result = -1;
     }
     if (result == 0) atomic_store(&installed, 1);
   }
+  if (result == 0 && fd >= 0) atomic_store(&out_fd, fd);
   pthread_mutex_unlock(&install_lock);
   return result;
 }

@@ -349,7 +349,9 @@ static napi_value install_fatal_report(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd = -1;
   double check = -1;
-  if (argc < 1 || napi_get_value_double(env, argv[0], &check) != napi_ok || check < 0 || check > 1048576 || check != (double)(int32_t)check) {
+  /* NaN fails every comparison but the first (check == check): refused before it is ever converted. */
+  if (argc < 1 || napi_get_value_double(env, argv[0], &check) != napi_ok || !(check == check) || check < 0 || check > 1048576 ||
+      check != (double)(int32_t)check) {
     napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "installFatalReport(fd): fd must be a whole number ≥ 0");
     return NULL;
   }

@@ -6,13 +6,14 @@
  * run` with a camera decoding, killed by SIGSEGV, leaves the line in its --log-file.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { VTEST } from '../helpers/media.js';
+import { REPO_ROOT } from '../helpers/repo.js';
 
 const FATAL_REPORT = JSON.stringify(new URL('../../src/internal/fatal-report.js', import.meta.url).href);
 const SHM = JSON.stringify(new URL('../../src/shm/index.js', import.meta.url).href);
@@ -75,7 +76,7 @@ describe('the fatal-signal report', { timeout: 120_000 }, () => {
     assert.ok(Array.isArray(line.stack) && line.stack.length > 0, ended.stderr);
     // Frames as library+offset, this handler's own left out.
     assert.ok(
-      (line.stack as string[]).every((frame) => /^(\S+\+0x[0-9a-f]+( \(\S+\+0x[0-9a-f]+\))?|0x[0-9a-f]+)$/.test(frame)),
+      (line.stack as string[]).every((frame) => /^(\S+\+0x[0-9a-f]+( \(\S+\+0x[0-9a-f]+\))?|0x[0-9a-f]+|\?)$/.test(frame)),
       ended.stderr,
     );
     assert.ok(!(line.stack as string[]).some((frame) => frame.startsWith('framesupplier_shm.node')), ended.stderr);
@@ -189,5 +190,94 @@ console.log(JSON.stringify({ sum, faulted: reader.stats().faults > 0 }));`);
       await ended;
       rmSync(`/dev/shm/fs-fatal-${process.pid}`, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the fatal-signal report on real faults (native/fatal_report.c in a program of its own)', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), `fs-fault-cases-${process.pid}-`));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const program = join(dir, 'fault_cases');
+  let unbuilt: string | null = null;
+  try {
+    // The C compiler the native addons are built with (scripts/setup.sh installs it); -rdynamic names the functions.
+    execFileSync('cc', ['-O0', '-rdynamic', '-o', program, 'test/internal/fault_cases.c', 'native/fatal_report.c', '-Inative', '-lpthread', '-ldl'], {
+      cwd: REPO_ROOT,
+      stdio: 'pipe',
+    });
+  } catch (error) {
+    unbuilt = `no C compiler to build the fault cases: ${String((error as Error).message).split('\n')[0]}`;
+  }
+
+  /** Runs a case without core files; how it ended and its one report line. */
+  const fault = (t: { skip: (why: string) => void }, ...args: string[]): Promise<(Ended & { line: Record<string, unknown> }) | null> => {
+    if (unbuilt !== null) {
+      t.skip(unbuilt);
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      const child = spawn('sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', program, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('close', (code, signal) => {
+        const lines = reports(stderr);
+        assert.equal(lines.length, 1, stderr);
+        resolve({ code, signal, stdout, stderr, line: lines[0]! });
+      });
+    });
+  };
+
+  it('a write through a null pointer: the fault, its address and the functions on the way, and death by SIGSEGV', async (t) => {
+    const ended = await fault(t, 'null');
+    if (ended === null) return;
+    assert.equal(ended.signal, 'SIGSEGV');
+    assert.deepEqual([ended.line.fault, ended.line.address, ended.line.sentBy], ['address not mapped', '0x0', undefined]);
+    const stack = ended.line.stack as string[];
+    assert.match(stack[0]!, /^fault_cases\+0x[0-9a-f]+ \(fault_null_write\+0x[0-9a-f]+\)$/);
+    assert.ok(
+      stack.some((frame) => frame.includes('(main+')),
+      ended.stderr,
+    );
+    assert.equal(ended.line.stackNote, undefined);
+  });
+
+  it('a call to where nothing is mapped (the walk itself would fault): the code address and its caller, with a note', async (t) => {
+    const ended = await fault(t, 'wild');
+    if (ended === null) return;
+    assert.equal(ended.signal, 'SIGSEGV');
+    assert.equal(ended.line.address, '0x10');
+    const stack = ended.line.stack as string[];
+    assert.equal(stack[0], '0x10');
+    assert.match(stack[1]!, /\(fault_wild_call\+0x[0-9a-f]+\)$/);
+    assert.match(String(ended.line.stackNote), /no library/);
+  });
+
+  it("a fault on a thread of its own: the thread's name (as a decoder's)", async (t) => {
+    const ended = await fault(t, 'thread');
+    if (ended === null) return;
+    assert.equal(ended.signal, 'SIGSEGV');
+    assert.equal(ended.line.thread, 'fs-decoder');
+    assert.ok(
+      (ended.line.stack as string[]).some((frame) => frame.includes('(fault_on_a_named_thread+')),
+      ended.stderr,
+    );
+  });
+
+  it("a stack longer than the line's room: whole frames are cut, the line stays one JSON line and says so", async (t) => {
+    const ended = await fault(t, 'deep');
+    if (ended === null) return;
+    assert.equal(ended.signal, 'SIGSEGV');
+    assert.equal(ended.line.stackNote, "cut: the line's room ran out");
+    const stack = ended.line.stack as string[];
+    assert.ok(stack.length > 5 && stack.every((frame) => /^fault_cases\+0x[0-9a-f]+ \(\w+\+0x[0-9a-f]+\)$/.test(frame)), ended.stderr);
+    assert.ok(ended.stderr.length <= 8192, `${ended.stderr.length} bytes`);
+  });
+
+  it('a read past the end of a mapped file cut short, with no guard to absorb it: SIGBUS, named', async (t) => {
+    const ended = await fault(t, 'bus', join(dir, 'cut-short'));
+    if (ended === null) return;
+    assert.equal(ended.signal, 'SIGBUS');
+    assert.equal(ended.line.fault, 'address past the end of a mapped file');
   });
 });
