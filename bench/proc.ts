@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { rollupPssBytes } from '../src/internal/memory.js';
+import { findExecutable } from '../src/process/index.js';
 import { heapSnapshotFlags } from './heap-diff.js';
 
 const CLK_TCK = 100;
@@ -327,7 +328,12 @@ export function startSystemRun(o: { tree: string; configPath: string; token: str
   const snapshotsAt = (process.env[o.snapshotsEnv] ?? '').split(',').filter(Boolean).map(Number);
   const heapDir = process.env.SOAK_HEAP_DIR ?? mkdtempSync(join(tmpdir(), 'framesupplier-soak-heap-'));
   const nodeFlags = snapshotsAt.length > 0 ? heapSnapshotFlags(heapDir) : [];
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/src/cli/main.js', 'run', o.configPath, '--view', 'none', '--log-level', 'warn'], {
+  const command = [process.execPath, ...nodeFlags, 'dist/src/cli/main.js', 'run', o.configPath, '--view', 'none', '--log-level', 'warn'];
+  // The system dies with the bench (SIGTERM, an orderly stop), however the bench ends: a bench stopped by Ctrl-C left
+  // its system running and loading the machine for the runs after it. setpriv execs it: its pid is the system's.
+  const setpriv = findExecutable('setpriv');
+  const [file, ...args] = setpriv === null ? command : [setpriv, '--pdeathsig', 'TERM', '--', ...command];
+  const child = spawn(file!, args, {
     cwd: o.tree,
     // Its own state directory: the event store and anything else it keeps stays in this run's; the bench's malloc.
     env: systemEnv({ FRAMESUPPLIER_HTTP_TOKEN: o.token, XDG_STATE_HOME: o.stateDir }),
