@@ -21,8 +21,8 @@ import { createApp, type App, type AppHttpOptions } from '../app/index.js';
 import { DEBIAN_VTEST, findSampleMedia, nativeDecoderUnavailable } from '../capture/index.js';
 import { builtInExampleConfig, cameraMeasuresMotion, envOf, loadConfig, parseConfig, type HttpConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
-import { createLogger, isLogLevel, LOG_LEVELS, logDescriptor, type Logger } from '../internal/logger.js';
-import { installFatalSignalReport } from '../internal/fatal-report.js';
+import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
+import { reportFatalSignalsTo } from '../internal/fatal-report.js';
 import { instanceId } from '../internal/state-dir.js';
 import { motionPassesUnavailable } from '../motion/index.js';
 import { frameMappingUnavailable } from '../shm/index.js';
@@ -100,8 +100,7 @@ export async function runCommand(args: string[]): Promise<number> {
     ...(format === undefined ? {} : { pretty: format === 'pretty' }),
   });
   // A fault in native code (libav on a decoder's thread) or an abort() then leaves a line in the log saying where.
-  const unreported = installFatalSignalReport(logDescriptor(log));
-  if (unreported !== null) log.info({ addon: 'framesupplier_shm' }, `a fatal signal would end the process without a log line: ${unreported}`);
+  reportFatalSignalsTo(log);
   const resolved = withClusterFlags(config ?? example(log), values.cluster, values['node-id'], values.capacity);
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
   warnWithoutAddons(log, resolved);

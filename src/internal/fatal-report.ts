@@ -7,6 +7,7 @@
  * written. Without the addon nothing changes: the process dies as before, and the reason is said at start by
  * the addon's own warning.
  */
+import { logDescriptor, type Logger } from './logger.js';
 import { addonCandidates, loadAddon } from './native-addon.js';
 
 interface FatalReportAddon {
@@ -24,4 +25,10 @@ export function installFatalSignalReport(fd = 2): string | null {
   } catch (error) {
     return `the fatal-signal report could not be installed: ${String((error as Error)?.message ?? error)}`;
   }
+}
+
+/** Installs the report on `log`'s descriptor, as the system's and a model server's entry points do; why not, once at info. */
+export function reportFatalSignalsTo(log: Logger): void {
+  const unreported = installFatalSignalReport(logDescriptor(log));
+  if (unreported !== null) log.info({ addon: 'framesupplier_shm' }, `a fatal signal would end the process without a log line: ${unreported}`);
 }

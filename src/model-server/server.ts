@@ -23,8 +23,8 @@
  */
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { hostPort, int, parseFlags, required } from '../internal/args.js';
-import { createLogger, logDescriptor } from '../internal/logger.js';
-import { installFatalSignalReport } from '../internal/fatal-report.js';
+import { createLogger } from '../internal/logger.js';
+import { reportFatalSignalsTo } from '../internal/fatal-report.js';
 import type { KServeGrpcServer, KServeServer } from '../kserve/index.js';
 import { MODEL_SERVER_DEFAULTS, ModelServer } from '../models/index.js';
 import { DEFAULT_SHM_DIR } from '../shm/index.js';
@@ -104,8 +104,7 @@ export async function runModelServer(args: readonly string[]): Promise<number> {
   // The log is pino's on stderr (JSON off a terminal): the system that started this server relays each line at its level.
   const log = createLogger({ base: { model_id: handler.modelId } });
   // A fault in the handler's native code (ONNX Runtime, libvips) then leaves a last line the system relays.
-  const unreported = installFatalSignalReport(logDescriptor(log));
-  if (unreported !== null) log.info({ addon: 'framesupplier_shm' }, `a fatal signal would end the process without a log line: ${unreported}`);
+  reportFatalSignalsTo(log);
   // Connections closed because of their client (slow readers, refusals, lost framing): one line each.
   server?.on('connection-error', ({ code, message }) => log.warn({ event: 'connection-error', code }, message));
   // The socket server loads the handler (and closes it); alone, the HTTP server's owner does.
