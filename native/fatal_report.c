@@ -183,6 +183,16 @@ static int slot_of(int sig) {
 
 static void on_fatal(int sig, siginfo_t *info, void *context);
 
+/* This handler as a signal's action, set at install and again for the stack walk's guard. */
+static struct sigaction handler_action(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_fatal;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  return action;
+}
+
 /* Whether this handler is still the signal's action (a handler that gave up sets the default back). */
 static int still_ours(int sig) {
   struct sigaction now;
@@ -236,17 +246,11 @@ static void context_registers(const void *context, uintptr_t *pc, uintptr_t *sp,
  * this handler set again for the fault signals and unblocked, and a fault during it comes back here by siglongjmp
  * (on_fatal). The walk is tried first; if it faults, the thread's code address is given with its probable caller
  * (the link register, or the return address on the stack's top), read under the same guard; if that faults too,
- * the code address alone. *note says why the frames are so few.
+ * the code address alone (`known`: the context gave the registers). *note says why the frames are so few.
  */
-static int walk_stack(void **frames, void *context, const char **note) {
-  uintptr_t at = 0, top = 0, link = 0;
-  context_registers(context, &at, &top, &link);
+static int walk_stack(void **frames, int known, uintptr_t at, uintptr_t top, uintptr_t link, const char **note) {
   volatile uintptr_t pc = at, sp = top, lr = link;
-  struct sigaction ours, before_segv, before_bus;
-  memset(&ours, 0, sizeof ours);
-  ours.sa_sigaction = on_fatal;
-  ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigemptyset(&ours.sa_mask);
+  struct sigaction ours = handler_action(), before_segv, before_bus;
   sigaction(SIGSEGV, &ours, &before_segv);
   sigaction(SIGBUS, &ours, &before_bus);
   sigset_t faults, saved_mask;
@@ -274,7 +278,7 @@ static int walk_stack(void **frames, void *context, const char **note) {
       if (first > 0 && first < n) first++; /* the kernel's return trampoline */
     }
     for (int i = first; i < n; i++) frames[count++] = all[i];
-  } else if (stage == 1 && HAVE_CONTEXT_PC && context != NULL) {
+  } else if (stage == 1 && known) {
     count = 0;
     frames[count++] = (void *)pc;
     *note = "the stack could not be walked (the code address is in no library: a jump through a bad pointer, or a broken stack): the frames are where the thread was and its probable caller";
@@ -287,7 +291,7 @@ static int walk_stack(void **frames, void *context, const char **note) {
     if (caller != NULL && dladdr(caller, &where) != 0) frames[count++] = caller;
   } else {
     count = 0;
-    if (HAVE_CONTEXT_PC && context != NULL) frames[count++] = (void *)pc;
+    if (known) frames[count++] = (void *)pc;
     *note = "the stack could not be walked (a fault during the walk): the frame given is where the thread was";
   }
   pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
@@ -354,9 +358,9 @@ static void report(int sig, const siginfo_t *info, void *context) {
   const char *walk_note = NULL;
   /* Armed until the process is gone: a walk that blocks, or a write into a full pipe, ends it by SIGALRM. */
   alarm(ALARM_S);
-  int count = walk_stack(frames, context, &walk_note);
   uintptr_t pc = 0, sp = 0, lr = 0;
   context_registers(context, &pc, &sp, &lr);
+  int count = walk_stack(frames, HAVE_CONTEXT_PC && context != NULL, pc, sp, lr, &walk_note);
   int written = 0;
   for (int i = 0; i < count; i++) {
     size_t before = line.len;
@@ -450,11 +454,7 @@ int fatal_report_install(int fd) {
     /* The unwinder is loaded now (its first use dlopens libgcc_s), not in the handler. */
     void *warm[2];
     backtrace(warm, 2);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_sigaction = on_fatal;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&action.sa_mask);
+    struct sigaction action = handler_action();
     for (size_t i = 0; i < SIGNAL_COUNT && result == 0; i++) {
       /* What was there, read before this handler is set: a signal on another thread meanwhile finds it filled in. */
       if (sigaction(SIGNALS[i], NULL, &previous[i]) != 0 || sigaction(SIGNALS[i], &action, NULL) != 0) result = -1;
