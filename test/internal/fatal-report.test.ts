@@ -26,11 +26,15 @@ interface Ended {
   readonly stderr: string;
 }
 
-/** Runs `script` (ES module source) in a new Node process without core files; how it ended and what it wrote. */
-function runScript(script: string): Promise<Ended> {
+/** `command` started by a shell that only sets the core limit: a core per case would fill a machine's working directory. */
+function spawnWithoutCores(command: readonly string[]) {
+  return spawn('sh', ['-c', 'ulimit -c 0; exec "$@"', 'sh', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs `command` without core files; how it ended and what it wrote. */
+function runWithoutCores(command: readonly string[]): Promise<Ended> {
   return new Promise((resolve) => {
-    // The shell only sets the core limit: a core per case would fill a test machine's working directory.
-    const child = spawn('sh', ['-c', 'ulimit -c 0; exec "$0" --input-type=module -e "$1"', process.execPath, script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnWithoutCores(command);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -38,6 +42,9 @@ function runScript(script: string): Promise<Ended> {
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/** Runs `script` (ES module source) in a new Node process without core files. */
+const runScript = (script: string): Promise<Ended> => runWithoutCores([process.execPath, '--input-type=module', '-e', script]);
 
 /** The report lines among `text`'s lines. */
 function reports(text: string): Record<string, unknown>[] {
@@ -149,13 +156,7 @@ console.log(JSON.stringify({ sum, faulted: reader.stats().faults > 0 }));`);
       ].join('\n'),
     );
     writeFileSync(logFile, ''); // made here so that it can be watched from the start (the logger appends)
-    const run = spawn(
-      'sh',
-      ['-c', 'ulimit -c 0; exec "$@"', 'sh', process.execPath, MAIN, 'run', config, '--view', 'none', '--http', 'off', '--log-file', logFile],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const run = spawnWithoutCores([process.execPath, MAIN, 'run', config, '--view', 'none', '--http', 'off', '--log-file', logFile]);
     let stderr = '';
     run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const ended = new Promise<NodeJS.Signals | null>((resolve) => run.once('close', (_code, signal) => resolve(signal)));
@@ -214,17 +215,10 @@ describe('the fatal-signal report on real faults (native/fatal_report.c in a pro
       t.skip(unbuilt);
       return Promise.resolve(null);
     }
-    return new Promise((resolve) => {
-      const child = spawn('sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', program, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('close', (code, signal) => {
-        const lines = reports(stderr);
-        assert.equal(lines.length, 1, stderr);
-        resolve({ code, signal, stdout, stderr, line: lines[0]! });
-      });
+    return runWithoutCores([program, ...args]).then((ended) => {
+      const lines = reports(ended.stderr);
+      assert.equal(lines.length, 1, ended.stderr);
+      return { ...ended, line: lines[0]! };
     });
   };
 
