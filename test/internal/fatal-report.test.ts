@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { VTEST } from '../helpers/media.js';
 import { REPO_ROOT } from '../helpers/repo.js';
+import { SHM_ADDON_PATH } from '../../src/shm/index.js';
 
 const FATAL_REPORT = JSON.stringify(new URL('../../src/internal/fatal-report.js', import.meta.url).href);
 const SHM = JSON.stringify(new URL('../../src/shm/index.js', import.meta.url).href);
@@ -91,6 +92,18 @@ describe('the fatal-signal report', { timeout: 120_000 }, () => {
       (line.stack as string[]).some((frame) => frame.includes('(kill+')),
       ended.stderr,
     );
+  });
+
+  it("the addon's installFatalReport(fd) refuses a descriptor that is no whole number ≥ 0 with ERR_INVALID_ARGUMENT, and installs nothing", async () => {
+    const ended = await runScript(`
+const { createRequire } = await import('node:module');
+const addon = createRequire(import.meta.url)(${JSON.stringify(SHM_ADDON_PATH)});
+const codes = [-1, Number.NaN, 1.5, 2 ** 40, '2', undefined].map((fd) => { try { addon.installFatalReport(fd); return 'installed'; } catch (e) { return e.code; } });
+console.log(JSON.stringify(codes));
+process.kill(process.pid, 'SIGSEGV');`);
+    assert.deepEqual(JSON.parse(ended.stdout), Array(6).fill('ERR_INVALID_ARGUMENT'));
+    assert.equal(ended.signal, 'SIGSEGV');
+    assert.deepEqual(reports(ended.stderr), [], 'nothing was installed');
   });
 
   it('abort(): the line names SIGABRT, and the process dies of it', async () => {
