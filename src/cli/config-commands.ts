@@ -7,7 +7,7 @@
  *   config schema       prints the config file's JSON Schema, for editors
  */
 import { stringify } from 'yaml';
-import { configSchema, envOf, explainDecode, explainGates, explainSummaries, loadConfig, maskConfig } from '../config/index.js';
+import { configSchema, envOf, explainDecode, explainFalls, explainGates, explainSummaries, loadConfig, maskConfig } from '../config/index.js';
 import { namedFileProblems } from '../pipeline/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import { parseCommandLine } from '../internal/args.js';
@@ -28,7 +28,7 @@ export async function configCommand(args: string[]): Promise<number> {
       }
       // What a motion-gated worker does is not obvious from its keys: one line each (ADR 0066).
       // So is the age decoding keyframes only adds (ADR 0070), and what a camera's summaries ask and where they are kept (ADR 0073).
-      const gates = [...explainGates(config), ...explainDecode(config), ...explainSummaries(config)].map((line) => `# ${line}.\n`);
+      const gates = [...explainGates(config), ...explainDecode(config), ...explainSummaries(config), ...explainFalls(config)].map((line) => `# ${line}.\n`);
       process.stdout.write(
         `# ${file}: valid.\n${gates.join('')}# The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config, { secrets: envOf(config).values }))}`,
       );

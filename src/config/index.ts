@@ -22,6 +22,7 @@ export {
   configSchema,
   workerKind,
   trackOptionsOf,
+  fallsOptionsOf,
   BUILTIN_MODULES,
   LOG_LEVELS,
   DECODERS,
@@ -43,6 +44,7 @@ export {
   type HttpConfig,
   type EventsConfig,
   type TrackOptionsConfig,
+  type FallsConfig,
   type ZoneConfig,
   type VlmConfig,
   type LineConfig,
@@ -68,6 +70,7 @@ export {
   REGIONS_WHOLE_ABOVE,
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
+export { explainFalls } from './falls.js';
 export { cascadeSwitch, type RunningWorker } from './cascades.js';
 export { escapeLiterals, substituteEnv } from './env.js';
 export {

@@ -1,4 +1,5 @@
 /**
+ * Long file: the one place every room is wired to the connection and the event stream, and started and closed in order; what each room does is in its own file.
  * MqttSink: the system's events, states, results and stats out to an MQTT
  * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),
@@ -40,7 +41,9 @@
  *   (latest-only results), answers.ts (vlm answers), retained-state.ts
  *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
  *   (what an earlier run left retained and the config no longer has, cleared
- *   at connect: ADR 0100), commands.ts (what comes in; bad ones' warn lines
+ *   at connect: ADR 0100), falls.ts (fall and person-down alerts: their own
+ *   topic and outbox, the person-down state, acknowledgements: ADR 0132),
+ *   commands.ts (what comes in; bad ones' warn lines
  *   rate-limited), sink-stats.ts (what they count, read as stats()). This sink
  *   reads the system's event stream, hands each event to its rooms, and owns
  *   the timers and the start and close order.
@@ -71,6 +74,7 @@ import { RetainedSweep } from './retained-sweep.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 import { Topics } from './topics.js';
 import { AnswerPublisher } from './answers.js';
+import { FallPublisher, FallTopics } from './falls.js';
 import { workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
@@ -118,6 +122,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #abort = new AbortController();
   readonly #connection: BrokerConnection;
   readonly #outbox: EventOutbox;
+  /** `<prefix>/falls`'s own outbox: an alert never waits behind object events. */
+  readonly #fallOutbox: EventOutbox;
+  readonly #falls: FallPublisher;
   readonly #retainedState: RetainedState;
   readonly #results: ResultPublisher;
   /** vlm workers' answers (ADR 0050). */
@@ -145,12 +152,18 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#lastHourRefreshMs = positiveInteger('lastHourRefreshMs', options.lastHourRefreshMs ?? 30_000);
     const clientId = config.clientId ?? `framesupplier-${hostname()}`;
     this.topics = new Topics(config.topicPrefix);
+    const fallTopics = new FallTopics(this.topics.prefix);
     const discoveryStatusTopic = config.discovery.enabled ? `${config.discovery.prefix}/status` : null;
     const connection = new BrokerConnection({
       config,
       clientId,
       availableTopic: this.topics.available,
-      subscriptions: [this.topics.commands, this.topics.summaryRequests, ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic])],
+      subscriptions: [
+        this.topics.commands,
+        this.topics.summaryRequests,
+        fallTopics.acknowledgements,
+        ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic]),
+      ],
       log: this.#log,
       hooks: {
         state: (state) => this.emit('state', state),
@@ -158,12 +171,16 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         message: (topic, payload, retained) => {
           if (!this.#sweep.onMessage(topic, payload, retained)) this.#commands.onMessage(topic, payload, retained);
         },
-        lost: () => this.#outbox.requeueInFlight(),
-        queued: () => this.#outbox.queued,
+        lost: () => {
+          this.#outbox.requeueInFlight();
+          this.#fallOutbox.requeueInFlight();
+        },
+        queued: () => this.#outbox.queued + this.#fallOutbox.queued,
       },
     });
     this.#connection = connection;
     this.#outbox = new EventOutbox({ queue: config.queue, connection, topic: this.topics.events, log: this.#log });
+    this.#fallOutbox = new EventOutbox({ queue: config.queue, connection, topic: fallTopics.events, log: this.#log });
     const outlet: Outlet = {
       publish: (topic, payload, qos, retain, callback, expiryS) => connection.publish(topic, payload, qos, retain, callback, expiryS),
       get connected() {
@@ -201,7 +218,17 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       onObjectEvent: (event) => this.emit('object-event', event),
     });
     this.#lineCounts = new LineCounts({ system: this.#system, topics: this.topics, retained: this.#retainedState });
+    this.#falls = new FallPublisher({
+      system: this.#system,
+      topics: fallTopics,
+      retained: this.#retainedState,
+      outbox: this.#fallOutbox,
+      publishPicture: (topic, jpeg) => connection.publish(topic, jpeg, 0, true),
+      refuse: (kind, fields, message) => this.#commands.refuse(kind, fields, message),
+      accepted: () => this.#commands.accept(),
+    });
     this.#commands = new CommandHandler({
+      route: (topic, payload) => this.#falls.onMessage(topic, payload),
       system: this.#system,
       topics: this.topics,
       discoveryStatusTopic,
@@ -247,6 +274,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#retainedState.takeSnapshot(this.#system.stats());
     // Started beside a running system: its `running` event is past, the snapshot above has its cameras.
     this.#systemRuns = this.#system.state === 'running';
+    if (this.#systemRuns) this.#falls.takeCameras(Object.keys(this.#system.stats().cameras));
     this.#loop = this.#readEvents();
     this.#timers = [
       setInterval(() => this.#events.tick(Date.now()), this.#events.tickMs),
@@ -274,9 +302,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       }
       this.#events.endAll(Date.now());
-      if (this.#connection.connected) await waitAtMost(this.#outbox.drained(), CLOSE_FLUSH_MS);
+      if (this.#connection.connected) await waitAtMost(Promise.all([this.#outbox.drained(), this.#fallOutbox.drained()]), CLOSE_FLUSH_MS);
       await this.#connection.close();
       this.#outbox.wakeAll();
+      this.#fallOutbox.wakeAll();
       this.#commands.close();
       this.#log.info({ events: this.stats().events }, 'mqtt closed');
     })();
@@ -292,6 +321,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       {
         connection: this.#connection,
         outbox: this.#outbox,
+        fallOutbox: this.#fallOutbox,
         events: this.#events,
         results: this.#results,
         commands: this.#commands,
@@ -316,6 +346,14 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     return this.#connection.publish(topic, jpeg, 0, true);
   }
 
+  /**
+   * A fall alert's snapshot (the person down), retained on `<camera>/person_down/snapshot`, cleared with its camera
+   * (ADR 0132). False when it could not go (not connected): not queued.
+   */
+  publishFallSnapshot(camera: string, jpeg: Buffer): boolean {
+    return this.#falls.publishSnapshot(camera, jpeg);
+  }
+
   /** A 'node-configs' sink: this node's configs of cameras the system does not run are stale from now (ADR 0102). */
   sweepFromNow(): void {
     this.#sweep.allow();
@@ -330,6 +368,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#results.flush();
     this.#answers.flush();
     this.#outbox.pump();
+    this.#fallOutbox.connected();
+    this.#fallOutbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
     if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
@@ -348,6 +388,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'dwell',
       'motion',
       'summary',
+      'fall',
       'events-lost',
     ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
@@ -392,6 +433,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       case 'motion':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraMotion(event.camera, event.state === 'on');
         return;
+      case 'fall':
+        this.#falls.onFall(event);
+        return;
       case 'summary':
         // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.summary(event.camera, event.summary);
@@ -403,6 +447,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         // The config's cameras and shared workers exist once the system runs.
         if (event.state === 'running') {
           this.#retainedState.takeSnapshot(this.#system.stats());
+          this.#falls.takeCameras(Object.keys(this.#system.stats().cameras));
           this.#systemRuns = true;
           this.#sweep.begin(); // if connected and not swept yet
         }
@@ -421,6 +466,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     switch (event.change) {
       case 'camera-added':
         this.#retainedState.takeSnapshot(this.#system.stats(), camera);
+        this.#falls.takeCameras([camera]);
         return;
       case 'camera-replaced':
       case 'camera-areas':
@@ -428,6 +474,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         this.#retainedState.forgetCamera(camera, false);
         this.#results.forgetCamera(camera);
         this.#retainedState.takeSnapshot(this.#system.stats(), camera);
+        this.#falls.takeCameras([camera]);
         return;
       case 'camera-removed':
         this.#events.endAll(Date.now(), camera);

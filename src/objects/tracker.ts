@@ -1,4 +1,5 @@
 /**
+ * Long file: association, the occlusion correction and the ending rules act on one track's state each frame, so they stay together.
  * A multi-object tracker on capture time. Latest-frame delivery drops frames
  * by design, so the tracker never counts frames: each update carries the
  * frame's capture time, motion is predicted over the real time since the

@@ -22,6 +22,7 @@ import { EventHub, type ConfigChange, type EventOf, type SystemEvent, type Syste
 import { FreshnessWatch } from './freshness-watch.js';
 import { ModelService, type ModelStats } from './model-service.js';
 import { ObjectTracking } from './object-tracking.js';
+import { FallAlerts } from './falls.js';
 import { OutputGate } from './output-gate.js';
 import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
 import { Summaries } from './summaries.js';
@@ -63,6 +64,8 @@ export class SystemCore {
   readonly sharedWorkers: WorkerGroup;
   /** Workers with `track` on: their results become tracked objects. */
   readonly tracking: ObjectTracking;
+  /** Fall workers' alerts (ADR 0132): their people, after tracking, become fall and down alerts. */
+  readonly falls: FallAlerts;
   /** Every worker's freshness objective, judged once a second (ADR 0042). */
   readonly freshness: FreshnessWatch;
   /** Summaries of a stretch of a camera's time (ADR 0073): the events store they read and fill is set by the app. */
@@ -86,6 +89,27 @@ export class SystemCore {
       return () => this.hub.off('tracked-object', forward);
     },
     liveObjects: (camera) => this.tracking.objects(camera),
+    onFall: (camera, listener) => {
+      const forward = (e: EventOf<'fall'>): void => {
+        if (e.event.type !== 'new' || e.event.after.camera !== camera) return;
+        const a = e.event.after;
+        const person = this.tracking.objects(camera).find((o) => o.id === a.object_id);
+        // The person as the tracker has them now (their latest box), else as the alert saw them.
+        listener(
+          person ?? {
+            id: a.object_id,
+            label: 'person',
+            box: a.box,
+            worker: a.worker,
+            current_zones: a.current_zones,
+            loitering_zones: [],
+            frame_time: a.frame_time,
+          },
+        );
+      };
+      this.hub.on('fall', forward);
+      return () => this.hub.off('fall', forward);
+    },
     snapshot: (id) => this.snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null),
   };
 
@@ -98,9 +122,18 @@ export class SystemCore {
     this.#idleThresholdMs = options.idleThresholdMs;
     this.#modelHealthIntervalMs = options.modelHealthIntervalMs;
     this.hub = new EventHub((error, event) => this.log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.tracking = new ObjectTracking({ camera: (id) => this.cameraConfig(id), emit: (e) => this.hub.emit(e) });
+    this.falls = new FallAlerts({ emit: (e) => this.hub.emit(e) });
+    this.tracking = new ObjectTracking({
+      camera: (id) => this.cameraConfig(id),
+      emit: (e) => this.hub.emit(e),
+      aspect: (id) => this.cameras.get(id)?.frameAspect() ?? null,
+      onFrame: (input) => this.falls.onFrame(input),
+    });
     this.hub.on('result', (e) => this.tracking.onResult(e));
     this.hub.on('config-change', (e) => this.tracking.onConfigChange(e));
+    // after tracking: a vlm answer about a person down, and a fall worker stopped (its tracks ended first)
+    this.hub.on('result', (e) => this.falls.onResult(e));
+    this.hub.on('config-change', (e) => this.falls.onConfigChange(e));
     this.freshness = new FreshnessWatch({
       // Without the memory figures: the watch judges from the parts' own figures, and walking /proc for the process
       // tree every second was a tenth of a percent of a core whatever the cameras (issue 43 item 4).
@@ -259,7 +292,12 @@ export class SystemCore {
       ...this.#buildContext({ camera: id }),
       emit: (e) => this.emit(e),
       scene: this.#scene,
-      tracks: (camera, worker) => this.tracking.tracks(camera, worker),
+      // A fall worker's people down are watched: a gated worker keeps looking at them (ADR 0081, 0132).
+      tracks: (camera, worker) => {
+        const tracks = this.tracking.tracks(camera, worker);
+        const watched = this.falls.watched(camera, worker);
+        return watched.length === 0 ? tracks : tracks.map((t) => (watched.includes(t.id) ? { ...t, watched: true } : t));
+      },
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
     });
   }

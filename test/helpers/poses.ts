@@ -116,8 +116,8 @@ export interface PoseFrame {
   readonly box: Box;
 }
 
-/** A movement sampled at `fps`: from `start`, each step in turn (poses interpolated in a straight line). */
-export function sequence(start: Pose, steps: readonly Step[], fps: number, figure: Figure = {}): PoseFrame[] {
+/** The key poses of a movement and when each is reached (ms from its start). */
+function keysOf(start: Pose, steps: readonly Step[]): { at: number; pose: Pose }[] {
   const keys: { at: number; pose: Pose }[] = [{ at: 0, pose: start }];
   let at = 0;
   for (const step of steps) {
@@ -128,6 +128,22 @@ export function sequence(start: Pose, steps: readonly Step[], fps: number, figur
       keys.push({ at, pose: step.to });
     }
   }
+  return keys;
+}
+
+/** How long a movement lasts (ms). */
+export const duration = (steps: readonly Step[]): number => keysOf(STANDING, steps).at(-1)!.at;
+
+/** The pose a movement has reached `time` ms after its start (its last pose after its end), keypoints and box. */
+export function poseAtTime(start: Pose, steps: readonly Step[], time: number, figure: Figure = {}): PoseFrame {
+  const p = poseAt(keysOf(start, steps), Math.max(0, time));
+  return { time, pose: p, ...pose(p, figure) };
+}
+
+/** A movement sampled at `fps`: from `start`, each step in turn (poses interpolated in a straight line). */
+export function sequence(start: Pose, steps: readonly Step[], fps: number, figure: Figure = {}): PoseFrame[] {
+  const keys = keysOf(start, steps);
+  const at = keys.at(-1)!.at;
   const out: PoseFrame[] = [];
   for (let time = 0; time <= at + 1e-6; time += 1000 / fps) {
     const p = poseAt(keys, time);
