@@ -58,7 +58,7 @@ export function explainFalls(config: Config): string[] {
   const out: string[] = [];
   for (const [id, camera] of Object.entries(config.cameras)) {
     for (const worker of camera.workers) {
-      const falls = 'falls' in worker ? fallsOptionsOf(worker) : null;
+      const falls = fallsOptionsOf(worker);
       if (falls === null) continue;
       const beds = falls.beds.length === 0 ? 'no beds marked (lying anywhere counts)' : `beds: ${falls.beds.join(', ')}`;
       out.push(

@@ -1418,8 +1418,8 @@ type FallsOption = boolean | Partial<FallsConfig> | undefined;
  * A worker entry's fall options with their defaults (`falls: true` is every default), or null when it raises no
  * falls: the one reading of `falls`, for the validator and the system (the worker's profile) alike.
  */
-export function fallsOptionsOf(config: { readonly falls?: FallsOption }): FallsConfig | null {
-  const falls = config.falls;
+export function fallsOptionsOf(config: object): FallsConfig | null {
+  const falls = 'falls' in config ? (config as { readonly falls?: FallsOption }).falls : undefined;
   if (falls === undefined || falls === false) return null;
   const own = falls === true ? {} : falls;
   const d = FALL_DEFAULTS;

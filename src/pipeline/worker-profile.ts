@@ -95,7 +95,7 @@ export { trackOptionsOf };
 export type FallProfile = Readonly<Omit<FallsConfig, 'beds'> & { readonly beds: readonly string[] }>;
 
 function fallsOf(config: WorkerConfig | SharedWorkerConfig): { falls?: FallProfile } {
-  const falls = 'falls' in config ? fallsOptionsOf(config) : null;
+  const falls = fallsOptionsOf(config);
   return falls === null ? {} : { falls: Object.freeze({ ...falls, beds: Object.freeze([...falls.beds]) }) };
 }
 
