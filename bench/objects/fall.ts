@@ -5,8 +5,8 @@
  * clip after a still lead-in (its first frame held LEAD_S seconds) and before a still tail (its last frame held
  * TAIL_S), read there by ffmpeg's lavfi `movie` filter (the clips are never copied), in real time at the clip's
  * 18 fps; the person model (handler person, its defaults: MoveNet MultiPose at 448, fp32, one thread) and one
- * worker with `falls: true` at `maxFps` FALL_FPS (default 5). One system for every clip: a camera is added per
- * clip and removed after it.
+ * worker with `falls: true` at `maxFps` FALL_FPS (default 5). One system for every clip, its model server ready
+ * before the first: a camera is added per clip and removed after it.
  *
  * Per clip: the `fall` alerts raised (their `new`), when each came out (this process's monotonic clock) and the
  * capture time of the clip's frame where the person is down (the supplier's seq counts the source's frames from
@@ -48,11 +48,11 @@ interface Label {
 }
 
 function labels(dir: string): Label[] {
-  const [header, ...rows] = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split('\n');
-  const columns = header!.split(',');
+  const [header, ...rows] = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split(/\r?\n/);
+  const columns = header!.split(',').map((c) => c.trim());
   const at = (name: string): number => columns.indexOf(name);
   return rows.map((row) => {
-    const cells = row.split(',');
+    const cells = row.split(',').map((c) => c.trim());
     const number = (name: string): number | null => (cells[at(name)] === '' || cells[at(name)] === undefined ? null : Number(cells[at(name)]));
     return {
       file: cells[at('file')]!,
@@ -97,8 +97,15 @@ export async function fall(): Promise<void> {
     { env: {}, fileName: 'FALL config' },
   );
   const system = new VisionSystem({ config, logger: createLogger({ level: 'warn' }) });
-  const load = loadavg()[0]!;
+  // The clips are measured on a model that runs, not one loading: its server is ready before the first camera.
+  const ready = new Promise<void>((resolve) =>
+    system.on('model-state', (e) => {
+      if (e.model === 'person' && e.to === 'ready') resolve();
+    }),
+  );
   await system.start();
+  await ready;
+  const load = loadavg()[0]!;
   const latencies: number[] = [];
   let detected = 0;
   let falseAlarms = 0;

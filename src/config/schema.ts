@@ -20,7 +20,7 @@ import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/t
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
 import { MAX_AGE_BUDGET_MS } from '../internal/ipc-errors.js';
 import { DEFAULT_LEASE_MS, SHORTEST_LEASE_MS } from '../internal/lease-tick.js';
-import { FALL_DEFAULTS, FALL_TRACKER_DEFAULTS } from '../internal/fall-defaults.js';
+import { FALL_DEFAULTS, FALL_TRACKER_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import { DEFAULT_SHM_DIR, METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
 import { MIN_TOKEN_LENGTH } from '../internal/token.js';
@@ -1421,18 +1421,8 @@ type FallsOption = boolean | Partial<FallsConfig> | undefined;
 export function fallsOptionsOf(config: object): FallsConfig | null {
   const falls = 'falls' in config ? (config as { readonly falls?: FallsOption }).falls : undefined;
   if (falls === undefined || falls === false) return null;
-  const own = falls === true ? {} : falls;
-  const d = FALL_DEFAULTS;
-  return {
-    fallSeconds: own.fallSeconds ?? d.fallSeconds,
-    drop: own.drop ?? d.drop,
-    confirmSeconds: own.confirmSeconds ?? d.confirmSeconds,
-    downSeconds: own.downSeconds ?? d.downSeconds,
-    upSeconds: own.upSeconds ?? d.upSeconds,
-    beds: own.beds ?? [],
-    repeatSeconds: own.repeatSeconds ?? d.repeatSeconds,
-    expirySeconds: own.expirySeconds ?? d.expirySeconds,
-  };
+  const own = withFallDefaults(falls === true ? {} : falls);
+  return { ...own, beds: [...own.beds] };
 }
 export type ModelConfig = Static<typeof ModelSchema>;
 export type WorkerDefaultsConfig = Static<typeof WorkerDefaults>;

@@ -20,6 +20,33 @@ export const FALL_DEFAULTS = {
   expirySeconds: 3_600,
 } as const;
 
+/** Every fall option, as the config spells them. */
+export interface FallOptionValues {
+  readonly fallSeconds: number;
+  readonly drop: number;
+  readonly confirmSeconds: number;
+  readonly downSeconds: number;
+  readonly upSeconds: number;
+  readonly beds: readonly string[];
+  readonly repeatSeconds: number;
+  readonly expirySeconds: number;
+}
+
+/** The options given, each one not given its default (no beds by default). */
+export function withFallDefaults(own: { readonly [K in keyof FallOptionValues]?: FallOptionValues[K] | undefined }): FallOptionValues {
+  const d = FALL_DEFAULTS;
+  return {
+    fallSeconds: own.fallSeconds ?? d.fallSeconds,
+    drop: own.drop ?? d.drop,
+    confirmSeconds: own.confirmSeconds ?? d.confirmSeconds,
+    downSeconds: own.downSeconds ?? d.downSeconds,
+    upSeconds: own.upSeconds ?? d.upSeconds,
+    beds: own.beds ?? [],
+    repeatSeconds: own.repeatSeconds ?? d.repeatSeconds,
+    expirySeconds: own.expirySeconds ?? d.expirySeconds,
+  };
+}
+
 /**
  * A fall worker's tracker, under its own `track` options: a person lying on the floor scores low with a pose
  * model (0.15–0.35 with MoveNet MultiPose where standing scored 0.6–0.7), so a track starts from 0.15 (the

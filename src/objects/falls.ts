@@ -27,7 +27,7 @@
  * posture readings), and the tracks the tracker ended. A track missed by a
  * frame is neither: its state waits for the next sighting.
  */
-import { FALL_DEFAULTS } from '../internal/fall-defaults.js';
+import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import type { SnapshotInfo } from './camera-objects.js';
 import type { Box } from './geometry.js';
 import type { Posture, PostureReading } from './posture.js';
@@ -56,14 +56,8 @@ export { FALL_DEFAULTS };
 
 /** The options with their defaults. */
 export function resolveFallOptions(options: FallWatchOptions = {}): ResolvedFallOptions {
-  return {
-    fallSeconds: options.fallSeconds ?? FALL_DEFAULTS.fallSeconds,
-    drop: options.drop ?? FALL_DEFAULTS.drop,
-    confirmSeconds: options.confirmSeconds ?? FALL_DEFAULTS.confirmSeconds,
-    downSeconds: options.downSeconds ?? FALL_DEFAULTS.downSeconds,
-    upSeconds: options.upSeconds ?? FALL_DEFAULTS.upSeconds,
-    beds: options.beds ?? [],
-  };
+  const { fallSeconds, drop, confirmSeconds, downSeconds, upSeconds, beds } = withFallDefaults(options);
+  return { fallSeconds, drop, confirmSeconds, downSeconds, upSeconds, beds };
 }
 
 /** A tracked person as one frame saw them. */
@@ -121,7 +115,7 @@ interface UprightSighting {
 interface PersonState {
   /** Upright sightings within fallSeconds of the latest, oldest first. */
   upright: UprightSighting[];
-  /** The highest the box's top was among the upright sightings before the person went down (the fall's reference). */
+  /** The person's stance among the upright sightings before they went down (the fall's reference): the middle one by the box's top. */
   reference: UprightSighting | null;
   /** Capture time of the last upright sighting before the person went down. */
   lastUpright: number | null;
@@ -153,10 +147,13 @@ export class FallWatch {
     return this.#people.get(id)?.last ?? null;
   }
 
-  /** Ids of the people with an alert open, or who are down now (a fall waiting to be confirmed, or lying): a gated worker keeps looking at them. */
+  /**
+   * Ids of the people with an alert open, a fall waiting to be confirmed, or lying outside the beds (counting
+   * towards `down`): a gated worker keeps looking at them. Not someone asleep in a bed zone: nothing is raised there.
+   */
   watched(): string[] {
     const out: string[] = [];
-    for (const [id, p] of this.#people) if (p.alert !== null || p.downSince !== null || p.lyingSince !== null) out.push(id);
+    for (const [id, p] of this.#people) if (p.alert !== null || p.candidate !== null || p.lyingSince !== null) out.push(id);
     return out;
   }
 
@@ -208,7 +205,7 @@ export class FallWatch {
     const { posture } = person.reading;
     const top = person.box[1];
     const inBed = person.zones.some((z) => o.beds.includes(z));
-    const reference = state.reference ?? highest(state.upright);
+    const reference = state.reference ?? stance(state.upright);
     const dropped = reference !== null && (top - reference.top) / reference.height >= o.drop;
     const down = posture === 'lying' || (posture === 'sitting' && dropped);
     if (posture === 'unknown') return; // says nothing either way: every state waits for a reading
@@ -238,9 +235,9 @@ export class FallWatch {
     state.upSince = null;
     if (state.downSince === null) {
       state.downSince = time;
-      // The fall's reference: the highest upright stance of the last fallSeconds, and its last upright sighting (the
+      // The fall's reference: their upright stance over the last fallSeconds, and its last upright sighting (the
       // fall's start), kept while they stay down; the drop is judged at every down sighting (the first may be on the way).
-      state.reference = highest(state.upright);
+      state.reference = stance(state.upright);
       state.lastUpright = state.upright.at(-1)?.time ?? null;
       state.upright = [];
     }
@@ -270,11 +267,14 @@ export class FallWatch {
   }
 }
 
-/** The upright sighting whose box's top was highest (the smallest y), or null. */
-function highest(sightings: readonly UprightSighting[]): UprightSighting | null {
-  let best: UprightSighting | null = null;
-  for (const s of sightings) if (best === null || s.top < best.top) best = s;
-  return best;
+/**
+ * A person's stance among upright sightings: the one whose box's top is the median (a jump's apex, or a frame
+ * caught on the way down, does not move it), or null.
+ */
+function stance(sightings: readonly UprightSighting[]): UprightSighting | null {
+  if (sightings.length === 0) return null;
+  const sorted = [...sightings].sort((a, b) => a.top - b.top);
+  return sorted[(sorted.length - 1) >> 1]!;
 }
 
 /** Why an alert ended: the person up again, gone from sight (the track ended), the worker or camera stopped, or the process (ended by the next start). */

@@ -18,7 +18,7 @@
  * under label fall; the worker held to criticality critical.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FallAlert, FallEvent, TrackedObject } from '../../src/objects/index.js';
 import { Mosquitto, Recorder, type Message } from '../helpers/mosquitto.js';
-import { endChild } from '../helpers/process.js';
+import { endChild, startRun } from '../helpers/process.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('./pose-script.js', import.meta.url));
@@ -38,7 +38,7 @@ const EXPIRY_S = 900;
 describe('falls end to end: framesupplier run, scripted pose detector, mosquitto, store, HTTP API', { timeout: 240_000 }, () => {
   let broker: Mosquitto;
   let run: ChildProcess;
-  let output = '';
+  let output: () => string;
   let base: string;
   let recorder: Recorder;
   const dir = mkdtempSync(join(tmpdir(), 'fs-falls-e2e-'));
@@ -68,20 +68,7 @@ describe('falls end to end: framesupplier run, scripted pose detector, mosquitto
         '',
       ].join('\n'),
     );
-    run = spawn(process.execPath, [MAIN, 'run', config, '--view', 'none'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    run.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    base = await new Promise<string>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString('utf8');
-        const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
-        if (m !== null) {
-          run.stdout!.off('data', onData);
-          resolve(m[1]!);
-        }
-      };
-      run.stdout!.on('data', onData);
-      run.once('exit', () => reject(new Error(`run ended before printing the dashboard's address:\n${output}`)));
-    });
+    ({ run, base, output } = await startRun(MAIN, config));
   });
 
   after(async () => {
@@ -229,6 +216,6 @@ describe('falls end to end: framesupplier run, scripted pose detector, mosquitto
     // the worker is life-critical
     const stats = (await api('/api/stats')).body as { cameras: Record<string, { workers: Record<string, { criticality: string }> }> };
     assert.equal(stats.cameras.room?.workers.people?.criticality, 'critical');
-    assert.ok(!output.includes('"level":50'), output);
+    assert.ok(!output().includes('"level":50'), output());
   });
 });

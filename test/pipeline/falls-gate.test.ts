@@ -22,7 +22,7 @@ import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
 import type { FallAlert } from '../../src/objects/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { LYING, pose, STANDING, type Pose } from '../helpers/poses.js';
-import { drawScene, encodeToFile, HEIGHT, WIDTH, xorshift } from '../motion/scene.js';
+import { drawScene, encodeToFile, findBrightBlock, HEIGHT, WIDTH, xorshift } from '../motion/scene.js';
 import { nextEvent } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'framesupplier-falls-gate-'));
@@ -73,21 +73,10 @@ const finder: InferenceHandler = {
   name: 'pose-finder',
   modelId: 'finder',
   infer(frame) {
-    const { data, width, height } = frame;
-    let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        if (data[y * width + x]! < 225) continue;
-        n++;
-        if (x < x1) x1 = x;
-        if (x > x2) x2 = x;
-        if (y < y1) y1 = y;
-        if (y > y2) y2 = y;
-      }
-    }
-    if (n < 200) return Promise.resolve({ detections: [] });
-    const bbox = [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const;
-    return Promise.resolve({ detections: [{ class_id: 0, class_name: 'person', confidence: 0.8, bbox, ...personIn(bbox) }] });
+    const [found] = findBrightBlock(frame);
+    if (found === undefined) return Promise.resolve({ detections: [] });
+    const bbox = found.bbox;
+    return Promise.resolve({ detections: [{ ...found, confidence: 0.8, ...personIn(bbox) }] });
   },
 };
 
