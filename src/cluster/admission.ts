@@ -134,4 +134,3 @@ export class Admission {
     for (const [camera, failed] of this.#failedEntry) if (!desired.has(camera) || now >= failed.until) this.#failedEntry.delete(camera);
   }
 }
-

@@ -48,14 +48,7 @@ import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import {
-  cameraAreasOf,
-  PipelineError,
-  referableValues,
-  type CameraAdmissionPolicy,
-  type SystemControl,
-  type VisionSystem,
-} from '../pipeline/index.js';
+import { cameraAreasOf, PipelineError, referableValues, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
