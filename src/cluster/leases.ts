@@ -38,7 +38,7 @@
 import { randomInt } from 'node:crypto';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
-import { alikeButAreas, type Admission } from './admission.js';
+import type { Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
@@ -261,7 +261,7 @@ export class Leases {
       }
       // Only its zones, masks and lines changed (set-areas, the editor on any node): set live, the camera kept running; if
       // the system refuses them it runs on with its old ones (not tried again until the entry changes), never stopped.
-      if (alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`))) {
+      if (admission.alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`))) {
         try {
           const { zones, masks, lines } = admitted.config;
           await system.cameras.setAreas(camera, { zones, masks, lines }, { secrets: admitted.secrets });

@@ -50,9 +50,7 @@ import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
 import {
   cameraAreasOf,
-  escapeLiterals,
   PipelineError,
-  redactExpanded,
   referableValues,
   type CameraAdmissionPolicy,
   type SystemControl,
@@ -537,7 +535,7 @@ export class HttpServer implements AsyncDisposable {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
           await control.cameras.add(id, entry, { secrets });
         } catch (error) {
-          throw addedOverHttp(id, redactExpanded(error, id, written, [...secrets, ...hidden]));
+          throw addedOverHttp(id, system.config.redactEntryError(error, id, written, [...secrets, ...hidden]));
         }
         await this.#save({ kind: 'set-camera', id, entry: written });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
@@ -553,7 +551,7 @@ export class HttpServer implements AsyncDisposable {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
           await control.cameras.replace(id, entry, { secrets });
         } catch (error) {
-          throw redactExpanded(error, id, written, [...secrets, ...hidden]);
+          throw system.config.redactEntryError(error, id, written, [...secrets, ...hidden]);
         }
         await this.#save({ kind: 'set-camera', id, entry: written });
         return { ok: true, camera: id, change: 'camera-replaced' };
@@ -632,7 +630,7 @@ export class HttpServer implements AsyncDisposable {
     const named = new Set(referable.values());
     const echo = restoreMaskedEcho(body, {
       shown: system.config.maskedCamera(id, this.#shown()),
-      running: running === undefined ? undefined : escapeLiterals(running),
+      running: running === undefined ? undefined : system.config.asWritten(running),
       references: referable,
       unnamed: (this.#o.secrets ?? []).filter((value) => !named.has(value)),
     });
