@@ -18,7 +18,7 @@ export const PERSON_NETWORK_DEFAULTS = {
    * (test/helpers/labelled-frame.ts) the 6 it finds at 448 × 352 score
    * 0.21–0.26 and nothing else scores above 0.05, so 0.15 keeps a margin both
    * ways. 448 is the smallest long side at which it finds 6 of the 7 people
-   * there (4 at 384, 2 at 256; docs/benchmarks.md, PERSON-MODELS).
+   * there (4 at 384, 2 at 256; docs/benchmarks/notebook-2026-11-22-to-28.md, PERSON-MODELS).
    */
   'movenet-multipose': { minConfidence: 0.15, inputSize: 448 },
   /* 0.3 also admits a rock (0.38) and a bag (0.32) there, while every true person found scores ≥ 0.47. */
