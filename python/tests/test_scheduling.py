@@ -29,35 +29,44 @@ class _Here:
         return False
 
 
-async def _one_sequence(rng: random.Random) -> None:
+async def _one_sequence(rng: random.Random, max_batch: int) -> None:
     threads = rng.randint(1, 3)
     entered: dict[int, asyncio.Event] = {}
     finish: dict[int, asyncio.Future[None]] = {}
-    ran: list[int] = []
+    ran: list[list[int]] = []
 
-    async def run(job: Job) -> dict[str, Any]:
-        n = int(job.request["n"])
-        ran.append(n)
-        finish[n] = asyncio.get_running_loop().create_future()
-        entered[n].set()
-        await finish[n]
-        return {"n": n}
+    def launch(jobs: list[Job], release: Any) -> Any:
+        batch = [int(job.request["n"]) for job in jobs]
+        ran.append(batch)
+        done = finish[batch[0]] = asyncio.get_running_loop().create_future()
+        entered[batch[0]].set()
 
-    scheduler = Scheduler(threads, run, lambda job, error: {"error": str(error)})
+        async def answers() -> list[dict[str, Any]]:
+            await done
+            release()  # the model is free (the real runner says so before it makes the answers)
+            return [{"n": n} for n in batch]
+
+        return answers()
+
+    scheduler = Scheduler(threads, launch, lambda job, error: {"error": str(error)}, max_batch)
     jobs: dict[int, Job] = {}
     outcome: dict[int, str] = {}
-    # The model: waiting slots in turn order as [camera, job number, urgent], running job numbers oldest first.
+    # The model: waiting slots in turn order as [camera, job number, urgent]; running calls oldest first, each the
+    # job numbers it took; a free call takes up to max_batch slots, the urgent ones in turn order, then the others.
     model_waiting: list[list[Any]] = []
-    model_running: list[int] = []
+    model_running: list[list[int]] = []
+    model_started: list[list[int]] = []
     model_urgent: dict[int, bool] = {}
 
     def model_pump() -> None:
         while len(model_running) < threads and model_waiting:
             urgent = [slot for slot in model_waiting if slot[2]]
-            slot = urgent[0] if urgent else model_waiting[0]
-            model_waiting.remove(slot)
-            model_running.append(slot[1])
-            model_urgent[slot[1]] = slot[2]
+            taken = (urgent + [slot for slot in model_waiting if not slot[2]])[:max_batch]
+            for slot in taken:
+                model_waiting.remove(slot)
+                model_urgent[slot[1]] = slot[2]
+            model_running.append([slot[1] for slot in taken])
+            model_started.append(model_running[-1])
 
     for n in range(rng.randint(0, 120)):
         if rng.random() < 0.6:
@@ -78,34 +87,44 @@ async def _one_sequence(rng: random.Random) -> None:
                 outcome[number] = "superseded"
         elif model_running:
             oldest = model_running.pop(0)
-            await entered[oldest].wait()
-            finish[oldest].set_result(None)
-            assert await jobs[oldest].answer == {"n": oldest}
-            assert oldest not in outcome
-            outcome[oldest] = "run"
+            await entered[oldest[0]].wait()
+            finish[oldest[0]].set_result(None)
+            for number in oldest:
+                assert await jobs[number].answer == {"n": number}, "each job of the call its own answer"
+                assert number not in outcome
+                outcome[number] = "run"
         else:
             continue
         model_pump()
         # The scheduler took what the model takes, no more, no less.
         assert [int(j.request["n"]) for j in scheduler.waiting.values()] == [slot[1] for slot in model_waiting]
         assert scheduler.running == len(model_running)
-        for number in model_running:
-            assert jobs[number].urgent == model_urgent[number], f"job {number} urgent"
+        for batch in model_running:
+            for number in batch:
+                assert jobs[number].urgent == model_urgent[number], f"job {number} urgent"
     for job in scheduler.take_waiting():
         outcome[int(job.request["n"])] = "drained"
-    for number in model_running:
-        await entered[number].wait()
-        finish[number].set_result(None)
-        await jobs[number].answer
-        outcome[number] = "run"
+    for batch in model_running:
+        await entered[batch[0]].wait()
+        finish[batch[0]].set_result(None)
+        for number in batch:
+            await jobs[number].answer
+            outcome[number] = "run"
     assert sorted(outcome) == sorted(jobs), "every job leaves exactly once"
-    # Started in the model's order: urgent first, else round-robin.
-    assert ran == list(model_urgent)
+    # Started in the model's order, taken together as the model takes them: urgent first, else round-robin.
+    assert ran == model_started
+    assert all(1 <= len(batch) <= max_batch for batch in ran)
 
 
 def test_the_scheduler_keeps_the_protocol_3_rules_over_random_sequences() -> None:
     for seed in range(300):
-        asyncio.run(_one_sequence(random.Random(seed)))
+        asyncio.run(_one_sequence(random.Random(seed), 1))
+
+
+def test_batches_take_only_what_waits_urgent_first_then_the_turns_over_random_sequences() -> None:
+    for seed in range(300):
+        rng = random.Random(seed)
+        asyncio.run(_one_sequence(rng, rng.choice((2, 3, 4, 8))))
 
 
 def test_an_urgent_request_is_served_before_the_cameras_waiting_and_counted(start: Any, shm: str) -> None:

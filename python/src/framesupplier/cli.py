@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from .errors import ServerError
 from .flags import apply_script_flags, install_logging, options_over, parser
-from .inference import Infer
+from .inference import BatchInfer, Infer
 from .options import ServeOptions
 from .server import serve
 
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(infer, options)
 
 
-def serve_with_flags(infer: Infer, options: ServeOptions | None = None, /, *, argv: Sequence[str] | None = None, **keywords: Any) -> int:
+def serve_with_flags(infer: Infer | BatchInfer, options: ServeOptions | None = None, /, *, argv: Sequence[str] | None = None, **keywords: Any) -> int:
     """``serve()`` for a script that is its own command: its flags (``argv``, default ``sys.argv[1:]``) override
     ``options`` and ``keywords`` (``ServeOptions``' fields, as ``serve()`` takes them).
 

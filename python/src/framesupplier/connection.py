@@ -18,6 +18,10 @@ from typing import Protocol
 from .limits import Limits
 from .protocol import Message, encode_message, error_response
 
+Answer = Message | bytes | None
+"""A request's answer: a message, the same already framed (bytes: the inference runner frames its answers as it
+checks that they are JSON), or None when nobody is left to read it (its client went away)."""
+
 
 class ConnectionHost(Protocol):
     """What a connection needs of its server."""
@@ -43,7 +47,7 @@ class Connection:
         self.host = host
         self.reader = reader
         self.writer = writer
-        self.answers: collections.deque[asyncio.Future[Message | None]] = collections.deque()
+        self.answers: collections.deque[asyncio.Future[Answer]] = collections.deque()
         self.changed = asyncio.Event()  # an answer queued or sent, or the connection is to end
         self.ending = False
         self.done = asyncio.Event()  # set once the connection is closed
@@ -53,12 +57,12 @@ class Connection:
     def gone(self) -> bool:
         return self.writer.transport.is_closing()
 
-    def queue(self, answer: asyncio.Future[Message | None]) -> None:
+    def queue(self, answer: asyncio.Future[Answer]) -> None:
         self.answers.append(answer)
         self.changed.set()
 
     def answer_now(self, response: Message) -> None:
-        done: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         done.set_result(response)
         self.queue(done)
 
@@ -160,7 +164,7 @@ class Connection:
             self.changed.set()
             if response is None or self.gone():
                 continue  # a request whose client went away
-            self.writer.write(encode_message(response))
+            self.writer.write(response if isinstance(response, bytes) else encode_message(response))
             self.last_write = time.monotonic()
             try:
                 await asyncio.wait_for(self.writer.drain(), limits.write_stall_timeout_ms / 1000)
@@ -195,4 +199,4 @@ class Connection:
         self.done.set()
 
 
-__all__ = ["Connection", "ConnectionHost"]
+__all__ = ["Answer", "Connection", "ConnectionHost"]

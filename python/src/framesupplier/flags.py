@@ -19,7 +19,7 @@ from .limits import LIMIT_NAMES, Limits
 from .logs import install_fault_report, install_json_logging
 from .options import ServeOptions
 
-OPTION_FLAGS = ("model_id", "socket", "threads", "input_long_side", "shm_dir", "frame_access")
+OPTION_FLAGS = ("model_id", "socket", "threads", "input_long_side", "shm_dir", "frame_access", "max_batch")
 """The ServeOptions fields that are flags of their own (limits are flags each)."""
 
 
@@ -37,6 +37,7 @@ def parser(model_argument: bool) -> argparse.ArgumentParser:
     parsed.add_argument("--threads", "--concurrency", type=int, dest="threads")
     parsed.add_argument("--input-long-side", type=int)
     parsed.add_argument("--frame-access", choices=("auto", "copy"))
+    parsed.add_argument("--max-batch", type=int, help="infer(frames): up to N waiting cameras' newest frames a call, never waiting for more")
     parsed.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     for name in LIMIT_NAMES:
         parsed.add_argument("--" + name.replace("_", "-"), type=int, dest=name)

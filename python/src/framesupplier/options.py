@@ -17,6 +17,7 @@ from .protocol import MAX_FRAME_DIMENSION
 from .store import DEFAULT_SHM_DIR, FrameAccessChoice
 
 MAX_THREADS = 256
+MAX_BATCH = 1024
 
 
 def _whole(value: object, lo: int, hi: int) -> bool:
@@ -41,6 +42,9 @@ class ServeOptions:
     """``auto`` (views of a mapping when the SIGBUS guard is built) or ``copy``."""
     limits: Limits = field(default_factory=Limits)
     """Every per-connection bound (``None`` given: the defaults)."""
+    max_batch: int | None = None
+    """None: ``infer(frame)``, one frame a call. N (1 to 1024): ``infer(frames)``, the newest frames of up to N
+    waiting cameras in one call, taken whenever the model is free, never waiting for more (the pong's ``max_batch``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.model_id, str) or not 1 <= len(self.model_id) <= 256:
@@ -53,6 +57,8 @@ class ServeOptions:
             raise ServerError("ERR_PY_INVALID_OPTION", f"input_long_side must be an integer from 1 to {MAX_FRAME_DIMENSION}, got {self.input_long_side!r}")
         if self.frame_access not in ("auto", "copy"):
             raise ServerError("ERR_PY_INVALID_OPTION", f"frame_access must be auto or copy, got {self.frame_access!r}")
+        if self.max_batch is not None and not _whole(self.max_batch, 1, MAX_BATCH):
+            raise ServerError("ERR_PY_INVALID_OPTION", f"max_batch must be an integer from 1 to {MAX_BATCH}, got {self.max_batch!r}")
         limits: object = self.limits
         if limits is None:  # the keyword form's default: serve(..., limits=None)
             object.__setattr__(self, "limits", Limits())
@@ -69,4 +75,4 @@ class ServeOptions:
         return replace(options, **keywords) if keywords else options
 
 
-__all__ = ["MAX_THREADS", "ServeOptions"]
+__all__ = ["MAX_BATCH", "MAX_THREADS", "ServeOptions"]

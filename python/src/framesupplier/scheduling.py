@@ -4,8 +4,10 @@ A camera's request waits in its camera's one slot; a newer one from the same cam
 (the older is answered ERR_SUPERSEDED by the caller) and keeps the camera's place in the turn
 order, and its urgency: a slot is urgent when any request that waited in it since it was last
 emptied was ``urgent`` (protocol 3, ADR 0082: a motion onset, still unanswered). ``threads``
-requests run at once; when one ends, the first urgent slot in turn order is taken, before every
-slot that is not, else the next camera in turn. A running request is never interrupted. The
+model calls run at once; when one ends, the first urgent slot in turn order is taken, before every
+slot that is not, else the next camera in turn. With ``max_batch`` N, a call takes up to N slots at
+once in that order, whatever waits then and never waiting for more (docs/protocol.md, "Batches";
+ADR 0122). A running call is never interrupted. The
 figures a pong carries (served, of them urgent, superseded, stale, wait and inference percentiles)
 are kept for the most recent MAX_CAMERA_FIGURES cameras.
 """
@@ -18,7 +20,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .connection import Connection
+from .connection import Answer, Connection
 from .protocol import Message
 
 MAX_CAMERA_FIGURES = 1024
@@ -32,7 +34,7 @@ class Job:
     request: Message
     connection: Connection
     read_at: float
-    answer: asyncio.Future[Message | None]
+    answer: asyncio.Future[Answer]
     urgent: bool = False
     """Its camera's slot was urgent when a thread took it (set by the scheduler: a replaced urgent request's urgency is kept)."""
 
@@ -76,20 +78,32 @@ class CameraFigures:
         }
 
 
-class Scheduler:
-    """Slots and turns: ``offer`` a job, and ``run`` is called for it when a thread is free (``threads`` at once).
+Launch = Callable[[list[Job], Callable[[], None]], Awaitable[list[Answer]]]
+"""Starts a model call on jobs taken together (their frames picked now), calling ``release`` once the model is free
+again; the awaitable is each job's answer, in order (None: nobody to answer)."""
 
-    ``waiting`` holds each camera's waiting job in turn order; ``_urgent`` the cameras among them whose slot is urgent.
+
+class Scheduler:
+    """Slots and turns: ``offer`` a job, and ``launch`` is called for a batch of jobs when a call can start.
+
+    ``threads`` calls run at once, each of at most ``max_batch`` jobs: whenever one can start, every waiting slot
+    up to ``max_batch`` is taken at once (urgent ones first, in turn order, then the others in turn order), with
+    no wait for more to arrive (docs/protocol.md, "Batches"). ``waiting`` holds each camera's waiting job in turn
+    order; ``_urgent`` the cameras among them whose slot is urgent. A call counts as running until its ``release``
+    (the model returned, or its time ran out), not until its answers are made, so the next call starts while the
+    last one's answers are written.
     """
 
-    def __init__(self, threads: int, run: Callable[[Job], Awaitable[Message | None]], failed: Callable[[Job, BaseException], Message]) -> None:
+    def __init__(self, threads: int, launch: Launch, failed: Callable[[Job, BaseException], Message], max_batch: int = 1) -> None:
         self.threads = threads
+        self.max_batch = max_batch
         self.running = 0
         self.waiting: collections.OrderedDict[str, Job] = collections.OrderedDict()
         self._urgent: set[str] = set()
         self.cameras: collections.OrderedDict[str, CameraFigures] = collections.OrderedDict()
-        self._run = run
+        self._launch = launch
         self._failed = failed
+        self._pumping = False
 
     def figures(self, camera: str) -> CameraFigures:
         """The camera's figures, made the most recent (the oldest camera's are dropped past MAX_CAMERA_FIGURES)."""
@@ -102,13 +116,13 @@ class Scheduler:
     def offer(self, job: Job, urgent: bool = False) -> Job | None:
         """Puts the job in its camera's slot (urgent: before every slot that is not); returns the job it replaced (to be answered ERR_SUPERSEDED), if any."""
         camera = job.camera
-        self.figures(camera)
+        figures = self.figures(camera)
         older = self.waiting.get(camera)
         self.waiting[camera] = job  # replacing keeps the camera's place in the turn order
         if urgent:
             self._urgent.add(camera)  # a replaced urgent one's stays: its camera's onset is still unanswered
         if older is not None:
-            self.figures(camera).superseded += 1
+            figures.superseded += 1
         self.pump()
         return older
 
@@ -126,29 +140,80 @@ class Scheduler:
                 return camera
         return None
 
-    def pump(self) -> None:
-        while self.running < self.threads:
+    def take_batch(self) -> list[Job]:
+        """Up to ``max_batch`` waiting jobs, removed from their slots: urgent ones first in turn order, then the turn order."""
+        if self.max_batch == 1 or len(self.waiting) == 1:
             camera = self.next_camera()
-            if camera is None:
-                return
+            cameras = [] if camera is None else [camera]
+        else:
+            urgent = [camera for camera in self.waiting if camera in self._urgent] if self._urgent else []
+            cameras = urgent[: self.max_batch]
+            if len(cameras) < self.max_batch:
+                for camera in self.waiting:
+                    if camera not in self._urgent:
+                        cameras.append(camera)
+                        if len(cameras) == self.max_batch:
+                            break
+        jobs = []
+        for camera in cameras:
             job = self.waiting.pop(camera)
             job.urgent = camera in self._urgent
             self._urgent.discard(camera)
-            self.running += 1
-            asyncio.ensure_future(self._take(job))
+            jobs.append(job)
+        return jobs
 
-    async def _take(self, job: Job) -> None:
+    def pump(self) -> None:
+        """Starts calls while one can start and a slot waits (re-entered from a release: only the outer loop runs)."""
+        if self._pumping:
+            return
+        self._pumping = True
         try:
-            if job.connection.gone():
-                job.answer.set_result(None)  # its client went away: nobody would read the answer
-            else:
-                job.answer.set_result(await self._run(job))
-        except BaseException as error:  # never leave a request unanswered
-            if not job.answer.done():
-                job.answer.set_result(self._failed(job, error))
+            while self.running < self.threads and self.waiting:
+                jobs = []
+                for job in self.take_batch():
+                    if job.connection.gone():
+                        job.answer.set_result(None)  # its client went away: nobody would read the answer
+                    else:
+                        jobs.append(job)
+                if not jobs:
+                    continue
+                self.running += 1
+                release = self._releaser()
+                try:
+                    answers = self._launch(jobs, release)
+                except BaseException as error:  # never leave a request unanswered
+                    release()
+                    for job in jobs:
+                        if not job.answer.done():
+                            job.answer.set_result(self._failed(job, error))
+                    continue
+                asyncio.ensure_future(self._answer(jobs, answers, release))
         finally:
-            self.running -= 1
-            self.pump()
+            self._pumping = False
+
+    def _releaser(self) -> Callable[[], None]:
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.running -= 1
+                self.pump()
+
+        return release
+
+    async def _answer(self, jobs: list[Job], answers: Awaitable[list[Answer]], release: Callable[[], None]) -> None:
+        try:
+            for job, answer in zip(jobs, await answers, strict=True):
+                if not job.answer.done():
+                    job.answer.set_result(answer)
+        except BaseException as error:  # never leave a request unanswered
+            for job in jobs:
+                if not job.answer.done():
+                    job.answer.set_result(self._failed(job, error))
+        finally:
+            release()
 
 
-__all__ = ["CameraFigures", "Job", "Scheduler", "Window"]
+__all__ = ["Answer", "CameraFigures", "Job", "Launch", "Scheduler", "Window"]

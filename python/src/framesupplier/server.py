@@ -32,14 +32,14 @@ import socket as socketlib
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from .connection import Connection
+from .connection import Answer, Connection
 from .errors import FrameError, ServerError
 from .flags import apply_script_flags
 from .frame import Frame
-from .inference import Infer, InferenceRunner
+from .inference import BatchInfer, Infer, InferenceRunner
 from .limits import Limits
 from .logs import log_event
 from .options import ServeOptions
@@ -63,7 +63,7 @@ class ModelServer:
 
     def __init__(
         self,
-        infer: Infer,
+        infer: Infer | BatchInfer,
         options: ServeOptions | None = None,
         /,
         *,
@@ -87,8 +87,11 @@ class ModelServer:
         self.closing = False
         self.errors: collections.Counter[str] = collections.Counter()
         self._connections: set[Connection] = set()
-        self._runner = InferenceRunner(infer, self.frames, self.limits, self.model_id, handler_name, self.threads, self._fail)
-        self._scheduler = Scheduler(self.threads, self._run, self._failed)
+        self.max_batch = self.options.max_batch
+        self._scheduler = Scheduler(self.threads, self._launch, self._failed, self.max_batch or 1)
+        self._runner = InferenceRunner(
+            infer, self.frames, self.limits, self.model_id, handler_name, self.threads, self._fail, self._scheduler.figures, self.max_batch
+        )
         self._lock: socketlib.socket | None = None
         self._server: asyncio.AbstractServer | None = None
         self._started: asyncio.Task[None] | None = None
@@ -214,7 +217,7 @@ class ModelServer:
         if request["model_id"] != self.model_id:
             connection.answer_now(self._fail("ERR_UNKNOWN_MODEL", f"this server serves {self.model_id!r}, not {request['model_id']!r}", request))
             return
-        answer: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         connection.queue(answer)
         older = self._scheduler.offer(Job(request, connection, time.monotonic(), answer), request.get("urgent") is True)
         if older is not None:
@@ -233,8 +236,8 @@ class ModelServer:
     def _failed(self, job: Job, error: BaseException) -> Message:
         return self._fail("ERR_HANDLER_FAILED", f"the server failed: {error}", job.request)
 
-    async def _run(self, job: Job) -> Message:
-        return await self._runner.run(job, self._scheduler.figures(job.camera))
+    def _launch(self, jobs: list[Job], release: Callable[[], None]) -> Awaitable[list[Answer]]:
+        return self._runner.launch(jobs, release)
 
     def _pong(self, ping: Message) -> Message:
         pong: Message = {"type": "pong"}
@@ -247,6 +250,7 @@ class ModelServer:
             connections=len(self._connections),
             protocol=PROTOCOL_VERSION,
             concurrency=self.threads,
+            max_batch=self.max_batch or 1,
             running=self._scheduler.running,
             waiting=len(self._scheduler.waiting),
             cameras={camera: f.pong() for camera, f in self._scheduler.cameras.items()},
@@ -263,6 +267,7 @@ class ModelServer:
             "waiting": len(self._scheduler.waiting),
             "errors": dict(self.errors),
             "cameras": {camera: f.pong() for camera, f in self._scheduler.cameras.items()},
+            "batches": self._runner.batches.stats(),
             "frames": {"access": self.frames.access, "reason": self.frames.reason},
         }
 
@@ -270,7 +275,7 @@ class ModelServer:
 # --- serve(): a server as a process's life ------------------------------------------------------------------
 
 
-def serve(infer: Infer, options: ServeOptions | None = None, /, *, argv: Sequence[str] | None = None, **keywords: Any) -> int:
+def serve(infer: Infer | BatchInfer, options: ServeOptions | None = None, /, *, argv: Sequence[str] | None = None, **keywords: Any) -> int:
     """Serves ``infer`` on ``options.socket`` until SIGTERM or SIGINT; returns the exit code (0 after a drain, 2 if it cannot start).
 
     ``options`` is a ``ServeOptions``, or its fields are given as keywords (``serve(infer, model_id=..., socket=...)``;
