@@ -158,6 +158,8 @@ def test_options_are_one_object_or_its_fields_as_keywords_laid_over_it():
     flags = options_over(parser(False).parse_known_args(["--threads", "4", "--handler-timeout-ms", "50", "--other", "x"])[0], options)
     assert (flags.model_id, flags.threads, flags.limits.handler_timeout_ms, flags.limits.max_connections) == ("m", 4, 50, 1024)
     assert options_over(parser(False).parse_known_args([])[0], options) == options
+    script = options_over(parser(False).parse_known_args(["--model", "standin", "--max", "3"])[0], options)
+    assert script == options, "a script's own flags are not abbreviations of the server's (--model is not --model-id)"
 
 
 def test_a_request_that_does_not_fit_the_schema_is_a_frame_error_naming_its_field():

@@ -28,6 +28,7 @@ def parser(model_argument: bool) -> argparse.ArgumentParser:
     parsed = argparse.ArgumentParser(
         prog="python -m framesupplier.serve" if model_argument else None,
         description="a framesupplier model server (docs/python.md)",
+        allow_abbrev=False,  # a script's own --model must not be read as --model-id
     )
     if model_argument:
         parsed.add_argument("model", help="module:function or file.py:function (infer), or module:factory() returning it")

@@ -111,7 +111,7 @@ class ModelServer:
         self._lock = take_socket_lock(self.socket_path)
         try:
             listener = bind_socket(self.socket_path, self.socket_mode)
-            self._server = await asyncio.start_unix_server(self._accept, sock=listener, limit=65536)
+            self._server = await asyncio.get_running_loop().create_unix_server(lambda: Connection(self), sock=listener)
         except BaseException:
             self._lock.close()
             self._lock = None
@@ -141,7 +141,7 @@ class ModelServer:
             self._server.close()
             remove_socket(self.socket_path)
         for connection in list(self._connections):
-            connection.changed.set()
+            connection.shutdown()
         # Every connection ends once its requests are answered; the grace bounds the wait.
         drained = [asyncio.ensure_future(c.done.wait()) for c in self._connections]
         if drained:
@@ -149,7 +149,8 @@ class ModelServer:
             for waiting in drained:
                 waiting.cancel()
         for connection in list(self._connections):
-            connection.writer.transport.abort()
+            if connection.transport is not None:
+                connection.transport.abort()
         for job in self._scheduler.take_waiting():
             if not job.answer.done():
                 job.answer.set_result(error_response(self.model_id, "ERR_SHUTTING_DOWN", "the server closed", job.request))
@@ -160,27 +161,14 @@ class ModelServer:
 
     # connections (ConnectionHost)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.closing or len(self._connections) >= self.limits.max_connections:
-            code, message = (
-                ("ERR_SHUTTING_DOWN", "the server is shutting down")
-                if self.closing
-                else ("ERR_TOO_MANY_CONNECTIONS", f"the server has {self.limits.max_connections} connections open")
-            )
-            self.connection_error(code, message)
-            refused = Connection(self, reader, writer)
-            try:
-                writer.write(encode_message(error_response(self.model_id, code, message)))
-                await refused.finish()
-            except (ConnectionError, OSError):
-                writer.transport.abort()
-            return
-        connection = Connection(self, reader, writer)
+    def admit(self, connection: Connection) -> tuple[str, str] | None:
+        """A new connection served, or refused (shutting down, or the connection cap reached)."""
+        if self.closing:
+            return "ERR_SHUTTING_DOWN", "the server is shutting down"
+        if len(self._connections) >= self.limits.max_connections:
+            return "ERR_TOO_MANY_CONNECTIONS", f"the server has {self.limits.max_connections} connections open"
         self._connections.add(connection)
-        try:
-            await connection.serve()
-        finally:
-            self._connections.discard(connection)
+        return None
 
     def forget(self, connection: Connection) -> None:
         self._connections.discard(connection)
