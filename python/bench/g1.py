@@ -80,13 +80,18 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": SRC, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+def server_env(src: str | None) -> dict[str, str]:
+    """The server's environment: this checkout's package, or another's (``--server-src``, a before-and-after)."""
+    return {**env(), **({"G1_SERVER_SRC": src, "PYTHONPATH": src} if src else {})}
+
+
 class Server:
     """A G1 model server process, ready once it printed its listening line."""
 
-    def __init__(self, model: str, device: str, per_frame: bool, max_batch: int, socket_path: str, shm_dir: str) -> None:
-        command = [sys.executable, os.path.join(HERE, "g1_server.py"), "--model", model, "--device", device, "--socket", socket_path, "--shm-dir", shm_dir, "--log-level", "warning"]
+    def __init__(self, model: str, device: str, per_frame: bool, max_batch: int, socket_path: str, shm_dir: str, src: str | None = None) -> None:
+        command = [sys.executable, os.path.join(HERE, "g1_server.py"), "--g1-model", model, "--device", device, "--socket", socket_path, "--shm-dir", shm_dir, "--log-level", "warning"]
         command += ["--per-frame"] if per_frame else ["--max-batch", str(max_batch)]
-        self.child = subprocess.Popen(command, stdout=subprocess.PIPE, env=env(), text=True)
+        self.child = subprocess.Popen(command, stdout=subprocess.PIPE, env=server_env(src), text=True)
         assert self.child.stdout is not None
         line = self.child.stdout.readline()
         if not line:
@@ -184,6 +189,7 @@ def run_cameras(server: Server, cameras: int, socket_path: str, shm_dir: str, wa
         "inference_ms_p50": _round(weighted_percentile([(i, 1 / n) for n, _, i in calls], 50)),
         "fairness": round(min(answered) / max(answered), 3) if answered and max(answered) > 0 else 0.0,
         "cpu_pct": round((cpu_after - cpu_before) / (wall_after - wall_before) * 100, 1),
+        "server_cpu_us_per_frame": round((cpu_after - cpu_before) / max(1, sum(answered)) * 1e6, 1),
         "device_busy_pct": round(sum(i / n for n, _, i in calls) / (seconds * 1000) * 100, 1),
         "gpu_busy_pct": gpu_busy,
         "clients_cpu_pct": round(sum(r["cpu_s"] for r in reports) / seconds * 100, 1),
@@ -221,6 +227,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--direct-seconds", type=float, default=1.0)
     parser.add_argument("--client-procs", type=int, default=max(2, min(16, (os.cpu_count() or 2) // 2)))
+    parser.add_argument("--server-src", help="serve with another checkout's python/src (a before-and-after; per-frame only before batches)")
+    parser.add_argument("--only", choices=("model", "noop"), help="serve only the model, or only the model that does nothing")
     own = parser.parse_args()
     model = own.model or ("standin" if own.device is None else "resnet50" if own.device.startswith("cuda") else "tiny")
     device = own.device or "cpu"
@@ -236,15 +244,18 @@ def main() -> int:
     frame_access = None
     try:
         for impl in impls:
-            for served in (model, "noop"):
+            for served in [m for m in (model, "noop") if own.only is None or (m == "noop") == (own.only == "noop")]:
                 socket_path = os.path.join(work, f"{served}-{impl}.sock")
                 log(f"{impl} server, model {served} on {device if served != 'noop' else 'none'}")
-                server = Server(served, device, impl == "per-frame", own.max_batch, socket_path, shm_dir)
+                server = Server(served, device, impl == "per-frame", own.max_batch, socket_path, shm_dir, own.server_src)
                 frame_access = server.listening.get("frame_access")
                 try:
                     for cameras in counts:
                         figures = run_cameras(server, cameras, socket_path, shm_dir, own.warmup, own.seconds, own.client_procs, f"{impl}_{served}_{cameras}")
-                        log(f"  {cameras} cameras: {figures['frames_per_s']} frames/s, batch p50 {figures['batch_size_p50']}, rtt p99 {figures['rtt_ms_p99']} ms, server CPU {figures['cpu_pct']} %")
+                        log(
+                            f"  {cameras} cameras: {figures['frames_per_s']} frames/s, batch p50 {figures['batch_size_p50']}, rtt p99 {figures['rtt_ms_p99']} ms, "
+                            f"server CPU {figures['cpu_pct']} % ({figures['server_cpu_us_per_frame']} us a frame), device busy {figures['device_busy_pct']} %"
+                        )
                         if served == "noop":
                             ceilings[(cameras, impl)] = figures["frames_per_s"]
                         else:
@@ -260,7 +271,7 @@ def main() -> int:
         for (cameras, impl), figures in rows.items():
             top = figures["batch_size_max"] or 1
             ceiling = max((line["frames_per_s"] for n, line in alone.items() if n <= top), default=None)
-            extra = {k: figures[k] for k in ("inference_ms_p50", "device_busy_pct", "gpu_busy_pct", "clients_cpu_pct", "not_newest", "errors")}
+            extra = {k: figures[k] for k in ("server_cpu_us_per_frame", "inference_ms_p50", "device_busy_pct", "gpu_busy_pct", "clients_cpu_pct", "not_newest", "errors")}
             print(
                 json.dumps(
                     {
