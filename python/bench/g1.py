@@ -91,6 +91,7 @@ class Server:
     def __init__(self, model: str, device: str, per_frame: bool, max_batch: int, socket_path: str, shm_dir: str, src: str | None = None) -> None:
         command = [sys.executable, os.path.join(HERE, "g1_server.py"), "--g1-model", model, "--device", device, "--socket", socket_path, "--shm-dir", shm_dir, "--log-level", "warning"]
         command += ["--per-frame"] if per_frame else ["--max-batch", str(max_batch)]
+        command += os.environ.get("G1_SERVER_FLAGS", "").split()
         self.child = subprocess.Popen(command, stdout=subprocess.PIPE, env=server_env(src), text=True)
         assert self.child.stdout is not None
         line = self.child.stdout.readline()
@@ -173,7 +174,8 @@ def run_cameras(server: Server, cameras: int, socket_path: str, shm_dir: str, wa
     per_camera = [c for r in reports for c in r["cameras"]]
     answered = [c["answered"] for c in per_camera]
     rtt = [v for c in per_camera for v in c["rtt_ms"]]
-    calls = [(n, o, i) for c in per_camera for n, o, i in c["calls"]]
+    calls = [(n, o, i) for c in per_camera for n, o, i, _ in c["calls"]]
+    device = [(n, d) for c in per_camera for n, _, _, d in c["calls"] if d is not None]
     errors: dict[str, int] = {}
     for c in per_camera:
         for code, count in c["errors"].items():
@@ -190,7 +192,8 @@ def run_cameras(server: Server, cameras: int, socket_path: str, shm_dir: str, wa
         "fairness": round(min(answered) / max(answered), 3) if answered and max(answered) > 0 else 0.0,
         "cpu_pct": round((cpu_after - cpu_before) / (wall_after - wall_before) * 100, 1),
         "server_cpu_us_per_frame": round((cpu_after - cpu_before) / max(1, sum(answered)) * 1e6, 1),
-        "device_busy_pct": round(sum(i / n for n, _, i in calls) / (seconds * 1000) * 100, 1),
+        "call_busy_pct": round(sum(i / n for n, _, i in calls) / (seconds * 1000) * 100, 1),
+        "device_busy_pct": round(sum(d / n for n, d in device) / (seconds * 1000) * 100, 1) if device else None,
         "gpu_busy_pct": gpu_busy,
         "clients_cpu_pct": round(sum(r["cpu_s"] for r in reports) / seconds * 100, 1),
         "not_newest": sum(c["not_newest"] for c in per_camera),
@@ -254,7 +257,7 @@ def main() -> int:
                         figures = run_cameras(server, cameras, socket_path, shm_dir, own.warmup, own.seconds, own.client_procs, f"{impl}_{served}_{cameras}")
                         log(
                             f"  {cameras} cameras: {figures['frames_per_s']} frames/s, batch p50 {figures['batch_size_p50']}, rtt p99 {figures['rtt_ms_p99']} ms, "
-                            f"server CPU {figures['cpu_pct']} % ({figures['server_cpu_us_per_frame']} us a frame), device busy {figures['device_busy_pct']} %"
+                            f"server CPU {figures['cpu_pct']} % ({figures['server_cpu_us_per_frame']} us a frame), calls {figures['call_busy_pct']} %, device {figures['device_busy_pct']} % of the time"
                         )
                         if served == "noop":
                             ceilings[(cameras, impl)] = figures["frames_per_s"]
@@ -271,7 +274,10 @@ def main() -> int:
         for (cameras, impl), figures in rows.items():
             top = figures["batch_size_max"] or 1
             ceiling = max((line["frames_per_s"] for n, line in alone.items() if n <= top), default=None)
-            extra = {k: figures[k] for k in ("server_cpu_us_per_frame", "inference_ms_p50", "device_busy_pct", "gpu_busy_pct", "clients_cpu_pct", "not_newest", "errors")}
+            extra = {
+                k: figures[k]
+                for k in ("server_cpu_us_per_frame", "inference_ms_p50", "call_busy_pct", "device_busy_pct", "gpu_busy_pct", "clients_cpu_pct", "not_newest", "errors")
+            }
             print(
                 json.dumps(
                     {

@@ -45,8 +45,8 @@ class Camera:
         self.errors: dict[str, int] = {}
         self.not_newest = 0
         self.rtt_ms: list[float] = []
-        self.calls: list[tuple[int, float, float]] = []
-        """(batch_size, batch_oldest_frame_age_ms, inference_time_ms) of each answer in the window."""
+        self.calls: list[tuple[int, float, float, float | None]] = []
+        """(batch_size, batch_oldest_frame_age_ms, inference_time_ms, the model's device_ms if it says) of each answer in the window."""
         self.frame_age_ms: list[float] = []
 
     def ask(self) -> None:
@@ -94,7 +94,10 @@ class Camera:
         self.answered += 1
         self.rtt_ms.append((now - self.asked_at) * 1000)
         meta = answer["metadata"]
-        self.calls.append((int(meta.get("batch_size", 1)), float(meta.get("batch_oldest_frame_age_ms", 0.0)), float(meta["inference_time_ms"])))
+        device_ms = meta.get("device_ms")
+        self.calls.append(
+            (int(meta.get("batch_size", 1)), float(meta.get("batch_oldest_frame_age_ms", 0.0)), float(meta["inference_time_ms"]), None if device_ms is None else float(device_ms))
+        )
         self.frame_age_ms.append(float(meta.get("frame_age_ms", 0.0)))
         if answer["frame_id"] != self.frame_id:
             self.not_newest += 1
@@ -106,7 +109,7 @@ class Camera:
             "errors": self.errors,
             "not_newest": self.not_newest,
             "rtt_ms": [round(v, 3) for v in self.rtt_ms],
-            "calls": [[n, round(o, 3), round(i, 3)] for n, o, i in self.calls],
+            "calls": [[n, round(o, 3), round(i, 3), None if d is None else round(d, 3)] for n, o, i, d in self.calls],
             "frame_age_ms": [round(v, 3) for v in self.frame_age_ms],
         }
 

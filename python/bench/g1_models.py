@@ -2,7 +2,7 @@
 
 - ``standin``: the accelerator-shaped stand-in: one device (a lock), a call of n frames costing a + b*n
   (4 ms + 0.3 ms a frame, the shape of a ResNet-50-sized network on an H200), waiting in a sleep that
-  releases the GIL; one empty result per frame.
+  releases the GIL; one empty result per frame, its metadata the call's time on the device (``device_ms``).
 - ``noop``: a model that does nothing (the server's own ceiling).
 - ``resnet50``: a ResNet-50 trunk (torchvision's layout, built in code: random weights, no download) with a
   one-by-one detection head at 640x384, fp16 on CUDA, channels-last; the frames go to the device with
@@ -44,10 +44,12 @@ class StandIn:
         self.a_ms, self.b_ms = a_ms, b_ms
         self.device = threading.Lock()
 
-    def __call__(self, frames: list[Frame]) -> list[list[Any]]:
+    def __call__(self, frames: list[Frame]) -> list[dict[str, Any]]:
         with self.device:
+            began = time.monotonic()
             time.sleep((self.a_ms + self.b_ms * len(frames)) / 1000)
-        return [[] for _ in frames]
+            held_ms = (time.monotonic() - began) * 1000
+        return [{"detections": [], "metadata": {"device_ms": held_ms}} for _ in frames]  # the device's own time, for its busy share
 
 
 def noop(frames: list[Frame]) -> list[list[Any]]:

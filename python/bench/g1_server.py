@@ -22,7 +22,10 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--per-frame", action="store_true")
     parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--switch-interval-ms", type=float)
     own, _ = parser.parse_known_args()
+    if own.switch_interval_ms:
+        sys.setswitchinterval(own.switch_interval_ms / 1000)
     batched = load(own.model, own.device, 1 if own.per_frame else own.max_batch)
     if own.per_frame:
         return framesupplier.cli.serve_with_flags(lambda frame: batched([frame])[0], model_id="g1", socket="/tmp/g1.sock", input_long_side=WIDTH)
