@@ -236,6 +236,7 @@ def main() -> int:
     model = own.model or ("standin" if own.device is None else "resnet50" if own.device.startswith("cuda") else "tiny")
     device = own.device or "cpu"
     counts = [int(v) for v in own.cameras.split(",")]
+    max_batch = min(own.max_batch, max(counts))  # a call never has more frames than cameras: no larger shapes to warm
     impls = own.impls.split(",")
     build_guard()
     shm_root = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -250,7 +251,7 @@ def main() -> int:
             for served in [m for m in (model, "noop") if own.only is None or (m == "noop") == (own.only == "noop")]:
                 socket_path = os.path.join(work, f"{served}-{impl}.sock")
                 log(f"{impl} server, model {served} on {device if served != 'noop' else 'none'}")
-                server = Server(served, device, impl == "per-frame", own.max_batch, socket_path, shm_dir, own.server_src)
+                server = Server(served, device, impl == "per-frame", max_batch, socket_path, shm_dir, own.server_src)
                 frame_access = server.listening.get("frame_access")
                 try:
                     for cameras in counts:
@@ -267,9 +268,9 @@ def main() -> int:
                     server.stop()
         reached = sorted({1} | {int(r["batch_size_max"]) for r in rows.values() if r["batch_size_max"]} | {int(r["batch_size_p50"]) for r in rows.values() if r["batch_size_p50"]})
         log(f"{model} called directly at batch sizes {reached}")
-        alone = direct(model, device, reached, own.direct_seconds, own.max_batch)
+        alone = direct(model, device, reached, own.direct_seconds, max_batch)
         for n, line in sorted(alone.items()):
-            print(json.dumps({"workload": "G1", "impl": "direct", "model": model, "device": device, "batch": n, **{k: v for k, v in line.items() if k != "batch"}}), flush=True)
+            print(json.dumps({"workload": "G1", "impl": "direct", "model": model, "device": device if model not in ("standin", "noop") else None, "batch": n, **{k: v for k, v in line.items() if k != "batch"}}), flush=True)
         load = os.getloadavg()[0]
         for (cameras, impl), figures in rows.items():
             top = figures["batch_size_max"] or 1

@@ -80,7 +80,7 @@ class TorchDetector:
         self.max_batch = max_batch
         torch.backends.cudnn.benchmark = True
         if self.device.type == "cpu":
-            torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+            torch.set_num_threads(1)  # the CPU path only proves the script: one core, no threads spinning against the server
         torch.manual_seed(71)
         net = resnet50_detector() if network == "resnet50" else tiny_detector()
         self.net = net.eval().to(self.device, dtype=self.dtype, memory_format=torch.channels_last)
