@@ -176,6 +176,7 @@ def run_cameras(server: Server, cameras: int, socket_path: str, shm_dir: str, wa
     rtt = [v for c in per_camera for v in c["rtt_ms"]]
     calls = [(n, o, i) for c in per_camera for n, o, i, _ in c["calls"]]
     device = [(n, d) for c in per_camera for n, _, _, d in c["calls"] if d is not None]
+    idle = [(v, 1 / n) for c in per_camera for n, v in c.get("idle_ms", [])]
     errors: dict[str, int] = {}
     for c in per_camera:
         for code, count in c["errors"].items():
@@ -194,6 +195,8 @@ def run_cameras(server: Server, cameras: int, socket_path: str, shm_dir: str, wa
         "server_cpu_us_per_frame": round((cpu_after - cpu_before) / max(1, sum(answered)) * 1e6, 1),
         "call_busy_pct": round(sum(i / n for n, _, i in calls) / (seconds * 1000) * 100, 1),
         "device_busy_pct": round(sum(d / n for n, d in device) / (seconds * 1000) * 100, 1) if device else None,
+        "device_gap_ms_p50": _round(weighted_percentile(idle, 50)),
+        "device_gap_ms_p99": _round(weighted_percentile(idle, 99)),
         "gpu_busy_pct": gpu_busy,
         "clients_cpu_pct": round(sum(r["cpu_s"] for r in reports) / seconds * 100, 1),
         "not_newest": sum(c["not_newest"] for c in per_camera),
@@ -258,7 +261,7 @@ def main() -> int:
                         figures = run_cameras(server, cameras, socket_path, shm_dir, own.warmup, own.seconds, own.client_procs, f"{impl}_{served}_{cameras}")
                         log(
                             f"  {cameras} cameras: {figures['frames_per_s']} frames/s, batch p50 {figures['batch_size_p50']}, rtt p99 {figures['rtt_ms_p99']} ms, "
-                            f"server CPU {figures['cpu_pct']} % ({figures['server_cpu_us_per_frame']} us a frame), calls {figures['call_busy_pct']} %, device {figures['device_busy_pct']} % of the time"
+                            f"server CPU {figures['cpu_pct']} % ({figures['server_cpu_us_per_frame']} us a frame), calls {figures['call_busy_pct']} %, device {figures['device_busy_pct']} % of the time, gaps p50 {figures['device_gap_ms_p50']} p99 {figures['device_gap_ms_p99']} ms"
                         )
                         if served == "noop":
                             ceilings[(cameras, impl)] = figures["frames_per_s"]
@@ -277,7 +280,18 @@ def main() -> int:
             ceiling = max((line["frames_per_s"] for n, line in alone.items() if n <= top), default=None)
             extra = {
                 k: figures[k]
-                for k in ("server_cpu_us_per_frame", "inference_ms_p50", "call_busy_pct", "device_busy_pct", "gpu_busy_pct", "clients_cpu_pct", "not_newest", "errors")
+                for k in (
+                    "server_cpu_us_per_frame",
+                    "inference_ms_p50",
+                    "call_busy_pct",
+                    "device_busy_pct",
+                    "device_gap_ms_p50",
+                    "device_gap_ms_p99",
+                    "gpu_busy_pct",
+                    "clients_cpu_pct",
+                    "not_newest",
+                    "errors",
+                )
             }
             print(
                 json.dumps(

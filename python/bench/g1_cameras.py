@@ -48,6 +48,8 @@ class Camera:
         self.calls: list[tuple[int, float, float, float | None]] = []
         """(batch_size, batch_oldest_frame_age_ms, inference_time_ms, the model's device_ms if it says) of each answer in the window."""
         self.frame_age_ms: list[float] = []
+        self.idle_ms: list[tuple[int, float]] = []
+        """(batch_size, the device's idle time before the call) of each answer in the window, when the model says."""
 
     def ask(self) -> None:
         self.frame_id = self.store.write(self.pixels, WIDTH, HEIGHT, "RGB24")
@@ -94,10 +96,12 @@ class Camera:
         self.answered += 1
         self.rtt_ms.append((now - self.asked_at) * 1000)
         meta = answer["metadata"]
-        device_ms = meta.get("device_ms")
+        device_ms, idle_ms = meta.get("device_ms"), meta.get("device_idle_ms")
         self.calls.append(
             (int(meta.get("batch_size", 1)), float(meta.get("batch_oldest_frame_age_ms", 0.0)), float(meta["inference_time_ms"]), None if device_ms is None else float(device_ms))
         )
+        if idle_ms is not None:
+            self.idle_ms.append((int(meta.get("batch_size", 1)), float(idle_ms)))
         self.frame_age_ms.append(float(meta.get("frame_age_ms", 0.0)))
         if answer["frame_id"] != self.frame_id:
             self.not_newest += 1
@@ -111,6 +115,7 @@ class Camera:
             "rtt_ms": [round(v, 3) for v in self.rtt_ms],
             "calls": [[n, round(o, 3), round(i, 3), None if d is None else round(d, 3)] for n, o, i, d in self.calls],
             "frame_age_ms": [round(v, 3) for v in self.frame_age_ms],
+            "idle_ms": [[n, round(v, 3)] for n, v in self.idle_ms],
         }
 
 

@@ -43,13 +43,17 @@ class StandIn:
     def __init__(self, a_ms: float = STANDIN_A_MS, b_ms: float = STANDIN_B_MS) -> None:
         self.a_ms, self.b_ms = a_ms, b_ms
         self.device = threading.Lock()
+        self.free_since: float | None = None
 
     def __call__(self, frames: list[Frame]) -> list[dict[str, Any]]:
         with self.device:
             began = time.monotonic()
+            idle_ms = 0.0 if self.free_since is None else (began - self.free_since) * 1000
             time.sleep((self.a_ms + self.b_ms * len(frames)) / 1000)
-            held_ms = (time.monotonic() - began) * 1000
-        return [{"detections": [], "metadata": {"device_ms": held_ms}} for _ in frames]  # the device's own time, for its busy share
+            self.free_since = time.monotonic()
+            held_ms = (self.free_since - began) * 1000
+        # The device's own time, for its busy share, and how long it stood idle before this call (the server's gap).
+        return [{"detections": [], "metadata": {"device_ms": held_ms, "device_idle_ms": idle_ms}} for _ in frames]
 
 
 def noop(frames: list[Frame]) -> list[list[Any]]:

@@ -32,7 +32,7 @@ import socket as socketlib
 import sys
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .connection import Answer, Connection
@@ -88,10 +88,8 @@ class ModelServer:
         self.errors: collections.Counter[str] = collections.Counter()
         self._connections: set[Connection] = set()
         self.max_batch = self.options.max_batch
-        self._scheduler = Scheduler(self.threads, self._launch, self._failed, self.max_batch or 1)
-        self._runner = InferenceRunner(
-            infer, self.frames, self.limits, self.model_id, handler_name, self.threads, self._fail, self._scheduler.figures, self.max_batch
-        )
+        self._scheduler = Scheduler(self.threads, self.max_batch or 1)
+        self._runner = InferenceRunner(infer, self.frames, self.limits, self.model_id, handler_name, self._scheduler, self._fail, self.max_batch)
         self._lock: socketlib.socket | None = None
         self._server: asyncio.AbstractServer | None = None
         self._started: asyncio.Task[None] | None = None
@@ -111,8 +109,10 @@ class ModelServer:
         self._lock = take_socket_lock(self.socket_path)
         try:
             listener = bind_socket(self.socket_path, self.socket_mode)
+            self._runner.start()
             self._server = await asyncio.get_running_loop().create_unix_server(lambda: Connection(self), sock=listener)
         except BaseException:
+            self._runner.close()
             self._lock.close()
             self._lock = None
             raise
@@ -221,12 +221,6 @@ class ModelServer:
         self.errors[code] += 1
         return error_response(self.model_id, code, message, request, field, frame_id)
 
-    def _failed(self, job: Job, error: BaseException) -> Message:
-        return self._fail("ERR_HANDLER_FAILED", f"the server failed: {error}", job.request)
-
-    def _launch(self, jobs: list[Job], release: Callable[[], None]) -> Awaitable[list[Answer]]:
-        return self._runner.launch(jobs, release)
-
     def _pong(self, ping: Message) -> Message:
         pong: Message = {"type": "pong"}
         if "request_id" in ping:
@@ -241,12 +235,20 @@ class ModelServer:
             max_batch=self.max_batch or 1,
             running=self._scheduler.running,
             waiting=len(self._scheduler.waiting),
-            cameras={camera: f.pong() for camera, f in self._scheduler.cameras.items()},
+            cameras=self._camera_figures(),
         )
         if self.input_long_side is not None:
             pong["frame_long_side"] = self.input_long_side
         pong["error"] = None
         return pong
+
+    def _camera_figures(self) -> dict[str, dict[str, int | float | None]]:
+        with self._scheduler.lock:  # the model threads change them
+            return {camera: f.pong() for camera, f in self._scheduler.cameras.items()}
+
+    def _batch_figures(self) -> dict[str, int | float | None]:
+        with self._scheduler.lock:
+            return self._runner.batches.stats()
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -254,8 +256,8 @@ class ModelServer:
             "running": self._scheduler.running,
             "waiting": len(self._scheduler.waiting),
             "errors": dict(self.errors),
-            "cameras": {camera: f.pong() for camera, f in self._scheduler.cameras.items()},
-            "batches": self._runner.batches.stats(),
+            "cameras": self._camera_figures(),
+            "batches": self._batch_figures(),
             "frames": {"access": self.frames.access, "reason": self.frames.reason},
         }
 
