@@ -66,7 +66,7 @@ class OrtBatchDetector:
 
     def __call__(self, frames):
         import torch  # tiny_net's post-processing
-        from tiny_net import boxes_from_output
+        from tiny_net import frame_detections
 
         batch, placements = batch_array(frames, INPUT, dtype=np.uint8, scale=None)  # released once copied
         binding = self.session.io_binding()  # one a call: a binding is not shared between threads
@@ -74,14 +74,7 @@ class OrtBatchDetector:
         binding.bind_output("cells", self.device)
         self.session.run_with_iobinding(binding)
         out = torch.from_numpy(binding.copy_outputs_to_cpu()[0])
-        results = []
-        for i, place in enumerate(placements):
-            detections = boxes_from_output(out[i : i + 1])
-            for d in detections:
-                x1, y1, x2, y2 = d["bbox"]
-                d["bbox"] = place.boxes_to_frame([[x1 * INPUT[0], y1 * INPUT[1], x2 * INPUT[0], y2 * INPUT[1]]])[0].round(6).tolist()
-            results.append(detections)
-        return results
+        return frame_detections(out, placements, INPUT)
 
 
 def main() -> int:

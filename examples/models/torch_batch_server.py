@@ -22,7 +22,7 @@ except ImportError:  # not installed: the package in this repository (or the npm
     import framesupplier.cli
 import torch
 from framesupplier.batch import batch_tensor
-from tiny_net import INPUT_LONG_SIDE, boxes_from_output, build_net
+from tiny_net import INPUT_LONG_SIDE, build_net, frame_detections
 
 INPUT = (INPUT_LONG_SIDE, INPUT_LONG_SIDE * 3 // 4)  # width, height: 320 x 240
 
@@ -39,14 +39,7 @@ class BatchDetector:
     def __call__(self, frames):
         x, placements = batch_tensor(frames, INPUT, device=self.device, dtype=self.dtype)  # released once copied
         out = self.net(x).float().cpu()  # one copy back for the whole batch
-        results = []
-        for i, place in enumerate(placements):
-            detections = boxes_from_output(out[i : i + 1])  # boxes normalised to the input ...
-            for d in detections:  # ... in input pixels, then mapped to the frame
-                x1, y1, x2, y2 = d["bbox"]
-                d["bbox"] = place.boxes_to_frame([[x1 * INPUT[0], y1 * INPUT[1], x2 * INPUT[0], y2 * INPUT[1]]])[0].round(6).tolist()
-            results.append(detections)
-        return results
+        return frame_detections(out, placements, INPUT)
 
 
 def main() -> int:

@@ -232,7 +232,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--direct-seconds", type=float, default=1.0)
-    parser.add_argument("--client-procs", type=int, default=max(2, min(16, (os.cpu_count() or 2) // 2)))
+    parser.add_argument("--client-procs", type=int, help="camera processes (default: one for every 8 cameras, 2 to 16)")
     parser.add_argument("--server-src", help="serve with another checkout's python/src (a before-and-after; per-frame only before batches)")
     parser.add_argument("--only", choices=("model", "noop"), help="serve only the model, or only the model that does nothing")
     own = parser.parse_args()
@@ -258,7 +258,8 @@ def main() -> int:
                 frame_access = server.listening.get("frame_access")
                 try:
                     for cameras in counts:
-                        figures = run_cameras(server, cameras, socket_path, shm_dir, own.warmup, own.seconds, own.client_procs, f"{impl}_{served}_{cameras}")
+                        procs = own.client_procs or min(16, max(2, -(-cameras // 8)))  # a camera's turn never waits long on its process's others
+                        figures = run_cameras(server, cameras, socket_path, shm_dir, own.warmup, own.seconds, procs, f"{impl}_{served}_{cameras}")
                         log(
                             f"  {cameras} cameras: {figures['frames_per_s']} frames/s, batch p50 {figures['batch_size_p50']}, rtt p99 {figures['rtt_ms_p99']} ms, "
                             f"server CPU {figures['cpu_pct']} % ({figures['server_cpu_us_per_frame']} us a frame), calls {figures['call_busy_pct']} %, device {figures['device_busy_pct']} % of the time, gaps p50 {figures['device_gap_ms_p50']} p99 {figures['device_gap_ms_p99']} ms"
