@@ -146,17 +146,26 @@ def run_cameras(server: Server, cameras: int, socket_path: str, shm_dir: str, wa
     """The cameras against a running server for warm-up + seconds; the window's figures."""
     names = [f"{tag}_{i:03d}" for i in range(cameras)]
     groups = [names[i::procs] for i in range(min(procs, cameras))]
-    start_at = time.monotonic() + 1.0 + warmup  # the clients' start-up, then the warm-up
-    end_at = start_at + seconds
     clients = [
         subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "g1_cameras.py"), "--socket", socket_path, "--shm-dir", shm_dir, "--cameras", ",".join(group), "--start-at", str(start_at), "--end-at", str(end_at)],
+            [sys.executable, os.path.join(HERE, "g1_cameras.py"), "--socket", socket_path, "--shm-dir", shm_dir, "--cameras", ",".join(group)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env(),
             text=True,
         )
         for group in groups
     ]
+    for client in clients:  # every camera ready before the clock starts, however slow the start-up
+        assert client.stdout is not None
+        if client.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"a camera process exited with {client.wait()} before it was ready")
+    start_at = time.monotonic() + warmup
+    end_at = start_at + seconds
+    for client in clients:
+        assert client.stdin is not None
+        client.stdin.write(f"{start_at} {end_at}\n")
+        client.stdin.flush()
     while time.monotonic() < start_at:
         time.sleep(max(0.0, start_at - time.monotonic()))
     cpu_before, wall_before = server.cpu_s(), time.monotonic()

@@ -1,9 +1,11 @@
 """G1's cameras, several to a process: each a closed loop of writing its newest 640x384 RGB24 frame into its own store,
 asking the model server about it (a newest-frame request on its own persistent connection) and, once answered,
-doing it again. Runs until ``--end-at`` (a CLOCK_MONOTONIC time, shared by every process of the machine) and prints
-one JSON object: per camera, the answers received in [``--start-at``, ``--end-at``) and their figures.
+doing it again, until the window's end; then it prints
+one JSON object: per camera, the answers received in [start, end) and their figures. It prints ``ready`` once
+its stores and connections are made, then reads ``START END`` (CLOCK_MONOTONIC seconds, shared by every process of
+the machine) on stdin and starts asking.
 
-    g1_cameras.py --socket S --shm-dir D --cameras cam_0,cam_1 --start-at T0 --end-at T1
+    g1_cameras.py --socket S --shm-dir D --cameras cam_0,cam_1
 """
 
 from __future__ import annotations
@@ -124,29 +126,30 @@ def main() -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--shm-dir", required=True)
     parser.add_argument("--cameras", required=True)
-    parser.add_argument("--start-at", type=float, required=True)
-    parser.add_argument("--end-at", type=float, required=True)
     own = parser.parse_args()
     names = own.cameras.split(",")
     cameras = [Camera(name, own.socket, own.shm_dir, seed) for seed, name in enumerate(names)]
     selector = selectors.DefaultSelector()
     for camera in cameras:
         selector.register(camera.sock, selectors.EVENT_READ, camera)
+    print("ready", flush=True)  # every store made and every connection open: the window is set once all are
+    start_at, end_at = (float(v) for v in sys.stdin.readline().split())
+    for camera in cameras:
         camera.ask()
     cpu_at_start: float | None = None
     while True:
         now = time.monotonic()
-        if now >= own.end_at:
+        if now >= end_at:
             break
-        if cpu_at_start is None and now >= own.start_at:
+        if cpu_at_start is None and now >= start_at:
             cpu_at_start = time.process_time()
-        for key, _ in selector.select(timeout=max(0.0, min(0.05, own.end_at - now))):
+        for key, _ in selector.select(timeout=max(0.0, min(0.05, end_at - now))):
             camera: Camera = key.data
             answers = camera.answers()
             if not answers:
                 continue
             now = time.monotonic()
-            if own.start_at <= now < own.end_at:
+            if start_at <= now < end_at:
                 for answer in answers:
                     camera.record(answer, now)
             camera.ask()
