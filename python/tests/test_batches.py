@@ -96,7 +96,8 @@ def test_a_batch_takes_what_waits_urgent_first_and_each_answer_is_its_own(start:
     assert pong["max_batch"] == 8
     assert {c: (f["served"], f["urgent"]) for c, f in pong["cameras"].items()} == {"busy": (1, 0), "a": (1, 0), "b": (1, 0), "c": (1, 0), "u": (1, 1)}
     batches = cams.server.server.stats()["batches"]
-    assert batches["calls"] == 2 and batches["size_p99"] == 4
+    assert batches["count"] == 2 and batches["frames"] == 5 and batches["size_p99"] == 4
+    assert pong["batches"]["count"] == 2, "the pong has them too"
 
 
 def test_it_never_waits_for_a_batch_to_fill(start: Any, shm: str) -> None:

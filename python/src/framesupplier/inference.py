@@ -124,12 +124,15 @@ class BatchFigures:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.frames = 0
         self.sizes = Window()
         self.oldest_frame_age_ms = Window()
 
     def stats(self) -> dict[str, int | float | None]:
+        """The pong's ``batches`` (the Node server's names): calls and frames since the start, the recent calls' figures."""
         return {
-            "calls": self.calls,
+            "count": self.calls,
+            "frames": self.frames,
             "size_p50": self.sizes.percentile(50),
             "size_p99": self.sizes.percentile(99),
             "oldest_frame_age_ms_p50": self.oldest_frame_age_ms.percentile(50),
@@ -252,6 +255,7 @@ class InferenceRunner:
                 times = [t.taken.frame.capture_time_ms for t in call.given]
                 call.oldest_ms = max(0.0, max((began_ms - t for t in times if math.isfinite(t) and t > 0), default=0.0))
                 self.batches.calls += 1
+                self.batches.frames += len(call.given)
                 self.batches.sizes.samples.append(len(call.given))
                 self.batches.oldest_frame_age_ms.samples.append(call.oldest_ms)
         return call

@@ -237,6 +237,8 @@ class ModelServer:
             waiting=len(self._scheduler.waiting),
             cameras=self._camera_figures(),
         )
+        if self.max_batch is not None:
+            pong["batches"] = self._batch_figures()
         if self.input_long_side is not None:
             pong["frame_long_side"] = self.input_long_side
         pong["error"] = None
