@@ -20,7 +20,7 @@
       "targets": [
         {
           "target_name": "framesupplier_decoder",
-          "sources": ["decoder.c"],
+          "sources": ["decoder.c", "decoder_core.c", "malloc_figures.c"],
           "defines": ["NAPI_VERSION=8"],
           "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags libavformat libavcodec libswscale libavutil)"],
           "libraries": ["-lpthread", "<!@(pkg-config --libs libavformat libavcodec libswscale libavutil)"]

@@ -1,7 +1,10 @@
 /*
- * framesupplier's in-process decoder: libavformat + libavcodec + libswscale
- * behind N-API, for capture without a pipe (ADR 0011), converting on demand
- * (ADR 0016).
+ * framesupplier's in-process decoder: the decoding core (decoder_core.c:
+ * libavformat + libavcodec + libswscale) behind N-API, for capture without a
+ * pipe (ADR 0011), converting on demand (ADR 0016). This file is the glue
+ * (ADR 0145): the calls from JavaScript, their arguments and answers, the
+ * decoder's two threads and the thread-safe function; what a call does to
+ * the source is the core's.
  *
  * Contract: every decoder has a thread of its own, started by open() and
  * joined when the decoder is released, that opens, reads, decodes and
@@ -26,11 +29,7 @@
  * decode() and one convert() may run at the same time.
  *
  * What is decoded (ADR 0028): every decode() or next() says what the codec
- * may discard undecoded — nothing, non-reference frames, or all but
- * keyframes — and the decoder applies it before the next packet: more at
- * once, less only at a keyframe (frames after it may refer to frames
- * discarded before it). Each call reports the last keyframe it decoded, so
- * the caller can measure the stream's keyframe interval in every mode.
+ * may discard undecoded (decoder_core.h says how the core applies it).
  *
  * Lifetime: the Decoder is shared by the JavaScript handle (an external) and
  * the thread (through the thread-safe function); it is freed when both are
@@ -45,119 +44,36 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <math.h>
 #include <string.h>
-#include <time.h>
-
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
-#include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 #include <time.h>
 #include <unistd.h>
 #include <errno.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-#include <dlfcn.h>
-#include <errno.h>
+
+#include "decoder_core.h"
+#include "malloc_figures.h"
+#include "napi_check.h"
 
 typedef enum { JOB_OPEN, JOB_DECODE, JOB_NEXT, JOB_CONVERT, JOB_HOLD } JobKind;
 
-/* One call from JavaScript: its arguments, its results, and what keeps its JavaScript values alive. */
+/* One call from JavaScript: what the core is asked and answers (job), what keeps its JavaScript values alive, and the glue's own. */
 typedef struct {
   JobKind kind;
   napi_ref callback;
   napi_ref target_ref;
   napi_ref handle_ref;
-  /* open */
-  char *url;
-  AVDictionary *options;
-  int want_w, want_h, threads, lower_by;
-  int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
-  int hflip;
-  int keyframes_only;
-  int held_limit; /* bytes of packets held since the keyframe before the last, 0: none */
-  /* decode, convert */
-  uint8_t *target;
-  size_t target_len;
-  double skip_before_ms;
-  int discard; /* decode, next: 0 decode every frame, 1 skip non-reference frames, 2 keyframes only, 3 hold (decode nothing) */
-  double near_pts_ms; /* next, from holding: the picture nearest this time (-1: the newest) */
-  double decode_from_ms; /* next, skipping (non-reference frames, or all but keyframes): those presented from this time on are decoded (-1: none) */
-  /* results, written by the decoder thread, read on the JavaScript thread once it handed the job over */
-  int err;
-  char message[256];
-  int eof;
-  double pts_ms;
-  int skipped;
-  int conversion; /* how the picture was converted: 0 not at all, 1 swscale, 2 the gray table */
-  double key_pts_ms; /* the last keyframe decoded during the call (handed out or passed over), -1 if none */
-  int packets;       /* the video stream's packets read during the call (decoded or discarded) */
-  double decode_ms;  /* from reading the picture's own packet to the picture out: decoding's latency, the codec's reordering and frame threads included */
+  int lower_by;   /* open: lowerPriorityBy, nice levels the decoder thread lowers itself by */
   double picture; /* convert: the current picture's number (present() counts them) */
-  int held;          /* next, holding: a packet was read and held, no picture comes with this answer */
-  int burst;         /* next: held packets decoded to catch up before this picture */
-  double held_bytes; /* the packets held now, bytes */
-  double cpu_ms;     /* the thread's CPU time for the call, ms */
-  int out_w, out_h, source_w, source_h;
-  double fps;
-  const char *codec; /* a codec's static name */
-  /*
-   * holdMany: packets held in one call (ADR 0091). It ends after hold_max packets, at the first packet read at or
-   * after hold_until_ms (monotonic; -1 none), or when yieldHold() was called. With pace_at_ms >= 0 (a file played
-   * in real time), a packet of presentation time p is due at pace_at_ms + (p - pace_pts_ms), and the call waits for
-   * it before the next: the packets come at their times, as a camera's do.
-   */
-  int hold_max;
-  double hold_until_ms, pace_at_ms, pace_pts_ms;
-  /*
-   * hold_max quadruples: the packet's presentation time (ms, -1 unknown), when it came (monotonic ms: its due time
-   * when paced), 1 if a keyframe, and when the thread had it (read, and its time waited for: the source's liveness).
-   */
-  double *held_list;
-  int held_list_n;
-} Job;
+  double cpu_ms;  /* the thread's CPU time for the call, ms */
+  /* the core's arguments and results, written by a decoder thread, read on the JavaScript thread once it handed the call over */
+  DecoderJob job;
+} Call;
 
 typedef struct {
-  /* The decoder thread's alone. */
-  AVFormatContext *fmt;
-  AVCodecContext *dec;
-  Converter decoder_own;
-  AVPacket *pkt;
-  AVFrame *frame;
-  int stream;
-  int out_w, out_h;
-  enum AVPixelFormat out_fmt;
-  int crop_x, crop_y, crop_w, crop_h; /* crop_w 0: none */
-  int hflip;
-  int eof_sent;
-  double last_packet_at; /* monotonic ms: when the video stream's last packet was read (pictures can come from an earlier call's packets) */
-  /*
-   * When each of the last ARRIVALS packets fed to the codec was read, by its pts: a picture comes out of the codec
-   * packets after its own was read (B-frame reordering, frame threads), and its decoding latency counts from its own.
-   */
-  int64_t arrival_pts[ARRIVALS];
-  double arrival_at[ARRIVALS];
-  int arrival_next;
-  double time_base;
-  int discard; /* what the codec discards now (Job.discard's values) */
-  int refs_lost; /* a frame after the last keyframe fed was discarded with keyframes only: later frames may refer to it */
-  /*
-   * The video packets since the keyframe before the last (held[0] is it; held[key_at] is the last keyframe),
-   * so a picture a little older than the last keyframe (a detection's, asked for just after a keyframe came)
-   * can still be decoded; bounded by held_limit bytes, the older group let go first. The codec has been fed
-   * held[fed_from .. fed), held[fed_from] a keyframe, since it last started (fed_valid 0: it must be flushed
-   * and fed from a keyframe). Over the bound the packets are let go until the next keyframe (held_lost).
-   */
-  AVPacket **held;
-  int held_n, held_cap, fed, fed_from, fed_valid, held_lost, key_at;
-  size_t held_bytes, held_limit;
+  /* The decoder thread's alone, but for the interrupt (any thread's) and what open fixed (the converter reads it). */
+  DecoderCore core;
 
   int lower_by; /* open()'s lowerPriorityBy: nice levels the thread lowers itself by before it opens the source */
 
@@ -166,15 +82,12 @@ typedef struct {
   AVFrame *conv_frame;
 
   /* Shared. */
-  atomic_int interrupt;
-  atomic_int hold_yield; /* yieldHold(): the running or next holdMany() answers after the packet it is on */
   atomic_int refs; /* the JavaScript handle, the thread-safe function */
   pthread_mutex_t lock;
   pthread_cond_t wake;
   pthread_cond_t conv_wake;
-  pthread_cond_t hold_wake; /* CLOCK_MONOTONIC: a paced holdMany() waits on it for a packet's time; interrupt() ends the wait */
-  Job *job;      /* under lock: the call waiting for the decoder thread */
-  Job *conv_job; /* under lock: the call waiting for the converter thread */
+  Call *call;      /* under lock: the call waiting for the decoder thread */
+  Call *conv_call; /* under lock: the call waiting for the converter thread */
   int closing;   /* under lock: the threads are to end */
   AVFrame *cur;  /* under lock: the current picture (present()), what convert() reads; no buffer when none */
   double cur_number; /* under lock: present() calls so far */
@@ -193,29 +106,18 @@ typedef struct {
   double decode_from_ms; /* the next next()'s decode_from_ms (decodeFrom()) */
 } Decoder;
 
-#define CHECK(call)                                                     \
-  do {                                                                  \
-    if ((call) != napi_ok) {                                            \
-      napi_throw_error(env, "ERR_NATIVE", "N-API call failed: " #call); \
-      return NULL;                                                      \
-    }                                                                   \
-  } while (0)
-
-static void job_free(Job *job) {
-  free(job->held_list);
-  free(job->url);
-  av_dict_free(&job->options);
-  free(job);
+static void call_free(Call *call) {
+  decoder_job_release(&call->job);
+  free(call);
 }
 
 /* Makes a pending or later libav call give up, and the thread end once its call is answered. */
 static void request_end(Decoder *d) {
-  atomic_store(&d->interrupt, 1);
+  decoder_core_interrupt(&d->core);
   pthread_mutex_lock(&d->lock);
   d->closing = 1;
   pthread_cond_signal(&d->wake);
   pthread_cond_signal(&d->conv_wake);
-  pthread_cond_broadcast(&d->hold_wake);
   pthread_mutex_unlock(&d->lock);
 }
 
@@ -225,7 +127,7 @@ static void decoder_free(Decoder *d) {
   pthread_mutex_destroy(&d->lock);
   pthread_cond_destroy(&d->wake);
   pthread_cond_destroy(&d->conv_wake);
-  pthread_cond_destroy(&d->hold_wake);
+  decoder_core_destroy(&d->core);
   free(d);
 }
 
@@ -234,7 +136,7 @@ static void decoder_unref(Decoder *d) {
   decoder_free(d);
 }
 
-/* ---- on the decoder thread ------------------------------------------------ */
+/* ---- on the decoder and converter threads -------------------------------- */
 
 static double thread_cpu_ms(void) {
   struct timespec t;
@@ -242,16 +144,17 @@ static double thread_cpu_ms(void) {
 }
 
 /* convert(), on the converter thread: the current picture, by reference, into the target. */
-static void convert_execute(Decoder *d, Job *job) {
+static void convert_execute(Decoder *d, Call *call) {
+  DecoderJob *job = &call->job;
   pthread_mutex_lock(&d->lock);
   int r = d->cur->buf[0] == NULL ? AVERROR(EAGAIN) : av_frame_ref(d->conv_frame, d->cur);
   if (r == 0) d->cur_taken = 1;
-  job->picture = d->cur_number;
+  call->picture = d->cur_number;
   pthread_mutex_unlock(&d->lock);
-  if (r == AVERROR(EAGAIN)) return fail(job, "no picture to convert: call next() and present() first", 0);
-  if (r < 0) return fail(job, "cannot hold the picture", r);
-  job->pts_ms = pts_ms_of(d, d->conv_frame);
-  convert_picture(d, &d->converter_own, d->conv_frame, job);
+  if (r == AVERROR(EAGAIN)) return decoder_job_fail(job, "no picture to convert: call next() and present() first", 0);
+  if (r < 0) return decoder_job_fail(job, "cannot hold the picture", r);
+  job->pts_ms = decoder_core_pts_ms(&d->core, d->conv_frame);
+  decoder_core_convert(&d->core, &d->converter_own, d->conv_frame, job);
 }
 
 /*
@@ -275,27 +178,28 @@ static void *thread_main(void *arg) {
   lower_own_priority(d->lower_by);
   for (;;) {
     pthread_mutex_lock(&d->lock);
-    while (d->job == NULL && !d->closing) pthread_cond_wait(&d->wake, &d->lock);
-    Job *job = d->job;
-    d->job = NULL;
+    while (d->call == NULL && !d->closing) pthread_cond_wait(&d->wake, &d->lock);
+    Call *call = d->call;
+    d->call = NULL;
     pthread_mutex_unlock(&d->lock);
-    if (job == NULL) break;
+    if (call == NULL) break;
+    DecoderJob *job = &call->job;
     double cpu = thread_cpu_ms();
-    if (atomic_load(&d->interrupt)) fail(job, "interrupted", AVERROR_EXIT);
-    else if (job->kind == JOB_OPEN) open_execute(d, job);
-    else if (job->kind == JOB_NEXT) next_execute(d, job);
-    else if (job->kind == JOB_HOLD) hold_execute(d, job);
-    else decode_execute(d, job);
-    job->cpu_ms = thread_cpu_ms() - cpu;
-    job->held_bytes = (double)d->held_bytes;
-    job->out_w = d->out_w;
-    job->out_h = d->out_h;
-    int open_failed = job->kind == JOB_OPEN && job->err != 0;
+    if (decoder_core_interrupted(&d->core)) decoder_job_fail(job, "interrupted", AVERROR_EXIT);
+    else if (call->kind == JOB_OPEN) decoder_core_open(&d->core, job);
+    else if (call->kind == JOB_NEXT) decoder_core_next(&d->core, job);
+    else if (call->kind == JOB_HOLD) decoder_core_hold(&d->core, job);
+    else decoder_core_decode(&d->core, job);
+    call->cpu_ms = thread_cpu_ms() - cpu;
+    job->held_bytes = (double)d->core.held_bytes;
+    job->out_w = d->core.out_w;
+    job->out_h = d->core.out_h;
+    int open_failed = call->kind == JOB_OPEN && job->err != 0;
     /* Only at the environment's teardown can this fail; its references go with the environment. */
-    if (napi_call_threadsafe_function(d->tsfn, job, napi_tsfn_nonblocking) != napi_ok) job_free(job);
+    if (napi_call_threadsafe_function(d->tsfn, call, napi_tsfn_nonblocking) != napi_ok) call_free(call);
     if (open_failed) break; /* nothing more can be asked of it */
   }
-  av_free_all(d);
+  decoder_core_close(&d->core);
   napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
   return NULL;
 }
@@ -306,19 +210,19 @@ static void *convert_main(void *arg) {
   pthread_setname_np(pthread_self(), "fs-convert");
   for (;;) {
     pthread_mutex_lock(&d->lock);
-    while (d->conv_job == NULL && !d->closing) pthread_cond_wait(&d->conv_wake, &d->lock);
-    Job *job = d->conv_job;
-    d->conv_job = NULL;
+    while (d->conv_call == NULL && !d->closing) pthread_cond_wait(&d->conv_wake, &d->lock);
+    Call *call = d->conv_call;
+    d->conv_call = NULL;
     pthread_mutex_unlock(&d->lock);
-    if (job == NULL) break;
-    job->out_w = d->out_w; /* convert_picture() says the size it gave */
-    job->out_h = d->out_h;
+    if (call == NULL) break;
+    call->job.out_w = d->core.out_w; /* decoder_core_convert() says the size it gave */
+    call->job.out_h = d->core.out_h;
     double cpu = thread_cpu_ms();
-    convert_execute(d, job);
-    job->cpu_ms = thread_cpu_ms() - cpu;
-    if (napi_call_threadsafe_function(d->tsfn, job, napi_tsfn_nonblocking) != napi_ok) job_free(job);
+    convert_execute(d, call);
+    call->cpu_ms = thread_cpu_ms() - cpu;
+    if (napi_call_threadsafe_function(d->tsfn, call, napi_tsfn_nonblocking) != napi_ok) call_free(call);
   }
-  converter_free(&d->converter_own);
+  decoder_converter_free(&d->converter_own);
   napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
   return NULL;
 }
@@ -358,18 +262,19 @@ static void handle_finalize(napi_env env, void *data, void *hint) {
 static void on_complete(napi_env env, napi_value unused, void *context, void *data) {
   (void)unused;
   Decoder *d = context;
-  Job *job = data;
+  Call *call = data;
   if (env == NULL) {
-    job_free(job);
+    call_free(call);
     return;
   }
-  if (job->kind == JOB_CONVERT) d->converting = 0;
+  const DecoderJob *job = &call->job;
+  if (call->kind == JOB_CONVERT) d->converting = 0;
   else d->busy = 0;
-  if (job->kind == JOB_OPEN && job->err == 0) d->opened = 1;
+  if (call->kind == JOB_OPEN && job->err == 0) d->opened = 1;
   /* Idle decoders do not keep the process alive (the reference is one flag, not a count: both lanes idle). */
   if (!d->busy && !d->converting) napi_unref_threadsafe_function(env, d->tsfn);
   napi_value cb, undefined, argv[2];
-  napi_get_reference_value(env, job->callback, &cb);
+  napi_get_reference_value(env, call->callback, &cb);
   napi_get_undefined(env, &undefined);
   if (job->err != 0) {
     napi_value msg, code, averr;
@@ -405,11 +310,11 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
     napi_set_named_property(env, argv[1], "burst", v);
     napi_create_double(env, job->held_bytes, &v);
     napi_set_named_property(env, argv[1], "heldBytes", v);
-    napi_create_double(env, job->cpu_ms, &v);
+    napi_create_double(env, call->cpu_ms, &v);
     napi_set_named_property(env, argv[1], "cpuMs", v);
     napi_create_string_utf8(env, job->conversion == 2 ? "table" : job->conversion == 1 ? "swscale" : "none", NAPI_AUTO_LENGTH, &v);
     napi_set_named_property(env, argv[1], "conversion", v);
-    if (job->kind == JOB_HOLD && job->held) {
+    if (call->kind == JOB_HOLD && job->held) {
       napi_value ab;
       void *data = NULL;
       size_t n = (size_t)job->held_list_n * 4;
@@ -419,11 +324,11 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
         napi_set_named_property(env, argv[1], "heldList", v);
       }
     }
-    if (job->kind == JOB_CONVERT) {
-      napi_create_double(env, job->picture, &v);
+    if (call->kind == JOB_CONVERT) {
+      napi_create_double(env, call->picture, &v);
       napi_set_named_property(env, argv[1], "picture", v);
     }
-    if (job->kind == JOB_OPEN) {
+    if (call->kind == JOB_OPEN) {
       napi_create_int32(env, job->source_w, &v);
       napi_set_named_property(env, argv[1], "sourceWidth", v);
       napi_create_int32(env, job->source_h, &v);
@@ -434,27 +339,27 @@ static void on_complete(napi_env env, napi_value unused, void *context, void *da
       napi_set_named_property(env, argv[1], "codec", v);
     }
   }
-  napi_ref callback = job->callback;
-  if (job->target_ref) napi_delete_reference(env, job->target_ref);
-  if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
-  job_free(job);
+  napi_ref callback = call->callback;
+  if (call->target_ref) napi_delete_reference(env, call->target_ref);
+  if (call->handle_ref) napi_delete_reference(env, call->handle_ref);
+  call_free(call);
   napi_value result;
   napi_call_function(env, undefined, cb, 2, argv, &result);
   napi_delete_reference(env, callback);
 }
 
 /* Hands a call to the thread; the thread-safe function keeps the process alive until it is answered. */
-static void submit(napi_env env, Decoder *d, Job *job) {
-  int convert = job->kind == JOB_CONVERT;
+static void submit(napi_env env, Decoder *d, Call *call) {
+  int convert = call->kind == JOB_CONVERT;
   if (convert) d->converting = 1;
   else d->busy = 1;
   napi_ref_threadsafe_function(env, d->tsfn);
   pthread_mutex_lock(&d->lock);
   if (convert) {
-    d->conv_job = job;
+    d->conv_call = call;
     pthread_cond_signal(&d->conv_wake);
   } else {
-    d->job = job;
+    d->call = call;
     pthread_cond_signal(&d->wake);
   }
   pthread_mutex_unlock(&d->lock);
@@ -487,13 +392,14 @@ static char *get_string(napi_env env, napi_value v) {
   return s;
 }
 
-/* Reads open()'s options into the job; false (with a JavaScript exception pending) if they are wrong. */
-static bool read_open_options(napi_env env, napi_value options, Job *job, enum AVPixelFormat *out_fmt) {
+/* Reads open()'s options into the call; false (with a JavaScript exception pending) if they are wrong. */
+static bool read_open_options(napi_env env, napi_value options, Call *call, enum AVPixelFormat *out_fmt) {
+  DecoderJob *job = &call->job;
   job->want_w = get_int(env, options, "width");
   job->want_h = get_int(env, options, "height");
   job->threads = get_int(env, options, "threads");
-  job->lower_by = get_int(env, options, "lowerPriorityBy");
-  if (job->lower_by < 0 || job->lower_by > 39) {
+  call->lower_by = get_int(env, options, "lowerPriorityBy");
+  if (call->lower_by < 0 || call->lower_by > 39) {
     napi_throw_range_error(env, "ERR_INVALID_ARGUMENT", "lowerPriorityBy must be 0 to 39 nice levels");
     return false;
   }
@@ -562,43 +468,37 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
+  Call *call = calloc(1, sizeof *call);
+  if (call == NULL) {
     napi_throw_error(env, "ERR_NATIVE", "out of memory");
     return NULL;
   }
-  job->kind = JOB_OPEN;
-  job->url = get_string(env, argv[0]);
+  call->kind = JOB_OPEN;
+  call->job.url = get_string(env, argv[0]);
   enum AVPixelFormat out_fmt = AV_PIX_FMT_NONE;
-  if (job->url == NULL) {
-    job_free(job);
+  if (call->job.url == NULL) {
+    call_free(call);
     napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "url must be a string");
     return NULL;
   }
-  if (!read_open_options(env, argv[1], job, &out_fmt)) {
-    job_free(job);
+  if (!read_open_options(env, argv[1], call, &out_fmt)) {
+    call_free(call);
     return NULL;
   }
   Decoder *d = calloc(1, sizeof *d);
   if (d == NULL) {
-    job_free(job);
+    call_free(call);
     napi_throw_error(env, "ERR_NATIVE", "out of memory");
     return NULL;
   }
-  d->out_fmt = out_fmt;
-  d->lower_by = job->lower_by;
-  d->decoder_own.gray.src_fmt = AV_PIX_FMT_NONE;
-  d->converter_own.gray.src_fmt = AV_PIX_FMT_NONE;
+  decoder_core_init(&d->core, out_fmt);
+  d->lower_by = call->lower_by;
+  decoder_converter_init(&d->converter_own);
   d->aim_ms = -1;
   d->decode_from_ms = -1;
   pthread_mutex_init(&d->lock, NULL);
   pthread_cond_init(&d->wake, NULL);
   pthread_cond_init(&d->conv_wake, NULL);
-  pthread_condattr_t monotonic;
-  pthread_condattr_init(&monotonic);
-  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
-  pthread_cond_init(&d->hold_wake, &monotonic);
-  pthread_condattr_destroy(&monotonic);
   atomic_init(&d->refs, 2);
   d->cur = av_frame_alloc();
   d->conv_frame = av_frame_alloc();
@@ -607,7 +507,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (d->cur == NULL || d->conv_frame == NULL || napi_create_string_utf8(env, "framesupplier.decoder", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(env, NULL, NULL, name, 0, 2, d, tsfn_finalize, d, on_complete, &d->tsfn) != napi_ok) {
     decoder_free(d);
-    job_free(job);
+    call_free(call);
     napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's thread-safe function");
     return NULL;
   }
@@ -616,7 +516,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     atomic_store(&d->refs, 1);
     napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
     napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
-    job_free(job);
+    call_free(call);
     napi_throw_error(env, "ERR_NATIVE", "cannot create the decoder's handle");
     return NULL;
   }
@@ -642,14 +542,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     if (conv_started != 0) napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
     napi_release_threadsafe_function(d->tsfn, napi_tsfn_release);
     if (conv_started == 0) request_end(d);
-    job_free(job);
+    call_free(call);
     napi_throw_error(env, "ERR_NATIVE", "cannot start the decoder's threads");
     return NULL;
   }
   d->thread_started = 1;
-  CHECK(napi_create_reference(env, handle, 1, &job->handle_ref));
-  CHECK(napi_create_reference(env, argv[2], 1, &job->callback));
-  submit(env, d, job);
+  CHECK(napi_create_reference(env, handle, 1, &call->handle_ref));
+  CHECK(napi_create_reference(env, argv[2], 1, &call->callback));
+  submit(env, d, call);
   return handle;
 }
 
@@ -679,28 +579,25 @@ static bool may_call(napi_env env, Decoder *d, JobKind kind) {
   return false;
 }
 
-/* A call's job with nothing asked yet (no time to skip to, aim at or decode from); NULL, an exception pending, without memory. */
-static Job *job_new(napi_env env, JobKind kind) {
-  Job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
+/* A call with nothing asked yet (no time to skip to, aim at or decode from); NULL, an exception pending, without memory. */
+static Call *call_new(napi_env env, JobKind kind) {
+  Call *call = calloc(1, sizeof *call);
+  if (call == NULL) {
     napi_throw_error(env, "ERR_NATIVE", "out of memory");
     return NULL;
   }
-  job->kind = kind;
-  job->skip_before_ms = -1;
-  job->key_pts_ms = -1;
-  job->near_pts_ms = -1;
-  job->decode_from_ms = -1;
-  return job;
+  call->kind = kind;
+  decoder_job_init(&call->job);
+  return call;
 }
 
-/* Keeps the call's target (or NULL), handle and callback alive until it is answered; false (the job freed, an exception pending) if it cannot. */
-static bool job_hold_values(napi_env env, Job *job, napi_value target, napi_value handle, napi_value callback) {
-  if ((target != NULL && napi_create_reference(env, target, 1, &job->target_ref) != napi_ok) ||
-      napi_create_reference(env, handle, 1, &job->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &job->callback) != napi_ok) {
-    if (job->target_ref) napi_delete_reference(env, job->target_ref);
-    if (job->handle_ref) napi_delete_reference(env, job->handle_ref);
-    job_free(job);
+/* Keeps the call's target (or NULL), handle and callback alive until it is answered; false (the call freed, an exception pending) if it cannot. */
+static bool call_hold_values(napi_env env, Call *call, napi_value target, napi_value handle, napi_value callback) {
+  if ((target != NULL && napi_create_reference(env, target, 1, &call->target_ref) != napi_ok) ||
+      napi_create_reference(env, handle, 1, &call->handle_ref) != napi_ok || napi_create_reference(env, callback, 1, &call->callback) != napi_ok) {
+    if (call->target_ref) napi_delete_reference(env, call->target_ref);
+    if (call->handle_ref) napi_delete_reference(env, call->handle_ref);
+    call_free(call);
     napi_throw_error(env, "ERR_NATIVE", "cannot hold the call's arguments");
     return false;
   }
@@ -709,7 +606,7 @@ static bool job_hold_values(napi_env env, Job *job, napi_value target, napi_valu
 
 /*
  * Submits a decode(), next() or convert(): argv is (handle, [target,] [skipBeforePtsMs, discard,] callback)
- * as the kind takes them. The job holds its target, handle and callback until it is answered.
+ * as the kind takes them. The call holds its target, handle and callback until it is answered.
  */
 static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kind) {
   size_t argc = 5;
@@ -731,8 +628,9 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
       return NULL;
     }
   }
-  Job *job = job_new(env, kind);
-  if (job == NULL) return NULL;
+  Call *call = call_new(env, kind);
+  if (call == NULL) return NULL;
+  DecoderJob *job = &call->job;
   job->target = ptr;
   job->target_len = length;
   if (kind == JOB_NEXT) {
@@ -758,7 +656,7 @@ static napi_value submit_call(napi_env env, napi_callback_info info, JobKind kin
     job->discard = mode < 0 ? 0 : mode > 3 ? 3 : mode;
     if (kind == JOB_DECODE && job->discard == 3) job->discard = 2; /* decode() always answers with a picture */
   }
-  if (job_hold_values(env, job, has_target ? target : NULL, argv[0], callback)) submit(env, d, job);
+  if (call_hold_values(env, call, has_target ? target : NULL, argv[0], callback)) submit(env, d, call);
   return NULL;
 }
 
@@ -779,14 +677,14 @@ static napi_value js_convert(napi_env env, napi_callback_info info) { return sub
 static napi_value js_present(napi_env env, napi_callback_info info) {
   Decoder *d = decoder_of_call(env, info);
   if (d == NULL || !may_call(env, d, JOB_NEXT)) return NULL;
-  if (d->frame == NULL || d->frame->buf[0] == NULL) {
+  if (d->core.frame == NULL || d->core.frame->buf[0] == NULL) {
     napi_throw_error(env, "ERR_NATIVE_BUSY", "no decoded picture to present: next() first");
     return NULL;
   }
   pthread_mutex_lock(&d->lock);
   if (d->cur->buf[0] != NULL && !d->cur_taken) d->dropped++;
   av_frame_unref(d->cur);
-  av_frame_move_ref(d->cur, d->frame);
+  av_frame_move_ref(d->cur, d->core.frame);
   d->cur_taken = 0;
   double number = ++d->cur_number;
   pthread_mutex_unlock(&d->lock);
@@ -840,10 +738,7 @@ static napi_value js_dropped(napi_env env, napi_callback_info info) {
 static napi_value js_interrupt(napi_env env, napi_callback_info info) {
   Decoder *d = decoder_of_call(env, info);
   if (d == NULL) return NULL;
-  atomic_store(&d->interrupt, 1);
-  pthread_mutex_lock(&d->lock);
-  pthread_cond_broadcast(&d->hold_wake);
-  pthread_mutex_unlock(&d->lock);
+  decoder_core_interrupt(&d->core);
   return NULL;
 }
 
@@ -872,11 +767,12 @@ static napi_value js_hold_many(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "holdMany(handle, maxPackets 1-4096, untilMs, paceAtMs, pacePtsMs, callback)");
     return NULL;
   }
-  Job *job = job_new(env, JOB_HOLD);
-  if (job == NULL) return NULL;
+  Call *call = call_new(env, JOB_HOLD);
+  if (call == NULL) return NULL;
+  DecoderJob *job = &call->job;
   job->held_list = malloc((size_t)max * 4 * sizeof(double));
   if (job->held_list == NULL) {
-    job_free(job);
+    call_free(call);
     napi_throw_error(env, "ERR_NATIVE", "out of memory");
     return NULL;
   }
@@ -886,15 +782,15 @@ static napi_value js_hold_many(napi_env env, napi_callback_info info) {
   job->pace_pts_ms = pace_pts;
   job->discard = 3;
   /* A yield asked before this call was seen by JavaScript's choice to make it (the same turn): it ends no later call. */
-  atomic_store(&d->hold_yield, 0);
-  if (job_hold_values(env, job, NULL, argv[0], argv[5])) submit(env, d, job);
+  decoder_core_forget_yield(&d->core);
+  if (call_hold_values(env, call, NULL, argv[0], argv[5])) submit(env, d, call);
   return NULL;
 }
 
 /* yieldHold(handle): a running holdMany() answers after the packet it is on (or the next one does at once). */
 static napi_value js_yield_hold(napi_env env, napi_callback_info info) {
   Decoder *d = decoder_of_call(env, info);
-  if (d != NULL) atomic_store(&d->hold_yield, 1);
+  if (d != NULL) decoder_core_yield_hold(&d->core);
   return NULL;
 }
 
@@ -902,7 +798,7 @@ static napi_value js_yield_hold(napi_env env, napi_callback_info info) {
 static napi_value js_monotonic_ms(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
-  CHECK(napi_create_double(env, monotonic_ms(), &result));
+  CHECK(napi_create_double(env, decoder_monotonic_ms(), &result));
   return result;
 }
 

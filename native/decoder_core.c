@@ -1,13 +1,86 @@
-static int on_interrupt(void *opaque) { return atomic_load(&((Decoder *)opaque)->interrupt); }
+/*
+ * framesupplier's decoding core (decoder_core.h says its contract): opening a
+ * source, reading, what the codec discards, holding packets and catching up,
+ * a picture with its timing, crop, mirror and conversion (swscale, the gray
+ * table). libav, libc and pthreads only: native/decoder.c puts it behind
+ * N-API, native/test/decoder_core_test.c runs it without Node.
+ */
+#define _GNU_SOURCE
+#include "decoder_core.h"
 
-static void fail(Job *job, const char *what, int averr) {
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+
+static int on_interrupt(void *opaque) { return atomic_load(&((DecoderCore *)opaque)->interrupt); }
+
+void decoder_job_fail(DecoderJob *job, const char *what, int averr) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {0};
   if (averr != 0) av_strerror(averr, text, sizeof text);
   job->err = averr == 0 ? -1 : averr;
   snprintf(job->message, sizeof job->message, "%s%s%s", what, averr != 0 ? ": " : "", text);
 }
 
-static void held_clear(Decoder *d) {
+void decoder_converter_init(Converter *c) {
+  c->sws = NULL;
+  c->gray.src_fmt = AV_PIX_FMT_NONE;
+}
+
+void decoder_core_init(DecoderCore *d, enum AVPixelFormat out_fmt) {
+  memset(d, 0, sizeof *d);
+  d->out_fmt = out_fmt;
+  decoder_converter_init(&d->decoder_own);
+  atomic_init(&d->interrupt, 0);
+  atomic_init(&d->hold_yield, 0);
+  pthread_mutex_init(&d->hold_lock, NULL);
+  pthread_condattr_t monotonic;
+  pthread_condattr_init(&monotonic);
+  pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+  pthread_cond_init(&d->hold_wake, &monotonic);
+  pthread_condattr_destroy(&monotonic);
+}
+
+void decoder_core_destroy(DecoderCore *d) {
+  pthread_mutex_destroy(&d->hold_lock);
+  pthread_cond_destroy(&d->hold_wake);
+}
+
+void decoder_core_interrupt(DecoderCore *d) {
+  atomic_store(&d->interrupt, 1);
+  pthread_mutex_lock(&d->hold_lock);
+  pthread_cond_broadcast(&d->hold_wake);
+  pthread_mutex_unlock(&d->hold_lock);
+}
+
+bool decoder_core_interrupted(DecoderCore *d) { return atomic_load(&d->interrupt) != 0; }
+
+void decoder_core_yield_hold(DecoderCore *d) { atomic_store(&d->hold_yield, 1); }
+
+void decoder_core_forget_yield(DecoderCore *d) { atomic_store(&d->hold_yield, 0); }
+
+void decoder_job_init(DecoderJob *job) {
+  memset(job, 0, sizeof *job);
+  job->skip_before_ms = -1;
+  job->key_pts_ms = -1;
+  job->near_pts_ms = -1;
+  job->decode_from_ms = -1;
+}
+
+void decoder_job_release(DecoderJob *job) {
+  free(job->held_list);
+  job->held_list = NULL;
+  free(job->url);
+  job->url = NULL;
+  av_dict_free(&job->options);
+}
+
+static void held_clear(DecoderCore *d) {
   for (int i = 0; i < d->held_n; i++) av_packet_free(&d->held[i]);
   d->held_n = 0;
   d->held_bytes = 0;
@@ -17,7 +90,7 @@ static void held_clear(Decoder *d) {
 }
 
 /* Lets go the held packets before the last keyframe (the older group); what the codec was fed moves with them. */
-static void held_drop_older(Decoder *d) {
+static void held_drop_older(DecoderCore *d) {
   int n = d->key_at;
   if (n <= 0) return;
   for (int i = 0; i < n; i++) {
@@ -38,33 +111,33 @@ static void held_drop_older(Decoder *d) {
   }
 }
 
-static void av_free_all(Decoder *d) {
+void decoder_core_close(DecoderCore *d) {
   held_clear(d);
   free(d->held);
   d->held = NULL;
-  converter_free(&d->decoder_own);
+  decoder_converter_free(&d->decoder_own);
   if (d->frame) av_frame_free(&d->frame);
   if (d->pkt) av_packet_free(&d->pkt);
   if (d->dec) avcodec_free_context(&d->dec);
   if (d->fmt) avformat_close_input(&d->fmt);
 }
 
-static void open_execute(Decoder *d, Job *job) {
+void decoder_core_open(DecoderCore *d, DecoderJob *job) {
   d->fmt = avformat_alloc_context();
-  if (d->fmt == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
+  if (d->fmt == NULL) return decoder_job_fail(job, "out of memory", AVERROR(ENOMEM));
   d->fmt->interrupt_callback.callback = on_interrupt;
   d->fmt->interrupt_callback.opaque = d;
   int r = avformat_open_input(&d->fmt, job->url, NULL, &job->options);
-  if (r < 0) return fail(job, atomic_load(&d->interrupt) ? "interrupted" : "cannot open the source", r);
-  if ((r = avformat_find_stream_info(d->fmt, NULL)) < 0) return fail(job, "cannot read the stream's parameters", r);
+  if (r < 0) return decoder_job_fail(job, atomic_load(&d->interrupt) ? "interrupted" : "cannot open the source", r);
+  if ((r = avformat_find_stream_info(d->fmt, NULL)) < 0) return decoder_job_fail(job, "cannot read the stream's parameters", r);
   const AVCodec *codec = NULL;
   d->stream = av_find_best_stream(d->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-  if (d->stream < 0 || codec == NULL) return fail(job, "no decodable video stream", d->stream < 0 ? d->stream : 0);
+  if (d->stream < 0 || codec == NULL) return decoder_job_fail(job, "no decodable video stream", d->stream < 0 ? d->stream : 0);
   AVStream *st = d->fmt->streams[d->stream];
   d->time_base = av_q2d(st->time_base);
   d->dec = avcodec_alloc_context3(codec);
-  if (d->dec == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
-  if ((r = avcodec_parameters_to_context(d->dec, st->codecpar)) < 0) return fail(job, "bad codec parameters", r);
+  if (d->dec == NULL) return decoder_job_fail(job, "out of memory", AVERROR(ENOMEM));
+  if ((r = avcodec_parameters_to_context(d->dec, st->codecpar)) < 0) return decoder_job_fail(job, "bad codec parameters", r);
   d->dec->thread_count = job->threads; /* 0: one per core */
   d->held_limit = job->held_limit > 0 ? (size_t)job->held_limit : 0;
   d->fed_valid = 1;
@@ -76,9 +149,9 @@ static void open_execute(Decoder *d, Job *job) {
     d->dec->skip_frame = AVDISCARD_NONKEY;
     d->discard = 2;
   }
-  if ((r = avcodec_open2(d->dec, codec, NULL)) < 0) return fail(job, "cannot open the decoder", r);
+  if ((r = avcodec_open2(d->dec, codec, NULL)) < 0) return decoder_job_fail(job, "cannot open the decoder", r);
   int sw = d->dec->width, sh = d->dec->height;
-  if (sw <= 0 || sh <= 0) return fail(job, "the stream has no frame size", 0);
+  if (sw <= 0 || sh <= 0) return decoder_job_fail(job, "the stream has no frame size", 0);
   job->source_w = sw;
   job->source_h = sh;
   d->crop_x = job->crop_x;
@@ -100,7 +173,7 @@ static void open_execute(Decoder *d, Job *job) {
   d->out_h = job->want_h > 0 ? job->want_h : (job->want_w > 0 ? ((int)((double)sh * job->want_w / sw + 1) & ~1) : sh);
   d->pkt = av_packet_alloc();
   d->frame = av_frame_alloc();
-  if (d->pkt == NULL || d->frame == NULL) return fail(job, "out of memory", AVERROR(ENOMEM));
+  if (d->pkt == NULL || d->frame == NULL) return decoder_job_fail(job, "out of memory", AVERROR(ENOMEM));
   AVRational rate = av_guess_frame_rate(d->fmt, st, NULL);
   job->fps = rate.den > 0 ? av_q2d(rate) : 0;
   job->codec = codec->name;
@@ -111,7 +184,7 @@ static void open_execute(Decoder *d, Job *job) {
  * copy. As ffmpeg's crop filter does, a crop reaching past the frame's edge is
  * moved inside it (onto the chroma grid), so both decoders give the same pixels.
  */
-static int apply_crop(Decoder *d, AVFrame *f) {
+static int apply_crop(DecoderCore *d, AVFrame *f) {
   if (d->crop_w == 0) return 0;
   if (d->crop_w > f->width || d->crop_h > f->height) return AVERROR(EINVAL);
   int x = d->crop_x, y = d->crop_y;
@@ -218,7 +291,7 @@ static void gray_table_map(const GrayTable *t, const AVFrame *f, uint8_t *dst, i
   }
 }
 
-static void converter_free(Converter *c) {
+void decoder_converter_free(Converter *c) {
   if (c->sws) sws_freeContext(c->sws);
   c->sws = NULL;
   c->gray.src_fmt = AV_PIX_FMT_NONE;
@@ -230,12 +303,12 @@ static void converter_free(Converter *c) {
  * place. Consumes the picture (unrefs it) on every path. c is the calling
  * thread's converter.
  */
-static void convert_picture(Decoder *d, Converter *c, AVFrame *f, Job *job) {
+void decoder_core_convert(DecoderCore *d, Converter *c, AVFrame *f, DecoderJob *job) {
   struct SwsContext **sws = &c->sws;
   int r;
   if ((r = apply_crop(d, f)) < 0) {
     av_frame_unref(f);
-    return fail(job, "the crop is larger than the frame", r);
+    return decoder_job_fail(job, "the crop is larger than the frame", r);
   }
   /*
    * A size asked by the call (the readers' own, smaller than the output as opened) is reached with bilinear
@@ -252,14 +325,14 @@ static void convert_picture(Decoder *d, Converter *c, AVFrame *f, Job *job) {
   *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, ow, oh, d->out_fmt, flags, NULL, NULL, NULL);
   if (*sws == NULL) {
     av_frame_unref(f);
-    return fail(job, "cannot convert the frame's pixel format", 0);
+    return decoder_job_fail(job, "cannot convert the frame's pixel format", 0);
   }
   uint8_t *dst[4];
   int dst_linesize[4];
   int need = av_image_fill_arrays(dst, dst_linesize, job->target, d->out_fmt, ow, oh, 1);
   if (need < 0 || (size_t)need > job->target_len) {
     av_frame_unref(f);
-    return fail(job, "the target buffer is too small", need < 0 ? need : 0);
+    return decoder_job_fail(job, "the target buffer is too small", need < 0 ? need : 0);
   }
   GrayTable *t = &c->gray;
   int by_table = d->out_fmt == AV_PIX_FMT_GRAY8 && ow == f->width && oh == f->height && gray_table_fits(f->format);
@@ -288,7 +361,7 @@ static void convert_picture(Decoder *d, Converter *c, AVFrame *f, Job *job) {
   if (d->hflip) mirror(dst, dst_linesize, d->out_fmt, ow, oh);
 }
 
-static double pts_ms_of(Decoder *d, const AVFrame *f) {
+double decoder_core_pts_ms(DecoderCore *d, const AVFrame *f) {
   int64_t ts = f->best_effort_timestamp;
   return ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
 }
@@ -309,7 +382,7 @@ static int is_keyframe(const AVFrame *f) {
  * reader's take is near just after one: its frames are decoded from there,
  * ADR 0065). Otherwise a P frame's references were never decoded.
  */
-static void apply_discard(Decoder *d, const AVPacket *pkt, int wanted) {
+static void apply_discard(DecoderCore *d, const AVPacket *pkt, int wanted) {
   if (wanted == 3) wanted = 2; /* holding: the codec is fed nothing; when it is again, from a keyframe or where it stopped */
   if (wanted == d->discard) return;
   if (wanted < d->discard && !(pkt->flags & AV_PKT_FLAG_KEY) && d->discard == 2 && d->refs_lost) return;
@@ -317,13 +390,13 @@ static void apply_discard(Decoder *d, const AVPacket *pkt, int wanted) {
   d->dec->skip_frame = wanted == 2 ? AVDISCARD_NONKEY : wanted == 1 ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
 }
 
-static double monotonic_ms(void) {
+double decoder_monotonic_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-static void arrival_note(Decoder *d, const AVPacket *pkt, double at) {
+static void arrival_note(DecoderCore *d, const AVPacket *pkt, double at) {
   int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
   if (ts == AV_NOPTS_VALUE) return;
   d->arrival_pts[d->arrival_next] = ts;
@@ -332,7 +405,7 @@ static void arrival_note(Decoder *d, const AVPacket *pkt, double at) {
 }
 
 /* When the picture's own packet was read; the last packet's read time when it is not among those kept. */
-static double arrival_of(Decoder *d, const AVFrame *f) {
+static double arrival_of(DecoderCore *d, const AVFrame *f) {
   int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
   if (ts != AV_NOPTS_VALUE) {
     for (int i = 0; i < ARRIVALS; i++) {
@@ -348,7 +421,7 @@ static double arrival_of(Decoder *d, const AVFrame *f) {
  * before the last; over the bound the older group goes first, then the buffer is let go until the next
  * keyframe. fed_now: the codec was fed it.
  */
-static void hold_packet(Decoder *d, AVPacket *pkt, int fed_now) {
+static void hold_packet(DecoderCore *d, AVPacket *pkt, int fed_now) {
   int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
   if (key) {
     if (d->held_lost) held_clear(d);
@@ -401,14 +474,14 @@ static void hold_packet(Decoder *d, AVPacket *pkt, int fed_now) {
 }
 
 /* av_read_frame()'s answer r is the source's end (a file's, or a stream that closed without being interrupted). */
-static bool source_ended(Decoder *d, int r) {
+static bool source_ended(DecoderCore *d, int r) {
   return r == AVERROR_EOF || (r < 0 && d->fmt->pb != NULL && avio_feof(d->fmt->pb) && !atomic_load(&d->interrupt));
 }
 
 /* av_read_frame() failed with r (not the end): the call fails, saying whether it was interrupted. */
-static void read_failed(Decoder *d, Job *job, int r) { fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r); }
+static void read_failed(DecoderCore *d, DecoderJob *job, int r) { decoder_job_fail(job, atomic_load(&d->interrupt) ? "interrupted" : "reading the source failed", r); }
 
-static double packet_pts_ms(Decoder *d, const AVPacket *pkt) {
+static double packet_pts_ms(DecoderCore *d, const AVPacket *pkt) {
   int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
   return ts == AV_NOPTS_VALUE ? -1 : ts * d->time_base * 1000.0;
 }
@@ -418,7 +491,7 @@ static double packet_pts_ms(Decoder *d, const AVPacket *pkt) {
  * keyframe, flushed first), decoded in one burst. The picture kept in d->frame is the newest, or the one
  * nearest job->near_pts_ms. True if one is there.
  */
-static bool catch_up(Decoder *d, Job *job) {
+static bool catch_up(DecoderCore *d, DecoderJob *job) {
   /* Nothing to catch up on: decoding live, every held packet was fed, and no earlier time is asked. */
   if (d->held_n == 0 || (d->fed_valid && d->fed >= d->held_n && job->near_pts_ms < 0)) return false;
   /* The keyframe to start from: the last one, or for a time asked, the last one at or before it. */
@@ -452,7 +525,7 @@ static bool catch_up(Decoder *d, Job *job) {
     job->packets++;
     while (avcodec_receive_frame(d->dec, d->frame) == 0) {
       job->burst++;
-      double pts = pts_ms_of(d, d->frame);
+      double pts = decoder_core_pts_ms(d, d->frame);
       if (is_keyframe(d->frame)) job->key_pts_ms = pts;
       double gap = job->near_pts_ms >= 0 && pts >= 0 ? fabs(pts - job->near_pts_ms) : 0;
       if (best->buf[0] == NULL || job->near_pts_ms < 0 || gap <= best_gap) {
@@ -467,7 +540,7 @@ static bool catch_up(Decoder *d, Job *job) {
   bool found = best->buf[0] != NULL;
   if (found) {
     av_frame_move_ref(d->frame, best);
-    job->pts_ms = pts_ms_of(d, d->frame);
+    job->pts_ms = decoder_core_pts_ms(d, d->frame);
     if (job->burst > 0) job->burst--; /* the picture handed out is not counted among those passed over */
   }
   av_frame_free(&best);
@@ -482,12 +555,12 @@ static bool catch_up(Decoder *d, Job *job) {
  * answers with no picture (job->held). Back from holding, the held packets
  * are decoded first (catch_up()).
  */
-static bool receive_picture(Decoder *d, Job *job) {
+static bool receive_picture(DecoderCore *d, DecoderJob *job) {
   if (job->discard != 3 && catch_up(d, job)) return true;
   for (;;) {
     int r = avcodec_receive_frame(d->dec, d->frame);
     if (r == 0) {
-      job->pts_ms = pts_ms_of(d, d->frame);
+      job->pts_ms = decoder_core_pts_ms(d, d->frame);
       if (is_keyframe(d->frame)) job->key_pts_ms = job->pts_ms;
       if (job->pts_ms >= 0 && job->pts_ms < job->skip_before_ms) {
         /* Decimation: decoded (it must be) but never converted nor handed out. */
@@ -496,7 +569,7 @@ static bool receive_picture(Decoder *d, Job *job) {
         continue;
       }
       double arrived = arrival_of(d, d->frame);
-      job->decode_ms = arrived > 0 ? monotonic_ms() - arrived : 0;
+      job->decode_ms = arrived > 0 ? decoder_monotonic_ms() - arrived : 0;
       return true;
     }
     if (r == AVERROR_EOF) {
@@ -504,7 +577,7 @@ static bool receive_picture(Decoder *d, Job *job) {
       return false;
     }
     if (r != AVERROR(EAGAIN)) {
-      fail(job, "decoding failed", r);
+      decoder_job_fail(job, "decoding failed", r);
       return false;
     }
     r = av_read_frame(d->fmt, d->pkt);
@@ -521,7 +594,7 @@ static bool receive_picture(Decoder *d, Job *job) {
     }
     if (d->pkt->stream_index == d->stream) {
       job->packets++;
-      d->last_packet_at = monotonic_ms();
+      d->last_packet_at = decoder_monotonic_ms();
       if (job->discard == 3) {
         job->held = 1;
         job->pts_ms = packet_pts_ms(d, d->pkt);
@@ -557,27 +630,27 @@ static bool receive_picture(Decoder *d, Job *job) {
 }
 
 /* decode(): the next picture, converted at once into the target. */
-static void decode_execute(Decoder *d, Job *job) {
-  if (receive_picture(d, job)) convert_picture(d, &d->decoder_own, d->frame, job);
+void decoder_core_decode(DecoderCore *d, DecoderJob *job) {
+  if (receive_picture(d, job)) decoder_core_convert(d, &d->decoder_own, d->frame, job);
 }
 
 /* next(): the next picture, left unconverted in d->frame for present(); or, holding, one packet held. */
-static void next_execute(Decoder *d, Job *job) {
+void decoder_core_next(DecoderCore *d, DecoderJob *job) {
   if (!receive_picture(d, job)) av_frame_unref(d->frame);
 }
 
 /* Waits until the monotonic time `due` (ms); false if interrupted (close, kill) before it. */
-static bool hold_wait(Decoder *d, double due) {
+static bool hold_wait(DecoderCore *d, double due) {
   struct timespec until;
   until.tv_sec = (time_t)(due / 1000.0);
   until.tv_nsec = (long)((due - (double)until.tv_sec * 1000.0) * 1e6);
   if (until.tv_nsec >= 1000000000L) until.tv_sec += 1, until.tv_nsec -= 1000000000L;
   if (until.tv_nsec < 0) until.tv_nsec = 0;
-  pthread_mutex_lock(&d->lock);
-  while (!atomic_load(&d->interrupt) && monotonic_ms() < due) {
-    if (pthread_cond_timedwait(&d->hold_wake, &d->lock, &until) == ETIMEDOUT) break;
+  pthread_mutex_lock(&d->hold_lock);
+  while (!atomic_load(&d->interrupt) && decoder_monotonic_ms() < due) {
+    if (pthread_cond_timedwait(&d->hold_wake, &d->hold_lock, &until) == ETIMEDOUT) break;
   }
-  pthread_mutex_unlock(&d->lock);
+  pthread_mutex_unlock(&d->hold_lock);
   return !atomic_load(&d->interrupt);
 }
 
@@ -587,7 +660,7 @@ static bool hold_wait(Decoder *d, double due) {
  * Each packet's time is noted for JavaScript (held_list). At the source's end with nothing held in the call, it
  * answers as next() does there (a picture the codec still had, or the end).
  */
-static void held_note(Job *job, double pts, double at, int key, double had) {
+static void held_note(DecoderJob *job, double pts, double at, int key, double had) {
   double *entry = job->held_list + 4 * job->held_list_n++;
   entry[0] = pts;
   entry[1] = at;
@@ -596,7 +669,7 @@ static void held_note(Job *job, double pts, double at, int key, double had) {
   job->pts_ms = pts;
 }
 
-static void hold_execute(Decoder *d, Job *job) {
+void decoder_core_hold(DecoderCore *d, DecoderJob *job) {
   job->held = 1;
   for (;;) {
     if (atomic_exchange(&d->hold_yield, 0)) return;
@@ -605,7 +678,7 @@ static void hold_execute(Decoder *d, Job *job) {
       if (job->held_list_n > 0) return; /* the next call finds the end again */
       job->held = 0;
       job->discard = 3;
-      next_execute(d, job);
+      decoder_core_next(d, job);
       /* A packet read after all (the end was a guess): held as next() holds one, and noted. */
       if (job->held && job->err == 0) held_note(job, job->pts_ms, d->last_packet_at, job->key_pts_ms == job->pts_ms && job->pts_ms >= 0, d->last_packet_at);
       return;
@@ -616,7 +689,7 @@ static void hold_execute(Decoder *d, Job *job) {
       continue;
     }
     job->packets++;
-    double now = monotonic_ms();
+    double now = decoder_monotonic_ms();
     d->last_packet_at = now;
     double pts = packet_pts_ms(d, d->pkt);
     int key = (d->pkt->flags & AV_PKT_FLAG_KEY) != 0;
@@ -626,10 +699,10 @@ static void hold_execute(Decoder *d, Job *job) {
     if (job->pace_at_ms >= 0 && pts >= 0) {
       /* Paced: the packet came at its time; read early, the call waits for it (late, it is dated at its time). */
       at = job->pace_at_ms + (pts - job->pace_pts_ms);
-      if (at > now && !hold_wait(d, at)) return fail(job, "interrupted", AVERROR_EXIT);
+      if (at > now && !hold_wait(d, at)) return decoder_job_fail(job, "interrupted", AVERROR_EXIT);
     }
-    held_note(job, pts, at, key, monotonic_ms());
+    held_note(job, pts, at, key, decoder_monotonic_ms());
     if (job->held_list_n >= job->hold_max) return;
-    if (job->hold_until_ms >= 0 && monotonic_ms() >= job->hold_until_ms) return;
+    if (job->hold_until_ms >= 0 && decoder_monotonic_ms() >= job->hold_until_ms) return;
   }
 }

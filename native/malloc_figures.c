@@ -1,8 +1,32 @@
 /*
+ * The process's malloc, as the decoder addon bounds and reports it (malloc_figures.h): glibc's arenas and mmap
+ * threshold fixed once at load (ADR 0034, 0035), and the figures that tell a leak from memory malloc keeps:
+ * mallocArenas(), mallocStats() (glibc's mallinfo2, or jemalloc's own statistics: ADR 0074, 0101). Nothing here
+ * is the decoder's; the decoder addon is where the process's malloc is looked at because it is what allocates
+ * the frames.
+ */
+#define _GNU_SOURCE
+#include "malloc_figures.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "napi_check.h"
+
+/*
  * mallocArenas() → the number of glibc malloc arenas the process has (-1 where malloc is not glibc's): what
  * limit_arenas() bounds, for tests and benchmarks.
  */
-static napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
+napi_value js_malloc_arenas(napi_env env, napi_callback_info info) {
   (void)info;
   int arenas = -1;
 #ifdef __GLIBC__
@@ -101,7 +125,7 @@ static napi_value jemalloc_parts(napi_env env, mallctl_fn ctl, napi_value into) 
  * (jemalloc_parts). Beside the process's RSS it says whether a growth is memory in use (a leak) or kept free by
  * malloc, and for jemalloc why it keeps it.
  */
-static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
+napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
   mallctl_fn ctl = jemalloc_mallctl();
@@ -141,7 +165,7 @@ static napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
  * at glibc's own starting value (128 KiB) every frame-sized block is mmapped and goes back to the system when
  * freed. Only where MALLOC_MMAP_THRESHOLD_ does not say otherwise.
  */
-static void limit_arenas(void) {
+void limit_arenas(void) {
 #ifdef __GLIBC__
   static atomic_int done = 0;
   if (atomic_exchange(&done, 1)) return;
