@@ -313,8 +313,8 @@ void decoder_core_convert(DecoderCore *d, Converter *c, AVFrame *f, DecoderJob *
   /*
    * A size asked by the call (the readers' own, smaller than the output as opened) is reached with bilinear
    * filtering: the readers are models that resize with a linear filter themselves, where bicubic's sharper
-   * edges change no detection (test/models/reader-size.test.ts) and cost a third more to rgb24 (docs/benchmarks.md,
-   * SCALE). The size as opened keeps bicubic,
+   * edges change no detection (test/models/reader-size.test.ts) and cost a third more to rgb24 (SCALE, in
+   * docs/benchmarks/notebook-2026-11-22-to-28.md). The size as opened keeps bicubic,
    * what ffmpeg's scale filter gives, so both decoders give the same pixels for a configured size.
    */
   int asked = job->want_w > 0 && job->want_h > 0;

@@ -155,8 +155,9 @@ napi_value js_malloc_stats(napi_env env, napi_callback_info info) {
 /*
  * glibc gives each thread that allocates while the others hold their arenas an arena of its own, up to 8 per
  * core, and an arena keeps what is freed into it: 16 cameras' decoder threads made dozens, 715 MB RSS instead
- * of 758 at 16 cameras in P1 (docs/benchmarks.md, ADR 0034). One arena per core (at least 2) keeps that memory
- * for the same work. Only where MALLOC_ARENA_MAX does not say otherwise; once per process.
+ * of 758 at 16 cameras in P1 (docs/benchmarks/notebook-2026-11-22-to-28.md, ADR 0034). One arena per core (at
+ * least 2) keeps that memory for the same work. Only where MALLOC_ARENA_MAX does not say otherwise; once per
+ * process.
  *
  * And glibc raises its mmap threshold to the size of any mmapped block freed (up to 32 MB): once a decoder
  * closed, the next one's frames (1.4 MB at 720p, a pool of them per decoder, a decoder a pass for a looping
