@@ -380,6 +380,7 @@ static const char *cropped_mirror_of(const uint8_t *a, const uint8_t *b, const D
 
 /* b: rgb24 mirrored; a: rgb24. */
 static const char *mirror_of(const uint8_t *a, const uint8_t *b, const DecoderJob *jb) {
+  (void)jb;
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++)
       if (memcmp(b + (y * W + x) * 3, a + (y * W + W - 1 - x) * 3, 3) != 0) return WHY("pixel (%d, %d) differs", x, y);
@@ -642,7 +643,7 @@ int main(int argc, char **argv) {
     }
     dir = made;
   }
-  char path[4096];
+  char path[sizeof made + 16];
   snprintf(path, sizeof path, "%s/clip.mkv", dir);
   clip_path = path;
   const char *codec = "";
