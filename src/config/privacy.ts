@@ -15,7 +15,7 @@ import { isPlainObject, type CameraConfig, type Config, type Segment } from './s
 /** A private camera's settings when its privacy section names none. */
 export const PRIVACY_DEFAULTS = { show: 'blur', labels: ['person'], margin: 0.25, withinMs: 1_000 } as const;
 
-export type PrivacyShow = 'blur' | 'skeleton';
+export type PrivacyShow = 'blur' | 'skeleton' | 'area';
 type Point = readonly [number, number];
 
 /** What of a camera is private and how its people are shown: null for a camera with nothing private. */
@@ -126,9 +126,15 @@ export function explainPrivacy(config: Config): string[] {
     const p = privacyOf(camera);
     if (p === null) continue;
     const what = p.areas === 'whole' ? 'the whole picture' : `zone${p.areas.length === 1 ? '' : 's'} ${p.areas.map((a) => a.name).join(', ')}`;
+    const where = 'in live views, snapshots (MQTT, the events store), cascade crops and vlm pictures';
+    if (p.show === 'area') {
+      const leaves = p.areas === 'whole' ? 'the whole picture leaves' : `${what} leave${p.areas.length === 1 ? 's' : ''}`;
+      lines.push(`camera ${id}: private (${what}): ${leaves} this machine blurred whole ${where}, whoever is there (no detection needed)`);
+      continue;
+    }
     const shown = p.show === 'blur' ? 'blurred' : 'as their skeleton on a flat fill';
     lines.push(
-      `camera ${id}: private (${what}): a ${p.labels.join(' or ')} there leaves this machine ${shown} (box grown by ${p.margin} and with the detection's age) in live views, snapshots (MQTT, the events store), cascade crops and vlm pictures; a picture with no detection within ${p.withinMs} ms of it has ${p.areas === 'whole' ? 'all of it' : what} ${p.show === 'blur' ? 'blurred' : 'filled'} (fail closed)`,
+      `camera ${id}: private (${what}): a ${p.labels.join(' or ')} there leaves this machine ${shown} (box grown by ${p.margin} and with the detection's age) ${where}; a picture with no detection within ${p.withinMs} ms of it has ${p.areas === 'whole' ? 'all of it' : what} ${p.show === 'blur' ? 'blurred' : 'filled'} (fail closed)`,
     );
   }
   return lines;

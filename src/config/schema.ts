@@ -629,9 +629,9 @@ export const PrivacySchema = Type.Object(
       }),
     ),
     show: Type.Optional(
-      StringEnum(['blur', 'skeleton'] as const, {
+      StringEnum(['blur', 'skeleton', 'area'] as const, {
         description:
-          "How a person in a private area is shown: blur (their box blurred) or skeleton (their box filled flat, their pose's skeleton drawn). Default blur.",
+          "How a person in a private area is shown: blur (their box blurred), skeleton (their box filled flat, their pose's skeleton drawn), or area (every private area blurred whole in every picture, whoever is there: nothing rests on a detection). Default blur.",
       }),
     ),
     labels: Type.Optional(

@@ -13,7 +13,8 @@
  *   area are hidden, the whole grown box: blurred (a box blur of three passes each way, radius a fifth of the
  *   box's shorter side, at least BLUR_MIN_RADIUS pixels) or, for `skeleton`, filled flat (FLAT) with their pose's
  *   skeleton drawn over. No detection known near the frame (people null): every private area is hidden whole,
- *   blurred or filled the same way (fail closed).
+ *   blurred or filled the same way (fail closed). `show: area` hides every private area whole in every picture,
+ *   whoever is there: nothing rests on a detection.
  * - A frame's own pixels are never written: a picture with something hidden is a new rgb24 buffer.
  * - hidingPlan() and hideInRgb() are pure (no clock: the frame's capture time is the only time).
  */
@@ -25,8 +26,8 @@ import { packedRgb } from './rgb.js';
 type Point = readonly [number, number];
 export type PrivatePolygon = readonly Point[];
 
-/** How a person in a private area is shown: blurred, or as their skeleton on a flat fill. */
-export type PrivacyShow = 'blur' | 'skeleton';
+/** How a person in a private area is shown: blurred, or as their skeleton on a flat fill; `area`: the private areas blurred whole in every picture, whoever is there. */
+export type PrivacyShow = 'blur' | 'skeleton' | 'area';
 
 /** What of a camera is private, and how its people are shown. */
 export interface PrivacyRule {
@@ -71,7 +72,7 @@ const MIN_KEYPOINT_SCORE = 0.3;
 
 /** What to hide of one picture. */
 export interface HidingPlan {
-  readonly show: PrivacyShow;
+  readonly show: 'blur' | 'skeleton';
   /** People's boxes to hide (0–1, grown), each with its keypoints for the skeleton. */
   readonly people: readonly { readonly box: NormalisedBox; readonly keypoints?: SeenPerson['keypoints'] }[];
   /** Areas hidden whole (no detection known): 'whole', or polygons; null when people are known. */
@@ -90,10 +91,11 @@ export function hidingPlan(privacy: Privacy, captureTime: number): HidingPlan | 
   const rule = privacy.rule;
   if (rule === null) return null;
   figures.judged++;
-  const people = privacy.people(captureTime);
+  // `area` rests on no detection: the areas whole, always.
+  const people = rule.show === 'area' ? null : privacy.people(captureTime);
   if (people === null) {
     figures.areasHidden++;
-    return { show: rule.show, people: [], areas: rule.areas };
+    return { show: rule.show === 'skeleton' ? 'skeleton' : 'blur', people: [], areas: rule.areas };
   }
   const hidden: { box: NormalisedBox; keypoints?: SeenPerson['keypoints'] }[] = [];
   for (const person of people) {
@@ -104,7 +106,7 @@ export function hidingPlan(privacy: Privacy, captureTime: number): HidingPlan | 
   }
   if (hidden.length === 0) return null;
   figures.peopleHidden += hidden.length;
-  return { show: rule.show, people: hidden, areas: null };
+  return { show: rule.show === 'skeleton' ? 'skeleton' : 'blur', people: hidden, areas: null };
 }
 
 /** A box grown by `share` of its size on each side, clamped to the frame; null for one with nothing inside the frame. */
@@ -180,7 +182,13 @@ export function hideInRgb(rgb: Uint8Array, width: number, height: number, plan: 
 }
 
 /** Blurs or fills a region; with a row mask (`keep`: for each row of the region, the column spans inside a polygon), only those pixels. */
-function hideRegion(rgb: Uint8Array, width: number, region: PixelRegion, show: PrivacyShow, keep: readonly (readonly [number, number])[][] | null): void {
+function hideRegion(
+  rgb: Uint8Array,
+  width: number,
+  region: PixelRegion,
+  show: HidingPlan['show'],
+  keep: readonly (readonly [number, number])[][] | null,
+): void {
   const [left, top, w, h] = region;
   const work = new Uint8Array(w * h * 3);
   if (show === 'blur') {
@@ -194,7 +202,7 @@ function hideRegion(rgb: Uint8Array, width: number, region: PixelRegion, show: P
 }
 
 /** Hides a polygon's pixels (those whose centre is inside): its bounding region hidden, written back inside the polygon only. */
-function hidePolygon(rgb: Uint8Array, width: number, height: number, polygon: PrivatePolygon, show: PrivacyShow): void {
+function hidePolygon(rgb: Uint8Array, width: number, height: number, polygon: PrivatePolygon, show: HidingPlan['show']): void {
   const xs = polygon.map((p) => p[0]);
   const ys = polygon.map((p) => p[1]);
   const region = pixelsOf([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], width, height);

@@ -137,6 +137,10 @@ describe('care and privacy in the config', { timeout: 120_000 }, () => {
     const whole = parseConfig(file('privacy: { whole: true, show: skeleton, labels: [person, child], margin: 0.5, withinMs: 500 }', 'workers: []'));
     assert.deepEqual(privacyOf(whole.cameras.room!), { areas: 'whole', show: 'skeleton', labels: ['person', 'child'], margin: 0.5, withinMs: 500 });
     assert.equal(privacyOf(parseConfig(file('workers: []')).cameras.room!), null);
+    const area = parseConfig(file('zones:', '  bed: { polygon: [[0, 0], [0.5, 0], [0.5, 1]], private: true }', 'privacy: { show: area }', 'workers: []'));
+    assert.deepEqual(explainPrivacy(area), [
+      'camera room: private (zone bed): zone bed leaves this machine blurred whole in live views, snapshots (MQTT, the events store), cascade crops and vlm pictures, whoever is there (no detection needed)',
+    ]);
     assert.deepEqual(explainPrivacy(zones), [
       "camera room: private (zone bed): a person there leaves this machine blurred (box grown by 0.25 and with the detection's age) in live views, snapshots (MQTT, the events store), cascade crops and vlm pictures; a picture with no detection within 1000 ms of it has zone bed blurred (fail closed)",
     ]);

@@ -8,7 +8,7 @@
  *   pixel centres inside its polygon and nowhere else.
  * - hidingPlan: nothing for a camera without a rule, or no person in a private area; a person meeting a private
  *   area hidden whole, their box grown by the margin and by PERSON_SPEED per second of the detection's distance
- *   from the picture; every private area whole when no detection is known (fail closed). boxMeetsPolygon never
+ *   from the picture; every private area whole when no detection is known (fail closed), and always with `area`. boxMeetsPolygon never
  *   misses a box that shares a point with the polygon (sampled).
  * - encodeFrame, framePicture and sendableRgb hide the person (raw and jpeg frames); a jpeg that cannot be decoded
  *   for it is ERR_PICTURE_WITHHELD (no picture), and passes as it is for a camera with nothing private.
@@ -188,6 +188,9 @@ describe('private rooms: the pictures room hides people', { timeout: 120_000 }, 
     box.forEach((v, k) => assert.ok(Math.abs(v - Math.max(0, expected[k]!)) < 1e-9, `grown box ${JSON.stringify(box)}`));
     assert.deepEqual(hidingPlan(privacy(rule, null), 1_000), { show: 'blur', people: [], areas: [zone] }, 'fail closed');
     assert.deepEqual(hidingPlan(privacy(WHOLE, null), 1_000)?.areas, 'whole');
+    const always: PrivacyRule = { areas: [zone], show: 'area', margin: 0 };
+    assert.deepEqual(hidingPlan(privacy(always, []), 1_000), { show: 'blur', people: [], areas: [zone] }, 'area: hidden whole, nobody seen or not');
+    assert.deepEqual(hidingPlan(privacy(always, [person([0.7, 0.2, 0.9, 0.8])]), 1_000)?.areas, [zone]);
     const figures = privacyFigures();
     assert.ok(figures.judged >= 5 && figures.areasHidden >= 2 && figures.peopleHidden >= 1, JSON.stringify(figures));
   });
