@@ -17,6 +17,7 @@
  * - start() and close() are idempotent; the timer does not hold the process open; the clock is an option.
  */
 import { performance } from 'node:perf_hooks';
+import { Ticker } from '../internal/ticker.js';
 import { watchedWorkers } from '../config/index.js';
 import type { CameraStats } from './camera-pipeline.js';
 import type { CameraConfig } from './config-types.js';
@@ -81,26 +82,21 @@ export class CareWatch {
   readonly #watched = new Map<string, Watched>();
   /** Per camera: frames published at the last tick, and since when that count has not moved. */
   readonly #published = new Map<string, { count: number; since: number }>();
-  #timer: NodeJS.Timeout | null = null;
-  #closed = false;
+  readonly #ticker: Ticker;
 
   constructor(options: CareWatchOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#ticker = new Ticker(() => this.tick(), options.intervalMs ?? 1_000);
   }
 
   /** Judges once a second. Idempotent; after close() it starts nothing. */
   start(): void {
-    if (this.#timer !== null || this.#closed) return;
-    this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
-    this.#timer.unref();
+    this.#ticker.start();
   }
 
   close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-    return Promise.resolve();
+    return this.#ticker.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
