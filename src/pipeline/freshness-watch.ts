@@ -15,6 +15,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { Ticker } from '../internal/ticker.js';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
 import {
   demandLabels,
@@ -78,28 +79,23 @@ export class FreshnessWatch {
   readonly #o: FreshnessWatchOptions;
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
-  #timer: NodeJS.Timeout | null = null;
-  #closed = false;
+  readonly #ticker: Ticker;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
 
   constructor(options: FreshnessWatchOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#ticker = new Ticker(() => this.tick(), options.intervalMs ?? 1_000);
   }
 
   /** Starts judging once a second. Idempotent; after close() it starts nothing (ADR 0013: close() is final). */
   start(): void {
-    if (this.#timer !== null || this.#closed) return;
-    this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
-    this.#timer.unref();
+    this.#ticker.start();
   }
 
   close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-    return Promise.resolve();
+    return this.#ticker.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -61,8 +61,12 @@ export type {
   LineEvent,
   DwellSystemEvent,
   SummaryEvent,
+  SilenceEvent,
   EventsLostEvent,
 } from './events.js';
+export { CareWatch, cameraSilence, type CameraSilence, type WorkerSilence, type WatchedCamera, type CareWatchOptions } from './care-watch.js';
+export { SilenceAlarm, firstCause, SILENCE_REASONS, type SilenceReason, type SilenceCause, type SilenceState, type SilenceChange } from './silence.js';
+export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';

@@ -169,6 +169,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     core.sharedWorkers.start();
     core.tracking.start();
     core.freshness.start();
+    core.care.start();
     core.startedAt = Date.now();
     core.setState('running');
     this.#modelScan.start();
@@ -184,6 +185,8 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (core.state === 'closed') return;
       core.setState('closing');
+      // Cameras stopping for good are no silence: the watch stops first.
+      await core.care.close();
       await this.#modelScan.close();
       await core.settled();
       // A summary being asked is aborted (its caller gets the abort), before the cameras it reads go.

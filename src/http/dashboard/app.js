@@ -14,6 +14,7 @@
 import uPlot from '/vendor/uplot.js';
 import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygon, shortId, trackCaption, zoneHue } from '/dashboard/overlay.js';
 import { mountEditor } from '/dashboard/editor.js';
+import { describeSilence, showSilence } from '/dashboard/alarms.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
@@ -653,6 +654,9 @@ function onStats(stats) {
       $('detail-badge').textContent = view.badge.textContent;
       $('detail-badge').className = view.badge.className;
     }
+    // a care-critical camera's silence alarm, over its live view (alarms.js)
+    showSilence(view.tile, stats.silence?.[c.id]);
+    if (detailCamera === c.id) showSilence($('detail'), stats.silence?.[c.id]);
   }
   for (const id of [...cameras.keys()]) {
     if (!stats.cameras[id]) {
@@ -742,6 +746,8 @@ function describe(event) {
       return `${event.camera} zone ${event.zone}: ${event.count} ${event.label}`;
     case 'line':
       return `${event.crossing.camera} line ${event.crossing.line}: ${event.crossing.label} ${event.crossing.direction} (${event.crossing.count})`;
+    case 'silence':
+      return describeSilence(event);
     case 'dwell':
       return `${event.dwell.camera} zone ${event.dwell.zone}: ${event.dwell.label} ${event.dwell.seconds} s`;
     default:
