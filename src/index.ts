@@ -4,8 +4,8 @@
  * cluster), the servers (kserve, model-server) and the smaller parts (objects, process) are their own entry points,
  * `framesupplier/<folder>` (package.json exports); createApp builds the adapters from a config.
  *
- * Every name is listed here by hand, never `export *`: a name a folder's index gains does not become the package's
- * API by reaching this file. test/conventions/public-surface.test.ts holds this file and every entry point to the
+ * Every name is listed here by hand, never `export *`, from each folder's public.ts (what `framesupplier/<folder>`
+ * offers): a name a folder's index.ts gains for its neighbours does not become the package's API. test/conventions/public-surface.test.ts holds this file and every entry point to the
  * list recorded in test/conventions/public-surface.txt, so an added or removed name is a change someone chose.
  *
  * Long file: one line a name, listed by hand, is the point (the list is the surface).
@@ -56,7 +56,7 @@ export {
   THREAD_PROTOCOL_VERSION,
   ThreadProtocolError,
   ThreadSubscriber,
-} from './supplier/index.js';
+} from './supplier/public.js';
 export type {
   ConsumeLatestOptions,
   ConsumeLatestResult,
@@ -83,7 +83,7 @@ export type {
   SupplierStats,
   ThreadSubscriptionHandle,
   WorkerStats,
-} from './supplier/index.js';
+} from './supplier/public.js';
 
 // Capture: sources, ffmpeg and the in-process decoder, what is decoded and why.
 export {
@@ -115,7 +115,7 @@ export {
   RawFrameParser,
   resolveSource,
   StreamCapture,
-} from './capture/index.js';
+} from './capture/public.js';
 export type {
   BackoffOptions,
   CaptureErrorCode,
@@ -151,7 +151,7 @@ export type {
   StreamOption,
   StreamPicture,
   StreamSize,
-} from './capture/index.js';
+} from './capture/public.js';
 
 // The model-server protocol: messages, framing, the client.
 export {
@@ -171,7 +171,7 @@ export {
   parseRequest,
   parseResponse,
   PING_REQUEST_SCHEMA,
-} from './ipc/index.js';
+} from './ipc/public.js';
 export type {
   CallOptions,
   Decoded,
@@ -189,7 +189,7 @@ export type {
   PongMemory,
   PongResponse,
   WireError,
-} from './ipc/index.js';
+} from './ipc/public.js';
 
 // The shared-memory frame store models read frames from.
 export {
@@ -205,7 +205,7 @@ export {
   SHM_ADDON_PATH,
   storeFileBytes,
   writerFor,
-} from './shm/index.js';
+} from './shm/public.js';
 export type {
   FrameAccess,
   FrameLease,
@@ -215,7 +215,7 @@ export type {
   FrameSlotInfo,
   FrameStoreOptions,
   ReadFrame,
-} from './shm/index.js';
+} from './shm/public.js';
 
 // Model servers and their handlers (person, YOLO on ONNX Runtime, scripts).
 export {
@@ -238,7 +238,7 @@ export {
   readClassNames,
   socketLockName,
   toRgb,
-} from './models/index.js';
+} from './models/public.js';
 export type {
   ConnectionErrorEvent,
   ExecutionProvider,
@@ -255,7 +255,7 @@ export type {
   SocketLock,
   YoloBox,
   YoloLayout,
-} from './models/index.js';
+} from './models/public.js';
 
 // Worker kinds, their supervisor, model clients, VLM workers and their figures.
 export {
@@ -312,7 +312,7 @@ export {
   WorkerModuleError,
   WorkerSupervisor,
   yoloDetections,
-} from './workers/index.js';
+} from './workers/public.js';
 export type {
   AskFigures,
   CameraHop,
@@ -378,7 +378,7 @@ export type {
   WorkerState,
   WorkerSupervisorOptions,
   WorkerTotals,
-} from './workers/index.js';
+} from './workers/public.js';
 
 // The config file: schema, loading, references, checks.
 export {
@@ -386,7 +386,6 @@ export {
   BUILT_IN_EXAMPLE_PATH,
   builtInExampleConfig,
   cameraMeasuresMotion,
-  careOf,
   cascadeSwitch,
   checkNetworkCamera,
   checkRunnableCamera,
@@ -401,10 +400,8 @@ export {
   DEFAULT_SUMMARY_PROMPT,
   envOf,
   escapeLiterals,
-  explainCare,
   explainDecode,
   explainGates,
-  explainPrivacy,
   explainSummaries,
   formatIssue,
   formatPath,
@@ -425,24 +422,20 @@ export {
   MOTION_READ_SIZE,
   motionStreamOf,
   parseConfig,
-  PRIVACY_DEFAULTS,
-  privacyOf,
   redactExpanded,
   referenceAllowed,
   REGIONS_WHOLE_ABOVE,
   resolveCamera,
-  SILENCE_SECONDS,
   STATIONARY_SECONDS,
   stationarySecondsOf,
   substituteEnv,
   SUMMARY_LEVELS,
   summaryWorkerOf,
   trackOptionsOf,
-  watchedWorkers,
   withAreas,
   withEnv,
   workerKind,
-} from './config/index.js';
+} from './config/public.js';
 export type {
   CameraConfig,
   CameraMotionConfig,
@@ -477,7 +470,7 @@ export type {
   WorkerConfig,
   WorkerDefaultsConfig,
   ZoneConfig,
-} from './config/index.js';
+} from './config/public.js';
 
 // The system: VisionSystem, camera pipelines, its parts, events, objectives and forecasts.
 export {
@@ -485,16 +478,12 @@ export {
   attachResultsSink,
   cameraAreasOf,
   CameraPipeline,
-  CameraPrivacy,
-  cameraSilence,
-  CareWatch,
   chooseDecoder,
   CropFeed,
   cropRgb,
   DEFAULT_SKIP_TOLERANCE,
   diagnose,
   fairShares,
-  firstCause,
   forecastCamera,
   FrameMux,
   frameOfPicture,
@@ -512,12 +501,11 @@ export {
   PipelineError,
   referableValues,
   SILENCE_REASONS,
-  SilenceAlarm,
   SummaryError,
   summarySchema,
   summaryWindow,
   VisionSystem,
-} from './pipeline/index.js';
+} from './pipeline/public.js';
 export type {
   AdmissionProblem,
   AreasInput,
@@ -529,13 +517,11 @@ export type {
   CameraChange,
   CameraEntryOptions,
   CameraMotionFigures,
-  CameraPrivacyOptions,
   CameraSilence,
   CameraState,
   CameraStateEvent,
   CameraStats,
   CameraZone,
-  CareWatchOptions,
   ConfigChange,
   ConfigChangeEvent,
   CropInfo,
@@ -576,8 +562,6 @@ export type {
   ResolvedConfig,
   ResultEvent,
   SharedWorkerStats,
-  SilenceCause,
-  SilenceChange,
   SilenceEvent,
   SilenceReason,
   SilenceState,
@@ -603,7 +587,6 @@ export type {
   TrackedObjectEvent,
   TreeMemoryFigures,
   VisionSystemOptions,
-  WatchedCamera,
   WatchedSystem,
   WindowFigures,
   WorkerDecodeFigures,
@@ -614,12 +597,12 @@ export type {
   WorkerSilence,
   WorkerStateEvent,
   ZoneCountEvent,
-} from './pipeline/index.js';
+} from './pipeline/public.js';
 
 // The composition root: createApp builds the system and its adapters from a config.
-export { App, createApp } from './app/index.js';
-export type { AppHttpOptions, AppOptions, DashboardAddress } from './app/index.js';
+export { App, createApp } from './app/public.js';
+export type { AppHttpOptions, AppOptions, DashboardAddress } from './app/public.js';
 
 // Motion detection (the gate's detector).
-export { mergeOverlapping, MotionDetector, MotionError, motionPassesUnavailable } from './motion/index.js';
-export type { LumaPlane, MotionDetectorOptions, MotionErrorCode, MotionResult, MotionState } from './motion/index.js';
+export { mergeOverlapping, MotionDetector, MotionError, motionPassesUnavailable } from './motion/public.js';
+export type { LumaPlane, MotionDetectorOptions, MotionErrorCode, MotionResult, MotionState } from './motion/public.js';

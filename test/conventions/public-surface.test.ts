@@ -1,6 +1,7 @@
 /**
- * The package's public surface is chosen, not reached: every entry point package.json exports (`framesupplier` and
- * each `framesupplier/<folder>`) names what it exports by hand (no `export *`), and the names each one exports, values
+ * The package's public surface is chosen, not reached: every entry point package.json exports (`framesupplier`, and
+ * each `framesupplier/<folder>`, the folder's public.ts, apart from the index.ts the folders use among themselves)
+ * names what it exports by hand (no `export *`), and the names each one exports, values
  * and types, are the ones recorded in test/conventions/public-surface.txt. A name that reaches an index by accident (an
  * internal helper exported for a neighbour), or one that goes, fails here with the difference; a change someone means
  * is recorded by running this file with PUBLIC_SURFACE_WRITE=1 (the record's diff is then part of the change, and a
@@ -11,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { parseTs, readRepoFile, REPO_ROOT, where } from '../helpers/repo.js';
+import { parseTs, readRepoFile, REPO_ROOT, repoFiles, where } from '../helpers/repo.js';
 
 const RECORD = 'test/conventions/public-surface.txt';
 
@@ -100,6 +101,25 @@ describe('the public surface', { timeout: 120_000 }, () => {
         if (ts.isExportDeclaration(statement) && statement.exportClause === undefined) stars.push(`${where(statement)}: export * (name what it offers)`);
     }
     assert.deepEqual(stars, []);
+  });
+
+  it("a folder's public.ts is the package's door alone: only src/index.ts imports one (the folders use each other's index.ts)", () => {
+    const problems: string[] = [];
+    for (const path of repoFiles('src', ['.ts'])) {
+      if (path === 'src/index.ts') continue;
+      const file = parseTs(path);
+      for (const statement of file.statements) {
+        const specifier = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier;
+        if (
+          specifier &&
+          ts.isStringLiteral(specifier) &&
+          /(^|\/)public\.js$/.test(specifier.text) &&
+          !(path.endsWith('/public.ts') && specifier.text === './index.js')
+        )
+          problems.push(`${where(statement)}: imports ${specifier.text}`);
+      }
+    }
+    assert.deepEqual(problems, []);
   });
 
   it('is what test/conventions/public-surface.txt records (an added or removed name is chosen, not reached)', () => {
