@@ -21,6 +21,7 @@ export {
   type PongResponse,
   type PongCameraFigures,
   type PongMemory,
+  type PongBatchFigures,
   type Detection,
   type WireError,
   type ParsedRequest,
