@@ -113,7 +113,7 @@ export function checkBatchAxis(
 ): void {
   if (batch <= 1 || freeDimension(input.shape[0])) return;
   const shape = input.shape.map((d) => (d === null ? '?' : String(d))).join(', ');
-  throw new ModelBatchError(`${what}: batch ${batch} needs an input with a free batch axis, and its input ${input.name} is [${shape}]: ${fix}`);
+  throw new ModelBatchError(`${what}: batch ${batch} needs an input with a free batch axis, and input ${JSON.stringify(input.name)} is [${shape}]: ${fix}`);
 }
 
 /** `batch: N` on an onnx model: ERR_MODEL_BATCH when its file's first input has a fixed batch axis (N > 1). */

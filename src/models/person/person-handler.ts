@@ -72,7 +72,7 @@ export function checkPersonBatch(what: string, o: Pick<PersonModelOptions, 'netw
   const path = personNetworkPath(o);
   const input = declaredInputs(path)[0];
   const fix = 'the shipped networks were converted for one image a call; leave batch at 1 (threads: N runs N frames at once on N cores)';
-  if (input !== undefined) checkBatchAxis(`${what} (${path})`, input, batch, fix);
+  if (input !== undefined) checkBatchAxis(`${what}, network ${path}`, input, batch, fix);
   throw new ModelBatchError(`${what}: batch ${batch}: its pre- and post-processing run one frame a call; ${fix}`);
 }
 
