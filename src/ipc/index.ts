@@ -21,7 +21,6 @@ export {
   type PongResponse,
   type PongCameraFigures,
   type PongMemory,
-  type PongBatchFigures,
   type Detection,
   type WireError,
   type ParsedRequest,

@@ -127,26 +127,11 @@ export interface PongResponse {
   /** The server process's memory, bytes (Node's figures: where a growth is, heap, buffers or native). */
   readonly memory?: PongMemory;
   /**
-   * Frames one inference takes together at most (ADR 0127): 1, per frame; more, the server batches every waiting
-   * request up to this many whenever its model is free, never waiting for more. Absent: a server before batches (1).
+   * Frames one model call takes together at most (docs/protocol.md, "Batches"): 1, per frame; more, the server batches
+   * every waiting request up to this many whenever its model is free, never waiting for more. Absent: 1.
    */
   readonly max_batch?: number;
-  /** A server with max_batch above 1: its batches. */
-  readonly batches?: PongBatchFigures;
   readonly error: null;
-}
-
-/** A batching server's batches: counts since it started, sizes and oldest frames over its recent batches. */
-export interface PongBatchFigures {
-  /** Batches run, and the frames in them. */
-  readonly count: number;
-  readonly frames: number;
-  /** Frames a batch, p50 and p99; null before the first batch. */
-  readonly size_p50: number | null;
-  readonly size_p99: number | null;
-  /** The age of a batch's oldest frame when the batch was taken, ms, p50 and p99; null before the first. */
-  readonly oldest_frame_age_ms_p50: number | null;
-  readonly oldest_frame_age_ms_p99: number | null;
 }
 
 export interface PongMemory {

@@ -20,7 +20,8 @@
  * refused there is answered alone, the others go on), and makes one
  * inferBatch() call, under handlerTimeoutMs, on the frames left. Each request
  * is answered with its own result, its own frame_id, wait_ms and frame_age_ms,
- * the batch's inference_time_ms and its batch_size. An Error for one frame, or
+ * the batch's inference_time_ms, batch_size and batch_oldest_frame_age_ms (the
+ * age of its oldest frame when it was taken; per frame: 1 and the frame's). An Error for one frame, or
  * a result that does not fit the response schema, refuses that frame alone;
  * a throw, a timeout or a list of the wrong length refuses the batch, every
  * request with the error. The batches' sizes and oldest frames are counted
@@ -288,7 +289,7 @@ export class InferenceRunner {
   }
 
   /** The answer with a result: the request's own frame, wait and age, the call's time (and the batch's size). */
-  #answer(p: Prepared, result: InferenceResult, inferenceMs: number, batchSize?: number): InferenceResponse {
+  #answer(p: Prepared, result: InferenceResult, inferenceMs: number, batch: { size: number; oldestAgeMs: number | null }): InferenceResponse {
     const { request } = p.job;
     const frame = p.frame;
     return {
@@ -301,7 +302,9 @@ export class InferenceRunner {
         ...result.metadata,
         inference_time_ms: inferenceMs,
         wait_ms: p.takenAt - p.job.readAt,
-        ...(batchSize === undefined ? {} : { batch_size: batchSize }),
+        // The call that made it (docs/protocol.md, "Batches"): a client learns what its model's calls cost from these.
+        batch_size: batch.size,
+        ...(batch.oldestAgeMs === null ? {} : { batch_oldest_frame_age_ms: batch.oldestAgeMs }),
         ...(Number.isFinite(frame.wallTimeMs) && frame.wallTimeMs > 0 ? { frame_age_ms: Math.max(0, Date.now() - frame.wallTimeMs) } : {}),
       },
       error: null,
@@ -338,7 +341,7 @@ export class InferenceRunner {
       if (inferenceMs > this.#o.handlerTimeoutMs) throw timeoutError(this.#o.handlerTimeoutMs, inferenceMs);
       figures.inference.record(inferenceMs);
       await released;
-      return this.#answer(prepared, result, inferenceMs);
+      return this.#answer(prepared, result, inferenceMs, { size: 1, oldestAgeMs: prepared.ageMs });
     } catch (error) {
       figures.inference.record(performance.now() - started);
       return this.#failure(error, used);
@@ -396,10 +399,11 @@ export class InferenceRunner {
     };
     const released = inference.then(releaseAll, releaseAll);
     const timer = this.#timeout(controller, started);
-    this.#batches.record(
-      ready.length,
-      ready.reduce<number | null>((oldest, p) => (p.ageMs === null ? oldest : Math.max(oldest ?? 0, p.ageMs)), null),
-    );
+    const call = {
+      size: ready.length,
+      oldestAgeMs: ready.reduce<number | null>((oldest, p) => (p.ageMs === null ? oldest : Math.max(oldest ?? 0, p.ageMs)), null),
+    };
+    this.#batches.record(call.size, call.oldestAgeMs);
     try {
       const outcomes = await abortable(inference, controller.signal);
       const inferenceMs = performance.now() - started;
@@ -415,7 +419,7 @@ export class InferenceRunner {
         } catch (error) {
           return p.job.answer(this.#failure(error, p.used));
         }
-        p.job.answer(this.#batchAnswer(p, outcomes[i], inferenceMs, ready.length));
+        p.job.answer(this.#batchAnswer(p, outcomes[i], inferenceMs, call));
       });
     } catch (error) {
       const ms = performance.now() - started;
@@ -429,12 +433,12 @@ export class InferenceRunner {
   }
 
   /** One frame's outcome of a batch as its answer: an Error, or a result that does not fit the response, refuses it alone. */
-  #batchAnswer(p: Prepared, outcome: unknown, inferenceMs: number, batchSize: number): InferenceResponse {
+  #batchAnswer(p: Prepared, outcome: unknown, inferenceMs: number, batch: { size: number; oldestAgeMs: number | null }): InferenceResponse {
     if (outcome instanceof Error) return this.#failure(outcome, p.used);
     const result = outcome as InferenceResult | null | undefined;
     if (result === null || typeof result !== 'object' || !Array.isArray(result.detections))
       return this.#failure(new Error(`its result for frame ${p.frameId} has no detections list`), p.used);
-    const answer = this.#answer(p, result, inferenceMs, batchSize);
+    const answer = this.#answer(p, result, inferenceMs, batch);
     try {
       parseResponse(answer);
     } catch (error) {

@@ -36,8 +36,8 @@
  * a free batch axis, `batch: N` in the config) is given, whenever a model
  * thread is free, every waiting request up to maxBatch, urgent ones first,
  * never waiting for more; each request keeps its own frame, age budget, answer
- * and figures. The pong says `max_batch`, and with batches their sizes and
- * oldest frames (`batches`).
+ * and figures (with the call's `batch_size` and `batch_oldest_frame_age_ms`).
+ * The pong says `max_batch`; stats() the batches' sizes and oldest frames.
  *
  * close() stops accepting, answers every request read before it was called
  * (inference requests read later get ERR_SHUTTING_DOWN), ends each connection
@@ -58,7 +58,7 @@ import { EventEmitter } from 'node:events';
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { IpcError, parseRequest, MODEL_PROTOCOL_VERSION, type IpcErrorCode, type PongBatchFigures, type PongMemory } from '../ipc/index.js';
+import { IpcError, parseRequest, MODEL_PROTOCOL_VERSION, type IpcErrorCode, type PongMemory } from '../ipc/index.js';
 import { processMemory, type ProcessMemory } from '../internal/memory.js';
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { DEFAULT_SHM_DIR, FrameReader, type FrameAccess, type FrameReaderStats } from '../shm/index.js';
@@ -415,7 +415,6 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
         waiting: this.#runner.waiting,
         cameras: this.#runner.pongCameras(),
         max_batch: this.#runner.maxBatch,
-        ...(this.#runner.maxBatch > 1 ? { batches: pongBatches(this.#runner.batchStats()) } : {}),
         ...(this.#handler.frameLongSide === undefined ? {} : { frame_long_side: this.#handler.frameLongSide }),
         memory: pongMemory(),
         error: null,
@@ -440,17 +439,6 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
   #count(code: string): void {
     this.#errors[code] = (this.#errors[code] ?? 0) + 1;
   }
-}
-
-function pongBatches(b: BatchServerFigures): PongBatchFigures {
-  return {
-    count: b.batches,
-    frames: b.frames,
-    size_p50: b.sizeP50,
-    size_p99: b.sizeP99,
-    oldest_frame_age_ms_p50: b.oldestFrameAgeMsP50,
-    oldest_frame_age_ms_p99: b.oldestFrameAgeMsP99,
-  };
 }
 
 function pongMemory(): PongMemory {

@@ -5,7 +5,8 @@
  * each request keeps its own frame (picked when the batch is taken), its own
  * age budget, answer and figures; a frame refused (stale, an Error, a result
  * that does not fit) is refused alone; a throw refuses the batch; the pong
- * says max_batch and the batches' figures; without batch nothing changes.
+ * says max_batch, the stats the batches' figures; without batch, one frame a
+ * call as before (its answers say a call of one).
  * The handler is gated by the test, so every batch's make-up is the server's
  * decision, not timing's.
  */
@@ -147,21 +148,20 @@ describe('batches in the Node model server', { timeout: 120_000 }, () => {
         assert.equal(answer.metadata.batch_size, 4);
         assert.equal(typeof answer.metadata.wait_ms, 'number');
         assert.equal(typeof answer.metadata.frame_age_ms, 'number');
+        // The call's oldest frame when it was taken: no younger than this frame was then.
+        assert.equal(answer.metadata.batch_oldest_frame_age_ms, ok(batchTwo[0]).metadata.batch_oldest_frame_age_ms);
         // The batch's one call: the same inference time in each of its answers.
         assert.equal(answer.metadata.inference_time_ms, ok(batchTwo[0]).metadata.inference_time_ms);
       }
       assert.equal(ok(await answers.get('cam_5')).metadata.batch_size, 1);
-      // The pong and stats: max_batch, and three batches of 1, 4 and 1 frames.
-      const pong = await client.ping();
-      assert.equal(pong.max_batch, 4);
-      assert.equal(pong.batches?.count, 3);
-      assert.equal(pong.batches?.frames, 6);
-      assert.equal(pong.batches?.size_p50, 1);
-      assert.equal(pong.batches?.size_p99, 4);
-      assert.equal(typeof pong.batches?.oldest_frame_age_ms_p99, 'number');
+      // The pong says max_batch; the server's stats count three batches of 1, 4 and 1 frames.
+      assert.equal((await client.ping()).max_batch, 4);
       const stats = server.stats();
       assert.equal(stats.maxBatch, 4);
       assert.equal(stats.batches.batches, 3);
+      assert.equal(stats.batches.frames, 6);
+      assert.deepEqual([stats.batches.sizeP50, stats.batches.sizeP99], [1, 4]);
+      assert.equal(typeof stats.batches.oldestFrameAgeMsP99, 'number');
       assert.equal(stats.cameras.cam_4!.urgent, 1);
       for (const camera of cameras) assert.equal(stats.cameras[camera]!.served, 1);
     } finally {
@@ -253,17 +253,16 @@ describe('batches in the Node model server', { timeout: 120_000 }, () => {
     }
   });
 
-  it('without batch, per frame as before: max_batch 1 in the pong, no batches, no batch_size; a handler with maxBatch but no inferBatch is refused', async () => {
+  it('without batch, per frame as before: max_batch 1 in the pong, every answer a call of one (batch_size 1); a handler with maxBatch but no inferBatch is refused', async () => {
     const socketPath = `${ws.dir}/plain-${process.pid}.sock`;
     const server = await new ModelServer({ socketPath, shmDir: ws.shmDir, handler: createMockHandler({ modelId: 'gated' }) }).start();
     const s = store('plain');
     const client = new ModelClient({ socketPath, mode: 'per-request' });
     try {
       const answer = ok(await outcomeOf(client.infer(request(s.write(1), 'plain'))));
-      assert.equal('batch_size' in answer.metadata, false);
-      const pong = await client.ping();
-      assert.equal(pong.max_batch, 1);
-      assert.equal(pong.batches, undefined);
+      assert.equal(answer.metadata.batch_size, 1);
+      assert.equal(typeof answer.metadata.batch_oldest_frame_age_ms, 'number');
+      assert.equal((await client.ping()).max_batch, 1);
       assert.equal(server.stats().batches.batches, 0);
     } finally {
       client.close();
@@ -288,9 +287,7 @@ describe('batches in the Node model server', { timeout: 120_000 }, () => {
       // The first request runs alone (nothing else waited); the others, read while it ran, go together after.
       assert.ok(sizes.every((n) => n >= 1 && n <= 8));
       assert.ok(Math.max(...sizes) > 1, `batch sizes ${sizes.join(' ')}`);
-      const pong = await client.ping();
-      assert.equal(pong.max_batch, 8);
-      assert.ok((pong.batches?.count ?? 0) < 6);
+      assert.equal((await client.ping()).max_batch, 8);
     } finally {
       client.close();
       for (const s of stores) s.writer.close();
