@@ -230,7 +230,9 @@ export {
   inspectOnnxModel,
   letterbox,
   lockSocketPath,
+  MAX_BATCH,
   MODEL_SERVER_DEFAULTS,
+  ModelBatchError,
   ModelLoadError,
   ModelServer,
   nonMaxSuppression,
@@ -240,6 +242,9 @@ export {
   toRgb,
 } from './models/public.js';
 export type {
+  BatchItem,
+  BatchOutcome,
+  BatchServerFigures,
   ConnectionErrorEvent,
   ExecutionProvider,
   InferenceHandler,

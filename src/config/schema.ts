@@ -819,6 +819,15 @@ const onnxRuntime = {
   ),
 };
 const handler = <T extends string>(name: T) => Type.Literal(name, { description: "The model server's handler: person, onnx or mock." });
+/** The most frames one batch may hold (src/models MAX_BATCH). */
+const MAX_MODEL_BATCH = 1024;
+// Batches of every waiting camera's newest frame, never waiting for more (ADR 0127).
+const batch = (what: string) =>
+  Type.Optional(
+    int(1, MAX_MODEL_BATCH, {
+      description: `Frames one inference takes together, at most: whenever the model is free it takes every camera's waiting request up to this many, never waiting for a batch to fill. ${what} Default 1 (one frame a call).`,
+    }),
+  );
 
 const PersonModel = annotate(
   Type.Object(
@@ -842,6 +851,7 @@ const PersonModel = annotate(
             'fp32 (default) or int8: the statically quantized networks shipped beside the fp32 ones, faster at a small accuracy cost (docs/benchmarks.md, PERSON-MODELS).',
         }),
       ),
+      batch: batch('Needs a network whose input has a free batch axis: the shipped networks have none, so above 1 is ERR_MODEL_BATCH.'),
       ...onnxRuntime,
       ...startedModel,
     },
@@ -866,6 +876,7 @@ const OnnxModel = annotate(
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.25.')),
       iou: Type.Optional(fraction('IoU threshold of non-maximum suppression. Default 0.45.')),
       threads: threads(1, 'Model threads, each a session of its own on one core. Default 1.'),
+      batch: batch('Needs a model whose input has a free batch axis (a YOLO export with dynamic=True); one without is ERR_MODEL_BATCH.'),
       ...onnxRuntime,
       ...startedModel,
     },
@@ -883,6 +894,10 @@ const MockModel = annotate(
           description:
             "A simulated network's input side: the long side of the frames it reads to full effect, said in its pong, so cameras convert frames at that size (capture.scale: auto). Default: none (full frames).",
         }),
+      ),
+      batch: batch('A simulated accelerator: a call on n frames takes delayMs + n × delayPerFrameMs.'),
+      delayPerFrameMs: Type.Optional(
+        Type.Number({ minimum: 0, maximum: 600_000, description: 'With batch: the time each frame of a batch adds to delayMs (milliseconds). Default 0.' }),
       ),
       ...startedModel,
     },

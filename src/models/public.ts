@@ -15,7 +15,9 @@ export {
   inspectOnnxModel,
   letterbox,
   lockSocketPath,
+  MAX_BATCH,
   MODEL_SERVER_DEFAULTS,
+  ModelBatchError,
   ModelLoadError,
   ModelServer,
   nonMaxSuppression,
@@ -25,6 +27,9 @@ export {
   toRgb,
 } from './index.js';
 export type {
+  BatchItem,
+  BatchOutcome,
+  BatchServerFigures,
   ConnectionErrorEvent,
   ExecutionProvider,
   InferenceHandler,

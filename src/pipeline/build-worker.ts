@@ -110,6 +110,8 @@ export async function buildWorkerKind(
         ...(budget === null ? {} : { maxAgeMs: budget }),
         ...(deps.regions == null ? {} : { regions: deps.regions }),
         ...(deps.urgentOf == null ? {} : { urgentOf: deps.urgentOf }),
+        // Each answer's call (its batch's size and time): what the model's calls cost, learned from its answers.
+        onAnswer: (metadata) => model.recordAnswer(metadata),
       }),
     };
   }

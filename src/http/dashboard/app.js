@@ -670,7 +670,10 @@ function onStats(stats) {
   updatePlots(stats);
 }
 
-const MODEL_FIELDS = ['model', 'state', 'handler', 'from', 'where', 'inference', 'waiting'];
+const MODEL_FIELDS = ['model', 'state', 'handler', 'from', 'where', 'inference', 'waiting', 'batch', 'oldest'];
+
+/** Two percentiles as `p50/p99`, '-' for one not known. */
+const pair = (p50, p99, digits) => `${p50 == null ? '-' : fmt(p50, digits)}/${p99 == null ? '-' : fmt(p99, digits)}`;
 const modelRows = new Map();
 
 /** One row per model: its state, where it comes from (a discovered one says its directory), its last ping's figures. */
@@ -700,6 +703,9 @@ function renderModels(stats) {
       where: m.source === 'discovered' ? `${m.discoverDir} → ${m.socket}` : m.socket,
       inference: perCamera.length === 0 ? '-' : fmt(perCamera[Math.floor(perCamera.length / 2)], 0),
       waiting: m.scheduling?.waiting ?? '-',
+      // Its batches (ADR 0127, 0128): the frames its calls held, of its max_batch, and their oldest frame's age.
+      batch: `${pair(m.calls?.batchSizeP50, m.calls?.batchSizeP99, 0)} of ${m.scheduling?.maxBatch ?? '-'}`,
+      oldest: pair(m.calls?.oldestFrameAgeMsP50, m.calls?.oldestFrameAgeMsP99, 0),
     };
     MODEL_FIELDS.forEach((field, i) => {
       const text = String(cells[field]);

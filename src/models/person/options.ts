@@ -2,6 +2,8 @@
  * The person model's options and their defaults, apart from the model so
  * that checking them (the handler, the CLI) loads no model runtime.
  */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RuntimeOptions } from '../onnx/session.js';
 
 export const PERSON_NETWORKS = ['movenet-multipose', 'centernet'] as const;
@@ -41,4 +43,15 @@ export interface PersonModelOptions extends RuntimeOptions {
   readonly maxPeople?: number;
   /** Poses for the most confident people, up to this many (0: none). Default 5. */
   readonly poseMaxPeople?: number;
+}
+
+/** The package's models/ directory: dist/src/models/person → the package root. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../../models/', import.meta.url));
+
+/** A network's file name: `movenet-multipose.onnx`, `movenet-multipose-int8.onnx`. */
+export const modelFile = (name: string, precision: Precision = 'fp32'): string => `${name}${precision === 'int8' ? '-int8' : ''}.onnx`;
+
+/** The detector network's file the options name. */
+export function personNetworkPath(o: Pick<PersonModelOptions, 'network' | 'precision' | 'modelDir'>): string {
+  return join(o.modelDir ?? DEFAULT_MODEL_DIR, modelFile(o.network ?? 'movenet-multipose', o.precision ?? 'fp32'));
 }
