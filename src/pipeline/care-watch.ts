@@ -22,29 +22,7 @@ import { watchedWorkers } from '../config/index.js';
 import type { CameraStats } from './camera-pipeline.js';
 import type { CameraConfig } from './config-types.js';
 import type { ModelState, ResultEvent, SilenceEvent } from './events.js';
-import { SILENCE_REASONS, SilenceAlarm, type SilenceCause, type SilenceChange, type SilenceReason } from './silence.js';
-
-/** One watched worker's silence, as stats and events say it (times on the wall clock, ms). */
-export interface WorkerSilence {
-  readonly silent: boolean;
-  readonly reason: SilenceReason | null;
-  readonly detail: string | null;
-  readonly silenceSeconds: number;
-  /** Wall-clock capture time of its newest result's frame; null when none came since it is watched. */
-  readonly lastResultAt: number | null;
-  /** When the alarm was raised; null while it is not. */
-  readonly since: number | null;
-}
-
-/** A camera's silence: its watched workers together (silent when one is; the reason the first in order among the silent ones). */
-export interface CameraSilence {
-  readonly silent: boolean;
-  readonly reason: SilenceReason | null;
-  /** `<worker>: <detail>` of the worker whose reason it is. */
-  readonly detail: string | null;
-  readonly since: number | null;
-  readonly workers: Readonly<Record<string, WorkerSilence>>;
-}
+import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type SilenceChange, type WorkerSilence } from './silence.js';
 
 /** What the watch reads of a camera at a tick. */
 export interface WatchedCamera {
@@ -225,23 +203,4 @@ export class CareWatch {
       since: s.since === null ? null : wall(s.since),
     };
   }
-}
-
-/** A camera's silence from its watched workers': silent when one is, its reason the first in SILENCE_REASONS' order among them. */
-export function cameraSilence(workers: Readonly<Record<string, WorkerSilence>>): CameraSilence {
-  let first: [string, WorkerSilence] | null = null;
-  let since: number | null = null;
-  for (const entry of Object.entries(workers)) {
-    const s = entry[1];
-    if (!s.silent || s.reason === null) continue;
-    if (first === null || SILENCE_REASONS.indexOf(s.reason) < SILENCE_REASONS.indexOf(first[1].reason!)) first = entry;
-    if (s.since !== null && (since === null || s.since < since)) since = s.since;
-  }
-  return {
-    silent: first !== null,
-    reason: first?.[1].reason ?? null,
-    detail: first === null ? null : `${first[0]}: ${first[1].detail ?? ''}`,
-    since,
-    workers,
-  };
 }

@@ -19,7 +19,7 @@ import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
-import type { CameraSilence, WorkerSilence } from './care-watch.js';
+import type { CameraSilence, WorkerSilence } from './silence.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */

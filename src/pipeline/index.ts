@@ -64,8 +64,19 @@ export type {
   SilenceEvent,
   EventsLostEvent,
 } from './events.js';
-export { CareWatch, cameraSilence, type CameraSilence, type WorkerSilence, type WatchedCamera, type CareWatchOptions } from './care-watch.js';
-export { SilenceAlarm, firstCause, SILENCE_REASONS, type SilenceReason, type SilenceCause, type SilenceState, type SilenceChange } from './silence.js';
+export { CareWatch, type WatchedCamera, type CareWatchOptions } from './care-watch.js';
+export {
+  SilenceAlarm,
+  cameraSilence,
+  firstCause,
+  SILENCE_REASONS,
+  type CameraSilence,
+  type SilenceReason,
+  type SilenceCause,
+  type SilenceState,
+  type SilenceChange,
+  type WorkerSilence,
+} from './silence.js';
 export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera-pipeline.js';

@@ -15,7 +15,7 @@ import type { SharedWorkerStats } from './shared-worker.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { MemoryFigures } from './memory-figures.js';
-import type { CameraSilence } from './care-watch.js';
+import type { CameraSilence } from './silence.js';
 
 export interface SystemStats {
   readonly state: SystemState;
