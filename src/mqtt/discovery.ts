@@ -12,12 +12,14 @@
  * with the reason and the fix as attributes); per vlm worker a sensor of its last answer (and a binary_sensor per
  * boolean field of its schema); per cascade a sensor of its last result on a crop (the object it showed, the
  * whole result as attributes); for a camera with summaries (ADR 0073) a `button` asking for the last hour's and a
- * sensor of the latest (its title; the whole summary as attributes); for a camera with a fall worker (ADR 0132) a
+ * sensor of the latest (its title; the whole summary as attributes); for a care-critical camera (ADR 0138) a
+ * `silent` problem binary_sensor (silence.ts); for a camera with a fall worker (ADR 0132) a
  * `binary_sensor` "person down", a `button` acknowledging its alerts and an `image` of the person down (falls.ts). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
  */
+import { silenceDiscovery } from './silence.js';
 import { fallEntities, FallTopics } from './falls.js';
 import type { Topics } from './topics.js';
 
@@ -51,6 +53,8 @@ export interface DiscoveryOptions {
   readonly summaries?: boolean;
   /** The camera's cascades (ADR 0051): a sensor of each one's last result on a crop. Default none. */
   readonly cascades?: readonly { readonly worker: string; readonly of: string }[];
+  /** Whether a worker of the camera is care-critical (ADR 0138): then a `silent` problem binary_sensor. Default false. */
+  readonly silence?: boolean;
   /** Whether a worker of the camera raises falls (ADR 0132): then person down, acknowledge and its snapshot. Default false. */
   readonly falls?: boolean;
 }
@@ -208,6 +212,7 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       icon: 'mdi:text-box-outline',
     });
   }
+  if (options.silence === true) add('binary_sensor', 'silent', silenceDiscovery(topics, camera));
   if (options.falls === true) for (const e of fallEntities(camera, new FallTopics(topics.prefix))) add(e.component, e.object, e.config);
   add('sensor', 'status', {
     name: 'status',

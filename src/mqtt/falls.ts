@@ -23,7 +23,9 @@
 import type { EventOf, VisionSystem } from '../pipeline/index.js';
 import { alertStands, type FallAlert } from '../objects/index.js';
 import { isId } from '../internal/ids.js';
-import type { EventOutbox } from './event-outbox.js';
+import type { Logger } from '../internal/logger.js';
+import type { BrokerConnection } from './connection.js';
+import { EventOutbox } from './event-outbox.js';
 import type { RetainedState } from './retained-state.js';
 
 /** An acknowledgement's payload: ACK, or an alert's id (Frigate's event id shape). */
@@ -133,8 +135,10 @@ export interface FallPublisherOptions {
   readonly system: VisionSystem;
   readonly topics: FallTopics;
   readonly retained: RetainedState;
-  /** The outbox of `<prefix>/falls` (its own: alerts never wait behind object events). */
-  readonly outbox: EventOutbox;
+  /** The offline queue's bounds (mqtt.queue), for `<prefix>/falls`' own outbox. */
+  readonly queue: { readonly maxEvents: number; readonly maxBytes: number };
+  readonly connection: BrokerConnection;
+  readonly log: Logger;
   /** Publishes a retained picture (the sink's connection); false when it could not go. */
   readonly publishPicture: (topic: string, jpeg: Buffer) => boolean;
   /** Says why an acknowledgement was ignored (the command handler's rate-limited warn lines). */
@@ -144,18 +148,21 @@ export interface FallPublisherOptions {
 }
 
 export class FallPublisher {
+  /** `<prefix>/falls`' outbox, its own (alerts never wait behind object events): the sink pumps it on connect and drains it at close. */
+  readonly outbox: EventOutbox;
   readonly #o: FallPublisherOptions;
 
   constructor(options: FallPublisherOptions) {
     this.#o = options;
+    this.outbox = new EventOutbox({ queue: options.queue, connection: options.connection, topic: options.topics.events, log: options.log });
   }
 
   /** A `fall` event: out on `<prefix>/falls` (at least once), and the camera's person-down state after it. */
   onFall(event: EventOf<'fall'>): void {
     const after = event.event.after;
     const expiryS = this.#o.system.workers.profile(after.camera, after.worker)?.falls?.expirySeconds ?? null;
-    this.#o.outbox.push(JSON.stringify(event.event), expiryS);
-    this.#o.outbox.pump();
+    this.outbox.push(JSON.stringify(event.event), expiryS);
+    this.outbox.pump();
     this.refresh(after.camera);
   }
 

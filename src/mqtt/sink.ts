@@ -1,5 +1,6 @@
 /**
- * Long file: the one place every room is wired to the connection and the event stream, and started and closed in order; what each room does is in its own file.
+ * Long file: the one class that wires the sink's rooms, owns their timers and start and close order, and hands each system event to its rooms (ADR 0038); every room is a file of its own.
+ *
  * MqttSink: the system's events, states, results and stats out to an MQTT
  * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),
@@ -38,7 +39,8 @@
  *   connection.ts (the broker connection and the one publish), event-outbox.ts
  *   (the QoS 1 queue of `<prefix>/events`), event-publisher.ts (object, line
  *   and dwell events, label and zone counts), line-counts.ts, results.ts
- *   (latest-only results), answers.ts (vlm answers), retained-state.ts
+ *   (latest-only results), answers.ts (vlm answers), silence.ts (care cameras' silence alarms, with an outbox of
+ *   their own on `<prefix>/alarms`), retained-state.ts
  *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
  *   (what an earlier run left retained and the config no longer has, cleared
  *   at connect: ADR 0100), falls.ts (fall and person-down alerts: their own
@@ -74,6 +76,7 @@ import { RetainedSweep } from './retained-sweep.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 import { Topics } from './topics.js';
 import { AnswerPublisher } from './answers.js';
+import { SilencePublisher } from './silence.js';
 import { FallPublisher, FallTopics } from './falls.js';
 import { workerBudgetS } from './age-budget.js';
 
@@ -122,8 +125,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #abort = new AbortController();
   readonly #connection: BrokerConnection;
   readonly #outbox: EventOutbox;
-  /** `<prefix>/falls`'s own outbox: an alert never waits behind object events. */
-  readonly #fallOutbox: EventOutbox;
+  /** Care cameras' silence alarms (ADR 0138), with their outbox on `<prefix>/alarms`. */
+  readonly #silence: SilencePublisher;
+  /** Fall and person-down alerts (ADR 0133), with their outbox on `<prefix>/falls`. */
   readonly #falls: FallPublisher;
   readonly #retainedState: RetainedState;
   readonly #results: ResultPublisher;
@@ -171,16 +175,12 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         message: (topic, payload, retained) => {
           if (!this.#sweep.onMessage(topic, payload, retained)) this.#commands.onMessage(topic, payload, retained);
         },
-        lost: () => {
-          this.#outbox.requeueInFlight();
-          this.#fallOutbox.requeueInFlight();
-        },
-        queued: () => this.#outbox.queued + this.#fallOutbox.queued,
+        lost: () => [this.#outbox, this.#silence.outbox, this.#falls.outbox].forEach((o) => o.requeueInFlight()),
+        queued: () => this.#outbox.queued + this.#silence.outbox.queued + this.#falls.outbox.queued,
       },
     });
     this.#connection = connection;
     this.#outbox = new EventOutbox({ queue: config.queue, connection, topic: this.topics.events, log: this.#log });
-    this.#fallOutbox = new EventOutbox({ queue: config.queue, connection, topic: fallTopics.events, log: this.#log });
     const outlet: Outlet = {
       publish: (topic, payload, qos, retain, callback, expiryS) => connection.publish(topic, payload, qos, retain, callback, expiryS),
       get connected() {
@@ -218,11 +218,21 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       onObjectEvent: (event) => this.emit('object-event', event),
     });
     this.#lineCounts = new LineCounts({ system: this.#system, topics: this.topics, retained: this.#retainedState });
+    this.#silence = new SilencePublisher({
+      system: this.#system,
+      topics: this.topics,
+      retained: this.#retainedState,
+      queue: config.queue,
+      connection,
+      log: this.#log,
+    });
     this.#falls = new FallPublisher({
       system: this.#system,
       topics: fallTopics,
       retained: this.#retainedState,
-      outbox: this.#fallOutbox,
+      queue: config.queue,
+      connection,
+      log: this.#log,
       publishPicture: (topic, jpeg) => connection.publish(topic, jpeg, 0, true),
       refuse: (kind, fields, message) => this.#commands.refuse(kind, fields, message),
       accepted: () => this.#commands.accept(),
@@ -271,10 +281,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (this.#started) return this;
     this.#connection.loadTls();
     this.#started = true;
-    this.#retainedState.takeSnapshot(this.#system.stats());
+    this.#takeSnapshot();
     // Started beside a running system: its `running` event is past, the snapshot above has its cameras.
     this.#systemRuns = this.#system.state === 'running';
-    if (this.#systemRuns) this.#falls.takeCameras(Object.keys(this.#system.stats().cameras));
     this.#loop = this.#readEvents();
     this.#timers = [
       setInterval(() => this.#events.tick(Date.now()), this.#events.tickMs),
@@ -302,10 +311,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       }
       this.#events.endAll(Date.now());
-      if (this.#connection.connected) await waitAtMost(Promise.all([this.#outbox.drained(), this.#fallOutbox.drained()]), CLOSE_FLUSH_MS);
+      const outboxes = [this.#outbox, this.#silence.outbox, this.#falls.outbox];
+      if (this.#connection.connected) await waitAtMost(Promise.all(outboxes.map((o) => o.drained())), CLOSE_FLUSH_MS);
       await this.#connection.close();
-      this.#outbox.wakeAll();
-      this.#fallOutbox.wakeAll();
+      for (const outbox of outboxes) outbox.wakeAll();
       this.#commands.close();
       this.#log.info({ events: this.stats().events }, 'mqtt closed');
     })();
@@ -321,7 +330,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       {
         connection: this.#connection,
         outbox: this.#outbox,
-        fallOutbox: this.#fallOutbox,
+        fallOutbox: this.#falls.outbox,
         events: this.#events,
         results: this.#results,
         commands: this.#commands,
@@ -362,14 +371,15 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   /** Connected (`online` sent, commands subscribed): everything that waited for a broker goes out. */
   #onConnect(client: MqttClient): void {
-    this.#outbox.connected();
+    for (const outbox of [this.#outbox, this.#silence.outbox]) outbox.connected();
     this.#retainedState.publishAll();
     this.#publishStats();
     this.#results.flush();
     this.#answers.flush();
     this.#outbox.pump();
-    this.#fallOutbox.connected();
-    this.#fallOutbox.pump();
+    this.#silence.outbox.pump();
+    this.#falls.outbox.connected();
+    this.#falls.outbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
     if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
@@ -388,6 +398,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'dwell',
       'motion',
       'summary',
+      'silence',
       'fall',
       'events-lost',
     ] as const;
@@ -440,14 +451,16 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.summary(event.camera, event.summary);
         return;
+      case 'silence':
+        this.#silence.onSilence(event);
+        return;
       case 'config-change':
         this.#onConfigChange(event);
         return;
       case 'system-state':
         // The config's cameras and shared workers exist once the system runs.
         if (event.state === 'running') {
-          this.#retainedState.takeSnapshot(this.#system.stats());
-          this.#falls.takeCameras(Object.keys(this.#system.stats().cameras));
+          this.#takeSnapshot();
           this.#systemRuns = true;
           this.#sweep.begin(); // if connected and not swept yet
         }
@@ -465,26 +478,33 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (camera === null) return;
     switch (event.change) {
       case 'camera-added':
-        this.#retainedState.takeSnapshot(this.#system.stats(), camera);
-        this.#falls.takeCameras([camera]);
+        this.#takeSnapshot(camera);
         return;
       case 'camera-replaced':
       case 'camera-areas':
         // Its workers may differ: forget the old camera's topics, then take the new one's.
         this.#retainedState.forgetCamera(camera, false);
         this.#results.forgetCamera(camera);
-        this.#retainedState.takeSnapshot(this.#system.stats(), camera);
-        this.#falls.takeCameras([camera]);
+        this.#takeSnapshot(camera);
         return;
       case 'camera-removed':
         this.#events.endAll(Date.now(), camera);
         this.#retainedState.forgetCamera(camera, true);
         this.#results.forgetCamera(camera);
+        this.#silence.forgetCamera(camera);
         return;
       default:
         // enabled, disabled, restarted: the worker-state events say it; answer a command that changed nothing too.
         if (event.worker !== null) this.#retainedState.republishWorker(camera, event.worker);
     }
+  }
+
+  /** The retained state of every camera (or one), and its silence when it is care-critical. */
+  #takeSnapshot(only?: string): void {
+    const stats = this.#system.stats();
+    this.#retainedState.takeSnapshot(stats, only);
+    this.#silence.takeSnapshot(stats, only);
+    this.#falls.takeCameras(only === undefined ? Object.keys(stats.cameras) : [only]);
   }
 
   #publishStats(): void {

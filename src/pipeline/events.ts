@@ -19,6 +19,7 @@ import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
+import type { CameraSilence, WorkerSilence } from './silence.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */
@@ -203,6 +204,19 @@ export interface SummaryEvent extends Base {
 }
 
 /**
+ * A care-critical worker's silence alarm (ADR 0138) raised (no result on a frame captured within its silence), its
+ * reason updated, or cleared (a fresh result came, or it is no longer watched), with its camera's silence after it.
+ */
+export interface SilenceEvent extends Base {
+  readonly type: 'silence';
+  readonly camera: string;
+  readonly worker: string;
+  readonly state: 'raised' | 'updated' | 'cleared';
+  readonly silence: WorkerSilence;
+  readonly cameraSilence: CameraSilence;
+}
+
+/**
  * A fall or person-down alert's new, update or end (ADR 0132; Frigate's `{ type, before, after }` of FallAlert):
  * `new` when raised, `update` when raised again (not acknowledged), acknowledged, given a snapshot or a vision
  * model's answer, `end` when the person is up again or gone; an `update` may follow an `end` (an acknowledgement).
@@ -235,6 +249,7 @@ export type SystemEvent =
   | DwellSystemEvent
   | MotionEvent
   | SummaryEvent
+  | SilenceEvent
   | FallSystemEvent
   | EventsLostEvent;
 

@@ -92,7 +92,7 @@ describe('mqtt: falls', { timeout: 30_000 }, () => {
 
   it('sweeps a camera’s person_down left by an earlier run when it has no fall worker', () => {
     const view = (falls: boolean): SweepView => ({
-      camera: (id) => (id === 'room' ? { workers: new Set(['people']), zones: new Set(), lines: new Set(), motion: false, falls } : undefined),
+      camera: (id) => (id === 'room' ? { workers: new Set(['people']), zones: new Set(), lines: new Set(), motion: false, silence: false, falls } : undefined),
       shared: new Set(),
       countLabels: null,
     });
