@@ -7,9 +7,14 @@
  * A camera's clock is fitted from its runs: clip frame f was captured at start + (f + k × frames) × frame
  * interval for some loop k; `start` is the median over its runs (the capture times of a paced file are its due
  * times, or a little later when decoding fell behind). An object's appearance counts when it comes and goes
- * inside the measured window; its onset is the capture time of the first frame it is in the picture.
+ * inside the measured window; its onset is the capture time of the first frame it is in the picture: the first frame
+ * that holds any pixel of it (on the main picture), however thin the sliver at the edge it steps in from.
  * - missed: an appearance with no run that found it on a frame of that appearance;
- * - onset → detection: its onset to the first such result in hand;
+ * - onset → detection: its onset to the first such result in hand; and where that time went (the `onset_*`
+ *   breakdown): the frame the first result that found it was about (what a tester sees: its capture after the onset),
+ *   the frames from the onset to the first run after it (motion detection and the gate), whether that run found it,
+ *   its time from capture to the model less the model's queue (the gate, a crop's picture, the store), its wait in the
+ *   model's queue, and the time the runs after it added until one found the object (a miss waits for the next slot);
  * - ended early: a track ended while the object it last saw is still in the picture (the walker standing still,
  *   or any other): the object at the track's last sighting, and its appearance not over when the end was made;
  * - light change runs: runs on frames of the 5 s from the sudden light change (nothing else is in the picture
@@ -29,6 +34,9 @@ export interface P4Run {
   readonly captureTime: number;
   readonly doneTime: number;
   readonly found: boolean;
+  /** Its wait in the model's queue and the model's call (ms), where the implementation says them. */
+  readonly waitMs?: number | null;
+  readonly inferenceMs?: number | null;
 }
 
 export interface P4End {
@@ -45,6 +53,22 @@ export interface P4Score {
   readonly onset_to_detection_ms_p50: number | null;
   readonly onset_to_detection_ms_p99: number | null;
   readonly onset_to_detection_ms_max: number | null;
+  /** The capture of the frame the first result that found the object was about, after its onset (first pixel). */
+  readonly onset_found_frame_ms_p50: number | null;
+  readonly onset_found_frame_ms_p99: number | null;
+  /** Frames from the onset to the first run's frame after it: what motion detection and the gate took. */
+  readonly onset_first_run_frames_p50: number | null;
+  readonly onset_first_run_frames_p99: number | null;
+  /** Appearances whose first run after the onset found the object. */
+  readonly onset_first_run_found: number;
+  /** The first run: capture → taken by the model, less its queue (the gate, a crop's picture, the store), and its queue. */
+  readonly onset_first_run_before_model_ms_p50: number | null;
+  readonly onset_first_run_before_model_ms_p99: number | null;
+  readonly onset_first_run_model_wait_ms_p50: number | null;
+  readonly onset_first_run_model_wait_ms_p99: number | null;
+  /** What the runs after the first added until one found the object (0 when the first did). */
+  readonly onset_later_runs_ms_p50: number | null;
+  readonly onset_later_runs_ms_p99: number | null;
   readonly stationary_ended_early: number;
   readonly track_ends: number;
   readonly light_changes: number;
@@ -55,6 +79,35 @@ export interface P4Score {
 }
 
 export const LIGHT_WINDOW_MS = 5_000;
+
+/** Where one onset's time went (ms unless said; null where the implementation does not say it). */
+interface OnsetParts {
+  readonly foundFrameMs: number;
+  readonly firstRunFrames: number;
+  readonly firstRunFound: boolean;
+  readonly beforeModelMs: number | null;
+  readonly modelWaitMs: number | null;
+  readonly laterRunsMs: number;
+}
+
+/**
+ * One onset's parts from the camera's runs: `found` is the first result in hand that found the object; the first run
+ * is the first on a frame captured from the onset on (half a frame of the capture's lateness allowed).
+ */
+function onsetParts(runs: readonly P4Run[], onset: number, found: P4Run, interval: number): OnsetParts {
+  const after = runs.filter((r) => r.captureTime >= onset - interval / 2);
+  const first = after.reduce((a, r) => (r.captureTime < a.captureTime ? r : a), found);
+  const wait = typeof first.waitMs === 'number' ? first.waitMs : null;
+  const inference = typeof first.inferenceMs === 'number' ? first.inferenceMs : null;
+  return {
+    foundFrameMs: found.captureTime - onset,
+    firstRunFrames: Math.max(0, Math.round((first.captureTime - onset) / interval)),
+    firstRunFound: first.found,
+    beforeModelMs: wait === null || inference === null ? null : Math.max(0, first.doneTime - first.captureTime - wait - inference),
+    modelWaitMs: wait,
+    laterRunsMs: Math.max(0, found.doneTime - first.doneTime),
+  };
+}
 
 /** Capture time of clip frame 0 of some loop, fitted from the camera's runs; null without runs. */
 export function fitStart(schedule: Pick<P4Schedule, 'frames' | 'fps'>, runs: readonly P4Run[]): number | null {
@@ -70,6 +123,7 @@ export function fitStart(schedule: Pick<P4Schedule, 'frames' | 'fps'>, runs: rea
 
 export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[], ends: readonly P4End[], window: { from: number; to: number }): P4Score {
   const latencies: number[] = [];
+  const parts: OnsetParts[] = [];
   let appearances = 0;
   let missed = 0;
   let endedEarly = 0;
@@ -99,8 +153,10 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
           missed++;
           continue;
         }
-        const latency = Math.min(...seen.map((r) => r.doneTime)) - onset;
+        const first = seen.reduce((a, r) => (r.doneTime < a.doneTime ? r : a));
+        const latency = first.doneTime - onset;
         latencies.push(latency);
+        parts.push(onsetParts(mine, onset, first, interval));
         if (process.env.P4_ONSETS === '1') {
           // Diagnosis: each onset's runs near it (ms from the onset: frame captured, result in hand, found or not).
           const near = mine.filter((r) => r.captureTime >= onset - 300 && r.captureTime <= onset + 700);
@@ -111,8 +167,8 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
           );
         }
       }
-      const light = at(schedule.lightFrame, k);
-      if (light >= window.from && light + LIGHT_WINDOW_MS <= window.to) {
+      const light = schedule.lightFrame === null ? null : at(schedule.lightFrame, k);
+      if (light !== null && light >= window.from && light + LIGHT_WINDOW_MS <= window.to) {
         lightRuns.push(mine.filter((r) => r.captureTime >= light - interval / 2 && r.captureTime < light + LIGHT_WINDOW_MS).length);
       }
     }
@@ -142,12 +198,28 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
     }
   }
   const sorted = sortedCopy(latencies);
+  const p = (values: readonly (number | null)[], q: number): number | null => {
+    const known = sortedCopy(values.filter((v): v is number => v !== null));
+    return known.length === 0 ? null : round(percentile(known, q), 1);
+  };
+  const of = <K extends keyof OnsetParts>(key: K): (number | null)[] => parts.map((part) => part[key] as number | null);
   return {
     appearances,
     objects_missed: missed,
     onset_to_detection_ms_p50: sorted.length === 0 ? null : round(percentile(sorted, 50), 1),
     onset_to_detection_ms_p99: sorted.length === 0 ? null : round(percentile(sorted, 99), 1),
     onset_to_detection_ms_max: sorted.length === 0 ? null : round(sorted[sorted.length - 1]!, 1),
+    onset_found_frame_ms_p50: p(of('foundFrameMs'), 50),
+    onset_found_frame_ms_p99: p(of('foundFrameMs'), 99),
+    onset_first_run_frames_p50: p(of('firstRunFrames'), 50),
+    onset_first_run_frames_p99: p(of('firstRunFrames'), 99),
+    onset_first_run_found: parts.filter((part) => part.firstRunFound).length,
+    onset_first_run_before_model_ms_p50: p(of('beforeModelMs'), 50),
+    onset_first_run_before_model_ms_p99: p(of('beforeModelMs'), 99),
+    onset_first_run_model_wait_ms_p50: p(of('modelWaitMs'), 50),
+    onset_first_run_model_wait_ms_p99: p(of('modelWaitMs'), 99),
+    onset_later_runs_ms_p50: p(of('laterRunsMs'), 50),
+    onset_later_runs_ms_p99: p(of('laterRunsMs'), 99),
     stationary_ended_early: endedEarly,
     track_ends: ends.filter((e) => e.at >= window.from && e.at <= window.to).length,
     light_changes: lightRuns.length,
