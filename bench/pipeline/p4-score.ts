@@ -4,8 +4,9 @@
  * clip frame it was about, its capture time, when its result was in hand, whether it found the object) and their
  * track ends, all on one monotonic clock (ms) per implementation.
  *
- * A camera's clock is fitted from its runs: clip frame f was captured at start + (f + k × frames) × frame
- * interval for some loop k; `start` is the median over its runs (the capture times of a paced file are its due
+ * A camera's clock is fitted from its runs (or, where none read the display, from anchors: runs outside the window
+ * whose clip frame is known, such as each worker's first frame in the warm-up): clip
+ * frame f was captured at start + (f + k × frames) × frame interval for some loop k; `start` is the median over them (the capture times of a paced file are its due
  * times, or a little later when decoding fell behind). An object's appearance counts when it comes and goes
  * inside the measured window; its onset is the capture time of the first frame it is in the picture: the first frame
  * that holds any pixel of it (on the main picture), however thin the sliver at the edge it steps in from.
@@ -127,7 +128,17 @@ export function fitStart(schedule: Pick<P4Schedule, 'frames' | 'fps'>, runs: rea
   return ref + percentile(offsets, 50);
 }
 
-export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[], ends: readonly P4End[], window: { from: number; to: number }): P4Score {
+/**
+ * `anchors`: more runs whose clip frame is known, for the cameras' clocks only (a run on regions cuts crops, which
+ * hold no display: the clock is then fitted from the whole frames, such as each worker's first, warm-up included).
+ */
+export function scoreP4(
+  schedules: readonly P4Schedule[],
+  runs: readonly P4Run[],
+  ends: readonly P4End[],
+  window: { from: number; to: number },
+  anchors: readonly P4Run[] = [],
+): P4Score {
   const latencies: number[] = [];
   const parts: OnsetParts[] = [];
   let appearances = 0;
@@ -140,7 +151,9 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
     // A frame next to an appearance may hold a sliver of the object (the drawing rounds its position): not false.
     const near = (f: number): boolean => [f - 1, f, f + 1].some((g) => objectAt(schedule, (g + schedule.frames) % schedule.frames) !== null);
     for (const r of mine) if (r.found && r.clipFrame !== null && !near(r.clipFrame)) falseDetections++;
-    const start = fitStart(schedule, mine);
+    // The anchors only where the window's runs read no display: a worker's first frame may be of another stream (main,
+    // before a switch to the substream), whose file is paced from its own opening, a frame or two apart.
+    const start = fitStart(schedule, mine.some((r) => r.clipFrame !== null) ? mine : anchors.filter((r) => r.camera === camera));
     if (start === null) continue;
     const interval = 1000 / schedule.fps;
     const period = schedule.frames * interval;

@@ -227,8 +227,16 @@ async function framesupplierOnce(
   const runs: P4Run[] = [];
   const ends: P4End[] = [];
   let errors = 0;
+  // Results whose clip frame the model read, warm-up included: each camera's clock (crops on regions hold no display).
+  const anchors: P4Run[] = [];
   system.on('result', (event) => {
-    if (!measuring || event.worker !== 'detector') return;
+    if (event.worker !== 'detector') return;
+    const clipFrame = (event.output as { metadata?: { clip_frame?: unknown } }).metadata?.clip_frame;
+    if (!measuring) {
+      if (typeof clipFrame === 'number')
+        anchors.push({ camera: index.get(event.camera)!, clipFrame, captureTime: event.captureTime, doneTime: event.captureTime, found: false });
+      return;
+    }
     const output = event.output as {
       error?: unknown;
       detections?: unknown[];
@@ -277,7 +285,7 @@ async function framesupplierOnce(
   const stats = system.stats();
   await system.close();
   const wallS = (to - from) / 1000;
-  const score = scoreP4(schedules, runs, ends, { from, to });
+  const score = scoreP4(schedules, runs, ends, { from, to }, anchors);
   const present = <T>(x: T | null | undefined): x is T => x !== null && x !== undefined;
   const gates = ids.map((id) => stats.cameras[id]?.workers.detector?.gate).filter(present);
   const motions = ids.map((id) => stats.cameras[id]?.motion).filter(present);
