@@ -293,7 +293,9 @@ export async function p4Clip(
   const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(2 * P4_FPS), '-sc_threshold', '0', '-pix_fmt', 'yuv420p'];
   if (!existsSync(uncapped.main) || !existsSync(uncapped.sub) || !existsSync(scheduleFile)) {
     log(`making P4's ${scene} clip for offset ${offset} s (${length} s, 1280x720 + 640x360 at ${P4_FPS} fps) with libx264 ultrafast`);
-    const [mainPart, subPart] = [`${stem}-main.partial.mp4`, `${stem}-sub.partial.mp4`];
+    // Partial files of this process's own: two benches making the same clip at once (the media folder is shared) each
+    // finish theirs, and the second rename replaces the first's same file.
+    const [mainPart, subPart] = [`${stem}-main.partial-${process.pid}.mp4`, `${stem}-sub.partial-${process.pid}.mp4`];
     await encodeScene(filter, [...encode, mainPart], [...encode, subPart]);
     renameSync(mainPart, uncapped.main);
     renameSync(subPart, uncapped.sub);
@@ -305,7 +307,7 @@ export async function p4Clip(
   const capped: P4Schedule = { ...uncapped, main: `${stem}-main-${mainKbps}k.mp4` };
   if (!existsSync(capped.main)) {
     log(`making P4's main stream for offset ${offset} s capped at ${mainKbps} kbit/s`);
-    const part = `${stem}-main-${mainKbps}k.partial.mp4`;
+    const part = `${stem}-main-${mainKbps}k.partial-${process.pid}.mp4`;
     const cap = ['-maxrate', `${mainKbps}k`, '-bufsize', `${2 * mainKbps}k`];
     // The substream's picture is thrown away: it is the uncapped clip's, unchanged.
     await encodeScene(filter, [...encode, ...cap, part], ['-f', 'null', '-']);

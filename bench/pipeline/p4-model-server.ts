@@ -1,14 +1,17 @@
 /**
  * P4's model: a model server (the project's ModelServer, its own process) whose handler costs what a real CPU
  * model costs, a fixed `--burn-ms` (default 50) of CPU per call, spent in a busy loop (not a sleep, which would
- * free the CPU), one call at a time (a single-threaded CPU detector). What it answers comes from the frame it
+ * free the CPU), one call at a time by default (a single-threaded CPU detector). What it answers comes from the frame it
  * was given, not from the schedule: the dark block of P4's scene (p4-clip.ts darkBox) as a detection, and the
  * clip frame its on-screen display says (metadata.clip_frame), so the bench can score each result against the
  * clip's ground truth. A frame without the object gets no detection.
  *
  * `--threads N` (default 1) serves N calls at once, as a model of N threads does (the person handler's `threads`):
- * each call's cost is then a fixed amount of work run on one of N worker threads, sized at start so that one call
- * is `--burn-ms` of one core's CPU (a thread's own CPU time cannot be read from JavaScript on Node 22).
+ * each call's cost is a fixed amount of work run on one of N worker threads, sized at start so that one call is
+ * `--burn-ms` of one core's CPU (a thread's own CPU time cannot be read from JavaScript on Node 22). Off the server's
+ * event loop, as a real model runs (onnxruntime's threads), so requests are read as they come and a request's wait
+ * in the server's queue is its `wait_ms` (a busy loop on the event loop, as this server had at one thread before
+ * issue 70, left them unread in the socket meanwhile: a wait no figure saw).
  *
  * `--input-side N` says N as its input's long side (the pong's `frame_long_side`), as a detector of an N-pixel input
  * does: a gated worker then runs on crops around what moves (regions, ADR 0069), cut and sent as packed RGB, which
@@ -110,26 +113,6 @@ function traced(
   });
 }
 
-/** The handler: the dark block and the display's frame number, then CPU burnt to `burnMs` in all. */
-export function quietHomeHandler(modelId: string, burnMs: number, calls: Map<string, number>, o: QuietHomeOptions = {}): InferenceHandler {
-  return {
-    name: 'p4-burn',
-    modelId,
-    ...(o.inputSide === undefined ? {} : { frameLongSide: o.inputSide }),
-    infer(frame, request) {
-      const began = epochNow();
-      const start = cpuMs();
-      const size = { width: frame.width, height: frame.height };
-      const seen = lookAt(frame, request, calls);
-      // The rest of the model's cost: a busy loop until the call has used burnMs of CPU.
-      let turns = 0;
-      while (cpuMs() - start < burnMs) turns++;
-      traced(o, request, size, seen, began);
-      return Promise.resolve({ detections: seen.detections, metadata: { clip_frame: seen.clipFrame, spin: turns } });
-    },
-  };
-}
-
 /** The work a call burns on a worker thread: a loop of `n` steps no compiler can drop (its result is returned). */
 function spin(n: number): number {
   let x = 1;
@@ -176,8 +159,8 @@ parentPort.on('message', (n) => parentPort.postMessage(spin(n)));`;
   };
 }
 
-/** The handler with `threads` calls at once: the same answers, the cost run on a pool of that many threads. */
-export function quietHomeThreadedHandler(
+/** The handler: the dark block and the display's frame number, `threads` calls at once, each one's cost run on a pool of that many threads. */
+export function quietHomeHandler(
   modelId: string,
   burnMs: number,
   threads: number,
@@ -225,7 +208,7 @@ if (isMain) {
   const server = new ModelServer({
     socketPath: values.socket,
     shmDir: values['shm-dir'],
-    handler: threads > 1 ? quietHomeThreadedHandler(modelId, burnMs, threads, calls, o) : quietHomeHandler(modelId, burnMs, calls, o),
+    handler: quietHomeHandler(modelId, burnMs, threads, calls, o),
   });
   await server.start();
   process.stdout.write(`${JSON.stringify({ listening: values.socket })}\n`);
