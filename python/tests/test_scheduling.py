@@ -29,43 +29,46 @@ class _Here:
         return False
 
 
-async def _one_sequence(rng: random.Random) -> None:
+def _one_sequence(rng: random.Random, max_batch: int) -> None:
+    """The model threads played in turn: whenever fewer than ``threads`` calls run and a slot waits, a thread takes
+    its batch (``next_batch`` then returns at once); a call ends when the sequence says."""
     threads = rng.randint(1, 3)
-    entered: dict[int, asyncio.Event] = {}
-    finish: dict[int, asyncio.Future[None]] = {}
-    ran: list[int] = []
-
-    async def run(job: Job) -> dict[str, Any]:
-        n = int(job.request["n"])
-        ran.append(n)
-        finish[n] = asyncio.get_running_loop().create_future()
-        entered[n].set()
-        await finish[n]
-        return {"n": n}
-
-    scheduler = Scheduler(threads, run, lambda job, error: {"error": str(error)})
+    scheduler = Scheduler(threads, max_batch)
+    loop = asyncio.new_event_loop()
     jobs: dict[int, Job] = {}
     outcome: dict[int, str] = {}
-    # The model: waiting slots in turn order as [camera, job number, urgent], running job numbers oldest first.
+    running: list[list[int]] = []  # the scheduler's calls, oldest first
+    ran: list[list[int]] = []
+    # The model: waiting slots in turn order as [camera, job number, urgent]; running calls oldest first, each the
+    # job numbers it took; a free call takes up to max_batch slots, the urgent ones in turn order, then the others.
     model_waiting: list[list[Any]] = []
-    model_running: list[int] = []
+    model_running: list[list[int]] = []
+    model_started: list[list[int]] = []
     model_urgent: dict[int, bool] = {}
+
+    def free_threads_take() -> None:
+        while scheduler.running < threads and scheduler.waiting:
+            batch = scheduler.next_batch()
+            assert batch is not None
+            running.append([int(job.request["n"]) for job in batch])
+            ran.append(running[-1])
 
     def model_pump() -> None:
         while len(model_running) < threads and model_waiting:
             urgent = [slot for slot in model_waiting if slot[2]]
-            slot = urgent[0] if urgent else model_waiting[0]
-            model_waiting.remove(slot)
-            model_running.append(slot[1])
-            model_urgent[slot[1]] = slot[2]
+            taken = (urgent + [slot for slot in model_waiting if not slot[2]])[:max_batch]
+            for slot in taken:
+                model_waiting.remove(slot)
+                model_urgent[slot[1]] = slot[2]
+            model_running.append([slot[1] for slot in taken])
+            model_started.append(model_running[-1])
 
     for n in range(rng.randint(0, 120)):
         if rng.random() < 0.6:
             camera = f"camera_{rng.randint(0, 5)}"
             urgent = rng.random() < 0.2
-            job = Job({"camera_id": camera, "n": n}, _Here(), 0.0, asyncio.get_running_loop().create_future())  # type: ignore[arg-type]
+            job = Job({"camera_id": camera, "n": n}, _Here(), 0.0, loop.create_future())  # type: ignore[arg-type]
             jobs[n] = job
-            entered[n] = asyncio.Event()
             mine = next((slot for slot in model_waiting if slot[0] == camera), None)
             if mine is None:
                 model_waiting.append([camera, n, urgent])
@@ -77,35 +80,41 @@ async def _one_sequence(rng: random.Random) -> None:
                 assert mine is not None and number not in outcome
                 outcome[number] = "superseded"
         elif model_running:
-            oldest = model_running.pop(0)
-            await entered[oldest].wait()
-            finish[oldest].set_result(None)
-            assert await jobs[oldest].answer == {"n": oldest}
-            assert oldest not in outcome
-            outcome[oldest] = "run"
+            assert running.pop(0) == model_running.pop(0), "the oldest call ends"
+            scheduler.call_done()
         else:
             continue
+        free_threads_take()
         model_pump()
         # The scheduler took what the model takes, no more, no less.
         assert [int(j.request["n"]) for j in scheduler.waiting.values()] == [slot[1] for slot in model_waiting]
-        assert scheduler.running == len(model_running)
-        for number in model_running:
-            assert jobs[number].urgent == model_urgent[number], f"job {number} urgent"
+        assert scheduler.running == len(model_running) and running == model_running
+        for batch in model_running:
+            for number in batch:
+                assert jobs[number].urgent == model_urgent[number], f"job {number} urgent"
+    for batch in ran:
+        for number in batch:
+            outcome[number] = "run"
     for job in scheduler.take_waiting():
         outcome[int(job.request["n"])] = "drained"
-    for number in model_running:
-        await entered[number].wait()
-        finish[number].set_result(None)
-        await jobs[number].answer
-        outcome[number] = "run"
     assert sorted(outcome) == sorted(jobs), "every job leaves exactly once"
-    # Started in the model's order: urgent first, else round-robin.
-    assert ran == list(model_urgent)
+    # Started in the model's order, taken together as the model takes them: urgent first, else round-robin.
+    assert ran == model_started
+    assert all(1 <= len(batch) <= max_batch for batch in ran)
+    scheduler.stop()
+    assert scheduler.next_batch() is None, "a stopped scheduler gives its threads nothing"
+    loop.close()
 
 
 def test_the_scheduler_keeps_the_protocol_3_rules_over_random_sequences() -> None:
     for seed in range(300):
-        asyncio.run(_one_sequence(random.Random(seed)))
+        _one_sequence(random.Random(seed), 1)
+
+
+def test_batches_take_only_what_waits_urgent_first_then_the_turns_over_random_sequences() -> None:
+    for seed in range(300):
+        rng = random.Random(seed)
+        _one_sequence(rng, rng.choice((2, 3, 4, 8)))
 
 
 def test_an_urgent_request_is_served_before_the_cameras_waiting_and_counted(start: Any, shm: str) -> None:
