@@ -25,7 +25,7 @@ const W = 320;
 const H = 180;
 const INPUT = 320;
 const INTERVAL = 100;
-/** The square's side, its luma on the room's, and how far it steps in a frame. */
+/** The square's side and how far it steps in a frame (pixels). */
 const SIDE = 32;
 const STEP = 8;
 
