@@ -19,6 +19,19 @@
  * is about 21 Mbit/s: libx264's ultrafast on a noisy scene); each line says both streams' measured bitrates.
  * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs. P4_MODEL_THREADS=N (default 1) gives
  * framesupplier's model server N threads (N calls at once, as the person handler's `threads`); the careful loop keeps one.
+ *
+ * Issue 70 item 2 (onsets as outside testers saw them):
+ * - P4_SCENE=edge plays the edge scene instead of the quiet home (p4-clip.ts: a dark square sliding in from the left
+ *   edge every 12 s, on each camera at its own offset; P4_CLIPS=1 puts every camera on one clip, so their onsets come
+ *   together, as one clip on every camera does);
+ * - P4_CONFIG (default `tuned`) names the gated configurations run, comma-separated: `tuned`, the detector on the
+ *   substream (`stream: sub`, as before); `docs`, the documented one (docs/configuration.md, Motion-gated detection:
+ *   the detector without `stream`, reading main, motion on the substream). Each is a line (`config`);
+ * - P4_MODEL_SIDE=N has the model say an N-pixel input (its pong's frame_long_side), as a real detector does: gated
+ *   workers then run on regions (crops of main's picture around what moves, ADR 0069). Unset: whole frames, as before;
+ * - every line scores onsets from the object's first pixel, with where the time went (p4-score.ts: `onset_*`);
+ *   framesupplier's from its results' model figures (queue wait, call), the careful loop's from its trace (when its
+ *   detector took the job). P4_TRACE=DIR keeps the model server's calls (one JSON line each) and the loop's trace.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -32,7 +45,7 @@ import { GATE_REASONS, VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, threadBreakdown, treeStats, treeThreads, yardstickEnv } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
-import { OSD_MASK_RECT, p4Clip, SUB, type P4Schedule } from './p4-clip.js';
+import { OSD_MASK_RECT, P4_SCENES, p4Clip, SUB, type P4Scene, type P4Schedule } from './p4-clip.js';
 import { scoreP4, type P4End, type P4Run, type P4Score } from './p4-score.js';
 import { SYSTEM_PYTHON } from './plain-loop.js';
 
@@ -42,7 +55,13 @@ const MODEL_SERVER = fileURLToPath(new URL('./p4-model-server.js', import.meta.u
 export const MODEL_MS = Number(process.env.P4_MODEL_MS ?? 50);
 /** The model's threads, calls served at once (P4_MODEL_THREADS, default 1), as the person handler's `threads`. */
 const MODEL_THREADS = Number(process.env.P4_MODEL_THREADS ?? 1);
+/** The model's input long side said in its pong (P4_MODEL_SIDE), or null: none said, whole frames. */
+const MODEL_SIDE = process.env.P4_MODEL_SIDE === undefined ? null : Number(process.env.P4_MODEL_SIDE);
 const WARMUP_S = 5;
+
+/** A gated detector's configuration: `tuned` reads the substream; `docs` is the documented one, reading main. */
+export const P4_CONFIGS = ['tuned', 'docs'] as const;
+export type P4Config = (typeof P4_CONFIGS)[number];
 
 /** The clips for N cameras: min(N, clips) distinct ones, made two at a time (cached between runs). */
 export async function p4Clips(
@@ -50,13 +69,21 @@ export async function p4Clips(
   clips = Number(process.env.P4_CLIPS ?? 16),
   seconds = 120,
   mainKbps: number | null = null,
+  scene: P4Scene = 'quiet',
 ): Promise<P4Schedule[]> {
   const distinct = Math.min(cameras, clips);
   const made: P4Schedule[] = [];
   for (let i = 0; i < distinct; i += 2) {
-    made.push(...(await Promise.all([i, i + 1].filter((c) => c < distinct).map((c) => p4Clip(c, seconds, undefined, mainKbps)))));
+    made.push(...(await Promise.all([i, i + 1].filter((c) => c < distinct).map((c) => p4Clip(c, seconds, undefined, mainKbps, scene)))));
   }
   return Array.from({ length: cameras }, (_, i) => made[i % distinct]!);
+}
+
+/** A comma-separated list from the environment, each value one of `allowed`. */
+function listOf<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  const values = value.split(',').map((v) => v.trim());
+  for (const v of values) if (!(allowed as readonly string[]).includes(v)) throw new Error(`P4: ${name} takes ${allowed.join(', ')} (got ${v})`);
+  return values as T[];
 }
 
 /** A clip's mean bitrate in kbit/s, from its file's size over the clip's length. */
@@ -79,11 +106,23 @@ interface ModelServerChild {
   stop(): Promise<Record<string, unknown> | null>;
 }
 
-/** P4's model server in its own process; resolves once it listens. */
-async function startModel(socket: string, shmDir: string): Promise<ModelServerChild> {
+/** P4's model server in its own process; resolves once it listens. `trace`: the file its calls are appended to. */
+async function startModel(socket: string, shmDir: string, trace: string | null): Promise<ModelServerChild> {
   const child = spawn(
     process.execPath,
-    [MODEL_SERVER, '--socket', socket, '--shm-dir', shmDir, '--burn-ms', String(MODEL_MS), '--threads', String(MODEL_THREADS)],
+    [
+      MODEL_SERVER,
+      '--socket',
+      socket,
+      '--shm-dir',
+      shmDir,
+      '--burn-ms',
+      String(MODEL_MS),
+      '--threads',
+      String(MODEL_THREADS),
+      ...(MODEL_SIDE === null ? [] : ['--input-side', String(MODEL_SIDE)]),
+      ...(trace === null ? [] : ['--trace', trace]),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -142,14 +181,23 @@ function figures(cameras: number, wallS: number, cpuS: number, modelRuns: number
   };
 }
 
+/** The detector's entry in a camera's config: gated as `config` says (null: ungated, on the substream). */
+function detectorOf(maxFps: number, config: P4Config | null): Record<string, unknown> {
+  const detector = { id: 'detector', model: 'quiet', maxFps, track: true };
+  if (config === null) return { ...detector, stream: 'sub' };
+  // The documented gated worker names no stream: it reads main (docs/configuration.md, Motion-gated detection).
+  return config === 'docs' ? { ...detector, gate: 'motion' } : { ...detector, stream: 'sub', gate: 'motion' };
+}
+
 async function framesupplierOnce(
   schedules: readonly P4Schedule[],
   maxFps: number,
-  gated: boolean,
+  gating: P4Config | null,
   seconds: number,
   model: ModelServerChild,
   shmDir: string,
 ): Promise<Line> {
+  const gated = gating !== null;
   const cameras = schedules.length;
   const ids = schedules.map((_, i) => `cam_${i}`);
   const config = parseConfig(
@@ -166,7 +214,7 @@ async function framesupplierOnce(
             source: s.main,
             streams: { sub: { source: s.sub, width: SUB.width, height: SUB.height } },
             ...(gated ? { motion: { masks: [osdPolygon()] } } : {}),
-            workers: [{ id: 'detector', model: 'quiet', maxFps, stream: 'sub', track: true, ...(gated ? { gate: 'motion' } : {}) }],
+            workers: [detectorOf(maxFps, gating)],
           },
         ]),
       ),
@@ -179,19 +227,34 @@ async function framesupplierOnce(
   const runs: P4Run[] = [];
   const ends: P4End[] = [];
   let errors = 0;
+  // Results whose clip frame the model read, warm-up included: each camera's clock (crops on regions hold no display).
+  const anchors: P4Run[] = [];
   system.on('result', (event) => {
-    if (!measuring || event.worker !== 'detector') return;
-    const output = event.output as { error?: unknown; detections?: unknown[]; metadata?: { clip_frame?: number | null } };
+    if (event.worker !== 'detector') return;
+    const clipFrame = (event.output as { metadata?: { clip_frame?: unknown } }).metadata?.clip_frame;
+    if (!measuring) {
+      if (typeof clipFrame === 'number')
+        anchors.push({ camera: index.get(event.camera)!, clipFrame, captureTime: event.captureTime, doneTime: event.captureTime, found: false });
+      return;
+    }
+    const output = event.output as {
+      error?: unknown;
+      detections?: unknown[];
+      metadata?: { clip_frame?: number | null; wait_ms?: unknown; inference_time_ms?: unknown };
+    };
     if (output.error !== undefined) {
       errors++;
       return;
     }
+    const number = (v: unknown): number | null => (typeof v === 'number' ? v : null);
     runs.push({
       camera: index.get(event.camera)!,
       clipFrame: typeof output.metadata?.clip_frame === 'number' ? output.metadata.clip_frame : null,
       captureTime: event.captureTime,
       doneTime: event.captureTime + event.ageMs,
       found: (output.detections?.length ?? 0) > 0,
+      waitMs: number(output.metadata?.wait_ms),
+      inferenceMs: number(output.metadata?.inference_time_ms),
     });
   });
   system.on('tracked-object', (e) => {
@@ -222,7 +285,7 @@ async function framesupplierOnce(
   const stats = system.stats();
   await system.close();
   const wallS = (to - from) / 1000;
-  const score = scoreP4(schedules, runs, ends, { from, to });
+  const score = scoreP4(schedules, runs, ends, { from, to }, anchors);
   const present = <T>(x: T | null | undefined): x is T => x !== null && x !== undefined;
   const gates = ids.map((id) => stats.cameras[id]?.workers.detector?.gate).filter(present);
   const motions = ids.map((id) => stats.cameras[id]?.motion).filter(present);
@@ -234,11 +297,14 @@ async function framesupplierOnce(
   return {
     workload: 'P4',
     impl: 'framesupplier',
+    scene: schedules[0]!.scene,
     cameras,
     gated,
+    config: gating,
     max_fps: maxFps,
     model_ms: MODEL_MS,
     model_threads: MODEL_THREADS,
+    model_input_side: MODEL_SIDE,
     ...figures(cameras, wallS, usageEnd.cpuS - usageStart.cpuS, runs.length, modelEnd - modelStart, score),
     // Where the tree's CPU went, % of one core for all cameras (the model server's process included).
     cpu_pct_by_thread: threadBreakdown(threadsStart, threadsEnd, wallS),
@@ -260,6 +326,10 @@ async function framesupplierOnce(
           gate_onset_ms_p99_median: median(gates.map((g) => g.onsetLatencyMs.p99)),
           // Onset requests sent urgent (protocol 3, ADR 0082): served before the other cameras' waiting ones.
           gate_urgent_requests: gates.reduce((n, g) => n + g.urgentRequests, 0),
+          // On regions (a model that says its input): frames as crops, whole calls, and frames cut from the substream's picture.
+          gate_region_frames: gates.reduce((n, g) => n + (g.regions?.frames ?? 0), 0),
+          gate_whole_calls: gates.reduce((n, g) => n + (g.regions?.wholeCalls ?? 0), 0),
+          gate_picture_fallbacks: gates.reduce((n, g) => n + (g.regions?.pictureFallbacks ?? 0), 0),
         }
       : {}),
     loadavg_1m_at_start: round(load, 2),
@@ -271,11 +341,12 @@ async function carefulOnce(schedules: readonly P4Schedule[], maxFps: number, sec
   const trace = join(dir, `quiet-loop-${schedules.length}-${maxFps}.jsonl`);
   const load = loadavg()[0]!;
   const line = await runQuietLoop({ files: schedules.map((s) => s.sub), maxFps, seconds, warmupS: WARMUP_S, trace });
-  if (line.error !== undefined) return { workload: 'P4', impl: 'careful-loop-python-opencv', cameras: schedules.length, max_fps: maxFps, ...line };
+  const scene = schedules[0]!.scene;
+  if (line.error !== undefined) return { workload: 'P4', impl: 'careful-loop-python-opencv', scene, cameras: schedules.length, max_fps: maxFps, ...line };
   const { runs, ends } = readQuietTrace(trace);
   const from = (line.measured_from as number) * 1000;
   const to = (line.measured_to as number) * 1000;
-  return { ...line, ...scoreP4(schedules, runs, ends, { from, to }), loadavg_1m_at_start: round(load, 2) };
+  return { ...line, scene, ...scoreP4(schedules, runs, ends, { from, to }), loadavg_1m_at_start: round(load, 2) };
 }
 
 export interface QuietLoopOptions {
@@ -336,6 +407,7 @@ export function readQuietTrace(path: string): { runs: (P4Run & { calls: number }
       camera: number;
       frame?: number;
       captured?: number;
+      taken?: number;
       done?: number;
       calls?: number;
       found?: boolean;
@@ -351,6 +423,9 @@ export function readQuietTrace(path: string): { runs: (P4Run & { calls: number }
         doneTime: l.done! * 1000,
         found: l.found === true,
         calls: l.calls ?? 0,
+        // Its job waited from the frame's capture (its motion measured) until the detector took it; then its calls.
+        waitMs: l.taken === undefined ? null : (l.taken - l.captured!) * 1000,
+        inferenceMs: l.taken === undefined ? null : (l.done! - l.taken) * 1000,
       });
   }
   return { runs, ends };
@@ -363,7 +438,9 @@ export async function p4(): Promise<void> {
   const seconds = Number(process.env.P4_SECONDS ?? 120);
   const rates = (process.env.P4_MAX_FPS ?? '2,5').split(',').map(Number);
   const mainKbps = process.env.P4_MAIN_KBPS === undefined ? null : Number(process.env.P4_MAIN_KBPS);
-  const schedules = await p4Clips(cameras, undefined, undefined, mainKbps);
+  const [scene] = listOf('P4_SCENE', process.env.P4_SCENE ?? 'quiet', P4_SCENES);
+  const configs = listOf('P4_CONFIG', process.env.P4_CONFIG ?? 'tuned', P4_CONFIGS);
+  const schedules = await p4Clips(cameras, undefined, undefined, mainKbps, scene);
   // What each camera's streams send, as measured from the clips: the main stream is read and held (not decoded) in
   // both of framesupplier's runs, and not read by the careful loop.
   const bitrates = {
@@ -373,40 +450,45 @@ export async function p4(): Promise<void> {
   };
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-p4-'));
   const shmDir = `/dev/shm/framesupplier-p4-${process.pid}`;
-  const model = await startModel(join(dir, 'quiet.sock'), shmDir);
+  const traceDir = process.env.P4_TRACE ?? null;
+  const model = await startModel(join(dir, 'quiet.sock'), shmDir, traceDir === null ? null : join(traceDir, `p4-model-calls-${process.pid}.jsonl`));
   try {
     for (const maxFps of rates) {
-      log(`P4: ${cameras} camera(s), maxFps ${maxFps}, gated, ${seconds} s`);
-      const gated = await framesupplierOnce(schedules, maxFps, true, seconds, model, shmDir);
+      const gated: Line[] = [];
+      for (const config of configs) {
+        log(`P4: ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, gated (${config}), ${seconds} s`);
+        gated.push(await framesupplierOnce(schedules, maxFps, config, seconds, model, shmDir));
+      }
       let ungated: Line | null = null;
       if (process.env.P4_UNGATED !== '0') {
-        log(`P4: ${cameras} camera(s), maxFps ${maxFps}, ungated, ${seconds} s`);
-        ungated = await framesupplierOnce(schedules, maxFps, false, seconds, model, shmDir);
+        log(`P4: ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, ungated, ${seconds} s`);
+        ungated = await framesupplierOnce(schedules, maxFps, null, seconds, model, shmDir);
       }
       let careful: Record<string, unknown> | null = null;
       if (process.env.P4_PLAIN !== '0') {
-        log(`P4: the careful loop, ${cameras} camera(s), maxFps ${maxFps}, ${seconds} s`);
-        careful = await carefulOnce(schedules, maxFps, seconds, dir);
+        log(`P4: the careful loop, ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, ${seconds} s`);
+        careful = await carefulOnce(schedules, maxFps, seconds, traceDir ?? dir);
       }
-      emit({
-        ...gated,
-        ...bitrates,
-        // Gated over ungated and over the careful loop: below 1 is fewer runs, less CPU.
-        vs_ungated:
-          ungated === null
-            ? null
-            : {
-                model_runs: ratio(gated.model_runs_per_camera_hour, ungated.model_runs_per_camera_hour),
-                cpu_pct_per_camera: ratio(gated.cpu_pct_per_camera, ungated.cpu_pct_per_camera),
-              },
-        vs_careful_loop:
-          careful === null
-            ? null
-            : {
-                model_runs: ratio(gated.model_runs_per_camera_hour, careful.model_runs_per_camera_hour),
-                cpu_pct_per_camera: ratio(gated.cpu_pct_per_camera, careful.cpu_pct_per_camera),
-              },
-      });
+      for (const line of gated)
+        emit({
+          ...line,
+          ...bitrates,
+          // Gated over ungated and over the careful loop: below 1 is fewer runs, less CPU.
+          vs_ungated:
+            ungated === null
+              ? null
+              : {
+                  model_runs: ratio(line.model_runs_per_camera_hour, ungated.model_runs_per_camera_hour),
+                  cpu_pct_per_camera: ratio(line.cpu_pct_per_camera, ungated.cpu_pct_per_camera),
+                },
+          vs_careful_loop:
+            careful === null
+              ? null
+              : {
+                  model_runs: ratio(line.model_runs_per_camera_hour, careful.model_runs_per_camera_hour),
+                  cpu_pct_per_camera: ratio(line.cpu_pct_per_camera, careful.cpu_pct_per_camera),
+                },
+        });
       if (ungated !== null) emit({ ...ungated, ...bitrates });
       if (careful !== null) emit({ ...careful, ...bitrates });
     }

@@ -9,13 +9,17 @@ superseded or drained), an urgent one goes before every one that is not, and the
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import struct
 import threading
+import time
 from typing import Any
 
-from conftest import request
+import pytest
+from conftest import RunningServer, request
 
-from framesupplier import Frame
+from framesupplier import Frame, ModelServer
 from framesupplier.scheduling import Job, Scheduler
 from framesupplier.testing import StoreWriter
 
@@ -154,3 +158,83 @@ def test_an_urgent_request_is_served_before_the_cameras_waiting_and_counted(star
     pong = watch.ask({"type": "ping"})
     assert pong["protocol"] == 3
     assert {camera: (f["served"], f["urgent"]) for camera, f in pong["cameras"].items()} == {"busy": (1, 0), "a": (1, 0), "b": (1, 0), "u": (1, 1)}
+
+
+class _HeldWakeUp(threading.Condition):
+    """The scheduler's lock, whose waits (a model thread with nothing to do) return only once ``opened`` is set.
+
+    So a model thread woken for a request runs no further until the test says: whatever the thread's wake-up costs on
+    a loaded machine, the server reads every request of the write first, deterministically."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle = threading.Event()  # a model thread waits for work
+        self.opened = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.idle.set()
+        woken = super().wait(timeout)
+        if not self.opened.is_set():
+            self.release()  # held out of the lock, as a thread not yet scheduled would be
+            try:
+                assert self.opened.wait(30)
+            finally:
+                self.acquire()
+        return woken
+
+
+@pytest.mark.parametrize("max_batch", [None, 8])
+def test_two_requests_of_a_camera_in_one_write_to_an_idle_server_the_first_is_served_at_once(tmp_path: Any, shm: str, max_batch: int | None) -> None:
+    """docs/protocol.md, Scheduling: a free model takes a request at once, when it is read, not when a model thread
+    next runs: the first of two pipelined requests is served, the second waits for it and supersedes nothing."""
+    held = threading.Event()
+    entered = threading.Event()
+    frames: list[int] = []
+
+    def infer(frame: Any) -> Any:
+        taken = frame if isinstance(frame, list) else [frame]
+        frames.extend(f.frame_id for f in taken)
+        if len(frames) == 1:
+            entered.set()
+            assert held.wait(30)  # a slow model: its first call lasts until the test has looked
+        return [[] for _ in taken] if isinstance(frame, list) else []
+
+    server = ModelServer(infer, model_id="m", socket=str(tmp_path / "model.sock"), shm_dir=shm, threads=1, max_batch=max_batch)
+    lock = server._scheduler.lock = _HeldWakeUp()
+    read = 0
+    on_message = server.on_message
+
+    def read_then_open(connection: Any, body: bytes) -> None:
+        nonlocal read
+        on_message(connection, body)
+        read += 1
+        if read == 2:
+            lock.opened.set()  # both requests read (on the event loop): now the model thread may run
+
+    server.on_message = read_then_open  # type: ignore[method-assign]
+    running = RunningServer(server)
+    try:
+        writer = StoreWriter(shm, "cam", slot_bytes=RGB)
+        first, second = (writer.write(bytes([n]) * RGB, 64, 48, "RGB24") for n in (1, 2))
+        assert lock.idle.wait(30), "the model thread waits for work: the server is idle"
+        client, watch = running.client(), running.client()
+        client.sock.sendall(b"".join(_framed(request(writer, fid, request_id=fid)) for fid in (first, second)))
+        assert entered.wait(30)
+        deadline = time.monotonic() + 30
+        while watch.ask({"type": "ping"})["waiting"] != 1:  # the second read, waiting for the running call
+            assert time.monotonic() < deadline, "the second request never waited for the first's call"
+        held.set()
+        answers = [client.recv(), client.recv()]
+        assert [(a["request_id"], a["frame_id"], a["error"]) for a in answers] == [(first, first, None), (second, second, None)]
+        assert frames == [first, second]
+        figures = watch.ask({"type": "ping"})["cameras"]["cam"]
+        assert (figures["served"], figures["superseded"]) == (2, 0)
+    finally:
+        held.set()
+        lock.opened.set()
+        running.stop()
+
+
+def _framed(message: Any) -> bytes:
+    body = json.dumps(message).encode()
+    return struct.pack(">I", len(body)) + body

@@ -5,7 +5,9 @@ A camera's request waits in its camera's one slot; a newer one from the same cam
 order, and its urgency: a slot is urgent when any request that waited in it since it was last
 emptied was ``urgent`` (protocol 3, ADR 0082: a motion onset, still unanswered). ``threads``
 model calls run at once, each on a model thread of its own (inference.py); a free one takes the
-first urgent slot in turn order, before every slot that is not, else the next camera in turn. With
+first urgent slot in turn order, before every slot that is not, else the next camera in turn; a
+request that finds a model thread idle is taken for it at once, when it is read (a second request
+of the same write waits for that call instead of replacing the first before the thread wakes). With
 ``max_batch`` N, a call takes up to N slots at once in that order, whatever waits then and never
 waiting for more (docs/protocol.md, "Batches"; ADR 0122). A running call is never interrupted. The
 figures a pong carries (served, of them urgent, superseded, stale, wait and inference percentiles)
@@ -95,6 +97,10 @@ class Scheduler:
         self.max_batch = max_batch
         self.lock = threading.Condition()
         self.running = 0
+        self.idle = 0
+        """Model threads waiting for work in ``next_batch``."""
+        self.handed: collections.deque[list[Job]] = collections.deque()
+        """Batches taken at arrival for idle model threads that have not woken yet (each counted as running)."""
         self.waiting: collections.OrderedDict[str, Job] = collections.OrderedDict()
         self._urgent: set[str] = set()
         self.cameras: collections.OrderedDict[str, CameraFigures] = collections.OrderedDict()
@@ -119,14 +125,20 @@ class Scheduler:
                 self._urgent.add(camera)  # a replaced urgent one's stays: its camera's onset is still unanswered
             if older is not None:
                 figures.superseded += 1
-            elif self.running < self.threads:
-                self.lock.notify()  # a free model thread takes it now
+            elif self.idle > len(self.handed):
+                # A model thread is free: the request is its now, not when the thread next runs (on a loaded
+                # machine that can be after the next request of the same camera is read and would replace it).
+                self.running += 1
+                self.handed.append(self.take_batch())
+                self.lock.notify()
         return older
 
     def take_waiting(self) -> list[Job]:
         """Every job still waiting, removed (a closing server answers them)."""
         with self.lock:
-            jobs = list(self.waiting.values())
+            jobs = [job for batch in self.handed for job in batch] + list(self.waiting.values())
+            self.running -= len(self.handed)
+            self.handed.clear()
             self.waiting.clear()
             self._urgent.clear()
         return jobs
@@ -161,12 +173,18 @@ class Scheduler:
         return jobs
 
     def next_batch(self) -> list[Job] | None:
-        """A model thread's next call: waits until a slot waits, then takes the batch (the call counted as running); None once stopped."""
+        """A model thread's next call: waits until a batch is handed to it or a slot waits, then takes it (the call counted as running); None once stopped."""
         with self.lock:
-            while not self.waiting and not self.stopped:
-                self.lock.wait()
+            self.idle += 1
+            try:
+                while not self.handed and not self.waiting and not self.stopped:
+                    self.lock.wait()
+            finally:
+                self.idle -= 1
             if self.stopped:
                 return None
+            if self.handed:
+                return self.handed.popleft()  # counted as running when it was handed
             self.running += 1
             return self.take_batch()
 
