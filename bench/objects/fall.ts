@@ -16,6 +16,9 @@
  * down frame's capture time. cpu_pct: the process tree's CPU (this process, the model server, ffmpeg) over the
  * clips' wall time, of one core; model_fps: the worker's results a second.
  *
+ * A clip's line also says the longest pause between two of its results (`longest_gap_ms`): a model that stalls
+ * past the tracker's endAfterSeconds loses the person it tracked.
+ *
  * Fields of the summary line: clips, falls, detected, false_alarms, event_after_down_ms_p50, _p99, cpu_pct,
  * model_fps (WORKLOADS.md), beside workload, fps (the worker's maxFps) and load_1m. A line per clip says what
  * happened (misses and false alarms named). Without the clips (a fresh clone has no ../shared): one line saying
@@ -183,6 +186,9 @@ export async function fall(): Promise<void> {
           first === undefined || start === null || first.alert.fall_time === null ? null : round(first.alert.fall_time * 1000 - wallOf(first, start), 0),
         down_vs_label_ms: first === undefined || down === null ? null : round(first.alert.down_time * 1000 - wallOf(first, down), 0),
         results: seen.length,
+        // the longest pause between two of the worker's results in the clip (capture times): a model that stalls
+        // longer than the tracker's endAfterSeconds loses the person it tracked
+        longest_gap_ms: round(longestGap(seen.map((r) => r.captureTime)), 0),
         objective_missed: missedObjective,
       });
       log(
@@ -214,4 +220,11 @@ export async function fall(): Promise<void> {
 function wallOf(a: { at: number; alert: FallAlert }, monotonic: number): number {
   // raised_at is the wall clock when it was raised, `at` the monotonic time it came out: the same instant within a tick
   return a.alert.raised_at * 1000 - (a.at - monotonic);
+}
+
+/** The longest gap between consecutive times (ms), 0 for fewer than two. */
+function longestGap(times: readonly number[]): number {
+  let longest = 0;
+  for (let i = 1; i < times.length; i++) longest = Math.max(longest, times[i]! - times[i - 1]!);
+  return longest;
 }
