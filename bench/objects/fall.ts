@@ -41,7 +41,8 @@ const CLIP_FPS = 18;
 const LEAD_S = 2;
 const TAIL_S = 3;
 
-interface Label {
+/** A clip's row of labels.csv (frames 0-based; fallStart and down null for a clip without a fall). */
+export interface Label {
   readonly file: string;
   readonly activity: string;
   readonly frames: number;
@@ -50,7 +51,8 @@ interface Label {
   readonly down: number | null;
 }
 
-function labels(dir: string): Label[] {
+/** labels.csv of `dir`, its line ends LF or CRLF. */
+export function labels(dir: string): Label[] {
   const [header, ...rows] = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split(/\r?\n/);
   const columns = header!.split(',').map((c) => c.trim());
   const at = (name: string): number => columns.indexOf(name);
@@ -223,7 +225,7 @@ function wallOf(a: { at: number; alert: FallAlert }, monotonic: number): number 
 }
 
 /** The longest gap between consecutive times (ms), 0 for fewer than two. */
-function longestGap(times: readonly number[]): number {
+export function longestGap(times: readonly number[]): number {
   let longest = 0;
   for (let i = 1; i < times.length; i++) longest = Math.max(longest, times[i]! - times[i - 1]!);
   return longest;
