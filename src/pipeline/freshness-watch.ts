@@ -12,6 +12,13 @@
  * window, and its alert, if raised, clears once the new one meets the
  * objective). start() and close() are idempotent; the timer does not hold
  * the process open.
+ *
+ * Shedding (ADR 0115): after each look, `shedding` (when given) hears how many
+ * workers miss their objective and how idle the CPU is, and may shed decoding
+ * nobody needs now; a missed alert raised while something is shed carries what
+ * and why (`shed`, with its stable code, and a sentence after the reason), and
+ * when a spell begins or grows, every worker still missing its objective is
+ * alerted again with it, so an overload never reads as a silent miss.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +36,7 @@ import {
   type WindowFigures,
 } from './freshness.js';
 import type { ModelStats } from './model-service.js';
+import type { ShedReport } from './decode-shedding.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 
@@ -58,6 +66,24 @@ export interface FreshnessWatchOptions {
   readonly intervalMs?: number;
   /** Monotonic ms. Default performance.now(). */
   readonly now?: () => number;
+  /**
+   * The machine's idle CPU share lately (0–1), null while not known. Default: measured from os.cpus() between ticks.
+   * A host whose CPU is not the machine's (a container's quota) or a test gives its own.
+   */
+  readonly idleCpu?: () => number | null;
+  /** Decoding shed under overload (ADR 0115): told after each look, says what is shed now. */
+  readonly shedding?: ShedHook;
+}
+
+/** What the watch tells the shedding after each look (decode-shedding.ts's DecodeShedding). */
+export interface ShedHook {
+  step(input: {
+    readonly now: number;
+    readonly wallNow: number;
+    readonly missed: number;
+    readonly idleCpu: number | null;
+    readonly cores: number;
+  }): ShedReport | null;
 }
 
 interface Watched {
@@ -70,6 +96,8 @@ interface Watched {
   diagnosis: Diagnosis | null;
   since: number;
   judgedAt: number | null;
+  /** Its last missed alert as raised (without what is shed): raised again when a shedding spell begins or grows. */
+  lastMissed: ObjectiveEvent | null;
 }
 
 const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
@@ -82,6 +110,9 @@ export class FreshnessWatch {
   #closed = false;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
+  /** What is shed now (ADR 0115), and its streams as a key: a spell that begins or grows alerts again. */
+  #shed: ShedReport | null = null;
+  #shedKey = '';
 
   constructor(options: FreshnessWatchOptions) {
     this.#o = options;
@@ -125,6 +156,7 @@ export class FreshnessWatch {
       fix: w.met === false ? (w.diagnosis?.fix ?? []) : [],
       since: w.since,
       judgedAt: w.judgedAt,
+      shed: w.met === false ? this.#shed : null,
     };
   }
 
@@ -134,16 +166,45 @@ export class FreshnessWatch {
     this.#sampleCpu();
     const stats = this.#o.stats();
     const demands = modelDemands(stats);
+    const raised: ObjectiveEvent[] = [];
+    const raise = (event: ObjectiveEvent): number => raised.push(event);
     for (const [camera, c] of Object.entries(stats.cameras))
-      for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands);
+      for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands, raise);
     for (const [worker, f] of Object.entries(stats.shared)) {
       const cameraFps = f.cameras.reduce((sum, cam) => sum + (stats.cameras[cam]?.capture?.fps ?? 0), 0);
-      this.#look(now, null, worker, f, cameraFps, stats, demands);
+      this.#look(now, null, worker, f, cameraFps, stats, demands, raise);
     }
     for (const [key, w] of this.#watched) if (w.seenAt < now) this.#watched.delete(key);
+    // Shedding hears the verdicts before they go out, so the alert that starts a spell says what it shed.
+    const missed = [...this.#watched.values()].filter((w) => w.met === false);
+    const shedding = this.#o.shedding;
+    if (shedding !== undefined)
+      this.#shed = shedding.step({ now, wallNow: Date.now(), missed: missed.length, idleCpu: this.#idleShare, cores: availableParallelism() });
+    const key = this.#shed === null ? '' : this.#shed.streams.map((t) => `${t.camera}\0${t.stream}`).join('\n');
+    const grew = key !== '' && key !== this.#shedKey;
+    this.#shedKey = key;
+    for (const event of raised) this.#o.emit(this.#withShed(event));
+    if (!grew) return;
+    for (const w of missed)
+      if (w.lastMissed !== null && !raised.some((e) => e === w.lastMissed)) this.#o.emit(this.#withShed({ ...w.lastMissed, at: Date.now() }));
   }
 
-  #look(now: number, camera: string | null, worker: string, f: WorkerFigures, cameraFps: number, stats: WatchedSystem, demands: Demands): void {
+  /** A missed alert with what is shed now (its code, and a sentence after the reason); any other with none. */
+  #withShed(event: ObjectiveEvent): ObjectiveEvent {
+    const shed = event.state === 'missed' ? this.#shed : null;
+    return shed === null ? { ...event, shed: null } : { ...event, reason: `${event.reason}; ${shed.text}`, shed };
+  }
+
+  #look(
+    now: number,
+    camera: string | null,
+    worker: string,
+    f: WorkerFigures,
+    cameraFps: number,
+    stats: WatchedSystem,
+    demands: Demands,
+    raise: (event: ObjectiveEvent) => void,
+  ): void {
     const profile = this.#o.profile(camera, worker);
     if (profile === undefined) return;
     const w = this.#entry(keyOf(camera, worker));
@@ -200,8 +261,10 @@ export class FreshnessWatch {
       fix: met ? [] : (diagnosis?.fix ?? []),
       capacityFps: diagnosis?.capacityFps ?? null,
       shareFps: diagnosis?.shareFps ?? null,
+      shed: null,
     };
-    this.#o.emit(event);
+    w.lastMissed = met ? null : event;
+    raise(event);
   }
 
   #diagnose(
@@ -244,6 +307,7 @@ export class FreshnessWatch {
           diagnosis: null,
           since: Date.now(),
           judgedAt: null,
+          lastMissed: null,
         }),
       );
     }
@@ -251,6 +315,10 @@ export class FreshnessWatch {
   }
 
   #sampleCpu(): void {
+    if (this.#o.idleCpu !== undefined) {
+      this.#idleShare = this.#o.idleCpu();
+      return;
+    }
     let idle = 0;
     let total = 0;
     for (const cpu of cpus()) {

@@ -16,6 +16,7 @@
 import { DEFAULT_DROP_THRESHOLDS } from '../workers/index.js';
 import type { Criticality } from './config-types.js';
 import { decodeTradeText } from './decode-figures.js';
+import type { ShedReport } from './decode-shedding.js';
 
 /** Share of the frames offered a worker may miss, by criticality; null: no limit (best effort). */
 export const DEFAULT_SKIP_TOLERANCE: Readonly<Record<Criticality, number | null>> = DEFAULT_DROP_THRESHOLDS;
@@ -359,4 +360,6 @@ export interface ObjectiveStatus {
   /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
   readonly since: number;
   readonly judgedAt: number | null;
+  /** While missed and decoding is shed under overload (ADR 0115): what and why; else null. */
+  readonly shed: ShedReport | null;
 }
