@@ -68,6 +68,7 @@ export {
   REGIONS_WHOLE_ABOVE,
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
+export { cameraStreamUses, explainStreams, type CameraStreamUses, type CheaperChoice, type StreamUse } from './stream-uses.js';
 export { cascadeSwitch, type RunningWorker } from './cascades.js';
 export { escapeLiterals, substituteEnv } from './env.js';
 export {
