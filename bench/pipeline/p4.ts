@@ -19,6 +19,9 @@
  * is about 21 Mbit/s: libx264's ultrafast on a noisy scene); each line says both streams' measured bitrates.
  * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs. P4_MODEL_THREADS=N (default 1) gives
  * framesupplier's model server N threads (N calls at once, as the person handler's `threads`); the careful loop keeps one.
+ * P4_STREAM (default `sub`): the gated detector's `stream` setting, a comma list run one after another in the same
+ * run: `sub` (the tuned config, `stream: sub`) and `docs` (no `stream:` key, as docs/configuration.md's gated example
+ * has it); each line says which (`stream_setting`) and how much of main was decoded (`main_decoded_share`).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -142,6 +145,9 @@ function figures(cameras: number, wallS: number, cpuS: number, modelRuns: number
   };
 }
 
+/** The gated detector's `stream` as P4_STREAM names it: `sub`, or `docs` (no key: docs/configuration.md's example). */
+type StreamSetting = 'sub' | 'docs';
+
 async function framesupplierOnce(
   schedules: readonly P4Schedule[],
   maxFps: number,
@@ -149,6 +155,7 @@ async function framesupplierOnce(
   seconds: number,
   model: ModelServerChild,
   shmDir: string,
+  streamSetting: StreamSetting = 'sub',
 ): Promise<Line> {
   const cameras = schedules.length;
   const ids = schedules.map((_, i) => `cam_${i}`);
@@ -166,7 +173,16 @@ async function framesupplierOnce(
             source: s.main,
             streams: { sub: { source: s.sub, width: SUB.width, height: SUB.height } },
             ...(gated ? { motion: { masks: [osdPolygon()] } } : {}),
-            workers: [{ id: 'detector', model: 'quiet', maxFps, stream: 'sub', track: true, ...(gated ? { gate: 'motion' } : {}) }],
+            workers: [
+              {
+                id: 'detector',
+                model: 'quiet',
+                maxFps,
+                ...(streamSetting === 'docs' ? {} : { stream: 'sub' }),
+                track: true,
+                ...(gated ? { gate: 'motion' } : {}),
+              },
+            ],
           },
         ]),
       ),
@@ -231,11 +247,17 @@ async function framesupplierOnce(
     const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
     return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
   };
+  // How much of each camera's main stream was decoded over its life (bursts for crops and snapshots included).
+  const mains = ids.map((id) => stats.cameras[id]?.streams?.main?.costs).filter(present);
+  const received = mains.reduce((n, c) => n + c.framesReceived, 0);
   return {
     workload: 'P4',
     impl: 'framesupplier',
     cameras,
     gated,
+    stream_setting: streamSetting,
+    main_decoded_share: received === 0 ? null : round(mains.reduce((n, c) => n + c.framesDecoded, 0) / received, 3),
+    detector_streams: [...new Set(ids.map((id) => stats.cameras[id]?.workerStreams?.detector?.stream ?? null))],
     max_fps: maxFps,
     model_ms: MODEL_MS,
     model_threads: MODEL_THREADS,
@@ -375,9 +397,17 @@ export async function p4(): Promise<void> {
   const shmDir = `/dev/shm/framesupplier-p4-${process.pid}`;
   const model = await startModel(join(dir, 'quiet.sock'), shmDir);
   try {
+    const settings = (process.env.P4_STREAM ?? 'sub').split(',') as StreamSetting[];
+    for (const setting of settings) if (setting !== 'sub' && setting !== 'docs') throw new Error(`P4_STREAM: sub or docs, not ${JSON.stringify(setting)}`);
     for (const maxFps of rates) {
-      log(`P4: ${cameras} camera(s), maxFps ${maxFps}, gated, ${seconds} s`);
-      const gated = await framesupplierOnce(schedules, maxFps, true, seconds, model, shmDir);
+      // Every stream setting but the last is a line of its own; the last goes on with the comparisons below.
+      for (const setting of settings.slice(0, -1)) {
+        log(`P4: ${cameras} camera(s), maxFps ${maxFps}, gated, stream setting ${setting}, ${seconds} s`);
+        emit({ ...(await framesupplierOnce(schedules, maxFps, true, seconds, model, shmDir, setting)), ...bitrates });
+      }
+      const last = settings.at(-1) ?? 'sub';
+      log(`P4: ${cameras} camera(s), maxFps ${maxFps}, gated, stream setting ${last}, ${seconds} s`);
+      const gated = await framesupplierOnce(schedules, maxFps, true, seconds, model, shmDir, last);
       let ungated: Line | null = null;
       if (process.env.P4_UNGATED !== '0') {
         log(`P4: ${cameras} camera(s), maxFps ${maxFps}, ungated, ${seconds} s`);
