@@ -20,8 +20,10 @@
  * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs. P4_MODEL_THREADS=N (default 1) gives
  * framesupplier's model server N threads (N calls at once, as the person handler's `threads`); the careful loop keeps one.
  * P4_STREAM (default `sub`): the gated detector's `stream` setting, a comma list run one after another in the same
- * run: `sub` (the tuned config, `stream: sub`) and `docs` (no `stream:` key, as docs/configuration.md's gated example
- * has it); each line says which (`stream_setting`) and how much of main was decoded (`main_decoded_share`).
+ * run: `sub` (the tuned config, `stream: sub`), `docs` (no `stream:` key, as docs/configuration.md's gated example
+ * has it) and `main` (`stream: main`: main decoded all the time unless shed under overload, ADR 0115); each line says
+ * which (`stream_setting`), how much of main was decoded (`main_decoded_share`) and how many missed-objective alerts
+ * said decoding was shed (`objective_alerts_with_shed`).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -145,8 +147,8 @@ function figures(cameras: number, wallS: number, cpuS: number, modelRuns: number
   };
 }
 
-/** The gated detector's `stream` as P4_STREAM names it: `sub`, or `docs` (no key: docs/configuration.md's example). */
-type StreamSetting = 'sub' | 'docs';
+/** The gated detector's `stream` as P4_STREAM names it: `sub`, `main`, or `docs` (no key: docs/configuration.md's example). */
+type StreamSetting = 'sub' | 'main' | 'docs';
 
 async function framesupplierOnce(
   schedules: readonly P4Schedule[],
@@ -178,7 +180,7 @@ async function framesupplierOnce(
                 id: 'detector',
                 model: 'quiet',
                 maxFps,
-                ...(streamSetting === 'docs' ? {} : { stream: 'sub' }),
+                ...(streamSetting === 'docs' ? {} : { stream: streamSetting }),
                 track: true,
                 ...(gated ? { gate: 'motion' } : {}),
               },
@@ -218,8 +220,10 @@ async function framesupplierOnce(
   });
   // Workers that missed their freshness objective while measured (the objective event), and when last judged.
   const missedObjective = new Set<string>();
+  let shedAlerts = 0;
   system.on('objective', (e) => {
     if (measuring && e.state === 'missed' && e.camera !== null) missedObjective.add(e.camera);
+    if (measuring && e.shed !== null) shedAlerts++;
   });
   await system.start();
   await sleep(WARMUP_S * 1000);
@@ -270,6 +274,7 @@ async function framesupplierOnce(
     // Runs against what the cameras ask (every maxFps slot): the model's limit does not cap this one.
     model_runs_vs_asked: round(runs.length / (cameras * maxFps * wallS), 3),
     objectives_missed_while_measured: missedObjective.size,
+    objective_alerts_with_shed: shedAlerts,
     objectives_met_at_end: ids.filter((id) => stats.cameras[id]?.workers.detector?.objective?.met === true).length,
     ...(gated
       ? {
@@ -398,7 +403,8 @@ export async function p4(): Promise<void> {
   const model = await startModel(join(dir, 'quiet.sock'), shmDir);
   try {
     const settings = (process.env.P4_STREAM ?? 'sub').split(',') as StreamSetting[];
-    for (const setting of settings) if (setting !== 'sub' && setting !== 'docs') throw new Error(`P4_STREAM: sub or docs, not ${JSON.stringify(setting)}`);
+    for (const setting of settings)
+      if (!['sub', 'main', 'docs'].includes(setting)) throw new Error(`P4_STREAM: sub, main or docs, not ${JSON.stringify(setting)}`);
     for (const maxFps of rates) {
       // Every stream setting but the last is a line of its own; the last goes on with the comparisons below.
       for (const setting of settings.slice(0, -1)) {

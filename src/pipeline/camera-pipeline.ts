@@ -444,13 +444,14 @@ export class CameraPipeline implements AsyncDisposable {
       // A stream down or back: auto readers choose again (a dead main stream leaves them on the substream).
       s.capture?.on('state', (state, lastError) => {
         if (state === 'backoff') this.#log.warn({ stream: s.name, lastError }, `stream ${s.name} down`);
-        for (const sw of this.#switches.values()) sw.reconsider();
+        // Closing, the streams stop one by one: nobody moves to a stream that is about to stop too (and be decoded for it).
+        if (this.#stopping === null) for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
     if (this.#streams.length > 0) {
       capture.on('state', (state) => {
         if (state === 'backoff') this.#log.warn({ stream: MAIN_STREAM }, `stream ${MAIN_STREAM} down: auto readers move to another stream`);
-        for (const sw of this.#switches.values()) sw.reconsider();
+        if (this.#stopping === null) for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
     // The camera's motion on and off, for MQTT's motion binary_sensor (ADR 0066).
@@ -597,7 +598,8 @@ export class CameraPipeline implements AsyncDisposable {
     for (const [id, sw] of this.#switches) {
       if (!this.#gates.has(id)) continue;
       if (on && sw.choice.stream === stream) sw.divert({ stream: to, reason });
-      else if (!on && sw.diverted !== null) sw.divert(null);
+      // Given back whether it reads `to` now or not (that stream down for a moment): the divert must not come back with it.
+      else if (!on) sw.divert(null);
     }
   }
 

@@ -13,6 +13,12 @@
  * objective). start() and close() are idempotent; the timer does not hold
  * the process open.
  *
+ * A gated worker (ADR 0066) is offered only the frames its gate lets through,
+ * so one whose camera's motion cannot keep up with its stream (it measured
+ * under half the stream's frames over the span: the machine is starved) would
+ * run on nothing and miss nothing: it misses its objective then (part
+ * `motion`), with the coverage as its reason (ADR 0115).
+ *
  * Shedding (ADR 0115): after each look, `shedding` (when given) hears how many
  * workers miss their objective and how idle the CPU is, and may shed decoding
  * nobody needs now; a missed alert raised while something is shed carries what
@@ -27,7 +33,9 @@ import {
   demandLabels,
   diagnose,
   judge,
+  MIN_FRAMES_FOR_VERDICT,
   ObjectiveWindow,
+  type MotionBehind,
   type DecodeFigures,
   type Diagnosis,
   type FreshnessObjective,
@@ -51,7 +59,13 @@ export interface WatchedSystem {
   readonly cameras: Readonly<
     Record<
       string,
-      { readonly capture: { readonly fps: number; readonly decode?: DecodeFigures | null } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }
+      {
+        readonly capture: { readonly fps: number; readonly framesPublished?: number; readonly decode?: DecodeFigures | null } | null;
+        readonly workers: Readonly<Record<string, WorkerFigures>>;
+        /** Its motion (ADR 0066): the stream it reads and the frames it measured; its streams' frames published. */
+        readonly motion?: { readonly stream: string; readonly frames: number; readonly problem: string | null } | null;
+        readonly streams?: Readonly<Record<string, { readonly framesPublished: number } | null>> | null;
+      }
     >
   >;
   readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
@@ -98,14 +112,28 @@ interface Watched {
   judgedAt: number | null;
   /** Its last missed alert as raised (without what is shed): raised again when a shedding spell begins or grows. */
   lastMissed: ObjectiveEvent | null;
+  /** Its last verdict was its camera's motion behind (part `motion`). */
+  blind: boolean;
 }
 
 const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
+
+/** A gated worker's camera's motion measured under this share of its stream's frames: the gate is blind, the worker starves. */
+export const MOTION_COVERAGE_MIN = 0.5;
+
+/** A camera's motion against its stream: frames published (offered) and not measured (missed), per second. */
+interface MotionCoverage {
+  readonly window: ObjectiveWindow;
+  frames: number;
+  published: number;
+  seenAt: number;
+}
 
 export class FreshnessWatch {
   readonly #o: FreshnessWatchOptions;
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
+  readonly #motion = new Map<string, MotionCoverage>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   #cpu: { idle: number; total: number } | null = null;
@@ -168,6 +196,8 @@ export class FreshnessWatch {
     const demands = modelDemands(stats);
     const raised: ObjectiveEvent[] = [];
     const raise = (event: ObjectiveEvent): number => raised.push(event);
+    for (const [camera, c] of Object.entries(stats.cameras)) this.#motionLook(now, camera, c);
+    for (const [camera, m] of this.#motion) if (m.seenAt < now) this.#motion.delete(camera);
     for (const [camera, c] of Object.entries(stats.cameras))
       for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands, raise);
     for (const [worker, f] of Object.entries(stats.shared)) {
@@ -231,7 +261,13 @@ export class FreshnessWatch {
       span = w.window.figures(now, longer);
       parts = judge(profile.objective, span);
     }
+    // A gated worker whose camera's motion cannot keep up is offered next to nothing: blind, not met (ADR 0115).
+    const blind = camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#blind(now, camera);
+    if (blind !== null) parts = [...(parts ?? []).filter((p) => p !== 'motion'), 'motion'];
+    // Missed for its motion alone, which keeps up again: met, though its own frames are too few to judge yet.
+    else if (parts === null && w.met === false && w.blind) parts = [];
     if (parts === null) return;
+    w.blind = blind !== null;
     w.judgedAt = Date.now();
     const met = parts.length === 0;
     // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
@@ -239,13 +275,13 @@ export class FreshnessWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats));
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats));
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -276,6 +312,7 @@ export class FreshnessWatch {
     model: ModelLoad | null,
     demands: Demands,
     decode: DecodeFigures | null,
+    motion: MotionBehind | null,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
     return diagnose({
@@ -289,7 +326,37 @@ export class FreshnessWatch {
       idleCpu: this.#idleShare,
       cores: availableParallelism(),
       decode,
+      motion,
     });
+  }
+
+  /** A camera's motion against its stream's frames, once a look. */
+  #motionLook(now: number, camera: string, c: WatchedSystem['cameras'][string]): void {
+    const motion = c.motion ?? null;
+    // A motion that cannot read its stream's format fails its gates open: not behind.
+    if (motion === null || motion.problem !== null) return;
+    const published = (c.streams?.[motion.stream] ?? (c.streams === null || c.streams === undefined ? c.capture : null))?.framesPublished;
+    if (published === undefined) return;
+    const m = this.#motion.get(camera);
+    // New, or figures that start over (a camera replaced): counted from now.
+    if (m === undefined || motion.frames < m.frames || published < m.published) {
+      this.#motion.set(camera, { window: new ObjectiveWindow(STATS_SPAN_MS), frames: motion.frames, published, seenAt: now });
+      return;
+    }
+    const offered = published - m.published;
+    m.window.frames(now, offered, offered - (motion.frames - m.frames));
+    m.frames = motion.frames;
+    m.published = published;
+    m.seenAt = now;
+  }
+
+  /** The camera's motion over the alert span, when it measured under MOTION_COVERAGE_MIN of its stream's frames; else null. */
+  #blind(now: number, camera: string): MotionBehind | null {
+    const m = this.#motion.get(camera);
+    if (m === undefined) return null;
+    const span = m.window.figures(now, ALERT_SPAN_MS);
+    if (span.offered < MIN_FRAMES_FOR_VERDICT || span.skipRatio === null || 1 - span.skipRatio >= MOTION_COVERAGE_MIN) return null;
+    return { measuredShare: 1 - span.skipRatio, frames: span.offered, spanMs: span.spanMs };
   }
 
   #entry(key: string): Watched {
@@ -308,6 +375,7 @@ export class FreshnessWatch {
           since: Date.now(),
           judgedAt: null,
           lastMissed: null,
+          blind: false,
         }),
       );
     }

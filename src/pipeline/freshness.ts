@@ -185,7 +185,16 @@ export interface WindowFigures {
 /** Fewer frames offered (and results) than this in a span decide nothing: a verdict needs figures. */
 export const MIN_FRAMES_FOR_VERDICT = 10;
 
-export type MissedPart = 'skips' | 'age';
+/** skips and age: its frames and results; motion: a gated worker whose camera's motion cannot keep up (ADR 0115). */
+export type MissedPart = 'skips' | 'age' | 'motion';
+
+/** A gated worker's camera's motion behind its stream: the share of the stream's frames it measured over the span. */
+export interface MotionBehind {
+  readonly measuredShare: number;
+  /** The stream's frames over the span, and the span. */
+  readonly frames: number;
+  readonly spanMs: number;
+}
 
 /** Which parts of the objective the figures miss (empty: met); null when there are too few figures to say. */
 export function judge(objective: FreshnessObjective, f: WindowFigures): MissedPart[] | null {
@@ -228,6 +237,8 @@ export interface DiagnosisInput {
   readonly cores?: number;
   /** What the worker's camera decodes and the age that adds to its frames (a single camera's worker); null: not known. */
   readonly decode?: DecodeFigures | null;
+  /** A gated worker whose camera's motion is behind (missed part `motion`). */
+  readonly motion?: MotionBehind | null;
 }
 
 /** What the worker's stream decodes, as its figures give it (WorkerDecodeFigures, or the capture's DecodeState). */
@@ -269,7 +280,24 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     parts.push(
       `${pct(1 - w.withinBudget)} of its results are older than ${objective.maxAgeMs} ms${w.resultAgeP50Ms === null ? '' : ` (p50 ${Math.round(w.resultAgeP50Ms)} ms)`}`,
     );
+  const behind = input.missed.includes('motion') ? (input.motion ?? null) : null;
+  if (behind !== null)
+    parts.push(
+      `its camera's motion measured ${pct(behind.measuredShare)} of its stream's ${behind.frames} frames in ${Math.round(behind.spanMs / 1000)} s, so its gate sees too little of what moves to run its model`,
+    );
   const what = parts.join(' and ') || 'misses its objective';
+  if (behind !== null) {
+    const idleNow = input.idleCpu === null ? '' : `: ${pct(input.idleCpu)} of the CPU is idle`;
+    return {
+      reason: `${what}${idleNow}`,
+      fix: [
+        'fewer cameras on this machine, or a machine with more CPU',
+        'or cameras whose detectors read their substream (stream: auto), main decoded only on demand',
+      ],
+      capacityFps: null,
+      shareFps: null,
+    };
+  }
   // Age its camera's decoding trades for CPU is the first cause to name: no model or thread fixes it (ADR 0065, 0070).
   const decode = input.decode ?? null;
   const added = decode?.addedAgeMs ?? 0;

@@ -31,10 +31,12 @@ export {
   type Diagnosis,
   type ModelLoad,
   type ObjectiveStatus,
+  type MissedPart,
+  type MotionBehind,
 } from './freshness.js';
 export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './forecast.js';
 export type { WorkerDecodeFigures } from './decode-figures.js';
-export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './freshness-watch.js';
+export { FreshnessWatch, modelDemands, modelLoad, MOTION_COVERAGE_MIN, type WatchedSystem, type ShedHook } from './freshness-watch.js';
 export {
   DecodeShedding,
   DecodeShedPolicy,

@@ -179,6 +179,83 @@ describe('shedding decoding nobody needs now, before a detector starves', { time
     assert.deepEqual(applied, ['shed hall/main', 'restore hall/main']);
   });
 
+  it("the watch: a gated detector whose camera's motion cannot keep up is offered nothing, and still misses its objective, saying why; the spell it starts is in its alert", () => {
+    let now = 0;
+    const events: SystemEvent[] = [];
+    const applied: string[] = [];
+    const profile = {
+      camera: 'hall',
+      id: 'people',
+      shared: false,
+      cameras: ['hall'],
+      kind: 'model',
+      model: null,
+      ageBudgetMs: 1000,
+      tracksObjects: true,
+      track: null,
+      recheckSeconds: null,
+      readSize: null,
+      objective: freshnessObjective('normal', 1000),
+    } as const satisfies WorkerProfile;
+    // Its gate lets nothing through (motion is behind, every frame still): nothing offered, nothing missed.
+    const people = { state: 'running', enabled: true, model: null, maxFps: 2, fps: 0, totals: { delivered: 1, drops: 0 }, gate: { runs: {}, still: 0 } };
+    const counts = { published: 0, measured: 0 };
+    const stats = (): WatchedSystem => ({
+      cameras: {
+        hall: {
+          capture: { fps: 10, framesPublished: 0 },
+          workers: { people: people as unknown as WorkerFigures },
+          motion: { stream: 'sub', frames: counts.measured, problem: null },
+          streams: { main: { framesPublished: 0 }, sub: { framesPublished: counts.published } },
+        },
+      },
+      shared: {},
+      models: {},
+    });
+    const shedding = new DecodeShedding({
+      candidates: () => (applied.length === 0 ? [HALL] : []),
+      cameras: () => cameras,
+      apply: (t, on) => applied.push(`${on ? 'shed' : 'restore'} ${t.camera}/${t.stream}`),
+      log: createLogger({ level: 'silent' }),
+    });
+    const watch = new FreshnessWatch({ stats, profile: () => profile, emit: (e) => events.push(e), now: () => now, idleCpu: () => 0.02, shedding });
+    // Motion measures every frame of its stream: no verdict (nothing offered), nothing said.
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      counts.published += 10;
+      counts.measured += 10;
+      watch.tick();
+    }
+    assert.equal(events.length, 0);
+    // Motion measures 3 of every 10 frames: the gate is blind to most of what moves.
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      counts.published += 10;
+      counts.measured += 3;
+      watch.tick();
+    }
+    const alerts = events.filter((e): e is ObjectiveEvent => e.type === 'objective');
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]!.state, 'missed');
+    assert.match(
+      alerts[0]!.reason,
+      /^its camera's motion measured \d+ % of its stream's 100 frames in 10 s, so its gate sees too little of what moves to run its model: 2 % of the CPU is idle; main-decoding-shed/,
+    );
+    assert.equal(alerts[0]!.shed?.code, SHED_CODE);
+    assert.deepEqual(applied, ['shed hall/main']);
+    // Motion keeps up again: met.
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      counts.published += 10;
+      counts.measured += 10;
+      watch.tick();
+    }
+    assert.deepEqual(
+      events.filter((e): e is ObjectiveEvent => e.type === 'objective').map((e) => e.state),
+      ['missed', 'met'],
+    );
+  });
+
   describe('the system: a gated detector pinned to main, starving on a saturated machine', () => {
     const dir = mkdtempSync(join(tmpdir(), 'framesupplier-shedding-'));
     const SHM_DIR = `/dev/shm/framesupplier-shedding-${process.pid}`;
