@@ -197,11 +197,15 @@ async function framesupplierOnce(
   const runs: P4Run[] = [];
   const ends: P4End[] = [];
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
   system.on('result', (event) => {
     if (!measuring || event.worker !== 'detector') return;
-    const output = event.output as { error?: unknown; detections?: unknown[]; metadata?: { clip_frame?: number | null } };
+    const output = event.output as { error?: { code?: unknown } | null; detections?: unknown[]; metadata?: { clip_frame?: number | null } };
     if (output.error !== undefined) {
       errors++;
+      const code = output.error?.code;
+      const key = typeof code === 'string' ? code : 'unknown';
+      errorCodes[key] = (errorCodes[key] ?? 0) + 1;
       return;
     }
     runs.push({
@@ -271,6 +275,7 @@ async function framesupplierOnce(
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
     pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
     model_errors: errors,
+    model_error_codes: errorCodes,
     // Runs against what the cameras ask (every maxFps slot): the model's limit does not cap this one.
     model_runs_vs_asked: round(runs.length / (cameras * maxFps * wallS), 3),
     objectives_missed_while_measured: missedObjective.size,

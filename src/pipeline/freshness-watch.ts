@@ -114,6 +114,16 @@ interface Watched {
   lastMissed: ObjectiveEvent | null;
   /** Its last verdict was its camera's motion behind (part `motion`). */
   blind: boolean;
+  /** The code of its last result that was an error. */
+  lastError: string | null;
+}
+
+/** A result's error code (`output.error.code`, a model worker's failed call), or null when it is no error. */
+function errorCodeOf(output: unknown): string | null {
+  const error = output !== null && typeof output === 'object' ? (output as { error?: unknown }).error : undefined;
+  if (error === undefined || error === null) return null;
+  const code = typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'an error';
 }
 
 const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
@@ -165,11 +175,13 @@ export class FreshnessWatch {
     await this.close();
   }
 
-  /** A result: its age against its worker's budget. */
+  /** A result: its age against its worker's budget; one that is an error (`output.error`) is a miss. */
   onResult(e: ResultEvent): void {
     const camera = e.shared ? null : e.camera;
     const w = this.#entry(keyOf(camera, e.worker));
-    w.window.result(this.#now(), e.ageMs, e.profile.objective.maxAgeMs);
+    const error = errorCodeOf(e.output);
+    if (error !== null) w.lastError = error;
+    w.window.result(this.#now(), e.ageMs, e.profile.objective.maxAgeMs, error !== null);
   }
 
   /** A worker's objective as last judged; undefined for one not watched yet. */
@@ -327,6 +339,7 @@ export class FreshnessWatch {
       cores: availableParallelism(),
       decode,
       motion,
+      lastError: this.#watched.get(keyOf(profile.camera, profile.id))?.lastError ?? null,
     });
   }
 
@@ -376,6 +389,7 @@ export class FreshnessWatch {
           judgedAt: null,
           lastMissed: null,
           blind: false,
+          lastError: null,
         }),
       );
     }
