@@ -196,6 +196,11 @@ export interface WindowFigures {
 
 /** Fewer frames offered (and results) than this in a span decide nothing: a verdict needs figures. */
 export const MIN_FRAMES_FOR_VERDICT = 10;
+/**
+ * Results that were errors decide with fewer: a call that times out takes its timeout (10 s), so a starved model
+ * worker has a few results a minute, all failed, and no verdict on the frame counts (ADR 0115).
+ */
+export const MIN_FAILED_FOR_VERDICT = 3;
 
 /**
  * skips and age: its frames and results; errors: its results that were errors; motion: a gated worker whose camera's
@@ -214,14 +219,16 @@ export interface MotionBehind {
 /** Which parts of the objective the figures miss (empty: met); null when there are too few figures to say. */
 export function judge(objective: FreshnessObjective, f: WindowFigures): MissedPart[] | null {
   if (objective.maxSkipRatio === null) return []; // best effort: nothing to miss
-  if (f.offered < MIN_FRAMES_FOR_VERDICT && f.results < MIN_FRAMES_FOR_VERDICT) return null;
+  // A result that is an error is a frame worked on for nothing: held to the same tolerance.
+  const failing =
+    f.results > 0 && (f.results >= MIN_FRAMES_FOR_VERDICT || f.failed >= MIN_FAILED_FOR_VERDICT) && f.failed / f.results > objective.maxSkipRatio + 1e-9;
+  if (f.offered < MIN_FRAMES_FOR_VERDICT && f.results < MIN_FRAMES_FOR_VERDICT) return failing ? ['errors'] : null;
   const missed: MissedPart[] = [];
   if (f.skipRatio !== null && f.offered >= MIN_FRAMES_FOR_VERDICT && f.skipRatio > objective.maxSkipRatio + 1e-9) missed.push('skips');
   // A late result is as good as a missed frame: the share of late ones is held to the same tolerance.
   if (objective.maxAgeMs !== null && f.withinBudget !== null && f.results >= MIN_FRAMES_FOR_VERDICT && 1 - f.withinBudget > objective.maxSkipRatio + 1e-9)
     missed.push('age');
-  // A result that is an error is a frame worked on for nothing: held to the same tolerance.
-  if (f.results >= MIN_FRAMES_FOR_VERDICT && f.failed / f.results > objective.maxSkipRatio + 1e-9) missed.push('errors');
+  if (failing) missed.push('errors');
   return missed;
 }
 

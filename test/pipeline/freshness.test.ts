@@ -366,5 +366,26 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       events.filter((e): e is ObjectiveEvent => e.type === 'objective').map((e) => e.state),
       ['missed', 'met'],
     );
+    // A starved worker: a frame every 10 s (its call's timeout), each an error: 3 in a minute decide, though under
+    // the 10 frames a verdict on frame counts needs.
+    for (let s = 0; s < 120; s++) {
+      now += 1000;
+      if (s % 10 === 0) {
+        delivered += 1;
+        result({ detections: [], error: { code: 'ERR_TIMEOUT', message: 'timed out' } });
+      }
+      watch.tick();
+    }
+    // (While the good results leave the window, the verdict may turn once more before it settles.)
+    const starved = events
+      .filter((e): e is ObjectiveEvent => e.type === 'objective')
+      .slice(2)
+      .at(-1)!;
+    assert.equal(starved.state, 'missed');
+    assert.match(starved.reason, /^\d+ % of its results were errors \(the last ERR_TIMEOUT\)/);
+    const status = watch.status('street', 'people', profile.objective)!;
+    assert.equal(status.met, false);
+    assert.match(status.reason ?? '', /^100 % of its results were errors \(the last ERR_TIMEOUT\)/);
+    assert.ok(status.lastMinute.results < 10 && status.lastMinute.failed >= 3, JSON.stringify(status.lastMinute));
   });
 });
