@@ -35,7 +35,7 @@ import {
   type WorkerFigures,
   type WorkerProfile,
 } from '../../src/pipeline/index.js';
-import { eventually, nextEvent } from './helpers.js';
+import { eventually, nextEvent, watchedProfile } from './helpers.js';
 import { drawClip, encodeClip, H, smallObjectFinder, W } from './region-scene.js';
 
 const HALL: ShedTarget = { camera: 'hall', stream: 'main', to: 'sub', workers: ['people'], cpuPct: 8.1 };
@@ -92,21 +92,7 @@ describe('shedding decoding nobody needs now, before a detector starves', { time
     let idle = 0.03;
     const events: SystemEvent[] = [];
     const applied: string[] = [];
-    const profile = (id: string): WorkerProfile =>
-      ({
-        camera: 'hall',
-        id,
-        shared: false,
-        cameras: ['hall'],
-        kind: 'model',
-        model: null,
-        ageBudgetMs: 1000,
-        tracksObjects: false,
-        track: null,
-        recheckSeconds: null,
-        readSize: null,
-        objective: freshnessObjective('high', 1000),
-      }) as const satisfies WorkerProfile;
+    const profile = (id: string): WorkerProfile => watchedProfile('hall', id, freshnessObjective('high', 1000));
     // Two workers: `count` misses from the start (the CPU idle enough then), `people` (the gated detector) starves later.
     const totals = { people: { delivered: 0, drops: 0 }, count: { delivered: 0, drops: 0 } };
     const figures = (id: 'people' | 'count'): WorkerFigures =>
@@ -183,20 +169,7 @@ describe('shedding decoding nobody needs now, before a detector starves', { time
     let now = 0;
     const events: SystemEvent[] = [];
     const applied: string[] = [];
-    const profile = {
-      camera: 'hall',
-      id: 'people',
-      shared: false,
-      cameras: ['hall'],
-      kind: 'model',
-      model: null,
-      ageBudgetMs: 1000,
-      tracksObjects: true,
-      track: null,
-      recheckSeconds: null,
-      readSize: null,
-      objective: freshnessObjective('normal', 1000),
-    } as const satisfies WorkerProfile;
+    const profile = watchedProfile('hall', 'people', freshnessObjective('normal', 1000));
     // Its gate lets nothing through (motion is behind, every frame still): nothing offered, nothing missed.
     const people = { state: 'running', enabled: true, model: null, maxFps: 2, fps: 0, totals: { delivered: 1, drops: 0 }, gate: { runs: {}, still: 0 } };
     const counts = { published: 0, measured: 0 };

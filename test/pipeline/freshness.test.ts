@@ -23,6 +23,7 @@ import {
   type WorkerFigures,
   type WorkerProfile,
 } from '../../src/pipeline/index.js';
+import { watchedProfile } from './helpers.js';
 
 describe('freshness objectives', { timeout: 60_000 }, () => {
   it('fair shares: each gets at most what it asks, all together at most the capacity, and max-min fair', () => {
@@ -298,20 +299,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   it('results that are errors (model calls that failed) are misses: a worker all of whose calls fail misses its objective, saying so', () => {
     let now = 0;
     const events: SystemEvent[] = [];
-    const profile = {
-      camera: 'street',
-      id: 'people',
-      shared: false,
-      cameras: ['street'],
-      kind: 'model',
-      model: null,
-      ageBudgetMs: 1000,
-      tracksObjects: false,
-      track: null,
-      recheckSeconds: null,
-      readSize: null,
-      objective: freshnessObjective('normal', 1000),
-    } as const satisfies WorkerProfile;
+    const profile = watchedProfile('street', 'people', freshnessObjective('normal', 1000));
     let delivered = 0;
     const stats = (): WatchedSystem => ({
       cameras: {
