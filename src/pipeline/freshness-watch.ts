@@ -33,7 +33,6 @@ import {
   demandLabels,
   diagnose,
   judge,
-  MIN_FRAMES_FOR_VERDICT,
   ObjectiveWindow,
   type MotionBehind,
   type DecodeFigures,
@@ -45,6 +44,7 @@ import {
 } from './freshness.js';
 import type { ModelStats } from './model-service.js';
 import type { ShedReport } from './decode-shedding.js';
+import { MotionCoverage, type MotionFigures } from './motion-coverage.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 
@@ -62,10 +62,7 @@ export interface WatchedSystem {
       {
         readonly capture: { readonly fps: number; readonly framesPublished?: number; readonly decode?: DecodeFigures | null } | null;
         readonly workers: Readonly<Record<string, WorkerFigures>>;
-        /** Its motion (ADR 0066): the stream it reads and the frames it measured; its streams' frames published. */
-        readonly motion?: { readonly stream: string; readonly frames: number; readonly problem: string | null } | null;
-        readonly streams?: Readonly<Record<string, { readonly framesPublished: number } | null>> | null;
-      }
+      } & MotionFigures
     >
   >;
   readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
@@ -128,22 +125,12 @@ function errorCodeOf(output: unknown): string | null {
 
 const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
 
-/** A gated worker's camera's motion measured under this share of its stream's frames: the gate is blind, the worker starves. */
-export const MOTION_COVERAGE_MIN = 0.5;
-
-/** A camera's motion against its stream: frames published (offered) and not measured (missed), per second. */
-interface MotionCoverage {
-  readonly window: ObjectiveWindow;
-  frames: number;
-  published: number;
-  seenAt: number;
-}
-
 export class FreshnessWatch {
   readonly #o: FreshnessWatchOptions;
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
-  readonly #motion = new Map<string, MotionCoverage>();
+  /** Each camera's motion against its stream (a gated worker starves when it falls behind). */
+  readonly #motion = new MotionCoverage(STATS_SPAN_MS);
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   #cpu: { idle: number; total: number } | null = null;
@@ -208,8 +195,7 @@ export class FreshnessWatch {
     const demands = modelDemands(stats);
     const raised: ObjectiveEvent[] = [];
     const raise = (event: ObjectiveEvent): number => raised.push(event);
-    for (const [camera, c] of Object.entries(stats.cameras)) this.#motionLook(now, camera, c);
-    for (const [camera, m] of this.#motion) if (m.seenAt < now) this.#motion.delete(camera);
+    this.#motion.look(now, stats.cameras);
     for (const [camera, c] of Object.entries(stats.cameras))
       for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands, raise);
     for (const [worker, f] of Object.entries(stats.shared)) {
@@ -274,7 +260,8 @@ export class FreshnessWatch {
       parts = judge(profile.objective, span);
     }
     // A gated worker whose camera's motion cannot keep up is offered next to nothing: blind, not met (ADR 0115).
-    const blind = camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#blind(now, camera);
+    const blind =
+      camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#motion.behind(now, camera, ALERT_SPAN_MS);
     if (blind !== null) parts = [...(parts ?? []).filter((p) => p !== 'motion'), 'motion'];
     // Missed for its motion alone, which keeps up again: met, though its own frames are too few to judge yet.
     else if (parts === null && w.met === false && w.blind) parts = [];
@@ -341,35 +328,6 @@ export class FreshnessWatch {
       motion,
       lastError: this.#watched.get(keyOf(profile.camera, profile.id))?.lastError ?? null,
     });
-  }
-
-  /** A camera's motion against its stream's frames, once a look. */
-  #motionLook(now: number, camera: string, c: WatchedSystem['cameras'][string]): void {
-    const motion = c.motion ?? null;
-    // A motion that cannot read its stream's format fails its gates open: not behind.
-    if (motion === null || motion.problem !== null) return;
-    const published = (c.streams?.[motion.stream] ?? (c.streams === null || c.streams === undefined ? c.capture : null))?.framesPublished;
-    if (published === undefined) return;
-    const m = this.#motion.get(camera);
-    // New, or figures that start over (a camera replaced): counted from now.
-    if (m === undefined || motion.frames < m.frames || published < m.published) {
-      this.#motion.set(camera, { window: new ObjectiveWindow(STATS_SPAN_MS), frames: motion.frames, published, seenAt: now });
-      return;
-    }
-    const offered = published - m.published;
-    m.window.frames(now, offered, offered - (motion.frames - m.frames));
-    m.frames = motion.frames;
-    m.published = published;
-    m.seenAt = now;
-  }
-
-  /** The camera's motion over the alert span, when it measured under MOTION_COVERAGE_MIN of its stream's frames; else null. */
-  #blind(now: number, camera: string): MotionBehind | null {
-    const m = this.#motion.get(camera);
-    if (m === undefined) return null;
-    const span = m.window.figures(now, ALERT_SPAN_MS);
-    if (span.offered < MIN_FRAMES_FOR_VERDICT || span.skipRatio === null || 1 - span.skipRatio >= MOTION_COVERAGE_MIN) return null;
-    return { measuredShare: 1 - span.skipRatio, frames: span.offered, spanMs: span.spanMs };
   }
 
   #entry(key: string): Watched {

@@ -36,7 +36,8 @@ export {
 } from './freshness.js';
 export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './forecast.js';
 export type { WorkerDecodeFigures } from './decode-figures.js';
-export { FreshnessWatch, modelDemands, modelLoad, MOTION_COVERAGE_MIN, type WatchedSystem, type ShedHook } from './freshness-watch.js';
+export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './freshness-watch.js';
+export { MOTION_COVERAGE_MIN } from './motion-coverage.js';
 export {
   DecodeShedding,
   DecodeShedPolicy,
