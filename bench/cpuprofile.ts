@@ -3,7 +3,7 @@
  * --cpu-prof`) spent its samples, as Markdown: the share of the profile idle, in garbage collection, in the program
  * itself, and the TOP (default 25) functions by self time with their file, each as a share of the busy samples (idle
  * left out), and the same by source file. FROM_S and TO_S (seconds from the profile's start) keep the samples of a
- * window alone (a bench's measured seconds, without its start-up). What docs/benchmarks.md's "Where P1's CPU goes"
+ * window alone (a bench's measured seconds, without its start-up). What docs/benchmarks/notebook-2026-11-22-to-28.md's "Where P1's CPU goes"
  * quotes.
  */
 import { readFileSync } from 'node:fs';

@@ -55,6 +55,9 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   PERSON: async () => (await import('./ipc/person.js')).person(),
   'PERSON-MODELS': async () => (await import('./models/person.js')).personModels(),
   YOLO: async () => (await import('./models/yolo.js')).yolo(),
+  /** One accelerator, many cameras: the Python server per-frame and batched against the stand-in (python/bench/g1.py; issue 71). */
+  G1: async () => (await import('./models/g1.js')).g1(),
+  'G1-SYSTEM': async () => (await import('./models/g1-system.js')).g1System(),
   S1: async () => (await import('./workers/s1.js')).s1(),
   P1: async () => (await import('./pipeline/p1.js')).p1(),
   P2: async () => (await import('./pipeline/p1.js')).p1('P2'),

@@ -131,7 +131,8 @@ if [ "$node_major" -lt 22 ] && [ ! -f node_modules/.node-22-noted ]; then
   touch node_modules/.node-22-noted
 fi
 
-# The native decoder: rebuilt when its source is newer than the module. Node's headers come
+# The native decoder: rebuilt when its source (native/*.c, *.h: the decoder's core and glue, the mapper; native/test/
+# holds the core's test program, no addon's source) is newer than the module. Node's headers come
 # from Debian's nodejs (/usr/include/node) when present, else node-gyp fetches them.
 # Two modules: the decoder (libav*) and the store mapper model servers read frames through.
 addons=(native/build/Release/framesupplier_decoder.node native/build/Release/framesupplier_shm.node)

@@ -14,7 +14,7 @@
  * "-fsanitize=address -fno-omit-frame-pointer -g" LDFLAGS=-fsanitize=address npm run build:native -- --nodedir=/usr`
  * in a worktree), and Node started with `LD_PRELOAD=$(gcc -print-file-name=libasan.so)
  * ASAN_OPTIONS=detect_leaks=0:log_path=DIR/asan BENCH_ALLOCATOR=glibc` (ASan's malloc, which libav's allocations
- * go through too); a report lands in DIR (docs/benchmarks.md, "The silent death").
+ * go through too); a report lands in DIR (docs/benchmarks/notebook-2026-11-22-to-28.md, "The silent death").
  */
 import { performance } from 'node:perf_hooks';
 import { NativeDecoder, type ConvertSize, type Discard, type NativeFormat } from '../../src/capture/native-decoder.js';

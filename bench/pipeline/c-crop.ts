@@ -12,6 +12,7 @@
  */
 import { CropFeed, type EventOf } from '../../src/pipeline/index.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
+import { NOT_PRIVATE } from '../../src/pictures/index.js';
 import { emit, log, round, sleep } from '../stats.js';
 
 const CAMERAS = 16;
@@ -28,7 +29,14 @@ export async function cCrop(): Promise<void> {
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
   const cameras = Array.from({ length: CAMERAS }, (_, i) => {
     const supplier = new FrameSupplier({ streamId: `cam${i}` }).start();
-    const feed = new CropFeed({ camera: `cam${i}`, worker: 'pose', settings: { of: 'people', margin: 0.1, size: 192 }, source: supplier, scene: null });
+    const feed = new CropFeed({
+      camera: `cam${i}`,
+      worker: 'pose',
+      settings: { of: 'people', margin: 0.1, size: 192 },
+      source: supplier,
+      scene: null,
+      privacy: NOT_PRIVATE,
+    });
     feed.start();
     const reader = feed.subscribe('pose', {});
     let read = 0;

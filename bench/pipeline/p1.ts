@@ -327,7 +327,7 @@ export async function p1(workload: 'P1' | 'P2' | 'AGE' = 'P1'): Promise<void> {
   const seconds = Number(process.env.P1_SECONDS ?? 60);
   // P1_WARMUP_S: seconds before the measured window, for the system and the careful loop alike (default 5). V8's
   // memory reducer shrinks the start-up heap once, about 30 s after the start: a window that begins after it leaves
-  // that one-off collection out (docs/benchmarks.md, "What holds P1 at one camera").
+  // that one-off collection out (docs/benchmarks/notebook-2026-11-22-to-28.md, "What holds P1 at one camera").
   const warmupS = Number(process.env.P1_WARMUP_S ?? 5);
   for (const n of counts) {
     log(`${workload}: ${n} camera(s), ${seconds} s after ${warmupS} s`);

@@ -85,7 +85,10 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     void system.cameras
       .picture(camera, near)
       .then(async ({ picture, format, stream, fallback }) => {
-        const { jpeg, width, height } = await encodeFrame(frameOfPicture(picture, format, camera), { purpose: 'snapshot' });
+        const { jpeg, width, height } = await encodeFrame(frameOfPicture(picture, format, camera), {
+          purpose: 'snapshot',
+          privacy: system.cameras.privacy(camera),
+        });
         latencies.push(performance.now() - asked);
         sizes.push(jpeg.length);
         dims.add(`${width}x${height}`);

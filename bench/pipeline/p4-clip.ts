@@ -11,6 +11,10 @@
  * Each camera's timeline is the same one turned by its own offset: every expression is periodic in the clip's
  * length, so the loop has no seam and events may straddle it.
  *
+ * The edge scene (P4_SCENE=edge, issue 70 item 2: what outside testers saw): the same room and noise, no light change,
+ * and every 12 s one dark square (96 px on main, luma ~57) sliding in from the frame's left edge at 32 px a frame,
+ * across and out in 4.3 s: its first frame holds a 32 px sliver of it, as a person stepping in shows a shoulder.
+ *
  * A camera-like on-screen display in the top-left corner carries the clip's frame number (11 bits as white and
  * black blocks, a camera's timestamp in kind): the model reads it, so each result says which clip frame it was
  * about, independently of capture timing. Motion detectors mask it, as users mask a camera's clock
@@ -27,6 +31,10 @@ const run = promisify(execFile);
 const MEDIA = join(tmpdir(), 'framesupplier-bench-media');
 /** Bumped whenever the scene changes, so cached clips of an older scene are not reused. */
 const SCENE_VERSION = 1;
+
+/** P4's scenes: `quiet`, the 120 s quiet home; `edge`, a square sliding in from the left edge every 12 s. */
+export const P4_SCENES = ['quiet', 'edge'] as const;
+export type P4Scene = (typeof P4_SCENES)[number];
 
 export const P4_FPS = 10;
 export const P4_PERIOD_S = 120;
@@ -54,9 +62,14 @@ const LIGHT_BRIGHTNESS = 0.1;
 /** An object's geometry on the main stream (pixels). */
 const CROSSING = { w: 64, h: 160, y: 400 } as const;
 const WALKER = { w: 96, h: 256, y: 360, standX: 760 } as const;
+/**
+ * The edge scene's square (main pixels, seconds of its 12 s period): it steps in at `enters` from beyond the left
+ * edge, `speed` pixels a second, out at the right; luma ~57 (RGB 48), dark enough for the bench's model.
+ */
+export const EDGE = { periodS: 12, enters: 4, side: 96, y: 300, speed: 320, color: '0x303030' } as const;
 
 export interface ScheduledObject {
-  readonly id: 'crossing' | 'walker';
+  readonly id: 'crossing' | 'walker' | 'square';
   /** Base frames (the timeline before the camera's offset) of the first and last frame it is in the picture. */
   readonly firstFrame: number;
   readonly lastFrame: number;
@@ -67,12 +80,13 @@ export interface ScheduledObject {
 /** A camera's clip and its ground truth. Clip frame f is base frame (f − offsetFrames) mod frames. */
 export interface P4Schedule {
   readonly version: number;
+  readonly scene: P4Scene;
   readonly fps: number;
   readonly seconds: number;
   readonly frames: number;
   readonly offsetFrames: number;
-  /** Base frame of the sudden light change (the first frame lit). */
-  readonly lightFrame: number;
+  /** Base frame of the sudden light change (the first frame lit); null in a scene without one. */
+  readonly lightFrame: number | null;
   readonly objects: readonly ScheduledObject[];
   /** Share of the frames in which something moves. */
   readonly movingShare: number;
@@ -101,22 +115,51 @@ function walkerX(u: number, k: number): number | null {
   return WALKER.standX + ((u - leaves * k) / ((gone - leaves) * k)) * span;
 }
 
+/** Where the edge scene's square's left edge is at base time u (seconds), or null when it is not drawn. */
+function squareX(u: number): number | null {
+  if (u < EDGE.enters || u > EDGE.enters + (MAIN.width + EDGE.side) / EDGE.speed) return null;
+  return -EDGE.side + (u - EDGE.enters) * EDGE.speed;
+}
+
+/**
+ * The first and last frame (of `frames`) an object of width `w` whose left edge is at x(u) holds a pixel of the
+ * main picture: its onset is the first frame any pixel of it is drawn, however thin the sliver at the edge.
+ */
+function visibleFrames(frames: number, x: (u: number) => number | null, w: number): [number, number] {
+  let first = -1;
+  let last = -1;
+  for (let f = 0; f < frames; f++) {
+    const left = x(f / P4_FPS);
+    if (left === null || left >= MAIN.width || left + w <= 0) continue;
+    if (first < 0) first = f;
+    last = f;
+  }
+  return [first, last];
+}
+
+/** The edge scene's ground truth: a clip of one 12 s period turned by `offset` seconds. */
+export function edgeSchedule(offset: number): Omit<P4Schedule, 'main' | 'sub'> {
+  const frames = Math.round(EDGE.periodS * P4_FPS);
+  const [first, last] = visibleFrames(frames, squareX, EDGE.side);
+  return {
+    version: SCENE_VERSION,
+    scene: 'edge',
+    fps: P4_FPS,
+    seconds: EDGE.periodS,
+    frames,
+    offsetFrames: Math.round(offset * P4_FPS) % frames,
+    lightFrame: null,
+    objects: [{ id: 'square', firstFrame: first, lastFrame: last, moving: [[first, last]] }],
+    movingShare: (last - first + 1) / frames,
+  };
+}
+
 /** The ground truth of a clip of `seconds` (the 120 s timeline scaled to it) turned by `offset` seconds. */
 export function p4Schedule(seconds: number, offset: number): Omit<P4Schedule, 'main' | 'sub'> {
   const frames = Math.round(seconds * P4_FPS);
   const k = seconds / P4_PERIOD_S;
   const offsetFrames = Math.round(offset * P4_FPS) % frames;
-  const visible = (x: (u: number, k: number) => number | null, w: number): [number, number] => {
-    let first = -1;
-    let last = -1;
-    for (let f = 0; f < frames; f++) {
-      const left = x(f / P4_FPS, k);
-      if (left === null || left >= MAIN.width || left + w <= 0) continue;
-      if (first < 0) first = f;
-      last = f;
-    }
-    return [first, last];
-  };
+  const visible = (x: (u: number, k: number) => number | null, w: number): [number, number] => visibleFrames(frames, (u) => x(u, k), w);
   const [cFirst, cLast] = visible(crossingX, CROSSING.w);
   const [wFirst, wLast] = visible(walkerX, WALKER.w);
   const arrived = Math.round(BASE.walker.arrived * k * P4_FPS);
@@ -136,6 +179,7 @@ export function p4Schedule(seconds: number, offset: number): Omit<P4Schedule, 'm
   const movingFrames = objects.reduce((n, o) => n + o.moving.reduce((m, [a, b]) => m + b - a + 1, 0), 0);
   return {
     version: SCENE_VERSION,
+    scene: 'quiet',
     fps: P4_FPS,
     seconds,
     frames,
@@ -172,6 +216,40 @@ export function sceneFilter(seconds: number, offset: number): string {
   const light =
     `if(lt(${u},${BASE.lightOn * k}),0,if(lt(${u},${BASE.lightHoldUntil * k}),${LIGHT_BRIGHTNESS},` +
     `if(lt(${u},${BASE.lightBackBy * k}),${LIGHT_BRIGHTNESS}*(1-(${u}-${BASE.lightHoldUntil * k})/${(BASE.lightBackBy - BASE.lightHoldUntil) * k}),0)))`;
+  return [
+    room(seconds),
+    `color=c=black:s=${CROSSING.w}x${CROSSING.h}:r=${P4_FPS}:d=${seconds}[crosser]`,
+    `color=c=black:s=${WALKER.w}x${WALKER.h}:r=${P4_FPS}:d=${seconds}[walker]`,
+    `[room][crosser]overlay=x='${crossingXExpr}':y=${CROSSING.y}:eval=frame:enable='${between(c.from, c.to)}'[a]`,
+    `[a][walker]overlay=x='${walkerXExpr}':y=${WALKER.y}:eval=frame:enable='${between(w.from, w.gone)}'[b]`,
+    `[b]eq=brightness='${light}':eval=frame,${noiseAndDisplay()}`,
+  ].join(';');
+}
+
+/** The edge scene's filter graph: the room, the square sliding in from the left edge, the noise, the display. */
+export function edgeFilter(offset: number): string {
+  const seconds = EDGE.periodS;
+  const u = `mod(t+${seconds - offset},${seconds})`;
+  const out = EDGE.enters + (MAIN.width + EDGE.side) / EDGE.speed;
+  return [
+    room(seconds),
+    `color=c=${EDGE.color}:s=${EDGE.side}x${EDGE.side}:r=${P4_FPS}:d=${seconds}[square]`,
+    `[room][square]overlay=x='-${EDGE.side}+(${u}-${EDGE.enters})*${EDGE.speed}':y=${EDGE.y}:eval=frame:enable='between(${u},${EDGE.enters},${out})'[b]`,
+    `[b]${noiseAndDisplay()}`,
+  ].join(';');
+}
+
+/** The room, `[room]`: walls, a floor, a window, a sofa, a door (luma ≥ 100 everywhere). */
+function room(seconds: number): string {
+  return (
+    `color=c=0x8c8c8c:s=${MAIN.width}x${MAIN.height}:r=${P4_FPS}:d=${seconds}[room0];` +
+    `[room0]drawbox=x=0:y=520:w=${MAIN.width}:h=200:color=0xa8a4a0:t=fill,drawbox=x=880:y=90:w=260:h=190:color=0xd8dce0:t=fill,` +
+    `drawbox=x=120:y=420:w=320:h=130:color=0x7a746e:t=fill,drawbox=x=540:y=230:w=120:h=290:color=0x9a8a78:t=fill[room]`
+  );
+}
+
+/** The sensor's noise and the on-screen display on the picture, split into `[main]` and the substream's `[sub]`. */
+function noiseAndDisplay(): string {
   const block = MAIN.width * OSD_BLOCK_SHARE;
   const osd = [
     `drawbox=x=${block}:y=${block}:w=${OSD_BITS * block}:h=${block}:color=black:t=fill`,
@@ -180,36 +258,12 @@ export function sceneFilter(seconds: number, offset: number): string {
       (_, i) => `drawbox=x=${block * (i + 1)}:y=${block}:w=${block}:h=${block}:color=white:t=fill:enable='mod(floor(n/${2 ** i}),2)'`,
     ),
   ];
-  return [
-    // The room: walls, a floor, a window, a sofa, a door (luma ≥ 100 everywhere).
-    `color=c=0x8c8c8c:s=${MAIN.width}x${MAIN.height}:r=${P4_FPS}:d=${seconds}[room0]`,
-    `[room0]drawbox=x=0:y=520:w=${MAIN.width}:h=200:color=0xa8a4a0:t=fill,drawbox=x=880:y=90:w=260:h=190:color=0xd8dce0:t=fill,` +
-      `drawbox=x=120:y=420:w=320:h=130:color=0x7a746e:t=fill,drawbox=x=540:y=230:w=120:h=290:color=0x9a8a78:t=fill[room]`,
-    `color=c=black:s=${CROSSING.w}x${CROSSING.h}:r=${P4_FPS}:d=${seconds}[crosser]`,
-    `color=c=black:s=${WALKER.w}x${WALKER.h}:r=${P4_FPS}:d=${seconds}[walker]`,
-    `[room][crosser]overlay=x='${crossingXExpr}':y=${CROSSING.y}:eval=frame:enable='${between(c.from, c.to)}'[a]`,
-    `[a][walker]overlay=x='${walkerXExpr}':y=${WALKER.y}:eval=frame:enable='${between(w.from, w.gone)}'[b]`,
-    `[b]eq=brightness='${light}':eval=frame,noise=alls=8:allf=t,${osd.join(',')},format=yuv420p,split[main][s]`,
-    `[s]scale=${SUB.width}:${SUB.height}[sub]`,
-  ].join(';');
+  return `noise=alls=8:allf=t,${osd.join(',')},format=yuv420p,split[main][s];[s]scale=${SUB.width}:${SUB.height}[sub]`;
 }
 
-/** Runs the scene's filter (both pictures) through ffmpeg: the main picture to `mainOut`, the substream's to `subOut`. */
-async function encodeScene(seconds: number, offset: number, mainOut: readonly string[], subOut: readonly string[]): Promise<void> {
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-filter_complex',
-    sceneFilter(seconds, offset),
-    '-map',
-    '[main]',
-    ...mainOut,
-    '-map',
-    '[sub]',
-    ...subOut,
-  ];
+/** Runs a scene's filter graph (both pictures) through ffmpeg: the main picture to `mainOut`, the substream's to `subOut`. */
+async function encodeScene(filter: string, mainOut: readonly string[], subOut: readonly string[]): Promise<void> {
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-filter_complex', filter, '-map', '[main]', ...mainOut, '-map', '[sub]', ...subOut];
   await run('ffmpeg', args, { maxBuffer: 1 << 24 });
 }
 
@@ -218,18 +272,31 @@ async function encodeScene(seconds: number, offset: number, mainOut: readonly st
  * caps the main stream's bitrate as a camera's encoder does (its VBV: `-maxrate`, a buffer of two seconds' worth),
  * in a main file of its own beside the uncapped one; the substream and the schedule are the same either way.
  */
-export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA, mainKbps: number | null = null): Promise<P4Schedule> {
+export async function p4Clip(
+  camera: number,
+  seconds = P4_PERIOD_S,
+  dir = MEDIA,
+  mainKbps: number | null = null,
+  scene: P4Scene = 'quiet',
+): Promise<P4Schedule> {
   mkdirSync(dir, { recursive: true });
-  const offset = offsetSeconds(camera, seconds);
-  const stem = join(dir, `p4-v${SCENE_VERSION}-${seconds}s-off${offset.toFixed(1)}`);
-  const uncapped: P4Schedule = { ...p4Schedule(seconds, offset), main: `${stem}-main.mp4`, sub: `${stem}-sub.mp4` };
+  // The edge scene's clip is its 12 s period, whatever `seconds` says.
+  const length = scene === 'edge' ? EDGE.periodS : seconds;
+  // The edge scene's offsets (twelve-sixteenths of a second apart) in whole frames, so its schedule is the clip's.
+  const offset = scene === 'edge' ? Math.round(offsetSeconds(camera, length) * P4_FPS) / P4_FPS : offsetSeconds(camera, length);
+  const stem = join(dir, `p4${scene === 'edge' ? '-edge' : ''}-v${SCENE_VERSION}-${length}s-off${offset.toFixed(scene === 'edge' ? 2 : 1)}`);
+  const schedule = scene === 'edge' ? edgeSchedule(offset) : p4Schedule(length, offset);
+  const filter = scene === 'edge' ? edgeFilter(offset) : sceneFilter(length, offset);
+  const uncapped: P4Schedule = { ...schedule, main: `${stem}-main.mp4`, sub: `${stem}-sub.mp4` };
   const scheduleFile = `${stem}.schedule.json`;
   // A keyframe every 2 s and only then (no scene-cut keyframe at the light change), as cameras send.
   const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(2 * P4_FPS), '-sc_threshold', '0', '-pix_fmt', 'yuv420p'];
   if (!existsSync(uncapped.main) || !existsSync(uncapped.sub) || !existsSync(scheduleFile)) {
-    log(`making P4's clip for offset ${offset} s (${seconds} s, 1280x720 + 640x360 at ${P4_FPS} fps) with libx264 ultrafast`);
-    const [mainPart, subPart] = [`${stem}-main.partial.mp4`, `${stem}-sub.partial.mp4`];
-    await encodeScene(seconds, offset, [...encode, mainPart], [...encode, subPart]);
+    log(`making P4's ${scene} clip for offset ${offset} s (${length} s, 1280x720 + 640x360 at ${P4_FPS} fps) with libx264 ultrafast`);
+    // Partial files of this process's own: two benches making the same clip at once (the media folder is shared) each
+    // finish theirs, and the second rename replaces the first's same file.
+    const [mainPart, subPart] = [`${stem}-main.partial-${process.pid}.mp4`, `${stem}-sub.partial-${process.pid}.mp4`];
+    await encodeScene(filter, [...encode, mainPart], [...encode, subPart]);
     renameSync(mainPart, uncapped.main);
     renameSync(subPart, uncapped.sub);
     writeFileSync(scheduleFile, `${JSON.stringify(uncapped, null, 2)}\n`);
@@ -240,10 +307,10 @@ export async function p4Clip(camera: number, seconds = P4_PERIOD_S, dir = MEDIA,
   const capped: P4Schedule = { ...uncapped, main: `${stem}-main-${mainKbps}k.mp4` };
   if (!existsSync(capped.main)) {
     log(`making P4's main stream for offset ${offset} s capped at ${mainKbps} kbit/s`);
-    const part = `${stem}-main-${mainKbps}k.partial.mp4`;
+    const part = `${stem}-main-${mainKbps}k.partial-${process.pid}.mp4`;
     const cap = ['-maxrate', `${mainKbps}k`, '-bufsize', `${2 * mainKbps}k`];
     // The substream's picture is thrown away: it is the uncapped clip's, unchanged.
-    await encodeScene(seconds, offset, [...encode, ...cap, part], ['-f', 'null', '-']);
+    await encodeScene(filter, [...encode, ...cap, part], ['-f', 'null', '-']);
     renameSync(part, capped.main);
   }
   return capped;
@@ -264,10 +331,19 @@ export function readOsd(luma: Uint8Array, width: number, height: number): number
   return n;
 }
 
-/** The box [x1, y1, x2, y2] (0–1) of the dark pixels outside the display, and their count. */
-export function darkBox(luma: Uint8Array, width: number, height: number, minPixels = 20): { box: [number, number, number, number]; pixels: number } | null {
-  const osdRight = Math.ceil(OSD_MASK_RECT[2] * width);
-  const osdBottom = Math.ceil(OSD_MASK_RECT[3] * height);
+/**
+ * The box [x1, y1, x2, y2] (0–1) of the dark pixels outside the display, and their count. `osd` false: a crop of the
+ * picture, where the display's corner is not the crop's.
+ */
+export function darkBox(
+  luma: Uint8Array,
+  width: number,
+  height: number,
+  minPixels = 20,
+  osd = true,
+): { box: [number, number, number, number]; pixels: number } | null {
+  const osdRight = osd ? Math.ceil(OSD_MASK_RECT[2] * width) : 0;
+  const osdBottom = osd ? Math.ceil(OSD_MASK_RECT[3] * height) : 0;
   let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
   for (let y = 0; y < height; y++) {
     const row = y * width;

@@ -1,18 +1,29 @@
 /**
  * P4's model: a model server (the project's ModelServer, its own process) whose handler costs what a real CPU
  * model costs, a fixed `--burn-ms` (default 50) of CPU per call, spent in a busy loop (not a sleep, which would
- * free the CPU), one call at a time (a single-threaded CPU detector). What it answers comes from the frame it
+ * free the CPU), one call at a time by default (a single-threaded CPU detector). What it answers comes from the frame it
  * was given, not from the schedule: the dark block of P4's scene (p4-clip.ts darkBox) as a detection, and the
  * clip frame its on-screen display says (metadata.clip_frame), so the bench can score each result against the
  * clip's ground truth. A frame without the object gets no detection.
  *
  * `--threads N` (default 1) serves N calls at once, as a model of N threads does (the person handler's `threads`):
- * each call's cost is then a fixed amount of work run on one of N worker threads, sized at start so that one call
- * is `--burn-ms` of one core's CPU (a thread's own CPU time cannot be read from JavaScript on Node 22).
+ * each call's cost is a fixed amount of work run on one of N worker threads, sized at start so that one call is
+ * `--burn-ms` of one core's CPU (a thread's own CPU time cannot be read from JavaScript on Node 22). Off the server's
+ * event loop, as a real model runs (onnxruntime's threads), so requests are read as they come and a request's wait
+ * in the server's queue is its `wait_ms` (a busy loop on the event loop, as this server had at one thread before
+ * issue 70, left them unread in the socket meanwhile: a wait no figure saw).
  *
- * `node p4-model-server.js --socket PATH --shm-dir DIR [--burn-ms 50] [--threads 1] [--model-id quiet]` prints one
- * JSON line when it listens; on SIGTERM it closes and prints `{ calls, cpu_ms }` (its calls per camera, its CPU).
+ * `--input-side N` says N as its input's long side (the pong's `frame_long_side`), as a detector of an N-pixel input
+ * does: a gated worker then runs on crops around what moves (regions, ADR 0069), cut and sent as packed RGB, which
+ * it reads as luma. `--trace FILE` appends one JSON line per call (P4ModelCall: camera, urgent, size, crop or whole,
+ * found, the display's frame on a whole frame, began and ended in epoch ms).
+ *
+ * `node p4-model-server.js --socket PATH --shm-dir DIR [--burn-ms 50] [--threads 1] [--model-id quiet] [--input-side N]
+ * [--trace FILE]` prints one JSON line when it listens; on SIGTERM it closes and prints `{ calls, cpu_ms }` (its calls
+ * per camera, its CPU).
  */
+import { openSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
@@ -25,35 +36,81 @@ const cpuMs = (): number => {
 
 type Infer = InferenceHandler['infer'];
 
+/** A frame's luma: gray and NV12 begin with it; packed RGB (a crop on regions) is converted (BT.601, as the clip's Y). */
+function lumaOf(frame: Parameters<Infer>[0]): Uint8Array {
+  const { data, width, height, format } = frame;
+  if (format !== 'RGB24' && format !== 'BGR24') return data.subarray(0, width * height);
+  const [r, b] = format === 'RGB24' ? [0, 2] : [2, 0];
+  const luma = new Uint8Array(width * height);
+  for (let i = 0, o = 0; i < luma.length; i++, o += 3) luma[i] = ((66 * data[o + r]! + 129 * data[o + 1]! + 25 * data[o + b]! + 128) >> 8) + 16;
+  return luma;
+}
+
+/** A whole frame of the camera (16:9, its display in the corner), not a crop of it on regions. */
+const isWhole = (width: number, height: number): boolean => Math.abs(width / height - 16 / 9) < 0.02;
+
+/** One call as the server saw it (`--trace`): its camera, urgency, picture, what it found, and when it ran (epoch ms). */
+export interface P4ModelCall {
+  readonly camera: string;
+  readonly urgent: boolean;
+  readonly width: number;
+  readonly height: number;
+  readonly crop: boolean;
+  readonly found: boolean;
+  readonly clip_frame: number | null;
+  readonly began: number;
+  readonly ended: number;
+}
+
 /**
  * What a call finds in its frame, counted per camera and the frame let go: the dark block as a detection (none
- * without it) and the display's frame number.
+ * without it) and, on a whole frame, the display's frame number.
  */
 function lookAt(frame: Parameters<Infer>[0], request: Parameters<Infer>[1], calls: Map<string, number>) {
   calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
-  // Gray and NV12 both begin with the luma plane.
-  const luma = frame.data.subarray(0, frame.width * frame.height);
-  const found = darkBox(luma, frame.width, frame.height);
-  const clipFrame = readOsd(luma, frame.width, frame.height);
+  const luma = lumaOf(frame);
+  const whole = isWhole(frame.width, frame.height);
+  const found = darkBox(luma, frame.width, frame.height, 20, whole);
+  const clipFrame = whole ? readOsd(luma, frame.width, frame.height) : null;
   frame.release?.();
   const detections = found === null ? [] : [{ class_id: 0, class_name: 'object', confidence: Math.min(0.99, 0.5 + found.pixels / 10_000), bbox: found.box }];
-  return { detections, clipFrame };
+  return { detections, clipFrame, whole };
 }
 
-/** The handler: the dark block and the display's frame number, then CPU burnt to `burnMs` in all. */
-export function quietHomeHandler(modelId: string, burnMs: number, calls: Map<string, number>): InferenceHandler {
-  return {
-    name: 'p4-burn',
-    modelId,
-    infer(frame, request) {
-      const start = cpuMs();
-      const { detections, clipFrame } = lookAt(frame, request, calls);
-      // The rest of the model's cost: a busy loop until the call has used burnMs of CPU.
-      let turns = 0;
-      while (cpuMs() - start < burnMs) turns++;
-      return Promise.resolve({ detections, metadata: { clip_frame: clipFrame, spin: turns } });
-    },
-  };
+/** Appends each call to `path` (one JSON line each), or nothing without one. */
+function tracer(path: string | undefined): (call: P4ModelCall) => void {
+  if (path === undefined) return () => undefined;
+  const fd = openSync(path, 'a');
+  return (call) => writeSync(fd, `${JSON.stringify(call)}\n`);
+}
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
+/** What a handler is told besides its model: its input's long side (said in the pong), and where each call is traced. */
+export interface QuietHomeOptions {
+  readonly inputSide?: number;
+  readonly trace?: (call: P4ModelCall) => void;
+}
+
+/** Traces a call that began at `began` (epoch ms) and the handler's fields of it. */
+function traced(
+  o: QuietHomeOptions,
+  request: Parameters<Infer>[1],
+  frame: { width: number; height: number },
+  seen: ReturnType<typeof lookAt>,
+  began: number,
+): void {
+  o.trace?.({
+    camera: request.camera_id,
+    urgent: request.urgent === true,
+    width: frame.width,
+    height: frame.height,
+    crop: !seen.whole,
+    found: seen.detections.length > 0,
+    clip_frame: seen.clipFrame,
+    began,
+    ended: epochNow(),
+  });
 }
 
 /** The work a call burns on a worker thread: a loop of `n` steps no compiler can drop (its result is returned). */
@@ -102,22 +159,27 @@ parentPort.on('message', (n) => parentPort.postMessage(spin(n)));`;
   };
 }
 
-/** The handler with `threads` calls at once: the same answers, the cost run on a pool of that many threads. */
-export function quietHomeThreadedHandler(
+/** The handler: the dark block and the display's frame number, `threads` calls at once, each one's cost run on a pool of that many threads. */
+export function quietHomeHandler(
   modelId: string,
   burnMs: number,
   threads: number,
   calls: Map<string, number>,
+  o: QuietHomeOptions = {},
 ): InferenceHandler & { close(): Promise<void> } {
   const pool = burnPool(threads, Math.round(burnMs * stepsPerMs()));
   return {
     name: 'p4-burn',
     modelId,
     concurrency: threads,
+    ...(o.inputSide === undefined ? {} : { frameLongSide: o.inputSide }),
     async infer(frame, request) {
-      const { detections, clipFrame } = lookAt(frame, request, calls);
+      const began = epochNow();
+      const size = { width: frame.width, height: frame.height };
+      const seen = lookAt(frame, request, calls);
       await pool.run();
-      return { detections, metadata: { clip_frame: clipFrame } };
+      traced(o, request, size, seen, began);
+      return { detections: seen.detections, metadata: { clip_frame: seen.clipFrame } };
     },
     close: () => pool.close(),
   };
@@ -132,15 +194,21 @@ if (isMain) {
       'burn-ms': { type: 'string' },
       threads: { type: 'string' },
       'model-id': { type: 'string' },
+      'input-side': { type: 'string' },
+      trace: { type: 'string' },
     },
   });
   if (values.socket === undefined || values['shm-dir'] === undefined) throw new Error('--socket and --shm-dir are required');
   const calls = new Map<string, number>();
   const [modelId, burnMs, threads] = [values['model-id'] ?? 'quiet', Number(values['burn-ms'] ?? 50), Number(values.threads ?? 1)];
+  const o: QuietHomeOptions = {
+    ...(values['input-side'] === undefined ? {} : { inputSide: Number(values['input-side']) }),
+    trace: tracer(values.trace),
+  };
   const server = new ModelServer({
     socketPath: values.socket,
     shmDir: values['shm-dir'],
-    handler: threads > 1 ? quietHomeThreadedHandler(modelId, burnMs, threads, calls) : quietHomeHandler(modelId, burnMs, calls),
+    handler: quietHomeHandler(modelId, burnMs, threads, calls, o),
   });
   await server.start();
   process.stdout.write(`${JSON.stringify({ listening: values.socket })}\n`);

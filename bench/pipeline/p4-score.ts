@@ -4,12 +4,19 @@
  * clip frame it was about, its capture time, when its result was in hand, whether it found the object) and their
  * track ends, all on one monotonic clock (ms) per implementation.
  *
- * A camera's clock is fitted from its runs: clip frame f was captured at start + (f + k × frames) × frame
- * interval for some loop k; `start` is the median over its runs (the capture times of a paced file are its due
+ * A camera's clock is fitted from its runs (or, where none read the display, from anchors: runs outside the window
+ * whose clip frame is known, such as each worker's first frame in the warm-up): clip
+ * frame f was captured at start + (f + k × frames) × frame interval for some loop k; `start` is the median over them (the capture times of a paced file are its due
  * times, or a little later when decoding fell behind). An object's appearance counts when it comes and goes
- * inside the measured window; its onset is the capture time of the first frame it is in the picture.
+ * inside the measured window; its onset is the capture time of the first frame it is in the picture: the first frame
+ * that holds any pixel of it (on the main picture), however thin the sliver at the edge it steps in from.
  * - missed: an appearance with no run that found it on a frame of that appearance;
- * - onset → detection: its onset to the first such result in hand;
+ * - onset → detection: its onset to the first such result in hand; and where that time went (the `onset_*`
+ *   breakdown): the frame the first result that found it was about (what a tester sees: its capture after the onset),
+ *   the frames from the onset to the first run after it (motion detection and the gate), whether that run found it,
+ *   its time from capture to the model less the model's queue (the gate, a crop's picture, the store), its wait in the
+ *   model's queue, its call, and the time the runs after it added until one found the object (a miss waits for the
+ *   next slot);
  * - ended early: a track ended while the object it last saw is still in the picture (the walker standing still,
  *   or any other): the object at the track's last sighting, and its appearance not over when the end was made;
  * - light change runs: runs on frames of the 5 s from the sudden light change (nothing else is in the picture
@@ -29,6 +36,9 @@ export interface P4Run {
   readonly captureTime: number;
   readonly doneTime: number;
   readonly found: boolean;
+  /** Its wait in the model's queue and the model's call (ms), where the implementation says them. */
+  readonly waitMs?: number | null;
+  readonly inferenceMs?: number | null;
 }
 
 export interface P4End {
@@ -45,6 +55,25 @@ export interface P4Score {
   readonly onset_to_detection_ms_p50: number | null;
   readonly onset_to_detection_ms_p99: number | null;
   readonly onset_to_detection_ms_max: number | null;
+  /** The capture of the frame the first result that found the object was about, after its onset (first pixel). */
+  readonly onset_found_frame_ms_p50: number | null;
+  readonly onset_found_frame_ms_p99: number | null;
+  /** Frames from the onset to the first run's frame after it: what motion detection and the gate took. */
+  readonly onset_first_run_frames_p50: number | null;
+  readonly onset_first_run_frames_p99: number | null;
+  /** Appearances whose first run after the onset found the object. */
+  readonly onset_first_run_found: number;
+  /** The first run: capture → taken by the model, less its queue (the gate, a crop's picture, the store), and its queue. */
+  readonly onset_first_run_before_model_ms_p50: number | null;
+  readonly onset_first_run_before_model_ms_p99: number | null;
+  readonly onset_first_run_model_wait_ms_p50: number | null;
+  readonly onset_first_run_model_wait_ms_p99: number | null;
+  /** The first run's model call (wall time: a starved machine stretches a call of 50 ms of CPU). */
+  readonly onset_first_run_model_ms_p50: number | null;
+  readonly onset_first_run_model_ms_p99: number | null;
+  /** What the runs after the first added until one found the object (0 when the first did). */
+  readonly onset_later_runs_ms_p50: number | null;
+  readonly onset_later_runs_ms_p99: number | null;
   readonly stationary_ended_early: number;
   readonly track_ends: number;
   readonly light_changes: number;
@@ -55,6 +84,37 @@ export interface P4Score {
 }
 
 export const LIGHT_WINDOW_MS = 5_000;
+
+/** Where one onset's time went (ms unless said; null where the implementation does not say it). */
+interface OnsetParts {
+  readonly foundFrameMs: number;
+  readonly firstRunFrames: number;
+  readonly firstRunFound: boolean;
+  readonly beforeModelMs: number | null;
+  readonly modelWaitMs: number | null;
+  readonly modelMs: number | null;
+  readonly laterRunsMs: number;
+}
+
+/**
+ * One onset's parts from the camera's runs: `found` is the first result in hand that found the object; the first run
+ * is the first on a frame captured from the onset on (half a frame of the capture's lateness allowed).
+ */
+function onsetParts(runs: readonly P4Run[], onset: number, found: P4Run, interval: number): OnsetParts {
+  const after = runs.filter((r) => r.captureTime >= onset - interval / 2);
+  const first = after.reduce((a, r) => (r.captureTime < a.captureTime ? r : a), found);
+  const wait = typeof first.waitMs === 'number' ? first.waitMs : null;
+  const inference = typeof first.inferenceMs === 'number' ? first.inferenceMs : null;
+  return {
+    foundFrameMs: found.captureTime - onset,
+    firstRunFrames: Math.max(0, Math.round((first.captureTime - onset) / interval)),
+    firstRunFound: first.found,
+    beforeModelMs: wait === null || inference === null ? null : Math.max(0, first.doneTime - first.captureTime - wait - inference),
+    modelWaitMs: wait,
+    modelMs: inference,
+    laterRunsMs: Math.max(0, found.doneTime - first.doneTime),
+  };
+}
 
 /** Capture time of clip frame 0 of some loop, fitted from the camera's runs; null without runs. */
 export function fitStart(schedule: Pick<P4Schedule, 'frames' | 'fps'>, runs: readonly P4Run[]): number | null {
@@ -68,8 +128,19 @@ export function fitStart(schedule: Pick<P4Schedule, 'frames' | 'fps'>, runs: rea
   return ref + percentile(offsets, 50);
 }
 
-export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[], ends: readonly P4End[], window: { from: number; to: number }): P4Score {
+/**
+ * `anchors`: more runs whose clip frame is known, for the cameras' clocks only (a run on regions cuts crops, which
+ * hold no display: the clock is then fitted from the whole frames, such as each worker's first, warm-up included).
+ */
+export function scoreP4(
+  schedules: readonly P4Schedule[],
+  runs: readonly P4Run[],
+  ends: readonly P4End[],
+  window: { from: number; to: number },
+  anchors: readonly P4Run[] = [],
+): P4Score {
   const latencies: number[] = [];
+  const parts: OnsetParts[] = [];
   let appearances = 0;
   let missed = 0;
   let endedEarly = 0;
@@ -80,7 +151,9 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
     // A frame next to an appearance may hold a sliver of the object (the drawing rounds its position): not false.
     const near = (f: number): boolean => [f - 1, f, f + 1].some((g) => objectAt(schedule, (g + schedule.frames) % schedule.frames) !== null);
     for (const r of mine) if (r.found && r.clipFrame !== null && !near(r.clipFrame)) falseDetections++;
-    const start = fitStart(schedule, mine);
+    // The anchors only where the window's runs read no display: a worker's first frame may be of another stream (main,
+    // before a switch to the substream), whose file is paced from its own opening, a frame or two apart.
+    const start = fitStart(schedule, mine.some((r) => r.clipFrame !== null) ? mine : anchors.filter((r) => r.camera === camera));
     if (start === null) continue;
     const interval = 1000 / schedule.fps;
     const period = schedule.frames * interval;
@@ -99,8 +172,10 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
           missed++;
           continue;
         }
-        const latency = Math.min(...seen.map((r) => r.doneTime)) - onset;
+        const first = seen.reduce((a, r) => (r.doneTime < a.doneTime ? r : a));
+        const latency = first.doneTime - onset;
         latencies.push(latency);
+        parts.push(onsetParts(mine, onset, first, interval));
         if (process.env.P4_ONSETS === '1') {
           // Diagnosis: each onset's runs near it (ms from the onset: frame captured, result in hand, found or not).
           const near = mine.filter((r) => r.captureTime >= onset - 300 && r.captureTime <= onset + 700);
@@ -111,8 +186,8 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
           );
         }
       }
-      const light = at(schedule.lightFrame, k);
-      if (light >= window.from && light + LIGHT_WINDOW_MS <= window.to) {
+      const light = schedule.lightFrame === null ? null : at(schedule.lightFrame, k);
+      if (light !== null && light >= window.from && light + LIGHT_WINDOW_MS <= window.to) {
         lightRuns.push(mine.filter((r) => r.captureTime >= light - interval / 2 && r.captureTime < light + LIGHT_WINDOW_MS).length);
       }
     }
@@ -142,12 +217,30 @@ export function scoreP4(schedules: readonly P4Schedule[], runs: readonly P4Run[]
     }
   }
   const sorted = sortedCopy(latencies);
+  const p = (values: readonly (number | null)[], q: number): number | null => {
+    const known = sortedCopy(values.filter((v): v is number => v !== null));
+    return known.length === 0 ? null : round(percentile(known, q), 1);
+  };
+  const of = <K extends keyof OnsetParts>(key: K): (number | null)[] => parts.map((part) => part[key] as number | null);
   return {
     appearances,
     objects_missed: missed,
     onset_to_detection_ms_p50: sorted.length === 0 ? null : round(percentile(sorted, 50), 1),
     onset_to_detection_ms_p99: sorted.length === 0 ? null : round(percentile(sorted, 99), 1),
     onset_to_detection_ms_max: sorted.length === 0 ? null : round(sorted[sorted.length - 1]!, 1),
+    onset_found_frame_ms_p50: p(of('foundFrameMs'), 50),
+    onset_found_frame_ms_p99: p(of('foundFrameMs'), 99),
+    onset_first_run_frames_p50: p(of('firstRunFrames'), 50),
+    onset_first_run_frames_p99: p(of('firstRunFrames'), 99),
+    onset_first_run_found: parts.filter((part) => part.firstRunFound).length,
+    onset_first_run_before_model_ms_p50: p(of('beforeModelMs'), 50),
+    onset_first_run_before_model_ms_p99: p(of('beforeModelMs'), 99),
+    onset_first_run_model_wait_ms_p50: p(of('modelWaitMs'), 50),
+    onset_first_run_model_wait_ms_p99: p(of('modelWaitMs'), 99),
+    onset_first_run_model_ms_p50: p(of('modelMs'), 50),
+    onset_first_run_model_ms_p99: p(of('modelMs'), 99),
+    onset_later_runs_ms_p50: p(of('laterRunsMs'), 50),
+    onset_later_runs_ms_p99: p(of('laterRunsMs'), 99),
     stationary_ended_early: endedEarly,
     track_ends: ends.filter((e) => e.at >= window.from && e.at <= window.to).length,
     light_changes: lightRuns.length,

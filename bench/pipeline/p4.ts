@@ -19,11 +19,26 @@
  * is about 21 Mbit/s: libx264's ultrafast on a noisy scene); each line says both streams' measured bitrates.
  * P4_PLAIN=0 leaves the careful loop out; P4_UNGATED=0 the ungated runs. P4_MODEL_THREADS=N (default 1) gives
  * framesupplier's model server N threads (N calls at once, as the person handler's `threads`); the careful loop keeps one.
- * P4_STREAM (default `sub`): the gated detector's `stream` setting, a comma list run one after another in the same
- * run: `sub` (the tuned config, `stream: sub`), `docs` (no `stream:` key, as docs/configuration.md's gated example
- * has it) and `main` (`stream: main`: main decoded all the time unless shed under overload, ADR 0115); each line says
- * which (`stream_setting`), how much of main was decoded (`main_decoded_share`) and how many missed-objective alerts
- * said decoding was shed (`objective_alerts_with_shed`).
+ *
+ * Issue 70 item 2 (onsets as outside testers saw them):
+ * - P4_SCENE=edge plays the edge scene instead of the quiet home (p4-clip.ts: a dark square sliding in from the left
+ *   edge every 12 s, on each camera at its own offset; P4_CLIPS=1 puts every camera on one clip, so their onsets come
+ *   together, as one clip on every camera does);
+ * - P4_CONFIG (default `tuned`) names the gated configurations run, comma-separated, one after another in the same
+ *   run: `tuned`, the detector on the substream (`stream: sub`, as before); `docs`, the documented one
+ *   (docs/configuration.md, Motion-gated detection: the detector without `stream`, motion on the substream; it read
+ *   main before ADR 0113, it reads the substream since); `main` (`stream: main`: main decoded all the time unless
+ *   shed under overload, ADR 0115). Each is a line (`config`);
+ * - P4_STREAM is issue 70 item 1's spelling of the same list by the detector's `stream` setting: `sub` (= `tuned`),
+ *   `docs`, `main`; given with P4_CONFIG, both lists run (each configuration once, P4_CONFIG's first). Each line says
+ *   its `stream_setting`, the streams its detectors read at the end (`detector_streams`), how much of main was
+ *   decoded (`main_decoded_share`), how many missed-objective alerts said decoding was shed
+ *   (`objective_alerts_with_shed`) and its model errors by code (`model_error_codes`);
+ * - P4_MODEL_SIDE=N has the model say an N-pixel input (its pong's frame_long_side), as a real detector does: gated
+ *   workers then run on regions (crops of main's picture around what moves, ADR 0069). Unset: whole frames, as before;
+ * - every line scores onsets from the object's first pixel, with where the time went (p4-score.ts: `onset_*`);
+ *   framesupplier's from its results' model figures (queue wait, call), the careful loop's from its trace (when its
+ *   detector took the job). P4_TRACE=DIR keeps the model server's calls (one JSON line each) and the loop's trace.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -37,7 +52,7 @@ import { GATE_REASONS, VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, threadBreakdown, treeStats, treeThreads, yardstickEnv } from '../proc.js';
 import { emit, log, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
-import { OSD_MASK_RECT, p4Clip, SUB, type P4Schedule } from './p4-clip.js';
+import { OSD_MASK_RECT, P4_SCENES, p4Clip, SUB, type P4Scene, type P4Schedule } from './p4-clip.js';
 import { scoreP4, type P4End, type P4Run, type P4Score } from './p4-score.js';
 import { SYSTEM_PYTHON } from './plain-loop.js';
 
@@ -47,7 +62,29 @@ const MODEL_SERVER = fileURLToPath(new URL('./p4-model-server.js', import.meta.u
 export const MODEL_MS = Number(process.env.P4_MODEL_MS ?? 50);
 /** The model's threads, calls served at once (P4_MODEL_THREADS, default 1), as the person handler's `threads`. */
 const MODEL_THREADS = Number(process.env.P4_MODEL_THREADS ?? 1);
+/** The model's input long side said in its pong (P4_MODEL_SIDE), or null: none said, whole frames. */
+const MODEL_SIDE = process.env.P4_MODEL_SIDE === undefined ? null : Number(process.env.P4_MODEL_SIDE);
 const WARMUP_S = 5;
+
+/**
+ * A gated detector's configuration: `tuned` reads the substream (`stream: sub`); `docs` is the documented one (no
+ * `stream`: `auto`, the motion's stream since ADR 0113, main before); `main` is pinned to main (`stream: main`).
+ */
+export const P4_CONFIGS = ['tuned', 'docs', 'main'] as const;
+export type P4Config = (typeof P4_CONFIGS)[number];
+/** The same configurations by the detector's `stream` setting (P4_STREAM): `docs` names none. */
+export const P4_STREAM_SETTINGS = ['sub', 'docs', 'main'] as const;
+export type P4StreamSetting = (typeof P4_STREAM_SETTINGS)[number];
+const streamSettingOf = (config: P4Config): P4StreamSetting => (config === 'tuned' ? 'sub' : config);
+const configOf = (setting: P4StreamSetting): P4Config => (setting === 'sub' ? 'tuned' : setting);
+
+/** The gated configurations P4_CONFIG and P4_STREAM name together, each once, P4_CONFIG's first (neither: `tuned`). */
+export function p4Configs(env: { readonly P4_CONFIG?: string; readonly P4_STREAM?: string }): P4Config[] {
+  const configs = env.P4_CONFIG === undefined ? [] : listOf('P4_CONFIG', env.P4_CONFIG, P4_CONFIGS);
+  const streams = env.P4_STREAM === undefined ? [] : listOf('P4_STREAM', env.P4_STREAM, P4_STREAM_SETTINGS).map(configOf);
+  const all = [...new Set([...configs, ...streams])];
+  return all.length === 0 ? ['tuned'] : all;
+}
 
 /** The clips for N cameras: min(N, clips) distinct ones, made two at a time (cached between runs). */
 export async function p4Clips(
@@ -55,13 +92,21 @@ export async function p4Clips(
   clips = Number(process.env.P4_CLIPS ?? 16),
   seconds = 120,
   mainKbps: number | null = null,
+  scene: P4Scene = 'quiet',
 ): Promise<P4Schedule[]> {
   const distinct = Math.min(cameras, clips);
   const made: P4Schedule[] = [];
   for (let i = 0; i < distinct; i += 2) {
-    made.push(...(await Promise.all([i, i + 1].filter((c) => c < distinct).map((c) => p4Clip(c, seconds, undefined, mainKbps)))));
+    made.push(...(await Promise.all([i, i + 1].filter((c) => c < distinct).map((c) => p4Clip(c, seconds, undefined, mainKbps, scene)))));
   }
   return Array.from({ length: cameras }, (_, i) => made[i % distinct]!);
+}
+
+/** A comma-separated list from the environment, each value one of `allowed`. */
+function listOf<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  const values = value.split(',').map((v) => v.trim());
+  for (const v of values) if (!(allowed as readonly string[]).includes(v)) throw new Error(`P4: ${name} takes ${allowed.join(', ')} (got ${v})`);
+  return values as T[];
 }
 
 /** A clip's mean bitrate in kbit/s, from its file's size over the clip's length. */
@@ -84,11 +129,23 @@ interface ModelServerChild {
   stop(): Promise<Record<string, unknown> | null>;
 }
 
-/** P4's model server in its own process; resolves once it listens. */
-async function startModel(socket: string, shmDir: string): Promise<ModelServerChild> {
+/** P4's model server in its own process; resolves once it listens. `trace`: the file its calls are appended to. */
+async function startModel(socket: string, shmDir: string, trace: string | null): Promise<ModelServerChild> {
   const child = spawn(
     process.execPath,
-    [MODEL_SERVER, '--socket', socket, '--shm-dir', shmDir, '--burn-ms', String(MODEL_MS), '--threads', String(MODEL_THREADS)],
+    [
+      MODEL_SERVER,
+      '--socket',
+      socket,
+      '--shm-dir',
+      shmDir,
+      '--burn-ms',
+      String(MODEL_MS),
+      '--threads',
+      String(MODEL_THREADS),
+      ...(MODEL_SIDE === null ? [] : ['--input-side', String(MODEL_SIDE)]),
+      ...(trace === null ? [] : ['--trace', trace]),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -147,18 +204,23 @@ function figures(cameras: number, wallS: number, cpuS: number, modelRuns: number
   };
 }
 
-/** The gated detector's `stream` as P4_STREAM names it: `sub`, `main`, or `docs` (no key: docs/configuration.md's example). */
-type StreamSetting = 'sub' | 'main' | 'docs';
+/** The detector's entry in a camera's config: gated as `config` says (null: ungated, on the substream). */
+function detectorOf(maxFps: number, config: P4Config | null): Record<string, unknown> {
+  const detector = { id: 'detector', model: 'quiet', maxFps, track: true };
+  if (config === null) return { ...detector, stream: 'sub' };
+  // The documented gated worker names no stream (docs/configuration.md, Motion-gated detection): `auto`.
+  return config === 'docs' ? { ...detector, gate: 'motion' } : { ...detector, stream: streamSettingOf(config), gate: 'motion' };
+}
 
 async function framesupplierOnce(
   schedules: readonly P4Schedule[],
   maxFps: number,
-  gated: boolean,
+  gating: P4Config | null,
   seconds: number,
   model: ModelServerChild,
   shmDir: string,
-  streamSetting: StreamSetting = 'sub',
 ): Promise<Line> {
+  const gated = gating !== null;
   const cameras = schedules.length;
   const ids = schedules.map((_, i) => `cam_${i}`);
   const config = parseConfig(
@@ -175,16 +237,7 @@ async function framesupplierOnce(
             source: s.main,
             streams: { sub: { source: s.sub, width: SUB.width, height: SUB.height } },
             ...(gated ? { motion: { masks: [osdPolygon()] } } : {}),
-            workers: [
-              {
-                id: 'detector',
-                model: 'quiet',
-                maxFps,
-                ...(streamSetting === 'docs' ? {} : { stream: streamSetting }),
-                track: true,
-                ...(gated ? { gate: 'motion' } : {}),
-              },
-            ],
+            workers: [detectorOf(maxFps, gating)],
           },
         ]),
       ),
@@ -198,9 +251,21 @@ async function framesupplierOnce(
   const ends: P4End[] = [];
   let errors = 0;
   const errorCodes: Record<string, number> = {};
+  // Results whose clip frame the model read, warm-up included: each camera's clock (crops on regions hold no display).
+  const anchors: P4Run[] = [];
   system.on('result', (event) => {
-    if (!measuring || event.worker !== 'detector') return;
-    const output = event.output as { error?: { code?: unknown } | null; detections?: unknown[]; metadata?: { clip_frame?: number | null } };
+    if (event.worker !== 'detector') return;
+    const clipFrame = (event.output as { metadata?: { clip_frame?: unknown } }).metadata?.clip_frame;
+    if (!measuring) {
+      if (typeof clipFrame === 'number')
+        anchors.push({ camera: index.get(event.camera)!, clipFrame, captureTime: event.captureTime, doneTime: event.captureTime, found: false });
+      return;
+    }
+    const output = event.output as {
+      error?: { code?: unknown } | null;
+      detections?: unknown[];
+      metadata?: { clip_frame?: number | null; wait_ms?: unknown; inference_time_ms?: unknown };
+    };
     if (output.error !== undefined) {
       errors++;
       const code = output.error?.code;
@@ -208,12 +273,15 @@ async function framesupplierOnce(
       errorCodes[key] = (errorCodes[key] ?? 0) + 1;
       return;
     }
+    const number = (v: unknown): number | null => (typeof v === 'number' ? v : null);
     runs.push({
       camera: index.get(event.camera)!,
       clipFrame: typeof output.metadata?.clip_frame === 'number' ? output.metadata.clip_frame : null,
       captureTime: event.captureTime,
       doneTime: event.captureTime + event.ageMs,
       found: (output.detections?.length ?? 0) > 0,
+      waitMs: number(output.metadata?.wait_ms),
+      inferenceMs: number(output.metadata?.inference_time_ms),
     });
   });
   system.on('tracked-object', (e) => {
@@ -246,7 +314,7 @@ async function framesupplierOnce(
   const stats = system.stats();
   await system.close();
   const wallS = (to - from) / 1000;
-  const score = scoreP4(schedules, runs, ends, { from, to });
+  const score = scoreP4(schedules, runs, ends, { from, to }, anchors);
   const present = <T>(x: T | null | undefined): x is T => x !== null && x !== undefined;
   const gates = ids.map((id) => stats.cameras[id]?.workers.detector?.gate).filter(present);
   const motions = ids.map((id) => stats.cameras[id]?.motion).filter(present);
@@ -261,14 +329,17 @@ async function framesupplierOnce(
   return {
     workload: 'P4',
     impl: 'framesupplier',
+    scene: schedules[0]!.scene,
     cameras,
     gated,
-    stream_setting: streamSetting,
+    config: gating,
+    stream_setting: gating === null ? 'sub' : streamSettingOf(gating),
     main_decoded_share: received === 0 ? null : round(mains.reduce((n, c) => n + c.framesDecoded, 0) / received, 3),
     detector_streams: [...new Set(ids.map((id) => stats.cameras[id]?.workerStreams?.detector?.stream ?? null))],
     max_fps: maxFps,
     model_ms: MODEL_MS,
     model_threads: MODEL_THREADS,
+    model_input_side: MODEL_SIDE,
     ...figures(cameras, wallS, usageEnd.cpuS - usageStart.cpuS, runs.length, modelEnd - modelStart, score),
     // Where the tree's CPU went, % of one core for all cameras (the model server's process included).
     cpu_pct_by_thread: threadBreakdown(threadsStart, threadsEnd, wallS),
@@ -292,6 +363,10 @@ async function framesupplierOnce(
           gate_onset_ms_p99_median: median(gates.map((g) => g.onsetLatencyMs.p99)),
           // Onset requests sent urgent (protocol 3, ADR 0082): served before the other cameras' waiting ones.
           gate_urgent_requests: gates.reduce((n, g) => n + g.urgentRequests, 0),
+          // On regions (a model that says its input): frames as crops, whole calls, and frames cut from the substream's picture.
+          gate_region_frames: gates.reduce((n, g) => n + (g.regions?.frames ?? 0), 0),
+          gate_whole_calls: gates.reduce((n, g) => n + (g.regions?.wholeCalls ?? 0), 0),
+          gate_picture_fallbacks: gates.reduce((n, g) => n + (g.regions?.pictureFallbacks ?? 0), 0),
         }
       : {}),
     loadavg_1m_at_start: round(load, 2),
@@ -303,11 +378,12 @@ async function carefulOnce(schedules: readonly P4Schedule[], maxFps: number, sec
   const trace = join(dir, `quiet-loop-${schedules.length}-${maxFps}.jsonl`);
   const load = loadavg()[0]!;
   const line = await runQuietLoop({ files: schedules.map((s) => s.sub), maxFps, seconds, warmupS: WARMUP_S, trace });
-  if (line.error !== undefined) return { workload: 'P4', impl: 'careful-loop-python-opencv', cameras: schedules.length, max_fps: maxFps, ...line };
+  const scene = schedules[0]!.scene;
+  if (line.error !== undefined) return { workload: 'P4', impl: 'careful-loop-python-opencv', scene, cameras: schedules.length, max_fps: maxFps, ...line };
   const { runs, ends } = readQuietTrace(trace);
   const from = (line.measured_from as number) * 1000;
   const to = (line.measured_to as number) * 1000;
-  return { ...line, ...scoreP4(schedules, runs, ends, { from, to }), loadavg_1m_at_start: round(load, 2) };
+  return { ...line, scene, ...scoreP4(schedules, runs, ends, { from, to }), loadavg_1m_at_start: round(load, 2) };
 }
 
 export interface QuietLoopOptions {
@@ -368,6 +444,7 @@ export function readQuietTrace(path: string): { runs: (P4Run & { calls: number }
       camera: number;
       frame?: number;
       captured?: number;
+      taken?: number;
       done?: number;
       calls?: number;
       found?: boolean;
@@ -383,6 +460,9 @@ export function readQuietTrace(path: string): { runs: (P4Run & { calls: number }
         doneTime: l.done! * 1000,
         found: l.found === true,
         calls: l.calls ?? 0,
+        // Its job waited from the frame's capture (its motion measured) until the detector took it; then its calls.
+        waitMs: l.taken === undefined ? null : (l.taken - l.captured!) * 1000,
+        inferenceMs: l.taken === undefined ? null : (l.done! - l.taken) * 1000,
       });
   }
   return { runs, ends };
@@ -395,7 +475,9 @@ export async function p4(): Promise<void> {
   const seconds = Number(process.env.P4_SECONDS ?? 120);
   const rates = (process.env.P4_MAX_FPS ?? '2,5').split(',').map(Number);
   const mainKbps = process.env.P4_MAIN_KBPS === undefined ? null : Number(process.env.P4_MAIN_KBPS);
-  const schedules = await p4Clips(cameras, undefined, undefined, mainKbps);
+  const [scene] = listOf('P4_SCENE', process.env.P4_SCENE ?? 'quiet', P4_SCENES);
+  const configs = p4Configs(process.env);
+  const schedules = await p4Clips(cameras, undefined, undefined, mainKbps, scene);
   // What each camera's streams send, as measured from the clips: the main stream is read and held (not decoded) in
   // both of framesupplier's runs, and not read by the careful loop.
   const bitrates = {
@@ -405,49 +487,45 @@ export async function p4(): Promise<void> {
   };
   const dir = mkdtempSync(join(tmpdir(), 'framesupplier-p4-'));
   const shmDir = `/dev/shm/framesupplier-p4-${process.pid}`;
-  const model = await startModel(join(dir, 'quiet.sock'), shmDir);
+  const traceDir = process.env.P4_TRACE ?? null;
+  const model = await startModel(join(dir, 'quiet.sock'), shmDir, traceDir === null ? null : join(traceDir, `p4-model-calls-${process.pid}.jsonl`));
   try {
-    const settings = (process.env.P4_STREAM ?? 'sub').split(',') as StreamSetting[];
-    for (const setting of settings)
-      if (!['sub', 'main', 'docs'].includes(setting)) throw new Error(`P4_STREAM: sub, main or docs, not ${JSON.stringify(setting)}`);
     for (const maxFps of rates) {
-      // Every stream setting but the last is a line of its own; the last goes on with the comparisons below.
-      for (const setting of settings.slice(0, -1)) {
-        log(`P4: ${cameras} camera(s), maxFps ${maxFps}, gated, stream setting ${setting}, ${seconds} s`);
-        emit({ ...(await framesupplierOnce(schedules, maxFps, true, seconds, model, shmDir, setting)), ...bitrates });
+      const gated: Line[] = [];
+      for (const config of configs) {
+        log(`P4: ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, gated (${config}, stream setting ${streamSettingOf(config)}), ${seconds} s`);
+        gated.push(await framesupplierOnce(schedules, maxFps, config, seconds, model, shmDir));
       }
-      const last = settings.at(-1) ?? 'sub';
-      log(`P4: ${cameras} camera(s), maxFps ${maxFps}, gated, stream setting ${last}, ${seconds} s`);
-      const gated = await framesupplierOnce(schedules, maxFps, true, seconds, model, shmDir, last);
       let ungated: Line | null = null;
       if (process.env.P4_UNGATED !== '0') {
-        log(`P4: ${cameras} camera(s), maxFps ${maxFps}, ungated, ${seconds} s`);
-        ungated = await framesupplierOnce(schedules, maxFps, false, seconds, model, shmDir);
+        log(`P4: ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, ungated, ${seconds} s`);
+        ungated = await framesupplierOnce(schedules, maxFps, null, seconds, model, shmDir);
       }
       let careful: Record<string, unknown> | null = null;
       if (process.env.P4_PLAIN !== '0') {
-        log(`P4: the careful loop, ${cameras} camera(s), maxFps ${maxFps}, ${seconds} s`);
-        careful = await carefulOnce(schedules, maxFps, seconds, dir);
+        log(`P4: the careful loop, ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, ${seconds} s`);
+        careful = await carefulOnce(schedules, maxFps, seconds, traceDir ?? dir);
       }
-      emit({
-        ...gated,
-        ...bitrates,
-        // Gated over ungated and over the careful loop: below 1 is fewer runs, less CPU.
-        vs_ungated:
-          ungated === null
-            ? null
-            : {
-                model_runs: ratio(gated.model_runs_per_camera_hour, ungated.model_runs_per_camera_hour),
-                cpu_pct_per_camera: ratio(gated.cpu_pct_per_camera, ungated.cpu_pct_per_camera),
-              },
-        vs_careful_loop:
-          careful === null
-            ? null
-            : {
-                model_runs: ratio(gated.model_runs_per_camera_hour, careful.model_runs_per_camera_hour),
-                cpu_pct_per_camera: ratio(gated.cpu_pct_per_camera, careful.cpu_pct_per_camera),
-              },
-      });
+      for (const line of gated)
+        emit({
+          ...line,
+          ...bitrates,
+          // Gated over ungated and over the careful loop: below 1 is fewer runs, less CPU.
+          vs_ungated:
+            ungated === null
+              ? null
+              : {
+                  model_runs: ratio(line.model_runs_per_camera_hour, ungated.model_runs_per_camera_hour),
+                  cpu_pct_per_camera: ratio(line.cpu_pct_per_camera, ungated.cpu_pct_per_camera),
+                },
+          vs_careful_loop:
+            careful === null
+              ? null
+              : {
+                  model_runs: ratio(line.model_runs_per_camera_hour, careful.model_runs_per_camera_hour),
+                  cpu_pct_per_camera: ratio(line.cpu_pct_per_camera, careful.cpu_pct_per_camera),
+                },
+        });
       if (ungated !== null) emit({ ...ungated, ...bitrates });
       if (careful !== null) emit({ ...careful, ...bitrates });
     }

@@ -27,9 +27,9 @@ a detection overlapping a track updates it, a track unmatched for 5 s of detecti
 stationary tracks are kept as they are between checks.
 
 Prints one JSON line after --warmup + --seconds. With --trace PATH it writes one JSON line per frame detected on
-while measuring (camera, clip frame, capture and done times, model calls, whether the object was found) and one
-per track end, so that the bench scores it against the clips' schedules as it scores framesupplier, and a test
-recounts it.
+while measuring (camera, clip frame, capture time, when the detector took it, done time, model calls, whether the
+object was found) and one per track end, so that the bench scores it against the clips' schedules as it scores
+framesupplier, and a test recounts it.
 """
 
 import argparse
@@ -224,7 +224,7 @@ class Camera:
 
 
 cameras = [Camera(i, path) for i, path in enumerate(FILES)]
-runs = []  # (camera, clip_frame, captured, done, calls, found)
+runs = []  # (camera, clip_frame, captured, taken, done, calls, found)
 ends = []  # (camera, at)
 
 
@@ -360,6 +360,7 @@ def detector_thread():
                     break
                 job, chosen.job = chosen.job, None
             cursor = (chosen.index + 1) % len(cameras)
+            taken = time.monotonic()
             gray, regions, captured, clip_frame, seeded = job
             h, w = gray.shape
             osd = (int(MASK[0] * w), int(MASK[1] * h), int(np.ceil(MASK[2] * w)), int(np.ceil(MASK[3] * h)))
@@ -378,7 +379,7 @@ def detector_thread():
             if measuring.is_set():
                 model_cpu[0] += time.thread_time() - t0
                 model_calls[0] += len(regions)
-                runs.append((chosen.index, clip_frame, captured, done, len(regions), len(merged) > 0))
+                runs.append((chosen.index, clip_frame, captured, taken, done, len(regions), len(merged) > 0))
             track_update(chosen, merged, seeded, captured, done)
     except Exception as error:
         errors.append(f"detector: {error!r}")
@@ -443,8 +444,9 @@ line = {
 }
 if args.trace is not None:
     with open(args.trace, "w") as out:
-        for camera, clip_frame, captured, done, calls, found in runs:
-            out.write(json.dumps({"camera": camera, "frame": clip_frame, "captured": captured, "done": done, "calls": calls, "found": found}) + "\n")
+        for camera, clip_frame, captured, taken, done, calls, found in runs:
+            row = {"camera": camera, "frame": clip_frame, "captured": captured, "taken": taken, "done": done, "calls": calls, "found": found}
+            out.write(json.dumps(row) + "\n")
         for camera, at, last_seen in ends:
             out.write(json.dumps({"camera": camera, "end": at, "last_seen": last_seen}) + "\n")
 print(json.dumps(line), flush=True)

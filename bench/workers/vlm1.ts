@@ -35,7 +35,7 @@
  */
 import { FakeVlmServer } from '../../test/helpers/vlm-server.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
-import { loadSharp, packedRgb } from '../../src/pictures/index.js';
+import { loadSharp, NOT_PRIVATE, packedRgb } from '../../src/pictures/index.js';
 import {
   framePicture,
   VlmClient,
@@ -79,9 +79,9 @@ async function overhead(server: FakeVlmServer): Promise<void> {
   let bytes = 0;
   for (let i = 0; i < 220; i++) {
     const t0 = performance.now();
-    const picture = await framePicture(f, { box: BOX, margin: 0.1, size: 512, quality: 80 });
+    const picture = await framePicture(f, { box: BOX, margin: 0.1, size: 512, quality: 80, privacy: NOT_PRIVATE });
     const t1 = performance.now();
-    await framePicture(f, { box: null, size: 512, quality: 80 });
+    await framePicture(f, { box: null, size: 512, quality: 80, privacy: NOT_PRIVATE });
     const t2 = performance.now();
     await client.ask('Describe the person.', picture.jpeg, { timeoutMs: 10_000 });
     const t3 = performance.now();
@@ -119,7 +119,7 @@ async function yuvCrops(width: number, height: number, n: number): Promise<Recor
   const converted: number[] = [];
   for (let i = 0; i < n + 5; i++) {
     const t0 = performance.now();
-    await framePicture(f, { box, margin: 0.1, size: 512, quality: 80 });
+    await framePicture(f, { box, margin: 0.1, size: 512, quality: 80, privacy: NOT_PRIVATE });
     const t1 = performance.now();
     packedRgb(payload, width, height, 'yuv420p');
     const t2 = performance.now();
@@ -149,6 +149,7 @@ function workerOptions(
     triggers: { objects: { on: part.on ?? ['new'] }, intervalS: null },
     budgets: { maxAgeMs: 2_000, staleAfterMs: part.staleAfterMs, perMinute: null, endpoint: { perMinute: null, concurrency: 1 } },
     scene,
+    privacy: NOT_PRIVATE,
     ...(part.frames === undefined ? {} : { frames: part.frames }),
   };
 }

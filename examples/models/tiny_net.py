@@ -50,6 +50,20 @@ def boxes_from_output(out: torch.Tensor):
     return detections
 
 
+def frame_detections(out: torch.Tensor, placements, size):
+    """A batch's output (N x 5 x h x w, on the CPU) as each frame's detections: the TOP_K best cells of each, their
+    boxes from the input of ``size`` (width, height) mapped back to the frame by its framesupplier.batch placement."""
+    width, height = size
+    results = []
+    for i, place in enumerate(placements):
+        detections = boxes_from_output(out[i : i + 1])  # normalised to the input ...
+        for d in detections:  # ... then in input pixels, mapped to the frame
+            x1, y1, x2, y2 = d["bbox"]
+            d["bbox"] = place.boxes_to_frame([[x1 * width, y1 * height, x2 * width, y2 * height]])[0].round(6).tolist()
+        results.append(detections)
+    return results
+
+
 @torch.no_grad()
 def detect(net: torch.nn.Module, rgb):
     return boxes_from_output(net(to_input(rgb)))

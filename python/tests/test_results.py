@@ -49,7 +49,7 @@ def test_a_model_that_is_not_a_detector_answers_in_metadata_and_the_server_adds_
     assert answer["detections"] == []
     metadata = answer["metadata"]
     assert metadata["mean_rgb"] == [10.0, 20.0, 30.0] and metadata["score"] == pytest.approx(0.4)
-    assert set(metadata) == {"mean_rgb", "score", "inference_time_ms", "wait_ms", "frame_age_ms"}
+    assert set(metadata) == {"mean_rgb", "score", "inference_time_ms", "wait_ms", "frame_age_ms", "batch_size", "batch_oldest_frame_age_ms"}
 
 
 def test_none_is_refused_not_taken_as_nothing_found(start: Any, shm: str) -> None:

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from conftest import PACKAGE, SRC, Client, request
 
-from framesupplier import Frame, Limits, ModelServer, ServerError
+from framesupplier import Frame, FrameError, Limits, ModelServer, ServeOptions, ServerError
+from framesupplier.flags import options_over, parser
+from framesupplier.protocol import check_request
 from framesupplier.testing import StoreWriter
 
 RGB = 64 * 48 * 3
@@ -133,12 +135,37 @@ def test_the_pong_says_protocol_3_and_the_input_long_side(start):
 
 
 def test_options_are_checked():
-    for bad in ({"threads": 0}, {"model_id": ""}, {"input_long_side": 0}, {"frame_access": "maybe"}):
+    for bad in ({"threads": 0}, {"model_id": ""}, {"input_long_side": 0}, {"frame_access": "maybe"}, {"limits": {"max_connections": 2}}):
         with pytest.raises(ServerError) as caught:
             ModelServer(lambda f: [], **{"model_id": "m", "socket": "/tmp/x.sock", **bad})
         assert caught.value.code == "ERR_PY_INVALID_OPTION"
+        with pytest.raises(ServerError) as caught:
+            ServeOptions(**{"model_id": "m", "socket": "/tmp/x.sock", **bad})
+        assert caught.value.code == "ERR_PY_INVALID_OPTION"
     with pytest.raises(ServerError):
         Limits(max_connections=0)
+    with pytest.raises(TypeError):
+        ServeOptions(model_id="m", socket="/tmp/x.sock", thread=2)  # a name that is no option: Python's own refusal
+
+
+def test_options_are_one_object_or_its_fields_as_keywords_laid_over_it():
+    options = ServeOptions(model_id="m", socket="/tmp/x.sock", threads=2, limits=None)
+    assert options.limits == Limits() and options.shm_dir == "/dev/shm/framesupplier"
+    assert ModelServer(lambda f: [], options).options == options
+    assert ModelServer(lambda f: [], model_id="m", socket="/tmp/x.sock", threads=2).options == options
+    over = ModelServer(lambda f: [], options, threads=3, input_long_side=640).options
+    assert (over.model_id, over.threads, over.input_long_side) == ("m", 3, 640)
+    flags = options_over(parser(False).parse_known_args(["--threads", "4", "--handler-timeout-ms", "50", "--other", "x"])[0], options)
+    assert (flags.model_id, flags.threads, flags.limits.handler_timeout_ms, flags.limits.max_connections) == ("m", 4, 50, 1024)
+    assert options_over(parser(False).parse_known_args([])[0], options) == options
+    script = options_over(parser(False).parse_known_args(["--model", "standin", "--max", "3"])[0], options)
+    assert script == options, "a script's own flags are not abbreviations of the server's (--model is not --model-id)"
+
+
+def test_a_request_that_does_not_fit_the_schema_is_a_frame_error_naming_its_field():
+    with pytest.raises(FrameError) as caught:
+        check_request({"frame_reference": "/x", "frame_metadata": {"frame_id": 1, "width": 0, "height": 1, "format": "RGB24"}, "camera_id": "c", "model_id": "m", "timestamp": 1})
+    assert (caught.value.code, caught.value.field, caught.value.message) == ("ERR_SCHEMA", "frame_metadata.width", "frame_metadata.width must be >= 1")
 
 
 def test_one_server_per_socket_path_and_start_close_are_idempotent(start, tmp_path):

@@ -266,8 +266,15 @@ export class App implements AsyncDisposable {
       system: this.system,
       store,
       log: this.#log,
+      // Its camera's people hidden first, for a private camera (ADR 0139): MQTT and the events store get the same JPEG.
       encode: async (frame, request) =>
-        (await encodeFrame(frame, { purpose: 'snapshot', boxes: [{ bbox: request.box, label: request.label, confidence: request.score }] })).jpeg,
+        (
+          await encodeFrame(frame, {
+            purpose: 'snapshot',
+            privacy: this.system.cameras.privacy(request.camera),
+            boxes: [{ bbox: request.box, label: request.label, confidence: request.score }],
+          })
+        ).jpeg,
       ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) ?? false }),
     });
     recorder.start();

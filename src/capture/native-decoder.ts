@@ -1,6 +1,7 @@
 /**
  * The in-process decoder (native/decoder.c: libavformat, libavcodec and
- * libswscale behind N-API), for capture without a pipe (ADR 0011).
+ * libswscale, native/decoder_core.c, behind N-API), for capture without a pipe
+ * (ADR 0011, 0145).
  * Long file: one class over the addon's calls, each a thin wrapper that keeps its lane's one-call-at-a-time rule.
  *
  * Contract: each decoder runs on a thread of its own, never on libuv's shared

@@ -129,6 +129,8 @@ limits (defaults in docs/protocol.md):
 mock handler:
   --delay-ms N            how long each inference takes (default 0)
   --mock-touch pages|none read one byte per page of the frame (default) or none
+  --batch N               take batches of up to N waiting requests, each call
+                          --delay-ms + n x --delay-per-frame-ms (an accelerator's stand-in)
 person handler:
   --network movenet-multipose|centernet
                           the detector (default movenet-multipose: boxes and poses
@@ -151,6 +153,9 @@ onnx handler:
   --min-confidence X      0 to 1
   --iou X                 the overlap above which boxes merge, 0 to 1
   --threads N             model threads, each a session of its own (default 1)
+  --batch N               run every waiting request, up to N, in one session run whenever
+                          the model is free, never waiting for more (default 1; needs an
+                          input with a free batch axis: an export with dynamic=True)
 person and onnx handlers (ONNX Runtime):
   --intra-op-threads N    ONNX Runtime's threads in each model thread, 1 (default) or 2
   --execution-providers P[,P…]

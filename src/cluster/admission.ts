@@ -12,7 +12,7 @@
  * logged, not tried again until the entry changes), for the lease and move
  * rooms that would otherwise claim and refuse it every tick.
  */
-import { redactExpanded, withAreas, type CameraAdmissionPolicy, type VisionSystem } from '../pipeline/index.js';
+import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
 import type { Bus, Refusals } from './context.js';
 import { ClusterError } from './errors.js';
 import { parseJson } from './messages.js';
@@ -66,7 +66,7 @@ export class Admission {
     const entry = parseJson(value, `desired camera ${camera}`);
     const own = this.#o.seed[camera];
     // Its areas set live (set-areas) keep it this node's own: zones, masks and lines run no program.
-    const pinned = own !== undefined && alikeButAreas(camera, own as Record<string, unknown>, entry);
+    const pinned = own !== undefined && this.alikeButAreas(camera, own as Record<string, unknown>, entry);
     const admission = this.#o.system.config.admit(entry, { ...this.#o.policy, allowExec: this.#o.policy.allowExec || pinned });
     if (admission.admitted) {
       // An entry the config's schema refuses would be claimed, fail to start and be released every tick on every node:
@@ -75,12 +75,12 @@ export class Admission {
         this.#o.system.config.resolveCamera(camera, admission.entry);
       } catch (error) {
         // Answered on the bus and logged: never with a value this node's environment filled in.
-        throw redactExpanded(error, camera, entry, admission.secrets);
+        throw this.#o.system.config.redactEntryError(error, camera, entry, admission.secrets);
       }
       return {
         config: admission.entry as Record<string, unknown>,
         secrets: admission.secrets,
-        redact: (error) => redactExpanded(error, camera, entry, admission.secrets),
+        redact: (error) => this.#o.system.config.redactEntryError(error, camera, entry, admission.secrets),
       };
     }
     const { problem } = admission;
@@ -121,15 +121,16 @@ export class Admission {
     this.#failedEntry.set(camera, { revision: admitted.revision, until: Date.now() + SYSTEM_RETRY_MS });
   }
 
+  /** Two camera entries the same but for their zones, masks and lines (what set-areas changes). */
+  alikeButAreas(camera: string, a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+    const { config } = this.#o.system;
+    return JSON.stringify(config.entryWithAreas(camera, a, {})) === JSON.stringify(config.entryWithAreas(camera, b, {}));
+  }
+
   /** Forgets what it remembers of cameras no longer desired, and system refusals past their time (each tick). */
   forgetUnless(desired: ReadonlySet<string>): void {
     const now = Date.now();
     for (const camera of this.#refusedEntry.keys()) if (!desired.has(camera)) this.#refusedEntry.delete(camera);
     for (const [camera, failed] of this.#failedEntry) if (!desired.has(camera) || now >= failed.until) this.#failedEntry.delete(camera);
   }
-}
-
-/** Two camera entries the same but for their zones, masks and lines (what set-areas changes). */
-export function alikeButAreas(camera: string, a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
-  return JSON.stringify(withAreas(camera, a, {})) === JSON.stringify(withAreas(camera, b, {}));
 }

@@ -21,7 +21,7 @@
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { messageOf } from '../internal/abort.js';
-import { areasAsWritten, PipelineError, withAreas } from '../pipeline/index.js';
+import { PipelineError } from '../pipeline/index.js';
 import type { Admission } from './admission.js';
 import { casFailed, replyCode, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
@@ -141,11 +141,11 @@ export class ControlRouter {
   async #setAreas(camera: string, areas: Record<string, unknown>): Promise<void> {
     const { bus } = this.#ctx;
     // In the file's syntax, as the entry: no `${NAME}` (this node would expand it, and answer or log its value).
-    areasAsWritten(camera, areas);
+    this.#ctx.system.config.areasAsWritten(camera, areas);
     for (let attempt = 1; attempt <= 5; attempt++) {
       const wanted = await bus.desired!.get(camera);
       if (wanted === null || wanted.operation !== 'PUT') throw new PipelineError('ERR_UNKNOWN_CAMERA', `no camera ${camera} in the cluster`);
-      const value = encode(withAreas(camera, parseJson(wanted.value, `desired camera ${camera}`), areas));
+      const value = encode(this.#ctx.system.config.entryWithAreas(camera, parseJson(wanted.value, `desired camera ${camera}`), areas));
       this.#admission.admit(camera, value);
       try {
         await bus.desired!.update(camera, value, wanted.revision);

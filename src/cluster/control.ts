@@ -15,7 +15,7 @@
  * each warning once per process (CHANGELOG.md, Deprecated).
  */
 import { deprecationCode, warnDeprecated } from '../internal/deprecated.js';
-import { cameraAreasOf, escapeLiterals, type AreasInput, type CameraAreas, type SystemControl, type VisionSystem } from '../pipeline/index.js';
+import { cameraAreasOf, type AreasInput, type CameraAreas, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { ClusterError, RemoteControlError } from './errors.js';
 import type { ControlReply, ControlRequest } from './messages.js';
 
@@ -58,7 +58,7 @@ export function clusterCameraControl(options: ClusterControlOptions): ClusterCam
     // Into the camera's desired entry (the file's syntax: values as given are escaped), checked by its owner (ERR_CONFIG
     // with its issues), who applies them live. Answered with what was asked (an absent kind is none), nothing from the bus.
     setAreas: async (id: string, areas: AreasInput, options: { readonly asWritten?: boolean } = {}): Promise<CameraAreas> => {
-      await send({ op: 'set-areas', camera: id, areas: options.asWritten === true ? { ...areas } : escapeLiterals({ ...areas }) });
+      await send({ op: 'set-areas', camera: id, areas: options.asWritten === true ? { ...areas } : system.config.asWritten({ ...areas }) });
       return cameraAreasOf(areas);
     },
   };

@@ -1,33 +1,42 @@
 /**
- * Fencing (ADR 0027): a node whose event loop stood still longer than a
- * lease (a SIGSTOP, a paused VM, a blocked loop) may have lost any of its
- * cameras meanwhile, so it publishes nothing for any of them until a renewal
- * confirms the lease (the lease room clears `fenced`, or stops the camera it
- * lost).
+ * Fencing (ADR 0027, ADR 0110): a node publishes a camera's results only
+ * while its own lease of that camera stands by its own clock, so that two
+ * nodes never publish for one camera at once, whatever NATS does.
  *
- * Contract: the stall is seen on the monotonic clock by a heartbeat (a timer
- * this class owns, from start() to close()) and by the system's output gate
- * before every result, whichever runs first after the wake, so the fence is
- * up before anything is published. A stall fences every held camera, marks
- * the node unsettled (`healthySince`, read by the others before they offer
- * it a move) and calls `onStall` (the owner forgets its lease watches and
- * wakes its loop to renew at once). The gate lets a camera's results out
- * only while this node holds it unfenced, and notes what it let out (the
- * stop records' streamedUntil, a move's lastFrameAt).
+ * Contract: the output gate (mayPublish, called by the system before every
+ * result, to every sink) lets a result out only while this node holds the
+ * camera, unfenced, and the lease's term has a guard left to run on this
+ * node's monotonic clock (performance.now(); the term counts from before the
+ * write that renewed it, holdings.ts). The guard is a tenth of a lease
+ * (publishGuardMs): others claim a lease no earlier than a margin after the
+ * time written in it, so the owner has stopped a guard and a margin before
+ * anyone may start. The term runs out alike while NATS is away, after a
+ * reconnect, or with the event loop starved: checked as each result passes,
+ * so a node woken from a stall withholds its results before any renewal
+ * runs. A camera whose results are withheld so is logged once, when it
+ * begins, and once when a renewal lets them out again; they are counted in
+ * the system's resultsWithheld.
  *
- * A lease that ran out while NATS was there to renew it (renewals late or
- * failing: JetStream slow under load, a tick stuck on a read) closes the
- * gate too, from the time the lease itself says, until a renewal succeeds:
- * others may claim it a margin later, and two owners must not publish for
- * one camera. Not while NATS is away (nobody can claim then, and a NATS
- * restart must not blind the cameras: their results go on to the other
- * sinks), nor for a lease's length after a reconnect, the owner's turn to
- * renew before the others' rejoin grace and watch end.
+ * A stall of the event loop (a SIGSTOP, a paused VM, a blocked loop) is seen
+ * on the monotonic clock by a heartbeat (a timer this class owns, from
+ * start() to close()) and by the gate, whichever runs first after the wake:
+ * a gap longer than a lease fences every held camera (until a renewal
+ * confirms the lease: the lease room clears `fenced`, or stops the camera it
+ * lost), marks the node unsettled (`healthySince`, read by the others before
+ * they offer it a move) and calls `onStall` (the owner forgets its lease
+ * watches and wakes its loop to renew at once). The gate notes what it lets
+ * out (the stop records' streamedUntil, a move's lastFrameAt).
  */
 import { performance } from 'node:perf_hooks';
 import type { NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
-import type { Holdings } from './holdings.js';
+import type { Held, Holdings } from './holdings.js';
+
+/** The output gate closes this share of a lease before the lease runs out by this node's own clock. */
+export const PUBLISH_GUARD_SHARE = 0.1;
+
+/** How long before its lease runs out (by its own clock) a node stops publishing a camera's results. */
+export const publishGuardMs = (leaseMs: number): number => leaseMs * PUBLISH_GUARD_SHARE;
 
 export class Fencing implements AsyncDisposable {
   /** Wall clock since when this node has run without a stall or a lost connection (in its heartbeat record). */
@@ -35,8 +44,6 @@ export class Fencing implements AsyncDisposable {
   readonly #ctx: NodeContext;
   readonly #holdings: Holdings;
   readonly #onStall: () => void;
-  /** Wall clock of the node's last (re)connect to NATS: its leases get one lease length from then to be renewed. */
-  #connectedAt = Date.now();
   /** Monotonic time the event loop was last seen running: a gap past the lease is a stall. */
   #aliveAt = performance.now();
   #heartbeat: NodeJS.Timeout | null = null;
@@ -59,28 +66,49 @@ export class Fencing implements AsyncDisposable {
     return this;
   }
 
-  /** Reconnected after a lost connection: the node has not run settled since now, and its leases get their turn to be renewed. */
+  /** Reconnected after a lost connection: the node has not run settled since now. */
   unsettled(): void {
     this.healthySince = Date.now();
-    this.#connectedAt = this.healthySince;
+  }
+
+  /** Whether a lease's term has a guard left to run on this node's monotonic clock (at `now`, performance.now()). */
+  inTerm(held: Pick<Held, 'validUntil'>, now = performance.now()): boolean {
+    return now < held.validUntil - publishGuardMs(this.#ctx.settings.leaseMs);
+  }
+
+  /** Whether a camera's results may go out now (what the gate answers, without noting anything). */
+  holds(camera: string): boolean {
+    this.checkStall();
+    const held = this.#holdings.held.get(camera);
+    return held !== undefined && !held.fenced && this.inTerm(held);
   }
 
   /**
    * The system's output gate: a camera's results go out only while this node holds it, has not been fenced, and its
-   * lease has not run out while it could have been renewed.
+   * lease's term stands by this node's clock, a guard before it runs out.
    */
   mayPublish(camera: string, frameWallTime: number): boolean {
     this.checkStall();
     const held = this.#holdings.held.get(camera);
-    if (held === undefined || held.fenced || this.lapsed(held.expiresAt)) return false;
+    if (held === undefined || held.fenced) return false;
+    const now = performance.now();
+    if (!this.inTerm(held, now)) {
+      if (!held.lapsed) {
+        held.lapsed = true;
+        this.#ctx.log.warn(
+          { camera, overdueMs: Math.round(now - (held.validUntil - publishGuardMs(this.#ctx.settings.leaseMs))), connected: this.#ctx.bus.connected },
+          "lease ran out by this node's clock before a renewal: the camera's results are withheld until one succeeds",
+        );
+      }
+      return false;
+    }
+    if (held.lapsed) {
+      held.lapsed = false;
+      this.#ctx.log.info({ camera }, 'lease renewed: publishing again');
+    }
     held.lastPublishedAt = Date.now();
     held.lastFrameAt = Math.max(held.lastFrameAt, frameWallTime);
     return true;
-  }
-
-  /** A lease that runs out at `expiresAt` has lapsed now: connected, past it, and past a lease's length since connecting. */
-  lapsed(expiresAt: number, now = Date.now()): boolean {
-    return this.#ctx.bus.connected && now > expiresAt && now > this.#connectedAt + this.#ctx.settings.leaseMs;
   }
 
   checkStall(): void {

@@ -6,9 +6,11 @@
  * each with the node's id; an event without a valid camera id is not sent.
  * While NATS is away only the newest result of each worker is kept (latest
  * over complete; at most MAX_HELD_RESULTS workers, the least recently
- * updated dropped first) and flush() sends them once it is back. Other
- * events go to the client, which buffers them. Publishing is best-effort: a
- * connection closed under it loses the message, never throws.
+ * updated dropped first) and flush() sends them once it is back, those of
+ * cameras whose results may still go out (the output gate's answer then:
+ * the others passed it before their leases ran out, and would reach the bus
+ * after, ADR 0110). Other events go to the client. Publishing is
+ * best-effort: a connection closed under it loses the message, never throws.
  */
 import { RecentMap } from '../internal/recent-map.js';
 import type { SystemEvent } from '../pipeline/index.js';
@@ -22,7 +24,7 @@ export class HeldResults {
   readonly #bus: Bus;
   readonly #nodeId: string;
   /** camera/worker → its newest result while NATS is away, in update order. */
-  readonly #held = new RecentMap<string, { subject: string; data: Uint8Array }>(MAX_HELD_RESULTS);
+  readonly #held = new RecentMap<string, { camera: string; subject: string; data: Uint8Array }>(MAX_HELD_RESULTS);
 
   constructor(nodeId: string, bus: Bus) {
     this.#nodeId = nodeId;
@@ -42,7 +44,7 @@ export class HeldResults {
     const data = encode({ node: this.#nodeId, ...event });
     if (event.type === 'result' && !this.#bus.connected) {
       const key = `${camera}/${event.worker}`;
-      this.#held.set(key, { subject, data });
+      this.#held.set(key, { camera, subject, data });
       return;
     }
     try {
@@ -52,11 +54,19 @@ export class HeldResults {
     }
   }
 
-  /** After a reconnect: the newest result of each worker kept during the outage. */
-  flush(): void {
+  /**
+   * After a reconnect: the newest result of each worker kept during the outage, of the cameras for which `mayPublish`
+   * says yes now; the rest are dropped. Returns how many were dropped so.
+   */
+  flush(mayPublish: (camera: string) => boolean): number {
     const nc = this.#bus.nc;
-    if (nc === null || nc.isClosed()) return;
-    for (const { subject, data } of this.#held.values()) {
+    if (nc === null || nc.isClosed()) return 0;
+    let dropped = 0;
+    for (const { camera, subject, data } of this.#held.values()) {
+      if (!mayPublish(camera)) {
+        dropped++;
+        continue;
+      }
       try {
         nc.publish(subject, data);
       } catch {
@@ -64,5 +74,6 @@ export class HeldResults {
       }
     }
     this.#held.clear();
+    return dropped;
   }
 }

@@ -13,20 +13,33 @@
  * one at a time through exclusive(): a handoff's compare-and-set must not
  * race this node's own renewal.
  */
+import { performance } from 'node:perf_hooks';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Admitted } from './admission.js';
 import type { NodeContext } from './context.js';
 import { encode, type Lease } from './messages.js';
 
+/**
+ * A lease term about to be written: the wall time the lease says it runs out (others count from it, and claim it a
+ * margin after), and when it runs out by this node's own monotonic clock (performance.now()), both a lease from
+ * before the write, so that a write that comes back late never lengthens the term.
+ */
+export interface LeaseTerm {
+  readonly expiresAt: number;
+  readonly validUntil: number;
+}
+
 export interface Held {
   revision: number;
-  /** When this node's lease runs out, as written in the lease (others claim it a margin after). */
-  expiresAt: number;
+  /** When this node's lease runs out by its own monotonic clock (LeaseTerm): the output gate closes a guard before. */
+  validUntil: number;
   /** The desired entry it was started from: republished if the store is lost. */
   entry: Uint8Array;
   /** Woken from a stall: nothing is published for it until a renewal confirms the lease. */
   fenced: boolean;
+  /** Its lease ran out by this node's clock before a renewal: its results are withheld (logged once, when it began). */
+  lapsed: boolean;
   /** Wall clock of the last result published for it. */
   lastPublishedAt: number | null;
   /** Capture wall time of the newest frame a published result was about (0: none). */
@@ -45,9 +58,15 @@ export class Holdings {
     this.#ctx = ctx;
   }
 
-  /** A fresh record for a lease just won at `revision`, expiring at `expiresAt` (the time the lease itself says). */
-  newHeld(revision: number, entry: Uint8Array, expiresAt = Date.now() + this.#ctx.settings.leaseMs): Held {
-    return { revision, expiresAt, entry, fenced: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
+  /** A lease term beginning now (take it before the write that makes it). */
+  term(): LeaseTerm {
+    const { leaseMs } = this.#ctx.settings;
+    return { expiresAt: Date.now() + leaseMs, validUntil: performance.now() + leaseMs };
+  }
+
+  /** A fresh record for a lease just won at `revision`, for the term taken before the write that won it. */
+  newHeld(revision: number, entry: Uint8Array, term: LeaseTerm): Held {
+    return { revision, validUntil: term.validUntil, entry, fenced: false, lapsed: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
   }
 
   /** This node's lease of a camera until `expiresAt` (another lease length), with its standing offer if any. */
@@ -68,9 +87,9 @@ export class Holdings {
   }
 
   /** Starts a camera whose lease this node just won; one the system refuses gives its lease back (false). */
-  async startCamera(camera: string, revision: number, admitted: Admitted, expiresAt?: number): Promise<boolean> {
+  async startCamera(camera: string, revision: number, admitted: Admitted, term: LeaseTerm): Promise<boolean> {
     const { bus, log, system } = this.#ctx;
-    this.held.set(camera, this.newHeld(revision, admitted.value, expiresAt));
+    this.held.set(camera, this.newHeld(revision, admitted.value, term));
     bus.claim(camera, 'start', revision, 'claimed');
     try {
       await system.cameras.add(camera, admitted.config, { secrets: admitted.secrets });

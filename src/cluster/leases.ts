@@ -29,16 +29,19 @@
  *    the camera at once; one that finds the lease gone puts it back, and one
  *    that finds it written over with what names no node takes it back by
  *    compare-and-set (the camera never stopped); any other failure is coordination failing and
- *    throws, the camera keeps running. A renewal clears the fence of a camera
- *    (fencing.ts) and withdraws an offer past its time.
+ *    throws, the camera keeps running. A renewal gives the camera a new term
+ *    (counted from before its write, on this node's monotonic clock: the
+ *    output gate's, fencing.ts), clears its fence if that term still stands,
+ *    and withdraws an offer past its time.
  *  - Nothing is claimed or released while disconnected; after a (re)connect
  *    the node waits rejoinGraceMs before claiming, and every watch of
  *    another node's lease starts again (rejoin(), forgetWatches()).
  */
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
-import { alikeButAreas, type Admission } from './admission.js';
+import type { Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
@@ -214,8 +217,8 @@ export class Leases {
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
       if (admitted === null) continue;
-      const expiresAt = Date.now() + settings.leaseMs;
-      const value = holdings.leaseValue(undefined, expiresAt);
+      const term = holdings.term();
+      const value = holdings.leaseValue(undefined, term.expiresAt);
       let revision: number;
       try {
         revision = entry === null ? await leasesKv.create(camera, value) : await leasesKv.update(camera, value, entry.revision);
@@ -230,7 +233,7 @@ export class Leases {
         claimedBeyond = true;
         log.warn({ camera, held: held.size, share: target }, 'claimed beyond the share: no node with room claimed it for a lease');
       }
-      if (!(await holdings.startCamera(camera, revision, admitted, expiresAt))) admission.systemRefused(camera, admitted);
+      if (!(await holdings.startCamera(camera, revision, admitted, term))) admission.systemRefused(camera, admitted);
     }
     for (const camera of this.#freeSince.keys()) if (!desired.has(camera) || held.has(camera)) this.#freeSince.delete(camera);
     moves.checkStandbys();
@@ -261,7 +264,7 @@ export class Leases {
       }
       // Only its zones, masks and lines changed (set-areas, the editor on any node): set live, the camera kept running; if
       // the system refuses them it runs on with its old ones (not tried again until the entry changes), never stopped.
-      if (alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`))) {
+      if (admission.alikeButAreas(camera, parseJson(held.entry, `held camera ${camera}`), parseJson(admitted.value, `desired camera ${camera}`))) {
         try {
           const { zones, masks, lines } = admitted.config;
           await system.cameras.setAreas(camera, { zones, masks, lines }, { secrets: admitted.secrets });
@@ -291,8 +294,8 @@ export class Leases {
 
   /** Renews what this node holds; a lease someone else took stops its camera at once. */
   async #renew(): Promise<void> {
-    const { nodeId, settings, bus, log } = this.#ctx;
-    const { holdings } = this.#rooms;
+    const { nodeId, bus, log } = this.#ctx;
+    const { holdings, fencing } = this.#rooms;
     for (const [camera, held] of [...holdings.held]) {
       if (holdings.held.get(camera) !== held) continue; // handed off or released meanwhile
       if (held.offer !== null && Date.now() > held.offer.until) {
@@ -301,11 +304,12 @@ export class Leases {
         held.offer = null;
       }
       try {
-        // The time written in the lease, not the time the write came back: others count from what they read.
-        const expiresAt = Date.now() + settings.leaseMs;
-        held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, expiresAt), held.revision);
-        held.expiresAt = expiresAt;
-        if (held.fenced) {
+        // The term from before the write, not from when it came back: others count from the time written in it.
+        const term = holdings.term();
+        held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, term.expiresAt), held.revision);
+        held.validUntil = term.validUntil;
+        // A renewal sent before a stall and answered after it confirms a term that ran out meanwhile: the next one lifts the fence.
+        if (held.fenced && fencing.inTerm(held)) {
           held.fenced = false;
           log.info({ camera }, 'lease confirmed after the stall: publishing again');
         }
@@ -322,11 +326,11 @@ export class Leases {
           // since): counted, and taken back by compare-and-set on that revision; the camera never stops. Past its
           // expiry (a stall) another node may hold it under the junk: lost, as below. So is a takeback that loses a race.
           this.#ctx.refusals.refuse(read.error, `lease of ${camera}`, `lease:${camera}@${now!.revision}`);
-          if (!held.fenced && Date.now() <= held.expiresAt) {
+          if (!held.fenced && performance.now() <= held.validUntil) {
             try {
-              const expiresAt = Date.now() + settings.leaseMs;
-              held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, expiresAt), now!.revision);
-              held.expiresAt = expiresAt;
+              const term = holdings.term();
+              held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, term.expiresAt), now!.revision);
+              held.validUntil = term.validUntil;
               continue;
             } catch (raced) {
               if (!casFailed(raced)) throw raced;
@@ -336,10 +340,10 @@ export class Leases {
         if (owner === null) {
           // Gone (the store lost, or deleted): put it back; the camera never stopped. Another node that created it first
           // holds it now: the next renewal finds its lease and stops the camera.
-          const expiresAt = Date.now() + settings.leaseMs;
+          const term = holdings.term();
           try {
-            held.revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, expiresAt));
-            held.expiresAt = expiresAt;
+            held.revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, term.expiresAt));
+            held.validUntil = term.validUntil;
           } catch (raced) {
             if (!casFailed(raced)) throw raced;
           }

@@ -180,6 +180,8 @@ export class PlannedMoves {
     const nc = bus.nc;
     if (s === undefined || s.asked || nc === null) return;
     s.asked = true;
+    // The owner writes this node's lease once it has the request: a term from before asking is never longer than that lease.
+    const term = this.#holdings.term();
     let answer: ControlReply;
     try {
       const request: ControlRequest = { op: 'handoff', camera, node: nodeId, mode };
@@ -214,7 +216,7 @@ export class PlannedMoves {
       bus.claim(camera, 'stop', 0, `planned move from ${s.from} failed`);
       return;
     }
-    this.#holdings.held.set(camera, this.#holdings.newHeld(answer.revision, s.admitted.value));
+    this.#holdings.held.set(camera, this.#holdings.newHeld(answer.revision, s.admitted.value, term));
     bus.claim(camera, 'start', answer.revision, `planned move from ${s.from} (${mode === 'ready' ? 'make-before-break' : 'break-before-make'})`);
     // What its workers found during the standby about frames newer than the old owner's last result is news now.
     system.results.releaseWithheld(camera, mode === 'ready' ? (answer.lastFrameAt ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);

@@ -23,7 +23,9 @@
  * reconnect the node waits a rejoin grace before claiming, so owners renew
  * first). A node cut off from NATS while the others still see it cannot
  * tell that apart from a server restart: its cameras may then run twice
- * until it reconnects and finds its lease taken (ADR 0021). One tick at a
+ * until it reconnects and finds its lease taken (ADR 0021), but their
+ * results go out only while its lease stands by its own clock (ADR 0110):
+ * past it they are withheld, on every sink, until a renewal. One tick at a
  * time, jittered so nodes started together do not claim in step, woken
  * early after a stall; a tick that fails while connected leaves the cameras
  * running and has the store checked before the next.
@@ -343,8 +345,10 @@ export class ClusterNode implements AsyncDisposable {
         this.#store.suspect = true;
         this.#leases.rejoin();
         this.#fencing.unsettled();
-        log.info({ heldResults: this.#results.size }, 'NATS back: renewing leases, claiming after the rejoin grace');
-        this.#results.flush();
+        const heldResults = this.#results.size;
+        const dropped = this.#results.flush((camera) => this.#fencing.holds(camera));
+        // Dropped: results kept while NATS was away of cameras whose leases have run out since (they would come after them).
+        log.info({ heldResults, dropped }, 'NATS back: renewing leases, claiming after the rejoin grace');
       }
     }
   }

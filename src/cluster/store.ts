@@ -149,7 +149,7 @@ export class ClusterStore implements AsyncDisposable {
    * cameras it runs (create: an entry still there wins) and their leases.
    */
   async restore(): Promise<void> {
-    const { bus, log, settings } = this.#ctx;
+    const { bus, log } = this.#ctx;
     await this.#ensure();
     await this.#watchDesired();
     // Every camera of the desired state, not only those this node runs: one between owners (failing over, moving)
@@ -162,9 +162,9 @@ export class ClusterStore implements AsyncDisposable {
       await putBackIfLost(bus.desired!, camera, held.entry);
       const lease = await bus.leases!.get(camera);
       if (lease === null || lease.operation !== 'PUT') {
-        const expiresAt = Date.now() + settings.leaseMs;
-        held.revision = await bus.leases!.create(camera, this.#holdings.leaseValue(undefined, expiresAt));
-        held.expiresAt = expiresAt;
+        const term = this.#holdings.term();
+        held.revision = await bus.leases!.create(camera, this.#holdings.leaseValue(undefined, term.expiresAt));
+        held.validUntil = term.validUntil;
         log.warn({ camera }, 'lease put back after the store lost it');
       }
     }

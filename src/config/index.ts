@@ -49,6 +49,8 @@ export {
   type CameraMotionConfig,
   type GateConfig,
   type SummaryConfig,
+  type CareConfig,
+  type PrivacyConfig,
   SUMMARY_LEVELS,
   DEFAULT_SUMMARY_PROMPT,
   MAIN_STREAM,
@@ -69,6 +71,8 @@ export {
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
 export { cameraStreamUses, explainStreams, type CameraStreamUses, type CheaperChoice, type StreamUse } from './stream-uses.js';
+export { careOf, explainCare, watchedWorkers, SILENCE_SECONDS, type CareSetting } from './care.js';
+export { explainPrivacy, privacyOf, PRIVACY_DEFAULTS, type PrivacySetting, type PrivacyShow } from './privacy.js';
 export { cascadeSwitch, type RunningWorker } from './cascades.js';
 export { escapeLiterals, substituteEnv } from './env.js';
 export {

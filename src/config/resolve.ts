@@ -87,6 +87,9 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       motion: camera.motion,
       // a camera's own: summaries ask its vlm worker (ADR 0073)
       summary: camera.summary,
+      // a camera's own: its silence alarm (ADR 0138) and what of it is private (ADR 0139)
+      care: camera.care,
+      privacy: camera.privacy,
     };
   }
   const shared: Loose = {};

@@ -537,6 +537,12 @@ export const ZoneSchema = Type.Object(
         },
       ),
     ),
+    private: Type.Optional(
+      Type.Boolean({
+        description:
+          "A private zone (the camera's privacy section says how, ADR 0139): a person in it leaves this machine in no picture unblurred (live views, snapshots, the events store, cascade crops, vlm pictures). Default false.",
+      }),
+    ),
   },
   { ...closed, description: "A zone: an object is in it when its box's bottom centre is inside the polygon and it passes the filters." },
 );
@@ -585,6 +591,73 @@ export const EventsSchema = Type.Object(
 export type EventsConfig = Static<typeof EventsSchema>;
 export type TrackOptionsConfig = Static<typeof TrackOptionsSchema>;
 export type ZoneConfig = Static<typeof ZoneSchema>;
+
+// ---------------------------------------------------------------- care: silent cameras as alarms (ADR 0138), private rooms (ADR 0139)
+
+export const CareSchema = Type.Object(
+  {
+    silenceSeconds: Type.Optional(
+      Type.Number({
+        minimum: 2,
+        maximum: 86_400,
+        description:
+          "No result on a frame captured in the last this many seconds raises the silence alarm, with its reason; the next such result clears it. Default 30 (a worker without its own: its camera's).",
+      }),
+    ),
+  },
+  { ...closed, description: 'Care-critical: a silence alarm when no fresh result comes (docs/care.md).' },
+);
+export type CareConfig = Static<typeof CareSchema>;
+const careSetting = (description: string) =>
+  Type.Optional(
+    annotate(Type.Union([Type.Boolean(), CareSchema], { description }), {
+      [CHOOSE]: (value: unknown) =>
+        typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: 'must be true, false or { silenceSeconds }', lenient: false },
+    }),
+  );
+const careSettings = {
+  care: careSetting(
+    "Care-critical (ADR 0138): true or { silenceSeconds }: no result of this worker on a frame captured in the last silenceSeconds raises its camera's silence alarm; false: not watched even on a care camera. Default: its camera's care (not for a cascade).",
+  ),
+};
+
+export const PrivacySchema = Type.Object(
+  {
+    whole: Type.Optional(
+      Type.Boolean({
+        description: "true: the whole picture is private, as if one private zone covered it. Default false: only the camera's zones marked private.",
+      }),
+    ),
+    show: Type.Optional(
+      StringEnum(['blur', 'skeleton', 'area'] as const, {
+        description:
+          "How a person in a private area is shown: blur (their box blurred), skeleton (their box filled flat, their pose's skeleton drawn), or area (every private area blurred whole in every picture, whoever is there: nothing rests on a detection). Default blur.",
+      }),
+    ),
+    labels: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'The detection labels that are people. Default [person].',
+      }),
+    ),
+    margin: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 2, description: "Added around a person's box on each side, as a share of its width and height. Default 0.25." }),
+    ),
+    withinMs: Type.Optional(
+      int(1, 60_000, {
+        description:
+          'A picture is redacted by the detections of frames captured within this many milliseconds of it (their boxes grown with the gap); with none that near (no detector result yet, the detector down or resting) the whole private area is hidden. Default 1000.',
+      }),
+    ),
+  },
+  {
+    ...closed,
+    description:
+      'How people in private areas (zones marked private, or the whole picture) are kept private in every picture that leaves this machine (ADR 0139, docs/security.md).',
+  },
+);
+export type PrivacyConfig = Static<typeof PrivacySchema>;
 
 const workerId = { id: id('Worker id, unique within its camera.') };
 // Cascades (ADR 0051): a camera's worker may read crops of another worker's detections instead of the camera's frames.
@@ -654,13 +727,16 @@ const gateSettings = {
     ),
   ),
 };
-const ModelWorker = annotate(Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings, ...gateSettings }, closed), {
-  [KIND_NAME]: 'model workers',
-});
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+const ModelWorker = annotate(
+  Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings, ...gateSettings, ...careSettings }, closed),
+  {
+    [KIND_NAME]: 'model workers',
+  },
+);
+const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings, ...careSettings }, closed), {
   [KIND_NAME]: 'command workers',
 });
-const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...cropSettings }, closed), {
+const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...cropSettings, ...careSettings }, closed), {
   [KIND_NAME]: 'module workers',
 });
 const VlmWorker = annotate(Type.Object({ ...workerId, vlm: VlmSchema, ...vlmSettings, ...objectSettings }, closed), { [KIND_NAME]: 'vlm workers' });
@@ -743,6 +819,15 @@ const onnxRuntime = {
   ),
 };
 const handler = <T extends string>(name: T) => Type.Literal(name, { description: "The model server's handler: person, onnx or mock." });
+/** The most frames one batch may hold (src/models MAX_BATCH). */
+const MAX_MODEL_BATCH = 1024;
+// Batches of every waiting camera's newest frame, never waiting for more (ADR 0127).
+const batch = (what: string) =>
+  Type.Optional(
+    int(1, MAX_MODEL_BATCH, {
+      description: `Frames one inference takes together, at most: whenever the model is free it takes every camera's waiting request up to this many, never waiting for a batch to fill. ${what} Default 1 (one frame a call).`,
+    }),
+  );
 
 const PersonModel = annotate(
   Type.Object(
@@ -766,6 +851,7 @@ const PersonModel = annotate(
             'fp32 (default) or int8: the statically quantized networks shipped beside the fp32 ones, faster at a small accuracy cost (docs/benchmarks.md, PERSON-MODELS).',
         }),
       ),
+      batch: batch('Needs a network whose input has a free batch axis: the shipped networks have none, so above 1 is ERR_MODEL_BATCH.'),
       ...onnxRuntime,
       ...startedModel,
     },
@@ -790,6 +876,7 @@ const OnnxModel = annotate(
       minConfidence: Type.Optional(fraction('Lowest detection score reported. Default 0.25.')),
       iou: Type.Optional(fraction('IoU threshold of non-maximum suppression. Default 0.45.')),
       threads: threads(1, 'Model threads, each a session of its own on one core. Default 1.'),
+      batch: batch('Needs a model whose input has a free batch axis (a YOLO export with dynamic=True); one without is ERR_MODEL_BATCH.'),
       ...onnxRuntime,
       ...startedModel,
     },
@@ -807,6 +894,10 @@ const MockModel = annotate(
           description:
             "A simulated network's input side: the long side of the frames it reads to full effect, said in its pong, so cameras convert frames at that size (capture.scale: auto). Default: none (full frames).",
         }),
+      ),
+      batch: batch('A simulated accelerator: a call on n frames takes delayMs + n × delayPerFrameMs.'),
+      delayPerFrameMs: Type.Optional(
+        Type.Number({ minimum: 0, maximum: 600_000, description: 'With batch: the time each frame of a batch adds to delayMs (milliseconds). Default 0.' }),
       ),
       ...startedModel,
     },
@@ -1167,6 +1258,10 @@ export const CameraSchema = Type.Object(
     ...cameraStreams,
     motion: Type.Optional(CameraMotionSchema),
     summary: Type.Optional(SummarySchema),
+    care: careSetting(
+      "Care-critical (ADR 0138): true or { silenceSeconds }: every worker of the camera but its vlm workers and cascades (and one that says care: false) is watched, and no fresh result of one raises the camera's silence alarm. Default: not watched.",
+    ),
+    privacy: Type.Optional(PrivacySchema),
   },
   { ...closed, description: 'A camera: its source, capture settings and workers. Every key but source and workers is inherited from defaults.' },
 );

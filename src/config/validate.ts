@@ -35,6 +35,8 @@ import { ASPECT_TOLERANCE, aspectDifference } from '../internal/stream-geometry.
 import { cascadeIssues } from './cascades.js';
 import { clusterIssues } from './cluster.js';
 import { summaryIssues } from './summaries.js';
+import { careIssues } from './care.js';
+import { privacyIssues, sharedPrivacyIssues } from './privacy.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -622,12 +624,14 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
     }
     out.push(...cascadeIssues(config, ['cameras', camera], field(data, 'defaults')));
     out.push(...summaryIssues(config, ['cameras', camera]));
+    out.push(...careIssues(config, ['cameras', camera]), ...privacyIssues(config, ['cameras', camera], field(data, 'models')));
   }
   for (const [name, worker] of shared) {
     const path = ['shared', name];
     trackIssues(worker, path, out);
     modelReference(field(worker, 'model'), models, modelDirectory, [...path, 'model'], out);
     moduleIssue(field(worker, 'module'), [...path, 'module'], out);
+    out.push(...sharedPrivacyIssues(worker, path, field(data, 'cameras'), field(data, 'models')));
     for (const [j, camera] of items(field(worker, 'cameras')).entries()) {
       if (typeof camera !== 'string' || camera.length === 0) continue;
       const ids = idsByCamera.get(camera);

@@ -209,6 +209,8 @@ class Feed {
     let encoded;
     try {
       encoded = await encodeFrame(frame, {
+        // Its people hidden first, for a private camera (ADR 0139).
+        privacy: this.#system.cameras.privacy(this.key.camera),
         ...(this.key.height > 0 ? { height: this.key.height } : {}),
         ...(this.key.boxes ? { boxes: this.#detections.boxes(this.key.camera) } : {}),
       });

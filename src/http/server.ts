@@ -48,16 +48,7 @@ import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import {
-  cameraAreasOf,
-  escapeLiterals,
-  PipelineError,
-  redactExpanded,
-  referableValues,
-  type CameraAdmissionPolicy,
-  type SystemControl,
-  type VisionSystem,
-} from '../pipeline/index.js';
+import { cameraAreasOf, PipelineError, referableValues, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
 import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
@@ -195,6 +186,7 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
   '/dashboard/app.js': { file: join(DASHBOARD_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/overlay.js': { file: join(DASHBOARD_DIR, 'overlay.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/editor.js': { file: join(DASHBOARD_DIR, 'editor.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard/alarms.js': { file: join(DASHBOARD_DIR, 'alarms.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uplot.js': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
@@ -537,7 +529,7 @@ export class HttpServer implements AsyncDisposable {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
           await control.cameras.add(id, entry, { secrets });
         } catch (error) {
-          throw addedOverHttp(id, redactExpanded(error, id, written, [...secrets, ...hidden]));
+          throw addedOverHttp(id, system.config.redactEntryError(error, id, written, [...secrets, ...hidden]));
         }
         await this.#save({ kind: 'set-camera', id, entry: written });
         return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
@@ -553,7 +545,7 @@ export class HttpServer implements AsyncDisposable {
           if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
           await control.cameras.replace(id, entry, { secrets });
         } catch (error) {
-          throw redactExpanded(error, id, written, [...secrets, ...hidden]);
+          throw system.config.redactEntryError(error, id, written, [...secrets, ...hidden]);
         }
         await this.#save({ kind: 'set-camera', id, entry: written });
         return { ok: true, camera: id, change: 'camera-replaced' };
@@ -632,7 +624,7 @@ export class HttpServer implements AsyncDisposable {
     const named = new Set(referable.values());
     const echo = restoreMaskedEcho(body, {
       shown: system.config.maskedCamera(id, this.#shown()),
-      running: running === undefined ? undefined : escapeLiterals(running),
+      running: running === undefined ? undefined : system.config.asWritten(running),
       references: referable,
       unnamed: (this.#o.secrets ?? []).filter((value) => !named.has(value)),
     });

@@ -126,6 +126,11 @@ export interface PongResponse {
   readonly frame_long_side?: number;
   /** The server process's memory, bytes (Node's figures: where a growth is, heap, buffers or native). */
   readonly memory?: PongMemory;
+  /**
+   * Frames one model call takes together at most (docs/protocol.md, "Batches"): 1, per frame; more, the server batches
+   * every waiting request up to this many whenever its model is free, never waiting for more. Absent: 1.
+   */
+  readonly max_batch?: number;
   readonly error: null;
 }
 

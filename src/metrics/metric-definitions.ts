@@ -111,6 +111,24 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'Requests of a camera the model server finished, by outcome (served, superseded, stale), as its own stats count them.',
     ),
     modelQuantiles: quantiles.map(([, name, help]) => gauge(name, help)),
+    modelMaxBatch: gauge('framesupplier_model_max_batch', "Frames one call of the model takes at most (its server's max_batch; 1: one frame a call)."),
+    modelBatchSize: (['p50', 'p99'] as const).map((p) =>
+      gauge(
+        `framesupplier_model_batch_size_${p}`,
+        `Frames a call of the model held, ${p} over its recent calls, as the system's workers' answers tell them (each call counted once).`,
+      ),
+    ),
+    modelBatchOldestAge: (['p50', 'p99'] as const).map((p) =>
+      gauge(`framesupplier_model_batch_oldest_frame_age_${p}_seconds`, `Age of a call's oldest frame when the call began, ${p} over the model's recent calls.`),
+    ),
+    modelCallFixed: gauge(
+      'framesupplier_model_call_fixed_seconds',
+      "A call's fixed cost (a, of a + b·n), learned from the model's answers by least squares over its recent calls.",
+    ),
+    modelCallPerFrame: gauge(
+      'framesupplier_model_call_per_frame_seconds',
+      "What each frame adds to a call (b, of a + b·n), learned from the model's answers by least squares over its recent calls.",
+    ),
     motionFrames: counter(
       'framesupplier_motion_frames_total',
       "Frames the camera's motion detection measured, by state: motion, whole (a whole-picture change), still (warming included) (ADR 0066).",

@@ -397,6 +397,22 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     stateSet(m.modelState, labels, MODEL_STATES, s.state);
     this.#count(m.modelRestarts, labels, s.restarts);
     if (s.lastPingMs !== null) m.modelPing.add(labels, s.lastPingMs / 1000);
+    // Its batches (ADR 0127, 0128): from its pong (max_batch) and from its answers to the system's workers.
+    if (s.scheduling != null) m.modelMaxBatch.add(labels, s.scheduling.maxBatch);
+    const calls = s.calls;
+    if (calls !== undefined && calls.calls > 0) {
+      [
+        [calls.batchSizeP50, calls.oldestFrameAgeMsP50],
+        [calls.batchSizeP99, calls.oldestFrameAgeMsP99],
+      ].forEach(([size, age], i) => {
+        if (size != null) m.modelBatchSize[i]!.add(labels, size);
+        if (age != null) m.modelBatchOldestAge[i]!.add(labels, age / 1000);
+      });
+      if (calls.cost !== null) {
+        m.modelCallFixed.add(labels, calls.cost.fixedMs / 1000);
+        m.modelCallPerFrame.add(labels, calls.cost.perFrameMs / 1000);
+      }
+    }
     // Per-camera server figures, when the server reports them; only for the system's cameras (an external server's other clients are not ours to label).
     const perCamera: Readonly<Record<string, ModelCameraFigures>> | undefined = s.scheduling?.cameras;
     if (perCamera === undefined) return;

@@ -69,7 +69,14 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
   const given = <T>(key: string, as: string = key): Record<string, T> => (o[key] === undefined ? {} : { [as]: o[key] as T });
   switch (options.handler) {
     case 'mock':
-      return createMockHandler({ ...modelId, delayMs: (o.delayMs as number | undefined) ?? 0, touch: extras.touch ?? 'pages', ...given<number>('inputSize') });
+      return createMockHandler({
+        ...modelId,
+        delayMs: (o.delayMs as number | undefined) ?? 0,
+        touch: extras.touch ?? 'pages',
+        ...given<number>('inputSize'),
+        ...given<number>('batch', 'maxBatch'),
+        ...given<number>('delayPerFrameMs'),
+      });
     case 'person':
       return createPersonHandler({
         ...modelId,
@@ -79,6 +86,7 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
         ...given<'centernet'>('network'),
         ...given<number>('inputSize'),
         ...given<'int8'>('precision'),
+        ...given<number>('batch', 'maxBatch'),
         ...given<number>('intraOpThreads'),
         ...given<readonly ExecutionProvider[]>('executionProviders'),
       });
@@ -92,6 +100,7 @@ export function createHandler(options: StartedModel, extras: { readonly modelId?
         ...given<number>('minConfidence'),
         ...given<number>('iou', 'iouThreshold'),
         ...given<number>('threads'),
+        ...given<number>('batch', 'maxBatch'),
         ...given<number>('intraOpThreads'),
         ...given<readonly ExecutionProvider[]>('executionProviders'),
       });

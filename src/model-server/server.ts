@@ -16,10 +16,11 @@
  *       --max-pending-response-bytes --write-stall-timeout-ms --close-linger-ms --shutdown-grace-ms
  *       --concurrency N (inferences at once; default: the handler's model threads, mock 1)
  *     handler options: the config's keys as flags (minConfidence is --min-confidence):
- *       mock:   [--delay-ms N] [--input-size N] [--mock-touch pages|none]
+ *       mock:   [--delay-ms N] [--input-size N] [--mock-touch pages|none] [--batch N] [--delay-per-frame-ms N]
  *       person: [--threads N] [--min-confidence X] [--pose-max-people N] [--network movenet-multipose|centernet]
  *               [--input-size N] [--wasm-threads N]
  *       onnx:   --model FILE [--classes FILE] [--layout auto|v5|v8|v11] [--input-size N] [--min-confidence X] [--iou X] [--threads N]
+ *               [--batch N] (batches of every waiting request up to N: a model whose input has a free batch axis)
  */
 import { MAX_TIMER_MS } from '../internal/abort.js';
 import { hostPort, int, parseFlags, required } from '../internal/args.js';

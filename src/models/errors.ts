@@ -18,3 +18,14 @@ export class HandlerClosedError extends FrameSupplierError<'ERR_HANDLER_CLOSED'>
     super('ERR_HANDLER_CLOSED', message);
   }
 }
+
+/**
+ * `batch: N` (N > 1) on a model whose input has no free batch axis (its first dimension is a fixed 1: the person
+ * model's networks, a YOLO export without dynamic=True): refused at load, and by `config check`, rather than run
+ * one frame at a time under a batch setting it cannot honour (ADR 0127).
+ */
+export class ModelBatchError extends FrameSupplierError<'ERR_MODEL_BATCH'> {
+  constructor(message: string) {
+    super('ERR_MODEL_BATCH', message);
+  }
+}

@@ -13,59 +13,32 @@
  * nothing here rejects: failures are answers with a stable code. Per-camera
  * figures (served, of them urgent, superseded, stale, wait and inference p50/p99 over recent
  * requests) for stats and pongs, bounded to the most recently seen cameras.
+ *
+ * Batches (a handler with maxBatch > 1, ADR 0127): a free model thread takes
+ * every waiting request up to maxBatch (urgent first, then the turn order;
+ * never waiting for more), picks and checks each one's frame as above (a frame
+ * refused there is answered alone, the others go on), and makes one
+ * inferBatch() call, under handlerTimeoutMs, on the frames left. Each request
+ * is answered with its own result, its own frame_id, wait_ms and frame_age_ms,
+ * the batch's inference_time_ms, batch_size and batch_oldest_frame_age_ms (the
+ * age of its oldest frame when it was taken; per frame: 1 and the frame's). An Error for one frame, or
+ * a result that does not fit the response schema, refuses that frame alone;
+ * a throw, a timeout or a list of the wrong length refuses the batch, every
+ * request with the error. The batches' sizes and oldest frames are counted
+ * (batch-figures.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { IpcError, type InferenceRequest, type InferenceResponse, type PongCameraFigures } from '../ipc/index.js';
+import { IpcError, parseResponse, type InferenceRequest, type InferenceResponse, type PongCameraFigures } from '../ipc/index.js';
 import { abortable } from '../internal/abort.js';
-import { SampleWindow } from '../internal/sample-window.js';
 import { RecentMap } from '../internal/recent-map.js';
 import type { FrameLease, FrameReader } from '../shm/index.js';
 import type { ClientLink } from './connection-server.js';
-import type { InferenceHandler } from './handler.js';
-import { CameraScheduler } from './scheduler.js';
+import type { BatchItem, InferenceHandler, InferenceResult } from './handler.js';
+import { CameraScheduler, type TakenJob } from './scheduler.js';
+import { BatchFigures, type BatchServerFigures } from './batch-figures.js';
+import { CameraFigures, errorResponse, MAX_CAMERA_FIGURES, timeoutError, type CameraServerFigures } from './runner-answers.js';
 
-/** One camera's figures: counts since the server started, times over its last requests. */
-export interface CameraServerFigures {
-  /** Requests given to the handler. */
-  readonly served: number;
-  /** Of the served, those taken ahead of others because their camera's slot was urgent (protocol 3). */
-  readonly urgent: number;
-  /** Replaced by a newer request of the camera while waiting (ERR_SUPERSEDED). */
-  readonly superseded: number;
-  /** Frame older than the request's max_age_ms when taken (ERR_FRAME_STALE). */
-  readonly stale: number;
-  /** From reading the request to a model thread taking it, ms (null before the first). */
-  readonly waitMsP50: number | null;
-  readonly waitMsP99: number | null;
-  /** The handler's time alone, ms. */
-  readonly inferenceMsP50: number | null;
-  readonly inferenceMsP99: number | null;
-}
-
-/** Cameras whose figures a server keeps: the least recently seen go first beyond it (camera ids come from clients). */
-export const MAX_CAMERA_FIGURES = 1024;
-
-class CameraFigures {
-  served = 0;
-  urgent = 0;
-  superseded = 0;
-  stale = 0;
-  readonly wait = new SampleWindow();
-  readonly inference = new SampleWindow();
-
-  snapshot(): CameraServerFigures {
-    return {
-      served: this.served,
-      urgent: this.urgent,
-      superseded: this.superseded,
-      stale: this.stale,
-      waitMsP50: this.wait.percentile(50),
-      waitMsP99: this.wait.percentile(99),
-      inferenceMsP50: this.inference.percentile(50),
-      inferenceMsP99: this.inference.percentile(99),
-    };
-  }
-}
+export { errorResponse, MAX_CAMERA_FIGURES, type CameraServerFigures } from './runner-answers.js';
 
 /** An inference request between being read and being answered. */
 interface Job {
@@ -76,38 +49,18 @@ interface Job {
   readonly answer: (response: InferenceResponse) => void;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/**
- * An error answer that fits the response schema whatever the request held:
- * request_id, camera_id and frame_id are echoed only when they are values the
- * request schema allows (else request_id is left out and the others are null).
- */
-export function errorResponse(modelId: string, error: IpcError, request: unknown, usedFrameId?: number): InferenceResponse {
-  const r = isObject(request) ? request : {};
-  const requestId = r.request_id;
-  const frameId = usedFrameId ?? (isObject(r.frame_metadata) ? r.frame_metadata.frame_id : undefined);
-  return {
-    ...(typeof requestId === 'string' || Number.isInteger(requestId) ? { request_id: requestId as string | number } : {}),
-    model_id: modelId,
-    camera_id: typeof r.camera_id === 'string' ? r.camera_id : null,
-    frame_id: Number.isSafeInteger(frameId) && (frameId as number) >= 0 ? (frameId as number) : null,
-    detections: [],
-    metadata: { inference_time_ms: 0 },
-    error: { code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) },
-  };
-}
-
-/** The handler overran handlerTimeoutMs: its answer, whatever the handler makes of it later. */
-function timeoutError(handlerTimeoutMs: number, tookMs: number | null): IpcError {
-  return new IpcError(
-    'ERR_TIMEOUT',
-    tookMs === null
-      ? `inference took longer than ${handlerTimeoutMs} ms`
-      : `inference took ${Math.round(tookMs)} ms, longer than ${handlerTimeoutMs} ms (the server's thread was held: its late result is dropped)`,
-  );
+/** A taken request whose frame is picked and read, ready for the handler. */
+interface Prepared {
+  readonly job: Job;
+  readonly figures: CameraFigures;
+  readonly frame: FrameLease;
+  readonly frameId: number;
+  /** The request as the handler gets it: naming the frame picked. */
+  readonly used: InferenceRequest;
+  /** performance.now() when a model thread took it. */
+  readonly takenAt: number;
+  /** Its frame's age when taken, ms (null: not known). */
+  readonly ageMs: number | null;
 }
 
 export interface InferenceRunnerOptions {
@@ -115,6 +68,8 @@ export interface InferenceRunnerOptions {
   readonly modelId: string;
   readonly frames: FrameReader;
   readonly concurrency: number;
+  /** Frames a model thread takes at once (the handler's maxBatch; 1: per frame). */
+  readonly maxBatch: number;
   readonly handlerTimeoutMs: number;
   /** An error answered: counted by the owner. */
   readonly count: (code: string) => void;
@@ -124,21 +79,37 @@ export class InferenceRunner {
   readonly #o: InferenceRunnerOptions;
   readonly #scheduler: CameraScheduler<Job>;
   readonly #cameras = new RecentMap<string, CameraFigures>(MAX_CAMERA_FIGURES);
+  readonly #batches = new BatchFigures();
 
   constructor(options: InferenceRunnerOptions) {
     this.#o = options;
-    this.#scheduler = new CameraScheduler<Job>(options.concurrency, {
-      start: (job, camera, urgent) => this.#take(job, camera, urgent),
-      supersede: (job, camera) => {
-        this.#figures(camera).superseded++;
-        job.answer(
-          this.fail(
-            new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`),
-            job.request,
-          ),
-        );
+    this.#scheduler = new CameraScheduler<Job>(
+      options.concurrency,
+      {
+        start: (job, camera, urgent) => this.#take(job, camera, urgent),
+        startBatch: (batch) => this.#takeBatch(batch),
+        supersede: (job, camera) => {
+          this.#figures(camera).superseded++;
+          job.answer(
+            this.fail(
+              new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`),
+              job.request,
+            ),
+          );
+        },
       },
-    });
+      options.maxBatch,
+    );
+  }
+
+  /** Frames a model thread takes at once: 1, per frame. */
+  get maxBatch(): number {
+    return this.#scheduler.maxBatch;
+  }
+
+  /** The batches' figures (a batched handler's; counts stay 0 per frame). */
+  batchStats(): BatchServerFigures {
+    return this.#batches.snapshot();
   }
 
   get capacity(): number {
@@ -204,17 +175,22 @@ export class InferenceRunner {
     });
   }
 
-  /** Picks the frame (now, not when the request came), checks its age, reads it and runs the handler. Never rejects. */
-  async #run(job: Job, camera: string, urgent: boolean): Promise<InferenceResponse> {
+  /**
+   * A taken request's frame, picked now (not when the request came), its age checked, and read: or the answer
+   * that refuses it. Never throws.
+   */
+  #prepare(job: Job, camera: string, urgent: boolean): Prepared | InferenceResponse {
     const { request } = job;
     const figures = this.#figures(camera);
     const takenAt = performance.now();
     figures.wait.record(takenAt - job.readAt);
     let frame: FrameLease;
     let frameId: number;
+    let ageMs: number | null;
     try {
       const picked = this.#pickFrame(request);
       frameId = picked.frameId;
+      ageMs = picked.ageMs;
       if (picked.ageMs !== null && request.max_age_ms !== undefined && picked.ageMs > request.max_age_ms) {
         figures.stale++;
         return this.fail(
@@ -234,6 +210,43 @@ export class InferenceRunner {
     figures.served++;
     if (urgent) figures.urgent++;
     const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
+    return { job, figures, frame, frameId, used, takenAt, ageMs };
+  }
+
+  /** The answer with a result: the request's own frame, wait and age, the call's time (and the batch's size). */
+  #answer(p: Prepared, result: InferenceResult, inferenceMs: number, batch: { size: number; oldestAgeMs: number | null }): InferenceResponse {
+    const { request } = p.job;
+    const frame = p.frame;
+    return {
+      ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
+      model_id: this.#o.modelId,
+      camera_id: request.camera_id,
+      frame_id: p.frameId,
+      detections: result.detections,
+      metadata: {
+        ...result.metadata,
+        inference_time_ms: inferenceMs,
+        wait_ms: p.takenAt - p.job.readAt,
+        // The call that made it (docs/protocol.md, "Batches"): a client learns what its model's calls cost from these.
+        batch_size: batch.size,
+        ...(batch.oldestAgeMs === null ? {} : { batch_oldest_frame_age_ms: batch.oldestAgeMs }),
+        ...(Number.isFinite(frame.wallTimeMs) && frame.wallTimeMs > 0 ? { frame_age_ms: Math.max(0, Date.now() - frame.wallTimeMs) } : {}),
+      },
+      error: null,
+    };
+  }
+
+  /** A handler's failure as the answer: an IpcError with its code, anything else ERR_HANDLER_FAILED. */
+  #failure(error: unknown, request: InferenceRequest): InferenceResponse {
+    if (error instanceof IpcError) return this.fail(error, request);
+    return this.fail(new IpcError('ERR_HANDLER_FAILED', `the ${this.#o.handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`), request);
+  }
+
+  /** Picks the frame, checks its age, reads it and runs the handler. Never rejects. */
+  async #run(job: Job, camera: string, urgent: boolean): Promise<InferenceResponse> {
+    const prepared = this.#prepare(job, camera, urgent);
+    if (!('frame' in prepared)) return prepared;
+    const { frame, used, figures } = prepared;
     const controller = new AbortController();
     const started = performance.now();
     const inference = this.#o.handler.infer(frame, used, controller.signal);
@@ -244,12 +257,7 @@ export class InferenceRunner {
       () => frame.release(),
     );
     released.catch(() => undefined); // a timeout's answer does not wait for it
-    // The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment.
-    // Set after the call returned: what the handler did synchronously already counts against the bound.
-    const timer = setTimeout(
-      () => controller.abort(timeoutError(this.#o.handlerTimeoutMs, null)),
-      Math.max(0, this.#o.handlerTimeoutMs - (performance.now() - started)),
-    );
+    const timer = this.#timeout(controller, started);
     try {
       const result = await abortable(inference, controller.signal);
       const inferenceMs = performance.now() - started;
@@ -258,27 +266,110 @@ export class InferenceRunner {
       if (inferenceMs > this.#o.handlerTimeoutMs) throw timeoutError(this.#o.handlerTimeoutMs, inferenceMs);
       figures.inference.record(inferenceMs);
       await released;
-      return {
-        ...(request.request_id === undefined ? {} : { request_id: request.request_id }),
-        model_id: this.#o.modelId,
-        camera_id: request.camera_id,
-        frame_id: frameId,
-        detections: result.detections,
-        metadata: {
-          ...result.metadata,
-          inference_time_ms: inferenceMs,
-          wait_ms: takenAt - job.readAt,
-          ...(Number.isFinite(frame.wallTimeMs) && frame.wallTimeMs > 0 ? { frame_age_ms: Math.max(0, Date.now() - frame.wallTimeMs) } : {}),
-        },
-        error: null,
-      };
+      return this.#answer(prepared, result, inferenceMs, { size: 1, oldestAgeMs: prepared.ageMs });
     } catch (error) {
       figures.inference.record(performance.now() - started);
-      if (error instanceof IpcError) return this.fail(error, used);
-      return this.fail(new IpcError('ERR_HANDLER_FAILED', `the ${this.#o.handler.name} handler failed: ${(error as Error)?.message ?? String(error)}`), used);
+      return this.#failure(error, used);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The handler is told (its signal aborts) and the request answered ERR_TIMEOUT at the same moment. Set after the
+   * call returned: what the handler did synchronously already counts against the bound.
+   */
+  #timeout(controller: AbortController, started: number): NodeJS.Timeout {
+    return setTimeout(
+      () => controller.abort(timeoutError(this.#o.handlerTimeoutMs, null)),
+      Math.max(0, this.#o.handlerTimeoutMs - (performance.now() - started)),
+    );
+  }
+
+  /** A batch's turn (the scheduler's startBatch): run it, answer each request, then free its capacity. */
+  #takeBatch(batch: readonly TakenJob<Job>[]): void {
+    const live: TakenJob<Job>[] = [];
+    for (const taken of batch) {
+      // Its client went away while it waited: nobody would read the answer, and it takes no place in the batch.
+      if (taken.job.link.gone())
+        taken.job.answer(errorResponse(this.#o.modelId, new IpcError('ERR_CONNECTION_LOST', 'the client went away'), taken.job.request));
+      else live.push(taken);
+    }
+    void this.#runBatch(live).then(() => this.#scheduler.done());
+  }
+
+  /** Each request's frame picked and read (the refused answered at once), then one call on the frames left. Never rejects. */
+  async #runBatch(batch: readonly TakenJob<Job>[]): Promise<void> {
+    const ready: Prepared[] = [];
+    for (const { job, key, urgent } of batch) {
+      const prepared = this.#prepare(job, key, urgent);
+      if ('frame' in prepared) ready.push(prepared);
+      else job.answer(prepared);
+    }
+    if (ready.length === 0) return;
+    const items: BatchItem[] = ready.map((p) => ({ frame: p.frame, request: p.used }));
+    const controller = new AbortController();
+    const started = performance.now();
+    const inference = this.#o.handler.inferBatch!(items, controller.signal);
+    // Every lease ends when the handler is really done (even after a timeout answered for the batch); a torn frame's
+    // error is read again below, from its idempotent release(), for its own answer.
+    const releaseAll = (): void => {
+      for (const p of ready) {
+        try {
+          p.frame.release();
+        } catch {
+          // its answer says so
+        }
+      }
+    };
+    const released = inference.then(releaseAll, releaseAll);
+    const timer = this.#timeout(controller, started);
+    const call = {
+      size: ready.length,
+      oldestAgeMs: ready.reduce<number | null>((oldest, p) => (p.ageMs === null ? oldest : Math.max(oldest ?? 0, p.ageMs)), null),
+    };
+    this.#batches.record(call.size, call.oldestAgeMs);
+    try {
+      const outcomes = await abortable(inference, controller.signal);
+      const inferenceMs = performance.now() - started;
+      if (inferenceMs > this.#o.handlerTimeoutMs) throw timeoutError(this.#o.handlerTimeoutMs, inferenceMs);
+      if (!Array.isArray(outcomes) || outcomes.length !== ready.length)
+        throw new Error(`it answered ${Array.isArray(outcomes) ? outcomes.length : typeof outcomes} results for a batch of ${ready.length} frames`);
+      await released;
+      ready.forEach((p, i) => {
+        p.figures.inference.record(inferenceMs);
+        // Each frame's seqlock, checked as its lease ended: a torn frame fails its own answer, not the batch's.
+        try {
+          p.frame.release();
+        } catch (error) {
+          return p.job.answer(this.#failure(error, p.used));
+        }
+        p.job.answer(this.#batchAnswer(p, outcomes[i], inferenceMs, call));
+      });
+    } catch (error) {
+      const ms = performance.now() - started;
+      for (const p of ready) {
+        p.figures.inference.record(ms);
+        p.job.answer(this.#failure(error, p.used));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One frame's outcome of a batch as its answer: an Error, or a result that does not fit the response, refuses it alone. */
+  #batchAnswer(p: Prepared, outcome: unknown, inferenceMs: number, batch: { size: number; oldestAgeMs: number | null }): InferenceResponse {
+    if (outcome instanceof Error) return this.#failure(outcome, p.used);
+    const result = outcome as InferenceResult | null | undefined;
+    if (result === null || typeof result !== 'object' || !Array.isArray(result.detections))
+      return this.#failure(new Error(`its result for frame ${p.frameId} has no detections list`), p.used);
+    const answer = this.#answer(p, result, inferenceMs, batch);
+    try {
+      parseResponse(answer);
+    } catch (error) {
+      return this.#failure(new Error(`its result for frame ${p.frameId} does not fit the response: ${(error as Error).message}`), p.used);
+    }
+    return answer;
   }
 
   /**

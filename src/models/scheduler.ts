@@ -16,8 +16,14 @@
  *   goes to the back, so no camera is served twice while another waits,
  *   except by urgency. A camera flooding requests only replaces its own slot.
  *   Nothing running is ever interrupted: urgency decides only who is next.
- * - Every offered job leaves exactly once: run (given to `start`), or
- *   superseded (given to `supersede`), or drained by close().
+ * - Batches (maxBatch > 1, ADR 0127): each unit of free capacity takes up to
+ *   maxBatch waiting slots at once, by the same order (the urgent ones first,
+ *   then the turn order), and gives them to `startBatch` as one job of its
+ *   capacity. It takes only what waits: a batch is never held back to fill,
+ *   so it is as large as the load makes it, one slot when one camera waits.
+ * - Every offered job leaves exactly once: run (given to `start`, or in a
+ *   batch to `startBatch`), or superseded (given to `supersede`), or drained
+ *   by close().
  * The scheduler is synchronous and owns no timers; the server runs the job
  * and calls done() when its capacity is free again.
  */
@@ -27,6 +33,18 @@ export interface SchedulerHooks<J> {
   readonly start: (job: J, key: string, urgent: boolean) => void;
   /** A job replaced by a newer one of its camera before it ran. */
   readonly supersede: (job: J, key: string) => void;
+  /**
+   * With maxBatch > 1: the jobs taken together, in the order taken (urgent first, then the turn order), holding one
+   * unit of capacity until done() is called once for the batch.
+   */
+  readonly startBatch?: (batch: readonly TakenJob<J>[]) => void;
+}
+
+/** A job as a batch takes it: its camera and whether its slot was urgent. */
+export interface TakenJob<J> {
+  readonly job: J;
+  readonly key: string;
+  readonly urgent: boolean;
 }
 
 interface Slot<J> {
@@ -36,6 +54,8 @@ interface Slot<J> {
 
 export class CameraScheduler<J> {
   readonly capacity: number;
+  /** Slots one unit of capacity takes at once: 1, one job a unit (`start`); more, batches (`startBatch`). */
+  readonly maxBatch: number;
   readonly #hooks: SchedulerHooks<J>;
   /** Cameras with a waiting job, in turn order (a Map keeps insertion order; replacing a value keeps its place). */
   readonly #waiting = new Map<string, Slot<J>>();
@@ -43,9 +63,10 @@ export class CameraScheduler<J> {
   #urgent = 0;
   #running = 0;
 
-  constructor(capacity: number, hooks: SchedulerHooks<J>) {
+  constructor(capacity: number, hooks: SchedulerHooks<J>, maxBatch = 1) {
     this.capacity = capacity;
     this.#hooks = hooks;
+    this.maxBatch = hooks.startBatch === undefined ? 1 : maxBatch;
   }
 
   /** Jobs running now. */
@@ -71,7 +92,7 @@ export class CameraScheduler<J> {
     this.#pump();
   }
 
-  /** A started job's capacity is free again. */
+  /** A started job's (or batch's) capacity is free again. */
   done(): void {
     if (this.#running > 0) this.#running--;
     this.#pump();
@@ -91,15 +112,29 @@ export class CameraScheduler<J> {
     return undefined;
   }
 
+  /** Takes the slot served next out of the wait; undefined when none waits. */
+  #take(): TakenJob<J> | undefined {
+    const next = this.#next();
+    if (next === undefined) return undefined;
+    const [key, slot] = next;
+    this.#waiting.delete(key);
+    if (slot.urgent) this.#urgent--;
+    return { job: slot.job, key, urgent: slot.urgent };
+  }
+
   #pump(): void {
-    while (this.#running < this.capacity) {
-      const next = this.#next();
-      if (next === undefined) return;
-      const [key, slot] = next;
-      this.#waiting.delete(key);
-      if (slot.urgent) this.#urgent--;
+    while (this.#running < this.capacity && this.#waiting.size > 0) {
+      if (this.maxBatch === 1) {
+        const taken = this.#take()!;
+        this.#running++;
+        this.#hooks.start(taken.job, taken.key, taken.urgent);
+        continue;
+      }
+      // What waits now, and nothing more: a batch is never held back for slots that may come.
+      const batch: TakenJob<J>[] = [];
+      for (let taken = this.#take(); taken !== undefined; taken = batch.length < this.maxBatch ? this.#take() : undefined) batch.push(taken);
       this.#running++;
-      this.#hooks.start(slot.job, key, slot.urgent);
+      this.#hooks.startBatch!(batch);
     }
   }
 }

@@ -32,6 +32,13 @@
  * answered in request order. Per-camera figures (served, urgent, superseded, stale,
  * wait and inference p50/p99 over recent requests) are in stats() and pongs.
  *
+ * Batches (ADR 0127): a handler with `maxBatch` > 1 (a model whose input has
+ * a free batch axis, `batch: N` in the config) is given, whenever a model
+ * thread is free, every waiting request up to maxBatch, urgent ones first,
+ * never waiting for more; each request keeps its own frame, age budget, answer
+ * and figures (with the call's `batch_size` and `batch_oldest_frame_age_ms`).
+ * The pong says `max_batch`; stats() the batches' sizes and oldest frames.
+ *
  * close() stops accepting, answers every request read before it was called
  * (inference requests read later get ERR_SHUTTING_DOWN), ends each connection
  * once drained, and cuts whatever is left after shutdownGraceMs; it always
@@ -59,9 +66,14 @@ import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import { ConnectionServer, type Answer, type ClientLink } from './connection-server.js';
 import type { InferenceHandler } from './handler.js';
 import { errorResponse, InferenceRunner, type CameraServerFigures } from './inference-runner.js';
+import type { BatchServerFigures } from './batch-figures.js';
 import { lockSocketPath, type SocketLock } from './socket-lock.js';
 
 export { MAX_CAMERA_FIGURES, type CameraServerFigures } from './inference-runner.js';
+export type { BatchServerFigures } from './batch-figures.js';
+
+/** The most frames one batch may hold. */
+export const MAX_BATCH = 1024;
 
 export interface ModelServerOptions {
   readonly socketPath: string;
@@ -137,6 +149,9 @@ export interface ModelServerStats {
   readonly waiting: number;
   /** Per camera_id (the most recently seen MAX_CAMERA_FIGURES cameras). */
   readonly cameras: Readonly<Record<string, CameraServerFigures>>;
+  /** Frames one inference may take together (the handler's maxBatch; 1: per frame), and the batches run. */
+  readonly maxBatch: number;
+  readonly batches: BatchServerFigures;
   /** How frames are read: mapped or copied (and why), maps made, truncated stores met. */
   readonly frames: FrameReaderStats;
   /** This process's memory (the pong's `memory`). */
@@ -203,6 +218,11 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
     const concurrency = options.concurrency ?? options.handler.concurrency ?? 1;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 1024)
       throw new InvalidArgumentError(`ModelServer option concurrency must be an integer from 1 to 1024, got ${String(concurrency)}`);
+    const maxBatch = options.handler.maxBatch ?? 1;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH)
+      throw new InvalidArgumentError(`the ${options.handler.name} handler's maxBatch must be an integer from 1 to ${MAX_BATCH}, got ${String(maxBatch)}`);
+    if (maxBatch > 1 && typeof options.handler.inferBatch !== 'function')
+      throw new InvalidArgumentError(`the ${options.handler.name} handler has maxBatch ${maxBatch} but no inferBatch()`);
     this.#o = {
       ...limits,
       shmDir: options.shmDir ?? DEFAULT_SHM_DIR,
@@ -215,6 +235,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       modelId: this.modelId,
       frames: this.#frames,
       concurrency,
+      maxBatch,
       handlerTimeoutMs: this.#o.handlerTimeoutMs,
       count: (code) => this.#count(code),
     });
@@ -307,6 +328,8 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
       running: this.#runner.running,
       waiting: this.#runner.waiting,
       cameras: this.#runner.cameraStats(),
+      maxBatch: this.#runner.maxBatch,
+      batches: this.#runner.batchStats(),
       frames: this.#frames.stats(),
       memory: processMemory(),
     };
@@ -391,6 +414,7 @@ export class ModelServer extends EventEmitter<ModelServerEvents> {
         running: this.#runner.running,
         waiting: this.#runner.waiting,
         cameras: this.#runner.pongCameras(),
+        max_batch: this.#runner.maxBatch,
         ...(this.#handler.frameLongSide === undefined ? {} : { frame_long_side: this.#handler.frameLongSide }),
         memory: pongMemory(),
         error: null,

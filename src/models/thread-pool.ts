@@ -12,7 +12,8 @@
  * its place (jobs wait for it as for any busy thread). The frame's RGB buffer
  * (or the raw frame, converted to RGB in the thread) is transferred, not
  * copied. A thread that dies fails its job with a clear
- * error and is replaced.
+ * error and is replaced. A batch (runBatch, ADR 0127) is one job of several
+ * frames: every frame's buffer transferred, one result per frame back.
  *
  * Lifecycle (ADR 0013): start() resolves once every thread has loaded the
  * model, and is idempotent; a start that fails (ERR_MODEL_LOAD) closes the
@@ -37,14 +38,26 @@ export interface ModelJob {
 
 type Reply<R> = { type: 'ready' } | { type: 'load-error'; message: string } | { id: number; result: R } | { id: number; error: string };
 
-interface Waiter<R> extends Deferred<R> {
-  readonly job: ModelJob;
+/** A job as the pool holds it: one frame, or a batch of frames (answered with one result per frame). */
+type PoolJob = ModelJob | { readonly batch: readonly ModelJob[] };
+
+interface Waiter extends Deferred<unknown> {
+  readonly job: PoolJob;
 }
 
-interface ModelThread<R> {
+interface ModelThread {
   readonly worker: Worker;
-  job: { id: number; waiter: Waiter<R> } | null;
+  job: { id: number; waiter: Waiter } | null;
 }
+
+/** The buffers a job hands over to its thread (transferred, not copied). */
+const buffersOf = (job: PoolJob): ArrayBuffer[] => ('batch' in job ? job.batch.map((frame) => frame.rgb) : [job.rgb]);
+
+/**
+ * What a model thread runs: one frame to its result, and where the model takes batches, `batch`: frames to one
+ * result each, in their order, in one call.
+ */
+export type ModelRunner<R> = ((job: ModelJob) => Promise<R>) & { readonly batch?: (jobs: readonly ModelJob[]) => Promise<R[]> };
 
 export interface ModelThreadPoolOptions {
   /** The worker script; it calls serveModelJobs(). */
@@ -61,10 +74,10 @@ const messageOf = (error: unknown): string => (error as Error)?.message ?? Strin
 export class ModelThreadPool<R> {
   readonly #o: ModelThreadPoolOptions;
   /** Threads that loaded the model and take jobs. */
-  readonly #threads = new Set<ModelThread<R>>();
+  readonly #threads = new Set<ModelThread>();
   /** Every thread alive, loading or loaded, for close(). */
   readonly #workers = new Set<Worker>();
-  readonly #waiting: Waiter<R>[] = [];
+  readonly #waiting: Waiter[] = [];
   #nextId = 1;
   #replaced = 0;
   #starting: Promise<this> | null = null;
@@ -96,7 +109,7 @@ export class ModelThreadPool<R> {
 
   #spawn(): Promise<void> {
     const loaded = deferred<void>();
-    const thread: ModelThread<R> = { worker: new Worker(this.#o.workerUrl, { workerData: this.#o.workerData }), job: null };
+    const thread: ModelThread = { worker: new Worker(this.#o.workerUrl, { workerData: this.#o.workerData }), job: null };
     this.#workers.add(thread.worker);
     let ready = false;
     thread.worker.on('message', (reply: Reply<R>) => {
@@ -143,13 +156,22 @@ export class ModelThreadPool<R> {
       if (waiter === undefined) return;
       const id = this.#nextId++;
       thread.job = { id, waiter };
-      thread.worker.postMessage({ id, ...waiter.job }, [waiter.job.rgb]);
+      thread.worker.postMessage({ id, ...waiter.job }, buffersOf(waiter.job));
     }
   }
 
   run(job: ModelJob, signal: AbortSignal): Promise<R> {
+    return this.#run(job, signal) as Promise<R>;
+  }
+
+  /** Frames run together in one call of a thread's model (its runner's `batch`): one result per frame, in order. */
+  runBatch(jobs: readonly ModelJob[], signal: AbortSignal): Promise<R[]> {
+    return this.#run({ batch: jobs }, signal) as Promise<R[]>;
+  }
+
+  #run(job: PoolJob, signal: AbortSignal): Promise<unknown> {
     if (this.#closing !== null) return Promise.reject(this.#closedError());
-    const waiter: Waiter<R> = { job, ...deferred<R>() };
+    const waiter: Waiter = { job, ...deferred<unknown>() };
     const result = abortable(waiter.promise, signal);
     // An aborted job leaves the wait at once: its frame is dropped, never held until a thread is free.
     // One already running (the server's handlerTimeoutMs passed) has its thread replaced: a thread cannot be
@@ -172,7 +194,7 @@ export class ModelThreadPool<R> {
   }
 
   /** Ends the thread running `waiter`'s job (its late result never read) and starts a new one in its place. */
-  #replace(waiter: Waiter<R>): void {
+  #replace(waiter: Waiter): void {
     if (this.#closing !== null) return;
     for (const thread of this.#threads) {
       if (thread.job?.waiter !== waiter) continue;
@@ -206,31 +228,35 @@ export class ModelThreadPool<R> {
  * The worker side: loads the model with workerData, reports ready (or the load
  * error), then answers each job with run()'s result.
  */
-export async function serveModelJobs<D, R>(load: (data: D) => Promise<(job: ModelJob) => Promise<R>>): Promise<void> {
+export async function serveModelJobs<D, R>(load: (data: D) => Promise<ModelRunner<R>>): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('a model worker runs in a worker thread');
-  let run: (job: ModelJob) => Promise<R>;
+  let run: ModelRunner<R>;
   try {
     run = await load(workerData as D);
   } catch (error) {
     port.postMessage({ type: 'load-error', message: messageOf(error) });
     return;
   }
-  port.on('message', (job: ModelJob & { id: number }) => {
-    let rgbJob: ModelJob;
+  port.on('message', (message: PoolJob & { id: number }) => {
+    // Converted here, not in the server's thread: a huge frame's conversion is ended with this thread at the timeout.
+    const rgbOf = (job: ModelJob): ModelJob =>
+      job.format === undefined || job.format === 'RGB24'
+        ? job
+        : { rgb: toRgb(new Uint8Array(job.rgb), job.width, job.height, job.format).buffer as ArrayBuffer, width: job.width, height: job.height };
+    let result: Promise<unknown>;
     try {
-      // Converted here, not in the server's thread: a huge frame's conversion is ended with this thread at the timeout.
-      rgbJob =
-        job.format === undefined || job.format === 'RGB24'
-          ? job
-          : { rgb: toRgb(new Uint8Array(job.rgb), job.width, job.height, job.format).buffer as ArrayBuffer, width: job.width, height: job.height };
+      if ('batch' in message) {
+        if (run.batch === undefined) throw new Error('this model takes no batches');
+        result = run.batch(message.batch.map(rgbOf));
+      } else result = run(rgbOf(message));
     } catch (error) {
-      port.postMessage({ id: job.id, error: messageOf(error) });
+      port.postMessage({ id: message.id, error: messageOf(error) });
       return;
     }
-    run(rgbJob).then(
-      (result) => port.postMessage({ id: job.id, result }),
-      (error: unknown) => port.postMessage({ id: job.id, error: messageOf(error) }),
+    result.then(
+      (value) => port.postMessage({ id: message.id, result: value }),
+      (error: unknown) => port.postMessage({ id: message.id, error: messageOf(error) }),
     );
   });
   port.postMessage({ type: 'ready' });

@@ -12,11 +12,13 @@
  * with the reason and the fix as attributes); per vlm worker a sensor of its last answer (and a binary_sensor per
  * boolean field of its schema); per cascade a sensor of its last result on a crop (the object it showed, the
  * whole result as attributes); for a camera with summaries (ADR 0073) a `button` asking for the last hour's and a
- * sensor of the latest (its title; the whole summary as attributes). Every entity is available while `<prefix>/available` is `online`
+ * sensor of the latest (its title; the whole summary as attributes); for a care-critical camera (ADR 0138) a
+ * `silent` problem binary_sensor (silence.ts). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
  */
+import { silenceDiscovery } from './silence.js';
 import type { Topics } from './topics.js';
 
 export interface DiscoveryOptions {
@@ -49,6 +51,8 @@ export interface DiscoveryOptions {
   readonly summaries?: boolean;
   /** The camera's cascades (ADR 0051): a sensor of each one's last result on a crop. Default none. */
   readonly cascades?: readonly { readonly worker: string; readonly of: string }[];
+  /** Whether a worker of the camera is care-critical (ADR 0138): then a `silent` problem binary_sensor. Default false. */
+  readonly silence?: boolean;
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -204,6 +208,7 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
       icon: 'mdi:text-box-outline',
     });
   }
+  if (options.silence === true) add('binary_sensor', 'silent', silenceDiscovery(topics, camera));
   add('sensor', 'status', {
     name: 'status',
     state_topic: topics.status(camera),

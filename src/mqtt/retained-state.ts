@@ -303,6 +303,7 @@ export class RetainedState {
       answers: own.flatMap((w) => (w.answers === undefined ? [] : [{ worker: w.id, ...w.answers }])),
       cascades: own.flatMap((w) => (w.cropsOf === undefined ? [] : [{ worker: w.id, of: w.cropsOf }])),
       summaries: this.#o.system.summaries.available(camera),
+      silence: own.some((w) => w.care !== null),
     })) {
       fresh.add(topic);
       held?.add(topic);

@@ -9,7 +9,7 @@
  * (`<discovery prefix>/+/<node>/+/config`, the node id being this client's:
  * another instance's entities are never looked at) and to the retained
  * state topics this sink writes under its own topic prefix (status, worker
- * state, objective and answer, counts, motion, summary), then publishes a
+ * state, objective and answer, counts, motion, summary, silence), then publishes a
  * marker (`<prefix>/@sweep`, a nonce, not retained) on a topic it
  * subscribed in the same packet: the broker queues a subscription's retained
  * messages before anything published after it, so the marker coming back
@@ -22,7 +22,8 @@
  *   the system has but the sink has not seen yet is taken first). A state
  *   topic is stale when its camera is not the system's, or its worker, zone
  *   or line is not the camera's (a shared worker's when not configured), or
- *   it is a camera's motion and the camera measures none, or a label's count
+ *   it is a camera's motion and the camera measures none, or its silence and
+ *   no worker of it is care-critical, or a label's count
  *   and the label is neither one events are kept for (mqtt.events.labels) nor
  *   one of discovery.labels (with events of every label, counts are not
  *   judged);
@@ -65,6 +66,8 @@ export interface SweptCamera {
   readonly zones: ReadonlySet<string>;
   readonly lines: ReadonlySet<string>;
   readonly motion: boolean;
+  /** Whether a worker of it is care-critical (ADR 0138): its silence topic is then desired. */
+  readonly silence: boolean;
 }
 
 export type Judgement = 'desired' | 'stale' | 'not-ours';
@@ -84,6 +87,7 @@ export function judgeStateTopic(levels: readonly string[], view: SweepView): Jud
   const has = view.camera(camera);
   if (has === undefined) return 'stale';
   if (levels.length === 2 && second === 'motion') return has.motion ? 'desired' : 'stale';
+  if (levels.length === 2 && second === 'silence') return has.silence ? 'desired' : 'stale';
   if (levels.length === 3) return has.workers.has(second) ? 'desired' : 'stale';
   if (second === 'objects' && levels[3] === 'count' && view.countLabels !== null) return view.countLabels.has(third!) ? 'desired' : 'stale';
   if (second === 'zones') return has.zones.has(third!) ? 'desired' : 'stale';
@@ -96,7 +100,7 @@ function ownShape(levels: readonly string[]): boolean {
   const [, second, third, fourth, fifth, sixth] = levels;
   switch (levels.length) {
     case 2:
-      return second === 'status' || second === 'motion' || second === 'summary';
+      return second === 'status' || second === 'motion' || second === 'summary' || second === 'silence';
     case 3:
       return isId(second) && (third === 'state' || third === 'objective' || third === 'answer');
     case 4:
@@ -175,6 +179,7 @@ export class RetainedSweep {
             `${p}/+/status`,
             `${p}/+/motion`,
             `${p}/+/summary`,
+            `${p}/+/silence`,
             `${p}/+/+/state`,
             `${p}/+/+/objective`,
             `${p}/+/+/answer`,
@@ -289,6 +294,7 @@ export class RetainedSweep {
             zones: new Set(system.objects.zones(id).map((z) => toId(z.name))),
             lines: new Set(system.objects.lines(id).map((l) => toId(l.name))),
             motion: figures.motion != null,
+            silence: system.workers.profiles(id).some((w) => !w.shared && w.care !== null),
           };
           cameras.set(id, has);
         }

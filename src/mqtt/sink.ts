@@ -1,4 +1,6 @@
 /**
+ * Long file: the one class that wires the sink's rooms, owns their timers and start and close order, and hands each system event to its rooms (ADR 0038); every room is a file of its own.
+ *
  * MqttSink: the system's events, states, results and stats out to an MQTT
  * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),
@@ -37,7 +39,8 @@
  *   connection.ts (the broker connection and the one publish), event-outbox.ts
  *   (the QoS 1 queue of `<prefix>/events`), event-publisher.ts (object, line
  *   and dwell events, label and zone counts), line-counts.ts, results.ts
- *   (latest-only results), answers.ts (vlm answers), retained-state.ts
+ *   (latest-only results), answers.ts (vlm answers), silence.ts (care cameras' silence alarms, with an outbox of
+ *   their own on `<prefix>/alarms`), retained-state.ts
  *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
  *   (what an earlier run left retained and the config no longer has, cleared
  *   at connect: ADR 0100), commands.ts (what comes in; bad ones' warn lines
@@ -71,6 +74,7 @@ import { RetainedSweep } from './retained-sweep.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 import { Topics } from './topics.js';
 import { AnswerPublisher } from './answers.js';
+import { SilencePublisher } from './silence.js';
 import { workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
@@ -118,6 +122,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #abort = new AbortController();
   readonly #connection: BrokerConnection;
   readonly #outbox: EventOutbox;
+  /** Care cameras' silence alarms (ADR 0138), with their outbox on `<prefix>/alarms`. */
+  readonly #silence: SilencePublisher;
   readonly #retainedState: RetainedState;
   readonly #results: ResultPublisher;
   /** vlm workers' answers (ADR 0050). */
@@ -158,8 +164,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         message: (topic, payload, retained) => {
           if (!this.#sweep.onMessage(topic, payload, retained)) this.#commands.onMessage(topic, payload, retained);
         },
-        lost: () => this.#outbox.requeueInFlight(),
-        queued: () => this.#outbox.queued,
+        lost: () => [this.#outbox, this.#silence.outbox].forEach((o) => o.requeueInFlight()),
+        queued: () => this.#outbox.queued + this.#silence.outbox.queued,
       },
     });
     this.#connection = connection;
@@ -201,6 +207,14 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       onObjectEvent: (event) => this.emit('object-event', event),
     });
     this.#lineCounts = new LineCounts({ system: this.#system, topics: this.topics, retained: this.#retainedState });
+    this.#silence = new SilencePublisher({
+      system: this.#system,
+      topics: this.topics,
+      retained: this.#retainedState,
+      queue: config.queue,
+      connection,
+      log: this.#log,
+    });
     this.#commands = new CommandHandler({
       system: this.#system,
       topics: this.topics,
@@ -244,7 +258,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (this.#started) return this;
     this.#connection.loadTls();
     this.#started = true;
-    this.#retainedState.takeSnapshot(this.#system.stats());
+    this.#takeSnapshot();
     // Started beside a running system: its `running` event is past, the snapshot above has its cameras.
     this.#systemRuns = this.#system.state === 'running';
     this.#loop = this.#readEvents();
@@ -274,9 +288,10 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       }
       this.#events.endAll(Date.now());
-      if (this.#connection.connected) await waitAtMost(this.#outbox.drained(), CLOSE_FLUSH_MS);
+      const outboxes = [this.#outbox, this.#silence.outbox];
+      if (this.#connection.connected) await waitAtMost(Promise.all(outboxes.map((o) => o.drained())), CLOSE_FLUSH_MS);
       await this.#connection.close();
-      this.#outbox.wakeAll();
+      for (const outbox of outboxes) outbox.wakeAll();
       this.#commands.close();
       this.#log.info({ events: this.stats().events }, 'mqtt closed');
     })();
@@ -324,12 +339,13 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
 
   /** Connected (`online` sent, commands subscribed): everything that waited for a broker goes out. */
   #onConnect(client: MqttClient): void {
-    this.#outbox.connected();
+    for (const outbox of [this.#outbox, this.#silence.outbox]) outbox.connected();
     this.#retainedState.publishAll();
     this.#publishStats();
     this.#results.flush();
     this.#answers.flush();
     this.#outbox.pump();
+    this.#silence.outbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
     if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
@@ -348,6 +364,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'dwell',
       'motion',
       'summary',
+      'silence',
       'events-lost',
     ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
@@ -396,13 +413,16 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.summary(event.camera, event.summary);
         return;
+      case 'silence':
+        this.#silence.onSilence(event);
+        return;
       case 'config-change':
         this.#onConfigChange(event);
         return;
       case 'system-state':
         // The config's cameras and shared workers exist once the system runs.
         if (event.state === 'running') {
-          this.#retainedState.takeSnapshot(this.#system.stats());
+          this.#takeSnapshot();
           this.#systemRuns = true;
           this.#sweep.begin(); // if connected and not swept yet
         }
@@ -420,24 +440,32 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     if (camera === null) return;
     switch (event.change) {
       case 'camera-added':
-        this.#retainedState.takeSnapshot(this.#system.stats(), camera);
+        this.#takeSnapshot(camera);
         return;
       case 'camera-replaced':
       case 'camera-areas':
         // Its workers may differ: forget the old camera's topics, then take the new one's.
         this.#retainedState.forgetCamera(camera, false);
         this.#results.forgetCamera(camera);
-        this.#retainedState.takeSnapshot(this.#system.stats(), camera);
+        this.#takeSnapshot(camera);
         return;
       case 'camera-removed':
         this.#events.endAll(Date.now(), camera);
         this.#retainedState.forgetCamera(camera, true);
         this.#results.forgetCamera(camera);
+        this.#silence.forgetCamera(camera);
         return;
       default:
         // enabled, disabled, restarted: the worker-state events say it; answer a command that changed nothing too.
         if (event.worker !== null) this.#retainedState.republishWorker(camera, event.worker);
     }
+  }
+
+  /** The retained state of every camera (or one), and its silence when it is care-critical. */
+  #takeSnapshot(only?: string): void {
+    const stats = this.#system.stats();
+    this.#retainedState.takeSnapshot(stats, only);
+    this.#silence.takeSnapshot(stats, only);
   }
 
   #publishStats(): void {

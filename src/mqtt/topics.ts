@@ -16,6 +16,8 @@
  *   <prefix>/tracked_object_update             a vlm answer about a tracked object (Frigate's description update)
  *   <prefix>/<camera>/summary                  the camera's latest summary of a stretch of time (retained; ADR 0073)
  *   <prefix>/<camera>/summarize                asks for one: LAST_HOUR, or a window as JSON (Home Assistant's button)
+ *   <prefix>/<camera>/silence                  a care camera's silence alarm (retained; ADR 0138)
+ *   <prefix>/alarms                            silence alarms as they are raised, change and end (Frigate's event shape)
  *   <prefix>/@sweep                            a nonce the sink sends itself at connect: the end of the retained sweep (ADR 0100)
  */
 import { isId, toId } from '../internal/ids.js';
@@ -27,6 +29,8 @@ export class Topics {
   readonly available: string;
   readonly stats: string;
   readonly events: string;
+  /** Silence alarms as they begin, change and end (ADR 0138). */
+  readonly alarms: string;
   /** What the sink subscribes to for commands. */
   readonly commands: string;
   /** What the sink subscribes to for summary requests (ADR 0073). */
@@ -37,6 +41,7 @@ export class Topics {
     this.available = `${this.prefix}/available`;
     this.stats = `${this.prefix}/stats`;
     this.events = `${this.prefix}/events`;
+    this.alarms = `${this.prefix}/alarms`;
     this.commands = `${this.prefix}/+/+/set`;
     this.summaryRequests = `${this.prefix}/+/summarize`;
   }
@@ -57,6 +62,11 @@ export class Topics {
     const parts = topic.slice(this.prefix.length + 1).split('/');
     if (parts.length !== 2 || parts[1] !== 'summarize' || !isId(parts[0]!)) return null;
     return parts[0];
+  }
+
+  /** A care camera's silence alarm (retained, ADR 0138). Two levels, like status: no worker's topic can be it. */
+  silence(camera: string): string {
+    return `${this.prefix}/${camera}/silence`;
   }
 
   status(camera: string): string {

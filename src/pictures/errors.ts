@@ -11,6 +11,8 @@ export type PictureErrorCode =
   /** The box asked for has nothing inside the frame. */
   | 'ERR_PICTURE_REGION'
   /** An encoded picture (a stored JPEG) cannot be read. */
-  | 'ERR_PICTURE_UNREADABLE';
+  | 'ERR_PICTURE_UNREADABLE'
+  /** A private camera's picture could not have its people hidden (a compressed frame that does not decode): none is made (ADR 0139). */
+  | 'ERR_PICTURE_WITHHELD';
 
 export class PictureError extends FrameSupplierError<PictureErrorCode> {}

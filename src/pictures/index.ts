@@ -5,8 +5,10 @@
  * sharp (its process-wide settings made once, here). Viewers (src/http),
  * snapshots (src/app), cascades (pipeline/crop-feed.ts), vlm workers, model
  * handlers and motion (the camera's, builtin:motion) all use it, so a picture
- * is made one way. On the parts' floor: it imports only the ground floor and
- * the supplier's Frame, and loads sharp on its first encode.
+ * is made one way. A picture that leaves the machine has its camera's people
+ * hidden here first, for a private camera (privacy.ts, ADR 0139). On the
+ * parts' floor: it imports only the ground floor and the supplier's Frame,
+ * and loads sharp on its first encode.
  */
 export { packedRgb, regionRgb, rgbOf } from './rgb.js';
 export { LumaReader, lumaAt, type Luma } from './luma.js';
@@ -37,4 +39,22 @@ export {
   type Picture,
   type PictureOptions,
 } from './jpeg.js';
+export {
+  BLUR_MIN_RADIUS,
+  boxMeetsPolygon,
+  FLAT,
+  hideInRgb,
+  hidingPlan,
+  HIDE_EVERYTHING,
+  NOT_PRIVATE,
+  PERSON_SPEED,
+  privacyFigures,
+  sendableRgb,
+  type HidingPlan,
+  type Privacy,
+  type PrivacyRule,
+  type PrivacyShow,
+  type PrivatePolygon,
+  type SeenPerson,
+} from './privacy.js';
 export { PictureError, type PictureErrorCode } from './errors.js';

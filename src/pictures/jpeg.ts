@@ -10,16 +10,24 @@
  * cores more than one picture does) and no operation cache.
  *
  * Contract: a frame must stay valid until the call resolves; the JPEG is a
- * new buffer, except a jpeg frame at its own size with no boxes, which is
- * passed through as it is. Every encode is counted by purpose (the H1
- * benchmark and the tests prove "no viewer: no encode" with the counters).
+ * new buffer, except a jpeg frame at its own size with no boxes and nothing
+ * to hide, which is passed through as it is. Every encode is counted by
+ * purpose (the H1 benchmark and the tests prove "no viewer: no encode" with
+ * the counters).
+ *
+ * Every picture made here leaves the machine (a viewer, MQTT, the events
+ * store, a vlm server): encodeFrame() and framePicture() take the frame's
+ * camera's Privacy and hide its people before anything else (privacy.ts,
+ * ADR 0139). A jpeg or png frame with something to hide is decoded first;
+ * one that cannot be decoded is ERR_PICTURE_WITHHELD, never sent as it is.
  */
 import type { Sharp } from 'sharp';
 import type { Frame } from '../supplier/index.js';
 import { overlay, type Box } from './boxes.js';
 import { PictureError } from './errors.js';
+import { hideInRgb, hidingPlan, type Privacy } from './privacy.js';
 import { cropRegion, type NormalisedBox, type PixelRegion } from './region.js';
-import { regionRgb } from './rgb.js';
+import { packedRgb, regionRgb } from './rgb.js';
 
 type SharpFunction = (typeof import('sharp'))['default'];
 
@@ -44,6 +52,8 @@ export interface EncodeOptions {
   readonly quality?: number;
   /** What the encode is for: a live view (counted by jpegEncodes()) or a tracked object's snapshot (by snapshotEncodes()). Default 'view'. */
   readonly purpose?: 'view' | 'snapshot';
+  /** The frame's camera's privacy (system.cameras.privacy(id)): its people in private areas are hidden first (ADR 0139). */
+  readonly privacy: Privacy;
 }
 
 export interface Encoded {
@@ -95,8 +105,44 @@ function viewInput(sharp: SharpFunction, frame: Frame): Sharp {
   }
 }
 
-/** One frame as a JPEG for a viewer or a snapshot: scaled to a height (never enlarged), boxes drawn. */
-export async function encodeFrame(frame: Frame, options: EncodeOptions = {}): Promise<Encoded> {
+/**
+ * The frame as it may leave the machine: itself when its camera hides nothing in it, else a new rgb24 frame with
+ * its people (or its private areas) hidden; a compressed frame to hide in is decoded first (ERR_PICTURE_WITHHELD
+ * when it cannot be).
+ */
+async function sendable<F extends Pick<Frame, 'payload' | 'width' | 'height' | 'format' | 'captureTime'>>(frame: F, privacy: Privacy): Promise<F> {
+  const plan = hidingPlan(privacy, frame.captureTime);
+  if (plan === null) return frame;
+  let rgb: Uint8Array;
+  if (frame.format === 'jpeg' || frame.format === 'png') {
+    try {
+      const { data, info } = await (
+        await loadSharp()
+      )(frame.payload)
+        .resize(frame.width, frame.height, { fit: 'fill' })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 3) throw new Error(`decoded with ${info.channels} channels`);
+      rgb = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (error) {
+      throw new PictureError(
+        'ERR_PICTURE_WITHHELD',
+        `a picture of a private camera could not be decoded to hide its people, so none is made: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  } else rgb = packedRgb(frame.payload, frame.width, frame.height, frame.format);
+  hideInRgb(rgb, frame.width, frame.height, plan);
+  return { ...frame, payload: rgb, format: 'rgb24' };
+}
+
+/** One frame as a JPEG for a viewer or a snapshot: its camera's people hidden (privacy), scaled to a height (never enlarged), boxes drawn. */
+export async function encodeFrame(original: Frame, options: EncodeOptions): Promise<Encoded> {
+  const frame = await sendable(original, options.privacy);
   const height = options.height === undefined || options.height >= frame.height ? frame.height : options.height;
   const width = height === frame.height ? frame.width : Math.max(1, Math.round((frame.width * height) / frame.height));
   const boxes = options.boxes ?? [];
@@ -121,6 +167,8 @@ export interface PictureOptions {
   readonly size: number;
   /** JPEG quality 1–100. Default 80. */
   readonly quality?: number;
+  /** The frame's camera's privacy (system.cameras.privacy(id)): its people in private areas are hidden first (ADR 0139). */
+  readonly privacy: Privacy;
 }
 
 export interface Picture {
@@ -132,11 +180,15 @@ export interface Picture {
 }
 
 /**
- * A frame's region in colour as a JPEG for a model: the whole frame or the crop of a box with a margin
- * (cropRegion), scaled so its long side is at most `size`. ERR_PICTURE_REGION for a box with nothing inside
+ * A frame's region in colour as a JPEG for a model: its camera's people hidden (privacy), the whole frame or the
+ * crop of a box with a margin (cropRegion), scaled so its long side is at most `size`. ERR_PICTURE_REGION for a box with nothing inside
  * the frame, ERR_PICTURE_FORMAT for raw pixels that cannot be read.
  */
-export async function framePicture(frame: Pick<Frame, 'payload' | 'width' | 'height' | 'format'>, options: PictureOptions): Promise<Picture> {
+export async function framePicture(
+  original: Pick<Frame, 'payload' | 'width' | 'height' | 'format' | 'captureTime'>,
+  options: PictureOptions,
+): Promise<Picture> {
+  const frame = await sendable(original, options.privacy);
   const region: PixelRegion =
     options.box === null
       ? [0, 0, frame.width, frame.height]
@@ -174,7 +226,10 @@ async function scaled(
   return { jpeg, width: outW, height: outH, region: shows };
 }
 
-/** A stored JPEG (an ended object's best snapshot) scaled to `size` for a model; ERR_PICTURE_UNREADABLE when it cannot be read. */
+/**
+ * A stored JPEG (an ended object's best snapshot) scaled to `size` for a model; ERR_PICTURE_UNREADABLE when it
+ * cannot be read. It takes no Privacy: a stored snapshot was made by encodeFrame(), its people hidden then.
+ */
 export async function snapshotPicture(jpeg: Buffer, options: Pick<PictureOptions, 'size' | 'quality'>): Promise<Picture> {
   const sharp = await loadSharp();
   try {

@@ -26,6 +26,7 @@ import {
   type WorkerKind,
 } from '../workers/index.js';
 import type { Frame } from '../supplier/index.js';
+import { HIDE_EVERYTHING, type Privacy } from '../pictures/index.js';
 import type { SharedWorkerConfig, VlmConfig, WorkerConfig } from './config-types.js';
 import { configuredModel } from '../config/index.js';
 import type { ModelService } from './model-service.js';
@@ -49,6 +50,11 @@ export interface WorkerKindDeps {
   readonly scene?: VlmScene | null;
   /** A camera of several streams: its main stream's picture nearest a time, which a vlm worker's crops are cut from (ADR 0072). */
   readonly mainPicture?: MainPicture | null;
+  /**
+   * The camera's privacy (ADR 0139): a vlm worker makes its pictures with it. Absent: everything hidden (a vlm
+   * worker is a camera's, and its camera always gives one; fail closed all the same).
+   */
+  readonly privacy?: Privacy;
   /** A motion-gated worker's run on regions (ADR 0069): crops instead of whole frames for a model server on this machine. */
   readonly regions?: RegionRun | null;
   /** A motion-gated worker's onset: its request goes `urgent` to a model server on this machine (ADR 0082); a remote model ignores it. */
@@ -104,6 +110,8 @@ export async function buildWorkerKind(
         ...(budget === null ? {} : { maxAgeMs: budget }),
         ...(deps.regions == null ? {} : { regions: deps.regions }),
         ...(deps.urgentOf == null ? {} : { urgentOf: deps.urgentOf }),
+        // Each answer's call (its batch's size and time): what the model's calls cost, learned from its answers.
+        onAnswer: (metadata) => model.recordAnswer(metadata),
       }),
     };
   }
@@ -156,5 +164,6 @@ function vlmWorkerOptions(where: string, workerId: string, config: VlmConfig, de
     frames: config.frames,
     scene: deps.scene ?? null,
     mainPicture: deps.mainPicture ?? null,
+    privacy: deps.privacy ?? HIDE_EVERYTHING,
   };
 }

@@ -61,10 +61,13 @@ export interface MotionReading {
   readonly wallTime: number;
 }
 
-/** onset: motion after MOTION_HOLD_MS without; whole: a whole-picture change; end: MOTION_OFF_MS without motion. */
 /** Frames with motion whose regions are kept for regionsNear(): a second at 10 fps and more. */
 const RECENT_REGIONS = 16;
 
+/** Gaps between frames from this long on are not the stream's rate (a stall, a restart): left out of its frame interval. */
+const INTERVAL_GAP_MAX_MS = 1_000;
+
+/** onset: motion after MOTION_HOLD_MS without; whole: a whole-picture change; end: MOTION_OFF_MS without motion. */
 export type MotionListener = (kind: 'onset' | 'whole' | 'end', captureTime: number) => void;
 
 export interface CameraMotionOptions {
@@ -88,6 +91,8 @@ export class CameraMotion implements AsyncDisposable {
   #lastAt = Number.NEGATIVE_INFINITY;
   #lastWall = 0;
   #lastMotionAt = Number.NEGATIVE_INFINITY;
+  /** Its stream's frame interval (ms, capture time), a moving mean of the gaps between frames measured; null before two. */
+  #intervalMs: number | null = null;
   #wholeCount = 0;
   #frames = 0;
   #motionFrames = 0;
@@ -155,6 +160,14 @@ export class CameraMotion implements AsyncDisposable {
     return nearest?.regions ?? [];
   }
 
+  /**
+   * Its stream's frame interval (ms of capture time) as measured, or null before two frames: how far apart two of
+   * the camera's frames of one instant may be dated (half of it) and still be one instant (the gate's onset, ADR 0118).
+   */
+  get frameIntervalMs(): number | null {
+    return this.#intervalMs;
+  }
+
   /** Whole-picture changes so far (a gate runs once per change it has not seen). */
   get wholeCount(): number {
     return this.#wholeCount;
@@ -215,6 +228,9 @@ export class CameraMotion implements AsyncDisposable {
 
   #record(result: MotionResult, at: number): void {
     this.#frames++;
+    const gap = at - this.#lastAt;
+    // A gap of a second or more is the stream stalled or restarted, not its rate.
+    if (gap > 0 && gap < INTERVAL_GAP_MAX_MS) this.#intervalMs = this.#intervalMs === null ? gap : 0.9 * this.#intervalMs + 0.1 * gap;
     this.#last = result;
     this.#lastAt = at;
     if (result.state === 'whole') {

@@ -44,6 +44,7 @@ import { StreamSwitch, type SwitchStream } from './stream-switch.js';
 import type { CameraConfig, CaptureConfig } from './config-types.js';
 import {
   cameraMeasuresMotion,
+  careOf,
   checkRunnableCamera,
   gateRegionsOf,
   MAIN_STREAM,
@@ -66,6 +67,7 @@ import { workerDecodeFigures } from './decode-figures.js';
 import { MotionGate, type GateTrack } from './motion-gate.js';
 import { SHED_CAUSE, SHED_CODE, type ShedTarget } from './decode-shedding.js';
 import type { Polygon } from '../objects/index.js';
+import type { Privacy } from '../pictures/index.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -109,6 +111,8 @@ export interface CameraPipelineOptions {
   readonly idleThresholdMs?: number;
   /** What vlm workers see of tracked objects (the system's). */
   readonly scene?: VlmScene | null;
+  /** The camera's privacy (ADR 0139): its vlm workers' pictures and cascades' crops are made with it. */
+  readonly privacy: Privacy;
   /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
   readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
   /** Values the camera's config took from the environment: masked in its captures' stats, logs and errors. */
@@ -333,16 +337,20 @@ export class CameraPipeline implements AsyncDisposable {
         shmDir: options.shmDir,
         scene: options.scene ?? null,
         mainPicture,
+        privacy: options.privacy,
         regions,
         // The first frame after a still spell goes first at the model server too, not behind other cameras' requests.
         urgentOf: gate === null ? null : (frame) => gate.urgentOf(frame),
       });
-      const feed = crops === undefined ? null : new CropFeed({ camera: id, worker: w.id, settings: crops, source: supplier, scene: options.scene ?? null });
+      const feed =
+        crops === undefined
+          ? null
+          : new CropFeed({ camera: id, worker: w.id, settings: crops, source: supplier, scene: options.scene ?? null, privacy: options.privacy });
       if (feed !== null) feeds.push(feed);
       const gated = (source: FrameSource): FrameSource => (gate === null ? source : gate.source(source));
       workers.add(
         {
-          profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model }),
+          profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model, care: careOf(config, w) }),
           supervisorId,
           built: feed === null ? built : { ...built, kind: withCropInfo(built.kind, feed) },
           ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.subscribe(workerId, subscribe) }),

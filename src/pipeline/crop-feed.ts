@@ -33,7 +33,7 @@
  * and how much newer the cropped frame is than the detection's.
  */
 import { RecentMap } from '../internal/recent-map.js';
-import { cropRgb, rgbOf } from '../pictures/index.js';
+import { cropRgb, sendableRgb, type Privacy } from '../pictures/index.js';
 import { FrameSupplier, type Frame, type FrameSource, type ReadOptions, type SubscribeOptions, type Subscription } from '../supplier/index.js';
 import type { VlmScene, WorkerContext, WorkerKind } from '../workers/index.js';
 import { MAIN_STREAM } from '../config/index.js';
@@ -121,8 +121,12 @@ export class CropFeed {
   /** Boxes not cut because no stream could give a picture (several streams). */
   pictureFailures = 0;
 
-  constructor(options: { camera: string; worker: string; settings: CropSettings; source: FrameSupplier; scene: VlmScene | null }) {
+  /** The camera's privacy (ADR 0139): every crop is cut from the frame with its people in private areas hidden. */
+  readonly #privacy: Privacy;
+
+  constructor(options: { camera: string; worker: string; settings: CropSettings; source: FrameSupplier; scene: VlmScene | null; privacy: Privacy }) {
     this.camera = options.camera;
+    this.#privacy = options.privacy;
     this.worker = options.worker;
     this.settings = options.settings;
     this.#source = options.source;
@@ -268,7 +272,7 @@ export class CropFeed {
       const box = this.#boxNow(next);
       if (box === null) continue;
       const frame = newest.frame;
-      newest.rgb ??= rgbOf(frame);
+      newest.rgb ??= sendableRgb(frame, this.#privacy);
       if (this.#publish(next, box, frame, newest.rgb, MAIN_STREAM, null, frame.seq)) {
         this.cutMs += performance.now() - started;
         return true;
@@ -304,7 +308,7 @@ export class CropFeed {
         continue;
       }
       if (this.#closed) return false;
-      const published = this.#publish(next, box, picture.frame, rgbOf(picture.frame), picture.stream, picture.fallback, null);
+      const published = this.#publish(next, box, picture.frame, sendableRgb(picture.frame, this.#privacy), picture.stream, picture.fallback, null);
       this.cutMs += performance.now() - started;
       if (published) return true;
     }

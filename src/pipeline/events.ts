@@ -20,6 +20,7 @@ import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
 import type { ShedReport } from './decode-shedding.js';
+import type { CameraSilence, WorkerSilence } from './silence.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */
@@ -208,6 +209,19 @@ export interface SummaryEvent extends Base {
   readonly summary: Summary;
 }
 
+/**
+ * A care-critical worker's silence alarm (ADR 0138) raised (no result on a frame captured within its silence), its
+ * reason updated, or cleared (a fresh result came, or it is no longer watched), with its camera's silence after it.
+ */
+export interface SilenceEvent extends Base {
+  readonly type: 'silence';
+  readonly camera: string;
+  readonly worker: string;
+  readonly state: 'raised' | 'updated' | 'cleared';
+  readonly silence: WorkerSilence;
+  readonly cameraSilence: CameraSilence;
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -229,6 +243,7 @@ export type SystemEvent =
   | DwellSystemEvent
   | MotionEvent
   | SummaryEvent
+  | SilenceEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

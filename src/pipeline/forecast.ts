@@ -34,7 +34,8 @@
  * stream-forecast.ts; the caller gathers the figures).
  */
 import { keyframesAddedAgeMs } from '../capture/index.js';
-import { demandLabels, fairShares, type FreshnessObjective } from './freshness.js';
+import { demandLabels, fairShares, modelCapacityFps, type FreshnessObjective, type ModelLoad } from './freshness.js';
+import type { CallCost } from './model-capacity.js';
 import { modelLoad, type WatchedSystem } from './freshness-watch.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { StreamsForecast } from './stream-forecast.js';
@@ -100,7 +101,11 @@ export interface WorkerForecast {
 export interface ModelForecast {
   readonly threads: number;
   readonly inferenceMs: number;
+  /** Frames a second it serves with the readers it would have (a batched model's at the batches they make). */
   readonly capacityFps: number;
+  /** Frames one call takes at most (1: per frame), and a batched model's call cost learned from its answers (ADR 0128). */
+  readonly maxBatch: number;
+  readonly callCost: CallCost | null;
   /** Demand label (camera, or camera/worker) → frames per second it gets now and would get. */
   readonly shares: Readonly<Record<string, { readonly demandFps: number; readonly nowFps: number | null; readonly thenFps: number }>>;
 }
@@ -252,14 +257,17 @@ export function forecastCamera(
       for (const r of mine) thenShare.set(r, null);
       continue;
     }
-    const capacityFps = (load.threads * 1000) / load.inferenceMs;
-    const own = mine.filter((r) => r.cameraOfFrames === change.camera).reduce((a, r) => a + r.demandFps, 0);
+    // A batched model serves more the more readers fill its calls (ADR 0128): its capacity is read at each count.
+    const asking = (list: readonly Reader[]): number => list.filter((r) => r.demandFps > 0).length;
+    const capacityFps = modelCapacityFps(load, asking(mine));
+    const ownReaders = mine.filter((r) => r.cameraOfFrames === change.camera);
+    const own = ownReaders.reduce((a, r) => a + r.demandFps, 0);
     const others = mine.filter((r) => r.cameraOfFrames !== change.camera).reduce((a, r) => a + r.demandFps, 0);
-    if (own > 0) camerasLikeThis[model] = Math.floor(Math.max(0, capacityFps - others) / own + 1e-9);
+    if (own > 0) camerasLikeThis[model] = camerasThatFit(load, others, asking(mine) - asking(ownReaders), own, asking(ownReaders));
     const before = now.filter((r) => r.model === model);
     const labelsBefore = labelsOf(before);
     const labelsThen = labelsOf(mine);
-    const nowShares = fairShares(capacityFps, new Map(before.map((r) => [labelsBefore.get(r)!, r.demandFps])));
+    const nowShares = fairShares(modelCapacityFps(load, asking(before)), new Map(before.map((r) => [labelsBefore.get(r)!, r.demandFps])));
     const thenShares = fairShares(capacityFps, new Map(mine.map((r) => [labelsThen.get(r)!, r.demandFps])));
     const shares: Record<string, { demandFps: number; nowFps: number | null; thenFps: number }> = {};
     for (const r of mine) {
@@ -268,7 +276,14 @@ export function forecastCamera(
       thenShare.set(r, then);
       shares[label] = { demandFps: r.demandFps, nowFps: nowShares.get(label) ?? null, thenFps: then };
     }
-    models[model] = { threads: load.threads, inferenceMs: load.inferenceMs, capacityFps, shares };
+    models[model] = {
+      threads: load.threads,
+      inferenceMs: load.inferenceMs,
+      capacityFps,
+      maxBatch: load.maxBatch ?? 1,
+      callCost: load.cost ?? null,
+      shares,
+    };
   }
 
   // A shared worker's cameras together; a camera worker alone.
@@ -332,6 +347,22 @@ export function forecastCamera(
     streams: change.streams ?? null,
   };
 }
+
+/**
+ * How many cameras like this one (`own` frames a second from `ownReaders` readers) a model takes beside the others'
+ * demand: the most m whose demand fits the capacity at the readers it would then have (a batched model's grows
+ * with them, to its max_batch; counted up to MAX_CAMERAS_LIKE_THIS).
+ */
+export function camerasThatFit(load: ModelLoad, others: number, otherReaders: number, own: number, ownReaders: number): number {
+  // Per frame the capacity does not depend on its readers.
+  if ((load.maxBatch ?? 1) <= 1 || load.cost == null) return Math.floor(Math.max(0, modelCapacityFps(load, 1) - others) / own + 1e-9);
+  let m = 0;
+  while (m < MAX_CAMERAS_LIKE_THIS && others + (m + 1) * own <= modelCapacityFps(load, otherReaders + (m + 1) * ownReaders) + 1e-9) m++;
+  return m;
+}
+
+/** The most cameras a forecast counts: a model that would take more is said to take this many. */
+export const MAX_CAMERAS_LIKE_THIS = 10_000;
 
 const joinNotes = (...notes: (string | null)[]): string | null => notes.filter((n): n is string => n !== null).join('; ') || null;
 

@@ -28,6 +28,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { Ticker } from '../internal/ticker.js';
 import type { ObjectiveEvent, ResultEvent, SystemEvent } from './events.js';
 import {
   demandLabels,
@@ -131,8 +132,7 @@ export class FreshnessWatch {
   readonly #watched = new Map<string, Watched>();
   /** Each camera's motion against its stream (a gated worker starves when it falls behind). */
   readonly #motion = new MotionCoverage(STATS_SPAN_MS);
-  #timer: NodeJS.Timeout | null = null;
-  #closed = false;
+  readonly #ticker: Ticker;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
   /** What is shed now (ADR 0115), and its streams as a key: a spell that begins or grows alerts again. */
@@ -142,20 +142,16 @@ export class FreshnessWatch {
   constructor(options: FreshnessWatchOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#ticker = new Ticker(() => this.tick(), options.intervalMs ?? 1_000);
   }
 
   /** Starts judging once a second. Idempotent; after close() it starts nothing (ADR 0013: close() is final). */
   start(): void {
-    if (this.#timer !== null || this.#closed) return;
-    this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
-    this.#timer.unref();
+    this.#ticker.start();
   }
 
   close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-    return Promise.resolve();
+    return this.#ticker.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -415,18 +411,24 @@ export function modelDemands(stats: WatchedSystem): Demands {
   return { byModel, byWorker };
 }
 
-/** A model's load from its server's figures (inference p50 over its cameras, its threads); null when it has none yet. */
+/**
+ * A model's load from its server's figures (inference p50 over its cameras, its threads; a batched model's max_batch
+ * and its calls' cost from its answers); null when it has none yet.
+ */
 export function modelLoad(name: string, stats: ModelStats | undefined, demands: ReadonlyMap<string, number> | undefined): ModelLoad | null {
   const cameras = Object.values(stats?.scheduling?.cameras ?? {});
   const inference = cameras.map((c) => c.inference_ms_p50).filter((ms): ms is number => ms !== null && ms > 0);
   if (inference.length === 0) return null;
   const waits = cameras.map((c) => c.wait_ms_p50).filter((ms): ms is number => ms !== null);
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const maxBatch = stats?.scheduling?.maxBatch ?? 1;
   return {
     name,
     threads: Math.max(1, stats?.scheduling?.concurrency ?? 1),
     inferenceMs: mean(inference),
     waitMs: waits.length === 0 ? null : mean(waits),
     demands: demands ?? new Map(),
+    // A batched model's capacity is its calls' cost at the batches its readers make (ADR 0128), not 1 ÷ a call's time.
+    ...(maxBatch > 1 ? { maxBatch, cost: stats?.calls?.cost ?? null } : {}),
   };
 }

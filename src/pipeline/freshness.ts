@@ -17,6 +17,7 @@ import { DEFAULT_DROP_THRESHOLDS } from '../workers/index.js';
 import type { Criticality } from './config-types.js';
 import { decodeTradeText } from './decode-figures.js';
 import type { ShedReport } from './decode-shedding.js';
+import { batchFrames, capacityFps, type CallCost } from './model-capacity.js';
 
 /** Share of the frames offered a worker may miss, by criticality; null: no limit (best effort). */
 export const DEFAULT_SKIP_TOLERANCE: Readonly<Record<Criticality, number | null>> = DEFAULT_DROP_THRESHOLDS;
@@ -243,7 +244,34 @@ export interface ModelLoad {
   readonly waitMs: number | null;
   /** Frames per second each of its readers asks (label → fps), in a stable order; the worker judged among them. */
   readonly demands: ReadonlyMap<string, number>;
+  /** Frames one call takes at most (its server's max_batch). Default 1: per frame, and inferenceMs is a frame's time. */
+  readonly maxBatch?: number;
+  /** A batched model's call, a + b·n, learned from its answers (ADR 0128); null or absent: inferenceMs a frame. */
+  readonly cost?: CallCost | null;
 }
+
+/**
+ * The frames a second a model serves when `readers` readers keep it busy (ADR 0128): a batched model's calls hold
+ * about readers ÷ threads frames (at most its max_batch) at a + b·n each; a per-frame model serves its threads over
+ * its time a frame.
+ */
+export function modelCapacityFps(model: Pick<ModelLoad, 'threads' | 'inferenceMs' | 'maxBatch' | 'cost'>, readers: number): number {
+  const maxBatch = model.maxBatch ?? 1;
+  if (maxBatch <= 1 || model.cost == null) return (model.threads * 1000) / model.inferenceMs;
+  return capacityFps(model.cost, model.threads, maxBatch, readers);
+}
+
+/** How a model's capacity is said: its threads and its time a frame, or a batched model's batches and their cost. */
+export function capacityText(model: Pick<ModelLoad, 'threads' | 'inferenceMs' | 'maxBatch' | 'cost'>, readers: number): string {
+  const threadsWord = `${model.threads} thread${model.threads === 1 ? '' : 's'}`;
+  const maxBatch = model.maxBatch ?? 1;
+  if (maxBatch <= 1 || model.cost == null) return `on ${threadsWord} (${Math.round(model.inferenceMs)} ms a frame)`;
+  const n = batchFrames(model.threads, maxBatch, readers);
+  const c = model.cost;
+  return `on ${threadsWord} in batches of ${n} (of at most ${maxBatch}; a call ${round1(c.fixedMs)} ms + ${round1(c.perFrameMs)} ms a frame)`;
+}
+
+const round1 = (n: number): string => String(Math.round(n * 10) / 10);
 
 export interface DiagnosisInput {
   /** The worker's labels among its model's demands (its camera; a shared worker's cameras). */
@@ -358,14 +386,14 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     return `or threads: ${threads} for ${name}${idle}`;
   };
   if (model !== null && model.inferenceMs > 0) {
-    const capacityFps = (model.threads * 1000) / model.inferenceMs;
+    const readers = [...model.demands.values()].filter((fps) => fps > 0).length;
+    const capacityFps = modelCapacityFps(model, readers);
     const shares = fairShares(capacityFps, model.demands);
     const mine = input.labels.map((label) => shares.get(label) ?? 0);
     const share = mine.reduce((a, b) => a + b, 0);
     const each = input.labels.length > 1 ? `${input.labels.join(' and ')} get ${mine.map(f1).join(' and ')}` : `${input.labels[0] ?? 'it'} gets ${f1(share)}`;
     const least = mine.length === 0 ? share : Math.min(...mine);
     const asks = [...model.demands].map(([label, fps]) => `${label} asks ${f1(fps)}`).join(', ');
-    const threadsWord = `${model.threads} thread${model.threads === 1 ? '' : 's'}`;
     const demand = [...model.demands.values()].reduce((a, b) => a + b, 0);
     const fix: string[] = [];
     let reason: string;
@@ -373,7 +401,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     // Short of what it asks: its share of the model is the cause. Given all it asks, the model's latency is.
     if (demand > capacityFps * 1.02 && share < asked * 0.98) {
       const needed = Math.ceil((demand * model.inferenceMs) / 1000);
-      reason = `${what}: ${model.name} serves ${f1(capacityFps)} frames/s on ${threadsWord} (${Math.round(model.inferenceMs)} ms a frame); ${asks}, so ${each}`;
+      reason = `${what}: ${model.name} serves ${f1(capacityFps)} frames/s ${capacityText(model, readers)}; ${asks}, so ${each}`;
       fix.push(`set maxFps ≤ ${f1(least)}`);
       fix.push(moreThreads(model.name, Math.max(model.threads + 1, needed), model.threads));
     } else {

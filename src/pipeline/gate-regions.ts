@@ -6,6 +6,11 @@
  *   src/pictures' crop plan at the model's input size, cut from the full-resolution picture: the frame itself on a
  *   camera of one stream (the worker then reads full frames), the main stream's picture nearest the frame's
  *   capture on a camera of several (decoded on demand, as a cascade's crops and snapshots are: ADR 0053);
+ * - an onset (the first frame with motion after a still spell) on a camera of several streams: the frame the worker
+ *   read, as it is (ADR 0118). It is the newest picture there is of what moved; main's of the same instant is not
+ *   decoded yet (a burst from its keyframe, hundreds of ms on a busy machine) or not there yet, and its picture
+ *   before holds nothing of an object stepping in at the edge. The onset goes at once, at the worker's size (whole at
+ *   the model's: the crop plan's `small`); the runs after it are cut from main's picture;
  * - the whole frame for the incarnation's first frame, a whole-picture change and motion not known (there is no
  *   "where" to cut around), when the model's input is not much smaller than the frame, when there is no box, when
  *   the crops would cover more than `wholeAbove` of the frame or be too many (a fallback, counted), and when no
@@ -95,7 +100,8 @@ export class GateRegions implements RegionRun {
     const planFor = (size: { width: number; height: number }): CropPlan =>
       planCrops(boxes, { width: size.width, height: size.height, inputSide, wholeAbove: this.#o.wholeAbove });
     let picture = frame;
-    if (this.#pictures !== null) {
+    // An onset is not kept waiting for main's picture: it runs on the frame in hand (ADR 0118).
+    if (this.#pictures !== null && reason !== 'onset') {
       // The main stream's size is known from its last picture: a frame that goes whole needs no decoding.
       const early = this.#pictureSize === null ? null : planFor(this.#pictureSize);
       if (early?.kind === 'whole') return this.#whole(early.why);

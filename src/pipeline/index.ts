@@ -51,7 +51,6 @@ export {
 } from './decode-shedding.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export { referableValues } from './admission.js';
-export { areasAsWritten, escapeLiterals, redactExpanded, withAreas } from '../config/index.js';
 export type {
   SystemEvent,
   SystemEventType,
@@ -76,8 +75,23 @@ export type {
   LineEvent,
   DwellSystemEvent,
   SummaryEvent,
+  SilenceEvent,
   EventsLostEvent,
 } from './events.js';
+export { CareWatch, type WatchedCamera, type CareWatchOptions } from './care-watch.js';
+export {
+  SilenceAlarm,
+  cameraSilence,
+  firstCause,
+  SILENCE_REASONS,
+  type CameraSilence,
+  type SilenceReason,
+  type SilenceCause,
+  type SilenceState,
+  type SilenceChange,
+  type WorkerSilence,
+} from './silence.js';
+export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera-pipeline.js';
 export type { WorkerFigures } from './worker-group.js';
@@ -108,7 +122,20 @@ export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHand
 export { attachResultsSink } from './sinks.js';
 export { namedFileProblems } from './named-files.js';
 export { PipelineError, SummaryError, type PipelineErrorCode, type SummaryErrorCode } from './errors.js';
-export type * from './config-types.js';
+export type {
+  CameraAreas,
+  CameraConfig,
+  CaptureConfig,
+  CaptureOutputConfig,
+  Criticality,
+  ModelConfig,
+  ResolvedConfig,
+  SharedWorkerConfig,
+  TrackOptionsConfig,
+  VlmConfig,
+  WorkerConfig,
+  WorkerDefaultsConfig,
+} from './config-types.js';
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';
 export { CropFeed, type CropSettings, type CropInfo } from './crop-feed.js';
 // Made in the pictures room (src/pictures, ADR 0063); still here for users who took it from pipeline.

@@ -21,6 +21,8 @@ export interface ModelScheduling {
   readonly running: number | null;
   readonly waiting: number | null;
   readonly cameras: Readonly<Record<string, PongCameraFigures>>;
+  /** Frames one call of its model takes at most (its pong's max_batch; 1: per frame, and a server that does not say). */
+  readonly maxBatch: number;
   /** The server process's memory, bytes (null: its pong carries none). */
   readonly memory: PongMemory | null;
 }
@@ -63,6 +65,7 @@ export function socketEndpoint(socketPath: string, verifyConnection?: (socket: S
                 running: pong.running ?? null,
                 waiting: pong.waiting ?? null,
                 cameras: pong.cameras ?? {},
+                maxBatch: Number.isSafeInteger(pong.max_batch) && pong.max_batch! >= 1 ? pong.max_batch! : 1,
                 memory: pong.memory ?? null,
               };
         // What the server says it is, as it says it: a string of bounded length, or nothing.

@@ -28,6 +28,7 @@ import type { ModelExit, ModelState, ModelStateEvent } from './events.js';
 import { kserveEndpoint, socketEndpoint, type KServeModelConfig, type ModelEndpoint, type ModelScheduling } from './model-endpoint.js';
 import { modelServerArgs, ModelProcess } from './model-process.js';
 import { checkDiscoveredServer, checkDiscoveryDirectory, type ModelTrust } from './model-trust.js';
+import { CallWindow, type CallFigures } from './model-capacity.js';
 
 export type { KServeModelConfig, ModelScheduling } from './model-endpoint.js';
 
@@ -68,6 +69,12 @@ export interface ModelStats {
    * socket and its mode and owner, or the serving process), as of the last check; null when it is not.
    */
   readonly refusal: { readonly code: 'ERR_MODEL_UNTRUSTED'; readonly message: string } | null;
+  /**
+   * Its calls as this system's workers' answers told them (ADR 0128): what a call of n frames costs (a + b·n, a
+   * least-squares fit over the recent calls), the frames a call held (p50, p99) and the age of a call's oldest frame
+   * when it began (p50, p99).
+   */
+  readonly calls: CallFigures;
 }
 
 export interface ModelServiceOptions {
@@ -145,6 +152,8 @@ export class ModelService implements AsyncDisposable {
   /** The handler an external server says it runs (its last pong). */
   #reportedHandler: string | null = null;
   #health: Promise<void> | null = null;
+  /** Its answers' calls (every model worker of it records each answer). */
+  readonly #calls = new CallWindow();
 
   constructor(options: ModelServiceOptions) {
     const { name, config } = options;
@@ -290,6 +299,11 @@ export class ModelService implements AsyncDisposable {
     return true;
   }
 
+  /** An answer of this model to one of the system's workers: its call's size and time (ADR 0128). */
+  recordAnswer(metadata: Readonly<Record<string, unknown>> | undefined): void {
+    this.#calls.record(metadata);
+  }
+
   stats(): ModelStats {
     return {
       name: this.name,
@@ -308,6 +322,7 @@ export class ModelService implements AsyncDisposable {
       readySince: this.#readySince,
       scheduling: this.#scheduling,
       refusal: this.#refusal === null ? null : { code: 'ERR_MODEL_UNTRUSTED', message: this.#refusal },
+      calls: this.#calls.figures(),
     };
   }
 

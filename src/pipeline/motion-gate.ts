@@ -31,8 +31,13 @@ import type { CameraMotion } from './camera-motion.js';
 import type { GateReason } from './gate-reasons.js';
 import type { GateRegions, RegionFigures } from './gate-regions.js';
 
-/** An onset opens the slot for frames captured this long before it: the main stream's frame of the same instant. */
-const ONSET_SLACK_MS = 100;
+/**
+ * An onset or a whole-picture change opens the slot for frames captured from this share of the motion stream's frame
+ * interval before its frame on: the worker's stream's frame of the same instant (main's, dated a little apart), never
+ * the frame before it, which shows nothing of what moved (ADR 0118). Before the interval is measured, of this one.
+ */
+const EVENT_SLACK_SHARE = 0.5;
+const DEFAULT_INTERVAL_MS = 100;
 
 /** What the gate knows of one object its worker tracks. */
 export interface GateTrack {
@@ -196,6 +201,7 @@ export class MotionGate {
     let lookedMotion = false;
     if (state.lastPassAt === null) reason = 'first';
     else if (!motion.live(at)) reason = 'unknown';
+    else if (state.awaiting !== null && at < state.awaiting - this.eventSlackMs()) reason = 'still';
     else if (motion.wholeCount > state.wholeSeen) reason = 'whole';
     else if (moving && state.onsetOpen) reason = 'onset';
     else if (moving && !(lookedMotion = this.#looked(regions, at, state))) reason = 'motion';
@@ -210,10 +216,19 @@ export class MotionGate {
     state.lastPassAt = at;
     state.wholeSeen = motion.wholeCount;
     state.onsetOpen = false;
+    state.awaiting = null;
     // Where it moves as the model looks: motion that stays inside it later has been looked at.
     state.looked = moving ? regions : [];
     state.passedMoving = moving;
     return reason;
+  }
+
+  /**
+   * How long before an onset's or a whole-picture change's frame a frame of the worker's stream may be captured and
+   * still be of its instant: half the motion stream's frame interval.
+   */
+  eventSlackMs(): number {
+    return EVENT_SLACK_SHARE * (this.#motion.frameIntervalMs ?? DEFAULT_INTERVAL_MS);
   }
 
   /**
@@ -246,6 +261,11 @@ interface IncarnationState {
   wholeSeen: number;
   /** An onset opened the slot and no frame has gone since. */
   onsetOpen: boolean;
+  /**
+   * The capture time of the newest onset or whole-picture change no frame has gone for yet, else null: a frame
+   * captured before it (less eventSlackMs()) shows nothing of it and is let pass, the slot kept open for one that does.
+   */
+  awaiting: number | null;
   /** Where it moved when the last frame went to the model (0–1 boxes; none when nothing moved then). */
   looked: readonly Box[];
   /** Whether it moved when the last frame went to the model: once it stops, the model looks again. */
@@ -266,15 +286,15 @@ class GatedSource implements FrameSource {
     this.workerId = inner.workerId;
     this.#inner = inner;
     this.#gate = gate;
-    this.#state = { lastPassAt: null, wholeSeen: motion.wholeCount, onsetOpen: false, looked: [], passedMoving: false };
+    this.#state = { lastPassAt: null, wholeSeen: motion.wholeCount, onsetOpen: false, awaiting: null, looked: [], passedMoving: false };
     this.#unlisten = motion.listen((kind, at) => {
       if (kind === 'end') return;
       if (kind === 'onset') {
         gate.onset(at);
         this.#state.onsetOpen = true;
       }
-      // The frame of the onset (or of the change) goes now, not at the next maxFps slot.
-      this.#inner.openSlot?.(at - ONSET_SLACK_MS);
+      this.#state.awaiting = Math.max(this.#state.awaiting ?? at, at);
+      this.#openForEvent();
     });
   }
 
@@ -288,7 +308,14 @@ class GatedSource implements FrameSource {
       if (frame === null) return null;
       if (this.#gate.judge(frame, this.#state) !== 'still') return frame;
       this.#still++;
+      // A frame from before the onset (or change) it waits for: the slot stays open for the frame of its instant.
+      if (this.#state.awaiting !== null) this.#openForEvent();
     }
+  }
+
+  /** The frame of the onset (or of the change) goes now, not at the next maxFps slot: from its instant on. */
+  #openForEvent(): void {
+    if (this.#state.awaiting !== null) this.#inner.openSlot?.(this.#state.awaiting - this.#gate.eventSlackMs());
   }
 
   frames(options?: ReadOptions): AsyncGenerator<Frame, void, undefined> {

@@ -8,10 +8,12 @@
  *
  * These are checks of this machine, not rules on the file (src/config has
  * those): the same file is valid on a machine that has the files. Each is a
- * stat: nothing is imported, run or read.
+ * stat: nothing is imported, run or read, but for a model with `batch` above
+ * 1, whose file's declared input is read (its protobuf, no runtime): one whose
+ * first axis is fixed is ERR_MODEL_BATCH (ADR 0127).
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { ModelLoadError } from '../models/index.js';
+import { checkOnnxBatch, checkPersonBatch, ModelLoadError } from '../models/index.js';
 import { findExecutable } from '../process/index.js';
 import { FrameSupplierError } from '../supplier/index.js';
 import { moduleUrl, WorkerCommandError, WorkerModuleError } from '../workers/index.js';
@@ -43,6 +45,14 @@ export function checkModelFiles(name: string, model: ModelConfig): void {
   }
 }
 
+/** A started model with `batch` above 1: ERR_MODEL_BATCH when its network's input has no free batch axis. */
+export function checkModelBatch(name: string, model: ModelConfig): void {
+  if (!('handler' in model) || model.handler === 'mock' || (model.batch ?? 1) <= 1) return;
+  const what = `model ${name} (models.${name}.batch)`;
+  if (model.handler === 'onnx') checkOnnxBatch(what, model.model, model.batch!);
+  else checkPersonBatch(what, model, model.batch!);
+}
+
 /** Every such problem of a config, cameras' workers first, then shared workers, then models. */
 export function namedFileProblems(config: ResolvedConfig): FrameSupplierError[] {
   const problems: FrameSupplierError[] = [];
@@ -57,7 +67,11 @@ export function namedFileProblems(config: ResolvedConfig): FrameSupplierError[] 
   for (const [id, camera] of Object.entries(config.cameras))
     for (const worker of camera.workers) collect(() => checkWorkerFiles(`camera ${id}, worker ${worker.id}`, worker));
   for (const [name, worker] of Object.entries(config.shared)) collect(() => checkWorkerFiles(`shared worker ${name}`, worker));
-  for (const [name, model] of Object.entries(config.models)) collect(() => checkModelFiles(name, model));
+  for (const [name, model] of Object.entries(config.models))
+    collect(() => {
+      checkModelFiles(name, model);
+      checkModelBatch(name, model);
+    });
   return problems;
 }
 

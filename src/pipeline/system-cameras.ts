@@ -1,7 +1,7 @@
 /**
  * The system's cameras, as a user asks of them (`system.cameras`; ADR 0062): add, replace and remove one
  * while the system runs, set its zones, masks and lines live, watch its frames, name its streams, take a
- * picture of it, read its cascade crop feeds and its motion as last measured.
+ * picture of it, tell what of its pictures is private, read its cascade crop feeds and its motion as last measured.
  *
  * Contract: add, replace, remove and setAreas run one at a time, in call order, with the workers' changes
  * (system.workers), and each emits a `config-change` event. An entry is taken as a config file would have
@@ -11,6 +11,7 @@
  * change or a picture, an empty answer for a read. After close: ERR_SYSTEM_CLOSED.
  */
 import { areasAsWritten, withAreas } from '../config/index.js';
+import type { Privacy } from '../pictures/index.js';
 import type { FrameSource } from '../supplier/index.js';
 import type { CameraPipeline } from './camera-pipeline.js';
 import type { MotionReading } from './camera-motion.js';
@@ -151,6 +152,16 @@ export class SystemCameras extends SystemPart {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * A camera's privacy (ADR 0139), for every picture of it that leaves the machine (src/pictures' encodeFrame and
+   * framePicture take it): its rule as its config has it at each picture (zones set live included; nothing private:
+   * rule null) and the people its workers saw near a capture time. ERR_UNKNOWN_CAMERA.
+   */
+  privacy(id: string): Privacy {
+    this.core.camera(id);
+    return this.core.privacy.privacy(id);
   }
 
   /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for a camera it does not have. */

@@ -10,7 +10,18 @@
  * a caller that writes it back). Bad entries are answered with ERR_CONFIG (every issue), or for admit()
  * a problem with where and what, never thrown.
  */
-import { cameraMeasuresMotion, cameraStreamUses, checkRunnableCluster, envOf, escapeLiterals, MAIN_STREAM, type RunnableCluster } from '../config/index.js';
+import {
+  areasAsWritten,
+  cameraMeasuresMotion,
+  cameraStreamUses,
+  checkRunnableCluster,
+  envOf,
+  escapeLiterals,
+  MAIN_STREAM,
+  redactExpanded,
+  withAreas,
+  type RunnableCluster,
+} from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
 import { probeDecodeCost, probeFrameRate, probeKeyframeInterval } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
@@ -85,6 +96,38 @@ export class SystemConfig extends SystemPart {
    */
   resolveCamera(id: string, entry: unknown): CameraConfig {
     return this.core.resolveCamera(id, entry);
+  }
+
+  /**
+   * `value` in the config file's syntax: every literal `${` written `$${`, so a running entry shown and written back
+   * (the HTTP API, a cluster's set-areas) is not taken for a reference. Nothing is changed.
+   */
+  asWritten<T>(value: T): T {
+    return escapeLiterals(value);
+  }
+
+  /**
+   * Areas (zones, masks, lines) as the file writes them, checked and with `$${` read back as a literal `${`: a
+   * `${NAME}` reference is refused (ERR_CONFIG), since whoever expanded it would answer or log its value.
+   */
+  areasAsWritten(camera: string, areas: unknown): unknown {
+    return areasAsWritten(camera, areas);
+  }
+
+  /**
+   * A camera entry with its areas replaced by `areas` (absent kinds: none), as set-areas writes it; ERR_CONFIG
+   * when `areas` is not a map of zones, masks and lines. Nothing is changed.
+   */
+  entryWithAreas(camera: string, entry: Readonly<Record<string, unknown>>, areas: unknown): Record<string, unknown> {
+    return withAreas(camera, entry, areas);
+  }
+
+  /**
+   * An error about camera `camera`'s entry as it may be answered or logged: no value that `written`'s `${NAME}`s
+   * were filled with, nor any of `secrets`, left in its message or issues.
+   */
+  redactEntryError(error: unknown, camera: string, written: unknown, secrets: readonly string[]): unknown {
+    return redactExpanded(error, camera, written, secrets);
   }
 
   /**

@@ -21,6 +21,8 @@ import { PipelineError } from './errors.js';
 import { EventHub, type ConfigChange, type EventOf, type SystemEvent, type SystemState } from './events.js';
 import { FreshnessWatch } from './freshness-watch.js';
 import { DecodeShedding } from './decode-shedding.js';
+import { CareWatch } from './care-watch.js';
+import { CameraPrivacy } from './camera-privacy.js';
 import { ModelService, type ModelStats } from './model-service.js';
 import { ObjectTracking } from './object-tracking.js';
 import { OutputGate } from './output-gate.js';
@@ -71,6 +73,10 @@ export class SystemCore {
   readonly shedding: DecodeShedding;
   /** Summaries of a stretch of a camera's time (ADR 0073): the events store they read and fill is set by the app. */
   readonly summaries: Summaries;
+  /** Care-critical workers' silence alarms (ADR 0138), judged once a second. */
+  readonly care: CareWatch;
+  /** Each camera's privacy for the pictures that leave the machine (ADR 0139): its rule and the people its workers saw. */
+  readonly privacy: CameraPrivacy;
   /** Where an ended object's stored best snapshot is read from, for vlm workers (the events store's, set by the app). */
   snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
   startedAt: number | null = null;
@@ -122,6 +128,14 @@ export class SystemCore {
       shedding: this.shedding,
     });
     this.hub.on('result', (e) => this.freshness.onResult(e));
+    this.care = new CareWatch({
+      cameras: () => [...this.cameras.values()].map((c) => ({ id: c.id, config: this.cameraConfig(c.id) ?? c.config, stats: () => c.stats() })),
+      modelState: (name) => this.models.get(name)?.state,
+      emit: (e) => this.hub.emit(e),
+    });
+    this.hub.on('result', (e) => this.care.onResult(e));
+    this.privacy = new CameraPrivacy({ camera: (id) => this.cameraConfig(id) });
+    this.hub.on('config-change', (e) => this.privacy.onConfigChange(e));
     this.summaries = new Summaries({
       camera: (id) => {
         this.camera(id); // ERR_UNKNOWN_CAMERA
@@ -173,7 +187,14 @@ export class SystemCore {
 
   /** Every event goes out here; a result past the output gate (cluster mode's fence) first. */
   emit(event: SystemEvent): void {
-    if (event.type === 'result' && !this.gate.pass(event)) return;
+    if (event.type === 'result') {
+      // Where people are is noted before the gate: a withheld result still says what a private picture must hide.
+      this.privacy.onResult(event);
+      if (!this.gate.pass(event)) {
+        this.care.onWithheld(event);
+        return;
+      }
+    }
     this.hub.emit(event);
   }
 
@@ -271,6 +292,7 @@ export class SystemCore {
       ...this.#buildContext({ camera: id }),
       emit: (e) => this.emit(e),
       scene: this.#scene,
+      privacy: this.privacy.privacy(id),
       tracks: (camera, worker) => this.tracking.tracks(camera, worker),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
     });
@@ -316,6 +338,7 @@ export class SystemCore {
       startedAt: this.startedAt,
       uptimeS: this.startedAt === null ? 0 : (Date.now() - this.startedAt) / 1000,
       resultsWithheld: this.gate.withheldCount,
+      silence: this.care.status(),
       cameras,
       models,
       shared,

@@ -15,8 +15,8 @@ export class SystemResults extends SystemPart {
   /**
    * While set, a result of a camera the gate refuses is withheld: not on the event stream, so not on MQTT,
    * HTTP or the cluster either. Cluster mode's fence: a node that cannot confirm it still owns a camera
-   * (woken from a stall longer than its lease) or has opened one only to take it over (a planned move)
-   * publishes nothing for it. null: all pass.
+   * (its lease run out by its own clock, or woken from a stall longer than it) or has opened one only to
+   * take it over (a planned move) publishes nothing for it. null: all pass.
    */
   setGate(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
     this.core.gate.set(gate);

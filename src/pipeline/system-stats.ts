@@ -15,6 +15,7 @@ import type { SharedWorkerStats } from './shared-worker.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { MemoryFigures } from './memory-figures.js';
+import type { CameraSilence } from './silence.js';
 
 export interface SystemStats {
   readonly state: SystemState;
@@ -26,6 +27,8 @@ export interface SystemStats {
   readonly shared: Readonly<Record<string, SharedWorkerStats>>;
   /** Results the output gate withheld (system.results.setGate). */
   readonly resultsWithheld: number;
+  /** Each care-critical camera's silence alarm (ADR 0138), with its watched workers', by camera id; none for a camera not watched. */
+  readonly silence: Readonly<Record<string, CameraSilence>>;
   /**
    * Memory, bytes (memory-figures.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
    * the process tree's RSS (model servers, ffmpeg) and each camera's buffers. A model server's own is in its scheduling figures.

@@ -27,7 +27,7 @@ import { makeDirectories } from '../internal/directories.js';
 import type { ResolvedConfig } from './config-types.js';
 import type { EventOf, EventsOptions, SystemEvent, SystemEventType, SystemState } from './events.js';
 import { ModelDirectoryScan } from './model-scan.js';
-import { checkModelFiles } from './named-files.js';
+import { checkModelBatch, checkModelFiles } from './named-files.js';
 import { SystemCameras } from './system-cameras.js';
 import { SystemConfig } from './system-config.js';
 import { closed, SystemCore } from './system-core.js';
@@ -150,7 +150,10 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     core.setState('starting');
     try {
       // A model file that is not there fails its server's every start: said once, here, instead.
-      for (const [name, config] of Object.entries(core.config.models)) checkModelFiles(name, config);
+      for (const [name, config] of Object.entries(core.config.models)) {
+        checkModelFiles(name, config);
+        checkModelBatch(name, config);
+      }
       if (this.#ownRuntimeDir) mkdirSync(core.runtimeDir, { mode: 0o700 });
       // A frame-store directory the system makes is one it removes (once empty) at close.
       if (!existsSync(core.shmDir)) {
@@ -176,6 +179,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     core.sharedWorkers.start();
     core.tracking.start();
     core.freshness.start();
+    core.care.start();
     core.startedAt = Date.now();
     core.setState('running');
     this.#modelScan.start();
@@ -191,6 +195,8 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (core.state === 'closed') return;
       core.setState('closing');
+      // Cameras stopping for good are no silence: the watch stops first.
+      await core.care.close();
       await this.#modelScan.close();
       await core.settled();
       // A summary being asked is aborted (its caller gets the abort), before the cameras it reads go.

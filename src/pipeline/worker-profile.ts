@@ -16,7 +16,7 @@
 import type { ReadSize } from '../supplier/index.js';
 import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
-import { stationarySecondsOf, trackOptionsOf } from '../config/index.js';
+import { stationarySecondsOf, trackOptionsOf, type CareSetting } from '../config/index.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
@@ -51,6 +51,8 @@ export interface WorkerProfile {
   readonly answers?: VlmAnswersProfile;
   /** A cascade's (ADR 0051): the worker whose detections it reads crops of; absent when it reads frames. */
   readonly cropsOf?: string;
+  /** Care-critical (ADR 0138): the silence after which its camera's silence alarm is raised; null when it is not watched. */
+  readonly care: CareSetting | null;
 }
 
 export interface VlmAnswersProfile {
@@ -84,6 +86,8 @@ export interface WorkerProfileInput {
   readonly kind: WorkerKindName;
   /** The model it uses (its server, or anything with its name and budget), null for the other kinds. */
   readonly model: { readonly name: string; readonly maxAgeMs: number | null } | null;
+  /** Whether its camera watches it for silence (config/care.ts's careOf). Default null: not watched. */
+  readonly care?: CareSetting | null;
 }
 
 /** The one reading of a worker entry's `track` is src/config's (the validator's too). */
@@ -110,5 +114,6 @@ export function workerProfile(input: WorkerProfileInput): WorkerProfile {
     readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),
     objective: freshnessObjective(config.criticality, ageBudgetMs(config, model), config.objective?.maxSkipRatio),
     ...answersOf(config),
+    care: input.care === undefined || input.care === null ? null : Object.freeze({ ...input.care }),
   });
 }

@@ -116,6 +116,8 @@ export interface ModelClientWorkerOptions {
    * camera's waiting request, as often as it has one waiting. Default: none is urgent.
    */
   readonly urgentOf?: (frame: Frame) => boolean;
+  /** Each answer's metadata as it comes (a crop's too): its call's batch_size and inference_time_ms (ADR 0128). */
+  readonly onAnswer?: (metadata: InferenceResponse['metadata']) => void;
 }
 
 /** Errors no frame can get past: a crash. Every other server error is about one frame: a result with `error`. */
@@ -300,6 +302,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             try {
               regions!.called(true);
               const response = await client.infer(request, { signal: context.signal });
+              options.onAnswer?.(response.metadata);
               responses.push(response);
               if (typeof response.metadata.wait_ms === 'number') waited += response.metadata.wait_ms;
               if (typeof response.metadata.inference_time_ms === 'number') called += response.metadata.inference_time_ms;
@@ -380,6 +383,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             await following;
           }
           if (followed.failure !== null) throw followed.failure;
+          options.onAnswer?.(response.metadata);
           answeredUpTo = Math.max(answeredUpTo, response.frame_id ?? 0);
           // How long this camera's turn waited for the model, and the call: a turn that fell into another's may move.
           const waited = response.metadata.wait_ms;

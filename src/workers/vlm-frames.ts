@@ -21,6 +21,7 @@
  * read at a time; an object's crops go when it ends and no ask about it
  * waits or is under way (the ask drops them once done).
  */
+import type { Privacy } from '../pictures/index.js';
 import type { Frame } from '../supplier/index.js';
 import { projectCodeOf } from '../internal/errors.js';
 import { framePicture, pictureSource } from './vlm-image.js';
@@ -165,6 +166,8 @@ export interface CropKeeperOptions {
   readonly triggers: VlmObjectTriggers | null;
   readonly image: { readonly crop: boolean; readonly margin: number; readonly size: number; readonly quality: number };
   readonly mainPicture: MainPicture | null;
+  /** The camera's privacy: each kept crop is cut with it (ADR 0139). */
+  readonly privacy: Privacy;
   /** Reads one fresh frame and hands it to `use` (in turn with the asks' reads); nothing when none comes in time. */
   readonly read: (use: (frame: Frame) => Promise<void>) => Promise<void>;
   /** An ask about the object waits or is under way: its crops stay for it. */
@@ -223,7 +226,7 @@ export class CropKeeper {
           for (const id of ids) {
             const o = live.find((l) => l.id === id);
             if (o === undefined || !this.#o.frames.due(id, source.frame.wallTime)) continue;
-            const cut = await framePicture(source.frame, { box: crop ? o.box : null, margin, size, quality });
+            const cut = await framePicture(source.frame, { box: crop ? o.box : null, margin, size, quality, privacy: this.#o.privacy });
             this.#o.cut();
             if (this.#endedMeanwhile.has(id)) continue;
             this.#o.frames.add(id, { ...cut, captureTime: source.frame.wallTime, score: o.score ?? 0, stream: source.stream }, Date.now());

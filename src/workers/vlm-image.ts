@@ -20,6 +20,7 @@ import {
   type NormalisedBox,
   type Picture,
   type PictureOptions,
+  type Privacy,
 } from '../pictures/index.js';
 import type { Frame } from '../supplier/index.js';
 import { VlmError } from './vlm-errors.js';
@@ -41,8 +42,8 @@ async function counted(make: () => Promise<Picture>): Promise<Picture> {
   }
 }
 
-/** A frame's picture for a model (see src/pictures' framePicture). */
-export function framePicture(frame: Pick<Frame, 'payload' | 'width' | 'height' | 'format'>, options: PictureOptions): Promise<Picture> {
+/** A frame's picture for a model, its camera's people hidden as options.privacy says (see src/pictures' framePicture). */
+export function framePicture(frame: Pick<Frame, 'payload' | 'width' | 'height' | 'format' | 'captureTime'>, options: PictureOptions): Promise<Picture> {
   return counted(() => pictureOfFrame(frame, options));
 }
 
@@ -91,9 +92,10 @@ export async function cutShown(
   object: { readonly box: NormalisedBox | null; readonly score: number | null },
   image: ImageSettings,
   mainPicture: MainPicture | null,
+  privacy: Privacy,
 ): Promise<Shown> {
   const source = await pictureSource(frame, mainPicture);
-  const cut = await framePicture(source.frame, { box: object.box, margin: image.margin, size: image.size, quality: image.quality });
+  const cut = await framePicture(source.frame, { box: object.box, margin: image.margin, size: image.size, quality: image.quality, privacy });
   return { ...cut, source: 'frame', captureTime: source.frame.wallTime, score: object.score, stream: source.stream, fallback: source.fallback };
 }
 

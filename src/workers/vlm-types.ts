@@ -3,6 +3,7 @@
  * (an answer with every picture it carried), its counts. Types only: the
  * worker is vlm-worker.ts.
  */
+import type { Privacy } from '../pictures/index.js';
 import type { Frame } from '../supplier/index.js';
 import type { AskFigures } from './kinds.js';
 import type { EndpointLimits, VlmSkipReason } from './vlm-budget.js';
@@ -50,6 +51,11 @@ export interface VlmWorkerOptions {
    * Absent or null: the frames the worker reads are cut.
    */
   readonly mainPicture?: MainPicture | null;
+  /**
+   * The camera's privacy (ADR 0139): every picture the worker sends is made with it, its people in private areas
+   * hidden (system.cameras.privacy(camera); a library's own frames of no camera: the pictures room's constant for nothing private).
+   */
+  readonly privacy: Privacy;
 }
 
 /** A picture of the camera nearest a capture time, as a frame, with its stream and why not main's. */

@@ -240,7 +240,7 @@ async function runIncarnation(
       if (!fromKept)
         pictures.push(
           snapshot === null
-            ? await cutShown(frame, { box, score }, options.image, options.mainPicture ?? null)
+            ? await cutShown(frame, { box, score }, options.image, options.mainPicture ?? null, options.privacy)
             : await snapshotShown(snapshot, entry.last?.snapshot ?? trigger.object?.snapshot ?? null, options.image),
         );
       const prompt = renderPrompt(options.prompt.text, {
@@ -374,6 +374,7 @@ async function runIncarnation(
       triggers: options.triggers.objects,
       image: options.image,
       mainPicture: options.mainPicture ?? null,
+      privacy: options.privacy,
       // A frame of its own, in turn with the asks' reads; not asked about itself: its crops go with a later ask.
       read: (use) =>
         exclusive(async () => {

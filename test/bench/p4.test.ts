@@ -6,6 +6,9 @@
  *   changes on the frame it says, both streams have their sizes and a keyframe every 2 s; the 120 s timeline
  *   moves an eighth of the time and the walker stands 30 s or more; a main stream capped as a camera's encoder
  *   caps it (P4_MAIN_KBPS) is a file of its own within the cap, with the same frames, keyframes and substream;
+ * - the edge scene (issue 70 item 2) is what its schedule says, frame by frame on both streams: the square is in the
+ *   picture exactly on the frames the schedule says, its first frame a sliver at the left edge; and the scorer dates
+ *   an onset from that first frame and splits its time into its parts (runs made up here, with their model figures);
  * - the careful loop (quiet_loop.py) is recounted from its trace: its model calls and frames detected, its
  *   maxFps, its frame numbers (what its detector found on each frame matches what the schedule says is there),
  *   and the bench's scorer reads its trace.
@@ -17,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { darkBox, objectAt, p4Clip, p4Schedule, readOsd, SUB, MAIN, baseFrame, type P4Schedule } from '../../bench/pipeline/p4-clip.js';
+import { darkBox, EDGE, objectAt, p4Clip, p4Schedule, readOsd, SUB, MAIN, baseFrame, type P4Schedule } from '../../bench/pipeline/p4-clip.js';
 import { readQuietTrace, runQuietLoop } from '../../bench/pipeline/p4.js';
 import { scoreP4 } from '../../bench/pipeline/p4-score.js';
 
@@ -57,7 +60,7 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     const crossing = s.objects.find((o) => o.id === 'crossing')!;
     assert.ok(Math.abs(crossing.lastFrame - crossing.firstFrame + 1 - 6 * s.fps) <= 2, JSON.stringify(crossing));
     assert.ok(crossing.lastFrame < walker.firstFrame || walker.lastFrame < crossing.firstFrame, 'never two objects at once');
-    assert.equal(objectAt(s, s.lightFrame), null, 'nothing in the picture when the light changes');
+    assert.equal(objectAt(s, s.lightFrame!), null, 'nothing in the picture when the light changes');
   });
 
   it("a main stream capped as a camera's encoder caps it: its own file, the same frames and keyframes, the same substream", async () => {
@@ -109,11 +112,83 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
       assert.ok(mismatches <= 4, `${mismatches} edge frames differ`);
       // The light: a whole-picture jump on the frame the schedule says, none on the frames around it.
       const mean = (luma: Uint8Array): number => luma.reduce((a, b) => a + b, 0) / luma.length;
-      const clipLight = (s.lightFrame + s.offsetFrames) % s.frames;
+      const clipLight = (s.lightFrame! + s.offsetFrames) % s.frames;
       const jump = (f: number): number => mean(frames[f]!) - mean(frames[(f - 1 + s.frames) % s.frames]!);
       assert.ok(jump(clipLight) > 15, `light jump ${jump(clipLight)}`);
       assert.ok(Math.abs(jump((clipLight + 3) % s.frames)) < 3 && Math.abs(jump((clipLight - 3 + s.frames) % s.frames)) < 3, 'steady around it');
     }
+  });
+
+  it('the edge scene: the square is where its schedule says on every frame, its first a sliver at the left edge', async () => {
+    for (const camera of [0, 1]) {
+      const s = await p4Clip(camera, SECONDS, dir, null, 'edge');
+      assert.equal(s.scene, 'edge');
+      assert.equal(s.frames, EDGE.periodS * s.fps);
+      assert.equal(s.lightFrame, null);
+      const [square] = s.objects;
+      assert.ok(square !== undefined && s.objects.length === 1);
+      for (const [file, size] of [
+        [s.main, MAIN],
+        [s.sub, SUB],
+      ] as const) {
+        const frames = lumaFrames(file, size.width, size.height);
+        assert.equal(frames.length, s.frames);
+        for (const [f, luma] of frames.entries()) {
+          assert.equal(readOsd(luma, size.width, size.height), f, `the display on frame ${f}`);
+          const dark = darkBox(luma, size.width, size.height, 1);
+          assert.equal(dark !== null, objectAt(s, f) !== null, `${file} frame ${f} (base ${baseFrame(s, f)})`);
+          if (baseFrame(s, f) !== square.firstFrame) continue;
+          // Its first frame: a sliver at the left edge, one frame's step of it (32 px on main).
+          assert.equal(dark!.box[0], 0);
+          assert.ok(Math.abs(dark!.box[2] - EDGE.speed / s.fps / MAIN.width) < 0.003, JSON.stringify(dark));
+        }
+      }
+    }
+  });
+
+  it('dates an onset from its first pixel and says where its time went', () => {
+    // One camera, no offset, 10 fps: the square in the picture on frames 41–82 of each 120; its clock pinned by the runs.
+    const schedule: P4Schedule = {
+      version: 1,
+      scene: 'edge',
+      fps: 10,
+      seconds: 12,
+      frames: 120,
+      offsetFrames: 0,
+      lightFrame: null,
+      objects: [{ id: 'square', firstFrame: 41, lastFrame: 82, moving: [[41, 82]] }],
+      movingShare: 0.35,
+      main: '',
+      sub: '',
+    };
+    const run = (frame: number, doneMs: number, found: boolean, waitMs: number | null = 10) => ({
+      camera: 0,
+      clipFrame: frame,
+      captureTime: frame * 100,
+      doneTime: frame * 100 + doneMs,
+      found,
+      waitMs,
+      inferenceMs: waitMs === null ? null : 50,
+    });
+    // Loop 0: the first run after the onset is 2 frames late and misses; the next (a slot later) finds it.
+    // Loop 1: the first run is the onset's own frame and finds it after a 120 ms wait in the model's queue.
+    const runs = [run(0, 60, false), run(43, 80, false), run(48, 70, true), run(60, 70, true), run(161, 190, true, 120), run(170, 70, true)];
+    const score = scoreP4([schedule], runs, [], { from: 0, to: 239 * 100 });
+    assert.equal(score.appearances, 2);
+    assert.equal(score.objects_missed, 0);
+    // Result in hand from the first pixel: 4870 − 4100 = 770 ms and 16290 − 16100 = 190 ms.
+    assert.deepEqual([score.onset_to_detection_ms_p50, score.onset_to_detection_ms_max], [190, 770]);
+    // The frame the first finding result was about: 700 ms and 0 ms after the first pixel.
+    assert.deepEqual([score.onset_found_frame_ms_p50, score.onset_found_frame_ms_p99], [0, 700]);
+    assert.deepEqual([score.onset_first_run_frames_p50, score.onset_first_run_frames_p99], [0, 2]);
+    assert.equal(score.onset_first_run_found, 1);
+    // Capture → model less its queue and call: 80 − 10 − 50 and 190 − 120 − 50.
+    assert.deepEqual([score.onset_first_run_before_model_ms_p50, score.onset_first_run_before_model_ms_p99], [20, 20]);
+    assert.deepEqual([score.onset_first_run_model_wait_ms_p50, score.onset_first_run_model_wait_ms_p99], [10, 120]);
+    assert.deepEqual([score.onset_first_run_model_ms_p50, score.onset_first_run_model_ms_p99], [50, 50]);
+    // What the runs after the first added: 4870 − 4380 and 0.
+    assert.deepEqual([score.onset_later_runs_ms_p50, score.onset_later_runs_ms_p99], [0, 490]);
+    assert.equal(score.light_changes, 0);
   });
 
   it('the careful loop, recounted from its trace', async () => {
@@ -140,6 +215,8 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     let foundThere = 0;
     for (const r of runs) {
       assert.ok(r.calls >= 1 && r.captureTime <= r.doneTime && r.doneTime >= from && r.doneTime <= to + 1000, JSON.stringify(r));
+      // When its detector took the job: after the frame's capture, its calls after that.
+      assert.ok(r.waitMs !== null && r.waitMs! >= 0 && r.inferenceMs !== null && r.inferenceMs! >= 0, JSON.stringify(r));
       // The loop's frame numbers are the clip's: its detector finds the object only on frames the schedule has it
       // on, and on most of those (its regions are where things move or are tracked; a frame while its motion
       // detector recalibrates, or a stationary object between rechecks, has none over the object).
@@ -167,6 +244,7 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     // One camera, 10 fps, no offset: a crossing on frames 100–159, a walker on 300–699.
     const schedule: P4Schedule = {
       version: 1,
+      scene: 'quiet',
       fps: 10,
       seconds: 120,
       frames: 1200,

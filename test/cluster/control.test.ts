@@ -61,9 +61,12 @@ describe('clusterCameraControl', { timeout: 30_000 }, () => {
 
   it('every old name is in CHANGELOG.md with its new name, under Deprecated', () => {
     const changelog = readRepoFile('CHANGELOG.md');
-    const unreleased = changelog.slice(changelog.indexOf('## Unreleased'), changelog.indexOf('\n## ', changelog.indexOf('## Unreleased') + 1));
-    const deprecated = unreleased.slice(unreleased.indexOf('### Deprecated'));
-    const entry = deprecated.slice(deprecated.indexOf("- `clusterCameraControl()`'s"));
+    const at = changelog.indexOf("- `clusterCameraControl()`'s");
+    assert.ok(at >= 0, 'CHANGELOG.md has the entry');
+    const headings = [...changelog.slice(0, at).matchAll(/^### (.+)$/gm)];
+    assert.equal(headings.at(-1)?.[1], 'Deprecated', 'the entry is under a Deprecated heading');
+    const rest = changelog.slice(at + 1);
+    const entry = changelog.slice(at, at + 1 + rest.search(/\n(?:- |#|\n)/)); // to the next entry, heading or blank line
     assert.ok(entry.includes('FRAMESUPPLIER_DEP_CLUSTER_CONTROL_'), 'the entry names the code its warnings carry');
     const missing = Object.entries(OLD_NAMES).filter(([old, now]) => !entry.includes(`\`${old}()\` → \`${now}()\``));
     assert.deepEqual(missing, []);

@@ -48,8 +48,9 @@ describe('a node puts back what the store lost, never what was removed', { timeo
   /** A camera this node holds: its desired entry and its lease written as a claim would, and the record. */
   const hold = async (camera: string, entry: Uint8Array): Promise<void> => {
     await bus.desired!.put(camera, entry);
-    const revision = await bus.leases!.create(camera, encode({ node: NODE, expiresAt: Date.now() + 60_000 }));
-    holdings.held.set(camera, holdings.newHeld(revision, entry));
+    const term = holdings.term();
+    const revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, term.expiresAt));
+    holdings.held.set(camera, holdings.newHeld(revision, entry, term));
   };
 
   before(async () => {

@@ -33,9 +33,10 @@ import { RestartLoop } from '../../src/internal/restart-loop.js';
 import { Backoff } from '../../src/internal/backoff.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
+import { NOT_PRIVATE } from '../../src/pictures/index.js';
 import { WorkerSupervisor } from '../../src/workers/index.js';
 import { EventStore } from '../../src/objects/index.js';
-import { CropFeed, FreshnessWatch, ObjectTracking, VisionSystem } from '../../src/pipeline/index.js';
+import { CareWatch, CropFeed, FreshnessWatch, ObjectTracking, VisionSystem } from '../../src/pipeline/index.js';
 import { spawnManaged } from '../../src/process/index.js';
 import { ClusterNode } from '../../src/cluster/index.js';
 import { Bus, Refusals } from '../../src/cluster/context.js';
@@ -353,6 +354,16 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
       assert.equal(intervals.mock.callCount(), 1, 'object tracking: no timer after close()');
 
       intervals.mock.resetCalls();
+      const care = new CareWatch({ cameras: () => [], modelState: () => undefined, emit: () => undefined });
+      care.start();
+      care.start();
+      assert.equal(intervals.mock.callCount(), 1, 'the care watch: one timer for two starts');
+      await care.close();
+      await care[Symbol.asyncDispose]();
+      care.start();
+      assert.equal(intervals.mock.callCount(), 1, 'the care watch: no timer after close() (close() is final)');
+
+      intervals.mock.resetCalls();
       const watch = new FreshnessWatch({ stats: () => ({ cameras: {}, shared: {}, models: {} }), profile: () => undefined, emit: () => undefined });
       watch.start();
       watch.start();
@@ -363,7 +374,14 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
       assert.equal(intervals.mock.callCount(), 1, 'the freshness watch: no timer after close() (close() is final)');
 
       const camera = new FrameSupplier({ streamId: 'lifecycle-camera' }).start();
-      const crops = new CropFeed({ camera: 'c', worker: 'w', settings: { of: 'people', margin: 0, size: 64 }, source: camera, scene: null });
+      const crops = new CropFeed({
+        camera: 'c',
+        worker: 'w',
+        settings: { of: 'people', margin: 0, size: 64 },
+        source: camera,
+        scene: null,
+        privacy: NOT_PRIVATE,
+      });
       crops.start();
       crops.start();
       const closing = crops.close();

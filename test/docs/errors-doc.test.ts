@@ -11,7 +11,7 @@
  *     `?? 'ERR_UNEXPECTED'`), except where it only inspects a code made
  *     elsewhere: an operand of === !== == !=, a `case` label, the argument of
  *     .has() / .includes() / .startsWith(), or a member of `new Set([...])`;
- *   - every "ERR_…" string in native/decoder.c (the addon's error codes,
+ *   - every "ERR_…" string in native/**\/*.c (the addons' error codes,
  *     given to napi_throw_*error or as an error object's code), and in the
  *     Python package's source (python/src, docs/python.md).
  * A code built at run time (`ERR_${x}`) cannot be checked and fails the test.

@@ -107,7 +107,7 @@ describe('docs/library.md examples', { timeout: 240_000 }, () => {
 });
 
 describe('package.json exports', { timeout: 30_000 }, () => {
-  it('every public folder of src/ (one with an index.ts) has an export with its types', () => {
+  it('every public folder of src/ (one with an index.ts) has an export of its public.ts, with its types', () => {
     const pkg = JSON.parse(readRepoFile('package.json')) as { exports: Record<string, { types: string; default: string }> };
     const folders = readdirSync(join(REPO_ROOT, 'src'), { withFileTypes: true })
       .filter((d) => d.isDirectory() && existsSync(join(REPO_ROOT, 'src', d.name, 'index.ts')))
@@ -116,7 +116,7 @@ describe('package.json exports', { timeout: 30_000 }, () => {
       .filter((name) => name !== 'internal' && name !== 'cli');
     const missing = folders.filter((name) => {
       const entry = pkg.exports[`./${name}`];
-      return entry?.types !== `./dist/src/${name}/index.d.ts` || entry.default !== `./dist/src/${name}/index.js`;
+      return entry?.types !== `./dist/src/${name}/public.d.ts` || entry.default !== `./dist/src/${name}/public.js`;
     });
     assert.deepEqual(missing, []);
     for (const entry of Object.values(pkg.exports)) {
@@ -131,7 +131,7 @@ describe('package.json exports', { timeout: 30_000 }, () => {
     const reexported = root.statements
       .filter(ts.isExportDeclaration)
       .map((d) =>
-        d.moduleSpecifier !== undefined && ts.isStringLiteral(d.moduleSpecifier) ? /^\.\/([\w-]+)\/index\.js$/.exec(d.moduleSpecifier.text)?.[1] : undefined,
+        d.moduleSpecifier !== undefined && ts.isStringLiteral(d.moduleSpecifier) ? /^\.\/([\w-]+)\/public\.js$/.exec(d.moduleSpecifier.text)?.[1] : undefined,
       )
       .filter((f): f is string => f !== undefined);
     for (const folder of reexported)

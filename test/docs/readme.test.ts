@@ -17,6 +17,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseConfig } from '../../src/config/index.js';
+import { headingIds } from '../helpers/markdown.js';
 import { readRepoFile } from '../helpers/repo.js';
 
 const run = promisify(execFile);
@@ -34,20 +35,6 @@ function codeOf(markdown: string): string[] {
   return [...fenced, ...[...rest.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!)];
 }
 
-/** GitHub's id for a heading: lower case, punctuation dropped, spaces to dashes. */
-function headingIds(markdown: string): Set<string> {
-  const ids = new Set<string>();
-  for (const m of markdown.matchAll(/^#+\s+(.+)$/gm))
-    ids.add(
-      m[1]!
-        .trim()
-        .toLowerCase()
-        .replace(/[^\p{L}\p{N}_\- ]/gu, '')
-        .replace(/ /g, '-'),
-    );
-  for (const m of markdown.matchAll(/<a id="([^"]+)"><\/a>/g)) ids.add(m[1]!);
-  return ids;
-}
 const dir = mkdtempSync(join(tmpdir(), 'fs-readme-'));
 
 /** The first fenced block of `language` after the heading `section`. */

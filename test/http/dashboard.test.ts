@@ -44,7 +44,8 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
   before(async () => {
     outside = await new ModelServer({
       socketPath: join(OUTSIDE_DIR, `${OUTSIDE}.sock`),
-      handler: createMockHandler({ modelId: OUTSIDE }),
+      // A server that takes batches of up to 4 (ADR 0127): its row says so once its pong is in.
+      handler: createMockHandler({ modelId: OUTSIDE, maxBatch: 4 }),
       shmDir: SHM_DIR,
       closeLingerMs: 200,
       shutdownGraceMs: 2_000,
@@ -323,5 +324,35 @@ describe('the dashboard in a headless browser', { timeout: 400_000 }, () => {
     assert.equal(await shown(OUTSIDE), 'mock');
     assert.equal(await shown('person'), stats.models.person?.handler ?? 'missing');
     assert.equal(await shown('person'), 'person');
+  });
+
+  it("the Models table shows each model's batches as /api/stats does: the frames its calls held of its max_batch, and their oldest frame's age", async () => {
+    type Calls = { batchSizeP50: number | null; batchSizeP99: number | null; oldestFrameAgeMsP50: number | null; oldestFrameAgeMsP99: number | null };
+    type Models = Record<string, { calls: Calls; scheduling: { maxBatch: number } | null }>;
+    const cell = (model: string, field: string): Promise<string | null> =>
+      page.evaluate(([m, f]) => document.querySelector(`#models tr[data-model="${m}"] td[data-field="${f}"]`)?.textContent ?? null, [model, field] as const);
+    const pair = (a: number | null, b: number | null): string => `${a === null ? '-' : a.toFixed(0)}/${b === null ? '-' : b.toFixed(0)}`;
+    let last = '';
+    await eventuallyAsync(
+      async () => {
+        const models = ((await (await fetch(`${server.url}api/stats`)).json()) as { models: Models }).models;
+        const rows = await Promise.all(
+          ['person', OUTSIDE].map(async (m) => {
+            const c = models[m]!.calls;
+            return {
+              batch: await cell(m, 'batch'),
+              want: `${pair(c.batchSizeP50, c.batchSizeP99)} of ${models[m]!.scheduling?.maxBatch ?? '-'}`,
+              oldest: await cell(m, 'oldest'),
+              wantOldest: pair(c.oldestFrameAgeMsP50, c.oldestFrameAgeMsP99),
+            };
+          }),
+        );
+        last = JSON.stringify(rows);
+        // The person model has answered (calls of one frame, of 1); the outside one takes batches of 4 and has had no call.
+        return rows.every((r) => r.batch === r.want && r.oldest === r.wantOldest) && rows[0]!.batch === '1/1 of 1' && rows[1]!.batch === '-/- of 4';
+      },
+      'the page shows /api/stats models.*.calls and scheduling.maxBatch',
+      60_000,
+    ).catch((error: unknown) => assert.fail(`${String(error)}: ${last}`));
   });
 });

@@ -15,7 +15,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { restoreMaskedEcho, type EchoContext } from '../../src/http/masked-echo.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { maskConfig } from '../../src/internal/mask.js';
-import { escapeLiterals } from '../../src/pipeline/index.js';
+import { escapeLiterals } from '../../src/config/index.js';
 
 const none: Pick<EchoContext, 'references' | 'unnamed'> = { references: new Map(), unnamed: [] };
 /** What GET shows of a running entry (no values from the environment). */

@@ -73,6 +73,13 @@ const EXPECTED_TYPES: Record<string, string> = {
   framesupplier_model_server_state: 'gauge',
   framesupplier_model_server_restarts_total: 'counter',
   framesupplier_model_server_ping_seconds: 'gauge',
+  framesupplier_model_max_batch: 'gauge',
+  framesupplier_model_batch_size_p50: 'gauge',
+  framesupplier_model_batch_size_p99: 'gauge',
+  framesupplier_model_batch_oldest_frame_age_p50_seconds: 'gauge',
+  framesupplier_model_batch_oldest_frame_age_p99_seconds: 'gauge',
+  framesupplier_model_call_fixed_seconds: 'gauge',
+  framesupplier_model_call_per_frame_seconds: 'gauge',
   framesupplier_inference_duration_seconds: 'histogram',
   framesupplier_model_error_answers_total: 'counter',
   // prom-client's default process metrics
@@ -104,7 +111,8 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
     system = new VisionSystem({
       config: resolvedConfig({
         shmDir: SHM_DIR,
-        models: { mock: { handler: 'mock' } },
+        // Batches of up to 4 (ADR 0127): one camera asks it, so its calls hold one frame each.
+        models: { mock: { handler: 'mock', batch: 4 } },
         cameras: {
           [A]: {
             source: vtest(),
@@ -239,6 +247,22 @@ describe('Prometheus metrics of a running system', { timeout: 120_000 }, () => {
       assert.equal(families.get(name)?.type, 'gauge');
       assert.ok(value !== undefined && value >= 0, `${name} has the camera's figure`);
     }
+  });
+
+  it("exports a batched model's batches (ADR 0127, 0128): its max_batch, its calls' size and oldest frame by quantile, and what a call costs", async () => {
+    while ((system.stats().models.mock?.scheduling?.maxBatch ?? 1) === 1) await nextResults(system, A, 'detect', 1);
+    const families = parseMetrics((await scrape(url)).body);
+    assert.equal(valueOf(families, 'framesupplier_model_max_batch', { model: 'mock' }), 4);
+    for (const p of ['p50', 'p99']) {
+      assert.equal(valueOf(families, `framesupplier_model_batch_size_${p}`, { model: 'mock' }), 1, 'one camera: calls of one frame');
+      assert.ok(valueOf(families, `framesupplier_model_batch_oldest_frame_age_${p}_seconds`, { model: 'mock' })! >= 0);
+    }
+    assert.ok(valueOf(families, 'framesupplier_model_call_fixed_seconds', { model: 'mock' })! >= 0);
+    assert.ok(valueOf(families, 'framesupplier_model_call_per_frame_seconds', { model: 'mock' })! >= 0);
+    const stats = system.stats().models.mock!.calls;
+    assert.ok(stats.calls > 0 && stats.batchSizeP99 === 1 && stats.cost !== null, JSON.stringify(stats));
+    const check = await promtoolCheck((await scrape(url)).body);
+    assert.equal(check.code, 0, `promtool check metrics:\n${check.output}`);
   });
 
   it('answers 404 elsewhere, 405 to other methods, and HEAD without a body', async () => {

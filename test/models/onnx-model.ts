@@ -32,6 +32,8 @@ export interface YoloModelSpec {
   readonly dynamicInput?: boolean;
   /** The output's shape as declared (default: the layout's); a test of a shape no layout fits gives its own. */
   readonly outputDims?: readonly (number | string)[];
+  /** v8 only: a free batch axis (an export with dynamic=True): images [batch, 3, S, S] → [batch, 4 + C, N], each image's scores its own mean's. */
+  readonly batchAxis?: boolean;
 }
 
 /** The model as ONNX bytes (opset 13). */
@@ -44,8 +46,34 @@ export function buildYoloModel(spec: YoloModelSpec): Uint8Array {
     node('ReduceMean', ['images'], ['mean'], [attrInts('axes', [1, 2, 3]), attrInt('keepdims', 0)]),
     node('Reshape', ['mean', 'shape3'], ['mean3']),
   ];
-  const inits: Part[] = [tensor('shape3', [3], [1, 1, 1], DataType.INT64)];
+  const inits: Part[] = [tensor('shape3', [3], [spec.batchAxis === true ? -1 : 1, 1, 1], DataType.INT64)];
   let outDims: number[];
+  if (spec.batchAxis === true) {
+    if (spec.layout !== 'v8') throw new Error('a batch axis is built for the v8 layout only');
+    // [batch, 4 + C, N]: the boxes repeated per image (× ones of [batch, 1, 1]), the scores × each image's mean.
+    const boxes = new Float32Array(4 * n);
+    const scores = new Float32Array(c * n);
+    spec.candidates.forEach((cand, i) => {
+      cand.box.forEach((v, k) => (boxes[k * n + i] = v));
+      cand.scores.forEach((v, k) => (scores[k * n + i] = v));
+    });
+    inits.push(tensor('boxes', [1, 4, n], boxes), tensor('scores', [1, c, n], scores), tensor('zero', [], [0]), tensor('one', [], [1]));
+    nodes.push(
+      node('Mul', ['mean3', 'zero'], ['zeros']),
+      node('Add', ['zeros', 'one'], ['ones']),
+      node('Mul', ['boxes', 'ones'], ['boxesEach']),
+      node('Mul', ['scores', 'mean3'], ['scaled']),
+      node('Concat', ['boxesEach', 'scaled'], ['output0'], [attrInt('axis', 1)]),
+    );
+    return encodeModel({
+      name: 'tiny_yolo_batch',
+      nodes,
+      initializers: inits,
+      inputs: [input('images', DataType.FLOAT, ['batch', 3, s, s])],
+      outputs: [output('output0', DataType.FLOAT, ['batch', 4 + c, n])],
+      opset: 13,
+    });
+  }
   if (spec.layout === 'v8') {
     // [1, 4 + C, N]: rows are channels, columns candidates.
     const boxes = new Float32Array(4 * n);

@@ -8,7 +8,7 @@
  * - sampled frames: the int8 variant's boxes against the fp32 one's (IoU ≥
  *   0.5: recall, and extra boxes per fp32 box).
  * The figures are printed (test diagnostics) and recorded in
- * docs/benchmarks.md (PERSON-MODELS); the gate is the cost int8 may have.
+ * docs/benchmarks/notebook-2026-11-22-to-28.md (PERSON-MODELS); the gate is the cost int8 may have.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

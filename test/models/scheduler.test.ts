@@ -6,12 +6,15 @@
  * waits, an urgent slot is served before every slot that is not (among urgent
  * ones, the one waiting longest), and otherwise the camera served next is the
  * one that has waited longest (round-robin: a camera served goes to the back;
- * a superseding request keeps its camera's turn and its urgency).
+ * a superseding request keeps its camera's turn and its urgency). With
+ * batches (maxBatch > 1): a free unit takes exactly what waits, up to
+ * maxBatch, urgent slots first, then the turn order, and never holds a batch
+ * back while anything waits.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CameraScheduler } from '../../src/models/scheduler.js';
+import { CameraScheduler, type TakenJob } from '../../src/models/scheduler.js';
 
 type Op = { kind: 'offer'; camera: number; urgent: boolean } | { kind: 'done' };
 
@@ -87,6 +90,66 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
           assert.equal(scheduler.running, running.length);
           assert.equal(scheduler.waiting, waiting.size, 'at most one waiting job per camera');
           assert.ok(!(scheduler.running < capacity && scheduler.waiting > 0), 'capacity idle while a camera waits');
+        }
+        for (const [, job] of scheduler.drain()) settle(job, 'drained');
+        assert.equal(outcome.size, nextJob, 'every job answered exactly once');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('batches: a free unit takes what waits, up to maxBatch, urgent first then the turn order; each job once; never idle while one waits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 5 }), ops, (capacity, maxBatch, sequence: Op[]) => {
+        const outcome = new Map<number, 'run' | 'superseded' | 'drained'>();
+        const settle = (job: number, how: 'run' | 'superseded' | 'drained'): void => {
+          assert.equal(outcome.has(job), false, `job ${job} answered twice`);
+          outcome.set(job, how);
+        };
+        /** The model of the slots: per camera its waiting job, the step its slot filled, and whether it is urgent. */
+        const waiting = new Map<string, { job: number; since: number; urgent: boolean }>();
+        let running = 0;
+        let step = 0;
+        const scheduler = new CameraScheduler<number>(
+          capacity,
+          {
+            start: () => assert.fail('a batching scheduler starts batches'),
+            supersede: (job) => settle(job, 'superseded'),
+            startBatch: (batch: readonly TakenJob<number>[]) => {
+              // Expected: every urgent slot in turn order, then the others in turn order, cut at maxBatch.
+              const order = [...waiting.entries()].sort((a, b) => a[1].since - b[1].since);
+              const expected = [...order.filter(([, s]) => s.urgent), ...order.filter(([, s]) => !s.urgent)].slice(0, maxBatch);
+              assert.deepEqual(
+                batch.map((t) => [t.key, t.job, t.urgent]),
+                expected.map(([camera, s]) => [camera, s.job, s.urgent]),
+              );
+              assert.ok(batch.length >= 1 && batch.length <= maxBatch);
+              for (const t of batch) {
+                waiting.delete(t.key);
+                settle(t.job, 'run');
+              }
+              running++;
+            },
+          },
+          maxBatch,
+        );
+        let nextJob = 0;
+        for (const op of sequence) {
+          step++;
+          if (op.kind === 'offer') {
+            const camera = `camera_${op.camera}`;
+            const previous = waiting.get(camera);
+            const job = nextJob++;
+            waiting.set(camera, { job, since: previous?.since ?? step, urgent: op.urgent || previous?.urgent === true });
+            scheduler.offer(camera, job, op.urgent);
+          } else if (running > 0) {
+            running--;
+            scheduler.done();
+          }
+          assert.ok(scheduler.running <= capacity, 'capacity exceeded');
+          assert.equal(scheduler.running, running);
+          assert.equal(scheduler.waiting, waiting.size);
+          assert.ok(!(scheduler.running < capacity && scheduler.waiting > 0), 'a unit idle while a camera waits: no batch is held back to fill');
         }
         for (const [, job] of scheduler.drain()) settle(job, 'drained');
         assert.equal(outcome.size, nextJob, 'every job answered exactly once');

@@ -76,7 +76,10 @@ describe('model server: zero-copy frames', { timeout: 120_000 }, () => {
       await Promise.all([mapped.close(), copying.close()]);
     });
     // Timings differ between any two answers; everything else must not.
-    const untimed = (r: InferenceResponse) => ({ ...r, metadata: { ...r.metadata, inference_time_ms: 0, wait_ms: 0, frame_age_ms: 0 } });
+    const untimed = (r: InferenceResponse) => ({
+      ...r,
+      metadata: { ...r.metadata, inference_time_ms: 0, wait_ms: 0, frame_age_ms: 0, batch_oldest_frame_age_ms: 0 },
+    });
     for (const ref of [...refs, { ...refs[0]!, frame_metadata: { ...refs[0]!.frame_metadata, frame_id: 99 } }]) {
       const [x, y] = [await ask(a, request(ref)), await ask(b, request(ref))];
       assert.deepEqual(untimed(x), untimed(y));

@@ -5,7 +5,7 @@
  * at any offset in their buffer, every working size and sampling path; and on
  * the real pedestrian clip at its own size, at a 640-wide substream's and at
  * the camera's 320-wide luma. What it detects is that of the plain detector;
- * only what it costs differs (docs/benchmarks.md, MOTION). So with its passes
+ * only what it costs differs (docs/benchmarks/notebook-2026-11-22-to-28.md, MOTION). So with its passes
  * in C (the framesupplier_shm addon, ADR 0099) and in JavaScript alike.
  */
 import assert from 'node:assert/strict';

@@ -3,7 +3,8 @@
  * cameras, workers, zones, lines and shared workers, every retained topic
  * the sink writes for what the system has is desired (never cleared), the
  * same topics of a camera, worker, zone or line it does not have are stale,
- * so is the motion of a camera that measures none, and a label's count when
+ * so is the motion of a camera that measures none, the silence of a camera
+ * with no care-critical worker (ADR 0138), and a label's count when
  * counts are written for some labels only and it is not one of them (any
  * label's when events of every label are kept), and topics of other shapes
  * (commands, stats, events) are not the sweep's.
@@ -25,6 +26,7 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
       zones: fc.uniqueArray(name, { maxLength: 2 }),
       lines: fc.uniqueArray(name, { maxLength: 2 }),
       motion: fc.boolean(),
+      silence: fc.boolean(),
     });
     fc.assert(
       fc.property(
@@ -40,15 +42,22 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
               const has = Object.hasOwn(cameras, c) ? cameras[c] : undefined;
               return has === undefined
                 ? undefined
-                : { workers: new Set(has.workers), zones: new Set(has.zones.map(toId)), lines: new Set(has.lines.map(toId)), motion: has.motion };
+                : {
+                    workers: new Set(has.workers),
+                    zones: new Set(has.zones.map(toId)),
+                    lines: new Set(has.lines.map(toId)),
+                    motion: has.motion,
+                    silence: has.silence,
+                  };
             },
             shared: new Set(shared),
             countLabels: countLabels === null ? null : new Set(countLabels.map(topicLabel)),
           };
           const judge = (topic: string) => judgeStateTopic(topic.slice(prefix.length + 1).split('/'), view);
-          const retainedOf = (c: string, has: { workers: string[]; zones: string[]; lines: string[]; motion: boolean }) => [
+          const retainedOf = (c: string, has: { workers: string[]; zones: string[]; lines: string[]; motion: boolean; silence: boolean }) => [
             topics.status(c),
             ...(has.motion ? [topics.motion(c)] : []),
+            ...(has.silence ? [topics.silence(c)] : []),
             topics.summary(c),
             ...(countLabels ?? ['person', 'car', 'fire hydrant', 'kangaroo']).map((label) => topics.count(c, label)),
             topics.snapshot(c, 'person'),
@@ -64,6 +73,7 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
               assert.equal(judge(topic), 'stale', topic);
             // Its motion when it measures none; a count of a label counts are not written for.
             if (!has.motion) assert.equal(judge(topics.motion(c)), 'stale');
+            if (!has.silence) assert.equal(judge(topics.silence(c)), 'stale');
             assert.equal(judge(topics.count(c, 'kangaroo')), countLabels === null ? 'desired' : 'stale');
             for (const topic of [topics.worker(c, 'motion', 'set'), topics.worker(c, 'motion', 'result'), topics.summarize(c)])
               assert.equal(judge(topic), 'not-ours', topic);
@@ -74,7 +84,7 @@ describe('the retained sweep judges topics', { timeout: 60_000 }, () => {
           }
           for (const w of shared) assert.equal(judge(topics.worker(null, w, 'state')), 'desired');
           assert.equal(judge(topics.worker(null, 'y'.repeat(20), 'state')), 'stale');
-          for (const topic of [topics.available, topics.stats, topics.events, topics.trackedObjectUpdate, `${prefix}/@sweep`])
+          for (const topic of [topics.available, topics.stats, topics.events, topics.alarms, topics.trackedObjectUpdate, `${prefix}/@sweep`])
             assert.equal(judge(topic), 'not-ours', topic);
         },
       ),

@@ -18,6 +18,7 @@ import {
   loadSharp,
   lumaAt,
   LumaReader,
+  NOT_PRIVATE,
   packedRgb,
   PictureError,
   regionRgb,
@@ -228,7 +229,7 @@ describe('pictures', { timeout: 60_000 }, () => {
   it('encodeFrame: the colour of every raw format, scaled, counted by purpose; a jpeg at its size passes through', async () => {
     for (const format of RAW) {
       const views = jpegEncodes();
-      const { jpeg, width, height } = await encodeFrame(frameOf(format, 64, 48, solid(format, 64, 48, ORANGE)), { height: 24 });
+      const { jpeg, width, height } = await encodeFrame(frameOf(format, 64, 48, solid(format, 64, 48, ORANGE)), { height: 24, privacy: NOT_PRIVATE });
       assert.deepEqual([width, height], [32, 24]);
       assert.equal(jpegEncodes(), views + 1, 'a view encode counted');
       const meta = await sharp(jpeg).metadata();
@@ -242,12 +243,13 @@ describe('pictures', { timeout: 60_000 }, () => {
     const views = jpegEncodes();
     const drawn = await encodeFrame(frameOf('rgb24', 64, 48, solid('rgb24', 64, 48, ORANGE)), {
       purpose: 'snapshot',
+      privacy: NOT_PRIVATE,
       boxes: [{ bbox: [0.1, 0.1, 0.9, 0.9], label: 'person <&>', confidence: 0.9 }],
     });
     assert.equal(snapshotEncodes(), snapshots + 1);
     assert.equal(jpegEncodes(), views, 'a snapshot is not a view');
     const jpegFrame = frameOf('jpeg', 64, 48, drawn.jpeg);
-    const passed = await encodeFrame(jpegFrame);
+    const passed = await encodeFrame(jpegFrame, { privacy: NOT_PRIVATE });
     assert.equal(passed.jpeg.buffer, drawn.jpeg.buffer, 'the same bytes, not a copy');
     assert.equal(jpegEncodes(), views, 'a pass-through is no encode');
   });
@@ -258,22 +260,23 @@ describe('pictures', { timeout: 60_000 }, () => {
     const height = 32;
     const rgb = new Uint8Array(width * height * 3);
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rgb.set(x < width / 2 ? ORANGE : [10, 20, 200], (y * width + x) * 3);
-    const whole = await framePicture(frameOf('rgb24', width, height, rgb), { box: null, size: 1000 });
+    const whole = await framePicture(frameOf('rgb24', width, height, rgb), { box: null, size: 1000, privacy: NOT_PRIVATE });
     assert.deepEqual([whole.width, whole.height, whole.region], [64, 32, [0, 0, 64, 32]], 'never enlarged');
     const crop = await framePicture(frameOf('nv12', width, height, solid('nv12', width, height, ORANGE)), {
       box: [0.25, 0.25, 0.75, 0.75],
       margin: 0,
       size: 16,
+      privacy: NOT_PRIVATE,
     });
     assert.deepEqual(crop.region, [16, 8, 32, 16]);
     assert.deepEqual([crop.width, crop.height], [16, 8]);
     const colour = await centreRgb(crop.jpeg);
     for (let k = 0; k < 3; k++) near(colour[k]!, ORANGE[k]!, 14, `nv12 channel ${k}`);
-    const right = await framePicture(frameOf('rgb24', width, height, rgb), { box: [0.6, 0, 1, 1], margin: 0, size: 100 });
+    const right = await framePicture(frameOf('rgb24', width, height, rgb), { box: [0.6, 0, 1, 1], margin: 0, size: 100, privacy: NOT_PRIVATE });
     const blue = await centreRgb(right.jpeg);
     for (let k = 0; k < 3; k++) near(blue[k]!, [10, 20, 200][k]!, 14, `crop channel ${k}`);
     await assert.rejects(
-      framePicture(frameOf('rgb24', width, height, rgb), { box: [1.2, 0.2, 1.5, 0.4], size: 100 }),
+      framePicture(frameOf('rgb24', width, height, rgb), { box: [1.2, 0.2, 1.5, 0.4], size: 100, privacy: NOT_PRIVATE }),
       (error: unknown) => error instanceof PictureError && error.code === 'ERR_PICTURE_REGION',
     );
   });
@@ -319,7 +322,7 @@ describe('pictures', { timeout: 60_000 }, () => {
     for (const format of ['yuv420p', 'nv12', 'bgr24'] as const) {
       const payload = new Uint8Array(bytes(format, width, height));
       for (let i = 0; i < payload.length; i++) payload[i] = (i * 2654435761) >>> 24;
-      const options = { box: [0.31, 0.17, 0.62, 0.9] as const, margin: 0.1, size: 24, quality: 90 };
+      const options = { box: [0.31, 0.17, 0.62, 0.9] as const, margin: 0.1, size: 24, quality: 90, privacy: NOT_PRIVATE };
       const raw = await framePicture(frameOf(format, width, height, payload), options);
       const converted = await framePicture(frameOf('rgb24', width, height, packedRgb(payload, width, height, format)), options);
       assert.deepEqual([raw.region, raw.width, raw.height], [converted.region, converted.width, converted.height], format);

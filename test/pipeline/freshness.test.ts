@@ -241,6 +241,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       recheckSeconds: null,
       readSize: null,
       objective: freshnessObjective('high', 1000),
+      care: null,
     } as const satisfies WorkerProfile;
     const figures = { delivered: 0, drops: 0, skipped: 0, fps: 0, maxFps: null as number | null };
     const worker = (): WorkerFigures =>

@@ -146,6 +146,7 @@ export function watchedProfile(camera: string, id: string, objective: FreshnessO
     track: null,
     recheckSeconds: null,
     readSize: null,
+    care: null,
     objective,
   };
 }

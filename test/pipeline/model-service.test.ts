@@ -134,7 +134,7 @@ describe('model servers under supervision', { timeout: 60_000 }, () => {
       assert.equal(await service.ping(), true);
       // Protocol 2: the server's scheduling figures, as of that ping (no camera has asked yet).
       const { memory, ...scheduling } = service.stats().scheduling!;
-      assert.deepEqual(scheduling, { protocol: 3, concurrency: 1, running: 0, waiting: 0, cameras: {} });
+      assert.deepEqual(scheduling, { protocol: 3, concurrency: 1, maxBatch: 1, running: 0, waiting: 0, cameras: {} });
       // And its process's memory, as Node reports it there (not this process's).
       assert.ok(memory !== null && memory.rss > 0 && memory.heap_used > 0 && memory.heap_used <= memory.heap_total, JSON.stringify(memory));
       assert.deepEqual(states.since(0), ['ready'], 'starting is its initial state; ready is the first change');

@@ -6,10 +6,14 @@
  * kernel's record of the serving process (SO_PEERCRED) tells who serves it, it is refused as well, and accepted
  * when the config trusts the user's gid. A directory every user can write is refused before any server is there.
  * Needs root (to add the user and run as it): skipped, saying so, if not.
+ *
+ * The second user runs the checkout's own CLI wherever it was cloned: a directory above it may be private (root's
+ * home, `mktemp -d`), so the user gets the checkout as an open descriptor and runs it through /proc/self/fd
+ * (spawnAsUser).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +28,40 @@ import { VisionSystem, type ResolvedConfig } from '../../src/pipeline/index.js';
 import { endChild, eventually } from '../helpers/process.js';
 import { vtest } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The checkout (tests run from dist/test/pipeline), and its CLI in it. */
+const CHECKOUT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI_IN_CHECKOUT = 'dist/src/cli/main.js';
 const PEER_USER = 'fs-model-peer';
 const notRoot = process.geteuid?.() !== 0 ? 'needs root: it adds a local user and runs a model server as that user (CI runs as root)' : false;
+const checkoutMode = statSync(CHECKOUT).mode & 0o777;
+/** Why the second user's server cannot run here, or false. */
+const noPeer =
+  notRoot !== false
+    ? notRoot
+    : (checkoutMode & 0o005) !== 0o005
+      ? `the checkout ${CHECKOUT} is private (mode 0${checkoutMode.toString(8)}: a umask of 077?), so a second user cannot read the model server it would run`
+      : false;
+
+/**
+ * The checkout's CLI run as `user` with `args`. A clone under a private directory (root's home, `mktemp -d`: mode
+ * 0700) cannot be reached by its path, so the user gets the checkout as an open descriptor (its fd 3) and runs the CLI
+ * through /proc/self/fd/3, a path that starts at the directory the descriptor holds: only the checkout's own modes
+ * apply (a clone's are 0755). --preserve-symlinks keeps Node from resolving the modules' paths back to real ones above
+ * it. Nothing is copied: the user runs the very files the suite built. (setpriv execs with root's capabilities still
+ * held, so a Node inside the clone, node_modules/.bin's, starts too.)
+ */
+function spawnAsUser(user: { uid: number; gid: number }, args: readonly string[]): ChildProcess {
+  const cli = `/proc/self/fd/3/${CLI_IN_CHECKOUT}`;
+  const setpriv = [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
+  const checkout = openSync(CHECKOUT, 'r');
+  try {
+    return spawn('setpriv', [...setpriv, process.execPath, '--preserve-symlinks', '--preserve-symlinks-main', cli, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe', checkout],
+    });
+  } finally {
+    closeSync(checkout); // the child holds its own
+  }
+}
 
 /** The second user, made once per machine (idempotent: an existing user is taken as it is). */
 function peerUser(): { uid: number; gid: number } {
@@ -56,38 +91,29 @@ describe('who may serve a discovered model', { timeout: 180_000 }, () => {
 
   before(async () => {
     if (notRoot !== false) return;
+    mkdirSync(rootOnly, { mode: 0o755 });
+    if (noPeer !== false) return;
     user = peerUser();
     chmodSync(base, 0o755); // mkdtemp's 0700 would keep the second user out
     mkdirSync(served, { mode: 0o755 });
     chownSync(served, user.uid, user.gid);
-    mkdirSync(rootOnly, { mode: 0o755 });
     // A model server as the second user, its socket in the directory it can write.
-    const child = spawn(
-      'setpriv',
-      [
-        `--reuid=${user.uid}`,
-        `--regid=${user.gid}`,
-        '--clear-groups',
-        '--',
-        process.execPath,
-        CLI,
-        'model-server',
-        '--handler',
-        'mock',
-        '--model-id',
-        'finder',
-        '--socket',
-        join(served, 'finder.sock'),
-        '--shm-dir',
-        SHM_DIR,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnAsUser(user, [
+      'model-server',
+      '--handler',
+      'mock',
+      '--model-id',
+      'finder',
+      '--socket',
+      join(served, 'finder.sock'),
+      '--shm-dir',
+      SHM_DIR,
+    ]);
     server = child;
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once('line', () => resolve());
+      createInterface({ input: child.stdout! }).once('line', () => resolve());
       child.once('exit', (code) => reject(new Error(`the model server as ${PEER_USER} exited with ${code}: ${stderr}`)));
     });
   });
@@ -152,7 +178,7 @@ describe('who may serve a discovered model', { timeout: 180_000 }, () => {
     assert.notEqual(refused.state, 'ready');
   });
 
-  it('a directory another user can write is refused, naming it with its mode and owner; accepted when its uid is trusted', { skip: notRoot }, async () => {
+  it('a directory another user can write is refused, naming it with its mode and owner; accepted when its uid is trusted', { skip: noPeer }, async () => {
     const refused = await finderOf(configFor(served, null), (m) => m.refusal !== null, 'the server refused');
     assert.notEqual(refused.state, 'ready');
     assert.equal(refused.refusal!.code, 'ERR_MODEL_UNTRUSTED');
@@ -170,7 +196,7 @@ describe('who may serve a discovered model', { timeout: 180_000 }, () => {
 
   it(
     'a server whose socket and directory root owns is still refused by who serves it (its peer credentials); accepted when its gid is trusted',
-    { skip: notRoot },
+    { skip: noPeer },
     async () => {
       // The socket keeps its server when moved; given to root, only the kernel's record says who listens on it.
       renameSync(join(served, 'finder.sock'), join(rootOnly, 'finder.sock'));

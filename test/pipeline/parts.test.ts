@@ -273,6 +273,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
         precision: 'int8',
         intraOpThreads: 2,
         executionProviders: ['cpu'],
+        batch: 1,
       },
       onnx: {
         handler: 'onnx',
@@ -285,8 +286,9 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
         threads: 2,
         intraOpThreads: 1,
         executionProviders: ['cuda', 'cpu'],
+        batch: 8,
       },
-      mock: { handler: 'mock', delayMs: 5, inputSize: 320 },
+      mock: { handler: 'mock', delayMs: 5, delayPerFrameMs: 0.3, batch: 16, inputSize: 320 },
     };
     type Variant = { properties: Record<string, unknown> };
     const models = (configSchema as unknown as { properties: { models: { patternProperties: Record<string, { anyOf: Variant[] }> } } }).properties.models;

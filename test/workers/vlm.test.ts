@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import sharp from 'sharp';
 import { PendingObjects } from '../../src/workers/vlm-pending.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
+import { NOT_PRIVATE } from '../../src/pictures/index.js';
 import {
   inProcessWorker,
   triggerOf,
@@ -90,6 +91,7 @@ function options(server: FakeVlmServer, scene: VlmScene, more: Partial<VlmWorker
     triggers: { objects: { on: ['new'] }, intervalS: null },
     budgets: { maxAgeMs: 2_000, staleAfterMs: null, perMinute: null, endpoint: { perMinute: null, concurrency: 4 } },
     scene,
+    privacy: NOT_PRIVATE,
     ...more,
   };
 }

@@ -13,6 +13,7 @@ from .errors import FrameError, FrameSupplierError, ServerError, WorkerError
 from .frame import FORMATS, Frame, FrameFormat, nv12_to_rgb, to_rgb
 from .inference import Infer
 from .limits import Limits
+from .options import ServeOptions
 from .results import Detection, InferResult
 from .server import ModelServer, serve
 from .store import FrameAccessChoice, StoreReader
@@ -30,6 +31,7 @@ __all__ = [
     "InferResult",
     "Limits",
     "ModelServer",
+    "ServeOptions",
     "ServerError",
     "StoreReader",
     "WorkerError",

@@ -7,8 +7,9 @@ are ``serve()``'s arguments, and every limit of ``Limits`` (``--handler-timeout-
 installs the JSON-lines log handler (logs.py) and returns ``serve()``'s exit code; it exits 2 with
 ERR_PY_INVALID_OPTION or ERR_PY_MODEL_LOAD on stderr when it cannot start.
 
-``serve_with_flags(infer, model_id=..., socket=...)`` is the same for a script that is its own
-command: the arguments are defaults, and the script's flags override them.
+``serve_with_flags(infer, model_id=..., socket=...)`` (or ``serve_with_flags(infer, ServeOptions(...))``)
+is the same for a script that is its own command: the options are defaults, and the script's flags
+override them.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from .errors import ServerError
-from .inference import Infer
-from .flags import ServeArgs, apply_script_flags, install_logging, limits_over, parser
-from .limits import Limits
+from .flags import apply_script_flags, install_logging, options_over, parser
+from .inference import BatchInfer, Infer
+from .options import ServeOptions
 from .server import serve
-from .store import DEFAULT_SHM_DIR, FrameAccessChoice
 
 
 def load_model(spec: str) -> Infer:
@@ -70,56 +70,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_logging(flags)
     try:
         infer = load_model(flags.model)
-        limits = limits_over(flags, None)
+        options = options_over(flags, None)
     except ServerError as error:
         sys.stderr.write(f"framesupplier: {error}\n")
         return 2
-    return serve(
-        infer,
-        model_id=flags.model_id,
-        socket=flags.socket,
-        threads=flags.threads if flags.threads is not None else 1,
-        input_long_side=flags.input_long_side,
-        shm_dir=flags.shm_dir or DEFAULT_SHM_DIR,
-        frame_access=cast(FrameAccessChoice, flags.frame_access or "auto"),
-        limits=limits,
-    )
+    return serve(infer, options)
 
 
-def serve_with_flags(
-    infer: Infer,
-    *,
-    model_id: str,
-    socket: str,
-    threads: int = 1,
-    input_long_side: int | None = None,
-    shm_dir: str = DEFAULT_SHM_DIR,
-    frame_access: FrameAccessChoice = "auto",
-    limits: Limits | None = None,
-    argv: Sequence[str] | None = None,
-) -> int:
-    """``serve()`` for a script that is its own command: its flags (``argv``, default ``sys.argv[1:]``) override these.
+def serve_with_flags(infer: Infer | BatchInfer, options: ServeOptions | None = None, /, *, argv: Sequence[str] | None = None, **keywords: Any) -> int:
+    """``serve()`` for a script that is its own command: its flags (``argv``, default ``sys.argv[1:]``) override
+    ``options`` and ``keywords`` (``ServeOptions``' fields, as ``serve()`` takes them).
 
     Flags it does not know are left to the script (``parse_known_args``); JSON-lines logs on stderr.
     """
     try:
-        args = apply_script_flags(
-            ServeArgs(model_id, socket, threads, input_long_side, shm_dir, frame_access, limits),
-            sys.argv[1:] if argv is None else argv,
-        )
+        given = apply_script_flags(ServeOptions.of(options, keywords), sys.argv[1:] if argv is None else argv)
     except ServerError as error:
         sys.stderr.write(f"framesupplier: {error}\n")
         return 2
-    return serve(
-        infer,
-        model_id=args.model_id,
-        socket=args.socket,
-        threads=args.threads,
-        input_long_side=args.input_long_side,
-        shm_dir=args.shm_dir,
-        frame_access=args.frame_access,
-        limits=args.limits,
-    )
+    return serve(infer, given)
 
 
 __all__ = ["load_model", "main", "serve_with_flags"]

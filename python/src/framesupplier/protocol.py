@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from .errors import FrameError
 from .frame import FORMATS
 
 PROTOCOL_VERSION = 3
@@ -23,14 +24,6 @@ MAX_AGE_BUDGET_MS = 86_400_000
 
 Message = dict[str, Any]
 """A JSON object as read from or written to the socket: open, any field a client or handler adds."""
-
-
-class SchemaError(Exception):
-    """A request that does not fit the schema: ``field`` is the dotted path the answer names."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def is_integer(v: object) -> bool:
@@ -57,64 +50,64 @@ def echo_integer(v: Any) -> Any:
 
 def _check_string(name: str, v: object, lo: int, hi: int) -> None:
     if not isinstance(v, str):
-        raise SchemaError(name, f"{name} must be string")
+        raise FrameError("ERR_SCHEMA", f"{name} must be string", name)
     if len(v) < lo:
-        raise SchemaError(name, f"{name} must NOT have fewer than {lo} characters")
+        raise FrameError("ERR_SCHEMA", f"{name} must NOT have fewer than {lo} characters", name)
     if len(v) > hi:
-        raise SchemaError(name, f"{name} must NOT have more than {hi} characters")
+        raise FrameError("ERR_SCHEMA", f"{name} must NOT have more than {hi} characters", name)
 
 
 def _check_integer(name: str, v: Any, lo: int, hi: int) -> None:
     if not is_integer(v):
-        raise SchemaError(name, f"{name} must be integer")
+        raise FrameError("ERR_SCHEMA", f"{name} must be integer", name)
     if v < lo:
-        raise SchemaError(name, f"{name} must be >= {lo}")
+        raise FrameError("ERR_SCHEMA", f"{name} must be >= {lo}", name)
     if v > hi:
-        raise SchemaError(name, f"{name} must be <= {hi}")
+        raise FrameError("ERR_SCHEMA", f"{name} must be <= {hi}", name)
 
 
 def check_request_id(v: object) -> None:
     if not (isinstance(v, str) or is_integer(v)):
-        raise SchemaError("request_id", "request_id must be string,integer")
+        raise FrameError("ERR_SCHEMA", "request_id must be string,integer", "request_id")
 
 
 def check_request(message: object) -> Message:
-    """An inference request checked as the Node server's schema does (first failure wins); raises SchemaError."""
+    """An inference request checked as the Node server's schema does (first failure wins); raises FrameError ERR_SCHEMA with its ``field``."""
     if not isinstance(message, dict):
-        raise SchemaError("request", "request must be object")
+        raise FrameError("ERR_SCHEMA", "request must be object", "request")
     for name in ("frame_reference", "frame_metadata", "camera_id", "model_id", "timestamp"):
         if name not in message:
-            raise SchemaError(name, f"{name} is required")
+            raise FrameError("ERR_SCHEMA", f"{name} is required", name)
     if "type" in message and message["type"] != "infer":
-        raise SchemaError("type", "type must be equal to constant")
+        raise FrameError("ERR_SCHEMA", "type must be equal to constant", "type")
     if "request_id" in message:
         check_request_id(message["request_id"])
     _check_string("frame_reference", message["frame_reference"], 1, 4096)
     meta = message["frame_metadata"]
     if not isinstance(meta, dict):
-        raise SchemaError("frame_metadata", "frame_metadata must be object")
+        raise FrameError("ERR_SCHEMA", "frame_metadata must be object", "frame_metadata")
     for name in ("frame_id", "width", "height", "format"):
         if name not in meta:
-            raise SchemaError(f"frame_metadata.{name}", f"frame_metadata.{name} is required")
+            raise FrameError("ERR_SCHEMA", f"frame_metadata.{name} is required", f"frame_metadata.{name}")
     _check_integer("frame_metadata.frame_id", meta["frame_id"], 0, MAX_SAFE_INTEGER)
     _check_integer("frame_metadata.width", meta["width"], 1, MAX_FRAME_DIMENSION)
     _check_integer("frame_metadata.height", meta["height"], 1, MAX_FRAME_DIMENSION)
     if not isinstance(meta["format"], str) or meta["format"] not in FORMATS:
-        raise SchemaError("frame_metadata.format", f"frame_metadata.format must be equal to one of the allowed values: one of {', '.join(FORMATS)}")
+        raise FrameError("ERR_SCHEMA", f"frame_metadata.format must be equal to one of the allowed values: one of {', '.join(FORMATS)}", "frame_metadata.format")
     _check_string("camera_id", message["camera_id"], 1, 256)
     _check_string("model_id", message["model_id"], 1, 256)
     if not is_number(message["timestamp"]):
-        raise SchemaError("timestamp", "timestamp must be number")
+        raise FrameError("ERR_SCHEMA", "timestamp must be number", "timestamp")
     if "frame_select" in message and message["frame_select"] not in ("exact", "newest"):
-        raise SchemaError("frame_select", "frame_select must be equal to one of the allowed values: one of exact, newest")
+        raise FrameError("ERR_SCHEMA", "frame_select must be equal to one of the allowed values: one of exact, newest", "frame_select")
     if "max_age_ms" in message:
         v = message["max_age_ms"]
         if not is_number(v):
-            raise SchemaError("max_age_ms", "max_age_ms must be number")
+            raise FrameError("ERR_SCHEMA", "max_age_ms must be number", "max_age_ms")
         if v <= 0 or v > MAX_AGE_BUDGET_MS:
-            raise SchemaError("max_age_ms", f"max_age_ms must be > 0 and <= {MAX_AGE_BUDGET_MS}")
+            raise FrameError("ERR_SCHEMA", f"max_age_ms must be > 0 and <= {MAX_AGE_BUDGET_MS}", "max_age_ms")
     if "urgent" in message and not isinstance(message["urgent"], bool):
-        raise SchemaError("urgent", "urgent must be boolean")
+        raise FrameError("ERR_SCHEMA", "urgent must be boolean", "urgent")
     return message
 
 
@@ -160,7 +153,6 @@ __all__ = [
     "MAX_SAFE_INTEGER",
     "PROTOCOL_VERSION",
     "Message",
-    "SchemaError",
     "check_request",
     "check_request_id",
     "decode_body",

@@ -25,7 +25,7 @@ InferResult = Sequence[Detection] | Mapping[str, Any]
 """A list of detections, or ``{"detections": [...], "metadata": {...}}``."""
 
 RESULT_KEYS = ("detections", "metadata")
-SERVER_METADATA = ("inference_time_ms", "wait_ms", "frame_age_ms")
+SERVER_METADATA = ("inference_time_ms", "wait_ms", "frame_age_ms", "batch_size", "batch_oldest_frame_age_ms")
 """The metadata fields the server sets on every answer (over a handler's own of the same name)."""
 
 

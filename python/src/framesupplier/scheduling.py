@@ -4,8 +4,12 @@ A camera's request waits in its camera's one slot; a newer one from the same cam
 (the older is answered ERR_SUPERSEDED by the caller) and keeps the camera's place in the turn
 order, and its urgency: a slot is urgent when any request that waited in it since it was last
 emptied was ``urgent`` (protocol 3, ADR 0082: a motion onset, still unanswered). ``threads``
-requests run at once; when one ends, the first urgent slot in turn order is taken, before every
-slot that is not, else the next camera in turn. A running request is never interrupted. The
+model calls run at once, each on a model thread of its own (inference.py); a free one takes the
+first urgent slot in turn order, before every slot that is not, else the next camera in turn; a
+request that finds a model thread idle is taken for it at once, when it is read (a second request
+of the same write waits for that call instead of replacing the first before the thread wakes). With
+``max_batch`` N, a call takes up to N slots at once in that order, whatever waits then and never
+waiting for more (docs/protocol.md, "Batches"; ADR 0122). A running call is never interrupted. The
 figures a pong carries (served, of them urgent, superseded, stale, wait and inference percentiles)
 are kept for the most recent MAX_CAMERA_FIGURES cameras.
 """
@@ -15,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Awaitable, Callable
+import threading
 from dataclasses import dataclass
 
-from .connection import Connection
+from .connection import Answer, Connection
 from .protocol import Message
 
 MAX_CAMERA_FIGURES = 1024
@@ -32,9 +36,11 @@ class Job:
     request: Message
     connection: Connection
     read_at: float
-    answer: asyncio.Future[Message | None]
+    answer: asyncio.Future[Answer]
     urgent: bool = False
     """Its camera's slot was urgent when a thread took it (set by the scheduler: a replaced urgent request's urgency is kept)."""
+    taken_at: float = 0.0
+    """When a model thread took it (time.monotonic())."""
 
     @property
     def camera(self) -> str:
@@ -77,22 +83,31 @@ class CameraFigures:
 
 
 class Scheduler:
-    """Slots and turns: ``offer`` a job, and ``run`` is called for it when a thread is free (``threads`` at once).
+    """Slots and turns, shared by the event loop's thread (``offer``) and the model threads (``next_batch``).
 
-    ``waiting`` holds each camera's waiting job in turn order; ``_urgent`` the cameras among them whose slot is urgent.
+    ``threads`` calls run at once, each of at most ``max_batch`` jobs: whenever a model thread is free it takes every
+    waiting slot up to ``max_batch`` at once (urgent ones first, in turn order, then the others in turn order), with
+    no wait for more to arrive (docs/protocol.md, "Batches"). ``waiting`` holds each camera's waiting job in turn
+    order; ``_urgent`` the cameras among them whose slot is urgent. Everything is kept under ``lock`` (a
+    ``threading.Condition`` the model threads wait on), and the camera figures are changed under it too.
     """
 
-    def __init__(self, threads: int, run: Callable[[Job], Awaitable[Message | None]], failed: Callable[[Job, BaseException], Message]) -> None:
+    def __init__(self, threads: int, max_batch: int = 1) -> None:
         self.threads = threads
+        self.max_batch = max_batch
+        self.lock = threading.Condition()
         self.running = 0
+        self.idle = 0
+        """Model threads waiting for work in ``next_batch``."""
+        self.handed: collections.deque[list[Job]] = collections.deque()
+        """Batches taken at arrival for idle model threads that have not woken yet (each counted as running)."""
         self.waiting: collections.OrderedDict[str, Job] = collections.OrderedDict()
         self._urgent: set[str] = set()
         self.cameras: collections.OrderedDict[str, CameraFigures] = collections.OrderedDict()
-        self._run = run
-        self._failed = failed
+        self.stopped = False
 
     def figures(self, camera: str) -> CameraFigures:
-        """The camera's figures, made the most recent (the oldest camera's are dropped past MAX_CAMERA_FIGURES)."""
+        """The camera's figures, made the most recent (the oldest camera's are dropped past MAX_CAMERA_FIGURES); under ``lock``."""
         figures = self.cameras.pop(camera, None) or CameraFigures()
         self.cameras[camera] = figures
         if len(self.cameras) > MAX_CAMERA_FIGURES:
@@ -102,21 +117,30 @@ class Scheduler:
     def offer(self, job: Job, urgent: bool = False) -> Job | None:
         """Puts the job in its camera's slot (urgent: before every slot that is not); returns the job it replaced (to be answered ERR_SUPERSEDED), if any."""
         camera = job.camera
-        self.figures(camera)
-        older = self.waiting.get(camera)
-        self.waiting[camera] = job  # replacing keeps the camera's place in the turn order
-        if urgent:
-            self._urgent.add(camera)  # a replaced urgent one's stays: its camera's onset is still unanswered
-        if older is not None:
-            self.figures(camera).superseded += 1
-        self.pump()
+        with self.lock:
+            figures = self.figures(camera)
+            older = self.waiting.get(camera)
+            self.waiting[camera] = job  # replacing keeps the camera's place in the turn order
+            if urgent:
+                self._urgent.add(camera)  # a replaced urgent one's stays: its camera's onset is still unanswered
+            if older is not None:
+                figures.superseded += 1
+            elif self.idle > len(self.handed):
+                # A model thread is free: the request is its now, not when the thread next runs (on a loaded
+                # machine that can be after the next request of the same camera is read and would replace it).
+                self.running += 1
+                self.handed.append(self.take_batch())
+                self.lock.notify()
         return older
 
     def take_waiting(self) -> list[Job]:
         """Every job still waiting, removed (a closing server answers them)."""
-        jobs = list(self.waiting.values())
-        self.waiting.clear()
-        self._urgent.clear()
+        with self.lock:
+            jobs = [job for batch in self.handed for job in batch] + list(self.waiting.values())
+            self.running -= len(self.handed)
+            self.handed.clear()
+            self.waiting.clear()
+            self._urgent.clear()
         return jobs
 
     def next_camera(self) -> str | None:
@@ -126,29 +150,54 @@ class Scheduler:
                 return camera
         return None
 
-    def pump(self) -> None:
-        while self.running < self.threads:
+    def take_batch(self) -> list[Job]:
+        """Up to ``max_batch`` waiting jobs, removed from their slots: urgent ones first in turn order, then the turn order (under ``lock``)."""
+        if self.max_batch == 1 or len(self.waiting) == 1:
             camera = self.next_camera()
-            if camera is None:
-                return
+            cameras = [] if camera is None else [camera]
+        else:
+            urgent = [camera for camera in self.waiting if camera in self._urgent] if self._urgent else []
+            cameras = urgent[: self.max_batch]
+            if len(cameras) < self.max_batch:
+                for camera in self.waiting:
+                    if camera not in self._urgent:
+                        cameras.append(camera)
+                        if len(cameras) == self.max_batch:
+                            break
+        jobs = []
+        for camera in cameras:
             job = self.waiting.pop(camera)
             job.urgent = camera in self._urgent
             self._urgent.discard(camera)
+            jobs.append(job)
+        return jobs
+
+    def next_batch(self) -> list[Job] | None:
+        """A model thread's next call: waits until a batch is handed to it or a slot waits, then takes it (the call counted as running); None once stopped."""
+        with self.lock:
+            self.idle += 1
+            try:
+                while not self.handed and not self.waiting and not self.stopped:
+                    self.lock.wait()
+            finally:
+                self.idle -= 1
+            if self.stopped:
+                return None
+            if self.handed:
+                return self.handed.popleft()  # counted as running when it was handed
             self.running += 1
-            asyncio.ensure_future(self._take(job))
+            return self.take_batch()
 
-    async def _take(self, job: Job) -> None:
-        try:
-            if job.connection.gone():
-                job.answer.set_result(None)  # its client went away: nobody would read the answer
-            else:
-                job.answer.set_result(await self._run(job))
-        except BaseException as error:  # never leave a request unanswered
-            if not job.answer.done():
-                job.answer.set_result(self._failed(job, error))
-        finally:
+    def call_done(self) -> None:
+        """A call ended (or was given up at its timeout): a model thread is free."""
+        with self.lock:
             self.running -= 1
-            self.pump()
+
+    def stop(self) -> None:
+        """Every model thread's ``next_batch`` returns None (the server closed)."""
+        with self.lock:
+            self.stopped = True
+            self.lock.notify_all()
 
 
-__all__ = ["CameraFigures", "Job", "Scheduler", "Window"]
+__all__ = ["Answer", "CameraFigures", "Job", "Scheduler", "Window"]

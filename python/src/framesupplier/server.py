@@ -35,18 +35,17 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .connection import Connection
-from .errors import ServerError
-from .flags import ServeArgs, apply_script_flags
+from .connection import Answer, Connection
+from .errors import FrameError, ServerError
+from .flags import apply_script_flags
 from .frame import Frame
-from .inference import Infer, InferenceRunner
+from .inference import BatchInfer, Infer, InferenceRunner
 from .limits import Limits
 from .logs import log_event
+from .options import ServeOptions
 from .protocol import (
-    MAX_FRAME_DIMENSION,
     PROTOCOL_VERSION,
     Message,
-    SchemaError,
     check_request,
     check_request_id,
     decode_body,
@@ -56,7 +55,7 @@ from .protocol import (
 )
 from .scheduling import Job, Scheduler
 from .socket_owner import bind_socket, remove_socket, socket_lock_name, take_socket_lock
-from .store import DEFAULT_SHM_DIR, FrameAccessChoice, StoreReader
+from .store import StoreReader
 
 
 class ModelServer:
@@ -64,46 +63,33 @@ class ModelServer:
 
     def __init__(
         self,
-        infer: Infer,
+        infer: Infer | BatchInfer,
+        options: ServeOptions | None = None,
+        /,
         *,
-        model_id: str,
-        socket: str,
-        threads: int = 1,
-        input_long_side: int | None = None,
-        shm_dir: str = DEFAULT_SHM_DIR,
-        frame_access: FrameAccessChoice = "auto",
-        limits: Limits | None = None,
         handler_name: str = "python",
         socket_mode: int = 0o600,
+        **keywords: Any,
     ) -> None:
+        """``options``, or their fields as keywords (``ModelServer(infer, model_id=..., socket=...)``): ``ServeOptions``."""
         if not callable(infer):
             raise ServerError("ERR_PY_INVALID_OPTION", "infer must be callable: a function of a frame returning detections")
-        if not isinstance(model_id, str) or not 1 <= len(model_id) <= 256:
-            raise ServerError("ERR_PY_INVALID_OPTION", f"model_id must be a string of 1 to 256 characters, got {model_id!r}")
-        if not isinstance(socket, str) or not socket:
-            raise ServerError("ERR_PY_INVALID_OPTION", f"socket must be a path, got {socket!r}")
-        if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 256:
-            raise ServerError("ERR_PY_INVALID_OPTION", f"threads must be an integer from 1 to 256, got {threads!r}")
-        if input_long_side is not None and (
-            isinstance(input_long_side, bool) or not isinstance(input_long_side, int) or not 1 <= input_long_side <= MAX_FRAME_DIMENSION
-        ):
-            raise ServerError("ERR_PY_INVALID_OPTION", f"input_long_side must be an integer from 1 to {MAX_FRAME_DIMENSION}, got {input_long_side!r}")
-        if frame_access not in ("auto", "copy"):
-            raise ServerError("ERR_PY_INVALID_OPTION", f"frame_access must be auto or copy, got {frame_access!r}")
+        self.options = ServeOptions.of(options, keywords)
         self.infer = infer
-        self.model_id = model_id
-        self.socket_path = os.path.abspath(socket)
-        self.threads = threads
-        self.input_long_side = input_long_side
-        self.limits = limits or Limits()
+        self.model_id = self.options.model_id
+        self.socket_path = os.path.abspath(self.options.socket)
+        self.threads = self.options.threads
+        self.input_long_side = self.options.input_long_side
+        self.limits = self.options.limits
         self.handler_name = handler_name
         self.socket_mode = socket_mode
-        self.frames = StoreReader(shm_dir, frame_access)
+        self.frames = StoreReader(self.options.shm_dir, self.options.frame_access)
         self.closing = False
         self.errors: collections.Counter[str] = collections.Counter()
         self._connections: set[Connection] = set()
-        self._runner = InferenceRunner(infer, self.frames, self.limits, model_id, handler_name, threads, self._fail)
-        self._scheduler = Scheduler(threads, self._run, self._failed)
+        self.max_batch = self.options.max_batch
+        self._scheduler = Scheduler(self.threads, self.max_batch or 1)
+        self._runner = InferenceRunner(infer, self.frames, self.limits, self.model_id, handler_name, self._scheduler, self._fail, self.max_batch)
         self._lock: socketlib.socket | None = None
         self._server: asyncio.AbstractServer | None = None
         self._started: asyncio.Task[None] | None = None
@@ -123,8 +109,10 @@ class ModelServer:
         self._lock = take_socket_lock(self.socket_path)
         try:
             listener = bind_socket(self.socket_path, self.socket_mode)
-            self._server = await asyncio.start_unix_server(self._accept, sock=listener, limit=65536)
+            self._runner.start()
+            self._server = await asyncio.get_running_loop().create_unix_server(lambda: Connection(self), sock=listener)
         except BaseException:
+            self._runner.close()
             self._lock.close()
             self._lock = None
             raise
@@ -153,7 +141,7 @@ class ModelServer:
             self._server.close()
             remove_socket(self.socket_path)
         for connection in list(self._connections):
-            connection.changed.set()
+            connection.shutdown()
         # Every connection ends once its requests are answered; the grace bounds the wait.
         drained = [asyncio.ensure_future(c.done.wait()) for c in self._connections]
         if drained:
@@ -161,7 +149,8 @@ class ModelServer:
             for waiting in drained:
                 waiting.cancel()
         for connection in list(self._connections):
-            connection.writer.transport.abort()
+            if connection.transport is not None:
+                connection.transport.abort()
         for job in self._scheduler.take_waiting():
             if not job.answer.done():
                 job.answer.set_result(error_response(self.model_id, "ERR_SHUTTING_DOWN", "the server closed", job.request))
@@ -172,27 +161,14 @@ class ModelServer:
 
     # connections (ConnectionHost)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.closing or len(self._connections) >= self.limits.max_connections:
-            code, message = (
-                ("ERR_SHUTTING_DOWN", "the server is shutting down")
-                if self.closing
-                else ("ERR_TOO_MANY_CONNECTIONS", f"the server has {self.limits.max_connections} connections open")
-            )
-            self.connection_error(code, message)
-            refused = Connection(self, reader, writer)
-            try:
-                writer.write(encode_message(error_response(self.model_id, code, message)))
-                await refused.finish()
-            except (ConnectionError, OSError):
-                writer.transport.abort()
-            return
-        connection = Connection(self, reader, writer)
+    def admit(self, connection: Connection) -> tuple[str, str] | None:
+        """A new connection served, or refused (shutting down, or the connection cap reached)."""
+        if self.closing:
+            return "ERR_SHUTTING_DOWN", "the server is shutting down"
+        if len(self._connections) >= self.limits.max_connections:
+            return "ERR_TOO_MANY_CONNECTIONS", f"the server has {self.limits.max_connections} connections open"
         self._connections.add(connection)
-        try:
-            await connection.serve()
-        finally:
-            self._connections.discard(connection)
+        return None
 
     def forget(self, connection: Connection) -> None:
         self._connections.discard(connection)
@@ -213,15 +189,15 @@ class ModelServer:
             if "request_id" in message:
                 try:
                     check_request_id(message["request_id"])
-                except SchemaError as error:
-                    connection.answer_now(self._fail("ERR_SCHEMA", str(error), message, field=error.field))
+                except FrameError as error:
+                    connection.answer_now(self._fail(error.code, error.message, message, field=error.field))
                     return
             connection.answer_now(self._pong(message))
             return
         try:
             request = check_request(message)
-        except SchemaError as error:
-            connection.answer_now(self._fail("ERR_SCHEMA", str(error), message, field=error.field))
+        except FrameError as error:
+            connection.answer_now(self._fail(error.code, error.message, message, field=error.field))
             return
         if self.closing:
             connection.answer_now(self._fail("ERR_SHUTTING_DOWN", "the server is shutting down", request))
@@ -229,7 +205,7 @@ class ModelServer:
         if request["model_id"] != self.model_id:
             connection.answer_now(self._fail("ERR_UNKNOWN_MODEL", f"this server serves {self.model_id!r}, not {request['model_id']!r}", request))
             return
-        answer: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         connection.queue(answer)
         older = self._scheduler.offer(Job(request, connection, time.monotonic(), answer), request.get("urgent") is True)
         if older is not None:
@@ -245,12 +221,6 @@ class ModelServer:
         self.errors[code] += 1
         return error_response(self.model_id, code, message, request, field, frame_id)
 
-    def _failed(self, job: Job, error: BaseException) -> Message:
-        return self._fail("ERR_HANDLER_FAILED", f"the server failed: {error}", job.request)
-
-    async def _run(self, job: Job) -> Message:
-        return await self._runner.run(job, self._scheduler.figures(job.camera))
-
     def _pong(self, ping: Message) -> Message:
         pong: Message = {"type": "pong"}
         if "request_id" in ping:
@@ -262,14 +232,25 @@ class ModelServer:
             connections=len(self._connections),
             protocol=PROTOCOL_VERSION,
             concurrency=self.threads,
+            max_batch=self.max_batch or 1,
             running=self._scheduler.running,
             waiting=len(self._scheduler.waiting),
-            cameras={camera: f.pong() for camera, f in self._scheduler.cameras.items()},
+            cameras=self._camera_figures(),
         )
+        if self.max_batch is not None:
+            pong["batches"] = self._batch_figures()
         if self.input_long_side is not None:
             pong["frame_long_side"] = self.input_long_side
         pong["error"] = None
         return pong
+
+    def _camera_figures(self) -> dict[str, dict[str, int | float | None]]:
+        with self._scheduler.lock:  # the model threads change them
+            return {camera: f.pong() for camera, f in self._scheduler.cameras.items()}
+
+    def _batch_figures(self) -> dict[str, int | float | None]:
+        with self._scheduler.lock:
+            return self._runner.batches.stats()
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -277,7 +258,8 @@ class ModelServer:
             "running": self._scheduler.running,
             "waiting": len(self._scheduler.waiting),
             "errors": dict(self.errors),
-            "cameras": {camera: f.pong() for camera, f in self._scheduler.cameras.items()},
+            "cameras": self._camera_figures(),
+            "batches": self._batch_figures(),
             "frames": {"access": self.frames.access, "reason": self.frames.reason},
         }
 
@@ -285,46 +267,24 @@ class ModelServer:
 # --- serve(): a server as a process's life ------------------------------------------------------------------
 
 
-def serve(
-    infer: Infer,
-    *,
-    model_id: str,
-    socket: str,
-    threads: int = 1,
-    input_long_side: int | None = None,
-    shm_dir: str = DEFAULT_SHM_DIR,
-    frame_access: FrameAccessChoice = "auto",
-    limits: Limits | None = None,
-    argv: Sequence[str] | None = None,
-) -> int:
-    """Serves ``infer`` on ``socket`` until SIGTERM or SIGINT; returns the exit code (0 after a drain, 2 if it cannot start).
+def serve(infer: Infer | BatchInfer, options: ServeOptions | None = None, /, *, argv: Sequence[str] | None = None, **keywords: Any) -> int:
+    """Serves ``infer`` on ``options.socket`` until SIGTERM or SIGINT; returns the exit code (0 after a drain, 2 if it cannot start).
 
-    The arguments are the caller's alone: ``serve()`` reads no command line (``framesupplier.cli`` does:
-    ``python -m framesupplier.serve module:infer --socket ...``, or ``cli.serve_with_flags`` for a script
-    of its own). Once listening it prints ``{"listening": PATH, "model_id": ..., "handler": "python",
-    "pid": ..., "frame_access": ...}`` on stdout; it logs to the ``framesupplier`` logger.
-    ``argv`` is deprecated (until 0.2.0): given, its flags override the arguments, as ``cli.serve_with_flags``.
+    ``options`` is a ``ServeOptions``, or its fields are given as keywords (``serve(infer, model_id=..., socket=...)``;
+    keywords beside an options object override its fields). The arguments are the caller's alone: ``serve()``
+    reads no command line (``framesupplier.cli`` does: ``python -m framesupplier.serve module:infer --socket ...``,
+    or ``cli.serve_with_flags`` for a script of its own). Once listening it prints ``{"listening": PATH,
+    "model_id": ..., "handler": "python", "pid": ..., "frame_access": ...}`` on stdout; it logs to the
+    ``framesupplier`` logger. ``argv`` is deprecated (until 0.2.0): given, its flags override the options, as
+    ``cli.serve_with_flags``.
     """
     if argv is not None:
         warnings.warn("serve(argv=...) is deprecated: call framesupplier.cli.serve_with_flags(..., argv=...)", DeprecationWarning, stacklevel=2)
-        try:
-            args = apply_script_flags(ServeArgs(model_id, socket, threads, input_long_side, shm_dir, frame_access, limits), argv)
-        except ServerError as error:
-            sys.stderr.write(f"framesupplier: {error}\n")
-            return 2
-        model_id, socket, threads, input_long_side = args.model_id, args.socket, args.threads, args.input_long_side
-        shm_dir, frame_access, limits = args.shm_dir, args.frame_access, args.limits
     try:
-        server = ModelServer(
-            infer,
-            model_id=model_id,
-            socket=socket,
-            threads=threads,
-            input_long_side=input_long_side,
-            shm_dir=shm_dir,
-            frame_access=frame_access,
-            limits=limits,
-        )
+        given = ServeOptions.of(options, keywords)
+        if argv is not None:
+            given = apply_script_flags(given, argv)
+        server = ModelServer(infer, given)
     except ServerError as error:
         sys.stderr.write(f"framesupplier: {error}\n")
         return 2
@@ -363,4 +323,4 @@ async def _serve_until_signal(server: ModelServer) -> int:
     return 0
 
 
-__all__ = ["Frame", "Infer", "Limits", "ModelServer", "ServerError", "check_request", "error_response", "serve", "socket_lock_name"]
+__all__ = ["Frame", "Infer", "Limits", "ModelServer", "ServeOptions", "ServerError", "check_request", "error_response", "serve", "socket_lock_name"]

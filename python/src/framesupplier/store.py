@@ -102,6 +102,15 @@ def _geometry(size: int, header: bytes) -> tuple[int, int] | str:
 
 
 @dataclass(frozen=True)
+class Located:
+    """A reference checked inside the directory: its real path, and its ``lstat`` when that was the check."""
+
+    reference: str
+    path: str
+    stat: os.stat_result | None
+
+
+@dataclass(frozen=True)
 class SlotInfo:
     """A frame's place in its store, from its slot header alone."""
 
@@ -175,6 +184,29 @@ class StoreReader:
             self.reason = "asked for copies" if access == "copy" else "the framesupplier._shmguard extension is not built"
         self._maps: dict[str, _Mapping] = {}
         self._lock = threading.Lock()
+        self._real_dir: str | None = None
+
+    def locate(self, reference: str) -> Located:
+        """The store a reference names, checked inside ``shm_dir`` (checks 1 and 2), for ``peek`` and ``acquire``.
+
+        A reference that names a regular file directly in the directory (how framesupplier names its stores) costs
+        one ``lstat``; anything else (a symlink, ``..``, a subdirectory) is resolved in full (``resolve_reference``)."""
+        real_dir = self._real_dir
+        if real_dir is None:
+            try:
+                real_dir = self._real_dir = os.path.realpath(self.shm_dir, strict=True)
+            except OSError:
+                real_dir = None
+        if real_dir is not None and reference.startswith(real_dir + os.sep):
+            name = reference[len(real_dir) + 1 :]
+            if name not in ("", ".", "..") and os.sep not in name:
+                try:
+                    st = os.lstat(reference)
+                except OSError:
+                    raise FrameError("ERR_FRAME_NOT_FOUND", f"no frame store at {reference}") from None
+                if stat.S_ISREG(st.st_mode):
+                    return Located(reference, reference, st)
+        return Located(reference, resolve_reference(reference, self.shm_dir), None)
 
     def _open(self, path: str, reference: str) -> tuple[int, os.stat_result, int, int]:
         try:
@@ -193,12 +225,13 @@ class StoreReader:
             os.close(fd)
             raise
 
-    def _mapping(self, path: str, reference: str) -> _Mapping:
+    def _mapping(self, path: str, reference: str, st: os.stat_result | None = None) -> _Mapping:
         """The path's mapping, mapped again when the file's inode or size changed (a store replaced)."""
-        try:
-            st = os.stat(path, follow_symlinks=False)
-        except OSError:
-            raise FrameError("ERR_FRAME_NOT_FOUND", f"no frame store at {reference}") from None
+        if st is None:
+            try:
+                st = os.stat(path, follow_symlinks=False)
+            except OSError:
+                raise FrameError("ERR_FRAME_NOT_FOUND", f"no frame store at {reference}") from None
         with self._lock:
             known = self._maps.get(path)
             if known is not None and known.key == (st.st_dev, st.st_ino, st.st_size) and not known.broken():
@@ -215,11 +248,12 @@ class StoreReader:
                 self._maps.pop(next(iter(self._maps)))
             return mapping
 
-    def peek(self, reference: str, which: int | Literal["newest"]) -> SlotInfo | None:
+    def peek(self, reference: str, which: int | Literal["newest"], located: Located | None = None) -> SlotInfo | None:
         """The frame ``which`` names (or the store's newest complete one) from slot headers alone, or None."""
-        path = resolve_reference(reference, self.shm_dir)
+        where = located or self.locate(reference)
+        path = where.path
         if self.access == "mapped":
-            m = self._mapping(path, reference)
+            m = self._mapping(path, reference, where.stat)
             slots = m.slots
 
             def header(i: int) -> bytes:
@@ -257,13 +291,14 @@ class StoreReader:
             if self.access == "copy":
                 os.close(fd)
 
-    def acquire(self, reference: str, frame_id: int, width: int, height: int, fmt: FrameFormat) -> Lease:
+    def acquire(self, reference: str, frame_id: int, width: int, height: int, fmt: FrameFormat, located: Located | None = None) -> Lease:
         """The frame, checked in the protocol's order (checks 1-9); check 10 is ``Lease.release()``."""
-        path = resolve_reference(reference, self.shm_dir)
+        where = located or self.locate(reference)
+        path = where.path
         if not isinstance(frame_id, int) or frame_id < 1:
             raise FrameError("ERR_FRAME_NOT_FOUND", f"no frame {frame_id} in {reference}: frame ids start at 1")
         if self.access == "mapped":
-            m = self._mapping(path, reference)
+            m = self._mapping(path, reference, where.stat)
             offset, h = m.slot_header(frame_id % m.slots)
             return self._checked(
                 reference, frame_id, width, height, fmt, h, m.slot_bytes, lambda: m.u32(offset), lambda n: m.array[offset + 64 : offset + 64 + n], m
@@ -361,6 +396,7 @@ __all__ = [
     "FrameAccessChoice",
     "FrameError",
     "Lease",
+    "Located",
     "SlotInfo",
     "StoreReader",
     "frame_bytes",

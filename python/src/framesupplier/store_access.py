@@ -41,13 +41,14 @@ def take_frame(frames: StoreReader, request: Message) -> TakenFrame:
     reference = str(request["frame_reference"])
     wanted = int(meta["frame_id"])
     age_ms: float | None
+    located = frames.locate(reference)  # once: the peek and the read use it
     if request.get("frame_select") == "newest":
-        newest = frames.peek(reference, "newest")
+        newest = frames.peek(reference, "newest", located)
         if newest is None or newest.frame_id < wanted:
             raise FrameError("ERR_FRAME_NOT_FOUND", f"no frame {wanted} or newer in {reference}")
         frame_id, age_ms = newest.frame_id, time.time() * 1000 - newest.wall_time_ms
     else:
-        slot = frames.peek(reference, wanted)
+        slot = frames.peek(reference, wanted, located)
         frame_id, age_ms = wanted, (None if slot is None else time.time() * 1000 - slot.wall_time_ms)
     budget = request.get("max_age_ms")
     if age_ms is not None and budget is not None and age_ms > budget:
@@ -55,7 +56,7 @@ def take_frame(frames: StoreReader, request: Message) -> TakenFrame:
     fmt = meta["format"]
     if not is_frame_format(fmt):  # checked with the request; kept here for the type
         raise FrameError("ERR_SCHEMA", f"frame_metadata.format {fmt!r} is not a format", "frame_metadata.format")
-    lease = frames.acquire(reference, frame_id, int(meta["width"]), int(meta["height"]), fmt)
+    lease = frames.acquire(reference, frame_id, int(meta["width"]), int(meta["height"]), fmt, located)
     used = request if frame_id == wanted else {**request, "frame_metadata": {**meta, "frame_id": frame_id}}
     frame = Frame(
         data=lease.data,

@@ -14,6 +14,7 @@
 import uPlot from '/vendor/uplot.js';
 import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygon, shortId, trackCaption, zoneHue } from '/dashboard/overlay.js';
 import { mountEditor } from '/dashboard/editor.js';
+import { describeSilence, showSilence } from '/dashboard/alarms.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
@@ -653,6 +654,9 @@ function onStats(stats) {
       $('detail-badge').textContent = view.badge.textContent;
       $('detail-badge').className = view.badge.className;
     }
+    // a care-critical camera's silence alarm, over its live view (alarms.js)
+    showSilence(view.tile, stats.silence?.[c.id]);
+    if (detailCamera === c.id) showSilence($('detail'), stats.silence?.[c.id]);
   }
   for (const id of [...cameras.keys()]) {
     if (!stats.cameras[id]) {
@@ -666,7 +670,10 @@ function onStats(stats) {
   updatePlots(stats);
 }
 
-const MODEL_FIELDS = ['model', 'state', 'handler', 'from', 'where', 'inference', 'waiting'];
+const MODEL_FIELDS = ['model', 'state', 'handler', 'from', 'where', 'inference', 'waiting', 'batch', 'oldest'];
+
+/** Two percentiles as `p50/p99`, '-' for one not known. */
+const pair = (p50, p99, digits) => `${p50 == null ? '-' : fmt(p50, digits)}/${p99 == null ? '-' : fmt(p99, digits)}`;
 const modelRows = new Map();
 
 /** One row per model: its state, where it comes from (a discovered one says its directory), its last ping's figures. */
@@ -696,6 +703,9 @@ function renderModels(stats) {
       where: m.source === 'discovered' ? `${m.discoverDir} → ${m.socket}` : m.socket,
       inference: perCamera.length === 0 ? '-' : fmt(perCamera[Math.floor(perCamera.length / 2)], 0),
       waiting: m.scheduling?.waiting ?? '-',
+      // Its batches (ADR 0127, 0128): the frames its calls held, of its max_batch, and their oldest frame's age.
+      batch: `${pair(m.calls?.batchSizeP50, m.calls?.batchSizeP99, 0)} of ${m.scheduling?.maxBatch ?? '-'}`,
+      oldest: pair(m.calls?.oldestFrameAgeMsP50, m.calls?.oldestFrameAgeMsP99, 0),
     };
     MODEL_FIELDS.forEach((field, i) => {
       const text = String(cells[field]);
@@ -742,6 +752,8 @@ function describe(event) {
       return `${event.camera} zone ${event.zone}: ${event.count} ${event.label}`;
     case 'line':
       return `${event.crossing.camera} line ${event.crossing.line}: ${event.crossing.label} ${event.crossing.direction} (${event.crossing.count})`;
+    case 'silence':
+      return describeSilence(event);
     case 'dwell':
       return `${event.dwell.camera} zone ${event.dwell.zone}: ${event.dwell.label} ${event.dwell.seconds} s`;
     default:

@@ -8,6 +8,12 @@
  *
  * Inference runs in a model thread (ModelThreadPool): the binding runs a
  * session synchronously, which would otherwise stall the server's event loop.
+ *
+ * Batches (`maxBatch` > 1, ADR 0127): a model whose input's first axis is free
+ * (an export with dynamic=True) takes up to maxBatch frames in one session
+ * run, each letterboxed on its own (cameras may differ in size) into one
+ * [n, 3, S, S] tensor and its boxes mapped back to its own frame; a model
+ * whose first axis is a fixed 1 is ERR_MODEL_BATCH at load.
  */
 import { readFileSync } from 'node:fs';
 import type * as Ort from 'onnxruntime-node';
@@ -16,9 +22,10 @@ import type { Detection, InferenceRequest } from '../../ipc/index.js';
 import type { ReadFrame } from '../../shm/index.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { HandlerClosedError, ModelLoadError } from '../errors.js';
-import type { InferenceHandler, InferenceResult } from '../handler.js';
+import type { BatchItem, BatchOutcome, InferenceHandler, InferenceResult } from '../handler.js';
+import { checkBatchAxis } from './onnx-inputs.js';
 import { rawFrameCopy } from '../rgb.js';
-import { ModelThreadPool } from '../thread-pool.js';
+import { ModelThreadPool, type ModelJob } from '../thread-pool.js';
 import type { OnnxWorkerData } from './onnx-worker.js';
 import { checkExecutionProviders, checkRuntimeOptions, ModelLayoutError, type ExecutionProvider } from './session.js';
 import { detectLayout, type DecodedLayout, type YoloBox, type YoloLayout } from './yolo.js';
@@ -45,6 +52,8 @@ export interface OnnxHandlerOptions {
   readonly intraOpThreads?: number;
   /** Execution providers in order of preference. Default ['cpu']. */
   readonly executionProviders?: readonly ExecutionProvider[];
+  /** Frames one session run takes together (its input needs a free batch axis). Default 1: per frame. */
+  readonly maxBatch?: number;
 }
 
 // prettier-ignore
@@ -95,7 +104,14 @@ export function readClassNames(path: string): string[] {
   return names;
 }
 
-const staticDims = (shape: readonly (number | string)[]): number[] | null => (shape.every((d) => typeof d === 'number' && d > 0) ? (shape as number[]) : null);
+/** An output's dimensions when all are known, its batch axis (free in a dynamic=True export) read as one image's. */
+const staticDims = (shape: readonly (number | string)[]): number[] | null => {
+  const dims = shape.map((d, i) => (i === 0 && typeof d !== 'number' ? 1 : d));
+  return dims.every((d) => typeof d === 'number' && d > 0) ? (dims as number[]) : null;
+};
+
+/** What a model without a free batch axis would need to batch. */
+const BATCH_FIX = "export it with a free batch axis (Ultralytics: export(format='onnx', dynamic=True)), or leave batch at 1";
 
 export interface OnnxModelInspection {
   readonly workerData: OnnxWorkerData;
@@ -126,6 +142,7 @@ export async function inspectOnnxModel(o: OnnxHandlerOptions): Promise<OnnxModel
     if (input.shape.length !== 4 || (typeof c === 'number' && c !== 3) || (typeof n === 'number' && n !== 1) || (fixed && h !== w)) {
       throw new ModelLoadError(`the model's input ${input.name} must be [1, 3, S, S] (square, NCHW); it is [${input.shape.join(', ')}]`);
     }
+    checkBatchAxis(`the ONNX model ${o.modelPath}`, input, o.maxBatch ?? 1, BATCH_FIX);
     const inputSize = fixed ? h : (o.inputSize ?? 640);
     if (fixed && o.inputSize !== undefined && o.inputSize !== h)
       throw new ModelLoadError(`inputSize ${o.inputSize} does not fit the model's fixed input of ${h}`);
@@ -198,6 +215,9 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
     throw new InvalidArgumentError(`layout must be auto, v5, v8, v11 or e2e, got ${JSON.stringify(options.layout)}`);
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
+  const maxBatch = options.maxBatch ?? 1;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 1024)
+    throw new InvalidArgumentError(`maxBatch must be an integer from 1 to 1024, got ${String(options.maxBatch)}`);
   checkRuntimeOptions(options, (message) => new InvalidArgumentError(message));
   let pool: ModelThreadPool<YoloBox[]> | null = null;
   let loading: Promise<void> | null = null;
@@ -209,7 +229,7 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
   return {
     name: 'onnx',
     modelId: options.modelId ?? 'onnx',
-    // One inference per model thread: the server keeps the rest in the cameras' slots.
+    // One inference (or batch) per model thread: the server keeps the rest in the cameras' slots.
     concurrency: threads,
     // The letterbox fits a frame's long side into the square input: a frame that long loses nothing to it.
     get frameLongSide() {
@@ -241,17 +261,54 @@ export function createOnnxHandler(options: OnnxHandlerOptions): InferenceHandler
     },
     async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       if (pool === null) throw new Error('the onnx handler is not loaded');
-      // Copied as it is and converted in the model thread: a large frame's conversion stays within the handler timeout.
-      const raw = rawFrameCopy(frame.data, frame.format);
-      frame.release?.(); // copied: the seqlock is checked now, not after inference
-      const boxes = await pool.run({ rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format }, signal);
-      const detections: Detection[] = boxes.map((b) => ({
-        class_id: b.classId,
-        class_name: classNames[b.classId] ?? `class_${b.classId}`,
-        confidence: Math.round(b.score * 1000) / 1000,
-        bbox: b.bbox.map((v) => Math.round(v * 1e4) / 1e4) as [number, number, number, number],
-      }));
-      return { detections, metadata: { handler: 'onnx', layout } };
+      const boxes = await pool.run(copyForThread(frame), signal);
+      return result(boxes);
     },
+    ...(maxBatch > 1
+      ? {
+          maxBatch,
+          async inferBatch(items: readonly BatchItem[], signal: AbortSignal): Promise<BatchOutcome[]> {
+            if (pool === null) throw new Error('the onnx handler is not loaded');
+            // A frame that cannot go (JPEG: ERR_SCHEMA) is refused alone; the others run in one call.
+            const outcomes: BatchOutcome[] = [];
+            const jobs: ModelJob[] = [];
+            const at: number[] = [];
+            for (const item of items) {
+              try {
+                jobs.push(copyForThread(item.frame));
+                at.push(outcomes.length);
+                outcomes.push(new Error('not run'));
+              } catch (error) {
+                outcomes.push(error as Error);
+              }
+            }
+            if (jobs.length > 0) {
+              const boxes = await pool.runBatch(jobs, signal);
+              if (boxes.length !== jobs.length) throw new Error(`the model thread answered ${boxes.length} results for ${jobs.length} frames`);
+              boxes.forEach((b, i) => (outcomes[at[i]!] = result(b)));
+            }
+            return outcomes;
+          },
+        }
+      : {}),
   };
+  function result(boxes: readonly YoloBox[]): InferenceResult {
+    const detections: Detection[] = boxes.map((b) => ({
+      class_id: b.classId,
+      class_name: classNames[b.classId] ?? `class_${b.classId}`,
+      confidence: Math.round(b.score * 1000) / 1000,
+      bbox: b.bbox.map((v) => Math.round(v * 1e4) / 1e4) as [number, number, number, number],
+    }));
+    return { detections, metadata: { handler: 'onnx', layout } };
+  }
+}
+
+/**
+ * A frame's bytes copied as they are, for a model thread that converts them: a large frame's conversion stays within
+ * the handler timeout. The lease is released at once (copied: its seqlock is checked now, not after inference).
+ */
+function copyForThread(frame: ReadFrame): ModelJob {
+  const raw = rawFrameCopy(frame.data, frame.format);
+  frame.release?.();
+  return { rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format };
 }

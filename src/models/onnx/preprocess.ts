@@ -4,7 +4,7 @@
  * needs, as small graphs this module writes (onnx-proto.ts) and a session
  * runs, on the frame's RGB bytes as they are (uint8 [1, H, W, 3]). Its
  * kernels are native and vectorised; the JS loops they replace took 2–15 ms
- * a frame (docs/benchmarks.md, YOLO).
+ * a frame (docs/benchmarks/notebook-2026-11-22-to-28.md, YOLO).
  *
  *   resize     TF's resize_bilinear without half-pixel centres (ONNX Resize
  *              `asymmetric`), to float or, truncated as tf.cast does, int32:
@@ -60,7 +60,7 @@ export function cropModel(side: number): Uint8Array {
 /**
  * frame, sizes int64 [4] (1, 3, h, w), pads int64 [8] (NCHW begins, then ends) → out float [1, 3, S, S], 0–1.
  * Planar before the resize: ONNX Runtime's linear Resize over NCHW planes took half the time of the same resize
- * over interleaved NHWC pixels (6.3 against 11.7 ms, 768 × 576 to 640; docs/benchmarks.md, YOLO).
+ * over interleaved NHWC pixels (6.3 against 11.7 ms, 768 × 576 to 640; docs/benchmarks/notebook-2026-11-22-to-28.md, YOLO).
  */
 export function letterboxModel(): Uint8Array {
   return encodeModel({

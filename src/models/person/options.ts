@@ -2,6 +2,8 @@
  * The person model's options and their defaults, apart from the model so
  * that checking them (the handler, the CLI) loads no model runtime.
  */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RuntimeOptions } from '../onnx/session.js';
 
 export const PERSON_NETWORKS = ['movenet-multipose', 'centernet'] as const;
@@ -18,7 +20,7 @@ export const PERSON_NETWORK_DEFAULTS = {
    * (test/helpers/labelled-frame.ts) the 6 it finds at 448 × 352 score
    * 0.21–0.26 and nothing else scores above 0.05, so 0.15 keeps a margin both
    * ways. 448 is the smallest long side at which it finds 6 of the 7 people
-   * there (4 at 384, 2 at 256; docs/benchmarks.md, PERSON-MODELS).
+   * there (4 at 384, 2 at 256; docs/benchmarks/notebook-2026-11-22-to-28.md, PERSON-MODELS).
    */
   'movenet-multipose': { minConfidence: 0.15, inputSize: 448 },
   /* 0.3 also admits a rock (0.38) and a bag (0.32) there, while every true person found scores ≥ 0.47. */
@@ -41,4 +43,15 @@ export interface PersonModelOptions extends RuntimeOptions {
   readonly maxPeople?: number;
   /** Poses for the most confident people, up to this many (0: none). Default 5. */
   readonly poseMaxPeople?: number;
+}
+
+/** The package's models/ directory: dist/src/models/person → the package root. */
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../../models/', import.meta.url));
+
+/** A network's file name: `movenet-multipose.onnx`, `movenet-multipose-int8.onnx`. */
+export const modelFile = (name: string, precision: Precision = 'fp32'): string => `${name}${precision === 'int8' ? '-int8' : ''}.onnx`;
+
+/** The detector network's file the options name. */
+export function personNetworkPath(o: Pick<PersonModelOptions, 'network' | 'precision' | 'modelDir'>): string {
+  return join(o.modelDir ?? DEFAULT_MODEL_DIR, modelFile(o.network ?? 'movenet-multipose', o.precision ?? 'fp32'));
 }

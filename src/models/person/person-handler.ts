@@ -23,11 +23,18 @@ import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
 import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
 import { loadOnnxRuntime } from '../onnx/runtime.js';
-import { PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, type PersonModelOptions } from './options.js';
+import { PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, personNetworkPath, type PersonModelOptions } from './options.js';
+import { checkBatchAxis, declaredInputs } from '../onnx/onnx-inputs.js';
+import { ModelBatchError } from '../errors.js';
 import type { PersonDetection } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
   readonly modelId?: string;
+  /**
+   * Frames one call may take together (ADR 0127). Above 1 it needs a network whose input has a free batch axis:
+   * the shipped ones were converted with one image a call, so it is ERR_MODEL_BATCH. Default 1.
+   */
+  readonly maxBatch?: number;
   /** Model threads, each a session of its own (a copy of the network, ~20–40 MB) of `intraOpThreads` threads. Default: the machine's cores, at most 4. */
   readonly threads?: number;
 }
@@ -54,10 +61,26 @@ function checkModelOptions(o: PersonModelOptions): void {
   }
 }
 
+/**
+ * `batch: N` on the person model: ERR_MODEL_BATCH for N > 1, naming its detector network's input. The shipped
+ * networks fix their batch axis at 1 (and reshape inside the graph by it), and the pipeline around them (the resize
+ * graph, MultiPose's rows, CenterNet's crops) runs one frame a call: batches need networks converted for them.
+ */
+export function checkPersonBatch(what: string, o: Pick<PersonModelOptions, 'network' | 'precision' | 'modelDir'>, batch: number): void {
+  if (batch <= 1) return;
+  if (!Number.isInteger(batch)) throw new InvalidArgumentError(`maxBatch must be an integer ≥ 1, got ${String(batch)}`);
+  const path = personNetworkPath(o);
+  const input = declaredInputs(path)[0];
+  const fix = 'the shipped networks were converted for one image a call; leave batch at 1 (threads: N runs N frames at once on N cores)';
+  if (input !== undefined) checkBatchAxis(`${what}, network ${path}`, input, batch, fix);
+  throw new ModelBatchError(`${what}: batch ${batch}: its pre- and post-processing run one frame a call; ${fix}`);
+}
+
 export function createPersonHandler(options: PersonHandlerOptions = {}): InferenceHandler {
-  const { modelId = 'person', threads = Math.min(4, availableParallelism()), ...modelOptions } = options;
+  const { modelId = 'person', threads = Math.min(4, availableParallelism()), maxBatch = 1, ...modelOptions } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
   checkModelOptions(modelOptions);
+  checkPersonBatch('the person model', modelOptions, maxBatch);
   // Said in every result, so a consumer can tell which variant answered.
   const network = modelOptions.network ?? 'movenet-multipose';
   const precision = modelOptions.precision ?? 'fp32';

@@ -23,14 +23,13 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type * as Ort from 'onnxruntime-node';
 import { nonMaxSuppression } from '../onnx/yolo.js';
 import { openSession } from '../onnx/session.js';
 import { cropModel, Preprocessor, resizeModel } from '../onnx/preprocess.js';
 import { DataType } from '../onnx/onnx-proto.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import { PERSON_NETWORK_DEFAULTS, type PersonModelOptions, type Precision } from './options.js';
+import { DEFAULT_MODEL_DIR, modelFile, PERSON_NETWORK_DEFAULTS, type PersonModelOptions } from './options.js';
 
 export { POSE_KEYPOINTS };
 export { PERSON_NETWORKS, PERSON_NETWORK_DEFAULTS, type PersonNetwork, type PersonModelOptions } from './options.js';
@@ -51,11 +50,7 @@ export interface PersonDetection {
   readonly keypoints?: [number, number, number][];
 }
 
-/** The package's models/ directory: dist/src/models/person → the package root. */
-export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../../models/', import.meta.url));
-
-/** A network's file name: `movenet-multipose.onnx`, `movenet-multipose-int8.onnx`. */
-export const modelFile = (name: string, precision: Precision = 'fp32'): string => `${name}${precision === 'int8' ? '-int8' : ''}.onnx`;
+export { DEFAULT_MODEL_DIR, modelFile };
 
 const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 

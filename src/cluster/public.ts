@@ -1,0 +1,50 @@
+/**
+ * What `framesupplier/cluster` offers a user of the package, named by hand. The folder's index.ts is its surface
+ * for the other folders of src/ and may offer them more; a name becomes the package's API only by being listed
+ * here (test/conventions/public-surface.test.ts holds this list to test/conventions/public-surface.txt).
+ */
+export {
+  BUCKETS,
+  CLAIMS_STREAM,
+  claimsSubject,
+  clusterCameraControl,
+  ClusterError,
+  ClusterNode,
+  CONTROL_SUBJECT,
+  doubleOwned,
+  EVENTS_STREAM,
+  eventsReply,
+  eventsSubject,
+  maskUrl,
+  mergeEvents,
+  nodeControlSubject,
+  nodeEventsSubject,
+  nodeSnapshotSubject,
+  parseClaim,
+  parseControl,
+  parseEventsReply,
+  parseEventsRequest,
+  parseLease,
+  parseNode,
+  parseReply,
+  RemoteControlError,
+  resultsSubject,
+  targetShare,
+} from './index.js';
+export type {
+  ClaimRecord,
+  ClusterCameraControl,
+  ClusterControlOptions,
+  ClusterErrorCode,
+  ClusterEventQuery,
+  ClusterEventsAnswer,
+  ClusterNodeOptions,
+  ClusterStats,
+  ControlReply,
+  ControlRequest,
+  EventRow,
+  Lease,
+  LocalEventSource,
+  NodeEvents,
+  NodeRecord,
+} from './index.js';

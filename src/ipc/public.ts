@@ -1,0 +1,41 @@
+/**
+ * What `framesupplier/ipc` offers a user of the package, named by hand. The folder's index.ts is its surface
+ * for the other folders of src/ and may offer them more; a name becomes the package's API only by being listed
+ * here (test/conventions/public-surface.test.ts holds this list to test/conventions/public-surface.txt).
+ */
+export {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  encodeFrame,
+  encodeMessage,
+  FRAME_FORMATS,
+  INFERENCE_REQUEST_SCHEMA,
+  INFERENCE_RESPONSE_SCHEMA,
+  IPC_ERROR_CODES,
+  IpcError,
+  LengthPrefixSplitter,
+  MAX_AGE_BUDGET_MS,
+  MessageDecoder,
+  MODEL_PROTOCOL_VERSION,
+  ModelClient,
+  parseRequest,
+  parseResponse,
+  PING_REQUEST_SCHEMA,
+} from './index.js';
+export type {
+  CallOptions,
+  Decoded,
+  Detection,
+  Framed,
+  FrameFormat,
+  FrameMetadata,
+  InferenceRequest,
+  InferenceResponse,
+  IpcErrorCode,
+  ModelClientOptions,
+  ParsedRequest,
+  PingRequest,
+  PongCameraFigures,
+  PongMemory,
+  PongResponse,
+  WireError,
+} from './index.js';

@@ -1,0 +1,27 @@
+/**
+ * What `framesupplier/metrics` offers a user of the package, named by hand. The folder's index.ts is its surface
+ * for the other folders of src/ and may offer them more; a name becomes the package's API only by being listed
+ * here (test/conventions/public-surface.test.ts holds this list to test/conventions/public-surface.txt).
+ */
+export {
+  DEFAULT_METRICS_HOST,
+  DEFAULT_METRICS_PORT,
+  listenMetrics,
+  MAX_ERROR_CODES,
+  MetricsError,
+  serveSystemMetrics,
+  SystemMetrics,
+  VIDEO_BUCKETS_S,
+} from './index.js';
+export type {
+  MetricsErrorCode,
+  MetricsListener,
+  MetricsListenerOptions,
+  MetricsSource,
+  ModelCameraFigures,
+  MqttMetricsSource,
+  MqttMetricsStats,
+  ServedMetrics,
+  ServeSystemMetricsOptions,
+  SystemMetricsOptions,
+} from './index.js';

@@ -1,0 +1,20 @@
+/**
+ * What `framesupplier/shm` offers a user of the package, named by hand. The folder's index.ts is its surface
+ * for the other folders of src/ and may offer them more; a name becomes the package's API only by being listed
+ * here (test/conventions/public-surface.test.ts holds this list to test/conventions/public-surface.txt).
+ */
+export {
+  DEFAULT_SHM_DIR,
+  frameMappingUnavailable,
+  FrameReader,
+  FrameStoreWriter,
+  isLent,
+  peekFrame,
+  readFrame,
+  resolveReference,
+  returnLent,
+  SHM_ADDON_PATH,
+  storeFileBytes,
+  writerFor,
+} from './index.js';
+export type { FrameAccess, FrameLease, FrameReaderOptions, FrameReaderStats, FrameReference, FrameSlotInfo, FrameStoreOptions, ReadFrame } from './index.js';
