@@ -20,6 +20,7 @@ import type { CameraAreas, CameraConfig, ResolvedConfig, SharedWorkerConfig } fr
 import { PipelineError } from './errors.js';
 import { EventHub, type ConfigChange, type EventOf, type SystemEvent, type SystemState } from './events.js';
 import { FreshnessWatch } from './freshness-watch.js';
+import { DecodeShedding } from './decode-shedding.js';
 import { CareWatch } from './care-watch.js';
 import { CameraPrivacy } from './camera-privacy.js';
 import { ModelService, type ModelStats } from './model-service.js';
@@ -40,6 +41,7 @@ export interface SystemCoreOptions {
   readonly idleThresholdMs?: number;
   readonly modelHealthIntervalMs?: number;
   readonly objectiveIntervalMs?: number;
+  readonly idleCpu?: () => number | null;
 }
 
 export class SystemCore {
@@ -67,6 +69,8 @@ export class SystemCore {
   readonly tracking: ObjectTracking;
   /** Every worker's freshness objective, judged once a second (ADR 0042). */
   readonly freshness: FreshnessWatch;
+  /** Decoding nobody needs now, shed when the machine cannot keep up (ADR 0115): told by the objective watch. */
+  readonly shedding: DecodeShedding;
   /** Summaries of a stretch of a camera's time (ADR 0073): the events store they read and fill is set by the app. */
   readonly summaries: Summaries;
   /** Care-critical workers' silence alarms (ADR 0138), judged once a second. */
@@ -107,6 +111,12 @@ export class SystemCore {
     this.tracking = new ObjectTracking({ camera: (id) => this.cameraConfig(id), emit: (e) => this.hub.emit(e) });
     this.hub.on('result', (e) => this.tracking.onResult(e));
     this.hub.on('config-change', (e) => this.tracking.onConfigChange(e));
+    this.shedding = new DecodeShedding({
+      candidates: () => [...this.cameras.values()].flatMap((camera) => camera.sheddable()),
+      cameras: () => new Set(this.cameras.keys()),
+      apply: (target, on) => this.cameras.get(target.camera)?.shedStream(target.stream, target.to, on),
+      log: this.log,
+    });
     this.freshness = new FreshnessWatch({
       // Without the memory figures: the watch judges from the parts' own figures, and walking /proc for the process
       // tree every second was a tenth of a percent of a core whatever the cameras (issue 43 item 4).
@@ -114,6 +124,8 @@ export class SystemCore {
       profile: (camera, worker) => this.profileOf(camera, worker),
       emit: (e) => this.emit(e),
       ...(options.objectiveIntervalMs === undefined ? {} : { intervalMs: options.objectiveIntervalMs }),
+      ...(options.idleCpu === undefined ? {} : { idleCpu: options.idleCpu }),
+      shedding: this.shedding,
     });
     this.hub.on('result', (e) => this.freshness.onResult(e));
     this.care = new CareWatch({

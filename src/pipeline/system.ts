@@ -54,6 +54,12 @@ export interface VisionSystemOptions {
   readonly modelHealthIntervalMs?: number;
   /** How often workers' freshness objectives are judged (ADR 0042). Default 1 000 ms. */
   readonly objectiveIntervalMs?: number;
+  /**
+   * The machine's idle CPU share lately (0–1; null: not known), as the objective watch reads it for its diagnoses and
+   * for shedding decoding under overload (ADR 0115). Default: measured from os.cpus() between its looks. A host whose
+   * CPU is not the machine's (a container under a CPU quota) gives its own.
+   */
+  readonly idleCpu?: () => number | null;
 }
 /**
  * The run-time changes of cameras and workers, in the system's shape: what the HTTP API calls, on the system
@@ -105,6 +111,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
       ...(options.modelHealthIntervalMs === undefined ? {} : { modelHealthIntervalMs: options.modelHealthIntervalMs }),
       ...(options.objectiveIntervalMs === undefined ? {} : { objectiveIntervalMs: options.objectiveIntervalMs }),
+      ...(options.idleCpu === undefined ? {} : { idleCpu: options.idleCpu }),
     });
     this.#core = core;
     this.shmDir = core.shmDir;
