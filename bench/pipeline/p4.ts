@@ -24,9 +24,16 @@
  * - P4_SCENE=edge plays the edge scene instead of the quiet home (p4-clip.ts: a dark square sliding in from the left
  *   edge every 12 s, on each camera at its own offset; P4_CLIPS=1 puts every camera on one clip, so their onsets come
  *   together, as one clip on every camera does);
- * - P4_CONFIG (default `tuned`) names the gated configurations run, comma-separated: `tuned`, the detector on the
- *   substream (`stream: sub`, as before); `docs`, the documented one (docs/configuration.md, Motion-gated detection:
- *   the detector without `stream`, reading main, motion on the substream). Each is a line (`config`);
+ * - P4_CONFIG (default `tuned`) names the gated configurations run, comma-separated, one after another in the same
+ *   run: `tuned`, the detector on the substream (`stream: sub`, as before); `docs`, the documented one
+ *   (docs/configuration.md, Motion-gated detection: the detector without `stream`, motion on the substream; it read
+ *   main before ADR 0113, it reads the substream since); `main` (`stream: main`: main decoded all the time unless
+ *   shed under overload, ADR 0115). Each is a line (`config`);
+ * - P4_STREAM is issue 70 item 1's spelling of the same list by the detector's `stream` setting: `sub` (= `tuned`),
+ *   `docs`, `main`; given with P4_CONFIG, both lists run (each configuration once, P4_CONFIG's first). Each line says
+ *   its `stream_setting`, the streams its detectors read at the end (`detector_streams`), how much of main was
+ *   decoded (`main_decoded_share`), how many missed-objective alerts said decoding was shed
+ *   (`objective_alerts_with_shed`) and its model errors by code (`model_error_codes`);
  * - P4_MODEL_SIDE=N has the model say an N-pixel input (its pong's frame_long_side), as a real detector does: gated
  *   workers then run on regions (crops of main's picture around what moves, ADR 0069). Unset: whole frames, as before;
  * - every line scores onsets from the object's first pixel, with where the time went (p4-score.ts: `onset_*`);
@@ -59,9 +66,25 @@ const MODEL_THREADS = Number(process.env.P4_MODEL_THREADS ?? 1);
 const MODEL_SIDE = process.env.P4_MODEL_SIDE === undefined ? null : Number(process.env.P4_MODEL_SIDE);
 const WARMUP_S = 5;
 
-/** A gated detector's configuration: `tuned` reads the substream; `docs` is the documented one, reading main. */
-export const P4_CONFIGS = ['tuned', 'docs'] as const;
+/**
+ * A gated detector's configuration: `tuned` reads the substream (`stream: sub`); `docs` is the documented one (no
+ * `stream`: `auto`, the motion's stream since ADR 0113, main before); `main` is pinned to main (`stream: main`).
+ */
+export const P4_CONFIGS = ['tuned', 'docs', 'main'] as const;
 export type P4Config = (typeof P4_CONFIGS)[number];
+/** The same configurations by the detector's `stream` setting (P4_STREAM): `docs` names none. */
+export const P4_STREAM_SETTINGS = ['sub', 'docs', 'main'] as const;
+export type P4StreamSetting = (typeof P4_STREAM_SETTINGS)[number];
+const streamSettingOf = (config: P4Config): P4StreamSetting => (config === 'tuned' ? 'sub' : config);
+const configOf = (setting: P4StreamSetting): P4Config => (setting === 'sub' ? 'tuned' : setting);
+
+/** The gated configurations P4_CONFIG and P4_STREAM name together, each once, P4_CONFIG's first (neither: `tuned`). */
+export function p4Configs(env: { readonly P4_CONFIG?: string; readonly P4_STREAM?: string }): P4Config[] {
+  const configs = env.P4_CONFIG === undefined ? [] : listOf('P4_CONFIG', env.P4_CONFIG, P4_CONFIGS);
+  const streams = env.P4_STREAM === undefined ? [] : listOf('P4_STREAM', env.P4_STREAM, P4_STREAM_SETTINGS).map(configOf);
+  const all = [...new Set([...configs, ...streams])];
+  return all.length === 0 ? ['tuned'] : all;
+}
 
 /** The clips for N cameras: min(N, clips) distinct ones, made two at a time (cached between runs). */
 export async function p4Clips(
@@ -185,8 +208,8 @@ function figures(cameras: number, wallS: number, cpuS: number, modelRuns: number
 function detectorOf(maxFps: number, config: P4Config | null): Record<string, unknown> {
   const detector = { id: 'detector', model: 'quiet', maxFps, track: true };
   if (config === null) return { ...detector, stream: 'sub' };
-  // The documented gated worker names no stream: it reads main (docs/configuration.md, Motion-gated detection).
-  return config === 'docs' ? { ...detector, gate: 'motion' } : { ...detector, stream: 'sub', gate: 'motion' };
+  // The documented gated worker names no stream (docs/configuration.md, Motion-gated detection): `auto`.
+  return config === 'docs' ? { ...detector, gate: 'motion' } : { ...detector, stream: streamSettingOf(config), gate: 'motion' };
 }
 
 async function framesupplierOnce(
@@ -227,6 +250,7 @@ async function framesupplierOnce(
   const runs: P4Run[] = [];
   const ends: P4End[] = [];
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
   // Results whose clip frame the model read, warm-up included: each camera's clock (crops on regions hold no display).
   const anchors: P4Run[] = [];
   system.on('result', (event) => {
@@ -238,12 +262,15 @@ async function framesupplierOnce(
       return;
     }
     const output = event.output as {
-      error?: unknown;
+      error?: { code?: unknown } | null;
       detections?: unknown[];
       metadata?: { clip_frame?: number | null; wait_ms?: unknown; inference_time_ms?: unknown };
     };
     if (output.error !== undefined) {
       errors++;
+      const code = output.error?.code;
+      const key = typeof code === 'string' ? code : 'unknown';
+      errorCodes[key] = (errorCodes[key] ?? 0) + 1;
       return;
     }
     const number = (v: unknown): number | null => (typeof v === 'number' ? v : null);
@@ -265,8 +292,10 @@ async function framesupplierOnce(
   });
   // Workers that missed their freshness objective while measured (the objective event), and when last judged.
   const missedObjective = new Set<string>();
+  let shedAlerts = 0;
   system.on('objective', (e) => {
     if (measuring && e.state === 'missed' && e.camera !== null) missedObjective.add(e.camera);
+    if (measuring && e.shed !== null) shedAlerts++;
   });
   await system.start();
   await sleep(WARMUP_S * 1000);
@@ -294,6 +323,9 @@ async function framesupplierOnce(
     const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
     return v.length === 0 ? null : v[Math.floor(v.length / 2)]!;
   };
+  // How much of each camera's main stream was decoded over its life (bursts for crops and snapshots included).
+  const mains = ids.map((id) => stats.cameras[id]?.streams?.main?.costs).filter(present);
+  const received = mains.reduce((n, c) => n + c.framesReceived, 0);
   return {
     workload: 'P4',
     impl: 'framesupplier',
@@ -301,6 +333,9 @@ async function framesupplierOnce(
     cameras,
     gated,
     config: gating,
+    stream_setting: gating === null ? 'sub' : streamSettingOf(gating),
+    main_decoded_share: received === 0 ? null : round(mains.reduce((n, c) => n + c.framesDecoded, 0) / received, 3),
+    detector_streams: [...new Set(ids.map((id) => stats.cameras[id]?.workerStreams?.detector?.stream ?? null))],
     max_fps: maxFps,
     model_ms: MODEL_MS,
     model_threads: MODEL_THREADS,
@@ -311,9 +346,11 @@ async function framesupplierOnce(
     rss_mb_end: round(usageEnd.rssBytes / 2 ** 20, 1),
     pss_mb_end: round(usageEnd.pssBytes / 2 ** 20, 1),
     model_errors: errors,
+    model_error_codes: errorCodes,
     // Runs against what the cameras ask (every maxFps slot): the model's limit does not cap this one.
     model_runs_vs_asked: round(runs.length / (cameras * maxFps * wallS), 3),
     objectives_missed_while_measured: missedObjective.size,
+    objective_alerts_with_shed: shedAlerts,
     objectives_met_at_end: ids.filter((id) => stats.cameras[id]?.workers.detector?.objective?.met === true).length,
     ...(gated
       ? {
@@ -439,7 +476,7 @@ export async function p4(): Promise<void> {
   const rates = (process.env.P4_MAX_FPS ?? '2,5').split(',').map(Number);
   const mainKbps = process.env.P4_MAIN_KBPS === undefined ? null : Number(process.env.P4_MAIN_KBPS);
   const [scene] = listOf('P4_SCENE', process.env.P4_SCENE ?? 'quiet', P4_SCENES);
-  const configs = listOf('P4_CONFIG', process.env.P4_CONFIG ?? 'tuned', P4_CONFIGS);
+  const configs = p4Configs(process.env);
   const schedules = await p4Clips(cameras, undefined, undefined, mainKbps, scene);
   // What each camera's streams send, as measured from the clips: the main stream is read and held (not decoded) in
   // both of framesupplier's runs, and not read by the careful loop.
@@ -456,7 +493,7 @@ export async function p4(): Promise<void> {
     for (const maxFps of rates) {
       const gated: Line[] = [];
       for (const config of configs) {
-        log(`P4: ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, gated (${config}), ${seconds} s`);
+        log(`P4: ${cameras} camera(s), ${scene} scene, maxFps ${maxFps}, gated (${config}, stream setting ${streamSettingOf(config)}), ${seconds} s`);
         gated.push(await framesupplierOnce(schedules, maxFps, config, seconds, model, shmDir));
       }
       let ungated: Line | null = null;

@@ -46,5 +46,5 @@ export {
 } from './native-decoder.js';
 export { chooseDecodeMode, KeyframeClock, DECODE_MODES, type DecodeChoice, type DecodeMode, type DecodeNow, type DecodeSetting } from './decode-policy.js';
 export { keyframesAddedAgeMs, type DecodeState } from './decoder-run.js';
-export { probeFrameRate, probeKeyframeInterval, keyframeIntervalOf } from './probe.js';
+export { probeFrameRate, probeKeyframeInterval, keyframeIntervalOf, probeDecodeCost, decodeCostOf, type DecodeCost } from './probe.js';
 export { chooseStream, mapBox, aspectDifference, ASPECT_TOLERANCE, type StreamChoice, type StreamOption, type StreamSize } from './streams.js';

@@ -95,3 +95,53 @@ export function keyframeIntervalOf(csv: string): number | null {
   intervals.sort((a, b) => a - b);
   return intervals[Math.floor(intervals.length / 2)]!;
 }
+
+/** A stream's decoding cost, measured by decoding a few of its frames: CPU per frame (one thread), and its size. */
+export interface DecodeCost {
+  readonly msPerFrame: number;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+}
+
+/**
+ * Decodes the source's first `frames` frames (default 30) with ffmpeg on one thread and measures the CPU each took
+ * (`-benchmark_all`: the user and system time of every decode call, the first, which opens the codec, left out):
+ * what decoding the stream all the time would cost, per frame, for a forecast of a camera not running yet (ADR 0114).
+ * Null when it cannot tell within the timeout (an unreachable camera, no ffmpeg, fewer than two frames).
+ */
+export function probeDecodeCost(
+  source: string,
+  options: { readonly frames?: number; readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<DecodeCost | null> {
+  const c = classifySource(source.trim());
+  if (!('kind' in c)) return Promise.resolve(null);
+  const input = [
+    ...(c.kind === 'lavfi' ? ['-f', 'lavfi'] : c.kind === 'v4l2' ? ['-f', 'v4l2'] : c.kind === 'rtsp' ? ['-rtsp_transport', 'tcp'] : []),
+    '-threads',
+    '1',
+    '-i',
+    c.input,
+  ];
+  const frames = options.frames ?? 30;
+  const args = ['-hide_banner', '-nostdin', '-benchmark_all', ...input, '-map', '0:v:0', '-frames:v', String(frames), '-f', 'null', '-'];
+  return new Promise((resolve) => {
+    execFile(
+      'ffmpeg',
+      args,
+      { timeout: options.timeoutMs ?? 10_000, maxBuffer: 16 * 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) },
+      (error, _stdout, stderr) => resolve(error !== null ? null : decodeCostOf(String(stderr))),
+    );
+  });
+}
+
+/** ffmpeg's `-benchmark_all` stderr → the CPU per decoded frame (µs of user + system per decode call, the first left out) and the input's size. */
+export function decodeCostOf(stderr: string): DecodeCost | null {
+  const size = /Stream #0:\d+[^\n]*: Video: [^\n]*?, (\d{2,5})x(\d{2,5})/.exec(stderr);
+  const frame = [...stderr.matchAll(/frame=\s*(\d+)/g)].at(-1);
+  const calls = [...stderr.matchAll(/bench:\s+(\d+) user\s+(\d+) sys\s+\d+ real decode_video/g)];
+  const decoded = frame === undefined ? 0 : Number(frame[1]);
+  if (size === null || calls.length < 2 || decoded < 2) return null;
+  const us = calls.slice(1).reduce((sum, m) => sum + Number(m[1]) + Number(m[2]), 0);
+  return { msPerFrame: us / 1000 / (decoded - 1), width: Number(size[1]), height: Number(size[2]), frames: decoded };
+}

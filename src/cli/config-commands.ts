@@ -1,7 +1,9 @@
 /**
  * CLI commands of the config file:
- *   config check FILE   validates FILE; prints a line on each motion-gated worker and each camera decoding keyframes only and each camera's summaries,
- *                       each care-critical camera's silence alarm and each private camera's privacy, and the resolved config as YAML, secrets masked (exit 0),
+ *   config check FILE   validates FILE; prints a line on each motion-gated worker, each camera of several streams (what each
+ *                       decodes and for whom, and the cheaper choice), each camera decoding keyframes only, each camera's
+ *                       summaries, each care-critical camera's silence alarm and each private camera's privacy, and the
+ *                       resolved config as YAML, secrets masked (exit 0),
  *                       or ERR_CONFIG with every issue as `path: message (line N)` (exit 2),
  *                       or, for a valid file, a line `framesupplier: CODE: message` for each file it names that `run`
  *                       would not find (a worker's module or program, a model's files: src/pipeline's named-files.ts) (exit 2)
@@ -16,6 +18,7 @@ import {
   explainFalls,
   explainGates,
   explainPrivacy,
+  explainStreams,
   explainSummaries,
   loadConfig,
   maskConfig,
@@ -39,10 +42,13 @@ export async function configCommand(args: string[]): Promise<number> {
         return 2;
       }
       // What a motion-gated worker does is not obvious from its keys: one line each (ADR 0066).
-      // So is the age decoding keyframes only adds (ADR 0070), and what a camera's summaries ask and where they are kept (ADR 0073).
-      // And what a care-critical camera's silence alarm watches (ADR 0138), what a private camera sends out of the machine (ADR 0139), and what a fall worker raises (ADR 0132).
+      // So is the age decoding keyframes only adds (ADR 0070), what a camera's summaries ask and where they are kept (ADR 0073),
+      // and what each stream of a camera of several is decoded for, with the cheaper choice (ADR 0114).
+      // And what a care-critical camera's silence alarm watches (ADR 0138), what a private camera sends out of the machine (ADR 0139),
+      // and what a fall worker raises (ADR 0132).
       const gates = [
         ...explainGates(config),
+        ...explainStreams(config),
         ...explainDecode(config),
         ...explainSummaries(config),
         ...explainCare(config),

@@ -72,6 +72,7 @@ export {
   REGIONS_WHOLE_ABOVE,
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
+export { cameraStreamUses, explainStreams, type CameraStreamUses, type CheaperChoice, type StreamUse } from './stream-uses.js';
 export { careOf, explainCare, watchedWorkers, SILENCE_SECONDS, type CareSetting } from './care.js';
 export { explainPrivacy, privacyOf, PRIVACY_DEFAULTS, type PrivacySetting, type PrivacyShow } from './privacy.js';
 export { explainFalls } from './falls.js';

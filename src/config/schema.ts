@@ -217,7 +217,7 @@ const workerSettings = {
     Type.String({
       pattern: ID_PATTERN_SOURCE,
       description:
-        "A camera worker's stream (the camera's streams): main (the camera's source), a name of its streams, or auto (default): the smallest stream whose size meets the worker's readSize (ADR 0053).",
+        "A camera worker's stream (the camera's streams): main (the camera's source), a name of its streams, or auto (default): the smallest stream whose size meets the worker's readSize (ADR 0053); a worker with gate: the stream its camera's motion reads (ADR 0113).",
     }),
   ),
   readSize: Type.Optional(

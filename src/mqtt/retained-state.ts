@@ -372,6 +372,8 @@ function objectivePayload(event: ObjectiveEvent | null): string {
     fps: event.fps,
     capacity_fps: event.capacityFps,
     share_fps: event.shareFps,
+    // Decoding shed while it misses (ADR 0115): its stable code and cause, and the streams no longer decoded.
+    shed: event.shed === null ? null : { code: event.shed.code, cause: event.shed.cause, streams: event.shed.streams.map((t) => `${t.camera}/${t.stream}`) },
     at: event.at,
   });
 }

@@ -21,7 +21,10 @@
  * no worker reads it (ADR 0052); each worker reads one stream through a
  * StreamSwitch (its `stream`, or auto: chosen from its readSize and the
  * streams that are up). picture() gives a snapshot from the stream asked,
- * decoded on demand, and stats() says per stream what it costs.
+ * decoded on demand, and stats() says per stream what it costs. A gated
+ * worker on auto reads the stream its camera's motion reads (ADR 0113), so
+ * main is decoded for crops and snapshots only; under overload a stream only
+ * gated workers read can be shed (sheddable(), shedStream(): ADR 0115).
  */
 import {
   CaptureError,
@@ -62,6 +65,7 @@ import { GateRegions } from './gate-regions.js';
 import { CameraMotion, type CameraMotionFigures, type MotionReading } from './camera-motion.js';
 import { workerDecodeFigures } from './decode-figures.js';
 import { MotionGate, type GateTrack } from './motion-gate.js';
+import { SHED_CAUSE, SHED_CODE, type ShedTarget } from './decode-shedding.js';
 import type { Polygon } from '../objects/index.js';
 import type { Privacy } from '../pictures/index.js';
 
@@ -277,6 +281,8 @@ export class CameraPipeline implements AsyncDisposable {
         return stats?.width != null && stats.height != null ? { width: stats.width, height: stats.height } : s.declared;
       },
       up: () => s.capture?.state === 'streaming',
+      // Its first connection: never launched again, not failed (a gated worker waits for its motion's stream, ADR 0113).
+      starting: () => (s.capture?.state === 'idle' || s.capture?.state === 'connecting') && s.capture.stats().restarts === 0,
     }));
     const motion = enabled ? cameraMotionFor(id, config, supplier, streams, options.log) : null;
     const gates = new Map<string, MotionGate>();
@@ -368,6 +374,8 @@ export class CameraPipeline implements AsyncDisposable {
                     streams: switchStreams,
                     setting: w.stream ?? 'auto',
                     fallback: MAIN_STREAM,
+                    // Gated: its motion's stream, its full resolution from main's pictures on demand (ADR 0113).
+                    ...(gate === null || motion === null ? {} : { prefer: motion.stream }),
                     onChange: (now, before) =>
                       before === null
                         ? log.info({ stream: now.stream, why: now.reason }, `reads stream ${now.stream}`)
@@ -444,13 +452,14 @@ export class CameraPipeline implements AsyncDisposable {
       // A stream down or back: auto readers choose again (a dead main stream leaves them on the substream).
       s.capture?.on('state', (state, lastError) => {
         if (state === 'backoff') this.#log.warn({ stream: s.name, lastError }, `stream ${s.name} down`);
-        for (const sw of this.#switches.values()) sw.reconsider();
+        // Closing, the streams stop one by one: nobody moves to a stream that is about to stop too (and be decoded for it).
+        if (this.#stopping === null) for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
     if (this.#streams.length > 0) {
       capture.on('state', (state) => {
         if (state === 'backoff') this.#log.warn({ stream: MAIN_STREAM }, `stream ${MAIN_STREAM} down: auto readers move to another stream`);
-        for (const sw of this.#switches.values()) sw.reconsider();
+        if (this.#stopping === null) for (const sw of this.#switches.values()) sw.reconsider();
       });
     }
     // The camera's motion on and off, for MQTT's motion binary_sensor (ADR 0066).
@@ -566,6 +575,46 @@ export class CameraPipeline implements AsyncDisposable {
   async snapshotFrame(near: number | null): Promise<{ readonly frame: Frame; readonly stream: string; readonly fallback: string | null }> {
     const { picture, format, stream, fallback } = await this.snapshotPicture(near);
     return { frame: frameOfPicture(picture, format, this.id), stream, fallback };
+  }
+
+  /**
+   * The streams whose decoding could be shed now (ADR 0115): each stream other than the one its motion reads whose
+   * every reader is a gated worker (no other worker, viewer or shared worker reads it), while the motion's stream is
+   * up; with what its decoding costs now.
+   */
+  sheddable(): ShedTarget[] {
+    const to = this.#motion?.stream;
+    if (to === undefined || this.#streams.length === 0 || this.#captureOf(to)?.state !== 'streaming') return [];
+    const targets: ShedTarget[] = [];
+    for (const s of this.#streams) {
+      if (s.name === to) continue;
+      const gated = [...this.#switches].filter(([id, sw]) => this.#gates.has(id) && !sw.closed && sw.choice.stream === s.name).map(([id]) => id);
+      if (gated.length === 0 || gated.length !== s.supplier.readerCount) continue;
+      const capture = s.capture?.stats() ?? null;
+      const perFrame = capture?.costs.cpuMsPerDecodedFrame ?? null;
+      targets.push({
+        camera: this.id,
+        stream: s.name,
+        to,
+        workers: gated,
+        cpuPct: capture === null || perFrame === null ? null : Math.round(perFrame * capture.fps * 10) / 100,
+      });
+    }
+    return targets;
+  }
+
+  /**
+   * Sheds a stream's decoding (`on`): its gated readers read `to` (their motion's stream) whatever their settings,
+   * so it holds its packets undecoded; or gives it back: they read what their settings choose again.
+   */
+  shedStream(stream: string, to: string, on: boolean): void {
+    const reason = `${SHED_CODE} (${SHED_CAUSE}): reads ${to} while the machine cannot keep up, so ${stream} is not decoded for it; crops and snapshots from main on demand`;
+    for (const [id, sw] of this.#switches) {
+      if (!this.#gates.has(id)) continue;
+      if (on && sw.choice.stream === stream) sw.divert({ stream: to, reason });
+      // Given back whether it reads `to` now or not (that stream down for a moment): the divert must not come back with it.
+      else if (!on) sw.divert(null);
+    }
   }
 
   /** Its motion detection's last frame (state, share, regions), or null: motion off, or no frame measured yet. */

@@ -19,6 +19,7 @@ import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
+import type { ShedReport } from './decode-shedding.js';
 import type { CameraSilence, WorkerSilence } from './silence.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -125,6 +126,11 @@ export interface ObjectiveEvent extends Base {
   /** Its model's capacity (frames/s on its threads) and this worker's fair share of it; null without a model. */
   readonly capacityFps: number | null;
   readonly shareFps: number | null;
+  /**
+   * A missed alert while the machine is saturated and decoding nobody needs now was shed (ADR 0115): what, what it
+   * cost and why, with a stable `code` (`main-decoding-shed`) and `cause` (`cpu-saturated`); null otherwise.
+   */
+  readonly shed: ShedReport | null;
 }
 
 export interface ModelStateEvent extends Base {

@@ -134,6 +134,12 @@ export class FallAlerts {
     return this.#watches.get(key(camera, worker))?.watch.watched() ?? [];
   }
 
+  /** A worker's tracks as its motion gate reads them, those of people down marked `watched` (looked at however still). */
+  withWatched<T extends { readonly id: string }>(camera: string, worker: string, tracks: readonly T[]): readonly (T & { readonly watched?: boolean })[] {
+    const watched = this.watched(camera, worker);
+    return watched.length === 0 ? tracks : tracks.map((t) => (watched.includes(t.id) ? { ...t, watched: true } : t));
+  }
+
   /** One frame (or tick) of a fall worker's tracked people. */
   onFrame(input: FallFrameInput): void {
     if (this.#closed) return;

@@ -28,12 +28,17 @@
  * its results the added age would put over it (the newest keyframe is
  * uniformly 0 to one interval old), held to its skip tolerance. `auto` and
  * every frame add none.
+ *
+ * Streams (ADR 0114): a camera of several says what each of its streams would
+ * cost to decode and which choice would be cheaper (`streams`, from
+ * stream-forecast.ts; the caller gathers the figures).
  */
 import { keyframesAddedAgeMs } from '../capture/index.js';
 import { demandLabels, fairShares, modelCapacityFps, type FreshnessObjective, type ModelLoad } from './freshness.js';
 import type { CallCost } from './model-capacity.js';
 import { modelLoad, type WatchedSystem } from './freshness-watch.js';
 import type { WorkerProfile } from './worker-profile.js';
+import type { StreamsForecast } from './stream-forecast.js';
 
 /** The share of the time something moves in front of a camera, unless a dry run says: about an eighth (a quiet home). */
 export const DEFAULT_ACTIVITY = 0.125;
@@ -53,6 +58,8 @@ export interface CameraChange {
     readonly keyframeIntervalMs: number | null;
     readonly keyframeIntervalFrom: 'measured' | 'probed' | null;
   };
+  /** A camera of several streams: what each would cost to decode and the cheaper choice (ADR 0114). */
+  readonly streams?: StreamsForecast | null;
 }
 
 /** What the camera's decoding would add to its frames' age and save (ADR 0070). */
@@ -122,6 +129,8 @@ export interface Forecast {
   readonly camerasLikeThis: Readonly<Record<string, number | null>>;
   /** What its decoding would add to each frame's age and save (ADR 0070). */
   readonly decode: DecodeForecast;
+  /** A camera of several streams: what each would cost to decode, for whom, and the cheaper choice (ADR 0114); null for one stream. */
+  readonly streams: StreamsForecast | null;
 }
 
 interface Reader {
@@ -335,6 +344,7 @@ export function forecastCamera(
     activity: expected,
     camerasLikeThis,
     decode,
+    streams: change.streams ?? null,
   };
 }
 

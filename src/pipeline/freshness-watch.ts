@@ -12,6 +12,19 @@
  * window, and its alert, if raised, clears once the new one meets the
  * objective). start() and close() are idempotent; the timer does not hold
  * the process open.
+ *
+ * A gated worker (ADR 0066) is offered only the frames its gate lets through,
+ * so one whose camera's motion cannot keep up with its stream (it measured
+ * under half the stream's frames over the span: the machine is starved) would
+ * run on nothing and miss nothing: it misses its objective then (part
+ * `motion`), with the coverage as its reason (ADR 0115).
+ *
+ * Shedding (ADR 0115): after each look, `shedding` (when given) hears how many
+ * workers miss their objective and how idle the CPU is, and may shed decoding
+ * nobody needs now; a missed alert raised while something is shed carries what
+ * and why (`shed`, with its stable code, and a sentence after the reason), and
+ * when a spell begins or grows, every worker still missing its objective is
+ * alerted again with it, so an overload never reads as a silent miss.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +35,7 @@ import {
   diagnose,
   judge,
   ObjectiveWindow,
+  type MotionBehind,
   type DecodeFigures,
   type Diagnosis,
   type FreshnessObjective,
@@ -30,6 +44,8 @@ import {
   type WindowFigures,
 } from './freshness.js';
 import type { ModelStats } from './model-service.js';
+import type { ShedReport } from './decode-shedding.js';
+import { MotionCoverage, type MotionFigures } from './motion-coverage.js';
 import type { WorkerFigures } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
 
@@ -44,7 +60,10 @@ export interface WatchedSystem {
   readonly cameras: Readonly<
     Record<
       string,
-      { readonly capture: { readonly fps: number; readonly decode?: DecodeFigures | null } | null; readonly workers: Readonly<Record<string, WorkerFigures>> }
+      {
+        readonly capture: { readonly fps: number; readonly framesPublished?: number; readonly decode?: DecodeFigures | null } | null;
+        readonly workers: Readonly<Record<string, WorkerFigures>>;
+      } & MotionFigures
     >
   >;
   readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
@@ -59,6 +78,24 @@ export interface FreshnessWatchOptions {
   readonly intervalMs?: number;
   /** Monotonic ms. Default performance.now(). */
   readonly now?: () => number;
+  /**
+   * The machine's idle CPU share lately (0–1), null while not known. Default: measured from os.cpus() between ticks.
+   * A host whose CPU is not the machine's (a container's quota) or a test gives its own.
+   */
+  readonly idleCpu?: () => number | null;
+  /** Decoding shed under overload (ADR 0115): told after each look, says what is shed now. */
+  readonly shedding?: ShedHook;
+}
+
+/** What the watch tells the shedding after each look (decode-shedding.ts's DecodeShedding). */
+export interface ShedHook {
+  step(input: {
+    readonly now: number;
+    readonly wallNow: number;
+    readonly missed: number;
+    readonly idleCpu: number | null;
+    readonly cores: number;
+  }): ShedReport | null;
 }
 
 interface Watched {
@@ -71,6 +108,20 @@ interface Watched {
   diagnosis: Diagnosis | null;
   since: number;
   judgedAt: number | null;
+  /** Its last missed alert as raised (without what is shed): raised again when a shedding spell begins or grows. */
+  lastMissed: ObjectiveEvent | null;
+  /** Its last verdict was its camera's motion behind (part `motion`). */
+  blind: boolean;
+  /** The code of its last result that was an error. */
+  lastError: string | null;
+}
+
+/** A result's error code (`output.error.code`, a model worker's failed call), or null when it is no error. */
+function errorCodeOf(output: unknown): string | null {
+  const error = output !== null && typeof output === 'object' ? (output as { error?: unknown }).error : undefined;
+  if (error === undefined || error === null) return null;
+  const code = typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'an error';
 }
 
 const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
@@ -79,9 +130,14 @@ export class FreshnessWatch {
   readonly #o: FreshnessWatchOptions;
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
+  /** Each camera's motion against its stream (a gated worker starves when it falls behind). */
+  readonly #motion = new MotionCoverage(STATS_SPAN_MS);
   readonly #ticker: Ticker;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
+  /** What is shed now (ADR 0115), and its streams as a key: a spell that begins or grows alerts again. */
+  #shed: ShedReport | null = null;
+  #shedKey = '';
 
   constructor(options: FreshnessWatchOptions) {
     this.#o = options;
@@ -102,11 +158,13 @@ export class FreshnessWatch {
     await this.close();
   }
 
-  /** A result: its age against its worker's budget. */
+  /** A result: its age against its worker's budget; one that is an error (`output.error`) is a miss. */
   onResult(e: ResultEvent): void {
     const camera = e.shared ? null : e.camera;
     const w = this.#entry(keyOf(camera, e.worker));
-    w.window.result(this.#now(), e.ageMs, e.profile.objective.maxAgeMs);
+    const error = errorCodeOf(e.output);
+    if (error !== null) w.lastError = error;
+    w.window.result(this.#now(), e.ageMs, e.profile.objective.maxAgeMs, error !== null);
   }
 
   /** A worker's objective as last judged; undefined for one not watched yet. */
@@ -121,6 +179,7 @@ export class FreshnessWatch {
       fix: w.met === false ? (w.diagnosis?.fix ?? []) : [],
       since: w.since,
       judgedAt: w.judgedAt,
+      shed: w.met === false ? this.#shed : null,
     };
   }
 
@@ -130,16 +189,46 @@ export class FreshnessWatch {
     this.#sampleCpu();
     const stats = this.#o.stats();
     const demands = modelDemands(stats);
+    const raised: ObjectiveEvent[] = [];
+    const raise = (event: ObjectiveEvent): number => raised.push(event);
+    this.#motion.look(now, stats.cameras);
     for (const [camera, c] of Object.entries(stats.cameras))
-      for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands);
+      for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands, raise);
     for (const [worker, f] of Object.entries(stats.shared)) {
       const cameraFps = f.cameras.reduce((sum, cam) => sum + (stats.cameras[cam]?.capture?.fps ?? 0), 0);
-      this.#look(now, null, worker, f, cameraFps, stats, demands);
+      this.#look(now, null, worker, f, cameraFps, stats, demands, raise);
     }
     for (const [key, w] of this.#watched) if (w.seenAt < now) this.#watched.delete(key);
+    // Shedding hears the verdicts before they go out, so the alert that starts a spell says what it shed.
+    const missed = [...this.#watched.values()].filter((w) => w.met === false);
+    const shedding = this.#o.shedding;
+    if (shedding !== undefined)
+      this.#shed = shedding.step({ now, wallNow: Date.now(), missed: missed.length, idleCpu: this.#idleShare, cores: availableParallelism() });
+    const key = this.#shed === null ? '' : this.#shed.streams.map((t) => `${t.camera}\0${t.stream}`).join('\n');
+    const grew = key !== '' && key !== this.#shedKey;
+    this.#shedKey = key;
+    for (const event of raised) this.#o.emit(this.#withShed(event));
+    if (!grew) return;
+    for (const w of missed)
+      if (w.lastMissed !== null && !raised.some((e) => e === w.lastMissed)) this.#o.emit(this.#withShed({ ...w.lastMissed, at: Date.now() }));
   }
 
-  #look(now: number, camera: string | null, worker: string, f: WorkerFigures, cameraFps: number, stats: WatchedSystem, demands: Demands): void {
+  /** A missed alert with what is shed now (its code, and a sentence after the reason); any other with none. */
+  #withShed(event: ObjectiveEvent): ObjectiveEvent {
+    const shed = event.state === 'missed' ? this.#shed : null;
+    return shed === null ? { ...event, shed: null } : { ...event, reason: `${event.reason}; ${shed.text}`, shed };
+  }
+
+  #look(
+    now: number,
+    camera: string | null,
+    worker: string,
+    f: WorkerFigures,
+    cameraFps: number,
+    stats: WatchedSystem,
+    demands: Demands,
+    raise: (event: ObjectiveEvent) => void,
+  ): void {
     const profile = this.#o.profile(camera, worker);
     if (profile === undefined) return;
     const w = this.#entry(keyOf(camera, worker));
@@ -166,7 +255,14 @@ export class FreshnessWatch {
       span = w.window.figures(now, longer);
       parts = judge(profile.objective, span);
     }
+    // A gated worker whose camera's motion cannot keep up is offered next to nothing: blind, not met (ADR 0115).
+    const blind =
+      camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#motion.behind(now, camera, ALERT_SPAN_MS);
+    if (blind !== null) parts = [...(parts ?? []).filter((p) => p !== 'motion'), 'motion'];
+    // Missed for its motion alone, which keeps up again: met, though its own frames are too few to judge yet.
+    else if (parts === null && w.met === false && w.blind) parts = [];
     if (parts === null) return;
+    w.blind = blind !== null;
     w.judgedAt = Date.now();
     const met = parts.length === 0;
     // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
@@ -174,13 +270,13 @@ export class FreshnessWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats));
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats));
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -196,8 +292,10 @@ export class FreshnessWatch {
       fix: met ? [] : (diagnosis?.fix ?? []),
       capacityFps: diagnosis?.capacityFps ?? null,
       shareFps: diagnosis?.shareFps ?? null,
+      shed: null,
     };
-    this.#o.emit(event);
+    w.lastMissed = met ? null : event;
+    raise(event);
   }
 
   #diagnose(
@@ -209,6 +307,7 @@ export class FreshnessWatch {
     model: ModelLoad | null,
     demands: Demands,
     decode: DecodeFigures | null,
+    motion: MotionBehind | null,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
     return diagnose({
@@ -222,6 +321,8 @@ export class FreshnessWatch {
       idleCpu: this.#idleShare,
       cores: availableParallelism(),
       decode,
+      motion,
+      lastError: this.#watched.get(keyOf(profile.camera, profile.id))?.lastError ?? null,
     });
   }
 
@@ -240,6 +341,9 @@ export class FreshnessWatch {
           diagnosis: null,
           since: Date.now(),
           judgedAt: null,
+          lastMissed: null,
+          blind: false,
+          lastError: null,
         }),
       );
     }
@@ -247,6 +351,10 @@ export class FreshnessWatch {
   }
 
   #sampleCpu(): void {
+    if (this.#o.idleCpu !== undefined) {
+      this.#idleShare = this.#o.idleCpu();
+      return;
+    }
     let idle = 0;
     let total = 0;
     for (const cpu of cpus()) {

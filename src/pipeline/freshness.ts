@@ -16,6 +16,7 @@
 import { DEFAULT_DROP_THRESHOLDS } from '../workers/index.js';
 import type { Criticality } from './config-types.js';
 import { decodeTradeText } from './decode-figures.js';
+import type { ShedReport } from './decode-shedding.js';
 import { batchFrames, capacityFps, type CallCost } from './model-capacity.js';
 
 /** Share of the frames offered a worker may miss, by criticality; null: no limit (best effort). */
@@ -92,7 +93,7 @@ export function demandLabels<R>(
  */
 export class ObjectiveWindow {
   readonly #bucketMs: number;
-  readonly #buckets: { at: number; offered: number; missed: number; stale: number; results: number; within: number; ages: number[] }[] = [];
+  readonly #buckets: { at: number; offered: number; missed: number; stale: number; results: number; failed: number; within: number; ages: number[] }[] = [];
   readonly #keepMs: number;
 
   constructor(keepMs = 60_000, bucketMs = 1_000) {
@@ -109,10 +110,17 @@ export class ObjectiveWindow {
     b.stale += Math.max(0, Math.min(m, stale));
   }
 
-  /** A result whose frame was `ageMs` old; within the budget when there is none. */
-  result(now: number, ageMs: number, budgetMs: number | null): void {
+  /**
+   * A result whose frame was `ageMs` old; within the budget when there is none. `failed`: the worker answered with an
+   * error (a model call that timed out, a server gone): a frame worked on for nothing, a miss whatever its age.
+   */
+  result(now: number, ageMs: number, budgetMs: number | null, failed = false): void {
     const b = this.#bucket(now);
     b.results++;
+    if (failed) {
+      b.failed++;
+      return;
+    }
     if (budgetMs === null || ageMs <= budgetMs) b.within++;
     if (b.ages.length < 64) b.ages.push(ageMs);
   }
@@ -124,6 +132,7 @@ export class ObjectiveWindow {
     let missed = 0;
     let stale = 0;
     let results = 0;
+    let failed = 0;
     let within = 0;
     const ages: number[] = [];
     for (const b of this.#buckets) {
@@ -132,6 +141,7 @@ export class ObjectiveWindow {
       missed += b.missed;
       stale += b.stale;
       results += b.results;
+      failed += b.failed;
       within += b.within;
       ages.push(...b.ages);
     }
@@ -143,7 +153,8 @@ export class ObjectiveWindow {
       staleSkips: stale,
       skipRatio: offered === 0 ? null : missed / offered,
       results,
-      withinBudget: results === 0 ? null : within / results,
+      failed,
+      withinBudget: results - failed === 0 ? null : within / (results - failed),
       resultAgeP50Ms: ages.length === 0 ? null : ages[Math.ceil(ages.length / 2) - 1]!,
     };
   }
@@ -157,7 +168,7 @@ export class ObjectiveWindow {
     const at = Math.floor(now / this.#bucketMs) * this.#bucketMs;
     let last = this.#buckets.at(-1);
     if (last === undefined || last.at !== at) {
-      this.#buckets.push((last = { at, offered: 0, missed: 0, stale: 0, results: 0, within: 0, ages: [] }));
+      this.#buckets.push((last = { at, offered: 0, missed: 0, stale: 0, results: 0, failed: 0, within: 0, ages: [] }));
       this.#trim(now);
     }
     return last;
@@ -177,25 +188,48 @@ export interface WindowFigures {
   /** missed ÷ offered; null when nothing was offered. */
   readonly skipRatio: number | null;
   readonly results: number;
-  /** The share of results whose frame was within the age budget; null without results. */
+  /** Of the results, those that were errors (a model call that failed): misses whatever their age. */
+  readonly failed: number;
+  /** The share of the results that were not errors whose frame was within the age budget; null without such results. */
   readonly withinBudget: number | null;
   readonly resultAgeP50Ms: number | null;
 }
 
 /** Fewer frames offered (and results) than this in a span decide nothing: a verdict needs figures. */
 export const MIN_FRAMES_FOR_VERDICT = 10;
+/**
+ * Results that were errors decide with fewer: a call that times out takes its timeout (10 s), so a starved model
+ * worker has a few results a minute, all failed, and no verdict on the frame counts (ADR 0115).
+ */
+export const MIN_FAILED_FOR_VERDICT = 3;
 
-export type MissedPart = 'skips' | 'age';
+/**
+ * skips and age: its frames and results; errors: its results that were errors; motion: a gated worker whose camera's
+ * motion cannot keep up (ADR 0115).
+ */
+export type MissedPart = 'skips' | 'age' | 'errors' | 'motion';
+
+/** A gated worker's camera's motion behind its stream: the share of the stream's frames it measured over the span. */
+export interface MotionBehind {
+  readonly measuredShare: number;
+  /** The stream's frames over the span, and the span. */
+  readonly frames: number;
+  readonly spanMs: number;
+}
 
 /** Which parts of the objective the figures miss (empty: met); null when there are too few figures to say. */
 export function judge(objective: FreshnessObjective, f: WindowFigures): MissedPart[] | null {
   if (objective.maxSkipRatio === null) return []; // best effort: nothing to miss
-  if (f.offered < MIN_FRAMES_FOR_VERDICT && f.results < MIN_FRAMES_FOR_VERDICT) return null;
+  // A result that is an error is a frame worked on for nothing: held to the same tolerance.
+  const failing =
+    f.results > 0 && (f.results >= MIN_FRAMES_FOR_VERDICT || f.failed >= MIN_FAILED_FOR_VERDICT) && f.failed / f.results > objective.maxSkipRatio + 1e-9;
+  if (f.offered < MIN_FRAMES_FOR_VERDICT && f.results < MIN_FRAMES_FOR_VERDICT) return failing ? ['errors'] : null;
   const missed: MissedPart[] = [];
   if (f.skipRatio !== null && f.offered >= MIN_FRAMES_FOR_VERDICT && f.skipRatio > objective.maxSkipRatio + 1e-9) missed.push('skips');
   // A late result is as good as a missed frame: the share of late ones is held to the same tolerance.
   if (objective.maxAgeMs !== null && f.withinBudget !== null && f.results >= MIN_FRAMES_FOR_VERDICT && 1 - f.withinBudget > objective.maxSkipRatio + 1e-9)
     missed.push('age');
+  if (failing) missed.push('errors');
   return missed;
 }
 
@@ -255,6 +289,10 @@ export interface DiagnosisInput {
   readonly cores?: number;
   /** What the worker's camera decodes and the age that adds to its frames (a single camera's worker); null: not known. */
   readonly decode?: DecodeFigures | null;
+  /** A gated worker whose camera's motion is behind (missed part `motion`). */
+  readonly motion?: MotionBehind | null;
+  /** The code of the last error among its results (missed part `errors`). */
+  readonly lastError?: string | null;
 }
 
 /** What the worker's stream decodes, as its figures give it (WorkerDecodeFigures, or the capture's DecodeState). */
@@ -296,7 +334,26 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     parts.push(
       `${pct(1 - w.withinBudget)} of its results are older than ${objective.maxAgeMs} ms${w.resultAgeP50Ms === null ? '' : ` (p50 ${Math.round(w.resultAgeP50Ms)} ms)`}`,
     );
+  if (input.missed.includes('errors') && w.results > 0)
+    parts.push(`${pct(w.failed / w.results)} of its results were errors${input.lastError == null ? '' : ` (the last ${input.lastError})`}`);
+  const behind = input.missed.includes('motion') ? (input.motion ?? null) : null;
+  if (behind !== null)
+    parts.push(
+      `its camera's motion measured ${pct(behind.measuredShare)} of its stream's ${behind.frames} frames in ${Math.round(behind.spanMs / 1000)} s, so its gate sees too little of what moves to run its model`,
+    );
   const what = parts.join(' and ') || 'misses its objective';
+  if (behind !== null) {
+    const idleNow = input.idleCpu === null ? '' : `: ${pct(input.idleCpu)} of the CPU is idle`;
+    return {
+      reason: `${what}${idleNow}`,
+      fix: [
+        'fewer cameras on this machine, or a machine with more CPU',
+        'or cameras whose detectors read their substream (stream: auto), main decoded only on demand',
+      ],
+      capacityFps: null,
+      shareFps: null,
+    };
+  }
   // Age its camera's decoding trades for CPU is the first cause to name: no model or thread fixes it (ADR 0065, 0070).
   const decode = input.decode ?? null;
   const added = decode?.addedAgeMs ?? 0;
@@ -387,4 +444,6 @@ export interface ObjectiveStatus {
   /** Wall clock since when its figures count (its worker started, or was replaced), and of its last verdict. */
   readonly since: number;
   readonly judgedAt: number | null;
+  /** While missed and decoding is shed under overload (ADR 0115): what and why; else null. */
+  readonly shed: ShedReport | null;
 }

@@ -31,10 +31,24 @@ export {
   type Diagnosis,
   type ModelLoad,
   type ObjectiveStatus,
+  type MissedPart,
+  type MotionBehind,
 } from './freshness.js';
 export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './forecast.js';
 export type { WorkerDecodeFigures } from './decode-figures.js';
-export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem } from './freshness-watch.js';
+export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './freshness-watch.js';
+export { MOTION_COVERAGE_MIN } from './motion-coverage.js';
+export {
+  DecodeShedding,
+  DecodeShedPolicy,
+  RESTORE_AFTER_MS,
+  RESTORE_IDLE_ABOVE,
+  SHED_CAUSE,
+  SHED_CODE,
+  SHED_IDLE_BELOW,
+  type ShedReport,
+  type ShedTarget,
+} from './decode-shedding.js';
 export type { CameraAdmission, CameraAdmissionPolicy, AdmissionProblem } from './admission.js';
 export { referableValues } from './admission.js';
 export type {

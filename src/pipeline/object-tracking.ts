@@ -35,7 +35,8 @@ import {
 import type { CameraConfig, TrackOptionsConfig } from './config-types.js';
 import type { FallFrameInput } from './falls.js';
 import type { FallProfile } from './worker-profile.js';
-import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
+import type { ConfigChangeEvent, EventHub, EventOf, ResultEvent, SystemEvent } from './events.js';
+import type { VlmScene } from '../workers/index.js';
 
 export interface ObjectTrackingOptions {
   /** A camera's config as the system runs it now; undefined for a camera it no longer has. */
@@ -100,6 +101,47 @@ export class ObjectTracking {
     const out: TrackedObject[] = [];
     for (const { objects: o } of this.#objects.values()) if (camera === undefined || o.camera === camera) out.push(...o.live());
     return out;
+  }
+
+  /**
+   * What vlm workers see of the tracked objects: their events as they happen (from `hub`, the one its objects' events
+   * go out on), the live ones with their latest boxes, the people of fall alerts as they are raised, and an ended
+   * object's stored best snapshot (`snapshot`).
+   */
+  scene(hub: EventHub, snapshot: (id: string) => Promise<Buffer | null>): VlmScene {
+    return {
+      onObjectEvent: (camera, listener) => {
+        const forward = (e: EventOf<'tracked-object'>): void => {
+          if (e.event.after.camera === camera) listener(e.event);
+        };
+        hub.on('tracked-object', forward);
+        return () => hub.off('tracked-object', forward);
+      },
+      liveObjects: (camera) => this.objects(camera),
+      // A fall or person-down alert raised (ADR 0133): its person as the tracker has them now (their latest box), else
+      // as the alert saw them.
+      onFall: (camera, listener) => {
+        const forward = (e: EventOf<'fall'>): void => {
+          if (e.event.type !== 'new' || e.event.after.camera !== camera) return;
+          const a = e.event.after;
+          const person = this.objects(camera).find((o) => o.id === a.object_id);
+          listener(
+            person ?? {
+              id: a.object_id,
+              label: 'person',
+              box: a.box,
+              worker: a.worker,
+              current_zones: a.current_zones,
+              loitering_zones: [],
+              frame_time: a.frame_time,
+            },
+          );
+        };
+        hub.on('fall', forward);
+        return () => hub.off('fall', forward);
+      },
+      snapshot,
+    };
   }
 
   /** What `worker`'s tracker holds of `camera` now: its confirmed tracks (a motion gate reads where they are, and which were missed). */

@@ -34,6 +34,8 @@ export interface SwitchStream {
   size(): { readonly width: number; readonly height: number } | null;
   /** Streaming now (connected, its packets coming). */
   up(): boolean;
+  /** Opening for the first time (never streamed yet, not failed): a preferred stream is waited for, not left. */
+  starting?(): boolean;
 }
 
 export interface StreamSwitchOptions {
@@ -44,6 +46,11 @@ export interface StreamSwitchOptions {
   readonly setting: string;
   /** The camera's default stream (main): read while no stream's size is known. */
   readonly fallback: string;
+  /**
+   * On `auto`: the stream read while it is up or starting (its first connection), whatever the readSize (a gated
+   * worker: its motion's stream, ADR 0113); while it is down, the choice by readSize among those up.
+   */
+  readonly prefer?: string;
   readonly onChange: (choice: StreamChoice, before: StreamChoice | null) => void;
 }
 
@@ -54,6 +61,10 @@ interface Totals {
   gated: number;
 }
 
+/** Why a gated worker on auto reads its motion's stream (ADR 0113). */
+export const GATED_READS_MOTION_STREAM =
+  "gated by motion: reads the stream its camera's motion reads; its crops and snapshots come from main, decoded on demand";
+
 export class StreamSwitch implements FrameSource {
   readonly workerId: string;
   readonly #o: StreamSwitchOptions;
@@ -63,6 +74,8 @@ export class StreamSwitch implements FrameSource {
   #closed = false;
   /** The worker asked for fresh slots: every subscription the switch makes has them. */
   #fresh = false;
+  /** Read this stream instead while it is up (overload, ADR 0115), and why; null: as its setting chooses. */
+  #divert: StreamChoice | null = null;
   readonly #before: Totals = { delivered: 0, drops: 0, staleSkips: 0, gated: 0 };
   readonly #origin = new WeakMap<Frame, Subscription>();
 
@@ -145,6 +158,20 @@ export class StreamSwitch implements FrameSource {
     };
   }
 
+  /**
+   * Reads `to.stream` (while it is up) instead of what its setting chooses, `to.reason` said as the choice's reason;
+   * null: back to its setting. Moves at once when the choice changes.
+   */
+  divert(to: StreamChoice | null): void {
+    this.#divert = to;
+    this.reconsider();
+  }
+
+  /** Diverted now (ADR 0115): the stream and why; null when it reads what its setting chooses. */
+  get diverted(): StreamChoice | null {
+    return this.#divert !== null && this.#choice.stream === this.#divert.stream ? this.#divert : null;
+  }
+
   setReadSize(size: ReadSize): void {
     this.#readSize = size;
     this.#current.setReadSize(size);
@@ -173,9 +200,15 @@ export class StreamSwitch implements FrameSource {
   }
 
   #choose(): StreamChoice {
-    const { setting, streams, fallback } = this.#o;
-    if (setting !== 'auto') return { stream: setting, reason: 'as configured' };
+    const { setting, streams, fallback, prefer } = this.#o;
     const up = streams.filter((s) => s.up());
+    const divert = this.#divert;
+    if (divert !== null && up.some((s) => s.name === divert.stream)) return divert;
+    if (setting !== 'auto') return { stream: setting, reason: 'as configured' };
+    // Starting too: main, up first, is not decoded for the moments before the substream connects.
+    const preferred = prefer === undefined ? undefined : streams.find((s) => s.name === prefer);
+    if (preferred !== undefined && (preferred.up() || preferred.starting?.() === true || up.length === 0))
+      return { stream: preferred.name, reason: GATED_READS_MOTION_STREAM };
     const options: StreamOption[] = (up.length > 0 ? up : streams).map((s) => ({ name: s.name, size: s.size() }));
     const choice = chooseStream(options, this.#readSize, up.some((s) => s.name === fallback) || up.length === 0 ? fallback : up[0]!.name);
     const down = streams.filter((s) => !s.up()).map((s) => s.name);

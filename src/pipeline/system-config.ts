@@ -13,22 +13,26 @@
 import {
   areasAsWritten,
   cameraMeasuresMotion,
+  cameraStreamUses,
   checkRunnableCluster,
   envOf,
   escapeLiterals,
+  MAIN_STREAM,
   redactExpanded,
   withAreas,
   type RunnableCluster,
 } from '../config/index.js';
 import { maskConfig } from '../internal/mask.js';
-import { probeFrameRate, probeKeyframeInterval } from '../capture/index.js';
+import { probeDecodeCost, probeFrameRate, probeKeyframeInterval } from '../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import { forecastCamera, type CameraChange, type Forecast } from './forecast.js';
 import { freshnessObjective } from './freshness.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 import { ageBudgetMs } from './worker-profile.js';
+import { learnedMsPerMegapixel, streamsForecast, type StreamCost, type StreamsForecast } from './stream-forecast.js';
+import type { SystemStats } from './system-stats.js';
 
 export interface MaskOptions {
   /** More values to mask, beyond those the config file took from the environment. */
@@ -72,7 +76,7 @@ export class SystemConfig extends SystemPart {
   }
 
   #secrets(more: readonly string[] = []): string[] {
-    return [...envOf(this.core.config).values, ...[...this.core.cameraSecrets.values()].flat(), ...more];
+    return [...envOf(this.core.config).values, ...this.core.cameraSecretValues(), ...more];
   }
 
   /**
@@ -144,7 +148,9 @@ export class SystemConfig extends SystemPart {
    * must not (ERR_DUPLICATE_CAMERA), as for the real change. `activity`: the share of the time something
    * moves in front of it (0–1, default 0.125), for its motion-gated workers (ADR 0066). A camera that would
    * decode keyframes only is forecast the age that adds and the frames it saves (`decode`, and each worker's
-   * `addedAgeMs` and `lateShare` against its age budget: ADR 0070), its keyframe interval measured or probed.
+   * `addedAgeMs` and `lateShare` against its age budget: ADR 0070), its keyframe interval measured or probed. A
+   * camera of several streams says what each would cost to decode, for whom, and the cheaper choice (`streams`,
+   * ADR 0114): its own decoders' figures when it runs, else this machine's per megapixel, else a few frames decoded.
    */
   async forecast(id: string, entry: unknown, options: { readonly replace: boolean; readonly activity?: number }): Promise<Forecast> {
     if (options.replace) this.core.camera(id);
@@ -188,6 +194,30 @@ export class SystemConfig extends SystemPart {
       keyframeIntervalFrom = measuredKey !== null ? 'measured' : probedKey !== null ? 'probed' : null;
     }
     const decode = { setting, keyframeIntervalMs, keyframeIntervalFrom } as const;
-    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers, decode, ...activity }, (camera, worker) => this.core.profileOf(camera, worker));
+    const streams = await this.#streamsForecast(id, config, stats, fps);
+    return forecastCamera(stats, { camera: id, fps, fpsFrom, workers, decode, streams, ...activity }, (camera, worker) => this.core.profileOf(camera, worker));
+  }
+
+  /** A camera of several streams: each stream's decoding cost, measured, learned or probed, on the uses its config gives (ADR 0114). */
+  async #streamsForecast(id: string, config: CameraConfig, stats: SystemStats, fps: number): Promise<StreamsForecast | null> {
+    const uses = cameraStreamUses(id, config, this.core.config);
+    if (uses === null) return null;
+    const running = stats.cameras[id]?.streams ?? null;
+    const learned = learnedMsPerMegapixel(Object.values(stats.cameras).flatMap((c) => (c.streams === null ? [c.capture] : Object.values(c.streams))));
+    const costs = new Map<string, StreamCost>();
+    await Promise.all(
+      uses.streams.map(async (s) => {
+        const own = running?.[s.stream] ?? null;
+        const ms = own?.costs.cpuMsPerDecodedFrame ?? null;
+        if (own !== null && ms !== null) return costs.set(s.stream, { msPerFrame: ms, from: 'measured', width: own.width, height: own.height });
+        if (learned !== null && s.width !== null && s.height !== null)
+          return costs.set(s.stream, { msPerFrame: (learned * s.width * s.height) / 1e6, from: 'learned', width: s.width, height: s.height });
+        const entry = config.streams?.[s.stream];
+        const url = s.stream === MAIN_STREAM ? config.source : typeof entry === 'string' ? entry : (entry?.source ?? config.source);
+        const probed = await probeDecodeCost(url, { timeoutMs: 10_000 });
+        return costs.set(s.stream, probed === null ? { msPerFrame: null, from: null, width: null, height: null } : { ...probed, from: 'probed' });
+      }),
+    );
+    return streamsForecast(uses, costs, fps);
   }
 }

@@ -18,7 +18,7 @@ import {
   type TrackedObject,
   type ZoneCount,
 } from '../objects/index.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -99,6 +99,6 @@ export class SystemObjects extends SystemPart {
 
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. null: none. */
   setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
-    this.core.snapshotSource = source;
+    this.core.setSnapshotSource(source);
   }
 }

@@ -54,6 +54,12 @@ export interface VisionSystemOptions {
   readonly modelHealthIntervalMs?: number;
   /** How often workers' freshness objectives are judged (ADR 0042). Default 1 000 ms. */
   readonly objectiveIntervalMs?: number;
+  /**
+   * The machine's idle CPU share lately (0–1; null: not known), as the objective watch reads it for its diagnoses and
+   * for shedding decoding under overload (ADR 0115). Default: measured from os.cpus() between its looks. A host whose
+   * CPU is not the machine's (a container under a CPU quota) gives its own.
+   */
+  readonly idleCpu?: () => number | null;
 }
 /**
  * The run-time changes of cameras and workers, in the system's shape: what the HTTP API calls, on the system
@@ -105,6 +111,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
       ...(options.modelHealthIntervalMs === undefined ? {} : { modelHealthIntervalMs: options.modelHealthIntervalMs }),
       ...(options.objectiveIntervalMs === undefined ? {} : { objectiveIntervalMs: options.objectiveIntervalMs }),
+      ...(options.idleCpu === undefined ? {} : { idleCpu: options.idleCpu }),
     });
     this.#core = core;
     this.shmDir = core.shmDir;
@@ -154,13 +161,11 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
         this.#ownShmDir = true;
       }
       for (const [id, config] of Object.entries(core.config.cameras)) {
-        if (!core.cameras.has(id)) core.cameras.set(id, await core.createCamera(id, config));
+        if (!core.cameras.has(id)) await core.installCamera(id, await core.createCamera(id, config));
       }
-      core.adviseDecoderThreads();
-      for (const [name, config] of Object.entries(core.config.shared)) core.shared.set(name, await core.createShared(name, config));
+      for (const [name, config] of Object.entries(core.config.shared)) core.addShared(name, await core.createShared(name, config));
     } catch (error) {
-      core.cameras.clear();
-      core.shared.clear();
+      core.forgetUnstarted();
       await core.sharedWorkers.close();
       this.#removeDirectories();
       core.setState('closed');
@@ -174,7 +179,6 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     core.falls.start();
     core.freshness.start();
     core.care.start();
-    core.startedAt = Date.now();
     core.setState('running');
     this.#modelScan.start();
     core.log.info({ cameras: [...core.cameras.keys()], models: [...core.models.keys()], shared: [...core.shared.keys()] }, 'system running');

@@ -9,6 +9,7 @@
  * - the edge scene (issue 70 item 2) is what its schedule says, frame by frame on both streams: the square is in the
  *   picture exactly on the frames the schedule says, its first frame a sliver at the left edge; and the scorer dates
  *   an onset from that first frame and splits its time into its parts (runs made up here, with their model figures);
+ * - P4_CONFIG and P4_STREAM (issue 70 items 2 and 1) name the gated configurations together;
  * - the careful loop (quiet_loop.py) is recounted from its trace: its model calls and frames detected, its
  *   maxFps, its frame numbers (what its detector found on each frame matches what the schedule says is there),
  *   and the bench's scorer reads its trace.
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { darkBox, EDGE, objectAt, p4Clip, p4Schedule, readOsd, SUB, MAIN, baseFrame, type P4Schedule } from '../../bench/pipeline/p4-clip.js';
-import { readQuietTrace, runQuietLoop } from '../../bench/pipeline/p4.js';
+import { p4Configs, readQuietTrace, runQuietLoop } from '../../bench/pipeline/p4.js';
 import { scoreP4 } from '../../bench/pipeline/p4-score.js';
 
 const SECONDS = 24;
@@ -50,6 +51,15 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     clips.push(await p4Clip(0, SECONDS, dir), await p4Clip(1, SECONDS, dir));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('P4_CONFIG and P4_STREAM name the gated configurations together, each once, P4_CONFIG first; neither: tuned; an unknown one throws', () => {
+    assert.deepEqual(p4Configs({}), ['tuned']);
+    assert.deepEqual(p4Configs({ P4_STREAM: 'docs,main,sub' }), ['docs', 'main', 'tuned']);
+    assert.deepEqual(p4Configs({ P4_CONFIG: 'docs', P4_STREAM: 'sub' }), ['docs', 'tuned']);
+    assert.deepEqual(p4Configs({ P4_CONFIG: 'tuned,docs', P4_STREAM: 'sub,main' }), ['tuned', 'docs', 'main']);
+    assert.throws(() => p4Configs({ P4_STREAM: 'auto' }), /P4_STREAM takes sub, docs, main \(got auto\)/);
+    assert.throws(() => p4Configs({ P4_CONFIG: 'sub' }), /P4_CONFIG takes tuned, docs, main \(got sub\)/);
+  });
 
   it('the 120 s timeline: an eighth of the time moving, the walker standing 30 s or more, one object at a time', () => {
     const s = p4Schedule(120, 0);

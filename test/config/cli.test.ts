@@ -92,6 +92,39 @@ describe('framesupplier config (the real command, as a child process)', { timeou
     assert.ok(parseYaml(stdout) !== null, 'still YAML (the lines are comments)');
   });
 
+  it('config check FILE: a short line per camera of several streams: what is decoded all the time and for whom, what on demand, and the cheaper choice (ADR 0114)', async () => {
+    const file = join(dir, 'streams.yaml');
+    await writeFile(
+      file,
+      yaml(
+        'models:',
+        '  person: { handler: person }',
+        'cameras:',
+        // docs/configuration.md's gated example
+        '  hall:',
+        '    source: rtsp://10.0.0.5/main',
+        '    streams: { main: { width: 1280, height: 720 }, sub: { source: rtsp://10.0.0.5/sub, width: 640, height: 360 } }',
+        '    workers:',
+        '      - { id: people, model: person, maxFps: 2, gate: motion, track: true }',
+        // the same, its detector pinned to main, and care-critical: its care line is printed too
+        '  door:',
+        '    source: rtsp://10.0.0.6/main',
+        '    care: true',
+        '    streams: { main: { width: 1280, height: 720 }, sub: { source: rtsp://10.0.0.6/sub, width: 640, height: 360 } }',
+        '    workers:',
+        '      - { id: people, model: person, maxFps: 2, gate: motion, track: true, stream: main }',
+      ),
+    );
+    const { stdout } = await run(process.execPath, [cli, 'config', 'check', file]);
+    const lines = stdout.split('\n').filter((l) => /^# camera (hall|door): decodes/.test(l));
+    assert.deepEqual(lines, [
+      '# camera hall: decodes sub 640×360 all the time (motion, people); main 1280×720 only on demand (crops, snapshots); a dry run (?dryRun=true) says each in % of a core.',
+      "# camera door: decodes main 1280×720 all the time (people, 4× the smallest's pixels), sub 640×360 all the time (motion); cheaper: people on stream: auto (gated: it would read sub), main then only on demand; a dry run (?dryRun=true) says each in % of a core.",
+    ]);
+    assert.match(stdout, /^# camera door: care-critical: /m);
+    assert.ok(parseYaml(stdout) !== null, 'still YAML (the lines are comments)');
+  });
+
   it('config check FILE: a line on the age a camera decoding keyframes only adds (ADR 0070); none for auto', async () => {
     const file = join(dir, 'keyframes.yaml');
     await writeFile(

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../../src/config/index.js';
+import { cameraStreamUses, parseConfig } from '../../src/config/index.js';
 import { issueAt, issuesOf, yaml } from './helpers.js';
 
 const camera = (...lines: string[]): string =>
@@ -85,5 +85,68 @@ describe('config: a camera with several streams', { timeout: 30_000 }, () => {
       parseConfig(inherited.replace('    workers: []', '    workers: []\n    capture: { decoder: native }'), { env: {}, fileName: 'test.yaml' }),
     );
     assert.doesNotThrow(() => parseConfig(camera('capture: { decoder: ffmpeg }'), { env: {}, fileName: 'test.yaml' }));
+  });
+
+  it('what each stream is decoded for (ADR 0114): readers all the time, the rest on demand, and cheaper choices only where they leave a stream unread', () => {
+    const config = parseConfig(
+      yaml(
+        'models:',
+        '  person: { handler: person }',
+        'shared:',
+        '  wall: { module: builtin:motion, cameras: [shop] }',
+        'cameras:',
+        '  door:',
+        '    source: rtsp://10.0.0.5/main',
+        '    streams: { main: { width: 1920, height: 1080 }, sub: { source: rtsp://10.0.0.5/sub, width: 640, height: 360 } }',
+        '    motion: { stream: main }',
+        '    workers:',
+        '      - { id: people, model: person, maxFps: 2, gate: motion }',
+        '      - { id: cars, model: person, maxFps: 2 }',
+        '      - { id: faces, model: person, crops: { of: people, size: 224 } }',
+        '      - { id: preview, module: builtin:motion, readSize: any }',
+        '  gate:',
+        '    source: rtsp://10.0.0.7/main',
+        '    streams: { sub: { source: rtsp://10.0.0.7/sub, width: 640, height: 360 } }',
+        '    workers:',
+        '      - { id: people, model: person, maxFps: 2, gate: motion, stream: main }',
+        '  shop:',
+        '    source: rtsp://10.0.0.6/main',
+        '    streams: { sub: rtsp://10.0.0.6/sub }',
+        '    workers:',
+        '      - { id: people, model: person, maxFps: 2, gate: motion, stream: main }',
+      ),
+      { env: {}, fileName: 'test.yaml' },
+    );
+    const door = cameraStreamUses('door', config.cameras.door!, config)!;
+    assert.deepEqual(
+      door.streams.map((s) => [s.stream, s.decoded, s.readers]),
+      [
+        ['main', 'all-the-time', ['motion', 'people']],
+        ['sub', 'all-the-time', ['preview']],
+      ],
+    );
+    assert.deepEqual(door.bySize, ['cars'], "an ungated model worker on auto: by its model's size");
+    // Motion set to main, the gated detector on auto with it: motion on auto moves both, and main is left unread.
+    assert.deepEqual(
+      door.cheaper.map((c) => [c.reader, c.stream]),
+      [['motion', 'main']],
+    );
+    const gate = cameraStreamUses('gate', config.cameras.gate!, config)!;
+    assert.deepEqual(
+      gate.streams.map((s) => [s.stream, s.decoded, s.readers]),
+      [
+        ['main', 'all-the-time', ['people']],
+        ['sub', 'all-the-time', ['motion']],
+      ],
+    );
+    assert.deepEqual(
+      gate.cheaper.map((c) => [c.change, c.stream]),
+      [['people on stream: auto (gated: it would read sub)', 'main']],
+    );
+    // A shared worker reads main: moving the detector would leave it decoded, so nothing is said to be cheaper.
+    const shop = cameraStreamUses('shop', config.cameras.shop!, config)!;
+    assert.deepEqual(shop.streams[0]!.readers, ['people', 'shared wall']);
+    assert.deepEqual(shop.cheaper, []);
+    assert.equal(cameraStreamUses('one', { ...config.cameras.shop!, streams: undefined }, config), null, 'one stream: nothing to choose');
   });
 });

@@ -14,7 +14,7 @@ import { HttpServer } from '../../src/http/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type Forecast, type ModelForecast, type SystemEvent } from '../../src/pipeline/index.js';
 import { eventuallyAsync } from '../helpers/process.js';
-import { nextResults, resolvedConfig } from './helpers.js';
+import { nextResults, resolvedConfig, smallH264Clip } from './helpers.js';
 
 const TOKEN = 'test-token-dry-run-0123456789';
 const SHM_DIR = `/dev/shm/framesupplier-test-dry-run-${process.pid}`;
@@ -137,6 +137,52 @@ describe('a dry run of adding a camera predicts what the model gives each camera
     assert.equal(bad.status, 400);
     assert.equal((bad.json.error as { code: string }).code, 'ERR_HTTP_BAD_REQUEST');
     assert.equal(system.stats().cameras.g, undefined, 'nothing added');
+  });
+
+  it('a camera of two streams: what each would cost to decode, for whom, and the cheaper choice, measured by decoding a few of its frames (ADR 0114)', async () => {
+    const main = await smallH264Clip(640, 360);
+    const sub = await smallH264Clip(320, 180);
+    const twoStreams = (worker: Record<string, unknown>) => ({
+      source: main,
+      streams: { sub: { source: sub, width: 320, height: 180 } },
+      workers: [{ id: 'people', model: 'slow', maxFps: 2, gate: 'motion', ...worker }],
+    });
+    const at = async (entry: unknown): Promise<Forecast> => {
+      const dry = await call('POST', '/api/cameras/s?dryRun=true', entry);
+      assert.equal(dry.status, 200, JSON.stringify(dry.json));
+      return dry.json as unknown as Forecast;
+    };
+    // As docs/configuration.md shows it: the gated detector and motion on the substream, main only on demand.
+    const docs = (await at(twoStreams({}))).streams!;
+    assert.deepEqual(
+      docs.streams.map((s) => [s.stream, s.decoded, s.readers, s.width, s.height, s.msPerFrameFrom]),
+      [
+        ['main', 'on-demand', [], 640, 360, 'probed'],
+        ['sub', 'all-the-time', ['motion', 'people'], 320, 180, 'probed'],
+      ],
+    );
+    const [mainCost, subCost] = docs.streams.map((s) => s.cpuPctAllTheTime!);
+    assert.ok(mainCost! > subCost! && subCost! > 0, `main ${mainCost} % of a core, sub ${subCost} %, decoded all the time`);
+    assert.equal(docs.cpuPct, subCost, 'what it decodes all the time: the substream');
+    assert.deepEqual(docs.cheaper, []);
+    assert.match(
+      docs.line,
+      /^main 640×360 only on demand \(crops, snapshots; all the time it would be [\d.]+ % of a core \(probed\)\); sub 320×180 decoded all the time for motion, people: [\d.]+ % of a core \(probed\)$/,
+    );
+    // Pinned to main: main decoded all the time too, and the cheaper choice says what it would save.
+    const pinned = (await at(twoStreams({ stream: 'main' }))).streams!;
+    assert.deepEqual(
+      pinned.streams.map((s) => [s.stream, s.decoded, s.readers]),
+      [
+        ['main', 'all-the-time', ['people']],
+        ['sub', 'all-the-time', ['motion']],
+      ],
+    );
+    assert.equal(pinned.cheaper.length, 1);
+    assert.equal(pinned.cheaper[0]!.change, 'people on stream: auto (gated: it would read sub)');
+    assert.ok(pinned.cheaper[0]!.savesCpuPct! > 0);
+    assert.match(pinned.line, /; cheaper: people on stream: auto \(gated: it would read sub\), main then only on demand, saving about [\d.]+ % of a core$/);
+    assert.equal(system.stats().cameras.s, undefined, 'nothing added');
   });
 
   it('a dry run says what the real change would: ERR_DUPLICATE_CAMERA, ERR_UNKNOWN_CAMERA, ERR_CONFIG; a bad dryRun flag is ERR_HTTP_BAD_REQUEST', async () => {

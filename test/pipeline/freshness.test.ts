@@ -23,6 +23,7 @@ import {
   type WorkerFigures,
   type WorkerProfile,
 } from '../../src/pipeline/index.js';
+import { watchedProfile } from './helpers.js';
 
 describe('freshness objectives', { timeout: 60_000 }, () => {
   it('fair shares: each gets at most what it asks, all together at most the capacity, and max-min fair', () => {
@@ -93,7 +94,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   });
 
   it('the diagnosis names the capacity, the demands, each share and the fix', () => {
-    const window = { spanMs: 10_000, offered: 100, missed: 60, staleSkips: 0, skipRatio: 0.6, results: 40, withinBudget: 1, resultAgeP50Ms: 250 };
+    const window = { spanMs: 10_000, offered: 100, missed: 60, staleSkips: 0, skipRatio: 0.6, results: 40, failed: 0, withinBudget: 1, resultAgeP50Ms: 250 };
     const d = diagnose({
       labels: ['street'],
       objective: freshnessObjective('high', 1000),
@@ -122,7 +123,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   });
 
   it("the diagnosis names the age its camera's decoding adds first, and auto as the fix (ADR 0065)", () => {
-    const window = { spanMs: 10_000, offered: 20, missed: 0, staleSkips: 0, skipRatio: 0, results: 20, withinBudget: 0.4, resultAgeP50Ms: 620 };
+    const window = { spanMs: 10_000, offered: 20, missed: 0, staleSkips: 0, skipRatio: 0, results: 20, failed: 0, withinBudget: 0.4, resultAgeP50Ms: 620 };
     const base = {
       labels: ['street'],
       objective: freshnessObjective('high', 500),
@@ -197,7 +198,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   });
 
   it('a worker that gets less than it asks of a model whose own time could serve it: what it gets is the fix', () => {
-    const window = { spanMs: 10_000, offered: 100, missed: 15, staleSkips: 0, skipRatio: 0.15, results: 85, withinBudget: 1, resultAgeP50Ms: 150 };
+    const window = { spanMs: 10_000, offered: 100, missed: 15, staleSkips: 0, skipRatio: 0.15, results: 85, failed: 0, withinBudget: 1, resultAgeP50Ms: 150 };
     const d = diagnose({
       labels: ['street'],
       objective: freshnessObjective('high', 1000),
@@ -294,5 +295,86 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.equal(status.met, true);
     assert.equal(status.reason, null);
     assert.equal(status.lastMinute.offered, 168);
+  });
+
+  it('results that are errors (model calls that failed) are misses: a worker all of whose calls fail misses its objective, saying so', () => {
+    let now = 0;
+    const events: SystemEvent[] = [];
+    const profile = watchedProfile('street', 'people', freshnessObjective('normal', 1000));
+    let delivered = 0;
+    const stats = (): WatchedSystem => ({
+      cameras: {
+        street: {
+          capture: { fps: 10 },
+          workers: { people: { state: 'running', enabled: true, model: null, maxFps: 2, fps: 2, totals: { delivered, drops: 0 } } as unknown as WorkerFigures },
+        },
+      },
+      shared: {},
+      models: {},
+    });
+    const watch = new FreshnessWatch({ stats, profile: () => profile, emit: (e) => events.push(e), now: () => now, idleCpu: () => 0.5 });
+    const result = (output: unknown) =>
+      watch.onResult({
+        type: 'result',
+        at: 0,
+        camera: 'street',
+        worker: 'people',
+        shared: false,
+        profile,
+        seq: 1,
+        captureTime: 0,
+        wallTime: 0,
+        ageMs: 120,
+        output,
+      });
+    // Two frames a second, each answered in time, every one an error: before, a met objective (all "within budget").
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      delivered += 2;
+      result({ detections: [], error: { code: 'ERR_MODEL_TIMEOUT', message: 'timed out' } });
+      result({ detections: [], error: { code: 'ERR_MODEL_TIMEOUT', message: 'timed out' } });
+      watch.tick();
+    }
+    const missed = events.filter((e): e is ObjectiveEvent => e.type === 'objective');
+    assert.deepEqual(
+      missed.map((e) => e.state),
+      ['missed'],
+    );
+    assert.match(missed[0]!.reason, /^100 % of its results were errors \(the last ERR_MODEL_TIMEOUT\)/);
+    assert.equal(missed[0]!.figures.failed, missed[0]!.figures.results);
+    assert.equal(missed[0]!.figures.withinBudget, null, 'no result that was not an error');
+    // Answers again: met.
+    for (let s = 0; s < 12; s++) {
+      now += 1000;
+      delivered += 2;
+      result({ detections: [] });
+      result({ detections: [] });
+      watch.tick();
+    }
+    assert.deepEqual(
+      events.filter((e): e is ObjectiveEvent => e.type === 'objective').map((e) => e.state),
+      ['missed', 'met'],
+    );
+    // A starved worker: a frame every 10 s (its call's timeout), each an error: 3 in a minute decide, though under
+    // the 10 frames a verdict on frame counts needs.
+    for (let s = 0; s < 120; s++) {
+      now += 1000;
+      if (s % 10 === 0) {
+        delivered += 1;
+        result({ detections: [], error: { code: 'ERR_TIMEOUT', message: 'timed out' } });
+      }
+      watch.tick();
+    }
+    // (While the good results leave the window, the verdict may turn once more before it settles.)
+    const starved = events
+      .filter((e): e is ObjectiveEvent => e.type === 'objective')
+      .slice(2)
+      .at(-1)!;
+    assert.equal(starved.state, 'missed');
+    assert.match(starved.reason, /^\d+ % of its results were errors \(the last ERR_TIMEOUT\)/);
+    const status = watch.status('street', 'people', profile.objective)!;
+    assert.equal(status.met, false);
+    assert.match(status.reason ?? '', /^100 % of its results were errors \(the last ERR_TIMEOUT\)/);
+    assert.ok(status.lastMinute.results < 10 && status.lastMinute.failed >= 3, JSON.stringify(status.lastMinute));
   });
 });

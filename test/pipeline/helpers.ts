@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { VTEST } from '../helpers/media.js';
 import { parseConfig } from '../../src/config/index.js';
-import type { EventOf, ResolvedConfig, SystemEventType, VisionSystem } from '../../src/pipeline/index.js';
+import type { EventOf, FreshnessObjective, ResolvedConfig, SystemEventType, VisionSystem, WorkerProfile } from '../../src/pipeline/index.js';
 
 const run = promisify(execFile);
 
@@ -131,3 +131,22 @@ export function commandLine(pid: number): string {
 }
 
 export { alive, eventually } from '../helpers/process.js';
+
+/** A camera worker's profile as the objective watch's tests give it: its camera, id and objective, a model worker of no model. */
+export function watchedProfile(camera: string, id: string, objective: FreshnessObjective): WorkerProfile {
+  return {
+    camera,
+    id,
+    shared: false,
+    cameras: [camera],
+    kind: 'model',
+    model: null,
+    ageBudgetMs: objective.maxAgeMs,
+    tracksObjects: false,
+    track: null,
+    recheckSeconds: null,
+    readSize: null,
+    care: null,
+    objective,
+  };
+}

@@ -136,7 +136,7 @@ describe('a batched model’s capacity', { timeout: 60_000 }, () => {
       labels: ['cam_0'],
       objective: objective(),
       missed: ['skips'],
-      window: { spanMs: 10_000, offered: 1000, missed: 400, staleSkips: 0, skipRatio: 0.4, results: 600, withinBudget: 1, resultAgeP50Ms: 20 },
+      window: { spanMs: 10_000, offered: 1000, missed: 400, staleSkips: 0, skipRatio: 0.4, results: 600, failed: 0, withinBudget: 1, resultAgeP50Ms: 20 },
       fps: 60,
       demandFps: 100,
       model: { ...load, demands },

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StreamSwitch, type SwitchStream } from '../../src/pipeline/stream-switch.js';
+import { GATED_READS_MOTION_STREAM, StreamSwitch, type SwitchStream } from '../../src/pipeline/stream-switch.js';
 import { FrameSupplier, Subscription } from '../../src/supplier/index.js';
 import { afterDistribution, ManualClock, rgbFrame, scriptedRandom } from '../supplier/helpers.js';
 
@@ -81,6 +81,77 @@ describe('stream switch: the worker asks its slots of the stream it reads', { ti
       await afterDistribution();
     }
     assert.equal((await next)?.captureTime, 11_100);
+    await source.close();
+    await main.close();
+    await sub.close();
+  });
+
+  it("a gated worker on auto (prefer) reads its motion's stream whatever its readSize, waits for it while it starts, leaves it only while it is down", async () => {
+    const clock = new ManualClock();
+    let state: 'starting' | 'up' | 'down' = 'starting';
+    let mainUp = false;
+    const main = new FrameSupplier({ streamId: 'cam', clock }).start();
+    const sub = new FrameSupplier({ streamId: 'cam/sub', clock }).start();
+    const list: SwitchStream[] = [
+      { name: 'main', supplier: main, size: () => ({ width: 1280, height: 720 }), up: () => mainUp, starting: () => !mainUp },
+      { name: 'sub', supplier: sub, size: () => ({ width: 640, height: 360 }), up: () => state === 'up', starting: () => state === 'starting' },
+    ];
+    const moves: string[] = [];
+    const source = new StreamSwitch({
+      workerId: 'people',
+      subscribe: { maxFps: 2 },
+      streams: list,
+      setting: 'auto',
+      fallback: 'main',
+      prefer: 'sub',
+      onChange: (now) => moves.push(now.stream),
+    });
+    assert.equal(source.choice.stream, 'sub', 'nothing up yet: the motion stream, not main');
+    assert.equal(source.choice.reason, GATED_READS_MOTION_STREAM);
+    mainUp = true;
+    source.reconsider();
+    assert.equal(source.choice.stream, 'sub', 'main up first: it waits for the substream, which is still starting');
+    // A model that does not say its size reads full frames: a switch without `prefer` would read main.
+    source.setReadSize('full');
+    assert.equal(source.choice.stream, 'sub', 'full frames asked: still the motion stream');
+    state = 'up';
+    source.reconsider();
+    assert.equal(source.choice.stream, 'sub');
+    assert.equal(main.readerCount, 0, 'main has no reader: it is not decoded');
+    state = 'down';
+    source.reconsider();
+    assert.equal(source.choice.stream, 'main', 'the motion stream down: the choice by readSize among those up');
+    state = 'up';
+    source.reconsider();
+    assert.deepEqual(moves, ['sub', 'main', 'sub']);
+    await source.close();
+    await main.close();
+    await sub.close();
+  });
+
+  it('divert: reads the stream it is diverted to while that one is up, whatever its setting; divert(null) gives it back', async () => {
+    const clock = new ManualClock();
+    let subUp = true;
+    const { main, sub, list } = streams(clock, () => subUp);
+    const source = new StreamSwitch({ workerId: 'people', subscribe: { maxFps: 2 }, streams: list, setting: 'main', fallback: 'main', onChange: () => {} });
+    assert.equal(source.choice.stream, 'main');
+    assert.equal(source.diverted, null);
+    const shed = { stream: 'sub', reason: 'shed' };
+    source.divert(shed);
+    assert.equal(source.choice.stream, 'sub', 'stream: main as configured, diverted');
+    assert.deepEqual(source.diverted, shed);
+    assert.equal(main.readerCount, 0);
+    subUp = false;
+    source.reconsider();
+    assert.equal(source.choice.stream, 'main', 'the stream it was diverted to is down: its own');
+    assert.equal(source.diverted, null);
+    subUp = true;
+    source.reconsider();
+    assert.equal(source.choice.stream, 'sub');
+    source.divert(null);
+    assert.equal(source.choice.stream, 'main');
+    assert.equal(source.choice.reason, 'as configured');
+    assert.equal(sub.readerCount, 0);
     await source.close();
     await main.close();
     await sub.close();
