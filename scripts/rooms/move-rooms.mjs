@@ -44,7 +44,7 @@ process.chdir(ROOT);
 const ROOMS = [
   {
     hall: 'src/pipeline',
-    placed: (name) => name !== 'index.ts',
+    placed: (name) => name !== 'index.ts' && name !== 'public.ts',
     // The floors, as ROOMS_OF in test/conventions/imports.test.ts has them (--check names an import that breaks them).
     mayImport: { system: ['camera', 'model-host', 'base'], camera: ['model-host', 'base'], 'model-host': ['base'], base: [] },
     rooms: {
@@ -52,7 +52,8 @@ const ROOMS = [
 objects, models, config, results, summaries, stats) over the one SystemCore they share, and what watches or serves
 the whole system: the freshness watch and the forecast (ADR 0042), the memory figures (ADR 0068), the model
 directory's scan, the tracking of objects across cameras, the output gate, the admission of a camera from the
-network and the results sink. The hall's top floor: it may import camera/, model-host/ and base/, each through its
+network and the results sink, the care watch's silence alarms (ADR 0138), each camera's privacy (ADR 0139), the
+fall alerts (ADR 0132) and the stream forecast. The hall's top floor: it may import camera/, model-host/ and base/, each through its
 index; only src/pipeline/index.ts imports it.`,
       camera: `The camera room of the pipeline (ADR 0012, 0053, 0066, 0147): one CameraPipeline per camera and what it
 is made of: its streams and the switch between them, its workers' group and how each worker is built from the
@@ -66,7 +67,8 @@ only, through its index; camera/, system/ and src/pipeline/index.ts import it.`,
       base: `The pipeline's base room (ADR 0147): what every room of the hall speaks: the one typed event union and its
 hub, the config types, the errors, the freshness rules and objectives, a worker's profile and its decode figures,
 the annotations of tracked objects, the summaries of a stretch of a camera's time (ADR 0073) with the vlm entry they
-share with the vlm worker, and the checks of the files a config names. The hall's ground floor: it imports no
+share with the vlm worker, the checks of the files a config names, a camera's silence (ADR 0138), the rule of
+shedding decoding (ADR 0115) and a batched model's capacity (ADR 0128). The hall's ground floor: it imports no
 other room.`,
     },
     files: {
@@ -90,8 +92,15 @@ other room.`,
       'object-tracking.ts': 'system',
       'output-gate.ts': 'system',
       'sinks.ts': 'system',
+      'system-part.ts': 'system',
+      'camera-privacy.ts': 'system',
+      'care-watch.ts': 'system',
+      'falls.ts': 'system',
+      'motion-coverage.ts': 'system',
+      'stream-forecast.ts': 'system',
       // camera/: a camera's pipeline and what it is made of, shared workers
       'camera-pipeline.ts': 'camera',
+      'camera-composition.ts': 'camera',
       'camera-motion.ts': 'camera',
       'build-worker.ts': 'camera',
       'crop-feed.ts': 'camera',
@@ -119,6 +128,9 @@ other room.`,
       'summaries.ts': 'base',
       'vlm-entry.ts': 'base',
       'worker-profile.ts': 'base',
+      'decode-shedding.ts': 'base',
+      'model-capacity.ts': 'base',
+      'silence.ts': 'base',
     },
   },
   {
