@@ -27,7 +27,8 @@ import {
   type ZoneCount,
 } from '../objects/index.js';
 import type { CameraConfig, TrackOptionsConfig } from './config-types.js';
-import type { ConfigChangeEvent, EventOf, ResultEvent, SystemEvent } from './events.js';
+import type { ConfigChangeEvent, EventHub, EventOf, ResultEvent, SystemEvent } from './events.js';
+import type { VlmScene } from '../workers/index.js';
 
 export interface ObjectTrackingOptions {
   /** A camera's config as the system runs it now; undefined for a camera it no longer has. */
@@ -78,6 +79,24 @@ export class ObjectTracking {
     const out: TrackedObject[] = [];
     for (const o of this.#objects.values()) if (camera === undefined || o.camera === camera) out.push(...o.live());
     return out;
+  }
+
+  /**
+   * What vlm workers see of the tracked objects: their events as they happen (from `hub`, the one its objects' events
+   * go out on), the live ones with their latest boxes, and an ended object's stored best snapshot (`snapshot`).
+   */
+  scene(hub: EventHub, snapshot: (id: string) => Promise<Buffer | null>): VlmScene {
+    return {
+      onObjectEvent: (camera, listener) => {
+        const forward = (e: EventOf<'tracked-object'>): void => {
+          if (e.event.after.camera === camera) listener(e.event);
+        };
+        hub.on('tracked-object', forward);
+        return () => hub.off('tracked-object', forward);
+      },
+      liveObjects: (camera) => this.objects(camera),
+      snapshot,
+    };
   }
 
   /** What `worker`'s tracker holds of `camera` now: its confirmed tracks (a motion gate reads where they are, and which were missed). */

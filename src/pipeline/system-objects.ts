@@ -8,7 +8,7 @@
  * are on the system's one event stream (system.on / events()).
  */
 import type { LineCount, SnapshotInfo, TrackedEvent, TrackedObject, ZoneCount } from '../objects/index.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -57,6 +57,6 @@ export class SystemObjects extends SystemPart {
 
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. null: none. */
   setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
-    this.core.snapshotSource = source;
+    this.core.setSnapshotSource(source);
   }
 }

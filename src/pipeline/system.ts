@@ -161,13 +161,11 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
         this.#ownShmDir = true;
       }
       for (const [id, config] of Object.entries(core.config.cameras)) {
-        if (!core.cameras.has(id)) core.cameras.set(id, await core.createCamera(id, config));
+        if (!core.cameras.has(id)) await core.installCamera(id, await core.createCamera(id, config));
       }
-      core.adviseDecoderThreads();
-      for (const [name, config] of Object.entries(core.config.shared)) core.shared.set(name, await core.createShared(name, config));
+      for (const [name, config] of Object.entries(core.config.shared)) core.addShared(name, await core.createShared(name, config));
     } catch (error) {
-      core.cameras.clear();
-      core.shared.clear();
+      core.forgetUnstarted();
       await core.sharedWorkers.close();
       this.#removeDirectories();
       core.setState('closed');
@@ -180,7 +178,6 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     core.tracking.start();
     core.freshness.start();
     core.care.start();
-    core.startedAt = Date.now();
     core.setState('running');
     this.#modelScan.start();
     core.log.info({ cameras: [...core.cameras.keys()], models: [...core.models.keys()], shared: [...core.shared.keys()] }, 'system running');
