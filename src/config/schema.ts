@@ -20,6 +20,7 @@ import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/t
 import { ID_PATTERN_SOURCE } from '../internal/ids.js';
 import { MAX_AGE_BUDGET_MS } from '../internal/ipc-errors.js';
 import { DEFAULT_LEASE_MS, SHORTEST_LEASE_MS } from '../internal/lease-tick.js';
+import { FALL_DEFAULTS, FALL_TRACKER_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import { DEFAULT_SHM_DIR, METRICS_DEFAULT_HOST, METRICS_DEFAULT_PORT } from '../internal/paths.js';
 import { LOG_LEVELS } from '../internal/logger.js';
 import { MIN_TOKEN_LENGTH } from '../internal/token.js';
@@ -289,7 +290,7 @@ function workerChooser(what: string, keys: readonly string[] = KIND_KEYS): Choos
 
 // ---------------------------------------------------------------- vlm workers (src/workers/vlm-worker.ts, ADR 0050)
 
-const VLM_TRIGGERS = ['new', 'zone', 'loitering', 'end'] as const;
+const VLM_TRIGGERS = ['new', 'zone', 'loitering', 'end', 'fall'] as const;
 const perMinute = (description: string) => Type.Optional(int(1, 100_000, { description }));
 export const VlmSchema = Type.Object(
   {
@@ -366,7 +367,8 @@ export const VlmSchema = Type.Object(
                 minItems: 1,
                 uniqueItems: true,
                 default: ['new'],
-                description: 'new: a new object; zone: it enters a zone; loitering: it starts loitering; end: its event ends (the best snapshot is sent).',
+                description:
+                  'new: a new object; zone: it enters a zone; loitering: it starts loitering; end: its event ends (the best snapshot is sent); fall: a fall or person-down alert about a person (asked first; the answer is added to the alert as its confirmation, docs/care.md).',
               }),
               zones: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'zone, loitering: only these zones.' })),
             },
@@ -485,6 +487,12 @@ export const TrackOptionsSchema = Type.Object(
       }),
     ),
     stationarySeconds: seconds('Time not moving before an object is stationary. Default 10.'),
+    matchLastSeen: Type.Optional(
+      Type.Boolean({
+        description:
+          'A track its predicted box does not match is also matched by where it was last seen: an object that stops at once (a person who falls) keeps its id. Default false; true for a worker with falls.',
+      }),
+    ),
     snapshotSeconds: seconds('Least time between two snapshots of one object. Default 1.'),
     updateSeconds: seconds('Least time between two updates made only by movement. Default 1.'),
   },
@@ -499,6 +507,74 @@ const objectSettings = {
         description: "Track objects in this worker's detections (ids, zones, per-object events): true, or tracker options. Default false.",
       }),
       { [CHOOSE]: trackChooser },
+    ),
+  ),
+};
+
+// Falls and people down (src/objects/falls.ts, src/pipeline/falls.ts, ADR 0132): a camera worker whose model gives poses.
+export const FallsSchema = Type.Object(
+  {
+    fallSeconds: Type.Number({
+      minimum: 0.2,
+      maximum: 10,
+      default: FALL_DEFAULTS.fallSeconds,
+      description: 'A fall: from the last sighting upright to the first one down within this many seconds.',
+    }),
+    drop: Type.Number({
+      minimum: 0.1,
+      maximum: 1,
+      default: FALL_DEFAULTS.drop,
+      description: "A fall: the top of the person's box drops by at least this share of their height upright.",
+    }),
+    confirmSeconds: Type.Number({
+      minimum: 0,
+      maximum: 30,
+      default: FALL_DEFAULTS.confirmSeconds,
+      description: 'A fall is raised once the person is still down this many seconds later.',
+    }),
+    downSeconds: Type.Number({
+      minimum: 1,
+      maximum: 86_400,
+      default: FALL_DEFAULTS.downSeconds,
+      description: 'down: a person lying outside the beds this many seconds, whether or not a fall was seen.',
+    }),
+    upSeconds: Type.Number({
+      minimum: 0,
+      maximum: 600,
+      default: FALL_DEFAULTS.upSeconds,
+      description: 'An alert ends once the person is up again this many seconds.',
+    }),
+    beds: Type.Array(Type.String({ pattern: ID_PATTERN }), {
+      uniqueItems: true,
+      default: [],
+      description: "The camera's zones where lying is expected (beds, sofas): neither a fall nor down is raised there.",
+    }),
+    repeatSeconds: Type.Number({
+      minimum: 5,
+      maximum: 86_400,
+      default: FALL_DEFAULTS.repeatSeconds,
+      description: 'An alert not acknowledged this many seconds after it was raised is raised again, and again, until acknowledged.',
+    }),
+    expirySeconds: Type.Number({
+      minimum: 1,
+      maximum: 604_800,
+      default: FALL_DEFAULTS.expirySeconds,
+      description: 'MQTT v5 message expiry of its events on <prefix>/falls: a broker holding them for a subscriber away drops them after this.',
+    }),
+  },
+  { ...closed, description: 'Falls and people down (docs/care.md): a fall worker is life-critical.' },
+);
+export type FallsConfig = Static<typeof FallsSchema>;
+const fallsChooser: Chooser = (value) =>
+  typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: 'must be true, false or a map of fall options', lenient: false };
+const fallSettings = {
+  falls: Type.Optional(
+    annotate(
+      Type.Union([Type.Boolean(), FallsSchema], {
+        description:
+          "Raise `fall` and `down` alerts from this worker's people and their poses (docs/care.md): true, or fall options. Tracks objects (track), holds the worker to criticality critical. Default false.",
+      }),
+      { [CHOOSE]: fallsChooser },
     ),
   ),
 };
@@ -728,17 +804,26 @@ const gateSettings = {
   ),
 };
 const ModelWorker = annotate(
-  Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings, ...gateSettings, ...careSettings }, closed),
+  Type.Object(
+    { ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...fallSettings, ...cropSettings, ...gateSettings, ...careSettings },
+    closed,
+  ),
   {
     [KIND_NAME]: 'model workers',
   },
 );
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings, ...careSettings }, closed), {
-  [KIND_NAME]: 'command workers',
-});
-const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...cropSettings, ...careSettings }, closed), {
-  [KIND_NAME]: 'module workers',
-});
+const CommandWorker = annotate(
+  Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...fallSettings, ...cropSettings, ...careSettings }, closed),
+  {
+    [KIND_NAME]: 'command workers',
+  },
+);
+const ModuleWorker = annotate(
+  Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...fallSettings, ...cropSettings, ...careSettings }, closed),
+  {
+    [KIND_NAME]: 'module workers',
+  },
+);
 const VlmWorker = annotate(Type.Object({ ...workerId, vlm: VlmSchema, ...vlmSettings, ...objectSettings }, closed), { [KIND_NAME]: 'vlm workers' });
 export const WorkerSchema = annotate(
   Type.Union([ModelWorker, CommandWorker, ModuleWorker, VlmWorker], { description: 'A worker: an id and exactly one of model, command, module, vlm.' }),
@@ -1418,8 +1503,27 @@ export type SharedWorkerConfig = Static<typeof SharedWorkerSchema>;
  * A worker entry's tracker options (`track: true` is {}), or null when it tracks nothing: the one reading of
  * `track`, for the validator (a cascade's `every` needs it) and the system (the worker's profile) alike.
  */
-export function trackOptionsOf(config: { readonly track?: WorkerConfig['track'] }): TrackOptionsConfig | null {
+export function trackOptionsOf(config: { readonly track?: WorkerConfig['track']; readonly falls?: FallsOption }): TrackOptionsConfig | null {
+  const falls = fallsOptionsOf(config);
+  if (falls !== null) {
+    // A fall worker tracks, with the tracker's fall defaults under its own options (a fallen person scores low, stops at once).
+    const own = config.track === undefined || config.track === true || config.track === false ? {} : config.track;
+    return { ...FALL_TRACKER_DEFAULTS, ...own };
+  }
   return config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
+}
+
+type FallsOption = boolean | Partial<FallsConfig> | undefined;
+
+/**
+ * A worker entry's fall options with their defaults (`falls: true` is every default), or null when it raises no
+ * falls: the one reading of `falls`, for the validator and the system (the worker's profile) alike.
+ */
+export function fallsOptionsOf(config: object): FallsConfig | null {
+  const falls = 'falls' in config ? (config as { readonly falls?: FallsOption }).falls : undefined;
+  if (falls === undefined || falls === false) return null;
+  const own = withFallDefaults(falls === true ? {} : falls);
+  return { ...own, beds: [...own.beds] };
 }
 export type ModelConfig = Static<typeof ModelSchema>;
 export type WorkerDefaultsConfig = Static<typeof WorkerDefaults>;

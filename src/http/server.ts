@@ -39,7 +39,8 @@
  *   route families, each registering its routes given what it needs
  *   (status-routes.ts: health, readiness, auth, stats, metrics;
  *   camera-routes.ts: the config and cameras, with camera-admission.ts;
- *   worker-routes.ts; event-routes.ts: events and summaries;
+ *   worker-routes.ts; event-routes.ts: events, objects, fall alerts and
+ *   summaries;
  *   picture-routes.ts: latest.jpg and MJPEG; dashboard-files.ts), and what
  *   they do at length (bodies.ts, images.ts, feeds.ts, dashboard-socket.ts,
  *   save-config.ts). It owns the fastify instance, the dashboard sockets, the

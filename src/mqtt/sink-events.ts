@@ -34,6 +34,7 @@ export const SINK_EVENT_TYPES = [
   'motion',
   'summary',
   'silence',
+  'fall',
   'events-lost',
 ] as const;
 
@@ -62,7 +63,7 @@ export class SinkEventRouter {
   }
 
   route(event: SystemEvent): void {
-    const { results, answers, events, lineCounts, retained, silence, sweep } = this.#rooms;
+    const { results, answers, events, lineCounts, retained, silence, falls, sweep } = this.#rooms;
     switch (event.type) {
       case 'result':
         results.onResult(event);
@@ -94,6 +95,9 @@ export class SinkEventRouter {
       case 'motion':
         if (retained.knowsCamera(event.camera)) retained.cameraMotion(event.camera, event.state === 'on');
         return;
+      case 'fall':
+        falls.onFall(event);
+        return;
       case 'summary':
         // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.
         if (retained.knowsCamera(event.camera)) retained.summary(event.camera, event.summary);
@@ -120,11 +124,12 @@ export class SinkEventRouter {
     }
   }
 
-  /** The retained state of every camera (or one), and its silence when it is care-critical. */
+  /** The retained state of every camera (or one), its silence when it is care-critical, and its person-down state. */
   takeSnapshot(only?: string): void {
     const stats = this.#system.stats();
     this.#rooms.retained.takeSnapshot(stats, only);
     this.#rooms.silence.takeSnapshot(stats, only);
+    this.#rooms.falls.takeCameras(only === undefined ? Object.keys(stats.cameras) : [only]);
   }
 
   #onConfigChange(event: EventOf<'config-change'>): void {

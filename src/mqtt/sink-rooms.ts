@@ -6,10 +6,11 @@
  * Contract: wireSinkRooms() only builds; nothing connects, subscribes,
  * publishes or starts a timer until the sink starts the connection. Who
  * talks to whom is decided here and nowhere else:
- * - the connection subscribes to the commands, the summary requests and
- *   (with discovery) Home Assistant's status; a message goes to the sweep
- *   first (what an earlier run left retained, ADR 0100), else to the
- *   commands;
+ * - the connection subscribes to the commands, the summary requests, the
+ *   fall alerts' acknowledgements and (with discovery) Home Assistant's
+ *   status; a message goes to the sweep first (what an earlier run left
+ *   retained, ADR 0100), else to the commands, which hand an acknowledgement
+ *   to the falls room and count and refuse for it by their rules;
  * - when the connection drops, every outbox queues what was in flight again;
  *   the connection's `queued` figure is theirs together;
  * - rooms that publish latest-only or retained messages get the Outlet
@@ -29,6 +30,7 @@ import { BrokerConnection, type MqttConnectionState } from './connection.js';
 import { discoveryId } from './discovery.js';
 import { EventOutbox } from './event-outbox.js';
 import { EventPublisher } from './event-publisher.js';
+import { FallPublisher, FallTopics } from './falls.js';
 import { LineCounts } from './line-counts.js';
 import type { ObjectEvent } from './object-events.js';
 import type { Outlet } from './outlet.js';
@@ -66,6 +68,8 @@ export interface SinkRooms {
   readonly outbox: EventOutbox;
   /** Care cameras' silence alarms (ADR 0138), with their outbox on `<prefix>/alarms`. */
   readonly silence: SilencePublisher;
+  /** Fall and person-down alerts (ADR 0133), with their outbox on `<prefix>/falls`. */
+  readonly falls: FallPublisher;
   readonly retained: RetainedState;
   readonly results: ResultPublisher;
   /** vlm workers' answers (ADR 0050). */
@@ -81,6 +85,7 @@ export interface SinkRooms {
 export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
   const { system, config, topics, log } = options;
   const node = discoveryId(options.clientId);
+  const fallTopics = new FallTopics(topics.prefix);
   const discoveryStatusTopic = config.discovery.enabled ? `${config.discovery.prefix}/status` : null;
   // The connection's hooks reach rooms made after it; they run only once it is started, when all are made.
   let rooms: SinkRooms | null = null;
@@ -89,7 +94,7 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
     config,
     clientId: options.clientId,
     availableTopic: topics.available,
-    subscriptions: [topics.commands, topics.summaryRequests, ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic])],
+    subscriptions: [topics.commands, topics.summaryRequests, fallTopics.acknowledgements, ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic])],
     log,
     hooks: {
       state: options.onState,
@@ -140,7 +145,19 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
   });
   const lineCounts = new LineCounts({ system, topics, retained });
   const silence = new SilencePublisher({ system, topics, retained, queue: config.queue, connection, log });
+  const falls = new FallPublisher({
+    system,
+    topics: fallTopics,
+    retained,
+    queue: config.queue,
+    connection,
+    log,
+    publishPicture: (topic, jpeg) => connection.publish(topic, jpeg, 0, true),
+    refuse: (kind, fields, message) => made().commands.refuse(kind, fields, message),
+    accepted: () => made().commands.accept(),
+  });
   const commands = new CommandHandler({
+    route: (topic, payload) => falls.onMessage(topic, payload),
     system,
     topics,
     discoveryStatusTopic,
@@ -163,6 +180,19 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
     connection,
     log,
   });
-  rooms = { connection, outbox, silence, retained, results, answers, events, lineCounts, commands, sweep, outboxes: [outbox, silence.outbox] };
+  rooms = {
+    connection,
+    outbox,
+    silence,
+    falls,
+    retained,
+    results,
+    answers,
+    events,
+    lineCounts,
+    commands,
+    sweep,
+    outboxes: [outbox, silence.outbox, falls.outbox],
+  };
   return rooms;
 }

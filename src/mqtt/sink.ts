@@ -41,7 +41,9 @@
  *   their own on `<prefix>/alarms`), retained-state.ts
  *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
  *   (what an earlier run left retained and the config no longer has, cleared
- *   at connect: ADR 0100), commands.ts (what comes in; bad ones' warn lines
+ *   at connect: ADR 0100), falls.ts (fall and person-down alerts: their own
+ *   topic and outbox, the person-down state, acknowledgements: ADR 0132),
+ *   commands.ts (what comes in; bad ones' warn lines
  *   rate-limited), sink-stats.ts (what they count, read as stats()). The rooms
  *   are made and wired to each other in sink-rooms.ts; which room each system
  *   event goes to is sink-events.ts'. This sink reads the system's event
@@ -211,7 +213,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   stats(): MqttSinkStats {
-    return sinkStats(this.#rooms, this.topics.prefix, this.#router.eventsLost);
+    return sinkStats({ ...this.#rooms, fallOutbox: this.#rooms.falls.outbox }, this.topics.prefix, this.#router.eventsLost);
   }
 
   /**
@@ -225,6 +227,14 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     // Cleared with the camera when it is removed or replaced (a retained picture of a camera that is gone).
     this.#rooms.retained.noteCameraTopic(camera, topic);
     return this.#rooms.connection.publish(topic, jpeg, 0, true);
+  }
+
+  /**
+   * A fall alert's snapshot (the person down), retained on `<camera>/person_down/snapshot`, cleared with its camera
+   * (ADR 0132). False when it could not go (not connected): not queued.
+   */
+  publishFallSnapshot(camera: string, jpeg: Buffer): boolean {
+    return this.#rooms.falls.publishSnapshot(camera, jpeg);
   }
 
   /** A 'node-configs' sink: this node's configs of cameras the system does not run are stale from now (ADR 0102). */

@@ -280,6 +280,12 @@ export class CameraPipeline implements AsyncDisposable {
     return this.#feeds;
   }
 
+  /** The main stream's width over its height, as its capture opened it (a substream has its aspect, ADR 0053); null before it knows. */
+  frameAspect(): number | null {
+    const stats = this.#capture?.stats();
+    return stats?.width != null && stats.height != null && stats.height > 0 ? stats.width / stats.height : null;
+  }
+
   stats(): CameraStats {
     const { workers: _, ...supplier } = this.supplier.stats();
     const workers: Record<string, WorkerFigures> = {};

@@ -10,6 +10,8 @@
  * no caller keeps an invariant by hand. Every result goes out through emit(), past the gate. A lookup of something the system does
  * not have throws ERR_UNKNOWN_CAMERA / ERR_UNKNOWN_WORKER naming what it has; every change after close
  * began throws ERR_SYSTEM_CLOSED.
+ *
+ * Long file: one job, the state the parts share kept together, and each part (tracking, falls, care, privacy…) wired here once.
  */
 import { availableParallelism } from 'node:os';
 import { envOf, resolveCamera, type ModelConfig } from '../config/index.js';
@@ -27,6 +29,7 @@ import { CareWatch } from './care-watch.js';
 import { CameraPrivacy } from './camera-privacy.js';
 import { ModelService } from './model-service.js';
 import { ObjectTracking } from './object-tracking.js';
+import { FallAlerts } from './falls.js';
 import { OutputGate } from './output-gate.js';
 import { SharedWorker } from './shared-worker.js';
 import { Summaries } from './summaries.js';
@@ -59,6 +62,8 @@ export class SystemCore {
   readonly sharedWorkers: WorkerGroup;
   /** Workers with `track` on: their results become tracked objects. */
   readonly tracking: ObjectTracking;
+  /** Fall workers' alerts (ADR 0132): their people, after tracking, become fall and down alerts. */
+  readonly falls: FallAlerts;
   /** Every worker's freshness objective, judged once a second (ADR 0042). */
   readonly freshness: FreshnessWatch;
   /** Decoding nobody needs now, shed when the machine cannot keep up (ADR 0115): told by the objective watch. */
@@ -101,9 +106,18 @@ export class SystemCore {
     this.#idleThresholdMs = options.idleThresholdMs;
     this.#modelHealthIntervalMs = options.modelHealthIntervalMs;
     this.hub = new EventHub((error, event) => this.log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.tracking = new ObjectTracking({ camera: (id) => this.cameraConfig(id), emit: (e) => this.hub.emit(e) });
+    this.falls = new FallAlerts({ emit: (e) => this.hub.emit(e) });
+    this.tracking = new ObjectTracking({
+      camera: (id) => this.cameraConfig(id),
+      emit: (e) => this.hub.emit(e),
+      aspect: (id) => this.cameras.get(id)?.frameAspect() ?? null,
+      onFrame: (input) => this.falls.onFrame(input),
+    });
     this.hub.on('result', (e) => this.tracking.onResult(e));
     this.hub.on('config-change', (e) => this.tracking.onConfigChange(e));
+    // after tracking: a vlm answer about a person down, and a fall worker stopped (its tracks ended first)
+    this.hub.on('result', (e) => this.falls.onResult(e));
+    this.hub.on('config-change', (e) => this.falls.onConfigChange(e));
     this.#scene = this.tracking.scene(this.hub, (id) => this.#snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null));
     this.shedding = new DecodeShedding({
       candidates: () => [...this.cameras.values()].flatMap((camera) => camera.sheddable()),
@@ -383,7 +397,8 @@ export class SystemCore {
       emit: (e) => this.emit(e),
       scene: this.#scene,
       privacy: this.privacy.privacy(id),
-      tracks: (camera, worker) => this.tracking.tracks(camera, worker),
+      // A fall worker's people down are watched: a gated worker keeps looking at them (ADR 0081, 0132).
+      tracks: (camera, worker) => this.falls.withWatched(camera, worker, this.tracking.tracks(camera, worker)),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
     });
   }

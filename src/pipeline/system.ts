@@ -176,6 +176,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     for (const camera of core.cameras.values()) core.startCamera(camera);
     core.sharedWorkers.start();
     core.tracking.start();
+    core.falls.start();
     core.freshness.start();
     core.care.start();
     core.setState('running');
@@ -202,6 +203,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await Promise.all([...[...core.cameras.values()].map((c) => c.close(core.drainMs)), this.#closeShared()]);
       await Promise.all([...core.models.values()].map((m) => m.close()));
       await core.tracking.close();
+      await core.falls.close();
       await core.freshness.close();
       this.#removeDirectories();
       core.setState('closed');

@@ -133,7 +133,14 @@ describe('http access policy', { timeout: 30_000 }, () => {
 
   it('a change never runs without the token, whatever the method, path, origin or site (property)', () => {
     const methods = fc.constantFrom('POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS');
-    const paths = fc.constantFrom('/api/cameras/a', '/api/shared/x/restart', '/api/config', '/api/cameras/a/areas', '/metrics');
+    const paths = fc.constantFrom(
+      '/api/cameras/a',
+      '/api/shared/x/restart',
+      '/api/config',
+      '/api/cameras/a/areas',
+      '/api/falls/1.000000-abcdef/acknowledge',
+      '/metrics',
+    );
     const origins = fc.option(fc.constantFrom('https://allowed.example', 'https://other.example', `http://${OWN_HOST}`, 'null'), { nil: undefined });
     const sites = fc.option(fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none'), { nil: undefined });
     const tokens = fc.option(fc.oneof(fc.constant('not-the-token-0123456789'), fc.string()), { nil: undefined });
