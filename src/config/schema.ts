@@ -288,7 +288,7 @@ function workerChooser(what: string, keys: readonly string[] = KIND_KEYS): Choos
   };
 }
 
-// ---------------------------------------------------------------- vlm workers (src/workers/vlm-worker.ts, ADR 0050)
+// ---------------------------------------------------------------- vlm workers (src/workers/vlm/vlm-worker.ts, ADR 0050)
 
 const VLM_TRIGGERS = ['new', 'zone', 'loitering', 'end', 'fall'] as const;
 const perMinute = (description: string) => Type.Optional(int(1, 100_000, { description }));
@@ -416,7 +416,7 @@ const vlmSettings = {
   criticality: StringEnum(CRITICALITIES, { ...Criticality, default: 'best-effort' }),
 };
 
-// ---------------------------------------------------------------- summaries of a stretch of time (src/pipeline/summaries.ts, ADR 0073)
+// ---------------------------------------------------------------- summaries of a stretch of time (src/pipeline/base/summaries.ts, ADR 0073)
 
 /** A summary's level: the three every summary says (a user's schema may add fields, never levels). */
 export const SUMMARY_LEVELS = ['none', 'notice', 'alert'] as const;
@@ -511,7 +511,7 @@ const objectSettings = {
   ),
 };
 
-// Falls and people down (src/objects/falls.ts, src/pipeline/falls.ts, ADR 0132): a camera worker whose model gives poses.
+// Falls and people down (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132): a camera worker whose model gives poses.
 export const FallsSchema = Type.Object(
   {
     fallSeconds: Type.Number({
