@@ -26,7 +26,7 @@ import { isId } from '../internal/ids.js';
 import type { Logger } from '../internal/logger.js';
 import type { BrokerConnection } from './connection.js';
 import { EventOutbox } from './event-outbox.js';
-import type { RetainedState } from './retained-state.js';
+import type { RetainedStore } from './retained-store.js';
 
 /** An acknowledgement's payload: ACK, or an alert's id (Frigate's event id shape). */
 const ALERT_ID = /^[0-9]+\.[0-9]{6}-[a-z0-9]{6}$/;
@@ -134,7 +134,7 @@ export function personDownPayload(alerts: readonly FallAlert[], at: number): str
 export interface FallPublisherOptions {
   readonly system: VisionSystem;
   readonly topics: FallTopics;
-  readonly retained: RetainedState;
+  readonly retained: RetainedStore;
   /** The offline queue's bounds (mqtt.queue), for `<prefix>/falls`' own outbox. */
   readonly queue: { readonly maxEvents: number; readonly maxBytes: number };
   readonly connection: BrokerConnection;

@@ -27,6 +27,7 @@ import { cameraBudgetsS } from './age-budget.js';
 import { cameraDiscovery } from './discovery.js';
 import type { Outlet } from './outlet.js';
 import type { Topics } from './topics.js';
+import type { RetainedStore } from './retained-store.js';
 
 /** Home Assistant discovery is published again at most once per this, however many `online` birth messages come. */
 export const DISCOVERY_MIN_INTERVAL_MS = 5_000;
@@ -58,7 +59,7 @@ interface DetectionState {
   publishedAt: number;
 }
 
-export class RetainedState {
+export class RetainedState implements RetainedStore {
   readonly #o: RetainedStateOptions;
   /** The desired retained state: topic → payload, published on change and on every connect. */
   readonly #retained = new Map<string, string>();

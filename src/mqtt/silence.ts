@@ -23,7 +23,7 @@ import type { CameraSilence, EventOf, SystemStats, VisionSystem, WorkerSilence }
 import type { Logger } from '../internal/logger.js';
 import type { BrokerConnection } from './connection.js';
 import { EventOutbox } from './event-outbox.js';
-import type { RetainedState } from './retained-state.js';
+import type { RetainedStore } from './retained-store.js';
 import type { Topics } from './topics.js';
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
@@ -74,7 +74,7 @@ function notJudged(watched: readonly { readonly id: string; readonly silenceSeco
 export class SilencePublisher {
   readonly #system: VisionSystem;
   readonly #topics: Topics;
-  readonly #retained: RetainedState;
+  readonly #retained: RetainedStore;
   /** `<prefix>/alarms`' outbox: the sink pumps it on connect and drains it at close, as its events'. */
   readonly outbox: EventOutbox;
   /** Per camera, its silence as last published: an alarm event says before and after. */
@@ -85,7 +85,7 @@ export class SilencePublisher {
   constructor(options: {
     system: VisionSystem;
     topics: Topics;
-    retained: RetainedState;
+    retained: RetainedStore;
     /** The offline queue's bounds (mqtt.queue, as object events'). */
     queue: { maxEvents: number; maxBytes: number };
     connection: BrokerConnection;
