@@ -7,10 +7,9 @@
  * nothing is imported back and forth. A new section module needs its row here and in ADR 0149.
  */
 import assert from 'node:assert/strict';
-import { basename, dirname, join, normalize } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { describe, it } from 'node:test';
-import ts from 'typescript';
-import { parseTs, repoFiles } from '../helpers/repo.js';
+import { relativeImports, repoFiles } from '../helpers/repo.js';
 
 const SECTIONS_DIR = 'src/config/schema';
 const ASSEMBLY = 'src/config/schema.ts';
@@ -33,31 +32,13 @@ const SECTION_FLOORS: Readonly<Record<string, readonly string[]>> = {
   cameras: ['shared', 'capture', 'workers', 'objects', 'summaries', 'care'],
 };
 
-/** A file's relative imports, static, re-exports and import() alike, as repository paths ending in .ts. */
-function importsOf(path: string, text?: string): { line: number; target: string }[] {
-  const file = parseTs(path, text);
-  const out: { line: number; target: string }[] = [];
-  const add = (node: ts.Node, specifier: ts.Expression | undefined): void => {
-    if (specifier === undefined || !ts.isStringLiteral(specifier) || !specifier.text.startsWith('.')) return;
-    const target = normalize(join(dirname(path), specifier.text)).replace(/\.js$/, '.ts');
-    out.push({ line: file.getLineAndCharacterOfPosition(node.getStart()).line + 1, target });
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
-    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, node.arguments[0]);
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  return out;
-}
-
 const sectionOf = (path: string): string | null => (dirname(path) === SECTIONS_DIR ? basename(path, '.ts') : null);
 
 /** What a file's imports break of the schema's floors. `text` stands in for the file's own (the self-test plants through it). */
 function floorProblems(path: string, text?: string): string[] {
   const problems: string[] = [];
   const from = sectionOf(path);
-  for (const { line, target } of importsOf(path, text)) {
+  for (const { line, target } of relativeImports(path, text)) {
     const at = `${path}:${line}`;
     const to = sectionOf(target);
     if (from !== null) {
