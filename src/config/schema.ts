@@ -34,6 +34,7 @@ import { EventsSchema } from './schema/objects.js';
 import { CHOOSE, closed, COMPUTED, idMap, node, StringEnum, type SchemaNode } from './schema/shared.js';
 import { SharedWorkerSchema, WorkerDefaults } from './schema/workers.js';
 
+// The schema's surface for the rest of src/config: every name the one module offered before the split, from its section.
 export { LOG_LEVELS };
 export { ATOMIC, CHOOSE, COMPUTED, HINT, isPlainObject, KIND_NAME, node, type Chooser, type NoChoice, type SchemaNode, type Segment } from './schema/shared.js';
 export { CaptureSchema, DECODERS, type CaptureConfig, type CaptureOutputConfig } from './schema/capture.js';
@@ -79,6 +80,7 @@ export {
   type StreamConfig,
 } from './schema/cameras.js';
 
+// The whole, in the file's order: the top-level keys, then the sections.
 const topKeys = {
   version: Type.Literal(1, { default: 1, description: "The config format's version: 1." }),
   logLevel: StringEnum(LOG_LEVELS, { default: 'info', description: 'Least severe log level written.' }),
