@@ -100,6 +100,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   T2: async () => (await import('./objects/t2.js')).t2(),
   /** What the motion detector costs a frame at 640×360 (issue 44). */
   MOTION: async () => (await import('./motion/motion.js')).motion(),
+  /** A person down (issue 72): the UP-Fall clips in ../shared/data/falls through the person model and the fall alerts, falls detected, false alarms, the alert's delay. */
+  FALL: async () => (await import('./objects/fall.js')).fall(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

@@ -30,7 +30,7 @@ import { trackOptionsOf, VisionSystem, type ResolvedConfig } from '../pipeline/i
 import type { ClusterNode } from '../cluster/index.js';
 import type { EventSource, TokenChoice } from '../http/index.js';
 import { encodeFrame, loadSharp } from '../pictures/index.js';
-import { EventStore } from '../objects/index.js';
+import { alertStands, EventStore, FALL_KINDS, isFallAlert, type FallAlert } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
 
 export interface AppHttpOptions {
@@ -233,12 +233,21 @@ export class App implements AsyncDisposable {
    * What the last process left open (killed, crashed, the power cut): ended at its last sighting the store
    * knows, end_reason 'restart' (ADR 0059), through the system's event stream, so the recorder stores the ends
    * and MQTT publishes them (queued until the broker answers) as any end. Before the cameras start: nothing of
-   * this run is open yet. A store that cannot be read costs only that (logged).
+   * this run is open yet. A store that cannot be read costs only that (logged). Fall and person-down alerts
+   * (ADR 0132) are the system's fall alerts' to restore: one left open is ended the same way, and every one that
+   * stood unacknowledged stands again until acknowledged.
    */
   #endLeftOpen(store: EventStore): void {
     try {
-      const ended = this.system.objects.endLeftOpen(store.openEvents());
+      const open = store.openEvents();
+      const ended = this.system.objects.endLeftOpen(open.filter((o) => !isFallAlert(o)));
       if (ended.length > 0) this.#log.info({ ended: ended.length }, 'events: ended the objects the last run left open (end_reason restart)');
+      const alerts = new Map<string, FallAlert>();
+      for (const row of [...open, ...FALL_KINDS.flatMap((label) => store.query({ label, limit: 1000 }))])
+        if (isFallAlert(row) && row.acknowledged_at === null && alertStands(row)) alerts.set(row.id, row);
+      const restored = [...alerts.values()].sort((a, b) => a.raised_at - b.raised_at);
+      this.system.objects.restoreFalls(restored);
+      if (restored.length > 0) this.#log.warn({ alerts: restored.length }, 'falls: alerts from before the restart stand until acknowledged');
     } catch (error) {
       this.#log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: the objects the last run left open could not be ended');
     }
@@ -275,7 +284,12 @@ export class App implements AsyncDisposable {
             boxes: [{ bbox: request.box, label: request.label, confidence: request.score }],
           })
         ).jpeg,
-      ...(this.mqtt === null ? {} : { publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) ?? false }),
+      ...(this.mqtt === null
+        ? {}
+        : {
+            publish: (camera: string, label: string, jpeg: Buffer) => this.mqtt?.publishSnapshot(camera, label, jpeg) ?? false,
+            publishFall: (camera: string, jpeg: Buffer) => this.mqtt?.publishFallSnapshot(camera, jpeg) ?? false,
+          }),
     });
     recorder.start();
     return recorder;

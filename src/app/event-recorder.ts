@@ -24,6 +24,12 @@
  * capture time and its offset from the detection's, and why it is not the
  * main stream's when it is not), on MQTT, in the store and the API.
  *
+ * Fall and person-down alerts (`fall` events, ADR 0132) are recorded the same
+ * way, in the same store (filed by their kind as label), and the snapshot
+ * their `new` asks for (the person down, by the alert's id) is made the same
+ * way, saved, and published retained on `<camera>/person_down/snapshot`; the
+ * system is told with fallSnapshotSaved().
+ *
  * A vlm worker's answer about a tracked object (ADR 0050) is stored on the
  * object's event as `description` (Frigate's field) at once, a cascade's
  * result on its crop as one of its `attributes` (ADR 0051), and both are kept
@@ -47,6 +53,8 @@ export interface EventRecorderOptions {
   readonly encode: (frame: Frame, request: SnapshotRequest) => Promise<Buffer>;
   /** Publishes a snapshot (the MQTT sink), if any; false when it could not go. */
   readonly publish?: (camera: string, label: string, jpeg: Buffer) => boolean;
+  /** Publishes a fall alert's snapshot (the MQTT sink), if any; false when it could not go. */
+  readonly publishFall?: (camera: string, jpeg: Buffer) => boolean;
 }
 
 const READ_TIMEOUT_MS = 2_000;
@@ -78,6 +86,7 @@ export class EventRecorder {
   readonly #busy = new Set<string>();
   readonly #listener = (event: EventOf<'tracked-object'>): void => this.#onEvent(event);
   readonly #resultListener = (event: EventOf<'result'>): void => this.#onResult(event);
+  readonly #fallListener = (event: EventOf<'fall'>): void => this.#onFall(event);
   readonly #annotations = new ObjectAnnotations();
   #started = false;
   #closed = false;
@@ -92,6 +101,7 @@ export class EventRecorder {
     this.#started = true;
     this.#o.system.on('tracked-object', this.#listener);
     this.#o.system.on('result', this.#resultListener);
+    this.#o.system.on('fall', this.#fallListener);
   }
 
   async close(): Promise<void> {
@@ -99,6 +109,7 @@ export class EventRecorder {
     this.#closed = true;
     this.#o.system.off('tracked-object', this.#listener);
     this.#o.system.off('result', this.#resultListener);
+    this.#o.system.off('fall', this.#fallListener);
     await Promise.allSettled([...this.#pending]);
   }
 
@@ -128,9 +139,36 @@ export class EventRecorder {
       this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: an event could not be stored');
     }
     const request = event.snapshot;
-    if (request === null || this.#busy.has(request.id) || this.#closed) return;
+    if (request === null) return;
+    const worker = event.worker;
+    this.#snapshotOf(
+      request,
+      (jpeg) => this.#o.publish?.(request.camera, request.label, jpeg) ?? false,
+      (info) => this.#o.system.objects.snapshotSaved(request.camera, worker, request.id, info),
+    );
+  }
+
+  /** A fall alert's event: recorded; its `new` asks for a snapshot of the person down. */
+  #onFall(event: EventOf<'fall'>): void {
+    try {
+      this.#o.store?.record(event.event);
+    } catch (error) {
+      this.#o.log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: a fall alert could not be stored');
+    }
+    const request = event.snapshot;
+    if (request === null) return;
+    this.#snapshotOf(
+      request,
+      (jpeg) => this.#o.publishFall?.(request.camera, jpeg) ?? false,
+      (info) => this.#o.system.objects.fallSnapshotSaved(request.id, info),
+    );
+  }
+
+  /** Makes a snapshot for `request` (one at a time per id), keeps it where it can be had, and says so when it was kept. */
+  #snapshotOf(request: SnapshotRequest, publish: (jpeg: Buffer) => boolean, saved: (info: SnapshotInfo) => void): void {
+    if (this.#busy.has(request.id) || this.#closed) return;
     this.#busy.add(request.id);
-    const run = this.#snapshot(event.worker, request)
+    const run = this.#snapshot(request, publish, saved)
       .catch((error: unknown) => this.#o.log.warn({ camera: request.camera, err: messageOf(error) }, 'events: a snapshot could not be made'))
       .finally(() => {
         this.#busy.delete(request.id);
@@ -139,12 +177,12 @@ export class EventRecorder {
     this.#pending.add(run);
   }
 
-  async #snapshot(worker: string, request: SnapshotRequest): Promise<void> {
+  async #snapshot(request: SnapshotRequest, publish: (jpeg: Buffer) => boolean, kept: (info: SnapshotInfo) => void): Promise<void> {
     const made = this.#o.system.cameras.streamNames(request.camera).length > 1 ? await this.#fromStreams(request) : await this.#fromViewer(request);
     if (made === null) return;
-    const published = this.#o.publish?.(request.camera, request.label, made.jpeg) ?? false;
+    const published = publish(made.jpeg);
     const saved = await this.#save(request, made.jpeg);
-    if (saved || published) this.#o.system.objects.snapshotSaved(request.camera, worker, request.id, made.info);
+    if (saved || published) kept(made.info);
   }
 
   /**

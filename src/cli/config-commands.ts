@@ -15,6 +15,7 @@ import {
   envOf,
   explainCare,
   explainDecode,
+  explainFalls,
   explainGates,
   explainPrivacy,
   explainStreams,
@@ -43,7 +44,8 @@ export async function configCommand(args: string[]): Promise<number> {
       // What a motion-gated worker does is not obvious from its keys: one line each (ADR 0066).
       // So is the age decoding keyframes only adds (ADR 0070), what a camera's summaries ask and where they are kept (ADR 0073),
       // and what each stream of a camera of several is decoded for, with the cheaper choice (ADR 0114).
-      // And what a care-critical camera's silence alarm watches (ADR 0138), and what a private camera sends out of the machine (ADR 0139).
+      // And what a care-critical camera's silence alarm watches (ADR 0138), what a private camera sends out of the machine (ADR 0139),
+      // and what a fall worker raises (ADR 0132).
       const gates = [
         ...explainGates(config),
         ...explainStreams(config),
@@ -51,6 +53,7 @@ export async function configCommand(args: string[]): Promise<number> {
         ...explainSummaries(config),
         ...explainCare(config),
         ...explainPrivacy(config),
+        ...explainFalls(config),
       ].map((line) => `# ${line}.\n`);
       process.stdout.write(
         `# ${file}: valid.\n${gates.join('')}# The resolved config (defaults applied, paths absolute), secrets masked:\n${stringify(maskConfig(config, { secrets: envOf(config).values }))}`,

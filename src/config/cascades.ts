@@ -26,6 +26,8 @@ export interface CascadeIssue {
   readonly anchor: 'value';
 }
 
+/** A falls entry as trackOptionsOf reads it: true or a map is a fall worker, anything else none. */
+const fallsOf = (v: unknown): boolean => v === true || isPlainObject(v);
 const field = (v: unknown, key: string): unknown => (isPlainObject(v) && Object.hasOwn(v, key) ? v[key] : undefined);
 
 /** The rule on enabling: a crop worker that runs needs the worker it crops to run too. */
@@ -59,7 +61,8 @@ export function cascadeIssues(camera: unknown, at: readonly Segment[], defaults:
       id,
       enabled: enabled !== false,
       // A track the schema refuses (a string) counts as tracking here: one issue for it, the schema's.
-      tracks: trackOptionsOf({ track: field(entry, 'track') as WorkerConfig['track'] }) !== null,
+      // A fall worker tracks too (ADR 0132); a falls the schema refuses counts as none.
+      tracks: trackOptionsOf({ track: field(entry, 'track') as WorkerConfig['track'], falls: fallsOf(field(entry, 'falls')) }) !== null,
       of: typeof of === 'string' && isId(of) ? of : null,
       every: field(field(entry, 'crops'), 'every') !== undefined,
     };

@@ -22,6 +22,7 @@ export {
   configSchema,
   workerKind,
   trackOptionsOf,
+  fallsOptionsOf,
   BUILTIN_MODULES,
   LOG_LEVELS,
   DECODERS,
@@ -43,6 +44,7 @@ export {
   type HttpConfig,
   type EventsConfig,
   type TrackOptionsConfig,
+  type FallsConfig,
   type ZoneConfig,
   type VlmConfig,
   type LineConfig,
@@ -73,6 +75,7 @@ export { explainSummaries, summaryWorkerOf } from './summaries.js';
 export { cameraStreamUses, explainStreams, type CameraStreamUses, type CheaperChoice, type StreamUse } from './stream-uses.js';
 export { careOf, explainCare, watchedWorkers, SILENCE_SECONDS, type CareSetting } from './care.js';
 export { explainPrivacy, privacyOf, PRIVACY_DEFAULTS, type PrivacySetting, type PrivacyShow } from './privacy.js';
+export { explainFalls } from './falls.js';
 export { cascadeSwitch, type RunningWorker } from './cascades.js';
 export { escapeLiterals, substituteEnv } from './env.js';
 export {

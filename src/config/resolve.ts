@@ -63,6 +63,16 @@ function resolveWorkerPaths(worker: Loose, baseDir: string): void {
   }
 }
 
+/**
+ * A fall worker (ADR 0132) is life-critical: criticality critical unless it says so itself (the validator refuses
+ * any other), so its objective and the admission dry run hold it to missing no frame its model can take.
+ */
+function lifeCritical(worker: Loose): Loose {
+  const falls = worker.falls;
+  if (falls === undefined || falls === null || falls === false) return worker;
+  return worker.criticality === undefined || worker.criticality === null ? { ...worker, criticality: 'critical' } : worker;
+}
+
 /** The resolved config of a file the schema accepted; baseDir is the file's directory. */
 export function resolveConfig(file: unknown, baseDir: string): Config {
   const top = loose(file);
@@ -76,7 +86,7 @@ export function resolveConfig(file: unknown, baseDir: string): Config {
       source: camera.source,
       enabled: camera.enabled ?? defaults.enabled,
       capture: merge(node(CaptureSchema), defaults.capture, camera.capture),
-      workers: Array.isArray(camera.workers) ? camera.workers.map((w) => ({ ...workerDefaults, ...loose(w) })) : undefined,
+      workers: Array.isArray(camera.workers) ? camera.workers.map((w) => lifeCritical({ ...workerDefaults, ...loose(w) })) : undefined,
       // a camera's own: zones and masks are drawn on its view, never inherited
       zones: camera.zones,
       masks: camera.masks,

@@ -2,7 +2,7 @@
  * The config file's one definition, in TypeBox, assembled from its sections. Each section is a module of
  * src/config/schema/ (ADR 0149), as each section of Frigate's config is: the shared parts at the bottom
  * (shared.ts: the annotations and the constructors every section builds with), the sections above them (capture,
- * objects, care, gate, vlm, summaries, models, mqtt, http, metrics, cluster; workers on the sections a worker
+ * objects, falls, care, gate, vlm, summaries, models, mqtt, http, metrics, cluster; workers on the sections a worker
  * carries; cameras on workers and the rest), and this assembly on top, so nothing is imported back and forth
  * (test/conventions/config-schema.test.ts holds the floors). This module is the schema's surface for the rest of
  * src/config: it re-exports what they use, and they import it, never a section.
@@ -50,6 +50,7 @@ export {
   type TrackOptionsConfig,
   type ZoneConfig,
 } from './schema/objects.js';
+export { fallsOptionsOf, FallsSchema, type FallsConfig } from './schema/falls.js';
 export { CareSchema, PrivacySchema, type CareConfig, type PrivacyConfig } from './schema/care.js';
 export { GateSchema, type GateConfig } from './schema/gate.js';
 export { VlmSchema, type VlmConfig } from './schema/vlm.js';

@@ -15,6 +15,7 @@
 import { isId } from '../internal/ids.js';
 import { lineProblem, polygonProblem } from '../internal/polygon.js';
 import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
+import { FALL_TRACKER_DEFAULTS } from '../internal/fall-defaults.js';
 import { answerSchemaProblem } from '../internal/answer-schema.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
@@ -37,6 +38,7 @@ import { clusterIssues } from './cluster.js';
 import { summaryIssues } from './summaries.js';
 import { careIssues } from './care.js';
 import { privacyIssues, sharedPrivacyIssues } from './privacy.js';
+import { fallIssues } from './falls.js';
 
 /** An issue before it is given a line: the path as segments, and what its line should point at. */
 export interface RawIssue {
@@ -458,9 +460,12 @@ function vlmSchemaIssues(worker: unknown, at: readonly Segment[], out: RawIssue[
 function trackIssues(worker: unknown, at: readonly Segment[], out: RawIssue[]): void {
   const track = field(worker, 'track');
   if (!isPlainObject(track)) return;
-  // As the tracker will run: one given, the other its default (a lowScore of 0.7 alone is above highScore's 0.5).
+  // As the tracker will run: one given, the other its default (a lowScore of 0.7 alone is above highScore's 0.5; a
+  // fall worker's highScore is FALL_TRACKER_DEFAULTS').
+  const falls = field(worker, 'falls');
+  const defaultHigh = falls !== undefined && falls !== false && falls !== null ? FALL_TRACKER_DEFAULTS.highScore : TRACKER_DEFAULTS.highScore;
   const low = field(track, 'lowScore') ?? TRACKER_DEFAULTS.lowScore;
-  const high = field(track, 'highScore') ?? TRACKER_DEFAULTS.highScore;
+  const high = field(track, 'highScore') ?? defaultHigh;
   if (typeof low !== 'number' || typeof high !== 'number' || low <= high) return;
   const [key, message] =
     field(track, 'lowScore') === undefined
@@ -615,6 +620,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       gateIssues(config, worker, field(data, 'models'), path, out);
       vlmFramesIssues(worker, path, out);
       vlmSchemaIssues(worker, path, out);
+      out.push(...fallIssues(config, worker, field(field(data, 'defaults'), 'workers'), path));
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

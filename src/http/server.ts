@@ -94,6 +94,21 @@ const eventsQuery = {
   additionalProperties: false,
 };
 
+/** An event's id (Frigate's shape, eventId()): a tracked object's or a fall alert's. */
+const eventIdParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+\\.[0-9]{6}-[a-z0-9]{6}$' } }, required: ['id'] };
+
+const cameraQuery = {
+  type: 'object',
+  properties: { camera: { type: 'string', pattern: ID_PATTERN_SOURCE } },
+  additionalProperties: false,
+};
+
+/** Who acknowledged a fall alert: the body's `by` (1–64 printable characters: the dashboard says dashboard), else api. */
+function acknowledgedBy(body: unknown): string {
+  const by = body !== null && typeof body === 'object' ? (body as { by?: unknown }).by : undefined;
+  return typeof by === 'string' && /^[\x20-\x7e]{1,64}$/.test(by) ? by : 'api';
+}
+
 const summariesQuery = {
   type: 'object',
   properties: {
@@ -187,6 +202,7 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
   '/dashboard/overlay.js': { file: join(DASHBOARD_DIR, 'overlay.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/editor.js': { file: join(DASHBOARD_DIR, 'editor.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/alarms.js': { file: join(DASHBOARD_DIR, 'alarms.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard/falls.js': { file: join(DASHBOARD_DIR, 'falls.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uplot.js': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
@@ -471,15 +487,28 @@ export class HttpServer implements AsyncDisposable {
       if (this.#o.events === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no events store: add an events section to the config');
       return await this.#o.events.query(request.query);
     });
-    app.get<{ Params: { id: string } }>(
-      '/api/events/:id/snapshot.jpg',
-      { schema: { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+\\.[0-9]{6}-[a-z0-9]{6}$' } }, required: ['id'] } } },
-      async (request, reply) => {
-        const jpeg = await this.#o.events?.snapshot(request.params.id);
-        if (jpeg == null) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no snapshot for this event');
-        return reply.type('image/jpeg').header('cache-control', 'private, max-age=60').send(jpeg);
-      },
-    );
+    app.get<{ Params: { id: string } }>('/api/events/:id/snapshot.jpg', { schema: { params: eventIdParams } }, async (request, reply) => {
+      const jpeg = await this.#o.events?.snapshot(request.params.id);
+      if (jpeg == null) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no snapshot for this event');
+      return reply.type('image/jpeg').header('cache-control', 'private, max-age=60').send(jpeg);
+    });
+
+    // The tracked objects alive now (each with its latest box; a person's posture with a pose model: ADR 0132).
+    app.get<{ Querystring: { camera?: string } }>('/api/objects', { schema: { querystring: cameraQuery } }, async (request) => ({
+      objects: system.objects.tracked(request.query.camera),
+    }));
+    // Fall and person-down alerts (ADR 0132): those that stand or wait to be acknowledged, and their acknowledgement.
+    app.get<{ Querystring: { camera?: string } }>('/api/falls', { schema: { querystring: cameraQuery } }, async (request) => ({
+      alerts: system.objects.falls(request.query.camera),
+    }));
+    app.post<{ Params: { id: string }; Body: unknown }>('/api/falls/:id/acknowledge', { schema: { params: eventIdParams } }, async (request) => {
+      const [alert] = system.objects.acknowledgeFalls({ id: request.params.id }, acknowledgedBy(request.body));
+      if (alert === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', `no fall alert ${request.params.id} waiting to be acknowledged`);
+      return { alert };
+    });
+    app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id/falls/acknowledge', { schema: { params: idParams('id') } }, async (request) => ({
+      acknowledged: system.objects.acknowledgeFalls({ camera: request.params.id }, acknowledgedBy(request.body)),
+    }));
 
     // Summaries of a stretch of a camera's time (ADR 0073): the body is the window ({ lastSeconds } or { from, to }),
     // checked by the system (ERR_SUMMARY_WINDOW), so the API, MQTT and a library caller are held to one rule.

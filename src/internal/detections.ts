@@ -2,10 +2,12 @@
  * Detections read from a worker's output in the standard shape
  * (docs/protocol.md: a `detections` list whose items have `class_name` or
  * `label`, `confidence` or `score` in 0–1, and `bbox` or `box` as
- * [x1, y1, x2, y2] normalised), which model, module, command and shared
- * workers alike may answer. Worker output is not trusted: an item without a
- * label (1–64 characters) or a score in 0–1 is skipped; a box that is not
- * four finite numbers is null. Null when the output has no detections list
+ * [x1, y1, x2, y2] normalised, and for a pose model `keypoints`: 17
+ * [x, y, score]), which model, module, command and shared workers alike may
+ * answer. Worker output is not trusted: an item without a label (1–64
+ * characters) or a score in 0–1 is skipped; a box that is not four finite
+ * numbers is null, and so are keypoints that are not 17 triples of finite
+ * numbers. Null when the output has no detections list
  * (not a detector's result). The one reading of it: the MQTT appearances and
  * the object tracker both start here.
  */
@@ -15,6 +17,17 @@ export interface ReadDetection {
   readonly score: number;
   /** As the worker gave it (not clamped, not ordered), or null. */
   readonly box: readonly [number, number, number, number] | null;
+  /** The pose's 17 keypoints [x, y, score] (COCO order), as the worker gave them, or null. */
+  readonly keypoints: readonly (readonly [number, number, number])[] | null;
+}
+
+const KEYPOINTS = 17;
+
+/** 17 triples of finite numbers, or null. */
+function keypointsOf(raw: unknown): readonly (readonly [number, number, number])[] | null {
+  if (!Array.isArray(raw) || raw.length !== KEYPOINTS) return null;
+  for (const k of raw) if (!Array.isArray(k) || k.length !== 3 || !k.every((v) => typeof v === 'number' && Number.isFinite(v))) return null;
+  return raw as readonly (readonly [number, number, number])[];
 }
 
 const MAX_LABEL = 64;
@@ -36,7 +49,7 @@ export function readDetections(output: unknown): ReadDetection[] | null {
       Array.isArray(raw) && raw.length === 4 && raw.every((v) => typeof v === 'number' && Number.isFinite(v))
         ? (raw as unknown as readonly [number, number, number, number])
         : null;
-    out.push({ label, score, box });
+    out.push({ label, score, box, keypoints: keypointsOf(d.keypoints) });
   }
   return out;
 }

@@ -67,6 +67,9 @@ export interface Detection {
   readonly bbox: readonly [number, number, number, number];
   /** Optional keypoints (pose models): [x, y, score], normalised like bbox. */
   readonly keypoints?: readonly (readonly [number, number, number])[];
+  /** Optional, with 17 keypoints (the person model): the person's posture, upright, sitting, lying or unknown (ADR 0132), and how sure, 0–1. */
+  readonly posture?: string;
+  readonly posture_score?: number;
 }
 
 export interface WireError {

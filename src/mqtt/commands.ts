@@ -17,6 +17,10 @@
  * time per camera (a press meanwhile is refused with ERR_SUMMARY_BUSY), so a
  * flood costs nothing but log lines; every refusal is logged with its code.
  *
+ * Other rooms' commands (the fall alerts' acknowledgements, ADR 0132) come
+ * through `route`, after the retained check, and use refuse() and accept()
+ * for the same counts and warn lines.
+ *
  * Those warn lines are rate-limited (ThrottledLog): per kind of problem (a bad
  * topic, a bad payload, each error code of an unknown target or a refusal) the
  * first at once, then at most one line per COMMAND_WARN_INTERVAL_MS saying how
@@ -61,6 +65,8 @@ export interface CommandHandlerOptions {
   readonly signal: AbortSignal;
   /** At most one warn line per kind of bad command per this. Default COMMAND_WARN_INTERVAL_MS. */
   readonly warnIntervalMs?: number;
+  /** Another room's commands: true when it took the message (its topic was one of its own). */
+  readonly route?: (topic: string, payload: Buffer) => boolean;
 }
 
 export class CommandHandler {
@@ -88,6 +94,18 @@ export class CommandHandler {
     return this.#warnings.suppressed;
   }
 
+  /** Another room refused a command: counted, and said at most once per interval per kind. */
+  refuse(kind: string, fields: Record<string, unknown>, message: string): void {
+    this.rejected++;
+    const printed = typeof fields.topic === 'string' ? { ...fields, topic: printable(fields.topic) } : fields;
+    this.#warnings.note(kind, typeof printed.payload === 'string' ? { ...printed, payload: printable(printed.payload) } : printed, message);
+  }
+
+  /** Another room took a command. */
+  accept(): void {
+    this.accepted++;
+  }
+
   /** Writes the pending counts of left-out warn lines, and stops their timers. */
   close(): void {
     this.#warnings.close();
@@ -112,6 +130,7 @@ export class CommandHandler {
       }
       return;
     }
+    if (o.route?.(topic, payload) === true) return;
     const summarized = o.topics.parseSummarize(topic);
     if (summarized !== null) {
       this.#summarize(summarized, topic, payload);

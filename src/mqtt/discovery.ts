@@ -13,12 +13,14 @@
  * boolean field of its schema); per cascade a sensor of its last result on a crop (the object it showed, the
  * whole result as attributes); for a camera with summaries (ADR 0073) a `button` asking for the last hour's and a
  * sensor of the latest (its title; the whole summary as attributes); for a care-critical camera (ADR 0138) a
- * `silent` problem binary_sensor (silence.ts). Every entity is available while `<prefix>/available` is `online`
+ * `silent` problem binary_sensor (silence.ts); for a camera with a fall worker (ADR 0132) a
+ * `binary_sensor` "person down", a `button` acknowledging its alerts and an `image` of the person down (falls.ts). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
  */
 import { silenceDiscovery } from './silence.js';
+import { fallEntities, FallTopics } from './falls.js';
 import type { Topics } from './topics.js';
 
 export interface DiscoveryOptions {
@@ -53,6 +55,8 @@ export interface DiscoveryOptions {
   readonly cascades?: readonly { readonly worker: string; readonly of: string }[];
   /** Whether a worker of the camera is care-critical (ADR 0138): then a `silent` problem binary_sensor. Default false. */
   readonly silence?: boolean;
+  /** Whether a worker of the camera raises falls (ADR 0132): then person down, acknowledge and its snapshot. Default false. */
+  readonly falls?: boolean;
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -209,6 +213,7 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
     });
   }
   if (options.silence === true) add('binary_sensor', 'silent', silenceDiscovery(topics, camera));
+  if (options.falls === true) for (const e of fallEntities(camera, new FallTopics(topics.prefix))) add(e.component, e.object, e.config);
   add('sensor', 'status', {
     name: 'status',
     state_topic: topics.status(camera),

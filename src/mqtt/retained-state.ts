@@ -304,6 +304,7 @@ export class RetainedState {
       cascades: own.flatMap((w) => (w.cropsOf === undefined ? [] : [{ worker: w.id, of: w.cropsOf }])),
       summaries: this.#o.system.summaries.available(camera),
       silence: own.some((w) => w.care !== null),
+      falls: own.some((w) => w.falls !== undefined),
     })) {
       fresh.add(topic);
       held?.add(topic);

@@ -9,7 +9,7 @@
  * (`<discovery prefix>/+/<node>/+/config`, the node id being this client's:
  * another instance's entities are never looked at) and to the retained
  * state topics this sink writes under its own topic prefix (status, worker
- * state, objective and answer, counts, motion, summary, silence), then publishes a
+ * state, objective and answer, counts, motion, summary, silence, person down), then publishes a
  * marker (`<prefix>/@sweep`, a nonce, not retained) on a topic it
  * subscribed in the same packet: the broker queues a subscription's retained
  * messages before anything published after it, so the marker coming back
@@ -23,7 +23,8 @@
  *   topic is stale when its camera is not the system's, or its worker, zone
  *   or line is not the camera's (a shared worker's when not configured), or
  *   it is a camera's motion and the camera measures none, or its silence and
- *   no worker of it is care-critical, or a label's count
+ *   no worker of it is care-critical, or its person down and it has no fall
+ *   worker, or a label's count
  *   and the label is neither one events are kept for (mqtt.events.labels) nor
  *   one of discovery.labels (with events of every label, counts are not
  *   judged);
@@ -68,6 +69,8 @@ export interface SweptCamera {
   readonly motion: boolean;
   /** Whether a worker of it is care-critical (ADR 0138): its silence topic is then desired. */
   readonly silence: boolean;
+  /** Whether a worker of it raises falls (ADR 0132): its person-down state. */
+  readonly falls?: boolean;
 }
 
 export type Judgement = 'desired' | 'stale' | 'not-ours';
@@ -88,6 +91,7 @@ export function judgeStateTopic(levels: readonly string[], view: SweepView): Jud
   if (has === undefined) return 'stale';
   if (levels.length === 2 && second === 'motion') return has.motion ? 'desired' : 'stale';
   if (levels.length === 2 && second === 'silence') return has.silence ? 'desired' : 'stale';
+  if (levels.length === 2 && second === 'person_down') return has.falls === true ? 'desired' : 'stale';
   if (levels.length === 3) return has.workers.has(second) ? 'desired' : 'stale';
   if (second === 'objects' && levels[3] === 'count' && view.countLabels !== null) return view.countLabels.has(third!) ? 'desired' : 'stale';
   if (second === 'zones') return has.zones.has(third!) ? 'desired' : 'stale';
@@ -100,7 +104,7 @@ function ownShape(levels: readonly string[]): boolean {
   const [, second, third, fourth, fifth, sixth] = levels;
   switch (levels.length) {
     case 2:
-      return second === 'status' || second === 'motion' || second === 'summary' || second === 'silence';
+      return second === 'status' || second === 'motion' || second === 'summary' || second === 'silence' || second === 'person_down';
     case 3:
       return isId(second) && (third === 'state' || third === 'objective' || third === 'answer');
     case 4:
@@ -295,6 +299,7 @@ export class RetainedSweep {
             lines: new Set(system.objects.lines(id).map((l) => toId(l.name))),
             motion: figures.motion != null,
             silence: system.workers.profiles(id).some((w) => !w.shared && w.care !== null),
+            falls: system.workers.profiles(id).some((w) => w.falls !== undefined),
           };
           cameras.set(id, has);
         }

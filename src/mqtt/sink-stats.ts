@@ -39,6 +39,8 @@ export interface MqttSinkStats {
     /** Objects with an event in progress. */
     readonly active: number;
   };
+  /** Fall and person-down alerts' events on `<prefix>/falls` (ADR 0132), their own outbox: made, acknowledged by the broker, waiting, dropped. */
+  readonly falls: { readonly emitted: number; readonly published: number; readonly queued: number; readonly dropped: number };
   readonly results: {
     readonly published: number;
     /** Replaced by a newer result of the same worker before they could be sent (broker away, backed up, or rate limit). */
@@ -68,6 +70,7 @@ export interface MqttSinkStats {
 export interface CountingRooms {
   readonly connection: BrokerConnection;
   readonly outbox: EventOutbox;
+  readonly fallOutbox: EventOutbox;
   readonly events: EventPublisher;
   readonly results: ResultPublisher;
   readonly commands: CommandHandler;
@@ -76,7 +79,7 @@ export interface CountingRooms {
 }
 
 export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
-  const { connection, outbox, events, results, commands, retained, sweep } = rooms;
+  const { connection, outbox, fallOutbox, events, results, commands, retained, sweep } = rooms;
   return {
     state: connection.state,
     connected: connection.connected,
@@ -96,6 +99,7 @@ export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEvent
       dropped: outbox.dropped,
       active: events.activeCount,
     },
+    falls: { emitted: fallOutbox.emitted, published: fallOutbox.published, queued: fallOutbox.queued, dropped: fallOutbox.dropped },
     results: { published: results.published, superseded: results.superseded, unserializable: results.unserializable },
     commands: {
       accepted: commands.accepted,

@@ -43,7 +43,9 @@
  *   their own on `<prefix>/alarms`), retained-state.ts
  *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
  *   (what an earlier run left retained and the config no longer has, cleared
- *   at connect: ADR 0100), commands.ts (what comes in; bad ones' warn lines
+ *   at connect: ADR 0100), falls.ts (fall and person-down alerts: their own
+ *   topic and outbox, the person-down state, acknowledgements: ADR 0132),
+ *   commands.ts (what comes in; bad ones' warn lines
  *   rate-limited), sink-stats.ts (what they count, read as stats()). This sink
  *   reads the system's event stream, hands each event to its rooms, and owns
  *   the timers and the start and close order.
@@ -75,6 +77,7 @@ import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 import { Topics } from './topics.js';
 import { AnswerPublisher } from './answers.js';
 import { SilencePublisher } from './silence.js';
+import { FallPublisher, FallTopics } from './falls.js';
 import { workerBudgetS } from './age-budget.js';
 
 export { parseCommand } from './commands.js';
@@ -124,6 +127,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #outbox: EventOutbox;
   /** Care cameras' silence alarms (ADR 0138), with their outbox on `<prefix>/alarms`. */
   readonly #silence: SilencePublisher;
+  /** Fall and person-down alerts (ADR 0133), with their outbox on `<prefix>/falls`. */
+  readonly #falls: FallPublisher;
   readonly #retainedState: RetainedState;
   readonly #results: ResultPublisher;
   /** vlm workers' answers (ADR 0050). */
@@ -151,12 +156,18 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#lastHourRefreshMs = positiveInteger('lastHourRefreshMs', options.lastHourRefreshMs ?? 30_000);
     const clientId = config.clientId ?? `framesupplier-${hostname()}`;
     this.topics = new Topics(config.topicPrefix);
+    const fallTopics = new FallTopics(this.topics.prefix);
     const discoveryStatusTopic = config.discovery.enabled ? `${config.discovery.prefix}/status` : null;
     const connection = new BrokerConnection({
       config,
       clientId,
       availableTopic: this.topics.available,
-      subscriptions: [this.topics.commands, this.topics.summaryRequests, ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic])],
+      subscriptions: [
+        this.topics.commands,
+        this.topics.summaryRequests,
+        fallTopics.acknowledgements,
+        ...(discoveryStatusTopic === null ? [] : [discoveryStatusTopic]),
+      ],
       log: this.#log,
       hooks: {
         state: (state) => this.emit('state', state),
@@ -164,8 +175,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         message: (topic, payload, retained) => {
           if (!this.#sweep.onMessage(topic, payload, retained)) this.#commands.onMessage(topic, payload, retained);
         },
-        lost: () => [this.#outbox, this.#silence.outbox].forEach((o) => o.requeueInFlight()),
-        queued: () => this.#outbox.queued + this.#silence.outbox.queued,
+        lost: () => [this.#outbox, this.#silence.outbox, this.#falls.outbox].forEach((o) => o.requeueInFlight()),
+        queued: () => this.#outbox.queued + this.#silence.outbox.queued + this.#falls.outbox.queued,
       },
     });
     this.#connection = connection;
@@ -215,7 +226,19 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       connection,
       log: this.#log,
     });
+    this.#falls = new FallPublisher({
+      system: this.#system,
+      topics: fallTopics,
+      retained: this.#retainedState,
+      queue: config.queue,
+      connection,
+      log: this.#log,
+      publishPicture: (topic, jpeg) => connection.publish(topic, jpeg, 0, true),
+      refuse: (kind, fields, message) => this.#commands.refuse(kind, fields, message),
+      accepted: () => this.#commands.accept(),
+    });
     this.#commands = new CommandHandler({
+      route: (topic, payload) => this.#falls.onMessage(topic, payload),
       system: this.#system,
       topics: this.topics,
       discoveryStatusTopic,
@@ -288,7 +311,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       }
       this.#events.endAll(Date.now());
-      const outboxes = [this.#outbox, this.#silence.outbox];
+      const outboxes = [this.#outbox, this.#silence.outbox, this.#falls.outbox];
       if (this.#connection.connected) await waitAtMost(Promise.all(outboxes.map((o) => o.drained())), CLOSE_FLUSH_MS);
       await this.#connection.close();
       for (const outbox of outboxes) outbox.wakeAll();
@@ -307,6 +330,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       {
         connection: this.#connection,
         outbox: this.#outbox,
+        fallOutbox: this.#falls.outbox,
         events: this.#events,
         results: this.#results,
         commands: this.#commands,
@@ -331,6 +355,14 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     return this.#connection.publish(topic, jpeg, 0, true);
   }
 
+  /**
+   * A fall alert's snapshot (the person down), retained on `<camera>/person_down/snapshot`, cleared with its camera
+   * (ADR 0132). False when it could not go (not connected): not queued.
+   */
+  publishFallSnapshot(camera: string, jpeg: Buffer): boolean {
+    return this.#falls.publishSnapshot(camera, jpeg);
+  }
+
   /** A 'node-configs' sink: this node's configs of cameras the system does not run are stale from now (ADR 0102). */
   sweepFromNow(): void {
     this.#sweep.allow();
@@ -346,6 +378,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#answers.flush();
     this.#outbox.pump();
     this.#silence.outbox.pump();
+    this.#falls.outbox.connected();
+    this.#falls.outbox.pump();
     this.#connection.onDrain(client, () => this.#results.flush());
     if (this.#systemRuns && this.#system.state === 'running') this.#sweep.begin();
   }
@@ -365,6 +399,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       'motion',
       'summary',
       'silence',
+      'fall',
       'events-lost',
     ] as const;
     for await (const event of this.#system.events({ types, signal: this.#abort.signal, bufferSize: 10_000 })) {
@@ -408,6 +443,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
         return;
       case 'motion':
         if (this.#retainedState.knowsCamera(event.camera)) this.#retainedState.cameraMotion(event.camera, event.state === 'on');
+        return;
+      case 'fall':
+        this.#falls.onFall(event);
         return;
       case 'summary':
         // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.
@@ -466,6 +504,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     const stats = this.#system.stats();
     this.#retainedState.takeSnapshot(stats, only);
     this.#silence.takeSnapshot(stats, only);
+    this.#falls.takeCameras(only === undefined ? Object.keys(stats.cameras) : [only]);
   }
 
   #publishStats(): void {

@@ -23,10 +23,17 @@
  * counts per line, direction and label after each) and its zone stays
  * (`dwells` when a zone's dwellSeconds is reached); `zone_time` in the
  * payload is its time in each zone so far.
+ *
+ * Posture (posture.ts, ADR 0132): an object whose detections carry pose
+ * keypoints has a `posture` and `posture_score`, kept steady (a change is
+ * significant: it makes an `update`); each frame's readings of the people it
+ * matched are in the answer (`people`), for the fall watch (falls.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { bottomCentre, iou, type Box, type Polygon } from './geometry.js';
+import type { PersonSighting } from './falls.js';
 import { Line, LineCounter, LineCrossings, type LineCount, type LineDirection, type LineOptions } from './lines.js';
+import { PostureFilter, postureOf, type Posture } from './posture.js';
 import { Tracker, type Detection, type Track, type TrackerOptions } from './tracker.js';
 import { masked, Zone, ZonePresence, type ZoneOptions } from './zones.js';
 
@@ -69,6 +76,10 @@ export interface TrackedObject {
    * stopped without ending it (killed, a crash, a power cut) and the next start ended it (endedByRestart()).
    */
   readonly end_reason?: EndReason;
+  /** Ours, for an object whose detections carry pose keypoints: its posture, kept steady (ADR 0132). */
+  readonly posture?: Posture;
+  /** Ours, with posture: how sure, 0–1. */
+  readonly posture_score?: number;
 }
 
 /** Why an object was ended other than by the tracker. */
@@ -165,6 +176,8 @@ export interface FrameInput {
   /** Now, on the wall clock (ms): for frame_age_ms. Default wallTime. */
   readonly now?: number;
   readonly detections: readonly Detection[];
+  /** The frame's width over its height, for reading postures from keypoints (normalised per axis). Default: the latest frame's, else 1. */
+  readonly aspect?: number;
 }
 
 export interface ZoneCount {
@@ -182,6 +195,8 @@ export interface FrameOutput {
   readonly crossings: readonly LineCrossingEvent[];
   /** Zone dwell thresholds reached by this frame. */
   readonly dwells: readonly DwellEvent[];
+  /** The confirmed objects matched in this frame whose detections carry pose keypoints, with this frame's posture reading. */
+  readonly people: readonly PersonSighting[];
 }
 
 interface Meta {
@@ -194,6 +209,7 @@ interface Meta {
   snapshotScore: number;
   hasSnapshot: boolean;
   snapshot: SnapshotInfo | null;
+  readonly posture: PostureFilter;
 }
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -239,6 +255,7 @@ export class CameraObjects {
   readonly #counts = new Map<string, Map<string, number>>();
   /** wallTime − capture time of the latest frame: turns capture times into the wall clock. */
   #offset = 0;
+  #aspect = 1;
 
   constructor(options: CameraObjectsOptions) {
     this.camera = options.camera;
@@ -297,7 +314,7 @@ export class CameraObjects {
     for (const t of this.#tracker.active()) {
       const meta = this.#meta.get(t.id);
       if (meta === undefined) continue;
-      out.push({ ...meta.last, ...this.#sighting(t), zone_time: meta.presence.zoneTime(t.lastSeen) });
+      out.push({ ...meta.last, ...this.#sighting(t), ...postureFields(meta), zone_time: meta.presence.zoneTime(t.lastSeen) });
     }
     return out;
   }
@@ -305,15 +322,17 @@ export class CameraObjects {
   /** Takes one frame's detections. */
   update(frame: FrameInput): FrameOutput {
     this.#offset = frame.wallTime - frame.time;
+    if (frame.aspect !== undefined && frame.aspect > 0 && Number.isFinite(frame.aspect)) this.#aspect = frame.aspect;
     const now = frame.now ?? frame.wallTime;
     const detections = this.#masks.length === 0 ? frame.detections : frame.detections.filter((d) => !masked(d.box, this.#masks));
     const step = this.#tracker.update(frame.time, detections);
-    if (step.stale) return { events: [], snapshots: [], zoneCounts: [], crossings: [], dwells: [] };
+    if (step.stale) return { events: [], snapshots: [], zoneCounts: [], crossings: [], dwells: [], people: [] };
     this.#latestTime = frame.time;
     const events: TrackedEvent[] = [];
     const snapshots: SnapshotRequest[] = [];
     const crossings: LineCrossingEvent[] = [];
     const dwells: DwellEvent[] = [];
+    const people: PersonSighting[] = [];
     for (const t of step.ended) this.#end(t, now, events);
     const matched = new Set(step.matched.map((t) => t.id));
     for (const t of step.active) {
@@ -333,7 +352,9 @@ export class CameraObjects {
           snapshotScore: 0,
           hasSnapshot: false,
           snapshot: null,
+          posture: new PostureFilter(),
         };
+        this.#readPosture(t, fresh, people);
         fresh.last = this.#describe(t, fresh, where, frame, now, null);
         this.#meta.set(t.id, fresh);
         events.push({ type: 'new', before: fresh.last, after: fresh.last });
@@ -341,12 +362,14 @@ export class CameraObjects {
         this.#linesAndDwell(t, fresh, fresh.last, frame, now, crossings, dwells);
         continue;
       }
+      if (matched.has(t.id)) this.#readPosture(t, meta, people);
       const where = matched.has(t.id) ? meta.presence.observe(this.#zones, t.label, t.score, t.box, frame.time) : meta.presence.at(this.#zones, frame.time);
       const after = this.#describe(t, meta, where, frame, now, null);
       const before = meta.last;
       const significant =
         after.top_score > before.top_score ||
         after.stationary !== before.stationary ||
+        after.posture !== before.posture ||
         !sameList(after.current_zones, before.current_zones) ||
         !sameList(after.loitering_zones, before.loitering_zones);
       const moved = matched.has(t.id) && iou(after.box, before.box) < 0.9 && frame.wallTime - meta.lastUpdateWall >= this.#updateMs;
@@ -358,7 +381,17 @@ export class CameraObjects {
       if (matched.has(t.id)) this.#maybeSnapshot(t, meta, frame, snapshots);
       this.#linesAndDwell(matched.has(t.id) ? t : null, meta, after, frame, now, crossings, dwells);
     }
-    return { events, snapshots, zoneCounts: this.#zoneCounts(), crossings, dwells };
+    // the zones each person is in, as this frame left them
+    const sightings = people.map((p) => ({ ...p, zones: this.#meta.get(p.id)?.last.current_zones ?? [] }));
+    return { events, snapshots, zoneCounts: this.#zoneCounts(), crossings, dwells, people: sightings };
+  }
+
+  /** A matched track's posture from its keypoints: the reading goes to `people`, and the object's steady posture takes it. */
+  #readPosture(t: Track, meta: Meta, people: PersonSighting[]): void {
+    if (t.keypoints === null) return;
+    const reading = postureOf(t.keypoints, t.box, { aspect: this.#aspect });
+    meta.posture.observe(reading);
+    people.push({ id: t.id, box: t.box, score: t.score, reading, zones: [] });
   }
 
   /** Crossings and dwell for one object in this frame; `t` null when it was not matched (no new position). */
@@ -409,14 +442,14 @@ export class CameraObjects {
     this.#offset = wallTime - time;
     const events: TrackedEvent[] = [];
     for (const t of this.#tracker.expire(time)) this.#end(t, now, events);
-    return { events, snapshots: [], zoneCounts: events.length > 0 ? this.#zoneCounts() : [], crossings: [], dwells: [] };
+    return { events, snapshots: [], zoneCounts: events.length > 0 ? this.#zoneCounts() : [], crossings: [], dwells: [], people: [] };
   }
 
   /** Ends every object now (the camera or worker went away, or tracking was turned off). */
   endAll(now: number): FrameOutput {
     const events: TrackedEvent[] = [];
     for (const t of this.#tracker.endAll()) this.#end(t, now, events);
-    return { events, snapshots: [], zoneCounts: this.#zoneCounts(), crossings: [], dwells: [] };
+    return { events, snapshots: [], zoneCounts: this.#zoneCounts(), crossings: [], dwells: [], people: [] };
   }
 
   /**
@@ -514,6 +547,7 @@ export class CameraObjects {
       velocity: t.velocity,
       zone_time: meta.presence.zoneTime(frame.time),
       snapshot: meta.snapshot,
+      ...postureFields(meta),
     };
   }
 
@@ -537,6 +571,12 @@ export class CameraObjects {
     for (const [zone, labels] of fresh) this.#counts.set(zone, labels);
     return changed;
   }
+}
+
+/** An object's steady posture as its payload's fields; none for an object whose detections carry no keypoints. */
+function postureFields(meta: Meta): Pick<TrackedObject, 'posture' | 'posture_score'> {
+  const p = meta.posture.current;
+  return p === null ? {} : { posture: p.posture, posture_score: p.confidence };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

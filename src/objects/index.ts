@@ -27,12 +27,34 @@ export {
   type ZoneCount,
 } from './camera-objects.js';
 export { trackableDetections } from './detections.js';
+export { KEYPOINT_COUNT, POSTURES, PostureFilter, postureOf, type Keypoint, type Posture, type PostureOptions, type PostureReading } from './posture.js';
+export {
+  FALL_DEFAULTS,
+  FALL_KINDS,
+  FallWatch,
+  alertStands,
+  isFallAlert,
+  resolveFallOptions,
+  type FallAlert,
+  type FallConfirmation,
+  type FallEndReason,
+  type FallEvent,
+  type FallEnded,
+  type FallFrame,
+  type FallKind,
+  type FallRaised,
+  type FallUpdate,
+  type FallWatchOptions,
+  type PersonSighting,
+  type ResolvedFallOptions,
+} from './falls.js';
 export {
   EventStore,
   EventStoreError,
   type EventQuery,
   type EventStoreOptions,
   type PruneResult,
+  type StoredEventFields,
   type WindowQuery,
   type StoredSummary,
   type SummaryQuery,

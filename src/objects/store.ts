@@ -8,6 +8,13 @@
  * app's end_reason 'restart' event recorded like any other: ADR 0059). One
  * process writes a database.
  *
+ * Fall and person-down alerts (ADR 0132) are rows of the same table, filed by
+ * their kind as `label` (`fall`, `down`; isFallAlert() tells them apart):
+ * GET /api/events?label=fall lists them, their snapshots are served as any
+ * event's, retention treats them alike, and a summary of a window lists them
+ * among its events. Their fields are a tracked object's a reader needs (id,
+ * camera, label, scores, box, times, zones, snapshot) and their own.
+ *
  * Summaries of a stretch of a camera's time (ADR 0073) are kept beside the
  * events, one row each with its window, and go with the events' retention
  * (a summary whose window ended more than `maxAgeDays` ago).
@@ -29,7 +36,10 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { makeDirectories } from '../internal/directories.js';
 import { importSqlite } from '../internal/sqlite.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
-import type { TrackedEvent, TrackedObject } from './camera-objects.js';
+import type { TrackedObject } from './camera-objects.js';
+
+/** What a row is filed by: a tracked object's event, or a fall alert's (falls.ts). */
+export type StoredEventFields = Pick<TrackedObject, 'id' | 'camera' | 'label' | 'start_time' | 'end_time' | 'entered_zones'>;
 
 export class EventStoreError extends FrameSupplierError<'ERR_EVENT_STORE'> {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -235,8 +245,8 @@ export class EventStore {
     return { db: this.#db, statements: this.#statements };
   }
 
-  /** Keeps an event's latest side (its `after`). */
-  record(event: TrackedEvent): void {
+  /** Keeps an event's latest side (its `after`): a tracked object's, or a fall alert's. */
+  record(event: { readonly type?: string; readonly before?: unknown; readonly after: StoredEventFields }): void {
     const { statements } = this.#open_();
     const a = event.after;
     try {

@@ -34,17 +34,24 @@ export interface TrackerOptions {
    * not after endAfterSeconds of capture time; unset (default), every frame is a look and time alone ends tracks.
    */
   readonly recheckSeconds?: number;
+  /**
+   * A track its motion model's prediction does not match is also matched by where it was last seen (IoU), and
+   * else to the nearest high-score detection within one box size of it: an object that stops at once, as a
+   * person who falls does, keeps its id where the prediction carries its box on past it. Always on with
+   * recheckSeconds. Default false.
+   */
+  readonly matchLastSeen?: boolean;
   /** Makes a track's id; given the capture time (ms) of its first detection. Default: t1, t2, … */
   readonly newId?: (time: number) => string;
 }
 
 const DEFAULTS = TRACKER_DEFAULTS;
 
-export type ResolvedTrackerOptions = { -readonly [K in keyof typeof DEFAULTS]: number } & { recheckSeconds: number | null };
+export type ResolvedTrackerOptions = { -readonly [K in keyof typeof DEFAULTS]: number } & { recheckSeconds: number | null; matchLastSeen: boolean };
 
 /** The options with their defaults, checked (InvalidArgumentError for one out of its domain). */
 export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTrackerOptions {
-  const out: ResolvedTrackerOptions = { ...DEFAULTS, recheckSeconds: null };
+  const out: ResolvedTrackerOptions = { ...DEFAULTS, recheckSeconds: null, matchLastSeen: false };
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const value = options[key];
     if (value === undefined) continue;
@@ -58,6 +65,10 @@ export function resolveTrackerOptions(options: TrackerOptions = {}): ResolvedTra
     if (typeof recheck !== 'number' || !Number.isFinite(recheck) || recheck <= 0)
       throw new InvalidArgumentError('tracker option recheckSeconds must be a number > 0');
     out.recheckSeconds = recheck;
+  }
+  if (options.matchLastSeen !== undefined) {
+    if (typeof options.matchLastSeen !== 'boolean') throw new InvalidArgumentError('tracker option matchLastSeen must be true or false');
+    out.matchLastSeen = options.matchLastSeen;
   }
   for (const key of ['highScore', 'lowScore', 'matchIou', 'lowMatchIou', 'stationaryIou'] as const)
     if (out[key] > 1) throw new InvalidArgumentError(`tracker option ${key} must be in 0–1`);

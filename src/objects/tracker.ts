@@ -1,4 +1,5 @@
 /**
+ * Long file: association, the occlusion correction and the ending rules act on one track's state each frame, so they stay together.
  * A multi-object tracker on capture time. Latest-frame delivery drops frames
  * by design, so the tracker never counts frames: each update carries the
  * frame's capture time, motion is predicted over the real time since the
@@ -40,6 +41,7 @@
  * capture time of the track's first detection.
  */
 import { InvalidArgumentError } from '../supplier/index.js';
+import type { Keypoint } from '../internal/posture.js';
 import { boxArea, iou, type Box } from './geometry.js';
 import { MotionModel } from './motion.js';
 import { resolveTrackerOptions, type ResolvedTrackerOptions, type TrackerOptions } from './tracker-options.js';
@@ -51,6 +53,8 @@ export interface Detection {
   /** 0–1. */
   readonly score: number;
   readonly box: Box;
+  /** A pose model's 17 keypoints (COCO order, [x, y, score] normalised), when it gives them. */
+  readonly keypoints?: readonly Keypoint[];
 }
 
 /** What the tracker reports of a track. Times are capture times (ms). */
@@ -72,6 +76,8 @@ export interface Track {
   readonly stationary: boolean;
   /** Capture time of the first frame since its last sighting that did not match it; null when the last frame did. */
   readonly missedSince: number | null;
+  /** The latest matched detection's pose keypoints; null when it had none. */
+  readonly keypoints: readonly Keypoint[] | null;
 }
 
 export interface TrackerUpdate {
@@ -106,6 +112,7 @@ class TrackState {
   anchorSince: number;
   stationary = false;
   missedSince: number | null = null;
+  keypoints: readonly Keypoint[] | null;
 
   constructor(id: string, d: Detection, time: number, options: ResolvedTrackerOptions) {
     this.id = id;
@@ -114,6 +121,7 @@ class TrackState {
     this.score = this.topScore = d.score;
     this.box = this.topBox = this.anchor = d.box;
     this.firstSeen = this.lastSeen = this.anchorSince = time;
+    this.keypoints = d.keypoints ?? null;
   }
 
   view(): Track {
@@ -131,6 +139,7 @@ class TrackState {
       confirmed: this.confirmed,
       stationary: this.stationary,
       missedSince: this.missedSince,
+      keypoints: this.keypoints,
     };
   }
 }
@@ -190,6 +199,7 @@ export class Tracker {
     if (time < this.#time) return { time, matched: [], confirmed: [], ended: [], active: this.active(), stale: true };
     const o = this.options;
     const sparse = o.recheckSeconds !== null;
+    const lastSeenToo = sparse || o.matchLastSeen;
     // Every frame a look: time alone ends a track. Frames now and then: only misses do, once matching is known.
     const ended = sparse ? [] : this.#expire(time);
     const dets = detections.filter((d) => d.score >= o.lowScore && boxArea(d.box) > 0);
@@ -221,8 +231,9 @@ export class Tracker {
     this.#assign(this.#reachPairs(firstSighting, dets, high, time, this.#speedReach), dets, time, taken, matched);
     // 4: frames now and then: an object that stood still and starts to move has no velocity to carry its box, and
     // one look later it may be past matchIou (a person who gets up, seen twice a second): the nearest high score
-    // left within one box size of where it was last seen is still it, not a new object.
-    if (sparse) {
+    // left within one box size of where it was last seen is still it, not a new object. So is one that stopped at
+    // once (a person who fell) where its prediction carried on past it (matchLastSeen).
+    if (lastSeenToo) {
       const left = withVelocity.filter((t) => !matched.has(t));
       this.#assign(this.#reachPairs(left, dets, high, time, longerSide), dets, time, taken, matched);
     }
@@ -353,10 +364,10 @@ export class Tracker {
     const byLeft = [...candidates].sort((i, j) => dets[i]!.box[0] - dets[j]!.box[0]);
     let widest = 0;
     for (const i of byLeft) widest = Math.max(widest, dets[i]!.box[2] - dets[i]!.box[0]);
-    const sparse = this.options.recheckSeconds !== null;
+    const lastSeenToo = this.options.recheckSeconds !== null || this.options.matchLastSeen;
     for (const t of tracks) {
       const predicted = t.motion.box();
-      const from = sparse ? Math.min(predicted[0], t.box[0]) - widest : predicted[0] - widest;
+      const from = lastSeenToo ? Math.min(predicted[0], t.box[0]) - widest : predicted[0] - widest;
       let lo = 0;
       let hi = byLeft.length;
       while (lo < hi) {
@@ -367,11 +378,12 @@ export class Tracker {
       for (let k = lo; k < byLeft.length; k++) {
         const i = byLeft[k]!;
         const d = dets[i]!;
-        if (d.box[0] >= (sparse ? Math.max(predicted[2], t.box[2]) : predicted[2])) break;
+        if (d.box[0] >= (lastSeenToo ? Math.max(predicted[2], t.box[2]) : predicted[2])) break;
         if (d.label !== t.label) continue;
         // Frames now and then: an object may have stopped in the gap its motion model carries it across; where
-        // it was last seen is as good a guess (a gated worker's next frame after a gap comes once motion stopped).
-        const overlap = sparse ? Math.max(iou(predicted, d.box), iou(t.box, d.box)) : iou(predicted, d.box);
+        // it was last seen is as good a guess (a gated worker's next frame after a gap comes once motion stopped,
+        // a person who fell stopped at once: matchLastSeen).
+        const overlap = lastSeenToo ? Math.max(iou(predicted, d.box), iou(t.box, d.box)) : iou(predicted, d.box);
         if (overlap >= least && overlap > 0) pairs.push({ track: t, det: i, score: overlap });
       }
     }
@@ -422,6 +434,7 @@ export class Tracker {
     t.hits++;
     t.score = d.score;
     t.box = d.box;
+    t.keypoints = d.keypoints ?? null;
     t.lastSeen = time;
     if (d.score > t.topScore) {
       t.topScore = d.score;

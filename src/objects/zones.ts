@@ -64,14 +64,24 @@ export class Zone {
 
   /** Whether an object of `label`, scored `score`, with `box`, is in the zone. */
   contains(label: string, score: number, box: Box): boolean {
-    return this.admits(label) && score >= this.minScore && boxArea(box) >= this.minArea && pointInPolygon(bottomCentre(box), this.polygon);
+    return this.admits(label) && score >= this.minScore && boxArea(box) >= this.minArea && pointInPolygon(standsAt(box), this.polygon);
   }
+}
+
+/**
+ * Where a box stands, for zones and masks: its bottom centre, a hair above the frame's bottom edge when the box is
+ * cut by it (a person lying along the bottom of the picture). Even-odd leaves a point on an edge either way, so a
+ * zone drawn down to the frame's edge never held a box cut by it.
+ */
+function standsAt(box: Box): readonly [number, number] {
+  const [x, y] = bottomCentre(box);
+  return [x, Math.min(y, 1 - 1e-6)];
 }
 
 /** Whether a detection's box stands in one of the masks. */
 export function masked(box: Box, masks: readonly Polygon[]): boolean {
   if (masks.length === 0) return false;
-  const p = bottomCentre(box);
+  const p = standsAt(box);
   return masks.some((m) => pointInPolygon(p, m));
 }
 

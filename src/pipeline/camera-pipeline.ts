@@ -1,8 +1,8 @@
 /**
- * Long file: one camera composed in one place (its streams' captures, supplier, crop feeds and workers, built and closed together); what each part does is apart (stream-switch.ts, crop-feed.ts, worker-group.ts, build-worker.ts).
- *
  * CameraPipeline: one camera's capture, supplier, frame store and supervisor
- * with its workers, each camera a pipeline of its own. Cameras share nothing: a camera that
+ * with its workers, each camera a pipeline of its own; how it is composed from
+ * its config is camera-composition.ts's (create() calls it), what each part does
+ * is apart (stream-switch.ts, crop-feed.ts, worker-group.ts, build-worker.ts). Cameras share nothing: a camera that
  * dies, a worker that crashes or a bad frame stays inside its pipeline.
  *
  * Contract: create() refuses what cannot run (a bad source or option, an
@@ -26,48 +26,26 @@
  * main is decoded for crops and snapshots only; under overload a stream only
  * gated workers read can be shed (sheddable(), shedStream(): ADR 0115).
  */
-import {
-  CaptureError,
-  nativeDecoderUnavailable,
-  NATIVE_FORMATS,
-  resolveSource,
-  StreamCapture,
-  type CaptureOptions,
-  type CaptureStats,
-  type OutputOptions,
-} from '../capture/index.js';
+import { CaptureError, StreamCapture, type CaptureStats } from '../capture/index.js';
 import type { Logger } from '../internal/logger.js';
-import { FrameSupplier, type Frame, type FrameSource, type PixelFormat, type SubscribeOptions, type SupplierStats } from '../supplier/index.js';
-import { CropFeed, withCropInfo } from './crop-feed.js';
+import { FrameSupplier, type Frame, type PixelFormat, type SupplierStats } from '../supplier/index.js';
+import type { CropFeed } from './crop-feed.js';
+import { addCameraWorker, buildStreams, cameraMotionFor, type CameraComposition, type CameraPipelineOptions, type CameraStream } from './camera-composition.js';
 import type { StreamChoice, StreamPicture, StreamSize as ConvertSize } from '../capture/index.js';
-import { StreamSwitch, type SwitchStream } from './stream-switch.js';
-import type { CameraConfig, CaptureConfig } from './config-types.js';
-import {
-  cameraMeasuresMotion,
-  careOf,
-  checkRunnableCamera,
-  gateRegionsOf,
-  MAIN_STREAM,
-  MOTION_READ_SIZE,
-  motionStreamOf,
-  lostSecondsOf,
-  stationarySecondsOf,
-  trackOptionsOf,
-} from '../config/index.js';
+import type { StreamSwitch } from './stream-switch.js';
+import { switchStreamsOf } from './camera-composition.js';
+import type { CameraConfig } from './config-types.js';
+import { checkRunnableCamera, MAIN_STREAM } from '../config/index.js';
 import type { CameraState, SystemEvent } from './events.js';
-import type { ModelService } from './model-service.js';
 import { WorkerGroup, type WorkerFigures } from './worker-group.js';
-import { frameStoreLender, type OutletHop } from '../workers/index.js';
-import { buildWorkerKind } from './build-worker.js';
-import { workerProfile, type WorkerProfile } from './worker-profile.js';
-import type { VlmObject, VlmScene } from '../workers/index.js';
-import { GateRegions } from './gate-regions.js';
+import { type OutletHop } from '../workers/index.js';
+import { type WorkerProfile } from './worker-profile.js';
 import { CameraMotion, type CameraMotionFigures, type MotionReading } from './camera-motion.js';
 import { workerDecodeFigures } from './decode-figures.js';
-import { MotionGate, type GateTrack } from './motion-gate.js';
+import { MotionGate } from './motion-gate.js';
 import { SHED_CAUSE, SHED_CODE, type ShedTarget } from './decode-shedding.js';
-import type { Polygon } from '../objects/index.js';
-import type { Privacy } from '../pictures/index.js';
+
+export { chooseDecoder, type CameraPipelineOptions } from './camera-composition.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -88,63 +66,6 @@ export interface CameraStats {
   readonly workerStreams: Readonly<Record<string, StreamChoice>> | null;
   /** Its motion detection (config `motion`, or a gated worker: ADR 0066): the stream it reads, the last frame's figures, its activity; null when off. */
   readonly motion: CameraMotionFigures | null;
-}
-
-/** A further stream of a camera, built with it. */
-interface CameraStream {
-  readonly name: string;
-  readonly supplier: FrameSupplier;
-  readonly capture: StreamCapture | null;
-  /** Its size as declared in the config, until its decoder says. */
-  readonly declared: ConvertSize | null;
-}
-
-export interface CameraPipelineOptions {
-  readonly id: string;
-  readonly config: CameraConfig;
-  readonly models: ReadonlyMap<string, ModelService>;
-  readonly shmDir: string;
-  /** The camera's logger (a child tagged with it). */
-  readonly log: Logger;
-  readonly emit: (event: SystemEvent) => void;
-  /** Workers' hung threshold (default 30 000 ms). */
-  readonly idleThresholdMs?: number;
-  /** What vlm workers see of tracked objects (the system's). */
-  readonly scene?: VlmScene | null;
-  /** The camera's privacy (ADR 0139): its vlm workers' pictures and cascades' crops are made with it. */
-  readonly privacy: Privacy;
-  /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
-  readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
-  /** Values the camera's config took from the environment: masked in its captures' stats, logs and errors. */
-  readonly secrets?: readonly string[];
-}
-
-/** Which decoder a camera gets, and why (for the log). */
-export function chooseDecoder(source: string, capture: CaptureConfig): { decoder: 'native' | 'ffmpeg'; why: string } {
-  const wanted = capture.decoder;
-  if (wanted !== 'auto') return { decoder: wanted, why: 'as configured' };
-  const missing = nativeDecoderUnavailable();
-  if (missing !== null) return { decoder: 'ffmpeg', why: 'decoder auto: the native decoder is not built; using ffmpeg processes' };
-  const resolved = resolveSource(source, { output: cleanOutput(capture) });
-  if (!['file', 'rtsp', 'http'].includes(resolved.kind))
-    return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not read ${resolved.kind} sources; using ffmpeg` };
-  if (!(NATIVE_FORMATS as readonly string[]).includes(resolved.format))
-    return { decoder: 'ffmpeg', why: `decoder auto: the native decoder does not produce ${resolved.format}; using ffmpeg` };
-  return { decoder: 'native', why: 'decoder auto: in-process native decoder' };
-}
-
-/** A stream's size as its config entry declares it, or null. */
-function declaredSize(entry: unknown): ConvertSize | null {
-  if (entry === null || typeof entry !== 'object') return null;
-  const { width, height } = entry as { width?: unknown; height?: unknown };
-  return typeof width === 'number' && typeof height === 'number' ? { width, height } : null;
-}
-
-/** The capture's output options without YAML's nulls (~ means "not set"). crop and hflip pass through as they are. */
-function cleanOutput(capture: CaptureConfig): OutputOptions {
-  const out: Record<string, unknown> & OutputOptions = {};
-  for (const [key, value] of Object.entries(capture.output)) if (value !== null && value !== undefined) out[key] = value;
-  return out;
 }
 
 export class CameraPipeline implements AsyncDisposable {
@@ -207,83 +128,9 @@ export class CameraPipeline implements AsyncDisposable {
     checkRunnableCamera(id, config, options.models.keys());
     const enabled = config.enabled;
     const supplier = new FrameSupplier({ streamId: id, ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }) });
-    const { capture } = config;
-    let stream: StreamCapture | null = null;
-    let decoder: 'native' | 'ffmpeg' | null = null;
-    const further = Object.entries(config.streams ?? {}).filter(([name]) => name !== MAIN_STREAM);
-    const streams: CameraStream[] = [];
-    const switches = new Map<string, StreamSwitch>();
-    if (enabled) {
-      const choice = chooseDecoder(config.source, capture);
-      decoder = choice.decoder;
-      // Several streams: each holds its packets undecoded while no worker reads it (in-process decoder only).
-      const holdUnread = further.length > 0 && decoder === 'native';
-      const captureOptions: CaptureOptions = {
-        source: config.source,
-        ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
-        holdUnread,
-        supplier,
-        streamId: id,
-        decoder,
-        // Frames converted straight into the model's store of the camera's frames, once a model worker writes one (ADR 0090).
-        lender: frameStoreLender(options.shmDir, id),
-        output: cleanOutput(capture),
-        stallTimeoutMs: capture.stallTimeoutMs,
-        connectTimeoutMs: capture.connectTimeoutMs,
-        rtspTransport: capture.rtspTransport,
-        realtime: capture.realtime,
-        loop: capture.loop,
-        ...(capture.inputFormat == null ? {} : { inputFormat: capture.inputFormat }),
-        keyframesOnly: capture.keyframesOnly === true,
-        ...(capture.decode === undefined ? {} : { decode: capture.decode }),
-        ...(capture.scale === undefined ? {} : { scale: capture.scale }),
-        // Its own count, else the system's rule for its cameras, told before it starts (adviseDecoderThreads).
-        ...(capture.decoderThreads === undefined ? {} : { decoderThreads: capture.decoderThreads }),
-        backoff: capture.backoff,
-      };
-      stream = new StreamCapture(captureOptions);
-      options.log.info({ decoder, source: stream.source.display }, choice.why);
-      if (further.length > 0) {
-        streams.push({ name: MAIN_STREAM, supplier, capture: stream, declared: declaredSize(config.streams?.[MAIN_STREAM]) });
-        for (const [name, entry] of further) {
-          const url = typeof entry === 'string' ? entry : (entry.source ?? '');
-          const streamSupplier = new FrameSupplier({
-            streamId: id,
-            ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
-          });
-          const picked = chooseDecoder(url, capture);
-          // The same scene: the capture settings hold, but a size or crop set for the main stream is not this one's.
-          const { width: _w, height: _h, crop: _c, ...output } = cleanOutput(capture);
-          const sub = new StreamCapture({
-            ...captureOptions,
-            source: url,
-            supplier: streamSupplier,
-            decoder: picked.decoder,
-            holdUnread: picked.decoder === 'native',
-            output,
-          });
-          options.log.info({ stream: name, decoder: picked.decoder, source: sub.source.display }, picked.why);
-          if (picked.decoder === 'ffmpeg')
-            options.log.warn(
-              { stream: name, code: 'ERR_STREAM_PICTURE_UNAVAILABLE' },
-              `stream ${name} is decoded by an ffmpeg process: it decodes every frame while it runs, and gives no pictures on demand (${picked.why})`,
-            );
-          streams.push({ name, supplier: streamSupplier, capture: sub, declared: declaredSize(entry) });
-        }
-      }
-    }
+    const { capture: stream, decoder, streams } = enabled ? buildStreams(options, supplier) : { capture: null, decoder: null, streams: [] };
     const feeds: CropFeed[] = [];
-    const switchStreams: SwitchStream[] = streams.map((s) => ({
-      name: s.name,
-      supplier: s.supplier,
-      size: () => {
-        const stats = s.capture?.stats();
-        return stats?.width != null && stats.height != null ? { width: stats.width, height: stats.height } : s.declared;
-      },
-      up: () => s.capture?.state === 'streaming',
-      // Its first connection: never launched again, not failed (a gated worker waits for its motion's stream, ADR 0113).
-      starting: () => (s.capture?.state === 'idle' || s.capture?.state === 'connecting') && s.capture.stats().restarts === 0,
-    }));
+    const switches = new Map<string, StreamSwitch>();
     const motion = enabled ? cameraMotionFor(id, config, supplier, streams, options.log) : null;
     const gates = new Map<string, MotionGate>();
     const workers = new WorkerGroup({
@@ -303,92 +150,19 @@ export class CameraPipeline implements AsyncDisposable {
     // Several streams: a vlm worker's crops come from the main stream's picture (ADR 0072), as cascades' do; the
     // camera exists once its workers are built.
     let self: CameraPipeline | null = null;
-    const mainPicture = streams.length === 0 ? null : (near: number) => self!.snapshotFrame(near);
-    for (const w of config.workers) {
-      const supervisorId = `${id}.${w.id}`;
-      const crops = 'crops' in w ? w.crops : undefined;
-      const readsCrops = crops !== undefined;
-      const gateSetting = 'gate' in w && !readsCrops ? w.gate : undefined;
-      const tracked = (): VlmObject[] => (options.scene?.liveObjects(id) ?? []).filter((o) => o.worker === w.id);
-      const gate =
-        gateSetting === undefined || motion === null
-          ? null
-          : new MotionGate({
-              motion,
-              stationaryMs: stationarySecondsOf(gateSetting) * 1000,
-              lostMs: lostSecondsOf(trackOptionsOf(w)) * 1000,
-              tracked: () => options.tracks?.(id, w.id) ?? [],
-            });
-      if (gate !== null) gates.set(w.id, gate);
-      // Regions (ADR 0069): a gated worker of a model server on this machine, unless its gate says off.
-      const regionSetting = gateSetting === undefined ? null : gateRegionsOf(gateSetting);
-      const regions =
-        gate === null || motion === null || regionSetting?.on !== true || !('model' in w) || (options.models.get(w.model)?.kserve ?? null) !== null
-          ? null
-          : new GateRegions({
-              motion,
-              reasonOf: (frame) => gate.reasonOf(frame),
-              tracked: () => tracked().map((o) => o.box),
-              wholeAbove: regionSetting.wholeAbove,
-            });
-      if (regions !== null) gate?.useRegions(regions);
-      const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
-        models: options.models,
-        shmDir: options.shmDir,
-        scene: options.scene ?? null,
-        mainPicture,
-        privacy: options.privacy,
-        regions,
-        // The first frame after a still spell goes first at the model server too, not behind other cameras' requests.
-        urgentOf: gate === null ? null : (frame) => gate.urgentOf(frame),
-      });
-      const feed =
-        crops === undefined
-          ? null
-          : new CropFeed({ camera: id, worker: w.id, settings: crops, source: supplier, scene: options.scene ?? null, privacy: options.privacy });
-      if (feed !== null) feeds.push(feed);
-      const gated = (source: FrameSource): FrameSource => (gate === null ? source : gate.source(source));
-      workers.add(
-        {
-          profile: workerProfile({ camera: id, id: w.id, config: w, kind: built.name, model: built.model, care: careOf(config, w) }),
-          supervisorId,
-          built: feed === null ? built : { ...built, kind: withCropInfo(built.kind, feed) },
-          ...(feed === null ? {} : { source: (workerId: string, subscribe: SubscribeOptions) => feed.subscribe(workerId, subscribe) }),
-          ...(gate === null || streams.length > 0
-            ? {}
-            : { source: (workerId: string, subscribe: SubscribeOptions) => gated(supplier.subscribe(workerId, subscribe)) }),
-          maxFps: w.maxFps ?? null,
-          maxAgeMs: w.maxAgeMs ?? null,
-          enabled: enabled && w.enabled,
-          // A crop reader reads its feed; every other worker (a module on a thread too: its frames are read here and
-          // handed to its thread) through a StreamSwitch.
-          ...(streams.length === 0 || feed !== null
-            ? {}
-            : {
-                // Each incarnation subscribes anew: to the stream its setting and readSize choose now.
-                source: (workerId: string, subscribe: SubscribeOptions) => {
-                  const log = options.log.child({ worker: w.id });
-                  const streamSwitch = new StreamSwitch({
-                    workerId,
-                    subscribe,
-                    streams: switchStreams,
-                    setting: w.stream ?? 'auto',
-                    fallback: MAIN_STREAM,
-                    // Gated: its motion's stream, its full resolution from main's pictures on demand (ADR 0113).
-                    ...(gate === null || motion === null ? {} : { prefer: motion.stream }),
-                    onChange: (now, before) =>
-                      before === null
-                        ? log.info({ stream: now.stream, why: now.reason }, `reads stream ${now.stream}`)
-                        : log.warn({ stream: now.stream, from: before.stream, why: now.reason }, `moved from stream ${before.stream} to ${now.stream}`),
-                  });
-                  switches.set(w.id, streamSwitch);
-                  return gated(streamSwitch);
-                },
-              }),
-        },
-        options.log.child({ worker: w.id }),
-      );
-    }
+    const composition: CameraComposition = {
+      options,
+      supplier,
+      streams,
+      switchStreams: switchStreamsOf(streams),
+      switches,
+      motion,
+      gates,
+      feeds,
+      workers,
+      mainPicture: streams.length === 0 ? null : (near: number) => self!.snapshotFrame(near),
+    };
+    for (const w of config.workers) await addCameraWorker(composition, w);
     self = new CameraPipeline(options, stream, decoder, supplier, workers, feeds, streams, switches, motion, gates);
     return self;
   }
@@ -504,6 +278,12 @@ export class CameraPipeline implements AsyncDisposable {
   /** Its cascades' crop feeds (crops cut, time spent cutting): for the C-CROP bench and tests. */
   get cropFeeds(): readonly CropFeed[] {
     return this.#feeds;
+  }
+
+  /** The main stream's width over its height, as its capture opened it (a substream has its aspect, ADR 0053); null before it knows. */
+  frameAspect(): number | null {
+    const stats = this.#capture?.stats();
+    return stats?.width != null && stats.height != null && stats.height > 0 ? stats.width / stats.height : null;
   }
 
   stats(): CameraStats {
@@ -663,26 +443,4 @@ export function frameOfPicture(picture: StreamPicture, format: PixelFormat, stre
     decodedTime: picture.captureTime,
     publishTime: picture.captureTime,
   };
-}
-
-/**
- * The camera's motion detection, when its config turns it on or a worker is gated by it (and it is not turned
- * off): on the stream it names, else the smallest declared one, else its first substream, else main.
- */
-function cameraMotionFor(id: string, config: CameraConfig, main: FrameSupplier, streams: readonly CameraStream[], log: Logger): CameraMotion | null {
-  if (!cameraMeasuresMotion(config)) return null;
-  const setting = config.motion;
-  const name = motionStreamOf(config);
-  const supplier = name === MAIN_STREAM ? main : streams.find((s) => s.name === name)?.supplier;
-  // config check refuses a motion.stream the camera does not have: this is a resolved config's bug, said as such.
-  if (supplier === undefined)
-    throw new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', `camera ${id}: motion.stream ${JSON.stringify(name)} is not a stream of this camera`);
-  return new CameraMotion({
-    camera: id,
-    stream: name,
-    supplier,
-    readSize: setting?.readSize ?? MOTION_READ_SIZE,
-    masks: (setting?.masks ?? []) as unknown as readonly Polygon[],
-    log: log.child({ motion: name }),
-  });
 }

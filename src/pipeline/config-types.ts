@@ -16,6 +16,7 @@ export type {
   ModelConfig,
   WorkerDefaultsConfig,
   TrackOptionsConfig,
+  FallsConfig,
   VlmConfig,
 } from '../config/index.js';
 export type { Criticality } from '../supplier/index.js';

@@ -14,7 +14,7 @@ import type { CaptureErrorRecord, CaptureState } from '../capture/index.js';
 import { abortable } from '../internal/abort.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 import type { LastExit, WorkerState } from '../workers/index.js';
-import type { DwellEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../objects/index.js';
+import type { DwellEvent, FallEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
@@ -222,6 +222,18 @@ export interface SilenceEvent extends Base {
   readonly cameraSilence: CameraSilence;
 }
 
+/**
+ * A fall or person-down alert's new, update or end (ADR 0132; Frigate's `{ type, before, after }` of FallAlert):
+ * `new` when raised, `update` when raised again (not acknowledged), acknowledged, given a snapshot or a vision
+ * model's answer, `end` when the person is up again or gone; an `update` may follow an `end` (an acknowledgement).
+ */
+export interface FallSystemEvent extends Base {
+  readonly type: 'fall';
+  readonly event: FallEvent;
+  /** Set with `new`: a snapshot of the person down is wanted (its id is the alert's). */
+  readonly snapshot: SnapshotRequest | null;
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -244,6 +256,7 @@ export type SystemEvent =
   | MotionEvent
   | SummaryEvent
   | SilenceEvent
+  | FallSystemEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

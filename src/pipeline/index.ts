@@ -74,6 +74,7 @@ export type {
   ZoneCountEvent,
   LineEvent,
   DwellSystemEvent,
+  FallSystemEvent,
   SummaryEvent,
   SilenceEvent,
   EventsLostEvent,

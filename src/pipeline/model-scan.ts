@@ -82,7 +82,7 @@ export class ModelDirectoryScan {
           if (models.has(name) || this.#staleSockets.get(name) === modified) continue;
           this.#staleSockets.delete(name);
           const model = this.#core.modelService(name, { discover: directory, modelId: name, timeoutMs: MODEL_TIMEOUT_MS });
-          models.set(name, model);
+          this.#core.addModel(name, model);
           this.#found.set(name, 0);
           model.start();
           this.#core.log.info({ model: name, directory }, 'model found in the models directory');
@@ -97,7 +97,7 @@ export class ModelDirectoryScan {
           if (!gone && silent < FOUND_SILENT_SCANS) continue;
           if (!gone) this.#staleSockets.set(name, present.get(name)!);
           this.#found.delete(name);
-          models.delete(name);
+          this.#core.dropModel(name);
           void model.close();
           this.#core.log.info({ model: name, why: gone ? 'its socket is gone' : 'its server does not answer' }, 'model gone from the models directory');
         }

@@ -10,6 +10,8 @@
  * - once per whole-picture change (a change of light the tone map could not explain): at most one model run;
  * - while an object it tracks was missed by its last run, one frame per `lostMs`, so the object is found again
  *   or its track ends (the tracker of a gated worker ends tracks on misses, never on still time: ADR 0081);
+ * - while a fall worker's person is down (a fall to confirm, lying, an alert open: `watched`), one frame per
+ *   `lostMs` however still they lie (ADR 0132): a fall is confirmed, and the person found up or gone, in time;
  * - while it tracks objects and nothing moves, a stationary recheck: the first frame once motion stopped (what
  *   moved has stopped or gone: the model looks which), then one frame per `stationaryMs`;
  * - the first frame of each incarnation (something may already be there), and every frame while motion is not
@@ -45,6 +47,8 @@ export interface GateTrack {
   readonly box: Box;
   /** Capture time of the first run since its last sighting that missed it; null when the last run found it. */
   readonly missedSince: number | null;
+  /** A fall worker's person down (ADR 0132): looked at every lostMs, however still. */
+  readonly watched?: boolean;
 }
 
 /**
@@ -104,7 +108,7 @@ export class MotionGate {
   readonly lostMs: number;
   readonly #motion: CameraMotion;
   readonly #tracked: () => readonly GateTrack[];
-  readonly #runs: Record<GateReason, number> = { first: 0, motion: 0, onset: 0, whole: 0, lost: 0, stationary: 0, unknown: 0 };
+  readonly #runs: Record<GateReason, number> = { first: 0, motion: 0, onset: 0, whole: 0, lost: 0, down: 0, stationary: 0, unknown: 0 };
   #still = 0;
   #stillLookedMotion = 0;
   #onsets = 0;
@@ -242,15 +246,16 @@ export class MotionGate {
   }
 
   /**
-   * No new motion: a recheck of what it tracks when one is due, else still. Due: a missed object every lostMs; the
-   * first frame once motion stopped (what moved has stopped or gone: the model looks which); then every
-   * stationaryMs.
+   * No new motion: a recheck of what it tracks when one is due, else still. Due: a missed object every lostMs; a
+   * person down (a fall worker's) every lostMs; the first frame once motion stopped (what moved has stopped or
+   * gone: the model looks which); then every stationaryMs.
    */
   #recheck(at: number, state: IncarnationState, moving: boolean): GateReason | 'still' {
     const tracks = this.#tracked();
     if (tracks.length === 0 || state.lastPassAt === null) return 'still';
     const since = at - state.lastPassAt;
     if (since >= this.lostMs && tracks.some((t) => t.missedSince !== null)) return 'lost';
+    if (since >= this.lostMs && tracks.some((t) => t.watched === true)) return 'down';
     if (state.passedMoving && !moving) return 'stationary';
     return since >= this.stationaryMs ? 'stationary' : 'still';
   }

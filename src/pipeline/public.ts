@@ -84,6 +84,7 @@ export type {
   EventOf,
   EventsLostEvent,
   EventsOptions,
+  FallSystemEvent,
   Forecast,
   FrameAgeHistogram,
   FrameMuxOptions,

@@ -18,7 +18,8 @@ import type { MotionReading } from './camera-motion.js';
 import type { CameraAreas } from './config-types.js';
 import type { CropFeed } from './crop-feed.js';
 import { PipelineError } from './errors.js';
-import { closed, SystemPart } from './system-core.js';
+import { closed } from './system-core.js';
+import { SystemPart } from './system-part.js';
 
 /** Zones, masks and lines to set: a key absent (or null) is none of that kind, any other key ERR_CONFIG. Checked as the config file's are. */
 export interface AreasInput {
@@ -52,11 +53,7 @@ export class SystemCameras extends SystemPart {
     return core.exclusive(async () => {
       if (core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; cameras.replace() changes it`);
       const camera = await core.createCamera(id, core.resolveCamera(id, entry), options.secrets);
-      core.cameras.set(id, camera);
-      core.areas.delete(id);
-      keepSecrets(core.cameraSecrets, id, options);
-      core.adviseDecoderThreads();
-      if (core.state === 'running') core.startCamera(camera);
+      await core.installCamera(id, camera, options.secrets);
       core.changed('camera-added', id);
     });
   }
@@ -65,14 +62,9 @@ export class SystemCameras extends SystemPart {
   replace(id: string, entry: unknown, options: CameraEntryOptions = {}): Promise<void> {
     const core = this.core;
     return core.exclusive(async () => {
-      const old = core.camera(id);
+      core.camera(id); // ERR_UNKNOWN_CAMERA
       const camera = await core.createCamera(id, core.resolveCamera(id, entry), options.secrets);
-      await core.stopCamera(old);
-      core.cameras.set(id, camera);
-      core.areas.delete(id);
-      keepSecrets(core.cameraSecrets, id, options);
-      core.adviseDecoderThreads();
-      if (core.state === 'running') core.startCamera(camera);
+      await core.installCamera(id, camera, options.secrets);
       core.changed('camera-replaced', id);
     });
   }
@@ -81,13 +73,7 @@ export class SystemCameras extends SystemPart {
   remove(id: string): Promise<void> {
     const core = this.core;
     return core.exclusive(async () => {
-      const camera = core.camera(id);
-      core.cameras.delete(id);
-      core.areas.delete(id);
-      core.cameraSecrets.delete(id);
-      core.adviseDecoderThreads();
-      await core.stopCamera(camera);
-      core.gate.forget(id);
+      await core.dropCamera(id);
       core.changed('camera-removed', id);
     });
   }
@@ -107,8 +93,7 @@ export class SystemCameras extends SystemPart {
       const given = options.asWritten === true ? areasAsWritten(id, areas) : areas;
       const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, given));
       const set = cameraAreasOf(checked);
-      core.areas.set(id, set);
-      if (options.secrets !== undefined) keepSecrets(core.cameraSecrets, id, options);
+      core.setAreas(id, set, options.secrets);
       core.changed('camera-areas', id);
       await Promise.resolve();
       return set;
@@ -182,11 +167,4 @@ export class SystemCameras extends SystemPart {
   ids(): string[] {
     return [...this.core.cameras.keys()];
   }
-}
-
-/** The values a camera's entry was expanded to, in place of its last entry's (none kept for an entry without). */
-function keepSecrets(secrets: Map<string, readonly string[]>, id: string, options: CameraEntryOptions): void {
-  const values = (options.secrets ?? []).filter((value) => value !== '');
-  if (values.length === 0) secrets.delete(id);
-  else secrets.set(id, [...new Set(values)]);
 }

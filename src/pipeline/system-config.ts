@@ -29,7 +29,7 @@ import type { CameraConfig, ResolvedConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
 import { forecastCamera, type CameraChange, type Forecast } from './forecast.js';
 import { freshnessObjective } from './freshness.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 import { ageBudgetMs } from './worker-profile.js';
 import { learnedMsPerMegapixel, streamsForecast, type StreamCost, type StreamsForecast } from './stream-forecast.js';
 import type { SystemStats } from './system-stats.js';
@@ -76,7 +76,7 @@ export class SystemConfig extends SystemPart {
   }
 
   #secrets(more: readonly string[] = []): string[] {
-    return [...envOf(this.core.config).values, ...[...this.core.cameraSecrets.values()].flat(), ...more];
+    return [...envOf(this.core.config).values, ...this.core.cameraSecretValues(), ...more];
   }
 
   /**

@@ -5,9 +5,13 @@
  *
  * Contract: not public. VisionSystem builds one and hands it to its parts (cameras, workers, objects,
  * models, config, results, stats), which are façades over it: only they and the system's lifecycle
- * change it. Every result goes out through emit(), past the gate. A lookup of something the system does
+ * change it, through its methods: its cameras with their live areas and secrets, its models and shared workers are
+ * private, and each method that changes them (installCamera, dropCamera, setAreas, addModel…) keeps them together, so
+ * no caller keeps an invariant by hand. Every result goes out through emit(), past the gate. A lookup of something the system does
  * not have throws ERR_UNKNOWN_CAMERA / ERR_UNKNOWN_WORKER naming what it has; every change after close
  * began throws ERR_SYSTEM_CLOSED.
+ *
+ * Long file: one job, the state the parts share kept together, and each part (tracking, falls, care, privacy…) wired here once.
  */
 import { availableParallelism } from 'node:os';
 import { envOf, resolveCamera, type ModelConfig } from '../config/index.js';
@@ -15,22 +19,23 @@ import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { memoryFigures } from './memory-figures.js';
 import type { VlmScene } from '../workers/index.js';
-import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
+import { CameraPipeline } from './camera-pipeline.js';
 import type { CameraAreas, CameraConfig, ResolvedConfig, SharedWorkerConfig } from './config-types.js';
 import { PipelineError } from './errors.js';
-import { EventHub, type ConfigChange, type EventOf, type SystemEvent, type SystemState } from './events.js';
+import { EventHub, type ConfigChange, type SystemEvent, type SystemState } from './events.js';
 import { FreshnessWatch } from './freshness-watch.js';
 import { DecodeShedding } from './decode-shedding.js';
 import { CareWatch } from './care-watch.js';
 import { CameraPrivacy } from './camera-privacy.js';
-import { ModelService, type ModelStats } from './model-service.js';
+import { ModelService } from './model-service.js';
 import { ObjectTracking } from './object-tracking.js';
+import { FallAlerts } from './falls.js';
 import { OutputGate } from './output-gate.js';
-import { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
+import { SharedWorker } from './shared-worker.js';
 import { Summaries } from './summaries.js';
 import { WorkerGroup } from './worker-group.js';
 import type { WorkerProfile } from './worker-profile.js';
-import type { SystemStats } from './system-stats.js';
+import { partStats, type SystemStats } from './system-stats.js';
 
 export interface SystemCoreOptions {
   readonly config: ResolvedConfig;
@@ -53,20 +58,12 @@ export class SystemCore {
   readonly runtimeDir: string;
   /** How long close() and a camera's removal let frames in flight finish. */
   readonly drainMs: number;
-  readonly cameras = new Map<string, CameraPipeline>();
-  /** A camera's zones, masks and lines set while it runs, over its config's; dropped when it is replaced or removed. */
-  readonly areas = new Map<string, CameraAreas>();
-  /**
-   * Values a camera's entry took from the environment when it was added or replaced from the network (an API's, a
-   * cluster's): masked wherever the config is shown, as the file's own are; dropped when it is replaced or removed.
-   */
-  readonly cameraSecrets = new Map<string, readonly string[]>();
-  readonly models = new Map<string, ModelService>();
-  readonly shared = new Map<string, SharedWorker>();
   /** The shared workers, under one supervisor (each camera has its own). */
   readonly sharedWorkers: WorkerGroup;
   /** Workers with `track` on: their results become tracked objects. */
   readonly tracking: ObjectTracking;
+  /** Fall workers' alerts (ADR 0132): their people, after tracking, become fall and down alerts. */
+  readonly falls: FallAlerts;
   /** Every worker's freshness objective, judged once a second (ADR 0042). */
   readonly freshness: FreshnessWatch;
   /** Decoding nobody needs now, shed when the machine cannot keep up (ADR 0115): told by the objective watch. */
@@ -77,9 +74,20 @@ export class SystemCore {
   readonly care: CareWatch;
   /** Each camera's privacy for the pictures that leave the machine (ADR 0139): its rule and the people its workers saw. */
   readonly privacy: CameraPrivacy;
+  /** The camera pipelines, by id, in the order they came (installCamera, dropCamera). */
+  readonly #cameras = new Map<string, CameraPipeline>();
+  /** A camera's zones, masks and lines set while it runs, over its config's; dropped when it is replaced or removed. */
+  readonly #areas = new Map<string, CameraAreas>();
+  /**
+   * Values a camera's entry took from the environment when it was added or replaced from the network (an API's, a
+   * cluster's): masked wherever the config is shown, as the file's own are; dropped when it is replaced or removed.
+   */
+  readonly #cameraSecrets = new Map<string, readonly string[]>();
+  readonly #models = new Map<string, ModelService>();
+  readonly #shared = new Map<string, SharedWorker>();
   /** Where an ended object's stored best snapshot is read from, for vlm workers (the events store's, set by the app). */
-  snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
-  startedAt: number | null = null;
+  #snapshotSource: ((id: string) => Promise<Buffer | null>) | null = null;
+  #startedAt: number | null = null;
   readonly #idleThresholdMs: number | undefined;
   readonly #modelHealthIntervalMs: number | undefined;
   #state: SystemState = 'created';
@@ -87,17 +95,7 @@ export class SystemCore {
   /** Run-time changes, one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   /** What vlm workers see of the tracked objects: their events as they happen, the live ones with their latest boxes. */
-  readonly #scene: VlmScene = {
-    onObjectEvent: (camera, listener) => {
-      const forward = (e: EventOf<'tracked-object'>): void => {
-        if (e.event.after.camera === camera) listener(e.event);
-      };
-      this.hub.on('tracked-object', forward);
-      return () => this.hub.off('tracked-object', forward);
-    },
-    liveObjects: (camera) => this.tracking.objects(camera),
-    snapshot: (id) => this.snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null),
-  };
+  readonly #scene: VlmScene;
 
   constructor(options: SystemCoreOptions) {
     this.config = options.config;
@@ -108,9 +106,19 @@ export class SystemCore {
     this.#idleThresholdMs = options.idleThresholdMs;
     this.#modelHealthIntervalMs = options.modelHealthIntervalMs;
     this.hub = new EventHub((error, event) => this.log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.tracking = new ObjectTracking({ camera: (id) => this.cameraConfig(id), emit: (e) => this.hub.emit(e) });
+    this.falls = new FallAlerts({ emit: (e) => this.hub.emit(e) });
+    this.tracking = new ObjectTracking({
+      camera: (id) => this.cameraConfig(id),
+      emit: (e) => this.hub.emit(e),
+      aspect: (id) => this.cameras.get(id)?.frameAspect() ?? null,
+      onFrame: (input) => this.falls.onFrame(input),
+    });
     this.hub.on('result', (e) => this.tracking.onResult(e));
     this.hub.on('config-change', (e) => this.tracking.onConfigChange(e));
+    // after tracking: a vlm answer about a person down, and a fall worker stopped (its tracks ended first)
+    this.hub.on('result', (e) => this.falls.onResult(e));
+    this.hub.on('config-change', (e) => this.falls.onConfigChange(e));
+    this.#scene = this.tracking.scene(this.hub, (id) => this.#snapshotSource?.(id).catch(() => null) ?? Promise.resolve(null));
     this.shedding = new DecodeShedding({
       candidates: () => [...this.cameras.values()].flatMap((camera) => camera.sheddable()),
       cameras: () => new Set(this.cameras.keys()),
@@ -150,15 +158,21 @@ export class SystemCore {
       emit: (e) => this.emit(e),
       ...(options.idleThresholdMs === undefined ? {} : { idleThresholdMs: options.idleThresholdMs }),
     });
-    for (const [name, config] of Object.entries(this.config.models)) this.models.set(name, this.modelService(name, config));
+    for (const [name, config] of Object.entries(this.config.models)) this.#models.set(name, this.modelService(name, config));
   }
 
   get state(): SystemState {
     return this.#state;
   }
 
+  /** When the system began running (Date.now()), or null before. */
+  get startedAt(): number | null {
+    return this.#startedAt;
+  }
+
   setState(state: SystemState): void {
     if (this.#state === state) return;
+    if (state === 'running') this.#startedAt = Date.now();
     this.#state = state;
     this.hub.emit({ type: 'system-state', at: Date.now(), state });
   }
@@ -215,6 +229,96 @@ export class SystemCore {
     this.hub.emit({ type: 'config-change', at: Date.now(), change, camera, worker, shared: camera === null });
   }
 
+  /** The camera pipelines, by id, in the order they came: changed only by installCamera and dropCamera. */
+  get cameras(): ReadonlyMap<string, CameraPipeline> {
+    return this.#cameras;
+  }
+
+  /** The model services, by name: the config's, and those the models directory's scan added (addModel, dropModel). */
+  get models(): ReadonlyMap<string, ModelService> {
+    return this.#models;
+  }
+
+  /** The shared workers, by name (addShared). */
+  get shared(): ReadonlyMap<string, SharedWorker> {
+    return this.#shared;
+  }
+
+  /**
+   * Installs a camera's pipeline under its id, the one sequence for a camera the system takes (at start, added,
+   * replacing one): the camera it replaces, if any, stops first (frames in flight finish, the shared workers let
+   * it go); the areas set live on the old one and its entry's secrets are dropped, the new entry's (`secrets`)
+   * kept; every camera's decoder is told its threads for the new count; and the camera starts if the system runs.
+   */
+  async installCamera(id: string, camera: CameraPipeline, secrets: readonly string[] = []): Promise<void> {
+    const old = this.#cameras.get(id);
+    if (old !== undefined) await this.stopCamera(old);
+    this.#cameras.set(id, camera);
+    this.#areas.delete(id);
+    this.#keepSecrets(id, secrets);
+    this.adviseDecoderThreads();
+    if (this.#state === 'running') this.startCamera(camera);
+  }
+
+  /**
+   * Removes a camera (ERR_UNKNOWN_CAMERA): forgotten with its areas and secrets at once (no reader finds it from
+   * now), then stopped (frames in flight finish, up to drainMs) and its output fence forgotten.
+   */
+  async dropCamera(id: string): Promise<void> {
+    const camera = this.camera(id);
+    this.#cameras.delete(id);
+    this.#areas.delete(id);
+    this.#cameraSecrets.delete(id);
+    this.adviseDecoderThreads();
+    await this.stopCamera(camera);
+    this.gate.forget(id);
+  }
+
+  /** Sets a running camera's zones, masks and lines (checked by the caller); `secrets`, when given, replace its entry's. */
+  setAreas(id: string, areas: CameraAreas, secrets?: readonly string[]): void {
+    this.camera(id); // ERR_UNKNOWN_CAMERA
+    this.#areas.set(id, areas);
+    if (secrets !== undefined) this.#keepSecrets(id, secrets);
+  }
+
+  /** Every value a camera's entry took from the environment beyond the file's (masked wherever the config is shown). */
+  cameraSecretValues(): string[] {
+    return [...this.#cameraSecrets.values()].flat();
+  }
+
+  /** Adds a shared worker of the config (at start). */
+  addShared(name: string, worker: SharedWorker): void {
+    this.#shared.set(name, worker);
+  }
+
+  /** Forgets the cameras and shared workers made by a start that failed (none of them was started). */
+  forgetUnstarted(): void {
+    this.#cameras.clear();
+    this.#shared.clear();
+  }
+
+  /** Adds a model service (one the models directory's scan found); the caller starts it. */
+  addModel(name: string, model: ModelService): void {
+    this.#models.set(name, model);
+  }
+
+  /** Forgets a model service (gone from the models directory); the caller closes it. */
+  dropModel(name: string): void {
+    this.#models.delete(name);
+  }
+
+  /** Sets where an ended object's stored best snapshot is read from (the events store's), for vlm workers. */
+  setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
+    this.#snapshotSource = source;
+  }
+
+  /** The values a camera's entry was expanded to, in place of its last entry's (none kept for an entry without). */
+  #keepSecrets(id: string, secrets: readonly string[]): void {
+    const values = secrets.filter((value) => value !== '');
+    if (values.length === 0) this.#cameraSecrets.delete(id);
+    else this.#cameraSecrets.set(id, [...new Set(values)]);
+  }
+
   camera(id: string): CameraPipeline {
     const camera = this.cameras.get(id);
     if (camera === undefined)
@@ -242,8 +346,8 @@ export class SystemCore {
 
   /** A camera's config as it runs now: its entry, with its areas as set live. */
   cameraConfig(id: string): CameraConfig | undefined {
-    const config = this.cameras.get(id)?.config;
-    const areas = this.areas.get(id);
+    const config = this.#cameras.get(id)?.config;
+    const areas = this.#areas.get(id);
     return config === undefined || areas === undefined ? config : { ...config, ...areas };
   }
 
@@ -279,8 +383,8 @@ export class SystemCore {
   }
 
   /** What a camera pipeline and a shared worker are built with: the model services, the frame stores' directory, their own log. */
-  #buildContext(bindings: Record<string, string>): { models: Map<string, ModelService>; shmDir: string; log: Logger } {
-    return { models: this.models, shmDir: this.shmDir, log: this.log.child(bindings) };
+  #buildContext(bindings: Record<string, string>): { models: ReadonlyMap<string, ModelService>; shmDir: string; log: Logger } {
+    return { models: this.#models, shmDir: this.shmDir, log: this.log.child(bindings) };
   }
 
   /** A camera's pipeline; `secrets`, values its entry took from the environment beyond the file's, masked in its figures. */
@@ -293,7 +397,8 @@ export class SystemCore {
       emit: (e) => this.emit(e),
       scene: this.#scene,
       privacy: this.privacy.privacy(id),
-      tracks: (camera, worker) => this.tracking.tracks(camera, worker),
+      // A fall worker's people down are watched: a gated worker keeps looking at them (ADR 0081, 0132).
+      tracks: (camera, worker) => this.falls.withWatched(camera, worker, this.tracking.tracks(camera, worker)),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
     });
   }
@@ -331,12 +436,17 @@ export class SystemCore {
   }
 
   /** The system's figures without the objectives (which are judged from these). */
+  /** Each camera's, model's and shared worker's own figures. */
+  #partStats(): Pick<SystemStats, 'cameras' | 'models' | 'shared'> {
+    return partStats(this.#cameras, this.#models, this.#shared);
+  }
+
   rawStats(): SystemStats {
     const { cameras, models, shared } = this.#partStats();
     return {
       state: this.#state,
-      startedAt: this.startedAt,
-      uptimeS: this.startedAt === null ? 0 : (Date.now() - this.startedAt) / 1000,
+      startedAt: this.#startedAt,
+      uptimeS: this.#startedAt === null ? 0 : (Date.now() - this.#startedAt) / 1000,
       resultsWithheld: this.gate.withheldCount,
       silence: this.care.status(),
       cameras,
@@ -344,38 +454,6 @@ export class SystemCore {
       shared,
       memory: memoryFigures(cameras),
     };
-  }
-
-  /**
-   * A model's figures with its server's per-camera figures for this system's cameras only: a server keeps those of the
-   * last 1 024 cameras it served (removed ones, an external server's other clients), which are not this system's to show.
-   */
-  #ownCameras(stats: ModelStats): ModelStats {
-    const scheduling = stats.scheduling;
-    if (scheduling === null) return stats;
-    const cameras = Object.fromEntries(Object.entries(scheduling.cameras).filter(([camera]) => this.cameras.has(camera)));
-    return { ...stats, scheduling: { ...scheduling, cameras } };
-  }
-
-  /** Each camera's, model's and shared worker's own figures. */
-  #partStats(): Pick<SystemStats, 'cameras' | 'models' | 'shared'> {
-    const cameras: Record<string, CameraStats> = {};
-    for (const [id, camera] of this.cameras) cameras[id] = camera.stats();
-    const models: Record<string, ModelStats> = {};
-    for (const [name, model] of this.models) models[name] = this.#ownCameras(model.stats());
-    const shared: Record<string, SharedWorkerStats> = {};
-    for (const [name, worker] of this.shared) shared[name] = worker.stats();
-    return { cameras, models, shared };
-  }
-}
-
-/** What every part of the system is (system.cameras, .workers, …): a façade over the one core the system built. */
-export abstract class SystemPart {
-  /** @internal the system's state, shared by its parts: not for callers. */
-  protected readonly core: SystemCore;
-
-  constructor(core: SystemCore) {
-    this.core = core;
   }
 }
 

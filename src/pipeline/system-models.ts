@@ -6,7 +6,7 @@
  * so two reads may differ. The model servers themselves are started and closed by the system's lifecycle.
  */
 import type { ModelStats } from './model-service.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 
 export class SystemModels extends SystemPart {
   /** The models' names: the config's, then those found in its models directory. */

@@ -5,10 +5,20 @@
  *
  * Contract: reads never throw: a camera the system does not have (removed meanwhile) has no objects,
  * zones, lines or counts. The objects' events themselves (`tracked-object`, `zone-count`, `line`, `dwell`)
- * are on the system's one event stream (system.on / events()).
+ * are on the system's one event stream (system.on / events()). Fall and person-down alerts (ADR 0132) are
+ * read and acknowledged here too; their events (`fall`) are on the stream.
  */
-import type { LineCount, SnapshotInfo, TrackedEvent, TrackedObject, ZoneCount } from '../objects/index.js';
-import { SystemPart } from './system-core.js';
+import {
+  FALL_DEFAULTS,
+  type FallAlert,
+  type FallEvent,
+  type LineCount,
+  type SnapshotInfo,
+  type TrackedEvent,
+  type TrackedObject,
+  type ZoneCount,
+} from '../objects/index.js';
+import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
 export interface CameraZone {
@@ -55,8 +65,40 @@ export class SystemObjects extends SystemPart {
     return this.core.tracking.endLeftOpen(objects);
   }
 
+  /** Fall and person-down alerts that stand or wait to be acknowledged, of one camera or all, oldest first (ADR 0132). */
+  falls(camera?: string): FallAlert[] {
+    return this.core.falls.alerts(camera);
+  }
+
+  /**
+   * Acknowledges fall alerts: the one of `id`, or every one of `camera` not yet acknowledged (ERR_UNKNOWN_CAMERA
+   * for a camera the system does not have). `by` says who (api, mqtt, dashboard…). Each gets its `update`; returns
+   * those acknowledged (none: nothing waited).
+   */
+  acknowledgeFalls(target: { readonly id: string } | { readonly camera: string }, by: string): FallAlert[] {
+    if ('camera' in target) {
+      this.core.camera(target.camera); // ERR_UNKNOWN_CAMERA
+      return this.core.falls.acknowledge({ camera: target.camera }, by);
+    }
+    return this.core.falls.acknowledge({ id: target.id }, by);
+  }
+
+  /** Whoever stores snapshots says a fall alert's was saved: its update with has_snapshot true follows. */
+  fallSnapshotSaved(id: string, info: SnapshotInfo): void {
+    this.core.falls.snapshotSaved(id, info);
+  }
+
+  /**
+   * At start, the fall and down alerts the events store holds from before: one a killed process left open is ended
+   * (end_reason `restart`), and each that stood unacknowledged stands again until acknowledged, raised again on its
+   * worker's repeatSeconds. Returns the ends made.
+   */
+  restoreFalls(rows: readonly FallAlert[]): FallEvent[] {
+    return this.core.falls.restore(rows, (a) => this.core.profileOf(a.camera, a.worker)?.falls?.repeatSeconds ?? FALL_DEFAULTS.repeatSeconds);
+  }
+
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. null: none. */
   setSnapshotSource(source: ((id: string) => Promise<Buffer | null>) | null): void {
-    this.core.snapshotSource = source;
+    this.core.setSnapshotSource(source);
   }
 }

@@ -8,7 +8,7 @@
  * the system no longer has is ignored (removed while its result was on its way).
  */
 import type { ResultEvent } from './events.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 import type { OutletHop } from '../workers/index.js';
 
 export class SystemResults extends SystemPart {

@@ -70,3 +70,29 @@ export class SystemFigures {
     return { ...raw, cameras, shared };
   }
 }
+
+/** Each camera's, model's and shared worker's own figures, as the system's parts give them. */
+export function partStats(
+  cameraParts: ReadonlyMap<string, { stats(): CameraStats }>,
+  modelParts: ReadonlyMap<string, { stats(): ModelStats }>,
+  sharedParts: ReadonlyMap<string, { stats(): SharedWorkerStats }>,
+): Pick<SystemStats, 'cameras' | 'models' | 'shared'> {
+  const cameras: Record<string, CameraStats> = {};
+  for (const [id, camera] of cameraParts) cameras[id] = camera.stats();
+  const models: Record<string, ModelStats> = {};
+  for (const [name, model] of modelParts) models[name] = ownCameras(model.stats(), cameraParts);
+  const shared: Record<string, SharedWorkerStats> = {};
+  for (const [name, worker] of sharedParts) shared[name] = worker.stats();
+  return { cameras, models, shared };
+}
+
+/**
+ * A model's figures with its server's per-camera figures for this system's cameras only: a server keeps those of the
+ * last 1 024 cameras it served (removed ones, an external server's other clients), which are not this system's to show.
+ */
+function ownCameras(stats: ModelStats, cameraParts: ReadonlyMap<string, unknown>): ModelStats {
+  const scheduling = stats.scheduling;
+  if (scheduling === null) return stats;
+  const cameras = Object.fromEntries(Object.entries(scheduling.cameras).filter(([camera]) => cameraParts.has(camera)));
+  return { ...stats, scheduling: { ...scheduling, cameras } };
+}

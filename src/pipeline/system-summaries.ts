@@ -9,7 +9,7 @@
  */
 import type { SummaryQuery } from '../objects/index.js';
 import type { AskSummaryOptions, Summary, SummaryStore } from './summaries.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 
 export class SystemSummaries extends SystemPart {
   /**

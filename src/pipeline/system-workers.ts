@@ -10,7 +10,7 @@
  */
 import { cascadeSwitch } from '../config/index.js';
 import { PipelineError } from './errors.js';
-import { SystemPart } from './system-core.js';
+import { SystemPart } from './system-part.js';
 import type { WorkerProfile } from './worker-profile.js';
 
 export class SystemWorkers extends SystemPart {

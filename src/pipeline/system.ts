@@ -161,13 +161,11 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
         this.#ownShmDir = true;
       }
       for (const [id, config] of Object.entries(core.config.cameras)) {
-        if (!core.cameras.has(id)) core.cameras.set(id, await core.createCamera(id, config));
+        if (!core.cameras.has(id)) await core.installCamera(id, await core.createCamera(id, config));
       }
-      core.adviseDecoderThreads();
-      for (const [name, config] of Object.entries(core.config.shared)) core.shared.set(name, await core.createShared(name, config));
+      for (const [name, config] of Object.entries(core.config.shared)) core.addShared(name, await core.createShared(name, config));
     } catch (error) {
-      core.cameras.clear();
-      core.shared.clear();
+      core.forgetUnstarted();
       await core.sharedWorkers.close();
       this.#removeDirectories();
       core.setState('closed');
@@ -178,9 +176,9 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     for (const camera of core.cameras.values()) core.startCamera(camera);
     core.sharedWorkers.start();
     core.tracking.start();
+    core.falls.start();
     core.freshness.start();
     core.care.start();
-    core.startedAt = Date.now();
     core.setState('running');
     this.#modelScan.start();
     core.log.info({ cameras: [...core.cameras.keys()], models: [...core.models.keys()], shared: [...core.shared.keys()] }, 'system running');
@@ -205,6 +203,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await Promise.all([...[...core.cameras.values()].map((c) => c.close(core.drainMs)), this.#closeShared()]);
       await Promise.all([...core.models.values()].map((m) => m.close()));
       await core.tracking.close();
+      await core.falls.close();
       await core.freshness.close();
       this.#removeDirectories();
       core.setState('closed');

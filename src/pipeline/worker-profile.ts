@@ -14,9 +14,9 @@
  * (a model server holds every frame it takes to its own budget, ADR 0032).
  */
 import type { ReadSize } from '../supplier/index.js';
-import type { SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
+import type { FallsConfig, SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
-import { stationarySecondsOf, trackOptionsOf, type CareSetting } from '../config/index.js';
+import { fallsOptionsOf, stationarySecondsOf, trackOptionsOf, type CareSetting } from '../config/index.js';
 
 export type WorkerKindName = 'model' | 'command' | 'module' | 'module-thread' | 'vlm';
 
@@ -36,8 +36,10 @@ export interface WorkerProfile {
   /** How old a frame may be and still be worked on (ms): the model's maxAgeMs, else the worker's; null: no budget. */
   readonly ageBudgetMs: number | null;
   readonly tracksObjects: boolean;
-  /** Its tracker's options when it tracks (`track: true` is {}), else null. */
+  /** Its tracker's options when it tracks (`track: true` is {}; a fall worker's with the fall defaults under them), else null. */
   readonly track: TrackOptionsConfig | null;
+  /** A fall worker's options, every default filled in (ADR 0132); absent for the others. */
+  readonly falls?: FallProfile;
   /**
    * A motion-gated worker's stationary recheck (seconds), the longest its model goes without a frame while it
    * tracks: its tracker ends tracks on runs that miss them, not on still time (ADR 0081); null when it is given
@@ -93,6 +95,14 @@ export interface WorkerProfileInput {
 /** The one reading of a worker entry's `track` is src/config's (the validator's too). */
 export { trackOptionsOf };
 
+/** A fall worker's options as its profile has them (frozen). */
+export type FallProfile = Readonly<Omit<FallsConfig, 'beds'> & { readonly beds: readonly string[] }>;
+
+function fallsOf(config: WorkerConfig | SharedWorkerConfig): { falls?: FallProfile } {
+  const falls = fallsOptionsOf(config);
+  return falls === null ? {} : { falls: Object.freeze({ ...falls, beds: Object.freeze([...falls.beds]) }) };
+}
+
 /** The worker's profile, frozen (built once per worker, shared by every result it makes). */
 export function workerProfile(input: WorkerProfileInput): WorkerProfile {
   const { camera, id, config, kind, model } = input;
@@ -109,6 +119,7 @@ export function workerProfile(input: WorkerProfileInput): WorkerProfile {
     tracksObjects: track !== null,
     ...('crops' in config && config.crops !== undefined ? { cropsOf: config.crops.of } : {}),
     track: track === null ? null : Object.freeze({ ...track }),
+    ...fallsOf(config),
     recheckSeconds:
       'gate' in config && config.gate !== undefined && !('crops' in config && config.crops !== undefined) ? stationarySecondsOf(config.gate) : null,
     readSize: config.readSize === undefined ? null : readSizeOf(config.readSize),

@@ -6,8 +6,9 @@
  *
  * Contract: add() says what became of a trigger (a new entry, merged into
  * the object's entry, or refused for a full set); take() removes and returns
- * the entry to ask about next: the best priority (zone and loitering, then
- * new, then end, then the interval), the oldest first trigger within one.
+ * the entry to ask about next: the best priority (a fall, then zone and
+ * loitering, then new, then end, then the interval), the oldest first
+ * trigger within one.
  * Nothing here reads a frame: the picture is cut when an entry is taken.
  */
 import type { VlmObject, VlmTrigger, VlmTriggerKind } from './vlm-triggers.js';
@@ -15,8 +16,8 @@ import type { VlmObject, VlmTrigger, VlmTriggerKind } from './vlm-triggers.js';
 /** Default size of a worker's pending set: more objects than a camera's scene usually holds at once. */
 export const DEFAULT_VLM_PENDING = 16;
 
-/** Which waiting object goes first (lower first), then the oldest trigger: a zone says more than an arrival. */
-const PRIORITY: Readonly<Record<VlmTriggerKind, number>> = { zone: 0, loitering: 0, new: 1, end: 2, interval: 3 };
+/** Which waiting object goes first (lower first), then the oldest trigger: a person down before all, a zone says more than an arrival. */
+const PRIORITY: Readonly<Record<VlmTriggerKind, number>> = { fall: -1, zone: 0, loitering: 0, new: 1, end: 2, interval: 3 };
 
 /** An object (or the interval) waiting for the model. */
 export interface PendingAsk {

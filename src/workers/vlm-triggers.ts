@@ -8,7 +8,7 @@
  */
 import type { NormalisedBox } from '../pictures/index.js';
 
-export type VlmTriggerKind = 'new' | 'zone' | 'loitering' | 'end' | 'interval';
+export type VlmTriggerKind = 'new' | 'zone' | 'loitering' | 'end' | 'fall' | 'interval';
 
 /** A tracked object as the scene shows it (the objects layer's TrackedObject, the fields this kind reads). */
 export interface VlmObject {
@@ -40,6 +40,8 @@ export interface VlmScene {
   liveObjects(camera: string): readonly VlmObject[];
   /** An ended object's stored best snapshot (JPEG), where events are stored; null otherwise. */
   snapshot?(id: string): Promise<Buffer | null>;
+  /** Calls `listener` with the person of each fall or person-down alert raised on `camera` (ADR 0132); returns the unsubscribe. */
+  onFall?(camera: string, listener: (person: VlmObject) => void): () => void;
 }
 
 export interface VlmObjectTriggers {
@@ -47,6 +49,7 @@ export interface VlmObjectTriggers {
   readonly of?: string;
   /** Only these labels. Default: every label. */
   readonly labels?: readonly string[];
+  /** fall: a fall or person-down alert raised about a person (not an object event: the scene's onFall). */
   readonly on: readonly Exclude<VlmTriggerKind, 'interval'>[];
   /** zone and loitering: only these zones. Default: every zone. */
   readonly zones?: readonly string[];

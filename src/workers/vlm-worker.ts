@@ -1,10 +1,12 @@
 /**
+ * Long file: one ask's way (trigger, pending set, budgets, picture, answer, accounting) shares the incarnation's state, so it stays together.
  * The vlm worker kind (ADR 0050, 0067): asks a vision-language model about
  * the camera's freshest pixels when something happens, and emits its answer.
  *
  * When it asks: on the objects layer's events of its camera (a `new` object
- * of given labels, entering a zone, loitering, `end`) and/or every
- * `intervalS`. Frames are never queued; objects wait (ADR 0067): a trigger
+ * of given labels, entering a zone, loitering, `end`), on a fall or
+ * person-down alert about a person (`fall`, first of all: ADR 0132) and/or
+ * every `intervalS`. Frames are never queued; objects wait (ADR 0067): a trigger
  * puts its object in a bounded pending set (one entry per object, `interval`
  * one more), and when the model is free the worker takes the entry of the
  * best priority (zone and loitering, then new, then end, then interval),
@@ -418,6 +420,15 @@ async function runIncarnation(
           keeper?.follow(event);
         }),
       );
+      // A person down (ADR 0132): its answer is the alert's confirmation, added to it when it comes.
+      if (objects !== null && objects.on.includes('fall') && options.scene.onFall !== undefined)
+        cleanups.push(
+          options.scene.onFall(options.camera, (person) => {
+            if (objects.of !== undefined && person.worker !== objects.of) return;
+            if (objects.labels !== undefined && !objects.labels.includes(person.label)) return;
+            fire({ kind: 'fall', object: person, zone: null });
+          }),
+        );
     }
     if (intervalS !== null) {
       const timer = setInterval(() => fire({ kind: 'interval', object: null, zone: null }), intervalS * 1000);

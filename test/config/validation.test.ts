@@ -300,7 +300,7 @@ describe('config validation: every issue with its path and line', { timeout: 60_
         "cameras.cam.capture.rtsp_transport: unknown key; did you mean 'rtspTransport'? (line 6)",
         "cameras.cam.capture.ouput: unknown key; did you mean 'output'? (line 6)",
         "cameras.cam.workers[0].Criticality: unknown key; did you mean 'criticality'? (line 8)",
-        'cameras.cam.workers[0].speed: unknown key (allowed here: id, module, thread, criticality, enabled, maxAgeMs, maxFps, objective, stream, readSize, track, crops, care) (line 8)',
+        'cameras.cam.workers[0].speed: unknown key (allowed here: id, module, thread, criticality, enabled, maxAgeMs, maxFps, objective, stream, readSize, track, falls, crops, care) (line 8)',
         "defaults.workers.maxfps: unknown key; did you mean 'maxFps'? (line 10)",
       ]);
     });

@@ -19,6 +19,7 @@ const SECTION_FLOORS: Readonly<Record<string, readonly string[]>> = {
   shared: [],
   capture: ['shared'],
   objects: ['shared'],
+  falls: ['shared'],
   care: ['shared'],
   gate: ['shared'],
   vlm: ['shared'],
@@ -28,7 +29,7 @@ const SECTION_FLOORS: Readonly<Record<string, readonly string[]>> = {
   http: ['shared'],
   metrics: ['shared'],
   cluster: ['shared'],
-  workers: ['shared', 'objects', 'care', 'gate', 'vlm'],
+  workers: ['shared', 'objects', 'falls', 'care', 'gate', 'vlm'],
   cameras: ['shared', 'capture', 'workers', 'objects', 'summaries', 'care'],
 };
 

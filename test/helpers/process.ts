@@ -1,15 +1,38 @@
 /**
  * Helpers for tests about processes: is one alive, waiting for a condition
  * only the OS can tell, a free loopback port for a server a test starts, a
- * line a child process prints, and ending a child that may have ended.
+ * line a child process prints, ending a child that may have ended, and
+ * `framesupplier run` started on a config file until it prints its address.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManagedProcess } from '../../src/process/index.js';
+
+/**
+ * `framesupplier run <config> --view none` (the built CLI, `main`), in a process group of its own (end it with
+ * endChild(run, 'SIGTERM', { group: true })): resolves once it printed the dashboard's address, with that address
+ * and everything it wrote so far and from then on; rejects if it ends before.
+ */
+export function startRun(main: string, config: string): Promise<{ run: ChildProcess; base: string; output: () => string }> {
+  const run = spawn(process.execPath, [main, 'run', config, '--view', 'none'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const m = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      if (m === null) return;
+      run.stdout.off('data', onData);
+      resolve({ run, base: m[1]!, output: () => output });
+    };
+    run.stdout.on('data', onData);
+    run.once('exit', () => reject(new Error(`run ended before printing the dashboard's address:\n${output}`)));
+  });
+}
 
 /** Whether a child has ended, by an exit or by a signal (a child killed by one keeps a null exitCode). */
 export function ended(child: ChildProcess): boolean {

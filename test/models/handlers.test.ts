@@ -15,6 +15,7 @@ import { ModelClient, type InferenceRequest, type InferenceResponse } from '../.
 import { decodeYolo, iou, letterbox, nonMaxSuppression, type YoloBox } from '../../src/models/onnx/yolo.js';
 import { letterboxed, letterboxModel, Preprocessor } from '../../src/models/onnx/preprocess.js';
 import { createOnnxHandler, POSE_KEYPOINTS } from '../../src/models/index.js';
+import { POSTURES } from '../../src/objects/index.js';
 import { FrameStoreWriter, readFrame } from '../../src/shm/index.js';
 import { PERSON_NETWORK_DEFAULTS } from '../../src/models/person/person-model.js';
 import { LABELLED, LABELLED_HEIGHT, LABELLED_SECOND, LABELLED_WIDTH, matchLabelled } from '../helpers/labelled-frame.js';
@@ -99,7 +100,12 @@ describe('person handler (real models, real server process)', { timeout: 300_000
       const margin = 0.03;
       const inside = d.keypoints!.filter(([x, y]) => x >= d.bbox[0] - margin && x <= d.bbox[2] + margin && y >= d.bbox[1] - margin && y <= d.bbox[3] + margin);
       assert.ok(inside.length >= 12, `only ${inside.length} of 17 keypoints inside the person's box`);
+      // each posed person's posture, read in the frame's proportions (ADR 0132)
+      assert.ok(POSTURES.includes(d.posture as never) && d.posture_score! >= 0 && d.posture_score! <= 1, JSON.stringify(d));
     }
+    // vtest.avi's people walk: most of the posed ones are read upright (a far or half-hidden one may be unknown)
+    const upright = posed.filter((d) => d.posture === 'upright').length;
+    assert.ok(upright >= Math.ceil(posed.length / 2), `upright: ${upright} of ${posed.length} (${posed.map((d) => d.posture).join(' ')})`);
   }
 
   async function startOther(name: string, flags: string[]): Promise<string> {

@@ -176,3 +176,28 @@ export function scene(o: SceneOptions): Scene {
 
 /** True when the two boxes overlap. */
 export const overlaps = (a: Box, b: Box): boolean => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+
+/**
+ * The scene's person as a model would answer it: the box of the pixels brighter than any of the room's (225 and up
+ * in luma, at least 200 of them), or none.
+ */
+export function findBrightBlock(frame: { readonly data: Uint8Array; readonly width: number; readonly height: number }): {
+  class_id: number;
+  class_name: string;
+  confidence: number;
+  bbox: readonly [number, number, number, number];
+}[] {
+  const { data, width, height } = frame;
+  let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (data[y * width + x]! < 225) continue;
+      n++;
+      if (x < x1) x1 = x;
+      if (x > x2) x2 = x;
+      if (y < y1) y1 = y;
+      if (y > y2) y2 = y;
+    }
+  }
+  return n < 200 ? [] : [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const }];
+}

@@ -92,7 +92,9 @@ describe('MQTT parts', { timeout: 60_000 }, () => {
         const d = detectionsOf(output);
         assert.ok(d === null || d.length === 0, JSON.stringify(output));
       }
-      assert.deepEqual(detectionsOf({ detections: [{ class_name: 'p', confidence: 0.5, bbox: [0, 0, 'x', 1] }] }), [{ label: 'p', score: 0.5, box: null }]);
+      assert.deepEqual(detectionsOf({ detections: [{ class_name: 'p', confidence: 0.5, bbox: [0, 0, 'x', 1] }] }), [
+        { label: 'p', score: 0.5, box: null, keypoints: null },
+      ]);
     });
 
     it('property: per camera and label, events go new (update)* end, one id each, counts as seen, ends only after the delay', () => {

@@ -25,7 +25,7 @@ import { deferred } from '../../src/internal/abort.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
-import { drawScene, encodeToFile, personBox } from '../motion/scene.js';
+import { drawScene, encodeToFile, findBrightBlock, personBox } from '../motion/scene.js';
 import { eventually, nextEvent, nextResults } from './helpers.js';
 import { SystemMetrics } from '../../src/metrics/index.js';
 import { renderView } from '../../src/cli/run-view.js';
@@ -42,23 +42,6 @@ const ENTERS = 30;
 const FRAMES = 60;
 const PERSON = 245;
 
-/** The scene's person: the box of the pixels brighter than any of the room's. */
-function findPerson(frame: { readonly data: Uint8Array; readonly width: number; readonly height: number }) {
-  const { data, width, height } = frame;
-  let [x1, y1, x2, y2, n] = [width, height, -1, -1, 0];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (data[y * width + x]! < 225) continue;
-      n++;
-      if (x < x1) x1 = x;
-      if (x > x2) x2 = x;
-      if (y < y1) y1 = y;
-      if (y > y2) y2 = y;
-    }
-  }
-  return n < 200 ? [] : [{ class_id: 0, class_name: 'person', confidence: 0.9, bbox: [x1 / width, y1 / height, (x2 + 1) / width, (y2 + 1) / height] as const }];
-}
-
 /** A model that finds the scene's person; counts its calls per camera. */
 function personFinder(calls: Map<string, number>): InferenceHandler {
   return {
@@ -66,7 +49,7 @@ function personFinder(calls: Map<string, number>): InferenceHandler {
     modelId: 'finder',
     infer(frame, request) {
       calls.set(request.camera_id, (calls.get(request.camera_id) ?? 0) + 1);
-      return Promise.resolve({ detections: findPerson(frame) });
+      return Promise.resolve({ detections: findBrightBlock(frame) });
     },
   };
 }
@@ -325,7 +308,7 @@ describe('a model worker gated by motion', { timeout: 180_000 }, () => {
         modelId: 'finder',
         infer(frame, request) {
           order.push({ camera: request.camera_id, urgent: request.urgent === true });
-          const detections = findPerson(frame);
+          const detections = findBrightBlock(frame);
           if (holdNext) {
             holdNext = false;
             holding.resolve(order.length - 1);

@@ -23,6 +23,12 @@ export const TrackOptionsSchema = Type.Object(
       }),
     ),
     stationarySeconds: seconds('Time not moving before an object is stationary. Default 10.'),
+    matchLastSeen: Type.Optional(
+      Type.Boolean({
+        description:
+          'A track its predicted box does not match is also matched by where it was last seen: an object that stops at once (a person who falls) keeps its id. Default false; true for a worker with falls.',
+      }),
+    ),
     snapshotSeconds: seconds('Least time between two snapshots of one object. Default 1.'),
     updateSeconds: seconds('Least time between two updates made only by movement. Default 1.'),
   },

@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { annotate, closed, HINT, ID_HINT, ID_PATTERN, int, ms, StringEnum } from './shared.js';
 
-const VLM_TRIGGERS = ['new', 'zone', 'loitering', 'end'] as const;
+const VLM_TRIGGERS = ['new', 'zone', 'loitering', 'end', 'fall'] as const;
 const perMinute = (description: string) => Type.Optional(int(1, 100_000, { description }));
 export const VlmSchema = Type.Object(
   {
@@ -84,7 +84,8 @@ export const VlmSchema = Type.Object(
                 minItems: 1,
                 uniqueItems: true,
                 default: ['new'],
-                description: 'new: a new object; zone: it enters a zone; loitering: it starts loitering; end: its event ends (the best snapshot is sent).',
+                description:
+                  'new: a new object; zone: it enters a zone; loitering: it starts loitering; end: its event ends (the best snapshot is sent); fall: a fall or person-down alert about a person (asked first; the answer is added to the alert as its confirmation, docs/care.md).',
               }),
               zones: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'zone, loitering: only these zones.' })),
             },

@@ -4,13 +4,15 @@
  * (criticality, enabled, age and rate budgets, objective, stream, readSize), a cascade's crops (ADR 0051), what
  * `defaults.workers` may set, and the one reading of a worker's `track` (trackOptionsOf) and of its kind
  * (workerKind). Stands on the schema's shared parts and on the sections a worker carries: objects (track),
- * care, gate and vlm; nothing below imports it.
+ * falls, care, gate and vlm; nothing below imports it.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { FALL_TRACKER_DEFAULTS } from '../../internal/fall-defaults.js';
 import { ID_PATTERN_SOURCE } from '../../internal/ids.js';
 import { MAX_AGE_BUDGET_MS } from '../../internal/ipc-errors.js';
 import { CRITICALITIES, MAX_FRAME_DIMENSION } from '../../supplier/index.js';
 import { careSettings } from './care.js';
+import { fallSettings, fallsOptionsOf, type FallsOption } from './falls.js';
 import { gateSettings } from './gate.js';
 import { objectSettings, type TrackOptionsConfig } from './objects.js';
 import { annotate, CHOOSE, closed, HINT, id, int, isPlainObject, KIND_NAME, StringEnum, type Chooser } from './shared.js';
@@ -152,17 +154,26 @@ const cropSettings = {
 };
 
 const ModelWorker = annotate(
-  Type.Object({ ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...cropSettings, ...gateSettings, ...careSettings }, closed),
+  Type.Object(
+    { ...workerId, ...kinds.model, ...workerSettings, ...objectSettings, ...fallSettings, ...cropSettings, ...gateSettings, ...careSettings },
+    closed,
+  ),
   {
     [KIND_NAME]: 'model workers',
   },
 );
-const CommandWorker = annotate(Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...cropSettings, ...careSettings }, closed), {
-  [KIND_NAME]: 'command workers',
-});
-const ModuleWorker = annotate(Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...cropSettings, ...careSettings }, closed), {
-  [KIND_NAME]: 'module workers',
-});
+const CommandWorker = annotate(
+  Type.Object({ ...workerId, ...kinds.command, ...workerSettings, ...objectSettings, ...fallSettings, ...cropSettings, ...careSettings }, closed),
+  {
+    [KIND_NAME]: 'command workers',
+  },
+);
+const ModuleWorker = annotate(
+  Type.Object({ ...workerId, ...kinds.module, ...workerSettings, ...objectSettings, ...fallSettings, ...cropSettings, ...careSettings }, closed),
+  {
+    [KIND_NAME]: 'module workers',
+  },
+);
 const VlmWorker = annotate(Type.Object({ ...workerId, vlm: VlmSchema, ...vlmSettings, ...objectSettings }, closed), { [KIND_NAME]: 'vlm workers' });
 export const WorkerSchema = annotate(
   Type.Union([ModelWorker, CommandWorker, ModuleWorker, VlmWorker], { description: 'A worker: an id and exactly one of model, command, module, vlm.' }),
@@ -204,7 +215,13 @@ export type SharedWorkerConfig = Static<typeof SharedWorkerSchema>;
  * A worker entry's tracker options (`track: true` is {}), or null when it tracks nothing: the one reading of
  * `track`, for the validator (a cascade's `every` needs it) and the system (the worker's profile) alike.
  */
-export function trackOptionsOf(config: { readonly track?: WorkerConfig['track'] }): TrackOptionsConfig | null {
+export function trackOptionsOf(config: { readonly track?: WorkerConfig['track']; readonly falls?: FallsOption }): TrackOptionsConfig | null {
+  const falls = fallsOptionsOf(config);
+  if (falls !== null) {
+    // A fall worker tracks, with the tracker's fall defaults under its own options (a fallen person scores low, stops at once).
+    const own = config.track === undefined || config.track === true || config.track === false ? {} : config.track;
+    return { ...FALL_TRACKER_DEFAULTS, ...own };
+  }
   return config.track === undefined || config.track === false ? null : config.track === true ? {} : config.track;
 }
 export type WorkerDefaultsConfig = Static<typeof WorkerDefaults>;

@@ -15,6 +15,7 @@ import uPlot from '/vendor/uplot.js';
 import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygon, shortId, trackCaption, zoneHue } from '/dashboard/overlay.js';
 import { mountEditor } from '/dashboard/editor.js';
 import { describeSilence, showSilence } from '/dashboard/alarms.js';
+import { mountFalls } from '/dashboard/falls.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
@@ -163,6 +164,7 @@ function cameraView(id) {
     el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps),
   );
   $('grid').append(tile);
+  queueMicrotask(() => falls.render()); // an alert of a camera whose tile comes later is drawn over it
   view = { id, tile, canvas, badge, fps, pending: null, decoding: false, detections: new Map(), frames: 0, overlay: { zones: [], masks: [] } };
   cameras.set(id, view);
   void loadOverlay(view);
@@ -177,6 +179,20 @@ function dropCamera(id) {
   if (detailCamera === id) closeDetail();
 }
 
+// fall and person-down alerts over the live views until acknowledged (falls.js, ADR 0132)
+const falls = mountFalls({
+  el,
+  list: $('falls'),
+  detail: $('detail'),
+  detailCamera: () => detailCamera,
+  tileOf: (id) => cameras.get(id)?.tile ?? null,
+  authHeaders: () => authHeaders(),
+  askToken: () => askToken(),
+  hasToken: () => Boolean(token()),
+  showError: (message) => showError(message),
+  report,
+});
+
 // the zone, mask and line editor over the detail view (editor.js)
 const editor = mountEditor({ canvas: $('detail-canvas'), authHeaders: () => authHeaders() });
 editor.close();
@@ -187,6 +203,7 @@ function openDetail(id) {
   $('detail').hidden = false;
   $('grid').hidden = true;
   $('detail-title').textContent = id;
+  falls.render();
   sendWatch();
 }
 
@@ -756,6 +773,8 @@ function describe(event) {
       return describeSilence(event);
     case 'dwell':
       return `${event.dwell.camera} zone ${event.dwell.zone}: ${event.dwell.label} ${event.dwell.seconds} s`;
+    case 'fall':
+      return `${event.event.after.camera} ${event.event.after.kind} ${event.event.type}${event.event.after.acknowledged_at === null ? '' : ' (acknowledged)'}`;
     default:
       return JSON.stringify(event).slice(0, 200);
   }
@@ -997,6 +1016,7 @@ function connect() {
         eventsStored = m.events === true;
         if (Array.isArray(m.skeleton)) skeleton = m.skeleton;
         void loadEvents();
+        void falls.load();
         return;
       }
       case 'auth-ok':
@@ -1006,6 +1026,7 @@ function connect() {
         return onStats(m.stats);
       case 'event':
         if (m.event.type === 'tracked-object') return onTrackedObject(m.event);
+        if (m.event.type === 'fall') falls.onEvent(m.event);
         if (m.event.type === 'events-lost') void loadEvents();
         if (m.event.type === 'config-change' && m.event.camera && cameras.has(m.event.camera)) void loadOverlay(cameras.get(m.event.camera));
         if (m.event.type === 'config-change' && m.event.camera === detailCamera) void editor.reload(true);

@@ -21,6 +21,7 @@ import { rawFrameCopy } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
+import { postureOf } from '../../internal/posture.js';
 import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
 import { loadOnnxRuntime } from '../onnx/runtime.js';
 import { PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, personNetworkPath, type PersonModelOptions } from './options.js';
@@ -109,13 +110,21 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
       const raw = rawFrameCopy(frame.data, frame.format);
       frame.release?.(); // copied: the seqlock is checked now, not after inference
       const people = await pool.run({ rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format }, signal);
-      const detections: Detection[] = people.map((p) => ({
-        class_id: 0,
-        class_name: 'person',
-        confidence: p.confidence,
-        bbox: p.bbox,
-        ...(p.keypoints === undefined ? {} : { keypoints: p.keypoints }),
-      }));
+      // A posed person's posture (ADR 0132), read in the frame's own proportions: on every result, not only tracked objects.
+      const aspect = frame.width / frame.height;
+      const detections: Detection[] = people.map((p) => {
+        if (p.keypoints === undefined) return { class_id: 0, class_name: 'person', confidence: p.confidence, bbox: p.bbox };
+        const posture = postureOf(p.keypoints, p.bbox, { aspect });
+        return {
+          class_id: 0,
+          class_name: 'person',
+          confidence: p.confidence,
+          bbox: p.bbox,
+          keypoints: p.keypoints,
+          posture: posture.posture,
+          posture_score: posture.confidence,
+        };
+      });
       return { detections, metadata: { handler: 'person', network, precision, keypoint_names: POSE_KEYPOINTS } };
     },
   };

@@ -1,0 +1,163 @@
+/**
+ * A person's posture from one detection: upright (on their feet, bent over
+ * included), sitting (a chair, the floor, kneeling), lying, or unknown when
+ * neither the keypoints nor the box say. Read from the 17 pose keypoints in
+ * COCO order (what the person model gives, [x, y, score] normalised to the
+ * frame) and the box, in the frame's own proportions (`aspect`: keypoints are
+ * normalised per axis, angles are read in pixels).
+ *
+ * The rule (ADR 0132): the torso (shoulders' middle to hips' middle) says most
+ * — near vertical is upright or sitting, near horizontal is lying — and the
+ * legs tell the cases a torso alone gets wrong: a torso bent level over legs
+ * standing straight under the hips is someone bending to pick something up or
+ * tie a shoe (upright, never lying: pose-based fall detectors that read the
+ * torso alone alarm on it); a torso upright over thighs that stay level with
+ * the hips is sitting. Without a torso (shoulders or hips out of sight, as on
+ * a person lying at the edge of the picture) the box's shape decides only when
+ * it is clearly wide (lying) or clearly tall (upright); anything else is
+ * unknown. A person lying along the line of sight looks upright or sitting to
+ * any such rule: what a camera cannot see (docs/care.md).
+ *
+ * `confidence` (0–1) is the seen keypoints' mean score, scaled by how far
+ * inside its posture's bounds the body is (a torso at 61° is barely lying); a
+ * reading from the box alone is at most 0.5. Pure: no clock, no state. On
+ * the ground floor: the person model puts it on its detections (results),
+ * the objects layer on tracked people (src/objects/posture.ts, which keeps
+ * it steady).
+ */
+
+/** [x1, y1, x2, y2], normalised. */
+type Box = readonly [number, number, number, number];
+
+export const POSTURES = ['upright', 'sitting', 'lying', 'unknown'] as const;
+export type Posture = (typeof POSTURES)[number];
+
+/** A pose keypoint: [x, y, score], x and y normalised to the frame (0–1, origin top left). */
+export type Keypoint = readonly [number, number, number];
+
+/** The 17 keypoints' indexes (COCO order) that the rule reads. */
+const NOSE = 0;
+const EARS = [3, 4] as const;
+const SHOULDERS = [5, 6] as const;
+const HIPS = [11, 12] as const;
+const KNEES = [13, 14] as const;
+const ANKLES = [15, 16] as const;
+export const KEYPOINT_COUNT = 17;
+
+export interface PostureReading {
+  readonly posture: Posture;
+  /** 0–1: the seen keypoints' scores, scaled by how clearly the body is in its posture's bounds. */
+  readonly confidence: number;
+  /** The torso's angle from vertical in degrees (0: head up, 90: level, 180: head down); null when shoulders or hips are not seen. */
+  readonly torso: number | null;
+}
+
+export interface PostureOptions {
+  /** The frame's width over its height: keypoints and boxes are normalised per axis, angles are read in pixels. Default 1. */
+  readonly aspect?: number;
+  /** The least score of a keypoint that counts as seen. Default 0.2. */
+  readonly minKeypointScore?: number;
+}
+
+/** Torso angles (degrees from vertical): up to UPRIGHT_TORSO is a torso up; from LEVEL_TORSO on it is level. */
+const UPRIGHT_TORSO = 45;
+const LEVEL_TORSO = 60;
+/** Legs under the hips: the hip-to-ankle line within this of vertical (degrees), reaching this far below the hips (torso lengths). */
+const LEGS_UNDER = 35;
+const ANKLES_BELOW = 0.9;
+const KNEES_BELOW = 0.5;
+/** Thighs level with the hips (sitting): knees less than this far below the hips (torso lengths). */
+const THIGHS_LEVEL = 0.35;
+/** The box alone: at least this wide for its height is lying, at least this tall for its width upright (pixels). */
+const BOX_LYING = 1.6;
+const BOX_UPRIGHT = 2.5;
+
+type Point = readonly [number, number];
+
+const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
+const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** Degrees from vertical (downwards) of the line from `a` to `b`: 0 straight down, 90 level, 180 straight up. */
+function fromDown(a: Point, b: Point): number {
+  return (Math.atan2(Math.abs(b[0] - a[0]), b[1] - a[1]) * 180) / Math.PI;
+}
+
+/** The posture of one detection (see the module's contract). Keypoints null or not 17: read from the box alone. */
+export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box: Box, options: PostureOptions = {}): PostureReading {
+  const aspect = options.aspect !== undefined && options.aspect > 0 && Number.isFinite(options.aspect) ? options.aspect : 1;
+  const minScore = options.minKeypointScore ?? 0.2;
+  const scores: number[] = [];
+  /** The mean of the seen keypoints among `indexes`, in pixel proportions (x × aspect), or null. */
+  const seen = (indexes: readonly number[]): Point | null => {
+    if (keypoints == null || keypoints.length !== KEYPOINT_COUNT) return null;
+    let x = 0;
+    let y = 0;
+    let n = 0;
+    for (const i of indexes) {
+      const k = keypoints[i]!;
+      if (!(k[2] >= minScore) || !Number.isFinite(k[0]) || !Number.isFinite(k[1])) continue;
+      x += k[0] * aspect;
+      y += k[1];
+      n++;
+      scores.push(k[2]);
+    }
+    return n === 0 ? null : [x / n, y / n];
+  };
+  const shoulders = seen(SHOULDERS);
+  const hips = seen(HIPS);
+  const knees = seen(KNEES);
+  const ankles = seen(ANKLES);
+  seen([NOSE, ...EARS]); // the head's scores count towards how well the body is seen
+  const meanScore = scores.length === 0 ? 0 : scores.reduce((a, b) => a + b, 0) / scores.length;
+  const reading = (posture: Posture, clarity: number, torso: number | null): PostureReading => ({
+    posture,
+    confidence: posture === 'unknown' ? 0 : round3(meanScore * (0.5 + 0.5 * clamp01(clarity))),
+    torso: torso === null ? null : Math.round(torso),
+  });
+
+  if (shoulders === null || hips === null) return fromBox(box, aspect);
+  const length = Math.hypot(shoulders[0] - hips[0], shoulders[1] - hips[1]);
+  if (length < 1e-4) return fromBox(box, aspect);
+  // 0: shoulders straight above the hips; 90: level; 180: below.
+  const torso = 180 - fromDown(hips, shoulders);
+  const feet = ankles ?? knees;
+  const feetBelow = feet === null ? null : (feet[1] - hips[1]) / length;
+  const legsUnder = feet !== null && feetBelow !== null && fromDown(hips, feet) <= LEGS_UNDER && feetBelow >= (ankles !== null ? ANKLES_BELOW : KNEES_BELOW);
+
+  if (torso >= LEVEL_TORSO) {
+    // Level (or head down): lying, unless the legs stand under the hips (bent over, on their feet).
+    if (legsUnder) return reading('upright', 0.5 - (torso - LEVEL_TORSO) / 60, torso);
+    if (feet !== null) return reading('lying', (torso - LEVEL_TORSO) / 20, torso);
+    const lying = fromBox(box, aspect);
+    return lying.posture === 'lying' ? reading('lying', (torso - LEVEL_TORSO) / 20, torso) : reading('unknown', 0, torso);
+  }
+  if (torso <= UPRIGHT_TORSO) {
+    const uprightness = (UPRIGHT_TORSO - torso) / UPRIGHT_TORSO;
+    if (knees !== null) {
+      const thighs = (knees[1] - hips[1]) / length;
+      if (thighs < THIGHS_LEVEL) return reading('sitting', (THIGHS_LEVEL - thighs) / THIGHS_LEVEL + uprightness, torso);
+      // Knees under the hips and the shins going on down: standing. Shins level behind the knees: kneeling, low.
+      const shins = ankles === null ? null : (ankles[1] - knees[1]) / length;
+      if (legsUnder && (shins === null || shins >= THIGHS_LEVEL)) return reading('upright', uprightness, torso);
+      if (shins !== null && shins < THIGHS_LEVEL) return reading('sitting', 0.5, torso);
+    }
+    const byBox = fromBox(box, aspect);
+    if (byBox.posture === 'upright') return reading('upright', 0.5 * uprightness, torso);
+    return reading('unknown', 0, torso);
+  }
+  // Leaning (45°–60°): on their feet when the legs stand under the hips, reclining (sitting) when they lie level.
+  if (legsUnder) return reading('upright', 0.25, torso);
+  if (feet !== null && fromDown(hips, feet) >= LEVEL_TORSO) return reading('sitting', 0.25, torso);
+  return reading('unknown', 0, torso);
+}
+
+/** The box alone: clearly wide is lying, clearly tall upright, else unknown (at most 0.5 sure). */
+function fromBox(box: Box, aspect: number): PostureReading {
+  const width = (box[2] - box[0]) * aspect;
+  const height = box[3] - box[1];
+  if (!(width > 0 && height > 0)) return { posture: 'unknown', confidence: 0, torso: null };
+  const wide = width / height;
+  if (wide >= BOX_LYING) return { posture: 'lying', confidence: round3(0.5 * clamp01((wide - BOX_LYING) / BOX_LYING + 0.5)), torso: null };
+  if (1 / wide >= BOX_UPRIGHT) return { posture: 'upright', confidence: round3(0.5 * clamp01((1 / wide - BOX_UPRIGHT) / BOX_UPRIGHT + 0.5)), torso: null };
+  return { posture: 'unknown', confidence: 0, torso: null };
+}
