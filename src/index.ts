@@ -215,6 +215,7 @@ export type {
   FrameReaderOptions,
   FrameReaderStats,
   FrameReference,
+  FrameShape,
   FrameSlotInfo,
   FrameStoreOptions,
   ReadFrame,

@@ -80,6 +80,8 @@ class RunningServer:
         asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        if not self.thread.is_alive():
+            self.loop.close()  # closed here, not by the collector at exit (its self-pipe may be gone then: noise on stderr)
 
 
 @pytest.fixture

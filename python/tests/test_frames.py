@@ -67,6 +67,24 @@ def test_reader_checks_in_the_protocol_order(tmp_path):
     assert reader.peek(writer.path, "newest").frame_id == 3
 
 
+@pytest.mark.parametrize("access", ["mapped", "copy"])
+def test_peek_newest_of_a_shape_passes_over_frames_of_another_size(tmp_path, access):
+    """A stream switched: its frames went on at the other stream's size; they are not newer versions of the request's."""
+    writer = StoreWriter(str(tmp_path), "cam", slots=4, slot_bytes=12)
+    writer.write(bytes(12), 2, 2, "RGB24")
+    own = writer.write(bytes(12), 2, 2, "RGB24")
+    small = writer.write(bytes(3), 1, 1, "RGB24")
+    gray = writer.write(bytes(4), 2, 2, "GRAY")
+    reader = StoreReader(str(tmp_path), access)
+    assert reader.peek(writer.path, "newest").frame_id == gray, "without a shape: the newest of any"
+    assert reader.peek(writer.path, "newest", shape=(2, 2, "RGB24")).frame_id == own
+    assert reader.peek(writer.path, "newest", shape=(1, 1, "RGB24")).frame_id == small
+    assert reader.peek(writer.path, "newest", shape=(2, 2, "BGR24")) is None
+    for _ in range(4):
+        writer.write(bytes(3), 1, 1, "RGB24")
+    assert reader.peek(writer.path, "newest", shape=(2, 2, "RGB24")) is None, "none of that size left"
+
+
 def test_copy_access_reads_the_same_frame(tmp_path):
     writer = StoreWriter(str(tmp_path), "cam", slot_bytes=12)
     fid = writer.write(bytes(range(12)), 2, 2, "RGB24")

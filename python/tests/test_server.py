@@ -44,6 +44,26 @@ def test_the_handler_gets_the_frame_as_a_view_of_shared_memory(start, shm):
     assert server.server.frames.access == "mapped"
 
 
+def test_newest_passes_over_frames_of_another_size_and_answers_overwritten_when_none_is_left(start, shm):
+    """A camera's worker moved to its other stream: frames of another size are not newer versions of the request's."""
+    server = start(lambda frame: [])
+    writer = StoreWriter(shm, "cam", slots=4, slot_bytes=RGB)
+    older = writer.write(bytes(RGB), 64, 48, "RGB24")
+    own = writer.write(bytes(RGB), 64, 48, "RGB24")
+    writer.write(bytes(32 * 24 * 3), 32, 24, "RGB24")
+    client = server.client()
+    answer = client.ask(request(writer, older, frame_select="newest"))
+    assert answer["error"] is None and answer["frame_id"] == own, answer
+    for _ in range(4):
+        other = writer.write(bytes(32 * 24 * 3), 32, 24, "RGB24")
+    assert client.ask(request(writer, own, frame_select="newest"))["error"]["code"] == "ERR_FRAME_OVERWRITTEN"
+    assert client.ask(request(writer, own, 32, 24, frame_select="newest"))["frame_id"] == other
+    for select in ("exact", "newest"):  # a frame there, described with another size: the client's mistake
+        error = client.ask(request(writer, other, frame_select=select))["error"]
+        assert (error["code"], error.get("field")) == ("ERR_SCHEMA", "frame_metadata"), error
+    client.close()
+
+
 def test_a_frame_overwritten_while_the_handler_reads_it_is_refused_not_misread(start, shm):
     writer = StoreWriter(shm, "cam", slots=1, slot_bytes=RGB)
 

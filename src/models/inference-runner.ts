@@ -374,21 +374,21 @@ export class InferenceRunner {
 
   /**
    * Which frame a taken request gets, from the store's slot headers alone: the
-   * one it names, or with frame_select "newest" the newest complete one (not
-   * older than the one it names), and how old it is now (null if unknown).
+   * one it names, or with frame_select "newest" the newest complete one of the
+   * request's size and format (not older than the one it names; frames of
+   * another size written since, a camera's worker moved to its other stream,
+   * are not newer versions of it), and how old it is now (null if unknown).
+   * Without such a frame the one named is read, and acquire() answers as for
+   * "exact": overwritten (frames were written over it), not found, or
+   * ERR_SCHEMA (it is there, of another size: the client's metadata is wrong).
    */
   #pickFrame(request: InferenceRequest): { frameId: number; ageMs: number | null } {
     const wanted = request.frame_metadata.frame_id;
-    if (request.frame_select !== 'newest') {
-      const slot = this.#o.frames.peek(request.frame_reference, wanted);
-      // Not readable as named: acquire() gives the precise error (overwritten, not found, corrupt).
-      return { frameId: wanted, ageMs: slot === null ? null : Date.now() - slot.wallTimeMs };
-    }
-    const newest = this.#o.frames.peek(request.frame_reference, 'newest');
-    if (newest === null || newest.frameId < wanted) {
-      throw new IpcError('ERR_FRAME_NOT_FOUND', `no frame ${wanted} or newer in ${request.frame_reference}`);
-    }
-    return { frameId: newest.frameId, ageMs: Date.now() - newest.wallTimeMs };
+    const newest = request.frame_select === 'newest' ? this.#o.frames.peek(request.frame_reference, 'newest', request.frame_metadata) : null;
+    if (newest !== null && newest.frameId >= wanted) return { frameId: newest.frameId, ageMs: Date.now() - newest.wallTimeMs };
+    const slot = this.#o.frames.peek(request.frame_reference, wanted);
+    // Not readable as named: acquire() gives the precise error (overwritten, not found, corrupt).
+    return { frameId: wanted, ageMs: slot === null ? null : Date.now() - slot.wallTimeMs };
   }
 
   /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_FIGURES are forgotten. */

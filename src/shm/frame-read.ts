@@ -106,36 +106,77 @@ export interface FrameSlotInfo {
   readonly wallTimeMs: number;
 }
 
+/** The size and format a request describes (its frame_metadata): with `'newest'`, only frames of it are candidates. */
+export type FrameShape = Pick<FrameMetadata, 'width' | 'height' | 'format'>;
+
+/** The slot header fields a pick looks at, as read (maybe torn: a pick only names a frame, the read checks it). */
+export interface SlotHeaderFields {
+  readonly seq: number;
+  readonly frameId: bigint;
+  readonly width: number;
+  readonly height: number;
+  readonly formatCode: number;
+  readonly wallTimeMs: number;
+}
+
+/**
+ * The frame `which` names, or with `'newest'` the newest complete one (the highest frame_id of a slot whose seq is
+ * even) and, given `shape`, of that size and format: frames of another size (a stream switched: its camera's
+ * frames went on at the other stream's size) are not newer versions of the frame a request describes. `header(i)`
+ * reads slot i's header, null when it cannot. Null when there is no such frame.
+ */
+export function pickSlot(
+  slots: number,
+  header: (index: number) => SlotHeaderFields | null,
+  which: number | 'newest',
+  shape?: FrameShape,
+): FrameSlotInfo | null {
+  const at = (index: number): FrameSlotInfo | null => {
+    const h = header(index);
+    if (h === null || (h.seq & 1) === 1 || h.frameId === 0n || h.frameId > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+    return { frameId: Number(h.frameId), wallTimeMs: h.wallTimeMs };
+  };
+  if (which !== 'newest') {
+    if (!(Number.isSafeInteger(which) && which >= 1)) return null;
+    const found = at(which % slots);
+    return found?.frameId === which ? found : null;
+  }
+  const code = shape === undefined ? 0 : FRAME_FORMATS.indexOf(shape.format) + 1;
+  let newest: FrameSlotInfo | null = null;
+  for (let i = 0; i < slots; i++) {
+    const h = header(i);
+    if (h !== null && shape !== undefined && (h.width !== shape.width || h.height !== shape.height || h.formatCode !== code)) continue;
+    const found = at(i);
+    if (found !== null && (newest === null || found.frameId > newest.frameId)) newest = found;
+  }
+  return newest;
+}
+
 /**
  * Looks at slot headers only (no frame data): `'newest'` finds the newest
- * complete frame in the store (the highest frame_id of a slot whose seq is
- * even), a number that frame's slot. Null when there is no such frame
+ * complete frame in the store (of `shape` when given: pickSlot), a number that
+ * frame's slot. Null when there is no such frame
  * (nothing written yet, or that id is being written, overwritten or not
  * there): readFrame() then gives the precise error. Throws what readFrame()
  * throws for the reference itself (ERR_REFERENCE_OUTSIDE, ERR_FRAME_NOT_FOUND).
  * A model server uses it to pick the frame and check its age before it
  * copies any pixels.
  */
-export function peekFrame(reference: string, allowedDir: string, which: number | 'newest'): FrameSlotInfo | null {
+export function peekFrame(reference: string, allowedDir: string, which: number | 'newest', shape?: FrameShape): FrameSlotInfo | null {
   return withStore(resolveReference(reference, allowedDir), reference, (fd, geometry) => {
     const slot = Buffer.alloc(40);
-    const at = (index: number): FrameSlotInfo | null => {
+    const header = (index: number): SlotHeaderFields | null => {
       if (readFully(fd, slot, 40, HEADER_BYTES + index * (SLOT_HEADER_BYTES + geometry.slotBytes)) < 40) return null;
-      const frameId = slot.readBigUInt64LE(8);
-      if ((slot.readUInt32LE(0) & 1) === 1 || frameId === 0n || frameId > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-      return { frameId: Number(frameId), wallTimeMs: slot.readDoubleLE(32) };
+      return {
+        seq: slot.readUInt32LE(0),
+        frameId: slot.readBigUInt64LE(8),
+        width: slot.readUInt32LE(16),
+        height: slot.readUInt32LE(20),
+        formatCode: slot.readUInt32LE(24),
+        wallTimeMs: slot.readDoubleLE(32),
+      };
     };
-    if (which !== 'newest') {
-      if (!(Number.isSafeInteger(which) && which >= 1)) return null;
-      const found = at(which % geometry.slots);
-      return found?.frameId === which ? found : null;
-    }
-    let newest: FrameSlotInfo | null = null;
-    for (let i = 0; i < geometry.slots; i++) {
-      const found = at(i);
-      if (found !== null && (newest === null || found.frameId > newest.frameId)) newest = found;
-    }
-    return newest;
+    return pickSlot(geometry.slots, header, which, shape);
   });
 }
 

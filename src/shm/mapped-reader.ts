@@ -32,7 +32,17 @@ import { performance } from 'node:perf_hooks';
 import { addonCandidates, ADDON_REMEDY, loadAddon } from '../internal/native-addon.js';
 import { IpcError, type FrameMetadata } from '../internal/ipc-errors.js';
 import { HEADER_BYTES, SLOT_HEADER_BYTES, parseGeometry } from './frame-layout.js';
-import { peekFrame, readFrame, resolveReference, slotFormat, type FrameSlotInfo, type ReadFrame } from './frame-read.js';
+import {
+  peekFrame,
+  pickSlot,
+  readFrame,
+  resolveReference,
+  slotFormat,
+  type FrameShape,
+  type FrameSlotInfo,
+  type ReadFrame,
+  type SlotHeaderFields,
+} from './frame-read.js';
 
 /** A frame the handler may read until release(). */
 export interface FrameLease extends ReadFrame {
@@ -191,36 +201,31 @@ export class FrameReader {
   }
 
   /**
-   * What peekFrame answers (the frame `which` names, or the newest complete one: its id and capture time from its
-   * slot's header, null when there is none), throwing its codes for the reference; read from the store's mapping
+   * What peekFrame answers (the frame `which` names, or the newest complete one, of `shape` when given: its id and
+   * capture time from its slot's header, null when there is none), throwing its codes for the reference; read from the store's mapping
    * when there is one, so a model server's request opens no file (issue 43 item 4).
    */
-  peek(reference: string, which: number | 'newest'): FrameSlotInfo | null {
+  peek(reference: string, which: number | 'newest', shape?: FrameShape): FrameSlotInfo | null {
     const addon = this.#addon;
-    if (addon === null || this.#closed) return peekFrame(reference, this.#allowedDir, which);
+    if (addon === null || this.#closed) return peekFrame(reference, this.#allowedDir, which, shape);
     const path = resolveReference(reference, this.#allowedDir);
     this.#sweep();
     const mapping = this.#current(addon, path, reference);
-    if (mapping === null) return peekFrame(reference, this.#allowedDir, which);
+    if (mapping === null) return peekFrame(reference, this.#allowedDir, which, shape);
     mapping.usedAt = performance.now();
     const { view } = mapping;
-    const at = (index: number): FrameSlotInfo | null => {
+    const header = (index: number): SlotHeaderFields => {
       const offset = HEADER_BYTES + index * (SLOT_HEADER_BYTES + mapping.slotBytes);
-      const frameId = view.getBigUint64(offset + 8, true);
-      if ((view.getUint32(offset, true) & 1) === 1 || frameId === 0n || frameId > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-      return { frameId: Number(frameId), wallTimeMs: view.getFloat64(offset + 32, true) };
+      return {
+        seq: view.getUint32(offset, true),
+        frameId: view.getBigUint64(offset + 8, true),
+        width: view.getUint32(offset + 16, true),
+        height: view.getUint32(offset + 20, true),
+        formatCode: view.getUint32(offset + 24, true),
+        wallTimeMs: view.getFloat64(offset + 32, true),
+      };
     };
-    let found: FrameSlotInfo | null = null;
-    if (which !== 'newest') {
-      if (!(Number.isSafeInteger(which) && which >= 1)) return null;
-      const slot = at(which % mapping.slots);
-      found = slot?.frameId === which ? slot : null;
-    } else {
-      for (let i = 0; i < mapping.slots; i++) {
-        const slot = at(i);
-        if (slot !== null && (found === null || slot.frameId > found.frameId)) found = slot;
-      }
-    }
+    const found = pickSlot(mapping.slots, header, which, shape);
     // Zeros read after a fault look like slots never written: a broken mapping has no frame to offer (acquire() says why).
     return addon.broken(mapping.slot, mapping.gen) ? null : found;
   }

@@ -17,4 +17,14 @@ export {
   storeFileBytes,
   writerFor,
 } from './index.js';
-export type { FrameAccess, FrameLease, FrameReaderOptions, FrameReaderStats, FrameReference, FrameSlotInfo, FrameStoreOptions, ReadFrame } from './index.js';
+export type {
+  FrameAccess,
+  FrameLease,
+  FrameReaderOptions,
+  FrameReaderStats,
+  FrameReference,
+  FrameShape,
+  FrameSlotInfo,
+  FrameStoreOptions,
+  ReadFrame,
+} from './index.js';

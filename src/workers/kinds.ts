@@ -11,7 +11,6 @@ import { Worker } from 'node:worker_threads';
 import { abortable } from '../internal/abort.js';
 import type { Frame, FrameSource, ThreadSubscriptionHandle } from '../supplier/index.js';
 import type { ModelLedger } from './model-account.js';
-import type { EndpointTokens } from './vlm-budget.js';
 
 export type ExitReason = 'crashed' | 'exited' | 'hung' | 'malformed-output' | 'gave-up';
 
@@ -74,6 +73,20 @@ export interface WorkerKind {
   run(context: WorkerContext): Promise<void>;
   /** For a kind that asks a remote model about some frames (vlm): its asks over its life, every incarnation. */
   asks?(): AskFigures;
+}
+
+/**
+ * An endpoint's tokens as its answers counted them (usage fields), over the process's life and the last hour: what
+ * AskFigures carries for a worker's endpoint (the vlm worker's budgets count them, vlm-budget.ts).
+ */
+export interface EndpointTokens {
+  /** The endpoint's URL (credentials masked) and model. */
+  readonly endpoint: string;
+  readonly model: string;
+  readonly prompt: number;
+  readonly completion: number;
+  readonly lastHour: number;
+  readonly perHour: number | null;
 }
 
 /**

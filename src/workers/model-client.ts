@@ -32,7 +32,10 @@
  * subscription while its request waits and writes each frame into the store,
  * so the server takes the newest one there is; the result is tagged with the
  * frame the server used. ERR_SUPERSEDED and ERR_FRAME_STALE are skips,
- * neither results nor crashes.
+ * neither results nor crashes, and so is ERR_FRAME_OVERWRITTEN for these
+ * requests (no frame of the size asked about left as new as it: frames of the
+ * camera's other stream were written over it when the worker moved between
+ * streams, ADR 0150).
  *
  * Fresh turns at maxFps (ADR 0044): the worker asks its source for fresh slots
  * (a frame is handed over as it is captured once the interval has passed, not
@@ -139,6 +142,13 @@ const SKIPS: ReadonlyMap<string, SkipReason> = new Map([
   ['ERR_SUPERSEDED', 'superseded'],
   ['ERR_FRAME_STALE', 'stale'],
 ]);
+
+/**
+ * A request for the stream's newest frame skips these too: ERR_FRAME_OVERWRITTEN then says no frame of the size it
+ * described was left as new as it (the worker moved to its camera's other stream and wrote frames of that size over
+ * it, or a newer frame was written while the server read it), the latest-frame rule at work, not the model's fault.
+ */
+const NEWEST_SKIPS: ReadonlyMap<string, SkipReason> = new Map([...SKIPS, ['ERR_FRAME_OVERWRITTEN', 'overwritten']]);
 
 /** A server that is not there (yet, or any more): what waitForServer waits out. */
 /** A server refused as untrusted (ERR_MODEL_UNTRUSTED) is waited out too: its model is not ready until a trusted one serves it. */
@@ -357,7 +367,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
             response = await client.infer(request, { signal: context.signal });
           } catch (error) {
             if (context.signal.aborted) return;
-            const skip = error instanceof IpcError ? SKIPS.get(error.code) : undefined;
+            const skip = error instanceof IpcError ? NEWEST_SKIPS.get(error.code) : undefined;
             if (skip !== undefined) {
               const frameId = (error as IpcError).frameId ?? sent.ref.frame_metadata.frame_id;
               ledger.skip(sent.store.tagOf(frameId) ?? sent.tag, skip);

@@ -12,6 +12,7 @@
  * says why. Endpoints are shared by key (the URL and the model); when two
  * workers configure the same endpoint differently, the tighter limit holds.
  */
+import type { EndpointTokens } from './kinds.js';
 
 /**
  * Why an ask was not sent. `busy`: its object already had an ask waiting or in flight (merged into it);
@@ -79,17 +80,6 @@ export interface EndpointLimits {
   readonly concurrency: number | null;
   /** Tokens (prompt and completion, as the server counts them) an hour to this endpoint from the whole process; null or absent: no limit. */
   readonly tokensPerHour?: number | null;
-}
-
-/** An endpoint's tokens as its answers counted them (usage fields), over the process's life and the last hour. */
-export interface EndpointTokens {
-  /** The endpoint's URL (credentials masked) and model. */
-  readonly endpoint: string;
-  readonly model: string;
-  readonly prompt: number;
-  readonly completion: number;
-  readonly lastHour: number;
-  readonly perHour: number | null;
 }
 
 export class VlmEndpoint {

@@ -14,6 +14,12 @@
  * zones and lines, never changes a camera), read with the type checker: a
  * member of VisionSystem used anywhere under src/<adapter>/ is checked
  * against SYSTEM_PARTS_OF, the deprecated old calls included (none is allowed).
+ *
+ * Inside a folder that has rooms (ADR 0147: pipeline/ and workers/), the rooms have floors of their own
+ * (ROOMS_OF): pipeline/'s system/ stands on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
+ * and builtin/ on the folder's own files. Across rooms, imports go through the room's index.ts (the folder's own
+ * files, '.', are imported one by one: its index.ts is the folder's surface, and a room that imported it would
+ * close a circle); within a room, files import each other directly.
  */
 import assert from 'node:assert/strict';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -44,6 +50,24 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   cluster: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
   app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects', 'pictures'],
   cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app', 'motion'],
+};
+/**
+ * Folder → its rooms → the rooms each may import (ADR 0147). A room is a folder inside the folder; '.' is the
+ * files straight under it. A folder without a '.' row holds only its index.ts there, which may import every room
+ * (through its index): it is the folder's surface.
+ */
+const ROOMS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  pipeline: {
+    system: ['camera', 'model-host', 'base'],
+    camera: ['model-host', 'base'],
+    'model-host': ['base'],
+    base: [],
+  },
+  workers: {
+    '.': [],
+    vlm: ['.'],
+    builtin: ['.'],
+  },
 };
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
 /**
@@ -147,8 +171,9 @@ interface Import {
   readonly target: string;
 }
 
-function importsOf(path: string): Import[] {
-  return relativeImports(path).map(({ line, target }) => ({ from: path, line, target: target.replace(/^src\//, '') }));
+/** The relative imports of a file of src/ (`text` stands in for the file's own: the rooms' self-test plants through it). */
+function importsOf(path: string, text?: string): Import[] {
+  return relativeImports(path, text).map(({ line, target }) => ({ from: path, line, target: target.replace(/^src\//, '') }));
 }
 
 /**
@@ -188,9 +213,48 @@ function configImportProblems(path: string, adapter: string, text?: string): str
 
 const folderOf = (srcRelative: string): string | null => (srcRelative.includes('/') ? srcRelative.slice(0, srcRelative.indexOf('/')) : null);
 
+/** The room of a file of a folder with rooms (path relative to src/), or null. */
+function roomOf(srcRelative: string): { folder: string; room: string } | null {
+  const folder = folderOf(srcRelative);
+  if (folder === null || !(folder in ROOMS_OF)) return null;
+  const rest = srcRelative.slice(folder.length + 1);
+  return { folder, room: rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : '.' };
+}
+
+const roomName = (folder: string, room: string): string => (room === '.' ? `${folder}/ (its own files)` : `${folder}/${room}/`);
+
+/** What these imports break of the rooms' floors (ADR 0147). */
+function roomProblems(imports: readonly Import[]): string[] {
+  const problems: string[] = [];
+  for (const i of imports) {
+    const fromPath = i.from.replace(/^src\//, '');
+    const from = roomOf(fromPath);
+    const to = roomOf(i.target);
+    if (from === null || to === null || from.folder !== to.folder) continue;
+    const at = `${i.from}:${i.line}`;
+    const surface = fromPath === `${from.folder}/index.ts`;
+    if (i.target === `${to.folder}/index.ts`) {
+      if (!surface) problems.push(`${at} imports ${i.target}, the folder's surface, from inside the folder (a circle): import the room`);
+      continue;
+    }
+    const roomIndex = `${to.folder}/${to.room}/index.ts`;
+    if (from.room === to.room) {
+      if (to.room !== '.' && i.target === roomIndex) problems.push(`${at} imports its own room's index.ts (a circle): import the file`);
+      continue;
+    }
+    const allowed = ROOMS_OF[from.folder]?.[from.room];
+    if (!surface && !allowed?.includes(to.room))
+      problems.push(
+        `${at} imports ${i.target}: ${roomName(from.folder, from.room)} may import ${allowed?.map((r) => roomName(from.folder, r)).join(', ') || 'no other room'}`,
+      );
+    if (to.room !== '.' && i.target !== roomIndex) problems.push(`${at} reaches into ${i.target}: import ${roomIndex.replace(/\.ts$/, '.js')}`);
+  }
+  return problems;
+}
+
 describe('the floors of src/', { timeout: 120_000 }, () => {
   const files = repoFiles('src', ['.ts']).filter((f) => !f.endsWith('.d.ts'));
-  const imports = files.flatMap(importsOf);
+  const imports = files.flatMap((f) => importsOf(f));
 
   it('every folder is on the map', () => {
     const folders = new Set(files.map((f) => folderOf(f.replace(/^src\//, ''))).filter((f): f is string => f !== null));
@@ -222,6 +286,52 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
       if (i.target !== `${to}/index.ts`) problems.push(`${i.from}:${i.line} reaches into ${i.target}: import ${to}/index.js`);
     }
     assert.deepEqual(problems, []);
+  });
+
+  it('every room is on the map (ADR 0147)', () => {
+    const problems: string[] = [];
+    const found = new Set<string>();
+    for (const path of files) {
+      const r = roomOf(path.replace(/^src\//, ''));
+      if (r === null) continue;
+      found.add(`${r.folder}/${r.room}`);
+      const rooms = ROOMS_OF[r.folder]!;
+      if (r.room === '.' && !('.' in rooms) && path !== `src/${r.folder}/index.ts`)
+        problems.push(`${path} stands straight under ${r.folder}/, beside its index.ts: give it a room (${Object.keys(rooms).join(', ')})`);
+      if (r.room !== '.' && !(r.room in rooms)) problems.push(`${path}: a new room ${r.folder}/${r.room}/: give it a row in ROOMS_OF and in ADR 0147`);
+    }
+    for (const [folder, rooms] of Object.entries(ROOMS_OF))
+      for (const room of Object.keys(rooms)) if (!found.has(`${folder}/${room}`)) problems.push(`ROOMS_OF names ${roomName(folder, room)}, which has no file`);
+    assert.deepEqual(problems, []);
+  });
+
+  it('each room imports only the rooms below it, through their index.ts (ADR 0147)', () => {
+    assert.deepEqual(roomProblems(imports), []);
+  });
+
+  // Checked on the real tree too: `import { CameraPipeline } from '../camera/index.js'` planted into
+  // src/pipeline/base/events.ts made the test above name its line (base may import no other room); reverted.
+  it("the rooms' rule catches what it must (planted violations)", () => {
+    const cases: readonly (readonly [path: string, text: string, problems: number, why: string])[] = [
+      ['src/pipeline/system/planted.ts', "import { EventHub, type EventOf } from '../base/index.js';", 0, 'down, through the index'],
+      ['src/pipeline/camera/planted.ts', "import { ModelService } from '../model-host/index.js';", 0, 'down, through the index'],
+      ['src/pipeline/camera/planted.ts', "import { GATE_REASONS } from './gate-reasons.js';", 0, 'within a room, directly'],
+      ['src/pipeline/index.ts', "export { VisionSystem } from './system/index.js';", 0, "the folder's surface takes every room"],
+      ['src/pipeline/base/planted.ts', "import { CameraPipeline } from '../camera/index.js';", 1, 'the base imports the camera room'],
+      ['src/pipeline/base/planted.ts', "import type { VisionSystem } from '../system/index.js';", 1, 'a type import counts too'],
+      ['src/pipeline/model-host/planted.ts', "export { CameraPipeline } from '../camera/index.js';", 1, 'a re-export upward'],
+      ['src/pipeline/camera/planted.ts', "const m = await import('../system/index.js');", 1, 'a lazy import upward'],
+      ['src/pipeline/camera/planted.ts', "import { EventHub } from '../base/events.js';", 1, 'past the index'],
+      ['src/pipeline/base/planted.ts', "import { CameraPipeline } from '../camera/camera-pipeline.js';", 2, 'upward and past the index'],
+      ['src/pipeline/camera/planted.ts', "import { GATE_REASONS } from './index.js';", 1, "its own room's index"],
+      ['src/pipeline/base/planted.ts', "import { VisionSystem } from '../index.js';", 1, "the folder's surface from inside"],
+      ['src/pipeline/index.ts', "export { VisionSystem } from './system/system.js';", 1, "the surface too goes through a room's index"],
+      ['src/workers/vlm/planted.ts', "import { nextFrame } from '../kinds.js';", 0, "the folder's own files, one by one"],
+      ['src/workers/kinds.ts', "import type { EndpointLimits } from './vlm/index.js';", 1, "the folder's own files import the vlm room"],
+      ['src/workers/vlm/planted.ts', "import { nextFrame } from '../index.js';", 1, "the folder's surface from a room"],
+      ['src/workers/builtin/planted.ts', "import { vlmWorker } from '../vlm/index.js';", 1, 'builtin/ stands on the own files alone'],
+    ];
+    for (const [path, text, count, why] of cases) assert.equal(roomProblems(importsOf(path, text)).length, count, `${why}: ${path}: ${text}`);
   });
 
   it('the adapters never import each other; the CLI imports none of them; nothing names the CLI', () => {

@@ -330,6 +330,51 @@ describe('fair model server: frames read at take time', { timeout: 120_000 }, ()
     }
   });
 
+  it("frame_select newest passes over frames of another size written while it waits (the camera's stream switched): the newest of its own size, else ERR_FRAME_OVERWRITTEN; exact keeps ERR_SCHEMA", async () => {
+    const { server, socketPath, next, open, calls } = await gatedServer('newest-size');
+    const { writer, refs, write } = store('newest-size', 1);
+    const half = (fill: number): FrameReference => writer.write(new Uint8Array((32 * 24 * 3) / 2).fill(fill), { width: 32, height: 24, format: 'NV12' });
+    const client = new ModelClient({ socketPath, mode: 'per-request' });
+    try {
+      const blocker = client.infer(request(refs[0]!, 'blocker'));
+      await next();
+      const waiting = outcome(client.infer(request(refs[0]!, 'cam_n', { frame_select: 'newest' })));
+      await eventually(() => server.stats().waiting === 1, 'waiting');
+      // While it waits, one more frame of its size, then the camera's other stream's frames (newer, half the size).
+      const own = write(30);
+      half(50);
+      half(51);
+      open();
+      const answer = await waiting;
+      assert.ok(!(answer instanceof IpcError), show(answer));
+      assert.equal(answer.frame_id, own.frame_metadata.frame_id, 'the newest frame of the size asked about');
+      const n = calls.find((c) => c.camera === 'cam_n');
+      assert.deepEqual([n?.frameId, n?.firstByte], [own.frame_metadata.frame_id, 30], 'the handler got that frame');
+      await blocker;
+      // Frames of the other size over every slot: none of the size asked about is left as new as the frame named.
+      let other = half(60);
+      for (let i = 1; i < 8; i++) other = half(60 + i);
+      await assert.rejects(client.infer(request(own, 'cam_n', { frame_select: 'newest' })), { code: 'ERR_FRAME_OVERWRITTEN' });
+      // Its size asked about: served (the newest of that size).
+      assert.equal(
+        (
+          await client.infer(
+            request(refs[0]!, 'cam_n', { frame_select: 'newest', frame_metadata: { ...own.frame_metadata, frame_id: 1, width: 32, height: 24 } }),
+          )
+        ).frame_id,
+        other.frame_metadata.frame_id,
+      );
+      // A frame there, described with another size, is the client's mistake, newest or exact.
+      const wrong = { ...own.frame_metadata, frame_id: other.frame_metadata.frame_id };
+      for (const frame_select of ['exact', 'newest'] as const)
+        await assert.rejects(client.infer(request(own, 'cam_n', { frame_select, frame_metadata: wrong })), { code: 'ERR_SCHEMA', field: 'frame_metadata' });
+    } finally {
+      client.close();
+      writer.close();
+      await server.close();
+    }
+  });
+
   it('a version-1 request (raw bytes, no new field) is served as before; the pong says protocol 3 and carries per-camera figures', async () => {
     const { server, socketPath, next } = await gatedServer('v1');
     const { writer, refs } = store('v1', 1);

@@ -16,13 +16,17 @@ import { FrameStoreWriter } from '../../src/shm/index.js';
 export const WIDTH = 64;
 export const HEIGHT = 48;
 const NV12_BYTES = (WIDTH * HEIGHT * 3) / 2;
+const HALF_NV12_BYTES = (WIDTH / 2) * (HEIGHT / 2) * 1.5;
 
 /** What a case may ask of its server's frame store directory and socket. */
 export interface CaseContext {
   readonly socket: string;
   readonly shmDir: string;
-  /** A store of `frames` NV12 frames (ids 1..frames, written now) in `slots` slots; the frames' wall time may be set. */
-  store(name: string, frames: number, options?: { slots?: number; wallTimeMs?: number }): string;
+  /**
+   * A store of `frames` NV12 frames (ids 1..frames, written now) in `slots` slots; the frames' wall time may be set.
+   * `thenHalf`: that many NV12 frames of half the width and height written after them (the camera's other stream).
+   */
+  store(name: string, frames: number, options?: { slots?: number; wallTimeMs?: number; thenHalf?: number }): string;
   /** A store file written byte by byte, with one slot whose header says what `slot` gives (for corrupt slots). */
   rawStore(name: string, slot: { frameId: number; width: number; height: number; format: number; byteLength: number }): string;
 }
@@ -338,6 +342,29 @@ export const PLAIN_CASES: readonly ProtocolCase[] = [
     ],
   },
   {
+    name: "frame_select newest: frames of another size are passed over (the newest of the request's size and format); none left is ERR_FRAME_OVERWRITTEN",
+    conversations: [
+      {
+        send: (c) =>
+          cams([
+            // Frames 1-3 of the request's size, then 4-5 half the size: frame 3 is the newest of its size.
+            request(c.store('switched', 3, { thenHalf: 2 }), 2, { frame_select: 'newest' }),
+            // Half the size asked about: frame 5.
+            request(c.store('switched', 3, { thenHalf: 2 }), 4, {
+              frame_select: 'newest',
+              frame_metadata: { frame_id: 4, width: WIDTH / 2, height: HEIGHT / 2, format: 'NV12' },
+            }),
+            // Frames 1-2, then 3-6 half the size over every one of its 4 slots: none of the size asked about is left.
+            request(c.store('switched-over', 2, { slots: 4, thenHalf: 4 }), 2, { frame_select: 'newest' }),
+            // A frame there, of another size than the request says: the client's mistake, newest or exact.
+            request(c.store('switched', 3, { thenHalf: 2 }), 5, { frame_select: 'newest' }),
+            request(c.store('switched', 3, { thenHalf: 2 }), 5),
+          ]),
+        expect: [ok(3), ok(5), { code: 'ERR_FRAME_OVERWRITTEN' }, schema('frame_metadata'), schema('frame_metadata')],
+      },
+    ],
+  },
+  {
     name: 'pipelined requests of many cameras are answered in request order',
     conversations: [
       {
@@ -454,6 +481,13 @@ export function caseContext(socket: string, shmDir: string, writers: FrameStoreW
           format: 'NV12',
           ...(options.wallTimeMs === undefined ? {} : { wallTimeMs: options.wallTimeMs }),
         }).frame_reference;
+      }
+      for (let i = 0; i < (options.thenHalf ?? 0); i++) {
+        writer.write(new Uint8Array(HALF_NV12_BYTES).fill(i * 5), {
+          width: WIDTH / 2,
+          height: HEIGHT / 2,
+          format: 'NV12',
+        });
       }
       made.set(name, reference);
       return reference;

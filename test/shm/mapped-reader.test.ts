@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IpcError, type FrameMetadata } from '../../src/ipc/index.js';
-import { FrameReader, FrameStoreWriter, peekFrame, readFrame, SHM_ADDON_PATH, type FrameLease } from '../../src/shm/index.js';
+import {
+  FrameReader,
+  FrameStoreWriter,
+  peekFrame,
+  readFrame,
+  SHM_ADDON_PATH,
+  type FrameLease,
+  type FrameShape,
+  type FrameSlotInfo,
+} from '../../src/shm/index.js';
 import { mountTmpfs, patch, slotOffset, u32, type Tmpfs } from './fixtures.js';
 
 const base = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `fs-mapped-${process.pid}-`));
@@ -113,6 +122,38 @@ describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
     s.writer.close();
   });
 
+  it("peek 'newest' of a shape passes over newer frames of another size or format (a stream switched), and is null when none is left", () => {
+    const s = store('shaped', 4);
+    const own = { width: W, height: H, format: 'NV12' } as const;
+    const small = { width: W / 2, height: H / 2, format: 'NV12' } as const;
+    const first = s.write(1);
+    const second = s.write(2);
+    const smaller = s.writer.write(new Uint8Array((NV12 / 4) | 0).fill(9), small);
+    const gray = s.writer.write(new Uint8Array(W * H).fill(9), { width: W, height: H, format: 'GRAY' });
+    const reader = new FrameReader({ allowedDir: s.dir });
+    const copying = new FrameReader({ allowedDir: s.dir, access: 'copy' });
+    const peeks: ((which: 'newest', shape?: FrameShape) => FrameSlotInfo | null)[] = [
+      (which, shape) => peekFrame(s.path, s.dir, which, shape),
+      (which, shape) => reader.peek(s.path, which, shape),
+      (which, shape) => copying.peek(s.path, which, shape),
+    ];
+    for (const peek of peeks) {
+      assert.equal(peek('newest')?.frameId, gray.frame_metadata.frame_id, 'without a shape: the newest of any');
+      assert.equal(peek('newest', own)?.frameId, second.frame_metadata.frame_id, 'the newest of the size and format asked about');
+      assert.equal(peek('newest', small)?.frameId, smaller.frame_metadata.frame_id);
+      assert.equal(peek('newest', { ...own, format: 'RGB24' }), null, 'none of that format');
+    }
+    assert.ok(first.frame_metadata.frame_id < second.frame_metadata.frame_id);
+    // Frames of other sizes over every slot: none of the size asked about is left.
+    for (let i = 0; i < 4; i++) s.writer.write(new Uint8Array((NV12 / 4) | 0).fill(i), small);
+    assert.equal(reader.peek(s.path, 'newest', own), null);
+    assert.equal(peekFrame(s.path, s.dir, 'newest', own), null);
+    assert.throws(() => reader.acquire(second.frame_reference, second.frame_metadata), code('ERR_FRAME_OVERWRITTEN'));
+    reader.close();
+    copying.close();
+    s.writer.close();
+  });
+
   it('property: peek() through the mapping answers what peekFrame answers from the file, whatever the slot headers hold', () => {
     const s = store('peek', 3);
     for (let i = 1; i <= 4; i++) s.write(i);
@@ -126,16 +167,31 @@ describe('frame reader: mapped frames', { timeout: 60_000 }, () => {
         fc.oneof(fc.bigInt({ min: 0n, max: 9n }), fc.constantFrom(2n ** 53n, 2n ** 64n - 1n)),
         fc.double({ noNaN: true }),
         fc.oneof(fc.constant<'newest'>('newest'), fc.integer({ min: -1, max: 10 })),
-        (slot, seq, frameId, wallTimeMs, which) => {
+        fc.constantFrom(W, W / 2),
+        fc.constantFrom(1, 3, 12),
+        fc.option(
+          fc.constantFrom<FrameShape>(
+            { width: W, height: H, format: 'NV12' },
+            { width: W / 2, height: H / 2, format: 'NV12' },
+            { width: W, height: H, format: 'RGB24' },
+          ),
+          {
+            nil: undefined,
+          },
+        ),
+        (slot, seq, frameId, wallTimeMs, which, width, formatCode, shape) => {
           const header = Buffer.alloc(40);
           header.writeUInt32LE(seq, 0);
           header.writeBigUInt64LE(frameId, 8);
+          header.writeUInt32LE(width, 16);
+          header.writeUInt32LE(width === W ? H : H / 2, 20);
+          header.writeUInt32LE(formatCode, 24);
+          header.writeUInt32LE(NV12, 28);
           header.writeDoubleLE(wallTimeMs, 32);
-          patch(s.path, 64 + slot * (64 + NV12), header.subarray(0, 16));
-          patch(s.path, 64 + slot * (64 + NV12) + 32, header.subarray(32));
-          const fromFile = peekFrame(s.path, s.dir, which);
-          assert.deepEqual(reader.peek(s.path, which), fromFile);
-          assert.deepEqual(copying.peek(s.path, which), fromFile);
+          patch(s.path, 64 + slot * (64 + NV12), header);
+          const fromFile = peekFrame(s.path, s.dir, which, shape);
+          assert.deepEqual(reader.peek(s.path, which, shape), fromFile);
+          assert.deepEqual(copying.peek(s.path, which, shape), fromFile);
         },
       ),
       { numRuns: 300 },

@@ -67,6 +67,18 @@ async function scriptedServer(
   return server;
 }
 
+/**
+ * Publishes `frames` to the supervisor's one worker: the first, until its request waits at `server`, then each of
+ * the others once the worker has read the one before (it reads and writes them while its request waits).
+ */
+async function publishWhileWaiting(supplier: FrameSupplier, supervisor: WorkerSupervisor, server: ModelServer, frames: FrameInput[]): Promise<void> {
+  const delivered = (): number => supervisor.stats()[0]?.subscription?.delivered ?? 0;
+  for (const [i, frame] of frames.entries()) {
+    supplier.publish(frame);
+    await eventually(() => delivered() === i + 1 && (i > 0 || server.stats().waiting === 1), `frame ${i + 1} read, the worker's request waiting`);
+  }
+}
+
 /** The waiting worker's idle threshold, ms. */
 const IDLE_MS = 1_000;
 
@@ -121,6 +133,26 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       assert.ok(unsettled === 0 || unsettled === 1, 'every frame read is taken, skipped or in flight');
       // Protocol 2: the camera's newest frame when taken, with the age budget.
       assert.deepEqual([requests[0]!.frame_select, requests[0]!.max_age_ms, requests[0]!.camera_id], ['newest', 250, 'camera_10']);
+    } finally {
+      await supervisor.close();
+      void supplier.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('ERR_FRAME_OVERWRITTEN answered to a newest-frame request (none of its size left: the stream switched) is a skip, not a result with error', async () => {
+    const socket = join(ws.dir, `scripted-over-${process.pid}.sock`);
+    const server = await scriptedServer(socket, [{ code: 'ERR_FRAME_OVERWRITTEN', message: 'frame 1 was overwritten by a newer frame' }, null]);
+    const supplier = new FrameSupplier({ streamId: 'camera_11' }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    try {
+      supervisor.add({ id: 'over', kind: modelClientWorker({ socketPath: socket, modelId: 'scripted', shmDir: ws.shmDir }) });
+      const result = nextEvent<WorkerResult>(supervisor, 'result');
+      supervisor.start();
+      const r = await publishUntil(supplier, result, nv12);
+      assert.equal((r.output as ModelOutput).error, undefined, 'the first result is the served frame, not the overwritten one');
+      const model = supervisor.stats()[0]!.modelFrames!;
+      assert.deepEqual([model.skips.error, model.skips.overwritten >= 1], [0, true]);
     } finally {
       await supervisor.close();
       void supplier.close();
@@ -208,14 +240,8 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       supervisor.add({ id: 'follows', kind: modelClientWorker({ socketPath: socket, modelId: 'held', shmDir: ws.shmDir }) });
       const result = nextEvent<WorkerResult>(supervisor, 'result');
       supervisor.start();
-      const delivered = (): number => supervisor.stats()[0]?.subscription?.delivered ?? 0;
-      supplier.publish(nv12());
-      await eventually(() => delivered() === 1 && server.stats().waiting === 1, "the worker's request waiting");
-      // Two more frames while it waits: the worker reads and writes both.
-      supplier.publish(nv12());
-      await eventually(() => delivered() === 2, 'the second frame read');
-      supplier.publish(nv12());
-      await eventually(() => delivered() === 3, 'the third frame read');
+      // Two more frames while its request waits: the worker reads and writes both.
+      await publishWhileWaiting(supplier, supervisor, server, [nv12(), nv12(), nv12()]);
       await eventually(() => server.stats().waiting === 1 && server.stats().cameras[`camera_f${process.pid}`]?.superseded === 0, 'still one request');
       first.release.resolve();
       const taken = await nextCall(2);
@@ -226,6 +252,58 @@ describe('model-client workers', { timeout: 120_000 }, () => {
       await blocker;
     } finally {
       for (const call of held) call.release.resolve();
+      await supervisor.close();
+      void supplier.close();
+      blockerClient.close();
+      writer.close();
+      await server.close();
+    }
+  });
+
+  it("a worker that moves to its camera's other stream while its request waits records no model error: the server answers with the newest frame of the size asked about", async () => {
+    const socket = join(ws.dir, `switch-${process.pid}.sock`);
+    // The blocker's inference is held until the test opens the model; the rest go through.
+    const opened = deferred<void>();
+    const calls: { camera: string; width: number; frameId: number }[] = [];
+    const arrived = deferred<void>();
+    const server = await new ModelServer({
+      socketPath: socket,
+      shmDir: ws.shmDir,
+      handler: {
+        name: 'held',
+        modelId: 'held',
+        async infer(frame, request) {
+          calls.push({ camera: request.camera_id, width: frame.width, frameId: request.frame_metadata.frame_id });
+          arrived.resolve();
+          await opened.promise;
+          return { detections: [] };
+        },
+      },
+    }).start();
+    const { writer, refs } = writeFrames(ws.shmDir, `switch-blocker-${process.pid}`, 1);
+    const blockerClient = new ModelClient({ socketPath: socket });
+    const camera = `camera_s${process.pid}`;
+    const supplier = new FrameSupplier({ streamId: camera }).start();
+    const supervisor = new WorkerSupervisor({ supplier });
+    const half = (): FrameInput => ({ payload: new Uint8Array((32 * 24 * 3) / 2).fill(70), width: 32, height: 24, format: 'nv12' });
+    try {
+      const blocker = blockerClient.infer({ ...refs[0]!, camera_id: 'blocker', model_id: 'held', timestamp: Date.now() / 1000 });
+      while (calls.length === 0) await arrived.promise;
+      supervisor.add({ id: 'switches', kind: modelClientWorker({ socketPath: socket, modelId: 'held', shmDir: ws.shmDir }) });
+      const result = nextEvent<WorkerResult>(supervisor, 'result');
+      supervisor.start();
+      // While its request waits the camera's frames come at the other stream's size (main shed, or a switch): the
+      // worker writes them too.
+      await publishWhileWaiting(supplier, supervisor, server, [nv12(), half(), half()]);
+      opened.resolve();
+      const r = await result;
+      assert.equal((r.output as ModelOutput).error, undefined, `no model error: ${JSON.stringify(r.output)}`);
+      assert.equal(r.seq, 1, 'answered with the frame of the size asked about');
+      assert.equal(calls.find((c) => c.camera === camera)?.width, 64, 'the model ran on the frame of the size asked about');
+      await blocker;
+      assert.equal(supervisor.stats()[0]!.modelFrames!.skips.error, 0, 'nothing counted against the model');
+    } finally {
+      opened.resolve();
       await supervisor.close();
       void supplier.close();
       blockerClient.close();

@@ -248,8 +248,19 @@ class StoreReader:
                 self._maps.pop(next(iter(self._maps)))
             return mapping
 
-    def peek(self, reference: str, which: int | Literal["newest"], located: Located | None = None) -> SlotInfo | None:
-        """The frame ``which`` names (or the store's newest complete one) from slot headers alone, or None."""
+    def peek(
+        self,
+        reference: str,
+        which: int | Literal["newest"],
+        located: Located | None = None,
+        shape: tuple[int, int, FrameFormat] | None = None,
+    ) -> SlotInfo | None:
+        """The frame ``which`` names (or the store's newest complete one) from slot headers alone, or None.
+
+        With ``newest`` and ``shape`` (width, height, format: the request's frame_metadata), only frames of that size
+        and format are candidates: frames of another size (the camera's worker moved to its other stream) are not
+        newer versions of the frame a request describes.
+        """
         where = located or self.locate(reference)
         path = where.path
         if self.access == "mapped":
@@ -265,14 +276,17 @@ class StoreReader:
             def header(i: int) -> bytes:
                 return os.pread(fd, SLOT_HEADER_BYTES, HEADER_BYTES + i * (SLOT_HEADER_BYTES + slot_bytes))
 
+        wanted_shape = None if shape is None else (shape[0], shape[1], FORMATS.index(shape[2]) + 1)
         try:
 
-            def at(i: int) -> SlotInfo | None:
+            def at(i: int, shaped: bool = False) -> SlotInfo | None:
                 h = header(i)
                 if len(h) < 40:
                     return None
-                seq, _, frame_id = struct.unpack_from("<IIQ", h, 0)
+                seq, _, frame_id, width, height, code = struct.unpack_from("<IIQIII", h, 0)
                 if seq & 1 or frame_id == 0 or frame_id > 2**53 - 1:
+                    return None
+                if shaped and wanted_shape is not None and (width, height, code) != wanted_shape:
                     return None
                 return SlotInfo(frame_id, struct.unpack_from("<d", h, 32)[0])
 
@@ -283,7 +297,7 @@ class StoreReader:
                 return found if found is not None and found.frame_id == which else None
             newest: SlotInfo | None = None
             for i in range(slots):
-                found = at(i)
+                found = at(i, shaped=True)
                 if found is not None and (newest is None or found.frame_id > newest.frame_id):
                     newest = found
             return newest

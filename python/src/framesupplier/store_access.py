@@ -1,8 +1,9 @@
 """Which frame a request gets, read from its store: ``frame_select``, ``max_age_ms``, then the frame itself.
 
 The frame is chosen when a model thread takes the request, not when it was read: ``exact`` is the
-frame the request names, ``newest`` the store's newest complete frame (never older than the one
-named: ERR_FRAME_NOT_FOUND). A frame older than the request's ``max_age_ms`` is ``FrameStale``
+frame the request names, ``newest`` the store's newest complete frame of the request's size and
+format, never older than the one named (without one, the frame named is read as ``exact`` reads it,
+and its checks answer: ERR_FRAME_OVERWRITTEN, ERR_FRAME_NOT_FOUND, ERR_SCHEMA). A frame older than the request's ``max_age_ms`` is ``FrameStale``
 (answered ERR_FRAME_STALE without calling the model). Otherwise the frame is acquired (checks 1-9
 of docs/protocol.md) and handed out as a ``Frame`` over its lease; check 10, the seqlock, is the
 lease's release when the model is done.
@@ -42,21 +43,22 @@ def take_frame(frames: StoreReader, request: Message) -> TakenFrame:
     wanted = int(meta["frame_id"])
     age_ms: float | None
     located = frames.locate(reference)  # once: the peek and the read use it
-    if request.get("frame_select") == "newest":
-        newest = frames.peek(reference, "newest", located)
-        if newest is None or newest.frame_id < wanted:
-            raise FrameError("ERR_FRAME_NOT_FOUND", f"no frame {wanted} or newer in {reference}")
+    fmt = meta["format"]
+    if not is_frame_format(fmt):  # checked with the request; kept here for the type
+        raise FrameError("ERR_SCHEMA", f"frame_metadata.format {fmt!r} is not a format", "frame_metadata.format")
+    width, height = int(meta["width"]), int(meta["height"])
+    newest = frames.peek(reference, "newest", located, (width, height, fmt)) if request.get("frame_select") == "newest" else None
+    if newest is not None and newest.frame_id >= wanted:
         frame_id, age_ms = newest.frame_id, time.time() * 1000 - newest.wall_time_ms
     else:
+        # None of the request's size as new as it: the frame named is read as "exact" reads it, and its check
+        # answers (overwritten: frames were written over it; not found; ERR_SCHEMA: it is there, of another size).
         slot = frames.peek(reference, wanted, located)
         frame_id, age_ms = wanted, (None if slot is None else time.time() * 1000 - slot.wall_time_ms)
     budget = request.get("max_age_ms")
     if age_ms is not None and budget is not None and age_ms > budget:
         raise FrameStale(frame_id, age_ms, budget)
-    fmt = meta["format"]
-    if not is_frame_format(fmt):  # checked with the request; kept here for the type
-        raise FrameError("ERR_SCHEMA", f"frame_metadata.format {fmt!r} is not a format", "frame_metadata.format")
-    lease = frames.acquire(reference, frame_id, int(meta["width"]), int(meta["height"]), fmt, located)
+    lease = frames.acquire(reference, frame_id, width, height, fmt, located)
     used = request if frame_id == wanted else {**request, "frame_metadata": {**meta, "frame_id": frame_id}}
     frame = Frame(
         data=lease.data,
