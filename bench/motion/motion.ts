@@ -5,7 +5,7 @@
  * (people walking on most frames: the busy case, regions found and merged on
  * nearly every frame), and the same clip's first frame repeated (the still
  * case); then the busy clip at 320×180, the luma a camera's motion reads
- * (src/pipeline/camera-motion.ts), for information. Each frame is timed
+ * (src/pipeline/camera/camera-motion.ts), for information. Each frame is timed
  * alone (performance.now) and the whole run by the process's CPU time;
  * 2 000 frames after 100 of warm-up. The budget is 0.3 ms a frame at 10 fps
  * for the 640×360 input. Each case runs twice: with the detector's passes in C

@@ -2,7 +2,7 @@
  * C-CROP (issue 34): cascades' crops per second and their cost at 16
  * cameras. Each camera publishes 1280×720 rgb24 frames at 10 fps; its
  * detector "answers" 5 times a second with 3 people (boxes of 10–20 % of the
- * frame); its crop feed (src/pipeline/crop-feed.ts, as a camera's pipeline
+ * frame); its crop feed (src/pipeline/camera/crop-feed.ts, as a camera's pipeline
  * runs it) cuts each person from the newest frame at full resolution, scaled
  * to 192 on the long side, into the crop stream a reader takes them from
  * (latest wins). 20 s after 3 s of warm-up: crops cut per second (target:

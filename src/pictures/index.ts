@@ -3,7 +3,7 @@
  * packed RGB or to luma (what motion measures), a box to the region of pixels
  * it shows, a crop scaled for a model, a frame or region encoded as JPEG with
  * sharp (its process-wide settings made once, here). Viewers (src/http),
- * snapshots (src/app), cascades (pipeline/crop-feed.ts), vlm workers, model
+ * snapshots (src/app), cascades (pipeline/camera/crop-feed.ts), vlm workers, model
  * handlers and motion (the camera's, builtin:motion) all use it, so a picture
  * is made one way. A picture that leaves the machine has its camera's people
  * hidden here first, for a private camera (privacy.ts, ADR 0139). On the

@@ -21,7 +21,7 @@ import {
   type Config,
 } from '../../src/config/index.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { discoveredSocket } from '../../src/pipeline/model-service.js';
+import { discoveredSocket } from '../../src/pipeline/model-host/model-service.js';
 import { issueAt, issuesOf, printed, yaml } from './helpers.js';
 
 const parse = (text: string, env: Record<string, string> = {}, baseDir = '/etc/framesupplier'): Config =>

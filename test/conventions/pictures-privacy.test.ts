@@ -23,14 +23,14 @@ const ALLOWED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   'src/app/app.ts': { encodeFrame: "tracked objects' snapshots (MQTT, the events store), with the camera's privacy" },
   'src/http/feeds.ts': { encodeFrame: "live views (latest.jpg, MJPEG, the dashboard's socket), with the camera's privacy" },
   'src/http/index.ts': { encodeFrame: 're-exported for the library (it takes a Privacy all the same)' },
-  'src/workers/vlm-image.ts': {
+  'src/workers/vlm/vlm-image.ts': {
     framePicture: "a vlm worker's pictures, with its camera's privacy",
     snapshotPicture: 'a stored snapshot, made by encodeFrame with its privacy when it was kept',
   },
-  'src/pipeline/summaries.ts': { snapshotPicture: 'stored snapshots, made by encodeFrame with their privacy when they were kept' },
-  'src/pipeline/crop-feed.ts': { sendableRgb: "a cascade's frame with its people hidden", cropRgb: "crops cut from sendableRgb's pixels" },
+  'src/pipeline/base/summaries.ts': { snapshotPicture: 'stored snapshots, made by encodeFrame with their privacy when they were kept' },
+  'src/pipeline/camera/crop-feed.ts': { sendableRgb: "a cascade's frame with its people hidden", cropRgb: "crops cut from sendableRgb's pixels" },
   'src/pipeline/index.ts': { cropRgb: 're-exported for the library (pixels, no picture of a camera)' },
-  'src/pipeline/gate-regions.ts': {
+  'src/pipeline/camera/gate-regions.ts': {
     rgbOf: "a gated model's input on this machine (crops to its model server through shared memory; config refuses regions for a remote model)",
     cutRgb: 'the same crops',
   },

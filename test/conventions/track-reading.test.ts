@@ -41,12 +41,12 @@ describe("a worker's track setting is read once", { timeout: 30_000 }, () => {
   });
 
   it("finds the camera pipeline's second reading as it was, and lets a profile's be", () => {
-    const planted = (text: string): string[] => trackReadings(parseTs('src/pipeline/camera-pipeline.ts', text));
+    const planted = (text: string): string[] => trackReadings(parseTs('src/pipeline/camera/camera-pipeline.ts', text));
     assert.deepEqual(planted('if (crops.every !== undefined && (of.track === undefined || of.track === false)) fail();'), [
-      'src/pipeline/camera-pipeline.ts:1 of.track',
-      'src/pipeline/camera-pipeline.ts:1 of.track',
+      'src/pipeline/camera/camera-pipeline.ts:1 of.track',
+      'src/pipeline/camera/camera-pipeline.ts:1 of.track',
     ]);
-    assert.deepEqual(planted("const t = worker?.['track'];"), ["src/pipeline/camera-pipeline.ts:1 worker?.['track']"]);
+    assert.deepEqual(planted("const t = worker?.['track'];"), ["src/pipeline/camera/camera-pipeline.ts:1 worker?.['track']"]);
     assert.deepEqual(planted('const t = result.profile.track; const u = profile.track;'), []);
   });
 });

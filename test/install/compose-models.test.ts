@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/index.js';
-import { discoveredSocket } from '../../src/pipeline/model-service.js';
+import { discoveredSocket } from '../../src/pipeline/model-host/model-service.js';
 import { readRepoFile } from '../helpers/repo.js';
 
 interface Service {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError, maskConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { budgetSeconds, cameraBudgetsS, workerBudgetS } from '../../src/mqtt/age-budget.js';
-import { workerProfile } from '../../src/pipeline/worker-profile.js';
+import { workerProfile } from '../../src/pipeline/base/worker-profile.js';
 import type { WorkerProfile } from '../../src/pipeline/index.js';
 import { AnswerPublisher, type AnswerOutput } from '../../src/mqtt/answers.js';
 import type { EventOf } from '../../src/pipeline/index.js';

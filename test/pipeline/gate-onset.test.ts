@@ -13,9 +13,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { CameraMotion } from '../../src/pipeline/camera-motion.js';
-import { GateRegions } from '../../src/pipeline/gate-regions.js';
-import { MotionGate } from '../../src/pipeline/motion-gate.js';
+import { CameraMotion } from '../../src/pipeline/camera/camera-motion.js';
+import { GateRegions } from '../../src/pipeline/camera/gate-regions.js';
+import { MotionGate } from '../../src/pipeline/camera/motion-gate.js';
 import { FrameSupplier, type Frame, type FrameSource } from '../../src/supplier/index.js';
 import { ManualClock } from '../supplier/helpers.js';
 import { xorshift } from '../motion/scene.js';

@@ -9,13 +9,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { camerasThatFit, forecastCamera } from '../../src/pipeline/forecast.js';
-import { capacityText, diagnose, freshnessObjective, modelCapacityFps, type ModelLoad } from '../../src/pipeline/freshness.js';
-import type { WatchedSystem } from '../../src/pipeline/freshness-watch.js';
-import { CallWindow, capacityFps, fitCallCost, weightedPercentile } from '../../src/pipeline/model-capacity.js';
-import type { ModelStats } from '../../src/pipeline/model-service.js';
-import type { WorkerFigures } from '../../src/pipeline/worker-group.js';
-import type { WorkerProfile } from '../../src/pipeline/worker-profile.js';
+import { camerasThatFit, forecastCamera } from '../../src/pipeline/system/forecast.js';
+import { capacityText, diagnose, freshnessObjective, modelCapacityFps, type ModelLoad } from '../../src/pipeline/base/freshness.js';
+import type { WatchedSystem } from '../../src/pipeline/system/freshness-watch.js';
+import { CallWindow, capacityFps, fitCallCost, weightedPercentile } from '../../src/pipeline/base/model-capacity.js';
+import type { ModelStats } from '../../src/pipeline/model-host/model-service.js';
+import type { WorkerFigures } from '../../src/pipeline/camera/worker-group.js';
+import type { WorkerProfile } from '../../src/pipeline/base/worker-profile.js';
 
 const close = (a: number, b: number, tolerance = 1e-6): boolean => Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b));
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { modelServerNodeFlags } from '../../src/pipeline/model-process.js';
-import { ModelService } from '../../src/pipeline/model-service.js';
+import { modelServerNodeFlags } from '../../src/pipeline/model-host/model-process.js';
+import { ModelService } from '../../src/pipeline/model-host/model-service.js';
 import type { ModelStateEvent } from '../../src/pipeline/index.js';
 import { workspace } from '../models/fixtures.js';
 import { commandLine } from './helpers.js';

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createLogger } from '../../src/internal/logger.js';
 import { createMockHandler, ModelServer } from '../../src/models/index.js';
-import { ModelService } from '../../src/pipeline/model-service.js';
+import { ModelService } from '../../src/pipeline/model-host/model-service.js';
 import { VisionSystem, type ModelState, type ModelStateEvent } from '../../src/pipeline/index.js';
 import { workspace } from '../models/fixtures.js';
 import { alive, nextEvent, nextResults, resolvedConfig, vtest } from './helpers.js';

@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
 import { peerCredentials } from '../../src/internal/peer-credentials.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { peerCheck } from '../../src/pipeline/model-trust.js';
+import { peerCheck } from '../../src/pipeline/model-host/model-trust.js';
 import { VisionSystem, type ResolvedConfig } from '../../src/pipeline/index.js';
 import { endChild, eventually } from '../helpers/process.js';
 import { vtest } from './helpers.js';

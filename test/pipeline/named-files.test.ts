@@ -1,5 +1,5 @@
 /**
- * The files a config names, checked before anything runs (src/pipeline/named-files.ts): what `config check`
+ * The files a config names, checked before anything runs (src/pipeline/base/named-files.ts): what `config check`
  * lists and `run` refuses, with the codes `run` refuses them with.
  * - an onnx model whose model or class names file is not there: start() rejects with ERR_MODEL_LOAD naming the
  *   file, having started nothing (its model server used to fail at every restart, forever);

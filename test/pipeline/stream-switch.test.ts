@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GATED_READS_MOTION_STREAM, StreamSwitch, type SwitchStream } from '../../src/pipeline/stream-switch.js';
+import { GATED_READS_MOTION_STREAM, StreamSwitch, type SwitchStream } from '../../src/pipeline/camera/stream-switch.js';
 import { FrameSupplier, Subscription } from '../../src/supplier/index.js';
 import { afterDistribution, ManualClock, rgbFrame, scriptedRandom } from '../supplier/helpers.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
-import { DEPRECATED_SYSTEM_CALLS } from '../../src/pipeline/system-deprecated.js';
+import { DEPRECATED_SYSTEM_CALLS } from '../../src/pipeline/system/system-deprecated.js';
 import { readRepoFile } from '../helpers/repo.js';
 import { resolvedConfig, vtest } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
-import { SystemFigures } from '../../src/pipeline/system-stats.js';
+import { SystemFigures } from '../../src/pipeline/system/system-stats.js';
 import { nextEvent, resolvedConfig, vtest } from './helpers.js';
 
 const SHM_DIR = `/dev/shm/framesupplier-test-stats-part-${process.pid}`;

@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem, type WorkerProfile } from '../../src/pipeline/index.js';
-import { ageBudgetMs, workerProfile } from '../../src/pipeline/worker-profile.js';
+import { ageBudgetMs, workerProfile } from '../../src/pipeline/base/worker-profile.js';
 import { nextEvent, nextResults, resolvedConfig, vtest } from './helpers.js';
 
 const id = (name: string): string => `${name}-${process.pid}`;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkReadSize, combinedLongSide, FrameSupplier, scaledToLongSide, type ReadSize } from '../../src/supplier/index.js';
-import { FrameMux } from '../../src/pipeline/frame-mux.js';
+import { FrameMux } from '../../src/pipeline/camera/frame-mux.js';
 
 const readSize = fc.oneof(
   fc.constant<ReadSize>('full'),

@@ -1,6 +1,6 @@
 /**
  * The crops a vlm worker keeps of an object over its life (ADR 0072,
- * src/workers/vlm-frames.ts): bounded whatever comes (at most 2 × max an
+ * src/workers/vlm/vlm-frames.ts): bounded whatever comes (at most 2 × max an
  * object, at most `objects` objects), in time order, one per gap; what is
  * chosen for an ask at most n, in time order, drawn from what was kept;
  * over a long life at a steady rate the chosen spread over it, and of two

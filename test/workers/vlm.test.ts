@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import sharp from 'sharp';
-import { PendingObjects } from '../../src/workers/vlm-pending.js';
+import { PendingObjects } from '../../src/workers/vlm/vlm-pending.js';
 import { FrameSupplier, type FrameInput } from '../../src/supplier/index.js';
 import { NOT_PRIVATE } from '../../src/pictures/index.js';
 import {
@@ -29,7 +29,7 @@ import {
   type WorkerResult,
 } from '../../src/workers/index.js';
 import { FakeVlmServer } from '../helpers/vlm-server.js';
-import { buildWorkerKind } from '../../src/pipeline/build-worker.js';
+import { buildWorkerKind } from '../../src/pipeline/camera/build-worker.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 import { checkNetworkCamera } from '../../src/config/index.js';
 import { eventually } from '../helpers/process.js';

@@ -1,5 +1,5 @@
 /**
- * The config schema's summaries section (src/pipeline/summaries.ts, ADR 0073): a camera's `summary:`, summaries
+ * The config schema's summaries section (src/pipeline/base/summaries.ts, ADR 0073): a camera's `summary:`, summaries
  * of a stretch of its time asked about to its vlm worker's model, with the levels every summary says and the
  * prompt used when the config sets none. Stands on the schema's shared parts alone.
  */

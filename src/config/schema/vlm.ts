@@ -1,5 +1,5 @@
 /**
- * The config schema's vlm section (the vlm worker of src/workers, ADR 0050): a vision-language model asked about the
+ * The config schema's vlm section (src/workers/vlm/vlm-worker.ts, ADR 0050): a vision-language model asked about the
  * freshest pixels, what a camera worker's `vlm:` takes (server, prompt, picture, triggers, budgets). The vlm
  * worker's own settings (its criticality's default) are with the other workers' (workers.ts). Stands on the
  * schema's shared parts alone.

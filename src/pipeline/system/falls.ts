@@ -1,0 +1,364 @@
+/**
+ * Fall and person-down alerts in the system (ADR 0132): each fall worker's
+ * tracked people (their posture readings per frame, from ObjectTracking) go
+ * through a FallWatch per camera and worker, on capture time; what it raises
+ * becomes an alert (FallAlert) on the system's event stream as `fall` events,
+ * Frigate's `{ type: new | update | end, before, after }`:
+ * - `new` at once when raised, with a snapshot request (the person down, by
+ *   the alert's id); nothing waits for anything before it goes out;
+ * - `update` when it is raised again (not acknowledged within the worker's
+ *   repeatSeconds, then every repeatSeconds while it stands: alertStands()),
+ *   acknowledged (acknowledge(): by id, or every alert of a camera), given its
+ *   snapshot, or given a vision-language model's answer (a vlm worker's `fall`
+ *   trigger: its result about the alert's person is the alert's
+ *   `confirmation`, added when it comes);
+ * - `end` when the person is up again or gone (the tracker ended the track),
+ *   or the worker or camera stopped (`stopped`).
+ * An alert that ended other than by the person getting up stands until
+ * acknowledged: a person lost from sight while down is still an alarm. Alerts
+ * a killed process left open are ended (`restart`) at the next start and
+ * stand until acknowledged too (restore()).
+ *
+ * Alerts kept in memory: those that stand or are not acknowledged; the rest
+ * live in the events store. A second's tick raises what is due again.
+ */
+import {
+  eventId,
+  FallWatch,
+  alertStands,
+  type FallAlert,
+  type FallConfirmation,
+  type FallEndReason,
+  type FallEvent,
+  type PersonSighting,
+  type SnapshotInfo,
+  type SnapshotRequest,
+} from '../../objects/index.js';
+import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
+
+/** What ObjectTracking hands over after each frame (or tick) of a fall worker. */
+export interface FallFrameInput {
+  readonly camera: string;
+  readonly worker: string;
+  readonly falls: FallProfile;
+  /** Capture time (monotonic ms) and the same instant on the wall clock. */
+  readonly time: number;
+  readonly wallTime: number;
+  /** Now, wall clock (ms). */
+  readonly now: number;
+  readonly people: readonly PersonSighting[];
+  /** Tracks ended with this frame (or tick). */
+  readonly ended: readonly string[];
+}
+
+export interface FallAlertsOptions {
+  readonly emit: (event: SystemEvent) => void;
+  /** The wall clock (ms). Default Date.now. */
+  readonly now?: () => number;
+  /** How often repeats are looked for (ms). Default 1 000. */
+  readonly tickMs?: number;
+}
+
+interface Watched {
+  readonly camera: string;
+  readonly worker: string;
+  readonly watch: FallWatch;
+  falls: FallProfile;
+  /** wallTime − capture time of the latest frame. */
+  offset: number;
+}
+
+interface Held {
+  alert: FallAlert;
+  readonly repeatMs: number;
+  /** Wall clock (ms) of its latest raise. */
+  raisedAtMs: number;
+}
+
+const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
+const objectKey = (camera: string, worker: string, id: string): string => `${camera}\u0000${worker}\u0000${id}`;
+const seconds = (ms: number): number => ms / 1000;
+const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
+
+export class FallAlerts {
+  readonly #emit: (event: SystemEvent) => void;
+  readonly #now: () => number;
+  readonly #tickMs: number;
+  readonly #watches = new Map<string, Watched>();
+  /** By alert id, in raise order. */
+  readonly #alerts = new Map<string, Held>();
+  /** The open alert of a camera's worker's tracked person. */
+  readonly #open = new Map<string, string>();
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: FallAlertsOptions) {
+    this.#emit = options.emit;
+    this.#now = options.now ?? Date.now;
+    this.#tickMs = options.tickMs ?? 1_000;
+  }
+
+  start(): void {
+    if (this.#timer !== null || this.#closed) return;
+    this.#timer = setInterval(() => this.tick(), this.#tickMs);
+    this.#timer.unref();
+  }
+
+  /** Ends every open alert (`stopped`). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const [k, w] of this.#watches) {
+      this.#stop(w, 'stopped');
+      this.#watches.delete(k);
+    }
+    await Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** The alerts that stand or are not acknowledged, of one camera or all, oldest first. */
+  alerts(camera?: string): FallAlert[] {
+    const out: FallAlert[] = [];
+    for (const h of this.#alerts.values()) if (camera === undefined || h.alert.camera === camera) out.push(h.alert);
+    return out;
+  }
+
+  /** The people a fall worker is watching because they are down (a gated worker keeps looking at them: ADR 0081). */
+  watched(camera: string, worker: string): readonly string[] {
+    return this.#watches.get(key(camera, worker))?.watch.watched() ?? [];
+  }
+
+  /** A worker's tracks as its motion gate reads them, those of people down marked `watched` (looked at however still). */
+  withWatched<T extends { readonly id: string }>(camera: string, worker: string, tracks: readonly T[]): readonly (T & { readonly watched?: boolean })[] {
+    const watched = this.watched(camera, worker);
+    return watched.length === 0 ? tracks : tracks.map((t) => (watched.includes(t.id) ? { ...t, watched: true } : t));
+  }
+
+  /** One frame (or tick) of a fall worker's tracked people. */
+  onFrame(input: FallFrameInput): void {
+    if (this.#closed) return;
+    const k = key(input.camera, input.worker);
+    let w = this.#watches.get(k);
+    if (w === undefined) {
+      const f = input.falls;
+      const watch = new FallWatch({
+        fallSeconds: f.fallSeconds,
+        drop: f.drop,
+        confirmSeconds: f.confirmSeconds,
+        downSeconds: f.downSeconds,
+        upSeconds: f.upSeconds,
+        beds: f.beds,
+      });
+      this.#watches.set(k, (w = { camera: input.camera, worker: input.worker, watch, falls: f, offset: input.wallTime - input.time }));
+    }
+    w.offset = input.wallTime - input.time;
+    const update = w.watch.update({ time: input.time, people: input.people, ended: input.ended });
+    // Ends first: a track that ended and a new one raised in the same frame are two people.
+    for (const e of update.ended) this.#end(w, e.id, e.reason, e.time, input.now);
+    for (const person of input.people) this.#refresh(w, person, input.time);
+    for (const r of update.raised) this.#raise(w, r.kind, r.person, r.fallTime, r.downTime, r.time, input.now);
+  }
+
+  /** A fall worker's camera replaced or removed, or the worker disabled or restarted: its alerts end (`stopped`), and what stood stays until acknowledged. */
+  endWorker(camera: string, worker: string | null): void {
+    for (const [k, w] of this.#watches) {
+      if (w.camera !== camera || (worker !== null && w.worker !== worker)) continue;
+      this.#stop(w, 'stopped');
+      this.#watches.delete(k);
+    }
+  }
+
+  /** A camera removed: its alerts go from memory too (the events store keeps them). */
+  forgetCamera(camera: string): void {
+    this.endWorker(camera, null);
+    for (const [id, h] of this.#alerts) if (h.alert.camera === camera) this.#alerts.delete(id);
+  }
+
+  /**
+   * Acknowledges alerts: the one of `id`, or every one not yet acknowledged of `camera`, or every one (neither
+   * given). Each gets an `update` with acknowledged_at and acknowledged_by; one that ended goes from memory. Returns
+   * the alerts acknowledged (none: nothing matched, or all were acknowledged already).
+   */
+  acknowledge(target: { readonly id?: string; readonly camera?: string }, by: string): FallAlert[] {
+    const now = this.#now();
+    const out: FallAlert[] = [];
+    for (const [id, h] of [...this.#alerts]) {
+      if (target.id !== undefined && id !== target.id) continue;
+      if (target.camera !== undefined && h.alert.camera !== target.camera) continue;
+      if (h.alert.acknowledged_at !== null) continue;
+      this.#change(h, { acknowledged_at: seconds(now), acknowledged_by: by.slice(0, 64) }, 'update', now);
+      out.push(h.alert);
+      if (h.alert.end_time !== null) this.#alerts.delete(id);
+    }
+    return out;
+  }
+
+  /** An alert's snapshot was saved (by whoever stores them): the update that says so and which picture it is. */
+  snapshotSaved(id: string, info: SnapshotInfo): void {
+    const h = this.#alerts.get(id);
+    if (h !== undefined) this.#change(h, { has_snapshot: true, snapshot: info }, 'update', this.#now());
+  }
+
+  /** A result: a vlm worker's answer to a `fall` trigger about a person with an alert is its confirmation. */
+  onResult(result: ResultEvent): void {
+    const o = result.output as { kind?: unknown; answer?: unknown; error?: unknown; stale?: unknown; trigger?: { kind?: unknown; objectId?: unknown } } | null;
+    if (o === null || typeof o !== 'object' || o.kind !== 'vlm' || o.trigger?.kind !== 'fall' || o.error !== undefined) return;
+    const person = o.trigger.objectId;
+    if (typeof person !== 'string') return;
+    const now = this.#now();
+    for (const h of this.#alerts.values()) {
+      if (h.alert.camera !== result.camera || h.alert.object_id !== person || h.alert.confirmation !== null) continue;
+      const confirmation: FallConfirmation = {
+        worker: result.worker,
+        answer: o.answer ?? null,
+        at: seconds(now),
+        frame_age_ms: Number.isFinite(result.ageMs) ? Math.round(result.ageMs) : null,
+        stale: o.stale === true,
+      };
+      this.#change(h, { confirmation }, 'update', now);
+    }
+  }
+
+  /** A config change: a fall worker's camera or the worker itself stops (its alerts end), or a camera goes. */
+  onConfigChange(change: EventOf<'config-change'>): void {
+    if (change.camera === null || change.change === 'worker-enabled' || change.change === 'camera-areas') return;
+    if (change.change === 'camera-removed') this.forgetCamera(change.camera);
+    else this.endWorker(change.camera, change.worker);
+  }
+
+  /**
+   * At start, the alerts the events store holds from before (its fall and down rows): one a killed process left
+   * open is ended (`restart`) and, as one that ended while standing, stands until acknowledged; one that stood
+   * unacknowledged stands again. Returns the ends made.
+   */
+  restore(rows: readonly FallAlert[], repeatSeconds: (alert: FallAlert) => number): FallEvent[] {
+    const now = this.#now();
+    const out: FallEvent[] = [];
+    for (const row of rows) {
+      if (this.#alerts.has(row.id) || row.acknowledged_at !== null) continue;
+      const h: Held = { alert: row, repeatMs: repeatSeconds(row) * 1000, raisedAtMs: row.raised_at * 1000 };
+      if (row.end_time === null) {
+        this.#alerts.set(row.id, h);
+        out.push(this.#change(h, { end_time: row.frame_time, end_reason: 'restart', frame_age_ms: age(now, row.frame_time * 1000) }, 'end', now));
+      } else if (alertStands(row)) this.#alerts.set(row.id, h);
+    }
+    return out;
+  }
+
+  /** Raises again what stands unacknowledged for its repeatSeconds since its latest raise. */
+  tick(): void {
+    const now = this.#now();
+    for (const h of this.#alerts.values()) {
+      if (h.repeatMs <= 0 || h.alert.acknowledged_at !== null || !alertStands(h.alert) || now - h.raisedAtMs < h.repeatMs) continue;
+      h.raisedAtMs = now;
+      this.#change(h, { raised: h.alert.raised + 1, raised_at: seconds(now) }, 'update', now);
+    }
+  }
+
+  #raise(w: Watched, kind: FallAlert['kind'], person: PersonSighting, fallTime: number | null, downTime: number, time: number, now: number): void {
+    const wall = (t: number): number => t + w.offset;
+    const startTime = seconds(wall(fallTime ?? downTime));
+    const alert: FallAlert = {
+      id: eventId(startTime),
+      kind,
+      label: kind,
+      camera: w.camera,
+      worker: w.worker,
+      object_id: person.id,
+      score: person.score,
+      top_score: person.score,
+      box: person.box,
+      posture: person.reading.posture,
+      posture_score: person.reading.confidence,
+      fall_time: fallTime === null ? null : seconds(wall(fallTime)),
+      down_time: seconds(wall(downTime)),
+      start_time: startTime,
+      raised_time: seconds(wall(time)),
+      frame_time: seconds(wall(time)),
+      frame_age_ms: age(now, wall(time)),
+      fall_age_ms: fallTime === null ? null : age(now, wall(fallTime)),
+      down_age_ms: age(now, wall(downTime)),
+      current_zones: person.zones,
+      entered_zones: person.zones,
+      end_time: null,
+      end_reason: null,
+      has_snapshot: false,
+      snapshot: null,
+      acknowledged_at: null,
+      acknowledged_by: null,
+      raised: 1,
+      raised_at: seconds(now),
+      confirmation: null,
+    };
+    this.#alerts.set(alert.id, { alert, repeatMs: w.falls.repeatSeconds * 1000, raisedAtMs: now });
+    this.#open.set(objectKey(w.camera, w.worker, person.id), alert.id);
+    const snapshot: SnapshotRequest = {
+      id: alert.id,
+      camera: w.camera,
+      label: kind,
+      score: person.score,
+      box: person.box,
+      frame_time: alert.raised_time,
+    };
+    this.#emit({ type: 'fall', at: now, event: { type: 'new', before: alert, after: alert }, snapshot });
+  }
+
+  /** An open alert's person seen again: its latest sighting rides on its next event (no event of its own). */
+  #refresh(w: Watched, person: PersonSighting, time: number): void {
+    const id = this.#open.get(objectKey(w.camera, w.worker, person.id));
+    const h = id === undefined ? undefined : this.#alerts.get(id);
+    if (h === undefined) return;
+    const entered = person.zones.filter((z) => !h.alert.entered_zones.includes(z));
+    h.alert = {
+      ...h.alert,
+      score: person.score,
+      top_score: Math.max(h.alert.top_score, person.score),
+      box: person.box,
+      posture: person.reading.posture === 'unknown' ? h.alert.posture : person.reading.posture,
+      posture_score: person.reading.posture === 'unknown' ? h.alert.posture_score : person.reading.confidence,
+      frame_time: seconds(time + w.offset),
+      current_zones: person.zones,
+      entered_zones: entered.length === 0 ? h.alert.entered_zones : [...h.alert.entered_zones, ...entered],
+    };
+  }
+
+  #end(w: Watched, person: string, reason: FallEndReason, time: number, now: number): void {
+    const k = objectKey(w.camera, w.worker, person);
+    const id = this.#open.get(k);
+    if (id === undefined) return;
+    this.#open.delete(k);
+    const h = this.#alerts.get(id);
+    if (h === undefined) return;
+    // gone: dated by its last sighting (as an object's end is); up: by the sighting that made them up
+    const endTime = reason === 'up' ? seconds(time + w.offset) : h.alert.frame_time;
+    this.#change(h, { end_time: endTime, end_reason: reason, current_zones: [] }, 'end', now);
+    // acknowledged: history (the store has it); one not acknowledged stays (shown) until it is
+    if (h.alert.acknowledged_at !== null) this.#alerts.delete(id);
+  }
+
+  #stop(w: Watched, reason: FallEndReason): void {
+    const now = this.#now();
+    for (const [k, id] of [...this.#open]) {
+      if (!k.startsWith(`${w.camera}\u0000${w.worker}\u0000`)) continue;
+      this.#open.delete(k);
+      const h = this.#alerts.get(id);
+      if (h === undefined) continue;
+      this.#change(h, { end_time: h.alert.frame_time, end_reason: reason, current_zones: [] }, 'end', now);
+      if (h.alert.acknowledged_at !== null) this.#alerts.delete(id);
+    }
+  }
+
+  /** Applies a change to an alert and emits its event; frame_age_ms is its latest sighting's age now. */
+  #change(h: Held, fields: Partial<FallAlert>, type: FallEvent['type'], now: number): FallEvent {
+    const before = h.alert;
+    h.alert = { ...before, frame_age_ms: age(now, before.frame_time * 1000), ...fields };
+    const event: FallEvent = { type, before, after: h.alert };
+    this.#emit({ type: 'fall', at: now, event, snapshot: null });
+    return event;
+  }
+}

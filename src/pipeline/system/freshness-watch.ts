@@ -1,0 +1,436 @@
+/**
+ * The objective watch (ADR 0042): once a second, every worker's frames
+ * offered and missed (from its figures) and, as they come, its results' ages
+ * go into its window; a worker whose last ALERT_SPAN_MS miss its objective
+ * raises one `objective` event (state `missed`) with the reason and the fix
+ * from measured figures, and one (state `met`) when it meets it again. Stats
+ * read the last minute.
+ *
+ * Contract: it only reads what the system gives it (stats and result events)
+ * and emits through the system's hub; a worker it has not seen for a tick is
+ * forgotten (removed or replaced: a replaced worker starts with an empty
+ * window, and its alert, if raised, clears once the new one meets the
+ * objective). start() and close() are idempotent; the timer does not hold
+ * the process open.
+ *
+ * A gated worker (ADR 0066) is offered only the frames its gate lets through,
+ * so one whose camera's motion cannot keep up with its stream (it measured
+ * under half the stream's frames over the span: the machine is starved) would
+ * run on nothing and miss nothing: it misses its objective then (part
+ * `motion`), with the coverage as its reason (ADR 0115).
+ *
+ * Shedding (ADR 0115): after each look, `shedding` (when given) hears how many
+ * workers miss their objective and how idle the CPU is, and may shed decoding
+ * nobody needs now; a missed alert raised while something is shed carries what
+ * and why (`shed`, with its stable code, and a sentence after the reason), and
+ * when a spell begins or grows, every worker still missing its objective is
+ * alerted again with it, so an overload never reads as a silent miss.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Ticker } from '../../internal/ticker.js';
+import {
+  type ObjectiveEvent,
+  type ResultEvent,
+  type SystemEvent,
+  demandLabels,
+  diagnose,
+  judge,
+  ObjectiveWindow,
+  type MotionBehind,
+  type DecodeFigures,
+  type Diagnosis,
+  type FreshnessObjective,
+  type ModelLoad,
+  type ObjectiveStatus,
+  type WindowFigures,
+  type ShedReport,
+  type WorkerProfile,
+} from '../base/index.js';
+import type { ModelStats } from '../model-host/index.js';
+import { MotionCoverage, type MotionFigures } from './motion-coverage.js';
+import type { WorkerFigures } from '../camera/index.js';
+
+/** The span a verdict is judged over (short, so a fix shows soon; longer when it holds too few frames); stats say the last minute. */
+export const ALERT_SPAN_MS = 10_000;
+export const STATS_SPAN_MS = 60_000;
+/** How long a miss of a model worker waits for its model's figures before it is raised without them. */
+const UNEXPLAINED_WAIT_MS = 15_000;
+
+/** The figures the watch reads of the system at each tick. */
+export interface WatchedSystem {
+  readonly cameras: Readonly<
+    Record<
+      string,
+      {
+        readonly capture: { readonly fps: number; readonly framesPublished?: number; readonly decode?: DecodeFigures | null } | null;
+        readonly workers: Readonly<Record<string, WorkerFigures>>;
+      } & MotionFigures
+    >
+  >;
+  readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
+  readonly models: Readonly<Record<string, ModelStats>>;
+}
+
+export interface FreshnessWatchOptions {
+  readonly stats: () => WatchedSystem;
+  readonly profile: (camera: string | null, worker: string) => WorkerProfile | undefined;
+  readonly emit: (event: SystemEvent) => void;
+  /** Tick, ms. Default 1 000. */
+  readonly intervalMs?: number;
+  /** Monotonic ms. Default performance.now(). */
+  readonly now?: () => number;
+  /**
+   * The machine's idle CPU share lately (0–1), null while not known. Default: measured from os.cpus() between ticks.
+   * A host whose CPU is not the machine's (a container's quota) or a test gives its own.
+   */
+  readonly idleCpu?: () => number | null;
+  /** Decoding shed under overload (ADR 0115): told after each look, says what is shed now. */
+  readonly shedding?: ShedHook;
+}
+
+/** What the watch tells the shedding after each look (decode-shedding.ts's DecodeShedding). */
+export interface ShedHook {
+  step(input: {
+    readonly now: number;
+    readonly wallNow: number;
+    readonly missed: number;
+    readonly idleCpu: number | null;
+    readonly cores: number;
+  }): ShedReport | null;
+}
+
+interface Watched {
+  readonly window: ObjectiveWindow;
+  offered: number;
+  missed: number;
+  stale: number;
+  seenAt: number;
+  met: boolean | null;
+  diagnosis: Diagnosis | null;
+  since: number;
+  judgedAt: number | null;
+  /** Its last missed alert as raised (without what is shed): raised again when a shedding spell begins or grows. */
+  lastMissed: ObjectiveEvent | null;
+  /** Its last verdict was its camera's motion behind (part `motion`). */
+  blind: boolean;
+  /** The code of its last result that was an error. */
+  lastError: string | null;
+}
+
+/** A result's error code (`output.error.code`, a model worker's failed call), or null when it is no error. */
+function errorCodeOf(output: unknown): string | null {
+  const error = output !== null && typeof output === 'object' ? (output as { error?: unknown }).error : undefined;
+  if (error === undefined || error === null) return null;
+  const code = typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'an error';
+}
+
+const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
+
+export class FreshnessWatch {
+  readonly #o: FreshnessWatchOptions;
+  readonly #now: () => number;
+  readonly #watched = new Map<string, Watched>();
+  /** Each camera's motion against its stream (a gated worker starves when it falls behind). */
+  readonly #motion = new MotionCoverage(STATS_SPAN_MS);
+  readonly #ticker: Ticker;
+  #cpu: { idle: number; total: number } | null = null;
+  #idleShare: number | null = null;
+  /** What is shed now (ADR 0115), and its streams as a key: a spell that begins or grows alerts again. */
+  #shed: ShedReport | null = null;
+  #shedKey = '';
+
+  constructor(options: FreshnessWatchOptions) {
+    this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#ticker = new Ticker(() => this.tick(), options.intervalMs ?? 1_000);
+  }
+
+  /** Starts judging once a second. Idempotent; after close() it starts nothing (ADR 0013: close() is final). */
+  start(): void {
+    this.#ticker.start();
+  }
+
+  close(): Promise<void> {
+    return this.#ticker.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** A result: its age against its worker's budget; one that is an error (`output.error`) is a miss. */
+  onResult(e: ResultEvent): void {
+    const camera = e.shared ? null : e.camera;
+    const w = this.#entry(keyOf(camera, e.worker));
+    const error = errorCodeOf(e.output);
+    if (error !== null) w.lastError = error;
+    w.window.result(this.#now(), e.ageMs, e.profile.objective.maxAgeMs, error !== null);
+  }
+
+  /** A worker's objective as last judged; undefined for one not watched yet. */
+  status(camera: string | null, worker: string, objective: FreshnessObjective): ObjectiveStatus | undefined {
+    const w = this.#watched.get(keyOf(camera, worker));
+    if (w === undefined) return undefined;
+    return {
+      objective,
+      lastMinute: w.window.figures(this.#now(), STATS_SPAN_MS),
+      met: w.met,
+      reason: w.met === false ? (w.diagnosis?.reason ?? null) : null,
+      fix: w.met === false ? (w.diagnosis?.fix ?? []) : [],
+      since: w.since,
+      judgedAt: w.judgedAt,
+      shed: w.met === false ? this.#shed : null,
+    };
+  }
+
+  /** One look at every worker (the timer's; tests call it to decide when they like). */
+  tick(): void {
+    const now = this.#now();
+    this.#sampleCpu();
+    const stats = this.#o.stats();
+    const demands = modelDemands(stats);
+    const raised: ObjectiveEvent[] = [];
+    const raise = (event: ObjectiveEvent): number => raised.push(event);
+    this.#motion.look(now, stats.cameras);
+    for (const [camera, c] of Object.entries(stats.cameras))
+      for (const [worker, f] of Object.entries(c.workers)) this.#look(now, camera, worker, f, c.capture?.fps ?? 0, stats, demands, raise);
+    for (const [worker, f] of Object.entries(stats.shared)) {
+      const cameraFps = f.cameras.reduce((sum, cam) => sum + (stats.cameras[cam]?.capture?.fps ?? 0), 0);
+      this.#look(now, null, worker, f, cameraFps, stats, demands, raise);
+    }
+    for (const [key, w] of this.#watched) if (w.seenAt < now) this.#watched.delete(key);
+    // Shedding hears the verdicts before they go out, so the alert that starts a spell says what it shed.
+    const missed = [...this.#watched.values()].filter((w) => w.met === false);
+    const shedding = this.#o.shedding;
+    if (shedding !== undefined)
+      this.#shed = shedding.step({ now, wallNow: Date.now(), missed: missed.length, idleCpu: this.#idleShare, cores: availableParallelism() });
+    const key = this.#shed === null ? '' : this.#shed.streams.map((t) => `${t.camera}\0${t.stream}`).join('\n');
+    const grew = key !== '' && key !== this.#shedKey;
+    this.#shedKey = key;
+    for (const event of raised) this.#o.emit(this.#withShed(event));
+    if (!grew) return;
+    for (const w of missed)
+      if (w.lastMissed !== null && !raised.some((e) => e === w.lastMissed)) this.#o.emit(this.#withShed({ ...w.lastMissed, at: Date.now() }));
+  }
+
+  /** A missed alert with what is shed now (its code, and a sentence after the reason); any other with none. */
+  #withShed(event: ObjectiveEvent): ObjectiveEvent {
+    const shed = event.state === 'missed' ? this.#shed : null;
+    return shed === null ? { ...event, shed: null } : { ...event, reason: `${event.reason}; ${shed.text}`, shed };
+  }
+
+  #look(
+    now: number,
+    camera: string | null,
+    worker: string,
+    f: WorkerFigures,
+    cameraFps: number,
+    stats: WatchedSystem,
+    demands: Demands,
+    raise: (event: ObjectiveEvent) => void,
+  ): void {
+    const profile = this.#o.profile(camera, worker);
+    if (profile === undefined) return;
+    const w = this.#entry(keyOf(camera, worker));
+    w.seenAt = now;
+    // A frame too old when read (stale, its maxAgeMs) was offered and missed, as a dropped one was.
+    const stale = f.totals.staleSkips ?? 0;
+    const offered = f.totals.delivered + f.totals.drops + stale;
+    const missed = f.totals.drops + stale + (f.modelFrames?.skipped ?? 0);
+    if (offered < w.offered || missed < w.missed || stale < w.stale) {
+      // Figures that start over: a new worker under the old name.
+      w.window.reset();
+      w.since = Date.now();
+      w.judgedAt = null;
+    } else w.window.frames(now, offered - w.offered, missed - w.missed, stale - w.stale);
+    w.offered = offered;
+    w.missed = missed;
+    w.stale = stale;
+    if (f.state !== 'running') return;
+    // The shortest span with figures enough for a verdict: a worker asking a frame a second needs longer than ten.
+    let span = w.window.figures(now, ALERT_SPAN_MS);
+    let parts = judge(profile.objective, span);
+    for (const longer of [ALERT_SPAN_MS * 3, STATS_SPAN_MS]) {
+      if (parts !== null) break;
+      span = w.window.figures(now, longer);
+      parts = judge(profile.objective, span);
+    }
+    // A gated worker whose camera's motion cannot keep up is offered next to nothing: blind, not met (ADR 0115).
+    const blind =
+      camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#motion.behind(now, camera, ALERT_SPAN_MS);
+    if (blind !== null) parts = [...(parts ?? []).filter((p) => p !== 'motion'), 'motion'];
+    // Missed for its motion alone, which keeps up again: met, though its own frames are too few to judge yet.
+    else if (parts === null && w.met === false && w.blind) parts = [];
+    if (parts === null) return;
+    w.blind = blind !== null;
+    w.judgedAt = Date.now();
+    const met = parts.length === 0;
+    // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
+    const model = profile.model === null ? null : modelLoad(profile.model, stats.models[profile.model], demands.byModel.get(profile.model));
+    const unexplained = profile.model !== null && model === null;
+    if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
+    if (met === w.met) {
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
+      return;
+    }
+    const wasMissed = w.met === false;
+    w.met = met;
+    if (met && !wasMissed) return; // first verdict, met: nothing to say
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
+    w.diagnosis = met ? null : diagnosis;
+    const event: ObjectiveEvent = {
+      type: 'objective',
+      at: Date.now(),
+      camera,
+      worker,
+      shared: camera === null,
+      state: met ? 'met' : 'missed',
+      objective: profile.objective,
+      figures: span,
+      fps: f.fps,
+      reason: met ? 'meets its objective again' : (diagnosis?.reason ?? ''),
+      fix: met ? [] : (diagnosis?.fix ?? []),
+      capacityFps: diagnosis?.capacityFps ?? null,
+      shareFps: diagnosis?.shareFps ?? null,
+      shed: null,
+    };
+    w.lastMissed = met ? null : event;
+    raise(event);
+  }
+
+  #diagnose(
+    profile: WorkerProfile,
+    f: WorkerFigures,
+    cameraFps: number,
+    span: WindowFigures,
+    missed: ReturnType<typeof judge> & object,
+    model: ModelLoad | null,
+    demands: Demands,
+    decode: DecodeFigures | null,
+    motion: MotionBehind | null,
+  ): Diagnosis {
+    const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
+    return diagnose({
+      labels: mine,
+      objective: profile.objective,
+      missed,
+      window: span,
+      fps: f.fps,
+      demandFps: Math.min(f.maxFps ?? Infinity, cameraFps),
+      model,
+      idleCpu: this.#idleShare,
+      cores: availableParallelism(),
+      decode,
+      motion,
+      lastError: this.#watched.get(keyOf(profile.camera, profile.id))?.lastError ?? null,
+    });
+  }
+
+  #entry(key: string): Watched {
+    let w = this.#watched.get(key);
+    if (w === undefined) {
+      this.#watched.set(
+        key,
+        (w = {
+          window: new ObjectiveWindow(STATS_SPAN_MS),
+          offered: 0,
+          missed: 0,
+          stale: 0,
+          seenAt: this.#now(),
+          met: null,
+          diagnosis: null,
+          since: Date.now(),
+          judgedAt: null,
+          lastMissed: null,
+          blind: false,
+          lastError: null,
+        }),
+      );
+    }
+    return w;
+  }
+
+  #sampleCpu(): void {
+    if (this.#o.idleCpu !== undefined) {
+      this.#idleShare = this.#o.idleCpu();
+      return;
+    }
+    let idle = 0;
+    let total = 0;
+    for (const cpu of cpus()) {
+      idle += cpu.times.idle;
+      total += cpu.times.idle + cpu.times.user + cpu.times.sys + cpu.times.nice + cpu.times.irq;
+    }
+    if (this.#cpu !== null && total > this.#cpu.total) this.#idleShare = (idle - this.#cpu.idle) / (total - this.#cpu.total);
+    this.#cpu = { idle, total };
+  }
+}
+
+/** What the worker's stream decodes: its own figures (the stream it reads), else its camera's main stream's; none for a shared worker. */
+function decodeOf(camera: string | null, f: WorkerFigures, stats: WatchedSystem): DecodeFigures | null {
+  if (camera === null) return null;
+  return f.decode ?? stats.cameras[camera]?.capture?.decode ?? null;
+}
+
+/** Who asks each model for how many frames a second: per model, label → fps; per worker, its labels. */
+export interface Demands {
+  readonly byModel: Map<string, Map<string, number>>;
+  readonly byWorker: Map<string, string[]>;
+}
+
+/**
+ * Each model's readers and the frames per second each asks of it: a camera worker asks its maxFps, at most its camera's
+ * rate; a shared worker asks the same of each of its cameras. A reader is labelled by its camera, `camera/worker` when
+ * a camera has two readers of one model.
+ */
+export function modelDemands(stats: WatchedSystem): Demands {
+  const raw: { model: string; camera: string; worker: string; key: string; fps: number }[] = [];
+  for (const [camera, c] of Object.entries(stats.cameras)) {
+    for (const [worker, f] of Object.entries(c.workers)) {
+      if (f.model === null || f.state === 'disabled' || !f.enabled) continue;
+      raw.push({ model: f.model, camera, worker, key: keyOf(camera, worker), fps: Math.min(f.maxFps ?? Infinity, c.capture?.fps ?? 0) });
+    }
+  }
+  for (const [worker, f] of Object.entries(stats.shared)) {
+    if (f.model === null || f.state === 'disabled' || !f.enabled) continue;
+    for (const camera of f.cameras)
+      raw.push({ model: f.model, camera, worker, key: keyOf(null, worker), fps: Math.min(f.maxFps ?? Infinity, stats.cameras[camera]?.capture?.fps ?? 0) });
+  }
+  const byModel = new Map<string, Map<string, number>>();
+  const byWorker = new Map<string, string[]>();
+  const labelled = demandLabels(raw, (r) => r);
+  for (const r of raw) {
+    const label = labelled.get(r)!;
+    let m = byModel.get(r.model);
+    if (m === undefined) byModel.set(r.model, (m = new Map<string, number>()));
+    m.set(label, r.fps);
+    let labels = byWorker.get(r.key);
+    if (labels === undefined) byWorker.set(r.key, (labels = []));
+    labels.push(label);
+  }
+  return { byModel, byWorker };
+}
+
+/**
+ * A model's load from its server's figures (inference p50 over its cameras, its threads; a batched model's max_batch
+ * and its calls' cost from its answers); null when it has none yet.
+ */
+export function modelLoad(name: string, stats: ModelStats | undefined, demands: ReadonlyMap<string, number> | undefined): ModelLoad | null {
+  const cameras = Object.values(stats?.scheduling?.cameras ?? {});
+  const inference = cameras.map((c) => c.inference_ms_p50).filter((ms): ms is number => ms !== null && ms > 0);
+  if (inference.length === 0) return null;
+  const waits = cameras.map((c) => c.wait_ms_p50).filter((ms): ms is number => ms !== null);
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const maxBatch = stats?.scheduling?.maxBatch ?? 1;
+  return {
+    name,
+    threads: Math.max(1, stats?.scheduling?.concurrency ?? 1),
+    inferenceMs: mean(inference),
+    waitMs: waits.length === 0 ? null : mean(waits),
+    demands: demands ?? new Map(),
+    // A batched model's capacity is its calls' cost at the batches its readers make (ADR 0128), not 1 ÷ a call's time.
+    ...(maxBatch > 1 ? { maxBatch, cost: stats?.calls?.cost ?? null } : {}),
+  };
+}
