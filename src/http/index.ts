@@ -3,7 +3,9 @@
  * one VisionSystem's public calls and events, its bearer token, and the live
  * views (their JPEGs made by src/pictures). README "Dashboard and HTTP API", ADR 0020.
  */
-export { HttpServer, type HttpServerOptions, type MetricsSource, type EventSource, type EventsAnswer } from './server.js';
+export { HttpServer, type HttpServerOptions } from './server.js';
+export type { MetricsSource } from './status-routes.js';
+export type { EventSource, EventsAnswer } from './event-routes.js';
 export { resolveToken, tokenMatches, isLoopback, TOKEN_ENV, MIN_TOKEN_LENGTH, type Token } from './auth.js';
 export { loadOrCreateToken, defaultTokenFile, type TokenChoice } from './token-file.js';
 export { HttpError, type HttpErrorCode, type ErrorBody } from './errors.js';

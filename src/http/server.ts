@@ -1,6 +1,4 @@
 /**
- * Long file: the route table, every route of the API in one place and a few lines each; what a route does at length is in bodies.ts, images.ts, feeds.ts, dashboard-socket.ts and save-config.ts.
- *
  * HttpServer: the control plane and live dashboard of one VisionSystem
  * (fastify 5, @fastify/websocket). It drives the system only through its
  * public calls and events; the system knows nothing of it.
@@ -36,89 +34,39 @@
  *   client, never queue them.
  * - start() listens (ERR_HTTP_LISTEN when it cannot); close() ends every
  *   stream and socket and stops listening. Both idempotent.
+ * - The server composes its parts, each a file with its own contract: the
+ *   access policy (access-policy.ts: who may call what, the first hook), the
+ *   route families, each registering its routes given what it needs
+ *   (status-routes.ts: health, readiness, auth, stats, metrics;
+ *   camera-routes.ts: the config and cameras, with camera-admission.ts;
+ *   worker-routes.ts; event-routes.ts: events, objects, fall alerts and
+ *   summaries;
+ *   picture-routes.ts: latest.jpg and MJPEG; dashboard-files.ts), and what
+ *   they do at length (bodies.ts, images.ts, feeds.ts, dashboard-socket.ts,
+ *   save-config.ts). It owns the fastify instance, the dashboard sockets, the
+ *   error answers and the start and close order.
  */
-import type { EventQuery } from '../objects/index.js';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { messageOf } from '../internal/abort.js';
 import { codeOf, InvalidArgumentError } from '../internal/errors.js';
 import { positiveInteger } from '../internal/numbers.js';
 import { createLogger, type Logger } from '../internal/logger.js';
-import { cameraAreasOf, PipelineError, referableValues, type CameraAdmissionPolicy, type SystemControl, type VisionSystem } from '../pipeline/index.js';
-import { bearer, isCrossSite, isLoopback, tokenMatches } from './auth.js';
+import type { CameraAdmissionPolicy, SystemControl, VisionSystem } from '../pipeline/index.js';
+import { AccessPolicy, DASHBOARD_SOCKET_PATH, guardRequests } from './access-policy.js';
+import { isLoopback } from './auth.js';
+import { answerClientError, installJsonParser, refuseBody, translate } from './bodies.js';
+import { registerCameraRoutes } from './camera-routes.js';
+import { DASHBOARD_FILES, registerDashboardFiles } from './dashboard-files.js';
 import { DashboardSocket } from './dashboard-socket.js';
 import { errorAnswer, HttpError } from './errors.js';
-import { Feeds, type FeedKey } from './feeds.js';
-import { answerClientError, installJsonParser, refuseBody, translate } from './bodies.js';
-import { latestFrame, mjpegStream, type ImageRoutes } from './images.js';
+import { registerEventRoutes, type EventSource } from './event-routes.js';
+import { Feeds } from './feeds.js';
+import type { ImageRoutes } from './images.js';
+import { registerPictureRoutes } from './picture-routes.js';
 import { ConfigSaver, type ConfigEdit } from './save-config.js';
-import { restoreMaskedEcho } from './masked-echo.js';
-import { ID_PATTERN_SOURCE } from '../internal/ids.js';
-
-export interface MetricsSource {
-  readonly contentType: string;
-  render(): Promise<string>;
-}
-
-/**
- * What the API reads tracked-object events from: this node's store
- * (src/objects' EventStore), or in cluster mode every node's (the app wires
- * src/cluster's query in; this adapter knows neither). The answer is the
- * body of GET /api/events: `events`, newest first, and whatever the source
- * adds (the cluster: the nodes that answered and those `missing`).
- */
-export interface EventSource {
-  query(q: EventQuery): Promise<EventsAnswer>;
-  snapshot(id: string): Promise<Buffer | null>;
-}
-
-/** `events`; a source may add fields of its own, sent as they are. */
-export interface EventsAnswer {
-  readonly events: readonly unknown[];
-}
-
-const eventsQuery = {
-  type: 'object',
-  properties: {
-    camera: { type: 'string', pattern: ID_PATTERN_SOURCE },
-    label: { type: 'string', minLength: 1, maxLength: 64 },
-    zone: { type: 'string', pattern: ID_PATTERN_SOURCE },
-    after: { type: 'number' },
-    before: { type: 'number' },
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
-  },
-  additionalProperties: false,
-};
-
-/** An event's id (Frigate's shape, eventId()): a tracked object's or a fall alert's. */
-const eventIdParams = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+\\.[0-9]{6}-[a-z0-9]{6}$' } }, required: ['id'] };
-
-const cameraQuery = {
-  type: 'object',
-  properties: { camera: { type: 'string', pattern: ID_PATTERN_SOURCE } },
-  additionalProperties: false,
-};
-
-/** Who acknowledged a fall alert: the body's `by` (1–64 printable characters: the dashboard says dashboard), else api. */
-function acknowledgedBy(body: unknown): string {
-  const by = body !== null && typeof body === 'object' ? (body as { by?: unknown }).by : undefined;
-  return typeof by === 'string' && /^[\x20-\x7e]{1,64}$/.test(by) ? by : 'api';
-}
-
-const summariesQuery = {
-  type: 'object',
-  properties: {
-    camera: { type: 'string', pattern: ID_PATTERN_SOURCE },
-    after: { type: 'number' },
-    before: { type: 'number' },
-    limit: { type: 'integer', minimum: 1, maximum: 1000 },
-  },
-  additionalProperties: false,
-};
+import { HEALTH_PATHS, registerStatusRoutes, type MetricsSource } from './status-routes.js';
+import { registerWorkerRoutes } from './worker-routes.js';
 
 export interface HttpServerOptions {
   readonly system: VisionSystem;
@@ -180,33 +128,8 @@ export interface HttpServerOptions {
   readonly logger?: Logger;
 }
 
-const idParams = (...names: string[]) => ({
-  type: 'object',
-  properties: Object.fromEntries(names.map((n) => [n, { type: 'string', pattern: ID_PATTERN_SOURCE }])),
-  required: names,
-});
-const imageQuery = {
-  type: 'object',
-  properties: { boxes: { type: 'string', enum: ['0', '1'] }, h: { type: 'integer', minimum: 16, maximum: 4320 } },
-  additionalProperties: false,
-};
 /** The longest path part (a camera or worker id) the router takes; camera ids are far shorter. */
 const MAX_PATH_PART = 128;
-const WORKER_ACTIONS = ['restart', 'enable', 'disable'] as const;
-type WorkerAction = (typeof WORKER_ACTIONS)[number];
-
-const DASHBOARD_DIR = fileURLToPath(new URL('../../../src/http/dashboard/', import.meta.url));
-const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
-  '/': { file: join(DASHBOARD_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/dashboard/app.js': { file: join(DASHBOARD_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/overlay.js': { file: join(DASHBOARD_DIR, 'overlay.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/editor.js': { file: join(DASHBOARD_DIR, 'editor.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/alarms.js': { file: join(DASHBOARD_DIR, 'alarms.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/falls.js': { file: join(DASHBOARD_DIR, 'falls.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/style.css': { file: join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
-  '/vendor/uplot.js': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
-  '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
-};
 
 export class HttpServer implements AsyncDisposable {
   readonly #o: HttpServerOptions;
@@ -219,12 +142,13 @@ export class HttpServer implements AsyncDisposable {
   readonly #loopback: boolean;
   readonly #cors: ReadonlySet<string>;
   readonly #maxBodyDepth: number;
+  /** Who may call what (access-policy.ts); it counts the sockets refused because too many waited. */
+  readonly #policy: AccessPolicy;
   readonly #sockets = new Set<DashboardSocket>();
   /** Sockets that must authenticate and have not yet. */
   readonly #awaitingAuth = new Set<DashboardSocket>();
   /** Whether a socket's upgrade request must authenticate (decided with its headers, before the upgrade). */
   readonly #socketNeedsToken = new WeakMap<object, boolean>();
-  #refusedSockets = 0;
   readonly #streams = new Set<() => void>();
   #port: number;
   #started: Promise<this> | null = null;
@@ -241,6 +165,15 @@ export class HttpServer implements AsyncDisposable {
     if (!Number.isSafeInteger(this.#maxBodyDepth) || this.#maxBodyDepth < 1)
       throw new InvalidArgumentError(`maxBodyDepth must be an integer of at least 1, got ${String(options.maxBodyDepth)}`);
     this.#saver = options.saveConfigPath === undefined ? null : new ConfigSaver(options.saveConfigPath);
+    this.#policy = new AccessPolicy({
+      token: options.token,
+      loopback: this.#loopback,
+      cors: this.#cors,
+      // The page's files, and health: they hold nothing (a container's health check carries no token).
+      openPaths: new Set([...Object.keys(DASHBOARD_FILES), ...HEALTH_PATHS]),
+      pendingSockets: () => this.#awaitingAuth.size,
+      maxPendingSockets: options.maxPendingSockets ?? 64,
+    });
     const maxViewers = options.maxViewers ?? 32;
     this.#feeds = new Feeds({ system: options.system, log: this.#log, maxViewers });
     this.#images = {
@@ -305,7 +238,7 @@ export class HttpServer implements AsyncDisposable {
   start(): Promise<this> {
     this.#started ??= (async () => {
       await this.#app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
-      this.#app.get('/api/ws', { websocket: true }, (socket, request) => {
+      this.#app.get(DASHBOARD_SOCKET_PATH, { websocket: true }, (socket, request) => {
         const needsToken = this.#socketNeedsToken.get(request.raw) ?? true;
         // Settled from inside the constructor when no token is needed: the session is not assigned yet then, and was never waiting.
         let session: DashboardSocket | undefined = undefined;
@@ -360,76 +293,18 @@ export class HttpServer implements AsyncDisposable {
 
   /** The dashboard sockets: open, waiting to authenticate, and refused because too many waited. */
   stats(): { readonly sockets: number; readonly awaitingAuth: number; readonly refusedSockets: number; readonly viewers: number } {
-    return { sockets: this.#sockets.size, awaitingAuth: this.#awaitingAuth.size, refusedSockets: this.#refusedSockets, viewers: this.#feeds.viewers };
+    return { sockets: this.#sockets.size, awaitingAuth: this.#awaitingAuth.size, refusedSockets: this.#policy.refusedSockets, viewers: this.#feeds.viewers };
   }
 
-  #authorised(request: FastifyRequest): boolean {
-    return tokenMatches(this.#o.token, bearer(request.headers.authorization));
-  }
-
+  /** The policy first, then how bodies are read and errors answered, then every route family. */
   #routes(): void {
     const app = this.#app;
-    const system = this.#o.system;
-    const control: SystemControl = this.#o.control ?? system;
+    const o = this.#o;
+    const system = o.system;
+    const control: SystemControl = o.control ?? system;
 
-    app.addHook('onRequest', async (request, reply) => {
-      // An upgrade answered over HTTP (refused, or no such route) leaves a socket no HTTP server owns: end it with the answer, or it stays half-open and holds close().
-      if (request.headers.upgrade !== undefined) reply.raw.once('finish', () => request.raw.socket.destroy());
-      if (this.#loopback) {
-        const host = (request.headers.host ?? '').replace(/:\d+$/, '');
-        if (!isLoopback(host))
-          throw new HttpError(
-            'ERR_HTTP_FORBIDDEN_HOST',
-            'this server listens on loopback and answers only requests addressed to a loopback name (127.0.0.1, localhost, [::1])',
-          );
-      }
-      const origin = request.headers.origin;
-      if (origin !== undefined && this.#cors.has(origin)) {
-        void reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
-        if (request.method === 'OPTIONS') {
-          return reply
-            .header('access-control-allow-methods', 'GET, POST, PUT, DELETE')
-            .header('access-control-allow-headers', 'authorization, content-type')
-            .header('access-control-max-age', '600')
-            .code(204)
-            .send();
-        }
-      }
-      const path = request.url.split('?')[0]!;
-      // The page's files, and health: they hold nothing (a container's health check carries no token).
-      if (STATIC[path] !== undefined || path === '/healthz' || path === '/readyz') return;
-      const own = `http://${request.headers.host ?? ''}`;
-      if (path === '/api/ws') {
-        // The socket asks for the token itself (its first message); whether it must is decided here, from the upgrade's headers.
-        const origin = request.headers.origin;
-        if (origin !== undefined && origin.toLowerCase() !== own.toLowerCase() && !this.#cors.has(origin)) {
-          throw new HttpError('ERR_HTTP_FORBIDDEN_ORIGIN', 'the dashboard socket answers only pages of this server (or a configured http.cors origin)');
-        }
-        const needsToken = !this.#loopback || isCrossSite(request.headers, own);
-        if (needsToken && this.#awaitingAuth.size >= (this.#o.maxPendingSockets ?? 64)) {
-          this.#refusedSockets++;
-          throw new HttpError('ERR_HTTP_TOO_MANY_SOCKETS', 'too many dashboard sockets are waiting to authenticate; try again shortly');
-        }
-        this.#socketNeedsToken.set(request.raw, needsToken);
-        return;
-      }
-      const write = request.method !== 'GET' && request.method !== 'HEAD';
-      if (write || !this.#loopback) {
-        if (!this.#authorised(request))
-          throw new HttpError(
-            'ERR_HTTP_UNAUTHORIZED',
-            request.headers.authorization === undefined ? 'this call needs Authorization: Bearer <token>' : 'the token is wrong',
-          );
-      } else if (isCrossSite(request.headers, own) && !this.#authorised(request)) {
-        throw new HttpError(
-          'ERR_HTTP_CROSS_SITE',
-          'a page of another site may not read this server: open the dashboard itself, or send Authorization: Bearer <token>',
-        );
-      }
-    });
-
+    guardRequests(app, this.#policy, (raw, needsToken) => this.#socketNeedsToken.set(raw, needsToken));
     installJsonParser(app, this.#maxBodyDepth);
-
     app.setErrorHandler((error, request, reply) => {
       const route = request.routeOptions.url;
       // node's 'aborted': the client closed the connection before its request was all in. Nothing failed here, and nobody reads the answer.
@@ -449,247 +324,27 @@ export class HttpServer implements AsyncDisposable {
       void reply.code(answer.status).send(answer.body);
     });
 
-    for (const [path, { file, type }] of Object.entries(STATIC)) {
-      app.get(path, async (_request, reply) =>
-        reply
-          .type(type)
-          .header('cache-control', 'no-cache')
-          .header('x-content-type-options', 'nosniff')
-          .send(await readFile(file)),
-      );
-    }
-
-    app.get('/healthz', async () => ({ ok: true }));
-    app.get('/readyz', async (_request, reply) => {
-      const { state } = system.stats();
-      const reason = state === 'running' ? (this.#o.notReady?.() ?? null) : `the system is ${state}`;
-      if (reason === null) return { ready: true, state };
-      return reply.code(503).send({ ready: false, state, error: { code: 'ERR_HTTP_NOT_READY', message: reason } });
-    });
-    app.get('/api/auth', async (request) => ({ readsNeedToken: !this.#loopback, writesNeedToken: true, authorised: this.#authorised(request) }));
-    app.get('/api/stats', async () => {
-      const stats = system.stats();
-      // line crossings per camera (since start, and over the last hour), beside the system's figures
-      const lines = Object.fromEntries(Object.keys(stats.cameras).map((c) => [c, system.objects.lineCounts(c)]));
-      return { ...stats, http: this.stats(), lines };
-    });
-    app.get('/api/config', async () => system.config.masked(this.#shown()));
-    app.get('/api/cameras', async () => ({ cameras: Object.values(system.stats().cameras) }));
-    app.get<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
-      const { id } = request.params;
-      const stats = system.stats().cameras[id];
-      if (stats === undefined) throw unknownCamera(id);
-      return { ...stats, config: system.config.maskedCamera(id, this.#shown()) };
-    });
-
-    // tracked-object events (Frigate's fields), newest first; times in epoch seconds
-    app.get<{ Querystring: EventQuery }>('/api/events', { schema: { querystring: eventsQuery } }, async (request) => {
-      if (this.#o.events === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no events store: add an events section to the config');
-      return await this.#o.events.query(request.query);
-    });
-    app.get<{ Params: { id: string } }>('/api/events/:id/snapshot.jpg', { schema: { params: eventIdParams } }, async (request, reply) => {
-      const jpeg = await this.#o.events?.snapshot(request.params.id);
-      if (jpeg == null) throw new HttpError('ERR_HTTP_NOT_FOUND', 'no snapshot for this event');
-      return reply.type('image/jpeg').header('cache-control', 'private, max-age=60').send(jpeg);
-    });
-
-    // The tracked objects alive now (each with its latest box; a person's posture with a pose model: ADR 0132).
-    app.get<{ Querystring: { camera?: string } }>('/api/objects', { schema: { querystring: cameraQuery } }, async (request) => ({
-      objects: system.objects.tracked(request.query.camera),
-    }));
-    // Fall and person-down alerts (ADR 0132): those that stand or wait to be acknowledged, and their acknowledgement.
-    app.get<{ Querystring: { camera?: string } }>('/api/falls', { schema: { querystring: cameraQuery } }, async (request) => ({
-      alerts: system.objects.falls(request.query.camera),
-    }));
-    app.post<{ Params: { id: string }; Body: unknown }>('/api/falls/:id/acknowledge', { schema: { params: eventIdParams } }, async (request) => {
-      const [alert] = system.objects.acknowledgeFalls({ id: request.params.id }, acknowledgedBy(request.body));
-      if (alert === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', `no fall alert ${request.params.id} waiting to be acknowledged`);
-      return { alert };
-    });
-    app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id/falls/acknowledge', { schema: { params: idParams('id') } }, async (request) => ({
-      acknowledged: system.objects.acknowledgeFalls({ camera: request.params.id }, acknowledgedBy(request.body)),
-    }));
-
-    // Summaries of a stretch of a camera's time (ADR 0073): the body is the window ({ lastSeconds } or { from, to }),
-    // checked by the system (ERR_SUMMARY_WINDOW), so the API, MQTT and a library caller are held to one rule.
-    app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id/summary', { schema: { params: idParams('id') } }, async (request) => {
-      const summary = await system.summaries.ask(request.params.id, request.body ?? {}, { via: 'api' });
-      return { summary };
-    });
-    app.get<{ Querystring: { camera?: string; after?: number; before?: number; limit?: number } }>(
-      '/api/summaries',
-      { schema: { querystring: summariesQuery } },
-      async (request) => ({ summaries: system.summaries.list(request.query) }),
-    );
-
-    type ImageRequest = FastifyRequest<{ Params: { id: string }; Querystring: { boxes?: '0' | '1'; h?: number } }>;
-    const feedKey = (request: ImageRequest): FeedKey => {
-      const { id } = request.params;
-      if (system.stats().cameras[id] === undefined) throw unknownCamera(id);
-      return { camera: id, height: request.query.h ?? 0, boxes: request.query.boxes === '1' };
-    };
-    app.get('/api/cameras/:id/latest.jpg', { schema: { params: idParams('id'), querystring: imageQuery } }, async (request: ImageRequest, reply) => {
-      const frame = await latestFrame(this.#images, feedKey(request));
-      return reply
-        .type('image/jpeg')
-        .header('cache-control', 'no-store')
-        .header('x-frame-seq', String(frame.seq))
-        .header('x-frame-wall-time', String(frame.wallTime))
-        .send(frame.jpeg);
-    });
-    app.get('/api/cameras/:id/mjpeg', { schema: { params: idParams('id'), querystring: imageQuery } }, (request: ImageRequest, reply) =>
-      mjpegStream(this.#images, feedKey(request), request, reply),
-    );
-
-    // ?dryRun=true: what the change would do to the models it shares and to the workers' objectives; nothing changes (ADR 0042).
-    // activity: the share of the time something moves in front of the camera, for its motion-gated workers (ADR 0066).
-    const dryRunQuery = {
-      type: 'object',
-      properties: { dryRun: { type: 'boolean' }, activity: { type: 'number', minimum: 0, maximum: 1 } },
-      additionalProperties: false,
-    } as const;
-    app.post<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean; activity?: number } }>(
-      '/api/cameras/:id',
-      { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
-      async (request, reply) => {
-        const { id } = request.params;
-        const { entry, secrets, written, hidden } = this.#checkCamera(id, request.body);
-        try {
-          if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: false, ...activityOf(request.query) });
-          await control.cameras.add(id, entry, { secrets });
-        } catch (error) {
-          throw addedOverHttp(id, system.config.redactEntryError(error, id, written, [...secrets, ...hidden]));
-        }
-        await this.#save({ kind: 'set-camera', id, entry: written });
-        return reply.code(201).send({ ok: true, camera: id, change: 'camera-added' });
+    const save = (edit: ConfigEdit): Promise<boolean> => this.#save(edit);
+    registerDashboardFiles(app);
+    registerStatusRoutes(app, { system, policy: this.#policy, httpStats: () => this.stats(), notReady: o.notReady, metrics: o.metrics });
+    registerCameraRoutes(app, {
+      system,
+      control,
+      cluster: o.control !== undefined,
+      admission: {
+        system,
+        allowExec: o.allowExec === true,
+        references: o.references ?? { names: [] },
+        // A control of its own (a cluster's) passes entries on: expanded here, their values would be on the bus.
+        env: o.env === undefined ? (o.control === undefined ? process.env : null) : o.env,
+        secrets: o.secrets ?? [],
       },
-    );
-    app.put<{ Params: { id: string }; Body: unknown; Querystring: { dryRun?: boolean; activity?: number } }>(
-      '/api/cameras/:id',
-      { schema: { params: idParams('id'), body: { type: 'object' }, querystring: dryRunQuery } },
-      async (request) => {
-        const { id } = request.params;
-        const { entry, secrets, written, hidden } = this.#checkCamera(id, request.body);
-        try {
-          if (request.query.dryRun === true) return await system.config.forecast(id, entry, { replace: true, ...activityOf(request.query) });
-          await control.cameras.replace(id, entry, { secrets });
-        } catch (error) {
-          throw system.config.redactEntryError(error, id, written, [...secrets, ...hidden]);
-        }
-        await this.#save({ kind: 'set-camera', id, entry: written });
-        return { ok: true, camera: id, change: 'camera-replaced' };
-      },
-    );
-    // the dashboard's zone, mask and line editor: what the camera runs with now, and a change applied without a restart
-    app.get<{ Params: { id: string } }>('/api/cameras/:id/areas', { schema: { params: idParams('id') } }, async (request) => {
-      const { id } = request.params;
-      const config = system.config.maskedCamera(id, this.#shown());
-      if (config === undefined) throw unknownCamera(id);
-      // As GET /api/cameras/:id shows them: the file's syntax, what the editor writes back.
-      return cameraAreasOf(config);
+      save,
+      savesConfig: this.#saver !== null,
     });
-    app.put<{ Params: { id: string }; Body: { zones?: unknown; masks?: unknown; lines?: unknown } }>(
-      '/api/cameras/:id/areas',
-      { schema: { params: idParams('id'), body: { type: 'object' } } },
-      async (request) => {
-        const { id } = request.params;
-        // A cluster's camera may run on another node: its desired entry takes them, and its owner applies them.
-        const cluster = this.#o.control !== undefined;
-        if (!cluster && system.stats().cameras[id] === undefined) throw unknownCamera(id);
-        // In the file's syntax (a literal `${` as `$${`, no `${NAME}`), as it is saved and shown; answered and saved as asked.
-        await control.cameras.setAreas(id, request.body, { asWritten: true }).catch((error: unknown) => {
-          throw codeOf(error) === 'ERR_UNKNOWN_CAMERA' ? unknownCamera(id) : error;
-        });
-        const areas = cameraAreasOf(request.body);
-        // saved: kept past a restart, in the cluster's desired state (cluster mode) or the config file (--save-config); unsaved,
-        // they last until the camera is replaced without them or the process ends, and unsavedBecause says why (no
-        // --save-config, or a camera the file does not have). The file is written in cluster mode too, as a node's POST is.
-        const inFile = await this.#save({ kind: 'set-areas', id, areas });
-        if (cluster) return { ok: true, camera: id, change: 'camera-areas', saved: true, savedTo: 'cluster', ...areas };
-        const where = inFile ? { savedTo: 'config-file' } : { unsavedBecause: this.#saver === null ? 'no-save-config' : 'not-in-config-file' };
-        return { ok: true, camera: id, change: 'camera-areas', saved: inFile, ...where, ...areas };
-      },
-    );
-    app.delete<{ Params: { id: string } }>('/api/cameras/:id', { schema: { params: idParams('id') } }, async (request) => {
-      const { id } = request.params;
-      await control.cameras.remove(id);
-      await this.#save({ kind: 'remove-camera', id });
-      return { ok: true, camera: id, change: 'camera-removed' };
-    });
-    for (const action of WORKER_ACTIONS) {
-      app.post<{ Params: { id: string; worker: string } }>(
-        `/api/cameras/:id/workers/:worker/${action}`,
-        { schema: { params: idParams('id', 'worker') } },
-        async (request) => {
-          const { id, worker } = request.params;
-          return this.#workerAction(id, worker, action);
-        },
-      );
-      app.post<{ Params: { name: string } }>(`/api/shared/:name/${action}`, { schema: { params: idParams('name') } }, async (request) =>
-        this.#workerAction(null, request.params.name, action),
-      );
-    }
-
-    const metrics = this.#o.metrics;
-    if (metrics !== undefined) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
-  }
-
-  /**
-   * What the network may not do with a camera entry: run programs (without allowExec), or name environment variables
-   * outside the policy (or unset), or write GET's mask where a secret goes. The entry as the system is to take it (its
-   * references expanded, unless passed on as written), the values that put in (to keep out of answers), and the entry
-   * as the config file is to have it (the body, with the masks it echoed back as their secrets: ADR 0108) and the values
-   * put there (never shown: an error's message about them is masked as for a value from the environment); throws the
-   * coded refusal.
-   */
-  #checkCamera(id: string, body: unknown): { entry: unknown; secrets: readonly string[]; written: unknown; hidden: readonly string[] } {
-    const system = this.#o.system;
-    // A control of its own (a cluster's) passes entries on: expanded here, their values would be on the bus.
-    const env = this.#o.env === undefined ? (this.#o.control === undefined ? process.env : null) : this.#o.env;
-    const references = this.#o.references ?? { names: [] };
-    // A camera read and written back: a mask GET showed is the secret as the camera has it (ADR 0108).
-    const running = system.config.current().cameras[id];
-    const referable = referableValues(references, env ?? process.env);
-    const named = new Set(referable.values());
-    const echo = restoreMaskedEcho(body, {
-      shown: system.config.maskedCamera(id, this.#shown()),
-      running: running === undefined ? undefined : system.config.asWritten(running),
-      references: referable,
-      unnamed: (this.#o.secrets ?? []).filter((value) => !named.has(value)),
-    });
-    if (!echo.ok) throw new HttpError('ERR_HTTP_MASKED_SECRET', `cameras.${id}${echo.path === '' ? '' : `.${echo.path}`}: ${echo.message}`);
-    const admission = system.config.admit(echo.entry, {
-      allowExec: this.#o.allowExec === true,
-      references,
-      ...(env === null ? {} : { env }),
-    });
-    if (admission.admitted) return { entry: admission.entry, secrets: admission.secrets, written: echo.entry, hidden: echo.restored.map((r) => r.value) };
-    const { problem } = admission;
-    const where = `cameras.${id}${problem.path === '' ? '' : `.${problem.path}`}`;
-    throw problem.kind === 'exec'
-      ? new HttpError(
-          'ERR_HTTP_EXEC_NOT_ALLOWED',
-          `${where}: ${problem.message} (cameras with command or file module workers, or a lavfi: source, come from the config file, or from the API with http.allowExec: true)`,
-        )
-      : new HttpError('ERR_HTTP_ENV_REFERENCE', `${where}: ${problem.message}`);
-  }
-
-  /** How the API shows the config: the file's values masked too, in the file's syntax (a literal `${` as `$${`), so what is read can be written back. */
-  #shown(): { secrets: readonly string[]; asWritten: true } {
-    return { secrets: this.#o.secrets ?? [], asWritten: true };
-  }
-
-  async #workerAction(camera: string | null, worker: string, action: WorkerAction): Promise<unknown> {
-    const system = this.#o.system;
-    const control = this.#o.control ?? system;
-    if (action === 'restart') {
-      await (camera === null ? system.workers.restartShared(worker) : control.workers.restart(camera, worker));
-    } else {
-      const enabled = action === 'enable';
-      await (camera === null ? system.workers.setSharedEnabled(worker, enabled) : control.workers.setEnabled(camera, worker, enabled));
-      await this.#save({ kind: 'worker-enabled', camera, worker, enabled });
-    }
-    return { ok: true, camera, worker, change: action === 'restart' ? 'worker-restarted' : action === 'enable' ? 'worker-enabled' : 'worker-disabled' };
+    registerWorkerRoutes(app, { system, control, save });
+    registerEventRoutes(app, { system, events: o.events });
+    registerPictureRoutes(app, { system, images: this.#images });
   }
 
   /** A worker switched on or off elsewhere (an MQTT command, Home Assistant's switch): written to the config file like the API's switch (--save-config; without it, nothing). */
@@ -701,19 +356,4 @@ export class HttpServer implements AsyncDisposable {
   async #save(edit: ConfigEdit): Promise<boolean> {
     return (await this.#saver?.save(edit)) ?? false;
   }
-}
-
-/** ERR_DUPLICATE_CAMERA as an HTTP client acts on it: the system's message names its own call, cameras.replace(). */
-function addedOverHttp(id: string, error: unknown): unknown {
-  if (codeOf(error) !== 'ERR_DUPLICATE_CAMERA') return error;
-  return new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists; PUT /api/cameras/${id} replaces it`, { cause: error });
-}
-
-function unknownCamera(id: string): HttpError {
-  return new HttpError('ERR_HTTP_NOT_FOUND', `no camera ${JSON.stringify(id)}`);
-}
-
-/** A dry run's expected activity share, when its query gives one. */
-function activityOf(query: { readonly activity?: number }): { activity?: number } {
-  return query.activity === undefined ? {} : { activity: query.activity };
 }

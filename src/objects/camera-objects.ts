@@ -32,6 +32,7 @@
 import { randomBytes } from 'node:crypto';
 import { bottomCentre, iou, type Box, type Polygon } from './geometry.js';
 import type { PersonSighting } from './falls.js';
+import type { SnapshotInfo } from './snapshot-info.js';
 import { Line, LineCounter, LineCrossings, type LineCount, type LineDirection, type LineOptions } from './lines.js';
 import { PostureFilter, postureOf, type Posture } from './posture.js';
 import { Tracker, type Detection, type Track, type TrackerOptions } from './tracker.js';
@@ -84,24 +85,6 @@ export interface TrackedObject {
 
 /** Why an object was ended other than by the tracker. */
 export type EndReason = 'restart';
-
-/**
- * Which picture a snapshot is: the stream it was taken from, that picture's size and capture time, and how far
- * that time is from the detection's (a camera of several streams gives its main stream's picture nearest the
- * detection, or another stream's when main had none within a frame: `fallback` says why).
- */
-export interface SnapshotInfo {
-  /** The camera's stream (`main` for a camera of one stream). */
-  readonly stream: string;
-  readonly width: number;
-  readonly height: number;
-  /** Epoch seconds the picture was captured. */
-  readonly frame_time: number;
-  /** The picture's capture time less the detection's (ms): negative when the picture is earlier. */
-  readonly offset_ms: number;
-  /** Why the picture is not the main stream's, or null. */
-  readonly fallback: string | null;
-}
 
 /** An object crossed a line. */
 export interface LineCrossingEvent {

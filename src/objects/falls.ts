@@ -28,7 +28,7 @@
  * frame is neither: its state waits for the next sighting.
  */
 import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
-import type { SnapshotInfo } from './camera-objects.js';
+import type { SnapshotInfo } from './snapshot-info.js';
 import type { Box } from './geometry.js';
 import type { Posture, PostureReading } from './posture.js';
 

@@ -9,6 +9,7 @@ export { boxArea, bottomCentre, iou, pointInPolygon, polygonProblem, type Box, t
 export { Tracker, resolveTrackerOptions, type Detection, type ResolvedTrackerOptions, type Track, type TrackerOptions, type TrackerUpdate } from './tracker.js';
 export { Zone, ZonePresence, masked, type DwellReached, type Presence, type ZoneOptions } from './zones.js';
 export { Line, LineCounter, LineCrossings, type Crossing, type LineCount, type LineDirection, type LineOptions, type LineSide } from './lines.js';
+export type { SnapshotInfo } from './snapshot-info.js';
 export {
   CameraObjects,
   endedByRestart,
@@ -19,7 +20,6 @@ export {
   type LineCrossingEvent,
   type FrameInput,
   type FrameOutput,
-  type SnapshotInfo,
   type SnapshotRequest,
   type TrackedEvent,
   type TrackedEventType,
