@@ -1,7 +1,7 @@
 /**
  * One job a file: no file in src/ is over 450 lines unless its opening
  * comment says, in a line of its own starting `Long file:`, why it is one
- * job all the same (the config schema is one schema). A file that grew past
+ * job all the same (the config validator is one pass over the config). A file that grew past
  * the bound without that line fails here, naming its length.
  */
 import assert from 'node:assert/strict';

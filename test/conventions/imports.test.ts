@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { parseTs, REPO_ROOT, repoFiles } from '../helpers/repo.js';
+import { parseTs, relativeImports, REPO_ROOT, repoFiles } from '../helpers/repo.js';
 
 /** Folder → the folders it may import (itself always). */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
@@ -173,21 +173,7 @@ interface Import {
 
 /** The relative imports of a file of src/ (`text` stands in for the file's own: the rooms' self-test plants through it). */
 function importsOf(path: string, text?: string): Import[] {
-  const file = parseTs(path, text);
-  const out: Import[] = [];
-  const add = (node: ts.Node, specifier: ts.Expression | undefined): void => {
-    if (specifier === undefined || !ts.isStringLiteral(specifier) || !specifier.text.startsWith('.')) return;
-    const resolved = normalize(join(dirname(path), specifier.text)).replace(/\.js$/, '.ts');
-    out.push({ from: path, line: file.getLineAndCharacterOfPosition(node.getStart()).line + 1, target: resolved.replace(/^src\//, '') });
-  };
-  const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
-    // import('…'): the lazy loads count too
-    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, node.arguments[0]);
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  return out;
+  return relativeImports(path, text).map(({ line, target }) => ({ from: path, line, target: target.replace(/^src\//, '') }));
 }
 
 /**

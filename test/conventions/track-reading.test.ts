@@ -1,6 +1,6 @@
 /**
  * Each rule once (issue 42): a worker entry's `track` setting is read in one
- * place, trackOptionsOf (src/config/schema.ts), which the validator (a
+ * place, trackOptionsOf (src/config/schema/workers.ts), which the validator (a
  * cascade's `every` needs a tracking worker) and the system (the worker's
  * profile) both call. Read with TypeScript's parser: no other `x.track`,
  * `x?.track` or `x['track']` in src/. Not readings of the setting: a
@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import ts from 'typescript';
 import { parseTs, readRepoFile, repoFiles, where } from '../helpers/repo.js';
 
-const THE_READING = 'src/config/schema.ts';
+const THE_READING = 'src/config/schema/workers.ts';
 
 /** The readings of `track` in a file, as `file:line text`, but for a profile's. */
 function trackReadings(file: ts.SourceFile): string[] {

@@ -1,6 +1,6 @@
 /** The checkout's own files, for tests that check the source and docs against each other. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -32,4 +32,27 @@ export function parseTs(path: string, text = readRepoFile(path)): ts.SourceFile 
 export function where(node: ts.Node): string {
   const file = node.getSourceFile();
   return `${file.fileName}:${file.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+}
+
+/**
+ * A source file's relative imports, static imports, re-exports and import() alike, each with its line and the
+ * imported file as a path of the checkout ending in .ts (`./x.js` from src/a/b.ts is src/a/x.ts). `text` stands
+ * in for the file's own (the import rules' self-tests plant violations through it).
+ */
+export function relativeImports(path: string, text?: string): { line: number; target: string }[] {
+  const file = parseTs(path, text);
+  const out: { line: number; target: string }[] = [];
+  const add = (node: ts.Node, specifier: ts.Expression | undefined): void => {
+    if (specifier === undefined || !ts.isStringLiteral(specifier) || !specifier.text.startsWith('.')) return;
+    const target = normalize(join(dirname(path), specifier.text)).replace(/\.js$/, '.ts');
+    out.push({ line: file.getLineAndCharacterOfPosition(node.getStart()).line + 1, target });
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
+    // import('…'): the lazy loads count too
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, node.arguments[0]);
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return out;
 }
