@@ -35,6 +35,7 @@ import {
   type SnapshotRequest,
 } from '../../objects/index.js';
 import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
+import { Ticker } from '../../internal/ticker.js';
 
 /** What ObjectTracking hands over after each frame (or tick) of a fall worker. */
 export interface FallFrameInput {
@@ -83,38 +84,33 @@ const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now 
 export class FallAlerts {
   readonly #emit: (event: SystemEvent) => void;
   readonly #now: () => number;
-  readonly #tickMs: number;
+  readonly #ticker: Ticker;
   readonly #watches = new Map<string, Watched>();
   /** By alert id, in raise order. */
   readonly #alerts = new Map<string, Held>();
   /** The open alert of a camera's worker's tracked person. */
   readonly #open = new Map<string, string>();
-  #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(options: FallAlertsOptions) {
     this.#emit = options.emit;
     this.#now = options.now ?? Date.now;
-    this.#tickMs = options.tickMs ?? 1_000;
+    this.#ticker = new Ticker(() => this.tick(), options.tickMs ?? 1_000);
   }
 
   start(): void {
-    if (this.#timer !== null || this.#closed) return;
-    this.#timer = setInterval(() => this.tick(), this.#tickMs);
-    this.#timer.unref();
+    if (!this.#closed) this.#ticker.start();
   }
 
   /** Ends every open alert (`stopped`). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    await this.#ticker.close();
     for (const [k, w] of this.#watches) {
       this.#stop(w, 'stopped');
       this.#watches.delete(k);
     }
-    await Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
