@@ -18,7 +18,7 @@ import { StreamCapture } from '../../src/capture/index.js';
 import { FrameSupplier } from '../../src/supplier/index.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { testClip } from './workloads.js';
-import { carefulLoop, ratio } from '../pipeline/plain-loop.js';
+import { carefulLoop, ratio } from '../plain-loop.js';
 
 interface Run {
   cpuPct: number;

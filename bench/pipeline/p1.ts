@@ -42,7 +42,7 @@ import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { pssBytes, statUsage, threadBreakdown, treeStats, treeThreads } from '../proc.js';
 import { PhasedCameras } from './phases.js';
-import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from './plain-loop.js';
+import { carefulLoop, decodeFloor, ratio, versusCarefulLoop } from '../plain-loop.js';
 
 const LIGHT = fileURLToPath(new URL('./light-worker.js', import.meta.url));
 /** The event-loop delay monitor's sampling interval, ms. */

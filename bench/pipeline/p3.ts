@@ -28,7 +28,7 @@ import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { cameraClip, hopMedians, P2_MODEL, treeUsage, type HopMedians } from './p1.js';
 import { PhasedCameras } from './phases.js';
 import { threadBreakdown, treeThreads } from '../proc.js';
-import { carefulLoop, versusCarefulLoop } from './plain-loop.js';
+import { carefulLoop, versusCarefulLoop } from '../plain-loop.js';
 
 /** The substream: P2's clip's scene at 640 × 360, the same rate, a keyframe every `gopFrames` (P3_SUB_GOP_S's). */
 const SUB_GOP_FRAMES = Math.round(Number(process.env.P3_SUB_GOP_S ?? 2) * 10);

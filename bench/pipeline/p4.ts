@@ -54,7 +54,7 @@ import { emit, log, round, sleep } from '../stats.js';
 import { treeUsage } from './p1.js';
 import { OSD_MASK_RECT, P4_SCENES, p4Clip, SUB, type P4Scene, type P4Schedule } from './p4-clip.js';
 import { scoreP4, type P4End, type P4Run, type P4Score } from './p4-score.js';
-import { SYSTEM_PYTHON } from './plain-loop.js';
+import { SYSTEM_PYTHON } from '../plain-loop.js';
 
 export const QUIET_LOOP = fileURLToPath(new URL('../../../bench/pipeline/quiet_loop.py', import.meta.url));
 const MODEL_SERVER = fileURLToPath(new URL('./p4-model-server.js', import.meta.url));

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { carefulLoop, decodeFloor, type CarefulLoopOptions } from '../../bench/pipeline/plain-loop.js';
+import { carefulLoop, decodeFloor, type CarefulLoopOptions } from '../../bench/plain-loop.js';
 import { percentile, sortedCopy } from '../../bench/stats.js';
 import { smallH264Clip } from '../pipeline/helpers.js';
 

@@ -15,13 +15,13 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { yardstickEnv } from '../proc.js';
+import { yardstickEnv } from './proc.js';
 
-export const CAREFUL_LOOP = fileURLToPath(new URL('../../../bench/pipeline/plain_loop.py', import.meta.url));
+export const CAREFUL_LOOP = fileURLToPath(new URL('../../bench/pipeline/plain_loop.py', import.meta.url));
 /** Debian's interpreter, where python3-opencv is installed (not a pyenv python3 first on PATH). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
-const FLOOR_SOURCE = fileURLToPath(new URL('../../../bench/floor/decode_floor.c', import.meta.url));
-const FLOOR_BINARY = fileURLToPath(new URL('../floor/decode_floor', import.meta.url));
+const FLOOR_SOURCE = fileURLToPath(new URL('../../bench/floor/decode_floor.c', import.meta.url));
+const FLOOR_BINARY = fileURLToPath(new URL('./floor/decode_floor', import.meta.url));
 
 export interface CarefulLoopOptions {
   readonly file: string;
