@@ -1,6 +1,7 @@
 /**
  * A task run every intervalMs on a timer that does not hold the process open: the system's watches that judge
- * it once a second (the freshness objectives, ADR 0042; the silence alarms, ADR 0138) each run one.
+ * it once a second (the freshness objectives, ADR 0042; the silence alarms, ADR 0138; the fall alerts; the tracked
+ * objects' expiry) each run one.
  *
  * Lifecycle (ADR 0013): nothing runs before start(); start() is idempotent; close() is final and idempotent (a
  * start() after it starts nothing), also [Symbol.asyncDispose].

@@ -99,7 +99,7 @@ export class FallAlerts {
   }
 
   start(): void {
-    if (!this.#closed) this.#ticker.start();
+    this.#ticker.start();
   }
 
   /** Ends every open alert (`stopped`). */

@@ -34,6 +34,7 @@ import {
 } from '../../objects/index.js';
 import type { CameraConfig, TrackOptionsConfig, FallProfile, ConfigChangeEvent, EventHub, EventOf, ResultEvent, SystemEvent } from '../base/index.js';
 import type { FallFrameInput } from './falls.js';
+import { Ticker } from '../../internal/ticker.js';
 import type { VlmScene } from '../../workers/index.js';
 
 export interface ObjectTrackingOptions {
@@ -63,7 +64,8 @@ export class ObjectTracking {
   readonly #aspect: (camera: string) => number | null;
   readonly #onFrame: ((input: FallFrameInput) => void) | null;
   readonly #objects = new Map<string, Tracked>();
-  #timer: NodeJS.Timeout | null = null;
+  /** Ends tracks by time (their objects' expiry), once a second. */
+  readonly #ticker = new Ticker(() => this.#tick(), 1000);
   #closed = false;
 
   constructor(options: ObjectTrackingOptions) {
@@ -75,16 +77,13 @@ export class ObjectTracking {
   }
 
   start(): void {
-    if (this.#timer !== null || this.#closed) return;
-    this.#timer = setInterval(() => this.#tick(), 1000);
-    this.#timer.unref();
+    this.#ticker.start();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    await this.#ticker.close();
     for (const t of this.#objects.values()) this.#publish(t, t.objects.endAll(Date.now()));
     this.#objects.clear();
     await Promise.resolve();
