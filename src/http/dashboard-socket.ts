@@ -18,8 +18,9 @@
  *   and at what height (replaces the previous set); `{ type: 'ack', camera }`
  *   after drawing a frame of it.
  * - server → a binary message per frame: a 4-byte big-endian length, that
- *   many bytes of JSON `{ camera, seq, wallTime, width, height, motion? }`, the
- *   JPEG; `motion`, for a camera that measures motion, is its motion as last
+ *   many bytes of JSON `{ camera, seq, wallTime, width, height, heldMs, motion? }`,
+ *   the JPEG (`heldMs`: how long a private camera's frame waited for its people
+ *   to be known, what its live view lags by: ADR 0165); `motion`, for a camera that measures motion, is its motion as last
  *   measured `{ state, share, regions, wallTime }` (regions [x1, y1, x2, y2]
  *   in 0–1, largest first; system.cameras.motion), drawn when the page's
  *   motion toggle is on;
@@ -236,6 +237,7 @@ export class DashboardSocket {
             wallTime: frame.wallTime,
             width: frame.width,
             height: frame.height,
+            heldMs: frame.heldMs,
             ...(motion === null ? {} : { motion }),
           }),
         );

@@ -14,6 +14,9 @@
  *   frame: frames are never queued for it.
  * - A camera replaced: the feed follows the new camera; removed: its viewers
  *   are ended.
+ * - A private camera's frame is encoded once its people on it are known (a
+ *   whole-frame person result on it or a newer one, ADR 0165): its live view
+ *   lags by the detector's time, and each frame says by how much (`heldMs`).
  */
 import type { EventOf, VisionSystem } from '../pipeline/index.js';
 import type { Frame, FrameSource } from '../supplier/index.js';
@@ -29,6 +32,8 @@ export interface EncodedFrame {
   readonly width: number;
   readonly height: number;
   readonly jpeg: Buffer;
+  /** How long it was held for its people to be known (ms): a private camera's live view lags by it; 0 for one with nothing private. */
+  readonly heldMs: number;
 }
 
 export interface Viewer {
@@ -92,6 +97,8 @@ class Feed {
   #wake: (() => void) | null = null;
   #running = false;
   #closed = false;
+  /** Ends a private frame's wait for its people when the feed closes. */
+  readonly #closing = new AbortController();
 
   constructor(key: FeedKey, system: VisionSystem, detections: Detections, log: Logger) {
     this.key = key;
@@ -151,6 +158,7 @@ class Feed {
 
   close(): void {
     this.#closed = true;
+    this.#closing.abort();
     void this.#source?.close();
     this.#source = null;
     this.#wake?.();
@@ -211,6 +219,7 @@ class Feed {
       encoded = await encodeFrame(frame, {
         // Its people hidden first, for a private camera (ADR 0139).
         privacy: this.#system.cameras.privacy(this.key.camera),
+        signal: this.#closing.signal,
         ...(this.key.height > 0 ? { height: this.key.height } : {}),
         ...(this.key.boxes ? { boxes: this.#detections.boxes(this.key.camera) } : {}),
       });
@@ -227,6 +236,7 @@ class Feed {
       width: encoded.width,
       height: encoded.height,
       jpeg: encoded.jpeg,
+      heldMs: encoded.heldMs,
     };
     // A replaced camera's seqs start over: the latest is whatever came last.
     if (this.#latest !== null && out.seq <= this.#latest.seq) for (const state of this.#viewers.values()) state.lastSeq = -1;

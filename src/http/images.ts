@@ -85,7 +85,7 @@ export function mjpegStream(routes: ImageRoutes, key: FeedKey, request: FastifyR
     ready: () => !ended && !res.writableNeedDrain,
     send: (frame) => {
       res.write(
-        `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Wall-Time: ${frame.wallTime}\r\n\r\n`,
+        `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Frame-Seq: ${frame.seq}\r\nX-Frame-Wall-Time: ${frame.wallTime}\r\nX-Privacy-Held-Ms: ${frame.heldMs}\r\n\r\n`,
       );
       if (!res.write(frame.jpeg)) res.once('drain', () => routes.feeds.poke(key, viewer));
       res.write('\r\n');

@@ -6,7 +6,8 @@
  *
  * Contract: an unknown camera is 404 before any feed is opened; what is
  * served and how a slow client skips frames is images.ts'; latest.jpg's
- * headers carry its frame's sequence number and wall time.
+ * headers carry its frame's sequence number and wall time, and how long a
+ * private camera's frame was held for its people to be known (ADR 0165).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VisionSystem } from '../pipeline/index.js';
@@ -42,6 +43,7 @@ export function registerPictureRoutes(app: FastifyInstance, options: PictureRout
       .header('cache-control', 'no-store')
       .header('x-frame-seq', String(frame.seq))
       .header('x-frame-wall-time', String(frame.wallTime))
+      .header('x-privacy-held-ms', String(frame.heldMs))
       .send(frame.jpeg);
   });
   app.get('/api/cameras/:id/mjpeg', { schema: { params: idParams('id'), querystring: imageQuery } }, (request: ImageRequest, reply) =>

@@ -290,6 +290,12 @@ export interface FallConfirmation {
   readonly frame_age_ms: number | null;
   /** The worker marked it stale (later than its staleAfterMs). */
   readonly stale: boolean;
+  /**
+   * False when the model was not shown the person (a private camera's picture has them hidden, ADR 0165): the
+   * answer then says nothing of the fall, and `not_judged` says why.
+   */
+  readonly judged: boolean;
+  readonly not_judged?: string;
 }
 
 /**

@@ -20,6 +20,9 @@
  * camera's Privacy and hide its people before anything else (privacy.ts,
  * ADR 0139). A jpeg or png frame with something to hide is decoded first;
  * one that cannot be decoded is ERR_PICTURE_WITHHELD, never sent as it is.
+ * encodeFrame() first waits until the camera's people on that frame are known (Privacy.covered: a whole-frame
+ * person result on it or a newer one, ADR 0165), at most the camera's withinMs; framePicture() does not wait
+ * (a picture made before that hides the private areas whole).
  */
 import type { Sharp } from 'sharp';
 import type { Frame } from '../supplier/index.js';
@@ -54,12 +57,16 @@ export interface EncodeOptions {
   readonly purpose?: 'view' | 'snapshot';
   /** The frame's camera's privacy (system.cameras.privacy(id)): its people in private areas are hidden first (ADR 0139). */
   readonly privacy: Privacy;
+  /** Ends the wait for the frame's people (Privacy.covered): the picture is then made with what is known (fail closed). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Encoded {
   readonly jpeg: Buffer;
   readonly width: number;
   readonly height: number;
+  /** How long the picture waited for its frame's people to be known (ms; 0 for a camera with nothing private): what a private live view lags by. */
+  readonly heldMs: number;
 }
 
 let viewEncodes = 0;
@@ -110,9 +117,12 @@ function viewInput(sharp: SharpFunction, frame: Frame): Sharp {
  * its people (or its private areas) hidden; a compressed frame to hide in is decoded first (ERR_PICTURE_WITHHELD
  * when it cannot be).
  */
-async function sendable<F extends Pick<Frame, 'payload' | 'width' | 'height' | 'format' | 'captureTime'>>(frame: F, privacy: Privacy): Promise<F> {
+async function sendable<F extends Pick<Frame, 'payload' | 'width' | 'height' | 'format' | 'captureTime'>>(
+  frame: F,
+  privacy: Privacy,
+): Promise<{ frame: F; hidden: boolean }> {
   const plan = hidingPlan(privacy, frame.captureTime);
-  if (plan === null) return frame;
+  if (plan === null) return { frame, hidden: false };
   let rgb: Uint8Array;
   if (frame.format === 'jpeg' || frame.format === 'png') {
     try {
@@ -137,17 +147,20 @@ async function sendable<F extends Pick<Frame, 'payload' | 'width' | 'height' | '
     }
   } else rgb = packedRgb(frame.payload, frame.width, frame.height, frame.format);
   hideInRgb(rgb, frame.width, frame.height, plan);
-  return { ...frame, payload: rgb, format: 'rgb24' };
+  return { frame: { ...frame, payload: rgb, format: 'rgb24' }, hidden: true };
 }
 
 /** One frame as a JPEG for a viewer or a snapshot: its camera's people hidden (privacy), scaled to a height (never enlarged), boxes drawn. */
 export async function encodeFrame(original: Frame, options: EncodeOptions): Promise<Encoded> {
-  const frame = await sendable(original, options.privacy);
+  const asked = performance.now();
+  if (options.privacy.rule !== null) await options.privacy.covered?.(original.captureTime, options.signal);
+  const heldMs = Math.round(performance.now() - asked);
+  const { frame } = await sendable(original, options.privacy);
   const height = options.height === undefined || options.height >= frame.height ? frame.height : options.height;
   const width = height === frame.height ? frame.width : Math.max(1, Math.round((frame.width * height) / frame.height));
   const boxes = options.boxes ?? [];
   if (frame.format === 'jpeg' && height === frame.height && boxes.length === 0)
-    return { jpeg: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength), width, height };
+    return { jpeg: Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength), width, height, heldMs };
   if (options.purpose === 'snapshot') snapshotCount++;
   else viewEncodes++;
   let image = viewInput(await loadSharp(), frame);
@@ -155,7 +168,7 @@ export async function encodeFrame(original: Frame, options: EncodeOptions): Prom
   // sharp composites over the resized picture: the overlay is drawn at the output size.
   if (boxes.length > 0) image = image.composite([{ input: overlay(boxes, width, height), top: 0, left: 0 }]);
   const jpeg = await image.jpeg({ quality: options.quality ?? 75, mozjpeg: false, chromaSubsampling: '4:2:0' }).toBuffer();
-  return { jpeg, width, height };
+  return { jpeg, width, height, heldMs };
 }
 
 export interface PictureOptions {
@@ -177,6 +190,8 @@ export interface Picture {
   readonly height: number;
   /** The region of the frame it shows, in pixels: [x, y, width, height]. */
   readonly region: readonly [number, number, number, number];
+  /** Something of it was hidden for its camera's privacy (people, or private areas whole): a model asked about it did not see them. */
+  readonly hidden?: boolean;
 }
 
 /**
@@ -188,7 +203,12 @@ export async function framePicture(
   original: Pick<Frame, 'payload' | 'width' | 'height' | 'format' | 'captureTime'>,
   options: PictureOptions,
 ): Promise<Picture> {
-  const frame = await sendable(original, options.privacy);
+  const { frame, hidden } = await sendable(original, options.privacy);
+  const picture = await regionPicture(frame, options);
+  return hidden ? { ...picture, hidden } : picture;
+}
+
+async function regionPicture(frame: Pick<Frame, 'payload' | 'width' | 'height' | 'format'>, options: PictureOptions): Promise<Picture> {
   const region: PixelRegion =
     options.box === null
       ? [0, 0, frame.width, frame.height]

@@ -15,6 +15,10 @@
  *   skeleton drawn over. No detection known near the frame (people null): every private area is hidden whole,
  *   blurred or filled the same way (fail closed). `show: area` hides every private area whole in every picture,
  *   whoever is there: nothing rests on a detection.
+ * - People are known only once a whole-frame person result on the frame or a newer one has come (ADR 0165: the
+ *   camera's Privacy.people says null until then): a picture made before has its private areas hidden whole.
+ *   encodeFrame() (a live view, a snapshot) first waits for it (Privacy.covered, at most the camera's withinMs),
+ *   so a live view lags by the detector's time instead of showing someone who walked in since its last look.
  * - A frame's own pixels are never written: a picture with something hidden is a new rgb24 buffer.
  * - hidingPlan() and hideInRgb() are pure (no clock: the frame's capture time is the only time).
  */
@@ -48,8 +52,16 @@ export interface SeenPerson {
 /** A camera's privacy as a picture maker needs it: its rule now, and the people seen near a capture time. */
 export interface Privacy {
   readonly rule: PrivacyRule | null;
-  /** The people seen on frames captured near `captureTime`; null when no detection near it is known (fail closed). */
+  /**
+   * The people seen on frames captured near `captureTime`; null unless a whole-frame person result on that frame or
+   * a newer one is known (fail closed: the private areas are hidden whole).
+   */
   people(captureTime: number): readonly SeenPerson[] | null;
+  /**
+   * Resolves once people(captureTime) is known, or once it cannot be in time (the picture then fails closed).
+   * Absent: nothing to wait for.
+   */
+  covered?(captureTime: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** A camera with nothing private. Only for a frame of no camera (a library's own frames): a camera's comes from system.cameras.privacy(). */
@@ -61,8 +73,11 @@ export const HIDE_EVERYTHING: Privacy = Object.freeze({
   people: () => null,
 });
 
-/** A person moves at most this many of their own box sizes a second, for the box grown between a detection's frame and a picture's. */
-export const PERSON_SPEED = 1.5;
+/**
+ * A person moves at most this many of their own box sizes a second, for the box grown between a detection's frame
+ * and a picture's: someone walking across the view covers two to three of their widths a second.
+ */
+export const PERSON_SPEED = 3;
 /** The blur's least radius, pixels. */
 export const BLUR_MIN_RADIUS = 6;
 /** A hidden person's (or area's) flat fill, skeleton mode. */

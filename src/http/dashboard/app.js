@@ -157,15 +157,17 @@ function cameraView(id) {
   const canvas = el('canvas', { width: '384', height: '288', 'data-camera': id, 'data-frames': '0', 'data-boxes': '0' });
   const badge = el('span', { class: 'badge' }, '…');
   const fps = el('span', { class: 'muted' });
+  // A private camera's frames wait for its detector (ADR 0165): the tile says how far behind live it is.
+  const held = el('span', { class: 'muted', 'data-held': '' });
   const tile = el(
     'article',
     { class: 'tile', 'data-camera': id, onclick: () => openDetail(id) },
     canvas,
-    el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps),
+    el('div', { class: 'caption' }, el('span', { class: 'name' }, id), badge, fps, held),
   );
   $('grid').append(tile);
   queueMicrotask(() => falls.render()); // an alert of a camera whose tile comes later is drawn over it
-  view = { id, tile, canvas, badge, fps, pending: null, decoding: false, detections: new Map(), frames: 0, overlay: { zones: [], masks: [] } };
+  view = { id, tile, canvas, badge, fps, held, pending: null, decoding: false, detections: new Map(), frames: 0, overlay: { zones: [], masks: [] } };
   cameras.set(id, view);
   void loadOverlay(view);
   return view;
@@ -371,6 +373,9 @@ async function drawFrame(view, message) {
     report.latencies.push(latency);
     if (report.latencies.length > 10000) report.latencies.splice(0, 5000);
     report.perCamera[view.id] = { frames: view.frames, lastSeq: message.header.seq, boxes: (report.perCamera[view.id]?.boxes ?? 0) + boxes };
+    const heldMs = message.header.heldMs ?? 0;
+    view.held.textContent = heldMs > 0 ? `private: ${heldMs} ms behind live` : '';
+    view.held.dataset.held = heldMs > 0 ? String(heldMs) : '';
     view.canvas.dataset.frames = String(view.frames);
     view.canvas.dataset.boxes = String(report.perCamera[view.id].boxes);
   } catch {

@@ -68,7 +68,9 @@ export function mountFalls(o) {
     const confirmation =
       a.confirmation === null
         ? ''
-        : ` · ${a.confirmation.worker}: ${typeof a.confirmation.answer === 'string' ? a.confirmation.answer : JSON.stringify(a.confirmation.answer)}`;
+        : a.confirmation.judged === false
+          ? ` · ${a.confirmation.worker}: not judged (${a.confirmation.not_judged})`
+          : ` · ${a.confirmation.worker}: ${typeof a.confirmation.answer === 'string' ? a.confirmation.answer : JSON.stringify(a.confirmation.answer)}`;
     const standing = a.end_time === null || a.end_reason !== 'up';
     return o.el(
       'div',

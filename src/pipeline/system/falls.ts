@@ -79,6 +79,8 @@ interface Held {
 const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
 const objectKey = (camera: string, worker: string, id: string): string => `${camera}\u0000${worker}\u0000${id}`;
 const seconds = (ms: number): number => ms / 1000;
+/** Why a confirmation is not judged: its picture had the person hidden (a private camera). */
+const NOT_SHOWN = 'private room: the picture asked about had the person hidden, so the model did not see the fall';
 const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
 
 export class FallAlerts {
@@ -202,7 +204,14 @@ export class FallAlerts {
 
   /** A result: a vlm worker's answer to a `fall` trigger about a person with an alert is its confirmation. */
   onResult(result: ResultEvent): void {
-    const o = result.output as { kind?: unknown; answer?: unknown; error?: unknown; stale?: unknown; trigger?: { kind?: unknown; objectId?: unknown } } | null;
+    const o = result.output as {
+      kind?: unknown;
+      answer?: unknown;
+      error?: unknown;
+      stale?: unknown;
+      hidden?: unknown;
+      trigger?: { kind?: unknown; objectId?: unknown };
+    } | null;
     if (o === null || typeof o !== 'object' || o.kind !== 'vlm' || o.trigger?.kind !== 'fall' || o.error !== undefined) return;
     const person = o.trigger.objectId;
     if (typeof person !== 'string') return;
@@ -215,6 +224,8 @@ export class FallAlerts {
         at: seconds(now),
         frame_age_ms: Number.isFinite(result.ageMs) ? Math.round(result.ageMs) : null,
         stale: o.stale === true,
+        // A private camera's picture with the person hidden (ADR 0165): the model did not see the fall.
+        ...(o.hidden === true ? { judged: false, not_judged: NOT_SHOWN } : { judged: true }),
       };
       this.#change(h, { confirmation }, 'update', now);
     }

@@ -148,7 +148,10 @@ export class SystemCore {
       emit: (e) => this.hub.emit(e),
     });
     this.hub.on('result', (e) => this.care.onResult(e));
-    this.privacy = new CameraPrivacy({ camera: (id) => this.cameraConfig(id) });
+    this.privacy = new CameraPrivacy({
+      camera: (id) => this.cameraConfig(id),
+      modelSeesPeople: (model) => (this.config.models[model] as { handler?: unknown } | undefined)?.handler === 'person',
+    });
     this.hub.on('config-change', (e) => this.privacy.onConfigChange(e));
     this.summaries = new Summaries({
       camera: (id) => {

@@ -94,6 +94,11 @@ export interface VlmOutput {
   readonly ageAtAnswerMs: number;
   /** The answer came later than staleAfterMs after capture. */
   readonly stale: boolean;
+  /**
+   * A picture asked about had people or private areas hidden (a private camera, ADR 0139): the model did not see
+   * them, so its answer says nothing of them (a fall's confirmation is then not judged, ADR 0165). Absent: nothing hidden.
+   */
+  readonly hidden?: true;
   readonly latencyMs: number;
   readonly tokens: { readonly prompt: number | null; readonly completion: number | null };
   /** The newest picture sent (the only one without `frames.max`): its size, its region of its frame, where it came from. */

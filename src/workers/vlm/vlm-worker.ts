@@ -264,6 +264,8 @@ async function runIncarnation(
         captureTime: frame.wallTime,
         ageAtRequestMs,
         ...seenOf(pictures, sentAt),
+        // A stored snapshot or a kept crop of a private camera was made with its people hidden, as a frame's is.
+        ...(pictures.some((p) => p.hidden === true || (p.source !== 'frame' && options.privacy.rule !== null)) ? { hidden: true as const } : {}),
         timing: { pendingMs, frameMs, pictureMs: sentAt - takenAt - frameMs },
         triggeredAt: entry.at,
         triggerCaptureTime: entry.triggerFrame,
