@@ -26,8 +26,7 @@ import { resolvedConfig } from '../pipeline/helpers.js';
 import { lookAtJpeg } from './picture-looks.js';
 
 /** 320 × 240 grey at 10 fps, the checkered patch (64 × 96) walking in from the left at 160 px/s, again every 3 s. */
-const SOURCE =
-  "lavfi:color=c=gray:s=320x240:r=10[bg];color=c=red:s=64x96:r=10,drawgrid=w=8:h=8:t=4:c=white[p];[bg][p]overlay=x='mod(t*160,480)-80':y=72";
+const SOURCE = "lavfi:color=c=gray:s=320x240:r=10[bg];color=c=red:s=64x96:r=10,drawgrid=w=8:h=8:t=4:c=white[p];[bg][p]overlay=x='mod(t*160,480)-80':y=72";
 const PREFIX = 'walk-in-test';
 const TOKEN = 'walk-in-test-token-0123456789abcdef';
 const DETECTOR = fileURLToPath(new URL('./slow-patch-person.js', import.meta.url));
@@ -149,7 +148,9 @@ describe('a person walking into a private room: no outlet shows them sharp', { t
     for (const camera of ['open', 'room']) {
       await eventuallyAsync(
         async () => {
-          const { events } = (await (await fetch(`${base}/api/events?camera=${camera}`, { headers })).json()) as { events: { id: string; has_snapshot: boolean }[] };
+          const { events } = (await (await fetch(`${base}/api/events?camera=${camera}`, { headers })).json()) as {
+            events: { id: string; has_snapshot: boolean }[];
+          };
           for (const e of events.filter((x) => x.has_snapshot))
             keep('store', camera, Buffer.from(await (await fetch(`${base}/api/events/${e.id}/snapshot.jpg`, { headers })).arrayBuffer()));
           return count('store', camera) > 0;
@@ -174,7 +175,8 @@ describe('a person walking into a private room: no outlet shows them sharp', { t
     t.diagnostic(
       `pictures ${[...pictures].map(([k, v]) => `${k} ${v.length}`).join(', ')}; leaks ${JSON.stringify(leaks)}; open shown ${JSON.stringify(shownOpen)}; room mjpeg held ms p50 ${sorted[sorted.length >> 1]} max ${sorted.at(-1)}`,
     );
-    for (const outlet of ['mjpeg', 'socket', 'mqtt', 'store'] as const) assert.ok((shownOpen[outlet] ?? 0) > 0, `the open camera shows the person on ${outlet}`);
+    for (const outlet of ['mjpeg', 'socket', 'mqtt', 'store'] as const)
+      assert.ok((shownOpen[outlet] ?? 0) > 0, `the open camera shows the person on ${outlet}`);
     assert.deepEqual(
       leaks,
       { mjpeg: 0, socket: 0, 'latest.jpg': 0, mqtt: 0, store: 0 },

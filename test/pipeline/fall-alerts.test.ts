@@ -166,7 +166,14 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     r.alerts.onResult(answer(a.object_id));
     const confirmed = r.events.at(-1)!.event;
     assert.equal(confirmed.type, 'update');
-    assert.deepEqual(confirmed.after.confirmation, { worker: 'look', answer: { fallen: true }, at: r.clock / 1000, frame_age_ms: 420, stale: false });
+    assert.deepEqual(confirmed.after.confirmation, {
+      worker: 'look',
+      answer: { fallen: true },
+      at: r.clock / 1000,
+      frame_age_ms: 420,
+      stale: false,
+      judged: true,
+    });
     r.alerts.onResult(answer(a.object_id));
     assert.equal(r.events.length, 2, 'the first answer is kept');
   });
