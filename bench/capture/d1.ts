@@ -1,5 +1,5 @@
 /**
- * D1 of ../shared/bench/WORKLOADS.md, demand-driven capture: a 1080p30 H.264
+ * D1 of bench/README.md, demand-driven capture: a 1080p30 H.264
  * file played at its own rate and looped, captured to rgb24 by the native
  * decoder (conversion on demand, ADR 0016) with one worker that holds each
  * frame 500 ms (2 fps), against the same capture with a worker that reads

@@ -1,5 +1,5 @@
 /**
- * Capture workloads C1–C3 of ../shared/bench/WORKLOADS.md: real ffmpeg, real
+ * Capture workloads C1–C3 of bench/README.md: real ffmpeg, real
  * files and test patterns, the real StreamCapture.
  */
 import { execFile, spawn } from 'node:child_process';

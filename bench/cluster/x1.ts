@@ -1,5 +1,5 @@
 /**
- * X1 cluster failover (WORKLOADS.md): Debian's nats-server and three
+ * X1 cluster failover (bench/README.md): Debian's nats-server and three
  * `framesupplier run --cluster` nodes (capacity 1 each) on one machine,
  * twelve file cameras. Five times: kill -9 one node, time until every camera
  * it held streams again on another node (the camera-state events the nodes

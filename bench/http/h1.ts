@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * H1 camera to browser (../shared/bench/WORKLOADS.md): 4 cameras of
+ * H1 camera to browser (bench/README.md): 4 cameras of
  * vtest.avi (768×576, 10 fps, a motion worker each) and the dashboard open in
  * headless chromium for 60 s (H1_SECONDS). The page reports, per frame drawn,
  * Date.now() at the draw minus the frame's capture wall time (one machine,

@@ -5,7 +5,8 @@
  * camera gives them): frames per second and latency, with 1 and 2 model
  * threads and as many persistent clients as threads, so every thread is busy,
  * with poses (up to 5 people, the default) and without (detection alone).
- * Not a workload of WORKLOADS.md; the issue asks for these figures.
+ * Not one of the standard workloads (bench/README.md lists it among the repository's own); the issue asks for
+ * these figures.
  * Fields: threads, pose_max_people, concurrency, frames, fps, lat_ms_p50, lat_ms_p99,
  * people_mean, errors.
  */

@@ -1,5 +1,5 @@
 /**
- * G1-SYSTEM, one accelerator fed by a whole system (issue 71 item 5; WORKLOADS.md's G1 fields where they fit): N
+ * G1-SYSTEM, one accelerator fed by a whole system (issue 71 item 5; bench/README.md's G1 fields where they fit): N
  * file cameras (720p at 10 fps, H.264, looping) run through the real pipeline (in-process decoding, conversion at
  * the model's input size, the model workers writing each frame into shared memory and asking for the newest) into
  * one batched model: G1's accelerator-shaped stand-in (one device, a call of n frames 4 ms + 0.3 ms·n, a sleep)

@@ -1,5 +1,5 @@
 /**
- * G1, one accelerator and many cameras (WORKLOADS.md): the Python package's model server, per-frame and batched,
+ * G1, one accelerator and many cameras (bench/README.md): the Python package's model server, per-frame and batched,
  * at 8, 32 and 64 cameras, against the accelerator-shaped stand-in (4 ms + 0.3 ms a frame, a sleep that releases
  * the GIL), with the stand-in's own ceiling and the server's own ceiling in the same run. The workload is
  * python/bench/g1.py (so a GPU machine with no Node runs the same program with a real network: `--device cuda`);

@@ -1,5 +1,5 @@
 /**
- * E1 (../shared/bench/WORKLOADS.md): P1's configuration at 16 cameras (720p
+ * E1 (bench/README.md): P1's configuration at 16 cameras (720p
  * H.264 at 10 fps, looped; one shared mock model serving one frame at a time
  * in 20 ms; a do-nothing worker per camera) with MQTT on, against a real
  * mosquitto on loopback, for 60 s after a 5 s warm-up, with a separate client

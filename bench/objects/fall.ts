@@ -1,5 +1,5 @@
 /**
- * FALL (../shared/bench/WORKLOADS.md, "FALL a person down"): the UP-Fall clips in ../shared/data/falls (their
+ * FALL (bench/README.md, "FALL a person down"): the UP-Fall clips in ../shared/data/falls (their
  * README: 31 clips of one person, 15 falls and 16 everyday movements, labels.csv with the frames where each fall
  * starts and where the person is down), each played once through a real system: a camera whose source is the
  * clip after a still lead-in (its first frame held LEAD_S seconds) and before a still tail (its last frame held
@@ -20,7 +20,7 @@
  * past the tracker's endAfterSeconds loses the person it tracked.
  *
  * Fields of the summary line: clips, falls, detected, false_alarms, event_after_down_ms_p50, _p99, cpu_pct,
- * model_fps (WORKLOADS.md), beside workload, fps (the worker's maxFps) and load_1m. A line per clip says what
+ * model_fps (bench/README.md), beside workload, fps (the worker's maxFps) and load_1m. A line per clip says what
  * happened (misses and false alarms named). Without the clips (a fresh clone has no ../shared): one line saying
  * so, and nothing run. FALL_DATA names another folder; FALL_ONLY runs the clips whose name contains it.
  */

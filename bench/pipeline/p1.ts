@@ -1,5 +1,5 @@
 /**
- * P1 of ../shared/bench/WORKLOADS.md: N cameras (720p H.264 at 10 fps, played
+ * P1 of bench/README.md: N cameras (720p H.264 at 10 fps, played
  * at their own rate and looped) from one config, through the real system
  * (VisionSystem): every camera has a model worker on one shared model server
  * (the mock handler, 20 ms per frame, one frame at a time: a simulated
@@ -7,7 +7,7 @@
  * 5 s warm-up (P1_WARMUP_S), then 60 s measured; one JSON line per N. P1_DECODER_THREADS sets
  * every camera's decoder threads (default: the system's rule).
  *
- * P2 (WORKLOADS.md): the same cameras encoded as cameras do (libx264's
+ * P2 (bench/README.md): the same cameras encoded as cameras do (libx264's
  * defaults, B frames, a keyframe every 2 s) with the shared model alone at
  * maxFps 2 per camera: nothing reads every frame. Its lines add decoded_fps
  * and converted_fps (all cameras) and the decoders' modes (decode_modes: how

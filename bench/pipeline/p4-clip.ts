@@ -1,5 +1,5 @@
 /**
- * P4's cameras ("a quiet home", ../shared/bench/WORKLOADS.md): per camera a looped clip made by ffmpeg, a
+ * P4's cameras ("a quiet home", bench/README.md): per camera a looped clip made by ffmpeg, a
  * 1280×720 main stream and a 640×360 substream at 10 fps (libx264, a keyframe every 2 s, as cameras ship), and
  * beside it the clip's schedule: the ground truth the bench scores every implementation against.
  *

@@ -1,5 +1,5 @@
 /**
- * P4 of ../shared/bench/WORKLOADS.md, "a quiet home" (issue 44 item 6): N cameras (P4_CAMERAS, default 16), each
+ * P4 of bench/README.md, "a quiet home" (issue 44 item 6): N cameras (P4_CAMERAS, default 16), each
  * a looped 120 s clip of a still room (p4-clip.ts: sensor noise, one sudden light change, one object crossing,
  * one walking in, standing 34 s and leaving; something moves an eighth of the time; each camera at its own
  * offset), a 1280×720 main stream and a 640×360 substream. One detector per camera on the substream, tracking,

@@ -1,4 +1,4 @@
-"""The careful loop: what a careful engineer writes instead of framesupplier (../shared/bench/WORKLOADS.md).
+"""The careful loop: what a careful engineer writes instead of framesupplier (bench/README.md).
 
 Python + OpenCV alone (Debian's python3-opencv, run with /usr/bin/python3), for P1, P2, P3 and D1:
 

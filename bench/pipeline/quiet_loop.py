@@ -1,4 +1,4 @@
-"""The careful motion-gated loop for P4, "a quiet home" (../shared/bench/WORKLOADS.md): what a careful engineer
+"""The careful motion-gated loop for P4, "a quiet home" (bench/README.md): what a careful engineer
 writes instead of framesupplier, the way Frigate does it, in Python + OpenCV (Debian's python3-opencv, run with
 /usr/bin/python3).
 

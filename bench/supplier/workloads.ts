@@ -1,5 +1,5 @@
 /**
- * Workloads W1–W4 of ../shared/bench/WORKLOADS.md, run against any BenchImpl.
+ * Workloads W1–W4 of bench/README.md, run against any BenchImpl.
  * Each returns the JSON objects the definition names.
  */
 import { performance } from 'node:perf_hooks';

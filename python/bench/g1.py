@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""G1, one accelerator and many cameras (WORKLOADS.md): framesupplier's Python model server, per-frame and batched, at
-8, 32 and 64 cameras asking as fast as they are answered, with the model's own ceiling (called directly) and the
-server's own ceiling (the same cameras against a model that does nothing) in the same run. One JSON line per
+"""G1, one accelerator and many cameras (bench/README.md): framesupplier's Python model server, per-frame and
+batched, at 8, 32 and 64 cameras asking as fast as they are answered, with the model's own ceiling (called directly)
+and the server's own ceiling (the same cameras against a model that does nothing) in the same run. One JSON line per
 (cameras, impl) on stdout; progress on stderr.
 
     python3 python/bench/g1.py                                  # the stand-in model (4 ms + 0.3 ms a frame), this machine

@@ -1,4 +1,4 @@
-"""G1's models (WORKLOADS.md, "G1 one accelerator, many cameras"), each as a batched ``infer(frames)``:
+"""G1's models (bench/README.md, "G1 one accelerator, many cameras"), each as a batched ``infer(frames)``:
 
 - ``standin``: the accelerator-shaped stand-in: one device (a lock), a call of n frames costing a + b*n
   (4 ms + 0.3 ms a frame, the shape of a ResNet-50-sized network on an H200), waiting in a sleep that

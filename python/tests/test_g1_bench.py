@@ -1,6 +1,6 @@
 """The G1 benchmark's script (python/bench/g1.py) on its GPU path run on the CPU (``--device cpu``, the small network),
 briefly: it runs as it will on a GPU machine (python3, PyTorch, NumPy, this repository's python/ and native/, no Node)
-and prints every field WORKLOADS.md lists for G1. Figures are judged in the benchmark, never here."""
+and prints every field bench/README.md lists for G1. Figures are judged in the benchmark, never here."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 /**
  * What `framesupplier/workers` offers a user of the package, named by hand. The folder's index.ts is its surface
  * for the other folders of src/ and may offer them more; a name becomes the package's API only by being listed
- * here (test/conventions/public-surface.test.ts holds this list to test/conventions/public-surface.txt).
+ * here, this entry's one list (test/conventions/public-surface.test.ts holds its rules: no `export *`, no tuning constant).
  */
 export {
   BUILTIN_MODULES,
@@ -11,7 +11,6 @@ export {
   decodeWorkerBody,
   DEFAULT_DROP_THRESHOLDS,
   DEFAULT_RESTART_POLICIES,
-  DEFAULT_WORKER_MAX_MESSAGE_BYTES,
   EMPTY_MODEL_FIGURES,
   EMPTY_WORKER_TOTALS,
   encodeWorkerMessage,
@@ -21,7 +20,6 @@ export {
   inProcessWorker,
   kserveWorker,
   loadModuleHandler,
-  MIN_RESTART_DELAY_MS,
   MinuteWindow,
   ModelAccount,
   modelClientWorker,
@@ -50,7 +48,6 @@ export {
   vlmImageEncodes,
   vlmWorker,
   WORKER_HOPS,
-  WORKER_PROTOCOL_VERSION,
   WorkerCommandError,
   WorkerExit,
   WorkerHopAges,

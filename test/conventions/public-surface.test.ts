@@ -1,20 +1,36 @@
 /**
- * The package's public surface is chosen, not reached: every entry point package.json exports (`framesupplier`, and
- * each `framesupplier/<folder>`, the folder's public.ts, apart from the index.ts the folders use among themselves)
- * names what it exports by hand (no `export *`), and the names each one exports, values
- * and types, are the ones recorded in test/conventions/public-surface.txt. A name that reaches an index by accident (an
- * internal helper exported for a neighbour), or one that goes, fails here with the difference; a change someone means
- * is recorded by running this file with PUBLIC_SURFACE_WRITE=1 (the record's diff is then part of the change, and a
- * user-visible one goes in CHANGELOG.md).
+ * The package's public surface is chosen, not reached, and each entry point's names are written once, in its own
+ * file: `framesupplier/<folder>` is the folder's public.ts (apart from the index.ts the folders use among themselves),
+ * `framesupplier` is src/index.ts. This file holds them by rules, not by a second list of the same names:
+ * - every entry point names what it exports by hand (no `export *`), so a helper that reaches a folder's index does
+ *   not become API, and a name added or removed is a line of that entry's diff;
+ * - only src/index.ts imports a public.ts, and it imports nothing else: every name of the root is also offered by the
+ *   entry point of the folder that owns it;
+ * - the root is what docs/library.md and the README teach: each of its names is one they name in code, and each name
+ *   their examples import, from any entry point, is in the root (library.md says so to its reader);
+ * - every name a page, the README or CHANGELOG aside, imports from an entry point is exported by it;
+ * - no entry point exports a bare number unless a user's page names it: a threshold a decision turns on (the CPU share
+ *   under which decoding is shed, how long before it is restored) is internal, and a limit a user meets is written
+ *   where the user reads it.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
+import { codeOf, markdownFiles, packageImports } from '../helpers/markdown.js';
 import { parseTs, readRepoFile, REPO_ROOT, repoFiles, where } from '../helpers/repo.js';
 
-const RECORD = 'test/conventions/public-surface.txt';
+/** The pages that teach the root entry's names. */
+const ROOT_TEACHERS = ['docs/library.md', 'README.md'];
+
+/** A user's pages: the README and the top of docs/ (not the ADRs or the benchmarks' notebooks). */
+const USER_PAGES = [
+  'README.md',
+  ...readdirSync(join(REPO_ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** package.json's entry points: the subpath (`.`, `./supplier`…) and the TypeScript index behind it. */
 function entryPoints(): { subpath: string; source: string }[] {
@@ -38,8 +54,16 @@ function typeOnly(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
   return false;
 }
 
-/** Every entry point's exported names as `value NAME` / `type NAME` lines, by the type checker. */
-function surfaceNow(): Map<string, string[]> {
+interface Exported {
+  name: string;
+  /** A value (not only a type) at run time. */
+  value: boolean;
+  /** A constant whose type is a number: a threshold, a limit, a version. */
+  number: boolean;
+}
+
+/** Every entry point's exported names, by the type checker. */
+function surfaceNow(): Map<string, Exported[]> {
   const entries = entryPoints();
   const program = ts.createProgram(
     entries.map((e) => join(REPO_ROOT, e.source)),
@@ -54,42 +78,33 @@ function surfaceNow(): Map<string, string[]> {
     },
   );
   const checker = program.getTypeChecker();
-  const out = new Map<string, string[]>();
+  const out = new Map<string, Exported[]>();
   for (const { subpath, source } of entries) {
     const file = program.getSourceFile(join(REPO_ROOT, source));
     const module = file === undefined ? undefined : checker.getSymbolAtLocation(file);
     assert.ok(module !== undefined, `${subpath}: ${source} is not a module`);
-    const lines = checker.getExportsOfModule(module).map((symbol) => {
-      const target = (symbol.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(symbol) : symbol;
-      const value = (target.flags & ts.SymbolFlags.Value) !== 0 && !typeOnly(checker, symbol);
-      return `${value ? 'value' : 'type'} ${symbol.name}`;
-    });
     out.set(
       subpath,
-      lines.sort((a, b) => a.slice(a.indexOf(' ')).localeCompare(b.slice(b.indexOf(' ')))),
+      checker.getExportsOfModule(module).map((symbol) => {
+        const target = (symbol.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(symbol) : symbol;
+        const value = (target.flags & ts.SymbolFlags.Value) !== 0 && !typeOnly(checker, symbol);
+        const declaration = target.valueDeclaration;
+        const number =
+          value &&
+          declaration !== undefined &&
+          ts.isVariableDeclaration(declaration) &&
+          (checker.getTypeOfSymbol(target).flags & ts.TypeFlags.NumberLike) !== 0;
+        return { name: symbol.name, value, number };
+      }),
     );
   }
   return out;
 }
 
-function render(surface: ReadonlyMap<string, readonly string[]>): string {
-  const head = [
-    "# framesupplier's public surface: what each entry point in package.json's exports offers (values and types).",
-    '# Held by test/conventions/public-surface.test.ts; rewrite with PUBLIC_SURFACE_WRITE=1 when a change is meant.',
-  ];
-  return [...head, ...[...surface].flatMap(([subpath, lines]) => ['', `[${subpath}]`, ...lines])].join('\n') + '\n';
-}
-
-function parseRecord(text: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  let current: string[] | null = null;
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const section = /^\[(.+)\]$/.exec(line);
-    if (section !== null) out.set(section[1]!, (current = []));
-    else current?.push(line);
-  }
-  return out;
+/** Whether `name` stands as a word in the code (fenced or `inline`) of one of the pages. */
+function namedInCode(pages: readonly string[], name: string): boolean {
+  const word = new RegExp(`(^|[^\\w$])${name.replace(/\$/g, '\\$')}([^\\w$]|$)`);
+  return pages.some((page) => codeOf(readRepoFile(page)).some((code) => word.test(code)));
 }
 
 describe('the public surface', { timeout: 120_000 }, () => {
@@ -122,36 +137,68 @@ describe('the public surface', { timeout: 120_000 }, () => {
     assert.deepEqual(problems, []);
   });
 
-  it('is what test/conventions/public-surface.txt records (an added or removed name is chosen, not reached)', () => {
-    const now = surfaceNow();
-    if (process.env.PUBLIC_SURFACE_WRITE === '1') writeFileSync(join(REPO_ROOT, RECORD), render(now));
-    const recorded = parseRecord(readRepoFile(RECORD));
+  it('src/index.ts, the root, imports nothing but public.ts files: each of its names is offered by its folder too', () => {
     const problems: string[] = [];
-    for (const subpath of new Set([...now.keys(), ...recorded.keys()])) {
-      const have = new Set(now.get(subpath) ?? []);
-      const had = new Set(recorded.get(subpath) ?? []);
-      for (const line of have) if (!had.has(line)) problems.push(`${subpath}: + ${line} (not in ${RECORD})`);
-      for (const line of had) if (!have.has(line)) problems.push(`${subpath}: - ${line} (recorded, no longer exported)`);
+    for (const statement of parseTs('src/index.ts').statements) {
+      const specifier = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier;
+      if (!specifier || !ts.isStringLiteral(specifier) || !/^\.\/[\w-]+\/public\.js$/.test(specifier.text))
+        problems.push(`${where(statement)}: ${statement.getText().slice(0, 80)} (the root picks from ./<folder>/public.js only)`);
     }
+    assert.deepEqual(problems, []);
+  });
+
+  const surface = surfaceNow();
+  const root = surface.get('.') ?? [];
+
+  it('the root is what docs/library.md and the README teach: each name there is one they name in code', () => {
+    assert.ok(root.length > 0, 'the root exports something');
+    const untaught = root.filter(({ name }) => !namedInCode(ROOT_TEACHERS, name)).map(({ name }) => name);
     assert.deepEqual(
-      problems,
+      untaught,
       [],
-      `the public surface changed; if that is meant, run PUBLIC_SURFACE_WRITE=1 node --test dist/${RECORD.replace('.txt', '.test.js')}`,
+      `names the root offers that ${ROOT_TEACHERS.join(' and ')} never name: teach them there, or leave them to their folder's entry`,
     );
   });
 
-  it('the record is read as written: an accidental name is caught (self-test)', () => {
-    const recorded = parseRecord('# x\n\n[.]\nvalue A\ntype B\n\n[./x]\nvalue C\n');
+  it('every name the examples of docs/library.md and the README import, from any entry point, is in the root too', () => {
+    const names = new Set(root.map(({ name }) => name));
+    const imported = ROOT_TEACHERS.flatMap((page) => packageImports(readRepoFile(page)).map((i) => ({ ...i, page })));
+    assert.ok(imported.some((i) => i.name === 'VisionSystem') && imported.some((i) => i.name === 'FrameSupplier'), 'the pages import');
     assert.deepEqual(
-      [...recorded],
-      [
-        ['.', ['value A', 'type B']],
-        ['./x', ['value C']],
-      ],
+      imported.filter(({ name }) => !names.has(name)).map(({ page, entry, name }) => `${page}: ${name} from ${entry}`),
+      [],
     );
-    assert.equal(
-      render(recorded),
-      "# framesupplier's public surface: what each entry point in package.json's exports offers (values and types).\n# Held by test/conventions/public-surface.test.ts; rewrite with PUBLIC_SURFACE_WRITE=1 when a change is meant.\n\n[.]\nvalue A\ntype B\n\n[./x]\nvalue C\n",
-    );
+  });
+
+  it('every name a page imports from an entry point is one that entry point exports', () => {
+    const missing: string[] = [];
+    for (const page of markdownFiles().filter((path) => path !== 'CHANGELOG.md' && !path.startsWith('docs/adr/')))
+      for (const { entry, name } of packageImports(readRepoFile(page))) {
+        const names = surface.get(entry);
+        if (names === undefined) missing.push(`${page}: framesupplier${entry.slice(1)} is no entry point (package.json exports)`);
+        else if (!names.some((e) => e.name === name)) missing.push(`${page}: ${name} is not exported by framesupplier${entry.slice(1)}`);
+      }
+    assert.deepEqual(missing, []);
+  });
+
+  it("no entry point exports a bare number a user's page does not name (tuning constants stay internal)", () => {
+    const internal: string[] = [];
+    for (const [subpath, names] of surface)
+      for (const { name, number } of names) if (number && !namedInCode(USER_PAGES, name)) internal.push(`${subpath}: ${name}`);
+    assert.deepEqual(internal, [], 'a number a decision turns on is internal; a limit the user meets is written in the page they read, by name');
+  });
+
+  it('the import reader reads what a user writes (self-test)', () => {
+    const page =
+      "```ts\nimport { A, type B, C as D } from 'framesupplier';\nimport type { E } from 'framesupplier/config';\n```\n`import { F } from 'framesupplier/x-y'`";
+    assert.deepEqual(packageImports(page), [
+      { entry: '.', name: 'A' },
+      { entry: '.', name: 'B' },
+      { entry: '.', name: 'C' },
+      { entry: './config', name: 'E' },
+      { entry: './x-y', name: 'F' },
+    ]);
+    assert.equal(namedInCode(['docs/library.md'], 'FrameSupplier'), true);
+    assert.equal(namedInCode(['docs/library.md'], 'FrameSuppl'), false);
   });
 });

@@ -4,7 +4,8 @@
  * as a user's file would be (strict, NodeNext, importing `framesupplier/…`
  * through the package's own exports), then run with node against the sample
  * clip. A renamed method or a missing export fails here, not in a user's build.
- * The package's exports are checked too: every public folder of src/ has one.
+ * The package's exports are checked too: every public folder of src/ has one (what the root offers of them is
+ * test/conventions/public-surface.test.ts's).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -122,36 +123,6 @@ describe('package.json exports', { timeout: 30_000 }, () => {
     for (const entry of Object.values(pkg.exports)) {
       assert.ok(existsSync(join(REPO_ROOT, entry.default)), `${entry.default} is built`);
       assert.ok(existsSync(join(REPO_ROOT, entry.types)), `${entry.types} is built`);
-    }
-  });
-
-  it('the package root re-exports every folder docs/library.md imports from, each an export of package.json, no name lost', async () => {
-    const pkg = JSON.parse(readRepoFile('package.json')) as { exports: Record<string, { types: string; default: string }> };
-    const root = ts.createSourceFile('src/index.ts', readRepoFile('src/index.ts'), ts.ScriptTarget.ES2022, true);
-    const reexported = root.statements
-      .filter(ts.isExportDeclaration)
-      .map((d) =>
-        d.moduleSpecifier !== undefined && ts.isStringLiteral(d.moduleSpecifier) ? /^\.\/([\w-]+)\/public\.js$/.exec(d.moduleSpecifier.text)?.[1] : undefined,
-      )
-      .filter((f): f is string => f !== undefined);
-    for (const folder of reexported)
-      assert.ok(pkg.exports[`./${folder}`] !== undefined, `src/index.ts re-exports ${folder}, which package.json does not export`);
-    const taught = [...readRepoFile('docs/library.md').matchAll(/from 'framesupplier\/([\w-]+)'/g)].map((m) => m[1]!);
-    assert.ok(taught.includes('pipeline') && taught.includes('app'), 'docs/library.md teaches VisionSystem and createApp');
-    assert.deepEqual(
-      [...new Set(taught)].filter((f) => !reexported.includes(f)),
-      [],
-      "folders docs/library.md imports from that `import … from 'framesupplier'` leaves out",
-    );
-    // `export *` drops a name two folders both export (as different things) without a word: every folder's names must reach the root.
-    const entry = (await import(join(REPO_ROOT, pkg.exports['.']!.default))) as Record<string, unknown>;
-    for (const folder of reexported) {
-      const part = (await import(join(REPO_ROOT, pkg.exports[`./${folder}`]!.default))) as Record<string, unknown>;
-      assert.deepEqual(
-        Object.keys(part).filter((name) => entry[name] !== part[name]),
-        [],
-        `names of ${folder} that the package root does not export as they are`,
-      );
     }
   });
 });

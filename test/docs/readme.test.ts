@@ -17,7 +17,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseConfig } from '../../src/config/index.js';
-import { headingIds } from '../helpers/markdown.js';
+import { codeOf, headingIds } from '../helpers/markdown.js';
 import { readRepoFile } from '../helpers/repo.js';
 
 const run = promisify(execFile);
@@ -27,13 +27,6 @@ const ENTRY = fileURLToPath(new URL('../../src/index.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** The pages a user reads to install and run it. */
 const USER_PAGES = ['README.md', 'docs/install.md', 'docs/deploy.md'];
-
-/** Code as the page shows it: fenced blocks and `inline` spans. */
-function codeOf(markdown: string): string[] {
-  const fenced = [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  const rest = markdown.replace(/```[a-z]*\n[\s\S]*?```/g, '');
-  return [...fenced, ...[...rest.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!)];
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'fs-readme-'));
 

@@ -1,7 +1,7 @@
 /**
- * Markdown as GitHub reads it, for tests that hold the docs' links to their
- * targets: the ids its headings get, the relative links a page makes, and the
- * Markdown files of the checkout.
+ * Markdown as GitHub reads it, for tests that hold the docs to the code: the ids its headings get, the relative
+ * links a page makes, the code a page shows (and what its examples import from the package), and the Markdown
+ * files of the checkout.
  */
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,6 +10,31 @@ import { REPO_ROOT } from './repo.js';
 /** The page without its fenced blocks and `inline` spans, where a `](` or a `#` is code, not Markdown. */
 export function withoutCode(markdown: string): string {
   return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
+}
+
+/** Code as the page shows it: fenced blocks and `inline` spans. */
+export function codeOf(markdown: string): string[] {
+  const fenced = [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const rest = markdown.replace(/```[a-z]*\n[\s\S]*?```/g, '');
+  return [...fenced, ...[...rest.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!)];
+}
+
+/**
+ * What the page's code imports from the package, as a user writes it: `import { A, type B } from 'framesupplier'`
+ * or `'framesupplier/<folder>'`, one entry a name, with the entry point as package.json names it (`.`, `./config`).
+ */
+export function packageImports(markdown: string): { entry: string; name: string }[] {
+  const out: { entry: string; name: string }[] = [];
+  for (const code of codeOf(markdown))
+    for (const m of code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'framesupplier(\/[\w-]+)?'/g))
+      for (const part of m[1]!.split(',')) {
+        const name = part
+          .trim()
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)[0]!;
+        if (name !== '') out.push({ entry: `.${m[2] ?? ''}`, name });
+      }
+  return out;
 }
 
 /**
