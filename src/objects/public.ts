@@ -72,6 +72,7 @@ export type {
   PruneResult,
   ResolvedFallOptions,
   ResolvedTrackerOptions,
+  Seat,
   SnapshotInfo,
   SnapshotRequest,
   StoredEventFields,
