@@ -56,10 +56,39 @@
 import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import type { SnapshotInfo } from './snapshot-info.js';
 import type { Box } from './geometry.js';
-import type { Posture, PostureReading } from './posture.js';
+import type { Posture } from './posture.js';
+import {
+  bedShare,
+  descent,
+  goingDown,
+  inBed,
+  isDown,
+  isUp,
+  judged,
+  stanceOf,
+  stanceWindow,
+  standingStance,
+  STANCE_SIGHTINGS,
+  STANCE_WINDOW_MS,
+  type Reference,
+  type Sighting,
+  type Stance,
+} from './fall-stance.js';
 
-export const FALL_KINDS = ['fall', 'down'] as const;
-export type FallKind = (typeof FALL_KINDS)[number];
+import {
+  FALL_KINDS,
+  type FallEnded,
+  type FallFrame,
+  type FallKind,
+  type FallRaised,
+  type FallUpdate,
+  type LostPerson,
+  type PersonSighting,
+} from './fall-sightings.js';
+
+export { BED_ENTER, BED_LEAVE, FALL_SPEED, STANCE_WINDOW_MS } from './fall-stance.js';
+export { FALL_KINDS };
+export type { FallEnded, FallFrame, FallKind, FallRaised, FallUpdate, LostPerson, PersonSighting } from './fall-sightings.js';
 
 export interface FallWatchOptions {
   /** The descent to `drop` below the standing stance within this of the last sighting on their feet (seconds). Default 2. */
@@ -84,101 +113,6 @@ export { FALL_DEFAULTS };
 export function resolveFallOptions(options: FallWatchOptions = {}): ResolvedFallOptions {
   const { fallSeconds, drop, confirmSeconds, downSeconds, upSeconds, beds } = withFallDefaults(options);
   return { fallSeconds, drop, confirmSeconds, downSeconds, upSeconds, beds };
-}
-
-/** A person's stance is judged over at least this much of their sightings (ms), and at least STANCE_SIGHTINGS of them. */
-export const STANCE_WINDOW_MS = 600;
-const STANCE_SIGHTINGS = 3;
-/**
- * The least speed of a fall's descent, in the person's heights a second, over its middle (a third of `drop` to
- * `drop` below the stance): a slump onto the floor in 0.7 s crosses it at about 0.7, sitting down on the floor
- * through a crouch in 1.6 s at about 0.3, a fall forwards or backwards at 1.5 or more.
- */
-export const FALL_SPEED = 0.375;
-/** A bed holds a person once the median share of their body on it reaches BED_ENTER, and lets go below BED_LEAVE. */
-export const BED_ENTER = 0.5;
-export const BED_LEAVE = 0.3;
-
-/** A tracked person as one frame saw them. */
-export interface PersonSighting {
-  /** The tracked object's id. */
-  readonly id: string;
-  readonly box: Box;
-  readonly score: number;
-  readonly reading: PostureReading;
-  /** The zones it is in now. */
-  readonly zones: readonly string[];
-  /** The share (0–1) of the body on each zone it overlaps (keypoints seen, else the box); zones absent: none of it. Absent: `zones` says. */
-  readonly cover?: Readonly<Record<string, number>>;
-}
-
-export interface FallFrame {
-  /** Capture time of the frame (ms). */
-  readonly time: number;
-  /** The people matched in this frame. */
-  readonly people: readonly PersonSighting[];
-  /** The ids of the tracks the tracker ended with this frame (or its tick). */
-  readonly ended?: readonly string[];
-}
-
-/** An alert raised: the person, when the fall started (the last upright sighting; null for `down` with no fall seen), when they were down, and the frame that raised it. */
-export interface FallRaised {
-  readonly kind: FallKind;
-  readonly person: PersonSighting;
-  /** Capture time (ms) of the fall's start; null when no fall was seen. */
-  readonly fallTime: number | null;
-  /** Capture time (ms) of the first sighting down (lost while going down: the last sighting). */
-  readonly downTime: number;
-  /** Capture time (ms) of the frame that raised it. */
-  readonly time: number;
-  /** False for a person lost from sight while going down whose track ended: never seen on the floor. */
-  readonly seenDown: boolean;
-}
-
-export interface FallEnded {
-  readonly kind: FallKind;
-  /** The tracked object's id. */
-  readonly id: string;
-  readonly reason: 'up' | 'gone';
-  /** Capture time (ms): the sighting that made them up for upSeconds, or the frame whose tracker ended the track. */
-  readonly time: number;
-}
-
-/** A person lost from sight while going down (lost()): the track's last box and when it was last seen. */
-export interface LostPerson {
-  /** The tracked object's id. */
-  readonly id: string;
-  /** Its box at the last sighting, normalised. */
-  readonly box: Box;
-  /** Capture time (ms) of the last sighting. */
-  readonly lastSeen: number;
-}
-
-export interface FallUpdate {
-  readonly raised: readonly FallRaised[];
-  readonly ended: readonly FallEnded[];
-}
-
-/** A person's stance, lowest first (see the module's contract). */
-const STANCES = ['lying', 'floor', 'low', 'seated', 'feet'] as const;
-type Stance = (typeof STANCES)[number];
-const rank = (s: Stance): number => STANCES.indexOf(s);
-const isDown = (s: Stance | null): boolean => s === 'lying' || s === 'floor';
-const isUp = (s: Stance | null): boolean => s === 'feet' || s === 'seated';
-
-interface Sighting {
-  readonly time: number;
-  readonly top: number;
-  readonly height: number;
-  /** Null: the reading said nothing. */
-  readonly stance: Stance | null;
-  /** The share of the body on the beds (the largest). */
-  readonly bed: number;
-}
-
-interface Reference {
-  readonly top: number;
-  readonly height: number;
 }
 
 interface PersonState {
@@ -279,7 +213,14 @@ export class FallWatch {
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
       else if (state.descending && state.last !== null) {
         // Lost while going down and not found again: an alarm, never silence (the alert stands, ended as gone).
-        raised.push({ kind: 'fall', person: state.last, fallTime: state.lastFeet ?? state.lastTime, downTime: state.lastTime, time: frame.time, seenDown: false });
+        raised.push({
+          kind: 'fall',
+          person: state.last,
+          fallTime: state.lastFeet ?? state.lastTime,
+          downTime: state.lastTime,
+          time: frame.time,
+          seenDown: false,
+        });
         ended.push({ kind: 'fall', id, reason: 'gone', time: frame.time });
       }
     }
@@ -303,7 +244,13 @@ export class FallWatch {
     // Their standing stance: kept from when they left their feet, else from their sightings on their feet just now.
     const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
     const reference = state.reference ?? standingStance(recentFeet);
-    const sighting: Sighting = { time, top, height, stance: stanceOf(person.reading, top, reference, o.drop), bed: bedShare(person, o.beds) };
+    const sighting: Sighting = {
+      time,
+      top,
+      height,
+      stance: stanceOf(person.reading, top, reference, o.drop),
+      bed: bedShare(person.cover, person.zones, o.beds),
+    };
     state.sightings.push(sighting);
     const keepMs = o.fallSeconds * 1000 + STANCE_WINDOW_MS * 2;
     while (state.sightings.length > STANCE_SIGHTINGS * 2 && time - state.sightings[0]!.time > keepMs) state.sightings.shift();
@@ -311,7 +258,7 @@ export class FallWatch {
     state.descending = state.alert === null && !state.inBed && (state.candidate !== null || goingDown(state.sightings, reference, lastFeet, time, o));
     if (sighting.stance === null) return; // says nothing either way: every state waits for a reading
 
-    const known = window(state.sightings, time);
+    const known = stanceWindow(state.sightings, time);
     const before = state.stance;
     const stance = judged(
       known.map((k) => k.stance!),
@@ -338,7 +285,6 @@ export class FallWatch {
     if (isUp(stance)) {
       state.candidate = null;
       state.lyingSince = null;
-      state.descending = false;
       if (state.alert !== null) {
         state.upSince ??= time;
         if (time - state.upSince >= o.upSeconds * 1000) {
@@ -381,136 +327,6 @@ export class FallWatch {
       raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
     }
   }
-}
-
-/**
- * Going down now: off their feet within fallSeconds, the last two tops below their standing stance (the latest by
- * half of `drop`, the one before by a quarter: one misread box is not a descent), reached from near the stance at
- * FALL_SPEED or faster (going down stairs or sitting down is slower).
- */
-function goingDown(
-  sightings: readonly Sighting[],
-  reference: Reference | null,
-  lastFeet: number | null,
-  time: number,
-  o: Pick<ResolvedFallOptions, 'fallSeconds' | 'drop'>,
-): boolean {
-  if (reference === null || lastFeet === null || time - lastFeet > o.fallSeconds * 1000) return false;
-  const below = (k: Sighting): number => (k.top - reference.top) / reference.height;
-  const latest = sightings.at(-1);
-  const previous = sightings.at(-2);
-  if (latest === undefined || previous === undefined || below(latest) < o.drop / 2 || below(previous) < o.drop / 4) return false;
-  let high: Sighting | undefined;
-  for (let i = sightings.length - 1; i >= 0 && high === undefined; i--) if (below(sightings[i]!) <= o.drop / 6) high = sightings[i];
-  if (high === undefined) return false;
-  return (below(latest) - below(high)) / (Math.max(latest.time - high.time, 1) / 1000) >= FALL_SPEED;
-}
-
-/** One sighting's stance (null: unknown), against the person's standing reference when there is one. */
-function stanceOf(reading: PostureReading, top: number, reference: Reference | null, drop: number): Stance | null {
-  const dropped = reference === null ? null : (top - reference.top) / reference.height >= drop;
-  switch (reading.posture) {
-    case 'unknown':
-      return null;
-    case 'upright':
-      return 'feet';
-    case 'lying':
-      return 'lying';
-    case 'sitting':
-      if (reading.seat === 'floor') return 'floor';
-      if (reading.seat === 'folded') return 'low';
-      if (reading.seat === 'raised') return dropped === true ? 'low' : 'seated';
-      // The legs do not say: the standing reference does (slumped on the floor, or the head where a chair puts it).
-      return dropped === null ? 'low' : dropped ? 'floor' : 'seated';
-  }
-}
-
-/** The known sightings a stance is judged on: those within STANCE_WINDOW_MS of `time`, and at least the last STANCE_SIGHTINGS. */
-function window(sightings: readonly Sighting[], time: number): Sighting[] {
-  const known = sightings.filter((k) => k.stance !== null);
-  let from = known.length;
-  while (from > 0 && (known.length - from < STANCE_SIGHTINGS || time - known[from - 1]!.time <= STANCE_WINDOW_MS)) from--;
-  return known.slice(from);
-}
-
-/** The stance over a window: kept while it lies between the window's lower and upper medians, else the nearer of them. */
-function judged(stances: readonly Stance[], current: Stance | null): Stance {
-  const sorted = [...stances].sort((a, b) => rank(a) - rank(b));
-  const lower = sorted[(sorted.length - 1) >> 1]!;
-  const upper = sorted[sorted.length >> 1]!;
-  if (current === null) return lower;
-  if (rank(current) < rank(lower)) return lower;
-  if (rank(current) > rank(upper)) return upper;
-  return current;
-}
-
-/** In a bed over a window: enters once the lower median share reaches BED_ENTER, leaves once the upper one is below BED_LEAVE. */
-function inBed(shares: readonly number[], current: boolean): boolean {
-  const sorted = [...shares].sort((a, b) => a - b);
-  const lower = sorted[(sorted.length - 1) >> 1]!;
-  const upper = sorted[sorted.length >> 1]!;
-  return current ? upper >= BED_LEAVE : lower >= BED_ENTER;
-}
-
-/** The largest share of the body on one of the beds: its `cover`, or, without one, 1 for a bed among its zones. */
-function bedShare(person: PersonSighting, beds: readonly string[]): number {
-  let share = 0;
-  for (const bed of beds) share = Math.max(share, person.cover === undefined ? (person.zones.includes(bed) ? 1 : 0) : (person.cover[bed] ?? 0));
-  return share;
-}
-
-/**
- * The descent of a fall, or null: on the tops of the sightings since fallSeconds before the last one on their feet
- * (each the median of it and its neighbours, so one misread box neither makes nor breaks it), the top reached
- * `drop` of the reference's height below its top within fallSeconds of the last sighting on their feet, and
- * crossed the descent's middle (a third of `drop` to `drop`) at FALL_SPEED or faster (the crossings interpolated
- * between sightings). Returns the capture time of the sighting that reached `drop`.
- */
-export function descent(
-  sightings: readonly { readonly time: number; readonly top: number }[],
-  lastFeet: number,
-  reference: Reference,
-  options: Pick<ResolvedFallOptions, 'fallSeconds' | 'drop'>,
-): number | null {
-  const span = options.fallSeconds * 1000;
-  const from = sightings.filter((k) => k.time >= lastFeet - span);
-  if (from.length < 2) return null;
-  const below = from.map((k) => (k.top - reference.top) / reference.height);
-  const smooth = below.map((v, i) => {
-    if (below.length < 3) return v;
-    const j = Math.min(Math.max(i, 1), below.length - 2);
-    return i === 0 ? v : median3(below[j - 1]!, below[j]!, below[j + 1]!);
-  });
-  const low = smooth.findIndex((v, i) => v >= options.drop && from[i]!.time > lastFeet);
-  if (low < 0 || from[low]!.time - lastFeet > span) return null;
-  const high = options.drop / 3;
-  /** When the smoothed top first crossed `level` going down, before the sighting `until`, interpolated. */
-  const crossed = (level: number): number | null => {
-    for (let i = low; i > 0; i--) {
-      const a = smooth[i - 1]!;
-      const b = smooth[i]!;
-      if (a < level && b >= level) return from[i - 1]!.time + ((level - a) / (b - a)) * (from[i]!.time - from[i - 1]!.time);
-    }
-    return null;
-  };
-  const start = crossed(high);
-  const end = crossed(options.drop);
-  if (start === null || end === null) return null;
-  const seconds = Math.max(end - start, 1) / 1000;
-  return (options.drop - high) / seconds >= FALL_SPEED ? from[low]!.time : null;
-}
-
-const median3 = (a: number, b: number, c: number): number => Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
-
-/**
- * A person's stance among upright sightings: the one whose box's top is the median (a jump's apex, or a frame
- * caught on the way down, does not move it), or null.
- */
-function standingStance(sightings: readonly { readonly top: number; readonly height: number }[]): Reference | null {
-  if (sightings.length === 0) return null;
-  const sorted = [...sightings].sort((a, b) => a.top - b.top);
-  const mid = sorted[(sorted.length - 1) >> 1]!;
-  return { top: mid.top, height: mid.height };
 }
 
 /** Why an alert ended: the person up again, gone from sight (the track ended), the worker or camera stopped, or the process (ended by the next start). */
@@ -580,6 +396,11 @@ export interface FallAlert {
   /** Wall clock, epoch seconds, of its latest raise. */
   readonly raised_at: number;
   readonly confirmation: FallConfirmation | null;
+  /**
+   * False: the person was lost from sight while going down and not found again (their track ended), never seen on
+   * the floor; the alert is raised all the same. True otherwise (absent on alerts stored before it was added).
+   */
+  readonly seen_down?: boolean;
 }
 
 export interface FallEvent {
