@@ -15,7 +15,14 @@
  * the hips is sitting. Without a torso (shoulders or hips out of sight, as on
  * a person lying at the edge of the picture) the box's shape decides only when
  * it is clearly wide (lying) or clearly tall (upright); anything else is
- * unknown. A person lying along the line of sight looks upright or sitting to
+ * unknown. Legs folded under a level torso (a squat with the torso well
+ * forward, kneeling with the head down to look under a bed: the ankles or the
+ * knees well below the hips and under them) are sitting, never lying. A
+ * sitting reading says where, when the legs tell (`seat`): raised (thighs
+ * level with the hips and the shins hanging down to the feet: a chair, a
+ * bed's edge), floor (the feet at the hips' level: legs out along the floor,
+ * knees drawn up, propped on an elbow) or folded (kneeling, crouching);
+ * without knees and ankles it says nothing. A person lying along the line of sight looks upright or sitting to
  * any such rule: what a camera cannot see (docs/care.md).
  *
  * `confidence` (0–1) is the seen keypoints' mean score, scaled by how far
@@ -44,8 +51,13 @@ const KNEES = [13, 14] as const;
 const ANKLES = [15, 16] as const;
 export const KEYPOINT_COUNT = 17;
 
+/** Where a sitting person sits, read from the legs (see the module's contract). */
+export type Seat = 'raised' | 'floor' | 'folded';
+
 export interface PostureReading {
   readonly posture: Posture;
+  /** Sitting only, when the legs tell: on something raised, on the floor, or folded (kneeling, crouching). */
+  readonly seat?: Seat;
   /** 0–1: the seen keypoints' scores, scaled by how clearly the body is in its posture's bounds. */
   readonly confidence: number;
   /** The torso's angle from vertical in degrees (0: head up, 90: level, 180: head down); null when shoulders or hips are not seen. */
@@ -68,6 +80,18 @@ const ANKLES_BELOW = 0.9;
 const KNEES_BELOW = 0.5;
 /** Thighs level with the hips (sitting): knees less than this far below the hips (torso lengths). */
 const THIGHS_LEVEL = 0.35;
+/**
+ * Legs folded under the hips (crouching, kneeling): the ankles at least FOLDED_BELOW torso lengths below the hips
+ * and within FOLDED_ANKLES of vertical under them, or the knees as far below and within FOLDED_KNEES. A body lying
+ * has its feet at the hips' level; a falling one has its legs straight and inclined with the torso.
+ */
+const FOLDED_BELOW = 0.5;
+const FOLDED_ANKLES = 40;
+const FOLDED_KNEES = 30;
+/** A raised seat: the shins hang down to the feet at least this far below the knees (torso lengths). */
+const SHINS_HANGING = 0.5;
+/** On the floor: the feet at most this far below the hips (torso lengths). */
+const FEET_AT_HIPS = 0.3;
 /** The box alone: at least this wide for its height is lying, at least this tall for its width upright (pixels). */
 const BOX_LYING = 1.6;
 const BOX_UPRIGHT = 2.5;
@@ -114,6 +138,8 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
     confidence: posture === 'unknown' ? 0 : round3(meanScore * (0.5 + 0.5 * clamp01(clarity))),
     torso: torso === null ? null : Math.round(torso),
   });
+  const sitting = (clarity: number, torso: number, seat: Seat | null): PostureReading =>
+    seat === null ? reading('sitting', clarity, torso) : { ...reading('sitting', clarity, torso), seat };
 
   if (shoulders === null || hips === null) return fromBox(box, aspect);
   const length = Math.hypot(shoulders[0] - hips[0], shoulders[1] - hips[1]);
@@ -123,10 +149,23 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
   const feet = ankles ?? knees;
   const feetBelow = feet === null ? null : (feet[1] - hips[1]) / length;
   const legsUnder = feet !== null && feetBelow !== null && fromDown(hips, feet) <= LEGS_UNDER && feetBelow >= (ankles !== null ? ANKLES_BELOW : KNEES_BELOW);
+  const under = (p: Point | null, within: number): boolean => p !== null && (p[1] - hips[1]) / length >= FOLDED_BELOW && fromDown(hips, p) <= within;
+  const folded = under(ankles, FOLDED_ANKLES) || under(knees, FOLDED_KNEES);
+  /** Where a sitting body sits, from its legs; null when they do not say. */
+  const seat = (): Seat | null => {
+    if (knees === null) return null;
+    const thighs = (knees[1] - hips[1]) / length;
+    if (thighs >= THIGHS_LEVEL || folded) return 'folded';
+    if (ankles === null) return null;
+    if (Math.abs(thighs) < THIGHS_LEVEL && (ankles[1] - knees[1]) / length >= SHINS_HANGING) return 'raised';
+    return (ankles[1] - hips[1]) / length <= FEET_AT_HIPS ? 'floor' : null;
+  };
 
   if (torso >= LEVEL_TORSO) {
-    // Level (or head down): lying, unless the legs stand under the hips (bent over, on their feet).
+    // Level (or head down): lying, unless the legs stand under the hips (bent over, on their feet) or are folded
+    // under them (crouching, kneeling to look under something).
     if (legsUnder) return reading('upright', 0.5 - (torso - LEVEL_TORSO) / 60, torso);
+    if (folded) return sitting(0.25, torso, 'folded');
     if (feet !== null) return reading('lying', (torso - LEVEL_TORSO) / 20, torso);
     const lying = fromBox(box, aspect);
     return lying.posture === 'lying' ? reading('lying', (torso - LEVEL_TORSO) / 20, torso) : reading('unknown', 0, torso);
@@ -135,19 +174,21 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
     const uprightness = (UPRIGHT_TORSO - torso) / UPRIGHT_TORSO;
     if (knees !== null) {
       const thighs = (knees[1] - hips[1]) / length;
-      if (thighs < THIGHS_LEVEL) return reading('sitting', (THIGHS_LEVEL - thighs) / THIGHS_LEVEL + uprightness, torso);
+      if (thighs < THIGHS_LEVEL) return sitting((THIGHS_LEVEL - thighs) / THIGHS_LEVEL + uprightness, torso, seat());
       // Knees under the hips and the shins going on down: standing. Shins level behind the knees: kneeling, low.
       const shins = ankles === null ? null : (ankles[1] - knees[1]) / length;
       if (legsUnder && (shins === null || shins >= THIGHS_LEVEL)) return reading('upright', uprightness, torso);
-      if (shins !== null && shins < THIGHS_LEVEL) return reading('sitting', 0.5, torso);
+      if (shins !== null && shins < THIGHS_LEVEL) return sitting(0.5, torso, 'folded');
     }
     const byBox = fromBox(box, aspect);
     if (byBox.posture === 'upright') return reading('upright', 0.5 * uprightness, torso);
     return reading('unknown', 0, torso);
   }
-  // Leaning (45°–60°): on their feet when the legs stand under the hips, reclining (sitting) when they lie level.
+  // Leaning (45°–60°): on their feet when the legs stand under the hips, reclining (sitting) when they lie level,
+  // crouching when they are folded under the hips.
   if (legsUnder) return reading('upright', 0.25, torso);
-  if (feet !== null && fromDown(hips, feet) >= LEVEL_TORSO) return reading('sitting', 0.25, torso);
+  if (feet !== null && fromDown(hips, feet) >= LEVEL_TORSO) return sitting(0.25, torso, seat());
+  if (folded) return sitting(0.25, torso, 'folded');
   return reading('unknown', 0, torso);
 }
 

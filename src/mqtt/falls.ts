@@ -125,6 +125,7 @@ export function personDownPayload(alerts: readonly FallAlert[], at: number): str
       end_reason: a.end_reason,
       acknowledged: a.acknowledged_at !== null,
       raised: a.raised,
+      seen_down: a.seen_down !== false,
     })),
     unacknowledged: alerts.filter((a) => a.acknowledged_at === null).length,
     at,

@@ -27,10 +27,12 @@
  * Posture (posture.ts, ADR 0132): an object whose detections carry pose
  * keypoints has a `posture` and `posture_score`, kept steady (a change is
  * significant: it makes an `update`); each frame's readings of the people it
- * matched are in the answer (`people`), for the fall watch (falls.ts).
+ * matched are in the answer (`people`), for the fall watch (falls.ts), with
+ * the share of each body on each zone it overlaps (`cover`: beds are judged
+ * by it).
  */
 import { randomBytes } from 'node:crypto';
-import { bottomCentre, iou, type Box, type Polygon } from './geometry.js';
+import { bodyShare, bottomCentre, iou, type Box, type Polygon } from './geometry.js';
 import type { PersonSighting } from './falls.js';
 import type { SnapshotInfo } from './snapshot-info.js';
 import { Line, LineCounter, LineCrossings, type LineCount, type LineDirection, type LineOptions } from './lines.js';
@@ -374,7 +376,13 @@ export class CameraObjects {
     if (t.keypoints === null) return;
     const reading = postureOf(t.keypoints, t.box, { aspect: this.#aspect });
     meta.posture.observe(reading);
-    people.push({ id: t.id, box: t.box, score: t.score, reading, zones: [] });
+    // How much of the body is on each zone it overlaps: a bed is judged by that (falls.ts), not by the box's bottom.
+    const cover: Record<string, number> = {};
+    for (const zone of this.#zones) {
+      const share = bodyShare(t.box, t.keypoints, zone.polygon);
+      if (share > 0) cover[zone.name] = Math.round(share * 1000) / 1000;
+    }
+    people.push({ id: t.id, box: t.box, score: t.score, reading, zones: [], cover });
   }
 
   /** Crossings and dwell for one object in this frame; `t` null when it was not matched (no new position). */

@@ -1,26 +1,52 @@
 /**
  * Falls and people down, from a tracker's people and their postures, on
- * capture time (ADR 0132). One FallWatch per camera and worker; pure: no
- * clock, no timers, every time an argument.
+ * capture time (ADR 0132, ADR 0151). One FallWatch per camera and worker;
+ * pure: no clock, no timers, every time an argument.
  *
- * - `fall`: a person seen upright (on their feet) is seen down within
- *   `fallSeconds`, the top of their box having dropped by at least `drop` of
- *   the height it had upright, and is still down `confirmSeconds` later.
- *   Down is lying, or sitting with the top of the box still `drop` below where
- *   it was upright (slumped on the floor). The fall starts at the last upright
- *   sighting; the person is down from the first down one. What is not a fall:
- *   lying down on purpose (it goes through sitting, slower than fallSeconds),
- *   sitting down, even hard (the top drops about a third of the height, and the
- *   posture is sitting), bending to pick something up or tie a shoe (the legs
- *   stand under the hips: upright, and back up before confirmSeconds), a jump
- *   (upright throughout); a reading the keypoints cannot make (unknown) never
- *   counts as down.
- * - `down`: a person lying outside the bed zones (`beds`: the camera's zones
- *   where lying is expected, beds and sofas) for `downSeconds`, whether or not
- *   a fall was seen (found on the floor after a night).
- * - Neither is raised in a bed zone. A person has at most one alert open; it
- *   ends when they are up again (upright, or sitting with the top of the box
- *   back within `drop` of where it was upright, for `upSeconds`) or gone (the
+ * No frame decides alone. Each sighting is read as a stance, from low to high:
+ * lying; on the floor (sitting with the feet at the hips' level, or slumped:
+ * sitting with the top of the box `drop` below the person's upright stance);
+ * low (crouching, kneeling, a low seat, or sitting where neither the legs nor
+ * a standing reference say where); seated at chair height (thighs level,
+ * shins hanging to the feet; or, legs unseen, the head back where their
+ * standing reference puts a chair); on their feet. The person's stance is the
+ * median of the known stances of their last sightings (at least three, over
+ * at least STANCE_WINDOW_MS), with hysteresis: it stays while it is between
+ * the window's lower and upper medians, so one misread frame in any number
+ * never moves it. An unknown reading says nothing either way.
+ *
+ * - `fall`: a person on their feet goes down (their stance lying or on the
+ *   floor) and the top of their box went down fast: from their standing
+ *   stance (the median top of their sightings on their feet over the last
+ *   `fallSeconds`), it reached `drop` of their height below within
+ *   `fallSeconds` of the last sighting on their feet, and crossed the middle
+ *   of that descent (a third of `drop` to `drop`) at FALL_SPEED heights a
+ *   second or faster; the tops are the median of three sightings, so one box
+ *   misread does not make or break a descent. Still down `confirmSeconds`
+ *   after the first sighting down, it is raised. Not a fall: lying down on
+ *   purpose or sitting down on the floor (slower: through a seat, a crouch,
+ *   a hand on the floor), sitting down on a chair even hard (seated), a squat
+ *   or kneeling, even with the torso level (low: the legs are folded under),
+ *   bending (the legs stand under the hips: on their feet), a jump.
+ * - `down`: a person lying outside the beds for `downSeconds`, whether or not
+ *   a fall was seen; the minute runs on while they stay down or low (propped
+ *   on an elbow, sitting up on the floor), and starts again only once they
+ *   are up or in a bed.
+ * - A person lost from sight while going down (their last sightings a fast
+ *   descent, or down with the fall still to confirm) whose track then ends is
+ *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
+ *   the track lasts, for a second look.
+ * - Beds by overlap: a person is in a bed (`beds`: the camera's zones where
+ *   lying is expected) when most of their body is on it (`cover`: the share
+ *   of their seen keypoints, else of their box, inside the zone; a sighting
+ *   without `cover` counts its `zones`): the median over the window reaches
+ *   BED_ENTER, and leaves once it falls below BED_LEAVE, so a box jittering
+ *   over the zone's edge neither enters nor leaves. Nothing is raised in a
+ *   bed, and a fall that ends in one is someone lying down.
+ * - A person has at most one alert open; it ends only when they are on their
+ *   feet or seated at chair height for `upSeconds` (as judged above: never on
+ *   sitting up on the floor or propping up on an elbow; without a standing
+ *   reference, only legs that show a chair-height seat count), or gone (the
  *   tracker ended the track: it ends on misses, never on stillness, ADR 0081).
  *
  * update() takes one frame: the people its detector matched (with their
@@ -30,23 +56,52 @@
 import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import type { SnapshotInfo } from './snapshot-info.js';
 import type { Box } from './geometry.js';
-import type { Posture, PostureReading } from './posture.js';
+import type { Posture } from './posture.js';
+import {
+  bedShare,
+  descent,
+  goingDown,
+  inBed,
+  isDown,
+  isUp,
+  judged,
+  stanceOf,
+  stanceWindow,
+  standingStance,
+  STANCE_SIGHTINGS,
+  STANCE_WINDOW_MS,
+  type Reference,
+  type Sighting,
+  type Stance,
+} from './fall-stance.js';
 
-export const FALL_KINDS = ['fall', 'down'] as const;
-export type FallKind = (typeof FALL_KINDS)[number];
+import {
+  FALL_KINDS,
+  type FallEnded,
+  type FallFrame,
+  type FallKind,
+  type FallRaised,
+  type FallUpdate,
+  type LostPerson,
+  type PersonSighting,
+} from './fall-sightings.js';
+
+export { BED_ENTER, BED_LEAVE, FALL_SPEED, STANCE_WINDOW_MS } from './fall-stance.js';
+export { FALL_KINDS };
+export type { FallEnded, FallFrame, FallKind, FallRaised, FallUpdate, LostPerson, PersonSighting } from './fall-sightings.js';
 
 export interface FallWatchOptions {
-  /** Upright to down within this (seconds). Default 2. */
+  /** The descent to `drop` below the standing stance within this of the last sighting on their feet (seconds). Default 2. */
   readonly fallSeconds?: number;
   /** The top of the box falls by at least this share of the person's upright height. Default 0.45. */
   readonly drop?: number;
   /** Still down this long after the first down sighting confirms a fall (seconds). Default 1. */
   readonly confirmSeconds?: number;
-  /** Lying outside the beds this long raises `down` (seconds). Default 60. */
+  /** Lying outside the beds (and down or low since) this long raises `down` (seconds). Default 60. */
   readonly downSeconds?: number;
-  /** Up again this long ends an alert (seconds). Default 2. */
+  /** On their feet or seated at chair height this long ends an alert (seconds). Default 2. */
   readonly upSeconds?: number;
-  /** Zones where lying is expected (beds, sofas): nothing is raised there. Default none. */
+  /** Zones where lying is expected (beds, sofas): nothing is raised for a body mostly on one. Default none. */
   readonly beds?: readonly string[];
 }
 
@@ -60,72 +115,26 @@ export function resolveFallOptions(options: FallWatchOptions = {}): ResolvedFall
   return { fallSeconds, drop, confirmSeconds, downSeconds, upSeconds, beds };
 }
 
-/** A tracked person as one frame saw them. */
-export interface PersonSighting {
-  /** The tracked object's id. */
-  readonly id: string;
-  readonly box: Box;
-  readonly score: number;
-  readonly reading: PostureReading;
-  /** The zones it is in now. */
-  readonly zones: readonly string[];
-}
-
-export interface FallFrame {
-  /** Capture time of the frame (ms). */
-  readonly time: number;
-  /** The people matched in this frame. */
-  readonly people: readonly PersonSighting[];
-  /** The ids of the tracks the tracker ended with this frame (or its tick). */
-  readonly ended?: readonly string[];
-}
-
-/** An alert raised: the person, when the fall started (the last upright sighting; null for `down` with no fall seen), when they were down, and the frame that raised it. */
-export interface FallRaised {
-  readonly kind: FallKind;
-  readonly person: PersonSighting;
-  /** Capture time (ms) of the fall's start; null when no fall was seen. */
-  readonly fallTime: number | null;
-  /** Capture time (ms) of the first sighting down. */
-  readonly downTime: number;
-  /** Capture time (ms) of the frame that raised it. */
-  readonly time: number;
-}
-
-export interface FallEnded {
-  readonly kind: FallKind;
-  /** The tracked object's id. */
-  readonly id: string;
-  readonly reason: 'up' | 'gone';
-  /** Capture time (ms): the sighting that made them up for upSeconds, or the frame whose tracker ended the track. */
-  readonly time: number;
-}
-
-export interface FallUpdate {
-  readonly raised: readonly FallRaised[];
-  readonly ended: readonly FallEnded[];
-}
-
-interface UprightSighting {
-  readonly time: number;
-  readonly top: number;
-  readonly height: number;
-}
-
 interface PersonState {
-  /** Upright sightings within fallSeconds of the latest, oldest first. */
-  upright: UprightSighting[];
-  /** The person's stance among the upright sightings before they went down (the fall's reference): the middle one by the box's top. */
-  reference: UprightSighting | null;
-  /** Capture time of the last upright sighting before the person went down. */
-  lastUpright: number | null;
-  downSince: number | null;
-  /** A fast drop seen, to be confirmed. */
+  /** The latest sightings, oldest first: the window, and the descent's span. */
+  sightings: Sighting[];
+  stance: Stance | null;
+  inBed: boolean;
+  /** Their standing stance, from their sightings on their feet before they left them; kept until they are on their feet again. */
+  reference: Reference | null;
+  /** Capture time of the last sighting on their feet before they left them. */
+  lastFeet: number | null;
+  /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
+  /** Since when lying (then down or low) outside the beds: the `down` clock. */
   lyingSince: number | null;
   upSince: number | null;
   alert: FallKind | null;
   last: PersonSighting | null;
+  /** Capture time of the last sighting. */
+  lastTime: number;
+  /** The last sightings were a descent: the top of the box on its way down fast, or down with a fall to confirm. */
+  descending: boolean;
 }
 
 export class FallWatch {
@@ -148,12 +157,24 @@ export class FallWatch {
   }
 
   /**
-   * Ids of the people with an alert open, a fall waiting to be confirmed, or lying outside the beds (counting
-   * towards `down`): a gated worker keeps looking at them. Not someone asleep in a bed zone: nothing is raised there.
+   * The people whose last sightings were a descent (going down fast, or down with the fall to confirm; no alert yet)
+   * and who were not seen in the latest frame since: where a second look (crops around the last box) may find a
+   * person the detector lost on the floor. Their track ending raises `fall`, not seen down.
+   */
+  lost(): readonly LostPerson[] {
+    const out: LostPerson[] = [];
+    for (const [id, p] of this.#people)
+      if (p.descending && p.alert === null && p.last !== null && p.lastTime < this.#time) out.push({ id, box: p.last.box, lastSeen: p.lastTime });
+    return out;
+  }
+
+  /**
+   * Ids of the people with an alert open, a fall waiting to be confirmed, going down, or down outside the beds
+   * (counting towards `down`): a gated worker keeps looking at them. Not someone asleep in a bed: nothing is raised there.
    */
   watched(): string[] {
     const out: string[] = [];
-    for (const [id, p] of this.#people) if (p.alert !== null || p.candidate !== null || p.lyingSince !== null) out.push(id);
+    for (const [id, p] of this.#people) if (p.alert !== null || p.candidate !== null || p.lyingSince !== null || p.descending) out.push(id);
     return out;
   }
 
@@ -169,15 +190,18 @@ export class FallWatch {
         this.#people.set(
           person.id,
           (state = {
-            upright: [],
+            sightings: [],
+            stance: null,
+            inBed: false,
             reference: null,
-            lastUpright: null,
-            downSince: null,
+            lastFeet: null,
             candidate: null,
             lyingSince: null,
             upSince: null,
             alert: null,
             last: null,
+            lastTime: frame.time,
+            descending: false,
           }),
         );
       this.#observe(state, person, frame.time, raised, ended);
@@ -187,6 +211,18 @@ export class FallWatch {
       if (state === undefined) continue;
       this.#people.delete(id);
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
+      else if (state.descending && state.last !== null) {
+        // Lost while going down and not found again: an alarm, never silence (the alert stands, ended as gone).
+        raised.push({
+          kind: 'fall',
+          person: state.last,
+          fallTime: state.lastFeet ?? state.lastTime,
+          downTime: state.lastTime,
+          time: frame.time,
+          seenDown: false,
+        });
+        ended.push({ kind: 'fall', id, reason: 'gone', time: frame.time });
+      }
     }
     return { raised, ended };
   }
@@ -202,23 +238,51 @@ export class FallWatch {
   #observe(state: PersonState, person: PersonSighting, time: number, raised: FallRaised[], ended: FallEnded[]): void {
     const o = this.options;
     state.last = person;
-    const { posture } = person.reading;
+    state.lastTime = time;
     const top = person.box[1];
-    const inBed = person.zones.some((z) => o.beds.includes(z));
-    const reference = state.reference ?? stance(state.upright);
-    const dropped = reference !== null && (top - reference.top) / reference.height >= o.drop;
-    const down = posture === 'lying' || (posture === 'sitting' && dropped);
-    if (posture === 'unknown') return; // says nothing either way: every state waits for a reading
+    const height = person.box[3] - person.box[1];
+    // Their standing stance: kept from when they left their feet, else from their sightings on their feet just now.
+    const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
+    const reference = state.reference ?? standingStance(recentFeet);
+    const sighting: Sighting = {
+      time,
+      top,
+      height,
+      stance: stanceOf(person.reading, top, reference, o.drop),
+      bed: bedShare(person.cover, person.zones, o.beds),
+    };
+    state.sightings.push(sighting);
+    const keepMs = o.fallSeconds * 1000 + STANCE_WINDOW_MS * 2;
+    while (state.sightings.length > STANCE_SIGHTINGS * 2 && time - state.sightings[0]!.time > keepMs) state.sightings.shift();
+    const lastFeet = state.lastFeet ?? recentFeet.at(-1)?.time ?? null;
+    state.descending = state.alert === null && !state.inBed && (state.candidate !== null || goingDown(state.sightings, reference, lastFeet, time, o));
+    if (sighting.stance === null) return; // says nothing either way: every state waits for a reading
 
-    if (!down) {
-      // Up (on their feet), or sitting with the head where sitting on a chair puts it.
-      if (posture === 'upright') {
-        state.upright.push({ time, top, height: person.box[3] - person.box[1] });
-        while (state.upright.length > 0 && time - state.upright[0]!.time > o.fallSeconds * 1000) state.upright.shift();
-      }
-      state.reference = null;
-      state.lastUpright = null;
-      state.downSince = null;
+    const known = stanceWindow(state.sightings, time);
+    const before = state.stance;
+    const stance = judged(
+      known.map((k) => k.stance!),
+      before,
+    );
+    state.stance = stance;
+    state.inBed = inBed(
+      known.map((k) => k.bed),
+      state.inBed,
+    );
+
+    if (stance === 'feet' && before !== 'feet') state.reference = null;
+    if (stance === 'feet') {
+      state.lastFeet = null;
+      state.candidate = null;
+    } else if (before === 'feet' || (before === null && state.reference === null)) {
+      // Leaving their feet: their standing stance (the median top of their sightings on their feet over the last
+      // fallSeconds, which a jump's apex or a frame on the way down does not move) and its last sighting.
+      const feet = state.sightings.filter((k) => k.stance === 'feet' && k.time >= time - o.fallSeconds * 1000 - STANCE_WINDOW_MS);
+      state.reference = standingStance(feet);
+      state.lastFeet = feet.at(-1)?.time ?? null;
+    }
+
+    if (isUp(stance)) {
       state.candidate = null;
       state.lyingSince = null;
       if (state.alert !== null) {
@@ -231,50 +295,38 @@ export class FallWatch {
       }
       return;
     }
-
     state.upSince = null;
-    if (state.downSince === null) {
-      state.downSince = time;
-      // The fall's reference: their upright stance over the last fallSeconds, and its last upright sighting (the
-      // fall's start), kept while they stay down; the drop is judged at every down sighting (the first may be on the way).
-      state.reference = stance(state.upright);
-      state.lastUpright = state.upright.at(-1)?.time ?? null;
-      state.upright = [];
+
+    if (state.candidate === null && state.alert === null && isDown(stance) && state.reference !== null && state.lastFeet !== null) {
+      const reached = descent(state.sightings, state.lastFeet, state.reference, o);
+      if (reached !== null) {
+        const firstDown = state.sightings.find((k) => k.time > state.lastFeet! && isDown(k.stance));
+        state.candidate = { fallTime: state.lastFeet, downTime: firstDown?.time ?? reached };
+      }
     }
-    const from = state.reference;
-    const fast = state.lastUpright !== null && state.downSince - state.lastUpright <= o.fallSeconds * 1000;
-    if (state.candidate === null && state.alert === null && fast && from !== null && (top - from.top) / from.height >= o.drop)
-      state.candidate = { fallTime: state.lastUpright!, downTime: state.downSince };
-    if (inBed) {
+    if (state.candidate !== null && state.alert === null && !state.inBed) state.descending = true;
+    if (state.inBed) {
       // Lying where lying is expected: nothing to raise, and a fall that ends in bed is someone lying down.
       state.candidate = null;
       state.lyingSince = null;
       return;
     }
-    state.lyingSince = posture === 'lying' ? (state.lyingSince ?? time) : null;
+    if (stance === 'lying') state.lyingSince ??= time;
     if (state.alert !== null) return;
     const candidate = state.candidate;
-    if (candidate !== null && time - candidate.downTime >= o.confirmSeconds * 1000) {
+    if (candidate !== null && isDown(stance) && time - candidate.downTime >= o.confirmSeconds * 1000) {
       state.alert = 'fall';
       state.candidate = null;
-      raised.push({ kind: 'fall', person, fallTime: candidate.fallTime, downTime: candidate.downTime, time });
+      state.descending = false;
+      raised.push({ kind: 'fall', person, fallTime: candidate.fallTime, downTime: candidate.downTime, time, seenDown: true });
       return;
     }
     if (state.lyingSince !== null && time - state.lyingSince >= o.downSeconds * 1000) {
       state.alert = 'down';
-      raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time });
+      state.descending = false;
+      raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
     }
   }
-}
-
-/**
- * A person's stance among upright sightings: the one whose box's top is the median (a jump's apex, or a frame
- * caught on the way down, does not move it), or null.
- */
-function stance(sightings: readonly UprightSighting[]): UprightSighting | null {
-  if (sightings.length === 0) return null;
-  const sorted = [...sightings].sort((a, b) => a.top - b.top);
-  return sorted[(sorted.length - 1) >> 1]!;
 }
 
 /** Why an alert ended: the person up again, gone from sight (the track ended), the worker or camera stopped, or the process (ended by the next start). */
@@ -350,6 +402,11 @@ export interface FallAlert {
   /** Wall clock, epoch seconds, of its latest raise. */
   readonly raised_at: number;
   readonly confirmation: FallConfirmation | null;
+  /**
+   * False: the person was lost from sight while going down and not found again (their track ended), never seen on
+   * the floor; the alert is raised all the same. True otherwise (absent on alerts stored before it was added).
+   */
+  readonly seen_down?: boolean;
 }
 
 export interface FallEvent {

@@ -47,3 +47,27 @@ export function pointInPolygon(p: Point, polygon: Polygon): boolean {
 
 /** What is wrong with a polygon, or null (the config's check too: src/internal/polygon.ts). */
 export { polygonProblem } from '../internal/polygon.js';
+
+/** A body's points for its share of a zone: its keypoints seen (score ≥ 0.2) when at least five are, else a 5 × 5 grid over its box. */
+const SEEN_KEYPOINT = 0.2;
+const LEAST_KEYPOINTS = 5;
+const GRID = 5;
+
+/**
+ * How much of a body is on a polygon (0–1): the share of its seen pose keypoints inside it, or, with fewer than
+ * five seen (or none given), the share of a grid of points over its box. What a bed zone is judged by for a
+ * person lying: most of the body on it, not where the box's bottom edge happens to be.
+ */
+export function bodyShare(box: Box, keypoints: readonly (readonly [number, number, number])[] | null, polygon: Polygon): number {
+  const seen = (keypoints ?? []).filter((k) => k[2] >= SEEN_KEYPOINT && Number.isFinite(k[0]) && Number.isFinite(k[1]));
+  let points: Point[];
+  if (seen.length >= LEAST_KEYPOINTS) points = seen.map((k) => [k[0], k[1]] as const);
+  else {
+    points = [];
+    for (let i = 0; i < GRID; i++)
+      for (let j = 0; j < GRID; j++) points.push([box[0] + ((i + 0.5) / GRID) * (box[2] - box[0]), box[1] + ((j + 0.5) / GRID) * (box[3] - box[1])]);
+  }
+  let inside = 0;
+  for (const p of points) if (pointInPolygon(p, polygon)) inside++;
+  return inside / points.length;
+}

@@ -27,7 +27,17 @@ export {
   type ZoneCount,
 } from './camera-objects.js';
 export { trackableDetections } from './detections.js';
-export { KEYPOINT_COUNT, POSTURES, PostureFilter, postureOf, type Keypoint, type Posture, type PostureOptions, type PostureReading } from './posture.js';
+export {
+  KEYPOINT_COUNT,
+  POSTURES,
+  PostureFilter,
+  postureOf,
+  type Keypoint,
+  type Posture,
+  type PostureOptions,
+  type PostureReading,
+  type Seat,
+} from './posture.js';
 export {
   FALL_DEFAULTS,
   FALL_KINDS,
@@ -45,6 +55,7 @@ export {
   type FallRaised,
   type FallUpdate,
   type FallWatchOptions,
+  type LostPerson,
   type PersonSighting,
   type ResolvedFallOptions,
 } from './falls.js';

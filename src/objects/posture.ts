@@ -6,7 +6,7 @@
  */
 import type { PostureReading, Posture } from '../internal/posture.js';
 
-export { KEYPOINT_COUNT, POSTURES, postureOf, type Keypoint, type Posture, type PostureOptions, type PostureReading } from '../internal/posture.js';
+export { KEYPOINT_COUNT, POSTURES, postureOf, type Keypoint, type Posture, type PostureOptions, type PostureReading, type Seat } from '../internal/posture.js';
 
 /**
  * A tracked person's posture, steady: a reading of another known posture replaces it once it is seen in

@@ -4,7 +4,8 @@
  * posed by its hip's place and its segments' angles, and moved between poses
  * over time. What the fall tests run on: standing, falling (forwards,
  * backwards, to the side, down from a chair that is not there), sitting down
- * (hard too), lying down on purpose, bending to pick something up, jumping.
+ * (hard too, and on the floor), lying down on purpose, bending to pick
+ * something up, squatting, kneeling to look under a bed, jumping.
  *
  * A pose: the hip's height above the floor and its x, and the angles from
  * straight up (degrees; positive leans towards +x) of the torso, the thighs
@@ -49,6 +50,12 @@ export const LYING: Pose = { x: 0.5, hip: 0.03, torso: 90, thigh: 90, shin: 90 }
 export const BENT: Pose = { x: 0.5, hip: THIGH + SHIN, torso: 85, thigh: 0, shin: 0 };
 /** Sitting on the floor, legs out in front. */
 export const FLOOR_SITTING: Pose = { x: 0.5, hip: 0.03, torso: 10, thigh: 90, shin: 90 };
+/** Propped up on an elbow on the floor: the torso raised 50° from lying, the legs out along the floor. */
+export const PROPPED: Pose = { x: 0.5, hip: 0.03, torso: 50, thigh: 90, shin: 90 };
+/** A squat with the torso `torso` degrees forward: thighs near level, shins slanting back to the feet under the hips. */
+export const squat = (torso: number): Pose => ({ x: 0.5, hip: 0.26, torso, thigh: 80, shin: -25 });
+/** Kneeling with the head down to look under a bed: thighs straight down to the knees, shins level behind, torso past level. */
+export const KNEELING_LOW: Pose = { x: 0.5, hip: 0.27, torso: 95, thigh: 0, shin: -90 };
 
 const rad = (deg: number): number => (deg * Math.PI) / 180;
 
@@ -210,6 +217,25 @@ export const MOVES = {
     { to: STANDING, seconds: 0, hold: 1 },
     { to: { ...SEATED, hip: 0.1 }, seconds: 1.5, hold: 1.5 },
     { to: { ...LYING, x: 0.6 }, seconds: 1.5, hold: 4 },
+  ],
+  /** A squat with the torso well forward (65°), held a second, and back up. */
+  squat: [
+    { to: STANDING, seconds: 0, hold: 1 },
+    { to: squat(65), seconds: 0.6, hold: 1 },
+    { to: STANDING, seconds: 0.8, hold: 2 },
+  ],
+  /** Kneeling to look under a bed, 3 s, and back up. */
+  kneelLookUnder: [
+    { to: STANDING, seconds: 0, hold: 1 },
+    { to: { ...STANDING, hip: 0.27, thigh: 0, shin: -90, torso: 10 }, seconds: 1 },
+    { to: KNEELING_LOW, seconds: 0.8, hold: 3 },
+    { to: STANDING, seconds: 1.5, hold: 2 },
+  ],
+  /** Sitting down on the floor in 1.6 s: down through a squat, then the legs out in front. */
+  sitOnFloor: [
+    { to: STANDING, seconds: 0, hold: 1 },
+    { to: squat(30), seconds: 0.8 },
+    { to: FLOOR_SITTING, seconds: 0.8, hold: 4 },
   ],
   /** Bending to pick something up and back up, 3 s bent. */
   bend: [

@@ -1,5 +1,5 @@
 /**
- * The config schema's falls section (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132): a camera worker's
+ * The config schema's falls section (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132, ADR 0151): a camera worker's
  * `falls:`, falls and people down raised from its people and their poses, and the one reading of it with its
  * defaults (fallsOptionsOf). Stands on the schema's shared parts alone; the defaults are src/internal's, where
  * the fall watch takes them too.
@@ -8,14 +8,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FALL_DEFAULTS, withFallDefaults } from '../../internal/fall-defaults.js';
 import { annotate, CHOOSE, closed, ID_PATTERN, isPlainObject, type Chooser } from './shared.js';
 
-// Falls and people down (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132): a camera worker whose model gives poses.
+// Falls and people down (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132, ADR 0151): a camera worker whose model gives poses.
 export const FallsSchema = Type.Object(
   {
     fallSeconds: Type.Number({
       minimum: 0.2,
       maximum: 10,
       default: FALL_DEFAULTS.fallSeconds,
-      description: 'A fall: from the last sighting upright to the first one down within this many seconds.',
+      description: 'A fall: the top of the box goes down by drop of their height within this many seconds of the last sighting on their feet.',
     }),
     drop: Type.Number({
       minimum: 0.1,
@@ -33,18 +33,18 @@ export const FallsSchema = Type.Object(
       minimum: 1,
       maximum: 86_400,
       default: FALL_DEFAULTS.downSeconds,
-      description: 'down: a person lying outside the beds this many seconds, whether or not a fall was seen.',
+      description: 'down: a person lying outside the beds (and on the floor or low since) this many seconds, whether or not a fall was seen.',
     }),
     upSeconds: Type.Number({
       minimum: 0,
       maximum: 600,
       default: FALL_DEFAULTS.upSeconds,
-      description: 'An alert ends once the person is up again this many seconds.',
+      description: 'An alert ends once the person is on their feet or seated at chair height this many seconds (never on sitting up on the floor).',
     }),
     beds: Type.Array(Type.String({ pattern: ID_PATTERN }), {
       uniqueItems: true,
       default: [],
-      description: "The camera's zones where lying is expected (beds, sofas): neither a fall nor down is raised there.",
+      description: "The camera's zones where lying is expected (beds, sofas): neither a fall nor down is raised for a person with most of their body on one.",
     }),
     repeatSeconds: Type.Number({
       minimum: 5,

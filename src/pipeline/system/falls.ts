@@ -13,7 +13,9 @@
  *   trigger: its result about the alert's person is the alert's
  *   `confirmation`, added when it comes);
  * - `end` when the person is up again or gone (the tracker ended the track),
- *   or the worker or camera stopped (`stopped`).
+ *   or the worker or camera stopped (`stopped`). A person lost from sight
+ *   while going down whose track ended is raised (`fall`, `seen_down` false)
+ *   and ended `gone` by the same frame: it stands until acknowledged.
  * An alert that ended other than by the person getting up stands until
  * acknowledged: a person lost from sight while down is still an alarm. Alerts
  * a killed process left open are ended (`restart`) at the next start and
@@ -30,6 +32,7 @@ import {
   type FallConfirmation,
   type FallEndReason,
   type FallEvent,
+  type LostPerson,
   type PersonSighting,
   type SnapshotInfo,
   type SnapshotRequest,
@@ -131,6 +134,11 @@ export class FallAlerts {
     return this.#watches.get(key(camera, worker))?.watch.watched() ?? [];
   }
 
+  /** The people a fall worker lost from sight while they were going down (FallWatch.lost()): where to look again. */
+  lost(camera: string, worker: string): readonly LostPerson[] {
+    return this.#watches.get(key(camera, worker))?.watch.lost() ?? [];
+  }
+
   /** A worker's tracks as its motion gate reads them, those of people down marked `watched` (looked at however still). */
   withWatched<T extends { readonly id: string }>(camera: string, worker: string, tracks: readonly T[]): readonly (T & { readonly watched?: boolean })[] {
     const watched = this.watched(camera, worker);
@@ -156,10 +164,13 @@ export class FallAlerts {
     }
     w.offset = input.wallTime - input.time;
     const update = w.watch.update({ time: input.time, people: input.people, ended: input.ended });
-    // Ends first: a track that ended and a new one raised in the same frame are two people.
-    for (const e of update.ended) this.#end(w, e.id, e.reason, e.time, input.now);
+    // Ends first: a track that ended and a new one raised in the same frame are two people. A person lost while
+    // going down is raised and ended (gone) by the same frame: raised first.
+    const lostNow = new Set(update.raised.filter((r) => !r.seenDown).map((r) => r.person.id));
+    for (const e of update.ended) if (!lostNow.has(e.id)) this.#end(w, e.id, e.reason, e.time, input.now);
     for (const person of input.people) this.#refresh(w, person, input.time);
-    for (const r of update.raised) this.#raise(w, r.kind, r.person, r.fallTime, r.downTime, r.time, input.now);
+    for (const r of update.raised) this.#raise(w, r.kind, r.person, r.fallTime, r.downTime, r.time, input.now, r.seenDown);
+    for (const e of update.ended) if (lostNow.has(e.id)) this.#end(w, e.id, e.reason, e.time, input.now);
   }
 
   /** A fall worker's camera replaced or removed, or the worker disabled or restarted: its alerts end (`stopped`), and what stood stays until acknowledged. */
@@ -267,7 +278,16 @@ export class FallAlerts {
     }
   }
 
-  #raise(w: Watched, kind: FallAlert['kind'], person: PersonSighting, fallTime: number | null, downTime: number, time: number, now: number): void {
+  #raise(
+    w: Watched,
+    kind: FallAlert['kind'],
+    person: PersonSighting,
+    fallTime: number | null,
+    downTime: number,
+    time: number,
+    now: number,
+    seenDown: boolean,
+  ): void {
     const wall = (t: number): number => t + w.offset;
     const startTime = seconds(wall(fallTime ?? downTime));
     const alert: FallAlert = {
@@ -301,6 +321,7 @@ export class FallAlerts {
       raised: 1,
       raised_at: seconds(now),
       confirmation: null,
+      seen_down: seenDown,
     };
     this.#alerts.set(alert.id, { alert, repeatMs: w.falls.repeatSeconds * 1000, raisedAtMs: now });
     this.#open.set(objectKey(w.camera, w.worker, person.id), alert.id);

@@ -1,0 +1,176 @@
+/**
+ * The fall watch's pure readings of a person (ADR 0151), one function each:
+ * a sighting's stance (lying, on the floor, low, seated at chair height, on
+ * their feet) from its posture reading and the person's standing reference;
+ * the stance over a window of sightings with hysteresis (the window's medians:
+ * one misread frame never moves it); in a bed or not, by the share of the body
+ * on it, with hysteresis; a fall's descent (how far and how fast the top of
+ * the box went down against the person's height, on tops smoothed by a median
+ * of three); going down now (for a person lost from sight). No clock, no state.
+ */
+import type { PostureReading } from './posture.js';
+
+/** A person's stance is judged over at least this much of their sightings (ms), and at least STANCE_SIGHTINGS of them. */
+export const STANCE_WINDOW_MS = 600;
+export const STANCE_SIGHTINGS = 3;
+/**
+ * The least speed of a fall's descent, in the person's heights a second, over its middle (a third of `drop` to
+ * `drop` below the stance): a slump onto the floor in 0.7 s crosses it at about 0.7, sitting down on the floor
+ * through a crouch in 1.6 s at about 0.3, a fall forwards or backwards at 1.5 or more.
+ */
+export const FALL_SPEED = 0.375;
+/** A bed holds a person once the median share of their body on it reaches BED_ENTER, and lets go below BED_LEAVE. */
+export const BED_ENTER = 0.5;
+export const BED_LEAVE = 0.3;
+
+/** The two options a descent is judged with (FallWatchOptions'). */
+export interface FallSpan {
+  readonly fallSeconds: number;
+  readonly drop: number;
+}
+
+/** A person's stance, lowest first (see the module's contract). */
+export const STANCES = ['lying', 'floor', 'low', 'seated', 'feet'] as const;
+export type Stance = (typeof STANCES)[number];
+const rank = (s: Stance): number => STANCES.indexOf(s);
+export const isDown = (s: Stance | null): boolean => s === 'lying' || s === 'floor';
+export const isUp = (s: Stance | null): boolean => s === 'feet' || s === 'seated';
+
+export interface Sighting {
+  readonly time: number;
+  readonly top: number;
+  readonly height: number;
+  /** Null: the reading said nothing. */
+  readonly stance: Stance | null;
+  /** The share of the body on the beds (the largest). */
+  readonly bed: number;
+}
+
+export interface Reference {
+  readonly top: number;
+  readonly height: number;
+}
+
+/**
+ * Going down now: off their feet within fallSeconds, the last two tops below their standing stance (the latest by
+ * half of `drop`, the one before by a quarter: one misread box is not a descent), reached from near the stance at
+ * FALL_SPEED or faster (going down stairs or sitting down is slower).
+ */
+export function goingDown(sightings: readonly Sighting[], reference: Reference | null, lastFeet: number | null, time: number, o: FallSpan): boolean {
+  if (reference === null || lastFeet === null || time - lastFeet > o.fallSeconds * 1000) return false;
+  const below = (k: Sighting): number => (k.top - reference.top) / reference.height;
+  const latest = sightings.at(-1);
+  const previous = sightings.at(-2);
+  if (latest === undefined || previous === undefined || below(latest) < o.drop / 2 || below(previous) < o.drop / 4) return false;
+  let high: Sighting | undefined;
+  for (let i = sightings.length - 1; i >= 0 && high === undefined; i--) if (below(sightings[i]!) <= o.drop / 6) high = sightings[i];
+  if (high === undefined) return false;
+  return (below(latest) - below(high)) / (Math.max(latest.time - high.time, 1) / 1000) >= FALL_SPEED;
+}
+
+/** One sighting's stance (null: unknown), against the person's standing reference when there is one. */
+export function stanceOf(reading: PostureReading, top: number, reference: Reference | null, drop: number): Stance | null {
+  const dropped = reference === null ? null : (top - reference.top) / reference.height >= drop;
+  switch (reading.posture) {
+    case 'unknown':
+      return null;
+    case 'upright':
+      return 'feet';
+    case 'lying':
+      return 'lying';
+    case 'sitting':
+      if (reading.seat === 'floor') return 'floor';
+      if (reading.seat === 'folded') return 'low';
+      if (reading.seat === 'raised') return dropped === true ? 'low' : 'seated';
+      // The legs do not say: the standing reference does (slumped on the floor, or the head where a chair puts it).
+      return dropped === null ? 'low' : dropped ? 'floor' : 'seated';
+  }
+}
+
+/** The known sightings a stance is judged on: those within STANCE_WINDOW_MS of `time`, and at least the last STANCE_SIGHTINGS. */
+export function stanceWindow(sightings: readonly Sighting[], time: number): Sighting[] {
+  const known = sightings.filter((k) => k.stance !== null);
+  let from = known.length;
+  while (from > 0 && (known.length - from < STANCE_SIGHTINGS || time - known[from - 1]!.time <= STANCE_WINDOW_MS)) from--;
+  return known.slice(from);
+}
+
+/** The stance over a window: kept while it lies between the window's lower and upper medians, else the nearer of them. */
+export function judged(stances: readonly Stance[], current: Stance | null): Stance {
+  const sorted = [...stances].sort((a, b) => rank(a) - rank(b));
+  const lower = sorted[(sorted.length - 1) >> 1]!;
+  const upper = sorted[sorted.length >> 1]!;
+  if (current === null) return lower;
+  if (rank(current) < rank(lower)) return lower;
+  if (rank(current) > rank(upper)) return upper;
+  return current;
+}
+
+/** In a bed over a window: enters once the lower median share reaches BED_ENTER, leaves once the upper one is below BED_LEAVE. */
+export function inBed(shares: readonly number[], current: boolean): boolean {
+  const sorted = [...shares].sort((a, b) => a - b);
+  const lower = sorted[(sorted.length - 1) >> 1]!;
+  const upper = sorted[sorted.length >> 1]!;
+  return current ? upper >= BED_LEAVE : lower >= BED_ENTER;
+}
+
+/** The largest share of the body on one of the beds: its `cover`, or, without one, 1 for a bed among its `zones`. */
+export function bedShare(cover: Readonly<Record<string, number>> | undefined, zones: readonly string[], beds: readonly string[]): number {
+  let share = 0;
+  for (const bed of beds) share = Math.max(share, cover === undefined ? (zones.includes(bed) ? 1 : 0) : (cover[bed] ?? 0));
+  return share;
+}
+
+/**
+ * The descent of a fall, or null: on the tops of the sightings since fallSeconds before the last one on their feet
+ * (each the median of it and its neighbours, so one misread box neither makes nor breaks it), the top reached
+ * `drop` of the reference's height below its top within fallSeconds of the last sighting on their feet, and
+ * crossed the descent's middle (a third of `drop` to `drop`) at FALL_SPEED or faster (the crossings interpolated
+ * between sightings). Returns the capture time of the sighting that reached `drop`.
+ */
+export function descent(
+  sightings: readonly { readonly time: number; readonly top: number }[],
+  lastFeet: number,
+  reference: Reference,
+  options: FallSpan,
+): number | null {
+  const span = options.fallSeconds * 1000;
+  const from = sightings.filter((k) => k.time >= lastFeet - span);
+  if (from.length < 2) return null;
+  const below = from.map((k) => (k.top - reference.top) / reference.height);
+  const smooth = below.map((v, i) => {
+    if (below.length < 3) return v;
+    const j = Math.min(Math.max(i, 1), below.length - 2);
+    return i === 0 ? v : median3(below[j - 1]!, below[j]!, below[j + 1]!);
+  });
+  const low = smooth.findIndex((v, i) => v >= options.drop && from[i]!.time > lastFeet);
+  if (low < 0 || from[low]!.time - lastFeet > span) return null;
+  const high = options.drop / 3;
+  /** When the smoothed top first crossed `level` going down, before the sighting `until`, interpolated. */
+  const crossed = (level: number): number | null => {
+    for (let i = low; i > 0; i--) {
+      const a = smooth[i - 1]!;
+      const b = smooth[i]!;
+      if (a < level && b >= level) return from[i - 1]!.time + ((level - a) / (b - a)) * (from[i]!.time - from[i - 1]!.time);
+    }
+    return null;
+  };
+  const start = crossed(high);
+  const end = crossed(options.drop);
+  if (start === null || end === null) return null;
+  const seconds = Math.max(end - start, 1) / 1000;
+  return (options.drop - high) / seconds >= FALL_SPEED ? from[low]!.time : null;
+}
+
+const median3 = (a: number, b: number, c: number): number => Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+
+/**
+ * A person's stance among upright sightings: the one whose box's top is the median (a jump's apex, or a frame
+ * caught on the way down, does not move it), or null.
+ */
+export function standingStance(sightings: readonly { readonly top: number; readonly height: number }[]): Reference | null {
+  if (sightings.length === 0) return null;
+  const sorted = [...sightings].sort((a, b) => a.top - b.top);
+  const mid = sorted[(sorted.length - 1) >> 1]!;
+  return { top: mid.top, height: mid.height };
+}

@@ -1,0 +1,57 @@
+/**
+ * A person lost from sight while going down, in the system's fall alerts
+ * (src/pipeline/system/falls.ts): lost() names them (last box, last sighting)
+ * while their track lasts; once the track ends, a `fall` alert goes out
+ * (`seen_down` false, a snapshot request), is ended `gone` by the same frame,
+ * and stands until acknowledged.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { alertStands, CameraObjects, type FallEvent } from '../../src/objects/index.js';
+import { FallAlerts } from '../../src/pipeline/system/falls.js';
+import type { SystemEvent } from '../../src/pipeline/index.js';
+import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
+import { MOVES, sequence, STANDING } from '../helpers/poses.js';
+
+const WALL = 1_700_000_000_000;
+const FALLS: FallProfile = { fallSeconds: 2, drop: 0.45, confirmSeconds: 1, downSeconds: 60, upSeconds: 2, beds: [], repeatSeconds: 10, expirySeconds: 3600 };
+
+describe('pipeline: fall alerts for a person lost while going down', { timeout: 30_000 }, () => {
+  it('lists them for a second look, then raises a fall not seen down that stands until acknowledged', () => {
+    const events: { event: FallEvent; snapshot: unknown }[] = [];
+    let clock = WALL;
+    const alerts = new FallAlerts({
+      emit: (e: SystemEvent) => void (e.type === 'fall' && events.push({ event: e.event, snapshot: e.snapshot })),
+      now: () => clock,
+    });
+    const objects = new CameraObjects({ camera: 'room', worker: 'people', tracker: { highScore: 0.15, matchLastSeen: true } });
+    const frames = sequence(STANDING, MOVES.fallForward, 10);
+    let lostSeen = false;
+    for (let time = 0; time <= 15_000; time += 100) {
+      const f = frames.find((x) => x.time === time);
+      const detections = f !== undefined && time <= 1300 ? [{ label: 'person', score: 0.8, box: f.box, keypoints: f.keypoints }] : [];
+      clock = WALL + time + 100;
+      const out = objects.update({ time, wallTime: WALL + time, now: clock, detections, aspect: 4 / 3 });
+      const ended = out.events.filter((e) => e.type === 'end').map((e) => e.after.id);
+      alerts.onFrame({ camera: 'room', worker: 'people', falls: FALLS, time, wallTime: WALL + time, now: clock, people: out.people, ended });
+      const lost = alerts.lost('room', 'people');
+      if (lost.length > 0 && events.length === 0) {
+        lostSeen = true;
+        assert.equal(lost[0]!.lastSeen, 1300);
+      }
+    }
+    assert.ok(lostSeen, 'listed as lost before the track ended');
+    assert.deepEqual(
+      events.map((e) => e.event.type),
+      ['new', 'end'],
+    );
+    const [raised, end] = events.map((e) => e.event.after);
+    assert.equal(raised!.kind, 'fall');
+    assert.equal(raised!.seen_down, false);
+    assert.notEqual(events[0]!.snapshot, null, 'a snapshot request');
+    assert.equal(end!.end_reason, 'gone');
+    assert.ok(alertStands(end!), 'stands until acknowledged');
+    assert.deepEqual(alerts.lost('room', 'people'), []);
+    assert.equal(alerts.acknowledge({ camera: 'room' }, 'test').length, 1);
+  });
+});
