@@ -18,7 +18,7 @@
  * the person on the floor to a `fall` alert, and per slice: camera height,
  * the camera's bearing from where the body faces, distance, fps, the person's
  * height in pixels, what hides them, picture size, the move's variant, and
- * how the body lies to the line of sight at the end), the failing views
+ * how the body lies to the line of sight in the move's main pose), the failing views
  * (at most FAILS_SHOWN a family, their seed and index), the worst slices of
  * the falls and of the everyday moves (pooled, and per family), and the
  * summary: falls_raised_share, everyday_raised_share, views, against the
@@ -52,18 +52,21 @@ export function slicesOf(view: View): Record<string, string> {
     occlusion: view.occlusion,
     image: `${view.camera.spec.width}x${view.camera.spec.height}`,
     variant: view.move.variant,
-    end_axis: endAxis(view),
+    rest_axis: restAxis(view),
   };
 }
 
-/** How the body lies at the view's end against the camera's line of sight: end-on (< 30°), oblique, side-on (> 60°), or upright. */
-function endAxis(view: View): string {
-  const k = posed(view.body, poseAt(view.move.keys, view.move.end)).keypoints;
+/**
+ * How the body lies in the move's main pose (a fall's end on the floor, an everyday move's held pose) against the
+ * camera's line of sight: end-on (< 30°), oblique, side-on (> 60°); `not lying` when the torso is more upright than level.
+ */
+function restAxis(view: View): string {
+  const k = posed(view.body, poseAt(view.move.keys, view.move.restAt)).keypoints;
   const mid = (a: number, b: number): [number, number, number] => [(k[a]![0] + k[b]![0]) / 2, (k[a]![1] + k[b]![1]) / 2, (k[a]![2] + k[b]![2]) / 2];
   const s = mid(5, 6);
   const hp = mid(11, 12);
   const along = Math.hypot(s[0] - hp[0], s[1] - hp[1]);
-  if (along < Math.abs(s[2] - hp[2])) return 'upright';
+  if (along < Math.abs(s[2] - hp[2])) return 'not lying';
   // Into the world's frame, where the camera looks from +x towards the origin.
   const t = (view.turn * Math.PI) / 180;
   const ax = Math.cos(t) * (s[0] - hp[0]) - Math.sin(t) * (s[1] - hp[1]);

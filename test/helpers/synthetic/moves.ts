@@ -44,6 +44,8 @@ export interface Move {
   readonly furniture: readonly Furniture[];
   /** The bed (a bed zone is drawn around it), or null. */
   readonly bed: Furniture | null;
+  /** When the move's main pose is held (s): a fall's end on the floor, an everyday move's (sitting, lying, squatting...). */
+  readonly restAt: number;
   /** When the view ends (s). */
   readonly end: number;
 }
@@ -86,23 +88,30 @@ function bed(r: Random): { top: number; centre: number; furniture: Furniture } {
 /** The bed's furniture turned so its length runs along y (yaw 90: halfLength along y). */
 const alongY = (f: Furniture): Furniture => ({ ...f, yaw: 90 });
 
-/** Lying on the back, legs a little bent, arms about. */
-const onBack = (r: Random): Partial<BodyPose> => ({
-  pitch: -90 + r.range(-8, 8),
-  roll: r.range(-15, 15),
-  hipL: r.range(0, 30),
-  hipR: r.range(0, 30),
-  kneeL: r.range(0, 45),
-  kneeR: r.range(0, 45),
-  arms: r.range(10, 100),
-  elbows: r.range(0, 60),
-});
-/** Face down, arms out ahead. */
+/*
+ * Lying poses keep the torso and thighs level (a body on the floor rests along its length: the pose is rigid here, so a
+ * tilted torso would prop it up on its feet or its head); they vary about the body's long axis, in the knees, the arms.
+ */
+/** Lying on the back, knees drawn up (feet on the floor: the knee bends twice the hip) or not, arms about. */
+const onBack = (r: Random): Partial<BodyPose> => {
+  const [left, right] = [r.range(0, 35), r.range(0, 35)];
+  return {
+    pitch: -90 + r.range(-3, 3),
+    roll: r.range(-15, 15),
+    hipL: left,
+    hipR: right,
+    kneeL: 2 * left,
+    kneeR: 2 * right,
+    arms: r.range(10, 100),
+    elbows: r.range(0, 60),
+  };
+};
+/** Face down, knees bent some (the shins up), arms out ahead. */
 const faceDown = (r: Random): Partial<BodyPose> => ({
-  pitch: 90 + r.range(-8, 8),
+  pitch: 90 + r.range(-3, 3),
   roll: r.range(-20, 20),
-  hipL: r.range(0, 25),
-  hipR: r.range(0, 25),
+  hipL: r.range(-5, 5),
+  hipR: r.range(-5, 5),
   kneeL: r.range(0, 40),
   kneeR: r.range(0, 40),
   arms: r.range(100, 170),
@@ -111,7 +120,7 @@ const faceDown = (r: Random): Partial<BodyPose> => ({
 /** On one side (`side` 1 right, -1 left), knees drawn up some. */
 const onSide = (r: Random, side: number): Partial<BodyPose> => ({
   pitch: r.range(-10, 25),
-  roll: side * r.range(80, 95),
+  roll: side * r.range(87, 93),
   hipL: r.range(10, 70),
   hipR: r.range(10, 70),
   kneeL: r.range(10, 80),
@@ -138,7 +147,7 @@ function finish(
   family: Family,
   variant: string,
   s: Script,
-  extra: { onset?: number; impact?: number; facing?: number; furniture?: Furniture[]; bed?: Furniture | null; hold?: number },
+  extra: { onset?: number; impact?: number; facing?: number; furniture?: Furniture[]; bed?: Furniture | null; hold?: number; restAt?: number },
 ): Move {
   const fall = extra.impact !== undefined;
   const end = fall ? extra.impact! + FALL_HOLD_S : s.time + (extra.hold ?? 0);
@@ -152,6 +161,7 @@ function finish(
     facing: extra.facing ?? 0,
     furniture: extra.furniture ?? [],
     bed: extra.bed ?? null,
+    restAt: extra.restAt ?? s.time,
     end,
   };
 }
@@ -198,7 +208,7 @@ const FALLS: Record<(typeof FALL_FAMILIES)[number], (d: Draw) => Move> = {
     const bend = variant === 'hip-first' ? r.range(20, 60) : r.range(0, 15);
     s.to(descent, { y: -side * body.height * r.range(0.3, 0.45), ...onSide(r, side), hipL: bend, hipR: bend, kneeL: bend, kneeR: bend }, 'in');
     const impact = s.time;
-    settle(d, s, r.chance(0.4) ? { roll: side * r.range(30, 60), pitch: -r.range(20, 60) } : {});
+    settle(d, s);
     return finish('fall-sideways', variant, s, { onset, impact });
   },
   'slow-collapse': (d) => {
@@ -291,11 +301,12 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
       variant === 'heavily' ? 'in' : 'inout',
     );
     s.hold(r.range(4, 10));
+    const restAt = s.time;
     if (r.chance(0.5)) {
       s.to(r.range(1.2, 2), { ...STAND, x: 0, heading: 180 });
       s.walk(r.range(1.5, 2.5), { x: -1.5 });
     }
-    return finish('sit-chair', variant, s, { facing: 180, furniture: [furniture], hold: 2 });
+    return finish('sit-chair', variant, s, { restAt, facing: 180, furniture: [furniture], hold: 2 });
   },
   'lie-bed': (d) => {
     const { r } = d;
@@ -321,16 +332,18 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
     s.to(r.range(1, 2), { x: -0.3, ...floorSitting(r) });
     s.to(r.range(1, 2), { x: -0.5, ...(r.chance(0.6) ? onBack(r) : onSide(r, r.sign())) });
     s.hold(r.range(8, 15));
+    const restAt = s.time;
     if (r.chance(0.5)) getUp(d, s);
-    return finish('lie-floor', variant, s, { hold: 2 });
+    return finish('lie-floor', variant, s, { restAt, hold: 2 });
   },
   squat: (d) => {
     const { r } = d;
     const s = walkIn(d);
     s.to(r.range(0.8, 1.5), { ...legs(r.range(30, 50), r.range(75, 95), r.range(-40, -25)), arms: r.range(40, 80) });
     s.hold(r.range(2, 6));
+    const restAt = s.time;
     s.to(r.range(0.8, 1.5), { ...STAND });
-    return finish('squat', 'deep', s, { hold: 3 });
+    return finish('squat', 'deep', s, { restAt, hold: 3 });
   },
   kneel: (d) => {
     const { r } = d;
@@ -343,8 +356,9 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
       s.to(r.range(1, 2), { pitch, hipL: 90 + pitch, kneeL: 90, hipR: pitch, kneeR: 90, arms: 40 });
     }
     s.hold(r.range(3, 10));
+    const restAt = s.time;
     s.to(r.range(1, 2), { ...STAND });
-    return finish('kneel', variant, s, { hold: 3 });
+    return finish('kneel', variant, s, { restAt, hold: 3 });
   },
   bend: (d) => {
     const { r } = d;
@@ -353,8 +367,9 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
     if (variant === 'straight-legs') s.to(r.range(0.7, 1.2), { ...legs(r.range(75, 95), r.range(-5, 10), 0), arms: r.range(70, 100) });
     else s.to(r.range(0.7, 1.2), { ...legs(r.range(50, 75), r.range(30, 55), r.range(-25, -10)), arms: r.range(60, 100) });
     s.hold(r.range(1, 4));
+    const restAt = s.time;
     s.to(r.range(0.7, 1.2), { ...STAND });
-    return finish('bend', variant, s, { hold: 3 });
+    return finish('bend', variant, s, { restAt, hold: 3 });
   },
   'tie-shoe': (d) => {
     const { r } = d;
@@ -367,8 +382,9 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
     } else if (variant === 'bent-over') s.to(r.range(0.8, 1.3), { ...legs(r.range(70, 90), r.range(-5, 10), 0), arms: 90 });
     else s.to(r.range(1, 1.5), { ...legs(r.range(40, 60), r.range(80, 95), r.range(-40, -25)), arms: 80 });
     s.hold(r.range(5, 10));
+    const restAt = s.time;
     s.to(r.range(0.8, 1.5), { ...STAND });
-    return finish('tie-shoe', variant, s, { hold: 3 });
+    return finish('tie-shoe', variant, s, { restAt, hold: 3 });
   },
   'get-up': (d) => {
     const { r } = d;
@@ -377,7 +393,7 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
     const s = new Script(start);
     s.hold(r.range(3, 8));
     getUp(d, s);
-    return finish('get-up', variant, s, { hold: 2 });
+    return finish('get-up', variant, s, { restAt: 0, hold: 2 });
   },
   walk: (d) => {
     const { r } = d;
@@ -406,8 +422,9 @@ const EVERYDAY: Record<(typeof EVERYDAY_FAMILIES)[number], (d: Draw) => Move> = 
     else s.to(r.range(1, 1.5), { ...legs(r.range(30, 45), r.range(75, 90), r.range(-35, -25)), arms: 40 });
     s.to(r.range(1, 2), { x: -0.3, ...floorSitting(r) });
     s.hold(r.range(8, 15));
+    const restAt = s.time;
     if (r.chance(0.5)) getUp(d, s);
-    return finish('sit-floor', variant, s, { hold: 2 });
+    return finish('sit-floor', variant, s, { restAt, hold: 2 });
   },
 };
 
