@@ -22,14 +22,17 @@ import { framesOf, type SyntheticFrame, type View } from '../../test/helpers/syn
 const CAPTURE_ORIGIN = 1_000_000;
 const WALL_OFFSET = 1_700_000_000_000;
 
-/** A synthetic frame as the fall rule is given it: the person model's result through the worker's tracked objects; null when they hand nothing over (no one matched, no track ended). */
-export function toFallFrame(objects: CameraObjects, frame: SyntheticFrame, aspect: number): FallFrame | null {
+/**
+ * A synthetic frame as the fall rule is given it: the person model's result through the worker's tracked objects, the
+ * people matched and the tracks ended. Every frame, people or none: a frame where nobody is found is how a rule knows
+ * someone was lost (on a rule that does not look, it changes nothing).
+ */
+export function toFallFrame(objects: CameraObjects, frame: SyntheticFrame, aspect: number): FallFrame {
   const d = frame.detection;
   const output = { detections: d === null ? [] : [{ class_id: 0, class_name: 'person', confidence: d.score, bbox: d.box, keypoints: d.keypoints }] };
   const time = CAPTURE_ORIGIN + frame.time;
   const out = objects.update({ time, wallTime: time + WALL_OFFSET, detections: trackableDetections(output) ?? [], aspect });
   const ended = out.events.filter((e) => e.type === 'end').map((e) => e.after.id);
-  if (out.people.length === 0 && ended.length === 0) return null;
   return { time, people: out.people, ended };
 }
 
@@ -71,9 +74,7 @@ export function runView(view: View): ViewOutcome {
   for (const frame of framesOf(view)) {
     frames++;
     if (frame.detection !== null) detected++;
-    const input = toFallFrame(objects, frame, view.camera.aspect);
-    if (input === null) continue;
-    for (const r of watch.update(input).raised) {
+    for (const r of watch.update(toFallFrame(objects, frame, view.camera.aspect)).raised) {
       if (onset !== null && r.time < onset) {
         early++;
         continue;
