@@ -58,15 +58,7 @@ export function runView(view: View): ViewOutcome {
     tracker,
     zones: view.bedZone === null ? [] : [{ name: 'bed', polygon: view.bedZone }],
   });
-  const f = fallsOptionsOf(worker)!;
-  const watch = new FallWatch({
-    fallSeconds: f.fallSeconds,
-    drop: f.drop,
-    confirmSeconds: f.confirmSeconds,
-    downSeconds: f.downSeconds,
-    upSeconds: f.upSeconds,
-    beds: f.beds,
-  });
+  const watch = new FallWatch(fallsOptionsOf(worker)!);
   const onset = view.move.onset === null ? null : CAPTURE_ORIGIN + view.move.onset * 1000;
   let early = 0;
   let frames = 0;

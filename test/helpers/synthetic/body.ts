@@ -1,6 +1,7 @@
 /**
  * A person in 3D for the synthetic views: the 17 COCO keypoints (nose, eyes,
- * ears, shoulders, elbows, wrists, hips, knees, ankles; left before right) of
+ * ears, shoulders, elbows, wrists, hips, knees, ankles; left before right, as
+ * src/models/person/keypoints.ts names them) of
  * a body of plausible proportions, posed by a few angles, standing on the
  * floor or resting on a seat or a bed. Metres, z up; x forward (where the
  * person faced when the move began), y to their left.
@@ -21,27 +22,6 @@
  */
 
 export type Vec3 = readonly [number, number, number];
-
-/** The 17 keypoints' names, COCO order. */
-export const COCO_KEYPOINTS = [
-  'nose',
-  'left_eye',
-  'right_eye',
-  'left_ear',
-  'right_ear',
-  'left_shoulder',
-  'right_shoulder',
-  'left_elbow',
-  'right_elbow',
-  'left_wrist',
-  'right_wrist',
-  'left_hip',
-  'right_hip',
-  'left_knee',
-  'right_knee',
-  'left_ankle',
-  'right_ankle',
-] as const;
 
 export interface Body {
   /** Standing height (m). */
