@@ -102,6 +102,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   MOTION: async () => (await import('./motion/motion.js')).motion(),
   /** A person down (issue 72): the UP-Fall clips in ../shared/data/falls through the person model and the fall alerts, falls detected, false alarms, the alert's delay. */
   FALL: async () => (await import('./objects/fall.js')).fall(),
+  /** The fall rule over thousands of synthetic views (3D moves through pinhole cameras, a pose network's errors): falls raised, everyday moves raised, where it fails. */
+  'FALL-SYNTH': async () => (await import('./objects/fall-synthetic.js')).fallSynthetic(),
 };
 
 const requested = args.map((name) => name.toUpperCase());
