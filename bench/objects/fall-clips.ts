@@ -66,8 +66,8 @@ function probe(path: string): { width: number; height: number; fps: number; fram
   return { width: Number(width), height: Number(height), fps: n! / (d ?? 1), frames: Number(frames) };
 }
 
-/** Every clip of `dir` (UP-Fall's labels.csv, then gmdcsa24/labels.csv where it is). */
-export function fallClips(dir: string): FallClip[] {
+/** Every clip of `dir` (UP-Fall's labels.csv, then gmdcsa24/labels.csv where it is); `probeClip` reads a GMDCSA clip's size and rate. */
+export function fallClips(dir: string, probeClip: typeof probe = probe): FallClip[] {
   const out: FallClip[] = [];
   for (const row of csv(join(dir, 'labels.csv'))) {
     const [n, d] = (row.fps ?? '18/1').split('/').map(Number);
@@ -105,7 +105,7 @@ export function fallClips(dir: string): FallClip[] {
         fallStartS: numberOr(row.fall_start_s),
         downS: numberOr(row.person_down_s),
         night,
-        ...probe(join(dir, row.clip!)),
+        ...probeClip(join(dir, row.clip!)),
         ontoBed: /ONTO THE BED/i.test(notes),
       });
     }
