@@ -101,6 +101,16 @@ export interface FallEnded {
   readonly time: number;
 }
 
+/** A person lost from sight while going down (lost()): the track's last box and when it was last seen. */
+export interface LostPerson {
+  /** The tracked object's id. */
+  readonly id: string;
+  /** Its box at the last sighting, normalised. */
+  readonly box: Box;
+  /** Capture time (ms) of the last sighting. */
+  readonly lastSeen: number;
+}
+
 export interface FallUpdate {
   readonly raised: readonly FallRaised[];
   readonly ended: readonly FallEnded[];
@@ -126,6 +136,10 @@ interface PersonState {
   upSince: number | null;
   alert: FallKind | null;
   last: PersonSighting | null;
+  /** Capture time of the last sighting. */
+  lastTime: number;
+  /** The last sightings were a descent: the top of the box on its way down from the upright stance. */
+  descending: boolean;
 }
 
 export class FallWatch {
@@ -145,6 +159,17 @@ export class FallWatch {
   /** The latest sighting of a tracked object, or null. */
   lastSeen(id: string): PersonSighting | null {
     return this.#people.get(id)?.last ?? null;
+  }
+
+  /**
+   * The people whose last sightings were a descent (going down, no alert yet) and who were not seen in the latest
+   * frame since: where a second look (crops around the last box) may find a person the detector lost on the floor.
+   */
+  lost(): readonly LostPerson[] {
+    const out: LostPerson[] = [];
+    for (const [id, p] of this.#people)
+      if (p.descending && p.alert === null && p.last !== null && p.lastTime < this.#time) out.push({ id, box: p.last.box, lastSeen: p.lastTime });
+    return out;
   }
 
   /**
@@ -178,6 +203,8 @@ export class FallWatch {
             upSince: null,
             alert: null,
             last: null,
+            lastTime: frame.time,
+            descending: false,
           }),
         );
       this.#observe(state, person, frame.time, raised, ended);
@@ -202,11 +229,15 @@ export class FallWatch {
   #observe(state: PersonState, person: PersonSighting, time: number, raised: FallRaised[], ended: FallEnded[]): void {
     const o = this.options;
     state.last = person;
+    state.lastTime = time;
     const { posture } = person.reading;
     const top = person.box[1];
     const inBed = person.zones.some((z) => o.beds.includes(z));
     const reference = state.reference ?? stance(state.upright);
     const dropped = reference !== null && (top - reference.top) / reference.height >= o.drop;
+    const lastUpright = state.lastUpright ?? state.upright.at(-1)?.time ?? null;
+    state.descending =
+      reference !== null && lastUpright !== null && time - lastUpright <= o.fallSeconds * 1000 && (top - reference.top) / reference.height >= o.drop / 2;
     const down = posture === 'lying' || (posture === 'sitting' && dropped);
     if (posture === 'unknown') return; // says nothing either way: every state waits for a reading
 

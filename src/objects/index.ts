@@ -45,6 +45,7 @@ export {
   type FallRaised,
   type FallUpdate,
   type FallWatchOptions,
+  type LostPerson,
   type PersonSighting,
   type ResolvedFallOptions,
 } from './falls.js';

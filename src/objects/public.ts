@@ -61,6 +61,7 @@ export type {
   LineDirection,
   LineOptions,
   LineSide,
+  LostPerson,
   PersonSighting,
   Point,
   Polygon,

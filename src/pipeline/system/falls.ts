@@ -30,6 +30,7 @@ import {
   type FallConfirmation,
   type FallEndReason,
   type FallEvent,
+  type LostPerson,
   type PersonSighting,
   type SnapshotInfo,
   type SnapshotRequest,
@@ -127,6 +128,11 @@ export class FallAlerts {
   /** The people a fall worker is watching because they are down (a gated worker keeps looking at them: ADR 0081). */
   watched(camera: string, worker: string): readonly string[] {
     return this.#watches.get(key(camera, worker))?.watch.watched() ?? [];
+  }
+
+  /** The people a fall worker lost from sight while they were going down (FallWatch.lost()): where to look again. */
+  lost(camera: string, worker: string): readonly LostPerson[] {
+    return this.#watches.get(key(camera, worker))?.watch.lost() ?? [];
   }
 
   /** A worker's tracks as its motion gate reads them, those of people down marked `watched` (looked at however still). */

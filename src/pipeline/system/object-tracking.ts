@@ -280,8 +280,8 @@ export class ObjectTracking {
     for (const dwell of out.dwells) this.#emit({ type: 'dwell', at, dwell });
     // A stop (a config change, close) is the fall alerts' own to end: they hear of it as `stopped`, not as tracks gone.
     if (tracked.falls === null || this.#onFrame === null || frame === undefined) return;
+    // Every frame, people or none: a frame without a person is what makes someone going down lost (FallWatch.lost()).
     const ended = out.events.filter((e) => e.type === 'end').map((e) => e.after.id);
-    if (out.people.length === 0 && ended.length === 0) return;
     this.#onFrame({ camera: objects.camera, worker: objects.worker, falls: tracked.falls, ...frame, people: out.people, ended });
   }
 }
