@@ -19,7 +19,8 @@
  * square mirrored across the frame, where it does not overlap it) whose finds are `look_false_rate`.
  * `looks_by_turn` says which turns found the person on the looked frames.
  *
- * PERSON_RECALL_ONLY runs the candidates whose name contains it; PERSON_RECALL_CLIPS the clips whose file does.
+ * PERSON_RECALL_ONLY runs the candidates whose name contains one of its comma-separated parts; PERSON_RECALL_CLIPS
+ * the clips whose file does.
  * Without the clips: one line saying so, nothing run.
  */
 import { execFile } from 'node:child_process';
@@ -217,8 +218,8 @@ export async function personRecall(): Promise<void> {
   }
   const only = process.env.PERSON_RECALL_ONLY;
   const clipFilter = process.env.PERSON_RECALL_CLIPS;
-  const candidates = CANDIDATES.filter((c) => only === undefined || c.name.includes(only));
-  const clips = fallClips(dir).filter((c) => clipFilter === undefined || c.file.includes(clipFilter));
+  const candidates = CANDIDATES.filter((c) => only === undefined || only.split(',').some((part) => c.name.includes(part)));
+  const clips = fallClips(dir).filter((c) => clipFilter === undefined || clipFilter.split(',').some((part) => c.file.includes(part)));
   const sampled: Sampled[] = [
     ...clips.map((clip) => ({ clip, small: false, every: everyOf(clip) })),
     ...clips.filter((c) => SMALL.some((s) => c.file.includes(s))).map((clip) => ({ clip, small: true, every: everyOf(clip) * 2 })),

@@ -18,7 +18,8 @@
  * alert's time out less the down frame's capture time. cpu_pct: the process tree's CPU (this process, the model
  * server, ffmpeg) over the clips' wall time, of one core; model_fps: the worker's results a second. A clip's line
  * also says the longest pause between two of its results (`longest_gap_ms`): a model that stalls past the tracker's
- * endAfterSeconds loses the person it tracked.
+ * endAfterSeconds loses the person it tracked; and how many results were a second look (`second_looks`, ADR 0171:
+ * crops where a person was lost while going down).
  *
  * Summary lines (summarize()): per source (`part: source`), per kind of fall or movement (`part: type`) and over
  * all (`part: all`): clips, falls, detected, sensitivity (detected over falls), everyday clips, specificity (the
@@ -27,7 +28,8 @@
  * A line per clip says what happened (misses and false alarms named). Without the clips (a fresh clone has no
  * ../shared): one line saying so, and nothing run. FALL_DATA names another folder; FALL_ONLY runs the clips whose
  * name contains one of its comma-separated parts (a run in chunks); FALL_SUMMARY names comma-separated files of
- * earlier runs' lines whose clip lines are summed up instead, nothing run.
+ * earlier runs' lines whose clip lines are summed up instead, nothing run; FALL_TRACE=1 logs every result's people
+ * (posture, score, box) and which results were second looks.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -116,6 +118,7 @@ export async function fall(): Promise<void> {
     return;
   }
   const fps = Number(process.env.FALL_FPS ?? 5);
+  const trace = process.env.FALL_TRACE === '1';
   const only = process.env.FALL_ONLY?.split(',').filter((part) => part.length > 0);
   const clips: FallClip[] = fallClips(dir).filter((c) => only === undefined || only.some((part) => c.file.includes(part)));
   for (const c of clips) {
@@ -152,8 +155,17 @@ export async function fall(): Promise<void> {
       const seen: { seq: number; captureTime: number }[] = [];
       const alerts: { at: number; alert: FallAlert }[] = [];
       let missedObjective = 0;
-      const onResult = (e: { camera: string; worker: string; seq: number; captureTime: number }): void => {
-        if (e.camera === camera && e.worker === 'people') seen.push({ seq: e.seq, captureTime: e.captureTime });
+      let looks = 0;
+      const onResult = (e: { camera: string; worker: string; seq: number; captureTime: number; output: unknown }): void => {
+        if (e.camera !== camera || e.worker !== 'people') return;
+        seen.push({ seq: e.seq, captureTime: e.captureTime });
+        // A result made of crops (a second look, ADR 0171) says so by its regions.
+        const output = e.output as { regions?: unknown; detections?: { bbox: number[]; posture?: string; confidence: number }[] } | null;
+        if (output?.regions !== undefined) looks++;
+        if (trace)
+          log(
+            `FALL trace ${clip.file} seq ${e.seq}${output?.regions === undefined ? '' : ' look'}: ${JSON.stringify((output?.detections ?? []).map((d) => [d.posture, round(d.confidence, 2), d.bbox.map((v) => round(v, 2))]))}`,
+          );
       };
       const onFall = (e: { event: { type: string; after: FallAlert } }): void => {
         if (e.event.type === 'new' && e.event.after.camera === camera) alerts.push({ at: performance.now(), alert: e.event.after });
@@ -214,6 +226,7 @@ export async function fall(): Promise<void> {
           first === undefined || start === null || first.alert.fall_time === null ? null : round(first.alert.fall_time * 1000 - wallOf(first, start), 0),
         down_vs_label_ms: first === undefined || down === null ? null : round(first.alert.down_time * 1000 - wallOf(first, down), 0),
         results: seen.length,
+        second_looks: looks,
         // the longest pause between two of the worker's results in the clip (capture times): a model that stalls
         // longer than the tracker's endAfterSeconds loses the person it tracked
         longest_gap_ms: round(longestGap(seen.map((r) => r.captureTime)), 0),

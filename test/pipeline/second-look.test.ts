@@ -8,7 +8,8 @@
  *   is and turned a quarter either way; the model finds the bar on the turned crops, and the result has it in the
  *   frame's coordinates (within 4 px of where it was drawn), lying (its posture read again the right way up), with
  *   the crops' regions.
- * - Lost for longer than LOOK_SECONDS of capture time: no more looks.
+ * - A look at once, then at most one every LOOK_EVERY_SECONDS (the frames between whole); lost for longer than
+ *   LOOK_SECONDS of capture time: no more looks.
  * And the pure parts: what detectionsInFrame makes of a detection on a turned crop.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Detection } from '../../src/ipc/index.js';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
-import { LOOK_SECONDS, SecondLook, type LostSighting } from '../../src/pipeline/camera/second-look.js';
+import { LOOK_EVERY_SECONDS, LOOK_SECONDS, SecondLook, type LostSighting } from '../../src/pipeline/camera/second-look.js';
 import { FrameSupplier, type Frame, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
 import { detectionsInFrame } from '../../src/workers/region-run.js';
@@ -147,7 +148,7 @@ describe('the second look', { timeout: 60_000 }, () => {
     }
   });
 
-  it('looks for a lost person for LOOK_SECONDS of capture time at most, and again once they were found and lost anew', async () => {
+  it('looks for a lost person once every LOOK_EVERY_SECONDS, for LOOK_SECONDS of capture time at most, and again once found and lost anew', async () => {
     let lost: LostSighting[] = [{ id: '3', box: LAST_BOX }];
     const look = new SecondLook({ lost: () => lost });
     const frame = (captureTime: number): Frame =>
@@ -155,6 +156,9 @@ describe('the second look', { timeout: 60_000 }, () => {
     assert.equal((await look.plan(frame(1_000), INPUT))?.crops.length, 4);
     assert.equal(look.plan(frame(1_000), null) instanceof Promise, true);
     assert.equal(await look.plan(frame(1_000), null), null, 'the model size not known: whole');
+    assert.ok(!look.wantsFullFrames() && look.followsNewest(), 'looked just now: the next frames go whole');
+    assert.equal(await look.plan(frame(1_000 + LOOK_EVERY_SECONDS * 1000 - 1), INPUT), null, 'not due yet');
+    assert.equal((await look.plan(frame(1_000 + LOOK_EVERY_SECONDS * 1000), INPUT))?.crops.length, 4, 'due again');
     assert.equal((await look.plan(frame(1_000 + LOOK_SECONDS * 1000), INPUT))?.crops.length, 4);
     assert.equal(await look.plan(frame(1_001 + LOOK_SECONDS * 1000), INPUT), null, 'past LOOK_SECONDS');
     assert.ok(look.followsNewest());

@@ -7,8 +7,8 @@
  * Contract: while nobody is lost it asks for nothing: the worker reads frames at its model's size, follows the
  * newest, and sends them whole (no crop, no conversion, no call more: a quiet room costs what it did). While
  * someone is lost (for at most LOOK_SECONDS of capture time each, so one never found again does not cost for
- * ever) the worker reads full-resolution frames, and each frame it reads goes to the model as crops at the model's
- * input size: the whole frame, and for each lost person (the last MAX_LOST listed) the square around their
+ * ever) a look is due at once and then once every LOOK_EVERY_SECONDS (the frames between go whole, as before): the
+ * worker reads full-resolution frames while one is due, and the frame it reads goes to the model as crops at the model's input size: the whole frame, and for each lost person (the last MAX_LOST listed) the square around their
  * last box (src/pictures' lookAgainRegion, cut from the full-resolution frame so a small person is large) as it
  * is and turned a quarter either way (a person lying is an upright one to the network). What the model finds is
  * turned back and mapped into the frame (region-run.ts), duplicates across crops kept once, one result for the
@@ -26,6 +26,13 @@ export interface LostSighting {
 
 /** How long (capture time, s) a lost person is looked for: past it they are left to the fall rule's own alert. */
 export const LOOK_SECONDS = 10;
+/**
+ * A lost person is looked for at most once in this long (capture time, s); the frames between go whole at the
+ * model's size, as before: a look is four model calls, and looking at every frame would slow the worker's cadence
+ * exactly when the fall rule needs its sightings (on the UP-Fall clips, a look on every frame took ~650 ms of a
+ * loaded 2-core machine and the whole frames it displaced were the ones that still saw the person, weakly, lying).
+ */
+export const LOOK_EVERY_SECONDS = 1;
 /** At most this many lost people are looked for in one frame (each is three model calls). */
 export const MAX_LOST = 2;
 /** The look's square is at least this share of the model's input side (a tiny box is not cut at a few pixels). */
@@ -51,6 +58,8 @@ export class SecondLook implements RegionRun {
   readonly #lost: () => readonly LostSighting[];
   /** Capture time (ms) each lost person was first looked for. */
   readonly #since = new Map<string, number>();
+  /** Capture time (ms) of the latest look. */
+  #lookedAt = Number.NEGATIVE_INFINITY;
   /** The capture time of the latest frame read (ms), for the look's cap before a frame is read. */
   #latest = Number.NEGATIVE_INFINITY;
   #looks = 0;
@@ -65,17 +74,17 @@ export class SecondLook implements RegionRun {
   readonly readsFull = false;
 
   followsNewest(): boolean {
-    return this.#looking(this.#latest).length === 0;
+    return !this.#due(this.#latest);
   }
 
   wantsFullFrames(): boolean {
-    return this.#looking(this.#latest).length > 0;
+    return this.#due(this.#latest);
   }
 
   plan(frame: Frame, inputSide: number | null): Promise<RegionCrops | null> {
     this.#latest = Math.max(this.#latest, frame.captureTime);
     const lost = this.#looking(frame.captureTime);
-    if (inputSide === null || lost.length === 0 || !isRaw(frame)) return Promise.resolve(null);
+    if (inputSide === null || lost.length === 0 || !this.#due(frame.captureTime) || !isRaw(frame)) return Promise.resolve(null);
     const { width, height } = frame;
     const rgb = rgbOf(frame);
     const crops: RegionCrop[] = [];
@@ -90,6 +99,7 @@ export class SecondLook implements RegionRun {
     }
     if (crops.length <= 1) return Promise.resolve(null);
     this.#looks++;
+    this.#lookedAt = frame.captureTime;
     return Promise.resolve({ width, height, crops });
   }
 
@@ -100,6 +110,11 @@ export class SecondLook implements RegionRun {
 
   figures(): SecondLookFigures {
     return { looks: this.#looks, crops: this.#crops, wholeCalls: this.#wholeCalls };
+  }
+
+  /** Whether a look is due at `time` (ms): someone is lost and the latest look is LOOK_EVERY_SECONDS old. */
+  #due(time: number): boolean {
+    return this.#looking(time).length > 0 && !(time - this.#lookedAt < LOOK_EVERY_SECONDS * 1000);
   }
 
   /** The lost people still looked for at `time` (ms), the most recently listed first, at most MAX_LOST; forgets those no longer lost. */
