@@ -11,7 +11,7 @@
  * throughout, one every 2 s of its long everyday clips; the small clips at half those rates.
  *
  * Candidates: MultiPose on the whole frame at 448 (today's), 512, 640 and 448 int8; and today's with a second look
- * (ADR 0171): on a frame where the whole frame finds nobody, the square around the last box found in the clip
+ * (ADR 0169): on a frame where the whole frame finds nobody, the square around the last box found in the clip
  * (lookAgainRegion) cut at the look model's input and run as it is and turned a quarter either way, by MultiPose at
  * 448 or by MoveNet Lightning (192, the person found when the mean keypoint score is at least 0.3). A frame counts
  * found when at least one person is found; every frame has exactly one person, so `extra_per_frame` (more than one

@@ -18,7 +18,7 @@
  * alert's time out less the down frame's capture time. cpu_pct: the process tree's CPU (this process, the model
  * server, ffmpeg) over the clips' wall time, of one core; model_fps: the worker's results a second. A clip's line
  * also says the longest pause between two of its results (`longest_gap_ms`): a model that stalls past the tracker's
- * endAfterSeconds loses the person it tracked; and how many results were a second look (`second_looks`, ADR 0171:
+ * endAfterSeconds loses the person it tracked; and how many results were a second look (`second_looks`, ADR 0169:
  * crops where a person was lost while going down).
  *
  * Summary lines (summarize()): per source (`part: source`), per kind of fall or movement (`part: type`) and over
@@ -159,7 +159,7 @@ export async function fall(): Promise<void> {
       const onResult = (e: { camera: string; worker: string; seq: number; captureTime: number; output: unknown }): void => {
         if (e.camera !== camera || e.worker !== 'people') return;
         seen.push({ seq: e.seq, captureTime: e.captureTime });
-        // A result made of crops (a second look, ADR 0171) says so by its regions.
+        // A result made of crops (a second look, ADR 0169) says so by its regions.
         const output = e.output as { regions?: unknown; detections?: { bbox: number[]; posture?: string; confidence: number }[] } | null;
         if (output?.regions !== undefined) looks++;
         if (trace)

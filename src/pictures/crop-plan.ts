@@ -166,7 +166,7 @@ function clamp(v: number, lo: number, hi: number): number {
 export const LOOK_AGAIN_SCALE = 2;
 
 /**
- * Where to look again for a person lost while going down (ADR 0171): a square of LOOK_AGAIN_SCALE times the long
+ * Where to look again for a person lost while going down (ADR 0169): a square of LOOK_AGAIN_SCALE times the long
  * side of their last box (at least `minSide` pixels, at most the frame's short side), centred on the box's middle
  * across and half a long side above its bottom, so it holds them however they came to lie: the feet stay where
  * they were, the head lands up to a body's length either side of them. Shifted inside the frame; null for a box

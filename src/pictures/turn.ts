@@ -1,5 +1,5 @@
 /**
- * Quarter turns of a picture, and the way back for what a model found on it (ADR 0171). A pose network trained on
+ * Quarter turns of a picture, and the way back for what a model found on it (ADR 0169). A pose network trained on
  * people standing sees a person lying on the floor as it sees nobody; the same picture turned a quarter either way
  * shows them upright, and what it finds there is turned back into the picture's own coordinates.
  *

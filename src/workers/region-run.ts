@@ -5,7 +5,7 @@
  * (src/pictures' crop plan). The result keeps a frame result's shape: `detections` in frame coordinates, the
  * server's `metadata` with `inference_time_ms` summed over the crops, and `regions` (the crops' boxes, 0–1).
  *
- * A crop may have been turned a quarter before the model saw it (`turn`, ADR 0171: a person lying on the floor is an
+ * A crop may have been turned a quarter before the model saw it (`turn`, ADR 0169: a person lying on the floor is an
  * upright one to a network trained on people standing): what the model found on it is turned back first, and a
  * detection's posture is read again from its keypoints in the frame's own coordinates (as read on the turned crop,
  * a person lying is upright).

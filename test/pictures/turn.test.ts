@@ -1,5 +1,5 @@
 /**
- * Quarter turns of a picture and the way back (ADR 0171), as properties: a pixel lands where turnPoint says, a turn
+ * Quarter turns of a picture and the way back (ADR 0169), as properties: a pixel lands where turnPoint says, a turn
  * and its opposite give the picture back, a box found on the turned picture turns back onto the same pixels; and the
  * second look's square (lookAgainRegion) lies inside the frame, is square, and holds the last box's bottom middle
  * (where the feet stay) and a body's length either side of it where the frame allows.

@@ -1,5 +1,5 @@
 /**
- * The second look (ADR 0171) with real parts: a model-client worker, a real in-process model server whose handler
+ * The second look (ADR 0169) with real parts: a model-client worker, a real in-process model server whose handler
  * finds only what stands upright (a bright blob taller than wide, at least MIN_TALL input pixels tall, with 17
  * keypoints head to feet down its length: a network trained on people standing), and frames of 640 × 480 showing a
  * "person" lying on the floor (a bright bar 200 × 50 low in the picture).

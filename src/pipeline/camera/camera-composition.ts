@@ -64,7 +64,7 @@ export interface CameraPipelineOptions {
   readonly privacy: Privacy;
   /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
   readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
-  /** A fall worker's people lost while going down (the system's fall alerts): where its second look looks (ADR 0171). */
+  /** A fall worker's people lost while going down (the system's fall alerts): where its second look looks (ADR 0169). */
   readonly lost?: (camera: string, worker: string) => readonly LostSighting[];
   /** Values the camera's config took from the environment: masked in its captures' stats, logs and errors. */
   readonly secrets?: readonly string[];
@@ -220,7 +220,7 @@ export async function addCameraWorker(c: CameraComposition, w: CameraConfig['wor
           wholeAbove: regionSetting.wholeAbove,
         });
   if (regions !== null) gate?.useRegions(regions);
-  // The second look (ADR 0171): a fall worker of a model server on this machine, not gated, looks again on crops where
+  // The second look (ADR 0169): a fall worker of a model server on this machine, not gated, looks again on crops where
   // a person was lost while going down (a gated one has its regions already: its tracked boxes are among them).
   const lost = options.lost;
   const secondLook =

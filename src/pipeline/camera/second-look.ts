@@ -1,5 +1,5 @@
 /**
- * The second look (ADR 0171): a fall worker's RegionRun that looks again, at once, where a person was just lost.
+ * The second look (ADR 0169): a fall worker's RegionRun that looks again, at once, where a person was just lost.
  * A tracked person whose box dropped fast and who then went unseen (the fall alerts' lost(): their last sightings a
  * descent, nobody matched since) is the moment that matters, and the moment a pose network trained on people
  * standing stops seeing them: lying on the floor, or small and low in the picture.
