@@ -54,6 +54,7 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   M1PY: async () => (await import('./ipc/m1py.js')).m1Python(),
   PERSON: async () => (await import('./ipc/person.js')).person(),
   'PERSON-MODELS': async () => (await import('./models/person.js')).personModels(),
+  'PERSON-RECALL': async () => (await import('./models/person-recall.js')).personRecall(),
   YOLO: async () => (await import('./models/yolo.js')).yolo(),
   /** One accelerator, many cameras: the Python server per-frame and batched against the stand-in (python/bench/g1.py; issue 71). */
   G1: async () => (await import('./models/g1.js')).g1(),

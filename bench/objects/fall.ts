@@ -1,73 +1,95 @@
 /**
- * FALL (bench/README.md, "FALL a person down"): the UP-Fall clips in ../shared/data/falls (their
- * README: 31 clips of one person, 15 falls and 16 everyday movements, labels.csv with the frames where each fall
- * starts and where the person is down), each played once through a real system: a camera whose source is the
- * clip after a still lead-in (its first frame held LEAD_S seconds) and before a still tail (its last frame held
- * TAIL_S), read there by ffmpeg's lavfi `movie` filter (the clips are never copied), in real time at the clip's
- * 18 fps; the person model (handler person, its defaults: MoveNet MultiPose at 448, fp32, one thread) and one
- * worker with `falls: true` at `maxFps` FALL_FPS (default 5). One system for every clip, its model server ready
- * before the first: a camera is added per clip and removed after it.
+ * FALL (bench/README.md, "FALL a person down"): every clip in ../shared/data/falls (bench/objects/
+ * fall-clips.ts: UP-Fall's lateral view, 31 clips of one person, 15 falls and 16 everyday movements, labels in
+ * frames at 18 fps; and GMDCSA-24 subjects 1-2, 11 clips of two people in their own rooms by day and night, 6 falls
+ * and 5 everyday, labels in seconds, 30 fps by day and 15 at night, 640 × 480 and 1280 × 720), each played once
+ * through a real system: a camera whose source is the clip after a still lead-in (its first frame held LEAD_S
+ * seconds) and before a still tail (its last frame held TAIL_S, as a camera keeps showing the floor), read there by
+ * ffmpeg's lavfi `movie` filter (the clips are never copied), in real time at the clip's own rate; the person model
+ * (handler person, its defaults: MoveNet MultiPose at 448, fp32, one thread) and one worker with `falls: true` at
+ * `maxFps` FALL_FPS (default 5): the documented `{ model: person, maxFps: 5, falls: true }`. One system for every
+ * clip, its model server ready before the first: a camera is added per clip and removed after it.
  *
  * Per clip: the `fall` alerts raised (their `new`), when each came out (this process's monotonic clock) and the
  * capture time of the clip's frame where the person is down (the supplier's seq counts the source's frames from
- * 1: the clip's frame k is seq LEAD_S × 18 + k + 1; its capture time from the nearest result's, at 18 a second).
- * A clip without a fall with an alert, or a fall clip with one raised before its fall starts, is a false alarm; a
- * fall clip with one raised after is detected, and its event_after_down_ms is the alert's time out less the
- * down frame's capture time. cpu_pct: the process tree's CPU (this process, the model server, ffmpeg) over the
- * clips' wall time, of one core; model_fps: the worker's results a second.
+ * 1: the clip's frame at t seconds is seq LEAD_S × fps + round(t × fps) + 1; its capture time from the nearest
+ * result's, at the clip's rate). A clip without a fall with an alert, or a fall clip with one raised before its
+ * fall starts, is a false alarm; a fall clip with one raised after is detected, and its event_after_down_ms is the
+ * alert's time out less the down frame's capture time. cpu_pct: the process tree's CPU (this process, the model
+ * server, ffmpeg) over the clips' wall time, of one core; model_fps: the worker's results a second. A clip's line
+ * also says the longest pause between two of its results (`longest_gap_ms`): a model that stalls past the tracker's
+ * endAfterSeconds loses the person it tracked; and how many results were a second look (`second_looks`, ADR 0169:
+ * crops where a person was lost while going down).
  *
- * A clip's line also says the longest pause between two of its results (`longest_gap_ms`): a model that stalls
- * past the tracker's endAfterSeconds loses the person it tracked.
- *
- * Fields of the summary line: clips, falls, detected, false_alarms, event_after_down_ms_p50, _p99, cpu_pct,
- * model_fps (bench/README.md), beside workload, fps (the worker's maxFps) and load_1m. A line per clip says what
- * happened (misses and false alarms named). Without the clips (a fresh clone has no ../shared): one line saying
- * so, and nothing run. FALL_DATA names another folder; FALL_ONLY runs the clips whose name contains it.
+ * Summary lines (summarize()): per source (`part: source`), per kind of fall or movement (`part: type`) and over
+ * all (`part: all`): clips, falls, detected, sensitivity (detected over falls), everyday clips, specificity (the
+ * share of everyday clips with no alert), false_alarms (alerts before a fall or on an everyday clip),
+ * event_after_down_ms_p50 and _p99, beside cpu_pct, model_fps, fps (the worker's maxFps) and load_1m for the run.
+ * A line per clip says what happened (misses and false alarms named). Without the clips (a fresh clone has no
+ * ../shared): one line saying so, and nothing run. FALL_DATA names another folder; FALL_ONLY runs the clips whose
+ * name contains one of its comma-separated parts (a run in chunks); FALL_SUMMARY names comma-separated files of
+ * earlier runs' lines whose clip lines are summed up instead, nothing run; FALL_TRACE=1 logs every result's people
+ * (posture, score, box) and which results were second looks.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import type { FallAlert } from '../../src/objects/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
+import { DEFAULT_FALL_DATA, fallClips, type FallClip } from './fall-clips.js';
 
-/** dist/bench/objects → the checkout's parent. */
-const DEFAULT_DATA = fileURLToPath(new URL('../../../../shared/data/falls/', import.meta.url));
-const CLIP_FPS = 18;
 const LEAD_S = 2;
-const TAIL_S = 3;
+const TAIL_S = 5;
 
-/** A clip's row of labels.csv (frames 0-based; fallStart and down null for a clip without a fall). */
-export interface Label {
-  readonly file: string;
-  readonly activity: string;
-  readonly frames: number;
-  readonly isFall: boolean;
-  readonly fallStart: number | null;
-  readonly down: number | null;
+/** What one clip's run came to: the fields of its line that the summaries add up. */
+export interface ClipOutcome {
+  readonly clip: string;
+  readonly source: string;
+  readonly type: string;
+  readonly is_fall: boolean;
+  readonly detected: boolean;
+  readonly false_alarms: number;
+  readonly event_after_down_ms: number | null;
 }
 
-/** labels.csv of `dir`, its line ends LF or CRLF. */
-export function labels(dir: string): Label[] {
-  const [header, ...rows] = readFileSync(join(dir, 'labels.csv'), 'utf8').trim().split(/\r?\n/);
-  const columns = header!.split(',').map((c) => c.trim());
-  const at = (name: string): number => columns.indexOf(name);
-  return rows.map((row) => {
-    const cells = row.split(',').map((c) => c.trim());
-    const number = (name: string): number | null => (cells[at(name)] === '' || cells[at(name)] === undefined ? null : Number(cells[at(name)]));
+/** The summary lines of clip outcomes: per source, per type, and over all. */
+export function summarize(outcomes: readonly ClipOutcome[]): Record<string, unknown>[] {
+  const line = (part: string, key: string | null, of: readonly ClipOutcome[]): Record<string, unknown> => {
+    const falls = of.filter((o) => o.is_fall);
+    const everyday = of.filter((o) => !o.is_fall);
+    const detected = falls.filter((o) => o.detected).length;
+    const delays = sortedCopy(falls.flatMap((o) => (o.detected && o.event_after_down_ms !== null ? [o.event_after_down_ms] : [])));
     return {
-      file: cells[at('file')]!,
-      activity: cells[at('activity')]!,
-      frames: number('frames')!,
-      isFall: cells[at('is_fall')] === '1',
-      fallStart: number('fall_start_frame'),
-      down: number('person_down_frame'),
+      workload: 'FALL',
+      impl: 'framesupplier',
+      part,
+      ...(key === null ? {} : { [part]: key }),
+      clips: of.length,
+      falls: falls.length,
+      detected,
+      sensitivity: falls.length === 0 ? null : round(detected / falls.length, 3),
+      everyday: everyday.length,
+      specificity: everyday.length === 0 ? null : round(everyday.filter((o) => o.false_alarms === 0).length / everyday.length, 3),
+      false_alarms: of.reduce((n, o) => n + o.false_alarms, 0),
+      missed: falls.filter((o) => !o.detected).map((o) => o.clip),
+      event_after_down_ms_p50: delays.length === 0 ? null : round(percentile(delays, 50), 0),
+      event_after_down_ms_p99: delays.length === 0 ? null : round(percentile(delays, 99), 0),
     };
-  });
+  };
+  const groups = (by: (o: ClipOutcome) => string): Map<string, ClipOutcome[]> => {
+    const out = new Map<string, ClipOutcome[]>();
+    for (const o of outcomes) out.set(by(o), [...(out.get(by(o)) ?? []), o]);
+    return out;
+  };
+  return [
+    ...[...groups((o) => o.source)].map(([k, v]) => line('source', k, v)),
+    ...[...groups((o) => `${o.source}: ${o.type}`)].map(([k, v]) => line('type', k, v)),
+    line('all', null, outcomes),
+  ];
 }
 
 /** The process tree's CPU seconds now (this process and its children: the model server, ffmpeg). */
@@ -78,15 +100,27 @@ function treeCpuS(): number {
 }
 
 export async function fall(): Promise<void> {
-  const dir = process.env.FALL_DATA ?? DEFAULT_DATA;
+  const summaryOf = process.env.FALL_SUMMARY;
+  if (summaryOf !== undefined) {
+    const outcomes = summaryOf
+      .split(',')
+      .flatMap((file) => readFileSync(file, 'utf8').split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as ClipOutcome & { workload?: string; part?: string })
+      .filter((l) => l.workload === 'FALL' && l.part === 'clip');
+    for (const summary of summarize(outcomes)) emit(summary);
+    return;
+  }
+  const dir = process.env.FALL_DATA ?? DEFAULT_FALL_DATA;
   if (!existsSync(join(dir, 'labels.csv'))) {
     log(`FALL: no clips at ${dir} (they live beside the checkout, in ../shared/data/falls, and never in it): nothing run`);
     emit({ workload: 'FALL', impl: 'framesupplier', missing: dir });
     return;
   }
   const fps = Number(process.env.FALL_FPS ?? 5);
-  const only = process.env.FALL_ONLY;
-  const clips = labels(dir).filter((c) => only === undefined || c.file.includes(only));
+  const trace = process.env.FALL_TRACE === '1';
+  const only = process.env.FALL_ONLY?.split(',').filter((part) => part.length > 0);
+  const clips: FallClip[] = fallClips(dir).filter((c) => only === undefined || only.some((part) => c.file.includes(part)));
   for (const c of clips) {
     if (/[':,;[\]\\]/.test(join(dir, c.file))) throw new Error(`FALL: ${c.file}'s path has a character a filter graph would read as its own`);
   }
@@ -111,20 +145,27 @@ export async function fall(): Promise<void> {
   await system.start();
   await ready;
   const load = loadavg()[0]!;
-  const latencies: number[] = [];
-  let detected = 0;
-  let falseAlarms = 0;
   let cpuS = 0;
   let wallS = 0;
   let results = 0;
+  const outcomes: ClipOutcome[] = [];
   try {
     for (const [i, clip] of clips.entries()) {
       const camera = `clip${i}`;
       const seen: { seq: number; captureTime: number }[] = [];
       const alerts: { at: number; alert: FallAlert }[] = [];
       let missedObjective = 0;
-      const onResult = (e: { camera: string; worker: string; seq: number; captureTime: number }): void => {
-        if (e.camera === camera && e.worker === 'people') seen.push({ seq: e.seq, captureTime: e.captureTime });
+      let looks = 0;
+      const onResult = (e: { camera: string; worker: string; seq: number; captureTime: number; output: unknown }): void => {
+        if (e.camera !== camera || e.worker !== 'people') return;
+        seen.push({ seq: e.seq, captureTime: e.captureTime });
+        // A result made of crops (a second look, ADR 0169) says so by its regions.
+        const output = e.output as { regions?: unknown; detections?: { bbox: number[]; posture?: string; confidence: number }[] } | null;
+        if (output?.regions !== undefined) looks++;
+        if (trace)
+          log(
+            `FALL trace ${clip.file} seq ${e.seq}${output?.regions === undefined ? '' : ' look'}: ${JSON.stringify((output?.detections ?? []).map((d) => [d.posture, round(d.confidence, 2), d.bbox.map((v) => round(v, 2))]))}`,
+          );
       };
       const onFall = (e: { event: { type: string; after: FallAlert } }): void => {
         if (e.event.type === 'new' && e.event.after.camera === camera) alerts.push({ at: performance.now(), alert: e.event.after });
@@ -143,7 +184,7 @@ export async function fall(): Promise<void> {
         capture: { decoder: 'ffmpeg', output: { format: 'rgb24' } },
         workers: [{ id: 'people', model: 'person', maxFps: fps, falls: true }],
       });
-      await sleep((LEAD_S + clip.frames / CLIP_FPS + TAIL_S) * 1000);
+      await sleep((LEAD_S + clip.frames / clip.fps + TAIL_S) * 1000);
       const cpu1 = treeCpuS();
       const t1 = performance.now();
       await system.cameras.remove(camera);
@@ -154,29 +195,26 @@ export async function fall(): Promise<void> {
       wallS += (t1 - t0) / 1000;
       results += seen.length;
 
-      /** The capture time of the clip's frame k, from the nearest result's (the source paced at 18 a second). */
-      const captureOf = (k: number): number | null => {
-        const seq = LEAD_S * CLIP_FPS + k + 1;
+      /** The capture time of the clip's frame at `t` seconds, from the nearest result's (the source paced at the clip's rate). */
+      const captureOf = (t: number): number | null => {
+        const seq = Math.round(LEAD_S * clip.fps) + Math.round(t * clip.fps) + 1;
         let near: { seq: number; captureTime: number } | null = null;
         for (const r of seen) if (near === null || Math.abs(r.seq - seq) < Math.abs(near.seq - seq)) near = r;
-        return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / CLIP_FPS;
+        return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / clip.fps;
       };
-      const start = clip.fallStart === null ? null : captureOf(clip.fallStart);
-      const down = clip.down === null ? null : captureOf(clip.down);
+      const start = clip.fallStartS === null ? null : captureOf(clip.fallStartS);
+      const down = clip.downS === null ? null : captureOf(clip.downS);
       const early = start === null ? alerts : alerts.filter((a) => a.at < start);
       const after = start === null ? [] : alerts.filter((a) => a.at >= start);
-      falseAlarms += early.length;
       const first = after[0];
       const latency = first !== undefined && down !== null ? first.at - down : null;
-      if (clip.isFall && first !== undefined) {
-        detected++;
-        if (latency !== null) latencies.push(latency);
-      }
       emit({
         workload: 'FALL',
         impl: 'framesupplier',
         part: 'clip',
         clip: clip.file,
+        source: clip.source,
+        type: clip.type,
         activity: clip.activity,
         is_fall: clip.isFall,
         alerts: alerts.map((a) => a.alert.kind),
@@ -188,10 +226,20 @@ export async function fall(): Promise<void> {
           first === undefined || start === null || first.alert.fall_time === null ? null : round(first.alert.fall_time * 1000 - wallOf(first, start), 0),
         down_vs_label_ms: first === undefined || down === null ? null : round(first.alert.down_time * 1000 - wallOf(first, down), 0),
         results: seen.length,
+        second_looks: looks,
         // the longest pause between two of the worker's results in the clip (capture times): a model that stalls
         // longer than the tracker's endAfterSeconds loses the person it tracked
         longest_gap_ms: round(longestGap(seen.map((r) => r.captureTime)), 0),
         objective_missed: missedObjective,
+      });
+      outcomes.push({
+        clip: clip.file,
+        source: clip.source,
+        type: clip.type,
+        is_fall: clip.isFall,
+        detected: clip.isFall && first !== undefined,
+        false_alarms: early.length,
+        event_after_down_ms: latency === null ? null : round(latency, 0),
       });
       log(
         `FALL ${clip.file}: ${clip.isFall ? (first === undefined ? 'MISSED' : `detected, ${round(latency ?? NaN, 0)} ms after down`) : early.length > 0 ? `FALSE ALARM ×${early.length}` : 'ok'}`,
@@ -201,21 +249,13 @@ export async function fall(): Promise<void> {
     await system.close();
     rmSync(shmDir, { recursive: true, force: true });
   }
-  const sorted = sortedCopy(latencies);
-  emit({
-    workload: 'FALL',
-    impl: 'framesupplier',
-    clips: clips.length,
-    falls: clips.filter((c) => c.isFall).length,
-    detected,
-    false_alarms: falseAlarms,
-    event_after_down_ms_p50: sorted.length === 0 ? null : round(percentile(sorted, 50), 0),
-    event_after_down_ms_p99: sorted.length === 0 ? null : round(percentile(sorted, 99), 0),
+  const run = {
     cpu_pct: wallS === 0 ? null : round((cpuS / wallS) * 100, 1),
     model_fps: wallS === 0 ? null : round(results / wallS, 2),
     fps,
     load_1m: [round(load, 2), round(loadavg()[0]!, 2)],
-  });
+  };
+  for (const summary of summarize(outcomes)) emit({ ...summary, ...run });
 }
 
 /** A capture time (monotonic ms) on the wall clock, by the alert's own pair of times (its raising frame's). */

@@ -161,3 +161,27 @@ function area(b: NormalisedBox): number {
 function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
 }
+
+/** The second look's square (lookAgainRegion) is this many times the person's last box's long side. */
+export const LOOK_AGAIN_SCALE = 2;
+
+/**
+ * Where to look again for a person lost while going down (ADR 0169): a square of LOOK_AGAIN_SCALE times the long
+ * side of their last box (at least `minSide` pixels, at most the frame's short side), centred on the box's middle
+ * across and half a long side above its bottom, so it holds them however they came to lie: the feet stay where
+ * they were, the head lands up to a body's length either side of them. Shifted inside the frame; null for a box
+ * with nothing inside the frame. Pixels of a `width` × `height` frame, [left, top, side, side].
+ */
+export function lookAgainRegion(box: NormalisedBox, width: number, height: number, minSide: number): PixelRegion | null {
+  const x1 = clamp(Math.min(box[0], box[2]), 0, 1) * width;
+  const x2 = clamp(Math.max(box[0], box[2]), 0, 1) * width;
+  const y1 = clamp(Math.min(box[1], box[3]), 0, 1) * height;
+  const y2 = clamp(Math.max(box[1], box[3]), 0, 1) * height;
+  if (![x1, x2, y1, y2].every(Number.isFinite) || x2 - x1 <= 0 || y2 - y1 <= 0) return null;
+  const long = Math.max(x2 - x1, y2 - y1);
+  const side = Math.max(1, Math.round(Math.min(Math.min(width, height), Math.max(minSide, LOOK_AGAIN_SCALE * long))));
+  const cx = (x1 + x2) / 2;
+  // Half a long side above the feet, or less where the square is smaller than the body (the feet stay inside).
+  const cy = y2 - Math.min(long, side) / 2;
+  return [placed(cx - side / 2, side, width), placed(cy - side / 2, side, height), side, side];
+}

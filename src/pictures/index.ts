@@ -18,6 +18,8 @@ export {
   cropPointToFrame,
   DEFAULT_WHOLE_ABOVE,
   duplicates,
+  LOOK_AGAIN_SCALE,
+  lookAgainRegion,
   MAX_CROPS,
   mergeAcrossCrops,
   MIN_FRAME_SCALE,
@@ -27,6 +29,7 @@ export {
   type CropPlanOptions,
 } from './crop-plan.js';
 export { boxesOf, type Box } from './boxes.js';
+export { TURNS, turnBoxBack, turnPoint, turnPointBack, turnRgb, type Turn } from './turn.js';
 export {
   encodeFrame,
   framePicture,

@@ -56,7 +56,9 @@
  * the camera waits at a time, frame_select exact) from a store of the worker's own, and their answers make one
  * result about the frame (region-run.ts). The frame is read once and taken once, however many crops it took.
  * Once its model's input size is known the worker then neither follows the newest frame while it waits (its crops
- * are of the frame it read) nor declares that size to its source when the RegionRun reads full frames.
+ * are of the frame it read; unless the RegionRun says its frames go whole for now: followsNewest) nor declares that
+ * size to its source when the RegionRun reads full frames; one that wants full frames only at times
+ * (wantsFullFrames, asked before each read) has them read at full size from then and at the model's size after.
  *
  * Urgent requests (protocol 3, ADR 0082): `urgentOf` is asked once for each request as it goes out, with the frame
  * it is about (each crop call of a frame on regions: every one of them); true marks it `urgent`, and a model server
@@ -224,7 +226,10 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
          * A server that does not say (or a failed ping: the request that follows meets the failure) leaves full frames.
          */
         let inputSide: number | null = null;
+        /** The frames are read at full size now for a RegionRun that asks for them only at times (wantsFullFrames). */
+        let readingFull = false;
         const declareReadSize = async (): Promise<void> => {
+          readingFull = false;
           if (source.setReadSize === undefined && regions === undefined) return;
           // Crops are cut from full frames whatever the model's size (the model's size is theirs, not the frames'),
           // and whatever readSize the worker's config says: said before the ping, so no frame converted while it is
@@ -242,8 +247,16 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
         };
         await declareReadSize();
         source.freshSlots?.();
-        // Crops are of the frame read: a worker that may send crops (its model's size known) follows nothing while they wait.
-        const follows = (): boolean => followNewest && (regions === undefined || inputSide === null);
+        // Crops are of the frame read: a worker that may send crops (its model's size known) follows nothing while they
+        // wait, unless its RegionRun says its frames go whole for now (a second look that waits for someone lost).
+        const follows = (): boolean => followNewest && (regions === undefined || inputSide === null || regions.followsNewest?.() === true);
+        const readSizeForCrops = (): void => {
+          if (regions?.wantsFullFrames === undefined || regions.readsFull || inputSide === null) return;
+          const full = regions.wantsFullFrames();
+          if (full === readingFull) return;
+          readingFull = full;
+          source.setReadSize?.(full ? 'full' : { longSide: inputSide });
+        };
         /** The newest frame this worker wrote, and the newest frame a server has answered about: a request goes out for a newer one. */
         let latest: Written | null = null;
         let answeredUpTo = 0;
@@ -337,6 +350,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
         for (;;) {
           if (latest === null || latest.ref.frame_metadata.frame_id <= answeredUpTo || !follows()) {
             if (ended) return;
+            readSizeForCrops();
             const frame = await nextFrame(source, context.signal);
             if (frame === null) return;
             const crops = regions === undefined ? null : await regions.plan(frame, inputSide);

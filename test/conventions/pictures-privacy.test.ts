@@ -34,6 +34,11 @@ const ALLOWED: Readonly<Record<string, Readonly<Record<string, string>>>> = {
     rgbOf: "a gated model's input on this machine (crops to its model server through shared memory; config refuses regions for a remote model)",
     cutRgb: 'the same crops',
   },
+  'src/pipeline/camera/second-look.ts': {
+    rgbOf:
+      "a fall worker's second look, its model's input on this machine (crops to its model server through shared memory; only for a model server on this machine)",
+    cutRgb: 'the same crops',
+  },
   'src/models/rgb.ts': { packedRgb: "a model server's own input, on this machine" },
 };
 

@@ -27,6 +27,7 @@ import { type CameraConfig, type CaptureConfig, type SystemEvent, workerProfile 
 import {
   cameraMeasuresMotion,
   careOf,
+  fallsOptionsOf,
   gateRegionsOf,
   MAIN_STREAM,
   MOTION_READ_SIZE,
@@ -41,6 +42,7 @@ import { frameStoreLender, type MainPicture } from '../../workers/index.js';
 import { buildWorkerKind } from './build-worker.js';
 import type { VlmObject, VlmScene } from '../../workers/index.js';
 import { GateRegions } from './gate-regions.js';
+import { SecondLook, type LostSighting } from './second-look.js';
 import { CameraMotion } from './camera-motion.js';
 import { MotionGate, type GateTrack } from './motion-gate.js';
 import type { Polygon } from '../../objects/index.js';
@@ -62,6 +64,8 @@ export interface CameraPipelineOptions {
   readonly privacy: Privacy;
   /** A worker's tracks now (the system's tracking): what its motion gate rechecks. */
   readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
+  /** A fall worker's people lost while going down (the system's fall alerts): where its second look looks (ADR 0169). */
+  readonly lost?: (camera: string, worker: string) => readonly LostSighting[];
   /** Values the camera's config took from the environment: masked in its captures' stats, logs and errors. */
   readonly secrets?: readonly string[];
 }
@@ -216,13 +220,26 @@ export async function addCameraWorker(c: CameraComposition, w: CameraConfig['wor
           wholeAbove: regionSetting.wholeAbove,
         });
   if (regions !== null) gate?.useRegions(regions);
+  // The second look (ADR 0169): a fall worker of a model server on this machine, not gated, looks again on crops where
+  // a person was lost while going down (a gated one has its regions already: its tracked boxes are among them).
+  const lost = options.lost;
+  const secondLook =
+    regions !== null ||
+    gate !== null ||
+    readsCrops ||
+    lost === undefined ||
+    !('model' in w) ||
+    fallsOptionsOf(w) === null ||
+    (options.models.get(w.model)?.kserve ?? null) !== null
+      ? null
+      : new SecondLook({ lost: () => lost(id, w.id) });
   const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
     models: options.models,
     shmDir: options.shmDir,
     scene: options.scene ?? null,
     mainPicture,
     privacy: options.privacy,
-    regions,
+    regions: regions ?? secondLook,
     // The first frame after a still spell goes first at the model server too, not behind other cameras' requests.
     urgentOf: gate === null ? null : (frame) => gate.urgentOf(frame),
   });

@@ -408,6 +408,8 @@ export class SystemCore {
       privacy: this.privacy.privacy(id),
       // A fall worker's people down are watched: a gated worker keeps looking at them (ADR 0081, 0132).
       tracks: (camera, worker) => this.falls.withWatched(camera, worker, this.tracking.tracks(camera, worker)),
+      // A fall worker's people lost while going down: its second look looks where they were (ADR 0169).
+      lost: (camera, worker) => this.falls.lost(camera, worker),
       ...(this.#idleThresholdMs === undefined ? {} : { idleThresholdMs: this.#idleThresholdMs }),
     });
   }
