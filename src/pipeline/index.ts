@@ -34,10 +34,10 @@ export {
   type MissedPart,
   type MotionBehind,
 } from './base/index.js';
-export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './system/index.js';
+export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './watches/index.js';
 export type { WorkerDecodeFigures } from './base/index.js';
-export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './system/index.js';
-export { MOTION_COVERAGE_MIN } from './system/index.js';
+export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './watches/index.js';
+export { MOTION_COVERAGE_MIN } from './watches/index.js';
 export {
   DecodeShedding,
   DecodeShedPolicy,
@@ -79,7 +79,7 @@ export type {
   SilenceEvent,
   EventsLostEvent,
 } from './base/index.js';
-export { CareWatch, type WatchedCamera, type CareWatchOptions } from './system/index.js';
+export { CareWatch, type WatchedCamera, type CareWatchOptions } from './watches/index.js';
 export {
   SilenceAlarm,
   cameraSilence,
@@ -92,8 +92,8 @@ export {
   type SilenceChange,
   type WorkerSilence,
 } from './base/index.js';
-export { CameraPrivacy, type CameraPrivacyOptions } from './system/index.js';
-export { ObjectTracking, type ObjectTrackingOptions } from './system/index.js';
+export { CameraPrivacy, type CameraPrivacyOptions } from './watches/index.js';
+export { ObjectTracking, type ObjectTrackingOptions } from './watches/index.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera/index.js';
 export type { WorkerFigures } from './camera/index.js';
 export type { CameraMotionFigures, MotionReading } from './camera/index.js';

@@ -16,7 +16,7 @@
  * against SYSTEM_PARTS_OF, the deprecated old calls included (none is allowed).
  *
  * Inside a folder that has rooms (ADR 0147: pipeline/ and workers/), the rooms have floors of their own
- * (ROOMS_OF): pipeline/'s system/ stands on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
+ * (ROOMS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
  * and builtin/ on the folder's own files. Across rooms, imports go through the room's index.ts (the folder's own
  * files, '.', are imported one by one: its index.ts is the folder's surface, and a room that imported it would
  * close a circle); within a room, files import each other directly.
@@ -58,7 +58,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
  */
 const ROOMS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   pipeline: {
-    system: ['camera', 'model-host', 'base'],
+    system: ['watches', 'camera', 'model-host', 'base'],
+    watches: ['camera', 'model-host', 'base'],
     camera: ['model-host', 'base'],
     'model-host': ['base'],
     base: [],

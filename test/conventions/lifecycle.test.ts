@@ -277,9 +277,9 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
       'src/pipeline/planted-part.ts: PlantedPart.start() has no guard against a second call',
     ]);
     // And a row whose class is gone is reported too.
-    files.delete('src/pipeline/system/freshness-watch.ts');
+    files.delete('src/pipeline/watches/freshness-watch.ts');
     assert.ok(
-      contractProblems(files, table).includes("ADR 0013's table lists FreshnessWatch in src/pipeline/system/freshness-watch.ts: no class there has a start()"),
+      contractProblems(files, table).includes("ADR 0013's table lists FreshnessWatch in src/pipeline/watches/freshness-watch.ts: no class there has a start()"),
     );
   });
 

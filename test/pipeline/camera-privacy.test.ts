@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { performance } from 'node:perf_hooks';
 import type { CameraConfig, ResultEvent, WorkerProfile } from '../../src/pipeline/index.js';
-import { CameraPrivacy } from '../../src/pipeline/system/camera-privacy.js';
+import { CameraPrivacy } from '../../src/pipeline/watches/camera-privacy.js';
 import { hidingPlan } from '../../src/pictures/index.js';
 
 const camera = { source: 'lavfi:x', privacy: { whole: true } } as unknown as CameraConfig;

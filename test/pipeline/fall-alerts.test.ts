@@ -1,5 +1,5 @@
 /**
- * Fall alerts in the system (src/pipeline/system/falls.ts, ADR 0132), driven by a
+ * Fall alerts in the system (src/pipeline/watches/falls.ts, ADR 0132), driven by a
  * scripted person's frames and a clock of the test's own: the `new` goes out
  * at the frame that confirms the fall, with a snapshot request and the
  * frames' ages, times on the wall clock by the frames' own pairs; an alert
@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { alertStands, CameraObjects, type FallAlert, type FallEvent } from '../../src/objects/index.js';
-import { FallAlerts } from '../../src/pipeline/system/falls.js';
+import { FallAlerts } from '../../src/pipeline/watches/falls.js';
 import type { ResultEvent, SystemEvent } from '../../src/pipeline/index.js';
 import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
 import { MOVES, sequence, STANDING } from '../helpers/poses.js';

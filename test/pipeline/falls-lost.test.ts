@@ -1,6 +1,6 @@
 /**
  * A person lost from sight while going down, in the system's fall alerts
- * (src/pipeline/system/falls.ts): lost() names them (last box, last sighting)
+ * (src/pipeline/watches/falls.ts): lost() names them (last box, last sighting)
  * while their track lasts; once the track ends, a `fall` alert goes out
  * (`seen_down` false, a snapshot request), is ended `gone` by the same frame,
  * and stands until acknowledged.
@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { alertStands, CameraObjects, type FallEvent } from '../../src/objects/index.js';
-import { FallAlerts } from '../../src/pipeline/system/falls.js';
+import { FallAlerts } from '../../src/pipeline/watches/falls.js';
 import type { SystemEvent } from '../../src/pipeline/index.js';
 import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
 import { MOVES, sequence, STANDING } from '../helpers/poses.js';

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { camerasThatFit, forecastCamera } from '../../src/pipeline/system/forecast.js';
+import { camerasThatFit, forecastCamera } from '../../src/pipeline/watches/forecast.js';
 import { capacityText, diagnose, freshnessObjective, modelCapacityFps, type ModelLoad } from '../../src/pipeline/base/freshness.js';
-import type { WatchedSystem } from '../../src/pipeline/system/freshness-watch.js';
+import type { WatchedSystem } from '../../src/pipeline/watches/freshness-watch.js';
 import { CallWindow, capacityFps, fitCallCost, weightedPercentile } from '../../src/pipeline/base/model-capacity.js';
 import type { ModelStats } from '../../src/pipeline/model-host/model-service.js';
 import type { WorkerFigures } from '../../src/pipeline/camera/worker-group.js';

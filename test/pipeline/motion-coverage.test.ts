@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MotionCoverage, MOTION_COVERAGE_MIN } from '../../src/pipeline/system/motion-coverage.js';
+import { MotionCoverage, MOTION_COVERAGE_MIN } from '../../src/pipeline/watches/motion-coverage.js';
 
 const SPAN_MS = 10_000;
 

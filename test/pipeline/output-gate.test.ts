@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { EventOf } from '../../src/pipeline/index.js';
-import { OutputGate } from '../../src/pipeline/system/output-gate.js';
+import { OutputGate } from '../../src/pipeline/watches/output-gate.js';
 
 const result = (camera: string, worker: string, wallTime: number): EventOf<'result'> =>
   ({

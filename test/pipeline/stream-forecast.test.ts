@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CaptureStats } from '../../src/capture/index.js';
 import { cameraStreamUses, parseConfig } from '../../src/config/index.js';
-import { learnedMsPerMegapixel, streamsForecast } from '../../src/pipeline/system/stream-forecast.js';
+import { learnedMsPerMegapixel, streamsForecast } from '../../src/pipeline/watches/stream-forecast.js';
 
 const capture = (width: number, height: number, ms: number | null, framesDecoded = 100): CaptureStats =>
   ({ width, height, costs: { cpuMsPerDecodedFrame: ms, framesDecoded } }) as unknown as CaptureStats;

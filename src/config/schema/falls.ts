@@ -1,5 +1,5 @@
 /**
- * The config schema's falls section (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132, ADR 0151): a camera worker's
+ * The config schema's falls section (src/objects/falls.ts, src/pipeline/watches/falls.ts, ADR 0132, ADR 0151): a camera worker's
  * `falls:`, falls and people down raised from its people and their poses, and the one reading of it with its
  * defaults (fallsOptionsOf). Stands on the schema's shared parts alone; the defaults are src/internal's, where
  * the fall watch takes them too.
@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FALL_DEFAULTS, withFallDefaults } from '../../internal/fall-defaults.js';
 import { annotate, CHOOSE, closed, ID_PATTERN, isPlainObject, type Chooser } from './shared.js';
 
-// Falls and people down (src/objects/falls.ts, src/pipeline/system/falls.ts, ADR 0132, ADR 0151): a camera worker whose model gives poses.
+// Falls and people down (src/objects/falls.ts, src/pipeline/watches/falls.ts, ADR 0132, ADR 0151): a camera worker whose model gives poses.
 export const FallsSchema = Type.Object(
   {
     fallSeconds: Type.Number({

@@ -12,13 +12,7 @@
  * of the room imports this index.
  */
 export { referableValues, type AdmissionProblem, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
-export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
-export { CareWatch, type CareWatchOptions, type WatchedCamera } from './care-watch.js';
-export { forecastCamera, type CameraChange, type DecodeForecast, type Forecast, type ModelForecast, type WorkerForecast } from './forecast.js';
-export { FreshnessWatch, modelDemands, modelLoad, type ShedHook, type WatchedSystem } from './freshness-watch.js';
 export type { CameraBufferBytes, MemoryFigures, TreeMemoryFigures } from './memory-figures.js';
-export { MOTION_COVERAGE_MIN } from './motion-coverage.js';
-export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { attachResultsSink } from './sinks.js';
 export { cameraAreasOf, SystemCameras, type AreasInput, type CameraEntryOptions } from './system-cameras.js';
 export { SystemConfig, type MaskOptions } from './system-config.js';

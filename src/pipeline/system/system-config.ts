@@ -26,9 +26,8 @@ import { maskConfig } from '../../internal/mask.js';
 import { probeDecodeCost, probeFrameRate, probeKeyframeInterval } from '../../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import { type CameraConfig, type ResolvedConfig, PipelineError, freshnessObjective, ageBudgetMs } from '../base/index.js';
-import { forecastCamera, type CameraChange, type Forecast } from './forecast.js';
+import { forecastCamera, learnedMsPerMegapixel, streamsForecast, type CameraChange, type Forecast, type StreamCost, type StreamsForecast } from '../watches/index.js';
 import { SystemPart } from './system-part.js';
-import { learnedMsPerMegapixel, streamsForecast, type StreamCost, type StreamsForecast } from './stream-forecast.js';
 import type { SystemStats } from './system-stats.js';
 
 export interface MaskOptions {

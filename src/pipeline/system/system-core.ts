@@ -34,13 +34,8 @@ import {
   Summaries,
   type WorkerProfile,
 } from '../base/index.js';
-import { FreshnessWatch } from './freshness-watch.js';
-import { CareWatch } from './care-watch.js';
-import { CameraPrivacy } from './camera-privacy.js';
 import { ModelService } from '../model-host/index.js';
-import { ObjectTracking } from './object-tracking.js';
-import { FallAlerts } from './falls.js';
-import { OutputGate } from './output-gate.js';
+import { CameraPrivacy, CareWatch, FallAlerts, FreshnessWatch, ObjectTracking, OutputGate } from '../watches/index.js';
 import { partStats, type SystemStats } from './system-stats.js';
 
 export interface SystemCoreOptions {
