@@ -38,8 +38,8 @@ export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast,
 export type { WorkerDecodeFigures } from './base/index.js';
 export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './watches/index.js';
 export { MOTION_COVERAGE_MIN } from './watches/index.js';
+export { DecodeShedding } from './watches/index.js';
 export {
-  DecodeShedding,
   DecodeShedPolicy,
   RESTORE_AFTER_MS,
   RESTORE_IDLE_ABOVE,

@@ -10,9 +10,9 @@
  *
  * Contract: DecodeShedPolicy is the decision alone: pure but for its own state, every input (time included) an
  * argument, so a test drives it with the figures of an overload and gets the same answer every time. It applies
- * nothing: DecodeShedding applies it to the system's cameras (CameraPipeline.shedStream) and logs each change.
+ * nothing: DecodeShedding (src/pipeline/watches/shedding.ts) applies it to the system's cameras (CameraPipeline.shedStream)
+ * and logs each change.
  */
-import type { Logger } from '../../internal/logger.js';
 
 /** What was shed, in the objective alert: stable, for automations (docs/running.md, objective alerts). */
 export const SHED_CODE = 'main-decoding-shed';
@@ -129,51 +129,5 @@ export class DecodeShedPolicy {
       }
     }
     return { shed: [], restore: [], report: this.report };
-  }
-}
-
-export interface DecodeSheddingOptions {
-  /** The streams that could be shed now, every camera's (CameraPipeline.sheddable()). */
-  readonly candidates: () => readonly ShedTarget[];
-  /** The cameras the system has now. */
-  readonly cameras: () => ReadonlySet<string>;
-  /** Sheds a stream (its gated readers move to `to`), or gives it back (`on` false). A camera gone does nothing. */
-  readonly apply: (target: ShedTarget, on: boolean) => void;
-  readonly log: Logger;
-}
-
-/** The policy applied to the system's cameras: the objective watch's shedding (its ShedHook). */
-export class DecodeShedding {
-  readonly #o: DecodeSheddingOptions;
-  readonly #policy = new DecodeShedPolicy();
-
-  constructor(options: DecodeSheddingOptions) {
-    this.#o = options;
-  }
-
-  get report(): ShedReport | null {
-    return this.#policy.report;
-  }
-
-  step(input: Omit<ShedInput, 'candidates' | 'cameras'>): ShedReport | null {
-    const cameras = this.#o.cameras();
-    // Nothing to weigh while nothing misses and nothing is shed: the cameras' figures are not read every second for nothing.
-    const looking = input.missed > 0 || this.#policy.report !== null;
-    const step = this.#policy.step({ ...input, cameras, candidates: looking ? this.#o.candidates() : [] });
-    for (const t of step.shed) {
-      this.#o.apply(t, true);
-      this.#o.log.warn(
-        { camera: t.camera, stream: t.stream, to: t.to, workers: t.workers, cpuPct: t.cpuPct, code: SHED_CODE, cause: SHED_CAUSE },
-        shedText([t], input.idleCpu ?? 0),
-      );
-    }
-    for (const t of step.restore) {
-      this.#o.apply(t, false);
-      this.#o.log.info(
-        { camera: t.camera, stream: t.stream, workers: t.workers },
-        `${t.camera}'s ${t.stream} decoded for its gated workers again: no objective missed for ${RESTORE_AFTER_MS / 1000} s and CPU to spare`,
-      );
-    }
-    return step.report;
   }
 }

@@ -27,13 +27,14 @@ export type {
 } from './config-types.js';
 export { workerDecodeFigures, type WorkerDecodeFigures } from './decode-figures.js';
 export {
-  DecodeShedding,
   DecodeShedPolicy,
   RESTORE_AFTER_MS,
   RESTORE_IDLE_ABOVE,
   SHED_CAUSE,
   SHED_CODE,
   SHED_IDLE_BELOW,
+  shedText,
+  type ShedInput,
   type ShedReport,
   type ShedTarget,
 } from './decode-shedding.js';

@@ -30,12 +30,11 @@ import {
   type ConfigChange,
   type SystemEvent,
   type SystemState,
-  DecodeShedding,
   Summaries,
   type WorkerProfile,
 } from '../base/index.js';
 import { ModelService } from '../model-host/index.js';
-import { CameraPrivacy, CareWatch, FallAlerts, FreshnessWatch, ObjectTracking, OutputGate } from '../watches/index.js';
+import { CameraPrivacy, CareWatch, DecodeShedding, FallAlerts, FreshnessWatch, ObjectTracking, OutputGate } from '../watches/index.js';
 import { partStats, type SystemStats } from './system-stats.js';
 
 export interface SystemCoreOptions {

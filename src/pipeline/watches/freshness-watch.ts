@@ -89,7 +89,7 @@ export interface FreshnessWatchOptions {
   readonly shedding?: ShedHook;
 }
 
-/** What the watch tells the shedding after each look (decode-shedding.ts's DecodeShedding). */
+/** What the watch tells the shedding after each look (shedding.ts's DecodeShedding). */
 export interface ShedHook {
   step(input: {
     readonly now: number;

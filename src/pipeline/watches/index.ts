@@ -15,4 +15,5 @@ export { FreshnessWatch, modelDemands, modelLoad, type ShedHook, type WatchedSys
 export { MOTION_COVERAGE_MIN } from './motion-coverage.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
 export { OutputGate } from './output-gate.js';
+export { DecodeShedding, type DecodeSheddingOptions } from './shedding.js';
 export { learnedMsPerMegapixel, streamsForecast, type StreamCost, type StreamsForecast } from './stream-forecast.js';
