@@ -277,10 +277,8 @@ describe('the lifecycle contract', { timeout: 60_000 }, () => {
       'src/pipeline/planted-part.ts: PlantedPart.start() has no guard against a second call',
     ]);
     // And a row whose class is gone is reported too.
-    files.delete('src/pipeline/watches/freshness-watch.ts');
-    assert.ok(
-      contractProblems(files, table).includes("ADR 0013's table lists FreshnessWatch in src/pipeline/watches/freshness-watch.ts: no class there has a start()"),
-    );
+    files.delete('src/pipeline/watches/watch.ts');
+    assert.ok(contractProblems(files, table).includes("ADR 0013's table lists TickingWatch in src/pipeline/watches/watch.ts: no class there has a start()"));
   });
 
   it('the guard check finds the planted violations', () => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { MODEL_TIMEOUT_MS } from '../../config/index.js';
 import { isId } from '../../internal/ids.js';
 import type { SystemCore } from './system-core.js';
+import { modelService } from './system-build.js';
 
 /** How often the directory is listed: a server that binds its socket there is a model within this. */
 const MODEL_SCAN_MS = 1_000;
@@ -81,7 +82,7 @@ export class ModelDirectoryScan {
         for (const [name, modified] of present) {
           if (models.has(name) || this.#staleSockets.get(name) === modified) continue;
           this.#staleSockets.delete(name);
-          const model = this.#core.modelService(name, { discover: directory, modelId: name, timeoutMs: MODEL_TIMEOUT_MS });
+          const model = modelService(this.#core, name, { discover: directory, modelId: name, timeoutMs: MODEL_TIMEOUT_MS });
           this.#core.addModel(name, model);
           this.#found.set(name, 0);
           model.start();

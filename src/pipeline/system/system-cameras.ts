@@ -16,6 +16,7 @@ import type { FrameSource } from '../../supplier/index.js';
 import type { CameraPipeline, MotionReading, CropFeed } from '../camera/index.js';
 import { type CameraAreas, PipelineError } from '../base/index.js';
 import { closed } from './system-core.js';
+import { createCamera, resolveCamera } from './system-build.js';
 import { SystemPart } from './system-part.js';
 
 /** Zones, masks and lines to set: a key absent (or null) is none of that kind, any other key ERR_CONFIG. Checked as the config file's are. */
@@ -49,7 +50,7 @@ export class SystemCameras extends SystemPart {
     const core = this.core;
     return core.exclusive(async () => {
       if (core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${id} exists; cameras.replace() changes it`);
-      const camera = await core.createCamera(id, core.resolveCamera(id, entry), options.secrets);
+      const camera = await createCamera(core, id, resolveCamera(core, id, entry), options.secrets);
       await core.installCamera(id, camera, options.secrets);
       core.changed('camera-added', id);
     });
@@ -60,7 +61,7 @@ export class SystemCameras extends SystemPart {
     const core = this.core;
     return core.exclusive(async () => {
       core.camera(id); // ERR_UNKNOWN_CAMERA
-      const camera = await core.createCamera(id, core.resolveCamera(id, entry), options.secrets);
+      const camera = await createCamera(core, id, resolveCamera(core, id, entry), options.secrets);
       await core.installCamera(id, camera, options.secrets);
       core.changed('camera-replaced', id);
     });
@@ -88,7 +89,7 @@ export class SystemCameras extends SystemPart {
     const core = this.core;
     return core.exclusive(async () => {
       const given = options.asWritten === true ? areasAsWritten(id, areas) : areas;
-      const checked = core.resolveCamera(id, withAreas(id, core.camera(id).config, given));
+      const checked = resolveCamera(core, id, withAreas(id, core.camera(id).config, given));
       const set = cameraAreasOf(checked);
       core.setAreas(id, set, options.secrets);
       core.changed('camera-areas', id);
@@ -143,7 +144,7 @@ export class SystemCameras extends SystemPart {
    */
   privacy(id: string): Privacy {
     this.core.camera(id);
-    return this.core.privacy.privacy(id);
+    return this.core.watches.privacy.privacy(id);
   }
 
   /** A camera's cascade crop feeds (ADR 0051): crops cut and the time spent; none for a camera it does not have. */

@@ -26,9 +26,18 @@ import { maskConfig } from '../../internal/mask.js';
 import { probeDecodeCost, probeFrameRate, probeKeyframeInterval } from '../../capture/index.js';
 import { admitCamera, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
 import { type CameraConfig, type ResolvedConfig, PipelineError, freshnessObjective, ageBudgetMs } from '../base/index.js';
-import { forecastCamera, learnedMsPerMegapixel, streamsForecast, type CameraChange, type Forecast, type StreamCost, type StreamsForecast } from '../watches/index.js';
+import {
+  forecastCamera,
+  learnedMsPerMegapixel,
+  streamsForecast,
+  type CameraChange,
+  type Forecast,
+  type StreamCost,
+  type StreamsForecast,
+} from '../watches/index.js';
 import { SystemPart } from './system-part.js';
-import type { SystemStats } from './system-stats.js';
+import { resolveCamera } from './system-build.js';
+import { rawStats, type SystemStats } from './system-stats.js';
 
 export interface MaskOptions {
   /** More values to mask, beyond those the config file took from the environment. */
@@ -91,7 +100,7 @@ export class SystemConfig extends SystemPart {
    * bad entry before passing it on (a cluster, to the node that will run it).
    */
   resolveCamera(id: string, entry: unknown): CameraConfig {
-    return this.core.resolveCamera(id, entry);
+    return resolveCamera(this.core, id, entry);
   }
 
   /**
@@ -152,7 +161,7 @@ export class SystemConfig extends SystemPart {
     if (options.replace) this.core.camera(id);
     else if (this.core.cameras.has(id)) throw new PipelineError('ERR_DUPLICATE_CAMERA', `camera ${JSON.stringify(id)} exists: replace it instead`);
     const config = this.resolveCamera(id, entry);
-    const stats = this.core.rawStats();
+    const stats = rawStats(this.core);
     const configured = config.capture.output?.fps;
     const measured = stats.cameras[id]?.capture?.fps;
     let fps: number;

@@ -30,7 +30,7 @@ export interface CameraZone {
 export class SystemObjects extends SystemPart {
   /** The tracked objects alive now (workers with `track` on), of one camera or all, each with its latest matched box and score. */
   tracked(camera?: string): TrackedObject[] {
-    return this.core.tracking.objects(camera);
+    return this.core.watches.tracking.objects(camera);
   }
 
   /** A camera's zones as configured or set live (names and the labels each counts). */
@@ -47,27 +47,27 @@ export class SystemObjects extends SystemPart {
 
   /** Objects per zone and label now, of a camera. */
   zoneCounts(camera: string): ZoneCount[] {
-    return this.core.tracking.zoneCounts(camera);
+    return this.core.watches.tracking.zoneCounts(camera);
   }
 
   /** Line crossings per worker, line, direction and label of a camera: since start and over the last hour. */
   lineCounts(camera: string): (LineCount & { worker: string })[] {
-    return this.core.tracking.lineCounts(camera);
+    return this.core.watches.tracking.lineCounts(camera);
   }
 
   /** Whoever stores snapshots says one was saved, and which picture it is: the object's update with has_snapshot true and `snapshot` follows. */
   snapshotSaved(camera: string, worker: string, id: string, info: SnapshotInfo): void {
-    this.core.tracking.snapshotSaved(camera, worker, id, info);
+    this.core.watches.tracking.snapshotSaved(camera, worker, id, info);
   }
 
   /** Ends objects a process left open in its events store (ADR 0059): `end` events with end_reason 'restart', on the event stream as any end. */
   endLeftOpen(objects: readonly TrackedObject[]): TrackedEvent[] {
-    return this.core.tracking.endLeftOpen(objects);
+    return this.core.watches.tracking.endLeftOpen(objects);
   }
 
   /** Fall and person-down alerts that stand or wait to be acknowledged, of one camera or all, oldest first (ADR 0132). */
   falls(camera?: string): FallAlert[] {
-    return this.core.falls.alerts(camera);
+    return this.core.watches.falls.alerts(camera);
   }
 
   /**
@@ -78,14 +78,14 @@ export class SystemObjects extends SystemPart {
   acknowledgeFalls(target: { readonly id: string } | { readonly camera: string }, by: string): FallAlert[] {
     if ('camera' in target) {
       this.core.camera(target.camera); // ERR_UNKNOWN_CAMERA
-      return this.core.falls.acknowledge({ camera: target.camera }, by);
+      return this.core.watches.falls.acknowledge({ camera: target.camera }, by);
     }
-    return this.core.falls.acknowledge({ id: target.id }, by);
+    return this.core.watches.falls.acknowledge({ id: target.id }, by);
   }
 
   /** Whoever stores snapshots says a fall alert's was saved: its update with has_snapshot true follows. */
   fallSnapshotSaved(id: string, info: SnapshotInfo): void {
-    this.core.falls.snapshotSaved(id, info);
+    this.core.watches.falls.snapshotSaved(id, info);
   }
 
   /**
@@ -94,7 +94,7 @@ export class SystemObjects extends SystemPart {
    * worker's repeatSeconds. Returns the ends made.
    */
   restoreFalls(rows: readonly FallAlert[]): FallEvent[] {
-    return this.core.falls.restore(rows, (a) => this.core.profileOf(a.camera, a.worker)?.falls?.repeatSeconds ?? FALL_DEFAULTS.repeatSeconds);
+    return this.core.watches.falls.restore(rows, (a) => this.core.profileOf(a.camera, a.worker)?.falls?.repeatSeconds ?? FALL_DEFAULTS.repeatSeconds);
   }
 
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. null: none. */

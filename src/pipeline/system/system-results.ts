@@ -19,7 +19,7 @@ export class SystemResults extends SystemPart {
    * take it over (a planned move) publishes nothing for it. null: all pass.
    */
   setGate(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
-    this.core.gate.set(gate);
+    this.core.watches.gate.set(gate);
   }
 
   /**
@@ -29,7 +29,7 @@ export class SystemResults extends SystemPart {
    * the old owner's last result). Each passes the gate again. Returns how many were offered.
    */
   releaseWithheld(camera: string, afterWallMs: number): number {
-    const released = this.core.gate.take(camera, afterWallMs);
+    const released = this.core.watches.gate.take(camera, afterWallMs);
     for (const event of released) this.core.emit(event);
     return released.length;
   }

@@ -10,7 +10,8 @@
 import type { CameraStats, SharedWorkerStats, WorkerFigures } from '../camera/index.js';
 import type { SystemState, FreshnessObjective, ObjectiveStatus, WorkerProfile, CameraSilence } from '../base/index.js';
 import type { ModelStats } from '../model-host/index.js';
-import type { MemoryFigures } from './memory-figures.js';
+import { memoryFigures, type MemoryFigures } from './memory-figures.js';
+import type { SystemCore } from './system-core.js';
 
 export interface SystemStats {
   readonly state: SystemState;
@@ -90,4 +91,20 @@ function ownCameras(stats: ModelStats, cameraParts: ReadonlyMap<string, unknown>
   if (scheduling === null) return stats;
   const cameras = Object.fromEntries(Object.entries(scheduling.cameras).filter(([camera]) => cameraParts.has(camera)));
   return { ...stats, scheduling: { ...scheduling, cameras } };
+}
+
+/** The system's figures without the objectives (which are judged from these). */
+export function rawStats(core: SystemCore): SystemStats {
+  const { cameras, models, shared } = partStats(core.cameras, core.models, core.shared);
+  return {
+    state: core.state,
+    startedAt: core.startedAt,
+    uptimeS: core.startedAt === null ? 0 : (Date.now() - core.startedAt) / 1000,
+    resultsWithheld: core.watches.gate.withheldCount,
+    silence: core.watches.care.status(),
+    cameras,
+    models,
+    shared,
+    memory: memoryFigures(cameras),
+  };
 }

@@ -35,6 +35,7 @@ import {
   checkModelFiles,
 } from '../base/index.js';
 import { ModelDirectoryScan } from './model-scan.js';
+import { createCamera, createShared, startCamera } from './system-build.js';
 import { SystemCameras } from './system-cameras.js';
 import { SystemConfig } from './system-config.js';
 import { closed, SystemCore } from './system-core.js';
@@ -43,7 +44,7 @@ import { SystemModels } from './system-models.js';
 import { SystemObjects } from './system-objects.js';
 import { SystemResults } from './system-results.js';
 import { SystemSummaries } from './system-summaries.js';
-import { SystemFigures, type SystemStats } from './system-stats.js';
+import { rawStats, SystemFigures, type SystemStats } from './system-stats.js';
 import { SystemWorkers } from './system-workers.js';
 
 export interface VisionSystemOptions {
@@ -131,9 +132,9 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     this.results = new SystemResults(core);
     this.summaries = new SystemSummaries(core);
     this.#figures = new SystemFigures({
-      raw: () => core.rawStats(),
+      raw: () => rawStats(core),
       profile: (camera, worker) => core.profileOf(camera, worker),
-      objective: (camera, worker, objective) => core.freshness.status(camera, worker, objective),
+      objective: (camera, worker, objective) => core.watches.freshness.status(camera, worker, objective),
     });
     this.#modelScan = new ModelDirectoryScan(core);
   }
@@ -168,9 +169,9 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
         this.#ownShmDir = true;
       }
       for (const [id, config] of Object.entries(core.config.cameras)) {
-        if (!core.cameras.has(id)) await core.installCamera(id, await core.createCamera(id, config));
+        if (!core.cameras.has(id)) await core.installCamera(id, await createCamera(core, id, config));
       }
-      for (const [name, config] of Object.entries(core.config.shared)) core.addShared(name, await core.createShared(name, config));
+      for (const [name, config] of Object.entries(core.config.shared)) core.addShared(name, await createShared(core, name, config));
     } catch (error) {
       core.forgetUnstarted();
       await core.sharedWorkers.close();
@@ -180,12 +181,10 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       throw error;
     }
     for (const model of core.models.values()) model.start();
-    for (const camera of core.cameras.values()) core.startCamera(camera);
+    for (const camera of core.cameras.values()) startCamera(core, camera);
     core.sharedWorkers.start();
-    core.tracking.start();
-    core.falls.start();
-    core.freshness.start();
-    core.care.start();
+    // The watches, in the order a result passes them (src/pipeline/watches/watches.ts).
+    for (const [, watch] of core.watchOrder) watch.start();
     core.setState('running');
     this.#modelScan.start();
     core.log.info({ cameras: [...core.cameras.keys()], models: [...core.models.keys()], shared: [...core.shared.keys()] }, 'system running');
@@ -200,8 +199,8 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       await this.#starting?.catch(() => undefined);
       if (core.state === 'closed') return;
       core.setState('closing');
-      // Cameras stopping for good are no silence: the watch stops first.
-      await core.care.close();
+      // Watches that would take the cameras' stopping for good for trouble (a silence) close first.
+      for (const [, watch] of core.watchOrder) if (watch.closes === 'before-cameras') await watch.close();
       await this.#modelScan.close();
       await core.settled();
       // A summary being asked is aborted (its caller gets the abort), before the cameras it reads go.
@@ -209,9 +208,8 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
       // Captures stop first, all at once; workers finish their frames in flight while the model servers still answer.
       await Promise.all([...[...core.cameras.values()].map((c) => c.close(core.drainMs)), this.#closeShared()]);
       await Promise.all([...core.models.values()].map((m) => m.close()));
-      await core.tracking.close();
-      await core.falls.close();
-      await core.freshness.close();
+      // The rest once the cameras' last results are in, in their order: tracks end before the fall alerts close.
+      for (const [, watch] of core.watchOrder) if (watch.closes === 'after-cameras') await watch.close();
       this.#removeDirectories();
       core.setState('closed');
       core.log.info('system closed');

@@ -21,6 +21,7 @@
 import { privacyOf, type PrivacySetting } from '../../config/index.js';
 import { boxesOf, type Privacy, type PrivacyRule, type SeenPerson } from '../../pictures/index.js';
 import type { CameraConfig, ConfigChangeEvent, ResultEvent, WorkerProfile } from '../base/index.js';
+import { PassiveWatch } from './watch.js';
 
 /** Notes kept per camera: a few seconds of several detectors' results. */
 const KEPT = 64;
@@ -60,7 +61,9 @@ export function wholeFramePersonResult(e: Pick<ResultEvent, 'output' | 'profile'
 /** A worker's key across cameras: a shared worker's name, or camera and id. */
 const workerKey = (p: WorkerProfile): string => (p.shared ? `shared\u0000${p.id}` : `${p.camera ?? ''}\u0000${p.id}`);
 
-export class CameraPrivacy {
+export class CameraPrivacy extends PassiveWatch {
+  /** After the cameras: their last results are noted while their pictures may still be made. */
+  readonly closes = 'after-cameras';
   readonly #o: CameraPrivacyOptions;
   readonly #notes = new Map<string, Note[]>();
   /** A camera's setting as last read (null: nothing private), until its config changes. */
@@ -73,6 +76,7 @@ export class CameraPrivacy {
   readonly #waiters = new Map<string, Set<Waiter>>();
 
   constructor(options: CameraPrivacyOptions) {
+    super();
     this.#o = options;
   }
 

@@ -17,7 +17,6 @@
  * - start() and close() are idempotent; the timer does not hold the process open; the clock is an option.
  */
 import { performance } from 'node:perf_hooks';
-import { Ticker } from '../../internal/ticker.js';
 import { watchedWorkers } from '../../config/index.js';
 import type { CameraStats } from '../camera/index.js';
 import {
@@ -32,6 +31,7 @@ import {
   type SilenceChange,
   type WorkerSilence,
 } from '../base/index.js';
+import { TickingWatch } from './watch.js';
 
 /** What the watch reads of a camera at a tick. */
 export interface WatchedCamera {
@@ -63,31 +63,19 @@ interface Watched {
 
 const keyOf = (camera: string, worker: string): string => `${camera}\0${worker}`;
 
-export class CareWatch {
+export class CareWatch extends TickingWatch {
+  /** Before the cameras: cameras stopping for good are no silence. */
+  readonly closes = 'before-cameras';
   readonly #o: CareWatchOptions;
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
   /** Per camera: frames published at the last tick, and since when that count has not moved. */
   readonly #published = new Map<string, { count: number; since: number }>();
-  readonly #ticker: Ticker;
 
   constructor(options: CareWatchOptions) {
+    super(options.intervalMs ?? 1_000);
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#ticker = new Ticker(() => this.tick(), options.intervalMs ?? 1_000);
-  }
-
-  /** Judges once a second. Idempotent; after close() it starts nothing. */
-  start(): void {
-    this.#ticker.start();
-  }
-
-  close(): Promise<void> {
-    return this.#ticker.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /** A result that reached the outputs: fresh for its worker's alarm. */
@@ -106,7 +94,7 @@ export class CareWatch {
   }
 
   /** One judgement of every watched worker (the timer's; tests call it with their own clock). */
-  tick(): void {
+  override tick(): void {
     const now = this.#now();
     const seen = new Set<string>();
     for (const camera of this.#o.cameras()) {

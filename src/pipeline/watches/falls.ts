@@ -38,7 +38,7 @@ import {
   type SnapshotRequest,
 } from '../../objects/index.js';
 import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
-import { Ticker } from '../../internal/ticker.js';
+import { TickingWatch } from './watch.js';
 
 /** What ObjectTracking hands over after each frame (or tick) of a fall worker. */
 export interface FallFrameInput {
@@ -86,40 +86,29 @@ const seconds = (ms: number): number => ms / 1000;
 const NOT_SHOWN = 'private room: the picture asked about had the person hidden, so the model did not see the fall';
 const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
 
-export class FallAlerts {
+export class FallAlerts extends TickingWatch {
+  /** After the cameras: their last frames may still raise or end alerts; those left open end `stopped`. */
+  readonly closes = 'after-cameras';
   readonly #emit: (event: SystemEvent) => void;
   readonly #now: () => number;
-  readonly #ticker: Ticker;
   readonly #watches = new Map<string, Watched>();
   /** By alert id, in raise order. */
   readonly #alerts = new Map<string, Held>();
   /** The open alert of a camera's worker's tracked person. */
   readonly #open = new Map<string, string>();
-  #closed = false;
 
   constructor(options: FallAlertsOptions) {
+    super(options.tickMs ?? 1_000);
     this.#emit = options.emit;
     this.#now = options.now ?? Date.now;
-    this.#ticker = new Ticker(() => this.tick(), options.tickMs ?? 1_000);
   }
 
-  start(): void {
-    this.#ticker.start();
-  }
-
-  /** Ends every open alert (`stopped`). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#ticker.close();
+  /** At close: ends every open alert (`stopped`). */
+  protected override onClose(): void {
     for (const [k, w] of this.#watches) {
       this.#stop(w, 'stopped');
       this.#watches.delete(k);
     }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /** The alerts that stand or are not acknowledged, of one camera or all, oldest first. */
@@ -147,7 +136,7 @@ export class FallAlerts {
 
   /** One frame (or tick) of a fall worker's tracked people. */
   onFrame(input: FallFrameInput): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const k = key(input.camera, input.worker);
     let w = this.#watches.get(k);
     if (w === undefined) {
@@ -269,7 +258,7 @@ export class FallAlerts {
   }
 
   /** Raises again what stands unacknowledged for its repeatSeconds since its latest raise. */
-  tick(): void {
+  override tick(): void {
     const now = this.#now();
     for (const h of this.#alerts.values()) {
       if (h.repeatMs <= 0 || h.alert.acknowledged_at !== null || !alertStands(h.alert) || now - h.raisedAtMs < h.repeatMs) continue;

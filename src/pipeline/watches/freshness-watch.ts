@@ -28,7 +28,6 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Ticker } from '../../internal/ticker.js';
 import {
   type ObjectiveEvent,
   type ResultEvent,
@@ -50,6 +49,7 @@ import {
 import type { ModelStats } from '../model-host/index.js';
 import { MotionCoverage, type MotionFigures } from './motion-coverage.js';
 import type { WorkerFigures } from '../camera/index.js';
+import { TickingWatch } from './watch.js';
 
 /** The span a verdict is judged over (short, so a fix shows soon; longer when it holds too few frames); stats say the last minute. */
 export const ALERT_SPAN_MS = 10_000;
@@ -128,13 +128,14 @@ function errorCodeOf(output: unknown): string | null {
 
 const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
 
-export class FreshnessWatch {
+export class FreshnessWatch extends TickingWatch {
+  /** After the cameras: their last results are judged as the others were. */
+  readonly closes = 'after-cameras';
   readonly #o: FreshnessWatchOptions;
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
   /** Each camera's motion against its stream (a gated worker starves when it falls behind). */
   readonly #motion = new MotionCoverage(STATS_SPAN_MS);
-  readonly #ticker: Ticker;
   #cpu: { idle: number; total: number } | null = null;
   #idleShare: number | null = null;
   /** What is shed now (ADR 0115), and its streams as a key: a spell that begins or grows alerts again. */
@@ -142,22 +143,9 @@ export class FreshnessWatch {
   #shedKey = '';
 
   constructor(options: FreshnessWatchOptions) {
+    super(options.intervalMs ?? 1_000);
     this.#o = options;
     this.#now = options.now ?? (() => performance.now());
-    this.#ticker = new Ticker(() => this.tick(), options.intervalMs ?? 1_000);
-  }
-
-  /** Starts judging once a second. Idempotent; after close() it starts nothing (ADR 0013: close() is final). */
-  start(): void {
-    this.#ticker.start();
-  }
-
-  close(): Promise<void> {
-    return this.#ticker.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /** A result: its age against its worker's budget; one that is an error (`output.error`) is a miss. */
@@ -186,7 +174,7 @@ export class FreshnessWatch {
   }
 
   /** One look at every worker (the timer's; tests call it to decide when they like). */
-  tick(): void {
+  override tick(): void {
     const now = this.#now();
     this.#sampleCpu();
     const stats = this.#o.stats();

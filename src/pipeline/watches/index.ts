@@ -17,3 +17,5 @@ export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js
 export { OutputGate } from './output-gate.js';
 export { DecodeShedding, type DecodeSheddingOptions } from './shedding.js';
 export { learnedMsPerMegapixel, streamsForecast, type StreamCost, type StreamsForecast } from './stream-forecast.js';
+export { PassiveWatch, TickingWatch, type Watch, type WatchCloses } from './watch.js';
+export { buildWatches, watchesInOrder, type SystemWatches, type WatchedCore } from './watches.js';

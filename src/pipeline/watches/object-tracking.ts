@@ -34,8 +34,8 @@ import {
 } from '../../objects/index.js';
 import type { CameraConfig, TrackOptionsConfig, FallProfile, ConfigChangeEvent, EventHub, EventOf, ResultEvent, SystemEvent } from '../base/index.js';
 import type { FallFrameInput } from './falls.js';
-import { Ticker } from '../../internal/ticker.js';
 import type { VlmScene } from '../../workers/index.js';
+import { TickingWatch } from './watch.js';
 
 export interface ObjectTrackingOptions {
   /** A camera's config as the system runs it now; undefined for a camera it no longer has. */
@@ -57,18 +57,18 @@ interface Tracked {
 
 const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
 
-export class ObjectTracking {
+export class ObjectTracking extends TickingWatch {
+  /** After the cameras: their last results are tracked; what is still tracked then ends. */
+  readonly closes = 'after-cameras';
   readonly #camera: (id: string) => CameraConfig | undefined;
   readonly #emit: (event: SystemEvent) => void;
   readonly #monotonic: () => number;
   readonly #aspect: (camera: string) => number | null;
   readonly #onFrame: ((input: FallFrameInput) => void) | null;
   readonly #objects = new Map<string, Tracked>();
-  /** Ends tracks by time (their objects' expiry), once a second. */
-  readonly #ticker = new Ticker(() => this.#tick(), 1000);
-  #closed = false;
 
   constructor(options: ObjectTrackingOptions) {
+    super(1000);
     this.#camera = options.camera;
     this.#emit = options.emit;
     this.#monotonic = options.monotonic ?? (() => performance.now());
@@ -76,21 +76,10 @@ export class ObjectTracking {
     this.#onFrame = options.onFrame ?? null;
   }
 
-  start(): void {
-    this.#ticker.start();
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#ticker.close();
+  /** At close: every track ends. */
+  protected override onClose(): void {
     for (const t of this.#objects.values()) this.#publish(t, t.objects.endAll(Date.now()));
     this.#objects.clear();
-    await Promise.resolve();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /** The tracked objects alive now, per camera, each with its latest matched box (CameraObjects.live()). */
@@ -183,7 +172,7 @@ export class ObjectTracking {
   }
 
   onResult(result: ResultEvent): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const track = result.profile.track;
     if (track === null) return;
     const detections = trackableDetections(result.output);
@@ -236,7 +225,8 @@ export class ObjectTracking {
     return tracked;
   }
 
-  #tick(): void {
+  /** Ends tracks by time (their objects' expiry), once a second. */
+  protected override tick(): void {
     const now = Date.now();
     const monotonic = this.#monotonic();
     for (const tracked of this.#objects.values()) {

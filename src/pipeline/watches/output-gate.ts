@@ -6,10 +6,13 @@
  * for every result, so the check with no gate set is one comparison.
  */
 import type { EventOf } from '../base/index.js';
+import { PassiveWatch } from './watch.js';
 
 type Result = EventOf<'result'>;
 
-export class OutputGate {
+export class OutputGate extends PassiveWatch {
+  /** After the cameras: their last results are gated as the others were. */
+  readonly closes = 'after-cameras';
   #gate: ((camera: string, frameWallTime: number) => boolean) | null = null;
   #withheldCount = 0;
   readonly #withheld = new Map<string, Map<string, Result>>();
