@@ -1,11 +1,9 @@
 /**
  * The system room of the pipeline (ADR 0012, 0062, 0147): VisionSystem and its parts (cameras, workers,
- * objects, models, config, results, summaries, stats) over the one SystemCore they share, and what watches or serves
- * the whole system: the freshness watch and the forecast (ADR 0042), the memory figures (ADR 0068), the model
- * directory's scan, the tracking of objects across cameras, the output gate, the admission of a camera from the
- * network and the results sink, the care watch's silence alarms (ADR 0138), each camera's privacy (ADR 0139), the
- * fall alerts (ADR 0132) and the stream forecast. The hall's top floor: it may import camera/, model-host/ and base/, each through its
- * index; only src/pipeline/index.ts imports it.
+ * objects, models, config, results, summaries, stats) over the one SystemCore they share, and what serves the whole
+ * system: the memory figures (ADR 0068), the model directory's scan, the admission of a camera from the network and
+ * the results sink. The watches it drives are the room below (src/pipeline/watches/, ADR 0180). The hall's top floor:
+ * it may import watches/, camera/, model-host/ and base/, each through its index; only src/pipeline/index.ts imports it.
  *
  * This index is the room's surface: the names the other rooms and src/pipeline/index.ts import from it, and no
  * more (a name comes here when another room needs it). Within the room, files import each other directly; no file
