@@ -58,6 +58,7 @@ import type { SnapshotInfo } from './snapshot-info.js';
 import type { Box } from './geometry.js';
 import type { Posture } from './posture.js';
 import {
+  atPictureEdge,
   bedShare,
   descent,
   goingDown,
@@ -248,6 +249,7 @@ export class FallWatch {
       time,
       top,
       height,
+      atEdge: atPictureEdge(person.box),
       stance: stanceOf(person.reading, top, reference, o.drop),
       bed: bedShare(person.cover, person.zones, o.beds),
     };
