@@ -253,6 +253,7 @@ class InferenceRunner:
                 figures = scheduler.figures(job.camera)
                 figures.wait.samples.append((job.taken_at - job.read_at) * 1000)
                 if index not in call.refused:
+                    scheduler.ran(job.camera)  # a run: behind the cameras run less lately (a refusal is none, ADR 0172)
                     figures.served += 1
                     if job.urgent:
                         figures.urgent += 1
