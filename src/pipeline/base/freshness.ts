@@ -207,7 +207,7 @@ export const MIN_FAILED_FOR_VERDICT = 3;
  * skips and age: its frames and results; errors: its results that were errors; motion: a gated worker whose camera's
  * motion cannot keep up (ADR 0115).
  */
-export type MissedPart = 'skips' | 'age' | 'errors' | 'motion';
+export type MissedPart = 'skips' | 'age' | 'errors' | 'motion' | 'starved';
 
 /** A gated worker's camera's motion behind its stream: the share of the stream's frames it measured over the span. */
 export interface MotionBehind {
@@ -293,6 +293,20 @@ export interface DiagnosisInput {
   readonly motion?: MotionBehind | null;
   /** The code of the last error among its results (missed part `errors`). */
   readonly lastError?: string | null;
+  /** A gated worker whose model ran nothing it asked for past its recheck interval (missed part `starved`, ADR 0172). */
+  readonly starved?: Starved | null;
+}
+
+/** A gated worker its model has run nothing for: what it asked and for how long. */
+export interface Starved {
+  /** Its camera (the objective alert names it). */
+  readonly camera: string;
+  /** Since its model last ran a frame of it (or since its skips began), ms. */
+  readonly forMs: number;
+  /** Its gate's recheck interval (stationaryMs), ms. */
+  readonly recheckMs: number;
+  /** Frames it asked about since, none run. */
+  readonly skipped: number;
 }
 
 /** What the worker's stream decodes, as its figures give it (WorkerDecodeFigures, or the capture's DecodeState). */
@@ -340,6 +354,11 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   if (behind !== null)
     parts.push(
       `its camera's motion measured ${pct(behind.measuredShare)} of its stream's ${behind.frames} frames in ${Math.round(behind.spanMs / 1000)} s, so its gate sees too little of what moves to run its model`,
+    );
+  const starved = input.missed.includes('starved') ? (input.starved ?? null) : null;
+  if (starved !== null)
+    parts.unshift(
+      `camera ${starved.camera}'s model ran none of the ${starved.skipped} frame${starved.skipped === 1 ? '' : 's'} it asked about in ${Math.round(starved.forMs / 1000)} s, past its recheck every ${Math.round(starved.recheckMs / 1000)} s: what it tracks went unlooked-at`,
     );
   const what = parts.join(' and ') || 'misses its objective';
   if (behind !== null) {

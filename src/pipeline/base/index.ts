@@ -83,6 +83,7 @@ export {
   type MissedPart,
   type ModelLoad,
   type MotionBehind,
+  type Starved,
   type ObjectiveStatus,
   type WindowFigures,
 } from './freshness.js';

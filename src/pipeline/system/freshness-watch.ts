@@ -19,6 +19,11 @@
  * run on nothing and miss nothing: it misses its objective then (part
  * `motion`), with the coverage as its reason (ADR 0115).
  *
+ * A gated worker asks its model rarely (a recheck every stationaryMs while nothing moves), too rarely for a verdict
+ * on frame counts: one whose model has run nothing it asked for (skips since its last frame taken) for longer than
+ * its recheck interval misses its objective then (part `starved`, ADR 0172), the alert naming its camera, however
+ * few frames it asked.
+ *
  * Shedding (ADR 0115): after each look, `shedding` (when given) hears how many
  * workers miss their objective and how idle the CPU is, and may shed decoding
  * nobody needs now; a missed alert raised while something is shed carries what
@@ -38,6 +43,7 @@ import {
   judge,
   ObjectiveWindow,
   type MotionBehind,
+  type Starved,
   type DecodeFigures,
   type Diagnosis,
   type FreshnessObjective,
@@ -116,6 +122,10 @@ interface Watched {
   blind: boolean;
   /** The code of its last result that was an error. */
   lastError: string | null;
+  /** When its model's run of skips (nothing taken since) was first seen, monotonic ms; null: none now. */
+  skipsSince: number | null;
+  /** Its last verdict had it starved (part `starved`). */
+  starved: boolean;
 }
 
 /** A result's error code (`output.error.code`, a model worker's failed call), or null when it is no error. */
@@ -262,9 +272,14 @@ export class FreshnessWatch {
       camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#motion.behind(now, camera, ALERT_SPAN_MS);
     if (blind !== null) parts = [...(parts ?? []).filter((p) => p !== 'motion'), 'motion'];
     // Missed for its motion alone, which keeps up again: met, though its own frames are too few to judge yet.
-    else if (parts === null && w.met === false && w.blind) parts = [];
+    else if (parts === null && w.met === false && w.blind && !w.starved) parts = [];
+    const starved = camera === null || profile.objective.maxSkipRatio === null ? null : this.#starved(now, camera, f, w);
+    if (starved !== null) parts = [...(parts ?? []), 'starved'];
+    // Missed for its starving alone, which is over (its model ran a frame of it): met, as above.
+    else if (parts === null && w.met === false && w.starved && !w.blind) parts = [];
     if (parts === null) return;
     w.blind = blind !== null;
+    w.starved = starved !== null;
     w.judgedAt = Date.now();
     const met = parts.length === 0;
     // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
@@ -272,13 +287,13 @@ export class FreshnessWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind, starved);
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind, starved);
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -310,6 +325,7 @@ export class FreshnessWatch {
     demands: Demands,
     decode: DecodeFigures | null,
     motion: MotionBehind | null,
+    starved: Starved | null,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
     return diagnose({
@@ -325,7 +341,21 @@ export class FreshnessWatch {
       decode,
       motion,
       lastError: this.#watched.get(keyOf(profile.camera, profile.id))?.lastError ?? null,
+      starved,
     });
+  }
+
+  /**
+   * A gated worker's model starving it: skips and nothing taken since first seen more than its recheck interval
+   * ago (the gate's stationaryMs). Null when it is not gated, or its model took a frame of it since.
+   */
+  #starved(now: number, camera: string, f: WorkerFigures, w: Watched): Starved | null {
+    const skips = f.modelFrames?.consecutiveSkips ?? 0;
+    if (skips === 0) w.skipsSince = null;
+    else w.skipsSince ??= now;
+    const gate = f.gate ?? null;
+    if (gate === null || w.skipsSince === null || now - w.skipsSince <= gate.stationaryMs) return null;
+    return { camera, forMs: now - w.skipsSince, recheckMs: gate.stationaryMs, skipped: skips };
   }
 
   #entry(key: string): Watched {
@@ -346,6 +376,8 @@ export class FreshnessWatch {
           lastMissed: null,
           blind: false,
           lastError: null,
+          skipsSince: null,
+          starved: false,
         }),
       );
     }
