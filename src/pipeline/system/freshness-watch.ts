@@ -136,7 +136,6 @@ function errorCodeOf(output: unknown): string | null {
   return typeof code === 'string' ? code : 'an error';
 }
 
-
 export class FreshnessWatch {
   readonly #o: FreshnessWatchOptions;
   readonly #now: () => number;
