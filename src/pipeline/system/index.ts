@@ -15,7 +15,8 @@ export { referableValues, type AdmissionProblem, type CameraAdmission, type Came
 export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
 export { CareWatch, type CareWatchOptions, type WatchedCamera } from './care-watch.js';
 export { forecastCamera, type CameraChange, type DecodeForecast, type Forecast, type ModelForecast, type WorkerForecast } from './forecast.js';
-export { FreshnessWatch, modelDemands, modelLoad, type ShedHook, type WatchedSystem } from './freshness-watch.js';
+export { FreshnessWatch, type ShedHook, type WatchedSystem } from './freshness-watch.js';
+export { modelDemands, modelLoad } from './model-demands.js';
 export type { CameraBufferBytes, MemoryFigures, TreeMemoryFigures } from './memory-figures.js';
 export { MOTION_COVERAGE_MIN } from './motion-coverage.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './object-tracking.js';
