@@ -122,7 +122,13 @@ export class LoopWatch implements AsyncDisposable {
       pingMs,
       pid: process.pid,
     };
-    const thread = new Worker(new URL('./loop-watch-thread.js', import.meta.url), { workerData: data, name: 'loop-watch' });
+    // No execArgv: the process's (--input-type, a loader) are for its entry, not this module; a small heap is enough.
+    const thread = new Worker(new URL('./loop-watch-thread.js', import.meta.url), {
+      workerData: data,
+      name: 'loop-watch',
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: 16 },
+    });
     thread.unref();
     thread.on('message', (m: LoopWatchThreadMessage) => this.#say(m.code, m.message));
     thread.on('error', (error) => this.#say('ERR_UNEXPECTED', `the loop watch's thread failed: ${messageOf(error)}`));
