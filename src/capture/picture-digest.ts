@@ -5,7 +5,7 @@
  *
  * Contract: pure; the same bytes give the same digest, and pictures of different lengths differ. It reads at most
  * DIGEST_SAMPLES bytes spread evenly over the whole payload (any format: a raw picture's planes, or a JPEG's bytes),
- * about 4 µs a picture whatever its size, so a change confined between samples can be missed for a frame: it is a
+ * about 25 µs for a 1080p RGB picture (4 096 cache misses; measured at load 10 on a 2-vCPU EPYC), so a change confined between samples can be missed for a frame: it is a
  * test for "the same picture again", never a motion measure (src/motion is that).
  */
 
