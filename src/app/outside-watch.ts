@@ -16,8 +16,9 @@
  *   wrote so), or it stopped answering; details carry no counts, so the alarm changes only when the cause does.
  * - A webhook gets one JSON POST per raise, change and clear ({ type: new|update|end, alarm }); one that fails
  *   is logged at warn and not retried (MQTT is the queued path). Its URL is never logged unmasked.
- * - start() is idempotent; close() idempotent and final (also [Symbol.asyncDispose]); the timer holds the process
- *   open (this is the process's one job).
+ * - start() is idempotent (it starts the MQTT connection too); close() idempotent and final (also
+ *   [Symbol.asyncDispose]): the MQTT side sends what is queued and `stopped`. The timer holds the process open
+ *   (this is the process's one job).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +26,8 @@ import { messageOf } from '../internal/abort.js';
 import { parseHeartbeat } from '../internal/heartbeat.js';
 import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
-import type { WatchdogPublisher } from '../mqtt/index.js';
+import { watchedWorkers, type MqttConfig } from '../config/index.js';
+import { WatchdogPublisher } from '../mqtt/index.js';
 import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type WorkerSilence } from '../pipeline/index.js';
 
 /** A care camera and its watched workers, as the config says (config/care.ts's watchedWorkers). */
@@ -38,7 +40,7 @@ export interface OutsideWatchOptions {
   readonly heartbeatFile: string;
   readonly cameras: readonly OutsideWatchedCamera[];
   readonly silenceMs: number;
-  /** MQTT; null: none. */
+  /** MQTT (started and closed with the watch); null: none. */
   readonly publisher: WatchdogPublisher | null;
   /** Where each change is POSTed; null: none. */
   readonly webhook: string | null;
@@ -58,6 +60,8 @@ export function systemDownCause(text: string | null): SilenceCause {
 }
 
 export class OutsideWatch implements AsyncDisposable {
+  readonly cameras: readonly OutsideWatchedCamera[];
+  readonly silenceMs: number;
   readonly #o: OutsideWatchOptions;
   readonly #now: () => number;
   readonly #alarm: SilenceAlarm;
@@ -69,6 +73,8 @@ export class OutsideWatch implements AsyncDisposable {
 
   constructor(options: OutsideWatchOptions) {
     this.#o = options;
+    this.cameras = options.cameras;
+    this.silenceMs = options.silenceMs;
     this.#now = options.now ?? (() => performance.now());
     this.#alarm = new SilenceAlarm(options.silenceMs, this.#now());
     this.#last = this.#read();
@@ -81,6 +87,7 @@ export class OutsideWatch implements AsyncDisposable {
 
   start(): void {
     if (this.#timer !== null || this.#closed) return;
+    this.#o.publisher?.start();
     this.#timer = setInterval(() => this.tick(), this.#o.intervalMs ?? 1_000);
   }
 
@@ -109,11 +116,11 @@ export class OutsideWatch implements AsyncDisposable {
     void this.#post(change.kind === 'raised' ? 'new' : change.kind === 'updated' ? 'update' : 'end', since, wall);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    return Promise.resolve();
+    await this.#o.publisher?.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -161,4 +168,33 @@ export class OutsideWatch implements AsyncDisposable {
       this.#o.log.warn({ code: 'ERR_SYSTEM_DOWN', webhook: maskCredentials(url) }, `the webhook did not take the alarm's ${type}: ${messageOf(error)}`);
     }
   }
+}
+
+/** The care cameras of a config and their watched workers (config/care.ts's rule). */
+export function careCameras(cameras: Readonly<Record<string, Parameters<typeof watchedWorkers>[0]>>): OutsideWatchedCamera[] {
+  return Object.entries(cameras).flatMap(([id, camera]) => {
+    const workers = watchedWorkers(camera).map((w) => ({ id: w.id, silenceSeconds: w.care.silenceSeconds }));
+    return workers.length === 0 ? [] : [{ id, workers }];
+  });
+}
+
+/** The watch of `framesupplier watchdog`: the config's care cameras, its MQTT broker (a client id of its own) if any. */
+export function createOutsideWatch(options: {
+  readonly cameras: Readonly<Record<string, Parameters<typeof watchedWorkers>[0]>>;
+  readonly mqtt: MqttConfig | undefined;
+  /** The MQTT client id when the config names none (the system's, with `-watchdog` after it). */
+  readonly clientId: () => string;
+  readonly heartbeatFile: string;
+  /** Seconds; default the shortest care silence of the cameras, else 30. */
+  readonly silenceSeconds?: number;
+  readonly webhook: string | null;
+  readonly log: Logger;
+}): OutsideWatch {
+  const cameras = careCameras(options.cameras);
+  const silences = cameras.flatMap((c) => c.workers.map((w) => w.silenceSeconds));
+  const silenceS = options.silenceSeconds ?? (silences.length === 0 ? 30 : Math.min(...silences));
+  const mqtt = options.mqtt;
+  const publisher =
+    mqtt === undefined ? null : new WatchdogPublisher({ config: mqtt, clientId: `${mqtt.clientId ?? options.clientId()}-watchdog`, log: options.log });
+  return new OutsideWatch({ heartbeatFile: options.heartbeatFile, cameras, silenceMs: silenceS * 1000, publisher, webhook: options.webhook, log: options.log });
 }

@@ -10,14 +10,13 @@
  * `stopped` on its MQTT availability.
  */
 import { join } from 'node:path';
-import { OutsideWatch } from '../app/index.js';
-import { loadConfig, watchedWorkers } from '../config/index.js';
+import { createOutsideWatch } from '../app/index.js';
+import { loadConfig } from '../config/index.js';
 import { aborted } from '../internal/abort.js';
 import { parseCommandLine } from '../internal/args.js';
 import { HEARTBEAT_FILE } from '../internal/heartbeat.js';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../internal/logger.js';
 import { instanceId, stateDir } from '../internal/state-dir.js';
-import { WatchdogPublisher } from '../mqtt/index.js';
 import { InvalidArgumentError } from '../supplier/index.js';
 
 /** The watchdog command's flags (its help page lists each; a test checks it). */
@@ -40,48 +39,43 @@ export async function watchdogCommand(args: string[]): Promise<number> {
     throw new InvalidArgumentError(`--log-format must be json or pretty, got ${JSON.stringify(format)}`);
   const log = createLogger({ level, ...(format === undefined ? {} : { pretty: format === 'pretty' }) });
 
-  const cameras = Object.entries(config.cameras).flatMap(([id, camera]) => {
-    const workers = watchedWorkers(camera).map((w) => ({ id: w.id, silenceSeconds: w.care.silenceSeconds }));
-    return workers.length === 0 ? [] : [{ id, workers }];
-  });
-  const silenceS = silenceSeconds(values.silence, cameras);
   const webhook = values.webhook ?? null;
   if (webhook !== null && !/^https?:\/\//.test(webhook)) throw new InvalidArgumentError('--webhook must be an http:// or https:// URL');
   if (config.mqtt === undefined && webhook === null)
     throw new InvalidArgumentError('the config has no mqtt: section and no --webhook was given: the alarm would reach nobody');
-  if (cameras.length === 0) log.warn('no camera of the config is care-critical (care:): the alarm goes to the webhook only, with no camera');
-
-  const publisher =
-    config.mqtt === undefined
-      ? null
-      : new WatchdogPublisher({ config: config.mqtt, clientId: `${config.mqtt.clientId ?? `framesupplier-${instanceId()}`}-watchdog`, log });
   const heartbeatFile = values['heartbeat-file'] ?? join(stateDir(), HEARTBEAT_FILE);
-  const watch = new OutsideWatch({ heartbeatFile, cameras, silenceMs: silenceS * 1000, publisher, webhook, log });
+  const watch = createOutsideWatch({
+    cameras: config.cameras,
+    mqtt: config.mqtt,
+    clientId: () => `framesupplier-${instanceId()}`,
+    heartbeatFile,
+    ...(values.silence === undefined ? {} : { silenceSeconds: silenceSeconds(values.silence) }),
+    webhook,
+    log,
+  });
+  if (watch.cameras.length === 0) log.warn('no camera of the config is care-critical (care:): the alarm goes to the webhook only, with no camera');
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    publisher?.start();
     watch.start();
-    log.info({ heartbeatFile, silenceSeconds: silenceS, cameras: cameras.map((c) => c.id) }, 'watchdog: watching framesupplier from outside');
+    log.info(
+      { heartbeatFile, silenceSeconds: watch.silenceMs / 1000, cameras: watch.cameras.map((c) => c.id) },
+      'watchdog: watching framesupplier from outside',
+    );
     await aborted(stop.signal);
   } finally {
     await watch.close();
-    await publisher?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   return 0;
 }
 
-/** --silence S, else the shortest silence of the care workers, else 30. */
-function silenceSeconds(flag: string | undefined, cameras: readonly { readonly workers: readonly { readonly silenceSeconds: number }[] }[]): number {
-  if (flag !== undefined) {
-    const n = Number(flag);
-    if (!(Number.isFinite(n) && n >= 1)) throw new InvalidArgumentError(`--silence must be a number of seconds, at least 1, got ${JSON.stringify(flag)}`);
-    return n;
-  }
-  const all = cameras.flatMap((c) => c.workers.map((w) => w.silenceSeconds));
-  return all.length === 0 ? 30 : Math.min(...all);
+/** --silence S: at least a second. */
+function silenceSeconds(flag: string): number {
+  const n = Number(flag);
+  if (!(Number.isFinite(n) && n >= 1)) throw new InvalidArgumentError(`--silence must be a number of seconds, at least 1, got ${JSON.stringify(flag)}`);
+  return n;
 }

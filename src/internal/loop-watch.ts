@@ -114,7 +114,7 @@ export class LoopWatch implements AsyncDisposable {
     // systemd asks for a ping at least once per WatchdogSec; it advises twice as often.
     const pingMs = Math.max(50, Math.min(1_000, (notify?.watchdogMs ?? 2_000) / 2));
     const data: LoopWatchThreadData = {
-      beats: this.#beats.buffer as SharedArrayBuffer,
+      beats: this.#beats.buffer,
       socket: notify?.socket ?? null,
       watchdog: notify?.watchdogMs != null,
       heartbeatFile: this.#o.heartbeatFile ?? null,

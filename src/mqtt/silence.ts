@@ -175,5 +175,4 @@ export class SilencePublisher {
     this.#last.delete(camera);
     this.#started.delete(camera);
   }
-
 }

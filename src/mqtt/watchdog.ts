@@ -64,6 +64,7 @@ export class WatchdogPublisher implements AsyncDisposable {
   readonly #connection: BrokerConnection;
   readonly #outbox: EventOutbox;
   readonly #cameras = new Map<string, CameraTopic>();
+  #started = false;
   #closing: Promise<void> | null = null;
 
   constructor(options: WatchdogPublisherOptions) {
@@ -90,6 +91,8 @@ export class WatchdogPublisher implements AsyncDisposable {
   }
 
   start(): this {
+    if (this.#started || this.#closing !== null) return this;
+    this.#started = true;
     this.#connection.loadTls();
     this.#connection.start();
     return this;
@@ -176,6 +179,9 @@ export class WatchdogPublisher implements AsyncDisposable {
     const held = c.seen === null ? null : parsePayload(c.seen);
     if (!clearing && (held === null || !held.watchdog || !held.silent)) return;
     // Nothing of the system's known: the topic says not silent, as the system says before it judged.
-    this.#publishRetained(camera, JSON.stringify({ silent: false, reason: null, detail: null, since: null, workers: {}, at: Date.now() / 1000, watchdog: true }));
+    this.#publishRetained(
+      camera,
+      JSON.stringify({ silent: false, reason: null, detail: null, since: null, workers: {}, at: Date.now() / 1000, watchdog: true }),
+    );
   }
 }

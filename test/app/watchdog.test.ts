@@ -137,9 +137,13 @@ describe('a stopped system raises the silence alarm from outside; the dashboard 
     const after = event.after as Record<string, unknown>;
     assert.deepEqual([after.kind, after.camera, after.reason], ['silence', 'ward', 'system-down']);
     alarmId = String(after.id);
-    await page.waitForFunction(() => /^no update for \d+ s/.test(document.getElementById('stale')?.textContent ?? '') && !document.getElementById('stale')!.hidden, undefined, {
-      timeout: 30_000,
-    });
+    await page.waitForFunction(
+      () => /^no update for \d+ s/.test(document.getElementById('stale')?.textContent ?? '') && !document.getElementById('stale')!.hidden,
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
     assert.match(watchdogOutput, /ERR_SYSTEM_DOWN/);
   });
 

@@ -56,7 +56,7 @@ describe('a picture digest tells the same picture from a changed one', { timeout
         else assert.equal(pictureChanges, 1, `${source}: ${pictureChanges} of ${framesPublished}`);
       } finally {
         await capture.close();
-        reader.close();
+        await reader.close();
         await supplier.close();
       }
     }

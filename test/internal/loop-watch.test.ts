@@ -165,7 +165,7 @@ describe('the loop watch: sd_notify from a thread, only while the event loop run
 
     // The main loop blocked: the thread says so once, and pings no more until it runs again.
     const before = got.lines.length;
-    watched.stdin!.write('block\n');
+    watched.stdin.write('block\n');
     await said.waitFor((l) => l === 'blocking', 'the busy loop');
     const stalled = await got.waitFor((l) => l.startsWith('STATUS=the event loop has not run'), 'the stall said', before);
     await got.waitFor((l) => l === 'idle', 'the receiver seeing nothing for 1.6 s', stalled + 1);
@@ -192,7 +192,7 @@ describe('the loop watch: sd_notify from a thread, only while the event loop run
     await got.waitFor((l) => l === 'WATCHDOG=1', 'the pings back after SIGCONT', idleAt + 1);
 
     // A clean close: STOPPING=1, and the heartbeat says stopped.
-    watched.stdin!.write('close\n');
+    watched.stdin.write('close\n');
     await got.waitFor((l) => l.startsWith('STOPPING=1'), 'STOPPING=1');
     await said.waitFor((l) => l === 'closed', 'closed');
     assert.equal(parseHeartbeat(readFileSync(heartbeat, 'utf8'))?.state, 'stopped');

@@ -40,7 +40,11 @@ function rig(cameraEntry: Record<string, unknown>): Rig {
       stats: () =>
         ({
           state: camera.state,
-          capture: { framesPublished: camera.published, pictureChanges: camera.pictures, lastError: camera.lastError === null ? null : { code: camera.lastError, message: '', at: 0 } },
+          capture: {
+            framesPublished: camera.published,
+            pictureChanges: camera.pictures,
+            lastError: camera.lastError === null ? null : { code: camera.lastError, message: '', at: 0 },
+          },
           workers: camera.workers,
         }) as unknown as ReturnType<WatchedCamera['stats']>,
     },
