@@ -132,7 +132,8 @@ describe('a stopped system raises the silence alarm from outside; the dashboard 
     assert.equal(json(raised).reason, 'system-down');
     assert.match(String(json(raised).detail), /framesupplier stopped answering/);
     assert.ok(tookS < SILENCE_S + 4, `raised ${tookS.toFixed(1)} s after the stop (silence ${SILENCE_S} s)`);
-    assert.ok(tookS >= SILENCE_S - 1.1, `not before the silence (${tookS.toFixed(1)} s)`);
+    // Not before the silence is the rule's own test (test/app/outside-watch.test.ts): here the silence counts from
+    // the last heartbeat, up to a tick of the thread before the stop.
     const event = json(await recorder.waitFor((m) => m.topic === `${PREFIX}/alarms` && json(m).type === 'new', 'the new alarm', { from, ...WAIT }));
     const after = event.after as Record<string, unknown>;
     assert.deepEqual([after.kind, after.camera, after.reason], ['silence', 'ward', 'system-down']);
