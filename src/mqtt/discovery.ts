@@ -78,7 +78,9 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
   const out = new Map<string, string>();
   const add = (component: 'binary_sensor' | 'sensor' | 'image' | 'switch' | 'button', object: string, config: Record<string, unknown>): void => {
     const objectId = discoveryId(`${camera}_${object}`);
-    out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common }));
+    // An entity's own availability (the silent sensor's) stands over the device's.
+    const own = 'availability' in config ? { availability: config.availability } : {};
+    out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common, ...own }));
   };
   const expire = (s: number | null | undefined): { expire_after?: number } => (s == null ? {} : { expire_after: s });
   const countsExpire = expire(options.expireAfter?.counts);

@@ -16,6 +16,7 @@ import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygo
 import { mountEditor } from '/dashboard/editor.js';
 import { describeSilence, showSilence } from '/dashboard/alarms.js';
 import { mountFalls } from '/dashboard/falls.js';
+import { mountStaleness } from '/dashboard/staleness.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
@@ -393,6 +394,7 @@ function onFrame(data) {
   report.bytes += data.byteLength;
   const length = new DataView(data).getUint32(0);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length)));
+  staleness.picture(header.camera);
   const view = cameras.get(header.camera);
   if (!view) return;
   const message = { header, jpeg: new Blob([new Uint8Array(data, 4 + length)], { type: 'image/jpeg' }) };
@@ -984,8 +986,12 @@ function send(message) {
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
+// "no update for N s" over the page, "no picture for N s" on a tile, on the browser's clock (staleness.js)
+const staleness = mountStaleness({ banner: $('stale'), tileOf: (id) => (detailCamera === id ? $('detail') : cameras.get(id)?.tile) });
+
 function sendWatch() {
   const list = detailCamera === null ? [...cameras.keys()].map((id) => ({ id, h: GRID_HEIGHT })) : [{ id: detailCamera, h: 0 }];
+  staleness.watching(list.map((c) => c.id));
   send({ type: 'watch', cameras: list });
 }
 
@@ -999,6 +1005,7 @@ function connect() {
   ws.binaryType = 'arraybuffer';
   socket = ws;
   ws.onmessage = (e) => {
+    staleness.update();
     if (typeof e.data !== 'string') return onFrame(e.data);
     const m = JSON.parse(e.data);
     switch (m.type) {
