@@ -561,6 +561,7 @@ export type {
   EventsLostEvent,
   EventsOptions,
   FallSystemEvent,
+  FallNotifySystemEvent,
   Forecast,
   FrameMuxOptions,
   FreshnessObjective,

@@ -620,7 +620,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       gateIssues(config, worker, field(data, 'models'), path, out);
       vlmFramesIssues(worker, path, out);
       vlmSchemaIssues(worker, path, out);
-      out.push(...fallIssues(config, worker, field(field(data, 'defaults'), 'workers'), path));
+      out.push(...fallIssues(config, worker, field(field(data, 'defaults'), 'workers'), path, field(data, 'mqtt')));
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

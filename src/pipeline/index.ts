@@ -75,6 +75,7 @@ export type {
   LineEvent,
   DwellSystemEvent,
   FallSystemEvent,
+  FallNotifySystemEvent,
   SummaryEvent,
   SilenceEvent,
   EventsLostEvent,

@@ -85,6 +85,7 @@ export type {
   EventsLostEvent,
   EventsOptions,
   FallSystemEvent,
+  FallNotifySystemEvent,
   Forecast,
   FrameAgeHistogram,
   FrameMuxOptions,

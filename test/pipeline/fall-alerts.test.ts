@@ -20,21 +20,30 @@ import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
 import { MOVES, sequence, STANDING } from '../helpers/poses.js';
 
 const WALL = 1_700_000_000_000;
-const FALLS: FallProfile = { fallSeconds: 2, drop: 0.45, confirmSeconds: 1, downSeconds: 60, upSeconds: 2, beds: [], repeatSeconds: 10, expirySeconds: 3600 };
+const FALLS: FallProfile = { fallSeconds: 2, drop: 0.45, confirmSeconds: 1, downSeconds: 60, upSeconds: 2, beds: [], repeatSeconds: 10, expirySeconds: 3600, escalate: [] };
 
 interface Rig {
   readonly alerts: FallAlerts;
   readonly events: { event: FallEvent; snapshot: unknown }[];
   /** Plays a movement's frames (10 a second), the clock following capture time (plus `lag` ms to each frame's handling). */
   play(steps: Parameters<typeof sequence>[1], from?: number, goneMs?: number): void;
+  /** Both clocks on by `ms`. */
+  advance(ms: number): void;
+  /** The wall clock, and the monotonic one (capture times are on it). */
   clock: number;
+  mono: number;
 }
 
 function rig(lag = 150): Rig {
   const events: { event: FallEvent; snapshot: unknown }[] = [];
   const r = {
     clock: WALL,
+    mono: 0,
     events,
+    advance(ms: number): void {
+      r.clock += ms;
+      r.mono += ms;
+    },
     alerts: null as unknown as FallAlerts,
     play(steps: Parameters<typeof sequence>[1], from = 0, goneMs = 0): void {
       const objects = new CameraObjects({ camera: 'room', worker: 'people', tracker: { highScore: 0.15, matchLastSeen: true } });
@@ -46,6 +55,7 @@ function rig(lag = 150): Rig {
       for (let t = last + 100; t <= last + goneMs; t += 100) frames.push({ time: t, detections: [] });
       for (const f of frames) {
         r.clock = WALL + f.time + lag;
+        r.mono = f.time + lag;
         const out = objects.update({ time: f.time, wallTime: WALL + f.time, now: r.clock, detections: f.detections, aspect: 4 / 3 });
         r.alerts.onFrame({
           camera: 'room',
@@ -66,6 +76,7 @@ function rig(lag = 150): Rig {
       if (e.type === 'fall') events.push({ event: e.event, snapshot: e.snapshot });
     },
     now: () => r.clock,
+    mono: () => r.mono,
   });
   return r;
 }
@@ -108,7 +119,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     assert.equal(acked[0]!.acknowledged_by, 'nurse');
     assert.equal(acked[0]!.acknowledged_at, r.clock / 1000);
     assert.deepEqual(r.alerts.acknowledge({ id }, 'again'), []);
-    r.clock += 60_000;
+    r.advance(60_000);
     r.alerts.tick();
     assert.equal(r.events.at(-1)!.event.after.acknowledged_by, 'nurse', 'no raise after the acknowledgement');
     assert.ok(alertStands(r.alerts.alerts()[0]!), 'acknowledged and still down: stands (the sensor stays on)');
@@ -124,7 +135,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
       up.alerts.alerts().map((a) => a.id),
       [ended.id],
     );
-    up.clock += 60_000;
+    up.advance(60_000);
     up.alerts.tick();
     assert.equal(up.events.at(-1)!.event.type, 'end', 'no repeat once up');
     up.alerts.acknowledge({ id: ended.id }, 'api');
@@ -136,7 +147,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     assert.equal(lost.end_reason, 'gone');
     assert.equal(lost.end_time, lost.frame_time, 'dated by the last sighting');
     assert.ok(alertStands(lost));
-    gone.clock += 20_000;
+    gone.advance(20_000);
     gone.alerts.tick();
     assert.equal(gone.events.at(-1)!.event.after.raised, 2, 'lost from sight while down: raised again');
     gone.alerts.acknowledge({ camera: 'room' }, 'api');
@@ -191,7 +202,8 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     const up: FallAlert = { ...open, id: '1700000000.000000-upupup', end_time: open.down_time + 5, end_reason: 'up' };
     const r = rig();
     r.clock = before.clock + 3_000;
-    const ends = r.alerts.restore([open, acknowledged, up], () => 30);
+    r.mono = 1_000_000;
+    const ends = r.alerts.restore([open, acknowledged, up], () => ({ repeatSeconds: 30, escalate: [] }));
     assert.deepEqual(
       ends.map((e) => [e.type, e.after.id, e.after.end_reason]),
       [['end', open.id, 'restart']],
@@ -200,7 +212,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
       r.alerts.alerts().map((a) => a.id),
       [open.id],
     );
-    r.clock += 31_000;
+    r.advance(31_000);
     r.alerts.tick();
     assert.equal(r.events.at(-1)!.event.after.raised, 2);
     assert.equal(r.alerts.acknowledge({ id: open.id }, 'api').length, 1);

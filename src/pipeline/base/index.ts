@@ -50,6 +50,7 @@ export {
   type EventsLostEvent,
   type EventsOptions,
   type FallSystemEvent,
+  type FallNotifySystemEvent,
   type LineEvent,
   type ModelExit,
   type ModelState,
