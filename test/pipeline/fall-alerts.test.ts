@@ -13,72 +13,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alertStands, CameraObjects, type FallAlert, type FallEvent } from '../../src/objects/index.js';
-import { FallAlerts } from '../../src/pipeline/system/falls.js';
-import type { ResultEvent, SystemEvent } from '../../src/pipeline/index.js';
-import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
-import { MOVES, sequence, STANDING } from '../helpers/poses.js';
+import { alertStands, type FallAlert } from '../../src/objects/index.js';
+import type { ResultEvent } from '../../src/pipeline/index.js';
+import { fallRig, type FallRig } from '../helpers/fall-rig.js';
+import { MOVES, STANDING, type Step } from '../helpers/poses.js';
 
-const WALL = 1_700_000_000_000;
-const FALLS: FallProfile = { fallSeconds: 2, drop: 0.45, confirmSeconds: 1, downSeconds: 60, upSeconds: 2, beds: [], repeatSeconds: 10, expirySeconds: 3600, escalate: [] };
-
-interface Rig {
-  readonly alerts: FallAlerts;
-  readonly events: { event: FallEvent; snapshot: unknown }[];
-  /** Plays a movement's frames (10 a second), the clock following capture time (plus `lag` ms to each frame's handling). */
-  play(steps: Parameters<typeof sequence>[1], from?: number, goneMs?: number): void;
-  /** Both clocks on by `ms`. */
-  advance(ms: number): void;
-  /** The wall clock, and the monotonic one (capture times are on it). */
-  clock: number;
-  mono: number;
-}
-
-function rig(lag = 150): Rig {
-  const events: { event: FallEvent; snapshot: unknown }[] = [];
-  const r = {
-    clock: WALL,
-    mono: 0,
-    events,
-    advance(ms: number): void {
-      r.clock += ms;
-      r.mono += ms;
-    },
-    alerts: null as unknown as FallAlerts,
-    play(steps: Parameters<typeof sequence>[1], from = 0, goneMs = 0): void {
-      const objects = new CameraObjects({ camera: 'room', worker: 'people', tracker: { highScore: 0.15, matchLastSeen: true } });
-      const frames = sequence(STANDING, steps, 10).map((f) => ({
-        time: from + f.time,
-        detections: [{ label: 'person', score: 0.8, box: f.box, keypoints: f.keypoints }],
-      }));
-      const last = frames.at(-1)!.time;
-      for (let t = last + 100; t <= last + goneMs; t += 100) frames.push({ time: t, detections: [] });
-      for (const f of frames) {
-        r.clock = WALL + f.time + lag;
-        r.mono = f.time + lag;
-        const out = objects.update({ time: f.time, wallTime: WALL + f.time, now: r.clock, detections: f.detections, aspect: 4 / 3 });
-        r.alerts.onFrame({
-          camera: 'room',
-          worker: 'people',
-          falls: FALLS,
-          time: f.time,
-          wallTime: WALL + f.time,
-          now: r.clock,
-          people: out.people,
-          ended: out.events.filter((e) => e.type === 'end').map((e) => e.after.id),
-        });
-        r.alerts.tick();
-      }
-    },
-  };
-  r.alerts = new FallAlerts({
-    emit: (e: SystemEvent) => {
-      if (e.type === 'fall') events.push({ event: e.event, snapshot: e.snapshot });
-    },
-    now: () => r.clock,
-    mono: () => r.mono,
-  });
-  return r;
+/** The rig with the old positional play(steps, from, goneMs). */
+function rig(lag = 150): FallRig & { play(steps: readonly Step[], from?: number, goneMs?: number): void } {
+  const r = fallRig({ lag });
+  const play = r.play.bind(r);
+  return Object.assign(r, { play: (steps: readonly Step[], from = 0, goneMs = 0) => play(steps, { from, goneMs }) });
 }
 
 const lyingFor = (seconds: number) => [...MOVES.fallForward, { to: MOVES.fallForward[1].to, seconds: 0, hold: seconds }];
