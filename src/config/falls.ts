@@ -15,14 +15,15 @@ const quote = (id: string): string => JSON.stringify(id);
 
 /**
  * What is wrong with a camera worker's `falls` at `at` (`['cameras', id, 'workers', i]`); `defaults` is the file's
- * defaults.workers, `mqtt` its mqtt section (an escalation step told on MQTT needs one).
+ * defaults.workers, `file` the file's mqtt section (an escalation step told on MQTT needs one; null: a camera checked
+ * alone, where it is not known).
  */
 export function fallIssues(
   camera: unknown,
   worker: unknown,
   defaults: unknown,
   at: readonly Segment[],
-  mqtt?: unknown,
+  file: { readonly mqtt: unknown } | null = null,
 ): { path: readonly Segment[]; message: string; anchor: 'value' }[] {
   const falls = field(worker, 'falls');
   if (falls === undefined || falls === null || falls === false) return [];
@@ -55,12 +56,12 @@ export function fallIssues(
           message: `names no zone of this camera (zones: ${zones.map(quote).join(', ') || 'none'}): draw the bed or sofa as a zone, then name it here`,
           anchor: 'value',
         });
-  out.push(...escalationIssues(field(falls, 'escalate'), mqtt, [...at, 'falls', 'escalate']));
+  out.push(...escalationIssues(field(falls, 'escalate'), file, [...at, 'falls', 'escalate']));
   return out;
 }
 
 /** Steps out of order (each is told once, in order: a later one with a smaller `after` would wait for the one before), and MQTT steps with no broker. */
-function escalationIssues(steps: unknown, mqtt: unknown, at: readonly Segment[]): { path: readonly Segment[]; message: string; anchor: 'value' }[] {
+function escalationIssues(steps: unknown, file: { readonly mqtt: unknown } | null, at: readonly Segment[]): { path: readonly Segment[]; message: string; anchor: 'value' }[] {
   if (!Array.isArray(steps)) return [];
   const out: { path: readonly Segment[]; message: string; anchor: 'value' }[] = [];
   let last: number | null = null;
@@ -74,7 +75,7 @@ function escalationIssues(steps: unknown, mqtt: unknown, at: readonly Segment[])
     const notify = field(step, 'notify');
     const targets = Array.isArray(notify) ? notify : [notify];
     for (const [j, target] of targets.entries())
-      if (field(target, 'mqtt') !== undefined && mqtt === undefined)
+      if (field(target, 'mqtt') !== undefined && file !== null && file.mqtt === undefined)
         out.push({
           path: Array.isArray(notify) ? [...at, i, 'notify', j, 'mqtt'] : [...at, i, 'notify', 'mqtt'],
           message: 'tells on MQTT, and the config has no mqtt section: add one (mqtt: { url }), or tell a webhook',

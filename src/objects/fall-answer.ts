@@ -97,6 +97,23 @@ export function answerFigures(
   return { time_to_acknowledge_ms: Math.max(0, Math.round(sinceNewMs)), time_on_floor_ms: alert.time_on_floor_ms ?? Math.max(0, Math.round(downMs)) };
 }
 
+/** What an escalation step tells (the MQTT message, the webhook's JSON body): the alert, and a line a person reads. */
+export function escalationMessage<A extends { readonly id: string; readonly kind: string; readonly camera: string; readonly assisted: boolean; readonly raised: number }>(
+  alert: A,
+  step: number,
+  steps: number,
+): { type: 'fall-escalation'; step: number; steps: number; text: string; alert: A } {
+  const what = alert.kind === 'fall' ? 'a person fell' : 'a person is down';
+  const assisted = alert.assisted ? ' (assisted: a carer is in the room)' : '';
+  return {
+    type: 'fall-escalation',
+    step,
+    steps,
+    text: `${alert.camera}: ${what}${assisted}, not acknowledged (step ${step + 1} of ${steps}, alert ${alert.id})`,
+    alert,
+  };
+}
+
 /** An alert as an earlier version stored it (without the answer's fields), with their defaults. */
 export function withAnswerDefaults<A extends { readonly raised_at: number } & Partial<FallAnswerFields>>(alert: A): A & FallAnswerFields {
   return {

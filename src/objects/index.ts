@@ -50,6 +50,7 @@ export {
 } from './falls.js';
 export {
   answerFigures,
+  escalationMessage,
   FALL_LOG_ENTRIES,
   LOG_LIMIT,
   pressCovers,

@@ -248,6 +248,13 @@ export interface FallNotifySystemEvent extends Base {
   readonly notify: readonly FallNotifyTarget[];
 }
 
+/** A single-occupancy room turned assisted (two or more people tracked: a carer with the resident) or back to watched alone (ADR 0158). */
+export interface FallRoomSystemEvent extends Base {
+  readonly type: 'fall-room';
+  readonly camera: string;
+  readonly state: 'alone' | 'assisted';
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -272,6 +279,7 @@ export type SystemEvent =
   | SilenceEvent
   | FallSystemEvent
   | FallNotifySystemEvent
+  | FallRoomSystemEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

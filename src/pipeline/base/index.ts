@@ -51,6 +51,7 @@ export {
   type EventsOptions,
   type FallSystemEvent,
   type FallNotifySystemEvent,
+  type FallRoomSystemEvent,
   type LineEvent,
   type ModelExit,
   type ModelState,

@@ -164,6 +164,11 @@ export class FallAlerts {
     return { ...this.#alerts.figures(), rooms: this.#rooms.figures() };
   }
 
+  /** A single-occupancy room's state and time assisted; null for a camera that is not one (or not seen yet). */
+  room(camera: string): RoomFigures | null {
+    return this.#rooms.figures()[camera] ?? null;
+  }
+
   /** Acknowledges alerts (StandingAlerts.acknowledge: by id, camera, or a camera's out before a press). */
   acknowledge(target: { readonly id?: string; readonly camera?: string; readonly raisedBefore?: number }, by: string): FallAlert[] {
     return this.#alerts.acknowledge(target, by);
@@ -229,7 +234,10 @@ export class FallAlerts {
       input.people.map((p) => p.id),
       input.ended,
     );
-    if (room !== null) this.#alerts.room(input.camera, room, input.now);
+    if (room !== null) {
+      this.#alerts.room(input.camera, room, input.now);
+      this.#emit({ type: 'fall-room', at: input.now, camera: input.camera, state: room });
+    }
     for (const r of update.raised) this.#raise(w, r.kind, r.person, r.fallTime, r.downTime, r.time, input.now);
   }
 

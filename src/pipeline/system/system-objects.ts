@@ -18,6 +18,8 @@ import {
   type TrackedObject,
   type ZoneCount,
 } from '../../objects/index.js';
+import { fallsOptionsOf, occupancyOf } from '../../config/index.js';
+import type { RoomFigures } from './fall-rooms.js';
 import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
@@ -70,6 +72,16 @@ export class SystemObjects extends SystemPart {
     return this.core.falls.alerts(camera);
   }
 
+  /** A single-occupancy room's state (alone or assisted), people and time assisted (ADR 0158); null for a camera that is not one, or before its first frame. */
+  fallRoom(camera: string): RoomFigures | null {
+    return this.core.falls.room(camera);
+  }
+
+  /** Who a camera's room is for, from its config (`care.occupancy`): single or shared (also for a camera the system does not have). */
+  occupancy(camera: string): 'single' | 'shared' {
+    return occupancyOf(this.core.cameraConfig(camera) ?? {});
+  }
+
   /** The latest fall alerts acknowledged, with their figures (time to acknowledge, time on the floor) and logs, of one camera or all, newest first. */
   answeredFalls(camera?: string): FallAlert[] {
     return this.core.falls.answered(camera);
@@ -109,7 +121,9 @@ export class SystemObjects extends SystemPart {
    */
   restoreFalls(rows: readonly FallAlert[]): FallEvent[] {
     return this.core.falls.restore(rows, (a) => {
-      const falls = this.core.profileOf(a.camera, a.worker)?.falls;
+      // Before start no camera runs yet: the file's entry says the same.
+      const entry = this.core.config.cameras[a.camera]?.workers.find((w) => w.id === a.worker);
+      const falls = this.core.profileOf(a.camera, a.worker)?.falls ?? (entry === undefined ? undefined : (fallsOptionsOf(entry) ?? undefined));
       return { repeatSeconds: falls?.repeatSeconds ?? FALL_DEFAULTS.repeatSeconds, escalate: falls?.escalate ?? [] };
     });
   }
