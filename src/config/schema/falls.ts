@@ -6,7 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { FALL_DEFAULTS, withFallDefaults } from '../../internal/fall-defaults.js';
-import { annotate, CHOOSE, closed, ID_PATTERN, int, isPlainObject, type Chooser } from './shared.js';
+import { annotate, CHOOSE, closed, HINT, ID_PATTERN, int, isPlainObject, type Chooser } from './shared.js';
 
 // Where an escalation step tells (ADR 0159): an MQTT topic on the config's broker, or a webhook.
 const targetName = Type.Optional(
@@ -14,12 +14,15 @@ const targetName = Type.Optional(
 );
 export const MqttTargetSchema = Type.Object(
   {
-    mqtt: Type.String({
-      pattern: '^[^#+\\u0000]+$',
-      minLength: 1,
-      maxLength: 256,
-      description: "A topic on the config's mqtt broker (no + or #): the alert's step as JSON, QoS 1, not retained.",
-    }),
+    mqtt: annotate(
+      Type.String({
+        pattern: '^[^#+\\u0000]+$',
+        minLength: 1,
+        maxLength: 256,
+        description: "A topic on the config's mqtt broker (no + or #): the alert's step as JSON, QoS 1, not retained.",
+      }),
+      { [HINT]: 'a topic to publish on: no + or # wildcards' },
+    ),
     name: targetName,
   },
   closed,
