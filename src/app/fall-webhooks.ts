@@ -1,5 +1,6 @@
 /**
- * Escalation steps told to webhooks (ADR 0159): each `fall-notify` event's `webhook` targets get the step
+ * Escalation steps told to webhooks (ADR 0159): each `fall-notify` event's `webhook` targets (its worker's profile's
+ * `falls.escalate[step]`: the event names them, never their URLs) get the step
  * (escalationMessage) as a JSON POST with Node's fetch, given up after the target's timeoutMs (5 s by default);
  * how it went goes in the alert's log (system.objects.fallNotified): ok on a 2xx answer, else ERR_FALL_WEBHOOK.
  *
@@ -16,7 +17,7 @@ import type { EventOf, VisionSystem } from '../pipeline/index.js';
 export const WEBHOOK_TIMEOUT_MS = 5_000;
 
 export interface FallWebhooksOptions {
-  readonly system: Pick<VisionSystem, 'on' | 'off' | 'objects'>;
+  readonly system: Pick<VisionSystem, 'on' | 'off' | 'objects' | 'workers'>;
   readonly log: Logger;
 }
 
@@ -57,7 +58,8 @@ export class FallWebhooks {
 
   #onNotify(event: EventOf<'fall-notify'>): void {
     const body = JSON.stringify(escalationMessage(event.alert, event.step, event.steps));
-    for (const target of event.notify) {
+    const { camera, worker } = event.alert;
+    for (const target of this.#o.system.workers.profile(camera, worker)?.falls?.escalate[event.step]?.notify ?? []) {
       if (!('webhook' in target)) continue;
       const run = this.#post(target.webhook, target.timeoutMs ?? WEBHOOK_TIMEOUT_MS, body).then((outcome) => {
         const label = targetLabel(target);

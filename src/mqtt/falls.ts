@@ -236,7 +236,8 @@ export class FallPublisher {
 
   /** An escalation step due: its `mqtt` targets get it (queued while the broker is away), each delivery said in the alert's log. */
   onNotify(event: EventOf<'fall-notify'>): void {
-    for (const target of event.notify) {
+    const { camera, worker } = event.alert;
+    for (const target of this.#o.system.workers.profile(camera, worker)?.falls?.escalate[event.step]?.notify ?? []) {
       if (!('mqtt' in target)) continue;
       let outbox = this.#escalations.get(target.mqtt);
       if (outbox === undefined) {

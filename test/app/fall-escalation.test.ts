@@ -80,6 +80,7 @@ describe('fall alerts told until someone answers: mosquitto, webhooks, the butto
   let app: App;
   const ID = '1700000000.000000-abc123';
   const events: FallEvent[] = [];
+  const notices: unknown[] = [];
 
   const config = (base: string) =>
     resolvedConfig({
@@ -144,6 +145,7 @@ describe('fall alerts told until someone answers: mosquitto, webhooks, the butto
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     app = createApp(config(base), { logger: createLogger({ level: 'info', destination: logFile }), fallStateFile: stateFile });
     app.system.on('fall', (e) => events.push(e.event));
+    app.system.on('fall-notify', (e) => notices.push(e));
     const allTold = new Promise<void>((resolve) => {
       const check = (): void => {
         if (events.some((e) => e.after.log.filter((l) => l.what === 'notified').length === 4)) resolve();
@@ -206,8 +208,9 @@ describe('fall alerts told until someone answers: mosquitto, webhooks, the butto
 
   it('no log line, alert log or MQTT message holds the webhook token; the state file holds nothing to stand again', async () => {
     await app.close();
-    const everything = [readFileSync(logFile, 'utf8'), JSON.stringify(events), ...recorder.messages.map((m) => m.payload)].join('\n');
-    assert.ok(!everything.includes(SECRET), 'the token is nowhere');
+    const everything = [readFileSync(logFile, 'utf8'), JSON.stringify(events), JSON.stringify(notices), ...recorder.messages.map((m) => m.payload)].join('\n');
+    assert.ok(notices.length > 0);
+    assert.ok(!everything.includes(SECRET), 'the token is nowhere: logs, events, MQTT');
     assert.match(readFileSync(logFile, 'utf8'), /"code":"ERR_FALL_WEBHOOK"[^\n]*"target":"broken pager"[^\n]*"status":500/);
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { alerts: FallAlert[] };
     assert.deepEqual(saved.alerts, []);

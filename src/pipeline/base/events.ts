@@ -14,7 +14,7 @@ import type { CaptureErrorRecord, CaptureState } from '../../capture/index.js';
 import { abortable } from '../../internal/abort.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import type { LastExit, WorkerState } from '../../workers/index.js';
-import type { DwellEvent, FallAlert, FallEvent, FallNotifyTarget, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../../objects/index.js';
+import type { DwellEvent, FallAlert, FallEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
@@ -236,8 +236,9 @@ export interface FallSystemEvent extends Base {
 
 /**
  * An escalation step of a fall alert is due (ADR 0159): whoever delivers its targets (the MQTT sink its `mqtt`
- * topics, the app's webhooks its `webhook` URLs) sends it and says how it went (system.objects.fallNotified), which
- * the alert's log keeps. The alert is as it was when the step fell due.
+ * topics, the app's webhooks its `webhook` URLs, read from the worker's profile: `falls.escalate[step]`) sends it
+ * and says how it went (system.objects.fallNotified), which the alert's log keeps. The alert is as it was when the
+ * step fell due. The event names the targets as they may be shown (never a webhook's URL: it may carry a token).
  */
 export interface FallNotifySystemEvent extends Base {
   readonly type: 'fall-notify';
@@ -245,7 +246,8 @@ export interface FallNotifySystemEvent extends Base {
   /** The step's index (0 first), and how many steps its worker has. */
   readonly step: number;
   readonly steps: number;
-  readonly notify: readonly FallNotifyTarget[];
+  /** The step's targets as they may be shown (targetLabel). */
+  readonly targets: readonly string[];
 }
 
 /** A single-occupancy room turned assisted (two or more people tracked: a carer with the resident) or back to watched alone (ADR 0158). */

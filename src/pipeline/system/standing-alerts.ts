@@ -213,7 +213,8 @@ export class StandingAlerts {
     let log = h.alert.log;
     for (const step of due) log = withLogEntry(log, { at: seconds(now), what: 'escalated', step, target: h.steps[step]!.notify.map(targetLabel).join(', ') });
     this.change(h, { escalated: due.at(-1)! + 1, log }, 'update', now);
-    for (const step of due) this.#emit({ type: 'fall-notify', at: now, alert: h.alert, step, steps: h.steps.length, notify: h.steps[step]!.notify });
+    for (const step of due)
+      this.#emit({ type: 'fall-notify', at: now, alert: h.alert, step, steps: h.steps.length, targets: h.steps[step]!.notify.map(targetLabel) });
   }
 
   /** A single-occupancy room changed: its alerts held as assisted, or let go (and told what is due) when it is watched alone again. */
