@@ -130,7 +130,10 @@ export class FallStateFile {
       try {
         await writeAtomically(this.#o.path, `${JSON.stringify(saved)}\n`);
       } catch (error) {
-        this.#o.log.error({ code: 'ERR_FALL_STATE', file: this.#o.path, err: messageOf(error) }, 'falls: the standing alerts could not be kept in the state directory');
+        this.#o.log.error(
+          { code: 'ERR_FALL_STATE', file: this.#o.path, err: messageOf(error) },
+          'falls: the standing alerts could not be kept in the state directory',
+        );
       }
     }
   }

@@ -99,7 +99,8 @@ export function careIssues(camera: unknown, at: readonly Segment[]): Issue[] {
   if (field(cameraCare, 'occupancy') === 'single' && !workers.some((w) => ![undefined, null, false].includes(field(w, 'falls') as never)))
     out.push({
       path: [...at, 'care', 'occupancy'],
-      message: 'is single, and no worker of this camera raises falls: the room is judged assisted from a fall worker\'s people; add falls to the person worker, or drop occupancy',
+      message:
+        "is single, and no worker of this camera raises falls: the room is judged assisted from a fall worker's people; add falls to the person worker, or drop occupancy",
       anchor: 'value',
     });
   if (own(cameraCare) !== null && watched === 0)

@@ -61,7 +61,11 @@ export function fallIssues(
 }
 
 /** Steps out of order (each is told once, in order: a later one with a smaller `after` would wait for the one before), and MQTT steps with no broker. */
-function escalationIssues(steps: unknown, file: { readonly mqtt: unknown } | null, at: readonly Segment[]): { path: readonly Segment[]; message: string; anchor: 'value' }[] {
+function escalationIssues(
+  steps: unknown,
+  file: { readonly mqtt: unknown } | null,
+  at: readonly Segment[],
+): { path: readonly Segment[]; message: string; anchor: 'value' }[] {
   if (!Array.isArray(steps)) return [];
   const out: { path: readonly Segment[]; message: string; anchor: 'value' }[] = [];
   let last: number | null = null;
@@ -69,7 +73,11 @@ function escalationIssues(steps: unknown, file: { readonly mqtt: unknown } | nul
     const after = field(step, 'after');
     if (typeof after === 'number') {
       if (last !== null && after <= last)
-        out.push({ path: [...at, i, 'after'], message: `is ${after}, not after the step before it (${last}): list the steps in the order they are told`, anchor: 'value' });
+        out.push({
+          path: [...at, i, 'after'],
+          message: `is ${after}, not after the step before it (${last}): list the steps in the order they are told`,
+          anchor: 'value',
+        });
       last = after;
     }
     const notify = field(step, 'notify');
@@ -105,4 +113,3 @@ export function explainFalls(config: Config): string[] {
   }
   return out;
 }
-

@@ -4,8 +4,7 @@
  * A webhook's URL may carry a token anywhere (user info, path, query), so nothing else of it is ever shown.
  */
 export type NotifyTarget =
-  | { readonly mqtt: string; readonly name?: string }
-  | { readonly webhook: string; readonly name?: string; readonly timeoutMs?: number };
+  { readonly mqtt: string; readonly name?: string } | { readonly webhook: string; readonly name?: string; readonly timeoutMs?: number };
 
 /** A target as it may be shown and logged. */
 export function targetLabel(target: NotifyTarget): string {

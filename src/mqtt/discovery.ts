@@ -215,7 +215,8 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
     });
   }
   if (options.silence === true) add('binary_sensor', 'silent', silenceDiscovery(topics, camera));
-  if (options.falls === true) for (const e of fallEntities(camera, new FallTopics(topics.prefix), options.singleOccupancy === true)) add(e.component, e.object, e.config);
+  if (options.falls === true)
+    for (const e of fallEntities(camera, new FallTopics(topics.prefix), options.singleOccupancy === true)) add(e.component, e.object, e.config);
   add('sensor', 'status', {
     name: 'status',
     state_topic: topics.status(camera),

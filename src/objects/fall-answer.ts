@@ -98,11 +98,9 @@ export function answerFigures(
 }
 
 /** What an escalation step tells (the MQTT message, the webhook's JSON body): the alert, and a line a person reads. */
-export function escalationMessage<A extends { readonly id: string; readonly kind: string; readonly camera: string; readonly assisted: boolean; readonly raised: number }>(
-  alert: A,
-  step: number,
-  steps: number,
-): { type: 'fall-escalation'; step: number; steps: number; text: string; alert: A } {
+export function escalationMessage<
+  A extends { readonly id: string; readonly kind: string; readonly camera: string; readonly assisted: boolean; readonly raised: number },
+>(alert: A, step: number, steps: number): { type: 'fall-escalation'; step: number; steps: number; text: string; alert: A } {
   const what = alert.kind === 'fall' ? 'a person fell' : 'a person is down';
   const assisted = alert.assisted ? ' (assisted: a carer is in the room)' : '';
   return {

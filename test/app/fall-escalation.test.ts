@@ -177,11 +177,7 @@ describe('fall alerts told until someone answers: mosquitto, webhooks, the butto
         [`webhook:${base}/…`, true, null],
       ].sort(),
     );
-    assert.equal(
-      recorder.messages.filter((m) => m.topic === 'care/head').length,
-      0,
-      'the second step waits for its hour',
-    );
+    assert.equal(recorder.messages.filter((m) => m.topic === 'care/head').length, 0, 'the second step waits for its hour');
   });
 
   it("Home Assistant's button acknowledges what was raised before its press, and says so in its attributes", async () => {

@@ -113,7 +113,11 @@ describe('care and privacy in the config', { timeout: 120_000 }, () => {
     const config = parseConfig(file('care: { occupancy: single }', 'workers: [{ id: people, model: person, falls: true }]'));
     assert.equal(occupancyOf(config.cameras.room!), 'single');
     assert.equal(occupancyOf({ care: true }), 'shared');
-    assert.deepEqual(careOf(config.cameras.room!, config.cameras.room!.workers[0]), { silenceSeconds: SILENCE_SECONDS }, 'a care room: watched for silence too');
+    assert.deepEqual(
+      careOf(config.cameras.room!, config.cameras.room!.workers[0]),
+      { silenceSeconds: SILENCE_SECONDS },
+      'a care room: watched for silence too',
+    );
     assert.ok(
       explainCare(config).some((l) =>
         /^camera room: single-occupancy: two or more people tracked for 3 s make it assisted .* one person for 10 s watched alone again$/.test(l),
@@ -122,7 +126,11 @@ describe('care and privacy in the config', { timeout: 120_000 }, () => {
     assert.deepEqual(printed(issuesOf(file('care: { occupancy: single }', 'workers: [{ id: people, model: person }]'))), [
       "cameras.room.care.occupancy: is single, and no worker of this camera raises falls: the room is judged assisted from a fall worker's people; add falls to the person worker, or drop occupancy (line 9)",
     ]);
-    assert.equal(printed(issuesOf(file('workers: [{ id: people, model: person, falls: true, care: { occupancy: single } }]'))).length, 1, 'a worker has no occupancy');
+    assert.equal(
+      printed(issuesOf(file('workers: [{ id: people, model: person, falls: true, care: { occupancy: single } }]'))).length,
+      1,
+      'a worker has no occupancy',
+    );
     assert.equal(printed(issuesOf(file('care: { occupancy: double }', 'workers: [{ id: people, model: person, falls: true }]'))).length, 1);
   });
 

@@ -83,7 +83,7 @@ describe('config: falls', { timeout: 30_000 }, () => {
     ]);
   });
 
-  it('takes escalation steps (one target or a list), says them without a webhook\'s path or query, and refuses steps out of order and MQTT steps with no broker', () => {
+  it("takes escalation steps (one target or a list), says them without a webhook's path or query, and refuses steps out of order and MQTT steps with no broker", () => {
     const config = parseConfig(
       yaml(
         'mqtt: { url: "mqtt://broker:1883" }',
@@ -103,7 +103,10 @@ describe('config: falls', { timeout: 30_000 }, () => {
       { after: 0, notify: [{ mqtt: 'care/nurses' }] },
       {
         after: 120,
-        notify: [{ webhook: 'https://hooks.example/services/T0/SECRET?token=abc' }, { webhook: 'https://pager.example/x', name: 'night manager', timeoutMs: 2000 }],
+        notify: [
+          { webhook: 'https://hooks.example/services/T0/SECRET?token=abc' },
+          { webhook: 'https://pager.example/x', name: 'night manager', timeoutMs: 2000 },
+        ],
       },
     ]);
     const line = explainFalls(config)[0]!;

@@ -57,7 +57,12 @@ describe('the dashboard shows a fall over the live view until acknowledged', { t
       },
       http: { host: '127.0.0.1', port: 0, token: TOKEN },
     });
-    app = createApp(config, { logger: createLogger({ level: 'silent' }), http: { config: config.http! }, tokenFile: join(dir, 'http-token'), fallStateFile: join(dir, 'fall-alerts.json') });
+    app = createApp(config, {
+      logger: createLogger({ level: 'silent' }),
+      http: { config: config.http! },
+      tokenFile: join(dir, 'http-token'),
+      fallStateFile: join(dir, 'fall-alerts.json'),
+    });
   });
 
   after(async () => {

@@ -16,7 +16,9 @@ import { parseMetrics, promtoolCheck, valueOf } from './helpers.js';
 describe('metrics: fall alerts answered', { timeout: 60_000 }, () => {
   it('exports alerts standing, acknowledged, time to acknowledge and time on the floor per camera', async () => {
     const system = new VisionSystem({
-      config: resolvedConfig({ cameras: { room: { source: 'lavfi:testsrc=size=160x120:rate=5', workers: [{ id: 'people', module: 'builtin:motion', falls: true }] } } }),
+      config: resolvedConfig({
+        cameras: { room: { source: 'lavfi:testsrc=size=160x120:rate=5', workers: [{ id: 'people', module: 'builtin:motion', falls: true }] } },
+      }),
       logger: createLogger({ level: 'silent' }),
     });
     const now = Date.now() / 1000;

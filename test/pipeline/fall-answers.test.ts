@@ -23,7 +23,15 @@ const raises = (r: ReturnType<typeof fallRig>): number[] =>
 
 describe('pipeline: fall alerts answered', { timeout: 60_000 }, () => {
   it('raises again and escalates on the monotonic clock: a wall clock stepped back an hour stops neither', () => {
-    const r = fallRig({ falls: { repeatSeconds: 10, escalate: [{ after: 0, notify: [{ mqtt: 'care/nurses' }] }, { after: 30, notify: [{ mqtt: 'care/head' }] }] } });
+    const r = fallRig({
+      falls: {
+        repeatSeconds: 10,
+        escalate: [
+          { after: 0, notify: [{ mqtt: 'care/nurses' }] },
+          { after: 30, notify: [{ mqtt: 'care/head' }] },
+        ],
+      },
+    });
     r.play(MOVES.fallForward);
     assert.equal(r.notices.length, 1, 'step 0 with the new');
     r.clock -= 3_600_000; // NTP at boot: the wall clock goes back an hour
@@ -43,10 +51,23 @@ describe('pipeline: fall alerts answered', { timeout: 60_000 }, () => {
     const before = fallRig();
     before.play(MOVES.fallForward);
     const row = before.events[0]!.event.after;
-    const r = fallRig({ falls: { escalate: [{ after: 0, notify: [{ mqtt: 'a' }] }, { after: 20, notify: [{ mqtt: 'b' }] }] } });
+    const r = fallRig({
+      falls: {
+        escalate: [
+          { after: 0, notify: [{ mqtt: 'a' }] },
+          { after: 20, notify: [{ mqtt: 'b' }] },
+        ],
+      },
+    });
     r.clock = WALL - 3_600_000; // the clock stepped back: the alert is "an hour ahead"
     r.mono = 5_000;
-    r.alerts.restore([{ ...row, escalated: 1 }], () => ({ repeatSeconds: 10, escalate: [{ after: 0, notify: [{ mqtt: 'a' }] }, { after: 20, notify: [{ mqtt: 'b' }] }] }));
+    r.alerts.restore([{ ...row, escalated: 1 }], () => ({
+      repeatSeconds: 10,
+      escalate: [
+        { after: 0, notify: [{ mqtt: 'a' }] },
+        { after: 20, notify: [{ mqtt: 'b' }] },
+      ],
+    }));
     r.advance(10_000);
     assert.equal(r.alerts.alerts()[0]!.raised, 2);
     r.advance(10_000);
@@ -70,11 +91,7 @@ describe('pipeline: fall alerts answered', { timeout: 60_000 }, () => {
       acked.map((a) => a.id),
       [first.id],
     );
-    assert.equal(
-      r.alerts.alerts().find((a) => a.id === second.id)?.acknowledged_at,
-      null,
-      'the one raised after the press still waits',
-    );
+    assert.equal(r.alerts.alerts().find((a) => a.id === second.id)?.acknowledged_at, null, 'the one raised after the press still waits');
     const line = acked[0]!.log.at(-1)!;
     assert.deepEqual([line.what, line.by, line.at], ['acknowledged', 'mqtt', r.clock / 1000]);
   });

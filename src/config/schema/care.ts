@@ -36,7 +36,8 @@ export type CameraCareConfig = Static<typeof CameraCareSchema>;
 const careChoice = (schema: typeof CareSchema | typeof CameraCareSchema, description: string, shape: string) =>
   Type.Optional(
     annotate(Type.Union([Type.Boolean(), schema], { description }), {
-      [CHOOSE]: (value: unknown) => (typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: `must be true, false or ${shape}`, lenient: false }),
+      [CHOOSE]: (value: unknown) =>
+        typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: `must be true, false or ${shape}`, lenient: false },
     }),
   );
 export const careSetting = (description: string) => careChoice(CareSchema, description, '{ silenceSeconds }');

@@ -10,7 +10,11 @@ import { annotate, CHOOSE, closed, HINT, ID_PATTERN, int, isPlainObject, type Ch
 
 // Where an escalation step tells (ADR 0159): an MQTT topic on the config's broker, or a webhook.
 const targetName = Type.Optional(
-  Type.String({ minLength: 1, maxLength: 64, description: 'What the alert\'s log and the log lines call it (default: the topic, or the webhook\'s scheme and host).' }),
+  Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: "What the alert's log and the log lines call it (default: the topic, or the webhook's scheme and host).",
+  }),
 );
 export const MqttTargetSchema = Type.Object(
   {
@@ -32,7 +36,7 @@ export const WebhookTargetSchema = Type.Object(
     webhook: Type.String({
       pattern: '^https?://',
       maxLength: 2048,
-      description: 'An http(s) URL: the alert\'s step POSTed as JSON. It may carry a token (write it as ${NAME}): it is never logged or shown.',
+      description: "An http(s) URL: the alert's step POSTed as JSON. It may carry a token (write it as ${NAME}): it is never logged or shown.",
     }),
     name: targetName,
     timeoutMs: Type.Optional(int(100, 60_000, { description: 'The POST is given up (and logged as failed) after this long. Default 5000.' })),
@@ -51,7 +55,7 @@ export const EscalationStepSchema = Type.Object(
     after: Type.Number({
       minimum: 0,
       maximum: 86_400,
-      description: "Told once the alert has stood this many seconds unacknowledged (time held as assisted not counted); 0: at once, with its `new`.",
+      description: 'Told once the alert has stood this many seconds unacknowledged (time held as assisted not counted); 0: at once, with its `new`.',
     }),
     notify: annotate(
       Type.Union([TargetSchema, Type.Array(TargetSchema, { minItems: 1, maxItems: 8 })], {

@@ -114,22 +114,20 @@ export function mountFalls(o) {
   }
 
   function renderAnswered() {
-    const rows = answered.slice(0, ANSWERED_SHOWN).map((a) =>
-      o.el(
-        'tr',
-        { 'data-alert': a.id },
-        o.el('td', {}, `${title(a)} · ${a.camera}`),
-        o.el('td', {}, time(a.down_time)),
-        o.el('td', {}, `${a.acknowledged_by ?? '–'} at ${time(a.acknowledged_at)}`),
-        o.el('td', { class: 'time-to-acknowledge' }, duration(a.time_to_acknowledge_ms)),
-        o.el('td', { class: 'time-on-floor' }, duration(a.time_on_floor_ms)),
-      ),
-    );
-    const head = o.el(
-      'tr',
-      {},
-      ...['Answered', 'down at', 'acknowledged by', 'time to acknowledge', 'time on the floor'].map((h) => o.el('th', {}, h)),
-    );
+    const rows = answered
+      .slice(0, ANSWERED_SHOWN)
+      .map((a) =>
+        o.el(
+          'tr',
+          { 'data-alert': a.id },
+          o.el('td', {}, `${title(a)} · ${a.camera}`),
+          o.el('td', {}, time(a.down_time)),
+          o.el('td', {}, `${a.acknowledged_by ?? '–'} at ${time(a.acknowledged_at)}`),
+          o.el('td', { class: 'time-to-acknowledge' }, duration(a.time_to_acknowledge_ms)),
+          o.el('td', { class: 'time-on-floor' }, duration(a.time_on_floor_ms)),
+        ),
+      );
+    const head = o.el('tr', {}, ...['Answered', 'down at', 'acknowledged by', 'time to acknowledge', 'time on the floor'].map((h) => o.el('th', {}, h)));
     o.answered.replaceChildren(o.el('table', {}, head, ...rows));
     o.answered.hidden = rows.length === 0;
     o.report.answered = answered.map((a) => a.id);
@@ -171,7 +169,14 @@ export function mountFalls(o) {
       tile.querySelector('.assisted-badge')?.remove();
       const assisted = room?.state === 'assisted';
       tile.dataset.assisted = room === undefined ? '' : String(assisted);
-      if (assisted) tile.append(o.el('div', { class: 'assisted-badge', title: 'two or more people in a single-occupancy room: its fall alerts are held as assisted' }, `ASSISTED · ${room.people} people`));
+      if (assisted)
+        tile.append(
+          o.el(
+            'div',
+            { class: 'assisted-badge', title: 'two or more people in a single-occupancy room: its fall alerts are held as assisted' },
+            `ASSISTED · ${room.people} people`,
+          ),
+        );
     },
     /** A tile was added or the detail view changed camera: draw the alerts over it. */
     render,

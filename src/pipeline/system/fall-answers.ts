@@ -59,8 +59,7 @@ export interface AnsweredFigures {
 }
 
 const EMPTY: FigureSums = { count: 0, sumMs: 0, maxMs: 0 };
-const plus = (f: FigureSums, ms: number | null): FigureSums =>
-  ms === null ? f : { count: f.count + 1, sumMs: f.sumMs + ms, maxMs: Math.max(f.maxMs, ms) };
+const plus = (f: FigureSums, ms: number | null): FigureSums => (ms === null ? f : { count: f.count + 1, sumMs: f.sumMs + ms, maxMs: Math.max(f.maxMs, ms) });
 
 /** How many answered alerts are kept to show (GET /api/falls, the dashboard). */
 export const RECENT_ANSWERED = 20;

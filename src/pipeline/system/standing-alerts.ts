@@ -148,7 +148,14 @@ export class StandingAlerts {
     const h = this.#alerts.get(id);
     if (h === undefined) return;
     const now = this.#now();
-    const entry: FallLogEntry = { at: seconds(now), what: 'notified', step, target, ok: outcome.ok, ...(outcome.code === undefined ? {} : { code: outcome.code }) };
+    const entry: FallLogEntry = {
+      at: seconds(now),
+      what: 'notified',
+      step,
+      target,
+      ok: outcome.ok,
+      ...(outcome.code === undefined ? {} : { code: outcome.code }),
+    };
     this.change(h, { log: withLogEntry(h.alert.log, entry) }, 'update', now);
   }
 
@@ -208,7 +215,8 @@ export class StandingAlerts {
 
   /** Tells the steps due (an update with them in its log, then a `fall-notify` per step). */
   escalate(h: Held, mono: number, now: number): void {
-    const due = h.alert.acknowledged_at !== null || !alertStands(h.alert) || h.heldSince !== null ? [] : stepsDue(h.steps, h.alert.escalated, mono - h.clockMono);
+    const due =
+      h.alert.acknowledged_at !== null || !alertStands(h.alert) || h.heldSince !== null ? [] : stepsDue(h.steps, h.alert.escalated, mono - h.clockMono);
     if (due.length === 0) return;
     let log = h.alert.log;
     for (const step of due) log = withLogEntry(log, { at: seconds(now), what: 'escalated', step, target: h.steps[step]!.notify.map(targetLabel).join(', ') });
@@ -225,15 +233,15 @@ export class StandingAlerts {
       const assisted = state === 'assisted';
       if (assisted) hold(h, mono);
       else release(h, mono);
-      if (h.alert.assisted !== assisted)
-        this.change(h, { assisted, log: withLogEntry(h.alert.log, { at: seconds(now), what: state }) }, 'update', now);
+      if (h.alert.assisted !== assisted) this.change(h, { assisted, log: withLogEntry(h.alert.log, { at: seconds(now), what: state }) }, 'update', now);
       if (!assisted) this.escalate(h, mono, now);
     }
   }
 
   /** The fields of an alert's end: why, when, its log line, and (the person up first) its time on the floor. */
   ended(h: Held, endTime: number, reason: FallEndReason, now: number, more: Partial<FallAlert> = {}, upMono?: number): Partial<FallAlert> {
-    const onFloor = reason === 'up' && upMono !== undefined && h.alert.time_on_floor_ms === null ? { time_on_floor_ms: Math.max(0, Math.round(upMono - h.downMono)) } : {};
+    const onFloor =
+      reason === 'up' && upMono !== undefined && h.alert.time_on_floor_ms === null ? { time_on_floor_ms: Math.max(0, Math.round(upMono - h.downMono)) } : {};
     return {
       end_time: endTime,
       end_reason: reason,

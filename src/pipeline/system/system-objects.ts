@@ -96,7 +96,10 @@ export class SystemObjects extends SystemPart {
   acknowledgeFalls(target: { readonly id: string } | { readonly camera: string; readonly raisedBefore?: number }, by: string): FallAlert[] {
     if ('camera' in target) {
       this.core.camera(target.camera); // ERR_UNKNOWN_CAMERA
-      return this.core.falls.acknowledge(target.raisedBefore === undefined ? { camera: target.camera } : { camera: target.camera, raisedBefore: target.raisedBefore }, by);
+      return this.core.falls.acknowledge(
+        target.raisedBefore === undefined ? { camera: target.camera } : { camera: target.camera, raisedBefore: target.raisedBefore },
+        by,
+      );
     }
     return this.core.falls.acknowledge({ id: target.id }, by);
   }
