@@ -10,6 +10,11 @@
  */
 import type { FallAlert, FallEscalationStep } from '../../objects/index.js';
 
+/** Epoch seconds of a wall-clock ms, as alerts carry times. */
+export const seconds = (ms: number): number => ms / 1000;
+/** How old (ms, never negative) a wall-clock instant is at `now`. */
+export const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
+
 export interface HeldAlert {
   alert: FallAlert;
   readonly repeatMs: number;

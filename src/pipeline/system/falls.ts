@@ -48,7 +48,7 @@ import {
 import { performance } from 'node:perf_hooks';
 import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
 import { Ticker } from '../../internal/ticker.js';
-import type { AnsweredFigures, HeldAlert } from './fall-answers.js';
+import { age, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
 import { FallRooms, type RoomFigures } from './fall-rooms.js';
 import { StandingAlerts, type FallSettings } from './standing-alerts.js';
 
@@ -105,8 +105,6 @@ type Held = HeldAlert;
 
 const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
 const objectKey = (camera: string, worker: string, id: string): string => `${camera}\u0000${worker}\u0000${id}`;
-const seconds = (ms: number): number => ms / 1000;
-const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
 
 export class FallAlerts {
   readonly #emit: (event: SystemEvent) => void;

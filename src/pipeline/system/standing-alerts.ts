@@ -26,7 +26,7 @@ import {
   type SnapshotInfo,
 } from '../../objects/index.js';
 import type { SystemEvent } from '../base/index.js';
-import { AnswerFigures, hold, monoAgo, release, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
+import { age, AnswerFigures, hold, monoAgo, release, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
 
 type Held = HeldAlert;
 
@@ -42,9 +42,6 @@ export interface StandingAlertsOptions {
   readonly now: () => number;
   readonly mono: () => number;
 }
-
-const seconds = (ms: number): number => ms / 1000;
-const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
 
 export class StandingAlerts {
   readonly #emit: (event: SystemEvent) => void;
