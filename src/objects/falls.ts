@@ -55,6 +55,7 @@
  */
 import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import type { SnapshotInfo } from './snapshot-info.js';
+import type { FallAnswerFields } from './fall-answer.js';
 import type { Box } from './geometry.js';
 import type { Posture } from './posture.js';
 import {
@@ -357,7 +358,7 @@ export interface FallConfirmation {
  * events store, filed by `label`: fall or down) and shown. Times are epoch seconds on capture time (turned into
  * the wall clock with the frames' own pairs of times) unless said; ages in ms.
  */
-export interface FallAlert {
+export interface FallAlert extends FallAnswerFields {
   /** The alert's id, Frigate's shape (eventId()). */
   readonly id: string;
   readonly kind: FallKind;

@@ -186,6 +186,7 @@ function dropCamera(id) {
 const falls = mountFalls({
   el,
   list: $('falls'),
+  answered: $('falls-answered'),
   detail: $('detail'),
   detailCamera: () => detailCamera,
   tileOf: (id) => cameras.get(id)?.tile ?? null,
@@ -681,6 +682,8 @@ function onStats(stats) {
     // a care-critical camera's silence alarm, over its live view (alarms.js)
     showSilence(view.tile, stats.silence?.[c.id]);
     if (detailCamera === c.id) showSilence($('detail'), stats.silence?.[c.id]);
+    // a single-occupancy room with a carer in it (falls.js, ADR 0158)
+    falls.showRoom(view.tile, stats.falls?.rooms?.[c.id]);
   }
   for (const id of [...cameras.keys()]) {
     if (!stats.cameras[id]) {
@@ -782,6 +785,10 @@ function describe(event) {
       return `${event.dwell.camera} zone ${event.dwell.zone}: ${event.dwell.label} ${event.dwell.seconds} s`;
     case 'fall':
       return `${event.event.after.camera} ${event.event.after.kind} ${event.event.type}${event.event.after.acknowledged_at === null ? '' : ' (acknowledged)'}`;
+    case 'fall-notify':
+      return `${event.alert.camera} ${event.alert.kind}: escalation step ${event.step + 1} of ${event.steps} told to ${event.targets.join(', ')}`;
+    case 'fall-room':
+      return `${event.camera}: ${event.state === 'assisted' ? 'assisted (a carer is in the room)' : 'watched alone'}`;
     default:
       return JSON.stringify(event).slice(0, 200);
   }

@@ -50,6 +50,8 @@ export {
   type EventsLostEvent,
   type EventsOptions,
   type FallSystemEvent,
+  type FallNotifySystemEvent,
+  type FallRoomSystemEvent,
   type LineEvent,
   type ModelExit,
   type ModelState,

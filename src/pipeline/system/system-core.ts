@@ -14,7 +14,7 @@
  * Long file: one job, the state the parts share kept together, and each part (tracking, falls, care, privacy…) wired here once.
  */
 import { availableParallelism } from 'node:os';
-import { envOf, resolveCamera, type ModelConfig } from '../../config/index.js';
+import { envOf, occupancyOf, resolveCamera, type ModelConfig } from '../../config/index.js';
 import { messageOf } from '../../internal/abort.js';
 import type { Logger } from '../../internal/logger.js';
 import { memoryFigures } from './memory-figures.js';
@@ -112,7 +112,7 @@ export class SystemCore {
     this.#idleThresholdMs = options.idleThresholdMs;
     this.#modelHealthIntervalMs = options.modelHealthIntervalMs;
     this.hub = new EventHub((error, event) => this.log.error({ event: event.type, err: messageOf(error) }, 'an event listener threw'));
-    this.falls = new FallAlerts({ emit: (e) => this.hub.emit(e) });
+    this.falls = new FallAlerts({ emit: (e) => this.hub.emit(e), singleOccupancy: (camera) => occupancyOf(this.cameraConfig(camera) ?? {}) === 'single' });
     this.tracking = new ObjectTracking({
       camera: (id) => this.cameraConfig(id),
       emit: (e) => this.hub.emit(e),
@@ -460,6 +460,7 @@ export class SystemCore {
       uptimeS: this.#startedAt === null ? 0 : (Date.now() - this.#startedAt) / 1000,
       resultsWithheld: this.gate.withheldCount,
       silence: this.care.status(),
+      falls: this.falls.stats(),
       cameras,
       models,
       shared,

@@ -11,6 +11,7 @@ import type { CameraStats, SharedWorkerStats, WorkerFigures } from '../camera/in
 import type { SystemState, FreshnessObjective, ObjectiveStatus, WorkerProfile, CameraSilence } from '../base/index.js';
 import type { ModelStats } from '../model-host/index.js';
 import type { MemoryFigures } from './memory-figures.js';
+import type { FallStats } from './falls.js';
 
 export interface SystemStats {
   readonly state: SystemState;
@@ -24,6 +25,8 @@ export interface SystemStats {
   readonly resultsWithheld: number;
   /** Each care-critical camera's silence alarm (ADR 0138), with its watched workers', by camera id; none for a camera not watched. */
   readonly silence: Readonly<Record<string, CameraSilence>>;
+  /** The fall alerts' figures (ADR 0157-0159): alerts standing, single-occupancy rooms' time assisted, each camera's time to acknowledge and on the floor. */
+  readonly falls: FallStats;
   /**
    * Memory, bytes (memory-figures.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
    * the process tree's RSS (model servers, ffmpeg) and each camera's buffers. A model server's own is in its scheduling figures.
