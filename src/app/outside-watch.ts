@@ -27,7 +27,7 @@ import { parseHeartbeat } from '../internal/heartbeat.js';
 import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
 import { watchedWorkers, type MqttConfig } from '../config/index.js';
-import { WatchdogPublisher } from '../mqtt/index.js';
+import type { WatchdogPublisher } from '../mqtt/index.js';
 import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type WorkerSilence } from '../pipeline/index.js';
 
 /** A care camera and its watched workers, as the config says (config/care.ts's watchedWorkers). */
@@ -178,8 +178,11 @@ export function careCameras(cameras: Readonly<Record<string, Parameters<typeof w
   });
 }
 
-/** The watch of `framesupplier watchdog`: the config's care cameras, its MQTT broker (a client id of its own) if any. */
-export function createOutsideWatch(options: {
+/**
+ * The watch of `framesupplier watchdog`: the config's care cameras, its MQTT broker (a client id of its own) if any.
+ * Async because mqtt.js is loaded only when the config has a broker (the library loads no adapter it does not use).
+ */
+export async function createOutsideWatch(options: {
   readonly cameras: Readonly<Record<string, Parameters<typeof watchedWorkers>[0]>>;
   readonly mqtt: MqttConfig | undefined;
   /** The MQTT client id when the config names none (the system's, with `-watchdog` after it). */
@@ -189,12 +192,18 @@ export function createOutsideWatch(options: {
   readonly silenceSeconds?: number;
   readonly webhook: string | null;
   readonly log: Logger;
-}): OutsideWatch {
+}): Promise<OutsideWatch> {
   const cameras = careCameras(options.cameras);
   const silences = cameras.flatMap((c) => c.workers.map((w) => w.silenceSeconds));
   const silenceS = options.silenceSeconds ?? (silences.length === 0 ? 30 : Math.min(...silences));
   const mqtt = options.mqtt;
   const publisher =
-    mqtt === undefined ? null : new WatchdogPublisher({ config: mqtt, clientId: `${mqtt.clientId ?? options.clientId()}-watchdog`, log: options.log });
+    mqtt === undefined
+      ? null
+      : new (await import('../mqtt/index.js')).WatchdogPublisher({
+          config: mqtt,
+          clientId: `${mqtt.clientId ?? options.clientId()}-watchdog`,
+          log: options.log,
+        });
   return new OutsideWatch({ heartbeatFile: options.heartbeatFile, cameras, silenceMs: silenceS * 1000, publisher, webhook: options.webhook, log: options.log });
 }

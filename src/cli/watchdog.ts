@@ -44,7 +44,7 @@ export async function watchdogCommand(args: string[]): Promise<number> {
   if (config.mqtt === undefined && webhook === null)
     throw new InvalidArgumentError('the config has no mqtt: section and no --webhook was given: the alarm would reach nobody');
   const heartbeatFile = values['heartbeat-file'] ?? join(stateDir(), HEARTBEAT_FILE);
-  const watch = createOutsideWatch({
+  const watch = await createOutsideWatch({
     cameras: config.cameras,
     mqtt: config.mqtt,
     clientId: () => `framesupplier-${instanceId()}`,

@@ -65,13 +65,13 @@ describe('the watch from outside', { timeout: 30_000 }, () => {
       },
     });
     const base = { cameras: config.cameras, mqtt: undefined, clientId: () => 'x', heartbeatFile: join(dir, 'none'), webhook: null, log };
-    const watch = createOutsideWatch(base);
+    const watch = await createOutsideWatch(base);
     assert.deepEqual(
       watch.cameras.map((c) => c.id),
       ['a', 'b'],
     );
     assert.equal(watch.silenceMs, 12_000);
-    assert.equal(createOutsideWatch({ ...base, silenceSeconds: 5 }).silenceMs, 5_000);
+    assert.equal((await createOutsideWatch({ ...base, silenceSeconds: 5 })).silenceMs, 5_000);
     await watch.close();
   });
 });

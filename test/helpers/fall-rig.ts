@@ -32,7 +32,8 @@ export interface FallRigOptions {
 
 export interface FallRig {
   readonly alerts: FallAlerts;
-  readonly events: { event: FallEvent; snapshot: unknown }[];
+  /** Each fall event, with the ids of the alerts held (`alerts()`) as a listener reading them on that event sees them. */
+  readonly events: { event: FallEvent; snapshot: unknown; held: string[] }[];
   readonly notices: EventOf<'fall-notify'>[];
   /** Plays a movement's frames from `from` ms, then `goneMs` of frames with nobody (but the others). */
   play(steps: readonly Step[], options?: { from?: number; goneMs?: number; others?: (time: number) => Detection[] }): void;
@@ -46,7 +47,7 @@ export interface FallRig {
 export function fallRig(options: FallRigOptions = {}): FallRig {
   const lag = options.lag ?? 150;
   const falls: FallProfile = { ...FALLS, ...options.falls };
-  const events: { event: FallEvent; snapshot: unknown }[] = [];
+  const events: { event: FallEvent; snapshot: unknown; held: string[] }[] = [];
   const notices: EventOf<'fall-notify'>[] = [];
   const objects = new CameraObjects({ camera: 'room', worker: 'people', tracker: { highScore: 0.15, matchLastSeen: true } });
   const r: FallRig = {
@@ -61,7 +62,7 @@ export function fallRig(options: FallRigOptions = {}): FallRig {
     },
     alerts: new FallAlerts({
       emit: (e: SystemEvent) => {
-        if (e.type === 'fall') events.push({ event: e.event, snapshot: e.snapshot });
+        if (e.type === 'fall') events.push({ event: e.event, snapshot: e.snapshot, held: r.alerts.alerts().map((a) => a.id) });
         if (e.type === 'fall-notify') notices.push(e);
       },
       now: () => r.clock,

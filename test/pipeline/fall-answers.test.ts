@@ -122,6 +122,28 @@ describe('pipeline: fall alerts answered', { timeout: 60_000 }, () => {
     assert.ok(late!.time_to_acknowledge_ms! > 5_000);
   });
 
+  it('a listener reading the alerts on an acknowledgement or an end reads them as they are after it (the state file writes on the event)', () => {
+    // ended, then acknowledged: the acknowledgement's update already finds it gone
+    const up = fallRig();
+    up.play([...MOVES.fallForward, { to: STANDING, seconds: 1, hold: 3 }]);
+    const ended = up.events.find((e) => e.event.type === 'end')!;
+    assert.ok(ended.held.includes(ended.event.after.id), 'ended, not acknowledged: still held');
+    up.alerts.acknowledge({ id: ended.event.after.id }, 'api');
+    const acked = up.events.at(-1)!;
+    assert.equal(acked.event.after.acknowledged_by, 'api');
+    assert.deepEqual(acked.held, [], 'ended and acknowledged: history on its own update');
+
+    // acknowledged while down, then up: the end finds it gone
+    const down = fallRig();
+    down.play(MOVES.fallForward);
+    const id = down.events[0]!.event.after.id;
+    down.alerts.acknowledge({ id }, 'nurse');
+    assert.deepEqual(down.events.at(-1)!.held, [id], 'acknowledged while down: it stands until up');
+    down.play([{ to: STANDING, seconds: 1, hold: 3 }], { from: 10_000 });
+    const end = down.events.find((e) => e.event.type === 'end')!;
+    assert.deepEqual(end.held, [], 'acknowledged and up: history on its own end');
+  });
+
   it("escalates step by step, each once, in order, the log saying each and each target's delivery; nothing after the acknowledgement", () => {
     const r = fallRig({
       falls: {

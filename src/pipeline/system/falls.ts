@@ -409,9 +409,7 @@ export class FallAlerts {
     if (h === undefined) return;
     // gone: dated by its last sighting (as an object's end is); up: by the sighting that made them up
     const endTime = reason === 'up' ? seconds(time + w.offset) : h.alert.frame_time;
-    this.#alerts.change(h, this.#alerts.ended(h, endTime, reason, now, { current_zones: [] }, time), 'end', now);
-    // acknowledged: history (the store has it); one not acknowledged stays (shown) until it is
-    this.#alerts.settle(h);
+    this.#alerts.end(h, this.#alerts.ended(h, endTime, reason, now, { current_zones: [] }, time), now);
   }
 
   #stop(w: Watched, reason: FallEndReason): void {
@@ -421,8 +419,7 @@ export class FallAlerts {
       this.#open.delete(k);
       const h = this.#alerts.get(id);
       if (h === undefined) continue;
-      this.#alerts.change(h, this.#alerts.ended(h, h.alert.frame_time, reason, now, { current_zones: [] }), 'end', now);
-      this.#alerts.settle(h);
+      this.#alerts.end(h, this.#alerts.ended(h, h.alert.frame_time, reason, now, { current_zones: [] }), now);
     }
   }
 }

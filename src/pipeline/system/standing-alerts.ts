@@ -83,11 +83,17 @@ export class StandingAlerts {
     for (const [id, h] of this.#alerts) if (h.alert.camera === camera) this.#alerts.delete(id);
   }
 
-  /** An alert just ended: one acknowledged goes from memory (history), one not acknowledged stays (shown) until it is. */
-  settle(h: Held): void {
-    if (h.alert.acknowledged_at === null) return;
-    this.#alerts.delete(h.alert.id);
-    this.#answers.changed(h.alert);
+  /**
+   * Ends an alert (its `end` event): one acknowledged goes from memory (history, the store has it), one not
+   * acknowledged stays (shown) until it is. It leaves memory before the event goes out, so that a listener reading
+   * the alerts on the event (the state file, the person-down sensor) reads them as they are after it.
+   */
+  end(h: Held, fields: Partial<FallAlert>, now: number): FallEvent {
+    const answered = h.alert.acknowledged_at !== null;
+    if (answered) this.#alerts.delete(h.alert.id);
+    const event = this.change(h, fields, 'end', now);
+    if (answered) this.#answers.changed(h.alert);
+    return event;
   }
 
   /** The latest alerts acknowledged (with their figures), of one camera or all, newest first. */
@@ -122,6 +128,8 @@ export class StandingAlerts {
       if (target.raisedBefore !== undefined && h.alert.first_raised_at > target.raisedBefore) continue;
       if (h.alert.acknowledged_at !== null) continue;
       const who = by.slice(0, 64);
+      // one that ended goes from memory before its update goes out (see end())
+      if (h.alert.end_time !== null) this.#alerts.delete(id);
       this.change(
         h,
         {
@@ -135,7 +143,6 @@ export class StandingAlerts {
       );
       this.#answers.acknowledged(h.alert);
       out.push(h.alert);
-      if (h.alert.end_time !== null) this.#alerts.delete(id);
     }
     return out;
   }
