@@ -367,6 +367,8 @@ static napi_value install_fatal_report(napi_env env, napi_callback_info info) {
 
 /* peercred.c: a Unix socket's peer credentials (SO_PEERCRED), exported by this addon too. */
 napi_value peer_credentials(napi_env env, napi_callback_info info);
+/* notify.c: one datagram to a Unix datagram socket (sd_notify's protocol), exported by this addon too. */
+napi_value notify_datagram(napi_env env, napi_callback_info info);
 /* motion.c: the motion detector's passes over its working picture, exported by this addon too (ADR 0099). */
 void motion_exports(napi_env env, napi_value exports);
 
@@ -381,6 +383,7 @@ NAPI_MODULE_INIT() {
       {"faults", NULL, fault_count, NULL, NULL, NULL, napi_default, NULL},
       {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
       {"installFatalReport", NULL, install_fatal_report, NULL, NULL, NULL, napi_default, NULL},
+      {"notifyDatagram", NULL, notify_datagram, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   motion_exports(env, exports);

@@ -3,11 +3,13 @@ mapped back; NumPy always, PyTorch on the CPU when installed (the same arithmeti
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
 from framesupplier import Frame, FrameError
-from framesupplier.batch import Placement, batch_array, batch_tensor, letterbox, resize_bilinear
+from framesupplier.batch import Placement, _resize, batch_array, batch_tensor, letterbox, resize_bilinear
 from framesupplier.frame import to_rgb
 
 
@@ -110,9 +112,13 @@ def test_a_torn_frame_is_not_raised_by_the_helpers_and_encoded_frames_are_refuse
     batch, _ = batch_array([frame(gradient(48, 64), torn=True)], (64, 48))  # the server refuses it alone after the call
     assert batch.shape == (1, 3, 48, 64)
     jpeg = Frame(np.zeros(10, dtype=np.uint8), 64, 48, "JPEG", "c", 1, 0.0)
+    released: list[str] = []
+    raw = frame(gradient(48, 64), released=released)
     with pytest.raises(FrameError) as caught:
-        batch_array([jpeg], (64, 48))
+        batch_array([raw, jpeg], (64, 48))
     assert caught.value.code == "ERR_SCHEMA" and caught.value.field == "frame_metadata.format"
+    assert caught.value.frames == (jpeg,), "it names the frame it cannot take, so that the server refuses that one alone"
+    assert released == [], "raised before any frame is read or released: the server calls the model again with the others"
 
 
 def test_batch_tensor_on_the_cpu_is_batch_array() -> None:
@@ -137,3 +143,47 @@ def test_batch_tensor_uploads_once_and_keeps_a_frame_of_the_inputs_size_as_it_wa
     assert tensor.dtype == torch.uint8 and places[0] == Placement(640, 384, 0, 0, 640, 384)
     for i in range(3):
         assert np.array_equal(tensor[i].permute(1, 2, 0).numpy(), pixels)
+
+
+def test_batch_tensor_resizes_uint8_in_float_on_the_device_path() -> None:
+    """CUDA's bilinear resize has no uint8 (nor has the CPU's): a uint8 batch is resized in float and cast after. The
+    rule CUDA takes is run here on whatever device is present, and the whole helper on it matches NumPy's bytes."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    pixels = torch.from_numpy(gradient(48, 80, 3)).permute(2, 0, 1)[None].to(device)
+    for kind in ("cuda", device):
+        resized = _resize(pixels, 38, 64, torch.uint8, kind)
+        assert resized.dtype == torch.uint8 and resized.shape == (1, 3, 38, 64)
+    frames = [frame(gradient(48, 80, 3), camera="wide"), frame(gradient(30, 40, 4), camera="small")]
+    tensor, places = batch_tensor(frames, (64, 48), device=device, dtype=torch.uint8, scale=None)
+    array, array_places = batch_array([frame(gradient(48, 80, 3)), frame(gradient(30, 40, 4))], (64, 48), dtype=np.uint8, scale=None)
+    assert tensor.dtype == torch.uint8 and places == array_places
+    assert int((tensor.cpu().int() - torch.from_numpy(array).int()).abs().max()) <= 1, "the same bytes, to a rounding"
+
+
+def _peak_bytes(run: object) -> int:
+    """The most memory Python and NumPy held at once (tracemalloc) while ``run()`` ran, above what was held before."""
+    assert callable(run)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return int(peak - base)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_batch_array_holds_one_batch_and_one_frames_working_arrays_at_most(dtype: type) -> None:
+    """The batch is made once, in its dtype and layout: no batch-sized float32 copy beside it (uint8 bytes go in as
+    bytes), only one frame's resize at a time. 32 cameras of 320 x 240 into 256 x 256."""
+    frames = [frame(gradient(240, 320, i), camera=str(i)) for i in range(32)]
+    kept: list[np.ndarray] = []
+    scale = None if dtype is np.uint8 else 1 / 255
+    peak = _peak_bytes(lambda: kept.append(batch_array(frames, (256, 256), dtype=dtype, scale=scale, release=False)[0]))
+    batch = kept[0]
+    assert batch.shape == (32, 3, 256, 256) and batch.dtype == dtype
+    one_frame_float32 = 240 * 320 * 3 * 4  # a resize's working array, at the frame's own size
+    assert peak <= batch.nbytes + 4 * one_frame_float32, f"peak {peak / 1e6:.1f} MB for a {batch.nbytes / 1e6:.1f} MB batch"

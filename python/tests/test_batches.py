@@ -9,10 +9,12 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import RunningServer, request
 
 from framesupplier import Frame, Limits, ServeOptions
+from framesupplier.batch import batch_array
 from framesupplier.flags import options_over, parser
 from framesupplier.testing import StoreWriter
 
@@ -31,7 +33,7 @@ class HeldModel:
 
     def __call__(self, frames: list[Frame]) -> Any:
         assert isinstance(frames, list) and all(isinstance(f, Frame) for f in frames)
-        self.calls.append([(f.camera_id, f.frame_id, int(f.pixels[0, 0, 0])) for f in frames])
+        self.calls.append([(f.camera_id, f.frame_id, int(f.data[0])) for f in frames])
         if len(self.calls) == 1:
             self.entered.set()
             assert self.free.wait(30)
@@ -153,6 +155,35 @@ def test_a_result_that_does_not_fit_refuses_its_frame_alone(start: Any, shm: str
     assert answers["b"]["error"]["code"] == "ERR_HANDLER_FAILED" and "'mean'" in answers["b"]["error"]["message"]
     assert answers["a"]["error"] is None and answers["c"]["error"] is None
     assert answers["a"]["metadata"]["batch_size"] == 3
+
+
+def test_a_jpeg_frame_the_batch_helpers_cannot_take_is_refused_alone_and_the_others_run(start: Any, shm: str) -> None:
+    def answer(frames: list[Frame]) -> list[Any]:
+        batch, _ = batch_array(frames, (W, H), dtype=np.uint8, scale=None)  # raises ERR_SCHEMA naming the JPEG frame
+        return [{"detections": [], "metadata": {"first_pixel": int(b[0, 0, 0])}} for b in batch]
+
+    model = HeldModel(answer)
+    server = start(model, max_batch=8)
+    cams = Cameras(server, shm, ["busy", "a", "jpeg", "c"])
+    cams.ask("busy", cams.write("busy", 1))
+    assert model.entered.wait(30)
+    cams.ask("a", cams.write("a", 11))
+    cams.waiting(1)
+    jpeg = cams.writers["jpeg"].write(b"\xff\xd8\xff\xe0" + bytes(60), W, H, "JPEG")
+    cams.clients["jpeg"].send(request(cams.writers["jpeg"], jpeg, W, H, "JPEG", camera_id="jpeg", frame_select="newest"))
+    cams.waiting(2)
+    cams.ask("c", cams.write("c", 13))
+    cams.waiting(3)
+    model.free.set()
+    answers = {name: cams.clients[name].recv() for name in ("busy", "a", "jpeg", "c")}
+    assert answers["jpeg"]["error"]["code"] == "ERR_SCHEMA" and answers["jpeg"]["error"]["field"] == "frame_metadata.format"
+    assert "not JPEG" in answers["jpeg"]["error"]["message"]
+    for name, value in (("a", 11), ("c", 13)):
+        assert answers[name]["error"] is None, answers[name]
+        assert answers[name]["metadata"]["first_pixel"] == value and answers[name]["metadata"]["batch_size"] == 2
+    assert [[c[0] for c in call] for call in model.calls] == [["busy"], ["a", "jpeg", "c"], ["a", "c"]], "called again without the JPEG frame"
+    cams.ask("a", cams.write("a", 21))
+    assert cams.clients["a"].recv()["error"] is None, "the server goes on"
 
 
 def test_an_exception_refuses_the_batch_with_the_error_for_each_request(start: Any, shm: str) -> None:

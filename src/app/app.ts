@@ -32,6 +32,8 @@ import type { EventSource, TokenChoice } from '../http/index.js';
 import { encodeFrame, loadSharp } from '../pictures/index.js';
 import { alertStands, EventStore, FALL_KINDS, isFallAlert, type FallAlert } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
+import { FALL_STATE_FILE, FallStateFile } from './fall-state-file.js';
+import { FallWebhooks } from './fall-webhooks.js';
 
 export interface AppHttpOptions {
   /** The http section, with defaults applied (a --http flag already merged in). */
@@ -56,6 +58,11 @@ export interface AppOptions {
   readonly tokenFile?: string;
   /** Serve the HTTP API and dashboard; null or absent: none. */
   readonly http?: AppHttpOptions | null;
+  /**
+   * Where the fall alerts that stand or wait to be acknowledged are kept across a restart (ADR 0160). Default:
+   * fall-alerts.json in the state directory; null: not kept there (the events store's, if any, still are).
+   */
+  readonly fallStateFile?: string | null;
   /** What the config's file took from the environment (its references, for the API's rule, and the values, masked). Default: envOf(config). */
   readonly env?: ConfigEnv;
 }
@@ -86,6 +93,10 @@ export class App implements AsyncDisposable {
   #store: EventStore | null = null;
   /** What fills the store and makes snapshots: with a store or MQTT (somewhere a snapshot can be had). */
   #recorder: EventRecorder | null = null;
+  /** The standing fall alerts kept in the state directory (ADR 0160); null: not kept there. */
+  readonly #fallState: FallStateFile | null;
+  /** Escalation steps told to webhooks (ADR 0159). */
+  readonly #webhooks: FallWebhooks;
   #started: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
@@ -95,6 +106,7 @@ export class App implements AsyncDisposable {
     this.#httpOptions = options.http ?? null;
     this.#env = options.env ?? envOf(config);
     this.#tokenFile = options.tokenFile ?? join(stateDir(), 'http-token');
+    const fallState = options.fallStateFile === undefined ? join(stateDir(), FALL_STATE_FILE) : options.fallStateFile;
     const cluster = config.cluster;
     const needsId = (config.mqtt !== undefined && config.mqtt.clientId === undefined) || (cluster !== undefined && cluster.nodeId === undefined);
     const id = needsId ? options.instanceId?.() : undefined;
@@ -103,6 +115,8 @@ export class App implements AsyncDisposable {
       config.mqtt === undefined || config.mqtt.clientId !== undefined || id === undefined ? config.mqtt : { ...config.mqtt, clientId: `framesupplier-${id}` };
     // A node's cameras come from the cluster; its file's values stay masked wherever its system shows its config.
     this.system = new VisionSystem({ config: cluster === undefined ? config : withEnv({ ...config, cameras: {}, shared: {} }, this.#env), logger: this.#log });
+    this.#fallState = fallState === null ? null : new FallStateFile({ path: fallState, system: this.system, log: this.#log });
+    this.#webhooks = new FallWebhooks({ system: this.system, log: this.#log });
     this.#clusterOptions =
       cluster === undefined
         ? null
@@ -212,6 +226,9 @@ export class App implements AsyncDisposable {
       if (store !== null) this.system.summaries.setStore(store);
       if (store !== null) this.#endLeftOpen(store);
     }
+    this.#webhooks.start();
+    this.#fallState?.start();
+    this.#restoreFalls(this.#store);
     await this.system.start();
     await this.cluster?.start();
     if (http !== null) this.#dashboard = await this.#startHttp(http.settings, http.token);
@@ -222,6 +239,8 @@ export class App implements AsyncDisposable {
     await this.#server?.close();
     await this.cluster?.close();
     await this.system.close();
+    await this.#fallState?.close();
+    await this.#webhooks.close();
     await this.#recorder?.close();
     await this.#store?.close();
     await this.#metricsListener?.close();
@@ -234,23 +253,36 @@ export class App implements AsyncDisposable {
    * knows, end_reason 'restart' (ADR 0059), through the system's event stream, so the recorder stores the ends
    * and MQTT publishes them (queued until the broker answers) as any end. Before the cameras start: nothing of
    * this run is open yet. A store that cannot be read costs only that (logged). Fall and person-down alerts
-   * (ADR 0132) are the system's fall alerts' to restore: one left open is ended the same way, and every one that
-   * stood unacknowledged stands again until acknowledged.
+   * (ADR 0132) are the system's fall alerts' to restore (#restoreFalls).
    */
   #endLeftOpen(store: EventStore): void {
     try {
-      const open = store.openEvents();
-      const ended = this.system.objects.endLeftOpen(open.filter((o) => !isFallAlert(o)));
+      const ended = this.system.objects.endLeftOpen(store.openEvents().filter((o) => !isFallAlert(o)));
       if (ended.length > 0) this.#log.info({ ended: ended.length }, 'events: ended the objects the last run left open (end_reason restart)');
-      const alerts = new Map<string, FallAlert>();
-      for (const row of [...open, ...FALL_KINDS.flatMap((label) => store.query({ label, limit: 1000 }))])
-        if (isFallAlert(row) && row.acknowledged_at === null && alertStands(row)) alerts.set(row.id, row);
-      const restored = [...alerts.values()].sort((a, b) => a.raised_at - b.raised_at);
-      this.system.objects.restoreFalls(restored);
-      if (restored.length > 0) this.#log.warn({ alerts: restored.length }, 'falls: alerts from before the restart stand until acknowledged');
     } catch (error) {
       this.#log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: the objects the last run left open could not be ended');
     }
+  }
+
+  /**
+   * The fall alerts from before the restart (ADR 0160): the state file's and the events store's, one per id (the
+   * store's when it says acknowledged, else the file's, written last): one left open is ended (`restart`), and every
+   * one that stood unacknowledged stands again until acknowledged. Either that cannot be read costs only its own (logged).
+   */
+  #restoreFalls(store: EventStore | null): void {
+    const alerts = new Map<string, FallAlert>();
+    let stored: FallAlert[] = [];
+    try {
+      if (store !== null)
+        stored = ([...store.openEvents(), ...FALL_KINDS.flatMap((label) => store.query({ label, limit: 1000 }))] as unknown[]).filter(isFallAlert);
+    } catch (error) {
+      this.#log.warn({ code: 'ERR_EVENT_STORE', err: messageOf(error) }, 'events: the fall alerts kept in the store could not be read');
+    }
+    for (const row of stored) alerts.set(row.id, row);
+    for (const row of this.#fallState?.read() ?? []) if (alerts.get(row.id)?.acknowledged_at == null) alerts.set(row.id, row);
+    const restored = [...alerts.values()].filter((a) => a.acknowledged_at === null && alertStands(a)).sort((a, b) => a.raised_at - b.raised_at);
+    this.system.objects.restoreFalls(restored);
+    if (restored.length > 0) this.#log.warn({ alerts: restored.length }, 'falls: alerts from before the restart stand until acknowledged');
   }
 
   async #openStore(config: EventsConfig): Promise<EventStore> {

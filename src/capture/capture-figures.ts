@@ -23,6 +23,7 @@ type Figures = Pick<
   | 'framesDroppedUnconverted'
   | 'framesSkipped'
   | 'framesPublished'
+  | 'pictureChanges'
   | 'fps'
   | 'restarts'
   | 'stderrTail'
@@ -41,6 +42,9 @@ export class CaptureFigures {
   /** Skipped on purpose by runs already over (a looping file's, a restarted source's). */
   #skippedClosed = { notDecoded: 0, decimated: 0 };
   #framesPublished = 0;
+  /** Published frames whose picture differed from the one before (picture-digest.ts), and the last one's digest. */
+  #pictureChanges = 0;
+  #lastDigest: number | null = null;
   /** Costs of runs already over; the open one's are added in figures(). */
   #costsClosed: RunCosts = NO_COSTS;
   #snapshots = 0;
@@ -86,9 +90,11 @@ export class CaptureFigures {
     this.#snapshots++;
   }
 
-  /** A frame the supplier took: its pixels existed since readyAt. */
-  published(readyAt: number, captureTime: number, decodedTime: number): void {
+  /** A frame the supplier took: its pixels existed since readyAt; digest, its picture's (pictureDigest). */
+  published(readyAt: number, captureTime: number, decodedTime: number, digest: number): void {
     this.#framesPublished++;
+    if (digest !== this.#lastDigest) this.#pictureChanges++;
+    this.#lastDigest = digest;
     const now = performance.now();
     this.#delaysUs[this.#delayCount++ % DELAY_SAMPLES] = (now - readyAt) * 1000;
     this.#decodedAge.record(decodedTime - captureTime);
@@ -134,6 +140,7 @@ export class CaptureFigures {
         decimated: this.#skippedClosed.decimated + (open?.skipped.decimated ?? 0),
       },
       framesPublished: this.#framesPublished,
+      pictureChanges: this.#pictureChanges,
       fps: this.#rate.rate(performance.now()),
       restarts: this.#restarts,
       stderrTail: [...this.#stderrTail],

@@ -121,6 +121,11 @@ export interface CaptureStats {
   /** Frames accepted by the supplier. */
   readonly framesPublished: number;
   /**
+   * Published frames whose picture differed from the one before (a sampled digest, picture-digest.ts): a count that
+   * stops while framesPublished goes on is a camera repeating one picture (the care watch's `frozen`).
+   */
+  readonly pictureChanges: number;
+  /**
    * Frames skipped on purpose, never a reader's to miss (in-process decoder; 0 with ffmpeg, which does not say):
    * notDecoded, discarded undecoded by the decode mode (decode.reason says why); decimated, decoded and passed
    * over for output.fps.

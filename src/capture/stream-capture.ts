@@ -66,6 +66,7 @@ import { ffmpegDecodeState, launchRun } from './launch-run.js';
 import { nativeDecoderUnavailable, type ConvertSize } from './native-decoder.js';
 import type { PictureTimes } from './on-demand.js';
 import { RunWatch } from './run-watch.js';
+import { pictureDigest } from './picture-digest.js';
 import { resolveSource, type ResolvedSource } from './source.js';
 
 export {
@@ -231,6 +232,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       framesDroppedUnconverted: f.framesDroppedUnconverted,
       framesSkipped: f.framesSkipped,
       framesPublished: f.framesPublished,
+      pictureChanges: f.pictureChanges,
       keyframesOnly: this.#keyframesOnly,
       decode: this.#decode,
       decoderThreads: native ? decoderThreads : null,
@@ -309,6 +311,8 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       return;
     }
     this.#readerSize = size !== undefined && (size.width !== this.#width || size.height !== this.#height) ? size : null;
+    // Read before the supplier takes it: a pooled payload may be reused once released.
+    const digest = pictureDigest(payload);
     try {
       this.#supplier.publish({
         payload,
@@ -329,7 +333,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       watch.kill(new CaptureError('ERR_SOURCE_BAD_OUTPUT', `a frame was refused: ${(error as Error).message}`));
       return;
     }
-    this.#figures.published(readyAt, captureTime, decodedTime);
+    this.#figures.published(readyAt, captureTime, decodedTime, digest);
   }
 
   /** The end of a run: why (a CaptureError), the end of its source (null), or stopped by this capture (undefined). */

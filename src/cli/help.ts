@@ -22,6 +22,8 @@ commands:
   infer                 sends one request to a model server and prints the answer
   models check FILE     loads an ONNX model, says what it is, runs it on the sample clip
   config check FILE     validates a config file
+  watchdog config.yaml  watches a running system from outside: raises the care cameras'
+                        silence alarm (MQTT, a webhook) when it stops answering
   config schema         prints the config file's JSON Schema, for editors
 
 Docs, in ${DOCS}: install.md, configuration.md (every config key), deploy.md
@@ -57,7 +59,15 @@ options:
   --node-id ID             this node's id in the cluster (default: the config's, else the
                            id made at first start and kept in the state directory)
   --capacity N             how many cameras this node takes on (default 1)
+  --heartbeat-file PATH|none
+                           the file a thread rewrites every second while the event loop
+                           runs, for \`framesupplier watchdog\` (default: heartbeat in the
+                           state directory; none: no file)
   --help                   this text
+
+Under systemd (Type=notify, WatchdogSec=; docs/deploy.md) it says READY=1 once
+started and pings the watchdog only while its event loop runs: a blocked or stopped
+process is restarted.
 
 environment:
   FRAMESUPPLIER_STATE_DIR  where the HTTP token and this installation's id are kept
@@ -234,6 +244,28 @@ options:
   --help                   this text
 `;
 
+const WATCHDOG = `usage: framesupplier watchdog config.yaml [options]
+
+Watches \`framesupplier run\` from outside its process (its own systemd unit, docs/care.md):
+while run's event loop runs, a thread of it rewrites a heartbeat file every second; when
+the file has not changed for the silence (run stopped, blocked, crashed, never started),
+this raises the silence alarm of every care camera of the config, reason system-down, on
+the config's MQTT broker (the same topics and Home Assistant sensor as run's own alarm)
+and/or a webhook, and logs it (code ERR_SYSTEM_DOWN). It clears when the heartbeat moves.
+
+options:
+  --heartbeat-file PATH    the file run writes (default: heartbeat in the state directory,
+                           as run's default; both must see the same FRAMESUPPLIER_STATE_DIR)
+  --silence S              seconds without a heartbeat before the alarm (default: the
+                           shortest care silence of the config, else 30)
+  --webhook URL            POST each raise, change and clear there as JSON
+                           ({ type: new|update|end, alarm })
+  --log-level LEVEL        trace, debug, info (default; or the config's logLevel), warn,
+                           error, fatal, silent
+  --log-format json|pretty as run's
+  --help                   this text
+`;
+
 const PAGES: Readonly<Record<string, string>> = {
   models: MODELS,
   run: RUN,
@@ -242,6 +274,7 @@ const PAGES: Readonly<Record<string, string>> = {
   shm: SHM,
   infer: INFER,
   config: CONFIG,
+  watchdog: WATCHDOG,
 };
 
 /** A command's help page, or the overview for anything else. */

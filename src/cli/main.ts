@@ -64,6 +64,9 @@ async function main(argv: string[]): Promise<number> {
       return inferCommand(rest);
     case 'config':
       return configCommand(rest);
+    case 'watchdog':
+      // Loaded on demand: it needs MQTT and the config, none of the system's modules.
+      return (await import('./watchdog.js')).watchdogCommand(rest);
     case 'models':
       // Loaded on demand: it loads ONNX Runtime.
       return (await import('./models-check.js')).modelsCommand(rest);

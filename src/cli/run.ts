@@ -13,6 +13,12 @@
  * Off a terminal (a service, a container, a pipe) it is a daemon: no view
  * unless asked for, and the log is JSON lines on stderr, where the service
  * manager or the container runtime collects it.
+ *
+ * The event loop is watched from a thread of its own (internal/loop-watch.ts,
+ * ADR 0162): under systemd's Type=notify it says READY=1 once started,
+ * STOPPING=1 at the first signal, and pings WatchdogSec= only while the loop
+ * runs; it rewrites the heartbeat file (--heartbeat-file, default `heartbeat`
+ * in the state directory) that `framesupplier watchdog` watches.
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +29,10 @@ import { builtInExampleConfig, cameraMeasuresMotion, envOf, loadConfig, parseCon
 import { aborted } from '../internal/abort.js';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../internal/logger.js';
 import { reportFatalSignalsTo } from '../internal/fatal-report.js';
-import { instanceId } from '../internal/state-dir.js';
+import { ensureStateDir, instanceId } from '../internal/state-dir.js';
+import { HEARTBEAT_FILE } from '../internal/heartbeat.js';
+import { LoopWatch } from '../internal/loop-watch.js';
+import { notifyTarget } from '../internal/sd-notify.js';
 import { motionPassesUnavailable } from '../motion/index.js';
 import { frameMappingUnavailable } from '../shm/index.js';
 import type { ResolvedConfig } from '../pipeline/index.js';
@@ -48,6 +57,21 @@ function example(log: Logger): ResolvedConfig {
   return { ...config, cameras, shmDir: `/dev/shm/framesupplier-example-${process.pid}` };
 }
 
+/** --heartbeat-file PATH|none, else `heartbeat` in the state directory; null (said once) when that cannot be made. */
+function heartbeatFile(flag: string | undefined, log: Logger): string | null {
+  if (flag === 'none') return null;
+  if (flag !== undefined) {
+    if (flag.length === 0) throw new InvalidArgumentError('--heartbeat-file must be a path or none');
+    return flag;
+  }
+  try {
+    return join(ensureStateDir(), HEARTBEAT_FILE);
+  } catch (error) {
+    log.warn({ code: 'ERR_STATE_DIR' }, `no heartbeat file for \`framesupplier watchdog\`: ${(error as Error).message}`);
+    return null;
+  }
+}
+
 function nonNegative(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -68,6 +92,7 @@ export const RUN_FLAGS = {
   cluster: { type: 'string' },
   'node-id': { type: 'string' },
   capacity: { type: 'string' },
+  'heartbeat-file': { type: 'string' },
 } as const;
 
 export async function runCommand(args: string[]): Promise<number> {
@@ -104,6 +129,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const resolved = withClusterFlags(config ?? example(log), values.cluster, values['node-id'], values.capacity);
   const http = httpSettings(config, configPath, values.http, values['save-config'] === true);
   warnWithoutAddons(log, resolved);
+  // Before anything else runs: the loop's own watch, so a start that hangs stops the pings too.
+  const loopWatch = new LoopWatch({ notify: notifyTarget(), heartbeatFile: heartbeatFile(values['heartbeat-file'], log), log });
+  loopWatch.start();
   const app = createApp(resolved, { logger: log, http, instanceId: () => instanceId(), ...(config === null ? {} : { env: envOf(config) }) });
 
   const stop = new AbortController();
@@ -111,6 +139,7 @@ export async function runCommand(args: string[]): Promise<number> {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (++signals === 1) {
+      loopWatch.stopping();
       log.info(`${signal}: shutting down (again to end at once)`);
       stop.abort();
       return;
@@ -125,6 +154,7 @@ export async function runCommand(args: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     await app.start();
+    loopWatch.ready();
     const dashboard = printDashboard(app, process.stdout.isTTY === true);
     if (mode !== 'none') {
       view = new RunView(app.system, {
@@ -141,7 +171,9 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     void view?.close();
     view = null;
+    loopWatch.stopping();
     await app.close();
+    await loopWatch.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -13,6 +13,7 @@ import { projectCodeOf } from '../internal/errors.js';
 import type { Logger } from '../internal/logger.js';
 import type { VisionSystem } from '../pipeline/index.js';
 import { claimsSubject, encode, type ClaimRecord } from './messages.js';
+import type { NodeClock } from './two-clocks.js';
 
 /** A node's timings and share weight, defaults applied and checked (ClusterNodeOptions). */
 export interface NodeSettings {
@@ -107,6 +108,8 @@ export interface NodeContext {
   readonly system: VisionSystem;
   readonly bus: Bus;
   readonly refusals: Refusals;
+  /** Where it reads its clocks (ADR 0173). Default the process's (SYSTEM_CLOCK); a test gives its own. */
+  readonly clock?: NodeClock;
 }
 
 /** JetStream's "wrong last sequence": a compare-and-set found another revision. */

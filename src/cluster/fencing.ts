@@ -17,8 +17,15 @@
  * begins, and once when a renewal lets them out again; they are counted in
  * the system's resultsWithheld.
  *
+ * Both clocks (ADR 0173): the term ends a guard before whichever of its ends
+ * comes first, on the monotonic clock (validUntil) or the wall clock (the
+ * time written in the lease): the monotonic clock does not advance across a
+ * suspend or a VM pause, while the peers' clocks, and this one's wall clock,
+ * do; so an owner resumed after a pause withholds its results at once, as
+ * its peers see its lease run out.
+ *
  * A stall of the event loop (a SIGSTOP, a paused VM, a blocked loop) is seen
- * on the monotonic clock by a heartbeat (a timer this class owns, from
+ * on both clocks (as much time as either says passed) by a heartbeat (a timer this class owns, from
  * start() to close()) and by the gate, whichever runs first after the wake:
  * a gap longer than a lease fences every held camera (until a renewal
  * confirms the lease: the lease room clears `fenced`, or stops the camera it
@@ -27,10 +34,10 @@
  * watches and wakes its loop to renew at once). The gate notes what it lets
  * out (the stop records' streamedUntil, a move's lastFrameAt).
  */
-import { performance } from 'node:perf_hooks';
 import type { NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
-import type { Held, Holdings } from './holdings.js';
+import { termEnd, type Held, type Holdings } from './holdings.js';
+import { before, mayHavePassed, SYSTEM_CLOCK, type ClockReading, type NodeClock } from './two-clocks.js';
 
 /** The output gate closes this share of a lease before the lease runs out by this node's own clock. */
 export const PUBLISH_GUARD_SHARE = 0.1;
@@ -44,8 +51,9 @@ export class Fencing implements AsyncDisposable {
   readonly #ctx: NodeContext;
   readonly #holdings: Holdings;
   readonly #onStall: () => void;
-  /** Monotonic time the event loop was last seen running: a gap past the lease is a stall. */
-  #aliveAt = performance.now();
+  readonly #clock: NodeClock;
+  /** When the event loop was last seen running (both clocks): a gap past the lease on either is a stall. */
+  #aliveAt: ClockReading;
   #heartbeat: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -53,13 +61,15 @@ export class Fencing implements AsyncDisposable {
     this.#ctx = ctx;
     this.#holdings = holdings;
     this.#onStall = onStall;
+    this.#clock = ctx.clock ?? SYSTEM_CLOCK;
+    this.#aliveAt = this.#clock.read();
   }
 
   /** Starts the heartbeat (once); the loop counts as running from now. */
   start(): this {
     if (this.#closed) throw new ClusterError('ERR_CLUSTER_CLOSED', 'the fencing heartbeat is closed: make a new cluster node');
     if (this.#heartbeat !== null) return this;
-    this.#aliveAt = performance.now();
+    this.#aliveAt = this.#clock.read();
     const tickMs = this.#ctx.settings.tickMs;
     this.#heartbeat = setInterval(() => this.checkStall(), Math.max(20, Math.min(250, Math.floor(tickMs / 2))));
     this.#heartbeat.unref();
@@ -71,9 +81,9 @@ export class Fencing implements AsyncDisposable {
     this.healthySince = Date.now();
   }
 
-  /** Whether a lease's term has a guard left to run on this node's monotonic clock (at `now`, performance.now()). */
-  inTerm(held: Pick<Held, 'validUntil'>, now = performance.now()): boolean {
-    return now < held.validUntil - publishGuardMs(this.#ctx.settings.leaseMs);
+  /** Whether a lease's term has a guard left to run on both of this node's clocks (at `now`, read now by default). */
+  inTerm(held: Pick<Held, 'validUntil' | 'expiresAt'>, now: ClockReading = this.#clock.read()): boolean {
+    return before(termEnd(held), now, publishGuardMs(this.#ctx.settings.leaseMs));
   }
 
   /** Whether a camera's results may go out now (what the gate answers, without noting anything). */
@@ -91,12 +101,14 @@ export class Fencing implements AsyncDisposable {
     this.checkStall();
     const held = this.#holdings.held.get(camera);
     if (held === undefined || held.fenced) return false;
-    const now = performance.now();
+    const now = this.#clock.read();
     if (!this.inTerm(held, now)) {
       if (!held.lapsed) {
         held.lapsed = true;
+        const end = termEnd(held);
+        const guard = publishGuardMs(this.#ctx.settings.leaseMs);
         this.#ctx.log.warn(
-          { camera, overdueMs: Math.round(now - (held.validUntil - publishGuardMs(this.#ctx.settings.leaseMs))), connected: this.#ctx.bus.connected },
+          { camera, overdueMs: Math.round(Math.max(now.mono - (end.mono - guard), now.wall - (end.wall - guard))), connected: this.#ctx.bus.connected },
           "lease ran out by this node's clock before a renewal: the camera's results are withheld until one succeeds",
         );
       }
@@ -112,8 +124,8 @@ export class Fencing implements AsyncDisposable {
   }
 
   checkStall(): void {
-    const now = performance.now();
-    const gap = now - this.#aliveAt;
+    const now = this.#clock.read();
+    const gap = mayHavePassed(this.#aliveAt, now);
     this.#aliveAt = now;
     if (gap <= this.#ctx.settings.leaseMs) return;
     this.healthySince = Date.now();

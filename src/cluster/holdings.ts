@@ -13,12 +13,12 @@
  * one at a time through exclusive(): a handoff's compare-and-set must not
  * race this node's own renewal.
  */
-import { performance } from 'node:perf_hooks';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Admitted } from './admission.js';
 import type { NodeContext } from './context.js';
 import { encode, type Lease } from './messages.js';
+import { SYSTEM_CLOCK, type ClockReading } from './two-clocks.js';
 
 /**
  * A lease term about to be written: the wall time the lease says it runs out (others count from it, and claim it a
@@ -34,6 +34,8 @@ export interface Held {
   revision: number;
   /** When this node's lease runs out by its own monotonic clock (LeaseTerm): the output gate closes a guard before. */
   validUntil: number;
+  /** The wall time written in the lease (LeaseTerm): the gate closes a guard before it too, whichever comes first (ADR 0173). */
+  expiresAt: number;
   /** The desired entry it was started from: republished if the store is lost. */
   entry: Uint8Array;
   /** Woken from a stall: nothing is published for it until a renewal confirms the lease. */
@@ -48,6 +50,9 @@ export interface Held {
   offer: { readonly to: string; readonly until: number } | null;
 }
 
+/** Where a held lease's term ends, on both clocks. */
+export const termEnd = (held: Pick<Held, 'validUntil' | 'expiresAt'>): ClockReading => ({ wall: held.expiresAt, mono: held.validUntil });
+
 export class Holdings {
   /** Camera → this node's lease of it. */
   readonly held = new Map<string, Held>();
@@ -61,12 +66,29 @@ export class Holdings {
   /** A lease term beginning now (take it before the write that makes it). */
   term(): LeaseTerm {
     const { leaseMs } = this.#ctx.settings;
-    return { expiresAt: Date.now() + leaseMs, validUntil: performance.now() + leaseMs };
+    const now = (this.#ctx.clock ?? SYSTEM_CLOCK).read();
+    return { expiresAt: now.wall + leaseMs, validUntil: now.mono + leaseMs };
+  }
+
+  /** A held lease renewed (or put back) with `term`: its term on both clocks. */
+  renewed(held: Held, term: LeaseTerm): void {
+    held.validUntil = term.validUntil;
+    held.expiresAt = term.expiresAt;
   }
 
   /** A fresh record for a lease just won at `revision`, for the term taken before the write that won it. */
   newHeld(revision: number, entry: Uint8Array, term: LeaseTerm): Held {
-    return { revision, validUntil: term.validUntil, entry, fenced: false, lapsed: false, lastPublishedAt: null, lastFrameAt: 0, offer: null };
+    return {
+      revision,
+      validUntil: term.validUntil,
+      expiresAt: term.expiresAt,
+      entry,
+      fenced: false,
+      lapsed: false,
+      lastPublishedAt: null,
+      lastFrameAt: 0,
+      offer: null,
+    };
   }
 
   /** This node's lease of a camera until `expiresAt` (another lease length), with its standing offer if any. */

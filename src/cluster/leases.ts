@@ -38,16 +38,16 @@
  *    another node's lease starts again (rejoin(), forgetWatches()).
  */
 import { randomInt } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { messageOf } from '../internal/abort.js';
 import { codeOf } from '../internal/errors.js';
 import type { Admission } from './admission.js';
 import { casFailed, type NodeContext } from './context.js';
 import { ClusterError } from './errors.js';
 import type { Fencing } from './fencing.js';
-import type { Holdings } from './holdings.js';
+import { termEnd, type Holdings } from './holdings.js';
 import { encode, ID, parseJson, parseNode, readLease, targetShare, type NodeRecord } from './messages.js';
 import type { PlannedMoves } from './moves.js';
+import { before, surelyPassed, SYSTEM_CLOCK, type ClockReading } from './two-clocks.js';
 
 /** What the last tick saw, for stats() and the events queries. */
 export interface TickFigures {
@@ -85,9 +85,9 @@ export class Leases {
    * connected, as well as past its timestamp: a NATS outage or a loaded owner
    * whose renewals come late never looks expired (cleared on every reconnect).
    */
-  readonly #seen = new Map<string, { revision: number; since: number }>();
-  /** Cameras this node has found free (claimable) tick after tick, and since when (this node's clock, while connected). */
-  readonly #freeSince = new Map<string, number>();
+  readonly #seen = new Map<string, { revision: number; since: ClockReading }>();
+  /** Cameras this node has found free (claimable) tick after tick, and since when (this node's clocks, while connected). */
+  readonly #freeSince = new Map<string, ClockReading>();
 
   constructor(ctx: NodeContext, rooms: LeaseRooms) {
     this.#ctx = ctx;
@@ -109,6 +109,7 @@ export class Leases {
 
   async tick(signal: AbortSignal): Promise<void> {
     const { nodeId, settings, bus, refusals, log } = this.#ctx;
+    const clock = this.#ctx.clock ?? SYSTEM_CLOCK;
     const { holdings, moves, admission, fencing } = this.#rooms;
     const held = holdings.held;
     const now = Date.now();
@@ -192,13 +193,13 @@ export class Leases {
       if (!free) {
         const seen = this.#seen.get(camera);
         renewed = seen !== undefined && seen.revision !== entry!.revision;
-        const now2 = Date.now();
+        const now2 = clock.read();
         if (seen === undefined || seen.revision !== entry!.revision) this.#seen.set(camera, { revision: entry!.revision, since: now2 });
-        const stoodStill = seen !== undefined && seen.revision === entry!.revision && now2 - seen.since > settings.leaseMs + settings.marginMs;
+        const stoodStill = seen !== undefined && seen.revision === entry!.revision && stoodStillFor(seen.since, now2, settings);
         if (read?.lease !== undefined) {
           // No lease outlives a whole lease and the margin past when this node first saw its revision: an expiry far in the future is forged.
-          const expiresAt = seen === undefined ? read.lease.expiresAt : Math.min(read.lease.expiresAt, seen.since + settings.leaseMs + settings.marginMs);
-          free = stoodStill && now2 > expiresAt + settings.marginMs;
+          const expiresAt = seen === undefined ? read.lease.expiresAt : Math.min(read.lease.expiresAt, seen.since.wall + settings.leaseMs + settings.marginMs);
+          free = stoodStill && now2.wall > expiresAt + settings.marginMs;
         } else {
           refusals.refuse(read?.error, `lease of ${camera}`, `lease:${camera}@${entry!.revision}`);
           free = stoodStill; // unreadable: taken over by CAS like an expired one
@@ -210,9 +211,9 @@ export class Leases {
         continue;
       }
       // Free past a lease and the margin while the nodes with room did not claim it: taken beyond the share (ADR 0104).
-      const freeSince = this.#freeSince.get(camera) ?? Date.now();
+      const freeSince = this.#freeSince.get(camera) ?? clock.read();
       this.#freeSince.set(camera, freeSince);
-      const unclaimed = Date.now() - freeSince > settings.leaseMs + settings.marginMs;
+      const unclaimed = stoodStillFor(freeSince, clock.read(), settings);
       if (!claiming && (!unclaimed || claimedBeyond)) continue;
       // The entry first: one this node may not run is not claimed at all (no claim/refuse loop), until it changes.
       const admitted = await admission.admitted(camera);
@@ -295,6 +296,7 @@ export class Leases {
   /** Renews what this node holds; a lease someone else took stops its camera at once. */
   async #renew(): Promise<void> {
     const { nodeId, bus, log } = this.#ctx;
+    const clock = this.#ctx.clock ?? SYSTEM_CLOCK;
     const { holdings, fencing } = this.#rooms;
     for (const [camera, held] of [...holdings.held]) {
       if (holdings.held.get(camera) !== held) continue; // handed off or released meanwhile
@@ -307,7 +309,7 @@ export class Leases {
         // The term from before the write, not from when it came back: others count from the time written in it.
         const term = holdings.term();
         held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, term.expiresAt), held.revision);
-        held.validUntil = term.validUntil;
+        holdings.renewed(held, term);
         // A renewal sent before a stall and answered after it confirms a term that ran out meanwhile: the next one lifts the fence.
         if (held.fenced && fencing.inTerm(held)) {
           held.fenced = false;
@@ -326,11 +328,11 @@ export class Leases {
           // since): counted, and taken back by compare-and-set on that revision; the camera never stops. Past its
           // expiry (a stall) another node may hold it under the junk: lost, as below. So is a takeback that loses a race.
           this.#ctx.refusals.refuse(read.error, `lease of ${camera}`, `lease:${camera}@${now!.revision}`);
-          if (!held.fenced && performance.now() <= held.validUntil) {
+          if (!held.fenced && before(termEnd(held), clock.read())) {
             try {
               const term = holdings.term();
               held.revision = await bus.leases!.update(camera, holdings.leaseValue(held, term.expiresAt), now!.revision);
-              held.validUntil = term.validUntil;
+              holdings.renewed(held, term);
               continue;
             } catch (raced) {
               if (!casFailed(raced)) throw raced;
@@ -343,7 +345,7 @@ export class Leases {
           const term = holdings.term();
           try {
             held.revision = await bus.leases!.create(camera, holdings.leaseValue(undefined, term.expiresAt));
-            held.validUntil = term.validUntil;
+            holdings.renewed(held, term);
           } catch (raced) {
             if (!casFailed(raced)) throw raced;
           }
@@ -362,6 +364,15 @@ export class Leases {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}
+
+/**
+ * Whether what this node watched since `since` (a lease's revision, a camera free) stood still for a whole lease and
+ * the margin, by both of its clocks (ADR 0173): a pause of this node, or its wall clock stepped forward, is no time
+ * it watched.
+ */
+export function stoodStillFor(since: ClockReading, now: ClockReading, settings: { readonly leaseMs: number; readonly marginMs: number }): boolean {
+  return surelyPassed(since, now) > settings.leaseMs + settings.marginMs;
 }
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {

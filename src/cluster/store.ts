@@ -164,7 +164,7 @@ export class ClusterStore implements AsyncDisposable {
       if (lease === null || lease.operation !== 'PUT') {
         const term = this.#holdings.term();
         held.revision = await bus.leases!.create(camera, this.#holdings.leaseValue(undefined, term.expiresAt));
-        held.validUntil = term.validUntil;
+        this.#holdings.renewed(held, term);
         log.warn({ camera }, 'lease put back after the store lost it');
       }
     }

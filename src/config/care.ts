@@ -13,6 +13,7 @@
  * what the schema cannot say. Messages quote ids only (names, never secrets).
  */
 import { isId } from '../internal/ids.js';
+import { OCCUPANCY_DEFAULTS } from '../internal/occupancy-defaults.js';
 import { isPlainObject, type CameraConfig, type Config, type Segment } from './schema.js';
 
 /** A care setting's silence when it names none. */
@@ -47,6 +48,11 @@ export function careOf(camera: { readonly care?: unknown }, worker: unknown): Ca
   const workerCare = own(mine);
   if (workerCare === null && (cameraCare === null || resultsOnDemand(worker))) return null;
   return { silenceSeconds: workerCare?.silenceSeconds ?? cameraCare?.silenceSeconds ?? SILENCE_SECONDS };
+}
+
+/** Who a camera's room is for (ADR 0158): `single` (one resident: two or more people tracked is a carer with them) or `shared` (the default). */
+export function occupancyOf(camera: { readonly care?: unknown }): 'single' | 'shared' {
+  return field(camera.care, 'occupancy') === 'single' ? 'single' : 'shared';
 }
 
 /** The ids of a camera's watched workers with their settings, in order. */
@@ -90,6 +96,13 @@ export function careIssues(camera: unknown, at: readonly Segment[]): Issue[] {
       });
     }
   }
+  if (field(cameraCare, 'occupancy') === 'single' && !workers.some((w) => ![undefined, null, false].includes(field(w, 'falls') as never)))
+    out.push({
+      path: [...at, 'care', 'occupancy'],
+      message:
+        "is single, and no worker of this camera raises falls: the room is judged assisted from a fall worker's people; add falls to the person worker, or drop occupancy",
+      anchor: 'value',
+    });
   if (own(cameraCare) !== null && watched === 0)
     out.push({
       path: [...at, 'care'],
@@ -113,6 +126,10 @@ export function explainCare(config: Config): string[] {
     lines.push(
       `camera ${id}: care-critical: no result on a frame captured within its silence of now, from ${each}, raises the camera's silence alarm with its reason${told}, on the dashboard and in stats; the next fresh result clears it`,
     );
+    if (occupancyOf(camera) === 'single')
+      lines.push(
+        `camera ${id}: single-occupancy: two or more people tracked for ${OCCUPANCY_DEFAULTS.enterMs / 1000} s make it assisted (its fall alerts published and shown, marked assisted, their repeats and escalation held), one person for ${OCCUPANCY_DEFAULTS.leaveMs / 1000} s watched alone again`,
+      );
   }
   return lines;
 }

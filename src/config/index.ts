@@ -45,6 +45,7 @@ export {
   type EventsConfig,
   type TrackOptionsConfig,
   type FallsConfig,
+  type FallsOptions,
   type ZoneConfig,
   type VlmConfig,
   type LineConfig,
@@ -73,7 +74,7 @@ export {
 } from './gates.js';
 export { explainSummaries, summaryWorkerOf } from './summaries.js';
 export { cameraStreamUses, explainStreams, type CameraStreamUses, type CheaperChoice, type StreamUse } from './stream-uses.js';
-export { careOf, explainCare, watchedWorkers, SILENCE_SECONDS, type CareSetting } from './care.js';
+export { careOf, explainCare, occupancyOf, watchedWorkers, SILENCE_SECONDS, type CareSetting } from './care.js';
 export { explainPrivacy, privacyOf, PRIVACY_DEFAULTS, type PrivacySetting, type PrivacyShow } from './privacy.js';
 export { explainFalls } from './falls.js';
 export { cascadeSwitch, type RunningWorker } from './cascades.js';

@@ -36,7 +36,8 @@ export function checkRunnableCamera(id: string, camera: unknown, models: Iterabl
       const workerId = isPlainObject(worker) ? worker.id : undefined;
       if (!isId(workerId)) issues.push({ path: ['cameras', String(id), 'workers', i, 'id'], message: `the worker ${ID_RULE}`, anchor: 'value' });
     }
-  issues.push(...checkReferences({ models: namesOf(models), cameras: { [String(id)]: camera } }));
+  // A camera alone: whether the file has an mqtt section is not known here (the whole file was checked for it).
+  issues.push(...checkReferences({ models: namesOf(models), cameras: { [String(id)]: camera } }, null, false));
   if (issues.length > 0) throw new ConfigError(`camera ${JSON.stringify(id)}`, located(issues, undefined));
 }
 

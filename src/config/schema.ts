@@ -50,7 +50,7 @@ export {
   type TrackOptionsConfig,
   type ZoneConfig,
 } from './schema/objects.js';
-export { fallsOptionsOf, FallsSchema, type FallsConfig } from './schema/falls.js';
+export { fallsOptionsOf, FallsSchema, type FallsConfig, type FallsOptions, type NotifyTargetConfig } from './schema/falls.js';
 export { CareSchema, PrivacySchema, type CareConfig, type PrivacyConfig } from './schema/care.js';
 export { GateSchema, type GateConfig } from './schema/gate.js';
 export { VlmSchema, type VlmConfig } from './schema/vlm.js';

@@ -584,7 +584,7 @@ function nativeDecoderIssues(camera: unknown, at: readonly Segment[], inherited:
   }
 }
 
-export function checkReferences(data: unknown, modelDirectory: string | null = null): RawIssue[] {
+export function checkReferences(data: unknown, modelDirectory: string | null = null, whole = true): RawIssue[] {
   const out: RawIssue[] = [];
   urlIssue(field(field(data, 'mqtt'), 'url'), ['mqtt', 'url'], out);
   for (const [i, server] of items(field(field(data, 'cluster'), 'servers')).entries()) urlIssue(server, ['cluster', 'servers', i], out);
@@ -620,7 +620,7 @@ export function checkReferences(data: unknown, modelDirectory: string | null = n
       gateIssues(config, worker, field(data, 'models'), path, out);
       vlmFramesIssues(worker, path, out);
       vlmSchemaIssues(worker, path, out);
-      out.push(...fallIssues(config, worker, field(field(data, 'defaults'), 'workers'), path));
+      out.push(...fallIssues(config, worker, field(field(data, 'defaults'), 'workers'), path, whole ? { mqtt: field(data, 'mqtt') } : null));
       const id = field(worker, 'id');
       // An id the schema refuses is reported there; only ids (names, never secrets) are quoted here.
       if (typeof id !== 'string' || !isId(id)) continue;

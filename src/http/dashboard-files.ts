@@ -23,6 +23,7 @@ export const DASHBOARD_FILES: Readonly<Record<string, { file: string; type: stri
   '/dashboard/editor.js': { file: join(DASHBOARD_DIR, 'editor.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/alarms.js': { file: join(DASHBOARD_DIR, 'alarms.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/falls.js': { file: join(DASHBOARD_DIR, 'falls.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard/staleness.js': { file: join(DASHBOARD_DIR, 'staleness.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: join(DASHBOARD_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uplot.js': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uplot.css': { file: createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },

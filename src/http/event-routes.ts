@@ -66,6 +66,12 @@ const cameraQuery = {
 };
 
 /** Who acknowledged a fall alert: the body's `by` (1–64 printable characters: the dashboard says dashboard), else api. */
+/** A camera's acknowledgement's `before` (epoch seconds: acknowledge only what was raised by then, ADR 0157), if the body gives a number. */
+function raisedBefore(body: unknown): { raisedBefore: number } | Record<string, never> {
+  const before = body !== null && typeof body === 'object' ? (body as { before?: unknown }).before : undefined;
+  return typeof before === 'number' && Number.isFinite(before) ? { raisedBefore: before } : {};
+}
+
 function acknowledgedBy(body: unknown): string {
   const by = body !== null && typeof body === 'object' ? (body as { by?: unknown }).by : undefined;
   return typeof by === 'string' && /^[\x20-\x7e]{1,64}$/.test(by) ? by : 'api';
@@ -99,17 +105,22 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
   app.get<{ Querystring: { camera?: string } }>('/api/objects', { schema: { querystring: cameraQuery } }, async (request) => ({
     objects: system.objects.tracked(request.query.camera),
   }));
-  // Fall and person-down alerts (ADR 0132): those that stand or wait to be acknowledged, and their acknowledgement.
-  app.get<{ Querystring: { camera?: string } }>('/api/falls', { schema: { querystring: cameraQuery } }, async (request) => ({
-    alerts: system.objects.falls(request.query.camera),
-  }));
+  // Fall and person-down alerts (ADR 0132): those that stand or wait to be acknowledged, the latest answered (with their
+  // figures: ADR 0159), the single-occupancy rooms (ADR 0158), and their acknowledgement.
+  app.get<{ Querystring: { camera?: string } }>('/api/falls', { schema: { querystring: cameraQuery } }, async (request) => {
+    const camera = request.query.camera;
+    const { rooms, answered } = system.stats().falls;
+    const mine = <T>(byCamera: Readonly<Record<string, T>>): Record<string, T> =>
+      camera === undefined ? { ...byCamera } : Object.fromEntries(Object.entries(byCamera).filter(([id]) => id === camera));
+    return { alerts: system.objects.falls(camera), answered: system.objects.answeredFalls(camera), rooms: mine(rooms), figures: mine(answered) };
+  });
   app.post<{ Params: { id: string }; Body: unknown }>('/api/falls/:id/acknowledge', { schema: { params: eventIdParams } }, async (request) => {
     const [alert] = system.objects.acknowledgeFalls({ id: request.params.id }, acknowledgedBy(request.body));
     if (alert === undefined) throw new HttpError('ERR_HTTP_NOT_FOUND', `no fall alert ${request.params.id} waiting to be acknowledged`);
     return { alert };
   });
   app.post<{ Params: { id: string }; Body: unknown }>('/api/cameras/:id/falls/acknowledge', { schema: { params: idParams('id') } }, async (request) => ({
-    acknowledged: system.objects.acknowledgeFalls({ camera: request.params.id }, acknowledgedBy(request.body)),
+    acknowledged: system.objects.acknowledgeFalls({ camera: request.params.id, ...raisedBefore(request.body) }, acknowledgedBy(request.body)),
   }));
 
   // Summaries of a stretch of a camera's time (ADR 0073): the body is the window ({ lastSeconds } or { from, to }),

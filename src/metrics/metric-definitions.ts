@@ -161,6 +161,28 @@ export function defineSnapshots(registry: Registry, all: SnapshotMetric[], quant
       'framesupplier_worker_whole_fallbacks_total',
       'Frames a motion-gated worker with regions ran whole because their crops would have covered more than regionsWholeAbove of the picture (or been too many).',
     ),
+    // Fall alerts answered (ADR 0157-0159): what a care buyer asks, per camera.
+    fallStanding: gauge(
+      'framesupplier_fall_alerts_standing',
+      'Fall and person-down alerts that stand now (a person down, or lost while down and not acknowledged).',
+    ),
+    fallUnacknowledged: gauge('framesupplier_fall_alerts_unacknowledged', 'Fall and person-down alerts not yet acknowledged.'),
+    fallAcknowledged: counter('framesupplier_fall_alerts_acknowledged_total', "A camera's fall alerts acknowledged since start."),
+    fallToAcknowledge: counter(
+      'framesupplier_fall_time_to_acknowledge_seconds_total',
+      "Time from each acknowledged alert's `new` to its acknowledgement, summed: divided by framesupplier_fall_alerts_acknowledged_total, the mean.",
+    ),
+    fallToAcknowledgeMax: gauge('framesupplier_fall_time_to_acknowledge_max_seconds', 'The longest time to acknowledge of a camera since start.'),
+    fallOnFloor: counter(
+      'framesupplier_fall_time_on_floor_seconds_total',
+      'Time on the floor (the first sighting down to the person up or the acknowledgement) of the acknowledged alerts, summed.',
+    ),
+    fallOnFloorMax: gauge('framesupplier_fall_time_on_floor_max_seconds', 'The longest time on the floor of an acknowledged alert of a camera since start.'),
+    roomAssisted: gauge(
+      'framesupplier_room_assisted',
+      '1 while a single-occupancy room has two or more people tracked (a carer there: its fall alerts held as assisted).',
+    ),
+    roomAssistedSeconds: counter('framesupplier_room_assisted_seconds_total', 'Time a single-occupancy room has spent assisted since start.'),
     mqttConnected: gauge('framesupplier_mqtt_connected', '1 while the MQTT client is connected to the broker.'),
     mqttQueued: gauge('framesupplier_mqtt_queued_events', 'Events waiting for the broker in the bounded queue.'),
     mqttQueuedBytes: gauge('framesupplier_mqtt_queued_bytes', 'Bytes of the events waiting for the broker.'),

@@ -270,6 +270,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     }
     for (const [worker, w] of Object.entries(stats.shared)) this.#worker({ camera: '', worker }, w);
     for (const [model, s] of Object.entries(stats.models)) this.#model(model, s, stats);
+    this.#falls(stats.falls);
     this.#mqttFigures();
     addMemorySamples(this.#memory, stats.memory);
     for (const metric of this.#snapshots) metric.commit();
@@ -426,6 +427,24 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
         const value = figures[field];
         if (value !== null) m.modelQuantiles[i]!.add({ model, camera }, value / 1000);
       });
+    }
+  }
+
+  /** The fall alerts' figures: standing now, answered per camera, single-occupancy rooms' time assisted. */
+  #falls(falls: SystemStats['falls']): void {
+    const m = this.#m;
+    m.fallStanding.add({}, falls.standing);
+    m.fallUnacknowledged.add({}, falls.unacknowledged);
+    for (const [camera, f] of Object.entries(falls.answered)) {
+      this.#count(m.fallAcknowledged, { camera }, f.acknowledged);
+      this.#count(m.fallToAcknowledge, { camera }, f.timeToAcknowledge.sumMs / 1000);
+      this.#count(m.fallOnFloor, { camera }, f.timeOnFloor.sumMs / 1000);
+      m.fallToAcknowledgeMax.add({ camera }, f.timeToAcknowledge.maxMs / 1000);
+      m.fallOnFloorMax.add({ camera }, f.timeOnFloor.maxMs / 1000);
+    }
+    for (const [camera, room] of Object.entries(falls.rooms)) {
+      m.roomAssisted.add({ camera }, room.state === 'assisted' ? 1 : 0);
+      this.#count(m.roomAssistedSeconds, { camera }, room.assistedSeconds);
     }
   }
 

@@ -2,7 +2,8 @@
  * The model server's inference side, apart from its sockets: inference
  * requests go to the fair camera scheduler (scheduler.ts: one waiting slot per
  * camera, a newer request supersedes the waiting one, free capacity serves
- * an `urgent` one first, else the cameras round-robin), and a request's turn runs it: the frame is picked
+ * an `urgent` one first, else the camera whose last run is oldest; a request
+ * refused when taken is no run), and a request's turn runs it: the frame is picked
  * and read then, not when the request came (`frame_select: "newest"` takes
  * the store's newest frame at that moment; one older than the request's
  * `max_age_ms` is answered ERR_FRAME_STALE without inference), the handler
@@ -209,6 +210,8 @@ export class InferenceRunner {
     }
     figures.served++;
     if (urgent) figures.urgent++;
+    // A run: its camera goes behind the cameras run less recently (a refusal above leaves it ahead, ADR 0172).
+    this.#scheduler.ran(camera);
     const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
     return { job, figures, frame, frameId, used, takenAt, ageMs };
   }

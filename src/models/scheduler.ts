@@ -12,10 +12,15 @@
  * - Free capacity (the handler's model threads) serves an urgent slot first
  *   (protocol 3, ADR 0082): the first urgent one in turn order, before every
  *   slot that is not urgent. Otherwise it serves the cameras with a waiting
- *   request round-robin, in the order they started waiting: a camera served
- *   goes to the back, so no camera is served twice while another waits,
- *   except by urgency. A camera flooding requests only replaces its own slot.
- *   Nothing running is ever interrupted: urgency decides only who is next.
+ *   request in turn order. The turn order is the model's time going round
+ *   (ADR 0172): the camera whose last run is oldest first (one never run
+ *   before every other), cameras alike in the order they started waiting. A
+ *   run is what the owner reports with ran(): a job taken and then refused
+ *   before the model (its frame too old, gone) is no run, so its camera stays
+ *   ahead and a model asked more than it can do still looks at every camera
+ *   once a round. So no camera is run twice while another waits, except by
+ *   urgency. A camera flooding requests only replaces its own slot. Nothing
+ *   running is ever interrupted: urgency decides only who is next.
  * - Batches (maxBatch > 1, ADR 0127): each unit of free capacity takes up to
  *   maxBatch waiting slots at once, by the same order (the urgent ones first,
  *   then the turn order), and gives them to `startBatch` as one job of its
@@ -27,6 +32,11 @@
  * The scheduler is synchronous and owns no timers; the server runs the job
  * and calls done() when its capacity is free again.
  */
+
+import { RecentMap } from '../internal/recent-map.js';
+
+/** Cameras whose last run is remembered: the most recently run; one forgotten counts as never run (first in turn). */
+const REMEMBERED_RUNS = 4096;
 
 export interface SchedulerHooks<J> {
   /** A job's turn: it holds one unit of capacity until done() is called for it. `urgent`: its slot was urgent. */
@@ -62,6 +72,9 @@ export class CameraScheduler<J> {
   /** Slots of #waiting that are urgent: none, and the front of the turn order is next. */
   #urgent = 0;
   #running = 0;
+  /** Each camera's last run, as a count of runs (higher: more recent); absent: never run. */
+  readonly #lastRun = new RecentMap<string, number>(REMEMBERED_RUNS);
+  #runs = 0;
 
   constructor(capacity: number, hooks: SchedulerHooks<J>, maxBatch = 1) {
     this.capacity = capacity;
@@ -92,6 +105,14 @@ export class CameraScheduler<J> {
     this.#pump();
   }
 
+  /**
+   * A taken job of `key` reached the model: its camera goes behind every camera run less recently. A job taken and
+   * refused before the model (its frame too old or gone) is not reported, and its camera keeps its place ahead.
+   */
+  ran(key: string): void {
+    this.#lastRun.set(key, ++this.#runs);
+  }
+
   /** A started job's (or batch's) capacity is free again. */
   done(): void {
     if (this.#running > 0) this.#running--;
@@ -106,10 +127,23 @@ export class CameraScheduler<J> {
     return all;
   }
 
-  /** The slot served next: the first urgent one in turn order, else the front. */
+  /**
+   * The slot served next: among the urgent ones (all, when none is), the camera whose last run is oldest, the first
+   * to start waiting among equals. One pass over the waiting cameras.
+   */
   #next(): [string, Slot<J>] | undefined {
-    for (const entry of this.#waiting) if (this.#urgent === 0 || entry[1].urgent) return entry;
-    return undefined;
+    let best: [string, Slot<J>] | undefined;
+    let bestRun = Infinity;
+    for (const entry of this.#waiting) {
+      if (this.#urgent > 0 && !entry[1].urgent) continue;
+      const run = this.#lastRun.get(entry[0]) ?? 0;
+      if (run < bestRun) {
+        best = entry;
+        bestRun = run;
+        if (run === 0) break; // never run: none goes before it but one that started waiting earlier
+      }
+    }
+    return best;
   }
 
   /** Takes the slot served next out of the wait; undefined when none waits. */

@@ -14,7 +14,7 @@
  * whole result as attributes); for a camera with summaries (ADR 0073) a `button` asking for the last hour's and a
  * sensor of the latest (its title; the whole summary as attributes); for a care-critical camera (ADR 0138) a
  * `silent` problem binary_sensor (silence.ts); for a camera with a fall worker (ADR 0132) a
- * `binary_sensor` "person down", a `button` acknowledging its alerts and an `image` of the person down (falls.ts). Every entity is available while `<prefix>/available` is `online`
+ * `binary_sensor` "person down", a `button` acknowledging its alerts and an `image` of the person down, and an "assisted" `binary_sensor` for a single-occupancy room (falls.ts). Every entity is available while `<prefix>/available` is `online`
  * (offline and stopped both mean unavailable). Removing a camera publishes an
  * empty retained payload on each of its config topics, which removes the
  * entities.
@@ -57,6 +57,8 @@ export interface DiscoveryOptions {
   readonly silence?: boolean;
   /** Whether a worker of the camera raises falls (ADR 0132): then person down, acknowledge and its snapshot. Default false. */
   readonly falls?: boolean;
+  /** Whether the camera is a single-occupancy room (ADR 0158): then its "assisted" sensor. Default false. */
+  readonly singleOccupancy?: boolean;
 }
 
 /** An id as Home Assistant's node_id and object_id want it: A–Z a–z 0–9 _ -. */
@@ -78,7 +80,9 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
   const out = new Map<string, string>();
   const add = (component: 'binary_sensor' | 'sensor' | 'image' | 'switch' | 'button', object: string, config: Record<string, unknown>): void => {
     const objectId = discoveryId(`${camera}_${object}`);
-    out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common }));
+    // An entity's own availability (the silent sensor's) stands over the device's.
+    const own = 'availability' in config ? { availability: config.availability } : {};
+    out.set(`${prefix}/${component}/${node}/${objectId}/config`, JSON.stringify({ unique_id: `${node}_${objectId}`, ...config, ...common, ...own }));
   };
   const expire = (s: number | null | undefined): { expire_after?: number } => (s == null ? {} : { expire_after: s });
   const countsExpire = expire(options.expireAfter?.counts);
@@ -213,7 +217,8 @@ export function cameraDiscovery(camera: string, options: DiscoveryOptions): Map<
     });
   }
   if (options.silence === true) add('binary_sensor', 'silent', silenceDiscovery(topics, camera));
-  if (options.falls === true) for (const e of fallEntities(camera, new FallTopics(topics.prefix))) add(e.component, e.object, e.config);
+  if (options.falls === true)
+    for (const e of fallEntities(camera, new FallTopics(topics.prefix), options.singleOccupancy === true)) add(e.component, e.object, e.config);
   add('sensor', 'status', {
     name: 'status',
     state_topic: topics.status(camera),

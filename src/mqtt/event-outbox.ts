@@ -33,7 +33,17 @@ export class EventOutbox {
   published = 0;
   refused = 0;
 
-  constructor(options: { queue: { maxEvents: number; maxBytes: number }; connection: BrokerConnection; topic: string; log: Logger }) {
+  readonly #settled: ((payload: string, ok: boolean) => void) | undefined;
+
+  /** `settled`: told of each event the broker acknowledged (ok) or a connected broker refused. */
+  constructor(options: {
+    queue: { maxEvents: number; maxBytes: number };
+    connection: BrokerConnection;
+    topic: string;
+    log: Logger;
+    settled?: (payload: string, ok: boolean) => void;
+  }) {
+    this.#settled = options.settled;
     this.#queue = new BoundedQueue({ maxItems: options.queue.maxEvents, maxBytes: options.queue.maxBytes });
     this.#connection = options.connection;
     this.#topic = options.topic;
@@ -96,6 +106,7 @@ export class EventOutbox {
             this.refused++;
             this.#log.warn({ code: 'ERR_MQTT_CONNECTION', err: messageOf(error) }, 'mqtt: the broker refused an event');
           } else this.published++;
+          this.#settled?.(message.payload, !error);
           this.pump();
         },
         message.expiryS,

@@ -8,11 +8,17 @@
  *                                           one lost from sight while down and not acknowledged), else OFF, with
  *                                           the alerts as attributes (JSON, retained)
  *   <prefix>/<camera>/person_down/snapshot  the latest alert's snapshot, the person down (JPEG, retained)
- *   <prefix>/<camera>/acknowledge           acknowledges: ACK (Home Assistant's button) every alert of the camera, or
- *                                           an alert's id that one
+ *   <prefix>/<camera>/acknowledge           acknowledges: `ACK <epoch seconds>` (Home Assistant's button: the press's
+ *                                           time) the camera's alerts whose `new` went out at or before the press
+ *                                           (ADR 0157), `ACK` those out before it arrived, an alert's id that one
+ *   an escalation step's `mqtt` topics      the step (escalationMessage) when it falls due (ADR 0159), QoS 1, not
+ *                                           retained, queued while the broker is away, each topic its own outbox;
+ *                                           the broker's acknowledgement goes in the alert's log (fallNotified)
  *
  * Home Assistant gets, per camera with a fall worker, a `binary_sensor` "person down" (device class safety), a
- * `button` to acknowledge and an `image` of the snapshot (fallEntities(), added to the camera's device).
+ * `button` to acknowledge (its attributes: what a press covers now, and what the last press acknowledged), an
+ * `image` of the snapshot, and for a single-occupancy room an "assisted" `binary_sensor` (ADR 0158) (fallEntities(),
+ * added to the camera's device). The person-down state carries the room's state and each alert's figures.
  *
  * Contract: an acknowledgement from the broker is untrusted: a payload that is neither ACK nor an alert's id, or
  * a retained one (it would be obeyed again at every connect), is counted and logged with ERR_MQTT_BAD_COMMAND or
@@ -21,15 +27,20 @@
  * (system.objects.falls) after each of their events, so it is never out of step with them.
  */
 import type { EventOf, VisionSystem } from '../pipeline/index.js';
-import { alertStands, type FallAlert } from '../objects/index.js';
+import { alertStands, escalationMessage, targetLabel, type FallAlert } from '../objects/index.js';
 import { isId } from '../internal/ids.js';
 import type { Logger } from '../internal/logger.js';
 import type { BrokerConnection } from './connection.js';
 import { EventOutbox } from './event-outbox.js';
 import type { RetainedStore } from './retained-store.js';
 
-/** An acknowledgement's payload: ACK, or an alert's id (Frigate's event id shape). */
+/** An acknowledgement's payload: ACK (with the press's epoch seconds, as Home Assistant's button sends it), or an alert's id (Frigate's event id shape). */
 const ALERT_ID = /^[0-9]+\.[0-9]{6}-[a-z0-9]{6}$/;
+const ACK = /^ACK(?:\s+([0-9]{1,12}(?:\.[0-9]{1,9})?))?$/i;
+/** What Home Assistant's button sends: ACK and the press's time on Home Assistant's clock. */
+export const ACK_TEMPLATE = 'ACK {{ now().timestamp() }}';
+/** What a press covers, as the button's attributes say it. */
+export const PRESS_RULE = "a press acknowledges this camera's alerts raised before it, never one raised after";
 const MAX_ACK_BYTES = 64;
 
 /** The fall topics under a prefix (the layout above). */
@@ -70,9 +81,24 @@ export class FallTopics {
 export function fallEntities(
   camera: string,
   topics: FallTopics,
+  single = false,
 ): { component: 'binary_sensor' | 'button' | 'image'; object: string; config: Record<string, unknown> }[] {
   const state = topics.state(camera);
+  const assisted = {
+    component: 'binary_sensor' as const,
+    object: 'assisted',
+    config: {
+      name: 'assisted',
+      device_class: 'occupancy',
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.assisted else 'OFF' }}",
+      json_attributes_topic: state,
+      json_attributes_template: '{{ value_json.room | tojson }}',
+      icon: 'mdi:account-multiple',
+    },
+  };
   return [
+    ...(single ? [assisted] : []),
     {
       component: 'binary_sensor',
       object: 'person_down',
@@ -88,7 +114,15 @@ export function fallEntities(
     {
       component: 'button',
       object: 'acknowledge_fall',
-      config: { name: 'acknowledge fall', command_topic: topics.acknowledge(camera), payload_press: 'ACK', icon: 'mdi:check-circle' },
+      config: {
+        name: 'acknowledge fall',
+        command_topic: topics.acknowledge(camera),
+        payload_press: 'ACK',
+        command_template: ACK_TEMPLATE,
+        json_attributes_topic: state,
+        json_attributes_template: '{{ value_json.acknowledge | tojson }}',
+        icon: 'mdi:check-circle',
+      },
     },
     {
       component: 'image',
@@ -98,8 +132,8 @@ export function fallEntities(
   ];
 }
 
-/** An acknowledgement's payload: 'all' for ACK (case and blanks aside), an alert id, or null. */
-export function parseAcknowledgement(payload: Uint8Array): { all: true } | { id: string } | null {
+/** An acknowledgement's payload: 'all' for ACK (case and blanks aside; with the press's epoch seconds when given), an alert id, or null. */
+export function parseAcknowledgement(payload: Uint8Array): { all: true; pressedAt?: number } | { id: string } | null {
   if (payload.byteLength === 0 || payload.byteLength > MAX_ACK_BYTES) return null;
   let text: string;
   try {
@@ -107,12 +141,31 @@ export function parseAcknowledgement(payload: Uint8Array): { all: true } | { id:
   } catch {
     return null;
   }
-  if (text.toUpperCase() === 'ACK') return { all: true };
+  const ack = ACK.exec(text);
+  if (ack !== null) return ack[1] === undefined ? { all: true } : { all: true, pressedAt: Number(ack[1]) };
   return ALERT_ID.test(text) ? { id: text } : null;
 }
 
-/** The person-down state of a camera: ON while one of its alerts stands, with the alerts as attributes. */
-export function personDownPayload(alerts: readonly FallAlert[], at: number): string {
+/** What the last press of a camera's button acknowledged (epoch seconds). */
+export interface LastPress {
+  readonly at: number;
+  readonly pressed_at: number;
+  readonly acknowledged: readonly string[];
+}
+
+/** A single-occupancy room as the person-down state says it; null: the camera is not one. */
+export interface RoomState {
+  readonly state: 'alone' | 'assisted';
+  readonly people: number;
+  readonly assisted_seconds: number;
+}
+
+/**
+ * The person-down state of a camera: ON while one of its alerts stands, with the alerts (and their figures) as
+ * attributes, the room's state (a single-occupancy room), and what a press of the button covers now and what the
+ * last one acknowledged.
+ */
+export function personDownPayload(alerts: readonly FallAlert[], at: number, room: RoomState | null = null, lastPress: LastPress | null = null): string {
   const standing = alerts.filter(alertStands);
   return JSON.stringify({
     state: standing.length > 0 ? 'ON' : 'OFF',
@@ -126,8 +179,21 @@ export function personDownPayload(alerts: readonly FallAlert[], at: number): str
       acknowledged: a.acknowledged_at !== null,
       raised: a.raised,
       seen_down: a.seen_down !== false,
+      assisted: a.assisted,
+      first_raised_at: a.first_raised_at,
+      acknowledged_by: a.acknowledged_by,
+      escalated: a.escalated,
+      time_to_acknowledge_ms: a.time_to_acknowledge_ms,
+      time_on_floor_ms: a.time_on_floor_ms,
     })),
     unacknowledged: alerts.filter((a) => a.acknowledged_at === null).length,
+    assisted: room === null ? null : room.state === 'assisted',
+    room,
+    acknowledge: {
+      covers: alerts.filter((a) => a.acknowledged_at === null).map((a) => a.id),
+      rule: PRESS_RULE,
+      last: lastPress,
+    },
     at,
   });
 }
@@ -152,10 +218,51 @@ export class FallPublisher {
   /** `<prefix>/falls`' outbox, its own (alerts never wait behind object events): the sink pumps it on connect and drains it at close. */
   readonly outbox: EventOutbox;
   readonly #o: FallPublisherOptions;
+  /** Each escalation topic's outbox (made at its first step). */
+  readonly #escalations = new Map<string, EventOutbox>();
+  /** An escalation message waiting for its broker acknowledgement: whose step it is. */
+  readonly #pending = new Map<string, { id: string; step: number; target: string }>();
+  /** What each camera's last press acknowledged. */
+  readonly #presses = new Map<string, LastPress>();
 
   constructor(options: FallPublisherOptions) {
     this.#o = options;
     this.outbox = new EventOutbox({ queue: options.queue, connection: options.connection, topic: options.topics.events, log: options.log });
+  }
+
+  /** The escalation topics' outboxes, pumped on connect and drained at close with the others. */
+  escalationOutboxes(): EventOutbox[] {
+    return [...this.#escalations.values()];
+  }
+
+  /** An escalation step due: its `mqtt` targets get it (queued while the broker is away), each delivery said in the alert's log. */
+  onNotify(event: EventOf<'fall-notify'>): void {
+    const { camera, worker } = event.alert;
+    for (const target of this.#o.system.workers.profile(camera, worker)?.falls?.escalate[event.step]?.notify ?? []) {
+      if (!('mqtt' in target)) continue;
+      let outbox = this.#escalations.get(target.mqtt);
+      if (outbox === undefined) {
+        outbox = new EventOutbox({
+          queue: this.#o.queue,
+          connection: this.#o.connection,
+          topic: target.mqtt,
+          log: this.#o.log,
+          settled: (payload, ok) => this.#settled(payload, ok),
+        });
+        this.#escalations.set(target.mqtt, outbox);
+      }
+      const payload = JSON.stringify(escalationMessage(event.alert, event.step, event.steps));
+      this.#pending.set(payload, { id: event.alert.id, step: event.step, target: targetLabel(target) });
+      outbox.push(payload, null);
+      outbox.pump();
+    }
+  }
+
+  #settled(payload: string, ok: boolean): void {
+    const pending = this.#pending.get(payload);
+    if (pending === undefined) return;
+    this.#pending.delete(payload);
+    this.#o.system.objects.fallNotified(pending.id, pending.step, pending.target, ok ? { ok } : { ok, code: 'ERR_MQTT_CONNECTION' });
   }
 
   /** A `fall` event: out on `<prefix>/falls` (at least once), and the camera's person-down state after it. */
@@ -170,7 +277,17 @@ export class FallPublisher {
   /** The camera's person-down state, as its alerts are now (retained; only for a camera the retained state knows). */
   refresh(camera: string): void {
     if (!this.#o.retained.knowsCamera(camera)) return;
-    this.#o.retained.set(camera, this.#o.topics.state(camera), personDownPayload(this.#o.system.objects.falls(camera), Date.now()));
+    const room = this.#o.system.objects.fallRoom(camera);
+    this.#o.retained.set(
+      camera,
+      this.#o.topics.state(camera),
+      personDownPayload(
+        this.#o.system.objects.falls(camera),
+        Date.now(),
+        room === null ? null : { state: room.state, people: room.people, assisted_seconds: room.assistedSeconds },
+        this.#presses.get(camera) ?? null,
+      ),
+    );
   }
 
   /** The cameras with a fall worker get their person-down state at once (OFF until an alert stands). */
@@ -203,8 +320,14 @@ export class FallPublisher {
       return true;
     }
     this.#o.accepted();
-    if ('all' in ack) this.#o.system.objects.acknowledgeFalls({ camera }, 'mqtt');
-    else if (this.#o.system.objects.falls(camera).some((a) => a.id === ack.id)) this.#o.system.objects.acknowledgeFalls({ id: ack.id }, 'mqtt');
+    if ('all' in ack) {
+      // A press is never later than its arrival: a clock ahead of this one's covers no more than now.
+      const arrived = Date.now() / 1000;
+      const pressedAt = Math.min(ack.pressedAt ?? arrived, arrived);
+      const acknowledged = this.#o.system.objects.acknowledgeFalls({ camera, raisedBefore: pressedAt }, 'mqtt');
+      this.#presses.set(camera, { at: arrived, pressed_at: pressedAt, acknowledged: acknowledged.map((a) => a.id) });
+      this.refresh(camera);
+    } else if (this.#o.system.objects.falls(camera).some((a) => a.id === ack.id)) this.#o.system.objects.acknowledgeFalls({ id: ack.id }, 'mqtt');
     return true;
   }
 }

@@ -19,3 +19,4 @@ export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, ty
 export { BoundedQueue, type QueuedMessage } from './bounded-queue.js';
 export { cameraDiscovery, discoveryId, type DiscoveryOptions } from './discovery.js';
 export { MqttError, type MqttErrorCode } from './errors.js';
+export { WatchdogPublisher, type WatchdogPublisherOptions } from './watchdog.js';

@@ -306,6 +306,7 @@ export class RetainedState implements RetainedStore {
       summaries: this.#o.system.summaries.available(camera),
       silence: own.some((w) => w.care !== null),
       falls: own.some((w) => w.falls !== undefined),
+      singleOccupancy: this.#o.system.objects.occupancy(camera) === 'single',
     })) {
       fresh.add(topic);
       held?.add(topic);

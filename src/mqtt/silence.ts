@@ -16,8 +16,10 @@
  *                               silent, the whole payload as attributes (silenceDiscovery below)
  *
  * No expiry on either: an alarm must not vanish from the broker while it holds. When framesupplier itself stops,
- * `<prefix>/available` (offline, the will; stopped) makes every entity unavailable: docs/care.md says to alert on
- * that too. Nothing is published for a camera the retained state does not know (removed, or not yet taken).
+ * `<prefix>/available` (offline, the will; stopped) makes its entities unavailable but the silent sensor, which
+ * stays available while `framesupplier watchdog` (a process of its own, watchdog.ts) is online and shows its
+ * `system-down` alarm on the same topics. Nothing is published for a camera the retained state does not know
+ * (removed, or not yet taken).
  */
 import type { CameraSilence, EventOf, SystemStats, VisionSystem, WorkerSilence } from '../pipeline/index.js';
 import type { Logger } from '../internal/logger.js';
@@ -51,10 +53,35 @@ function workerPayload(w: WorkerSilence): Record<string, unknown> {
   };
 }
 
-/** Home Assistant's binary_sensor config of a care camera's silence (the discovery room adds the device and availability). */
+/** A silence alarm as `<prefix>/alarms` carries it (the `before` and `after` of its events): one id from start to end. */
+export function alarmPayload(camera: string, silence: CameraSilence, startMs: number, endMs: number | null): Record<string, unknown> {
+  const watched = Object.entries(silence.workers);
+  return {
+    id: `${camera}-silence-${Math.round(startMs)}`,
+    kind: 'silence',
+    camera,
+    reason: silence.reason,
+    detail: silence.detail,
+    workers: Object.fromEntries(watched.map(([id, w]) => [id, workerPayload(w)])),
+    start_time: startMs / 1000,
+    end_time: seconds(endMs),
+    silence_seconds: Math.min(...watched.map(([, w]) => w.silenceSeconds)),
+  };
+}
+
+/**
+ * Home Assistant's binary_sensor config of a care camera's silence (the discovery room adds the device). Available
+ * while framesupplier or its outside watchdog is online (`availability_mode: any`): when the system stops, the
+ * watchdog's alarm still shows as the sensor's state instead of `unavailable`.
+ */
 export function silenceDiscovery(topics: Topics, camera: string): Record<string, unknown> {
   return {
     name: 'silent',
+    availability: [
+      { topic: topics.available, value_template: "{{ 'online' if value == 'online' else 'offline' }}" },
+      { topic: topics.watchdogAvailable, value_template: "{{ 'online' if value == 'online' else 'offline' }}" },
+    ],
+    availability_mode: 'any',
     device_class: 'problem',
     state_topic: topics.silence(camera),
     value_template: "{{ 'ON' if value_json.silent else 'OFF' }}",
@@ -135,8 +162,8 @@ export class SilencePublisher {
     this.outbox.push(
       JSON.stringify({
         type,
-        before: type === 'new' || before === null ? null : this.#alarm(event.camera, before, started, null),
-        after: this.#alarm(event.camera, ended, started, type === 'end' ? event.at : null),
+        before: type === 'new' || before === null ? null : alarmPayload(event.camera, before, started, null),
+        after: alarmPayload(event.camera, ended, started, type === 'end' ? event.at : null),
       }),
       null,
     );
@@ -147,20 +174,5 @@ export class SilencePublisher {
   forgetCamera(camera: string): void {
     this.#last.delete(camera);
     this.#started.delete(camera);
-  }
-
-  #alarm(camera: string, silence: CameraSilence, startMs: number, endMs: number | null): Record<string, unknown> {
-    const watched = Object.entries(silence.workers);
-    return {
-      id: `${camera}-silence-${Math.round(startMs)}`,
-      kind: 'silence',
-      camera,
-      reason: silence.reason,
-      detail: silence.detail,
-      workers: Object.fromEntries(watched.map(([id, w]) => [id, workerPayload(w)])),
-      start_time: startMs / 1000,
-      end_time: seconds(endMs),
-      silence_seconds: Math.min(...watched.map(([, w]) => w.silenceSeconds)),
-    };
   }
 }

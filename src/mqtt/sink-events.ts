@@ -35,6 +35,8 @@ export const SINK_EVENT_TYPES = [
   'summary',
   'silence',
   'fall',
+  'fall-notify',
+  'fall-room',
   'events-lost',
 ] as const;
 
@@ -97,6 +99,12 @@ export class SinkEventRouter {
         return;
       case 'fall':
         falls.onFall(event);
+        return;
+      case 'fall-notify':
+        falls.onNotify(event);
+        return;
+      case 'fall-room':
+        falls.refresh(event.camera);
         return;
       case 'summary':
         // The camera's latest summary (ADR 0073), retained: Home Assistant's summary sensor reads it.

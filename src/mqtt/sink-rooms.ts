@@ -192,7 +192,9 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
     lineCounts,
     commands,
     sweep,
-    outboxes: [outbox, silence.outbox, falls.outbox],
+    get outboxes() {
+      return [outbox, silence.outbox, falls.outbox, ...falls.escalationOutboxes()];
+    },
   };
   return rooms;
 }

@@ -6,6 +6,7 @@
  * worker topic, so no label can collide with a worker's state, result or set.
  *
  *   <prefix>/available                         online | offline (will) | stopped
+ *   <prefix>/@watchdog/available               framesupplier watchdog's: online | offline (will) | stopped
  *   <prefix>/stats                             the system's stats, every statsIntervalS
  *   <prefix>/events                            object events (new, update, end)
  *   <prefix>/<camera>/status                   the capture's state
@@ -27,6 +28,8 @@ export const SHARED = '@shared';
 export class Topics {
   readonly prefix: string;
   readonly available: string;
+  /** The outside watchdog's availability (`@watchdog`: no camera id can spell it). */
+  readonly watchdogAvailable: string;
   readonly stats: string;
   readonly events: string;
   /** Silence alarms as they begin, change and end (ADR 0138). */
@@ -39,6 +42,7 @@ export class Topics {
   constructor(prefix: string) {
     this.prefix = prefix.replace(/\/+$/, '');
     this.available = `${this.prefix}/available`;
+    this.watchdogAvailable = `${this.prefix}/@watchdog/available`;
     this.stats = `${this.prefix}/stats`;
     this.events = `${this.prefix}/events`;
     this.alarms = `${this.prefix}/alarms`;
@@ -67,6 +71,14 @@ export class Topics {
   /** A care camera's silence alarm (retained, ADR 0138). Two levels, like status: no worker's topic can be it. */
   silence(camera: string): string {
     return `${this.prefix}/${camera}/silence`;
+  }
+
+  /** The camera of a silence topic, or null when the topic is not one. */
+  parseSilence(topic: string): string | null {
+    if (!topic.startsWith(`${this.prefix}/`)) return null;
+    const parts = topic.slice(this.prefix.length + 1).split('/');
+    if (parts.length !== 2 || parts[1] !== 'silence' || !isId(parts[0]!)) return null;
+    return parts[0];
   }
 
   status(camera: string): string {

@@ -19,6 +19,13 @@ export const STANCE_SIGHTINGS = 3;
  * through a crouch in 1.6 s at about 0.3, a fall forwards or backwards at 1.5 or more.
  */
 export const FALL_SPEED = 0.375;
+/**
+ * A box within this of the picture's edge (normalised) is cut by it: a person walking out of the picture under a
+ * high camera or past its side sees the top of their box come down as the picture cuts them, which is no descent.
+ */
+export const PICTURE_EDGE = 0.02;
+export const atPictureEdge = (box: readonly [number, number, number, number]): boolean =>
+  box[0] <= PICTURE_EDGE || box[1] <= PICTURE_EDGE || box[2] >= 1 - PICTURE_EDGE || box[3] >= 1 - PICTURE_EDGE;
 /** A bed holds a person once the median share of their body on it reaches BED_ENTER, and lets go below BED_LEAVE. */
 export const BED_ENTER = 0.5;
 export const BED_LEAVE = 0.3;
@@ -40,6 +47,8 @@ export interface Sighting {
   readonly time: number;
   readonly top: number;
   readonly height: number;
+  /** The box touches the picture's edge (within PICTURE_EDGE): cut by it, it no longer measures the person. */
+  readonly atEdge: boolean;
   /** Null: the reading said nothing. */
   readonly stance: Stance | null;
   /** The share of the body on the beds (the largest). */
@@ -54,7 +63,10 @@ export interface Reference {
 /**
  * Going down now: off their feet within fallSeconds, the last two tops below their standing stance (the latest by
  * half of `drop`, the one before by a quarter: one misread box is not a descent), reached from near the stance at
- * FALL_SPEED or faster (going down stairs or sitting down is slower).
+ * FALL_SPEED or faster (going down stairs or sitting down is slower); the box shrank as it came down (the top came
+ * down towards feet that stayed where they stood: a box whose bottom came down as far is someone coming nearer a
+ * high camera, behind furniture that hides their legs), and neither of the last two boxes is cut by the picture's
+ * edge (someone walking out of the picture).
  */
 export function goingDown(sightings: readonly Sighting[], reference: Reference | null, lastFeet: number | null, time: number, o: FallSpan): boolean {
   if (reference === null || lastFeet === null || time - lastFeet > o.fallSeconds * 1000) return false;
@@ -62,6 +74,7 @@ export function goingDown(sightings: readonly Sighting[], reference: Reference |
   const latest = sightings.at(-1);
   const previous = sightings.at(-2);
   if (latest === undefined || previous === undefined || below(latest) < o.drop / 2 || below(previous) < o.drop / 4) return false;
+  if (latest.atEdge || previous.atEdge || latest.height >= reference.height) return false;
   let high: Sighting | undefined;
   for (let i = sightings.length - 1; i >= 0 && high === undefined; i--) if (below(sightings[i]!) <= o.drop / 6) high = sightings[i];
   if (high === undefined) return false;

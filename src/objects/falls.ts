@@ -55,9 +55,11 @@
  */
 import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
 import type { SnapshotInfo } from './snapshot-info.js';
+import type { FallAnswerFields } from './fall-answer.js';
 import type { Box } from './geometry.js';
 import type { Posture } from './posture.js';
 import {
+  atPictureEdge,
   bedShare,
   descent,
   goingDown,
@@ -248,6 +250,7 @@ export class FallWatch {
       time,
       top,
       height,
+      atEdge: atPictureEdge(person.box),
       stance: stanceOf(person.reading, top, reference, o.drop),
       bed: bedShare(person.cover, person.zones, o.beds),
     };
@@ -355,7 +358,7 @@ export interface FallConfirmation {
  * events store, filed by `label`: fall or down) and shown. Times are epoch seconds on capture time (turned into
  * the wall clock with the frames' own pairs of times) unless said; ages in ms.
  */
-export interface FallAlert {
+export interface FallAlert extends FallAnswerFields {
   /** The alert's id, Frigate's shape (eventId()). */
   readonly id: string;
   readonly kind: FallKind;

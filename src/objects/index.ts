@@ -60,6 +60,22 @@ export {
   type ResolvedFallOptions,
 } from './falls.js';
 export {
+  answerFigures,
+  escalationMessage,
+  FALL_LOG_ENTRIES,
+  LOG_LIMIT,
+  pressCovers,
+  stepsDue,
+  targetLabel,
+  withAnswerDefaults,
+  withLogEntry,
+  type FallAnswerFields,
+  type FallEscalationStep,
+  type FallLogEntry,
+  type FallNotifyTarget,
+} from './fall-answer.js';
+export { Occupancy, OCCUPANCY_DEFAULTS, type OccupancyOptions, type RoomState } from './occupancy.js';
+export {
   EventStore,
   EventStoreError,
   type EventQuery,

@@ -16,6 +16,7 @@ export type { SystemResults } from './system/index.js';
 export type { SystemSummaries } from './system/index.js';
 export { summarySchema, summaryWindow, type Summary, type SummaryLevel, type SummaryWindow, type SummaryStore, type AskSummaryOptions } from './base/index.js';
 export type { SystemStats } from './system/index.js';
+export type { FallStats, RoomFigures, AnsweredFigures, FigureSums } from './watches/index.js';
 export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system/index.js';
 export type { MemoryFigures, CameraBufferBytes, TreeMemoryFigures } from './system/index.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './base/index.js';
@@ -75,6 +76,8 @@ export type {
   LineEvent,
   DwellSystemEvent,
   FallSystemEvent,
+  FallNotifySystemEvent,
+  FallRoomSystemEvent,
   SummaryEvent,
   SilenceEvent,
   EventsLostEvent,

@@ -89,7 +89,12 @@ describe('a fall in a private room: its snapshot hides the person down', { timeo
       events: { database: join(dir, 'events.db') },
       http: { host: '127.0.0.1', port: 0, token: TOKEN },
     });
-    app = createApp(config, { logger: createLogger({ level: 'silent' }), http: { config: config.http! }, tokenFile: join(dir, 'http-token') });
+    app = createApp(config, {
+      logger: createLogger({ level: 'silent' }),
+      http: { config: config.http! },
+      tokenFile: join(dir, 'http-token'),
+      fallStateFile: join(dir, 'fall-alerts.json'),
+    });
     // each camera's fall once its snapshot is kept (the update that says so)
     const snapshotted = Promise.all(
       CAMERAS.map((id) => nextEvent(app.system, 'fall', (e) => e.event.after.camera === id && e.event.after.kind === 'fall' && e.event.after.has_snapshot)),

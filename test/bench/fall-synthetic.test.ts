@@ -54,7 +54,8 @@ describe('bench FALL-SYNTH', { timeout: 120_000 }, () => {
     assert.equal(s.views, 48);
     assert.equal(s.falls_views, 18);
     assert.equal(s.everyday_views, 30);
-    for (const key of ['falls_raised_share', 'everyday_raised_share'] as const) {
+    assert.ok((s.advised_falls_views as number) <= 18 && (s.advised_everyday_views as number) <= 30);
+    for (const key of ['falls_raised_share', 'everyday_raised_share', 'advised_falls_raised_share', 'advised_everyday_raised_share'] as const) {
       const v = s[key] as number;
       assert.ok(v >= 0 && v <= 1, `${key} ${v}`);
     }

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { DEMO_FLAGS } from '../../src/cli/demo.js';
 import { INFER_FLAGS, SHM_FLAGS } from '../../src/cli/model-commands.js';
 import { RUN_FLAGS } from '../../src/cli/run.js';
+import { WATCHDOG_FLAGS } from '../../src/cli/watchdog.js';
 import { MODELS_CHECK_FLAGS } from '../../src/cli/models-check.js';
 import { modelServerFlags } from '../../src/model-server/index.js';
 
@@ -44,6 +45,7 @@ describe('framesupplier --version and --help', { timeout: 180_000 }, () => {
       shm: Object.keys(SHM_FLAGS),
       infer: Object.keys(INFER_FLAGS),
       models: Object.keys(MODELS_CHECK_FLAGS),
+      watchdog: Object.keys(WATCHDOG_FLAGS),
     };
     for (const [command, flags] of Object.entries(commands)) {
       const page = await cli([command, '--help']);

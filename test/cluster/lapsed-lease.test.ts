@@ -45,7 +45,11 @@ describe('a lease whose term ran out by the node’s own clock closes the output
         (validIn, later, connected) => {
           bus.connected = connected;
           const start = 1_000_000;
-          assert.equal(fencing.inTerm({ validUntil: start + validIn }, start + later), later < validIn - GUARD_MS);
+          const wall = 1_700_000_000_000;
+          assert.equal(
+            fencing.inTerm({ validUntil: start + validIn, expiresAt: wall + validIn }, { mono: start + later, wall: wall + later }),
+            later < validIn - GUARD_MS,
+          );
         },
       ),
     );
@@ -75,7 +79,7 @@ describe('a lease whose term ran out by the node’s own clock closes the output
     assert.equal(held.lapsed, true);
     assert.equal(fencing.mayPublish('cam', 2), false);
     assert.equal(held.lapsed, true);
-    held.validUntil = holdings.term().validUntil; // renewed
+    holdings.renewed(held, holdings.term()); // renewed
     assert.equal(fencing.mayPublish('cam', 3), true);
     assert.equal(held.lapsed, false);
     assert.equal(held.lastFrameAt, 3);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { careOf, explainCare, explainPrivacy, parseConfig, privacyOf, SILENCE_SECONDS } from '../../src/config/index.js';
+import { careOf, explainCare, explainPrivacy, occupancyOf, parseConfig, privacyOf, SILENCE_SECONDS } from '../../src/config/index.js';
 import { issuesOf, printed, yaml } from './helpers.js';
 
 const run = promisify(execFile);
@@ -107,6 +107,31 @@ describe('care and privacy in the config', { timeout: 120_000 }, () => {
       printed(issuesOf(file('care: { silenceSeconds: 1 }', 'workers: [{ id: people, model: person }]')))[0]!,
       /^cameras\.room\.care\.silenceSeconds: .*2/,
     );
+  });
+
+  it('occupancy single: a room for one resident, read by occupancyOf and said by config check; refused without a fall worker and on a worker', () => {
+    const config = parseConfig(file('care: { occupancy: single }', 'workers: [{ id: people, model: person, falls: true }]'));
+    assert.equal(occupancyOf(config.cameras.room!), 'single');
+    assert.equal(occupancyOf({ care: true }), 'shared');
+    assert.deepEqual(
+      careOf(config.cameras.room!, config.cameras.room!.workers[0]),
+      { silenceSeconds: SILENCE_SECONDS },
+      'a care room: watched for silence too',
+    );
+    assert.ok(
+      explainCare(config).some((l) =>
+        /^camera room: single-occupancy: two or more people tracked for 3 s make it assisted .* one person for 10 s watched alone again$/.test(l),
+      ),
+    );
+    assert.deepEqual(printed(issuesOf(file('care: { occupancy: single }', 'workers: [{ id: people, model: person }]'))), [
+      "cameras.room.care.occupancy: is single, and no worker of this camera raises falls: the room is judged assisted from a fall worker's people; add falls to the person worker, or drop occupancy (line 9)",
+    ]);
+    assert.equal(
+      printed(issuesOf(file('workers: [{ id: people, model: person, falls: true, care: { occupancy: single } }]'))).length,
+      1,
+      'a worker has no occupancy',
+    );
+    assert.equal(printed(issuesOf(file('care: { occupancy: double }', 'workers: [{ id: people, model: person, falls: true }]'))).length, 1);
   });
 
   it("privacyOf: private zones or the whole picture, with the defaults; nothing private: null; config check's line", () => {

@@ -34,10 +34,11 @@ describe('config: falls', { timeout: 30_000 }, () => {
       beds: [],
       repeatSeconds: 120,
       expirySeconds: 3600,
+      escalate: [],
     });
     assert.deepEqual(trackOptionsOf(worker), { highScore: 0.15, matchLastSeen: true });
     assert.deepEqual(explainFalls(config), [
-      'room/people: falls (upright to down within 2 s, a drop of 0.45 of their height, down 1 s) and people down (lying 60 s outside the beds); no beds marked (lying anywhere counts); raised again every 120 s until acknowledged; criticality critical',
+      'room/people: falls (upright to down within 2 s, a drop of 0.45 of their height, down 1 s) and people down (lying 60 s outside the beds); no beds marked (lying anywhere counts); raised again every 120 s until acknowledged; no escalation steps; standing alerts kept across a restart in the state directory; criticality critical',
     ]);
   });
 
@@ -80,6 +81,68 @@ describe('config: falls', { timeout: 30_000 }, () => {
     assert.deepEqual(printed(issuesOf(file('workers: [{ id: people, model: person, falls: yes }]'))), [
       'cameras.room.workers[0].falls: must be true, false or a map of fall options (line 6)',
     ]);
+  });
+
+  it("takes escalation steps (one target or a list), says them without a webhook's path or query, and refuses steps out of order and MQTT steps with no broker", () => {
+    const config = parseConfig(
+      yaml(
+        'mqtt: { url: "mqtt://broker:1883" }',
+        file(
+          'workers:',
+          '  - id: people',
+          '    model: person',
+          '    falls:',
+          '      escalate:',
+          '        - { after: 0, notify: { mqtt: care/nurses } }',
+          '        - { after: 120, notify: [{ webhook: "https://hooks.example/services/T0/SECRET?token=abc" }, { webhook: "https://pager.example/x", name: night manager, timeoutMs: 2000 }] }',
+        ),
+      ),
+    );
+    const falls = fallsOptionsOf(config.cameras.room!.workers[0]!)!;
+    assert.deepEqual(falls.escalate, [
+      { after: 0, notify: [{ mqtt: 'care/nurses' }] },
+      {
+        after: 120,
+        notify: [
+          { webhook: 'https://hooks.example/services/T0/SECRET?token=abc' },
+          { webhook: 'https://pager.example/x', name: 'night manager', timeoutMs: 2000 },
+        ],
+      },
+    ]);
+    const line = explainFalls(config)[0]!;
+    assert.match(line, /escalation: after 0 s to mqtt:care\/nurses, then after 120 s to webhook:https:\/\/hooks\.example\/… and night manager;/);
+    assert.ok(!line.includes('SECRET') && !line.includes('token'));
+    assert.deepEqual(
+      printed(
+        issuesOf(
+          file(
+            'workers:',
+            '  - { id: people, model: person, falls: { escalate: [{ after: 60, notify: { mqtt: "care/#" } }, { after: 1, notify: { sms: "+44" } }] } }',
+          ),
+        ),
+      ).sort(),
+      [
+        'cameras.room.workers[0].falls.escalate[0].notify.mqtt: must be a topic to publish on: no + or # wildcards (line 7)',
+        'cameras.room.workers[0].falls.escalate[1].notify: must be { mqtt: <topic> } or { webhook: <url> } (line 7)',
+        'cameras.room.workers[0].falls.escalate[0].notify.mqtt: tells on MQTT, and the config has no mqtt section: add one (mqtt: { url }), or tell a webhook (line 7)',
+        'cameras.room.workers[0].falls.escalate[1].after: is 1, not after the step before it (60): list the steps in the order they are told (line 7)',
+      ].sort(),
+    );
+    assert.deepEqual(
+      printed(
+        issuesOf(
+          file(
+            'workers:',
+            '  - { id: people, model: person, falls: { escalate: [{ after: 60, notify: { mqtt: care/a } }, { after: 60, notify: [{ webhook: "https://x.example/" }, { mqtt: care/b }] }] } }',
+          ),
+        ),
+      ),
+      [
+        'cameras.room.workers[0].falls.escalate[0].notify.mqtt: tells on MQTT, and the config has no mqtt section: add one (mqtt: { url }), or tell a webhook (line 7)',
+        'cameras.room.workers[0].falls.escalate[1].after: is 60, not after the step before it (60): list the steps in the order they are told (line 7)',
+        'cameras.room.workers[0].falls.escalate[1].notify[1].mqtt: tells on MQTT, and the config has no mqtt section: add one (mqtt: { url }), or tell a webhook (line 7)',
+      ],
+    );
   });
 
   it("lets a vlm worker ask on a fall, and keeps a fall worker's tracker lowScore within its highScore default", () => {

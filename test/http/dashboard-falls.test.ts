@@ -7,7 +7,8 @@
  *
  * Expected: a page open when the fall is raised shows it over the camera's live view (the tile) and in the list
  * at the top, from the socket, as text (the camera's id as written); a page opened after shows it too (from
- * GET /api/falls); the tile's Acknowledge button acknowledges it (as `dashboard`), and it leaves both pages;
+ * GET /api/falls); the tile's Acknowledge button acknowledges it (as `dashboard`), and it leaves both pages for
+ * the list of answered alerts, with its time to acknowledge and its time on the floor;
  * nothing in the console.
  */
 import assert from 'node:assert/strict';
@@ -56,7 +57,12 @@ describe('the dashboard shows a fall over the live view until acknowledged', { t
       },
       http: { host: '127.0.0.1', port: 0, token: TOKEN },
     });
-    app = createApp(config, { logger: createLogger({ level: 'silent' }), http: { config: config.http! }, tokenFile: join(dir, 'http-token') });
+    app = createApp(config, {
+      logger: createLogger({ level: 'silent' }),
+      http: { config: config.http! },
+      tokenFile: join(dir, 'http-token'),
+      fallStateFile: join(dir, 'fall-alerts.json'),
+    });
   });
 
   after(async () => {
@@ -99,6 +105,17 @@ describe('the dashboard shows a fall over the live view until acknowledged', { t
       await page.waitForFunction(() => (window as unknown as { __framesupplier: { falls: string[] } }).__framesupplier.falls.length === 0, undefined, WAIT);
     }
     assert.equal(await before.getAttribute('.tile[data-camera="room"]', 'class'), 'tile');
+    // answered: listed with who, its time to acknowledge and its time on the floor, on both pages and one opened after
+    const answered = await acknowledged;
+    const row = `#falls-answered tr[data-alert="${alert.id}"]`;
+    const third = await openPage(browser, app, consoleLines);
+    for (const page of [before, later, third]) {
+      await page.waitForSelector(row, { state: 'visible', ...WAIT });
+      assert.match((await page.textContent(`${row} td:nth-child(3)`)) ?? '', /^dashboard at /);
+      assert.equal(await page.textContent(`${row} .time-to-acknowledge`), `${Math.round(answered.time_to_acknowledge_ms! / 1000)} s`);
+      assert.equal(await page.textContent(`${row} .time-on-floor`), `${Math.round(answered.time_on_floor_ms! / 1000)} s`);
+    }
+    await third.close();
     assert.deepEqual(consoleLines, []);
     await before.close();
     await later.close();

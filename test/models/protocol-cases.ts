@@ -378,7 +378,10 @@ export const PLAIN_CASES: readonly ProtocolCase[] = [
   },
 ];
 
-/** Cases for a server whose mock handler takes 600 ms (--delay-ms 600): supersede and fairness. */
+/**
+ * Cases for a server whose mock handler takes 600 ms (--delay-ms 600): supersede and fairness. They share one server,
+ * whose turn order remembers each camera's last run: a case whose order depends on it names cameras of its own.
+ */
 export const SLOW_CASES: readonly ProtocolCase[] = [
   {
     name: "a camera's newer request supersedes its waiting one (ERR_SUPERSEDED), answers in request order",
@@ -393,7 +396,7 @@ export const SLOW_CASES: readonly ProtocolCase[] = [
     ],
   },
   {
-    name: 'fairness: a camera that sends again keeps its turn while waiting, goes to the back once served',
+    name: 'fairness (ADR 0172): the camera run least lately goes first; one that sends again keeps its place while waiting, goes behind once run',
     conversations: [
       { when: () => true, send: (c) => [msg(request(c.store('fair', 3), 1, { camera_id: 'A', request_id: 'A1' }))], expect: [ok(1)] },
       {
@@ -409,20 +412,44 @@ export const SLOW_CASES: readonly ProtocolCase[] = [
         expect: [ok(3)],
       },
     ],
-    arrival: ['A1', 'A3', 'B1', 'A4'],
+    arrival: ['A1', 'B1', 'A3', 'A4'],
+  },
+  {
+    name: 'fairness (ADR 0172): a request refused when taken (stale) is no run: its camera stays ahead of one run since',
+    conversations: [
+      { when: () => true, send: (c) => [msg(request(c.store('ahead', 3), 1, { camera_id: 'S', request_id: 'S1' }))], expect: [ok(1)] },
+      { when: (p) => p.running === 1, send: (c) => [msg(request(c.store('ahead', 3), 1, { camera_id: 'X', request_id: 'X1' }))], expect: [ok(1)] },
+      {
+        when: (p) => p.waiting === 1,
+        send: (c) => [msg(request(c.store('ahead-old', 1, { wallTimeMs: Date.now() - 60_000 }), 1, { camera_id: 'S', request_id: 'S2', max_age_ms: 1000 }))],
+        expect: [{ code: 'ERR_FRAME_STALE' }],
+      },
+      {
+        when: (p) => (p.cameras?.S?.stale ?? 0) >= 1 && p.running === 0,
+        send: (c) => [msg(request(c.store('ahead', 3), 1, { camera_id: 'busy', request_id: 'B1' }))],
+        expect: [ok(1)],
+      },
+      { when: (p) => p.running === 1, send: (c) => [msg(request(c.store('ahead', 3), 2, { camera_id: 'X', request_id: 'X2' }))], expect: [ok(2)] },
+      { when: (p) => p.waiting === 1, send: (c) => [msg(request(c.store('ahead', 3), 2, { camera_id: 'S', request_id: 'S3' }))], expect: [ok(2)] },
+    ],
+    arrival: ['S1', 'X1', 'B1', 'S3', 'X2'],
   },
   {
     name: "urgent (protocol 3): a camera's urgent request is served before the cameras already waiting, after the running one",
     conversations: [
-      { when: () => true, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'busy', request_id: 'B1' }))], expect: [ok(1)] },
-      { when: (p) => p.running === 1, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'A', request_id: 'A1' }))], expect: [ok(1)] },
-      { when: (p) => p.waiting === 1, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'C', request_id: 'C1' }))], expect: [ok(1)] },
+      { when: () => true, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'urgent-busy', request_id: 'B1' }))], expect: [ok(1)] },
+      { when: (p) => p.running === 1, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'urgent-A', request_id: 'A1' }))], expect: [ok(1)] },
+      { when: (p) => p.waiting === 1, send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'urgent-C', request_id: 'C1' }))], expect: [ok(1)] },
       {
         when: (p) => p.waiting === 2,
-        send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'U', request_id: 'U1', urgent: true }))],
+        send: (c) => [msg(request(c.store('urgent', 1), 1, { camera_id: 'urgent-U', request_id: 'U1', urgent: true }))],
         expect: [ok(1)],
       },
-      { when: (p) => (p.cameras?.C?.served ?? 0) >= 1 && p.cameras?.U?.urgent === 1, send: () => [msg({ type: 'ping' })], expect: [{ code: 'pong' }] },
+      {
+        when: (p) => (p.cameras?.['urgent-C']?.served ?? 0) >= 1 && p.cameras?.['urgent-U']?.urgent === 1,
+        send: () => [msg({ type: 'ping' })],
+        expect: [{ code: 'pong' }],
+      },
     ],
     arrival: ['B1', 'U1', 'A1', 'C1'],
   },

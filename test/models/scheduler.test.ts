@@ -3,10 +3,12 @@
  * requests from whatever cameras, urgent or not, and completions, at most one
  * request per camera waits, every request leaves exactly once (run or
  * superseded), the capacity is never exceeded and never idle while a camera
- * waits, an urgent slot is served before every slot that is not (among urgent
- * ones, the one waiting longest), and otherwise the camera served next is the
- * one that has waited longest (round-robin: a camera served goes to the back;
- * a superseding request keeps its camera's turn and its urgency). With
+ * waits, an urgent slot is served before every slot that is not, and among
+ * slots of a kind the camera served next is the one whose last run is oldest,
+ * the one waiting longest among equals (ADR 0172: a camera run goes to the
+ * back; a job taken and refused before the model is no run and keeps its
+ * camera ahead; a superseding request keeps its camera's turn and its
+ * urgency). With
  * batches (maxBatch > 1): a free unit takes exactly what waits, up to
  * maxBatch, urgent slots first, then the turn order, and never holds a batch
  * back while anything waits.
@@ -38,8 +40,10 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
         };
         /** Per camera: its waiting job, since when (op index) its slot has been occupied, and whether it is urgent. */
         const waiting = new Map<string, { job: number; since: number; urgent: boolean }>();
-        /** Per camera, the step it was last served at. */
+        /** Per camera, the step it last ran at (a job taken and refused before the model is no run). */
         const lastServed = new Map<string, number>();
+        /** Whether a taken job reached the model: every third is refused when taken (its frame too old). */
+        const runs = (job: number): boolean => job % 3 !== 2;
         let running: number[] = [];
         let step = 0;
         /** The job an offer() about to be made must supersede. */
@@ -52,14 +56,22 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
             const anyUrgent = [...waiting.values()].some((s) => s.urgent);
             // An urgent slot goes before every one that is not, whenever that one was offered.
             assert.ok(slot.urgent || !anyUrgent, `camera ${camera} (not urgent) served while an urgent slot waited`);
-            // Among the slots of its kind (urgent ones, or all when none is), the one waiting longest: round-robin.
+            // Among the slots of its kind (urgent ones, or all when none is): the last run oldest, then the one waiting longest.
+            const ranAt = (key: string): number => lastServed.get(key) ?? 0;
             for (const [other, s] of waiting)
-              if (s.urgent || !anyUrgent) assert.ok(s.since >= slot.since, `camera ${camera} served while camera ${other} had waited longer`);
-            // No camera served twice while another waits, except by urgency.
+              if (s.urgent || !anyUrgent)
+                assert.ok(
+                  ranAt(other) > ranAt(camera) || (ranAt(other) === ranAt(camera) && s.since >= slot.since),
+                  `camera ${camera} served while camera ${other} had run less lately or waited longer`,
+                );
+            // No camera run twice while another waits, except by urgency.
             const before = lastServed.get(camera);
             if (!urgent && before !== undefined)
-              for (const [other, s] of waiting) assert.ok(s.since >= before, `camera ${camera} served twice while camera ${other} waited`);
-            lastServed.set(camera, step);
+              for (const [other, s] of waiting) assert.ok(s.since >= before, `camera ${camera} run twice while camera ${other} waited`);
+            if (runs(job)) {
+              lastServed.set(camera, step);
+              scheduler.ran(camera);
+            }
             waiting.delete(camera);
             running.push(job);
             settle(job, 'run');
@@ -183,6 +195,73 @@ describe('CameraScheduler', { timeout: 60_000 }, () => {
     scheduler.done();
     scheduler.done();
     assert.deepEqual(served.slice(5), ['d#1', 'onset#3']);
+  });
+
+  it('overload: a model asked three times what it serves still runs every camera, one rechecking every 10 s within its interval (ADR 0172)', () => {
+    // A discrete-event run on a virtual clock: the model a stand-in with a fixed service time, every step an event.
+    const SERVICE_MS = 50;
+    const MAX_AGE_MS = 500;
+    const RECHECK_MS = 10_000;
+    const SLOT_MS = 500; // maxFps 2
+    const MOVING = 31;
+    const END_MS = 120_000;
+    let now = 0;
+    const events: { at: number; n: number; run: () => void }[] = [];
+    let order = 0;
+    const at = (time: number, run: () => void): void => void events.push({ at: time, n: order++, run });
+    /** A request: the capture time of the newest frame the server would take for it now. */
+    type Request = () => number;
+    const runs = new Map<string, number[]>();
+    const answered = new Map<string, () => void>();
+    const scheduler = new CameraScheduler<Request>(1, {
+      start: (newest, camera) => {
+        // The runner's rule when it takes a request: a frame older than max_age_ms is refused, no run.
+        if (now - newest() > MAX_AGE_MS) return at(now, () => (scheduler.done(), answered.get(camera)!()));
+        scheduler.ran(camera);
+        runs.get(camera)!.push(now);
+        at(now + SERVICE_MS, () => (scheduler.done(), answered.get(camera)!()));
+      },
+      supersede: () => assert.fail('each camera has one request at a time'),
+    });
+    // 31 cameras with motion all the time, in step: each asks at its next 2 fps slot once answered, and its frames keep
+    // coming while it waits (it follows the newest): 62 frames/s asked of a model that serves 20.
+    for (let i = 0; i < MOVING; i++) {
+      const camera = `moving${i}`;
+      runs.set(camera, []);
+      let sent = 0;
+      const send = (): void => {
+        sent = now;
+        scheduler.offer(camera, () => now - (now % 100));
+      };
+      answered.set(camera, () => at(Math.max(now, sent + SLOT_MS), send));
+      at(0, send);
+    }
+    // One camera whose person stands: its gate lets one frame go per recheck, and nothing newer while it waits.
+    runs.set('standing', []);
+    let pending = false;
+    answered.set('standing', () => (pending = false));
+    for (let t = 3_000; t < END_MS; t += RECHECK_MS)
+      at(t, () => {
+        if (pending) return;
+        pending = true;
+        const captured = now;
+        scheduler.offer('standing', () => captured);
+      });
+    while (events.length > 0) {
+      events.sort((a, b) => a.at - b.at || a.n - b.n);
+      const next = events.shift()!;
+      if (next.at > END_MS) break;
+      now = next.at;
+      next.run();
+    }
+    const total = [...runs.values()].reduce((sum, r) => sum + r.length, 0);
+    assert.ok(total >= (END_MS / SERVICE_MS) * 0.95, `the model was kept busy: ${total} runs`);
+    /** The longest time without a run, from `from` to the end. */
+    const gaps = (times: number[], from = 0): number => Math.max(...times.map((t, i) => t - (times[i - 1] ?? from)), END_MS - (times.at(-1) ?? from));
+    const standing = runs.get('standing')!;
+    assert.equal(standing.length, 12, `the standing camera ran at every recheck: ${standing.join(', ')}`);
+    assert.ok(gaps(standing, 3_000) <= RECHECK_MS + 2 * SERVICE_MS, `its runs at most one recheck interval apart: ${standing.join(', ')}`);
+    for (let i = 0; i < MOVING; i++) assert.ok(gaps(runs.get(`moving${i}`)!) <= 2 * (MOVING + 1) * SERVICE_MS, `moving${i} ran once a round or more often`);
   });
 
   it('a camera flooding requests takes one turn per round: the other cameras are served in between', () => {

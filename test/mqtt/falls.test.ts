@@ -24,7 +24,13 @@ const alert = (fields: Partial<FallAlert>): FallAlert =>
     end_time: null,
     end_reason: null,
     acknowledged_at: null,
+    acknowledged_by: null,
     raised: 1,
+    first_raised_at: 11,
+    assisted: false,
+    escalated: 0,
+    time_to_acknowledge_ms: null,
+    time_on_floor_ms: null,
     ...fields,
   }) as FallAlert;
 
@@ -53,6 +59,10 @@ describe('mqtt: falls', { timeout: 30_000 }, () => {
     assert.deepEqual(parseAcknowledgement(enc('ACK')), { all: true });
     assert.deepEqual(parseAcknowledgement(enc(' ack\n')), { all: true });
     assert.deepEqual(parseAcknowledgement(enc(ID)), { id: ID });
+    // Home Assistant's button: its command template sends the press's time
+    assert.deepEqual(parseAcknowledgement(enc('ACK 1700000123.456789')), { all: true, pressedAt: 1700000123.456789 });
+    assert.deepEqual(parseAcknowledgement(enc('ack 1700000123')), { all: true, pressedAt: 1700000123 });
+    for (const bad of ['ACK x', 'ACK -1', 'ACK 1e9', 'ACK 1.2.3']) assert.equal(parseAcknowledgement(enc(bad)), null, bad);
     for (const bad of ['', 'yes', 'ACK ACK', `${ID}x`, '1.1-abc', 'x'.repeat(65)]) assert.equal(parseAcknowledgement(enc(bad)), null, bad);
     assert.equal(parseAcknowledgement(new Uint8Array([0xff, 0xfe])), null, 'not UTF-8');
     // a valid payload cut anywhere is not taken for another
@@ -71,7 +81,23 @@ describe('mqtt: falls', { timeout: 30_000 }, () => {
     assert.equal(state([alert({ end_time: 20, end_reason: 'gone' })]).state, 'ON', 'lost from sight while down');
     assert.equal(state([alert({ end_time: 20, end_reason: 'gone', acknowledged_at: 30 })]).state, 'OFF');
     assert.deepEqual(state([alert({})]).alerts, [
-      { id: ID, kind: 'fall', object_id: 't1', down_time: 10, end_time: null, end_reason: null, acknowledged: false, raised: 1 },
+      {
+        id: ID,
+        kind: 'fall',
+        object_id: 't1',
+        down_time: 10,
+        end_time: null,
+        end_reason: null,
+        acknowledged: false,
+        raised: 1,
+        seen_down: true,
+        assisted: false,
+        first_raised_at: 11,
+        acknowledged_by: null,
+        escalated: 0,
+        time_to_acknowledge_ms: null,
+        time_on_floor_ms: null,
+      },
     ]);
   });
 
@@ -88,6 +114,39 @@ describe('mqtt: falls', { timeout: 30_000 }, () => {
     assert.equal(entities[0]!.config.value_template, '{{ value_json.state }}');
     assert.equal(entities[1]!.config.command_topic, 'fs/room/acknowledge');
     assert.equal(entities[1]!.config.payload_press, 'ACK');
+    assert.equal(entities[1]!.config.command_template, 'ACK {{ now().timestamp() }}', 'the press carries its time');
+    assert.equal(entities[1]!.config.json_attributes_topic, 'fs/room/person_down');
+    assert.equal(entities[1]!.config.json_attributes_template, '{{ value_json.acknowledge | tojson }}');
+    const single = fallEntities('room', new FallTopics('fs'), true);
+    assert.deepEqual(
+      single.map((e) => [e.component, e.object]),
+      [
+        ['binary_sensor', 'assisted'],
+        ['binary_sensor', 'person_down'],
+        ['button', 'acknowledge_fall'],
+        ['image', 'person_down_snapshot'],
+      ],
+    );
+    assert.equal(single[0]!.config.value_template, "{{ 'ON' if value_json.assisted else 'OFF' }}");
+  });
+
+  it("says what a press covers now and what the last one acknowledged, and the room's state", () => {
+    const payload = JSON.parse(
+      personDownPayload(
+        [alert({}), alert({ id: '1700000001.000000-def456', acknowledged_at: 20, acknowledged_by: 'mqtt' })],
+        30,
+        { state: 'assisted', people: 2, assisted_seconds: 42 },
+        { at: 20, pressed_at: 19.5, acknowledged: ['1700000001.000000-def456'] },
+      ),
+    ) as Record<string, unknown>;
+    assert.equal(payload.assisted, true);
+    assert.deepEqual(payload.room, { state: 'assisted', people: 2, assisted_seconds: 42 });
+    assert.deepEqual(payload.acknowledge, {
+      covers: [ID],
+      rule: "a press acknowledges this camera's alerts raised before it, never one raised after",
+      last: { at: 20, pressed_at: 19.5, acknowledged: ['1700000001.000000-def456'] },
+    });
+    assert.equal((JSON.parse(personDownPayload([], 1)) as { assisted: unknown }).assisted, null, 'not a single-occupancy room');
   });
 
   it('sweeps a camera’s person_down left by an earlier run when it has no fall worker', () => {

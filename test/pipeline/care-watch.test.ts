@@ -20,7 +20,8 @@ interface Rig {
   watch: CareWatch;
   events: SilenceEvent[];
   clock: { now: number };
-  camera: { state: CameraStats['state']; published: number; lastError: string | null; workers: Record<string, Figures> };
+  /** pictures: the capture's pictureChanges (undefined: a capture that does not count them). */
+  camera: { state: CameraStats['state']; published: number; pictures?: number; lastError: string | null; workers: Record<string, Figures> };
   models: Record<string, ModelState>;
   cameras: WatchedCamera[];
 }
@@ -39,7 +40,11 @@ function rig(cameraEntry: Record<string, unknown>): Rig {
       stats: () =>
         ({
           state: camera.state,
-          capture: { framesPublished: camera.published, lastError: camera.lastError === null ? null : { code: camera.lastError, message: '', at: 0 } },
+          capture: {
+            framesPublished: camera.published,
+            pictureChanges: camera.pictures,
+            lastError: camera.lastError === null ? null : { code: camera.lastError, message: '', at: 0 },
+          },
           workers: camera.workers,
         }) as unknown as ReturnType<WatchedCamera['stats']>,
     },
@@ -53,10 +58,12 @@ function result(r: Rig, worker: string, ageMs = 0): void {
   r.watch.onResult({ type: 'result', camera: 'room', worker, shared: false, captureTime: r.clock.now - ageMs } as Parameters<CareWatch['onResult']>[0]);
 }
 
-/** Moves the clock on by ms, the camera publishing frames meanwhile unless told otherwise, and judges. */
-function tick(r: Rig, ms: number, options: { frames?: boolean } = {}): void {
+/** Moves the clock on by ms, the camera publishing frames (new pictures, unless frozen) meanwhile unless told otherwise, and judges. */
+function tick(r: Rig, ms: number, options: { frames?: boolean; frozen?: boolean } = {}): void {
   r.clock.now += ms;
-  if (options.frames !== false) r.camera.published += Math.max(1, Math.round(ms / 100));
+  const frames = Math.max(1, Math.round(ms / 100));
+  if (options.frames !== false) r.camera.published += frames;
+  if (options.frames !== false && options.frozen !== true && r.camera.pictures !== undefined) r.camera.pictures += frames;
   r.watch.tick();
 }
 
@@ -171,6 +178,51 @@ describe('the care watch', { timeout: 60_000 }, () => {
     assert.equal(r.events.at(-1)?.state, 'cleared');
     assert.equal(r.events.at(-1)?.cameraSilence.silent, false);
     assert.deepEqual(r.watch.status(), {});
+  });
+
+  it('a camera repeating one picture is silent (frozen) however many results come on it, and clears when the picture changes', () => {
+    const r = rig({ workers: [{ id: 'people', model: 'person', care: { silenceSeconds: 5 } }] });
+    r.camera.pictures = 0;
+    tick(r, 1_000);
+    for (let s = 0; s < 4; s++) {
+      result(r, 'people');
+      tick(r, 1_000, { frozen: true });
+    }
+    assert.equal(r.events.length, 0, 'frozen for 4 s: not yet');
+    result(r, 'people');
+    tick(r, 1_000, { frozen: true });
+    result(r, 'people');
+    tick(r, 1_000, { frozen: true });
+    assert.equal(r.events.length, 1, 'frozen for the silence: raised, results or not');
+    assert.deepEqual([r.events[0]!.state, r.events[0]!.silence.reason], ['raised', 'frozen']);
+    assert.equal(r.events[0]!.silence.detail, 'the camera repeats one picture: frames come, and none of them changed');
+    result(r, 'people');
+    tick(r, 1_000, { frozen: true });
+    assert.equal(r.events.length, 1, 'a result on a frozen picture does not clear it');
+    // The picture moves again: the tick that sees it clears it (the last result is fresh).
+    result(r, 'people');
+    tick(r, 1_000);
+    assert.deepEqual([r.events.at(-1)!.state, r.watch.status().room?.silent], ['cleared', false]);
+    // A gated worker's still frames do not make a frozen camera watched either.
+    const g = rig({ workers: [{ id: 'people', model: 'person', gate: 'motion', care: { silenceSeconds: 3 } }] });
+    g.camera.pictures = 0;
+    g.camera.workers.people!.gate = { still: 0 };
+    tick(g, 1_000);
+    for (let s = 0; s < 4; s++) {
+      g.camera.workers.people!.gate.still += 10;
+      tick(g, 1_000, { frozen: true });
+    }
+    assert.equal(g.watch.status().room?.reason, 'frozen');
+  });
+
+  it('a capture that does not count pictures is never judged frozen', () => {
+    const r = rig({ workers: [{ id: 'people', model: 'person', care: { silenceSeconds: 3 } }] });
+    tick(r, 1_000);
+    for (let s = 0; s < 10; s++) {
+      result(r, 'people');
+      tick(r, 1_000);
+    }
+    assert.equal(r.events.length, 0);
   });
 
   it('start() and close() are idempotent; no timer after close()', async () => {

@@ -13,61 +13,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alertStands, CameraObjects, type FallAlert, type FallEvent } from '../../src/objects/index.js';
-import { FallAlerts } from '../../src/pipeline/watches/falls.js';
-import type { ResultEvent, SystemEvent } from '../../src/pipeline/index.js';
-import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
-import { MOVES, sequence, STANDING } from '../helpers/poses.js';
+import { alertStands, type FallAlert } from '../../src/objects/index.js';
+import type { ResultEvent } from '../../src/pipeline/index.js';
+import { fallRig, type FallRig } from '../helpers/fall-rig.js';
+import { MOVES, STANDING, type Step } from '../helpers/poses.js';
 
-const WALL = 1_700_000_000_000;
-const FALLS: FallProfile = { fallSeconds: 2, drop: 0.45, confirmSeconds: 1, downSeconds: 60, upSeconds: 2, beds: [], repeatSeconds: 10, expirySeconds: 3600 };
-
-interface Rig {
-  readonly alerts: FallAlerts;
-  readonly events: { event: FallEvent; snapshot: unknown }[];
-  /** Plays a movement's frames (10 a second), the clock following capture time (plus `lag` ms to each frame's handling). */
-  play(steps: Parameters<typeof sequence>[1], from?: number, goneMs?: number): void;
-  clock: number;
-}
-
-function rig(lag = 150): Rig {
-  const events: { event: FallEvent; snapshot: unknown }[] = [];
-  const r = {
-    clock: WALL,
-    events,
-    alerts: null as unknown as FallAlerts,
-    play(steps: Parameters<typeof sequence>[1], from = 0, goneMs = 0): void {
-      const objects = new CameraObjects({ camera: 'room', worker: 'people', tracker: { highScore: 0.15, matchLastSeen: true } });
-      const frames = sequence(STANDING, steps, 10).map((f) => ({
-        time: from + f.time,
-        detections: [{ label: 'person', score: 0.8, box: f.box, keypoints: f.keypoints }],
-      }));
-      const last = frames.at(-1)!.time;
-      for (let t = last + 100; t <= last + goneMs; t += 100) frames.push({ time: t, detections: [] });
-      for (const f of frames) {
-        r.clock = WALL + f.time + lag;
-        const out = objects.update({ time: f.time, wallTime: WALL + f.time, now: r.clock, detections: f.detections, aspect: 4 / 3 });
-        r.alerts.onFrame({
-          camera: 'room',
-          worker: 'people',
-          falls: FALLS,
-          time: f.time,
-          wallTime: WALL + f.time,
-          now: r.clock,
-          people: out.people,
-          ended: out.events.filter((e) => e.type === 'end').map((e) => e.after.id),
-        });
-        r.alerts.tick();
-      }
-    },
-  };
-  r.alerts = new FallAlerts({
-    emit: (e: SystemEvent) => {
-      if (e.type === 'fall') events.push({ event: e.event, snapshot: e.snapshot });
-    },
-    now: () => r.clock,
-  });
-  return r;
+/** The rig with the old positional play(steps, from, goneMs). */
+function rig(lag = 150): FallRig & { play(steps: readonly Step[], from?: number, goneMs?: number): void } {
+  const r = fallRig({ lag });
+  const play = r.play.bind(r);
+  return Object.assign(r, { play: (steps: readonly Step[], from = 0, goneMs = 0) => play(steps, { from, goneMs }) });
 }
 
 const lyingFor = (seconds: number) => [...MOVES.fallForward, { to: MOVES.fallForward[1].to, seconds: 0, hold: seconds }];
@@ -108,7 +63,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     assert.equal(acked[0]!.acknowledged_by, 'nurse');
     assert.equal(acked[0]!.acknowledged_at, r.clock / 1000);
     assert.deepEqual(r.alerts.acknowledge({ id }, 'again'), []);
-    r.clock += 60_000;
+    r.advance(60_000);
     r.alerts.tick();
     assert.equal(r.events.at(-1)!.event.after.acknowledged_by, 'nurse', 'no raise after the acknowledgement');
     assert.ok(alertStands(r.alerts.alerts()[0]!), 'acknowledged and still down: stands (the sensor stays on)');
@@ -124,7 +79,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
       up.alerts.alerts().map((a) => a.id),
       [ended.id],
     );
-    up.clock += 60_000;
+    up.advance(60_000);
     up.alerts.tick();
     assert.equal(up.events.at(-1)!.event.type, 'end', 'no repeat once up');
     up.alerts.acknowledge({ id: ended.id }, 'api');
@@ -136,7 +91,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     assert.equal(lost.end_reason, 'gone');
     assert.equal(lost.end_time, lost.frame_time, 'dated by the last sighting');
     assert.ok(alertStands(lost));
-    gone.clock += 20_000;
+    gone.advance(20_000);
     gone.alerts.tick();
     assert.equal(gone.events.at(-1)!.event.after.raised, 2, 'lost from sight while down: raised again');
     gone.alerts.acknowledge({ camera: 'room' }, 'api');
@@ -198,7 +153,8 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
     const up: FallAlert = { ...open, id: '1700000000.000000-upupup', end_time: open.down_time + 5, end_reason: 'up' };
     const r = rig();
     r.clock = before.clock + 3_000;
-    const ends = r.alerts.restore([open, acknowledged, up], () => 30);
+    r.mono = 1_000_000;
+    const ends = r.alerts.restore([open, acknowledged, up], () => ({ repeatSeconds: 30, escalate: [] }));
     assert.deepEqual(
       ends.map((e) => [e.type, e.after.id, e.after.end_reason]),
       [['end', open.id, 'restart']],
@@ -207,7 +163,7 @@ describe('pipeline: fall alerts', { timeout: 60_000 }, () => {
       r.alerts.alerts().map((a) => a.id),
       [open.id],
     );
-    r.clock += 31_000;
+    r.advance(31_000);
     r.alerts.tick();
     assert.equal(r.events.at(-1)!.event.after.raised, 2);
     assert.equal(r.alerts.acknowledge({ id: open.id }, 'api').length, 1);

@@ -377,4 +377,62 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.match(status.reason ?? '', /^100 % of its results were errors \(the last ERR_TIMEOUT\)/);
     assert.ok(status.lastMinute.results < 10 && status.lastMinute.failed >= 3, JSON.stringify(status.lastMinute));
   });
+  it('a gated worker its model runs nothing for past its recheck interval misses its objective, naming its camera (ADR 0172)', () => {
+    let now = 0;
+    const events: SystemEvent[] = [];
+    const profile = { ...watchedProfile('hall', 'people', freshnessObjective('high', 500)), model: 'person' };
+    const model = { delivered: 0, skipped: 0, consecutiveSkips: 0, taken: 0 };
+    const worker = (): WorkerFigures =>
+      ({
+        state: 'running',
+        enabled: true,
+        model: 'person',
+        maxFps: 2,
+        fps: 0,
+        totals: { delivered: model.delivered, drops: 0 },
+        modelFrames: { skipped: model.skipped, consecutiveSkips: model.consecutiveSkips, taken: model.taken },
+        gate: { on: 'motion', stationaryMs: 10_000 },
+      }) as unknown as WorkerFigures;
+    const stats = (): WatchedSystem => ({
+      cameras: { hall: { capture: { fps: 10 }, workers: { people: worker() } } },
+      shared: {},
+      models: {
+        person: {
+          scheduling: { concurrency: 1, cameras: { hall: { inference_ms_p50: 50, wait_ms_p50: 1500 } } },
+        } as unknown as WatchedSystem['models'][string],
+      },
+    });
+    const watch = new FreshnessWatch({ stats, profile: () => profile, emit: (e) => events.push(e), now: () => now, idleCpu: () => 0.5 });
+    // A recheck every 10 s, each skipped at the model (stale when taken): 4 frames in 40 s, under the 10 a verdict on
+    // frame counts needs, so before this it was never judged.
+    for (let s = 1; s <= 40; s++) {
+      now += 1000;
+      if (s % 10 === 1) {
+        model.delivered++;
+        model.skipped++;
+        model.consecutiveSkips++;
+      }
+      watch.tick();
+    }
+    const objective = events.filter((e): e is ObjectiveEvent => e.type === 'objective');
+    assert.deepEqual(
+      objective.map((e) => [e.state, e.camera, e.worker]),
+      [['missed', 'hall', 'people']],
+    );
+    assert.match(
+      objective[0]!.reason,
+      /^camera hall's model ran none of the 2 frames it asked about in 11 s, past its recheck every 10 s: what it tracks went unlooked-at/,
+    );
+    assert.match(objective[0]!.reason, /person/, 'and the model it shares');
+    // Its model runs a frame of it: met again.
+    model.delivered++;
+    model.taken++;
+    model.consecutiveSkips = 0;
+    now += 1000;
+    watch.tick();
+    assert.deepEqual(
+      events.filter((e): e is ObjectiveEvent => e.type === 'objective').map((e) => e.state),
+      ['missed', 'met'],
+    );
+  });
 });

@@ -6,16 +6,20 @@ centred, the rest padded (``pad_value``, 114 as YOLO's), so cameras of different
 returns the batch and one ``Placement`` per frame, which maps the model's boxes (in input pixels) back to the
 frame, normalised 0-1 as the protocol's answers are (``placement.boxes_to_frame(boxes)``).
 
-Neither loops over pixels in Python. Frames of one size and format are handled together as one array:
-NumPy resizes bilinearly with gathers (half-pixel centres, as ``torch.nn.functional.interpolate(...,
-mode="bilinear", align_corners=False)``); PyTorch copies every frame's bytes into one (pinned, on CUDA) uint8
-buffer, uploads it in one step, and converts on the device: the format (RGB24, BGR24, RGBA, BGRA, GRAY, and
-NV12 or YUV420P with the BT.601 integer conversion of ``to_rgb``), the dtype, the resize, the padding and the
-normalisation. A frame the size of the input is not resized at all.
+Neither loops over pixels in Python. NumPy writes each frame straight into the batch, made once in its dtype
+and layout (a uint8 batch gets the bytes with no float between; a resize works on one frame at a time, so
+nothing batch-sized is made beside the batch), resizing bilinearly with gathers (half-pixel centres, as
+``torch.nn.functional.interpolate(..., mode="bilinear", align_corners=False)``). PyTorch copies every frame's
+bytes into one (pinned, on CUDA) uint8 buffer, uploads it in one step, and converts on the device, frames of one
+size and format together: the format (RGB24, BGR24, RGBA, BGRA, GRAY, and NV12 or YUV420P with the BT.601
+integer conversion of ``to_rgb``), the dtype, the resize (always in a float: no device resizes uint8), the
+padding and the normalisation. A frame the size of the input is not resized at all.
 
 The frames are released (``Frame.release()``) once their bytes are copied, so the model's run does not hold
 them; a frame found torn then is not raised here but remembered, and the server refuses that frame alone
-after the call (docs/protocol.md, "Batches"). JPEG and PNG frames are ``FrameError`` ERR_SCHEMA.
+after the call (docs/protocol.md, "Batches"). JPEG and PNG frames are one ``FrameError`` ERR_SCHEMA that names
+them (``error.frames``), raised before any frame is read: the server refuses those frames alone and calls the
+model again with the others.
 """
 
 from __future__ import annotations
@@ -91,11 +95,16 @@ def _check_size(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _groups(frames: Sequence[Frame]) -> dict[tuple[str, int, int], list[int]]:
-    """The frames' indices by (format, width, height): each group is converted and resized as one array."""
+    """The frames' indices by (format, width, height): each group is converted and resized as one array.
+
+    Encoded frames (JPEG, PNG) are one ERR_SCHEMA naming them (``FrameError.frames``), raised before any frame is
+    read or released: a server refuses those frames alone and calls the model again with the others."""
+    encoded = [frame for frame in frames if frame.format in ("JPEG", "PNG")]
+    if encoded:
+        formats = " or ".join(sorted({frame.format for frame in encoded}))
+        raise FrameError("ERR_SCHEMA", f"a batch takes raw frames (NV12, YUV420P, RGB24, BGR24, RGBA, BGRA, GRAY), not {formats}", "frame_metadata.format", encoded)
     groups: dict[tuple[str, int, int], list[int]] = {}
     for i, frame in enumerate(frames):
-        if frame.format in ("JPEG", "PNG"):
-            raise FrameError("ERR_SCHEMA", f"a batch takes raw frames (NV12, YUV420P, RGB24, BGR24, RGBA, BGRA, GRAY), not {frame.format}", "frame_metadata.format")
         groups.setdefault((frame.format, frame.width, frame.height), []).append(i)
     return groups
 
@@ -128,25 +137,71 @@ def resize_bilinear(images: NDArray[Any], height: int, width: int) -> NDArray[np
     y0, y1, wy = _axis(h, height)
     x0, x1, wx = _axis(w, width)
     top = images[:, y0].astype(np.float32)
-    rows = top + (images[:, y1].astype(np.float32) - top) * wy[None, :, None, None]
+    rows = images[:, y1].astype(np.float32)  # top + (bottom - top) * wy, in place: two row-resized arrays at most
+    rows -= top
+    rows *= wy[None, :, None, None]
+    rows += top
+    del top
+    out: NDArray[np.float32] = rows[:, :, x1]
     left = rows[:, :, x0]
-    out: NDArray[np.float32] = left + (rows[:, :, x1] - left) * wx[None, None, :, None]
+    del rows
+    out -= left
+    out *= wx[None, None, :, None]
+    out += left
     return out
 
 
-def _rgb_numpy(frames: Sequence[Frame], indices: list[int], fmt: str, width: int, height: int) -> NDArray[np.uint8]:
-    """The group's frames as one k x H x W x 3 RGB uint8 array (a copy)."""
+def _rgb_view(frame: Frame) -> NDArray[np.uint8]:
+    """One frame as H x W x 3 RGB: a view of its bytes (a new array for NV12 and YUV420P, converted)."""
+    fmt, width, height = frame.format, frame.width, frame.height
     if fmt in ("NV12", "YUV420P"):
-        return np.stack([nv12_to_rgb(frames[i].data, width, height, fmt) for i in indices])  # type: ignore[arg-type]
+        return nv12_to_rgb(frame.data, width, height, fmt)  # type: ignore[arg-type]
     c = _CHANNELS[fmt]
-    raw = np.stack([frames[i].data[: width * height * c].reshape(height, width, c) for i in indices])
+    raw = frame.data[: width * height * c].reshape(height, width, c)
     if fmt == "GRAY":
-        gray: NDArray[np.uint8] = np.repeat(raw, 3, axis=3)
-        return gray
+        return np.broadcast_to(raw, (height, width, 3))
     if fmt in ("BGR24", "BGRA"):
-        return np.ascontiguousarray(raw[..., 2::-1])
-    rgb: NDArray[np.uint8] = raw[..., :3] if c == 4 else raw
-    return rgb
+        return raw[..., 2::-1]
+    return raw[..., :3]
+
+
+class _Values:
+    """``(pixel * scale - mean) / std`` per output channel, in float32 (the arithmetic every output dtype is made by)."""
+
+    def __init__(self, scale: float | None, mean: Sequence[float] | None, std: Sequence[float] | None) -> None:
+        self.scale = scale
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.std = None if std is None else np.asarray(std, dtype=np.float32)
+        self.identity = scale is None and mean is None and std is None
+
+    def apply(self, values: NDArray[np.float32]) -> None:
+        """In place, on an ... x 3 float32 array (or view) with the channels last."""
+        if self.scale is not None:
+            values *= self.scale
+        if self.mean is not None:
+            values -= self.mean
+        if self.std is not None:
+            values /= self.std
+
+
+def _store(dst: NDArray[Any], pixels: NDArray[Any], values: _Values) -> None:
+    """``pixels`` (H x W x 3, uint8 or float32 from a resize) written into ``dst`` (a view of the batch, channels last)
+    as ``values`` makes them: in place in a float32 batch; through one frame-sized float32 array for other dtypes;
+    uint8 bytes as they are into a uint8 batch (no float at all)."""
+    if dst.dtype == np.float32:
+        dst[...] = pixels
+        values.apply(dst)
+        return
+    integral = np.issubdtype(dst.dtype, np.integer)
+    if values.identity and pixels.dtype == np.uint8:
+        dst[...] = pixels
+        return
+    work = pixels.astype(np.float32)  # one frame's worth
+    values.apply(work)
+    if integral:
+        np.rint(work, out=work)
+        np.clip(work, 0, 255, out=work)
+    dst[...] = work
 
 
 def batch_array(
@@ -167,33 +222,33 @@ def batch_array(
 
     Values: ``(pixel * scale - mean) / std`` per channel in ``dtype`` (float32, 0-1 by default); ``scale=None``
     with ``dtype=np.uint8`` keeps the bytes (rounded after a resize). ``bgr`` orders the channels B, G, R.
-    ``release`` (default) releases each frame once copied."""
+    ``release`` (default) releases each frame once copied.
+
+    Memory: the batch itself, made once in its dtype and layout, and one frame's working arrays at a time (the
+    resize's, in float32): no batch-sized temporary, and uint8 bytes go into a uint8 batch with no float between."""
     in_w, in_h = _check_size(size)
-    groups = _groups(frames)
-    batch = np.full((len(frames), in_h, in_w, 3), pad_value, dtype=np.float32)
-    placements: list[Placement | None] = [None] * len(frames)
-    for (fmt, width, height), indices in groups.items():
-        place = letterbox(width, height, (in_w, in_h))
-        rgb = _rgb_numpy(frames, indices, fmt, width, height)
-        batch[indices, place.top : place.top + place.scaled_height, place.left : place.left + place.scaled_width] = resize_bilinear(
-            rgb, place.scaled_height, place.scaled_width
-        )
-        for i in indices:
-            placements[i] = place
+    _groups(frames)  # encoded frames refused, naming them, before any is read
+    out_dtype = np.dtype(dtype)
+    values = _Values(scale, mean, std)
+    shape = (len(frames), 3, in_h, in_w) if layout == "nchw" else (len(frames), in_h, in_w, 3)
+    batch = np.empty(shape, dtype=out_dtype)
+    channels_last = batch.transpose(0, 2, 3, 1) if layout == "nchw" else batch  # N x H x W x 3 views of the same bytes
+    pad = np.empty(3, dtype=out_dtype)
+    _store(pad, np.full(3, pad_value, dtype=np.float32), values)
+    channels_last[...] = pad  # every pixel the padding's value, as ``values`` makes it
+    placements: list[Placement] = []
+    for i, frame in enumerate(frames):
+        place = letterbox(frame.width, frame.height, (in_w, in_h))
+        pixels: NDArray[Any] = _rgb_view(frame)
+        if (place.scaled_height, place.scaled_width) != (frame.height, frame.width):
+            pixels = resize_bilinear(pixels[None], place.scaled_height, place.scaled_width)[0]
+        if bgr:
+            pixels = pixels[..., ::-1]
+        _store(channels_last[i, place.top : place.top + place.scaled_height, place.left : place.left + place.scaled_width], pixels, values)
+        placements.append(place)
     if release:
         _release(frames)
-    if bgr:
-        batch = batch[..., ::-1]
-    if scale is not None:
-        batch *= scale
-    if mean is not None:
-        batch -= np.asarray(mean, dtype=np.float32)
-    if std is not None:
-        batch /= np.asarray(std, dtype=np.float32)
-    if np.dtype(dtype) == np.uint8:
-        batch = np.clip(np.rint(batch), 0, 255)
-    out = batch.transpose(0, 3, 1, 2) if layout == "nchw" else batch
-    return np.ascontiguousarray(out, dtype=dtype), [p for p in placements if p is not None]
+    return batch, placements
 
 
 # --- PyTorch ---------------------------------------------------------------------------------------------------------
@@ -237,6 +292,27 @@ def _rgb_torch(raw: torch.Tensor, k: int, fmt: str, width: int, height: int) -> 
     return pixels[:, :3]
 
 
+def _resize_dtype(dtype: torch.dtype, device_type: str) -> torch.dtype:
+    """The dtype a bilinear resize runs in: always a float (neither CUDA nor the CPU resizes uint8), the output's own
+    half precision on CUDA alone (the CPU's resize has none), float32 otherwise; an integer output is cast after."""
+    import torch
+
+    if dtype.is_floating_point and (device_type == "cuda" or dtype in (torch.float32, torch.float64)):
+        return dtype
+    return torch.float32
+
+
+def _resize(rgb: torch.Tensor, height: int, width: int, dtype: torch.dtype, device_type: str) -> torch.Tensor:
+    """k x 3 x H x W pixels resized bilinearly (half-pixel centres) in ``_resize_dtype``, then made ``dtype`` (rounded for
+    an integer dtype). ``device_type`` is the device's kind, passed so that one device's rule can be run on another."""
+    import torch.nn.functional as F
+
+    resized = F.interpolate(rgb.to(_resize_dtype(dtype, device_type)), size=(height, width), mode="bilinear", align_corners=False)
+    if not dtype.is_floating_point:
+        resized = resized.round_().clamp_(0, 255)
+    return resized.to(dtype)
+
+
 def batch_tensor(
     frames: Sequence[Frame],
     size: tuple[int, int],
@@ -257,7 +333,6 @@ def batch_tensor(
     the format, the resize (bilinear), the padding, ``(pixel * scale - mean) / std`` per channel. ``release`` (default)
     releases each frame once its bytes are copied."""
     import torch
-    import torch.nn.functional as F
 
     in_w, in_h = _check_size(size)
     dtype = torch.float32 if dtype is None else dtype
@@ -285,9 +360,7 @@ def batch_tensor(
         rgb = _rgb_torch(on_device[at : at + n], k, fmt, width, height).to(dtype)
         at += n
         if (place.scaled_height, place.scaled_width) != (height, width):
-            compute = dtype if device.type == "cuda" else torch.float32  # half-precision resize is CUDA's alone
-            resized = F.interpolate(rgb.to(compute), size=(place.scaled_height, place.scaled_width), mode="bilinear", align_corners=False)
-            rgb = (resized if resized.dtype.is_floating_point == dtype.is_floating_point else resized.round()).to(dtype)
+            rgb = _resize(rgb, place.scaled_height, place.scaled_width, dtype, device.type)
         index = torch.tensor(indices, device=device)
         region = batch[:, :, place.top : place.top + place.scaled_height, place.left : place.left + place.scaled_width]
         region.index_copy_(0, index, rgb)

@@ -1,11 +1,14 @@
 """The package's errors: one base, ``FrameSupplierError``, with a stable string ``code`` (docs/errors.md).
 
 ``ServerError`` is a model server that cannot start or was misused, ``FrameError`` a frame that
-cannot be given to a model (the protocol's codes, with ``field`` for ERR_SCHEMA), ``WorkerError``
+cannot be given to a model (the protocol's codes, with ``field`` for ERR_SCHEMA, and ``frames``: the frames of a
+batch it is about, when not all of them), ``WorkerError``
 a supervisor that broke the worker conversation. Catch ``FrameSupplierError`` for all three.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class FrameSupplierError(Exception):
@@ -24,11 +27,16 @@ class ServerError(FrameSupplierError):
 
 
 class FrameError(FrameSupplierError):
-    """A frame that cannot be given to a model, with the protocol's code (and ``field`` for ERR_SCHEMA)."""
+    """A frame that cannot be given to a model, with the protocol's code (and ``field`` for ERR_SCHEMA).
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    ``frames`` names the frames it is about when a batched model was given several (``batch_array`` and
+    ``batch_tensor`` name the JPEG or PNG frames they cannot take): the server then refuses those frames alone and
+    calls the model again with the others. Empty: the error is about every frame of the call."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, frames: Sequence[object] = ()) -> None:
         super().__init__(code, message)
         self.field = field
+        self.frames = tuple(frames)
 
 
 class WorkerError(FrameSupplierError):

@@ -8,7 +8,10 @@ hand-off stands between one call and the next (the event loop is not woken to st
 thread by it), and a handler that releases the GIL (PyTorch, ONNX Runtime, OpenCV, NumPy, a device's
 wait) runs beside the event loop reading requests and writing the last call's answers. Without ``max_batch`` the model is ``infer(frame)``,
 one frame a call; with it, ``infer(frames)`` takes the list of frames taken together (1 to
-``max_batch``) and returns one result per frame, in order (docs/protocol.md, "Batches"). Each frame's
+``max_batch``) and returns one result per frame, in order (docs/protocol.md, "Batches"); a ``FrameError``
+that names some of the call's frames (``error.frames``: ``batch_array`` and ``batch_tensor`` name the JPEG or
+PNG frames they cannot take, before the model runs) refuses those frames alone, and the model is called again
+with the others, so one camera's odd frame never fails the cameras beside it. Each frame's
 lease is released when the model returns (or at ``frame.release()``): a frame torn meanwhile is
 ERR_FRAME_OVERWRITTEN for its request alone, and its result is dropped. Past ``handler_timeout_ms``
 every request of the call is ERR_TIMEOUT (a watchdog on the event loop looks every TIMEOUT_TICK_S at
@@ -99,12 +102,15 @@ class _Taken:
 
 @dataclass
 class _Outcome:
-    """What the model thread brings back: the model's result or its exception, and each frame's seqlock check."""
+    """What the model thread brings back: the model's result or its exception for the frames it ran (``ran``, by
+    index in the call's frames), those it refused alone (``refused``), and each frame's seqlock check."""
 
     result: object
     failure: BaseException | None
     torn: list[FrameError | None]
     inference_ms: float
+    ran: list[int]
+    refused: dict[int, FrameError]
 
 
 @dataclass
@@ -247,6 +253,7 @@ class InferenceRunner:
                 figures = scheduler.figures(job.camera)
                 figures.wait.samples.append((job.taken_at - job.read_at) * 1000)
                 if index not in call.refused:
+                    scheduler.ran(job.camera)  # a run: behind the cameras run less lately (a refusal is none, ADR 0172)
                     figures.served += 1
                     if job.urgent:
                         figures.urgent += 1
@@ -261,14 +268,26 @@ class InferenceRunner:
         return call
 
     def _call(self, frames: list[Frame], leases: list[Lease]) -> _Outcome:
-        """The model on the frames, then each frame's seqlock checked (its lease released)."""
+        """The model on the frames (again without those a FrameError names), then each frame's seqlock checked."""
         result: object = None
         failure: BaseException | None = None
+        ran = list(range(len(frames)))
+        refused: dict[int, FrameError] = {}
         started = time.monotonic()
-        try:
-            result = cast(BatchInfer, self.infer)(frames) if self.batched else cast(Infer, self.infer)(frames[0])
-        except BaseException as error:  # the call's own failure, answered for each of its requests
-            failure = error
+        while True:
+            try:
+                result = cast(BatchInfer, self.infer)([frames[i] for i in ran]) if self.batched else cast(Infer, self.infer)(frames[0])
+            except FrameError as error:
+                named = _named(error, [frames[i] for i in ran])
+                if not named or len(named) == len(ran):
+                    failure = error  # about every frame of the call
+                    break
+                refused.update((ran[n], error) for n in named)
+                ran = [i for n, i in enumerate(ran) if n not in named]
+                continue
+            except BaseException as error:  # the call's own failure, answered for each of its requests
+                failure = error
+            break
         inference_ms = (time.monotonic() - started) * 1000
         torn: list[FrameError | None] = []
         for frame, lease in zip(frames, leases):
@@ -278,7 +297,7 @@ class InferenceRunner:
                 torn.append(None)
             except FrameError as error:
                 torn.append(error)
-        return _Outcome(result, failure, torn, inference_ms)
+        return _Outcome(result, failure, torn, inference_ms, ran, refused)
 
     def _post(self, callback: Callable[..., None], *args: Any) -> None:
         loop = self._loop
@@ -326,7 +345,14 @@ class InferenceRunner:
             for t in call.given:
                 answers[t.index] = self._fail("ERR_TIMEOUT", f"inference took longer than {self.limits.handler_timeout_ms} ms", t.taken.request)
         else:
-            results = self._results(outcome, len(call.given), call.given[0].taken.frame.camera_id) if call.given else []
+            results: list[object] = [None] * len(call.given)
+            if outcome.ran:
+                ran = self._results(outcome, len(outcome.ran), call.given[outcome.ran[0]].taken.frame.camera_id)
+                for i, result in zip(outcome.ran, ran):
+                    results[i] = result
+            for i, error in outcome.refused.items():
+                results[i] = _Refusal(error.code, error.message, error.field)
+            batch_size = len(outcome.ran)
             for t, torn, result in zip(call.given, outcome.torn, results):
                 used, frame = t.taken.request, t.taken.frame
                 if torn is not None:
@@ -335,7 +361,7 @@ class InferenceRunner:
                     answers[t.index] = self._fail(result.code, result.message, used, field=result.field)
                 else:
                     try:
-                        answers[t.index] = self._answer(result, used, frame, call.jobs[t.index], inference_ms, len(call.given), call.oldest_ms)
+                        answers[t.index] = self._answer(result, used, frame, call.jobs[t.index], inference_ms, batch_size, call.oldest_ms)
                     except (ResultError, ValueError, TypeError) as bad:
                         message = f"the {self.handler_name} handler's result does not fit the response: {bad}"
                         self._log.warn("result-refused", code="ERR_HANDLER_FAILED", model_id=self.model_id, camera_id=frame.camera_id, message=message)
@@ -375,6 +401,12 @@ class InferenceRunner:
             metadata["frame_age_ms"] = max(0.0, time.time() * 1000 - wall_time_ms)
         response.update(model_id=self.model_id, camera_id=frame.camera_id, frame_id=frame.frame_id, detections=detections, metadata=metadata, error=None)
         return encode_message(response)  # a result JSON cannot carry is the handler's failure, not the connection's
+
+
+def _named(error: FrameError, frames: list[Frame]) -> set[int]:
+    """The positions in ``frames`` of the frames ``error`` names (by identity)."""
+    named = {id(frame) for frame in error.frames}
+    return {n for n, frame in enumerate(frames) if id(frame) in named}
 
 
 __all__ = ["BatchFigures", "BatchInfer", "Infer", "InferenceRunner", "RepeatedLog"]

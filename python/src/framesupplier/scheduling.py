@@ -1,11 +1,14 @@
-"""Which request a model thread takes next: one slot per camera, urgent first, else cameras round-robin; figures per camera.
+"""Which request a model thread takes next: one slot per camera, urgent first, else the camera run least lately; figures per camera.
 
 A camera's request waits in its camera's one slot; a newer one from the same camera replaces it
 (the older is answered ERR_SUPERSEDED by the caller) and keeps the camera's place in the turn
 order, and its urgency: a slot is urgent when any request that waited in it since it was last
 emptied was ``urgent`` (protocol 3, ADR 0082: a motion onset, still unanswered). ``threads``
 model calls run at once, each on a model thread of its own (inference.py); a free one takes the
-first urgent slot in turn order, before every slot that is not, else the next camera in turn; a
+first urgent slot in turn order, before every slot that is not, else the next camera in turn. The
+turn order is the model's time going round (ADR 0172): the camera whose last run is oldest first (one
+never run before all), cameras alike in the order they started waiting; a run is what ``ran()`` is told
+(a request refused when taken, its frame too old or gone, is none, and its camera stays ahead); a
 request that finds a model thread idle is taken for it at once, when it is read (a second request
 of the same write waits for that call instead of replacing the first before the thread wakes). With
 ``max_batch`` N, a call takes up to N slots at once in that order, whatever waits then and never
@@ -20,12 +23,15 @@ import asyncio
 import collections
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .connection import Answer, Connection
 from .protocol import Message
 
 MAX_CAMERA_FIGURES = 1024
+REMEMBERED_RUNS = 4096
+"""Cameras whose last run the turn order remembers (the most recently run); one forgotten counts as never run."""
 SAMPLE_WINDOW = 256
 
 
@@ -105,6 +111,21 @@ class Scheduler:
         self._urgent: set[str] = set()
         self.cameras: collections.OrderedDict[str, CameraFigures] = collections.OrderedDict()
         self.stopped = False
+        self._last_run: collections.OrderedDict[str, int] = collections.OrderedDict()
+        """Each camera's last run as a count of runs (higher: more recent), the most recent REMEMBERED_RUNS."""
+        self._runs = 0
+
+    def ran(self, camera: str) -> None:
+        """A taken request of ``camera`` reached the model: it goes behind every camera run less lately (under ``lock``)."""
+        self._runs += 1
+        self._last_run.pop(camera, None)
+        self._last_run[camera] = self._runs
+        if len(self._last_run) > REMEMBERED_RUNS:
+            self._last_run.popitem(last=False)
+
+    def _turns(self, cameras: Iterable[str]) -> list[str]:
+        """``cameras`` (in the order they started waiting) in turn order: the last run oldest first, never run first of all."""
+        return sorted(cameras, key=lambda camera: self._last_run.get(camera, 0))
 
     def figures(self, camera: str) -> CameraFigures:
         """The camera's figures, made the most recent (the oldest camera's are dropped past MAX_CAMERA_FIGURES); under ``lock``."""
@@ -144,11 +165,9 @@ class Scheduler:
         return jobs
 
     def next_camera(self) -> str | None:
-        """The camera served next: the first urgent one in turn order, else the front; None when none waits."""
-        for camera in self.waiting:
-            if not self._urgent or camera in self._urgent:
-                return camera
-        return None
+        """The camera served next: the first urgent one in turn order, else the first in turn; None when none waits."""
+        turns = self._turns(camera for camera in self.waiting if not self._urgent or camera in self._urgent)
+        return turns[0] if turns else None
 
     def take_batch(self) -> list[Job]:
         """Up to ``max_batch`` waiting jobs, removed from their slots: urgent ones first in turn order, then the turn order (under ``lock``)."""
@@ -156,14 +175,10 @@ class Scheduler:
             camera = self.next_camera()
             cameras = [] if camera is None else [camera]
         else:
-            urgent = [camera for camera in self.waiting if camera in self._urgent] if self._urgent else []
+            urgent = self._turns(camera for camera in self.waiting if camera in self._urgent) if self._urgent else []
             cameras = urgent[: self.max_batch]
             if len(cameras) < self.max_batch:
-                for camera in self.waiting:
-                    if camera not in self._urgent:
-                        cameras.append(camera)
-                        if len(cameras) == self.max_batch:
-                            break
+                cameras += self._turns(camera for camera in self.waiting if camera not in self._urgent)[: self.max_batch - len(cameras)]
         jobs = []
         for camera in cameras:
             job = self.waiting.pop(camera)

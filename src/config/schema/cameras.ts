@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ID_PATTERN_SOURCE } from '../../internal/ids.js';
 import { MAX_FRAME_DIMENSION } from '../../supplier/index.js';
 import { CaptureSchema } from './capture.js';
-import { careSetting, PrivacySchema } from './care.js';
+import { cameraCareSetting, PrivacySchema } from './care.js';
 import { cameraObjects, PolygonSchema } from './objects.js';
 import { annotate, CHOOSE, closed, idMap, int, isPlainObject } from './shared.js';
 import { SummarySchema } from './summaries.js';
@@ -92,8 +92,8 @@ export const CameraSchema = Type.Object(
     ...cameraStreams,
     motion: Type.Optional(CameraMotionSchema),
     summary: Type.Optional(SummarySchema),
-    care: careSetting(
-      "Care-critical (ADR 0138): true or { silenceSeconds }: every worker of the camera but its vlm workers and cascades (and one that says care: false) is watched, and no fresh result of one raises the camera's silence alarm. Default: not watched.",
+    care: cameraCareSetting(
+      "Care-critical (ADR 0138): true or { silenceSeconds, occupancy }: every worker of the camera but its vlm workers and cascades (and one that says care: false) is watched, and no fresh result of one raises the camera's silence alarm; occupancy single: a one-resident room, assisted while two or more people are tracked in it (ADR 0158). Default: not watched.",
     ),
     privacy: Type.Optional(PrivacySchema),
   },

@@ -19,13 +19,29 @@ export const CareSchema = Type.Object(
   { ...closed, description: 'Care-critical: a silence alarm when no fresh result comes (docs/care.md).' },
 );
 export type CareConfig = Static<typeof CareSchema>;
-export const careSetting = (description: string) =>
+/** A camera's care: a worker's, and who the room is for (ADR 0158). */
+export const CameraCareSchema = Type.Object(
+  {
+    ...CareSchema.properties,
+    occupancy: Type.Optional(
+      StringEnum(['single', 'shared'] as const, {
+        description:
+          "single: one resident's room: while two or more people are tracked in it (a carer is there) it is assisted, and its fall alerts are held as assisted (published, shown, marked; repeats and escalation wait until the resident is alone again). shared: no such rule. Default shared.",
+      }),
+    ),
+  },
+  { ...closed, description: 'Care-critical: a silence alarm when no fresh result comes, and who the room is for (docs/care.md).' },
+);
+export type CameraCareConfig = Static<typeof CameraCareSchema>;
+const careChoice = (schema: typeof CareSchema | typeof CameraCareSchema, description: string, shape: string) =>
   Type.Optional(
-    annotate(Type.Union([Type.Boolean(), CareSchema], { description }), {
+    annotate(Type.Union([Type.Boolean(), schema], { description }), {
       [CHOOSE]: (value: unknown) =>
-        typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: 'must be true, false or { silenceSeconds }', lenient: false },
+        typeof value === 'boolean' ? 0 : isPlainObject(value) ? 1 : { message: `must be true, false or ${shape}`, lenient: false },
     }),
   );
+export const careSetting = (description: string) => careChoice(CareSchema, description, '{ silenceSeconds }');
+export const cameraCareSetting = (description: string) => careChoice(CameraCareSchema, description, '{ silenceSeconds, occupancy }');
 export const careSettings = {
   care: careSetting(
     "Care-critical (ADR 0138): true or { silenceSeconds }: no result of this worker on a frame captured in the last silenceSeconds raises its camera's silence alarm; false: not watched even on a care camera. Default: its camera's care (not for a cascade).",

@@ -3,7 +3,9 @@
 // goes when the camera's results come back. Text only (textContent): nothing from the server is parsed as HTML.
 
 const REASONS = {
+  'system-down': 'framesupplier down',
   'camera-down': 'camera down',
+  frozen: 'picture frozen',
   'decoder-stalled': 'decoder stalled',
   'model-down': 'model server down',
   'worker-down': 'worker down',

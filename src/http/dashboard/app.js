@@ -16,6 +16,7 @@ import { clockTime, insertionIndex, labelPoint, overlayOf, scaleBox, scalePolygo
 import { mountEditor } from '/dashboard/editor.js';
 import { describeSilence, showSilence } from '/dashboard/alarms.js';
 import { mountFalls } from '/dashboard/falls.js';
+import { mountStaleness } from '/dashboard/staleness.js';
 
 const GRID_HEIGHT = 288;
 const PLOT_SECONDS = 300;
@@ -185,6 +186,7 @@ function dropCamera(id) {
 const falls = mountFalls({
   el,
   list: $('falls'),
+  answered: $('falls-answered'),
   detail: $('detail'),
   detailCamera: () => detailCamera,
   tileOf: (id) => cameras.get(id)?.tile ?? null,
@@ -393,6 +395,7 @@ function onFrame(data) {
   report.bytes += data.byteLength;
   const length = new DataView(data).getUint32(0);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(data, 4, length)));
+  staleness.picture(header.camera);
   const view = cameras.get(header.camera);
   if (!view) return;
   const message = { header, jpeg: new Blob([new Uint8Array(data, 4 + length)], { type: 'image/jpeg' }) };
@@ -679,6 +682,8 @@ function onStats(stats) {
     // a care-critical camera's silence alarm, over its live view (alarms.js)
     showSilence(view.tile, stats.silence?.[c.id]);
     if (detailCamera === c.id) showSilence($('detail'), stats.silence?.[c.id]);
+    // a single-occupancy room with a carer in it (falls.js, ADR 0158)
+    falls.showRoom(view.tile, stats.falls?.rooms?.[c.id]);
   }
   for (const id of [...cameras.keys()]) {
     if (!stats.cameras[id]) {
@@ -780,6 +785,10 @@ function describe(event) {
       return `${event.dwell.camera} zone ${event.dwell.zone}: ${event.dwell.label} ${event.dwell.seconds} s`;
     case 'fall':
       return `${event.event.after.camera} ${event.event.after.kind} ${event.event.type}${event.event.after.acknowledged_at === null ? '' : ' (acknowledged)'}`;
+    case 'fall-notify':
+      return `${event.alert.camera} ${event.alert.kind}: escalation step ${event.step + 1} of ${event.steps} told to ${event.targets.join(', ')}`;
+    case 'fall-room':
+      return `${event.camera}: ${event.state === 'assisted' ? 'assisted (a carer is in the room)' : 'watched alone'}`;
     default:
       return JSON.stringify(event).slice(0, 200);
   }
@@ -984,8 +993,12 @@ function send(message) {
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
+// "no update for N s" over the page, "no picture for N s" on a tile, on the browser's clock (staleness.js)
+const staleness = mountStaleness({ banner: $('stale'), tileOf: (id) => (detailCamera === id ? $('detail') : cameras.get(id)?.tile) });
+
 function sendWatch() {
   const list = detailCamera === null ? [...cameras.keys()].map((id) => ({ id, h: GRID_HEIGHT })) : [{ id: detailCamera, h: 0 }];
+  staleness.watching(list.map((c) => c.id));
   send({ type: 'watch', cameras: list });
 }
 
@@ -999,6 +1012,7 @@ function connect() {
   ws.binaryType = 'arraybuffer';
   socket = ws;
   ws.onmessage = (e) => {
+    staleness.update();
     if (typeof e.data !== 'string') return onFrame(e.data);
     const m = JSON.parse(e.data);
     switch (m.type) {

@@ -5,12 +5,16 @@
 // call); it stays until acknowledged, whether the person got up or not (an alert
 // that ended says how). The page learns them from GET /api/falls when its socket
 // is ready, then from the socket's `fall` events. Text goes in as text, never as
-// HTML: an alert's fields are shown as written.
+// HTML: an alert's fields are shown as written. An alert held as assisted (a
+// carer in a single-occupancy room, ADR 0158) is shown amber, never hidden; a
+// room's tile says while it is assisted. The alerts answered lately are listed
+// with who answered, their time to acknowledge and time on the floor (ADR 0159).
 
 /**
  * @param {{
  *   el: (tag: string, attrs?: object, ...children: (Node|string)[]) => HTMLElement,
  *   list: HTMLElement,
+ *   answered: HTMLElement,
  *   detail: HTMLElement,
  *   detailCamera: () => string | null,
  *   tileOf: (camera: string) => HTMLElement | null,
@@ -24,7 +28,12 @@
 export function mountFalls(o) {
   /** id → alert, oldest first. */
   const alerts = new Map();
+  /** The alerts answered lately, newest first (GET /api/falls' answered, then acknowledgements as they come). */
+  let answered = [];
   o.report.falls = [];
+  o.report.answered = [];
+  const ANSWERED_SHOWN = 10;
+  const duration = (ms) => (ms == null ? '–' : ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
 
   const time = (epochSeconds) => (epochSeconds == null ? '–' : new Date(epochSeconds * 1000).toLocaleTimeString());
   const title = (a) => (a.kind === 'fall' ? 'Fall' : 'Person down');
@@ -64,7 +73,7 @@ export function mountFalls(o) {
       e.stopPropagation(); // not the tile's click (which opens the camera)
       void acknowledge(a);
     });
-    const raised = a.raised > 1 ? ` · raised ${a.raised}×` : '';
+    const raised = `${a.raised > 1 ? ` · raised ${a.raised}×` : ''}${a.escalated > 0 ? ` · escalation step ${a.escalated} told` : ''}${a.assisted ? ' · assisted: a carer is in the room' : ''}`;
     const confirmation =
       a.confirmation === null
         ? ''
@@ -75,7 +84,7 @@ export function mountFalls(o) {
     return o.el(
       'div',
       {
-        class: `fall-alert${standing ? ' standing' : ''}${compact ? ' compact' : ''}`,
+        class: `fall-alert${standing ? ' standing' : ''}${a.assisted ? ' assisted' : ''}${compact ? ' compact' : ''}`,
         role: 'alert',
         'data-alert': a.id,
         'data-camera': a.camera,
@@ -103,6 +112,31 @@ export function mountFalls(o) {
     const here = byCamera.get(o.detailCamera() ?? '') ?? [];
     if (here.length > 0) o.detail.append(o.el('div', { class: 'fall-overlay' }, ...here.map((a) => card(a, true))));
     o.report.falls = [...alerts.keys()];
+    renderAnswered();
+  }
+
+  function renderAnswered() {
+    const rows = answered
+      .slice(0, ANSWERED_SHOWN)
+      .map((a) =>
+        o.el(
+          'tr',
+          { 'data-alert': a.id },
+          o.el('td', {}, `${title(a)} · ${a.camera}`),
+          o.el('td', {}, time(a.down_time)),
+          o.el('td', {}, `${a.acknowledged_by ?? '–'} at ${time(a.acknowledged_at)}`),
+          o.el('td', { class: 'time-to-acknowledge' }, duration(a.time_to_acknowledge_ms)),
+          o.el('td', { class: 'time-on-floor' }, duration(a.time_on_floor_ms)),
+        ),
+      );
+    const head = o.el('tr', {}, ...['Answered', 'down at', 'acknowledged by', 'time to acknowledge', 'time on the floor'].map((h) => o.el('th', {}, h)));
+    o.answered.replaceChildren(o.el('table', {}, head, ...rows));
+    o.answered.hidden = rows.length === 0;
+    o.report.answered = answered.map((a) => a.id);
+  }
+
+  function noteAnswered(a) {
+    answered = [a, ...answered.filter((x) => x.id !== a.id)].slice(0, ANSWERED_SHOWN);
   }
 
   function forget(id) {
@@ -118,6 +152,7 @@ export function mountFalls(o) {
         const body = await response.json();
         alerts.clear();
         for (const a of body.alerts ?? []) if (a.acknowledged_at === null) alerts.set(a.id, a);
+        answered = (body.answered ?? []).slice(0, ANSWERED_SHOWN);
         render();
       } catch {
         // the next ready loads them
@@ -128,7 +163,22 @@ export function mountFalls(o) {
       const a = event.event.after;
       if (a.acknowledged_at !== null) alerts.delete(a.id);
       else alerts.set(a.id, a);
+      if (a.acknowledged_at !== null && (event.event.before.acknowledged_at === null || answered.some((x) => x.id === a.id))) noteAnswered(a);
       render();
+    },
+    /** A camera's single-occupancy room from the stats: the tile says while a carer is with the resident. */
+    showRoom(tile, room) {
+      tile.querySelector('.assisted-badge')?.remove();
+      const assisted = room?.state === 'assisted';
+      tile.dataset.assisted = room === undefined ? '' : String(assisted);
+      if (assisted)
+        tile.append(
+          o.el(
+            'div',
+            { class: 'assisted-badge', title: 'two or more people in a single-occupancy room: its fall alerts are held as assisted' },
+            `ASSISTED · ${room.people} people`,
+          ),
+        );
     },
     /** A tile was added or the detail view changed camera: draw the alerts over it. */
     render,

@@ -17,6 +17,7 @@ export type {
   WorkerDefaultsConfig,
   TrackOptionsConfig,
   FallsConfig,
+  FallsOptions,
   VlmConfig,
 } from '../../config/index.js';
 export type { Criticality } from '../../supplier/index.js';

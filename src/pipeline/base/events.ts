@@ -14,7 +14,7 @@ import type { CaptureErrorRecord, CaptureState } from '../../capture/index.js';
 import { abortable } from '../../internal/abort.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import type { LastExit, WorkerState } from '../../workers/index.js';
-import type { DwellEvent, FallEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../../objects/index.js';
+import type { DwellEvent, FallAlert, FallEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../../objects/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
@@ -234,6 +234,29 @@ export interface FallSystemEvent extends Base {
   readonly snapshot: SnapshotRequest | null;
 }
 
+/**
+ * An escalation step of a fall alert is due (ADR 0159): whoever delivers its targets (the MQTT sink its `mqtt`
+ * topics, the app's webhooks its `webhook` URLs, read from the worker's profile: `falls.escalate[step]`) sends it
+ * and says how it went (system.objects.fallNotified), which the alert's log keeps. The alert is as it was when the
+ * step fell due. The event names the targets as they may be shown (never a webhook's URL: it may carry a token).
+ */
+export interface FallNotifySystemEvent extends Base {
+  readonly type: 'fall-notify';
+  readonly alert: FallAlert;
+  /** The step's index (0 first), and how many steps its worker has. */
+  readonly step: number;
+  readonly steps: number;
+  /** The step's targets as they may be shown (targetLabel). */
+  readonly targets: readonly string[];
+}
+
+/** A single-occupancy room turned assisted (two or more people tracked: a carer with the resident) or back to watched alone (ADR 0158). */
+export interface FallRoomSystemEvent extends Base {
+  readonly type: 'fall-room';
+  readonly camera: string;
+  readonly state: 'alone' | 'assisted';
+}
+
 /** Only to the events() iterator that lost them. */
 export interface EventsLostEvent extends Base {
   readonly type: 'events-lost';
@@ -257,6 +280,8 @@ export type SystemEvent =
   | SummaryEvent
   | SilenceEvent
   | FallSystemEvent
+  | FallNotifySystemEvent
+  | FallRoomSystemEvent
   | EventsLostEvent;
 
 export type SystemEventType = SystemEvent['type'];

@@ -51,6 +51,8 @@ export {
   type EventsLostEvent,
   type EventsOptions,
   type FallSystemEvent,
+  type FallNotifySystemEvent,
+  type FallRoomSystemEvent,
   type LineEvent,
   type ModelExit,
   type ModelState,
@@ -68,18 +70,16 @@ export {
   type WorkerStateEvent,
   type ZoneCountEvent,
 } from './events.js';
+export { diagnose, type DecodeFigures, type Diagnosis, type Starved } from './diagnosis.js';
 export {
   DEFAULT_SKIP_TOLERANCE,
   demandLabels,
-  diagnose,
   fairShares,
   freshnessObjective,
   judge,
   MIN_FRAMES_FOR_VERDICT,
   modelCapacityFps,
   ObjectiveWindow,
-  type DecodeFigures,
-  type Diagnosis,
   type FreshnessObjective,
   type MissedPart,
   type ModelLoad,

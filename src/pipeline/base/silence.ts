@@ -9,14 +9,27 @@
  *   raises it when now − (the newest result's capture time) ≥ silenceMs, and only judge() raises it.
  * - It clears on the first fresh result: result(captureTime, now) with now − captureTime < silenceMs while it is
  *   raised clears it then, without waiting for the next judge(). A result on an older frame changes nothing.
+ * - A frozen picture is no picture: while the camera's picture is known not to have changed since `changedAt`
+ *   (picture(changedAt); null: not known, nothing is capped), results on its frames are no fresher than that, so
+ *   a camera repeating one picture raises the alarm after the silence however many results come (reason `frozen`).
  * - The reason is the first of the causes present at the judge, in SILENCE_REASONS' order (upstream first: the
- *   camera's state explains its decoder's, a model server's down explains its worker's), else `no-results`
+ *   system itself explains everything (`system-down`, raised only by the watch outside the process), the camera's
+ *   state explains its decoder's, a model server's down explains its worker's), else `no-results`
  *   (nothing known is down, yet nothing came: a worker that hangs, or skips every frame). A raised alarm whose
  *   first cause changes is `updated`; raised, updated and cleared each come once per change.
  */
 
 /** The reasons, in the order the first present one is the alarm's. */
-export const SILENCE_REASONS = ['camera-down', 'decoder-stalled', 'model-down', 'worker-down', 'results-withheld', 'no-results'] as const;
+export const SILENCE_REASONS = [
+  'system-down',
+  'camera-down',
+  'decoder-stalled',
+  'frozen',
+  'model-down',
+  'worker-down',
+  'results-withheld',
+  'no-results',
+] as const;
 export type SilenceReason = (typeof SILENCE_REASONS)[number];
 
 /** Something known to be down, with a line saying what (ids and codes, never a URL). */
@@ -53,6 +66,8 @@ export function firstCause(causes: readonly SilenceCause[]): { readonly reason: 
 export class SilenceAlarm {
   readonly silenceMs: number;
   #state: SilenceState;
+  /** Since when the camera's picture has not changed (null: not known); results are no fresher than it. */
+  #pictureChangedAt: number | null = null;
 
   constructor(silenceMs: number, startedAt: number) {
     this.silenceMs = silenceMs;
@@ -63,12 +78,22 @@ export class SilenceAlarm {
     return this.#state;
   }
 
+  /** When the camera's picture last changed (null: not known): fresh results are capped by it until it changes. */
+  picture(changedAt: number | null): void {
+    this.#pictureChangedAt = changedAt;
+  }
+
+  /** When the newest result that counts was captured: its frame's, no later than the picture's last change. */
+  #lookedAt(): number {
+    return Math.min(this.#state.freshAt, this.#pictureChangedAt ?? Number.POSITIVE_INFINITY);
+  }
+
   /** A result on a frame captured at `captureTime`: the alarm clears if it is raised and the frame is fresh. */
   result(captureTime: number, now: number): SilenceChange | null {
     const at = Math.min(captureTime, now);
     const s = this.#state;
     this.#state = { ...s, freshAt: Math.max(s.freshAt, at), anyResult: true };
-    if (!s.silent || now - this.#state.freshAt >= this.silenceMs) return null;
+    if (!s.silent || now - this.#lookedAt() >= this.silenceMs) return null;
     this.#state = { ...this.#state, silent: false, since: null };
     return { kind: 'cleared', state: this.#state };
   }
@@ -76,7 +101,7 @@ export class SilenceAlarm {
   /** Judged now, with what is known to be down: raised (or its reason updated) when no result is fresh. */
   judge(now: number, causes: readonly SilenceCause[]): SilenceChange | null {
     const s = this.#state;
-    if (now - s.freshAt < this.silenceMs) {
+    if (now - this.#lookedAt() < this.silenceMs) {
       // A result cleared it already; judged fresh again without one (a clock that went back) it clears here.
       if (!s.silent) return null;
       this.#state = { ...s, silent: false, since: null };

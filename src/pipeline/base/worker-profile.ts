@@ -14,7 +14,7 @@
  * (a model server holds every frame it takes to its own budget, ADR 0032).
  */
 import type { ReadSize } from '../../supplier/index.js';
-import type { FallsConfig, SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
+import type { FallsOptions, SharedWorkerConfig, TrackOptionsConfig, WorkerConfig } from './config-types.js';
 import { freshnessObjective, type FreshnessObjective } from './freshness.js';
 import { fallsOptionsOf, stationarySecondsOf, trackOptionsOf, type CareSetting } from '../../config/index.js';
 
@@ -96,7 +96,7 @@ export interface WorkerProfileInput {
 export { trackOptionsOf };
 
 /** A fall worker's options as its profile has them (frozen). */
-export type FallProfile = Readonly<Omit<FallsConfig, 'beds'> & { readonly beds: readonly string[] }>;
+export type FallProfile = Readonly<Omit<FallsOptions, 'beds'> & { readonly beds: readonly string[] }>;
 
 function fallsOf(config: WorkerConfig | SharedWorkerConfig): { falls?: FallProfile } {
   const falls = fallsOptionsOf(config);

@@ -18,6 +18,8 @@ import {
   type TrackedObject,
   type ZoneCount,
 } from '../../objects/index.js';
+import { fallsOptionsOf, occupancyOf } from '../../config/index.js';
+import type { RoomFigures } from '../watches/index.js';
 import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
@@ -70,17 +72,44 @@ export class SystemObjects extends SystemPart {
     return this.core.watches.falls.alerts(camera);
   }
 
+  /** A single-occupancy room's state (alone or assisted), people and time assisted (ADR 0158); null for a camera that is not one, or before its first frame. */
+  fallRoom(camera: string): RoomFigures | null {
+    return this.core.watches.falls.room(camera);
+  }
+
+  /** Who a camera's room is for, from its config (`care.occupancy`): single or shared (also for a camera the system does not have). */
+  occupancy(camera: string): 'single' | 'shared' {
+    return occupancyOf(this.core.cameraConfig(camera) ?? {});
+  }
+
+  /** The latest fall alerts acknowledged, with their figures (time to acknowledge, time on the floor) and logs, of one camera or all, newest first. */
+  answeredFalls(camera?: string): FallAlert[] {
+    return this.core.watches.falls.answered(camera);
+  }
+
   /**
    * Acknowledges fall alerts: the one of `id`, or every one of `camera` not yet acknowledged (ERR_UNKNOWN_CAMERA
-   * for a camera the system does not have). `by` says who (api, mqtt, dashboard…). Each gets its `update`; returns
-   * those acknowledged (none: nothing waited).
+   * for a camera the system does not have), with `raisedBefore` (epoch seconds, a button's press: ADR 0157) only
+   * those whose `new` went out at or before it. `by` says who (api, mqtt, dashboard…). Each gets its `update` with
+   * its figures and log line; returns those acknowledged (none: nothing waited).
    */
-  acknowledgeFalls(target: { readonly id: string } | { readonly camera: string }, by: string): FallAlert[] {
+  acknowledgeFalls(target: { readonly id: string } | { readonly camera: string; readonly raisedBefore?: number }, by: string): FallAlert[] {
     if ('camera' in target) {
       this.core.camera(target.camera); // ERR_UNKNOWN_CAMERA
-      return this.core.watches.falls.acknowledge({ camera: target.camera }, by);
+      return this.core.watches.falls.acknowledge(
+        target.raisedBefore === undefined ? { camera: target.camera } : { camera: target.camera, raisedBefore: target.raisedBefore },
+        by,
+      );
     }
     return this.core.watches.falls.acknowledge({ id: target.id }, by);
+  }
+
+  /**
+   * Whoever delivers an escalation step's target (a `fall-notify` event: the MQTT sink, the app's webhooks) says how
+   * it went: `target` as it may be shown (targetLabel), ok or the error's code. The alert's log keeps it.
+   */
+  fallNotified(id: string, step: number, target: string, outcome: { readonly ok: boolean; readonly code?: string }): void {
+    this.core.watches.falls.notified(id, step, target, outcome);
   }
 
   /** Whoever stores snapshots says a fall alert's was saved: its update with has_snapshot true follows. */
@@ -89,12 +118,17 @@ export class SystemObjects extends SystemPart {
   }
 
   /**
-   * At start, the fall and down alerts the events store holds from before: one a killed process left open is ended
+   * At start, the fall and down alerts kept from before (the state file's, the events store's): one a killed process left open is ended
    * (end_reason `restart`), and each that stood unacknowledged stands again until acknowledged, raised again on its
    * worker's repeatSeconds. Returns the ends made.
    */
   restoreFalls(rows: readonly FallAlert[]): FallEvent[] {
-    return this.core.watches.falls.restore(rows, (a) => this.core.profileOf(a.camera, a.worker)?.falls?.repeatSeconds ?? FALL_DEFAULTS.repeatSeconds);
+    return this.core.watches.falls.restore(rows, (a) => {
+      // Before start no camera runs yet: the file's entry says the same.
+      const entry = this.core.config.cameras[a.camera]?.workers.find((w) => w.id === a.worker);
+      const falls = this.core.profileOf(a.camera, a.worker)?.falls ?? (entry === undefined ? undefined : (fallsOptionsOf(entry) ?? undefined));
+      return { repeatSeconds: falls?.repeatSeconds ?? FALL_DEFAULTS.repeatSeconds, escalate: falls?.escalate ?? [] };
+    });
   }
 
   /** Where vlm workers read an ended object's stored best snapshot (its JPEG by event id): the events store's. null: none. */

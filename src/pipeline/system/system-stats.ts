@@ -10,6 +10,7 @@
 import type { CameraStats, SharedWorkerStats, WorkerFigures } from '../camera/index.js';
 import type { SystemState, FreshnessObjective, ObjectiveStatus, WorkerProfile, CameraSilence } from '../base/index.js';
 import type { ModelStats } from '../model-host/index.js';
+import type { FallStats } from '../watches/index.js';
 import { memoryFigures, type MemoryFigures } from './memory-figures.js';
 import type { SystemCore } from './system-core.js';
 
@@ -25,6 +26,8 @@ export interface SystemStats {
   readonly resultsWithheld: number;
   /** Each care-critical camera's silence alarm (ADR 0138), with its watched workers', by camera id; none for a camera not watched. */
   readonly silence: Readonly<Record<string, CameraSilence>>;
+  /** The fall alerts' figures (ADR 0157-0159): alerts standing, single-occupancy rooms' time assisted, each camera's time to acknowledge and on the floor. */
+  readonly falls: FallStats;
   /**
    * Memory, bytes (memory-figures.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
    * the process tree's RSS (model servers, ffmpeg) and each camera's buffers. A model server's own is in its scheduling figures.
@@ -102,6 +105,7 @@ export function rawStats(core: SystemCore): SystemStats {
     uptimeS: core.startedAt === null ? 0 : (Date.now() - core.startedAt) / 1000,
     resultsWithheld: core.watches.gate.withheldCount,
     silence: core.watches.care.status(),
+    falls: core.watches.falls.stats(),
     cameras,
     models,
     shared,

@@ -2,12 +2,16 @@
  * The care watch (ADR 0138): every care-critical worker of every camera (config/care.ts says which) has a silence
  * alarm (silence.ts, pure), fed here with its results as they come and judged once a second with what the system
  * knows to be down: the camera's capture state (camera-down; decoder-stalled for ERR_SOURCE_STALLED, or no frame
- * published for half the silence while it streams), the worker's model server's state (model-down), the worker's
+ * published for half the silence while it streams; frozen, frames published and none of them a new picture for
+ * the silence), the worker's model server's state (model-down), the worker's
  * state (worker-down), and results the output gate withheld since its last fresh one (results-withheld). Each
  * change is a `silence` event with the worker's and the camera's silence after it, and stats() carries them.
  *
  * Contract:
  * - Results count as they reach the outputs (after the output gate); a withheld one is a cause, never fresh.
+ * - A camera repeating one picture is not watched, however many results come on it: while its capture's
+ *   pictureChanges stands still, results are no fresher than the tick it last moved at (SilenceAlarm.picture).
+ *   A capture that does not count pictures (pictureChanges absent) is not judged so.
  * - A motion-gated worker's still frames (read, nothing moved: its model rightly not run) count as looked at,
  *   at the tick that sees them, while nothing is known to be down: a still room is not a silent camera.
  * - A worker is watched from the first tick that finds it (its camera added, replaced, or the system started):
@@ -71,6 +75,8 @@ export class CareWatch extends TickingWatch {
   readonly #watched = new Map<string, Watched>();
   /** Per camera: frames published at the last tick, and since when that count has not moved. */
   readonly #published = new Map<string, { count: number; since: number }>();
+  /** Per streaming camera: its capture's new pictures at the last tick, and since when that count has not moved. */
+  readonly #pictures = new Map<string, { count: number; since: number }>();
 
   constructor(options: CareWatchOptions) {
     super(options.intervalMs ?? 1_000);
@@ -103,6 +109,7 @@ export class CareWatch extends TickingWatch {
       const stats = camera.stats();
       const stallMs = (Math.min(...watched.map((w) => w.care.silenceSeconds)) * 1000) / 2;
       const cameraCauses = this.#cameraCauses(camera.id, stats, now, stallMs);
+      const pictureSince = this.#pictureSince(camera.id, stats, now);
       for (const { id, care } of watched) {
         const figures = stats.workers[id];
         if (figures === undefined) continue; // not built (refused): nothing runs to watch
@@ -114,7 +121,12 @@ export class CareWatch extends TickingWatch {
           w = { camera: camera.id, worker: id, alarm: new SilenceAlarm(care.silenceSeconds * 1000, now), withheldAt: null, still: null };
           this.#watched.set(key, w);
         }
-        const causes = [...cameraCauses, ...this.#workerCauses(w, figures)];
+        w.alarm.picture(pictureSince);
+        const frozen: SilenceCause[] =
+          pictureSince !== null && now - pictureSince >= w.alarm.silenceMs
+            ? [{ reason: 'frozen', detail: 'the camera repeats one picture: frames come, and none of them changed' }]
+            : [];
+        const causes = [...cameraCauses, ...frozen, ...this.#workerCauses(w, figures)];
         const still = figures.gate?.still ?? null;
         if (still !== null && w.still !== null && still > w.still && causes.length === 0) this.#tell(w, w.alarm.result(now, now));
         w.still = still;
@@ -122,7 +134,8 @@ export class CareWatch extends TickingWatch {
       }
     }
     for (const [key, w] of this.#watched) if (!seen.has(key)) this.#forget(w);
-    for (const camera of this.#published.keys()) if (![...seen].some((k) => k.startsWith(`${camera}\0`))) this.#published.delete(camera);
+    for (const counts of [this.#published, this.#pictures])
+      for (const camera of counts.keys()) if (![...seen].some((k) => k.startsWith(`${camera}\0`))) counts.delete(camera);
   }
 
   /** Every watched camera's silence now, by camera id. */
@@ -154,6 +167,19 @@ export class CareWatch extends TickingWatch {
     return now - last.since >= stallMs
       ? [{ reason: 'decoder-stalled', detail: `streaming, and no frame published for ${Math.round(stallMs / 1000)} s or more` }]
       : [];
+  }
+
+  /** Since when a streaming camera's picture has not changed (the tick its count last moved at); null: not known. */
+  #pictureSince(camera: string, stats: Pick<CameraStats, 'state' | 'capture'>, now: number): number | null {
+    const count = stats.capture?.pictureChanges;
+    if (stats.state !== 'streaming' || count === undefined) {
+      this.#pictures.delete(camera);
+      return null;
+    }
+    const last = this.#pictures.get(camera);
+    if (last !== undefined && last.count === count) return last.since;
+    this.#pictures.set(camera, { count, since: now });
+    return now;
   }
 
   #workerCauses(w: Watched, f: CameraStats['workers'][string]): SilenceCause[] {

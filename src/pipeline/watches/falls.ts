@@ -22,12 +22,23 @@
  * stand until acknowledged too (restore()).
  *
  * Alerts kept in memory: those that stand or are not acknowledged; the rest
- * live in the events store. A second's tick raises what is due again.
+ * live in the events store. A second's tick raises what is due again, and
+ * tells each escalation step due (a `fall-notify` event its targets'
+ * deliverers send, ADR 0159), both on the monotonic clock: a wall clock
+ * stepped back (NTP at boot) stops neither (fall-answers.ts).
+ *
+ * Answered (ADR 0157): acknowledge() takes the alerts of an id, a camera, or
+ * those of a camera out before a press (`raisedBefore`: a button pressed
+ * acknowledges nothing raised after it); each acknowledgement sets the
+ * alert's figures (time to acknowledge, time on the floor) and its log line.
+ * In a single-occupancy room with two or more people tracked (a carer there,
+ * ADR 0158: fall-rooms.ts) alerts are marked `assisted` and held: published
+ * and shown as any, their repeats and steps waiting until the room is watched
+ * alone again.
  */
 import {
   eventId,
   FallWatch,
-  alertStands,
   type FallAlert,
   type FallConfirmation,
   type FallEndReason,
@@ -37,8 +48,15 @@ import {
   type SnapshotInfo,
   type SnapshotRequest,
 } from '../../objects/index.js';
+import { performance } from 'node:perf_hooks';
 import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
+import { age, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
+import { FallRooms, type RoomFigures } from './fall-rooms.js';
+import { StandingAlerts, type FallSettings } from './standing-alerts.js';
+
 import { TickingWatch } from './watch.js';
+
+export type { FallSettings };
 
 /** What ObjectTracking hands over after each frame (or tick) of a fall worker. */
 export interface FallFrameInput {
@@ -59,8 +77,23 @@ export interface FallAlertsOptions {
   readonly emit: (event: SystemEvent) => void;
   /** The wall clock (ms). Default Date.now. */
   readonly now?: () => number;
+  /** The monotonic clock (ms), the one capture times are on: repeats and escalation count on it. Default performance.now. */
+  readonly mono?: () => number;
+  /** Whether a camera's room is single-occupancy (its care's `occupancy`). Default: none is. */
+  readonly singleOccupancy?: (camera: string) => boolean;
   /** How often repeats are looked for (ms). Default 1 000. */
   readonly tickMs?: number;
+}
+
+/** The fall alerts' figures (stats().falls). */
+export interface FallStats {
+  /** Alerts that stand (a person down, or lost while down and not acknowledged), and those not yet acknowledged. */
+  readonly standing: number;
+  readonly unacknowledged: number;
+  /** Each single-occupancy room's state and time assisted, by camera. */
+  readonly rooms: Readonly<Record<string, RoomFigures>>;
+  /** Each camera's alerts acknowledged since start: how many, time to acknowledge and time on the floor. */
+  readonly answered: Readonly<Record<string, AnsweredFigures>>;
 }
 
 interface Watched {
@@ -72,28 +105,23 @@ interface Watched {
   offset: number;
 }
 
-interface Held {
-  alert: FallAlert;
-  readonly repeatMs: number;
-  /** Wall clock (ms) of its latest raise. */
-  raisedAtMs: number;
-}
+type Held = HeldAlert;
 
 const key = (camera: string, worker: string): string => `${camera}\u0000${worker}`;
 const objectKey = (camera: string, worker: string, id: string): string => `${camera}\u0000${worker}\u0000${id}`;
-const seconds = (ms: number): number => ms / 1000;
 /** Why a confirmation is not judged: its picture had the person hidden (a private camera). */
 const NOT_SHOWN = 'private room: the picture asked about had the person hidden, so the model did not see the fall';
-const age = (now: number, wallMs: number): number => Math.max(0, Math.round(now - wallMs));
 
 export class FallAlerts extends TickingWatch {
   /** After the cameras: their last frames may still raise or end alerts; those left open end `stopped`. */
   readonly closes = 'after-cameras';
   readonly #emit: (event: SystemEvent) => void;
   readonly #now: () => number;
+  readonly #mono: () => number;
+  readonly #rooms: FallRooms;
+  /** The alerts that stand or wait to be acknowledged. */
+  readonly #alerts: StandingAlerts;
   readonly #watches = new Map<string, Watched>();
-  /** By alert id, in raise order. */
-  readonly #alerts = new Map<string, Held>();
   /** The open alert of a camera's worker's tracked person. */
   readonly #open = new Map<string, string>();
 
@@ -101,6 +129,9 @@ export class FallAlerts extends TickingWatch {
     super(options.tickMs ?? 1_000);
     this.#emit = options.emit;
     this.#now = options.now ?? Date.now;
+    this.#mono = options.mono ?? (() => performance.now());
+    this.#rooms = new FallRooms(options.singleOccupancy ?? (() => false));
+    this.#alerts = new StandingAlerts({ emit: this.#emit, now: this.#now, mono: this.#mono });
   }
 
   /** At close: ends every open alert (`stopped`). */
@@ -113,9 +144,47 @@ export class FallAlerts extends TickingWatch {
 
   /** The alerts that stand or are not acknowledged, of one camera or all, oldest first. */
   alerts(camera?: string): FallAlert[] {
-    const out: FallAlert[] = [];
-    for (const h of this.#alerts.values()) if (camera === undefined || h.alert.camera === camera) out.push(h.alert);
-    return out;
+    return this.#alerts.list(camera);
+  }
+
+  /** The latest alerts acknowledged (with their figures), of one camera or all, newest first. */
+  answered(camera?: string): FallAlert[] {
+    return this.#alerts.answered(camera);
+  }
+
+  /** The figures: alerts standing, rooms assisted, time to acknowledge and on the floor. */
+  stats(): FallStats {
+    return { ...this.#alerts.figures(), rooms: this.#rooms.figures() };
+  }
+
+  /** A single-occupancy room's state and time assisted; null for a camera that is not one (or not seen yet). */
+  room(camera: string): RoomFigures | null {
+    return this.#rooms.figures()[camera] ?? null;
+  }
+
+  /** Acknowledges alerts (StandingAlerts.acknowledge: by id, camera, or a camera's out before a press). */
+  acknowledge(target: { readonly id?: string; readonly camera?: string; readonly raisedBefore?: number }, by: string): FallAlert[] {
+    return this.#alerts.acknowledge(target, by);
+  }
+
+  /** How an escalation step's target went (its deliverer says): a line in the alert's log. */
+  notified(id: string, step: number, target: string, outcome: { readonly ok: boolean; readonly code?: string }): void {
+    this.#alerts.notified(id, step, target, outcome);
+  }
+
+  /** An alert's snapshot was saved (by whoever stores them): the update that says so and which picture it is. */
+  snapshotSaved(id: string, info: SnapshotInfo): void {
+    this.#alerts.snapshotSaved(id, info);
+  }
+
+  /** At start, the alerts kept from before (StandingAlerts.restore). Returns the ends made. */
+  restore(rows: readonly FallAlert[], settings: (alert: FallAlert) => FallSettings): FallEvent[] {
+    return this.#alerts.restore(rows, settings);
+  }
+
+  /** Raises again, and escalates, what is due (once a second). */
+  override tick(): void {
+    this.#alerts.tick();
   }
 
   /** The people a fall worker is watching because they are down (a gated worker keeps looking at them: ADR 0081). */
@@ -158,6 +227,17 @@ export class FallAlerts extends TickingWatch {
     const lostNow = new Set(update.raised.filter((r) => !r.seenDown).map((r) => r.person.id));
     for (const e of update.ended) if (!lostNow.has(e.id)) this.#end(w, e.id, e.reason, e.time, input.now);
     for (const person of input.people) this.#refresh(w, person, input.time);
+    const room = this.#rooms.observe(
+      input.camera,
+      input.worker,
+      input.time,
+      input.people.map((p) => p.id),
+      input.ended,
+    );
+    if (room !== null) {
+      this.#alerts.room(input.camera, room, input.now);
+      this.#emit({ type: 'fall-room', at: input.now, camera: input.camera, state: room });
+    }
     for (const r of update.raised) this.#raise(w, r.kind, r.person, r.fallTime, r.downTime, r.time, input.now, r.seenDown);
     for (const e of update.ended) if (lostNow.has(e.id)) this.#end(w, e.id, e.reason, e.time, input.now);
   }
@@ -169,37 +249,13 @@ export class FallAlerts extends TickingWatch {
       this.#stop(w, 'stopped');
       this.#watches.delete(k);
     }
+    this.#rooms.forget(camera, worker);
   }
 
   /** A camera removed: its alerts go from memory too (the events store keeps them). */
   forgetCamera(camera: string): void {
     this.endWorker(camera, null);
-    for (const [id, h] of this.#alerts) if (h.alert.camera === camera) this.#alerts.delete(id);
-  }
-
-  /**
-   * Acknowledges alerts: the one of `id`, or every one not yet acknowledged of `camera`, or every one (neither
-   * given). Each gets an `update` with acknowledged_at and acknowledged_by; one that ended goes from memory. Returns
-   * the alerts acknowledged (none: nothing matched, or all were acknowledged already).
-   */
-  acknowledge(target: { readonly id?: string; readonly camera?: string }, by: string): FallAlert[] {
-    const now = this.#now();
-    const out: FallAlert[] = [];
-    for (const [id, h] of [...this.#alerts]) {
-      if (target.id !== undefined && id !== target.id) continue;
-      if (target.camera !== undefined && h.alert.camera !== target.camera) continue;
-      if (h.alert.acknowledged_at !== null) continue;
-      this.#change(h, { acknowledged_at: seconds(now), acknowledged_by: by.slice(0, 64) }, 'update', now);
-      out.push(h.alert);
-      if (h.alert.end_time !== null) this.#alerts.delete(id);
-    }
-    return out;
-  }
-
-  /** An alert's snapshot was saved (by whoever stores them): the update that says so and which picture it is. */
-  snapshotSaved(id: string, info: SnapshotInfo): void {
-    const h = this.#alerts.get(id);
-    if (h !== undefined) this.#change(h, { has_snapshot: true, snapshot: info }, 'update', this.#now());
+    this.#alerts.forgetCamera(camera);
   }
 
   /** A result: a vlm worker's answer to a `fall` trigger about a person with an alert is its confirmation. */
@@ -216,7 +272,7 @@ export class FallAlerts extends TickingWatch {
     const person = o.trigger.objectId;
     if (typeof person !== 'string') return;
     const now = this.#now();
-    for (const h of this.#alerts.values()) {
+    for (const h of this.#alerts.held()) {
       if (h.alert.camera !== result.camera || h.alert.object_id !== person || h.alert.confirmation !== null) continue;
       const confirmation: FallConfirmation = {
         worker: result.worker,
@@ -227,7 +283,7 @@ export class FallAlerts extends TickingWatch {
         // A private camera's picture with the person hidden (ADR 0165): the model did not see the fall.
         ...(o.hidden === true ? { judged: false, not_judged: NOT_SHOWN } : { judged: true }),
       };
-      this.#change(h, { confirmation }, 'update', now);
+      this.#alerts.change(h, { confirmation }, 'update', now);
     }
   }
 
@@ -236,35 +292,6 @@ export class FallAlerts extends TickingWatch {
     if (change.camera === null || change.change === 'worker-enabled' || change.change === 'camera-areas') return;
     if (change.change === 'camera-removed') this.forgetCamera(change.camera);
     else this.endWorker(change.camera, change.worker);
-  }
-
-  /**
-   * At start, the alerts the events store holds from before (its fall and down rows): one a killed process left
-   * open is ended (`restart`) and, as one that ended while standing, stands until acknowledged; one that stood
-   * unacknowledged stands again. Returns the ends made.
-   */
-  restore(rows: readonly FallAlert[], repeatSeconds: (alert: FallAlert) => number): FallEvent[] {
-    const now = this.#now();
-    const out: FallEvent[] = [];
-    for (const row of rows) {
-      if (this.#alerts.has(row.id) || row.acknowledged_at !== null) continue;
-      const h: Held = { alert: row, repeatMs: repeatSeconds(row) * 1000, raisedAtMs: row.raised_at * 1000 };
-      if (row.end_time === null) {
-        this.#alerts.set(row.id, h);
-        out.push(this.#change(h, { end_time: row.frame_time, end_reason: 'restart', frame_age_ms: age(now, row.frame_time * 1000) }, 'end', now));
-      } else if (alertStands(row)) this.#alerts.set(row.id, h);
-    }
-    return out;
-  }
-
-  /** Raises again what stands unacknowledged for its repeatSeconds since its latest raise. */
-  override tick(): void {
-    const now = this.#now();
-    for (const h of this.#alerts.values()) {
-      if (h.repeatMs <= 0 || h.alert.acknowledged_at !== null || !alertStands(h.alert) || now - h.raisedAtMs < h.repeatMs) continue;
-      h.raisedAtMs = now;
-      this.#change(h, { raised: h.alert.raised + 1, raised_at: seconds(now) }, 'update', now);
-    }
   }
 
   #raise(
@@ -279,6 +306,7 @@ export class FallAlerts extends TickingWatch {
   ): void {
     const wall = (t: number): number => t + w.offset;
     const startTime = seconds(wall(fallTime ?? downTime));
+    const assisted = this.#rooms.assisted(w.camera);
     const alert: FallAlert = {
       id: eventId(startTime),
       kind,
@@ -311,8 +339,25 @@ export class FallAlerts extends TickingWatch {
       raised_at: seconds(now),
       confirmation: null,
       seen_down: seenDown,
+      first_raised_at: seconds(now),
+      assisted,
+      escalated: 0,
+      log: [{ at: seconds(now), what: 'raised' }, ...(assisted ? [{ at: seconds(now), what: 'assisted' } as const] : [])],
+      time_to_acknowledge_ms: null,
+      time_on_floor_ms: null,
     };
-    this.#alerts.set(alert.id, { alert, repeatMs: w.falls.repeatSeconds * 1000, raisedAtMs: now });
+    const mono = this.#mono();
+    const h: Held = {
+      alert,
+      repeatMs: w.falls.repeatSeconds * 1000,
+      steps: w.falls.escalate,
+      raisedMono: mono,
+      clockMono: mono,
+      newMono: mono,
+      downMono: downTime,
+      heldSince: assisted ? mono : null,
+    };
+    this.#alerts.add(h);
     this.#open.set(objectKey(w.camera, w.worker, person.id), alert.id);
     const snapshot: SnapshotRequest = {
       id: alert.id,
@@ -323,6 +368,7 @@ export class FallAlerts extends TickingWatch {
       frame_time: alert.raised_time,
     };
     this.#emit({ type: 'fall', at: now, event: { type: 'new', before: alert, after: alert }, snapshot });
+    this.#alerts.escalate(h, mono, now);
   }
 
   /** An open alert's person seen again: its latest sighting rides on its next event (no event of its own). */
@@ -353,9 +399,7 @@ export class FallAlerts extends TickingWatch {
     if (h === undefined) return;
     // gone: dated by its last sighting (as an object's end is); up: by the sighting that made them up
     const endTime = reason === 'up' ? seconds(time + w.offset) : h.alert.frame_time;
-    this.#change(h, { end_time: endTime, end_reason: reason, current_zones: [] }, 'end', now);
-    // acknowledged: history (the store has it); one not acknowledged stays (shown) until it is
-    if (h.alert.acknowledged_at !== null) this.#alerts.delete(id);
+    this.#alerts.end(h, this.#alerts.ended(h, endTime, reason, now, { current_zones: [] }, time), now);
   }
 
   #stop(w: Watched, reason: FallEndReason): void {
@@ -365,17 +409,7 @@ export class FallAlerts extends TickingWatch {
       this.#open.delete(k);
       const h = this.#alerts.get(id);
       if (h === undefined) continue;
-      this.#change(h, { end_time: h.alert.frame_time, end_reason: reason, current_zones: [] }, 'end', now);
-      if (h.alert.acknowledged_at !== null) this.#alerts.delete(id);
+      this.#alerts.end(h, this.#alerts.ended(h, h.alert.frame_time, reason, now, { current_zones: [] }), now);
     }
-  }
-
-  /** Applies a change to an alert and emits its event; frame_age_ms is its latest sighting's age now. */
-  #change(h: Held, fields: Partial<FallAlert>, type: FallEvent['type'], now: number): FallEvent {
-    const before = h.alert;
-    h.alert = { ...before, frame_age_ms: age(now, before.frame_time * 1000), ...fields };
-    const event: FallEvent = { type, before, after: h.alert };
-    this.#emit({ type: 'fall', at: now, event, snapshot: null });
-    return event;
   }
 }

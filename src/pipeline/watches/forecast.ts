@@ -35,7 +35,8 @@
  */
 import { keyframesAddedAgeMs } from '../../capture/index.js';
 import { demandLabels, fairShares, modelCapacityFps, type FreshnessObjective, type ModelLoad, type CallCost, type WorkerProfile } from '../base/index.js';
-import { modelLoad, type WatchedSystem } from './freshness-watch.js';
+import type { WatchedSystem } from './freshness-watch.js';
+import { modelLoad } from './model-demands.js';
 import type { StreamsForecast } from './stream-forecast.js';
 
 /** The share of the time something moves in front of a camera, unless a dry run says: about an eighth (a quiet home). */

@@ -19,6 +19,11 @@
  * run on nothing and miss nothing: it misses its objective then (part
  * `motion`), with the coverage as its reason (ADR 0115).
  *
+ * A gated worker asks its model rarely (a recheck every stationaryMs while nothing moves), too rarely for a verdict
+ * on frame counts: one whose model has run nothing it asked for (skips since its last frame taken) for longer than
+ * its recheck interval misses its objective then (part `starved`, ADR 0172), the alert naming its camera, however
+ * few frames it asked.
+ *
  * Shedding (ADR 0115): after each look, `shedding` (when given) hears how many
  * workers miss their objective and how idle the CPU is, and may shed decoding
  * nobody needs now; a missed alert raised while something is shed carries what
@@ -32,11 +37,11 @@ import {
   type ObjectiveEvent,
   type ResultEvent,
   type SystemEvent,
-  demandLabels,
   diagnose,
   judge,
   ObjectiveWindow,
   type MotionBehind,
+  type Starved,
   type DecodeFigures,
   type Diagnosis,
   type FreshnessObjective,
@@ -47,6 +52,7 @@ import {
   type WorkerProfile,
 } from '../base/index.js';
 import type { ModelStats } from '../model-host/index.js';
+import { keyOf, modelDemands, modelLoad, type Demands } from './model-demands.js';
 import { MotionCoverage, type MotionFigures } from './motion-coverage.js';
 import type { WorkerFigures } from '../camera/index.js';
 import { TickingWatch } from './watch.js';
@@ -116,6 +122,10 @@ interface Watched {
   blind: boolean;
   /** The code of its last result that was an error. */
   lastError: string | null;
+  /** When its model's run of skips (nothing taken since) was first seen, monotonic ms; null: none now. */
+  skipsSince: number | null;
+  /** Its last verdict had it starved (part `starved`). */
+  starved: boolean;
 }
 
 /** A result's error code (`output.error.code`, a model worker's failed call), or null when it is no error. */
@@ -125,8 +135,6 @@ function errorCodeOf(output: unknown): string | null {
   const code = typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : 'an error';
 }
-
-const keyOf = (camera: string | null, worker: string): string => `${camera ?? ''}\0${worker}`;
 
 export class FreshnessWatch extends TickingWatch {
   /** After the cameras: their last results are judged as the others were. */
@@ -250,9 +258,14 @@ export class FreshnessWatch extends TickingWatch {
       camera === null || (f.gate ?? null) === null || profile.objective.maxSkipRatio === null ? null : this.#motion.behind(now, camera, ALERT_SPAN_MS);
     if (blind !== null) parts = [...(parts ?? []).filter((p) => p !== 'motion'), 'motion'];
     // Missed for its motion alone, which keeps up again: met, though its own frames are too few to judge yet.
-    else if (parts === null && w.met === false && w.blind) parts = [];
+    else if (parts === null && w.met === false && w.blind && !w.starved) parts = [];
+    const starved = camera === null || profile.objective.maxSkipRatio === null ? null : this.#starved(now, camera, f, w);
+    if (starved !== null) parts = [...(parts ?? []), 'starved'];
+    // Missed for its starving alone, which is over (its model ran a frame of it): met, as above.
+    else if (parts === null && w.met === false && w.starved && !w.blind) parts = [];
     if (parts === null) return;
     w.blind = blind !== null;
+    w.starved = starved !== null;
     w.judgedAt = Date.now();
     const met = parts.length === 0;
     // A model worker's reason needs its model's figures (they come with its health ping): wait for them a little.
@@ -260,13 +273,13 @@ export class FreshnessWatch extends TickingWatch {
     const unexplained = profile.model !== null && model === null;
     if (!met && w.met !== false && unexplained && Date.now() - w.since < UNEXPLAINED_WAIT_MS) return;
     if (met === w.met) {
-      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
+      if (!met) w.diagnosis = this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind, starved);
       return;
     }
     const wasMissed = w.met === false;
     w.met = met;
     if (met && !wasMissed) return; // first verdict, met: nothing to say
-    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind);
+    const diagnosis = met ? w.diagnosis : this.#diagnose(profile, f, cameraFps, span, parts, model, demands, decodeOf(camera, f, stats), blind, starved);
     w.diagnosis = met ? null : diagnosis;
     const event: ObjectiveEvent = {
       type: 'objective',
@@ -298,6 +311,7 @@ export class FreshnessWatch extends TickingWatch {
     demands: Demands,
     decode: DecodeFigures | null,
     motion: MotionBehind | null,
+    starved: Starved | null,
   ): Diagnosis {
     const mine = demands.byWorker.get(keyOf(profile.camera, profile.id)) ?? [];
     return diagnose({
@@ -313,7 +327,21 @@ export class FreshnessWatch extends TickingWatch {
       decode,
       motion,
       lastError: this.#watched.get(keyOf(profile.camera, profile.id))?.lastError ?? null,
+      starved,
     });
+  }
+
+  /**
+   * A gated worker's model starving it: skips and nothing taken since first seen more than its recheck interval
+   * ago (the gate's stationaryMs). Null when it is not gated, or its model took a frame of it since.
+   */
+  #starved(now: number, camera: string, f: WorkerFigures, w: Watched): Starved | null {
+    const skips = f.modelFrames?.consecutiveSkips ?? 0;
+    if (skips === 0) w.skipsSince = null;
+    else w.skipsSince ??= now;
+    const gate = f.gate ?? null;
+    if (gate === null || w.skipsSince === null || now - w.skipsSince <= gate.stationaryMs) return null;
+    return { camera, forMs: now - w.skipsSince, recheckMs: gate.stationaryMs, skipped: skips };
   }
 
   #entry(key: string): Watched {
@@ -334,6 +362,8 @@ export class FreshnessWatch extends TickingWatch {
           lastMissed: null,
           blind: false,
           lastError: null,
+          skipsSince: null,
+          starved: false,
         }),
       );
     }
@@ -360,65 +390,4 @@ export class FreshnessWatch extends TickingWatch {
 function decodeOf(camera: string | null, f: WorkerFigures, stats: WatchedSystem): DecodeFigures | null {
   if (camera === null) return null;
   return f.decode ?? stats.cameras[camera]?.capture?.decode ?? null;
-}
-
-/** Who asks each model for how many frames a second: per model, label → fps; per worker, its labels. */
-export interface Demands {
-  readonly byModel: Map<string, Map<string, number>>;
-  readonly byWorker: Map<string, string[]>;
-}
-
-/**
- * Each model's readers and the frames per second each asks of it: a camera worker asks its maxFps, at most its camera's
- * rate; a shared worker asks the same of each of its cameras. A reader is labelled by its camera, `camera/worker` when
- * a camera has two readers of one model.
- */
-export function modelDemands(stats: WatchedSystem): Demands {
-  const raw: { model: string; camera: string; worker: string; key: string; fps: number }[] = [];
-  for (const [camera, c] of Object.entries(stats.cameras)) {
-    for (const [worker, f] of Object.entries(c.workers)) {
-      if (f.model === null || f.state === 'disabled' || !f.enabled) continue;
-      raw.push({ model: f.model, camera, worker, key: keyOf(camera, worker), fps: Math.min(f.maxFps ?? Infinity, c.capture?.fps ?? 0) });
-    }
-  }
-  for (const [worker, f] of Object.entries(stats.shared)) {
-    if (f.model === null || f.state === 'disabled' || !f.enabled) continue;
-    for (const camera of f.cameras)
-      raw.push({ model: f.model, camera, worker, key: keyOf(null, worker), fps: Math.min(f.maxFps ?? Infinity, stats.cameras[camera]?.capture?.fps ?? 0) });
-  }
-  const byModel = new Map<string, Map<string, number>>();
-  const byWorker = new Map<string, string[]>();
-  const labelled = demandLabels(raw, (r) => r);
-  for (const r of raw) {
-    const label = labelled.get(r)!;
-    let m = byModel.get(r.model);
-    if (m === undefined) byModel.set(r.model, (m = new Map<string, number>()));
-    m.set(label, r.fps);
-    let labels = byWorker.get(r.key);
-    if (labels === undefined) byWorker.set(r.key, (labels = []));
-    labels.push(label);
-  }
-  return { byModel, byWorker };
-}
-
-/**
- * A model's load from its server's figures (inference p50 over its cameras, its threads; a batched model's max_batch
- * and its calls' cost from its answers); null when it has none yet.
- */
-export function modelLoad(name: string, stats: ModelStats | undefined, demands: ReadonlyMap<string, number> | undefined): ModelLoad | null {
-  const cameras = Object.values(stats?.scheduling?.cameras ?? {});
-  const inference = cameras.map((c) => c.inference_ms_p50).filter((ms): ms is number => ms !== null && ms > 0);
-  if (inference.length === 0) return null;
-  const waits = cameras.map((c) => c.wait_ms_p50).filter((ms): ms is number => ms !== null);
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const maxBatch = stats?.scheduling?.maxBatch ?? 1;
-  return {
-    name,
-    threads: Math.max(1, stats?.scheduling?.concurrency ?? 1),
-    inferenceMs: mean(inference),
-    waitMs: waits.length === 0 ? null : mean(waits),
-    demands: demands ?? new Map(),
-    // A batched model's capacity is its calls' cost at the batches its readers make (ADR 0128), not 1 ÷ a call's time.
-    ...(maxBatch > 1 ? { maxBatch, cost: stats?.calls?.cost ?? null } : {}),
-  };
 }

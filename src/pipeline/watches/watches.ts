@@ -32,6 +32,7 @@
  * (test/pipeline/watches.test.ts reads the room for them): a new watch is a file and a row, where its reason puts
  * it. A watch that throws is logged by the system and the event goes on to the next.
  */
+import { occupancyOf } from '../../config/index.js';
 import type { Logger } from '../../internal/logger.js';
 import type { CameraPipeline } from '../camera/index.js';
 import type { CameraConfig, ResolvedConfig, SystemEvent, WorkerProfile } from '../base/index.js';
@@ -75,7 +76,7 @@ export type SystemWatches = ReturnType<typeof buildWatches>;
 export function buildWatches(core: WatchedCore) {
   const cameras = (): CameraPipeline[] => [...core.cameras().values()];
   // Built before tracking, which hands it each fall worker's people with every frame.
-  const falls = new FallAlerts({ emit: core.publish });
+  const falls = new FallAlerts({ emit: core.publish, singleOccupancy: (camera) => occupancyOf(core.cameraConfig(camera) ?? {}) === 'single' });
   return {
     privacy: new CameraPrivacy({
       camera: core.cameraConfig,
