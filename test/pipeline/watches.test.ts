@@ -28,8 +28,7 @@ function watchClasses(files: ReadonlyMap<string, string>): Set<string> {
     for (const node of parseTs(path, text).statements) {
       if (!ts.isClassDeclaration(node) || node.name === undefined) continue;
       const heritage = node.heritageClauses ?? [];
-      const named = (token: ts.SyntaxKind): string[] =>
-        heritage.filter((h) => h.token === token).flatMap((h) => h.types.map((t) => t.expression.getText()));
+      const named = (token: ts.SyntaxKind): string[] => heritage.filter((h) => h.token === token).flatMap((h) => h.types.map((t) => t.expression.getText()));
       classes.set(node.name.text, {
         abstract: node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AbstractKeyword) ?? false,
         extends: named(ts.SyntaxKind.ExtendsKeyword)[0] ?? null,
@@ -71,8 +70,16 @@ describe('the system watches', { timeout: 30_000 }, () => {
     const found = watchClasses(roomSources());
     const rows = new Set(Object.values(built()).map((w) => w.constructor.name));
     assert.deepEqual([...found].sort(), ['CameraPrivacy', 'CareWatch', 'FallAlerts', 'FreshnessWatch', 'ObjectTracking', 'OutputGate']);
-    assert.deepEqual([...found].filter((name) => !rows.has(name)), [], 'a watch of the room without a row in watches.ts');
-    assert.deepEqual([...rows].filter((name) => !found.has(name)), [], 'a row that is no watch class of the room');
+    assert.deepEqual(
+      [...found].filter((name) => !rows.has(name)),
+      [],
+      'a watch of the room without a row in watches.ts',
+    );
+    assert.deepEqual(
+      [...rows].filter((name) => !found.has(name)),
+      [],
+      'a row that is no watch class of the room',
+    );
   });
 
   it('a watch planted in the room is found, whether it implements Watch or extends a base', () => {
@@ -104,7 +111,13 @@ describe('the system watches', { timeout: 30_000 }, () => {
   describe('SystemCore drives them through the list', () => {
     /** A core with nothing in it, each watch's hearing replaced by a note of who heard what (in `heard`). */
     function rig(): { core: SystemCore; heard: string[]; error: ReturnType<typeof mock.method> } {
-      const core = new SystemCore({ config: resolvedConfig({ cameras: {} }), log: createLogger({ level: 'silent' }), shmDir: dir, runtimeDir: dir, drainTimeoutMs: 100 });
+      const core = new SystemCore({
+        config: resolvedConfig({ cameras: {} }),
+        log: createLogger({ level: 'silent' }),
+        shmDir: dir,
+        runtimeDir: dir,
+        drainTimeoutMs: 100,
+      });
       const heard: string[] = [];
       for (const [name, watch] of core.watchOrder) {
         for (const method of ['onResult', 'onWithheld', 'onConfigChange'] as const)
