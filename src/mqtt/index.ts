@@ -12,11 +12,11 @@ export {
   type MqttSinkOptions,
   type MqttConnectionState,
   type MqttSinkEvents,
-} from './sink.js';
-export type { MqttSinkStats } from './sink-stats.js';
-export { Topics, topicLabel, SHARED } from './topics.js';
-export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, type ObjectTrackerOptions, type ResultLike } from './object-events.js';
-export { BoundedQueue, type QueuedMessage } from './bounded-queue.js';
-export { cameraDiscovery, discoveryId, type DiscoveryOptions } from './discovery.js';
-export { MqttError, type MqttErrorCode } from './errors.js';
-export { WatchdogPublisher, type WatchdogPublisherOptions } from './watchdog.js';
+} from './sink/index.js';
+export type { MqttSinkStats } from './sink/index.js';
+export { Topics, topicLabel, SHARED } from './broker/index.js';
+export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, type ObjectTrackerOptions, type ResultLike } from './results/index.js';
+export { BoundedQueue, type QueuedMessage } from './broker/index.js';
+export { cameraDiscovery, discoveryId, type DiscoveryOptions } from './retained/index.js';
+export { MqttError, type MqttErrorCode } from './broker/index.js';
+export { WatchdogPublisher, type WatchdogPublisherOptions } from './alarms/index.js';

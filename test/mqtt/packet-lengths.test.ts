@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { mqttPacketCodec, warmPacketLengths } from '../../src/mqtt/packet-lengths.js';
+import { mqttPacketCodec, warmPacketLengths } from '../../src/mqtt/broker/packet-lengths.js';
 
 describe('MQTT packet lengths', { timeout: 30_000 }, () => {
   it('a new length cuts a buffer before the warm-up, none after it', () => {

@@ -55,25 +55,25 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { MqttClient } from 'mqtt';
-import type { MqttConfig } from '../config/index.js';
-import { maskConfig } from '../internal/mask.js';
-import { messageOf, waitAtMost } from '../internal/abort.js';
-import { createLogger, type Logger } from '../internal/logger.js';
-import { positiveInteger } from '../internal/numbers.js';
-import type { VisionSystem } from '../pipeline/index.js';
-import { CLOSE_FLUSH_MS, type MqttConnectionState } from './connection.js';
-import { MqttError } from './errors.js';
-import type { ObjectEvent } from './object-events.js';
+import type { MqttConfig } from '../../config/index.js';
+import { maskConfig } from '../../internal/mask.js';
+import { messageOf, waitAtMost } from '../../internal/abort.js';
+import { createLogger, type Logger } from '../../internal/logger.js';
+import { positiveInteger } from '../../internal/numbers.js';
+import type { VisionSystem } from '../../pipeline/index.js';
+import { CLOSE_FLUSH_MS, type MqttConnectionState } from '../broker/index.js';
+import { MqttError } from '../broker/index.js';
+import type { ObjectEvent } from '../results/index.js';
 import { SINK_EVENT_TYPES, SinkEventRouter } from './sink-events.js';
 import { wireSinkRooms, type SinkRooms } from './sink-rooms.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
-import { Topics } from './topics.js';
+import { Topics } from '../broker/index.js';
 
-export { parseCommand } from './commands.js';
-export { DISCOVERY_MIN_INTERVAL_MS } from './retained-state.js';
+export { parseCommand } from '../commands/index.js';
+export { DISCOVERY_MIN_INTERVAL_MS } from '../retained/index.js';
 
-export { MAX_IN_FLIGHT } from './event-outbox.js';
-export type { MqttConnectionState } from './connection.js';
+export { MAX_IN_FLIGHT } from '../broker/index.js';
+export type { MqttConnectionState } from '../broker/index.js';
 
 export interface MqttSinkOptions {
   readonly system: VisionSystem;
