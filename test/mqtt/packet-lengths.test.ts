@@ -1,5 +1,5 @@
 /**
- * The MQTT codec's length cache is written once, all together, at start (src/mqtt/packet-lengths.ts): after
+ * The MQTT codec's length cache is written once, all together, at start (src/mqtt/broker/packet-lengths.ts): after
  * warmPacketLengths(), publishing a packet of a length never written before cuts no new Buffer from Node's shared
  * slab (before, it cut one, each able to keep an 8 KiB slab alive for the life of the process).
  */

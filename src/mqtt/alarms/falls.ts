@@ -30,9 +30,7 @@ import type { EventOf, VisionSystem } from '../../pipeline/index.js';
 import { alertStands, escalationMessage, targetLabel, type FallAlert } from '../../objects/index.js';
 import { isId } from '../../internal/ids.js';
 import type { Logger } from '../../internal/logger.js';
-import type { BrokerConnection } from '../broker/index.js';
-import { EventOutbox } from '../broker/index.js';
-import type { RetainedStore } from '../broker/index.js';
+import { type BrokerConnection, EventOutbox, type RetainedStore } from '../broker/index.js';
 
 /** An acknowledgement's payload: ACK (with the press's epoch seconds, as Home Assistant's button sends it), or an alert's id (Frigate's event id shape). */
 const ALERT_ID = /^[0-9]+\.[0-9]{6}-[a-z0-9]{6}$/;

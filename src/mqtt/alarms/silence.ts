@@ -23,10 +23,7 @@
  */
 import type { CameraSilence, EventOf, SystemStats, VisionSystem, WorkerSilence } from '../../pipeline/index.js';
 import type { Logger } from '../../internal/logger.js';
-import type { BrokerConnection } from '../broker/index.js';
-import { EventOutbox } from '../broker/index.js';
-import type { RetainedStore } from '../broker/index.js';
-import type { Topics } from '../broker/index.js';
+import { type BrokerConnection, EventOutbox, type RetainedStore, type Topics } from '../broker/index.js';
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
 

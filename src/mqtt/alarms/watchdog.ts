@@ -23,10 +23,8 @@ import type { MqttConfig } from '../../config/index.js';
 import { waitAtMost } from '../../internal/abort.js';
 import type { Logger } from '../../internal/logger.js';
 import type { CameraSilence } from '../../pipeline/index.js';
-import { BrokerConnection, CLOSE_FLUSH_MS, type MqttConnectionState } from '../broker/index.js';
-import { EventOutbox } from '../broker/index.js';
+import { BrokerConnection, CLOSE_FLUSH_MS, type MqttConnectionState, EventOutbox, Topics } from '../broker/index.js';
 import { alarmPayload, silencePayload } from './silence.js';
-import { Topics } from '../broker/index.js';
 
 interface CameraTopic {
   /** The system's newest payload seen (its text and its `at`). */

@@ -12,8 +12,7 @@
  * is sent beside it until 0.2.0 (deprecated, as on the worker's output).
  */
 import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation } from '../../pipeline/index.js';
-import type { Outlet } from '../broker/index.js';
-import type { Topics } from '../broker/index.js';
+import type { Outlet, Topics } from '../broker/index.js';
 
 /** What this room reads of a vlm worker's output (VlmOutput); the rest of it goes out as it came. */
 export interface AnswerOutput {

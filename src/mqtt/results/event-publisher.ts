@@ -15,12 +15,10 @@
  */
 import type { EventOf, VisionSystem } from '../../pipeline/index.js';
 import type { MqttConfig } from '../../config/index.js';
-import { cameraBudgetsS, workerBudgetS } from '../broker/index.js';
+import { cameraBudgetsS, workerBudgetS, type EventOutbox, type Topics } from '../broker/index.js';
 import type { AnswerPublisher } from './answers.js';
-import type { EventOutbox } from '../broker/index.js';
 import { ObjectTracker, type ObjectEvent } from './object-events.js';
 import type { RetainedState } from '../retained/index.js';
-import type { Topics } from '../broker/index.js';
 
 export class EventPublisher {
   readonly #system: VisionSystem;

@@ -13,8 +13,7 @@ import type { MqttConfig } from '../../config/index.js';
 import { messageOf } from '../../internal/abort.js';
 import type { Logger } from '../../internal/logger.js';
 import type { EventOf } from '../../pipeline/index.js';
-import type { Outlet } from '../broker/index.js';
-import type { Topics } from '../broker/index.js';
+import type { Outlet, Topics } from '../broker/index.js';
 
 interface ResultSlot {
   readonly topic: string;

@@ -19,8 +19,7 @@
  * empty retained payload on each of its config topics, which removes the
  * entities.
  */
-import { silenceDiscovery } from '../alarms/index.js';
-import { fallEntities, FallTopics } from '../alarms/index.js';
+import { silenceDiscovery, fallEntities, FallTopics } from '../alarms/index.js';
 import type { Topics } from '../broker/index.js';
 
 export interface DiscoveryOptions {

@@ -23,11 +23,8 @@ import { performance } from 'node:perf_hooks';
 import type { MqttConfig } from '../../config/index.js';
 import { maskCredentials } from '../../internal/redact.js';
 import type { ObjectiveEvent, SystemStats, VisionSystem } from '../../pipeline/index.js';
-import { cameraBudgetsS } from '../broker/index.js';
+import { cameraBudgetsS, type Outlet, type Topics, type RetainedStore } from '../broker/index.js';
 import { cameraDiscovery } from './discovery.js';
-import type { Outlet } from '../broker/index.js';
-import type { Topics } from '../broker/index.js';
-import type { RetainedStore } from '../broker/index.js';
 
 /** Home Assistant discovery is published again at most once per this, however many `online` birth messages come. */
 export const DISCOVERY_MIN_INTERVAL_MS = 5_000;

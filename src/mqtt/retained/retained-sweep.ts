@@ -40,10 +40,9 @@ import { randomUUID } from 'node:crypto';
 import { isId, toId } from '../../internal/ids.js';
 import type { Logger } from '../../internal/logger.js';
 import type { VisionSystem } from '../../pipeline/index.js';
-import type { BrokerConnection } from '../broker/index.js';
+import { type BrokerConnection, SHARED, topicLabel, type Topics } from '../broker/index.js';
 import { deviceId } from './discovery.js';
 import type { RetainedState } from './retained-state.js';
-import { SHARED, topicLabel, type Topics } from '../broker/index.js';
 
 /** Clears one sweep sends at most: a broker holding more stale topics gets the rest at the next connect. */
 export const SWEEP_MAX_CLEARS = 10_000;

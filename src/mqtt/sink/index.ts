@@ -6,13 +6,5 @@
  *
  * This index is the room's surface: the names src/mqtt/index.ts imports from it, and no more.
  */
-export {
-  MqttSink,
-  parseCommand,
-  MAX_IN_FLIGHT,
-  DISCOVERY_MIN_INTERVAL_MS,
-  type MqttSinkOptions,
-  type MqttConnectionState,
-  type MqttSinkEvents,
-} from './sink.js';
+export { MqttSink, type MqttSinkOptions, type MqttSinkEvents } from './sink.js';
 export type { MqttSinkStats } from './sink-stats.js';

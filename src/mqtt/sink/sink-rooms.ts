@@ -23,22 +23,11 @@ import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../config/index.js';
 import type { Logger } from '../../internal/logger.js';
 import type { VisionSystem } from '../../pipeline/index.js';
-import { workerBudgetS } from '../broker/index.js';
-import { AnswerPublisher } from '../results/index.js';
+import { workerBudgetS, BrokerConnection, type MqttConnectionState, EventOutbox, type Outlet, type Topics } from '../broker/index.js';
+import { AnswerPublisher, EventPublisher, LineCounts, type ObjectEvent, ResultPublisher } from '../results/index.js';
 import { CommandHandler } from '../commands/index.js';
-import { BrokerConnection, type MqttConnectionState } from '../broker/index.js';
-import { discoveryId } from '../retained/index.js';
-import { EventOutbox } from '../broker/index.js';
-import { EventPublisher } from '../results/index.js';
-import { FallPublisher, FallTopics } from '../alarms/index.js';
-import { LineCounts } from '../results/index.js';
-import type { ObjectEvent } from '../results/index.js';
-import type { Outlet } from '../broker/index.js';
-import { ResultPublisher } from '../results/index.js';
-import { RetainedState } from '../retained/index.js';
-import { RetainedSweep } from '../retained/index.js';
-import { SilencePublisher } from '../alarms/index.js';
-import type { Topics } from '../broker/index.js';
+import { discoveryId, RetainedState, RetainedSweep } from '../retained/index.js';
+import { FallPublisher, FallTopics, SilencePublisher } from '../alarms/index.js';
 
 export interface SinkRoomsOptions {
   readonly system: VisionSystem;

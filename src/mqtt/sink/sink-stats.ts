@@ -6,12 +6,9 @@
  * Contract: reading changes nothing; the broker's URL is the connection's, credentials masked.
  */
 import type { CommandHandler } from '../commands/index.js';
-import type { BrokerConnection, MqttConnectionState } from '../broker/index.js';
-import type { EventOutbox } from '../broker/index.js';
-import type { EventPublisher } from '../results/index.js';
-import type { ResultPublisher } from '../results/index.js';
-import type { RetainedState } from '../retained/index.js';
-import type { RetainedSweep } from '../retained/index.js';
+import type { BrokerConnection, MqttConnectionState, EventOutbox } from '../broker/index.js';
+import type { EventPublisher, ResultPublisher } from '../results/index.js';
+import type { RetainedState, RetainedSweep } from '../retained/index.js';
 
 export interface MqttSinkStats {
   readonly state: MqttConnectionState;
