@@ -358,6 +358,8 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
 
   // Checked on the real tree too: `import { CameraPipeline } from '../camera/index.js'` planted into
   // src/pipeline/base/events.ts made the test above name its line (base may import no other room); reverted.
+  // And `import type { RetainedState } from '../retained/index.js'` planted into src/mqtt/alarms/falls.ts made it name
+  // that line (mqtt/alarms/ may import mqtt/broker/); reverted.
   it("the rooms' rule catches what it must (planted violations)", () => {
     const cases: readonly (readonly [path: string, text: string, problems: number, why: string])[] = [
       ['src/pipeline/system/planted.ts', "import { EventHub, type EventOf } from '../base/index.js';", 0, 'down, through the index'],
