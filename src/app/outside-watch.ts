@@ -3,7 +3,7 @@
  * reads the system's heartbeat file (internal/heartbeat.ts, rewritten every second by the loop watch's thread
  * while the system's event loop runs) and, when it has not changed for the silence, raises the silence alarm of
  * every care camera of the config, reason `system-down`, on MQTT (the system's own topics and Home Assistant
- * entity, mqtt/watchdog.ts) and/or a webhook, and in its log; it clears when the heartbeat moves again. This is
+ * entity, mqtt/alarms/watchdog.ts) and/or a webhook, and in its log; it clears when the heartbeat moves again. This is
  * what speaks when the system cannot: stopped (SIGSTOP, swapped out), blocked, crashed, or never started.
  *
  * Contract:

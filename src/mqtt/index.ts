@@ -1,22 +1,33 @@
 /**
- * MQTT (issue 10): the system's events, states, results and stats out to a
- * broker, per-worker commands in, Home Assistant discovery. A subscriber of
- * src/pipeline's public calls, never a part of the core. Topic layout:
- * topics.ts and ADR 0018; README, *MQTT*.
+ * MQTT: the system's events, states, results and stats out to a broker, per-worker commands in, Home Assistant
+ * discovery. A subscriber of src/pipeline's public calls, never a part of the core. Topic layout:
+ * broker/topics.ts and ADR 0018; README, *MQTT*.
+ *
+ * In rooms, a floor each, imports pointing down (ADR 0183; test/conventions/imports.test.ts holds them):
+ *
+ *   sink/      MqttSink, the other rooms made and wired, which room each system event goes to, what they count
+ *   commands/  what comes in from the broker, untrusted
+ *   results/   what the workers' results make: results, vlm answers, object events and counts, line counts
+ *   retained/  what stays on the broker: states, Home Assistant discovery, the sweep of an earlier run's topics
+ *   alarms/    fall alerts and silence alarms, each with its own outbox; the outside watchdog's connection
+ *   broker/    the connection, the QoS 1 outbox, the ports the rooms publish through, topics, age budgets, errors
+ *
+ * This index is the folder's surface for the rest of src/ (src/app) and what public.ts picks from; it imports
+ * each name from the room that owns it.
  */
+export { MqttSink, type MqttSinkOptions, type MqttSinkEvents, type MqttSinkStats } from './sink/index.js';
+export { parseCommand } from './commands/index.js';
+export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, type ObjectTrackerOptions, type ResultLike } from './results/index.js';
+export { cameraDiscovery, discoveryId, DISCOVERY_MIN_INTERVAL_MS, type DiscoveryOptions } from './retained/index.js';
+export { WatchdogPublisher, type WatchdogPublisherOptions } from './alarms/index.js';
 export {
-  MqttSink,
-  parseCommand,
+  Topics,
+  topicLabel,
+  SHARED,
+  BoundedQueue,
   MAX_IN_FLIGHT,
-  DISCOVERY_MIN_INTERVAL_MS,
-  type MqttSinkOptions,
+  MqttError,
+  type QueuedMessage,
   type MqttConnectionState,
-  type MqttSinkEvents,
-} from './sink.js';
-export type { MqttSinkStats } from './sink-stats.js';
-export { Topics, topicLabel, SHARED } from './topics.js';
-export { ObjectTracker, detectionsOf, type ObjectEvent, type ObjectEventType, type ObjectTrackerOptions, type ResultLike } from './object-events.js';
-export { BoundedQueue, type QueuedMessage } from './bounded-queue.js';
-export { cameraDiscovery, discoveryId, type DiscoveryOptions } from './discovery.js';
-export { MqttError, type MqttErrorCode } from './errors.js';
-export { WatchdogPublisher, type WatchdogPublisherOptions } from './watchdog.js';
+  type MqttErrorCode,
+} from './broker/index.js';

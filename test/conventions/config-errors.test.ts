@@ -39,7 +39,7 @@ const ALLOWED: ReadonlyMap<string, string> = new Map([
   ['src/cluster/nats-auth.ts readSeedFile', 'an nkeySeedFile that holds no seed'],
   ['src/cluster/nats-auth.ts readCredsFile', 'a credsFile that is not a creds file'],
   // The MQTT sink reads mqtt.tls's files when it starts, as the cluster node does.
-  ['src/mqtt/connection.ts loadTls', 'a file mqtt.tls names cannot be read at start'],
+  ['src/mqtt/broker/connection.ts loadTls', 'a file mqtt.tls names cannot be read at start'],
   // Writing an API change to the config file (--save-config) can fail at run time (a full disk, a file edited into
   // YAML that no longer parses); the change itself stands.
   ['src/http/save-config.ts save', 'the config file cannot be written'],

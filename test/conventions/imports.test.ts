@@ -15,9 +15,10 @@
  * member of VisionSystem used anywhere under src/<adapter>/ is checked
  * against SYSTEM_PARTS_OF, the deprecated old calls included (none is allowed).
  *
- * Inside a folder that has rooms (ADR 0147: pipeline/ and workers/), the rooms have floors of their own
- * (ROOMS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
- * and builtin/ on the folder's own files. Across rooms, imports go through the room's index.ts (the folder's own
+ * Inside a folder that has rooms (ADR 0147: pipeline/ and workers/; ADR 0183: mqtt/), the rooms have floors of their
+ * own (ROOMS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
+ * and builtin/ on the folder's own files; mqtt/'s sink/ on every other room, results/ on retained/, retained/ on
+ * alarms/, all of them on broker/. Across rooms, imports go through the room's index.ts (the folder's own
  * files, '.', are imported one by one: its index.ts is the folder's surface, and a room that imported it would
  * close a circle); within a room, files import each other directly.
  */
@@ -68,6 +69,14 @@ const ROOMS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[
     '.': [],
     vlm: ['.'],
     builtin: ['.'],
+  },
+  mqtt: {
+    sink: ['commands', 'results', 'retained', 'alarms', 'broker'],
+    commands: ['broker'],
+    results: ['retained', 'broker'],
+    retained: ['alarms', 'broker'],
+    alarms: ['broker'],
+    broker: [],
   },
 };
 const ADAPTERS = ['http', 'mqtt', 'metrics', 'cluster'];
@@ -224,6 +233,29 @@ function roomOf(srcRelative: string): { folder: string; room: string } | null {
 
 const roomName = (folder: string, room: string): string => (room === '.' ? `${folder}/ (its own files)` : `${folder}/${room}/`);
 
+/**
+ * A circle in a folder's table of rooms (each room's may-import list read as arrows), as the rooms it passes, or
+ * null: the table is the rule, so a room allowed back up to one that stands on it would let a circle in unseen.
+ */
+function roomCircle(rooms: Readonly<Record<string, readonly string[]>>): string[] | null {
+  const done = new Set<string>();
+  const walk = (room: string, path: readonly string[]): string[] | null => {
+    if (path.includes(room)) return [...path.slice(path.indexOf(room)), room];
+    if (done.has(room)) return null;
+    for (const below of rooms[room] ?? []) {
+      const circle = walk(below, [...path, room]);
+      if (circle !== null) return circle;
+    }
+    done.add(room);
+    return null;
+  };
+  for (const room of Object.keys(rooms)) {
+    const circle = walk(room, []);
+    if (circle !== null) return circle;
+  }
+  return null;
+}
+
 /** What these imports break of the rooms' floors (ADR 0147). */
 function roomProblems(imports: readonly Import[]): string[] {
   const problems: string[] = [];
@@ -299,11 +331,26 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
       const rooms = ROOMS_OF[r.folder]!;
       if (r.room === '.' && !('.' in rooms) && path !== `src/${r.folder}/index.ts` && path !== `src/${r.folder}/public.ts`)
         problems.push(`${path} stands straight under ${r.folder}/, beside its index.ts: give it a room (${Object.keys(rooms).join(', ')})`);
-      if (r.room !== '.' && !(r.room in rooms)) problems.push(`${path}: a new room ${r.folder}/${r.room}/: give it a row in ROOMS_OF and in ADR 0147`);
+      if (r.room !== '.' && !(r.room in rooms))
+        problems.push(`${path}: a new room ${r.folder}/${r.room}/: give it a row in ROOMS_OF and in its ADR (0147, 0183)`);
     }
     for (const [folder, rooms] of Object.entries(ROOMS_OF))
       for (const room of Object.keys(rooms)) if (!found.has(`${folder}/${room}`)) problems.push(`ROOMS_OF names ${roomName(folder, room)}, which has no file`);
     assert.deepEqual(problems, []);
+  });
+
+  it("each folder's rooms stand on floors: no circle in ROOMS_OF, every room it names is one of the folder's (ADR 0147, 0183)", () => {
+    const problems: string[] = [];
+    for (const [folder, rooms] of Object.entries(ROOMS_OF)) {
+      const circle = roomCircle(rooms);
+      if (circle !== null) problems.push(`${folder}/: a circle: ${circle.join(' → ')}`);
+      for (const [room, below] of Object.entries(rooms))
+        for (const other of below)
+          if (!(other in rooms) || other === room) problems.push(`${folder}/${room} may import ${other}: not another room of ${folder}/`);
+    }
+    assert.deepEqual(problems, []);
+    assert.deepEqual(roomCircle({ a: ['b'], b: ['c'], c: ['a'] }), ['a', 'b', 'c', 'a'], 'the check finds a circle (self-test)');
+    assert.equal(roomCircle({ a: ['b', 'c'], b: ['c'], c: [] }), null, 'and a diamond is none');
   });
 
   it('each room imports only the rooms below it, through their index.ts (ADR 0147)', () => {
@@ -312,6 +359,8 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
 
   // Checked on the real tree too: `import { CameraPipeline } from '../camera/index.js'` planted into
   // src/pipeline/base/events.ts made the test above name its line (base may import no other room); reverted.
+  // And `import type { RetainedState } from '../retained/index.js'` planted into src/mqtt/alarms/falls.ts made it name
+  // that line (mqtt/alarms/ may import mqtt/broker/); reverted.
   it("the rooms' rule catches what it must (planted violations)", () => {
     const cases: readonly (readonly [path: string, text: string, problems: number, why: string])[] = [
       ['src/pipeline/system/planted.ts', "import { EventHub, type EventOf } from '../base/index.js';", 0, 'down, through the index'],
@@ -331,6 +380,15 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
       ['src/workers/kinds.ts', "import type { EndpointLimits } from './vlm/index.js';", 1, "the folder's own files import the vlm room"],
       ['src/workers/vlm/planted.ts', "import { nextFrame } from '../index.js';", 1, "the folder's surface from a room"],
       ['src/workers/builtin/planted.ts', "import { vlmWorker } from '../vlm/index.js';", 1, 'builtin/ stands on the own files alone'],
+      ['src/mqtt/results/planted.ts', "import { RetainedState } from '../retained/index.js';", 0, 'mqtt: down, through the index'],
+      ['src/mqtt/sink/planted.ts', "import { FallPublisher } from '../alarms/index.js';", 0, 'mqtt: the sink stands on every room'],
+      ['src/mqtt/broker/planted.ts', "import type { FallPublisher } from '../alarms/index.js';", 1, 'mqtt: the broker imports a room above'],
+      ['src/mqtt/alarms/planted.ts', "import { cameraDiscovery } from '../retained/index.js';", 1, 'mqtt: the alarms under discovery, a circle'],
+      ['src/mqtt/commands/planted.ts', "import { ResultPublisher } from '../results/index.js';", 1, 'mqtt: commands and results side by side'],
+      ['src/mqtt/retained/planted.ts', "import { MqttSink } from '../sink/index.js';", 1, 'mqtt: up to the sink'],
+      ['src/mqtt/sink/planted.ts', "import { Topics } from '../broker/topics.js';", 1, 'mqtt: past the index'],
+      ['src/mqtt/retained/planted.ts', "import { Topics } from '../index.js';", 1, "mqtt: the folder's surface from inside"],
+      ['src/mqtt/index.ts', "export { MqttSink } from './sink/sink.js';", 1, "mqtt: the surface too goes through a room's index"],
     ];
     for (const [path, text, count, why] of cases) assert.equal(roomProblems(importsOf(path, text)).length, count, `${why}: ${path}: ${text}`);
   });
@@ -353,7 +411,7 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
     assert.deepEqual(problems, []);
   });
 
-  // Checked on the real tree too: `import { maskConfig, type MqttConfig }` planted back into src/mqtt/sink.ts, and
+  // Checked on the real tree too: `import { maskConfig, type MqttConfig }` planted back into src/mqtt/sink/sink.ts, and
   // `import { checkNetworkCamera }` into src/http/server.ts, each made this test fail with their lines; reverted.
   it("the adapters take only their own section's config types from config, type-only (ADR 0039)", () => {
     assert.deepEqual(Object.keys(CONFIG_TYPES_OF).sort(), [...ADAPTERS].sort(), 'every adapter is held to the rule');

@@ -3,11 +3,15 @@
  * `<!-- parts: test/docs/architecture.test.ts -->`) names, for each class of src/pipeline/system/ that extends
  * SystemPart, its file, the `system.<name>` it is on VisionSystem, and every public method and accessor it has, no more.
  * A method added to a part without its line in the table, a part without its row, or a row left behind fails here.
+ * Its picture of the rooms inside a folder (the section `## Rooms inside a folder`) names, for each folder it draws
+ * (`src/<folder>/index.ts`), every room of it: each folder of ts files inside it, as `<room>/`.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
-import { parseTs, readRepoFile, repoFiles } from '../helpers/repo.js';
+import { parseTs, readRepoFile, REPO_ROOT, repoFiles } from '../helpers/repo.js';
 
 const SYSTEM_DIR = 'src/pipeline/system';
 const MARK = '<!-- parts: test/docs/architecture.test.ts -->';
@@ -103,5 +107,35 @@ describe("docs/architecture.md's parts of the system", { timeout: 30_000 }, () =
   it('reads a row as written (self-test)', () => {
     const rows = documentedParts(`${MARK}\n| part | class | methods |\n|---|---|---|\n| \`system.a\` | \`SystemA\` (system-a.ts) | \`x\`, \`y\` |\n\nafter`);
     assert.deepEqual(rows, [{ property: 'a', className: 'SystemA', file: 'system-a.ts', methods: ['x', 'y'] }]);
+  });
+});
+
+/** The section of docs/architecture.md that draws the rooms inside folders, up to the next heading. */
+function roomsSection(markdown: string): string {
+  const at = markdown.indexOf('## Rooms inside a folder');
+  assert.ok(at >= 0, 'docs/architecture.md has its section on the rooms inside a folder');
+  const next = markdown.indexOf('\n## ', at + 1);
+  return markdown.slice(at, next < 0 ? undefined : next);
+}
+
+/** The rooms of src/<folder>: the folders inside it that hold ts files. */
+function roomsOf(folder: string): string[] {
+  return readdirSync(join(REPO_ROOT, 'src', folder), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && repoFiles(`src/${folder}/${entry.name}`, ['.ts']).length > 0)
+    .map((entry) => entry.name);
+}
+
+describe("docs/architecture.md's rooms inside a folder", { timeout: 30_000 }, () => {
+  const section = roomsSection(readRepoFile('docs/architecture.md'));
+  const folders = [...new Set([...section.matchAll(/src\/([\w-]+)\/index\.ts/g)].map((m) => m[1]!))];
+
+  it('draws every room of each folder it draws', () => {
+    assert.ok(folders.length >= 3, `draws ${folders.join(', ')}`);
+    const missing = folders.flatMap((folder) =>
+      roomsOf(folder)
+        .filter((room) => !new RegExp(`(^|[\\s\`(])${room}/`, 'm').test(section))
+        .map((room) => `src/${folder}/${room}/`),
+    );
+    assert.deepEqual(missing, []);
   });
 });

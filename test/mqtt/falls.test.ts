@@ -1,13 +1,13 @@
 /**
- * The MQTT sink's fall room, its parts (src/mqtt/falls.ts, ADR 0132): the topics and the acknowledge topic read
+ * The MQTT sink's fall room, its parts (src/mqtt/alarms/falls.ts, ADR 0132): the topics and the acknowledge topic read
  * back, an acknowledgement's payload (ACK, an alert's id, anything else refused; split at every byte offset of
  * a valid one, no prefix is taken), the person-down state ON only while an alert stands, the Home Assistant
  * entities, and the retained sweep judging a camera's person_down by whether it has a fall worker.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fallEntities, FallTopics, parseAcknowledgement, personDownPayload } from '../../src/mqtt/falls.js';
-import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained-sweep.js';
+import { fallEntities, FallTopics, parseAcknowledgement, personDownPayload } from '../../src/mqtt/alarms/falls.js';
+import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained/retained-sweep.js';
 import type { FallAlert } from '../../src/objects/index.js';
 
 const ID = '1700000000.123456-abc123';

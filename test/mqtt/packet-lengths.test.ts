@@ -1,11 +1,11 @@
 /**
- * The MQTT codec's length cache is written once, all together, at start (src/mqtt/packet-lengths.ts): after
+ * The MQTT codec's length cache is written once, all together, at start (src/mqtt/broker/packet-lengths.ts): after
  * warmPacketLengths(), publishing a packet of a length never written before cuts no new Buffer from Node's shared
  * slab (before, it cut one, each able to keep an 8 KiB slab alive for the life of the process).
  */
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { mqttPacketCodec, warmPacketLengths } from '../../src/mqtt/packet-lengths.js';
+import { mqttPacketCodec, warmPacketLengths } from '../../src/mqtt/broker/packet-lengths.js';
 
 describe('MQTT packet lengths', { timeout: 30_000 }, () => {
   it('a new length cuts a buffer before the warm-up, none after it', () => {

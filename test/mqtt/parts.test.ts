@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError, maskConfig, parseConfig, type Config } from '../../src/config/index.js';
-import { budgetSeconds, cameraBudgetsS, workerBudgetS } from '../../src/mqtt/age-budget.js';
+import { budgetSeconds, cameraBudgetsS, workerBudgetS } from '../../src/mqtt/broker/age-budget.js';
 import { workerProfile } from '../../src/pipeline/base/worker-profile.js';
 import type { WorkerProfile } from '../../src/pipeline/index.js';
-import { AnswerPublisher, type AnswerOutput } from '../../src/mqtt/answers.js';
+import { AnswerPublisher, type AnswerOutput } from '../../src/mqtt/results/answers.js';
 import type { EventOf } from '../../src/pipeline/index.js';
 import { BoundedQueue, cameraDiscovery, detectionsOf, ObjectTracker, parseCommand, Topics, topicLabel, type ObjectEvent } from '../../src/mqtt/index.js';
 

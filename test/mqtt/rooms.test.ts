@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig, type MqttConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { BrokerConnection, type MqttConnectionState } from '../../src/mqtt/connection.js';
-import { EventOutbox } from '../../src/mqtt/event-outbox.js';
+import { BrokerConnection, type MqttConnectionState } from '../../src/mqtt/broker/connection.js';
+import { EventOutbox } from '../../src/mqtt/broker/event-outbox.js';
 import { Mosquitto, Recorder, TcpProxy } from '../helpers/mosquitto.js';
 
 const silent = createLogger({ level: 'silent' });

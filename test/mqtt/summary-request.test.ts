@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseSummaryRequest } from '../../src/mqtt/commands.js';
+import { parseSummaryRequest } from '../../src/mqtt/commands/commands.js';
 import { cameraDiscovery, Topics } from '../../src/mqtt/index.js';
 
 describe('MQTT summary requests', { timeout: 30_000 }, () => {

@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { toId } from '../../src/internal/ids.js';
-import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained-sweep.js';
-import { topicLabel, Topics } from '../../src/mqtt/topics.js';
+import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained/retained-sweep.js';
+import { topicLabel, Topics } from '../../src/mqtt/broker/topics.js';
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const name = fc.string({ minLength: 1, maxLength: 12 });

@@ -11,8 +11,8 @@
  * counted and not sent again. drained() resolves once nothing waits or is in
  * flight (close() waits on it, bounded).
  */
-import { messageOf } from '../internal/abort.js';
-import type { Logger } from '../internal/logger.js';
+import { messageOf } from '../../internal/abort.js';
+import type { Logger } from '../../internal/logger.js';
 import { BoundedQueue, type QueuedMessage } from './bounded-queue.js';
 import type { BrokerConnection } from './connection.js';
 

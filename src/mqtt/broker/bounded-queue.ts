@@ -4,7 +4,7 @@
  * frames: every event carries its object's whole state, so a later one
  * stands in for those lost), and every one that goes is counted.
  */
-import { InvalidArgumentError } from '../supplier/index.js';
+import { InvalidArgumentError } from '../../supplier/index.js';
 
 export interface QueuedMessage {
   readonly payload: string;

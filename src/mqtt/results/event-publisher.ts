@@ -13,14 +13,12 @@
  * passed, so they expire only when the results stop. Nothing is published
  * for a camera the retained state does not know (removed, or not yet taken).
  */
-import type { EventOf, VisionSystem } from '../pipeline/index.js';
-import type { MqttConfig } from '../config/index.js';
-import { cameraBudgetsS, workerBudgetS } from './age-budget.js';
+import type { EventOf, VisionSystem } from '../../pipeline/index.js';
+import type { MqttConfig } from '../../config/index.js';
+import { cameraBudgetsS, workerBudgetS, type EventOutbox, type Topics } from '../broker/index.js';
 import type { AnswerPublisher } from './answers.js';
-import type { EventOutbox } from './event-outbox.js';
 import { ObjectTracker, type ObjectEvent } from './object-events.js';
-import type { RetainedState } from './retained-state.js';
-import type { Topics } from './topics.js';
+import type { RetainedState } from '../retained/index.js';
 
 export class EventPublisher {
   readonly #system: VisionSystem;

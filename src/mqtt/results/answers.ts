@@ -11,9 +11,8 @@
  * failure. The answer names its prompt `promptName`; `prompt`, the same name,
  * is sent beside it until 0.2.0 (deprecated, as on the worker's output).
  */
-import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation } from '../pipeline/index.js';
-import type { Outlet } from './outlet.js';
-import type { Topics } from './topics.js';
+import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation } from '../../pipeline/index.js';
+import type { Outlet, Topics } from '../broker/index.js';
 
 /** What this room reads of a vlm worker's output (VlmOutput); the rest of it goes out as it came. */
 export interface AnswerOutput {

@@ -9,12 +9,11 @@
  * (ADR 0032).
  */
 import { performance } from 'node:perf_hooks';
-import type { MqttConfig } from '../config/index.js';
-import { messageOf } from '../internal/abort.js';
-import type { Logger } from '../internal/logger.js';
-import type { EventOf } from '../pipeline/index.js';
-import type { Outlet } from './outlet.js';
-import type { Topics } from './topics.js';
+import type { MqttConfig } from '../../config/index.js';
+import { messageOf } from '../../internal/abort.js';
+import type { Logger } from '../../internal/logger.js';
+import type { EventOf } from '../../pipeline/index.js';
+import type { Outlet, Topics } from '../broker/index.js';
 
 interface ResultSlot {
   readonly topic: string;

@@ -21,7 +21,7 @@
  *   <prefix>/alarms                            silence alarms as they are raised, change and end (Frigate's event shape)
  *   <prefix>/@sweep                            a nonce the sink sends itself at connect: the end of the retained sweep (ADR 0100)
  */
-import { isId, toId } from '../internal/ids.js';
+import { isId, toId } from '../../internal/ids.js';
 
 export const SHARED = '@shared';
 

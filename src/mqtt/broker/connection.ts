@@ -18,13 +18,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { Backoff } from '../internal/backoff.js';
-import { messageOf, waitAtMost } from '../internal/abort.js';
-import { codeOf } from '../internal/errors.js';
-import type { Logger } from '../internal/logger.js';
-import { maskCredentials } from '../internal/redact.js';
-import { RestartLoop } from '../internal/restart-loop.js';
-import type { MqttConfig } from '../config/index.js';
+import { Backoff } from '../../internal/backoff.js';
+import { messageOf, waitAtMost } from '../../internal/abort.js';
+import { codeOf } from '../../internal/errors.js';
+import type { Logger } from '../../internal/logger.js';
+import { maskCredentials } from '../../internal/redact.js';
+import { RestartLoop } from '../../internal/restart-loop.js';
+import type { MqttConfig } from '../../config/index.js';
 import { MqttError } from './errors.js';
 import { warmPacketLengths } from './packet-lengths.js';
 

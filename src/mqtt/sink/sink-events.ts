@@ -17,7 +17,7 @@
  *   is told (`onRunning`) and the sweep may begin. Events the system's
  *   stream dropped for this slow reader are counted (`eventsLost`).
  */
-import type { EventOf, SystemEvent, VisionSystem } from '../pipeline/index.js';
+import type { EventOf, SystemEvent, VisionSystem } from '../../pipeline/index.js';
 import type { SinkRooms } from './sink-rooms.js';
 
 export const SINK_EVENT_TYPES = [

@@ -21,12 +21,9 @@
  * `system-down` alarm on the same topics. Nothing is published for a camera the retained state does not know
  * (removed, or not yet taken).
  */
-import type { CameraSilence, EventOf, SystemStats, VisionSystem, WorkerSilence } from '../pipeline/index.js';
-import type { Logger } from '../internal/logger.js';
-import type { BrokerConnection } from './connection.js';
-import { EventOutbox } from './event-outbox.js';
-import type { RetainedStore } from './retained-store.js';
-import type { Topics } from './topics.js';
+import type { CameraSilence, EventOf, SystemStats, VisionSystem, WorkerSilence } from '../../pipeline/index.js';
+import type { Logger } from '../../internal/logger.js';
+import { type BrokerConnection, EventOutbox, type RetainedStore, type Topics } from '../broker/index.js';
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
 

@@ -9,9 +9,9 @@
  * calls it on its timer. Nothing for a camera the retained state does not
  * know.
  */
-import type { EventOf, VisionSystem } from '../pipeline/index.js';
-import type { RetainedState } from './retained-state.js';
-import type { Topics } from './topics.js';
+import type { EventOf, VisionSystem } from '../../pipeline/index.js';
+import type { RetainedState } from '../retained/index.js';
+import type { Topics } from '../broker/index.js';
 
 export class LineCounts {
   readonly #system: VisionSystem;

@@ -37,13 +37,12 @@
  *   after SWEEP_TIMEOUT_MS without the marker (a broker that refused it).
  */
 import { randomUUID } from 'node:crypto';
-import { isId, toId } from '../internal/ids.js';
-import type { Logger } from '../internal/logger.js';
-import type { VisionSystem } from '../pipeline/index.js';
-import type { BrokerConnection } from './connection.js';
+import { isId, toId } from '../../internal/ids.js';
+import type { Logger } from '../../internal/logger.js';
+import type { VisionSystem } from '../../pipeline/index.js';
+import { type BrokerConnection, SHARED, topicLabel, type Topics } from '../broker/index.js';
 import { deviceId } from './discovery.js';
 import type { RetainedState } from './retained-state.js';
-import { SHARED, topicLabel, type Topics } from './topics.js';
 
 /** Clears one sweep sends at most: a broker holding more stale topics gets the rest at the next connect. */
 export const SWEEP_MAX_CLEARS = 10_000;

@@ -20,25 +20,14 @@
  * No room here imports the sink.
  */
 import type { MqttClient } from 'mqtt';
-import type { MqttConfig } from '../config/index.js';
-import type { Logger } from '../internal/logger.js';
-import type { VisionSystem } from '../pipeline/index.js';
-import { workerBudgetS } from './age-budget.js';
-import { AnswerPublisher } from './answers.js';
-import { CommandHandler } from './commands.js';
-import { BrokerConnection, type MqttConnectionState } from './connection.js';
-import { discoveryId } from './discovery.js';
-import { EventOutbox } from './event-outbox.js';
-import { EventPublisher } from './event-publisher.js';
-import { FallPublisher, FallTopics } from './falls.js';
-import { LineCounts } from './line-counts.js';
-import type { ObjectEvent } from './object-events.js';
-import type { Outlet } from './outlet.js';
-import { ResultPublisher } from './results.js';
-import { RetainedState } from './retained-state.js';
-import { RetainedSweep } from './retained-sweep.js';
-import { SilencePublisher } from './silence.js';
-import type { Topics } from './topics.js';
+import type { MqttConfig } from '../../config/index.js';
+import type { Logger } from '../../internal/logger.js';
+import type { VisionSystem } from '../../pipeline/index.js';
+import { workerBudgetS, BrokerConnection, type MqttConnectionState, EventOutbox, type Outlet, type Topics } from '../broker/index.js';
+import { AnswerPublisher, EventPublisher, LineCounts, type ObjectEvent, ResultPublisher } from '../results/index.js';
+import { CommandHandler } from '../commands/index.js';
+import { discoveryId, RetainedState, RetainedSweep } from '../retained/index.js';
+import { FallPublisher, FallTopics, SilencePublisher } from '../alarms/index.js';
 
 export interface SinkRoomsOptions {
   readonly system: VisionSystem;

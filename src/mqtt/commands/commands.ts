@@ -28,13 +28,13 @@
  * the ones not written on their own. Anyone who can publish to the command
  * topics could otherwise write thousands of lines a second.
  */
-import { messageOf } from '../internal/abort.js';
-import { codeOf } from '../internal/errors.js';
-import type { Logger } from '../internal/logger.js';
-import { OncePerKey } from '../internal/once-per-key.js';
-import { ThrottledLog } from '../internal/throttled-log.js';
-import type { VisionSystem } from '../pipeline/index.js';
-import type { Topics } from './topics.js';
+import { messageOf } from '../../internal/abort.js';
+import { codeOf } from '../../internal/errors.js';
+import type { Logger } from '../../internal/logger.js';
+import { OncePerKey } from '../../internal/once-per-key.js';
+import { ThrottledLog } from '../../internal/throttled-log.js';
+import type { VisionSystem } from '../../pipeline/index.js';
+import type { Topics } from '../broker/index.js';
 
 const MAX_COMMAND_BYTES = 32;
 /** A summary request's payload: LAST_HOUR, or a window as JSON (a few keys). */

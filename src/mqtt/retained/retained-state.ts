@@ -20,14 +20,11 @@
  * from the broker for part of every second.
  */
 import { performance } from 'node:perf_hooks';
-import type { MqttConfig } from '../config/index.js';
-import { maskCredentials } from '../internal/redact.js';
-import type { ObjectiveEvent, SystemStats, VisionSystem } from '../pipeline/index.js';
-import { cameraBudgetsS } from './age-budget.js';
+import type { MqttConfig } from '../../config/index.js';
+import { maskCredentials } from '../../internal/redact.js';
+import type { ObjectiveEvent, SystemStats, VisionSystem } from '../../pipeline/index.js';
+import { cameraBudgetsS, type Outlet, type Topics, type RetainedStore } from '../broker/index.js';
 import { cameraDiscovery } from './discovery.js';
-import type { Outlet } from './outlet.js';
-import type { Topics } from './topics.js';
-import type { RetainedStore } from './retained-store.js';
 
 /** Home Assistant discovery is published again at most once per this, however many `online` birth messages come. */
 export const DISCOVERY_MIN_INTERVAL_MS = 5_000;

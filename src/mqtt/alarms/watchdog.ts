@@ -19,14 +19,12 @@
  * - start() is idempotent (ERR_MQTT_CONFIG when a TLS file cannot be read); close() idempotent and final, also
  *   [Symbol.asyncDispose]: queued events are sent for up to CLOSE_FLUSH_MS, then `stopped`.
  */
-import type { MqttConfig } from '../config/index.js';
-import { waitAtMost } from '../internal/abort.js';
-import type { Logger } from '../internal/logger.js';
-import type { CameraSilence } from '../pipeline/index.js';
-import { BrokerConnection, CLOSE_FLUSH_MS, type MqttConnectionState } from './connection.js';
-import { EventOutbox } from './event-outbox.js';
+import type { MqttConfig } from '../../config/index.js';
+import { waitAtMost } from '../../internal/abort.js';
+import type { Logger } from '../../internal/logger.js';
+import type { CameraSilence } from '../../pipeline/index.js';
+import { BrokerConnection, CLOSE_FLUSH_MS, type MqttConnectionState, EventOutbox, Topics } from '../broker/index.js';
 import { alarmPayload, silencePayload } from './silence.js';
-import { Topics } from './topics.js';
 
 interface CameraTopic {
   /** The system's newest payload seen (its text and its `at`). */

@@ -1,6 +1,6 @@
 /**
  * MqttSink: the system's events, states, results and stats out to an MQTT
- * broker, commands in from it, Home Assistant discovery (topics: topics.ts,
+ * broker, commands in from it, Home Assistant discovery (topics: broker/topics.ts,
  * ADR 0018). It depends on src/pipeline's public calls only: events(),
  * stats(), workers.setEnabled(), workers.restart() and their shared forms.
  *
@@ -33,47 +33,28 @@
  * - No secret reaches a log, stats() or a message: the password is only
  *   given to the client; the URL is shown masked; stats and worker exit
  *   messages are masked.
- * - The rooms (ADR 0038's pattern; each file says its own contract):
- *   connection.ts (the broker connection and the one publish), event-outbox.ts
- *   (the QoS 1 queue of `<prefix>/events`), event-publisher.ts (object, line
- *   and dwell events, label and zone counts), line-counts.ts, results.ts
- *   (latest-only results), answers.ts (vlm answers), silence.ts (care cameras' silence alarms, with an outbox of
- *   their own on `<prefix>/alarms`), retained-state.ts
- *   (states; discovery.ts what Home Assistant is told), retained-sweep.ts
- *   (what an earlier run left retained and the config no longer has, cleared
- *   at connect: ADR 0100), falls.ts (fall and person-down alerts: their own
- *   topic and outbox, the person-down state, acknowledgements: ADR 0132),
- *   commands.ts (what comes in; bad ones' warn lines
- *   rate-limited), sink-stats.ts (what they count, read as stats()). The rooms
- *   are made and wired to each other in sink-rooms.ts; which room each system
- *   event goes to is sink-events.ts'. This sink reads the system's event
- *   stream, hands each event on, and owns the timers and the start and close
- *   order.
+ * - Its rooms (ADR 0038's pattern, in folders: ADR 0183; each room's index.ts says what it holds, each file its
+ *   own contract): broker/, alarms/, retained/, results/, commands/, and this one. They are made and wired to each
+ *   other in sink-rooms.ts; which room each system event goes to is sink-events.ts'; what they count, read as
+ *   stats(), sink-stats.ts'. This sink reads the system's event stream, hands each event on, and owns the timers
+ *   and the start and close order.
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);
  *   start() after close() throws ERR_MQTT_CLOSED.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { MqttClient } from 'mqtt';
-import type { MqttConfig } from '../config/index.js';
-import { maskConfig } from '../internal/mask.js';
-import { messageOf, waitAtMost } from '../internal/abort.js';
-import { createLogger, type Logger } from '../internal/logger.js';
-import { positiveInteger } from '../internal/numbers.js';
-import type { VisionSystem } from '../pipeline/index.js';
-import { CLOSE_FLUSH_MS, type MqttConnectionState } from './connection.js';
-import { MqttError } from './errors.js';
-import type { ObjectEvent } from './object-events.js';
+import type { MqttConfig } from '../../config/index.js';
+import { maskConfig } from '../../internal/mask.js';
+import { messageOf, waitAtMost } from '../../internal/abort.js';
+import { createLogger, type Logger } from '../../internal/logger.js';
+import { positiveInteger } from '../../internal/numbers.js';
+import type { VisionSystem } from '../../pipeline/index.js';
+import { CLOSE_FLUSH_MS, type MqttConnectionState, MqttError, Topics } from '../broker/index.js';
+import type { ObjectEvent } from '../results/index.js';
 import { SINK_EVENT_TYPES, SinkEventRouter } from './sink-events.js';
 import { wireSinkRooms, type SinkRooms } from './sink-rooms.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
-import { Topics } from './topics.js';
-
-export { parseCommand } from './commands.js';
-export { DISCOVERY_MIN_INTERVAL_MS } from './retained-state.js';
-
-export { MAX_IN_FLIGHT } from './event-outbox.js';
-export type { MqttConnectionState } from './connection.js';
 
 export interface MqttSinkOptions {
   readonly system: VisionSystem;

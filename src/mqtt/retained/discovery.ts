@@ -19,9 +19,8 @@
  * empty retained payload on each of its config topics, which removes the
  * entities.
  */
-import { silenceDiscovery } from './silence.js';
-import { fallEntities, FallTopics } from './falls.js';
-import type { Topics } from './topics.js';
+import { silenceDiscovery, fallEntities, FallTopics } from '../alarms/index.js';
+import type { Topics } from '../broker/index.js';
 
 export interface DiscoveryOptions {
   /** Home Assistant's discovery prefix (homeassistant). */

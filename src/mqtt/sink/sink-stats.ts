@@ -5,13 +5,10 @@
  *
  * Contract: reading changes nothing; the broker's URL is the connection's, credentials masked.
  */
-import type { CommandHandler } from './commands.js';
-import type { BrokerConnection, MqttConnectionState } from './connection.js';
-import type { EventOutbox } from './event-outbox.js';
-import type { EventPublisher } from './event-publisher.js';
-import type { ResultPublisher } from './results.js';
-import type { RetainedState } from './retained-state.js';
-import type { RetainedSweep } from './retained-sweep.js';
+import type { CommandHandler } from '../commands/index.js';
+import type { BrokerConnection, MqttConnectionState, EventOutbox } from '../broker/index.js';
+import type { EventPublisher, ResultPublisher } from '../results/index.js';
+import type { RetainedState, RetainedSweep } from '../retained/index.js';
 
 export interface MqttSinkStats {
   readonly state: MqttConnectionState;

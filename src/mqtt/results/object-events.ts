@@ -14,7 +14,7 @@
  * trusted to be well formed. A result whose output has no detections list is
  * not a detector's and changes nothing.
  */
-import { readDetections, type ReadDetection } from '../internal/detections.js';
+import { readDetections, type ReadDetection } from '../../internal/detections.js';
 import { randomUUID } from 'node:crypto';
 
 export type ObjectEventType = 'new' | 'update' | 'end';

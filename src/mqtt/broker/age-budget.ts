@@ -6,7 +6,7 @@
  * its model's maxAgeMs, else its own); here it is only rounded, and a
  * camera's largest taken from its workers' profiles.
  */
-import type { WorkerProfile } from '../pipeline/index.js';
+import type { WorkerProfile } from '../../pipeline/index.js';
 
 /** Milliseconds to MQTT's and Home Assistant's whole seconds: rounded up, at least 1. */
 export function budgetSeconds(ms: number | null | undefined): number | null {

@@ -5,7 +5,7 @@
  * a state, a count in stats() and a log line with one of these codes, never a
  * throw into the system.
  */
-import { FrameSupplierError } from '../supplier/index.js';
+import { FrameSupplierError } from '../../supplier/index.js';
 
 export type MqttErrorCode =
   /** The mqtt section cannot be used as it is (an unreadable TLS file). */

@@ -26,13 +26,11 @@
  * not have is refused with ERR_UNKNOWN_CAMERA. The person-down state follows the system's alerts
  * (system.objects.falls) after each of their events, so it is never out of step with them.
  */
-import type { EventOf, VisionSystem } from '../pipeline/index.js';
-import { alertStands, escalationMessage, targetLabel, type FallAlert } from '../objects/index.js';
-import { isId } from '../internal/ids.js';
-import type { Logger } from '../internal/logger.js';
-import type { BrokerConnection } from './connection.js';
-import { EventOutbox } from './event-outbox.js';
-import type { RetainedStore } from './retained-store.js';
+import type { EventOf, VisionSystem } from '../../pipeline/index.js';
+import { alertStands, escalationMessage, targetLabel, type FallAlert } from '../../objects/index.js';
+import { isId } from '../../internal/ids.js';
+import type { Logger } from '../../internal/logger.js';
+import { type BrokerConnection, EventOutbox, type RetainedStore } from '../broker/index.js';
 
 /** An acknowledgement's payload: ACK (with the press's epoch seconds, as Home Assistant's button sends it), or an alert's id (Frigate's event id shape). */
 const ALERT_ID = /^[0-9]+\.[0-9]{6}-[a-z0-9]{6}$/;
