@@ -1,7 +1,9 @@
 /**
  * The fall watch's pure readings of a person (ADR 0151), one function each:
  * a sighting's stance (lying, on the floor, low, seated at chair height, on
- * their feet) from its posture reading and the person's standing reference;
+ * their feet) from its posture reading, the person's standing reference and
+ * their height standing where they are (an "on their feet" reading well
+ * shorter than it is someone kneeling upright or crouching: low);
  * the stance over a window of sightings with hysteresis (the window's medians:
  * one misread frame never moves it); in a bed or not, by the share of the body
  * on it, with hysteresis; a fall's descent (how far and how fast the top of
@@ -81,14 +83,63 @@ export function goingDown(sightings: readonly Sighting[], reference: Reference |
   return (below(latest) - below(high)) / (Math.max(latest.time - high.time, 1) / 1000) >= FALL_SPEED;
 }
 
-/** One sighting's stance (null: unknown), against the person's standing reference when there is one. */
-export function stanceOf(reading: PostureReading, top: number, reference: Reference | null, drop: number): Stance | null {
+/**
+ * A person's height standing is remembered from their sightings on their feet over this much of their track (ms):
+ * long enough to span a kneel or a crouch held for a while, and the walk that came before it.
+ */
+export const STANDING_MEMORY_MS = 30_000;
+/**
+ * An "on their feet" reading whose box is shorter than this share of the person's height standing at the same place
+ * is low: kneeling upright (about 0.7 of standing) or a crouch seen from behind or above, which a pose can read as on
+ * their feet; a step, a turn or a pose's noise changes the box by a few hundredths.
+ */
+export const SHORT_UPRIGHT = 0.8;
+/**
+ * Standing sightings measure the height at a place when the bottom of their box is within this share of their height
+ * of the sighting's: the same distance from the camera (a box's size goes with it), so a person who walked nearer or
+ * farther is not taken for one grown or shrunk. Kneeling, the knees are a forearm's length ahead of the feet.
+ */
+export const SAME_PLACE = 0.15;
+
+/** A sighting on their feet, remembered for the person's height standing (STANDING_MEMORY_MS). */
+export interface Upright {
+  readonly time: number;
+  readonly bottom: number;
+  readonly height: number;
+}
+
+/**
+ * The person's height standing at the place whose box's bottom is `bottom`: the upper quartile of the heights of
+ * their sightings on their feet there (SAME_PLACE) within STANDING_MEMORY_MS of `time` (their tallest stable stance:
+ * a frame misread, or the first frames of a kneel still read as on their feet, do not move it), or null with fewer
+ * than STANCE_SIGHTINGS of them.
+ */
+export function standingHeight(uprights: readonly Upright[], bottom: number, time: number): number | null {
+  const there = uprights
+    .filter((u) => time - u.time <= STANDING_MEMORY_MS && Math.abs(u.bottom - bottom) <= SAME_PLACE * u.height)
+    .map((u) => u.height)
+    .sort((a, b) => a - b);
+  return there.length < STANCE_SIGHTINGS ? null : there[Math.floor((there.length * 3) / 4)]!;
+}
+
+/**
+ * One sighting's stance (null: unknown), against the person's standing reference when there is one, and their height
+ * standing there (`standing`, standingHeight()) when known: a box much shorter is not on their feet.
+ */
+export function stanceOf(
+  reading: PostureReading,
+  box: { readonly top: number; readonly height: number },
+  reference: Reference | null,
+  drop: number,
+  standing: number | null = null,
+): Stance | null {
+  const top = box.top;
   const dropped = reference === null ? null : (top - reference.top) / reference.height >= drop;
   switch (reading.posture) {
     case 'unknown':
       return null;
     case 'upright':
-      return 'feet';
+      return standing !== null && box.height < SHORT_UPRIGHT * standing ? 'low' : 'feet';
     case 'lying':
       return 'lying';
     case 'sitting':

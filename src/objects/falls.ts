@@ -69,12 +69,15 @@ import {
   judged,
   stanceOf,
   stanceWindow,
+  standingHeight,
   standingStance,
+  STANDING_MEMORY_MS,
   STANCE_SIGHTINGS,
   STANCE_WINDOW_MS,
   type Reference,
   type Sighting,
   type Stance,
+  type Upright,
 } from './fall-stance.js';
 
 import {
@@ -120,6 +123,8 @@ export function resolveFallOptions(options: FallWatchOptions = {}): ResolvedFall
 interface PersonState {
   /** The latest sightings, oldest first: the window, and the descent's span. */
   sightings: Sighting[];
+  /** Their sightings on their feet over the last STANDING_MEMORY_MS (inside the picture): their height standing. */
+  uprights: Upright[];
   stance: Stance | null;
   inBed: boolean;
   /** Their standing stance, from their sightings on their feet before they left them; kept until they are on their feet again. */
@@ -193,6 +198,7 @@ export class FallWatch {
           person.id,
           (state = {
             sightings: [],
+            uprights: [],
             stance: null,
             inBed: false,
             reference: null,
@@ -246,15 +252,21 @@ export class FallWatch {
     // Their standing stance: kept from when they left their feet, else from their sightings on their feet just now.
     const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
     const reference = state.reference ?? standingStance(recentFeet);
+    const atEdge = atPictureEdge(person.box);
+    const bottom = person.box[3];
+    // Their height standing here (a box cut by the picture's edge measures nothing): a much shorter "on their feet" is low.
+    const standing = atEdge ? null : standingHeight(state.uprights, bottom, time);
     const sighting: Sighting = {
       time,
       top,
       height,
-      atEdge: atPictureEdge(person.box),
-      stance: stanceOf(person.reading, top, reference, o.drop),
+      atEdge,
+      stance: stanceOf(person.reading, { top, height }, reference, o.drop, standing),
       bed: bedShare(person.cover, person.zones, o.beds),
     };
     state.sightings.push(sighting);
+    if (sighting.stance === 'feet' && !atEdge) state.uprights.push({ time, bottom, height });
+    while (state.uprights.length > 0 && time - state.uprights[0]!.time > STANDING_MEMORY_MS) state.uprights.shift();
     const keepMs = o.fallSeconds * 1000 + STANCE_WINDOW_MS * 2;
     while (state.sightings.length > STANCE_SIGHTINGS * 2 && time - state.sightings[0]!.time > keepMs) state.sightings.shift();
     const lastFeet = state.lastFeet ?? recentFeet.at(-1)?.time ?? null;

@@ -12,7 +12,9 @@
  *   propping up on an elbow or sitting up on the floor, with or without a
  *   standing reference;
  * - squatting with the torso forward, kneeling to look under a bed, sitting
- *   down on the floor in 1.6 s raise nothing;
+ *   down on the floor in 1.6 s raise nothing; nor lying down on the floor
+ *   from kneeling upright (read as on their feet, its box well shorter than
+ *   their height standing);
  * - beds by how much of the body is on them: lying on the floor at the foot of
  *   a bed drawn down to the floor is `down`; a box jittering over a bed's edge
  *   neither hides the person nor restarts the minute, and one frame off a bed
@@ -161,6 +163,38 @@ describe('objects: falls judged over a window', { timeout: 120_000 }, () => {
       assert.deepEqual(kinds(play(MOVES.sitOnFloor, { fps })), []);
     });
   }
+
+  it('raises nothing for lying down on the floor from kneeling upright that a pose reads as on their feet (its box 0.72 of standing)', () => {
+    // As a pose network reads someone kneeling upright seen from behind: upright, the box shorter, its bottom where it
+    // was (the knees where the feet were). Lying down on the floor from there in a second is no fall; from standing it is.
+    const upright = { posture: 'upright' as const, confidence: 0.8, torso: 0 };
+    const lying = { posture: 'lying' as const, confidence: 0.8, torso: 90 };
+    const at = (top: number, reading: typeof upright | typeof lying, x = 0.4, w = 0.1) => ({
+      id: 'p',
+      box: [x, top, x + w, 0.9] as const,
+      score: 0.8,
+      reading,
+      zones: [],
+    });
+    const run = (kneelMs: number): string[] => {
+      const watch = new FallWatch();
+      const raised: string[] = [];
+      let time = 0;
+      const take = (person: ReturnType<typeof at>): void => {
+        raised.push(...watch.update({ time, people: [person] }).raised.map((r) => r.kind));
+        time += 200;
+      };
+      while (time < 3000) take(at(0.3 + (time % 400) * 0.00002, upright));
+      const kneelEnd = time + kneelMs;
+      while (time < kneelEnd) take(at(0.47, upright));
+      for (const top of [0.55, 0.65, 0.75]) take(at(top, upright));
+      const lyingEnd = time + 5000;
+      while (time < lyingEnd) take(at(0.8, lying, 0.3, 0.4));
+      return raised;
+    };
+    assert.deepEqual(run(4000), [], 'from kneeling');
+    assert.deepEqual(run(0), ['fall'], 'from standing');
+  });
 
   it('a fall or an everyday move with one frame misread anywhere (its joints, or its box’s top) raises what it raises without it (property)', () => {
     const misreads: Pose[] = [STANDING, LYING, PROPPED, SEATED, FLOOR_SITTING];

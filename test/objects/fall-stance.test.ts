@@ -1,0 +1,51 @@
+/**
+ * The fall watch's pure readings (src/objects/fall-stance.ts): a person's
+ * height standing where they are, remembered from their sightings on their
+ * feet (the upper quartile of those at the same distance from the camera,
+ * within STANDING_MEMORY_MS), and an "on their feet" reading well shorter
+ * than it read as low (kneeling upright, a crouch seen from behind), one
+ * within a pose's noise still on their feet.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, type Upright } from '../../src/objects/fall-stance.js';
+import type { PostureReading } from '../../src/objects/posture.js';
+
+const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.9, torso: 0 };
+/** A walk on the spot: `n` sightings on their feet, a box `height` tall with its bottom at `bottom`, 200 ms apart. */
+const walk = (n: number, height: number, bottom = 0.9, from = 0): Upright[] =>
+  Array.from({ length: n }, (_, i) => ({ time: from + i * 200, bottom, height: height + (i % 3) * 0.005 }));
+
+describe('objects: a person’s height standing and a short upright reading', { timeout: 30_000 }, () => {
+  it('is the upper quartile of their heights on their feet at the same place, unknown with fewer than three', () => {
+    assert.equal(standingHeight(walk(2, 0.5), 0.9, 400), null);
+    const h = standingHeight(walk(10, 0.5), 0.9, 2000);
+    assert.ok(h !== null && h >= 0.5 && h <= 0.51, String(h));
+  });
+
+  it('forgets sightings older than STANDING_MEMORY_MS, and those nearer or farther from the camera', () => {
+    assert.equal(standingHeight(walk(10, 0.5), 0.9, 1800 + STANDING_MEMORY_MS + 1), null);
+    // Walked nearer: the box's bottom lower in the picture by more than SAME_PLACE of their height.
+    assert.equal(standingHeight(walk(10, 0.5, 0.7), 0.9, 2000), null);
+  });
+
+  it('the first frames of a kneel, still read as on their feet, do not lower it (upper quartile)', () => {
+    const kneeling = walk(3, 0.36, 0.9, 2000);
+    const h = standingHeight([...walk(10, 0.5), ...kneeling], 0.9, 2600);
+    assert.ok(h !== null && h >= 0.5, String(h));
+  });
+
+  it('reads kneeling upright (a box 0.72 of their height standing) as low, not on their feet', () => {
+    assert.equal(stanceOf(UPRIGHT, { top: 0.54, height: 0.36 }, null, 0.45, 0.5), 'low');
+    assert.equal(stanceOf(UPRIGHT, { top: 0.54, height: 0.36 }, null, 0.45, null), 'feet', 'no height standing known: as before');
+  });
+
+  it('an upright box within SHORT_UPRIGHT of their height standing is on their feet, whatever the height (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.05, max: 0.9, noNaN: true }), fc.double({ min: SHORT_UPRIGHT, max: 1.2, noNaN: true }), (standing, share) => {
+        assert.equal(stanceOf(UPRIGHT, { top: 0.1, height: standing * share }, null, 0.45, standing), 'feet');
+      }),
+    );
+  });
+});
