@@ -10,21 +10,8 @@ import { describe, it } from 'node:test';
 import { alertStands, CameraObjects, type FallEvent } from '../../src/objects/index.js';
 import { FallAlerts } from '../../src/pipeline/watches/falls.js';
 import type { SystemEvent } from '../../src/pipeline/index.js';
-import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';
+import { FALLS, WALL } from '../helpers/fall-rig.js';
 import { MOVES, sequence, STANDING } from '../helpers/poses.js';
-
-const WALL = 1_700_000_000_000;
-const FALLS: FallProfile = {
-  fallSeconds: 2,
-  drop: 0.45,
-  confirmSeconds: 1,
-  downSeconds: 60,
-  upSeconds: 2,
-  beds: [],
-  repeatSeconds: 10,
-  expirySeconds: 3600,
-  escalate: [],
-};
 
 describe('pipeline: fall alerts for a person lost while going down', { timeout: 30_000 }, () => {
   it('lists them for a second look, then raises a fall not seen down that stands until acknowledged', () => {
