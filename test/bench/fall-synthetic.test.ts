@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { outputOf } from '../helpers/process.js';
 import { CameraObjects, postureOf } from '../../src/objects/index.js';
 import { runSynthetic, FAMILIES } from '../../bench/objects/fall-synthetic.js';
 import { toFallFrame } from '../../bench/objects/fall-synthetic-view.js';
@@ -69,11 +69,7 @@ describe('bench FALL-SYNTH', { timeout: 120_000 }, () => {
       env: { ...process.env, FALL_SYNTH_VIEWS: '16', FALL_SYNTH_SEED: '2' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, out, err } = await outputOf(child);
     assert.equal(code, 0, err);
     const last = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
     assert.equal(last.workload, 'FALL-SYNTH');

@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { outputOf } from '../helpers/process.js';
 import { longestGap, summarize, type ClipOutcome } from '../../bench/objects/fall.js';
 import { fallClips, frameState } from '../../bench/objects/fall-clips.js';
 
@@ -97,11 +97,7 @@ describe('bench FALL', { timeout: 60_000 }, () => {
   it('without the clips prints one line saying where it looked and runs nothing', async () => {
     const empty = mkdtempSync(join(dir, 'no-clips-'));
     const child = spawn(process.execPath, [RUN, 'FALL'], { env: { ...process.env, FALL_DATA: empty }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, out, err } = await outputOf(child);
     assert.equal(code, 0, err);
     const lines = out.trim().split('\n');
     assert.equal(lines.length, 1, out);

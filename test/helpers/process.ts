@@ -1,11 +1,14 @@
 /**
  * Helpers for tests about processes: is one alive, waiting for a condition
  * only the OS can tell, a free loopback port for a server a test starts, a
- * line a child process prints, ending a child that may have ended, and
+ * line a child process prints, a child's output and exit code once it ends,
+ * ending a child that may have ended, and
  * `framesupplier run` started on a config file until it prints its address.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -140,4 +143,14 @@ export function runtimeDirsOf(pid: number): string[] {
 /** Those a killed run left, removed: a SIGKILLed process cannot. */
 export function removeRuntimeDirs(pid: number): void {
   for (const name of runtimeDirsOf(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+}
+
+/** What a child with piped stdout and stderr wrote, and its exit code, once it exits. */
+export async function outputOf(child: ChildProcessByStdio<null, Readable, Readable>): Promise<{ code: number | null; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, out, err };
 }
