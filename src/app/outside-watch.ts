@@ -28,7 +28,7 @@ import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
 import { watchedWorkers, type MqttConfig } from '../config/index.js';
 import type { WatchdogPublisher } from '../mqtt/index.js';
-import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type WorkerSilence } from '../pipeline/index.js';
+import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type WorkerSilence } from '../care/index.js';
 
 /** A care camera and its watched workers, as the config says (config/care.ts's watchedWorkers). */
 export interface OutsideWatchedCamera {

@@ -84,18 +84,8 @@ export type {
   EventsLostEvent,
 } from './base/index.js';
 export { CareWatch, type WatchedCamera, type CareWatchOptions } from './watches/index.js';
-export {
-  SilenceAlarm,
-  cameraSilence,
-  firstCause,
-  SILENCE_REASONS,
-  type CameraSilence,
-  type SilenceReason,
-  type SilenceCause,
-  type SilenceState,
-  type SilenceChange,
-  type WorkerSilence,
-} from './base/index.js';
+// What the silence events and stats carry; the alarm's rule is care's (src/care/silence.ts).
+export { SILENCE_REASONS, type CameraSilence, type SilenceReason, type SilenceState, type WorkerSilence } from '../care/index.js';
 export { CameraPrivacy, type CameraPrivacyOptions } from './watches/index.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './watches/index.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera/index.js';
