@@ -15,7 +15,8 @@
  * sighting) is made there and in the system alike.
  */
 import { fallsOptionsOf, trackOptionsOf } from '../../src/config/index.js';
-import { CameraObjects, FallWatch, trackableDetections, type FallFrame, type FallKind } from '../../src/objects/index.js';
+import { FallWatch, type FallFrame, type FallKind } from '../../src/care/index.js';
+import { CameraObjects, trackableDetections } from '../../src/objects/index.js';
 import { framesOf, type SyntheticFrame, type View } from '../../test/helpers/synthetic/views.js';
 
 /** Capture times start here (ms) and the wall clock is this far ahead of them. */

@@ -36,7 +36,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import type { FallAlert } from '../../src/objects/index.js';
+import type { FallAlert } from '../../src/care/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';

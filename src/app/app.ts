@@ -30,7 +30,8 @@ import { trackOptionsOf, VisionSystem, type ResolvedConfig } from '../pipeline/i
 import type { ClusterNode } from '../cluster/index.js';
 import type { EventSource, TokenChoice } from '../http/index.js';
 import { encodeFrame, loadSharp } from '../pictures/index.js';
-import { alertStands, EventStore, FALL_KINDS, isFallAlert, type FallAlert } from '../objects/index.js';
+import { alertStands, FALL_KINDS, isFallAlert, type FallAlert } from '../care/index.js';
+import { EventStore } from '../objects/index.js';
 import { EventRecorder } from './event-recorder.js';
 import { FALL_STATE_FILE, FallStateFile } from './fall-state-file.js';
 import { FallWebhooks } from './fall-webhooks.js';

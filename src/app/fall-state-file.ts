@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { messageOf } from '../internal/abort.js';
 import type { Logger } from '../internal/logger.js';
 import { makeStateDir } from '../internal/state-dir.js';
-import { isFallAlert, type FallAlert } from '../objects/index.js';
+import { isFallAlert, type FallAlert } from '../care/index.js';
 import type { EventOf, VisionSystem } from '../pipeline/index.js';
 
 export const FALL_STATE_FILE = 'fall-alerts.json';

@@ -11,7 +11,7 @@
  * listening and waits for the POSTs under way (each bounded by its timeout).
  */
 import type { Logger } from '../internal/logger.js';
-import { escalationMessage, targetLabel } from '../objects/index.js';
+import { escalationMessage, targetLabel } from '../care/index.js';
 import type { EventOf, VisionSystem } from '../pipeline/index.js';
 
 export const WEBHOOK_TIMEOUT_MS = 5_000;

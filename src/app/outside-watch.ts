@@ -9,7 +9,7 @@
  * Contract:
  * - The heartbeat is judged by change, on this process's monotonic clock (no clock is compared across
  *   processes): a write that says `running` and differs from the last read is a beat. The rule is the care
- *   watch's own SilenceAlarm (pipeline/base/silence.ts): raised when no beat came for silenceMs (the watch's
+ *   watch's own SilenceAlarm (src/care/silence.ts): raised when no beat came for silenceMs (the watch's
  *   start stands for one), cleared by the first beat; judged every intervalMs, so it comes within the silence and
  *   one interval of the last beat.
  * - The detail says which: no heartbeat file (not started, or another path), the system stopped (its clean stop
@@ -28,7 +28,7 @@ import type { Logger } from '../internal/logger.js';
 import { maskCredentials } from '../internal/redact.js';
 import { watchedWorkers, type MqttConfig } from '../config/index.js';
 import type { WatchdogPublisher } from '../mqtt/index.js';
-import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type WorkerSilence } from '../pipeline/index.js';
+import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type WorkerSilence } from '../care/index.js';
 
 /** A care camera and its watched workers, as the config says (config/care.ts's watchedWorkers). */
 export interface OutsideWatchedCamera {

@@ -13,7 +13,7 @@
  * what the schema cannot say. Messages quote ids only (names, never secrets).
  */
 import { isId } from '../internal/ids.js';
-import { OCCUPANCY_DEFAULTS } from '../internal/occupancy-defaults.js';
+import { OCCUPANCY_DEFAULTS } from '../care/index.js';
 import { isPlainObject, type CameraConfig, type Config, type Segment } from './schema.js';
 
 /** A care setting's silence when it names none. */

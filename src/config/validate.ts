@@ -15,7 +15,7 @@
 import { isId } from '../internal/ids.js';
 import { lineProblem, polygonProblem } from '../internal/polygon.js';
 import { TRACKER_DEFAULTS } from '../internal/tracker-defaults.js';
-import { FALL_TRACKER_DEFAULTS } from '../internal/fall-defaults.js';
+import { FALL_TRACKER_DEFAULTS } from '../care/index.js';
 import { answerSchemaProblem } from '../internal/answer-schema.js';
 import { classifySource as classifyAnySource } from '../internal/source-kind.js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';

@@ -24,19 +24,18 @@
  * (`dwells` when a zone's dwellSeconds is reached); `zone_time` in the
  * payload is its time in each zone so far.
  *
- * Posture (posture.ts, ADR 0132): an object whose detections carry pose
+ * Posture (care/posture.ts, ADR 0132): an object whose detections carry pose
  * keypoints has a `posture` and `posture_score`, kept steady (a change is
  * significant: it makes an `update`); each frame's readings of the people it
- * matched are in the answer (`people`), for the fall watch (falls.ts), with
+ * matched are in the answer (`people`), for the fall watch (care/falls.ts), with
  * the share of each body on each zone it overlaps (`cover`: beds are judged
  * by it).
  */
 import { randomBytes } from 'node:crypto';
 import { bodyShare, bottomCentre, iou, type Box, type Polygon } from './geometry.js';
-import type { PersonSighting } from './falls.js';
-import type { SnapshotInfo } from './snapshot-info.js';
+import { PostureFilter, postureOf, type PersonSighting, type Posture } from '../care/index.js';
+import type { SnapshotInfo } from '../internal/snapshot-info.js';
 import { Line, LineCounter, LineCrossings, type LineCount, type LineDirection, type LineOptions } from './lines.js';
-import { PostureFilter, postureOf, type Posture } from './posture.js';
 import { Tracker, type Detection, type Track, type TrackerOptions } from './tracker.js';
 import { masked, Zone, ZonePresence, type ZoneOptions } from './zones.js';
 
@@ -376,7 +375,7 @@ export class CameraObjects {
     if (t.keypoints === null) return;
     const reading = postureOf(t.keypoints, t.box, { aspect: this.#aspect });
     meta.posture.observe(reading);
-    // How much of the body is on each zone it overlaps: a bed is judged by that (falls.ts), not by the box's bottom.
+    // How much of the body is on each zone it overlaps: a bed is judged by that (care/falls.ts), not by the box's bottom.
     const cover: Record<string, number> = {};
     for (const zone of this.#zones) {
       const share = bodyShare(t.box, t.keypoints, zone.polygon);

@@ -5,8 +5,10 @@
  * checks of a polygon are on the ground floor, shared with the config.
  */
 
-/** [x1, y1, x2, y2], normalised; x1 ≤ x2, y1 ≤ y2. */
-export type Box = readonly [number, number, number, number];
+import type { Box } from '../internal/box.js';
+
+/** [x1, y1, x2, y2], normalised: the ground floor's type, which the care rules speak too. */
+export type { Box };
 /** [x, y], normalised. */
 export type Point = readonly [number, number];
 /** A closed polygon: the last point joins the first. */

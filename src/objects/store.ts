@@ -38,7 +38,7 @@ import { importSqlite } from '../internal/sqlite.js';
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import type { TrackedObject } from './camera-objects.js';
 
-/** What a row is filed by: a tracked object's event, or a fall alert's (falls.ts). */
+/** What a row is filed by: a tracked object's event, or a fall alert's (care/falls.ts). */
 export type StoredEventFields = Pick<TrackedObject, 'id' | 'camera' | 'label' | 'start_time' | 'end_time' | 'entered_zones'>;
 
 export class EventStoreError extends FrameSupplierError<'ERR_EVENT_STORE'> {

@@ -41,7 +41,7 @@
  * capture time of the track's first detection.
  */
 import { InvalidArgumentError } from '../supplier/index.js';
-import type { Keypoint } from '../internal/posture.js';
+import type { Keypoint } from '../care/index.js';
 import { boxArea, iou, type Box } from './geometry.js';
 import { MotionModel } from './motion.js';
 import { resolveTrackerOptions, type ResolvedTrackerOptions, type TrackerOptions } from './tracker-options.js';

@@ -16,7 +16,8 @@ export type { SystemResults } from './system/index.js';
 export type { SystemSummaries } from './system/index.js';
 export { summarySchema, summaryWindow, type Summary, type SummaryLevel, type SummaryWindow, type SummaryStore, type AskSummaryOptions } from './base/index.js';
 export type { SystemStats } from './system/index.js';
-export type { FallStats, RoomFigures, AnsweredFigures, FigureSums } from './watches/index.js';
+export type { FallStats } from './watches/index.js';
+export type { AnsweredFigures, FigureSums, RoomFigures } from '../care/index.js';
 export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system/index.js';
 export type { MemoryFigures, CameraBufferBytes, TreeMemoryFigures } from './system/index.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './base/index.js';
@@ -83,18 +84,8 @@ export type {
   EventsLostEvent,
 } from './base/index.js';
 export { CareWatch, type WatchedCamera, type CareWatchOptions } from './watches/index.js';
-export {
-  SilenceAlarm,
-  cameraSilence,
-  firstCause,
-  SILENCE_REASONS,
-  type CameraSilence,
-  type SilenceReason,
-  type SilenceCause,
-  type SilenceState,
-  type SilenceChange,
-  type WorkerSilence,
-} from './base/index.js';
+// What the silence events and stats carry; the alarm's rule is care's (src/care/silence.ts).
+export { SILENCE_REASONS, type CameraSilence, type SilenceReason, type SilenceState, type WorkerSilence } from '../care/index.js';
 export { CameraPrivacy, type CameraPrivacyOptions } from './watches/index.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './watches/index.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera/index.js';

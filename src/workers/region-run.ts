@@ -12,7 +12,7 @@
  */
 import type { Detection, InferenceResponse } from '../ipc/index.js';
 import { cropBoxToFrame, cropPointToFrame, mergeAcrossCrops, turnBoxBack, turnPointBack, type PixelRegion, type Turn } from '../pictures/index.js';
-import { postureOf } from '../internal/posture.js';
+import { postureOf } from '../care/index.js';
 import type { Frame } from '../supplier/index.js';
 
 /** One crop of a frame, cut and scaled to the model's input: packed RGB. */

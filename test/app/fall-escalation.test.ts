@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createApp, type App } from '../../src/app/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import type { FallAlert, FallEvent } from '../../src/objects/index.js';
+import type { FallAlert, FallEvent } from '../../src/care/index.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type MqttClient } from 'mqtt';
 import { createApp, type App } from '../../src/app/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import type { FallAlert } from '../../src/objects/index.js';
+import type { FallAlert } from '../../src/care/index.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { nextEvent, resolvedConfig } from '../pipeline/helpers.js';
 import { hidden, lookAtJpeg, shown, type Looked } from './picture-looks.js';

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { postureOf } from '../../src/objects/index.js';
+import { postureOf } from '../../src/care/index.js';
 import { bodyOf, posed, STAND, type BodyPose, type Vec3 } from '../helpers/synthetic/body.js';
 import { Camera, crosses, type Furniture } from '../helpers/synthetic/camera.js';
 import { drawMove, FALL_FAMILIES } from '../helpers/synthetic/moves.js';

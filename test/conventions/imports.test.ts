@@ -1,7 +1,8 @@
 /**
  * The house's floors, read from the sources (ADR 0023): what each folder of
  * src/ may import. The ground floor (internal/) imports nothing else in src/;
- * the supplier core only the ground floor; the parts above point inward; the
+ * the supplier core only the ground floor; the care rules (ADR 0184) only the
+ * ground floor too, below every part that reads them; the parts above point inward; the
  * adapters (http, mqtt, metrics, cluster) drive the system through its public
  * calls and never import each other; only the composition root (app/) builds
  * them, and the CLI imports none of them. Across folders, imports go through a
@@ -31,25 +32,26 @@ import { parseTs, relativeImports, REPO_ROOT, repoFiles } from '../helpers/repo.
 /** Folder → the folders it may import (itself always). */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   internal: [],
+  care: ['internal'],
   supplier: ['internal'],
   process: ['internal'],
   ipc: ['internal', 'supplier'],
   shm: ['internal', 'supplier'],
   capture: ['internal', 'supplier', 'process'],
   pictures: ['internal', 'supplier'],
-  config: ['internal', 'supplier'],
-  objects: ['internal', 'supplier'],
+  config: ['internal', 'supplier', 'care'],
+  objects: ['internal', 'supplier', 'care'],
   motion: ['internal', 'objects'],
-  models: ['internal', 'supplier', 'ipc', 'shm', 'pictures'],
+  models: ['internal', 'supplier', 'ipc', 'shm', 'pictures', 'care'],
   kserve: ['internal', 'supplier', 'ipc', 'shm'],
-  workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve', 'pictures'],
+  workers: ['internal', 'supplier', 'process', 'ipc', 'shm', 'models', 'kserve', 'pictures', 'care'],
   'model-server': ['internal', 'supplier', 'ipc', 'shm', 'models', 'kserve', 'config'],
-  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects', 'pictures', 'motion'],
+  pipeline: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'workers', 'kserve', 'objects', 'pictures', 'motion', 'care'],
   http: ['internal', 'supplier', 'config', 'pipeline', 'objects', 'pictures'],
-  mqtt: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
+  mqtt: ['internal', 'supplier', 'config', 'pipeline', 'objects', 'care'],
   metrics: ['internal', 'supplier', 'config', 'pipeline', 'ipc'],
   cluster: ['internal', 'supplier', 'config', 'pipeline', 'objects'],
-  app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects', 'pictures'],
+  app: ['internal', 'supplier', 'config', 'pipeline', 'http', 'mqtt', 'metrics', 'cluster', 'objects', 'pictures', 'care'],
   cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app', 'motion'],
 };
 /**

@@ -4,7 +4,8 @@
  * capture, a tick after each. The wall clock and the monotonic one (capture times' clock) move together unless a
  * test steps one; `others(time)` adds people (a carer) to a frame.
  */
-import { CameraObjects, type Detection, type FallEvent } from '../../src/objects/index.js';
+import type { FallEvent } from '../../src/care/index.js';
+import { CameraObjects, type Detection } from '../../src/objects/index.js';
 import { FallAlerts } from '../../src/pipeline/watches/falls.js';
 import type { EventOf, SystemEvent } from '../../src/pipeline/index.js';
 import type { FallProfile } from '../../src/pipeline/base/worker-profile.js';

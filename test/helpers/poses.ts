@@ -12,7 +12,8 @@
  * and the shins (a thigh at -90 points back, +90 forward). Segment lengths are
  * shares of the standing height; the floor is at `floor` (0–1 of the frame).
  */
-import type { Box, Keypoint } from '../../src/objects/index.js';
+import type { Keypoint } from '../../src/care/index.js';
+import type { Box } from '../../src/objects/index.js';
 
 export interface Pose {
   /** The hip's x (0–1 of the frame's width). */

@@ -20,7 +20,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createApp, type App } from '../../src/app/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import type { FallAlert } from '../../src/objects/index.js';
+import type { FallAlert } from '../../src/care/index.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SystemMetrics } from '../../src/metrics/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
-import type { FallAlert } from '../../src/objects/index.js';
+import type { FallAlert } from '../../src/care/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { resolvedConfig } from '../pipeline/helpers.js';
 import { parseMetrics, promtoolCheck, valueOf } from './helpers.js';

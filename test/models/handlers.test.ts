@@ -15,7 +15,7 @@ import { ModelClient, type InferenceRequest, type InferenceResponse } from '../.
 import { decodeYolo, iou, letterbox, nonMaxSuppression, type YoloBox } from '../../src/models/onnx/yolo.js';
 import { letterboxed, letterboxModel, Preprocessor } from '../../src/models/onnx/preprocess.js';
 import { createOnnxHandler, POSE_KEYPOINTS } from '../../src/models/index.js';
-import { POSTURES } from '../../src/objects/index.js';
+import { POSTURES } from '../../src/care/index.js';
 import { FrameStoreWriter, readFrame } from '../../src/shm/index.js';
 import { PERSON_NETWORK_DEFAULTS } from '../../src/models/person/person-model.js';
 import { LABELLED, LABELLED_HEIGHT, LABELLED_SECOND, LABELLED_WIDTH, matchLabelled } from '../helpers/labelled-frame.js';

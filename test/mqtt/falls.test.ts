@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fallEntities, FallTopics, parseAcknowledgement, personDownPayload } from '../../src/mqtt/alarms/falls.js';
 import { judgeStateTopic, type SweepView } from '../../src/mqtt/retained/retained-sweep.js';
-import type { FallAlert } from '../../src/objects/index.js';
+import type { FallAlert } from '../../src/care/index.js';
 
 const ID = '1700000000.123456-abc123';
 

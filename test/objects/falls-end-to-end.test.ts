@@ -24,7 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { FallAlert, FallEvent, TrackedObject } from '../../src/objects/index.js';
+import type { FallAlert, FallEvent } from '../../src/care/index.js';
+import type { TrackedObject } from '../../src/objects/index.js';
 import { Mosquitto, Recorder, type Message } from '../helpers/mosquitto.js';
 import { endChild, startRun } from '../helpers/process.js';
 

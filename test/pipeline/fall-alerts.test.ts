@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alertStands, type FallAlert } from '../../src/objects/index.js';
+import { alertStands, type FallAlert } from '../../src/care/index.js';
 import type { ResultEvent } from '../../src/pipeline/index.js';
 import { fallRig, type FallRig } from '../helpers/fall-rig.js';
 import { MOVES, STANDING, type Step } from '../helpers/poses.js';

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alertStands, type FallAlert } from '../../src/objects/index.js';
+import { alertStands, type FallAlert } from '../../src/care/index.js';
 import { fallRig, WALL } from '../helpers/fall-rig.js';
 import { LYING, MOVES, pose, STANDING } from '../helpers/poses.js';
 

@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
-import type { FallAlert } from '../../src/objects/index.js';
+import type { FallAlert } from '../../src/care/index.js';
 import { VisionSystem, type EventOf } from '../../src/pipeline/index.js';
 import { LYING, pose, STANDING, type Pose } from '../helpers/poses.js';
 import { drawScene, encodeToFile, findBrightBlock, HEIGHT, WIDTH, xorshift } from '../motion/scene.js';

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { alertStands, CameraObjects, type FallEvent } from '../../src/objects/index.js';
+import { alertStands, type FallEvent } from '../../src/care/index.js';
+import { CameraObjects } from '../../src/objects/index.js';
 import { FallAlerts } from '../../src/pipeline/watches/falls.js';
 import type { SystemEvent } from '../../src/pipeline/index.js';
 import { FALLS, WALL } from '../helpers/fall-rig.js';

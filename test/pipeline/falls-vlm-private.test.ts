@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/internal/logger.js';
-import type { FallConfirmation } from '../../src/objects/index.js';
+import type { FallConfirmation } from '../../src/care/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { FakeVlmServer } from '../helpers/vlm-server.js';
 import { nextEvent, resolvedConfig } from './helpers.js';

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/internal/logger.js';
-import type { FallEvent } from '../../src/objects/index.js';
+import type { FallEvent } from '../../src/care/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { FakeVlmServer, type VlmRequestRecord } from '../helpers/vlm-server.js';
 import { nextEvent, resolvedConfig } from './helpers.js';

@@ -1,11 +1,11 @@
 /**
- * The config schema's falls section (src/objects/falls.ts, src/pipeline/watches/falls.ts, ADR 0132, ADR 0151): a camera worker's
+ * The config schema's falls section (src/care/falls.ts, src/pipeline/watches/falls.ts, ADR 0132, ADR 0151): a camera worker's
  * `falls:`, falls and people down raised from its people and their poses, and the one reading of it with its
  * defaults (fallsOptionsOf). Stands on the schema's shared parts alone; the defaults are src/internal's, where
  * the fall watch takes them too.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { FALL_DEFAULTS, withFallDefaults } from '../../internal/fall-defaults.js';
+import { FALL_DEFAULTS, withFallDefaults } from '../../care/index.js';
 import { annotate, CHOOSE, closed, HINT, ID_PATTERN, int, isPlainObject, type Chooser } from './shared.js';
 
 // Where an escalation step tells (ADR 0159): an MQTT topic on the config's broker, or a webhook.
@@ -67,7 +67,7 @@ export const EscalationStepSchema = Type.Object(
   closed,
 );
 
-// Falls and people down (src/objects/falls.ts, src/pipeline/watches/falls.ts, ADR 0132, ADR 0151): a camera worker whose model gives poses.
+// Falls and people down (src/care/falls.ts, src/pipeline/watches/falls.ts, ADR 0132, ADR 0151): a camera worker whose model gives poses.
 export const FallsSchema = Type.Object(
   {
     fallSeconds: Type.Number({

@@ -7,7 +7,7 @@
  * falls, care, gate and vlm; nothing below imports it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { FALL_TRACKER_DEFAULTS } from '../../internal/fall-defaults.js';
+import { FALL_TRACKER_DEFAULTS } from '../../care/index.js';
 import { ID_PATTERN_SOURCE } from '../../internal/ids.js';
 import { MAX_AGE_BUDGET_MS } from '../../internal/ipc-errors.js';
 import { CRITICALITIES, MAX_FRAME_DIMENSION } from '../../supplier/index.js';

@@ -21,7 +21,7 @@ import { rawFrameCopy } from '../rgb.js';
 import { ModelThreadPool } from '../thread-pool.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import { postureOf } from '../../internal/posture.js';
+import { postureOf } from '../../care/index.js';
 import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
 import { loadOnnxRuntime } from '../onnx/runtime.js';
 import { PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, personNetworkPath, type PersonModelOptions } from './options.js';

@@ -27,7 +27,7 @@
  * (system.objects.falls) after each of their events, so it is never out of step with them.
  */
 import type { EventOf, VisionSystem } from '../../pipeline/index.js';
-import { alertStands, escalationMessage, targetLabel, type FallAlert } from '../../objects/index.js';
+import { alertStands, escalationMessage, targetLabel, type FallAlert } from '../../care/index.js';
 import { isId } from '../../internal/ids.js';
 import type { Logger } from '../../internal/logger.js';
 import { type BrokerConnection, EventOutbox, type RetainedStore } from '../broker/index.js';

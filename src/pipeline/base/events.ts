@@ -14,13 +14,13 @@ import type { CaptureErrorRecord, CaptureState } from '../../capture/index.js';
 import { abortable } from '../../internal/abort.js';
 import { InvalidArgumentError } from '../../supplier/index.js';
 import type { LastExit, WorkerState } from '../../workers/index.js';
-import type { DwellEvent, FallAlert, FallEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../../objects/index.js';
+import type { DwellEvent, LineCrossingEvent, SnapshotRequest, TrackedEvent } from '../../objects/index.js';
+import type { CameraSilence, FallAlert, FallEvent, WorkerSilence } from '../../care/index.js';
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
 import type { FreshnessObjective, WindowFigures } from './freshness.js';
 import type { ShedReport } from './decode-shedding.js';
-import type { CameraSilence, WorkerSilence } from './silence.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
 /** A capture's state, or 'disabled' (enabled: false in its config). */

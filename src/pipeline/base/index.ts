@@ -2,9 +2,9 @@
  * The pipeline's base room (ADR 0147): what every room of the hall speaks: the one typed event union and its
  * hub, the config types, the errors, the freshness rules and objectives, a worker's profile and its decode figures,
  * the annotations of tracked objects, the summaries of a stretch of a camera's time (ADR 0073) with the vlm entry they
- * share with the vlm worker, the checks of the files a config names, a camera's silence (ADR 0138), the rule of
- * shedding decoding (ADR 0115) and a batched model's capacity (ADR 0128). The hall's ground floor: it imports no
- * other room.
+ * share with the vlm worker, the checks of the files a config names, the rule of shedding decoding (ADR 0115) and a
+ * batched model's capacity (ADR 0128). The hall's ground floor: it imports no other room. (A camera's silence, ADR
+ * 0138, is a care rule: src/care/silence.ts.)
  *
  * This index is the room's surface: the names the other rooms and src/pipeline/index.ts import from it, and no
  * more (a name comes here when another room needs it). Within the room, files import each other directly; no file
@@ -89,18 +89,6 @@ export {
 } from './freshness.js';
 export { CallWindow, type CallCost, type CallFigures } from './model-capacity.js';
 export { checkCommandFile, checkModelBatch, checkModelFiles, namedFileProblems } from './named-files.js';
-export {
-  cameraSilence,
-  firstCause,
-  SILENCE_REASONS,
-  SilenceAlarm,
-  type CameraSilence,
-  type SilenceCause,
-  type SilenceChange,
-  type SilenceReason,
-  type SilenceState,
-  type WorkerSilence,
-} from './silence.js';
 export {
   Summaries,
   summarySchema,

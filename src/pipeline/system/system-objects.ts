@@ -8,18 +8,9 @@
  * are on the system's one event stream (system.on / events()). Fall and person-down alerts (ADR 0132) are
  * read and acknowledged here too; their events (`fall`) are on the stream.
  */
-import {
-  FALL_DEFAULTS,
-  type FallAlert,
-  type FallEvent,
-  type LineCount,
-  type SnapshotInfo,
-  type TrackedEvent,
-  type TrackedObject,
-  type ZoneCount,
-} from '../../objects/index.js';
+import { FALL_DEFAULTS, type FallAlert, type FallEvent, type RoomFigures } from '../../care/index.js';
+import type { LineCount, SnapshotInfo, TrackedEvent, TrackedObject, ZoneCount } from '../../objects/index.js';
 import { fallsOptionsOf, occupancyOf } from '../../config/index.js';
-import type { RoomFigures } from '../watches/index.js';
 import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */

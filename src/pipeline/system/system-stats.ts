@@ -8,7 +8,8 @@
  * watch that judges them from those same figures.
  */
 import type { CameraStats, SharedWorkerStats, WorkerFigures } from '../camera/index.js';
-import type { SystemState, FreshnessObjective, ObjectiveStatus, WorkerProfile, CameraSilence } from '../base/index.js';
+import type { SystemState, FreshnessObjective, ObjectiveStatus, WorkerProfile } from '../base/index.js';
+import type { CameraSilence } from '../../care/index.js';
 import type { ModelStats } from '../model-host/index.js';
 import type { FallStats } from '../watches/index.js';
 import { memoryFigures, type MemoryFigures } from './memory-figures.js';

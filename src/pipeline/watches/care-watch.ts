@@ -23,18 +23,8 @@
 import { performance } from 'node:perf_hooks';
 import { watchedWorkers } from '../../config/index.js';
 import type { CameraStats } from '../camera/index.js';
-import {
-  type CameraConfig,
-  type ModelState,
-  type ResultEvent,
-  type SilenceEvent,
-  cameraSilence,
-  SilenceAlarm,
-  type CameraSilence,
-  type SilenceCause,
-  type SilenceChange,
-  type WorkerSilence,
-} from '../base/index.js';
+import { cameraSilence, SilenceAlarm, type CameraSilence, type SilenceCause, type SilenceChange, type WorkerSilence } from '../../care/index.js';
+import type { CameraConfig, ModelState, ResultEvent, SilenceEvent } from '../base/index.js';
 import { TickingWatch } from './watch.js';
 
 /** What the watch reads of a camera at a tick. */

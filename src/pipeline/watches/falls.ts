@@ -25,33 +25,35 @@
  * live in the events store. A second's tick raises what is due again, and
  * tells each escalation step due (a `fall-notify` event its targets'
  * deliverers send, ADR 0159), both on the monotonic clock: a wall clock
- * stepped back (NTP at boot) stops neither (fall-answers.ts).
+ * stepped back (NTP at boot) stops neither (src/care/alert-clocks.ts).
  *
  * Answered (ADR 0157): acknowledge() takes the alerts of an id, a camera, or
  * those of a camera out before a press (`raisedBefore`: a button pressed
  * acknowledges nothing raised after it); each acknowledgement sets the
  * alert's figures (time to acknowledge, time on the floor) and its log line.
  * In a single-occupancy room with two or more people tracked (a carer there,
- * ADR 0158: fall-rooms.ts) alerts are marked `assisted` and held: published
+ * ADR 0158: src/care/fall-rooms.ts) alerts are marked `assisted` and held: published
  * and shown as any, their repeats and steps waiting until the room is watched
  * alone again.
  */
 import {
-  eventId,
+  age,
+  FallRooms,
   FallWatch,
+  seconds,
+  type AnsweredFigures,
   type FallAlert,
   type FallConfirmation,
   type FallEndReason,
   type FallEvent,
+  type HeldAlert,
   type LostPerson,
   type PersonSighting,
-  type SnapshotInfo,
-  type SnapshotRequest,
-} from '../../objects/index.js';
+  type RoomFigures,
+} from '../../care/index.js';
+import { eventId, type SnapshotInfo, type SnapshotRequest } from '../../objects/index.js';
 import { performance } from 'node:perf_hooks';
 import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
-import { age, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
-import { FallRooms, type RoomFigures } from './fall-rooms.js';
 import { StandingAlerts, type FallSettings } from './standing-alerts.js';
 
 import { TickingWatch } from './watch.js';

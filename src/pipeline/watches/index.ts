@@ -5,6 +5,8 @@
  * the care watch's silence alarms), one interface (watch.ts) and
  * one list in the order a result passes them (watches.ts: the data's way through the system). It stands on
  * camera/, model-host/ and base/, each through its index; the system room above builds the list and drives it.
+ * The care watches drive the care rules (src/care: the fall watch, its alerts' answers and clocks, single-occupancy
+ * rooms, the silence alarm) with the system's results, clock and events; the rules themselves are care's (ADR 0184).
  *
  * This index is the room's surface: the names the other rooms and src/pipeline/index.ts import from it, and no
  * more. Within the room, files import each other directly; no file of the room imports this index.
@@ -12,8 +14,6 @@
 export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
 export { CareWatch, type CareWatchOptions, type WatchedCamera } from './care-watch.js';
 export { forecastCamera, type CameraChange, type DecodeForecast, type Forecast, type ModelForecast, type WorkerForecast } from './forecast.js';
-export type { AnsweredFigures, FigureSums } from './fall-answers.js';
-export type { RoomFigures } from './fall-rooms.js';
 export type { FallStats } from './falls.js';
 export { FreshnessWatch, type ShedHook, type WatchedSystem } from './freshness-watch.js';
 export { modelDemands, modelLoad } from './model-demands.js';

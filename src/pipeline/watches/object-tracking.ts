@@ -15,14 +15,13 @@
  * go on after each frame and each tick to `onFrame` (the fall alerts,
  * falls.ts); a worker stopped ends its tracks there as `stopped`.
  */
+import { isFallAlert, type PersonSighting } from '../../care/index.js';
 import {
   CameraObjects,
   endedByRestart,
-  isFallAlert,
   type CameraObjectsOptions,
   trackableDetections,
   type DwellEvent,
-  type PersonSighting,
   type LineCount,
   type LineCrossingEvent,
   type SnapshotInfo,

@@ -1,6 +1,6 @@
 /**
  * The fall alerts that stand or wait to be acknowledged (ADR 0133, 0157-0159), held until answered: each with its
- * clocks (fall-answers.ts), changed only here (change(): its `fall` event), acknowledged here (by id, by camera, or
+ * clocks (src/care/alert-clocks.ts), changed only here (change(): its `fall` event), acknowledged here (by id, by camera, or
  * those of a camera out before a button's press), raised again and escalated here once a second on the monotonic
  * clock, held while its room is assisted and let go when it is watched alone again, and read back here at start.
  * FallAlerts (falls.ts) raises them from frames and ends them; this keeps them.
@@ -11,22 +11,29 @@
  * follows the update whose log says it was told.
  */
 import {
+  age,
   alertStands,
   answerFigures,
+  AnswerFigures,
+  hold,
+  monoAgo,
+  release,
+  seconds,
   stepsDue,
   targetLabel,
   withAnswerDefaults,
   withLogEntry,
+  type AnsweredFigures,
   type FallAlert,
   type FallEndReason,
   type FallEscalationStep,
   type FallEvent,
   type FallLogEntry,
+  type HeldAlert,
   type RoomState,
-  type SnapshotInfo,
-} from '../../objects/index.js';
+} from '../../care/index.js';
+import type { SnapshotInfo } from '../../objects/index.js';
 import type { SystemEvent } from '../base/index.js';
-import { age, AnswerFigures, hold, monoAgo, release, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
 
 type Held = HeldAlert;
 

@@ -8,7 +8,7 @@
  * otherwise; a worker forgotten (stopped, its camera replaced or removed) takes its room's state with it, and its
  * assisted time is kept in the camera's total.
  */
-import { Occupancy, type RoomState } from '../../objects/index.js';
+import { Occupancy, type RoomState } from './occupancy.js';
 
 /** A single-occupancy room's figures. */
 export interface RoomFigures {

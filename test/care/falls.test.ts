@@ -13,7 +13,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CameraObjects, FallWatch, type FallEnded, type FallRaised, type FallWatchOptions, type ZoneOptions } from '../../src/objects/index.js';
+import { FallWatch, type FallEnded, type FallRaised, type FallWatchOptions } from '../../src/care/index.js';
+import { CameraObjects, type ZoneOptions } from '../../src/objects/index.js';
 import { MOVES, sequence, STANDING, LYING, type Pose, type Step } from '../helpers/poses.js';
 
 const WALL = 1_700_000_000_000;

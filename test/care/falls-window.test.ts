@@ -25,7 +25,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CameraObjects, FallWatch, type FallEnded, type FallRaised, type FallWatchOptions, type ZoneOptions } from '../../src/objects/index.js';
+import { FallWatch, type FallEnded, type FallRaised, type FallWatchOptions } from '../../src/care/index.js';
+import { CameraObjects, type ZoneOptions } from '../../src/objects/index.js';
 import {
   FLOOR_SITTING,
   LYING,

@@ -1,6 +1,6 @@
 /**
  * The fall watch's option defaults and the tracker's for a fall worker, once (ADR 0132): the fall watch
- * (src/objects) resolves its options with them, the config (src/config) gives them as the schema's defaults
+ * (falls.ts) resolves its options with them, the config (src/config) gives them as the schema's defaults
  * and reads a fall worker's tracker through them, so `config check`, the docs and the system agree.
  */
 export const FALL_DEFAULTS = {

@@ -1,12 +1,12 @@
 /**
- * A tracked person's posture (ADR 0132): the rule is the ground floor's (src/internal/posture.ts: upright,
+ * A tracked person's posture (ADR 0132): the rule is posture.ts's (upright,
  * sitting, lying or unknown from the 17 pose keypoints and the box, with a confidence), and PostureFilter keeps
  * it steady for an object, so that one frame's flicker (a keypoint lost for a frame) makes no change an
  * automation would act on. Pure: no clock.
  */
-import type { PostureReading, Posture } from '../internal/posture.js';
+import type { PostureReading, Posture } from './posture.js';
 
-export { KEYPOINT_COUNT, POSTURES, postureOf, type Keypoint, type Posture, type PostureOptions, type PostureReading, type Seat } from '../internal/posture.js';
+export { KEYPOINT_COUNT, POSTURES, postureOf, type Keypoint, type Posture, type PostureOptions, type PostureReading, type Seat } from './posture.js';
 
 /**
  * A tracked person's posture, steady: a reading of another known posture replaces it once it is seen in

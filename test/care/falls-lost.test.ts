@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FallWatch, postureOf, type PersonSighting } from '../../src/objects/index.js';
+import { FallWatch, postureOf, type PersonSighting } from '../../src/care/index.js';
 import { MOVES, pose, sequence, STANDING } from '../helpers/poses.js';
 
 const ASPECT = 4 / 3;

@@ -53,10 +53,10 @@
  * posture readings), and the tracks the tracker ended. A track missed by a
  * frame is neither: its state waits for the next sighting.
  */
-import { FALL_DEFAULTS, withFallDefaults } from '../internal/fall-defaults.js';
-import type { SnapshotInfo } from './snapshot-info.js';
+import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
+import type { SnapshotInfo } from '../internal/snapshot-info.js';
 import type { FallAnswerFields } from './fall-answer.js';
-import type { Box } from './geometry.js';
+import type { Box } from '../internal/box.js';
 import type { Posture } from './posture.js';
 import {
   atPictureEdge,

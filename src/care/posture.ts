@@ -27,9 +27,9 @@
  *
  * `confidence` (0–1) is the seen keypoints' mean score, scaled by how far
  * inside its posture's bounds the body is (a torso at 61° is barely lying); a
- * reading from the box alone is at most 0.5. Pure: no clock, no state. On
- * the ground floor: the person model puts it on its detections (results),
- * the objects layer on tracked people (src/objects/posture.ts, which keeps
+ * reading from the box alone is at most 0.5. Pure: no clock, no state. The
+ * care folder's lowest rule: the person model puts it on its detections
+ * (results), the objects layer on tracked people (posture-filter.ts keeps
  * it steady).
  */
 

@@ -8,7 +8,7 @@
  * once, from the update() that makes it; an update older than the last is ignored. `assistedMs` is the time it
  * has spent assisted, up to the latest update.
  */
-import { OCCUPANCY_DEFAULTS } from '../internal/occupancy-defaults.js';
+import { OCCUPANCY_DEFAULTS } from './occupancy-defaults.js';
 
 export type RoomState = 'alone' | 'assisted';
 

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PostureFilter, postureOf, type Keypoint, type PostureReading } from '../../src/objects/index.js';
+import { PostureFilter, postureOf, type Keypoint, type PostureReading } from '../../src/care/index.js';
 import { BENT, FLOOR_SITTING, LYING, pose, SEATED, STANDING } from '../helpers/poses.js';
 
 const ASPECT = 4 / 3;

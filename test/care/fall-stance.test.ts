@@ -1,5 +1,5 @@
 /**
- * The fall watch's pure readings (src/objects/fall-stance.ts): a person's
+ * The fall watch's pure readings (src/care/fall-stance.ts): a person's
  * height standing where they are, remembered from their sightings on their
  * feet (the upper quartile of those at the same distance from the camera,
  * within STANDING_MEMORY_MS), and an "on their feet" reading well shorter
@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, type Upright } from '../../src/objects/fall-stance.js';
-import type { PostureReading } from '../../src/objects/posture.js';
+import { SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, type Upright } from '../../src/care/fall-stance.js';
+import type { PostureReading } from '../../src/care/posture.js';
 
 const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.9, torso: 0 };
 /** A walk on the spot: `n` sightings on their feet, a box `height` tall with its bottom at `bottom`, 200 ms apart. */

@@ -4,7 +4,7 @@
  * share of the body on each zone), the frame, the alerts it raised and ended,
  * and the people it lost from sight while they were going down.
  */
-import type { Box } from './geometry.js';
+import type { Box } from '../internal/box.js';
 import type { PostureReading } from './posture.js';
 
 export const FALL_KINDS = ['fall', 'down'] as const;

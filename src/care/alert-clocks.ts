@@ -8,7 +8,8 @@
  * published). Time held as assisted counts towards neither a repeat nor a step: hold() and release() shift both
  * clocks by it. The figures only grow (a counter for Prometheus).
  */
-import type { FallAlert, FallEscalationStep } from '../../objects/index.js';
+import type { FallAlert } from './falls.js';
+import type { FallEscalationStep } from './fall-answer.js';
 
 /** Epoch seconds of a wall-clock ms, as alerts carry times. */
 export const seconds = (ms: number): number => ms / 1000;

@@ -1,5 +1,5 @@
 /**
- * A single-occupancy room's hysteresis (ADR 0158), once: the rule (src/objects/occupancy.ts) takes it, and
+ * A single-occupancy room's hysteresis (ADR 0158), once: the rule (occupancy.ts) takes it, and
  * `config check` (src/config/care.ts) says it, so they agree.
  */
 export const OCCUPANCY_DEFAULTS = {

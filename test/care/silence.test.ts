@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { cameraSilence, firstCause, SILENCE_REASONS, SilenceAlarm, type SilenceCause, type WorkerSilence } from '../../src/pipeline/index.js';
+import { cameraSilence, firstCause, SILENCE_REASONS, SilenceAlarm, type SilenceCause, type WorkerSilence } from '../../src/care/index.js';
 
 const CAUSES = SILENCE_REASONS.filter((r): r is SilenceCause['reason'] => r !== 'no-results');
 
