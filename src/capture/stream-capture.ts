@@ -38,7 +38,7 @@
  * The rooms (ADR 0038's pattern): this class keeps the state machine (start,
  * runs, restarts after the backoff, close) and publishes; its options and
  * stats' shapes are capture-options.ts, its figures across runs
- * capture-figures.ts, the watch over a run (stall and open timeouts)
+ * capture-tally.ts, the watch over a run (stall and open timeouts)
  * run-watch.ts, the runner (an ffmpeg process or libav* in process)
  * launch-run.ts, and each run ffmpeg-run.ts or native-run.ts behind one
  * interface (decoder-run.ts).
@@ -48,7 +48,7 @@ import { FramePool, FrameSupplierError, releasePayload, type DemandSignal, type 
 import { warnDeprecated } from '../internal/deprecated.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { credentialRedactor } from '../internal/redact.js';
-import { CaptureFigures } from './capture-figures.js';
+import { CaptureTally } from './capture-tally.js';
 import {
   captureSettings,
   checkDecoderThreads,
@@ -95,7 +95,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #keyframesOnly: boolean;
   /** Masks the source's credentials in every string that leaves the capture. */
   readonly #redact: (text: string) => string;
-  readonly #figures: CaptureFigures;
+  readonly #figures: CaptureTally;
   /** Runs one decoder run after another, the backoff between them. */
   readonly #restart: RestartLoop;
   #decode: DecodeState | null = null;
@@ -140,7 +140,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#keyframesOnly = this.source.native.keyframesOnly;
     const { native, holdUnread, packetBufferBytes } = this.#settings;
-    this.#figures = new CaptureFigures({ native, packetBufferLimit: holdUnread ? packetBufferBytes : 0 });
+    this.#figures = new CaptureTally({ native, packetBufferLimit: holdUnread ? packetBufferBytes : 0 });
   }
 
   get state(): CaptureState {
@@ -215,7 +215,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   stats(): CaptureStats {
-    const f = this.#figures.figures(this.#run?.run ?? null);
+    const f = this.#figures.stats(this.#run?.run ?? null);
     const { native, holdUnread } = this.#settings;
     const decoderThreads = this.#decoderThreads;
     return {

@@ -60,7 +60,7 @@ export {
   type ResolvedFallOptions,
 } from './falls.js';
 export {
-  answerFigures,
+  answerStats,
   escalationMessage,
   FALL_LOG_ENTRIES,
   LOG_LIMIT,

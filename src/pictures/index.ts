@@ -51,7 +51,7 @@ export {
   HIDE_EVERYTHING,
   NOT_PRIVATE,
   PERSON_SPEED,
-  privacyFigures,
+  privacyStats,
   sendableRgb,
   type HidingPlan,
   type Privacy,

@@ -97,7 +97,7 @@ export interface HidingPlan {
 const figures = { judged: 0, peopleHidden: 0, areasHidden: 0 };
 
 /** Pictures of private cameras judged, people hidden in them, and pictures hidden whole for want of a detection (fail closed), since the process started. */
-export function privacyFigures(): { readonly judged: number; readonly peopleHidden: number; readonly areasHidden: number } {
+export function privacyStats(): { readonly judged: number; readonly peopleHidden: number; readonly areasHidden: number } {
   return { ...figures };
 }
 

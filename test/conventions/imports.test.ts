@@ -16,7 +16,7 @@
  * against SYSTEM_PARTS_OF, the deprecated old calls included (none is allowed).
  *
  * Inside a folder that has rooms (ADR 0147: pipeline/ and workers/; ADR 0183: mqtt/), the rooms have floors of their
- * own (ROOMS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
+ * own (SUBFOLDERS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
  * and builtin/ on the folder's own files; mqtt/'s sink/ on every other room, results/ on retained/, retained/ on
  * alarms/, all of them on broker/. Across rooms, imports go through the room's index.ts (the folder's own
  * files, '.', are imported one by one: its index.ts is the folder's surface, and a room that imported it would
@@ -57,7 +57,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
  * files straight under it. A folder without a '.' row holds only its index.ts and public.ts there, which may import
  * every room (through its index): they are the folder's surfaces (to the other folders, and to the package's users).
  */
-const ROOMS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+const SUBFOLDERS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   pipeline: {
     system: ['watches', 'camera', 'model-host', 'base'],
     watches: ['camera', 'model-host', 'base'],
@@ -224,20 +224,20 @@ function configImportProblems(path: string, adapter: string, text?: string): str
 const folderOf = (srcRelative: string): string | null => (srcRelative.includes('/') ? srcRelative.slice(0, srcRelative.indexOf('/')) : null);
 
 /** The room of a file of a folder with rooms (path relative to src/), or null. */
-function roomOf(srcRelative: string): { folder: string; room: string } | null {
+function subfolderOf(srcRelative: string): { folder: string; room: string } | null {
   const folder = folderOf(srcRelative);
-  if (folder === null || !(folder in ROOMS_OF)) return null;
+  if (folder === null || !(folder in SUBFOLDERS_OF)) return null;
   const rest = srcRelative.slice(folder.length + 1);
   return { folder, room: rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : '.' };
 }
 
-const roomName = (folder: string, room: string): string => (room === '.' ? `${folder}/ (its own files)` : `${folder}/${room}/`);
+const subfolderName = (folder: string, room: string): string => (room === '.' ? `${folder}/ (its own files)` : `${folder}/${room}/`);
 
 /**
  * A circle in a folder's table of rooms (each room's may-import list read as arrows), as the rooms it passes, or
  * null: the table is the rule, so a room allowed back up to one that stands on it would let a circle in unseen.
  */
-function roomCircle(rooms: Readonly<Record<string, readonly string[]>>): string[] | null {
+function subfolderCircle(rooms: Readonly<Record<string, readonly string[]>>): string[] | null {
   const done = new Set<string>();
   const walk = (room: string, path: readonly string[]): string[] | null => {
     if (path.includes(room)) return [...path.slice(path.indexOf(room)), room];
@@ -257,12 +257,12 @@ function roomCircle(rooms: Readonly<Record<string, readonly string[]>>): string[
 }
 
 /** What these imports break of the rooms' floors (ADR 0147). */
-function roomProblems(imports: readonly Import[]): string[] {
+function subfolderProblems(imports: readonly Import[]): string[] {
   const problems: string[] = [];
   for (const i of imports) {
     const fromPath = i.from.replace(/^src\//, '');
-    const from = roomOf(fromPath);
-    const to = roomOf(i.target);
+    const from = subfolderOf(fromPath);
+    const to = subfolderOf(i.target);
     if (from === null || to === null || from.folder !== to.folder) continue;
     const at = `${i.from}:${i.line}`;
     const surface = fromPath === `${from.folder}/index.ts` || fromPath === `${from.folder}/public.ts`;
@@ -275,10 +275,10 @@ function roomProblems(imports: readonly Import[]): string[] {
       if (to.room !== '.' && i.target === roomIndex) problems.push(`${at} imports its own room's index.ts (a circle): import the file`);
       continue;
     }
-    const allowed = ROOMS_OF[from.folder]?.[from.room];
+    const allowed = SUBFOLDERS_OF[from.folder]?.[from.room];
     if (!surface && !allowed?.includes(to.room))
       problems.push(
-        `${at} imports ${i.target}: ${roomName(from.folder, from.room)} may import ${allowed?.map((r) => roomName(from.folder, r)).join(', ') || 'no other room'}`,
+        `${at} imports ${i.target}: ${subfolderName(from.folder, from.room)} may import ${allowed?.map((r) => subfolderName(from.folder, r)).join(', ') || 'no other room'}`,
       );
     if (to.room !== '.' && i.target !== roomIndex) problems.push(`${at} reaches into ${i.target}: import ${roomIndex.replace(/\.ts$/, '.js')}`);
   }
@@ -325,36 +325,37 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
     const problems: string[] = [];
     const found = new Set<string>();
     for (const path of files) {
-      const r = roomOf(path.replace(/^src\//, ''));
+      const r = subfolderOf(path.replace(/^src\//, ''));
       if (r === null) continue;
       found.add(`${r.folder}/${r.room}`);
-      const rooms = ROOMS_OF[r.folder]!;
+      const rooms = SUBFOLDERS_OF[r.folder]!;
       if (r.room === '.' && !('.' in rooms) && path !== `src/${r.folder}/index.ts` && path !== `src/${r.folder}/public.ts`)
         problems.push(`${path} stands straight under ${r.folder}/, beside its index.ts: give it a room (${Object.keys(rooms).join(', ')})`);
       if (r.room !== '.' && !(r.room in rooms))
-        problems.push(`${path}: a new room ${r.folder}/${r.room}/: give it a row in ROOMS_OF and in its ADR (0147, 0183)`);
+        problems.push(`${path}: a new room ${r.folder}/${r.room}/: give it a row in SUBFOLDERS_OF and in its ADR (0147, 0183)`);
     }
-    for (const [folder, rooms] of Object.entries(ROOMS_OF))
-      for (const room of Object.keys(rooms)) if (!found.has(`${folder}/${room}`)) problems.push(`ROOMS_OF names ${roomName(folder, room)}, which has no file`);
+    for (const [folder, rooms] of Object.entries(SUBFOLDERS_OF))
+      for (const room of Object.keys(rooms))
+        if (!found.has(`${folder}/${room}`)) problems.push(`SUBFOLDERS_OF names ${subfolderName(folder, room)}, which has no file`);
     assert.deepEqual(problems, []);
   });
 
-  it("each folder's rooms stand on floors: no circle in ROOMS_OF, every room it names is one of the folder's (ADR 0147, 0183)", () => {
+  it("each folder's rooms stand on floors: no circle in SUBFOLDERS_OF, every room it names is one of the folder's (ADR 0147, 0183)", () => {
     const problems: string[] = [];
-    for (const [folder, rooms] of Object.entries(ROOMS_OF)) {
-      const circle = roomCircle(rooms);
+    for (const [folder, rooms] of Object.entries(SUBFOLDERS_OF)) {
+      const circle = subfolderCircle(rooms);
       if (circle !== null) problems.push(`${folder}/: a circle: ${circle.join(' → ')}`);
       for (const [room, below] of Object.entries(rooms))
         for (const other of below)
           if (!(other in rooms) || other === room) problems.push(`${folder}/${room} may import ${other}: not another room of ${folder}/`);
     }
     assert.deepEqual(problems, []);
-    assert.deepEqual(roomCircle({ a: ['b'], b: ['c'], c: ['a'] }), ['a', 'b', 'c', 'a'], 'the check finds a circle (self-test)');
-    assert.equal(roomCircle({ a: ['b', 'c'], b: ['c'], c: [] }), null, 'and a diamond is none');
+    assert.deepEqual(subfolderCircle({ a: ['b'], b: ['c'], c: ['a'] }), ['a', 'b', 'c', 'a'], 'the check finds a circle (self-test)');
+    assert.equal(subfolderCircle({ a: ['b', 'c'], b: ['c'], c: [] }), null, 'and a diamond is none');
   });
 
   it('each room imports only the rooms below it, through their index.ts (ADR 0147)', () => {
-    assert.deepEqual(roomProblems(imports), []);
+    assert.deepEqual(subfolderProblems(imports), []);
   });
 
   // Checked on the real tree too: `import { CameraPipeline } from '../camera/index.js'` planted into
@@ -390,7 +391,7 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
       ['src/mqtt/retained/planted.ts', "import { Topics } from '../index.js';", 1, "mqtt: the folder's surface from inside"],
       ['src/mqtt/index.ts', "export { MqttSink } from './sink/sink.js';", 1, "mqtt: the surface too goes through a room's index"],
     ];
-    for (const [path, text, count, why] of cases) assert.equal(roomProblems(importsOf(path, text)).length, count, `${why}: ${path}: ${text}`);
+    for (const [path, text, count, why] of cases) assert.equal(subfolderProblems(importsOf(path, text)).length, count, `${why}: ${path}: ${text}`);
   });
 
   it('the adapters never import each other; the CLI imports none of them; nothing names the CLI', () => {

@@ -3,7 +3,7 @@
  * `<!-- parts: test/docs/architecture.test.ts -->`) names, for each class of src/pipeline/system/ that extends
  * SystemPart, its file, the `system.<name>` it is on VisionSystem, and every public method and accessor it has, no more.
  * A method added to a part without its line in the table, a part without its row, or a row left behind fails here.
- * Its picture of the rooms inside a folder (the section `## Rooms inside a folder`) names, for each folder it draws
+ * Its picture of the rooms inside a folder (the section `## Subfolders inside a folder`) names, for each folder it draws
  * (`src/<folder>/index.ts`), every room of it: each folder of ts files inside it, as `<room>/`.
  */
 import assert from 'node:assert/strict';
@@ -111,28 +111,28 @@ describe("docs/architecture.md's parts of the system", { timeout: 30_000 }, () =
 });
 
 /** The section of docs/architecture.md that draws the rooms inside folders, up to the next heading. */
-function roomsSection(markdown: string): string {
-  const at = markdown.indexOf('## Rooms inside a folder');
+function subfoldersSection(markdown: string): string {
+  const at = markdown.indexOf('## Subfolders inside a folder');
   assert.ok(at >= 0, 'docs/architecture.md has its section on the rooms inside a folder');
   const next = markdown.indexOf('\n## ', at + 1);
   return markdown.slice(at, next < 0 ? undefined : next);
 }
 
 /** The rooms of src/<folder>: the folders inside it that hold ts files. */
-function roomsOf(folder: string): string[] {
+function subfoldersOf(folder: string): string[] {
   return readdirSync(join(REPO_ROOT, 'src', folder), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && repoFiles(`src/${folder}/${entry.name}`, ['.ts']).length > 0)
     .map((entry) => entry.name);
 }
 
 describe("docs/architecture.md's rooms inside a folder", { timeout: 30_000 }, () => {
-  const section = roomsSection(readRepoFile('docs/architecture.md'));
+  const section = subfoldersSection(readRepoFile('docs/architecture.md'));
   const folders = [...new Set([...section.matchAll(/src\/([\w-]+)\/index\.ts/g)].map((m) => m[1]!))];
 
   it('draws every room of each folder it draws', () => {
     assert.ok(folders.length >= 3, `draws ${folders.join(', ')}`);
     const missing = folders.flatMap((folder) =>
-      roomsOf(folder)
+      subfoldersOf(folder)
         .filter((room) => !new RegExp(`(^|[\\s\`(])${room}/`, 'm').test(section))
         .map((room) => `src/${folder}/${room}/`),
     );

@@ -27,7 +27,7 @@ import {
   NOT_PRIVATE,
   PERSON_SPEED,
   PictureError,
-  privacyFigures,
+  privacyStats,
   sendableRgb,
   type NormalisedBox,
   type Privacy,
@@ -191,7 +191,7 @@ describe('private rooms: the pictures room hides people', { timeout: 120_000 }, 
     const always: PrivacyRule = { areas: [zone], show: 'area', margin: 0 };
     assert.deepEqual(hidingPlan(privacy(always, []), 1_000), { show: 'blur', people: [], areas: [zone] }, 'area: hidden whole, nobody seen or not');
     assert.deepEqual(hidingPlan(privacy(always, [person([0.7, 0.2, 0.9, 0.8])]), 1_000)?.areas, [zone]);
-    const figures = privacyFigures();
+    const figures = privacyStats();
     assert.ok(figures.judged >= 5 && figures.areasHidden >= 2 && figures.peopleHidden >= 1, JSON.stringify(figures));
   });
 

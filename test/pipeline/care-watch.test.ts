@@ -9,12 +9,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CareWatch, type ModelState, type SilenceEvent, type WatchedCamera, type WorkerFigures } from '../../src/pipeline/index.js';
+import { CareWatch, type ModelState, type SilenceEvent, type WatchedCamera, type PipelineWorkerStats } from '../../src/pipeline/index.js';
 import type { CameraStats } from '../../src/pipeline/index.js';
 import { resolvedConfig } from './helpers.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Figures = Mutable<Pick<WorkerFigures, 'state' | 'model' | 'lastExit'>> & { gate: { still: number } | null };
+type Figures = Mutable<Pick<PipelineWorkerStats, 'state' | 'model' | 'lastExit'>> & { gate: { still: number } | null };
 
 interface Rig {
   watch: CareWatch;

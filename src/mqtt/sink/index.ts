@@ -1,7 +1,7 @@
 /**
  * The sink room of the MQTT sink (ADR 0183): `MqttSink`, the one public class (sink.ts), that reads the system's
  * event stream and owns the timers and the start and close order; the other rooms made and wired to each other
- * (sink-rooms.ts), which room each system event goes to (sink-events.ts) and what they count (sink-stats.ts). It
+ * (sink-parts.ts), which room each system event goes to (sink-events.ts) and what they count (sink-stats.ts). It
  * stands on every other room: commands/, results/, retained/, alarms/, broker/.
  *
  * This index is the room's surface: the names src/mqtt/index.ts imports from it, and no more.

@@ -64,7 +64,7 @@ export interface MqttSinkStats {
 }
 
 /** The sink's rooms whose figures make its stats. */
-export interface CountingRooms {
+export interface CountingParts {
   readonly connection: BrokerConnection;
   readonly outbox: EventOutbox;
   readonly fallOutbox: EventOutbox;
@@ -75,8 +75,8 @@ export interface CountingRooms {
   readonly sweep: RetainedSweep;
 }
 
-export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
-  const { connection, outbox, fallOutbox, events, results, commands, retained, sweep } = rooms;
+export function sinkStats(parts: CountingParts, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
+  const { connection, outbox, fallOutbox, events, results, commands, retained, sweep } = parts;
   return {
     state: connection.state,
     connected: connection.connected,

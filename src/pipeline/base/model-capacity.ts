@@ -96,7 +96,7 @@ export function batchFrames(threads: number, maxBatch: number, readers: number):
 }
 
 /** A model's calls as its answers told them. */
-export interface CallFigures {
+export interface CallStats {
   /** The fit over the recent calls; null before the first answer. */
   readonly cost: CallCost | null;
   /** Calls (answers weighed 1/n each) in the window. */
@@ -132,7 +132,7 @@ export class CallWindow {
   readonly #oldest = new Float64Array(WINDOW);
   #count = 0;
   #next = 0;
-  #figures: CallFigures | null = null;
+  #figures: CallStats | null = null;
 
   /**
    * One answer's metadata: its call's batch_size (absent: 1, a server before batches), inference_time_ms and
@@ -152,7 +152,7 @@ export class CallWindow {
     this.#figures = null;
   }
 
-  figures(): CallFigures {
+  stats(): CallStats {
     if (this.#figures !== null) return this.#figures;
     const samples: CallSample[] = [];
     const oldest: { value: number; weight: number }[] = [];

@@ -9,13 +9,13 @@
  * more (a name comes here when another room needs it). Within the room, files import each other directly; no file
  * of the room imports this index.
  */
-export type { CameraMotionFigures, MotionReading } from './camera-motion.js';
+export type { CameraMotionStats, MotionReading } from './camera-motion.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture } from './camera-pipeline.js';
 export type { CameraStats } from './camera-stats.js';
 export { CropFeed, type CropInfo, type CropSettings } from './crop-feed.js';
-export { FrameMux, MuxReader, type FrameMuxOptions, type MuxCameraFigures } from './frame-mux.js';
+export { FrameMux, MuxReader, type FrameMuxOptions, type MuxCameraStats } from './frame-mux.js';
 export { GATE_REASONS, type GateReason } from './gate-reasons.js';
-export type { RegionFigures } from './gate-regions.js';
-export type { GateFigures } from './motion-gate.js';
+export type { RegionStats } from './gate-regions.js';
+export type { MotionGateStats } from './motion-gate.js';
 export { SharedWorker, type SharedWorkerStats } from './shared-worker.js';
-export { WorkerGroup, type WorkerFigures } from './worker-group.js';
+export { WorkerGroup, type PipelineWorkerStats } from './worker-group.js';

@@ -10,7 +10,7 @@
  * of the room imports this index.
  */
 export { referableValues, type AdmissionProblem, type CameraAdmission, type CameraAdmissionPolicy } from './admission.js';
-export type { CameraBufferBytes, MemoryFigures, TreeMemoryFigures } from './memory-figures.js';
+export type { CameraBufferBytes, MemoryStats, TreeMemoryStats } from './memory-stats.js';
 export { attachResultsSink } from './sinks.js';
 export { cameraAreasOf, SystemCameras, type AreasInput, type CameraEntryOptions } from './system-cameras.js';
 export { SystemConfig, type MaskOptions } from './system-config.js';

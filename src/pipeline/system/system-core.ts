@@ -101,7 +101,7 @@ export class SystemCore extends SystemLifecycle {
       models: () => this.#models,
       cameraConfig: (id) => this.cameraConfig(id),
       profileOf: (camera, worker) => this.profileOf(camera, worker),
-      figures: () => partStats(this.#cameras, this.#models, this.#shared),
+      stats: () => partStats(this.#cameras, this.#models, this.#shared),
       publish: (e) => this.hub.emit(e),
       emit: (e) => this.emit(e),
       ...(options.objectiveIntervalMs === undefined ? {} : { objectiveIntervalMs: options.objectiveIntervalMs }),
@@ -206,7 +206,7 @@ export class SystemCore extends SystemLifecycle {
     this.#cameraSecrets.delete(id);
     adviseDecoderThreads(this.#cameras);
     await stopCamera(this, camera);
-    this.watches.gate.forget(id);
+    this.watches.fence.forget(id);
   }
 
   /** Sets a running camera's zones, masks and lines (checked by the caller); `secrets`, when given, replace its entry's. */

@@ -19,7 +19,7 @@ import {
   type ZoneCount,
 } from '../../objects/index.js';
 import { fallsOptionsOf, occupancyOf } from '../../config/index.js';
-import type { RoomFigures } from '../watches/index.js';
+import type { RoomStats } from '../watches/index.js';
 import { SystemPart } from './system-part.js';
 
 /** A zone or line of a camera, as Home Assistant discovery and the dashboard name it. */
@@ -73,7 +73,7 @@ export class SystemObjects extends SystemPart {
   }
 
   /** A single-occupancy room's state (alone or assisted), people and time assisted (ADR 0158); null for a camera that is not one, or before its first frame. */
-  fallRoom(camera: string): RoomFigures | null {
+  fallRoom(camera: string): RoomStats | null {
     return this.core.watches.falls.room(camera);
   }
 

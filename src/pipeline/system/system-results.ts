@@ -18,8 +18,8 @@ export class SystemResults extends SystemPart {
    * (its lease run out by its own clock, or woken from a stall longer than it) or has opened one only to
    * take it over (a planned move) publishes nothing for it. null: all pass.
    */
-  setGate(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
-    this.core.watches.gate.set(gate);
+  setFence(fence: ((camera: string, frameWallTime: number) => boolean) | null): void {
+    this.core.watches.fence.set(fence);
   }
 
   /**
@@ -29,7 +29,7 @@ export class SystemResults extends SystemPart {
    * the old owner's last result). Each passes the gate again. Returns how many were offered.
    */
   releaseWithheld(camera: string, afterWallMs: number): number {
-    const released = this.core.watches.gate.take(camera, afterWallMs);
+    const released = this.core.watches.fence.take(camera, afterWallMs);
     for (const event of released) this.core.emit(event);
     return released.length;
   }

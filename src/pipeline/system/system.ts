@@ -44,7 +44,7 @@ import { SystemModels } from './system-models.js';
 import { SystemObjects } from './system-objects.js';
 import { SystemResults } from './system-results.js';
 import { SystemSummaries } from './system-summaries.js';
-import { rawStats, SystemFigures, type SystemStats } from './system-stats.js';
+import { rawStats, SystemStatsReader, type SystemStats } from './system-stats.js';
 import { SystemWorkers } from './system-workers.js';
 
 export interface VisionSystemOptions {
@@ -98,7 +98,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   /** The directory holding the model servers' sockets. */
   readonly runtimeDir: string;
   readonly #core: SystemCore;
-  readonly #figures: SystemFigures;
+  readonly #figures: SystemStatsReader;
   readonly #modelScan: ModelDirectoryScan;
   readonly #ownRuntimeDir: boolean;
   #ownShmDir = false;
@@ -131,7 +131,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     this.models = new SystemModels(core);
     this.results = new SystemResults(core);
     this.summaries = new SystemSummaries(core);
-    this.#figures = new SystemFigures({
+    this.#figures = new SystemStatsReader({
       raw: () => rawStats(core),
       profile: (camera, worker) => core.profileOf(camera, worker),
       objective: (camera, worker, objective) => core.watches.freshness.status(camera, worker, objective),

@@ -57,7 +57,7 @@ export interface FigureSums {
 }
 
 /** A camera's alerts answered since start. */
-export interface AnsweredFigures {
+export interface AnsweredStats {
   readonly acknowledged: number;
   readonly timeToAcknowledge: FigureSums;
   readonly timeOnFloor: FigureSums;
@@ -69,8 +69,8 @@ const plus = (f: FigureSums, ms: number | null): FigureSums => (ms === null ? f 
 /** How many answered alerts are kept to show (GET /api/falls, the dashboard). */
 export const RECENT_ANSWERED = 20;
 
-export class AnswerFigures {
-  readonly #cameras = new Map<string, AnsweredFigures>();
+export class AnswerTally {
+  readonly #cameras = new Map<string, AnsweredStats>();
   readonly #recent: FallAlert[] = [];
 
   /** An alert acknowledged (with its figures set). */
@@ -96,7 +96,7 @@ export class AnswerFigures {
     return this.#recent.filter((a) => camera === undefined || a.camera === camera).reverse();
   }
 
-  figures(): Record<string, AnsweredFigures> {
+  stats(): Record<string, AnsweredStats> {
     return Object.fromEntries(this.#cameras);
   }
 }

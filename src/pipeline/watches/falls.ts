@@ -50,8 +50,8 @@ import {
 } from '../../objects/index.js';
 import { performance } from 'node:perf_hooks';
 import type { EventOf, ResultEvent, SystemEvent, FallProfile } from '../base/index.js';
-import { age, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
-import { FallRooms, type RoomFigures } from './fall-rooms.js';
+import { age, seconds, type AnsweredStats, type HeldAlert } from './fall-answers.js';
+import { FallRooms, type RoomStats } from './fall-rooms.js';
 import { StandingAlerts, type FallSettings } from './standing-alerts.js';
 
 import { TickingWatch } from './watch.js';
@@ -91,9 +91,9 @@ export interface FallStats {
   readonly standing: number;
   readonly unacknowledged: number;
   /** Each single-occupancy room's state and time assisted, by camera. */
-  readonly rooms: Readonly<Record<string, RoomFigures>>;
+  readonly rooms: Readonly<Record<string, RoomStats>>;
   /** Each camera's alerts acknowledged since start: how many, time to acknowledge and time on the floor. */
-  readonly answered: Readonly<Record<string, AnsweredFigures>>;
+  readonly answered: Readonly<Record<string, AnsweredStats>>;
 }
 
 interface Watched {
@@ -154,12 +154,12 @@ export class FallAlerts extends TickingWatch {
 
   /** The figures: alerts standing, rooms assisted, time to acknowledge and on the floor. */
   stats(): FallStats {
-    return { ...this.#alerts.figures(), rooms: this.#rooms.figures() };
+    return { ...this.#alerts.stats(), rooms: this.#rooms.stats() };
   }
 
   /** A single-occupancy room's state and time assisted; null for a camera that is not one (or not seen yet). */
-  room(camera: string): RoomFigures | null {
-    return this.#rooms.figures()[camera] ?? null;
+  room(camera: string): RoomStats | null {
+    return this.#rooms.stats()[camera] ?? null;
   }
 
   /** Acknowledges alerts (StandingAlerts.acknowledge: by id, camera, or a camera's out before a press). */

@@ -12,8 +12,8 @@
 export { CameraPrivacy, type CameraPrivacyOptions } from './camera-privacy.js';
 export { CareWatch, type CareWatchOptions, type WatchedCamera } from './care-watch.js';
 export { forecastCamera, type CameraChange, type DecodeForecast, type Forecast, type ModelForecast, type WorkerForecast } from './forecast.js';
-export type { AnsweredFigures, FigureSums } from './fall-answers.js';
-export type { RoomFigures } from './fall-rooms.js';
+export type { AnsweredStats, FigureSums } from './fall-answers.js';
+export type { RoomStats } from './fall-rooms.js';
 export type { FallStats } from './falls.js';
 export { FreshnessWatch, type ShedHook, type WatchedSystem } from './freshness-watch.js';
 export { modelDemands, modelLoad } from './model-demands.js';

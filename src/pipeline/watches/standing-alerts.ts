@@ -12,7 +12,7 @@
  */
 import {
   alertStands,
-  answerFigures,
+  answerStats,
   stepsDue,
   targetLabel,
   withAnswerDefaults,
@@ -26,7 +26,7 @@ import {
   type SnapshotInfo,
 } from '../../objects/index.js';
 import type { SystemEvent } from '../base/index.js';
-import { age, AnswerFigures, hold, monoAgo, release, seconds, type AnsweredFigures, type HeldAlert } from './fall-answers.js';
+import { age, AnswerTally, hold, monoAgo, release, seconds, type AnsweredStats, type HeldAlert } from './fall-answers.js';
 
 type Held = HeldAlert;
 
@@ -49,7 +49,7 @@ export class StandingAlerts {
   readonly #mono: () => number;
   /** By alert id, in raise order. */
   readonly #alerts = new Map<string, Held>();
-  readonly #answers = new AnswerFigures();
+  readonly #answers = new AnswerTally();
 
   constructor(options: StandingAlertsOptions) {
     this.#emit = options.emit;
@@ -102,14 +102,14 @@ export class StandingAlerts {
   }
 
   /** How many stand and how many wait to be acknowledged; each camera's answered figures. */
-  figures(): { standing: number; unacknowledged: number; answered: Record<string, AnsweredFigures> } {
+  stats(): { standing: number; unacknowledged: number; answered: Record<string, AnsweredStats> } {
     let standing = 0;
     let unacknowledged = 0;
     for (const h of this.#alerts.values()) {
       if (alertStands(h.alert)) standing++;
       if (h.alert.acknowledged_at === null) unacknowledged++;
     }
-    return { standing, unacknowledged, answered: this.#answers.figures() };
+    return { standing, unacknowledged, answered: this.#answers.stats() };
   }
 
   /**
@@ -135,7 +135,7 @@ export class StandingAlerts {
         {
           acknowledged_at: seconds(now),
           acknowledged_by: who,
-          ...answerFigures(h.alert, mono - h.newMono, mono - h.downMono),
+          ...answerStats(h.alert, mono - h.newMono, mono - h.downMono),
           log: withLogEntry(h.alert.log, { at: seconds(now), what: 'acknowledged', by: who }),
         },
         'update',

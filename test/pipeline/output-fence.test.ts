@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { EventOf } from '../../src/pipeline/index.js';
-import { OutputGate } from '../../src/pipeline/watches/output-gate.js';
+import { OutputFence } from '../../src/pipeline/watches/output-fence.js';
 
 const result = (camera: string, worker: string, wallTime: number): EventOf<'result'> =>
   ({
@@ -22,9 +22,9 @@ const result = (camera: string, worker: string, wallTime: number): EventOf<'resu
     output: null,
   }) as unknown as EventOf<'result'>;
 
-describe('OutputGate', { timeout: 30_000 }, () => {
+describe('OutputFence', { timeout: 30_000 }, () => {
   it('passes everything without a gate, and withholds what the gate refuses', () => {
-    const gate = new OutputGate();
+    const gate = new OutputFence();
     assert.equal(gate.pass(result('a', 'w', 1)), true);
     gate.set((camera) => camera !== 'a');
     assert.equal(gate.pass(result('a', 'w', 2)), false);
@@ -44,7 +44,7 @@ describe('OutputGate', { timeout: 30_000 }, () => {
         fc.array(fc.record({ camera: fc.constantFrom('a', 'b'), worker: fc.constantFrom('x', 'y', 'z'), wallTime: fc.nat(1000) })),
         fc.nat(1000),
         (results, cut) => {
-          const gate = new OutputGate();
+          const gate = new OutputFence();
           gate.set(() => false);
           const newest = new Map<string, number>();
           for (const r of results) {

@@ -16,7 +16,7 @@ import { NO_COSTS, type DecoderRun, type RunCosts } from './decoder-run.js';
 const STDERR_LINES = 20;
 const DELAY_SAMPLES = 512;
 
-type Figures = Pick<
+type TalliedStats = Pick<
   CaptureStats,
   | 'framesDecoded'
   | 'framesConverted'
@@ -32,7 +32,7 @@ type Figures = Pick<
   | 'costs'
 >;
 
-export class CaptureFigures {
+export class CaptureTally {
   readonly #native: boolean;
   readonly #packetBufferLimit: number;
   #framesDecoded = 0;
@@ -124,7 +124,7 @@ export class CaptureFigures {
   }
 
   /** The figures now, the open run's (if any) added. */
-  figures(open: DecoderRun | null): Figures {
+  stats(open: DecoderRun | null): TalliedStats {
     let publishDelayUs: CaptureStats['publishDelayUs'] = null;
     const n = Math.min(this.#delayCount, DELAY_SAMPLES);
     if (n > 0) {
@@ -145,7 +145,7 @@ export class CaptureFigures {
       restarts: this.#restarts,
       stderrTail: [...this.#stderrTail],
       publishDelayUs,
-      hops: { decoded: this.#decodedAge.figures(), converted: this.#convertedAge.figures() },
+      hops: { decoded: this.#decodedAge.stats(), converted: this.#convertedAge.stats() },
       costs: this.#costs(open),
     };
   }

@@ -3,7 +3,7 @@
  * the outboxes that must deliver (QoS 1), and the rooms that publish through
  * them or through the one Outlet (ADR 0038, applied to the sink).
  *
- * Contract: wireSinkRooms() only builds; nothing connects, subscribes,
+ * Contract: wireSinkParts() only builds; nothing connects, subscribes,
  * publishes or starts a timer until the sink starts the connection. Who
  * talks to whom is decided here and nowhere else:
  * - the connection subscribes to the commands, the summary requests, the
@@ -29,7 +29,7 @@ import { CommandHandler } from '../commands/index.js';
 import { discoveryId, RetainedState, RetainedSweep } from '../retained/index.js';
 import { FallPublisher, FallTopics, SilencePublisher } from '../alarms/index.js';
 
-export interface SinkRoomsOptions {
+export interface SinkPartsOptions {
   readonly system: VisionSystem;
   readonly config: MqttConfig;
   readonly topics: Topics;
@@ -51,7 +51,7 @@ export interface SinkRoomsOptions {
 }
 
 /** The rooms, each the one that holds its own state; `outboxes`: every QoS 1 outbox, drained at close. */
-export interface SinkRooms {
+export interface SinkParts {
   readonly connection: BrokerConnection;
   /** The QoS 1 queue of `<prefix>/events`. */
   readonly outbox: EventOutbox;
@@ -71,14 +71,14 @@ export interface SinkRooms {
   readonly outboxes: readonly EventOutbox[];
 }
 
-export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
+export function wireSinkParts(options: SinkPartsOptions): SinkParts {
   const { system, config, topics, log } = options;
   const node = discoveryId(options.clientId);
   const fallTopics = new FallTopics(topics.prefix);
   const discoveryStatusTopic = config.discovery.enabled ? `${config.discovery.prefix}/status` : null;
   // The connection's hooks reach rooms made after it; they run only once it is started, when all are made.
-  let rooms: SinkRooms | null = null;
-  const made = (): SinkRooms => rooms!;
+  let parts: SinkParts | null = null;
+  const made = (): SinkParts => parts!;
   const connection = new BrokerConnection({
     config,
     clientId: options.clientId,
@@ -169,7 +169,7 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
     connection,
     log,
   });
-  rooms = {
+  parts = {
     connection,
     outbox,
     silence,
@@ -185,5 +185,5 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
       return [outbox, silence.outbox, falls.outbox, ...falls.escalationOutboxes()];
     },
   };
-  return rooms;
+  return parts;
 }
