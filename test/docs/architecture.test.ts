@@ -1,7 +1,8 @@
 /**
  * docs/architecture.md says what the system's parts do, method by method: its table of the parts (marked
  * `<!-- parts: test/docs/architecture.test.ts -->`) names, for each class of src/pipeline/system/ that extends
- * SystemPart, its file, the `system.<name>` it is on VisionSystem, and every public method and accessor it has, no more.
+ * SystemPart, its file, the `system.<name>` it is on VisionSystem, and every public method and accessor it has, no more
+ * (an old name kept as a `@deprecated` alias aside: CHANGELOG.md has it with its new one).
  * A method added to a part without its line in the table, a part without its row, or a row left behind fails here.
  * Its picture of the rooms inside a folder (the section `## Subfolders inside a folder`) names, for each folder it draws
  * (`src/<folder>/index.ts`), every room of it: each folder of ts files inside it, as `<room>/`.
@@ -47,6 +48,11 @@ function isPublic(member: ts.ClassElement): boolean {
   return !modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword);
 }
 
+/** Whether a member is an old name kept for a while (its doc comment says `@deprecated`). */
+function isDeprecated(member: ts.ClassElement): boolean {
+  return ts.getJSDocTags(member).some((tag) => tag.tagName.text === 'deprecated');
+}
+
 /** Every class of the system's room that extends SystemPart, with its public methods and accessors, by file. */
 function partsInCode(): PartRow[] {
   const parts: PartRow[] = [];
@@ -56,7 +62,7 @@ function partsInCode(): PartRow[] {
       const extendsPart = statement.heritageClauses?.some((h) => h.types.some((t) => t.expression.getText() === 'SystemPart'));
       if (extendsPart !== true) continue;
       const methods = statement.members
-        .filter((m) => (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m)) && isPublic(m))
+        .filter((m) => (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m)) && isPublic(m) && !isDeprecated(m))
         .map((m) => m.name!.getText());
       parts.push({ property: '', className: statement.name.text, file: path.slice(SYSTEM_DIR.length + 1), methods: [...new Set(methods)] });
     }
