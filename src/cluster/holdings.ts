@@ -32,9 +32,9 @@ export interface LeaseTerm {
 
 export interface Held {
   revision: number;
-  /** When this node's lease runs out by its own monotonic clock (LeaseTerm): the output gate closes a guard before. */
+  /** When this node's lease runs out by its own monotonic clock (LeaseTerm): the output fence closes a guard before. */
   validUntil: number;
-  /** The wall time written in the lease (LeaseTerm): the gate closes a guard before it too, whichever comes first (ADR 0173). */
+  /** The wall time written in the lease (LeaseTerm): the fence closes a guard before it too, whichever comes first (ADR 0173). */
   expiresAt: number;
   /** The desired entry it was started from: republished if the store is lost. */
   entry: Uint8Array;

@@ -31,7 +31,7 @@
  *    compare-and-set (the camera never stopped); any other failure is coordination failing and
  *    throws, the camera keeps running. A renewal gives the camera a new term
  *    (counted from before its write, on this node's monotonic clock: the
- *    output gate's, fencing.ts), clears its fence if that term still stands,
+ *    output fence's, fencing.ts), clears its fence if that term still stands,
  *    and withdraws an offer past its time.
  *  - Nothing is claimed or released while disconnected; after a (re)connect
  *    the node waits rejoinGraceMs before claiming, and every watch of

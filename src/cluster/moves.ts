@@ -249,7 +249,7 @@ export class PlannedMoves {
     const held = this.#holdings.held.get(camera);
     if (held === undefined || held.offer === null || held.offer.to !== to)
       throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${nodeId} has not offered camera ${camera} to node ${to}`);
-    // Not held: the output gate withholds its results from here on.
+    // Not held: the output fence withholds its results from here on.
     this.#holdings.held.delete(camera);
     if (mode === 'break') await system.cameras.remove(camera).catch(() => undefined);
     const how = mode === 'ready' ? 'make-before-break' : 'break-before-make';

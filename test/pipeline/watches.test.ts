@@ -2,7 +2,7 @@
  * The system's watches (ADR 0180): every watch of src/pipeline/watches/ has its row in buildWatches (read from the
  * room's sources: each class that implements Watch or extends a class of the room that does, abstract ones aside),
  * the rows are in the order a result passes them, and SystemCore drives them through that one list: a result
- * passes each watch in order until the output gate withholds it, after which the rest hear it as withheld and the
+ * passes each watch in order until the output fence withholds it, after which the rest hear it as withheld and the
  * event stream never sees it; a run-time change reaches them in the same order before its event goes out; a watch
  * that throws is logged and the event goes on.
  */
@@ -135,7 +135,7 @@ describe('the system watches', { timeout: 30_000 }, () => {
       assert.deepEqual(heard, ['privacy.onResult', 'tracking.onResult', 'falls.onResult', 'freshness.onResult', 'care.onResult', 'hub:result']);
     });
 
-    it('a result the gate withholds: privacy noted it before the gate, the care watch hears it withheld, nothing else sees it', () => {
+    it('a result the fence withholds: privacy noted it before the fence, the care watch hears it withheld, nothing else sees it', () => {
       const { core, heard } = rig();
       core.watches.fence.set((camera) => camera !== 'fenced');
       core.emit(result('fenced'));

@@ -62,7 +62,7 @@ export class SystemCore extends SystemLifecycle {
   readonly sharedWorkers: WorkerGroup;
   /** Summaries of a stretch of a camera's time (ADR 0073): the events store they read and fill is set by the app. */
   readonly summaries: Summaries;
-  /** The system's watches (privacy, the output gate, tracking, falls, freshness, care): watches.ts, with their order. */
+  /** The system's watches (privacy, the output fence, tracking, falls, freshness, care): watches.ts, with their order. */
   readonly watches: SystemWatches;
   /** The watches, named, in the order a result passes them. */
   readonly watchOrder: readonly (readonly [name: string, watch: Watch])[];
@@ -132,7 +132,7 @@ export class SystemCore extends SystemLifecycle {
 
   /**
    * Every event goes out here. A result passes the watches first, in their order (watches.ts): each hears it
-   * (onResult) until one withholds it (the output gate's pass), after which they hear it as withheld (onWithheld)
+   * (onResult) until one withholds it (the output fence's pass), after which they hear it as withheld (onWithheld)
    * and it goes no further.
    */
   emit(event: SystemEvent): void {

@@ -1,6 +1,6 @@
 /**
  * The system's figures, one typed snapshot (`system.stats()`; ADR 0062): every camera with its capture and
- * workers, every model server, every shared worker, the results the output gate withheld, the process's
+ * workers, every model server, every shared worker, the results the output fence withheld, the process's
  * memory; each worker's figures carry its freshness objective as last judged (ADR 0042).
  *
  * Contract: reading changes nothing and never throws; a worker without a profile (removed meanwhile) is
@@ -22,7 +22,7 @@ export interface SystemStats {
   readonly cameras: Readonly<Record<string, CameraStats>>;
   readonly models: Readonly<Record<string, ModelStats>>;
   readonly shared: Readonly<Record<string, SharedWorkerStats>>;
-  /** Results the output gate withheld (system.results.setFence). */
+  /** Results the output fence withheld (system.results.setFence). */
   readonly resultsWithheld: number;
   /** Each care-critical camera's silence alarm (ADR 0138), with its watched workers', by camera id; none for a camera not watched. */
   readonly silence: Readonly<Record<string, CameraSilence>>;

@@ -89,7 +89,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   readonly models: SystemModels;
   /** The config as it runs now, masked; camera admission, resolution and forecasts. */
   readonly config: SystemConfig;
-  /** Where results go out: the output gate, its withheld results, the ages outlets report. */
+  /** Where results go out: the output fence, its withheld results, the ages outlets report. */
   readonly results: SystemResults;
   /** Summaries of a stretch of a camera's time: made now of a window, or those kept (ADR 0073). */
   readonly summaries: SystemSummaries;

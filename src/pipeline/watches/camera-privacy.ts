@@ -4,7 +4,7 @@
  *
  * Contract:
  * - Every result of a private camera with a `detections` list (any worker's, its shared workers' too, and those
- *   the output gate withholds: where a person is says nothing outside) is noted: its frame's capture time and the
+ *   the output fence withholds: where a person is says nothing outside) is noted: its frame's capture time and the
  *   detections whose label is one of the camera's people labels (a detection without a label counts as a
  *   person), and whether it is a whole-frame person result (wholeFramePersonResult(): it looked at the whole
  *   frame, without an error, with a detector that can see people), the only kind that says "nobody there".
@@ -94,7 +94,7 @@ export class CameraPrivacy extends PassiveWatch {
     return setting;
   }
 
-  /** A result (before the output gate): noted when its camera is private and it has a detections list. */
+  /** A result (before the output fence): noted when its camera is private and it has a detections list. */
   onResult(e: ResultEvent): void {
     const setting = this.setting(e.camera);
     if (setting === null || !Array.isArray((e.output as { detections?: unknown } | null)?.detections)) return;

@@ -1,6 +1,6 @@
 /**
  * The watches room of the pipeline (ADR 0147, 0180): what watches every result and change of the whole system
- * (each camera's privacy, the output gate, the tracking of objects, the fall alerts with their standing alerts,
+ * (each camera's privacy, the output fence, the tracking of objects, the fall alerts with their standing alerts,
  * answers and rooms, the freshness watch with its motion coverage, models' demands, decode shedding and forecast,
  * the care watch's silence alarms), one interface (watch.ts) and
  * one list in the order a result passes them (watches.ts: the data's way through the system). It stands on

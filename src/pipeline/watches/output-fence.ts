@@ -1,9 +1,9 @@
 /**
- * The system's output gate (cluster mode's fence): while a gate is set, a
+ * The system's output fence (cluster mode's): while a fence is set, a
  * result of a camera it refuses is withheld, kept as the newest per camera
  * and worker (replaced, never queued), and counted. Released results pass
- * the gate again. Pure bookkeeping: no clock, no timer; the system calls it
- * for every result, so the check with no gate set is one comparison.
+ * the fence again. Pure bookkeeping: no clock, no timer; the system calls it
+ * for every result, so the check with no fence set is one comparison.
  */
 import type { EventOf } from '../base/index.js';
 import { PassiveWatch } from './watch.js';
@@ -11,7 +11,7 @@ import { PassiveWatch } from './watch.js';
 type Result = EventOf<'result'>;
 
 export class OutputFence extends PassiveWatch {
-  /** After the cameras: their last results are gated as the others were. */
+  /** After the cameras: their last results are fenced as the others were. */
   readonly closes = 'after-cameras';
   #fence: ((camera: string, frameWallTime: number) => boolean) | null = null;
   #withheldCount = 0;

@@ -4,10 +4,10 @@
  *
  * A result (SystemCore.emit) goes to each watch in the order of the rows below, then to the event stream (every
  * listener and iterator: MQTT, the HTTP API, the cluster, the metrics):
- * 1. `privacy` (CameraPrivacy, onResult): where a private camera's people are is noted before the gate, since a
+ * 1. `privacy` (CameraPrivacy, onResult): where a private camera's people are is noted before the fence, since a
  *    withheld result still says what a private picture must hide (ADR 0139, 0165).
- * 2. `gate` (OutputFence, pass; cluster mode's fence): a result it refuses is withheld, kept as its worker's newest and
- *    counted; it goes no further, and the watches after the gate hear it as onWithheld instead of onResult.
+ * 2. `fence` (OutputFence, pass; cluster mode's): a result it refuses is withheld, kept as its worker's newest and
+ *    counted; it goes no further, and the watches after the fence hear it as onWithheld instead of onResult.
  * 3. `tracking` (ObjectTracking, onResult): a tracking worker's detections become tracked objects, zone counts, line
  *    crossings and dwells, whose events go out before the result does; a fall worker's people, with each frame, go
  *    on to the fall alerts.
