@@ -35,7 +35,7 @@
  * per stream, what was received, decoded, converted and used, the decoder
  * thread's CPU per decoded frame and the bytes held.
  *
- * The rooms (ADR 0038's pattern): this class keeps the state machine (start,
+ * The parts (ADR 0038's pattern): this class keeps the state machine (start,
  * runs, restarts after the backoff, close) and publishes; its options and
  * stats' shapes are capture-options.ts, its figures across runs
  * capture-tally.ts, the watch over a run (stall and open timeouts)

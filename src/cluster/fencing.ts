@@ -28,7 +28,7 @@
  * on both clocks (as much time as either says passed) by a heartbeat (a timer this class owns, from
  * start() to close()) and by the fence, whichever runs first after the wake:
  * a gap longer than a lease fences every held camera (until a renewal
- * confirms the lease: the lease room clears `fenced`, or stops the camera it
+ * confirms the lease: the lease part clears `fenced`, or stops the camera it
  * lost), marks the node unsettled (`healthySince`, read by the others before
  * they offer it a move) and calls `onStall` (the owner forgets its lease
  * watches and wakes its loop to renew at once). The fence notes what it lets

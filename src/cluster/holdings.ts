@@ -1,7 +1,7 @@
 /**
  * The cameras this node holds a lease on, one `Held` record each, and the
- * three ways one starts or ends here. The lease room claims and renews, the
- * move room passes leases on, fencing marks them; all of them change the
+ * three ways one starts or ends here. The lease part claims and renews, the
+ * move part passes leases on, fencing marks them; all of them change the
  * records through this one map, so "held" means the same to each.
  *
  * Contract: a camera starts only after its claim succeeded (startCamera(): the

@@ -13,7 +13,7 @@
  *    writes the heartbeat record, reads the live nodes (a heartbeat from
  *    beyond the allowed skew, or naming another node, is refused), releases
  *    cameras no longer desired, replaces in the system those whose desired
- *    entry changed (or releases one it may not run), lets the move room
+ *    entry changed (or releases one it may not run), lets the move part
  *    offer one camera, and
  *    claims free cameras in random order up to the share (no claim during
  *    the rejoin grace; offers to this node are taken up even then).

@@ -8,7 +8,7 @@
  * This class is the owner (ADR 0038): it has its options judged by the
  * config's rules (system.config.checkCluster: ERR_CONFIG, ADR 0056), holds the NATS
  * connection and everything started on it (subscriptions, the status watch,
- * the loop), and wires the rooms, each of which keeps its own contract:
+ * the loop), and wires the parts, each of which keeps its own contract:
  * leases.ts (claims, renewals, shares), holdings.ts (what this node holds,
  * starting and stopping a camera), moves.ts (planned moves, ADR 0027),
  * fencing.ts (stalls), held-results.ts (events and the results held while

@@ -131,5 +131,5 @@ export type {
 } from './base/index.js';
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './base/index.js';
 export { CropFeed, type CropSettings, type CropInfo } from './camera/index.js';
-// Made in the pictures room (src/pictures, ADR 0063); still here for users who took it from pipeline.
+// Made in the pictures folder (src/pictures, ADR 0063); still here for users who took it from pipeline.
 export { cropRgb } from '../pictures/index.js';

@@ -101,6 +101,6 @@ export {
 export { VlmClient, retryAfterMs, type VlmApi, type VlmAnswer, type VlmClientOptions } from './vlm/index.js';
 export { VlmError, type VlmErrorCode } from './vlm/index.js';
 export { framePicture, vlmImageEncodes } from './vlm/index.js';
-// Made in the pictures room (src/pictures, ADR 0063); still here for users who took them from workers.
+// Made in the pictures folder (src/pictures, ADR 0063); still here for users who took them from workers.
 export { cropRegion, type Picture, type NormalisedBox } from '../pictures/index.js';
 export { vlmEndpoint, vlmEndpointKey, MinuteWindow, VLM_SKIP_REASONS, type VlmSkipReason, type EndpointLimits, type VlmEndpoint } from './vlm/index.js';

@@ -1,8 +1,7 @@
 /**
  * system.results (ADR 0062) on a running system with a real capture: a fence that refuses a camera withholds
  * its results (off the event stream, counted in stats), the newest withheld result of each worker is
- * released once the fence lets it pass, and an outlet's reported age shows in the worker's hops. The old
- * name setGate (ADR 0185) still sets the fence and warns once.
+ * released once the fence lets it pass, and an outlet's reported age shows in the worker's hops.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -57,32 +56,6 @@ describe('system.results', { timeout: 60_000 }, () => {
     assert.equal(released, 1, "one worker's newest");
     assert.equal(seen[0]?.worker, 'motion');
     assert.equal(system.results.releaseWithheld(A, 0), 0, 'taken once');
-  });
-
-  it('setGate, the old name until 0.2.0, sets the fence and warns once with its code', async () => {
-    const warnings: (Error & { code?: string })[] = [];
-    const onWarning = (w: Error): void => void warnings.push(w);
-    process.on('warning', onWarning);
-    try {
-      const refused = new Promise<void>((resolve) =>
-        system.results.setGate(() => {
-          resolve();
-          return false;
-        }),
-      );
-      await refused;
-      system.results.setGate(null);
-      assert.equal((await nextResults(system, A, 'motion')).length, 1, 'null: all pass again');
-      system.results.releaseWithheld(A, Number.POSITIVE_INFINITY); // forgets what it withheld
-      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
-    } finally {
-      process.off('warning', onWarning);
-    }
-    assert.deepEqual(
-      warnings.map((w) => [w.name, w.code]),
-      [['DeprecationWarning', 'FRAMESUPPLIER_DEP_SYSTEM_RESULTS_SET_GATE']],
-    );
-    assert.match(warnings[0]!.message, /call system\.results\.setFence\(\)/);
   });
 
   it("recordHop: an outlet's age shows in the worker's hops; an unknown camera is ignored", async () => {

@@ -1,6 +1,6 @@
 /**
  * The system's watches (ADR 0180): every watch of src/pipeline/watches/ has its row in buildWatches (read from the
- * room's sources: each class that implements Watch or extends a class of the room that does, abstract ones aside),
+ * subfolder's sources: each class that implements Watch or extends a class of the subfolder that does, abstract ones aside),
  * the rows are in the order a result passes them, and SystemCore drives them through that one list: a result
  * passes each watch in order until the output fence withholds it, after which the rest hear it as withheld and the
  * event stream never sees it; a run-time change reaches them in the same order before its event goes out; a watch

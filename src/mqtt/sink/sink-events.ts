@@ -1,10 +1,10 @@
 /**
- * Which of the MQTT sink's rooms each system event goes to, and what a
+ * Which of the MQTT sink's parts each system event goes to, and what a
  * config change does to what they hold.
  *
  * Contract:
  * - SINK_EVENT_TYPES are the system events the sink reads; route() hands
- *   one to its rooms and returns (nothing here waits on the broker).
+ *   one to its parts and returns (nothing here waits on the broker).
  * - Retained state is kept only for cameras the retained state knows (taken
  *   from the system's stats: takeSnapshot()); an event of another camera (one
  *   being removed, one not yet taken) is not published.

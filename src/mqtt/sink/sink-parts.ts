@@ -1,6 +1,6 @@
 /**
- * The MQTT sink's rooms made and wired to each other: one broker connection,
- * the outboxes that must deliver (QoS 1), and the rooms that publish through
+ * The MQTT sink's parts made and wired to each other: one broker connection,
+ * the outboxes that must deliver (QoS 1), and the parts that publish through
  * them or through the one Outlet (ADR 0038, applied to the sink).
  *
  * Contract: wireSinkParts() only builds; nothing connects, subscribes,
@@ -10,14 +10,14 @@
  *   fall alerts' acknowledgements and (with discovery) Home Assistant's
  *   status; a message goes to the sweep first (what an earlier run left
  *   retained, ADR 0100), else to the commands, which hand an acknowledgement
- *   to the falls room and count and refuse for it by their rules;
+ *   to the falls part and count and refuse for it by their rules;
  * - when the connection drops, every outbox queues what was in flight again;
  *   the connection's `queued` figure is theirs together;
- * - rooms that publish latest-only or retained messages get the Outlet
+ * - parts that publish latest-only or retained messages get the Outlet
  *   (never the connection itself); those that must deliver get an outbox;
  * - what flows back to the sink (the connection's state, its connect, each
  *   object event made) goes through the callbacks it hands in.
- * No room here imports the sink.
+ * No part here imports the sink.
  */
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../config/index.js';
@@ -50,7 +50,7 @@ export interface SinkPartsOptions {
   readonly onObjectEvent: (event: ObjectEvent) => void;
 }
 
-/** The rooms, each the one that holds its own state; `outboxes`: every QoS 1 outbox, drained at close. */
+/** The parts, each the one that holds its own state; `outboxes`: every QoS 1 outbox, drained at close. */
 export interface SinkParts {
   readonly connection: BrokerConnection;
   /** The QoS 1 queue of `<prefix>/events`. */
@@ -76,7 +76,7 @@ export function wireSinkParts(options: SinkPartsOptions): SinkParts {
   const node = discoveryId(options.clientId);
   const fallTopics = new FallTopics(topics.prefix);
   const discoveryStatusTopic = config.discovery.enabled ? `${config.discovery.prefix}/status` : null;
-  // The connection's hooks reach rooms made after it; they run only once it is started, when all are made.
+  // The connection's hooks reach parts made after it; they run only once it is started, when all are made.
   let parts: SinkParts | null = null;
   const made = (): SinkParts => parts!;
   const connection = new BrokerConnection({

@@ -33,9 +33,9 @@
  * - No secret reaches a log, stats() or a message: the password is only
  *   given to the client; the URL is shown masked; stats and worker exit
  *   messages are masked.
- * - Its rooms (ADR 0038's pattern, in folders: ADR 0183; each room's index.ts says what it holds, each file its
+ * - Its parts (ADR 0038's pattern, in subfolders: ADR 0183; each subfolder's index.ts says what it holds, each file its
  *   own contract): broker/, alarms/, retained/, results/, commands/, and this one. They are made and wired to each
- *   other in sink-parts.ts; which room each system event goes to is sink-events.ts'; what they count, read as
+ *   other in sink-parts.ts; which part each system event goes to is sink-events.ts'; what they count, read as
  *   stats(), sink-stats.ts'. This sink reads the system's event stream, hands each event on, and owns the timers
  *   and the start and close order.
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);
@@ -93,9 +93,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #config: MqttConfig;
   readonly #log: Logger;
   readonly #abort = new AbortController();
-  /** The connection and every room, wired (sink-parts.ts). */
+  /** The connection and every part, wired (sink-parts.ts). */
   readonly #parts: SinkParts;
-  /** Which room each system event goes to (sink-events.ts). */
+  /** Which part each system event goes to (sink-events.ts). */
   readonly #router: SinkEventRouter;
   readonly #lastHourRefreshMs: number;
   /** The system runs and the retained state has taken its cameras: a sweep can tell what is stale. */

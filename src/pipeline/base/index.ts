@@ -1,14 +1,14 @@
 /**
- * The pipeline's base room (ADR 0147): what every room of the hall speaks: the one typed event union and its
+ * The pipeline's base subfolder (ADR 0147): what every subfolder of the pipeline speaks: the one typed event union and its
  * hub, the config types, the errors, the freshness rules and objectives, a worker's profile and its decode figures,
  * the annotations of tracked objects, the summaries of a stretch of a camera's time (ADR 0073) with the vlm entry they
  * share with the vlm worker, the checks of the files a config names, a camera's silence (ADR 0138), the rule of
  * shedding decoding (ADR 0115) and a batched model's capacity (ADR 0128). The hall's ground floor: it imports no
- * other room.
+ * other subfolder.
  *
- * This index is the room's surface: the names the other rooms and src/pipeline/index.ts import from it, and no
- * more (a name comes here when another room needs it). Within the room, files import each other directly; no file
- * of the room imports this index.
+ * This index is the subfolder's surface: the names the other subfolders and src/pipeline/index.ts import from it, and no
+ * more (a name comes here when another subfolder needs it). Within the subfolder, files import each other directly; no file
+ * of the subfolder imports this index.
  */
 export { annotationOf, ObjectAnnotations, type ObjectAnnotation } from './annotations.js';
 export type {

@@ -28,8 +28,8 @@
  * the cameras and model servers have stopped, in this order (tracking before the fall alerts: the tracks it ends
  * reach them first).
  *
- * Contract: the rows' order is the order above, and every class of this room that is a watch has a row
- * (test/pipeline/watches.test.ts reads the room for them): a new watch is a file and a row, where its reason puts
+ * Contract: the rows' order is the order above, and every class of this subfolder that is a watch has a row
+ * (test/pipeline/watches.test.ts reads the subfolder for them): a new watch is a file and a row, where its reason puts
  * it. A watch that throws is logged by the system and the event goes on to the next.
  */
 import { occupancyOf } from '../../config/index.js';

@@ -53,7 +53,7 @@ export interface VlmWorkerOptions {
   readonly mainPicture?: MainPicture | null;
   /**
    * The camera's privacy (ADR 0139): every picture the worker sends is made with it, its people in private areas
-   * hidden (system.cameras.privacy(camera); a library's own frames of no camera: the pictures room's constant for nothing private).
+   * hidden (system.cameras.privacy(camera); a library's own frames of no camera: the pictures folder's constant for nothing private).
    */
   readonly privacy: Privacy;
 }
