@@ -98,7 +98,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   /** The directory holding the model servers' sockets. */
   readonly runtimeDir: string;
   readonly #core: SystemCore;
-  readonly #figures: SystemStatsReader;
+  readonly #statsReader: SystemStatsReader;
   readonly #modelScan: ModelDirectoryScan;
   readonly #ownRuntimeDir: boolean;
   #ownShmDir = false;
@@ -131,7 +131,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     this.models = new SystemModels(core);
     this.results = new SystemResults(core);
     this.summaries = new SystemSummaries(core);
-    this.#figures = new SystemStatsReader({
+    this.#statsReader = new SystemStatsReader({
       raw: () => rawStats(core),
       profile: (camera, worker) => core.profileOf(camera, worker),
       objective: (camera, worker, objective) => core.watches.freshness.status(camera, worker, objective),
@@ -224,7 +224,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
 
   /** Everything now: cameras, models, shared workers, each worker with its freshness objective (system-stats.ts). */
   stats(): SystemStats {
-    return this.#figures.read();
+    return this.#statsReader.read();
   }
 
   /** Every event from now on, until the signal aborts or the system closes. */
