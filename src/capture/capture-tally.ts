@@ -37,7 +37,7 @@ export class CaptureTally {
   readonly #packetBufferLimit: number;
   #framesDecoded = 0;
   #framesConverted = 0;
-  /** Dropped unconverted by decoders already closed; the open one's count is added in figures(). */
+  /** Dropped unconverted by decoders already closed; the open one's count is added in stats(). */
   #droppedUnconverted = 0;
   /** Skipped on purpose by runs already over (a looping file's, a restarted source's). */
   #skippedClosed = { notDecoded: 0, decimated: 0 };
@@ -45,7 +45,7 @@ export class CaptureTally {
   /** Published frames whose picture differed from the one before (picture-digest.ts), and the last one's digest. */
   #pictureChanges = 0;
   #lastDigest: number | null = null;
-  /** Costs of runs already over; the open one's are added in figures(). */
+  /** Costs of runs already over; the open one's are added in stats(). */
   #costsClosed: RunCosts = NO_COSTS;
   #snapshots = 0;
   #restarts = 0;
