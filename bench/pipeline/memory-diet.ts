@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { HopFigures, SystemStats } from '../../src/pipeline/index.js';
+import type { HopStats, SystemStats } from '../../src/pipeline/index.js';
 import { diff, heapSnapshotFlags, summarize, takeHeapSnapshot, type HeapSummary } from '../heap-diff.js';
 import { testClip } from '../capture/workloads.js';
 import { P2_MODEL } from './p1.js';
@@ -48,14 +48,14 @@ const MB = 2 ** 20;
 const mb = (bytes: number): number => round(bytes / MB, 1);
 
 /** The median over the cameras of their p50 and of their p99 at a hop (as P1 reports them), ms. */
-function medianHop(figures: readonly (HopFigures | null | undefined)[]): { p50: number | null; p99: number | null } {
+function medianHop(figures: readonly (HopStats | null | undefined)[]): { p50: number | null; p99: number | null } {
   const median = (xs: (number | null)[]): number | null => {
     const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
     if (v.length === 0) return null;
     const m = v.length / 2;
     return round(v.length % 2 === 1 ? v[Math.floor(m)]! : (v[m - 1]! + v[m]!) / 2, 1);
   };
-  const known = figures.filter((f): f is HopFigures => f != null);
+  const known = figures.filter((f): f is HopStats => f != null);
   return { p50: median(known.map((f) => f.p50Ms)), p99: median(known.map((f) => f.p99Ms)) };
 }
 

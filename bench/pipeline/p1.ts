@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { mallocArenas } from '../../src/capture/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem, type HopFigures, type SystemStats } from '../../src/pipeline/index.js';
+import { VisionSystem, type HopStats, type SystemStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { pssBytes, statUsage, threadBreakdown, treeStats, treeThreads } from '../proc.js';
@@ -84,8 +84,8 @@ export interface HopMedians {
 }
 
 /** The age at one hop (ADR 0041) from each camera's own figures, as P1, P2 and P3 report it. */
-export function hopMedians(ids: readonly string[], of: (id: string) => HopFigures | null | undefined): HopMedians {
-  const figures = ids.map(of).filter((f): f is HopFigures => f !== null && f !== undefined);
+export function hopMedians(ids: readonly string[], of: (id: string) => HopStats | null | undefined): HopMedians {
+  const figures = ids.map(of).filter((f): f is HopStats => f !== null && f !== undefined);
   const at = (xs: (number | null)[]): number | null => {
     const m = med(xs);
     return m === null ? null : round(m, 1);
@@ -229,7 +229,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
   const agesSorted = { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   // The age at each hop (ADR 0041), from each camera's and model worker's own figures at the end (their last 256
   // frames): the median over the cameras of their p50, and of their p99.
-  const hop = (of: (id: string) => HopFigures | null | undefined): HopMedians => hopMedians(ids, of);
+  const hop = (of: (id: string) => HopStats | null | undefined): HopMedians => hopMedians(ids, of);
   const hops_ms = {
     decoded: hop((id) => after.cameras[id]?.capture?.hops.decoded),
     converted: hop((id) => after.cameras[id]?.capture?.hops.converted),
@@ -268,7 +268,7 @@ export async function p1Once(cameras: number, seconds = 60, warmupS = 5, workloa
     age_server_wait_ms_p50: round(percentile(sortedCopy(waits), 50), 1),
     age_server_wait_ms_p99: round(percentile(sortedCopy(waits), 99), 1),
     // Each camera's phase as measured (ms after the first camera's frames), and as asked (null: all started at once).
-    ...phased.figures(),
+    ...phased.stats(),
     // Each camera's p50 wait at the server, lowest to highest.
     server_wait_ms_p50_by_camera: [...waitsByCamera.values()]
       .filter((w) => w.length > 0)

@@ -22,7 +22,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { encodeFrame } from '../../src/pictures/index.js';
 import { createLogger } from '../../src/internal/logger.js';
 import type { CaptureStats } from '../../src/capture/index.js';
-import { frameOfPicture, VisionSystem, type HopFigures } from '../../src/pipeline/index.js';
+import { frameOfPicture, VisionSystem, type HopStats } from '../../src/pipeline/index.js';
 import { testClip } from '../capture/workloads.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { cameraClip, hopMedians, P2_MODEL, treeUsage, type HopMedians } from './p1.js';
@@ -118,7 +118,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
   const sortedAges = sortedCopy(ages);
   const sortedLat = sortedCopy(latencies);
   // The age at each hop (ADR 0041), as P1 and P2 give it; the capture's hops from the stream the model read.
-  const hop = (of: (id: string) => HopFigures | null | undefined): HopMedians => hopMedians(ids, of);
+  const hop = (of: (id: string) => HopStats | null | undefined): HopMedians => hopMedians(ids, of);
   const captureOf = (id: string): CaptureStats | null | undefined => (withSubstream ? stats.cameras[id]?.streams?.['sub'] : stats.cameras[id]?.capture);
   const hops_ms = {
     decoded: hop((id) => captureOf(id)?.hops.decoded),
@@ -146,7 +146,7 @@ async function p3Once(cameras: number, seconds: number, withSubstream: boolean, 
     hops_ms,
     results: ages.length,
     // Each camera's phase as measured (ms after the first camera's frames), and as asked (null: all started at once).
-    ...phased.figures(),
+    ...phased.stats(),
     snapshots: latencies.length,
     snapshots_failed: failed,
     snapshot_fallbacks: Object.fromEntries(fallbacks),

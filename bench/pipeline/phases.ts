@@ -87,7 +87,7 @@ export class PhasedCameras {
   }
 
   /** The line's fields: each camera's phase as measured (ms after the first camera's frames), and as asked. */
-  figures(): { frame_phases_ms: (number | null)[]; frame_phases_asked_ms: readonly number[] | null } {
+  stats(): { frame_phases_ms: (number | null)[]; frame_phases_asked_ms: readonly number[] | null } {
     return { frame_phases_ms: measuredPhasesMs(this.#ids.map((id) => this.#captureTimes.get(id) ?? [])), frame_phases_asked_ms: this.asked };
   }
 }

@@ -203,7 +203,7 @@ export class App implements AsyncDisposable {
     const ownListener = this.#config.metrics?.enabled === true ? this.#config.metrics : null;
     if (ownListener !== null || this.#httpOptions !== null) {
       const m = await import('../metrics/index.js'); // prom-client loads only for a run that serves metrics (about 300 ms)
-      this.#exporter = new m.SystemMetrics({ system: this.system, ...(this.mqtt === null ? {} : { mqtt: mqttFigures(this.mqtt) }) });
+      this.#exporter = new m.SystemMetrics({ system: this.system, ...(this.mqtt === null ? {} : { mqtt: mqttStats(this.mqtt) }) });
       if (ownListener !== null) {
         this.#metricsListener = await m.listenMetrics({
           source: this.#exporter,
@@ -404,7 +404,7 @@ function tracksAnyObjects(config: ResolvedConfig): boolean {
 }
 
 /** The MQTT sink's figures as the metrics exporter reads them (neither adapter knows the other). */
-function mqttFigures(sink: MqttSink): MqttMetricsSource {
+function mqttStats(sink: MqttSink): MqttMetricsSource {
   return {
     stats: () => {
       const s = sink.stats();

@@ -3,7 +3,7 @@
  * (every bad one ERR_INVALID_CAPTURE_OPTION, the first found, before anything
  * starts), and the shape of its stats and of its stream's costs (ADR 0052).
  */
-import type { FramePoolStats, FrameSupplier, HopFigures, PayloadLender, PixelFormat } from '../supplier/index.js';
+import type { FramePoolStats, FrameSupplier, HopStats, PayloadLender, PixelFormat } from '../supplier/index.js';
 import { Backoff, type BackoffOptions } from '../internal/backoff.js';
 import { positive as positiveNumber } from '../internal/numbers.js';
 import type { DecodeState } from './decoder-run.js';
@@ -164,7 +164,7 @@ export interface CaptureStats {
    * needed, read) → out of the decoder; `converted`, capture → converted and published to the readers. With ffmpeg
    * both are 0: it decodes and converts before a frame's bytes are read.
    */
-  readonly hops: { readonly decoded: HopFigures; readonly converted: HopFigures };
+  readonly hops: { readonly decoded: HopStats; readonly converted: HopStats };
   /** Decoding nothing while no reader reads (holdUnread, ADR 0052). */
   readonly holdUnread: boolean;
   /** What the stream read and what decoding it cost. */

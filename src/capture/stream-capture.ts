@@ -35,10 +35,10 @@
  * per stream, what was received, decoded, converted and used, the decoder
  * thread's CPU per decoded frame and the bytes held.
  *
- * The rooms (ADR 0038's pattern): this class keeps the state machine (start,
+ * The parts (ADR 0038's pattern): this class keeps the state machine (start,
  * runs, restarts after the backoff, close) and publishes; its options and
  * stats' shapes are capture-options.ts, its figures across runs
- * capture-figures.ts, the watch over a run (stall and open timeouts)
+ * capture-tally.ts, the watch over a run (stall and open timeouts)
  * run-watch.ts, the runner (an ffmpeg process or libav* in process)
  * launch-run.ts, and each run ffmpeg-run.ts or native-run.ts behind one
  * interface (decoder-run.ts).
@@ -48,7 +48,7 @@ import { FramePool, FrameSupplierError, releasePayload, type DemandSignal, type 
 import { warnDeprecated } from '../internal/deprecated.js';
 import { RestartLoop } from '../internal/restart-loop.js';
 import { credentialRedactor } from '../internal/redact.js';
-import { CaptureFigures } from './capture-figures.js';
+import { CaptureTally } from './capture-tally.js';
 import {
   captureSettings,
   checkDecoderThreads,
@@ -95,7 +95,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   readonly #keyframesOnly: boolean;
   /** Masks the source's credentials in every string that leaves the capture. */
   readonly #redact: (text: string) => string;
-  readonly #figures: CaptureFigures;
+  readonly #tally: CaptureTally;
   /** Runs one decoder run after another, the backoff between them. */
   readonly #restart: RestartLoop;
   #decode: DecodeState | null = null;
@@ -140,7 +140,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
     this.#allocate = pool === null ? heapAllocator : (n) => pool.acquire(n) ?? heapAllocator(n);
     this.#keyframesOnly = this.source.native.keyframesOnly;
     const { native, holdUnread, packetBufferBytes } = this.#settings;
-    this.#figures = new CaptureFigures({ native, packetBufferLimit: holdUnread ? packetBufferBytes : 0 });
+    this.#tally = new CaptureTally({ native, packetBufferLimit: holdUnread ? packetBufferBytes : 0 });
   }
 
   get state(): CaptureState {
@@ -210,12 +210,12 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       const why = !this.#settings.native ? 'the stream is decoded by an ffmpeg process' : `the stream is ${this.#state}`;
       return Promise.reject(new CaptureError('ERR_STREAM_PICTURE_UNAVAILABLE', `no picture of ${this.streamId}: ${why}`));
     }
-    this.#figures.snapshot();
+    this.#tally.snapshot();
     return run.run.picture({ near: options.near ?? null, size: options.size ?? null });
   }
 
   stats(): CaptureStats {
-    const f = this.#figures.figures(this.#run?.run ?? null);
+    const f = this.#tally.stats(this.#run?.run ?? null);
     const { native, holdUnread } = this.#settings;
     const decoderThreads = this.#decoderThreads;
     return {
@@ -256,7 +256,7 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
   }
 
   #launch(): void {
-    this.#figures.launched();
+    this.#tally.launched();
     this.#setState('connecting');
     const host: RunHost = {
       outputSize: (width, height) => {
@@ -264,16 +264,16 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
         this.#height = height;
       },
       decoded: (at) => {
-        this.#figures.decoded(at);
+        this.#tally.decoded(at);
         this.#heard(watch, at);
       },
       alive: (at) => {
-        this.#figures.held(at);
+        this.#tally.held(at);
         this.#heard(watch, at);
       },
       publish: (payload, times, readyAt, size) => this.#publish(watch, payload, times, readyAt, size),
-      stderrLine: (line) => this.#figures.stderrLine(this.#redact(line)),
-      converted: () => this.#figures.converted(),
+      stderrLine: (line) => this.#tally.stderrLine(this.#redact(line)),
+      converted: () => this.#tally.converted(),
       decodeChoice: (state) => {
         this.#decode = state;
         this.emit('decode', state);
@@ -333,13 +333,13 @@ export class StreamCapture extends EventEmitter<{ state: [CaptureState, CaptureE
       watch.kill(new CaptureError('ERR_SOURCE_BAD_OUTPUT', `a frame was refused: ${(error as Error).message}`));
       return;
     }
-    this.#figures.published(readyAt, captureTime, decodedTime, digest);
+    this.#tally.published(readyAt, captureTime, decodedTime, digest);
   }
 
   /** The end of a run: why (a CaptureError), the end of its source (null), or stopped by this capture (undefined). */
   #ended(watch: RunWatch, end: RunEnd): void {
     watch.stopWatching();
-    this.#figures.runEnded(watch.run);
+    this.#tally.runEnded(watch.run);
     if (this.#run === watch) this.#run = null;
     if (this.#stopping !== null || end === undefined) return;
     const reason =

@@ -51,27 +51,27 @@ export function monoAgo(mono: number, nowWall: number, thenEpochSeconds: number)
 }
 
 /** count, sum and max of a figure (ms). */
-export interface FigureSums {
+export interface StatSums {
   readonly count: number;
   readonly sumMs: number;
   readonly maxMs: number;
 }
 
 /** A camera's alerts answered since start. */
-export interface AnsweredFigures {
+export interface AnsweredStats {
   readonly acknowledged: number;
-  readonly timeToAcknowledge: FigureSums;
-  readonly timeOnFloor: FigureSums;
+  readonly timeToAcknowledge: StatSums;
+  readonly timeOnFloor: StatSums;
 }
 
-const EMPTY: FigureSums = { count: 0, sumMs: 0, maxMs: 0 };
-const plus = (f: FigureSums, ms: number | null): FigureSums => (ms === null ? f : { count: f.count + 1, sumMs: f.sumMs + ms, maxMs: Math.max(f.maxMs, ms) });
+const EMPTY: StatSums = { count: 0, sumMs: 0, maxMs: 0 };
+const plus = (f: StatSums, ms: number | null): StatSums => (ms === null ? f : { count: f.count + 1, sumMs: f.sumMs + ms, maxMs: Math.max(f.maxMs, ms) });
 
 /** How many answered alerts are kept to show (GET /api/falls, the dashboard). */
 export const RECENT_ANSWERED = 20;
 
-export class AnswerFigures {
-  readonly #cameras = new Map<string, AnsweredFigures>();
+export class AnswerTally {
+  readonly #cameras = new Map<string, AnsweredStats>();
   readonly #recent: FallAlert[] = [];
 
   /** An alert acknowledged (with its figures set). */
@@ -97,7 +97,7 @@ export class AnswerFigures {
     return this.#recent.filter((a) => camera === undefined || a.camera === camera).reverse();
   }
 
-  figures(): Record<string, AnsweredFigures> {
+  stats(): Record<string, AnsweredStats> {
     return Object.fromEntries(this.#cameras);
   }
 }

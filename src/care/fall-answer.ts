@@ -7,7 +7,7 @@
  *   for its `after` seconds, each step once, in order;
  * - the alert's log (withLogEntry): raised, escalated (each target's delivery), held as assisted and back to
  *   watching alone, acknowledged (by whom), ended; bounded at LOG_LIMIT entries, the first (its raise) always kept;
- * - the figures care buyers ask for (answerFigures): time to acknowledge (its `new` to its acknowledgement) and time
+ * - the figures care buyers ask for (answerStats): time to acknowledge (its `new` to its acknowledgement) and time
  *   on the floor (the first sighting down to the person up or the acknowledgement, whichever came first);
  * - an alert stored by an earlier version (without these fields) read with their defaults (withAnswerDefaults).
  */
@@ -89,7 +89,7 @@ export function stepsDue(steps: readonly FallEscalationStep[], sent: number, ela
  * Time to acknowledge and time on the floor of an alert acknowledged `sinceNewMs` after its `new`, its person first
  * seen down `downMs` before: time on the floor is kept if it was already set (the person was up first).
  */
-export function answerFigures(
+export function answerStats(
   alert: Pick<FallAnswerFields, 'time_on_floor_ms'>,
   sinceNewMs: number,
   downMs: number,

@@ -11,7 +11,7 @@
 import { Occupancy, type RoomState } from './occupancy.js';
 
 /** A single-occupancy room's figures. */
-export interface RoomFigures {
+export interface RoomStats {
   readonly state: RoomState;
   /** People tracked by its fall worker at the latest frame. */
   readonly people: number;
@@ -66,8 +66,8 @@ export class FallRooms {
   }
 
   /** Each single-occupancy room's figures, by camera (a camera with two fall workers: assisted if either says so, its people the most either counts). */
-  figures(): Record<string, RoomFigures> {
-    const out: Record<string, RoomFigures> = {};
+  stats(): Record<string, RoomStats> {
+    const out: Record<string, RoomStats> = {};
     const ms = new Map(this.#past);
     for (const room of this.#rooms.values()) {
       ms.set(room.camera, (ms.get(room.camera) ?? 0) + room.occupancy.assistedMs);

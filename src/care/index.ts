@@ -39,7 +39,7 @@ export {
   type ResolvedFallOptions,
 } from './falls.js';
 export {
-  answerFigures,
+  answerStats,
   escalationMessage,
   FALL_LOG_ENTRIES,
   LOG_LIMIT,
@@ -53,9 +53,9 @@ export {
   type FallLogEntry,
   type FallNotifyTarget,
 } from './fall-answer.js';
-export { age, AnswerFigures, hold, monoAgo, release, seconds, type AnsweredFigures, type FigureSums, type HeldAlert } from './alert-clocks.js';
+export { age, AnswerTally, hold, monoAgo, release, seconds, type AnsweredStats, type StatSums, type HeldAlert } from './alert-clocks.js';
 export { Occupancy, OCCUPANCY_DEFAULTS, type OccupancyOptions, type RoomState } from './occupancy.js';
-export { FallRooms, type RoomFigures } from './fall-rooms.js';
+export { FallRooms, type RoomStats } from './fall-rooms.js';
 export {
   cameraSilence,
   firstCause,

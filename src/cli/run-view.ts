@@ -8,7 +8,7 @@
  * It is a subscriber of the system's events and a reader of stats(), nothing
  * more.
  */
-import type { EventOf, SystemStats, VisionSystem, WorkerFigures } from '../pipeline/index.js';
+import type { EventOf, SystemStats, VisionSystem, PipelineWorkerStats } from '../pipeline/index.js';
 
 interface Latest {
   readonly at: number;
@@ -78,7 +78,7 @@ const num = (v: number | null, digits = 1): string => (v === null ? '-' : v.toFi
 export const AGE_LEGEND =
   "read p50, result p50: ms from capture to the worker's read and to its result, p50 of the recent frames (/api/stats: hops.delivered, hops.result)";
 
-function workerRow(name: string, w: WorkerFigures): string {
+function workerRow(name: string, w: PipelineWorkerStats): string {
   return [
     pad(name, 26),
     pad(w.kind, 13),
@@ -149,9 +149,9 @@ export function renderView(
   }
   lines.push(AGE_LEGEND);
   // Workers behind their freshness objective (ADR 0042): why, and what would fix it.
-  const behind: [string, WorkerFigures][] = [
-    ...cameras.flatMap((c) => Object.values(c.workers).map((w): [string, WorkerFigures] => [`${c.id}/${w.id}`, w])),
-    ...Object.values(stats.shared).map((w): [string, WorkerFigures] => [`shared ${w.id}`, w]),
+  const behind: [string, PipelineWorkerStats][] = [
+    ...cameras.flatMap((c) => Object.values(c.workers).map((w): [string, PipelineWorkerStats] => [`${c.id}/${w.id}`, w])),
+    ...Object.values(stats.shared).map((w): [string, PipelineWorkerStats] => [`shared ${w.id}`, w]),
   ].filter(([, w]) => w.objective?.met === false);
   for (const [name, w] of behind) {
     const o = w.objective!;

@@ -10,7 +10,7 @@
  * entry the config's schema refuses) for a caller that answers
  * someone; admitted() reads the desired entry and refuses it once (counted,
  * logged, not tried again until the entry changes), for the lease and move
- * rooms that would otherwise claim and refuse it every tick.
+ * parts that would otherwise claim and refuse it every tick.
  */
 import type { CameraAdmissionPolicy, VisionSystem } from '../pipeline/index.js';
 import type { Bus, Refusals } from './context.js';

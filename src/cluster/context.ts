@@ -1,9 +1,9 @@
 /**
- * What the rooms of one cluster node share (ADR 0038): who the node is and
+ * What the parts of one cluster node share (ADR 0038): who the node is and
  * its timings, its log and system, the NATS link and its buckets (one `Bus`,
- * set by the owner and the store room, read by the others), the claims log
+ * set by the owner and the store part, read by the others), the claims log
  * every start and stop is written to, and the count of untrusted messages
- * refused. Nothing here starts anything or decides anything: a room that
+ * refused. Nothing here starts anything or decides anything: a part that
  * decides something keeps it in its own file.
  */
 import type { KV } from '@nats-io/kv';
@@ -29,8 +29,8 @@ export interface NodeSettings {
 
 /**
  * The node's NATS connection and its three buckets. The owner sets `nc` and
- * `connected` (start, the status watch), the store room the buckets (made
- * again after a store loss); every room reads them when it acts, never keeps
+ * `connected` (start, the status watch), the store part the buckets (made
+ * again after a store loss); every part reads them when it acts, never keeps
  * its own copy, so all see the same store.
  */
 export class Bus {
@@ -100,7 +100,7 @@ export class Refusals {
   }
 }
 
-/** What every room is given by the owner. */
+/** What every part is given by the owner. */
 export interface NodeContext {
   readonly nodeId: string;
   readonly settings: NodeSettings;

@@ -3,7 +3,7 @@
  * while its own lease of that camera stands by its own clock, so that two
  * nodes never publish for one camera at once, whatever NATS does.
  *
- * Contract: the output gate (mayPublish, called by the system before every
+ * Contract: the output fence (mayPublish, called by the system before every
  * result, to every sink) lets a result out only while this node holds the
  * camera, unfenced, and the lease's term has a guard left to run on this
  * node's monotonic clock (performance.now(); the term counts from before the
@@ -26,12 +26,12 @@
  *
  * A stall of the event loop (a SIGSTOP, a paused VM, a blocked loop) is seen
  * on both clocks (as much time as either says passed) by a heartbeat (a timer this class owns, from
- * start() to close()) and by the gate, whichever runs first after the wake:
+ * start() to close()) and by the fence, whichever runs first after the wake:
  * a gap longer than a lease fences every held camera (until a renewal
- * confirms the lease: the lease room clears `fenced`, or stops the camera it
+ * confirms the lease: the lease part clears `fenced`, or stops the camera it
  * lost), marks the node unsettled (`healthySince`, read by the others before
  * they offer it a move) and calls `onStall` (the owner forgets its lease
- * watches and wakes its loop to renew at once). The gate notes what it lets
+ * watches and wakes its loop to renew at once). The fence notes what it lets
  * out (the stop records' streamedUntil, a move's lastFrameAt).
  */
 import type { NodeContext } from './context.js';
@@ -39,7 +39,7 @@ import { ClusterError } from './errors.js';
 import { termEnd, type Held, type Holdings } from './holdings.js';
 import { before, mayHavePassed, SYSTEM_CLOCK, type ClockReading, type NodeClock } from './two-clocks.js';
 
-/** The output gate closes this share of a lease before the lease runs out by this node's own clock. */
+/** The output fence closes this share of a lease before the lease runs out by this node's own clock. */
 export const PUBLISH_GUARD_SHARE = 0.1;
 
 /** How long before its lease runs out (by its own clock) a node stops publishing a camera's results. */
@@ -86,7 +86,7 @@ export class Fencing implements AsyncDisposable {
     return before(termEnd(held), now, publishGuardMs(this.#ctx.settings.leaseMs));
   }
 
-  /** Whether a camera's results may go out now (what the gate answers, without noting anything). */
+  /** Whether a camera's results may go out now (what the fence answers, without noting anything). */
   holds(camera: string): boolean {
     this.checkStall();
     const held = this.#holdings.held.get(camera);
@@ -94,7 +94,7 @@ export class Fencing implements AsyncDisposable {
   }
 
   /**
-   * The system's output gate: a camera's results go out only while this node holds it, has not been fenced, and its
+   * The system's output fence: a camera's results go out only while this node holds it, has not been fenced, and its
    * lease's term stands by this node's clock, a guard before it runs out.
    */
   mayPublish(camera: string, frameWallTime: number): boolean {
@@ -137,7 +137,7 @@ export class Fencing implements AsyncDisposable {
     this.#onStall();
   }
 
-  /** Stops the heartbeat (the gate stays usable: it only reads). */
+  /** Stops the heartbeat (the fence stays usable: it only reads). */
   close(): void {
     this.#closed = true;
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);

@@ -7,7 +7,7 @@
  * While NATS is away only the newest result of each worker is kept (latest
  * over complete; at most MAX_HELD_RESULTS workers, the least recently
  * updated dropped first) and flush() sends them once it is back, those of
- * cameras whose results may still go out (the output gate's answer then:
+ * cameras whose results may still go out (the output fence's answer then:
  * the others passed it before their leases ran out, and would reach the bus
  * after, ADR 0110). Other events go to the client. Publishing is
  * best-effort: a connection closed under it loses the message, never throws.

@@ -1,7 +1,7 @@
 /**
  * The cameras this node holds a lease on, one `Held` record each, and the
- * three ways one starts or ends here. The lease room claims and renews, the
- * move room passes leases on, fencing marks them; all of them change the
+ * three ways one starts or ends here. The lease part claims and renews, the
+ * move part passes leases on, fencing marks them; all of them change the
  * records through this one map, so "held" means the same to each.
  *
  * Contract: a camera starts only after its claim succeeded (startCamera(): the
@@ -32,9 +32,9 @@ export interface LeaseTerm {
 
 export interface Held {
   revision: number;
-  /** When this node's lease runs out by its own monotonic clock (LeaseTerm): the output gate closes a guard before. */
+  /** When this node's lease runs out by its own monotonic clock (LeaseTerm): the output fence closes a guard before. */
   validUntil: number;
-  /** The wall time written in the lease (LeaseTerm): the gate closes a guard before it too, whichever comes first (ADR 0173). */
+  /** The wall time written in the lease (LeaseTerm): the fence closes a guard before it too, whichever comes first (ADR 0173). */
   expiresAt: number;
   /** The desired entry it was started from: republished if the store is lost. */
   entry: Uint8Array;

@@ -13,7 +13,7 @@
  *    writes the heartbeat record, reads the live nodes (a heartbeat from
  *    beyond the allowed skew, or naming another node, is refused), releases
  *    cameras no longer desired, replaces in the system those whose desired
- *    entry changed (or releases one it may not run), lets the move room
+ *    entry changed (or releases one it may not run), lets the move part
  *    offer one camera, and
  *    claims free cameras in random order up to the share (no claim during
  *    the rejoin grace; offers to this node are taken up even then).
@@ -31,7 +31,7 @@
  *    compare-and-set (the camera never stopped); any other failure is coordination failing and
  *    throws, the camera keeps running. A renewal gives the camera a new term
  *    (counted from before its write, on this node's monotonic clock: the
- *    output gate's, fencing.ts), clears its fence if that term still stands,
+ *    output fence's, fencing.ts), clears its fence if that term still stands,
  *    and withdraws an offer past its time.
  *  - Nothing is claimed or released while disconnected; after a (re)connect
  *    the node waits rejoinGraceMs before claiming, and every watch of
@@ -50,7 +50,7 @@ import type { PlannedMoves } from './moves.js';
 import { before, surelyPassed, SYSTEM_CLOCK, type ClockReading } from './two-clocks.js';
 
 /** What the last tick saw, for stats() and the events queries. */
-export interface TickFigures {
+export interface TickStats {
   readonly target: number;
   readonly desired: number;
   readonly live: number;
@@ -64,7 +64,7 @@ export interface TickFigures {
   readonly claimsPending: boolean;
 }
 
-export interface LeaseRooms {
+export interface LeaseParts {
   /** A camera's desired entry as the store's watch last saw it: what a held camera is compared with each tick. */
   readonly desired: { entry(camera: string): Uint8Array | undefined };
   readonly holdings: Holdings;
@@ -74,9 +74,9 @@ export interface LeaseRooms {
 }
 
 export class Leases {
-  figures: TickFigures = { target: 0, desired: 0, live: 0, liveNodes: [], claimsPending: true };
+  figures: TickStats = { target: 0, desired: 0, live: 0, liveNodes: [], claimsPending: true };
   readonly #ctx: NodeContext;
-  readonly #rooms: LeaseRooms;
+  readonly #parts: LeaseParts;
   #graceUntil = 0;
   /**
    * Each other node's lease as this node has watched it: its revision and since
@@ -89,9 +89,9 @@ export class Leases {
   /** Cameras this node has found free (claimable) tick after tick, and since when (this node's clocks, while connected). */
   readonly #freeSince = new Map<string, ClockReading>();
 
-  constructor(ctx: NodeContext, rooms: LeaseRooms) {
+  constructor(ctx: NodeContext, parts: LeaseParts) {
     this.#ctx = ctx;
-    this.#rooms = rooms;
+    this.#parts = parts;
   }
 
   /** (Re)connected: claim nothing for the rejoin grace, and watch every lease from scratch. */
@@ -110,7 +110,7 @@ export class Leases {
   async tick(signal: AbortSignal): Promise<void> {
     const { nodeId, settings, bus, refusals, log } = this.#ctx;
     const clock = this.#ctx.clock ?? SYSTEM_CLOCK;
-    const { holdings, moves, admission, fencing } = this.#rooms;
+    const { holdings, moves, admission, fencing } = this.#parts;
     const held = holdings.held;
     const now = Date.now();
     const nodesKv = bus.nodes!;
@@ -250,7 +250,7 @@ export class Leases {
    */
   async #applyReplaced(signal: AbortSignal): Promise<void> {
     const { system, log } = this.#ctx;
-    const { holdings, admission, desired } = this.#rooms;
+    const { holdings, admission, desired } = this.#parts;
     for (const [camera, held] of [...holdings.held]) {
       if (signal.aborted) return;
       const copy = desired.entry(camera);
@@ -297,12 +297,12 @@ export class Leases {
   async #renew(): Promise<void> {
     const { nodeId, bus, log } = this.#ctx;
     const clock = this.#ctx.clock ?? SYSTEM_CLOCK;
-    const { holdings, fencing } = this.#rooms;
+    const { holdings, fencing } = this.#parts;
     for (const [camera, held] of [...holdings.held]) {
       if (holdings.held.get(camera) !== held) continue; // handed off or released meanwhile
       if (held.offer !== null && Date.now() > held.offer.until) {
         log.info({ camera, to: held.offer.to }, 'planned move not taken up in time: offer withdrawn');
-        this.#rooms.moves.lapsed(held.offer.to);
+        this.#parts.moves.lapsed(held.offer.to);
         held.offer = null;
       }
       try {

@@ -4,14 +4,14 @@
  * The owner's side: a node over its share offers ONE camera at a time
  * (rebalance()) to the node furthest below its share among those that have
  * run settled (no stall, no reconnect) for settleMs; the offer rides on the
- * lease (handoffTo, handoffUntil) and the lease room withdraws it once it is
+ * lease (handoffTo, handoffUntil) and the lease part withdraws it once it is
  * past. Asked for the camera (handOff(), run exclusive with the renewals),
  * it stops publishing, passes the lease by compare-and-set and answers with
  * the new revision and the capture time of the last frame it published
  * about; a `break` closes its session first.
  *
  * The taker's side: a lease offering a camera to this node (offered(), from
- * the lease room's tick) opens it in standby, results withheld. Its first
+ * the lease part's tick) opens it in standby, results withheld. Its first
  * frame (or an on-demand camera left idle) asks for the lease (`ready`); a
  * camera that cannot open (a second session refused: backoff) or has no
  * frame within half the offer's time asks for a `break`. From the answer on,
@@ -249,7 +249,7 @@ export class PlannedMoves {
     const held = this.#holdings.held.get(camera);
     if (held === undefined || held.offer === null || held.offer.to !== to)
       throw new ClusterError('ERR_CLUSTER_NOT_OWNED', `node ${nodeId} has not offered camera ${camera} to node ${to}`);
-    // Not held: the output gate withholds its results from here on.
+    // Not held: the output fence withholds its results from here on.
     this.#holdings.held.delete(camera);
     if (mode === 'break') await system.cameras.remove(camera).catch(() => undefined);
     const how = mode === 'ready' ? 'make-before-break' : 'break-before-make';

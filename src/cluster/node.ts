@@ -8,7 +8,7 @@
  * This class is the owner (ADR 0038): it has its options judged by the
  * config's rules (system.config.checkCluster: ERR_CONFIG, ADR 0056), holds the NATS
  * connection and everything started on it (subscriptions, the status watch,
- * the loop), and wires the rooms, each of which keeps its own contract:
+ * the loop), and wires the parts, each of which keeps its own contract:
  * leases.ts (claims, renewals, shares), holdings.ts (what this node holds,
  * starting and stopping a camera), moves.ts (planned moves, ADR 0027),
  * fencing.ts (stalls), held-results.ts (events and the results held while
@@ -251,7 +251,7 @@ export class ClusterNode implements AsyncDisposable {
     }
     this.#subs.push(...this.#control.subscribe(nc), ...this.#events.subscribe(nc));
     system.on('*', this.#onEvent);
-    system.results.setGate((camera, frameWallTime) => this.#fencing.mayPublish(camera, frameWallTime));
+    system.results.setFence((camera, frameWallTime) => this.#fencing.mayPublish(camera, frameWallTime));
     this.#fencing.start();
     this.#loop = this.#run();
     log.info({ servers: this.#servers.map(maskUrl), capacity: this.#ctx.settings.capacity }, 'cluster node joined');
@@ -311,7 +311,7 @@ export class ClusterNode implements AsyncDisposable {
       system.off('*', this.#onEvent);
       await this.#moves.dropUnless(null, 'node closing');
       for (const camera of [...this.#holdings.held.keys()]) await this.#holdings.release(camera, 'node closing');
-      system.results.setGate(null);
+      system.results.setFence(null);
       await this.#store.close();
       for (const sub of this.#subs) sub.unsubscribe();
       // With NATS away, what the store is told would only wait out its timeouts: the heartbeat and leases run out.

@@ -19,7 +19,7 @@ export {
   type InferenceResponse,
   type PingRequest,
   type PongResponse,
-  type PongCameraFigures,
+  type PongCameraStats,
   type PongMemory,
   type Detection,
   type WireError,

@@ -31,7 +31,7 @@ export type {
   ModelClientOptions,
   ParsedRequest,
   PingRequest,
-  PongCameraFigures,
+  PongCameraStats,
   PongMemory,
   PongResponse,
   WireError,

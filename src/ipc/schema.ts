@@ -90,7 +90,7 @@ export interface InferenceResponse {
 }
 
 /** One camera's figures in a pong (protocol 2): since the server started, times over its recent requests. */
-export interface PongCameraFigures {
+export interface PongCameraStats {
   /** Requests given to the handler. */
   readonly served: number;
   /** Requests replaced by a newer one of the camera while they waited (ERR_SUPERSEDED). */
@@ -121,7 +121,7 @@ export interface PongResponse {
   /** Inferences running now, and cameras with a request waiting. */
   readonly running?: number;
   readonly waiting?: number;
-  readonly cameras?: Readonly<Record<string, PongCameraFigures>>;
+  readonly cameras?: Readonly<Record<string, PongCameraStats>>;
   /**
    * The long side, in pixels, of the frames the handler reads to full effect (it fits every frame into its
    * network's input): a client may send frames this size instead of larger ones. Absent: every pixel may count.

@@ -17,7 +17,7 @@ export {
   type MetricsSource,
   type MqttMetricsSource,
   type MqttMetricsStats,
-  type ModelCameraFigures,
+  type ModelCameraStats,
 } from './system-metrics.js';
 export { listenMetrics, DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, type MetricsListener, type MetricsListenerOptions } from './listener.js';
 export { MetricsError, type MetricsErrorCode } from './errors.js';

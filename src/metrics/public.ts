@@ -9,7 +9,7 @@ export type {
   MetricsListener,
   MetricsListenerOptions,
   MetricsSource,
-  ModelCameraFigures,
+  ModelCameraStats,
   MqttMetricsSource,
   MqttMetricsStats,
   ServedMetrics,

@@ -27,12 +27,12 @@
 import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type {
-  CameraMotionFigures,
+  CameraMotionStats,
   CameraState,
   CameraStats,
   ConfigChangeEvent,
   FrameAgeHistogram,
-  GateFigures,
+  MotionGateStats,
   ModelState,
   ModelStats,
   PipelineWorkerState,
@@ -40,13 +40,13 @@ import type {
   SystemState,
   SystemStats,
   VisionSystem,
-  WorkerFigures,
+  PipelineWorkerStats,
 } from '../pipeline/index.js';
 import { CAMERA_HOPS, SKIP_REASONS, WORKER_HOPS } from '../pipeline/index.js';
 
 /** What one stream of a camera costs, as its capture's stats say (ADR 0052). */
 type StreamCosts = NonNullable<CameraStats['capture']>['costs'];
-import type { PongCameraFigures } from '../ipc/index.js';
+import type { PongCameraStats } from '../ipc/index.js';
 import { MetricsError } from './errors.js';
 import { MonotonicCounters } from './monotonic.js';
 import { ObjectMetrics } from './object-metrics.js';
@@ -80,7 +80,7 @@ export interface MqttMetricsSource {
  * `ModelStats.scheduling` as of the last ping. MODEL_CAMERA_COUNTS and
  * MODEL_CAMERA_QUANTILES map them; a new figure is a new line there.
  */
-export type ModelCameraFigures = PongCameraFigures;
+export type ModelCameraStats = PongCameraStats;
 
 /** Each count → an `outcome` of framesupplier_model_requests_total. */
 const MODEL_CAMERA_COUNTS: readonly (readonly ['served' | 'superseded' | 'stale', string])[] = [
@@ -271,14 +271,14 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     for (const [worker, w] of Object.entries(stats.shared)) this.#worker({ camera: '', worker }, w);
     for (const [model, s] of Object.entries(stats.models)) this.#model(model, s, stats);
     this.#falls(stats.falls);
-    this.#mqttFigures();
+    this.#mqttStats();
     addMemorySamples(this.#memory, stats.memory);
     for (const metric of this.#snapshots) metric.commit();
     this.#monotonic.sweep();
   }
 
   /** A camera's motion detection (ADR 0066). */
-  #motion(labels: Labels, motion: CameraMotionFigures): void {
+  #motion(labels: Labels, motion: CameraMotionStats): void {
     const m = this.#m;
     this.#count(m.motionFrames, { ...labels, state: 'motion' }, motion.motionFrames);
     this.#count(m.motionFrames, { ...labels, state: 'whole' }, motion.wholeFrames);
@@ -290,7 +290,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
   }
 
   /** A motion-gated worker's gate (ADR 0066). */
-  #gate(labels: Labels, gate: GateFigures): void {
+  #gate(labels: Labels, gate: MotionGateStats): void {
     const m = this.#m;
     for (const [reason, count] of Object.entries(gate.runs)) this.#count(m.gateRuns, { ...labels, reason }, count);
     this.#count(m.gateStill, labels, gate.still);
@@ -319,7 +319,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
   /** vlm endpoints (url and model) whose tokens this scrape wrote already: every worker of one carries its figures. */
   readonly #endpointsSeen = new Set<string>();
 
-  #worker(labels: Labels, w: WorkerFigures): void {
+  #worker(labels: Labels, w: PipelineWorkerStats): void {
     const m = this.#m;
     this.#modelOf.set(`${labels.camera ?? ''}\0${labels.worker ?? ''}`, w.model);
     stateSet(m.workerState, labels, WORKER_STATES, w.state);
@@ -415,7 +415,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
       }
     }
     // Per-camera server figures, when the server reports them; only for the system's cameras (an external server's other clients are not ours to label).
-    const perCamera: Readonly<Record<string, ModelCameraFigures>> | undefined = s.scheduling?.cameras;
+    const perCamera: Readonly<Record<string, ModelCameraStats>> | undefined = s.scheduling?.cameras;
     if (perCamera === undefined) return;
     for (const [camera, figures] of Object.entries(perCamera)) {
       if (!Object.hasOwn(stats.cameras, camera)) continue;
@@ -448,7 +448,7 @@ export class SystemMetrics implements MetricsSource, Disposable, AsyncDisposable
     }
   }
 
-  #mqttFigures(): void {
+  #mqttStats(): void {
     if (this.#mqtt === null) return;
     const m = this.#m;
     let s: MqttMetricsStats;

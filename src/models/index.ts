@@ -5,7 +5,7 @@ export {
   MAX_BATCH,
   type ModelServerOptions,
   type ModelServerStats,
-  type BatchServerFigures,
+  type BatchServerStats,
   type ModelServerEvents,
   type ConnectionErrorEvent,
 } from './server.js';

@@ -26,20 +26,20 @@
  * a result that does not fit the response schema, refuses that frame alone;
  * a throw, a timeout or a list of the wrong length refuses the batch, every
  * request with the error. The batches' sizes and oldest frames are counted
- * (batch-figures.ts).
+ * (batch-tally.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { IpcError, parseResponse, type InferenceRequest, type InferenceResponse, type PongCameraFigures } from '../ipc/index.js';
+import { IpcError, parseResponse, type InferenceRequest, type InferenceResponse, type PongCameraStats } from '../ipc/index.js';
 import { abortable } from '../internal/abort.js';
 import { RecentMap } from '../internal/recent-map.js';
 import type { FrameLease, FrameReader } from '../shm/index.js';
 import type { ClientLink } from './connection-server.js';
 import type { BatchItem, InferenceHandler, InferenceResult } from './handler.js';
 import { CameraScheduler, type TakenJob } from './scheduler.js';
-import { BatchFigures, type BatchServerFigures } from './batch-figures.js';
-import { CameraFigures, errorResponse, MAX_CAMERA_FIGURES, timeoutError, type CameraServerFigures } from './runner-answers.js';
+import { BatchTally, type BatchServerStats } from './batch-tally.js';
+import { CameraServerTally, errorResponse, MAX_CAMERA_TALLIES, timeoutError, type CameraServerStats } from './runner-answers.js';
 
-export { errorResponse, MAX_CAMERA_FIGURES, type CameraServerFigures } from './runner-answers.js';
+export { errorResponse, MAX_CAMERA_TALLIES, type CameraServerStats } from './runner-answers.js';
 
 /** An inference request between being read and being answered. */
 interface Job {
@@ -53,7 +53,7 @@ interface Job {
 /** A taken request whose frame is picked and read, ready for the handler. */
 interface Prepared {
   readonly job: Job;
-  readonly figures: CameraFigures;
+  readonly tally: CameraServerTally;
   readonly frame: FrameLease;
   readonly frameId: number;
   /** The request as the handler gets it: naming the frame picked. */
@@ -79,8 +79,8 @@ export interface InferenceRunnerOptions {
 export class InferenceRunner {
   readonly #o: InferenceRunnerOptions;
   readonly #scheduler: CameraScheduler<Job>;
-  readonly #cameras = new RecentMap<string, CameraFigures>(MAX_CAMERA_FIGURES);
-  readonly #batches = new BatchFigures();
+  readonly #cameras = new RecentMap<string, CameraServerTally>(MAX_CAMERA_TALLIES);
+  readonly #batches = new BatchTally();
 
   constructor(options: InferenceRunnerOptions) {
     this.#o = options;
@@ -90,7 +90,7 @@ export class InferenceRunner {
         start: (job, camera, urgent) => this.#take(job, camera, urgent),
         startBatch: (batch) => this.#takeBatch(batch),
         supersede: (job, camera) => {
-          this.#figures(camera).superseded++;
+          this.#tally(camera).superseded++;
           job.answer(
             this.fail(
               new IpcError('ERR_SUPERSEDED', `a newer request from camera ${JSON.stringify(camera)} replaced this one before a model thread took it`),
@@ -109,7 +109,7 @@ export class InferenceRunner {
   }
 
   /** The batches' figures (a batched handler's; counts stay 0 per frame). */
-  batchStats(): BatchServerFigures {
+  batchStats(): BatchServerStats {
     return this.#batches.snapshot();
   }
 
@@ -127,7 +127,7 @@ export class InferenceRunner {
 
   /** The answer to an inference request, once its camera's turn has come and it ran (or why not). Never rejects. */
   offer(request: InferenceRequest, link: ClientLink): Promise<InferenceResponse> {
-    this.#figures(request.camera_id);
+    this.#tally(request.camera_id);
     const readAt = performance.now();
     return new Promise<InferenceResponse>((answer) => this.#scheduler.offer(request.camera_id, { request, link, readAt, answer }, request.urgent === true));
   }
@@ -138,15 +138,15 @@ export class InferenceRunner {
     return errorResponse(this.#o.modelId, error, request, usedFrameId);
   }
 
-  cameraStats(): Record<string, CameraServerFigures> {
-    const cameras: Record<string, CameraServerFigures> = {};
-    for (const [camera, figures] of this.#cameras) cameras[camera] = figures.snapshot();
+  cameraStats(): Record<string, CameraServerStats> {
+    const cameras: Record<string, CameraServerStats> = {};
+    for (const [camera, tally] of this.#cameras) cameras[camera] = tally.snapshot();
     return cameras;
   }
 
   /** The per-camera figures as a pong carries them. */
-  pongCameras(): Record<string, PongCameraFigures> {
-    const cameras: Record<string, PongCameraFigures> = {};
+  pongCameras(): Record<string, PongCameraStats> {
+    const cameras: Record<string, PongCameraStats> = {};
     for (const [camera, f] of Object.entries(this.cameraStats())) {
       cameras[camera] = {
         served: f.served,
@@ -182,9 +182,9 @@ export class InferenceRunner {
    */
   #prepare(job: Job, camera: string, urgent: boolean): Prepared | InferenceResponse {
     const { request } = job;
-    const figures = this.#figures(camera);
+    const tally = this.#tally(camera);
     const takenAt = performance.now();
-    figures.wait.record(takenAt - job.readAt);
+    tally.wait.record(takenAt - job.readAt);
     let frame: FrameLease;
     let frameId: number;
     let ageMs: number | null;
@@ -193,7 +193,7 @@ export class InferenceRunner {
       frameId = picked.frameId;
       ageMs = picked.ageMs;
       if (picked.ageMs !== null && request.max_age_ms !== undefined && picked.ageMs > request.max_age_ms) {
-        figures.stale++;
+        tally.stale++;
         return this.fail(
           new IpcError(
             'ERR_FRAME_STALE',
@@ -208,12 +208,12 @@ export class InferenceRunner {
     } catch (error) {
       return this.fail(error instanceof IpcError ? error : new IpcError('ERR_FRAME_NOT_FOUND', String(error)), request);
     }
-    figures.served++;
-    if (urgent) figures.urgent++;
+    tally.served++;
+    if (urgent) tally.urgent++;
     // A run: its camera goes behind the cameras run less recently (a refusal above leaves it ahead, ADR 0172).
     this.#scheduler.ran(camera);
     const used = frameId === request.frame_metadata.frame_id ? request : { ...request, frame_metadata: { ...request.frame_metadata, frame_id: frameId } };
-    return { job, figures, frame, frameId, used, takenAt, ageMs };
+    return { job, tally, frame, frameId, used, takenAt, ageMs };
   }
 
   /** The answer with a result: the request's own frame, wait and age, the call's time (and the batch's size). */
@@ -249,7 +249,7 @@ export class InferenceRunner {
   async #run(job: Job, camera: string, urgent: boolean): Promise<InferenceResponse> {
     const prepared = this.#prepare(job, camera, urgent);
     if (!('frame' in prepared)) return prepared;
-    const { frame, used, figures } = prepared;
+    const { frame, used, tally } = prepared;
     const controller = new AbortController();
     const started = performance.now();
     const inference = this.#o.handler.infer(frame, used, controller.signal);
@@ -267,11 +267,11 @@ export class InferenceRunner {
       // A handler that held this thread (synchronous work: no timer fires meanwhile) past the bound settles
       // before its timer could: the bound is the bound, so its late result is dropped all the same.
       if (inferenceMs > this.#o.handlerTimeoutMs) throw timeoutError(this.#o.handlerTimeoutMs, inferenceMs);
-      figures.inference.record(inferenceMs);
+      tally.inference.record(inferenceMs);
       await released;
       return this.#answer(prepared, result, inferenceMs, { size: 1, oldestAgeMs: prepared.ageMs });
     } catch (error) {
-      figures.inference.record(performance.now() - started);
+      tally.inference.record(performance.now() - started);
       return this.#failure(error, used);
     } finally {
       clearTimeout(timer);
@@ -340,7 +340,7 @@ export class InferenceRunner {
         throw new Error(`it answered ${Array.isArray(outcomes) ? outcomes.length : typeof outcomes} results for a batch of ${ready.length} frames`);
       await released;
       ready.forEach((p, i) => {
-        p.figures.inference.record(inferenceMs);
+        p.tally.inference.record(inferenceMs);
         // Each frame's seqlock, checked as its lease ended: a torn frame fails its own answer, not the batch's.
         try {
           p.frame.release();
@@ -352,7 +352,7 @@ export class InferenceRunner {
     } catch (error) {
       const ms = performance.now() - started;
       for (const p of ready) {
-        p.figures.inference.record(ms);
+        p.tally.inference.record(ms);
         p.job.answer(this.#failure(error, p.used));
       }
     } finally {
@@ -394,10 +394,10 @@ export class InferenceRunner {
     return { frameId: wanted, ageMs: slot === null ? null : Date.now() - slot.wallTimeMs };
   }
 
-  /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_FIGURES are forgotten. */
-  #figures(camera: string): CameraFigures {
-    let figures = this.#cameras.use(camera);
-    if (figures === undefined) this.#cameras.set(camera, (figures = new CameraFigures()));
-    return figures;
+  /** A camera's figures, made the most recently seen; the least recently seen beyond MAX_CAMERA_TALLIES are forgotten. */
+  #tally(camera: string): CameraServerTally {
+    let tally = this.#cameras.use(camera);
+    if (tally === undefined) this.#cameras.set(camera, (tally = new CameraServerTally()));
+    return tally;
   }
 }

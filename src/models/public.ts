@@ -28,7 +28,7 @@ export {
 export type {
   BatchItem,
   BatchOutcome,
-  BatchServerFigures,
+  BatchServerStats,
   ConnectionErrorEvent,
   ExecutionProvider,
   InferenceHandler,

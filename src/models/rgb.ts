@@ -1,7 +1,7 @@
 /**
  * Frame formats to packed RGB (what the person models take), as the
  * model-server protocol names them: the conversion itself is the pictures
- * room's (src/pictures, one for every picture); this maps the protocol's
+ * folder's (src/pictures, one for every picture); this maps the protocol's
  * format names onto the supplier's and says the protocol's error.
  */
 import { IpcError, type FrameFormat } from '../ipc/index.js';

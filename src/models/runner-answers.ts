@@ -9,7 +9,7 @@ import { IpcError, type InferenceResponse } from '../ipc/index.js';
 import { SampleWindow } from '../internal/sample-window.js';
 
 /** One camera's figures: counts since the server started, times over its last requests. */
-export interface CameraServerFigures {
+export interface CameraServerStats {
   /** Requests given to the handler. */
   readonly served: number;
   /** Of the served, those taken ahead of others because their camera's slot was urgent (protocol 3). */
@@ -27,9 +27,9 @@ export interface CameraServerFigures {
 }
 
 /** Cameras whose figures a server keeps: the least recently seen go first beyond it (camera ids come from clients). */
-export const MAX_CAMERA_FIGURES = 1024;
+export const MAX_CAMERA_TALLIES = 1024;
 
-export class CameraFigures {
+export class CameraServerTally {
   served = 0;
   urgent = 0;
   superseded = 0;
@@ -37,7 +37,7 @@ export class CameraFigures {
   readonly wait = new SampleWindow();
   readonly inference = new SampleWindow();
 
-  snapshot(): CameraServerFigures {
+  snapshot(): CameraServerStats {
     return {
       served: this.served,
       urgent: this.urgent,

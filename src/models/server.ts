@@ -65,12 +65,12 @@ import { DEFAULT_SHM_DIR, FrameReader, type FrameAccess, type FrameReaderStats }
 import { FrameSupplierError, InvalidArgumentError } from '../supplier/index.js';
 import { ConnectionServer, type Answer, type ClientLink } from './connection-server.js';
 import type { InferenceHandler } from './handler.js';
-import { errorResponse, InferenceRunner, type CameraServerFigures } from './inference-runner.js';
-import type { BatchServerFigures } from './batch-figures.js';
+import { errorResponse, InferenceRunner, type CameraServerStats } from './inference-runner.js';
+import type { BatchServerStats } from './batch-tally.js';
 import { lockSocketPath, type SocketLock } from './socket-lock.js';
 
-export { MAX_CAMERA_FIGURES, type CameraServerFigures } from './inference-runner.js';
-export type { BatchServerFigures } from './batch-figures.js';
+export { MAX_CAMERA_TALLIES, type CameraServerStats } from './inference-runner.js';
+export type { BatchServerStats } from './batch-tally.js';
 
 /** The most frames one batch may hold. */
 export const MAX_BATCH = 1024;
@@ -147,11 +147,11 @@ export interface ModelServerStats {
   readonly concurrency: number;
   readonly running: number;
   readonly waiting: number;
-  /** Per camera_id (the most recently seen MAX_CAMERA_FIGURES cameras). */
-  readonly cameras: Readonly<Record<string, CameraServerFigures>>;
+  /** Per camera_id (the most recently seen MAX_CAMERA_TALLIES cameras). */
+  readonly cameras: Readonly<Record<string, CameraServerStats>>;
   /** Frames one inference may take together (the handler's maxBatch; 1: per frame), and the batches run. */
   readonly maxBatch: number;
-  readonly batches: BatchServerFigures;
+  readonly batches: BatchServerStats;
   /** How frames are read: mapped or copied (and why), maps made, truncated stores met. */
   readonly frames: FrameReaderStats;
   /** This process's memory (the pong's `memory`). */

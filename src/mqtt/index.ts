@@ -3,17 +3,17 @@
  * discovery. A subscriber of src/pipeline's public calls, never a part of the core. Topic layout:
  * broker/topics.ts and ADR 0018; README, *MQTT*.
  *
- * In rooms, a floor each, imports pointing down (ADR 0183; test/conventions/imports.test.ts holds them):
+ * In subfolders, a floor each, imports pointing down (ADR 0183; test/conventions/imports.test.ts holds them):
  *
- *   sink/      MqttSink, the other rooms made and wired, which room each system event goes to, what they count
+ *   sink/      MqttSink, the other parts made and wired, which part each system event goes to, what they count
  *   commands/  what comes in from the broker, untrusted
  *   results/   what the workers' results make: results, vlm answers, object events and counts, line counts
  *   retained/  what stays on the broker: states, Home Assistant discovery, the sweep of an earlier run's topics
  *   alarms/    fall alerts and silence alarms, each with its own outbox; the outside watchdog's connection
- *   broker/    the connection, the QoS 1 outbox, the ports the rooms publish through, topics, age budgets, errors
+ *   broker/    the connection, the QoS 1 outbox, the ports the parts publish through, topics, age budgets, errors
  *
  * This index is the folder's surface for the rest of src/ (src/app) and what public.ts picks from; it imports
- * each name from the room that owns it.
+ * each name from the subfolder that owns it.
  */
 export { MqttSink, type MqttSinkOptions, type MqttSinkEvents, type MqttSinkStats } from './sink/index.js';
 export { parseCommand } from './commands/index.js';

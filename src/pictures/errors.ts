@@ -1,5 +1,5 @@
 /**
- * The pictures room's errors: a FrameSupplierError subclass with stable
+ * The pictures folder's errors: a FrameSupplierError subclass with stable
  * codes, listed in docs/errors.md. Callers that promise their own code (a vlm
  * worker's ERR_VLM_IMAGE) wrap these; nothing here logs.
  */

@@ -1,5 +1,5 @@
 /**
- * Pictures (ADR 0063): the one room where frames become pictures. A frame to
+ * Pictures (ADR 0063): the one folder where frames become pictures. A frame to
  * packed RGB or to luma (what motion measures), a box to the region of pixels
  * it shows, a crop scaled for a model, a frame or region encoded as JPEG with
  * sharp (its process-wide settings made once, here). Viewers (src/http),
@@ -51,7 +51,7 @@ export {
   HIDE_EVERYTHING,
   NOT_PRIVATE,
   PERSON_SPEED,
-  privacyFigures,
+  privacyStats,
   sendableRgb,
   type HidingPlan,
   type Privacy,

@@ -1,9 +1,9 @@
 /**
  * Private rooms (ADR 0139): what of a private camera's picture may leave this machine. Every picture that goes
  * out (a live view, an object's snapshot for MQTT and the events store, a vlm worker's picture, a cascade's crop)
- * is made by this room: encodeFrame() and framePicture() (jpeg.ts) and sendableRgb() (here) take the camera's
+ * is made by this folder: encodeFrame() and framePicture() (jpeg.ts) and sendableRgb() (here) take the camera's
  * Privacy and hide its people first. One place, so a new path cannot forget it; test/conventions/
- * pictures-privacy.test.ts holds the rest of src/ to it (only this room's picture makers, only with a Privacy).
+ * pictures-privacy.test.ts holds the rest of src/ to it (only this folder's picture makers, only with a Privacy).
  *
  * Contract:
  * - A camera without a rule (`rule` null): the frame goes as it is, no copy, no conversion.
@@ -97,7 +97,7 @@ export interface HidingPlan {
 const figures = { judged: 0, peopleHidden: 0, areasHidden: 0 };
 
 /** Pictures of private cameras judged, people hidden in them, and pictures hidden whole for want of a detection (fail closed), since the process started. */
-export function privacyFigures(): { readonly judged: number; readonly peopleHidden: number; readonly areasHidden: number } {
+export function privacyStats(): { readonly judged: number; readonly peopleHidden: number; readonly areasHidden: number } {
   return { ...figures };
 }
 

@@ -17,9 +17,9 @@ export type { SystemSummaries } from './system/index.js';
 export { summarySchema, summaryWindow, type Summary, type SummaryLevel, type SummaryWindow, type SummaryStore, type AskSummaryOptions } from './base/index.js';
 export type { SystemStats } from './system/index.js';
 export type { FallStats } from './watches/index.js';
-export type { AnsweredFigures, FigureSums, RoomFigures } from '../care/index.js';
+export type { AnsweredStats, StatSums, RoomStats } from '../care/index.js';
 export type { DeprecatedSystemCalls, DeprecatedWorkersCall } from './system/index.js';
-export type { MemoryFigures, CameraBufferBytes, TreeMemoryFigures } from './system/index.js';
+export type { MemoryStats, CameraBufferBytes, TreeMemoryStats } from './system/index.js';
 export type { WorkerProfile, WorkerKindName, FreshnessObjective } from './base/index.js';
 export { trackOptionsOf } from './base/index.js';
 export {
@@ -29,7 +29,7 @@ export {
   diagnose,
   ObjectiveWindow,
   DEFAULT_SKIP_TOLERANCE,
-  type WindowFigures,
+  type WindowStats,
   type Diagnosis,
   type ModelLoad,
   type ObjectiveStatus,
@@ -37,7 +37,7 @@ export {
   type MotionBehind,
 } from './base/index.js';
 export { forecastCamera, type Forecast, type ModelForecast, type WorkerForecast, type CameraChange, type DecodeForecast } from './watches/index.js';
-export type { WorkerDecodeFigures } from './base/index.js';
+export type { WorkerDecodeStats } from './base/index.js';
 export { FreshnessWatch, modelDemands, modelLoad, type WatchedSystem, type ShedHook } from './watches/index.js';
 export { MOTION_COVERAGE_MIN } from './watches/index.js';
 export { DecodeShedding } from './watches/index.js';
@@ -89,28 +89,17 @@ export { SILENCE_REASONS, type CameraSilence, type SilenceReason, type SilenceSt
 export { CameraPrivacy, type CameraPrivacyOptions } from './watches/index.js';
 export { ObjectTracking, type ObjectTrackingOptions } from './watches/index.js';
 export { CameraPipeline, chooseDecoder, frameOfPicture, type CameraStats } from './camera/index.js';
-export type { WorkerFigures } from './camera/index.js';
-export type { CameraMotionFigures, MotionReading } from './camera/index.js';
-export type { RegionFigures } from './camera/index.js';
+export type { PipelineWorkerStats } from './camera/index.js';
+export type { CameraMotionStats, MotionReading } from './camera/index.js';
+export type { RegionStats } from './camera/index.js';
 export { GATE_REASONS, type GateReason } from './camera/index.js';
-export type { GateFigures } from './camera/index.js';
-export type {
-  WorkerTotals,
-  ModelFigures,
-  LastTaken,
-  SkipReason,
-  Hop,
-  CameraHop,
-  WorkerHop,
-  OutletHop,
-  WorkerHopFigures,
-  HopFigures,
-} from '../workers/index.js';
+export type { MotionGateStats } from './camera/index.js';
+export type { WorkerTotals, ModelFrameStats, LastTaken, SkipReason, Hop, CameraHop, WorkerHop, OutletHop, WorkerHopStats, HopStats } from '../workers/index.js';
 export { SKIP_REASONS, CAMERA_HOPS, WORKER_HOPS } from '../workers/index.js';
 export type { FrameAgeHistogram } from '../supplier/index.js';
 export type { SharedWorkerStats } from './camera/index.js';
 export type { ModelStats, ModelScheduling } from './model-host/index.js';
-export type { MuxCameraFigures } from './camera/index.js';
+export type { MuxCameraStats } from './camera/index.js';
 export { FrameMux, MuxReader, type FrameMuxOptions } from './camera/index.js';
 // Module workers are a worker kind (src/workers); re-exported here, where library users met them first.
 export { loadModuleHandler, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from '../workers/index.js';

@@ -62,7 +62,7 @@ export function addFrameAges(a: FrameAgeHistogram, b: FrameAgeHistogram): FrameA
 /** Frames of the recent window behind p50/p99. */
 export const RECENT_SAMPLES = 256;
 
-export interface HopFigures {
+export interface HopStats {
   /** Frames that reached the hop, over the life of what records it. */
   readonly count: number;
   /** Age at the hop (capture → hop), ms, over the last RECENT_SAMPLES frames; null before the first. */
@@ -83,14 +83,14 @@ export class HopAge {
     this.#recent.record(age);
   }
 
-  figures(): HopFigures {
+  stats(): HopStats {
     const histogram = this.#lifetime.snapshot();
     return { count: histogram.count, p50Ms: this.#recent.percentile(50), p99Ms: this.#recent.percentile(99), histogram };
   }
 }
 
 /** Figures from a histogram alone: p50/p99 interpolated within its buckets (as Prometheus' histogram_quantile does). */
-export function fromHistogram(histogram: FrameAgeHistogram): HopFigures {
+export function fromHistogram(histogram: FrameAgeHistogram): HopStats {
   return { count: histogram.count, p50Ms: histogramQuantile(histogram, 0.5), p99Ms: histogramQuantile(histogram, 0.99), histogram };
 }
 

@@ -42,7 +42,7 @@ export {
   HopAge,
   RECENT_SAMPLES,
   type FrameAgeHistogram,
-  type HopFigures,
+  type HopStats,
 } from './frame-age.js';
 export {
   FrameSupplierError,

@@ -60,7 +60,7 @@ export type {
   FramePoolStats,
   FrameSource,
   FrameSupplierOptions,
-  HopFigures,
+  HopStats,
   PayloadLender,
   PixelFormat,
   ReaderIdentity,

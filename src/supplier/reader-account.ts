@@ -113,7 +113,7 @@ export class ReaderAccount {
       lastConsumedSeq: this.#lastConsumedSeq,
       lastConsumedAt: this.#lastConsumedMono === null ? null : Date.now() - (now - this.#lastConsumedMono),
       lastFrameAgeMs: this.#lastFrameAgeMs,
-      ...frameAgeFigures(this.#ages),
+      ...frameAgeStats(this.#ages),
       fps: this.#rate.rate(now),
       waiting: state.waiting,
       idle: !state.waiting && !state.closed && now - this.#lastReadCallAt > id.idleThresholdMs,
@@ -124,7 +124,7 @@ export class ReaderAccount {
   }
 }
 
-function frameAgeFigures(ages: HopAge): Pick<WorkerStats, 'frameAge' | 'frameAgeRecent'> {
-  const { histogram, p50Ms, p99Ms } = ages.figures();
+function frameAgeStats(ages: HopAge): Pick<WorkerStats, 'frameAge' | 'frameAgeRecent'> {
+  const { histogram, p50Ms, p99Ms } = ages.stats();
   return { frameAge: histogram, frameAgeRecent: { p50Ms, p99Ms } };
 }

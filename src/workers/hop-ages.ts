@@ -14,7 +14,7 @@
  * ran on (the others never reach a result); another worker's `delivered`
  * counts every frame it read (its mailbox's), `result` every result.
  */
-import { fromHistogram, HopAge, type FrameAgeHistogram, type HopFigures } from '../supplier/index.js';
+import { fromHistogram, HopAge, type FrameAgeHistogram, type HopStats } from '../supplier/index.js';
 
 /** The camera's hops (the same for each of its workers) and then each worker's, in order. */
 export const CAMERA_HOPS = ['decoded', 'converted'] as const;
@@ -26,10 +26,10 @@ export type Hop = CameraHop | WorkerHop;
 export type OutletHop = 'published' | 'sent';
 
 /** A worker's hops over its life; `taken` only for a worker that hands frames to a model. */
-export type WorkerHopFigures = Readonly<Record<WorkerHop, HopFigures | null>>;
+export type WorkerHopStats = Readonly<Record<WorkerHop, HopStats | null>>;
 
 /** A worker no frame has reached yet. */
-export const NO_WORKER_HOPS: WorkerHopFigures = Object.freeze({ delivered: null, taken: null, result: null, published: null, sent: null });
+export const NO_WORKER_HOPS: WorkerHopStats = Object.freeze({ delivered: null, taken: null, result: null, published: null, sent: null });
 
 export class WorkerHopAges {
   readonly #hops: Record<WorkerHop, HopAge> = {
@@ -49,15 +49,15 @@ export class WorkerHopAges {
    * counts every frame it read: its lifetime histogram, and its recent deliveries' p50/p99, so that they are of the
    * same recent frames as the other hops' and never read older than the results they led to).
    */
-  figures(delivered?: {
+  stats(delivered?: {
     readonly histogram: FrameAgeHistogram;
     readonly recent: { readonly p50Ms: number | null; readonly p99Ms: number | null } | null;
-  }): WorkerHopFigures {
-    const of = (hop: WorkerHop): HopFigures | null => {
-      const f = this.#hops[hop].figures();
+  }): WorkerHopStats {
+    const of = (hop: WorkerHop): HopStats | null => {
+      const f = this.#hops[hop].stats();
       return f.count === 0 ? null : f;
     };
-    const given = (): HopFigures | null => {
+    const given = (): HopStats | null => {
       if (delivered === undefined || delivered.histogram.count === 0) return null;
       const { recent, histogram } = delivered;
       return recent === null || recent.p50Ms === null

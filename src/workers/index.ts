@@ -26,7 +26,7 @@ export {
   nextFrame,
   WorkerExit,
   type WorkerKind,
-  type AskFigures,
+  type AskStats,
   type WorkerContext,
   type ExitReason,
   type ThreadWorkerMessage,
@@ -53,9 +53,9 @@ export type { RegionCrop, RegionCrops, RegionRun } from './region-run.js';
 export {
   ModelAccount,
   ModelLedger,
-  EMPTY_MODEL_FIGURES,
+  EMPTY_MODEL_FRAME_STATS,
   SKIP_REASONS,
-  type ModelFigures,
+  type ModelFrameStats,
   type ModelAccountOptions,
   type LastTaken,
   type LedgerFrame,
@@ -71,9 +71,9 @@ export {
   type Hop,
   type OutletHop,
   type WorkerHop,
-  type WorkerHopFigures,
+  type WorkerHopStats,
 } from './hop-ages.js';
-export type { HopFigures } from '../supplier/index.js';
+export type { HopStats } from '../supplier/index.js';
 export { UnknownWorkerError, SupervisorClosedError, WorkerCommandError, WorkerModuleError } from './errors.js';
 export { kserveWorker, planFor, failureKind, yoloDetections, type KServeWorkerOptions, type Plan } from './kserve-worker.js';
 export { loadModuleHandler, moduleUrl, BUILTIN_MODULES, type ModuleHandler, type ModuleHandlerContext } from './module-handler.js';
@@ -101,6 +101,6 @@ export {
 export { VlmClient, retryAfterMs, type VlmApi, type VlmAnswer, type VlmClientOptions } from './vlm/index.js';
 export { VlmError, type VlmErrorCode } from './vlm/index.js';
 export { framePicture, vlmImageEncodes } from './vlm/index.js';
-// Made in the pictures room (src/pictures, ADR 0063); still here for users who took them from workers.
+// Made in the pictures folder (src/pictures, ADR 0063); still here for users who took them from workers.
 export { cropRegion, type Picture, type NormalisedBox } from '../pictures/index.js';
 export { vlmEndpoint, vlmEndpointKey, MinuteWindow, VLM_SKIP_REASONS, type VlmSkipReason, type EndpointLimits, type VlmEndpoint } from './vlm/index.js';

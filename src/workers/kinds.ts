@@ -72,12 +72,12 @@ export interface WorkerKind {
   readonly kind: string;
   run(context: WorkerContext): Promise<void>;
   /** For a kind that asks a remote model about some frames (vlm): its asks over its life, every incarnation. */
-  asks?(): AskFigures;
+  asks?(): AskStats;
 }
 
 /**
  * An endpoint's tokens as its answers counted them (usage fields), over the process's life and the last hour: what
- * AskFigures carries for a worker's endpoint (the vlm worker's budgets count them, vlm-budget.ts).
+ * AskStats carries for a worker's endpoint (the vlm worker's budgets count them, vlm-budget.ts).
  */
 export interface EndpointTokens {
   /** The endpoint's URL (credentials masked) and model. */
@@ -94,7 +94,7 @@ export interface EndpointTokens {
  * sent, answers, answers past their stale bound, errors, and triggers skipped without a request by reason.
  * triggers = sent + the skips + pending now (+ one at most being prepared; an ask in flight is sent).
  */
-export interface AskFigures {
+export interface AskStats {
   readonly triggers: number;
   readonly sent: number;
   readonly answered: number;

@@ -38,7 +38,7 @@ export interface LastTaken {
 }
 
 /** A model worker's figures at the model boundary, over its life (every incarnation). */
-export interface ModelFigures {
+export interface ModelFrameStats {
   /** Frames the model ran on and answered. */
   readonly taken: number;
   /** Frames read and never run on, all reasons together. */
@@ -61,7 +61,7 @@ function noSkips(): Record<SkipReason, number> {
 }
 
 /** No frame read yet. */
-export const EMPTY_MODEL_FIGURES: ModelFigures = Object.freeze({
+export const EMPTY_MODEL_FRAME_STATS: ModelFrameStats = Object.freeze({
   taken: 0,
   skipped: 0,
   skips: Object.freeze(noSkips()),
@@ -136,7 +136,7 @@ export class ModelAccount {
     this.#consecutiveSkips++;
   }
 
-  figures(): ModelFigures {
+  stats(): ModelFrameStats {
     return {
       taken: this.#taken,
       skipped: this.#skipped,

@@ -58,9 +58,9 @@ import {
   type WorkerStats,
 } from '../supplier/index.js';
 import { SupervisorClosedError, UnknownWorkerError } from './errors.js';
-import { ModelAccount, ModelLedger, type ModelFigures } from './model-account.js';
-import { WorkerHopAges, type OutletHop, type WorkerHopFigures } from './hop-ages.js';
-import { WorkerExit, type AskFigures, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
+import { ModelAccount, ModelLedger, type ModelFrameStats } from './model-account.js';
+import { WorkerHopAges, type OutletHop, type WorkerHopStats } from './hop-ages.js';
+import { WorkerExit, type AskStats, type ExitReason, type WorkerContext, type WorkerKind } from './kinds.js';
 import { DEFAULT_DROP_THRESHOLDS, DEFAULT_RESTART_POLICIES, isCriticality, validatePolicy, validateThreshold, type RestartPolicy } from './policy.js';
 
 /** The shortest wait before a restart, whatever the policy says. */
@@ -143,11 +143,11 @@ export interface SupervisedWorkerStats {
    * What its model did with the frames it read, over its life (ADR 0040): taken, skipped by reason, in flight.
    * Null for a worker that hands no frame to a model (its kind keeps no model ledger).
    */
-  readonly modelFrames: ModelFigures | null;
+  readonly modelFrames: ModelFrameStats | null;
   /** A vlm worker's asks over its life: sent, answered, stale, errors, skipped by reason. Null for other kinds. */
-  readonly asks: AskFigures | null;
+  readonly asks: AskStats | null;
   /** The age of its frames at each hop, over its life (ADR 0041): delivered, taken (a model's), result, published, sent. */
-  readonly hops: WorkerHopFigures;
+  readonly hops: WorkerHopStats;
 }
 
 /** A worker's frames over its life. */
@@ -462,9 +462,9 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
       waitingFor: w.waitingFor,
       subscription: w.source === null || w.source.closed ? null : current,
       totals,
-      modelFrames: w.model?.figures() ?? null,
+      modelFrames: w.model?.stats() ?? null,
       asks: w.spec.kind.asks?.() ?? null,
-      hops: w.hops.figures(w.model === null ? { histogram: totals.frameAge, recent: recentAtRead(w, current) } : undefined),
+      hops: w.hops.stats(w.model === null ? { histogram: totals.frameAge, recent: recentAtRead(w, current) } : undefined),
     };
   }
 
@@ -707,7 +707,7 @@ export class WorkerSupervisor extends EventEmitter implements AsyncDisposable {
     const threshold = worker.dropThreshold;
     if (threshold === null) return;
     // The model's skips are over the worker's life and the mailbox's over the incarnation: only differences are used.
-    const skipped = worker.model?.figures().skipped ?? 0;
+    const skipped = worker.model?.stats().skipped ?? 0;
     worker.samples.push({ at: now, offered: stats.delivered + stats.drops, missed: stats.drops + skipped });
     while (worker.samples.length > 2 && now - worker.samples[1]!.at >= this.#dropWindowMs) worker.samples.shift();
     const first = worker.samples[0]!;

@@ -1,5 +1,5 @@
 /**
- * The output gate closes on a lease whose term ran out by the node's own clock (ADR 0110, which replaces ADR 0027's
+ * The output fence closes on a lease whose term ran out by the node's own clock (ADR 0110, which replaces ADR 0027's
  * amendment): a guard (a tenth of a lease) before the term's end on the monotonic clock, whether NATS is there or
  * not, just after a reconnect as at any other time. Others claim a lease a margin after the time written in it, so
  * an owner whose renewals come late (JetStream slow under load, a starved loop, NATS away) stops publishing a guard
@@ -33,7 +33,7 @@ function hold(holdings: Holdings, endsIn: number): void {
   holdings.held.set('cam', holdings.newHeld(1, encode({ source: 'x' }), { expiresAt: Date.now() + endsIn, validUntil: performance.now() + endsIn }));
 }
 
-describe('a lease whose term ran out by the node’s own clock closes the output gate', { timeout: 30_000 }, () => {
+describe('a lease whose term ran out by the node’s own clock closes the output fence', { timeout: 30_000 }, () => {
   it('in term exactly while a guard (a tenth of a lease) is left of it, connected or not (property)', () => {
     const { bus, fencing } = rooms();
     assert.equal(GUARD_MS, LEASE_MS / 10);
@@ -55,7 +55,7 @@ describe('a lease whose term ran out by the node’s own clock closes the output
     );
   });
 
-  it('the gate: a held camera in its term publishes and its time is noted; past it, or not held, it does not, NATS there or not', () => {
+  it('the fence: a held camera in its term publishes and its time is noted; past it, or not held, it does not, NATS there or not', () => {
     const { bus, holdings, fencing } = rooms();
     hold(holdings, LEASE_MS);
     assert.equal(fencing.mayPublish('cam', 123), true);

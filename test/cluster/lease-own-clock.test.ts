@@ -6,8 +6,8 @@
  * lease, and takes the lease over as another node would.
  *
  * - Cut off with its loop running: once its lease's term runs out (a guard before the time written in the lease), no
- *   result passes the output gate, to any sink; they are counted (resultsWithheld) and the log says why once. Mended,
- *   the node renews and publishes again (logged). Before, the gate let results out for as long as NATS was away.
+ *   result passes the output fence, to any sink; they are counted (resultsWithheld) and the log says why once. Mended,
+ *   the node renews and publishes again (logged). Before, the fence let results out for as long as NATS was away.
  * - Cut off and then its event loop starved (a synchronous busy loop longer than the lease, in the node's own
  *   thread), the lease taken meanwhile by another node: once mended, nothing of it reaches the bus after its lease's
  *   time, counted by the observer. Before, the result it kept for the bus while cut off went out at the reconnect,
@@ -93,7 +93,7 @@ describe('an owner whose lease runs out by its own clock publishes nothing more,
   let leases: KV;
   /** The node's results as the observer read them on the bus: when (its wall clock, the node's too) and whose. */
   const onBus: { at: number; node: string }[] = [];
-  /** When the node's system let a result out (past the gate, to every sink). */
+  /** When the node's system let a result out (past the fence, to every sink). */
   const passed: number[] = [];
 
   const node = (): NonNullable<App['cluster']> => app!.cluster!;
@@ -187,7 +187,7 @@ describe('an owner whose lease runs out by its own clock publishes nothing more,
     const { revision, expiresAt } = await lease();
     await observer!.flush(); // what reached the bus before the spin is read before it
 
-    // The node's own thread does nothing but spin for longer than a lease and the margin: no timer, no renewal, no gate.
+    // The node's own thread does nothing but spin for longer than a lease and the margin: no timer, no renewal, no fence.
     const spinUntil = performance.now() + LEASE_MS + MARGIN_MS + 500;
     while (performance.now() < spinUntil);
     const wokeAt = Date.now();

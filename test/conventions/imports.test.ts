@@ -16,12 +16,12 @@
  * member of VisionSystem used anywhere under src/<adapter>/ is checked
  * against SYSTEM_PARTS_OF, the deprecated old calls included (none is allowed).
  *
- * Inside a folder that has rooms (ADR 0147: pipeline/ and workers/; ADR 0183: mqtt/), the rooms have floors of their
- * own (ROOMS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
- * and builtin/ on the folder's own files; mqtt/'s sink/ on every other room, results/ on retained/, retained/ on
- * alarms/, all of them on broker/. Across rooms, imports go through the room's index.ts (the folder's own
- * files, '.', are imported one by one: its index.ts is the folder's surface, and a room that imported it would
- * close a circle); within a room, files import each other directly.
+ * Inside a folder that has subfolders (ADR 0147: pipeline/ and workers/; ADR 0183: mqtt/), the subfolders have floors of their
+ * own (SUBFOLDERS_OF): pipeline/'s system/ stands on watches/, watches/ on camera/, camera/ on model-host/, all of them on base/; workers/' vlm/
+ * and builtin/ on the folder's own files; mqtt/'s sink/ on every other subfolder, results/ on retained/, retained/ on
+ * alarms/, all of them on broker/. Across subfolders, imports go through the subfolder's index.ts (the folder's own
+ * files, '.', are imported one by one: its index.ts is the folder's surface, and a subfolder that imported it would
+ * close a circle); within a subfolder, files import each other directly.
  */
 import assert from 'node:assert/strict';
 import { dirname, join, normalize, relative } from 'node:path';
@@ -55,11 +55,11 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   cli: ['internal', 'supplier', 'process', 'ipc', 'shm', 'capture', 'config', 'models', 'model-server', 'pipeline', 'app', 'motion'],
 };
 /**
- * Folder → its rooms → the rooms each may import (ADR 0147). A room is a folder inside the folder; '.' is the
+ * Folder → its subfolders → the subfolders each may import (ADR 0147). A subfolder is a folder inside the folder; '.' is the
  * files straight under it. A folder without a '.' row holds only its index.ts and public.ts there, which may import
- * every room (through its index): they are the folder's surfaces (to the other folders, and to the package's users).
+ * every subfolder (through its index): they are the folder's surfaces (to the other folders, and to the package's users).
  */
-const ROOMS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+const SUBFOLDERS_OF: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
   pipeline: {
     system: ['watches', 'camera', 'model-host', 'base'],
     watches: ['camera', 'model-host', 'base'],
@@ -183,7 +183,7 @@ interface Import {
   readonly target: string;
 }
 
-/** The relative imports of a file of src/ (`text` stands in for the file's own: the rooms' self-test plants through it). */
+/** The relative imports of a file of src/ (`text` stands in for the file's own: the subfolders' self-test plants through it). */
 function importsOf(path: string, text?: string): Import[] {
   return relativeImports(path, text).map(({ line, target }) => ({ from: path, line, target: target.replace(/^src\//, '') }));
 }
@@ -225,64 +225,64 @@ function configImportProblems(path: string, adapter: string, text?: string): str
 
 const folderOf = (srcRelative: string): string | null => (srcRelative.includes('/') ? srcRelative.slice(0, srcRelative.indexOf('/')) : null);
 
-/** The room of a file of a folder with rooms (path relative to src/), or null. */
-function roomOf(srcRelative: string): { folder: string; room: string } | null {
+/** The subfolder of a file of a folder with subfolders (path relative to src/), or null. */
+function subfolderOf(srcRelative: string): { folder: string; subfolder: string } | null {
   const folder = folderOf(srcRelative);
-  if (folder === null || !(folder in ROOMS_OF)) return null;
+  if (folder === null || !(folder in SUBFOLDERS_OF)) return null;
   const rest = srcRelative.slice(folder.length + 1);
-  return { folder, room: rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : '.' };
+  return { folder, subfolder: rest.includes('/') ? rest.slice(0, rest.indexOf('/')) : '.' };
 }
 
-const roomName = (folder: string, room: string): string => (room === '.' ? `${folder}/ (its own files)` : `${folder}/${room}/`);
+const subfolderName = (folder: string, subfolder: string): string => (subfolder === '.' ? `${folder}/ (its own files)` : `${folder}/${subfolder}/`);
 
 /**
- * A circle in a folder's table of rooms (each room's may-import list read as arrows), as the rooms it passes, or
- * null: the table is the rule, so a room allowed back up to one that stands on it would let a circle in unseen.
+ * A circle in a folder's table of subfolders (each subfolder's may-import list read as arrows), as the subfolders it passes, or
+ * null: the table is the rule, so a subfolder allowed back up to one that stands on it would let a circle in unseen.
  */
-function roomCircle(rooms: Readonly<Record<string, readonly string[]>>): string[] | null {
+function subfolderCircle(subfolders: Readonly<Record<string, readonly string[]>>): string[] | null {
   const done = new Set<string>();
-  const walk = (room: string, path: readonly string[]): string[] | null => {
-    if (path.includes(room)) return [...path.slice(path.indexOf(room)), room];
-    if (done.has(room)) return null;
-    for (const below of rooms[room] ?? []) {
-      const circle = walk(below, [...path, room]);
+  const walk = (subfolder: string, path: readonly string[]): string[] | null => {
+    if (path.includes(subfolder)) return [...path.slice(path.indexOf(subfolder)), subfolder];
+    if (done.has(subfolder)) return null;
+    for (const below of subfolders[subfolder] ?? []) {
+      const circle = walk(below, [...path, subfolder]);
       if (circle !== null) return circle;
     }
-    done.add(room);
+    done.add(subfolder);
     return null;
   };
-  for (const room of Object.keys(rooms)) {
-    const circle = walk(room, []);
+  for (const subfolder of Object.keys(subfolders)) {
+    const circle = walk(subfolder, []);
     if (circle !== null) return circle;
   }
   return null;
 }
 
-/** What these imports break of the rooms' floors (ADR 0147). */
-function roomProblems(imports: readonly Import[]): string[] {
+/** What these imports break of the subfolders' floors (ADR 0147). */
+function subfolderProblems(imports: readonly Import[]): string[] {
   const problems: string[] = [];
   for (const i of imports) {
     const fromPath = i.from.replace(/^src\//, '');
-    const from = roomOf(fromPath);
-    const to = roomOf(i.target);
+    const from = subfolderOf(fromPath);
+    const to = subfolderOf(i.target);
     if (from === null || to === null || from.folder !== to.folder) continue;
     const at = `${i.from}:${i.line}`;
     const surface = fromPath === `${from.folder}/index.ts` || fromPath === `${from.folder}/public.ts`;
     if (i.target === `${to.folder}/index.ts`) {
-      if (!surface) problems.push(`${at} imports ${i.target}, the folder's surface, from inside the folder (a circle): import the room`);
+      if (!surface) problems.push(`${at} imports ${i.target}, the folder's surface, from inside the folder (a circle): import the subfolder`);
       continue;
     }
-    const roomIndex = `${to.folder}/${to.room}/index.ts`;
-    if (from.room === to.room) {
-      if (to.room !== '.' && i.target === roomIndex) problems.push(`${at} imports its own room's index.ts (a circle): import the file`);
+    const subfolderIndex = `${to.folder}/${to.subfolder}/index.ts`;
+    if (from.subfolder === to.subfolder) {
+      if (to.subfolder !== '.' && i.target === subfolderIndex) problems.push(`${at} imports its own subfolder's index.ts (a circle): import the file`);
       continue;
     }
-    const allowed = ROOMS_OF[from.folder]?.[from.room];
-    if (!surface && !allowed?.includes(to.room))
+    const allowed = SUBFOLDERS_OF[from.folder]?.[from.subfolder];
+    if (!surface && !allowed?.includes(to.subfolder))
       problems.push(
-        `${at} imports ${i.target}: ${roomName(from.folder, from.room)} may import ${allowed?.map((r) => roomName(from.folder, r)).join(', ') || 'no other room'}`,
+        `${at} imports ${i.target}: ${subfolderName(from.folder, from.subfolder)} may import ${allowed?.map((r) => subfolderName(from.folder, r)).join(', ') || 'no other subfolder'}`,
       );
-    if (to.room !== '.' && i.target !== roomIndex) problems.push(`${at} reaches into ${i.target}: import ${roomIndex.replace(/\.ts$/, '.js')}`);
+    if (to.subfolder !== '.' && i.target !== subfolderIndex) problems.push(`${at} reaches into ${i.target}: import ${subfolderIndex.replace(/\.ts$/, '.js')}`);
   }
   return problems;
 }
@@ -323,76 +323,77 @@ describe('the floors of src/', { timeout: 120_000 }, () => {
     assert.deepEqual(problems, []);
   });
 
-  it('every room is on the map (ADR 0147)', () => {
+  it('every subfolder is on the map (ADR 0147)', () => {
     const problems: string[] = [];
     const found = new Set<string>();
     for (const path of files) {
-      const r = roomOf(path.replace(/^src\//, ''));
+      const r = subfolderOf(path.replace(/^src\//, ''));
       if (r === null) continue;
-      found.add(`${r.folder}/${r.room}`);
-      const rooms = ROOMS_OF[r.folder]!;
-      if (r.room === '.' && !('.' in rooms) && path !== `src/${r.folder}/index.ts` && path !== `src/${r.folder}/public.ts`)
-        problems.push(`${path} stands straight under ${r.folder}/, beside its index.ts: give it a room (${Object.keys(rooms).join(', ')})`);
-      if (r.room !== '.' && !(r.room in rooms))
-        problems.push(`${path}: a new room ${r.folder}/${r.room}/: give it a row in ROOMS_OF and in its ADR (0147, 0183)`);
+      found.add(`${r.folder}/${r.subfolder}`);
+      const subfolders = SUBFOLDERS_OF[r.folder]!;
+      if (r.subfolder === '.' && !('.' in subfolders) && path !== `src/${r.folder}/index.ts` && path !== `src/${r.folder}/public.ts`)
+        problems.push(`${path} stands straight under ${r.folder}/, beside its index.ts: give it a subfolder (${Object.keys(subfolders).join(', ')})`);
+      if (r.subfolder !== '.' && !(r.subfolder in subfolders))
+        problems.push(`${path}: a new subfolder ${r.folder}/${r.subfolder}/: give it a row in SUBFOLDERS_OF and in its ADR (0147, 0183)`);
     }
-    for (const [folder, rooms] of Object.entries(ROOMS_OF))
-      for (const room of Object.keys(rooms)) if (!found.has(`${folder}/${room}`)) problems.push(`ROOMS_OF names ${roomName(folder, room)}, which has no file`);
+    for (const [folder, subfolders] of Object.entries(SUBFOLDERS_OF))
+      for (const subfolder of Object.keys(subfolders))
+        if (!found.has(`${folder}/${subfolder}`)) problems.push(`SUBFOLDERS_OF names ${subfolderName(folder, subfolder)}, which has no file`);
     assert.deepEqual(problems, []);
   });
 
-  it("each folder's rooms stand on floors: no circle in ROOMS_OF, every room it names is one of the folder's (ADR 0147, 0183)", () => {
+  it("each folder's subfolders stand on floors: no circle in SUBFOLDERS_OF, every subfolder it names is one of the folder's (ADR 0147, 0183)", () => {
     const problems: string[] = [];
-    for (const [folder, rooms] of Object.entries(ROOMS_OF)) {
-      const circle = roomCircle(rooms);
+    for (const [folder, subfolders] of Object.entries(SUBFOLDERS_OF)) {
+      const circle = subfolderCircle(subfolders);
       if (circle !== null) problems.push(`${folder}/: a circle: ${circle.join(' → ')}`);
-      for (const [room, below] of Object.entries(rooms))
+      for (const [subfolder, below] of Object.entries(subfolders))
         for (const other of below)
-          if (!(other in rooms) || other === room) problems.push(`${folder}/${room} may import ${other}: not another room of ${folder}/`);
+          if (!(other in subfolders) || other === subfolder) problems.push(`${folder}/${subfolder} may import ${other}: not another subfolder of ${folder}/`);
     }
     assert.deepEqual(problems, []);
-    assert.deepEqual(roomCircle({ a: ['b'], b: ['c'], c: ['a'] }), ['a', 'b', 'c', 'a'], 'the check finds a circle (self-test)');
-    assert.equal(roomCircle({ a: ['b', 'c'], b: ['c'], c: [] }), null, 'and a diamond is none');
+    assert.deepEqual(subfolderCircle({ a: ['b'], b: ['c'], c: ['a'] }), ['a', 'b', 'c', 'a'], 'the check finds a circle (self-test)');
+    assert.equal(subfolderCircle({ a: ['b', 'c'], b: ['c'], c: [] }), null, 'and a diamond is none');
   });
 
-  it('each room imports only the rooms below it, through their index.ts (ADR 0147)', () => {
-    assert.deepEqual(roomProblems(imports), []);
+  it('each subfolder imports only the subfolders below it, through their index.ts (ADR 0147)', () => {
+    assert.deepEqual(subfolderProblems(imports), []);
   });
 
   // Checked on the real tree too: `import { CameraPipeline } from '../camera/index.js'` planted into
-  // src/pipeline/base/events.ts made the test above name its line (base may import no other room); reverted.
+  // src/pipeline/base/events.ts made the test above name its line (base may import no other subfolder); reverted.
   // And `import type { RetainedState } from '../retained/index.js'` planted into src/mqtt/alarms/falls.ts made it name
   // that line (mqtt/alarms/ may import mqtt/broker/); reverted.
-  it("the rooms' rule catches what it must (planted violations)", () => {
+  it("the subfolders' rule catches what it must (planted violations)", () => {
     const cases: readonly (readonly [path: string, text: string, problems: number, why: string])[] = [
       ['src/pipeline/system/planted.ts', "import { EventHub, type EventOf } from '../base/index.js';", 0, 'down, through the index'],
       ['src/pipeline/camera/planted.ts', "import { ModelService } from '../model-host/index.js';", 0, 'down, through the index'],
-      ['src/pipeline/camera/planted.ts', "import { GATE_REASONS } from './gate-reasons.js';", 0, 'within a room, directly'],
-      ['src/pipeline/index.ts', "export { VisionSystem } from './system/index.js';", 0, "the folder's surface takes every room"],
-      ['src/pipeline/base/planted.ts', "import { CameraPipeline } from '../camera/index.js';", 1, 'the base imports the camera room'],
+      ['src/pipeline/camera/planted.ts', "import { GATE_REASONS } from './gate-reasons.js';", 0, 'within a subfolder, directly'],
+      ['src/pipeline/index.ts', "export { VisionSystem } from './system/index.js';", 0, "the folder's surface takes every subfolder"],
+      ['src/pipeline/base/planted.ts', "import { CameraPipeline } from '../camera/index.js';", 1, 'the base imports the camera subfolder'],
       ['src/pipeline/base/planted.ts', "import type { VisionSystem } from '../system/index.js';", 1, 'a type import counts too'],
       ['src/pipeline/model-host/planted.ts', "export { CameraPipeline } from '../camera/index.js';", 1, 'a re-export upward'],
       ['src/pipeline/camera/planted.ts', "const m = await import('../system/index.js');", 1, 'a lazy import upward'],
       ['src/pipeline/camera/planted.ts', "import { EventHub } from '../base/events.js';", 1, 'past the index'],
       ['src/pipeline/base/planted.ts', "import { CameraPipeline } from '../camera/camera-pipeline.js';", 2, 'upward and past the index'],
-      ['src/pipeline/camera/planted.ts', "import { GATE_REASONS } from './index.js';", 1, "its own room's index"],
+      ['src/pipeline/camera/planted.ts', "import { GATE_REASONS } from './index.js';", 1, "its own subfolder's index"],
       ['src/pipeline/base/planted.ts', "import { VisionSystem } from '../index.js';", 1, "the folder's surface from inside"],
-      ['src/pipeline/index.ts', "export { VisionSystem } from './system/system.js';", 1, "the surface too goes through a room's index"],
+      ['src/pipeline/index.ts', "export { VisionSystem } from './system/system.js';", 1, "the surface too goes through a subfolder's index"],
       ['src/workers/vlm/planted.ts', "import { nextFrame } from '../kinds.js';", 0, "the folder's own files, one by one"],
-      ['src/workers/kinds.ts', "import type { EndpointLimits } from './vlm/index.js';", 1, "the folder's own files import the vlm room"],
-      ['src/workers/vlm/planted.ts', "import { nextFrame } from '../index.js';", 1, "the folder's surface from a room"],
+      ['src/workers/kinds.ts', "import type { EndpointLimits } from './vlm/index.js';", 1, "the folder's own files import the vlm subfolder"],
+      ['src/workers/vlm/planted.ts', "import { nextFrame } from '../index.js';", 1, "the folder's surface from a subfolder"],
       ['src/workers/builtin/planted.ts', "import { vlmWorker } from '../vlm/index.js';", 1, 'builtin/ stands on the own files alone'],
       ['src/mqtt/results/planted.ts', "import { RetainedState } from '../retained/index.js';", 0, 'mqtt: down, through the index'],
-      ['src/mqtt/sink/planted.ts', "import { FallPublisher } from '../alarms/index.js';", 0, 'mqtt: the sink stands on every room'],
-      ['src/mqtt/broker/planted.ts', "import type { FallPublisher } from '../alarms/index.js';", 1, 'mqtt: the broker imports a room above'],
+      ['src/mqtt/sink/planted.ts', "import { FallPublisher } from '../alarms/index.js';", 0, 'mqtt: the sink stands on every subfolder'],
+      ['src/mqtt/broker/planted.ts', "import type { FallPublisher } from '../alarms/index.js';", 1, 'mqtt: the broker imports a subfolder above'],
       ['src/mqtt/alarms/planted.ts', "import { cameraDiscovery } from '../retained/index.js';", 1, 'mqtt: the alarms under discovery, a circle'],
       ['src/mqtt/commands/planted.ts', "import { ResultPublisher } from '../results/index.js';", 1, 'mqtt: commands and results side by side'],
       ['src/mqtt/retained/planted.ts', "import { MqttSink } from '../sink/index.js';", 1, 'mqtt: up to the sink'],
       ['src/mqtt/sink/planted.ts', "import { Topics } from '../broker/topics.js';", 1, 'mqtt: past the index'],
       ['src/mqtt/retained/planted.ts', "import { Topics } from '../index.js';", 1, "mqtt: the folder's surface from inside"],
-      ['src/mqtt/index.ts', "export { MqttSink } from './sink/sink.js';", 1, "mqtt: the surface too goes through a room's index"],
+      ['src/mqtt/index.ts', "export { MqttSink } from './sink/sink.js';", 1, "mqtt: the surface too goes through a subfolder's index"],
     ];
-    for (const [path, text, count, why] of cases) assert.equal(roomProblems(importsOf(path, text)).length, count, `${why}: ${path}: ${text}`);
+    for (const [path, text, count, why] of cases) assert.equal(subfolderProblems(importsOf(path, text)).length, count, `${why}: ${path}: ${text}`);
   });
 
   it('the adapters never import each other; the CLI imports none of them; nothing names the CLI', () => {

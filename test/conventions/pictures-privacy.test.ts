@@ -1,5 +1,5 @@
 /**
- * Private rooms (ADR 0139): a picture leaves the machine only through the pictures room's makers that hide a
+ * Private rooms (ADR 0139): a picture leaves the machine only through the pictures folder's makers that hide a
  * private camera's people (encodeFrame, framePicture: they take the camera's Privacy, which the type checker
  * requires; sendableRgb for a cascade's crops), so a new path cannot forget it. This test fails, naming the file,
  * when src/ makes a picture another way:
@@ -64,7 +64,7 @@ function problemsOf(files: readonly Source[]): string[] {
         if (!(MAKERS as readonly string[]).includes(name)) continue;
         if (ALLOWED[path]?.[name] === undefined)
           problems.push(
-            `${path}: takes ${name} from the pictures room: a picture that leaves the machine is made by encodeFrame or framePicture with its camera's privacy (or listed in ALLOWED with why it stays private)`,
+            `${path}: takes ${name} from the pictures folder: a picture that leaves the machine is made by encodeFrame or framePicture with its camera's privacy (or listed in ALLOWED with why it stays private)`,
           );
       }
     }
@@ -86,7 +86,7 @@ function importedNames(statement: ts.ImportDeclaration | ts.ExportDeclaration): 
 }
 
 describe('pictures leave the machine through the privacy gate', { timeout: 30_000 }, () => {
-  it('src/ makes no picture but through the pictures room, with its camera’s privacy', () => {
+  it('src/ makes no picture but through the pictures folder, with its camera’s privacy', () => {
     const files = repoFiles('src', ['.ts']).map((path) => ({ path, text: readRepoFile(path) }));
     assert.deepEqual(problemsOf(files), []);
     // sharp in the room: its one encoder.
@@ -119,7 +119,7 @@ describe('pictures leave the machine through the privacy gate', { timeout: 30_00
     assert.deepEqual(
       problems.filter((p) => p.startsWith('src/app/app.ts:')),
       [
-        "src/app/app.ts: takes framePicture from the pictures room: a picture that leaves the machine is made by encodeFrame or framePicture with its camera's privacy (or listed in ALLOWED with why it stays private)",
+        "src/app/app.ts: takes framePicture from the pictures folder: a picture that leaves the machine is made by encodeFrame or framePicture with its camera's privacy (or listed in ALLOWED with why it stays private)",
       ],
       'an allowed file is held to its own names',
     );

@@ -1,10 +1,11 @@
 /**
  * docs/architecture.md says what the system's parts do, method by method: its table of the parts (marked
  * `<!-- parts: test/docs/architecture.test.ts -->`) names, for each class of src/pipeline/system/ that extends
- * SystemPart, its file, the `system.<name>` it is on VisionSystem, and every public method and accessor it has, no more.
+ * SystemPart, its file, the `system.<name>` it is on VisionSystem, and every public method and accessor it has, no more
+ * (an old name kept as a `@deprecated` alias aside: CHANGELOG.md has it with its new one).
  * A method added to a part without its line in the table, a part without its row, or a row left behind fails here.
- * Its picture of the rooms inside a folder (the section `## Rooms inside a folder`) names, for each folder it draws
- * (`src/<folder>/index.ts`), every room of it: each folder of ts files inside it, as `<room>/`.
+ * Its picture of the subfolders inside a folder (the section `## Subfolders inside a folder`) names, for each folder it draws
+ * (`src/<folder>/index.ts`), every subfolder of it: each folder of ts files inside it, as `<subfolder>/`.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -47,7 +48,12 @@ function isPublic(member: ts.ClassElement): boolean {
   return !modifiers.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword);
 }
 
-/** Every class of the system's room that extends SystemPart, with its public methods and accessors, by file. */
+/** Whether a member is an old name kept for a while (its doc comment says `@deprecated`). */
+function isDeprecated(member: ts.ClassElement): boolean {
+  return ts.getJSDocTags(member).some((tag) => tag.tagName.text === 'deprecated');
+}
+
+/** Every class of the system's subfolder that extends SystemPart, with its public methods and accessors, by file. */
 function partsInCode(): PartRow[] {
   const parts: PartRow[] = [];
   for (const path of repoFiles(SYSTEM_DIR, ['.ts'])) {
@@ -56,7 +62,7 @@ function partsInCode(): PartRow[] {
       const extendsPart = statement.heritageClauses?.some((h) => h.types.some((t) => t.expression.getText() === 'SystemPart'));
       if (extendsPart !== true) continue;
       const methods = statement.members
-        .filter((m) => (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m)) && isPublic(m))
+        .filter((m) => (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m)) && isPublic(m) && !isDeprecated(m))
         .map((m) => m.name!.getText());
       parts.push({ property: '', className: statement.name.text, file: path.slice(SYSTEM_DIR.length + 1), methods: [...new Set(methods)] });
     }
@@ -110,31 +116,31 @@ describe("docs/architecture.md's parts of the system", { timeout: 30_000 }, () =
   });
 });
 
-/** The section of docs/architecture.md that draws the rooms inside folders, up to the next heading. */
-function roomsSection(markdown: string): string {
-  const at = markdown.indexOf('## Rooms inside a folder');
-  assert.ok(at >= 0, 'docs/architecture.md has its section on the rooms inside a folder');
+/** The section of docs/architecture.md that draws the subfolders inside folders, up to the next heading. */
+function subfoldersSection(markdown: string): string {
+  const at = markdown.indexOf('## Subfolders inside a folder');
+  assert.ok(at >= 0, 'docs/architecture.md has its section on the subfolders inside a folder');
   const next = markdown.indexOf('\n## ', at + 1);
   return markdown.slice(at, next < 0 ? undefined : next);
 }
 
-/** The rooms of src/<folder>: the folders inside it that hold ts files. */
-function roomsOf(folder: string): string[] {
+/** The subfolders of src/<folder>: the folders inside it that hold ts files. */
+function subfoldersOf(folder: string): string[] {
   return readdirSync(join(REPO_ROOT, 'src', folder), { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && repoFiles(`src/${folder}/${entry.name}`, ['.ts']).length > 0)
     .map((entry) => entry.name);
 }
 
-describe("docs/architecture.md's rooms inside a folder", { timeout: 30_000 }, () => {
-  const section = roomsSection(readRepoFile('docs/architecture.md'));
+describe("docs/architecture.md's subfolders inside a folder", { timeout: 30_000 }, () => {
+  const section = subfoldersSection(readRepoFile('docs/architecture.md'));
   const folders = [...new Set([...section.matchAll(/src\/([\w-]+)\/index\.ts/g)].map((m) => m[1]!))];
 
-  it('draws every room of each folder it draws', () => {
+  it('draws every subfolder of each folder it draws', () => {
     assert.ok(folders.length >= 3, `draws ${folders.join(', ')}`);
     const missing = folders.flatMap((folder) =>
-      roomsOf(folder)
-        .filter((room) => !new RegExp(`(^|[\\s\`(])${room}/`, 'm').test(section))
-        .map((room) => `src/${folder}/${room}/`),
+      subfoldersOf(folder)
+        .filter((subfolder) => !new RegExp(`(^|[\\s\`(])${subfolder}/`, 'm').test(section))
+        .map((subfolder) => `src/${folder}/${subfolder}/`),
     );
     assert.deepEqual(missing, []);
   });

@@ -1,5 +1,5 @@
 /**
- * The MQTT sink's fall room, its parts (src/mqtt/alarms/falls.ts, ADR 0132): the topics and the acknowledge topic read
+ * The MQTT sink's fall part and its pieces (src/mqtt/alarms/falls.ts, ADR 0132): the topics and the acknowledge topic read
  * back, an acknowledgement's payload (ACK, an alert's id, anything else refused; split at every byte offset of
  * a valid one, no prefix is taken), the person-down state ON only while an alert stands, the Home Assistant
  * entities, and the retained sweep judging a camera's person_down by whether it has a fall worker.

@@ -1,5 +1,5 @@
 /**
- * The pictures room (src/pictures, ADR 0063): one conversion to RGB for every
+ * The pictures folder (src/pictures, ADR 0063): one conversion to RGB for every
  * format, one to luma (a plane, or a pixel sampled alone, by the same
  * weights), one region rule for every crop, JPEGs that show what the frame
  * showed, every encode counted by its purpose, sharp's process-wide settings

@@ -1,5 +1,5 @@
 /**
- * Private rooms in the pictures room (ADR 0139): what a private camera's picture hides, as properties on any
+ * Private rooms in the pictures folder (ADR 0139): what a private camera's picture hides, as properties on any
  * frame, box and area (fast-check), and through every picture maker that lets a picture out of the machine.
  *
  * - hideInRgb: nothing outside what it hides changes, to the byte; a blurred person keeps none of their fine
@@ -27,7 +27,7 @@ import {
   NOT_PRIVATE,
   PERSON_SPEED,
   PictureError,
-  privacyFigures,
+  privacyStats,
   sendableRgb,
   type NormalisedBox,
   type Privacy,
@@ -94,7 +94,7 @@ const privacy = (rule: PrivacyRule | null, people: readonly SeenPerson[] | null)
 const WHOLE: PrivacyRule = { areas: 'whole', show: 'blur', margin: 0 };
 const person = (bbox: NormalisedBox, captureTime = 1_000): SeenPerson => ({ bbox, captureTime });
 
-describe('private rooms: the pictures room hides people', { timeout: 120_000 }, () => {
+describe('private rooms: the pictures folder hides people', { timeout: 120_000 }, () => {
   it('hideInRgb: nothing outside changes; a blurred person loses their detail; a skeleton is drawn on a flat fill', () => {
     fc.assert(
       fc.property(
@@ -191,7 +191,7 @@ describe('private rooms: the pictures room hides people', { timeout: 120_000 }, 
     const always: PrivacyRule = { areas: [zone], show: 'area', margin: 0 };
     assert.deepEqual(hidingPlan(privacy(always, []), 1_000), { show: 'blur', people: [], areas: [zone] }, 'area: hidden whole, nobody seen or not');
     assert.deepEqual(hidingPlan(privacy(always, [person([0.7, 0.2, 0.9, 0.8])]), 1_000)?.areas, [zone]);
-    const figures = privacyFigures();
+    const figures = privacyStats();
     assert.ok(figures.judged >= 5 && figures.areasHidden >= 2 && figures.peopleHidden >= 1, JSON.stringify(figures));
   });
 

@@ -3,7 +3,7 @@
  * (ADR 0165): CameraPrivacy, on results as the system hands them.
  *
  * - A result on an older frame does not cover a newer picture (someone may have walked in since): people() is
- *   null, and the pictures room hides the private areas whole.
+ *   null, and the pictures folder hides the private areas whole.
  * - A gated worker's run on crops around motion (`regions`), a cascade's, an error answer, and a detector that
  *   has never reported a person (a custom-class model) never say "nobody there"; a person handler's model does
  *   from its first result.

@@ -2,19 +2,19 @@
  * The care watch (ADR 0138) on its own, with a clock of the test's and cameras whose figures the test sets: which
  * workers it watches (config/care.ts's rule), each reason from the state the system knows (camera down, a stall
  * told by the capture or seen as frames that stopped, a model server down, a worker down, results the output
- * gate withheld, and no-results when nothing known is down), the first of them in order when several are,
+ * fence withheld, and no-results when nothing known is down), the first of them in order when several are,
  * clearing on the first fresh result, a gated worker's still frames counting as looked at (only while nothing is
  * down), stats' silence by camera, and a worker no longer watched forgotten with a `cleared` event when its alarm
  * was raised. The whole system's own run is test/app/silence.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CareWatch, type ModelState, type SilenceEvent, type WatchedCamera, type WorkerFigures } from '../../src/pipeline/index.js';
+import { CareWatch, type ModelState, type SilenceEvent, type WatchedCamera, type PipelineWorkerStats } from '../../src/pipeline/index.js';
 import type { CameraStats } from '../../src/pipeline/index.js';
 import { resolvedConfig } from './helpers.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Figures = Mutable<Pick<WorkerFigures, 'state' | 'model' | 'lastExit'>> & { gate: { still: number } | null };
+type Figures = Mutable<Pick<PipelineWorkerStats, 'state' | 'model' | 'lastExit'>> & { gate: { still: number } | null };
 
 interface Rig {
   watch: CareWatch;
@@ -133,7 +133,7 @@ describe('the care watch', { timeout: 60_000 }, () => {
     tick(r, 1_000);
     assert.equal(reasonNow(), 'worker-down');
     assert.equal(r.watch.status().room?.workers.people?.detail, 'worker failed (ERR_WORKER_CRASHED)');
-    // Running, its results withheld by the output gate (a fenced cluster node).
+    // Running, its results withheld by the output fence (a fenced cluster node).
     r.camera.workers.people!.state = 'running';
     r.watch.onWithheld({ type: 'result', camera: 'room', worker: 'people', shared: false, captureTime: r.clock.now } as Parameters<CareWatch['onWithheld']>[0]);
     tick(r, 1_000);

@@ -32,7 +32,7 @@ import {
   type ShedTarget,
   type SystemEvent,
   type WatchedSystem,
-  type WorkerFigures,
+  type PipelineWorkerStats,
   type WorkerProfile,
 } from '../../src/pipeline/index.js';
 import { eventually, nextEvent, watchedProfile } from './helpers.js';
@@ -95,8 +95,8 @@ describe('shedding decoding nobody needs now, before a detector starves', { time
     const profile = (id: string): WorkerProfile => watchedProfile('hall', id, freshnessObjective('high', 1000));
     // Two workers: `count` misses from the start (the CPU idle enough then), `people` (the gated detector) starves later.
     const totals = { people: { delivered: 0, drops: 0 }, count: { delivered: 0, drops: 0 } };
-    const figures = (id: 'people' | 'count'): WorkerFigures =>
-      ({ state: 'running', enabled: true, model: null, maxFps: 2, fps: 1, totals: totals[id], modelFrames: { skipped: 0 } }) as unknown as WorkerFigures;
+    const figures = (id: 'people' | 'count'): PipelineWorkerStats =>
+      ({ state: 'running', enabled: true, model: null, maxFps: 2, fps: 1, totals: totals[id], modelFrames: { skipped: 0 } }) as unknown as PipelineWorkerStats;
     const stats = (): WatchedSystem => ({
       cameras: { hall: { capture: { fps: 10 }, workers: { people: figures('people'), count: figures('count') } } },
       shared: {},
@@ -177,7 +177,7 @@ describe('shedding decoding nobody needs now, before a detector starves', { time
       cameras: {
         hall: {
           capture: { fps: 10, framesPublished: 0 },
-          workers: { people: people as unknown as WorkerFigures },
+          workers: { people: people as unknown as PipelineWorkerStats },
           motion: { stream: 'sub', frames: counts.measured, problem: null },
           streams: { main: { framesPublished: 0 }, sub: { framesPublished: counts.published } },
         },

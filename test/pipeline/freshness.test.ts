@@ -20,7 +20,7 @@ import {
   type ObjectiveEvent,
   type SystemEvent,
   type WatchedSystem,
-  type WorkerFigures,
+  type PipelineWorkerStats,
   type WorkerProfile,
 } from '../../src/pipeline/index.js';
 import { watchedProfile } from './helpers.js';
@@ -78,10 +78,10 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.equal(freshnessObjective('high', null, 0.3).maxSkipRatio, 0.3, 'a worker may set its own');
 
     const w = new ObjectiveWindow(60_000);
-    assert.equal(judge(freshnessObjective('high', 1000), w.figures(0, 10_000)), null, 'no figures, no verdict');
+    assert.equal(judge(freshnessObjective('high', 1000), w.stats(0, 10_000)), null, 'no figures, no verdict');
     for (let t = 0; t < 5; t++) w.frames(t * 1000, 10, 3); // 30 % missed
     for (let t = 0; t < 20; t++) w.result(t * 200, t < 15 ? 100 : 1500, 1000); // 5 of 20 late
-    const f = w.figures(5_000, 10_000);
+    const f = w.stats(5_000, 10_000);
     assert.equal(f.offered, 50);
     assert.equal(f.missed, 15);
     assert.equal(f.skipRatio, 0.3);
@@ -90,7 +90,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     assert.deepEqual(judge(freshnessObjective('normal', 1000), f), []);
     assert.deepEqual(judge(freshnessObjective('best-effort', 1000), f), []);
     // Old buckets leave the span.
-    assert.equal(w.figures(70_000, 10_000).offered, 0);
+    assert.equal(w.stats(70_000, 10_000).offered, 0);
   });
 
   it('the diagnosis names the capacity, the demands, each share and the fix', () => {
@@ -149,7 +149,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
   it('frames too old when read (stale) are offered and missed; when they are most misses, keyframes only is named with its numbers (ADR 0070)', () => {
     const w = new ObjectiveWindow(60_000);
     w.frames(500, 30, 24, 24);
-    const f = w.figures(1_000, 10_000);
+    const f = w.stats(1_000, 10_000);
     assert.deepEqual([f.offered, f.missed, f.staleSkips], [30, 24, 24]);
     assert.deepEqual(judge(freshnessObjective('normal', 400), f), ['skips']);
     const d = diagnose({
@@ -187,7 +187,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       labels: ['porch'],
       objective: freshnessObjective('normal', 400),
       missed: ['skips'],
-      window: drops.figures(1_000, 10_000),
+      window: drops.stats(1_000, 10_000),
       fps: 0.6,
       demandFps: 3,
       model: null,
@@ -244,7 +244,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       care: null,
     } as const satisfies WorkerProfile;
     const figures = { delivered: 0, drops: 0, skipped: 0, fps: 0, maxFps: null as number | null };
-    const worker = (): WorkerFigures =>
+    const worker = (): PipelineWorkerStats =>
       ({
         state: 'running',
         enabled: true,
@@ -253,7 +253,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
         fps: figures.fps,
         totals: { delivered: figures.delivered, drops: figures.drops },
         modelFrames: { skipped: figures.skipped },
-      }) as unknown as WorkerFigures;
+      }) as unknown as PipelineWorkerStats;
     const stats = (): WatchedSystem => ({
       cameras: { street: { capture: { fps: 10 }, workers: { people: worker() } } },
       shared: {},
@@ -306,7 +306,9 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
       cameras: {
         street: {
           capture: { fps: 10 },
-          workers: { people: { state: 'running', enabled: true, model: null, maxFps: 2, fps: 2, totals: { delivered, drops: 0 } } as unknown as WorkerFigures },
+          workers: {
+            people: { state: 'running', enabled: true, model: null, maxFps: 2, fps: 2, totals: { delivered, drops: 0 } } as unknown as PipelineWorkerStats,
+          },
         },
       },
       shared: {},
@@ -382,7 +384,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
     const events: SystemEvent[] = [];
     const profile = { ...watchedProfile('hall', 'people', freshnessObjective('high', 500)), model: 'person' };
     const model = { delivered: 0, skipped: 0, consecutiveSkips: 0, taken: 0 };
-    const worker = (): WorkerFigures =>
+    const worker = (): PipelineWorkerStats =>
       ({
         state: 'running',
         enabled: true,
@@ -392,7 +394,7 @@ describe('freshness objectives', { timeout: 60_000 }, () => {
         totals: { delivered: model.delivered, drops: 0 },
         modelFrames: { skipped: model.skipped, consecutiveSkips: model.consecutiveSkips, taken: model.taken },
         gate: { on: 'motion', stationaryMs: 10_000 },
-      }) as unknown as WorkerFigures;
+      }) as unknown as PipelineWorkerStats;
     const stats = (): WatchedSystem => ({
       cameras: { hall: { capture: { fps: 10 }, workers: { people: worker() } } },
       shared: {},

@@ -149,7 +149,7 @@ describe("an onset's frame", { timeout: 60_000 }, () => {
         assert.ok(asked.includes(h.frame.captureTime), `a motion frame's crops are cut from main's picture (${h.frame.captureTime})`);
         assert.ok(h.crops !== null && h.crops >= 1);
       }
-      assert.equal(c.gate.figures().regions?.wholeFallbacks, 0);
+      assert.equal(c.gate.stats().regions?.wholeFallbacks, 0);
     } finally {
       await c.close();
     }
@@ -190,7 +190,7 @@ describe("an onset's frame", { timeout: 60_000 }, () => {
       const whole = handed.filter((h) => h.reason === 'whole');
       assert.equal(whole.length, 1, reasons);
       assert.equal(whole[0]!.frame.captureTime, turned * INTERVAL, `the change runs on main's frame of the new view: ${reasons}`);
-      assert.equal(c.motion.figures().wholeFrames, 1);
+      assert.equal(c.motion.stats().wholeFrames, 1);
     } finally {
       await c.close();
     }

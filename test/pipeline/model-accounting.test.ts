@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
-import { VisionSystem, type WorkerFigures } from '../../src/pipeline/index.js';
+import { VisionSystem, type PipelineWorkerStats } from '../../src/pipeline/index.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { eventuallyAsync } from '../helpers/process.js';
 import { eventually, nextResults, resolvedConfig, vtest } from './helpers.js';
@@ -31,7 +31,7 @@ const PEOPLE = ['street', 'street-mirror'] as const;
 interface Snapshot {
   /** Date.now() halfway through the request. */
   readonly at: number;
-  readonly people: Record<(typeof PEOPLE)[number], WorkerFigures>;
+  readonly people: Record<(typeof PEOPLE)[number], PipelineWorkerStats>;
 }
 
 /**
@@ -95,7 +95,7 @@ describe('model workers count what their model did, through `framesupplier run` 
     const snapshot = async (): Promise<Snapshot> => {
       const before = Date.now();
       const stats = (await (await fetch(`${url}api/stats`, { headers: { authorization } })).json()) as {
-        cameras: Record<string, { workers: Record<string, WorkerFigures> }>;
+        cameras: Record<string, { workers: Record<string, PipelineWorkerStats> }>;
       };
       const people = Object.fromEntries(PEOPLE.map((c) => [c, stats.cameras[c]!.workers.people!])) as Snapshot['people'];
       const s = { at: (before + Date.now()) / 2, people };
@@ -153,9 +153,9 @@ describe('model workers count what their model did, through `framesupplier run` 
 
   it('the people worker that cannot keep up misses its objective, says why with demand and capacity, the dashboard shows it, and lowering maxFps through the API clears it', async () => {
     assert.ok(url !== '', 'the first test found the printed address');
-    const people = async (): Promise<{ w: WorkerFigures; inferenceP50: number | null }> => {
+    const people = async (): Promise<{ w: PipelineWorkerStats; inferenceP50: number | null }> => {
       const stats = (await (await fetch(`${url}api/stats`, { headers: { authorization } })).json()) as {
-        cameras: Record<string, { workers: Record<string, WorkerFigures> }>;
+        cameras: Record<string, { workers: Record<string, PipelineWorkerStats> }>;
         models: Record<string, { scheduling: { cameras: Record<string, { inference_ms_p50: number | null }> } | null }>;
       };
       return { w: stats.cameras.street!.workers.people!, inferenceP50: stats.models.person?.scheduling?.cameras.street?.inference_ms_p50 ?? null };

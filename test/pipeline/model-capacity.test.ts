@@ -15,7 +15,7 @@ import { capacityText, freshnessObjective, modelCapacityFps, type ModelLoad } fr
 import type { WatchedSystem } from '../../src/pipeline/watches/freshness-watch.js';
 import { CallWindow, capacityFps, fitCallCost, weightedPercentile } from '../../src/pipeline/base/model-capacity.js';
 import type { ModelStats } from '../../src/pipeline/model-host/model-service.js';
-import type { WorkerFigures } from '../../src/pipeline/camera/worker-group.js';
+import type { PipelineWorkerStats } from '../../src/pipeline/camera/worker-group.js';
 import type { WorkerProfile } from '../../src/pipeline/base/worker-profile.js';
 
 const close = (a: number, b: number, tolerance = 1e-6): boolean => Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b));
@@ -78,7 +78,7 @@ describe('a batched model’s capacity', { timeout: 60_000 }, () => {
       window.record({ inference_time_ms: 4.3, batch_size: 1, batch_oldest_frame_age_ms: 10 });
     }
     window.record({ inference_time_ms: 'fast' }); // not a figure: ignored
-    const f = window.figures();
+    const f = window.stats();
     assert.equal(f.calls, 20);
     assert.equal(f.batchSizeP50, 1);
     assert.equal(f.batchSizeP99, 8);
@@ -87,8 +87,8 @@ describe('a batched model’s capacity', { timeout: 60_000 }, () => {
     // An answer from a server before batches is a call of one.
     const old = new CallWindow();
     old.record({ inference_time_ms: 20 });
-    assert.deepEqual(old.figures().cost, { fixedMs: 0, perFrameMs: 20 });
-    assert.equal(old.figures().oldestFrameAgeMsP50, null);
+    assert.deepEqual(old.stats().cost, { fixedMs: 0, perFrameMs: 20 });
+    assert.equal(old.stats().oldestFrameAgeMsP50, null);
     assert.equal(weightedPercentile([], 50), null);
   });
 
@@ -157,7 +157,7 @@ function profile(): WorkerProfile {
 }
 
 function camera() {
-  const worker = { model: 'gpu', enabled: true, state: 'running', maxFps: null, gate: null, objective: null } as unknown as WorkerFigures;
+  const worker = { model: 'gpu', enabled: true, state: 'running', maxFps: null, gate: null, objective: null } as unknown as PipelineWorkerStats;
   return { capture: { fps: 10 }, workers: { detect: worker } };
 }
 

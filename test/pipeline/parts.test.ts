@@ -71,7 +71,7 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
             latest.delete(frame.streamId);
             lastServed = expected;
           }
-          const figures = mux.figures();
+          const figures = mux.stats();
           cameras.forEach((id, i) => {
             const f = figures[id]!;
             assert.equal(f.delivered + f.drops + (f.pending ? 1 : 0), suppliers[i]!.stats().published, id);
@@ -136,12 +136,12 @@ describe('pipeline parts', { timeout: 60_000 }, () => {
       assert.deepEqual([taken.streamId, taken.seq], ['b', 2], 'the next camera after a, its newest frame');
       clock.advance(1_500); // the worker busy past its interval (which ended at 1 000)
       await publish(a); // overwrites a's slot (seq 3): a drop
-      let figures = mux.figures();
+      let figures = mux.stats();
       assert.deepEqual([figures.a!.gated, figures.a!.drops, figures.b!.gated, figures.b!.drops], [1, 1, 1, 0]);
       assert.equal((await reader.read())?.seq, 4, 'late: taken at once');
       const stats = reader.stats();
       assert.deepEqual([stats.delivered, stats.gated, stats.drops, stats.maxFps], [3, 2, 1, 2]);
-      figures = mux.figures();
+      figures = mux.stats();
       for (const [camera, supplier] of [
         ['a', a],
         ['b', b],

@@ -124,7 +124,7 @@ describe('the second look', { timeout: 60_000 }, () => {
       );
       assert.deepEqual((quiet.output as Output).detections, [], 'lying, the person is nobody to the network');
       assert.equal((quiet.output as Output).regions, undefined, 'a whole frame');
-      assert.equal(look.figures().looks, 0);
+      assert.equal(look.stats().looks, 0);
       assert.ok(look.followsNewest() && !look.wantsFullFrames());
 
       lost = [{ id: '7', box: LAST_BOX }];
@@ -140,7 +140,7 @@ describe('the second look', { timeout: 60_000 }, () => {
       d.bbox.forEach((v, i) => assert.ok(Math.abs(v - drawn[i]!) * (i % 2 === 0 ? W : H) <= 4, `box ${JSON.stringify(d.bbox)} is where the bar is`));
       assert.equal(d.posture, 'lying', 'read again the right way up');
       assert.equal(output.regions?.length, 4, 'the whole frame and the square three ways');
-      assert.ok(look.figures().looks >= 1 && look.figures().crops >= 4);
+      assert.ok(look.stats().looks >= 1 && look.stats().crops >= 4);
       assert.ok(calls.crops >= 3, 'the crops reached the model as squares');
     } finally {
       await supervisor.close();

@@ -1,7 +1,8 @@
 /**
  * The calls from before the system's parts (ADR 0062) stay until 0.2.0: each still works, hands on to its
  * part's call, and warns once per process with a DeprecationWarning whose code names it; every one is in
- * CHANGELOG.md with its new name. `system.workers(camera)` answers as the part's profiles() does.
+ * CHANGELOG.md with its new name. `system.workers(camera)` answers as the part's profiles() does. A part's own
+ * old name (`system.results.setGate`, ADR 0185) does the same.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +50,28 @@ describe('the deprecated system calls', { timeout: 30_000 }, () => {
       'FRAMESUPPLIER_DEP_SYSTEM_REMOVE_CAMERA',
     ]);
     assert.ok(warnings.every((w) => w.name === 'DeprecationWarning' && /call system\.\w+\.\w+\(\)/.test(w.message)));
+  });
+
+  it('system.results.setGate hands on to setFence and warns once, with its code', async () => {
+    const before = warnings.length;
+    const given: unknown[] = [];
+    const results = system.results as { setFence: (fence: unknown) => void };
+    results.setFence = (fence) => void given.push(fence);
+    try {
+      const fence = (): boolean => false;
+      system.results.setGate(fence);
+      system.results.setGate(null);
+      assert.deepEqual(given, [fence, null]);
+    } finally {
+      delete (results as Partial<typeof results>).setFence; // the part's own method again
+    }
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    const added = warnings.slice(before) as (Error & { code?: string })[];
+    assert.deepEqual(
+      added.map((w) => w.code),
+      ['FRAMESUPPLIER_DEP_SYSTEM_RESULTS_SET_GATE'],
+    );
+    assert.match(added[0]!.message, /call system\.results\.setFence\(\)/);
   });
 
   it('the workers part is itself, called or not', () => {

@@ -1,7 +1,7 @@
 /**
- * system.results (ADR 0062) on a running system with a real capture: a gate that refuses a camera withholds
+ * system.results (ADR 0062) on a running system with a real capture: a fence that refuses a camera withholds
  * its results (off the event stream, counted in stats), the newest withheld result of each worker is
- * released once the gate lets it pass, and an outlet's reported age shows in the worker's hops.
+ * released once the fence lets it pass, and an outlet's reported age shows in the worker's hops.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -36,13 +36,13 @@ describe('system.results', { timeout: 60_000 }, () => {
     rmSync(SHM_DIR, { recursive: true, force: true });
   });
 
-  it('setGate withholds, releaseWithheld offers the newest withheld again; null lets all pass', async () => {
+  it('setFence withholds, releaseWithheld offers the newest withheld again; null lets all pass', async () => {
     const seen: EventOf<'result'>[] = [];
     const listener = (e: EventOf<'result'>): void => void seen.push(e);
     let asked = 0;
     let refused: () => void = () => undefined;
     const twiceRefused = new Promise<void>((resolve) => (refused = resolve));
-    system.results.setGate(() => {
+    system.results.setFence(() => {
       if (++asked === 2) refused();
       return false;
     });
@@ -50,7 +50,7 @@ describe('system.results', { timeout: 60_000 }, () => {
     await twiceRefused;
     assert.equal(seen.length, 0, 'withheld: not on the stream');
     assert.ok(system.stats().resultsWithheld >= 2);
-    system.results.setGate(null);
+    system.results.setFence(null);
     const released = system.results.releaseWithheld(A, 0);
     system.off('result', listener);
     assert.equal(released, 1, "one worker's newest");

@@ -1,5 +1,5 @@
 /**
- * stats() (system-stats.ts, ADR 0062): SystemFigures puts each worker's objective, as last judged, on the
+ * stats() (system-stats.ts, ADR 0062): SystemStatsReader puts each worker's objective, as last judged, on the
  * figures it is given, and shows a worker without a profile (removed meanwhile) as it is; on a running
  * system with a real capture, every worker of a camera carries its objective once the watch has judged.
  */
@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/internal/logger.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
-import { SystemFigures } from '../../src/pipeline/system/system-stats.js';
+import { SystemStatsReader } from '../../src/pipeline/system/system-stats.js';
 import { nextEvent, resolvedConfig, vtest } from './helpers.js';
 
 const SHM_DIR = `/dev/shm/framesupplier-test-stats-part-${process.pid}`;
@@ -50,12 +50,12 @@ describe('stats()', { timeout: 60_000 }, () => {
     assert.ok(motion.objective === null || motion.objective.objective === profile.objective);
   });
 
-  it('SystemFigures: the objective from the watch where the worker has a profile, the figures as they are where not', () => {
+  it('SystemStatsReader: the objective from the watch where the worker has a profile, the figures as they are where not', () => {
     const raw = system.stats();
     const profile = system.workers.profile(A, 'motion')!;
     const judged = { objective: profile.objective, lastMinute: null, met: true, reason: null, fix: [], since: 1, judgedAt: 2 };
     const asked: string[] = [];
-    const figures = new SystemFigures({
+    const figures = new SystemStatsReader({
       raw: () => raw,
       profile: (camera, worker) => (worker === 'motion' ? profile : undefined),
       objective: (camera, worker) => {
@@ -65,7 +65,7 @@ describe('stats()', { timeout: 60_000 }, () => {
     });
     assert.equal(figures.read().cameras[A]?.workers.motion?.objective, judged);
     assert.deepEqual(asked, [`${A}/motion`]);
-    const none = new SystemFigures({ raw: () => raw, profile: () => undefined, objective: () => judged as never });
+    const none = new SystemStatsReader({ raw: () => raw, profile: () => undefined, objective: () => judged as never });
     assert.equal(none.read().cameras[A]?.workers.motion, raw.cameras[A]?.workers.motion, 'no profile: as given');
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The system's watches (ADR 0180): every watch of src/pipeline/watches/ has its row in buildWatches (read from the
- * room's sources: each class that implements Watch or extends a class of the room that does, abstract ones aside),
+ * subfolder's sources: each class that implements Watch or extends a class of the subfolder that does, abstract ones aside),
  * the rows are in the order a result passes them, and SystemCore drives them through that one list: a result
- * passes each watch in order until the output gate withholds it, after which the rest hear it as withheld and the
+ * passes each watch in order until the output fence withholds it, after which the rest hear it as withheld and the
  * event stream never sees it; a run-time change reaches them in the same order before its event goes out; a watch
  * that throws is logged and the event goes on.
  */
@@ -56,7 +56,7 @@ function built(): ReturnType<typeof buildWatches> {
     models: () => new Map(),
     cameraConfig: () => undefined,
     profileOf: () => undefined,
-    figures: () => ({ cameras: {}, shared: {}, models: {} }),
+    stats: () => ({ cameras: {}, shared: {}, models: {} }),
     publish: () => undefined,
     emit: () => undefined,
   });
@@ -69,7 +69,7 @@ describe('the system watches', { timeout: 30_000 }, () => {
   it('every watch class of the room has a row in buildWatches, and every row is one of them', () => {
     const found = watchClasses(roomSources());
     const rows = new Set(Object.values(built()).map((w) => w.constructor.name));
-    assert.deepEqual([...found].sort(), ['CameraPrivacy', 'CareWatch', 'FallAlerts', 'FreshnessWatch', 'ObjectTracking', 'OutputGate']);
+    assert.deepEqual([...found].sort(), ['CameraPrivacy', 'CareWatch', 'FallAlerts', 'FreshnessWatch', 'ObjectTracking', 'OutputFence']);
     assert.deepEqual(
       [...found].filter((name) => !rows.has(name)),
       [],
@@ -95,12 +95,12 @@ describe('the system watches', { timeout: 30_000 }, () => {
   it('the rows are in the order a result passes them: privacy, the gate, tracking, falls, freshness, care', () => {
     assert.deepEqual(
       watchesInOrder(built()).map(([name]) => name),
-      ['privacy', 'gate', 'tracking', 'falls', 'freshness', 'care'],
+      ['privacy', 'fence', 'tracking', 'falls', 'freshness', 'care'],
     );
     const closes = Object.fromEntries(watchesInOrder(built()).map(([name, w]) => [name, w.closes]));
     assert.deepEqual(closes, {
       privacy: 'after-cameras',
-      gate: 'after-cameras',
+      fence: 'after-cameras',
       tracking: 'after-cameras',
       falls: 'after-cameras',
       freshness: 'after-cameras',
@@ -135,12 +135,12 @@ describe('the system watches', { timeout: 30_000 }, () => {
       assert.deepEqual(heard, ['privacy.onResult', 'tracking.onResult', 'falls.onResult', 'freshness.onResult', 'care.onResult', 'hub:result']);
     });
 
-    it('a result the gate withholds: privacy noted it before the gate, the care watch hears it withheld, nothing else sees it', () => {
+    it('a result the fence withholds: privacy noted it before the fence, the care watch hears it withheld, nothing else sees it', () => {
       const { core, heard } = rig();
-      core.watches.gate.set((camera) => camera !== 'fenced');
+      core.watches.fence.set((camera) => camera !== 'fenced');
       core.emit(result('fenced'));
       assert.deepEqual(heard, ['privacy.onResult', 'care.onWithheld']);
-      assert.equal(core.watches.gate.withheldCount, 1);
+      assert.equal(core.watches.fence.withheldCount, 1);
     });
 
     it('a run-time change reaches the watches in the same order before its event goes out', () => {

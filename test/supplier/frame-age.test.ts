@@ -89,7 +89,7 @@ describe('frame-age histogram', { timeout: 30_000 }, () => {
     const stats = sub.stats();
     assert.deepEqual(stats.frameAgeRecent, { p50Ms: 5, p99Ms: 5 });
     assert.ok(fromHistogram(stats.frameAge).p50Ms! > 1_000, 'over its life, most frames were old');
-    const hops = new WorkerHopAges().figures({ histogram: stats.frameAge, recent: stats.frameAgeRecent });
+    const hops = new WorkerHopAges().stats({ histogram: stats.frameAge, recent: stats.frameAgeRecent });
     assert.equal(hops.delivered?.p50Ms, 5);
     assert.equal(hops.delivered?.count, ages.length);
     void supplier.close();

@@ -85,7 +85,7 @@ describe('taken + skipped + in flight = read, for model workers', { timeout: 240
           }
           // The next request names the newest frame written, once the one before is answered.
           if (named === null && latest !== null && latest > answeredUpTo) named = latest;
-          const f = account.figures();
+          const f = account.stats();
           assert.equal(f.taken + f.skipped + f.inFlight, read, JSON.stringify(f));
           assert.equal(f.inFlight, ledger.inFlight);
           assert.ok(f.inFlight >= 0);
@@ -95,11 +95,11 @@ describe('taken + skipped + in flight = read, for model workers', { timeout: 240
           );
         }
         ledger.drain();
-        const f = account.figures();
+        const f = account.stats();
         assert.deepEqual([f.taken + f.skipped, f.inFlight, f.taken], [read, 0, results], 'once drained, every frame read is taken or skipped; taken = results');
         // A late answer to a drained ledger counts nothing twice.
         assert.equal(ledger.took(frame(streamId, seq)), false);
-        assert.equal(account.figures().taken, results);
+        assert.equal(account.stats().taken, results);
       }),
       { numRuns: 500 },
     );

@@ -1,5 +1,5 @@
 /**
- * Fall and person-down alerts on MQTT (ADR 0132), the MQTT sink's room for them, beside the object events:
+ * Fall and person-down alerts on MQTT (ADR 0132), the MQTT sink's part for them, beside the object events:
  *
  *   <prefix>/falls                          each alert's new, update and end (Frigate's `{ type, before, after }` of
  *                                           FallAlert), QoS 1, queued while the broker is away (its own outbox),

@@ -1,5 +1,5 @@
 /**
- * Silence alarms on MQTT and in Home Assistant (ADR 0138), the MQTT sink's room for them. Per care-critical
+ * Silence alarms on MQTT and in Home Assistant (ADR 0138), the MQTT sink's part for them. Per care-critical
  * camera (a worker of it watched: its profile's `care`):
  *
  *   <prefix>/<camera>/silence   retained, no expiry: the camera's silence now, JSON
@@ -67,7 +67,7 @@ export function alarmPayload(camera: string, silence: CameraSilence, startMs: nu
 }
 
 /**
- * Home Assistant's binary_sensor config of a care camera's silence (the discovery room adds the device). Available
+ * Home Assistant's binary_sensor config of a care camera's silence (the discovery part adds the device). Available
  * while framesupplier or its outside watchdog is online (`availability_mode: any`): when the system stops, the
  * watchdog's alarm still shows as the sensor's state instead of `unavailable`.
  */

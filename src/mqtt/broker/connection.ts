@@ -1,12 +1,12 @@
 /**
- * The broker connection, the MQTT sink's room that owns the socket: one
+ * The broker connection, the MQTT sink's part that owns the socket: one
  * state machine (idle → connecting → connected → backoff → … → closed), a
  * fresh client per attempt with jittered exponential backoff, the will
  * (`offline`), `online` on every connect and `stopped` on close, and the one
  * publish every topic goes through.
  *
  * Contract: publish() is fire-and-forget and false when not connected
- * (nothing is queued here: each room keeps what it must send again); MQTT 5
+ * (nothing is queued here: each part keeps what it must send again); MQTT 5
  * message expiry is set only on an MQTT 5 connection. A connection error is
  * a state and one log line per distinct error (ERR_MQTT_CONNECTION), never a
  * throw; only loadTls() throws (ERR_MQTT_CONFIG). The password is only given

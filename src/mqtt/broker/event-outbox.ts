@@ -1,5 +1,5 @@
 /**
- * The outbox of `<prefix>/events`, the MQTT sink's room for messages that
+ * The outbox of `<prefix>/events`, the MQTT sink's part for messages that
  * must arrive (QoS 1): object, line and dwell events wait in a bounded queue
  * (count and bytes) while the broker is away or slow, at most MAX_IN_FLIGHT
  * unacknowledged at once.

@@ -1,6 +1,6 @@
 /**
- * What a room that keeps a camera's state retained (falls' person down, a silence alarm) needs of the retained state:
- * whether the camera is one it keeps, and setting a topic of it. RetainedState is one; the rooms take this, so
+ * What a part that keeps a camera's state retained (falls' person down, a silence alarm) needs of the retained state:
+ * whether the camera is one it keeps, and setting a topic of it. RetainedState is one; the parts take this, so
  * that they stay below discovery, which the retained state publishes with.
  */
 export interface RetainedStore {

@@ -17,7 +17,7 @@
  * time per camera (a press meanwhile is refused with ERR_SUMMARY_BUSY), so a
  * flood costs nothing but log lines; every refusal is logged with its code.
  *
- * Other rooms' commands (the fall alerts' acknowledgements, ADR 0132) come
+ * Other parts' commands (the fall alerts' acknowledgements, ADR 0132) come
  * through `route`, after the retained check, and use refuse() and accept()
  * for the same counts and warn lines.
  *
@@ -65,7 +65,7 @@ export interface CommandHandlerOptions {
   readonly signal: AbortSignal;
   /** At most one warn line per kind of bad command per this. Default COMMAND_WARN_INTERVAL_MS. */
   readonly warnIntervalMs?: number;
-  /** Another room's commands: true when it took the message (its topic was one of its own). */
+  /** Another part's commands: true when it took the message (its topic was one of its own). */
   readonly route?: (topic: string, payload: Buffer) => boolean;
 }
 
@@ -94,14 +94,14 @@ export class CommandHandler {
     return this.#warnings.suppressed;
   }
 
-  /** Another room refused a command: counted, and said at most once per interval per kind. */
+  /** Another part refused a command: counted, and said at most once per interval per kind. */
   refuse(kind: string, fields: Record<string, unknown>, message: string): void {
     this.rejected++;
     const printed = typeof fields.topic === 'string' ? { ...fields, topic: printable(fields.topic) } : fields;
     this.#warnings.note(kind, typeof printed.payload === 'string' ? { ...printed, payload: printable(printed.payload) } : printed, message);
   }
 
-  /** Another room took a command. */
+  /** Another part took a command. */
   accept(): void {
     this.accepted++;
   }

@@ -1,8 +1,8 @@
 /**
- * The commands room of the MQTT sink (ADR 0183): what comes in from the broker, untrusted: per-worker ON, OFF and
+ * The commands subfolder of the MQTT sink (ADR 0183): what comes in from the broker, untrusted: per-worker ON, OFF and
  * RESTART, summary requests, Home Assistant's birth message, and the counts and rate-limited warn lines by which
- * other rooms' commands (the fall alerts' acknowledgements) are refused (commands.ts). It imports broker/ alone.
+ * other parts' commands (the fall alerts' acknowledgements) are refused (commands.ts). It imports broker/ alone.
  *
- * This index is the room's surface: the names the other rooms and src/mqtt/index.ts import from it, and no more.
+ * This index is the subfolder's surface: the names the other subfolders and src/mqtt/index.ts import from it, and no more.
  */
 export { CommandHandler, parseCommand } from './commands.js';

@@ -14,7 +14,7 @@
 import { annotationOf, ObjectAnnotations, type EventOf, type ObjectAnnotation } from '../../pipeline/index.js';
 import type { Outlet, Topics } from '../broker/index.js';
 
-/** What this room reads of a vlm worker's output (VlmOutput); the rest of it goes out as it came. */
+/** What this part reads of a vlm worker's output (VlmOutput); the rest of it goes out as it came. */
 export interface AnswerOutput {
   readonly kind: 'vlm';
   /** The prompt's `name` in the config (never its text). */

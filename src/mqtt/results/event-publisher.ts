@@ -1,5 +1,5 @@
 /**
- * Object events and the detection states they make, the MQTT sink's room
+ * Object events and the detection states they make, the MQTT sink's part
  * for what detectors see: per-label appearances of the workers without
  * track (their new/update/end events on `<prefix>/events`), tracked objects
  * as Frigate's payload, line crossings and dwells beside them, and the

@@ -1,5 +1,5 @@
 /**
- * Line counts, the MQTT sink's room for what crossings add up to: per line,
+ * Line counts, the MQTT sink's part for what crossings add up to: per line,
  * direction and label, retained on `<camera>/lines/<line>/<direction>/<label>/count`
  * (since start) and `…/count_last_hour` (over the last hour).
  *

@@ -1,10 +1,10 @@
 /**
- * Which of the MQTT sink's rooms each system event goes to, and what a
+ * Which of the MQTT sink's parts each system event goes to, and what a
  * config change does to what they hold.
  *
  * Contract:
  * - SINK_EVENT_TYPES are the system events the sink reads; route() hands
- *   one to its rooms and returns (nothing here waits on the broker).
+ *   one to its parts and returns (nothing here waits on the broker).
  * - Retained state is kept only for cameras the retained state knows (taken
  *   from the system's stats: takeSnapshot()); an event of another camera (one
  *   being removed, one not yet taken) is not published.
@@ -18,7 +18,7 @@
  *   stream dropped for this slow reader are counted (`eventsLost`).
  */
 import type { EventOf, SystemEvent, VisionSystem } from '../../pipeline/index.js';
-import type { SinkRooms } from './sink-rooms.js';
+import type { SinkParts } from './sink-parts.js';
 
 export const SINK_EVENT_TYPES = [
   'system-state',
@@ -42,20 +42,20 @@ export const SINK_EVENT_TYPES = [
 
 export interface SinkEventRouterOptions {
   readonly system: VisionSystem;
-  readonly rooms: SinkRooms;
+  readonly parts: SinkParts;
   /** The system runs and the retained state has taken its cameras. */
   readonly onRunning: () => void;
 }
 
 export class SinkEventRouter {
   readonly #system: VisionSystem;
-  readonly #rooms: SinkRooms;
+  readonly #parts: SinkParts;
   readonly #onRunning: () => void;
   #eventsLost = 0;
 
   constructor(options: SinkEventRouterOptions) {
     this.#system = options.system;
-    this.#rooms = options.rooms;
+    this.#parts = options.parts;
     this.#onRunning = options.onRunning;
   }
 
@@ -65,7 +65,7 @@ export class SinkEventRouter {
   }
 
   route(event: SystemEvent): void {
-    const { results, answers, events, lineCounts, retained, silence, falls, sweep } = this.#rooms;
+    const { results, answers, events, lineCounts, retained, silence, falls, sweep } = this.#parts;
     switch (event.type) {
       case 'result':
         results.onResult(event);
@@ -135,13 +135,13 @@ export class SinkEventRouter {
   /** The retained state of every camera (or one), its silence when it is care-critical, and its person-down state. */
   takeSnapshot(only?: string): void {
     const stats = this.#system.stats();
-    this.#rooms.retained.takeSnapshot(stats, only);
-    this.#rooms.silence.takeSnapshot(stats, only);
-    this.#rooms.falls.takeCameras(only === undefined ? Object.keys(stats.cameras) : [only]);
+    this.#parts.retained.takeSnapshot(stats, only);
+    this.#parts.silence.takeSnapshot(stats, only);
+    this.#parts.falls.takeCameras(only === undefined ? Object.keys(stats.cameras) : [only]);
   }
 
   #onConfigChange(event: EventOf<'config-change'>): void {
-    const { events, retained, results, silence } = this.#rooms;
+    const { events, retained, results, silence } = this.#parts;
     const camera = event.camera;
     if (camera === null) return;
     switch (event.change) {

@@ -1,6 +1,6 @@
 /**
  * What the MQTT sink counts (`MqttSink.stats()`, and on `<prefix>/stats` beside the system's stats): read
- * from its rooms when asked, each figure the one room's own that counts it (the connection, the events
+ * from its parts when asked, each figure the one part's own that counts it (the connection, the events
  * outbox and publisher, results, commands, discovery), so nothing here is counted twice or kept.
  *
  * Contract: reading changes nothing; the broker's URL is the connection's, credentials masked.
@@ -63,8 +63,8 @@ export interface MqttSinkStats {
   readonly messagesPublished: number;
 }
 
-/** The sink's rooms whose figures make its stats. */
-export interface CountingRooms {
+/** The sink's parts whose figures make its stats. */
+export interface CountingParts {
   readonly connection: BrokerConnection;
   readonly outbox: EventOutbox;
   readonly fallOutbox: EventOutbox;
@@ -75,8 +75,8 @@ export interface CountingRooms {
   readonly sweep: RetainedSweep;
 }
 
-export function sinkStats(rooms: CountingRooms, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
-  const { connection, outbox, fallOutbox, events, results, commands, retained, sweep } = rooms;
+export function sinkStats(parts: CountingParts, topicPrefix: string, systemEventsLost: number): MqttSinkStats {
+  const { connection, outbox, fallOutbox, events, results, commands, retained, sweep } = parts;
   return {
     state: connection.state,
     connected: connection.connected,

@@ -33,9 +33,9 @@
  * - No secret reaches a log, stats() or a message: the password is only
  *   given to the client; the URL is shown masked; stats and worker exit
  *   messages are masked.
- * - Its rooms (ADR 0038's pattern, in folders: ADR 0183; each room's index.ts says what it holds, each file its
+ * - Its parts (ADR 0038's pattern, in subfolders: ADR 0183; each subfolder's index.ts says what it holds, each file its
  *   own contract): broker/, alarms/, retained/, results/, commands/, and this one. They are made and wired to each
- *   other in sink-rooms.ts; which room each system event goes to is sink-events.ts'; what they count, read as
+ *   other in sink-parts.ts; which part each system event goes to is sink-events.ts'; what they count, read as
  *   stats(), sink-stats.ts'. This sink reads the system's event stream, hands each event on, and owns the timers
  *   and the start and close order.
  * - start() once; close() is idempotent (also [Symbol.asyncDispose]);
@@ -53,7 +53,7 @@ import type { VisionSystem } from '../../pipeline/index.js';
 import { CLOSE_FLUSH_MS, type MqttConnectionState, MqttError, Topics } from '../broker/index.js';
 import type { ObjectEvent } from '../results/index.js';
 import { SINK_EVENT_TYPES, SinkEventRouter } from './sink-events.js';
-import { wireSinkRooms, type SinkRooms } from './sink-rooms.js';
+import { wireSinkParts, type SinkParts } from './sink-parts.js';
 import { sinkStats, type MqttSinkStats } from './sink-stats.js';
 
 export interface MqttSinkOptions {
@@ -93,9 +93,9 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   readonly #config: MqttConfig;
   readonly #log: Logger;
   readonly #abort = new AbortController();
-  /** The connection and every room, wired (sink-rooms.ts). */
-  readonly #rooms: SinkRooms;
-  /** Which room each system event goes to (sink-events.ts). */
+  /** The connection and every part, wired (sink-parts.ts). */
+  readonly #parts: SinkParts;
+  /** Which part each system event goes to (sink-events.ts). */
   readonly #router: SinkEventRouter;
   readonly #lastHourRefreshMs: number;
   /** The system runs and the retained state has taken its cameras: a sweep can tell what is stale. */
@@ -113,7 +113,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
     this.#log = options.logger ?? createLogger();
     this.#lastHourRefreshMs = positiveInteger('lastHourRefreshMs', options.lastHourRefreshMs ?? 30_000);
     this.topics = new Topics(config.topicPrefix);
-    this.#rooms = wireSinkRooms({
+    this.#parts = wireSinkParts({
       system: this.#system,
       config,
       topics: this.topics,
@@ -127,11 +127,11 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
       onConnected: (client) => this.#onConnect(client),
       onObjectEvent: (event) => this.emit('object-event', event),
     });
-    this.#router = new SinkEventRouter({ system: this.#system, rooms: this.#rooms, onRunning: () => (this.#systemRuns = true) });
+    this.#router = new SinkEventRouter({ system: this.#system, parts: this.#parts, onRunning: () => (this.#systemRuns = true) });
   }
 
   get state(): MqttConnectionState {
-    return this.#rooms.connection.state;
+    return this.#parts.connection.state;
   }
 
   get config(): MqttConfig {
@@ -146,7 +146,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   start(): this {
     if (this.#closing !== null) throw new MqttError('ERR_MQTT_CLOSED', 'the MQTT sink is closed');
     if (this.#started) return this;
-    const { connection, events, lineCounts } = this.#rooms;
+    const { connection, events, lineCounts } = this.#parts;
     connection.loadTls();
     this.#started = true;
     this.#router.takeSnapshot();
@@ -165,7 +165,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   /** Ends every event in progress, sends what is queued and `stopped` (for up to 3 s if connected), disconnects. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const { connection, results, retained, sweep, events, outboxes, commands } = this.#rooms;
+      const { connection, results, retained, sweep, events, outboxes, commands } = this.#parts;
       // A closed system's stream ends by itself after its last events (the cameras' `stopped`): those still go out.
       if (this.#system.state === 'closed') await this.#loop;
       this.#abort.abort();
@@ -194,7 +194,7 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   stats(): MqttSinkStats {
-    return sinkStats({ ...this.#rooms, fallOutbox: this.#rooms.falls.outbox }, this.topics.prefix, this.#router.eventsLost);
+    return sinkStats({ ...this.#parts, fallOutbox: this.#parts.falls.outbox }, this.topics.prefix, this.#router.eventsLost);
   }
 
   /**
@@ -206,8 +206,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   publishSnapshot(camera: string, label: string, jpeg: Buffer): boolean {
     const topic = this.topics.snapshot(camera, label);
     // Cleared with the camera when it is removed or replaced (a retained picture of a camera that is gone).
-    this.#rooms.retained.noteCameraTopic(camera, topic);
-    return this.#rooms.connection.publish(topic, jpeg, 0, true);
+    this.#parts.retained.noteCameraTopic(camera, topic);
+    return this.#parts.connection.publish(topic, jpeg, 0, true);
   }
 
   /**
@@ -215,18 +215,18 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
    * (ADR 0132). False when it could not go (not connected): not queued.
    */
   publishFallSnapshot(camera: string, jpeg: Buffer): boolean {
-    return this.#rooms.falls.publishSnapshot(camera, jpeg);
+    return this.#parts.falls.publishSnapshot(camera, jpeg);
   }
 
   /** A 'node-configs' sink: this node's configs of cameras the system does not run are stale from now (ADR 0102). */
   sweepFromNow(): void {
-    this.#rooms.sweep.allow();
-    if (this.#started && this.#closing === null && this.#systemRuns && this.#system.state === 'running') this.#rooms.sweep.begin();
+    this.#parts.sweep.allow();
+    if (this.#started && this.#closing === null && this.#systemRuns && this.#system.state === 'running') this.#parts.sweep.begin();
   }
 
   /** Connected (`online` sent, commands subscribed): everything that waited for a broker goes out. */
   #onConnect(client: MqttClient): void {
-    const { connection, outboxes, retained, results, answers, sweep } = this.#rooms;
+    const { connection, outboxes, retained, results, answers, sweep } = this.#parts;
     for (const outbox of outboxes) outbox.connected();
     retained.publishAll();
     this.#publishStats();
@@ -248,8 +248,8 @@ export class MqttSink extends EventEmitter<MqttSinkEvents> implements AsyncDispo
   }
 
   #publishStats(): void {
-    if (!this.#rooms.connection.connected) return; // the next connect sends a fresh one
+    if (!this.#parts.connection.connected) return; // the next connect sends a fresh one
     const stats = maskConfig(JSON.parse(JSON.stringify({ ...this.#system.stats(), mqtt: this.stats() })) as unknown);
-    this.#rooms.connection.publish(this.topics.stats, JSON.stringify(stats), 0, false);
+    this.#parts.connection.publish(this.topics.stats, JSON.stringify(stats), 0, false);
   }
 }

@@ -7,7 +7,7 @@
  *
  * Contract: pure, no clock and no I/O: the same figures always give the same reason and fix.
  */
-import { decodeTradeText } from './decode-figures.js';
+import { decodeTradeText } from './decode-stats.js';
 import {
   capacityText,
   fairShares,
@@ -16,7 +16,7 @@ import {
   type MissedPart,
   type ModelLoad,
   type MotionBehind,
-  type WindowFigures,
+  type WindowStats,
 } from './freshness.js';
 
 export interface DiagnosisInput {
@@ -24,7 +24,7 @@ export interface DiagnosisInput {
   readonly labels: readonly string[];
   readonly objective: FreshnessObjective;
   readonly missed: readonly MissedPart[];
-  readonly window: WindowFigures;
+  readonly window: WindowStats;
   /** Frames per second it works on now (taken for a model worker), and asks for (its maxFps, else its camera's rate). */
   readonly fps: number;
   readonly demandFps: number;
@@ -34,7 +34,7 @@ export interface DiagnosisInput {
   /** The machine's cores: more model threads than cores are not suggested. Default: no bound. */
   readonly cores?: number;
   /** What the worker's camera decodes and the age that adds to its frames (a single camera's worker); null: not known. */
-  readonly decode?: DecodeFigures | null;
+  readonly decode?: DecodeStats | null;
   /** A gated worker whose camera's motion is behind (missed part `motion`). */
   readonly motion?: MotionBehind | null;
   /** The code of the last error among its results (missed part `errors`). */
@@ -55,8 +55,8 @@ export interface Starved {
   readonly skipped: number;
 }
 
-/** What the worker's stream decodes, as its figures give it (WorkerDecodeFigures, or the capture's DecodeState). */
-export interface DecodeFigures {
+/** What the worker's stream decodes, as its figures give it (WorkerDecodeStats, or the capture's DecodeState). */
+export interface DecodeStats {
   readonly mode: string;
   readonly reason: string;
   readonly addedAgeMs?: number | null;

@@ -19,7 +19,7 @@ import type { CameraSilence, FallAlert, FallEvent, WorkerSilence } from '../../c
 import type { Criticality } from './config-types.js';
 import type { WorkerProfile } from './worker-profile.js';
 import type { Summary } from './summaries.js';
-import type { FreshnessObjective, WindowFigures } from './freshness.js';
+import type { FreshnessObjective, WindowStats } from './freshness.js';
 import type { ShedReport } from './decode-shedding.js';
 
 export type SystemState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
@@ -116,7 +116,7 @@ export interface ObjectiveEvent extends Base {
   readonly state: 'missed' | 'met';
   readonly objective: FreshnessObjective;
   /** The span it was judged over: frames offered and missed, results and the share within the age budget. */
-  readonly figures: WindowFigures;
+  readonly figures: WindowStats;
   /** Frames it works on per second (taken, for a model worker). */
   readonly fps: number;
   /** One line: what it misses and why, with the figures ("person serves 7.9 frames/s on 1 thread; …"). */

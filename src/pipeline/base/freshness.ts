@@ -125,7 +125,7 @@ export class ObjectiveWindow {
   }
 
   /** Figures over the last `spanMs` (at most the window kept). */
-  figures(now: number, spanMs = this.#keepMs): WindowFigures {
+  stats(now: number, spanMs = this.#keepMs): WindowStats {
     this.#trim(now);
     let offered = 0;
     let missed = 0;
@@ -178,7 +178,7 @@ export class ObjectiveWindow {
   }
 }
 
-export interface WindowFigures {
+export interface WindowStats {
   readonly spanMs: number;
   readonly offered: number;
   readonly missed: number;
@@ -217,7 +217,7 @@ export interface MotionBehind {
 }
 
 /** Which parts of the objective the figures miss (empty: met); null when there are too few figures to say. */
-export function judge(objective: FreshnessObjective, f: WindowFigures): MissedPart[] | null {
+export function judge(objective: FreshnessObjective, f: WindowStats): MissedPart[] | null {
   if (objective.maxSkipRatio === null) return []; // best effort: nothing to miss
   // A result that is an error is a frame worked on for nothing: held to the same tolerance.
   const failing =
@@ -276,7 +276,7 @@ const round1 = (n: number): string => String(Math.round(n * 10) / 10);
 export interface ObjectiveStatus {
   readonly objective: FreshnessObjective;
   /** Over the last minute: frames offered and missed, the skip ratio, results and the share within the age budget. */
-  readonly lastMinute: WindowFigures;
+  readonly lastMinute: WindowStats;
   /** Over the alert span (freshness-watch.ts), as last judged: true met, false missed, null too few figures yet. */
   readonly met: boolean | null;
   /** While missed: why, from the figures, and what would fix it. */

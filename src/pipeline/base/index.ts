@@ -25,7 +25,7 @@ export type {
   WorkerConfig,
   WorkerDefaultsConfig,
 } from './config-types.js';
-export { workerDecodeFigures, type WorkerDecodeFigures } from './decode-figures.js';
+export { workerDecodeStats, type WorkerDecodeStats } from './decode-stats.js';
 export {
   DecodeShedPolicy,
   RESTORE_AFTER_MS,
@@ -70,7 +70,7 @@ export {
   type WorkerStateEvent,
   type ZoneCountEvent,
 } from './events.js';
-export { diagnose, type DecodeFigures, type Diagnosis, type Starved } from './diagnosis.js';
+export { diagnose, type DecodeStats, type Diagnosis, type Starved } from './diagnosis.js';
 export {
   DEFAULT_SKIP_TOLERANCE,
   demandLabels,
@@ -85,9 +85,9 @@ export {
   type ModelLoad,
   type MotionBehind,
   type ObjectiveStatus,
-  type WindowFigures,
+  type WindowStats,
 } from './freshness.js';
-export { CallWindow, type CallCost, type CallFigures } from './model-capacity.js';
+export { CallWindow, type CallCost, type CallStats } from './model-capacity.js';
 export { checkCommandFile, checkModelBatch, checkModelFiles, namedFileProblems } from './named-files.js';
 export {
   Summaries,

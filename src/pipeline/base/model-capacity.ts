@@ -96,7 +96,7 @@ export function batchFrames(threads: number, maxBatch: number, readers: number):
 }
 
 /** A model's calls as its answers told them. */
-export interface CallFigures {
+export interface CallStats {
   /** The fit over the recent calls; null before the first answer. */
   readonly cost: CallCost | null;
   /** Calls (answers weighed 1/n each) in the window. */
@@ -132,7 +132,7 @@ export class CallWindow {
   readonly #oldest = new Float64Array(WINDOW);
   #count = 0;
   #next = 0;
-  #figures: CallFigures | null = null;
+  #stats: CallStats | null = null;
 
   /**
    * One answer's metadata: its call's batch_size (absent: 1, a server before batches), inference_time_ms and
@@ -149,11 +149,11 @@ export class CallWindow {
     this.#oldest[this.#next] = typeof oldest === 'number' && Number.isFinite(oldest) && oldest >= 0 ? oldest : NaN;
     this.#next = (this.#next + 1) % WINDOW;
     if (this.#count < WINDOW) this.#count++;
-    this.#figures = null;
+    this.#stats = null;
   }
 
-  figures(): CallFigures {
-    if (this.#figures !== null) return this.#figures;
+  stats(): CallStats {
+    if (this.#stats !== null) return this.#stats;
     const samples: CallSample[] = [];
     const oldest: { value: number; weight: number }[] = [];
     for (let i = 0; i < this.#count; i++) {
@@ -162,7 +162,7 @@ export class CallWindow {
       if (!Number.isNaN(this.#oldest[i]!)) oldest.push({ value: this.#oldest[i]!, weight });
     }
     const sizes = samples.map((s) => ({ value: s.frames, weight: s.weight }));
-    this.#figures = {
+    this.#stats = {
       cost: fitCallCost(samples),
       calls: Math.round(samples.reduce((sum, s) => sum + s.weight, 0)),
       batchSizeP50: weightedPercentile(sizes, 50),
@@ -170,6 +170,6 @@ export class CallWindow {
       oldestFrameAgeMsP50: weightedPercentile(oldest, 50),
       oldestFrameAgeMsP99: weightedPercentile(oldest, 99),
     };
-    return this.#figures;
+    return this.#stats;
   }
 }

@@ -25,7 +25,7 @@ export const MOTION_OFF_MS = 3_000;
 /** What the detector knows is older than this: gates pass every frame (the stream is down, or slower than this). */
 export const MOTION_STALE_MS = 2_000;
 
-export interface CameraMotionFigures {
+export interface CameraMotionStats {
   readonly stream: string;
   /** The last frame's state, null before the first. */
   readonly state: MotionState | null;
@@ -180,7 +180,7 @@ export class CameraMotion implements AsyncDisposable {
     return { stream: this.stream, state: last.state, share: last.share, regions: last.regions, captureTime: this.#lastAt, wallTime: this.#lastWall };
   }
 
-  figures(): CameraMotionFigures {
+  stats(): CameraMotionStats {
     const last = this.#last;
     return {
       stream: this.stream,

@@ -45,13 +45,13 @@ import {
   type CameraState,
   type SystemEvent,
   type WorkerProfile,
-  workerDecodeFigures,
+  workerDecodeStats,
   SHED_CAUSE,
   SHED_CODE,
   type ShedTarget,
 } from '../base/index.js';
 import { checkRunnableCamera, MAIN_STREAM } from '../../config/index.js';
-import { WorkerGroup, type WorkerFigures } from './worker-group.js';
+import { WorkerGroup, type PipelineWorkerStats } from './worker-group.js';
 import { type OutletHop } from '../../workers/index.js';
 import { CameraMotion, type MotionReading } from './camera-motion.js';
 import { MotionGate } from './motion-gate.js';
@@ -280,16 +280,16 @@ export class CameraPipeline implements AsyncDisposable {
 
   stats(): CameraStats {
     const { workers: _, ...supplier } = this.supplier.stats();
-    const workers: Record<string, WorkerFigures> = {};
+    const workers: Record<string, PipelineWorkerStats> = {};
     const captures = new Map<string, CaptureStats | null>();
     const captureStats = (stream: string): CaptureStats | null => {
       if (!captures.has(stream)) captures.set(stream, this.#captureOf(stream)?.stats() ?? null);
       return captures.get(stream) ?? null;
     };
     for (const id of this.#workers.ids) {
-      const figures = this.#workers.figures(id);
+      const figures = this.#workers.stats(id);
       const stream = this.#switches.get(id)?.choice.stream ?? MAIN_STREAM;
-      workers[id] = { ...figures, gate: this.#gates.get(id)?.figures() ?? null, decode: workerDecodeFigures(stream, captureStats(stream)) };
+      workers[id] = { ...figures, gate: this.#gates.get(id)?.stats() ?? null, decode: workerDecodeStats(stream, captureStats(stream)) };
     }
     return {
       id: this.id,
@@ -301,7 +301,7 @@ export class CameraPipeline implements AsyncDisposable {
       workers,
       streams: this.#streams.length === 0 ? null : Object.fromEntries(this.#streams.map((s) => [s.name, captureStats(s.name)])),
       workerStreams: this.#streams.length === 0 ? null : Object.fromEntries([...this.#switches].map(([id, sw]) => [id, sw.choice])),
-      motion: this.#motion?.figures() ?? null,
+      motion: this.#motion?.stats() ?? null,
     };
   }
 

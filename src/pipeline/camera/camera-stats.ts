@@ -6,8 +6,8 @@
 import type { CaptureStats, StreamChoice } from '../../capture/index.js';
 import type { SupplierStats } from '../../supplier/index.js';
 import type { CameraState } from '../base/index.js';
-import type { CameraMotionFigures } from './camera-motion.js';
-import type { WorkerFigures } from './worker-group.js';
+import type { CameraMotionStats } from './camera-motion.js';
+import type { PipelineWorkerStats } from './worker-group.js';
 
 export interface CameraStats {
   readonly id: string;
@@ -18,7 +18,7 @@ export interface CameraStats {
   /** state, fps, frames, restarts, lastError (the source is shown with its password masked). */
   readonly capture: CaptureStats | null;
   readonly supplier: Omit<SupplierStats, 'workers'> | null;
-  readonly workers: Readonly<Record<string, WorkerFigures>>;
+  readonly workers: Readonly<Record<string, PipelineWorkerStats>>;
   /**
    * A camera with several streams (ADR 0053): each stream's capture (state, size, costs: received, decoded,
    * converted, used, CPU per decoded frame, bytes held) by name, main included; null for a camera of one stream.
@@ -27,5 +27,5 @@ export interface CameraStats {
   /** Which stream each worker reads and why (a camera with several streams), by worker id. */
   readonly workerStreams: Readonly<Record<string, StreamChoice>> | null;
   /** Its motion detection (config `motion`, or a gated worker: ADR 0066): the stream it reads, the last frame's figures, its activity; null when off. */
-  readonly motion: CameraMotionFigures | null;
+  readonly motion: CameraMotionStats | null;
 }

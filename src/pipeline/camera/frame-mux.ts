@@ -43,7 +43,7 @@ import {
   type WorkerStats,
 } from '../../supplier/index.js';
 
-export interface MuxCameraFigures {
+export interface MuxCameraStats {
   readonly delivered: number;
   readonly drops: number;
   readonly gated: number;
@@ -173,9 +173,9 @@ export class FrameMux {
     for (const camera of [...this.#inputs.keys()]) this.detach(camera);
   }
 
-  figures(): Record<string, MuxCameraFigures> {
+  stats(): Record<string, MuxCameraStats> {
     const now = this.#clock.now();
-    const out: Record<string, MuxCameraFigures> = {};
+    const out: Record<string, MuxCameraStats> = {};
     for (const i of this.#inputs.values()) {
       out[i.camera] = {
         delivered: i.delivered,
@@ -362,7 +362,7 @@ export class MuxReader implements FrameSource {
     return Promise.resolve();
   }
 
-  /** This reader's figures, over every camera (per camera: FrameMux.figures()); pending: cameras with a frame waiting. */
+  /** This reader's figures, over every camera (per camera: FrameMux.stats()); pending: cameras with a frame waiting. */
   stats(): WorkerStats {
     return this.#account.stats(this.#clock.now(), { pending: this.#closed ? 0 : this.#mux.waiting(), waiting: this.#reading, closed: this.#closed });
   }

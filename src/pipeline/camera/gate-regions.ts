@@ -26,7 +26,7 @@ import type { CameraMotion } from './camera-motion.js';
 import type { PictureNear } from './crop-feed.js';
 import type { GateReason } from './gate-reasons.js';
 
-export interface RegionFigures {
+export interface RegionStats {
   /** Crops that would cover more than this share of the frame give way to the whole frame. */
   readonly wholeAbove: number;
   /** Frames sent to the model as crops of regions, and the model calls (crops) they took. */
@@ -134,7 +134,7 @@ export class GateRegions implements RegionRun {
     else this.#wholeCalls++;
   }
 
-  figures(): RegionFigures {
+  stats(): RegionStats {
     const calls = this.#crops + this.#wholeCalls;
     const frames = this.#frames + this.#wholeCalls;
     return {

@@ -20,7 +20,7 @@
  * source's stats leave still frames out of `delivered`, so objectives and drop alerts count only the frames the
  * model should have run on.
  *
- * GateFigures live as long as the worker (every incarnation): runs by reason, still frames (model runs saved, and
+ * MotionGateStats live as long as the worker (every incarnation): runs by reason, still frames (model runs saved, and
  * of them those with motion the model had looked at), onsets and onset → first detection latency (capture of the
  * onset frame to the first result with a detection), model requests sent urgent, and with regions (ADR 0069,
  * gate-regions.ts) the frames run on crops, the model calls and the whole-frame runs.
@@ -31,7 +31,7 @@ import type { Box } from '../../objects/index.js';
 import { framesUntilEnd, type Frame, type FrameSource, type ReadOptions, type ReadSize, type WorkerStats } from '../../supplier/index.js';
 import type { CameraMotion } from './camera-motion.js';
 import type { GateReason } from './gate-reasons.js';
-import type { GateRegions, RegionFigures } from './gate-regions.js';
+import type { GateRegions, RegionStats } from './gate-regions.js';
 
 /**
  * An onset or a whole-picture change opens the slot for frames captured from this share of the motion stream's frame
@@ -66,7 +66,7 @@ function within(inner: Box, outer: Box): boolean {
   return inner[0] >= outer[0] - mx && inner[1] >= outer[1] - my && inner[2] <= outer[2] + mx && inner[3] <= outer[3] + my;
 }
 
-export interface GateFigures {
+export interface MotionGateStats {
   readonly on: 'motion';
   readonly stationaryMs: number;
   /** While a tracked object was missed by the last run, one run per this many ms (half the tracker's endAfterSeconds). */
@@ -89,7 +89,7 @@ export interface GateFigures {
    */
   readonly urgentRequests: number;
   /** Its run on regions (ADR 0069): crops per frame, model calls, whole-frame runs; null when it runs on whole frames (regions: off, a remote model). */
-  readonly regions: RegionFigures | null;
+  readonly regions: RegionStats | null;
 }
 
 /** One gated worker's gate, over its life: it makes each incarnation's source. */
@@ -171,7 +171,7 @@ export class MotionGate {
     this.#latencies.record(this.#lastLatency);
   }
 
-  figures(): GateFigures {
+  stats(): MotionGateStats {
     const runs = Object.values(this.#runs).reduce((a, b) => a + b, 0);
     return {
       on: 'motion',
@@ -185,7 +185,7 @@ export class MotionGate {
       detectedOnsets: this.#detectedOnsets,
       onsetLatencyMs: { last: this.#lastLatency, p50: this.#latencies.percentile(50), p99: this.#latencies.percentile(99) },
       urgentRequests: this.#urgentRequests,
-      regions: this.#regions?.figures() ?? null,
+      regions: this.#regions?.stats() ?? null,
     };
   }
 

@@ -38,7 +38,7 @@ export const MAX_LOST = 2;
 /** The look's square is at least this share of the model's input side (a tiny box is not cut at a few pixels). */
 const MIN_SIDE_SHARE = 0.5;
 
-export interface SecondLookFigures {
+export interface SecondLookStats {
   /** Frames sent as a second look, and the model calls they took (the whole frame and three per person). */
   readonly looks: number;
   readonly crops: number;
@@ -108,7 +108,7 @@ export class SecondLook implements RegionRun {
     else this.#wholeCalls++;
   }
 
-  figures(): SecondLookFigures {
+  stats(): SecondLookStats {
     return { looks: this.#looks, crops: this.#crops, wholeCalls: this.#wholeCalls };
   }
 

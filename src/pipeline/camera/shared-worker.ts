@@ -14,16 +14,16 @@ import type { Logger } from '../../internal/logger.js';
 import type { FrameSupplier } from '../../supplier/index.js';
 import { type SharedWorkerConfig, workerProfile, type WorkerProfile } from '../base/index.js';
 import { checkRunnableSharedWorker } from '../../config/index.js';
-import { FrameMux, type MuxCameraFigures } from './frame-mux.js';
+import { FrameMux, type MuxCameraStats } from './frame-mux.js';
 import type { ModelService } from '../model-host/index.js';
-import type { WorkerFigures, WorkerGroup } from './worker-group.js';
+import type { PipelineWorkerStats, WorkerGroup } from './worker-group.js';
 import { buildWorkerKind } from './build-worker.js';
 
-export interface SharedWorkerStats extends WorkerFigures {
+export interface SharedWorkerStats extends PipelineWorkerStats {
   /** The cameras it is configured for. */
   readonly cameras: readonly string[];
   /** Per attached camera: delivered, drops, gated, stale skips, fps, frame age. */
-  readonly perCamera: Readonly<Record<string, MuxCameraFigures>>;
+  readonly perCamera: Readonly<Record<string, MuxCameraStats>>;
 }
 
 export interface SharedWorkerOptions {
@@ -93,6 +93,6 @@ export class SharedWorker {
   }
 
   stats(): SharedWorkerStats {
-    return { ...this.#group.figures(this.name), cameras: this.cameras, perCamera: this.#mux.figures() };
+    return { ...this.#group.stats(this.name), cameras: this.cameras, perCamera: this.#mux.stats() };
   }
 }

@@ -18,7 +18,7 @@
  *   is left is aborted.
  */
 import {
-  type WorkerDecodeFigures,
+  type WorkerDecodeStats,
   type Criticality,
   PipelineError,
   type PipelineWorkerState,
@@ -30,13 +30,13 @@ import {
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../internal/logger.js';
 import {
-  EMPTY_MODEL_FIGURES,
+  EMPTY_MODEL_FRAME_STATS,
   EMPTY_WORKER_TOTALS,
   NO_WORKER_HOPS,
-  type AskFigures,
-  type ModelFigures,
+  type AskStats,
+  type ModelFrameStats,
   type OutletHop,
-  type WorkerHopFigures,
+  type WorkerHopStats,
   WorkerSupervisor,
   type DropAlert,
   type LastExit,
@@ -47,14 +47,14 @@ import {
 } from '../../workers/index.js';
 import type { FrameSupplier } from '../../supplier/index.js';
 import type { BuiltWorkerKind } from './build-worker.js';
-import type { GateFigures } from './motion-gate.js';
+import type { MotionGateStats } from './motion-gate.js';
 
 /**
  * A worker's figures in stats(): its supervision, its mailbox's frames (the current incarnation's), and for a
  * model worker what its model did with them (`modelFrames`, ADR 0040). `fps` and `lastFrameAgeMs` are of the frames the
  * worker processed: for a model worker the frames its model ran on (docs/running.md, "What the figures mean").
  */
-export interface WorkerFigures {
+export interface PipelineWorkerStats {
   readonly id: string;
   readonly kind: WorkerKindName;
   readonly criticality: Criticality;
@@ -94,18 +94,18 @@ export interface WorkerFigures {
    * reason, in flight (taken + skipped + inFlight = totals.delivered), fps, consecutive skips, the last frame taken.
    * Null for a module, thread or command worker.
    */
-  readonly modelFrames: ModelFigures | null;
+  readonly modelFrames: ModelFrameStats | null;
   /**
    * A vlm worker's asks over its life (ADR 0055): triggers, requests sent, answers, stale answers, errors, and
    * triggers skipped without a request by reason (budget, busy, rate, paused…). Null for other kinds.
    */
-  readonly asks: AskFigures | null;
+  readonly asks: AskStats | null;
   /**
    * The age of its frames at each hop, over its life (ADR 0041): delivered (for a model worker, of the frames its model
    * ran on), taken by the model, result, published on MQTT, sent to a dashboard; each null until a frame reached it.
    * `hops.result` is capture → result: the age of what a user acts on.
    */
-  readonly hops: WorkerHopFigures;
+  readonly hops: WorkerHopStats;
   /**
    * Its freshness objective (ADR 0042): the objective, the last minute's figures (frames offered and missed, results
    * within the age budget), whether it is met now, and while not, why and what would fix it. Null until watched.
@@ -117,13 +117,13 @@ export interface WorkerFigures {
    * A motion-gated worker's gate (ADR 0066): runs by reason, frames not run on because nothing moved (`still`: model
    * runs saved, never drops or misses), onsets and onset → first detection latency. Null for a worker not gated.
    */
-  readonly gate: GateFigures | null;
+  readonly gate: MotionGateStats | null;
   /**
    * What the stream it reads decodes (ADR 0070): its mode and why, the age decoding less adds to each frame it takes
    * (on average and at most), the share of the stream's frames not decoded and the CPU that saves (an estimate).
    * Null for a shared worker, and while its stream has no capture.
    */
-  readonly decode: WorkerDecodeFigures | null;
+  readonly decode: WorkerDecodeStats | null;
 }
 
 /** One worker of the group, as built from its config. */
@@ -252,13 +252,13 @@ export class WorkerGroup implements AsyncDisposable {
     await this.close();
   }
 
-  figures(id: string): WorkerFigures {
+  stats(id: string): PipelineWorkerStats {
     const member = this.#member(id);
     const w = member.worker;
     const s = this.#stats(member);
     const f = s?.subscription ?? null;
     // A model worker has model figures from its creation, before its kind first opens its ledger.
-    const modelFrames = s?.modelFrames ?? (w.built.model === null ? null : EMPTY_MODEL_FIGURES);
+    const modelFrames = s?.modelFrames ?? (w.built.model === null ? null : EMPTY_MODEL_FRAME_STATS);
     return {
       id: w.profile.id,
       kind: w.built.name,

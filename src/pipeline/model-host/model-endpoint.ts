@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { codeOf } from '../../internal/errors.js';
 import { maskCredentials } from '../../internal/redact.js';
 import type { ModelConfig } from '../base/index.js';
-import { ModelClient, type PongCameraFigures, type PongMemory } from '../../ipc/index.js';
+import { ModelClient, type PongCameraStats, type PongMemory } from '../../ipc/index.js';
 import { kserveClient } from '../../kserve/index.js';
 
 export interface ModelScheduling {
@@ -20,7 +20,7 @@ export interface ModelScheduling {
   readonly concurrency: number | null;
   readonly running: number | null;
   readonly waiting: number | null;
-  readonly cameras: Readonly<Record<string, PongCameraFigures>>;
+  readonly cameras: Readonly<Record<string, PongCameraStats>>;
   /** Frames one call of its model takes at most (its pong's max_batch; 1: per frame, and a server that does not say). */
   readonly maxBatch: number;
   /** The server process's memory, bytes (null: its pong carries none). */

@@ -21,7 +21,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { delay, untilAborted } from '../../internal/abort.js';
 import type { Logger } from '../../internal/logger.js';
-import { type ModelConfig, PipelineError, type ModelExit, type ModelState, type ModelStateEvent, CallWindow, type CallFigures } from '../base/index.js';
+import { type ModelConfig, PipelineError, type ModelExit, type ModelState, type ModelStateEvent, CallWindow, type CallStats } from '../base/index.js';
 import { checkRunnableModel } from '../../config/index.js';
 import { kserveEndpoint, socketEndpoint, type KServeModelConfig, type ModelEndpoint, type ModelScheduling } from './model-endpoint.js';
 import { modelServerArgs, ModelProcess } from './model-process.js';
@@ -71,7 +71,7 @@ export interface ModelStats {
    * least-squares fit over the recent calls), the frames a call held (p50, p99) and the age of a call's oldest frame
    * when it began (p50, p99).
    */
-  readonly calls: CallFigures;
+  readonly calls: CallStats;
 }
 
 export interface ModelServiceOptions {
@@ -319,7 +319,7 @@ export class ModelService implements AsyncDisposable {
       readySince: this.#readySince,
       scheduling: this.#scheduling,
       refusal: this.#refusal === null ? null : { code: 'ERR_MODEL_UNTRUSTED', message: this.#refusal },
-      calls: this.#calls.figures(),
+      calls: this.#calls.stats(),
     };
   }
 

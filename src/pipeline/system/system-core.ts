@@ -62,7 +62,7 @@ export class SystemCore extends SystemLifecycle {
   readonly sharedWorkers: WorkerGroup;
   /** Summaries of a stretch of a camera's time (ADR 0073): the events store they read and fill is set by the app. */
   readonly summaries: Summaries;
-  /** The system's watches (privacy, the output gate, tracking, falls, freshness, care): watches.ts, with their order. */
+  /** The system's watches (privacy, the output fence, tracking, falls, freshness, care): watches.ts, with their order. */
   readonly watches: SystemWatches;
   /** The watches, named, in the order a result passes them. */
   readonly watchOrder: readonly (readonly [name: string, watch: Watch])[];
@@ -101,7 +101,7 @@ export class SystemCore extends SystemLifecycle {
       models: () => this.#models,
       cameraConfig: (id) => this.cameraConfig(id),
       profileOf: (camera, worker) => this.profileOf(camera, worker),
-      figures: () => partStats(this.#cameras, this.#models, this.#shared),
+      stats: () => partStats(this.#cameras, this.#models, this.#shared),
       publish: (e) => this.hub.emit(e),
       emit: (e) => this.emit(e),
       ...(options.objectiveIntervalMs === undefined ? {} : { objectiveIntervalMs: options.objectiveIntervalMs }),
@@ -132,7 +132,7 @@ export class SystemCore extends SystemLifecycle {
 
   /**
    * Every event goes out here. A result passes the watches first, in their order (watches.ts): each hears it
-   * (onResult) until one withholds it (the output gate's pass), after which they hear it as withheld (onWithheld)
+   * (onResult) until one withholds it (the output fence's pass), after which they hear it as withheld (onWithheld)
    * and it goes no further.
    */
   emit(event: SystemEvent): void {
@@ -206,7 +206,7 @@ export class SystemCore extends SystemLifecycle {
     this.#cameraSecrets.delete(id);
     adviseDecoderThreads(this.#cameras);
     await stopCamera(this, camera);
-    this.watches.gate.forget(id);
+    this.watches.fence.forget(id);
   }
 
   /** Sets a running camera's zones, masks and lines (checked by the caller); `secrets`, when given, replace its entry's. */

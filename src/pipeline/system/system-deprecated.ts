@@ -52,7 +52,7 @@ export const DEPRECATED_SYSTEM_CALLS = {
   admitCamera: ['config', 'admit'],
   resolveCameraEntry: ['config', 'resolveCamera'],
   forecastCamera: ['config', 'forecast'],
-  setOutputGate: ['results', 'setGate'],
+  setOutputGate: ['results', 'setFence'],
   releaseWithheld: ['results', 'releaseWithheld'],
   recordHop: ['results', 'recordHop'],
 } as const satisfies Record<string, readonly [keyof Parts, string]>;
@@ -89,7 +89,7 @@ export interface DeprecatedSystemCalls {
   /** @deprecated call `system.config.admit()` (removed in 0.2.0). */ readonly admitCamera: NewCall<'admitCamera'>;
   /** @deprecated call `system.config.resolveCamera()` (removed in 0.2.0). */ readonly resolveCameraEntry: NewCall<'resolveCameraEntry'>;
   /** @deprecated call `system.config.forecast()` (removed in 0.2.0). */ readonly forecastCamera: NewCall<'forecastCamera'>;
-  /** @deprecated call `system.results.setGate()` (removed in 0.2.0). */ readonly setOutputGate: NewCall<'setOutputGate'>;
+  /** @deprecated call `system.results.setFence()` (removed in 0.2.0). */ readonly setOutputGate: NewCall<'setOutputGate'>;
   /** @deprecated call `system.results.releaseWithheld()` (removed in 0.2.0). */ readonly releaseWithheld: NewCall<'releaseWithheld'>;
   /** @deprecated call `system.results.recordHop()` (removed in 0.2.0). */ readonly recordHop: NewCall<'recordHop'>;
 }

@@ -8,7 +8,7 @@
  * are on the system's one event stream (system.on / events()). Fall and person-down alerts (ADR 0132) are
  * read and acknowledged here too; their events (`fall`) are on the stream.
  */
-import { FALL_DEFAULTS, type FallAlert, type FallEvent, type RoomFigures } from '../../care/index.js';
+import { FALL_DEFAULTS, type FallAlert, type FallEvent, type RoomStats } from '../../care/index.js';
 import type { LineCount, SnapshotInfo, TrackedEvent, TrackedObject, ZoneCount } from '../../objects/index.js';
 import { fallsOptionsOf, occupancyOf } from '../../config/index.js';
 import { SystemPart } from './system-part.js';
@@ -64,7 +64,7 @@ export class SystemObjects extends SystemPart {
   }
 
   /** A single-occupancy room's state (alone or assisted), people and time assisted (ADR 0158); null for a camera that is not one, or before its first frame. */
-  fallRoom(camera: string): RoomFigures | null {
+  fallRoom(camera: string): RoomStats | null {
     return this.core.watches.falls.room(camera);
   }
 

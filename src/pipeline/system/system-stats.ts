@@ -7,12 +7,12 @@
  * shown without an objective. The figures come from `raw` (the pipelines' own), the objectives from the
  * watch that judges them from those same figures.
  */
-import type { CameraStats, SharedWorkerStats, WorkerFigures } from '../camera/index.js';
+import type { CameraStats, SharedWorkerStats, PipelineWorkerStats } from '../camera/index.js';
 import type { SystemState, FreshnessObjective, ObjectiveStatus, WorkerProfile } from '../base/index.js';
 import type { CameraSilence } from '../../care/index.js';
 import type { ModelStats } from '../model-host/index.js';
 import type { FallStats } from '../watches/index.js';
-import { memoryFigures, type MemoryFigures } from './memory-figures.js';
+import { memoryStats, type MemoryStats } from './memory-stats.js';
 import type { SystemCore } from './system-core.js';
 
 export interface SystemStats {
@@ -23,20 +23,20 @@ export interface SystemStats {
   readonly cameras: Readonly<Record<string, CameraStats>>;
   readonly models: Readonly<Record<string, ModelStats>>;
   readonly shared: Readonly<Record<string, SharedWorkerStats>>;
-  /** Results the output gate withheld (system.results.setGate). */
+  /** Results the output gate withheld (system.results.setFence). */
   readonly resultsWithheld: number;
   /** Each care-critical camera's silence alarm (ADR 0138), with its watched workers', by camera id; none for a camera not watched. */
   readonly silence: Readonly<Record<string, CameraSilence>>;
   /** The fall alerts' figures (ADR 0157-0159): alerts standing, single-occupancy rooms' time assisted, each camera's time to acknowledge and on the floor. */
   readonly falls: FallStats;
   /**
-   * Memory, bytes (memory-figures.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
+   * Memory, bytes (memory-stats.ts): this process's, malloc's once the native decoder is loaded, the JS heap's,
    * the process tree's RSS (model servers, ffmpeg) and each camera's buffers. A model server's own is in its scheduling figures.
    */
-  readonly memory: MemoryFigures;
+  readonly memory: MemoryStats;
 }
 
-export interface SystemFiguresOptions {
+export interface SystemStatsReaderOptions {
   /** The figures without the objectives. */
   readonly raw: () => SystemStats;
   /** A camera's worker's profile, or (camera null) a shared worker's. */
@@ -45,23 +45,23 @@ export interface SystemFiguresOptions {
   readonly objective: (camera: string | null, worker: string, objective: FreshnessObjective) => ObjectiveStatus | undefined;
 }
 
-export class SystemFigures {
-  readonly #o: SystemFiguresOptions;
+export class SystemStatsReader {
+  readonly #o: SystemStatsReaderOptions;
 
-  constructor(options: SystemFiguresOptions) {
+  constructor(options: SystemStatsReaderOptions) {
     this.#o = options;
   }
 
   /** Everything now, each worker with its objective. */
   read(): SystemStats {
     const raw = this.#o.raw();
-    const withObjective = <W extends WorkerFigures>(camera: string | null, worker: string, f: W): W => {
+    const withObjective = <W extends PipelineWorkerStats>(camera: string | null, worker: string, f: W): W => {
       const profile = this.#o.profile(camera, worker);
       return profile === undefined ? f : { ...f, objective: this.#o.objective(camera, worker, profile.objective) ?? null };
     };
     const cameras: Record<string, CameraStats> = {};
     for (const [id, c] of Object.entries(raw.cameras)) {
-      const workers: Record<string, WorkerFigures> = {};
+      const workers: Record<string, PipelineWorkerStats> = {};
       for (const [worker, f] of Object.entries(c.workers)) workers[worker] = withObjective(id, worker, f);
       cameras[id] = { ...c, workers };
     }
@@ -104,12 +104,12 @@ export function rawStats(core: SystemCore): SystemStats {
     state: core.state,
     startedAt: core.startedAt,
     uptimeS: core.startedAt === null ? 0 : (Date.now() - core.startedAt) / 1000,
-    resultsWithheld: core.watches.gate.withheldCount,
+    resultsWithheld: core.watches.fence.withheldCount,
     silence: core.watches.care.status(),
     falls: core.watches.falls.stats(),
     cameras,
     models,
     shared,
-    memory: memoryFigures(cameras),
+    memory: memoryStats(cameras),
   };
 }

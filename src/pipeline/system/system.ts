@@ -44,7 +44,7 @@ import { SystemModels } from './system-models.js';
 import { SystemObjects } from './system-objects.js';
 import { SystemResults } from './system-results.js';
 import { SystemSummaries } from './system-summaries.js';
-import { rawStats, SystemFigures, type SystemStats } from './system-stats.js';
+import { rawStats, SystemStatsReader, type SystemStats } from './system-stats.js';
 import { SystemWorkers } from './system-workers.js';
 
 export interface VisionSystemOptions {
@@ -89,7 +89,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   readonly models: SystemModels;
   /** The config as it runs now, masked; camera admission, resolution and forecasts. */
   readonly config: SystemConfig;
-  /** Where results go out: the output gate, its withheld results, the ages outlets report. */
+  /** Where results go out: the output fence, its withheld results, the ages outlets report. */
   readonly results: SystemResults;
   /** Summaries of a stretch of a camera's time: made now of a window, or those kept (ADR 0073). */
   readonly summaries: SystemSummaries;
@@ -98,7 +98,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
   /** The directory holding the model servers' sockets. */
   readonly runtimeDir: string;
   readonly #core: SystemCore;
-  readonly #figures: SystemFigures;
+  readonly #statsReader: SystemStatsReader;
   readonly #modelScan: ModelDirectoryScan;
   readonly #ownRuntimeDir: boolean;
   #ownShmDir = false;
@@ -131,7 +131,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
     this.models = new SystemModels(core);
     this.results = new SystemResults(core);
     this.summaries = new SystemSummaries(core);
-    this.#figures = new SystemFigures({
+    this.#statsReader = new SystemStatsReader({
       raw: () => rawStats(core),
       profile: (camera, worker) => core.profileOf(camera, worker),
       objective: (camera, worker, objective) => core.watches.freshness.status(camera, worker, objective),
@@ -224,7 +224,7 @@ export class VisionSystem extends DeprecatedCalls implements AsyncDisposable {
 
   /** Everything now: cameras, models, shared workers, each worker with its freshness objective (system-stats.ts). */
   stats(): SystemStats {
-    return this.#figures.read();
+    return this.#statsReader.read();
   }
 
   /** Every event from now on, until the signal aborts or the system closes. */

@@ -1,17 +1,17 @@
 /**
- * Each camera's privacy as the pictures room takes it (ADR 0139): its rule, read from the camera's config as it
+ * Each camera's privacy as the pictures folder takes it (ADR 0139): its rule, read from the camera's config as it
  * runs (zones set live included), and the people its workers saw, by the capture time of their frames.
  *
  * Contract:
  * - Every result of a private camera with a `detections` list (any worker's, its shared workers' too, and those
- *   the output gate withholds: where a person is says nothing outside) is noted: its frame's capture time and the
+ *   the output fence withholds: where a person is says nothing outside) is noted: its frame's capture time and the
  *   detections whose label is one of the camera's people labels (a detection without a label counts as a
  *   person), and whether it is a whole-frame person result (wholeFramePersonResult(): it looked at the whole
  *   frame, without an error, with a detector that can see people), the only kind that says "nobody there".
  * - people(t) is every person of the notes whose frame was captured within withinMs of t (each with its own
- *   capture time, so the pictures room grows its box with the gap), or null unless a whole-frame person result
+ *   capture time, so the pictures folder grows its box with the gap), or null unless a whole-frame person result
  *   on that frame or a newer one (within withinMs) is noted (ADR 0165): nobody has looked at the whole picture
- *   since it was captured, so someone who walked in since the last look would be unknown, and the pictures room
+ *   since it was captured, so someone who walked in since the last look would be unknown, and the pictures folder
  *   hides the private areas whole (fail closed).
  * - covered(t) resolves once people(t) is known, or once it cannot be any more (withinMs after t, or the camera
  *   removed): a live view waits on it, so it lags by the detector's time instead of showing a newcomer.
@@ -94,7 +94,7 @@ export class CameraPrivacy extends PassiveWatch {
     return setting;
   }
 
-  /** A result (before the output gate): noted when its camera is private and it has a detections list. */
+  /** A result (before the output fence): noted when its camera is private and it has a detections list. */
   onResult(e: ResultEvent): void {
     const setting = this.setting(e.camera);
     if (setting === null || !Array.isArray((e.output as { detections?: unknown } | null)?.detections)) return;
@@ -180,7 +180,7 @@ export class CameraPrivacy extends PassiveWatch {
     });
   }
 
-  /** What the pictures room takes for this camera: its rule as it is at each picture, and its people. */
+  /** What the pictures folder takes for this camera: its rule as it is at each picture, and its people. */
   privacy(camera: string): Privacy {
     const setting = (): PrivacySetting | null => this.setting(camera);
     return {
@@ -194,7 +194,7 @@ export class CameraPrivacy extends PassiveWatch {
   }
 }
 
-/** The pictures room's rule for a setting. */
+/** The pictures folder's rule for a setting. */
 function ruleOf(setting: PrivacySetting | null): PrivacyRule | null {
   if (setting === null) return null;
   return { areas: setting.areas === 'whole' ? 'whole' : setting.areas.map((a) => a.polygon), show: setting.show, margin: setting.margin };

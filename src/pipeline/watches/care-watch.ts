@@ -4,11 +4,11 @@
  * knows to be down: the camera's capture state (camera-down; decoder-stalled for ERR_SOURCE_STALLED, or no frame
  * published for half the silence while it streams; frozen, frames published and none of them a new picture for
  * the silence), the worker's model server's state (model-down), the worker's
- * state (worker-down), and results the output gate withheld since its last fresh one (results-withheld). Each
+ * state (worker-down), and results the output fence withheld since its last fresh one (results-withheld). Each
  * change is a `silence` event with the worker's and the camera's silence after it, and stats() carries them.
  *
  * Contract:
- * - Results count as they reach the outputs (after the output gate); a withheld one is a cause, never fresh.
+ * - Results count as they reach the outputs (after the output fence); a withheld one is a cause, never fresh.
  * - A camera repeating one picture is not watched, however many results come on it: while its capture's
  *   pictureChanges stands still, results are no fresher than the tick it last moved at (SilenceAlarm.picture).
  *   A capture that does not count pictures (pictureChanges absent) is not judged so.
@@ -49,7 +49,7 @@ interface Watched {
   readonly camera: string;
   readonly worker: string;
   readonly alarm: SilenceAlarm;
-  /** Capture time of the newest result the output gate withheld. */
+  /** Capture time of the newest result the output fence withheld. */
   withheldAt: number | null;
   /** The gate's still frames at the last tick. */
   still: number | null;
@@ -82,7 +82,7 @@ export class CareWatch extends TickingWatch {
     this.#tell(w, w.alarm.result(e.captureTime, this.#now()));
   }
 
-  /** A result the output gate withheld: a cause while no fresh one came after it. */
+  /** A result the output fence withheld: a cause while no fresh one came after it. */
   onWithheld(e: ResultEvent): void {
     if (e.shared) return;
     const w = this.#watched.get(keyOf(e.camera, e.worker));
@@ -181,7 +181,7 @@ export class CareWatch extends TickingWatch {
     if (f.state !== 'running')
       causes.push({ reason: 'worker-down', detail: `worker ${f.state}${f.lastExit?.code === undefined ? '' : ` (${f.lastExit.code})`}` });
     if (w.withheldAt !== null && w.withheldAt > w.alarm.state.freshAt)
-      causes.push({ reason: 'results-withheld', detail: "the output gate withholds its results (this node is fenced off the camera's cluster)" });
+      causes.push({ reason: 'results-withheld', detail: "the output fence withholds its results (this node is fenced off the camera's cluster)" });
     return causes;
   }
 

@@ -41,7 +41,7 @@ import {
   FallRooms,
   FallWatch,
   seconds,
-  type AnsweredFigures,
+  type AnsweredStats,
   type FallAlert,
   type FallConfirmation,
   type FallEndReason,
@@ -49,7 +49,7 @@ import {
   type HeldAlert,
   type LostPerson,
   type PersonSighting,
-  type RoomFigures,
+  type RoomStats,
 } from '../../care/index.js';
 import { eventId, type SnapshotInfo, type SnapshotRequest } from '../../objects/index.js';
 import { performance } from 'node:perf_hooks';
@@ -93,9 +93,9 @@ export interface FallStats {
   readonly standing: number;
   readonly unacknowledged: number;
   /** Each single-occupancy room's state and time assisted, by camera. */
-  readonly rooms: Readonly<Record<string, RoomFigures>>;
+  readonly rooms: Readonly<Record<string, RoomStats>>;
   /** Each camera's alerts acknowledged since start: how many, time to acknowledge and time on the floor. */
-  readonly answered: Readonly<Record<string, AnsweredFigures>>;
+  readonly answered: Readonly<Record<string, AnsweredStats>>;
 }
 
 interface Watched {
@@ -156,12 +156,12 @@ export class FallAlerts extends TickingWatch {
 
   /** The figures: alerts standing, rooms assisted, time to acknowledge and on the floor. */
   stats(): FallStats {
-    return { ...this.#alerts.figures(), rooms: this.#rooms.figures() };
+    return { ...this.#alerts.stats(), rooms: this.#rooms.stats() };
   }
 
   /** A single-occupancy room's state and time assisted; null for a camera that is not one (or not seen yet). */
-  room(camera: string): RoomFigures | null {
-    return this.#rooms.figures()[camera] ?? null;
+  room(camera: string): RoomStats | null {
+    return this.#rooms.stats()[camera] ?? null;
   }
 
   /** Acknowledges alerts (StandingAlerts.acknowledge: by id, camera, or a camera's out before a press). */

@@ -42,19 +42,19 @@ import {
   ObjectiveWindow,
   type MotionBehind,
   type Starved,
-  type DecodeFigures,
+  type DecodeStats,
   type Diagnosis,
   type FreshnessObjective,
   type ModelLoad,
   type ObjectiveStatus,
-  type WindowFigures,
+  type WindowStats,
   type ShedReport,
   type WorkerProfile,
 } from '../base/index.js';
 import type { ModelStats } from '../model-host/index.js';
 import { keyOf, modelDemands, modelLoad, type Demands } from './model-demands.js';
-import { MotionCoverage, type MotionFigures } from './motion-coverage.js';
-import type { WorkerFigures } from '../camera/index.js';
+import { MotionCoverage, type MotionCoverageStats } from './motion-coverage.js';
+import type { PipelineWorkerStats } from '../camera/index.js';
 import { TickingWatch } from './watch.js';
 
 /** The span a verdict is judged over (short, so a fix shows soon; longer when it holds too few frames); stats say the last minute. */
@@ -69,12 +69,12 @@ export interface WatchedSystem {
     Record<
       string,
       {
-        readonly capture: { readonly fps: number; readonly framesPublished?: number; readonly decode?: DecodeFigures | null } | null;
-        readonly workers: Readonly<Record<string, WorkerFigures>>;
-      } & MotionFigures
+        readonly capture: { readonly fps: number; readonly framesPublished?: number; readonly decode?: DecodeStats | null } | null;
+        readonly workers: Readonly<Record<string, PipelineWorkerStats>>;
+      } & MotionCoverageStats
     >
   >;
-  readonly shared: Readonly<Record<string, WorkerFigures & { readonly cameras: readonly string[] }>>;
+  readonly shared: Readonly<Record<string, PipelineWorkerStats & { readonly cameras: readonly string[] }>>;
   readonly models: Readonly<Record<string, ModelStats>>;
 }
 
@@ -171,7 +171,7 @@ export class FreshnessWatch extends TickingWatch {
     if (w === undefined) return undefined;
     return {
       objective,
-      lastMinute: w.window.figures(this.#now(), STATS_SPAN_MS),
+      lastMinute: w.window.stats(this.#now(), STATS_SPAN_MS),
       met: w.met,
       reason: w.met === false ? (w.diagnosis?.reason ?? null) : null,
       fix: w.met === false ? (w.diagnosis?.fix ?? []) : [],
@@ -221,7 +221,7 @@ export class FreshnessWatch extends TickingWatch {
     now: number,
     camera: string | null,
     worker: string,
-    f: WorkerFigures,
+    f: PipelineWorkerStats,
     cameraFps: number,
     stats: WatchedSystem,
     demands: Demands,
@@ -246,11 +246,11 @@ export class FreshnessWatch extends TickingWatch {
     w.stale = stale;
     if (f.state !== 'running') return;
     // The shortest span with figures enough for a verdict: a worker asking a frame a second needs longer than ten.
-    let span = w.window.figures(now, ALERT_SPAN_MS);
+    let span = w.window.stats(now, ALERT_SPAN_MS);
     let parts = judge(profile.objective, span);
     for (const longer of [ALERT_SPAN_MS * 3, STATS_SPAN_MS]) {
       if (parts !== null) break;
-      span = w.window.figures(now, longer);
+      span = w.window.stats(now, longer);
       parts = judge(profile.objective, span);
     }
     // A gated worker whose camera's motion cannot keep up is offered next to nothing: blind, not met (ADR 0115).
@@ -303,13 +303,13 @@ export class FreshnessWatch extends TickingWatch {
 
   #diagnose(
     profile: WorkerProfile,
-    f: WorkerFigures,
+    f: PipelineWorkerStats,
     cameraFps: number,
-    span: WindowFigures,
+    span: WindowStats,
     missed: ReturnType<typeof judge> & object,
     model: ModelLoad | null,
     demands: Demands,
-    decode: DecodeFigures | null,
+    decode: DecodeStats | null,
     motion: MotionBehind | null,
     starved: Starved | null,
   ): Diagnosis {
@@ -335,7 +335,7 @@ export class FreshnessWatch extends TickingWatch {
    * A gated worker's model starving it: skips and nothing taken since first seen more than its recheck interval
    * ago (the gate's stationaryMs). Null when it is not gated, or its model took a frame of it since.
    */
-  #starved(now: number, camera: string, f: WorkerFigures, w: Watched): Starved | null {
+  #starved(now: number, camera: string, f: PipelineWorkerStats, w: Watched): Starved | null {
     const skips = f.modelFrames?.consecutiveSkips ?? 0;
     if (skips === 0) w.skipsSince = null;
     else w.skipsSince ??= now;
@@ -387,7 +387,7 @@ export class FreshnessWatch extends TickingWatch {
 }
 
 /** What the worker's stream decodes: its own figures (the stream it reads), else its camera's main stream's; none for a shared worker. */
-function decodeOf(camera: string | null, f: WorkerFigures, stats: WatchedSystem): DecodeFigures | null {
+function decodeOf(camera: string | null, f: PipelineWorkerStats, stats: WatchedSystem): DecodeStats | null {
   if (camera === null) return null;
   return f.decode ?? stats.cameras[camera]?.capture?.decode ?? null;
 }

@@ -16,7 +16,7 @@ import { MIN_FRAMES_FOR_VERDICT, ObjectiveWindow, type MotionBehind } from '../b
 export const MOTION_COVERAGE_MIN = 0.5;
 
 /** What a camera's figures say of its motion: the stream it reads and the frames it measured; the streams' frames published. */
-export interface MotionFigures {
+export interface MotionCoverageStats {
   readonly capture: { readonly framesPublished?: number } | null;
   readonly motion?: { readonly stream: string; readonly frames: number; readonly problem: string | null } | null;
   readonly streams?: Readonly<Record<string, { readonly framesPublished: number } | null>> | null;
@@ -39,7 +39,7 @@ export class MotionCoverage {
   }
 
   /** One look at every camera's figures, at `now` (monotonic ms). */
-  look(now: number, cameras: Readonly<Record<string, MotionFigures>>): void {
+  look(now: number, cameras: Readonly<Record<string, MotionCoverageStats>>): void {
     for (const [camera, c] of Object.entries(cameras)) this.#look(now, camera, c);
     for (const [camera, m] of this.#cameras) if (m.seenAt < now) this.#cameras.delete(camera);
   }
@@ -48,12 +48,12 @@ export class MotionCoverage {
   behind(now: number, camera: string, spanMs: number): MotionBehind | null {
     const m = this.#cameras.get(camera);
     if (m === undefined) return null;
-    const span = m.window.figures(now, spanMs);
+    const span = m.window.stats(now, spanMs);
     if (span.offered < MIN_FRAMES_FOR_VERDICT || span.skipRatio === null || 1 - span.skipRatio >= MOTION_COVERAGE_MIN) return null;
     return { measuredShare: 1 - span.skipRatio, frames: span.offered, spanMs: span.spanMs };
   }
 
-  #look(now: number, camera: string, c: MotionFigures): void {
+  #look(now: number, camera: string, c: MotionCoverageStats): void {
     const motion = c.motion ?? null;
     // A motion that cannot read its stream's format fails its gates open: not behind.
     if (motion === null || motion.problem !== null) return;

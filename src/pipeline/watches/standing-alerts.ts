@@ -13,8 +13,8 @@
 import {
   age,
   alertStands,
-  answerFigures,
-  AnswerFigures,
+  answerStats,
+  AnswerTally,
   hold,
   monoAgo,
   release,
@@ -23,7 +23,7 @@ import {
   targetLabel,
   withAnswerDefaults,
   withLogEntry,
-  type AnsweredFigures,
+  type AnsweredStats,
   type FallAlert,
   type FallEndReason,
   type FallEscalationStep,
@@ -56,7 +56,7 @@ export class StandingAlerts {
   readonly #mono: () => number;
   /** By alert id, in raise order. */
   readonly #alerts = new Map<string, Held>();
-  readonly #answers = new AnswerFigures();
+  readonly #answers = new AnswerTally();
 
   constructor(options: StandingAlertsOptions) {
     this.#emit = options.emit;
@@ -109,14 +109,14 @@ export class StandingAlerts {
   }
 
   /** How many stand and how many wait to be acknowledged; each camera's answered figures. */
-  figures(): { standing: number; unacknowledged: number; answered: Record<string, AnsweredFigures> } {
+  stats(): { standing: number; unacknowledged: number; answered: Record<string, AnsweredStats> } {
     let standing = 0;
     let unacknowledged = 0;
     for (const h of this.#alerts.values()) {
       if (alertStands(h.alert)) standing++;
       if (h.alert.acknowledged_at === null) unacknowledged++;
     }
-    return { standing, unacknowledged, answered: this.#answers.figures() };
+    return { standing, unacknowledged, answered: this.#answers.stats() };
   }
 
   /**
@@ -142,7 +142,7 @@ export class StandingAlerts {
         {
           acknowledged_at: seconds(now),
           acknowledged_by: who,
-          ...answerFigures(h.alert, mono - h.newMono, mono - h.downMono),
+          ...answerStats(h.alert, mono - h.newMono, mono - h.downMono),
           log: withLogEntry(h.alert.log, { at: seconds(now), what: 'acknowledged', by: who }),
         },
         'update',

@@ -3,7 +3,7 @@
  * whole system, in one order (watches.ts builds them and says it), and may judge the system on a timer of its own.
  * The system drives each through this one shape: start() when the system runs, close() at the system's close,
  * before its cameras stop or after them (`closes`), and, for those that have them, onResult, onWithheld,
- * onConfigChange, and pass (the one that may withhold a result: the output gate).
+ * onConfigChange, and pass (the one that may withhold a result: the output fence).
  *
  * The two ways a watch lives, written once: TickingWatch, which judges once a tick (a Ticker: its timer does
  * not hold the process open) and ends what it holds when it closes; PassiveWatch, which only hears (nothing runs
@@ -28,9 +28,9 @@ export interface Watch {
   start(): void;
   /** The system closes: stop, and end what it holds. Idempotent and final. */
   close(): Promise<void>;
-  /** A result that has passed every watch before this one (the output gate included, for those after it). */
+  /** A result that has passed every watch before this one (the output fence included, for those after it). */
   onResult?(event: ResultEvent): void;
-  /** A result the output gate withheld: it goes no further than the watches, which hear it here instead. */
+  /** A result the output fence withheld: it goes no further than the watches, which hear it here instead. */
   onWithheld?(event: ResultEvent): void;
   /** A run-time change of a camera or worker (its `config-change` event), before the event goes out. */
   onConfigChange?(event: ConfigChangeEvent): void;

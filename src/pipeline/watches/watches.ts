@@ -4,10 +4,10 @@
  *
  * A result (SystemCore.emit) goes to each watch in the order of the rows below, then to the event stream (every
  * listener and iterator: MQTT, the HTTP API, the cluster, the metrics):
- * 1. `privacy` (CameraPrivacy, onResult): where a private camera's people are is noted before the gate, since a
+ * 1. `privacy` (CameraPrivacy, onResult): where a private camera's people are is noted before the fence, since a
  *    withheld result still says what a private picture must hide (ADR 0139, 0165).
- * 2. `gate` (OutputGate, pass; cluster mode's fence): a result it refuses is withheld, kept as its worker's newest and
- *    counted; it goes no further, and the watches after the gate hear it as onWithheld instead of onResult.
+ * 2. `fence` (OutputFence, pass; cluster mode's): a result it refuses is withheld, kept as its worker's newest and
+ *    counted; it goes no further, and the watches after the fence hear it as onWithheld instead of onResult.
  * 3. `tracking` (ObjectTracking, onResult): a tracking worker's detections become tracked objects, zone counts, line
  *    crossings and dwells, whose events go out before the result does; a fall worker's people, with each frame, go
  *    on to the fall alerts.
@@ -28,8 +28,8 @@
  * the cameras and model servers have stopped, in this order (tracking before the fall alerts: the tracks it ends
  * reach them first).
  *
- * Contract: the rows' order is the order above, and every class of this room that is a watch has a row
- * (test/pipeline/watches.test.ts reads the room for them): a new watch is a file and a row, where its reason puts
+ * Contract: the rows' order is the order above, and every class of this subfolder that is a watch has a row
+ * (test/pipeline/watches.test.ts reads the subfolder for them): a new watch is a file and a row, where its reason puts
  * it. A watch that throws is logged by the system and the event goes on to the next.
  */
 import { occupancyOf } from '../../config/index.js';
@@ -42,7 +42,7 @@ import { CareWatch } from './care-watch.js';
 import { FallAlerts } from './falls.js';
 import { FreshnessWatch, type WatchedSystem } from './freshness-watch.js';
 import { ObjectTracking } from './object-tracking.js';
-import { OutputGate } from './output-gate.js';
+import { OutputFence } from './output-fence.js';
 import { DecodeShedding } from './shedding.js';
 import type { Watch } from './watch.js';
 
@@ -58,7 +58,7 @@ export interface WatchedCore {
   readonly cameraConfig: (id: string) => CameraConfig | undefined;
   readonly profileOf: (camera: string | null, worker: string) => WorkerProfile | undefined;
   /** Each camera's, model's and shared worker's own figures, without the memory figures (read every second). */
-  readonly figures: () => WatchedSystem;
+  readonly stats: () => WatchedSystem;
   /** Onto the event stream as it is (what a watch raises: tracked objects, alerts, silence). */
   readonly publish: (event: SystemEvent) => void;
   /** Through the watches and onto the event stream: the system's emit (an objective event). */
@@ -82,7 +82,7 @@ export function buildWatches(core: WatchedCore) {
       camera: core.cameraConfig,
       modelSeesPeople: (model) => (core.config.models[model] as { handler?: unknown } | undefined)?.handler === 'person',
     }),
-    gate: new OutputGate(),
+    fence: new OutputFence(),
     tracking: new ObjectTracking({
       camera: core.cameraConfig,
       emit: core.publish,
@@ -93,7 +93,7 @@ export function buildWatches(core: WatchedCore) {
     freshness: new FreshnessWatch({
       // Without the memory figures: the watch judges from the parts' own figures, and walking /proc for the process
       // tree every second was a tenth of a percent of a core whatever the cameras (issue 43 item 4).
-      stats: core.figures,
+      stats: core.stats,
       profile: core.profileOf,
       emit: core.emit,
       ...(core.objectiveIntervalMs === undefined ? {} : { intervalMs: core.objectiveIntervalMs }),

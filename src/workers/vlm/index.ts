@@ -1,12 +1,12 @@
 /**
- * The vision-language workers, a room of src/workers (ADR 0050, 0067, 0072, 0147): the vlm worker kind, its
+ * The vision-language workers, a subfolder of src/workers (ADR 0050, 0067, 0072, 0147): the vlm worker kind, its
  * client of an OpenAI-style chat endpoint, the endpoints' budgets, the triggers and the objects waiting for the model,
  * the frames kept per object, the pictures sent and the errors. It stands on the folder's own files (kinds.ts,
  * errors.ts…), imported one by one; only src/workers/index.ts imports it.
  *
- * This index is the room's surface: the names the other rooms and src/workers/index.ts import from it, and no
- * more (a name comes here when another room needs it). Within the room, files import each other directly; no file
- * of the room imports this index.
+ * This index is the subfolder's surface: the names the other subfolders and src/workers/index.ts import from it, and no
+ * more (a name comes here when another subfolder needs it). Within the subfolder, files import each other directly; no file
+ * of the subfolder imports this index.
  */
 export { MinuteWindow, VLM_SKIP_REASONS, vlmEndpoint, VlmEndpoint, vlmEndpointKey, type EndpointLimits, type VlmSkipReason } from './vlm-budget.js';
 export { retryAfterMs, VlmClient, type VlmAnswer, type VlmApi, type VlmClientOptions } from './vlm-client.js';

@@ -1,6 +1,6 @@
 /**
  * The picture a vision-language model is asked about, made by the pictures
- * room (src/pictures: the whole frame or a box's crop with a margin, scaled,
+ * folder (src/pictures: the whole frame or a box's crop with a margin, scaled,
  * JPEG). An ask's picture is made only when its request is about to go
  * out, so no pixel is converted or encoded for an ask that a budget skips:
  * the count here proves it. Crops kept over an object's life (ADR 0072,

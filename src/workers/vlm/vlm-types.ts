@@ -5,7 +5,7 @@
  */
 import type { Privacy } from '../../pictures/index.js';
 import type { Frame } from '../../supplier/index.js';
-import type { AskFigures } from '../kinds.js';
+import type { AskStats } from '../kinds.js';
 import type { EndpointLimits, VlmSkipReason } from './vlm-budget.js';
 import type { VlmApi } from './vlm-client.js';
 import type { SampleWindow } from '../../internal/sample-window.js';
@@ -53,7 +53,7 @@ export interface VlmWorkerOptions {
   readonly mainPicture?: MainPicture | null;
   /**
    * The camera's privacy (ADR 0139): every picture the worker sends is made with it, its people in private areas
-   * hidden (system.cameras.privacy(camera); a library's own frames of no camera: the pictures room's constant for nothing private).
+   * hidden (system.cameras.privacy(camera); a library's own frames of no camera: the pictures folder's constant for nothing private).
    */
   readonly privacy: Privacy;
 }
@@ -128,7 +128,7 @@ export interface VlmOutput {
   readonly counts: VlmCounts;
 }
 
-export interface VlmCounts extends AskFigures {
+export interface VlmCounts extends AskStats {
   readonly skipped: Readonly<Record<VlmSkipReason, number>>;
   /** Crops kept of objects for asks of several pictures (ADR 0072): objects, crops and JPEG bytes now, crops cut so far. */
   readonly kept: { readonly objects: number; readonly crops: number; readonly bytes: number; readonly cut: number };
@@ -148,7 +148,7 @@ export interface MutableCounts {
 }
 
 /** What the worker's figures read of its incarnation's pending set, across incarnations. */
-export interface PendingFigures {
+export interface PendingStats {
   now: number;
   readonly capacity: number;
   readonly waits: SampleWindow;

@@ -60,7 +60,7 @@ import { loadSharp, type NormalisedBox } from '../../pictures/index.js';
 import { cutShown, seenOf, snapshotShown, type Shown } from './vlm-image.js';
 import { DEFAULT_VLM_PENDING, PendingObjects, pendingKey, type PendingAsk } from './vlm-pending.js';
 import { CropKeeper, ObjectFrames } from './vlm-frames.js';
-import type { MutableCounts, PendingFigures, VlmCounts, VlmOutput, VlmWorkerOptions } from './vlm-types.js';
+import type { MutableCounts, PendingStats, VlmCounts, VlmOutput, VlmWorkerOptions } from './vlm-types.js';
 import { renderPrompt, triggerOf, type VlmTrigger } from './vlm-triggers.js';
 
 export { renderPrompt, triggerOf } from './vlm-triggers.js';
@@ -99,7 +99,7 @@ export function vlmWorker(options: VlmWorkerOptions): VlmWorkerKind {
     tokens: { prompt: 0, completion: 0 },
     cut: 0,
   };
-  const pending: PendingFigures = {
+  const pending: PendingStats = {
     now: 0,
     capacity: Math.max(1, options.pending ?? DEFAULT_VLM_PENDING),
     waits: new SampleWindow(512),
@@ -133,7 +133,7 @@ async function runIncarnation(
   client: VlmClient,
   endpoint: ReturnType<typeof vlmEndpoint>,
   counts: MutableCounts,
-  figures: PendingFigures,
+  figures: PendingStats,
   snapshotCounts: () => VlmCounts,
 ): Promise<void> {
   const subscription: FrameSource = context.subscribe();

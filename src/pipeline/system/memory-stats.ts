@@ -24,7 +24,7 @@ export interface CameraBufferBytes {
 }
 
 /** The process tree's memory: its RSS sum and processes, and what it takes from the machine. */
-export interface TreeMemoryFigures extends ProcessTreeMemory {
+export interface TreeMemoryStats extends ProcessTreeMemory {
   /**
    * The tree's proportional set size, bytes: shared pages (Node's code, each frame store the system writes and
    * its model server reads) counted once, where rssBytes counts them in each process. Up to 30 s old; null before
@@ -33,7 +33,7 @@ export interface TreeMemoryFigures extends ProcessTreeMemory {
   readonly pssBytes: number | null;
 }
 
-export interface MemoryFigures extends ProcessMemory {
+export interface MemoryStats extends ProcessMemory {
   /** glibc malloc's figures (mallinfo2) once the native decoder is loaded; null before, without it, or off glibc. */
   readonly malloc: MallocStats | null;
   /** V8's heap as v8.getHeapStatistics() has it, bytes. */
@@ -47,7 +47,7 @@ export interface MemoryFigures extends ProcessMemory {
     readonly detachedContexts: number;
   };
   /** This process and every process under it; null where /proc is not there (not Linux). At most a second old. */
-  readonly tree: TreeMemoryFigures | null;
+  readonly tree: TreeMemoryStats | null;
   /** Each camera's buffers, by camera id, and their sum. */
   readonly buffers: { readonly totalBytes: number; readonly cameras: Readonly<Record<string, CameraBufferBytes>> };
 }
@@ -77,7 +77,7 @@ function refreshPss(now: number): void {
 }
 
 /** The memory figures now, with the buffers of the cameras given (their stats, as stats() has just read them). */
-export function memoryFigures(cameras: Readonly<Record<string, CameraStats>>): MemoryFigures {
+export function memoryStats(cameras: Readonly<Record<string, CameraStats>>): MemoryStats {
   const now = performance.now();
   if (now - treeAt >= TREE_EVERY_MS) {
     tree = processTreeMemory();

@@ -15,7 +15,7 @@
  */
 import type { CaptureStats } from '../../capture/index.js';
 
-export interface WorkerDecodeFigures {
+export interface WorkerDecodeStats {
   /** The stream the worker reads (main for a camera of one stream). */
   readonly stream: string;
   /** The stream's decode mode now and why (capture.decode). */
@@ -34,7 +34,7 @@ export interface WorkerDecodeFigures {
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** The worker's decode figures from the capture of the stream it reads; null while that stream has no capture or no decode state. */
-export function workerDecodeFigures(stream: string, capture: CaptureStats | null): WorkerDecodeFigures | null {
+export function workerDecodeStats(stream: string, capture: CaptureStats | null): WorkerDecodeStats | null {
   const state = capture?.decode ?? null;
   if (capture === null || state === null) return null;
   const ffmpeg = capture.decoderThreads === null;
@@ -60,7 +60,7 @@ export function workerDecodeFigures(stream: string, capture: CaptureStats | null
 
 /** One line for an alert or a forecast: what decoding adds and saves, in numbers. */
 export function decodeTradeText(
-  f: Pick<WorkerDecodeFigures, 'mode' | 'reason' | 'addedAgeMs' | 'maxAddedAgeMs' | 'framesNotDecodedShare' | 'cpuSavedPct'>,
+  f: Pick<WorkerDecodeStats, 'mode' | 'reason' | 'addedAgeMs' | 'maxAddedAgeMs' | 'framesNotDecodedShare' | 'cpuSavedPct'>,
 ): string {
   const saved: string[] = [];
   if (f.framesNotDecodedShare !== null) saved.push(`${Math.round(f.framesNotDecodedShare * 100)} % of its frames not decoded`);

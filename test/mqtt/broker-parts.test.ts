@@ -1,5 +1,5 @@
 /**
- * The MQTT sink's rooms that talk to the broker, on their own against a real
+ * The MQTT sink's parts that talk to the broker, on their own against a real
  * mosquitto (ADR 0038, applied to the sink): the broker connection (`online`
  * on connect, `stopped` on close, the will when the connection is cut, a
  * fresh client after it, publish refused while away, start and close
@@ -61,7 +61,7 @@ function wired(url: string, prefix: string, queue = { maxEvents: 1000, maxBytes:
   return { connection, outbox, states, reaches };
 }
 
-describe('MQTT rooms on a real broker', { timeout: 60_000 }, () => {
+describe('MQTT sink parts on a real broker', { timeout: 60_000 }, () => {
   let broker: Mosquitto;
   let recorder: Recorder;
 

@@ -1,23 +1,23 @@
 /**
- * The MQTT sink's rooms made and wired to each other: one broker connection,
- * the outboxes that must deliver (QoS 1), and the rooms that publish through
+ * The MQTT sink's parts made and wired to each other: one broker connection,
+ * the outboxes that must deliver (QoS 1), and the parts that publish through
  * them or through the one Outlet (ADR 0038, applied to the sink).
  *
- * Contract: wireSinkRooms() only builds; nothing connects, subscribes,
+ * Contract: wireSinkParts() only builds; nothing connects, subscribes,
  * publishes or starts a timer until the sink starts the connection. Who
  * talks to whom is decided here and nowhere else:
  * - the connection subscribes to the commands, the summary requests, the
  *   fall alerts' acknowledgements and (with discovery) Home Assistant's
  *   status; a message goes to the sweep first (what an earlier run left
  *   retained, ADR 0100), else to the commands, which hand an acknowledgement
- *   to the falls room and count and refuse for it by their rules;
+ *   to the falls part and count and refuse for it by their rules;
  * - when the connection drops, every outbox queues what was in flight again;
  *   the connection's `queued` figure is theirs together;
- * - rooms that publish latest-only or retained messages get the Outlet
+ * - parts that publish latest-only or retained messages get the Outlet
  *   (never the connection itself); those that must deliver get an outbox;
  * - what flows back to the sink (the connection's state, its connect, each
  *   object event made) goes through the callbacks it hands in.
- * No room here imports the sink.
+ * No part here imports the sink.
  */
 import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../config/index.js';
@@ -29,7 +29,7 @@ import { CommandHandler } from '../commands/index.js';
 import { discoveryId, RetainedState, RetainedSweep } from '../retained/index.js';
 import { FallPublisher, FallTopics, SilencePublisher } from '../alarms/index.js';
 
-export interface SinkRoomsOptions {
+export interface SinkPartsOptions {
   readonly system: VisionSystem;
   readonly config: MqttConfig;
   readonly topics: Topics;
@@ -50,8 +50,8 @@ export interface SinkRoomsOptions {
   readonly onObjectEvent: (event: ObjectEvent) => void;
 }
 
-/** The rooms, each the one that holds its own state; `outboxes`: every QoS 1 outbox, drained at close. */
-export interface SinkRooms {
+/** The parts, each the one that holds its own state; `outboxes`: every QoS 1 outbox, drained at close. */
+export interface SinkParts {
   readonly connection: BrokerConnection;
   /** The QoS 1 queue of `<prefix>/events`. */
   readonly outbox: EventOutbox;
@@ -71,14 +71,14 @@ export interface SinkRooms {
   readonly outboxes: readonly EventOutbox[];
 }
 
-export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
+export function wireSinkParts(options: SinkPartsOptions): SinkParts {
   const { system, config, topics, log } = options;
   const node = discoveryId(options.clientId);
   const fallTopics = new FallTopics(topics.prefix);
   const discoveryStatusTopic = config.discovery.enabled ? `${config.discovery.prefix}/status` : null;
-  // The connection's hooks reach rooms made after it; they run only once it is started, when all are made.
-  let rooms: SinkRooms | null = null;
-  const made = (): SinkRooms => rooms!;
+  // The connection's hooks reach parts made after it; they run only once it is started, when all are made.
+  let parts: SinkParts | null = null;
+  const made = (): SinkParts => parts!;
   const connection = new BrokerConnection({
     config,
     clientId: options.clientId,
@@ -169,7 +169,7 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
     connection,
     log,
   });
-  rooms = {
+  parts = {
     connection,
     outbox,
     silence,
@@ -185,5 +185,5 @@ export function wireSinkRooms(options: SinkRoomsOptions): SinkRooms {
       return [outbox, silence.outbox, falls.outbox, ...falls.escalationOutboxes()];
     },
   };
-  return rooms;
+  return parts;
 }

@@ -8,7 +8,7 @@
  */
 import { SampleWindow } from '../internal/sample-window.js';
 
-export interface BatchServerFigures {
+export interface BatchServerStats {
   /** Batches given to the handler since the server started (0 per frame). */
   readonly batches: number;
   /** Frames in those batches. */
@@ -21,7 +21,7 @@ export interface BatchServerFigures {
   readonly oldestFrameAgeMsP99: number | null;
 }
 
-export class BatchFigures {
+export class BatchTally {
   #batches = 0;
   #frames = 0;
   readonly #sizes = new SampleWindow();
@@ -35,7 +35,7 @@ export class BatchFigures {
     if (oldestAgeMs !== null) this.#oldest.record(Math.max(0, oldestAgeMs));
   }
 
-  snapshot(): BatchServerFigures {
+  snapshot(): BatchServerStats {
     return {
       batches: this.#batches,
       frames: this.#frames,

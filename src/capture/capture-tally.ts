@@ -16,7 +16,7 @@ import { NO_COSTS, type DecoderRun, type RunCosts } from './decoder-run.js';
 const STDERR_LINES = 20;
 const DELAY_SAMPLES = 512;
 
-type Figures = Pick<
+type TalliedStats = Pick<
   CaptureStats,
   | 'framesDecoded'
   | 'framesConverted'
@@ -32,12 +32,12 @@ type Figures = Pick<
   | 'costs'
 >;
 
-export class CaptureFigures {
+export class CaptureTally {
   readonly #native: boolean;
   readonly #packetBufferLimit: number;
   #framesDecoded = 0;
   #framesConverted = 0;
-  /** Dropped unconverted by decoders already closed; the open one's count is added in figures(). */
+  /** Dropped unconverted by decoders already closed; the open one's count is added in stats(). */
   #droppedUnconverted = 0;
   /** Skipped on purpose by runs already over (a looping file's, a restarted source's). */
   #skippedClosed = { notDecoded: 0, decimated: 0 };
@@ -45,7 +45,7 @@ export class CaptureFigures {
   /** Published frames whose picture differed from the one before (picture-digest.ts), and the last one's digest. */
   #pictureChanges = 0;
   #lastDigest: number | null = null;
-  /** Costs of runs already over; the open one's are added in figures(). */
+  /** Costs of runs already over; the open one's are added in stats(). */
   #costsClosed: RunCosts = NO_COSTS;
   #snapshots = 0;
   #restarts = 0;
@@ -124,7 +124,7 @@ export class CaptureFigures {
   }
 
   /** The figures now, the open run's (if any) added. */
-  figures(open: DecoderRun | null): Figures {
+  stats(open: DecoderRun | null): TalliedStats {
     let publishDelayUs: CaptureStats['publishDelayUs'] = null;
     const n = Math.min(this.#delayCount, DELAY_SAMPLES);
     if (n > 0) {
@@ -145,7 +145,7 @@ export class CaptureFigures {
       restarts: this.#restarts,
       stderrTail: [...this.#stderrTail],
       publishDelayUs,
-      hops: { decoded: this.#decodedAge.figures(), converted: this.#convertedAge.figures() },
+      hops: { decoded: this.#decodedAge.stats(), converted: this.#convertedAge.stats() },
       costs: this.#costs(open),
     };
   }

@@ -1,19 +1,19 @@
 /**
- * The system's output gate (cluster mode's fence): while a gate is set, a
+ * The system's output fence (cluster mode's): while a fence is set, a
  * result of a camera it refuses is withheld, kept as the newest per camera
  * and worker (replaced, never queued), and counted. Released results pass
- * the gate again. Pure bookkeeping: no clock, no timer; the system calls it
- * for every result, so the check with no gate set is one comparison.
+ * the fence again. Pure bookkeeping: no clock, no timer; the system calls it
+ * for every result, so the check with no fence set is one comparison.
  */
 import type { EventOf } from '../base/index.js';
 import { PassiveWatch } from './watch.js';
 
 type Result = EventOf<'result'>;
 
-export class OutputGate extends PassiveWatch {
-  /** After the cameras: their last results are gated as the others were. */
+export class OutputFence extends PassiveWatch {
+  /** After the cameras: their last results are fenced as the others were. */
   readonly closes = 'after-cameras';
-  #gate: ((camera: string, frameWallTime: number) => boolean) | null = null;
+  #fence: ((camera: string, frameWallTime: number) => boolean) | null = null;
   #withheldCount = 0;
   readonly #withheld = new Map<string, Map<string, Result>>();
 
@@ -22,13 +22,13 @@ export class OutputGate extends PassiveWatch {
     return this.#withheldCount;
   }
 
-  set(gate: ((camera: string, frameWallTime: number) => boolean) | null): void {
-    this.#gate = gate;
+  set(fence: ((camera: string, frameWallTime: number) => boolean) | null): void {
+    this.#fence = fence;
   }
 
   /** Whether `result` may go out now; if not it is kept as its worker's newest withheld result. */
   pass(result: Result): boolean {
-    if (this.#gate === null || this.#gate(result.camera, result.wallTime)) return true;
+    if (this.#fence === null || this.#fence(result.camera, result.wallTime)) return true;
     this.#withheldCount++;
     let byWorker = this.#withheld.get(result.camera);
     if (byWorker === undefined) this.#withheld.set(result.camera, (byWorker = new Map<string, Result>()));

@@ -1,5 +1,5 @@
 /**
- * The output gate on its own: with no gate every result passes; a refused
+ * The output fence on its own: with no fence every result passes; a refused
  * result is kept as its worker's newest (replaced, never queued) and counted;
  * take() hands back only results newer than the cut and forgets the camera.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { EventOf } from '../../src/pipeline/index.js';
-import { OutputGate } from '../../src/pipeline/watches/output-gate.js';
+import { OutputFence } from '../../src/pipeline/watches/output-fence.js';
 
 const result = (camera: string, worker: string, wallTime: number): EventOf<'result'> =>
   ({
@@ -22,20 +22,20 @@ const result = (camera: string, worker: string, wallTime: number): EventOf<'resu
     output: null,
   }) as unknown as EventOf<'result'>;
 
-describe('OutputGate', { timeout: 30_000 }, () => {
-  it('passes everything without a gate, and withholds what the gate refuses', () => {
-    const gate = new OutputGate();
-    assert.equal(gate.pass(result('a', 'w', 1)), true);
-    gate.set((camera) => camera !== 'a');
-    assert.equal(gate.pass(result('a', 'w', 2)), false);
-    assert.equal(gate.pass(result('b', 'w', 3)), true);
-    assert.equal(gate.withheldCount, 1);
-    gate.set(null);
+describe('OutputFence', { timeout: 30_000 }, () => {
+  it('passes everything without a fence, and withholds what the fence refuses', () => {
+    const fence = new OutputFence();
+    assert.equal(fence.pass(result('a', 'w', 1)), true);
+    fence.set((camera) => camera !== 'a');
+    assert.equal(fence.pass(result('a', 'w', 2)), false);
+    assert.equal(fence.pass(result('b', 'w', 3)), true);
+    assert.equal(fence.withheldCount, 1);
+    fence.set(null);
     assert.deepEqual(
-      gate.take('a', 0).map((r) => r.wallTime),
+      fence.take('a', 0).map((r) => r.wallTime),
       [2],
     );
-    assert.deepEqual(gate.take('a', 0), [], 'taken once');
+    assert.deepEqual(fence.take('a', 0), [], 'taken once');
   });
 
   it('keeps the newest withheld result per camera and worker, and releases only those newer than the cut', () => {
@@ -44,19 +44,19 @@ describe('OutputGate', { timeout: 30_000 }, () => {
         fc.array(fc.record({ camera: fc.constantFrom('a', 'b'), worker: fc.constantFrom('x', 'y', 'z'), wallTime: fc.nat(1000) })),
         fc.nat(1000),
         (results, cut) => {
-          const gate = new OutputGate();
-          gate.set(() => false);
+          const fence = new OutputFence();
+          fence.set(() => false);
           const newest = new Map<string, number>();
           for (const r of results) {
-            gate.pass(result(r.camera, r.worker, r.wallTime));
+            fence.pass(result(r.camera, r.worker, r.wallTime));
             newest.set(`${r.camera}/${r.worker}`, r.wallTime);
           }
-          assert.equal(gate.withheldCount, results.length);
-          const released = gate.take('a', cut).map((r) => `a/${r.worker}:${r.wallTime}`);
+          assert.equal(fence.withheldCount, results.length);
+          const released = fence.take('a', cut).map((r) => `a/${r.worker}:${r.wallTime}`);
           const expected = [...newest].filter(([key, wall]) => key.startsWith('a/') && wall > cut).map(([key, wall]) => `${key}:${wall}`);
           assert.deepEqual(released.sort(), expected.sort());
-          gate.forget('b');
-          assert.deepEqual(gate.take('b', -1), [], 'forgotten');
+          fence.forget('b');
+          assert.deepEqual(fence.take('b', -1), [], 'forgotten');
         },
       ),
     );
