@@ -17,7 +17,7 @@ import { cropModel, Preprocessor } from '../onnx/preprocess.js';
 import { brightened } from '../../pictures/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
 import { DEFAULT_MODEL_DIR } from './options.js';
-import type { PersonDetection } from './person-model.js';
+import { clamp01, round, type PersonDetection } from './person-model.js';
 
 /** Lightning's input side. */
 const SIDE = 192;
@@ -27,9 +27,6 @@ export const LOOK_MIN_MEAN_SCORE = 0.3;
 const SEEN_SCORE = 0.2;
 /** The seen keypoints' box is grown by this share of its size each side (keypoints are joints, not the body's edge). */
 const BOX_MARGIN = 0.1;
-
-const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
-const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
 
 export interface LookPoseOptions extends RuntimeOptions {
   readonly modelDir?: string;

@@ -53,9 +53,11 @@ export interface PersonDetection {
 
 export { DEFAULT_MODEL_DIR, modelFile };
 
-const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
+/** A coordinate held to 0–1. */
+export const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 
-const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
+/** Rounded to 1 / `scale` (1e4 for coordinates, 1e3 for scores: what the answers carry). */
+export const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
 
 type Options = Required<Omit<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>> & Pick<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>;
 

@@ -8,9 +8,13 @@
  * newest, and sends them whole (no crop, no conversion, no call more: a quiet room costs what it did). While
  * someone is lost (for at most LOOK_SECONDS of capture time each, so one never found again does not cost for
  * ever) a look is due at once and then once every LOOK_EVERY_SECONDS (the frames between go whole, as before): the
- * worker reads full-resolution frames while one is due, and the frame it reads goes to the model as crops at the model's input size: the whole frame, and for each lost person (the last MAX_LOST listed) the square around their
- * last box (src/pictures' lookAgainRegion, cut from the full-resolution frame so a small person is large) as it
- * is and turned a quarter either way (a person lying is an upright one to the network). What the model finds is
+ * worker reads full-resolution frames while one is due, and the frame it reads goes to the model as crops at the
+ * model's input size: the whole frame, and for each lost person (the last MAX_LOST listed) the square around their
+ * last box (src/pictures' lookAgainRegion, cut from the full-resolution frame so a small person is large; centred
+ * where they were and reaching past the frame's edges, filled grey, so a person partly out of the picture is seen
+ * at a whole person's scale, ADR 0186) as it is and turned a quarter either way (a person lying is an upright one
+ * to the network). The squares' requests are marked `look`: the person handler answers them with MoveNet
+ * Lightning (ADR 0186), any other model as any frame. What the model finds is
  * turned back and mapped into the frame (region-run.ts), duplicates across crops kept once, one result for the
  * frame: the tracker continues the track and the fall rule sees the person down.
  */
