@@ -10,16 +10,24 @@
  * (every 4th frame of UP-Fall's 18 fps, every 6th of 30, every 3rd of 15), 1 a second of UP-Fall's clips lying
  * throughout, one every 2 s of its long everyday clips; the small clips at half those rates.
  *
- * Candidates: MultiPose on the whole frame at 448 (today's), 512, 640 and 448 int8; and today's with a second look
- * (ADR 0169): on a frame where the whole frame finds nobody, the square around the last box found in the clip
- * (lookAgainRegion) cut at the look model's input and run as it is and turned a quarter either way, by MultiPose at
- * 448 or by MoveNet Lightning (192, the person found when the mean keypoint score is at least 0.3). A frame counts
- * found when at least one person is found; every frame has exactly one person, so `extra_per_frame` (more than one
- * found) is what a candidate finds that is not there, and each look is also run on a decoy square (the look's
- * square mirrored across the frame, where it does not overlap it) whose finds are `look_false_rate`.
+ * Dark: a few clips made dark as a dim room's camera sees them (luma scaled to 0.3, grey, sensor noise; `dark_*`),
+ * at the clips' own rate, where the low-light curve (src/pictures' low-light.ts, ADR 0186) has something to do;
+ * `low_light_share` says on how many frames of each category the curve would act.
+ *
+ * Candidates: MultiPose on the whole frame at 448 (today's), 512, 640 and 448 int8, and 448 with the low-light
+ * curve; and 448 with a second look (ADR 0169, 0186): on a frame where the whole frame finds nobody, the square
+ * around the last box found in the clip (lookAgainRegion, `reach`: past the frame's edges, filled grey) cut at 448
+ * as the shipped SecondLook cuts it, run as it is and turned a quarter either way, by MultiPose at 448, by the
+ * shipped LookPose (MoveNet Lightning; a person when the mean keypoint score is at least LOOK_MIN_MEAN_SCORE), or
+ * by LookPose then MultiPose where LookPose finds nobody. A frame counts found when at least one person is found;
+ * every frame has exactly one person, so `extra_per_frame` (more than one found) is what a candidate finds that
+ * is not there. Decoys: on every DECOY_EVERY-th frame whose whole frame found its one person, squares where that
+ * person is not (a quarter to 0.6 of the frame's short side, on a grid, clear of their box grown by a quarter), up
+ * to DECOYS_PER_FRAME a frame, each looked at as a look would be: `look_false_rate` is the share where the look
+ * found someone. LookPose's found rule is swept (`part: 'rule'`): recall and decoy finds for each mean-score threshold.
  * `looks_by_turn` says which turns found the person on the looked frames.
  *
- * PERSON_RECALL_ONLY runs the candidates whose name contains one of its comma-separated parts; PERSON_RECALL_CLIPS
+ * PERSON_RECALL_ONLY runs the candidates whose name ends with one of its comma-separated parts; PERSON_RECALL_CLIPS
  * the clips whose file does.
  * Without the clips: one line saying so, nothing run.
  */
@@ -29,19 +37,35 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersonModel, type PersonDetection, type PersonModelOptions } from '../../src/models/person/person-model.js';
-import { cutRgb, lookAgainRegion, turnBoxBack, turnRgb, TURNS, type NormalisedBox, type PixelRegion, type Turn } from '../../src/pictures/index.js';
+import { LOOK_MIN_MEAN_SCORE, LookPose } from '../../src/models/person/look-pose.js';
+import {
+  cutRgb,
+  isLowLight,
+  lookAgainRegion,
+  lumaSpread,
+  turnBoxBack,
+  turnRgb,
+  TURNS,
+  type NormalisedBox,
+  type PixelRegion,
+  type Turn,
+} from '../../src/pictures/index.js';
+import { LOOK_FILL, POSE_LOOK_MIN_SIDE } from '../../src/pipeline/camera/second-look.js';
 import { DEFAULT_FALL_DATA, fallClips, frameState, type FallClip } from '../objects/fall-clips.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
-import { CropPose } from './crop-pose.js';
 
 const run = promisify(execFile);
 const LOOK_SIDE = 448;
+
+type Look = 'multipose' | 'lightning' | 'lightning+multipose';
 
 interface Candidate {
   readonly name: string;
   readonly options: PersonModelOptions;
   /** The second look's model, or none. */
-  readonly look?: 'multipose' | 'lightning';
+  readonly look?: Look;
+  /** The look's square may reach past the frame's edges, filled grey (ADR 0186); else shifted inside. */
+  readonly reach?: boolean;
 }
 
 const CANDIDATES: Candidate[] = [
@@ -49,14 +73,23 @@ const CANDIDATES: Candidate[] = [
   { name: 'multipose 512', options: { inputSize: 512 } },
   { name: 'multipose 640', options: { inputSize: 640 } },
   { name: 'multipose 448 int8', options: { precision: 'int8' } },
+  { name: 'multipose 448 lowlight', options: { lowLight: true } },
   { name: 'multipose 448 + look multipose', options: {}, look: 'multipose' },
   { name: 'multipose 448 + look lightning', options: {}, look: 'lightning' },
+  { name: 'multipose 448 + look lightning reach', options: {}, look: 'lightning', reach: true },
+  { name: 'multipose 448 + look lightning+multipose reach', options: {}, look: 'lightning+multipose', reach: true },
+  { name: 'multipose 448 lowlight + look lightning reach', options: { lowLight: true }, look: 'lightning', reach: true },
 ];
+
+/** Decoy squares are cut on every this-many-th frame whose whole frame found its person (MultiPose looks: 4 times fewer). */
+const DECOY_EVERY = 4;
+/** The found rules swept for LookPose (mean keypoint score). */
+const RULES = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5];
 
 /** The frames of a clip to measure: every `every`th, optionally shrunk (small). */
 interface Sampled {
   readonly clip: FallClip;
-  readonly small: boolean;
+  readonly kind: 'as is' | 'small' | 'dark';
   readonly every: number;
 }
 
@@ -68,11 +101,20 @@ function everyOf(clip: FallClip): number {
 
 /** The clips shrunk for `small`: standing, walking, lying throughout, a fall's end on the floor, a walk at 720p. */
 const SMALL = ['upfall_S1_A07_T1', 'upfall_S1_A06_T1', 'upfall_S1_A11_T1', 'upfall_S1_A02_T2', 'gmdcsa24_S1_adl_10'];
+/** The clips made dark for `dark`: lying throughout, two falls, a fall from a chair, a walk at 720p. */
+const DARK = ['upfall_S1_A11_T2', 'upfall_S1_A01_T2', 'upfall_S1_A04_T1', 'gmdcsa24_S1_fall_15', 'gmdcsa24_S1_adl_16'];
+/** A dim room: luma to 0.3 of itself, no colour (a camera's night mode), and sensor noise (the same seed each run). */
+const DARKEN = `format=yuv420p,lutyuv=y=val*0.3:u=128:v=128,noise=alls=6:allf=t:all_seed=7`;
 
 async function decode(dir: string, s: Sampled): Promise<Uint8Array[]> {
   const { clip } = s;
   const select = `select='not(mod(n\\,${s.every}))'`;
-  const filter = s.small ? `${select},scale=iw/4:ih/4,pad=${clip.width}:${clip.height}:(ow-iw)/2:(oh-ih)/2:color=gray` : select;
+  const filter =
+    s.kind === 'small'
+      ? `${select},scale=iw/4:ih/4,pad=${clip.width}:${clip.height}:(ow-iw)/2:(oh-ih)/2:color=gray`
+      : s.kind === 'dark'
+        ? `${select},${DARKEN}`
+        : select;
   const { stdout } = await run(
     'ffmpeg',
     ['-v', 'error', '-i', join(dir, clip.file), '-vf', filter, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
@@ -91,7 +133,10 @@ interface Tally {
   frames: number;
   found: number;
   extra: number;
+  lowLight: number;
   boxPx: number[];
+  /** Per frame the whole frame missed and a pose look looked at: the look's best mean keypoint score. */
+  lookScores: number[];
 }
 
 interface Figures {
@@ -105,6 +150,8 @@ interface Figures {
   lookFound: number;
   decoys: number;
   decoyFound: number;
+  /** The best mean keypoint score of LookPose on each decoy. */
+  readonly decoyScores: number[];
   readonly byTurn: Record<string, number>;
 }
 
@@ -119,17 +166,20 @@ const newFigures = (): Figures => ({
   lookFound: 0,
   decoys: 0,
   decoyFound: 0,
+  decoyScores: [],
   byTurn: { '0': 0, '90': 0, '-90': 0 },
 });
 
-function tally(f: Figures, categories: readonly string[], found: number, boxPx: number | null): void {
+function tally(f: Figures, categories: readonly string[], found: number, boxPx: number | null, lowLight: boolean, lookScore: number | null): void {
   for (const c of categories) {
     let t = f.byCategory.get(c);
-    if (t === undefined) f.byCategory.set(c, (t = { frames: 0, found: 0, extra: 0, boxPx: [] }));
+    if (t === undefined) f.byCategory.set(c, (t = { frames: 0, found: 0, extra: 0, lowLight: 0, boxPx: [], lookScores: [] }));
     t.frames++;
     if (found > 0) t.found++;
     t.extra += Math.max(0, found - 1);
+    if (lowLight) t.lowLight++;
     if (boxPx !== null) t.boxPx.push(boxPx);
+    if (lookScore !== null) t.lookScores.push(lookScore);
   }
 }
 
@@ -152,17 +202,27 @@ async function timed<T>(f: Figures, what: 'frame' | 'look', call: () => Promise<
   return out;
 }
 
-/** The second look on one square: each turn, by the look's model; which turns found someone, and the best box (frame 0–1). */
-async function lookAt(
-  look: 'multipose' | 'lightning',
-  models: { crop: PersonModel | null; pose: CropPose | null },
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  region: PixelRegion,
-): Promise<{ turns: Turn[]; box: NormalisedBox | null }> {
-  const turns: Turn[] = [];
-  let best: { score: number; box: NormalisedBox } | null = null;
+interface LookModels {
+  readonly crop: PersonModel | null;
+  readonly pose: LookPose | null;
+}
+
+/** What a look found on one square: which turns found someone, the best box (frame 0–1), and LookPose's best mean score (null: not run). */
+interface Seen {
+  readonly turns: Turn[];
+  readonly box: NormalisedBox | null;
+  readonly poseScore: number | null;
+}
+
+/**
+ * The second look on one square, as the shipped SecondLook cuts it (at 448, reaching past the edges when `reach`)
+ * and the handler answers it: each turn by LookPose and/or MultiPose (`lightning+multipose`: MultiPose only where
+ * LookPose found nobody on any turn).
+ */
+async function lookAt(look: Look, models: LookModels, rgb: Uint8Array, width: number, height: number, region: PixelRegion, reach: boolean): Promise<Seen> {
+  const cut = cutRgb(rgb, width, height, region, LOOK_SIDE, reach ? LOOK_FILL : undefined);
+  if (cut === null) return { turns: [], box: null, poseScore: null };
+  const turned = TURNS.map((turn) => ({ turn, ...turnRgb(cut.payload, cut.width, cut.height, turn) }));
   const toFrame = (b: NormalisedBox, turn: Turn): NormalisedBox => {
     const [x1, y1, x2, y2] = turnBoxBack(b, turn);
     return [
@@ -172,41 +232,55 @@ async function lookAt(
       (region[1] + y2 * region[3]) / height,
     ];
   };
-  for (const turn of TURNS) {
-    if (look === 'lightning') {
-      const answer = await models.pose!.pose(rgb, width, height, region, turn);
-      if (answer?.found === true && answer.box !== null) {
-        turns.push(turn);
-        if (best === null || answer.meanScore > best.score) best = { score: answer.meanScore, box: toFrame(answer.box, turn) };
-      }
-    } else {
-      const cut = cutRgb(rgb, width, height, region, LOOK_SIDE);
-      if (cut === null) continue;
-      const turned = turnRgb(cut.payload, cut.width, cut.height, turn);
-      const people: PersonDetection[] = await models.crop!.detect(turned.payload, turned.width, turned.height);
-      const top = people[0];
-      if (top !== undefined) {
-        turns.push(turn);
-        if (best === null || top.confidence > best.score) best = { score: top.confidence, box: toFrame(top.bbox, turn) };
-      }
+  const by = async (model: PersonModel | LookPose): Promise<{ turns: Turn[]; box: NormalisedBox | null; score: number }> => {
+    const turns: Turn[] = [];
+    let best: { score: number; box: NormalisedBox } | null = null;
+    let poseScore = 0;
+    for (const t of turned) {
+      const top: PersonDetection | undefined = (await model.detect(t.payload, t.width, t.height))[0];
+      if (model instanceof LookPose) poseScore = Math.max(poseScore, model.lastMeanScore);
+      if (top === undefined) continue;
+      turns.push(t.turn);
+      if (best === null || top.confidence > best.score) best = { score: top.confidence, box: toFrame(top.bbox, t.turn) };
     }
+    return { turns, box: best?.box ?? null, score: poseScore };
+  };
+  if (look === 'multipose') {
+    const m = await by(models.crop!);
+    return { turns: m.turns, box: m.box, poseScore: null };
   }
-  return { turns, box: best?.box ?? null };
+  const p = await by(models.pose!);
+  if (p.box !== null || look === 'lightning') return { turns: p.turns, box: p.box, poseScore: p.score };
+  const m = await by(models.crop!);
+  return { turns: m.turns, box: m.box, poseScore: p.score };
 }
 
-/** A square of the look's size that does not overlap it (mirrored across the frame: across, down, or both), or null where none fits. */
-function decoyOf(region: PixelRegion, width: number, height: number): PixelRegion | null {
-  const [left, top, w, h] = region;
-  const across = width - left - w;
-  const down = height - top - h;
-  for (const [x, y] of [
-    [across, top],
-    [left, down],
-    [across, down],
-  ] as const) {
-    if (Math.abs(x - left) >= w || Math.abs(y - top) >= h) return [x, y, w, h];
+/** Decoy squares' sides, as a fraction of the frame's short side (a small person's look to a large one's). */
+const DECOY_SIDES = [0.25, 0.4, 0.6];
+/** Decoys a frame gives at most. */
+const DECOYS_PER_FRAME = 4;
+
+/**
+ * Squares where the frame's one person (`box`, 0–1) is not: of DECOY_SIDES, on a grid of half a side, clear of
+ * their box grown by a quarter each side, up to DECOYS_PER_FRAME spread over the ones there are (`turn` picks
+ * which, frame after frame).
+ */
+function decoysOf(box: NormalisedBox, width: number, height: number, turn: number): PixelRegion[] {
+  const grownW = (box[2] - box[0]) * width * 0.25;
+  const grownH = (box[3] - box[1]) * height * 0.25;
+  const clear = [box[0] * width - grownW, box[1] * height - grownH, box[2] * width + grownW, box[3] * height + grownH];
+  const all: PixelRegion[] = [];
+  for (const share of DECOY_SIDES) {
+    const side = Math.round(share * Math.min(width, height));
+    const step = Math.round(side / 2);
+    for (let y = 0; y + side <= height; y += step)
+      for (let x = 0; x + side <= width; x += step)
+        if (x + side <= clear[0]! || x >= clear[2]! || y + side <= clear[1]! || y >= clear[3]!) all.push([x, y, side, side]);
   }
-  return null;
+  const out: PixelRegion[] = [];
+  const every = Math.max(1, Math.floor(all.length / DECOYS_PER_FRAME));
+  for (let i = turn % every; i < all.length && out.length < DECOYS_PER_FRAME; i += every) out.push(all[i]!);
+  return out;
 }
 
 export async function personRecall(): Promise<void> {
@@ -218,11 +292,13 @@ export async function personRecall(): Promise<void> {
   }
   const only = process.env.PERSON_RECALL_ONLY;
   const clipFilter = process.env.PERSON_RECALL_CLIPS;
-  const candidates = CANDIDATES.filter((c) => only === undefined || only.split(',').some((part) => c.name.includes(part)));
+  // A name that is another's start (`+ look lightning` of `+ look lightning reach`) is matched whole.
+  const candidates = CANDIDATES.filter((c) => only === undefined || only.split(',').some((part) => c.name === part || c.name.endsWith(part)));
   const clips = fallClips(dir).filter((c) => clipFilter === undefined || clipFilter.split(',').some((part) => c.file.includes(part)));
   const sampled: Sampled[] = [
-    ...clips.map((clip) => ({ clip, small: false, every: everyOf(clip) })),
-    ...clips.filter((c) => SMALL.some((s) => c.file.includes(s))).map((clip) => ({ clip, small: true, every: everyOf(clip) * 2 })),
+    ...clips.map((clip) => ({ clip, kind: 'as is' as const, every: everyOf(clip) })),
+    ...clips.filter((c) => SMALL.some((s) => c.file.includes(s))).map((clip) => ({ clip, kind: 'small' as const, every: everyOf(clip) * 2 })),
+    ...clips.filter((c) => DARK.some((s) => c.file.includes(s))).map((clip) => ({ clip, kind: 'dark' as const, every: everyOf(clip) })),
   ];
   const load0 = round(loadavg()[0]!, 2);
   const figures = new Map(candidates.map((c) => [c, newFigures()]));
@@ -232,49 +308,65 @@ export async function personRecall(): Promise<void> {
     await m.load();
     models.set(c, m);
   }
-  const lookModels = {
-    crop: candidates.some((c) => c.look === 'multipose') ? new PersonModel({ intraOpThreads: 1 }) : null,
-    pose: candidates.some((c) => c.look === 'lightning') ? await CropPose.open() : null,
+  const lowLightLook = candidates.some((c) => c.look !== undefined && c.options.lowLight === true);
+  const lookModels: LookModels = {
+    crop: candidates.some((c) => c.look?.includes('multipose') === true) ? new PersonModel({ intraOpThreads: 1, lowLight: lowLightLook }) : null,
+    pose: candidates.some((c) => c.look?.includes('lightning') === true) ? await LookPose.open({ intraOpThreads: 1, lowLight: lowLightLook }) : null,
   };
   await lookModels.crop?.load();
   try {
     for (const s of sampled) {
       const frames = await decode(dir, s);
-      log(`PERSON-RECALL ${s.clip.file}${s.small ? ' (small)' : ''}: ${frames.length} frames`);
+      log(`PERSON-RECALL ${s.clip.file}${s.kind === 'as is' ? '' : ` (${s.kind})`}: ${frames.length} frames`);
+      const lowLight = frames.map((rgb) => isLowLight(lumaSpread(rgb, s.clip.width, s.clip.height)));
       for (const c of candidates) {
         const f = figures.get(c)!;
         const model = models.get(c)!;
+        const reach = c.reach === true;
         let last: NormalisedBox | null = null;
+        let wholeFound = 0;
         for (const [i, rgb] of frames.entries()) {
           const t = (i * s.every) / s.clip.fps;
           const state = frameState(s.clip, t);
-          const categories = s.small
-            ? [`small_${state === 'lying' ? 'lying' : 'upright'}`]
-            : [state, s.clip.night ? 'night' : 'day', `${state}_${s.clip.night ? 'night' : 'day'}`, `${state}_${s.clip.source}`, 'all'];
+          const lying = state === 'lying' ? 'lying' : 'upright';
+          const categories =
+            s.kind === 'small'
+              ? [`small_${lying}`]
+              : s.kind === 'dark'
+                ? [`dark_${lying}`, 'dark_all']
+                : [state, s.clip.night ? 'night' : 'day', `${state}_${s.clip.night ? 'night' : 'day'}`, `${state}_${s.clip.source}`, 'all'];
           const people = await timed(f, 'frame', () => model.detect(rgb, s.clip.width, s.clip.height));
           f.frames++;
           let found = people.length;
           let box: NormalisedBox | null = people[0]?.bbox ?? null;
+          let lookScore: number | null = null;
+          const minSide = c.look === 'multipose' ? LOOK_SIDE / 2 : POSE_LOOK_MIN_SIDE;
           if (found === 0 && c.look !== undefined && last !== null) {
-            const region = lookAgainRegion(last, s.clip.width, s.clip.height, c.look === 'lightning' ? 96 : LOOK_SIDE / 2);
+            const region = lookAgainRegion(last, s.clip.width, s.clip.height, minSide, reach);
             if (region !== null) {
               f.looks++;
-              const seen = await timed(f, 'look', () => lookAt(c.look!, lookModels, rgb, s.clip.width, s.clip.height, region));
+              const seen = await timed(f, 'look', () => lookAt(c.look!, lookModels, rgb, s.clip.width, s.clip.height, region, reach));
+              lookScore = seen.poseScore;
               for (const turn of seen.turns) f.byTurn[String(turn)]!++;
               if (seen.box !== null) {
                 f.lookFound++;
                 found = 1;
                 box = seen.box;
               }
-              const decoy = decoyOf(region, s.clip.width, s.clip.height);
-              if (decoy !== null) {
-                f.decoys++;
-                if ((await lookAt(c.look, lookModels, rgb, s.clip.width, s.clip.height, decoy)).box !== null) f.decoyFound++;
-              }
+            }
+          }
+          // Decoys: squares of a look's size where this frame's one person is not, as a look would see them.
+          const decoyEvery = c.look === 'lightning' ? DECOY_EVERY : DECOY_EVERY * 4;
+          if (c.look !== undefined && people.length === 1 && s.kind !== 'small' && wholeFound++ % decoyEvery === 0) {
+            for (const decoy of decoysOf(people[0]!.bbox, s.clip.width, s.clip.height, wholeFound)) {
+              f.decoys++;
+              const seen = await lookAt(c.look, lookModels, rgb, s.clip.width, s.clip.height, decoy, false);
+              if (seen.box !== null) f.decoyFound++;
+              if (seen.poseScore !== null) f.decoyScores.push(seen.poseScore);
             }
           }
           if (box !== null) last = box;
-          tally(f, categories, found, box === null ? null : (box[3] - box[1]) * s.clip.height);
+          tally(f, categories, found, box === null ? null : (box[3] - box[1]) * s.clip.height, lowLight[i]!, lookScore);
         }
       }
     }
@@ -296,8 +388,30 @@ export async function personRecall(): Promise<void> {
         frames: t.frames,
         recall: round(t.found / t.frames, 3),
         extra_per_frame: round(t.extra / t.frames, 3),
+        low_light_share: round(t.lowLight / t.frames, 3),
         box_px_p50: px.length === 0 ? null : round(percentile(px, 50), 0),
       });
+    }
+    if (c.look === 'lightning') {
+      // LookPose's found rule swept: recall of each category had the rule been the threshold (the look's later boxes
+      // kept as they were), and the decoys it would find.
+      for (const rule of RULES) {
+        const recall: Record<string, number> = {};
+        for (const [category, t] of f.byCategory) {
+          const gained = t.lookScores.filter((score) => score >= rule).length;
+          const lost = t.lookScores.filter((score) => score >= LOOK_MIN_MEAN_SCORE).length;
+          recall[category] = round((t.found - lost + gained) / t.frames, 3);
+        }
+        emit({
+          workload: 'PERSON-RECALL',
+          part: 'rule',
+          candidate: c.name,
+          min_mean_score: rule,
+          decoys: f.decoyScores.length,
+          decoy_found: f.decoyScores.filter((score) => score >= rule).length,
+          recall,
+        });
+      }
     }
     emit({
       workload: 'PERSON-RECALL',

@@ -52,6 +52,13 @@ export interface InferenceRequest {
    * whose every request is urgent only makes itself first, and starves the others as often as it has one waiting.
    */
   readonly urgent?: boolean;
+  /**
+   * A hint, of any protocol version: the frame is a crop of a second look around a person just lost (ADR 0169,
+   * 0186). A handler with a look of its own (the person handler's MoveNet Lightning) may answer it with that, and
+   * says so in the answer's metadata (`look`); any other answers it as any frame, as a server that does not know
+   * the field does (unknown fields are ignored), so the answer is right from either.
+   */
+  readonly look?: boolean;
 }
 
 export interface PingRequest {
@@ -171,6 +178,7 @@ export const INFERENCE_REQUEST_SCHEMA = {
     frame_select: { enum: ['exact', 'newest'] },
     max_age_ms: { type: 'number', exclusiveMinimum: 0, maximum: MAX_AGE_BUDGET_MS },
     urgent: { type: 'boolean' },
+    look: { type: 'boolean' },
   },
 } as const;
 

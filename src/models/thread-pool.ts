@@ -34,6 +34,8 @@ export interface ModelJob {
   readonly height: number;
   /** The format `rgb` holds when it is not RGB yet (rgb.ts's rawFrameCopy): the model thread converts it first. */
   readonly format?: FrameFormat;
+  /** Which of the model's runs answers the job, in the handler's own words (the person model's `look`); absent: its one run. */
+  readonly variant?: string;
 }
 
 type Reply<R> = { type: 'ready' } | { type: 'load-error'; message: string } | { id: number; result: R } | { id: number; error: string };
@@ -243,7 +245,12 @@ export async function serveModelJobs<D, R>(load: (data: D) => Promise<ModelRunne
     const rgbOf = (job: ModelJob): ModelJob =>
       job.format === undefined || job.format === 'RGB24'
         ? job
-        : { rgb: toRgb(new Uint8Array(job.rgb), job.width, job.height, job.format).buffer as ArrayBuffer, width: job.width, height: job.height };
+        : {
+            rgb: toRgb(new Uint8Array(job.rgb), job.width, job.height, job.format).buffer as ArrayBuffer,
+            width: job.width,
+            height: job.height,
+            ...(job.variant === undefined ? {} : { variant: job.variant }),
+          };
     let result: Promise<unknown>;
     try {
       if ('batch' in message) {

@@ -112,12 +112,15 @@ function mergeCrops(input: readonly PixelRegion[], W: number, H: number): PixelR
 /** A box of a crop (0–1 of the crop) in the frame (0–1): the crop is `region` of a frame of width × height. */
 export function cropBoxToFrame(box: NormalisedBox, region: PixelRegion, width: number, height: number): [number, number, number, number] {
   const [left, top, w, h] = region;
-  return [(left + box[0] * w) / width, (top + box[1] * h) / height, (left + box[2] * w) / width, (top + box[3] * h) / height];
+  // Clamped: a region that reaches past the frame's edges (a second look's, ADR 0186) maps its filled border outside.
+  const x = (v: number): number => clamp((left + v * w) / width, 0, 1);
+  const y = (v: number): number => clamp((top + v * h) / height, 0, 1);
+  return [x(box[0]), y(box[1]), x(box[2]), y(box[3])];
 }
 
-/** A point of a crop (0–1 of the crop) in the frame (0–1). */
+/** A point of a crop (0–1 of the crop) in the frame (0–1; clamped, for a region reaching past the frame's edges). */
 export function cropPointToFrame(x: number, y: number, region: PixelRegion, width: number, height: number): [number, number] {
-  return [(region[0] + x * region[2]) / width, (region[1] + y * region[3]) / height];
+  return [clamp((region[0] + x * region[2]) / width, 0, 1), clamp((region[1] + y * region[3]) / height, 0, 1)];
 }
 
 /** What mergeAcrossCrops() needs of a detection: its box in the frame, its label and confidence. */
@@ -169,10 +172,13 @@ export const LOOK_AGAIN_SCALE = 2;
  * Where to look again for a person lost while going down (ADR 0169): a square of LOOK_AGAIN_SCALE times the long
  * side of their last box (at least `minSide` pixels, at most the frame's short side), centred on the box's middle
  * across and half a long side above its bottom, so it holds them however they came to lie: the feet stay where
- * they were, the head lands up to a body's length either side of them. Shifted inside the frame; null for a box
- * with nothing inside the frame. Pixels of a `width` × `height` frame, [left, top, side, side].
+ * they were, the head lands up to a body's length either side of them. Shifted inside the frame, unless `reach`:
+ * then it stays where it was put and may reach past the frame's edges (cut it with cutRgb's `fill`), so that a
+ * person partly out of the picture is seen at the scale of a whole one, not squeezed against the crop's edge
+ * (ADR 0186). Null for a box with nothing inside the frame. Pixels of a `width` × `height` frame, [left, top,
+ * side, side].
  */
-export function lookAgainRegion(box: NormalisedBox, width: number, height: number, minSide: number): PixelRegion | null {
+export function lookAgainRegion(box: NormalisedBox, width: number, height: number, minSide: number, reach = false): PixelRegion | null {
   const x1 = clamp(Math.min(box[0], box[2]), 0, 1) * width;
   const x2 = clamp(Math.max(box[0], box[2]), 0, 1) * width;
   const y1 = clamp(Math.min(box[1], box[3]), 0, 1) * height;
@@ -183,5 +189,6 @@ export function lookAgainRegion(box: NormalisedBox, width: number, height: numbe
   const cx = (x1 + x2) / 2;
   // Half a long side above the feet, or less where the square is smaller than the body (the feet stay inside).
   const cy = y2 - Math.min(long, side) / 2;
+  if (reach) return [Math.round(cx - side / 2), Math.round(cy - side / 2), side, side];
   return [placed(cx - side / 2, side, width), placed(cy - side / 2, side, height), side, side];
 }

@@ -12,6 +12,7 @@
  */
 export { packedRgb, regionRgb, rgbOf } from './rgb.js';
 export { LumaReader, lumaAt, type Luma } from './luma.js';
+export { brightened, isLowLight, lowLightCurve, lumaSpread, type LumaSpread } from './low-light.js';
 export { cropRegion, cropRgb, cutRgb, type NormalisedBox, type PixelRegion } from './region.js';
 export {
   cropBoxToFrame,

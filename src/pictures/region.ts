@@ -46,8 +46,11 @@ export function cropRgb(
 }
 
 /**
- * The pixels of `region` (inside the frame) from packed RGB, scaled bilinearly so its long side is `size`; null
- * when the region is under 2 × 2 pixels. A region of `size` pixels is copied as it is (no interpolation).
+ * The pixels of `region` from packed RGB, scaled bilinearly so its long side is `size`; null when the region is
+ * under 2 × 2 pixels. A region of `size` pixels is copied as it is (no interpolation). Without `fill` the region
+ * must lie inside the frame (null otherwise); with it (a byte, 0–255) it may reach past the frame's edges, and
+ * what lies outside is that grey (a second look at a person partly out of the picture, ADR 0186): the frame's
+ * pixels are sampled as they are, their last row or column standing for the half pixel beyond it.
  */
 export function cutRgb(
   rgb: Uint8Array,
@@ -55,30 +58,44 @@ export function cutRgb(
   height: number,
   region: PixelRegion,
   size: number,
+  fill?: number,
 ): { payload: Uint8Array; width: number; height: number } | null {
   const [left, top, w, h] = region;
-  if (w < 2 || h < 2 || left < 0 || top < 0 || left + w > width || top + h > height) return null;
+  if (w < 2 || h < 2) return null;
+  const inside = left >= 0 && top >= 0 && left + w <= width && top + h <= height;
+  if (!inside && (fill === undefined || left >= width || top >= height || left + w <= 0 || top + h <= 0)) return null;
   const scale = size / Math.max(w, h);
   const ow = Math.max(2, Math.round(w * scale));
   const oh = Math.max(2, Math.round(h * scale));
   const out = new Uint8Array(ow * oh * 3);
   const sx = w / ow;
   const sy = h / oh;
+  // Inside the frame: the region's own last row and column bound the sampling; reaching past it: the frame's.
+  const [maxX, maxY] = inside ? [w - 1, h - 1] : [width - 1 - left, height - 1 - top];
+  const [minX, minY] = inside ? [0, 0] : [-left, -top];
+  const outsideGrey = fill === undefined ? 0 : Math.max(0, Math.min(255, Math.round(fill)));
   for (let y = 0; y < oh; y++) {
-    const fy = Math.min(h - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const ry = (y + 0.5) * sy - 0.5;
+    const rowOut = ry < minY - 0.5 || ry > maxY + 0.5;
+    const fy = Math.min(maxY, Math.max(minY, ry));
     const y0 = Math.floor(fy);
-    const y1b = Math.min(h - 1, y0 + 1);
+    const y1b = Math.min(maxY, y0 + 1);
     const wy = fy - y0;
     for (let x = 0; x < ow; x++) {
-      const fx = Math.min(w - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const o = (y * ow + x) * 3;
+      const rx = (x + 0.5) * sx - 0.5;
+      if (rowOut || rx < minX - 0.5 || rx > maxX + 0.5) {
+        out[o] = out[o + 1] = out[o + 2] = outsideGrey;
+        continue;
+      }
+      const fx = Math.min(maxX, Math.max(minX, rx));
       const x0 = Math.floor(fx);
-      const x1b = Math.min(w - 1, x0 + 1);
+      const x1b = Math.min(maxX, x0 + 1);
       const wx = fx - x0;
       const a = ((top + y0) * width + left + x0) * 3;
       const b = ((top + y0) * width + left + x1b) * 3;
       const c = ((top + y1b) * width + left + x0) * 3;
       const d = ((top + y1b) * width + left + x1b) * 3;
-      const o = (y * ow + x) * 3;
       for (let k = 0; k < 3; k++) {
         const v = (rgb[a + k]! * (1 - wx) + rgb[b + k]! * wx) * (1 - wy) + (rgb[c + k]! * (1 - wx) + rgb[d + k]! * wx) * wy;
         out[o + k] = v + 0.5;

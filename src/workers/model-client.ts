@@ -321,6 +321,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
               ...(maxAgeMs === undefined ? {} : { max_age_ms: maxAgeMs }),
               // Every crop of an onset's frame: its crops are the onset's answer, one after another.
               ...urgency(frame),
+              ...(crop.look === true ? { look: true } : {}),
             };
             try {
               regions!.called(true);

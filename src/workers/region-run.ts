@@ -24,6 +24,8 @@ export interface RegionCrop {
   readonly region: PixelRegion;
   /** How the region's pixels were turned before the model saw them (0, absent: not at all). */
   readonly turn?: Turn;
+  /** A second look's crop: its request is marked `look` (the protocol's hint, ADR 0186), for a handler with a look of its own. */
+  readonly look?: boolean;
 }
 
 /** The crops a frame's model run is made of, cut from a picture of `width` × `height` (the frame's, or its main stream's). */

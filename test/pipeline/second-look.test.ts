@@ -8,6 +8,8 @@
  *   is and turned a quarter either way; the model finds the bar on the turned crops, and the result has it in the
  *   frame's coordinates (within 4 px of where it was drawn), lying (its posture read again the right way up), with
  *   the crops' regions.
+ *   The squares' requests are marked `look` (the person handler answers them with its look, ADR 0186); the whole
+ *   frame's is not. A person lying at the picture's bottom edge is looked at in a square reaching past it.
  * - A look at once, then at most one every LOOK_EVERY_SECONDS (the frames between whole); lost for longer than
  *   LOOK_SECONDS of capture time: no more looks.
  * And the pure parts: what detectionsInFrame makes of a detection on a turned crop.
@@ -19,7 +21,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Detection } from '../../src/ipc/index.js';
 import { ModelServer, type InferenceHandler } from '../../src/models/index.js';
-import { LOOK_EVERY_SECONDS, LOOK_SECONDS, SecondLook, type LostSighting } from '../../src/pipeline/camera/second-look.js';
+import { LOOK_EVERY_SECONDS, LOOK_FILL, LOOK_SECONDS, SecondLook, type LostSighting } from '../../src/pipeline/camera/second-look.js';
 import { FrameSupplier, type Frame, type FrameInput } from '../../src/supplier/index.js';
 import { modelClientWorker, WorkerSupervisor, type WorkerResult } from '../../src/workers/index.js';
 import { detectionsInFrame } from '../../src/workers/region-run.js';
@@ -44,15 +46,17 @@ function uprightKeypoints(b: readonly [number, number, number, number]): [number
 }
 
 /** Finds bright blobs taller than wide and at least MIN_TALL input pixels tall, each with upright keypoints. */
-function uprightFinder(calls: { whole: number; crops: number }): InferenceHandler {
+function uprightFinder(calls: { whole: number; crops: number; marked: number; wholeMarked: number }): InferenceHandler {
   return {
     name: 'upright',
     modelId: 'upright',
     frameLongSide: INPUT,
-    infer(frame) {
+    infer(frame, request) {
       const { data, width, height } = frame;
       if (width === height) calls.crops++;
       else calls.whole++;
+      if (request.look === true) calls.marked++;
+      if (request.look === true && width !== height) calls.wholeMarked++;
       const scale = INPUT / Math.max(width, height);
       let [x1, y1, x2, y2] = [width, height, -1, -1];
       for (let y = 0; y < height; y++)
@@ -78,11 +82,15 @@ function lyingFrame(): FrameInput {
 
 type Output = { detections: Detection[]; regions?: number[][] };
 
+/** The lying frame as the supplier gives it, captured at `captureTime` (ms). */
+const frame = (captureTime: number): Frame =>
+  ({ ...lyingFrame(), seq: 1, streamId: 'room', captureTime, wallTime: Date.now(), payload: lyingFrame().payload }) as unknown as Frame;
+
 const dir = mkdtempSync(join(tmpdir(), 'framesupplier-second-look-'));
 const SHM_DIR = `/dev/shm/framesupplier-second-look-${process.pid}`;
 
 describe('the second look', { timeout: 60_000 }, () => {
-  const calls = { whole: 0, crops: 0 };
+  const calls = { whole: 0, crops: 0, marked: 0, wholeMarked: 0 };
   let server: ModelServer;
 
   before(async () => {
@@ -142,6 +150,8 @@ describe('the second look', { timeout: 60_000 }, () => {
       assert.equal(output.regions?.length, 4, 'the whole frame and the square three ways');
       assert.ok(look.stats().looks >= 1 && look.stats().crops >= 4);
       assert.ok(calls.crops >= 3, 'the crops reached the model as squares');
+      assert.equal(calls.marked, calls.crops, "every square's request marked `look`, for the handler's look (ADR 0186)");
+      assert.equal(calls.wholeMarked, 0, "the whole frame's not");
     } finally {
       await supervisor.close();
       void supplier.close();
@@ -151,8 +161,6 @@ describe('the second look', { timeout: 60_000 }, () => {
   it('looks for a lost person once every LOOK_EVERY_SECONDS, for LOOK_SECONDS of capture time at most, and again once found and lost anew', async () => {
     let lost: LostSighting[] = [{ id: '3', box: LAST_BOX }];
     const look = new SecondLook({ lost: () => lost });
-    const frame = (captureTime: number): Frame =>
-      ({ ...lyingFrame(), seq: 1, streamId: 'room', captureTime, wallTime: Date.now(), payload: lyingFrame().payload }) as unknown as Frame;
     assert.equal((await look.plan(frame(1_000), INPUT))?.crops.length, 4);
     assert.equal(look.plan(frame(1_000), null) instanceof Promise, true);
     assert.equal(await look.plan(frame(1_000), null), null, 'the model size not known: whole');
@@ -166,6 +174,26 @@ describe('the second look', { timeout: 60_000 }, () => {
     assert.equal(await look.plan(frame(20_000), INPUT), null);
     lost = [{ id: '3', box: LAST_BOX }];
     assert.equal((await look.plan(frame(21_000), INPUT))?.crops.length, 4, 'lost anew: looked for again');
+  });
+});
+
+describe("a person lost at the picture's edge", { timeout: 10_000 }, () => {
+  it('is looked at in a square reaching past the edge, what lies outside grey, every square marked `look`', async () => {
+    const look = new SecondLook({ lost: () => [{ id: '5', box: [0.3, 0.85, 0.7, 1] }] });
+    const crops = (await look.plan(frame(1_000), INPUT))!;
+    assert.equal(crops.crops.length, 4);
+    assert.equal(crops.crops[0]!.look, undefined, 'the whole frame is not a look');
+    for (const square of crops.crops.slice(1)) {
+      assert.equal(square.look, true);
+      const [, top, , side] = square.region;
+      assert.ok(top + side > H, `past the bottom: ${JSON.stringify(square.region)}`);
+    }
+    const asIs = crops.crops[1]!;
+    const lastRow = asIs.payload.subarray((asIs.height - 1) * asIs.width * 3);
+    assert.ok(
+      lastRow.every((v) => v === LOOK_FILL),
+      'below the frame: the fill',
+    );
   });
 });
 

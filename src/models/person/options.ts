@@ -43,7 +43,25 @@ export interface PersonModelOptions extends RuntimeOptions {
   readonly maxPeople?: number;
   /** Poses for the most confident people, up to this many (0: none). Default 5. */
   readonly poseMaxPeople?: number;
+  /**
+   * A dark or flat picture (its sampled luma's mean or spread, src/pictures' low-light.ts) gets a tone curve before
+   * the network sees it, a second look's crops too (ADR 0186). Default LOW_LIGHT_DEFAULT.
+   */
+  readonly lowLight?: boolean;
 }
+
+/**
+ * How the person handler answers a second look's crop (a request marked `look`, ADR 0186): `lightning`, MoveNet
+ * Lightning on the crop (look-pose.ts); `lightning-then-model`, Lightning and, where it finds nobody, the handler's
+ * own network on the same crop; `model`, the handler's own network, as any frame.
+ */
+export const PERSON_LOOKS = ['lightning', 'lightning-then-model', 'model'] as const;
+export type PersonLook = (typeof PERSON_LOOKS)[number];
+/** The look the person handler runs unless told (ADR 0186). */
+export const PERSON_LOOK_DEFAULT: PersonLook = 'lightning';
+
+/** Whether the person model brightens low-light pictures unless told (ADR 0186). */
+export const LOW_LIGHT_DEFAULT = false;
 
 /** The package's models/ directory: dist/src/models/person → the package root. */
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL('../../../../models/', import.meta.url));

@@ -11,7 +11,10 @@
  * a model thread, not copied again, converted to RGB there (so a huge frame's
  * conversion is ended with the thread at the handler timeout, never holding
  * the server's own thread) and resized inside the network's graph.
- * Stateless per request.
+ * Stateless per request. A request marked `look` (a crop of a second look
+ * around a person just lost, ADR 0186) is answered by the handler's `look`:
+ * MoveNet Lightning on the crop by default (look-pose.ts), its answer's
+ * metadata saying `look`.
  */
 import { availableParallelism } from 'node:os';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';
@@ -24,10 +27,10 @@ import { POSE_KEYPOINTS } from './keypoints.js';
 import { postureOf } from '../../care/index.js';
 import { checkExecutionProviders, checkRuntimeOptions } from '../onnx/session.js';
 import { loadOnnxRuntime } from '../onnx/runtime.js';
-import { PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, personNetworkPath, type PersonModelOptions } from './options.js';
+import { PERSON_LOOKS, PERSON_NETWORK_DEFAULTS, PERSON_NETWORKS, PRECISIONS, personNetworkPath, type PersonLook, type PersonModelOptions } from './options.js';
+import type { PersonAnswer, PersonWorkerData } from './person-answer.js';
 import { checkBatchAxis, declaredInputs } from '../onnx/onnx-inputs.js';
 import { ModelBatchError } from '../errors.js';
-import type { PersonDetection } from './person-model.js';
 
 export interface PersonHandlerOptions extends PersonModelOptions {
   readonly modelId?: string;
@@ -38,6 +41,8 @@ export interface PersonHandlerOptions extends PersonModelOptions {
   readonly maxBatch?: number;
   /** Model threads, each a session of its own (a copy of the network, ~20–40 MB) of `intraOpThreads` threads. Default: the machine's cores, at most 4. */
   readonly threads?: number;
+  /** How a second look's crops (requests marked `look`) are answered. Default PERSON_LOOK_DEFAULT (options.ts). */
+  readonly look?: PersonLook;
 }
 
 /** The options a user can get wrong, checked here so they fail at once with ERR_INVALID_ARGUMENT, not in a model thread. */
@@ -78,16 +83,20 @@ export function checkPersonBatch(what: string, o: Pick<PersonModelOptions, 'netw
 }
 
 export function createPersonHandler(options: PersonHandlerOptions = {}): InferenceHandler {
-  const { modelId = 'person', threads = Math.min(4, availableParallelism()), maxBatch = 1, ...modelOptions } = options;
+  const { modelId = 'person', threads = Math.min(4, availableParallelism()), maxBatch = 1, look, ...modelOptions } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new InvalidArgumentError(`threads must be an integer ≥ 1, got ${String(threads)}`);
+  if (look !== undefined && !(PERSON_LOOKS as readonly string[]).includes(look)) {
+    throw new InvalidArgumentError(`look must be one of ${PERSON_LOOKS.join(', ')}, got ${JSON.stringify(look)}`);
+  }
   checkModelOptions(modelOptions);
   checkPersonBatch('the person model', modelOptions, maxBatch);
   // Said in every result, so a consumer can tell which variant answered.
   const network = modelOptions.network ?? 'movenet-multipose';
   const precision = modelOptions.precision ?? 'fp32';
-  const pool = new ModelThreadPool<PersonDetection[]>({
+  const workerData: PersonWorkerData = { ...modelOptions, ...(look === undefined ? {} : { look }) };
+  const pool = new ModelThreadPool<PersonAnswer>({
     workerUrl: new URL('./person-worker.js', import.meta.url),
-    workerData: modelOptions,
+    workerData,
     threads,
     name: 'person',
   });
@@ -105,11 +114,13 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
       await pool.start();
     },
     close: () => pool.close(),
-    async infer(frame: ReadFrame, _request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
+    async infer(frame: ReadFrame, request: InferenceRequest, signal: AbortSignal): Promise<InferenceResult> {
       // Copied as it is and converted in the model thread: a large frame's conversion stays within the handler timeout.
       const raw = rawFrameCopy(frame.data, frame.format);
       frame.release?.(); // copied: the seqlock is checked now, not after inference
-      const people = await pool.run({ rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format }, signal);
+      const variant = request.look === true ? { variant: 'look' } : {};
+      const answer = await pool.run({ rgb: raw.buffer as ArrayBuffer, width: frame.width, height: frame.height, format: frame.format, ...variant }, signal);
+      const people = answer.people;
       // A posed person's posture (ADR 0132), read in the frame's own proportions: on every result, not only tracked objects.
       const aspect = frame.width / frame.height;
       const detections: Detection[] = people.map((p) => {
@@ -125,7 +136,8 @@ export function createPersonHandler(options: PersonHandlerOptions = {}): Inferen
           posture_score: posture.confidence,
         };
       });
-      return { detections, metadata: { handler: 'person', network, precision, keypoint_names: POSE_KEYPOINTS } };
+      const answeredBy = answer.look === undefined ? {} : { look: answer.look };
+      return { detections, metadata: { handler: 'person', network, precision, ...answeredBy, keypoint_names: POSE_KEYPOINTS } };
     },
   };
 }

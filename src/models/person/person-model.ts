@@ -29,7 +29,8 @@ import { openSession } from '../onnx/session.js';
 import { cropModel, Preprocessor, resizeModel } from '../onnx/preprocess.js';
 import { DataType } from '../onnx/onnx-proto.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
-import { DEFAULT_MODEL_DIR, modelFile, PERSON_NETWORK_DEFAULTS, type PersonModelOptions } from './options.js';
+import { DEFAULT_MODEL_DIR, LOW_LIGHT_DEFAULT, modelFile, PERSON_NETWORK_DEFAULTS, type PersonModelOptions } from './options.js';
+import { brightened } from '../../pictures/index.js';
 
 export { POSE_KEYPOINTS };
 export { PERSON_NETWORKS, PERSON_NETWORK_DEFAULTS, type PersonNetwork, type PersonModelOptions } from './options.js';
@@ -52,9 +53,11 @@ export interface PersonDetection {
 
 export { DEFAULT_MODEL_DIR, modelFile };
 
-const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
+/** A coordinate held to 0–1. */
+export const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 
-const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
+/** Rounded to 1 / `scale` (1e4 for coordinates, 1e3 for scores: what the answers carry). */
+export const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
 
 type Options = Required<Omit<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>> & Pick<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>;
 
@@ -82,6 +85,7 @@ export class PersonModel {
       iouThreshold: options.iouThreshold ?? 0.4,
       maxPeople: options.maxPeople ?? 50,
       poseMaxPeople: options.poseMaxPeople ?? 5,
+      lowLight: options.lowLight ?? LOW_LIGHT_DEFAULT,
       ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
       ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
     };
@@ -111,7 +115,8 @@ export class PersonModel {
     const detector = this.#detector;
     if (detector === null) throw new Error('the person model is not loaded');
     this.timings.poseMs = 0;
-    return this.#o.network === 'movenet-multipose' ? this.#multipose(detector, rgb, width, height) : this.#centernet(detector, rgb, width, height);
+    const picture = this.#o.lowLight ? brightened(rgb, width, height) : rgb;
+    return this.#o.network === 'movenet-multipose' ? this.#multipose(detector, picture, width, height) : this.#centernet(detector, picture, width, height);
   }
 
   /** The input [height, width]: the long side `inputSize`, the short one in proportion, both multiples of 32. */

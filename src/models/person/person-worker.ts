@@ -1,12 +1,31 @@
 /**
- * Worker-thread entry of the person handler: one PersonModel (one ONNX
- * Runtime session of `intraOpThreads` threads) per model thread.
+ * Worker-thread entry of the person handler: one PersonModel (one ONNX Runtime session of `intraOpThreads`
+ * threads) per model thread, and unless the handler's look is `model`, one LookPose (MoveNet Lightning) for the
+ * crops of a second look (jobs of variant `look`, ADR 0186).
  */
 import { serveModelJobs } from '../thread-pool.js';
-import { PersonModel, type PersonDetection, type PersonModelOptions } from './person-model.js';
+import { LookPose } from './look-pose.js';
+import { PersonModel } from './person-model.js';
+import { LOW_LIGHT_DEFAULT, PERSON_LOOK_DEFAULT } from './options.js';
+import type { PersonAnswer, PersonWorkerData } from './person-answer.js';
 
-await serveModelJobs<PersonModelOptions, PersonDetection[]>(async (options) => {
+await serveModelJobs<PersonWorkerData, PersonAnswer>(async ({ look = PERSON_LOOK_DEFAULT, ...options }) => {
   const model = new PersonModel(options);
   await model.load();
-  return (job) => model.detect(new Uint8Array(job.rgb), job.width, job.height);
+  const pose =
+    look === 'model'
+      ? null
+      : await LookPose.open({
+          ...(options.modelDir === undefined ? {} : { modelDir: options.modelDir }),
+          ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
+          ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+          lowLight: options.lowLight ?? LOW_LIGHT_DEFAULT,
+        });
+  return async (job) => {
+    const rgb = new Uint8Array(job.rgb);
+    if (job.variant !== 'look' || pose === null) return { people: await model.detect(rgb, job.width, job.height) };
+    const people = await pose.detect(rgb, job.width, job.height);
+    if (people.length > 0 || look === 'lightning') return { people, look: 'movenet-lightning' };
+    return { people: await model.detect(rgb, job.width, job.height), look: 'movenet-lightning, then the model' };
+  };
 });

@@ -8,9 +8,13 @@
  * newest, and sends them whole (no crop, no conversion, no call more: a quiet room costs what it did). While
  * someone is lost (for at most LOOK_SECONDS of capture time each, so one never found again does not cost for
  * ever) a look is due at once and then once every LOOK_EVERY_SECONDS (the frames between go whole, as before): the
- * worker reads full-resolution frames while one is due, and the frame it reads goes to the model as crops at the model's input size: the whole frame, and for each lost person (the last MAX_LOST listed) the square around their
- * last box (src/pictures' lookAgainRegion, cut from the full-resolution frame so a small person is large) as it
- * is and turned a quarter either way (a person lying is an upright one to the network). What the model finds is
+ * worker reads full-resolution frames while one is due, and the frame it reads goes to the model as crops at the
+ * model's input size: the whole frame, and for each lost person (the last MAX_LOST listed) the square around their
+ * last box (src/pictures' lookAgainRegion, cut from the full-resolution frame so a small person is large; centred
+ * where they were and reaching past the frame's edges, filled grey, so a person partly out of the picture is seen
+ * at a whole person's scale, ADR 0186) as it is and turned a quarter either way (a person lying is an upright one
+ * to the network). The squares' requests are marked `look`: the person handler answers them with MoveNet
+ * Lightning (ADR 0186), any other model as any frame. What the model finds is
  * turned back and mapped into the frame (region-run.ts), duplicates across crops kept once, one result for the
  * frame: the tracker continues the track and the fall rule sees the person down.
  */
@@ -35,8 +39,13 @@ export const LOOK_SECONDS = 10;
 export const LOOK_EVERY_SECONDS = 1;
 /** At most this many lost people are looked for in one frame (each is three model calls). */
 export const MAX_LOST = 2;
-/** The look's square is at least this share of the model's input side (a tiny box is not cut at a few pixels). */
-const MIN_SIDE_SHARE = 0.5;
+/**
+ * A pose look's square (the handler's MoveNet Lightning, ADR 0186) is at least this many pixels of the frame: it is
+ * scaled to 192 there, so a small person's square is cut closer than a detector's of half its 448 input.
+ */
+export const POSE_LOOK_MIN_SIDE = 96;
+/** A look's square reaches past the frame's edges by filling them with this grey (cutRgb's `fill`, ADR 0186). */
+export const LOOK_FILL = 128;
 
 export interface SecondLookStats {
   /** Frames sent as a second look, and the model calls they took (the whole frame and three per person). */
@@ -91,11 +100,13 @@ export class SecondLook implements RegionRun {
     const whole = cutRgb(rgb, width, height, [0, 0, width, height], inputSide);
     if (whole !== null) crops.push({ ...whole, region: [0, 0, width, height] });
     for (const person of lost) {
-      const region = lookAgainRegion(person.box, width, height, inputSide * MIN_SIDE_SHARE);
-      const cut = region === null ? null : cutRgb(rgb, width, height, region, inputSide);
+      // Centred on where they were, reaching past the frame's edges (filled grey): a person lying partly out of the
+      // picture is seen at a whole person's scale. Marked `look`: the person handler answers it with its look.
+      const region = lookAgainRegion(person.box, width, height, POSE_LOOK_MIN_SIDE, true);
+      const cut = region === null ? null : cutRgb(rgb, width, height, region, inputSide, LOOK_FILL);
       if (region === null || cut === null) continue;
-      crops.push({ ...cut, region });
-      for (const turn of [90, -90] as const) crops.push({ ...turnRgb(cut.payload, cut.width, cut.height, turn), region, turn });
+      crops.push({ ...cut, region, look: true });
+      for (const turn of [90, -90] as const) crops.push({ ...turnRgb(cut.payload, cut.width, cut.height, turn), region, turn, look: true });
     }
     if (crops.length <= 1) return Promise.resolve(null);
     this.#looks++;
