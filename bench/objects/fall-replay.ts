@@ -13,7 +13,7 @@
  * on the recording's capture times); an alert before it, or on a clip without a fall, is a false alarm. Lines: one a
  * clip, then FALL's summaries (per source, per type, over all), each marked `replay: true`.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fallsOptionsOf, trackOptionsOf } from '../../src/config/index.js';
 import { CameraObjects, FallWatch, trackableDetections, type FallKind } from '../../src/objects/index.js';
@@ -45,6 +45,29 @@ const TICK_MS = 1000;
 
 export interface ReplayOutcome extends ClipOutcome {
   readonly alerts: readonly { readonly kind: FallKind; readonly at_s: number; readonly seen_down: boolean }[];
+}
+
+/**
+ * The capture time of a clip's frame at `t` seconds, from the nearest result's (the source paced at the clip's
+ * rate; the supplier's seq counts the source's frames from 1, the still lead-in `leadS` first), or null with none.
+ */
+export function clipFrameCapture(
+  results: readonly { readonly seq: number; readonly captureTime: number }[],
+  fps: number,
+  leadS: number,
+  t: number,
+): number | null {
+  const seq = Math.round(leadS * fps) + Math.round(t * fps) + 1;
+  let near: { readonly seq: number; readonly captureTime: number } | null = null;
+  for (const r of results) if (near === null || Math.abs(r.seq - seq) < Math.abs(near.seq - seq)) near = r;
+  return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / fps;
+}
+
+/** Writes a clip's recording into `dir` (recordName's file); returns its path. */
+export function writeRecording(dir: string, recorded: RecordedClip): string {
+  const path = join(dir, recordName(recorded.clip.file));
+  writeFileSync(path, [JSON.stringify({ clip: recorded.clip, leadS: recorded.leadS }), ...recorded.results.map((r) => JSON.stringify(r))].join('\n') + '\n');
+  return path;
 }
 
 /** Reads a recording (recordName's file). */
@@ -88,13 +111,7 @@ export function replayClip(recorded: RecordedClip): ReplayOutcome {
       out.events.filter((e) => e.type === 'end').map((e) => e.after.id),
     );
   }
-  /** The capture time of the clip's frame at `t` seconds, from the nearest result's (as FALL's). */
-  const captureOf = (t: number): number | null => {
-    const seq = Math.round(leadS * clip.fps) + Math.round(t * clip.fps) + 1;
-    let near: RecordedResult | null = null;
-    for (const r of results) if (near === null || Math.abs(r.seq - seq) < Math.abs(near.seq - seq)) near = r;
-    return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / clip.fps;
-  };
+  const captureOf = (t: number): number | null => clipFrameCapture(results, clip.fps, leadS, t);
   const start = clip.fallStartS === null ? null : captureOf(clip.fallStartS);
   const down = clip.downS === null ? null : captureOf(clip.downS);
   const early = start === null ? raised : raised.filter((a) => a.time < start);

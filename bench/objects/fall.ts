@@ -34,7 +34,7 @@
  * (fall-replay.ts: its clip, then each result's seq, capture time and output), for FALL-REPLAY to put through the
  * rule again in seconds.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
@@ -44,7 +44,7 @@ import { VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { DEFAULT_FALL_DATA, fallClips, type FallClip } from './fall-clips.js';
-import { recordName, type RecordedResult } from './fall-replay.js';
+import { clipFrameCapture, writeRecording, type RecordedResult } from './fall-replay.js';
 
 const LEAD_S = 2;
 const TAIL_S = 5;
@@ -199,22 +199,12 @@ export async function fall(): Promise<void> {
       system.off('result', onResult);
       system.off('fall', onFall);
       system.off('objective', onObjective);
-      if (record !== undefined)
-        writeFileSync(
-          join(record, recordName(clip.file)),
-          [JSON.stringify({ clip, leadS: LEAD_S }), ...recorded.map((r) => JSON.stringify(r))].join('\n') + '\n',
-        );
+      if (record !== undefined) writeRecording(record, { clip, leadS: LEAD_S, results: recorded });
       cpuS += cpu1 - cpu0;
       wallS += (t1 - t0) / 1000;
       results += seen.length;
 
-      /** The capture time of the clip's frame at `t` seconds, from the nearest result's (the source paced at the clip's rate). */
-      const captureOf = (t: number): number | null => {
-        const seq = Math.round(LEAD_S * clip.fps) + Math.round(t * clip.fps) + 1;
-        let near: { seq: number; captureTime: number } | null = null;
-        for (const r of seen) if (near === null || Math.abs(r.seq - seq) < Math.abs(near.seq - seq)) near = r;
-        return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / clip.fps;
-      };
+      const captureOf = (t: number): number | null => clipFrameCapture(seen, clip.fps, LEAD_S, t);
       const start = clip.fallStartS === null ? null : captureOf(clip.fallStartS);
       const down = clip.downS === null ? null : captureOf(clip.downS);
       const early = start === null ? alerts : alerts.filter((a) => a.at < start);
