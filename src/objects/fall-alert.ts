@@ -55,7 +55,7 @@ export interface FallAlert extends FallAnswerFields {
   readonly posture_score: number;
   /** The fall's start (the last sighting upright); null for `down` with no fall seen. */
   readonly fall_time: number | null;
-  /** The first sighting down (`down`: lying outside the beds from then). */
+  /** The first sighting down (`down`: lying or on the floor outside the beds from then). */
   readonly down_time: number;
   /** Frigate's: the fall's start, else the first sighting down. */
   readonly start_time: number;
