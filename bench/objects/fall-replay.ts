@@ -63,6 +63,19 @@ export function clipFrameCapture(
   return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / fps;
 }
 
+/** A clip's outcome as FALL counts it: raised after its fall's start or not, alerts before it, the alert less the down frame (ms). */
+export function clipOutcome(clip: FallClip, raised: boolean, falseAlarms: number, afterDownMs: number | null): ClipOutcome {
+  return {
+    clip: clip.file,
+    source: clip.source,
+    type: clip.type,
+    is_fall: clip.isFall,
+    detected: clip.isFall && raised,
+    false_alarms: falseAlarms,
+    event_after_down_ms: afterDownMs === null ? null : round(afterDownMs, 0),
+  };
+}
+
 /** Writes a clip's recording into `dir` (recordName's file); returns its path. */
 export function writeRecording(dir: string, recorded: RecordedClip): string {
   const path = join(dir, recordName(recorded.clip.file));
@@ -118,13 +131,7 @@ export function replayClip(recorded: RecordedClip): ReplayOutcome {
   const first = start === null ? undefined : raised.find((a) => a.time >= start);
   const origin = results[0]?.captureTime ?? 0;
   return {
-    clip: clip.file,
-    source: clip.source,
-    type: clip.type,
-    is_fall: clip.isFall,
-    detected: clip.isFall && first !== undefined,
-    false_alarms: early.length,
-    event_after_down_ms: first === undefined || down === null ? null : round(first.time - down, 0),
+    ...clipOutcome(clip, first !== undefined, early.length, first === undefined || down === null ? null : first.time - down),
     alerts: raised.map((a) => ({ kind: a.kind, at_s: round((a.time - origin) / 1000 - leadS, 2), seen_down: a.seenDown })),
   };
 }

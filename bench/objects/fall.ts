@@ -44,7 +44,7 @@ import { VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { DEFAULT_FALL_DATA, fallClips, type FallClip } from './fall-clips.js';
-import { clipFrameCapture, writeRecording, type RecordedResult } from './fall-replay.js';
+import { clipFrameCapture, clipOutcome, writeRecording, type RecordedResult } from './fall-replay.js';
 
 const LEAD_S = 2;
 const TAIL_S = 5;
@@ -235,15 +235,7 @@ export async function fall(): Promise<void> {
         longest_gap_ms: round(longestGap(seen.map((r) => r.captureTime)), 0),
         objective_missed: missedObjective,
       });
-      outcomes.push({
-        clip: clip.file,
-        source: clip.source,
-        type: clip.type,
-        is_fall: clip.isFall,
-        detected: clip.isFall && first !== undefined,
-        false_alarms: early.length,
-        event_after_down_ms: latency === null ? null : round(latency, 0),
-      });
+      outcomes.push(clipOutcome(clip, first !== undefined, early.length, latency));
       log(
         `FALL ${clip.file}: ${clip.isFall ? (first === undefined ? 'MISSED' : `detected, ${round(latency ?? NaN, 0)} ms after down`) : early.length > 0 ? `FALSE ALARM ×${early.length}` : 'ok'}`,
       );
