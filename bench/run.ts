@@ -105,6 +105,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   FALL: async () => (await import('./objects/fall.js')).fall(),
   /** The fall rule over thousands of synthetic views (3D moves through pinhole cameras, a pose network's errors): falls raised, everyday moves raised, where it fails. */
   'FALL-SYNTH': async () => (await import('./objects/fall-synthetic.js')).fallSynthetic(),
+  /** FALL's clips again in seconds: their recorded person results (FALL_RECORD) through the tracker and the fall rule. */
+  'FALL-REPLAY': async () => (await import('./objects/fall-replay.js')).fallReplay(),
 };
 
 const requested = args.map((name) => name.toUpperCase());

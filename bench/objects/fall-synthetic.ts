@@ -14,7 +14,8 @@
  * A fall view is raised when an alert (`fall`, or `down` after a minute lying)
  * comes at or after the fall's onset; an alert before it is counted as an early
  * false alarm. An everyday view is raised by any alert. Lines (JSON Lines):
- * one per family (views, raised, share, raised as fall / down, the delay from
+ * one per family (views, raised, share, raised as fall / down, a fall family's misses by why (missed_why:
+ * fall-synthetic-view.ts' missedWhy), the delay from
  * the person on the floor to a `fall` alert, and per slice: camera height,
  * the camera's bearing from where the body faces, distance, fps, the person's
  * height in pixels, what hides them, picture size, the move's variant, and
@@ -107,6 +108,8 @@ interface FamilyTally extends Tally {
   readonly delays: number[];
   readonly slices: Map<string, Map<string, Tally>>;
   readonly fails: Record<string, unknown>[];
+  /** The falls not raised, by why (missedWhy()). */
+  readonly missed: Map<string, number>;
   /** The views the setup advice allows (advised()). */
   readonly advised: Tally;
 }
@@ -135,6 +138,7 @@ export function runSynthetic(options: { seed: number; views: number; progress?: 
       delays: [],
       slices: new Map(),
       fails: [],
+      missed: new Map(),
       advised: { views: 0, raised: 0 },
     });
   for (let index = 0; index < options.views; index++) {
@@ -205,6 +209,7 @@ function record(t: FamilyTally, view: View, outcome: ViewOutcome, seed: number):
   }
   if (outcome.raised === 'fall') t.asFall++;
   if (outcome.raised === 'down') t.asDown++;
+  if (outcome.missed !== null) t.missed.set(outcome.missed, (t.missed.get(outcome.missed) ?? 0) + 1);
   t.early += outcome.early;
   t.detected += outcome.detected;
   t.frames += outcome.frames;
@@ -255,6 +260,7 @@ function familyLine(t: FamilyTally): Record<string, unknown> {
     advised_share: share(t.advised),
     raised_as_fall: t.asFall,
     raised_as_down: t.asDown,
+    ...(t.fall ? { missed_why: Object.fromEntries([...t.missed].sort((a, b) => b[1] - a[1])) } : {}),
     early_alarms: t.early,
     detected_frames_share: t.frames === 0 ? 0 : round(t.detected / t.frames, 3),
     fall_alert_after_impact_s_p50: sorted.length === 0 ? null : round(percentile(sorted, 50), 2),

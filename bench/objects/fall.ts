@@ -29,9 +29,12 @@
  * ../shared): one line saying so, and nothing run. FALL_DATA names another folder; FALL_ONLY runs the clips whose
  * name contains one of its comma-separated parts (a run in chunks); FALL_SUMMARY names comma-separated files of
  * earlier runs' lines whose clip lines are summed up instead, nothing run; FALL_TRACE=1 logs every result's people
- * (posture, score, box) and which results were second looks.
+ * (posture, score, box) and which results were second looks. FALL_RECORD names a folder (outside the repository:
+ * derived keypoints of the shared clips are never committed) where each clip's results are written as JSON Lines
+ * (fall-replay.ts: its clip, then each result's seq, capture time and output), for FALL-REPLAY to put through the
+ * rule again in seconds.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
@@ -41,6 +44,7 @@ import { VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
 import { DEFAULT_FALL_DATA, fallClips, type FallClip } from './fall-clips.js';
+import { clipFrameCapture, clipOutcome, writeRecording, type RecordedResult } from './fall-replay.js';
 
 const LEAD_S = 2;
 const TAIL_S = 5;
@@ -119,6 +123,8 @@ export async function fall(): Promise<void> {
   }
   const fps = Number(process.env.FALL_FPS ?? 5);
   const trace = process.env.FALL_TRACE === '1';
+  const record = process.env.FALL_RECORD;
+  if (record !== undefined) mkdirSync(record, { recursive: true });
   const only = process.env.FALL_ONLY?.split(',').filter((part) => part.length > 0);
   const clips: FallClip[] = fallClips(dir).filter((c) => only === undefined || only.some((part) => c.file.includes(part)));
   for (const c of clips) {
@@ -154,6 +160,7 @@ export async function fall(): Promise<void> {
       const camera = `clip${i}`;
       const seen: { seq: number; captureTime: number }[] = [];
       const alerts: { at: number; alert: FallAlert }[] = [];
+      const recorded: RecordedResult[] = [];
       let missedObjective = 0;
       let looks = 0;
       const onResult = (e: { camera: string; worker: string; seq: number; captureTime: number; output: unknown }): void => {
@@ -162,6 +169,7 @@ export async function fall(): Promise<void> {
         // A result made of crops (a second look, ADR 0169) says so by its regions.
         const output = e.output as { regions?: unknown; detections?: { bbox: number[]; posture?: string; confidence: number }[] } | null;
         if (output?.regions !== undefined) looks++;
+        if (record !== undefined) recorded.push({ seq: e.seq, captureTime: e.captureTime, output: e.output });
         if (trace)
           log(
             `FALL trace ${clip.file} seq ${e.seq}${output?.regions === undefined ? '' : ' look'}: ${JSON.stringify((output?.detections ?? []).map((d) => [d.posture, round(d.confidence, 2), d.bbox.map((v) => round(v, 2))]))}`,
@@ -191,17 +199,12 @@ export async function fall(): Promise<void> {
       system.off('result', onResult);
       system.off('fall', onFall);
       system.off('objective', onObjective);
+      if (record !== undefined) writeRecording(record, { clip, leadS: LEAD_S, results: recorded });
       cpuS += cpu1 - cpu0;
       wallS += (t1 - t0) / 1000;
       results += seen.length;
 
-      /** The capture time of the clip's frame at `t` seconds, from the nearest result's (the source paced at the clip's rate). */
-      const captureOf = (t: number): number | null => {
-        const seq = Math.round(LEAD_S * clip.fps) + Math.round(t * clip.fps) + 1;
-        let near: { seq: number; captureTime: number } | null = null;
-        for (const r of seen) if (near === null || Math.abs(r.seq - seq) < Math.abs(near.seq - seq)) near = r;
-        return near === null ? null : near.captureTime + ((seq - near.seq) * 1000) / clip.fps;
-      };
+      const captureOf = (t: number): number | null => clipFrameCapture(seen, clip.fps, LEAD_S, t);
       const start = clip.fallStartS === null ? null : captureOf(clip.fallStartS);
       const down = clip.downS === null ? null : captureOf(clip.downS);
       const early = start === null ? alerts : alerts.filter((a) => a.at < start);
@@ -232,15 +235,7 @@ export async function fall(): Promise<void> {
         longest_gap_ms: round(longestGap(seen.map((r) => r.captureTime)), 0),
         objective_missed: missedObjective,
       });
-      outcomes.push({
-        clip: clip.file,
-        source: clip.source,
-        type: clip.type,
-        is_fall: clip.isFall,
-        detected: clip.isFall && first !== undefined,
-        false_alarms: early.length,
-        event_after_down_ms: latency === null ? null : round(latency, 0),
-      });
+      outcomes.push(clipOutcome(clip, first !== undefined, early.length, latency));
       log(
         `FALL ${clip.file}: ${clip.isFall ? (first === undefined ? 'MISSED' : `detected, ${round(latency ?? NaN, 0)} ms after down`) : early.length > 0 ? `FALSE ALARM ×${early.length}` : 'ok'}`,
       );

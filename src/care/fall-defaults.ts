@@ -10,7 +10,7 @@ export const FALL_DEFAULTS = {
   drop: 0.45,
   /** Still down this long after the first down sighting (seconds). */
   confirmSeconds: 1,
-  /** Lying outside the beds this long: down (seconds). */
+  /** Lying or sitting on the floor outside the beds this long: down (seconds). */
   downSeconds: 60,
   /** Up again this long ends an alert (seconds). */
   upSeconds: 2,

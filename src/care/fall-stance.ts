@@ -3,12 +3,15 @@
  * a sighting's stance (lying, on the floor, low, seated at chair height, on
  * their feet) from its posture reading, the person's standing reference and
  * their height standing where they are (an "on their feet" reading well
- * shorter than it is someone kneeling upright or crouching: low);
+ * shorter than it is someone kneeling upright or crouching: low; the head at
+ * floor level against the standing reference, the pose saying nothing of
+ * the legs, is on the floor);
  * the stance over a window of sightings with hysteresis (the window's medians:
  * one misread frame never moves it); in a bed or not, by the share of the body
  * on it, with hysteresis; a fall's descent (how far and how fast the top of
  * the box went down against the person's height, on tops smoothed by a median
- * of three); going down now (for a person lost from sight). No clock, no state.
+ * of three, timed from the last sighting at the standing level); going down
+ * now (for a person lost from sight). No clock, no state.
  */
 import type { PostureReading } from './posture.js';
 
@@ -21,6 +24,8 @@ export const STANCE_SIGHTINGS = 3;
  * through a crouch in 1.6 s at about 0.3, a fall forwards or backwards at 1.5 or more.
  */
 export const FALL_SPEED = 0.375;
+/** A top within this share of `drop` below the standing stance is at the standing level (a step's bob, a pose's noise). */
+export const STANDING_LEVEL = 1 / 6;
 /**
  * A box within this of the picture's edge (normalised) is cut by it: a person walking out of the picture under a
  * high camera or past its side sees the top of their box come down as the picture cuts them, which is no descent.
@@ -78,7 +83,7 @@ export function goingDown(sightings: readonly Sighting[], reference: Reference |
   if (latest === undefined || previous === undefined || below(latest) < o.drop / 2 || below(previous) < o.drop / 4) return false;
   if (latest.atEdge || previous.atEdge || latest.height >= reference.height) return false;
   let high: Sighting | undefined;
-  for (let i = sightings.length - 1; i >= 0 && high === undefined; i--) if (below(sightings[i]!) <= o.drop / 6) high = sightings[i];
+  for (let i = sightings.length - 1; i >= 0 && high === undefined; i--) if (below(sightings[i]!) <= o.drop * STANDING_LEVEL) high = sightings[i];
   if (high === undefined) return false;
   return (below(latest) - below(high)) / (Math.max(latest.time - high.time, 1) / 1000) >= FALL_SPEED;
 }
@@ -100,6 +105,13 @@ export const SHORT_UPRIGHT = 0.8;
  * farther is not taken for one grown or shrunk. Kneeling, the knees are a forearm's length ahead of the feet.
  */
 export const SAME_PLACE = 0.15;
+
+/**
+ * The top of the box this far below the standing stance (in the person's standing heights) is the head at floor
+ * level: lower than any squat, kneel or seat puts it (their heads stay within about 0.45 of standing height of
+ * it), as low as sitting slumped on the floor or lying.
+ */
+export const FLOOR_DROP = 0.6;
 
 /** A sighting on their feet, remembered for the person's height standing (STANDING_MEMORY_MS). */
 export interface Upright {
@@ -134,7 +146,14 @@ export function stanceOf(
   standing: number | null = null,
 ): Stance | null {
   const top = box.top;
-  const dropped = reference === null ? null : (top - reference.top) / reference.height >= drop;
+  const below = reference === null ? null : (top - reference.top) / reference.height;
+  const dropped = below === null ? null : below >= drop;
+  // The head at floor level against their own standing height, the box no taller than standing, where the pose
+  // does not say where the body is (unknown, or sitting with the legs unsaid: a body lying along the line of sight,
+  // the legs hidden or not found): on the floor. Legs the pose reads folded under the body or standing keep their
+  // reading: a crouch under a camera close above drops the head in the picture by more than it does in the room.
+  const unsaid = reading.posture === 'unknown' || (reading.posture === 'sitting' && reading.seat === undefined);
+  if (unsaid && below !== null && below >= FLOOR_DROP && box.height <= reference!.height) return 'floor';
   switch (reading.posture) {
     case 'unknown':
       return null;
@@ -190,7 +209,8 @@ export function bedShare(cover: Readonly<Record<string, number>> | undefined, zo
  * (each the median of it and its neighbours, so one misread box neither makes nor breaks it), the top reached
  * `drop` of the reference's height below its top within fallSeconds of the last sighting on their feet, and
  * crossed the descent's middle (a third of `drop` to `drop`) at FALL_SPEED or faster (the crossings interpolated
- * between sightings). Returns the capture time of the sighting that reached `drop`.
+ * between sightings, the first after the last sighting at the standing level: STANDING_LEVEL). Returns the capture
+ * time of the sighting that reached `drop`.
  */
 export function descent(
   sightings: readonly { readonly time: number; readonly top: number }[],
@@ -210,12 +230,19 @@ export function descent(
   const low = smooth.findIndex((v, i) => v >= options.drop && from[i]!.time > lastFeet);
   if (low < 0 || from[low]!.time - lastFeet > span) return null;
   const high = options.drop / 3;
-  /** When the smoothed top first crossed `level` going down, before the sighting `until`, interpolated. */
-  const crossed = (level: number): number | null => {
-    for (let i = low; i > 0; i--) {
+  // The descent is timed whole, from the last sighting at the standing level (within STANDING_LEVEL of `drop` of
+  // it) before it reached `drop`: a lowering that stops on the way (kneeling, then sitting or lying down; a squat,
+  // then sitting back) is as slow as its whole, even where a pose read the kneel as on their feet. No such sighting
+  // among these (it began before them: the sightings of a person down for a while move on) is no fall.
+  let level = -1;
+  for (let i = low; i >= 0 && level < 0; i--) if (smooth[i]! <= options.drop * STANDING_LEVEL) level = i;
+  if (level < 0) return null;
+  /** When the smoothed top first crossed `level` going down after the standing level, interpolated. */
+  const crossed = (at: number): number | null => {
+    for (let i = level + 1; i <= low; i++) {
       const a = smooth[i - 1]!;
       const b = smooth[i]!;
-      if (a < level && b >= level) return from[i - 1]!.time + ((level - a) / (b - a)) * (from[i]!.time - from[i - 1]!.time);
+      if (a < at && b >= at) return from[i - 1]!.time + ((at - a) / (b - a)) * (from[i]!.time - from[i - 1]!.time);
     }
     return null;
   };

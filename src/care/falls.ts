@@ -21,17 +21,22 @@
  *   `fallSeconds`), it reached `drop` of their height below within
  *   `fallSeconds` of the last sighting on their feet, and crossed the middle
  *   of that descent (a third of `drop` to `drop`) at FALL_SPEED heights a
- *   second or faster; the tops are the median of three sightings, so one box
+ *   second or faster, timed from the last sighting at the standing level, so
+ *   a lowering that stops on the way (kneeling, then sitting down) is as slow
+ *   as its whole (ADR 0181); judged while they are seen down within twice
+ *   `fallSeconds` of the last sighting on their feet, on sightings kept that
+ *   long; the tops are the median of three sightings, so one box
  *   misread does not make or break a descent. Still down `confirmSeconds`
  *   after the first sighting down, it is raised. Not a fall: lying down on
  *   purpose or sitting down on the floor (slower: through a seat, a crouch,
  *   a hand on the floor), sitting down on a chair even hard (seated), a squat
  *   or kneeling, even with the torso level (low: the legs are folded under),
  *   bending (the legs stand under the hips: on their feet), a jump.
- * - `down`: a person lying outside the beds for `downSeconds`, whether or not
- *   a fall was seen; the minute runs on while they stay down or low (propped
- *   on an elbow, sitting up on the floor), and starts again only once they
- *   are up or in a bed.
+ * - `down`: a person lying or on the floor (sitting with the feet at the
+ *   hips' level, slumped, or the head at floor level: stanceOf) outside the
+ *   beds for `downSeconds`, whether or not a fall was seen; the minute runs on
+ *   while they stay down or low (propped on an elbow, kneeling up), and starts
+ *   again only once they are up or in a bed.
  * - A person lost from sight while going down (their last sightings a fast
  *   descent, or down with the fall still to confirm) whose track then ends is
  *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
@@ -54,10 +59,6 @@
  * frame is neither: its state waits for the next sighting.
  */
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
-import type { SnapshotInfo } from '../internal/snapshot-info.js';
-import type { FallAnswerFields } from './fall-answer.js';
-import type { Box } from '../internal/box.js';
-import type { Posture } from './posture.js';
 import {
   atPictureEdge,
   bedShare,
@@ -93,6 +94,7 @@ import {
 
 export { BED_ENTER, BED_LEAVE, FALL_SPEED, STANCE_WINDOW_MS } from './fall-stance.js';
 export { FALL_KINDS };
+export { alertStands, isFallAlert, type FallAlert, type FallConfirmation, type FallEndReason, type FallEvent } from './fall-alert.js';
 export type { FallEnded, FallFrame, FallKind, FallRaised, FallUpdate, LostPerson, PersonSighting } from './fall-sightings.js';
 
 export interface FallWatchOptions {
@@ -133,7 +135,7 @@ interface PersonState {
   lastFeet: number | null;
   /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
-  /** Since when lying (then down or low) outside the beds: the `down` clock. */
+  /** Since when lying or on the floor (then down or low) outside the beds: the `down` clock. */
   lyingSince: number | null;
   upSince: number | null;
   alert: FallKind | null;
@@ -143,6 +145,13 @@ interface PersonState {
   /** The last sightings were a descent: the top of the box on its way down fast, or down with a fall to confirm. */
   descending: boolean;
 }
+
+/**
+ * A descent is judged while the person is seen down up to this long after their last sighting on their feet (ms):
+ * it must reach `drop` within fallSeconds, and the window then takes a few sightings (at 1 frame a second, two) to
+ * see them down. Later, the sightings it would be judged on no longer show where it began.
+ */
+const DESCENT_JUDGED_MS = (o: { readonly fallSeconds: number }): number => o.fallSeconds * 2000;
 
 export class FallWatch {
   readonly options: ResolvedFallOptions;
@@ -267,7 +276,9 @@ export class FallWatch {
     state.sightings.push(sighting);
     if (sighting.stance === 'feet' && !atEdge) state.uprights.push({ time, bottom, height });
     while (state.uprights.length > 0 && time - state.uprights[0]!.time > STANDING_MEMORY_MS) state.uprights.shift();
-    const keepMs = o.fallSeconds * 1000 + STANCE_WINDOW_MS * 2;
+    // Kept long enough that a descent judged up to DESCENT_JUDGED_MS after the last sighting on their feet still
+    // sees where it began (fallSeconds before it).
+    const keepMs = o.fallSeconds * 1000 + DESCENT_JUDGED_MS(o) + STANCE_WINDOW_MS * 2;
     while (state.sightings.length > STANCE_SIGHTINGS * 2 && time - state.sightings[0]!.time > keepMs) state.sightings.shift();
     const lastFeet = state.lastFeet ?? recentFeet.at(-1)?.time ?? null;
     state.descending = state.alert === null && !state.inBed && (state.candidate !== null || goingDown(state.sightings, reference, lastFeet, time, o));
@@ -312,7 +323,14 @@ export class FallWatch {
     }
     state.upSince = null;
 
-    if (state.candidate === null && state.alert === null && isDown(stance) && state.reference !== null && state.lastFeet !== null) {
+    if (
+      state.candidate === null &&
+      state.alert === null &&
+      isDown(stance) &&
+      state.reference !== null &&
+      state.lastFeet !== null &&
+      time - state.lastFeet <= DESCENT_JUDGED_MS(o)
+    ) {
       const reached = descent(state.sightings, state.lastFeet, state.reference, o);
       if (reached !== null) {
         const firstDown = state.sightings.find((k) => k.time > state.lastFeet! && isDown(k.stance));
@@ -326,7 +344,7 @@ export class FallWatch {
       state.lyingSince = null;
       return;
     }
-    if (stance === 'lying') state.lyingSince ??= time;
+    if (isDown(stance)) state.lyingSince ??= time;
     if (state.alert !== null) return;
     const candidate = state.candidate;
     if (candidate !== null && isDown(stance) && time - candidate.downTime >= o.confirmSeconds * 1000) {
@@ -342,106 +360,4 @@ export class FallWatch {
       raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
     }
   }
-}
-
-/** Why an alert ended: the person up again, gone from sight (the track ended), the worker or camera stopped, or the process (ended by the next start). */
-export type FallEndReason = 'up' | 'gone' | 'stopped' | 'restart';
-
-/** A vision-language model's answer about an alert (the vlm worker's `fall` trigger), added to it when it comes. */
-export interface FallConfirmation {
-  readonly worker: string;
-  readonly answer: unknown;
-  /** Epoch seconds it came. */
-  readonly at: number;
-  /** How old its picture was when it came (ms), when the worker says. */
-  readonly frame_age_ms: number | null;
-  /** The worker marked it stale (later than its staleAfterMs). */
-  readonly stale: boolean;
-  /**
-   * False when the model was not shown the person (a private camera's picture has them hidden, ADR 0165): the
-   * answer then says nothing of the fall, and `not_judged` says why.
-   */
-  readonly judged: boolean;
-  readonly not_judged?: string;
-}
-
-/**
- * A fall or person-down alert, as published (`<prefix>/falls`, Frigate's `{ type, before, after }`), stored (the
- * events store, filed by `label`: fall or down) and shown. Times are epoch seconds on capture time (turned into
- * the wall clock with the frames' own pairs of times) unless said; ages in ms.
- */
-export interface FallAlert extends FallAnswerFields {
-  /** The alert's id, Frigate's shape (eventId()). */
-  readonly id: string;
-  readonly kind: FallKind;
-  /** The same as kind: what the events store and GET /api/events?label= file it by. */
-  readonly label: FallKind;
-  readonly camera: string;
-  readonly worker: string;
-  /** The tracked person's id (their tracked-object events'). */
-  readonly object_id: string;
-  /** The person's detection score at their latest sighting, and at the alert's. */
-  readonly score: number;
-  readonly top_score: number;
-  /** The person's latest box, normalised. */
-  readonly box: Box;
-  readonly posture: Posture;
-  readonly posture_score: number;
-  /** The fall's start (the last sighting upright); null for `down` with no fall seen. */
-  readonly fall_time: number | null;
-  /** The first sighting down (`down`: lying outside the beds from then). */
-  readonly down_time: number;
-  /** Frigate's: the fall's start, else the first sighting down. */
-  readonly start_time: number;
-  /** The frame that raised it. */
-  readonly raised_time: number;
-  /** The person's latest sighting. */
-  readonly frame_time: number;
-  /** That frame's age when this event was made. */
-  readonly frame_age_ms: number;
-  /** How old the fall's first frame and the first frame down were when it was raised (capture → alert). */
-  readonly fall_age_ms: number | null;
-  readonly down_age_ms: number;
-  readonly current_zones: readonly string[];
-  readonly entered_zones: readonly string[];
-  readonly end_time: number | null;
-  readonly end_reason: FallEndReason | null;
-  readonly has_snapshot: boolean;
-  readonly snapshot: SnapshotInfo | null;
-  /** Wall clock, epoch seconds; null until acknowledged. */
-  readonly acknowledged_at: number | null;
-  /** Who acknowledged it (api, mqtt, dashboard, or what the caller said). */
-  readonly acknowledged_by: string | null;
-  /** How many times it has been raised: 1, then one more each repeatSeconds it stays active and not acknowledged. */
-  readonly raised: number;
-  /** Wall clock, epoch seconds, of its latest raise. */
-  readonly raised_at: number;
-  readonly confirmation: FallConfirmation | null;
-  /**
-   * False: the person was lost from sight while going down and not found again (their track ended), never seen on
-   * the floor; the alert is raised all the same. True otherwise (absent on alerts stored before it was added).
-   */
-  readonly seen_down?: boolean;
-}
-
-export interface FallEvent {
-  readonly type: 'new' | 'update' | 'end';
-  readonly before: FallAlert;
-  readonly after: FallAlert;
-}
-
-/**
- * Whether an alert still stands for "a person is down": open (the person not up, not gone), or ended other than by
- * the person getting up (gone from sight, the worker stopped, the process restarted) and not acknowledged. The
- * person-down sensor is on while one stands; repeats go on while it stands unacknowledged.
- */
-export function alertStands(alert: FallAlert): boolean {
-  return alert.end_time === null || (alert.acknowledged_at === null && alert.end_reason !== 'up');
-}
-
-/** Whether an events store row (or any object) is a fall alert. */
-export function isFallAlert(row: unknown): row is FallAlert {
-  if (row === null || typeof row !== 'object') return false;
-  const r = row as { kind?: unknown; object_id?: unknown };
-  return (r.kind === 'fall' || r.kind === 'down') && typeof r.object_id === 'string';
 }

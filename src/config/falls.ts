@@ -107,7 +107,7 @@ export function explainFalls(config: Config): string[] {
           : `escalation: ${falls.escalate.map((s) => `after ${s.after} s to ${s.notify.map(targetLabel).join(' and ')}`).join(', then ')}`;
       const kept = config.events === undefined ? 'the state directory' : 'the state directory and the events store';
       out.push(
-        `${id}/${worker.id}: falls (upright to down within ${falls.fallSeconds} s, a drop of ${falls.drop} of their height, down ${falls.confirmSeconds} s) and people down (lying ${falls.downSeconds} s outside the beds); ${beds}; raised again every ${falls.repeatSeconds} s until acknowledged; ${steps}; standing alerts kept across a restart in ${kept}; criticality ${worker.criticality}`,
+        `${id}/${worker.id}: falls (upright to down within ${falls.fallSeconds} s, a drop of ${falls.drop} of their height, down ${falls.confirmSeconds} s) and people down (lying or sitting on the floor ${falls.downSeconds} s outside the beds); ${beds}; raised again every ${falls.repeatSeconds} s until acknowledged; ${steps}; standing alerts kept across a restart in ${kept}; criticality ${worker.criticality}`,
       );
     }
   }

@@ -4,12 +4,13 @@
  * feet (the upper quartile of those at the same distance from the camera,
  * within STANDING_MEMORY_MS), and an "on their feet" reading well shorter
  * than it read as low (kneeling upright, a crouch seen from behind), one
- * within a pose's noise still on their feet.
+ * within a pose's noise still on their feet; the head at floor level against
+ * their standing stance on the floor, whatever the pose says short of lying.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, type Upright } from '../../src/care/fall-stance.js';
+import { FLOOR_DROP, SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, type Upright } from '../../src/care/fall-stance.js';
 import type { PostureReading } from '../../src/care/posture.js';
 
 const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.9, torso: 0 };
@@ -47,5 +48,32 @@ describe('objects: a person’s height standing and a short upright reading', { 
         assert.equal(stanceOf(UPRIGHT, { top: 0.1, height: standing * share }, null, 0.45, standing), 'feet');
       }),
     );
+  });
+
+  it('a head FLOOR_DROP or more below the standing stance, the box no taller than standing, the legs unsaid, is on the floor (property)', () => {
+    const readings: PostureReading[] = [
+      { posture: 'unknown', confidence: 0, torso: null },
+      { posture: 'sitting', confidence: 0.8, torso: 10 },
+    ];
+    const reference = { top: 0.2, height: 0.5 };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...readings),
+        fc.double({ min: FLOOR_DROP, max: 1.4, noNaN: true }),
+        fc.double({ min: 0.1, max: SHORT_UPRIGHT * 0.99, noNaN: true }),
+        (reading, below, share) => {
+          const box = { top: reference.top + below * reference.height, height: share * reference.height };
+          assert.equal(stanceOf(reading, box, reference, 0.45, null), 'floor');
+        },
+      ),
+    );
+    // Short of it, the pose decides as before: unknown says nothing.
+    assert.equal(stanceOf(readings[0]!, { top: 0.2 + 0.5 * 0.5, height: 0.25 }, reference, 0.45, null), null);
+    // Legs read folded under the body, or standing, keep their reading however low the head (a crouch under a
+    // camera close above); a box as tall as standing, lower in the picture, is someone nearer the camera.
+    const low = { top: 0.2 + 0.7 * 0.5, height: 0.3 };
+    assert.equal(stanceOf({ posture: 'sitting', seat: 'folded', confidence: 0.8, torso: 10 }, low, reference, 0.45, null), 'low');
+    assert.equal(stanceOf(UPRIGHT, low, reference, 0.45, 0.5), 'low');
+    assert.equal(stanceOf(readings[0]!, { top: 0.2 + 0.7 * 0.5, height: 0.55 }, reference, 0.45, null), null);
   });
 });

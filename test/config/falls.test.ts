@@ -38,7 +38,7 @@ describe('config: falls', { timeout: 30_000 }, () => {
     });
     assert.deepEqual(trackOptionsOf(worker), { highScore: 0.15, matchLastSeen: true });
     assert.deepEqual(explainFalls(config), [
-      'room/people: falls (upright to down within 2 s, a drop of 0.45 of their height, down 1 s) and people down (lying 60 s outside the beds); no beds marked (lying anywhere counts); raised again every 120 s until acknowledged; no escalation steps; standing alerts kept across a restart in the state directory; criticality critical',
+      'room/people: falls (upright to down within 2 s, a drop of 0.45 of their height, down 1 s) and people down (lying or sitting on the floor 60 s outside the beds); no beds marked (lying anywhere counts); raised again every 120 s until acknowledged; no escalation steps; standing alerts kept across a restart in the state directory; criticality critical',
     ]);
   });
 
@@ -52,7 +52,7 @@ describe('config: falls', { timeout: 30_000 }, () => {
     assert.deepEqual(fallsOptionsOf(worker)?.beds, ['bed']);
     assert.equal(fallsOptionsOf(worker)?.downSeconds, 30);
     assert.deepEqual(trackOptionsOf(worker), { highScore: 0.3, matchLastSeen: true, confirmHits: 2 });
-    assert.match(explainFalls(config)[0]!, /lying 30 s outside the beds\); beds: bed; raised again every 60 s/);
+    assert.match(explainFalls(config)[0]!, /lying or sitting on the floor 30 s outside the beds\); beds: bed; raised again every 60 s/);
     assert.equal(fallsOptionsOf(parseConfig(file('workers: [{ id: people, model: person, falls: false }]')).cameras.room!.workers[0]!), null);
   });
 

@@ -92,7 +92,8 @@ export const FallsSchema = Type.Object(
       minimum: 1,
       maximum: 86_400,
       default: FALL_DEFAULTS.downSeconds,
-      description: 'down: a person lying outside the beds (and on the floor or low since) this many seconds, whether or not a fall was seen.',
+      description:
+        'down: a person lying or sitting on the floor outside the beds (and on the floor or low since) this many seconds, whether or not a fall was seen.',
     }),
     upSeconds: Type.Number({
       minimum: 0,
