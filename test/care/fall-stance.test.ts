@@ -18,7 +18,7 @@ const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.9, torso: 0 
 const walk = (n: number, height: number, bottom = 0.9, from = 0): Upright[] =>
   Array.from({ length: n }, (_, i) => ({ time: from + i * 200, bottom, height: height + (i % 3) * 0.005 }));
 
-describe('objects: a person’s height standing and a short upright reading', { timeout: 30_000 }, () => {
+describe('care: a person’s height standing and a short upright reading', { timeout: 30_000 }, () => {
   it('is the upper quartile of their heights on their feet at the same place, unknown with fewer than three', () => {
     assert.equal(standingHeight(walk(2, 0.5), 0.9, 400), null);
     const h = standingHeight(walk(10, 0.5), 0.9, 2000);

@@ -51,7 +51,7 @@ function play(keys: readonly Key[], options: { fps?: number; holdS?: number; wat
   return raised;
 }
 
-describe('objects: a fall’s descent timed whole, and the floor against the person’s own height', { timeout: 30_000 }, () => {
+describe('care: a fall’s descent timed whole, and the floor against the person’s own height', { timeout: 30_000 }, () => {
   it('kneeling, straightening up (read as on their feet), then sitting down on the floor is no fall; straight from standing it is', () => {
     // Down 0.3 of their height kneeling in 0.6 s, back up to 0.1 below in 0.4 s, held read upright, then onto the
     // floor (0.56 below) in 0.6 s: fast from the straightening, slow from standing.

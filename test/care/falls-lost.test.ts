@@ -12,7 +12,7 @@ import { MOVES, pose, sequence, STANDING } from '../helpers/poses.js';
 
 const ASPECT = 4 / 3;
 
-describe('objects: falls, people lost while going down', { timeout: 30_000 }, () => {
+describe('care: falls, people lost while going down', { timeout: 30_000 }, () => {
   it('lists a person lost mid-fall, not one seen in the latest frame or standing', () => {
     // The floor well inside the picture: between two poses the stick figure's feet go through the floor, and at the
     // default floor the picture's edge would cut its box mid-fall, which the rule takes for someone leaving it.
@@ -61,7 +61,7 @@ function run(after: readonly (PersonSighting['box'] | null)[]): { watch: FallWat
   return { watch, raised };
 }
 
-describe('objects: falls, people leaving the picture are not lost going down', { timeout: 30_000 }, () => {
+describe('care: falls, people leaving the picture are not lost going down', { timeout: 30_000 }, () => {
   it('a person walking out of the picture under a high camera: the picture cuts the box, whose top comes down', () => {
     // Standing: top about 0.2, 0.4 tall. Then the box's bottom at the picture's edge and its top coming down as they walk out.
     const { watch, raised } = run([[0.45, 0.4, 0.55, 1], [0.45, 0.55, 0.55, 1], [0.45, 0.7, 0.55, 1], null, null]);

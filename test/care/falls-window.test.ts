@@ -99,7 +99,7 @@ const topMisread = (f: PoseFrame, share: number): PoseFrame => {
 };
 const kinds = (r: Run): string[] => r.raised.map((x) => x.kind);
 
-describe('objects: falls judged over a window', { timeout: 120_000 }, () => {
+describe('care: falls judged over a window', { timeout: 120_000 }, () => {
   it('raises down for a person lying with one frame in fifty read as propped on an elbow', () => {
     const lying: Step[] = [{ to: LYING, seconds: 0, hold: 180 }];
     const r = play(lying, { start: LYING, misread: (f, i) => (i % 50 === 25 ? misreadAs(f, PROPPED) : f) });

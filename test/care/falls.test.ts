@@ -49,7 +49,7 @@ function run(steps: readonly Step[], fps: number, options: FallWatchOptions = {}
 /** The time the helper's movement leaves standing: the first step's hold. */
 const LEAVES_STANDING = 1000;
 
-describe('objects: falls', { timeout: 60_000 }, () => {
+describe('care: falls', { timeout: 60_000 }, () => {
   for (const fps of [2, 5, 10]) {
     for (const move of ['fallForward', 'fallBackward', 'fallFromChair', 'slump'] as const) {
       it(`raises one fall for ${move} at ${fps} fps, dated by the last upright sighting and the first down one`, () => {

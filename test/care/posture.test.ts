@@ -22,7 +22,7 @@ const read = (p: Parameters<typeof pose>[0], hide: readonly number[] = []): Post
   );
 };
 
-describe('objects: posture', { timeout: 30_000 }, () => {
+describe('care: posture', { timeout: 30_000 }, () => {
   it('reads standing as upright, seated as sitting, lying as lying, with the torso angle and a confidence', () => {
     const standing = read(STANDING);
     assert.equal(standing.posture, 'upright');
