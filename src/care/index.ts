@@ -4,14 +4,16 @@
  * stances, sightings and descents of fall-stance.ts and fall-sightings.ts) and how its alerts are answered
  * (fall-answer.ts: escalation steps, the alert's log, an acknowledge-all press; alert-clocks.ts: held alerts' clocks
  * on the monotonic clock, the answered figures); single-occupancy rooms (occupancy.ts, fall-rooms.ts); a silent
- * camera's alarm (silence.ts); and the defaults the config and the rules share (fall-defaults.ts,
+ * camera's alarm (silence.ts); a private room's policy (privacy.ts: what is private, how its people are shown);
+ * and the defaults the config and the rules share (fall-defaults.ts,
  * occupancy-defaults.ts). Every one pure: no clock of its own, no timer, no I/O, every time an argument.
  *
  * Stands on the ground floor alone, below objects/ (whose tracked people carry a posture), config/ (whose schema
  * takes these defaults), models/ and workers/ (the person model and a crop run read postures) and the pipeline, whose
  * watches (src/pipeline/watches/) drive these rules with the system's results, clock and events; the adapters
  * (mqtt, http, app) read the alerts these rules make. What a config file says of care (its sections, their checks)
- * stays in src/config, and how a private camera's people are hidden in pictures in src/pictures.
+ * stays in src/config (which reads a camera's section into privacy.ts's choices), and how a private camera's people
+ * are hidden in pictures in src/pictures.
  *
  * This index is the folder's surface for the other folders; `framesupplier/care` (public.ts) is the package's.
  */
@@ -60,6 +62,7 @@ export {
   cameraSilence,
   firstCause,
   SILENCE_REASONS,
+  SILENCE_SECONDS,
   SilenceAlarm,
   type CameraSilence,
   type SilenceCause,
@@ -68,3 +71,4 @@ export {
   type SilenceState,
   type WorkerSilence,
 } from './silence.js';
+export { PRIVACY_DEFAULTS, privacySetting, type PrivacyChoices, type PrivacySetting, type PrivacyShow } from './privacy.js';

@@ -19,6 +19,9 @@
  *   first cause changes is `updated`; raised, updated and cleared each come once per change.
  */
 
+/** A watched worker's silence when neither it nor its camera names one (seconds). */
+export const SILENCE_SECONDS = 30;
+
 /** The reasons, in the order the first present one is the alarm's. */
 export const SILENCE_REASONS = [
   'system-down',

@@ -13,11 +13,8 @@
  * what the schema cannot say. Messages quote ids only (names, never secrets).
  */
 import { isId } from '../internal/ids.js';
-import { OCCUPANCY_DEFAULTS } from '../care/index.js';
+import { OCCUPANCY_DEFAULTS, SILENCE_SECONDS } from '../care/index.js';
 import { isPlainObject, type CameraConfig, type Config, type Segment } from './schema.js';
-
-/** A care setting's silence when it names none. */
-export const SILENCE_SECONDS = 30;
 
 /** What a watched worker is held to. */
 export interface CareSetting {
@@ -41,6 +38,8 @@ function resultsOnDemand(worker: unknown): boolean {
 }
 
 /** How a camera's worker is watched for silence, or null when it is not (the rule above). */
+export { SILENCE_SECONDS };
+
 export function careOf(camera: { readonly care?: unknown }, worker: unknown): CareSetting | null {
   const mine = field(worker, 'care');
   if (mine === false) return null;

@@ -1,8 +1,8 @@
 /**
- * Private rooms (ADR 0139), from the config alone: what of a camera is private (its zones marked `private`, or
- * the whole picture with `privacy.whole`) and how a person there is shown in a picture that leaves the machine
- * (`privacyOf`: the one reading, for the system that redacts and the CLI that explains), what the file says wrong
- * about it (ADR 0056), and the line `config check` prints for each private camera.
+ * Private rooms (ADR 0139), from the config: a camera's file section read into the care rule's policy (`privacyOf`,
+ * on src/care's privacySetting and defaults: the one reading, for the system that redacts and the CLI that
+ * explains), what the file says wrong about it (ADR 0056), and the line `config check` prints for each private
+ * camera.
  *
  * A camera's zones may be set live (system.cameras.setAreas): privacyOf() is read from the camera's config as it
  * runs, never kept from the file.
@@ -10,42 +10,27 @@
  * Defensive about shape, as checkReferences is: privacyIssues() runs on files the schema refused too, and reports
  * only what the schema cannot say. Messages quote ids and hosts only (never a URL's credentials).
  */
+import { PRIVACY_DEFAULTS, privacySetting, type PrivacySetting, type PrivacyShow } from '../care/index.js';
 import { isPlainObject, type CameraConfig, type Config, type Segment } from './schema.js';
 
-/** A private camera's settings when its privacy section names none. */
-export const PRIVACY_DEFAULTS = { show: 'blur', labels: ['person'], margin: 0.25, withinMs: 1_000 } as const;
-
-export type PrivacyShow = 'blur' | 'skeleton' | 'area';
-type Point = readonly [number, number];
-
-/** What of a camera is private and how its people are shown: null for a camera with nothing private. */
-export interface PrivacySetting {
-  /** 'whole': every pixel; else the private zones' polygons (0–1), by name. */
-  readonly areas: 'whole' | readonly { readonly name: string; readonly polygon: readonly Point[] }[];
-  readonly show: PrivacyShow;
-  readonly labels: readonly string[];
-  readonly margin: number;
-  readonly withinMs: number;
-}
+export { PRIVACY_DEFAULTS, type PrivacySetting, type PrivacyShow };
 
 const field = (v: unknown, key: string): unknown => (isPlainObject(v) && Object.hasOwn(v, key) ? v[key] : undefined);
 const quote = (id: string): string => JSON.stringify(id);
 
-/** A camera's privacy, or null when nothing of it is private. */
+/** A camera's privacy, or null when nothing of it is private: the file's section read into the care rule's choices. */
 export function privacyOf(camera: Pick<CameraConfig, 'privacy' | 'zones'>): PrivacySetting | null {
   const p = camera.privacy;
-  const zones = Object.entries(camera.zones ?? {})
-    .filter(([, z]) => z.private === true)
-    .map(([name, z]) => ({ name, polygon: z.polygon as unknown as readonly Point[] }));
-  const whole = p?.whole === true;
-  if (!whole && zones.length === 0) return null;
-  return {
-    areas: whole ? 'whole' : zones,
-    show: p?.show ?? PRIVACY_DEFAULTS.show,
-    labels: p?.labels ?? PRIVACY_DEFAULTS.labels,
-    margin: p?.margin ?? PRIVACY_DEFAULTS.margin,
-    withinMs: p?.withinMs ?? PRIVACY_DEFAULTS.withinMs,
-  };
+  return privacySetting({
+    whole: p?.whole,
+    show: p?.show,
+    labels: p?.labels,
+    margin: p?.margin,
+    withinMs: p?.withinMs,
+    privateZones: Object.entries(camera.zones ?? {})
+      .filter(([, z]) => z.private === true)
+      .map(([name, z]) => ({ name, polygon: z.polygon as unknown as readonly (readonly [number, number])[] })),
+  });
 }
 
 type Issue = { path: readonly Segment[]; message: string; anchor: 'value' };
