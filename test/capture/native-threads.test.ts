@@ -137,6 +137,19 @@ describe('native decoder threads', { timeout: 120_000 }, () => {
     try {
       const target = new Uint8Array(decoder.frameBytes);
       assert.notEqual(await decoder.decode(target), null);
+      // The converter names itself when it first runs, which a loaded machine may not have scheduled yet: wait on
+      // the names, not a time.
+      const named = (): string[] =>
+        readdirSync('/proc/self/task')
+          .map((task) => {
+            try {
+              return readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim();
+            } catch {
+              return ''; // a thread of the process ended meanwhile
+            }
+          })
+          .filter((name) => name === 'fs-decoder' || name === 'fs-convert');
+      await eventually(() => new Set(named()).size === 2, 'both decoder threads to have named themselves');
       // Each thread's blocked signals as the kernel has them (SigBlk: bit n-1 is signal n). A fault signal blocked on the
       // thread that faults kills the process without its handler (the store's SIGBUS guard) running.
       const masks = new Map<string, bigint>();
