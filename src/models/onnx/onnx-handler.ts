@@ -27,7 +27,7 @@ import { checkBatchAxis } from './onnx-inputs.js';
 import { rawFrameCopy } from '../rgb.js';
 import { ModelThreadPool, type ModelJob } from '../thread-pool.js';
 import type { OnnxWorkerData } from './onnx-worker.js';
-import { checkExecutionProviders, checkRuntimeOptions, ModelLayoutError, type ExecutionProvider } from './session.js';
+import { checkExecutionProviders, checkRuntimeOptions, ModelLayoutError, runtimeOf, type ExecutionProvider } from './session.js';
 import { detectLayout, type DecodedLayout, type YoloBox, type YoloLayout } from './yolo.js';
 
 export interface OnnxHandlerOptions {
@@ -193,8 +193,7 @@ export async function inspectOnnxModel(o: OnnxHandlerOptions): Promise<OnnxModel
         minConfidence: o.minConfidence ?? 0.25,
         iouThreshold: o.iouThreshold ?? 0.45,
         maxDetections: o.maxDetections ?? 300,
-        ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }),
-        ...(o.executionProviders === undefined ? {} : { executionProviders: o.executionProviders }),
+        ...runtimeOf(o),
       },
     };
   } finally {

@@ -32,6 +32,14 @@ export interface RuntimeOptions {
   readonly executionProviders?: readonly ExecutionProvider[];
 }
 
+/** The runtime options `o` sets, and only those (an options object that carries others hands these on). */
+export function runtimeOf(o: RuntimeOptions): RuntimeOptions {
+  return {
+    ...(o.intraOpThreads === undefined ? {} : { intraOpThreads: o.intraOpThreads }),
+    ...(o.executionProviders === undefined ? {} : { executionProviders: o.executionProviders }),
+  };
+}
+
 /** An execution provider asked for cannot start here: no silent CPU fall-back. */
 export class ExecutionProviderError extends FrameSupplierError {
   constructor(message: string, options?: { cause?: unknown }) {

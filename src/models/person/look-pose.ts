@@ -12,12 +12,12 @@
  */
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
-import { openSession, type RuntimeOptions } from '../onnx/session.js';
+import { openSession, runtimeOf, type RuntimeOptions } from '../onnx/session.js';
 import { cropModel, Preprocessor } from '../onnx/preprocess.js';
 import { brightened } from '../../pictures/index.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
 import { DEFAULT_MODEL_DIR } from './options.js';
-import { clamp01, round, type PersonDetection } from './person-model.js';
+import { clamp01, lightningKeypoints, round, type PersonDetection } from './person-model.js';
 
 /** Lightning's input side. */
 const SIDE = 192;
@@ -38,11 +38,7 @@ export interface LookPoseOptions extends RuntimeOptions {
 
 /** The person a pose shows, or null: 17 × [y, x, score] of Lightning's output, 0–1 of its input. */
 export function personOfPose(raw: ArrayLike<number>, minMeanScore: number): PersonDetection | null {
-  const keypoints = Array.from({ length: POSE_KEYPOINTS.length }, (_, k): [number, number, number] => [
-    round(clamp01(raw[3 * k + 1]!), 1e4),
-    round(clamp01(raw[3 * k]!), 1e4),
-    round(raw[3 * k + 2]!, 1e3),
-  ]);
+  const keypoints = lightningKeypoints(raw);
   const mean = keypoints.reduce((sum, k) => sum + k[2], 0) / keypoints.length;
   const seen = keypoints.filter((k) => k[2] >= SEEN_SCORE);
   if (!(mean >= minMeanScore) || seen.length === 0) return null;
@@ -76,10 +72,7 @@ export class LookPose {
   }
 
   static async open(options: LookPoseOptions = {}): Promise<LookPose> {
-    const runtime = {
-      ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
-      ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
-    };
+    const runtime = runtimeOf(options);
     const session = await openSession(join(options.modelDir ?? DEFAULT_MODEL_DIR, 'movenet-lightning.onnx'), runtime);
     const scale = await Preprocessor.open(cropModel(SIDE), runtime, 'look');
     return new LookPose(session, scale, options.minMeanScore ?? LOOK_MIN_MEAN_SCORE, options.lowLight ?? false);

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as Ort from 'onnxruntime-node';
 import { nonMaxSuppression } from '../onnx/yolo.js';
-import { openSession } from '../onnx/session.js';
+import { openSession, runtimeOf } from '../onnx/session.js';
 import { cropModel, Preprocessor, resizeModel } from '../onnx/preprocess.js';
 import { DataType } from '../onnx/onnx-proto.js';
 import { POSE_KEYPOINTS } from './keypoints.js';
@@ -59,6 +59,18 @@ export const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 /** Rounded to 1 / `scale` (1e4 for coordinates, 1e3 for scores: what the answers carry). */
 export const round = (v: number, scale: number): number => Math.round(v * scale) / scale;
 
+/**
+ * MoveNet Lightning's 17 × [y, x, score] (0–1 of its input) as [x, y, score] keypoints in the frame's 0–1
+ * coordinates, its input having been the frame's region `crop` ([y1, x1, y2, x2], 0–1; the whole frame by default).
+ */
+export function lightningKeypoints(raw: ArrayLike<number>, crop: readonly [number, number, number, number] = [0, 0, 1, 1]): [number, number, number][] {
+  return Array.from({ length: POSE_KEYPOINTS.length }, (_, k): [number, number, number] => [
+    round(clamp01(crop[1] + raw[3 * k + 1]! * (crop[3] - crop[1])), 1e4),
+    round(clamp01(crop[0] + raw[3 * k]! * (crop[2] - crop[0])), 1e4),
+    round(raw[3 * k + 2]!, 1e3),
+  ]);
+}
+
 type Options = Required<Omit<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>> & Pick<PersonModelOptions, 'executionProviders' | 'intraOpThreads'>;
 
 export class PersonModel {
@@ -86,8 +98,7 @@ export class PersonModel {
       maxPeople: options.maxPeople ?? 50,
       poseMaxPeople: options.poseMaxPeople ?? 5,
       lowLight: options.lowLight ?? LOW_LIGHT_DEFAULT,
-      ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
-      ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+      ...runtimeOf(options),
     };
   }
 
@@ -205,11 +216,6 @@ export class PersonModel {
     const crop = [(cy - side / 2) / height, (cx - side / 2) / width, (cy + side / 2) / height, (cx + side / 2) / width] as const;
     const pose = this.#pose!;
     const input = await this.#crop!.run({ frame, roi: this.#crop!.float32([0, crop[0], crop[1], 0, 1, crop[2], crop[3], 1]) });
-    const kpts = await this.#run(pose, { [pose.inputNames[0]!]: input });
-    return Array.from({ length: POSE_KEYPOINTS.length }, (_, k): [number, number, number] => [
-      round(clamp01(crop[1] + kpts[3 * k + 1]! * (crop[3] - crop[1])), 1e4),
-      round(clamp01(crop[0] + kpts[3 * k]! * (crop[2] - crop[0])), 1e4),
-      round(kpts[3 * k + 2]!, 1e3),
-    ]);
+    return lightningKeypoints(await this.#run(pose, { [pose.inputNames[0]!]: input }), crop);
   }
 }

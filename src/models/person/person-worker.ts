@@ -3,6 +3,7 @@
  * threads) per model thread, and unless the handler's look is `model`, one LookPose (MoveNet Lightning) for the
  * crops of a second look (jobs of variant `look`, ADR 0186).
  */
+import { runtimeOf } from '../onnx/session.js';
 import { serveModelJobs } from '../thread-pool.js';
 import { LookPose } from './look-pose.js';
 import { PersonModel } from './person-model.js';
@@ -17,8 +18,7 @@ await serveModelJobs<PersonWorkerData, PersonAnswer>(async ({ look = PERSON_LOOK
       ? null
       : await LookPose.open({
           ...(options.modelDir === undefined ? {} : { modelDir: options.modelDir }),
-          ...(options.intraOpThreads === undefined ? {} : { intraOpThreads: options.intraOpThreads }),
-          ...(options.executionProviders === undefined ? {} : { executionProviders: options.executionProviders }),
+          ...runtimeOf(options),
           lowLight: options.lowLight ?? LOW_LIGHT_DEFAULT,
         });
   return async (job) => {
