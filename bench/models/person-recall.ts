@@ -12,7 +12,9 @@
  *
  * Dark: a few clips made dark as a dim room's camera sees them (luma scaled to 0.3, grey, sensor noise; `dark_*`),
  * at the clips' own rate, where the low-light curve (src/pictures' low-light.ts, ADR 0186) has something to do;
- * `low_light_share` says on how many frames of each category the curve would act.
+ * `low_light_share` says on how many frames of each category the curve would act. Grey: the same clips without
+ * colour at their own brightness (`grey_*`), as an infrared camera's night picture is (a lit room in monochrome):
+ * what colour alone is worth to the person model, apart from the dark.
  *
  * Candidates: MultiPose on the whole frame at 448 (today's), 512, 640 and 448 int8, and 448 with the low-light
  * curve; and 448 with a second look (ADR 0169, 0186): on a frame where the whole frame finds nobody, the square
@@ -28,7 +30,7 @@
  * `looks_by_turn` says which turns found the person on the looked frames.
  *
  * PERSON_RECALL_ONLY runs the candidates whose name ends with one of its comma-separated parts; PERSON_RECALL_CLIPS
- * the clips whose file does.
+ * the clips whose file does; PERSON_RECALL_KINDS the kinds of frames (`as is`, `small`, `dark`, `grey`) it names.
  * Without the clips: one line saying so, nothing run.
  */
 import { execFile } from 'node:child_process';
@@ -89,7 +91,7 @@ const RULES = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5];
 /** The frames of a clip to measure: every `every`th, optionally shrunk (small). */
 interface Sampled {
   readonly clip: FallClip;
-  readonly kind: 'as is' | 'small' | 'dark';
+  readonly kind: 'as is' | 'small' | 'dark' | 'grey';
   readonly every: number;
 }
 
@@ -105,6 +107,8 @@ const SMALL = ['upfall_S1_A07_T1', 'upfall_S1_A06_T1', 'upfall_S1_A11_T1', 'upfa
 const DARK = ['upfall_S1_A11_T2', 'upfall_S1_A01_T2', 'upfall_S1_A04_T1', 'gmdcsa24_S1_fall_15', 'gmdcsa24_S1_adl_16'];
 /** A dim room: luma to 0.3 of itself, no colour (a camera's night mode), and sensor noise (the same seed each run). */
 const DARKEN = `format=yuv420p,lutyuv=y=val*0.3:u=128:v=128,noise=alls=6:allf=t:all_seed=7`;
+/** Monochrome at the picture's own brightness: an infrared night picture of a lit room (no noise, no dimming). */
+const GREY = `format=yuv420p,lutyuv=u=128:v=128`;
 
 async function decode(dir: string, s: Sampled): Promise<Uint8Array[]> {
   const { clip } = s;
@@ -114,7 +118,9 @@ async function decode(dir: string, s: Sampled): Promise<Uint8Array[]> {
       ? `${select},scale=iw/4:ih/4,pad=${clip.width}:${clip.height}:(ow-iw)/2:(oh-ih)/2:color=gray`
       : s.kind === 'dark'
         ? `${select},${DARKEN}`
-        : select;
+        : s.kind === 'grey'
+          ? `${select},${GREY}`
+          : select;
   const { stdout } = await run(
     'ffmpeg',
     ['-v', 'error', '-i', join(dir, clip.file), '-vf', filter, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
@@ -292,6 +298,7 @@ export async function personRecall(): Promise<void> {
   }
   const only = process.env.PERSON_RECALL_ONLY;
   const clipFilter = process.env.PERSON_RECALL_CLIPS;
+  const kinds = process.env.PERSON_RECALL_KINDS;
   // A name that is another's start (`+ look lightning` of `+ look lightning reach`) is matched whole.
   const candidates = CANDIDATES.filter((c) => only === undefined || only.split(',').some((part) => c.name === part || c.name.endsWith(part)));
   const clips = fallClips(dir).filter((c) => clipFilter === undefined || clipFilter.split(',').some((part) => c.file.includes(part)));
@@ -299,7 +306,8 @@ export async function personRecall(): Promise<void> {
     ...clips.map((clip) => ({ clip, kind: 'as is' as const, every: everyOf(clip) })),
     ...clips.filter((c) => SMALL.some((s) => c.file.includes(s))).map((clip) => ({ clip, kind: 'small' as const, every: everyOf(clip) * 2 })),
     ...clips.filter((c) => DARK.some((s) => c.file.includes(s))).map((clip) => ({ clip, kind: 'dark' as const, every: everyOf(clip) })),
-  ];
+    ...clips.filter((c) => DARK.some((s) => c.file.includes(s))).map((clip) => ({ clip, kind: 'grey' as const, every: everyOf(clip) })),
+  ].filter((s) => kinds === undefined || kinds.split(',').includes(s.kind));
   const load0 = round(loadavg()[0]!, 2);
   const figures = new Map(candidates.map((c) => [c, newFigures()]));
   const models = new Map<Candidate, PersonModel>();
@@ -332,8 +340,8 @@ export async function personRecall(): Promise<void> {
           const categories =
             s.kind === 'small'
               ? [`small_${lying}`]
-              : s.kind === 'dark'
-                ? [`dark_${lying}`, 'dark_all']
+              : s.kind === 'dark' || s.kind === 'grey'
+                ? [`${s.kind}_${lying}`, `${s.kind}_all`]
                 : [state, s.clip.night ? 'night' : 'day', `${state}_${s.clip.night ? 'night' : 'day'}`, `${state}_${s.clip.source}`, 'all'];
           const people = await timed(f, 'frame', () => model.detect(rgb, s.clip.width, s.clip.height));
           f.frames++;
