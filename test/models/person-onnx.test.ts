@@ -1,9 +1,10 @@
 /**
  * The ONNX conversion of the person networks held to the TF.js graphs it was
  * made from (scripts/convert-models), on real vtest.avi frames:
- * - the networks: the same input tensor (TF.js's resize of the frame) through
- *   the TF.js graph (WebAssembly backend) and the .onnx file (ONNX Runtime)
- *   gives every output within 1e-4;
+ * - the networks: the same input tensor (TF.js's resize of the frame, or
+ *   crop for the single-pose ones, MoveNet Lightning and Thunder) through the
+ *   TF.js graph (WebAssembly backend) and the .onnx file (ONNX Runtime) gives
+ *   every output within 1e-4;
  * - the pre-processing graphs (src/models/onnx/preprocess.ts) against
  *   tf.image.resizeBilinear / cropAndResize + tf.cast: equal where the scale
  *   is exact; otherwise at most 1 apart (float rounding before truncation) on
@@ -66,7 +67,7 @@ describe('person networks: ONNX against TF.js on real frames (1e-4)', { timeout:
   before(async () => {
     await tf.setBackend('wasm');
     frames = await rgbFrames([LABELLED_SECOND, 3, 37, 61]);
-    for (const name of ['movenet-multipose', 'centernet', 'movenet-lightning']) {
+    for (const name of ['movenet-multipose', 'centernet', 'movenet-lightning', 'movenet-thunder']) {
       sessions.set(name, await ort.InferenceSession.create(join(DEFAULT_MODEL_DIR, `${name}.onnx`), sessionOptions({})));
       graphs.set(name, await loadGraphModel(fileHandler(join(tfjsModelDir(), `${name}.json`))));
     }
@@ -110,19 +111,27 @@ describe('person networks: ONNX against TF.js on real frames (1e-4)', { timeout:
     [0.25, 0.58, 0.5, 0.72],
     [-0.1, 0.8, 0.4, 1.15],
   ];
-  const tfCrop = (rgb: Uint8Array, crop: number[]): tf.Tensor =>
-    tf.tidy(() => tf.cast(tf.image.cropAndResize(tf.cast<tf.Tensor4D>(tf.tensor4d(rgb, [1, H, W, 3], 'int32'), 'float32'), [crop], [0], [192, 192]), 'int32'));
+  const tfCrop = (rgb: Uint8Array, crop: number[], side = 192): tf.Tensor =>
+    tf.tidy(() =>
+      tf.cast(tf.image.cropAndResize(tf.cast<tf.Tensor4D>(tf.tensor4d(rgb, [1, H, W, 3], 'int32'), 'float32'), [crop], [0], [side, side]), 'int32'),
+    );
 
-  it('MoveNet Lightning on 192 × 192 crops, inside and across the frame edge: 17 × 3 keypoints', async () => {
-    for (const [i, rgb] of frames.entries()) {
-      for (const crop of CROPS) {
-        const input = tfCrop(rgb, crop);
-        const expected = (await (graphs.get('movenet-lightning')!.execute(input) as tf.Tensor).data()) as Float32Array;
-        assertClose(await first(sessions.get('movenet-lightning')!, input), expected, `frame ${i}, crop ${JSON.stringify(crop)}`);
-        input.dispose();
+  // Thunder was converted without TensorFlow (scripts/convert-models/tfjs_to_onnx.py), Lightning with tf2onnx.
+  for (const [network, side] of [
+    ['movenet-lightning', 192],
+    ['movenet-thunder', 256],
+  ] as const) {
+    it(`${network} on ${side} × ${side} crops, inside and across the frame edge: 17 × 3 keypoints`, async () => {
+      for (const [i, rgb] of frames.entries()) {
+        for (const crop of CROPS) {
+          const input = tfCrop(rgb, crop, side);
+          const expected = (await (graphs.get(network)!.execute(input) as tf.Tensor).data()) as Float32Array;
+          assertClose(await first(sessions.get(network)!, input), expected, `frame ${i}, crop ${JSON.stringify(crop)}`);
+          input.dispose();
+        }
       }
-    }
-  });
+    });
+  }
 
   /** Values of the ONNX pre-processing against TF.js's: how many differ, and by how much at most. */
   function diff(actual: ArrayLike<number>, expected: ArrayLike<number>): { differing: number; worst: number } {

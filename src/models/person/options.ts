@@ -51,14 +51,15 @@ export interface PersonModelOptions extends RuntimeOptions {
 }
 
 /**
- * How the person handler answers a second look's crop (a request marked `look`, ADR 0186): `lightning`, MoveNet
- * Lightning on the crop (look-pose.ts); `lightning-then-model`, Lightning and, where it finds nobody, the handler's
- * own network on the same crop; `model`, the handler's own network, as any frame.
+ * How the person handler answers a second look's crop (a request marked `look`, ADR 0186, 0187): `thunder`, MoveNet
+ * Thunder on the crop (look-pose.ts); `lightning`, MoveNet Lightning, a quarter of Thunder's CPU and fewer people
+ * found lying; `lightning-then-model`, Lightning and, where it finds nobody, the handler's own network on the same
+ * crop; `model`, the handler's own network, as any frame.
  */
-export const PERSON_LOOKS = ['lightning', 'lightning-then-model', 'model'] as const;
+export const PERSON_LOOKS = ['thunder', 'lightning', 'lightning-then-model', 'model'] as const;
 export type PersonLook = (typeof PERSON_LOOKS)[number];
-/** The look the person handler runs unless told (ADR 0186). */
-export const PERSON_LOOK_DEFAULT: PersonLook = 'lightning';
+/** The look the person handler runs unless told (ADR 0187). */
+export const PERSON_LOOK_DEFAULT: PersonLook = 'thunder';
 
 /** Whether the person model brightens low-light pictures unless told (ADR 0186). */
 export const LOW_LIGHT_DEFAULT = false;

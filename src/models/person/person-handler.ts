@@ -13,8 +13,8 @@
  * the server's own thread) and resized inside the network's graph.
  * Stateless per request. A request marked `look` (a crop of a second look
  * around a person just lost, ADR 0186) is answered by the handler's `look`:
- * MoveNet Lightning on the crop by default (look-pose.ts), its answer's
- * metadata saying `look`.
+ * MoveNet Thunder on the crop by default (look-pose.ts, ADR 0187), its
+ * answer's metadata saying `look` (the network that answered).
  */
 import { availableParallelism } from 'node:os';
 import type { Detection, InferenceRequest } from '../../ipc/index.js';

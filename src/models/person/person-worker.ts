@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry of the person handler: one PersonModel (one ONNX Runtime session of `intraOpThreads`
- * threads) per model thread, and unless the handler's look is `model`, one LookPose (MoveNet Lightning) for the
- * crops of a second look (jobs of variant `look`, ADR 0186).
+ * threads) per model thread, and unless the handler's look is `model`, one LookPose (MoveNet Thunder, or Lightning
+ * when the look names it) for the crops of a second look (jobs of variant `look`, ADR 0186, 0187).
  */
 import { runtimeOf } from '../onnx/session.js';
 import { serveModelJobs } from '../thread-pool.js';
@@ -17,6 +17,7 @@ await serveModelJobs<PersonWorkerData, PersonAnswer>(async ({ look = PERSON_LOOK
     look === 'model'
       ? null
       : await LookPose.open({
+          network: look === 'thunder' ? 'thunder' : 'lightning',
           ...(options.modelDir === undefined ? {} : { modelDir: options.modelDir }),
           ...runtimeOf(options),
           lowLight: options.lowLight ?? LOW_LIGHT_DEFAULT,
@@ -25,7 +26,7 @@ await serveModelJobs<PersonWorkerData, PersonAnswer>(async ({ look = PERSON_LOOK
     const rgb = new Uint8Array(job.rgb);
     if (job.variant !== 'look' || pose === null) return { people: await model.detect(rgb, job.width, job.height) };
     const people = await pose.detect(rgb, job.width, job.height);
-    if (people.length > 0 || look === 'lightning') return { people, look: 'movenet-lightning' };
-    return { people: await model.detect(rgb, job.width, job.height), look: 'movenet-lightning, then the model' };
+    if (people.length > 0 || look !== 'lightning-then-model') return { people, look: pose.network };
+    return { people: await model.detect(rgb, job.width, job.height), look: `${pose.network}, then the model` };
   };
 });
