@@ -39,7 +39,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PersonModel, type PersonDetection, type PersonModelOptions } from '../../src/models/person/person-model.js';
-import { LOOK_MIN_MEAN_SCORE, LookPose } from '../../src/models/person/look-pose.js';
+import { LOOK_NETWORKS, LookPose, type LookNetwork } from '../../src/models/person/look-pose.js';
 import {
   cutRgb,
   isLowLight,
@@ -53,13 +53,26 @@ import {
   type Turn,
 } from '../../src/pictures/index.js';
 import { LOOK_FILL, POSE_LOOK_MIN_SIDE } from '../../src/pipeline/camera/second-look.js';
+import { BLAZEPOSE_MIN_FLAG, DetectorGatedLook, TfjsLookPose } from './tfjs-look-pose.js';
 import { DEFAULT_FALL_DATA, fallClips, frameState, type FallClip } from '../objects/fall-clips.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
 
 const run = promisify(execFile);
 const LOOK_SIDE = 448;
 
-type Look = 'multipose' | 'lightning' | 'lightning+multipose';
+/** The look's network: MultiPose; a pose network alone (LookPose's Lightning; Thunder and BlazePose full in TF.js); Lightning then MultiPose. */
+type Look = 'multipose' | PoseLook | 'lightning+multipose';
+type PoseLook = LookNetwork | 'thunder tfjs' | 'blazepose tfjs' | 'blazepose+detector';
+const POSE_LOOKS: readonly PoseLook[] = ['lightning', 'thunder', 'thunder tfjs', 'blazepose tfjs', 'blazepose+detector'];
+const isPoseLook = (look: Look | undefined): look is PoseLook => POSE_LOOKS.includes(look as PoseLook);
+/** Each pose look's found rule as it runs (the sweep gives the others): LookPose's, and a first guess for the TF.js ones. */
+const POSE_RULE: Record<PoseLook, number> = {
+  lightning: LOOK_NETWORKS.lightning.minScore,
+  thunder: LOOK_NETWORKS.thunder.minScore,
+  'thunder tfjs': LOOK_NETWORKS.thunder.minScore,
+  'blazepose tfjs': BLAZEPOSE_MIN_FLAG,
+  'blazepose+detector': BLAZEPOSE_MIN_FLAG,
+};
 
 interface Candidate {
   readonly name: string;
@@ -81,12 +94,19 @@ const CANDIDATES: Candidate[] = [
   { name: 'multipose 448 + look lightning reach', options: {}, look: 'lightning', reach: true },
   { name: 'multipose 448 + look lightning+multipose reach', options: {}, look: 'lightning+multipose', reach: true },
   { name: 'multipose 448 lowlight + look lightning reach', options: { lowLight: true }, look: 'lightning', reach: true },
+  { name: 'multipose 448 + look thunder reach', options: {}, look: 'thunder', reach: true },
+  { name: 'multipose 448 + look blazepose+detector reach', options: {}, look: 'blazepose+detector', reach: true },
+  { name: 'multipose 448 + look thunder tfjs reach', options: {}, look: 'thunder tfjs', reach: true },
+  { name: 'multipose 448 + look blazepose tfjs reach', options: {}, look: 'blazepose tfjs', reach: true },
 ];
 
-/** Decoy squares are cut on every this-many-th frame whose whole frame found its person (MultiPose looks: 4 times fewer). */
-const DECOY_EVERY = 4;
-/** The found rules swept for LookPose (mean keypoint score). */
-const RULES = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5];
+/**
+ * Decoy squares are cut on every this-many-th frame whose whole frame found its person (MultiPose looks: 4 times
+ * fewer); PERSON_RECALL_DECOY_EVERY sets it (the TF.js looks are slow).
+ */
+const DECOY_EVERY = Number(process.env.PERSON_RECALL_DECOY_EVERY ?? 4);
+/** The found rules swept for the pose looks (mean keypoint score; BlazePose's pose flag). */
+const RULES = [0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /** The frames of a clip to measure: every `every`th, optionally shrunk (small). */
 interface Sampled {
@@ -208,9 +228,12 @@ async function timed<T>(f: Figures, what: 'frame' | 'look', call: () => Promise<
   return out;
 }
 
+/** What a pose look is: LookPose, or a TF.js network in its place. */
+type PoseModel = Pick<LookPose, 'detect' | 'lastMeanScore' | 'close'>;
+
 interface LookModels {
   readonly crop: PersonModel | null;
-  readonly pose: LookPose | null;
+  readonly poses: Map<PoseLook, PoseModel>;
 }
 
 /** What a look found on one square: which turns found someone, the best box (frame 0–1), and LookPose's best mean score (null: not run). */
@@ -238,13 +261,13 @@ async function lookAt(look: Look, models: LookModels, rgb: Uint8Array, width: nu
       (region[1] + y2 * region[3]) / height,
     ];
   };
-  const by = async (model: PersonModel | LookPose): Promise<{ turns: Turn[]; box: NormalisedBox | null; score: number }> => {
+  const by = async (model: PersonModel | PoseModel): Promise<{ turns: Turn[]; box: NormalisedBox | null; score: number }> => {
     const turns: Turn[] = [];
     let best: { score: number; box: NormalisedBox } | null = null;
     let poseScore = 0;
     for (const t of turned) {
       const top: PersonDetection | undefined = (await model.detect(t.payload, t.width, t.height))[0];
-      if (model instanceof LookPose) poseScore = Math.max(poseScore, model.lastMeanScore);
+      if (!(model instanceof PersonModel)) poseScore = Math.max(poseScore, model.lastMeanScore);
       if (top === undefined) continue;
       turns.push(t.turn);
       if (best === null || top.confidence > best.score) best = { score: top.confidence, box: toFrame(top.bbox, t.turn) };
@@ -255,8 +278,8 @@ async function lookAt(look: Look, models: LookModels, rgb: Uint8Array, width: nu
     const m = await by(models.crop!);
     return { turns: m.turns, box: m.box, poseScore: null };
   }
-  const p = await by(models.pose!);
-  if (p.box !== null || look === 'lightning') return { turns: p.turns, box: p.box, poseScore: p.score };
+  const p = await by(models.poses.get(look === 'lightning+multipose' ? 'lightning' : look)!);
+  if (p.box !== null || look !== 'lightning+multipose') return { turns: p.turns, box: p.box, poseScore: p.score };
   const m = await by(models.crop!);
   return { turns: m.turns, box: m.box, poseScore: p.score };
 }
@@ -317,9 +340,15 @@ export async function personRecall(): Promise<void> {
     models.set(c, m);
   }
   const lowLightLook = candidates.some((c) => c.look !== undefined && c.options.lowLight === true);
+  const poses = new Map<PoseLook, PoseModel>();
+  for (const look of new Set(candidates.map((c) => (c.look === 'lightning+multipose' ? 'lightning' : c.look)))) {
+    if (look === 'lightning' || look === 'thunder') poses.set(look, await LookPose.open({ network: look, intraOpThreads: 1, lowLight: lowLightLook }));
+    else if (look === 'blazepose+detector') poses.set(look, await DetectorGatedLook.open(POSE_RULE[look]));
+    else if (isPoseLook(look)) poses.set(look, await TfjsLookPose.open(look === 'thunder tfjs' ? 'movenet-thunder' : 'blazepose-full', POSE_RULE[look]));
+  }
   const lookModels: LookModels = {
     crop: candidates.some((c) => c.look?.includes('multipose') === true) ? new PersonModel({ intraOpThreads: 1, lowLight: lowLightLook }) : null,
-    pose: candidates.some((c) => c.look?.includes('lightning') === true) ? await LookPose.open({ intraOpThreads: 1, lowLight: lowLightLook }) : null,
+    poses,
   };
   await lookModels.crop?.load();
   try {
@@ -327,6 +356,7 @@ export async function personRecall(): Promise<void> {
       const frames = await decode(dir, s);
       log(`PERSON-RECALL ${s.clip.file}${s.kind === 'as is' ? '' : ` (${s.kind})`}: ${frames.length} frames`);
       const lowLight = frames.map((rgb) => isLowLight(lumaSpread(rgb, s.clip.width, s.clip.height)));
+      const wholeOf = new Map<string, { people: PersonDetection[]; ms: number; cpuMs: number }[]>();
       for (const c of candidates) {
         const f = figures.get(c)!;
         const model = models.get(c)!;
@@ -343,7 +373,20 @@ export async function personRecall(): Promise<void> {
               : s.kind === 'dark' || s.kind === 'grey'
                 ? [`${s.kind}_${lying}`, `${s.kind}_all`]
                 : [state, s.clip.night ? 'night' : 'day', `${state}_${s.clip.night ? 'night' : 'day'}`, `${state}_${s.clip.source}`, 'all'];
-          const people = await timed(f, 'frame', () => model.detect(rgb, s.clip.width, s.clip.height));
+          // Candidates with the same whole-frame model share its answer and its measured cost (one run of it a frame).
+          const key = JSON.stringify(c.options);
+          const shared = wholeOf.get(key)?.[i];
+          let people: PersonDetection[];
+          if (shared === undefined) {
+            const [ms0, cpu0] = [f.ms, f.cpuMs];
+            people = await timed(f, 'frame', () => model.detect(rgb, s.clip.width, s.clip.height));
+            if (!wholeOf.has(key)) wholeOf.set(key, []);
+            wholeOf.get(key)![i] = { people, ms: f.ms - ms0, cpuMs: f.cpuMs - cpu0 };
+          } else {
+            people = shared.people;
+            f.ms += shared.ms;
+            f.cpuMs += shared.cpuMs;
+          }
           f.frames++;
           let found = people.length;
           let box: NormalisedBox | null = people[0]?.bbox ?? null;
@@ -364,7 +407,7 @@ export async function personRecall(): Promise<void> {
             }
           }
           // Decoys: squares of a look's size where this frame's one person is not, as a look would see them.
-          const decoyEvery = c.look === 'lightning' ? DECOY_EVERY : DECOY_EVERY * 4;
+          const decoyEvery = isPoseLook(c.look) ? DECOY_EVERY : DECOY_EVERY * 4;
           if (c.look !== undefined && people.length === 1 && s.kind !== 'small' && wholeFound++ % decoyEvery === 0) {
             for (const decoy of decoysOf(people[0]!.bbox, s.clip.width, s.clip.height, wholeFound)) {
               f.decoys++;
@@ -381,7 +424,7 @@ export async function personRecall(): Promise<void> {
   } finally {
     for (const m of models.values()) await m.close();
     await lookModels.crop?.close();
-    await lookModels.pose?.close();
+    for (const pose of poses.values()) await pose.close();
   }
   const load = [load0, round(loadavg()[0]!, 2)];
   for (const c of candidates) {
@@ -400,14 +443,15 @@ export async function personRecall(): Promise<void> {
         box_px_p50: px.length === 0 ? null : round(percentile(px, 50), 0),
       });
     }
-    if (c.look === 'lightning') {
+    if (isPoseLook(c.look)) {
+      const asRun = POSE_RULE[c.look];
       // LookPose's found rule swept: recall of each category had the rule been the threshold (the look's later boxes
       // kept as they were), and the decoys it would find.
       for (const rule of RULES) {
         const recall: Record<string, number> = {};
         for (const [category, t] of f.byCategory) {
           const gained = t.lookScores.filter((score) => score >= rule).length;
-          const lost = t.lookScores.filter((score) => score >= LOOK_MIN_MEAN_SCORE).length;
+          const lost = t.lookScores.filter((score) => score >= asRun).length;
           recall[category] = round((t.found - lost + gained) / t.frames, 3);
         }
         emit({
