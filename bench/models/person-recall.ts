@@ -20,13 +20,15 @@
  * curve; and 448 with a second look (ADR 0169, 0186): on a frame where the whole frame finds nobody, the square
  * around the last box found in the clip (lookAgainRegion, `reach`: past the frame's edges, filled grey) cut at 448
  * as the shipped SecondLook cuts it, run as it is and turned a quarter either way, by MultiPose at 448, by the
- * shipped LookPose (MoveNet Lightning; a person when the mean keypoint score is at least LOOK_MIN_MEAN_SCORE), or
- * by LookPose then MultiPose where LookPose finds nobody. A frame counts found when at least one person is found;
+ * shipped LookPose (MoveNet Thunder or Lightning; a person when the mean keypoint score is at least the network's
+ * rule, LOOK_NETWORKS), by LookPose's Lightning then MultiPose where it finds nobody, or by a network not shipped,
+ * run in TF.js (tfjs-look-pose.ts: Thunder before its conversion, BlazePose full alone and gated by its
+ * detector's score). A frame counts found when at least one person is found;
  * every frame has exactly one person, so `extra_per_frame` (more than one found) is what a candidate finds that
  * is not there. Decoys: on every DECOY_EVERY-th frame whose whole frame found its one person, squares where that
  * person is not (a quarter to 0.6 of the frame's short side, on a grid, clear of their box grown by a quarter), up
  * to DECOYS_PER_FRAME a frame, each looked at as a look would be: `look_false_rate` is the share where the look
- * found someone. LookPose's found rule is swept (`part: 'rule'`): recall and decoy finds for each mean-score threshold.
+ * found someone. Each pose look's found rule is swept (`part: 'rule'`): recall and decoy finds for each threshold.
  * `looks_by_turn` says which turns found the person on the looked frames.
  *
  * PERSON_RECALL_ONLY runs the candidates whose name ends with one of its comma-separated parts; PERSON_RECALL_CLIPS
