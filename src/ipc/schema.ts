@@ -54,7 +54,7 @@ export interface InferenceRequest {
   readonly urgent?: boolean;
   /**
    * A hint, of any protocol version: the frame is a crop of a second look around a person just lost (ADR 0169,
-   * 0186). A handler with a look of its own (the person handler's MoveNet Lightning) may answer it with that, and
+   * 0186, 0187). A handler with a look of its own (the person handler's MoveNet Thunder) may answer it with that, and
    * says so in the answer's metadata (`look`); any other answers it as any frame, as a server that does not know
    * the field does (unknown fields are ignored), so the answer is right from either.
    */

@@ -24,7 +24,7 @@ import { clamp01, lightningKeypoints, round, type PersonDetection } from './pers
 /**
  * The look's networks: the file, its input side, and its found rule (the least mean of the 17 keypoint scores),
  * each chosen on the decoy squares of the shared fall clips (docs/benchmarks/2026-11-29-person-recall.md).
- * Thunder's 0.25 finds someone on as few of them as Lightning's 0.3 (ADR 0187).
+ * Thunder's 0.25 finds someone on about as many of them as Lightning's 0.3 (1.5 % against 1.4 %, ADR 0187).
  */
 export const LOOK_NETWORKS = {
   thunder: { file: 'movenet-thunder.onnx', side: 256, minScore: 0.25, name: 'movenet-thunder' },
