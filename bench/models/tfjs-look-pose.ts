@@ -42,6 +42,22 @@ const DETECTOR_VALUES = 13;
 
 let backendReady: Promise<unknown> | null = null;
 
+/** A TF.js graph of human-models (WebAssembly backend, one thread) and the ONNX crop to its input side. */
+interface Graph {
+  readonly graph: GraphModel;
+  readonly scale: Preprocessor;
+}
+
+async function openGraph(name: string, side: number): Promise<Graph> {
+  backendReady ??= (async () => {
+    setThreadsCount(1);
+    await tf.setBackend('wasm');
+  })();
+  await backendReady;
+  const graph = await loadGraphModel(fileHandler(join(tfjsModelDir(), `${name}.json`)));
+  return { graph, scale: await Preprocessor.open(cropModel(side), { intraOpThreads: 1 }, `look ${name}`) };
+}
+
 export class TfjsLookPose {
   readonly #graph: GraphModel;
   readonly #scale: Preprocessor;
@@ -49,22 +65,12 @@ export class TfjsLookPose {
   readonly #minScore: number;
   lastMeanScore = 0;
 
-  private constructor(graph: GraphModel, scale: Preprocessor, network: TfjsLookNetwork, minScore: number) {
-    this.#graph = graph;
-    this.#scale = scale;
-    this.#network = network;
-    this.#minScore = minScore;
+  private constructor({ graph, scale }: Graph, network: TfjsLookNetwork, minScore: number) {
+    [this.#graph, this.#scale, this.#network, this.#minScore] = [graph, scale, network, minScore];
   }
 
   static async open(network: TfjsLookNetwork, minScore: number): Promise<TfjsLookPose> {
-    backendReady ??= (async () => {
-      setThreadsCount(1);
-      await tf.setBackend('wasm');
-    })();
-    await backendReady;
-    const graph = await loadGraphModel(fileHandler(join(tfjsModelDir(), `${network}.json`)));
-    const scale = await Preprocessor.open(cropModel(SIDE[network]), { intraOpThreads: 1 }, `look ${network}`);
-    return new TfjsLookPose(graph, scale, network, minScore);
+    return new TfjsLookPose(await openGraph(network, SIDE[network]), network, minScore);
   }
 
   async detect(rgb: Uint8Array, width: number, height: number): Promise<PersonDetection[]> {
@@ -127,37 +133,26 @@ export class TfjsLookPose {
  * turns stand for the rotation). `lastMeanScore` is the lower of the detector's score and the pose flag.
  */
 export class DetectorGatedLook {
-  readonly #detector: GraphModel;
-  readonly #scale: Preprocessor;
+  readonly #detector: Graph;
   readonly #landmarks: TfjsLookPose;
   readonly #minScore: number;
   lastMeanScore = 0;
 
-  private constructor(detector: GraphModel, scale: Preprocessor, landmarks: TfjsLookPose, minScore: number) {
-    this.#detector = detector;
-    this.#scale = scale;
-    this.#landmarks = landmarks;
-    this.#minScore = minScore;
+  private constructor(detector: Graph, landmarks: TfjsLookPose, minScore: number) {
+    [this.#detector, this.#landmarks, this.#minScore] = [detector, landmarks, minScore];
   }
 
   static async open(minScore: number): Promise<DetectorGatedLook> {
-    backendReady ??= (async () => {
-      setThreadsCount(1);
-      await tf.setBackend('wasm');
-    })();
-    await backendReady;
-    const detector = await loadGraphModel(fileHandler(join(tfjsModelDir(), 'blazepose-detector.json')));
-    const scale = await Preprocessor.open(cropModel(DETECTOR_SIDE), { intraOpThreads: 1 }, 'look detector');
-    const landmarks = await TfjsLookPose.open('blazepose-full', 0);
-    return new DetectorGatedLook(detector, scale, landmarks, minScore);
+    return new DetectorGatedLook(await openGraph('blazepose-detector', DETECTOR_SIDE), await TfjsLookPose.open('blazepose-full', 0), minScore);
   }
 
   async detect(rgb: Uint8Array, width: number, height: number): Promise<PersonDetection[]> {
-    const cut = await this.#scale.run({ frame: this.#scale.frame(rgb, width, height), roi: this.#scale.float32([0, 0, 0, 0, 1, 1, 1, 1]) });
+    const { graph, scale } = this.#detector;
+    const cut = await scale.run({ frame: scale.frame(rgb, width, height), roi: scale.float32([0, 0, 0, 0, 1, 1, 1, 1]) });
     const input = tf.tidy(() =>
       tf.sub(tf.div(tf.cast(tf.tensor4d(cut.data as Int32Array, [1, DETECTOR_SIDE, DETECTOR_SIDE, 3], 'int32'), 'float32'), 127.5), 1),
     );
-    const output = this.#detector.execute(input) as tf.Tensor;
+    const output = graph.execute(input) as tf.Tensor;
     const anchors = (await output.data()) as Float32Array;
     tf.dispose([input, output]);
     cut.dispose();
@@ -170,8 +165,8 @@ export class DetectorGatedLook {
   }
 
   async close(): Promise<void> {
-    this.#detector.dispose();
-    await this.#scale.release();
+    this.#detector.graph.dispose();
+    await this.#detector.scale.release();
     await this.#landmarks.close();
   }
 }
