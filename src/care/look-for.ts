@@ -43,7 +43,7 @@ export interface SweepOrder {
 /** Nobody found this long (s) after the people last seen were lost inside the picture: a sweep begins. */
 export const SWEEP_AFTER_SECONDS = 6;
 /** A sweep after a loss lasts this long at most (s) from its beginning. */
-export const SWEEP_SECONDS = 120;
+export const SWEEP_SECONDS = 60;
 /** The start's sweep lasts this long at most (s) from the camera's first frame. */
 export const START_SWEEP_SECONDS = 60;
 
