@@ -72,6 +72,7 @@ export class WorkerPlay {
       // The same person found on several squares or turns is kept once (the worker merges duplicates across crops).
       for (const d of detectionsInFrame(best, crop.region, width, height, crop.turn)) if (!people.some((p) => overlaps(p.bbox, d.bbox))) people.push(d);
     }
+    if (plan !== null) this.#look.answered(plan, people);
     const out = this.#objects.update({
       time,
       wallTime: time,

@@ -353,6 +353,7 @@ export async function personRecall(): Promise<void> {
         let last: NormalisedBox | null = null;
         let wholeFound = 0;
         const player = c.worker === undefined ? null : new WorkerPlay(c.worker, lookModels.pose!, LOOK_SIDE);
+        const [looks0, sweeps0] = [f.looks, f.sweeps];
         f.seconds += (frames.length * s.every) / s.clip.fps;
         for (const [i, rgb] of frames.entries()) {
           const [msBefore, cpuBefore] = [f.ms, f.cpuMs];
@@ -418,6 +419,7 @@ export async function personRecall(): Promise<void> {
           if (box !== null) last = box;
           tally(f, categories, found, box === null ? null : (box[3] - box[1]) * s.clip.height, lowLight[i]!, lookScore);
         }
+        if (player !== null) log(`PERSON-RECALL ${s.clip.file} ${c.name}: ${f.looks - looks0} looks, ${f.sweeps - sweeps0} of them a sweep's tiles`);
       }
     }
   } finally {

@@ -6,6 +6,7 @@
  *   scale, inside the picture, overlapping, covering the floor, nearest first; at the start, half the short side;
  * - its pace and bounds: one tile a look, at most one every SWEEP_EVERY_SECONDS and SWEEP_PER_MINUTE a minute, the
  *   start's sweep one round of tiles, a new sweep from its first tile; a lost person's look before a sweep's tile;
+ *   a person a tile found looked at on the next SWEEP_FOUND_LOOKS frames (the tracker confirms a track on three);
  * - an empty room (LookFor and SecondLook as the system wires them, an hour at 5 frames a second): the start's one
  *   round of tiles, then not one look.
  */
@@ -18,6 +19,7 @@ import {
   SecondLook,
   SWEEP_EVERY_SECONDS,
   SWEEP_FLOOR_FROM,
+  SWEEP_FOUND_LOOKS,
   SWEEP_PER_MINUTE,
   sweepTiles,
   type LostSighting,
@@ -129,6 +131,21 @@ describe("the sweep's pace and bounds", { timeout: 10_000 }, () => {
     assert.ok(!look.wantsFullFrames() && look.followsNewest());
     order = { since: 70_000, around: BOX, start: false };
     assert.deepEqual(squares(await look.plan(frame(70_000), INPUT)), [tiles[0]], 'a new sweep: from its first tile');
+  });
+
+  it('looks at a person a tile found on the next SWEEP_FOUND_LOOKS frames in a row (so the tracker confirms them), then at the sweep’s pace', async () => {
+    const look = new SecondLook({ lost: () => [], sweep: () => ({ since: 0, around: null, start: false }) });
+    const plan = (await look.plan(frame(0), INPUT))!;
+    const [x, y, side] = plan.crops[1]!.region;
+    const box = [(x + side / 3) / W, (y + side / 4) / H, (x + (2 * side) / 3) / W, (y + side / 2) / H] as const;
+    look.answered(plan, [{ class_id: 0, class_name: 'person', confidence: 0.5, bbox: box }]);
+    assert.ok(look.wantsFullFrames(), 'due at once');
+    const at = lookAgainRegion(box, W, H, POSE_LOOK_MIN_SIDE, true)!.join(',');
+    for (let i = 1; i <= SWEEP_FOUND_LOOKS; i++) assert.deepEqual(squares(await look.plan(frame(i * 200), INPUT)), [at], `look ${i} at them`);
+    assert.equal(await look.plan(frame((SWEEP_FOUND_LOOKS + 1) * 200), INPUT), null, 'then the pace again');
+    const next = (await look.plan(frame(SWEEP_FOUND_LOOKS * 200 + SWEEP_EVERY_SECONDS * 1000), INPUT))!;
+    look.answered(next, [{ class_id: 0, class_name: 'person', confidence: 0.5, bbox: [0, 0, 0.01, 0.01] }]);
+    assert.equal(await look.plan(frame(SWEEP_FOUND_LOOKS * 200 + SWEEP_EVERY_SECONDS * 1000 + 200), INPUT), null, 'someone outside the tile: no hold');
   });
 
   it("looks for a lost person before a sweep's tile", async () => {

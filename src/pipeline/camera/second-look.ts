@@ -24,11 +24,13 @@
  * last seen were lost inside the picture and nobody was found for a while, or at a camera's start): while nobody is
  * lost, one tile of the picture a look (sweepTiles: the square around where they were last, then the floor's tiles at
  * the look's scale, nearest first), at most one every SWEEP_EVERY_SECONDS and SWEEP_PER_MINUTE a minute; the start's
- * sweep one round of tiles. Without an order (an empty room after someone walked out, or after the start's sweep)
- * it asks for nothing.
+ * sweep one round of tiles. A person a tile found (answered()) is looked at again on the next SWEEP_FOUND_LOOKS
+ * frames, so the tracker confirms them. Without an order (an empty room after someone walked out, or after the start's
+ * sweep) it asks for nothing.
  */
 import { cutRgb, lookAgainRegion, rgbOf, turnRgb, type NormalisedBox, type PixelRegion } from '../../pictures/index.js';
 import type { Frame } from '../../supplier/index.js';
+import type { Detection } from '../../ipc/index.js';
 import type { RegionCrop, RegionCrops, RegionRun } from '../../workers/index.js';
 
 /** A person lost: the tracked object's id, its last box (0–1), and why (absent: going down). */
@@ -71,6 +73,12 @@ export const SWEEP_EVERY_SECONDS = 1;
 export const SWEEP_PER_MINUTE = 20;
 /** The floor a sweep looks over: the picture below this share of its height (the top is wall and ceiling). */
 export const SWEEP_FLOOR_FROM = 0.25;
+/**
+ * A person a sweep's tile found is looked at again on this many frames in a row, at once (not once a second): the
+ * tracker starts a track on a first sighting, ends it at its first miss, and confirms it after three (its default
+ * confirmHits), so a person only the looks find becomes a tracked one, and then a lost one looked for as any.
+ */
+export const SWEEP_FOUND_LOOKS = 2;
 /** Neighbouring tiles overlap by a quarter of their side (a person across two is whole in one). */
 const TILE_STEP = 0.75;
 
@@ -133,6 +141,9 @@ export class SecondLook implements RegionRun {
   /** The tiles of the latest frame's size (a start's sweep is one round of them). */
   #tileCount = Number.POSITIVE_INFINITY;
   #sweepLooks = 0;
+  /** The latest sweep's tile (pixels), until its answer; then a person it found, looked at SWEEP_FOUND_LOOKS frames in a row. */
+  #tile: PixelRegion | null = null;
+  #found: { box: NormalisedBox; left: number } | null = null;
   /** Capture time (ms) each lost person was first looked for. */
   readonly #since = new Map<string, number>();
   /** Capture time (ms) of the latest look. */
@@ -163,9 +174,10 @@ export class SecondLook implements RegionRun {
     this.#latest = Math.max(this.#latest, frame.captureTime);
     if (inputSide === null || !isRaw(frame)) return Promise.resolve(null);
     const time = frame.captureTime;
-    const lost = this.#lostDue(time) ? this.#looking(time) : [];
-    const sweep = lost.length === 0 ? this.#sweepDue(time) : null;
-    if (lost.length === 0 && sweep === null) return Promise.resolve(null);
+    const found = this.#found !== null && this.#found.left > 0 ? this.#found : null;
+    const lost = found === null && this.#lostDue(time) ? this.#looking(time) : [];
+    const sweep = found === null && lost.length === 0 ? this.#sweepDue(time) : null;
+    if (found === null && lost.length === 0 && sweep === null) return Promise.resolve(null);
     const { width, height } = frame;
     const rgb = rgbOf(frame);
     const crops: RegionCrop[] = [];
@@ -180,10 +192,16 @@ export class SecondLook implements RegionRun {
       for (const turn of [90, -90] as const) crops.push({ ...turnRgb(cut.payload, cut.width, cut.height, turn), region, turn, look: true });
     };
     for (const person of lost) lookAt(lookAgainRegion(person.box, width, height, POSE_LOOK_MIN_SIDE, true));
+    if (found !== null) {
+      found.left--;
+      lookAt(lookAgainRegion(found.box, width, height, POSE_LOOK_MIN_SIDE, true));
+    }
+    this.#tile = null;
     if (sweep !== null) {
       const tiles = sweepTiles(width, height, sweep.around, POSE_LOOK_MIN_SIDE);
       this.#tileCount = tiles.length;
-      lookAt(tiles[this.#sweepDone % Math.max(1, tiles.length)] ?? null);
+      this.#tile = tiles[this.#sweepDone % Math.max(1, tiles.length)] ?? null;
+      lookAt(this.#tile);
     }
     if (crops.length <= 1) return Promise.resolve(null);
     if (sweep === null) this.#looks++;
@@ -196,6 +214,19 @@ export class SecondLook implements RegionRun {
     return Promise.resolve({ width, height, crops });
   }
 
+  /** A sweep's tile found someone (a detection centred in it): they are looked at on the next SWEEP_FOUND_LOOKS frames. */
+  answered(crops: RegionCrops, detections: readonly Detection[]): void {
+    const tile = this.#tile;
+    this.#tile = null;
+    if (tile === null) return;
+    const inTile = detections.find((d) => {
+      const x = ((d.bbox[0] + d.bbox[2]) / 2) * crops.width;
+      const y = ((d.bbox[1] + d.bbox[3]) / 2) * crops.height;
+      return x >= tile[0] && x < tile[0] + tile[2] && y >= tile[1] && y < tile[1] + tile[3];
+    });
+    if (inTile !== undefined) this.#found = { box: inTile.bbox, left: SWEEP_FOUND_LOOKS };
+  }
+
   called(crop: boolean): void {
     if (crop) this.#crops++;
     else this.#wholeCalls++;
@@ -205,9 +236,9 @@ export class SecondLook implements RegionRun {
     return { looks: this.#looks, sweepLooks: this.#sweepLooks, crops: this.#crops, wholeCalls: this.#wholeCalls };
   }
 
-  /** Whether a look is due at `time` (ms): for someone lost, or a sweep's next tile. */
+  /** Whether a look is due at `time` (ms): at a person a sweep found, for someone lost, or a sweep's next tile. */
   #due(time: number): boolean {
-    return this.#lostDue(time) || this.#sweepDue(time) !== null;
+    return (this.#found !== null && this.#found.left > 0) || this.#lostDue(time) || this.#sweepDue(time) !== null;
   }
 
   /** Someone is lost and the latest look is LOOK_EVERY_SECONDS old. */
