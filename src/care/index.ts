@@ -61,6 +61,7 @@ export { Occupancy, OCCUPANCY_DEFAULTS, type OccupancyOptions, type RoomState } 
 export { FallRooms, type RoomStats } from './fall-rooms.js';
 export {
   LookFor,
+  LOST_LOOK_AFTER_SECONDS,
   START_SWEEP_SECONDS,
   SWEEP_AFTER_SECONDS,
   SWEEP_SECONDS,

@@ -7,7 +7,8 @@
  *   out of it), they have no alert open, and they were not last seen in a bed (a sleeper under a duvet is lost and
  *   found all night; a fall out of a bed is a descent). The people the fall rule lost while going down
  *   (FallWatch.lost(): a seen descent) come first, marked `descent`; the plain losses (1-2 frames a second, where no
- *   descent is seen between two pictures, behind furniture, a slow collapse) after them, marked `lost`. Only a
+ *   descent is seen between two pictures, behind furniture, a slow collapse) after them, marked `lost`, once unseen
+ *   for LOST_LOOK_AFTER_SECONDS (a frame's miss is common and brief). Only a
  *   descent raises `fall` when the track ends unseen (the fall rule's, unchanged): a plain loss is only looked for.
  * - **A sweep when the room has someone but the model finds nobody.** Once the people last seen are lost and at
  *   least one of them was inside the picture (not at its edge, not in a bed), and nobody has been found for
@@ -40,6 +41,14 @@ export interface SweepOrder {
   readonly until: number;
 }
 
+/**
+ * A person lost inside the picture without a seen descent is looked for once unseen this long (s): a whole frame
+ * misses someone now and then for a frame, and finds them again on the next; looking at once would cost a look each
+ * time, and a square's single-person pose network, answering mid-movement, can hand the tracker a partial box where
+ * the next whole frame would have given the whole person (a real night fall's track broke on one, ADR 0189). One lost
+ * going down is looked for at once.
+ */
+export const LOST_LOOK_AFTER_SECONDS = 1;
 /** Nobody found this long (s) after the people last seen were lost inside the picture: a sweep begins. */
 export const SWEEP_AFTER_SECONDS = 6;
 /** A sweep after a loss lasts this long at most (s) from its beginning. */
@@ -115,7 +124,7 @@ export class LookFor {
   targets(descents: readonly LostPerson[], hasAlert: (id: string) => boolean): LookTarget[] {
     const out: LookTarget[] = descents.map((p) => ({ ...p, why: 'descent' }));
     const plain = [...this.#people]
-      .filter(([id, s]) => s.inside && s.time < this.#time && !hasAlert(id) && !descents.some((d) => d.id === id))
+      .filter(([id, s]) => s.inside && this.#time - s.time >= LOST_LOOK_AFTER_SECONDS * 1000 && !hasAlert(id) && !descents.some((d) => d.id === id))
       .sort(([, a], [, b]) => a.time - b.time);
     for (const [id, s] of plain) out.push({ id, box: s.box, lastSeen: s.time, why: 'lost' });
     return out;

@@ -1,7 +1,8 @@
 /**
  * Who a fall worker's second look looks for, and when it sweeps (src/care/look-for.ts, ADR 0189), on capture times
  * of the test's own:
- * - a person lost inside the picture without a seen descent is looked for (`lost`), after those lost going down
+ * - a person lost inside the picture without a seen descent is looked for (`lost`) once unseen for
+ *   LOST_LOOK_AFTER_SECONDS, after those lost going down
  *   (`descent`), never one at the picture's edge (walking out), in a bed, with an alert, or whose track ended;
  * - a sweep: nothing before SWEEP_AFTER_SECONDS of nobody found after the people last seen were lost inside the
  *   picture, then around where they were for SWEEP_SECONDS at most, ended at once by anyone found; none after a walk
@@ -11,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LookFor, START_SWEEP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_SECONDS, type LookSighting } from '../../src/care/index.js';
+import { LookFor, LOST_LOOK_AFTER_SECONDS, START_SWEEP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_SECONDS, type LookSighting } from '../../src/care/index.js';
 
 const INSIDE = [0.4, 0.3, 0.5, 0.8] as const;
 const AT_EDGE = [0.9, 0.3, 1, 0.8] as const;
@@ -23,9 +24,13 @@ describe('care: who the second look looks for', { timeout: 10_000 }, () => {
     const look = new LookFor();
     look.observe({ time: 0, people: [person('1', INSIDE), person('2', INSIDE)] });
     look.observe({ time: 200, people: [person('2', INSIDE)] });
-    assert.deepEqual(look.targets([], none), [{ id: '1', box: INSIDE, lastSeen: 0, why: 'lost' }]);
-    look.observe({ time: 400, people: [] });
-    const descent = { id: '2', box: INSIDE, lastSeen: 200 };
+    assert.deepEqual(look.targets([], none), [], 'a frame missed: not yet');
+    look.observe({ time: LOST_LOOK_AFTER_SECONDS * 1000 - 200, people: [person('2', INSIDE)] });
+    assert.deepEqual(look.targets([], none), [], 'not yet');
+    look.observe({ time: LOST_LOOK_AFTER_SECONDS * 1000, people: [person('2', INSIDE)] });
+    assert.deepEqual(look.targets([], none), [{ id: '1', box: INSIDE, lastSeen: 0, why: 'lost' }], 'unseen LOST_LOOK_AFTER_SECONDS');
+    look.observe({ time: LOST_LOOK_AFTER_SECONDS * 2000 + 200, people: [] });
+    const descent = { id: '2', box: INSIDE, lastSeen: LOST_LOOK_AFTER_SECONDS * 1000 };
     assert.deepEqual(
       look.targets([descent], none).map((t) => [t.id, t.why]),
       [
@@ -44,7 +49,7 @@ describe('care: who the second look looks for', { timeout: 10_000 }, () => {
       ['2'],
       'not one with an alert open',
     );
-    look.observe({ time: 600, people: [], ended: ['1'] });
+    look.observe({ time: LOST_LOOK_AFTER_SECONDS * 2000 + 400, people: [], ended: ['1'] });
     assert.deepEqual(
       look.targets([], none).map((t) => t.id),
       ['2'],
@@ -55,7 +60,7 @@ describe('care: who the second look looks for', { timeout: 10_000 }, () => {
   it('does not look for one lost at the picture’s edge (walking out) or in a bed', () => {
     const look = new LookFor({ beds: ['bed'] });
     look.observe({ time: 0, people: [person('1', AT_EDGE), person('2', INSIDE, ['bed'])] });
-    look.observe({ time: 200, people: [] });
+    look.observe({ time: 5_000, people: [] });
     assert.deepEqual(look.targets([], none), []);
     assert.deepEqual(
       look.targets([{ id: '1', box: AT_EDGE, lastSeen: 0 }], none).map((t) => t.why),
