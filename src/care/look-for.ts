@@ -13,8 +13,8 @@
  * - **A sweep when the room has someone but the model finds nobody.** Once the people last seen are lost and at
  *   least one of them was inside the picture (not at its edge, not in a bed), and nobody has been found for
  *   SWEEP_AFTER_SECONDS, a sweep is ordered around where that one was last, for SWEEP_SECONDS at most, until
- *   someone is found. At a camera's start (its first frame), a sweep once (`start`: one round of the picture's
- *   tiles), until someone is found or START_SWEEP_SECONDS pass. An empty room after someone walked out of the
+ *   someone is found. At a camera's start, nobody found SWEEP_AFTER_SECONDS from its first frame, a sweep once
+ *   (`start`: one round of the picture's tiles), until someone is found or START_SWEEP_SECONDS pass. An empty room after someone walked out of the
  *   picture, or after the start's sweep, orders nothing: it costs nothing.
  *
  * What is looked at in a sweep (the tiles, their pace and cap per minute) is the second look's (src/pipeline's
@@ -53,7 +53,7 @@ export const LOST_LOOK_AFTER_SECONDS = 1;
 export const SWEEP_AFTER_SECONDS = 6;
 /** A sweep after a loss lasts this long at most (s) from its beginning. */
 export const SWEEP_SECONDS = 60;
-/** The start's sweep lasts this long at most (s) from the camera's first frame. */
+/** The start's sweep lasts this long at most (s) from its beginning. */
 export const START_SWEEP_SECONDS = 60;
 
 /** A tracked person as the frame saw them (PersonSighting's id, box and zones). */
@@ -134,8 +134,11 @@ export class LookFor {
   sweep(time: number): SweepOrder | null {
     if (this.#first === null) return null;
     if (this.#found < this.#first) {
-      const until = this.#first + START_SWEEP_SECONDS * 1000;
-      return time <= until ? { since: this.#first, around: null, start: true, until } : null;
+      // Nobody found for SWEEP_AFTER_SECONDS from the first frame (the tracker confirms a person seen from the start
+      // within a second: a sweep at once would run at nearly every start, for nobody).
+      const since = this.#first + SWEEP_AFTER_SECONDS * 1000;
+      const until = since + START_SWEEP_SECONDS * 1000;
+      return time >= since && time <= until ? { since, around: null, start: true, until } : null;
     }
     const loss = this.#loss;
     if (loss === null) return null;

@@ -6,7 +6,8 @@
  *   (`descent`), never one at the picture's edge (walking out), in a bed, with an alert, or whose track ended;
  * - a sweep: nothing before SWEEP_AFTER_SECONDS of nobody found after the people last seen were lost inside the
  *   picture, then around where they were for SWEEP_SECONDS at most, ended at once by anyone found; none after a walk
- *   out of the picture; at the start a sweep until someone is found or START_SWEEP_SECONDS pass, and then, in an empty
+ *   out of the picture; at the start, nobody found for SWEEP_AFTER_SECONDS, a sweep until someone is found or
+ *   START_SWEEP_SECONDS pass, and then, in an empty
  *   room, nothing for an hour (a property over any run of frames that never loses anyone inside the picture).
  */
 import assert from 'node:assert/strict';
@@ -115,12 +116,14 @@ describe('care: the sweep', { timeout: 10_000 }, () => {
     const look = new LookFor();
     assert.equal(look.sweep(0), null, 'no frame yet');
     look.observe({ time: 5_000, people: [] });
-    assert.deepEqual(look.sweep(5_000), { since: 5_000, around: null, start: true, until: 5_000 + START_SWEEP_SECONDS * 1000 });
-    assert.equal(look.sweep(5_001 + START_SWEEP_SECONDS * 1000), null);
+    const since = 5_000 + SWEEP_AFTER_SECONDS * 1000;
+    assert.equal(look.sweep(since - 1), null, 'nobody found for SWEEP_AFTER_SECONDS first');
+    assert.deepEqual(look.sweep(since), { since, around: null, start: true, until: since + START_SWEEP_SECONDS * 1000 });
+    assert.equal(look.sweep(since + 1 + START_SWEEP_SECONDS * 1000), null);
     const found = new LookFor();
     found.observe({ time: 0, people: [] });
     found.observe({ time: 1_000, people: [person('1', AT_EDGE)] });
-    assert.equal(found.sweep(1_000), null, 'someone found: the start sweep ends');
+    assert.equal(found.sweep(SWEEP_AFTER_SECONDS * 1000), null, 'someone found: no start sweep');
   });
 
   it('orders nothing in a room where nobody is lost inside the picture, past the start (an hour of frames, any order of comings and goings at the edge)', () => {
