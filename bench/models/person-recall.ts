@@ -29,7 +29,11 @@
  * person is not (a quarter to 0.6 of the frame's short side, on a grid, clear of their box grown by a quarter), up
  * to DECOYS_PER_FRAME a frame, each looked at as a look would be: `look_false_rate` is the share where the look
  * found someone. Each pose look's found rule is swept (`part: 'rule'`): recall and decoy finds for each threshold.
- * `looks_by_turn` says which turns found the person on the looked frames.
+ * `looks_by_turn` says which turns found the person on the looked frames. `+ worker look: ...` (ADR 0189): the look as
+ * a fall worker plays it (person-recall-worker.ts: the shipped SecondLook fed by the tracker, the fall rule and
+ * LookFor; `descent` as before ADR 0189, `inside` also after any loss inside the picture, `inside+sweep` and the
+ * sweep): a look only when the worker would make one (at most once a second, 10 s a person), so a frame between
+ * looks that the whole frame missed counts missed; `looks_per_hour` over the clips' seconds, `sweeps` its tiles.
  *
  * PERSON_RECALL_ONLY runs the candidates whose name ends with one of its comma-separated parts; PERSON_RECALL_CLIPS
  * the clips whose file does; PERSON_RECALL_KINDS the kinds of frames (`as is`, `small`, `dark`, `grey`) it names.
@@ -56,6 +60,7 @@ import {
 } from '../../src/pictures/index.js';
 import { LOOK_FILL, POSE_LOOK_MIN_SIDE } from '../../src/pipeline/camera/second-look.js';
 import { BLAZEPOSE_MIN_FLAG, DetectorGatedLook, TfjsLookPose } from './tfjs-look-pose.js';
+import { WorkerPlay, type Trigger } from './person-recall-worker.js';
 import { DEFAULT_FALL_DATA, fallClips, frameState, type FallClip } from '../objects/fall-clips.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
 
@@ -83,6 +88,8 @@ interface Candidate {
   readonly look?: Look;
   /** The look's square may reach past the frame's edges, filled grey (ADR 0186); else shifted inside. */
   readonly reach?: boolean;
+  /** The look played as the worker plays it (person-recall-worker.ts, ADR 0189): when it looks, and where. */
+  readonly worker?: Trigger;
 }
 
 const CANDIDATES: Candidate[] = [
@@ -100,6 +107,9 @@ const CANDIDATES: Candidate[] = [
   { name: 'multipose 448 + look blazepose+detector reach', options: {}, look: 'blazepose+detector', reach: true },
   { name: 'multipose 448 + look thunder tfjs reach', options: {}, look: 'thunder tfjs', reach: true },
   { name: 'multipose 448 + look blazepose tfjs reach', options: {}, look: 'blazepose tfjs', reach: true },
+  { name: 'multipose 448 + worker look: descent', options: {}, look: 'lightning', reach: true, worker: 'descent' },
+  { name: 'multipose 448 + worker look: inside', options: {}, look: 'lightning', reach: true, worker: 'inside' },
+  { name: 'multipose 448 + worker look: inside+sweep', options: {}, look: 'lightning', reach: true, worker: 'inside+sweep' },
 ];
 
 /**
@@ -173,6 +183,11 @@ interface Figures {
   cpuMs: number;
   frames: number;
   looks: number;
+  /** Of the looks, a sweep's tiles (worker play), and the LookPose calls of the worker play's squares. */
+  sweeps: number;
+  poseCalls: number;
+  /** Seconds of the clips the frames span (looks an hour). */
+  seconds: number;
   lookMs: number;
   lookCpuMs: number;
   lookFound: number;
@@ -189,6 +204,9 @@ const newFigures = (): Figures => ({
   cpuMs: 0,
   frames: 0,
   looks: 0,
+  sweeps: 0,
+  poseCalls: 0,
+  seconds: 0,
   lookMs: 0,
   lookCpuMs: 0,
   lookFound: 0,
@@ -365,6 +383,9 @@ export async function personRecall(): Promise<void> {
         const reach = c.reach === true;
         let last: NormalisedBox | null = null;
         let wholeFound = 0;
+        const player = c.worker === undefined ? null : new WorkerPlay(c.worker, lookModels.poses.get(c.look as PoseLook)!, LOOK_SIDE);
+        const [looks0, sweeps0] = [f.looks, f.sweeps];
+        f.seconds += (frames.length * s.every) / s.clip.fps;
         for (const [i, rgb] of frames.entries()) {
           const t = (i * s.every) / s.clip.fps;
           const state = frameState(s.clip, t);
@@ -394,7 +415,21 @@ export async function personRecall(): Promise<void> {
           let box: NormalisedBox | null = people[0]?.bbox ?? null;
           let lookScore: number | null = null;
           const minSide = c.look === 'multipose' ? LOOK_SIDE / 2 : POSE_LOOK_MIN_SIDE;
-          if (found === 0 && c.look !== undefined && last !== null) {
+          if (player !== null) {
+            const [c0, t0] = [cpuNow(), performance.now()];
+            const played = await player.frame(rgb, s.clip.width, s.clip.height, t * 1000, people);
+            // A look's cost: the frames it ran on (the tracker's bookkeeping on the others is left out).
+            if (played.looked !== null) {
+              f.looks++;
+              f.lookMs += performance.now() - t0;
+              f.lookCpuMs += cpuNow() - c0;
+            }
+            if (played.looked === 'sweep') f.sweeps++;
+            f.poseCalls += played.calls;
+            if (found === 0 && played.people.length > 0) f.lookFound++;
+            found = played.people.length;
+            box = played.people[0]?.bbox ?? null;
+          } else if (found === 0 && c.look !== undefined && last !== null) {
             const region = lookAgainRegion(last, s.clip.width, s.clip.height, minSide, reach);
             if (region !== null) {
               f.looks++;
@@ -421,6 +456,7 @@ export async function personRecall(): Promise<void> {
           if (box !== null) last = box;
           tally(f, categories, found, box === null ? null : (box[3] - box[1]) * s.clip.height, lowLight[i]!, lookScore);
         }
+        if (player !== null) log(`PERSON-RECALL ${s.clip.file} ${c.name}: ${f.looks - looks0} looks, ${f.sweeps - sweeps0} of them a sweep's tiles`);
       }
     }
   } finally {
@@ -445,7 +481,7 @@ export async function personRecall(): Promise<void> {
         box_px_p50: px.length === 0 ? null : round(percentile(px, 50), 0),
       });
     }
-    if (isPoseLook(c.look)) {
+    if (isPoseLook(c.look) && c.worker === undefined) {
       const asRun = POSE_RULE[c.look];
       // LookPose's found rule swept: recall of each category had the rule been the threshold (the look's later boxes
       // kept as they were), and the decoys it would find.
@@ -475,6 +511,9 @@ export async function personRecall(): Promise<void> {
       ms_per_frame: round(f.ms / f.frames, 1),
       cpu_ms_per_frame: round(f.cpuMs / f.frames, 1),
       looks: f.looks,
+      ...(c.worker === undefined
+        ? {}
+        : { sweeps: f.sweeps, pose_calls: f.poseCalls, looks_per_hour: f.seconds === 0 ? null : round((f.looks / f.seconds) * 3600, 0) }),
       look_found: f.lookFound,
       look_ms: f.looks === 0 ? null : round(f.lookMs / f.looks, 1),
       look_cpu_ms: f.looks === 0 ? null : round(f.lookCpuMs / f.looks, 1),

@@ -3,7 +3,8 @@
  * pose keypoints (posture.ts) and kept steady (posture-filter.ts); the fall rule (falls.ts: FallWatch, on the
  * stances, sightings and descents of fall-stance.ts and fall-sightings.ts) and how its alerts are answered
  * (fall-answer.ts: escalation steps, the alert's log, an acknowledge-all press; alert-clocks.ts: held alerts' clocks
- * on the monotonic clock, the answered figures); single-occupancy rooms (occupancy.ts, fall-rooms.ts); a silent
+ * on the monotonic clock, the answered figures); single-occupancy rooms (occupancy.ts, fall-rooms.ts); who a fall worker's second look looks for, and
+ * when it sweeps the picture (look-for.ts); a silent
  * camera's alarm (silence.ts); a private room's policy (privacy.ts: what is private, how its people are shown);
  * and the defaults the config and the rules share (fall-defaults.ts,
  * occupancy-defaults.ts). Every one pure: no clock of its own, no timer, no I/O, every time an argument.
@@ -58,6 +59,19 @@ export {
 export { age, AnswerTally, hold, monoAgo, release, seconds, type AnsweredStats, type StatSums, type HeldAlert } from './alert-clocks.js';
 export { Occupancy, OCCUPANCY_DEFAULTS, type OccupancyOptions, type RoomState } from './occupancy.js';
 export { FallRooms, type RoomStats } from './fall-rooms.js';
+export {
+  LookFor,
+  LOST_LOOK_AFTER_SECONDS,
+  START_SWEEP_SECONDS,
+  SWEEP_AFTER_SECONDS,
+  SWEEP_SECONDS,
+  type LookForOptions,
+  type LookFrame,
+  type LookReason,
+  type LookSighting,
+  type LookTarget,
+  type SweepOrder,
+} from './look-for.js';
 export {
   cameraSilence,
   firstCause,

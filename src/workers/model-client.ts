@@ -345,6 +345,7 @@ export function modelClientWorker(options: ModelClientWorkerOptions): WorkerKind
           }
           if (waited > 0 && called > 0) source.turnWaited?.(waited, called);
           const result = cropsResult(crops, responses);
+          regions!.answered?.(crops, result.detections);
           ledger.took(frame, result.metadata.inference_time_ms);
           context.emit(frame, result);
         };

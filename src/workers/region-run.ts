@@ -43,6 +43,8 @@ export interface RegionRun {
   plan(frame: Frame, inputSide: number | null): Promise<RegionCrops | null>;
   /** A model call went out: about a crop (true) or a whole frame (false). */
   called(crop: boolean): void;
+  /** The answer about a frame's crops (plan's), merged into the frame (cropsResult's detections). Absent: not told. */
+  answered?(crops: RegionCrops, detections: readonly Detection[]): void;
   /**
    * Asked before each read: whether the worker may follow the newest frame while a whole frame's request waits (its
    * frames go whole, not as crops of the frame read). Absent: never, once the model's input size is known.

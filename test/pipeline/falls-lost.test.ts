@@ -55,3 +55,29 @@ describe('pipeline: fall alerts for a person lost while going down', { timeout: 
     assert.equal(alerts.acknowledge({ camera: 'room' }, 'test').length, 1);
   });
 });
+
+describe('pipeline: fall alerts for a person lost inside the picture without a descent', { timeout: 30_000 }, () => {
+  it('lists them for a look after those lost going down (why `lost`), raises nothing when the track ends, and orders a sweep', () => {
+    const events: FallEvent[] = [];
+    const alerts = new FallAlerts({ emit: (e: SystemEvent) => void (e.type === 'fall' && events.push(e.event)), now: () => WALL });
+    const objects = new CameraObjects({ camera: 'room', worker: 'people', tracker: { highScore: 0.15, matchLastSeen: true } });
+    // Standing still well inside the picture, then not found (1-2 frames a second, behind furniture, a slow collapse).
+    const frames = sequence(STANDING, MOVES.standing, 10, { floor: 0.8 });
+    const lostAt: string[] = [];
+    let sweepAt: number | null = null;
+    for (let time = 0; time <= 20_000; time += 100) {
+      const f = frames.find((x) => x.time === time);
+      const detections = f !== undefined && time <= 2000 ? [{ label: 'person', score: 0.8, box: f.box, keypoints: f.keypoints }] : [];
+      const out = objects.update({ time, wallTime: WALL + time, now: WALL + time, detections, aspect: 4 / 3 });
+      const ended = out.events.filter((e) => e.type === 'end').map((e) => e.after.id);
+      alerts.onFrame({ camera: 'room', worker: 'people', falls: FALLS, time, wallTime: WALL + time, now: WALL + time, people: out.people, ended });
+      for (const p of alerts.lost('room', 'people')) lostAt.push(`${p.why}@${p.lastSeen}`);
+      const sweep = alerts.sweep('room', 'people', time);
+      if (sweep !== null && !sweep.start) sweepAt ??= time;
+    }
+    assert.ok(lostAt.length > 0 && lostAt.every((l) => l === 'lost@2000'), `looked for as lost: ${lostAt.slice(0, 3).join(' ')}`);
+    assert.deepEqual(events, [], 'a plain loss raises nothing');
+    assert.equal(sweepAt, 2100 + 6000, 'a sweep SWEEP_AFTER_SECONDS after the room went unseen');
+    assert.deepEqual(alerts.sweep('room', 'people', 2100 + 6000)?.start, false);
+  });
+});

@@ -42,7 +42,7 @@ import { frameStoreLender, type MainPicture } from '../../workers/index.js';
 import { buildWorkerKind } from './build-worker.js';
 import type { VlmObject, VlmScene } from '../../workers/index.js';
 import { GateRegions } from './gate-regions.js';
-import { SecondLook, type LostSighting } from './second-look.js';
+import { SecondLook, type LostSighting, type SweepSighting } from './second-look.js';
 import { CameraMotion } from './camera-motion.js';
 import { MotionGate, type GateTrack } from './motion-gate.js';
 import type { Polygon } from '../../objects/index.js';
@@ -66,6 +66,8 @@ export interface CameraPipelineOptions {
   readonly tracks?: (camera: string, worker: string) => readonly GateTrack[];
   /** A fall worker's people lost while going down (the system's fall alerts): where its second look looks (ADR 0169). */
   readonly lost?: (camera: string, worker: string) => readonly LostSighting[];
+  /** A fall worker's sweep at a capture time (the system's fall alerts): the picture looked over in tiles (ADR 0189). */
+  readonly sweep?: (camera: string, worker: string, time: number) => SweepSighting | null;
   /** Values the camera's config took from the environment: masked in its captures' stats, logs and errors. */
   readonly secrets?: readonly string[];
 }
@@ -232,7 +234,7 @@ export async function addCameraWorker(c: CameraComposition, w: CameraConfig['wor
     fallsOptionsOf(w) === null ||
     (options.models.get(w.model)?.kserve ?? null) !== null
       ? null
-      : new SecondLook({ lost: () => lost(id, w.id) });
+      : new SecondLook({ lost: () => lost(id, w.id), sweep: (time) => options.sweep?.(id, w.id, time) ?? null });
   const built = await buildWorkerKind(`camera ${id}, worker ${w.id}`, supervisorId, w, {
     models: options.models,
     shmDir: options.shmDir,

@@ -17,15 +17,35 @@
  * Lightning (ADR 0186), any other model as any frame. What the model finds is
  * turned back and mapped into the frame (region-run.ts), duplicates across crops kept once, one result for the
  * frame: the tracker continues the track and the fall rule sees the person down.
+ *
+ * Who is lost (ADR 0189): the people lost while going down come first (`why: 'descent'`), then those lost inside the
+ * picture without a seen descent (`why: 'lost'`: 1-2 frames a second, behind furniture, a slow collapse), so the
+ * MAX_LOST cap keeps the fast drops. And a sweep (ADR 0189: `sweep(time)`, the system's LookFor: after the people
+ * last seen were lost inside the picture and nobody was found for a while, or at a camera's start): while nobody is
+ * lost, one tile of the picture a look (sweepTiles: the square around where they were last, then the floor's tiles at
+ * the look's scale, nearest first), at most one every SWEEP_EVERY_SECONDS and SWEEP_PER_MINUTE a minute; the start's
+ * sweep one round of tiles. A person a tile found (answered()) is looked at again on the next SWEEP_FOUND_LOOKS
+ * frames, so the tracker confirms them. Without an order (an empty room after someone walked out, or after the start's
+ * sweep) it asks for nothing.
  */
-import { cutRgb, lookAgainRegion, rgbOf, turnRgb, type NormalisedBox } from '../../pictures/index.js';
+import { cutRgb, lookAgainRegion, rgbOf, turnRgb, type NormalisedBox, type PixelRegion } from '../../pictures/index.js';
 import type { Frame } from '../../supplier/index.js';
+import type { Detection } from '../../ipc/index.js';
 import type { RegionCrop, RegionCrops, RegionRun } from '../../workers/index.js';
 
-/** A person lost while going down: the tracked object's id and its last box (0–1). */
+/** A person lost: the tracked object's id, its last box (0–1), and why (absent: going down). */
 export interface LostSighting {
   readonly id: string;
   readonly box: NormalisedBox;
+  /** Lost while going down (first), or lost inside the picture without a seen descent. */
+  readonly why?: 'descent' | 'lost';
+}
+
+/** A sweep on (the system's LookFor.sweep): its identity (since, capture ms), around what (null: the start), and whether it is the start's. */
+export interface SweepSighting {
+  readonly since: number;
+  readonly around: NormalisedBox | null;
+  readonly start: boolean;
 }
 
 /** How long (capture time, s) a lost person is looked for: past it they are left to the fall rule's own alert. */
@@ -47,9 +67,55 @@ export const POSE_LOOK_MIN_SIDE = 96;
 /** A look's square reaches past the frame's edges by filling them with this grey (cutRgb's `fill`, ADR 0186). */
 export const LOOK_FILL = 128;
 
+/** A sweep looks at one tile at most once in this long (capture time, s). */
+export const SWEEP_EVERY_SECONDS = 1;
+/** A sweep looks at most at this many tiles in a minute of capture time (each is three pose calls). */
+export const SWEEP_PER_MINUTE = 20;
+/** The floor a sweep looks over: the picture below this share of its height (the top is wall and ceiling). */
+export const SWEEP_FLOOR_FROM = 0.25;
+/**
+ * A person a sweep's tile found is looked at again on this many frames in a row, at once (not once a second): the
+ * tracker starts a track on a first sighting, ends it at its first miss, and confirms it after three (its default
+ * confirmHits), so a person only the looks find becomes a tracked one, and then a lost one looked for as any.
+ */
+export const SWEEP_FOUND_LOOKS = 2;
+/** Neighbouring tiles overlap by a quarter of their side (a person across two is whole in one). */
+const TILE_STEP = 0.75;
+
+/** Where a sweep's tiles begin along one side: from `from` to `to`, tiles of `side`, overlapping. */
+function tileStarts(from: number, to: number, side: number): number[] {
+  const span = to - from - side;
+  if (span <= 0) return [Math.max(0, to - side)];
+  const n = Math.ceil(span / (side * TILE_STEP)) + 1;
+  return Array.from({ length: n }, (_, i) => from + Math.round((i * span) / (n - 1)));
+}
+
+/**
+ * A sweep's tiles of a `width` × `height` picture, in the order looked at: the square around `around` (the last box
+ * of the one lost, as a look cuts it, reaching past the edge), then the floor (below SWEEP_FLOOR_FROM of the height)
+ * in squares of the same side (at the start, without `around`: half the picture's short side), overlapping by a
+ * quarter, nearest to where the person was first (the start: nearest the bottom's middle). Every tile is inside the
+ * picture but the first.
+ */
+export function sweepTiles(width: number, height: number, around: NormalisedBox | null, minSide: number): PixelRegion[] {
+  const short = Math.min(width, height);
+  if (!(short > 0)) return [];
+  const first = around === null ? null : lookAgainRegion(around, width, height, minSide, true);
+  const side = Math.min(short, first?.[2] ?? Math.max(minSide, Math.round(short / 2)));
+  const anchor = around === null ? [width / 2, height] : [((around[0] + around[2]) / 2) * width, around[3] * height];
+  const floorTop = Math.min(Math.round(height * SWEEP_FLOOR_FROM), height - side);
+  const tiles: PixelRegion[] = [];
+  for (const y of tileStarts(floorTop, height, side)) for (const x of tileStarts(0, width, side)) tiles.push([x, y, side, side]);
+  const distance = (r: PixelRegion): number => Math.hypot(r[0] + side / 2 - anchor[0]!, r[1] + side / 2 - anchor[1]!);
+  tiles.sort((a, b) => distance(a) - distance(b));
+  return first === null ? tiles : [first, ...tiles];
+}
+
 export interface SecondLookStats {
   /** Frames sent as a second look, and the model calls they took (the whole frame and three per person). */
   readonly looks: number;
+  /** Frames sent as a sweep's tile (the whole frame and the tile three ways). */
+  readonly sweepLooks: number;
   readonly crops: number;
   /** Whole-frame calls while nobody was lost. */
   readonly wholeCalls: number;
@@ -58,6 +124,8 @@ export interface SecondLookStats {
 export interface SecondLookOptions {
   /** The people lost now (the fall alerts' lost(camera, worker)). */
   readonly lost: () => readonly LostSighting[];
+  /** The sweep on at a capture time (ms), or null (the fall alerts' sweep(camera, worker, time)). Absent: none. */
+  readonly sweep?: (time: number) => SweepSighting | null;
 }
 
 /** Pixels that can be cut (a compressed frame would need decoding first: it goes whole). */
@@ -65,6 +133,17 @@ const isRaw = (frame: Frame): boolean => frame.format !== 'jpeg' && frame.format
 
 export class SecondLook implements RegionRun {
   readonly #lost: () => readonly LostSighting[];
+  readonly #sweep: (time: number) => SweepSighting | null;
+  /** The sweep looked at now (its `since`), the tiles looked at in it, and the capture times (ms) of the latest minute's tiles. */
+  #sweepSince: number | null = null;
+  #sweepDone = 0;
+  #sweepTimes: number[] = [];
+  /** The tiles of the latest frame's size (a start's sweep is one round of them). */
+  #tileCount = Number.POSITIVE_INFINITY;
+  #sweepLooks = 0;
+  /** The latest sweep's tile (pixels), until its answer; then a person it found, looked at SWEEP_FOUND_LOOKS frames in a row. */
+  #tile: PixelRegion | null = null;
+  #found: { box: NormalisedBox; left: number } | null = null;
   /** Capture time (ms) each lost person was first looked for. */
   readonly #since = new Map<string, number>();
   /** Capture time (ms) of the latest look. */
@@ -77,9 +156,10 @@ export class SecondLook implements RegionRun {
 
   constructor(options: SecondLookOptions) {
     this.#lost = options.lost;
+    this.#sweep = options.sweep ?? (() => null);
   }
 
-  /** Frames are read at the model's size, full size only while someone is lost (wantsFullFrames). */
+  /** Frames are read at the model's size, full size only while a look or a sweep's tile is due (wantsFullFrames). */
   readonly readsFull = false;
 
   followsNewest(): boolean {
@@ -92,26 +172,59 @@ export class SecondLook implements RegionRun {
 
   plan(frame: Frame, inputSide: number | null): Promise<RegionCrops | null> {
     this.#latest = Math.max(this.#latest, frame.captureTime);
-    const lost = this.#looking(frame.captureTime);
-    if (inputSide === null || lost.length === 0 || !this.#due(frame.captureTime) || !isRaw(frame)) return Promise.resolve(null);
+    if (inputSide === null || !isRaw(frame)) return Promise.resolve(null);
+    const time = frame.captureTime;
+    const found = this.#found !== null && this.#found.left > 0 ? this.#found : null;
+    const lost = found === null && this.#lostDue(time) ? this.#looking(time) : [];
+    const sweep = found === null && lost.length === 0 ? this.#sweepDue(time) : null;
+    if (found === null && lost.length === 0 && sweep === null) return Promise.resolve(null);
     const { width, height } = frame;
     const rgb = rgbOf(frame);
     const crops: RegionCrop[] = [];
     const whole = cutRgb(rgb, width, height, [0, 0, width, height], inputSide);
     if (whole !== null) crops.push({ ...whole, region: [0, 0, width, height] });
-    for (const person of lost) {
-      // Centred on where they were, reaching past the frame's edges (filled grey): a person lying partly out of the
-      // picture is seen at a whole person's scale. Marked `look`: the person handler answers it with its look.
-      const region = lookAgainRegion(person.box, width, height, POSE_LOOK_MIN_SIDE, true);
+    // Centred on where they were, reaching past the frame's edges (filled grey): a person lying partly out of the
+    // picture is seen at a whole person's scale. Marked `look`: the person handler answers it with its look.
+    const lookAt = (region: PixelRegion | null): void => {
       const cut = region === null ? null : cutRgb(rgb, width, height, region, inputSide, LOOK_FILL);
-      if (region === null || cut === null) continue;
+      if (region === null || cut === null) return;
       crops.push({ ...cut, region, look: true });
       for (const turn of [90, -90] as const) crops.push({ ...turnRgb(cut.payload, cut.width, cut.height, turn), region, turn, look: true });
+    };
+    for (const person of lost) lookAt(lookAgainRegion(person.box, width, height, POSE_LOOK_MIN_SIDE, true));
+    if (found !== null) {
+      found.left--;
+      lookAt(lookAgainRegion(found.box, width, height, POSE_LOOK_MIN_SIDE, true));
+    }
+    this.#tile = null;
+    if (sweep !== null) {
+      const tiles = sweepTiles(width, height, sweep.around, POSE_LOOK_MIN_SIDE);
+      this.#tileCount = tiles.length;
+      this.#tile = tiles[this.#sweepDone % Math.max(1, tiles.length)] ?? null;
+      lookAt(this.#tile);
     }
     if (crops.length <= 1) return Promise.resolve(null);
-    this.#looks++;
-    this.#lookedAt = frame.captureTime;
+    if (sweep === null) this.#looks++;
+    else {
+      this.#sweepLooks++;
+      this.#sweepDone++;
+      this.#sweepTimes.push(time);
+    }
+    this.#lookedAt = time;
     return Promise.resolve({ width, height, crops });
+  }
+
+  /** A sweep's tile found someone (a detection centred in it): they are looked at on the next SWEEP_FOUND_LOOKS frames. */
+  answered(crops: RegionCrops, detections: readonly Detection[]): void {
+    const tile = this.#tile;
+    this.#tile = null;
+    if (tile === null) return;
+    const inTile = detections.find((d) => {
+      const x = ((d.bbox[0] + d.bbox[2]) / 2) * crops.width;
+      const y = ((d.bbox[1] + d.bbox[3]) / 2) * crops.height;
+      return x >= tile[0] && x < tile[0] + tile[2] && y >= tile[1] && y < tile[1] + tile[3];
+    });
+    if (inTile !== undefined) this.#found = { box: inTile.bbox, left: SWEEP_FOUND_LOOKS };
   }
 
   called(crop: boolean): void {
@@ -120,15 +233,41 @@ export class SecondLook implements RegionRun {
   }
 
   stats(): SecondLookStats {
-    return { looks: this.#looks, crops: this.#crops, wholeCalls: this.#wholeCalls };
+    return { looks: this.#looks, sweepLooks: this.#sweepLooks, crops: this.#crops, wholeCalls: this.#wholeCalls };
   }
 
-  /** Whether a look is due at `time` (ms): someone is lost and the latest look is LOOK_EVERY_SECONDS old. */
+  /** Whether a look is due at `time` (ms): at a person a sweep found, for someone lost, or a sweep's next tile. */
   #due(time: number): boolean {
+    return (this.#found !== null && this.#found.left > 0) || this.#lostDue(time) || this.#sweepDue(time) !== null;
+  }
+
+  /** Someone is lost and the latest look is LOOK_EVERY_SECONDS old. */
+  #lostDue(time: number): boolean {
     return this.#looking(time).length > 0 && !(time - this.#lookedAt < LOOK_EVERY_SECONDS * 1000);
   }
 
-  /** The lost people still looked for at `time` (ms), the most recently listed first, at most MAX_LOST; forgets those no longer lost. */
+  /**
+   * The sweep whose next tile is due at `time` (ms), or null: one is on, the latest look is SWEEP_EVERY_SECONDS old,
+   * fewer than SWEEP_PER_MINUTE tiles in the latest minute, and a start's sweep has tiles left of its one round.
+   */
+  #sweepDue(time: number): SweepSighting | null {
+    if (!Number.isFinite(time)) return null;
+    const sweep = this.#sweep(time);
+    if (sweep === null) return null;
+    if (sweep.since !== this.#sweepSince) {
+      this.#sweepSince = sweep.since;
+      this.#sweepDone = 0;
+    }
+    while (this.#sweepTimes.length > 0 && time - this.#sweepTimes[0]! >= 60_000) this.#sweepTimes.shift();
+    if (sweep.start && this.#sweepDone >= this.#tileCount) return null;
+    if (time - this.#lookedAt < SWEEP_EVERY_SECONDS * 1000 || this.#sweepTimes.length >= SWEEP_PER_MINUTE) return null;
+    return sweep;
+  }
+
+  /**
+   * The lost people still looked for at `time` (ms), at most MAX_LOST: the last listed of those lost going down, then
+   * the last listed of those lost inside the picture; forgets those no longer lost.
+   */
   #looking(time: number): LostSighting[] {
     const lost = this.#lost();
     for (const id of this.#since.keys()) if (!lost.some((p) => p.id === id)) this.#since.delete(id);
@@ -139,6 +278,8 @@ export class SecondLook implements RegionRun {
       if (since !== undefined && time - since > LOOK_SECONDS * 1000) continue;
       out.push(person);
     }
-    return out.slice(-MAX_LOST);
+    const descents = out.filter((p) => p.why !== 'lost').slice(-MAX_LOST);
+    const room = MAX_LOST - descents.length;
+    return room > 0 ? [...descents, ...out.filter((p) => p.why === 'lost').slice(-room)] : descents;
   }
 }

@@ -61,8 +61,10 @@ export function createCamera(core: SystemCore, id: string, config: CameraConfig,
     privacy: privacy.privacy(id),
     // A fall worker's people down are watched: a gated worker keeps looking at them (ADR 0081, 0132).
     tracks: (camera, worker) => falls.withWatched(camera, worker, tracking.tracks(camera, worker)),
-    // A fall worker's people lost while going down: its second look looks where they were (ADR 0169).
+    // A fall worker's people lost (going down first, then inside the picture): its second look looks where they were
+    // (ADR 0169, 0189); and the sweep it makes when the room had someone and the model finds nobody (ADR 0189).
     lost: (camera, worker) => falls.lost(camera, worker),
+    sweep: (camera, worker, time) => falls.sweep(camera, worker, time),
     ...(core.idleThresholdMs === undefined ? {} : { idleThresholdMs: core.idleThresholdMs }),
   });
 }

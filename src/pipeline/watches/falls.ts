@@ -40,6 +40,7 @@ import {
   age,
   FallRooms,
   FallWatch,
+  LookFor,
   seconds,
   type AnsweredStats,
   type FallAlert,
@@ -47,9 +48,10 @@ import {
   type FallEndReason,
   type FallEvent,
   type HeldAlert,
-  type LostPerson,
+  type LookTarget,
   type PersonSighting,
   type RoomStats,
+  type SweepOrder,
 } from '../../care/index.js';
 import { eventId, type SnapshotInfo, type SnapshotRequest } from '../../objects/index.js';
 import { performance } from 'node:perf_hooks';
@@ -102,6 +104,8 @@ interface Watched {
   readonly camera: string;
   readonly worker: string;
   readonly watch: FallWatch;
+  /** Who its second look looks for, and when it sweeps (ADR 0189). */
+  readonly look: LookFor;
   falls: FallProfile;
   /** wallTime − capture time of the latest frame. */
   offset: number;
@@ -194,9 +198,18 @@ export class FallAlerts extends TickingWatch {
     return this.#watches.get(key(camera, worker))?.watch.watched() ?? [];
   }
 
-  /** The people a fall worker lost from sight while they were going down (FallWatch.lost()): where to look again. */
-  lost(camera: string, worker: string): readonly LostPerson[] {
-    return this.#watches.get(key(camera, worker))?.watch.lost() ?? [];
+  /**
+   * The people a fall worker lost from sight: those lost while going down (FallWatch.lost()) first, then those lost
+   * inside the picture (LookFor, ADR 0189): where to look again.
+   */
+  lost(camera: string, worker: string): readonly LookTarget[] {
+    const w = this.#watches.get(key(camera, worker));
+    return w === undefined ? [] : w.look.targets(w.watch.lost(), (id) => w.watch.alertOf(id) !== null);
+  }
+
+  /** The sweep a fall worker's second look is to make at capture time `time` (ms), or null (LookFor.sweep, ADR 0189). */
+  sweep(camera: string, worker: string, time: number): SweepOrder | null {
+    return this.#watches.get(key(camera, worker))?.look.sweep(time) ?? null;
   }
 
   /** A worker's tracks as its motion gate reads them, those of people down marked `watched` (looked at however still). */
@@ -220,10 +233,12 @@ export class FallAlerts extends TickingWatch {
         upSeconds: f.upSeconds,
         beds: f.beds,
       });
-      this.#watches.set(k, (w = { camera: input.camera, worker: input.worker, watch, falls: f, offset: input.wallTime - input.time }));
+      const look = new LookFor({ beds: f.beds });
+      this.#watches.set(k, (w = { camera: input.camera, worker: input.worker, watch, look, falls: f, offset: input.wallTime - input.time }));
     }
     w.offset = input.wallTime - input.time;
     const update = w.watch.update({ time: input.time, people: input.people, ended: input.ended });
+    w.look.observe({ time: input.time, people: input.people, ended: input.ended });
     // Ends first: a track that ended and a new one raised in the same frame are two people. A person lost while
     // going down is raised and ended (gone) by the same frame: raised first.
     const lostNow = new Set(update.raised.filter((r) => !r.seenDown).map((r) => r.person.id));
