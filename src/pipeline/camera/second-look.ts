@@ -14,7 +14,7 @@
  * where they were and reaching past the frame's edges, filled grey, so a person partly out of the picture is seen
  * at a whole person's scale, ADR 0186) as it is and turned a quarter either way (a person lying is an upright one
  * to the network). The squares' requests are marked `look`: the person handler answers them with MoveNet
- * Lightning (ADR 0186), any other model as any frame. What the model finds is
+ * Thunder by default (ADR 0187; Lightning on request, ADR 0186), any other model as any frame. What the model finds is
  * turned back and mapped into the frame (region-run.ts), duplicates across crops kept once, one result for the
  * frame: the tracker continues the track and the fall rule sees the person down.
  *
@@ -60,8 +60,9 @@ export const LOOK_EVERY_SECONDS = 1;
 /** At most this many lost people are looked for in one frame (each is three model calls). */
 export const MAX_LOST = 2;
 /**
- * A pose look's square (the handler's MoveNet Lightning, ADR 0186) is at least this many pixels of the frame: it is
- * scaled to 192 there, so a small person's square is cut closer than a detector's of half its 448 input.
+ * A pose look's square (the handler's MoveNet Thunder, ADR 0187; Lightning, ADR 0186) is at least this many pixels
+ * of the frame: it is scaled to the network's 256 (192) there, so a small person's square is cut closer than a
+ * detector's of half its 448 input (measured at 96 with both).
  */
 export const POSE_LOOK_MIN_SIDE = 96;
 /** A look's square reaches past the frame's edges by filling them with this grey (cutRgb's `fill`, ADR 0186). */
