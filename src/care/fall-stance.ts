@@ -54,6 +54,11 @@ export interface Sighting {
   readonly time: number;
   readonly top: number;
   readonly height: number;
+  /**
+   * The person's height standing as this sighting measures it: the box's height, or more where the ankles are not
+   * seen and the joints seen say the box ends above the feet (PostureReading.stature: legs behind furniture).
+   */
+  readonly stature: number;
   /** The box touches the picture's edge (within PICTURE_EDGE): cut by it, it no longer measures the person. */
   readonly atEdge: boolean;
   /** Null: the reading said nothing. */
@@ -256,12 +261,17 @@ export function descent(
 const median3 = (a: number, b: number, c: number): number => Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 
 /**
- * A person's stance among upright sightings: the one whose box's top is the median (a jump's apex, or a frame
- * caught on the way down, does not move it), or null.
+ * A person's stance among upright sightings: the top of the one whose box's top is the median (a jump's apex, or a
+ * frame caught on the way down, does not move it), and its stature (their height standing: with the legs hidden
+ * behind furniture, the box's height is the upper body's, against which a kneel's head drops as far as a fall's),
+ * or null.
  */
-export function standingStance(sightings: readonly { readonly top: number; readonly height: number }[]): Reference | null {
+export function standingStance(sightings: readonly { readonly top: number; readonly stature: number }[]): Reference | null {
   if (sightings.length === 0) return null;
   const sorted = [...sightings].sort((a, b) => a.top - b.top);
   const mid = sorted[(sorted.length - 1) >> 1]!;
-  return { top: mid.top, height: mid.height };
+  return { top: mid.top, height: mid.stature };
 }
+
+/** A sighting's stature (Sighting.stature): its box's height, or the reading's stature where that says more. */
+export const statureOf = (height: number, reading: PostureReading): number => Math.max(height, reading.stature ?? 0);
