@@ -24,8 +24,8 @@
  *   second or faster, timed from the last sighting at the standing level, so
  *   a lowering that stops on the way (kneeling, then sitting down) is as slow
  *   as its whole (ADR 0181), and a moment back on their feet after kneeling
- *   or crouching (under STOOD_MS) is not standing up: the descent is timed
- *   from where they stood before it (ADR 0188); their height is their
+ *   or crouching briefly (under STOOD_MS) is not standing up: the descent is
+ *   timed from where they stood before it (ADR 0188); their height is their
  *   stature: the box's, or, the legs hidden behind furniture, what the
  *   joints seen say of it (ADR 0188); judged while they are seen down within twice
  *   `fallSeconds` of the last sighting on their feet, on sightings kept that
@@ -321,9 +321,17 @@ export class FallWatch {
     if (stance === 'feet') {
       state.lastFeet = null;
       state.candidate = null;
-    } else if (before === 'feet' && state.rose !== null && time - state.rose.time < STOOD_MS) {
-      // On their feet only a moment after kneeling (the legs swinging through under the body on the way to sitting
-      // on the floor): not stood up. Their standing stance and its last sighting are those before the kneel.
+    } else if (
+      before === 'feet' &&
+      state.rose !== null &&
+      time - state.rose.time < STOOD_MS &&
+      state.rose.lastFeet !== null &&
+      time - state.rose.lastFeet <= DESCENT_JUDGED_MS(o)
+    ) {
+      // On their feet only a moment after a short kneel (the legs swinging through under the body on the way to
+      // sitting on the floor): not stood up. Their standing stance and its last sighting are those before the kneel.
+      // After a long one (low for longer than a descent is judged: kneeling a while, or a chair read low) a rise and
+      // a fall at once is a fall on rising, timed from the rise as before.
       state.reference = state.rose.reference;
       state.lastFeet = state.rose.lastFeet;
     } else if (before === 'feet' || (before === null && state.reference === null)) {

@@ -103,12 +103,12 @@ describe('care: a fall’s descent timed whole, and the floor against the person
     assert.deepEqual(play(sitDown, { holdS: 8, watch: { downSeconds: 10 } }), []);
   });
 
-  it('up from a kneel for a moment (under STOOD_MS), then fast onto the floor, is no fall; stood up for longer first, it is', () => {
+  it('up from a short kneel for a moment (under STOOD_MS), then fast onto the floor, is no fall; stood up longer, it is', () => {
     // Kneeling 2 s (0.24 of their height lower), the head back near standing height read on their feet, then onto the
     // floor (0.56 below it) in 0.6 s: fast from the moment up, slow from where they stood before kneeling.
-    const through = (upS: number): Key[] => [
+    const through = (upS: number, kneelS = 1.2): Key[] => [
       [0.8, STANDING_TOP + 0.12, KNEELING],
-      [1.2, STANDING_TOP + 0.12, KNEELING],
+      [kneelS, STANDING_TOP + 0.12, KNEELING],
       [0.2, STANDING_TOP + 0.01, UPRIGHT],
       [upS, STANDING_TOP + 0.01, UPRIGHT],
       [0.6, STANDING_TOP + 0.28, FLOOR],
@@ -116,6 +116,9 @@ describe('care: a fall’s descent timed whole, and the floor against the person
     for (const fps of [5, 10]) {
       assert.deepEqual(play(through(0.4), { fps }), [], `${fps} fps: up a moment`);
       assert.deepEqual(play(through((STOOD_MS + 600) / 1000), { fps }), ['fall'], `${fps} fps: stood up`);
+      // Low a long while (kneeling, or a chair read low), the standing before it too old to time a descent from: a
+      // rise and a fall at once is a fall (on rising), as before.
+      assert.deepEqual(play(through(0.4, 6), { fps }), ['fall'], `${fps} fps: up a moment after kneeling 7 s`);
     }
   });
 });
