@@ -21,7 +21,8 @@
  * sitting reading says where, when the legs tell (`seat`): raised (thighs
  * level with the hips and the shins hanging down to the feet: a chair, a
  * bed's edge), floor (the feet at the hips' level: legs out along the floor,
- * knees drawn up, propped on an elbow) or folded (kneeling, crouching);
+ * knees drawn up, propped on an elbow) or folded (kneeling, crouching, sitting
+ * on the heels: the ankles back by the hips, the knees forward);
  * without knees and ankles it says nothing. A person lying along the line of sight looks upright or sitting to
  * any such rule: what a camera cannot see (docs/care.md).
  *
@@ -97,6 +98,12 @@ const FOLDED_ANKLES = 40;
 const FOLDED_KNEES = 30;
 /** A raised seat: the shins hang down to the feet at least this far below the knees (torso lengths). */
 const SHINS_HANGING = 0.5;
+/**
+ * Sitting on the heels: the ankles nearer the hips than this share of the knees' distance from them (the shins folded
+ * back under the thighs, about as long as them). Legs out along the floor or knees drawn up put the ankles as far as
+ * the knees or farther.
+ */
+const SHINS_FOLDED_BACK = 0.5;
 /** On the floor: the feet at most this far below the hips (torso lengths). */
 const FEET_AT_HIPS = 0.3;
 /**
@@ -172,7 +179,12 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
     if (thighs >= THIGHS_LEVEL || folded) return 'folded';
     if (ankles === null) return null;
     if (Math.abs(thighs) < THIGHS_LEVEL && (ankles[1] - knees[1]) / length >= SHINS_HANGING) return 'raised';
-    return (ankles[1] - hips[1]) / length <= FEET_AT_HIPS ? 'floor' : null;
+    if ((ankles[1] - hips[1]) / length > FEET_AT_HIPS) return null;
+    // The feet at the hips' level: on the floor, unless the shins are folded back under the thighs (sitting on the
+    // heels, kneeling), the ankles back by the hips while the knees reach forward.
+    const reach = Math.hypot(knees[0] - hips[0], knees[1] - hips[1]);
+    const back = Math.hypot(ankles[0] - hips[0], ankles[1] - hips[1]);
+    return reach >= FOLDED_BELOW * length && back < SHINS_FOLDED_BACK * reach ? 'folded' : 'floor';
   };
 
   if (torso >= LEVEL_TORSO) {
