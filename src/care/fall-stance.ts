@@ -5,7 +5,8 @@
  * their height standing where they are (an "on their feet" reading well
  * shorter than it is someone kneeling upright or crouching: low; the head at
  * floor level against the standing reference, the pose saying nothing of
- * the legs, is on the floor);
+ * the legs, is on the floor; an "on their feet" reading with the head sunk
+ * SUNK_UPRIGHT below the standing stance, the box no taller, is low);
  * the stance over a window of sightings with hysteresis (the window's medians:
  * one misread frame never moves it); in a bed or not, by the share of the body
  * on it, with hysteresis; a fall's descent (how far and how fast the top of
@@ -105,6 +106,14 @@ export const STANDING_MEMORY_MS = 30_000;
  */
 export const SHORT_UPRIGHT = 0.8;
 /**
+ * An "on their feet" reading whose box's top is this share of their standing height or more below their standing
+ * stance, the box no taller than standing, is low: kneeling upright lowers the head by about a shin (0.25 of the
+ * height), which a pose seeing the shins point at the camera reads as legs standing under the hips; a step's bob or a
+ * pose's noise moves it a few hundredths, and a walk nearer a camera above the head, which lowers the top as much,
+ * makes the box taller.
+ */
+export const SUNK_UPRIGHT = 0.2;
+/**
  * Standing sightings measure the height at a place when the bottom of their box is within this share of their height
  * of the sighting's: the same distance from the camera (a box's size goes with it), so a person who walked nearer or
  * farther is not taken for one grown or shrunk. Kneeling, the knees are a forearm's length ahead of the feet.
@@ -163,6 +172,7 @@ export function stanceOf(
     case 'unknown':
       return null;
     case 'upright':
+      if (below !== null && below >= SUNK_UPRIGHT && box.height <= reference!.height) return 'low';
       return standing !== null && box.height < SHORT_UPRIGHT * standing ? 'low' : 'feet';
     case 'lying':
       return 'lying';
