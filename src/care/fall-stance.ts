@@ -5,7 +5,8 @@
  * their height standing where they are (an "on their feet" reading well
  * shorter than it is someone kneeling upright or crouching: low; the head at
  * floor level against the standing reference, the pose saying nothing of
- * the legs, is on the floor);
+ * the legs, is on the floor; an "on their feet" reading with the head sunk
+ * SUNK_UPRIGHT below the standing stance, the box no taller, is low);
  * the stance over a window of sightings with hysteresis (the window's medians:
  * one misread frame never moves it); in a bed or not, by the share of the body
  * on it, with hysteresis; a fall's descent (how far and how fast the top of
@@ -54,6 +55,11 @@ export interface Sighting {
   readonly time: number;
   readonly top: number;
   readonly height: number;
+  /**
+   * The person's height standing as this sighting measures it: the box's height, or more where the ankles are not
+   * seen and the joints seen say the box ends above the feet (PostureReading.stature: legs behind furniture).
+   */
+  readonly stature: number;
   /** The box touches the picture's edge (within PICTURE_EDGE): cut by it, it no longer measures the person. */
   readonly atEdge: boolean;
   /** Null: the reading said nothing. */
@@ -99,6 +105,14 @@ export const STANDING_MEMORY_MS = 30_000;
  * their feet; a step, a turn or a pose's noise changes the box by a few hundredths.
  */
 export const SHORT_UPRIGHT = 0.8;
+/**
+ * An "on their feet" reading whose box's top is this share of their standing height or more below their standing
+ * stance, the box no taller than standing, is low: kneeling upright lowers the head by about a shin (0.25 of the
+ * height), which a pose seeing the shins point at the camera reads as legs standing under the hips; a step's bob or a
+ * pose's noise moves it a few hundredths, and a walk nearer a camera above the head, which lowers the top as much,
+ * makes the box taller.
+ */
+export const SUNK_UPRIGHT = 0.2;
 /**
  * Standing sightings measure the height at a place when the bottom of their box is within this share of their height
  * of the sighting's: the same distance from the camera (a box's size goes with it), so a person who walked nearer or
@@ -158,6 +172,7 @@ export function stanceOf(
     case 'unknown':
       return null;
     case 'upright':
+      if (below !== null && below >= SUNK_UPRIGHT && box.height <= reference!.height) return 'low';
       return standing !== null && box.height < SHORT_UPRIGHT * standing ? 'low' : 'feet';
     case 'lying':
       return 'lying';
@@ -256,12 +271,17 @@ export function descent(
 const median3 = (a: number, b: number, c: number): number => Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 
 /**
- * A person's stance among upright sightings: the one whose box's top is the median (a jump's apex, or a frame
- * caught on the way down, does not move it), or null.
+ * A person's stance among upright sightings: the top of the one whose box's top is the median (a jump's apex, or a
+ * frame caught on the way down, does not move it), and its stature (their height standing: with the legs hidden
+ * behind furniture, the box's height is the upper body's, against which a kneel's head drops as far as a fall's),
+ * or null.
  */
-export function standingStance(sightings: readonly { readonly top: number; readonly height: number }[]): Reference | null {
+export function standingStance(sightings: readonly { readonly top: number; readonly stature: number }[]): Reference | null {
   if (sightings.length === 0) return null;
   const sorted = [...sightings].sort((a, b) => a.top - b.top);
   const mid = sorted[(sorted.length - 1) >> 1]!;
-  return { top: mid.top, height: mid.height };
+  return { top: mid.top, height: mid.stature };
 }
+
+/** A sighting's stature (Sighting.stature): its box's height, or the reading's stature where that says more. */
+export const statureOf = (height: number, reading: PostureReading): number => Math.max(height, reading.stature ?? 0);

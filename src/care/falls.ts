@@ -23,7 +23,11 @@
  *   of that descent (a third of `drop` to `drop`) at FALL_SPEED heights a
  *   second or faster, timed from the last sighting at the standing level, so
  *   a lowering that stops on the way (kneeling, then sitting down) is as slow
- *   as its whole (ADR 0181); judged while they are seen down within twice
+ *   as its whole (ADR 0181), and a moment back on their feet after kneeling
+ *   or crouching briefly (under STOOD_MS) is not standing up: the descent is
+ *   timed from where they stood before it (ADR 0188); their height is their
+ *   stature: the box's, or, the legs hidden behind furniture, what the
+ *   joints seen say of it (ADR 0188); judged while they are seen down within twice
  *   `fallSeconds` of the last sighting on their feet, on sightings kept that
  *   long; the tops are the median of three sightings, so one box
  *   misread does not make or break a descent. Still down `confirmSeconds`
@@ -72,6 +76,7 @@ import {
   stanceWindow,
   standingHeight,
   standingStance,
+  statureOf,
   STANDING_MEMORY_MS,
   STANCE_SIGHTINGS,
   STANCE_WINDOW_MS,
@@ -133,6 +138,8 @@ interface PersonState {
   reference: Reference | null;
   /** Capture time of the last sighting on their feet before they left them. */
   lastFeet: number | null;
+  /** Back on their feet from low (kneeling, crouching): when, and the standing stance and last sighting on their feet before. */
+  rose: { readonly time: number; readonly reference: Reference; readonly lastFeet: number | null } | null;
   /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
   /** Since when lying or on the floor (then down or low) outside the beds: the `down` clock. */
@@ -151,6 +158,14 @@ interface PersonState {
  * it must reach `drop` within fallSeconds, and the window then takes a few sightings (at 1 frame a second, two) to
  * see them down. Later, the sightings it would be judged on no longer show where it began.
  */
+/**
+ * Back on their feet from kneeling or crouching, a person has stood up once their stance has been on their feet this
+ * long (ms): standing up from a kneel takes longer (a foot forward, then up: 1.5–3 s), and a kneel's head comes back
+ * near its standing height for a moment on the way to sitting on the floor (the legs swinging through under the
+ * body), where a descent from there is no fall.
+ */
+export const STOOD_MS = 1000;
+
 const DESCENT_JUDGED_MS = (o: { readonly fallSeconds: number }): number => o.fallSeconds * 2000;
 
 export class FallWatch {
@@ -212,6 +227,7 @@ export class FallWatch {
             inBed: false,
             reference: null,
             lastFeet: null,
+            rose: null,
             candidate: null,
             lyingSince: null,
             upSince: null,
@@ -269,6 +285,7 @@ export class FallWatch {
       time,
       top,
       height,
+      stature: statureOf(height, person.reading),
       atEdge,
       stance: stanceOf(person.reading, { top, height }, reference, o.drop, standing),
       bed: bedShare(person.cover, person.zones, o.beds),
@@ -296,10 +313,27 @@ export class FallWatch {
       state.inBed,
     );
 
-    if (stance === 'feet' && before !== 'feet') state.reference = null;
+    if (stance === 'feet' && before !== 'feet') {
+      // Up from kneeling or crouching: the standing stance they had before it is kept until they have stood STOOD_MS.
+      state.rose = before === 'low' && state.reference !== null ? { time, reference: state.reference, lastFeet: state.lastFeet } : null;
+      state.reference = null;
+    }
     if (stance === 'feet') {
       state.lastFeet = null;
       state.candidate = null;
+    } else if (
+      before === 'feet' &&
+      state.rose !== null &&
+      time - state.rose.time < STOOD_MS &&
+      state.rose.lastFeet !== null &&
+      time - state.rose.lastFeet <= DESCENT_JUDGED_MS(o)
+    ) {
+      // On their feet only a moment after a short kneel (the legs swinging through under the body on the way to
+      // sitting on the floor): not stood up. Their standing stance and its last sighting are those before the kneel.
+      // After a long one (low for longer than a descent is judged: kneeling a while, or a chair read low) a rise and
+      // a fall at once is a fall on rising, timed from the rise as before.
+      state.reference = state.rose.reference;
+      state.lastFeet = state.rose.lastFeet;
     } else if (before === 'feet' || (before === null && state.reference === null)) {
       // Leaving their feet: their standing stance (the median top of their sightings on their feet over the last
       // fallSeconds, which a jump's apex or a frame on the way down does not move) and its last sighting.

@@ -21,7 +21,8 @@
  * sitting reading says where, when the legs tell (`seat`): raised (thighs
  * level with the hips and the shins hanging down to the feet: a chair, a
  * bed's edge), floor (the feet at the hips' level: legs out along the floor,
- * knees drawn up, propped on an elbow) or folded (kneeling, crouching);
+ * knees drawn up, propped on an elbow) or folded (kneeling, crouching, sitting
+ * on the heels: the ankles back by the hips, the knees forward);
  * without knees and ankles it says nothing. A person lying along the line of sight looks upright or sitting to
  * any such rule: what a camera cannot see (docs/care.md).
  *
@@ -62,6 +63,13 @@ export interface PostureReading {
   readonly confidence: number;
   /** The torso's angle from vertical in degrees (0: head up, 90: level, 180: head down); null when shoulders or hips are not seen. */
   readonly torso: number | null;
+  /**
+   * The ankles not seen (hidden behind furniture, out of the picture), the box ends above the feet and its height is
+   * not the person's: their height standing in the picture (normalised) as the lowest joint seen tells it, the box's
+   * top to the knees' over 0.72, to the hips' over 0.47, or to the shoulders' over 0.18 (STATURE_ABOVE). Only a body on its feet measures its
+   * height so; absent when the ankles are seen (the box says) or no knee, hip or shoulder is.
+   */
+  readonly stature?: number;
 }
 
 export interface PostureOptions {
@@ -90,8 +98,19 @@ const FOLDED_ANKLES = 40;
 const FOLDED_KNEES = 30;
 /** A raised seat: the shins hang down to the feet at least this far below the knees (torso lengths). */
 const SHINS_HANGING = 0.5;
+/**
+ * Sitting on the heels: the ankles nearer the hips than this share of the knees' distance from them (the shins folded
+ * back under the thighs, about as long as them). Legs out along the floor or knees drawn up put the ankles as far as
+ * the knees or farther.
+ */
+const SHINS_FOLDED_BACK = 0.5;
 /** On the floor: the feet at most this far below the hips (torso lengths). */
 const FEET_AT_HIPS = 0.3;
+/**
+ * The share of a standing body's height above its knees and above its hips (Winter's segment lengths: the knee at
+ * 0.285, the hip at 0.530 and the shoulder at 0.818 of the height from the floor).
+ */
+export const STATURE_ABOVE = { knees: 0.715, hips: 0.47, shoulders: 0.182 } as const;
 /** The box alone: at least this wide for its height is lying, at least this tall for its width upright (pixels). */
 const BOX_LYING = 1.6;
 const BOX_UPRIGHT = 2.5;
@@ -133,17 +152,19 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
   const ankles = seen(ANKLES);
   seen([NOSE, ...EARS]); // the head's scores count towards how well the body is seen
   const meanScore = scores.length === 0 ? 0 : scores.reduce((a, b) => a + b, 0) / scores.length;
+  const stature = statureOf(ankles, knees, hips, shoulders, box);
   const reading = (posture: Posture, clarity: number, torso: number | null): PostureReading => ({
     posture,
     confidence: posture === 'unknown' ? 0 : round3(meanScore * (0.5 + 0.5 * clamp01(clarity))),
     torso: torso === null ? null : Math.round(torso),
+    ...(stature === null ? {} : { stature }),
   });
   const sitting = (clarity: number, torso: number, seat: Seat | null): PostureReading =>
     seat === null ? reading('sitting', clarity, torso) : { ...reading('sitting', clarity, torso), seat };
 
-  if (shoulders === null || hips === null) return fromBox(box, aspect);
+  if (shoulders === null || hips === null) return withStature(fromBox(box, aspect), stature);
   const length = Math.hypot(shoulders[0] - hips[0], shoulders[1] - hips[1]);
-  if (length < 1e-4) return fromBox(box, aspect);
+  if (length < 1e-4) return withStature(fromBox(box, aspect), stature);
   // 0: shoulders straight above the hips; 90: level; 180: below.
   const torso = 180 - fromDown(hips, shoulders);
   const feet = ankles ?? knees;
@@ -158,7 +179,12 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
     if (thighs >= THIGHS_LEVEL || folded) return 'folded';
     if (ankles === null) return null;
     if (Math.abs(thighs) < THIGHS_LEVEL && (ankles[1] - knees[1]) / length >= SHINS_HANGING) return 'raised';
-    return (ankles[1] - hips[1]) / length <= FEET_AT_HIPS ? 'floor' : null;
+    if ((ankles[1] - hips[1]) / length > FEET_AT_HIPS) return null;
+    // The feet at the hips' level: on the floor, unless the shins are folded back under the thighs (sitting on the
+    // heels, kneeling), the ankles back by the hips while the knees reach forward.
+    const reach = Math.hypot(knees[0] - hips[0], knees[1] - hips[1]);
+    const back = Math.hypot(ankles[0] - hips[0], ankles[1] - hips[1]);
+    return reach >= FOLDED_BELOW * length && back < SHINS_FOLDED_BACK * reach ? 'folded' : 'floor';
   };
 
   if (torso >= LEVEL_TORSO) {
@@ -191,6 +217,28 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
   if (folded) return sitting(0.25, torso, 'folded');
   return reading('unknown', 0, torso);
 }
+
+/**
+ * The person's height standing as the joints tell it when the ankles are not seen (PostureReading.stature): the box's
+ * top down to the lowest joint seen, over the share of a standing body above it; null when the ankles are seen or
+ * neither knees nor hips are, or when it says no more than the box.
+ */
+function statureOf(ankles: Point | null, knees: Point | null, hips: Point | null, shoulders: Point | null, box: Box): number | null {
+  if (ankles !== null) return null;
+  const [joint, above] =
+    knees !== null
+      ? [knees, STATURE_ABOVE.knees]
+      : hips !== null
+        ? [hips, STATURE_ABOVE.hips]
+        : shoulders !== null
+          ? [shoulders, STATURE_ABOVE.shoulders]
+          : [null, 0];
+  if (joint === null) return null;
+  const stature = (joint[1] - box[1]) / above;
+  return stature > box[3] - box[1] ? round3(stature) : null;
+}
+
+const withStature = (r: PostureReading, stature: number | null): PostureReading => (stature === null ? r : { ...r, stature });
 
 /** The box alone: clearly wide is lying, clearly tall upright, else unknown (at most 0.5 sure). */
 function fromBox(box: Box, aspect: number): PostureReading {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { FLOOR_DROP, SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, type Upright } from '../../src/care/fall-stance.js';
+import { FLOOR_DROP, SHORT_UPRIGHT, STANDING_MEMORY_MS, stanceOf, standingHeight, SUNK_UPRIGHT, type Upright } from '../../src/care/fall-stance.js';
 import type { PostureReading } from '../../src/care/posture.js';
 
 const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.9, torso: 0 };
@@ -40,6 +40,16 @@ describe('care: a person’s height standing and a short upright reading', { tim
   it('reads kneeling upright (a box 0.72 of their height standing) as low, not on their feet', () => {
     assert.equal(stanceOf(UPRIGHT, { top: 0.54, height: 0.36 }, null, 0.45, 0.5), 'low');
     assert.equal(stanceOf(UPRIGHT, { top: 0.54, height: 0.36 }, null, 0.45, null), 'feet', 'no height standing known: as before');
+  });
+
+  it('reads on their feet with the head SUNK_UPRIGHT below the standing stance, the box no taller, as low (a kneel seen from behind)', () => {
+    const reference = { top: 0.3, height: 0.42 };
+    // Kneeling, the shins pointing at the camera: the top 0.26 of their height lower, the box 0.39 tall.
+    assert.equal(stanceOf(UPRIGHT, { top: 0.41, height: 0.39 }, reference, 0.45, null), 'low');
+    // A step's bob, or walking nearer a camera above the head (the top lower, the box taller): on their feet.
+    assert.equal(stanceOf(UPRIGHT, { top: 0.31, height: 0.42 }, reference, 0.45, null), 'feet');
+    assert.equal(stanceOf(UPRIGHT, { top: 0.41, height: 0.5 }, reference, 0.45, null), 'feet');
+    assert.equal(stanceOf(UPRIGHT, { top: 0.3 + (SUNK_UPRIGHT - 0.01) * 0.42, height: 0.4 }, reference, 0.45, null), 'feet');
   });
 
   it('an upright box within SHORT_UPRIGHT of their height standing is on their feet, whatever the height (property)', () => {

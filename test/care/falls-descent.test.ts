@@ -8,12 +8,16 @@
  * - the head at floor level against the person's own standing height is on the
  *   floor whatever the pose says of it (unknown: a body lying along the line of
  *   sight, legs hidden), so a fast descent ending so is a `fall`;
+ * - back on their feet from a kneel only a moment (the legs swinging through
+ *   under the body on the way to the floor) is not standing up: a descent is
+ *   timed from where they stood before the kneel;
  * - on the floor (sitting, feet at the hips' level, or slumped) for downSeconds
  *   is `down`, as lying is.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FallWatch, type FallWatchOptions, type PersonSighting, type PostureReading } from '../../src/care/index.js';
+import { STOOD_MS } from '../../src/care/falls.js';
 
 const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.8, torso: 0 };
 const KNEELING: PostureReading = { posture: 'sitting', seat: 'folded', confidence: 0.8, torso: 5 };
@@ -97,5 +101,24 @@ describe('care: a fall’s descent timed whole, and the floor against the person
     ];
     assert.deepEqual(play(sitDown, { holdS: 12, watch: { downSeconds: 10 } }), ['down']);
     assert.deepEqual(play(sitDown, { holdS: 8, watch: { downSeconds: 10 } }), []);
+  });
+
+  it('up from a short kneel for a moment (under STOOD_MS), then fast onto the floor, is no fall; stood up longer, it is', () => {
+    // Kneeling 2 s (0.24 of their height lower), the head back near standing height read on their feet, then onto the
+    // floor (0.56 below it) in 0.6 s: fast from the moment up, slow from where they stood before kneeling.
+    const through = (upS: number, kneelS = 1.2): Key[] => [
+      [0.8, STANDING_TOP + 0.12, KNEELING],
+      [kneelS, STANDING_TOP + 0.12, KNEELING],
+      [0.2, STANDING_TOP + 0.01, UPRIGHT],
+      [upS, STANDING_TOP + 0.01, UPRIGHT],
+      [0.6, STANDING_TOP + 0.28, FLOOR],
+    ];
+    for (const fps of [5, 10]) {
+      assert.deepEqual(play(through(0.4), { fps }), [], `${fps} fps: up a moment`);
+      assert.deepEqual(play(through((STOOD_MS + 600) / 1000), { fps }), ['fall'], `${fps} fps: stood up`);
+      // Low a long while (kneeling, or a chair read low), the standing before it too old to time a descent from: a
+      // rise and a fall at once is a fall (on rising), as before.
+      assert.deepEqual(play(through(0.4, 6), { fps }), ['fall'], `${fps} fps: up a moment after kneeling 7 s`);
+    }
   });
 });

@@ -48,6 +48,14 @@ describe('care: posture', { timeout: 30_000 }, () => {
     assert.equal(read({ x: 0.5, hip: 0.25, torso: 0, thigh: 0, shin: -90 }).posture, 'sitting');
   });
 
+  it('reads sitting on the heels (the shins folded back under the thighs) as folded, and the legs out or drawn up as on the floor', () => {
+    // The feet at the hips' level in all three: the shins folded back put the ankles by the hips, the knees forward.
+    assert.equal(read({ x: 0.5, hip: 0.06, torso: 0, thigh: 90, shin: -90 }).seat, 'folded');
+    assert.equal(read({ x: 0.5, hip: 0.06, torso: 10, thigh: 100, shin: -80 }).seat, 'folded', 'the knees a little up');
+    assert.equal(read(FLOOR_SITTING).seat, 'floor', 'legs out along the floor');
+    assert.equal(read({ x: 0.5, hip: 0.03, torso: 10, thigh: 130, shin: 10 }).seat, 'floor', 'knees drawn up, the feet on the floor in front');
+  });
+
   it('without shoulders or hips, reads only a clearly wide box (lying) or a clearly tall one (upright)', () => {
     const noTorso = [5, 6, 11, 12];
     const lying = read(LYING, noTorso);
