@@ -21,6 +21,11 @@ export interface PersonSighting {
   readonly zones: readonly string[];
   /** The share (0–1) of the body on each zone it overlaps (keypoints seen, else the box); zones absent: none of it. Absent: `zones` says. */
   readonly cover?: Readonly<Record<string, number>>;
+  /**
+   * The share (0–1) of the body below each zone's lowest edge (straight under it: on the floor in front of the bed a
+   * zone is drawn around, which the zone covers in the picture); zones absent: none of it. Absent: not known.
+   */
+  readonly below?: Readonly<Record<string, number>>;
 }
 
 export interface FallFrame {

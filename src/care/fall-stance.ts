@@ -9,7 +9,8 @@
  * SUNK_UPRIGHT below the standing stance, the box no taller, is low);
  * the stance over a window of sightings with hysteresis (the window's medians:
  * one misread frame never moves it); in a bed or not, by the share of the body
- * on it, with hysteresis; a fall's descent (how far and how fast the top of
+ * on it (none where enough of it is below the bed zone's lowest edge: on the
+ * floor in front of the bed), with hysteresis; a fall's descent (how far and how fast the top of
  * the box went down against the person's height, on tops smoothed by a median
  * of three, timed from the last sighting at the standing level); going down
  * now (for a person lost from sight). No clock, no state.
@@ -212,10 +213,31 @@ export function inBed(shares: readonly number[], current: boolean): boolean {
   return current ? upper >= BED_LEAVE : lower >= BED_ENTER;
 }
 
-/** The largest share of the body on one of the beds: its `cover`, or, without one, 1 for a bed among its `zones`. */
-export function bedShare(cover: Readonly<Record<string, number>> | undefined, zones: readonly string[], beds: readonly string[]): number {
+/**
+ * A body with this share of its points or more below a bed zone's lowest edge (PersonSighting.below) is on the floor
+ * in front of the bed, not on it, however much of it the zone covers: the zone, drawn around the bed in the picture,
+ * covers the floor beside and behind it too, and its lowest edge is where the bed meets the floor nearest the camera.
+ * Lying on the bed, the body rests a mattress's height above that edge (none of it below in any view FALL-SYNTH
+ * draws); on the floor in front of it, the side of the body on the floor reaches below. Three keypoints of
+ * seventeen: a point misread is not enough.
+ */
+export const BELOW_BED = 0.15;
+
+/**
+ * The largest share of the body on one of the beds: its `cover`, or, without one, 1 for a bed among its `zones`; 0 for
+ * a bed it is BELOW_BED or more below (`below`: on the floor in front of it).
+ */
+export function bedShare(
+  cover: Readonly<Record<string, number>> | undefined,
+  zones: readonly string[],
+  beds: readonly string[],
+  below: Readonly<Record<string, number>> = {},
+): number {
   let share = 0;
-  for (const bed of beds) share = Math.max(share, cover === undefined ? (zones.includes(bed) ? 1 : 0) : (cover[bed] ?? 0));
+  for (const bed of beds) {
+    if ((below[bed] ?? 0) >= BELOW_BED) continue;
+    share = Math.max(share, cover === undefined ? (zones.includes(bed) ? 1 : 0) : (cover[bed] ?? 0));
+  }
   return share;
 }
 

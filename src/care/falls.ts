@@ -50,7 +50,10 @@
  *   of their seen keypoints, else of their box, inside the zone; a sighting
  *   without `cover` counts its `zones`): the median over the window reaches
  *   BED_ENTER, and leaves once it falls below BED_LEAVE, so a box jittering
- *   over the zone's edge neither enters nor leaves. Nothing is raised in a
+ *   over the zone's edge neither enters nor leaves. A body BELOW_BED or more
+ *   below the zone's lowest edge (`below`) is on none of it: the zone covers
+ *   the floor around the bed in the picture, and a body on the floor in front
+ *   of the bed reaches below the edge where the bed meets the floor. Nothing is raised in a
  *   bed, and a fall that ends in one is someone lying down.
  * - A person has at most one alert open; it ends only when they are on their
  *   feet or seated at chair height for `upSeconds` (as judged above: never on
@@ -97,7 +100,7 @@ import {
   type PersonSighting,
 } from './fall-sightings.js';
 
-export { BED_ENTER, BED_LEAVE, FALL_SPEED, STANCE_WINDOW_MS } from './fall-stance.js';
+export { BED_ENTER, BED_LEAVE, BELOW_BED, FALL_SPEED, STANCE_WINDOW_MS } from './fall-stance.js';
 export { FALL_KINDS };
 export { alertStands, isFallAlert, type FallAlert, type FallConfirmation, type FallEndReason, type FallEvent } from './fall-alert.js';
 export type { FallEnded, FallFrame, FallKind, FallRaised, FallUpdate, LostPerson, PersonSighting } from './fall-sightings.js';
@@ -288,7 +291,7 @@ export class FallWatch {
       stature: statureOf(height, person.reading),
       atEdge,
       stance: stanceOf(person.reading, { top, height }, reference, o.drop, standing),
-      bed: bedShare(person.cover, person.zones, o.beds),
+      bed: bedShare(person.cover, person.zones, o.beds, person.below),
     };
     state.sightings.push(sighting);
     if (sighting.stance === 'feet' && !atEdge) state.uprights.push({ time, bottom, height });

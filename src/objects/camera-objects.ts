@@ -29,10 +29,11 @@
  * significant: it makes an `update`); each frame's readings of the people it
  * matched are in the answer (`people`), for the fall watch (care/falls.ts), with
  * the share of each body on each zone it overlaps (`cover`: beds are judged
- * by it).
+ * by it) and below each zone's lowest edge (`below`: the floor in front of a
+ * bed, which its zone covers in the picture).
  */
 import { randomBytes } from 'node:crypto';
-import { bodyShare, bottomCentre, iou, type Box, type Polygon } from './geometry.js';
+import { belowShare, bodyShare, bottomCentre, iou, type Box, type Polygon } from './geometry.js';
 import { PostureFilter, postureOf, type PersonSighting, type Posture } from '../care/index.js';
 import type { SnapshotInfo } from '../internal/snapshot-info.js';
 import { Line, LineCounter, LineCrossings, type LineCount, type LineDirection, type LineOptions } from './lines.js';
@@ -376,12 +377,17 @@ export class CameraObjects {
     const reading = postureOf(t.keypoints, t.box, { aspect: this.#aspect });
     meta.posture.observe(reading);
     // How much of the body is on each zone it overlaps: a bed is judged by that (care/falls.ts), not by the box's bottom.
+    // And how much of it is below the zone's lowest edge: on the floor in front of the bed the zone is drawn around,
+    // which the zone covers in the picture (the floor behind and beside it) as much as it covers the bed.
     const cover: Record<string, number> = {};
+    const below: Record<string, number> = {};
     for (const zone of this.#zones) {
       const share = bodyShare(t.box, t.keypoints, zone.polygon);
       if (share > 0) cover[zone.name] = Math.round(share * 1000) / 1000;
+      const under = belowShare(t.box, t.keypoints, zone.polygon);
+      if (under > 0) below[zone.name] = Math.round(under * 1000) / 1000;
     }
-    people.push({ id: t.id, box: t.box, score: t.score, reading, zones: [], cover });
+    people.push({ id: t.id, box: t.box, score: t.score, reading, zones: [], cover, below });
   }
 
   /** Crossings and dwell for one object in this frame; `t` null when it was not matched (no new position). */

@@ -55,21 +55,56 @@ const SEEN_KEYPOINT = 0.2;
 const LEAST_KEYPOINTS = 5;
 const GRID = 5;
 
+/** The points a body is judged by on a zone: its seen keypoints when at least LEAST_KEYPOINTS are, else a grid over its box. */
+function bodyPoints(box: Box, keypoints: readonly (readonly [number, number, number])[] | null): Point[] {
+  const seen = (keypoints ?? []).filter((k) => k[2] >= SEEN_KEYPOINT && Number.isFinite(k[0]) && Number.isFinite(k[1]));
+  if (seen.length >= LEAST_KEYPOINTS) return seen.map((k) => [k[0], k[1]] as const);
+  const points: Point[] = [];
+  for (let i = 0; i < GRID; i++)
+    for (let j = 0; j < GRID; j++) points.push([box[0] + ((i + 0.5) / GRID) * (box[2] - box[0]), box[1] + ((j + 0.5) / GRID) * (box[3] - box[1])]);
+  return points;
+}
+
 /**
  * How much of a body is on a polygon (0–1): the share of its seen pose keypoints inside it, or, with fewer than
  * five seen (or none given), the share of a grid of points over its box. What a bed zone is judged by for a
  * person lying: most of the body on it, not where the box's bottom edge happens to be.
  */
 export function bodyShare(box: Box, keypoints: readonly (readonly [number, number, number])[] | null, polygon: Polygon): number {
-  const seen = (keypoints ?? []).filter((k) => k[2] >= SEEN_KEYPOINT && Number.isFinite(k[0]) && Number.isFinite(k[1]));
-  let points: Point[];
-  if (seen.length >= LEAST_KEYPOINTS) points = seen.map((k) => [k[0], k[1]] as const);
-  else {
-    points = [];
-    for (let i = 0; i < GRID; i++)
-      for (let j = 0; j < GRID; j++) points.push([box[0] + ((i + 0.5) / GRID) * (box[2] - box[0]), box[1] + ((j + 0.5) / GRID) * (box[3] - box[1])]);
-  }
+  const points = bodyPoints(box, keypoints);
   let inside = 0;
   for (const p of points) if (pointInPolygon(p, polygon)) inside++;
   return inside / points.length;
+}
+
+/**
+ * The lowest point of a polygon's outline straight above or below x (the largest y where the vertical line at x
+ * crosses it), or null where the line misses it.
+ */
+export function lowestEdgeAt(polygon: Polygon, x: number): number | null {
+  let lowest: number | null = null;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const a = polygon[j]!;
+    const b = polygon[i]!;
+    if (x < Math.min(a[0], b[0]) || x > Math.max(a[0], b[0])) continue;
+    const y = a[0] === b[0] ? Math.max(a[1], b[1]) : a[1] + ((x - a[0]) / (b[0] - a[0])) * (b[1] - a[1]);
+    if (lowest === null || y > lowest) lowest = y;
+  }
+  return lowest;
+}
+
+/**
+ * How much of a body is below a polygon (0–1): the share of its points (as bodyShare's) under the polygon's lowest
+ * edge straight above them. A zone drawn around furniture on the floor (a bed) covers, in the picture, floor that
+ * lies behind it; its lowest edge is where the furniture meets the floor nearest the camera, so a body resting on
+ * the furniture stays above it, and a body on the floor in front of it reaches below.
+ */
+export function belowShare(box: Box, keypoints: readonly (readonly [number, number, number])[] | null, polygon: Polygon): number {
+  const points = bodyPoints(box, keypoints);
+  let below = 0;
+  for (const p of points) {
+    const edge = lowestEdgeAt(polygon, p[0]);
+    if (edge !== null && p[1] > edge) below++;
+  }
+  return below / points.length;
 }
