@@ -46,8 +46,9 @@ describe('NativeDecoder.holdMany', { timeout: 60_000 }, () => {
         assert.ok(Math.abs(atMs - (pace.atMs + ptsMs - pace.ptsMs)) < 0.01, `packet ${ptsMs}: came at ${atMs - pace.atMs} ms`);
         assert.equal(key, Math.round(ptsMs) % 1000 === 0 ? 1 : 0);
       }
-      // The call waited for each packet's time before the next: it answered after the last one's.
-      assert.ok(answeredAt >= list[17]! - 0.5, `answered ${(list[17]! - answeredAt).toFixed(1)} ms before the last packet's time`);
+      // The call waited for each packet's time before the next: it answered after the last one's (within 2 ms of
+      // it: the two clocks' offset is read once, and a loaded machine read it 0.7 ms off; packets are 100 ms apart).
+      assert.ok(answeredAt >= list[17]! - 2, `answered ${(list[17]! - answeredAt).toFixed(1)} ms before the last packet's time`);
       assert.ok(held.heldBytes > 0);
     } finally {
       decoder.close();

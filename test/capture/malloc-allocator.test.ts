@@ -57,9 +57,11 @@ describe("malloc's figures and the allocator", { timeout: 120_000 }, () => {
     assert.ok(parts.activeBytes >= keeps.inUseBytes, `active below allocated: ${JSON.stringify(keeps)}`);
     assert.ok(parts.activeBytes + parts.dirtyBytes <= keeps.arenaBytes, `more than resident: ${JSON.stringify(keeps)}`);
     assert.ok(parts.dirtyBytes > MB, `the decoders' freed frames not dirty: ${JSON.stringify(keeps)}`);
-    // Given back at once (dirty_decay_ms: 0, muzzy_decay_ms: 0): none dirty, none muzzy.
+    // Given back at once (dirty_decay_ms: 0, muzzy_decay_ms: 0): none of the frames' megabytes dirty, none muzzy. A
+    // page or a few freed by another thread between the purge and the stats' read may still be counted (a loaded
+    // machine saw 100 KiB once): far below one frame's bytes, unlike the decoders' frames kept above.
     const gives = await mallocWith({ ...env, LD_PRELOAD: 'libjemalloc.so.2', MALLOC_CONF: `${SYSTEM_MALLOC_CONF},dirty_decay_ms:0,muzzy_decay_ms:0` });
-    assert.equal(gives.jemalloc?.dirtyBytes, 0, JSON.stringify(gives));
+    assert.ok(gives.jemalloc?.dirtyBytes !== undefined && gives.jemalloc.dirtyBytes < MB / 4, JSON.stringify(gives));
     assert.equal(gives.jemalloc?.muzzyBytes, 0, JSON.stringify(gives));
   });
 });
