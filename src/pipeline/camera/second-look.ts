@@ -176,7 +176,7 @@ export class SecondLook implements RegionRun {
     if (inputSide === null || !isRaw(frame)) return Promise.resolve(null);
     const time = frame.captureTime;
     const found = this.#found !== null && this.#found.left > 0 ? this.#found : null;
-    const lost = found === null && this.#lostDue(time) ? this.#looking(time) : [];
+    const lost = found === null ? this.#lostDue(time) : [];
     const sweep = found === null && lost.length === 0 ? this.#sweepDue(time) : null;
     if (found === null && lost.length === 0 && sweep === null) return Promise.resolve(null);
     const { width, height } = frame;
@@ -239,12 +239,13 @@ export class SecondLook implements RegionRun {
 
   /** Whether a look is due at `time` (ms): at a person a sweep found, for someone lost, or a sweep's next tile. */
   #due(time: number): boolean {
-    return (this.#found !== null && this.#found.left > 0) || this.#lostDue(time) || this.#sweepDue(time) !== null;
+    return (this.#found !== null && this.#found.left > 0) || this.#lostDue(time).length > 0 || this.#sweepDue(time) !== null;
   }
 
-  /** Someone is lost and the latest look is LOOK_EVERY_SECONDS old. */
-  #lostDue(time: number): boolean {
-    return this.#looking(time).length > 0 && !(time - this.#lookedAt < LOOK_EVERY_SECONDS * 1000);
+  /** The lost people to look at now (#looking, read each time: it forgets those found), when the latest look is LOOK_EVERY_SECONDS old; else none. */
+  #lostDue(time: number): LostSighting[] {
+    const looking = this.#looking(time);
+    return time - this.#lookedAt < LOOK_EVERY_SECONDS * 1000 ? [] : looking;
   }
 
   /**
