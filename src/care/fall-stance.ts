@@ -137,7 +137,7 @@ export interface Upright {
 
 /**
  * The person's height standing at the place whose box's bottom is `bottom`: the upper quartile of the heights of
- * their sightings on their feet there (SAME_PLACE) within STANDING_MEMORY_MS of `time` (their tallest stable stance:
+ * their sightings on their feet there but the tallest (SAME_PLACE) within STANDING_MEMORY_MS of `time` (their tallest stable stance:
  * a frame misread, or the first frames of a kneel still read as on their feet, do not move it), or null with fewer
  * than STANCE_SIGHTINGS of them.
  */
@@ -146,7 +146,9 @@ export function standingHeight(uprights: readonly Upright[], bottom: number, tim
     .filter((u) => time - u.time <= STANDING_MEMORY_MS && Math.abs(u.bottom - bottom) <= SAME_PLACE * u.height)
     .map((u) => u.height)
     .sort((a, b) => a - b);
-  return there.length < STANCE_SIGHTINGS ? null : there[Math.floor((there.length * 3) / 4)]!;
+  // The upper quartile of all but the tallest: with a few sightings (a track just begun) the plain upper quartile is
+  // the tallest, and one box misread tall would make every true one look short.
+  return there.length < STANCE_SIGHTINGS ? null : there[Math.floor(((there.length - 1) * 3) / 4)]!;
 }
 
 /**

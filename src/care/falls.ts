@@ -277,9 +277,10 @@ export class FallWatch {
     state.lastTime = time;
     const top = person.box[1];
     const height = person.box[3] - person.box[1];
-    // Their standing stance: kept from when they left their feet, else from their sightings on their feet just now.
+    // Their standing stance: kept from when they left their feet, else from their sightings on their feet just now,
+    // once there are enough of them that one box misread (a track's first, drawn tall) is not their median.
     const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
-    const reference = state.reference ?? standingStance(recentFeet);
+    const reference = state.reference ?? (recentFeet.length >= STANCE_SIGHTINGS ? standingStance(recentFeet) : null);
     const atEdge = atPictureEdge(person.box);
     const bottom = person.box[3];
     // Their height standing here (a box cut by the picture's edge measures nothing): a much shorter "on their feet" is low.

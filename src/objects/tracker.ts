@@ -228,14 +228,14 @@ export class Tracker {
       matched,
     );
     // 3: tracks seen once: no velocity yet, so the nearest high score within reach
-    this.#assign(this.#reachPairs(firstSighting, dets, high, time, this.#speedReach), dets, time, taken, matched);
+    this.#assign(this.#reachPairs(firstSighting, dets, high, time, this.#speedReach, sameArea), dets, time, taken, matched);
     // 4: frames now and then: an object that stood still and starts to move has no velocity to carry its box, and
     // one look later it may be past matchIou (a person who gets up, seen twice a second): the nearest high score
     // left within one box size of where it was last seen is still it, not a new object. So is one that stopped at
     // once (a person who fell) where its prediction carried on past it (matchLastSeen).
     if (lastSeenToo) {
       const left = withVelocity.filter((t) => !matched.has(t));
-      this.#assign(this.#reachPairs(left, dets, high, time, longerSide), dets, time, taken, matched);
+      this.#assign(this.#reachPairs(left, dets, high, time, longerSide, sameAreaOrLength), dets, time, taken, matched);
     }
     // Corrected once every match is known: a box beside another object is read against what is seen of it now.
     const seen = [...matched].sort((a, b) => a[1].box[0] - b[1].box[0]);
@@ -393,13 +393,17 @@ export class Tracker {
   /** A once-seen track's reach: the speed limit over the real gap, plus half the box (a detector's centre wobbles by that much). */
   readonly #speedReach = (box: Box, dt: number): number => this.options.maxSpeed * dt + longerSide(box) / 2;
 
-  /** Pairs of a track and a detection its centre could have reached (`reachOf` its last box and the gap); nearer is better. */
+  /**
+   * Pairs of a track and a detection its centre could have reached (`reachOf` its last box and the gap) and whose
+   * box could be the same object's (`sameSize`); nearer is better.
+   */
   #reachPairs(
     tracks: readonly TrackState[],
     dets: readonly Detection[],
     candidates: readonly number[],
     time: number,
     reachOf: (box: Box, dt: number) => number,
+    sameSize: (a: Box, b: Box) => boolean,
   ): Pair[] {
     const pairs: Pair[] = [];
     for (const t of tracks) {
@@ -412,9 +416,7 @@ export class Tracker {
         const dx = (a[0] + a[2] - b[0] - b[2]) / 2;
         const dy = (a[1] + a[3] - b[1] - b[3]) / 2;
         const distance = Math.hypot(dx, dy);
-        // a size change of more than 2× is another object
-        const ratio = boxArea(b) / Math.max(boxArea(a), 1e-12);
-        if (distance <= reach && ratio < 4 && ratio > 0.25) pairs.push({ track: t, det: i, score: -distance });
+        if (distance <= reach && sameSize(a, b)) pairs.push({ track: t, det: i, score: -distance });
       }
     }
     return pairs;
@@ -453,4 +455,21 @@ export class Tracker {
 /** A box's longer side: a known track's reach when frames are sparse (one box size from where it was last seen). */
 function longerSide(box: Box): number {
   return Math.max(box[2] - box[0], box[3] - box[1]);
+}
+
+/** A box of an area within 4× of another's (its sides within about 2×): more is another object. */
+function sameArea(a: Box, b: Box): boolean {
+  const ratio = boxArea(b) / Math.max(boxArea(a), 1e-12);
+  return ratio < 4 && ratio > 0.25;
+}
+
+/**
+ * A box of an area within 4× of another's, or whose longer side is within 2× of its: the same body, maybe turned. A
+ * person who fell or got up keeps their length while the box turns from tall to wide, so its area can change more
+ * than 4× (a body lying along the floor is a thin box), most of all where the last box before it was drawn a little
+ * tall; a box drawn short keeps its area closer.
+ */
+function sameAreaOrLength(a: Box, b: Box): boolean {
+  const ratio = longerSide(b) / Math.max(longerSide(a), 1e-12);
+  return sameArea(a, b) || (ratio < 2 && ratio > 0.5);
 }

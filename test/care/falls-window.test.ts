@@ -197,6 +197,20 @@ describe('care: falls judged over a window', { timeout: 120_000 }, () => {
     assert.deepEqual(run(0), ['fall'], 'from standing');
   });
 
+  it('a fall from a chair raises a fall with the track’s first boxes drawn 40 % too tall (their stance is not the median of one)', () => {
+    for (const fps of [5, 10]) {
+      for (const index of [2, 3]) {
+        const r = play(MOVES.fallFromChair, { fps, misread: (f, i) => (i === index ? topMisread(f, -0.4) : f) });
+        assert.deepEqual(kinds(r), ['fall'], `${fps} fps, frame ${index}`);
+      }
+    }
+  });
+
+  it('a fall forward raises a fall with the last box before the floor drawn 40 % too tall (the track kept through it)', () => {
+    const r = play(MOVES.fallForward, { misread: (f, i) => (i === 7 ? topMisread(f, -0.4) : f) });
+    assert.deepEqual(kinds(r), ['fall']);
+  });
+
   it('a fall or an everyday move with one frame misread anywhere (its joints, or its box’s top) raises what it raises without it (property)', () => {
     const misreads: Pose[] = [STANDING, LYING, PROPPED, SEATED, FLOOR_SITTING];
     const moves = [
