@@ -55,6 +55,8 @@ const WORKLOADS: Record<string, () => Promise<void>> = {
   PERSON: async () => (await import('./ipc/person.js')).person(),
   'PERSON-MODELS': async () => (await import('./models/person.js')).personModels(),
   'PERSON-RECALL': async () => (await import('./models/person-recall.js')).personRecall(),
+  /** What a fall worker's looks and sweeps find in the shared clips' rooms with nobody in them (ADR 0193). */
+  'SWEEP-EMPTY': async () => (await import('./models/sweep-empty.js')).sweepEmpty(),
   YOLO: async () => (await import('./models/yolo.js')).yolo(),
   /** One accelerator, many cameras: the Python server per-frame and batched against the stand-in (python/bench/g1.py; issue 71). */
   G1: async () => (await import('./models/g1.js')).g1(),

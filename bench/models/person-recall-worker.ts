@@ -10,7 +10,7 @@
  * Triggers: `descent` (the look as shipped before ADR 0189: only people lost going down), `inside` (also those lost
  * inside the picture), `inside+sweep` (and the sweep after a loss with nobody found, and at the clip's start).
  */
-import { FALL_TRACKER_DEFAULTS, FallWatch, LookFor } from '../../src/care/index.js';
+import { FALL_TRACKER_DEFAULTS, FallWatch, LookFor, type FallRaised } from '../../src/care/index.js';
 import type { Detection } from '../../src/ipc/index.js';
 import type { LookPose } from '../../src/models/person/look-pose.js';
 import type { PersonDetection } from '../../src/models/person/person-model.js';
@@ -27,6 +27,10 @@ export interface PlayedFrame {
   readonly looked: 'look' | 'sweep' | null;
   /** The squares' calls of LookPose (three a square). */
   readonly calls: number;
+  /** The tracked people the fall rule was given (their track ids and postures), and what it raised on this frame. */
+  readonly tracked: readonly string[];
+  readonly postures: readonly string[];
+  readonly raised: readonly FallRaised[];
 }
 
 const asDetection = (d: PersonDetection): Detection => ({
@@ -81,10 +85,10 @@ export class WorkerPlay {
       aspect: width / height,
     });
     const ended = out.events.filter((e) => e.type === 'end').map((e) => e.after.id);
-    this.#watch.update({ time, people: out.people, ended });
+    const { raised } = this.#watch.update({ time, people: out.people, ended });
     this.#room.observe({ time, people: out.people, ended });
     const looked = after.sweepLooks > before.sweepLooks ? 'sweep' : after.looks > before.looks ? 'look' : null;
-    return { people, looked, calls };
+    return { people, looked, calls, tracked: out.people.map((p) => p.id), postures: out.people.map((p) => p.reading.posture), raised };
   }
 }
 

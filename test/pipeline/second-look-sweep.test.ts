@@ -6,7 +6,8 @@
  *   scale, inside the picture, overlapping, covering the floor, nearest first; at the start, half the short side;
  * - its pace and bounds: one tile a look, at most one every SWEEP_EVERY_SECONDS and SWEEP_PER_MINUTE a minute, the
  *   start's sweep one round of tiles, a new sweep from its first tile; a lost person's look before a sweep's tile;
- *   a person a tile found looked at on the next SWEEP_FOUND_LOOKS frames (the tracker confirms a track on three);
+ *   a person a tile found looked at on the next SWEEP_FOUND_LOOKS frames (the tracker confirms a track on three),
+ *   when it is one at the tile's scale and not on their feet (sweepFind: a sliver or a coat by a door is no person);
  * - an empty room (LookFor and SecondLook as the system wires them, an hour at 5 frames a second): the start's one
  *   round of tiles, then not one look.
  */
@@ -19,14 +20,20 @@ import {
   SecondLook,
   SWEEP_EVERY_SECONDS,
   SWEEP_FLOOR_FROM,
+  SWEEP_FIND_MIN_SCORE,
+  SWEEP_FIND_MIN_SHARE,
   SWEEP_FOUND_LOOKS,
   SWEEP_PER_MINUTE,
+  sweepFind,
   sweepTiles,
   type LostSighting,
   type SweepSighting,
 } from '../../src/pipeline/camera/second-look.js';
+import type { Keypoint } from '../../src/care/index.js';
+import type { Detection } from '../../src/ipc/index.js';
 import { lookAgainRegion } from '../../src/pictures/index.js';
 import type { Frame } from '../../src/supplier/index.js';
+import { LYING, pose, STANDING } from '../helpers/poses.js';
 
 const W = 640;
 const H = 480;
@@ -137,7 +144,7 @@ describe("the sweep's pace and bounds", { timeout: 10_000 }, () => {
     const look = new SecondLook({ lost: () => [], sweep: () => ({ since: 0, around: null, start: false }) });
     const plan = (await look.plan(frame(0), INPUT))!;
     const [x, y, side] = plan.crops[1]!.region;
-    const box = [(x + side / 3) / W, (y + side / 4) / H, (x + (2 * side) / 3) / W, (y + side / 2) / H] as const;
+    const box = [(x + side / 4) / W, (y + side / 4) / H, (x + (3 * side) / 4) / W, (y + side / 2) / H] as const;
     look.answered(plan, [{ class_id: 0, class_name: 'person', confidence: 0.5, bbox: box }]);
     assert.ok(look.wantsFullFrames(), 'due at once');
     const at = lookAgainRegion(box, W, H, POSE_LOOK_MIN_SIDE, true)!.join(',');
@@ -146,6 +153,30 @@ describe("the sweep's pace and bounds", { timeout: 10_000 }, () => {
     const next = (await look.plan(frame(SWEEP_FOUND_LOOKS * 200 + SWEEP_EVERY_SECONDS * 1000), INPUT))!;
     look.answered(next, [{ class_id: 0, class_name: 'person', confidence: 0.5, bbox: [0, 0, 0.01, 0.01] }]);
     assert.equal(await look.plan(frame(SWEEP_FOUND_LOOKS * 200 + SWEEP_EVERY_SECONDS * 1000 + 200), INPUT), null, 'someone outside the tile: no hold');
+  });
+
+  it('takes for a find only a person scored enough, at the tile’s scale, not on their feet: a sliver, a small box, a low score or someone upright is no hold (sweepFind)', async () => {
+    const tile: [number, number, number, number] = [200, 240, 240, 240];
+    const lying = pose({ ...LYING, x: 0.5 }, { floor: 0.9 });
+    const upright = pose({ ...STANDING, x: 0.5 }, { floor: 0.9 });
+    const person = (p: { keypoints: Keypoint[]; box: readonly [number, number, number, number] }, box = p.box): Detection => ({
+      class_id: 0,
+      class_name: 'person',
+      confidence: 0.4,
+      bbox: box,
+      keypoints: p.keypoints,
+    });
+    // tile: x 200-440, y 240-480 of 640 × 480; a body lying across it, its box 0.27 of the picture's width
+    const across = [0.36, 0.8, 0.63, 0.9] as const;
+    assert.ok(sweepFind(person(lying, across), tile, W, H), 'lying, at the tile’s scale');
+    assert.ok(sweepFind({ class_id: 0, class_name: 'person', confidence: 0.4, bbox: across }, tile, W, H), 'no keypoints: the posture unknown');
+    assert.ok(!sweepFind(person(upright, [0.45, 0.55, 0.55, 0.95]), tile, W, H), 'upright: the whole frame’s to find');
+    assert.ok(!sweepFind(person(lying, [0.5, 0.8, 0.54, 0.81]), tile, W, H), 'a sliver (25 × 5 px)');
+    assert.ok(!sweepFind(person(lying, [0.5, 0.7, 0.52, 0.83]), tile, W, H), 'a box 62 px tall in a 240 px tile');
+    assert.ok(!sweepFind(person(lying, [0.0, 0.8, 0.27, 0.9]), tile, W, H), 'centred outside the tile');
+    assert.ok(!sweepFind({ ...person(lying, across), confidence: 0.27 }, tile, W, H), 'scored as the empty rooms’ rug was');
+    assert.ok(sweepFind({ ...person(lying, across), confidence: SWEEP_FIND_MIN_SCORE }, tile, W, H));
+    assert.ok(SWEEP_FIND_MIN_SHARE > 62 / 240);
   });
 
   it("looks for a lost person before a sweep's tile", async () => {

@@ -28,6 +28,7 @@
  * frames, so the tracker confirms them. Without an order (an empty room after someone walked out, or after the start's
  * sweep) it asks for nothing.
  */
+import { postureOf } from '../../care/index.js';
 import { cutRgb, lookAgainRegion, rgbOf, turnRgb, type NormalisedBox, type PixelRegion } from '../../pictures/index.js';
 import type { Frame } from '../../supplier/index.js';
 import type { Detection } from '../../ipc/index.js';
@@ -80,6 +81,39 @@ export const SWEEP_FLOOR_FROM = 0.25;
  * confirmHits), so a person only the looks find becomes a tracked one, and then a lost one looked for as any.
  */
 export const SWEEP_FOUND_LOOKS = 2;
+/**
+ * A sweep's find whose box's longer side is under this share of its tile's side is a fragment, not a person at the
+ * scale the tile was cut for (around where someone was: their size; at the start: half the picture's short side).
+ * In the shared clips' empty rooms (SWEEP-EMPTY), the look's network found a sliver of a shelf's edge (25 × 5 px in a
+ * 240 px tile) and a coat by a door (62 px tall) that way, over and over (ADR 0193).
+ */
+export const SWEEP_FIND_MIN_SHARE = 1 / 3;
+
+/**
+ * A sweep's find scored under this is none (for the look's pose networks, the mean of its keypoint scores): a tile of
+ * the floor where nobody was seen is far less likely to hold someone than the square where a person was just lost,
+ * so it takes more to say so. At 0.3 Thunder found someone on 0.4 % of the shared clips' empty squares, against
+ * 1.5 % at its look's 0.25, for 0.958 of people lying against 0.964 (PERSON-RECALL); every false find of the
+ * sweep in SWEEP-EMPTY's rooms that was not on its feet scored 0.25-0.29 (ADR 0193). Lightning's own rule is 0.3.
+ */
+export const SWEEP_FIND_MIN_SCORE = 0.3;
+
+/**
+ * Whether a detection is what a sweep looks for in `tile` (pixels of a frame `width` × `height`): centred in the tile,
+ * scored SWEEP_FIND_MIN_SCORE or more, its longer side at least SWEEP_FIND_MIN_SHARE of the tile's, and not read on
+ * their feet (postureOf). A sweep looks for someone the whole frame cannot see: people lying or low on the floor; the
+ * whole frame finds people on their feet, and a look's "person" standing where the whole frame finds nobody is a
+ * coat, a door's frame, a shadow.
+ */
+export function sweepFind(d: Detection, tile: PixelRegion, width: number, height: number): boolean {
+  if (d.confidence < SWEEP_FIND_MIN_SCORE) return false;
+  const x = ((d.bbox[0] + d.bbox[2]) / 2) * width;
+  const y = ((d.bbox[1] + d.bbox[3]) / 2) * height;
+  if (!(x >= tile[0] && x < tile[0] + tile[2] && y >= tile[1] && y < tile[1] + tile[3])) return false;
+  const longer = Math.max((d.bbox[2] - d.bbox[0]) * width, (d.bbox[3] - d.bbox[1]) * height);
+  if (longer < SWEEP_FIND_MIN_SHARE * tile[2]) return false;
+  return postureOf(d.keypoints, d.bbox, { aspect: width / height }).posture !== 'upright';
+}
 /** Neighbouring tiles overlap by a quarter of their side (a person across two is whole in one). */
 const TILE_STEP = 0.75;
 
@@ -215,16 +249,15 @@ export class SecondLook implements RegionRun {
     return Promise.resolve({ width, height, crops });
   }
 
-  /** A sweep's tile found someone (a detection centred in it): they are looked at on the next SWEEP_FOUND_LOOKS frames. */
+  /**
+   * A sweep's tile found someone (sweepFind: a detection centred in it, scored enough, a person at the tile's scale,
+   * not on their feet): they are looked at on the next SWEEP_FOUND_LOOKS frames.
+   */
   answered(crops: RegionCrops, detections: readonly Detection[]): void {
     const tile = this.#tile;
     this.#tile = null;
     if (tile === null) return;
-    const inTile = detections.find((d) => {
-      const x = ((d.bbox[0] + d.bbox[2]) / 2) * crops.width;
-      const y = ((d.bbox[1] + d.bbox[3]) / 2) * crops.height;
-      return x >= tile[0] && x < tile[0] + tile[2] && y >= tile[1] && y < tile[1] + tile[3];
-    });
+    const inTile = detections.find((d) => sweepFind(d, tile, crops.width, crops.height));
     if (inTile !== undefined) this.#found = { box: inTile.bbox, left: SWEEP_FOUND_LOOKS };
   }
 
