@@ -239,10 +239,14 @@ describe('bench P4, a quiet home', { timeout: 300_000 }, () => {
     }
     assert.equal(foundWithout, 0, 'found only where the schedule has the object');
     assert.ok(foundThere >= there * 0.5, `found on ${foundThere} of ${there} frames with the object`);
+    // Its pacing is on the camera's clock (a frame's due time: its number × the frame interval), which a loaded
+    // machine does not move; the capture time it records is when it read the frame, later when it was behind.
     for (const camera of [0, 1]) {
       const mine = runs.filter((r) => r.camera === camera);
       for (let i = 1; i < mine.length; i++) {
-        assert.ok(mine[i]!.captureTime - mine[i - 1]!.captureTime >= 1000 / maxFps - 50 - 1, `camera ${camera}: no sooner than 1/maxFps`);
+        const frames = mine[i]!.clipFrame! - mine[i - 1]!.clipFrame!;
+        if (frames < 0) continue; // the clip looped
+        assert.ok(frames * 100 >= 1000 / maxFps - 50, `camera ${camera}: no sooner than 1/maxFps (${frames} frames apart)`);
       }
     }
     const score = scoreP4(clips, runs, ends, { from, to });
