@@ -15,6 +15,7 @@
  * of three, timed from the last sighting at the standing level); going down
  * now (for a person lost from sight). No clock, no state.
  */
+import { loweringStart } from './fall-lowering.js';
 import type { PostureReading } from './posture.js';
 
 /** A person's stance is judged over at least this much of their sightings (ms), and at least STANCE_SIGHTINGS of them. */
@@ -276,6 +277,14 @@ export function descent(
   let level = -1;
   for (let i = low; i >= 0 && level < 0; i--) if (smooth[i]! <= options.drop * STANDING_LEVEL) level = i;
   if (level < 0) return null;
+  // Back at the standing level only a moment after a dip past the middle (through a kneel): the same lowering.
+  level = loweringStart(
+    smooth,
+    from.map((k) => k.time),
+    level,
+    high,
+    options.drop * STANDING_LEVEL,
+  );
   /** When the smoothed top first crossed `level` going down after the standing level, interpolated. */
   const crossed = (at: number): number | null => {
     for (let i = level + 1; i <= low; i++) {
