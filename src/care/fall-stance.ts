@@ -12,7 +12,8 @@
  * on it (none where enough of it is below the bed zone's lowest edge: on the
  * floor in front of the bed), with hysteresis; a fall's descent (how far and how fast the top of
  * the box went down against the person's height, on tops smoothed by a median
- * of three, timed from the last sighting at the standing level); going down
+ * of three, timed from the last sighting at the standing level, or where
+ * the lowering began when that was only a moment back up: fall-lowering.ts); going down
  * now (for a person lost from sight). No clock, no state.
  */
 import { loweringStart } from './fall-lowering.js';
