@@ -12,9 +12,11 @@
  * on it (none where enough of it is below the bed zone's lowest edge: on the
  * floor in front of the bed), with hysteresis; a fall's descent (how far and how fast the top of
  * the box went down against the person's height, on tops smoothed by a median
- * of three, timed from the last sighting at the standing level); going down
+ * of three, timed from the last sighting at the standing level, or where
+ * the lowering began when that was only a moment back up: fall-lowering.ts); going down
  * now (for a person lost from sight). No clock, no state.
  */
+import { loweringStart } from './fall-lowering.js';
 import type { PostureReading } from './posture.js';
 
 /** A person's stance is judged over at least this much of their sightings (ms), and at least STANCE_SIGHTINGS of them. */
@@ -276,6 +278,14 @@ export function descent(
   let level = -1;
   for (let i = low; i >= 0 && level < 0; i--) if (smooth[i]! <= options.drop * STANDING_LEVEL) level = i;
   if (level < 0) return null;
+  // Back at the standing level only a moment after a dip past the middle (through a kneel): the same lowering.
+  level = loweringStart(
+    smooth,
+    from.map((k) => k.time),
+    level,
+    high,
+    options.drop * STANDING_LEVEL,
+  );
   /** When the smoothed top first crossed `level` going down after the standing level, interpolated. */
   const crossed = (at: number): number | null => {
     for (let i = level + 1; i <= low; i++) {

@@ -66,6 +66,7 @@
  * frame is neither: its state waits for the next sighting.
  */
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
+import { STOOD_MS } from './fall-lowering.js';
 import {
   atPictureEdge,
   bedShare,
@@ -161,13 +162,8 @@ interface PersonState {
  * it must reach `drop` within fallSeconds, and the window then takes a few sightings (at 1 frame a second, two) to
  * see them down. Later, the sightings it would be judged on no longer show where it began.
  */
-/**
- * Back on their feet from kneeling or crouching, a person has stood up once their stance has been on their feet this
- * long (ms): standing up from a kneel takes longer (a foot forward, then up: 1.5–3 s), and a kneel's head comes back
- * near its standing height for a moment on the way to sitting on the floor (the legs swinging through under the
- * body), where a descent from there is no fall.
- */
-export const STOOD_MS = 1000;
+/** Back on their feet from kneeling or crouching this long (ms), a person has stood up (fall-lowering.ts). */
+export { STOOD_MS };
 
 const DESCENT_JUDGED_MS = (o: { readonly fallSeconds: number }): number => o.fallSeconds * 2000;
 
