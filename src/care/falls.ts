@@ -40,7 +40,9 @@
  *   hips' level, slumped, or the head at floor level: stanceOf) outside the
  *   beds for `downSeconds`, whether or not a fall was seen; the minute runs on
  *   while they stay down or low (propped on an elbow, kneeling up), and starts
- *   again only once they are up or in a bed.
+ *   again only once they are up or in a bed; a track begun where they lay
+ *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
+ *   is them, and carries their minute on (fall-left-down.ts).
  * - A person lost from sight while going down (their last sightings a fast
  *   descent, or down with the fall still to confirm) whose track then ends is
  *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
@@ -89,6 +91,7 @@ import {
   type Upright,
 } from './fall-stance.js';
 
+import { foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-left-down.js';
 import {
   FALL_KINDS,
   type FallEnded,
@@ -174,6 +177,8 @@ const DESCENT_JUDGED_MS = (o: { readonly fallSeconds: number }): number => o.fal
 export class FallWatch {
   readonly options: ResolvedFallOptions;
   readonly #people = new Map<string, PersonState>();
+  /** People down whose track ended, no alert raised: a track begun where one lay carries on their `down` clock. */
+  #leftDown: LeftDown[] = [];
   #time = Number.NEGATIVE_INFINITY;
 
   constructor(options: FallWatchOptions = {}) {
@@ -218,9 +223,12 @@ export class FallWatch {
     const ended: FallEnded[] = [];
     if (frame.time < this.#time) return { raised, ended };
     this.#time = frame.time;
+    this.#leftDown = this.#leftDown.filter((l) => frame.time - l.ended <= LEFT_DOWN_MS);
     for (const person of frame.people) {
       let state = this.#people.get(person.id);
-      if (state === undefined)
+      if (state === undefined) {
+        const again = foundAgain(this.#leftDown, person.box, frame.time);
+        if (again !== null) this.#leftDown = this.#leftDown.filter((l) => l !== again);
         this.#people.set(
           person.id,
           (state = {
@@ -232,7 +240,7 @@ export class FallWatch {
             lastFeet: null,
             rose: null,
             candidate: null,
-            lyingSince: null,
+            lyingSince: again?.since ?? null,
             upSince: null,
             alert: null,
             last: null,
@@ -240,6 +248,7 @@ export class FallWatch {
             descending: false,
           }),
         );
+      }
       this.#observe(state, person, frame.time, raised, ended);
     }
     for (const id of frame.ended ?? []) {
@@ -247,6 +256,8 @@ export class FallWatch {
       if (state === undefined) continue;
       this.#people.delete(id);
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
+      else if (state.lyingSince !== null && !state.descending && state.last !== null)
+        this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
       else if (state.descending && state.last !== null) {
         // Lost while going down and not found again: an alarm, never silence (the alert stands, ended as gone).
         raised.push({
@@ -268,6 +279,7 @@ export class FallWatch {
     const out: FallEnded[] = [];
     for (const [id, state] of this.#people) if (state.alert !== null) out.push({ kind: state.alert, id, reason: 'gone', time });
     this.#people.clear();
+    this.#leftDown = [];
     return out;
   }
 
