@@ -42,7 +42,7 @@
  *   while they stay down or low (propped on an elbow, kneeling up), and starts
  *   again only once they are up or in a bed; a track begun where they lay
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
- *   is them, and carries their minute on (fall-left-down.ts).
+ *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
  *   descent, or down with the fall still to confirm) whose track then ends is
  *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
@@ -55,7 +55,8 @@
  *   over the zone's edge neither enters nor leaves. A body BELOW_BED or more
  *   below the zone's lowest edge (`below`) is on none of it: the zone covers
  *   the floor around the bed in the picture, and a body on the floor in front
- *   of the bed reaches below the edge where the bed meets the floor. Nothing is raised in a
+ *   of the bed reaches below the edge where the bed meets the floor. Down outside the beds,
+ *   back into one is judged over BED_RETURN_MS (fall-down-clock.ts). Nothing is raised in a
  *   bed, and a fall that ends in one is someone lying down.
  * - A person has at most one alert open; it ends only when they are on their
  *   feet or seated at chair height for `upSeconds` (as judged above: never on
@@ -91,7 +92,7 @@ import {
   type Upright,
 } from './fall-stance.js';
 
-import { foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-left-down.js';
+import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import {
   FALL_KINDS,
   type FallEnded,
@@ -325,7 +326,7 @@ export class FallWatch {
     );
     state.stance = stance;
     state.inBed = inBed(
-      known.map((k) => k.bed),
+      bedWindow(state.sightings, known, !state.inBed && state.lyingSince !== null, time).map((k) => k.bed),
       state.inBed,
     );
 

@@ -1,12 +1,15 @@
 /**
- * A person down whose track ended (the detector lost them a few frames, the
- * tracker gave the track up) and a track begun where they lay (ADR 0191): the
- * same person, still down, whose `down` minute runs on from when they went
- * down; a track begun elsewhere, or long after, starts its own.
+ * What keeps a person's `down` minute running (ADR 0191): a person down whose
+ * track ended (the detector lost them a few frames, the tracker gave the
+ * track up) and a track begun where they lay is the same person, still down,
+ * whose minute runs on from when they went down (a track begun elsewhere, or
+ * long after, starts its own); a person down at a bed's edge whose share on
+ * the bed flickers over BED_ENTER now and then stays out of it, and one who
+ * climbs back in is in it once BED_RETURN_MS says so.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { foundAgain, LEFT_DOWN_MS } from '../../src/care/fall-left-down.js';
+import { BED_RETURN_MS, foundAgain, LEFT_DOWN_MS } from '../../src/care/fall-down-clock.js';
 import { FallWatch, type PersonSighting, type PostureReading } from '../../src/care/index.js';
 
 const LYING: PostureReading = { posture: 'lying', confidence: 0.8, torso: 90 };
@@ -52,5 +55,30 @@ describe('care: falls, a person down found again on a new track', { timeout: 30_
     assert.equal(foundAgain(left, [0.4, 0.1, 0.5, 0.72], 11_000), null);
     assert.equal(foundAgain(left, FLOOR_BOX, 10_000 + LEFT_DOWN_MS + 1), null);
     assert.equal(foundAgain(left, FLOOR_BOX, 9_000), null, 'a track begun before it ended is another');
+  });
+
+  it("keeps a person down at a bed's edge out of the bed while their share on it flickers, not one back in it", () => {
+    /** Lying outside the bed for 10 s, then `share(i)` on it, 5 frames a second until 75 s; the alerts raised. */
+    const run = (share: (i: number) => number): string[] => {
+      const watch = new FallWatch({ beds: ['bed'] });
+      const raised: string[] = [];
+      for (let i = 0, t = 0; t <= 75_000; i++, t += 200) {
+        const cover = { bed: t < 10_000 ? 0 : share(i) };
+        const person = { id: 'p', box: FLOOR_BOX, score: 0.6, reading: LYING, zones: cover.bed > 0 ? ['bed'] : [], cover };
+        raised.push(...watch.update({ time: t, people: [person] }).raised.map((r) => `${r.kind}@${Math.round(t / 1000)}`));
+      }
+      return raised;
+    };
+    // three frames of seven on the bed: a stance window (four sightings) now and then holds a majority on it
+    assert.deepEqual(
+      run((i) => (i % 7 < 3 ? 0.8 : 0)),
+      ['down@60'],
+    );
+    // back into bed for good at 30 s: in it once BED_RETURN_MS of sightings say so, the minute stops
+    assert.deepEqual(
+      run((i) => (i * 200 >= 30_000 ? 0.9 : 0)),
+      [],
+    );
+    assert.ok(BED_RETURN_MS < 30_000);
   });
 });
