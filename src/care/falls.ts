@@ -40,7 +40,9 @@
  *   hips' level, slumped, or the head at floor level: stanceOf) outside the
  *   beds for `downSeconds`, whether or not a fall was seen; the minute runs on
  *   while they stay down or low (propped on an elbow, kneeling up), and starts
- *   again only once they are up or in a bed.
+ *   again only once they are up or in a bed; a track begun where they lay
+ *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
+ *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
  *   descent, or down with the fall still to confirm) whose track then ends is
  *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
@@ -53,7 +55,8 @@
  *   over the zone's edge neither enters nor leaves. A body BELOW_BED or more
  *   below the zone's lowest edge (`below`) is on none of it: the zone covers
  *   the floor around the bed in the picture, and a body on the floor in front
- *   of the bed reaches below the edge where the bed meets the floor. Nothing is raised in a
+ *   of the bed reaches below the edge where the bed meets the floor. Down outside the beds,
+ *   back into one is judged over BED_RETURN_MS (fall-down-clock.ts). Nothing is raised in a
  *   bed, and a fall that ends in one is someone lying down.
  * - A person has at most one alert open; it ends only when they are on their
  *   feet or seated at chair height for `upSeconds` (as judged above: never on
@@ -90,6 +93,7 @@ import {
   type Upright,
 } from './fall-stance.js';
 
+import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import {
   FALL_KINDS,
   type FallEnded,
@@ -170,6 +174,8 @@ const DESCENT_JUDGED_MS = (o: { readonly fallSeconds: number }): number => o.fal
 export class FallWatch {
   readonly options: ResolvedFallOptions;
   readonly #people = new Map<string, PersonState>();
+  /** People down whose track ended, no alert raised: a track begun where one lay carries on their `down` clock. */
+  #leftDown: LeftDown[] = [];
   #time = Number.NEGATIVE_INFINITY;
 
   constructor(options: FallWatchOptions = {}) {
@@ -214,9 +220,12 @@ export class FallWatch {
     const ended: FallEnded[] = [];
     if (frame.time < this.#time) return { raised, ended };
     this.#time = frame.time;
+    this.#leftDown = this.#leftDown.filter((l) => frame.time - l.ended <= LEFT_DOWN_MS);
     for (const person of frame.people) {
       let state = this.#people.get(person.id);
-      if (state === undefined)
+      if (state === undefined) {
+        const again = foundAgain(this.#leftDown, person.box, frame.time);
+        if (again !== null) this.#leftDown = this.#leftDown.filter((l) => l !== again);
         this.#people.set(
           person.id,
           (state = {
@@ -228,7 +237,7 @@ export class FallWatch {
             lastFeet: null,
             rose: null,
             candidate: null,
-            lyingSince: null,
+            lyingSince: again?.since ?? null,
             upSince: null,
             alert: null,
             last: null,
@@ -236,6 +245,7 @@ export class FallWatch {
             descending: false,
           }),
         );
+      }
       this.#observe(state, person, frame.time, raised, ended);
     }
     for (const id of frame.ended ?? []) {
@@ -243,6 +253,8 @@ export class FallWatch {
       if (state === undefined) continue;
       this.#people.delete(id);
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
+      else if (state.lyingSince !== null && !state.descending && state.last !== null)
+        this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
       else if (state.descending && state.last !== null) {
         // Lost while going down and not found again: an alarm, never silence (the alert stands, ended as gone).
         raised.push({
@@ -264,6 +276,7 @@ export class FallWatch {
     const out: FallEnded[] = [];
     for (const [id, state] of this.#people) if (state.alert !== null) out.push({ kind: state.alert, id, reason: 'gone', time });
     this.#people.clear();
+    this.#leftDown = [];
     return out;
   }
 
@@ -309,7 +322,7 @@ export class FallWatch {
     );
     state.stance = stance;
     state.inBed = inBed(
-      known.map((k) => k.bed),
+      bedWindow(state.sightings, known, !state.inBed && state.lyingSince !== null, time).map((k) => k.bed),
       state.inBed,
     );
 
