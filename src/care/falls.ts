@@ -69,6 +69,7 @@
  * frame is neither: its state waits for the next sighting.
  */
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
+import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { STOOD_MS } from './fall-lowering.js';
 import {
   atPictureEdge,
@@ -92,8 +93,6 @@ import {
   type Stance,
   type Upright,
 } from './fall-stance.js';
-
-import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import {
   FALL_KINDS,
   type FallEnded,
@@ -166,9 +165,6 @@ interface PersonState {
  * it must reach `drop` within fallSeconds, and the window then takes a few sightings (at 1 frame a second, two) to
  * see them down. Later, the sightings it would be judged on no longer show where it began.
  */
-/** Back on their feet from kneeling or crouching this long (ms), a person has stood up (fall-lowering.ts). */
-export { STOOD_MS };
-
 const DESCENT_JUDGED_MS = (o: { readonly fallSeconds: number }): number => o.fallSeconds * 2000;
 
 export class FallWatch {

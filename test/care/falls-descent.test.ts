@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FallWatch, type FallWatchOptions, type PersonSighting, type PostureReading } from '../../src/care/index.js';
-import { STOOD_MS } from '../../src/care/falls.js';
+import { STOOD_MS } from '../../src/care/fall-lowering.js';
 
 const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.8, torso: 0 };
 const KNEELING: PostureReading = { posture: 'sitting', seat: 'folded', confidence: 0.8, torso: 5 };
