@@ -33,7 +33,9 @@
  *   misread does not make or break a descent. Still down `confirmSeconds`
  *   after the first sighting down, it is raised. Not a fall: lying down on
  *   purpose or sitting down on the floor (slower: through a seat, a crouch,
- *   a hand on the floor), sitting down on a chair even hard (seated), a squat
+ *   a hand on the floor; or from a kneel or a crouch they were judged in as
+ *   they left their feet, the head lowered off the standing level but above
+ *   the descent's middle: fall-support.ts, ADR 0197), sitting down on a chair even hard (seated), a squat
  *   or kneeling, even with the torso level (low: the legs are folded under),
  *   bending (the legs stand under the hips: on their feet), a jump.
  * - `down`: a person lying or on the floor (sitting with the feet at the
@@ -71,6 +73,7 @@
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { STOOD_MS } from './fall-lowering.js';
+import { onSupport } from './fall-support.js';
 import {
   atPictureEdge,
   bedShare,
@@ -147,6 +150,8 @@ interface PersonState {
   lastFeet: number | null;
   /** Back on their feet from low (kneeling, crouching): when, and the standing stance and last sighting on their feet before. */
   rose: { readonly time: number; readonly reference: Reference; readonly lastFeet: number | null } | null;
+  /** They left their feet onto a support of their folded legs (fall-support.ts): a descent from there is no fall. */
+  supported: boolean;
   /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
   /** Since when lying or on the floor (then down or low) outside the beds: the `down` clock. */
@@ -232,6 +237,7 @@ export class FallWatch {
             reference: null,
             lastFeet: null,
             rose: null,
+            supported: false,
             candidate: null,
             lyingSince: again?.since ?? null,
             upSince: null,
@@ -328,6 +334,7 @@ export class FallWatch {
       state.reference = null;
     }
     if (stance === 'feet') {
+      state.supported = false;
       state.lastFeet = null;
       state.candidate = null;
     } else if (
@@ -349,6 +356,7 @@ export class FallWatch {
       const feet = state.sightings.filter((k) => k.stance === 'feet' && k.time >= time - o.fallSeconds * 1000 - STANCE_WINDOW_MS);
       state.reference = standingStance(feet);
       state.lastFeet = feet.at(-1)?.time ?? null;
+      state.supported = onSupport(stance, top, state.reference, o.drop);
     }
 
     if (isUp(stance)) {
@@ -372,6 +380,7 @@ export class FallWatch {
       isDown(stance) &&
       state.reference !== null &&
       state.lastFeet !== null &&
+      !state.supported &&
       time - state.lastFeet <= DESCENT_JUDGED_MS(o)
     ) {
       const reached = descent(state.sightings, state.lastFeet, state.reference, o);

@@ -1,0 +1,110 @@
+/**
+ * Down onto a support of their own legs first (fall-support.ts, ADR 0197):
+ * a person the stance window judged low (kneeling, crouching) with the head
+ * lowered off the standing level but above a fall's middle went down under
+ * control, and a fast descent from there to the floor is no fall (still
+ * `down` after a minute there); judged low with the head at the standing
+ * level (legs misread) or already past the middle (a fall onto the knees),
+ * or back on their feet since, a fast descent is a fall. Pure, and through a
+ * FallWatch frame by frame.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FallWatch, type PersonSighting, type PostureReading } from '../../src/care/index.js';
+import { onSupport } from '../../src/care/fall-support.js';
+
+const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.8, torso: 0 };
+const FOLDED: PostureReading = { posture: 'sitting', seat: 'folded', confidence: 0.8, torso: 5 };
+const FLOOR: PostureReading = { posture: 'sitting', seat: 'floor', confidence: 0.8, torso: 10 };
+const DROP = 0.45;
+
+/** A stretch of sightings: this many seconds at this depth below standing (in heights), read so. */
+type Stretch = readonly [seconds: number, depth: number, reading: PostureReading];
+
+/**
+ * Standing 3 s (a box 0.5 tall, its top at 0.4, its bottom at 0.9), then each stretch held at its depth, at `fps`:
+ * the kinds raised.
+ */
+function watchThrough(stretches: readonly Stretch[], fps: number): string[] {
+  const watch = new FallWatch();
+  const raised: string[] = [];
+  let time = 0;
+  for (const [seconds, depth, reading] of [[3, 0, UPRIGHT] as Stretch, ...stretches]) {
+    const end = time + seconds * 1000;
+    for (; time < end; time += 1000 / fps) {
+      const person: PersonSighting = { id: 'p', box: [0.4, 0.4 + depth * 0.5, 0.5, 0.9], score: 0.8, reading, zones: [] };
+      raised.push(...watch.update({ time, people: [person] }).raised.map((r) => r.kind));
+    }
+  }
+  return raised;
+}
+
+describe('care: down onto a support of their own legs first', { timeout: 30_000 }, () => {
+  it('onSupport: low, the head below the standing level and above the middle of a fall', () => {
+    const reference = { top: 0.4, height: 0.5 };
+    assert.equal(onSupport('low', 0.4 + 0.11 * 0.5, reference, DROP), true);
+    // The head at the standing level: legs misread, no kneel.
+    assert.equal(onSupport('low', 0.4 + 0.02 * 0.5, reference, DROP), false);
+    // The head past the middle: a fall onto the knees, caught on its way.
+    assert.equal(onSupport('low', 0.4 + 0.3 * 0.5, reference, DROP), false);
+    // Not low, or no standing stance to measure against.
+    assert.equal(onSupport('seated', 0.4 + 0.11 * 0.5, reference, DROP), false);
+    assert.equal(onSupport('floor', 0.4 + 0.11 * 0.5, reference, DROP), false);
+    assert.equal(onSupport('low', 0.45, null, DROP), false);
+    assert.equal(onSupport('low', 0.45, { top: 0.4, height: 0 }, DROP), false);
+  });
+
+  it('kneeling first, then onto the floor fast, is no fall; a minute there is down', () => {
+    for (const fps of [3, 5, 10]) {
+      const kneel: Stretch[] = [
+        [0.8, 0.11, FOLDED],
+        [0.4, 0.56, FLOOR],
+      ];
+      assert.deepEqual(watchThrough([...kneel, [5, 0.56, FLOOR]], fps), [], `${fps} fps`);
+      assert.deepEqual(watchThrough([...kneel, [61, 0.56, FLOOR]], fps), ['down'], `${fps} fps, a minute`);
+    }
+  });
+
+  it('legs misread folded at the standing level, onto the knees past the middle, or stood up since: a fast descent is a fall', () => {
+    for (const fps of [5, 10]) {
+      assert.deepEqual(
+        watchThrough(
+          [
+            [0.8, 0.02, FOLDED],
+            [0.4, 0.56, FLOOR],
+            [5, 0.56, FLOOR],
+          ],
+          fps,
+        ),
+        ['fall'],
+        `${fps} fps: misread at the standing level`,
+      );
+      assert.deepEqual(
+        watchThrough(
+          [
+            [0.2, 0.15, UPRIGHT],
+            [0.6, 0.3, FOLDED],
+            [0.4, 0.6, FLOOR],
+            [5, 0.6, FLOOR],
+          ],
+          fps,
+        ),
+        ['fall'],
+        `${fps} fps: onto the knees`,
+      );
+      assert.deepEqual(
+        watchThrough(
+          [
+            [0.8, 0.11, FOLDED],
+            [3, 0, UPRIGHT],
+            [0.4, 0.56, FLOOR],
+            [5, 0.56, FLOOR],
+          ],
+          fps,
+        ),
+        ['fall'],
+        `${fps} fps: stood up since`,
+      );
+    }
+  });
+});
