@@ -42,7 +42,8 @@
  *   hips' level, slumped, or the head at floor level: stanceOf) outside the
  *   beds for `downSeconds`, whether or not a fall was seen; the minute runs on
  *   while they stay down or low (propped on an elbow, kneeling up), and starts
- *   again only once they are up or in a bed; a track begun where they lay
+ *   again only once they are up `upSeconds` (as an alert ends: a moment read
+ *   seated on the floor is not getting up) or in a bed; a track begun where they lay
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
@@ -156,6 +157,7 @@ interface PersonState {
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
   /** Since when lying or on the floor (then down or low) outside the beds: the `down` clock. */
   lyingSince: number | null;
+  /** Since when on their feet or seated at chair height (null: not up now): up upSeconds, they are up. */
   upSince: number | null;
   alert: FallKind | null;
   last: PersonSighting | null;
@@ -361,14 +363,13 @@ export class FallWatch {
 
     if (isUp(stance)) {
       state.candidate = null;
-      state.lyingSince = null;
-      if (state.alert !== null) {
-        state.upSince ??= time;
-        if (time - state.upSince >= o.upSeconds * 1000) {
-          ended.push({ kind: state.alert, id: person.id, reason: 'up', time });
-          state.alert = null;
-          state.upSince = null;
-        }
+      // Up only once up upSeconds, for the minute as for an alert: a moment read seated on the floor (a slumped body
+      // read with its thighs level) neither ends an alert nor starts the minute again.
+      state.upSince ??= time;
+      if (time - state.upSince >= o.upSeconds * 1000) {
+        state.lyingSince = null;
+        if (state.alert !== null) ended.push({ kind: state.alert, id: person.id, reason: 'up', time });
+        state.alert = null;
       }
       return;
     }
