@@ -308,7 +308,12 @@ export class FallWatch {
     while (state.sightings.length > STANCE_SIGHTINGS * 2 && time - state.sightings[0]!.time > keepMs) state.sightings.shift();
     const lastFeet = state.lastFeet ?? recentFeet.at(-1)?.time ?? null;
     state.descending = state.alert === null && !state.inBed && (state.candidate !== null || goingDown(state.sightings, reference, lastFeet, time, o));
-    if (sighting.stance === null) return; // says nothing either way: every state waits for a reading
+    if (sighting.stance === null) {
+      // Says nothing either way: the stance stays what it was and every state waits for a reading, but time does not:
+      // a down minute that runs out while the pose says nothing (a body on the floor its joints no longer tell) is raised.
+      if (state.alert === null && !state.inBed) this.#downMinute(state, person, time, raised);
+      return;
+    }
 
     const known = stanceWindow(state.sightings, time);
     const before = state.stance;
@@ -397,10 +402,14 @@ export class FallWatch {
       raised.push({ kind: 'fall', person, fallTime: candidate.fallTime, downTime: candidate.downTime, time, seenDown: true });
       return;
     }
-    if (state.lyingSince !== null && time - state.lyingSince >= o.downSeconds * 1000) {
-      state.alert = 'down';
-      state.descending = false;
-      raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
-    }
+    this.#downMinute(state, person, time, raised);
+  }
+
+  /** Raises `down` once the person's down clock has run `downSeconds` (no alert open, outside the beds). */
+  #downMinute(state: PersonState, person: PersonSighting, time: number, raised: FallRaised[]): void {
+    if (state.lyingSince === null || time - state.lyingSince < this.options.downSeconds * 1000) return;
+    state.alert = 'down';
+    state.descending = false;
+    raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
   }
 }
