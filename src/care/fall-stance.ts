@@ -16,6 +16,7 @@
  * the lowering began when that was only a moment back up: fall-lowering.ts); going down
  * now (for a person lost from sight). No clock, no state.
  */
+import { sittingLow } from './fall-floor-sitting.js';
 import { loweringStart } from './fall-lowering.js';
 import type { PostureReading } from './posture.js';
 
@@ -67,6 +68,8 @@ export interface Sighting {
   readonly atEdge: boolean;
   /** Null: the reading said nothing. */
   readonly stance: Stance | null;
+  /** Sitting lower than any chair (fall-floor-sitting.ts' sittingLow); absent: not. */
+  readonly sittingLow?: boolean;
   /** The share of the body on the beds (the largest). */
   readonly bed: number;
 }
@@ -184,9 +187,10 @@ export function stanceOf(
     case 'sitting':
       if (reading.seat === 'floor') return 'floor';
       if (reading.seat === 'folded') return 'low';
-      if (reading.seat === 'raised') return dropped === true ? 'low' : 'seated';
+      // The head lower than any chair puts it is no chair's (fall-floor-sitting.ts): low, not seated.
+      if (reading.seat === 'raised') return dropped === true || sittingLow(reading, below) ? 'low' : 'seated';
       // The legs do not say: the standing reference does (slumped on the floor, or the head where a chair puts it).
-      return dropped === null ? 'low' : dropped ? 'floor' : 'seated';
+      return dropped === null ? 'low' : dropped ? 'floor' : sittingLow(reading, below) ? 'low' : 'seated';
   }
 }
 

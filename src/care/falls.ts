@@ -70,6 +70,7 @@
  */
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
+import { nextDownClock, SITTING_LATELY_MS, sitsLow, sittingLow } from './fall-floor-sitting.js';
 import { STOOD_MS } from './fall-lowering.js';
 import {
   atPictureEdge,
@@ -149,8 +150,10 @@ interface PersonState {
   rose: { readonly time: number; readonly reference: Reference; readonly lastFeet: number | null } | null;
   /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
-  /** Since when lying or on the floor (then down or low) outside the beds: the `down` clock. */
+  /** Since when lying or on the floor (then down or low) outside the beds, or sitting lower than any chair: the `down` clock. */
   lyingSince: number | null;
+  /** Sitting lower than any chair started the `down` clock (it runs only while they sit so: nextDownClock). */
+  lyingBySitting: boolean;
   upSince: number | null;
   alert: FallKind | null;
   last: PersonSighting | null;
@@ -234,6 +237,7 @@ export class FallWatch {
             rose: null,
             candidate: null,
             lyingSince: again?.since ?? null,
+            lyingBySitting: false,
             upSince: null,
             alert: null,
             last: null,
@@ -297,6 +301,7 @@ export class FallWatch {
       stature: statureOf(height, person.reading),
       atEdge,
       stance: stanceOf(person.reading, { top, height }, reference, o.drop, standing),
+      sittingLow: sittingLow(person.reading, reference === null ? null : (top - reference.top) / reference.height),
       bed: bedShare(person.cover, person.zones, o.beds, person.below),
     };
     state.sightings.push(sighting);
@@ -392,7 +397,19 @@ export class FallWatch {
       state.lyingSince = null;
       return;
     }
-    if (isDown(stance)) state.lyingSince ??= time;
+    // Sitting lower than any chair (slid off one, collapsed) starts the minute too, and keeps it while they sit so;
+    // a fall is not judged on it (fall-floor-sitting.ts).
+    const clock = nextDownClock(
+      { since: state.lyingSince, bySitting: state.lyingBySitting },
+      {
+        down: isDown(stance),
+        sitsLow: sitsLow(known),
+        sitLately: sitsLow(state.sightings.filter((k) => k.stance !== null && time - k.time <= SITTING_LATELY_MS)),
+      },
+      time,
+    );
+    state.lyingSince = clock.since;
+    state.lyingBySitting = clock.bySitting;
     if (state.alert !== null) return;
     const candidate = state.candidate;
     if (candidate !== null && isDown(stance) && time - candidate.downTime >= o.confirmSeconds * 1000) {
