@@ -29,7 +29,8 @@ import type { PostureReading } from './posture.js';
 /**
  * A sitting person's head this share of their standing height or more below their standing stance is lower than
  * any chair puts it. Chairs in FALL-SYNTH (seats 0.42–0.5 m) put it 0.15–0.29 below (5th–95th percentile of the
- * views' medians), sitting on the floor 0.29–0.56 below; a low sofa's cushion (0.38 m) about 0.3.
+ * views' medians), sitting on the floor 0.29–0.56 below; by the body's proportions a low sofa (0.38 m) puts it about
+ * a quarter below, slouched on it 0.3.
  */
 export const SEATED_DROP = 0.35;
 

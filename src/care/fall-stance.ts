@@ -1,6 +1,7 @@
 /**
  * The fall watch's pure readings of a person (ADR 0151), one function each:
- * a sighting's stance (lying, on the floor, low, seated at chair height, on
+ * a sighting's stance (lying, on the floor, low, seated at chair height (the
+ * head no lower than a chair puts it: fall-floor-sitting.ts), on
  * their feet) from its posture reading, the person's standing reference and
  * their height standing where they are (an "on their feet" reading well
  * shorter than it is someone kneeling upright or crouching: low; the head at

@@ -6,8 +6,9 @@
  * No frame decides alone. Each sighting is read as a stance, from low to high:
  * lying; on the floor (sitting with the feet at the hips' level, or slumped:
  * sitting with the top of the box `drop` below the person's upright stance);
- * low (crouching, kneeling, a low seat, or sitting where neither the legs nor
- * a standing reference say where); seated at chair height (thighs level,
+ * low (crouching, kneeling, a low seat, sitting where neither the legs nor
+ * a standing reference say where, or with the head lower than any chair puts
+ * it: fall-floor-sitting.ts); seated at chair height (thighs level,
  * shins hanging to the feet; or, legs unseen, the head back where their
  * standing reference puts a chair); on their feet. The person's stance is the
  * median of the known stances of their last sightings (at least three, over
@@ -40,7 +41,9 @@
  *   hips' level, slumped, or the head at floor level: stanceOf) outside the
  *   beds for `downSeconds`, whether or not a fall was seen; the minute runs on
  *   while they stay down or low (propped on an elbow, kneeling up), and starts
- *   again only once they are up or in a bed; a track begun where they lay
+ *   again only once they are up or in a bed; sitting lower than any chair
+ *   starts it too, and keeps it while they sit so (fall-floor-sitting.ts); a
+ *   minute that runs out while the pose says nothing is raised; a track begun where they lay
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
