@@ -1,6 +1,7 @@
 /**
  * The fall watch's pure readings of a person (ADR 0151), one function each:
- * a sighting's stance (lying, on the floor, low, seated at chair height, on
+ * a sighting's stance (lying, on the floor, low, seated at chair height (the
+ * head no lower than a chair puts it: fall-floor-sitting.ts), on
  * their feet) from its posture reading, the person's standing reference and
  * their height standing where they are (an "on their feet" reading well
  * shorter than it is someone kneeling upright or crouching: low; the head at
@@ -16,6 +17,7 @@
  * the lowering began when that was only a moment back up: fall-lowering.ts); going down
  * now (for a person lost from sight). No clock, no state.
  */
+import { sittingLow } from './fall-floor-sitting.js';
 import { loweringStart } from './fall-lowering.js';
 import type { PostureReading } from './posture.js';
 
@@ -67,6 +69,8 @@ export interface Sighting {
   readonly atEdge: boolean;
   /** Null: the reading said nothing. */
   readonly stance: Stance | null;
+  /** Sitting lower than any chair (fall-floor-sitting.ts' sittingLow); absent: not. */
+  readonly sittingLow?: boolean;
   /** The share of the body on the beds (the largest). */
   readonly bed: number;
 }
@@ -184,9 +188,10 @@ export function stanceOf(
     case 'sitting':
       if (reading.seat === 'floor') return 'floor';
       if (reading.seat === 'folded') return 'low';
-      if (reading.seat === 'raised') return dropped === true ? 'low' : 'seated';
+      // The head lower than any chair puts it is no chair's (fall-floor-sitting.ts): low, not seated.
+      if (reading.seat === 'raised') return dropped === true || sittingLow(reading, below) ? 'low' : 'seated';
       // The legs do not say: the standing reference does (slumped on the floor, or the head where a chair puts it).
-      return dropped === null ? 'low' : dropped ? 'floor' : 'seated';
+      return dropped === null ? 'low' : dropped ? 'floor' : sittingLow(reading, below) ? 'low' : 'seated';
   }
 }
 

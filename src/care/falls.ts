@@ -6,8 +6,9 @@
  * No frame decides alone. Each sighting is read as a stance, from low to high:
  * lying; on the floor (sitting with the feet at the hips' level, or slumped:
  * sitting with the top of the box `drop` below the person's upright stance);
- * low (crouching, kneeling, a low seat, or sitting where neither the legs nor
- * a standing reference say where); seated at chair height (thighs level,
+ * low (crouching, kneeling, a low seat, sitting where neither the legs nor
+ * a standing reference say where, or with the head lower than any chair puts
+ * it: fall-floor-sitting.ts); seated at chair height (thighs level,
  * shins hanging to the feet; or, legs unseen, the head back where their
  * standing reference puts a chair); on their feet. The person's stance is the
  * median of the known stances of their last sightings (at least three, over
@@ -43,7 +44,9 @@
  *   beds for `downSeconds`, whether or not a fall was seen; the minute runs on
  *   while they stay down or low (propped on an elbow, kneeling up), and starts
  *   again only once they are up `upSeconds` (as an alert ends: a moment read
- *   seated on the floor is not getting up) or in a bed; a track begun where they lay
+ *   seated on the floor is not getting up) or in a bed; sitting lower than any
+ *   chair starts it too, and keeps it while they sit so (fall-floor-sitting.ts);
+ *   a minute that runs out while the pose says nothing is raised; a track begun where they lay
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
@@ -73,6 +76,7 @@
  */
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
+import { nextDownClock, SITTING_LATELY_MS, sitsLow, sittingLow } from './fall-floor-sitting.js';
 import { STOOD_MS } from './fall-lowering.js';
 import { onSupport } from './fall-support.js';
 import {
@@ -155,8 +159,10 @@ interface PersonState {
   supported: boolean;
   /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
-  /** Since when lying or on the floor (then down or low) outside the beds: the `down` clock. */
+  /** Since when lying or on the floor (then down or low) outside the beds, or sitting lower than any chair: the `down` clock. */
   lyingSince: number | null;
+  /** Sitting lower than any chair started the `down` clock (it runs only while they sit so: nextDownClock). */
+  lyingBySitting: boolean;
   /** Since when on their feet or seated at chair height (null: not up now): up upSeconds, they are up. */
   upSince: number | null;
   alert: FallKind | null;
@@ -242,6 +248,7 @@ export class FallWatch {
             supported: false,
             candidate: null,
             lyingSince: again?.since ?? null,
+            lyingBySitting: false,
             upSince: null,
             alert: null,
             last: null,
@@ -305,6 +312,7 @@ export class FallWatch {
       stature: statureOf(height, person.reading),
       atEdge,
       stance: stanceOf(person.reading, { top, height }, reference, o.drop, standing),
+      sittingLow: sittingLow(person.reading, reference === null ? null : (top - reference.top) / reference.height),
       bed: bedShare(person.cover, person.zones, o.beds, person.below),
     };
     state.sightings.push(sighting);
@@ -316,7 +324,12 @@ export class FallWatch {
     while (state.sightings.length > STANCE_SIGHTINGS * 2 && time - state.sightings[0]!.time > keepMs) state.sightings.shift();
     const lastFeet = state.lastFeet ?? recentFeet.at(-1)?.time ?? null;
     state.descending = state.alert === null && !state.inBed && (state.candidate !== null || goingDown(state.sightings, reference, lastFeet, time, o));
-    if (sighting.stance === null) return; // says nothing either way: every state waits for a reading
+    if (sighting.stance === null) {
+      // Says nothing either way: the stance stays what it was and every state waits for a reading, but time does not:
+      // a down minute that runs out while the pose says nothing (a body on the floor its joints no longer tell) is raised.
+      if (state.alert === null && !state.inBed) this.#downMinute(state, person, time, raised);
+      return;
+    }
 
     const known = stanceWindow(state.sightings, time);
     const before = state.stance;
@@ -397,7 +410,19 @@ export class FallWatch {
       state.lyingSince = null;
       return;
     }
-    if (isDown(stance)) state.lyingSince ??= time;
+    // Sitting lower than any chair (slid off one, collapsed) starts the minute too, and keeps it while they sit so;
+    // a fall is not judged on it (fall-floor-sitting.ts).
+    const clock = nextDownClock(
+      { since: state.lyingSince, bySitting: state.lyingBySitting },
+      {
+        down: isDown(stance),
+        sitsLow: sitsLow(known),
+        sitLately: sitsLow(state.sightings.filter((k) => k.stance !== null && time - k.time <= SITTING_LATELY_MS)),
+      },
+      time,
+    );
+    state.lyingSince = clock.since;
+    state.lyingBySitting = clock.bySitting;
     if (state.alert !== null) return;
     const candidate = state.candidate;
     if (candidate !== null && isDown(stance) && time - candidate.downTime >= o.confirmSeconds * 1000) {
@@ -407,10 +432,14 @@ export class FallWatch {
       raised.push({ kind: 'fall', person, fallTime: candidate.fallTime, downTime: candidate.downTime, time, seenDown: true });
       return;
     }
-    if (state.lyingSince !== null && time - state.lyingSince >= o.downSeconds * 1000) {
-      state.alert = 'down';
-      state.descending = false;
-      raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
-    }
+    this.#downMinute(state, person, time, raised);
+  }
+
+  /** Raises `down` once the person's down clock has run `downSeconds` (no alert open, outside the beds). */
+  #downMinute(state: PersonState, person: PersonSighting, time: number, raised: FallRaised[]): void {
+    if (state.lyingSince === null || time - state.lyingSince < this.options.downSeconds * 1000) return;
+    state.alert = 'down';
+    state.descending = false;
+    raised.push({ kind: 'down', person, fallTime: null, downTime: state.lyingSince, time, seenDown: true });
   }
 }
