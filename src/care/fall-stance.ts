@@ -16,6 +16,7 @@
  * the lowering began when that was only a moment back up: fall-lowering.ts); going down
  * now (for a person lost from sight). No clock, no state.
  */
+import { belowAnyChair } from './fall-chair.js';
 import { loweringStart } from './fall-lowering.js';
 import type { PostureReading } from './posture.js';
 
@@ -184,9 +185,11 @@ export function stanceOf(
     case 'sitting':
       if (reading.seat === 'floor') return 'floor';
       if (reading.seat === 'folded') return 'low';
-      if (reading.seat === 'raised') return dropped === true ? 'low' : 'seated';
-      // The legs do not say: the standing reference does (slumped on the floor, or the head where a chair puts it).
-      return dropped === null ? 'low' : dropped ? 'floor' : 'seated';
+      // Legs read hanging from a seat, the head lower than any chair puts it (fall-chair.ts): not on a chair.
+      if (reading.seat === 'raised') return dropped === true || belowAnyChair(below) ? 'low' : 'seated';
+      // The legs do not say: the standing reference does (slumped on the floor, lower than any chair puts the head, or
+      // the head where a chair puts it).
+      return dropped === null ? 'low' : dropped ? 'floor' : belowAnyChair(below) ? 'low' : 'seated';
   }
 }
 
