@@ -71,7 +71,6 @@
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { STOOD_MS } from './fall-lowering.js';
-import { lastStanding } from './fall-reference.js';
 import {
   atPictureEdge,
   bedShare,
@@ -285,8 +284,7 @@ export class FallWatch {
     const height = person.box[3] - person.box[1];
     // Their standing stance: kept from when they left their feet, else from their sightings on their feet just now,
     // once there are enough of them that one box misread (a track's first, drawn tall) is not their median.
-    // From the last of their sightings on their feet: a pose that says nothing since does not make it fade.
-    const recentFeet = lastStanding(state.sightings, o.fallSeconds * 1000);
+    const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
     const reference = state.reference ?? (recentFeet.length >= STANCE_SIGHTINGS ? standingStance(recentFeet) : null);
     const atEdge = atPictureEdge(person.box);
     const bottom = person.box[3];
