@@ -122,4 +122,21 @@ describe('care: falls, a person left sitting or slumped on the floor', { timeout
       }),
     );
   });
+  it('keeps the down minute of a body lying obliquely whose legs are now and then read hanging', () => {
+    // Standing 3 s, then down in 0.4 s to lying with the head 0.38 below (less than `drop`: no fall judged), five
+    // frames a second; one sighting in three a sitting reading with the legs hanging, two in a row now and then: the
+    // head lower than any chair is low, not seated, and does not start the minute again (ADR 0195's views).
+    const watch = new FallWatch();
+    const raised: string[] = [];
+    const person = (t: number, i: number): PersonSighting => {
+      if (t < 3000) return { id: 'p', box: [0.45, 0.2, 0.55, 0.7], score: 0.8, reading: UPRIGHT, zones: [] };
+      const below = t < 3400 ? ((t - 3000) / 400) * 0.38 : 0.38;
+      const box: PersonSighting['box'] = [0.4, 0.2 + below * 0.5, 0.6, 0.7];
+      return { id: 'p', box, score: 0.7, reading: t >= 3400 && (i % 3 === 0 || i % 7 === 0) ? ON_A_SEAT : LYING, zones: [] };
+    };
+    for (let i = 0, t = 0; t <= 70_000; i++, t += 200)
+      raised.push(...watch.update({ time: t, people: [person(t, i)] }).raised.map((r) => `${r.kind}@${Math.round(t / 1000)}`));
+    assert.equal(raised.length, 1, raised.join());
+    assert.match(raised[0]!, /^down@6[34]$/);
+  });
 });
