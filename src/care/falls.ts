@@ -44,9 +44,16 @@
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
- *   descent, or down with the fall still to confirm) whose track then ends is
- *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
- *   the track lasts, for a second look.
+ *   descent, or down with the fall still to confirm) whose track then ends,
+ *   and who is not found up again where they were lost within LOOK_AGAIN_MS
+ *   of their last sighting (someone squatting behind a table rises within
+ *   seconds), is raised as `fall`, `seenDown` false: never silence. lost()
+ *   lists them while the track lasts, for a second look. A person down, or
+ *   gone out of sight low (behind a table or a bed's end: the head well below
+ *   the last standing stance known of them, inside the picture), whose track
+ *   ends is taken to be down where they were lost: not found up again there
+ *   `downSeconds` after they went down, they are raised as `down`, `seenDown`
+ *   false (fall-out-of-sight.ts, ADR 0194).
  * - Beds by overlap: a person is in a bed (`beds`: the camera's zones where
  *   lying is expected) when most of their body is on it (`cover`: the share
  *   of their seen keypoints, else of their box, inside the zone; a sighting
@@ -71,6 +78,7 @@
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { STOOD_MS } from './fall-lowering.js';
+import { leftThePicture, LOOK_AGAIN_MS, upWhereLost, wentLow, type OutOfSight } from './fall-out-of-sight.js';
 import {
   atPictureEdge,
   bedShare,
@@ -145,6 +153,8 @@ interface PersonState {
   reference: Reference | null;
   /** Capture time of the last sighting on their feet before they left them. */
   lastFeet: number | null;
+  /** The last standing stance known of them (kept while no other is had: the legs hidden, the pose unknown): how low they went out of sight. */
+  against: Reference | null;
   /** Back on their feet from low (kneeling, crouching): when, and the standing stance and last sighting on their feet before. */
   rose: { readonly time: number; readonly reference: Reference; readonly lastFeet: number | null } | null;
   /** A fast descent seen, to be confirmed. */
@@ -172,6 +182,8 @@ export class FallWatch {
   readonly #people = new Map<string, PersonState>();
   /** People down whose track ended, no alert raised: a track begun where one lay carries on their `down` clock. */
   #leftDown: LeftDown[] = [];
+  /** People lost going down or low whose track ended, not found up again where they were lost (fall-out-of-sight.ts). */
+  #outOfSight: OutOfSight[] = [];
   #time = Number.NEGATIVE_INFINITY;
 
   constructor(options: FallWatchOptions = {}) {
@@ -191,7 +203,8 @@ export class FallWatch {
   /**
    * The people whose last sightings were a descent (going down fast, or down with the fall to confirm; no alert yet)
    * and who were not seen in the latest frame since: where a second look (crops around the last box) may find a
-   * person the detector lost on the floor. Their track ending raises `fall`, not seen down.
+   * person the detector lost on the floor. Their track ending, and LOOK_AGAIN_MS without them found up again where
+   * they were lost, raises `fall`, not seen down.
    */
   lost(): readonly LostPerson[] {
     const out: LostPerson[] = [];
@@ -231,6 +244,7 @@ export class FallWatch {
             inBed: false,
             reference: null,
             lastFeet: null,
+            against: null,
             rose: null,
             candidate: null,
             lyingSince: again?.since ?? null,
@@ -249,22 +263,47 @@ export class FallWatch {
       if (state === undefined) continue;
       this.#people.delete(id);
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
-      else if (state.lyingSince !== null && !state.descending && state.last !== null)
-        this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
-      else if (state.descending && state.last !== null) {
-        // Lost while going down and not found again: an alarm, never silence (the alert stands, ended as gone).
-        raised.push({
-          kind: 'fall',
-          person: state.last,
-          fallTime: state.lastFeet ?? state.lastTime,
-          downTime: state.lastTime,
-          time: frame.time,
-          seenDown: false,
-        });
-        ended.push({ kind: 'fall', id, reason: 'gone', time: frame.time });
+      else {
+        if (state.lyingSince !== null && !state.descending && state.last !== null)
+          this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
+        const lost = this.#outOfSightOf(id, state);
+        if (lost !== null) this.#outOfSight.push(lost);
       }
     }
+    // Lost going down or low and not found up again where they were lost (in this frame too: someone found up there as
+    // a new track before the old one ended): an alarm, never silence (raised and ended as gone).
+    this.#outOfSight = this.#outOfSight.filter((l) => !frame.people.some((p) => upWhereLost(l, p.box)));
+    for (const l of this.#outOfSight)
+      if (frame.time >= l.raiseAt) {
+        raised.push({ kind: l.kind, person: l.person, fallTime: l.fallTime, downTime: l.downTime, time: frame.time, seenDown: false });
+        ended.push({ kind: l.kind, id: l.id, reason: 'gone', time: frame.time });
+      }
+    this.#outOfSight = this.#outOfSight.filter((l) => frame.time < l.raiseAt);
     return { raised, ended };
+  }
+
+  /**
+   * A person whose track ended with no alert open, to be looked for where they were lost (fall-out-of-sight.ts): lost
+   * going down (a `fall` unless found up there within LOOK_AGAIN_MS), or down or gone out of sight low (`down` once down
+   * `downSeconds`); else null.
+   */
+  #outOfSightOf(id: string, state: PersonState): OutOfSight | null {
+    const person = state.last;
+    if (person === null || state.inBed) return null;
+    const standing = state.reference ?? state.against;
+    if (state.descending)
+      return {
+        id,
+        person,
+        standing,
+        kind: 'fall',
+        fallTime: state.lastFeet ?? state.lastTime,
+        downTime: state.lastTime,
+        raiseAt: state.lastTime + LOOK_AGAIN_MS,
+      };
+    if (leftThePicture(state.sightings)) return null;
+    const since = state.lyingSince ?? (wentLow(state.sightings, standing, this.options.drop) ? state.lastTime : null);
+    return since === null ? null : { id, person, standing, kind: 'down', fallTime: null, downTime: since, raiseAt: since + this.options.downSeconds * 1000 };
   }
 
   /** Forgets every person; returns the alerts that were open, ended as gone at `time`. */
@@ -273,6 +312,7 @@ export class FallWatch {
     for (const [id, state] of this.#people) if (state.alert !== null) out.push({ kind: state.alert, id, reason: 'gone', time });
     this.#people.clear();
     this.#leftDown = [];
+    this.#outOfSight = [];
     return out;
   }
 
@@ -286,6 +326,7 @@ export class FallWatch {
     // once there are enough of them that one box misread (a track's first, drawn tall) is not their median.
     const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
     const reference = state.reference ?? (recentFeet.length >= STANCE_SIGHTINGS ? standingStance(recentFeet) : null);
+    if (reference !== null) state.against = reference;
     const atEdge = atPictureEdge(person.box);
     const bottom = person.box[3];
     // Their height standing here (a box cut by the picture's edge measures nothing): a much shorter "on their feet" is low.
