@@ -5,9 +5,10 @@
  * they stand (the pose reads the upper body alone as unknown, so no standing stance is kept), and once the head goes
  * below the furniture's edge nobody is found. Their track ends; the watch keeps what it knew of them:
  *
- * - Lost while going down (the last sightings a fast descent: goingDown()), they are looked for where they were lost
- *   for LOOK_AGAIN_MS: found up again there (a person squatting or kneeling behind the table to tie a shoe or pick
- *   something up rises within seconds), it was no fall; not, they are raised as `fall`, never seen on the floor.
+ * - Lost while going down (the last sightings a fast descent: goingDown()) with their legs hidden (legsHidden()), they
+ *   are looked for where they were lost for LOOK_AGAIN_MS: found up again there (a person squatting or kneeling behind
+ *   the table to tie a shoe or pick something up rises within seconds), it was no fall; not, they are raised as
+ *   `fall`, never seen on the floor. With the whole body in sight, it is raised when the track ends.
  * - Gone out of sight low (wentLow(): the last sighting's head OUT_OF_SIGHT_LOW of their height or more below the last
  *   standing stance known of them, inside the picture, the box no taller and its bottom not risen as the top came
  *   down), or lost while down: they are taken to be down where they were lost, and raised as `down`, never seen on
@@ -30,6 +31,22 @@ import type { FallKind, PersonSighting } from './fall-sightings.js';
  * over its edge within seconds.
  */
 export const LOOK_AGAIN_MS = 15_000;
+
+/**
+ * A sighting whose stature (PostureReading.stature: the person's height standing as the joints seen tell it) is this
+ * share of its box's height or more ends above the feet: the legs are hidden (behind furniture, or below the picture).
+ */
+export const LEGS_HIDDEN = 1.15;
+
+/**
+ * Whether a person's legs were hidden: half their `sightings` or more end above the feet (LEGS_HIDDEN). Lost going down
+ * with the legs hidden, the loss says little (the head of someone squatting behind a table drops below its edge as
+ * fast), and they are looked for LOOK_AGAIN_MS; lost going down with the whole body in sight, nothing in the picture
+ * hid them (the detector lost a body on the floor), and the `fall` is raised when the track ends.
+ */
+export function legsHidden(sightings: readonly { readonly height: number; readonly stature: number }[]): boolean {
+  return sightings.length > 0 && sightings.filter((k) => k.stature >= LEGS_HIDDEN * k.height).length * 2 >= sightings.length;
+}
 
 /**
  * A last sighting whose box's top is this share of the person's standing height or more below their standing stance

@@ -44,10 +44,11 @@
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
- *   descent, or down with the fall still to confirm) whose track then ends,
- *   and who is not found up again where they were lost within LOOK_AGAIN_MS
- *   of their last sighting (someone squatting behind a table rises within
- *   seconds), is raised as `fall`, `seenDown` false: never silence. lost()
+ *   descent, or down with the fall still to confirm) whose track then ends
+ *   is raised as `fall`, `seenDown` false: never silence; with their legs
+ *   hidden (behind furniture), once not found up again where they were lost
+ *   within LOOK_AGAIN_MS of their last sighting (someone squatting behind a
+ *   table rises within seconds). lost()
  *   lists them while the track lasts, for a second look. A person down, or
  *   gone out of sight low (behind a table or a bed's end: the head well below
  *   the last standing stance known of them, inside the picture), whose track
@@ -78,7 +79,7 @@
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { STOOD_MS } from './fall-lowering.js';
-import { leftThePicture, LOOK_AGAIN_MS, upWhereLost, wentLow, type OutOfSight } from './fall-out-of-sight.js';
+import { leftThePicture, legsHidden, LOOK_AGAIN_MS, upWhereLost, wentLow, type OutOfSight } from './fall-out-of-sight.js';
 import {
   atPictureEdge,
   bedShare,
@@ -153,8 +154,6 @@ interface PersonState {
   reference: Reference | null;
   /** Capture time of the last sighting on their feet before they left them. */
   lastFeet: number | null;
-  /** The last standing stance known of them (kept while no other is had: the legs hidden, the pose unknown): how low they went out of sight. */
-  against: Reference | null;
   /** Back on their feet from low (kneeling, crouching): when, and the standing stance and last sighting on their feet before. */
   rose: { readonly time: number; readonly reference: Reference; readonly lastFeet: number | null } | null;
   /** A fast descent seen, to be confirmed. */
@@ -168,6 +167,8 @@ interface PersonState {
   lastTime: number;
   /** The last sightings were a descent: the top of the box on its way down fast, or down with a fall to confirm. */
   descending: boolean;
+  /** The last standing stance known of them (kept while no other is had: the legs hidden, the pose unknown): how low they went out of sight. */
+  against: Reference | null;
 }
 
 /**
@@ -203,8 +204,8 @@ export class FallWatch {
   /**
    * The people whose last sightings were a descent (going down fast, or down with the fall to confirm; no alert yet)
    * and who were not seen in the latest frame since: where a second look (crops around the last box) may find a
-   * person the detector lost on the floor. Their track ending, and LOOK_AGAIN_MS without them found up again where
-   * they were lost, raises `fall`, not seen down.
+   * person the detector lost on the floor. Their track ending raises `fall`, not seen down (their legs hidden, once
+   * LOOK_AGAIN_MS pass without them found up again where they were lost).
    */
   lost(): readonly LostPerson[] {
     const out: LostPerson[] = [];
@@ -244,7 +245,6 @@ export class FallWatch {
             inBed: false,
             reference: null,
             lastFeet: null,
-            against: null,
             rose: null,
             candidate: null,
             lyingSince: again?.since ?? null,
@@ -253,6 +253,7 @@ export class FallWatch {
             last: null,
             lastTime: frame.time,
             descending: false,
+            against: null,
           }),
         );
       }
@@ -284,8 +285,8 @@ export class FallWatch {
 
   /**
    * A person whose track ended with no alert open, to be looked for where they were lost (fall-out-of-sight.ts): lost
-   * going down (a `fall` unless found up there within LOOK_AGAIN_MS), or down or gone out of sight low (`down` once down
-   * `downSeconds`); else null.
+   * going down (a `fall` at once, or, their legs hidden, unless found up there within LOOK_AGAIN_MS), or down or gone
+   * out of sight low (`down` once down `downSeconds`); else null.
    */
   #outOfSightOf(id: string, state: PersonState): OutOfSight | null {
     const person = state.last;
@@ -299,7 +300,7 @@ export class FallWatch {
         kind: 'fall',
         fallTime: state.lastFeet ?? state.lastTime,
         downTime: state.lastTime,
-        raiseAt: state.lastTime + LOOK_AGAIN_MS,
+        raiseAt: state.lastTime + (legsHidden(state.sightings) ? LOOK_AGAIN_MS : 0),
       };
     if (leftThePicture(state.sightings)) return null;
     const since = state.lyingSince ?? (wentLow(state.sightings, standing, this.options.drop) ? state.lastTime : null);

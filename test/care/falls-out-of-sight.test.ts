@@ -1,16 +1,15 @@
 /**
  * People who went out of sight low (ADR 0194, src/care/fall-out-of-sight.ts): behind a table or a bed's end a person
- * going down is hidden before a fall can be judged. Lost going down fast, they are looked for where they were lost
- * for LOOK_AGAIN_MS, then raised `fall`, not seen down; gone out of sight low, they are taken to be down there and
+ * going down is hidden before a fall can be judged. Lost going down fast with the legs hidden, they are looked for
+ * where they were lost for LOOK_AGAIN_MS, then raised `fall`, not seen down (in plain view, when the track ends); gone out of sight low, they are taken to be down there and
  * raised `down`, not seen down, after the watch's downSeconds; found up again there first (risen from a squat behind
  * the table), nothing is raised. Someone seated, leaving the picture, or walking away from a camera below their head
  * (the box shrinking about the horizon) did not go low.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FallWatch, postureOf, type PersonSighting, type PostureReading } from '../../src/care/index.js';
+import { FallWatch, type PersonSighting, type PostureReading } from '../../src/care/index.js';
 import { LOOK_AGAIN_MS, upWhereLost, wentLow, type OutOfSight, type SeenBox } from '../../src/care/fall-out-of-sight.js';
-import { pose, STANDING } from '../helpers/poses.js';
 
 const standing = { top: 0.4, height: 0.6 };
 const seen = (top: number, bottom: number, extra: Partial<SeenBox> = {}): SeenBox => ({ top, height: bottom - top, atEdge: false, stance: null, ...extra });
@@ -83,38 +82,48 @@ describe('care: falls, a person gone out of sight low behind furniture', { timeo
   });
 });
 
-/** A person standing in plain view for a second, then going down fast (the box shrinking) and lost; found up at `upAt` if given. */
-function lostGoingDown(upAt: number | null): { kind: string; seenDown: boolean; time: number }[] {
+/**
+ * A person standing 2 s (behind a table, the legs hidden, their height 0.6; or, `hidden` false, in plain view, the
+ * box their height), then going down fast and lost; someone found up there at `upAt` if given. The alerts raised.
+ */
+function lostGoingDown(upAt: number | null, hidden = true): { kind: string; seenDown: boolean; time: number }[] {
   const watch = new FallWatch();
-  const figure = pose(STANDING, { floor: 0.6, height: 0.4 });
-  const person = (id: string, box: PersonSighting['box'], reading: PostureReading): PersonSighting => ({ id, box, score: 0.8, reading, zones: [] });
-  const upright = postureOf(figure.keypoints, figure.box, { aspect: 4 / 3 });
+  const upright: PostureReading = hidden ? UPRIGHT : { posture: 'upright', confidence: 0.5, torso: 2 };
+  const bottom = hidden ? 0.7 : 1 - 0.05;
+  const top = hidden ? 0.4 : bottom - 0.6;
+  const at = (id: string, t: number, reading: PostureReading): PersonSighting => ({ id, box: [0.45, t, 0.55, bottom], score: 0.8, reading, zones: [] });
   const out: { kind: string; seenDown: boolean; time: number }[] = [];
   const take = (time: number, people: PersonSighting[], ended: string[] = []): void => {
     for (const r of watch.update({ time, people, ended }).raised) out.push({ kind: r.kind, seenDown: r.seenDown, time: r.time });
   };
-  for (let i = 0; i <= 10; i++) take(i * 100, [person('p', figure.box, upright)]);
-  take(1100, [person('p', [0.4, 0.35, 0.6, 0.6], UNKNOWN)]);
-  take(1200, [person('p', [0.38, 0.45, 0.62, 0.61], UNKNOWN)]);
-  assert.equal(watch.lost().length, 0, 'seen in the latest frame');
-  take(1300, []);
+  for (let time = 0; time <= 2000; time += 100) take(time, [at('p', top, upright)]);
+  take(2100, [at('p', top + 0.12, UNKNOWN)]);
+  take(2200, [at('p', top + 0.22, UNKNOWN)]);
+  take(2300, []);
   assert.equal(watch.lost().length, 1, 'lost going down');
-  take(3300, [], ['p']);
-  for (let time = 4000; time <= 30_000; time += 500) take(time, upAt !== null && time >= upAt ? [person('q', figure.box, upright)] : []);
+  take(4300, [], ['p']);
+  for (let time = 5000; time <= 30_000; time += 500) take(time, upAt !== null && time >= upAt ? [at('q', top, upright)] : []);
   return out;
 }
 
-describe('care: falls, a person lost going down', { timeout: 30_000 }, () => {
+describe('care: falls, a person lost going down behind furniture', { timeout: 30_000 }, () => {
   it('is looked for where they were lost, then raised `fall`, not seen down, LOOK_AGAIN_MS after their last sighting', () => {
     const raised = lostGoingDown(null);
     assert.deepEqual(
       raised.map((r) => [r.kind, r.seenDown]),
       [['fall', false]],
     );
-    assert.ok(raised[0]!.time >= 1200 + LOOK_AGAIN_MS && raised[0]!.time < 1200 + LOOK_AGAIN_MS + 500, String(raised[0]!.time));
+    assert.ok(raised[0]!.time >= 2200 + LOOK_AGAIN_MS && raised[0]!.time < 2200 + LOOK_AGAIN_MS + 500, String(raised[0]!.time));
   });
 
   it('raises nothing when they are found up there again within it (a squat behind a table)', () => {
     assert.deepEqual(lostGoingDown(9000), []);
+  });
+
+  it('in plain view (the legs seen: nothing there hid them), is raised when the track ends', () => {
+    assert.deepEqual(
+      lostGoingDown(null, false).map((r) => [r.kind, r.seenDown, r.time]),
+      [['fall', false, 4300]],
+    );
   });
 });
