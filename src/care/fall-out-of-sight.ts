@@ -2,8 +2,9 @@
  * People who went out of sight low, for the fall watch (ADR 0194); pure: no clock, no state.
  *
  * Behind a table or a bed's end a person going down is hidden before the fall can be judged: the legs are hidden while
- * they stand (the pose reads the upper body alone as unknown, so no standing stance is kept), and once the head goes
- * below the furniture's edge nobody is found. Their track ends; the watch keeps what it knew of them:
+ * they stand (the pose reads the upper body alone as unknown: no new standing stance is had, and the watch keeps the
+ * last one known of them), and once the head goes below the furniture's edge nobody is found. Their track ends; the
+ * watch keeps what it knew of them (lostOutOfSight()) and looks for them frame by frame (lookAgain()):
  *
  * - Lost while going down (the last sightings a fast descent: goingDown()) with their legs hidden (legsHidden()), they
  *   are looked for where they were lost for LOOK_AGAIN_MS: found up again there (a person squatting or kneeling behind
@@ -126,4 +127,52 @@ export function upWhereLost(lost: OutOfSight, box: Box): boolean {
   const margin = (s?.height ?? last[3] - last[1]) * NEAR_ACROSS;
   if (!(box[0] < last[2] + margin && box[2] > last[0] - margin)) return false;
   return s === null || (box[1] <= s.top + OUT_OF_SIGHT_LOW * s.height && box[3] - box[1] >= UP_AGAIN_SEEN * s.height);
+}
+
+/** What lostOutOfSight() reads of a person whose track ended (the fall watch's state). */
+export interface LostTrack {
+  readonly last: PersonSighting | null;
+  readonly inBed: boolean;
+  /** Their last sightings were a descent (goingDown(), or down with a fall to confirm). */
+  readonly descending: boolean;
+  /** Their standing stance, or the last one known of them. */
+  readonly standing: Reference | null;
+  readonly lastFeet: number | null;
+  readonly lastTime: number;
+  /** Their `down` clock's start, or null. */
+  readonly lyingSince: number | null;
+  /** Their sightings, oldest first. */
+  readonly sightings: readonly (SeenBox & { readonly stature: number })[];
+}
+
+/**
+ * A person whose track ended with no alert open, to be looked for where they were lost: lost going down (a `fall` at
+ * once, or, their legs hidden, unless found up there within LOOK_AGAIN_MS), or down or gone out of sight low (`down`
+ * once down `downSeconds`), outside the beds; else null.
+ */
+export function lostOutOfSight(id: string, t: LostTrack, o: { readonly drop: number; readonly downSeconds: number }): OutOfSight | null {
+  const person = t.last;
+  if (person === null || t.inBed) return null;
+  const { standing } = t;
+  if (t.descending) {
+    const raiseAt = t.lastTime + (legsHidden(t.sightings) ? LOOK_AGAIN_MS : 0);
+    return { id, person, standing, kind: 'fall', fallTime: t.lastFeet ?? t.lastTime, downTime: t.lastTime, raiseAt };
+  }
+  if (leftThePicture(t.sightings)) return null;
+  const since = t.lyingSince ?? (wentLow(t.sightings, standing, o.drop) ? t.lastTime : null);
+  return since === null ? null : { id, person, standing, kind: 'down', fallTime: null, downTime: since, raiseAt: since + o.downSeconds * 1000 };
+}
+
+/**
+ * The people looked for, one frame on (`people` its people, `time` its capture time): those found up again where they
+ * were lost (in this frame too: someone found up there as a new track before the old one ended) are dropped; of the
+ * others, those due by `time` are to be raised, the rest wait.
+ */
+export function lookAgain(
+  lost: readonly OutOfSight[],
+  people: readonly { readonly box: Box }[],
+  time: number,
+): { readonly waiting: OutOfSight[]; readonly due: OutOfSight[] } {
+  const looked = lost.filter((l) => !people.some((p) => upWhereLost(l, p.box)));
+  return { waiting: looked.filter((l) => time < l.raiseAt), due: looked.filter((l) => time >= l.raiseAt) };
 }

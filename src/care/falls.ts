@@ -79,7 +79,7 @@
 import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { STOOD_MS } from './fall-lowering.js';
-import { leftThePicture, legsHidden, LOOK_AGAIN_MS, upWhereLost, wentLow, type OutOfSight } from './fall-out-of-sight.js';
+import { lookAgain, lostOutOfSight, type OutOfSight } from './fall-out-of-sight.js';
 import {
   atPictureEdge,
   bedShare,
@@ -267,44 +267,18 @@ export class FallWatch {
       else {
         if (state.lyingSince !== null && !state.descending && state.last !== null)
           this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
-        const lost = this.#outOfSightOf(id, state);
+        const lost = lostOutOfSight(id, { ...state, standing: state.reference ?? state.against }, this.options);
         if (lost !== null) this.#outOfSight.push(lost);
       }
     }
-    // Lost going down or low and not found up again where they were lost (in this frame too: someone found up there as
-    // a new track before the old one ended): an alarm, never silence (raised and ended as gone).
-    this.#outOfSight = this.#outOfSight.filter((l) => !frame.people.some((p) => upWhereLost(l, p.box)));
-    for (const l of this.#outOfSight)
-      if (frame.time >= l.raiseAt) {
-        raised.push({ kind: l.kind, person: l.person, fallTime: l.fallTime, downTime: l.downTime, time: frame.time, seenDown: false });
-        ended.push({ kind: l.kind, id: l.id, reason: 'gone', time: frame.time });
-      }
-    this.#outOfSight = this.#outOfSight.filter((l) => frame.time < l.raiseAt);
+    // Lost going down or low and not found up again where they were lost: an alarm, never silence (raised, ended as gone).
+    const { waiting, due } = lookAgain(this.#outOfSight, frame.people, frame.time);
+    this.#outOfSight = waiting;
+    for (const l of due) {
+      raised.push({ kind: l.kind, person: l.person, fallTime: l.fallTime, downTime: l.downTime, time: frame.time, seenDown: false });
+      ended.push({ kind: l.kind, id: l.id, reason: 'gone', time: frame.time });
+    }
     return { raised, ended };
-  }
-
-  /**
-   * A person whose track ended with no alert open, to be looked for where they were lost (fall-out-of-sight.ts): lost
-   * going down (a `fall` at once, or, their legs hidden, unless found up there within LOOK_AGAIN_MS), or down or gone
-   * out of sight low (`down` once down `downSeconds`); else null.
-   */
-  #outOfSightOf(id: string, state: PersonState): OutOfSight | null {
-    const person = state.last;
-    if (person === null || state.inBed) return null;
-    const standing = state.reference ?? state.against;
-    if (state.descending)
-      return {
-        id,
-        person,
-        standing,
-        kind: 'fall',
-        fallTime: state.lastFeet ?? state.lastTime,
-        downTime: state.lastTime,
-        raiseAt: state.lastTime + (legsHidden(state.sightings) ? LOOK_AGAIN_MS : 0),
-      };
-    if (leftThePicture(state.sightings)) return null;
-    const since = state.lyingSince ?? (wentLow(state.sightings, standing, this.options.drop) ? state.lastTime : null);
-    return since === null ? null : { id, person, standing, kind: 'down', fallTime: null, downTime: since, raiseAt: since + this.options.downSeconds * 1000 };
   }
 
   /** Forgets every person; returns the alerts that were open, ended as gone at `time`. */
