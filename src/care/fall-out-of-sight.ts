@@ -24,7 +24,7 @@
  */
 import type { Box } from '../internal/box.js';
 import { isUp, STANDING_LEVEL, type Reference, type Stance } from './fall-stance.js';
-import type { FallKind, PersonSighting } from './fall-sightings.js';
+import type { FallEnded, FallKind, FallRaised, PersonSighting } from './fall-sightings.js';
 
 /**
  * A person lost while going down is looked for where they were lost this long after their last sighting (ms) before
@@ -165,14 +165,19 @@ export function lostOutOfSight(id: string, t: LostTrack, o: { readonly drop: num
 
 /**
  * The people looked for, one frame on (`people` its people, `time` its capture time): those found up again where they
- * were lost (in this frame too: someone found up there as a new track before the old one ended) are dropped; of the
- * others, those due by `time` are to be raised, the rest wait.
+ * were lost (in this frame too: someone found up there as a new track before the old one ended) are dropped; those
+ * due by `time` are raised, not seen down, and ended as gone (the alert stands until answered); the rest wait.
  */
 export function lookAgain(
   lost: readonly OutOfSight[],
   people: readonly { readonly box: Box }[],
   time: number,
-): { readonly waiting: OutOfSight[]; readonly due: OutOfSight[] } {
+): { readonly waiting: OutOfSight[]; readonly raised: FallRaised[]; readonly ended: FallEnded[] } {
   const looked = lost.filter((l) => !people.some((p) => upWhereLost(l, p.box)));
-  return { waiting: looked.filter((l) => time < l.raiseAt), due: looked.filter((l) => time >= l.raiseAt) };
+  const due = looked.filter((l) => time >= l.raiseAt);
+  return {
+    waiting: looked.filter((l) => time < l.raiseAt),
+    raised: due.map((l) => ({ kind: l.kind, person: l.person, fallTime: l.fallTime, downTime: l.downTime, time, seenDown: false })),
+    ended: due.map((l) => ({ kind: l.kind, id: l.id, reason: 'gone', time })),
+  };
 }

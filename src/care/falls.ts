@@ -44,17 +44,10 @@
  *   within LEFT_DOWN_MS of theirs ending (the detector lost them a few frames)
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
- *   descent, or down with the fall still to confirm) whose track then ends
- *   is raised as `fall`, `seenDown` false: never silence; with their legs
- *   hidden (behind furniture), once not found up again where they were lost
- *   within LOOK_AGAIN_MS of their last sighting (someone squatting behind a
- *   table rises within seconds). lost()
- *   lists them while the track lasts, for a second look. A person down, or
- *   gone out of sight low (behind a table or a bed's end: the head well below
- *   the last standing stance known of them, inside the picture), whose track
- *   ends is taken to be down where they were lost: not found up again there
- *   `downSeconds` after they went down, they are raised as `down`, `seenDown`
- *   false (fall-out-of-sight.ts, ADR 0194).
+ *   descent, or down with the fall still to confirm) whose track then ends is
+ *   raised as `fall`, `seenDown` false: never silence (the legs hidden, once
+ *   not found up again where lost; and `down` for one down or gone out of
+ *   sight low: fall-out-of-sight.ts). lost() lists them while the track lasts.
  * - Beds by overlap: a person is in a bed (`beds`: the camera's zones where
  *   lying is expected) when most of their body is on it (`cover`: the share
  *   of their seen keypoints, else of their box, inside the zone; a sighting
@@ -204,8 +197,7 @@ export class FallWatch {
   /**
    * The people whose last sightings were a descent (going down fast, or down with the fall to confirm; no alert yet)
    * and who were not seen in the latest frame since: where a second look (crops around the last box) may find a
-   * person the detector lost on the floor. Their track ending raises `fall`, not seen down (their legs hidden, once
-   * LOOK_AGAIN_MS pass without them found up again where they were lost).
+   * person the detector lost on the floor. Their track ending raises `fall`, not seen down (fall-out-of-sight.ts).
    */
   lost(): readonly LostPerson[] {
     const out: LostPerson[] = [];
@@ -264,20 +256,15 @@ export class FallWatch {
       if (state === undefined) continue;
       this.#people.delete(id);
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
-      else {
-        if (state.lyingSince !== null && !state.descending && state.last !== null)
-          this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
-        const lost = lostOutOfSight(id, { ...state, standing: state.reference ?? state.against }, this.options);
-        if (lost !== null) this.#outOfSight.push(lost);
-      }
+      else if (state.lyingSince !== null && !state.descending && state.last !== null)
+        this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
+      const lost = state.alert === null ? lostOutOfSight(id, { ...state, standing: state.reference ?? state.against }, this.options) : null;
+      if (lost !== null) this.#outOfSight.push(lost);
     }
-    // Lost going down or low and not found up again where they were lost: an alarm, never silence (raised, ended as gone).
-    const { waiting, due } = lookAgain(this.#outOfSight, frame.people, frame.time);
-    this.#outOfSight = waiting;
-    for (const l of due) {
-      raised.push({ kind: l.kind, person: l.person, fallTime: l.fallTime, downTime: l.downTime, time: frame.time, seenDown: false });
-      ended.push({ kind: l.kind, id: l.id, reason: 'gone', time: frame.time });
-    }
+    const look = lookAgain(this.#outOfSight, frame.people, frame.time); // found up again where lost, or raised: never silence
+    this.#outOfSight = look.waiting;
+    raised.push(...look.raised);
+    ended.push(...look.ended);
     return { raised, ended };
   }
 
