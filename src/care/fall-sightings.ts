@@ -43,11 +43,11 @@ export interface FallRaised {
   readonly person: PersonSighting;
   /** Capture time (ms) of the fall's start; null when no fall was seen. */
   readonly fallTime: number | null;
-  /** Capture time (ms) of the first sighting down (lost while going down: the last sighting). */
+  /** Capture time (ms) of the first sighting down (lost while going down or gone out of sight low: the last sighting, or when they went down). */
   readonly downTime: number;
   /** Capture time (ms) of the frame that raised it. */
   readonly time: number;
-  /** False for a person lost from sight while going down whose track ended: never seen on the floor. */
+  /** False for a person lost from sight while going down, or gone out of sight low, whose track ended: never seen on the floor. */
   readonly seenDown: boolean;
 }
 

@@ -51,8 +51,9 @@
  *   is them, and carries their minute on (fall-down-clock.ts).
  * - A person lost from sight while going down (their last sightings a fast
  *   descent, or down with the fall still to confirm) whose track then ends is
- *   raised as `fall`, `seenDown` false: never silence. lost() lists them while
- *   the track lasts, for a second look.
+ *   raised as `fall`, `seenDown` false: never silence (the legs hidden, once
+ *   not found up again where lost; and `down` for one down or gone out of
+ *   sight low: fall-out-of-sight.ts). lost() lists them while the track lasts.
  * - Beds by overlap: a person is in a bed (`beds`: the camera's zones where
  *   lying is expected) when most of their body is on it (`cover`: the share
  *   of their seen keypoints, else of their box, inside the zone; a sighting
@@ -78,6 +79,7 @@ import { FALL_DEFAULTS, withFallDefaults } from './fall-defaults.js';
 import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-clock.js';
 import { nextDownClock, SITTING_LATELY_MS, sitsLow, sittingLow } from './fall-floor-sitting.js';
 import { STOOD_MS } from './fall-lowering.js';
+import { lookAgain, lostOutOfSight, type OutOfSight } from './fall-out-of-sight.js';
 import { onSupport } from './fall-support.js';
 import {
   atPictureEdge,
@@ -171,6 +173,8 @@ interface PersonState {
   lastTime: number;
   /** The last sightings were a descent: the top of the box on its way down fast, or down with a fall to confirm. */
   descending: boolean;
+  /** The last standing stance known of them (kept while no other is had: the legs hidden, the pose unknown): how low they went out of sight. */
+  against: Reference | null;
 }
 
 /**
@@ -185,6 +189,8 @@ export class FallWatch {
   readonly #people = new Map<string, PersonState>();
   /** People down whose track ended, no alert raised: a track begun where one lay carries on their `down` clock. */
   #leftDown: LeftDown[] = [];
+  /** People lost going down or low whose track ended, not found up again where they were lost (fall-out-of-sight.ts). */
+  #outOfSight: OutOfSight[] = [];
   #time = Number.NEGATIVE_INFINITY;
 
   constructor(options: FallWatchOptions = {}) {
@@ -204,7 +210,7 @@ export class FallWatch {
   /**
    * The people whose last sightings were a descent (going down fast, or down with the fall to confirm; no alert yet)
    * and who were not seen in the latest frame since: where a second look (crops around the last box) may find a
-   * person the detector lost on the floor. Their track ending raises `fall`, not seen down.
+   * person the detector lost on the floor. Their track ending raises `fall`, not seen down (fall-out-of-sight.ts).
    */
   lost(): readonly LostPerson[] {
     const out: LostPerson[] = [];
@@ -254,6 +260,7 @@ export class FallWatch {
             last: null,
             lastTime: frame.time,
             descending: false,
+            against: null,
           }),
         );
       }
@@ -266,19 +273,13 @@ export class FallWatch {
       if (state.alert !== null) ended.push({ kind: state.alert, id, reason: 'gone', time: frame.time });
       else if (state.lyingSince !== null && !state.descending && state.last !== null)
         this.#leftDown.push({ box: state.last.box, since: state.lyingSince, ended: frame.time });
-      else if (state.descending && state.last !== null) {
-        // Lost while going down and not found again: an alarm, never silence (the alert stands, ended as gone).
-        raised.push({
-          kind: 'fall',
-          person: state.last,
-          fallTime: state.lastFeet ?? state.lastTime,
-          downTime: state.lastTime,
-          time: frame.time,
-          seenDown: false,
-        });
-        ended.push({ kind: 'fall', id, reason: 'gone', time: frame.time });
-      }
+      const lost = state.alert === null ? lostOutOfSight(id, { ...state, standing: state.reference ?? state.against }, this.options) : null;
+      if (lost !== null) this.#outOfSight.push(lost);
     }
+    const look = lookAgain(this.#outOfSight, frame.people, frame.time); // found up again where lost, or raised: never silence
+    this.#outOfSight = look.waiting;
+    raised.push(...look.raised);
+    ended.push(...look.ended);
     return { raised, ended };
   }
 
@@ -288,6 +289,7 @@ export class FallWatch {
     for (const [id, state] of this.#people) if (state.alert !== null) out.push({ kind: state.alert, id, reason: 'gone', time });
     this.#people.clear();
     this.#leftDown = [];
+    this.#outOfSight = [];
     return out;
   }
 
@@ -301,6 +303,7 @@ export class FallWatch {
     // once there are enough of them that one box misread (a track's first, drawn tall) is not their median.
     const recentFeet = state.sightings.filter((k) => k.stance === 'feet' && time - k.time <= o.fallSeconds * 1000);
     const reference = state.reference ?? (recentFeet.length >= STANCE_SIGHTINGS ? standingStance(recentFeet) : null);
+    if (reference !== null) state.against = reference;
     const atEdge = atPictureEdge(person.box);
     const bottom = person.box[3];
     // Their height standing here (a box cut by the picture's edge measures nothing): a much shorter "on their feet" is low.
