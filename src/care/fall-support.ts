@@ -15,7 +15,12 @@
  * stay down `downSeconds`). Judged low with the head still at the standing
  * level is the pose misreading legs that stand (not a kneel); judged low with
  * the head already past the middle is a fall caught on its way (onto the
- * knees first): neither is a support.
+ * knees first): neither is a support. A support is held: the next sighting
+ * still finds the head above the middle (supportHeld). A fall whose first
+ * moment the stance window reads low (the knees buckling as the body goes
+ * sideways: a real sideways fall at 5 frames a second was read so, 0.11 of
+ * the height down 0.4 s after the feet) goes on past the middle at once, and
+ * is judged as a fall.
  */
 import { STANDING_LEVEL, type Reference, type Stance } from './fall-stance.js';
 
@@ -28,4 +33,16 @@ export function onSupport(stance: Stance, top: number, reference: Reference | nu
   if (stance !== 'low' || reference === null || !(reference.height > 0)) return false;
   const below = (top - reference.top) / reference.height;
   return below > drop * STANDING_LEVEL && below < drop / 3;
+}
+
+/** Where a person stands with a support: none, seen as they left their feet (onSupport), or held on the next sighting. */
+export type Support = 'none' | 'seen' | 'held';
+
+/**
+ * The support after a sighting that follows the one it was seen on: held while the top of the box stays above the
+ * descent's middle (a third of `drop` below the standing stance `reference`); gone on past it at once, it was a fall's
+ * first moment, not a support.
+ */
+export function supportHeld(top: number, reference: Reference | null, drop: number): boolean {
+  return reference !== null && reference.height > 0 && (top - reference.top) / reference.height < drop / 3;
 }

@@ -80,7 +80,7 @@ import { bedWindow, foundAgain, LEFT_DOWN_MS, type LeftDown } from './fall-down-
 import { nextDownClock, SITTING_LATELY_MS, sitsLow, sittingLow } from './fall-floor-sitting.js';
 import { STOOD_MS } from './fall-lowering.js';
 import { lookAgain, lostOutOfSight, type OutOfSight } from './fall-out-of-sight.js';
-import { onSupport } from './fall-support.js';
+import { onSupport, supportHeld, type Support } from './fall-support.js';
 import {
   atPictureEdge,
   bedShare,
@@ -157,8 +157,8 @@ interface PersonState {
   lastFeet: number | null;
   /** Back on their feet from low (kneeling, crouching): when, and the standing stance and last sighting on their feet before. */
   rose: { readonly time: number; readonly reference: Reference; readonly lastFeet: number | null } | null;
-  /** They left their feet onto a support of their folded legs (fall-support.ts): a descent from there is no fall. */
-  supported: boolean;
+  /** They left their feet onto a support of their folded legs, held on the next sighting (fall-support.ts): a descent from there is no fall. */
+  supported: Support;
   /** A fast descent seen, to be confirmed. */
   candidate: { readonly fallTime: number; readonly downTime: number } | null;
   /** Since when lying or on the floor (then down or low) outside the beds, or sitting lower than any chair: the `down` clock. */
@@ -251,7 +251,7 @@ export class FallWatch {
             reference: null,
             lastFeet: null,
             rose: null,
-            supported: false,
+            supported: 'none',
             candidate: null,
             lyingSince: again?.since ?? null,
             lyingBySitting: false,
@@ -352,7 +352,7 @@ export class FallWatch {
       state.reference = null;
     }
     if (stance === 'feet') {
-      state.supported = false;
+      state.supported = 'none';
       state.lastFeet = null;
       state.candidate = null;
     } else if (
@@ -374,7 +374,9 @@ export class FallWatch {
       const feet = state.sightings.filter((k) => k.stance === 'feet' && k.time >= time - o.fallSeconds * 1000 - STANCE_WINDOW_MS);
       state.reference = standingStance(feet);
       state.lastFeet = feet.at(-1)?.time ?? null;
-      state.supported = onSupport(stance, top, state.reference, o.drop);
+      state.supported = onSupport(stance, top, state.reference, o.drop) ? 'seen' : 'none';
+    } else if (state.supported === 'seen') {
+      state.supported = supportHeld(top, state.reference, o.drop) ? 'held' : 'none';
     }
 
     if (isUp(stance)) {
@@ -397,7 +399,7 @@ export class FallWatch {
       isDown(stance) &&
       state.reference !== null &&
       state.lastFeet !== null &&
-      !state.supported &&
+      state.supported !== 'held' &&
       time - state.lastFeet <= DESCENT_JUDGED_MS(o)
     ) {
       const reached = descent(state.sightings, state.lastFeet, state.reference, o);

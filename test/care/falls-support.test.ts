@@ -5,17 +5,20 @@
  * control, and a fast descent from there to the floor is no fall (still
  * `down` after a minute there); judged low with the head at the standing
  * level (legs misread) or already past the middle (a fall onto the knees),
- * or back on their feet since, a fast descent is a fall. Pure, and through a
+ * or back on their feet since, or a support not held (the next sighting
+ * already past the middle: the knees buckling as the body goes on down), a
+ * fast descent is a fall. Pure, and through a
  * FallWatch frame by frame.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FallWatch, type PersonSighting, type PostureReading } from '../../src/care/index.js';
-import { onSupport } from '../../src/care/fall-support.js';
+import { onSupport, supportHeld } from '../../src/care/fall-support.js';
 
 const UPRIGHT: PostureReading = { posture: 'upright', confidence: 0.8, torso: 0 };
 const FOLDED: PostureReading = { posture: 'sitting', seat: 'folded', confidence: 0.8, torso: 5 };
 const FLOOR: PostureReading = { posture: 'sitting', seat: 'floor', confidence: 0.8, torso: 10 };
+const LYING: PostureReading = { posture: 'lying', confidence: 0.8, torso: 80 };
 const DROP = 0.45;
 
 /** A stretch of sightings: this many seconds at this depth below standing (in heights), read so. */
@@ -54,6 +57,13 @@ describe('care: down onto a support of their own legs first', { timeout: 30_000 
     assert.equal(onSupport('low', 0.45, { top: 0.4, height: 0 }, DROP), false);
   });
 
+  it('supportHeld: the head still above the middle of a fall on the next sighting', () => {
+    const reference = { top: 0.4, height: 0.5 };
+    assert.equal(supportHeld(0.4 + 0.11 * 0.5, reference, DROP), true);
+    assert.equal(supportHeld(0.4 + 0.2 * 0.5, reference, DROP), false);
+    assert.equal(supportHeld(0.45, null, DROP), false);
+  });
+
   it('kneeling first, then onto the floor fast, is no fall; a minute there is down', () => {
     for (const fps of [3, 5, 10]) {
       const kneel: Stretch[] = [
@@ -80,6 +90,22 @@ describe('care: down onto a support of their own legs first', { timeout: 30_000 
           [0.2, 0.15, UPRIGHT],
           [0.6, 0.3, FOLDED],
           [0.4, 0.6, FLOOR],
+        ],
+      ],
+      [
+        // A real sideways fall at 5 frames a second (UP-Fall A04 T2) was read low 0.11 down, the next frame on the floor.
+        'the knees buckling for a moment, straight on to the floor',
+        [
+          [0.4, 0.11, FOLDED],
+          [0.4, 0.56, LYING],
+        ],
+      ],
+      [
+        'the knees buckling for a moment, on past the middle',
+        [
+          [0.4, 0.11, FOLDED],
+          [0.2, 0.3, FOLDED],
+          [0.4, 0.56, LYING],
         ],
       ],
       [
