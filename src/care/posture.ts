@@ -34,6 +34,8 @@
  * it steady).
  */
 
+import { foldedAtHips } from './posture-jackknife.js';
+
 /** [x1, y1, x2, y2], normalised. */
 type Box = readonly [number, number, number, number];
 
@@ -192,6 +194,8 @@ export function postureOf(keypoints: readonly Keypoint[] | null | undefined, box
     // under them (crouching, kneeling to look under something).
     if (legsUnder) return reading('upright', 0.5 - (torso - LEVEL_TORSO) / 60, torso);
     if (folded) return sitting(0.25, torso, 'folded');
+    // Folded double at the hips (the torso pitched forward along the thighs: squatting, tying a shoe): crouching.
+    if (knees !== null && ankles !== null && foldedAtHips(shoulders, hips, knees, ankles, boxWide(box, aspect))) return sitting(0.25, torso, 'folded');
     if (feet !== null) return reading('lying', (torso - LEVEL_TORSO) / 20, torso);
     const lying = fromBox(box, aspect);
     return lying.posture === 'lying' ? reading('lying', (torso - LEVEL_TORSO) / 20, torso) : reading('unknown', 0, torso);
@@ -239,6 +243,9 @@ function statureOf(ankles: Point | null, knees: Point | null, hips: Point | null
 }
 
 const withStature = (r: PostureReading, stature: number | null): PostureReading => (stature === null ? r : { ...r, stature });
+
+/** The box's width over its height in pixels (NaN for an empty box). */
+const boxWide = (box: Box, aspect: number): number => ((box[2] - box[0]) * aspect) / (box[3] - box[1]);
 
 /** The box alone: clearly wide is lying, clearly tall upright, else unknown (at most 0.5 sure). */
 function fromBox(box: Box, aspect: number): PostureReading {
