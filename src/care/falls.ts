@@ -36,7 +36,7 @@
  *   purpose or sitting down on the floor (slower: through a seat, a crouch,
  *   a hand on the floor; or from a kneel or a crouch they were judged in as
  *   they left their feet, the head lowered off the standing level but above
- *   the descent's middle: fall-support.ts, ADR 0197), sitting down on a chair even hard (seated), a squat
+ *   the descent's middle, still so the next sighting: fall-support.ts), sitting down on a chair even hard (seated), a squat
  *   or kneeling, even with the torso level (low: the legs are folded under),
  *   bending (the legs stand under the hips: on their feet), a jump.
  * - `down`: a person lying or on the floor (sitting with the feet at the
