@@ -40,7 +40,6 @@
  * Without the clips: one line saying so, nothing run.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,7 +60,7 @@ import {
 import { LOOK_FILL, POSE_LOOK_MIN_SIDE } from '../../src/pipeline/camera/second-look.js';
 import { BLAZEPOSE_MIN_FLAG, DetectorGatedLook, TfjsLookPose } from './tfjs-look-pose.js';
 import { WorkerPlay, type Trigger } from './person-recall-worker.js';
-import { DEFAULT_FALL_DATA, fallClips, frameState, type FallClip } from '../objects/fall-clips.js';
+import { fallDataOf, fallClips, frameState, type FallClip } from '../objects/fall-clips.js';
 import { emit, log, percentile, round, sortedCopy } from '../stats.js';
 
 const run = promisify(execFile);
@@ -333,12 +332,8 @@ function decoysOf(box: NormalisedBox, width: number, height: number, turn: numbe
 }
 
 export async function personRecall(): Promise<void> {
-  const dir = process.env.FALL_DATA ?? DEFAULT_FALL_DATA;
-  if (!existsSync(join(dir, 'labels.csv'))) {
-    log(`PERSON-RECALL: no clips at ${dir} (they live beside the checkout, in ../shared/data/falls, and never in it): nothing run`);
-    emit({ workload: 'PERSON-RECALL', impl: 'framesupplier', missing: dir });
-    return;
-  }
+  const dir = fallDataOf('PERSON-RECALL');
+  if (dir === null) return;
   const only = process.env.PERSON_RECALL_ONLY;
   const clipFilter = process.env.PERSON_RECALL_CLIPS;
   const kinds = process.env.PERSON_RECALL_KINDS;

@@ -20,13 +20,12 @@
  * `SWEEP_EMPTY_AFTER_S` (seconds of each empty phase), `SWEEP_EMPTY_TRACE=1` (each false find on stderr).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LookPose } from '../../src/models/person/look-pose.js';
 import { PersonModel, type PersonDetection } from '../../src/models/person/person-model.js';
-import { DEFAULT_FALL_DATA, fallClips, type FallClip } from '../objects/fall-clips.js';
+import { fallDataOf, fallClips, type FallClip } from '../objects/fall-clips.js';
 import { emit, log, round } from '../stats.js';
 import { WorkerPlay } from './person-recall-worker.js';
 
@@ -141,12 +140,8 @@ const phaseLine = (p: Phase): Record<string, unknown> => ({
 });
 
 export async function sweepEmpty(): Promise<void> {
-  const dir = process.env.FALL_DATA ?? DEFAULT_FALL_DATA;
-  if (!existsSync(join(dir, 'labels.csv'))) {
-    log(`SWEEP-EMPTY: no clips at ${dir} (they live beside the checkout, in ../shared/data/falls, and never in it): nothing run`);
-    emit({ workload: 'SWEEP-EMPTY', impl: 'framesupplier', missing: dir });
-    return;
-  }
+  const dir = fallDataOf('SWEEP-EMPTY');
+  if (dir === null) return;
   const only = process.env.SWEEP_EMPTY_ROOMS?.split(',');
   const trace = process.env.SWEEP_EMPTY_TRACE === '1';
   const startS = Number(process.env.SWEEP_EMPTY_START_S ?? 75);

@@ -14,9 +14,22 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { emit, log } from '../stats.js';
 
 /** dist/bench/objects → the checkout's parent. */
 export const DEFAULT_FALL_DATA = fileURLToPath(new URL('../../../../shared/data/falls/', import.meta.url));
+
+/**
+ * The fall clips' folder for `workload` (FALL_DATA, else beside the checkout), or null when no clips are there (a
+ * fresh clone has none): then it says so, once in the log and once as the workload's `missing` line, and runs nothing.
+ */
+export function fallDataOf(workload: string): string | null {
+  const dir = process.env.FALL_DATA ?? DEFAULT_FALL_DATA;
+  if (existsSync(join(dir, 'labels.csv'))) return dir;
+  log(`${workload}: no clips at ${dir} (they live beside the checkout, in ../shared/data/falls, and never in it): nothing run`);
+  emit({ workload, impl: 'framesupplier', missing: dir });
+  return null;
+}
 
 export type ClipSource = 'UP-Fall' | 'GMDCSA-24';
 export type FrameState = 'lying' | 'sitting_low' | 'sitting' | 'falling' | 'upright';

@@ -34,7 +34,7 @@
  * (fall-replay.ts: its clip, then each result's seq, capture time and output), for FALL-REPLAY to put through the
  * rule again in seconds.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
@@ -43,7 +43,7 @@ import type { FallAlert } from '../../src/care/index.js';
 import { VisionSystem } from '../../src/pipeline/index.js';
 import { statUsage, treeStats } from '../proc.js';
 import { emit, log, percentile, round, sleep, sortedCopy } from '../stats.js';
-import { DEFAULT_FALL_DATA, fallClips, type FallClip } from './fall-clips.js';
+import { fallDataOf, fallClips, type FallClip } from './fall-clips.js';
 import { clipFrameCapture, clipOutcome, writeRecording, type RecordedResult } from './fall-replay.js';
 
 const LEAD_S = 2;
@@ -115,12 +115,8 @@ export async function fall(): Promise<void> {
     for (const summary of summarize(outcomes)) emit(summary);
     return;
   }
-  const dir = process.env.FALL_DATA ?? DEFAULT_FALL_DATA;
-  if (!existsSync(join(dir, 'labels.csv'))) {
-    log(`FALL: no clips at ${dir} (they live beside the checkout, in ../shared/data/falls, and never in it): nothing run`);
-    emit({ workload: 'FALL', impl: 'framesupplier', missing: dir });
-    return;
-  }
+  const dir = fallDataOf('FALL');
+  if (dir === null) return;
   const fps = Number(process.env.FALL_FPS ?? 5);
   const trace = process.env.FALL_TRACE === '1';
   const record = process.env.FALL_RECORD;
